@@ -1,0 +1,26 @@
+// The one module that reads process.env; everything else asks here.
+
+export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
+export const DEFAULT_MODEL = "qwen3:8b";
+
+/** Settings that come from the environment, with their defaults. */
+export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    ollamaBase: (env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE).replace(/\/+$/, ""),
+    ollamaModel: env.OLLAMA_MODEL?.trim() || DEFAULT_MODEL,
+    /** `ORG_SANDBOX=off` runs model-made commands unsandboxed; only by explicit, loud opt-in. */
+    sandboxDisabled: env.ORG_SANDBOX === "off",
+    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== "",
+    apiKey: env.OPENAI_API_KEY?.trim() || undefined,
+  };
+}
+
+const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWORD|SECRET/i;
+
+/** Values of this process's secret-looking environment variables, longest first, for the redactor. */
+export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.entries(env)
+    .filter(([name, value]) => SECRET_NAME.test(name) && value !== undefined && value.length >= 6)
+    .map(([, value]) => value as string)
+    .sort((a, b) => b.length - a.length);
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bun
+import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
+
+// Every subcommand, in the order `--help` lists them. The first is the default.
+const commands: Command[] = [];
+
+const VERSION = "0.1.0";
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((command) => command.name.length), 4);
+  const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  return [
+    "org — a terminal chat room of local LLM personas that run tools in a sandbox and grow new tools.",
+    "",
+    "Usage: bun main.ts [command] [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Options:",
+    "  -h, --help     show this help, or a command's help after its name",
+    "  -v, --version  print the version",
+    "",
+    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe), NO_COLOR.",
+    "Run 'bun main.ts <command> --help' for a command's options.",
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "-v" || first === "--version") {
+    console.log(VERSION);
+    return 0;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
+    console.log(mainHelp());
+    return 0;
+  }
+  const explicit = commands.find((command) => command.name === first);
+  const command = explicit ?? (first === undefined || first.startsWith("-") ? commands[0] : undefined);
+  if (!command) throw new UsageError(`unknown command '${first}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
+  const args = explicit ? rest : argv;
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(command.help);
+    return 0;
+  }
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error("interrupted"));
+  process.once("SIGTERM", onSignal);
+  try {
+    return await command.run(args, controller.signal);
+  } finally {
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+// The one place that catches everything and decides the exit code.
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError) {
+    console.error(`org: ${error.message}`);
+    console.error(`Run 'bun main.ts ${error.command ? `${error.command} ` : ""}--help' for usage.`);
+    process.exitCode = 2;
+  } else if (error instanceof UserFacingError || (error instanceof Error && error.name !== "Error")) {
+    console.error(`org: ${error.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error("org: unexpected error:", error);
+    process.exitCode = 1;
+  }
+}

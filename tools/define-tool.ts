@@ -1,0 +1,134 @@
+import { z } from "zod";
+import type { ToolDefinition } from "../chat-types.ts";
+import { redact } from "../sandbox/redact.ts";
+
+/** One line of the audit log: what ran, for whom, and how it ended. */
+export type AuditEntry = {
+  time: string;
+  sessionId?: string;
+  persona?: string;
+  requestId?: string;
+  tool: string;
+  arguments: unknown;
+  ok: boolean;
+  exitCode?: number | null;
+  durationMs: number;
+  bytes: number;
+};
+
+/** Where tool runs are recorded; `sandbox/audit-log.ts` writes them to disk. */
+export interface AuditSink {
+  record(entry: AuditEntry): void;
+}
+
+/** What a tool knows about the call it serves. */
+export type ToolContext = {
+  signal: AbortSignal;
+  /** The directory a tool may touch; model-given paths are resolved inside it. */
+  workspaceDir: string;
+  sessionId?: string;
+  persona?: string;
+  requestId?: string;
+  audit?: AuditSink;
+};
+
+/** What a tool hands back: `ok: false` is a failure the model should read and act on. */
+export type ToolResult = { ok: boolean; output: string; exitCode?: number | null };
+
+export type Tool<Parameters extends z.ZodType = z.ZodType> = {
+  name: string;
+  description: string;
+  parameters: Parameters;
+  /** The OpenAI tool entry, with the JSON Schema derived from `parameters`. */
+  definition: ToolDefinition;
+  execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
+};
+
+// biome-ignore lint: a registry holds tools of every parameter type
+export type AnyTool = Tool<any>;
+
+/** Declares a tool once: the zod schema gives its type, its validation and the JSON Schema the model sees. */
+export function defineTool<Parameters extends z.ZodType>(
+  name: string,
+  spec: {
+    description: string;
+    parameters: Parameters;
+    execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
+  },
+): Tool<Parameters> {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(spec.parameters, { io: "input" }) as Record<string, unknown>;
+  return {
+    name,
+    description: spec.description,
+    parameters: spec.parameters,
+    definition: { type: "function", function: { name, description: spec.description, parameters: schema } },
+    execute: spec.execute,
+  };
+}
+
+/** A set of tools looked up by own name only, so `__proto__` or `constructor` finds nothing. */
+export function toolSet(tools: Iterable<AnyTool>): ReadonlyMap<string, AnyTool> {
+  const map = new Map<string, AnyTool>();
+  for (const tool of tools) map.set(tool.name, tool);
+  return map;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(arguments)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/**
+ * Runs one tool call from a model: looks the tool up, validates arguments, runs it, and returns a result
+ * the model can read whatever happened. The output always passes the redactor here, the one chokepoint.
+ */
+export async function runTool(
+  tools: ReadonlyMap<string, AnyTool>,
+  call: { name: string; arguments: unknown },
+  context: ToolContext,
+): Promise<ToolResult> {
+  const started = performance.now();
+  const result = await runUnredacted(tools, call, context);
+  const output = redact(result.output);
+  context.audit?.record({
+    time: new Date().toISOString(),
+    sessionId: context.sessionId,
+    persona: context.persona,
+    requestId: context.requestId,
+    tool: call.name,
+    arguments: JSON.parse(redact(JSON.stringify(call.arguments ?? null))),
+    ok: result.ok,
+    exitCode: result.exitCode,
+    durationMs: Math.round(performance.now() - started),
+    bytes: Buffer.byteLength(output),
+  });
+  return { ...result, output };
+}
+
+async function runUnredacted(
+  tools: ReadonlyMap<string, AnyTool>,
+  call: { name: string; arguments: unknown },
+  context: ToolContext,
+): Promise<ToolResult> {
+  const tool = tools.get(call.name);
+  if (!tool) {
+    const known = [...tools.keys()].join(", ") || "none";
+    return { ok: false, output: `Error: there is no tool named "${call.name}". Available tools: ${known}.` };
+  }
+  const parsed = tool.parameters.safeParse(call.arguments ?? {});
+  if (!parsed.success) {
+    return {
+      ok: false,
+      output: `Error: invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}. Call it again with arguments that match its schema.`,
+    };
+  }
+  try {
+    const result = await tool.execute(parsed.data, context);
+    return typeof result === "string" ? { ok: true, output: result } : result;
+  } catch (error) {
+    if (context.signal.aborted) return { ok: false, output: `Error: ${tool.name} was cancelled.` };
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, output: `Error: ${tool.name} failed: ${message}` };
+  }
+}
