@@ -1,0 +1,206 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { Budget, BudgetExceededError } from "./budget.ts";
+import { type LoopEvent, runWithTools } from "./chat.ts";
+import type { ChatMessage } from "./chat-types.ts";
+import { type FrameReply, sseFrames, startFrameServer } from "./testing/frame-server.ts";
+import { type AuditEntry, defineTool, toolSet } from "./tools/define-tool.ts";
+
+const workspaceDir = mkdtempSync(join(tmpdir(), "org-loop-"));
+
+const echo = defineTool("echo", {
+  description: "Echoes its text back.",
+  parameters: z.object({ text: z.string() }),
+  async execute({ text }) {
+    return `echo: ${text}`;
+  },
+});
+const explode = defineTool("explode", {
+  description: "Always throws.",
+  parameters: z.object({}),
+  async execute() {
+    throw new Error("disk on fire");
+  },
+});
+const tools = toolSet([echo, explode]);
+
+function wholeCall(name: string, args: unknown, id = `call_${name}`): FrameReply {
+  return {
+    chunks: sseFrames([
+      {
+        choices: [
+          {
+            index: 0,
+            delta: {
+              role: "assistant",
+              content: "",
+              tool_calls: [{ id, index: 0, type: "function", function: { name, arguments: typeof args === "string" ? args : JSON.stringify(args) } }],
+            },
+            finish_reason: null,
+          },
+        ],
+      },
+      { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      { choices: [], usage: { prompt_tokens: 10, completion_tokens: 5 } },
+    ]),
+  };
+}
+
+function text(content: string): FrameReply {
+  return {
+    chunks: sseFrames([
+      { choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { choices: [], usage: { prompt_tokens: 20, completion_tokens: 7 } },
+    ]),
+  };
+}
+
+async function loop(replies: FrameReply[], extra: Partial<Parameters<typeof runWithTools>[0]> = {}) {
+  const server = startFrameServer(replies);
+  const events: LoopEvent[] = [];
+  try {
+    const result = await runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: [{ role: "user", content: "go" }],
+      tools,
+      toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
+      onEvent: (event) => events.push(event),
+      retry: { retries: 0 },
+      ...extra,
+    });
+    return { result, events, requests: server.requests };
+  } finally {
+    await server.stop();
+  }
+}
+
+const sentMessages = (request: { body: unknown } | undefined) => (request?.body as { messages: ChatMessage[] }).messages;
+
+describe("runWithTools", () => {
+  test("runs a native call, appends the result as a tool message, and returns the final answer", async () => {
+    const { result, events, requests } = await loop([wholeCall("echo", { text: "hi" }), text("Done: hi")]);
+    expect(result.stopReason).toBe("done");
+    expect(result.content).toBe("Done: hi");
+    expect(result.rounds).toBe(2);
+    expect(result.usage).toEqual({ promptTokens: 30, completionTokens: 12 });
+    expect(result.messages.map((message) => message.role)).toEqual(["assistant", "tool", "assistant"]);
+    const second = sentMessages(requests[1]);
+    expect(second.at(-2)).toMatchObject({ role: "assistant", tool_calls: [{ id: "call_echo", function: { name: "echo", arguments: '{"text":"hi"}' } }] });
+    expect(second.at(-1)).toEqual({ role: "tool", tool_call_id: "call_echo", name: "echo", content: "echo: hi" });
+    const toolResult = events.find((event) => event.type === "tool-result");
+    expect(toolResult).toMatchObject({ type: "tool-result", result: { ok: true, output: "echo: hi" } });
+    expect((requests[0]?.body as { tools: { function: { name: string } }[] }).tools.map((tool) => tool.function.name)).toEqual(["echo", "explode"]);
+  });
+
+  test("runs a call the model wrote into its text, and keeps the prose", async () => {
+    const embedded = 'Let me echo.<tool_call>{"name": "echo", "arguments": {"text": "from text"}}</tool_call>';
+    const { result, requests } = await loop([text(embedded), text("ok")]);
+    expect(result.content).toBe("ok");
+    const second = sentMessages(requests[1]);
+    expect(second.at(-2)).toMatchObject({ role: "assistant", content: "Let me echo." });
+    expect(second.at(-1)).toMatchObject({ role: "tool", content: "echo: from text" });
+  });
+
+  test("an unknown tool, bad arguments and a throwing tool come back as results; the loop goes on", async () => {
+    const { result, requests } = await loop([
+      wholeCall("nope", {}),
+      wholeCall("echo", { text: 42 }),
+      wholeCall("explode", {}),
+      wholeCall("echo", "{not json"),
+      text("recovered"),
+    ]);
+    expect(result.content).toBe("recovered");
+    const toolOutputs = sentMessages(requests[4])
+      .filter((message) => message.role === "tool")
+      .map((message) => message.content);
+    expect(toolOutputs[0]).toContain('there is no tool named "nope"');
+    expect(toolOutputs[0]).toContain("echo, explode");
+    expect(toolOutputs[1]).toContain("invalid arguments for echo");
+    expect(toolOutputs[1]).toContain("text");
+    expect(toolOutputs[2]).toContain("explode failed: disk on fire");
+    expect(toolOutputs[3]).toContain("not valid JSON");
+  });
+
+  test("tools are looked up by own name: __proto__ and constructor find nothing", async () => {
+    const { requests } = await loop([wholeCall("__proto__", {}), wholeCall("constructor", {}), text("fine")]);
+    const outputs = sentMessages(requests[2]).filter((message) => message.role === "tool");
+    expect(outputs.map((message) => message.content)).toEqual([
+      expect.stringContaining('no tool named "__proto__"'),
+      expect.stringContaining('no tool named "constructor"'),
+    ]);
+  });
+
+  test("the same call three times in a row stops the loop with a message", async () => {
+    const { result, events, requests } = await loop([wholeCall("echo", { text: "again" })]);
+    expect(result.stopReason).toBe("repeated-call");
+    expect(requests).toHaveLength(3);
+    expect(events.find((event) => event.type === "loop-stop")).toMatchObject({ reason: "repeated-call" });
+  });
+
+  test("the round bound stops a model that never stops calling", async () => {
+    let n = 0;
+    const server = startFrameServer(() => wholeCall("echo", { text: `n${n++}` }));
+    try {
+      const result = await runWithTools({
+        baseUrl: server.url,
+        model: "m",
+        messages: [{ role: "user", content: "go" }],
+        tools,
+        toolContext: { workspaceDir },
+        maxRounds: 4,
+      });
+      expect(result.stopReason).toBe("max-rounds");
+      expect(server.requests).toHaveLength(4);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a denied approval gives the model a refusal instead of running the tool", async () => {
+    const asked: string[] = [];
+    const { requests } = await loop([wholeCall("echo", { text: "secret plan" }), text("ok")], {
+      approve: async (call) => {
+        asked.push(call.name);
+        return false;
+      },
+    });
+    expect(asked).toEqual(["echo"]);
+    expect(sentMessages(requests[1]).at(-1)?.content).toContain("the user denied the echo call");
+  });
+
+  test("the budget is checked before each LLM call: a spent budget sends no request", async () => {
+    const budget = new Budget({ maxSessionTokens: 10 });
+    const server = startFrameServer([wholeCall("echo", { text: "x" }), text("never")]);
+    try {
+      const attempt = runWithTools({
+        baseUrl: server.url,
+        model: "m",
+        messages: [{ role: "user", content: "go" }],
+        tools,
+        toolContext: { workspaceDir },
+        budget,
+      });
+      await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
+      expect(server.requests).toHaveLength(1);
+      expect(budget.tokensUsed).toBe(15);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("tool runs are audited with redacted arguments", async () => {
+    const entries: AuditEntry[] = [];
+    const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    await loop([wholeCall("echo", { text: secret }), text("ok")], {
+      toolContext: { workspaceDir, persona: "agent", sessionId: "s9", audit: { record: (entry) => entries.push(entry) } },
+    });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ tool: "echo", persona: "agent", sessionId: "s9", ok: true });
+    expect(JSON.stringify(entries[0])).not.toContain(secret);
+  });
+});

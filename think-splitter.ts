@@ -1,0 +1,53 @@
+const OPEN = "<think>";
+const CLOSE = "</think>";
+
+/**
+ * Splits streamed content into text and reasoning when a model writes `<think>…</think>` into its content
+ * (Ollama before v0.9, or thinking models with a raw template). Tags may arrive split across deltas.
+ */
+export class ThinkSplitter {
+  #inside = false;
+  #pending = "";
+
+  /** Feeds one delta; returns the parts that are certainly text or reasoning so far. */
+  push(delta: string): { text: string; reasoning: string } {
+    let input = this.#pending + delta;
+    this.#pending = "";
+    let text = "";
+    let reasoning = "";
+    while (input.length > 0) {
+      const tag = this.#inside ? CLOSE : OPEN;
+      const at = input.indexOf(tag);
+      if (at >= 0) {
+        if (this.#inside) reasoning += input.slice(0, at);
+        else text += input.slice(0, at);
+        input = input.slice(at + tag.length);
+        this.#inside = !this.#inside;
+        continue;
+      }
+      // Hold back a tail that could be the start of a tag split across deltas.
+      const keep = partialTagSuffix(input, tag);
+      const safe = input.slice(0, input.length - keep);
+      if (this.#inside) reasoning += safe;
+      else text += safe;
+      this.#pending = input.slice(input.length - keep);
+      break;
+    }
+    return { text, reasoning };
+  }
+
+  /** Ends the stream: whatever was held back is released where it belongs. */
+  flush(): { text: string; reasoning: string } {
+    const rest = this.#pending;
+    this.#pending = "";
+    return this.#inside ? { text: "", reasoning: rest } : { text: rest, reasoning: "" };
+  }
+}
+
+function partialTagSuffix(input: string, tag: string): number {
+  const longest = Math.min(tag.length - 1, input.length);
+  for (let length = longest; length > 0; length -= 1) {
+    if (tag.startsWith(input.slice(input.length - length))) return length;
+  }
+  return 0;
+}
