@@ -159,7 +159,7 @@ class ToolCallAccumulator {
     if (name !== "" && call.name === "") call.name = name;
     else if (name !== "" && call.name !== name && call.argumentsText === "") call.name = name;
     // A complete JSON object arriving after a complete one replaces it rather than concatenating into `{…}{…}`.
-    if (whole || (isCompleteJson(call.argumentsText) && isCompleteJson(argumentsText))) {
+    if (whole || (isCompleteJson(argumentsText) && isCompleteJson(call.argumentsText))) {
       call.argumentsText = argumentsText;
     } else {
       call.argumentsText += argumentsText;

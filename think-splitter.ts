@@ -11,6 +11,8 @@ export class ThinkSplitter {
 
   /** Feeds one delta; returns the parts that are certainly text or reasoning so far. */
   push(delta: string): { text: string; reasoning: string } {
+    // Fast path for the common case: plain text with no tag in sight.
+    if (!this.#inside && this.#pending === "" && !delta.includes("<")) return { text: delta, reasoning: "" };
     let input = this.#pending + delta;
     this.#pending = "";
     let text = "";

@@ -1,0 +1,123 @@
+// Streaming throughput: the same SSE stream read by raw byte reading, by chatOnce and by the openai
+// package's streaming loop, from one local server in one run. Figures are ratios against the raw read.
+//   bun bench/stream.ts [--chunks 50000] [--runs 5]
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import { chatOnce } from "../chat.ts";
+
+const { values } = parseArgs({
+  options: { chunks: { type: "string", default: "50000" }, runs: { type: "string", default: "5" } },
+});
+const chunkCount = Number(values.chunks);
+const runs = Number(values.runs);
+
+function ollamaFrame(delta: Record<string, unknown>, finish: string | null = null): string {
+  return `data: ${JSON.stringify({
+    id: "chatcmpl-412",
+    object: "chat.completion.chunk",
+    created: 1755800000,
+    model: "bench",
+    system_fingerprint: "fp_ollama",
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  })}\n\n`;
+}
+
+function textStream(count: number): Uint8Array {
+  const parts = [ollamaFrame({ role: "assistant", content: "tok " })];
+  for (let i = 1; i < count - 1; i += 1) parts.push(ollamaFrame({ content: `t${i % 97} ` }));
+  parts.push(ollamaFrame({}, "stop"), "data: [DONE]\n\n");
+  return new TextEncoder().encode(parts.join(""));
+}
+
+// One tool call whose arguments arrive in `count` fragments, OpenAI/llama.cpp style.
+function fragmentStream(count: number): Uint8Array {
+  const value = "x".repeat(count - 2);
+  const json = JSON.stringify({ payload: value });
+  const pieces: string[] = [];
+  const size = Math.ceil(json.length / (count - 2));
+  for (let at = 0; at < json.length; at += size) pieces.push(json.slice(at, at + size));
+  const parts = [
+    ollamaFrame({ role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "write", arguments: "" } }] }),
+    ...pieces.map((piece) => ollamaFrame({ tool_calls: [{ index: 0, function: { arguments: piece } }] })),
+    ollamaFrame({}, "tool_calls"),
+    "data: [DONE]\n\n",
+  ];
+  return new TextEncoder().encode(parts.join(""));
+}
+
+const bodies = { text: textStream(chunkCount), fragments: fragmentStream(chunkCount) };
+let current: Uint8Array = bodies.text;
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  idleTimeout: 0,
+  fetch: () => new Response(current, { headers: { "content-type": "text/event-stream" } }),
+});
+const baseUrl = `http://127.0.0.1:${server.port}`;
+const messages = [{ role: "user" as const, content: "bench" }];
+
+async function rawRead(): Promise<number> {
+  const response = await fetch(`${baseUrl}/v1/chat/completions`, { method: "POST", body: "{}" });
+  let bytes = 0;
+  for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) bytes += piece.byteLength;
+  return bytes;
+}
+
+async function viaChatOnce(): Promise<number> {
+  const result = await chatOnce({ baseUrl, model: "bench", messages });
+  return result.content.length + (result.toolCalls[0] ? JSON.stringify(result.toolCalls[0].arguments).length : 0);
+}
+
+const openai = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: "bench", maxRetries: 0 });
+async function viaOpenAI(): Promise<number> {
+  const stream = await openai.chat.completions.create({ model: "bench", messages, stream: true });
+  let content = "";
+  let args = "";
+  for await (const chunk of stream) {
+    const delta = chunk.choices[0]?.delta;
+    if (delta?.content) content += delta.content;
+    for (const call of delta?.tool_calls ?? []) args += call.function?.arguments ?? "";
+  }
+  return content.length + args.length;
+}
+
+async function measure(label: string, read: () => Promise<number>): Promise<{ label: string; ms: number }> {
+  await read(); // warm-up
+  const times: number[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const started = performance.now();
+    await read();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { label, ms: times[Math.floor(times.length / 2)] as number };
+}
+
+function report(title: string, results: { label: string; ms: number }[]) {
+  const raw = results[0] as { ms: number };
+  const chat = results[1] as { ms: number };
+  console.log(`\n${title}`);
+  for (const { label, ms } of results) {
+    const perSecond = Math.round(chunkCount / (ms / 1000));
+    console.log(
+      `  ${label.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${perSecond.toLocaleString("en").padStart(12)} chunks/s  ${(ms / raw.ms).toFixed(2)}x raw time  ${(ms / chat.ms).toFixed(2)}x chatOnce time`,
+    );
+  }
+}
+
+console.log(`stream benchmark: ${chunkCount} chunks, median of ${runs} runs, ${availableParallelism()} cores, Bun ${Bun.version}`);
+current = bodies.text;
+const text = [await measure("raw byte reading", rawRead), await measure("chatOnce", viaChatOnce), await measure("openai package", viaOpenAI)];
+report(`text deltas (${(bodies.text.byteLength / 1e6).toFixed(1)} MB)`, text);
+current = bodies.fragments;
+const fragments = [await measure("raw byte reading", rawRead), await measure("chatOnce", viaChatOnce), await measure("openai package", viaOpenAI)];
+report(`tool-call argument fragments (${(bodies.fragments.byteLength / 1e6).toFixed(1)} MB)`, fragments);
+
+const textRatio = (text[2] as { ms: number }).ms / (text[1] as { ms: number }).ms;
+const rawRatio = (text[1] as { ms: number }).ms / (text[0] as { ms: number }).ms;
+console.log(
+  `\ntargets: chatOnce ≥ 10x the openai package (measured ${textRatio.toFixed(1)}x) — ${textRatio >= 10 ? "met" : "missed"}; ` +
+    `chatOnce within 3x of raw reading (measured ${rawRatio.toFixed(2)}x) — ${rawRatio <= 3 ? "met" : "missed"}`,
+);
+await server.stop(true);
