@@ -40,7 +40,9 @@ async function main(argv: string[]): Promise<number> {
   const command = explicit ?? (first === undefined || first.startsWith("-") ? commands[0] : undefined);
   if (!command) throw new UsageError(`unknown command '${first}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
   const args = explicit ? rest : argv;
-  if (args.includes("--help") || args.includes("-h")) {
+  // Flags after `--` belong to the command being wrapped (e.g. `sandbox run -- grep --help`).
+  const ownArgs = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  if (ownArgs.includes("--help") || ownArgs.includes("-h")) {
     console.log(command.help);
     return 0;
   }
