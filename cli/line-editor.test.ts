@@ -1,0 +1,63 @@
+import { afterEach, expect, test } from "bun:test";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { LineEditor } from "./line-editor.ts";
+
+const directories: string[] = [];
+afterEach(async () => {
+  for (const directory of directories.splice(0)) await rm(directory, { recursive: true, force: true });
+});
+
+async function editorWithHistory() {
+  const directory = await mkdtemp(join(tmpdir(), "org-editor-"));
+  directories.push(directory);
+  const input = new PassThrough();
+  let written = "";
+  const historyFile = join(directory, ".org", "history");
+  const editor = new LineEditor({ input, output: { write: (text: string) => (written += text) }, historyFile });
+  await editor.start();
+  return { editor, input, historyFile, output: () => written };
+}
+
+test("reads lines from a stream, keeps them in the history file, and recalls them in a new editor", async () => {
+  const first = await editorWithHistory();
+  const line = first.editor.readLine("> ");
+  first.input.write("two lines \\\rof input\r");
+  expect(await line).toEqual({ type: "line", text: "two lines \nof input" });
+  expect(first.output()).toContain("> two lines ");
+  await first.editor.close();
+  expect(await readFile(first.historyFile, "utf8")).toBe('"two lines \\nof input"\n');
+
+  const input = new PassThrough();
+  const second = new LineEditor({ input, output: { write: () => true }, historyFile: first.historyFile });
+  await second.start();
+  const recalled = second.readLine("> ");
+  input.write("\x1b[A\r");
+  expect(await recalled).toEqual({ type: "line", text: "two lines \nof input" });
+  await second.close();
+});
+
+test("Ctrl-C while idle goes to the interrupt handler; typed-ahead text waits for the next prompt", async () => {
+  const { editor, input } = await editorWithHistory();
+  let interrupts = 0;
+  editor.onInterrupt(() => (interrupts += 1));
+  input.write("\x03ahead");
+  expect(interrupts).toBe(1);
+  const line = editor.readLine("> ");
+  input.write("\r");
+  expect(await line).toEqual({ type: "line", text: "ahead" });
+  const interrupted = editor.readLine("> ");
+  input.write("half\x03");
+  expect(await interrupted).toEqual({ type: "interrupt" });
+  await editor.close();
+});
+
+test("end of input ends a pending read as eof", async () => {
+  const { editor, input } = await editorWithHistory();
+  const line = editor.readLine("> ");
+  input.end();
+  expect(await line).toEqual({ type: "eof" });
+  await editor.close();
+});

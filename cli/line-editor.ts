@@ -1,0 +1,199 @@
+import { appendHistory, HISTORY_LIMIT, loadHistory } from "./input-history.ts";
+import { type Key, KeyDecoder } from "./key-decoder.ts";
+import { applyKey, type EditState, initialEditState, layoutInput } from "./line-editing.ts";
+
+/** What one `readLine` ended with. */
+export type ReadResult = { type: "line"; text: string } | { type: "interrupt" } | { type: "eof" };
+
+type Input = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+type Output = { write(text: string): unknown; columns?: number; isTTY?: boolean };
+
+export type LineEditorOptions = {
+  input?: Input;
+  output?: Output;
+  /** Where submitted lines are kept between sessions (e.g. `<workspace>/.org/history`); none when absent. */
+  historyFile?: string;
+};
+
+export type ReadLineOptions = {
+  /** Shown before continuation lines of multi-line input. */
+  continuation?: string;
+  /** Whether the submitted line joins the history (not for y/n answers). Default true. */
+  remember?: boolean;
+};
+
+const BRACKETED_PASTE_ON = "\x1b[?2004h";
+const BRACKETED_PASTE_OFF = "\x1b[?2004l";
+
+/**
+ * A line editor on a raw-mode terminal: history, cursor movement, multi-line input (trailing `\`,
+ * Alt-Enter, bracketed paste). The editing itself lives in `line-editing.ts`; this class reads keys,
+ * renders, and reports Ctrl-C to the caller: to `readLine`'s result while reading, to `onInterrupt`
+ * while the caller is busy (e.g. a turn is streaming).
+ */
+export class LineEditor {
+  private readonly input: Input;
+  private readonly output: Output;
+  private readonly decoder = new KeyDecoder();
+  private history: string[] = [];
+  private started = false;
+  private queued: Key[] = [];
+  private reading:
+    | {
+        state: EditState;
+        prompt: string;
+        continuation: string;
+        remember: boolean;
+        renderedCursorRow: number;
+        resolve: (result: ReadResult) => void;
+      }
+    | undefined;
+  private interruptHandler: (() => void) | undefined;
+  private historyWrites: Promise<void> = Promise.resolve();
+  private readonly onData = (chunk: Buffer | string) => this.handleKeys(this.decoder.feed(chunk.toString()));
+  private readonly onEnd = () => this.handleKeys([{ type: "eof" }]);
+
+  constructor(private readonly options: LineEditorOptions = {}) {
+    this.input = options.input ?? process.stdin;
+    this.output = options.output ?? process.stdout;
+  }
+
+  /** Loads the history, switches the terminal to raw mode and starts listening. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (this.options.historyFile) this.history = await loadHistory(this.options.historyFile);
+    if (this.input.isTTY) this.input.setRawMode?.(true);
+    if (this.output.isTTY) this.output.write(BRACKETED_PASTE_ON);
+    this.input.on("data", this.onData);
+    this.input.on("end", this.onEnd);
+    this.input.resume();
+  }
+
+  /** Called when Ctrl-C arrives while no line is being read. */
+  onInterrupt(handler: (() => void) | undefined): void {
+    this.interruptHandler = handler;
+  }
+
+  /** Shows `prompt` and edits one input until Enter, Ctrl-C or Ctrl-D on an empty line. */
+  readLine(prompt: string, options: ReadLineOptions = {}): Promise<ReadResult> {
+    if (this.reading) return Promise.reject(new Error("readLine is already waiting for input"));
+    return new Promise((resolve) => {
+      this.reading = {
+        state: initialEditState(options.remember === false ? [] : this.history),
+        prompt,
+        continuation: options.continuation ?? "… ",
+        remember: options.remember !== false,
+        renderedCursorRow: 0,
+        resolve,
+      };
+      this.render();
+      const queued = this.queued;
+      this.queued = [];
+      this.handleKeys(queued);
+    });
+  }
+
+  /** The submitted lines so far, oldest first. */
+  entries(): readonly string[] {
+    return this.history;
+  }
+
+  /** Restores the terminal and stops listening; a pending `readLine` ends as eof. Resolves once history is saved. */
+  close(): Promise<void> {
+    if (!this.started) return this.historyWrites;
+    this.started = false;
+    this.input.off("data", this.onData);
+    this.input.off("end", this.onEnd);
+    if (this.output.isTTY) this.output.write(BRACKETED_PASTE_OFF);
+    if (this.input.isTTY) this.input.setRawMode?.(false);
+    this.input.pause();
+    const reading = this.reading;
+    this.reading = undefined;
+    reading?.resolve({ type: "eof" });
+    return this.historyWrites;
+  }
+
+  private handleKeys(keys: Key[]): void {
+    let dirty = false;
+    for (const key of keys) {
+      const reading = this.reading;
+      if (!reading) {
+        if (key.type === "interrupt") this.interruptHandler?.();
+        // Type-ahead while busy waits for the next prompt.
+        else this.queued.push(key);
+        continue;
+      }
+      const { state, outcome } = applyKey(reading.state, key);
+      reading.state = state;
+      switch (outcome.type) {
+        case "edit":
+          // Render once per chunk, not per key: a paste is one render.
+          dirty = true;
+          break;
+        case "clear-screen":
+          this.output.write("\x1b[2J\x1b[H");
+          reading.renderedCursorRow = 0;
+          this.render();
+          break;
+        case "submit":
+          this.finish({ type: "line", text: outcome.text }, "\r\n");
+          if (reading.remember && outcome.text.trim() && this.history.at(-1) !== outcome.text) {
+            this.history.push(outcome.text);
+            if (this.history.length > HISTORY_LIMIT) this.history.shift();
+            const file = this.options.historyFile;
+            const entry = outcome.text;
+            if (file) {
+              this.historyWrites = this.historyWrites
+                .then(() => appendHistory(file, entry))
+                .catch((error: unknown) => {
+                  this.output.write(`(could not save input history: ${(error as Error).message})\r\n`);
+                });
+            }
+          }
+          break;
+        case "interrupt":
+          this.finish({ type: "interrupt" }, "^C\r\n");
+          break;
+        case "eof":
+          this.finish({ type: "eof" }, "\r\n");
+          break;
+      }
+    }
+    if (dirty) this.render();
+  }
+
+  private finish(result: ReadResult, trailer: string): void {
+    const reading = this.reading;
+    if (!reading) return;
+    reading.state = { ...reading.state, cursor: reading.state.text.length };
+    this.render();
+    this.output.write(trailer);
+    this.reading = undefined;
+    reading.resolve(result);
+  }
+
+  private render(): void {
+    const reading = this.reading;
+    if (!reading) return;
+    const columns = this.output.columns && this.output.columns > 0 ? this.output.columns : 80;
+    const layout = layoutInput(
+      reading.prompt,
+      reading.continuation,
+      reading.state.text,
+      reading.state.cursor,
+      columns,
+      Bun.stringWidth,
+    );
+    let sequence = "";
+    if (reading.renderedCursorRow > 0) sequence += `\x1b[${reading.renderedCursorRow}A`;
+    sequence += "\r\x1b[J";
+    sequence += layout.output;
+    const up = layout.rows - 1 - layout.cursorRow;
+    if (up > 0) sequence += `\x1b[${up}A`;
+    sequence += "\r";
+    if (layout.cursorColumn > 0) sequence += `\x1b[${layout.cursorColumn}C`;
+    reading.renderedCursorRow = layout.cursorRow;
+    this.output.write(sequence);
+  }
+}
