@@ -1,0 +1,53 @@
+import { expect, test } from "bun:test";
+import { createApprovalPrompt } from "./approval-prompt.ts";
+
+test("without a way to ask, calls are denied and the notice says to pass --yes", async () => {
+  const notices: string[] = [];
+  const approve = createApprovalPrompt({ assumeYes: false, notify: (line) => notices.push(line) });
+  expect(await approve("agent", { name: "sh", arguments: { cmd: "ls" } })).toBe(false);
+  expect(notices).toEqual([
+    "denied: agent wanted to run sh, which needs approval, and this run cannot ask. Pass --yes to allow such calls.",
+  ]);
+});
+
+test("--yes allows and says so", async () => {
+  const notices: string[] = [];
+  const approve = createApprovalPrompt({ assumeYes: true, notify: (line) => notices.push(line) });
+  expect(await approve("agent", { name: "sh", arguments: { cmd: "ls" } })).toBe(true);
+  expect(notices).toEqual(['approved by --yes: agent runs sh {"cmd":"ls"}']);
+});
+
+test("asks one question at a time, accepts y and a, denies anything else, and redacts the arguments", async () => {
+  const questions: string[] = [];
+  const answers = ["y", "no", "a"];
+  let open = 0;
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    ask: async (question) => {
+      open += 1;
+      expect(open).toBe(1);
+      questions.push(question);
+      await Bun.sleep(1);
+      open -= 1;
+      return answers.shift();
+    },
+  });
+  const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+  const results = await Promise.all([
+    approve("agent", { name: "sh", arguments: { cmd: `echo ${secret}` } }),
+    approve("python", { name: "python_run", arguments: { code: "print(1)" } }),
+    approve("agent", { name: "sh", arguments: { cmd: "ls" } }),
+    approve("agent", { name: "sh", arguments: { cmd: "pwd" } }),
+  ]);
+  expect(results).toEqual([true, false, true, true]);
+  expect(questions).toHaveLength(3); // "always" answered the fourth
+  expect(questions[0]).toContain("agent wants to run sh");
+  expect(questions[0]).not.toContain(secret);
+  expect(questions[0]).toContain("[REDACTED]");
+});
+
+test("an interrupted question is a no", async () => {
+  const approve = createApprovalPrompt({ assumeYes: false, notify: () => {}, ask: async () => undefined });
+  expect(await approve("agent", { name: "sh", arguments: {} })).toBe(false);
+});

@@ -1,0 +1,110 @@
+import { describe, expect, test } from "bun:test";
+import { parseInput, runSlashCommand, type SlashHost, slashHelp } from "./slash-commands.ts";
+
+describe("parseInput", () => {
+  test("plain text and @mentions are messages; blank lines are empty", () => {
+    expect(parseInput("hello @python")).toEqual({ type: "message", text: "hello @python" });
+    expect(parseInput("   ")).toEqual({ type: "empty" });
+    expect(parseInput("//etc/hosts is a path")).toEqual({ type: "message", text: "/etc/hosts is a path" });
+  });
+
+  test("each command with its arguments", () => {
+    expect(parseInput("/mode")).toEqual({ type: "command", command: { name: "mode" } });
+    expect(parseInput("/mode direct:python")).toEqual({ type: "command", command: { name: "mode", mode: "direct:python" } });
+    expect(parseInput(" /MODE file:out.md ")).toEqual({ type: "command", command: { name: "mode", mode: "file:out.md" } });
+    expect(parseInput("/use agent qwen3:8b")).toEqual({
+      type: "command",
+      command: { name: "use", persona: "agent", model: "qwen3:8b" },
+    });
+    expect(parseInput("/history 5")).toEqual({ type: "command", command: { name: "history", count: 5 } });
+    expect(parseInput("/save")).toEqual({ type: "command", command: { name: "save" } });
+    expect(parseInput("/save notes.md")).toEqual({ type: "command", command: { name: "save", file: "notes.md" } });
+    for (const name of ["models", "tools", "clear", "help", "quit"]) {
+      expect(parseInput(`/${name}`)).toEqual({ type: "command", command: { name } as never });
+    }
+    expect(parseInput("/exit")).toEqual({ type: "command", command: { name: "quit" } });
+  });
+
+  test("unknown commands suggest the closest one and say how to send a literal slash", () => {
+    const parsed = parseInput("/mdoe group");
+    expect(parsed.type).toBe("invalid");
+    if (parsed.type !== "invalid") throw new Error("unreachable");
+    expect(parsed.message).toContain("unknown command /mdoe");
+    expect(parsed.message).toContain("Did you mean /mode?");
+    expect(parsed.message).toContain("//");
+    expect(parseInput("/zzzzzz")).toMatchObject({ type: "invalid" });
+    expect((parseInput("/zzzzzz") as { message: string }).message).not.toContain("Did you mean");
+  });
+
+  test("wrong arguments name the command and show its usage", () => {
+    expect(parseInput("/use agent")).toEqual({
+      type: "invalid",
+      message: "/use needs a persona and a model, e.g. /use agent qwen3:8b. Usage: /use <persona> <model>",
+    });
+    expect((parseInput("/mode sideways") as { message: string }).message).toContain("'sideways' is not a mode");
+    expect((parseInput("/history lots") as { message: string }).message).toContain("positive number");
+    expect((parseInput("/quit now") as { message: string }).message).toBe("/quit takes no arguments. Usage: /quit");
+    expect(parseInput("/__proto__")).toMatchObject({ type: "invalid" });
+  });
+});
+
+/** A small room stand-in: the commands' own logic is what these tests check. */
+function host(): SlashHost & { calls: string[] } {
+  let mode = "group";
+  const calls: string[] = [];
+  return {
+    calls,
+    mode: () => mode,
+    setMode: (next) => {
+      if (next === "direct:nobody") throw new Error("no persona named nobody; the room has agent, python");
+      mode = next;
+    },
+    personas: () => [
+      { name: "agent", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [{ name: "sh", approval: "ask" }] },
+      { name: "python", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [{ name: "python_run", approval: "allow" }] },
+    ],
+    serverModels: async () => [{ baseUrl: "http://127.0.0.1:1", models: ["qwen3:8b", "llama3.2"] }],
+    useModel: async (persona, model) => {
+      if (model === "missing") throw new Error(`model 'missing' is not on the server; it has qwen3:8b, llama3.2`);
+      calls.push(`use ${persona} ${model}`);
+    },
+    history: (count) => ["you: hi", "agent: hello"].slice(-count),
+    clear: () => calls.push("clear"),
+    save: async (file) => file ?? ".org/transcripts/s1.md",
+  };
+}
+
+async function run(line: string, room = host()) {
+  const parsed = parseInput(line);
+  if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
+  const lines: string[] = [];
+  const outcome = await runSlashCommand(parsed.command, room, {
+    write: (text) => lines.push(text),
+    signal: new AbortController().signal,
+  });
+  return { outcome, output: lines.join("\n"), room };
+}
+
+describe("runSlashCommand", () => {
+  test("/mode shows and switches; a refused mode prints the room's reason and keeps going", async () => {
+    expect((await run("/mode")).output).toBe("mode: group  (others: group, direct:agent, direct:python, file:<path>)");
+    expect((await run("/mode direct:python")).output).toBe("mode: direct:python");
+    const refused = await run("/mode direct:nobody");
+    expect(refused.outcome).toBe("continue");
+    expect(refused.output).toBe("/mode: no persona named nobody; the room has agent, python");
+  });
+
+  test("/models, /tools, /use, /history, /save, /clear, /help, /quit", async () => {
+    expect((await run("/models")).output).toContain("http://127.0.0.1:1 has: qwen3:8b, llama3.2");
+    expect((await run("/tools")).output).toBe("  agent: sh (asks first)\n  python: python_run");
+    const used = await run("/use agent llama3.2");
+    expect(used.output).toBe("agent now uses llama3.2");
+    expect(used.room.calls).toEqual(["use agent llama3.2"]);
+    expect((await run("/use agent missing")).output).toContain("/use: model 'missing' is not on the server");
+    expect((await run("/history 1")).output).toBe("agent: hello");
+    expect((await run("/save")).output).toBe("saved the conversation to .org/transcripts/s1.md");
+    expect((await run("/clear")).outcome).toBe("cleared");
+    expect((await run("/help")).output).toBe(slashHelp());
+    expect((await run("/quit")).outcome).toBe("quit");
+  });
+});

@@ -1,0 +1,236 @@
+/** A command typed in the chat, after parsing. */
+export type SlashCommand =
+  | { name: "mode"; mode?: string }
+  | { name: "models" }
+  | { name: "use"; persona: string; model: string }
+  | { name: "tools" }
+  | { name: "history"; count?: number }
+  | { name: "clear" }
+  | { name: "save"; file?: string }
+  | { name: "help" }
+  | { name: "quit" };
+
+/** What a line of input is: a message for the room, a command, or a command typed wrong. */
+export type ParsedInput =
+  | { type: "message"; text: string }
+  | { type: "empty" }
+  | { type: "command"; command: SlashCommand }
+  | { type: "invalid"; message: string };
+
+type Spec = { usage: string; summary: string; parse(args: string[]): SlashCommand | string };
+
+const noArguments =
+  (command: SlashCommand) =>
+  (args: string[]): SlashCommand | string =>
+    args.length === 0 ? command : `takes no arguments`;
+
+const SPECS: Record<string, Spec> = {
+  mode: {
+    usage: "/mode [group | direct:<persona> | file:<path>]",
+    summary: "show or switch who hears you: everyone, one persona, or replies written to a file",
+    parse: (args) => {
+      if (args.length > 1) return "takes one mode, e.g. /mode group, /mode direct:python or /mode file:notes.md";
+      const mode = args[0];
+      if (mode === undefined) return { name: "mode" };
+      if (mode === "group" || /^direct:\S+$/.test(mode) || /^file:\S+$/.test(mode)) return { name: "mode", mode };
+      return `'${mode}' is not a mode; use group, direct:<persona> or file:<path>`;
+    },
+  },
+  models: {
+    usage: "/models",
+    summary: "list each persona's model and server, and the models the servers have",
+    parse: noArguments({ name: "models" }),
+  },
+  use: {
+    usage: "/use <persona> <model>",
+    summary: "switch a persona to another model (checked against its server's model list)",
+    parse: (args) => {
+      const [persona, model] = args;
+      if (args.length !== 2 || !persona || !model) return "needs a persona and a model, e.g. /use agent qwen3:8b";
+      return { name: "use", persona, model };
+    },
+  },
+  tools: {
+    usage: "/tools",
+    summary: "list the tools each persona may call, and which ones ask you first",
+    parse: noArguments({ name: "tools" }),
+  },
+  history: {
+    usage: "/history [N]",
+    summary: "show the last N messages of this session (default 20)",
+    parse: (args) => {
+      if (args.length === 0) return { name: "history" };
+      const count = Number(args[0]);
+      if (args.length > 1 || !Number.isInteger(count) || count <= 0) return "takes a positive number, e.g. /history 50";
+      return { name: "history", count };
+    },
+  },
+  clear: {
+    usage: "/clear",
+    summary: "forget the conversation so far (the session file keeps it) and clear the screen",
+    parse: noArguments({ name: "clear" }),
+  },
+  save: {
+    usage: "/save [file]",
+    summary: "write the conversation as Markdown (default .org/transcripts/<session>.md)",
+    parse: (args) => {
+      if (args.length > 1) return "takes one file name; quote nothing, spaces are not allowed";
+      return args[0] === undefined ? { name: "save" } : { name: "save", file: args[0] };
+    },
+  },
+  help: { usage: "/help", summary: "show this list", parse: noArguments({ name: "help" }) },
+  quit: { usage: "/quit", summary: "leave the room (Ctrl-D or Ctrl-C twice also do)", parse: noArguments({ name: "quit" }) },
+};
+
+const ALIASES: Record<string, string> = { exit: "quit", q: "quit", "?": "help", h: "help", model: "models" };
+
+/** The help text listing every command. */
+export function slashHelp(): string {
+  const width = Math.max(...Object.values(SPECS).map((spec) => spec.usage.length));
+  return [
+    "Commands:",
+    ...Object.values(SPECS).map((spec) => `  ${spec.usage.padEnd(width)}  ${spec.summary}`),
+    "",
+    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line",
+    "that begins with /. Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice exits.",
+  ].join("\n");
+}
+
+/** Splits a typed line into a message or a command. Never throws: mistakes come back as `invalid`. */
+export function parseInput(line: string): ParsedInput {
+  const trimmed = line.trim();
+  if (trimmed === "") return { type: "empty" };
+  if (trimmed.startsWith("//")) return { type: "message", text: trimmed.slice(1) };
+  if (!trimmed.startsWith("/")) return { type: "message", text: line };
+  const [word = "", ...args] = trimmed.slice(1).split(/\s+/);
+  const name = ALIASES[word.toLowerCase()] ?? word.toLowerCase();
+  const spec = Object.hasOwn(SPECS, name) ? SPECS[name] : undefined;
+  if (!spec) {
+    const guess = closestCommand(name);
+    return {
+      type: "invalid",
+      message: `unknown command /${word}.${guess ? ` Did you mean /${guess}?` : ""} Type /help for the list, or // to send a message starting with /.`,
+    };
+  }
+  const parsed = spec.parse(args);
+  if (typeof parsed === "string") return { type: "invalid", message: `/${name} ${parsed}. Usage: ${spec.usage}` };
+  return { type: "command", command: parsed };
+}
+
+function closestCommand(word: string): string | undefined {
+  if (word === "") return undefined;
+  let best: { name: string; distance: number } | undefined;
+  for (const name of Object.keys(SPECS)) {
+    const distance = name.startsWith(word) ? 0 : editDistance(word, name);
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= 2 ? best.name : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** A persona as the commands show it. */
+export type PersonaSummary = {
+  name: string;
+  model: string;
+  baseUrl: string;
+  tools: Array<{ name: string; approval: "allow" | "ask" }>;
+};
+
+/** What the commands act on; the chat command adapts the room to this. */
+export type SlashHost = {
+  mode(): string;
+  /** Throws an error whose message says what was wrong (e.g. an unknown persona). */
+  setMode(mode: string): void;
+  personas(): PersonaSummary[];
+  /** The model ids each server offers; a server that cannot be reached gives its error message. */
+  serverModels(signal: AbortSignal): Promise<Array<{ baseUrl: string; models: string[] } | { baseUrl: string; error: string }>>;
+  /** Throws when the persona or model is unknown, with a message that says so. */
+  useModel(persona: string, model: string, signal: AbortSignal): Promise<void>;
+  /** The last `count` messages, formatted for the terminal. */
+  history(count: number): string[];
+  clear(): void;
+  /** Writes the conversation; resolves to the path written. */
+  save(file: string | undefined): Promise<string>;
+};
+
+export type SlashOutcome = "continue" | "quit" | "cleared";
+
+/** Runs one command against the room; prints results and problems with `write`, never throws for user errors. */
+export async function runSlashCommand(
+  command: SlashCommand,
+  host: SlashHost,
+  context: { write(line: string): void; signal: AbortSignal },
+): Promise<SlashOutcome> {
+  const { write } = context;
+  try {
+    switch (command.name) {
+      case "mode":
+        if (command.mode === undefined) {
+          const names = host.personas().map((persona) => persona.name);
+          write(`mode: ${host.mode()}  (others: group, ${names.map((name) => `direct:${name}`).join(", ")}, file:<path>)`);
+        } else {
+          host.setMode(command.mode);
+          write(`mode: ${host.mode()}`);
+        }
+        return "continue";
+      case "models": {
+        const personas = host.personas();
+        const width = Math.max(...personas.map((persona) => persona.name.length), 7);
+        for (const persona of personas) write(`  ${persona.name.padEnd(width)}  ${persona.model}  at ${persona.baseUrl}`);
+        for (const server of await host.serverModels(context.signal)) {
+          if ("error" in server) write(`  ${server.baseUrl}: cannot list models (${server.error})`);
+          else write(`  ${server.baseUrl} has: ${server.models.join(", ") || "(no models)"}`);
+        }
+        return "continue";
+      }
+      case "use":
+        await host.useModel(command.persona, command.model, context.signal);
+        write(`${command.persona} now uses ${command.model}`);
+        return "continue";
+      case "tools": {
+        const personas = host.personas();
+        for (const persona of personas) {
+          const tools = persona.tools.map((tool) => (tool.approval === "ask" ? `${tool.name} (asks first)` : tool.name));
+          write(`  ${persona.name}: ${tools.join(", ") || "no tools"}`);
+        }
+        return "continue";
+      }
+      case "history": {
+        const lines = host.history(command.count ?? 20);
+        if (lines.length === 0) write("(no messages yet)");
+        for (const line of lines) write(line);
+        return "continue";
+      }
+      case "clear":
+        host.clear();
+        return "cleared";
+      case "save":
+        write(`saved the conversation to ${await host.save(command.file)}`);
+        return "continue";
+      case "help":
+        write(slashHelp());
+        return "continue";
+      case "quit":
+        return "quit";
+    }
+  } catch (error) {
+    if (context.signal.aborted) {
+      write(`/${command.name} was stopped.`);
+      return "continue";
+    }
+    write(`/${command.name}: ${error instanceof Error ? error.message : String(error)}`);
+    return "continue";
+  }
+}
