@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Starts the org chat room in a tmux session (default "org"; ORG_TMUX_SESSION overrides).
+# Safe to run twice: a second run only says where the running room is. Arguments go to `chat`,
+# e.g. ops/run.sh --config org.config.json --mode direct:python
+set -euo pipefail
+
+session="${ORG_TMUX_SESSION:-org}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "run.sh: tmux is not installed. Install it (Debian/Ubuntu: apt-get install tmux) or run the room without it: bun $root/main.ts chat" >&2
+  exit 1
+fi
+
+attach_hint() {
+  echo "  attach:  tmux attach -t $session    (detach again with Ctrl-b d)"
+  echo "  stop:    $root/ops/stop.sh"
+}
+
+if tmux has-session -t "=$session" 2>/dev/null; then
+  echo "org is already running in tmux session '$session'; nothing started."
+  attach_hint
+  exit 0
+fi
+
+bun="$root/node_modules/.bin/bun"
+[ -x "$bun" ] || bun="$(command -v bun || true)"
+if [ -z "$bun" ]; then
+  echo "run.sh: bun is not installed. Run 'npm install' in $root (it brings bun), then try again." >&2
+  exit 1
+fi
+
+# A tmux server that is already running would give the session its own, older environment:
+# pass the settings org reads explicitly.
+env_args=()
+while IFS= read -r name; do
+  env_args+=(-e "$name=${!name}")
+done < <(compgen -e | grep -E '^(OLLAMA_|ORG_|NO_COLOR$|PATH$|HOME$|TERM$)' | grep -v '^ORG_TMUX_SESSION$' || true)
+
+# Keep the pane open after the room exits so its last words (an error, the transcript path) stay readable.
+chat="$(printf '%q ' "$bun" "$root/main.ts" chat "$@")"
+shell_command="$chat; code=\$?; echo; echo \"org exited with code \$code. Press Enter to close this window.\"; read -r _"
+
+tmux new-session -d -s "$session" -c "$PWD" -x 120 -y 40 "${env_args[@]}" "$shell_command"
+echo "started org in tmux session '$session' (bun main.ts chat $*, workspace $PWD)."
+attach_hint
