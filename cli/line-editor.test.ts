@@ -50,7 +50,7 @@ test("Ctrl-C while idle goes to the interrupt handler; typed-ahead text waits fo
   expect(await line).toEqual({ type: "line", text: "ahead" });
   const interrupted = editor.readLine("> ");
   input.write("half\x03");
-  expect(await interrupted).toEqual({ type: "interrupt" });
+  expect(await interrupted).toEqual({ type: "interrupt", text: "half" });
   await editor.close();
 });
 

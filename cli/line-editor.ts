@@ -3,7 +3,8 @@ import { type Key, KeyDecoder } from "./key-decoder.ts";
 import { applyKey, type EditState, initialEditState, layoutInput } from "./line-editing.ts";
 
 /** What one `readLine` ended with. */
-export type ReadResult = { type: "line"; text: string } | { type: "interrupt" } | { type: "eof" };
+/** `interrupt` carries what was on the line, so the caller can tell "clear this line" from "stop". */
+export type ReadResult = { type: "line"; text: string } | { type: "interrupt"; text: string } | { type: "eof" };
 
 type Input = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 type Output = { write(text: string): unknown; columns?: number; isTTY?: boolean };
@@ -153,7 +154,7 @@ export class LineEditor {
           }
           break;
         case "interrupt":
-          this.finish({ type: "interrupt" }, "^C\r\n");
+          this.finish({ type: "interrupt", text: state.text }, "^C\r\n");
           break;
         case "eof":
           this.finish({ type: "eof" }, "\r\n");

@@ -1,0 +1,41 @@
+import { chatCompletionsUrl } from "../chat.ts";
+
+/** What a model server said when asked for its models. */
+export type ProbeResult =
+  | { baseUrl: string; reachable: true; models: string[] }
+  | { baseUrl: string; reachable: false; error: string };
+
+const PROBE_TIMEOUT_MS = 3_000;
+
+/**
+ * Asks a server for its model list (`GET /v1/models`). Any HTTP answer means something listens there;
+ * only a failed connection counts as unreachable. The model list is empty when the server has none to say.
+ */
+export async function probeModelServer(baseUrl: string, signal?: AbortSignal): Promise<ProbeResult> {
+  const url = chatCompletionsUrl(baseUrl).replace(/\/chat\/completions$/, "/models");
+  const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  try {
+    const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const body: unknown = await response.json().catch(() => undefined);
+    const data = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? body.data : [];
+    const models = data
+      .map((entry: unknown) => (entry && typeof entry === "object" && "id" in entry ? String(entry.id) : undefined))
+      .filter((id): id is string => id !== undefined);
+    return { baseUrl, reachable: true, models };
+  } catch (error) {
+    const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : (error as Error).message;
+    return { baseUrl, reachable: false, error: detail };
+  }
+}
+
+/** The message for a server nobody answers at: the URL, OLLAMA_BASE, and how to use the bundled scripted server. */
+export function deadServerMessage(baseUrl: string, detail: string): string {
+  return [
+    `no model server answers at ${baseUrl} (${detail}).`,
+    "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
+    "    (or the persona's baseUrl in org.config.json).",
+    "  - No model at hand? Start the bundled scripted server instead:",
+    "      bun main.ts scripted-server --port 11434 --script demo/demo-script.json",
+    "    then run with OLLAMA_BASE=http://127.0.0.1:11434 — or just watch 'bun main.ts demo'.",
+  ].join("\n");
+}
