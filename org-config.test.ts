@@ -1,0 +1,98 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
+
+const env = { OLLAMA_BASE: "http://127.0.0.1:9/", OLLAMA_MODEL: "tiny:1b" };
+
+function withConfig(text: string | undefined, check: (path: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), "org-config-"));
+  const path = join(dir, "org.config.json");
+  if (text !== undefined) writeFileSync(path, text);
+  try {
+    check(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function configError(text: string): OrgConfigError {
+  let caught: unknown;
+  withConfig(text, (path) => {
+    try {
+      loadOrgConfig(path, env);
+    } catch (error) {
+      caught = error;
+    }
+  });
+  expect(caught).toBeInstanceOf(OrgConfigError);
+  return caught as OrgConfigError;
+}
+
+describe("loadOrgConfig", () => {
+  test("without a file: agent, python and toolsmith on OLLAMA_BASE and OLLAMA_MODEL", () => {
+    withConfig(undefined, (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.personas.map((persona) => [persona.name, persona.kind, persona.model, persona.baseUrl])).toEqual([
+        ["agent", "agent", "tiny:1b", "http://127.0.0.1:9"],
+        ["python", "python", "tiny:1b", "http://127.0.0.1:9"],
+        ["toolsmith", "toolsmith", "tiny:1b", "http://127.0.0.1:9"],
+      ]);
+      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow" });
+      expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
+      expect(config.source).toBeUndefined();
+      expect(serverConcurrency(config, "http://127.0.0.1:9")).toBe(1);
+    });
+  });
+
+  test("a file's personas, tool policies, servers and limits override the defaults", () => {
+    const text = JSON.stringify({
+      personas: [{ name: "ada", kind: "agent", model: "big:70b", tools: { sh: "ask", echo: "allow" } }],
+      servers: { "http://10.0.0.2:11434/": { concurrency: 4 } },
+      limits: { hopsPerMessage: 1 },
+    });
+    withConfig(text, (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.personas).toHaveLength(1);
+      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", echo: "allow" });
+      expect(config.personas[0]?.model).toBe("big:70b");
+      expect(config.limits.hopsPerMessage).toBe(1);
+      expect(config.limits.toolRoundsPerTurn).toBe(8);
+      expect(serverConcurrency(config, "http://10.0.0.2:11434")).toBe(4);
+      expect(config.source).toBe(path);
+    });
+  });
+
+  test("a wrong value names its line, key and what to use instead", () => {
+    const error = configError('{\n  "personas": [\n    { "name": "ada",\n      "kind": "wizard" }\n  ]\n}\n');
+    expect(error.line).toBe(4);
+    expect(error.key).toBe("personas[0].kind");
+    expect(error.message).toContain("line 4, key personas[0].kind");
+    expect(error.message).toContain('use one of "agent", "python", "toolsmith", "simple"');
+  });
+
+  test("an unknown key is named with its line", () => {
+    const error = configError('{\n  "limits": {\n    "hops": 2\n  }\n}');
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('remove "hops"');
+  });
+
+  test("a tool policy other than allow/ask/deny is refused", () => {
+    const error = configError('{"personas": [{"name": "a", "kind": "agent",\n "tools": {"sh": "yes"}}]}');
+    expect(error.line).toBe(2);
+    expect(error.message).toContain('"allow", "ask", "deny"');
+  });
+
+  test("broken JSON says where and what", () => {
+    const error = configError('{\n  "mode": "group",\n}\n');
+    expect(error.line).toBe(3);
+    expect(error.message).toContain("trailing comma");
+  });
+
+  test("two personas with one name are refused", () => {
+    const error = configError('{"personas": [\n{"name": "a", "kind": "agent"},\n{"name": "a", "kind": "python"}]}');
+    expect(error.line).toBe(3);
+    expect(error.message).toContain("used twice");
+  });
+});

@@ -1,0 +1,231 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { environmentSettings } from "./config.ts";
+import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
+
+export const CONFIG_FILE_NAME = "org.config.json";
+
+/** What a persona may do with a tool: run it, run it after the user approves, or never see it. */
+export const ToolPolicy = z.enum(["allow", "ask", "deny"]);
+export type ToolPolicy = z.infer<typeof ToolPolicy>;
+
+export const PersonaKind = z.enum(["agent", "python", "toolsmith", "simple"]);
+export type PersonaKind = z.infer<typeof PersonaKind>;
+
+export const PersonaColor = z.enum(["red", "green", "yellow", "blue", "magenta", "cyan", "white", "gray"]);
+export type PersonaColor = z.infer<typeof PersonaColor>;
+
+const personaName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, "a persona name is 1–32 lowercase letters, digits, '-' or '_', starting with a letter")
+  .refine((name) => name !== "user" && name !== "all", "'user' and 'all' are reserved; pick another name");
+
+const PersonaEntry = z.strictObject({
+  name: personaName,
+  kind: PersonaKind,
+  model: z.string().min(1).optional(),
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  tools: z.record(z.string().min(1), ToolPolicy).optional(),
+  instructions: z.string().optional(),
+  color: PersonaColor.optional(),
+  contextMessages: z.int().min(2).max(10_000).optional(),
+});
+
+const ConfigFile = z.strictObject({
+  $schema: z.string().optional(),
+  personas: z.array(PersonaEntry).min(1).optional(),
+  servers: z.record(z.url({ protocol: /^https?$/ }), z.strictObject({ concurrency: z.int().min(1).max(64) })).optional(),
+  limits: z
+    .strictObject({
+      sessionTokens: z.int().positive(),
+      toolRoundsPerTurn: z.int().min(1).max(100),
+      hopsPerMessage: z.int().min(0).max(50),
+      repliesInARow: z.int().min(1).max(50),
+      concurrencyPerServer: z.int().min(1).max(64),
+    })
+    .partial()
+    .optional(),
+  mode: z.string().optional(),
+});
+
+export type PersonaConfig = {
+  name: string;
+  kind: PersonaKind;
+  model: string;
+  baseUrl: string;
+  /** Policy per tool name; a tool not listed is denied. */
+  tools: Record<string, ToolPolicy>;
+  instructions?: string;
+  color?: PersonaColor;
+  contextMessages: number;
+};
+
+export type OrgLimits = {
+  /** Tokens (prompt + completion) a session may spend, checked before every LLM call. */
+  sessionTokens: number;
+  /** Tool rounds one persona may take in one reply. */
+  toolRoundsPerTurn: number;
+  /** Model-to-model hops after one user message (0: models never answer each other). */
+  hopsPerMessage: number;
+  /** Replies one persona may give after one user message before it must wait for the user. */
+  repliesInARow: number;
+  /** Concurrent requests per model server unless `servers` says otherwise (a stock Ollama serves 1). */
+  concurrencyPerServer: number;
+};
+
+export type OrgConfig = {
+  personas: PersonaConfig[];
+  servers: Record<string, { concurrency: number }>;
+  limits: OrgLimits;
+  /** The mode a new session starts in. */
+  mode: string;
+  apiKey?: string;
+  /** The file the config came from; undefined when only defaults apply. */
+  source?: string;
+};
+
+export const DEFAULT_LIMITS: OrgLimits = {
+  sessionTokens: 1_000_000,
+  toolRoundsPerTurn: 8,
+  hopsPerMessage: 3,
+  repliesInARow: 2,
+  concurrencyPerServer: 1,
+};
+
+/** The tools each kind of persona gets unless the config says otherwise. */
+export const DEFAULT_TOOLS: Record<PersonaKind, Record<string, ToolPolicy>> = {
+  agent: { sh: "allow", chat_mode: "allow" },
+  python: { python_run: "allow" },
+  toolsmith: {},
+  simple: {},
+};
+
+const DEFAULT_PERSONAS: { name: string; kind: PersonaKind; color: PersonaColor }[] = [
+  { name: "agent", kind: "agent", color: "cyan" },
+  { name: "python", kind: "python", color: "yellow" },
+  { name: "toolsmith", kind: "toolsmith", color: "magenta" },
+];
+
+/** org.config.json is wrong; the message names the file, line and key, and what to change. */
+export class OrgConfigError extends Error {
+  override name = "OrgConfigError";
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+    readonly key?: string,
+  ) {
+    super(message);
+  }
+}
+
+function keyName(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`),
+    "",
+  );
+}
+
+function advice(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `remove ${issue.keys.map((key) => `"${key}"`).join(", ")} or check the spelling`;
+    case "invalid_value":
+      return `use one of ${issue.values.map((value) => JSON.stringify(value)).join(", ")}`;
+    case "invalid_type":
+      return `give a ${issue.expected}`;
+    case "invalid_format":
+      return issue.format === "url" ? "give a URL like http://127.0.0.1:11434" : `give a valid ${issue.format}`;
+    case "too_small":
+    case "too_big":
+      return "change the number or length to fit";
+    default:
+      return "fix the value";
+  }
+}
+
+/**
+ * Reads the room's configuration: `org.config.json` (at `path`, default the current directory) when it
+ * exists, over defaults of three personas on OLLAMA_BASE / OLLAMA_MODEL. Throws OrgConfigError naming the
+ * line and key of anything wrong.
+ */
+export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env): OrgConfig {
+  const file = path ?? join(process.cwd(), CONFIG_FILE_NAME);
+  const settings = environmentSettings(env);
+  const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  return resolveOrgConfig(text === undefined ? {} : parseOrgConfigText(text, file), settings, text === undefined ? undefined : file);
+}
+
+/** Validates the text of a config file; exported so `org` can check a file without loading it. */
+export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.infer<typeof ConfigFile> {
+  let parsed: ReturnType<typeof parseJsonWithLines>;
+  try {
+    parsed = parseJsonWithLines(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) {
+      throw new OrgConfigError(`${file} line ${error.line}, column ${error.column}: ${error.problem}.`, file, error.line);
+    }
+    throw error;
+  }
+  const result = ConfigFile.safeParse(parsed.value);
+  if (!result.success) {
+    const messages = result.error.issues.map((issue) => {
+      const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
+      const key = keyName(issue.path) || "(top level)";
+      return { line: parsed.lineOf(path), key, text: `line ${parsed.lineOf(path)}, key ${key}: ${issue.message} — ${advice(issue)}.` };
+    });
+    const first = messages[0];
+    throw new OrgConfigError(`${file} is not valid:\n  ${messages.map((message) => message.text).join("\n  ")}`, file, first?.line, first?.key);
+  }
+  const names = new Set<string>();
+  for (const [index, persona] of (result.data.personas ?? []).entries()) {
+    if (names.has(persona.name)) {
+      const line = parsed.lineOf(["personas", index, "name"]);
+      throw new OrgConfigError(
+        `${file} line ${line}, key personas[${index}].name: "${persona.name}" is used twice — give each persona its own name.`,
+        file,
+        line,
+        `personas[${index}].name`,
+      );
+    }
+    names.add(persona.name);
+  }
+  return result.data;
+}
+
+function resolveOrgConfig(
+  file: z.infer<typeof ConfigFile>,
+  settings: ReturnType<typeof environmentSettings>,
+  source: string | undefined,
+): OrgConfig {
+  const entries = file.personas ?? DEFAULT_PERSONAS;
+  const personas = entries.map((entry): PersonaConfig => {
+    const full = entry as z.infer<typeof PersonaEntry>;
+    return {
+      name: full.name,
+      kind: full.kind,
+      model: full.model ?? settings.ollamaModel,
+      baseUrl: (full.baseUrl ?? settings.ollamaBase).replace(/\/+$/, ""),
+      tools: { ...DEFAULT_TOOLS[full.kind], ...(full.tools ?? {}) },
+      ...(full.instructions !== undefined ? { instructions: full.instructions } : {}),
+      ...(full.color !== undefined ? { color: full.color } : {}),
+      contextMessages: full.contextMessages ?? 60,
+    };
+  });
+  const servers: OrgConfig["servers"] = {};
+  for (const [url, server] of Object.entries(file.servers ?? {})) servers[url.replace(/\/+$/, "")] = server;
+  return {
+    personas,
+    servers,
+    limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
+    mode: file.mode ?? "group",
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    ...(source !== undefined ? { source } : {}),
+  };
+}
+
+/** Concurrent requests the room sends to one model server. */
+export function serverConcurrency(config: OrgConfig, baseUrl: string): number {
+  return config.servers[baseUrl.replace(/\/+$/, "")]?.concurrency ?? config.limits.concurrencyPerServer;
+}
