@@ -1,0 +1,64 @@
+import type { ChatMessage } from "../chat-types.ts";
+import type { PersonaColor, PersonaConfig, PersonaKind, ToolPolicy } from "../org-config.ts";
+import type { RoomMessage } from "../room/room-event.ts";
+
+/**
+ * A persona in the room: who it is (name, system prompt), which model answers for it and where,
+ * which tools it may use, and how much of the room's history it keeps in its context.
+ */
+export abstract class Model {
+  readonly name: string;
+  readonly kind: PersonaKind;
+  /** The model id sent to the server; `Room.useModel` changes it. */
+  model: string;
+  readonly baseUrl: string;
+  /** Policy per tool name; a tool not listed is denied. */
+  readonly toolPolicy: Readonly<Record<string, ToolPolicy>>;
+  readonly color?: PersonaColor;
+  /** How many of the latest room messages it heard go into its context. */
+  readonly contextMessages: number;
+  readonly instructions?: string;
+
+  constructor(config: PersonaConfig) {
+    this.name = config.name;
+    this.kind = config.kind;
+    this.model = config.model;
+    this.baseUrl = config.baseUrl;
+    this.toolPolicy = { ...config.tools };
+    this.color = config.color;
+    this.contextMessages = config.contextMessages;
+    this.instructions = config.instructions;
+  }
+
+  /** What this persona is, after "You are <name>, ". */
+  protected abstract role(): string;
+
+  /** The system prompt; it begins "You are <name>, " (scripted servers pick the persona by that). */
+  systemPrompt(roomPersonas: readonly string[]): string {
+    const others = roomPersonas.filter((name) => name !== this.name);
+    return [
+      `You are ${this.name}, ${this.role()}`,
+      `You are in a chat room with the user${others.length > 0 ? ` and the personas ${others.join(", ")}` : ""}. Messages from other personas arrive as "<name>: <text>". To ask another persona something, write @<name> in your reply; do that only when you need them. Keep replies short.`,
+      ...(this.instructions ? [this.instructions] : []),
+    ].join("\n\n");
+  }
+
+  /** The messages for its next completion: its system prompt, then the latest room messages it heard. */
+  context(history: readonly RoomMessage[], roomPersonas: readonly string[]): ChatMessage[] {
+    const heard = history.filter((message) => message.from === this.name || message.heardBy.includes(this.name));
+    const recent = heard.slice(-this.contextMessages).filter((message) => message.text !== "");
+    return [
+      { role: "system", content: this.systemPrompt(roomPersonas) },
+      ...recent.map((message): ChatMessage =>
+        message.from === this.name
+          ? { role: "assistant", content: message.text }
+          : { role: "user", content: message.from === "user" ? message.text : `${message.from}: ${message.text}` },
+      ),
+    ];
+  }
+
+  /** A fixed answer that replaces the model call, for what this persona must never improvise. */
+  cannedReply(_message: RoomMessage): string | undefined {
+    return undefined;
+  }
+}

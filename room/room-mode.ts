@@ -1,0 +1,61 @@
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+
+/** A mode the room cannot take; the message lists the valid ones or says why a path is refused. */
+export class RoomModeError extends Error {
+  override name = "RoomModeError";
+}
+
+const VALID = 'Valid modes: "group", "direct:<persona>", "file:<path inside the workspace>".';
+
+function isInside(root: string, path: string): boolean {
+  const fromRoot = relative(root, path);
+  return fromRoot === "" || (!fromRoot.startsWith(`..${sep}`) && fromRoot !== ".." && !isAbsolute(fromRoot));
+}
+
+/** The nearest existing ancestor's real path, so a symlinked directory cannot lead outside. */
+function realAncestor(path: string): string {
+  let current = path;
+  while (!existsSync(current)) {
+    const parent = dirname(current);
+    if (parent === current) return current;
+    current = parent;
+  }
+  return realpathSync(current);
+}
+
+/**
+ * Checks a mode and returns it in canonical form (`file:` paths relative to the workspace).
+ * Throws RoomModeError for anything else.
+ */
+export function parseRoomMode(mode: string, personas: readonly string[], workspaceDir: string): string {
+  const trimmed = mode.trim();
+  if (trimmed === "group") return "group";
+  if (trimmed.startsWith("direct:")) {
+    const name = trimmed.slice("direct:".length).trim().replace(/^@/, "").toLowerCase();
+    if (!personas.includes(name)) {
+      throw new RoomModeError(`there is no persona "${name}" to talk to directly. Personas: ${personas.join(", ")}. ${VALID}`);
+    }
+    return `direct:${name}`;
+  }
+  if (trimmed.startsWith("file:")) {
+    const given = trimmed.slice("file:".length).trim();
+    if (given === "") throw new RoomModeError(`file mode needs a path, e.g. "file:notes/replies.md". ${VALID}`);
+    const root = realpathSync(workspaceDir);
+    const target = resolve(root, given);
+    if (!isInside(root, target) || !isInside(root, realAncestor(target))) {
+      throw new RoomModeError(
+        `"${given}" is outside the workspace (${root}); replies can only be written to files inside it. Give a path relative to the workspace, e.g. "file:replies.md".`,
+      );
+    }
+    const fromRoot = relative(root, target);
+    if (fromRoot === "" || (existsSync(target) && statSync(target).isDirectory())) {
+      throw new RoomModeError(`"${given}" is a directory; give a file path, e.g. "file:${fromRoot ? `${fromRoot}/` : ""}replies.md".`);
+    }
+    if (fromRoot.split(sep).includes(".git")) {
+      throw new RoomModeError(`"${given}" is inside a .git directory; replies may not be written there. Pick another file.`);
+    }
+    return `file:${fromRoot.split(sep).join("/")}`;
+  }
+  throw new RoomModeError(`"${mode}" is not a mode. ${VALID}`);
+}

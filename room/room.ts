@@ -1,0 +1,463 @@
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Budget, BudgetExceededError } from "../budget.ts";
+import { type LoopEvent, runWithTools } from "../chat.ts";
+import { ChatError } from "../chat-errors.ts";
+import type { ToolCall } from "../chat-types.ts";
+import { createModel } from "../models/create-model.ts";
+import type { Model } from "../models/model.ts";
+import { type OrgConfig, serverConcurrency } from "../org-config.ts";
+import { chatModeTool } from "../tools/chat-mode.ts";
+import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
+import { listModels } from "./list-models.ts";
+import { findMentions } from "./mentions.ts";
+import type { PersonaStats, RoomEvent, RoomMessage, TurnSummary } from "./room-event.ts";
+import { parseRoomMode } from "./room-mode.ts";
+import { ServerSlots } from "./server-slots.ts";
+import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
+
+export { RoomModeError } from "./room-mode.ts";
+
+/** The server does not have the model asked for; the message lists what it has. */
+export class ModelNotAvailableError extends Error {
+  override name = "ModelNotAvailableError";
+  constructor(
+    message: string,
+    readonly available: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** A persona name the room does not know; the message lists the ones it does. */
+export class UnknownPersonaError extends Error {
+  override name = "UnknownPersonaError";
+}
+
+export type RoomOptions = {
+  config: OrgConfig;
+  workspaceDir: string;
+  /** Built-in tools (sh, python_run, …); the room adds `chat_mode` itself. */
+  tools: AnyTool[];
+  audit?: AuditSink;
+  /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
+  approve?: (persona: string, call: ToolCall) => Promise<boolean>;
+  /** Default `<workspaceDir>/.org/sessions`. */
+  sessionsDir?: string;
+  /** A session id, or true for the latest session. */
+  resume?: string | true;
+  onEvent: (event: RoomEvent) => void;
+};
+
+export type PersonaInfo = { name: string; kind: string; model: string; baseUrl: string; tools: string[]; color?: string };
+
+export type Room = {
+  readonly sessionId: string;
+  /** "group" | "direct:<name>" | "file:<path>" */
+  readonly mode: string;
+  readonly transcriptPath: string;
+  personas(): PersonaInfo[];
+  /** One user message: every addressed persona answers concurrently, hops follow; resolves when all are done. */
+  send(text: string, options?: { signal?: AbortSignal }): Promise<TurnSummary>;
+  /** Throws RoomModeError whose message lists the valid modes or says why a path is refused. */
+  setMode(mode: string): void;
+  /** Switches a persona's model after checking the server's /v1/models; ModelNotAvailableError lists what is there. */
+  useModel(persona: string, model: string, signal?: AbortSignal): Promise<void>;
+  history(): RoomMessage[];
+  clear(): void;
+  close(): Promise<void>;
+};
+
+type Turn = {
+  turnId: string;
+  signal: AbortSignal;
+  repliesBy: Map<string, number>;
+  pending: Set<Promise<void>>;
+  stats: Record<string, PersonaStats>;
+  messages: RoomMessage[];
+  errors: { persona?: string; message: string }[];
+};
+
+const emptyStats = (): PersonaStats => ({
+  replies: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  tokensPerSecond: 0,
+  firstTokenMs: null,
+  queuedMs: 0,
+  durationMs: 0,
+});
+
+/** Adds one reply's figures to a persona's turn figures. */
+function addStats(total: PersonaStats, reply: PersonaStats): void {
+  const streamingSeconds = (stats: PersonaStats) => (stats.tokensPerSecond > 0 ? stats.completionTokens / stats.tokensPerSecond : 0);
+  const seconds = streamingSeconds(total) + streamingSeconds(reply);
+  total.replies += reply.replies;
+  total.promptTokens += reply.promptTokens;
+  total.completionTokens += reply.completionTokens;
+  total.tokensPerSecond = seconds > 0 ? Math.round((total.completionTokens / seconds) * 10) / 10 : 0;
+  total.firstTokenMs ??= reply.firstTokenMs;
+  total.queuedMs += reply.queuedMs;
+  total.durationMs += reply.durationMs;
+}
+
+/** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
+export async function openRoom(options: RoomOptions): Promise<Room> {
+  const { config, workspaceDir } = options;
+  const sessionsDir = options.sessionsDir ?? join(workspaceDir, ".org", "sessions");
+  const models: Model[] = config.personas.map(createModel);
+  const names = models.map((model) => model.name);
+  const byName = new Map(models.map((model) => [model.name, model]));
+  const slots = new Map<string, ServerSlots>();
+  const slotsFor = (baseUrl: string) => {
+    let found = slots.get(baseUrl);
+    if (!found) {
+      found = new ServerSlots(serverConcurrency(config, baseUrl));
+      slots.set(baseUrl, found);
+    }
+    return found;
+  };
+  // One budget for the session's tokens; tool rounds are capped per reply by runWithTools' maxRounds.
+  const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens, maxToolRoundsPerTurn: Number.POSITIVE_INFINITY });
+
+  let sessionId: string;
+  let mode: string;
+  let history: RoomMessage[] = [];
+  if (options.resume !== undefined) {
+    sessionId = resolveSessionId(sessionsDir, options.resume);
+    const restored = resume(sessionsDir, sessionId);
+    history = restored.history;
+    for (const [persona, model] of Object.entries(restored.models)) {
+      const found = byName.get(persona);
+      if (found) found.model = model;
+    }
+    budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });
+    try {
+      mode = parseRoomMode(restored.mode, names, workspaceDir);
+    } catch {
+      mode = "group"; // the config changed since (a persona is gone): fall back rather than refuse to resume
+    }
+  } else {
+    sessionId = newSessionId();
+    mode = parseRoomMode(config.mode, names, workspaceDir);
+  }
+  const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode });
+  const closing = new AbortController();
+  const turns = new Set<Promise<unknown>>();
+  let closed = false;
+  let counter = 0;
+
+  const emit = (event: RoomEvent) => {
+    transcript.append(event);
+    try {
+      options.onEvent(event);
+    } catch {
+      // A broken listener must not break the room; the transcript still has the event.
+    }
+  };
+
+  const setMode = (next: string, by = "user") => {
+    mode = parseRoomMode(next, names, workspaceDir);
+    emit({ type: "mode", mode, by });
+  };
+  const modeHandle = {
+    get mode() {
+      return mode;
+    },
+    setMode,
+  };
+  const builtins = new Map<string, AnyTool>();
+  for (const tool of options.tools) builtins.set(tool.name, tool);
+  builtins.set("chat_mode", chatModeTool(modeHandle));
+
+  const offeredTools = (model: Model) =>
+    Object.entries(model.toolPolicy)
+      .filter(([name, policy]) => policy !== "deny" && builtins.has(name))
+      .map(([name]) => name);
+
+  const heardByFor = (speaker: string, mentions: string[]) => {
+    if (mode.startsWith("direct:")) return [...new Set([mode.slice("direct:".length), ...mentions, ...(speaker === "user" ? [] : [speaker])])];
+    return [...names];
+  };
+
+  function schedule(turn: Turn, persona: string, hop: number, trigger: RoomMessage): void {
+    if (hop > config.limits.hopsPerMessage) {
+      emit({
+        type: "notice",
+        persona,
+        reason: "hop-limit",
+        message: `${trigger.from} asked ${persona}, but this message already went ${config.limits.hopsPerMessage} hops between personas (limits.hopsPerMessage); ${persona} stays quiet until the user speaks.`,
+      });
+      return;
+    }
+    const replies = turn.repliesBy.get(persona) ?? 0;
+    if (replies >= config.limits.repliesInARow) {
+      emit({
+        type: "notice",
+        persona,
+        reason: "replies-in-a-row",
+        message: `${persona} already replied ${replies} times since the user spoke (limits.repliesInARow); it waits for the user.`,
+      });
+      return;
+    }
+    turn.repliesBy.set(persona, replies + 1);
+    const model = byName.get(persona) as Model;
+    const task = reply(turn, model, hop, trigger).finally(() => turn.pending.delete(task));
+    turn.pending.add(task);
+  }
+
+  async function reply(turn: Turn, model: Model, hop: number, trigger: RoomMessage): Promise<void> {
+    const persona = model.name;
+    const replyId = `${turn.turnId}-${persona}-${(turn.repliesBy.get(persona) ?? 1) - 1}`;
+    const destination = mode.startsWith("file:") ? mode : "console";
+    const started = performance.now();
+    const stats = emptyStats();
+    stats.replies = 1;
+    let firstTokenAt: number | undefined;
+    let streamed = "";
+    let failed: string | undefined;
+    let text = "";
+    emit({ type: "reply-start", turnId: turn.turnId, replyId, persona, model: model.model, hop, destination });
+    const visible = () => {
+      if (firstTokenAt === undefined) {
+        firstTokenAt = performance.now();
+        stats.firstTokenMs = Math.round(firstTokenAt - started);
+      }
+    };
+
+    const canned = model.cannedReply(trigger);
+    if (canned !== undefined) {
+      visible();
+      emit({ type: "text-delta", replyId, persona, text: canned });
+      text = canned;
+    } else {
+      const server = slotsFor(model.baseUrl);
+      const slot: { release?: () => void } = {};
+      const takeSlot = async () => {
+        if (server.isFull) emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: model.baseUrl });
+        const queuedFrom = performance.now();
+        slot.release = await server.acquire(turn.signal);
+        stats.queuedMs += Math.round(performance.now() - queuedFrom);
+      };
+      // While a tool runs the server slot goes to someone else: a long shell command must not block the room.
+      const withSlotFreed = (tool: AnyTool): AnyTool => ({
+        ...tool,
+        async execute(args, context) {
+          slot.release?.();
+          slot.release = undefined;
+          try {
+            return await tool.execute(args, context);
+          } finally {
+            await takeSlot();
+          }
+        },
+      });
+      const tools = new Map(offeredTools(model).map((name) => [name, withSlotFreed(builtins.get(name) as AnyTool)]));
+      const onLoopEvent = (event: LoopEvent) => {
+        switch (event.type) {
+          case "text-delta":
+            visible();
+            streamed += event.text;
+            emit({ type: "text-delta", replyId, persona, text: event.text });
+            break;
+          case "reasoning-delta":
+            visible();
+            emit({ type: "reasoning-delta", replyId, persona, text: event.text });
+            break;
+          case "tool-call":
+            emit({ type: "tool-call", replyId, persona, call: event.call });
+            break;
+          case "tool-result":
+            emit({ type: "tool-result", replyId, persona, call: event.call, ok: event.result.ok, output: event.result.output, durationMs: event.durationMs });
+            break;
+          case "finish":
+            if (event.usage) {
+              stats.promptTokens += event.usage.promptTokens;
+              stats.completionTokens += event.usage.completionTokens;
+            }
+            break;
+          case "loop-stop":
+            emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });
+            break;
+          case "round-start":
+            if (event.round > 1 && firstTokenAt === undefined) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: model.baseUrl });
+            break;
+          default:
+            break;
+        }
+      };
+      try {
+        await takeSlot();
+        emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: model.baseUrl });
+        const policy = model.toolPolicy;
+        const result = await runWithTools({
+          baseUrl: model.baseUrl,
+          model: model.model,
+          messages: model.context(history, names),
+          tools,
+          toolContext: { workspaceDir, sessionId, persona, ...(options.audit ? { audit: options.audit } : {}) },
+          signal: turn.signal,
+          onEvent: onLoopEvent,
+          maxRounds: config.limits.toolRoundsPerTurn,
+          budget,
+          approve: async (call) => {
+            if (policy[call.name] !== "ask") return true;
+            if (!options.approve) {
+              emit({
+                type: "notice",
+                persona,
+                reason: "approval",
+                message: `${persona}'s ${call.name} call needs approval (org.config.json marks it "ask") and nobody can approve here; it was denied.`,
+              });
+              return false;
+            }
+            return options.approve(persona, call);
+          },
+          ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+        });
+        // Usage came through the finish events; servers without usage are estimated by runWithTools.
+        if (stats.promptTokens + stats.completionTokens === 0) {
+          stats.promptTokens = result.usage.promptTokens;
+          stats.completionTokens = result.usage.completionTokens;
+        }
+        text = result.messages
+          .filter((message) => message.role === "assistant")
+          .map((message) => message.content?.trim() ?? "")
+          .filter((content) => content !== "")
+          .join("\n\n");
+      } catch (error) {
+        text = streamed;
+        failed =
+          error instanceof ChatError || error instanceof BudgetExceededError || error instanceof Error ? error.message : String(error);
+        const kind = error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
+        turn.errors.push({ persona, message: failed });
+        emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
+      } finally {
+        slot.release?.();
+      }
+    }
+
+    const mentions = failed === undefined ? findMentions(text, names).filter((name) => name !== persona) : [];
+    const message: RoomMessage = {
+      id: replyId,
+      turnId: turn.turnId,
+      from: persona,
+      text,
+      time: new Date().toISOString(),
+      heardBy: heardByFor(persona, mentions),
+      addressed: mentions,
+      ...(failed !== undefined ? { failed } : {}),
+      ...(destination.startsWith("file:") ? { file: destination.slice("file:".length) } : {}),
+    };
+    if (message.file !== undefined && text !== "") {
+      const path = join(workspaceDir, message.file);
+      const block = `## ${persona} — ${message.time}\n\n${text}\n${failed !== undefined ? `\n(reply ended early: ${failed})\n` : ""}\n`;
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+        appendFileSync(path, block);
+        emit({ type: "file-written", replyId, persona, path: message.file, bytes: Buffer.byteLength(block) });
+      } catch (error) {
+        const reason = `could not write ${message.file}: ${error instanceof Error ? error.message : String(error)}. The reply is kept in the transcript.`;
+        turn.errors.push({ persona, message: reason });
+        emit({ type: "error", persona, replyId, message: reason });
+      }
+    }
+    history.push(message);
+    turn.messages.push(message);
+    emit({ type: "message", persona, message });
+
+    const end = performance.now();
+    stats.durationMs = Math.round(end - started);
+    const streamingSeconds = firstTokenAt === undefined ? 0 : (end - firstTokenAt) / 1000;
+    stats.tokensPerSecond = streamingSeconds > 0 ? Math.round((stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
+    turn.stats[persona] ??= emptyStats();
+    addStats(turn.stats[persona] as PersonaStats, stats);
+    emit({ type: "reply-end", replyId, persona, ok: failed === undefined, stats });
+
+    for (const next of mentions) schedule(turn, next, hop + 1, message);
+  }
+
+  async function send(text: string, sendOptions: { signal?: AbortSignal } = {}): Promise<TurnSummary> {
+    if (closed) throw new Error("the room is closed; open a new one to go on.");
+    counter += 1;
+    const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
+    const mentions = findMentions(text, names);
+    const audience = mode.startsWith("direct:") ? [mode.slice("direct:".length)] : [...names];
+    const addressed = mentions.length > 0 ? mentions : audience;
+    const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
+    const turn: Turn = { turnId, signal, repliesBy: new Map(), pending: new Set(), stats: {}, messages: [], errors: [] };
+    emit({ type: "turn-start", turnId, text, mode, addressed });
+    const userMessage: RoomMessage = {
+      id: `${turnId}-user`,
+      turnId,
+      from: "user",
+      text,
+      time: new Date().toISOString(),
+      heardBy: heardByFor("user", mentions),
+      addressed,
+    };
+    history.push(userMessage);
+    turn.messages.push(userMessage);
+    emit({ type: "message", message: userMessage });
+    for (const persona of addressed) schedule(turn, persona, 0, userMessage);
+    const running = (async () => {
+      while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
+    })();
+    turns.add(running);
+    try {
+      await running;
+    } finally {
+      turns.delete(running);
+    }
+    const ok = turn.errors.length === 0;
+    emit({ type: "turn-end", turnId, ok, stats: turn.stats });
+    return { turnId, ok, messages: turn.messages, stats: turn.stats, errors: turn.errors };
+  }
+
+  async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
+    const model = byName.get(persona);
+    if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
+    const available = await listModels(model.baseUrl, { signal, apiKey: config.apiKey });
+    const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
+    if (!match) {
+      throw new ModelNotAvailableError(
+        `model "${modelId}" is not on ${model.baseUrl}. It has: ${available.join(", ") || "no models"}. Pull it first (ollama pull ${modelId}) or pick one of those.`,
+        available,
+      );
+    }
+    model.model = match;
+    emit({ type: "model-changed", persona, model: match });
+  }
+
+  return {
+    sessionId,
+    get mode() {
+      return mode;
+    },
+    transcriptPath: transcript.path,
+    personas: () =>
+      models.map((model) => ({
+        name: model.name,
+        kind: model.kind,
+        model: model.model,
+        baseUrl: model.baseUrl,
+        tools: offeredTools(model),
+        ...(model.color ? { color: model.color } : {}),
+      })),
+    send,
+    setMode: (next: string) => setMode(next, "user"),
+    useModel,
+    history: () => [...history],
+    clear() {
+      history = [];
+      emit({ type: "cleared" });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      closing.abort(new Error("the room was closed"));
+      await Promise.allSettled([...turns]);
+      transcript.close();
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { RoomEvent, RoomMessage } from "./room-event.ts";
+
+/** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
+export type TranscriptLine =
+  | { type: "session-start"; time: string; sessionId: string; personas: string[]; mode: string; version: 1 }
+  | (RoomEvent & { time: string });
+
+/** The room's state as a transcript leaves it. */
+export type RestoredSession = {
+  sessionId: string;
+  mode: string;
+  history: RoomMessage[];
+  /** Models switched with `useModel`, per persona. */
+  models: Record<string, string>;
+  tokensUsed: number;
+  /** Lines that could not be read (a crash mid-write leaves at most the last one). */
+  damagedLines: number;
+};
+
+/** No such session; the message lists the ones there are. */
+export class SessionNotFoundError extends Error {
+  override name = "SessionNotFoundError";
+}
+
+const SESSION_ID = /^[A-Za-z0-9][\w.-]{0,127}$/;
+
+/** A new session id: sortable by time, unique enough for one machine. */
+export function newSessionId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${stamp}-${crypto.randomUUID().slice(0, 6)}`;
+}
+
+/** Session ids in a sessions directory, oldest first by last write. */
+export function listSessions(sessionsDir: string): string[] {
+  if (!existsSync(sessionsDir)) return [];
+  return readdirSync(sessionsDir)
+    .filter((file) => file.endsWith(".jsonl"))
+    .map((file) => ({ id: file.slice(0, -".jsonl".length), mtime: statSync(join(sessionsDir, file)).mtimeMs }))
+    .sort((a, b) => a.mtime - b.mtime || a.id.localeCompare(b.id))
+    .map((session) => session.id);
+}
+
+/** The transcript file of a session; refuses ids that could point outside the sessions directory. */
+export function transcriptPath(sessionsDir: string, sessionId: string): string {
+  if (!SESSION_ID.test(sessionId)) {
+    throw new SessionNotFoundError(`"${sessionId}" is not a session id (letters, digits, '.', '_' and '-' only).`);
+  }
+  return join(sessionsDir, `${sessionId}.jsonl`);
+}
+
+/**
+ * An append-only transcript: each event is written with one write(2) as it happens, so a crash or
+ * `kill -9` loses at most the line being written.
+ */
+export class Transcript {
+  readonly sessionId: string;
+  readonly path: string;
+  #fd: number | undefined;
+
+  private constructor(sessionId: string, path: string, fd: number) {
+    this.sessionId = sessionId;
+    this.path = path;
+    this.#fd = fd;
+  }
+
+  /** Opens (creating when new) the transcript of a session for appending. */
+  static open(sessionsDir: string, sessionId: string, header: { personas: string[]; mode: string }): Transcript {
+    mkdirSync(sessionsDir, { recursive: true });
+    const path = transcriptPath(sessionsDir, sessionId);
+    const isNew = !existsSync(path) || statSync(path).size === 0;
+    const transcript = new Transcript(sessionId, path, openSync(path, "a"));
+    if (isNew) {
+      transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
+    } else if (!readFileSync(path, "utf8").endsWith("\n")) {
+      // A line cut by a crash: end it so the next event starts on its own line.
+      writeSync(transcript.#fd as number, "\n");
+    }
+    return transcript;
+  }
+
+  append(event: RoomEvent): void {
+    this.#write({ time: new Date().toISOString(), ...event });
+  }
+
+  #write(line: TranscriptLine): void {
+    if (this.#fd === undefined) return;
+    writeSync(this.#fd, `${JSON.stringify(line)}\n`);
+  }
+
+  close(): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+/** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
+export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number } {
+  const lines: TranscriptLine[] = [];
+  let damagedLines = 0;
+  for (const text of readFileSync(path, "utf8").split("\n")) {
+    if (text.trim() === "") continue;
+    try {
+      lines.push(JSON.parse(text) as TranscriptLine);
+    } catch {
+      damagedLines += 1;
+    }
+  }
+  return { lines, damagedLines };
+}
+
+/** Which session `resume` means: an id, or `true` for the one written last. */
+export function resolveSessionId(sessionsDir: string, resume: string | true): string {
+  const sessions = listSessions(sessionsDir);
+  if (resume === true) {
+    const latest = sessions.at(-1);
+    if (!latest) throw new SessionNotFoundError(`there is no session to resume in ${sessionsDir}; start a new one without --resume.`);
+    return latest;
+  }
+  if (!existsSync(transcriptPath(sessionsDir, resume))) {
+    const known = sessions.slice(-5).join(", ") || "none";
+    throw new SessionNotFoundError(`no session "${resume}" in ${sessionsDir}. Recent sessions: ${known}.`);
+  }
+  return resume;
+}
+
+/**
+ * Rebuilds the room's state from a session's transcript. A reply that was still streaming when the
+ * process died comes back as a message marked failed, with the text that had arrived.
+ */
+export function resume(sessionsDir: string, sessionId: string): RestoredSession {
+  const { lines, damagedLines } = readTranscript(transcriptPath(sessionsDir, sessionId));
+  let mode = "group";
+  let personas: string[] = [];
+  let history: RoomMessage[] = [];
+  const models: Record<string, string> = {};
+  let tokensUsed = 0;
+  const open = new Map<string, { persona: string; turnId: string; text: string; time: string }>();
+
+  for (const line of lines) {
+    switch (line.type) {
+      case "session-start":
+        mode = line.mode;
+        personas = line.personas;
+        break;
+      case "mode":
+        mode = line.mode;
+        break;
+      case "model-changed":
+        models[line.persona] = line.model;
+        break;
+      case "cleared":
+        history = [];
+        open.clear();
+        break;
+      case "reply-start":
+        open.set(line.replyId, { persona: line.persona, turnId: line.turnId, text: "", time: line.time });
+        break;
+      case "text-delta": {
+        const reply = open.get(line.replyId);
+        if (reply) reply.text += line.text;
+        break;
+      }
+      case "message":
+        history.push(line.message);
+        open.delete(line.message.id);
+        break;
+      case "reply-end":
+        open.delete(line.replyId);
+        tokensUsed += line.stats.promptTokens + line.stats.completionTokens;
+        break;
+      default:
+        break;
+    }
+  }
+  for (const [replyId, reply] of open) {
+    if (reply.text === "") continue;
+    history.push({
+      id: replyId,
+      turnId: reply.turnId,
+      from: reply.persona,
+      text: reply.text,
+      time: reply.time,
+      heardBy: personas,
+      addressed: [],
+      failed: "the session ended (the process stopped) before this reply finished",
+    });
+  }
+  return { sessionId, mode, history, models, tokensUsed, damagedLines };
+}
