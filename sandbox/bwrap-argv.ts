@@ -1,0 +1,122 @@
+import type { SandboxLimits } from "./sandbox-limits.ts";
+
+/** Host uid the launcher drops to when org runs as root: root ignores RLIMIT_NPROC and keeps capabilities. */
+export const SANDBOX_HOST_UID = 61_234;
+/** The uid and gid the command sees inside; mapped to the launcher's uid outside. */
+export const SANDBOX_INNER_UID = 65_534;
+/** Cap on processes of all sandboxes together when the launcher runs as the dedicated uid. */
+export const ALL_SANDBOXES_PROCESS_CAP = 512;
+
+/** Where the command finds its scratch directory; it is also HOME and the working directory. */
+export const SCRATCH_MOUNT = "/scratch";
+
+/** The environment of the launcher itself: bwrap's PID 1 keeps it, readable at /proc/1/environ. */
+export const LAUNCHER_ENV = { PATH: "/usr/bin:/bin" } as const;
+
+export type BwrapPlan = {
+  argv: string[];
+  limits: SandboxLimits;
+  scratchDir: string;
+  network: boolean;
+  env: Record<string, string>;
+  /** Read-only files the launcher prepared: synthetic passwd, group and hosts. */
+  supportDir: string;
+  /** The fd number (in the child) that carries the seccomp program. */
+  seccompFd: number;
+  /** Drop from root to SANDBOX_HOST_UID before starting bwrap. */
+  dropRoot: boolean;
+};
+
+/** The full command line: [setpriv …] prlimit … bwrap … -- prlimit … argv. Pure, so tests can read it. */
+export function bwrapCommand(plan: BwrapPlan): string[] {
+  const { limits } = plan;
+  const outer: string[] = [];
+  if (plan.dropRoot) {
+    outer.push(
+      "setpriv",
+      `--reuid=${SANDBOX_HOST_UID}`,
+      `--regid=${SANDBOX_HOST_UID}`,
+      "--clear-groups",
+      "--inh-caps=-all",
+      "--bounding-set=-all",
+      "--no-new-privs",
+      "--",
+      // All sandboxes share the dedicated uid; this bounds them together (the inner prlimit bounds each one).
+      "prlimit",
+      `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`,
+      "--",
+    );
+  }
+  const bwrap = [
+    "bwrap",
+    "--unshare-all",
+    ...(plan.network ? ["--share-net"] : []),
+    "--unshare-user",
+    "--disable-userns",
+    "--uid", String(SANDBOX_INNER_UID),
+    "--gid", String(SANDBOX_INNER_UID),
+    "--hostname", "sandbox",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop", "ALL",
+    "--clearenv",
+    ...setenv({
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      LANG: "C.UTF-8",
+      HOME: SCRATCH_MOUNT,
+      TMPDIR: "/tmp",
+      ...plan.env,
+    }),
+    "--ro-bind", "/usr", "/usr",
+    "--symlink", "usr/bin", "/bin",
+    "--symlink", "usr/sbin", "/sbin",
+    "--symlink", "usr/lib", "/lib",
+    "--symlink", "usr/lib64", "/lib64",
+    "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+    "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+    "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+    "--ro-bind-try", "/etc/ca-certificates", "/etc/ca-certificates",
+    "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+    "--ro-bind", `${plan.supportDir}/passwd`, "/etc/passwd",
+    "--ro-bind", `${plan.supportDir}/group`, "/etc/group",
+    "--ro-bind", `${plan.supportDir}/hosts`, "/etc/hosts",
+    ...(plan.network ? ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"] : []),
+    "--proc", "/proc",
+    "--dev", "/dev",
+    "--perms", "1777", "--size", String(limits.shmBytes), "--tmpfs", "/dev/shm",
+    "--perms", "1777", "--size", String(limits.tmpBytes), "--tmpfs", "/tmp",
+    "--bind", plan.scratchDir, SCRATCH_MOUNT,
+    "--chdir", SCRATCH_MOUNT,
+    "--seccomp", String(plan.seccompFd),
+    "--",
+  ];
+  // Limits are set inside, after bwrap made the user namespace: RLIMIT_NPROC then counts this sandbox's
+  // processes only, and the command cannot raise the hard limits back (no CAP_SYS_RESOURCE).
+  const cpuHard = limits.cpuSeconds + 1;
+  const inner = [
+    "/usr/bin/prlimit",
+    `--cpu=${limits.cpuSeconds}:${cpuHard}`,
+    `--as=${limits.memoryBytes}:${limits.memoryBytes}`,
+    `--fsize=${limits.fileSizeBytes}:${limits.fileSizeBytes}`,
+    `--nproc=${limits.processes}:${limits.processes}`,
+    `--nofile=${limits.openFiles}:${limits.openFiles}`,
+    "--core=0:0",
+    "--memlock=65536:65536",
+    "--",
+  ];
+  return [...outer, ...bwrap, ...inner, ...plan.argv];
+}
+
+function setenv(variables: Record<string, string>): string[] {
+  return Object.entries(variables).flatMap(([name, value]) => ["--setenv", name, value]);
+}
+
+/** Synthetic /etc files, so `id`, `whoami` and Python's pwd work without leaking host user names. */
+export function supportFiles(): Record<"passwd" | "group" | "hosts", string> {
+  const id = SANDBOX_INNER_UID;
+  return {
+    passwd: `root:x:0:0:root:/root:/bin/sh\nsandbox:x:${id}:${id}:sandbox:${SCRATCH_MOUNT}:/bin/sh\n`,
+    group: `root:x:0:\nsandbox:x:${id}:\n`,
+    hosts: "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost ip6-loopback\n",
+  };
+}

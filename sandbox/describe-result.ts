@@ -1,0 +1,24 @@
+import type { SandboxResult } from "./run-sandboxed.ts";
+
+const SIGNAL_MEANING: Record<string, string> = {
+  SIGXCPU: "it used up its CPU-time limit",
+  SIGXFSZ: "it tried to write a file larger than the file-size limit",
+  SIGKILL: "killed (a limit: timeout, CPU time, memory, output or scratch size)",
+  SIGSEGV: "segmentation fault (possibly out of memory under the address-space limit)",
+  SIGABRT: "aborted (possibly out of memory under the address-space limit)",
+  SIGSYS: "a forbidden system call",
+};
+
+/** The result as text a model can act on: how it ended, then stdout and stderr. */
+export function describeSandboxResult(result: SandboxResult): { ok: boolean; output: string } {
+  const lines: string[] = [];
+  if (result.isCanceled) lines.push("cancelled before it finished");
+  else if (result.timedOut) lines.push(`timed out after ${(result.durationMs / 1000).toFixed(1)} s and was killed`);
+  else if (result.signal) lines.push(`ended by ${result.signal}: ${SIGNAL_MEANING[result.signal] ?? "killed by a signal"}`);
+  lines.push(`exit code: ${result.exitCode ?? "none (killed)"}`);
+  if (result.truncated) lines.push("output was truncated: the middle was cut, head and tail are kept");
+  lines.push(result.stdout ? `stdout:\n${result.stdout.replace(/\n$/, "")}` : "stdout: (empty)");
+  lines.push(result.stderr ? `stderr:\n${result.stderr.replace(/\n$/, "")}` : "stderr: (empty)");
+  const ok = result.exitCode === 0 && !result.timedOut && !result.isCanceled;
+  return { ok, output: lines.join("\n") };
+}

@@ -1,0 +1,91 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runSandboxed } from "./run-sandboxed.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-run-sandboxed-"));
+// When tests run as root the launcher drops to a dedicated uid, which must be able to reach scratch.
+chmodSync(root, 0o755);
+const scratchDir = join(root, "scratch");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const sh = (cmd: string, extra: Partial<Parameters<typeof runSandboxed>[0]> = {}) =>
+  runSandboxed({ argv: ["/bin/sh", "-c", cmd], scratchDir, timeoutMs: 5000, ...extra });
+
+describe("runSandboxed", () => {
+  test("runs a command and returns its output and exit code", async () => {
+    const result = await sh("echo out; echo err >&2; exit 3");
+    expect(result).toMatchObject({ exitCode: 3, signal: null, timedOut: false, isCanceled: false, truncated: false });
+    expect(result.stdout).toBe("out\n");
+    expect(result.stderr).toBe("err\n");
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  test("feeds stdin and otherwise gives /dev/null", async () => {
+    expect((await sh("cat", { stdin: "hello\n" })).stdout).toBe("hello\n");
+    expect((await sh("cat; echo done")).stdout).toBe("done\n");
+  });
+
+  test("scratch is the working directory and persists on the host", async () => {
+    const result = await sh("pwd; echo kept > note.txt");
+    expect(result.stdout).toBe("/scratch\n");
+    expect(readFileSync(join(scratchDir, "note.txt"), "utf8")).toBe("kept\n");
+  });
+
+  test("the command runs unprivileged with no capabilities, no_new_privs and seccomp", async () => {
+    const result = await sh("id -u; grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status");
+    expect(result.stdout).toBe(
+      "65534\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n",
+    );
+  });
+
+  test("limits are applied inside: processes, files, fds, address space", async () => {
+    const result = await sh("exec bash -c 'ulimit -u; ulimit -n; ulimit -v; ulimit -f'", {
+      limits: { processes: 33, openFiles: 77, memoryBytes: 512 * 1024 * 1024, fileSizeBytes: 1024 * 1024 },
+    });
+    expect(result.stdout).toBe("33\n77\n524288\n1024\n");
+  });
+
+  test("/tmp and /dev/shm are sized tmpfs", async () => {
+    const result = await sh("df -k /tmp /dev/shm | tail -n 2 | awk '{print $1, $2}'", {
+      limits: { tmpBytes: 4 * 1024 * 1024, shmBytes: 2 * 1024 * 1024 },
+    });
+    expect(result.stdout).toBe("tmpfs 4096\ntmpfs 2048\n");
+  });
+
+  test("a command past its timeout is killed and says so", async () => {
+    const result = await sh("echo started; sleep 30", { timeoutMs: 300 });
+    expect(result).toMatchObject({ timedOut: true, exitCode: null, signal: "SIGKILL", stdout: "started\n" });
+    expect(result.stderr).toContain("timeout");
+  });
+
+  test("an abort signal cancels the run", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const result = await sh("sleep 30", { abortSignal: controller.signal });
+    expect(result).toMatchObject({ isCanceled: true, timedOut: false, exitCode: null });
+  });
+
+  test("output beyond the cap keeps head and tail and says how much was cut", async () => {
+    const result = await sh("seq 1 100000", { limits: { outputBytes: 1000 } });
+    expect(result.truncated).toBe(true);
+    expect(result.stdout.startsWith("1\n2\n3\n")).toBe(true);
+    expect(result.stdout.endsWith("99999\n100000\n")).toBe(true);
+    expect(result.stdout).toMatch(/\[… \d+ bytes of stdout cut …\]/);
+  });
+
+  test("a command killed by a signal inside reports the signal", async () => {
+    const result = await sh("kill -XCPU $$");
+    expect(result).toMatchObject({ exitCode: 152, signal: "SIGXCPU" });
+  });
+
+  test("refuses to pass one of org's secrets in env", async () => {
+    process.env.ORG_TEST_FAKE_TOKEN = "tok-abcdef-123456";
+    try {
+      await expect(sh("true", { env: { X: "tok-abcdef-123456" } })).rejects.toThrow(/secrets/);
+    } finally {
+      delete process.env.ORG_TEST_FAKE_TOKEN;
+    }
+  });
+});

@@ -1,0 +1,281 @@
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { environmentSettings, secretEnvironmentValues } from "../config.ts";
+import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { drainInto, OutputCapture } from "./output-capture.ts";
+import { formatBytes, startWatchdog } from "./run-watchdog.ts";
+import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
+import { sandboxSupportDir } from "./sandbox-support.ts";
+
+/** One sandboxed run: the command, what it may touch, and its bounds. */
+export type SandboxOptions = {
+  argv: string[];
+  /** Text fed to the command's stdin; without it stdin is /dev/null, so a stray read ends at once. */
+  stdin?: string;
+  /** Host directory mounted read-write at /scratch (also HOME and cwd); created if missing. */
+  scratchDir: string;
+  timeoutMs?: number;
+  limits?: Partial<SandboxLimits>;
+  /** Share the host's network. Off unless a tool's declared capability asks for it and config allows it. */
+  network?: boolean;
+  /** Extra variables for the command; refused if a value is one of this process's secrets. */
+  env?: Record<string, string>;
+  abortSignal?: AbortSignal;
+};
+
+/** The same flat shape on success and failure (execa's, plus `truncated`). */
+export type SandboxResult = {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  isCanceled: boolean;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  durationMs: number;
+};
+
+const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora).";
+
+/** bwrap is missing or cannot create namespaces here; nothing ran. Never falls back to running unsandboxed. */
+export class SandboxUnavailableError extends Error {
+  override name = "SandboxUnavailableError";
+}
+
+let availability: Promise<void> | undefined;
+
+/** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
+export function ensureSandboxAvailable(): Promise<void> {
+  availability ??= probeSandbox().catch((error) => {
+    availability = undefined;
+    throw error;
+  });
+  return availability;
+}
+
+async function probeSandbox(): Promise<void> {
+  for (const tool of ["bwrap", "prlimit", ...(isRoot() ? ["setpriv"] : [])]) {
+    if (!Bun.which(tool, { PATH: LAUNCHER_ENV.PATH })) {
+      const hint = tool === "bwrap" ? INSTALL_HINT : "Install util-linux, which provides it.";
+      throw new SandboxUnavailableError(`the sandbox cannot run: ${tool} is not installed. ${hint}`);
+    }
+  }
+  const scratch = join(sandboxSupportDir(), "probe-scratch");
+  const result = await spawnSandbox({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 });
+  if (result.exitCode !== 0) {
+    const detail = result.stderr.trim() || `exit code ${result.exitCode}`;
+    throw new SandboxUnavailableError(
+      `the sandbox cannot run: bwrap could not create its namespaces (${detail}). ` +
+        "On Ubuntu 23.10+ allow unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=0 " +
+        "or an AppArmor profile for bwrap); inside Docker, run with a seccomp profile that allows them. " +
+        INSTALL_HINT,
+    );
+  }
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+// A bound on sandboxes running at once, so several models calling tools cannot overload the host.
+const MAX_CONCURRENT = 4;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT) await new Promise<void>((resolveSlot) => waiting.push(resolveSlot));
+  running += 1;
+  try {
+    return await work();
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
+
+/**
+ * Runs `argv` in bubblewrap with no network (unless asked), a read-only system, private /tmp and /dev/shm,
+ * one writable scratch dir, a scrubbed environment, seccomp, rlimits, a wall-clock kill and output caps.
+ * Command failures, timeouts and limit kills are results; only a sandbox that cannot start throws.
+ */
+export async function runSandboxed(options: SandboxOptions): Promise<SandboxResult> {
+  if (options.argv.length === 0) throw new RangeError("runSandboxed needs a command (argv is empty)");
+  checkEnvironment(options.env);
+  if (environmentSettings().sandboxDisabled) return runUnsandboxed(options);
+  await ensureSandboxAvailable();
+  return withSlot(() => spawnSandbox(options));
+}
+
+function checkEnvironment(env: Record<string, string> | undefined): void {
+  if (!env) return;
+  const secrets = new Set(secretEnvironmentValues());
+  for (const [name, value] of Object.entries(env)) {
+    if (secrets.has(value)) throw new Error(`refusing to pass ${name} into the sandbox: its value is one of org's secrets`);
+  }
+}
+
+/** Creates the scratch dir and, when the launcher drops from root, hands it to the sandbox uid. */
+function prepareScratch(scratchDir: string, dropRoot: boolean): string {
+  const directory = resolve(scratchDir);
+  // Parents stay searchable (the sandbox uid must pass through them); scratch itself is private.
+  mkdirSync(dirname(directory), { recursive: true, mode: 0o755 });
+  if (!existsSync(directory)) mkdirSync(directory, { mode: 0o700 });
+  if (!statSync(directory).isDirectory()) throw new Error(`scratch path ${directory} is not a directory`);
+  if (dropRoot) {
+    chownSync(directory, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
+    // bwrap runs as the sandbox uid and must reach the directory through every parent.
+    for (let parent = dirname(directory); ; parent = dirname(parent)) {
+      if ((statSync(parent).mode & 0o001) === 0) {
+        throw new SandboxUnavailableError(
+          `the sandbox cannot reach its scratch directory ${directory}: ${parent} is not searchable by other users ` +
+            `(org drops from root to uid ${SANDBOX_HOST_UID}). Run 'chmod o+x ${parent}' or use a workspace elsewhere.`,
+        );
+      }
+      if (parent === dirname(parent)) break;
+    }
+  }
+  return directory;
+}
+
+async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const limits = resolveLimits(options.limits, timeoutMs);
+  const dropRoot = isRoot();
+  const scratchDir = prepareScratch(options.scratchDir, dropRoot);
+  const supportDir = sandboxSupportDir();
+  const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
+  const command = bwrapCommand({
+    argv: options.argv,
+    limits,
+    scratchDir,
+    network: options.network ?? false,
+    env: options.env ?? {},
+    supportDir,
+    seccompFd: 3,
+    dropRoot,
+  });
+  let proc: ReturnType<typeof spawnPiped>;
+  try {
+    proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFd: seccompFd });
+  } finally {
+    closeSync(seccompFd);
+  }
+  return superviseRun(proc, options, limits, timeoutMs, (kill) =>
+    startWatchdog({
+      bwrapPid: proc.pid,
+      scratchDir,
+      scratchBytes: limits.scratchBytes,
+      scratchFiles: limits.scratchFiles,
+      totalMemoryBytes: limits.totalMemoryBytes,
+      onLimit: kill,
+    }),
+  );
+}
+
+function spawnPiped(
+  command: string[],
+  stdin: string | undefined,
+  options: { env: Record<string, string>; cwd?: string; extraFd?: number },
+) {
+  return Bun.spawn(command, {
+    env: options.env,
+    cwd: options.cwd,
+    stdio: [
+      stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+      "pipe",
+      "pipe",
+      ...(options.extraFd === undefined ? [] : [options.extraFd]),
+    ],
+  });
+}
+
+/** Drains both streams at once, enforces the wall clock, the output budget and the watchdog, and builds the result. */
+async function superviseRun(
+  proc: ReturnType<typeof spawnPiped>,
+  options: SandboxOptions,
+  limits: SandboxLimits,
+  timeoutMs: number,
+  startExtraWatch?: (kill: (reason: string) => void) => () => void,
+): Promise<SandboxResult> {
+  const started = performance.now();
+  const stdout = new OutputCapture("stdout", limits.outputBytes);
+  const stderr = new OutputCapture("stderr", limits.outputBytes);
+  let timedOut = false;
+  let isCanceled = false;
+  let killReason: string | undefined;
+  const kill = (reason: string) => {
+    killReason ??= reason;
+    proc.kill("SIGKILL");
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill(`it ran past its ${formatSeconds(timeoutMs)} timeout`);
+  }, timeoutMs);
+  const onAbort = () => {
+    isCanceled = true;
+    kill("the run was cancelled");
+  };
+  if (options.abortSignal?.aborted) onAbort();
+  else options.abortSignal?.addEventListener("abort", onAbort, { once: true });
+  const stopWatch = startExtraWatch?.(kill);
+  const onBytes = () => {
+    if (stdout.totalBytes + stderr.totalBytes > limits.outputKillBytes) {
+      kill(`it wrote more than ${formatBytes(limits.outputKillBytes)} of output`);
+    }
+  };
+  try {
+    await Promise.all([
+      drainInto(proc.stdout as ReadableStream<Uint8Array>, stdout, onBytes),
+      drainInto(proc.stderr as ReadableStream<Uint8Array>, stderr, onBytes),
+      proc.exited,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    stopWatch?.();
+    options.abortSignal?.removeEventListener("abort", onAbort);
+  }
+  let stderrText = stderr.text();
+  if (killReason) stderrText += `${stderrText && !stderrText.endsWith("\n") ? "\n" : ""}[sandbox: killed because ${killReason}]\n`;
+  const exitCode = proc.exitCode;
+  return {
+    exitCode,
+    signal: proc.signalCode === null ? signalFromExitCode(exitCode) : String(proc.signalCode),
+    timedOut,
+    isCanceled,
+    stdout: stdout.text(),
+    stderr: stderrText,
+    truncated: stdout.truncated || stderr.truncated,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL",
+  11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
+};
+
+// bwrap reports a command killed by signal N as exit code 128 + N, the way a shell does.
+function signalFromExitCode(exitCode: number | null): string | null {
+  if (exitCode === null || exitCode <= 128) return null;
+  return SIGNAL_NAMES[exitCode - 128] ?? null;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `ORG_SANDBOX=off`: the user chose to run model-made commands on the host. Said loudly, every time. */
+async function runUnsandboxed(options: SandboxOptions): Promise<SandboxResult> {
+  process.stderr.write(
+    `org: WARNING: ORG_SANDBOX=off — running a model-made command UNSANDBOXED on this host: ${JSON.stringify(options.argv).slice(0, 200)}\n`,
+  );
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const limits = resolveLimits(options.limits, timeoutMs);
+  const scratchDir = resolve(options.scratchDir);
+  if (!existsSync(scratchDir)) mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+  const proc = spawnPiped(options.argv, options.stdin, {
+    env: { ...LAUNCHER_ENV, HOME: scratchDir, LANG: "C.UTF-8", ...options.env },
+    cwd: scratchDir,
+  });
+  return superviseRun(proc, options, limits, timeoutMs);
+}

@@ -1,0 +1,134 @@
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+
+const PAGE_BYTES = 4096;
+
+/** What a watchdog tick found over a limit, as a sentence for the model; undefined while all is well. */
+export type WatchdogVerdict = string | undefined;
+
+/**
+ * Size and entry count of a directory tree, stopping once either passes its limit (so a million files cost
+ * no more than the limit's worth of lstat calls). Symlinks are counted, never followed.
+ */
+export function measureTree(root: string, maxBytes: number, maxEntries: number): { bytes: number; entries: number } {
+  let bytes = 0;
+  let entries = 0;
+  const pending = [root];
+  while (pending.length > 0) {
+    const directory = pending.pop() as string;
+    let names: string[];
+    try {
+      names = readdirSync(directory);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      entries += 1;
+      const path = join(directory, name);
+      try {
+        const stat = lstatSync(path);
+        // Allocated blocks, so sparse files count for what they really hold on disk.
+        bytes += Math.max(stat.blocks * 512, 0);
+        if (stat.isDirectory()) pending.push(path);
+      } catch {
+        // Deleted between readdir and lstat.
+      }
+      if (bytes > maxBytes || entries > maxEntries) return { bytes, entries };
+    }
+  }
+  return { bytes, entries };
+}
+
+function pidNamespaceOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid namespace bwrap made: the one its first child lives in. */
+export function sandboxPidNamespace(bwrapPid: number): string | undefined {
+  const own = pidNamespaceOf(bwrapPid);
+  try {
+    const children = readFileSync(`/proc/${bwrapPid}/task/${bwrapPid}/children`, "utf8").trim().split(/\s+/);
+    for (const child of children) {
+      const namespace = pidNamespaceOf(Number(child));
+      if (namespace && namespace !== own) return namespace;
+    }
+  } catch {
+    // bwrap already exited.
+  }
+  return undefined;
+}
+
+/** Resident bytes of every process in `namespace` (a `pid:[inode]` link text). */
+export function residentBytesIn(namespace: string): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (pidNamespaceOf(Number(entry)) !== namespace) continue;
+    try {
+      const resident = Number(readFileSync(`/proc/${entry}/statm`, "utf8").split(" ")[1]);
+      if (Number.isFinite(resident)) total += resident * PAGE_BYTES;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return total;
+}
+
+/**
+ * Polls what rlimits cannot bound: the scratch directory's total size and entry count (RLIMIT_FSIZE is per
+ * file) and the resident memory of all sandbox processes together (RLIMIT_AS is per process). Calls `onLimit`
+ * once with the reason when a bound is passed.
+ */
+export function startWatchdog(options: {
+  bwrapPid: number;
+  scratchDir: string;
+  scratchBytes: number;
+  scratchFiles: number;
+  totalMemoryBytes: number;
+  intervalMs?: number;
+  onLimit(reason: string): void;
+}): () => void {
+  let namespace: string | undefined;
+  let stopped = false;
+  const check = (): WatchdogVerdict => {
+    const tree = measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles);
+    if (tree.bytes > options.scratchBytes) {
+      return `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit`;
+    }
+    if (tree.entries > options.scratchFiles) {
+      return `the scratch directory grew past its limit of ${options.scratchFiles} files`;
+    }
+    namespace ??= sandboxPidNamespace(options.bwrapPid);
+    if (namespace) {
+      const resident = residentBytesIn(namespace);
+      if (resident > options.totalMemoryBytes) {
+        return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
+      }
+    }
+    return undefined;
+  };
+  const timer = setInterval(() => {
+    if (stopped) return;
+    const verdict = check();
+    if (verdict) {
+      stopped = true;
+      clearInterval(timer);
+      options.onLimit(verdict);
+    }
+  }, options.intervalMs ?? 200);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;
+  if (bytes >= 1024 ** 2) return `${Math.round(bytes / 1024 ** 2)} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} bytes`;
+}

@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { describeSandboxResult } from "../sandbox/describe-result.ts";
+import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { defineTool } from "./define-tool.ts";
+
+const DESCRIPTION = [
+  "Run Python 3 code in an isolated sandbox and get its exit code, stdout and stderr (print what you need).",
+  "The standard library is available; the working directory /scratch persists between calls in this session;",
+  "there is no network and no access to the user's files. Limits: the timeout (default 30 s), 1 GiB memory.",
+].join(" ");
+
+/** The host's system Python, mounted read-only with the rest of /usr. */
+export const PYTHON = "/usr/bin/python3";
+
+export const pythonRun = defineTool("python_run", {
+  description: DESCRIPTION,
+  parameters: z.object({
+    code: z.string().min(1).max(1_000_000).describe("The Python source to run."),
+    timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
+  }),
+  async execute(args, context) {
+    try {
+      // Code arrives on stdin ("-" reads the program from it); -I ignores PYTHON* variables and user site,
+      // -B writes no bytecode into scratch.
+      const result = await runSandboxed({
+        argv: [PYTHON, "-I", "-B", "-"],
+        stdin: args.code,
+        scratchDir: scratchDirFor(context),
+        timeoutMs: args.timeout_s === undefined ? undefined : Math.round(args.timeout_s * 1000),
+        abortSignal: context.signal,
+      });
+      return { ...describeSandboxResult(result), exitCode: result.exitCode };
+    } catch (error) {
+      if (error instanceof SandboxUnavailableError) return { ok: false, output: `Error: ${error.message}` };
+      throw error;
+    }
+  },
+});

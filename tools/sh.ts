@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { describeSandboxResult } from "../sandbox/describe-result.ts";
+import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { defineTool } from "./define-tool.ts";
+
+const DESCRIPTION = [
+  "Run a shell command (/bin/sh -c) in an isolated sandbox and get its exit code, stdout and stderr.",
+  "The working directory /scratch (also HOME) is yours and persists between calls in this session;",
+  "/tmp is private and small; the system (/usr) is read-only; there is no network and no access to the",
+  "user's files. Limits: the timeout (default 30 s), 1 GiB memory per process, 64 processes, 64 MiB per file.",
+].join(" ");
+
+export const sh = defineTool("sh", {
+  description: DESCRIPTION,
+  parameters: z.object({
+    cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."),
+    timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
+  }),
+  async execute(args, context) {
+    try {
+      const result = await runSandboxed({
+        argv: ["/bin/sh", "-c", args.cmd],
+        scratchDir: scratchDirFor(context),
+        timeoutMs: args.timeout_s === undefined ? undefined : Math.round(args.timeout_s * 1000),
+        abortSignal: context.signal,
+      });
+      return { ...describeSandboxResult(result), exitCode: result.exitCode };
+    } catch (error) {
+      if (error instanceof SandboxUnavailableError) return { ok: false, output: `Error: ${error.message}` };
+      throw error;
+    }
+  },
+});
