@@ -120,8 +120,8 @@ export class LineEditor {
     for (const key of keys) {
       const reading = this.reading;
       if (!reading) {
-        if (key.type === "interrupt") this.interruptHandler?.();
-        // Type-ahead while busy waits for the next prompt.
+        if (key.type === "interrupt" && this.interruptHandler) this.interruptHandler();
+        // Type-ahead while busy (and a Ctrl-C nobody listens for yet) waits for the next prompt.
         else this.queued.push(key);
         continue;
       }

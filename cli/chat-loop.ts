@@ -1,0 +1,89 @@
+import type { LineEditor } from "./line-editor.ts";
+import { parseInput, runSlashCommand, type SlashHost } from "./slash-commands.ts";
+
+/** What the loop needs from the room and the terminal. */
+export type ChatLoopContext = {
+  host: SlashHost;
+  /** Sends one user message as a turn; resolves when the turn (hops included) is over. */
+  send(text: string, signal: AbortSignal): Promise<unknown>;
+  /** Writes terminal text (newlines included). */
+  write(text: string): void;
+  /** Called by /clear after the room forgot its messages. */
+  clearScreen(): void;
+};
+
+export type LineOutcome = "continue" | "quit";
+
+/**
+ * Handles one line as the user typed it: a message becomes a turn, a slash command runs, a mistake is
+ * explained. Used by the interactive chat and by the demo, which types its lines through here.
+ */
+export async function handleLine(line: string, context: ChatLoopContext, signal: AbortSignal): Promise<LineOutcome> {
+  const parsed = parseInput(line);
+  switch (parsed.type) {
+    case "empty":
+      return "continue";
+    case "invalid":
+      context.write(`${parsed.message}\n`);
+      return "continue";
+    case "message":
+      await context.send(parsed.text, signal);
+      return "continue";
+    case "command": {
+      const outcome = await runSlashCommand(parsed.command, context.host, {
+        write: (text) => context.write(`${text}\n`),
+        signal,
+      });
+      if (outcome === "cleared") {
+        context.clearScreen();
+        context.write("(conversation cleared; the session file still has it)\n");
+      }
+      return outcome === "quit" ? "quit" : "continue";
+    }
+  }
+}
+
+/**
+ * The interactive loop: read a line, handle it, repeat. Ctrl-C while a turn runs stops that turn (the
+ * room stays); Ctrl-C twice in a row leaves, and so do Ctrl-D on an empty line and /quit.
+ */
+export async function runChatLoop(
+  editor: LineEditor,
+  context: ChatLoopContext,
+  options: { prompt: () => string; signal: AbortSignal },
+): Promise<void> {
+  let interruptsInARow = 0;
+  while (!options.signal.aborted) {
+    const result = await editor.readLine(options.prompt());
+    if (result.type === "eof") return;
+    if (result.type === "interrupt") {
+      if (result.text.trim() !== "") continue; // Ctrl-C on a typed line just clears it, as in a shell
+      interruptsInARow += 1;
+      if (interruptsInARow >= 2) return;
+      context.write("(press Ctrl-C again to leave, or type /quit)\n");
+      continue;
+    }
+    interruptsInARow = 0;
+    const work = new AbortController();
+    let leave = false;
+    const onOuterAbort = () => work.abort(options.signal.reason);
+    options.signal.addEventListener("abort", onOuterAbort, { once: true });
+    editor.onInterrupt(() => {
+      interruptsInARow += 1;
+      if (interruptsInARow >= 2) leave = true;
+      else context.write("\n(stopping — press Ctrl-C again to leave the room)\n");
+      work.abort(new Error("stopped with Ctrl-C"));
+    });
+    try {
+      const outcome = await handleLine(result.text, context, work.signal);
+      if (outcome === "quit") return;
+    } catch (error) {
+      // The room reports turn failures as events; anything that still escapes is shown, not fatal.
+      if (!work.signal.aborted) context.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    } finally {
+      editor.onInterrupt(undefined);
+      options.signal.removeEventListener("abort", onOuterAbort);
+    }
+    if (leave) return;
+  }
+}
