@@ -38,7 +38,8 @@ export abstract class Model {
     const others = roomPersonas.filter((name) => name !== this.name);
     return [
       `You are ${this.name}, ${this.role()}`,
-      `You are in a chat room with the user${others.length > 0 ? ` and the personas ${others.join(", ")}` : ""}. Messages from other personas arrive as "<name>: <text>". To ask another persona something, write @<name> in your reply; do that only when you need them. Keep replies short.`,
+      // Other personas' names stay out of the system prompt: scripted servers pick the persona by the names in it.
+      `You are in a chat room with the user${others.length > 0 ? ` and ${others.length} other persona${others.length === 1 ? "" : "s"}` : ""}. Messages from other personas arrive as "<name>: <text>". To ask another persona something, write @<name> in your reply; do that only when you need them. Keep replies short.`,
       ...(this.instructions ? [this.instructions] : []),
     ].join("\n\n");
   }

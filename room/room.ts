@@ -144,6 +144,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode });
   const closing = new AbortController();
   const turns = new Set<Promise<unknown>>();
+  const personaQueues = new Map<string, Promise<void>>();
   let closed = false;
   let counter = 0;
 
@@ -202,13 +203,16 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     }
     turn.repliesBy.set(persona, replies + 1);
     const model = byName.get(persona) as Model;
-    const task = reply(turn, model, hop, trigger).finally(() => turn.pending.delete(task));
+    const replyId = `${turn.turnId}-${persona}-${replies}`;
+    // One reply at a time per persona, so each reply's context has the persona's previous one.
+    const previous = personaQueues.get(persona) ?? Promise.resolve();
+    const task = previous.then(() => reply(turn, model, hop, trigger, replyId)).finally(() => turn.pending.delete(task));
+    personaQueues.set(persona, task.catch(() => {}));
     turn.pending.add(task);
   }
 
-  async function reply(turn: Turn, model: Model, hop: number, trigger: RoomMessage): Promise<void> {
+  async function reply(turn: Turn, model: Model, hop: number, trigger: RoomMessage, replyId: string): Promise<void> {
     const persona = model.name;
-    const replyId = `${turn.turnId}-${persona}-${(turn.repliesBy.get(persona) ?? 1) - 1}`;
     const destination = mode.startsWith("file:") ? mode : "console";
     const started = performance.now();
     const stats = emptyStats();

@@ -1,0 +1,119 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { createConsoleRenderer } from "./console-renderer.ts";
+import type { PersonaStats, RoomEvent } from "./room-event.ts";
+
+const stats: PersonaStats = {
+  replies: 1,
+  promptTokens: 10,
+  completionTokens: 5,
+  tokensPerSecond: 50,
+  firstTokenMs: 12,
+  queuedMs: 0,
+  durationMs: 300,
+};
+
+function render(events: RoomEvent[]) {
+  let output = "";
+  const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false });
+  for (const event of events) renderer.handle(event);
+  return renderer.idle().then(() => output);
+}
+
+const start = (persona: string, destination = "console"): RoomEvent => ({
+  type: "reply-start",
+  turnId: "t",
+  replyId: `r-${persona}`,
+  persona,
+  model: "m",
+  hop: 0,
+  destination,
+});
+const delta = (persona: string, text: string): RoomEvent => ({ type: "text-delta", replyId: `r-${persona}`, persona, text });
+const end = (persona: string, ok = true): RoomEvent => ({ type: "reply-end", replyId: `r-${persona}`, persona, ok, stats });
+
+describe("console renderer", () => {
+  test("interleaved streams come out as whole blocks, first to speak first", async () => {
+    const output = await render([
+      start("agent"),
+      start("python"),
+      delta("python", "py one\npy "),
+      delta("agent", "agent one"),
+      delta("python", "two"),
+      { type: "notice", reason: "hop-limit", message: "a notice while both stream" },
+      delta("agent", "\nagent two"),
+      end("agent"),
+      { type: "error", persona: "python", replyId: "r-python", message: "the stream broke" },
+      end("python", false),
+    ]);
+    expect(output).toBe(
+      [
+        "python │ py one",
+        "python │ py two",
+        "python │ ✗ the stream broke",
+        "python ╰ 5 tok · 50 tok/s · first token 12 ms · 0.3 s",
+        "agent  │ agent one",
+        "agent  │ agent two",
+        "agent  ╰ 5 tok · 50 tok/s · first token 12 ms · 0.3 s",
+        "· a notice while both stream",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a reply that goes to a file shows one line, not its text", async () => {
+    const output = await render([
+      start("agent", "file:notes.md"),
+      delta("agent", "secret plans"),
+      { type: "file-written", replyId: "r-agent", persona: "agent", path: "notes.md", bytes: 40 },
+      end("agent"),
+    ]);
+    expect(output).not.toContain("secret plans");
+    expect(output).toContain("agent │ → reply written to notes.md (40 bytes)\n");
+  });
+
+  test("tool calls and results are one line each, without the raw output", async () => {
+    const call = { id: "c1", name: "sh", arguments: { cmd: "ls" } };
+    const output = await render([
+      start("agent"),
+      delta("agent", "let me look"),
+      { type: "tool-call", replyId: "r-agent", persona: "agent", call },
+      { type: "tool-result", replyId: "r-agent", persona: "agent", call, ok: true, output: "a\nb\nc", durationMs: 4 },
+      delta("agent", "three files"),
+      end("agent"),
+    ]);
+    expect(output).toContain('agent │ let me look\nagent │ ⚙ sh {"cmd":"ls"}\nagent │ ✓ sh · 4 ms · 3 lines of output\nagent │ three files\n');
+    expect(output).not.toContain("a\nb\nc");
+  });
+
+  test("property: any interleaving of concurrent streams renders each reply whole and contiguous", async () => {
+    const personas = ["ann", "bob", "cy"];
+    const pieces = fc.array(fc.stringMatching(/^[a-z \n]{1,6}$/), { minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(fc.tuple(pieces, pieces, pieces), fc.array(fc.nat(2), { maxLength: 60 }), async (texts, order) => {
+        const queues = texts.map((list, index) => list.map((text) => delta(personas[index] as string, text)));
+        const events: RoomEvent[] = personas.map((persona) => start(persona));
+        for (const pick of order) {
+          const next = queues[pick]?.shift();
+          if (next) events.push(next);
+        }
+        for (const [index, queue] of queues.entries()) events.push(...queue, end(personas[index] as string));
+        const output = await render(events);
+        const lines = output.split("\n").filter((line) => line !== "");
+        // Each persona's lines form one contiguous run.
+        const runs = lines.map((line) => line.split(" ")[0]).filter((name, index, all) => name !== all[index - 1]);
+        expect(runs.length).toBe(new Set(runs).size);
+        // And its text is all there, in order.
+        for (const [index, persona] of personas.entries()) {
+          const body = lines
+            .filter((line) => line.startsWith(`${persona.padEnd(3)} │ `))
+            .map((line) => line.slice(`${persona.padEnd(3)} │ `.length))
+            .join("\n");
+          const expected = (texts[index] as string[]).join("").split("\n").filter((_, i, all) => i < all.length - 1 || all[i] !== "");
+          expect(body).toBe(expected.join("\n"));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

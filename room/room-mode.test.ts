@@ -1,0 +1,46 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseRoomMode, RoomModeError } from "./room-mode.ts";
+
+const base = mkdtempSync(join(tmpdir(), "org-mode-"));
+const workspace = join(base, "workspace");
+const outside = join(base, "outside");
+mkdirSync(join(workspace, "notes"), { recursive: true });
+mkdirSync(outside);
+symlinkSync(outside, join(workspace, "escape"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+const personas = ["agent", "python"];
+const refused = (mode: string) => {
+  try {
+    parseRoomMode(mode, personas, workspace);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RoomModeError);
+    return (error as Error).message;
+  }
+  throw new Error(`${mode} was accepted`);
+};
+
+describe("room modes", () => {
+  test("group, direct and file modes in canonical form", () => {
+    expect(parseRoomMode(" group ", personas, workspace)).toBe("group");
+    expect(parseRoomMode("direct:@Python", personas, workspace)).toBe("direct:python");
+    expect(parseRoomMode("file:./notes/../notes/replies.md", personas, workspace)).toBe("file:notes/replies.md");
+  });
+
+  test("unknown modes and personas list what is valid", () => {
+    expect(refused("loud")).toContain('Valid modes: "group", "direct:<persona>"');
+    expect(refused("direct:nobody")).toContain("Personas: agent, python");
+  });
+
+  test("paths outside the workspace are refused, through .., absolute paths and symlinks", () => {
+    expect(refused("file:../outside/x.md")).toContain("outside the workspace");
+    expect(refused(`file:${join(outside, "x.md")}`)).toContain("outside the workspace");
+    expect(refused("file:escape/x.md")).toContain("outside the workspace");
+    expect(refused("file:notes")).toContain("is a directory");
+    expect(refused("file:.git/config")).toContain(".git");
+    expect(refused("file:")).toContain("needs a path");
+  });
+});

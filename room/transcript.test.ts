@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RoomMessage } from "./room-event.ts";
+import { listSessions, resolveSessionId, resume, SessionNotFoundError, Transcript } from "./transcript.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "org-transcript-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const message = (id: string, from: string, text: string): RoomMessage => ({
+  id,
+  turnId: "t1",
+  from,
+  text,
+  time: "2026-01-01T00:00:00.000Z",
+  heardBy: ["agent", "python"],
+  addressed: [],
+});
+
+describe("transcript", () => {
+  test("every event is a line; resume rebuilds history, mode, models, tokens and a cut-off reply", () => {
+    const transcript = Transcript.open(dir, "s-one", { personas: ["agent", "python"], mode: "group" });
+    transcript.append({ type: "message", message: message("t1-user", "user", "hi") });
+    transcript.append({ type: "reply-start", turnId: "t1", replyId: "r1", persona: "agent", model: "m", hop: 0, destination: "console" });
+    transcript.append({ type: "text-delta", replyId: "r1", persona: "agent", text: "hel" });
+    transcript.append({ type: "text-delta", replyId: "r1", persona: "agent", text: "lo" });
+    transcript.append({ type: "message", persona: "agent", message: message("r1", "agent", "hello") });
+    transcript.append({
+      type: "reply-end",
+      replyId: "r1",
+      persona: "agent",
+      ok: true,
+      stats: { replies: 1, promptTokens: 30, completionTokens: 12, tokensPerSecond: 1, firstTokenMs: 1, queuedMs: 0, durationMs: 1 },
+    });
+    transcript.append({ type: "mode", mode: "direct:python", by: "user" });
+    transcript.append({ type: "model-changed", persona: "python", model: "other:1b" });
+    transcript.append({ type: "reply-start", turnId: "t2", replyId: "r2", persona: "python", model: "m", hop: 0, destination: "console" });
+    transcript.append({ type: "text-delta", replyId: "r2", persona: "python", text: "half a repl" });
+    transcript.close();
+    // What a kill in the middle of a write leaves behind.
+    appendFileSync(join(dir, "s-one.jsonl"), '{"type":"text-delta","replyId":"r2","pers');
+
+    const lines = readFileSync(join(dir, "s-one.jsonl"), "utf8").split("\n");
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ type: "session-start", sessionId: "s-one", personas: ["agent", "python"] });
+    const restored = resume(dir, "s-one");
+    expect(restored.mode).toBe("direct:python");
+    expect(restored.models).toEqual({ python: "other:1b" });
+    expect(restored.tokensUsed).toBe(42);
+    expect(restored.damagedLines).toBe(1);
+    expect(restored.history.map((entry) => [entry.from, entry.text, entry.failed !== undefined])).toEqual([
+      ["user", "hi", false],
+      ["agent", "hello", false],
+      ["python", "half a repl", true],
+    ]);
+
+    // Reopening after the crash starts the next event on a fresh line.
+    const again = Transcript.open(dir, "s-one", { personas: [], mode: "group" });
+    again.append({ type: "cleared" });
+    again.close();
+    expect(resume(dir, "s-one").history).toEqual([]);
+    expect(resume(dir, "s-one").damagedLines).toBe(1);
+  });
+
+  test("resume true picks the latest session; unknown and unsafe ids are refused", async () => {
+    Transcript.open(dir, "s-two", { personas: [], mode: "group" }).close();
+    expect(listSessions(dir).at(-1)).toBe("s-two");
+    expect(resolveSessionId(dir, true)).toBe("s-two");
+    expect(() => resolveSessionId(dir, "nope")).toThrow(SessionNotFoundError);
+    expect(() => resolveSessionId(dir, "../etc/passwd")).toThrow("is not a session id");
+    expect(() => resolveSessionId(join(dir, "empty"), true)).toThrow("no session to resume");
+  });
+});
