@@ -1,0 +1,31 @@
+// Fenced blocks: ```json\n{"name": …, "arguments": {…}}\n``` (also no language, xml, tool_call, and
+// llama.cpp's ```json <function_call>{…}</function_call>```). All or nothing: a fence whose body is not only
+// calls, or a fence in another language, is code; it stays text and nothing inside it is a call.
+import { readCallSequence } from "./call-sequence.ts";
+import type { Format } from "./scan-context.ts";
+
+const FENCE_OPEN = /```[ \t]*([\w+-]{0,32})[ \t]*\r?\n/y;
+const FENCE = "```";
+const CALL_LANGUAGES = new Set(["", "json", "json5", "jsonc", "xml", "tool_call", "tool_calls", "tool_code", "function_call"]);
+
+export const fenced: Format = {
+  name: "fenced",
+  trigger: "```",
+  read(context, at) {
+    const text = context.text;
+    FENCE_OPEN.lastIndex = at;
+    const open = FENCE_OPEN.exec(text);
+    if (!open) return undefined;
+    const bodyStart = at + open[0].length;
+    if (CALL_LANGUAGES.has((open[1] ?? "").toLowerCase())) {
+      const body = readCallSequence(context, bodyStart);
+      if (body) {
+        const after = context.skipSpace(body.end);
+        if (text.startsWith(FENCE, after)) return { start: at, end: after + FENCE.length, calls: body.calls };
+        if (after === text.length) return { start: at, end: after, calls: body.calls };
+      }
+    }
+    const close = context.nextIndex(FENCE, bodyStart);
+    return { start: at, end: close < 0 ? text.length : close + FENCE.length, calls: [] };
+  },
+};

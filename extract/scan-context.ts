@@ -1,0 +1,47 @@
+import type { ExtractedToolCall } from "../extract-tool-calls.ts";
+import { LiteralReader } from "./literal.ts";
+
+/** A stretch of the text that one format recognised; `calls` empty means "not calls, but skip it whole". */
+export type Block = { start: number; end: number; calls: ExtractedToolCall[] };
+
+/** Everything the format readers share while scanning one text. */
+export class ScanContext {
+  readonly text: string;
+  readonly reader: LiteralReader;
+  readonly toolNames: ReadonlySet<string> | undefined;
+  #found = new Map<string, { from: number; index: number }>();
+
+  constructor(text: string, toolNames: ReadonlySet<string> | undefined) {
+    this.text = text;
+    this.reader = new LiteralReader(text);
+    this.toolNames = toolNames;
+  }
+
+  /**
+   * `text.indexOf(needle, from)`, remembered per needle so that the forward-moving scan searching for the
+   * same closing tag again and again stays linear instead of rescanning the rest of the text each time.
+   */
+  nextIndex(needle: string, from: number): number {
+    const known = this.#found.get(needle);
+    if (known && known.from <= from && (known.index === -1 || known.index >= from)) return known.index;
+    const index = this.text.indexOf(needle, from);
+    this.#found.set(needle, { from, index });
+    return index;
+  }
+
+  skipSpace(at: number): number {
+    return this.reader.skipSpace(at);
+  }
+
+  /** Whether `text` at `at` starts with `word`, ignoring ASCII case. */
+  startsWithIgnoringCase(word: string, at: number): boolean {
+    return this.text.slice(at, at + word.length).toLowerCase() === word.toLowerCase();
+  }
+}
+
+/** One embedded format: where it may start (a regex source without capturing groups) and how to read it. */
+export type Format = {
+  name: string;
+  trigger: string;
+  read: (context: ScanContext, at: number) => Block | undefined;
+};
