@@ -1,0 +1,25 @@
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { AuditEntry, AuditSink } from "../tools/define-tool.ts";
+import { redact } from "./redact.ts";
+
+/**
+ * Appends one JSON line per tool call to `<directory>/<YYYY-MM-DD>.jsonl` (UTC date of the call). Each line
+ * is written synchronously with a single append, so a crash loses at most the line being written.
+ */
+export class AuditLog implements AuditSink {
+  private directoryReady = false;
+
+  constructor(readonly directory: string) {}
+
+  record(entry: AuditEntry): void {
+    if (!this.directoryReady) {
+      mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+      this.directoryReady = true;
+    }
+    const day = /^\d{4}-\d{2}-\d{2}/.exec(entry.time)?.[0] ?? new Date().toISOString().slice(0, 10);
+    // runTool already redacts arguments; the whole line passes again so nothing a caller adds slips by.
+    const line = redact(JSON.stringify(entry));
+    appendFileSync(join(this.directory, `${day}.jsonl`), `${line}\n`, { mode: 0o600 });
+  }
+}
