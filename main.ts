@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
+import { sandboxCommand } from "./cli/sandbox-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [];
+const commands: Command[] = [sandboxCommand];
 
 const VERSION = "0.1.0";
 

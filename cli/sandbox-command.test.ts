@@ -1,0 +1,53 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { UsageError } from "./command.ts";
+import { parseRunArgs } from "./sandbox-command.ts";
+
+const main = join(import.meta.dir, "..", "main.ts");
+
+async function org(...args: string[]) {
+  const proc = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { stdout, stderr, exitCode };
+}
+
+describe("sandbox command", () => {
+  test("parses flags before -- and leaves the command's own flags alone", () => {
+    expect(parseRunArgs(["--timeout-ms", "500", "--mem-mb", "64", "--net", "--", "grep", "--help"])).toEqual({
+      timeoutMs: 500,
+      memoryMb: 64,
+      network: true,
+      argv: ["grep", "--help"],
+    });
+    expect(() => parseRunArgs(["echo"])).toThrow(UsageError);
+    expect(() => parseRunArgs(["--timeout-ms", "x", "--", "true"])).toThrow(/positive number/);
+    expect(() => parseRunArgs(["--bogus", "--", "true"])).toThrow(/unknown option/);
+  });
+
+  test("run prints the result as JSON and exits 0 even when the command fails", async () => {
+    const { stdout, exitCode } = await org("sandbox", "run", "--timeout-ms", "5000", "--", "sh", "-c", "echo hi; exit 4");
+    expect(exitCode).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ exitCode: 4, stdout: "hi\n", timedOut: false, truncated: false });
+  });
+
+  test("run reports a timeout in the JSON", async () => {
+    const { stdout } = await org("sandbox", "run", "--timeout-ms", "200", "--", "sleep", "10");
+    expect(JSON.parse(stdout)).toMatchObject({ timedOut: true, exitCode: null });
+  });
+
+  test("check says the sandbox works here", async () => {
+    const { stdout, exitCode } = await org("sandbox", "check");
+    expect(stdout).toContain("The sandbox works here.");
+    expect(exitCode).toBe(0);
+  });
+
+  test("a wrong command line exits 2 with a hint", async () => {
+    const { stderr, exitCode } = await org("sandbox", "run", "--");
+    expect(exitCode).toBe(2);
+    expect(stderr).toContain("needs a command after --");
+  });
+});

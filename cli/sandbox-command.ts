@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { checkSandbox } from "../sandbox/sandbox-check.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+
+const HELP = `Usage:
+  bun main.ts sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
+  bun main.ts sandbox check
+
+run    Runs CMD in the same sandbox the models' tools use and prints the result as JSON:
+       {"exitCode","signal","timedOut","isCanceled","stdout","stderr","truncated","durationMs"}.
+       Exit status: 0 when the sandbox ran the command, whatever the command's own exit code was (read
+       it from the JSON); 1 when the sandbox could not start; 2 for a wrong command line.
+check  Says whether bwrap works on this machine and what is missing. Exit status 0 if it does, else 1.
+
+Options for run:
+  --timeout-ms N   wall-clock timeout in milliseconds (default 30000)
+  --mem-mb N       address-space limit per process in MiB (default 1024)
+  --net            share the host's network (off by default)
+  --scratch DIR    directory mounted read-write at /scratch (default: a temporary one, removed afterwards)
+
+Example:
+  bun main.ts sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'`;
+
+type RunOptions = { timeoutMs?: number; memoryMb?: number; network: boolean; scratch?: string; argv: string[] };
+
+function parsePositive(flag: string, value: string | undefined): number {
+  const number = Number(value);
+  if (value === undefined || !Number.isFinite(number) || number <= 0) {
+    throw new UsageError(`${flag} needs a positive number, got ${value ?? "nothing"}`, "sandbox");
+  }
+  return number;
+}
+
+/** Parses `sandbox run`'s flags up to `--`; everything after it is the command. */
+export function parseRunArgs(args: string[]): RunOptions {
+  const separator = args.indexOf("--");
+  if (separator === -1 || separator === args.length - 1) {
+    throw new UsageError("sandbox run needs a command after --, e.g. sandbox run -- echo hi", "sandbox");
+  }
+  const options: RunOptions = { network: false, argv: args.slice(separator + 1) };
+  const own = args.slice(0, separator);
+  for (let index = 0; index < own.length; index += 1) {
+    const flag = own[index];
+    if (flag === "--timeout-ms") options.timeoutMs = parsePositive(flag, own[++index]);
+    else if (flag === "--mem-mb") options.memoryMb = parsePositive(flag, own[++index]);
+    else if (flag === "--net") options.network = true;
+    else if (flag === "--scratch") {
+      options.scratch = own[++index];
+      if (!options.scratch) throw new UsageError("--scratch needs a directory", "sandbox");
+    } else throw new UsageError(`unknown option ${flag} for sandbox run`, "sandbox");
+  }
+  return options;
+}
+
+async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
+  const options = parseRunArgs(args);
+  const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
+  if (temporary) chmodSync(temporary, 0o755);
+  try {
+    const result = await runSandboxed({
+      argv: options.argv,
+      scratchDir: options.scratch ?? join(temporary as string, "scratch"),
+      timeoutMs: options.timeoutMs,
+      limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
+      network: options.network,
+      abortSignal: signal,
+    });
+    console.log(JSON.stringify(result, null, 2));
+    return 0;
+  } catch (error) {
+    if (error instanceof SandboxUnavailableError) throw new UserFacingError(error.message);
+    throw error;
+  } finally {
+    if (temporary) rmSync(temporary, { recursive: true, force: true });
+  }
+}
+
+async function checkCommand(): Promise<number> {
+  const items = await checkSandbox();
+  for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
+  const ok = items.every((item) => item.ok);
+  console.log(ok ? "The sandbox works here." : "The sandbox does not work here; model-made commands will be refused.");
+  return ok ? 0 : 1;
+}
+
+export const sandboxCommand: Command = {
+  name: "sandbox",
+  summary: "try the tool sandbox: run a command in it, or check that it works here",
+  help: HELP,
+  async run(args, signal) {
+    const [subcommand, ...rest] = args;
+    if (subcommand === "run") return runCommand(rest, signal);
+    if (subcommand === "check") return checkCommand();
+    throw new UsageError(`sandbox needs 'run' or 'check', got ${subcommand ?? "nothing"}`, "sandbox");
+  },
+};

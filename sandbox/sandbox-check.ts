@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { environmentSettings } from "../config.ts";
+import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { ensureSandboxAvailable, runSandboxed } from "./run-sandboxed.ts";
+
+export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
+
+/** Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it. */
+export async function checkSandbox(): Promise<SandboxCheckItem[]> {
+  const items: SandboxCheckItem[] = [];
+  const isRoot = process.getuid?.() === 0;
+  const needed = [
+    { tool: "bwrap", fix: "apt-get install -y bubblewrap" },
+    { tool: "prlimit", fix: "apt-get install -y util-linux" },
+    ...(isRoot ? [{ tool: "setpriv", fix: "apt-get install -y util-linux" }] : []),
+  ];
+  for (const { tool, fix } of needed) {
+    const path = Bun.which(tool, { PATH: LAUNCHER_ENV.PATH });
+    items.push({ name: tool, ok: path !== null, detail: path ?? `not installed; install it with: ${fix}` });
+  }
+  items.push({
+    name: "launcher identity",
+    ok: true,
+    detail: isRoot
+      ? `org runs as root, so sandboxes drop to uid ${SANDBOX_HOST_UID} (root would ignore the process limit)`
+      : `sandboxes run as this user (uid ${process.getuid?.()})`,
+  });
+  if (environmentSettings().sandboxDisabled) {
+    items.push({ name: "ORG_SANDBOX", ok: false, detail: "ORG_SANDBOX=off: model-made commands run UNSANDBOXED on the host" });
+    return items;
+  }
+  if (items.some((item) => !item.ok)) return items;
+  try {
+    await ensureSandboxAvailable();
+    items.push({ name: "namespaces", ok: true, detail: "bwrap can create user, pid, net, ipc, uts, mount namespaces" });
+  } catch (error) {
+    items.push({ name: "namespaces", ok: false, detail: error instanceof Error ? error.message : String(error) });
+    return items;
+  }
+  const scratchRoot = mkdtempSync(join(tmpdir(), "org-sandbox-check-"));
+  chmodSync(scratchRoot, 0o755);
+  try {
+    const result = await runSandboxed({
+      argv: ["/bin/sh", "-c", "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status"],
+      scratchDir: join(scratchRoot, "scratch"),
+      timeoutMs: 10_000,
+    });
+    const status = result.stdout;
+    const seccomp = /Seccomp:\s*2/.test(status) && /NoNewPrivs:\s*1/.test(status) && /CapEff:\s*0+\b/.test(status);
+    items.push({
+      name: "seccomp and privileges",
+      ok: seccomp,
+      detail: seccomp ? "seccomp filter active, no_new_privs set, no capabilities" : `unexpected: ${status.trim() || result.stderr.trim()}`,
+    });
+  } finally {
+    rmSync(scratchRoot, { recursive: true, force: true });
+  }
+  return items;
+}
