@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
+import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [sandboxCommand];
+const commands: Command[] = [chatCommand, sandboxCommand];
 
 const VERSION = "0.1.0";
 

@@ -65,18 +65,20 @@ export async function runChatLoop(
     }
     interruptsInARow = 0;
     const work = new AbortController();
-    let leave = false;
+    // The second Ctrl-C leaves at once, even if the stopped turn is slow to wind down.
+    let leave: () => void = () => {};
+    const leaving = new Promise<"leave">((resolve) => (leave = () => resolve("leave")));
     const onOuterAbort = () => work.abort(options.signal.reason);
     options.signal.addEventListener("abort", onOuterAbort, { once: true });
     editor.onInterrupt(() => {
       interruptsInARow += 1;
-      if (interruptsInARow >= 2) leave = true;
+      if (interruptsInARow >= 2) leave();
       else context.write("\n(stopping — press Ctrl-C again to leave the room)\n");
       work.abort(new Error("stopped with Ctrl-C"));
     });
     try {
-      const outcome = await handleLine(result.text, context, work.signal);
-      if (outcome === "quit") return;
+      const outcome = await Promise.race([handleLine(result.text, context, work.signal), leaving]);
+      if (outcome === "quit" || outcome === "leave") return;
     } catch (error) {
       // The room reports turn failures as events; anything that still escapes is shown, not fatal.
       if (!work.signal.aborted) context.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -84,6 +86,5 @@ export async function runChatLoop(
       editor.onInterrupt(undefined);
       options.signal.removeEventListener("abort", onOuterAbort);
     }
-    if (leave) return;
   }
 }

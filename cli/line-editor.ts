@@ -168,8 +168,9 @@ export class LineEditor {
     const reading = this.reading;
     if (!reading) return;
     reading.state = { ...reading.state, cursor: reading.state.text.length };
-    this.render();
-    this.output.write(trailer);
+    if (this.output.isTTY) this.render();
+    else this.output.write(`${reading.prompt}${reading.state.text}`);
+    this.output.write(this.output.isTTY ? trailer : trailer.replace(/\r/g, ""));
     this.reading = undefined;
     reading.resolve(result);
   }
@@ -177,6 +178,8 @@ export class LineEditor {
   private render(): void {
     const reading = this.reading;
     if (!reading) return;
+    // Not a terminal (a pipe, a log): no cursor games, just the prompt and the finished line.
+    if (!this.output.isTTY) return;
     const columns = this.output.columns && this.output.columns > 0 ? this.output.columns : 80;
     const layout = layoutInput(
       reading.prompt,

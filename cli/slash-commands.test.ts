@@ -88,7 +88,9 @@ async function run(line: string, room = host()) {
 describe("runSlashCommand", () => {
   test("/mode shows and switches; a refused mode prints the room's reason and keeps going", async () => {
     expect((await run("/mode")).output).toBe("mode: group  (others: group, direct:agent, direct:python, file:<path>)");
-    expect((await run("/mode direct:python")).output).toBe("mode: direct:python");
+    const switched = await run("/mode direct:python");
+    expect(switched.output).toBe("");
+    expect(switched.room.mode()).toBe("direct:python");
     const refused = await run("/mode direct:nobody");
     expect(refused.outcome).toBe("continue");
     expect(refused.output).toBe("/mode: no persona named nobody; the room has agent, python");

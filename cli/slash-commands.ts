@@ -181,8 +181,8 @@ export async function runSlashCommand(
           const names = host.personas().map((persona) => persona.name);
           write(`mode: ${host.mode()}  (others: group, ${names.map((name) => `direct:${name}`).join(", ")}, file:<path>)`);
         } else {
+          // The room announces the new mode itself (the same way as when a persona switches it).
           host.setMode(command.mode);
-          write(`mode: ${host.mode()}`);
         }
         return "continue";
       case "models": {

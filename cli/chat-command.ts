@@ -1,0 +1,207 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { environmentSettings } from "../config.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../org-config.ts";
+import { createConsoleRenderer } from "../room/console-renderer.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { openRoom, type Room, RoomModeError } from "../room/room.ts";
+import { parseRoomMode } from "../room/room-mode.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
+import { createApprovalPrompt } from "./approval-prompt.ts";
+import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
+import { runChatLoop } from "./chat-loop.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { LineEditor } from "./line-editor.ts";
+import { deadServerMessage, probeModelServer } from "./model-server-probe.ts";
+import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
+import { slashHelp } from "./slash-commands.ts";
+
+const HELP = `Usage: bun main.ts chat [options]
+
+The chat room in this terminal (the default command). Type a message for the personas, or a /command.
+
+Options:
+  --config FILE      room configuration (default: org.config.json in the workspace, else built-in defaults)
+  --mode MODE        start in group, direct:<persona> or file:<path>
+  --resume [ID]      go on with a saved session (the newest when no id is given)
+  --once TEXT        send one message, print the replies, exit (non-zero if a reply failed)
+  --json             with --once: print every room event as one JSON line
+  --yes, -y          approve tools that the config marks "ask" without asking
+  --workspace DIR    where .org/ (sessions, history, audit, scratch) lives (default: current directory)
+
+${slashHelp()}
+
+Examples:
+  bun main.ts chat
+  bun main.ts chat --once "what is in this folder?" --mode direct:agent --json
+  OLLAMA_BASE=http://127.0.0.1:11434 OLLAMA_MODEL=qwen3:8b bun main.ts chat --resume`;
+
+/** Everything a chat run sets up before the first message. */
+type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
+
+function prepare(args: string[]): ChatSetup {
+  const options = parseChatArgs(args);
+  const workspaceDir = resolve(options.workspace ?? process.cwd());
+  mkdirSync(workspaceDir, { recursive: true });
+  if (options.config !== undefined && !existsSync(options.config)) {
+    throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
+  }
+  const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
+  if (options.mode !== undefined) {
+    try {
+      parseRoomMode(options.mode, config.personas.map((persona) => persona.name), workspaceDir);
+    } catch (error) {
+      if (error instanceof RoomModeError) throw new UsageError(`--mode: ${error.message}`, "chat");
+      throw error;
+    }
+  }
+  const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
+  return { options, workspaceDir, config, color };
+}
+
+/** The first server nobody answers at, with the reason; undefined when all answer. */
+async function firstDeadServer(config: OrgConfig, signal: AbortSignal): Promise<string | undefined> {
+  const baseUrls = [...new Set(config.personas.map((persona) => persona.baseUrl))];
+  const results = await Promise.all(baseUrls.map((baseUrl) => probeModelServer(baseUrl, signal)));
+  const dead = results.find((result) => !result.reachable);
+  return dead && !dead.reachable ? deadServerMessage(dead.baseUrl, dead.error) : undefined;
+}
+
+async function openChatRoom(
+  setup: ChatSetup,
+  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<boolean>,
+  onEvent: (event: RoomEvent) => void,
+): Promise<Room> {
+  const room = await openRoom({
+    config: setup.config,
+    workspaceDir: setup.workspaceDir,
+    tools: [sh, pythonRun],
+    approve,
+    ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
+    onEvent,
+  });
+  if (setup.options.mode !== undefined) {
+    try {
+      room.setMode(setup.options.mode);
+    } catch (error) {
+      await room.close();
+      if (error instanceof RoomModeError) throw new UsageError(`--mode: ${error.message}`, "chat");
+      throw error;
+    }
+  }
+  return room;
+}
+
+function personaColors(config: OrgConfig): Record<string, string> {
+  const colors: Record<string, string> = {};
+  for (const persona of config.personas) if (persona.color) colors[persona.name] = persona.color;
+  return colors;
+}
+
+/** `--once TEXT`: one turn, printed by the console renderer or as JSON lines; exit 1 when a reply failed. */
+async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Promise<number> {
+  const { options } = setup;
+  const printLine = (line: string) => process.stdout.write(`${line}\n`);
+  const dead = await firstDeadServer(setup.config, signal);
+  if (dead) {
+    if (options.json) printLine(JSON.stringify({ type: "error", kind: "unreachable", message: dead }));
+    process.stderr.write(`org: ${dead}\n`);
+    return 1;
+  }
+  const renderer = createConsoleRenderer({
+    write: (chunk) => process.stdout.write(chunk),
+    color: setup.color,
+    personaColors: personaColors(setup.config),
+  });
+  const approve = createApprovalPrompt({ assumeYes: options.yes, notify: (line) => process.stderr.write(`org: ${line}\n`) });
+  const room = await openChatRoom(setup, approve, (event) => {
+    if (options.json) printLine(JSON.stringify(event));
+    else renderer.handle(event);
+  });
+  // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort(new Error("stopped with Ctrl-C"));
+  process.on("SIGINT", onInterrupt);
+  try {
+    const summary = await room.send(text, { signal: AbortSignal.any([signal, stop.signal]) });
+    await renderer.idle();
+    if (!options.json) process.stderr.write(`transcript: ${shownPath(room.transcriptPath)}\n`);
+    return summary.ok && !stop.signal.aborted ? 0 : 1;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    await room.close();
+  }
+}
+
+function shownPath(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown.startsWith("..") ? path : shown;
+}
+
+async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
+  const { options, config, color } = setup;
+  const write = (text: string) => process.stdout.write(text);
+  const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const dead = await firstDeadServer(config, signal);
+  if (dead) write(`${paint("33", `warning: ${dead}`)}\n(the room opens anyway; messages will fail until a server answers)\n\n`);
+
+  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, ".org", "history") });
+  const renderer = createConsoleRenderer({ write, color, personaColors: personaColors(config) });
+  const approve = createApprovalPrompt({
+    assumeYes: options.yes,
+    notify: (line) => write(`${paint("90", `· ${line}`)}\n`),
+    ask: async (question) => {
+      const lines = question.split("\n");
+      const prompt = lines.pop() ?? "";
+      if (lines.length > 0) write(`${paint("33", lines.join("\n"))}\n`);
+      const answer = await editor.readLine(paint("33", prompt), { remember: false });
+      return answer.type === "line" ? answer.text : undefined;
+    },
+  });
+  const room = await openChatRoom(setup, approve, (event) => renderer.handle(event));
+  const onAbort = () => void editor.close();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await editor.start();
+    const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
+    write(`${paint("1", "org")} — ${personas.join(", ")}. Session ${room.sessionId}.\n`);
+    write(paint("90", "Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.\n"));
+    if (options.resume !== undefined) {
+      const earlier = room.history();
+      write(paint("90", `Resumed with ${earlier.length} earlier messages; the last ones:\n`));
+      for (const message of earlier.slice(-4)) write(`${paint("90", formatMessage(message))}\n`);
+    }
+    await runChatLoop(
+      editor,
+      {
+        host: roomSlashHost(room, config, setup.workspaceDir),
+        send: async (text, turnSignal) => {
+          await room.send(text, { signal: turnSignal });
+          await renderer.idle();
+        },
+        write,
+        clearScreen: () => write("\x1b[2J\x1b[H"),
+      },
+      { prompt: () => paint("1", `${room.mode} › `), signal },
+    );
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    await editor.close();
+    await room.close();
+  }
+  write(`transcript: ${shownPath(room.transcriptPath)}\nresume with: bun main.ts chat --resume ${room.sessionId}\n`);
+  return 0;
+}
+
+/** `bun main.ts chat`: the room in this terminal, or one turn with `--once`. */
+export const chatCommand: Command = {
+  name: "chat",
+  summary: "the chat room in this terminal (default); --once TEXT [--json] for one turn",
+  help: HELP,
+  async run(args, signal) {
+    const setup = prepare(args);
+    if (setup.options.once !== undefined) return runOnce(setup, setup.options.once, signal);
+    return runInteractive(setup, signal);
+  },
+};

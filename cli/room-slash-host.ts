@@ -1,0 +1,65 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import type { OrgConfig } from "../org-config.ts";
+import { listModels } from "../room/list-models.ts";
+import type { RoomMessage } from "../room/room-event.ts";
+import type { Room } from "../room/room.ts";
+import type { SlashHost } from "./slash-commands.ts";
+
+/** One message for the terminal: "speaker: text", later lines indented under it. */
+export function formatMessage(message: RoomMessage): string {
+  const failed = message.failed ? ` (ended early: ${message.failed})` : "";
+  const where = message.file ? ` → ${message.file}` : "";
+  return `${message.from}: ${message.text.replace(/\n/g, "\n    ")}${failed}${where}`;
+}
+
+/** The conversation as Markdown, one section per message. */
+export function transcriptMarkdown(room: Room): string {
+  const sections = room.history().map((message) => {
+    const heading = `## ${message.from} — ${message.time}`;
+    const failed = message.failed ? `\n\n_(reply ended early: ${message.failed})_` : "";
+    return `${heading}\n\n${message.text}${failed}\n`;
+  });
+  return [`# org session ${room.sessionId}`, "", `Mode at save: ${room.mode}`, "", ...sections].join("\n");
+}
+
+/** Lets the slash commands act on a room; `config` says which tools ask first. */
+export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string): SlashHost {
+  const policies = new Map(config.personas.map((persona) => [persona.name, persona.tools]));
+  return {
+    mode: () => room.mode,
+    setMode: (mode) => room.setMode(mode),
+    personas: () =>
+      room.personas().map((persona) => ({
+        name: persona.name,
+        model: persona.model,
+        baseUrl: persona.baseUrl,
+        tools: persona.tools.map((name) => ({
+          name,
+          approval: policies.get(persona.name)?.[name] === "ask" ? ("ask" as const) : ("allow" as const),
+        })),
+      })),
+    serverModels: async (signal) => {
+      const baseUrls = [...new Set(room.personas().map((persona) => persona.baseUrl))];
+      return Promise.all(
+        baseUrls.map(async (baseUrl) => {
+          try {
+            return { baseUrl, models: await listModels(baseUrl, { signal, ...(config.apiKey ? { apiKey: config.apiKey } : {}) }) };
+          } catch (error) {
+            return { baseUrl, error: error instanceof Error ? error.message : String(error) };
+          }
+        }),
+      );
+    },
+    useModel: (persona, model, signal) => room.useModel(persona, model, signal),
+    history: (count) => room.history().slice(-count).map(formatMessage),
+    clear: () => room.clear(),
+    save: async (file) => {
+      const target = resolve(workspaceDir, file ?? join(".org", "transcripts", `${room.sessionId}.md`));
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, transcriptMarkdown(room));
+      const shown = relative(process.cwd(), target);
+      return shown.startsWith("..") || isAbsolute(shown) ? target : shown;
+    },
+  };
+}
