@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import type { PersonaConfig } from "../org-config.ts";
+import type { RoomMessage } from "../room/room-event.ts";
+import { AgentModel } from "./agent-model.ts";
+import { createModel } from "./create-model.ts";
+import { PythonModel } from "./python-model.ts";
+import { SimpleContextModel } from "./simple-context-model.ts";
+import { TOOLSMITH_NOT_BUILT, ToolsmithModel } from "./toolsmith-model.ts";
+
+const persona = (name: string, kind: PersonaConfig["kind"], extra: Partial<PersonaConfig> = {}): PersonaConfig => ({
+  name,
+  kind,
+  model: "m",
+  baseUrl: "http://127.0.0.1:1",
+  tools: {},
+  contextMessages: 60,
+  ...extra,
+});
+
+const message = (from: string, text: string, heardBy: string[]): RoomMessage => ({
+  id: `${from}-${text}`,
+  turnId: "t",
+  from,
+  text,
+  time: "2026-01-01T00:00:00.000Z",
+  heardBy,
+  addressed: [],
+});
+
+describe("models", () => {
+  test("each kind gets its class, and every system prompt begins 'You are <name>, '", () => {
+    const room = ["agent", "python", "toolsmith", "plain"];
+    const models = [
+      createModel(persona("agent", "agent")),
+      createModel(persona("python", "python")),
+      createModel(persona("toolsmith", "toolsmith")),
+      createModel(persona("plain", "simple", { instructions: "Answer in French." })),
+    ];
+    expect(models.map((model) => model.constructor)).toEqual([AgentModel, PythonModel, ToolsmithModel, SimpleContextModel]);
+    for (const model of models) {
+      const prompt = model.systemPrompt(room);
+      expect(prompt.startsWith(`You are ${model.name}, `)).toBe(true);
+      // No other persona's name, so a server that picks personas by name finds only this one.
+      for (const other of room.filter((name) => name !== model.name)) expect(prompt).not.toMatch(new RegExp(`\\b${other}\\b`));
+    }
+    expect(models[3]?.systemPrompt(room)).toContain("Answer in French.");
+  });
+
+  test("the context holds what the persona heard: its own words as assistant, others' named", () => {
+    const agent = createModel(persona("agent", "agent", { contextMessages: 3 }));
+    const history = [
+      message("user", "old news", ["agent"]),
+      message("user", "for python only", ["python"]),
+      message("user", "hello", ["agent", "python"]),
+      message("agent", "hi there", ["agent", "python"]),
+      message("python", "@agent look", ["agent", "python"]),
+    ];
+    expect(agent.context(history, ["agent", "python"]).slice(1)).toEqual([
+      { role: "user", content: "hello" },
+      { role: "assistant", content: "hi there" },
+      { role: "user", content: "python: @agent look" },
+    ]);
+  });
+
+  test("the toolsmith answers a request for a tool with the plain truth and leaves other talk to its model", () => {
+    const toolsmith = createModel(persona("toolsmith", "toolsmith"));
+    expect(toolsmith.cannedReply(message("user", "Can you build me a tool to resize images?", []))).toBe(TOOLSMITH_NOT_BUILT);
+    expect(toolsmith.cannedReply(message("user", "what tools would help here?", []))).toBeUndefined();
+    expect(TOOLSMITH_NOT_BUILT).toContain("not built");
+  });
+});
