@@ -6,6 +6,7 @@ import { createConsoleRenderer } from "../room/console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { parseRoomMode } from "../room/room-mode.ts";
+import { AuditLog } from "../sandbox/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { createApprovalPrompt } from "./approval-prompt.ts";
@@ -77,6 +78,7 @@ async function openChatRoom(
     config: setup.config,
     workspaceDir: setup.workspaceDir,
     tools: [sh, pythonRun],
+    audit: new AuditLog(join(setup.workspaceDir, ".org", "audit")),
     approve,
     ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
     onEvent,
