@@ -331,6 +331,12 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
           .join("\n\n");
       } catch (error) {
         text = streamed;
+        // A broken stream sends no usage; count what arrived (about four characters a token) against the budget.
+        const estimated = Math.ceil(streamed.length / 4);
+        if (stats.completionTokens === 0 && estimated > 0) {
+          stats.completionTokens = estimated;
+          budget.recordUsage({ promptTokens: 0, completionTokens: estimated });
+        }
         failed =
           error instanceof ChatError || error instanceof BudgetExceededError || error instanceof Error ? error.message : String(error);
         const kind = error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
