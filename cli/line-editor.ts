@@ -53,6 +53,10 @@ export class LineEditor {
   private historyWrites: Promise<void> = Promise.resolve();
   private readonly onData = (chunk: Buffer | string) => this.handleKeys(this.decoder.feed(chunk.toString()));
   private readonly onEnd = () => this.handleKeys([{ type: "eof" }]);
+  private readonly restoreTerminal = () => {
+    if (this.output.isTTY) this.output.write(BRACKETED_PASTE_OFF);
+    if (this.input.isTTY) this.input.setRawMode?.(false);
+  };
 
   constructor(private readonly options: LineEditorOptions = {}) {
     this.input = options.input ?? process.stdin;
@@ -66,6 +70,8 @@ export class LineEditor {
     if (this.options.historyFile) this.history = await loadHistory(this.options.historyFile);
     if (this.input.isTTY) this.input.setRawMode?.(true);
     if (this.output.isTTY) this.output.write(BRACKETED_PASTE_ON);
+    // However the process ends, the user's terminal must not be left in raw mode.
+    process.once("exit", this.restoreTerminal);
     this.input.on("data", this.onData);
     this.input.on("end", this.onEnd);
     this.input.resume();
@@ -106,8 +112,8 @@ export class LineEditor {
     this.started = false;
     this.input.off("data", this.onData);
     this.input.off("end", this.onEnd);
-    if (this.output.isTTY) this.output.write(BRACKETED_PASTE_OFF);
-    if (this.input.isTTY) this.input.setRawMode?.(false);
+    process.off("exit", this.restoreTerminal);
+    this.restoreTerminal();
     this.input.pause();
     const reading = this.reading;
     this.reading = undefined;
