@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { type ExtractedToolCall, extractToolCalls } from "./extract-tool-calls.ts";
 
 type Case = {
@@ -491,4 +492,310 @@ describe("extractToolCalls: formats from the protocol reference", () => {
       expect(result.reasoning).toBe(item.reasoning ?? "");
     });
   }
+});
+
+const echo = (text: string): ExtractedToolCall => ({ name: "echo", arguments: { text } });
+const hermesCall = (name: string, args: unknown) => `<tool_call>${JSON.stringify({ name, arguments: args })}</tool_call>`;
+
+describe("extractToolCalls: toolNames", () => {
+  test("a call to a declared tool counts", () => {
+    const result = extractToolCalls(`Echoing.${hermesCall("echo", { text: "hi" })}`, { toolNames: ["echo"] });
+    expect(result.toolCalls).toEqual([echo("hi")]);
+    expect(result.content).toBe("Echoing.");
+  });
+
+  test("a call to an undeclared tool stays text, word for word", () => {
+    const text = `Let me try.\n${hermesCall("rm_everything", { path: "/" })}\nDone.`;
+    expect(extractToolCalls(text, { toolNames: ["echo"] })).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("a block calling one declared and one undeclared tool stays text whole", () => {
+    const text = '[TOOL_CALLS][{"name": "echo", "arguments": {"text": "a"}}, {"name": "nope", "arguments": {}}]';
+    expect(extractToolCalls(text, { toolNames: ["echo"] })).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("separate blocks are judged one by one", () => {
+    const unknown = hermesCall("nope", {});
+    const result = extractToolCalls(`${unknown}${hermesCall("echo", { text: "b" })}`, { toolNames: ["echo"] });
+    expect(result.toolCalls).toEqual([echo("b")]);
+    expect(result.content).toBe(unknown);
+  });
+
+  test("an empty list means no call counts", () => {
+    const text = hermesCall("echo", { text: "x" });
+    expect(extractToolCalls(text, { toolNames: [] }).toolCalls).toEqual([]);
+  });
+
+  test('{"<toolname>": {…}} inside a marker is a call to a declared tool (Ollama\'s template parser)', () => {
+    const result = extractToolCalls('<tool_call>{"echo": {"text": "hey"}}</tool_call>', { toolNames: ["echo"] });
+    expect(result.toolCalls).toEqual([echo("hey")]);
+    expect(extractToolCalls('<tool_call>{"echo": {"text": "hey"}}</tool_call>').toolCalls).toEqual([]);
+  });
+
+  test("__proto__ and other Object.prototype names are not declared tools", () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      expect(extractToolCalls(hermesCall(name, {}), { toolNames: ["echo"] }).toolCalls).toEqual([]);
+    }
+  });
+});
+
+describe("extractToolCalls: edge cases", () => {
+  test("braces, brackets, quotes and tags inside strings do not end the call", () => {
+    const args = { command: "echo '}{' \"{\\\"a\\\": [1, 2]}\" ]]> </tool_call> ```", note: "a\\b\u00e9\u{1F600}" };
+    const result = extractToolCalls(`Run:${hermesCall("sh", args)} ok`);
+    expect(result.toolCalls).toEqual([{ name: "sh", arguments: args }]);
+    expect(result.content).toBe("Run: ok");
+  });
+
+  test("several calls mixed with prose keep the prose in order", () => {
+    const text = `First ${hermesCall("echo", { text: "1" })} then [TOOL_CALLS]echo{"text": "2"} and {"name": "echo", "parameters": {"text": "3"}} last.`;
+    const result = extractToolCalls(text);
+    expect(result.toolCalls).toEqual([echo("1"), echo("2"), echo("3")]);
+    expect(result.content).toBe("First  then  and  last.");
+  });
+
+  test("separators between two calls are not content, elsewhere they are", () => {
+    const call = '{"name": "echo", "parameters": {"text": "x"}}';
+    expect(extractToolCalls(`${call};\n ${call}`).content).toBe("");
+    expect(extractToolCalls(`a; ${call}; b`).content).toBe("a; ; b");
+  });
+
+  test("an unclosed tag ends at its last call; prose after it stays", () => {
+    const result = extractToolCalls('<tool_call>{"name": "echo", "arguments": {"text": "x"}}\nI will wait for the result.');
+    expect(result.toolCalls).toEqual([echo("x")]);
+    expect(result.content).toBe("\nI will wait for the result.");
+  });
+
+  test("a lone or empty tag is text", () => {
+    for (const text of ["<tool_call>", "<tool_call></tool_call>", "<tool_call>\n\n", "</tool_call>", "[TOOL_CALLS]", "<|python_tag|>", "functools[]"]) {
+      expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+    }
+  });
+
+  test("a marker call may leave out its arguments; a bare object may not", () => {
+    expect(extractToolCalls('<tool_call>{"name": "list_files"}</tool_call>').toolCalls).toEqual([{ name: "list_files", arguments: {} }]);
+    expect(extractToolCalls('{"name": "list_files"}').toolCalls).toEqual([]);
+    expect(extractToolCalls('<tool_call>{"name": "x", "arguments": null}</tool_call>').toolCalls).toEqual([{ name: "x", arguments: {} }]);
+    expect(extractToolCalls('<tool_call>{"name": "x", "arguments": ""}</tool_call>').toolCalls).toEqual([{ name: "x", arguments: {} }]);
+  });
+
+  test("a name that could not be a tool name makes no call", () => {
+    for (const name of ["John Smith", "", "a/b", "x".repeat(129)]) {
+      expect(extractToolCalls(`{"name": ${JSON.stringify(name)}, "arguments": {}}`).toolCalls).toEqual([]);
+    }
+  });
+
+  test("data that merely contains a call-shaped object is not a call", () => {
+    const text = 'The API returned {"result": {"name": "echo", "arguments": {"text": "x"}}, "ok": true}.';
+    expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("code fences in other languages are code, whatever they contain", () => {
+    const text = '```python\nprint({"name": "echo", "arguments": {"text": "x"}})\n[f(a=1)]\n```\nThat prints a dict.';
+    expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("a json fence holding more than calls is left alone whole", () => {
+    const text = '```json\n{"name": "echo", "arguments": {"text": "x"}}\n{"other": 1}\n```';
+    expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("__proto__ in arguments is an own key, not a prototype", () => {
+    const [call] = extractToolCalls('<tool_call>{"name": "x", "arguments": {"__proto__": {"polluted": true}}}</tool_call>').toolCalls;
+    expect(Object.hasOwn(call?.arguments ?? {}, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(call?.arguments)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test("python literals: tuples, trailing commas, unicode escapes, numbers", () => {
+    const result = extractToolCalls("<tool_call>{'name': 'f', 'arguments': {'t': (1, 2,), 'u': '\\u00e9\\x41', 'n': -1.5e3, 'big': 1_000,},}</tool_call>");
+    expect(result.toolCalls).toEqual([{ name: "f", arguments: { t: [1, 2], u: "éA", n: -1500, big: 1000 } }]);
+  });
+
+  test("qwen3-coder CRLF and named parameters", () => {
+    const text = '<tool_call>\r\n<function name="sh">\r\n<parameter name="command">\r\nls\r\n</parameter>\r\n</function>\r\n</tool_call>';
+    expect(extractToolCalls(text).toolCalls).toEqual([{ name: "sh", arguments: { command: "ls" } }]);
+  });
+
+  test("a bare <function=x> in prose is not a call", () => {
+    const text = "Use <function=name> tags to call tools.";
+    expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("calls after an unclosed <think> are thoughts", () => {
+    const text = `Answer first. <think>maybe ${hermesCall("echo", { text: "x" })}`;
+    expect(extractToolCalls(text)).toEqual({ content: "Answer first. ", reasoning: `maybe ${hermesCall("echo", { text: "x" })}`, toolCalls: [] });
+  });
+
+  test("several think blocks are joined, the text between them kept", () => {
+    const result = extractToolCalls(`<think>one</think>A${hermesCall("echo", { text: "x" })}<think>two</think>B`);
+    expect(result).toEqual({ content: "AB", reasoning: "one\ntwo", toolCalls: [echo("x")] });
+  });
+});
+
+const MEGABYTE = 1 << 20;
+
+describe("extractToolCalls: hostile input (1 MB)", () => {
+  for (const unit of ["<tool_call>", "{", "[", '{"', "[{", '{"a":[', "```\n", "[a(", "<function=a><parameter=x>", "<think>", "'"]) {
+    test(`${JSON.stringify(unit)} repeated`, () => {
+      const text = unit.repeat(Math.ceil(MEGABYTE / unit.length));
+      const result = extractToolCalls(text);
+      expect(result.toolCalls.length).toBeLessThanOrEqual(text.length);
+      if (!unit.includes("think") && !unit.includes("function")) expect(result).toEqual({ content: text, reasoning: "", toolCalls: [] });
+    });
+  }
+
+  test("a real call after a megabyte of junk is still found", () => {
+    for (const junk of ["{", "[", '{"a":', "<tool_call>"]) {
+      const prefix = junk.repeat(Math.ceil(MEGABYTE / junk.length));
+      const result = extractToolCalls(`${prefix}\n${hermesCall("echo", { text: "end" })}`);
+      expect(result.toolCalls).toEqual([echo("end")]);
+    }
+  });
+});
+
+// Properties. Prose here never contains a character any marker starts with, nor "(" (which would let a
+// call list run on into it), so whatever the extractor removes must be the generated call.
+const MARKER_CHARACTERS = /[<>[\]{}`(]/g;
+const proseArbitrary = fc.string({ unit: "grapheme", maxLength: 40 }).map((text) => text.replace(MARKER_CHARACTERS, ""));
+const markerFreeArbitrary = fc.string({ unit: "binary", maxLength: 200 }).map((text) => text.replace(/[<>[{`]/g, ""));
+const identifierArbitrary = fc.stringMatching(/^[a-z_][a-z0-9_]{0,12}$/);
+const jsonArgumentsArbitrary = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+const pythonArgumentsArbitrary = fc.dictionary(identifierArbitrary, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+const stringArgumentsArbitrary = fc.dictionary(
+  identifierArbitrary,
+  fc.string({ unit: "grapheme", maxLength: 30 }).map((text) => text.replace(/[<\r]/g, "")),
+  { maxKeys: 4 },
+);
+
+type Render = (name: string, args: Record<string, unknown>) => string;
+const json = (value: unknown) => JSON.stringify(value);
+
+function python(value: unknown): string {
+  if (value === null) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (typeof value === "string") return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'").replaceAll("\n", "\\n").replaceAll("\r", "\\r")}'`;
+  if (Array.isArray(value)) return `[${value.map(python).join(", ")}]`;
+  if (typeof value === "object") return `{${Object.entries(value).map(([key, item]) => `${python(key)}: ${python(item)}`).join(", ")}}`;
+  return JSON.stringify(value);
+}
+
+const jsonRenders: Record<string, Render> = {
+  hermes: (name, args) => `<tool_call>\n${json({ name, arguments: args })}\n</tool_call>`,
+  "hermes, arguments as a string": (name, args) => `<tool_call>${json({ name, arguments: json(args) })}</tool_call>`,
+  "hermes, python dict": (name, args) => `<tool_call>\n{'name': '${name}', 'arguments': ${python(args)}}\n</tool_call>`,
+  "qwen <tools> array": (name, args) => `<tools>\n[${json({ name, arguments: args })}]\n</tools>`,
+  "mistral old": (name, args) => `[TOOL_CALLS] [${json({ arguments: args, name })}]`,
+  "mistral v11": (name, args) => `[TOOL_CALLS]${name}${json(args)}`,
+  "mistral v13": (name, args) => `[TOOL_CALLS]${name}[ARGS]${json(args)}`,
+  "llama bare JSON": (name, args) => json({ name, parameters: args }),
+  "llama python_tag": (name, args) => `<|python_tag|>${json({ name, parameters: args })}<|eom_id|>`,
+  granite: (name, args) => `<|tool_call|>[${json({ name, arguments: args })}]`,
+  functools: (name, args) => `functools[${json({ name, arguments: args })}]`,
+  "fenced json": (name, args) => `\`\`\`json\n${json({ name, arguments: args })}\n\`\`\``,
+  "tool_calls object": (name, args) => json({ tool_calls: [{ id: "call_1", type: "function", function: { name, arguments: json(args) } }] }),
+  deepseek: (name, args) => `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>${name}\n\`\`\`json\n${json(args)}\n\`\`\`<｜tool▁call▁end｜><｜tool▁calls▁end｜>`,
+  "gpt-oss": (name, args) => `<|start|>assistant<|channel|>commentary to=functions.${name} <|constrain|>json<|message|>${json(args)}<|call|>`,
+};
+const pythonRenders: Record<string, Render> = {
+  pythonic: (name, args) => `[${name}(${Object.entries(args).map(([key, value]) => `${key}=${python(value)}`).join(", ")})]`,
+};
+const stringRenders: Record<string, Render> = {
+  "qwen3-coder": (name, args) =>
+    `<tool_call>\n<function=${name}>\n${Object.entries(args).map(([key, value]) => `<parameter=${key}>\n${value}\n</parameter>\n`).join("")}</function>\n</tool_call>`,
+};
+
+const renderCases = [
+  ...Object.entries(jsonRenders).map(([format, render]) => ({ format, render, args: jsonArgumentsArbitrary })),
+  ...Object.entries(pythonRenders).map(([format, render]) => ({ format, render, args: pythonArgumentsArbitrary })),
+  ...Object.entries(stringRenders).map(([format, render]) => ({ format, render, args: stringArgumentsArbitrary })),
+];
+const embeddedArbitrary = fc.record({
+  before: proseArbitrary,
+  after: proseArbitrary,
+  name: identifierArbitrary,
+  index: fc.nat(renderCases.length - 1),
+});
+
+function embedded(value: { before: string; after: string; name: string; index: number }, args: Record<string, unknown>) {
+  const { format, render } = renderCases[value.index] as (typeof renderCases)[number];
+  return { format, text: `${value.before}${render(value.name, args)}${value.after}` };
+}
+
+describe("extractToolCalls: properties", () => {
+  test("never throws, and text without extracted calls or thinking comes back unchanged", () => {
+    const soup = fc
+      .array(
+        fc.constantFrom("<tool_call>", "</tool_call>", "{", "}", "[", "]", '"', "'", '"name"', ":", ",", '"arguments"', "<think>", "</think>", "[TOOL_CALLS]", "```", "(", ")", "=", "<function=f>", "<parameter=p>", "a", " ", "\\", "1e999", "True"),
+        { maxLength: 40 },
+      )
+      .map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), soup), (text) => {
+        const result = extractToolCalls(text);
+        expect(typeof result.content).toBe("string");
+        expect(typeof result.reasoning).toBe("string");
+        for (const call of result.toolCalls) {
+          expect(typeof call.name).toBe("string");
+          expect(typeof call.arguments).toBe("object");
+        }
+        const thinking = /<think>|<\/think>|<seed:think>|<\/seed:think>|<\|channel\|>analysis/.test(text);
+        if (!thinking && result.toolCalls.length === 0) expect(result.content).toBe(text);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test("text with no marker characters comes back exactly as content", () => {
+    fc.assert(
+      fc.property(markerFreeArbitrary, (text) => {
+        expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("a generated call embedded in prose is recovered and the prose left as it was", () => {
+    for (const [index, { format, args }] of renderCases.entries()) {
+      try {
+        fc.assert(
+          fc.property(embeddedArbitrary, args, (value, generated) => {
+            const { text } = embedded({ ...value, index }, generated);
+            const result = extractToolCalls(text, { toolNames: [value.name] });
+            const prose = value.before + value.after;
+            expect(result.toolCalls).toEqual([{ name: value.name, arguments: JSON.parse(JSON.stringify(generated)) }]);
+            expect(result.content).toBe(/\S/.test(prose) ? prose : "");
+            expect(result.reasoning).toBe("");
+          }),
+          { numRuns: 40 },
+        );
+      } catch (error) {
+        throw new Error(`${format}: ${String(error)}`);
+      }
+    }
+  });
+
+  test("a call to an undeclared tool leaves the whole text as content", () => {
+    fc.assert(
+      fc.property(embeddedArbitrary, stringArgumentsArbitrary, (value, args) => {
+        const { text } = embedded(value, args);
+        expect(extractToolCalls(text, { toolNames: [`${value.name}_other`] })).toEqual({ content: text, reasoning: "", toolCalls: [] });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("a call inside thinking is reasoning, not a call", () => {
+    fc.assert(
+      fc.property(embeddedArbitrary, stringArgumentsArbitrary, (value, args) => {
+        const { text } = embedded(value, args);
+        const result = extractToolCalls(`<think>${text}</think>\n${value.after}`);
+        expect(result.toolCalls).toEqual([]);
+        expect(result.reasoning).toBe(text.trim());
+        expect(result.content).toBe(`\n${value.after}`.trimStart());
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -52,7 +52,7 @@ function extract(text: string, toolNames: ReadonlySet<string> | undefined) {
     at = block.end;
   }
   content += visible.slice(at);
-  if (toolCalls.length > 0 && content.trim() === "") content = "";
+  if (toolCalls.length > 0 && !/\S/.test(content)) content = "";
   return { content, reasoning: reasoning.join("\n"), toolCalls };
 }
 

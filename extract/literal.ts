@@ -1,6 +1,6 @@
 // A tolerant reader for the values models write: JSON, and Python literals (single quotes, True/False/None,
 // tuples, trailing commas, raw newlines inside strings). It never throws and stays linear on adversarial input:
-// every container start it has parsed is remembered (a value at a position parses the same way whoever asks),
+// every container start that failed is remembered (a value at a position parses the same way whoever asks),
 // nesting is capped, and a work budget proportional to the text length ends all reading once spent.
 export type Literal = null | boolean | number | string | Literal[] | { [key: string]: Literal };
 export type LiteralRead = { value: Literal; end: number };
@@ -46,7 +46,9 @@ export function isWhitespace(code: number): boolean {
 /** Reads literal values out of one text; one reader per text so its memory of parsed positions stays valid. */
 export class LiteralReader {
   readonly text: string;
-  #memo = new Map<number, LiteralRead | null>();
+  // Containers that failed to parse, a byte per position. Failures are what hostile input repeats; a success
+  // is read again at most once (the scanner skips past whatever it has read whole), so it is not remembered.
+  #failed: Uint8Array | undefined;
   #work = 0;
   readonly #budget: number;
 
@@ -110,10 +112,9 @@ export class LiteralReader {
   }
 
   #container(start: number, depth: number, close: string): LiteralRead | null {
-    const remembered = this.#memo.get(start);
-    if (remembered !== undefined) return remembered;
+    if (this.#failed?.[start] === 1) return null;
     const read = depth >= MAX_DEPTH ? null : close === "}" ? this.#object(start, depth) : this.#array(start, depth, close);
-    this.#memo.set(start, read);
+    if (!read) (this.#failed ??= new Uint8Array(this.text.length))[start] = 1;
     return read;
   }
 
@@ -167,19 +168,18 @@ export class LiteralReader {
 
   #string(start: number): LiteralRead | null {
     const text = this.text;
-    const quote = text[start] as string;
-    const triple = text.startsWith(quote.repeat(3), start);
-    const closing = triple ? quote.repeat(3) : quote;
-    let at = start + closing.length;
+    const quote = text.charCodeAt(start);
+    const triple = text.charCodeAt(start + 1) === quote && text.charCodeAt(start + 2) === quote;
+    let at = start + (triple ? 3 : 1);
     let value = "";
     let runStart = at;
     while (at < text.length) {
-      const char = text[at];
-      if (char === quote && text.startsWith(closing, at)) {
+      const code = text.charCodeAt(at);
+      if (code === quote && (!triple || (text.charCodeAt(at + 1) === quote && text.charCodeAt(at + 2) === quote))) {
         this.charge(at - start);
-        return { value: value + text.slice(runStart, at), end: at + closing.length };
+        return { value: value + text.slice(runStart, at), end: at + (triple ? 3 : 1) };
       }
-      if (char !== "\\") {
+      if (code !== BACKSLASH) {
         at += 1;
         continue;
       }
@@ -193,7 +193,7 @@ export class LiteralReader {
       } else if (escaped === "u" || escaped === "x") {
         const digits = escaped === "u" ? 4 : 2;
         const hex = text.slice(at + 2, at + 2 + digits);
-        if (hex.length === digits && /^[0-9a-fA-F]+$/.test(hex)) {
+        if (hex.length === digits && HEX.test(hex)) {
           value += String.fromCharCode(Number.parseInt(hex, 16));
           at += 2 + digits;
         } else {
@@ -221,6 +221,8 @@ export class LiteralReader {
   }
 }
 
+const BACKSLASH = 92;
+const HEX = /^[0-9a-fA-F]+$/;
 const NUMBER = /^[-+]?(?:\d[\d_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?/;
 
 function isWordChar(code: number): boolean {

@@ -35,7 +35,12 @@ export class ScanContext {
 
   /** Whether `text` at `at` starts with `word`, ignoring ASCII case. */
   startsWithIgnoringCase(word: string, at: number): boolean {
-    return this.text.slice(at, at + word.length).toLowerCase() === word.toLowerCase();
+    const text = this.text;
+    if (at + word.length > text.length) return false;
+    for (let index = 0; index < word.length; index += 1) {
+      if (asciiLower(text.charCodeAt(at + index)) !== asciiLower(word.charCodeAt(index))) return false;
+    }
+    return true;
   }
 }
 
@@ -45,3 +50,7 @@ export type Format = {
   trigger: string;
   read: (context: ScanContext, at: number) => Block | undefined;
 };
+
+function asciiLower(code: number): number {
+  return code >= 65 && code <= 90 ? code + 32 : code;
+}
