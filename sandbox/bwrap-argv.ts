@@ -87,6 +87,9 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     "--perms", "1777", "--size", String(limits.tmpBytes), "--tmpfs", "/tmp",
     "--bind", plan.scratchDir, SCRATCH_MOUNT,
     "--chdir", SCRATCH_MOUNT,
+    // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
+    "--remount-ro", "/dev",
+    "--remount-ro", "/",
     "--seccomp", String(plan.seccompFd),
     "--",
   ];

@@ -9,6 +9,15 @@ const SIGNAL_MEANING: Record<string, string> = {
   SIGSYS: "a forbidden system call",
 };
 
+// Terminal escapes (CSI, OSC, other ESC sequences) and control bytes a model or a console should not get raw.
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])/g;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+/** Strips terminal escape sequences and shows other control characters as U+FFFD; keeps newlines and tabs. */
+export function sanitizeOutput(text: string): string {
+  return text.replace(ANSI, "").replace(/\r\n/g, "\n").replace(CONTROL, "\uFFFD");
+}
+
 /** The result as text a model can act on: how it ended, then stdout and stderr. */
 export function describeSandboxResult(result: SandboxResult): { ok: boolean; output: string } {
   const lines: string[] = [];
@@ -17,8 +26,10 @@ export function describeSandboxResult(result: SandboxResult): { ok: boolean; out
   else if (result.signal) lines.push(`ended by ${result.signal}: ${SIGNAL_MEANING[result.signal] ?? "killed by a signal"}`);
   lines.push(`exit code: ${result.exitCode ?? "none (killed)"}`);
   if (result.truncated) lines.push("output was truncated: the middle was cut, head and tail are kept");
-  lines.push(result.stdout ? `stdout:\n${result.stdout.replace(/\n$/, "")}` : "stdout: (empty)");
-  lines.push(result.stderr ? `stderr:\n${result.stderr.replace(/\n$/, "")}` : "stderr: (empty)");
+  const stdout = sanitizeOutput(result.stdout);
+  const stderr = sanitizeOutput(result.stderr);
+  lines.push(stdout ? `stdout:\n${stdout.replace(/\n$/, "")}` : "stdout: (empty)");
+  lines.push(stderr ? `stderr:\n${stderr.replace(/\n$/, "")}` : "stderr: (empty)");
   const ok = result.exitCode === 0 && !result.timedOut && !result.isCanceled;
   return { ok, output: lines.join("\n") };
 }

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { environmentSettings, secretEnvironmentValues } from "../config.ts";
 import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { drainInto, OutputCapture } from "./output-capture.ts";
-import { formatBytes, startWatchdog } from "./run-watchdog.ts";
+import { formatBytes, sandboxPidNamespace, startWatchdog, waitUntilEmpty } from "./run-watchdog.ts";
 import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
 import { sandboxSupportDir } from "./sandbox-support.ts";
 
@@ -203,8 +203,11 @@ async function superviseRun(
   let timedOut = false;
   let isCanceled = false;
   let killReason: string | undefined;
+  let killedNamespace: string | undefined;
   const kill = (reason: string) => {
     killReason ??= reason;
+    // Note the sandbox's pid namespace first: after bwrap dies the kernel tears it down, and we wait for that.
+    killedNamespace ??= sandboxPidNamespace(proc.pid);
     proc.kill("SIGKILL");
   };
   const timer = setTimeout(() => {
@@ -234,6 +237,7 @@ async function superviseRun(
     stopWatch?.();
     options.abortSignal?.removeEventListener("abort", onAbort);
   }
+  if (killedNamespace) await waitUntilEmpty(killedNamespace);
   let stderrText = stderr.text();
   if (killReason) stderrText += `${stderrText && !stderrText.endsWith("\n") ? "\n" : ""}[sandbox: killed because ${killReason}]\n`;
   const exitCode = proc.exitCode;

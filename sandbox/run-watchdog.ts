@@ -62,12 +62,37 @@ export function sandboxPidNamespace(bwrapPid: number): string | undefined {
   return undefined;
 }
 
+function isZombie(pid: string): boolean {
+  try {
+    // The state follows the parenthesised command name, which may itself contain spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+/** Live (not zombie) processes in a pid namespace. A zombie holds nothing but its pid until its parent reaps it. */
+function processesIn(namespace: string): string[] {
+  return readdirSync("/proc").filter(
+    (entry) => /^\d+$/.test(entry) && pidNamespaceOf(Number(entry)) === namespace && !isZombie(entry),
+  );
+}
+
+/** Waits (up to `limitMs`) until no process is left in a pid namespace the kernel is tearing down. */
+export async function waitUntilEmpty(namespace: string, limitMs = 2000): Promise<boolean> {
+  const deadline = performance.now() + limitMs;
+  while (processesIn(namespace).length > 0) {
+    if (performance.now() > deadline) return false;
+    await Bun.sleep(10);
+  }
+  return true;
+}
+
 /** Resident bytes of every process in `namespace` (a `pid:[inode]` link text). */
 export function residentBytesIn(namespace: string): number {
   let total = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    if (pidNamespaceOf(Number(entry)) !== namespace) continue;
+  for (const entry of processesIn(namespace)) {
     try {
       const resident = Number(readFileSync(`/proc/${entry}/statm`, "utf8").split(" ")[1]);
       if (Number.isFinite(resident)) total += resident * PAGE_BYTES;

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { environmentSettings } from "../config.ts";
+import { HOSTILE_CASES, runHostileCase } from "./hostile-cases.ts";
+import { createHostileEnvironment, type HostileEnvironment } from "./hostile-environment.ts";
+import type { SandboxResult } from "./run-sandboxed.ts";
+
+// These cases are hostile on purpose. Without the sandbox they would hit this machine.
+if (environmentSettings().sandboxDisabled) {
+  throw new Error("refusing to run the hostile cases with ORG_SANDBOX=off: they would run on the host unsandboxed");
+}
+
+// Two cores, other suites running too: a few cases at a time.
+const CONCURRENCY = 3;
+
+function limiter(concurrency: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await work();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+let env: HostileEnvironment | undefined;
+const outcomes = new Map<string, Promise<{ problem: string | undefined; result: SandboxResult }>>();
+
+beforeAll(async () => {
+  const environment = await createHostileEnvironment();
+  env = environment;
+  // Start every case now, a few at a time; each test below awaits its own outcome.
+  const limit = limiter(CONCURRENCY);
+  for (const hostileCase of HOSTILE_CASES) {
+    const outcome = limit(() => runHostileCase(hostileCase, environment));
+    outcome.catch(() => {});
+    outcomes.set(hostileCase.name, outcome);
+  }
+});
+
+afterAll(async () => {
+  await Promise.allSettled(outcomes.values());
+  await env?.close();
+});
+
+test("the table holds at least 40 cases with unique names across every category", () => {
+  expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(40);
+  expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.name)).size).toBe(HOSTILE_CASES.length);
+  expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.category))).toEqual(
+    new Set(["network", "filesystem", "resources", "identity", "secrets"]),
+  );
+});
+
+for (const hostileCase of HOSTILE_CASES) {
+  describe(hostileCase.category, () => {
+    test(`contained: ${hostileCase.name}`, async () => {
+      const outcome = outcomes.get(hostileCase.name);
+      if (!outcome) throw new Error("the case was not started");
+      const { problem, result } = await outcome;
+      if (problem !== undefined) console.error(hostileCase.name, JSON.stringify(result).slice(0, 2000));
+      expect(problem).toBeUndefined();
+    }, 30_000);
+  });
+}
