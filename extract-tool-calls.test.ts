@@ -595,6 +595,18 @@ describe("extractToolCalls: edge cases", () => {
     expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
   });
 
+  test("a call quoted in an inline code span is an example, not a call", () => {
+    const text = 'Call it as `{"name": "echo", "arguments": {"text": "x"}}` or `[echo(text=\'x\')]`.';
+    expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("a fence opens only at the start of a line", () => {
+    const text = 'Run ```ls```\nthen <tool_call>{"name": "echo", "arguments": {"text": "x"}}</tool_call>';
+    expect(extractToolCalls(text)).toEqual({ content: "Run ```ls```\nthen ", reasoning: "", toolCalls: [echo("x")] });
+    const indented = '  ```json\n  {"name": "echo", "arguments": {"text": "y"}}\n  ```';
+    expect(extractToolCalls(indented).toolCalls).toEqual([echo("y")]);
+  });
+
   test("a json fence holding more than calls is left alone whole", () => {
     const text = '```json\n{"name": "echo", "arguments": {"text": "x"}}\n{"other": 1}\n```';
     expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
@@ -718,9 +730,11 @@ const embeddedArbitrary = fc.record({
   index: fc.nat(renderCases.length - 1),
 });
 
+// A fence opens at the start of a line, so the prose before one ends with a newline.
 function embedded(value: { before: string; after: string; name: string; index: number }, args: Record<string, unknown>) {
   const { format, render } = renderCases[value.index] as (typeof renderCases)[number];
-  return { format, text: `${value.before}${render(value.name, args)}${value.after}` };
+  const before = format === "fenced json" ? `${value.before}\n` : value.before;
+  return { format, text: `${before}${render(value.name, args)}${value.after}`, prose: before + value.after };
 }
 
 describe("extractToolCalls: properties", () => {
@@ -761,9 +775,8 @@ describe("extractToolCalls: properties", () => {
       try {
         fc.assert(
           fc.property(embeddedArbitrary, args, (value, generated) => {
-            const { text } = embedded({ ...value, index }, generated);
+            const { text, prose } = embedded({ ...value, index }, generated);
             const result = extractToolCalls(text, { toolNames: [value.name] });
-            const prose = value.before + value.after;
             expect(result.toolCalls).toEqual([{ name: value.name, arguments: JSON.parse(JSON.stringify(generated)) }]);
             expect(result.content).toBe(/\S/.test(prose) ? prose : "");
             expect(result.reasoning).toBe("");

@@ -71,7 +71,9 @@ function findCallBlocks(context: ScanContext): Block[] {
       continue;
     }
     const known = !toolNames || block.calls.every((call) => toolNames.has(call.name));
-    if (block.calls.length > 0 && known) blocks.push(block);
+    // `{"name": "sh", "arguments": {…}}` between single backticks is an example in prose, not a call.
+    const quoted = text[block.start - 1] === "`" && text[block.end] === "`";
+    if (block.calls.length > 0 && known && !quoted) blocks.push(block);
     at = block.end;
   }
   return blocks;

@@ -1,22 +1,24 @@
 // Fenced blocks: ```json\n{"name": …, "arguments": {…}}\n``` (also no language, xml, tool_call, and
 // llama.cpp's ```json <function_call>{…}</function_call>```). All or nothing: a fence whose body is not only
-// calls, or a fence in another language, is code; it stays text and nothing inside it is a call.
+// calls, or a fence in another language, is code; it stays text and nothing inside it is a call. As in
+// Markdown, a fence opens at the start of a line (after at most three spaces), so inline ```ls``` is not one.
 import { readCallSequence } from "./call-sequence.ts";
 import type { Format } from "./scan-context.ts";
 
 const FENCE_OPEN = /```[ \t]*([\w+-]{0,32})[ \t]*\r?\n/y;
 const FENCE = "```";
+const CLOSING_FENCE = "\n```";
 const CALL_LANGUAGES = new Set(["", "json", "json5", "jsonc", "xml", "tool_call", "tool_calls", "tool_code", "function_call"]);
 
 export const fenced: Format = {
   name: "fenced",
-  trigger: "```",
+  trigger: String.raw`(?<![^\n])[ \t]{0,3}` + "```",
   read(context, at) {
     const text = context.text;
-    FENCE_OPEN.lastIndex = at;
+    FENCE_OPEN.lastIndex = context.skipIndent(at);
     const open = FENCE_OPEN.exec(text);
     if (!open) return undefined;
-    const bodyStart = at + open[0].length;
+    const bodyStart = FENCE_OPEN.lastIndex;
     if (CALL_LANGUAGES.has((open[1] ?? "").toLowerCase())) {
       const body = readCallSequence(context, bodyStart);
       if (body) {
@@ -25,7 +27,8 @@ export const fenced: Format = {
         if (after === text.length) return { start: at, end: after, calls: body.calls };
       }
     }
-    const close = context.nextIndex(FENCE, bodyStart);
-    return { start: at, end: close < 0 ? text.length : close + FENCE.length, calls: [] };
+    // The closing fence starts a line too; the opening line's newline is where that search begins.
+    const close = context.nextIndex(CLOSING_FENCE, bodyStart - 1);
+    return { start: at, end: close < 0 ? text.length : close + CLOSING_FENCE.length, calls: [] };
   },
 };
