@@ -84,6 +84,12 @@ const formats: Case[] = [
     calls: special,
     content: "",
   },
+  {
+    name: "functionary v3.1: cut off after the arguments",
+    text: '<function=special_function>{"arg1": 1}<',
+    calls: special,
+    content: "<",
+  },
   { name: "hermes: <tool>", text: '<tool>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</tool>', calls: special, content: "" },
   { name: "hermes: <response>", text: '<response>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</response>', calls: special, content: "" },
   {
@@ -607,6 +613,10 @@ describe("extractToolCalls: edge cases", () => {
     expect(extractToolCalls(indented).toolCalls).toEqual([echo("y")]);
   });
 
+  test("gemma's ```tool_code fence with a pythonic call", () => {
+    expect(extractToolCalls('```tool_code\necho(text="x")\n```').toolCalls).toEqual([echo("x")]);
+  });
+
   test("a json fence holding more than calls is left alone whole", () => {
     const text = '```json\n{"name": "echo", "arguments": {"text": "x"}}\n{"other": 1}\n```';
     expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
@@ -639,6 +649,20 @@ describe("extractToolCalls: edge cases", () => {
     expect(extractToolCalls(text)).toEqual({ content: "Answer first. ", reasoning: `maybe ${hermesCall("echo", { text: "x" })}`, toolCalls: [] });
   });
 
+  test("think tags inside a call's arguments belong to the call", () => {
+    const args = { path: "notes.md", content: "Models write <think>…</think> first; a stray </think> too." };
+    expect(extractToolCalls(hermesCall("write_file", args))).toEqual({ content: "", reasoning: "", toolCalls: [{ name: "write_file", arguments: args }] });
+  });
+
+  test("think tags in a code fence are code", () => {
+    const text = "```ts\nconst open = \"<think>\";\n```\nThat is the tag.";
+    expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
+  });
+
+  test("a closing tag after content was thought is text", () => {
+    expect(extractToolCalls("<think>a</think>Use </think> to close.")).toEqual({ content: "Use </think> to close.", reasoning: "a", toolCalls: [] });
+  });
+
   test("several think blocks are joined, the text between them kept", () => {
     const result = extractToolCalls(`<think>one</think>A${hermesCall("echo", { text: "x" })}<think>two</think>B`);
     expect(result).toEqual({ content: "AB", reasoning: "one\ntwo", toolCalls: [echo("x")] });
@@ -648,14 +672,25 @@ describe("extractToolCalls: edge cases", () => {
 const MEGABYTE = 1 << 20;
 
 describe("extractToolCalls: hostile input (1 MB)", () => {
-  for (const unit of ["<tool_call>", "{", "[", '{"', "[{", '{"a":[', "```\n", "[a(", "<function=a><parameter=x>", "<think>", "'"]) {
-    test(`${JSON.stringify(unit)} repeated`, () => {
+  for (const unit of ["<tool_call>", "{", "[", '{"', "[{", '{"a":[', "```\n", "[a(", "'", "[TOOL_CALLS]", "<|tool_call|>"]) {
+    test(`${JSON.stringify(unit)} repeated is all text`, () => {
       const text = unit.repeat(Math.ceil(MEGABYTE / unit.length));
-      const result = extractToolCalls(text);
-      expect(result.toolCalls.length).toBeLessThanOrEqual(text.length);
-      if (!unit.includes("think") && !unit.includes("function")) expect(result).toEqual({ content: text, reasoning: "", toolCalls: [] });
+      expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
     });
   }
+
+  test('"<think>" repeated is one unclosed thought', () => {
+    const text = "<think>".repeat(MEGABYTE / 8);
+    expect(extractToolCalls(text)).toEqual({ content: "", reasoning: text.slice("<think>".length), toolCalls: [] });
+  });
+
+  test("unterminated parameters repeated are that many calls", () => {
+    const count = MEGABYTE / 32;
+    const result = extractToolCalls("<function=a><parameter=x>".repeat(count));
+    expect(result.toolCalls.length).toBe(count);
+    expect(result.toolCalls[count - 1]).toEqual({ name: "a", arguments: { x: "" } });
+    expect(result.content).toBe("");
+  });
 
   test("a real call after a megabyte of junk is still found", () => {
     for (const junk of ["{", "[", '{"a":', "<tool_call>"]) {

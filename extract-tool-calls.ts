@@ -10,13 +10,27 @@ import { mistral } from "./extract/mistral.ts";
 import { pythonTag } from "./extract/python-tag.ts";
 import { pythonicList } from "./extract/pythonic.ts";
 import { qwen3Coder } from "./extract/qwen3-coder.ts";
-import { splitReasoning } from "./extract/reasoning.ts";
+import { thinking } from "./extract/reasoning.ts";
 import { type Block, type Format, ScanContext } from "./extract/scan-context.ts";
 
 export type ExtractedToolCall = { name: string; arguments: Record<string, unknown> };
 
 // Earlier formats win when two could start at the same position.
-const FORMATS: Format[] = [fenced, deepseek, harmony, mistral, granite, pythonTag, hermes, qwen3Coder, functools, functionary, pythonicList, bareJson];
+const FORMATS: Format[] = [
+  thinking,
+  fenced,
+  deepseek,
+  harmony,
+  mistral,
+  granite,
+  pythonTag,
+  hermes,
+  qwen3Coder,
+  functools,
+  functionary,
+  pythonicList,
+  bareJson,
+];
 const TRIGGER = new RegExp(FORMATS.map((format) => `(${format.trigger})`).join("|"), "gi");
 // What may stand between two calls without being content: Llama's `;` separators, newlines.
 const SEPARATOR_ONLY = /^[\s;,]*$/;
@@ -40,25 +54,37 @@ export function extractToolCalls(
 }
 
 function extract(text: string, toolNames: ReadonlySet<string> | undefined) {
-  const { content: visible, reasoning } = splitReasoning(text);
-  const blocks = findCallBlocks(new ScanContext(visible, toolNames));
   const toolCalls: ExtractedToolCall[] = [];
+  const thoughts: string[] = [];
   let content = "";
+  let contentBeforeFirstThought: number | undefined;
   let at = 0;
-  for (const block of blocks) {
-    const gap = visible.slice(at, block.start);
-    if (toolCalls.length === 0 || !SEPARATOR_ONLY.test(gap)) content += gap;
-    toolCalls.push(...block.calls);
+  let previous: Block | undefined;
+  for (const block of findBlocks(new ScanContext(text, toolNames))) {
+    const gap = text.slice(at, block.start);
+    const betweenCalls = previous !== undefined && previous.calls.length > 0 && block.calls.length > 0 && SEPARATOR_ONLY.test(gap);
+    if (!betweenCalls) content += gap;
+    if (block.thought !== undefined) {
+      contentBeforeFirstThought ??= content.length;
+      const thought = block.thought.trim();
+      if (thought !== "") thoughts.push(thought);
+    }
+    for (const call of block.calls) toolCalls.push(call);
     at = block.end;
+    previous = block;
   }
-  content += visible.slice(at);
+  content += text.slice(at);
+  // Whitespace around a leading thought (`<think>…</think>\n\n`) is layout, not content.
+  if (contentBeforeFirstThought !== undefined && !/\S/.test(content.slice(0, contentBeforeFirstThought))) content = content.trimStart();
   if (toolCalls.length > 0 && !/\S/.test(content)) content = "";
-  return { content, reasoning: reasoning.join("\n"), toolCalls };
+  return { content, reasoning: thoughts.join("\n"), toolCalls };
 }
 
-function findCallBlocks(context: ScanContext): Block[] {
+/** The calls and thoughts of the text, in order; what lies between them is content. */
+function findBlocks(context: ScanContext): Block[] {
   const { text, toolNames } = context;
-  const blocks: Block[] = [];
+  let blocks: Block[] = [];
+  let thought = false;
   let at = 0;
   while (at < text.length && !context.reader.exhausted) {
     TRIGGER.lastIndex = at;
@@ -70,11 +96,22 @@ function findCallBlocks(context: ScanContext): Block[] {
       at = match.index + 1;
       continue;
     }
+    at = block.end;
+    if (block.strayClose) {
+      // `…</think>` before any thought: everything so far was thinking, calls in it included.
+      if (!thought) blocks = [{ start: 0, end: block.end, calls: [], thought: text.slice(0, block.start) }];
+      thought = true;
+      continue;
+    }
+    if (block.thought !== undefined) {
+      thought = true;
+      blocks.push(block);
+      continue;
+    }
     const known = !toolNames || block.calls.every((call) => toolNames.has(call.name));
     // `{"name": "sh", "arguments": {…}}` between single backticks is an example in prose, not a call.
     const quoted = text[block.start - 1] === "`" && text[block.end] === "`";
     if (block.calls.length > 0 && known && !quoted) blocks.push(block);
-    at = block.end;
   }
   return blocks;
 }

@@ -1,8 +1,11 @@
 import type { ExtractedToolCall } from "../extract-tool-calls.ts";
 import { LiteralReader } from "./literal.ts";
 
-/** A stretch of the text that one format recognised; `calls` empty means "not calls, but skip it whole". */
-export type Block = { start: number; end: number; calls: ExtractedToolCall[] };
+/**
+ * A stretch of the text that one format recognised: calls, a thought (`thought` set), or, with `calls`
+ * empty, something to skip whole (code, data) that is neither.
+ */
+export type Block = { start: number; end: number; calls: ExtractedToolCall[]; thought?: string; strayClose?: boolean };
 
 /** Everything the format readers share while scanning one text. */
 export class ScanContext {
