@@ -12,10 +12,11 @@ const CALL_LANGUAGES = new Set(["", "json", "json5", "jsonc", "xml", "tool_call"
 
 export const fenced: Format = {
   name: "fenced",
-  trigger: String.raw`(?<![^\n])[ \t]{0,3}` + "```",
+  trigger: "```",
   read(context, at) {
     const text = context.text;
-    FENCE_OPEN.lastIndex = context.skipIndent(at);
+    if (!startsLine(text, at)) return undefined;
+    FENCE_OPEN.lastIndex = at;
     const open = FENCE_OPEN.exec(text);
     if (!open) return undefined;
     const bodyStart = FENCE_OPEN.lastIndex;
@@ -32,3 +33,12 @@ export const fenced: Format = {
     return { start: at, end: close < 0 ? text.length : close + CLOSING_FENCE.length, calls: [] };
   },
 };
+
+// Only spaces or tabs, at most three, between the previous newline (or the start) and `at`.
+function startsLine(text: string, at: number): boolean {
+  for (let index = at - 1; index >= Math.max(0, at - 4); index -= 1) {
+    if (text[index] === "\n") return true;
+    if (text[index] !== " " && text[index] !== "\t") return false;
+  }
+  return at <= 3;
+}

@@ -36,12 +36,6 @@ export class ScanContext {
     return this.reader.skipSpace(at);
   }
 
-  /** Past spaces and tabs only (not newlines). */
-  skipIndent(at: number): number {
-    while (this.text[at] === " " || this.text[at] === "\t") at += 1;
-    return at;
-  }
-
   /** Whether `text` at `at` starts with `word`, ignoring ASCII case. */
   startsWithIgnoringCase(word: string, at: number): boolean {
     const text = this.text;
