@@ -10,10 +10,20 @@ import { mistral } from "./extract/mistral.ts";
 import { pythonTag } from "./extract/python-tag.ts";
 import { pythonicList } from "./extract/pythonic.ts";
 import { qwen3Coder } from "./extract/qwen3-coder.ts";
-import { thinking } from "./extract/reasoning.ts";
+import { thinking } from "./extract/thinking.ts";
 import { type Block, type Format, ScanContext } from "./extract/scan-context.ts";
 
 export type ExtractedToolCall = { name: string; arguments: Record<string, unknown> };
+
+// How the text is read (each rule is pinned by a test beside this file):
+// - One left-to-right scan. At each marker, its format reads a whole block: calls, a thought, or something
+//   to keep whole as text (a code fence in another language, a JSON value that is not a call). A marker
+//   whose block does not parse stays text and the scan moves on by one character.
+// - With `toolNames`, a block counts only if every call in it names a declared tool; otherwise all of it
+//   stays text, word for word.
+// - Everything outside calls and thoughts is content as written, except that separators between two calls
+//   (whitespace, `;`, `,`), whitespace around a leading thought, and content that is only whitespace next
+//   to calls are dropped.
 
 // Earlier formats win when two could start at the same position.
 const FORMATS: Format[] = [

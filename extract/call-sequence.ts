@@ -8,7 +8,8 @@ import { readXmlFunction } from "./xml-function.ts";
 
 // Tags llama.cpp's Hermes parser accepts around a JSON call; case-insensitive, the closing tag optional.
 const WRAPPER_OPEN = /<(tool_calls?|tools?|function_calls?|response|json|xml|seed:tool_call)>/iy;
-const MAX_NESTING = 4;
+// One wrapper inside another (`<tool_call><function_call>{…}`) is as deep as real output goes.
+const MAX_NESTING = 1;
 
 /** The calls starting at `at` (after optional whitespace); `end` is just past the last call. */
 export function readCallSequence(context: ScanContext, at: number, nesting = 0): Item | undefined {
