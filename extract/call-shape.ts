@@ -63,7 +63,7 @@ function callFromObject(value: Record<string, Literal>, shape: Shape): Extracted
 }
 
 /** Arguments as an object: given as one, as a string that encodes one, or absent/empty (no arguments). */
-export function argumentsFrom(raw: Literal | undefined): Record<string, unknown> | undefined {
+function argumentsFrom(raw: Literal | undefined): Record<string, unknown> | undefined {
   if (raw === undefined || raw === null) return {};
   if (isRecord(raw)) return raw;
   if (typeof raw !== "string") return undefined;

@@ -39,7 +39,7 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
   else target[key] = value;
 }
 
-export function isWhitespace(code: number): boolean {
+function isWhitespace(code: number): boolean {
   return code === 32 || code === 10 || code === 13 || code === 9 || code === 0xa0 || code === 0xfeff;
 }
 
@@ -82,14 +82,13 @@ export class LiteralReader {
     return this.#work > this.#budget;
   }
 
-  /** Lets other scanners of the same text charge their work to the shared budget. */
-  charge(amount: number): boolean {
+  #charge(amount: number): boolean {
     this.#work += amount;
     return this.#work <= this.#budget;
   }
 
   #value(at: number, depth: number): LiteralRead | null {
-    if (!this.charge(1)) return null;
+    if (!this.#charge(1)) return null;
     const text = this.text;
     const char = text[at];
     switch (char) {
@@ -162,7 +161,7 @@ export class LiteralReader {
     let end = at;
     while (end < this.text.length && isWordChar(this.text.charCodeAt(end))) end += 1;
     if (end === at) return null;
-    this.charge(end - at);
+    this.#charge(end - at);
     return { value: this.text.slice(at, end), end };
   }
 
@@ -176,7 +175,7 @@ export class LiteralReader {
     while (at < text.length) {
       const code = text.charCodeAt(at);
       if (code === quote && (!triple || (text.charCodeAt(at + 1) === quote && text.charCodeAt(at + 2) === quote))) {
-        this.charge(at - start);
+        this.#charge(at - start);
         return { value: value + text.slice(runStart, at), end: at + (triple ? 3 : 1) };
       }
       if (code !== BACKSLASH) {
@@ -207,7 +206,7 @@ export class LiteralReader {
       }
       runStart = at;
     }
-    this.charge(at - start);
+    this.#charge(at - start);
     return null;
   }
 
