@@ -1,0 +1,92 @@
+// Sandbox overhead: `true` and `python3 -c pass` started bare and through runSandboxed, interleaved in one
+// run, plus where the time goes (bwrap alone, the watchdog scan) and the redactor on 1 MB of output.
+//   bun bench/sandbox.ts [--runs 40]
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { redact } from "../sandbox/redact.ts";
+import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
+import { residentBytesIn, sandboxPidNamespace } from "../sandbox/run-watchdog.ts";
+
+const { values } = parseArgs({ options: { runs: { type: "string", default: "40" } } });
+const runs = Number(values.runs);
+const root = mkdtempSync(join(tmpdir(), "org-bench-sandbox-"));
+chmodSync(root, 0o755);
+const scratchDir = join(root, "scratch");
+
+async function bare(argv: string[]): Promise<void> {
+  const proc = Bun.spawn(argv, { env: { PATH: "/usr/bin:/bin" }, stdio: ["ignore", "pipe", "pipe"] });
+  await Promise.all([new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).arrayBuffer(), proc.exited]);
+}
+
+async function sandboxed(argv: string[]): Promise<void> {
+  const result = await runSandboxed({ argv, scratchDir, timeoutMs: 10_000 });
+  if (result.exitCode !== 0) throw new Error(`sandboxed ${argv.join(" ")} failed: ${result.stderr}`);
+}
+
+// bwrap with the namespaces only: no uid drop, no prlimit, no seccomp, no watchdog.
+const BWRAP_ONLY = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr",
+  "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+  "--proc", "/proc", "--dev", "/dev", "--"];
+
+const variants: [string, () => Promise<void>][] = [
+  ["true: bare spawn", () => bare(["/usr/bin/true"])],
+  ["true: bwrap only", () => bare([...BWRAP_ONLY, "/usr/bin/true"])],
+  ["true: runSandboxed", () => sandboxed(["/usr/bin/true"])],
+  ["python3 -c pass: bare spawn", () => bare(["/usr/bin/python3", "-c", "pass"])],
+  ["python3 -c pass: runSandboxed", () => sandboxed(["/usr/bin/python3", "-c", "pass"])],
+];
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+await ensureSandboxAvailable();
+for (const [, run] of variants) for (let warm = 0; warm < 3; warm += 1) await run();
+const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+for (let round = 0; round < runs; round += 1) {
+  for (const [name, run] of variants) {
+    const started = performance.now();
+    await run();
+    samples.get(name)?.push(performance.now() - started);
+  }
+}
+
+console.log(`sandbox overhead — ${runs} runs each, interleaved; ${availableParallelism()} cores; ${process.arch}; uid ${process.getuid?.()}`);
+const stats = new Map<string, { median: number; p90: number }>();
+for (const [name, times] of samples) {
+  const sorted = [...times].sort((a, b) => a - b);
+  stats.set(name, { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) });
+}
+for (const [name, { median, p90 }] of stats) console.log(`  ${name.padEnd(32)} median ${median.toFixed(2).padStart(7)} ms   p90 ${p90.toFixed(2).padStart(7)} ms`);
+for (const program of ["true", "python3 -c pass"]) {
+  const base = stats.get(`${program}: bare spawn`);
+  const boxed = stats.get(`${program}: runSandboxed`);
+  if (!base || !boxed) continue;
+  console.log(
+    `  overhead ${program.padEnd(16)} +${(boxed.median - base.median).toFixed(2)} ms median (x${(boxed.median / base.median).toFixed(1)}), ` +
+      `+${(boxed.p90 - base.p90).toFixed(2)} ms p90; target < 5 ms: ${boxed.median - base.median < 5 ? "met" : "NOT met"}`,
+  );
+}
+
+// One watchdog tick's /proc scan while a sandbox is alive.
+const sleeper = Bun.spawn([...BWRAP_ONLY, "/usr/bin/sleep", "5"], { env: { PATH: "/usr/bin:/bin" } });
+await Bun.sleep(100);
+const namespace = sandboxPidNamespace(sleeper.pid);
+if (namespace) {
+  const started = performance.now();
+  for (let tick = 0; tick < 20; tick += 1) residentBytesIn(namespace);
+  console.log(`  watchdog memory scan of /proc     ${((performance.now() - started) / 20).toFixed(2)} ms per tick (every 200 ms)`);
+}
+sleeper.kill("SIGKILL");
+
+const line = `build step 42 ok ${"x".repeat(40)} 4b825dc642cb6eb9a060e54bf8d69288fbee4904 path/to/file.ts:12\n`;
+const megabyte = line.repeat(Math.ceil(1_000_000 / line.length));
+const redactTimes: number[] = [];
+for (let run = 0; run < 20; run += 1) {
+  const started = performance.now();
+  redact(megabyte);
+  redactTimes.push(performance.now() - started);
+}
+const sortedRedact = redactTimes.sort((a, b) => a - b);
+console.log(`  redact 1 MB of tool output        median ${quantile(sortedRedact, 0.5).toFixed(2)} ms   p90 ${quantile(sortedRedact, 0.9).toFixed(2)} ms`);
+rmSync(root, { recursive: true, force: true });
