@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
@@ -78,6 +78,31 @@ describe("runSandboxed", () => {
   test("a command killed by a signal inside reports the signal", async () => {
     const result = await sh("kill -XCPU $$");
     expect(result).toMatchObject({ exitCode: 152, signal: "SIGXCPU" });
+  });
+
+  test("at most four sandboxes run at once; the rest wait their turn", async () => {
+    const shared = join(root, "shared");
+    const runs = Array.from({ length: 7 }, () =>
+      sh("echo start >> order.log; sleep 0.2; echo end >> order.log", { scratchDir: shared }),
+    );
+    expect((await Promise.all(runs)).every((result) => result.exitCode === 0)).toBe(true);
+    let running = 0;
+    let most = 0;
+    for (const line of readFileSync(join(shared, "order.log"), "utf8").trim().split("\n")) {
+      running += line === "start" ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBeLessThanOrEqual(4);
+    expect(most).toBeGreaterThan(1);
+  });
+
+  test("refuses a scratch path that is a symlink", async () => {
+    const target = join(root, "elsewhere");
+    const link = join(root, "link-scratch");
+    mkdirSync(target);
+    symlinkSync(target, link);
+    await expect(sh("true", { scratchDir: link })).rejects.toThrow(/not a plain directory/);
+    expect(statSync(target).uid).toBe(process.getuid?.() ?? 0);
   });
 
   test("refuses to pass one of org's secrets in env", async () => {

@@ -1,4 +1,4 @@
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { environmentSettings, secretEnvironmentValues } from "../config.ts";
 import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
@@ -120,7 +120,10 @@ function prepareScratch(scratchDir: string, dropRoot: boolean): string {
   // Parents stay searchable (the sandbox uid must pass through them); scratch itself is private.
   mkdirSync(dirname(directory), { recursive: true, mode: 0o755 });
   if (!existsSync(directory)) mkdirSync(directory, { mode: 0o700 });
-  if (!statSync(directory).isDirectory()) throw new Error(`scratch path ${directory} is not a directory`);
+  // lstat: a symlink here would make the chown below (and the bind mount) act on whatever it points at.
+  if (!lstatSync(directory).isDirectory()) {
+    throw new Error(`scratch path ${directory} is not a plain directory (a symlink or a file); refusing to use it`);
+  }
   if (dropRoot) {
     chownSync(directory, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
     // bwrap runs as the sandbox uid and must reach the directory through every parent.

@@ -122,10 +122,10 @@ export function startWatchdog(options: {
   const check = (): WatchdogVerdict => {
     const tree = measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles);
     if (tree.bytes > options.scratchBytes) {
-      return `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit`;
+      return `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit (delete files in /scratch to make room)`;
     }
     if (tree.entries > options.scratchFiles) {
-      return `the scratch directory grew past its limit of ${options.scratchFiles} files`;
+      return `the scratch directory grew past its limit of ${options.scratchFiles} files (delete files in /scratch to make room)`;
     }
     namespace ??= sandboxPidNamespace(options.bwrapPid);
     if (namespace) {
