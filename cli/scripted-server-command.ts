@@ -1,0 +1,110 @@
+import { loadScript, ScriptError } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+
+const help = `Usage: bun main.ts scripted-server --script FILE [--port N] [--host ADDRESS]
+
+Runs a scripted OpenAI-compatible model server (what Ollama speaks) that answers from a JSON script
+instead of a model: for tests, the demo and benchmarks, on machines without model weights.
+
+Options:
+  --script FILE    the script: {"models": [...], "rules": [...], "fallback": {...}} (required)
+  --port N         port to listen on (default 11434; 0 picks a free port and prints it)
+  --host ADDRESS   address to bind (default 127.0.0.1)
+  -h, --help       show this help
+
+Endpoints: POST /v1/chat/completions (streamed and not), GET /v1/models, GET /api/tags,
+POST /api/embed and /v1/embeddings (deterministic normalized vectors).
+
+Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose conditions all hold answers.
+  when:  persona (a name in the system prompt, whole word), lastMessage (case-insensitive regex on the
+         last message), lastRole (user|tool|assistant), model, times (how often the rule may fire)
+  reply: text ({{lastMessage}} is replaced), reasoning, toolCalls [{name, arguments}],
+         embedded (hermes|mistral|json|pythonic|qwen-xml: write the calls into the text),
+         wire (ollama-new|ollama-old|ollama-index-bug|openai|vllm|llamacpp; default ollama-new),
+         chunkSize (characters per chunk, default 8), delayMs, firstByteDelayMs, usage (default true),
+         fault ({"status": 503} | {"cutAfterChunks": N} | {"malformedAfterChunks": N})
+  Without a matching rule the fallback reply answers, else a text saying no rule matched.
+
+Example:
+  echo '{"rules":[{"when":{"lastMessage":"list"},"reply":{"toolCalls":[{"name":"sh","arguments":{"command":"ls"}}]}},
+                  {"reply":{"text":"You said: {{lastMessage}}"}}]}' > script.json
+  bun main.ts scripted-server --script script.json --port 0
+  # prints: scripted model server listening on http://127.0.0.1:PORT (2 rules; models: qwen3:8b)
+  curl -N http://127.0.0.1:PORT/v1/chat/completions -d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"hi"}]}'`;
+
+function parseOptions(args: string[]): { script: string; port: number; host: string } {
+  let script: string | undefined;
+  let port = 11434;
+  let host = "127.0.0.1";
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = () => {
+      const next = inline ?? args[++index];
+      if (next === undefined || next === "") throw new UsageError(`${flag} needs a value`, "scripted-server");
+      return next;
+    };
+    if (flag === "--script") script = value();
+    else if (flag === "--host") host = value();
+    else if (flag === "--port") {
+      const text = value();
+      port = Number(text);
+      if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not '${text}'`, "scripted-server");
+    } else throw new UsageError(`unknown option '${arg}'`, "scripted-server");
+  }
+  if (!script) throw new UsageError("--script FILE is required", "scripted-server");
+  return { script, port, host };
+}
+
+export const scriptedServerCommand: Command = {
+  name: "scripted-server",
+  summary: "run a scripted OpenAI-compatible model server (for tests and the demo)",
+  help,
+  async run(args, signal) {
+    const options = parseOptions(args);
+    let script: Awaited<ReturnType<typeof loadScript>>;
+    try {
+      script = await loadScript(options.script);
+    } catch (error) {
+      if (error instanceof ScriptError) throw new UserFacingError(error.message);
+      throw error;
+    }
+    const stopping = new AbortController();
+    const onInterrupt = () => stopping.abort();
+    signal.addEventListener("abort", onInterrupt, { once: true });
+    process.once("SIGINT", onInterrupt);
+    try {
+      let server: Awaited<ReturnType<typeof startScriptedServer>>;
+      try {
+        server = await startScriptedServer({
+          script,
+          port: options.port,
+          hostname: options.host,
+          onRequest: (request) => {
+            const body = request.body as { model?: unknown } | undefined;
+            const model = typeof body?.model === "string" ? ` ${body.model}` : "";
+            console.error(`${new Date(request.time).toISOString()} ${request.method} ${request.path}${model} → ${request.outcome}`);
+          },
+        });
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code;
+        if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
+          throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
+        }
+        throw error;
+      }
+      const rules = script.rules.length;
+      console.log(
+        `scripted model server listening on ${server.url} (${rules} rule${rules === 1 ? "" : "s"}; models: ${script.models.join(", ")})`,
+      );
+      if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
+      await server.stop();
+      console.error("scripted model server stopped");
+      return 0;
+    } finally {
+      signal.removeEventListener("abort", onInterrupt);
+      process.off("SIGINT", onInterrupt);
+    }
+  },
+};

@@ -1,0 +1,47 @@
+// Writes tool calls into reply text the way models do when native tool calling fails
+// (protocol reference, section 3).
+
+export type EmbeddedFormat = "hermes" | "mistral" | "json" | "pythonic" | "qwen-xml";
+type Call = { name: string; arguments: Record<string, unknown> };
+
+function pythonLiteral(value: unknown): string {
+  if (value === null || value === undefined) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "None";
+  if (typeof value === "string") return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'").replaceAll("\n", "\\n")}'`;
+  if (Array.isArray(value)) return `[${value.map(pythonLiteral).join(", ")}]`;
+  if (typeof value === "object") {
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${pythonLiteral(key)}: ${pythonLiteral(item)}`)
+      .join(", ")}}`;
+  }
+  return pythonLiteral(String(value));
+}
+
+const callJson = (call: Call) => JSON.stringify({ name: call.name, arguments: call.arguments });
+
+/** The calls as text in one model family's format. */
+export function embedToolCalls(calls: readonly Call[], format: EmbeddedFormat): string {
+  switch (format) {
+    case "hermes":
+      return calls.map((call) => `<tool_call>\n${callJson(call)}\n</tool_call>`).join("\n");
+    case "mistral":
+      return `[TOOL_CALLS][${calls.map(callJson).join(", ")}]`;
+    case "json":
+      return calls.length === 1 ? callJson(calls[0] as Call) : `[${calls.map(callJson).join(", ")}]`;
+    case "pythonic":
+      return `[${calls
+        .map((call) => `${call.name}(${Object.entries(call.arguments).map(([key, value]) => `${key}=${pythonLiteral(value)}`).join(", ")})`)
+        .join(", ")}]`;
+    case "qwen-xml":
+      return calls
+        .map((call) => {
+          const parameters = Object.entries(call.arguments).map(
+            ([key, value]) => `<parameter=${key}>\n${typeof value === "string" ? value : JSON.stringify(value)}\n</parameter>\n`,
+          );
+          return `<tool_call>\n<function=${call.name}>\n${parameters.join("")}</function>\n</tool_call>`;
+        })
+        .join("\n");
+  }
+}

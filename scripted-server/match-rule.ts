@@ -1,0 +1,68 @@
+import type { Reply, Script } from "./script.ts";
+
+/** The parts of a chat request that rules look at. */
+export type ChatRequestView = {
+  model: string;
+  messages: { role?: unknown; content?: unknown }[];
+};
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Message content as text: a string, or the text parts of a content array. */
+export function messageText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (part && typeof part === "object" && "text" in part && typeof part.text === "string" ? part.text : ""))
+      .join("");
+  }
+  return "";
+}
+
+/** Picks the reply for a request: the first rule whose conditions all hold, counting `times` per rule. */
+export class RuleMatcher {
+  readonly #fired: number[];
+
+  constructor(readonly script: Script) {
+    this.#fired = script.rules.map(() => 0);
+  }
+
+  pick(request: ChatRequestView): { reply: Reply; ruleIndex: number | "fallback" | "none" } {
+    const last = request.messages.at(-1);
+    const lastText = messageText(last?.content);
+    const systemText = request.messages
+      .filter((message) => message.role === "system")
+      .map((message) => messageText(message.content))
+      .join("\n");
+    for (const [index, rule] of this.script.rules.entries()) {
+      const when = rule.when ?? {};
+      if (when.times !== undefined && (this.#fired[index] ?? 0) >= when.times) continue;
+      if (when.model !== undefined && when.model !== request.model) continue;
+      if (when.lastRole !== undefined && last?.role !== when.lastRole) continue;
+      if (when.lastMessage !== undefined && !new RegExp(when.lastMessage, "i").test(lastText)) continue;
+      if (when.persona !== undefined && !new RegExp(`(?<![\\w])${escapeRegex(when.persona)}(?![\\w])`, "i").test(systemText)) {
+        continue;
+      }
+      this.#fired[index] = (this.#fired[index] ?? 0) + 1;
+      return { reply: withPlaceholders(rule.reply, lastText), ruleIndex: index };
+    }
+    if (this.script.fallback) return { reply: withPlaceholders(this.script.fallback, lastText), ruleIndex: "fallback" };
+    const quoted = lastText.length > 200 ? `${lastText.slice(0, 200)}…` : lastText;
+    return {
+      reply: {
+        text: `[scripted server] no rule matched the last message (${String(last?.role ?? "none")}): ${JSON.stringify(quoted)}`,
+        wire: "ollama-new",
+        chunkSize: 8,
+        delayMs: 0,
+        firstByteDelayMs: 0,
+        usage: true,
+      },
+      ruleIndex: "none",
+    };
+  }
+}
+
+function withPlaceholders(reply: Reply, lastText: string): Reply {
+  if (reply.text === undefined || !reply.text.includes("{{lastMessage}}")) return reply;
+  return { ...reply, text: reply.text.replaceAll("{{lastMessage}}", lastText) };
+}

@@ -1,0 +1,327 @@
+// Turns a scripted reply into the exact bytes one kind of server sends (protocol reference, sections 1.3 and 2).
+import { embedToolCalls } from "./embed-tool-calls.ts";
+import type { Reply } from "./script.ts";
+
+type Wire = Reply["wire"];
+type Json = Record<string, unknown>;
+
+/** Server-sent events to write: each inner array is written at once (Ollama sends finish + usage + [DONE] together). */
+export type StreamPlan = { writes: string[][]; finishReason: string };
+
+export type RenderContext = {
+  model: string;
+  includeUsage: boolean;
+  promptTokens: number;
+};
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
+const HEX = "0123456789abcdef";
+const randomFrom = (alphabet: string, length: number) =>
+  Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+
+/** Go's encoding/json escapes <, >, & and U+2028/9 even inside strings; Ollama's bytes carry them that way. */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+const isOllama = (wire: Wire) => wire === "ollama-new" || wire === "ollama-old" || wire === "ollama-index-bug";
+
+function pieces(text: string, size: number): string[] {
+  const characters = [...text];
+  const result: string[] = [];
+  for (let start = 0; start < characters.length; start += size) result.push(characters.slice(start, start + size).join(""));
+  return result;
+}
+
+type Prepared = {
+  reasoning: string;
+  content: string;
+  calls: { id: string; name: string; arguments: string }[];
+  finishReason: string;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+};
+
+function prepare(reply: Reply, context: RenderContext): Prepared {
+  const wire = reply.wire;
+  const thinkInContent = reply.reasoningAs === "think" || (reply.reasoningAs === undefined && wire === "openai");
+  const reasoning = reply.reasoning ?? "";
+  let content = reply.text ?? "";
+  const nativeCalls = reply.embedded ? [] : (reply.toolCalls ?? []);
+  if (reply.embedded && reply.toolCalls && reply.toolCalls.length > 0) {
+    const written = embedToolCalls(reply.toolCalls, reply.embedded);
+    content = content === "" ? written : `${content}\n\n${written}`;
+  }
+  if (thinkInContent && reasoning !== "") content = `<think>${reasoning}</think>\n\n${content}`;
+  const calls = nativeCalls.map((call) => ({
+    id:
+      wire === "openai"
+        ? `call_${randomFrom(ALNUM, 24)}`
+        : wire === "vllm"
+          ? `chatcmpl-tool-${randomFrom(HEX, 32)}`
+          : wire === "llamacpp"
+            ? randomFrom(ALNUM, 32)
+            : `call_${randomFrom(LOWER_ALNUM, 8)}`,
+    name: call.name,
+    // Go marshals the arguments map itself, HTML escapes included.
+    arguments: isOllama(wire) ? goJson(call.arguments) : JSON.stringify(call.arguments),
+  }));
+  const generated = (thinkInContent ? "" : reasoning) + content + calls.map((call) => call.name + call.arguments).join("");
+  const completionTokens = Math.max(1, Math.ceil(generated.length / 4));
+  return {
+    reasoning: thinkInContent ? "" : reasoning,
+    content,
+    calls,
+    finishReason: calls.length > 0 ? "tool_calls" : "stop",
+    usage: {
+      prompt_tokens: context.promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: context.promptTokens + completionTokens,
+    },
+  };
+}
+
+/** The SSE events for a streamed reply, in the reply's wire format. */
+export function renderStream(reply: Reply, context: RenderContext): StreamPlan {
+  const prepared = prepare(reply, context);
+  const sendUsage = context.includeUsage && reply.usage;
+  const created = Math.floor(Date.now() / 1000);
+  switch (reply.wire) {
+    case "ollama-new":
+    case "ollama-index-bug":
+    case "ollama-old":
+      return ollamaStream(reply, prepared, context, created, sendUsage);
+    case "openai":
+      return openaiStream(reply, prepared, context, created, sendUsage);
+    case "vllm":
+      return vllmStream(reply, prepared, context, created, sendUsage);
+    case "llamacpp":
+      return llamacppStream(reply, prepared, context, created, sendUsage);
+  }
+}
+
+function ollamaStream(reply: Reply, prepared: Prepared, context: RenderContext, created: number, sendUsage: boolean): StreamPlan {
+  const old = reply.wire === "ollama-old";
+  const id = `chatcmpl-${Math.floor(Math.random() * 999)}`;
+  const chunk = (delta: Json, finishReason: string | null) =>
+    goJson({
+      id,
+      object: "chat.completion.chunk",
+      created: old ? Math.floor(Date.now() / 1000) : created,
+      model: context.model,
+      system_fingerprint: "fp_ollama",
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    });
+  let first = true;
+  // Before v0.32.6 every delta is the whole Message struct: role and content always present.
+  const delta = (fields: Json): Json => {
+    const role = old || first ? { role: "assistant" } : {};
+    first = false;
+    return { ...role, ...fields };
+  };
+  const writes: string[][] = [];
+  for (const piece of pieces(prepared.reasoning, reply.chunkSize)) writes.push([chunk(delta({ content: "", reasoning: piece }), null)]);
+  for (const piece of pieces(prepared.content, reply.chunkSize)) writes.push([chunk(delta({ content: piece }), null)]);
+  prepared.calls.forEach((call, index) => {
+    const wireCall = {
+      id: call.id,
+      index: reply.wire === "ollama-index-bug" ? 0 : index,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    };
+    writes.push([chunk(delta({ content: "", tool_calls: [wireCall] }), null)]);
+  });
+  if (first) writes.push([chunk(delta({ content: "" }), null)]);
+  const tail = [chunk(old ? { role: "assistant", content: "" } : {}, prepared.finishReason)];
+  if (sendUsage) {
+    tail.push(
+      goJson({
+        id,
+        object: "chat.completion.chunk",
+        created: old ? Math.floor(Date.now() / 1000) : created,
+        model: context.model,
+        system_fingerprint: "fp_ollama",
+        choices: [],
+        usage: prepared.usage,
+      }),
+    );
+  }
+  tail.push("[DONE]");
+  writes.push(tail);
+  return { writes, finishReason: prepared.finishReason };
+}
+
+/** The chunk Ollama emits when the model fails mid-stream: empty model, empty content; then EOF. */
+export function ollamaMidStreamErrorChunk(wire: Wire): string | undefined {
+  if (!isOllama(wire)) return undefined;
+  return goJson({
+    id: `chatcmpl-${Math.floor(Math.random() * 999)}`,
+    object: "chat.completion.chunk",
+    created: Math.floor(Date.now() / 1000),
+    model: "",
+    system_fingerprint: "fp_ollama",
+    choices: [{ index: 0, delta: wire === "ollama-old" ? { role: "assistant", content: "" } : { content: "" }, finish_reason: null }],
+  });
+}
+
+function openaiStream(reply: Reply, prepared: Prepared, context: RenderContext, created: number, sendUsage: boolean): StreamPlan {
+  const id = `chatcmpl-${randomFrom(ALNUM, 29)}`;
+  const fingerprint = `fp_${randomFrom(HEX, 10)}`;
+  const chunk = (delta: Json, finishReason: string | null) =>
+    JSON.stringify({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model: context.model,
+      system_fingerprint: fingerprint,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      ...(sendUsage ? { usage: null } : {}),
+    });
+  const writes: string[][] = [];
+  const onlyOneCall = prepared.content === "" && prepared.reasoning === "" && prepared.calls.length === 1;
+  const opening = (call: Prepared["calls"][number], index: number) => ({
+    index,
+    id: call.id,
+    type: "function",
+    function: { name: call.name, arguments: "" },
+  });
+  if (onlyOneCall) {
+    const call = prepared.calls[0] as Prepared["calls"][number];
+    writes.push([chunk({ role: "assistant", content: null, tool_calls: [opening(call, 0)], refusal: null }, null)]);
+  } else if (prepared.content === "" && prepared.reasoning === "" && prepared.calls.length > 1) {
+    writes.push([chunk({ role: "assistant", content: null }, null)]);
+  } else {
+    writes.push([chunk({ role: "assistant", content: "", refusal: null }, null)]);
+  }
+  for (const piece of pieces(prepared.reasoning, reply.chunkSize)) writes.push([chunk({ reasoning_content: piece }, null)]);
+  for (const piece of pieces(prepared.content, reply.chunkSize)) writes.push([chunk({ content: piece }, null)]);
+  prepared.calls.forEach((call, index) => {
+    if (!onlyOneCall) writes.push([chunk({ tool_calls: [opening(call, index)] }, null)]);
+    for (const piece of pieces(call.arguments, reply.chunkSize)) {
+      writes.push([chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null)]);
+    }
+  });
+  writes.push([chunk({}, prepared.finishReason)]);
+  if (sendUsage) {
+    writes.push([
+      JSON.stringify({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model: context.model,
+        system_fingerprint: fingerprint,
+        choices: [],
+        usage: { ...prepared.usage, completion_tokens_details: { reasoning_tokens: 0 } },
+      }),
+    ]);
+  }
+  writes.push(["[DONE]"]);
+  return { writes, finishReason: prepared.finishReason };
+}
+
+function vllmStream(reply: Reply, prepared: Prepared, context: RenderContext, created: number, sendUsage: boolean): StreamPlan {
+  const id = `chatcmpl-${randomFrom(HEX, 32)}`;
+  const head = { id, object: "chat.completion.chunk", created, model: context.model };
+  const chunk = (delta: Json, finishReason: string | null, extra: Json = {}) =>
+    JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason, ...extra }] });
+  const writes: string[][] = [[chunk({ role: "assistant", content: "" }, null)]];
+  for (const piece of pieces(prepared.reasoning, reply.chunkSize)) writes.push([chunk({ reasoning_content: piece }, null)]);
+  for (const piece of pieces(prepared.content, reply.chunkSize)) writes.push([chunk({ content: piece }, null)]);
+  prepared.calls.forEach((call, index) => {
+    writes.push([chunk({ tool_calls: [{ id: call.id, type: "function", index, function: { name: call.name } }] }, null)]);
+    for (const piece of pieces(call.arguments, reply.chunkSize)) {
+      writes.push([chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null)]);
+    }
+  });
+  writes.push([chunk({ content: "" }, prepared.finishReason, { stop_reason: null })]);
+  if (sendUsage) {
+    const { prompt_tokens, completion_tokens, total_tokens } = prepared.usage;
+    writes.push([JSON.stringify({ ...head, choices: [], usage: { prompt_tokens, total_tokens, completion_tokens } })]);
+  }
+  writes.push(["[DONE]"]);
+  return { writes, finishReason: prepared.finishReason };
+}
+
+function llamacppStream(reply: Reply, prepared: Prepared, context: RenderContext, created: number, sendUsage: boolean): StreamPlan {
+  const id = `chatcmpl-${randomFrom(ALNUM, 32)}`;
+  const tail = { created, id, model: context.model, system_fingerprint: "b6188-d2fbc9b5", object: "chat.completion.chunk" };
+  const chunk = (delta: Json, finishReason: string | null, extra: Json = {}) =>
+    JSON.stringify({ choices: [{ finish_reason: finishReason, index: 0, delta }], ...tail, ...extra });
+  const completionTokens = prepared.usage.completion_tokens;
+  const timings = {
+    prompt_n: context.promptTokens,
+    prompt_ms: 12.5,
+    predicted_n: completionTokens,
+    predicted_ms: completionTokens * 20,
+    predicted_per_second: 50,
+  };
+  const writes: string[][] = [[chunk({ role: "assistant", content: null }, null)]];
+  for (const piece of pieces(prepared.reasoning, reply.chunkSize)) writes.push([chunk({ reasoning_content: piece }, null)]);
+  for (const piece of pieces(prepared.content, reply.chunkSize)) writes.push([chunk({ content: piece }, null)]);
+  prepared.calls.forEach((call, index) => {
+    writes.push([chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, null)]);
+    for (const piece of pieces(call.arguments, reply.chunkSize)) {
+      writes.push([chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null)]);
+    }
+  });
+  if (sendUsage) {
+    writes.push([chunk({}, prepared.finishReason)]);
+    const { prompt_tokens, completion_tokens, total_tokens } = prepared.usage;
+    writes.push([
+      JSON.stringify({ choices: [], ...tail, usage: { completion_tokens, prompt_tokens, total_tokens }, timings }),
+    ]);
+  } else {
+    writes.push([chunk({}, prepared.finishReason, { timings })]);
+  }
+  writes.push(["[DONE]"]);
+  return { writes, finishReason: prepared.finishReason };
+}
+
+/** The `chat.completion` body for a request with `stream: false`. */
+export function renderCompletion(reply: Reply, context: RenderContext): string {
+  const prepared = prepare(reply, context);
+  const created = Math.floor(Date.now() / 1000);
+  const wire = reply.wire;
+  if (isOllama(wire)) {
+    const message: Json = { role: "assistant", content: prepared.content };
+    if (prepared.reasoning !== "") message.reasoning = prepared.reasoning;
+    if (prepared.calls.length > 0) {
+      message.tool_calls = prepared.calls.map((call, index) => ({
+        id: call.id,
+        index: wire === "ollama-index-bug" ? 0 : index,
+        type: "function",
+        function: { name: call.name, arguments: call.arguments },
+      }));
+    }
+    return `${goJson({
+      id: `chatcmpl-${Math.floor(Math.random() * 999)}`,
+      object: "chat.completion",
+      created,
+      model: context.model,
+      system_fingerprint: "fp_ollama",
+      choices: [{ index: 0, message, finish_reason: prepared.finishReason }],
+      usage: prepared.usage,
+    })}\n`;
+  }
+  const message: Json = {
+    role: "assistant",
+    content: prepared.content === "" && prepared.calls.length > 0 ? null : prepared.content,
+  };
+  if (prepared.reasoning !== "") message.reasoning_content = prepared.reasoning;
+  if (wire === "openai") message.refusal = null;
+  if (prepared.calls.length > 0) {
+    message.tool_calls = prepared.calls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  return JSON.stringify({
+    id: `chatcmpl-${randomFrom(ALNUM, 29)}`,
+    object: "chat.completion",
+    created,
+    model: context.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: prepared.finishReason }],
+    usage: prepared.usage,
+  });
+}

@@ -1,0 +1,109 @@
+import { z } from "zod";
+
+export const WIRE_FORMATS = ["ollama-new", "ollama-old", "ollama-index-bug", "openai", "vllm", "llamacpp"] as const;
+export const EMBEDDED_FORMATS = ["hermes", "mistral", "json", "pythonic", "qwen-xml"] as const;
+
+const isRegex = (pattern: string) => {
+  try {
+    new RegExp(pattern, "i");
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const Fault = z.union([
+  z.strictObject({
+    status: z.number().int().min(400).max(599),
+    message: z.string().optional(),
+  }),
+  z.strictObject({ cutAfterChunks: z.number().int().min(0) }),
+  z.strictObject({ malformedAfterChunks: z.number().int().min(0) }),
+]);
+export type Fault = z.infer<typeof Fault>;
+
+export const ScriptToolCall = z.strictObject({
+  name: z.string().min(1),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const Reply = z.strictObject({
+  /** Content; `{{lastMessage}}` is replaced by the last message's content. */
+  text: z.string().optional(),
+  reasoning: z.string().optional(),
+  /** How reasoning travels: the wire's own field (default; `<think>` in content for "openai") or `<think>` in content. */
+  reasoningAs: z.enum(["field", "think"]).optional(),
+  toolCalls: z.array(ScriptToolCall).optional(),
+  embedded: z.enum(EMBEDDED_FORMATS).optional(),
+  wire: z.enum(WIRE_FORMATS).default("ollama-new"),
+  chunkSize: z.number().int().min(1).default(8),
+  delayMs: z.number().min(0).default(0),
+  firstByteDelayMs: z.number().min(0).default(0),
+  usage: z.boolean().default(true),
+  fault: Fault.optional(),
+});
+export type Reply = z.infer<typeof Reply>;
+
+export const Rule = z.strictObject({
+  when: z
+    .strictObject({
+      persona: z.string().min(1).optional(),
+      lastMessage: z.string().refine(isRegex, "is not a valid regular expression").optional(),
+      lastRole: z.enum(["user", "tool", "assistant", "system"]).optional(),
+      model: z.string().optional(),
+      times: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  reply: Reply,
+});
+export type Rule = z.infer<typeof Rule>;
+
+export const Script = z.strictObject({
+  models: z.array(z.string().min(1)).min(1).default(["qwen3:8b"]),
+  rules: z.array(Rule),
+  fallback: Reply.optional(),
+});
+export type Script = z.infer<typeof Script>;
+/** A script as written in a file, before defaults are filled in. */
+export type ScriptInput = z.input<typeof Script>;
+
+/** A script file that cannot be used; the message names the file, the place and the fix. */
+export class ScriptError extends Error {
+  override name = "ScriptError";
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  let text = "";
+  for (const key of path) text += typeof key === "number" ? `[${key}]` : text === "" ? String(key) : `.${String(key)}`;
+  return text === "" ? "(top level)" : text;
+}
+
+/** Parses and validates script JSON; `source` (usually the file path) is named in every error. */
+export function parseScript(text: string, source: string): Script {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ScriptError(`${source}: not valid JSON (${detail}). Fix the syntax; a script is one JSON object like {"rules":[{"reply":{"text":"hi"}}]}.`);
+  }
+  return validateScript(value, source);
+}
+
+/** Validates an already parsed script object (e.g. built in a test). */
+export function validateScript(value: unknown, source: string): Script {
+  const parsed = Script.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.slice(0, 5).map((issue) => `  at ${jsonPath(issue.path)}: ${issue.message}`);
+  const more = parsed.error.issues.length > 5 ? [`  … and ${parsed.error.issues.length - 5} more`] : [];
+  throw new ScriptError(
+    [`${source}: the script does not fit the expected shape:`, ...problems, ...more, "Fix these fields; see 'bun main.ts scripted-server --help' for the script format."].join("\n"),
+  );
+}
+
+/** Reads and validates a script file. */
+export async function loadScript(path: string): Promise<Script> {
+  const file = Bun.file(path);
+  if (!(await file.exists())) throw new ScriptError(`${path}: no such script file. Check the path given to --script.`);
+  return parseScript(await file.text(), path);
+}

@@ -1,0 +1,257 @@
+import { fakeEmbedding } from "./embeddings.ts";
+import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
+import { goJson, ollamaMidStreamErrorChunk, renderCompletion, renderStream } from "./render-reply.ts";
+import { type Reply, type Script, type ScriptInput, validateScript } from "./script.ts";
+
+/** One request the server received. `body` is the parsed JSON, or the raw text if it did not parse. */
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  body: unknown;
+  time: number;
+  /** What the server did: e.g. `rule 2`, `fallback`, `no rule`, `404`. */
+  outcome?: string;
+};
+
+export type ScriptedServer = {
+  /** `http://HOST:PORT`, no trailing slash. */
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+export type ScriptedServerOptions = {
+  script: Script | ScriptInput;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  hostname?: string;
+  signal?: AbortSignal;
+  /** Called once a request is answered (its outcome filled in). */
+  onRequest?: (request: RecordedRequest) => void;
+};
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+/** Ollama's error body: `{"error":{"message","type","param":null,"code":null}}` plus a newline. */
+function errorResponse(status: number, message: string): Response {
+  const type = status === 400 ? "invalid_request_error" : status === 404 ? "not_found_error" : "api_error";
+  return new Response(`${goJson({ error: { message, type, param: null, code: null } })}\n`, { status, headers: JSON_HEADERS });
+}
+
+const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
+  429: "too many requests, please slow down",
+  500: "an error was encountered while running the model",
+  503: "server busy, please try again.  maximum pending requests exceeded",
+};
+
+const jsonResponse = (value: unknown) => new Response(`${goJson(value)}\n`, { headers: JSON_HEADERS });
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/** Ollama resolves a bare name to `name:latest`. */
+const sameModel = (served: string, asked: string) =>
+  served === asked || served === `${asked}:latest` || `${served}:latest` === asked;
+
+const ROUTES: Record<string, string[]> = {
+  "/": ["GET", "HEAD"],
+  "/api/version": ["GET"],
+  "/api/tags": ["GET", "HEAD"],
+  "/api/embed": ["POST"],
+  "/v1/models": ["GET"],
+  "/v1/embeddings": ["POST"],
+  "/v1/chat/completions": ["POST"],
+};
+
+function streamResponse(reply: Reply, body: Record<string, unknown>, model: string, promptTokens: number, signal: AbortSignal): Response {
+  const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+  const plan = renderStream(reply, { model, includeUsage: streamOptions?.include_usage === true, promptTokens });
+  const fault = reply.fault;
+  const cutAfter = fault && "cutAfterChunks" in fault ? fault.cutAfterChunks : undefined;
+  const malformedAfter = fault && "malformedAfterChunks" in fault ? fault.malformedAfterChunks : undefined;
+  const encoder = new TextEncoder();
+  const frame = (data: string) => `data: ${data}\n\n`;
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      let sent = 0;
+      for (const [writeIndex, write] of plan.writes.entries()) {
+        if (writeIndex > 0) await sleep(reply.delayMs, signal);
+        if (cancelled || signal.aborted) return;
+        let text = "";
+        for (const event of write) {
+          if (cutAfter !== undefined && sent >= cutAfter) {
+            // Ollama's silent mid-stream failure: one empty chunk with model "", then EOF without [DONE].
+            const errorChunk = ollamaMidStreamErrorChunk(reply.wire);
+            if (errorChunk) text += frame(errorChunk);
+            if (text) controller.enqueue(encoder.encode(text));
+            controller.close();
+            return;
+          }
+          if (malformedAfter !== undefined && sent === malformedAfter && event !== "[DONE]") {
+            text += frame(`{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":`);
+          }
+          text += frame(event);
+          if (event !== "[DONE]") sent += 1;
+        }
+        controller.enqueue(encoder.encode(text));
+      }
+      controller.close();
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const charset = reply.wire === "openai" || reply.wire === "vllm" ? "; charset=utf-8" : "";
+  return new Response(stream, { headers: { "content-type": `text/event-stream${charset}` } });
+}
+
+/** Starts the scripted OpenAI-compatible model server on 127.0.0.1 (by default on a free port). */
+export async function startScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
+  const script = validateScript(options.script, "script");
+  const matcher = new RuleMatcher(script);
+  const requests: RecordedRequest[] = [];
+  const created = Math.floor(Date.now() / 1000) - 3600;
+
+  const chat = async (request: Request, record: RecordedRequest): Promise<Response> => {
+    const body = record.body;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return errorResponse(400, typeof body === "string" ? `invalid character in request body: ${JSON.stringify(body.slice(0, 40))}` : "request body must be a JSON object");
+    }
+    const fields = body as Record<string, unknown>;
+    const model = typeof fields.model === "string" ? fields.model : "";
+    if (model === "") return errorResponse(400, "model is required");
+    if (!Array.isArray(fields.messages) || fields.messages.length === 0) return errorResponse(400, "[] is too short - 'messages'");
+    if (!script.models.some((served) => sameModel(served, model))) {
+      return errorResponse(404, `model "${model}" not found, try pulling it first`);
+    }
+    const view: ChatRequestView = { model, messages: fields.messages as ChatRequestView["messages"] };
+    const { reply, ruleIndex } = matcher.pick(view);
+    record.outcome = ruleIndex === "fallback" ? "fallback" : ruleIndex === "none" ? "no rule matched" : `rule ${ruleIndex}`;
+    await sleep(reply.firstByteDelayMs, request.signal);
+    if (request.signal.aborted) return new Response(null, { status: 499 });
+    if (reply.fault && "status" in reply.fault) {
+      const { status } = reply.fault;
+      return errorResponse(status, reply.fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`);
+    }
+    const promptCharacters = view.messages.reduce((sum, message) => sum + messageText(message.content).length, 0);
+    const promptTokens = Math.max(1, Math.ceil(promptCharacters / 4));
+    if (fields.stream === true) return streamResponse(reply, fields, model, promptTokens, request.signal);
+    const completion = renderCompletion(reply, { model, includeUsage: true, promptTokens });
+    if (reply.fault && ("cutAfterChunks" in reply.fault || "malformedAfterChunks" in reply.fault)) {
+      return new Response(completion.slice(0, Math.floor(completion.length / 2)), { headers: JSON_HEADERS });
+    }
+    return new Response(completion, { headers: JSON_HEADERS });
+  };
+
+  const embed = (record: RecordedRequest, openai: boolean): Response => {
+    const body = (record.body ?? {}) as { model?: unknown; input?: unknown; dimensions?: unknown };
+    if (typeof body !== "object" || typeof body.model !== "string" || body.model === "") return errorResponse(400, "model is required");
+    const inputs = typeof body.input === "string" ? [body.input] : body.input;
+    if (!Array.isArray(inputs) || inputs.some((input) => typeof input !== "string")) return errorResponse(400, "invalid input type");
+    const dimensions = typeof body.dimensions === "number" && body.dimensions > 0 ? Math.floor(body.dimensions) : 768;
+    const vectors = (inputs as string[]).map((input) => fakeEmbedding(input, dimensions));
+    const tokens = (inputs as string[]).reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
+    if (openai) {
+      return jsonResponse({
+        object: "list",
+        data: vectors.map((embedding, index) => ({ object: "embedding", embedding, index })),
+        model: body.model,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      });
+    }
+    return jsonResponse({ model: body.model, embeddings: vectors, total_duration: 14143917, load_duration: 1019500, prompt_eval_count: tokens });
+  };
+
+  const models = () => ({
+    object: "list",
+    data: script.models.map((id) => ({ id, object: "model", created, owned_by: "library" })),
+  });
+  const tags = () => ({
+    models: script.models.map((name) => {
+      const digest = new Bun.CryptoHasher("sha256").update(name).digest("hex");
+      return {
+        name,
+        model: name,
+        modified_at: new Date(created * 1000).toISOString(),
+        size: 5_225_376_047,
+        digest,
+        details: { parent_model: "", format: "gguf", family: "qwen3", families: ["qwen3"], parameter_size: "8.2B", quantization_level: "Q4_K_M" },
+      };
+    }),
+  });
+
+  const route = async (request: Request, record: RecordedRequest, server: Bun.Server<undefined>): Promise<Response> => {
+    const path = record.path;
+    const modelPath = path.startsWith("/v1/models/") ? decodeURIComponent(path.slice("/v1/models/".length)) : undefined;
+    const allowed = modelPath !== undefined ? ["GET"] : ROUTES[path];
+    if (!allowed) return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
+    if (!allowed.includes(request.method)) {
+      return new Response("405 method not allowed", { status: 405, headers: { "content-type": "text/plain", allow: allowed.join(", ") } });
+    }
+    if (modelPath !== undefined) {
+      if (!script.models.some((served) => sameModel(served, modelPath))) return errorResponse(404, `model "${modelPath}" not found`);
+      return jsonResponse({ id: modelPath, object: "model", created, owned_by: "library" });
+    }
+    switch (path) {
+      case "/":
+        return new Response("Ollama is running", { headers: { "content-type": "text/plain; charset=utf-8" } });
+      case "/api/version":
+        return jsonResponse({ version: "0.33.0" });
+      case "/api/tags":
+        return jsonResponse(tags());
+      case "/v1/models":
+        return jsonResponse(models());
+      case "/api/embed":
+        return embed(record, false);
+      case "/v1/embeddings":
+        return embed(record, true);
+      default:
+        // A cold model load sends nothing for a long time: no idle timeout on chat requests.
+        server.timeout(request, 0);
+        return chat(request, record);
+    }
+  };
+
+  const server = Bun.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    async fetch(request, server) {
+      const text = request.method === "POST" ? await request.text() : "";
+      let body: unknown;
+      if (text !== "") {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+      }
+      const record: RecordedRequest = { method: request.method, path: new URL(request.url).pathname, body, time: Date.now() };
+      requests.push(record);
+      const response = await route(request, record, server);
+      record.outcome = record.outcome ? `${response.status} ${record.outcome}` : String(response.status);
+      options.onRequest?.(record);
+      return response;
+    },
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= server.stop(true);
+    return stopped;
+  };
+  options.signal?.addEventListener("abort", () => void stop(), { once: true });
+  if (options.signal?.aborted) await stop();
+  const port = server.port ?? 0;
+  const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
+  return { url: `http://${host}:${port}`, port, requests, stop, [Symbol.asyncDispose]: stop };
+}
