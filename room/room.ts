@@ -165,6 +165,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     get mode() {
       return mode;
     },
+    personas: names,
     setMode,
   };
   const builtins = new Map<string, AnyTool>();

@@ -4,6 +4,8 @@ import { type AnyTool, defineTool } from "./define-tool.ts";
 /** What the chat_mode tool needs from the room. */
 export type RoomModeHandle = {
   readonly mode: string;
+  /** Persona names, listed in the tool's description so the model knows whom `direct:` can name. */
+  readonly personas: readonly string[];
   /** Throws an error whose message says which modes are valid, or why a file path is refused. */
   setMode(mode: string, by: string): void;
 };
@@ -11,8 +13,7 @@ export type RoomModeHandle = {
 /** The `chat_mode` tool: lets a persona switch the room's mode, as the user does with `/mode`. */
 export function chatModeTool(room: RoomModeHandle): AnyTool {
   return defineTool("chat_mode", {
-    description:
-      'Switch where the room\'s conversation goes. Modes: "group" (every persona hears the user), "direct:<persona>" (only that persona hears the user), "file:<path>" (replies are written to that file inside the workspace). Use it only when the user asks for it.',
+    description: `Switch where the room's conversation goes. Modes: "group" (every persona hears the user), "direct:<persona>" (only that persona hears the user; personas: ${room.personas.join(", ")}), "file:<path>" (replies are written to that file inside the workspace). Use it only when the user asks for it.`,
     parameters: z.object({
       mode: z.string().min(1).describe('"group", "direct:<persona>" or "file:<relative path>"'),
     }),
