@@ -1,0 +1,433 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import type { ToolCall } from "../chat-types.ts";
+import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, type PersonaConfig } from "../org-config.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import type { ScriptInput } from "../scripted-server/script.ts";
+import { defineTool } from "../tools/define-tool.ts";
+import { createConsoleRenderer } from "./console-renderer.ts";
+import type { RoomEvent } from "./room-event.ts";
+import { ModelNotAvailableError, openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
+
+const base = mkdtempSync(join(tmpdir(), "org-room-"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+let workspaces = 0;
+
+const echoRuns: string[] = [];
+const echo = defineTool("echo", {
+  description: "Echoes its text back.",
+  parameters: z.object({ text: z.string() }),
+  async execute({ text }) {
+    echoRuns.push(text);
+    return `echo: ${text}`;
+  },
+});
+
+type Setup = {
+  script: ScriptInput;
+  personas?: (Partial<PersonaConfig> & { name: string; kind: PersonaConfig["kind"] })[];
+  limits?: Partial<OrgConfig["limits"]>;
+  concurrency?: number;
+  room?: Partial<RoomOptions>;
+};
+
+/** A scripted server on 127.0.0.1, a room on it, and a console renderer collecting its output. */
+async function withRoom(
+  setup: Setup,
+  run: (context: { room: Room; server: ScriptedServer; events: RoomEvent[]; output: () => Promise<string>; workspaceDir: string }) => Promise<void>,
+) {
+  const server = await startScriptedServer({ script: setup.script, port: 0 });
+  const workspaceDir = join(base, `workspace-${workspaces++}`);
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+  if (setup.personas) {
+    config.personas = setup.personas.map((persona) => ({
+      model: "qwen3:8b",
+      baseUrl: server.url,
+      contextMessages: 60,
+      ...persona,
+      tools: { ...DEFAULT_TOOLS[persona.kind], ...persona.tools },
+    }));
+  }
+  Object.assign(config.limits, setup.limits ?? {});
+  if (setup.concurrency) config.servers[server.url] = { concurrency: setup.concurrency };
+  let text = "";
+  const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
+  const events: RoomEvent[] = [];
+  const { mkdirSync } = await import("node:fs");
+  mkdirSync(workspaceDir, { recursive: true });
+  const room = await openRoom({
+    config,
+    workspaceDir,
+    tools: [echo],
+    onEvent: (event) => {
+      events.push(event);
+      renderer.handle(event);
+    },
+    ...setup.room,
+  });
+  try {
+    await run({ room, server, events, output: () => renderer.idle().then(() => text), workspaceDir });
+  } finally {
+    await room.close();
+    await server.stop();
+  }
+}
+
+const personasOf = (server: ScriptedServer) =>
+  server.requests
+    .filter((request) => request.path === "/v1/chat/completions")
+    .map((request) => /^You are ([\w-]+),/.exec((request.body as { messages: { content: string }[] }).messages[0]?.content ?? "")?.[1]);
+
+const say = (persona: string, text: string, extra: Record<string, unknown> = {}) => ({
+  when: { persona },
+  reply: { text, chunkSize: 3, delayMs: 2, ...extra },
+});
+
+describe("room routing", () => {
+  test("group: every persona answers at once; the console shows each block whole", async () => {
+    const script: ScriptInput = {
+      rules: [
+        say("agent", "agent: the shell is ready.\nSecond agent line."),
+        say("python", "python: numbers are fine.\nSecond python line."),
+        say("toolsmith", "toolsmith: nothing to build.\nSecond toolsmith line."),
+      ],
+    };
+    await withRoom({ script, concurrency: 3 }, async ({ room, events, output }) => {
+      const summary = await room.send("hello everyone");
+      expect(summary.ok).toBe(true);
+      const text = await output();
+      for (const persona of ["agent", "python", "toolsmith"]) {
+        const prefix = `${persona.padEnd(9)} │ `;
+        expect(text).toContain(`${prefix}${persona}: `);
+        expect(text).toContain(`${prefix}Second ${persona} line.\n`);
+      }
+      // Blocks are contiguous: the speaker changes exactly twice.
+      const speakers = text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(" ")[0])
+        .filter((name, index, all) => name !== all[index - 1]);
+      expect(speakers).toHaveLength(3);
+      // They streamed concurrently: some persona's delta came between another's first and last delta.
+      const deltas = events.filter((event) => event.type === "text-delta").map((event) => event.persona);
+      const firstSwitch = deltas.findIndex((persona, index) => index > 0 && persona !== deltas[index - 1]);
+      expect(deltas.slice(firstSwitch).includes(deltas[0] as string)).toBe(true);
+    });
+  });
+
+  test("direct mode: only that persona hears the user; the others never see the message", async () => {
+    const script: ScriptInput = { rules: [say("python", "python reply"), say("agent", "agent reply"), say("toolsmith", "toolsmith reply")] };
+    await withRoom({ script }, async ({ room, server }) => {
+      room.setMode("direct:python");
+      await room.send("a secret for python only");
+      expect(personasOf(server)).toEqual(["python"]);
+      room.setMode("group");
+      await room.send("now everyone");
+      const agentRequest = server.requests.filter((request) => request.path === "/v1/chat/completions").find((request) =>
+        JSON.stringify(request.body).includes("You are agent,"),
+      );
+      expect(JSON.stringify(agentRequest?.body)).not.toContain("a secret for python only");
+      expect(JSON.stringify(agentRequest?.body)).toContain("now everyone");
+    });
+  });
+
+  test("file mode writes replies inside the workspace and shows one line; outside paths are refused", async () => {
+    const script: ScriptInput = { rules: [say("agent", "written words"), say("python", "more words")] };
+    const personas = [
+      { name: "agent", kind: "agent" as const },
+      { name: "python", kind: "python" as const },
+    ];
+    await withRoom({ script, personas }, async ({ room, events, output, workspaceDir }) => {
+      expect(() => room.setMode("file:../elsewhere.md")).toThrow(RoomModeError);
+      expect(() => room.setMode("file:/etc/passwd")).toThrow("outside the workspace");
+      room.setMode("file:out/replies.md");
+      expect(room.mode).toBe("file:out/replies.md");
+      await room.send("write it down");
+      const file = readFileSync(join(workspaceDir, "out/replies.md"), "utf8");
+      expect(file).toContain("## agent");
+      expect(file).toContain("written words");
+      expect(file).toContain("more words");
+      const text = await output();
+      expect(text).not.toContain("written words");
+      expect(text).toContain("agent  │ → reply written to out/replies.md");
+      expect(events.filter((event) => event.type === "file-written")).toHaveLength(2);
+    });
+  });
+
+  test("@mentions address only the named personas in any mode", async () => {
+    const script: ScriptInput = { rules: [say("python", "four"), say("agent", "agent here"), say("toolsmith", "smith here")] };
+    await withRoom({ script }, async ({ room, server }) => {
+      await room.send("@python what is 2+2?");
+      expect(personasOf(server)).toEqual(["python"]);
+      room.setMode("direct:python");
+      await room.send("@toolsmith and you?");
+      expect(personasOf(server)).toEqual(["python", "toolsmith"]);
+    });
+  });
+});
+
+describe("room limits", () => {
+  const chain: ScriptInput = {
+    rules: [
+      { when: { persona: "agent", lastMessage: "start" }, reply: { text: "@python please go on" } },
+      { when: { persona: "python", lastMessage: "go on" }, reply: { text: "@toolsmith your turn" } },
+      { when: { persona: "toolsmith", lastMessage: "your turn" }, reply: { text: "@agent back to you" } },
+      { when: { persona: "agent", lastMessage: "back to you" }, reply: { text: "@python again" } },
+      { when: { persona: "python", lastMessage: "again" }, reply: { text: "@agent once more" } },
+      { when: { persona: "agent", lastMessage: "once more" }, reply: { text: "done" } },
+    ],
+  };
+
+  test("invariant 5: hops per user message are checked before each model call; the limit is reported", async () => {
+    await withRoom({ script: chain, limits: { hopsPerMessage: 1, repliesInARow: 5 } }, async ({ room, server, events }) => {
+      await room.send("@agent start");
+      expect(personasOf(server)).toEqual(["agent", "python"]);
+      const notice = events.find((event) => event.type === "notice");
+      expect(notice).toMatchObject({ reason: "hop-limit", persona: "toolsmith" });
+    });
+  });
+
+  test("a persona stops after its replies-in-a-row cap even with hops to spare", async () => {
+    await withRoom({ script: chain, limits: { hopsPerMessage: 10, repliesInARow: 1 } }, async ({ room, server, events }) => {
+      await room.send("@agent start");
+      expect(personasOf(server)).toEqual(["agent", "python", "toolsmith"]);
+      expect(events.find((event) => event.type === "notice")).toMatchObject({ reason: "replies-in-a-row", persona: "agent" });
+    });
+  });
+
+  test("with room for it, the whole chain runs and each persona sees who asked", async () => {
+    await withRoom({ script: chain, limits: { hopsPerMessage: 10, repliesInARow: 5 } }, async ({ room, server }) => {
+      const summary = await room.send("@agent start");
+      expect(personasOf(server)).toEqual(["agent", "python", "toolsmith", "agent", "python", "agent"]);
+      expect(summary.messages.at(-1)?.text).toBe("done");
+      const last = server.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
+      expect(last.messages.at(-1)).toEqual({ role: "user", content: "python: @agent once more" });
+    });
+  });
+
+  test("invariant 5: the session token budget is checked before every model call", async () => {
+    const script: ScriptInput = { rules: [say("agent", "a fairly long answer that costs tokens")] };
+    const personas = [{ name: "agent", kind: "agent" as const }];
+    await withRoom({ script, personas, limits: { sessionTokens: 1 } }, async ({ room, server, events }) => {
+      expect((await room.send("first")).ok).toBe(true);
+      const second = await room.send("second");
+      expect(second.ok).toBe(false);
+      expect(second.errors[0]?.message).toContain("token budget is spent");
+      expect(personasOf(server)).toEqual(["agent"]);
+      expect(events.find((event) => event.type === "error")).toMatchObject({ persona: "agent", kind: "budget" });
+    });
+  });
+});
+
+describe("room failures and queueing", () => {
+  test("a model failing mid-stream shows its error in its own block; the others finish; nothing is lost", async () => {
+    const script: ScriptInput = {
+      rules: [
+        say("agent", "agent finishes this sentence properly."),
+        { when: { persona: "python" }, reply: { text: "python starts to say something long", chunkSize: 4, fault: { cutAfterChunks: 3 } } },
+      ],
+    };
+    const personas = [
+      { name: "agent", kind: "agent" as const },
+      { name: "python", kind: "python" as const },
+    ];
+    await withRoom({ script, personas, concurrency: 2 }, async ({ room, output }) => {
+      const summary = await room.send("go");
+      expect(summary.ok).toBe(false);
+      const python = summary.messages.find((message) => message.from === "python");
+      expect(python?.failed).toContain("without a finish reason");
+      expect(python?.text).toBe("python start"); // three 4-character chunks, then the cut
+      expect(summary.messages.find((message) => message.from === "agent")?.text).toBe("agent finishes this sentence properly.");
+      const text = await output();
+      expect(text).toMatch(/python │ python start\npython │ ✗ [^\n]*without a finish reason/);
+      const transcript = readFileSync(join(room.transcriptPath), "utf8");
+      expect(transcript).toContain('"failed"');
+      expect(transcript).toContain('"text":"python start"');
+    });
+  });
+
+  test("one request per server by default: the second persona shows as queued, then answers", async () => {
+    const script: ScriptInput = { rules: [say("agent", "first", { delayMs: 5 }), say("python", "second")] };
+    const personas = [
+      { name: "agent", kind: "agent" as const },
+      { name: "python", kind: "python" as const },
+    ];
+    await withRoom({ script, personas }, async ({ room, events }) => {
+      const summary = await room.send("both of you");
+      expect(summary.ok).toBe(true);
+      const queued = events.filter((event) => event.type === "waiting" && event.reason === "queued");
+      expect(queued).toHaveLength(1);
+      expect(summary.messages.map((message) => message.text).sort()).toEqual(["both of you", "first", "second"]);
+    });
+  });
+});
+
+describe("room tools", () => {
+  const personas = [
+    { name: "agent", kind: "agent" as const, tools: { echo: "deny" as const } },
+    { name: "python", kind: "python" as const, tools: { echo: "ask" as const } },
+    { name: "helper", kind: "simple" as const, tools: { echo: "allow" as const } },
+  ];
+  const script: ScriptInput = {
+    rules: [
+      { when: { lastRole: "tool" }, reply: { text: "tool said: {{lastMessage}}" } },
+      { when: {}, reply: { toolCalls: [{ name: "echo", arguments: { text: "ping" } }] } },
+    ],
+  };
+  const toolsOffered = (server: ScriptedServer, persona: string) =>
+    server.requests
+      .filter((request) => JSON.stringify(request.body).includes(`You are ${persona},`))
+      .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name))[0];
+
+  test("deny hides the tool, ask without an approver denies, allow runs", async () => {
+    echoRuns.length = 0;
+    await withRoom({ script, personas, concurrency: 3 }, async ({ room, server, events }) => {
+      await room.send("use echo");
+      expect(toolsOffered(server, "agent")).toEqual(["chat_mode"]);
+      expect(toolsOffered(server, "python")).toEqual(["echo"]);
+      expect(toolsOffered(server, "helper")).toEqual(["echo"]);
+      const results = Object.fromEntries(
+        events.flatMap((event) => (event.type === "tool-result" ? [[event.persona, event.output]] : [])),
+      );
+      expect(results.agent).toContain('no tool named "echo"');
+      expect(results.python).toContain("denied");
+      expect(results.helper).toBe("echo: ping");
+      expect(echoRuns).toEqual(["ping"]);
+      expect(events.find((event) => event.type === "notice")).toMatchObject({ reason: "approval", persona: "python" });
+      expect(room.personas().map((persona) => [persona.name, persona.tools])).toEqual([
+        ["agent", ["chat_mode"]],
+        ["python", ["echo"]],
+        ["helper", ["echo"]],
+      ]);
+    });
+  });
+
+  test("ask goes to the approver with the persona and the call", async () => {
+    echoRuns.length = 0;
+    const asked: [string, ToolCall][] = [];
+    const approve = async (persona: string, call: ToolCall) => {
+      asked.push([persona, call]);
+      return true;
+    };
+    await withRoom({ script, personas: [personas[1] as (typeof personas)[number]], room: { approve } }, async ({ room }) => {
+      const summary = await room.send("use echo");
+      expect(asked.map(([persona, call]) => [persona, call.name, call.arguments])).toEqual([["python", "echo", { text: "ping" }]]);
+      expect(echoRuns).toEqual(["ping"]);
+      expect(summary.messages.at(-1)?.text).toBe("tool said: echo: ping");
+    });
+  });
+
+  test("invariant 5: tool rounds per reply are capped", async () => {
+    const loop: ScriptInput = { rules: [{ reply: { toolCalls: [{ name: "echo", arguments: { text: "again" } }] } }] };
+    await withRoom({ script: loop, personas: [personas[2] as (typeof personas)[number]], limits: { toolRoundsPerTurn: 2 } }, async ({ room, events }) => {
+      await room.send("loop");
+      expect(events.filter((event) => event.type === "tool-call")).toHaveLength(2);
+      expect(events.find((event) => event.type === "notice")).toMatchObject({ reason: "max-rounds", persona: "helper" });
+    });
+  });
+
+  test("chat_mode lets a persona switch the room's mode", async () => {
+    const script: ScriptInput = {
+      rules: [
+        { when: { persona: "agent", lastRole: "tool" }, reply: { text: "switched" } },
+        { when: { persona: "agent" }, reply: { toolCalls: [{ name: "chat_mode", arguments: { mode: "direct:python" } }] } },
+      ],
+    };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }, { name: "python", kind: "python" }] }, async ({ room, events }) => {
+      await room.send("@agent let me talk to python alone");
+      expect(room.mode).toBe("direct:python");
+      expect(events.find((event) => event.type === "mode")).toEqual({ type: "mode", mode: "direct:python", by: "agent" });
+    });
+  });
+
+  test("the toolsmith says plainly that it cannot write tools yet, without calling a model", async () => {
+    await withRoom({ script: { rules: [] }, personas: [{ name: "toolsmith", kind: "toolsmith" }] }, async ({ room, server }) => {
+      const summary = await room.send("please write a tool that counts words");
+      expect(summary.messages.at(-1)?.text).toContain("can't write tools yet");
+      expect(personasOf(server)).toEqual([]);
+    });
+  });
+});
+
+describe("room models", () => {
+  test("useModel checks the server's model list and lists what is there when the model is missing", async () => {
+    const script: ScriptInput = { models: ["qwen3:8b", "llama3.2:1b"], rules: [say("agent", "ok")] };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }] }, async ({ room, server }) => {
+      const error = await room.useModel("agent", "mistral:7b").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ModelNotAvailableError);
+      expect((error as Error).message).toContain("qwen3:8b, llama3.2:1b");
+      await room.useModel("agent", "llama3.2:1b");
+      expect(room.personas()[0]?.model).toBe("llama3.2:1b");
+      await room.send("hi");
+      expect((server.requests.at(-1)?.body as { model: string }).model).toBe("llama3.2:1b");
+    });
+  });
+});
+
+describe("room transcript", () => {
+  test("a room killed mid-stream resumes with everything that was written", async () => {
+    const script: ScriptInput = {
+      rules: [{ when: { persona: "agent", lastMessage: "slowly" }, reply: { text: "a slow answer ".repeat(40), chunkSize: 4, delayMs: 20 } }],
+      fallback: { text: "going on" },
+    };
+    const server = await startScriptedServer({ script, port: 0 });
+    const workspaceDir = join(base, "killed");
+    const sessionsDir = join(workspaceDir, ".org", "sessions");
+    const childScript = `
+      import { mkdirSync } from "node:fs";
+      import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "org-config.ts"))};
+      import { openRoom } from ${JSON.stringify(join(import.meta.dir, "room.ts"))};
+      mkdirSync(${JSON.stringify(workspaceDir)}, { recursive: true });
+      const config = loadOrgConfig(${JSON.stringify(join(workspaceDir, "org.config.json"))}, { OLLAMA_BASE: ${JSON.stringify(server.url)}, OLLAMA_MODEL: "qwen3:8b" });
+      const room = await openRoom({ config, workspaceDir: ${JSON.stringify(workspaceDir)}, tools: [], onEvent() {} });
+      room.setMode("direct:agent");
+      console.log(room.sessionId);
+      await room.send("tell me slowly");
+    `;
+    const child = Bun.spawn([process.execPath, "-e", childScript], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = child.stdout.getReader();
+      const sessionId = new TextDecoder().decode((await reader.read()).value).trim();
+      const path = join(sessionsDir, `${sessionId}.jsonl`);
+      // Kill once a few deltas are on disk.
+      for (let i = 0; i < 500; i += 1) {
+        if (existsSync(path) && (readFileSync(path, "utf8").match(/"text-delta"/g) ?? []).length >= 5) break;
+        await Bun.sleep(10);
+      }
+      child.kill(9);
+      await child.exited;
+      const written = readFileSync(path, "utf8")
+        .split("\n")
+        .filter((line) => line.includes('"text-delta"'))
+        .map((line) => (JSON.parse(line) as { text: string }).text)
+        .join("");
+      expect(written.length).toBeGreaterThan(0);
+
+      const events: RoomEvent[] = [];
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+      const room = await openRoom({ config, workspaceDir, tools: [], resume: true, onEvent: (event) => events.push(event) });
+      try {
+        expect(room.sessionId).toBe(sessionId);
+        expect(room.mode).toBe("direct:agent");
+        const history = room.history();
+        expect(history.map((message) => message.from)).toEqual(["user", "agent"]);
+        expect(history[0]?.text).toBe("tell me slowly");
+        expect(history[1]?.text).toBe(written);
+        expect(history[1]?.failed).toContain("the session ended");
+        // The resumed room goes on in the same transcript, with the cut-off reply in the agent's context.
+        await room.send("go on");
+        const last = server.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
+        expect(last.messages.slice(1).map((message) => message.role)).toEqual(["user", "assistant", "user"]);
+        expect(last.messages[2]?.content).toBe(written);
+      } finally {
+        await room.close();
+      }
+    } finally {
+      child.kill(9);
+      await server.stop();
+    }
+  });
+});
