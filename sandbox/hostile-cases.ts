@@ -179,6 +179,14 @@ except OSError as e: print("failed", e.errno)`,
       ),
   },
   {
+    name: "pip install fails fast without a network",
+    category: "network",
+    sh: "python3 -m pip install --no-cache-dir --retries 0 --timeout 1 --target pkgs requests 2>&1 | tail -n 2; ls pkgs 2>/dev/null",
+    timeoutMs: 10_000,
+    expect: ({ result }) =>
+      unless(!result.timedOut && !/Successfully installed/.test(result.stdout), `pip: ${result.stdout}`),
+  },
+  {
     name: "only a private loopback interface",
     category: "network",
     sh: "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
@@ -372,6 +380,32 @@ import os; os._exit(0)`,
         unless(/scratch directory/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
         unless(tree.bytes < 128 * MiB, `scratch grew to ${tree.bytes} bytes`),
       );
+    },
+  },
+  {
+    name: "a million empty files in scratch",
+    category: "resources",
+    sh: "mkdir d; cd d; i=0; while :; do i=$((i+1)); : > f$i || exit 1; done",
+    limits: { scratchFiles: 3000 },
+    timeoutMs: 5000,
+    expect: ({ result, env }) => {
+      const tree = measureTree(env.scratchFor("a million empty files in scratch"), 1024 * MiB, 1_000_000);
+      return all(
+        // On a loaded machine the shell may not reach 3000 files before the timeout; both stop it.
+        unless(/limit of 3000 files/.test(result.stderr) || result.timedOut, `not stopped: ${result.stderr}`),
+        unless(tree.entries < 100_000, `scratch holds ${tree.entries} entries`),
+      );
+    },
+  },
+  {
+    name: "FIFOs and symlink loops left in scratch for the host",
+    category: "resources",
+    sh: "mkfifo pipe; ln -s /etc/shadow shadow; ln -s / root; ln -s loop loop; mkdir -p a/b; ln -s ../.. a/b/up; sleep 0.6; echo done",
+    expect: ({ result, env }) => {
+      // The host-side watchdog walked this tree several times during the run; it must neither block on the
+      // FIFO nor follow the links (lstat only).
+      const tree = measureTree(env.scratchFor("FIFOs and symlink loops left in scratch for the host"), MiB, 100);
+      return all(ranOk(result), unless(tree.entries === 7, `host walk saw ${tree.entries} entries`));
     },
   },
   {
