@@ -112,6 +112,7 @@ describe("room routing", () => {
         .filter((name, index, all) => name !== all[index - 1]);
       expect(speakers).toHaveLength(3);
       // They streamed concurrently: some persona's delta came between another's first and last delta.
+      for (const event of events) expect(JSON.parse(JSON.stringify(event))).toEqual(event);
       const deltas = events.filter((event) => event.type === "text-delta").map((event) => event.persona);
       const firstSwitch = deltas.findIndex((persona, index) => index > 0 && persona !== deltas[index - 1]);
       expect(deltas.slice(firstSwitch).includes(deltas[0] as string)).toBe(true);
@@ -246,6 +247,27 @@ describe("room failures and queueing", () => {
       const transcript = readFileSync(join(room.transcriptPath), "utf8");
       expect(transcript).toContain('"failed"');
       expect(transcript).toContain('"text":"python start"');
+    });
+  });
+
+  test("invariant 9: a dead model server gives a clear message in the persona's block and loses no transcript", async () => {
+    const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    const deadUrl = `http://127.0.0.1:${dead.port}`;
+    dead.stop(true);
+    const personas = [
+      { name: "agent", kind: "agent" as const },
+      { name: "python", kind: "python" as const, baseUrl: deadUrl },
+    ];
+    await withRoom({ script: { rules: [say("agent", "still here")] }, personas, concurrency: 2 }, async ({ room, output }) => {
+      const summary = await room.send("anyone there?");
+      expect(summary.ok).toBe(false);
+      expect(summary.errors).toHaveLength(1);
+      expect(summary.errors[0]?.message).toContain(`no model server answered at ${deadUrl}`);
+      expect(summary.messages.find((message) => message.from === "agent")?.text).toBe("still here");
+      expect(await output()).toContain(`python │ ✗ no model server answered at ${deadUrl}`);
+      const lines = readFileSync(room.transcriptPath, "utf8").trim().split("\n");
+      expect(lines.map((line) => JSON.parse(line).type)).toContain("turn-end");
+      expect(lines.filter((line) => line.includes('"type":"message"'))).toHaveLength(3);
     });
   });
 
