@@ -332,7 +332,7 @@ describe("other endpoints", () => {
     const tags = (await (await fetch(`${server.url}/api/tags`)).json()) as { models: { name: string; digest: string }[] };
     expect(tags.models.map((model: { name: string }) => model.name)).toEqual(["qwen3:8b", "nomic-embed-text:latest"]);
     expect(tags.models[0]).toMatchObject({ model: "qwen3:8b", details: { format: "gguf" } });
-    expect(tags.models[0].digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(tags.models[0]?.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
   test("POST /api/embed: deterministic, normalized, different texts differ; dimensions honoured", async () => {
