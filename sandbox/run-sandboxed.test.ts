@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
@@ -94,6 +94,31 @@ describe("runSandboxed", () => {
     }
     expect(most).toBeLessThanOrEqual(4);
     expect(most).toBeGreaterThan(1);
+  });
+
+  test("when org itself dies, its sandboxes die with it", async () => {
+    const marker = `orgcrash${process.pid}x${Date.now().toString(36)}`;
+    const script = [
+      `import { runSandboxed } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
+      `runSandboxed({ argv: ["/bin/bash", "-c", "exec -a ${marker} sleep 300"], scratchDir: ${JSON.stringify(scratchDir)} });`,
+      `setTimeout(() => console.log("started"), 300);`,
+    ].join("\n");
+    const org = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const reader = (org.stdout as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const running = () =>
+      readdirSync("/proc").filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(marker);
+        } catch {
+          return false;
+        }
+      });
+    expect(running()).toHaveLength(1);
+    org.kill("SIGKILL");
+    await org.exited;
+    for (let wait = 0; wait < 100 && running().length > 0; wait += 1) await Bun.sleep(20);
+    expect(running()).toEqual([]);
   });
 
   test("refuses a scratch path that is a symlink", async () => {
