@@ -75,7 +75,8 @@ describe("loadOrgConfig", () => {
   test("an unknown key is named with its line", () => {
     const error = configError('{\n  "limits": {\n    "hops": 2\n  }\n}');
     expect(error.line).toBe(3);
-    expect(error.message).toContain('remove "hops"');
+    expect(error.key).toBe("limits.hops");
+    expect(error.message).toContain('remove "hops" or check the spelling (known keys: sessionTokens, toolRoundsPerTurn, hopsPerMessage');
   });
 
   test("a tool policy other than allow/ask/deny is refused", () => {

@@ -32,20 +32,19 @@ const PersonaEntry = z.strictObject({
   contextMessages: z.int().min(2).max(10_000).optional(),
 });
 
+const Limits = z.strictObject({
+  sessionTokens: z.int().positive(),
+  toolRoundsPerTurn: z.int().min(1).max(100),
+  hopsPerMessage: z.int().min(0).max(50),
+  repliesInARow: z.int().min(1).max(50),
+  concurrencyPerServer: z.int().min(1).max(64),
+});
+
 const ConfigFile = z.strictObject({
   $schema: z.string().optional(),
   personas: z.array(PersonaEntry).min(1).optional(),
   servers: z.record(z.url({ protocol: /^https?$/ }), z.strictObject({ concurrency: z.int().min(1).max(64) })).optional(),
-  limits: z
-    .strictObject({
-      sessionTokens: z.int().positive(),
-      toolRoundsPerTurn: z.int().min(1).max(100),
-      hopsPerMessage: z.int().min(0).max(50),
-      repliesInARow: z.int().min(1).max(50),
-      concurrencyPerServer: z.int().min(1).max(64),
-    })
-    .partial()
-    .optional(),
+  limits: Limits.partial().optional(),
   mode: z.string().optional(),
 });
 
@@ -127,10 +126,22 @@ function keyName(path: readonly PropertyKey[]): string {
   );
 }
 
+/** The keys an object at `path` may have, for "did you mean" advice. */
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  const [first] = path;
+  if (path.length === 0) return Object.keys(ConfigFile.shape);
+  if (first === "personas" && path.length === 2) return Object.keys(PersonaEntry.shape);
+  if (first === "limits" && path.length === 1) return Object.keys(Limits.shape);
+  if (first === "servers" && path.length === 2) return ["concurrency"];
+  return [];
+}
+
 function advice(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case "unrecognized_keys":
-      return `remove ${issue.keys.map((key) => `"${key}"`).join(", ")} or check the spelling`;
+    case "unrecognized_keys": {
+      const known = knownKeys(issue.path);
+      return `remove ${issue.keys.map((key) => `"${key}"`).join(", ")} or check the spelling${known.length > 0 ? ` (known keys: ${known.join(", ")})` : ""}`;
+    }
     case "invalid_value":
       return `use one of ${issue.values.map((value) => JSON.stringify(value)).join(", ")}`;
     case "invalid_type":
@@ -172,7 +183,7 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.inf
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
       const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
-      const key = keyName(issue.path) || "(top level)";
+      const key = keyName(path) || "(top level)";
       return { line: parsed.lineOf(path), key, text: `line ${parsed.lineOf(path)}, key ${key}: ${issue.message} — ${advice(issue)}.` };
     });
     const first = messages[0];
