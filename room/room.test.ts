@@ -285,6 +285,28 @@ describe("room failures and queueing", () => {
       expect(summary.messages.map((message) => message.text).sort()).toEqual(["both of you", "first", "second"]);
     });
   });
+
+  test("a queued persona answers the user's message, not the reply that finished while it waited", async () => {
+    const script: ScriptInput = {
+      rules: [
+        say("agent", "agent went first"),
+        { when: { persona: "python", lastMessage: "^the question$" }, reply: { text: "python answers the user" } },
+        { when: { persona: "python" }, reply: { text: "python answers {{lastMessage}}" } },
+      ],
+    };
+    const personas = [
+      { name: "agent", kind: "agent" as const },
+      { name: "python", kind: "python" as const },
+    ];
+    await withRoom({ script, personas }, async ({ room }) => {
+      const summary = await room.send("the question");
+      expect(summary.messages.map((message) => [message.from, message.text])).toEqual([
+        ["user", "the question"],
+        ["agent", "agent went first"],
+        ["python", "python answers the user"],
+      ]);
+    });
+  });
 });
 
 describe("room tools", () => {

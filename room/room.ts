@@ -182,6 +182,18 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     return [...names];
   };
 
+  /**
+   * What a persona answers from: the room up to the message it answers, with that message last. Replies
+   * that others gave meanwhile stay out (a queued persona answers the same thing as one that streamed at
+   * once); its own later replies stay in, before the message, so it does not repeat itself.
+   */
+  function contextFor(persona: string, trigger: RoomMessage): RoomMessage[] {
+    const index = history.indexOf(trigger);
+    if (index === -1) return history;
+    const own = history.slice(index + 1).filter((message) => message.from === persona);
+    return [...history.slice(0, index), ...own, trigger];
+  }
+
   function schedule(turn: Turn, persona: string, hop: number, trigger: RoomMessage): void {
     if (hop > config.limits.hopsPerMessage) {
       emit({
@@ -298,7 +310,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
         const result = await runWithTools({
           baseUrl: model.baseUrl,
           model: model.model,
-          messages: model.context(history, names),
+          messages: model.context(contextFor(persona, trigger), names),
           tools,
           toolContext: { workspaceDir, sessionId, persona, ...(options.audit ? { audit: options.audit } : {}) },
           signal: turn.signal,
