@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
@@ -65,6 +65,15 @@ describe("runSandboxed", () => {
     setTimeout(() => controller.abort(), 100);
     const result = await sh("sleep 30", { abortSignal: controller.signal });
     expect(result).toMatchObject({ isCanceled: true, timedOut: false, exitCode: null });
+  });
+
+  test("a run cancelled before it starts never starts", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const result = await sh("echo ran > cancelled.txt", { abortSignal: controller.signal });
+    expect(result).toMatchObject({ isCanceled: true, exitCode: null, stdout: "" });
+    expect(existsSync(join(scratchDir, "cancelled.txt"))).toBe(false);
+    await expect(sh("true", { timeoutMs: 0 })).rejects.toThrow(/positive timeoutMs/);
   });
 
   test("output beyond the cap keeps head and tail and says how much was cut", async () => {

@@ -100,10 +100,28 @@ async function withSlot<T>(work: () => Promise<T>): Promise<T> {
  */
 export async function runSandboxed(options: SandboxOptions): Promise<SandboxResult> {
   if (options.argv.length === 0) throw new RangeError("runSandboxed needs a command (argv is empty)");
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(`runSandboxed needs a positive timeoutMs, got ${options.timeoutMs}`);
+  }
   checkEnvironment(options.env);
   if (environmentSettings().sandboxDisabled) return runUnsandboxed(options);
   await ensureSandboxAvailable();
-  return withSlot(() => spawnSandbox(options));
+  return withSlot(() => (options.abortSignal?.aborted ? Promise.resolve(canceledBeforeStart()) : spawnSandbox(options)));
+}
+
+/** A run cancelled while it waited for a slot: nothing was started. */
+function canceledBeforeStart(): SandboxResult {
+  return {
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    isCanceled: true,
+    stdout: "",
+    stderr: "[sandbox: cancelled before it started]\n",
+    truncated: false,
+    durationMs: 0,
+  };
 }
 
 function checkEnvironment(env: Record<string, string> | undefined): void {
