@@ -23,30 +23,17 @@ export type BwrapPlan = {
   supportDir: string;
   /** The fd number (in the child) that carries the seccomp program. */
   seccompFd: number;
-  /** Drop from root to SANDBOX_HOST_UID before starting bwrap. */
+  /** The launcher was started as SANDBOX_HOST_UID because org runs as root (see run-sandboxed.ts). */
   dropRoot: boolean;
 };
 
-/** The full command line: [setpriv …] prlimit … bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/** The full command line: [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   const { limits } = plan;
-  const outer: string[] = [];
-  if (plan.dropRoot) {
-    outer.push(
-      "setpriv",
-      `--reuid=${SANDBOX_HOST_UID}`,
-      `--regid=${SANDBOX_HOST_UID}`,
-      "--clear-groups",
-      "--inh-caps=-all",
-      "--bounding-set=-all",
-      "--no-new-privs",
-      "--",
-      // All sandboxes share the dedicated uid; this bounds them together (the inner prlimit bounds each one).
-      "prlimit",
-      `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`,
-      "--",
-    );
-  }
+  // All sandboxes share the dedicated uid; this bounds them together (the inner prlimit bounds each one).
+  const outer = plan.dropRoot
+    ? ["prlimit", `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`, "--"]
+    : [];
   const bwrap = [
     "bwrap",
     "--unshare-all",

@@ -54,7 +54,7 @@ export function ensureSandboxAvailable(): Promise<void> {
 }
 
 async function probeSandbox(): Promise<void> {
-  for (const tool of ["bwrap", "prlimit", ...(isRoot() ? ["setpriv"] : [])]) {
+  for (const tool of ["bwrap", "prlimit"]) {
     if (!Bun.which(tool, { PATH: LAUNCHER_ENV.PATH })) {
       const hint = tool === "bwrap" ? INSTALL_HINT : "Install util-linux, which provides it.";
       throw new SandboxUnavailableError(`the sandbox cannot run: ${tool} is not installed. ${hint}`);
@@ -177,7 +177,10 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
   });
   let proc: ReturnType<typeof spawnPiped>;
   try {
-    proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFd: seccompFd });
+    // As root, the launcher itself starts as the dedicated uid (setuid/setgid and no supplementary groups in
+    // the child before exec): root would keep capabilities and be exempt from RLIMIT_NPROC.
+    const identity = dropRoot ? { uid: SANDBOX_HOST_UID, gid: SANDBOX_HOST_UID } : {};
+    proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFd: seccompFd, ...identity });
   } finally {
     closeSync(seccompFd);
   }
@@ -196,11 +199,13 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
 function spawnPiped(
   command: string[],
   stdin: string | undefined,
-  options: { env: Record<string, string>; cwd?: string; extraFd?: number },
+  options: { env: Record<string, string>; cwd?: string; extraFd?: number; uid?: number; gid?: number },
 ) {
   return Bun.spawn(command, {
     env: options.env,
     cwd: options.cwd,
+    uid: options.uid,
+    gid: options.gid,
     stdio: [
       stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
       "pipe",

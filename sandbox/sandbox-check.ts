@@ -14,7 +14,6 @@ export async function checkSandbox(): Promise<SandboxCheckItem[]> {
   const needed = [
     { tool: "bwrap", fix: "apt-get install -y bubblewrap" },
     { tool: "prlimit", fix: "apt-get install -y util-linux" },
-    ...(isRoot ? [{ tool: "setpriv", fix: "apt-get install -y util-linux" }] : []),
   ];
   for (const { tool, fix } of needed) {
     const path = Bun.which(tool, { PATH: LAUNCHER_ENV.PATH });
