@@ -1,0 +1,119 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const main = join(import.meta.dir, "..", "main.ts");
+const directory = mkdtempSync(join(tmpdir(), "org-scripted-command-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function scriptFile(name: string, content: unknown): string {
+  const path = join(directory, name);
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+const script = scriptFile("ok.json", {
+  rules: [
+    { when: { lastMessage: "weather" }, reply: { toolCalls: [{ name: "get_weather", arguments: { city: "Oslo" } }] } },
+    { reply: { text: "You said: {{lastMessage}}" } },
+  ],
+});
+
+async function org(...args: string[]) {
+  const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, exitCode };
+}
+
+/** Starts the command, waits for its first stdout line, and returns the URL it printed. */
+async function startCommand(...args: string[]) {
+  const child = Bun.spawn([process.execPath, main, "scripted-server", ...args], { stdout: "pipe", stderr: "pipe" });
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let stdout = "";
+  while (!stdout.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return { child, firstLine: stdout.split("\n")[0] ?? "", url: stdout.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0] ?? "" };
+}
+
+describe("bun main.ts scripted-server", () => {
+  test("--port 0 prints the real URL and rule count, answers chat and lists models, logs requests, stops on SIGINT", async () => {
+    const { child, firstLine, url } = await startCommand("--port", "0", "--script", script);
+    try {
+      expect(firstLine).toMatch(/^scripted model server listening on http:\/\/127\.0\.0\.1:\d+ \(2 rules; models: qwen3:8b\)$/);
+      expect(url).not.toEndWith(":0");
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "qwen3:8b", messages: [{ role: "user", content: "hello" }] }),
+      });
+      const completion = (await response.json()) as { choices: { message: { content: string } }[] };
+      expect(completion.choices[0]?.message.content).toBe("You said: hello");
+      const streamed = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "qwen3:8b", stream: true, messages: [{ role: "user", content: "weather?" }] }),
+      });
+      expect(streamed.headers.get("content-type")).toBe("text/event-stream");
+      expect(await streamed.text()).toContain('"finish_reason":"tool_calls"');
+      const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+      expect(models.data.map((model) => model.id)).toEqual(["qwen3:8b"]);
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await child.exited).toBe(0);
+    const stderr = await new Response(child.stderr).text();
+    const lines = stderr.trim().split("\n");
+    expect(lines.filter((line) => line.includes("POST /v1/chat/completions qwen3:8b → 200 rule"))).toHaveLength(2);
+    expect(lines.some((line) => line.includes("GET /v1/models → 200"))).toBe(true);
+    expect(lines.at(-1)).toBe("scripted model server stopped");
+  });
+
+  test("stops cleanly on SIGTERM", async () => {
+    const { child, url } = await startCommand("--port", "0", "--script", script);
+    expect((await fetch(`${url}/api/tags`)).status).toBe(200);
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+  });
+
+  test("a busy port says so and how to pick another", async () => {
+    const busy = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    try {
+      const result = await org("scripted-server", "--port", String(busy.port), "--script", script);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`port ${busy.port} is in use; pick another with --port`);
+    } finally {
+      await busy.stop(true);
+    }
+  });
+
+  test("a bad script exits 1 with the file, the JSON path and the fix", async () => {
+    const bad = scriptFile("bad.json", { rules: [{ reply: { wire: "ollama-v9" } }] });
+    const result = await org("scripted-server", "--port", "0", "--script", bad);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(bad);
+    expect(result.stderr).toContain("at rules[0].reply.wire");
+    const broken = await org("scripted-server", "--port", "0", "--script", scriptFile("broken.json", "{"));
+    expect(broken.exitCode).toBe(1);
+    expect(broken.stderr).toContain("not valid JSON");
+  });
+
+  test("usage errors exit 2: no --script, a bad port, an unknown option", async () => {
+    for (const args of [["--port", "0"], ["--script", script, "--port", "http"], ["--script", script, "--verbose"]]) {
+      const result = await org("scripted-server", ...args);
+      expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 });
+      expect(result.stderr).toContain("bun main.ts scripted-server --help");
+    }
+  });
+
+  test("--help shows usage, the defaults and an example", async () => {
+    const result = await org("scripted-server", "--help");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("Usage: bun main.ts scripted-server --script FILE [--port N]");
+    expect(result.stdout).toContain("default 11434");
+    expect(result.stdout).toContain("Example:");
+  });
+});
