@@ -1,0 +1,254 @@
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { type Budget, BudgetExceededError } from "../budget.ts";
+import { type LoopEvent, runWithTools } from "../chat.ts";
+import { ChatError } from "../chat-errors.ts";
+import type { ToolCall } from "../chat-types.ts";
+import type { Model } from "../models/model.ts";
+import type { OrgLimits } from "../org-config.ts";
+import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
+import { findMentions } from "./mentions.ts";
+import type { PersonaStats, RoomEvent, RoomMessage } from "./room-event.ts";
+import type { ServerSlots } from "./server-slots.ts";
+
+/** What a reply needs from its room. */
+export type ReplyHost = {
+  emit(event: RoomEvent): void;
+  mode(): string;
+  names: readonly string[];
+  workspaceDir: string;
+  sessionId: string;
+  limits: OrgLimits;
+  budget: Budget;
+  apiKey?: string;
+  audit?: AuditSink;
+  approve?: (persona: string, call: ToolCall) => Promise<boolean>;
+  slots(baseUrl: string): ServerSlots;
+  /** The tools this persona's policy offers (allow and ask). */
+  tools(model: Model): ReadonlyMap<string, AnyTool>;
+  /** The room messages this persona answers from. */
+  context(persona: string, trigger: RoomMessage): RoomMessage[];
+  heardBy(speaker: string, mentions: string[]): string[];
+  /** Adds the finished message to the room's history. */
+  record(message: RoomMessage): void;
+};
+
+/** The parts of a user turn a reply reports into. */
+export type ReplyTurn = {
+  turnId: string;
+  signal: AbortSignal;
+  stats: Record<string, PersonaStats>;
+  errors: { persona?: string; message: string }[];
+};
+
+const emptyStats = (): PersonaStats => ({
+  replies: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  tokensPerSecond: 0,
+  firstTokenMs: null,
+  queuedMs: 0,
+  durationMs: 0,
+});
+
+/** Adds one reply's figures to a persona's turn figures. */
+function addStats(total: PersonaStats, reply: PersonaStats): void {
+  const streamingSeconds = (stats: PersonaStats) => (stats.tokensPerSecond > 0 ? stats.completionTokens / stats.tokensPerSecond : 0);
+  const seconds = streamingSeconds(total) + streamingSeconds(reply);
+  total.replies += reply.replies;
+  total.promptTokens += reply.promptTokens;
+  total.completionTokens += reply.completionTokens;
+  total.tokensPerSecond = seconds > 0 ? Math.round((total.completionTokens / seconds) * 10) / 10 : 0;
+  total.firstTokenMs ??= reply.firstTokenMs;
+  total.queuedMs += reply.queuedMs;
+  total.durationMs += reply.durationMs;
+}
+
+/**
+ * One persona's reply: waits for a slot on its model server, runs the tool loop with the tools its policy
+ * allows, streams events as they come, and records the message (partial and marked failed when the model
+ * broke off). Returns the message, whose `addressed` are the personas it asks next.
+ */
+export async function personaReply(
+  host: ReplyHost,
+  turn: ReplyTurn,
+  model: Model,
+  hop: number,
+  trigger: RoomMessage,
+  replyId: string,
+): Promise<RoomMessage> {
+  const { emit } = host;
+  const persona = model.name;
+  const mode = host.mode();
+  const destination = mode.startsWith("file:") ? mode : "console";
+  const started = performance.now();
+  const stats = emptyStats();
+  stats.replies = 1;
+  let firstTokenAt: number | undefined;
+  let streamed = "";
+  let failed: string | undefined;
+  let text = "";
+  emit({ type: "reply-start", turnId: turn.turnId, replyId, persona, model: model.model, hop, destination });
+  const visible = () => {
+    if (firstTokenAt === undefined) {
+      firstTokenAt = performance.now();
+      stats.firstTokenMs = Math.round(firstTokenAt - started);
+    }
+  };
+
+  const canned = model.cannedReply(trigger);
+  if (canned !== undefined) {
+    visible();
+    emit({ type: "text-delta", replyId, persona, text: canned });
+    text = canned;
+  } else {
+    const server = host.slots(model.baseUrl);
+    const slot: { release?: () => void } = {};
+    const takeSlot = async () => {
+      if (server.isFull) emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: model.baseUrl });
+      const queuedFrom = performance.now();
+      slot.release = await server.acquire(turn.signal);
+      stats.queuedMs += Math.round(performance.now() - queuedFrom);
+    };
+    // While a tool runs the server slot goes to someone else: a long shell command must not block the room.
+    const withSlotFreed = (tool: AnyTool): AnyTool => ({
+      ...tool,
+      async execute(args, context) {
+        slot.release?.();
+        slot.release = undefined;
+        try {
+          return await tool.execute(args, context);
+        } finally {
+          await takeSlot();
+        }
+      },
+    });
+    const tools = new Map([...host.tools(model)].map(([name, tool]) => [name, withSlotFreed(tool)]));
+    const onLoopEvent = (event: LoopEvent) => {
+      switch (event.type) {
+        case "text-delta":
+          visible();
+          streamed += event.text;
+          emit({ type: "text-delta", replyId, persona, text: event.text });
+          break;
+        case "reasoning-delta":
+          visible();
+          emit({ type: "reasoning-delta", replyId, persona, text: event.text });
+          break;
+        case "tool-call":
+          emit({ type: "tool-call", replyId, persona, call: event.call });
+          break;
+        case "tool-result":
+          emit({ type: "tool-result", replyId, persona, call: event.call, ok: event.result.ok, output: event.result.output, durationMs: event.durationMs });
+          break;
+        case "finish":
+          if (event.usage) {
+            stats.promptTokens += event.usage.promptTokens;
+            stats.completionTokens += event.usage.completionTokens;
+          }
+          break;
+        case "loop-stop":
+          emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });
+          break;
+        case "round-start":
+          if (event.round > 1 && firstTokenAt === undefined) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: model.baseUrl });
+          break;
+        default:
+          break;
+      }
+    };
+    try {
+      await takeSlot();
+      emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: model.baseUrl });
+      const policy = model.toolPolicy;
+      const result = await runWithTools({
+        baseUrl: model.baseUrl,
+        model: model.model,
+        messages: model.context(host.context(persona, trigger), host.names),
+        tools,
+        toolContext: { workspaceDir: host.workspaceDir, sessionId: host.sessionId, persona, ...(host.audit ? { audit: host.audit } : {}) },
+        signal: turn.signal,
+        onEvent: onLoopEvent,
+        maxRounds: host.limits.toolRoundsPerTurn,
+        budget: host.budget,
+        approve: async (call) => {
+          if (policy[call.name] !== "ask") return true;
+          if (!host.approve) {
+            emit({
+              type: "notice",
+              persona,
+              reason: "approval",
+              message: `${persona}'s ${call.name} call needs approval (org.config.json marks it "ask") and nobody can approve here; it was denied.`,
+            });
+            return false;
+          }
+          return host.approve(persona, call);
+        },
+        ...(host.apiKey ? { apiKey: host.apiKey } : {}),
+      });
+      // Usage came through the finish events; servers without usage are estimated by runWithTools.
+      if (stats.promptTokens + stats.completionTokens === 0) {
+        stats.promptTokens = result.usage.promptTokens;
+        stats.completionTokens = result.usage.completionTokens;
+      }
+      text = result.messages
+        .filter((message) => message.role === "assistant")
+        .map((message) => message.content?.trim() ?? "")
+        .filter((content) => content !== "")
+        .join("\n\n");
+    } catch (error) {
+      text = streamed;
+      // A broken stream sends no usage; count what arrived (about four characters a token) against the budget.
+      const estimated = Math.ceil(streamed.length / 4);
+      if (stats.completionTokens === 0 && estimated > 0) {
+        stats.completionTokens = estimated;
+        host.budget.recordUsage({ promptTokens: 0, completionTokens: estimated });
+      }
+      failed =
+        error instanceof ChatError || error instanceof BudgetExceededError || error instanceof Error ? error.message : String(error);
+      const kind = error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
+      turn.errors.push({ persona, message: failed });
+      emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
+    } finally {
+      slot.release?.();
+    }
+  }
+
+  const mentions = failed === undefined ? findMentions(text, host.names).filter((name) => name !== persona) : [];
+  const message: RoomMessage = {
+    id: replyId,
+    turnId: turn.turnId,
+    from: persona,
+    text,
+    time: new Date().toISOString(),
+    heardBy: host.heardBy(persona, mentions),
+    addressed: mentions,
+    ...(failed !== undefined ? { failed } : {}),
+    ...(destination.startsWith("file:") ? { file: destination.slice("file:".length) } : {}),
+  };
+  if (message.file !== undefined && text !== "") {
+    const path = join(host.workspaceDir, message.file);
+    const block = `## ${persona} — ${message.time}\n\n${text}\n${failed !== undefined ? `\n(reply ended early: ${failed})\n` : ""}\n`;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      appendFileSync(path, block);
+      emit({ type: "file-written", replyId, persona, path: message.file, bytes: Buffer.byteLength(block) });
+    } catch (error) {
+      const reason = `could not write ${message.file}: ${error instanceof Error ? error.message : String(error)}. The reply is kept in the transcript.`;
+      turn.errors.push({ persona, message: reason });
+      emit({ type: "error", persona, replyId, message: reason });
+    }
+  }
+  host.record(message);
+  emit({ type: "message", persona, message });
+
+  const end = performance.now();
+  stats.durationMs = Math.round(end - started);
+  const streamingSeconds = firstTokenAt === undefined ? 0 : (end - firstTokenAt) / 1000;
+  stats.tokensPerSecond = streamingSeconds > 0 ? Math.round((stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
+  turn.stats[persona] ??= emptyStats();
+  addStats(turn.stats[persona] as PersonaStats, stats);
+  emit({ type: "reply-end", replyId, persona, ok: failed === undefined, stats });
+  return message;
+}
+
