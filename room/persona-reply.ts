@@ -9,6 +9,7 @@ import type { OrgLimits } from "../org-config.ts";
 import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
 import { findMentions } from "./mentions.ts";
 import type { PersonaStats, RoomEvent, RoomMessage } from "./room-event.ts";
+import { parseRoomMode } from "./room-mode.ts";
 import type { ServerSlots } from "./server-slots.ts";
 
 /** What a reply needs from its room. */
@@ -227,9 +228,10 @@ export async function personaReply(
     ...(destination.startsWith("file:") ? { file: destination.slice("file:".length) } : {}),
   };
   if (message.file !== undefined && text !== "") {
-    const path = join(host.workspaceDir, message.file);
     const block = `## ${persona} — ${message.time}\n\n${text}\n${failed !== undefined ? `\n(reply ended early: ${failed})\n` : ""}\n`;
     try {
+      // Checked again at write time: the path may have become a symlink since the mode was set.
+      const path = join(host.workspaceDir, parseRoomMode(`file:${message.file}`, host.names, host.workspaceDir).slice("file:".length));
       mkdirSync(dirname(path), { recursive: true });
       appendFileSync(path, block);
       emit({ type: "file-written", replyId, persona, path: message.file, bytes: Buffer.byteLength(block) });

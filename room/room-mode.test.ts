@@ -10,6 +10,7 @@ const outside = join(base, "outside");
 mkdirSync(join(workspace, "notes"), { recursive: true });
 mkdirSync(outside);
 symlinkSync(outside, join(workspace, "escape"));
+symlinkSync(join(outside, "not-yet.md"), join(workspace, "dangling.md"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 const personas = ["agent", "python"];
@@ -39,6 +40,7 @@ describe("room modes", () => {
     expect(refused("file:../outside/x.md")).toContain("outside the workspace");
     expect(refused(`file:${join(outside, "x.md")}`)).toContain("outside the workspace");
     expect(refused("file:escape/x.md")).toContain("outside the workspace");
+    expect(refused("file:dangling.md")).toContain("symbolic link");
     expect(refused("file:notes")).toContain("is a directory");
     expect(refused("file:.git/config")).toContain(".git");
     expect(refused("file:")).toContain("needs a path");

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 
 /** A mode the room cannot take; the message lists the valid ones or says why a path is refused. */
@@ -47,6 +47,16 @@ export function parseRoomMode(mode: string, personas: readonly string[], workspa
       throw new RoomModeError(
         `"${given}" is outside the workspace (${root}); replies can only be written to files inside it. Give a path relative to the workspace, e.g. "file:replies.md".`,
       );
+    }
+    const link = (() => {
+      try {
+        return lstatSync(target).isSymbolicLink();
+      } catch {
+        return false;
+      }
+    })();
+    if (link) {
+      throw new RoomModeError(`"${given}" is a symbolic link; replies are only written to plain files inside the workspace. Pick another path.`);
     }
     const fromRoot = relative(root, target);
     if (fromRoot === "" || (existsSync(target) && statSync(target).isDirectory())) {

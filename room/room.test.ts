@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -155,6 +155,15 @@ describe("room routing", () => {
       expect(text).not.toContain("written words");
       expect(text).toContain("agent  │ → reply written to out/replies.md");
       expect(events.filter((event) => event.type === "file-written")).toHaveLength(2);
+
+      // A file that turns into a symlink after the mode was set is refused at write time.
+      const outsideFile = join(base, `outside-${workspaces}.md`);
+      rmSync(join(workspaceDir, "out/replies.md"));
+      symlinkSync(outsideFile, join(workspaceDir, "out/replies.md"));
+      const summary = await room.send("once more");
+      expect(summary.errors.map((error) => error.message).join("\n")).toContain("symbolic link");
+      expect(existsSync(outsideFile)).toBe(false);
+      expect(summary.messages.filter((message) => message.from !== "user").map((message) => message.text)).toEqual(["written words", "more words"]);
     });
   });
 
