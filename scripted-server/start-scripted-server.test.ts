@@ -389,3 +389,26 @@ describe("other endpoints", () => {
     await expect(fetch(`${server.url}/api/tags`)).rejects.toThrow();
   });
 });
+
+describe("non-streamed replies of other servers", () => {
+  test("openai: content null with calls, refusal null, arguments as a JSON string, no Go escapes", async () => {
+    const server = await serve({ rules: [{ reply: { wire: "openai", toolCalls: [{ name: "sh", arguments: { command: "a<b" } }] } }] });
+    const { text } = await post(server.url, { model: "qwen3:8b", messages: hi });
+    const body = JSON.parse(text);
+    expect(body.object).toBe("chat.completion");
+    expect(body.choices[0].message).toEqual({
+      role: "assistant",
+      content: null,
+      refusal: null,
+      tool_calls: [{ id: body.choices[0].message.tool_calls[0].id, type: "function", function: { name: "sh", arguments: '{"command":"a<b"}' } }],
+    });
+    expect(body.choices[0].finish_reason).toBe("tool_calls");
+  });
+
+  test("vllm: reasoning_content beside the content", async () => {
+    const server = await serve({ rules: [{ reply: { wire: "vllm", reasoning: "r", text: "t" } }] });
+    const body = JSON.parse((await post(server.url, { model: "qwen3:8b", messages: hi })).text);
+    expect(body.choices[0].message).toEqual({ role: "assistant", content: "t", reasoning_content: "r" });
+    expect(body.choices[0].finish_reason).toBe("stop");
+  });
+});

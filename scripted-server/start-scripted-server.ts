@@ -1,6 +1,8 @@
 import { fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
-import { goJson, ollamaMidStreamErrorChunk, renderCompletion, renderStream } from "./render-reply.ts";
+import { goJson } from "./prepare-reply.ts";
+import { renderCompletion } from "./render-completion.ts";
+import { ollamaMidStreamErrorChunk, renderStream } from "./render-stream.ts";
 import { type Reply, type Script, type ScriptInput, validateScript } from "./script.ts";
 
 /** One request the server received. `body` is the parsed JSON, or the raw text if it did not parse. */

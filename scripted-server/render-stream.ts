@@ -1,86 +1,9 @@
-// Turns a scripted reply into the exact bytes one kind of server sends (protocol reference, sections 1.3 and 2).
-import { embedToolCalls } from "./embed-tool-calls.ts";
+// A scripted reply as the exact server-sent events one kind of server sends (protocol reference, sections 1.3 and 2).
 import type { Reply } from "./script.ts";
-
-type Wire = Reply["wire"];
-type Json = Record<string, unknown>;
+import { ALNUM, goJson, HEX, isOllama, type Json, pieces, type Prepared, prepare, type RenderContext, type Wire, randomFrom } from "./prepare-reply.ts";
 
 /** Server-sent events to write: each inner array is written at once (Ollama sends finish + usage + [DONE] together). */
 export type StreamPlan = { writes: string[][]; finishReason: string };
-
-export type RenderContext = {
-  model: string;
-  includeUsage: boolean;
-  promptTokens: number;
-};
-
-const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
-const HEX = "0123456789abcdef";
-const randomFrom = (alphabet: string, length: number) =>
-  Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
-
-/** Go's encoding/json escapes <, >, & and U+2028/9 even inside strings; Ollama's bytes carry them that way. */
-export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
-const isOllama = (wire: Wire) => wire === "ollama-new" || wire === "ollama-old" || wire === "ollama-index-bug";
-
-function pieces(text: string, size: number): string[] {
-  const characters = [...text];
-  const result: string[] = [];
-  for (let start = 0; start < characters.length; start += size) result.push(characters.slice(start, start + size).join(""));
-  return result;
-}
-
-type Prepared = {
-  reasoning: string;
-  content: string;
-  calls: { id: string; name: string; arguments: string }[];
-  finishReason: string;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-};
-
-function prepare(reply: Reply, context: RenderContext): Prepared {
-  const wire = reply.wire;
-  const thinkInContent = reply.reasoningAs === "think" || (reply.reasoningAs === undefined && wire === "openai");
-  const reasoning = reply.reasoning ?? "";
-  let content = reply.text ?? "";
-  const nativeCalls = reply.embedded ? [] : (reply.toolCalls ?? []);
-  if (reply.embedded && reply.toolCalls && reply.toolCalls.length > 0) {
-    const written = embedToolCalls(reply.toolCalls, reply.embedded);
-    content = content === "" ? written : `${content}\n\n${written}`;
-  }
-  if (thinkInContent && reasoning !== "") content = `<think>${reasoning}</think>\n\n${content}`;
-  const calls = nativeCalls.map((call) => ({
-    id:
-      wire === "openai"
-        ? `call_${randomFrom(ALNUM, 24)}`
-        : wire === "vllm"
-          ? `chatcmpl-tool-${randomFrom(HEX, 32)}`
-          : wire === "llamacpp"
-            ? randomFrom(ALNUM, 32)
-            : `call_${randomFrom(LOWER_ALNUM, 8)}`,
-    name: call.name,
-    // Go marshals the arguments map itself, HTML escapes included.
-    arguments: isOllama(wire) ? goJson(call.arguments) : JSON.stringify(call.arguments),
-  }));
-  const generated = (thinkInContent ? "" : reasoning) + content + calls.map((call) => call.name + call.arguments).join("");
-  const completionTokens = Math.max(1, Math.ceil(generated.length / 4));
-  return {
-    reasoning: thinkInContent ? "" : reasoning,
-    content,
-    calls,
-    finishReason: calls.length > 0 ? "tool_calls" : "stop",
-    usage: {
-      prompt_tokens: context.promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: context.promptTokens + completionTokens,
-    },
-  };
-}
-
 /** The SSE events for a streamed reply, in the reply's wire format. */
 export function renderStream(reply: Reply, context: RenderContext): StreamPlan {
   const prepared = prepare(reply, context);
@@ -275,53 +198,4 @@ function llamacppStream(reply: Reply, prepared: Prepared, context: RenderContext
   }
   writes.push(["[DONE]"]);
   return { writes, finishReason: prepared.finishReason };
-}
-
-/** The `chat.completion` body for a request with `stream: false`. */
-export function renderCompletion(reply: Reply, context: RenderContext): string {
-  const prepared = prepare(reply, context);
-  const created = Math.floor(Date.now() / 1000);
-  const wire = reply.wire;
-  if (isOllama(wire)) {
-    const message: Json = { role: "assistant", content: prepared.content };
-    if (prepared.reasoning !== "") message.reasoning = prepared.reasoning;
-    if (prepared.calls.length > 0) {
-      message.tool_calls = prepared.calls.map((call, index) => ({
-        id: call.id,
-        index: wire === "ollama-index-bug" ? 0 : index,
-        type: "function",
-        function: { name: call.name, arguments: call.arguments },
-      }));
-    }
-    return `${goJson({
-      id: `chatcmpl-${Math.floor(Math.random() * 999)}`,
-      object: "chat.completion",
-      created,
-      model: context.model,
-      system_fingerprint: "fp_ollama",
-      choices: [{ index: 0, message, finish_reason: prepared.finishReason }],
-      usage: prepared.usage,
-    })}\n`;
-  }
-  const message: Json = {
-    role: "assistant",
-    content: prepared.content === "" && prepared.calls.length > 0 ? null : prepared.content,
-  };
-  if (prepared.reasoning !== "") message.reasoning_content = prepared.reasoning;
-  if (wire === "openai") message.refusal = null;
-  if (prepared.calls.length > 0) {
-    message.tool_calls = prepared.calls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments },
-    }));
-  }
-  return JSON.stringify({
-    id: `chatcmpl-${randomFrom(ALNUM, 29)}`,
-    object: "chat.completion",
-    created,
-    model: context.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: prepared.finishReason }],
-    usage: prepared.usage,
-  });
 }
