@@ -1,11 +1,12 @@
 #!/usr/bin/env bun
 import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
+import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [chatCommand, sandboxCommand, scriptedServerCommand];
+const commands: Command[] = [chatCommand, demoCommand, sandboxCommand, scriptedServerCommand];
 
 const VERSION = "0.1.0";
 

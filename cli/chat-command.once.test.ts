@@ -1,10 +1,15 @@
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RoomEvent } from "../room/room-event.ts";
+import { parseScript } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 
 const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-once-"));
+// The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
+chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 /** Runs `bun main.ts chat …` as a real child process in the temp workspace. */
@@ -47,4 +52,76 @@ test("wrong flags exit 2 with the reason", async () => {
   const json = await chat(["--json"], {});
   expect(json.exitCode).toBe(2);
   expect(json.stderr).toContain("--json goes with --once");
+});
+
+describe("--once against the scripted server", () => {
+  const script = parseScript(
+    JSON.stringify({
+      models: ["scripted"],
+      rules: [
+        { when: { persona: "agent", lastRole: "tool" }, reply: { text: "I ran it; it printed the greeting." } },
+        { when: { persona: "agent", lastMessage: "greet" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo sandboxed-hello" } }] } },
+        { when: { persona: "agent", lastMessage: "break" }, reply: { text: "half a reply that never ends", chunkSize: 4, fault: { cutAfterChunks: 2 } } },
+        { when: {}, reply: { text: "nothing to add." } },
+      ],
+    }),
+    "chat-command.once.test.ts",
+  );
+  let server: Awaited<ReturnType<typeof startScriptedServer>>;
+  beforeAll(async () => {
+    server = await startScriptedServer({ script, port: 0 });
+  });
+  afterAll(async () => server?.stop());
+
+  const events = (stdout: string) => stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+
+  test("--json prints every room event as one JSON line, the tool's sandboxed output included; exit 0", async () => {
+    const result = await chat(["--once", "please greet me", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    const lines = events(result.stdout);
+    const types = lines.map((event) => event.type);
+    const expected: RoomEvent["type"][] = ["mode", "turn-start", "tool-call", "tool-result", "text-delta", "message", "turn-end"];
+    for (const type of expected) expect(types).toContain(type);
+    expect(types.at(-1)).toBe("turn-end");
+    const toolResult = lines.find((event) => event.type === "tool-result");
+    expect(toolResult).toMatchObject({ type: "tool-result", persona: "agent", ok: true, call: { name: "sh" } });
+    expect((toolResult as { output: string }).output).toContain("sandboxed-hello");
+    const reply = lines.filter((event) => event.type === "message").at(-1) as { message: { from: string; text: string } };
+    expect(reply.message).toMatchObject({ from: "agent", text: "I ran it; it printed the greeting." });
+    expect(lines.at(-1)).toMatchObject({ type: "turn-end", ok: true });
+  });
+
+  test("a reply that breaks mid-stream gives an error event and exit 1", async () => {
+    const result = await chat(["--once", "break please", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(result.exitCode).toBe(1);
+    const lines = events(result.stdout);
+    expect(lines.some((event) => event.type === "error" && event.persona === "agent")).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ type: "turn-end", ok: false });
+  });
+
+  test("a tool the config marks ask is denied without --yes (and the notice says so), allowed with it", async () => {
+    const configFile = join(workspace, "ask.config.json");
+    await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
+    const denied = await chat(["--config", configFile, "--once", "please greet me", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(denied.exitCode).toBe(0);
+    expect(denied.stderr).toContain("Pass --yes to allow such calls");
+    const deniedResult = events(denied.stdout).find((event) => event.type === "tool-result") as { ok: boolean; output: string };
+    expect(deniedResult.ok).toBe(false);
+    expect(deniedResult.output).toContain("denied");
+
+    const allowed = await chat(["--config", configFile, "--once", "please greet me", "--json", "--yes"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(allowed.exitCode).toBe(0);
+    expect(allowed.stderr).toContain("approved by --yes: agent runs sh");
+    const allowedResult = events(allowed.stdout).find((event) => event.type === "tool-result") as { ok: boolean; output: string };
+    expect(allowedResult.output).toContain("sandboxed-hello");
+  });
+
+  test("without --json the console renderer prints the reply and the transcript path goes to stderr", async () => {
+    const result = await chat(["--once", "please greet me", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("agent │ I ran it; it printed the greeting.");
+    expect(result.stdout).toContain("⚙ sh");
+    expect(result.stderr).toMatch(/^transcript: .*\.org\/sessions\/.*\.jsonl$/m);
+  });
 });

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseScript } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+
+const repoRoot = join(import.meta.dir, "..");
+const workspace = mkdtempSync(join(tmpdir(), "org-tmux-chat-"));
+// The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
+chmodSync(workspace, 0o755);
+const script = parseScript(
+  JSON.stringify({
+    models: ["scripted"],
+    rules: [
+      { when: { persona: "agent", lastMessage: "weather" }, reply: { text: "agent says: sunny in the sandbox, no clouds at all.", chunkSize: 4, delayMs: 15 } },
+      { when: { persona: "python", lastMessage: "weather" }, reply: { text: "python says: 21 degrees, computed.", chunkSize: 4, delayMs: 15 } },
+      { when: { persona: "agent", lastMessage: "long story" }, reply: { text: "Once upon a time, there was a very long story that went on and on and on.", chunkSize: 2, delayMs: 150 } },
+      { when: { persona: "toolsmith" }, reply: { text: "toolsmith has nothing to add." } },
+      { when: {}, reply: { text: "fallback reply" } },
+    ],
+  }),
+  "chat-command.tmux.test.ts",
+);
+
+let server: Awaited<ReturnType<typeof startScriptedServer>>;
+let tmux: TmuxServer;
+beforeAll(async () => {
+  // Fails (never skips) with "install tmux" when tmux is missing.
+  tmux = await TmuxServer.start();
+  server = await startScriptedServer({ script, port: 0 });
+});
+afterAll(async () => {
+  await tmux?.close();
+  await server?.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+async function runScript(name: string, session: string) {
+  const child = Bun.spawn(["bash", join(repoRoot, "ops", name)], {
+    cwd: workspace,
+    env: { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, code };
+}
+
+test("ops/run.sh starts the room in tmux; typed text streams replies into the pane; ops/stop.sh ends it", async () => {
+  const session = uniqueSessionName("org-chat");
+  const started = await runScript("run.sh", session);
+  expect(started.code).toBe(0);
+  expect(started.stdout).toContain(`started org in tmux session '${session}'`);
+  expect(started.stdout).toContain(`tmux attach -t ${session}`);
+
+  const again = await runScript("run.sh", session);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain(`org is already running in tmux session '${session}'`);
+
+  await tmux.waitFor(session, "group ›");
+  await tmux.type(session, "how is the weather?");
+  await tmux.keys(session, "Enter");
+  const pane = await tmux.waitFor(session, /python\s+│ python says: 21 degrees, computed\./);
+  expect(pane).toMatch(/agent\s+│ agent says: sunny in the sandbox, no clouds at all\./);
+  expect(pane).toContain("group › how is the weather?");
+
+  // Slash commands work in the same pane; history survives in the workspace.
+  await tmux.waitFor(session, /group ›[^]*group ›/);
+  await tmux.type(session, "/mode direct:agent");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, "direct:agent ›");
+  expect(readFileSync(join(workspace, ".org", "history"), "utf8")).toContain('"how is the weather?"');
+
+  // Ctrl-C stops a streaming reply and the room stays; Ctrl-C twice leaves.
+  await tmux.type(session, "tell me a long story");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, /agent\s+│ Once/);
+  await tmux.keys(session, "C-c");
+  await tmux.waitFor(session, /stopping[^]*direct:agent ›[^]*$/);
+  const afterStop = await tmux.capture(session);
+  expect(afterStop).not.toContain("went on and on and on.");
+  await tmux.keys(session, "C-c");
+  await tmux.waitFor(session, "org exited with code 0");
+
+  const stopped = await runScript("stop.sh", session);
+  expect(stopped.code).toBe(0);
+  expect(stopped.stdout).toContain(`stopped org: killed tmux session '${session}'`);
+  expect(await tmux.hasSession(session)).toBe(false);
+  const stoppedAgain = await runScript("stop.sh", session);
+  expect(stoppedAgain.stdout).toContain(`no tmux session '${session}' is running; nothing to stop.`);
+}, 60_000);

@@ -1,0 +1,149 @@
+import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { environmentSettings } from "../config.ts";
+import { loadOrgConfig } from "../org-config.ts";
+import { createConsoleRenderer } from "../room/console-renderer.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { openRoom } from "../room/room.ts";
+import { AuditLog } from "../sandbox/audit-log.ts";
+import { loadScript } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
+import { handleLine } from "./chat-loop.ts";
+import { type Command, UsageError } from "./command.ts";
+import { roomSlashHost } from "./room-slash-host.ts";
+
+const DEMO_DIR = join(import.meta.dir, "..", "demo");
+
+/** What the demo types, line by line, as a user would. */
+export const DEMO_LINES = [
+  "Hi both! What can you do in here? Have a look around the sandbox.",
+  "/mode direct:python",
+  "What are the first ten square numbers, and what do they add up to?",
+];
+
+const HELP = `Usage: bun main.ts demo [--fast] [--workspace DIR]
+
+Plays a scripted session in a real room, with no model needed: the bundled scripted server answers as
+the personas over real HTTP streaming, and tools run in the real sandbox. A message to the group gets two
+replies streamed at once; the agent runs sh and reports; then /mode direct:python, and python runs
+python_run and sums up. Ends by printing where the transcript is.
+
+Options:
+  --fast             type the lines at once (no typing delay)
+  --workspace DIR    where the demo's .org/ goes (default: a new temp dir, kept so you can read it)
+
+Example:
+  npm start          (the same as bun main.ts demo)`;
+
+function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
+  const options: { fast: boolean; workspace?: string } = { fast: false };
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index];
+    if (arg === "--fast") options.fast = true;
+    else if (arg === "--workspace") {
+      const value = args[index + 1];
+      if (value === undefined) throw new UsageError("--workspace needs a directory", "demo");
+      options.workspace = value;
+      index += 1;
+    } else throw new UsageError(`unknown option '${arg}' for demo`, "demo");
+  }
+  return options;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((done) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), done()), { once: true });
+  });
+
+/** `bun main.ts demo`: the scripted session described in HELP. */
+export const demoCommand: Command = {
+  name: "demo",
+  summary: "watch a scripted session: two personas, a sandboxed tool, direct mode (no model needed)",
+  help: HELP,
+  async run(args, signal) {
+    const options = parseDemoArgs(args);
+    const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
+    const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+    const write = (text: string) => process.stdout.write(text);
+    const workspaceDir = options.workspace ? resolve(options.workspace) : mkdtempSync(join(tmpdir(), "org-demo-"));
+    mkdirSync(workspaceDir, { recursive: true });
+    // The sandbox runs tools as an unprivileged uid that must be able to enter the workspace; mkdtemp makes it 0700.
+    if (!options.workspace) chmodSync(workspaceDir, 0o755);
+
+    const script = await loadScript(join(DEMO_DIR, "demo-script.json"));
+    const server = await startScriptedServer({ script, port: 0 });
+    try {
+      // The demo's personas live in demo/org.config.json; the scripted server stands in for Ollama.
+      const config = loadOrgConfig(join(DEMO_DIR, "org.config.json"), {
+        ...process.env,
+        OLLAMA_BASE: server.url,
+        OLLAMA_MODEL: "scripted", // demo-script.json offers this model id
+      });
+      const renderer = createConsoleRenderer({
+        write,
+        color,
+        personaColors: Object.fromEntries(config.personas.flatMap((persona) => (persona.color ? [[persona.name, persona.color]] : []))),
+      });
+      const toolOutputs: { persona: string; tool: string; output: string }[] = [];
+      let errors = 0;
+      const room = await openRoom({
+        config,
+        workspaceDir,
+        tools: [sh, pythonRun],
+        audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+        onEvent: (event: RoomEvent) => {
+          renderer.handle(event);
+          if (event.type === "tool-result") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
+          if (event.type === "error" || (event.type === "tool-result" && !event.ok)) errors += 1;
+        },
+      });
+      try {
+        write(`${paint("1", "org demo")} — a real room; the scripted server at ${server.url} answers as the personas.\n`);
+        write(paint("90", `personas: ${room.personas().map((persona) => persona.name).join(", ")} · workspace ${workspaceDir}\n\n`));
+        const context = {
+          host: roomSlashHost(room, config, workspaceDir),
+          send: async (text: string, turnSignal: AbortSignal) => {
+            await room.send(text, { signal: turnSignal });
+            await renderer.idle();
+          },
+          write,
+          clearScreen: () => {},
+        };
+        for (const line of DEMO_LINES) {
+          if (signal.aborted) break;
+          write(paint("1", `${room.mode} › `));
+          for (const character of line) {
+            write(character);
+            if (!options.fast) await sleep(18 + Math.random() * 40, signal);
+          }
+          write("\n");
+          if (!options.fast) await sleep(300, signal);
+          toolOutputs.length = 0;
+          await handleLine(line, context, signal);
+          await renderer.idle();
+          // Tool output stays out of the room (the personas summarise it); the demo shows it so you can check them.
+          for (const result of toolOutputs) {
+            write(paint("90", `  ┌ what ${result.tool} printed in the sandbox for ${result.persona}:\n`));
+            for (const outputLine of result.output.trimEnd().split("\n")) write(paint("90", `  │ ${outputLine}\n`));
+          }
+          write("\n");
+        }
+      } finally {
+        await room.close();
+      }
+      write(`transcript: ${room.transcriptPath}\n`);
+      write(paint("90", `go on from there with a real model: bun main.ts chat --workspace ${workspaceDir} --resume ${room.sessionId}\n`));
+      if (errors > 0) {
+        process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); 'bun main.ts sandbox check' tells whether the sandbox works here.\n`);
+        return 1;
+      }
+      return 0;
+    } finally {
+      await server.stop();
+    }
+  },
+};
