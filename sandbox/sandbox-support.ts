@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { supportFiles } from "./bwrap-argv.ts";
@@ -7,18 +8,48 @@ import { buildSeccompFilter } from "./seccomp-filter.ts";
 let supportDir: string | undefined;
 
 /**
- * A private directory, made once per process, holding the seccomp program and the synthetic /etc files that
- * every sandbox mounts read-only. Readable by the sandbox uid, writable only by this process's uid.
+ * The directory holding the seccomp program and the synthetic /etc files every sandbox mounts read-only.
+ * Named after its content and owner, so all org processes of one user share it and none leaves a copy behind
+ * (bun test does not run exit handlers). Readable by the sandbox uid, writable only by this uid.
  */
 export function sandboxSupportDir(): string {
   if (supportDir) return supportDir;
+  const files: Record<string, string | Uint8Array> = { "seccomp.bpf": buildSeccompFilter(), ...supportFiles() };
+  const hash = createHash("sha256");
+  for (const [name, content] of Object.entries(files)) hash.update(name).update("\0").update(content).update("\0");
+  const uid = process.getuid?.() ?? 0;
+  const shared = join(tmpdir(), `org-sandbox-${uid}-${hash.digest("hex").slice(0, 16)}`);
+  supportDir = isOwnPrivateDirectory(shared) ? shared : privateCopy();
+  for (const [name, content] of Object.entries(files)) writeIfChanged(join(supportDir, name), content);
+  return supportDir;
+}
+
+// A shared name in a world-writable tmp dir is only safe if we made it and nobody else can write into it.
+function isOwnPrivateDirectory(directory: string): boolean {
+  try {
+    mkdirSync(directory, { mode: 0o755 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
+  }
+  const stat = lstatSync(directory);
+  return stat.isDirectory() && stat.uid === (process.getuid?.() ?? 0) && (stat.mode & 0o022) === 0;
+}
+
+function privateCopy(): string {
   const directory = mkdtempSync(join(tmpdir(), "org-sandbox-"));
   chmodSync(directory, 0o755);
-  writeFileSync(join(directory, "seccomp.bpf"), buildSeccompFilter(), { mode: 0o644 });
-  for (const [name, content] of Object.entries(supportFiles())) {
-    writeFileSync(join(directory, name), content, { mode: 0o644 });
-  }
-  process.once("exit", () => rmSync(directory, { recursive: true, force: true }));
-  supportDir = directory;
   return directory;
+}
+
+// Replace by rename, so a sandbox starting in another process never reads a half-written file.
+function writeIfChanged(path: string, content: string | Uint8Array): void {
+  const wanted = typeof content === "string" ? Buffer.from(content) : Buffer.from(content);
+  try {
+    if (readFileSync(path).equals(wanted)) return;
+  } catch {
+    // Missing: write it.
+  }
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, wanted, { mode: 0o644 });
+  renameSync(temporary, path);
 }
