@@ -104,7 +104,23 @@ function personaColors(config: OrgConfig): Record<string, string> {
 /** `--once TEXT`: one turn, printed by the console renderer or as JSON lines; exit 1 when a reply failed. */
 async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Promise<number> {
   const { options } = setup;
-  const printLine = (line: string) => process.stdout.write(`${line}\n`);
+  // A reader that goes away (`| head`) stops the turn quietly instead of crashing on EPIPE.
+  const stop = new AbortController();
+  let readerGone = false;
+  const onStdoutError = () => {
+    readerGone = true;
+    stop.abort(new Error("standard output was closed"));
+  };
+  process.stdout.on("error", onStdoutError);
+  const print = (chunk: string) => {
+    if (readerGone) return;
+    try {
+      process.stdout.write(chunk);
+    } catch {
+      onStdoutError();
+    }
+  };
+  const printLine = (line: string) => print(`${line}\n`);
   const dead = await firstDeadServer(setup.config, signal);
   if (dead) {
     if (options.json) printLine(JSON.stringify({ type: "error", kind: "unreachable", message: dead }));
@@ -112,7 +128,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     return 1;
   }
   const renderer = createConsoleRenderer({
-    write: (chunk) => process.stdout.write(chunk),
+    write: print,
     color: setup.color,
     personaColors: personaColors(setup.config),
   });
@@ -122,7 +138,6 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     else renderer.handle(event);
   });
   // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
-  const stop = new AbortController();
   const onInterrupt = () => stop.abort(new Error("stopped with Ctrl-C"));
   process.on("SIGINT", onInterrupt);
   try {
@@ -133,6 +148,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   } finally {
     process.off("SIGINT", onInterrupt);
     await room.close();
+    if (!readerGone) process.stdout.off("error", onStdoutError);
   }
 }
 

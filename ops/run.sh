@@ -42,5 +42,5 @@ chat="$(printf '%q ' "$bun" "$root/main.ts" chat "$@")"
 shell_command="$chat; code=\$?; echo; echo \"org exited with code \$code. Press Enter to close this window.\"; read -r _"
 
 tmux new-session -d -s "$session" -c "$PWD" -x 120 -y 40 "${env_args[@]}" "$shell_command"
-echo "started org in tmux session '$session' (bun main.ts chat $*, workspace $PWD)."
+echo "started org in tmux session '$session' (bun main.ts chat${*:+ $*}, workspace $PWD)."
 attach_hint
