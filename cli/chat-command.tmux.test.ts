@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseScript } from "../scripted-server/script.ts";
@@ -14,6 +14,8 @@ const script = parseScript(
   JSON.stringify({
     models: ["scripted"],
     rules: [
+      { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the check is done." } },
+      { when: { persona: "agent", lastMessage: "run the check" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo check-ok" } }] } },
       { when: { persona: "agent", lastMessage: "weather" }, reply: { text: "agent says: sunny in the sandbox, no clouds at all.", chunkSize: 4, delayMs: 15 } },
       { when: { persona: "python", lastMessage: "weather" }, reply: { text: "python says: 21 degrees, computed.", chunkSize: 4, delayMs: 15 } },
       { when: { persona: "agent", lastMessage: "long story" }, reply: { text: "Once upon a time, there was a very long story that went on and on and on.", chunkSize: 2, delayMs: 150 } },
@@ -37,8 +39,8 @@ afterAll(async () => {
   rmSync(workspace, { recursive: true, force: true });
 });
 
-async function runScript(name: string, session: string) {
-  const child = Bun.spawn(["bash", join(repoRoot, "ops", name)], {
+async function runScript(name: string, session: string, args: string[] = []) {
+  const child = Bun.spawn(["bash", join(repoRoot, "ops", name), ...args], {
     cwd: workspace,
     env: { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
     stdout: "pipe",
@@ -90,4 +92,32 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   expect(await tmux.hasSession(session)).toBe(false);
   const stoppedAgain = await runScript("stop.sh", session);
   expect(stoppedAgain.stdout).toContain(`no tmux session '${session}' is running; nothing to stop.`);
+}, 60_000);
+
+test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies it", async () => {
+  const session = uniqueSessionName("org-approve");
+  const configFile = join(workspace, "ask.config.json");
+  writeFileSync(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
+  expect((await runScript("run.sh", session, ["--config", configFile])).code).toBe(0);
+  await tmux.waitFor(session, "group ›");
+
+  await tmux.type(session, "please run the check");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, "allow? [y]es / [n]o / [a]lways for sh:");
+  await tmux.type(session, "y");
+  await tmux.keys(session, "Enter");
+  const allowed = await tmux.waitFor(session, /agent │ the check is done\./);
+  expect(allowed).toContain('agent wants to run sh {"cmd":"echo check-ok"}');
+  expect(allowed).toContain("· allowed: agent runs sh");
+  expect(allowed).toMatch(/agent │ ✓ sh/);
+
+  await tmux.type(session, "please run the check");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, /allow\?[^]*allow\? \[y\]es \/ \[n\]o \/ \[a\]lways for sh:/);
+  await tmux.type(session, "n");
+  await tmux.keys(session, "Enter");
+  const denied = await tmux.waitFor(session, /agent │ ✗ sh: Error: the user denied the sh call/);
+  expect(denied).toContain("· denied: agent may not run sh this time");
+
+  expect((await runScript("stop.sh", session)).code).toBe(0);
 }, 60_000);
