@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig } from "../org-config.ts";
+import { openRoom, type Room } from "../room/room.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { sh } from "../tools/sh.ts";
+import { roomSlashHost } from "./room-slash-host.ts";
+import { parseInput, runSlashCommand } from "./slash-commands.ts";
+
+const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
+let server: Awaited<ReturnType<typeof startScriptedServer>>;
+let room: Room;
+let run: (line: string) => Promise<string>;
+
+beforeAll(async () => {
+  server = await startScriptedServer({
+    script: { models: ["scripted", "bigger:14b"], rules: [{ when: { persona: "agent" }, reply: { text: "hello from agent\nsecond line" } }] },
+  });
+  const configFile = join(workspace, "org.config.json");
+  await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
+  const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+  room = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
+  const host = roomSlashHost(room, config, workspace);
+  run = async (line) => {
+    const parsed = parseInput(line);
+    if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
+    const lines: string[] = [];
+    await runSlashCommand(parsed.command, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+    return lines.join("\n");
+  };
+  await room.send("hi agent");
+});
+afterAll(async () => {
+  await room?.close();
+  await server?.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+test("/history and /save show the real room's conversation", async () => {
+  expect(await run("/history")).toBe("user: hi agent\nagent: hello from agent\n    second line");
+  const saved = await run("/save notes/chat.md");
+  expect(saved).toStartWith("saved the conversation to ");
+  const markdown = readFileSync(join(workspace, "notes", "chat.md"), "utf8");
+  expect(markdown).toContain(`# org session ${room.sessionId}`);
+  expect(markdown).toMatch(/## agent — .*\n\nhello from agent\nsecond line\n/);
+});
+
+test("/models lists the server's models, /use checks them, /tools marks ask", async () => {
+  expect(await run("/models")).toContain(`${server.url} has: scripted, bigger:14b`);
+  expect(await run("/use agent bigger:14b")).toBe("agent now uses bigger:14b");
+  expect(room.personas()[0]?.model).toBe("bigger:14b");
+  expect(await run("/use agent nonexistent")).toContain('/use: model "nonexistent" is not on');
+  expect(await run("/use ghost scripted")).toContain('/use: there is no persona "ghost"');
+  expect(await run("/tools")).toBe("  agent: sh (asks first), chat_mode");
+});
