@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -123,5 +123,20 @@ describe("--once against the scripted server", () => {
     expect(result.stdout).toContain("agent │ I ran it; it printed the greeting.");
     expect(result.stdout).toContain("⚙ sh");
     expect(result.stderr).toMatch(/^transcript: .*\.org\/sessions\/.*\.jsonl$/m);
+  });
+
+  test("--resume goes on in the newest session: the same transcript file grows", async () => {
+    const resumeWorkspace = join(workspace, "resume");
+    const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
+    const first = await chat(["--workspace", resumeWorkspace, "--once", "hello there", "--mode", "direct:agent"], env);
+    expect(first.exitCode).toBe(0);
+    const sessions = () => readdirSync(join(resumeWorkspace, ".org", "sessions"));
+    expect(sessions()).toHaveLength(1);
+    const again = await chat(["--workspace", resumeWorkspace, "--resume", "--once", "and again", "--mode", "direct:agent", "--json"], env);
+    expect(again.exitCode).toBe(0);
+    expect(sessions()).toHaveLength(1);
+    const transcript = readFileSync(join(resumeWorkspace, ".org", "sessions", sessions()[0] as string), "utf8");
+    expect(transcript).toContain('"text":"hello there"');
+    expect(transcript).toContain('"text":"and again"');
   });
 });
