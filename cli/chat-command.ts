@@ -16,7 +16,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { LineEditor } from "./line-editor.ts";
 import { deadServerMessage, probeModelServer } from "./model-server-probe.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
-import { slashHelp } from "./slash-commands.ts";
+import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 
 const HELP = `Usage: bun main.ts chat [options]
 
@@ -164,7 +164,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const dead = await firstDeadServer(config, signal);
   if (dead) write(`${paint("33", `warning: ${dead}`)}\n(the room opens anyway; messages will fail until a server answers)\n\n`);
 
-  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, ".org", "history") });
+  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, ".org", "history"), complete: completeSlashCommand });
   const renderer = createConsoleRenderer({ write, color, personaColors: personaColors(config) });
   const approve = createApprovalPrompt({
     assumeYes: options.yes,

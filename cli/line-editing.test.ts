@@ -89,6 +89,13 @@ describe("applyKey", () => {
     expect(type("ab\x01\x04").state.text).toBe("b");
   });
 
+  test("Tab asks the completer about the text before the cursor", () => {
+    let state = initialEditState();
+    for (const key of new KeyDecoder().feed("/he\t")) state = applyKey(state, key, (before) => (before === "/he" ? "lp " : undefined)).state;
+    expect(state.text).toBe("/help ");
+    expect(applyKey(initialEditState(), { type: "tab" }).state.text).toBe("  ");
+  });
+
   test("Ctrl-W deletes the previous word, Ctrl-U the line before the cursor", () => {
     expect(type("run the tests\x17").state.text).toBe("run the ");
     expect(type("run the tests\x15").state.text).toBe("");

@@ -25,15 +25,23 @@ export function initialEditState(history: readonly string[] = []): EditState {
 }
 
 /** Applies one key to the state. Pure: the editor's terminal side only renders what this returns. */
-export function applyKey(state: EditState, key: Key): { state: EditState; outcome: EditOutcome } {
+export function applyKey(
+  state: EditState,
+  key: Key,
+  /** Tab completion: given the text before the cursor, what to insert there (undefined: nothing). */
+  complete?: (before: string) => string | undefined,
+): { state: EditState; outcome: EditOutcome } {
   const edit = (next: Partial<EditState>) => ({ state: { ...state, ...next }, outcome: { type: "edit" } as const });
   const { text, cursor } = state;
   switch (key.type) {
     case "text":
     case "paste":
       return edit(insert(state, key.text));
-    case "tab":
-      return edit(insert(state, "  "));
+    case "tab": {
+      if (!complete) return edit(insert(state, "  "));
+      const completion = complete(text.slice(0, cursor));
+      return edit(completion ? insert(state, completion) : {});
+    }
     case "alt-enter":
       return edit(insert(state, "\n"));
     case "enter":

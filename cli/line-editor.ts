@@ -14,6 +14,8 @@ export type LineEditorOptions = {
   output?: Output;
   /** Where submitted lines are kept between sessions (e.g. `<workspace>/.org/history`); none when absent. */
   historyFile?: string;
+  /** Tab completion for the text before the cursor; without it Tab inserts two spaces. */
+  complete?: (before: string) => string | undefined;
 };
 
 export type ReadLineOptions = {
@@ -53,6 +55,7 @@ export class LineEditor {
   private historyWrites: Promise<void> = Promise.resolve();
   private readonly onData = (chunk: Buffer | string) => this.handleKeys(this.decoder.feed(chunk.toString()));
   private readonly onEnd = () => this.handleKeys([{ type: "eof" }]);
+  private readonly onResize = () => this.render();
   private readonly restoreTerminal = () => {
     if (this.output.isTTY) this.output.write(BRACKETED_PASTE_OFF);
     if (this.input.isTTY) this.input.setRawMode?.(false);
@@ -72,6 +75,7 @@ export class LineEditor {
     if (this.output.isTTY) this.output.write(BRACKETED_PASTE_ON);
     // However the process ends, the user's terminal must not be left in raw mode.
     process.once("exit", this.restoreTerminal);
+    (this.output as Partial<NodeJS.WriteStream>).on?.("resize", this.onResize);
     this.input.on("data", this.onData);
     this.input.on("end", this.onEnd);
     this.input.resume();
@@ -110,6 +114,7 @@ export class LineEditor {
   close(): Promise<void> {
     if (!this.started) return this.historyWrites;
     this.started = false;
+    (this.output as Partial<NodeJS.WriteStream>).off?.("resize", this.onResize);
     this.input.off("data", this.onData);
     this.input.off("end", this.onEnd);
     process.off("exit", this.restoreTerminal);
@@ -131,7 +136,7 @@ export class LineEditor {
         else this.queued.push(key);
         continue;
       }
-      const { state, outcome } = applyKey(reading.state, key);
+      const { state, outcome } = applyKey(reading.state, key, reading.remember ? this.options.complete : undefined);
       reading.state = state;
       switch (outcome.type) {
         case "edit":

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseInput, runSlashCommand, type SlashHost, slashHelp } from "./slash-commands.ts";
+import { completeSlashCommand, parseInput, runSlashCommand, type SlashHost, slashHelp } from "./slash-commands.ts";
 
 describe("parseInput", () => {
   test("plain text and @mentions are messages; blank lines are empty", () => {
@@ -109,4 +109,14 @@ describe("runSlashCommand", () => {
     expect((await run("/help")).output).toBe(slashHelp());
     expect((await run("/quit")).outcome).toBe("quit");
   });
+});
+
+test("Tab completes a command name only when one command fits", () => {
+  expect(completeSlashCommand("/mo")).toBeUndefined(); // mode, models
+  expect(completeSlashCommand("/mod")).toBeUndefined();
+  expect(completeSlashCommand("/he")).toBe("lp ");
+  expect(completeSlashCommand("/q")).toBe("uit ");
+  expect(completeSlashCommand("/quit")).toBe(" ");
+  expect(completeSlashCommand("hello /he")).toBeUndefined();
+  expect(completeSlashCommand("/use agent")).toBeUndefined();
 });

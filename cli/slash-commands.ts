@@ -96,6 +96,16 @@ export function slashHelp(): string {
   ].join("\n");
 }
 
+/** Tab completion of a command name: the rest of the only command starting with what was typed. */
+export function completeSlashCommand(before: string): string | undefined {
+  const match = /^\/([a-z]*)$/i.exec(before);
+  if (!match) return undefined;
+  const typed = (match[1] ?? "").toLowerCase();
+  const candidates = Object.keys(SPECS).filter((name) => name.startsWith(typed));
+  if (candidates.length !== 1) return undefined;
+  return `${(candidates[0] as string).slice(typed.length)} `;
+}
+
 /** Splits a typed line into a message or a command. Never throws: mistakes come back as `invalid`. */
 export function parseInput(line: string): ParsedInput {
   const trimmed = line.trim();
