@@ -186,6 +186,32 @@ describe("chatOnce errors against the scripted server", () => {
     }
   });
 
+  test("a connection that ends in the middle of an event rejects as interrupted, keeping what came before", async () => {
+    const server = await serve({ rules: [{ reply: { text: "Hello there", chunkSize: 5, fault: { cutAfterChunks: 1, midEvent: true } } }] });
+    const error = await failure(ask(server.url));
+    expect(error.kind).toBe("interrupted");
+    expect(error.partialContent).toBe("Hello");
+  });
+
+  test("the client's tool history is valid JSON, so Ollama's 'invalid tool call arguments' check passes", async () => {
+    const server = await serve({
+      rules: [
+        { when: { lastRole: "user" }, reply: { wire: "ollama-index-bug", toolCalls: [{ name: "sh", arguments: { cmd: "echo a" } }, { name: "sh", arguments: { cmd: "echo b" } }] } },
+        { when: { lastRole: "tool" }, reply: { text: "both ran" } },
+      ],
+    });
+    const result = await runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: user("run two"),
+      tools: toolSet([sh]),
+      toolContext: { workspaceDir, sessionId: "index-bug-history" },
+      retry: { retries: 0 },
+    });
+    expect(result.content).toBe("both ran");
+    expect(server.requests.map((request) => request.outcome)).toEqual(["200 rule 0", "200 rule 1"]);
+  });
+
   test("a malformed event is reported as malformed-event, with the partial content", async () => {
     const server = await serve({ rules: [{ reply: { text: "Hello there", chunkSize: 5, fault: { malformedAfterChunks: 1 } } }] });
     const error = await failure(ask(server.url));

@@ -17,7 +17,8 @@ export const Fault = z.union([
     status: z.number().int().min(400).max(599),
     message: z.string().optional(),
   }),
-  z.strictObject({ cutAfterChunks: z.number().int().min(0) }),
+  /** N events, then EOF without [DONE]; with `midEvent`, the connection ends halfway through the next event. */
+  z.strictObject({ cutAfterChunks: z.number().int().min(0), midEvent: z.boolean().optional() }),
   z.strictObject({ malformedAfterChunks: z.number().int().min(0) }),
 ]);
 export type Fault = z.infer<typeof Fault>;

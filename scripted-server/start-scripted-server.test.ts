@@ -412,3 +412,44 @@ describe("non-streamed replies of other servers", () => {
     expect(body.choices[0].finish_reason).toBe("stop");
   });
 });
+
+describe("what Ollama refuses before running a model", () => {
+  const script: ScriptInput = { rules: [{ reply: { text: "ok" } }] };
+  const refusal = async (url: string, body: Record<string, unknown>) => {
+    const { status, text } = await post(url, { model: "qwen3:8b", ...body });
+    return { status, message: JSON.parse(text).error?.message as string | undefined };
+  };
+
+  test("tool-call arguments in the history that are not JSON: 400 invalid tool call arguments", async () => {
+    const server = await serve(script);
+    const history = (args: string) => [
+      { role: "user", content: "go" },
+      { role: "assistant", content: "", tool_calls: [{ id: "c1", type: "function", function: { name: "sh", arguments: args } }] },
+      { role: "tool", tool_call_id: "c1", content: "done" },
+    ];
+    // What the index bug does to a naive client: two argument objects glued together.
+    expect(await refusal(server.url, { messages: history('{"a":1}{"b":2}') })).toEqual({ status: 400, message: "invalid tool call arguments" });
+    expect((await refusal(server.url, { messages: history('{"a":1}') })).status).toBe(200);
+  });
+
+  test("content null without tool calls; a bad reasoning_effort", async () => {
+    const server = await serve(script);
+    expect(await refusal(server.url, { messages: [{ role: "user", content: null }] })).toEqual({ status: 400, message: "invalid message content type: <nil>" });
+    const effort = await refusal(server.url, { messages: hi, reasoning_effort: "turbo" });
+    expect(effort.status).toBe(400);
+    expect(effort.message).toStartWith('invalid reasoning value: "turbo"');
+    expect((await refusal(server.url, { messages: hi, reasoning_effort: "none" })).status).toBe(200);
+  });
+});
+
+describe("cut in the middle of an event", () => {
+  test("cutAfterChunks with midEvent ends the body halfway through the next event", async () => {
+    const server = await serve({ rules: [{ reply: { text: "Hello world", chunkSize: 2, fault: { cutAfterChunks: 1, midEvent: true } } }] });
+    const { text } = await post(server.url, { model: "qwen3:8b", messages: hi, stream: true });
+    const [first, partial, ...rest] = text.split("\n\n");
+    expect(JSON.parse((first as string).slice("data: ".length)).choices[0].delta.content).toBe("He");
+    expect(partial).toStartWith('data: {"id":"chatcmpl-');
+    expect(() => JSON.parse((partial as string).slice("data: ".length))).toThrow();
+    expect(rest).toEqual([]);
+  });
+});

@@ -1,3 +1,4 @@
+import { checkChatRequest } from "./check-chat-request.ts";
 import { fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
 import { goJson } from "./prepare-reply.ts";
@@ -79,6 +80,7 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
   const plan = renderStream(reply, { model, includeUsage: streamOptions?.include_usage === true, promptTokens });
   const fault = reply.fault;
   const cutAfter = fault && "cutAfterChunks" in fault ? fault.cutAfterChunks : undefined;
+  const cutMidEvent = fault && "cutAfterChunks" in fault ? fault.midEvent === true : false;
   const malformedAfter = fault && "malformedAfterChunks" in fault ? fault.malformedAfterChunks : undefined;
   const encoder = new TextEncoder();
   const frame = (data: string) => `data: ${data}\n\n`;
@@ -92,9 +94,14 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
         let text = "";
         for (const event of write) {
           if (cutAfter !== undefined && sent >= cutAfter) {
-            // Ollama's silent mid-stream failure: one empty chunk with model "", then EOF without [DONE].
-            const errorChunk = ollamaMidStreamErrorChunk(reply.wire);
-            if (errorChunk) text += frame(errorChunk);
+            if (cutMidEvent) {
+              const whole = frame(event);
+              text += whole.slice(0, Math.ceil(whole.length / 2));
+            } else {
+              // Ollama's silent mid-stream failure: one empty chunk with model "", then EOF without [DONE].
+              const errorChunk = ollamaMidStreamErrorChunk(reply.wire);
+              if (errorChunk) text += frame(errorChunk);
+            }
             if (text) controller.enqueue(encoder.encode(text));
             controller.close();
             return;
@@ -130,12 +137,9 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
       return errorResponse(400, typeof body === "string" ? `invalid character in request body: ${JSON.stringify(body.slice(0, 40))}` : "request body must be a JSON object");
     }
     const fields = body as Record<string, unknown>;
-    const model = typeof fields.model === "string" ? fields.model : "";
-    if (model === "") return errorResponse(400, "model is required");
-    if (!Array.isArray(fields.messages) || fields.messages.length === 0) return errorResponse(400, "[] is too short - 'messages'");
-    if (!script.models.some((served) => sameModel(served, model))) {
-      return errorResponse(404, `model "${model}" not found, try pulling it first`);
-    }
+    const problem = checkChatRequest(fields, (model) => script.models.some((served) => sameModel(served, model)));
+    if (problem) return errorResponse(problem.status, problem.message);
+    const model = fields.model as string;
     const view: ChatRequestView = { model, messages: fields.messages as ChatRequestView["messages"] };
     const { reply, ruleIndex } = matcher.pick(view);
     record.outcome = ruleIndex === "fallback" ? "fallback" : ruleIndex === "none" ? "no rule matched" : `rule ${ruleIndex}`;

@@ -1,0 +1,43 @@
+// The request checks Ollama makes before it runs a model (protocol reference 1.2), so a client that sends
+// what Ollama refuses fails against the scripted server too.
+
+export type ChatRequestProblem = { status: 400 | 404; message: string };
+
+const REASONING_EFFORTS = ["", "none", "minimal", "low", "medium", "high", "max", "xhigh", "ultra"];
+
+function isJsonText(text: unknown): boolean {
+  if (typeof text !== "string") return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What Ollama would answer with instead of a completion, or undefined when the request is fine. */
+export function checkChatRequest(fields: Record<string, unknown>, isServed: (model: string) => boolean): ChatRequestProblem | undefined {
+  const model = typeof fields.model === "string" ? fields.model : "";
+  if (model === "") return { status: 400, message: "model is required" };
+  if (!Array.isArray(fields.messages) || fields.messages.length === 0) return { status: 400, message: "[] is too short - 'messages'" };
+  for (const message of fields.messages as unknown[]) {
+    if (!message || typeof message !== "object") return { status: 400, message: "invalid message format" };
+    const { content, tool_calls: toolCalls } = message as { content?: unknown; tool_calls?: unknown };
+    const hasCalls = Array.isArray(toolCalls) && toolCalls.length > 0;
+    if ((content === null || content === undefined) && !hasCalls) return { status: 400, message: "invalid message content type: <nil>" };
+    if (hasCalls) {
+      for (const call of toolCalls as { function?: { arguments?: unknown } }[]) {
+        if (!isJsonText(call?.function?.arguments)) return { status: 400, message: "invalid tool call arguments" };
+      }
+    }
+  }
+  const effort = fields.reasoning_effort ?? (fields.reasoning as { effort?: unknown } | undefined)?.effort;
+  if (effort !== undefined && (typeof effort !== "string" || !REASONING_EFFORTS.includes(effort))) {
+    return {
+      status: 400,
+      message: `invalid reasoning value: ${JSON.stringify(effort)} (must be "minimal", "low", "medium", "high", "xhigh", "ultra", "max", or "none")`,
+    };
+  }
+  if (!isServed(model)) return { status: 404, message: `model "${model}" not found, try pulling it first` };
+  return undefined;
+}
