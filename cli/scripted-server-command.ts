@@ -19,15 +19,16 @@ POST /api/embed and /v1/embeddings (deterministic normalized vectors).
 Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose conditions all hold answers.
   when:  persona (a name in the system prompt, whole word), lastMessage (case-insensitive regex on the
          last message), lastRole (user|tool|assistant), model, times (how often the rule may fire)
-  reply: text ({{lastMessage}} is replaced), reasoning, toolCalls [{name, arguments}],
+  reply: text ({{lastMessage}} is replaced), reasoning, reasoningAs (field|think), toolCalls [{name, arguments}],
          embedded (hermes|mistral|json|pythonic|qwen-xml: write the calls into the text),
          wire (ollama-new|ollama-old|ollama-index-bug|openai|vllm|llamacpp; default ollama-new),
          chunkSize (characters per chunk, default 8), delayMs, firstByteDelayMs, usage (default true),
-         fault ({"status": 503} | {"cutAfterChunks": N} | {"malformedAfterChunks": N})
+         fault ({"status": 503} | {"cutAfterChunks": N, "midEvent"?: true} | {"malformedAfterChunks": N})
   Without a matching rule the fallback reply answers, else a text saying no rule matched.
+  More in scripted-server/README.md.
 
 Example:
-  echo '{"rules":[{"when":{"lastMessage":"list"},"reply":{"toolCalls":[{"name":"sh","arguments":{"command":"ls"}}]}},
+  echo '{"rules":[{"when":{"lastMessage":"list"},"reply":{"toolCalls":[{"name":"sh","arguments":{"cmd":"ls"}}]}},
                   {"reply":{"text":"You said: {{lastMessage}}"}}]}' > script.json
   bun main.ts scripted-server --script script.json --port 0
   # prints: scripted model server listening on http://127.0.0.1:PORT (2 rules; models: qwen3:8b)
