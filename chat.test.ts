@@ -195,13 +195,14 @@ describe("chatOnce wire formats", () => {
   });
 
   test("<think> written into content is moved to reasoning, even split across deltas", async () => {
-    const deltas = ["<thi", "nk>I should", " greet.</th", "ink>\n\nHi <b>there</b>"];
+    const deltas = ["<thi", "nk>I should", " greet.</th", "ink>\n", "\n", "Hi <b>there</b>\n\nBye"];
     const frames = deltas.map((content) => ({ choices: [{ index: 0, delta: { content }, finish_reason: null }] }));
     frames.push({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] } as never);
     await using server = startFrameServer([{ chunks: sseFrames(frames) }]);
     const { result } = await collect(server.url);
     expect(result.reasoning).toBe("I should greet.");
-    expect(result.content).toBe("\n\nHi <b>there</b>");
+    // The blank lines after </think> go with the thinking; those inside the answer stay.
+    expect(result.content).toBe("Hi <b>there</b>\n\nBye");
   });
 
   test("a base URL that already ends in /v1 is not doubled", () => {

@@ -8,11 +8,15 @@ const CLOSE = "</think>";
 export class ThinkSplitter {
   #inside = false;
   #pending = "";
+  /** After `</think>` the blank lines models put before their answer are layout, not content. */
+  #afterClose = false;
 
   /** Feeds one delta; returns the parts that are certainly text or reasoning so far. */
   push(delta: string): { text: string; reasoning: string } {
     // Fast path for the common case: plain text with no tag in sight.
-    if (!this.#inside && this.#pending === "" && !delta.includes("<")) return { text: delta, reasoning: "" };
+    if (!this.#inside && this.#pending === "" && !this.#afterClose && !delta.includes("<")) {
+      return { text: delta, reasoning: "" };
+    }
     let input = this.#pending + delta;
     this.#pending = "";
     let text = "";
@@ -22,16 +26,17 @@ export class ThinkSplitter {
       const at = input.indexOf(tag);
       if (at >= 0) {
         if (this.#inside) reasoning += input.slice(0, at);
-        else text += input.slice(0, at);
+        else text += this.#answerText(input.slice(0, at));
         input = input.slice(at + tag.length);
         this.#inside = !this.#inside;
+        if (!this.#inside) this.#afterClose = true;
         continue;
       }
       // Hold back a tail that could be the start of a tag split across deltas.
       const keep = partialTagSuffix(input, tag);
       const safe = input.slice(0, input.length - keep);
       if (this.#inside) reasoning += safe;
-      else text += safe;
+      else text += this.#answerText(safe);
       this.#pending = input.slice(input.length - keep);
       break;
     }
@@ -42,7 +47,14 @@ export class ThinkSplitter {
   flush(): { text: string; reasoning: string } {
     const rest = this.#pending;
     this.#pending = "";
-    return this.#inside ? { text: "", reasoning: rest } : { text: rest, reasoning: "" };
+    return this.#inside ? { text: "", reasoning: rest } : { text: this.#answerText(rest), reasoning: "" };
+  }
+
+  #answerText(text: string): string {
+    if (!this.#afterClose) return text;
+    const answer = text.trimStart();
+    if (answer !== "") this.#afterClose = false;
+    return answer;
   }
 }
 
