@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LoopEvent, runWithTools } from "./chat.ts";
 import { chatOnce } from "./chat.ts";
-import { ChatError } from "./chat-errors.ts";
 import type { StreamEvent } from "./chat-types.ts";
 import type { ScriptInput } from "./scripted-server/script.ts";
 import { startScriptedServer } from "./scripted-server/start-scripted-server.ts";
+import { chatFailure, collectChat } from "./testing/chat-helpers.ts";
 import { toolSet } from "./tools/define-tool.ts";
 import { sh } from "./tools/sh.ts";
 
@@ -30,28 +30,9 @@ async function serve(script: ScriptInput) {
 
 const user = (content: string) => [{ role: "user" as const, content }];
 
-async function ask(url: string, extra: Partial<Parameters<typeof chatOnce>[0]> = {}) {
-  const events: StreamEvent[] = [];
-  const result = await chatOnce({
-    baseUrl: url,
-    model: "qwen3:8b",
-    messages: user("hi"),
-    onEvent: (event) => events.push(event),
-    retry: { retries: 0 },
-    ...extra,
-  });
-  return { result, events };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ChatError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ChatError) return error;
-    throw error;
-  }
-  throw new Error("expected the completion to fail");
-}
+const ask = (url: string, extra: Partial<Parameters<typeof chatOnce>[0]> = {}) =>
+  collectChat({ baseUrl: url, model: "qwen3:8b", messages: user("hi"), ...extra });
+const failure = chatFailure;
 
 const calls = [
   { name: "get_weather", arguments: { city: "Paris", note: "<b> & \u2028" } },

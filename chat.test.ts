@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { chatCompletionsUrl, chatOnce } from "./chat.ts";
-import { ChatError } from "./chat-errors.ts";
 import type { StreamEvent } from "./chat-types.ts";
+import { chatFailure, collectChat } from "./testing/chat-helpers.ts";
 import { sseFrames, startFrameServer } from "./testing/frame-server.ts";
 
 const user = [{ role: "user" as const, content: "hi" }];
@@ -14,28 +14,9 @@ const ollamaNewText = [
   '{"id":"chatcmpl-412","object":"chat.completion.chunk","created":1755800000,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[],"usage":{"prompt_tokens":26,"completion_tokens":3,"total_tokens":29}}',
 ];
 
-async function collect(url: string, extra: Partial<Parameters<typeof chatOnce>[0]> = {}) {
-  const events: StreamEvent[] = [];
-  const result = await chatOnce({
-    baseUrl: url,
-    model: "llama3.2",
-    messages: user,
-    onEvent: (event) => events.push(event),
-    retry: { retries: 0 },
-    ...extra,
-  });
-  return { result, events };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ChatError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ChatError) return error;
-    throw error;
-  }
-  throw new Error("expected the completion to fail");
-}
+const collect = (url: string, extra: Partial<Parameters<typeof chatOnce>[0]> = {}) =>
+  collectChat({ baseUrl: url, model: "llama3.2", messages: user, ...extra });
+const failure = chatFailure;
 
 describe("chatOnce wire formats", () => {
   test("Ollama new format: text, separate finish chunk, usage with choices []", async () => {
