@@ -374,13 +374,14 @@ import os; os._exit(0)`,
     name: "filling scratch with many files",
     category: "resources",
     sh: "i=0; while true; do i=$((i+1)); head -c 4M /dev/zero > f$i || exit 1; done",
-    // Room for the 200 ms watchdog to trip first even when the machine is busy.
+    // Room for the watchdog to trip first even when the machine is busy.
     timeoutMs: 8000,
     expect: ({ result, env }) => {
       const tree = measureTree(env.scratchFor("filling scratch with many files"), 1024 * MiB, 100_000);
       return all(
         unless(/scratch directory/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
-        unless(tree.bytes < 128 * MiB, `scratch grew to ${tree.bytes} bytes`),
+        // inotify wakes the watchdog on each write, so the overshoot is a few files, not a poll interval of writing.
+        unless(tree.bytes < 80 * MiB, `scratch grew to ${tree.bytes} bytes`),
       );
     },
   },

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { type FSWatcher, lstatSync, readdirSync, readFileSync, readlinkSync, watch } from "node:fs";
 import { join } from "node:path";
 
 const PAGE_BYTES = 4096;
@@ -104,9 +104,14 @@ export function residentBytesIn(namespace: string): number {
 }
 
 /**
- * Polls what rlimits cannot bound: the scratch directory's total size and entry count (RLIMIT_FSIZE is per
+ * Watches what rlimits cannot bound: the scratch directory's total size and entry count (RLIMIT_FSIZE is per
  * file) and the resident memory of all sandbox processes together (RLIMIT_AS is per process). Calls `onLimit`
  * once with the reason when a bound is passed.
+ *
+ * Page-cache writes run at gigabytes a second, so a poll alone lets a writer pass the scratch bound many times
+ * over between ticks on a busy machine. Every change inotify reports under scratch therefore triggers a
+ * re-measure too, spaced so the walks cost at most about a third of one core; the poll remains for memory and
+ * as the fallback when inotify is unavailable.
  */
 export function startWatchdog(options: {
   bwrapPid: number;
@@ -119,36 +124,61 @@ export function startWatchdog(options: {
 }): () => void {
   let namespace: string | undefined;
   let stopped = false;
-  const check = (): WatchdogVerdict => {
+  let watcher: FSWatcher | undefined;
+  let pendingCheck: ReturnType<typeof setTimeout> | undefined;
+  let lastScratchCheck = 0;
+  let scratchCheckCost = 0;
+  const checkScratch = (): WatchdogVerdict => {
+    const started = performance.now();
     const tree = measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles);
+    lastScratchCheck = performance.now();
+    scratchCheckCost = lastScratchCheck - started;
     if (tree.bytes > options.scratchBytes) {
       return `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit (delete files in /scratch to make room)`;
     }
     if (tree.entries > options.scratchFiles) {
       return `the scratch directory grew past its limit of ${options.scratchFiles} files (delete files in /scratch to make room)`;
     }
-    namespace ??= sandboxPidNamespace(options.bwrapPid);
-    if (namespace) {
-      const resident = residentBytesIn(namespace);
-      if (resident > options.totalMemoryBytes) {
-        return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
-      }
-    }
     return undefined;
   };
-  const timer = setInterval(() => {
-    if (stopped) return;
-    const verdict = check();
-    if (verdict) {
-      stopped = true;
-      clearInterval(timer);
-      options.onLimit(verdict);
-    }
-  }, options.intervalMs ?? 200);
-  return () => {
+  const checkMemory = (): WatchdogVerdict => {
+    namespace ??= sandboxPidNamespace(options.bwrapPid);
+    if (!namespace) return undefined;
+    const resident = residentBytesIn(namespace);
+    return resident > options.totalMemoryBytes
+      ? `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`
+      : undefined;
+  };
+  const stop = () => {
     stopped = true;
     clearInterval(timer);
+    clearTimeout(pendingCheck);
+    watcher?.close();
   };
+  const report = (verdict: WatchdogVerdict) => {
+    if (!verdict || stopped) return;
+    stop();
+    options.onLimit(verdict);
+  };
+  const timer = setInterval(() => {
+    if (!stopped) report(checkScratch() ?? checkMemory());
+  }, options.intervalMs ?? 200);
+  const onScratchChange = () => {
+    if (stopped || pendingCheck) return;
+    const wait = Math.max(0, lastScratchCheck + Math.max(5, 2 * scratchCheckCost) - performance.now());
+    pendingCheck = setTimeout(() => {
+      pendingCheck = undefined;
+      if (!stopped) report(checkScratch());
+    }, wait);
+  };
+  try {
+    // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
+    watcher = watch(options.scratchDir, { recursive: true }, onScratchChange);
+    watcher.on("error", () => watcher?.close());
+  } catch {
+    // Out of inotify watches or instances: the poll alone still bounds scratch, only more loosely.
+  }
+  return stop;
 }
 
 export function formatBytes(bytes: number): string {
