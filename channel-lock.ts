@@ -1,3 +1,5 @@
+import { FifoSemaphore, type SemaphoreTimers } from "./fifo-semaphore.ts";
+
 /** A waiter gave up: the lock was not free within its timeout. It holds nothing and is no longer queued. */
 export class LockTimeoutError extends Error {
   override name = "LockTimeoutError";
@@ -8,43 +10,27 @@ export class LockTimeoutError extends Error {
   }
 }
 
-/** Timers the lock uses; tests pass a virtual clock so properties can explore timeouts without waiting. */
-export type LockTimers = {
-  set(callback: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-};
-
-const realTimers: LockTimers = {
-  set: (callback, ms) => setTimeout(callback, ms),
-  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-type Waiter = {
-  grant(release: () => void): void;
-  timer: unknown;
-};
+export type { SemaphoreTimers as LockTimers } from "./fifo-semaphore.ts";
 
 /**
  * A mutual-exclusion lock over one output channel (the console): waiters get it first come, first served.
  * The release function is idempotent; a waiter that times out leaves the queue at once and never gets the lock.
  */
 export class ChannelLock {
-  #held = false;
-  #queue: Waiter[] = [];
-  readonly #timers: LockTimers;
+  readonly #slot: FifoSemaphore;
 
-  constructor(options: { timers?: LockTimers } = {}) {
-    this.#timers = options.timers ?? realTimers;
+  constructor(options: { timers?: SemaphoreTimers } = {}) {
+    this.#slot = new FifoSemaphore(1, options);
   }
 
   /** True while someone holds the lock. */
   get isLocked(): boolean {
-    return this.#held;
+    return this.#slot.isFull;
   }
 
   /** How many waiters are queued behind the holder. */
   get queueLength(): number {
-    return this.#queue.length;
+    return this.#slot.queueLength;
   }
 
   /**
@@ -52,46 +38,6 @@ export class ChannelLock {
    * `timeoutMs` (Infinity waits for ever). A signal that aborts also removes the waiter.
    */
   waitForLock(timeoutMs: number, signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this.#held) {
-      this.#held = true;
-      return Promise.resolve(this.#releaser());
-    }
-    return new Promise<() => void>((resolve, reject) => {
-      const leave = (error: unknown) => {
-        const index = this.#queue.indexOf(waiter);
-        if (index === -1) return; // already granted: the lock is ours, the timeout is moot
-        this.#queue.splice(index, 1);
-        if (waiter.timer !== undefined) this.#timers.clear(waiter.timer);
-        signal?.removeEventListener("abort", onAbort);
-        reject(error);
-      };
-      const onAbort = () => leave(signal?.reason);
-      const waiter: Waiter = {
-        timer: undefined,
-        grant: (release) => {
-          if (waiter.timer !== undefined) this.#timers.clear(waiter.timer);
-          signal?.removeEventListener("abort", onAbort);
-          resolve(release);
-        },
-      };
-      this.#queue.push(waiter);
-      if (Number.isFinite(timeoutMs)) {
-        waiter.timer = this.#timers.set(() => leave(new LockTimeoutError(timeoutMs)), Math.max(0, timeoutMs));
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  #releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      // Hand over synchronously: the next waiter owns the lock from this moment, so no one can slip in between.
-      const next = this.#queue.shift();
-      if (next) next.grant(this.#releaser());
-      else this.#held = false;
-    };
+    return this.#slot.acquire({ signal, timeoutMs, timeoutError: (ms) => new LockTimeoutError(ms) });
   }
 }

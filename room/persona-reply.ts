@@ -10,7 +10,7 @@ import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
 import { findMentions } from "./mentions.ts";
 import type { PersonaStats, RoomEvent, RoomMessage } from "./room-event.ts";
 import { parseRoomMode } from "./room-mode.ts";
-import type { ServerSlots } from "./server-slots.ts";
+import type { FifoSemaphore } from "../fifo-semaphore.ts";
 
 /** What a reply needs from its room. */
 export type ReplyHost = {
@@ -24,7 +24,8 @@ export type ReplyHost = {
   apiKey?: string;
   audit?: AuditSink;
   approve?: (persona: string, call: ToolCall) => Promise<boolean>;
-  slots(baseUrl: string): ServerSlots;
+  /** Requests open against one model server: a stock Ollama serves one at a time. */
+  slots(baseUrl: string): FifoSemaphore;
   /** The tools this persona's policy offers (allow and ask). */
   tools(model: Model): ReadonlyMap<string, AnyTool>;
   /** The room messages this persona answers from. */
@@ -108,7 +109,7 @@ export async function personaReply(
     const takeSlot = async () => {
       if (server.isFull) emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: model.baseUrl });
       const queuedFrom = performance.now();
-      slot.release = await server.acquire(turn.signal);
+      slot.release = await server.acquire({ signal: turn.signal });
       stats.queuedMs += Math.round(performance.now() - queuedFrom);
     };
     // While a tool runs the server slot goes to someone else: a long shell command must not block the room.

@@ -11,7 +11,7 @@ import { findMentions } from "./mentions.ts";
 import { personaReply, type ReplyHost } from "./persona-reply.ts";
 import type { PersonaStats, RoomEvent, RoomMessage, TurnSummary } from "./room-event.ts";
 import { parseRoomMode } from "./room-mode.ts";
-import { ServerSlots } from "./server-slots.ts";
+import { FifoSemaphore } from "../fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
 
 export { RoomModeError } from "./room-mode.ts";
@@ -83,11 +83,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const models: Model[] = config.personas.map(createModel);
   const names = models.map((model) => model.name);
   const byName = new Map(models.map((model) => [model.name, model]));
-  const slots = new Map<string, ServerSlots>();
+  const slots = new Map<string, FifoSemaphore>();
   const slotsFor = (baseUrl: string) => {
     let found = slots.get(baseUrl);
     if (!found) {
-      found = new ServerSlots(serverConcurrency(config, baseUrl));
+      found = new FifoSemaphore(serverConcurrency(config, baseUrl));
       slots.set(baseUrl, found);
     }
     return found;

@@ -1,5 +1,6 @@
 import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { FifoSemaphore } from "../fifo-semaphore.ts";
 import { environmentSettings, secretEnvironmentValues } from "../config.ts";
 import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { drainInto, OutputCapture } from "./output-capture.ts";
@@ -78,20 +79,7 @@ function isRoot(): boolean {
 }
 
 // A bound on sandboxes running at once, so several models calling tools cannot overload the host.
-const MAX_CONCURRENT = 4;
-let running = 0;
-const waiting: (() => void)[] = [];
-
-async function withSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= MAX_CONCURRENT) await new Promise<void>((resolveSlot) => waiting.push(resolveSlot));
-  running += 1;
-  try {
-    return await work();
-  } finally {
-    running -= 1;
-    waiting.shift()?.();
-  }
-}
+const sandboxSlots = new FifoSemaphore(4);
 
 /**
  * Runs `argv` in bubblewrap with no network (unless asked), a read-only system, private /tmp and /dev/shm,
@@ -107,7 +95,17 @@ export async function runSandboxed(options: SandboxOptions): Promise<SandboxResu
   checkEnvironment(options.env);
   if (environmentSettings().sandboxDisabled) return runUnsandboxed(options);
   await ensureSandboxAvailable();
-  return withSlot(() => (options.abortSignal?.aborted ? Promise.resolve(canceledBeforeStart()) : spawnSandbox(options)));
+  let release: () => void;
+  try {
+    release = await sandboxSlots.acquire({ signal: options.abortSignal });
+  } catch {
+    return canceledBeforeStart(); // aborted while queued: the only way acquire without a timeout rejects
+  }
+  try {
+    return options.abortSignal?.aborted ? canceledBeforeStart() : await spawnSandbox(options);
+  } finally {
+    release();
+  }
 }
 
 /** A run cancelled while it waited for a slot: nothing was started. */

@@ -26,15 +26,10 @@ export function renderStream(reply: Reply, context: RenderContext): StreamPlan {
 function ollamaStream(reply: Reply, prepared: Prepared, context: RenderContext, created: number, sendUsage: boolean): StreamPlan {
   const old = reply.wire === "ollama-old";
   const id = `chatcmpl-${Math.floor(Math.random() * 999)}`;
+  // Before v0.32.6 every chunk is stamped with the time it was written.
+  const envelope = (rest: Json) => ollamaChunk(id, old ? Math.floor(Date.now() / 1000) : created, context.model, rest);
   const chunk = (delta: Json, finishReason: string | null) =>
-    goJson({
-      id,
-      object: "chat.completion.chunk",
-      created: old ? Math.floor(Date.now() / 1000) : created,
-      model: context.model,
-      system_fingerprint: "fp_ollama",
-      choices: [{ index: 0, delta, finish_reason: finishReason }],
-    });
+    envelope({ choices: [{ index: 0, delta, finish_reason: finishReason }] });
   let first = true;
   // Before v0.32.6 every delta is the whole Message struct: role and content always present.
   const delta = (fields: Json): Json => {
@@ -56,19 +51,7 @@ function ollamaStream(reply: Reply, prepared: Prepared, context: RenderContext, 
   });
   if (first) writes.push([chunk(delta({ content: "" }), null)]);
   const tail = [chunk(old ? { role: "assistant", content: "" } : {}, prepared.finishReason)];
-  if (sendUsage) {
-    tail.push(
-      goJson({
-        id,
-        object: "chat.completion.chunk",
-        created: old ? Math.floor(Date.now() / 1000) : created,
-        model: context.model,
-        system_fingerprint: "fp_ollama",
-        choices: [],
-        usage: prepared.usage,
-      }),
-    );
-  }
+  if (sendUsage) tail.push(envelope({ choices: [], usage: prepared.usage }));
   tail.push("[DONE]");
   writes.push(tail);
   return { writes, finishReason: prepared.finishReason };
@@ -77,26 +60,24 @@ function ollamaStream(reply: Reply, prepared: Prepared, context: RenderContext, 
 /** The chunk Ollama emits when the model fails mid-stream: empty model, empty content; then EOF. */
 export function ollamaMidStreamErrorChunk(wire: Wire): string | undefined {
   if (!isOllama(wire)) return undefined;
-  return goJson({
-    id: `chatcmpl-${Math.floor(Math.random() * 999)}`,
-    object: "chat.completion.chunk",
-    created: Math.floor(Date.now() / 1000),
-    model: "",
-    system_fingerprint: "fp_ollama",
-    choices: [{ index: 0, delta: wire === "ollama-old" ? { role: "assistant", content: "" } : { content: "" }, finish_reason: null }],
+  const delta = wire === "ollama-old" ? { role: "assistant", content: "" } : { content: "" };
+  return ollamaChunk(`chatcmpl-${Math.floor(Math.random() * 999)}`, Math.floor(Date.now() / 1000), "", {
+    choices: [{ index: 0, delta, finish_reason: null }],
   });
+}
+
+/** One chunk as Ollama's Go encoder writes it; `rest` holds choices and usage. */
+function ollamaChunk(id: string, created: number, model: string, rest: Json): string {
+  return goJson({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_ollama", ...rest });
 }
 
 function openaiStream(reply: Reply, prepared: Prepared, context: RenderContext, created: number, sendUsage: boolean): StreamPlan {
   const id = `chatcmpl-${randomFrom(ALNUM, 29)}`;
   const fingerprint = `fp_${randomFrom(HEX, 10)}`;
+  const head = { id, object: "chat.completion.chunk", created, model: context.model, system_fingerprint: fingerprint };
   const chunk = (delta: Json, finishReason: string | null) =>
     JSON.stringify({
-      id,
-      object: "chat.completion.chunk",
-      created,
-      model: context.model,
-      system_fingerprint: fingerprint,
+      ...head,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
       ...(sendUsage ? { usage: null } : {}),
     });
@@ -126,17 +107,8 @@ function openaiStream(reply: Reply, prepared: Prepared, context: RenderContext, 
   });
   writes.push([chunk({}, prepared.finishReason)]);
   if (sendUsage) {
-    writes.push([
-      JSON.stringify({
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: context.model,
-        system_fingerprint: fingerprint,
-        choices: [],
-        usage: { ...prepared.usage, completion_tokens_details: { reasoning_tokens: 0 } },
-      }),
-    ]);
+    const usage = { ...prepared.usage, completion_tokens_details: { reasoning_tokens: 0 } };
+    writes.push([JSON.stringify({ ...head, choices: [], usage })]);
   }
   writes.push(["[DONE]"]);
   return { writes, finishReason: prepared.finishReason };

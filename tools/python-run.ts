@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { describeSandboxResult } from "../sandbox/describe-result.ts";
-import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { defineTool } from "./define-tool.ts";
+import { runInSandbox } from "./run-in-sandbox.ts";
 
 const DESCRIPTION = [
   "Run Python 3 code in an isolated sandbox and get its exit code, stdout and stderr (print what you need).",
@@ -19,21 +17,9 @@ export const pythonRun = defineTool("python_run", {
     code: z.string().min(1).max(1_000_000).describe("The Python source to run."),
     timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
   }),
-  async execute(args, context) {
-    try {
-      // Code arrives on stdin ("-" reads the program from it); -I ignores PYTHON* variables and user site,
-      // -B writes no bytecode into scratch.
-      const result = await runSandboxed({
-        argv: [PYTHON, "-I", "-B", "-"],
-        stdin: args.code,
-        scratchDir: scratchDirFor(context),
-        timeoutMs: args.timeout_s === undefined ? undefined : Math.round(args.timeout_s * 1000),
-        abortSignal: context.signal,
-      });
-      return { ...describeSandboxResult(result), exitCode: result.exitCode };
-    } catch (error) {
-      if (error instanceof SandboxUnavailableError) return { ok: false, output: `Error: ${error.message}` };
-      throw error;
-    }
+  execute(args, context) {
+    // Code arrives on stdin ("-" reads the program from it); -I ignores PYTHON* variables and user site,
+    // -B writes no bytecode into scratch.
+    return runInSandbox({ argv: [PYTHON, "-I", "-B", "-"], stdin: args.code, timeout_s: args.timeout_s }, context);
   },
 });

@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { describeSandboxResult } from "../sandbox/describe-result.ts";
-import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { defineTool } from "./define-tool.ts";
+import { runInSandbox } from "./run-in-sandbox.ts";
 
 const DESCRIPTION = [
   "Run a shell command (/bin/sh -c) in an isolated sandbox and get its exit code, stdout and stderr.",
@@ -17,18 +15,7 @@ export const sh = defineTool("sh", {
     cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."),
     timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
   }),
-  async execute(args, context) {
-    try {
-      const result = await runSandboxed({
-        argv: ["/bin/sh", "-c", args.cmd],
-        scratchDir: scratchDirFor(context),
-        timeoutMs: args.timeout_s === undefined ? undefined : Math.round(args.timeout_s * 1000),
-        abortSignal: context.signal,
-      });
-      return { ...describeSandboxResult(result), exitCode: result.exitCode };
-    } catch (error) {
-      if (error instanceof SandboxUnavailableError) return { ok: false, output: `Error: ${error.message}` };
-      throw error;
-    }
+  execute(args, context) {
+    return runInSandbox({ argv: ["/bin/sh", "-c", args.cmd], timeout_s: args.timeout_s }, context);
   },
 });
