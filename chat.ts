@@ -276,7 +276,10 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) toolCalls.add(call);
     if (typeof choice.finish_reason === "string" && choice.finish_reason !== "") finishReason = choice.finish_reason;
   };
-  const partialDetails = () => ({ partialContent: partial().content, partialReasoning: partial().reasoning });
+  const partialDetails = () => {
+    const { content, reasoning } = partial();
+    return { partialContent: content, partialReasoning: reasoning };
+  };
 
   const parser = createParser({
     onEvent,
@@ -326,9 +329,10 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
   }
   const calls = toolCalls.finish();
   for (const call of calls) emit({ type: "tool-call", call });
+  const { content, reasoning } = partial();
   const result = {
-    content: partial().content,
-    reasoning: partial().reasoning,
+    content,
+    reasoning,
     finishReason: finishReason ?? (calls.length > 0 ? "tool_calls" : "stop"),
     toolCalls: calls,
     ...(usage ? { usage } : {}),
