@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { redact } from "../sandbox/redact.ts";
 import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
-import { residentBytesIn, sandboxPidNamespace } from "../sandbox/run-watchdog.ts";
+import { sandboxPidNamespace, usageIn } from "../sandbox/run-watchdog.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "40" } } });
 const runs = Number(values.runs);
@@ -74,8 +74,8 @@ await Bun.sleep(100);
 const namespace = sandboxPidNamespace(sleeper.pid);
 if (namespace) {
   const started = performance.now();
-  for (let tick = 0; tick < 20; tick += 1) residentBytesIn(namespace);
-  console.log(`  watchdog memory scan of /proc     ${((performance.now() - started) / 20).toFixed(2)} ms per tick (every 200 ms)`);
+  for (let tick = 0; tick < 20; tick += 1) usageIn(namespace, 0);
+  console.log(`  watchdog /proc scan (memory, fds) ${((performance.now() - started) / 20).toFixed(2)} ms per tick (every 200 ms)`);
 }
 sleeper.kill("SIGKILL");
 

@@ -179,6 +179,12 @@ except OSError as e: print("failed", e.errno)`,
       ),
   },
   {
+    name: "host service sockets: docker, D-Bus, X11",
+    category: "network",
+    sh: "ls -d /var/run/docker.sock /run/docker.sock /run/user /run/dbus/system_bus_socket /tmp/.X11-unix 2>&1 | grep -vc 'No such file'; true",
+    expect: ({ result }) => unless(result.stdout === "0\n", `visible: ${result.stdout}${result.stderr}`),
+  },
+  {
     name: "pip install fails fast without a network",
     category: "network",
     sh: "python3 -m pip install --no-cache-dir --retries 0 --timeout 1 --target pkgs requests 2>&1 | tail -n 2; ls pkgs 2>/dev/null",
@@ -412,6 +418,44 @@ import os; os._exit(0)`,
     },
   },
   {
+    name: "directories nested past the host's PATH_MAX, then filled",
+    category: "resources",
+    // Relative mkdir/cd has no length limit inside; the host sees /…/scratch/<session>/ in front of every path.
+    sh: "n=$(printf 'd%.0s' $(seq 250)); for i in $(seq 24); do mkdir $n && cd $n || exit 1; done; echo DEEP; i=0; while head -c 4M /dev/zero > f$i; do i=$((i+1)); done",
+    timeoutMs: 8000,
+    expect: ({ result, env }) => {
+      const du = Bun.spawnSync(["du", "-s", "-B1", env.scratchFor("directories nested past the host's PATH_MAX, then filled")]);
+      const bytes = Number(du.stdout.toString().split("\t")[0]);
+      return all(
+        unless(/cannot measure/.test(result.stderr), `not stopped by the watchdog: ${result.stderr}`),
+        unless(Number.isFinite(bytes) && bytes < 80 * MiB, `scratch holds ${du.stdout}${du.stderr}`),
+      );
+    },
+  },
+  {
+    name: "deleted files held open in scratch",
+    category: "resources",
+    // Each file vanishes from the tree at once, so only the open descriptors show what the disk holds.
+    python: `
+import os, sys, time
+files, written = [], 0
+while written < 2048 << 20:
+    f = open(f"x{len(files)}", "wb"); os.unlink(f.name); files.append(f)
+    for _ in range(4):
+        f.write(b"\\1" * (4 << 20)); f.flush(); written += 4 << 20
+        print(written >> 20, flush=True)
+time.sleep(5)`,
+    timeoutMs: 8000,
+    expect: ({ result }) => {
+      const written = Number(lines(result.stdout).at(-1));
+      return all(
+        unless(/deleted files still held open/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
+        // The open descriptors are read on the 200 ms poll, so the overshoot is bounded by that much writing.
+        unless(written < 1024, `wrote ${written} MiB into deleted files`),
+      );
+    },
+  },
+  {
     name: "filling /tmp and /dev/shm",
     category: "resources",
     sh: "head -c 100M /dev/zero > /tmp/x; head -c 100M /dev/zero > /dev/shm/x; du -k /tmp/x /dev/shm/x | cut -f1",
@@ -618,6 +662,48 @@ call("keyctl", libc.syscall(250 if x86 else 219, 0, 0, 0, 0, 0))
 call("bpf", libc.syscall(321 if x86 else 280, 0, 0, 0))
 call("kexec_load", libc.syscall(246 if x86 else 104, 0, 0, 0, 0))`,
     expect: syscallsRefused({ io_uring_setup: [38], keyctl: [1], bpf: [1], kexec_load: [1] }),
+  },
+  {
+    name: "memfd, SysV shared memory, pidfd_getfd, kcmp, file handles, personality",
+    category: "identity",
+    python: `${SYSCALLS}
+x86 = os.uname().machine == "x86_64"
+call("memfd_create", libc.syscall(319 if x86 else 279, b"hidden", 0))
+call("shmget", libc.syscall(29 if x86 else 194, 0, 64 << 20, 0o1600))
+try:
+    pidfd = os.pidfd_open(1)
+except OSError:
+    pidfd = 0
+call("pidfd_getfd", libc.syscall(438, pidfd, 3, 0))
+call("kcmp", libc.syscall(312 if x86 else 272, 1, os.getpid(), 0, 0, 0))
+handle = ctypes.create_string_buffer(136)
+ctypes.memmove(handle, ctypes.byref(ctypes.c_uint(128)), 4)
+call("name_to_handle_at", libc.syscall(303 if x86 else 264, -100, b"/usr", handle, ctypes.byref(ctypes.c_int()), 0))
+call("personality_rie", libc.personality(0x0400000))
+call("personality_query", libc.personality(0xffffffff))
+call("personality_linux", libc.personality(0))`,
+    expect: syscallsRefused({
+      memfd_create: [38], shmget: [38], pidfd_getfd: [1], kcmp: [1], name_to_handle_at: [1],
+      personality_rie: [1], personality_query: [0], personality_linux: [0],
+    }),
+  },
+  {
+    name: "an i386 int 0x80 syscall",
+    category: "identity",
+    // mov eax, 20 (getpid in the i386 table); int 0x80; ret. The arch check must kill the process.
+    python: `
+import ctypes, mmap, os
+if os.uname().machine != "x86_64":
+    print("not x86_64"); raise SystemExit
+page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3]))
+function = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+print("calling", flush=True)
+print("RETURNED", function())`,
+    expect: ({ result }) =>
+      result.stdout === "not x86_64\n"
+        ? undefined
+        : unless(result.stdout === "calling\n" && result.signal === "SIGSYS", `${result.stdout} signal=${result.signal}`),
   },
   {
     name: "x32 syscall numbers",

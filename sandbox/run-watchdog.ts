@@ -1,25 +1,39 @@
-import { type FSWatcher, lstatSync, readdirSync, readFileSync, readlinkSync, watch } from "node:fs";
-import { join } from "node:path";
+import { type FSWatcher, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
+import { join, relative } from "node:path";
 
 const PAGE_BYTES = 4096;
 
 /** What a watchdog tick found over a limit, as a sentence for the model; undefined while all is well. */
 export type WatchdogVerdict = string | undefined;
 
+/** A directory tree's size, entry count, and the first entry the walk could not measure, if any. */
+export type TreeMeasure = { bytes: number; entries: number; unmeasurable?: string };
+
 /**
  * Size and entry count of a directory tree, stopping once either passes its limit (so a million files cost
- * no more than the limit's worth of lstat calls). Symlinks are counted, never followed.
+ * no more than the limit's worth of lstat calls). Symlinks are counted, never followed. An entry that vanished
+ * between readdir and lstat is skipped; any other failure (a path past PATH_MAX, a directory without read
+ * permission) is reported as `unmeasurable`, because whatever lies below it would otherwise go uncounted.
  */
-export function measureTree(root: string, maxBytes: number, maxEntries: number): { bytes: number; entries: number } {
+export function measureTree(root: string, maxBytes: number, maxEntries: number): TreeMeasure {
   let bytes = 0;
   let entries = 0;
   const pending = [root];
+  const unmeasurable = (path: string, error: unknown): TreeMeasure | undefined => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    const where = relative(root, path) || ".";
+    const shown = where.length > 120 ? `${where.slice(0, 60)}…${where.slice(-40)} (${where.length} characters)` : where;
+    return { bytes, entries, unmeasurable: `${shown}: ${code ?? String(error)}` };
+  };
   while (pending.length > 0) {
     const directory = pending.pop() as string;
     let names: string[];
     try {
       names = readdirSync(directory);
-    } catch {
+    } catch (error) {
+      const problem = unmeasurable(directory, error);
+      if (problem) return problem;
       continue;
     }
     for (const name of names) {
@@ -30,8 +44,9 @@ export function measureTree(root: string, maxBytes: number, maxEntries: number):
         // Allocated blocks, so sparse files count for what they really hold on disk.
         bytes += Math.max(stat.blocks * 512, 0);
         if (stat.isDirectory()) pending.push(path);
-      } catch {
-        // Deleted between readdir and lstat.
+      } catch (error) {
+        const problem = unmeasurable(path, error);
+        if (problem) return problem;
       }
       if (bytes > maxBytes || entries > maxEntries) return { bytes, entries };
     }
@@ -89,24 +104,44 @@ export async function waitUntilEmpty(namespace: string, limitMs = 2000): Promise
   return true;
 }
 
-/** Resident bytes of every process in `namespace` (a `pid:[inode]` link text). */
-export function residentBytesIn(namespace: string): number {
-  let total = 0;
+/**
+ * What the processes in `namespace` (a `pid:[inode]` link text) hold: resident memory, and the blocks of files
+ * on `scratchDevice` they keep open after deleting them. Such files no longer appear in the scratch tree, yet
+ * fill the host's disk until the last descriptor closes.
+ */
+export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
+  let residentBytes = 0;
+  let deletedScratchBytes = 0;
+  const counted = new Set<number>();
   for (const entry of processesIn(namespace)) {
     try {
       const resident = Number(readFileSync(`/proc/${entry}/statm`, "utf8").split(" ")[1]);
-      if (Number.isFinite(resident)) total += resident * PAGE_BYTES;
+      if (Number.isFinite(resident)) residentBytes += resident * PAGE_BYTES;
+      if (scratchDevice === undefined) continue;
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const link = `/proc/${entry}/fd/${fd}`;
+        try {
+          if (!readlinkSync(link).endsWith(" (deleted)")) continue;
+          // stat through the magic link reaches the open inode itself.
+          const stat = statSync(link);
+          if (stat.dev !== scratchDevice || !stat.isFile() || counted.has(stat.ino)) continue;
+          counted.add(stat.ino);
+          deletedScratchBytes += stat.blocks * 512;
+        } catch {
+          // Closed meanwhile.
+        }
+      }
     } catch {
       // Exited meanwhile.
     }
   }
-  return total;
+  return { residentBytes, deletedScratchBytes };
 }
 
 /**
  * Watches what rlimits cannot bound: the scratch directory's total size and entry count (RLIMIT_FSIZE is per
- * file) and the resident memory of all sandbox processes together (RLIMIT_AS is per process). Calls `onLimit`
- * once with the reason when a bound is passed.
+ * file), including files deleted but still held open, and the resident memory of all sandbox processes
+ * together (RLIMIT_AS is per process). Calls `onLimit` once with the reason when a bound is passed.
  *
  * Page-cache writes run at gigabytes a second, so a poll alone lets a writer pass the scratch bound many times
  * over between ticks on a busy machine. Every change inotify reports under scratch therefore triggers a
@@ -128,26 +163,40 @@ export function startWatchdog(options: {
   let pendingCheck: ReturnType<typeof setTimeout> | undefined;
   let lastScratchCheck = 0;
   let scratchCheckCost = 0;
+  let scratchDevice: number | undefined;
+  try {
+    scratchDevice = statSync(options.scratchDir).dev;
+  } catch {
+    // No scratch yet: nothing on its device to count.
+  }
+  let treeBytes = 0;
+  const scratchVerdict = (bytes: number, deleted = false): WatchdogVerdict =>
+    bytes > options.scratchBytes
+      ? `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit${deleted ? ", counting deleted files still held open" : ""} (delete files in /scratch to make room)`
+      : undefined;
   const checkScratch = (): WatchdogVerdict => {
     const started = performance.now();
     const tree = measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles);
     lastScratchCheck = performance.now();
     scratchCheckCost = lastScratchCheck - started;
-    if (tree.bytes > options.scratchBytes) {
-      return `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit (delete files in /scratch to make room)`;
+    treeBytes = tree.bytes;
+    if (tree.unmeasurable) {
+      // Stopping is the only safe answer: whatever lies below the entry would go uncounted.
+      return `the scratch directory holds an entry the host cannot measure: ${tree.unmeasurable}; keep directories readable and paths under about 4000 characters (delete it to continue)`;
     }
     if (tree.entries > options.scratchFiles) {
       return `the scratch directory grew past its limit of ${options.scratchFiles} files (delete files in /scratch to make room)`;
     }
-    return undefined;
+    return scratchVerdict(tree.bytes);
   };
-  const checkMemory = (): WatchdogVerdict => {
+  const checkProcesses = (): WatchdogVerdict => {
     namespace ??= sandboxPidNamespace(options.bwrapPid);
     if (!namespace) return undefined;
-    const resident = residentBytesIn(namespace);
-    return resident > options.totalMemoryBytes
-      ? `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`
-      : undefined;
+    const usage = usageIn(namespace, scratchDevice);
+    if (usage.residentBytes > options.totalMemoryBytes) {
+      return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
+    }
+    return usage.deletedScratchBytes > 0 ? scratchVerdict(treeBytes + usage.deletedScratchBytes, true) : undefined;
   };
   const stop = () => {
     stopped = true;
@@ -161,7 +210,7 @@ export function startWatchdog(options: {
     options.onLimit(verdict);
   };
   const timer = setInterval(() => {
-    if (!stopped) report(checkScratch() ?? checkMemory());
+    if (!stopped) report(checkScratch() ?? checkProcesses());
   }, options.intervalMs ?? 200);
   const onScratchChange = () => {
     if (stopped || pendingCheck) return;

@@ -1,6 +1,10 @@
 /** Bounds on one sandboxed run. Every field has a default; callers override only what they need. */
 export type SandboxLimits = {
-  /** CPU seconds (all threads together); SIGXCPU at the limit, SIGKILL a second later. Default: the timeout. */
+  /**
+   * CPU seconds of each process, its threads together (RLIMIT_CPU; every child starts its own count, so the
+   * wall-clock timeout is what bounds the whole tree). SIGXCPU at the limit, SIGKILL a second later. Default: the
+   * timeout.
+   */
   cpuSeconds: number;
   /** Address space of each process (RLIMIT_AS). */
   memoryBytes: number;

@@ -18,6 +18,8 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     setns: 308, process_vm_readv: 310, process_vm_writev: 311, finit_module: 313, kexec_file_load: 320, bpf: 321,
     userfaultfd: 323, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, open_tree: 428,
     move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442,
+    shmget: 29, personality: 135, name_to_handle_at: 303, open_by_handle_at: 304, kcmp: 312, memfd_create: 319,
+    pidfd_getfd: 438, memfd_secret: 447,
   },
   arm64: {
     ioctl: 29, umount2: 39, mount: 40, pivot_root: 41, chroot: 51, quotactl: 60, acct: 89, unshare: 97,
@@ -26,13 +28,18 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     migrate_pages: 238, move_pages: 239, perf_event_open: 241, setns: 268, process_vm_readv: 270,
     process_vm_writev: 271, finit_module: 273, bpf: 280, userfaultfd: 282, kexec_file_load: 294, io_uring_setup: 425,
     io_uring_enter: 426, io_uring_register: 427, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431,
-    fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442,
+    fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, personality: 92, shmget: 194, name_to_handle_at: 264,
+    open_by_handle_at: 265, kcmp: 272, memfd_create: 279, pidfd_getfd: 438, memfd_secret: 447,
   },
 };
 
-/** Syscalls refused with EPERM: privilege, namespaces, mounts, tracing, kernel keyring, modules, NUMA. */
+/**
+ * Syscalls refused with EPERM: privilege, namespaces, mounts, tracing and taking another process's descriptors,
+ * file handles, kernel keyring, modules, NUMA.
+ */
 export const DENIED_WITH_EPERM = [
-  "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open",
+  "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open", "pidfd_getfd", "kcmp",
+  "name_to_handle_at", "open_by_handle_at",
   "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
   "add_key", "request_key", "keyctl", "bpf", "userfaultfd",
   "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
@@ -42,15 +49,20 @@ export const DENIED_WITH_EPERM = [
 
 /**
  * Syscalls refused with ENOSYS, so libraries fall back: clone3 (its flags live in memory seccomp cannot read;
- * glibc falls back to clone, whose flags we can check), io_uring (bypasses the syscall filter), new mount API.
+ * glibc falls back to clone, whose flags we can check), io_uring (bypasses the syscall filter), new mount API,
+ * and memory no watchdog sees in a process's resident size: memfd files and SysV shared memory (POSIX shared
+ * memory lives in the sized tmpfs on /dev/shm instead).
  */
 export const DENIED_WITH_ENOSYS = [
-  "clone3", "io_uring_setup", "io_uring_enter", "io_uring_register",
+  "clone3", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "memfd_secret", "shmget",
   "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
 ] as const;
 
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
+/** personality(2) flag that makes every readable mapping executable; the query value 0xffffffff stays allowed. */
+export const READ_IMPLIES_EXEC = 0x0400000;
+const PERSONALITY_QUERY = 0xffffffff;
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME. */
 const CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80;
 /** AF_UNIX, AF_INET, AF_INET6, AF_NETLINK; everything else (packet, vsock, bluetooth…) gets EAFNOSUPPORT. */
@@ -102,6 +114,7 @@ export function buildSeccompFilter(arch: string = process.arch): Uint8Array {
     jump(JEQ_K, nr("clone"), "clone", 0),
     jump(JEQ_K, nr("socket"), "socket", 0),
     jump(JEQ_K, nr("socketpair"), "socket", 0),
+    jump(JEQ_K, nr("personality"), "personality", 0),
     ret(RET_ALLOW),
     // ioctl(fd, request): the request is an unsigned int, so the low half of args[1] is all of it.
     { ...load(24), label: "ioctl" },
@@ -112,6 +125,9 @@ export function buildSeccompFilter(arch: string = process.arch): Uint8Array {
     { ...load(16), label: "socket" },
     ...ALLOWED_SOCKET_FAMILIES.map((family) => jump(JEQ_K, family, "allow", 0)),
     ret(retErrno(EAFNOSUPPORT)),
+    { ...load(16), label: "personality" },
+    jump(JEQ_K, PERSONALITY_QUERY, "allow", 0),
+    jump(JSET_K, READ_IMPLIES_EXEC, "eperm", "allow"),
     ret(RET_ALLOW, "allow"),
     ret(retErrno(EPERM), "eperm"),
     ret(retErrno(ENOSYS), "enosys"),
