@@ -761,14 +761,20 @@ call("x32_getpid", libc.syscall(0x40000000 | 39) if os.uname().machine == "x86_6
       ),
   },
   {
-    name: "the parent's secret echoed back comes out redacted, also in base64",
+    name: "the parent's secret echoed back comes out redacted, also in base64, wrapped base64 and hex",
     category: "secrets",
-    sh: (env) => `echo ${env.fakeToken}; printf %s 'x${env.fakeToken}' | base64 -w0; echo`,
-    expect: ({ modelSees, env }) =>
-      all(
+    sh: (env) =>
+      `echo ${env.fakeToken}; printf %s 'x${env.fakeToken}' | base64 -w0; echo; printf %s '${"y".repeat(45)}${env.fakeToken}' | base64; printf %s '${env.fakeToken}' | od -An -tx1 | tr -d ' \\n'`,
+    expect: ({ modelSees, env }) => {
+      const joined = modelSees.replace(/\n/g, "");
+      const wrapped = Buffer.from(`${"y".repeat(45)}${env.fakeToken}`).toString("base64").slice(62, 90);
+      return all(
         unless(!modelSees.includes(env.fakeToken), "the secret reached the model"),
         unless(!modelSees.includes(Buffer.from(`x${env.fakeToken}`).toString("base64").slice(4, 30)), "base64 form reached the model"),
-      ),
+        unless(!joined.includes(wrapped), `wrapped base64 form reached the model: ${modelSees}`),
+        unless(!modelSees.includes(Buffer.from(env.fakeToken).toString("hex").slice(0, 24)), `hex form reached the model: ${modelSees}`),
+      );
+    },
   },
 ];
 

@@ -74,6 +74,26 @@ describe("redact", () => {
     }
   });
 
+  test("removes a known secret in hex, JSON-escaped, wrapped base64, or broken up by ANSI codes and zero-width characters", () => {
+    const value = 'org-test-"secret"-Zx81Kq02Lm93Np74';
+    const hex = Buffer.from(value).toString("hex");
+    expect(redact(`dump ${hex} end`, [value])).toBe(`dump ${REDACTED} end`);
+    expect(redact(`DUMP ${hex.toUpperCase()}`, [value])).toBe(`DUMP ${REDACTED}`);
+    expect(redact(`{"v":${JSON.stringify(value)}}`, [value])).toBe(`{"v":"${REDACTED}"}`);
+    // base64(1) wraps its output at 76 columns, which lands a line break inside the encoded secret.
+    const wrapped = Buffer.from(`${"x".repeat(50)}${value}`).toString("base64").replace(/.{76}/g, "$&\n");
+    expect(wrapped.split("\n")[1]?.length).toBeGreaterThan(0);
+    const output = redact(`${wrapped}\ndone`, [value]);
+    expect(output).toContain(REDACTED);
+    expect(output.endsWith("\ndone")).toBe(true);
+    const encodedSecret = Buffer.from(`${"x".repeat(50)}${value}`).toString("base64").slice(70, 110);
+    expect(output.replace(/\n/g, "")).not.toContain(encodedSecret);
+    const broken = `${value.slice(0, 10)}\x1b[31m${value.slice(10, 20)}\u200b${value.slice(20)}`;
+    expect(redact(`before ${broken} after`, [value])).toBe(`before ${REDACTED} after`);
+    // Text around a secret stays as it was, line breaks included.
+    expect(redact(`a\nb\n${value.slice(0, 5)}\n${value.slice(5)}\nc`, [value])).toBe(`a\nb\n${REDACTED}\nc`);
+  });
+
   test("removes extra secrets the caller knows", () => {
     expect(redact("value hunter22", ["hunter22"])).toBe(`value ${REDACTED}`);
   });

@@ -39,11 +39,13 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi;
 const NAMED_SECRET =
   /\b([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
 
-/** Forms a known secret may take in output: as is, base64 at the three byte alignments, URL-encoded. */
+/**
+ * Forms a known secret may take in output: as is, hex (either case), base64 at the three byte alignments,
+ * URL-encoded and JSON-escaped.
+ */
 function knownSecretForms(secret: string): string[] {
-  const forms = [secret];
-  const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) forms.push(encoded);
+  const hex = Buffer.from(secret).toString("hex");
+  const forms = [secret, hex, hex.toUpperCase(), encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
   for (const shift of [0, 1, 2]) {
     const base64 = Buffer.from("\0".repeat(shift) + secret).toString("base64");
     // Keep only the characters no neighbouring byte can change: skip the ones that mix in the bytes before,
@@ -56,13 +58,54 @@ function knownSecretForms(secret: string): string[] {
   return forms;
 }
 
+// What may sit inside a printed secret without a reader noticing: line breaks (base64 wraps at 76 columns),
+// ANSI escape sequences, zero-width characters and soft hyphens.
+const INVISIBLE = /\x1b\[[0-9;?]*[ -/]*[@-~]|[\r\n\u00ad\u200b-\u200d\u2060\ufeff]/g;
+
+/** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was. */
+function redactAcrossInvisible(text: string, forms: readonly string[]): string {
+  const pieces: string[] = [];
+  // origin[i] is the index in `text` of the i-th character of the view.
+  const origin = new Int32Array(text.length);
+  let viewLength = 0;
+  let last = 0;
+  const keep = (from: number, to: number) => {
+    pieces.push(text.slice(from, to));
+    for (let index = from; index < to; index += 1) origin[viewLength++] = index;
+  };
+  for (const match of text.matchAll(INVISIBLE)) {
+    keep(last, match.index);
+    last = match.index + match[0].length;
+  }
+  if (last === 0) return text;
+  keep(last, text.length);
+  const view = pieces.join("");
+  const spans: [number, number][] = [];
+  for (const form of forms) {
+    for (let at = view.indexOf(form); at !== -1; at = view.indexOf(form, at + form.length)) {
+      spans.push([origin[at] as number, (origin[at + form.length - 1] as number) + 1]);
+    }
+  }
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a[0] - b[0]);
+  let result = "";
+  let cursor = 0;
+  for (const [from, to] of spans) {
+    if (to <= cursor) continue;
+    result += `${text.slice(cursor, Math.max(cursor, from))}${REDACTED}`;
+    cursor = to;
+  }
+  return result + text.slice(cursor);
+}
+
 let cachedSecrets: { key: string; forms: string[] } | undefined;
 
 function knownForms(extraSecrets: readonly string[]): string[] {
   const values = [...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= 6);
   const key = values.join("\0");
   if (cachedSecrets?.key !== key) {
-    const forms = values.flatMap(knownSecretForms);
+    // Forms shorter than 8 characters (the hex of nothing, say) would match ordinary text.
+    const forms = values.flatMap(knownSecretForms).filter((form) => form.length >= 8 || values.includes(form));
     cachedSecrets = { key, forms: [...new Set(forms)].sort((a, b) => b.length - a.length) };
   }
   return cachedSecrets.forms;
@@ -70,14 +113,17 @@ function knownForms(extraSecrets: readonly string[]): string[] {
 
 /**
  * Removes secrets from text before a model, the console, a file or an HTTP client sees it: the values of
- * this process's secret-looking environment variables (and their base64/URL encodings), `extraSecrets`,
+ * this process's secret-looking environment variables (and their hex, base64, URL and JSON encodings, also
+ * wrapped across lines or broken up by ANSI codes and zero-width characters), `extraSecrets`,
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
 export function redact(text: string, extraSecrets: readonly string[] = []): string {
   let result = text;
-  for (const secret of knownForms(extraSecrets)) {
+  const forms = knownForms(extraSecrets);
+  for (const secret of forms) {
     if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   }
+  if (forms.length > 0) result = redactAcrossInvisible(result, forms);
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
   result = result.replace(AUTH_HEADER, (_match, scheme: string) => `${scheme} ${REDACTED}`);
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
