@@ -72,6 +72,16 @@ async function processesGone(env: HostileEnvironment, word: string): Promise<str
 
 const hostPathAbsent = (path: string) => unless(!existsSync(path), `the sandbox created ${path} on the host`);
 
+/** The run was stopped for deleted scratch files before it held more than half of what it tried. */
+function deletedFilesStopped(result: SandboxResult, mibPerFile: number) {
+  const held = Number(/(\d+)\n$/.exec(result.stdout)?.[1] ?? 0);
+  return all(
+    unless(/deleted files still held open/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
+    // The descriptors and mappings are read every 200 ms, so a few files past the 48 MiB limit at most.
+    unless(held > 0 && held * mibPerFile < 160, `held ${held} files of ${mibPerFile} MiB: ${result.stdout.slice(-100)}`),
+  );
+}
+
 export const HOSTILE_CASES: HostileCase[] = [
   // ── network ──────────────────────────────────────────────────────────────────────────────────────────────
   {
@@ -456,6 +466,79 @@ time.sleep(5)`,
     },
   },
   {
+    name: "filling scratch under a directory name that is not UTF-8",
+    category: "resources",
+    sh: "d=$'\\xff'; mkdir \"$d\" || exit 1; i=0; while head -c 4M /dev/zero > \"$d/f$i\"; do i=$((i+1)); done",
+    timeoutMs: 8000,
+    expect: ({ result, env }) => {
+      const du = Bun.spawnSync(["du", "-s", "-B1", env.scratchFor("filling scratch under a directory name that is not UTF-8")]);
+      const bytes = Number(du.stdout.toString().split("\t")[0]);
+      return all(
+        unless(/scratch directory grew/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
+        unless(Number.isFinite(bytes) && bytes < 80 * MiB, `scratch holds ${du.stdout}${du.stderr}`),
+      );
+    },
+  },
+  {
+    name: "deleted files held through a mapping alone",
+    category: "resources",
+    // libc's mmap, not Python's, which keeps a duplicate descriptor of its own.
+    python: `
+import ctypes, os, time
+libc = ctypes.CDLL(None)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+for n in range(20):
+    fd = os.open(f"m{n}", os.O_CREAT | os.O_RDWR); os.write(fd, b"\\1" * (15 << 20))
+    assert libc.mmap(None, 4096, 1, 1, fd, 0) not in (None, ctypes.c_void_p(-1).value)
+    os.unlink(f"m{n}"); os.close(fd)
+    print(n + 1, flush=True)
+time.sleep(5)`,
+    timeoutMs: 8000,
+    expect: ({ result }) => deletedFilesStopped(result, 15),
+  },
+  {
+    name: "deleted files held open under a former path too long to print",
+    category: "resources",
+    // /proc/PID/fd/N cannot print the path (ENAMETOOLONG) of a file below deleted directories with long names.
+    python: `
+import os, time
+held = []
+for n in range(20):
+    base = f"t{n}"; deep = base + "/b" * 17; os.makedirs(deep)
+    fd = os.open(deep + "/f", os.O_CREAT | os.O_WRONLY); os.write(fd, b"\\1" * (15 << 20)); os.unlink(deep + "/f")
+    while deep != base:
+        longer = os.path.join(os.path.dirname(deep), "L" * 250); os.rename(deep, longer); os.rmdir(longer)
+        deep = os.path.dirname(deep)
+    held.append(fd)
+    print(n + 1, flush=True)
+time.sleep(5)`,
+    timeoutMs: 8000,
+    expect: ({ result }) => deletedFilesStopped(result, 15),
+  },
+  {
+    name: "memory held by threads whose main thread has exited",
+    category: "resources",
+    // Each process's main thread exits (SYS_exit, not exit_group): it turns zombie while a thread holds 150 MiB.
+    python: `
+import ctypes, os, threading, time
+libc = ctypes.CDLL(None)
+def hog():
+    time.sleep(0.3)
+    block = bytearray(150 << 20)
+    for i in range(0, len(block), 4096): block[i] = 1
+    print("holding", flush=True)
+    time.sleep(10)
+for _ in range(5):
+    if os.fork() == 0:
+        threading.Thread(target=hog).start()
+        libc.syscall(60 if os.uname().machine == "x86_64" else 93, 0)
+time.sleep(10)`,
+    timeoutMs: 8000,
+    expect: ({ result }) =>
+      unless(/used more than 512 MiB of memory/.test(result.stderr) && !result.timedOut, `not stopped by the memory limit: ${result.stderr}`),
+  },
+  {
     name: "filling /tmp and /dev/shm",
     category: "resources",
     sh: "head -c 100M /dev/zero > /tmp/x; head -c 100M /dev/zero > /dev/shm/x; du -k /tmp/x /dev/shm/x | cut -f1",
@@ -664,12 +747,13 @@ call("kexec_load", libc.syscall(246 if x86 else 104, 0, 0, 0, 0))`,
     expect: syscallsRefused({ io_uring_setup: [38], keyctl: [1], bpf: [1], kexec_load: [1] }),
   },
   {
-    name: "memfd, SysV shared memory, pidfd_getfd, kcmp, file handles, personality",
+    name: "memfd, SysV shared memory and queues, pidfd_getfd, kcmp, file handles, personality",
     category: "identity",
     python: `${SYSCALLS}
 x86 = os.uname().machine == "x86_64"
 call("memfd_create", libc.syscall(319 if x86 else 279, b"hidden", 0))
 call("shmget", libc.syscall(29 if x86 else 194, 0, 64 << 20, 0o1600))
+call("msgget", libc.syscall(68 if x86 else 186, 0, 0o1600))
 try:
     pidfd = os.pidfd_open(1)
 except OSError:
@@ -683,7 +767,7 @@ call("personality_rie", libc.personality(0x0400000))
 call("personality_query", libc.personality(0xffffffff))
 call("personality_linux", libc.personality(0))`,
     expect: syscallsRefused({
-      memfd_create: [38], shmget: [38], pidfd_getfd: [1], kcmp: [1], name_to_handle_at: [1],
+      memfd_create: [38], shmget: [38], msgget: [38], pidfd_getfd: [1], kcmp: [1], name_to_handle_at: [1],
       personality_rie: [1], personality_query: [0], personality_linux: [0],
     }),
   },

@@ -1,5 +1,4 @@
 import { type FSWatcher, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
-import { join, relative } from "node:path";
 
 const PAGE_BYTES = 4096;
 
@@ -9,28 +8,33 @@ export type WatchdogVerdict = string | undefined;
 /** A directory tree's size, entry count, and the first entry the walk could not measure, if any. */
 export type TreeMeasure = { bytes: number; entries: number; unmeasurable?: string };
 
+const SLASH = Buffer.from("/");
+
 /**
  * Size and entry count of a directory tree, stopping once either passes its limit (so a million files cost
- * no more than the limit's worth of lstat calls). Symlinks are counted, never followed. An entry that vanished
- * between readdir and lstat is skipped; any other failure (a path past PATH_MAX, a directory without read
- * permission) is reported as `unmeasurable`, because whatever lies below it would otherwise go uncounted.
+ * no more than the limit's worth of lstat calls). Symlinks are counted, never followed; a file with several
+ * hard links counts its blocks once. Paths are walked as bytes, since names need not be valid UTF-8. An entry
+ * that vanished between readdir and lstat is skipped; any other failure (a path past PATH_MAX, a directory
+ * without read permission) is reported as `unmeasurable`, because whatever lies below it would go uncounted.
  */
 export function measureTree(root: string, maxBytes: number, maxEntries: number): TreeMeasure {
   let bytes = 0;
   let entries = 0;
-  const pending = [root];
-  const unmeasurable = (path: string, error: unknown): TreeMeasure | undefined => {
+  const rootBytes = Buffer.from(root);
+  const pending: Buffer[] = [rootBytes];
+  const linked = new Set<number>();
+  const unmeasurable = (path: Buffer, error: unknown): TreeMeasure | undefined => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    const where = relative(root, path) || ".";
+    const where = path.subarray(rootBytes.length + 1).toString() || ".";
     const shown = where.length > 120 ? `${where.slice(0, 60)}…${where.slice(-40)} (${where.length} characters)` : where;
     return { bytes, entries, unmeasurable: `${shown}: ${code ?? String(error)}` };
   };
   while (pending.length > 0) {
-    const directory = pending.pop() as string;
-    let names: string[];
+    const directory = pending.pop() as Buffer;
+    let names: Buffer[];
     try {
-      names = readdirSync(directory);
+      names = readdirSync(directory, { encoding: "buffer" });
     } catch (error) {
       const problem = unmeasurable(directory, error);
       if (problem) return problem;
@@ -38,11 +42,12 @@ export function measureTree(root: string, maxBytes: number, maxEntries: number):
     }
     for (const name of names) {
       entries += 1;
-      const path = join(directory, name);
+      const path = Buffer.concat([directory, SLASH, name]);
       try {
         const stat = lstatSync(path);
         // Allocated blocks, so sparse files count for what they really hold on disk.
-        bytes += Math.max(stat.blocks * 512, 0);
+        if (stat.nlink <= 1 || stat.isDirectory() || !linked.has(stat.ino)) bytes += Math.max(stat.blocks * 512, 0);
+        if (stat.nlink > 1 && !stat.isDirectory()) linked.add(stat.ino);
         if (stat.isDirectory()) pending.push(path);
       } catch (error) {
         const problem = unmeasurable(path, error);
@@ -77,21 +82,42 @@ export function sandboxPidNamespace(bwrapPid: number): string | undefined {
   return undefined;
 }
 
-function isZombie(pid: string): boolean {
+function isZombieTask(statPath: string): boolean {
   try {
     // The state follows the parenthesised command name, which may itself contain spaces or parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(statPath, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
   } catch {
     return true;
   }
 }
 
-/** Live (not zombie) processes in a pid namespace. A zombie holds nothing but its pid until its parent reaps it. */
+/**
+ * The /proc directory of a live thread of `pid`: the process's own while its main thread lives, else one of
+ * its other threads' (a main thread may exit while the others go on holding memory and files), undefined for
+ * a zombie that holds nothing but its pid until its parent reaps it.
+ */
+function liveTaskDirectory(pid: string): string | undefined {
+  if (!isZombieTask(`/proc/${pid}/stat`)) return `/proc/${pid}`;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      if (!isZombieTask(`/proc/${pid}/task/${task}/stat`)) return `/proc/${pid}/task/${task}`;
+    }
+  } catch {
+    // Gone meanwhile.
+  }
+  return undefined;
+}
+
+/** Live processes in a pid namespace, each with the /proc directory of one of its live threads. */
 function processesIn(namespace: string): string[] {
-  return readdirSync("/proc").filter(
-    (entry) => /^\d+$/.test(entry) && pidNamespaceOf(Number(entry)) === namespace && !isZombie(entry),
-  );
+  const live: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || pidNamespaceOf(Number(entry)) !== namespace) continue;
+    const directory = liveTaskDirectory(entry);
+    if (directory) live.push(directory);
+  }
+  return live;
 }
 
 /** Waits (up to `limitMs`) until no process is left in a pid namespace the kernel is tearing down. */
@@ -104,31 +130,56 @@ export async function waitUntilEmpty(namespace: string, limitMs = 2000): Promise
   return true;
 }
 
+/** `major:minor` of a device number as /proc/PID/maps prints it (glibc's dev_t encoding). */
+export function mapsDevice(device: number): string {
+  const dev = BigInt(device);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}`;
+}
+
 /**
  * What the processes in `namespace` (a `pid:[inode]` link text) hold: resident memory, and the blocks of files
- * on `scratchDevice` they keep open after deleting them. Such files no longer appear in the scratch tree, yet
- * fill the host's disk until the last descriptor closes.
+ * on `scratchDevice` they keep open or mapped after deleting them. Such files no longer appear in the scratch
+ * tree, yet fill the host's disk until the last descriptor or mapping goes.
  */
 export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
   let residentBytes = 0;
   let deletedScratchBytes = 0;
   const counted = new Set<number>();
-  for (const entry of processesIn(namespace)) {
+  const countIfDeleted = (path: string) => {
+    // stat through the magic link reaches the open inode itself, however long or odd its former path.
+    const stat = statSync(path);
+    if (stat.dev !== scratchDevice || !stat.isFile() || stat.nlink > 0 || counted.has(stat.ino)) return;
+    counted.add(stat.ino);
+    deletedScratchBytes += stat.blocks * 512;
+  };
+  const device = scratchDevice === undefined ? undefined : mapsDevice(scratchDevice);
+  for (const task of processesIn(namespace)) {
     try {
-      const resident = Number(readFileSync(`/proc/${entry}/statm`, "utf8").split(" ")[1]);
+      const resident = Number(readFileSync(`${task}/statm`, "utf8").split(" ")[1]);
       if (Number.isFinite(resident)) residentBytes += resident * PAGE_BYTES;
-      if (scratchDevice === undefined) continue;
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        const link = `/proc/${entry}/fd/${fd}`;
+      if (device === undefined) continue;
+      for (const fd of readdirSync(`${task}/fd`)) {
         try {
-          if (!readlinkSync(link).endsWith(" (deleted)")) continue;
-          // stat through the magic link reaches the open inode itself.
-          const stat = statSync(link);
-          if (stat.dev !== scratchDevice || !stat.isFile() || counted.has(stat.ino)) continue;
-          counted.add(stat.ino);
-          deletedScratchBytes += stat.blocks * 512;
+          countIfDeleted(`${task}/fd/${fd}`);
         } catch {
           // Closed meanwhile.
+        }
+      }
+      // A file can stay alive through a mapping alone, its descriptor closed.
+      const pid = task.split("/")[2];
+      for (const line of readFileSync(`${task}/maps`, "utf8").split("\n")) {
+        const [range, , , lineDevice, inode] = line.split(" ", 5);
+        if (lineDevice !== device || !range || counted.has(Number(inode))) continue;
+        try {
+          countIfDeleted(`/proc/${pid}/map_files/${range}`);
+        } catch {
+          // map_files needs CAP_SYS_ADMIN: without it, a deleted mapping counts for its own length.
+          if (!line.endsWith(" (deleted)")) continue;
+          const [from, to] = range.split("-").map((hex) => Number.parseInt(hex, 16));
+          counted.add(Number(inode));
+          deletedScratchBytes += (to ?? 0) - (from ?? 0);
         }
       }
     } catch {

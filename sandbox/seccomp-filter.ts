@@ -18,7 +18,7 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     setns: 308, process_vm_readv: 310, process_vm_writev: 311, finit_module: 313, kexec_file_load: 320, bpf: 321,
     userfaultfd: 323, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, open_tree: 428,
     move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442,
-    shmget: 29, personality: 135, name_to_handle_at: 303, open_by_handle_at: 304, kcmp: 312, memfd_create: 319,
+    shmget: 29, msgget: 68, personality: 135, name_to_handle_at: 303, open_by_handle_at: 304, kcmp: 312, memfd_create: 319,
     pidfd_getfd: 438, memfd_secret: 447,
   },
   arm64: {
@@ -28,7 +28,7 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     migrate_pages: 238, move_pages: 239, perf_event_open: 241, setns: 268, process_vm_readv: 270,
     process_vm_writev: 271, finit_module: 273, bpf: 280, userfaultfd: 282, kexec_file_load: 294, io_uring_setup: 425,
     io_uring_enter: 426, io_uring_register: 427, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431,
-    fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, personality: 92, shmget: 194, name_to_handle_at: 264,
+    fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, personality: 92, msgget: 186, shmget: 194, name_to_handle_at: 264,
     open_by_handle_at: 265, kcmp: 272, memfd_create: 279, pidfd_getfd: 438, memfd_secret: 447,
   },
 };
@@ -50,11 +50,11 @@ export const DENIED_WITH_EPERM = [
 /**
  * Syscalls refused with ENOSYS, so libraries fall back: clone3 (its flags live in memory seccomp cannot read;
  * glibc falls back to clone, whose flags we can check), io_uring (bypasses the syscall filter), new mount API,
- * and memory no watchdog sees in a process's resident size: memfd files and SysV shared memory (POSIX shared
- * memory lives in the sized tmpfs on /dev/shm instead).
+ * and memory no watchdog sees in a process's resident size: memfd files, SysV shared memory and message queues
+ * (POSIX shared memory lives in the sized tmpfs on /dev/shm; POSIX queues are bounded by RLIMIT_MSGQUEUE).
  */
 export const DENIED_WITH_ENOSYS = [
-  "clone3", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "memfd_secret", "shmget",
+  "clone3", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "memfd_secret", "shmget", "msgget",
   "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
 ] as const;
 
