@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { OutputCapture } from "./output-capture.ts";
 import { REDACTED, redact } from "./redact.ts";
 
 // Fake keys in each provider's shape (none is real).
@@ -92,6 +93,46 @@ describe("redact", () => {
     expect(redact(`before ${broken} after`, [value])).toBe(`before ${REDACTED} after`);
     // Text around a secret stays as it was, line breaks included.
     expect(redact(`a\nb\n${value.slice(0, 5)}\n${value.slice(5)}\nc`, [value])).toBe(`a\nb\n${REDACTED}\nc`);
+  });
+
+  test("sees through spaced hex dumps, indented base64, \\/ escapes, tabs, two-byte escapes and direction marks", () => {
+    const value = "Xk9/q+Zr7Tw2Lm/Pv8Hs3Nd5Fb1Gc4Jy";
+    const od = Buffer.from(value).toString("hex").replace(/../g, " $&").replace(/(.{48})/g, "$1\n");
+    const yaml = `key: |\n${Buffer.from(`${"z".repeat(40)}${value}`).toString("base64").replace(/.{40}/g, "    $&\n")}`;
+    const cases = [
+      od,
+      yaml,
+      JSON.stringify(value).replaceAll("/", "\\/"),
+      `${value.slice(0, 12)}\t${value.slice(12)}`,
+      `${value.slice(0, 12)}\x1b(B${value.slice(12)}`,
+      `${value.slice(0, 12)}\u200e${value.slice(12, 20)}\uFFFD${value.slice(20)}`,
+    ];
+    for (const printed of cases) {
+      const output = redact(`start\n${printed}\nend`, [value]);
+      expect(output).toContain(REDACTED);
+      expect(output.replace(/\s/g, "")).not.toContain(Buffer.from(value).toString("hex").slice(10, 30));
+      expect(output.startsWith("start\n") && output.endsWith("\nend")).toBe(true);
+    }
+    expect(redact(yaml, [value]).replace(/\s/g, "")).not.toContain(Buffer.from(`${"z".repeat(40)}${value}`).toString("base64").slice(60, 90));
+  });
+
+  test("the pieces of a secret on either side of an output cut both go", () => {
+    const value = "Xk9q8Zr7Tw2Lm0Pv8Hs3Nd5Fb1Gc4Jy";
+    const capture = new OutputCapture("stdout", 16 * 1024);
+    // The head keeps the secret's first 17 characters, the tail starts with its last 14.
+    capture.push(Buffer.from(`${"a".repeat(8192 - 17)}${value}${"b".repeat(100_000)}${value}${"c".repeat(8192 - 14)}`));
+    const text = capture.text();
+    expect(text).toContain(value.slice(0, 17));
+    expect(text).toContain(value.slice(-14));
+    const output = redact(text, [value]);
+    expect(output).not.toContain(value.slice(0, 17));
+    expect(output).not.toContain(value.slice(-14));
+    expect(output).toMatch(/a{100}\[REDACTED\]\n\[… \d+ bytes of stdout cut …\]\n\[REDACTED\]c{100}/);
+    // Three characters of a secret at a cut are too few to hide anything for.
+    const plain = new OutputCapture("stdout", 1024);
+    plain.push(Buffer.from(`${"a".repeat(509)}Xk9${"-".repeat(5000)}${"z".repeat(512)}`));
+    expect(plain.text()).toContain("Xk9\n[…");
+    expect(redact(plain.text(), [value])).toBe(plain.text());
   });
 
   test("removes extra secrets the caller knows", () => {

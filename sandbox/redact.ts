@@ -41,11 +41,12 @@ const NAMED_SECRET =
 
 /**
  * Forms a known secret may take in output: as is, hex (either case), base64 at the three byte alignments,
- * URL-encoded and JSON-escaped.
+ * URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
  */
 function knownSecretForms(secret: string): string[] {
   const hex = Buffer.from(secret).toString("hex");
-  const forms = [secret, hex, hex.toUpperCase(), encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
+  const json = JSON.stringify(secret).slice(1, -1);
+  const forms = [secret, hex, hex.toUpperCase(), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
   for (const shift of [0, 1, 2]) {
     const base64 = Buffer.from("\0".repeat(shift) + secret).toString("base64");
     // Keep only the characters no neighbouring byte can change: skip the ones that mix in the bytes before,
@@ -58,9 +59,20 @@ function knownSecretForms(secret: string): string[] {
   return forms;
 }
 
-// What may sit inside a printed secret without a reader noticing: line breaks (base64 wraps at 76 columns),
-// ANSI escape sequences, zero-width characters and soft hyphens.
-const INVISIBLE = /\x1b\[[0-9;?]*[ -/]*[@-~]|[\r\n\u00ad\u200b-\u200d\u2060\ufeff]/g;
+// Terminal escape sequences: CSI, OSC, and two-byte ones such as ESC ( B, which `tput sgr0` writes.
+const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])?/y;
+// Beyond ASCII: whitespace (line and paragraph separators, no-break spaces), format characters (zero-width
+// spaces and joiners, direction marks, soft hyphens) and the U+FFFD a control byte became.
+const INVISIBLE_BEYOND_ASCII = /[\s\p{Cf}\uFFFD]/u;
+
+/**
+ * What may sit inside a printed secret without hiding it from a reader: spaces, tabs and line breaks (base64
+ * wraps at 76 columns, hex dumps space their bytes, YAML indents), control bytes and the characters above.
+ */
+function isInvisible(code: number): boolean {
+  if (code < 0x80) return code <= 0x20 || code === 0x7f;
+  return INVISIBLE_BEYOND_ASCII.test(String.fromCharCode(code));
+}
 
 /** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was. */
 function redactAcrossInvisible(text: string, forms: readonly string[]): string {
@@ -68,17 +80,29 @@ function redactAcrossInvisible(text: string, forms: readonly string[]): string {
   // origin[i] is the index in `text` of the i-th character of the view.
   const origin = new Int32Array(text.length);
   let viewLength = 0;
-  let last = 0;
-  const keep = (from: number, to: number) => {
-    pieces.push(text.slice(from, to));
-    for (let index = from; index < to; index += 1) origin[viewLength++] = index;
-  };
-  for (const match of text.matchAll(INVISIBLE)) {
-    keep(last, match.index);
-    last = match.index + match[0].length;
+  let runStart = 0;
+  let skipped = false;
+  for (let index = 0; index < text.length; ) {
+    const code = text.charCodeAt(index);
+    let skip = 0;
+    if (code === 0x1b) {
+      ESCAPE_SEQUENCE.lastIndex = index;
+      skip = ESCAPE_SEQUENCE.exec(text)?.[0].length ?? 1;
+    } else if (isInvisible(code)) {
+      skip = 1;
+    }
+    if (skip === 0) {
+      origin[viewLength++] = index;
+      index += 1;
+      continue;
+    }
+    if (index > runStart) pieces.push(text.slice(runStart, index));
+    skipped = true;
+    index += skip;
+    runStart = index;
   }
-  if (last === 0) return text;
-  keep(last, text.length);
+  if (!skipped) return text;
+  pieces.push(text.slice(runStart));
   const view = pieces.join("");
   const spans: [number, number][] = [];
   for (const form of forms) {
@@ -86,6 +110,10 @@ function redactAcrossInvisible(text: string, forms: readonly string[]): string {
       spans.push([origin[at] as number, (origin[at + form.length - 1] as number) + 1]);
     }
   }
+  return redactSpans(text, spans);
+}
+
+function redactSpans(text: string, spans: [number, number][]): string {
   if (spans.length === 0) return text;
   spans.sort((a, b) => a[0] - b[0]);
   let result = "";
@@ -96,6 +124,36 @@ function redactAcrossInvisible(text: string, forms: readonly string[]): string {
     cursor = to;
   }
   return result + text.slice(cursor);
+}
+
+// The line OutputCapture puts where it cut the middle of a stream.
+const CUT_MARKER = /\n\[… \d+ bytes of \w+ cut …\]\n/g;
+// A piece shorter than this at a cut tells too little of a secret to be worth hiding the text around it.
+const SHORTEST_PIECE = 4;
+
+/**
+ * Where the middle of an output was cut, the head may end with the start of a secret and the tail begin with
+ * its end, each too short for a whole form to match; together they would give it away. Both pieces go.
+ */
+function redactPiecesAtCuts(text: string, forms: readonly string[]): string {
+  const spans: [number, number][] = [];
+  for (const match of text.matchAll(CUT_MARKER)) {
+    const before = match.index;
+    const after = match.index + match[0].length;
+    let longestBefore = 0;
+    let longestAfter = 0;
+    for (const form of forms) {
+      for (let length = form.length - 1; length >= SHORTEST_PIECE && length > longestBefore; length -= 1) {
+        if (text.startsWith(form.slice(0, length), before - length)) longestBefore = length;
+      }
+      for (let length = form.length - 1; length >= SHORTEST_PIECE && length > longestAfter; length -= 1) {
+        if (text.startsWith(form.slice(form.length - length), after)) longestAfter = length;
+      }
+    }
+    if (longestBefore > 0) spans.push([before - longestBefore, before]);
+    if (longestAfter > 0) spans.push([after, after + longestAfter]);
+  }
+  return redactSpans(text, spans);
 }
 
 let cachedSecrets: { key: string; forms: string[] } | undefined;
@@ -114,7 +172,8 @@ function knownForms(extraSecrets: readonly string[]): string[] {
 /**
  * Removes secrets from text before a model, the console, a file or an HTTP client sees it: the values of
  * this process's secret-looking environment variables (and their hex, base64, URL and JSON encodings, also
- * wrapped across lines or broken up by ANSI codes and zero-width characters), `extraSecrets`,
+ * spaced, wrapped across lines or broken up by escape sequences and zero-width characters, and the pieces of
+ * one on either side of an output cut), `extraSecrets`,
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
 export function redact(text: string, extraSecrets: readonly string[] = []): string {
@@ -123,7 +182,7 @@ export function redact(text: string, extraSecrets: readonly string[] = []): stri
   for (const secret of forms) {
     if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   }
-  if (forms.length > 0) result = redactAcrossInvisible(result, forms);
+  if (forms.length > 0) result = redactPiecesAtCuts(redactAcrossInvisible(result, forms), forms);
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
   result = result.replace(AUTH_HEADER, (_match, scheme: string) => `${scheme} ${REDACTED}`);
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
