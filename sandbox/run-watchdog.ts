@@ -1,63 +1,10 @@
-import { type FSWatcher, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
+import { type FSWatcher, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
+import { measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
 
 const PAGE_BYTES = 4096;
 
 /** What a watchdog tick found over a limit, as a sentence for the model; undefined while all is well. */
 export type WatchdogVerdict = string | undefined;
-
-/** A directory tree's size, entry count, and the first entry the walk could not measure, if any. */
-export type TreeMeasure = { bytes: number; entries: number; unmeasurable?: string };
-
-const SLASH = Buffer.from("/");
-
-/**
- * Size and entry count of a directory tree, stopping once either passes its limit (so a million files cost
- * no more than the limit's worth of lstat calls). Symlinks are counted, never followed; a file with several
- * hard links counts its blocks once. Paths are walked as bytes, since names need not be valid UTF-8. An entry
- * that vanished between readdir and lstat is skipped; any other failure (a path past PATH_MAX, a directory
- * without read permission) is reported as `unmeasurable`, because whatever lies below it would go uncounted.
- */
-export function measureTree(root: string, maxBytes: number, maxEntries: number): TreeMeasure {
-  let bytes = 0;
-  let entries = 0;
-  const rootBytes = Buffer.from(root);
-  const pending: Buffer[] = [rootBytes];
-  const linked = new Set<number>();
-  const unmeasurable = (path: Buffer, error: unknown): TreeMeasure | undefined => {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    const where = path.subarray(rootBytes.length + 1).toString() || ".";
-    const shown = where.length > 120 ? `${where.slice(0, 60)}…${where.slice(-40)} (${where.length} characters)` : where;
-    return { bytes, entries, unmeasurable: `${shown}: ${code ?? String(error)}` };
-  };
-  while (pending.length > 0) {
-    const directory = pending.pop() as Buffer;
-    let names: Buffer[];
-    try {
-      names = readdirSync(directory, { encoding: "buffer" });
-    } catch (error) {
-      const problem = unmeasurable(directory, error);
-      if (problem) return problem;
-      continue;
-    }
-    for (const name of names) {
-      entries += 1;
-      const path = Buffer.concat([directory, SLASH, name]);
-      try {
-        const stat = lstatSync(path);
-        // Allocated blocks, so sparse files count for what they really hold on disk.
-        if (stat.nlink <= 1 || stat.isDirectory() || !linked.has(stat.ino)) bytes += Math.max(stat.blocks * 512, 0);
-        if (stat.nlink > 1 && !stat.isDirectory()) linked.add(stat.ino);
-        if (stat.isDirectory()) pending.push(path);
-      } catch (error) {
-        const problem = unmeasurable(path, error);
-        if (problem) return problem;
-      }
-      if (bytes > maxBytes || entries > maxEntries) return { bytes, entries };
-    }
-  }
-  return { bytes, entries };
-}
 
 function pidNamespaceOf(pid: number): string | undefined {
   try {
@@ -171,7 +118,7 @@ export function usageIn(namespace: string, scratchDevice?: number): { residentBy
       const pid = task.split("/")[2];
       for (const line of readFileSync(`${task}/maps`, "utf8").split("\n")) {
         const [range, , , lineDevice, inode] = line.split(" ", 5);
-        if (lineDevice !== device || !range || counted.has(Number(inode))) continue;
+        if (lineDevice !== device || !range || inode === "0" || counted.has(Number(inode))) continue;
         try {
           countIfDeleted(`/proc/${pid}/map_files/${range}`);
         } catch {
@@ -189,6 +136,9 @@ export function usageIn(namespace: string, scratchDevice?: number): { residentBy
   return { residentBytes, deletedScratchBytes };
 }
 
+/** Above this many directories in scratch at the start of a run, the watchdog polls instead of watching. */
+export const MAX_WATCHED_DIRECTORIES = 2000;
+
 /**
  * Watches what rlimits cannot bound: the scratch directory's total size and entry count (RLIMIT_FSIZE is per
  * file), including files deleted but still held open, and the resident memory of all sandbox processes
@@ -196,8 +146,8 @@ export function usageIn(namespace: string, scratchDevice?: number): { residentBy
  *
  * Page-cache writes run at gigabytes a second, so a poll alone lets a writer pass the scratch bound many times
  * over between ticks on a busy machine. Every change inotify reports under scratch therefore triggers a
- * re-measure too, spaced so the walks cost at most about a third of one core; the poll remains for memory and
- * as the fallback when inotify is unavailable.
+ * re-measure too, spaced so the walks cost at most about a fifth of one core, on a worker thread so a large
+ * tree never stalls the caller; the poll remains for memory and as the fallback when inotify is unavailable.
  */
 export function startWatchdog(options: {
   bwrapPid: number;
@@ -225,11 +175,7 @@ export function startWatchdog(options: {
     bytes > options.scratchBytes
       ? `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit${deleted ? ", counting deleted files still held open" : ""} (delete files in /scratch to make room)`
       : undefined;
-  const checkScratch = (): WatchdogVerdict => {
-    const started = performance.now();
-    const tree = measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles);
-    lastScratchCheck = performance.now();
-    scratchCheckCost = lastScratchCheck - started;
+  const judgeTree = (tree: TreeMeasure): WatchdogVerdict => {
     treeBytes = tree.bytes;
     if (tree.unmeasurable) {
       // Stopping is the only safe answer: whatever lies below the entry would go uncounted.
@@ -260,24 +206,57 @@ export function startWatchdog(options: {
     stop();
     options.onLimit(verdict);
   };
-  const timer = setInterval(() => {
-    if (!stopped) report(checkScratch() ?? checkProcesses());
-  }, options.intervalMs ?? 200);
-  const onScratchChange = () => {
-    if (stopped || pendingCheck) return;
-    const wait = Math.max(0, lastScratchCheck + Math.max(5, 2 * scratchCheckCost) - performance.now());
-    pendingCheck = setTimeout(() => {
-      pendingCheck = undefined;
-      if (!stopped) report(checkScratch());
-    }, wait);
+  // One walk at a time; a change seen during a walk asks for another right after it, spaced so the walks
+  // take at most about a fifth of the worker thread's time.
+  let walking = false;
+  let changedDuringWalk = false;
+  const walk = () => {
+    pendingCheck = undefined;
+    if (stopped) return;
+    walking = true;
+    const started = performance.now();
+    measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles).then((tree) => {
+      walking = false;
+      lastScratchCheck = performance.now();
+      scratchCheckCost = lastScratchCheck - started;
+      report(judgeTree(tree));
+      if (!watchDecided) watchScratch(tree.directories);
+      if (changedDuringWalk) {
+        changedDuringWalk = false;
+        scheduleScratchCheck();
+      }
+    });
   };
-  try {
-    // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
-    watcher = watch(options.scratchDir, { recursive: true }, onScratchChange);
-    watcher.on("error", () => watcher?.close());
-  } catch {
-    // Out of inotify watches or instances: the poll alone still bounds scratch, only more loosely.
-  }
+  const scheduleScratchCheck = () => {
+    if (stopped || pendingCheck) return;
+    if (walking) {
+      changedDuringWalk = true;
+      return;
+    }
+    pendingCheck = setTimeout(walk, Math.max(0, lastScratchCheck + Math.max(5, 4 * scratchCheckCost) - performance.now()));
+  };
+  const timer = setInterval(() => {
+    if (stopped) return;
+    scheduleScratchCheck();
+    report(checkProcesses());
+  }, options.intervalMs ?? 200);
+  // The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
+  // walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll,
+  // whose walks are spaced by their cost anyway.
+  let watchDecided = false;
+  const watchScratch = (directories: number) => {
+    watchDecided = true;
+    if (stopped || directories > MAX_WATCHED_DIRECTORIES) return;
+    try {
+      // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
+      watcher = watch(options.scratchDir, { recursive: true }, scheduleScratchCheck);
+      watcher.on("error", () => watcher?.close());
+    } catch {
+      // Out of inotify watches or instances: the poll alone still bounds scratch, only more loosely.
+    }
+  };
+  // The first walk right away; the watch starts once it says how large the tree is.
+  walk();
   return stop;
 }
 
