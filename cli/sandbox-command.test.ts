@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./command.ts";
 import { parseRunArgs } from "./sandbox-command.ts";
@@ -32,6 +34,25 @@ describe("sandbox command", () => {
     const { stdout, exitCode } = await org("sandbox", "run", "--timeout-ms", "5000", "--", "sh", "-c", "echo hi; exit 4");
     expect(exitCode).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ exitCode: 4, stdout: "hi\n", timedOut: false, truncated: false });
+  });
+
+  test.if(process.getuid?.() === 0)("as root, run refuses to take over a scratch directory that holds someone's files", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "org-sandbox-scratch-"));
+    try {
+      writeFileSync(join(directory, "mine.txt"), "mine\n");
+      const { stderr, exitCode } = await org("sandbox", "run", "--scratch", directory, "--", "true");
+      expect(exitCode).toBe(1);
+      expect(stderr).toMatch(/^org: scratch directory .* already holds files and belongs to uid 0\. .*give an empty directory or a new path\.\n$/);
+      expect(statSync(directory).uid).toBe(0);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  test("run with a file as scratch says so in one line", async () => {
+    const { stderr, exitCode } = await org("sandbox", "run", "--scratch", main, "--", "true");
+    expect(exitCode).toBe(1);
+    expect(stderr).toBe(`org: scratch path ${main} is not a plain directory (a symlink or a file); give a directory, or a path to create\n`);
   });
 
   test("run reports a timeout in the JSON", async () => {

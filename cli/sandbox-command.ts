@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { runSandboxed, SandboxUnavailableError, ScratchDirectoryError } from "../sandbox/run-sandboxed.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 
@@ -19,7 +19,9 @@ Options for run:
   --timeout-ms N   wall-clock timeout in milliseconds (default 30000)
   --mem-mb N       address-space limit per process in MiB (default 1024)
   --net            share the host's network (off by default)
-  --scratch DIR    directory mounted read-write at /scratch (default: a temporary one, removed afterwards)
+  --scratch DIR    directory mounted read-write at /scratch, created if missing (default: a temporary one,
+                   removed afterwards). When org runs as root, DIR is given to the sandbox user (uid 61234),
+                   so it must be new, empty, or already the sandbox user's.
 
 Example:
   bun main.ts sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'`;
@@ -71,7 +73,7 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
     console.log(JSON.stringify(result, null, 2));
     return 0;
   } catch (error) {
-    if (error instanceof SandboxUnavailableError) throw new UserFacingError(error.message);
+    if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) throw new UserFacingError(error.message);
     throw error;
   } finally {
     if (temporary) rmSync(temporary, { recursive: true, force: true });

@@ -351,7 +351,9 @@ import os; os._exit(0)`,
   {
     name: "memory bomb: many processes together",
     category: "resources",
-    sh: "for i in 1 2 3 4 5 6; do python3 -c 'x = bytearray(200 * 1024**2); import time; time.sleep(5)' & done; wait",
+    sh: "for i in 1 2 3 4 5 6; do python3 -c 'x = bytearray(200 * 1024**2); import time; time.sleep(10)' & done; wait",
+    // Six interpreters starting at once on a loaded machine need more than the default two seconds.
+    timeoutMs: 6000,
     expect: ({ result }) =>
       unless(result.signal === "SIGKILL" && /memory/.test(result.stderr), `not stopped: ${result.stderr}`),
   },

@@ -1,4 +1,4 @@
-import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { FifoSemaphore } from "../fifo-semaphore.ts";
 import { environmentSettings, secretEnvironmentValues } from "../config.ts";
@@ -41,6 +41,11 @@ const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubu
 /** bwrap is missing or cannot create namespaces here; nothing ran. Never falls back to running unsandboxed. */
 export class SandboxUnavailableError extends Error {
   override name = "SandboxUnavailableError";
+}
+
+/** The scratch path cannot be used as given: not a plain directory, or a directory org must not take over. */
+export class ScratchDirectoryError extends Error {
+  override name = "ScratchDirectoryError";
 }
 
 let availability: Promise<void> | undefined;
@@ -135,12 +140,25 @@ function prepareScratch(scratchDir: string, dropRoot: boolean): string {
   const directory = resolve(scratchDir);
   // Parents stay searchable (the sandbox uid must pass through them); scratch itself is private.
   mkdirSync(dirname(directory), { recursive: true, mode: 0o755 });
-  if (!existsSync(directory)) mkdirSync(directory, { mode: 0o700 });
+  const created = !existsSync(directory);
+  if (created) mkdirSync(directory, { mode: 0o700 });
   // lstat: a symlink here would make the chown below (and the bind mount) act on whatever it points at.
-  if (!lstatSync(directory).isDirectory()) {
-    throw new Error(`scratch path ${directory} is not a plain directory (a symlink or a file); refusing to use it`);
+  const stat = lstatSync(directory);
+  if (!stat.isDirectory()) {
+    throw new ScratchDirectoryError(
+      `scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`,
+    );
   }
   if (dropRoot) {
+    // Handing a directory that already holds someone's files to the sandbox uid would change who owns it for
+    // good, and the files inside would stay unwritable in the sandbox anyway.
+    if (!created && stat.uid !== SANDBOX_HOST_UID && readdirSync(directory).length > 0) {
+      throw new ScratchDirectoryError(
+        `scratch directory ${directory} already holds files and belongs to uid ${stat.uid}. When org runs as root it ` +
+          `gives scratch to the sandbox user (uid ${SANDBOX_HOST_UID}), and it will not take over a directory in use: ` +
+          "give an empty directory or a new path.",
+      );
+    }
     chownSync(directory, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
     // bwrap runs as the sandbox uid and must reach the directory through every parent.
     for (let parent = dirname(directory); ; parent = dirname(parent)) {

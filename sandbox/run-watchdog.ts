@@ -1,5 +1,5 @@
 import { type FSWatcher, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
-import { measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
+import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
 
 const PAGE_BYTES = 4096;
 
@@ -136,6 +136,9 @@ export function usageIn(namespace: string, scratchDevice?: number): { residentBy
   return { residentBytes, deletedScratchBytes };
 }
 
+/** A walk that took less than this is repeated on the calling thread; a longer one goes to the worker. */
+const CHEAP_WALK_MS = 2;
+
 /** Above this many directories in scratch at the start of a run, the watchdog polls instead of watching. */
 export const MAX_WATCHED_DIRECTORIES = 2000;
 
@@ -207,25 +210,31 @@ export function startWatchdog(options: {
     options.onLimit(verdict);
   };
   // One walk at a time; a change seen during a walk asks for another right after it, spaced so the walks
-  // take at most about a fifth of the worker thread's time.
+  // take at most about a fifth of a core. A small tree is walked right here, at once: a round trip to the
+  // shared worker, busy with another sandbox's tree, would let a fast writer run further past the limit.
   let walking = false;
   let changedDuringWalk = false;
+  const walked = (tree: TreeMeasure, started: number) => {
+    walking = false;
+    lastScratchCheck = performance.now();
+    scratchCheckCost = lastScratchCheck - started;
+    report(judgeTree(tree));
+    if (!watchDecided) watchScratch(tree.directories);
+    if (changedDuringWalk) {
+      changedDuringWalk = false;
+      scheduleScratchCheck();
+    }
+  };
   const walk = () => {
     pendingCheck = undefined;
     if (stopped) return;
     walking = true;
     const started = performance.now();
-    measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles).then((tree) => {
-      walking = false;
-      lastScratchCheck = performance.now();
-      scratchCheckCost = lastScratchCheck - started;
-      report(judgeTree(tree));
-      if (!watchDecided) watchScratch(tree.directories);
-      if (changedDuringWalk) {
-        changedDuringWalk = false;
-        scheduleScratchCheck();
-      }
-    });
+    if (watchDecided && scratchCheckCost < CHEAP_WALK_MS) {
+      walked(measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles), started);
+    } else {
+      measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles).then((tree) => walked(tree, started));
+    }
   };
   const scheduleScratchCheck = () => {
     if (stopped || pendingCheck) return;
