@@ -4,9 +4,25 @@ export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
 
 /** Settings that come from the environment, with their defaults. */
+/** An environment variable holds a value org cannot use; the message says which values it takes. */
+export class EnvironmentError extends Error {
+  override name = "EnvironmentError";
+}
+
+/** `host:port` as Ollama's own OLLAMA_HOST takes it gets the http:// a URL needs. */
+function baseUrlOf(value: string): string {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  return url.replace(/\/+$/, "");
+}
+
 export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
+  if (env.ORG_SANDBOX !== undefined && !["", "on", "off"].includes(env.ORG_SANDBOX)) {
+    throw new EnvironmentError(
+      `ORG_SANDBOX=${env.ORG_SANDBOX} is not a setting org knows: leave it unset (or 'on') to sandbox every tool, or 'off' to run them on the host unsandboxed`,
+    );
+  }
   return {
-    ollamaBase: (env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE).replace(/\/+$/, ""),
+    ollamaBase: baseUrlOf(env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
     ollamaModel: env.OLLAMA_MODEL?.trim() || DEFAULT_MODEL,
     /** `ORG_SANDBOX=off` runs model-made commands unsandboxed; only by explicit, loud opt-in. */
     sandboxDisabled: env.ORG_SANDBOX === "off",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
+import { environmentSettings } from "./config.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
@@ -22,7 +23,7 @@ function mainHelp(): string {
     ...lines,
     "",
     "Options:",
-    "  -h, --help     show this help, or a command's help after its name",
+    "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
     "  -v, --version  print the version",
     "",
     "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe), NO_COLOR.",
@@ -31,13 +32,19 @@ function mainHelp(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // A mistyped setting is reported before anything runs, not halfway through a session.
+  environmentSettings();
   const [first, ...rest] = argv;
   if (first === "-v" || first === "--version") {
     console.log(VERSION);
     return 0;
   }
   if (first === "-h" || first === "--help" || first === "help") {
-    console.log(mainHelp());
+    const topic = first === "help" ? commands.find((command) => command.name === rest[0]) : undefined;
+    if (first === "help" && rest[0] !== undefined && !topic) {
+      throw new UsageError(`no command '${rest[0]}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
+    }
+    console.log(topic ? topic.help : mainHelp());
     return 0;
   }
   const explicit = commands.find((command) => command.name === first);
@@ -69,6 +76,10 @@ try {
     console.error(`Run 'bun main.ts ${error.command ? `${error.command} ` : ""}--help' for usage.`);
     process.exitCode = 2;
   } else if (error instanceof UserFacingError || (error instanceof Error && error.name !== "Error")) {
+    console.error(`org: ${error.message}`);
+    process.exitCode = 1;
+  } else if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string") {
+    // The system refused something (a path, an address): its message names what, and it is no bug of ours.
     console.error(`org: ${error.message}`);
     process.exitCode = 1;
   } else {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -42,7 +42,27 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
   expect(lines[0]).toMatchObject({ type: "error", kind: "unreachable" });
   expect(lines[0].message).toContain(`no model server answers at ${base}`);
   expect(result.stderr).toContain("OLLAMA_BASE");
-  expect(result.stderr).toContain("bun main.ts scripted-server");
+  // Absolute paths, so the hint works from the user's workspace too.
+  expect(result.stderr).toContain(`${join(repoRoot, "main.ts")} scripted-server --port 11434 --script ${join(repoRoot, "demo", "demo-script.json")}`);
+});
+
+test("OLLAMA_BASE given as host:port, the way Ollama's OLLAMA_HOST takes it, gets http://", async () => {
+  const port = deadPort();
+  const result = await chat(["--once", "hello", "--json"], { OLLAMA_BASE: `127.0.0.1:${port}` });
+  expect(result.exitCode).toBe(1);
+  expect(JSON.parse(result.stdout.trim()).message).toContain(`no model server answers at http://127.0.0.1:${port} (`);
+});
+
+test("a file as workspace is refused in one line, a missing one is made and said", async () => {
+  const file = join(workspace, "not-a-dir.txt");
+  writeFileSync(file, "x");
+  const refused = await chat(["--once", "hi", "--workspace", file], { OLLAMA_BASE: "http://127.0.0.1:9" });
+  expect(refused.exitCode).toBe(1);
+  expect(refused.stderr).toBe(`org: --workspace ${file} is a file, not a directory. Give a directory (a missing one is made).\n`);
+  const fresh = join(workspace, "fresh", "ws");
+  const made = await chat(["--once", "hi", "--workspace", fresh], { OLLAMA_BASE: "http://127.0.0.1:9" });
+  expect(made.stderr).toContain(`org: made the workspace directory ${fresh}\n`);
+  expect(existsSync(fresh)).toBe(true);
 });
 
 test("wrong flags exit 2 with the reason", async () => {

@@ -1,3 +1,4 @@
+import { prepareWorkspace } from "./workspace-dir.ts";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { environmentSettings } from "../config.ts";
@@ -43,8 +44,7 @@ type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig
 
 function prepare(args: string[]): ChatSetup {
   const options = parseChatArgs(args);
-  const workspaceDir = resolve(options.workspace ?? process.cwd());
-  mkdirSync(workspaceDir, { recursive: true });
+  const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
   if (options.config !== undefined && !existsSync(options.config)) {
     throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
   }

@@ -1,3 +1,4 @@
+import { prepareWorkspace } from "./workspace-dir.ts";
 import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -69,8 +70,7 @@ export const demoCommand: Command = {
     const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
     const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
     const write = (text: string) => process.stdout.write(text);
-    const workspaceDir = options.workspace ? resolve(options.workspace) : mkdtempSync(join(tmpdir(), "org-demo-"));
-    mkdirSync(workspaceDir, { recursive: true });
+    const workspaceDir = options.workspace ? prepareWorkspace(options.workspace) : mkdtempSync(join(tmpdir(), "org-demo-"));
     // The sandbox runs tools as an unprivileged uid that must be able to enter the workspace; mkdtemp makes it 0700.
     if (!options.workspace) chmodSync(workspaceDir, 0o755);
 
@@ -138,7 +138,7 @@ export const demoCommand: Command = {
       write(`transcript: ${room.transcriptPath}\n`);
       write(paint("90", `go on from there with a real model: bun main.ts chat --workspace ${workspaceDir} --resume ${room.sessionId}\n`));
       if (errors > 0) {
-        process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); 'bun main.ts sandbox check' tells whether the sandbox works here.\n`);
+        process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); 'bun main.ts sandbox check --workspace ${workspaceDir}' tells whether the sandbox works there.\n`);
         return 1;
       }
       return 0;

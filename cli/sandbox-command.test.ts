@@ -49,6 +49,19 @@ describe("sandbox command", () => {
     }
   });
 
+  test.if(process.getuid?.() === 0)("check names a workspace the sandbox user cannot reach, and how to fix it", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "org-sandbox-closed-"));
+    try {
+      const { stdout, exitCode } = await org("sandbox", "check", "--workspace", join(closed, "ws"));
+      expect(exitCode).toBe(1);
+      expect(stdout).toContain(`FAIL workspace: the sandbox cannot reach its scratch directory ${join(closed, "ws", ".org", "scratch", "default")}`);
+      expect(stdout).toContain(`Run 'chmod o+x ${closed}'`);
+      expect(stdout).toContain("The sandbox works, but not for this workspace");
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
+  });
+
   test("run with a file as scratch says so in one line", async () => {
     const { stderr, exitCode } = await org("sandbox", "run", "--scratch", main, "--", "true");
     expect(exitCode).toBe(1);

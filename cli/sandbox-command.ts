@@ -1,19 +1,21 @@
 import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { runSandboxed, SandboxUnavailableError, ScratchDirectoryError } from "../sandbox/run-sandboxed.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 
 const HELP = `Usage:
   bun main.ts sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
-  bun main.ts sandbox check
+  bun main.ts sandbox check [--workspace DIR]
 
 run    Runs CMD in the same sandbox the models' tools use and prints the result as JSON:
        {"exitCode","signal","timedOut","isCanceled","stdout","stderr","truncated","durationMs"}.
        Exit status: 0 when the sandbox ran the command, whatever the command's own exit code was (read
        it from the JSON); 1 when the sandbox could not start; 2 for a wrong command line.
-check  Says whether bwrap works on this machine and what is missing. Exit status 0 if it does, else 1.
+check  Says whether bwrap works on this machine and what is missing, and whether sandboxes can reach the
+       scratch directories under the workspace (--workspace DIR, default: the current directory).
+       Exit status 0 if all is well, else 1.
 
 Options for run:
   --timeout-ms N   wall-clock timeout in milliseconds (default 30000)
@@ -80,11 +82,23 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
   }
 }
 
-async function checkCommand(): Promise<number> {
-  const items = await checkSandbox();
+async function checkCommand(args: string[]): Promise<number> {
+  let workspace = process.cwd();
+  for (let index = 0; index < args.length; index += 1) {
+    if (args[index] === "--workspace" && args[index + 1] !== undefined) workspace = args[++index] as string;
+    else throw new UsageError(`unknown argument ${args[index]} for sandbox check`, "sandbox");
+  }
+  const items = await checkSandbox(resolve(workspace));
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
   const ok = items.every((item) => item.ok);
-  console.log(ok ? "The sandbox works here." : "The sandbox does not work here; model-made commands will be refused.");
+  const onlyWorkspace = items.every((item) => item.ok || item.name === "workspace");
+  console.log(
+    ok
+      ? "The sandbox works here."
+      : onlyWorkspace
+        ? "The sandbox works, but not for this workspace: its tool calls will fail until the item above is fixed."
+        : "The sandbox does not work here; model-made commands will be refused.",
+  );
   return ok ? 0 : 1;
 }
 
@@ -95,7 +109,7 @@ export const sandboxCommand: Command = {
   async run(args, signal) {
     const [subcommand, ...rest] = args;
     if (subcommand === "run") return runCommand(rest, signal);
-    if (subcommand === "check") return checkCommand();
+    if (subcommand === "check") return checkCommand(rest);
     throw new UsageError(`sandbox needs 'run' or 'check', got ${subcommand ?? "nothing"}`, "sandbox");
   },
 };

@@ -93,6 +93,9 @@ export const scriptedServerCommand: Command = {
         if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
           throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
         }
+        if (code === "EADDRNOTAVAIL") {
+          throw new UserFacingError(`cannot listen on ${options.host}: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses`);
+        }
         throw error;
       }
       const rules = script.rules.length;

@@ -42,6 +42,9 @@ function formatStats(stats: PersonaStats): string {
   return parts.join(" · ");
 }
 
+// A failed tool's message often says how to fix the failure; it gets room for that.
+const FAILURE_WIDTH = 400;
+
 function oneLine(text: string, max = 120): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
@@ -241,7 +244,7 @@ export function createConsoleRenderer(options: {
             block,
             event.ok
               ? paint("2", `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output`)
-              : paint("31", `✗ ${event.call.name}: ${oneLine(event.output)}`),
+              : paint("31", `✗ ${event.call.name}: ${oneLine(event.output, FAILURE_WIDTH)}`),
           );
           break;
         }

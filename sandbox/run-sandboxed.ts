@@ -160,18 +160,27 @@ function prepareScratch(scratchDir: string, dropRoot: boolean): string {
       );
     }
     chownSync(directory, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
-    // bwrap runs as the sandbox uid and must reach the directory through every parent.
-    for (let parent = dirname(directory); ; parent = dirname(parent)) {
-      if ((statSync(parent).mode & 0o001) === 0) {
-        throw new SandboxUnavailableError(
-          `the sandbox cannot reach its scratch directory ${directory}: ${parent} is not searchable by other users ` +
-            `(org drops from root to uid ${SANDBOX_HOST_UID}). Run 'chmod o+x ${parent}' or use a workspace elsewhere.`,
-        );
-      }
-      if (parent === dirname(parent)) break;
-    }
+    const unreachable = unreachableScratchReason(directory);
+    if (unreachable) throw new SandboxUnavailableError(unreachable);
   }
   return directory;
+}
+
+/**
+ * Why the sandbox uid could not reach `directory` when org runs as root (bwrap runs as that uid and must pass
+ * through every existing parent), or undefined when it can, or when org does not run as root.
+ */
+export function unreachableScratchReason(directory: string): string | undefined {
+  if (!isRoot()) return undefined;
+  for (let parent = dirname(resolve(directory)); ; parent = dirname(parent)) {
+    if (existsSync(parent) && (statSync(parent).mode & 0o001) === 0) {
+      return (
+        `the sandbox cannot reach its scratch directory ${directory}: ${parent} is not searchable by other users ` +
+        `(org drops from root to uid ${SANDBOX_HOST_UID}). Run 'chmod o+x ${parent}' or use a workspace elsewhere.`
+      );
+    }
+    if (parent === dirname(parent)) return undefined;
+  }
 }
 
 async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {

@@ -3,12 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { environmentSettings } from "../config.ts";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import { ensureSandboxAvailable, runSandboxed } from "./run-sandboxed.ts";
+import { ensureSandboxAvailable, runSandboxed, unreachableScratchReason } from "./run-sandboxed.ts";
+import { scratchDirFor } from "./scratch-dir.ts";
 
 export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
 
-/** Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it. */
-export async function checkSandbox(): Promise<SandboxCheckItem[]> {
+/**
+ * Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it;
+ * with `workspaceDir`, also that sandboxes can reach its scratch directories.
+ */
+export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckItem[]> {
   const items: SandboxCheckItem[] = [];
   const isRoot = process.getuid?.() === 0;
   const needed = [
@@ -26,6 +30,14 @@ export async function checkSandbox(): Promise<SandboxCheckItem[]> {
       ? `org runs as root, so sandboxes drop to uid ${SANDBOX_HOST_UID} (root would ignore the process limit)`
       : `sandboxes run as this user (uid ${process.getuid?.()})`,
   });
+  if (workspaceDir !== undefined) {
+    const unreachable = unreachableScratchReason(scratchDirFor({ workspaceDir }));
+    items.push({
+      name: "workspace",
+      ok: unreachable === undefined,
+      detail: unreachable ?? `sandboxes can reach scratch under ${workspaceDir}/.org/scratch`,
+    });
+  }
   if (environmentSettings().sandboxDisabled) {
     items.push({ name: "ORG_SANDBOX", ok: false, detail: "ORG_SANDBOX=off: model-made commands run UNSANDBOXED on the host" });
     return items;

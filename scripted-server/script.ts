@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { z } from "zod";
 
 export const WIRE_FORMATS = ["ollama-new", "ollama-old", "ollama-index-bug", "openai", "vllm", "llamacpp"] as const;
@@ -105,6 +106,9 @@ export function validateScript(value: unknown, source: string): Script {
 /** Reads and validates a script file. */
 export async function loadScript(path: string): Promise<Script> {
   const file = Bun.file(path);
-  if (!(await file.exists())) throw new ScriptError(`${path}: no such script file. Check the path given to --script.`);
+  if (!(await file.exists())) {
+    const what = existsSync(path) ? "is a directory, not a script file" : "no such script file";
+    throw new ScriptError(`${path}: ${what}. Check the path given to --script.`);
+  }
   return parseScript(await file.text(), path);
 }

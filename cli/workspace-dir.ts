@@ -1,0 +1,24 @@
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { unreachableScratchReason } from "../sandbox/run-sandboxed.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { UserFacingError } from "./command.ts";
+
+/**
+ * Resolves the workspace a command works in: refuses a path that is not a directory, makes a missing one
+ * (saying so on stderr), and warns when the sandbox could not reach scratch under it, so the user learns
+ * the fix before the first tool call fails.
+ */
+export function prepareWorkspace(path: string, flag = "--workspace"): string {
+  const workspaceDir = resolve(path);
+  if (existsSync(workspaceDir) && !statSync(workspaceDir).isDirectory()) {
+    throw new UserFacingError(`${flag} ${path} is a file, not a directory. Give a directory (a missing one is made).`);
+  }
+  if (!existsSync(workspaceDir)) {
+    mkdirSync(workspaceDir, { recursive: true });
+    process.stderr.write(`org: made the workspace directory ${workspaceDir}\n`);
+  }
+  const unreachable = unreachableScratchReason(scratchDirFor({ workspaceDir }));
+  if (unreachable) process.stderr.write(`org: warning: ${unreachable} Until then every sandboxed tool call fails.\n`);
+  return workspaceDir;
+}

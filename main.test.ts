@@ -1,0 +1,37 @@
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+
+const main = join(import.meta.dir, "main.ts");
+
+async function org(args: string[], env: Record<string, string> = {}) {
+  const child = Bun.spawn([process.execPath, main, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, exitCode };
+}
+
+test("'help COMMAND' prints that command's help; an unknown one is a usage error", async () => {
+  const chat = await org(["help", "chat"]);
+  expect(chat.exitCode).toBe(0);
+  expect(chat.stdout).toBe((await org(["chat", "--help"])).stdout);
+  expect(chat.stdout).toContain("--workspace DIR");
+  const unknown = await org(["help", "nope"]);
+  expect(unknown.exitCode).toBe(2);
+  expect(unknown.stderr).toContain("no command 'nope'. Commands: chat, demo, sandbox, scripted-server");
+});
+
+test("a mistyped ORG_SANDBOX stops org before anything runs, saying which values it takes", async () => {
+  const result = await org(["sandbox", "run", "--", "true"], { ORG_SANDBOX: "maybe" });
+  expect(result.exitCode).toBe(1);
+  expect(result.stdout).toBe("");
+  expect(result.stderr).toBe(
+    "org: ORG_SANDBOX=maybe is not a setting org knows: leave it unset (or 'on') to sandbox every tool, or 'off' to run them on the host unsandboxed\n",
+  );
+});
+
+test("an address the system refuses is one line naming it, not a stack trace", async () => {
+  const result = await org(["scripted-server", "--script", join(import.meta.dir, "demo", "demo-script.json"), "--host", "192.0.2.1", "--port", "0"]);
+  expect(result.exitCode).toBe(1);
+  expect(result.stderr).toBe(
+    "org: cannot listen on 192.0.2.1: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses\n",
+  );
+});
