@@ -542,6 +542,40 @@ time.sleep(10)`,
       unless(/used more than 512 MiB of memory/.test(result.stderr) && !result.timedOut, `not stopped by the memory limit: ${result.stderr}`),
   },
   {
+    name: "fallocate of gigabytes in scratch",
+    category: "resources",
+    // fallocate would take the disk faster than any walk; refused, posix_fallocate falls back to writing.
+    python: `
+import os
+fd = os.open("big", os.O_CREAT | os.O_WRONLY)
+try:
+    os.posix_fallocate(fd, 0, 4 << 20); print("posix_fallocate wrote", os.fstat(fd).st_blocks * 512)
+except OSError as e: print("posix_fallocate", e.errno)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.fallocate(fd, 0, ctypes.c_long(0), ctypes.c_long(8 << 30))
+print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
+    expect: ({ result }) =>
+      all(
+        syscallsRefused({ fallocate: [95] })({ result } as HostileOutcome),
+        unless(/^posix_fallocate wrote 4194304$/m.test(result.stdout), `posix_fallocate did not fall back: ${result.stdout}${result.stderr}`),
+      ),
+  },
+  {
+    name: "a crowded scratch, then filled fast",
+    category: "resources",
+    // Past 2000 directories the inotify watch is dropped; the free-space sentinel must still catch the writer.
+    sh: "mkdir $(seq -f d%g 0 2100) || exit 1; sleep 0.5; i=0; while head -c 4M /dev/zero > f$i; do i=$((i+1)); done",
+    timeoutMs: 8000,
+    expect: ({ result, env }) => {
+      const tree = measureTree(env.scratchFor("a crowded scratch, then filled fast"), 1024 * MiB, 100_000);
+      return all(
+        unless(/scratch directory grew/.test(result.stderr), `not stopped by the scratch limit: ${result.stderr}`),
+        unless(tree.bytes < 80 * MiB, `scratch grew to ${tree.bytes} bytes`),
+      );
+    },
+  },
+  {
     name: "filling /tmp and /dev/shm",
     category: "resources",
     sh: "head -c 100M /dev/zero > /tmp/x; head -c 100M /dev/zero > /dev/shm/x; du -k /tmp/x /dev/shm/x | cut -f1",

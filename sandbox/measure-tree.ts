@@ -59,48 +59,63 @@ export function measureTree(root: string, maxBytes: number, maxEntries: number):
 }
 
 type Request = { id: number; root: string; maxBytes: number; maxEntries: number };
+type Waiter = { request: Request; resolve(measure: TreeMeasure): void; deadline: ReturnType<typeof setTimeout> };
+
+/** A walk still running after this long is taken as stuck (a hung filesystem, a starved machine). */
+export const WALK_DEADLINE_MS = 30_000;
 
 let worker: Worker | undefined;
 let nextId = 0;
-const waiting = new Map<number, { request: Request; resolve(measure: TreeMeasure): void }>();
+const waiting = new Map<number, Waiter>();
 
-function measureHere({ root, maxBytes, maxEntries }: Request): TreeMeasure {
-  return measureTree(root, maxBytes, maxEntries);
+function settle(id: number, measure: TreeMeasure): void {
+  const waiter = waiting.get(id);
+  if (!waiter) return;
+  waiting.delete(id);
+  clearTimeout(waiter.deadline);
+  waiter.resolve(measure);
+}
+
+/** Drops a worker that failed or stopped; whoever waited on it gets `answer` for their request. */
+function abandon(broken: Worker, answer: (request: Request) => TreeMeasure): void {
+  if (worker === broken) worker = undefined;
+  broken.terminate();
+  for (const [id, { request }] of [...waiting]) settle(id, answer(request));
 }
 
 function startWorker(): Worker {
   const started = new Worker(new URL("./measure-tree-worker.ts", import.meta.url).href);
   started.unref();
   started.addEventListener("message", (event: MessageEvent<{ id: number; measure: TreeMeasure }>) => {
-    waiting.get(event.data.id)?.resolve(event.data.measure);
-    waiting.delete(event.data.id);
+    settle(event.data.id, event.data.measure);
   });
-  started.addEventListener("error", () => {
-    // A broken worker must not leave a watchdog waiting: measure here instead, from now on.
-    worker = undefined;
-    started.terminate();
-    for (const [id, { request, resolve }] of waiting) {
-      waiting.delete(id);
-      resolve(measureHere(request));
-    }
-  });
+  // A thrown error or an exit must not leave a watchdog waiting forever: measure on the calling thread.
+  const fallBack = () => abandon(started, ({ root, maxBytes, maxEntries }) => measureTree(root, maxBytes, maxEntries));
+  started.addEventListener("error", fallBack);
+  started.addEventListener("close", fallBack);
   return started;
 }
 
 /**
  * measureTree on a worker thread shared by all watchdogs, so walking a large scratch tree (20 000 entries
  * take about 200 ms) never stalls the room's event loop; on the calling thread where workers are unavailable.
+ * A walk past WALK_DEADLINE_MS comes back unmeasurable, so the watchdog stops the run rather than wait blind.
  */
 export function measureTreeOffThread(root: string, maxBytes: number, maxEntries: number): Promise<TreeMeasure> {
   const request = { id: nextId++, root, maxBytes, maxEntries };
   try {
     worker ??= startWorker();
   } catch {
-    return Promise.resolve(measureHere(request));
+    return Promise.resolve(measureTree(root, maxBytes, maxEntries));
   }
   const running = worker;
+  // The worker is unref'd so it never keeps org alive; the deadline timer keeps it alive while a walk runs.
   return new Promise((resolve) => {
-    waiting.set(request.id, { request, resolve });
+    const deadline = setTimeout(() => {
+      const stuck = { bytes: 0, entries: 0, directories: 0, unmeasurable: `. (the walk took longer than ${WALK_DEADLINE_MS / 1000} s)` };
+      abandon(running, () => stuck);
+    }, WALK_DEADLINE_MS);
+    waiting.set(request.id, { request, resolve, deadline });
     running.postMessage(request);
   });
 }

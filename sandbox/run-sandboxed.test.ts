@@ -104,6 +104,14 @@ describe("runSandboxed", () => {
     expect(result.stderr).toContain("the scratch directory grew past its 16 MiB limit");
   });
 
+  test("a scratch already over its limit is reported even when the command ends before a walk could stop it", async () => {
+    const full = join(root, "full");
+    expect((await sh("head -c 2M /dev/urandom > leftover", { scratchDir: full })).exitCode).toBe(0);
+    const result = await sh("true", { scratchDir: full, limits: { scratchBytes: 1024 * 1024 } });
+    // Either the first walk stopped it, or the last one, after the command ended, says so.
+    expect(result.stderr).toMatch(/^\[sandbox: (killed because|when the command ended,) the scratch directory grew past its 1 MiB limit/);
+  });
+
   test("at most four sandboxes run at once; the rest wait their turn", async () => {
     const shared = join(root, "shared");
     const runs = Array.from({ length: 7 }, () =>

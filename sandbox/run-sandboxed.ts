@@ -4,7 +4,7 @@ import { FifoSemaphore } from "../fifo-semaphore.ts";
 import { environmentSettings, secretEnvironmentValues } from "../config.ts";
 import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { drainInto, OutputCapture } from "./output-capture.ts";
-import { formatBytes, sandboxPidNamespace, startWatchdog, waitUntilEmpty } from "./run-watchdog.ts";
+import { formatBytes, sandboxPidNamespace, startWatchdog, type Watchdog, waitUntilEmpty } from "./run-watchdog.ts";
 import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
 import { sandboxSupportDir } from "./sandbox-support.ts";
 
@@ -246,7 +246,7 @@ async function superviseRun(
   options: SandboxOptions,
   limits: SandboxLimits,
   timeoutMs: number,
-  startExtraWatch?: (kill: (reason: string) => void) => () => void,
+  startExtraWatch?: (kill: (reason: string) => void) => Watchdog,
 ): Promise<SandboxResult> {
   const started = performance.now();
   const stdout = new OutputCapture("stdout", limits.outputBytes);
@@ -271,7 +271,7 @@ async function superviseRun(
   };
   if (options.abortSignal?.aborted) onAbort();
   else options.abortSignal?.addEventListener("abort", onAbort, { once: true });
-  const stopWatch = startExtraWatch?.(kill);
+  const watchdog = startExtraWatch?.(kill);
   const onBytes = () => {
     if (stdout.totalBytes + stderr.totalBytes > limits.outputKillBytes) {
       kill(`it wrote more than ${formatBytes(limits.outputKillBytes)} of output`);
@@ -285,12 +285,15 @@ async function superviseRun(
     ]);
   } finally {
     clearTimeout(timer);
-    stopWatch?.();
+    watchdog?.stop();
     options.abortSignal?.removeEventListener("abort", onAbort);
   }
   if (killedNamespace) await waitUntilEmpty(killedNamespace);
+  const lateVerdict = killReason === undefined ? await watchdog?.finalVerdict() : undefined;
   let stderrText = stderr.text();
-  if (killReason) stderrText += `${stderrText && !stderrText.endsWith("\n") ? "\n" : ""}[sandbox: killed because ${killReason}]\n`;
+  const note = (text: string) => `${stderrText && !stderrText.endsWith("\n") ? "\n" : ""}[sandbox: ${text}]\n`;
+  if (killReason) stderrText += note(`killed because ${killReason}`);
+  else if (lateVerdict) stderrText += note(`when the command ended, ${lateVerdict}`);
   const exitCode = proc.exitCode;
   return {
     exitCode,

@@ -1,4 +1,4 @@
-import { type FSWatcher, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
+import { type FSWatcher, readdirSync, readFileSync, readlinkSync, statfsSync, statSync, watch } from "node:fs";
 import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
 
 const PAGE_BYTES = 4096;
@@ -160,7 +160,7 @@ export function startWatchdog(options: {
   totalMemoryBytes: number;
   intervalMs?: number;
   onLimit(reason: string): void;
-}): () => void {
+}): Watchdog {
   let namespace: string | undefined;
   let stopped = false;
   let watcher: FSWatcher | undefined;
@@ -198,17 +198,24 @@ export function startWatchdog(options: {
     }
     return usage.deletedScratchBytes > 0 ? scratchVerdict(treeBytes + usage.deletedScratchBytes, true) : undefined;
   };
+  let reported = false;
   const stop = () => {
     stopped = true;
     clearInterval(timer);
+    clearInterval(sentinel);
     clearTimeout(pendingCheck);
     watcher?.close();
   };
   const report = (verdict: WatchdogVerdict) => {
     if (!verdict || stopped) return;
+    reported = true;
     stop();
     options.onLimit(verdict);
   };
+  const measure = (): Promise<TreeMeasure> | TreeMeasure =>
+    watchDecided && scratchCheckCost < CHEAP_WALK_MS
+      ? measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles)
+      : measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles);
   // One walk at a time; a change seen during a walk asks for another right after it, spaced so the walks
   // take at most about a fifth of a core. A small tree is walked right here, at once: a round trip to the
   // shared worker, busy with another sandbox's tree, would let a fast writer run further past the limit.
@@ -218,23 +225,27 @@ export function startWatchdog(options: {
     walking = false;
     lastScratchCheck = performance.now();
     scratchCheckCost = lastScratchCheck - started;
+    rebaseFreeSpace(tree.bytes);
     report(judgeTree(tree));
     if (!watchDecided) watchScratch(tree.directories);
+    else if (watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
+      watcher.close();
+      watcher = undefined;
+    }
     if (changedDuringWalk) {
       changedDuringWalk = false;
       scheduleScratchCheck();
     }
   };
   const walk = () => {
+    clearTimeout(pendingCheck);
     pendingCheck = undefined;
     if (stopped) return;
     walking = true;
     const started = performance.now();
-    if (watchDecided && scratchCheckCost < CHEAP_WALK_MS) {
-      walked(measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles), started);
-    } else {
-      measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles).then((tree) => walked(tree, started));
-    }
+    const tree = measure();
+    if (tree instanceof Promise) tree.then((measured) => walked(measured, started));
+    else walked(tree, started);
   };
   const scheduleScratchCheck = () => {
     if (stopped || pendingCheck) return;
@@ -249,9 +260,34 @@ export function startWatchdog(options: {
     scheduleScratchCheck();
     report(checkProcesses());
   }, options.intervalMs ?? 200);
+  // The free space of scratch's filesystem, read every few milliseconds (a statfs costs microseconds), sees a
+  // fast writer whatever inotify does: once the disk has lost more than scratch's headroom since the last
+  // walk, walk now. Others writing to the same disk only cause an early walk, never a verdict.
+  let freeAtWalk: number | undefined;
+  let headroomAtWalk = options.scratchBytes;
+  const freeBytes = (): number | undefined => {
+    try {
+      const stat = statfsSync(options.scratchDir);
+      return stat.bfree * stat.bsize;
+    } catch {
+      return undefined;
+    }
+  };
+  function rebaseFreeSpace(bytes: number) {
+    freeAtWalk = freeBytes();
+    headroomAtWalk = Math.max(0, options.scratchBytes - bytes);
+  }
+  rebaseFreeSpace(0);
+  const sentinel = setInterval(() => {
+    if (stopped || freeAtWalk === undefined) return;
+    const free = freeBytes();
+    if (free === undefined || freeAtWalk - free <= headroomAtWalk) return;
+    if (walking) changedDuringWalk = true;
+    else walk();
+  }, SENTINEL_MS);
   // The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
-  // walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll,
-  // whose walks are spaced by their cost anyway.
+  // walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll and
+  // the free-space sentinel.
   let watchDecided = false;
   const watchScratch = (directories: number) => {
     watchDecided = true;
@@ -266,8 +302,23 @@ export function startWatchdog(options: {
   };
   // The first walk right away; the watch starts once it says how large the tree is.
   walk();
-  return stop;
+  return {
+    stop,
+    async finalVerdict() {
+      const alreadyReported = reported;
+      stop();
+      if (alreadyReported) return undefined;
+      // A writer quicker than the last walk may have finished in between: one more walk tells.
+      return judgeTree(await measure());
+    },
+  };
 }
+
+/** A running watchdog: stop it, or stop it and learn what a last walk of scratch finds over its limits. */
+export type Watchdog = { stop(): void; finalVerdict(): Promise<WatchdogVerdict> };
+
+/** How often the free-space sentinel reads statfs. */
+const SENTINEL_MS = 10;
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;
