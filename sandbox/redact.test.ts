@@ -116,6 +116,24 @@ describe("redact", () => {
     expect(redact(yaml, [value]).replace(/\s/g, "")).not.toContain(Buffer.from(`${"z".repeat(40)}${value}`).toString("base64").slice(60, 90));
   });
 
+  test("a stray or unfinished escape sequence hides no character of a secret", () => {
+    const value = "Zq81Kd02xyWm";
+    for (const printed of ["\x1bZq81K\u200bd02xyWm", "\x1b(Zq81K\x1bd02xyWm", "Zq81K\x1bd02xyWm", "\x1b]0;Zq81Kd02xyWm"]) {
+      const output = redact(`> ${printed} <`, [value]);
+      expect(output).toContain(REDACTED);
+      expect(output.replace(/\x1b/g, "")).not.toMatch(/Zq81K|d02xyWm/);
+    }
+  });
+
+  test("a short secret is not found by joining ordinary words across spaces or lines", () => {
+    for (const [text, secret] of [["the hunter 22 went home", "hunter22"], ["step abc 123", "abc123"], ["please change\nme1", "changeme1"]] as const) {
+      expect(redact(text, [secret])).toBe(text);
+    }
+    // A long one is: a dump may space or wrap it anywhere.
+    const long = "Xk9q8Zr7Tw2Lm0Pv8Hs3";
+    expect(redact(`${long.slice(0, 9)} ${long.slice(9)}`, [long])).toBe(REDACTED);
+  });
+
   test("the pieces of a secret on either side of an output cut both go", () => {
     const value = "Xk9q8Zr7Tw2Lm0Pv8Hs3Nd5Fb1Gc4Jy";
     const capture = new OutputCapture("stdout", 16 * 1024);
@@ -128,10 +146,10 @@ describe("redact", () => {
     expect(output).not.toContain(value.slice(0, 17));
     expect(output).not.toContain(value.slice(-14));
     expect(output).toMatch(/a{100}\[REDACTED\]\n\[… \d+ bytes of stdout cut …\]\n\[REDACTED\]c{100}/);
-    // Three characters of a secret at a cut are too few to hide anything for.
+    // Seven characters of a secret at a cut are too few to hide anything for.
     const plain = new OutputCapture("stdout", 1024);
-    plain.push(Buffer.from(`${"a".repeat(509)}Xk9${"-".repeat(5000)}${"z".repeat(512)}`));
-    expect(plain.text()).toContain("Xk9\n[…");
+    plain.push(Buffer.from(`${"a".repeat(505)}Xk9q8Zr${"-".repeat(5000)}${"z".repeat(512)}`));
+    expect(plain.text()).toContain("Xk9q8Zr\n[…");
     expect(redact(plain.text(), [value])).toBe(plain.text());
   });
 

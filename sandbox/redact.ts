@@ -59,11 +59,16 @@ function knownSecretForms(secret: string): string[] {
   return forms;
 }
 
-// Terminal escape sequences: CSI, OSC, and two-byte ones such as ESC ( B, which `tput sgr0` writes.
-const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])?/y;
+// Terminal escape sequences: CSI, OSC (ended by BEL, ST, a line break or 256 characters), and two-byte ones
+// such as ESC ( B, which `tput sgr0` writes.
+const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]{0,256}(?:\x07|\x1b\\)?|[ -/]*[0-~])?/y;
 // Beyond ASCII: whitespace (line and paragraph separators, no-break spaces), format characters (zero-width
 // spaces and joiners, direction marks, soft hyphens) and the U+FFFD a control byte became.
 const INVISIBLE_BEYOND_ASCII = /[\s\p{Cf}\uFFFD]/u;
+const SPACE_BEYOND_ASCII = /\s/u;
+// Only forms at least this long are matched across whitespace: shorter ones would join ordinary words
+// ("hunter 22" is not the secret "hunter22"). Dumps that space or wrap a secret make long forms anyway.
+const SHORTEST_SPACED_FORM = 16;
 
 /**
  * What may sit inside a printed secret without hiding it from a reader: spaces, tabs and line breaks (base64
@@ -74,25 +79,41 @@ function isInvisible(code: number): boolean {
   return INVISIBLE_BEYOND_ASCII.test(String.fromCharCode(code));
 }
 
-/** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was. */
-function redactAcrossInvisible(text: string, forms: readonly string[]): string {
+function isSpace(code: number): boolean {
+  if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return SPACE_BEYOND_ASCII.test(String.fromCharCode(code));
+}
+
+type View = { text: string; origin: Int32Array; spaced: Uint8Array };
+
+/**
+ * The text without invisible characters: `origin[i]` is where the view's i-th character stands in `text`,
+ * `spaced[i]` whether whitespace was taken out just before it. With `sequences`, whole escape sequences go;
+ * without, only the ESC byte, so a stray ESC cannot hide the character after it. Undefined when nothing
+ * was taken out.
+ */
+function invisibleFreeView(text: string, sequences: boolean): View | undefined {
   const pieces: string[] = [];
-  // origin[i] is the index in `text` of the i-th character of the view.
   const origin = new Int32Array(text.length);
-  let viewLength = 0;
+  const spaced = new Uint8Array(text.length);
+  let length = 0;
   let runStart = 0;
   let skipped = false;
+  let space = false;
   for (let index = 0; index < text.length; ) {
     const code = text.charCodeAt(index);
     let skip = 0;
-    if (code === 0x1b) {
+    if (code === 0x1b && sequences) {
       ESCAPE_SEQUENCE.lastIndex = index;
       skip = ESCAPE_SEQUENCE.exec(text)?.[0].length ?? 1;
     } else if (isInvisible(code)) {
       skip = 1;
+      space ||= isSpace(code);
     }
     if (skip === 0) {
-      origin[viewLength++] = index;
+      if (space) spaced[length] = 1;
+      space = false;
+      origin[length++] = index;
       index += 1;
       continue;
     }
@@ -101,13 +122,22 @@ function redactAcrossInvisible(text: string, forms: readonly string[]): string {
     index += skip;
     runStart = index;
   }
-  if (!skipped) return text;
+  if (!skipped) return undefined;
   pieces.push(text.slice(runStart));
-  const view = pieces.join("");
+  return { text: pieces.join(""), origin, spaced };
+}
+
+/** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was. */
+function redactAcrossInvisible(text: string, forms: readonly string[]): string {
   const spans: [number, number][] = [];
-  for (const form of forms) {
-    for (let at = view.indexOf(form); at !== -1; at = view.indexOf(form, at + form.length)) {
-      spans.push([origin[at] as number, (origin[at + form.length - 1] as number) + 1]);
+  for (const sequences of [true, false]) {
+    const view = invisibleFreeView(text, sequences);
+    if (!view) return text;
+    for (const form of forms) {
+      for (let at = view.text.indexOf(form); at !== -1; at = view.text.indexOf(form, at + form.length)) {
+        if (form.length < SHORTEST_SPACED_FORM && view.spaced.subarray(at + 1, at + form.length).includes(1)) continue;
+        spans.push([view.origin[at] as number, (view.origin[at + form.length - 1] as number) + 1]);
+      }
     }
   }
   return redactSpans(text, spans);
@@ -129,7 +159,7 @@ function redactSpans(text: string, spans: [number, number][]): string {
 // The line OutputCapture puts where it cut the middle of a stream.
 const CUT_MARKER = /\n\[… \d+ bytes of \w+ cut …\]\n/g;
 // A piece shorter than this at a cut tells too little of a secret to be worth hiding the text around it.
-const SHORTEST_PIECE = 4;
+const SHORTEST_PIECE = 8;
 
 /**
  * Where the middle of an output was cut, the head may end with the start of a secret and the tail begin with
