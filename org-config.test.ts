@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { BUILTIN_TOOL_NAMES, loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { pythonRun } from "./tools/python-run.ts";
+import { sh } from "./tools/sh.ts";
 
 const env = { OLLAMA_BASE: "http://127.0.0.1:9/", OLLAMA_MODEL: "tiny:1b" };
 
@@ -48,14 +50,14 @@ describe("loadOrgConfig", () => {
 
   test("a file's personas, tool policies, servers and limits override the defaults", () => {
     const text = JSON.stringify({
-      personas: [{ name: "ada", kind: "agent", model: "big:70b", tools: { sh: "ask", echo: "allow" } }],
+      personas: [{ name: "ada", kind: "agent", model: "big:70b", tools: { sh: "ask", python_run: "allow" } }],
       servers: { "http://10.0.0.2:11434/": { concurrency: 4 } },
       limits: { hopsPerMessage: 1 },
     });
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.personas).toHaveLength(1);
-      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", echo: "allow" });
+      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", python_run: "allow" });
       expect(config.personas[0]?.model).toBe("big:70b");
       expect(config.limits.hopsPerMessage).toBe(1);
       expect(config.limits.toolRoundsPerTurn).toBe(8);
@@ -89,6 +91,23 @@ describe("loadOrgConfig", () => {
     const error = configError('{\n  "mode": "group",\n}\n');
     expect(error.line).toBe(3);
     expect(error.message).toContain("trailing comma");
+  });
+
+  test("a tool org does not have is refused with its line and the tools it does have", () => {
+    const error = configError('{"personas": [{"name": "a", "kind": "agent",\n "tools": {"shell": "allow"}}]}');
+    expect(error.line).toBe(2);
+    expect(error.key).toBe("personas[0].tools.shell");
+    expect(error.message).toContain('org has no tool "shell" — use one of "sh", "python_run", "chat_mode"');
+  });
+
+  test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode"]);
+  });
+
+  test("the advice reads well: an object, a name pattern's own words", () => {
+    expect(configError("[]").message).toContain("give an object");
+    const name = configError('{"personas": [{"name": "Ada Lovelace", "kind": "agent"}]}');
+    expect(name.message).toContain("a persona name is 1–32 lowercase letters, digits, '-' or '_', starting with a letter — change it to fit.");
   });
 
   test("two personas with one name are refused", () => {

@@ -10,6 +10,9 @@ export const CONFIG_FILE_NAME = "org.config.json";
 export const ToolPolicy = z.enum(["allow", "ask", "deny"]);
 export type ToolPolicy = z.infer<typeof ToolPolicy>;
 
+/** The tools org has; a persona's `tools` may name only these. */
+export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode"] as const;
+
 export const PersonaKind = z.enum(["agent", "python", "toolsmith", "simple"]);
 export type PersonaKind = z.infer<typeof PersonaKind>;
 
@@ -145,9 +148,11 @@ function advice(issue: z.core.$ZodIssue): string {
     case "invalid_value":
       return `use one of ${issue.values.map((value) => JSON.stringify(value)).join(", ")}`;
     case "invalid_type":
-      return `give a ${issue.expected}`;
+      return `give ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
     case "invalid_format":
-      return issue.format === "url" ? "give a URL like http://127.0.0.1:11434" : `give a valid ${issue.format}`;
+      if (issue.format === "url") return "give a URL like http://127.0.0.1:11434";
+      // A pattern's own message already says what fits.
+      return issue.format === "regex" ? "change it to fit" : `give a valid ${issue.format}`;
     case "too_small":
     case "too_big":
       return "change the number or length to fit";
@@ -201,6 +206,16 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.inf
       );
     }
     names.add(persona.name);
+    for (const tool of Object.keys(persona.tools ?? {})) {
+      if ((BUILTIN_TOOL_NAMES as readonly string[]).includes(tool)) continue;
+      const line = parsed.lineOf(["personas", index, "tools", tool]);
+      throw new OrgConfigError(
+        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ${BUILTIN_TOOL_NAMES.map((name) => `"${name}"`).join(", ")}.`,
+        file,
+        line,
+        `personas[${index}].tools.${tool}`,
+      );
+    }
   }
   return result.data;
 }

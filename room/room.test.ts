@@ -318,6 +318,16 @@ describe("room failures and queueing", () => {
   });
 });
 
+test("a start mode in the config that names no persona is an error naming the file and key", async () => {
+  const workspaceDir = join(base, `workspace-${workspaces++}`);
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
+  config.mode = "direct:nobody";
+  config.source = join(workspaceDir, "org.config.json");
+  await expect(openRoom({ config, workspaceDir, tools: [], onEvent() {} })).rejects.toThrow(
+    new RegExp(`^${join(workspaceDir, "org.config.json").replace(/[.\\/]/g, "\\$&")}, key mode: `),
+  );
+});
+
 describe("room tools", () => {
   const personas = [
     { name: "agent", kind: "agent" as const, tools: { echo: "deny" as const } },

@@ -3,14 +3,14 @@ import { Budget } from "../budget.ts";
 import type { ToolCall } from "../chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { Model } from "../models/model.ts";
-import { type OrgConfig, serverConcurrency } from "../org-config.ts";
+import { type OrgConfig, OrgConfigError, serverConcurrency } from "../org-config.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
 import { listModels } from "./list-models.ts";
 import { findMentions } from "./mentions.ts";
 import { personaReply, type ReplyHost } from "./persona-reply.ts";
 import type { PersonaStats, RoomEvent, RoomMessage, TurnSummary } from "./room-event.ts";
-import { parseRoomMode } from "./room-mode.ts";
+import { parseRoomMode, RoomModeError } from "./room-mode.ts";
 import { FifoSemaphore } from "../fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
 
@@ -114,7 +114,13 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     }
   } else {
     sessionId = newSessionId();
-    mode = parseRoomMode(config.mode, names, workspaceDir);
+    try {
+      mode = parseRoomMode(config.mode, names, workspaceDir);
+    } catch (error) {
+      if (!(error instanceof RoomModeError)) throw error;
+      const file = config.source ?? "the configuration";
+      throw new OrgConfigError(`${file}, key mode: ${error.message}`, file, undefined, "mode");
+    }
   }
   const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode });
   const closing = new AbortController();
