@@ -1,5 +1,5 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -10,6 +10,7 @@ import { type FrameReply, sseFrames, startFrameServer } from "./testing/frame-se
 import { type AuditEntry, defineTool, toolSet } from "./tools/define-tool.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-loop-"));
+afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
 
 const echo = defineTool("echo", {
   description: "Echoes its text back.",

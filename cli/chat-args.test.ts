@@ -27,4 +27,6 @@ test("mistakes are usage errors that say what is wrong", () => {
   expect(() => parseChatArgs(["--colour"])).toThrow("unknown option '--colour' for chat");
   expect(() => parseChatArgs(["--json"])).toThrow("--json goes with --once");
   expect(() => parseChatArgs(["--once", "  "])).toThrow("--once needs a non-empty message");
+  expect(() => parseChatArgs(["--once", "a", "--once=b"])).toThrow("--once is given twice; give it once");
+  expect(() => parseChatArgs(["hello"])).toThrow(`unexpected argument 'hello': chat takes options only (to send one message, use --once "hello")`);
 });

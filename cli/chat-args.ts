@@ -17,6 +17,7 @@ const VALUE_FLAGS = new Set(["--config", "--mode", "--once", "--workspace"]);
 /** Parses chat's flags; `--flag=value` and `--flag value` both work. Throws UsageError naming the problem. */
 export function parseChatArgs(args: string[]): ChatOptions {
   const options: ChatOptions = { json: false, yes: false };
+  const seen = new Set<string>();
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] as string;
     const [flag = "", inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg];
@@ -26,6 +27,8 @@ export function parseChatArgs(args: string[]): ChatOptions {
       if (value === undefined || (inline === undefined && value.startsWith("--"))) {
         throw new UsageError(`${flag} needs a value`, "chat");
       }
+      if (seen.has(flag)) throw new UsageError(`${flag} is given twice; give it once`, "chat");
+      seen.add(flag);
       if (flag === "--config") options.config = value;
       else if (flag === "--mode") options.mode = value;
       else if (flag === "--once") options.once = value;
@@ -41,6 +44,8 @@ export function parseChatArgs(args: string[]): ChatOptions {
       if (inline !== undefined) throw new UsageError(`${flag} takes no value`, "chat");
       if (flag === "--json") options.json = true;
       else options.yes = true;
+    } else if (!arg.startsWith("-")) {
+      throw new UsageError(`unexpected argument '${arg}': chat takes options only (to send one message, use --once "${arg}")`, "chat");
     } else {
       throw new UsageError(`unknown option '${arg}' for chat`, "chat");
     }

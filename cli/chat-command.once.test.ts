@@ -12,9 +12,10 @@ const workspace = mkdtempSync(join(tmpdir(), "org-once-"));
 chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
-/** Runs `bun main.ts chat …` as a real child process in the temp workspace. */
+/** Runs `bun main.ts chat …` as a real child process, in the temp workspace unless args name another. */
 async function chat(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", "--workspace", workspace, ...args], {
+  const where = args.includes("--workspace") ? [] : ["--workspace", workspace];
+  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", ...where, ...args], {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdout: "pipe",

@@ -116,7 +116,7 @@ test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies i
   await tmux.waitFor(session, /allow\?[^]*allow\? \[y\]es \/ \[n\]o \/ \[a\]lways for sh:/);
   await tmux.type(session, "n");
   await tmux.keys(session, "Enter");
-  const denied = await tmux.waitFor(session, /agent │ ✗ sh: Error: the user denied the sh call/);
+  const denied = await tmux.waitFor(session, /agent │ ✗ sh: the user denied the sh call/);
   expect(denied).toContain("· denied: agent may not run sh this time");
 
   expect((await runScript("stop.sh", session)).code).toBe(0);

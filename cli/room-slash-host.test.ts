@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig } from "../org-config.ts";
 import { openRoom, type Room } from "../room/room.ts";
+import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { sh } from "../tools/sh.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
@@ -13,6 +14,7 @@ const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
 let server: Awaited<ReturnType<typeof startScriptedServer>>;
 let room: Room;
 let run: (line: string) => Promise<string>;
+const events: RoomEvent[] = [];
 
 beforeAll(async () => {
   server = await startScriptedServer({
@@ -21,7 +23,7 @@ beforeAll(async () => {
   const configFile = join(workspace, "org.config.json");
   await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
   const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
-  room = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
+  room = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: (event) => events.push(event) });
   const host = roomSlashHost(room, config, workspace);
   run = async (line) => {
     const parsed = parseInput(line);
@@ -49,7 +51,9 @@ test("/history and /save show the real room's conversation", async () => {
 
 test("/models lists the server's models, /use checks them, /tools marks ask", async () => {
   expect(await run("/models")).toContain(`${server.url} has: scripted, bigger:14b`);
-  expect(await run("/use agent bigger:14b")).toBe("agent now uses bigger:14b");
+  // Said once, by the room's own event, not again by the command.
+  expect(await run("/use agent bigger:14b")).toBe("");
+  expect(events.filter((event) => event.type === "model-changed")).toEqual([{ type: "model-changed", persona: "agent", model: "bigger:14b" }]);
   expect(room.personas()[0]?.model).toBe("bigger:14b");
   expect(await run("/use agent nonexistent")).toContain('/use: model "nonexistent" is not on');
   expect(await run("/use ghost scripted")).toContain('/use: there is no persona "ghost"');

@@ -100,7 +100,7 @@ describe("runSlashCommand", () => {
     expect((await run("/models")).output).toContain("http://127.0.0.1:1 has: qwen3:8b, llama3.2");
     expect((await run("/tools")).output).toBe("  agent: sh (asks first)\n  python: python_run");
     const used = await run("/use agent llama3.2");
-    expect(used.output).toBe("agent now uses llama3.2");
+    expect(used.output).toBe("");
     expect(used.room.calls).toEqual(["use agent llama3.2"]);
     expect((await run("/use agent missing")).output).toContain("/use: model 'missing' is not on the server");
     expect((await run("/history 1")).output).toBe("agent: hello");

@@ -206,8 +206,8 @@ export async function runSlashCommand(
         return "continue";
       }
       case "use":
+        // The room announces the change itself (a "model" event), so it is said once.
         await host.useModel(command.persona, command.model, context.signal);
-        write(`${command.persona} now uses ${command.model}`);
         return "continue";
       case "tools": {
         const personas = host.personas();

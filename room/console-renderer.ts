@@ -45,6 +45,12 @@ function formatStats(stats: PersonaStats): string {
 // A failed tool's message often says how to fix the failure; it gets room for that.
 const FAILURE_WIDTH = 400;
 
+/** A failed tool's output without the "Error: NAME" the model is given, since the line already names the tool. */
+function failureText(name: string, output: string): string {
+  const text = output.replace(/^Error: /, "");
+  return text.startsWith(`${name} `) ? text.slice(name.length + 1) : text;
+}
+
 function oneLine(text: string, max = 120): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
@@ -244,7 +250,7 @@ export function createConsoleRenderer(options: {
             block,
             event.ok
               ? paint("2", `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output`)
-              : paint("31", `✗ ${event.call.name}: ${oneLine(event.output, FAILURE_WIDTH)}`),
+              : paint("31", `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}`),
           );
           break;
         }

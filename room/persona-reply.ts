@@ -43,6 +43,9 @@ export type ReplyTurn = {
   errors: { persona?: string; message: string }[];
 };
 
+/** The shortest stretch of streaming a tokens-per-second figure is computed over. */
+const MIN_RATE_SECONDS = 0.25;
+
 const emptyStats = (): PersonaStats => ({
   replies: 0,
   promptTokens: 0,
@@ -87,6 +90,8 @@ export async function personaReply(
   const stats = emptyStats();
   stats.replies = 1;
   let firstTokenAt: number | undefined;
+  // Time spent in tools after the first token, which is no part of the model's speed.
+  let toolMs = 0;
   let streamed = "";
   let failed: string | undefined;
   let text = "";
@@ -138,9 +143,12 @@ export async function personaReply(
           emit({ type: "reasoning-delta", replyId, persona, text: event.text });
           break;
         case "tool-call":
+          // A call is the model's first output as much as text is.
+          visible();
           emit({ type: "tool-call", replyId, persona, call: event.call });
           break;
         case "tool-result":
+          toolMs += event.durationMs;
           emit({ type: "tool-result", replyId, persona, call: event.call, ok: event.result.ok, output: event.result.output, durationMs: event.durationMs });
           break;
         case "finish":
@@ -247,8 +255,10 @@ export async function personaReply(
 
   const end = performance.now();
   stats.durationMs = Math.round(end - started);
-  const streamingSeconds = firstTokenAt === undefined ? 0 : (end - firstTokenAt) / 1000;
-  stats.tokensPerSecond = streamingSeconds > 0 ? Math.round((stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
+  const streamingSeconds = firstTokenAt === undefined ? 0 : (end - firstTokenAt - toolMs) / 1000;
+  // A reply that came in one or two chunks has no speed worth showing (it would read as thousands a second).
+  stats.tokensPerSecond =
+    streamingSeconds >= MIN_RATE_SECONDS ? Math.round((stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
   turn.stats[persona] ??= emptyStats();
   addStats(turn.stats[persona] as PersonaStats, stats);
   emit({ type: "reply-end", replyId, persona, ok: failed === undefined, stats });

@@ -345,6 +345,34 @@ describe("room tools", () => {
       .filter((request) => JSON.stringify(request.body).includes(`You are ${persona},`))
       .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name))[0];
 
+  test("figures: a tool's run is neither first-token time nor streaming time; a one-chunk reply shows no rate", async () => {
+    const slow = defineTool("slow", {
+      description: "Takes 400 ms.",
+      parameters: z.object({}),
+      async execute() {
+        await Bun.sleep(400);
+        return "done";
+      },
+    });
+    const slowScript: ScriptInput = {
+      rules: [
+        { when: { lastRole: "tool" }, reply: { text: "finished" } },
+        { when: {}, reply: { toolCalls: [{ name: "slow", arguments: {} }] } },
+      ],
+    };
+    await withRoom(
+      { script: slowScript, personas: [{ name: "helper", kind: "simple", tools: { slow: "allow" } }], room: { tools: [slow] } },
+      async ({ room, events }) => {
+        await room.send("go");
+        const end = events.find((event) => event.type === "reply-end");
+        if (end?.type !== "reply-end") throw new Error("no reply-end");
+        expect(end.stats.durationMs).toBeGreaterThanOrEqual(400);
+        expect(end.stats.firstTokenMs).toBeLessThan(300);
+        expect(end.stats.tokensPerSecond).toBe(0);
+      },
+    );
+  });
+
   test("deny hides the tool, ask without an approver denies, allow runs", async () => {
     echoRuns.length = 0;
     await withRoom({ script, personas, concurrency: 3 }, async ({ room, server, events }) => {
