@@ -51,6 +51,10 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     const answer = queue.then(async () => {
       if (always.has(key)) return true;
       const reply = await ask(`${persona} wants to run ${describeCall(call)}\nallow? [y]es / [n]o / [a]lways for ${call.name}: `);
+      if (reply === undefined) {
+        options.notify(`not run: ${persona}'s ${call.name} call (interrupted)`);
+        return false;
+      }
       const word = reply?.trim().toLowerCase() ?? "";
       if (word === "a" || word === "always") always.add(key);
       const allowed = word === "y" || word === "yes" || always.has(key);

@@ -119,5 +119,18 @@ test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies i
   const denied = await tmux.waitFor(session, /agent │ ✗ sh: the user denied the sh call/);
   expect(denied).toContain("· denied: agent may not run sh this time");
 
+  // Ctrl-C at the question stops the turn, as it does while a reply streams: the model is not asked again.
+  await tmux.waitFor(session, /denied[^]*group › \s*$/);
+  const done = (text: string) => text.split("the check is done.").length - 1;
+  const before = done(await tmux.capture(session));
+  await tmux.type(session, "please run the check");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, /(allow\?[^]*){3}\[a\]lways for sh:/);
+  await tmux.keys(session, "C-c");
+  const stopped = await tmux.waitFor(session, /stopping — press Ctrl-C again[^]*group › \s*$/);
+  expect(stopped).toContain("· not run: agent's sh call (interrupted)");
+  await Bun.sleep(500);
+  expect(done(await tmux.capture(session))).toBe(before);
+
   expect((await runScript("stop.sh", session)).code).toBe(0);
 }, 60_000);

@@ -174,6 +174,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       const prompt = lines.pop() ?? "";
       if (lines.length > 0) write(`${paint("33", lines.join("\n"))}\n`);
       const answer = await editor.readLine(paint("33", prompt), { remember: false });
+      // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
+      if (answer.type === "interrupt") editor.interrupt();
       return answer.type === "line" ? answer.text : undefined;
     },
   });

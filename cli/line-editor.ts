@@ -86,6 +86,14 @@ export class LineEditor {
     this.interruptHandler = handler;
   }
 
+  /**
+   * Passes a Ctrl-C on to the `onInterrupt` handler, for a caller whose own `readLine` got it (a question
+   * asked in the middle of a turn, whose Ctrl-C should stop the turn as it would between questions).
+   */
+  interrupt(): void {
+    this.interruptHandler?.();
+  }
+
   /** Shows `prompt` and edits one input until Enter, Ctrl-C or Ctrl-D on an empty line. */
   readLine(prompt: string, options: ReadLineOptions = {}): Promise<ReadResult> {
     if (this.reading) return Promise.reject(new Error("readLine is already waiting for input"));
