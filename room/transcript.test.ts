@@ -62,6 +62,24 @@ describe("transcript", () => {
     expect(resume(dir, "s-one").damagedLines).toBe(1);
   });
 
+  test("a reply cut off by a killed process keeps its place when the session goes on", () => {
+    const first = Transcript.open(dir, "s-cut", { personas: ["agent"], mode: "group" });
+    first.append({ type: "message", message: message("t1-user", "user", "slow") });
+    first.append({ type: "reply-start", turnId: "t1", replyId: "r1", persona: "agent", model: "m", hop: 0, destination: "console" });
+    first.append({ type: "text-delta", replyId: "r1", persona: "agent", text: "one two thr" });
+    first.close(); // the process was killed here
+    const second = Transcript.open(dir, "s-cut", { personas: ["agent"], mode: "group" });
+    second.append({ type: "message", message: { ...message("t2-user", "user", "hello"), turnId: "t2" } });
+    second.append({ type: "message", persona: "agent", message: { ...message("r2", "agent", "You said: hello"), turnId: "t2" } });
+    second.close();
+    expect(resume(dir, "s-cut").history.map((entry) => [entry.from, entry.text, entry.failed !== undefined])).toEqual([
+      ["user", "slow", false],
+      ["agent", "one two thr", true],
+      ["user", "hello", false],
+      ["agent", "You said: hello", false],
+    ]);
+  });
+
   test("resume true picks the latest session; unknown and unsafe ids are refused", async () => {
     Transcript.open(dir, "s-two", { personas: [], mode: "group" }).close();
     expect(listSessions(dir).at(-1)).toBe("s-two");

@@ -5,6 +5,8 @@ import type { RoomEvent, RoomMessage } from "./room-event.ts";
 /** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
 export type TranscriptLine =
   | { type: "session-start"; time: string; sessionId: string; personas: string[]; mode: string; version: 1 }
+  /** A process took the session up again: replies still open here were cut off by the previous one's end. */
+  | { type: "session-resumed"; time: string }
   | (RoomEvent & { time: string });
 
 /** The room's state as a transcript leaves it. */
@@ -73,9 +75,10 @@ export class Transcript {
     const transcript = new Transcript(sessionId, path, openSync(path, "a"));
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
-    } else if (!readFileSync(path, "utf8").endsWith("\n")) {
+    } else {
       // A line cut by a crash: end it so the next event starts on its own line.
-      writeSync(transcript.#fd as number, "\n");
+      if (!readFileSync(path, "utf8").endsWith("\n")) writeSync(transcript.#fd as number, "\n");
+      transcript.#write({ type: "session-resumed", time: new Date().toISOString() });
     }
     return transcript;
   }
@@ -139,8 +142,28 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
   let tokensUsed = 0;
   const open = new Map<string, { persona: string; turnId: string; text: string; time: string }>();
 
+  // A reply that never got its message line was cut off when its process ended: it keeps its place.
+  const closeOpenReplies = () => {
+    for (const [replyId, reply] of open) {
+      if (reply.text === "") continue;
+      history.push({
+        id: replyId,
+        turnId: reply.turnId,
+        from: reply.persona,
+        text: reply.text,
+        time: reply.time,
+        heardBy: personas,
+        addressed: [],
+        failed: "the session ended (the process stopped) before this reply finished",
+      });
+    }
+    open.clear();
+  };
   for (const line of lines) {
     switch (line.type) {
+      case "session-resumed":
+        closeOpenReplies();
+        break;
       case "session-start":
         mode = line.mode;
         personas = line.personas;
@@ -175,18 +198,6 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
         break;
     }
   }
-  for (const [replyId, reply] of open) {
-    if (reply.text === "") continue;
-    history.push({
-      id: replyId,
-      turnId: reply.turnId,
-      from: reply.persona,
-      text: reply.text,
-      time: reply.time,
-      heardBy: personas,
-      addressed: [],
-      failed: "the session ended (the process stopped) before this reply finished",
-    });
-  }
+  closeOpenReplies();
   return { sessionId, mode, history, models, tokensUsed, damagedLines };
 }
