@@ -86,6 +86,35 @@ describe("console renderer", () => {
     expect(output).not.toContain("a\nb\nc");
   });
 
+  test("a failed tool names itself once; several personas failing alike show the message once a turn", async () => {
+    const call = { id: "c1", name: "sh", arguments: { cmd: "sleep 9" } };
+    const missing = "model not found: qwen3:8b is not on http://127.0.0.1:11434. List models with 'ollama list'.";
+    const turn = (id: string): RoomEvent => ({ type: "turn-start", turnId: id, text: "hi", mode: "group", addressed: [] });
+    const failure = (persona: string): RoomEvent => ({ type: "error", persona, replyId: `r-${persona}`, message: missing });
+    const output = await render([
+      turn("t1"),
+      start("agent"),
+      { type: "tool-call", replyId: "r-agent", persona: "agent", call },
+      { type: "tool-result", replyId: "r-agent", persona: "agent", call, ok: false, output: "Error: sh was cancelled.", durationMs: 4 },
+      end("agent", false),
+      start("python"),
+      failure("python"),
+      end("python", false),
+      start("toolsmith"),
+      failure("toolsmith"),
+      end("toolsmith", false),
+      turn("t2"),
+      start("helper"),
+      failure("helper"),
+      end("helper", false),
+    ]);
+    expect(output).toContain("agent │ ✗ sh: was cancelled.\n");
+    expect(output).toContain(`python │ ✗ ${missing}\n`);
+    expect(output).toContain("toolsmith │ ✗ the same error as python\n");
+    // A new turn shows it again.
+    expect(output).toMatch(new RegExp(`helper +│ ✗ ${missing.replace(/[.:/()']/g, "\\$&")}\n`));
+  });
+
   test("property: any interleaving of concurrent streams renders each reply whole and contiguous", async () => {
     const personas = ["ann", "bob", "cy"];
     const pieces = fc.array(fc.stringMatching(/^[a-z \n]{1,6}$/), { minLength: 1, maxLength: 6 });

@@ -213,9 +213,13 @@ export function createConsoleRenderer(options: {
   };
   const blockOf = (replyId: string, persona: string) => blocks.get(replyId) ?? newBlock(replyId, persona, false);
 
+  const turnErrors = new Map<string, string>();
   return {
     handle(event) {
       switch (event.type) {
+        case "turn-start":
+          turnErrors.clear();
+          break;
         case "reply-start":
           width.value = Math.max(width.value, event.persona.length);
           newBlock(event.replyId, event.persona, event.destination !== "console");
@@ -265,7 +269,10 @@ export function createConsoleRenderer(options: {
             const block = blockOf(event.replyId, event.persona);
             block.waiting = undefined;
             request(block);
-            line(block, paint("31", `✗ ${event.message}`));
+            // Several personas on one server often fail alike (a missing model): the message is shown once a turn.
+            const first = turnErrors.get(event.message);
+            if (first === undefined) turnErrors.set(event.message, event.persona);
+            line(block, paint("31", first === undefined ? `✗ ${event.message}` : `✗ the same error as ${first}`));
           } else {
             notice(paint("31", `✗ ${event.persona ? `${event.persona}: ` : ""}${event.message}`));
           }
