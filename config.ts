@@ -3,7 +3,6 @@
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
 
-/** Settings that come from the environment, with their defaults. */
 /** An environment variable holds a value org cannot use; the message says which values it takes. */
 export class EnvironmentError extends Error {
   override name = "EnvironmentError";
@@ -15,6 +14,7 @@ function baseUrlOf(value: string): string {
   return url.replace(/\/+$/, "");
 }
 
+/** Settings that come from the environment, with their defaults. */
 export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
   if (env.ORG_SANDBOX !== undefined && !["", "on", "off"].includes(env.ORG_SANDBOX)) {
     throw new EnvironmentError(

@@ -26,6 +26,8 @@ test("a mistyped ORG_SANDBOX stops org before anything runs, saying which values
   expect(result.stderr).toBe(
     "org: ORG_SANDBOX=maybe is not a setting org knows: leave it unset (or 'on') to sandbox every tool, or 'off' to run them on the host unsandboxed\n",
   );
+  // Help still shows, so the user can read what the settings are.
+  expect((await org(["--help"], { ORG_SANDBOX: "maybe" })).exitCode).toBe(0);
 });
 
 test("an address the system refuses is one line naming it, not a stack trace", async () => {

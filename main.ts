@@ -32,8 +32,6 @@ function mainHelp(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // A mistyped setting is reported before anything runs, not halfway through a session.
-  environmentSettings();
   const [first, ...rest] = argv;
   if (first === "-v" || first === "--version") {
     console.log(VERSION);
@@ -57,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(command.help);
     return 0;
   }
+  // A mistyped setting is reported before anything runs, not halfway through a session (help still shows).
+  environmentSettings();
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
   process.once("SIGTERM", onSignal);

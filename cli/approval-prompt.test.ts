@@ -47,7 +47,25 @@ test("asks one question at a time, accepts y and a, denies anything else, and re
   expect(questions[0]).toContain("[REDACTED]");
 });
 
-test("an interrupted question is a no", async () => {
-  const approve = createApprovalPrompt({ assumeYes: false, notify: () => {}, ask: async () => undefined });
-  expect(await approve("agent", { name: "sh", arguments: {} })).toBe(false);
+test("an interrupted question is a no, and so is every question waiting behind it; later ones are asked", async () => {
+  const asked: string[] = [];
+  const notices: string[] = [];
+  const answers = [undefined, "y"];
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: (line) => notices.push(line),
+    ask: async (question) => {
+      asked.push(question.split(" ")[0] as string);
+      return answers.shift();
+    },
+  });
+  // Two personas ask in the same turn; the user presses Ctrl-C at the first question.
+  const first = approve("agent", { name: "sh", arguments: {} });
+  const second = approve("python", { name: "python_run", arguments: {} });
+  expect([await first, await second]).toEqual([false, false]);
+  expect(asked).toEqual(["agent"]);
+  expect(notices).toEqual(["not run: agent's sh call (interrupted)", "not run: python's python_run call (interrupted)"]);
+  // The next turn's question is asked as usual.
+  expect(await approve("python", { name: "python_run", arguments: {} })).toBe(true);
+  expect(asked).toEqual(["agent", "python"]);
 });

@@ -8,7 +8,8 @@ export type ApproveToolCall = (persona: string, call: PendingCall) => Promise<bo
 
 export type ApprovalPromptOptions = {
   /**
-   * Asks the user one question and resolves to the answer, or undefined when they interrupted.
+   * Asks the user one question and resolves to the answer, or undefined when they interrupted (which also
+   * answers every question already waiting: they are not asked).
    * Absent when nobody can answer (`--once`, no terminal).
    */
   ask?: (question: string) => Promise<string | undefined>;
@@ -35,6 +36,7 @@ export function describeCall(call: PendingCall): string {
 export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToolCall {
   const always = new Set<string>();
   let queue: Promise<unknown> = Promise.resolve();
+  let interrupts = 0;
   return (persona, call) => {
     const key = `${persona}\u0000${call.name}`;
     if (options.assumeYes) {
@@ -48,12 +50,19 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       );
       return Promise.resolve(false);
     }
+    // Questions already waiting when the user interrupts belong to the stopped turn: they are not asked.
+    const askedIn = interrupts;
     const answer = queue.then(async () => {
       if (always.has(key)) return true;
-      const reply = await ask(`${persona} wants to run ${describeCall(call)}\nallow? [y]es / [n]o / [a]lways for ${call.name}: `);
-      if (reply === undefined) {
+      const notRun = () => {
         options.notify(`not run: ${persona}'s ${call.name} call (interrupted)`);
         return false;
+      };
+      if (askedIn !== interrupts) return notRun();
+      const reply = await ask(`${persona} wants to run ${describeCall(call)}\nallow? [y]es / [n]o / [a]lways for ${call.name}: `);
+      if (reply === undefined) {
+        interrupts += 1;
+        return notRun();
       }
       const word = reply?.trim().toLowerCase() ?? "";
       if (word === "a" || word === "always") always.add(key);

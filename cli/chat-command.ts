@@ -176,7 +176,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       const answer = await editor.readLine(paint("33", prompt), { remember: false });
       // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
       if (answer.type === "interrupt") editor.interrupt();
-      return answer.type === "line" ? answer.text : undefined;
+      // Ctrl-D answers no; only Ctrl-C stops the turn.
+      return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
     },
   });
   const room = await openChatRoom(setup, approve, (event) => renderer.handle(event));

@@ -56,7 +56,12 @@ describe("sandbox command", () => {
       expect(exitCode).toBe(1);
       expect(stdout).toContain(`FAIL workspace: the sandbox cannot reach its scratch directory ${join(closed, "ws", ".org", "scratch", "default")}`);
       expect(stdout).toContain(`Run 'chmod o+x ${closed}'`);
+      // The probes still run, so the last line's "the sandbox works" is checked, not assumed.
+      expect(stdout).toContain("ok   seccomp and privileges:");
       expect(stdout).toContain("The sandbox works, but not for this workspace");
+      const spelled = await org("sandbox", "check", `--workspace=${join(closed, "ws")}`);
+      expect(spelled.stdout).toBe(stdout);
+      expect((await org("sandbox", "check", "--workspace")).exitCode).toBe(2);
     } finally {
       rmSync(closed, { recursive: true, force: true });
     }

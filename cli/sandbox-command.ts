@@ -85,8 +85,12 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
 async function checkCommand(args: string[]): Promise<number> {
   let workspace = process.cwd();
   for (let index = 0; index < args.length; index += 1) {
-    if (args[index] === "--workspace" && args[index + 1] !== undefined) workspace = args[++index] as string;
-    else throw new UsageError(`unknown argument ${args[index]} for sandbox check`, "sandbox");
+    const arg = args[index] as string;
+    if (arg === "--workspace" || arg.startsWith("--workspace=")) {
+      const value = arg === "--workspace" ? args[++index] : arg.slice("--workspace=".length);
+      if (!value) throw new UsageError("--workspace needs a directory", "sandbox");
+      workspace = value;
+    } else throw new UsageError(`unknown argument ${arg} for sandbox check`, "sandbox");
   }
   const items = await checkSandbox(resolve(workspace));
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);

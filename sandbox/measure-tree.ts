@@ -1,7 +1,14 @@
 import { lstatSync, readdirSync } from "node:fs";
 
 /** A directory tree's size, entry and directory counts, and the first entry the walk could not measure, if any. */
-export type TreeMeasure = { bytes: number; entries: number; directories: number; unmeasurable?: string };
+export type TreeMeasure = {
+  bytes: number;
+  entries: number;
+  directories: number;
+  unmeasurable?: string;
+  /** Set when the walk did not finish within its deadline: how long it was given. */
+  stalled?: string;
+};
 
 const SLASH = Buffer.from("/");
 
@@ -59,7 +66,7 @@ export function measureTree(root: string, maxBytes: number, maxEntries: number):
 }
 
 type Request = { id: number; root: string; maxBytes: number; maxEntries: number };
-type Waiter = { request: Request; resolve(measure: TreeMeasure): void; deadline: ReturnType<typeof setTimeout> };
+type Waiter = { request: Request; worker: Worker; resolve(measure: TreeMeasure): void; deadline: ReturnType<typeof setTimeout> };
 
 /** A walk still running after this long is taken as stuck (a hung filesystem, a starved machine). */
 export const WALK_DEADLINE_MS = 30_000;
@@ -67,6 +74,8 @@ export const WALK_DEADLINE_MS = 30_000;
 let worker: Worker | undefined;
 let nextId = 0;
 const waiting = new Map<number, Waiter>();
+// Workers this module ended itself: their close event is no failure.
+const ended = new WeakSet<Worker>();
 
 function settle(id: number, measure: TreeMeasure): void {
   const waiter = waiting.get(id);
@@ -76,11 +85,14 @@ function settle(id: number, measure: TreeMeasure): void {
   waiter.resolve(measure);
 }
 
-/** Drops a worker that failed or stopped; whoever waited on it gets `answer` for their request. */
+/** Drops a worker that failed, stopped or stalled; whoever waited on it gets `answer` for their request. */
 function abandon(broken: Worker, answer: (request: Request) => TreeMeasure): void {
   if (worker === broken) worker = undefined;
-  broken.terminate();
-  for (const [id, { request }] of [...waiting]) settle(id, answer(request));
+  if (!ended.has(broken)) {
+    ended.add(broken);
+    broken.terminate();
+  }
+  for (const [id, waiter] of [...waiting]) if (waiter.worker === broken) settle(id, answer(waiter.request));
 }
 
 function startWorker(): Worker {
@@ -90,7 +102,10 @@ function startWorker(): Worker {
     settle(event.data.id, event.data.measure);
   });
   // A thrown error or an exit must not leave a watchdog waiting forever: measure on the calling thread.
-  const fallBack = () => abandon(started, ({ root, maxBytes, maxEntries }) => measureTree(root, maxBytes, maxEntries));
+  const fallBack = () => {
+    if (ended.has(started)) return;
+    abandon(started, ({ root, maxBytes, maxEntries }) => measureTree(root, maxBytes, maxEntries));
+  };
   started.addEventListener("error", fallBack);
   started.addEventListener("close", fallBack);
   return started;
@@ -99,7 +114,8 @@ function startWorker(): Worker {
 /**
  * measureTree on a worker thread shared by all watchdogs, so walking a large scratch tree (20 000 entries
  * take about 200 ms) never stalls the room's event loop; on the calling thread where workers are unavailable.
- * A walk past WALK_DEADLINE_MS comes back unmeasurable, so the watchdog stops the run rather than wait blind.
+ * A walk past WALK_DEADLINE_MS comes back `stalled`, so the watchdog stops the run rather than wait blind;
+ * the other walks waiting on that worker come back stalled too, since it is ended with them.
  */
 export function measureTreeOffThread(root: string, maxBytes: number, maxEntries: number): Promise<TreeMeasure> {
   const request = { id: nextId++, root, maxBytes, maxEntries };
@@ -112,10 +128,9 @@ export function measureTreeOffThread(root: string, maxBytes: number, maxEntries:
   // The worker is unref'd so it never keeps org alive; the deadline timer keeps it alive while a walk runs.
   return new Promise((resolve) => {
     const deadline = setTimeout(() => {
-      const stuck = { bytes: 0, entries: 0, directories: 0, unmeasurable: `. (the walk took longer than ${WALK_DEADLINE_MS / 1000} s)` };
-      abandon(running, () => stuck);
+      abandon(running, () => ({ bytes: 0, entries: 0, directories: 0, stalled: `${WALK_DEADLINE_MS / 1000} s` }));
     }, WALK_DEADLINE_MS);
-    waiting.set(request.id, { request, resolve, deadline });
+    waiting.set(request.id, { request, worker: running, resolve, deadline });
     running.postMessage(request);
   });
 }

@@ -180,6 +180,9 @@ export function startWatchdog(options: {
       : undefined;
   const judgeTree = (tree: TreeMeasure): WatchdogVerdict => {
     treeBytes = tree.bytes;
+    if (tree.stalled) {
+      return `the scratch directory could not be measured within ${tree.stalled} (the host's filesystem or machine is stalled); try again later`;
+    }
     if (tree.unmeasurable) {
       // Stopping is the only safe answer: whatever lies below the entry would go uncounted.
       return `the scratch directory holds an entry the host cannot measure: ${tree.unmeasurable}; keep directories readable and paths under about 4000 characters (delete it to continue)`;
@@ -281,9 +284,14 @@ export function startWatchdog(options: {
   const sentinel = setInterval(() => {
     if (stopped || freeAtWalk === undefined) return;
     const free = freeBytes();
-    if (free === undefined || freeAtWalk - free <= headroomAtWalk) return;
+    if (free === undefined) return;
+    // Space someone else frees must not hide what the sandbox takes afterwards.
+    freeAtWalk = Math.max(freeAtWalk, free);
+    if (freeAtWalk - free <= headroomAtWalk) return;
+    // At once unless that would walk more often than the spacing allows (a host busy writing elsewhere).
     if (walking) changedDuringWalk = true;
-    else walk();
+    else if (performance.now() - lastScratchCheck >= 4 * scratchCheckCost) walk();
+    else scheduleScratchCheck();
   }, SENTINEL_MS);
   // The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
   // walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll and

@@ -42,7 +42,8 @@ export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckI
     items.push({ name: "ORG_SANDBOX", ok: false, detail: "ORG_SANDBOX=off: model-made commands run UNSANDBOXED on the host" });
     return items;
   }
-  if (items.some((item) => !item.ok)) return items;
+  // Without bwrap or prlimit there is nothing to probe; a workspace out of reach still leaves the probes.
+  if (items.some((item) => !item.ok && item.name !== "workspace")) return items;
   try {
     await ensureSandboxAvailable();
     items.push({ name: "namespaces", ok: true, detail: "bwrap can create user, pid, net, ipc, uts, mount namespaces" });
