@@ -288,9 +288,10 @@ export function startWatchdog(options: {
     // Space someone else frees must not hide what the sandbox takes afterwards.
     freeAtWalk = Math.max(freeAtWalk, free);
     if (freeAtWalk - free <= headroomAtWalk) return;
-    // At once unless that would walk more often than the spacing allows (a host busy writing elsewhere).
+    // At once unless walks would then take more than a third of the time (a host busy writing elsewhere
+    // keeps the sentinel firing); the change-driven walks keep their wider spacing.
     if (walking) changedDuringWalk = true;
-    else if (performance.now() - lastScratchCheck >= 4 * scratchCheckCost) walk();
+    else if (performance.now() - lastScratchCheck >= 2 * scratchCheckCost) walk();
     else scheduleScratchCheck();
   }, SENTINEL_MS);
   // The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
