@@ -27,13 +27,18 @@ export type BwrapPlan = {
   dropRoot: boolean;
 };
 
-/** The full command line: [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/** How much nicer than org a sandboxed command runs; without CAP_SYS_NICE it cannot undo it. */
+export const SANDBOX_NICENESS = 5;
+
+/** The full command line: nice [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   const { limits } = plan;
-  // All sandboxes share the dedicated uid; this bounds them together (the inner prlimit bounds each one).
-  const outer = plan.dropRoot
-    ? ["prlimit", `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`, "--"]
-    : [];
+  // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
+  // the dedicated uid; the prlimit bounds them together (the inner prlimit bounds each one).
+  const outer = [
+    "nice", "-n", String(SANDBOX_NICENESS),
+    ...(plan.dropRoot ? ["prlimit", `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`, "--"] : []),
+  ];
   const bwrap = [
     "bwrap",
     "--unshare-all",

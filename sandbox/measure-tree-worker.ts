@@ -3,8 +3,10 @@ import { measureTree, type TreeMeasure } from "./measure-tree.ts";
 
 declare const self: Worker;
 
-self.addEventListener("message", (event: MessageEvent<{ id: number; root: string; maxBytes: number; maxEntries: number }>) => {
-  const { id, root, maxBytes, maxEntries } = event.data;
-  const measure: TreeMeasure = measureTree(root, maxBytes, maxEntries);
+type Request = { id: number; root: string; maxBytes: number; maxEntries: number; reuseListings: boolean };
+
+self.addEventListener("message", (event: MessageEvent<Request>) => {
+  const { id, root, maxBytes, maxEntries, reuseListings } = event.data;
+  const measure: TreeMeasure = measureTree(root, maxBytes, maxEntries, { reuseListings });
   self.postMessage({ id, measure });
 });

@@ -1,8 +1,8 @@
-import { afterAll, expect, test } from "bun:test";
-import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { measureTree, measureTreeOffThread } from "./measure-tree.ts";
+import { listingSettled, measureTree, measureTreeOffThread } from "./measure-tree.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-measure-tree-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,4 +58,79 @@ test("off the calling thread, the worker gives the same measure, and each of sev
   const directories = ["links", "bytes", "limit"].map((name) => join(root, name));
   const measures = await Promise.all(directories.map((directory) => measureTreeOffThread(directory, 1 << 30, 1000)));
   expect(measures).toEqual(directories.map((directory) => measureTree(directory, 1 << 30, 1000)));
+});
+
+describe("reusing listings of unchanged directories", () => {
+  const settle = () => Bun.sleep(120);
+  const walk = (directory: string) => measureTree(directory, 1 << 30, 100_000, { reuseListings: true });
+
+  test("a settled tree is walked again without reading its directories, and gives the same measure", async () => {
+    const directory = fixture("reuse-quiet");
+    for (let sub = 0; sub < 20; sub += 1) mkdirSync(join(directory, `d${sub}`));
+    await settle();
+    const first = walk(directory);
+    expect(first.directoriesRead).toBe(23);
+    const again = walk(directory);
+    expect(again).toEqual({ ...first, directoriesRead: 0 });
+    expect(again.bytes).toBe(measureTree(directory, 1 << 30, 100_000).bytes);
+  });
+
+  test("a file added, a file removed, a directory replaced: each read again and counted", async () => {
+    const directory = fixture("reuse-changes");
+    for (let sub = 0; sub < 5; sub += 1) writeFileSync(join(directory, `d${sub}`), "");
+    mkdirSync(join(directory, "swap"));
+    writeFileSync(join(directory, "swap", "old"), Buffer.alloc(64 * 1024, 1));
+    await settle();
+    walk(directory);
+    writeFileSync(join(directory, "a", "b", "new"), Buffer.alloc(128 * 1024, 1));
+    const added = walk(directory);
+    expect(added.directoriesRead).toBe(1);
+    expect(added.bytes).toBe(measureTree(directory, 1 << 30, 100_000).bytes);
+    rmSync(join(directory, "a", "b", "data"));
+    const removed = walk(directory);
+    expect(removed.bytes).toBe(measureTree(directory, 1 << 30, 100_000).bytes);
+    rmSync(join(directory, "swap"), { recursive: true });
+    mkdirSync(join(directory, "swap"));
+    writeFileSync(join(directory, "swap", "other"), Buffer.alloc(256 * 1024, 1));
+    const swapped = walk(directory);
+    expect(swapped.entries).toBe(measureTree(directory, 1 << 30, 100_000).entries);
+    expect(swapped.bytes).toBe(measureTree(directory, 1 << 30, 100_000).bytes);
+  });
+
+  test("winding a directory's mtime back after adding a file does not hide the file", async () => {
+    const directory = fixture("reuse-mtime");
+    await settle();
+    walk(directory);
+    const listed = join(directory, "a", "b");
+    const before = statSync(listed, { bigint: true }).mtimeNs;
+    writeFileSync(join(listed, "hidden"), Buffer.alloc(512 * 1024, 1));
+    const stamp = `@${before / 1_000_000_000n}.${String(before % 1_000_000_000n).padStart(9, "0")}`;
+    expect(Bun.spawnSync(["touch", "-m", "-d", stamp, listed]).exitCode).toBe(0);
+    expect(statSync(listed, { bigint: true }).mtimeNs).toBe(before);
+    const measured = walk(directory);
+    expect(measured.bytes).toBe(measureTree(directory, 1 << 30, 100_000).bytes);
+    expect(measured.bytes).toBeGreaterThanOrEqual(512 * 1024);
+  });
+
+  test("a listing is trusted only once its directory's ctime lies a clock tick's margin before the read", () => {
+    const readAtMs = 1_800_000_000_000;
+    const ns = (ms: number) => BigInt(ms) * 1_000_000n + 123n;
+    expect(listingSettled(ns(readAtMs - 5), readAtMs)).toBe(false);
+    expect(listingSettled(ns(readAtMs - 40), readAtMs)).toBe(false);
+    expect(listingSettled(ns(readAtMs - 60), readAtMs)).toBe(true);
+    // Whole-second timestamps: a change later in the same second keeps the ctime.
+    const wholeSeconds = (ms: number) => (BigInt(ms) / 1000n) * 1_000_000_000n;
+    expect(listingSettled(wholeSeconds(readAtMs - 900), readAtMs)).toBe(false);
+    expect(listingSettled(wholeSeconds(readAtMs - 1500), readAtMs)).toBe(false);
+    expect(listingSettled(wholeSeconds(readAtMs - 2500), readAtMs)).toBe(true);
+  });
+
+  test("a directory changed moments before it was read is read again, however soon it changes next", () => {
+    const directory = fixture("reuse-racy");
+    for (let file = 0; file < 20; file += 1) {
+      walk(directory);
+      writeFileSync(join(directory, "a", `f${file}`), "x");
+      expect(walk(directory).entries).toBe(5 + file);
+    }
+  });
 });

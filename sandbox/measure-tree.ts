@@ -8,9 +8,32 @@ export type TreeMeasure = {
   unmeasurable?: string;
   /** Set when the walk did not finish within its deadline: how long it was given. */
   stalled?: string;
+  /** With `reuseListings`: how many directories the walk had to read, the others being unchanged. */
+  directoriesRead?: number;
 };
 
 const SLASH = Buffer.from("/");
+
+/** What a walk read of one directory: its names, trusted again only while its inode and ctime are unchanged. */
+type Listing = DirectoryStamp & { names: Buffer[] };
+type DirectoryStamp = { dev: bigint; ino: bigint; ctimeNs: bigint };
+
+/** Listings kept per root for walks with `reuseListings`, the most recently walked roots last. */
+const listingsByRoot = new Map<string, Map<string, Listing>>();
+const REMEMBERED_ROOTS = 8;
+
+/**
+ * Whether a directory whose ctime is `ctimeNs` can be listed once and trusted while the ctime stays the same.
+ * Every change to a directory sets its ctime to the kernel's clock, which no unprivileged process can set or
+ * wind back; a change made after `readAtMs` therefore shows as a new ctime, unless the old one was taken in
+ * the same tick of a coarse clock. Waiting until the ctime lies a margin in the past rules that out: 50 ms for
+ * nanosecond timestamps (a kernel tick is 10 ms at most), 2 s where they are whole seconds (ext4 with small
+ * inodes, FAT).
+ */
+export function listingSettled(ctimeNs: bigint, readAtMs: number): boolean {
+  const marginMs = ctimeNs % 1_000_000_000n === 0n ? 2000 : 50;
+  return ctimeNs < BigInt(Math.floor(readAtMs - marginMs)) * 1_000_000n;
+}
 
 /**
  * Size and entry count of a directory tree, stopping once either passes its limit (so a million files cost
@@ -18,26 +41,66 @@ const SLASH = Buffer.from("/");
  * hard links counts its blocks once. Paths are walked as bytes, since names need not be valid UTF-8. An entry
  * that vanished between readdir and lstat is skipped; any other failure (a path past PATH_MAX, a directory
  * without read permission) is reported as `unmeasurable`, because whatever lies below it would go uncounted.
+ *
+ * With `reuseListings`, a directory unchanged since the last such walk of the same root is not read again:
+ * its names are taken from that walk and only lstat'ed. Re-measuring a scratch full of quiet directories
+ * then costs a third as much, which is what keeps a watchdog's walks close behind a fast writer.
  */
-export function measureTree(root: string, maxBytes: number, maxEntries: number): TreeMeasure {
+export function measureTree(
+  root: string,
+  maxBytes: number,
+  maxEntries: number,
+  options: { reuseListings?: boolean } = {},
+): TreeMeasure {
   let bytes = 0;
   let entries = 0;
   let directories = 0;
+  let directoriesRead = 0;
+  const measured = (): TreeMeasure =>
+    options.reuseListings ? { bytes, entries, directories, directoriesRead } : { bytes, entries, directories };
   const rootBytes = Buffer.from(root);
-  const pending: Buffer[] = [rootBytes];
-  const linked = new Set<number>();
+  const linked = new Set<bigint>();
+  const previous = options.reuseListings ? listingsByRoot.get(root) : undefined;
+  const listings = new Map<string, Listing>();
+  if (options.reuseListings) {
+    listingsByRoot.delete(root);
+    listingsByRoot.set(root, listings);
+    for (const stale of [...listingsByRoot.keys()].slice(0, -REMEMBERED_ROOTS)) listingsByRoot.delete(stale);
+  }
   const unmeasurable = (path: Buffer, error: unknown): TreeMeasure | undefined => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     const where = path.subarray(rootBytes.length + 1).toString() || ".";
     const shown = where.length > 120 ? `${where.slice(0, 60)}…${where.slice(-40)} (${where.length} characters)` : where;
-    return { bytes, entries, directories, unmeasurable: `${shown}: ${code ?? String(error)}` };
+    return { ...measured(), unmeasurable: `${shown}: ${code ?? String(error)}` };
   };
+  const list = (directory: Buffer, stat: DirectoryStamp | undefined): Buffer[] => {
+    const key = directory.toString("latin1");
+    const known = previous?.get(key);
+    if (stat && known && known.dev === stat.dev && known.ino === stat.ino && known.ctimeNs === stat.ctimeNs) {
+      listings.set(key, known);
+      return known.names;
+    }
+    const readAtMs = Date.now();
+    const names = readdirSync(directory, { encoding: "buffer" });
+    directoriesRead += 1;
+    if (options.reuseListings && stat && listingSettled(stat.ctimeNs, readAtMs)) listings.set(key, { dev: stat.dev, ino: stat.ino, ctimeNs: stat.ctimeNs, names });
+    return names;
+  };
+  let rootStat: DirectoryStamp | undefined;
+  if (options.reuseListings) {
+    try {
+      rootStat = lstatSync(rootBytes, { bigint: true });
+    } catch {
+      // Read below, where a failure is reported.
+    }
+  }
+  const pending: { path: Buffer; stat: DirectoryStamp | undefined }[] = [{ path: rootBytes, stat: rootStat }];
   while (pending.length > 0) {
-    const directory = pending.pop() as Buffer;
+    const { path: directory, stat: directoryStat } = pending.pop() as (typeof pending)[number];
     let names: Buffer[];
     try {
-      names = readdirSync(directory, { encoding: "buffer" });
+      names = list(directory, directoryStat);
     } catch (error) {
       const problem = unmeasurable(directory, error);
       if (problem) return problem;
@@ -47,25 +110,25 @@ export function measureTree(root: string, maxBytes: number, maxEntries: number):
       entries += 1;
       const path = Buffer.concat([directory, SLASH, name]);
       try {
-        const stat = lstatSync(path);
+        const stat = lstatSync(path, { bigint: true });
         // Allocated blocks, so sparse files count for what they really hold on disk.
-        if (stat.nlink <= 1 || stat.isDirectory() || !linked.has(stat.ino)) bytes += Math.max(stat.blocks * 512, 0);
-        if (stat.nlink > 1 && !stat.isDirectory()) linked.add(stat.ino);
+        if (stat.nlink <= 1n || stat.isDirectory() || !linked.has(stat.ino)) bytes += Math.max(Number(stat.blocks) * 512, 0);
+        if (stat.nlink > 1n && !stat.isDirectory()) linked.add(stat.ino);
         if (stat.isDirectory()) {
           directories += 1;
-          pending.push(path);
+          pending.push({ path, stat });
         }
       } catch (error) {
         const problem = unmeasurable(path, error);
         if (problem) return problem;
       }
-      if (bytes > maxBytes || entries > maxEntries) return { bytes, entries, directories };
+      if (bytes > maxBytes || entries > maxEntries) return measured();
     }
   }
-  return { bytes, entries, directories };
+  return measured();
 }
 
-type Request = { id: number; root: string; maxBytes: number; maxEntries: number };
+type Request = { id: number; root: string; maxBytes: number; maxEntries: number; reuseListings: boolean };
 type Waiter = { request: Request; worker: Worker; resolve(measure: TreeMeasure): void; deadline: ReturnType<typeof setTimeout> };
 
 /** A walk still running after this long is taken as stuck (a hung filesystem, a starved machine). */
@@ -104,7 +167,7 @@ function startWorker(): Worker {
   // A thrown error or an exit must not leave a watchdog waiting forever: measure on the calling thread.
   const fallBack = () => {
     if (ended.has(started)) return;
-    abandon(started, ({ root, maxBytes, maxEntries }) => measureTree(root, maxBytes, maxEntries));
+    abandon(started, ({ root, maxBytes, maxEntries, reuseListings }) => measureTree(root, maxBytes, maxEntries, { reuseListings }));
   };
   started.addEventListener("error", fallBack);
   started.addEventListener("close", fallBack);
@@ -117,12 +180,18 @@ function startWorker(): Worker {
  * A walk past WALK_DEADLINE_MS comes back `stalled`, so the watchdog stops the run rather than wait blind;
  * the other walks waiting on that worker come back stalled too, since it is ended with them.
  */
-export function measureTreeOffThread(root: string, maxBytes: number, maxEntries: number): Promise<TreeMeasure> {
-  const request = { id: nextId++, root, maxBytes, maxEntries };
+export function measureTreeOffThread(
+  root: string,
+  maxBytes: number,
+  maxEntries: number,
+  options: { reuseListings?: boolean } = {},
+): Promise<TreeMeasure> {
+  const reuseListings = options.reuseListings ?? false;
+  const request: Request = { id: nextId++, root, maxBytes, maxEntries, reuseListings };
   try {
     worker ??= startWorker();
   } catch {
-    return Promise.resolve(measureTree(root, maxBytes, maxEntries));
+    return Promise.resolve(measureTree(root, maxBytes, maxEntries, { reuseListings }));
   }
   const running = worker;
   // The worker is unref'd so it never keeps org alive; the deadline timer keeps it alive while a walk runs.

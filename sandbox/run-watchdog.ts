@@ -151,6 +151,8 @@ export const MAX_WATCHED_DIRECTORIES = 2000;
  * over between ticks on a busy machine. Every change inotify reports under scratch therefore triggers a
  * re-measure too, spaced so the walks cost at most about a fifth of one core, on a worker thread so a large
  * tree never stalls the caller; the poll remains for memory and as the fallback when inotify is unavailable.
+ * A free-space sentinel catches a writer inotify misses, with walks back to back for a short burst; walks
+ * reread only the directories that changed since the last one.
  */
 export function startWatchdog(options: {
   bwrapPid: number;
@@ -217,25 +219,29 @@ export function startWatchdog(options: {
   };
   const measure = (): Promise<TreeMeasure> | TreeMeasure =>
     watchDecided && scratchCheckCost < CHEAP_WALK_MS
-      ? measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles)
-      : measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles);
+      ? measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles, { reuseListings: true })
+      : measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles, { reuseListings: true });
   // One walk at a time; a change seen during a walk asks for another right after it, spaced so the walks
   // take at most about a fifth of a core. A small tree is walked right here, at once: a round trip to the
   // shared worker, busy with another sandbox's tree, would let a fast writer run further past the limit.
   let walking = false;
   let changedDuringWalk = false;
-  const walked = (tree: TreeMeasure, started: number) => {
+  const walked = (tree: TreeMeasure, started: number, freeAtStart: number | undefined) => {
     walking = false;
     lastScratchCheck = performance.now();
     scratchCheckCost = lastScratchCheck - started;
-    rebaseFreeSpace(tree.bytes);
+    spendWalkCredit(scratchCheckCost);
+    // Measured against the free space before the walk: what was written while it ran, counted or not, is
+    // then taken as still to come, so the sentinel errs towards walking again.
+    rebaseFreeSpace(freeAtStart, tree.bytes);
     report(judgeTree(tree));
     if (!watchDecided) watchScratch(tree.directories);
     else if (watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
       watcher.close();
       watcher = undefined;
     }
-    if (changedDuringWalk) {
+    checkFreeSpace();
+    if (changedDuringWalk && !walking) {
       changedDuringWalk = false;
       scheduleScratchCheck();
     }
@@ -245,10 +251,11 @@ export function startWatchdog(options: {
     pendingCheck = undefined;
     if (stopped) return;
     walking = true;
+    const freeAtStart = freeBytes();
     const started = performance.now();
     const tree = measure();
-    if (tree instanceof Promise) tree.then((measured) => walked(measured, started));
-    else walked(tree, started);
+    if (tree instanceof Promise) tree.then((measured) => walked(measured, started, freeAtStart));
+    else walked(tree, started, freeAtStart);
   };
   const scheduleScratchCheck = () => {
     if (stopped || pendingCheck) return;
@@ -264,10 +271,13 @@ export function startWatchdog(options: {
     report(checkProcesses());
   }, options.intervalMs ?? 200);
   // The free space of scratch's filesystem, read every few milliseconds (a statfs costs microseconds), sees a
-  // fast writer whatever inotify does: once the disk has lost more than scratch's headroom since the last
-  // walk, walk now. Others writing to the same disk only cause an early walk, never a verdict.
+  // fast writer whatever inotify does: once the disk has lost, or at its current pace will have lost by the
+  // end of a walk, more than scratch's headroom since the last walk began, walk now. Others writing to the
+  // same disk only cause early walks, never a verdict.
   let freeAtWalk: number | undefined;
   let headroomAtWalk = options.scratchBytes;
+  let lastFree: { bytes: number; at: number } | undefined;
+  let pace = 0;
   const freeBytes = (): number | undefined => {
     try {
       const stat = statfsSync(options.scratchDir);
@@ -276,24 +286,42 @@ export function startWatchdog(options: {
       return undefined;
     }
   };
-  function rebaseFreeSpace(bytes: number) {
-    freeAtWalk = freeBytes();
+  function rebaseFreeSpace(free: number | undefined, bytes: number) {
+    freeAtWalk = free;
     headroomAtWalk = Math.max(0, options.scratchBytes - bytes);
   }
-  rebaseFreeSpace(0);
-  const sentinel = setInterval(() => {
-    if (stopped || freeAtWalk === undefined) return;
+  // Walks the sentinel asks for run back to back for a burst of SENTINEL_BURST_MS, then at about a third of a
+  // core: a writer filling scratch is caught within the burst, a host busy writing elsewhere costs no more.
+  let walkCredit = SENTINEL_BURST_MS;
+  let creditAt = performance.now();
+  function refillWalkCredit() {
+    const now = performance.now();
+    walkCredit = Math.min(SENTINEL_BURST_MS, walkCredit + (now - creditAt) / 3);
+    creditAt = now;
+  }
+  function spendWalkCredit(ms: number) {
+    refillWalkCredit();
+    walkCredit -= ms;
+  }
+  function checkFreeSpace() {
+    if (stopped || walking || freeAtWalk === undefined) return;
     const free = freeBytes();
     if (free === undefined) return;
+    const now = performance.now();
+    // Bytes per millisecond the disk is losing right now.
+    const instant = lastFree && now > lastFree.at ? Math.max(0, lastFree.bytes - free) / (now - lastFree.at) : 0;
+    pace = instant;
+    lastFree = { bytes: free, at: now };
     // Space someone else frees must not hide what the sandbox takes afterwards.
     freeAtWalk = Math.max(freeAtWalk, free);
-    if (freeAtWalk - free <= headroomAtWalk) return;
-    // At once unless walks would then take more than a third of the time (a host busy writing elsewhere
-    // keeps the sentinel firing); the change-driven walks keep their wider spacing.
-    if (walking) changedDuringWalk = true;
-    else if (performance.now() - lastScratchCheck >= 2 * scratchCheckCost) walk();
+    const lostByWalkEnd = freeAtWalk - free + pace * (scratchCheckCost + SENTINEL_MS);
+    if (lostByWalkEnd <= headroomAtWalk) return;
+    refillWalkCredit();
+    if (walkCredit > 0) walk();
     else scheduleScratchCheck();
-  }, SENTINEL_MS);
+  }
+  rebaseFreeSpace(freeBytes(), 0);
+  const sentinel = setInterval(checkFreeSpace, SENTINEL_MS);
   // The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
   // walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll and
   // the free-space sentinel.
@@ -328,6 +356,9 @@ export type Watchdog = { stop(): void; finalVerdict(): Promise<WatchdogVerdict> 
 
 /** How often the free-space sentinel reads statfs. */
 const SENTINEL_MS = 10;
+
+/** How long the sentinel's walks may run back to back before they are held to a third of a core. */
+const SENTINEL_BURST_MS = 250;
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;
