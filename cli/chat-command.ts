@@ -1,4 +1,3 @@
-import { prepareWorkspace } from "./workspace-dir.ts";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { environmentSettings } from "../config.ts";
@@ -16,8 +15,10 @@ import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { LineEditor } from "./line-editor.ts";
 import { deadServerMessage, probeModelServer } from "./model-server-probe.ts";
+import { orgInvocation, shellWord } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
 
 const HELP = `Usage: bun main.ts chat [options]
 
@@ -211,7 +212,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await editor.close();
     await room.close();
   }
-  write(`transcript: ${shownPath(room.transcriptPath)}\nresume with: bun main.ts chat --resume ${room.sessionId}\n`);
+  const elsewhere = resolve(setup.workspaceDir) === resolve(process.cwd()) ? "" : ` --workspace ${shellWord(setup.workspaceDir)}`;
+  write(`transcript: ${shownPath(room.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${room.sessionId}\n`);
   return 0;
 }
 

@@ -1,7 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseScript } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 
 const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-demo-test-"));
@@ -56,6 +58,39 @@ test("bun main.ts demo plays the scripted session: two personas at once, sh in t
     events.findIndex((event) => event.type === type && event.persona === persona && String(event.replyId).startsWith(firstTurn));
   expect(index("reply-start", "python")).toBeLessThan(index("reply-end", "agent"));
   expect(index("reply-start", "agent")).toBeLessThan(index("reply-end", "python"));
+});
+
+test("the command the demo ends with goes on in the demo's session, run from another directory", async () => {
+  const demoWorkspace = join(workspace, "go-on");
+  mkdirSync(demoWorkspace, { mode: 0o755 });
+  const played = await demo(["--fast", "--workspace", demoWorkspace]);
+  expect(played.exitCode).toBe(0);
+  const command = /^go on from there with a real model: (.+)$/m.exec(played.stdout)?.[1];
+  expect(command).toContain(`--workspace ${demoWorkspace} --resume `);
+  const transcript = /^transcript: (.+\.jsonl)$/m.exec(played.stdout)?.[1] as string;
+  const before = readFileSync(transcript, "utf8").length;
+  const server = await startScriptedServer({
+    script: parseScript(JSON.stringify({ models: ["scripted"], rules: [{ when: {}, reply: { text: "still here." } }] }), "demo test"),
+    port: 0,
+  });
+  try {
+    const child = Bun.spawn(["/bin/sh", "-c", `${command} --once 'and now?' --mode direct:python --json`], {
+      cwd: tmpdir(),
+      env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect(stderr).toBe("");
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain("still here.");
+    const grown = readFileSync(transcript, "utf8");
+    expect(grown.length).toBeGreaterThan(before);
+    expect(grown.slice(before)).toContain("and now?");
+  } finally {
+    await server.stop();
+  }
 });
 
 test("bun main.ts demo --help says what it does; a wrong flag is a usage error", async () => {

@@ -1,4 +1,3 @@
-import { prepareWorkspace } from "./workspace-dir.ts";
 import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,7 +13,9 @@ import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { handleLine } from "./chat-loop.ts";
 import { type Command, UsageError } from "./command.ts";
+import { orgInvocation, shellWord } from "./org-invocation.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
 
 const DEMO_DIR = join(import.meta.dir, "..", "demo");
 
@@ -136,9 +137,9 @@ export const demoCommand: Command = {
         await room.close();
       }
       write(`transcript: ${room.transcriptPath}\n`);
-      write(paint("90", `go on from there with a real model: bun main.ts chat --workspace ${workspaceDir} --resume ${room.sessionId}\n`));
+      write(paint("90", `go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`));
       if (errors > 0) {
-        process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); 'bun main.ts sandbox check --workspace ${workspaceDir}' tells whether the sandbox works there.\n`);
+        process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`);
         return 1;
       }
       return 0;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { chatCompletionsUrl } from "../chat.ts";
+import { orgInvocation, orgPath } from "./org-invocation.ts";
 
 /** What a model server said when asked for its models. */
 export type ProbeResult =
@@ -29,14 +30,6 @@ export async function probeModelServer(baseUrl: string, signal?: AbortSignal): P
   }
 }
 
-const REPO_DIR = join(import.meta.dir, "..");
-
-/** How to start org again from any directory: the bun running now and the absolute path of main.ts. */
-export function orgInvocation(): string {
-  const bun = Bun.which("bun") === process.execPath ? "bun" : process.execPath;
-  return `${bun} ${join(REPO_DIR, "main.ts")}`;
-}
-
 /** The message for a server nobody answers at: the URL, OLLAMA_BASE, and how to use the bundled scripted server. */
 export function deadServerMessage(baseUrl: string, detail: string): string {
   return [
@@ -44,7 +37,7 @@ export function deadServerMessage(baseUrl: string, detail: string): string {
     "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
     "    (or the persona's baseUrl in org.config.json).",
     "  - No model at hand? Start the bundled scripted server instead:",
-    `      ${orgInvocation()} scripted-server --port 11434 --script ${join(REPO_DIR, "demo", "demo-script.json")}`,
+    `      ${orgInvocation()} scripted-server --port 11434 --script ${orgPath(join("demo", "demo-script.json"))}`,
     `    then run with OLLAMA_BASE=http://127.0.0.1:11434 — or just watch '${orgInvocation()} demo'.`,
   ].join("\n");
 }
