@@ -290,7 +290,7 @@ export function startWatchdog(options: {
     freeAtWalk = free;
     headroomAtWalk = Math.max(0, options.scratchBytes - bytes);
   }
-  // Walks the sentinel asks for run back to back for a burst of SENTINEL_BURST_MS, then at about a third of a
+  // Walks the sentinel asks for run back to back for a burst of SENTINEL_BURST_MS, then at no more than a third of a
   // core: a writer filling scratch is caught within the burst, a host busy writing elsewhere costs no more.
   let walkCredit = SENTINEL_BURST_MS;
   let creditAt = performance.now();
