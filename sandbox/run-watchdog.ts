@@ -277,7 +277,6 @@ export function startWatchdog(options: {
   let freeAtWalk: number | undefined;
   let headroomAtWalk = options.scratchBytes;
   let lastFree: { bytes: number; at: number } | undefined;
-  let pace = 0;
   const freeBytes = (): number | undefined => {
     try {
       const stat = statfsSync(options.scratchDir);
@@ -309,8 +308,7 @@ export function startWatchdog(options: {
     if (free === undefined) return;
     const now = performance.now();
     // Bytes per millisecond the disk is losing right now.
-    const instant = lastFree && now > lastFree.at ? Math.max(0, lastFree.bytes - free) / (now - lastFree.at) : 0;
-    pace = instant;
+    const pace = lastFree && now > lastFree.at ? Math.max(0, lastFree.bytes - free) / (now - lastFree.at) : 0;
     lastFree = { bytes: free, at: now };
     // Space someone else frees must not hide what the sandbox takes afterwards.
     freeAtWalk = Math.max(freeAtWalk, free);
