@@ -1,9 +1,9 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import type { Budget } from "./budget.ts";
-import { ChatError, httpError } from "./chat-errors.ts";
-import type { ChatMessage, ChatResult, StreamEvent, ToolCall, ToolDefinition, Usage } from "./chat-types.ts";
-import { extractToolCalls } from "./extract-tool-calls.ts";
-import { ThinkSplitter } from "./think-splitter.ts";
+import type { Budget } from "./security/budget.ts";
+import { ChatError, httpError } from "./llm/chat-errors.ts";
+import type { ChatMessage, ChatResult, StreamEvent, ToolCall, ToolDefinition, Usage } from "./llm/chat-types.ts";
+import { extractToolCalls } from "./llm/extract/extract-tool-calls.ts";
+import { ThinkSplitter } from "./llm/think-splitter.ts";
 import { type AnyTool, runTool, type ToolContext, type ToolResult } from "./tools/define-tool.ts";
 
 export type ChatRequest = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
-import { environmentSettings } from "./config.ts";
+import { environmentSettings } from "./config/environment.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";

@@ -4,7 +4,7 @@
 //   bun bench/extract-tool-calls.ts [--mb 4] [--runs 5]
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { extractToolCalls } from "../extract-tool-calls.ts";
+import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 
 const { values } = parseArgs({ options: { mb: { type: "string", default: "4" }, runs: { type: "string", default: "5" } } });
 const targetLength = Math.round(Number(values.mb) * 1024 * 1024);

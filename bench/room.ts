@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, type OrgConfig } from "../org-config.ts";
-import { createConsoleRenderer } from "../room/console-renderer.ts";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import { openRoom } from "../room/room.ts";
 
 const PERSONAS = 8;

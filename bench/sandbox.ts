@@ -7,7 +7,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { measureTree } from "../sandbox/measure-tree.ts";
-import { redact } from "../sandbox/redact.ts";
+import { redact } from "../security/redact.ts";
 import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { sandboxPidNamespace, usageIn } from "../sandbox/run-watchdog.ts";
 

@@ -1,4 +1,4 @@
-import { redact } from "../sandbox/redact.ts";
+import { redact } from "../security/redact.ts";
 
 /** A tool call waiting for the user's yes or no. */
 export type PendingCall = { name: string; arguments: unknown };

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { environmentSettings } from "../config.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../org-config.ts";
-import { createConsoleRenderer } from "../room/console-renderer.ts";
+import { environmentSettings } from "../config/environment.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { parseRoomMode } from "../room/room-mode.ts";
-import { AuditLog } from "../sandbox/audit-log.ts";
+import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { createApprovalPrompt } from "./approval-prompt.ts";

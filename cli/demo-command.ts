@@ -1,12 +1,12 @@
 import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { environmentSettings } from "../config.ts";
-import { loadOrgConfig } from "../org-config.ts";
-import { createConsoleRenderer } from "../room/console-renderer.ts";
+import { environmentSettings } from "../config/environment.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
+import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
-import { AuditLog } from "../sandbox/audit-log.ts";
+import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { pythonRun } from "../tools/python-run.ts";

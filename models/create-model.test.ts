@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import type { PersonaConfig } from "../org-config.ts";
-import type { RoomMessage } from "../room/room-event.ts";
+import type { PersonaConfig } from "../config/org-config.ts";
+import type { RoomMessage } from "./room-message.ts";
 import { AgentModel } from "./agent-model.ts";
 import { createModel } from "./create-model.ts";
 import { PythonModel } from "./python-model.ts";

@@ -1,4 +1,4 @@
-import type { PersonaConfig } from "../org-config.ts";
+import type { PersonaConfig } from "../config/org-config.ts";
 import { AgentModel } from "./agent-model.ts";
 import type { Model } from "./model.ts";
 import { PythonModel } from "./python-model.ts";

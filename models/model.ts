@@ -1,6 +1,6 @@
-import type { ChatMessage } from "../chat-types.ts";
-import type { PersonaColor, PersonaConfig, PersonaKind, ToolPolicy } from "../org-config.ts";
-import type { RoomMessage } from "../room/room-event.ts";
+import type { ChatMessage } from "../llm/chat-types.ts";
+import type { PersonaColor, PersonaConfig, PersonaKind, ToolPolicy } from "../config/org-config.ts";
+import type { RoomMessage } from "./room-message.ts";
 
 /**
  * A persona in the room: who it is (name, system prompt), which model answers for it and where,

@@ -1,4 +1,4 @@
-import type { RoomMessage } from "../room/room-event.ts";
+import type { RoomMessage } from "./room-message.ts";
 import { Model } from "./model.ts";
 
 export const TOOLSMITH_NOT_BUILT =

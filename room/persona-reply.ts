@@ -1,16 +1,18 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type Budget, BudgetExceededError } from "../budget.ts";
+import { type Budget, BudgetExceededError } from "../security/budget.ts";
 import { type LoopEvent, runWithTools } from "../chat.ts";
-import { ChatError } from "../chat-errors.ts";
-import type { ToolCall } from "../chat-types.ts";
+import { ChatError } from "../llm/chat-errors.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
 import type { Model } from "../models/model.ts";
-import type { OrgLimits } from "../org-config.ts";
-import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
+import type { OrgLimits } from "../config/org-config.ts";
+import type { AuditSink } from "../security/audit-log.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
 import { findMentions } from "./mentions.ts";
-import type { PersonaStats, RoomEvent, RoomMessage } from "./room-event.ts";
+import type { RoomMessage } from "../models/room-message.ts";
+import type { PersonaStats, RoomEvent } from "./room-event.ts";
 import { parseRoomMode } from "./room-mode.ts";
-import type { FifoSemaphore } from "../fifo-semaphore.ts";
+import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 
 /** What a reply needs from its room. */
 export type ReplyHost = {

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import type { ToolCall } from "../chat-types.ts";
-import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, type PersonaConfig } from "../org-config.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
+import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, type PersonaConfig } from "../config/org-config.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { createConsoleRenderer } from "./console-renderer.ts";
+import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { ModelNotAvailableError, openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 
@@ -469,7 +469,7 @@ describe("room transcript", () => {
     const sessionsDir = join(workspaceDir, ".org", "sessions");
     const childScript = `
       import { mkdirSync } from "node:fs";
-      import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "org-config.ts"))};
+      import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "config", "org-config.ts"))};
       import { openRoom } from ${JSON.stringify(join(import.meta.dir, "room.ts"))};
       mkdirSync(${JSON.stringify(workspaceDir)}, { recursive: true });
       const config = loadOrgConfig(${JSON.stringify(join(workspaceDir, "org.config.json"))}, { OLLAMA_BASE: ${JSON.stringify(server.url)}, OLLAMA_MODEL: "qwen3:8b" });

@@ -1,17 +1,19 @@
 import { join } from "node:path";
-import { Budget } from "../budget.ts";
-import type { ToolCall } from "../chat-types.ts";
+import { Budget } from "../security/budget.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { Model } from "../models/model.ts";
-import { type OrgConfig, OrgConfigError, serverConcurrency } from "../org-config.ts";
+import { type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
-import type { AnyTool, AuditSink } from "../tools/define-tool.ts";
+import type { AuditSink } from "../security/audit-log.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
 import { listModels } from "./list-models.ts";
 import { findMentions } from "./mentions.ts";
 import { personaReply, type ReplyHost } from "./persona-reply.ts";
-import type { PersonaStats, RoomEvent, RoomMessage, TurnSummary } from "./room-event.ts";
+import type { RoomMessage } from "../models/room-message.ts";
+import type { PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
 import { parseRoomMode, RoomModeError } from "./room-mode.ts";
-import { FifoSemaphore } from "../fifo-semaphore.ts";
+import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
 
 export { RoomModeError } from "./room-mode.ts";

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { RoomEvent, RoomMessage } from "./room-event.ts";
+import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomEvent } from "./room-event.ts";
 
 /** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
 export type TranscriptLine =

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { environmentSettings } from "../config.ts";
-import { HOSTILE_CASES, runHostileCase } from "./hostile-cases.ts";
-import { createHostileEnvironment, type HostileEnvironment } from "./hostile-environment.ts";
+import { environmentSettings } from "../config/environment.ts";
+import { HOSTILE_CASES, runHostileCase } from "../testing/hostile-cases.ts";
+import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
 import type { SandboxResult } from "./run-sandboxed.ts";
 
 // These cases are hostile on purpose. Without the sandbox they would hit this machine.

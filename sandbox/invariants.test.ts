@@ -6,8 +6,8 @@ import { z } from "zod";
 import { defineTool, runTool, type ToolContext, toolSet } from "../tools/define-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
-import { AuditLog } from "./audit-log.ts";
-import { createHostileEnvironment, type HostileEnvironment } from "./hostile-environment.ts";
+import { AuditLog } from "../security/audit-log.ts";
+import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
 import { runSandboxed } from "./run-sandboxed.ts";
 
 // DESIGN.md invariants 1–4, each against the real sandbox and the real tools.

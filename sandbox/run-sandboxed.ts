@@ -1,7 +1,7 @@
 import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { FifoSemaphore } from "../fifo-semaphore.ts";
-import { environmentSettings, secretEnvironmentValues } from "../config.ts";
+import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
 import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { drainInto, OutputCapture } from "./output-capture.ts";
 import { formatBytes, sandboxPidNamespace, startWatchdog, type Watchdog, waitUntilEmpty } from "./run-watchdog.ts";

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { environmentSettings } from "../config.ts";
+import { environmentSettings } from "../config/environment.ts";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { ensureSandboxAvailable, runSandboxed, unreachableScratchReason } from "./run-sandboxed.ts";
 import { scratchDirFor } from "./scratch-dir.ts";

@@ -1,7 +1,7 @@
 // Helpers shared by the chatOnce tests: run one completion collecting its events, and catch the ChatError it throws.
 import { chatOnce } from "../chat.ts";
-import { ChatError } from "../chat-errors.ts";
-import type { StreamEvent } from "../chat-types.ts";
+import { ChatError } from "../llm/chat-errors.ts";
+import type { StreamEvent } from "../llm/chat-types.ts";
 
 type ChatOnceOptions = Parameters<typeof chatOnce>[0];
 

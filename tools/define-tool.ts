@@ -1,25 +1,7 @@
 import { z } from "zod";
-import type { ToolDefinition } from "../chat-types.ts";
-import { redact } from "../sandbox/redact.ts";
-
-/** One line of the audit log: what ran, for whom, and how it ended. */
-export type AuditEntry = {
-  time: string;
-  sessionId?: string;
-  persona?: string;
-  requestId?: string;
-  tool: string;
-  arguments: unknown;
-  ok: boolean;
-  exitCode?: number | null;
-  durationMs: number;
-  bytes: number;
-};
-
-/** Where tool runs are recorded; `sandbox/audit-log.ts` writes them to disk. */
-export interface AuditSink {
-  record(entry: AuditEntry): void;
-}
+import type { ToolDefinition } from "../llm/chat-types.ts";
+import type { AuditSink } from "../security/audit-log.ts";
+import { redact } from "../security/redact.ts";
 
 /** What a tool knows about the call it serves. */
 export type ToolContext = {

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILTIN_TOOL_NAMES, loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
-import { pythonRun } from "./tools/python-run.ts";
-import { sh } from "./tools/sh.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
 
 const env = { OLLAMA_BASE: "http://127.0.0.1:9/", OLLAMA_MODEL: "tiny:1b" };
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { chatCompletionsUrl, chatOnce } from "./chat.ts";
+import { chatCompletionsUrl, chatOnce } from "../chat.ts";
 import type { StreamEvent } from "./chat-types.ts";
-import { chatFailure, collectChat } from "./testing/chat-helpers.ts";
-import { sseFrames, startFrameServer } from "./testing/frame-server.ts";
+import { chatFailure, collectChat } from "../testing/chat-helpers.ts";
+import { sseFrames, startFrameServer } from "../testing/frame-server.ts";
 
 const user = [{ role: "user" as const, content: "hi" }];
 

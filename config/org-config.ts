@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { environmentSettings } from "./config.ts";
+import { environmentSettings } from "./environment.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
 
 export const CONFIG_FILE_NAME = "org.config.json";

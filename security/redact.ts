@@ -1,4 +1,4 @@
-import { secretEnvironmentValues } from "../config.ts";
+import { secretEnvironmentValues } from "../config/environment.ts";
 
 export const REDACTED = "[REDACTED]";
 

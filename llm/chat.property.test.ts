@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { chatOnce } from "./chat.ts";
-import { sseFrames, startFrameServer } from "./testing/frame-server.ts";
+import { chatOnce } from "../chat.ts";
+import { sseFrames, startFrameServer } from "../testing/frame-server.ts";
 
 // Whatever way the bytes of a stream are cut into reads, and whichever server style frames the tool
 // calls, chatOnce must assemble the same reply.

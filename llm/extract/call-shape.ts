@@ -1,4 +1,4 @@
-import type { ExtractedToolCall } from "../extract-tool-calls.ts";
+import type { ExtractedToolCall } from "./extract-tool-calls.ts";
 import { type Literal, LiteralReader } from "./literal.ts";
 
 // What a tool name may look like: OpenAI's rule plus `.` and `:` (namespaced tools). Prose never qualifies.

@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { Budget, BudgetExceededError } from "./budget.ts";
-import { type LoopEvent, runWithTools } from "./chat.ts";
+import { Budget, BudgetExceededError } from "../security/budget.ts";
+import { type LoopEvent, runWithTools } from "../chat.ts";
 import type { ChatMessage } from "./chat-types.ts";
-import { type FrameReply, sseFrames, startFrameServer } from "./testing/frame-server.ts";
-import { type AuditEntry, defineTool, toolSet } from "./tools/define-tool.ts";
+import { type FrameReply, sseFrames, startFrameServer } from "../testing/frame-server.ts";
+import type { AuditEntry } from "../security/audit-log.ts";
+import { defineTool, toolSet } from "../tools/define-tool.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-loop-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // DeepSeek R1 / V3 markers (full-width bars and "▁"; ASCII spellings accepted too):
 //   <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>name\n```json\n{…}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>
 // V3.1 drops the type and the fence: <｜tool▁call▁begin｜>name<｜tool▁sep｜>{…}<｜tool▁call▁end｜>
-import type { ExtractedToolCall } from "../extract-tool-calls.ts";
+import type { ExtractedToolCall } from "./extract-tool-calls.ts";
 import { isRecord, isToolName } from "./call-shape.ts";
 import type { Format, ScanContext } from "./scan-context.ts";
 

@@ -1,7 +1,25 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { AuditEntry, AuditSink } from "../tools/define-tool.ts";
 import { redact } from "./redact.ts";
+
+/** One line of the audit log: what ran, for whom, and how it ended. */
+export type AuditEntry = {
+  time: string;
+  sessionId?: string;
+  persona?: string;
+  requestId?: string;
+  tool: string;
+  arguments: unknown;
+  ok: boolean;
+  exitCode?: number | null;
+  durationMs: number;
+  bytes: number;
+};
+
+/** Where tool runs are recorded; `AuditLog` below writes them to disk. */
+export interface AuditSink {
+  record(entry: AuditEntry): void;
+}
 
 /**
  * Appends one JSON line per tool call to `<directory>/<YYYY-MM-DD>.jsonl` (UTC date of the call). Each line

@@ -1,4 +1,5 @@
-import type { Usage } from "./chat-types.ts";
+/** Tokens one completion used, as the server reported them or as estimated. */
+type TokenUsage = { promptTokens: number; completionTokens: number };
 
 /** A budget ran out; the message says which one and how to raise it. */
 export class BudgetExceededError extends Error {
@@ -53,7 +54,7 @@ export class Budget {
   }
 
   /** Adds what a completion reported (or an estimate when the server sent no usage). */
-  recordUsage(usage: Usage): void {
+  recordUsage(usage: TokenUsage): void {
     this.#tokensUsed += usage.promptTokens + usage.completionTokens;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createConsoleRenderer } from "./console-renderer.ts";
-import type { PersonaStats, RoomEvent } from "./room-event.ts";
+import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
 
 const stats: PersonaStats = {
   replies: 1,

@@ -1,4 +1,4 @@
-import type { ExtractedToolCall } from "../extract-tool-calls.ts";
+import type { ExtractedToolCall } from "./extract-tool-calls.ts";
 import { LiteralReader } from "./literal.ts";
 
 /**

@@ -1,5 +1,5 @@
-import { ChannelLock } from "../channel-lock.ts";
-import type { PersonaStats, RoomEvent } from "./room-event.ts";
+import { ChannelLock } from "../concurrency/channel-lock.ts";
+import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
 
 const ANSI: Record<string, string> = {
   red: "31",

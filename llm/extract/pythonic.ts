@@ -1,6 +1,6 @@
 // Pythonic calls (Llama 3.2/4, `<|python_tag|>`): `[get_weather(city='Paris', days=3), get_time()]`.
 // Keyword arguments only; values are Python literals read by the tolerant literal reader.
-import type { ExtractedToolCall } from "../extract-tool-calls.ts";
+import type { ExtractedToolCall } from "./extract-tool-calls.ts";
 import { isToolName } from "./call-shape.ts";
 import { setOwn } from "./literal.ts";
 import type { Format, ScanContext } from "./scan-context.ts";

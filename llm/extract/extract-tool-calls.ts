@@ -1,17 +1,17 @@
-import { bareJson } from "./extract/bare-json.ts";
-import { deepseek } from "./extract/deepseek.ts";
-import { fenced } from "./extract/fenced.ts";
-import { functionary } from "./extract/functionary.ts";
-import { functools } from "./extract/functools.ts";
-import { granite } from "./extract/granite.ts";
-import { harmony } from "./extract/harmony.ts";
-import { hermes } from "./extract/hermes.ts";
-import { mistral } from "./extract/mistral.ts";
-import { pythonTag } from "./extract/python-tag.ts";
-import { pythonicList } from "./extract/pythonic.ts";
-import { qwen3Coder } from "./extract/qwen3-coder.ts";
-import { thinking } from "./extract/thinking.ts";
-import { type Block, type Format, ScanContext } from "./extract/scan-context.ts";
+import { bareJson } from "./bare-json.ts";
+import { deepseek } from "./deepseek.ts";
+import { fenced } from "./fenced.ts";
+import { functionary } from "./functionary.ts";
+import { functools } from "./functools.ts";
+import { granite } from "./granite.ts";
+import { harmony } from "./harmony.ts";
+import { hermes } from "./hermes.ts";
+import { mistral } from "./mistral.ts";
+import { pythonTag } from "./python-tag.ts";
+import { pythonicList } from "./pythonic.ts";
+import { qwen3Coder } from "./qwen3-coder.ts";
+import { thinking } from "./thinking.ts";
+import { type Block, type Format, ScanContext } from "./scan-context.ts";
 
 export type ExtractedToolCall = { name: string; arguments: Record<string, unknown> };
 

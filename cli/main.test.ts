@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 
-const main = join(import.meta.dir, "main.ts");
+const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(args: string[], env: Record<string, string> = {}) {
   const child = Bun.spawn([process.execPath, main, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
@@ -31,7 +31,7 @@ test("a mistyped ORG_SANDBOX stops org before anything runs, saying which values
 });
 
 test("an address the system refuses is one line naming it, not a stack trace", async () => {
-  const result = await org(["scripted-server", "--script", join(import.meta.dir, "demo", "demo-script.json"), "--host", "192.0.2.1", "--port", "0"]);
+  const result = await org(["scripted-server", "--script", join(import.meta.dir, "..", "demo", "demo-script.json"), "--host", "192.0.2.1", "--port", "0"]);
   expect(result.exitCode).toBe(1);
   expect(result.stderr).toBe(
     "org: cannot listen on 192.0.2.1: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses\n",

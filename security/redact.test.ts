@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { OutputCapture } from "./output-capture.ts";
+import { OutputCapture } from "../sandbox/output-capture.ts";
 import { REDACTED, redact } from "./redact.ts";
 
 // Fake keys in each provider's shape (none is real).

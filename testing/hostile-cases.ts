@@ -1,13 +1,13 @@
 import { existsSync, statSync } from "node:fs";
 import { getPriority } from "node:os";
 import { join } from "node:path";
-import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
-import { describeSandboxResult } from "./describe-result.ts";
+import { SANDBOX_NICENESS } from "../sandbox/bwrap-argv.ts";
+import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { type HostileEnvironment, leftoverProcesses } from "./hostile-environment.ts";
-import { redact } from "./redact.ts";
-import { runSandboxed, type SandboxResult } from "./run-sandboxed.ts";
-import type { SandboxLimits } from "./sandbox-limits.ts";
-import { measureTree } from "./measure-tree.ts";
+import { redact } from "../security/redact.ts";
+import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
+import { measureTree } from "../sandbox/measure-tree.ts";
 
 /** What a case gets to judge: the raw result, the text a model would be shown, and the host environment. */
 export type HostileOutcome = { result: SandboxResult; modelSees: string; env: HostileEnvironment };

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { runWithTools } from "./chat.ts";
-import type { ChatMessage } from "./chat-types.ts";
-import { type FrameReply, sseFrames, startFrameServer } from "./testing/frame-server.ts";
-import { defineTool, toolSet } from "./tools/define-tool.ts";
+import { runWithTools } from "../../chat.ts";
+import type { ChatMessage } from "../chat-types.ts";
+import { type FrameReply, sseFrames, startFrameServer } from "../../testing/frame-server.ts";
+import { defineTool, toolSet } from "../../tools/define-tool.ts";
 
 // The extractor inside the real loop: a model that writes its call into the text, streamed in small
 // deltas from a real socket, gets the tool run and its result back, whatever format it writes.

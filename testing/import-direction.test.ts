@@ -1,0 +1,129 @@
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import ts from "typescript";
+
+const REPO = join(import.meta.dir, "..");
+
+// DESIGN.md: cli, serve → room → models → chat → {llm, tools} → {sandbox, security} → {config, concurrency};
+// toolsmith, registry, workflows, fitness, git and the scripted server sit beside room.
+const LAYER: Record<string, number> = {
+  "main.ts": 7,
+  cli: 6,
+  serve: 6,
+  room: 5,
+  toolsmith: 5,
+  registry: 5,
+  workflows: 5,
+  fitness: 5,
+  git: 5,
+  "scripted-server": 5,
+  models: 4,
+  "chat.ts": 3,
+  llm: 2,
+  tools: 2,
+  sandbox: 1,
+  security: 1,
+  config: 0,
+  concurrency: 0,
+};
+// Test-only code may import anything.
+const EXEMPT_TOP = new Set(["testing", "bench", "node_modules", ".org", ".git", "ops", "demo", ".ci"]);
+
+function sourceFiles(directory: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(directory)) {
+    const path = join(directory, name);
+    const rel = relative(REPO, path);
+    if (EXEMPT_TOP.has(rel.split("/")[0] ?? "")) continue;
+    if (statSync(path).isDirectory()) found.push(...sourceFiles(path));
+    else if (name.endsWith(".ts") && !name.endsWith(".test.ts")) found.push(rel);
+  }
+  return found;
+}
+
+/** Every relative module a file names: static imports and exports (type-only too) and `import("…")`. */
+function importsOf(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(join(REPO, file), "utf8"), ts.ScriptTarget.Latest, false);
+  const specifiers: string[] = [];
+  const visit = (node: ts.Node) => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [argument] = node.arguments;
+      if (argument && ts.isStringLiteral(argument)) specifiers.push(argument.text);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      specifiers.push(node.argument.literal.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return specifiers.filter((specifier) => specifier.startsWith(".")).map((specifier) => normalize(join(dirname(file), specifier)));
+}
+
+/** The part a file belongs to: its top folder, or the file itself at the root. */
+const partOf = (file: string) => file.split("/")[0] ?? file;
+/** The folder a file sits in, for the cycle check (`llm/extract` and `llm` are two nodes). */
+const folderOf = (file: string) => (file.includes("/") ? dirname(file) : file);
+
+const files = sourceFiles(REPO);
+const edges = files.flatMap((file) => importsOf(file).map((target) => ({ file, target })));
+
+describe("the parts' import arrows (DESIGN.md)", () => {
+  test("the root holds only main.ts and chat.ts as code", () => {
+    const rootCode = readdirSync(REPO).filter((name) => name.endsWith(".ts"));
+    expect(rootCode.sort()).toEqual(["chat.ts", "main.ts"]);
+  });
+
+  test("every part is placed in a layer", () => {
+    const unplaced = [...new Set(files.map(partOf))].filter((part) => !(part in LAYER));
+    expect(unplaced).toEqual([]);
+  });
+
+  test("no arrow points up", () => {
+    const upward = edges
+      .filter(({ file, target }) => !EXEMPT_TOP.has(partOf(target)))
+      .filter(({ file, target }) => (LAYER[partOf(file)] ?? -1) < (LAYER[partOf(target)] ?? Number.POSITIVE_INFINITY))
+      .map(({ file, target }) => `${file} → ${target}`);
+    expect(upward).toEqual([]);
+  });
+
+  test("production code does not import test-only code", () => {
+    const intoTests = edges
+      .filter(({ target }) => EXEMPT_TOP.has(partOf(target)) || target.endsWith(".test.ts"))
+      .map(({ file, target }) => `${file} → ${target}`);
+    expect(intoTests).toEqual([]);
+  });
+
+  test("no two folders import each other, directly or around a loop", () => {
+    const graph = new Map<string, Set<string>>();
+    for (const { file, target } of edges) {
+      const from = folderOf(file);
+      const to = folderOf(target);
+      if (from === to) continue;
+      if (!graph.has(from)) graph.set(from, new Set());
+      graph.get(from)?.add(to);
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const walk = (node: string, path: string[]) => {
+      if (state.get(node) === "done") return;
+      if (state.get(node) === "open") {
+        cycles.push([...path.slice(path.indexOf(node)), node].join(" → "));
+        return;
+      }
+      state.set(node, "open");
+      for (const next of graph.get(node) ?? []) walk(next, [...path, node]);
+      state.set(node, "done");
+    };
+    for (const node of graph.keys()) walk(node, []);
+    expect(cycles).toEqual([]);
+  });
+
+  test("the check itself sees an upward arrow (a file of room imported by config would be caught)", () => {
+    const fake = [{ file: "config/x.ts", target: "room/room.ts" }];
+    const upward = fake.filter(({ file, target }) => (LAYER[partOf(file)] ?? -1) < (LAYER[partOf(target)] ?? 99));
+    expect(upward).toHaveLength(1);
+    expect(edges.length).toBeGreaterThan(100);
+  });
+});
