@@ -1,8 +1,10 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Budget } from "./security/budget.ts";
+import { sleep } from "./concurrency/sleep.ts";
 import { ChatError, httpError } from "./llm/chat-errors.ts";
 import type { ChatMessage, ChatResult, StreamEvent, ToolCall, ToolDefinition, Usage } from "./llm/chat-types.ts";
 import { extractToolCalls } from "./llm/extract/extract-tool-calls.ts";
+import { chatCompletionsUrl } from "./llm/model-server-urls.ts";
 import { ThinkSplitter } from "./llm/think-splitter.ts";
 import { type AnyTool, runTool, type ToolContext, type ToolResult } from "./tools/define-tool.ts";
 
@@ -23,26 +25,6 @@ export type ChatRequest = {
 export type ReceivedToolCall = ToolCall & { invalidArguments?: string };
 
 type PartialCall = { id: string; name: string; argumentsText: string; replaced: boolean };
-
-/** The URL of the chat endpoint for a server root; tolerates a base URL that already ends in /v1. */
-export function chatCompletionsUrl(baseUrl: string): string {
-  const root = baseUrl.replace(/\/+$/, "");
-  return root.endsWith("/v1") ? `${root}/chat/completions` : `${root}/v1/chat/completions`;
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 
 function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
   const header = response?.headers.get("retry-after-ms") ?? response?.headers.get("retry-after");
@@ -98,9 +80,8 @@ async function openStream(request: ChatRequest): Promise<Response> {
     if (!error.retryable || attempt >= retries) throw error;
     const delayMs = retryDelay(attempt, baseDelayMs, response);
     request.onEvent?.({ type: "retry", attempt: attempt + 1, delayMs, reason: error.message });
-    await sleep(delayMs, request.signal).catch(() => {
-      throw abortedError(request.signal, { content: "", reasoning: "" });
-    });
+    await sleep(delayMs, request.signal);
+    if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
   }
 }
 

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { sleep } from "../concurrency/sleep.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
@@ -54,12 +55,6 @@ function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
   }
   return options;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((done) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), done()), { once: true });
-  });
 
 /** `bun main.ts demo`: the scripted session described in HELP. */
 export const demoCommand: Command = {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { chatCompletionsUrl } from "../chat.ts";
+import { requestModelList } from "../llm/list-models.ts";
 import { orgInvocation, orgPath } from "./org-invocation.ts";
 
 /** What a model server said when asked for its models. */
@@ -14,16 +14,10 @@ const PROBE_TIMEOUT_MS = 3_000;
  * only a failed connection counts as unreachable. The model list is empty when the server has none to say.
  */
 export async function probeModelServer(baseUrl: string, signal?: AbortSignal): Promise<ProbeResult> {
-  const url = chatCompletionsUrl(baseUrl).replace(/\/chat\/completions$/, "/models");
   const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
-    const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-    const body: unknown = await response.json().catch(() => undefined);
-    const data = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? body.data : [];
-    const models = data
-      .map((entry: unknown) => (entry && typeof entry === "object" && "id" in entry ? String(entry.id) : undefined))
-      .filter((id): id is string => id !== undefined);
-    return { baseUrl, reachable: true, models };
+    const answer = await requestModelList(baseUrl, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    return { baseUrl, reachable: true, models: answer.models ?? [] };
   } catch (error) {
     const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : (error as Error).message;
     return { baseUrl, reachable: false, error: detail };

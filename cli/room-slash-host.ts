@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
-import { listModels } from "../room/list-models.ts";
+import { listModels } from "../llm/list-models.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
 import type { SlashHost } from "./slash-commands.ts";

@@ -1,3 +1,5 @@
+import { chatCompletionsUrl, modelsUrl } from "./model-server-urls.ts";
+
 /** What went wrong talking to a model server; the chat loop and the room switch on it. */
 export type ChatErrorKind =
   | "http" // the server answered with an error status
@@ -65,14 +67,14 @@ export function httpError(status: number, body: string, context: { baseUrl: stri
   if (status === 404 && /model/i.test(serverMessage)) {
     return new ChatError(
       "model-not-found",
-      `model '${context.model}' not found at ${context.baseUrl} (${serverMessage}). List the installed models with 'ollama list' (or GET ${context.baseUrl}/v1/models) and fetch this one with 'ollama pull ${context.model}', or pick another with OLLAMA_MODEL.`,
+      `model '${context.model}' not found at ${context.baseUrl} (${serverMessage}). List the installed models with 'ollama list' (or GET ${modelsUrl(context.baseUrl)}) and fetch this one with 'ollama pull ${context.model}', or pick another with OLLAMA_MODEL.`,
       { status, serverMessage },
     );
   }
   if (status === 404) {
     return new ChatError(
       "http",
-      `no OpenAI-compatible chat API at ${context.baseUrl}/v1/chat/completions (HTTP 404: ${serverMessage}). Check OLLAMA_BASE: it should be the server's root URL, e.g. http://127.0.0.1:11434.`,
+      `no OpenAI-compatible chat API at ${chatCompletionsUrl(context.baseUrl)} (HTTP 404: ${serverMessage}). Check OLLAMA_BASE: it should be the server's root URL, e.g. http://127.0.0.1:11434.`,
       { status, serverMessage },
     );
   }

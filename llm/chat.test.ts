@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chatCompletionsUrl, chatOnce } from "../chat.ts";
+import { chatOnce } from "../chat.ts";
 import type { StreamEvent } from "./chat-types.ts";
 import { chatFailure, collectChat } from "../testing/chat-helpers.ts";
 import { sseFrames, startFrameServer } from "../testing/frame-server.ts";
@@ -185,11 +185,6 @@ describe("chatOnce wire formats", () => {
     // The blank lines after </think> go with the thinking; those inside the answer stay.
     expect(result.content).toBe("Hi <b>there</b>\n\nBye");
   });
-
-  test("a base URL that already ends in /v1 is not doubled", () => {
-    expect(chatCompletionsUrl("http://127.0.0.1:11434/")).toBe("http://127.0.0.1:11434/v1/chat/completions");
-    expect(chatCompletionsUrl("http://host:8080/v1")).toBe("http://host:8080/v1/chat/completions");
-  });
 });
 
 describe("chatOnce errors", () => {
@@ -244,6 +239,27 @@ describe("chatOnce errors", () => {
     expect(result.content).toBe("Hello!");
     expect(server.requests).toHaveLength(3);
     expect(events.filter((event) => event.type === "retry").map((event) => event.type === "retry" && event.attempt)).toEqual([1, 2]);
+  });
+
+  test("an abort during the backoff before a retry stops at once: no second request, rejected as aborted", async () => {
+    await using server = startFrameServer([{ status: 503, headers: { "content-type": "application/json" }, chunks: ["{}"] }]);
+    const controller = new AbortController();
+    const error = await failure(
+      chatOnce({
+        baseUrl: server.url,
+        model: "m",
+        messages: user,
+        // A ten-minute backoff: only the abort can end this wait within the test's timeout.
+        retry: { retries: 2, baseDelayMs: 600_000 },
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.type === "retry") controller.abort(new Error("user pressed Ctrl-C"));
+        },
+      }),
+    );
+    expect(error.kind).toBe("aborted");
+    expect(error.message).toContain("Ctrl-C");
+    expect(server.requests).toHaveLength(1);
   });
 
   test("a stream cut mid-way is not retried and keeps the partial content", async () => {

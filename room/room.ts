@@ -7,7 +7,7 @@ import { type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { listModels } from "./list-models.ts";
+import { listModels } from "../llm/list-models.ts";
 import { findMentions } from "./mentions.ts";
 import { personaReply, type ReplyHost } from "./persona-reply.ts";
 import type { RoomMessage } from "../models/room-message.ts";

@@ -1,3 +1,4 @@
+import { sleep } from "../concurrency/sleep.ts";
 import { checkChatRequest } from "./check-chat-request.ts";
 import { fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
@@ -50,16 +51,6 @@ const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
 };
 
 const jsonResponse = (value: unknown) => new Response(`${goJson(value)}\n`, { headers: JSON_HEADERS });
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 
 /** Ollama resolves a bare name to `name:latest`. */
 const sameModel = (served: string, asked: string) =>

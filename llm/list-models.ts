@@ -1,0 +1,43 @@
+import { modelsUrl } from "./model-server-urls.ts";
+
+/** The model server cannot be asked for its models; the message says why and what to check. */
+export class ModelListError extends Error {
+  override name = "ModelListError";
+}
+
+/** What `GET /v1/models` answered: the HTTP status, and the model ids when the body was a model list. */
+export type ModelListAnswer = { url: string; status: number; ok: boolean; models?: string[] };
+
+/**
+ * Asks a server for its models (`GET {baseUrl}/v1/models`; Ollama, llama.cpp, vLLM, LM Studio). Any HTTP
+ * answer resolves; a connection that fails rejects with what fetch threw.
+ */
+export async function requestModelList(baseUrl: string, options: { signal?: AbortSignal; apiKey?: string } = {}): Promise<ModelListAnswer> {
+  const url = modelsUrl(baseUrl);
+  const response = await fetch(url, {
+    signal: options.signal ?? null,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+  });
+  const body: unknown = await response.json().catch(() => undefined);
+  const data = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? (body.data as unknown[]) : undefined;
+  const models = data
+    ?.map((entry) => (entry && typeof entry === "object" && "id" in entry ? entry.id : undefined))
+    .filter((id): id is string => typeof id === "string");
+  return { url, status: response.status, ok: response.ok, ...(models ? { models } : {}) };
+}
+
+/** The model ids a server offers; throws ModelListError when it cannot say. */
+export async function listModels(baseUrl: string, options: { signal?: AbortSignal; apiKey?: string } = {}): Promise<string[]> {
+  let answer: ModelListAnswer;
+  try {
+    answer = await requestModelList(baseUrl, options);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    throw new ModelListError(
+      `no model server answered at ${baseUrl} (${error instanceof Error ? error.message : String(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
+    );
+  }
+  if (!answer.ok) throw new ModelListError(`${answer.url} answered HTTP ${answer.status}; is ${baseUrl} an OpenAI-compatible server?`);
+  if (!answer.models) throw new ModelListError(`${answer.url} did not return a model list ({"data": [...]}).`);
+  return answer.models;
+}
