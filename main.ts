@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
+import { reportFailure } from "./cli/report-failure.ts";
 import { environmentSettings } from "./config/environment.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   // A mistyped setting is reported before anything runs, not halfway through a session (help still shows).
   environmentSettings();
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error("interrupted"));
+  const onSignal = () => controller.abort(new UserFacingError("stopped by SIGTERM"));
   process.once("SIGTERM", onSignal);
   try {
     return await command.run(args, controller.signal);
@@ -71,19 +72,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError) {
-    console.error(`org: ${error.message}`);
-    console.error(`Run 'bun main.ts ${error.command ? `${error.command} ` : ""}--help' for usage.`);
-    process.exitCode = 2;
-  } else if (error instanceof UserFacingError || (error instanceof Error && error.name !== "Error")) {
-    console.error(`org: ${error.message}`);
-    process.exitCode = 1;
-  } else if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string") {
-    // The system refused something (a path, an address): its message names what, and it is no bug of ours.
-    console.error(`org: ${error.message}`);
-    process.exitCode = 1;
-  } else {
-    console.error("org: unexpected error:", error);
-    process.exitCode = 1;
-  }
+  const failure = reportFailure(error);
+  process.stderr.write(failure.text);
+  process.exitCode = failure.exitCode;
 }

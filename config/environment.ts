@@ -6,6 +6,7 @@ export const DEFAULT_MODEL = "qwen3:8b";
 /** An environment variable holds a value org cannot use; the message says which values it takes. */
 export class EnvironmentError extends Error {
   override name = "EnvironmentError";
+  readonly userFacing = true;
 }
 
 /** `host:port` as Ollama's own OLLAMA_HOST takes it gets the http:// a URL needs. */

@@ -112,6 +112,7 @@ const DEFAULT_PERSONAS: { name: string; kind: PersonaKind; color: PersonaColor }
 /** org.config.json is wrong; the message names the file, line and key, and what to change. */
 export class OrgConfigError extends Error {
   override name = "OrgConfigError";
+  readonly userFacing = true;
   constructor(
     message: string,
     readonly file: string,

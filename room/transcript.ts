@@ -25,6 +25,7 @@ export type RestoredSession = {
 /** No such session; the message lists the ones there are. */
 export class SessionNotFoundError extends Error {
   override name = "SessionNotFoundError";
+  readonly userFacing = true;
 }
 
 const SESSION_ID = /^[A-Za-z0-9][\w.-]{0,127}$/;

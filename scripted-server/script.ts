@@ -72,6 +72,7 @@ export type ScriptInput = z.input<typeof Script>;
 /** A script file that cannot be used; the message names the file, the place and the fix. */
 export class ScriptError extends Error {
   override name = "ScriptError";
+  readonly userFacing = true;
 }
 
 function jsonPath(path: readonly PropertyKey[]): string {

@@ -1,0 +1,21 @@
+import { isUserFacing, UsageError } from "./command.ts";
+import { orgInvocation } from "./org-invocation.ts";
+
+/** An error the operating system raised (a path, an address, a permission): its message names what, not a bug of ours. */
+function isSystemRefusal(error: unknown): error is Error {
+  return error instanceof Error && /^E[A-Z0-9]+$/.test(String((error as NodeJS.ErrnoException).code));
+}
+
+/**
+ * What main prints when a command ends in an error, and the exit code: a usage error in one line with the
+ * help hint (2); an error that declares itself user-facing, or one the system raised, in one line (1);
+ * anything else is a bug and shows its stack (1).
+ */
+export function reportFailure(error: unknown, invocation = orgInvocation()): { text: string; exitCode: number } {
+  if (error instanceof UsageError) {
+    return { text: `org: ${error.message}\nRun '${invocation} ${error.command ? `${error.command} ` : ""}--help' for usage.\n`, exitCode: 2 };
+  }
+  if (isUserFacing(error) || isSystemRefusal(error)) return { text: `org: ${error.message}\n`, exitCode: 1 };
+  const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : Bun.inspect(error);
+  return { text: `org: unexpected error, a bug in org; please report it with what you ran and this:\n${detail}\n`, exitCode: 1 };
+}
