@@ -25,7 +25,27 @@ export type BwrapPlan = {
   seccompFd: number;
   /** The launcher was started as SANDBOX_HOST_UID because org runs as root (see run-sandboxed.ts). */
   dropRoot: boolean;
+  /** Host files or folders shown read-only at a path inside (a runtime, libraries, a tool's folder). */
+  readOnlyMounts?: readonly ReadOnlyMount[];
 };
+
+/** A host path shown read-only inside the sandbox at `target`. */
+export type ReadOnlyMount = { source: string; target: string };
+
+// Targets a read-only mount may not cover: the system, the sandbox's own mounts and its synthetic /etc.
+const RESERVED_TARGETS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc", "/dev", "/tmp", SCRATCH_MOUNT];
+
+/** Refuses a mount target that is not a plain absolute path or that would hide one of the sandbox's own mounts. */
+export function checkReadOnlyMount(mount: ReadOnlyMount): void {
+  const { target } = mount;
+  const plain = /^(\/[A-Za-z0-9_.@+-]+)+$/.test(target) && !target.split("/").some((part) => part === "." || part === "..");
+  const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+  if (!plain || reserved || !mount.source.startsWith("/")) {
+    throw new RangeError(
+      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")}`,
+    );
+  }
+}
 
 /** How much nicer than org a sandboxed command runs; without CAP_SYS_NICE it cannot undo it. */
 export const SANDBOX_NICENESS = 5;
@@ -78,6 +98,10 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     "--perms", "1777", "--size", String(limits.shmBytes), "--tmpfs", "/dev/shm",
     "--perms", "1777", "--size", String(limits.tmpBytes), "--tmpfs", "/tmp",
     "--bind", plan.scratchDir, SCRATCH_MOUNT,
+    ...(plan.readOnlyMounts ?? []).flatMap((mount) => {
+      checkReadOnlyMount(mount);
+      return ["--ro-bind", mount.source, mount.target];
+    }),
     "--chdir", SCRATCH_MOUNT,
     // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
     "--remount-ro", "/dev",

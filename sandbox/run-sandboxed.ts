@@ -2,7 +2,7 @@ import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readd
 import { dirname, join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
-import { bwrapCommand, LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { bwrapCommand, LAUNCHER_ENV, type ReadOnlyMount, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { drainInto, OutputCapture } from "./output-capture.ts";
 import { formatBytes, sandboxPidNamespace, startWatchdog, type Watchdog, waitUntilEmpty } from "./run-watchdog.ts";
 import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
@@ -19,6 +19,8 @@ export type SandboxOptions = {
   limits?: Partial<SandboxLimits>;
   /** Share the host's network. Off unless a tool's declared capability asks for it and config allows it. */
   network?: boolean;
+  /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
+  readOnlyMounts?: readonly ReadOnlyMount[];
   /** Extra variables for the command; refused if a value is one of this process's secrets. */
   env?: Record<string, string>;
   abortSignal?: AbortSignal;
@@ -199,6 +201,7 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
     supportDir,
     seccompFd: 3,
     dropRoot,
+    readOnlyMounts: options.readOnlyMounts,
   });
   let proc: ReturnType<typeof spawnPiped>;
   try {

@@ -1,0 +1,53 @@
+// The fixed runner of generated tools. It runs ONLY inside the sandbox (tools/run-generated-tool.ts starts it):
+// reads one request from stdin, imports the tool, validates the input, calls it with a timeout and prints
+// the result after a marker line the host chose, so nothing the tool prints can pass for its result.
+import { z } from "zod";
+
+const Request = z.strictObject({
+  marker: z.string().regex(/^[A-Za-z0-9-]{16,64}$/),
+  toolPath: z.string().startsWith("/"),
+  inputSchema: z.record(z.string(), z.unknown()),
+  input: z.unknown(),
+  timeoutMs: z.number().int().positive(),
+});
+
+// Kept before the tool loads, so a tool that replaces console.log or stdout.write cannot forge the result.
+const write = process.stdout.write.bind(process.stdout);
+const stringify = JSON.stringify;
+
+async function main(): Promise<void> {
+  const request = Request.parse(JSON.parse(await Bun.stdin.text()));
+  const finish = (result: { ok: true; output: unknown } | { ok: false; error: string }) =>
+    new Promise<void>((resolve) => write(`\n${request.marker}\n${stringify(result)}\n`, () => resolve()));
+  const input = z.fromJSONSchema(request.inputSchema).safeParse(request.input);
+  if (!input.success) {
+    const issues = input.error.issues.map((issue) => `${issue.path.join(".") || "(input)"}: ${issue.message}`).join("; ");
+    return finish({ ok: false, error: `the input does not match the tool's input schema: ${issues}` });
+  }
+  let module: { default?: unknown };
+  try {
+    module = await import(request.toolPath);
+  } catch (error) {
+    return finish({ ok: false, error: `tool.ts did not load: ${error instanceof Error ? error.message : String(error)}` });
+  }
+  const tool = module.default;
+  if (typeof tool !== "function") return finish({ ok: false, error: "tool.ts has no default export function" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the tool did not finish within ${request.timeoutMs} ms`)), request.timeoutMs);
+  });
+  try {
+    const output = await Promise.race([Promise.resolve(tool(input.data)), timeout]);
+    const text = stringify(output);
+    if (text === undefined) return finish({ ok: false, error: "the tool returned nothing JSON can carry (undefined or a function)" });
+    finish({ ok: true, output: JSON.parse(text) });
+  } catch (error) {
+    finish({ ok: false, error: `the tool threw: ${error instanceof Error ? error.message : String(error)}` });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+await main();
+// A timer or handle the tool left open must not keep the sandbox alive until its wall clock.
+process.exit(0);

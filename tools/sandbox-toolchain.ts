@@ -1,0 +1,55 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
+
+/** Where the sandbox finds bun, the TypeScript compiler, the fixed runner and the tool's folder. */
+export const SANDBOX_BUN = "/org/bin/bun";
+export const SANDBOX_TSGO = "/org/tsgo/lib/tsgo";
+export const SANDBOX_RUNNER = "/org/runner/generated-tool-runner.ts";
+export const SANDBOX_TOOL_DIR = "/org/tool";
+
+// The packages generated code may import, and the type packages the typecheck reads. Mounted at /node_modules,
+// so a file anywhere in the sandbox (the tool's folder, scratch) resolves them the way Bun resolves any import.
+const PACKAGES = ["zod", "fast-check", "pure-rand", "@types/bun", "bun-types", "@types/node", "undici-types"];
+
+/** The toolchain is not installed where org expects it; the message says how to fix the install. */
+export class ToolchainMissingError extends Error {
+  override name = "ToolchainMissingError";
+}
+
+function packageDir(name: string): string {
+  try {
+    return dirname(Bun.resolveSync(`${name}/package.json`, import.meta.dir));
+  } catch {
+    throw new ToolchainMissingError(`the package ${name} is not installed next to org; run 'npm install' in org's folder`);
+  }
+}
+
+let cached: ReadOnlyMount[] | undefined;
+
+/**
+ * Read-only mounts every generated-tool sandbox gets: this bun binary, the native TypeScript compiler, the
+ * fixed runner and the packages tools and their tests may import. Nothing else of the host is shown.
+ */
+export function toolchainMounts(): ReadOnlyMount[] {
+  if (cached) return cached;
+  const tsgoPackage = `@typescript/native-preview-${process.platform}-${process.arch}`;
+  const mounts: ReadOnlyMount[] = [
+    { source: process.execPath, target: SANDBOX_BUN },
+    { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
+    { source: join(import.meta.dir, "generated-tool-runner.ts"), target: SANDBOX_RUNNER },
+    ...PACKAGES.map((name) => ({ source: packageDir(name), target: `/node_modules/${name}` })),
+  ];
+  for (const mount of mounts) {
+    if (!existsSync(mount.source)) throw new ToolchainMissingError(`${mount.source} is missing; run 'npm install' in org's folder`);
+  }
+  cached = mounts;
+  return mounts;
+}
+
+/** Variables every generated-tool sandbox gets: no transpiler cache written into scratch, no telemetry. */
+export const TOOLCHAIN_ENV: Record<string, string> = {
+  BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0",
+  DO_NOT_TRACK: "1",
+  NO_COLOR: "1",
+};
