@@ -1,12 +1,14 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import type { Budget } from "./security/budget.ts";
+import { serverEndpoint } from "./config/server-url.ts";
+import { Budget, BudgetExceededError, isTokenCount } from "./security/budget.ts";
+import type { ToolTimeBudget } from "./security/tool-time-budget.ts";
 import { sleep } from "./concurrency/sleep.ts";
-import { ChatError, httpError } from "./llm/chat-errors.ts";
+import { ChatError, connectionDetail, httpError } from "./llm/chat-errors.ts";
 import type { ChatMessage, ChatResult, StreamEvent, ToolCall, ToolDefinition, Usage } from "./llm/chat-types.ts";
 import { extractToolCalls } from "./llm/extract/extract-tool-calls.ts";
 import { chatCompletionsUrl } from "./llm/model-server-urls.ts";
 import { ThinkSplitter } from "./llm/think-splitter.ts";
-import { type AnyTool, runTool, type ToolContext, type ToolResult } from "./tools/define-tool.ts";
+import { type AnyTool, runTool, type ToolContext, type ToolResult, toolSeconds } from "./tools/define-tool.ts";
 
 export type ChatRequest = {
   baseUrl: string;
@@ -17,8 +19,12 @@ export type ChatRequest = {
   onEvent?: (event: StreamEvent) => void;
   /** Retries before the first byte on connection errors, 429 and 503. Default: 2 retries from 500 ms. */
   retry?: { retries?: number; baseDelayMs?: number };
-  /** Sent as `Authorization: Bearer …` for servers that want a key. */
+  /** Sent as `Authorization: Bearer …` for servers that want a key (credentials in the URL take precedence). */
   apiKey?: string;
+  /** The whole Authorization header value (e.g. `Basic …`); wins over `apiKey`. */
+  authorization?: string | undefined;
+  /** Where the model name came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
+  modelSource?: string;
 };
 
 /** A tool call whose arguments were not valid JSON keeps the raw text here; its `arguments` is `{}`. */
@@ -43,7 +49,9 @@ function abortedError(signal: AbortSignal | undefined, partial: { content: strin
 }
 
 async function openStream(request: ChatRequest): Promise<Response> {
-  const url = chatCompletionsUrl(request.baseUrl);
+  // Credentials in the URL go as a header; the URL that is fetched and shown carries none.
+  const endpoint = serverEndpoint(request.baseUrl);
+  const url = chatCompletionsUrl(endpoint.url);
   const body = JSON.stringify({
     model: request.model,
     messages: request.messages,
@@ -52,10 +60,11 @@ async function openStream(request: ChatRequest): Promise<Response> {
     ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
   });
   const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
-  if (request.apiKey) headers.authorization = `Bearer ${request.apiKey}`;
+  const authorization = endpoint.authorization ?? request.authorization ?? (request.apiKey ? `Bearer ${request.apiKey}` : undefined);
+  if (authorization) headers.authorization = authorization;
   const retries = request.retry?.retries ?? 2;
   const baseDelayMs = request.retry?.baseDelayMs ?? 500;
-  const context = { baseUrl: request.baseUrl, model: request.model };
+  const context = { baseUrl: endpoint.url, model: request.model, ...(request.modelSource ? { modelSource: request.modelSource } : {}) };
 
   for (let attempt = 0; ; attempt += 1) {
     if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
@@ -66,10 +75,9 @@ async function openStream(request: ChatRequest): Promise<Response> {
       response = await fetch(url, { method: "POST", headers, body, signal: request.signal, timeout: false });
     } catch (error) {
       if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
-      const detail = error instanceof Error ? error.message : String(error);
       failure = new ChatError(
         "unreachable",
-        `no model server answered at ${request.baseUrl} (${detail}). Start one with 'ollama serve', or point OLLAMA_BASE at a running OpenAI-compatible server.`,
+        `no model server answered at ${endpoint.url} (${connectionDetail(error)}). Start one with 'ollama serve', or point OLLAMA_BASE at a running OpenAI-compatible server.`,
         { cause: error },
       );
     }
@@ -160,10 +168,21 @@ class ToolCallAccumulator {
   }
 }
 
+/** More tokens than any model's context holds: a count above it is not believed. */
+const MOST_CREDIBLE_TOKENS = 100_000_000;
+
+/**
+ * The server's token counts, when they are believable. A negative, fractional, non-finite or absurd count
+ * (a hostile or broken server) gives undefined, so the caller estimates from the text instead: such a
+ * count must not lower the session's spending or switch the budget off.
+ */
 function readUsage(value: unknown): Usage | undefined {
   if (!value || typeof value !== "object") return undefined;
   const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown };
-  if (typeof usage.prompt_tokens !== "number" && typeof usage.completion_tokens !== "number") return undefined;
+  if (usage.prompt_tokens === undefined && usage.completion_tokens === undefined) return undefined;
+  const credible = (count: unknown) =>
+    count === undefined || count === null || (isTokenCount(count) && Number.isInteger(count) && count <= MOST_CREDIBLE_TOKENS);
+  if (!credible(usage.prompt_tokens) || !credible(usage.completion_tokens)) return undefined;
   return {
     promptTokens: typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0,
     completionTokens: typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0,
@@ -284,10 +303,9 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
     }
   } catch (error) {
     if (request.signal?.aborted) throw abortedError(request.signal, partial());
-    const detail = error instanceof Error ? error.message : String(error);
     throw new ChatError(
       "interrupted",
-      `the connection to the model server broke mid-stream (${detail}); the partial reply is kept.`,
+      `the connection to the model server broke mid-stream (${connectionDetail(error)}); the partial reply is kept.`,
       { ...partialDetails(), cause: error },
     );
   } finally {
@@ -327,7 +345,9 @@ export type LoopEvent =
   | StreamEvent
   | { type: "round-start"; round: number }
   | { type: "tool-result"; call: ToolCall; result: ToolResult; durationMs: number }
-  | { type: "loop-stop"; reason: "max-rounds" | "repeated-call"; message: string };
+  | { type: "loop-stop"; reason: "max-rounds" | "repeated-call"; message: string }
+  /** Calls beyond the reply's call limit were not run (and beyond the first, not shown). */
+  | { type: "calls-refused"; count: number; message: string };
 
 export type LoopResult = {
   /** The assistant and tool messages this run added, in order. */
@@ -340,12 +360,13 @@ export type LoopResult = {
 };
 
 const REPEAT_LIMIT = 3;
+/** Tool calls one reply may make unless the caller says otherwise (limits.toolCallsPerReply). */
+export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
 
-/**
- * The tool loop: complete, run the declared and embedded tool calls of that turn in order, append their
- * results as `role: "tool"` messages, and repeat until the model stops calling tools or a bound is hit.
- */
-export async function runWithTools(request: {
+/** Whether (and by whom) a tool call may run; the room asks its policy and the user. */
+export type ApproveCall = (call: ToolCall) => Promise<boolean>;
+
+type LoopRequest = {
   baseUrl: string;
   model: string;
   messages: ChatMessage[];
@@ -353,13 +374,29 @@ export async function runWithTools(request: {
   toolContext: Omit<ToolContext, "signal">;
   signal?: AbortSignal;
   onEvent?: (event: LoopEvent) => void;
+  /** Tool rounds this reply may take; checked before each LLM call. Default 8. */
   maxRounds?: number;
+  /** Tool calls this reply may make; calls beyond it are not run and the model is told. Default 32. */
+  maxToolCalls?: number;
+  /** The session's token budget, checked before each LLM call. */
   budget?: Budget;
-  approve?: (call: ToolCall) => Promise<boolean>;
+  /** Seconds of tool time (each call's timeout) the user's turn has left; shared by the turn's replies. */
+  toolTime?: ToolTimeBudget;
+  approve?: ApproveCall;
   apiKey?: string;
+  authorization?: string | undefined;
+  modelSource?: string;
   retry?: ChatRequest["retry"];
-}): Promise<LoopResult> {
+};
+
+/**
+ * The tool loop: complete, run the declared and embedded tool calls of that turn in order, append their
+ * results as `role: "tool"` messages, and repeat until the model stops calling tools or a bound is hit.
+ * Every bound is checked before the LLM call it would allow (invariant 5).
+ */
+export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   const maxRounds = request.maxRounds ?? 8;
+  const maxToolCalls = request.maxToolCalls ?? DEFAULT_TOOL_CALLS_PER_REPLY;
   const emit = request.onEvent ?? (() => {});
   const conversation = [...request.messages];
   const added: ChatMessage[] = [];
@@ -367,31 +404,48 @@ export async function runWithTools(request: {
   const definitions = [...request.tools.values()].map((tool) => tool.definition);
   const toolNames = [...request.tools.keys()];
   const context: ToolContext = { ...request.toolContext, signal: request.signal ?? new AbortController().signal };
+  const budget = (request.budget ?? new Budget()).startTurn({ maxToolRounds: maxRounds });
+  let callsMade = 0;
   let previousSignature = "";
   let repeats = 0;
   let content = "";
   let reasoning = "";
 
   for (let round = 1; ; round += 1) {
-    request.budget?.beforeModelCall();
+    try {
+      budget.beforeModelCall();
+    } catch (error) {
+      if (!(error instanceof BudgetExceededError && error.budget === "tool-rounds")) throw error;
+      emit({ type: "loop-stop", reason: "max-rounds", message: error.message });
+      return { messages: added, content, reasoning, stopReason: "max-rounds", usage, rounds: round - 1 };
+    }
     emit({ type: "round-start", round });
+    // A reply may hold more calls than it may run: those past the first refused one are not even shown.
+    const callsAllowed = Math.max(0, maxToolCalls - callsMade);
+    let callsSeen = 0;
+    const emitCall = (event: LoopEvent) => {
+      if (event.type === "tool-call" && ++callsSeen > callsAllowed + 1) return;
+      emit(event);
+    };
     const completion = await chatOnce({
       baseUrl: request.baseUrl,
       model: request.model,
       messages: conversation,
       tools: definitions,
       signal: request.signal,
-      onEvent: emit,
+      onEvent: emitCall,
       apiKey: request.apiKey,
+      authorization: request.authorization,
+      ...(request.modelSource ? { modelSource: request.modelSource } : {}),
       retry: request.retry,
     });
     const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
     usage.promptTokens += roundUsage.promptTokens;
     usage.completionTokens += roundUsage.completionTokens;
-    request.budget?.recordUsage(roundUsage);
+    budget.session.recordUsage(roundUsage);
 
     const embedded = extractToolCalls(completion.content, { toolNames });
-    const calls: ReceivedToolCall[] = [
+    const made: ReceivedToolCall[] = [
       ...completion.toolCalls,
       ...embedded.toolCalls.map((call, position) => ({
         id: `call_embedded_${round}_${position}`,
@@ -399,7 +453,12 @@ export async function runWithTools(request: {
         arguments: call.arguments,
       })),
     ];
-    for (const call of calls.slice(completion.toolCalls.length)) emit({ type: "tool-call", call });
+    for (const call of made.slice(completion.toolCalls.length)) emitCall({ type: "tool-call", call });
+    callsMade += made.length;
+    const runnable = made.slice(0, callsAllowed);
+    const refused = made.slice(callsAllowed);
+    // The first refused call stays in the history with a result that tells the model; the rest are dropped.
+    const calls = refused.length > 0 ? [...runnable, refused[0] as ReceivedToolCall] : runnable;
     content = embedded.content;
     reasoning = [completion.reasoning, embedded.reasoning].filter(Boolean).join("\n");
     const assistant: ChatMessage = {
@@ -424,14 +483,28 @@ export async function runWithTools(request: {
 
     for (const call of calls) {
       const started = performance.now();
-      const result = await runOneCall(call, request, context);
+      const result =
+        call === refused[0]
+          ? {
+              ok: false,
+              output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
+            }
+          : await runOneCall(call, request, context);
       emit({ type: "tool-result", call, result, durationMs: Math.round(performance.now() - started) });
       const message: ChatMessage = { role: "tool", tool_call_id: call.id, name: call.name, content: result.output };
       conversation.push(message);
       added.push(message);
     }
+    if (refused.length > 0) {
+      emit({
+        type: "calls-refused",
+        count: refused.length,
+        message: `${refused.length} of ${made.length} tool calls in one reply were not run: a reply may make at most ${maxToolCalls} (limits.toolCallsPerReply in org.config.json).`,
+      });
+    }
+    budget.recordToolRound();
 
-    const signature = JSON.stringify(calls.map((call) => [call.name, call.arguments]));
+    const signature = JSON.stringify(runnable.map((call) => [call.name, call.arguments]));
     repeats = signature === previousSignature ? repeats + 1 : 1;
     previousSignature = signature;
     if (repeats >= REPEAT_LIMIT) {
@@ -439,17 +512,12 @@ export async function runWithTools(request: {
       emit({ type: "loop-stop", reason: "repeated-call", message });
       return { messages: added, content, reasoning, stopReason: "repeated-call", usage, rounds: round };
     }
-    if (round >= maxRounds) {
-      const message = `stopped after ${maxRounds} tool rounds without a final answer. Ask again to let the model continue.`;
-      emit({ type: "loop-stop", reason: "max-rounds", message });
-      return { messages: added, content, reasoning, stopReason: "max-rounds", usage, rounds: round };
-    }
   }
 }
 
 async function runOneCall(
   call: ReceivedToolCall,
-  request: { tools: ReadonlyMap<string, AnyTool>; approve?: (call: ToolCall) => Promise<boolean> },
+  request: { tools: ReadonlyMap<string, AnyTool>; approve?: ApproveCall; toolTime?: ToolTimeBudget },
   context: ToolContext,
 ): Promise<ToolResult> {
   if (call.invalidArguments !== undefined) {
@@ -459,13 +527,20 @@ async function runOneCall(
       output: `Error: the arguments of your ${call.name} call are not valid JSON (${JSON.stringify(sample)}). Call it again with a JSON object.`,
     };
   }
-  if (request.tools.has(call.name) && request.approve && !(await request.approve(call))) {
+  const tool = request.tools.get(call.name);
+  // A call's timeout is what it may cost: refused before anyone is asked when the turn cannot afford it.
+  const seconds = tool ? toolSeconds(tool, call.arguments) : 0;
+  const refusal = request.toolTime?.refusal(seconds);
+  if (refusal) return { ok: false, output: `Error: not run: ${refusal}` };
+  if (tool && request.approve && !(await request.approve(call))) {
     return { ok: false, output: `Error: the user denied the ${call.name} call. Do not retry it; ask the user or try another way.` };
   }
+  const charged = request.toolTime?.charge(seconds);
+  if (charged) return { ok: false, output: `Error: not run: ${charged}` };
   return runTool(request.tools, call, context);
 }
 
-/** A rough count for servers that send no usage: about four characters a token. */
+/** A rough count for servers that send no (or no believable) usage: about four characters a token. */
 function estimateUsage(messages: ChatMessage[], reply: string): Usage {
   const promptCharacters = messages.reduce((sum, message) => sum + (message.content?.length ?? 0), 0);
   return { promptTokens: Math.ceil(promptCharacters / 4), completionTokens: Math.ceil(reply.length / 4) };

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import type { OrgConfig } from "../config/org-config.ts";
+import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { listModels } from "../llm/list-models.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
@@ -44,7 +44,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
       return Promise.all(
         baseUrls.map(async (baseUrl) => {
           try {
-            return { baseUrl, models: await listModels(baseUrl, { signal, ...(config.apiKey ? { apiKey: config.apiKey } : {}) }) };
+            return { baseUrl, models: await listModels(baseUrl, { signal, authorization: authorizationFor(config, baseUrl) }) };
           } catch (error) {
             return { baseUrl, error: error instanceof Error ? error.message : String(error) };
           }

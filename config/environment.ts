@@ -25,11 +25,18 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
   return {
     ollamaBase: baseUrlOf(env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
     ollamaModel: env.OLLAMA_MODEL?.trim() || DEFAULT_MODEL,
+    /** Where `ollamaModel` came from, for messages that tell the user where to change it. */
+    ollamaModelSource: env.OLLAMA_MODEL?.trim() ? "OLLAMA_MODEL" : "OLLAMA_MODEL (unset: org's default model)",
     /** `ORG_SANDBOX=off` runs model-made commands unsandboxed; only by explicit, loud opt-in. */
     sandboxDisabled: env.ORG_SANDBOX === "off",
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== "",
     apiKey: env.OPENAI_API_KEY?.trim() || undefined,
   };
+}
+
+/** The value of a variable the config names (e.g. a server's `apiKeyEnv`); undefined when unset or blank. */
+export function environmentVariable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[name]?.trim() || undefined;
 }
 
 const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWORD|SECRET/i;

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { environmentSettings } from "./environment.ts";
+import { environmentSettings, environmentVariable } from "./environment.ts";
+import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "./server-url.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
 
 export const CONFIG_FILE_NAME = "org.config.json";
@@ -41,12 +42,22 @@ const Limits = z.strictObject({
   hopsPerMessage: z.int().min(0).max(50),
   repliesInARow: z.int().min(1).max(50),
   concurrencyPerServer: z.int().min(1).max(64),
+  toolCallsPerReply: z.int().min(1).max(1000),
+  toolSecondsPerTurn: z.number().positive().max(86_400),
+});
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const ServerEntry = z.strictObject({
+  concurrency: z.int().min(1).max(64).optional(),
+  /** The environment variable holding this server's API key (sent as a Bearer token to it and nowhere else). */
+  apiKeyEnv: z.string().regex(ENV_NAME, "an environment variable name: letters, digits and '_'").optional(),
 });
 
 const ConfigFile = z.strictObject({
   $schema: z.string().optional(),
   personas: z.array(PersonaEntry).min(1).optional(),
-  servers: z.record(z.url({ protocol: /^https?$/ }), z.strictObject({ concurrency: z.int().min(1).max(64) })).optional(),
+  servers: z.record(z.url({ protocol: /^https?$/ }), ServerEntry).optional(),
   limits: Limits.partial().optional(),
   mode: z.string().optional(),
 });
@@ -55,6 +66,8 @@ export type PersonaConfig = {
   name: string;
   kind: PersonaKind;
   model: string;
+  /** Where `model` was set, named when the server does not have it. */
+  modelSource?: string;
   baseUrl: string;
   /** Policy per tool name; a tool not listed is denied. */
   tools: Record<string, ToolPolicy>;
@@ -74,15 +87,25 @@ export type OrgLimits = {
   repliesInARow: number;
   /** Concurrent requests per model server unless `servers` says otherwise (a stock Ollama serves 1). */
   concurrencyPerServer: number;
+  /** Tool calls one reply may make; calls beyond it are not run and the model is told. */
+  toolCallsPerReply: number;
+  /** Seconds of tool time one user message may spend, each call counted at its timeout. */
+  toolSecondsPerTurn: number;
 };
 
 export type OrgConfig = {
   personas: PersonaConfig[];
-  servers: Record<string, { concurrency: number }>;
+  servers: Record<string, { concurrency?: number; apiKeyEnv?: string }>;
   limits: OrgLimits;
   /** The mode a new session starts in. */
   mode: string;
-  apiKey?: string;
+  /**
+   * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
+   * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
+   */
+  authorizations: Record<string, string>;
+  /** Values to hide wherever they turn up: the API keys and credentials in server URLs. */
+  secrets: string[];
   /** The file the config came from; undefined when only defaults apply. */
   source?: string;
 };
@@ -93,6 +116,8 @@ export const DEFAULT_LIMITS: OrgLimits = {
   hopsPerMessage: 3,
   repliesInARow: 2,
   concurrencyPerServer: 1,
+  toolCallsPerReply: 32,
+  toolSecondsPerTurn: 600,
 };
 
 /** The tools each kind of persona gets unless the config says otherwise. */
@@ -136,7 +161,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (path.length === 0) return Object.keys(ConfigFile.shape);
   if (first === "personas" && path.length === 2) return Object.keys(PersonaEntry.shape);
   if (first === "limits" && path.length === 1) return Object.keys(Limits.shape);
-  if (first === "servers" && path.length === 2) return ["concurrency"];
+  if (first === "servers" && path.length === 2) return Object.keys(ServerEntry.shape);
   return [];
 }
 
@@ -171,7 +196,7 @@ export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.en
   const file = path ?? join(process.cwd(), CONFIG_FILE_NAME);
   const settings = environmentSettings(env);
   const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
-  return resolveOrgConfig(text === undefined ? {} : parseOrgConfigText(text, file), settings, text === undefined ? undefined : file);
+  return resolveOrgConfig(text === undefined ? {} : parseOrgConfigText(text, file), settings, text === undefined ? undefined : file, env);
 }
 
 /** Validates the text of a config file; exported so `org` can check a file without loading it. */
@@ -225,15 +250,18 @@ function resolveOrgConfig(
   file: z.infer<typeof ConfigFile>,
   settings: ReturnType<typeof environmentSettings>,
   source: string | undefined,
+  env: NodeJS.ProcessEnv,
 ): OrgConfig {
   const entries = file.personas ?? DEFAULT_PERSONAS;
-  const personas = entries.map((entry): PersonaConfig => {
+  const personas = entries.map((entry, index): PersonaConfig => {
     const full = entry as z.infer<typeof PersonaEntry>;
     return {
       name: full.name,
       kind: full.kind,
       model: full.model ?? settings.ollamaModel,
-      baseUrl: (full.baseUrl ?? settings.ollamaBase).replace(/\/+$/, ""),
+      modelSource: full.model !== undefined ? `${source ?? CONFIG_FILE_NAME} (personas[${index}].model)` : settings.ollamaModelSource,
+      // Credentials in the URL are kept apart (see `authorizations`): the URL org shows and stores has none.
+      baseUrl: displayUrl(full.baseUrl ?? settings.ollamaBase).replace(/\/+$/, ""),
       tools: { ...DEFAULT_TOOLS[full.kind], ...(full.tools ?? {}) },
       ...(full.instructions !== undefined ? { instructions: full.instructions } : {}),
       ...(full.color !== undefined ? { color: full.color } : {}),
@@ -241,18 +269,49 @@ function resolveOrgConfig(
     };
   });
   const servers: OrgConfig["servers"] = {};
-  for (const [url, server] of Object.entries(file.servers ?? {})) servers[url.replace(/\/+$/, "")] = server;
+  for (const [url, server] of Object.entries(file.servers ?? {})) servers[displayUrl(url.replace(/\/+$/, ""))] = server;
+  // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
+  // credentials written into a URL to that URL's server.
+  const authorizations: Record<string, string> = {};
+  if (settings.apiKey) authorizations[urlOrigin(settings.ollamaBase)] = `Bearer ${settings.apiKey}`;
+  for (const [url, server] of Object.entries(file.servers ?? {})) {
+    if (server.apiKeyEnv === undefined) continue;
+    const value = environmentVariable(server.apiKeyEnv, env);
+    if (value === undefined) {
+      const file = source ?? CONFIG_FILE_NAME;
+      throw new OrgConfigError(
+        `${file}, key servers["${displayUrl(url)}"].apiKeyEnv: the environment variable ${server.apiKeyEnv} is not set. Export it with the key for that server, or remove apiKeyEnv.`,
+        file,
+        undefined,
+        `servers["${displayUrl(url)}"].apiKeyEnv`,
+      );
+    }
+    authorizations[urlOrigin(url)] = `Bearer ${value}`;
+  }
+  const urls = [settings.ollamaBase, ...entries.flatMap((entry) => ("baseUrl" in entry && entry.baseUrl ? [entry.baseUrl] : [])), ...Object.keys(file.servers ?? {})];
+  for (const url of urls) {
+    const { authorization } = serverEndpoint(url);
+    if (authorization) authorizations[urlOrigin(url)] = authorization;
+  }
+  const keys = [settings.apiKey, ...Object.values(file.servers ?? {}).map((server) => server.apiKeyEnv && environmentVariable(server.apiKeyEnv, env))];
+  const secrets = [...new Set([...keys.filter((key): key is string => !!key), ...urls.flatMap(urlCredentials)])];
   return {
     personas,
     servers,
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     mode: file.mode ?? "group",
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    authorizations,
+    secrets,
     ...(source !== undefined ? { source } : {}),
   };
 }
 
+/** The Authorization header for a server, if credentials belong to it (same origin); never another server's. */
+export function authorizationFor(config: OrgConfig, baseUrl: string): string | undefined {
+  return config.authorizations[urlOrigin(baseUrl)];
+}
+
 /** Concurrent requests the room sends to one model server. */
 export function serverConcurrency(config: OrgConfig, baseUrl: string): number {
-  return config.servers[baseUrl.replace(/\/+$/, "")]?.concurrency ?? config.limits.concurrencyPerServer;
+  return config.servers[displayUrl(baseUrl.replace(/\/+$/, ""))]?.concurrency ?? config.limits.concurrencyPerServer;
 }

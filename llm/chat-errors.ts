@@ -40,34 +40,84 @@ export class ChatError extends Error {
   }
 }
 
+/** The longest server message a room shows; a body can be megabytes. */
+const MESSAGE_LIMIT = 500;
+
+const cut = (text: string, limit = MESSAGE_LIMIT) => (text.length > limit ? `${text.slice(0, limit)}…` : text);
+
+// Bun appends advice for its own developers to some connection errors; it means nothing to an org user.
+const BUN_VERBOSE_HINT = /\s*For more information, pass `verbose: true` in the second argument to fetch\(\)\.?/g;
+
+/** What a failed connection says, for a message: the runtime's text without its debugging advice. */
+export function connectionDetail(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return cut(text.replace(BUN_VERBOSE_HINT, "").trim(), 300);
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+function htmlText(html: string): string {
+  return html
+    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, " ")
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (entity, name: string) => {
+      if (name.startsWith("#x") || name.startsWith("#X")) return String.fromCodePoint(Number.parseInt(name.slice(2), 16) || 32);
+      if (name.startsWith("#")) return String.fromCodePoint(Number(name.slice(1)) || 32);
+      return ENTITIES[name.toLowerCase()] ?? entity;
+    })
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/**
+ * An HTML error page (a proxy's, a web server's) in a line: its title, or its first text, cut short.
+ * Undefined when the body is not HTML.
+ */
+export function htmlErrorSummary(body: string): string | undefined {
+  const trimmed = body.trimStart();
+  if (!/^(?:<!doctype html|<html\b|<head\b|<body\b|<\?xml[^>]*>\s*<!doctype html)/i.test(trimmed)) return undefined;
+  const title = /<title[^>]*>([\s\S]*?)<\/title\s*>/i.exec(trimmed)?.[1];
+  const titleText = title === undefined ? "" : htmlText(title);
+  const bodyText = htmlText(/<body\b[\s\S]*$/i.exec(trimmed)?.[0] ?? trimmed);
+  const summary = titleText !== "" ? titleText : bodyText;
+  return `an HTML page${summary === "" ? "" : `: ${cut(summary, 160)}`}`;
+}
+
 /** Pulls the human message out of an OpenAI/Ollama error body: `{"error":{"message"}}`, `{"error":"…"}` or text. */
 export function serverErrorMessage(body: string): string {
   const trimmed = body.trim();
+  const html = htmlErrorSummary(trimmed);
+  if (html !== undefined) return html;
   try {
     const parsed: unknown = JSON.parse(trimmed);
     if (parsed && typeof parsed === "object" && "error" in parsed) {
       const error = (parsed as { error: unknown }).error;
-      if (typeof error === "string") return error;
+      if (typeof error === "string") return cut(error);
       if (error && typeof error === "object" && "message" in error && typeof error.message === "string") {
-        return error.message;
+        return cut(error.message);
       }
     }
     if (parsed && typeof parsed === "object" && "message" in parsed && typeof parsed.message === "string") {
-      return parsed.message;
+      return cut(parsed.message);
     }
   } catch {
     // not JSON: the text itself is the message
   }
-  return trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed;
+  return cut(trimmed);
 }
 
 /** Builds the error for an HTTP error status, with advice on what to do next. */
-export function httpError(status: number, body: string, context: { baseUrl: string; model: string }): ChatError {
+export function httpError(
+  status: number,
+  body: string,
+  context: { baseUrl: string; model: string; /** Where the model name was set, e.g. "OLLAMA_MODEL". */ modelSource?: string },
+): ChatError {
   const serverMessage = serverErrorMessage(body);
   if (status === 404 && /model/i.test(serverMessage)) {
+    const source = context.modelSource ?? "OLLAMA_MODEL";
     return new ChatError(
       "model-not-found",
-      `model '${context.model}' not found at ${context.baseUrl} (${serverMessage}). List the installed models with 'ollama list' (or GET ${modelsUrl(context.baseUrl)}) and fetch this one with 'ollama pull ${context.model}', or pick another with OLLAMA_MODEL.`,
+      `model '${context.model}' not found at ${context.baseUrl} (${serverMessage}). List the installed models with 'ollama list' (or GET ${modelsUrl(context.baseUrl)}) and fetch this one with 'ollama pull ${context.model}', or name another in ${source}.`,
       { status, serverMessage },
     );
   }

@@ -1,9 +1,18 @@
+import { serverEndpoint } from "../config/server-url.ts";
 import { modelsUrl } from "./model-server-urls.ts";
 
 /** The model server cannot be asked for its models; the message says why and what to check. */
 export class ModelListError extends Error {
   override name = "ModelListError";
 }
+
+export type ModelListOptions = {
+  signal?: AbortSignal;
+  /** Sent as `Authorization: Bearer …`. */
+  apiKey?: string;
+  /** The whole Authorization header (e.g. `Basic …`); wins over apiKey. */
+  authorization?: string | undefined;
+};
 
 /** What `GET /v1/models` answered: the HTTP status, and the model ids when the body was a model list. */
 export type ModelListAnswer = { url: string; status: number; ok: boolean; models?: string[] };
@@ -12,12 +21,12 @@ export type ModelListAnswer = { url: string; status: number; ok: boolean; models
  * Asks a server for its models (`GET {baseUrl}/v1/models`; Ollama, llama.cpp, vLLM, LM Studio). Any HTTP
  * answer resolves; a connection that fails rejects with what fetch threw.
  */
-export async function requestModelList(baseUrl: string, options: { signal?: AbortSignal; apiKey?: string } = {}): Promise<ModelListAnswer> {
-  const url = modelsUrl(baseUrl);
-  const response = await fetch(url, {
-    signal: options.signal ?? null,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
-  });
+export async function requestModelList(baseUrl: string, options: ModelListOptions = {}): Promise<ModelListAnswer> {
+  // Credentials in the URL travel as a header; the URL fetched and shown carries none.
+  const endpoint = serverEndpoint(baseUrl);
+  const url = modelsUrl(endpoint.url);
+  const authorization = endpoint.authorization ?? options.authorization ?? (options.apiKey ? `Bearer ${options.apiKey}` : undefined);
+  const response = await fetch(url, { signal: options.signal ?? null, headers: authorization ? { authorization } : {} });
   const body: unknown = await response.json().catch(() => undefined);
   const data = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? (body.data as unknown[]) : undefined;
   const models = data
@@ -27,17 +36,17 @@ export async function requestModelList(baseUrl: string, options: { signal?: Abor
 }
 
 /** The model ids a server offers; throws ModelListError when it cannot say. */
-export async function listModels(baseUrl: string, options: { signal?: AbortSignal; apiKey?: string } = {}): Promise<string[]> {
+export async function listModels(baseUrl: string, options: ModelListOptions = {}): Promise<string[]> {
   let answer: ModelListAnswer;
   try {
     answer = await requestModelList(baseUrl, options);
   } catch (error) {
     if (options.signal?.aborted) throw error;
     throw new ModelListError(
-      `no model server answered at ${baseUrl} (${error instanceof Error ? error.message : String(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
+      `no model server answered at ${serverEndpoint(baseUrl).url} (${error instanceof Error ? error.message : String(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
     );
   }
-  if (!answer.ok) throw new ModelListError(`${answer.url} answered HTTP ${answer.status}; is ${baseUrl} an OpenAI-compatible server?`);
+  if (!answer.ok) throw new ModelListError(`${answer.url} answered HTTP ${answer.status}; is ${serverEndpoint(baseUrl).url} an OpenAI-compatible server?`);
   if (!answer.models) throw new ModelListError(`${answer.url} did not return a model list ({"data": [...]}).`);
   return answer.models;
 }

@@ -11,6 +11,8 @@ export abstract class Model {
   readonly kind: PersonaKind;
   /** The model id sent to the server; `Room.useModel` changes it. */
   model: string;
+  /** Where `model` was set (the config key, OLLAMA_MODEL or /use), named when the server lacks it. */
+  modelSource?: string;
   readonly baseUrl: string;
   /** Policy per tool name; a tool not listed is denied. */
   readonly toolPolicy: Readonly<Record<string, ToolPolicy>>;
@@ -23,6 +25,7 @@ export abstract class Model {
     this.name = config.name;
     this.kind = config.kind;
     this.model = config.model;
+    this.modelSource = config.modelSource;
     this.baseUrl = config.baseUrl;
     this.toolPolicy = { ...config.tools };
     this.color = config.color;

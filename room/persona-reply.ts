@@ -13,6 +13,7 @@ import type { RoomMessage } from "../models/room-message.ts";
 import type { PersonaStats, RoomEvent } from "./room-event.ts";
 import { parseRoomMode } from "./room-mode.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 
 /** What a reply needs from its room. */
 export type ReplyHost = {
@@ -23,7 +24,8 @@ export type ReplyHost = {
   sessionId: string;
   limits: OrgLimits;
   budget: Budget;
-  apiKey?: string;
+  /** The Authorization header that belongs to this server, if any. */
+  authorization(baseUrl: string): string | undefined;
   audit?: AuditSink;
   approve?: (persona: string, call: ToolCall) => Promise<boolean>;
   /** Requests open against one model server: a stock Ollama serves one at a time. */
@@ -43,6 +45,7 @@ export type ReplyTurn = {
   signal: AbortSignal;
   stats: Record<string, PersonaStats>;
   errors: { persona?: string; message: string }[];
+  toolTime: ToolTimeBudget;
 };
 
 /** The shortest stretch of streaming a tokens-per-second figure is computed over. */
@@ -162,6 +165,9 @@ export async function personaReply(
         case "loop-stop":
           emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });
           break;
+        case "calls-refused":
+          emit({ type: "notice", persona, reason: "tool-limit", message: `${persona}: ${event.message}` });
+          break;
         case "round-start":
           if (event.round > 1 && firstTokenAt === undefined) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: model.baseUrl });
           break;
@@ -182,7 +188,10 @@ export async function personaReply(
         signal: turn.signal,
         onEvent: onLoopEvent,
         maxRounds: host.limits.toolRoundsPerTurn,
+        maxToolCalls: host.limits.toolCallsPerReply,
         budget: host.budget,
+        toolTime: turn.toolTime,
+        ...(model.modelSource ? { modelSource: model.modelSource } : {}),
         approve: async (call) => {
           if (policy[call.name] !== "ask") return true;
           if (!host.approve) {
@@ -196,7 +205,7 @@ export async function personaReply(
           }
           return host.approve(persona, call);
         },
-        ...(host.apiKey ? { apiKey: host.apiKey } : {}),
+        authorization: host.authorization(model.baseUrl),
       });
       // Usage came through the finish events; servers without usage are estimated by runWithTools.
       if (stats.promptTokens + stats.completionTokens === 0) {

@@ -30,7 +30,7 @@ export type RoomEvent =
   | { type: "turn-end"; turnId: string; ok: boolean; stats: Record<string, PersonaStats> }
   | { type: "mode"; mode: string; by: string }
   | { type: "model-changed"; persona: string; model: string }
-  | { type: "notice"; persona?: string; reason: "hop-limit" | "replies-in-a-row" | "max-rounds" | "repeated-call" | "budget" | "approval"; message: string }
+  | { type: "notice"; persona?: string; reason: "hop-limit" | "replies-in-a-row" | "max-rounds" | "repeated-call" | "budget" | "approval" | "tool-limit" | "file-refused" | "damaged-transcript"; message: string }
   | { type: "cleared" }
   | { type: "error"; persona?: string; replyId?: string; message: string; kind?: string };
 

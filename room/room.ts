@@ -3,7 +3,8 @@ import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { Model } from "../models/model.ts";
-import { type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
+import { authorizationFor, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
+import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
@@ -76,6 +77,8 @@ type Turn = {
   stats: Record<string, PersonaStats>;
   messages: RoomMessage[];
   errors: { persona?: string; message: string }[];
+  /** Tool time the whole user message may spend, shared by every reply it sets off. */
+  toolTime: ToolTimeBudget;
 };
 
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
@@ -94,8 +97,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     }
     return found;
   };
-  // One budget for the session's tokens; tool rounds are capped per reply by runWithTools' maxRounds.
-  const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens, maxToolRoundsPerTurn: Number.POSITIVE_INFINITY });
+  // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
+  const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
 
   let sessionId: string;
   let mode: string;
@@ -106,7 +109,10 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     history = restored.history;
     for (const [persona, model] of Object.entries(restored.models)) {
       const found = byName.get(persona);
-      if (found) found.model = model;
+      if (found) {
+        found.model = model;
+        found.modelSource = "/use (earlier in this session)";
+      }
     }
     budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });
     try {
@@ -185,7 +191,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     sessionId,
     limits: config.limits,
     budget,
-    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+    authorization: (baseUrl) => authorizationFor(config, baseUrl),
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.approve ? { approve: options.approve } : {}),
     slots: slotsFor,
@@ -239,7 +245,16 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     const audience = mode.startsWith("direct:") ? [mode.slice("direct:".length)] : [...names];
     const addressed = mentions.length > 0 ? mentions : audience;
     const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
-    const turn: Turn = { turnId, signal, repliesBy: new Map(), pending: new Set(), stats: {}, messages: [], errors: [] };
+    const turn: Turn = {
+      turnId,
+      signal,
+      repliesBy: new Map(),
+      pending: new Set(),
+      stats: {},
+      messages: [],
+      errors: [],
+      toolTime: new ToolTimeBudget(config.limits.toolSecondsPerTurn),
+    };
     emit({ type: "turn-start", turnId, text, mode, addressed });
     const userMessage: RoomMessage = {
       id: `${turnId}-user`,
@@ -271,7 +286,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
     const model = byName.get(persona);
     if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-    const available = await listModels(model.baseUrl, { signal, apiKey: config.apiKey });
+    const available = await listModels(model.baseUrl, { signal, authorization: authorizationFor(config, model.baseUrl) });
     const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
     if (!match) {
       throw new ModelNotAvailableError(
@@ -280,6 +295,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       );
     }
     model.model = match;
+    model.modelSource = "/use";
     emit({ type: "model-changed", persona, model: match });
   }
 

@@ -8,6 +8,8 @@ export type AuditEntry = {
   sessionId?: string;
   persona?: string;
   requestId?: string;
+  /** Whose policy let the call run when that was not the caller's own (a hop under a stricter policy). */
+  policyFrom?: string;
   tool: string;
   arguments: unknown;
   ok: boolean;

@@ -12,49 +12,82 @@ export class BudgetExceededError extends Error {
   }
 }
 
+/** A token count a server may report: a finite, non-negative number (anything else is not usage). */
+export function isTokenCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
+
 /**
- * Limits on what a session may spend, checked before every LLM call (invariant 5).
- * One Budget lives as long as a session; `startTurn` resets the per-turn counters.
+ * The session's token budget, checked before every LLM call (invariant 5). One Budget lives as long as a
+ * session and is shared by every reply; the tool rounds of one reply are counted by the `TurnBudget` that
+ * `startTurn` hands out, so concurrent replies do not share a counter.
  */
 export class Budget {
   readonly maxSessionTokens: number;
-  readonly maxToolRoundsPerTurn: number;
   #tokensUsed = 0;
-  #roundsThisTurn = 0;
 
-  constructor(limits: { maxSessionTokens?: number; maxToolRoundsPerTurn?: number } = {}) {
+  constructor(limits: { maxSessionTokens?: number } = {}) {
     this.maxSessionTokens = limits.maxSessionTokens ?? Number.POSITIVE_INFINITY;
-    this.maxToolRoundsPerTurn = limits.maxToolRoundsPerTurn ?? 8;
   }
 
   get tokensUsed(): number {
     return this.#tokensUsed;
   }
 
-  /** Begins a new user turn: tool rounds count from zero again. */
-  startTurn(): void {
-    this.#roundsThisTurn = 0;
+  /** Begins one reply's tool loop: its tool rounds count from zero, the session's tokens go on. */
+  startTurn(limits: { maxToolRounds: number }): TurnBudget {
+    return new TurnBudget(this, limits.maxToolRounds);
   }
 
-  /** Throws BudgetExceededError when the next LLM call would exceed a limit; otherwise counts the call. */
-  beforeModelCall(): void {
+  /** Throws BudgetExceededError when the session cannot afford another LLM call. */
+  checkTokens(): void {
     if (this.#tokensUsed >= this.maxSessionTokens) {
       throw new BudgetExceededError(
         "session-tokens",
         `the session's token budget is spent (${this.#tokensUsed} of ${this.maxSessionTokens} tokens). Start a new session or raise limits.sessionTokens in org.config.json.`,
       );
     }
-    if (this.#roundsThisTurn > this.maxToolRoundsPerTurn) {
-      throw new BudgetExceededError(
-        "tool-rounds",
-        `this turn used its ${this.maxToolRoundsPerTurn} tool rounds. Ask again to continue, or raise limits.toolRoundsPerTurn in org.config.json.`,
-      );
-    }
-    this.#roundsThisTurn += 1;
   }
 
-  /** Adds what a completion reported (or an estimate when the server sent no usage). */
+  /**
+   * Adds what a completion reported (or an estimate). A count that is negative, NaN or infinite is no count:
+   * it would lower the total or make every comparison false and so switch the budget off; it counts as 0 here
+   * (callers estimate from the text instead).
+   */
   recordUsage(usage: TokenUsage): void {
-    this.#tokensUsed += usage.promptTokens + usage.completionTokens;
+    const prompt = isTokenCount(usage.promptTokens) ? usage.promptTokens : 0;
+    const completion = isTokenCount(usage.completionTokens) ? usage.completionTokens : 0;
+    this.#tokensUsed += prompt + completion;
+  }
+}
+
+/** One reply's share of the budget: the session's tokens and this reply's tool rounds. */
+export class TurnBudget {
+  #toolRounds = 0;
+
+  constructor(
+    readonly session: Budget,
+    readonly maxToolRounds: number,
+  ) {}
+
+  /** Tool rounds (model turns whose tool calls ran) so far in this reply. */
+  get toolRounds(): number {
+    return this.#toolRounds;
+  }
+
+  /** Counts a round whose tool calls ran; the next LLM call is checked against it. */
+  recordToolRound(): void {
+    this.#toolRounds += 1;
+  }
+
+  /** Throws BudgetExceededError when the next LLM call would exceed the session's tokens or this reply's rounds. */
+  beforeModelCall(): void {
+    this.session.checkTokens();
+    if (this.#toolRounds >= this.maxToolRounds) {
+      throw new BudgetExceededError(
+        "tool-rounds",
+        `stopped after ${this.maxToolRounds} tool rounds without a final answer. Ask again to let the model continue, or raise limits.toolRoundsPerTurn in org.config.json.`,
+      );
+    }
   }
 }

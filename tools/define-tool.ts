@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { redact } from "../security/redact.ts";
+import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 
 /** What a tool knows about the call it serves. */
 export type ToolContext = {
@@ -12,6 +13,8 @@ export type ToolContext = {
   persona?: string;
   requestId?: string;
   audit?: AuditSink;
+  /** Whose policy let this call run, when another persona's reply triggered it (a hop). */
+  policyFrom?: string;
 };
 
 /** What a tool hands back: `ok: false` is a failure the model should read and act on. */
@@ -23,6 +26,8 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   parameters: Parameters;
   /** The OpenAI tool entry, with the JSON Schema derived from `parameters`. */
   definition: ToolDefinition;
+  /** It runs model-made code or commands: a hop runs it under the stricter policy, its timeout counts against the turn. */
+  runsCode: boolean;
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
 };
 
@@ -35,6 +40,7 @@ export function defineTool<Parameters extends z.ZodType>(
   spec: {
     description: string;
     parameters: Parameters;
+    runsCode?: boolean;
     execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
   },
 ): Tool<Parameters> {
@@ -44,6 +50,7 @@ export function defineTool<Parameters extends z.ZodType>(
     description: spec.description,
     parameters: spec.parameters,
     definition: { type: "function", function: { name, description: spec.description, parameters: schema } },
+    runsCode: spec.runsCode ?? false,
     execute: spec.execute,
   };
 }
@@ -53,6 +60,19 @@ export function toolSet(tools: Iterable<AnyTool>): ReadonlyMap<string, AnyTool> 
   const map = new Map<string, AnyTool>();
   for (const tool of tools) map.set(tool.name, tool);
   return map;
+}
+
+/**
+ * The seconds a call may run, charged against the turn's tool time: its valid `timeout_s`, else the sandbox's
+ * default, for a tool that runs code; nothing for one that does not. Arguments that do not validate cost
+ * nothing (the call will not run).
+ */
+export function toolSeconds(tool: AnyTool, args: unknown): number {
+  if (!tool.runsCode) return 0;
+  const parsed = tool.parameters.safeParse(args ?? {});
+  if (!parsed.success) return 0;
+  const timeout = (parsed.data as { timeout_s?: unknown }).timeout_s;
+  return typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS / 1000;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -78,6 +98,7 @@ export async function runTool(
     sessionId: context.sessionId,
     persona: context.persona,
     requestId: context.requestId,
+    ...(context.policyFrom !== undefined ? { policyFrom: context.policyFrom } : {}),
     tool: call.name,
     arguments: JSON.parse(redact(JSON.stringify(call.arguments ?? null))),
     ok: result.ok,

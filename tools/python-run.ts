@@ -13,6 +13,7 @@ export const PYTHON = "/usr/bin/python3";
 
 export const pythonRun = defineTool("python_run", {
   description: DESCRIPTION,
+  runsCode: true,
   parameters: z.object({
     code: z.string().min(1).max(1_000_000).describe("The Python source to run."),
     timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),

@@ -11,6 +11,7 @@ const DESCRIPTION = [
 
 export const sh = defineTool("sh", {
   description: DESCRIPTION,
+  runsCode: true,
   parameters: z.object({
     cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."),
     timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
