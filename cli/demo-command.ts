@@ -13,8 +13,9 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { handleLine } from "./chat-loop.ts";
-import { type Command, UsageError } from "./command.ts";
+import type { Command } from "./command.ts";
 import { orgInvocation, shellWord } from "./org-invocation.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
@@ -42,18 +43,8 @@ Example:
   npm start          (the same as bun main.ts demo)`;
 
 function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
-  const options: { fast: boolean; workspace?: string } = { fast: false };
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index];
-    if (arg === "--fast") options.fast = true;
-    else if (arg === "--workspace") {
-      const value = args[index + 1];
-      if (value === undefined) throw new UsageError("--workspace needs a directory", "demo");
-      options.workspace = value;
-      index += 1;
-    } else throw new UsageError(`unknown option '${arg}' for demo`, "demo");
-  }
-  return options;
+  const { values } = parseCommandArgs("demo", args, { fast: { type: "boolean" }, workspace: { type: "string" } });
+  return { fast: values.fast ?? false, ...(values.workspace !== undefined ? { workspace: values.workspace } : {}) };
 }
 
 /** `bun main.ts demo`: the scripted session described in HELP. */

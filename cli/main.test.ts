@@ -37,3 +37,24 @@ test("an address the system refuses is one line naming it, not a stack trace", a
     "org: cannot listen on 192.0.2.1: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses\n",
   );
 });
+
+test("every subcommand refuses an unknown flag and a missing value the same way, pointing at its own --help", async () => {
+  const cases: [string[], string, string][] = [
+    [["chat", "--colour"], "unknown option '--colour' for chat", "chat"],
+    [["chat", "--mode"], "--mode needs a value", "chat"],
+    [["demo", "--slow"], "unknown option '--slow' for demo", "demo"],
+    [["demo", "--workspace"], "--workspace needs a value", "demo"],
+    [["sandbox", "run", "--bogus", "--", "true"], "unknown option '--bogus' for sandbox run", "sandbox"],
+    [["sandbox", "check", "--workspace"], "--workspace needs a value", "sandbox"],
+    [["scripted-server", "--verbose"], "unknown option '--verbose' for scripted-server", "scripted-server"],
+    [["scripted-server", "--script"], "--script needs a value", "scripted-server"],
+  ];
+  for (const [args, message, command] of cases) {
+    const result = await org(args);
+    expect({ args, exitCode: result.exitCode, stdout: result.stdout }).toEqual({ args, exitCode: 2, stdout: "" });
+    const [first, hint, ...more] = result.stderr.trimEnd().split("\n");
+    expect(first).toBe(`org: ${message}`);
+    expect(hint).toMatch(new RegExp(`^Run '.* ${command} --help' for usage\\.$`));
+    expect(more).toEqual([]);
+  }
+});

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { runSandboxed, SandboxUnavailableError, ScratchDirectoryError } from "../sandbox/run-sandboxed.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
 
 const HELP = `Usage:
   bun main.ts sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
@@ -30,13 +31,18 @@ Example:
 
 type RunOptions = { timeoutMs?: number; memoryMb?: number; network: boolean; scratch?: string; argv: string[] };
 
-function parsePositive(flag: string, value: string | undefined): number {
+function parsePositive(flag: string, value: string): number {
   const number = Number(value);
-  if (value === undefined || !Number.isFinite(number) || number <= 0) {
-    throw new UsageError(`${flag} needs a positive number, got ${value ?? "nothing"}`, "sandbox");
-  }
+  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag} needs a positive number, got ${value}`, "sandbox");
   return number;
 }
+
+const RUN_FLAGS = {
+  "timeout-ms": { type: "string" },
+  "mem-mb": { type: "string" },
+  net: { type: "boolean" },
+  scratch: { type: "string" },
+} as const;
 
 /** Parses `sandbox run`'s flags up to `--`; everything after it is the command. */
 export function parseRunArgs(args: string[]): RunOptions {
@@ -44,19 +50,14 @@ export function parseRunArgs(args: string[]): RunOptions {
   if (separator === -1 || separator === args.length - 1) {
     throw new UsageError("sandbox run needs a command after --, e.g. sandbox run -- echo hi", "sandbox");
   }
-  const options: RunOptions = { network: false, argv: args.slice(separator + 1) };
-  const own = args.slice(0, separator);
-  for (let index = 0; index < own.length; index += 1) {
-    const flag = own[index];
-    if (flag === "--timeout-ms") options.timeoutMs = parsePositive(flag, own[++index]);
-    else if (flag === "--mem-mb") options.memoryMb = parsePositive(flag, own[++index]);
-    else if (flag === "--net") options.network = true;
-    else if (flag === "--scratch") {
-      options.scratch = own[++index];
-      if (!options.scratch) throw new UsageError("--scratch needs a directory", "sandbox");
-    } else throw new UsageError(`unknown option ${flag} for sandbox run`, "sandbox");
-  }
-  return options;
+  const { values, rest = [] } = parseCommandArgs("sandbox run", args, RUN_FLAGS, { rest: true });
+  return {
+    network: values.net ?? false,
+    argv: rest,
+    ...(values["timeout-ms"] !== undefined ? { timeoutMs: parsePositive("--timeout-ms", values["timeout-ms"]) } : {}),
+    ...(values["mem-mb"] !== undefined ? { memoryMb: parsePositive("--mem-mb", values["mem-mb"]) } : {}),
+    ...(values.scratch !== undefined ? { scratch: values.scratch } : {}),
+  };
 }
 
 async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
@@ -83,15 +84,8 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
 }
 
 async function checkCommand(args: string[]): Promise<number> {
-  let workspace = process.cwd();
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index] as string;
-    if (arg === "--workspace" || arg.startsWith("--workspace=")) {
-      const value = arg === "--workspace" ? args[++index] : arg.slice("--workspace=".length);
-      if (!value) throw new UsageError("--workspace needs a directory", "sandbox");
-      workspace = value;
-    } else throw new UsageError(`unknown argument ${arg} for sandbox check`, "sandbox");
-  }
+  const { values } = parseCommandArgs("sandbox check", args, { workspace: { type: "string" } });
+  const workspace = values.workspace ?? process.cwd();
   const items = await checkSandbox(resolve(workspace));
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
   const ok = items.every((item) => item.ok);

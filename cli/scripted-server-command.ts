@@ -1,6 +1,7 @@
 import { loadScript, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
 
 const help = `Usage: bun main.ts scripted-server --script FILE [--port N] [--host ADDRESS]
 
@@ -35,27 +36,17 @@ Example:
   curl -N http://127.0.0.1:PORT/v1/chat/completions -d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"hi"}]}'`;
 
 function parseOptions(args: string[]): { script: string; port: number; host: string } {
-  let script: string | undefined;
-  let port = 11434;
-  let host = "127.0.0.1";
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index] as string;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = () => {
-      const next = inline ?? args[++index];
-      if (next === undefined || next === "") throw new UsageError(`${flag} needs a value`, "scripted-server");
-      return next;
-    };
-    if (flag === "--script") script = value();
-    else if (flag === "--host") host = value();
-    else if (flag === "--port") {
-      const text = value();
-      port = Number(text);
-      if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not '${text}'`, "scripted-server");
-    } else throw new UsageError(`unknown option '${arg}'`, "scripted-server");
+  const { values } = parseCommandArgs("scripted-server", args, {
+    script: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+  });
+  if (values.script === undefined) throw new UsageError("--script FILE is required", "scripted-server");
+  const port = Number(values.port ?? 11434);
+  if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65535)) {
+    throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "scripted-server");
   }
-  if (!script) throw new UsageError("--script FILE is required", "scripted-server");
-  return { script, port, host };
+  return { script: values.script, port, host: values.host ?? "127.0.0.1" };
 }
 
 export const scriptedServerCommand: Command = {

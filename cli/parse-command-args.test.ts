@@ -1,0 +1,55 @@
+import { expect, test } from "bun:test";
+import { UsageError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+
+const FLAGS = {
+  name: { type: "string" },
+  since: { type: "string", valueOptional: true },
+  dry: { type: "boolean", short: "n" },
+} as const;
+
+const parse = (args: string[], accepts?: { positionals?: boolean; rest?: boolean }) => parseCommandArgs("tool run", args, FLAGS, accepts);
+
+test("both spellings of a value, short flags, and an optional value", () => {
+  expect(parse(["--name", "a", "-n"]).values).toEqual({ name: "a", dry: true });
+  expect(parse(["--name=a=b"]).values).toEqual({ name: "a=b" });
+  expect(parse(["--since"]).values).toEqual({ since: true });
+  expect(parse(["--since", "--dry"]).values).toEqual({ since: true, dry: true });
+  expect(parse(["--since", "yesterday"]).values).toEqual({ since: "yesterday" });
+  expect(parse(["--since=-1d"]).values).toEqual({ since: "-1d" });
+  expect(parse([]).values).toEqual({});
+});
+
+test("words after -- are handed over untouched, flags and all", () => {
+  expect(parse(["--dry", "--", "grep", "--name", "x"], { rest: true })).toEqual({
+    values: { dry: true },
+    positionals: [],
+    rest: ["grep", "--name", "x"],
+  });
+  expect(parse(["--dry"], { rest: true }).rest).toBeUndefined();
+  expect(parse(["one", "two"], { positionals: true }).positionals).toEqual(["one", "two"]);
+});
+
+test("every mistake is a UsageError that names the flag and belongs to the command's help", () => {
+  const mistake = (args: string[]) => {
+    try {
+      parse(args);
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).command).toBe("tool");
+      return (error as UsageError).message;
+    }
+    throw new Error(`${args.join(" ")} was accepted`);
+  };
+  expect(mistake(["--nmae", "a"])).toBe("unknown option '--nmae' for tool run");
+  expect(mistake(["-x"])).toBe("unknown option '-x' for tool run");
+  expect(mistake(["-nx"])).toBe("unknown option '-x' for tool run");
+  expect(mistake(["--name"])).toBe("--name needs a value");
+  expect(mistake(["--name="])).toBe("--name needs a value");
+  expect(mistake(["--name", "--dry"])).toBe("--name needs a value (to give one that starts with '-', write --name=VALUE)");
+  expect(mistake(["--dry=yes"])).toBe("--dry takes no value");
+  expect(mistake(["--name", "a", "--name=b"])).toBe("--name is given twice; give it once");
+  expect(mistake(["--since", "--since=x"])).toBe("--since is given twice; give it once");
+  expect(mistake(["stray"])).toBe("unexpected argument 'stray' for tool run: it takes options only");
+  expect(mistake(["--", "x"])).toBe("unexpected argument 'x' for tool run: it takes options only");
+});
