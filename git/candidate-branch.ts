@@ -1,0 +1,131 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { GitCommandError, type RepoGit } from "./repo-git.ts";
+
+/** The only shape a candidate branch may have; checked before any git call that names one. */
+export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
+// What the toolsmith may commit: the three files of one generated tool.
+const CANDIDATE_FILE_PATTERN = /^tools\/generated\/[a-z][a-z0-9_]{1,47}\/(tool\.ts|tool\.test\.ts|metadata\.json)$/;
+const TRAILER_KEY = /^[A-Z][A-Za-z0-9-]{0,40}$/;
+// How many following seconds are tried when the wanted one is taken.
+const MAX_SECOND_TRIES = 120;
+
+/** A branch name, file path or trailer that org refuses to hand to git. */
+export class CandidateRefusedError extends Error {
+  override name = "CandidateRefusedError";
+}
+
+/** `cand/<UTC timestamp>` for a moment, to the second: `cand/20261123T101500Z`. */
+export function candidateBranchName(date: Date): string {
+  const stamp = date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `cand/${stamp}`;
+}
+
+/** Returns the name when it is a candidate branch name; throws otherwise. */
+export function checkCandidateBranch(name: string): string {
+  if (!CANDIDATE_BRANCH_PATTERN.test(name)) {
+    throw new CandidateRefusedError(`${JSON.stringify(name)} is not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
+  }
+  return name;
+}
+
+/** One line of model-made text fit for a commit message: control characters become spaces, length capped. */
+export function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/[\x00-\x1f\x7f\u0085\u2028\u2029]+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export type CandidateChange = {
+  /** Repository-relative path → content; only the files of a generated tool are accepted. */
+  files: Record<string, string>;
+  subject: string;
+  body?: string;
+  /** Provenance written as `Key: value` trailers. */
+  trailers: Record<string, string>;
+};
+
+export type LandedCandidate = { branch: string; commit: string; base: string };
+
+/**
+ * Commits `change` on top of `main` in a separate worktree under `.org/worktrees/` and creates a new
+ * `cand/<UTC second>` branch on it with a ref transaction that fails rather than overwrite (the next free
+ * second is tried). The running checkout's files, index, HEAD and other refs are never touched; on any
+ * failure no branch is made and the worktree is removed.
+ */
+export async function landCandidate(
+  git: RepoGit,
+  change: CandidateChange,
+  options: { now?: () => Date; signal?: AbortSignal } = {},
+): Promise<LandedCandidate> {
+  const paths = Object.keys(change.files);
+  if (paths.length === 0) throw new CandidateRefusedError("nothing to commit");
+  for (const path of paths) {
+    if (!CANDIDATE_FILE_PATTERN.test(path)) throw new CandidateRefusedError(`refusing to commit ${JSON.stringify(path)}: only tools/generated/<name>/ files`);
+  }
+  for (const key of Object.keys(change.trailers)) {
+    if (!TRAILER_KEY.test(key)) throw new CandidateRefusedError(`refusing trailer key ${JSON.stringify(key)}`);
+  }
+  const base = await git.resolveCommit("refs/heads/main");
+  if (!base) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch to build the candidate on`);
+
+  const worktreesDir = join(git.repoDir, ".org", "worktrees");
+  ensureIgnoredOrgDir(git.repoDir);
+  mkdirSync(worktreesDir, { recursive: true });
+  const worktree = join(worktreesDir, `toolsmith-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const signal = options.signal;
+  await git.run(["worktree", "add", "--detach", "--quiet", "--", worktree, base], { signal });
+  try {
+    for (const [path, content] of Object.entries(change.files)) {
+      mkdirSync(dirname(join(worktree, path)), { recursive: true });
+      writeFileSync(join(worktree, path), content);
+    }
+    await git.run(["add", "--", ...paths], { directory: worktree, signal });
+    const message = [
+      oneLine(change.subject, 100),
+      ...(change.body ? ["", change.body.replace(/\r/g, "")] : []),
+      "",
+      ...Object.entries(change.trailers).map(([key, value]) => `${key}: ${oneLine(value, 300)}`),
+    ].join("\n");
+    await git.run(["commit", "--quiet", "--no-verify", "--cleanup=strip", "-m", message], { directory: worktree, signal });
+    const commit = (await git.run(["rev-parse", "HEAD"], { directory: worktree, signal })).trim();
+    const branch = await createBranchAtFreeSecond(git, commit, options.now ?? (() => new Date()), signal);
+    return { branch, commit, base };
+  } finally {
+    await removeWorktree(git, worktree);
+  }
+}
+
+async function createBranchAtFreeSecond(git: RepoGit, commit: string, now: () => Date, signal?: AbortSignal): Promise<string> {
+  const start = now().getTime();
+  for (let offset = 0; offset < MAX_SECOND_TRIES; offset += 1) {
+    const branch = checkCandidateBranch(candidateBranchName(new Date(start + offset * 1000)));
+    const transaction = `start\ncreate refs/heads/${branch} ${commit}\nprepare\ncommit\n`;
+    try {
+      await git.run(["update-ref", "--stdin"], { stdin: transaction, signal });
+      return branch;
+    } catch (error) {
+      // Taken (by another terminal, or a fast model in the same second): try the next second. Anything else is real.
+      if (!(error instanceof GitCommandError) || !/already exists|cannot lock ref/.test(error.message)) throw error;
+      if ((await git.resolveCommit(`refs/heads/${branch}`)) === undefined) throw error;
+    }
+  }
+  throw new CandidateRefusedError(`no free candidate branch name in ${MAX_SECOND_TRIES} seconds from ${candidateBranchName(new Date(start))}`);
+}
+
+async function removeWorktree(git: RepoGit, worktree: string): Promise<void> {
+  try {
+    await git.run(["worktree", "remove", "--force", "--", worktree]);
+  } catch {
+    rmSync(worktree, { recursive: true, force: true });
+    await git.run(["worktree", "prune"]).catch(() => {});
+  }
+}
+
+// `.org/` holds org's state; a `*` ignore file inside keeps it out of `git status` in any repository.
+function ensureIgnoredOrgDir(repoDir: string): void {
+  const orgDir = join(repoDir, ".org");
+  mkdirSync(orgDir, { recursive: true });
+  const ignore = join(orgDir, ".gitignore");
+  if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
+}

@@ -1,0 +1,80 @@
+import { realpathSync } from "node:fs";
+import { type SimpleGit, simpleGit } from "simple-git";
+import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+
+// One git process at a time per repository (its worktrees included): parallel git commands collide on
+// index.lock and ref locks. Keyed by the real path of the main repository folder.
+const locks = new Map<string, FifoSemaphore>();
+
+/** A git command failed; the message carries git's own words. */
+export class GitCommandError extends Error {
+  override name = "GitCommandError";
+}
+
+/**
+ * git for one repository through simple-git (≥ 4.0.2): one process at a time, hooks off, no signing, a fixed
+ * identity, and stdin for `update-ref --stdin` ref transactions.
+ */
+export class RepoGit {
+  readonly repoDir: string;
+  readonly #lock: FifoSemaphore;
+  readonly #instances = new Map<string, SimpleGit>();
+  #stdin: string | undefined;
+
+  constructor(repoDir: string) {
+    this.repoDir = realpathSync(repoDir);
+    let lock = locks.get(this.repoDir);
+    if (!lock) {
+      lock = new FifoSemaphore(1);
+      locks.set(this.repoDir, lock);
+    }
+    this.#lock = lock;
+  }
+
+  #git(directory: string): SimpleGit {
+    let git = this.#instances.get(directory);
+    if (!git) {
+      git = simpleGit({
+        baseDir: directory,
+        maxConcurrentProcesses: 1,
+        trimmed: false,
+        config: [
+          "core.hooksPath=/dev/null",
+          "commit.gpgSign=false",
+          "tag.gpgSign=false",
+          "user.name=org toolsmith",
+          "user.email=toolsmith@org.invalid",
+        ],
+        // Pointing hooks at /dev/null turns them off; simple-git asks to be told that this -c is meant.
+        unsafe: { allowUnsafeHooksPath: true },
+        input: (commands) => (commands.includes("--stdin") ? this.#stdin : undefined),
+      });
+      this.#instances.set(directory, git);
+    }
+    return git;
+  }
+
+  /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this repo. */
+  async run(args: string[], options: { directory?: string; stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
+    const release = await this.#lock.acquire({ signal: options.signal });
+    try {
+      this.#stdin = options.stdin;
+      return await this.#git(options.directory ?? this.repoDir).raw(args);
+    } catch (error) {
+      const message = error instanceof Error ? error.message.trim() : String(error);
+      throw new GitCommandError(`git ${args[0]} failed: ${message}`, { cause: error });
+    } finally {
+      this.#stdin = undefined;
+      release();
+    }
+  }
+
+  /** The commit a revision names, or undefined when it names none. */
+  async resolveCommit(revision: string): Promise<string | undefined> {
+    try {
+      return (await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", `${revision}^{commit}`])).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
