@@ -19,6 +19,7 @@ test("--yes allows and says so", async () => {
 
 test("asks one question at a time, accepts y and a, denies anything else, and redacts the arguments", async () => {
   const questions: string[] = [];
+  const verdicts: string[] = [];
   const answers = ["y", "no", "a"];
   let open = 0;
   const approve = createApprovalPrompt({
@@ -27,10 +28,12 @@ test("asks one question at a time, accepts y and a, denies anything else, and re
     ask: async (question) => {
       open += 1;
       expect(open).toBe(1);
-      questions.push(question);
+      questions.push(question.text);
       await Bun.sleep(1);
       open -= 1;
-      return answers.shift();
+      const answer = answers.shift();
+      verdicts.push(question.verdict(answer));
+      return answer;
     },
   });
   const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
@@ -45,6 +48,7 @@ test("asks one question at a time, accepts y and a, denies anything else, and re
   expect(questions[0]).toContain("agent wants to run sh");
   expect(questions[0]).not.toContain(secret);
   expect(questions[0]).toContain("[REDACTED]");
+  expect(verdicts).toEqual(["allowed: agent runs sh", "denied: python may not run python_run this time", "allowed: agent runs sh"]);
 });
 
 test("an interrupted question is a no, and so is every question waiting behind it; later ones are asked", async () => {
@@ -55,8 +59,10 @@ test("an interrupted question is a no, and so is every question waiting behind i
     assumeYes: false,
     notify: (line) => notices.push(line),
     ask: async (question) => {
-      asked.push(question.split(" ")[0] as string);
-      return answers.shift();
+      asked.push(question.persona);
+      const answer = answers.shift();
+      notices.push(question.verdict(answer));
+      return answer;
     },
   });
   // Two personas ask in the same turn; the user presses Ctrl-C at the first question.

@@ -1,7 +1,18 @@
 import { redact } from "../security/redact.ts";
 
-/** A tool call waiting for the user's yes or no. */
-export type PendingCall = { name: string; arguments: unknown };
+/** A tool call waiting for the user's yes or no, its arguments as they will run (after validation). */
+export type PendingCall = { id?: string; name: string; arguments: unknown };
+
+/** One question for the user: what to show, the prompt line, and what an answer means. */
+export type ApprovalQuestion = {
+  persona: string;
+  call: PendingCall;
+  /** "agent wants to run sh {…}": every argument, whole; the terminal side makes control characters visible. */
+  text: string;
+  prompt: string;
+  /** The line that reports the answer (`undefined` is an interrupt); the asker shows it before the question ends. */
+  verdict(reply: string | undefined): string;
+};
 
 /** Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. */
 export type ApproveToolCall = (persona: string, call: PendingCall) => Promise<boolean>;
@@ -9,23 +20,23 @@ export type ApproveToolCall = (persona: string, call: PendingCall) => Promise<bo
 export type ApprovalPromptOptions = {
   /**
    * Asks the user one question and resolves to the answer, or undefined when they interrupted (which also
-   * answers every question already waiting: they are not asked).
+   * answers every question already waiting: they are not asked). Shows `question.verdict(answer)` itself.
    * Absent when nobody can answer (`--once`, no terminal).
    */
-  ask?: (question: string) => Promise<string | undefined>;
+  ask?: (question: ApprovalQuestion) => Promise<string | undefined>;
   /** `--yes`: allow every call without asking. */
   assumeYes: boolean;
   /** Where notices go (stderr under `--json`, so stdout stays one event per line). */
   notify: (line: string) => void;
 };
 
-const MAX_ARGUMENTS_SHOWN = 300;
-
-/** How a call is shown in the question: tool name and its arguments as JSON, redacted and shortened. */
+/**
+ * How a call is shown in the question: tool name and its arguments as JSON, redacted, never shortened (a
+ * command's tail is where a harmful part would hide). JSON shows a newline as `\n`, so nothing is hidden
+ * on a line of its own.
+ */
 export function describeCall(call: PendingCall): string {
-  let shown = redact(JSON.stringify(call.arguments ?? {}));
-  if (shown.length > MAX_ARGUMENTS_SHOWN) shown = `${shown.slice(0, MAX_ARGUMENTS_SHOWN)}… (${shown.length} chars)`;
-  return `${call.name} ${shown}`;
+  return `${call.name} ${redact(JSON.stringify(call.arguments ?? {}))}`;
 }
 
 /**
@@ -59,16 +70,29 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         return false;
       };
       if (askedIn !== interrupts) return notRun();
-      const reply = await ask(`${persona} wants to run ${describeCall(call)}\nallow? [y]es / [n]o / [a]lways for ${call.name}: `);
+      const allows = (reply: string) => {
+        const word = reply.trim().toLowerCase();
+        return word === "y" || word === "yes" || word === "a" || word === "always" || always.has(key);
+      };
+      const reply = await ask({
+        persona,
+        call,
+        text: `${persona} wants to run ${describeCall(call)}`,
+        prompt: `allow? [y]es / [n]o / [a]lways for ${call.name}: `,
+        verdict: (answer) =>
+          answer === undefined
+            ? `not run: ${persona}'s ${call.name} call (interrupted)`
+            : allows(answer)
+              ? `allowed: ${persona} runs ${call.name}`
+              : `denied: ${persona} may not run ${call.name} this time`,
+      });
       if (reply === undefined) {
         interrupts += 1;
-        return notRun();
+        return false;
       }
-      const word = reply?.trim().toLowerCase() ?? "";
+      const word = reply.trim().toLowerCase();
       if (word === "a" || word === "always") always.add(key);
-      const allowed = word === "y" || word === "yes" || always.has(key);
-      options.notify(allowed ? `allowed: ${persona} runs ${call.name}` : `denied: ${persona} may not run ${call.name} this time`);
-      return allowed;
+      return allows(reply);
     });
     queue = answer.catch(() => undefined);
     return answer;

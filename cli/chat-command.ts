@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom, type Room, RoomModeError } from "../room/room.ts";
@@ -19,6 +20,7 @@ import { orgInvocation, shellWord } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 
 const HELP = `Usage: bun main.ts chat [options]
 
@@ -122,18 +124,21 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     }
   };
   const printLine = (line: string) => print(`${line}\n`);
+  // What org says on stderr quotes models and servers too: it passes the terminal sanitizer.
+  const warn = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
   const dead = await firstDeadServer(setup.config, signal);
   if (dead) {
     if (options.json) printLine(JSON.stringify({ type: "error", kind: "unreachable", message: dead }));
-    process.stderr.write(`org: ${dead}\n`);
+    warn(dead);
     return 1;
   }
   const renderer = createConsoleRenderer({
     write: print,
     color: setup.color,
     personaColors: personaColors(setup.config),
+    columns: terminalColumns,
   });
-  const approve = createApprovalPrompt({ assumeYes: options.yes, notify: (line) => process.stderr.write(`org: ${line}\n`) });
+  const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
   const room = await openChatRoom(setup, approve, (event) => {
     if (options.json) printLine(JSON.stringify(event));
     else renderer.handle(event);
@@ -144,13 +149,18 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   try {
     const summary = await room.send(text, { signal: AbortSignal.any([signal, stop.signal]) });
     await renderer.idle();
-    if (!options.json) process.stderr.write(`transcript: ${shownPath(room.transcriptPath)}\n`);
+    if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
     return summary.ok && !stop.signal.aborted ? 0 : 1;
   } finally {
     process.off("SIGINT", onInterrupt);
     await room.close();
     if (!readerGone) process.stdout.off("error", onStdoutError);
   }
+}
+
+/** The terminal's width when stdout is one; a pipe gets lines unwrapped. */
+function terminalColumns(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
 }
 
 function shownPath(path: string): string {
@@ -160,25 +170,40 @@ function shownPath(path: string): string {
 
 async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
   const { options, config, color } = setup;
-  const write = (text: string) => process.stdout.write(text);
-  const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
+  const renderer = createConsoleRenderer({
+    write: (text) => process.stdout.write(text),
+    color,
+    personaColors: personaColors(config),
+    columns: terminalColumns,
+  });
+  const { ansi } = renderer;
+  const say = (text: string, style?: Style) => renderer.print(ansi.join(ansi.text(text, style), ansi.text("\n")));
   const dead = await firstDeadServer(config, signal);
-  if (dead) write(`${paint("33", `warning: ${dead}`)}\n(the room opens anyway; messages will fail until a server answers)\n\n`);
+  if (dead) {
+    say(`warning: ${dead}`, "yellow");
+    say("(the room opens anyway; messages will fail until a server answers)\n");
+  }
 
   const editor = new LineEditor({ historyFile: join(setup.workspaceDir, ".org", "history"), complete: completeSlashCommand });
-  const renderer = createConsoleRenderer({ write, color, personaColors: personaColors(config) });
   const approve = createApprovalPrompt({
     assumeYes: options.yes,
-    notify: (line) => write(`${paint("90", `· ${line}`)}\n`),
+    notify: (line) => say(`· ${line}`, "gray"),
     ask: async (question) => {
-      const lines = question.split("\n");
-      const prompt = lines.pop() ?? "";
-      if (lines.length > 0) write(`${paint("33", lines.join("\n"))}\n`);
-      const answer = await editor.readLine(paint("33", prompt), { remember: false });
-      // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
-      if (answer.type === "interrupt") editor.interrupt();
-      // Ctrl-D answers no; only Ctrl-C stops the turn.
-      return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
+      // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
+      const screen = renderer.openQuestion(question.persona, question.call.id);
+      try {
+        screen.say(question.text, "yellow");
+        const answer = await editor.readLine(screen.prompt(question.prompt, "yellow"), { remember: false });
+        // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
+        if (answer.type === "interrupt") editor.interrupt();
+        // Ctrl-D answers no; only Ctrl-C stops the turn.
+        const reply = answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
+        screen.say(`· ${question.verdict(reply)}`, "gray");
+        return reply;
+      } finally {
+        screen.close();
+      }
     },
   });
   const room = await openChatRoom(setup, approve, (event) => renderer.handle(event));
@@ -187,12 +212,13 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   try {
     await editor.start();
     const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
-    write(`${paint("1", "org")} — ${personas.join(", ")}. Session ${room.sessionId}.\n`);
-    write(paint("90", "Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.\n"));
+    renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(` — ${personas.join(", ")}. Session ${room.sessionId}.\n`)));
+    say("Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.", "gray");
     if (options.resume !== undefined) {
+      // A replayed transcript is outside text like a live reply: say() sanitizes it.
       const earlier = room.history();
-      write(paint("90", `Resumed with ${earlier.length} earlier messages; the last ones:\n`));
-      for (const message of earlier.slice(-4)) write(`${paint("90", formatMessage(message))}\n`);
+      say(`Resumed with ${earlier.length} earlier messages; the last ones:`, "gray");
+      for (const message of earlier.slice(-4)) say(formatMessage(message), "gray");
     }
     await runChatLoop(
       editor,
@@ -202,10 +228,10 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
           await room.send(text, { signal: turnSignal });
           await renderer.idle();
         },
-        write,
-        clearScreen: () => write("\x1b[2J\x1b[H"),
+        write: (text) => renderer.print(ansi.text(text)),
+        clearScreen: () => renderer.print(ansi.clearScreen),
       },
-      { prompt: () => paint("1", `${room.mode} › `), signal },
+      { prompt: () => ansi.text(`${room.mode} › `, "bold"), signal },
     );
   } finally {
     signal.removeEventListener("abort", onAbort);
@@ -213,7 +239,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await room.close();
   }
   const elsewhere = resolve(setup.workspaceDir) === resolve(process.cwd()) ? "" : ` --workspace ${shellWord(setup.workspaceDir)}`;
-  write(`transcript: ${shownPath(room.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${room.sessionId}\n`);
+  say(`transcript: ${shownPath(room.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${room.sessionId}`);
   return 0;
 }
 

@@ -146,3 +146,95 @@ describe("console renderer", () => {
     );
   });
 });
+
+describe("console renderer: layout", () => {
+  test("a line longer than the terminal is wrapped here, every piece under its speaker's prefix", async () => {
+    let output = "";
+    const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false, columns: () => 20 });
+    const long = "abcdefghijklmnopqrstuvwxyz0123456789";
+    for (const event of [start("agent"), delta("agent", `${long}\nshort`), end("agent")]) renderer.handle(event);
+    await renderer.idle();
+    const lines = output.split("\n").filter((line) => line !== "");
+    expect(lines.slice(0, 4)).toEqual(["agent │ abcdefghijkl", "agent │ mnopqrstuvwx", "agent │ yz0123456789", "agent │ short"]);
+    for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThanOrEqual(20);
+    // Wide characters count two columns.
+    output = "";
+    const wide = createConsoleRenderer({ write: (text) => (output += text), color: false, columns: () => 13 });
+    for (const event of [start("ai"), delta("ai", "日本語のテキスト"), end("ai")]) wide.handle(event);
+    await wide.idle();
+    expect(output).toStartWith("ai │ 日本語の\nai │ テキスト\n");
+  });
+
+  test("the ⚙ preview keeps indentation and shows newlines as \\n", async () => {
+    const call = { id: "c1", name: "python_run", arguments: { code: "def f():\n    return  1" } };
+    const output = await render([start("python"), { type: "tool-call", replyId: "r-python", persona: "python", call }, end("python")]);
+    expect(output).toContain('python │ ⚙ python_run {"code":"def f():\\n    return  1"}\n');
+  });
+});
+
+describe("console renderer: waiting for a silent server", () => {
+  test("the spinner shows the time waited and, after 10 s, that no byte came yet; it never gives up by itself", async () => {
+    let output = "";
+    let clock = 0;
+    const renderer = createConsoleRenderer({ write: (text) => (output += text), color: true, now: () => clock });
+    renderer.handle(start("agent"));
+    renderer.handle({ type: "waiting", replyId: "r-agent", persona: "agent", reason: "first-token", baseUrl: "http://127.0.0.1:1" });
+    const shows = async (pattern: RegExp) => {
+      for (let tries = 0; tries < 200 && !pattern.test(output); tries += 1) await Bun.sleep(25);
+      expect(output).toMatch(pattern);
+    };
+    clock = 3_400;
+    await shows(/agent thinking 3 s/);
+    expect(output).not.toContain("no byte yet");
+    clock = 12_000;
+    await shows(/agent thinking 12 s · no byte yet; the server may be loading the model/);
+    clock = 600_000;
+    await shows(/agent thinking 600 s · no byte yet/);
+    renderer.handle(delta("agent", "finally"));
+    renderer.handle(end("agent"));
+    await renderer.idle();
+    expect(output).toContain("finally");
+  });
+
+  test("without colour (a pipe), a long silence is said once as a line", async () => {
+    let output = "";
+    let clock = 0;
+    const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false, now: () => clock });
+    renderer.handle(start("agent"));
+    renderer.handle({ type: "waiting", replyId: "r-agent", persona: "agent", reason: "first-token", baseUrl: "http://127.0.0.1:1" });
+    clock = 11_000;
+    for (let tries = 0; tries < 200 && !output.includes("no byte yet"); tries += 1) await Bun.sleep(25);
+    expect(output).toBe("· agent thinking 11 s · no byte yet; the server may be loading the model (org keeps waiting; Ctrl-C stops)\n");
+    renderer.handle(delta("agent", "here"));
+    renderer.handle(end("agent"));
+    await renderer.idle();
+    expect(output.split("no byte yet").length).toBe(2);
+  });
+});
+
+describe("console renderer: an open question", () => {
+  test("holds every other output until it closes, and shows the call's ⚙ line right above it", async () => {
+    let output = "";
+    const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false });
+    const call = { id: "c7", name: "sh", arguments: { cmd: "rm -rf /scratch/*" } };
+    renderer.handle(start("python"));
+    renderer.handle(start("agent"));
+    renderer.handle(delta("python", "streaming live "));
+    // The agent's ⚙ line is buffered behind python's live block.
+    renderer.handle({ type: "tool-call", replyId: "r-agent", persona: "agent", call });
+    await Bun.sleep(1); // python's block gets the console (a promise settles)
+    const screen = renderer.openQuestion("agent", "c7");
+    screen.say('agent wants to run sh {"cmd":"rm -rf /scratch/*"}');
+    const atQuestion = output;
+    expect(atQuestion).toBe('python │ streaming live \nagent  │ ⚙ sh {"cmd":"rm -rf /scratch/*"}\nagent wants to run sh {"cmd":"rm -rf /scratch/*"}\n');
+    renderer.print(renderer.ansi.text("org's own line\n"));
+    renderer.handle(delta("python", "\x1b[2A\x1b[2Kagent wants to run sh {\"cmd\":\"df -h\"}"));
+    renderer.handle({ type: "notice", reason: "hop-limit", message: "a notice" });
+    expect(output).toBe(atQuestion);
+    screen.close();
+    renderer.handle(end("python"));
+    renderer.handle(end("agent"));
+    await renderer.idle();
+    expect(output.slice(atQuestion.length)).toStartWith('org\'s own line\npython │ \\x1b[2A\\x1b[2Kagent wants to run sh {"cmd":"df -h"}\n');
+  });
+});

@@ -1,34 +1,53 @@
 import { ChannelLock } from "../concurrency/channel-lock.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
 import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Ansi, createAnsi, isStyle, type Style, type TerminalText } from "./ansi.ts";
 
-const ANSI: Record<string, string> = {
-  red: "31",
-  green: "32",
-  yellow: "33",
-  blue: "34",
-  magenta: "35",
-  cyan: "36",
-  white: "37",
-  gray: "90",
-};
-const PALETTE = ["cyan", "yellow", "magenta", "green", "blue", "red"];
+const PALETTE: Style[] = ["cyan", "yellow", "magenta", "green", "blue", "red"];
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/** After this long without a byte, the status says what is known about the wait. */
+export const SLOW_FIRST_BYTE_MS = 10_000;
 
 type Block = {
   persona: string;
   toFile: boolean;
-  buffer: string[];
+  buffer: TerminalText[];
   live: boolean;
   requested: boolean;
   ended: boolean;
   atLineStart: boolean;
+  /** Columns used on the current line after the speaker prefix. */
+  column: number;
   channel: "text" | "reasoning" | undefined;
   waiting: "queued" | "first-token" | undefined;
+  waitingSince: number;
+  slowSaid: boolean;
+  finish?: () => void;
+};
+
+/** An open approval question: its own lines reach the terminal, everything else waits until `close`. */
+export type QuestionScreen = {
+  /** Writes lines of the question (sanitized, then painted). */
+  say(text: string, style?: Style): void;
+  /** The prompt line for the line editor, made safe for the terminal. */
+  prompt(text: string, style?: Style): TerminalText;
+  /** Ends the question; the output held meanwhile follows. */
+  close(): void;
 };
 
 export type ConsoleRenderer = {
+  /** The ANSI helper this console paints with. */
+  ansi: Ansi;
   /** Takes one room event; output appears at once for the block that holds the console, later for others. */
   handle(event: RoomEvent): void;
+  /** Writes org's own text (banners, command output): made safe by `ansi`, held while a question is open. */
+  print(text: TerminalText): void;
+  /**
+   * Opens an approval question for `persona`'s call: the call's `⚙` line is shown right above it, and no
+   * other output reaches the terminal until the question is closed.
+   */
+  openQuestion(persona: string, callId: string | undefined): QuestionScreen;
   /** Resolves once every block that has output has been written out in full. */
   idle(): Promise<void>;
 };
@@ -44,6 +63,7 @@ function formatStats(stats: PersonaStats): string {
 
 // A failed tool's message often says how to fix the failure; it gets room for that.
 const FAILURE_WIDTH = 400;
+const PREVIEW_WIDTH = 100;
 
 /** A failed tool's output without the "Error: NAME" the model is given, since the line already names the tool. */
 function failureText(name: string, output: string): string {
@@ -56,102 +76,181 @@ function oneLine(text: string, max = 120): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+/** The `⚙` preview of a call: its JSON with indentation kept (newlines show as `\n`), cut at `max`. */
+function callPreview(call: ToolCall, max = PREVIEW_WIDTH): string {
+  const json = JSON.stringify(call.arguments) ?? "null";
+  return json.length > max ? `${json.slice(0, max - 1)}…` : json;
+}
+
+/** Splits sanitized `text` after at most `columns` terminal columns (at least one character). */
+function splitAtWidth(text: string, columns: number): [string, string] {
+  let used = 0;
+  let end = 0;
+  for (const character of text) {
+    const width = Bun.stringWidth(character);
+    if (used + width > columns && end > 0) break;
+    used += width;
+    end += character.length;
+  }
+  return [text.slice(0, end), text.slice(end)];
+}
+
+function seconds(ms: number): string {
+  return `${Math.floor(ms / 1000)} s`;
+}
+
 /**
  * Renders room events to one console: each persona's reply is a block of lines prefixed with its name.
  * Concurrent replies never interleave: the block holding the ChannelLock streams live, the others buffer
  * and follow in the order their first output came. With `color`, a spinner shows who is still thinking.
+ * Every string from outside org passes the terminal sanitizer before it is painted; `write` receives
+ * nothing else. Lines longer than `columns()` are wrapped here, each piece under its speaker's prefix.
  */
 export function createConsoleRenderer(options: {
   write: (text: string) => void;
   color: boolean;
   /** Colour names per persona (red, green, yellow, blue, magenta, cyan, white, gray). */
   personaColors?: Record<string, string>;
+  /** The terminal's width now; undefined (a pipe) wraps nothing. */
+  columns?: () => number | undefined;
+  /** The clock waits are measured with (milliseconds). */
+  now?: () => number;
 }): ConsoleRenderer {
   const { write, color } = options;
+  const ansi = createAnsi(color);
+  const now = options.now ?? (() => performance.now());
   const lock = new ChannelLock();
   const blocks = new Map<string, Block>();
-  const colors = new Map<string, string>(Object.entries(options.personaColors ?? {}));
+  const colors = new Map<string, Style>();
+  for (const [persona, name] of Object.entries(options.personaColors ?? {})) if (isStyle(name)) colors.set(persona, name);
   const width = { value: 0 };
   let unfinished = 0;
   let idleWaiters: (() => void)[] = [];
   let statusShown = false;
-  let spinnerTimer: ReturnType<typeof setInterval> | undefined;
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
   let spinnerFrame = 0;
+  // While a question is open, what would have been written waits here.
+  let held: TerminalText[] | undefined;
+  // The last stretch written, to know whether a call's ⚙ line is already right above its question.
+  let recent = "";
+  const callLines = new Map<string, { persona: string; text: TerminalText }>();
 
-  const paint = (code: string | undefined, text: string) => (color && code ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const personaCode = (persona: string) => {
-    let name = colors.get(persona);
-    if (!name) {
-      name = PALETTE[colors.size % PALETTE.length] as string;
-      colors.set(persona, name);
+  const personaStyle = (persona: string): Style => {
+    let style = colors.get(persona);
+    if (!style) {
+      style = PALETTE[colors.size % PALETTE.length] as Style;
+      colors.set(persona, style);
     }
-    return ANSI[name];
+    return style;
   };
-  const prefix = (persona: string, bar = "│") => paint(personaCode(persona), `${persona.padEnd(width.value)} ${bar} `);
+  const prefixText = (persona: string, bar: string) => `${persona.padEnd(width.value)} ${bar} `;
+  const prefix = (persona: string, bar = "│") => ansi.text(prefixText(persona, bar), personaStyle(persona));
 
   const clearStatus = () => {
     if (statusShown) {
-      write("\r\x1b[2K");
+      write(ansi.clearLine);
       statusShown = false;
     }
   };
-  const rawWrite = (text: string) => {
-    clearStatus();
-    write(text);
-  };
-  const waitingBlocks = () => [...blocks.values()].filter((block) => block.waiting && !block.requested);
-  const tickSpinner = () => {
-    const waiting = waitingBlocks();
-    if (waiting.length === 0) {
-      if (spinnerTimer) clearInterval(spinnerTimer);
-      spinnerTimer = undefined;
-      clearStatus();
+  // The single write point: nothing reaches `write` but TerminalText, which only the ANSI helper makes.
+  const toTerminal = (text: TerminalText) => {
+    if (held) {
+      held.push(text);
       return;
     }
-    if (lock.isLocked) return;
-    spinnerFrame = (spinnerFrame + 1) % SPINNER.length;
-    const who = waiting.map((block) => `${block.persona} ${block.waiting === "queued" ? "queued" : "thinking"}`).join(" · ");
-    write(`\r\x1b[2K${paint("90", `${SPINNER[spinnerFrame]} ${who}`)}`);
-    statusShown = true;
-  };
-  const startSpinner = () => {
-    if (!color || spinnerTimer) return;
-    spinnerTimer = setInterval(tickSpinner, 100);
-    spinnerTimer.unref?.();
+    clearStatus();
+    write(text);
+    recent = (recent + text).slice(-4096);
   };
 
-  const out = (block: Block, text: string) => {
-    if (block.live) rawWrite(text);
+  const waitingBlocks = () => [...blocks.values()].filter((block) => block.waiting && !block.requested);
+  const waitText = (block: Block) => {
+    const waited = now() - block.waitingSince;
+    if (block.waiting === "queued") return `${block.persona} queued ${seconds(waited)} (the server is busy with another reply)`;
+    const slow = waited >= SLOW_FIRST_BYTE_MS ? " · no byte yet; the server may be loading the model (org keeps waiting; Ctrl-C stops)" : "";
+    return `${block.persona} thinking ${seconds(waited)}${slow}`;
+  };
+  const tickStatus = () => {
+    const waiting = waitingBlocks();
+    if (waiting.length === 0) {
+      if (statusTimer) clearInterval(statusTimer);
+      statusTimer = undefined;
+      if (!held) clearStatus();
+      return;
+    }
+    if (!color) {
+      // Without a spinner, a long silence is said once, as a line of its own.
+      for (const block of waiting) {
+        if (block.slowSaid || block.waiting !== "first-token" || now() - block.waitingSince < SLOW_FIRST_BYTE_MS) continue;
+        block.slowSaid = true;
+        notice(ansi.text(`· ${waitText(block)}`, "gray"));
+      }
+      return;
+    }
+    if (lock.isLocked || held) return;
+    spinnerFrame = (spinnerFrame + 1) % SPINNER.length;
+    write(ansi.join(ansi.clearLine, ansi.text(`${SPINNER[spinnerFrame]} ${waiting.map(waitText).join(" · ")}`, "gray")));
+    statusShown = true;
+  };
+  const startStatus = () => {
+    if (statusTimer) return;
+    statusTimer = setInterval(tickStatus, 100);
+    statusTimer.unref?.();
+  };
+
+  const out = (block: Block, text: TerminalText) => {
+    if (block.live) toTerminal(text);
     else block.buffer.push(text);
   };
-  const endLine = (block: Block) => {
-    if (!block.atLineStart) {
-      out(block, "\n");
-      block.atLineStart = true;
-    }
+  const newline = (block: Block) => {
+    out(block, ansi.text("\n"));
+    block.atLineStart = true;
+    block.column = 0;
   };
-  const line = (block: Block, text: string, bar = "│") => {
+  const endLine = (block: Block) => {
+    if (!block.atLineStart) newline(block);
+  };
+  /** Writes `text` into the block: sanitized first, wrapped at the terminal's width, every line under the prefix. */
+  const put = (block: Block, text: string, style: Style | undefined, bar: string) => {
+    const pieces = sanitizeForTerminal(text).split("\n");
+    const startLine = () => {
+      out(block, prefix(block.persona, bar));
+      block.atLineStart = false;
+      block.column = 0;
+    };
+    pieces.forEach((piece, index) => {
+      const last = index === pieces.length - 1;
+      // An empty line inside the text still shows its speaker.
+      if (block.atLineStart && (piece !== "" || !last)) startLine();
+      let rest = piece;
+      while (rest !== "") {
+        if (block.atLineStart) startLine();
+        const columns = options.columns?.();
+        const room = columns ? columns - Bun.stringWidth(prefixText(block.persona, bar)) - block.column : Number.POSITIVE_INFINITY;
+        if (room <= 0 && block.column > 0) {
+          newline(block);
+          continue;
+        }
+        const [head, tail] = Number.isFinite(room) ? splitAtWidth(rest, Math.max(room, 1)) : [rest, ""];
+        out(block, ansi.text(head, style));
+        block.column += Bun.stringWidth(head);
+        rest = tail;
+        if (rest !== "") newline(block);
+      }
+      if (!last) newline(block);
+    });
+  };
+  /** A line of its own in the block. */
+  const line = (block: Block, text: string, style?: Style, bar = "│") => {
     endLine(block);
     block.channel = undefined;
-    out(block, `${prefix(block.persona, bar)}${text}\n`);
+    put(block, text, style, bar);
+    newline(block);
   };
   const stream = (block: Block, text: string, channel: "text" | "reasoning") => {
     if (block.channel !== channel) endLine(block);
     block.channel = channel;
-    const bar = channel === "reasoning" ? "┊" : "│";
-    const pieces = text.split("\n");
-    pieces.forEach((piece, index) => {
-      const last = index === pieces.length - 1;
-      if (block.atLineStart && (piece !== "" || !last)) {
-        out(block, prefix(block.persona, bar));
-        block.atLineStart = false;
-      }
-      if (piece !== "") out(block, channel === "reasoning" ? paint("2", piece) : piece);
-      if (!last) {
-        out(block, "\n");
-        block.atLineStart = true;
-      }
-    });
+    put(block, text, channel === "reasoning" ? "dim" : undefined, channel === "reasoning" ? "┊" : "│");
   };
 
   const settleIdle = () => {
@@ -162,38 +261,35 @@ export function createConsoleRenderer(options: {
   };
 
   // Output starts when a block has something to show; from then on it waits its turn for the console.
-  const request = (block: Block, onGranted?: () => void) => {
+  const request = (block: Block) => {
     if (block.requested) return;
     block.requested = true;
     unfinished += 1;
     void lock.waitForLock(Number.POSITIVE_INFINITY).then((release) => {
       block.live = true;
-      const buffered = block.buffer.join("");
+      const buffered = block.buffer;
       block.buffer = [];
-      if (buffered) rawWrite(buffered);
-      onGranted?.();
+      if (buffered.length > 0) toTerminal(ansi.join(...buffered));
       const finish = () => {
         release();
         unfinished -= 1;
         settleIdle();
       };
       if (block.ended) finish();
-      else (block as Block & { finish?: () => void }).finish = finish;
+      else block.finish = finish;
     });
   };
   const end = (block: Block) => {
     block.ended = true;
     request(block);
-    const finish = (block as Block & { finish?: () => void }).finish;
-    if (block.live && finish) finish();
+    if (block.live && block.finish) block.finish();
   };
 
   // Lines that belong to no reply (mode changes, notices) queue for the console like a block of their own.
   let oneShots = 0;
-  const notice = (text: string) => {
+  const notice = (text: TerminalText) => {
     const block = newBlock(`·notice-${oneShots++}`, "", false);
-    block.buffer.push(`${text}\n`);
-    block.atLineStart = true;
+    block.buffer.push(ansi.join(text, ansi.text("\n")));
     end(block);
   };
   const newBlock = (key: string, persona: string, toFile: boolean): Block => {
@@ -205,105 +301,155 @@ export function createConsoleRenderer(options: {
       requested: false,
       ended: false,
       atLineStart: true,
+      column: 0,
       channel: undefined,
       waiting: undefined,
+      waitingSince: 0,
+      slowSaid: false,
     };
     blocks.set(key, block);
     return block;
   };
   const blockOf = (replyId: string, persona: string) => blocks.get(replyId) ?? newBlock(replyId, persona, false);
+  const stopWaiting = (block: Block) => {
+    block.waiting = undefined;
+  };
 
   const turnErrors = new Map<string, string>();
-  return {
-    handle(event) {
-      switch (event.type) {
-        case "turn-start":
-          turnErrors.clear();
-          break;
-        case "reply-start":
-          width.value = Math.max(width.value, event.persona.length);
-          newBlock(event.replyId, event.persona, event.destination !== "console");
-          break;
-        case "waiting": {
-          const block = blockOf(event.replyId, event.persona);
-          block.waiting = event.reason;
-          if (!block.requested) startSpinner();
-          break;
+  const handle = (event: RoomEvent) => {
+    switch (event.type) {
+      case "turn-start":
+        turnErrors.clear();
+        break;
+      case "reply-start":
+        width.value = Math.max(width.value, event.persona.length);
+        newBlock(event.replyId, event.persona, event.destination !== "console");
+        break;
+      case "waiting": {
+        const block = blockOf(event.replyId, event.persona);
+        if (block.waiting !== event.reason) {
+          block.waitingSince = now();
+          block.slowSaid = false;
         }
-        case "text-delta":
-        case "reasoning-delta": {
-          const block = blockOf(event.replyId, event.persona);
-          block.waiting = undefined;
-          if (block.toFile) break;
-          request(block);
-          stream(block, event.text, event.type === "text-delta" ? "text" : "reasoning");
-          break;
-        }
-        case "tool-call": {
-          const block = blockOf(event.replyId, event.persona);
-          block.waiting = undefined;
-          request(block);
-          line(block, paint("2", `⚙ ${event.call.name} ${oneLine(JSON.stringify(event.call.arguments), 100)}`));
-          break;
-        }
-        case "tool-result": {
-          const block = blockOf(event.replyId, event.persona);
-          request(block);
-          const lines = event.output === "" ? 0 : event.output.split("\n").length;
-          line(
-            block,
-            event.ok
-              ? paint("2", `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output`)
-              : paint("31", `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}`),
-          );
-          break;
-        }
-        case "file-written": {
-          const block = blockOf(event.replyId, event.persona);
-          request(block);
-          line(block, `→ reply written to ${event.path} (${event.bytes} bytes)`);
-          break;
-        }
-        case "error": {
-          if (event.replyId && event.persona) {
-            const block = blockOf(event.replyId, event.persona);
-            block.waiting = undefined;
-            request(block);
-            // Several personas on one server often fail alike (a missing model): the message is shown once a turn.
-            const first = turnErrors.get(event.message);
-            if (first === undefined) turnErrors.set(event.message, event.persona);
-            line(block, paint("31", first === undefined ? `✗ ${event.message}` : `✗ the same error as ${first}`));
-          } else {
-            notice(paint("31", `✗ ${event.persona ? `${event.persona}: ` : ""}${event.message}`));
-          }
-          break;
-        }
-        case "reply-end": {
-          const block = blockOf(event.replyId, event.persona);
-          block.waiting = undefined;
-          if (!block.toFile || event.stats.completionTokens > 0) {
-            endLine(block);
-            line(block, paint("90", formatStats(event.stats)), "╰");
-          }
-          end(block);
-          blocks.delete(event.replyId);
-          break;
-        }
-        case "mode":
-          notice(paint("90", `· mode is now ${event.mode}${event.by === "user" ? "" : ` (set by ${event.by})`}`));
-          break;
-        case "model-changed":
-          notice(paint("90", `· ${event.persona} now uses ${event.model}`));
-          break;
-        case "notice":
-          notice(paint("33", `· ${event.message}`));
-          break;
-        case "cleared":
-          notice(paint("90", "· history cleared"));
-          break;
-        default:
-          break;
+        block.waiting = event.reason;
+        if (!block.requested) startStatus();
+        break;
       }
+      case "text-delta":
+      case "reasoning-delta": {
+        const block = blockOf(event.replyId, event.persona);
+        stopWaiting(block);
+        if (block.toFile) break;
+        request(block);
+        stream(block, event.text, event.type === "text-delta" ? "text" : "reasoning");
+        break;
+      }
+      case "tool-call": {
+        const block = blockOf(event.replyId, event.persona);
+        stopWaiting(block);
+        request(block);
+        endLine(block);
+        const text = `⚙ ${event.call.name} ${callPreview(event.call)}`;
+        // Kept as written, so an approval question can show this very line right above it.
+        const captured: TerminalText[] = [];
+        const saved = { live: block.live, buffer: block.buffer };
+        block.live = false;
+        block.buffer = captured;
+        line(block, text, "dim");
+        block.live = saved.live;
+        block.buffer = saved.buffer;
+        const rendered = ansi.join(...captured);
+        callLines.set(event.call.id, { persona: event.persona, text: rendered });
+        out(block, rendered);
+        break;
+      }
+      case "tool-result": {
+        const block = blockOf(event.replyId, event.persona);
+        request(block);
+        callLines.delete(event.call.id);
+        const lines = event.output === "" ? 0 : event.output.split("\n").length;
+        if (event.ok) line(block, `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output`, "dim");
+        else line(block, `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}`, "red");
+        break;
+      }
+      case "file-written": {
+        const block = blockOf(event.replyId, event.persona);
+        request(block);
+        line(block, `→ reply written to ${event.path} (${event.bytes} bytes)`);
+        break;
+      }
+      case "error": {
+        if (event.replyId && event.persona) {
+          const block = blockOf(event.replyId, event.persona);
+          stopWaiting(block);
+          request(block);
+          // Several personas on one server often fail alike (a missing model): the message is shown once a turn.
+          const first = turnErrors.get(event.message);
+          if (first === undefined) turnErrors.set(event.message, event.persona);
+          line(block, first === undefined ? `✗ ${event.message}` : `✗ the same error as ${first}`, "red");
+        } else {
+          notice(ansi.text(`✗ ${event.persona ? `${event.persona}: ` : ""}${event.message}`, "red"));
+        }
+        break;
+      }
+      case "reply-end": {
+        const block = blockOf(event.replyId, event.persona);
+        stopWaiting(block);
+        if (!block.toFile || event.stats.completionTokens > 0) {
+          endLine(block);
+          line(block, formatStats(event.stats), "gray", "╰");
+        }
+        end(block);
+        blocks.delete(event.replyId);
+        break;
+      }
+      case "mode":
+        notice(ansi.text(`· mode is now ${event.mode}${event.by === "user" ? "" : ` (set by ${event.by})`}`, "gray"));
+        break;
+      case "model-changed":
+        notice(ansi.text(`· ${event.persona} now uses ${event.model}`, "gray"));
+        break;
+      case "notice":
+        notice(ansi.text(`· ${event.message}`, "yellow"));
+        break;
+      case "cleared":
+        notice(ansi.text("· history cleared", "gray"));
+        break;
+      default:
+        break;
+    }
+  };
+
+  return {
+    ansi,
+    handle,
+    print: toTerminal,
+    openQuestion(persona, callId) {
+      // A reply cut off mid-line ends its line first, so that it goes on under its prefix afterwards.
+      for (const block of blocks.values()) if (block.live && !block.ended) endLine(block);
+      clearStatus();
+      const direct = (text: TerminalText) => {
+        write(text);
+        recent = (recent + text).slice(-4096);
+      };
+      if (recent !== "" && !recent.endsWith("\n")) direct(ansi.text("\n"));
+      const callLine = callId === undefined ? undefined : callLines.get(callId);
+      if (callLine && callLine.persona === persona && !recent.endsWith(callLine.text)) direct(callLine.text);
+      held ??= [];
+      let closed = false;
+      return {
+        say: (text, style) => direct(ansi.join(ansi.text(text, style), ansi.text("\n"))),
+        prompt: (text, style) => ansi.text(text, style),
+        close() {
+          if (closed) return;
+          closed = true;
+          const flushed = held ?? [];
+          held = undefined;
+          // What the line editor echoed ends with the answer's newline, so the held output starts on a fresh line.
+          recent = "";
+          if (flushed.length > 0) toTerminal(ansi.join(...flushed));
+        },
+      };
     },
     idle() {
       if (unfinished === 0) return Promise.resolve();

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
+import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
@@ -55,8 +56,6 @@ export const demoCommand: Command = {
   async run(args, signal) {
     const options = parseDemoArgs(args);
     const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
-    const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
-    const write = (text: string) => process.stdout.write(text);
     const workspaceDir = options.workspace ? prepareWorkspace(options.workspace) : mkdtempSync(join(tmpdir(), "org-demo-"));
     // The sandbox runs tools as an unprivileged uid that must be able to enter the workspace; mkdtemp makes it 0700.
     if (!options.workspace) chmodSync(workspaceDir, 0o755);
@@ -70,11 +69,15 @@ export const demoCommand: Command = {
         OLLAMA_BASE: server.url,
         OLLAMA_MODEL: "scripted", // demo-script.json offers this model id
       });
+      // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
       const renderer = createConsoleRenderer({
-        write,
+        write: (text) => process.stdout.write(text),
         color,
         personaColors: Object.fromEntries(config.personas.flatMap((persona) => (persona.color ? [[persona.name, persona.color]] : []))),
+        columns: () => (process.stdout.isTTY ? process.stdout.columns : undefined),
       });
+      const { ansi } = renderer;
+      const write = (text: string, style?: Style) => renderer.print(ansi.text(text, style));
       const toolOutputs: { persona: string; tool: string; output: string }[] = [];
       let errors = 0;
       const room = await openRoom({
@@ -89,8 +92,9 @@ export const demoCommand: Command = {
         },
       });
       try {
-        write(`${paint("1", "org demo")} — a real room; the scripted server at ${server.url} answers as the personas.\n`);
-        write(paint("90", `personas: ${room.personas().map((persona) => persona.name).join(", ")} · workspace ${workspaceDir}\n\n`));
+        write("org demo", "bold");
+        write(` — a real room; the scripted server at ${server.url} answers as the personas.\n`);
+        write(`personas: ${room.personas().map((persona) => persona.name).join(", ")} · workspace ${workspaceDir}\n\n`, "gray");
         const context = {
           host: roomSlashHost(room, config, workspaceDir),
           send: async (text: string, turnSignal: AbortSignal) => {
@@ -102,7 +106,7 @@ export const demoCommand: Command = {
         };
         for (const line of DEMO_LINES) {
           if (signal.aborted) break;
-          write(paint("1", `${room.mode} › `));
+          write(`${room.mode} › `, "bold");
           for (const character of line) {
             write(character);
             if (!options.fast) await sleep(18 + Math.random() * 40, signal);
@@ -114,8 +118,8 @@ export const demoCommand: Command = {
           await renderer.idle();
           // Tool output stays out of the room (the personas summarise it); the demo shows it so you can check them.
           for (const result of toolOutputs) {
-            write(paint("90", `  ┌ what ${result.tool} printed in the sandbox for ${result.persona}:\n`));
-            for (const outputLine of result.output.trimEnd().split("\n")) write(paint("90", `  │ ${outputLine}\n`));
+            write(`  ┌ what ${result.tool} printed in the sandbox for ${result.persona}:\n`, "gray");
+            for (const outputLine of result.output.trimEnd().split("\n")) write(`  │ ${outputLine}\n`, "gray");
           }
           write("\n");
         }
@@ -123,7 +127,7 @@ export const demoCommand: Command = {
         await room.close();
       }
       write(`transcript: ${room.transcriptPath}\n`);
-      write(paint("90", `go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`));
+      write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
       if (errors > 0) {
         process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`);
         return 1;

@@ -1,0 +1,31 @@
+import { expect, test } from "bun:test";
+import fc from "fast-check";
+import { sanitizeForTerminal } from "./terminal-sanitizer.ts";
+
+test("escape sequences, C0, DEL, C1 and bidi controls become visible escapes", () => {
+  expect(sanitizeForTerminal("\x1b]0;pwned\x07title")).toBe("\\x1b]0;pwned\\x07title");
+  expect(sanitizeForTerminal("\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x1b\\")).toBe("\\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\x1b\\");
+  expect(sanitizeForTerminal("\x1b[2K\ragent │ ok")).toBe("\\x1b[2K\\x0dagent │ ok");
+  expect(sanitizeForTerminal("\u009b2K\u009d0;t\u009c")).toBe("\\u009b2K\\u009d0;t\\u009c");
+  expect(sanitizeForTerminal("a\x08b\x7fc\x00")).toBe("a\\x08b\\x7fc\\x00");
+  expect(sanitizeForTerminal("ls \u202ehs.txt\u202c \u2066x\u2069 \u200e\u200f\u061c")).toBe(
+    "ls \\u202ehs.txt\\u202c \\u2066x\\u2069 \\u200e\\u200f\\u061c",
+  );
+});
+
+test("newlines, tabs, Windows line ends and ordinary text (any script, emoji) pass as they are", () => {
+  expect(sanitizeForTerminal("one\n\ttwo\r\nthree")).toBe("one\n\ttwo\nthree");
+  expect(sanitizeForTerminal("héllo — 日本語 ✓ 🙂 ½")).toBe("héllo — 日本語 ✓ 🙂 ½");
+});
+
+test("property: nothing a terminal acts on survives, and safe text is unchanged", () => {
+  const unsafe = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (text) => {
+      const shown = sanitizeForTerminal(text);
+      expect(unsafe.test(shown)).toBe(false);
+      if (!unsafe.test(text)) expect(shown).toBe(text);
+    }),
+    { numRuns: 500 },
+  );
+});
