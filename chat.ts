@@ -482,15 +482,17 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
     }
 
     for (const call of calls) {
-      const started = performance.now();
-      const result =
+      const { result, durationMs } =
         call === refused[0]
           ? {
-              ok: false,
-              output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
+              result: {
+                ok: false,
+                output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
+              },
+              durationMs: 0,
             }
           : await runOneCall(call, request, context);
-      emit({ type: "tool-result", call, result, durationMs: Math.round(performance.now() - started) });
+      emit({ type: "tool-result", call, result, durationMs });
       const message: ChatMessage = { role: "tool", tool_call_id: call.id, name: call.name, content: result.output };
       conversation.push(message);
       added.push(message);
@@ -515,29 +517,35 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   }
 }
 
+/** Runs one call once the user allowed it; `durationMs` counts the run only, not the wait for approval. */
 async function runOneCall(
   call: ReceivedToolCall,
   request: { tools: ReadonlyMap<string, AnyTool>; approve?: ApproveCall; toolTime?: ToolTimeBudget },
   context: ToolContext,
-): Promise<ToolResult> {
+): Promise<{ result: ToolResult; durationMs: number }> {
+  const notRun = (output: string) => ({ result: { ok: false, output }, durationMs: 0 });
   if (call.invalidArguments !== undefined) {
     const sample = call.invalidArguments.length > 200 ? `${call.invalidArguments.slice(0, 200)}…` : call.invalidArguments;
-    return {
-      ok: false,
-      output: `Error: the arguments of your ${call.name} call are not valid JSON (${JSON.stringify(sample)}). Call it again with a JSON object.`,
-    };
+    return notRun(`Error: the arguments of your ${call.name} call are not valid JSON (${JSON.stringify(sample)}). Call it again with a JSON object.`);
   }
   const tool = request.tools.get(call.name);
   // A call's timeout is what it may cost: refused before anyone is asked when the turn cannot afford it.
   const seconds = tool ? toolSeconds(tool, call.arguments) : 0;
   const refusal = request.toolTime?.refusal(seconds);
-  if (refusal) return { ok: false, output: `Error: not run: ${refusal}` };
-  if (tool && request.approve && !(await request.approve(call))) {
-    return { ok: false, output: `Error: the user denied the ${call.name} call. Do not retry it; ask the user or try another way.` };
+  if (refusal) return notRun(`Error: not run: ${refusal}`);
+  if (tool && request.approve) {
+    // The user is asked about the arguments as execute will get them: unknown keys gone, defaults filled in.
+    // Arguments that do not validate are refused by runTool without asking.
+    const parsed = tool.parameters.safeParse(call.arguments ?? {});
+    if (parsed.success && !(await request.approve({ ...call, arguments: parsed.data }))) {
+      return notRun(`Error: the user denied the ${call.name} call. Do not retry it; ask the user or try another way.`);
+    }
   }
   const charged = request.toolTime?.charge(seconds);
-  if (charged) return { ok: false, output: `Error: not run: ${charged}` };
-  return runTool(request.tools, call, context);
+  if (charged) return notRun(`Error: not run: ${charged}`);
+  const started = performance.now();
+  const result = await runTool(request.tools, call, context);
+  return { result, durationMs: Math.round(performance.now() - started) };
 }
 
 /** A rough count for servers that send no (or no believable) usage: about four characters a token. */

@@ -1,4 +1,6 @@
 import { redact } from "../security/redact.ts";
+import type { TerminalText } from "./ansi.ts";
+import type { ConsoleRenderer } from "./console-renderer.ts";
 
 /** A tool call waiting for the user's yes or no, its arguments as they will run (after validation). */
 export type PendingCall = { id?: string; name: string; arguments: unknown };
@@ -96,5 +98,26 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     });
     queue = answer.catch(() => undefined);
     return answer;
+  };
+}
+
+/**
+ * Asks on the console: the call's real `⚙` line, then the question, while every other output waits until
+ * the answer is in and its verdict shown. `readAnswer` reads one line (undefined: interrupted).
+ */
+export function askOnConsole(
+  renderer: ConsoleRenderer,
+  readAnswer: (prompt: TerminalText) => Promise<string | undefined>,
+): (question: ApprovalQuestion) => Promise<string | undefined> {
+  return async (question) => {
+    const screen = renderer.openQuestion(question.persona, question.call.id);
+    try {
+      screen.say(question.text, "yellow");
+      const reply = await readAnswer(screen.prompt(question.prompt, "yellow"));
+      screen.say(`· ${question.verdict(reply)}`, "gray");
+      return reply;
+    } finally {
+      screen.close();
+    }
   };
 }

@@ -10,7 +10,7 @@ import { parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
-import { createApprovalPrompt } from "./approval-prompt.ts";
+import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
@@ -189,22 +189,14 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const approve = createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
-    ask: async (question) => {
-      // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
-      const screen = renderer.openQuestion(question.persona, question.call.id);
-      try {
-        screen.say(question.text, "yellow");
-        const answer = await editor.readLine(screen.prompt(question.prompt, "yellow"), { remember: false });
-        // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
-        if (answer.type === "interrupt") editor.interrupt();
-        // Ctrl-D answers no; only Ctrl-C stops the turn.
-        const reply = answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
-        screen.say(`· ${question.verdict(reply)}`, "gray");
-        return reply;
-      } finally {
-        screen.close();
-      }
-    },
+    // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
+    ask: askOnConsole(renderer, async (prompt) => {
+      const answer = await editor.readLine(prompt, { remember: false });
+      // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
+      if (answer.type === "interrupt") editor.interrupt();
+      // Ctrl-D answers no; only Ctrl-C stops the turn.
+      return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
+    }),
   });
   const room = await openChatRoom(setup, approve, (event) => renderer.handle(event));
   const onAbort = () => void editor.close();

@@ -175,6 +175,50 @@ describe("runWithTools", () => {
     expect(sentMessages(requests[1]).at(-1)?.content).toContain("the user denied the echo call");
   });
 
+  test("the approver sees the arguments as execute gets them: unknown keys dropped, whole; invalid ones are not asked about", async () => {
+    const asked: unknown[] = [];
+    const executed: unknown[] = [];
+    const recorder = defineTool("echo", {
+      description: "Echoes its text back.",
+      parameters: z.object({ text: z.string(), loud: z.boolean().default(false) }),
+      async execute(args) {
+        executed.push(args);
+        return "ok";
+      },
+    });
+    const long = `${"echo harmless; ".repeat(24)}rm -rf /scratch/*`;
+    await loop([wholeCall("echo", { padding: "x".repeat(400), text: long }), wholeCall("echo", { text: 7 }, "call_2"), text("done")], {
+      tools: toolSet([recorder]),
+      approve: async (call) => {
+        asked.push(call.arguments);
+        return true;
+      },
+    });
+    expect(asked).toEqual([{ text: long, loud: false }]);
+    expect(executed).toEqual(asked);
+  });
+
+  test("the tool time shown counts the run only, not the wait for approval", async () => {
+    let approvedAt = 0;
+    let resultAt = 0;
+    let shown: number | undefined;
+    await loop([wholeCall("echo", { text: "hi" }), text("ok")], {
+      approve: async () => {
+        await Bun.sleep(300);
+        approvedAt = performance.now();
+        return true;
+      },
+      onEvent: (event) => {
+        if (event.type !== "tool-result") return;
+        resultAt = performance.now();
+        shown = event.durationMs;
+      },
+    });
+    // Whatever the machine's speed, the time shown fits between the approval and the result.
+    expect(shown).toBeDefined();
+    expect(shown as number).toBeLessThanOrEqual(Math.ceil(resultAt - approvedAt));
+  });
+
   test("the budget is checked before each LLM call: a spent budget sends no request", async () => {
     const budget = new Budget({ maxSessionTokens: 10 });
     const server = startFrameServer([wholeCall("echo", { text: "x" }), text("never")]);
