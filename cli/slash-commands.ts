@@ -127,6 +127,15 @@ export function parseInput(line: string): ParsedInput {
   return { type: "command", command: parsed };
 }
 
+/** Rows of cells as lines whose columns line up (two spaces apart; the last column is not padded). */
+export function alignColumns(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, Bun.stringWidth(cell))));
+  return rows.map((row) =>
+    row.map((cell, index) => (index === row.length - 1 ? cell : cell + " ".repeat((widths[index] ?? 0) - Bun.stringWidth(cell)))).join("  "),
+  );
+}
+
 function closestCommand(word: string): string | undefined {
   if (word === "") return undefined;
   let best: { name: string; distance: number } | undefined;
@@ -196,9 +205,8 @@ export async function runSlashCommand(
         }
         return "continue";
       case "models": {
-        const personas = host.personas();
-        const width = Math.max(...personas.map((persona) => persona.name.length), 7);
-        for (const persona of personas) write(`  ${persona.name.padEnd(width)}  ${persona.model}  at ${persona.baseUrl}`);
+        const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.baseUrl])];
+        for (const row of alignColumns(rows)) write(`  ${row}`);
         for (const server of await host.serverModels(context.signal)) {
           if ("error" in server) write(`  ${server.baseUrl}: cannot list models (${server.error})`);
           else write(`  ${server.baseUrl} has: ${server.models.join(", ") || "(no models)"}`);
