@@ -1,5 +1,3 @@
-import { appendFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { type Budget, BudgetExceededError } from "../security/budget.ts";
 import { type LoopEvent, runWithTools } from "../chat.ts";
 import { ChatError } from "../llm/chat-errors.ts";
@@ -11,7 +9,7 @@ import type { AnyTool } from "../tools/define-tool.ts";
 import { findMentions } from "./mentions.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { PersonaStats, RoomEvent } from "./room-event.ts";
-import { parseRoomMode } from "./room-mode.ts";
+import { appendInsideWorkspace, UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 
@@ -21,6 +19,8 @@ export type ReplyHost = {
   mode(): string;
   names: readonly string[];
   workspaceDir: string;
+  /** Files replies may never be written to (org's config file). */
+  protectedFiles: readonly string[];
   sessionId: string;
   limits: OrgLimits;
   budget: Budget;
@@ -250,15 +250,14 @@ export async function personaReply(
   if (message.file !== undefined && text !== "") {
     const block = `## ${persona} — ${message.time}\n\n${text}\n${failed !== undefined ? `\n(reply ended early: ${failed})\n` : ""}\n`;
     try {
-      // Checked again at write time: the path may have become a symlink since the mode was set.
-      const path = join(host.workspaceDir, parseRoomMode(`file:${message.file}`, host.names, host.workspaceDir).slice("file:".length));
-      mkdirSync(dirname(path), { recursive: true });
-      appendFileSync(path, block);
-      emit({ type: "file-written", replyId, persona, path: message.file, bytes: Buffer.byteLength(block) });
+      // Checked again at write time, and written without following any link: the path may have changed since.
+      const { bytes } = appendInsideWorkspace(host.workspaceDir, message.file, block, { protectedFiles: host.protectedFiles });
+      emit({ type: "file-written", replyId, persona, path: message.file, bytes });
     } catch (error) {
-      const reason = `could not write ${message.file}: ${error instanceof Error ? error.message : String(error)}. The reply is kept in the transcript.`;
+      const reason = `${persona}'s reply was not written to ${message.file}: ${error instanceof Error ? error.message : String(error)} The reply is kept in the transcript.`;
       turn.errors.push({ persona, message: reason });
-      emit({ type: "error", persona, replyId, message: reason });
+      if (error instanceof UnsafeWriteError) emit({ type: "notice", persona, reason: "file-refused", message: reason });
+      else emit({ type: "error", persona, replyId, message: reason });
     }
   }
   host.record(message);

@@ -1,5 +1,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { CONFIG_FILE_NAME } from "../config/org-config.ts";
+import { protectedTargetProblem } from "../security/safe-file-write.ts";
 
 /** A mode the room cannot take; the message lists the valid ones or says why a path is refused. */
 export class RoomModeError extends Error {
@@ -28,7 +30,13 @@ function realAncestor(path: string): string {
  * Checks a mode and returns it in canonical form (`file:` paths relative to the workspace).
  * Throws RoomModeError for anything else.
  */
-export function parseRoomMode(mode: string, personas: readonly string[], workspaceDir: string): string {
+export function parseRoomMode(
+  mode: string,
+  personas: readonly string[],
+  workspaceDir: string,
+  /** Files replies may never go to (org's config file); `.org/` and `.git` are refused always. */
+  protectedFiles: readonly string[] = [CONFIG_FILE_NAME],
+): string {
   const trimmed = mode.trim();
   if (trimmed === "group") return "group";
   if (trimmed.startsWith("direct:")) {
@@ -62,9 +70,8 @@ export function parseRoomMode(mode: string, personas: readonly string[], workspa
     if (fromRoot === "" || (existsSync(target) && statSync(target).isDirectory())) {
       throw new RoomModeError(`"${given}" is a directory; give a file path, e.g. "file:${fromRoot ? `${fromRoot}/` : ""}replies.md".`);
     }
-    if (fromRoot.split(sep).includes(".git")) {
-      throw new RoomModeError(`"${given}" is inside a .git directory; replies may not be written there. Pick another file.`);
-    }
+    const problem = protectedTargetProblem(root, fromRoot, protectedFiles);
+    if (problem) throw new RoomModeError(problem);
     return `file:${fromRoot.split(sep).join("/")}`;
   }
   throw new RoomModeError(`"${mode}" is not a mode. ${VALID}`);

@@ -3,7 +3,7 @@ import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { Model } from "../models/model.ts";
-import { authorizationFor, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
+import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -85,6 +85,8 @@ type Turn = {
 export async function openRoom(options: RoomOptions): Promise<Room> {
   const { config, workspaceDir } = options;
   const sessionsDir = options.sessionsDir ?? join(workspaceDir, ".org", "sessions");
+  // Replies in file mode never go over org's config file (the default name, and the file actually read).
+  const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
   const models: Model[] = config.personas.map(createModel);
   const names = models.map((model) => model.name);
   const byName = new Map(models.map((model) => [model.name, model]));
@@ -116,14 +118,14 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     }
     budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });
     try {
-      mode = parseRoomMode(restored.mode, names, workspaceDir);
+      mode = parseRoomMode(restored.mode, names, workspaceDir, protectedFiles);
     } catch {
       mode = "group"; // the config changed since (a persona is gone): fall back rather than refuse to resume
     }
   } else {
     sessionId = newSessionId();
     try {
-      mode = parseRoomMode(config.mode, names, workspaceDir);
+      mode = parseRoomMode(config.mode, names, workspaceDir, protectedFiles);
     } catch (error) {
       if (!(error instanceof RoomModeError)) throw error;
       const file = config.source ?? "the configuration";
@@ -147,7 +149,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   };
 
   const setMode = (next: string, by = "user") => {
-    mode = parseRoomMode(next, names, workspaceDir);
+    mode = parseRoomMode(next, names, workspaceDir, protectedFiles);
     emit({ type: "mode", mode, by });
   };
   const modeHandle = {
@@ -188,6 +190,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     mode: () => mode,
     names,
     workspaceDir,
+    protectedFiles,
     sessionId,
     limits: config.limits,
     budget,

@@ -1,0 +1,147 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, OrgConfigError, type PersonaConfig } from "../config/org-config.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import type { ScriptInput } from "../scripted-server/script.ts";
+import { startLinkSwapper } from "../testing/link-swapper-process.ts";
+import type { RoomEvent } from "./room-event.ts";
+import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
+
+const base = mkdtempSync(join(tmpdir(), "org-room-security-"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+let workspaces = 0;
+
+type Setup = {
+  script: ScriptInput;
+  personas?: (Partial<PersonaConfig> & { name: string; kind: PersonaConfig["kind"] })[];
+  limits?: Partial<OrgConfig["limits"]>;
+  configFile?: unknown;
+  env?: Record<string, string>;
+  room?: Partial<RoomOptions>;
+};
+
+type Context = { room: Room; server: ScriptedServer; events: RoomEvent[]; output: () => Promise<string>; workspaceDir: string };
+
+/** A scripted server on 127.0.0.1, a room on it, and the console renderer's output. */
+async function withRoom(setup: Setup, run: (context: Context) => Promise<void>) {
+  const server = await startScriptedServer({ script: setup.script, port: 0 });
+  const workspaceDir = join(base, `workspace-${workspaces++}`);
+  mkdirSync(workspaceDir, { recursive: true });
+  const configPath = join(workspaceDir, "org.config.json");
+  if (setup.configFile !== undefined) writeFileSync(configPath, JSON.stringify(setup.configFile));
+  const config = loadOrgConfig(configPath, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b", ...setup.env });
+  if (setup.personas) {
+    config.personas = setup.personas.map((persona) => ({
+      model: "qwen3:8b",
+      baseUrl: server.url,
+      contextMessages: 60,
+      ...persona,
+      tools: { ...DEFAULT_TOOLS[persona.kind], ...persona.tools },
+    }));
+  }
+  Object.assign(config.limits, setup.limits ?? {});
+  let text = "";
+  const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
+  const events: RoomEvent[] = [];
+  const room = await openRoom({
+    config,
+    workspaceDir,
+    tools: [],
+    onEvent: (event) => {
+      events.push(event);
+      renderer.handle(event);
+    },
+    ...setup.room,
+  });
+  try {
+    await run({ room, server, events, output: () => renderer.idle().then(() => text), workspaceDir });
+  } finally {
+    await room.close();
+    await server.stop();
+  }
+}
+
+const say = (persona: string, text: string) => ({ when: { persona }, reply: { text, chunkSize: 4 } });
+
+describe("file mode cannot write outside the workspace or into org's state (invariant 13)", () => {
+  test("a file: target inside .org/ or on org's config file is refused when the mode is set, by the user or a persona", async () => {
+    const script: ScriptInput = {
+      rules: [
+        { when: { lastRole: "tool" }, reply: { text: "tool said: {{lastMessage}}" } },
+        { when: { persona: "agent" }, reply: { toolCalls: [{ name: "chat_mode", arguments: { mode: "file:.org/audit/today.jsonl" } }] } },
+      ],
+    };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }], configFile: { mode: "group" } }, async ({ room, events, workspaceDir }) => {
+      mkdirSync(join(workspaceDir, ".org", "sessions"), { recursive: true });
+      for (const target of [".org/sessions/forged.jsonl", ".org/audit/2026-01-01.jsonl", ".org", "./.org/scratch/s/t", "org.config.json", "notes/../org.config.json"]) {
+        expect(() => room.setMode(`file:${target}`)).toThrow(RoomModeError);
+      }
+      expect(() => room.setMode("file:org.config.json")).toThrow("configuration file");
+      expect(() => room.setMode("file:.org/sessions/forged.jsonl")).toThrow("inside .org/");
+      // A persona's chat_mode call goes through the same check.
+      await room.send("keep the audit log for me");
+      const result = events.find((event) => event.type === "tool-result");
+      expect(result).toMatchObject({ ok: false, call: { name: "chat_mode" } });
+      expect(result?.type === "tool-result" && result.output).toContain("inside .org/");
+      expect(room.mode).toBe("group");
+      expect(existsSync(join(workspaceDir, ".org", "audit", "today.jsonl"))).toBe(false);
+    });
+  });
+
+  test("a config whose start mode writes into .org/ is refused, naming the file and key", async () => {
+    const workspaceDir = join(base, `workspace-${workspaces++}`);
+    mkdirSync(workspaceDir);
+    const configPath = join(workspaceDir, "org.config.json");
+    writeFileSync(configPath, JSON.stringify({ mode: "file:.org/history" }));
+    const config = loadOrgConfig(configPath, { OLLAMA_BASE: "http://127.0.0.1:9" });
+    await expect(openRoom({ config, workspaceDir, tools: [], onEvent: () => {} })).rejects.toBeInstanceOf(OrgConfigError);
+  });
+
+  test("a parent directory swapped for a symlink after the mode was set is refused with a notice; the console never says written", async () => {
+    const script: ScriptInput = { rules: [say("agent", "first words"), say("python", "more words")] };
+    const personas = [
+      { name: "agent", kind: "agent" as const },
+      { name: "python", kind: "python" as const },
+    ];
+    await withRoom({ script, personas }, async ({ room, events, output, workspaceDir }) => {
+      room.setMode("file:notes/day/replies.md");
+      const outside = join(base, `host-${workspaces}`);
+      mkdirSync(outside);
+      mkdirSync(join(workspaceDir, "notes"));
+      symlinkSync(outside, join(workspaceDir, "notes", "day"));
+      const summary = await room.send("write it down");
+      expect(existsSync(join(outside, "replies.md"))).toBe(false);
+      expect(summary.ok).toBe(false);
+      expect(events.filter((event) => event.type === "file-written")).toHaveLength(0);
+      const notices = events.filter((event) => event.type === "notice" && event.reason === "file-refused");
+      expect(notices).toHaveLength(2);
+      const text = await output();
+      expect(text).not.toContain("reply written to");
+      expect(text).toContain("was not written to notes/day/replies.md");
+      expect(text).toContain("notes/day is a symbolic link");
+    });
+  });
+
+  test("the real race: a child process swaps the target between a file and a link to a host file while 450 replies are written; zero bytes outside", async () => {
+    const script: ScriptInput = { rules: [say("agent", "agent words"), say("python", "python words"), say("toolsmith", "toolsmith words")] };
+    await withRoom({ script, limits: { concurrencyPerServer: 3 } }, async ({ room, events, output, workspaceDir }) => {
+      room.setMode("file:scratchpad/t.md");
+      mkdirSync(join(workspaceDir, "scratchpad"));
+      const hostFile = join(base, `host-file-${workspaces}`);
+      await using swapper = await startLinkSwapper(join(workspaceDir, "scratchpad", "t.md"), hostFile);
+      for (let turn = 0; turn < 150; turn += 1) await room.send(`turn ${turn}`);
+      await swapper.stop();
+      expect(existsSync(hostFile) ? statSync(hostFile).size : 0).toBe(0);
+      const written = events.filter((event) => event.type === "file-written").length;
+      const refused = events.filter((event) => event.type === "notice" && event.reason === "file-refused").length;
+      expect(written + refused).toBe(450);
+      expect(refused).toBeGreaterThan(0);
+      // The console says "written" exactly as often as a write happened.
+      const text = await output();
+      expect(text.split("reply written to").length - 1).toBe(written);
+    });
+  });
+});

@@ -1,0 +1,151 @@
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, realpathSync, writeSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
+
+/** A write org refuses: the target is org's own state, or the path leads through a link or out of the workspace. */
+export class UnsafeWriteError extends Error {
+  override name = "UnsafeWriteError";
+}
+
+/** The directory of org's own state (sessions, audit log, history, sandbox scratch) inside a workspace. */
+const STATE_DIR = ".org";
+const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+/**
+ * Why replies may not go to `relativePath` (workspace-relative), or undefined when they may: not into `.org/`
+ * (org's sessions, audit log, history and the sandbox's scratch), not into `.git`, and not onto org's config
+ * file or any other file in `protectedFiles` (absolute or workspace-relative paths).
+ */
+export function protectedTargetProblem(
+  workspaceDir: string,
+  relativePath: string,
+  protectedFiles: readonly string[] = [],
+): string | undefined {
+  const parts = components(relativePath);
+  if (parts[0] === STATE_DIR) {
+    return `"${relativePath}" is inside ${STATE_DIR}/, org's own state (sessions, audit log, sandbox scratch); replies may not be written there. Pick a file outside ${STATE_DIR}/.`;
+  }
+  if (parts.includes(".git")) {
+    return `"${relativePath}" is inside a .git directory; replies may not be written there. Pick another file.`;
+  }
+  const root = realRoot(workspaceDir);
+  const target = join(root, ...parts);
+  for (const file of protectedFiles) {
+    const path = isAbsolute(file) ? file : join(workspaceDir, file);
+    if (samePath(path, target)) {
+      return `"${relativePath}" is org's configuration file; replies may not be written over it. Pick another file.`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Appends `text` to `relativePath` inside `workspaceDir` without ever following a symbolic link: the walk
+ * opens each directory with O_NOFOLLOW relative to the one before (through its /proc/self/fd entry, as
+ * openat would), creates missing directories the same way, opens the file with O_NOFOLLOW, and checks that
+ * the descriptor it got is the file inside the workspace. A path swapped for a link at any moment, in any
+ * component, makes the write fail; nothing is written elsewhere. Throws UnsafeWriteError when refused.
+ */
+export function appendInsideWorkspace(
+  workspaceDir: string,
+  relativePath: string,
+  text: string,
+  options: { protectedFiles?: readonly string[] } = {},
+): { bytes: number } {
+  const problem = protectedTargetProblem(workspaceDir, relativePath, options.protectedFiles);
+  if (problem) throw new UnsafeWriteError(problem);
+  const parts = components(relativePath);
+  const name = parts.pop();
+  if (name === undefined) throw new UnsafeWriteError(`"${relativePath}" names no file; give a file path such as "replies.md".`);
+  const root = realRoot(workspaceDir);
+  const opened: number[] = [];
+  try {
+    let directory = openSync(root, O_RDONLY | O_DIRECTORY);
+    opened.push(directory);
+    for (const [index, part] of parts.entries()) {
+      directory = openDirectory(directory, part, relativePath, parts.slice(0, index + 1).join("/"));
+      opened.push(directory);
+    }
+    let file: number;
+    try {
+      // O_NONBLOCK: a FIFO planted at the path fails at once (ENXIO) instead of blocking the room.
+      file = openSync(`/proc/self/fd/${directory}/${name}`, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    } catch (error) {
+      throw refusal(error, relativePath, relativePath);
+    }
+    opened.push(file);
+    const stat = fstatSync(file);
+    if (!stat.isFile()) throw new UnsafeWriteError(`"${relativePath}" is not a plain file; replies are only appended to plain files. Pick another path.`);
+    if (stat.nlink > 1) {
+      throw new UnsafeWriteError(`"${relativePath}" has other hard links, so writing it would change a file elsewhere. Pick another path.`);
+    }
+    // The walk cannot have left the workspace; the descriptor's own path says so independently.
+    const expected = join(root, ...parts, name);
+    const actual = readlinkSync(`/proc/self/fd/${file}`);
+    if (actual !== expected) {
+      throw new UnsafeWriteError(`"${relativePath}" resolved to another file while it was opened (${actual}); nothing was written.`);
+    }
+    const bytes = Buffer.from(text);
+    for (let written = 0; written < bytes.byteLength; ) written += writeSync(file, bytes, written);
+    return { bytes: bytes.byteLength };
+  } finally {
+    for (const fd of opened.reverse()) closeSync(fd);
+  }
+}
+
+function openDirectory(parent: number, part: string, relativePath: string, shown: string): number {
+  const path = `/proc/self/fd/${parent}/${part}`;
+  const open = () => openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  try {
+    return open();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw refusal(error, relativePath, shown);
+  }
+  try {
+    // mkdir never follows a link in the last component: a link planted meanwhile makes it fail with EEXIST.
+    mkdirSync(path, { mode: 0o755 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  try {
+    return open();
+  } catch (error) {
+    throw refusal(error, relativePath, shown);
+  }
+}
+
+function refusal(error: unknown, relativePath: string, shown: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ELOOP" || code === "ENOTDIR") {
+    return new UnsafeWriteError(
+      `"${relativePath}" was not written: ${shown} is a symbolic link or not a directory, and replies are only written to plain files inside the workspace.`,
+    );
+  }
+  if (code === "ENXIO") return new UnsafeWriteError(`"${relativePath}" is not a plain file (a pipe or device); nothing was written.`);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The workspace-relative path as its components; refuses absolute paths, `..` and empty paths. */
+function components(relativePath: string): string[] {
+  if (isAbsolute(relativePath)) throw new UnsafeWriteError(`"${relativePath}" is absolute; give a path relative to the workspace.`);
+  const parts = normalize(relativePath)
+    .split(sep)
+    .filter((part) => part !== "" && part !== ".");
+  if (parts.length === 0 || parts.includes("..")) {
+    throw new UnsafeWriteError(`"${relativePath}" is not a file inside the workspace; give a path such as "replies.md".`);
+  }
+  return parts;
+}
+
+function realRoot(workspaceDir: string): string {
+  return realpathSync(workspaceDir);
+}
+
+/** Whether a protected file (possibly under a linked directory) is the target's path. */
+function samePath(path: string, target: string): boolean {
+  if (normalize(path) === target) return true;
+  try {
+    return join(realpathSync(dirname(path)), basename(path)) === target;
+  } catch {
+    return false;
+  }
+}
