@@ -18,7 +18,7 @@ function mainHelp(): string {
   return [
     "org — a terminal chat room of local LLM personas that run tools in a sandbox and grow new tools.",
     "",
-    "Usage: bun main.ts [command] [options]",
+    "Usage: org [command] [options]",
     "",
     "Commands:",
     ...lines,
@@ -28,7 +28,7 @@ function mainHelp(): string {
     "  -v, --version  print the version",
     "",
     "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe), NO_COLOR.",
-    "Run 'bun main.ts <command> --help' for a command's options.",
+    "Run 'org <command> --help' for a command's options.",
   ].join("\n");
 }
 

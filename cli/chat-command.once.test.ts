@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { RoomEvent } from "../room/room-event.ts";
 import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { orgInvocation } from "./org-invocation.ts";
 
 const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-once-"));
@@ -12,7 +13,7 @@ const workspace = mkdtempSync(join(tmpdir(), "org-once-"));
 chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
-/** Runs `bun main.ts chat …` as a real child process, in the temp workspace unless args name another. */
+/** Runs `org chat …` as a real child process, in the temp workspace unless args name another. */
 async function chat(args: string[], env: Record<string, string>) {
   const where = args.includes("--workspace") ? [] : ["--workspace", workspace];
   const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", ...where, ...args], {
@@ -44,7 +45,7 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
   expect(lines[0].message).toContain(`no model server answers at ${base}`);
   expect(result.stderr).toContain("OLLAMA_BASE");
   // Absolute paths, so the hint works from the user's workspace too.
-  expect(result.stderr).toContain(`${join(repoRoot, "main.ts")} scripted-server --port 11434 --script ${join(repoRoot, "demo", "demo-script.json")}`);
+  expect(result.stderr).toContain(`${orgInvocation()} scripted-server --port 11434 --script ${join(repoRoot, "demo", "demo-script.json")}`);
 });
 
 test("OLLAMA_BASE given as host:port, the way Ollama's OLLAMA_HOST takes it, gets http://", async () => {

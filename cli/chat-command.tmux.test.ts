@@ -94,6 +94,22 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   expect(stoppedAgain.stdout).toContain(`no tmux session '${session}' is running; nothing to stop.`);
 }, 60_000);
 
+test("ops/run.sh with ORG_TMUX_SESSION set prints a stop command that stops that session, run as printed", async () => {
+  const session = uniqueSessionName("org-named");
+  const started = await runScript("run.sh", session);
+  expect(started.code).toBe(0);
+  const stop = /^  stop: +(.+)$/m.exec(started.stdout)?.[1];
+  expect(stop).toBe(`ORG_TMUX_SESSION=${session} ${join(repoRoot, "ops", "stop.sh")}`);
+  await tmux.waitFor(session, "group ›");
+  // Run in a shell without ORG_TMUX_SESSION, as a user pastes it into a fresh terminal.
+  const { ORG_TMUX_SESSION: _, ...env } = { ...tmux.env, ORG_TMUX_SESSION: "" };
+  const child = Bun.spawn(["bash", "-c", stop as string], { cwd: workspace, env, stdout: "pipe", stderr: "pipe" });
+  const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  expect(code).toBe(0);
+  expect(stdout).toContain(`stopped org: killed tmux session '${session}'`);
+  expect(await tmux.hasSession(session)).toBe(false);
+}, 60_000);
+
 test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies it", async () => {
   const session = uniqueSessionName("org-approve");
   const configFile = join(workspace, "ask.config.json");

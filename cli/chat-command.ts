@@ -22,7 +22,7 @@ import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 
-const HELP = `Usage: bun main.ts chat [options]
+const HELP = `Usage: org chat [options]
 
 The chat room in this terminal (the default command). Type a message for the personas, or a /command.
 
@@ -38,9 +38,9 @@ Options:
 ${slashHelp()}
 
 Examples:
-  bun main.ts chat
-  bun main.ts chat --once "what is in this folder?" --mode direct:agent --json
-  OLLAMA_BASE=http://127.0.0.1:11434 OLLAMA_MODEL=qwen3:8b bun main.ts chat --resume`;
+  org chat
+  org chat --once "what is in this folder?" --mode direct:agent --json
+  OLLAMA_BASE=http://127.0.0.1:11434 OLLAMA_MODEL=qwen3:8b org chat --resume`;
 
 /** Everything a chat run sets up before the first message. */
 type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
@@ -235,7 +235,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   return 0;
 }
 
-/** `bun main.ts chat`: the room in this terminal, or one turn with `--once`. */
+/** `org chat`: the room in this terminal, or one turn with `--once`. */
 export const chatCommand: Command = {
   name: "chat",
   summary: "the chat room in this terminal (default); --once TEXT [--json] for one turn",

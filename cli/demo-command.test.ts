@@ -23,7 +23,7 @@ async function demo(args: string[]) {
   return { stdout, stderr, exitCode };
 }
 
-test("bun main.ts demo plays the scripted session: two personas at once, sh in the sandbox, then direct:python", async () => {
+test("org demo plays the scripted session: two personas at once, sh in the sandbox, then direct:python", async () => {
   const { stdout, stderr, exitCode } = await demo(["--fast", "--workspace", workspace]);
   expect(stderr).toBe("");
   expect(exitCode).toBe(0);
@@ -93,10 +93,10 @@ test("the command the demo ends with goes on in the demo's session, run from ano
   }
 });
 
-test("bun main.ts demo --help says what it does; a wrong flag is a usage error", async () => {
+test("org demo --help says what it does; a wrong flag is a usage error", async () => {
   const help = await demo(["--help"]);
   expect(help.exitCode).toBe(0);
-  expect(help.stdout).toContain("Usage: bun main.ts demo [--fast]");
+  expect(help.stdout).toContain("Usage: org demo [--fast]");
   const wrong = await demo(["--slow"]);
   expect(wrong.exitCode).toBe(2);
   expect(wrong.stderr).toContain("unknown option '--slow' for demo");

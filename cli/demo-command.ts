@@ -29,7 +29,7 @@ export const DEMO_LINES = [
   "What are the first ten square numbers, and what do they add up to?",
 ];
 
-const HELP = `Usage: bun main.ts demo [--fast] [--workspace DIR]
+const HELP = `Usage: org demo [--fast] [--workspace DIR]
 
 Plays a scripted session in a real room, with no model needed: the bundled scripted server answers as
 the personas over real HTTP streaming, and tools run in the real sandbox. A message to the group gets two
@@ -41,14 +41,14 @@ Options:
   --workspace DIR    where the demo's .org/ goes (default: a new temp dir, kept so you can read it)
 
 Example:
-  npm start          (the same as bun main.ts demo)`;
+  npm start          (the same as org demo)`;
 
 function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
   const { values } = parseCommandArgs("demo", args, { fast: { type: "boolean" }, workspace: { type: "string" } });
   return { fast: values.fast ?? false, ...(values.workspace !== undefined ? { workspace: values.workspace } : {}) };
 }
 
-/** `bun main.ts demo`: the scripted session described in HELP. */
+/** `org demo`: the scripted session described in HELP. */
 export const demoCommand: Command = {
   name: "demo",
   summary: "watch a scripted session: two personas, a sandboxed tool, direct mode (no model needed)",

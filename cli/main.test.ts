@@ -54,7 +54,21 @@ test("every subcommand refuses an unknown flag and a missing value the same way,
     expect({ args, exitCode: result.exitCode, stdout: result.stdout }).toEqual({ args, exitCode: 2, stdout: "" });
     const [first, hint, ...more] = result.stderr.trimEnd().split("\n");
     expect(first).toBe(`org: ${message}`);
-    expect(hint).toMatch(new RegExp(`^Run '.* ${command} --help' for usage\\.$`));
+    expect(hint).toMatch(new RegExp(`^Run '(org|\\S+/bin/org) ${command} --help' for usage\\.$`));
     expect(more).toEqual([]);
   }
+});
+
+test("every help text speaks of the one command, org, and never of bun main.ts", async () => {
+  const main = await org(["--help"]);
+  expect(main.stdout).toContain("Usage: org [command] [options]");
+  const commands = ["chat", "demo", "sandbox", "scripted-server"];
+  expect(main.stdout).toContain(`Commands:\n  ${commands[0]}`);
+  for (const command of commands) {
+    const help = await org([command, "--help"]);
+    expect({ command, exitCode: help.exitCode }).toEqual({ command, exitCode: 0 });
+    expect(help.stdout).toMatch(new RegExp(`^Usage:\\s+org ${command}`));
+    expect(help.stdout).not.toContain("main.ts");
+  }
+  expect(main.stdout).not.toContain("main.ts");
 });

@@ -1,7 +1,12 @@
+import { realpathSync } from "node:fs";
 import { join, relative } from "node:path";
+import { executableSearchPath } from "../config/environment.ts";
 
 /** The checkout org runs from. */
 export const REPO_DIR = join(import.meta.dir, "..");
+
+/** The checkout's launcher, `bin/org`: `npm link` puts it on PATH as `org`. */
+export const LAUNCHER = join(REPO_DIR, "bin", "org");
 
 /** A word as a POSIX shell reads it back unchanged: as is when plain, else in single quotes. */
 export function shellWord(word: string): string {
@@ -13,12 +18,18 @@ export function orgPath(file: string, cwd = process.cwd()): string {
   return shellWord(relative(REPO_DIR, cwd) === "" ? file : join(REPO_DIR, file));
 }
 
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The command that starts org again, runnable from `cwd`: `bun` when the bun running now is the one on PATH,
- * `npx bun` in the checkout (npm installed bun into node_modules), that bun's absolute path elsewhere.
+ * The command that starts org again, runnable from any directory: `org` when the `org` on PATH is this
+ * checkout's launcher (after `npm link`), else the launcher's absolute path.
  */
-export function orgInvocation(cwd = process.cwd(), bunOnPath = Bun.which("bun")): string {
-  const inCheckout = relative(REPO_DIR, cwd) === "";
-  const bun = bunOnPath === process.execPath ? "bun" : inCheckout ? "npx bun" : shellWord(process.execPath);
-  return `${bun} ${orgPath("main.ts", cwd)}`;
+export function orgInvocation(orgOnPath: string | null = Bun.which("org", { PATH: executableSearchPath() })): string {
+  return orgOnPath !== null && sameFile(orgOnPath, LAUNCHER) ? "org" : shellWord(LAUNCHER);
 }

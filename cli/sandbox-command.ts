@@ -7,8 +7,8 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
 const HELP = `Usage:
-  bun main.ts sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
-  bun main.ts sandbox check [--workspace DIR]
+  org sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
+  org sandbox check [--workspace DIR]
 
 run    Runs CMD in the same sandbox the models' tools use and prints the result as JSON:
        {"exitCode","signal","timedOut","isCanceled","stdout","stderr","truncated","durationMs"}.
@@ -27,7 +27,7 @@ Options for run:
                    so it must be new, empty, or already the sandbox user's.
 
 Example:
-  bun main.ts sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'`;
+  org sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'`;
 
 type RunOptions = { timeoutMs?: number; memoryMb?: number; network: boolean; scratch?: string; argv: string[] };
 

@@ -41,7 +41,7 @@ async function startCommand(...args: string[]) {
   return { child, firstLine: stdout.split("\n")[0] ?? "", url: stdout.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0] ?? "" };
 }
 
-describe("bun main.ts scripted-server", () => {
+describe("org scripted-server", () => {
   test("--port 0 prints the real URL and rule count, answers chat and lists models, logs requests, stops on SIGINT", async () => {
     const { child, firstLine, url } = await startCommand("--port", "0", "--script", script);
     try {
@@ -105,14 +105,14 @@ describe("bun main.ts scripted-server", () => {
     for (const args of [["--port", "0"], ["--script", script, "--port", "http"], ["--script", script, "--verbose"]]) {
       const result = await org("scripted-server", ...args);
       expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 });
-      expect(result.stderr).toContain("bun main.ts scripted-server --help");
+      expect(result.stderr).toContain("org scripted-server --help");
     }
   });
 
   test("--help shows usage, the defaults and an example", async () => {
     const result = await org("scripted-server", "--help");
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain("Usage: bun main.ts scripted-server --script FILE [--port N]");
+    expect(result.stdout).toContain("Usage: org scripted-server --script FILE [--port N]");
     expect(result.stdout).toContain("default 11434");
     expect(result.stdout).toContain("Example:");
   });

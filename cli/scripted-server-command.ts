@@ -3,7 +3,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
-const help = `Usage: bun main.ts scripted-server --script FILE [--port N] [--host ADDRESS]
+const help = `Usage: org scripted-server --script FILE [--port N] [--host ADDRESS]
 
 Runs a scripted OpenAI-compatible model server (what Ollama speaks) that answers from a JSON script
 instead of a model: for tests, the demo and benchmarks, on machines without model weights.
@@ -31,7 +31,7 @@ Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose condi
 Example:
   echo '{"rules":[{"when":{"lastMessage":"list"},"reply":{"toolCalls":[{"name":"sh","arguments":{"cmd":"ls"}}]}},
                   {"reply":{"text":"You said: {{lastMessage}}"}}]}' > script.json
-  bun main.ts scripted-server --script script.json --port 0
+  org scripted-server --script script.json --port 0
   # prints: scripted model server listening on http://127.0.0.1:PORT (2 rules; models: qwen3:8b)
   curl -N http://127.0.0.1:PORT/v1/chat/completions -d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"hi"}]}'`;
 

@@ -48,3 +48,8 @@ export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): s
     .map(([, value]) => value as string)
     .sort((a, b) => b.length - a.length);
 }
+
+/** The PATH commands are looked up in (to tell whether `org` there is this checkout's launcher). */
+export function executableSearchPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PATH ?? "";
+}

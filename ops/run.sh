@@ -6,15 +6,22 @@ set -euo pipefail
 
 session="${ORG_TMUX_SESSION:-org}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+org="$root/bin/org"
 
 if ! command -v tmux >/dev/null 2>&1; then
-  echo "run.sh: tmux is not installed. Install it (Debian/Ubuntu: apt-get install tmux) or run the room without it: bun $root/main.ts chat" >&2
+  echo "run.sh: tmux is not installed. Install it (Debian/Ubuntu: apt-get install tmux) or run the room without it: $(printf '%q' "$org") chat" >&2
   exit 1
 fi
 
+# The stop command names the session when it is not the default, so it stops this one.
+stop_command="$(printf '%q' "$root/ops/stop.sh")"
+if [ "$session" != org ]; then
+  stop_command="ORG_TMUX_SESSION=$(printf '%q' "$session") $stop_command"
+fi
+
 attach_hint() {
-  echo "  attach:  tmux attach -t $session    (detach again with Ctrl-b d)"
-  echo "  stop:    $root/ops/stop.sh"
+  echo "  attach:  tmux attach -t $(printf '%q' "$session")    (detach again with Ctrl-b d)"
+  echo "  stop:    $stop_command"
 }
 
 if tmux has-session -t "=$session" 2>/dev/null; then
@@ -23,9 +30,7 @@ if tmux has-session -t "=$session" 2>/dev/null; then
   exit 0
 fi
 
-bun="$root/node_modules/.bin/bun"
-[ -x "$bun" ] || bun="$(command -v bun || true)"
-if [ -z "$bun" ]; then
+if [ ! -x "$root/node_modules/.bin/bun" ] && ! command -v bun >/dev/null 2>&1; then
   echo "run.sh: bun is not installed. Run 'npm install' in $root (it brings bun), then try again." >&2
   exit 1
 fi
@@ -38,9 +43,9 @@ while IFS= read -r name; do
 done < <(compgen -e | grep -E '^(OLLAMA_|ORG_|NO_COLOR$|PATH$|HOME$|TERM$)' | grep -v '^ORG_TMUX_SESSION$' || true)
 
 # Keep the pane open after the room exits so its last words (an error, the transcript path) stay readable.
-chat="$(printf '%q ' "$bun" "$root/main.ts" chat "$@")"
+chat="$(printf '%q ' "$org" chat "$@")"
 shell_command="$chat; code=\$?; echo; echo \"org exited with code \$code. Press Enter to close this window.\"; read -r _"
 
 tmux new-session -d -s "$session" -c "$PWD" -x 120 -y 40 "${env_args[@]}" "$shell_command"
-echo "started org in tmux session '$session' (bun main.ts chat${*:+ $*}, workspace $PWD)."
+echo "started org in tmux session '$session' (org chat${*:+ $*}, workspace $PWD)."
 attach_hint
