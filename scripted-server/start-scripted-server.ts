@@ -1,6 +1,6 @@
 import { sleep } from "../concurrency/sleep.ts";
 import { checkChatRequest } from "./check-chat-request.ts";
-import { fakeEmbedding } from "./embeddings.ts";
+import { base64Embedding, fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
 import { goJson } from "./prepare-reply.ts";
 import { renderCompletion } from "./render-completion.ts";
@@ -151,7 +151,7 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
   };
 
   const embed = (record: RecordedRequest, openai: boolean): Response => {
-    const body = (record.body ?? {}) as { model?: unknown; input?: unknown; dimensions?: unknown };
+    const body = (record.body ?? {}) as { model?: unknown; input?: unknown; dimensions?: unknown; encoding_format?: unknown };
     if (typeof body !== "object" || typeof body.model !== "string" || body.model === "") return errorResponse(400, "model is required");
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
     if (!Array.isArray(inputs) || inputs.some((input) => typeof input !== "string")) return errorResponse(400, "invalid input type");
@@ -159,9 +159,12 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
     const vectors = (inputs as string[]).map((input) => fakeEmbedding(input, dimensions));
     const tokens = (inputs as string[]).reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
     if (openai) {
+      // The openai npm package asks for base64 by default and decodes it as little-endian float32.
+      const format = body.encoding_format ?? "float";
+      if (format !== "float" && format !== "base64") return errorResponse(400, `invalid encoding_format ${JSON.stringify(format)}: use "float" or "base64"`);
       return jsonResponse({
         object: "list",
-        data: vectors.map((embedding, index) => ({ object: "embedding", embedding, index })),
+        data: vectors.map((vector, index) => ({ object: "embedding", embedding: format === "base64" ? base64Embedding(vector) : vector, index })),
         model: body.model,
         usage: { prompt_tokens: tokens, total_tokens: tokens },
       });
