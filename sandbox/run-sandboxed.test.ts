@@ -115,7 +115,11 @@ describe("runSandboxed", () => {
   test("at most four sandboxes run at once; the rest wait their turn", async () => {
     const shared = join(root, "shared");
     const runs = Array.from({ length: 7 }, () =>
-      sh("echo start >> order.log; sleep 0.2; echo end >> order.log", { scratchDir: shared }),
+      // Each run waits (up to 10 s) until a second one has started, so runs overlap however slowly they start.
+      sh(
+        "echo start >> order.log; n=0; while [ $(grep -c start order.log) -lt 2 ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n+1)); done; sleep 0.2; echo end >> order.log",
+        { scratchDir: shared, timeoutMs: 20_000 },
+      ),
     );
     expect((await Promise.all(runs)).every((result) => result.exitCode === 0)).toBe(true);
     let running = 0;
