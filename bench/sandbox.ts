@@ -9,7 +9,8 @@ import { parseArgs } from "node:util";
 import { measureTree } from "../sandbox/measure-tree.ts";
 import { redact } from "../security/redact.ts";
 import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
-import { sandboxPidNamespace, usageIn } from "../sandbox/run-watchdog.ts";
+import { sandboxPidNamespace } from "../sandbox/pid-namespace.ts";
+import { usageIn } from "../sandbox/run-watchdog.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "40" } } });
 const runs = Number(values.runs);

@@ -54,19 +54,34 @@ export class OutputCapture {
   }
 }
 
-/** Reads a stream to its end into `capture`, calling `onBytes` after each chunk (for a global output budget). */
+/**
+ * Reads a stream to its end into `capture`, calling `onBytes` after each chunk (for a global output budget).
+ * `stop` ends the reading early, keeping what was read: a process that left a child holding its pipe must
+ * not keep the caller waiting for an end that may never come.
+ */
 export async function drainInto(
   stream: ReadableStream<Uint8Array> | null | undefined,
   capture: OutputCapture,
   onBytes: () => void,
+  stop?: AbortSignal,
 ): Promise<void> {
   if (!stream) return;
+  const reader = stream.getReader();
+  const cancel = () => {
+    reader.cancel().catch(() => {});
+  };
+  if (stop?.aborted) cancel();
+  else stop?.addEventListener("abort", cancel, { once: true });
   try {
-    for await (const chunk of stream) {
-      capture.push(chunk);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      capture.push(value);
       onBytes();
     }
   } catch {
     // The process was killed mid-read; what was read so far stays.
+  } finally {
+    stop?.removeEventListener("abort", cancel);
   }
 }

@@ -3,10 +3,10 @@ import { dirname, join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
 import { bwrapCommand, LAUNCHER_ENV, type ReadOnlyMount, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import { drainInto, OutputCapture } from "./output-capture.ts";
-import { formatBytes, sandboxPidNamespace, startWatchdog, type Watchdog, waitUntilEmpty } from "./run-watchdog.ts";
+import { startWatchdog } from "./run-watchdog.ts";
 import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
 import { sandboxSupportDir } from "./sandbox-support.ts";
+import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
 
 /** One sandboxed run: the command, what it may touch, and its bounds. */
 export type SandboxOptions = {
@@ -203,16 +203,16 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
     dropRoot,
     readOnlyMounts: options.readOnlyMounts,
   });
-  let proc: ReturnType<typeof spawnPiped>;
+  let proc: PipedProcess;
   try {
     // As root, the launcher itself starts as the dedicated uid (setuid/setgid and no supplementary groups in
     // the child before exec): root would keep capabilities and be exempt from RLIMIT_NPROC.
     const identity = dropRoot ? { uid: SANDBOX_HOST_UID, gid: SANDBOX_HOST_UID } : {};
-    proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFd: seccompFd, ...identity });
+    proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFds: [seccompFd], ...identity });
   } finally {
     closeSync(seccompFd);
   }
-  return superviseRun(proc, options, limits, timeoutMs, (kill) =>
+  return superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
     startWatchdog({
       bwrapPid: proc.pid,
       scratchDir,
@@ -222,107 +222,6 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
       onLimit: kill,
     }),
   );
-}
-
-function spawnPiped(
-  command: string[],
-  stdin: string | undefined,
-  options: { env: Record<string, string>; cwd?: string; extraFd?: number; uid?: number; gid?: number },
-) {
-  return Bun.spawn(command, {
-    env: options.env,
-    cwd: options.cwd,
-    uid: options.uid,
-    gid: options.gid,
-    stdio: [
-      stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-      "pipe",
-      "pipe",
-      ...(options.extraFd === undefined ? [] : [options.extraFd]),
-    ],
-  });
-}
-
-/** Drains both streams at once, enforces the wall clock, the output budget and the watchdog, and builds the result. */
-async function superviseRun(
-  proc: ReturnType<typeof spawnPiped>,
-  options: SandboxOptions,
-  limits: SandboxLimits,
-  timeoutMs: number,
-  startExtraWatch?: (kill: (reason: string) => void) => Watchdog,
-): Promise<SandboxResult> {
-  const started = performance.now();
-  const stdout = new OutputCapture("stdout", limits.outputBytes);
-  const stderr = new OutputCapture("stderr", limits.outputBytes);
-  let timedOut = false;
-  let isCanceled = false;
-  let killReason: string | undefined;
-  let killedNamespace: string | undefined;
-  const kill = (reason: string) => {
-    killReason ??= reason;
-    // Note the sandbox's pid namespace first: after bwrap dies the kernel tears it down, and we wait for that.
-    killedNamespace ??= sandboxPidNamespace(proc.pid);
-    proc.kill("SIGKILL");
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill(`it ran past its ${formatSeconds(timeoutMs)} timeout`);
-  }, timeoutMs);
-  const onAbort = () => {
-    isCanceled = true;
-    kill("the run was cancelled");
-  };
-  if (options.abortSignal?.aborted) onAbort();
-  else options.abortSignal?.addEventListener("abort", onAbort, { once: true });
-  const watchdog = startExtraWatch?.(kill);
-  const onBytes = () => {
-    if (stdout.totalBytes + stderr.totalBytes > limits.outputKillBytes) {
-      kill(`it wrote more than ${formatBytes(limits.outputKillBytes)} of output`);
-    }
-  };
-  try {
-    await Promise.all([
-      drainInto(proc.stdout as ReadableStream<Uint8Array>, stdout, onBytes),
-      drainInto(proc.stderr as ReadableStream<Uint8Array>, stderr, onBytes),
-      proc.exited,
-    ]);
-  } finally {
-    clearTimeout(timer);
-    watchdog?.stop();
-    options.abortSignal?.removeEventListener("abort", onAbort);
-  }
-  if (killedNamespace) await waitUntilEmpty(killedNamespace);
-  const lateVerdict = killReason === undefined ? await watchdog?.finalVerdict() : undefined;
-  let stderrText = stderr.text();
-  const note = (text: string) => `${stderrText && !stderrText.endsWith("\n") ? "\n" : ""}[sandbox: ${text}]\n`;
-  if (killReason) stderrText += note(`killed because ${killReason}`);
-  else if (lateVerdict) stderrText += note(`when the command ended, ${lateVerdict}`);
-  const exitCode = proc.exitCode;
-  return {
-    exitCode,
-    signal: proc.signalCode === null ? signalFromExitCode(exitCode) : String(proc.signalCode),
-    timedOut,
-    isCanceled,
-    stdout: stdout.text(),
-    stderr: stderrText,
-    truncated: stdout.truncated || stderr.truncated,
-    durationMs: Math.round(performance.now() - started),
-  };
-}
-
-const SIGNAL_NAMES: Record<number, string> = {
-  1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL",
-  11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
-};
-
-// bwrap reports a command killed by signal N as exit code 128 + N, the way a shell does.
-function signalFromExitCode(exitCode: number | null): string | null {
-  if (exitCode === null || exitCode <= 128) return null;
-  return SIGNAL_NAMES[exitCode - 128] ?? null;
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** `ORG_SANDBOX=off`: the user chose to run model-made commands on the host. Said loudly, every time. */
@@ -338,5 +237,5 @@ async function runUnsandboxed(options: SandboxOptions): Promise<SandboxResult> {
     env: { ...LAUNCHER_ENV, HOME: scratchDir, LANG: "C.UTF-8", ...options.env },
     cwd: scratchDir,
   });
-  return superviseRun(proc, options, limits, timeoutMs);
+  return superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits });
 }

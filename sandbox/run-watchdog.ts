@@ -1,81 +1,11 @@
-import { type FSWatcher, readdirSync, readFileSync, readlinkSync, statfsSync, statSync, watch } from "node:fs";
+import { type FSWatcher, readdirSync, readFileSync, statfsSync, statSync, watch } from "node:fs";
 import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
+import { processesIn, sandboxPidNamespace } from "./pid-namespace.ts";
 
 const PAGE_BYTES = 4096;
 
 /** What a watchdog tick found over a limit, as a sentence for the model; undefined while all is well. */
 export type WatchdogVerdict = string | undefined;
-
-function pidNamespaceOf(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The pid namespace bwrap made: the one its first child lives in. */
-export function sandboxPidNamespace(bwrapPid: number): string | undefined {
-  const own = pidNamespaceOf(bwrapPid);
-  try {
-    const children = readFileSync(`/proc/${bwrapPid}/task/${bwrapPid}/children`, "utf8").trim().split(/\s+/);
-    for (const child of children) {
-      const namespace = pidNamespaceOf(Number(child));
-      if (namespace && namespace !== own) return namespace;
-    }
-  } catch {
-    // bwrap already exited.
-  }
-  return undefined;
-}
-
-function isZombieTask(statPath: string): boolean {
-  try {
-    // The state follows the parenthesised command name, which may itself contain spaces or parentheses.
-    const stat = readFileSync(statPath, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return true;
-  }
-}
-
-/**
- * The /proc directory of a live thread of `pid`: the process's own while its main thread lives, else one of
- * its other threads' (a main thread may exit while the others go on holding memory and files), undefined for
- * a zombie that holds nothing but its pid until its parent reaps it.
- */
-function liveTaskDirectory(pid: string): string | undefined {
-  if (!isZombieTask(`/proc/${pid}/stat`)) return `/proc/${pid}`;
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      if (!isZombieTask(`/proc/${pid}/task/${task}/stat`)) return `/proc/${pid}/task/${task}`;
-    }
-  } catch {
-    // Gone meanwhile.
-  }
-  return undefined;
-}
-
-/** Live processes in a pid namespace, each with the /proc directory of one of its live threads. */
-function processesIn(namespace: string): string[] {
-  const live: string[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || pidNamespaceOf(Number(entry)) !== namespace) continue;
-    const directory = liveTaskDirectory(entry);
-    if (directory) live.push(directory);
-  }
-  return live;
-}
-
-/** Waits (up to `limitMs`) until no process is left in a pid namespace the kernel is tearing down. */
-export async function waitUntilEmpty(namespace: string, limitMs = 2000): Promise<boolean> {
-  const deadline = performance.now() + limitMs;
-  while (processesIn(namespace).length > 0) {
-    if (performance.now() > deadline) return false;
-    await Bun.sleep(10);
-  }
-  return true;
-}
 
 /** `major:minor` of a device number as /proc/PID/maps prints it (glibc's dev_t encoding). */
 export function mapsDevice(device: number): string {
