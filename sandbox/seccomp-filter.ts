@@ -20,6 +20,8 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442,
     shmget: 29, msgget: 68, personality: 135, fallocate: 285, name_to_handle_at: 303, open_by_handle_at: 304,
     kcmp: 312, memfd_create: 319, pidfd_getfd: 438, memfd_secret: 447,
+    inotify_init: 253, inotify_add_watch: 254, inotify_init1: 294, fanotify_init: 300, fanotify_mark: 301,
+    ioprio_set: 251, open_tree_attr: 467,
   },
   arm64: {
     ioctl: 29, umount2: 39, mount: 40, pivot_root: 41, fallocate: 47, chroot: 51, quotactl: 60, acct: 89, unshare: 97,
@@ -30,14 +32,18 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     io_uring_enter: 426, io_uring_register: 427, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431,
     fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, personality: 92, msgget: 186, shmget: 194,
     name_to_handle_at: 264, open_by_handle_at: 265, kcmp: 272, memfd_create: 279, pidfd_getfd: 438, memfd_secret: 447,
+    inotify_init1: 26, inotify_add_watch: 27, fanotify_init: 262, fanotify_mark: 263, ioprio_set: 30,
+    open_tree_attr: 467,
   },
 };
 
 /**
  * Syscalls refused with EPERM: privilege, namespaces, mounts, tracing and taking another process's descriptors,
- * file handles, kernel keyring, modules, NUMA.
+ * file handles, kernel keyring, modules, NUMA, and fanotify (unprivileged fanotify with FAN_REPORT_FID may mark
+ * any inode it can read, so a sandbox could watch the host run the programs of the /usr it shares).
  */
 export const DENIED_WITH_EPERM = [
+  "fanotify_init", "fanotify_mark",
   "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open", "pidfd_getfd", "kcmp",
   "name_to_handle_at", "open_by_handle_at",
   "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
@@ -52,10 +58,13 @@ export const DENIED_WITH_EPERM = [
  * glibc falls back to clone, whose flags we can check), io_uring (bypasses the syscall filter), new mount API,
  * and memory no watchdog sees in a process's resident size: memfd files, SysV shared memory and message queues
  * (POSIX shared memory lives in the sized tmpfs on /dev/shm; POSIX queues are bounded by RLIMIT_MSGQUEUE).
+ * inotify too: the sandbox shares the host's /usr, so a watch there sees every program the host runs; a path
+ * filter is out of seccomp's reach, and what runs here (`tail -f`, file watchers) falls back to polling.
  */
 export const DENIED_WITH_ENOSYS = [
   "clone3", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "memfd_secret", "shmget", "msgget",
-  "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+  "open_tree", "open_tree_attr", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+  "inotify_init", "inotify_init1", "inotify_add_watch",
 ] as const;
 
 /**
@@ -69,6 +78,11 @@ export const TIOCLINUX = 0x541c;
 /** personality(2) flag that makes every readable mapping executable; the query value 0xffffffff stays allowed. */
 export const READ_IMPLIES_EXEC = 0x0400000;
 const PERSONALITY_QUERY = 0xffffffff;
+/** ioprio values (class << 13 | level) a sandbox may set: IOPRIO_CLASS_NONE (back to what its niceness gives) and the
+ * idle class, [IDLE_IOPRIO_MIN, IDLE_IOPRIO_END). Any best-effort level or real-time would be set above that. */
+const IOPRIO_CLASS_NONE = 0;
+export const IDLE_IOPRIO_MIN = 3 << 13;
+const IDLE_IOPRIO_END = 4 << 13;
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME. */
 const CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80;
 /** AF_UNIX, AF_INET, AF_INET6, AF_NETLINK; everything else (packet, vsock, bluetooth…) gets EAFNOSUPPORT. */
@@ -115,7 +129,7 @@ export function buildSeccompFilter(arch: string = process.arch): Uint8Array {
   ];
   if (arch === "x64") program.push(jump(JGE_K, X32_SYSCALL_BIT, "enosys", 0));
   for (const name of DENIED_WITH_EPERM) if (name in numbers) program.push(jump(JEQ_K, nr(name), "eperm", 0));
-  for (const name of DENIED_WITH_ENOSYS) program.push(jump(JEQ_K, nr(name), "enosys", 0));
+  for (const name of DENIED_WITH_ENOSYS) if (name in numbers) program.push(jump(JEQ_K, nr(name), "enosys", 0));
   for (const name of DENIED_WITH_EOPNOTSUPP) program.push(jump(JEQ_K, nr(name), "eopnotsupp", 0));
   program.push(
     jump(JEQ_K, nr("ioctl"), "ioctl", 0),
@@ -123,6 +137,7 @@ export function buildSeccompFilter(arch: string = process.arch): Uint8Array {
     jump(JEQ_K, nr("socket"), "socket", 0),
     jump(JEQ_K, nr("socketpair"), "socket", 0),
     jump(JEQ_K, nr("personality"), "personality", 0),
+    jump(JEQ_K, nr("ioprio_set"), "ioprio_set", 0),
     ret(RET_ALLOW),
     // ioctl(fd, request): the request is an unsigned int, so the low half of args[1] is all of it.
     { ...load(24), label: "ioctl" },
@@ -136,6 +151,11 @@ export function buildSeccompFilter(arch: string = process.arch): Uint8Array {
     { ...load(16), label: "personality" },
     jump(JEQ_K, PERSONALITY_QUERY, "allow", 0),
     jump(JSET_K, READ_IMPLIES_EXEC, "eperm", "allow"),
+    // ioprio_set(which, who, ioprio): the kernel reads ioprio as an int, the low half of args[2].
+    { ...load(32), label: "ioprio_set" },
+    jump(JEQ_K, IOPRIO_CLASS_NONE, "allow", 0),
+    jump(JGE_K, IDLE_IOPRIO_END, "eperm", 0),
+    jump(JGE_K, IDLE_IOPRIO_MIN, "allow", "eperm"),
     ret(RET_ALLOW, "allow"),
     ret(retErrno(EPERM), "eperm"),
     ret(retErrno(ENOSYS), "enosys"),

@@ -822,6 +822,50 @@ call("personality_linux", libc.personality(0))`,
     }),
   },
   {
+    name: "inotify watching the host's /usr/bin to see what the host runs",
+    category: "identity",
+    // /usr is the host's, bind-mounted: a watch there reports every program the host starts.
+    python: `${SYSCALLS}
+x86 = os.uname().machine == "x86_64"
+fd = libc.inotify_init1(0)
+call("inotify_init1", fd)
+call("inotify_init", libc.syscall(253) if x86 else -1)
+call("inotify_add_watch", libc.inotify_add_watch(fd, b"/usr/bin", 0x20))`,
+    expect: syscallsRefused({ inotify_init1: [38], inotify_init: [38, 0], inotify_add_watch: [38, 9] }),
+  },
+  {
+    name: "fanotify marks on the host's /usr/bin",
+    category: "identity",
+    // FAN_CLASS_NOTIF | FAN_REPORT_FID is what an unprivileged process may ask for; then FAN_MARK_ADD of FAN_OPEN.
+    python: `${SYSCALLS}
+x86 = os.uname().machine == "x86_64"
+fd = libc.syscall(300 if x86 else 262, 0x200, 0)
+call("fanotify_init", fd)
+call("fanotify_mark", libc.syscall(301 if x86 else 263, fd, 1, ctypes.c_uint64(0x20), -100, b"/usr/bin"))`,
+    expect: syscallsRefused({ fanotify_init: [1], fanotify_mark: [1] }),
+  },
+  {
+    name: "open_tree_attr, the newest call of the mount API",
+    category: "identity",
+    python: `${SYSCALLS}
+call("open_tree_attr", libc.syscall(467, -100, b"/usr", 1, None, 0))`,
+    expect: syscallsRefused({ open_tree_attr: [38] }),
+  },
+  {
+    name: "raising its I/O priority above org's",
+    category: "identity",
+    // ioprio_set(IOPRIO_WHO_PROCESS, self, class << 13 | level): best effort 0 and 7 and real time refused; idle
+    // and "none" (what the niceness gives) still allowed, so \`ionice -c3\` works.
+    python: `${SYSCALLS}
+nr = 251 if os.uname().machine == "x86_64" else 30
+call("best_effort_0", libc.syscall(nr, 1, 0, 2 << 13))
+call("best_effort_7", libc.syscall(nr, 1, 0, (2 << 13) | 7))
+call("real_time", libc.syscall(nr, 1, 0, 1 << 13))
+call("idle", libc.syscall(nr, 1, 0, 3 << 13))
+call("none", libc.syscall(nr, 1, 0, 0))`,
+    expect: syscallsRefused({ best_effort_0: [1], best_effort_7: [1], real_time: [1], idle: [0], none: [0] }),
+  },
+  {
     name: "an i386 int 0x80 syscall",
     category: "identity",
     // mov eax, 20 (getpid in the i386 table); int 0x80; ret. The arch check must kill the process.
