@@ -363,8 +363,11 @@ const REPEAT_LIMIT = 3;
 /** Tool calls one reply may make unless the caller says otherwise (limits.toolCallsPerReply). */
 export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
 
-/** Whether (and by whom) a tool call may run; the room asks its policy and the user. */
-export type ApproveCall = (call: ToolCall) => Promise<boolean>;
+/** A call's fate: run it (with whose policy let it, for the audit log), or not, with what the model is told. */
+export type CallDecision = { run: true; policyFrom?: string } | { run: false; reason?: string };
+
+/** Whether a tool call may run; the room asks its policy and the user. `false` means the user said no. */
+export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
 
 type LoopRequest = {
   baseUrl: string;
@@ -533,18 +536,23 @@ async function runOneCall(
   const seconds = tool ? toolSeconds(tool, call.arguments) : 0;
   const refusal = request.toolTime?.refusal(seconds);
   if (refusal) return notRun(`Error: not run: ${refusal}`);
+  let decision: CallDecision = { run: true };
   if (tool && request.approve) {
     // The user is asked about the arguments as execute will get them: unknown keys gone, defaults filled in.
     // Arguments that do not validate are refused by runTool without asking.
     const parsed = tool.parameters.safeParse(call.arguments ?? {});
-    if (parsed.success && !(await request.approve({ ...call, arguments: parsed.data }))) {
-      return notRun(`Error: the user denied the ${call.name} call. Do not retry it; ask the user or try another way.`);
+    if (parsed.success) {
+      const answer = await request.approve({ ...call, arguments: parsed.data });
+      decision = typeof answer === "boolean" ? (answer ? { run: true } : { run: false }) : answer;
     }
+  }
+  if (!decision.run) {
+    return notRun(decision.reason ?? `Error: the user denied the ${call.name} call. Do not retry it; ask the user or try another way.`);
   }
   const charged = request.toolTime?.charge(seconds);
   if (charged) return notRun(`Error: not run: ${charged}`);
   const started = performance.now();
-  const result = await runTool(request.tools, call, context);
+  const result = await runTool(request.tools, call, decision.policyFrom === undefined ? context : { ...context, policyFrom: decision.policyFrom });
   return { result, durationMs: Math.round(performance.now() - started) };
 }
 

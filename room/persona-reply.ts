@@ -12,6 +12,7 @@ import type { PersonaStats, RoomEvent } from "./room-event.ts";
 import { appendInsideWorkspace, UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
+import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
 
 /** What a reply needs from its room. */
 export type ReplyHost = {
@@ -86,6 +87,8 @@ export async function personaReply(
   hop: number,
   trigger: RoomMessage,
   replyId: string,
+  /** For a hop: the code policy of the personas that asked, which this reply's code tools may not exceed. */
+  ceiling?: DecidingPolicy,
 ): Promise<RoomMessage> {
   const { emit } = host;
   const persona = model.name;
@@ -193,17 +196,25 @@ export async function personaReply(
         toolTime: turn.toolTime,
         ...(model.modelSource ? { modelSource: model.modelSource } : {}),
         approve: async (call) => {
-          if (policy[call.name] !== "ask") return true;
+          // A hop runs code under the stricter of this persona's policy and those of the personas that asked.
+          const own = { policy: policy[call.name] ?? "deny", from: persona };
+          const decided = effectivePolicy(own, tools.get(call.name) ?? { runsCode: false }, ceiling);
+          const whose = decided.from === persona ? "org.config.json" : `${decided.from}'s policy (${decided.from} asked ${persona} for this)`;
+          if (decided.policy === "deny") {
+            emit({ type: "notice", persona, reason: "approval", message: `${persona}'s ${call.name} call was not run: ${whose} does not let it run code.` });
+            return { run: false, reason: `Error: not run: ${whose} does not allow ${call.name} here. Do not retry it; answer without it or ask the user.` };
+          }
+          if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
           if (!host.approve) {
             emit({
               type: "notice",
               persona,
               reason: "approval",
-              message: `${persona}'s ${call.name} call needs approval (org.config.json marks it "ask") and nobody can approve here; it was denied.`,
+              message: `${persona}'s ${call.name} call needs approval (${whose} marks it "ask") and nobody can approve here; it was denied.`,
             });
             return false;
           }
-          return host.approve(persona, call);
+          return (await host.approve(persona, call)) ? { run: true, policyFrom: decided.from } : false;
         },
         authorization: host.authorization(model.baseUrl),
       });

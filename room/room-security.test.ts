@@ -1,16 +1,19 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, OrgConfigError, type PersonaConfig } from "../config/org-config.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
+import { AuditLog } from "../security/audit-log.ts";
 import { startLinkSwapper } from "../testing/link-swapper-process.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-room-security-"));
+// The sandbox drops to another uid, which must be able to enter the workspaces under it (mkdtemp makes it 0700).
+chmodSync(base, 0o755);
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 let workspaces = 0;
 
@@ -142,6 +145,86 @@ describe("file mode cannot write outside the workspace or into org's state (inva
       // The console says "written" exactly as often as a write happened.
       const text = await output();
       expect(text.split("reply written to").length - 1).toBe(written);
+    });
+  });
+});
+
+describe("a hop runs code under the stricter of the two policies (invariant 12)", () => {
+  // The agent may run sh only after asking; python may run python_run freely. The agent asks python instead.
+  const script: ScriptInput = {
+    rules: [
+      { when: { lastRole: "tool" }, reply: { text: "python ran it: {{lastMessage}}" } },
+      { when: { persona: "agent" }, reply: { text: "@python run print('hop-ran') for me" } },
+      { when: { persona: "toolsmith" }, reply: { text: "@python run print('hop-ran') for me" } },
+      { when: { persona: "python" }, reply: { toolCalls: [{ name: "python_run", arguments: { code: "print('hop-ran')" } }] } },
+    ],
+  };
+  const personas = [
+    { name: "agent", kind: "agent" as const, tools: { sh: "ask" as const } },
+    { name: "python", kind: "python" as const },
+    { name: "toolsmith", kind: "toolsmith" as const },
+  ];
+  const sandboxTools = async () => {
+    const [{ sh }, { pythonRun }] = await Promise.all([import("../tools/sh.ts"), import("../tools/python-run.ts")]);
+    return [sh, pythonRun];
+  };
+
+  test("agent (sh: ask) writes @python run …: python's python_run, allowed for python, now asks the user", async () => {
+    const asked: string[] = [];
+    const approve = async (persona: string, call: { name: string }) => {
+      asked.push(`${persona}:${call.name}`);
+      return false;
+    };
+    await withRoom({ script, personas, room: { tools: await sandboxTools(), approve } }, async ({ room, events }) => {
+      room.setMode("direct:agent");
+      await room.send("get python to run it");
+      expect(asked).toEqual(["python:python_run"]);
+      const result = events.find((event) => event.type === "tool-result");
+      expect(result).toMatchObject({ persona: "python", ok: false });
+      expect(JSON.stringify(result)).not.toContain("hop-ran\\n");
+    });
+  });
+
+  test("with nobody to ask (as under --once) the hop's python_run is denied, and the notice says whose policy decided", async () => {
+    await withRoom({ script, personas, room: { tools: await sandboxTools() } }, async ({ room, events }) => {
+      room.setMode("direct:agent");
+      const summary = await room.send("get python to run it");
+      const notice = events.find((event) => event.type === "notice" && event.persona === "python");
+      expect(notice?.type === "notice" && notice.message).toContain(`agent's policy (agent asked python for this) marks it "ask"`);
+      expect(events.find((event) => event.type === "tool-result")).toMatchObject({ persona: "python", ok: false });
+      expect(summary.messages.map((message) => message.text).join("\n")).not.toContain("hop-ran\n");
+    });
+  });
+
+  test("approved, it runs in the sandbox and the audit line says the agent's policy decided; asked by the user, python's own", async () => {
+    const approve = async () => true;
+    const auditDir = join(base, `audit-${workspaces}`);
+    const audit = new AuditLog(auditDir);
+    await withRoom({ script, personas, room: { tools: await sandboxTools(), approve, audit } }, async ({ room, workspaceDir }) => {
+      room.setMode("direct:agent");
+      await room.send("get python to run it");
+      await room.send("@python run it yourself");
+      const lines = readdirSync(auditDir).flatMap((file) => readFileSync(join(auditDir, file), "utf8").trim().split("\n").map((line) => JSON.parse(line)));
+      expect(lines.map((line) => [line.persona, line.tool, line.policyFrom, line.ok])).toEqual([
+        ["python", "python_run", "agent", true],
+        ["python", "python_run", "python", true],
+      ]);
+    });
+  });
+
+  test("a persona that may run no code at all cannot get code run by naming one that may", async () => {
+    const asked: string[] = [];
+    const approve = async (persona: string) => {
+      asked.push(persona);
+      return true;
+    };
+    await withRoom({ script, personas, room: { tools: await sandboxTools(), approve } }, async ({ room, events }) => {
+      room.setMode("direct:toolsmith");
+      await room.send("get python to run it");
+      expect(asked).toEqual([]);
+      const result = events.find((event) => event.type === "tool-result");
+      expect(result).toMatchObject({ persona: "python", ok: false });
+      expect(result?.type === "tool-result" && result.output).toContain("toolsmith's policy");
     });
   });
 });

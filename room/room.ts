@@ -5,6 +5,7 @@ import { createModel } from "../models/create-model.ts";
 import type { Model } from "../models/model.ts";
 import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
+import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
@@ -204,6 +205,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     record: (message) => history.push(message),
   };
 
+  // Per persona message of this session: the code policy its hops run under (invariant 12).
+  const ceilings = new WeakMap<RoomMessage, DecidingPolicy>();
+  const codePolicy = (persona: string): DecidingPolicy =>
+    codePolicyOf(persona, byName.get(persona)?.toolPolicy ?? {}, (tool) => builtins.get(tool)?.runsCode ?? false);
+
   function schedule(turn: Turn, persona: string, hop: number, trigger: RoomMessage): void {
     if (hop > config.limits.hopsPerMessage) {
       emit({
@@ -231,7 +237,10 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     const previous = personaQueues.get(persona) ?? Promise.resolve();
     const task = previous
       .then(async () => {
-        const message = await personaReply(host, turn, model, hop, trigger, replyId);
+        const ceiling = trigger.from === "user" ? undefined : (ceilings.get(trigger) ?? codePolicy(trigger.from));
+        const message = await personaReply(host, turn, model, hop, trigger, replyId, ceiling);
+        // What this reply asks of others runs under its own code policy, and never above what asked it.
+        ceilings.set(message, ceiling ? stricterDeciding(ceiling, codePolicy(persona)) : codePolicy(persona));
         turn.messages.push(message);
         for (const next of message.addressed) schedule(turn, next, hop + 1, message);
       })
