@@ -4,6 +4,8 @@ import type { Reply, Script } from "./script.ts";
 export type ChatRequestView = {
   model: string;
   messages: { role?: unknown; content?: unknown }[];
+  /** Names of the tools the request offers. */
+  toolNames?: readonly string[];
 };
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -38,6 +40,7 @@ export class RuleMatcher {
       const when = rule.when ?? {};
       if (when.times !== undefined && (this.#fired[index] ?? 0) >= when.times) continue;
       if (when.model !== undefined && when.model !== request.model) continue;
+      if (when.tool !== undefined && !(request.toolNames ?? []).includes(when.tool)) continue;
       if (when.lastRole !== undefined && last?.role !== when.lastRole) continue;
       if (when.lastMessage !== undefined && !new RegExp(when.lastMessage, "i").test(lastText)) continue;
       if (when.persona !== undefined && !new RegExp(`(?<![\\w])${escapeRegex(when.persona)}(?![\\w])`, "i").test(systemText)) {

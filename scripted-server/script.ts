@@ -53,6 +53,8 @@ export const Rule = z.strictObject({
       lastMessage: z.string().refine(isRegex, "is not a valid regular expression").optional(),
       lastRole: z.enum(["user", "tool", "assistant", "system"]).optional(),
       model: z.string().optional(),
+      /** A tool the request offers, by name: how a script plays the toolsmith (each phase offers one tool). */
+      tool: z.string().min(1).optional(),
       times: z.number().int().min(1).optional(),
     })
     .optional(),

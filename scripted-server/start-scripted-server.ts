@@ -131,7 +131,7 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
     const problem = checkChatRequest(fields, (model) => script.models.some((served) => sameModel(served, model)));
     if (problem) return errorResponse(problem.status, problem.message);
     const model = fields.model as string;
-    const view: ChatRequestView = { model, messages: fields.messages as ChatRequestView["messages"] };
+    const view: ChatRequestView = { model, messages: fields.messages as ChatRequestView["messages"], toolNames: offeredToolNames(fields.tools) };
     const { reply, ruleIndex } = matcher.pick(view);
     record.outcome = ruleIndex === "fallback" ? "fallback" : ruleIndex === "none" ? "no rule matched" : `rule ${ruleIndex}`;
     await sleep(reply.firstByteDelayMs, request.signal);
@@ -254,4 +254,13 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
   const port = server.port ?? 0;
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   return { url: `http://${host}:${port}`, port, requests, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** The names of the tools a request offers (`tools[].function.name`); anything malformed is skipped. */
+function offeredToolNames(tools: unknown): string[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((tool) => {
+    const name = (tool as { function?: { name?: unknown } } | null)?.function?.name;
+    return typeof name === "string" ? [name] : [];
+  });
 }

@@ -1,0 +1,77 @@
+import type { ChatMessage } from "../llm/chat-types.ts";
+import type { ToolExample, ToolSpec } from "./tool-metadata.ts";
+
+// The system prompt begins "You are toolsmith, …": scripted servers pick the persona by that name.
+const SYSTEM = [
+  "You are toolsmith, the tool-maker of org. You build one small tool at a time: a pure TypeScript function",
+  "over JSON values, run in a sandbox without network or files. Each step offers exactly one tool; answer",
+  "only by calling it.",
+].join(" ");
+
+/** The model-facing descriptions of the three phase tools. */
+export const PHASE_TOOL_DESCRIPTIONS = {
+  submit_spec:
+    "Submit the tool's specification: a snake_case name, a description, JSON Schemas of input (an object) and output, at least 3 examples {input, output}, whether it is deterministic, and capabilities (network: false, filesystem: none).",
+  submit_implementation:
+    "Submit tool.ts: TypeScript that `export default`s a function (input) => output (or a Promise of it) over JSON values. It may import only 'zod'. No fetch, Bun, process, require, eval, Function, globalThis, dynamic import.",
+  submit_tests:
+    "Submit tool.test.ts: bun:test tests that import the tool from './tool.ts' (default export) and may import 'fast-check'. Test the examples exactly, properties with fast-check, and abuse cases (wrong types, empty, huge). No .skip/.only/.todo.",
+} as const;
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+function specText(spec: ToolSpec, visible: ToolExample[]): string {
+  const { examples: _all, ...rest } = spec;
+  return json({ ...rest, examples: visible });
+}
+
+/** The spec phase: the goal, the naming rules and the names already taken. */
+export function specPrompt(goal: string, takenNames: readonly string[]): ChatMessage[] {
+  return [
+    { role: "system", content: SYSTEM },
+    {
+      role: "user",
+      content: [
+        `Goal: ${goal}`,
+        "",
+        "Design the tool and call submit_spec. The name must match ^[a-z][a-z0-9_]{1,47}$ and must not be one of:",
+        takenNames.join(", ") || "(none)",
+        "Give at least 3 examples with exact outputs; some are held back to check the implementation.",
+      ].join("\n"),
+    },
+  ];
+}
+
+/** The implementation phase: the spec with only the visible examples, and on repair the last code and its failure. */
+export function implementationPrompt(goal: string, spec: ToolSpec, visible: ToolExample[], repair?: { code: string; failure: string }): ChatMessage[] {
+  return [
+    { role: "system", content: SYSTEM },
+    {
+      role: "user",
+      content: [
+        `Goal: ${goal}`,
+        "",
+        `Implement this tool as tool.ts and call submit_implementation. Spec:\n${specText(spec, visible)}`,
+        ...(repair ? ["", `Your previous tool.ts:\n${repair.code}`, "", `It failed validation (the tests stay as they are; fix the implementation):\n${repair.failure}`] : []),
+      ].join("\n"),
+    },
+  ];
+}
+
+/** The tests phase: the spec with the visible examples and the implementation; on repair why the tests were weak. */
+export function testsPrompt(goal: string, spec: ToolSpec, visible: ToolExample[], code: string, repair?: { tests: string; failure: string }): ChatMessage[] {
+  return [
+    { role: "system", content: SYSTEM },
+    {
+      role: "user",
+      content: [
+        `Goal: ${goal}`,
+        "",
+        `Write tool.test.ts for this tool and call submit_tests. Spec:\n${specText(spec, visible)}`,
+        "",
+        `tool.ts:\n${code}`,
+        ...(repair ? ["", `Your previous tool.test.ts:\n${repair.tests}`, "", `The tests were too weak:\n${repair.failure}`] : []),
+      ].join("\n"),
+    },
+  ];
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
+import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
+import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { redact } from "../security/redact.ts";
+import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, SANDBOX_TSGO, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
+import type { Mutant } from "./mutants.ts";
+
+/** The folders of one validation run on the host: the tool (read-only inside), config, mutants, scratch. */
+export type ValidationDirs = { tool: string; config: string; mutants: string; requests: string; scratch: string };
+
+/** Makes the folders of a validation run under `runDir`, readable by the sandbox uid. */
+export function validationDirs(runDir: string): ValidationDirs {
+  const dirs = {
+    tool: join(runDir, "tool"),
+    config: join(runDir, "config"),
+    mutants: join(runDir, "mutants"),
+    requests: join(runDir, "requests"),
+    scratch: join(runDir, "scratch"),
+  };
+  for (const directory of [dirs.tool, dirs.config, dirs.mutants, dirs.requests]) mkdirSync(directory, { recursive: true, mode: 0o755 });
+  return dirs;
+}
+
+const MOUNT = { config: "/org/config", mutants: "/org/mutants", requests: "/org/requests" };
+
+function mounts(dirs: ValidationDirs): ReadOnlyMount[] {
+  return [
+    ...toolchainMounts(),
+    { source: dirs.tool, target: SANDBOX_TOOL_DIR },
+    { source: dirs.config, target: MOUNT.config },
+    { source: dirs.mutants, target: MOUNT.mutants },
+    { source: dirs.requests, target: MOUNT.requests },
+  ];
+}
+
+function run(dirs: ValidationDirs, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
+  return runSandboxed({
+    argv,
+    scratchDir: dirs.scratch,
+    timeoutMs,
+    readOnlyMounts: mounts(dirs),
+    env: TOOLCHAIN_ENV,
+    network: false,
+    limits: { outputBytes: 256 * 1024 },
+    abortSignal: signal,
+  });
+}
+
+/** Output of a run fit for a prompt: sanitized, redacted, cut to its last `max` characters. */
+export function outputForModel(text: string, max = 3_000): string {
+  const clean = redact(sanitizeOutput(text)).trim();
+  return clean.length > max ? `…${clean.slice(-max)}` : clean;
+}
+
+/** Typechecks tool.ts and tool.test.ts with the native TypeScript compiler; which file the errors are in. */
+export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal) {
+  writeFileSync(
+    join(dirs.config, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        target: "ESNext",
+        module: "Preserve",
+        moduleResolution: "bundler",
+        allowImportingTsExtensions: true,
+        skipLibCheck: true,
+        lib: ["ESNext"],
+        types: ["bun"],
+        typeRoots: ["/node_modules/@types"],
+      },
+      files: [`${SANDBOX_TOOL_DIR}/tool.ts`, `${SANDBOX_TOOL_DIR}/tool.test.ts`],
+    }),
+  );
+  const result = await run(dirs, [SANDBOX_TSGO, "-p", `${MOUNT.config}/tsconfig.json`, "--pretty", "false"], 60_000, signal);
+  const output = `${result.stdout}\n${result.stderr}`;
+  const errorLines = output.split("\n").filter((line) => /error TS\d+/.test(line));
+  const onlyTests = errorLines.length > 0 && errorLines.every((line) => line.includes("tool.test.ts"));
+  return { ok: result.exitCode === 0 && !result.timedOut, onlyTests, output: outputForModel(output), result };
+}
+
+/** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
+export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
+  const coverageDir = join(dirs.scratch, "coverage");
+  const result = await run(
+    dirs,
+    [SANDBOX_BUN, "test", "--coverage", "--coverage-reporter=lcov", "--coverage-dir=/scratch/coverage", `${SANDBOX_TOOL_DIR}/tool.test.ts`],
+    timeoutMs,
+    signal,
+  );
+  const passed = Number(/^\s*(\d+) pass/m.exec(result.stderr)?.[1] ?? 0);
+  const failed = Number(/^\s*(\d+) fail/m.exec(result.stderr)?.[1] ?? 0);
+  const lcovPath = join(coverageDir, "lcov.info");
+  const coverage = existsSync(lcovPath) ? toolLineCoverage(readFileSync(lcovPath, "utf8")) : 0;
+  const ok = result.exitCode === 0 && !result.timedOut && failed === 0 && passed > 0;
+  const summary = result.timedOut ? `the tests ran past ${timeoutMs} ms and were killed\n` : "";
+  return { ok, passed, failed, coverage, output: outputForModel(summary + describeSandboxResult(result).output) };
+}
+
+/** Line coverage of tool.ts from an lcov report: lines hit over lines found; 0 when tool.ts is absent. */
+export function toolLineCoverage(lcov: string): number {
+  for (const record of lcov.split("end_of_record")) {
+    const file = /^SF:(.*)$/m.exec(record)?.[1]?.trim();
+    if (!file || !(file === "tool.ts" || file.endsWith("/tool.ts"))) continue;
+    const found = Number(/^LF:(\d+)$/m.exec(record)?.[1] ?? 0);
+    const hit = Number(/^LH:(\d+)$/m.exec(record)?.[1] ?? 0);
+    return found === 0 ? 0 : hit / found;
+  }
+  return 0;
+}
+
+/** Runs the tests against every mutant (two at a time, each bounded); which mutants the tests caught. */
+export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], testCode: string, timeoutMs: number, signal?: AbortSignal) {
+  mutants.forEach((mutant, index) => {
+    const directory = join(dirs.mutants, `m${String(index).padStart(2, "0")}`);
+    mkdirSync(directory, { recursive: true, mode: 0o755 });
+    writeFileSync(join(directory, "tool.ts"), mutant.code);
+    writeFileSync(join(directory, "tool.test.ts"), testCode);
+  });
+  const perMutantSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  // Directory names are ours (m00…); nothing model-made reaches this command line.
+  const script = `cd ${MOUNT.mutants} && ls -d m* | xargs -P 2 -I{} /bin/sh -c 'cd ${MOUNT.mutants}/{} && timeout -s KILL ${perMutantSeconds} ${SANDBOX_BUN} test --bail ./tool.test.ts >/dev/null 2>&1; echo "{} $?"'`;
+  const result = await run(dirs, ["/bin/sh", "-c", script], (perMutantSeconds * mutants.length) / 2 * 1000 + 30_000, signal);
+  const exitCodes = new Map<string, number>();
+  for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
+  const survivors: string[] = [];
+  let killed = 0;
+  mutants.forEach((mutant, index) => {
+    const code = exitCodes.get(`m${String(index).padStart(2, "0")}`);
+    if (code !== undefined && code !== 0) killed += 1;
+    else survivors.push(mutant.description);
+  });
+  return { total: mutants.length, killed, score: mutants.length === 0 ? 0 : killed / mutants.length, survivors };
+}
+
+/** What one run of the fixed runner gave for one input. */
+export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: string };
+
+/**
+ * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
+ * sandbox. Result: outcomes[round][input].
+ */
+export async function runnerStage(
+  dirs: ValidationDirs,
+  inputSchema: Record<string, unknown>,
+  inputs: unknown[],
+  rounds: number,
+  toolTimeoutMs: number,
+  signal?: AbortSignal,
+): Promise<RunnerOutcome[][]> {
+  const markers: string[][] = [];
+  const names: string[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    markers.push([]);
+    inputs.forEach((input, index) => {
+      const marker = `org-result-${randomBytes(16).toString("hex")}`;
+      markers[round]?.push(marker);
+      const name = `r${round}e${String(index).padStart(2, "0")}.json`;
+      names.push(name);
+      writeFileSync(join(dirs.requests, name), JSON.stringify({ marker, toolPath: `${SANDBOX_TOOL_DIR}/tool.ts`, inputSchema, input, timeoutMs: toolTimeoutMs }));
+    });
+  }
+  const seconds = Math.ceil(toolTimeoutMs / 1000) + 3;
+  const script = `for f in ${names.map((name) => `${MOUNT.requests}/${name}`).join(" ")}; do timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < "$f"; echo; done`;
+  const result = await run(dirs, ["/bin/sh", "-c", script], names.length * seconds * 1000 + 30_000, signal);
+  return markers.map((roundMarkers) =>
+    roundMarkers.map((marker): RunnerOutcome => {
+      const at = result.stdout.indexOf(`\n${marker}\n`);
+      if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
+      const line = result.stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";
+      try {
+        const value = JSON.parse(line) as RunnerOutcome;
+        return value.ok ? { ok: true, output: value.output } : { ok: false, error: String(value.error) };
+      } catch {
+        return { ok: false, error: "the tool's result could not be read" };
+      }
+    }),
+  );
+}
+
+/** Canonical JSON (object keys sorted) so equal values compare equal whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
