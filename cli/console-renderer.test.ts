@@ -165,6 +165,14 @@ describe("console renderer: layout", () => {
     expect(output).toStartWith("ai │ 日本語の\nai │ テキスト\n");
   });
 
+  test("wrapping breaks between words, even when a word arrives in two pieces", async () => {
+    let output = "";
+    const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false, columns: () => 20 });
+    for (const event of [start("agent"), delta("agent", "the quick brown fo"), delta("agent", "x jumps over the lazy dog"), end("agent")]) renderer.handle(event);
+    await renderer.idle();
+    expect(output).toStartWith("agent │ the quick\nagent │ brown fox\nagent │ jumps over\nagent │ the lazy dog\nagent ╰");
+  });
+
   test("the ⚙ preview keeps indentation and shows newlines as \\n", async () => {
     const call = { id: "c1", name: "python_run", arguments: { code: "def f():\n    return  1" } };
     const output = await render([start("python"), { type: "tool-call", replyId: "r-python", persona: "python", call }, end("python")]);

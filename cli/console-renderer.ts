@@ -23,6 +23,8 @@ type Block = {
   waiting: "queued" | "first-token" | undefined;
   waitingSince: number;
   slowSaid: boolean;
+  /** The end of streamed text that may be the start of a longer word, not written yet. */
+  heldWord?: { text: string; style: Style | undefined; bar: string };
   finish?: () => void;
 };
 
@@ -93,6 +95,21 @@ function splitAtWidth(text: string, columns: number): [string, string] {
     end += character.length;
   }
   return [text.slice(0, end), text.slice(end)];
+}
+
+/**
+ * Where a line of sanitized `text` breaks with `room` columns left: after the last whole word that fits
+ * (the space at the break is dropped); a word longer than a line is cut. An empty head asks for a new
+ * line first, when the word fits there (`midLine`).
+ */
+function wrapAt(text: string, room: number, midLine: boolean): [string, string] {
+  if (!Number.isFinite(room) || Bun.stringWidth(text) <= room) return [text, ""];
+  const [head, tail] = splitAtWidth(text, Math.max(room, 1));
+  if (/^\s/.test(tail)) return [head, tail.slice(1)];
+  const space = head.search(/\s\S*$/);
+  if (space > 0) return [head.slice(0, space), text.slice(space + 1)];
+  if (space === 0) return ["", text.slice(1)];
+  return midLine ? ["", text] : [head, tail];
 }
 
 function seconds(ms: number): string {
@@ -208,11 +225,36 @@ export function createConsoleRenderer(options: {
     block.column = 0;
   };
   const endLine = (block: Block) => {
+    flushWord(block);
     if (!block.atLineStart) newline(block);
   };
-  /** Writes `text` into the block: sanitized first, wrapped at the terminal's width, every line under the prefix. */
-  const put = (block: Block, text: string, style: Style | undefined, bar: string) => {
-    const pieces = sanitizeForTerminal(text).split("\n");
+  const flushWord = (block: Block) => {
+    const held = block.heldWord;
+    if (!held) return;
+    block.heldWord = undefined;
+    put(block, held.text, held.style, held.bar, false);
+  };
+  /**
+   * Writes `text` into the block: sanitized first, wrapped at the terminal's width between words, every
+   * line under the prefix. While streaming (`holdWord`), a word at the end waits for the next piece, since
+   * it may go on there and should not be split by a wrap.
+   */
+  const put = (block: Block, text: string, style: Style | undefined, bar: string, holdWord: boolean) => {
+    let shown = sanitizeForTerminal(text);
+    const held = block.heldWord;
+    if (held && held.style === style && held.bar === bar) {
+      block.heldWord = undefined;
+      shown = held.text + shown;
+    } else flushWord(block);
+    const columns = options.columns?.();
+    if (holdWord && columns) {
+      const word = /\S+$/.exec(shown);
+      if (word) {
+        block.heldWord = { text: word[0], style, bar };
+        shown = shown.slice(0, word.index);
+      }
+    }
+    const pieces = shown.split("\n");
     const startLine = () => {
       out(block, prefix(block.persona, bar));
       block.atLineStart = false;
@@ -225,17 +267,14 @@ export function createConsoleRenderer(options: {
       let rest = piece;
       while (rest !== "") {
         if (block.atLineStart) startLine();
-        const columns = options.columns?.();
         const room = columns ? columns - Bun.stringWidth(prefixText(block.persona, bar)) - block.column : Number.POSITIVE_INFINITY;
-        if (room <= 0 && block.column > 0) {
-          newline(block);
-          continue;
+        const [head, tail] = wrapAt(rest, room, block.column > 0);
+        if (head !== "") {
+          out(block, ansi.text(head, style));
+          block.column += Bun.stringWidth(head);
         }
-        const [head, tail] = Number.isFinite(room) ? splitAtWidth(rest, Math.max(room, 1)) : [rest, ""];
-        out(block, ansi.text(head, style));
-        block.column += Bun.stringWidth(head);
         rest = tail;
-        if (rest !== "") newline(block);
+        if (rest !== "" || head === "") newline(block);
       }
       if (!last) newline(block);
     });
@@ -244,13 +283,13 @@ export function createConsoleRenderer(options: {
   const line = (block: Block, text: string, style?: Style, bar = "│") => {
     endLine(block);
     block.channel = undefined;
-    put(block, text, style, bar);
+    put(block, text, style, bar, false);
     newline(block);
   };
   const stream = (block: Block, text: string, channel: "text" | "reasoning") => {
     if (block.channel !== channel) endLine(block);
     block.channel = channel;
-    put(block, text, channel === "reasoning" ? "dim" : undefined, channel === "reasoning" ? "┊" : "│");
+    put(block, text, channel === "reasoning" ? "dim" : undefined, channel === "reasoning" ? "┊" : "│", true);
   };
 
   const settleIdle = () => {
