@@ -17,8 +17,24 @@ export type ToolContext = {
   policyFrom?: string;
 };
 
-/** What a tool hands back: `ok: false` is a failure the model should read and act on. */
-export type ToolResult = { ok: boolean; output: string; exitCode?: number | null };
+/**
+ * What a tool hands back: `output` is the text the model reads (`ok: false` is a failure it should act on);
+ * `data` is the JSON value the tool produced, for workflows and clients that want fields, not prose.
+ */
+export type ToolResult = { ok: boolean; output: string; exitCode?: number | null; data?: JsonValue };
+
+/** A value that survives JSON.stringify and JSON.parse unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Every string in a JSON value (keys too) through the redactor. */
+function redactValue(value: JsonValue): JsonValue {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map(redactValue);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [redact(key), redactValue(entry)]));
+  }
+  return value;
+}
 
 export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   name: string;
@@ -93,6 +109,7 @@ export async function runTool(
   const started = performance.now();
   const result = await runUnredacted(tools, call, context);
   const output = redact(result.output);
+  const data = result.data === undefined ? undefined : redactValue(result.data);
   context.audit?.record({
     time: new Date().toISOString(),
     sessionId: context.sessionId,
@@ -106,7 +123,8 @@ export async function runTool(
     durationMs: Math.round(performance.now() - started),
     bytes: Buffer.byteLength(output),
   });
-  return { ...result, output };
+  const { data: _raw, ...rest } = result;
+  return { ...rest, output, ...(data !== undefined ? { data } : {}) };
 }
 
 async function runUnredacted(

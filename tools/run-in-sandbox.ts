@@ -19,9 +19,14 @@ export async function runInSandbox(
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
     });
-    return { ...describeSandboxResult(result), exitCode: result.exitCode };
+    const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
+    // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
+    const data = { exitCode, signal, timedOut, isCanceled, stdout: result.stdout, stderr: result.stderr, truncated, durationMs };
+    return { ...describeSandboxResult(result), exitCode, data };
   } catch (error) {
-    if (error instanceof SandboxUnavailableError) return { ok: false, output: `Error: ${error.message}` };
+    if (error instanceof SandboxUnavailableError) {
+      return { ok: false, output: `Error: ${error.message}`, exitCode: null, data: { exitCode: null, sandboxUnavailable: true, error: error.message } };
+    }
     throw error;
   }
 }

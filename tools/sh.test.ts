@@ -21,6 +21,7 @@ describe("sh tool", () => {
     expect(result.output).toContain("exit code: 2");
     expect(result.output).toContain("stdout:\nhi\n/scratch");
     expect(result.output).toContain("stderr:\noops");
+    expect(result.data).toMatchObject({ exitCode: 2, signal: null, timedOut: false, stdout: "hi\n/scratch\n", stderr: "oops\n", truncated: false });
     expect(existsSync(join(workspaceDir, ".org", "scratch", "s1"))).toBe(true);
   });
 
@@ -47,6 +48,7 @@ describe("python_run tool", () => {
     );
     expect(result.ok).toBe(true);
     expect(result.output).toContain("stdout:\n45\n3");
+    expect(result.data).toMatchObject({ exitCode: 0, stdout: "45\n3\n", stderr: "" });
   });
 
   test("an exception is a failed result with the traceback", async () => {
