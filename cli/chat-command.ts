@@ -6,7 +6,7 @@ import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom, type Room, RoomModeError } from "../room/room.ts";
-import { parseRoomMode } from "../room/room-mode.ts";
+import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
@@ -223,7 +223,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
         write: (text) => renderer.print(ansi.text(text)),
         clearScreen: () => renderer.print(ansi.clearScreen),
       },
-      { prompt: () => ansi.text(`${room.mode} › `, "bold"), signal },
+      { prompt: () => ansi.text(`${formatRoomMode(room.mode)} › `, "bold"), signal },
     );
   } finally {
     signal.removeEventListener("abort", onAbort);

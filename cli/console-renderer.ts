@@ -411,6 +411,15 @@ export function createConsoleRenderer(options: {
         else line(block, `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}`, "red");
         break;
       }
+      case "progress": {
+        const block = blockOf(event.replyId, event.persona);
+        stopWaiting(block);
+        request(block);
+        const mark = event.status === "done" ? "✓" : event.status === "failed" ? "✗" : event.status === "skipped" ? "·" : "…";
+        const detail = event.detail ? ` · ${oneLine(event.detail, 200)}` : "";
+        line(block, `${mark} ${oneLine(event.step, 60)}: ${event.status}${detail}`, event.status === "failed" ? "red" : "dim");
+        break;
+      }
       case "file-written": {
         const block = blockOf(event.replyId, event.persona);
         request(block);

@@ -8,6 +8,7 @@ import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
+import { formatRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -106,7 +107,7 @@ export const demoCommand: Command = {
         };
         for (const line of DEMO_LINES) {
           if (signal.aborted) break;
-          write(`${room.mode} › `, "bold");
+          write(`${formatRoomMode(room.mode)} › `, "bold");
           for (const character of line) {
             write(character);
             if (!options.fast) await sleep(18 + Math.random() * 40, signal);

@@ -4,6 +4,7 @@ import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { listModels } from "../llm/list-models.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
+import { formatRoomMode } from "../room/room-mode.ts";
 import type { SlashHost } from "./slash-commands.ts";
 
 /** One message for the terminal: "speaker: text", later lines indented under it. */
@@ -20,14 +21,14 @@ export function transcriptMarkdown(room: Room): string {
     const failed = message.failed ? `\n\n_(reply ended early: ${message.failed})_` : "";
     return `${heading}\n\n${message.text}${failed}\n`;
   });
-  return [`# org session ${room.sessionId}`, "", `Mode at save: ${room.mode}`, "", ...sections].join("\n");
+  return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
 /** Lets the slash commands act on a room; `config` says which tools ask first. */
 export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string): SlashHost {
   const policies = new Map(config.personas.map((persona) => [persona.name, persona.tools]));
   return {
-    mode: () => room.mode,
+    mode: () => formatRoomMode(room.mode),
     setMode: (mode) => room.setMode(mode),
     personas: () =>
       room.personas().map((persona) => ({

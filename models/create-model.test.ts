@@ -62,10 +62,9 @@ describe("models", () => {
     ]);
   });
 
-  test("the toolsmith answers a request for a tool with the plain truth and leaves other talk to its model", () => {
-    const toolsmith = createModel(persona("toolsmith", "toolsmith"));
-    expect(toolsmith.cannedReply(message("user", "Can you build me a tool to resize images?", []))).toBe(TOOLSMITH_NOT_BUILT);
-    expect(toolsmith.cannedReply(message("user", "what tools would help here?", []))).toBeUndefined();
+  test("the toolsmith takes a request for a tool as its job and leaves other talk to its model", () => {
+    expect(ToolsmithModel.asksForATool("Can you build me a tool to resize images?")).toBe(true);
+    expect(ToolsmithModel.asksForATool("what tools would help here?")).toBe(false);
     expect(TOOLSMITH_NOT_BUILT).toContain("not built");
   });
 });

@@ -1,5 +1,7 @@
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { PersonaColor, PersonaConfig, PersonaKind, ToolPolicy } from "../config/org-config.ts";
+import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
+import { respondWithTools } from "./respond-with-tools.ts";
 import type { RoomMessage } from "./room-message.ts";
 
 /**
@@ -9,9 +11,9 @@ import type { RoomMessage } from "./room-message.ts";
 export abstract class Model {
   readonly name: string;
   readonly kind: PersonaKind;
-  /** The model id sent to the server; `Room.useModel` changes it. */
-  model: string;
-  /** Where `model` was set (the config key, OLLAMA_MODEL or /use), named when the server lacks it. */
+  /** The LLM model id sent to the server; `Room.useModel` changes it. */
+  modelId: string;
+  /** Where `modelId` was set (the config key, OLLAMA_MODEL or /use), named when the server lacks it. */
   modelSource?: string;
   readonly baseUrl: string;
   /** Policy per tool name; a tool not listed is denied. */
@@ -24,7 +26,7 @@ export abstract class Model {
   constructor(config: PersonaConfig) {
     this.name = config.name;
     this.kind = config.kind;
-    this.model = config.model;
+    this.modelId = config.model;
     this.modelSource = config.modelSource;
     this.baseUrl = config.baseUrl;
     this.toolPolicy = { ...config.tools };
@@ -61,8 +63,8 @@ export abstract class Model {
     ];
   }
 
-  /** A fixed answer that replaces the model call, for what this persona must never improvise. */
-  cannedReply(_message: RoomMessage): string | undefined {
-    return undefined;
+  /** How this persona answers the message `host.trigger`: by default its model in the tool loop. */
+  respond(host: ReplyHost): Promise<ReplyOutcome> {
+    return respondWithTools(host, this, this.context(host.history, host.roomPersonas));
   }
 }

@@ -1,16 +1,29 @@
+import { z } from "zod";
+
+/** A tool call as the room records it: the parsed arguments a model gave. */
+export const RoomToolCall = z.object({ id: z.string(), name: z.string(), arguments: z.record(z.string(), z.unknown()) });
+
+/** A tool a reply ran, with what it answered (redacted), kept so `/save` shows the work behind the words. */
+export const RoomToolRun = z.object({ call: RoomToolCall, ok: z.boolean(), output: z.string() });
+export type RoomToolRun = z.infer<typeof RoomToolRun>;
+
 /** One message said in the room, by the user or a persona. */
-export type RoomMessage = {
-  id: string;
-  turnId: string;
-  from: string; // "user" or a persona name
-  text: string;
-  time: string;
+export const RoomMessage = z.object({
+  id: z.string(),
+  turnId: z.string(),
+  /** "user" or a persona name. */
+  from: z.string(),
+  text: z.string(),
+  time: z.string(),
   /** Personas that have this message in their context. */
-  heardBy: string[];
+  heardBy: z.array(z.string()),
   /** Personas this message asks to answer (its audience, or its @mentions). */
-  addressed: string[];
+  addressed: z.array(z.string()),
   /** Set on a persona's reply that ended early; `text` keeps what arrived. */
-  failed?: string;
+  failed: z.string().optional(),
   /** Where the reply went when the mode was `file:<path>` (workspace-relative). */
-  file?: string;
-};
+  file: z.string().optional(),
+  /** The tools the reply ran, in order. */
+  tools: z.array(RoomToolRun).optional(),
+});
+export type RoomMessage = z.infer<typeof RoomMessage>;

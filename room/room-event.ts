@@ -1,44 +1,104 @@
-import type { ToolCall } from "../llm/chat-types.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import { z } from "zod";
+import {
+  ProgressReport,
+  ReasoningDeltaReport,
+  TextDeltaReport,
+  ToolCallReport,
+  ToolResultReport,
+} from "../models/reply-report.ts";
+import { RoomMessage } from "../models/room-message.ts";
 
 /** Per persona, per user turn: what its replies cost and how fast they came. */
-export type PersonaStats = {
-  replies: number;
-  promptTokens: number;
-  completionTokens: number;
+export const PersonaStats = z.object({
+  replies: z.number(),
+  promptTokens: z.number(),
+  completionTokens: z.number(),
   /** Completion tokens per second of streaming (first token to end). */
-  tokensPerSecond: number;
+  tokensPerSecond: z.number(),
   /** From the reply's start to its first visible token (queue wait included); null if none came. */
-  firstTokenMs: number | null;
+  firstTokenMs: z.number().nullable(),
   /** Time spent queued for the model server. */
-  queuedMs: number;
-  durationMs: number;
-};
+  queuedMs: z.number(),
+  durationMs: z.number(),
+});
+export type PersonaStats = z.infer<typeof PersonaStats>;
 
-/** Everything the room reports; JSON-serialisable, one per line in `--json` mode and in the transcript. */
-export type RoomEvent =
-  | { type: "turn-start"; turnId: string; text: string; mode: string; addressed: string[] }
-  | { type: "reply-start"; turnId: string; replyId: string; persona: string; model: string; hop: number; destination: string }
-  | { type: "waiting"; replyId: string; persona: string; reason: "queued" | "first-token"; baseUrl: string }
-  | { type: "text-delta"; replyId: string; persona: string; text: string }
-  | { type: "reasoning-delta"; replyId: string; persona: string; text: string }
-  | { type: "tool-call"; replyId: string; persona: string; call: ToolCall }
-  | { type: "tool-result"; replyId: string; persona: string; call: ToolCall; ok: boolean; output: string; durationMs: number }
-  | { type: "message"; persona?: string; message: RoomMessage }
-  | { type: "file-written"; replyId: string; persona: string; path: string; bytes: number }
-  | { type: "reply-end"; replyId: string; persona: string; ok: boolean; stats: PersonaStats }
-  | { type: "turn-end"; turnId: string; ok: boolean; stats: Record<string, PersonaStats> }
-  | { type: "mode"; mode: string; by: string }
-  | { type: "model-changed"; persona: string; model: string }
-  | { type: "notice"; persona?: string; reason: "hop-limit" | "replies-in-a-row" | "max-rounds" | "repeated-call" | "budget" | "approval" | "tool-limit" | "file-refused" | "damaged-transcript"; message: string }
-  | { type: "cleared" }
-  | { type: "error"; persona?: string; replyId?: string; message: string; kind?: string };
+/** A reply that ended without its answer though nothing threw: the tool loop was stopped, or its last sandboxed run failed. */
+export const IncompleteReply = z.object({
+  persona: z.string(),
+  replyId: z.string(),
+  reason: z.enum(["max-rounds", "repeated-call", "tool-failed"]),
+});
+export type IncompleteReply = z.infer<typeof IncompleteReply>;
+
+export const NoticeReason = z.enum([
+  "hop-limit",
+  "replies-in-a-row",
+  "max-rounds",
+  "repeated-call",
+  "budget",
+  "approval",
+  "tool-limit",
+  "file-refused",
+  "damaged-transcript",
+  "unknown-persona",
+  "model-list",
+]);
+export type NoticeReason = z.infer<typeof NoticeReason>;
+
+/** The reply an event of a persona's reply belongs to. */
+const Stamp = { replyId: z.string(), persona: z.string() };
+
+/** Everything the room reports; one stream feeds the console, the transcript, `chat --json` and SSE. */
+export const RoomEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("turn-start"), turnId: z.string(), text: z.string(), mode: z.string(), addressed: z.array(z.string()) }),
+  z.object({
+    type: z.literal("reply-start"),
+    turnId: z.string(),
+    ...Stamp,
+    model: z.string(),
+    hop: z.number(),
+    /** "console" or "file:<path>". */
+    destination: z.string(),
+  }),
+  z.object({ type: z.literal("waiting"), ...Stamp, reason: z.enum(["queued", "first-token"]), baseUrl: z.string() }),
+  TextDeltaReport.extend(Stamp),
+  ReasoningDeltaReport.extend(Stamp),
+  ToolCallReport.extend(Stamp),
+  ToolResultReport.extend(Stamp),
+  ProgressReport.extend(Stamp),
+  z.object({ type: z.literal("message"), persona: z.string().optional(), message: RoomMessage }),
+  z.object({ type: z.literal("file-written"), ...Stamp, path: z.string(), bytes: z.number() }),
+  z.object({ type: z.literal("reply-end"), ...Stamp, ok: z.boolean(), stats: PersonaStats }),
+  z.object({
+    type: z.literal("turn-end"),
+    turnId: z.string(),
+    ok: z.boolean(),
+    stats: z.record(z.string(), PersonaStats),
+    incomplete: z.array(IncompleteReply).optional(),
+  }),
+  z.object({ type: z.literal("mode"), mode: z.string(), by: z.string() }),
+  z.object({ type: z.literal("model-changed"), persona: z.string(), model: z.string() }),
+  z.object({ type: z.literal("notice"), persona: z.string().optional(), reason: NoticeReason, message: z.string() }),
+  z.object({ type: z.literal("cleared") }),
+  z.object({
+    type: z.literal("error"),
+    persona: z.string().optional(),
+    replyId: z.string().optional(),
+    message: z.string(),
+    kind: z.string().optional(),
+  }),
+]);
+export type RoomEvent = z.infer<typeof RoomEvent>;
 
 /** What `Room.send` resolves to once every reply of the turn is done. */
 export type TurnSummary = {
   turnId: string;
+  /** False when a reply failed (its error is in `errors`). */
   ok: boolean;
   messages: RoomMessage[];
   stats: Record<string, PersonaStats>;
   errors: { persona?: string; message: string }[];
+  /** Replies that ended without an answer: a stopped tool loop or a failed last tool. */
+  incomplete: IncompleteReply[];
 };

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseRoomMode, RoomModeError } from "./room-mode.ts";
+import { formatRoomMode, parseRoomMode, RoomModeError } from "./room-mode.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-mode-"));
 const workspace = join(base, "workspace");
@@ -26,9 +26,21 @@ const refused = (mode: string) => {
 
 describe("room modes", () => {
   test("group, direct and file modes in canonical form", () => {
-    expect(parseRoomMode(" group ", personas, workspace)).toBe("group");
-    expect(parseRoomMode("direct:@Python", personas, workspace)).toBe("direct:python");
-    expect(parseRoomMode("file:./notes/../notes/replies.md", personas, workspace)).toBe("file:notes/replies.md");
+    expect(parseRoomMode(" group ", personas, workspace)).toEqual({ kind: "group" });
+    expect(parseRoomMode("direct:@Python", personas, workspace)).toEqual({ kind: "direct", persona: "python" });
+    expect(parseRoomMode("file:./notes/../notes/replies.md", personas, workspace)).toEqual({ kind: "file", path: "notes/replies.md" });
+  });
+
+  test("the formatter writes what the parser reads, in canonical form", () => {
+    for (const [given, canonical] of [
+      [" group ", "group"],
+      ["direct:@Python", "direct:python"],
+      ["file:./notes/../notes/replies.md", "file:notes/replies.md"],
+    ] as const) {
+      const mode = parseRoomMode(given, personas, workspace);
+      expect(formatRoomMode(mode)).toBe(canonical);
+      expect(parseRoomMode(formatRoomMode(mode), personas, workspace)).toEqual(mode);
+    }
   });
 
   test("unknown modes and personas list what is valid", () => {

@@ -3,6 +3,21 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/org-config.ts";
 import { protectedTargetProblem } from "../security/safe-file-write.ts";
 
+/** Where the room's conversation goes: everyone, one persona, or a file inside the workspace. */
+export type RoomMode = { kind: "group" } | { kind: "direct"; persona: string } | { kind: "file"; path: string };
+
+/** A mode as the user writes it: "group", "direct:<persona>", "file:<workspace-relative path>". */
+export function formatRoomMode(mode: RoomMode): string {
+  switch (mode.kind) {
+    case "group":
+      return "group";
+    case "direct":
+      return `direct:${mode.persona}`;
+    case "file":
+      return `file:${mode.path}`;
+  }
+}
+
 /** A mode the room cannot take; the message lists the valid ones or says why a path is refused. */
 export class RoomModeError extends Error {
   override name = "RoomModeError";
@@ -27,7 +42,7 @@ function realAncestor(path: string): string {
 }
 
 /**
- * Checks a mode and returns it in canonical form (`file:` paths relative to the workspace).
+ * Reads a mode the user, a persona or a transcript wrote (`file:` paths end up relative to the workspace).
  * Throws RoomModeError for anything else.
  */
 export function parseRoomMode(
@@ -36,43 +51,51 @@ export function parseRoomMode(
   workspaceDir: string,
   /** Files replies may never go to (org's config file); `.org/` and `.git` are refused always. */
   protectedFiles: readonly string[] = [CONFIG_FILE_NAME],
-): string {
+): RoomMode {
   const trimmed = mode.trim();
-  if (trimmed === "group") return "group";
+  if (trimmed === "group") return { kind: "group" };
   if (trimmed.startsWith("direct:")) {
     const name = trimmed.slice("direct:".length).trim().replace(/^@/, "").toLowerCase();
     if (!personas.includes(name)) {
       throw new RoomModeError(`there is no persona "${name}" to talk to directly. Personas: ${personas.join(", ")}. ${VALID}`);
     }
-    return `direct:${name}`;
+    return { kind: "direct", persona: name };
   }
   if (trimmed.startsWith("file:")) {
     const given = trimmed.slice("file:".length).trim();
     if (given === "") throw new RoomModeError(`file mode needs a path, e.g. "file:notes/replies.md". ${VALID}`);
-    const root = realpathSync(workspaceDir);
-    const target = resolve(root, given);
-    if (!isInside(root, target) || !isInside(root, realAncestor(target))) {
-      throw new RoomModeError(
-        `"${given}" is outside the workspace (${root}); replies can only be written to files inside it. Give a path relative to the workspace, e.g. "file:replies.md".`,
-      );
-    }
-    const link = (() => {
-      try {
-        return lstatSync(target).isSymbolicLink();
-      } catch {
-        return false;
-      }
-    })();
-    if (link) {
-      throw new RoomModeError(`"${given}" is a symbolic link; replies are only written to plain files inside the workspace. Pick another path.`);
-    }
-    const fromRoot = relative(root, target);
-    if (fromRoot === "" || (existsSync(target) && statSync(target).isDirectory())) {
-      throw new RoomModeError(`"${given}" is a directory; give a file path, e.g. "file:${fromRoot ? `${fromRoot}/` : ""}replies.md".`);
-    }
-    const problem = protectedTargetProblem(root, fromRoot, protectedFiles);
-    if (problem) throw new RoomModeError(problem);
-    return `file:${fromRoot.split(sep).join("/")}`;
+    return { kind: "file", path: checkReplyFile(given, workspaceDir, protectedFiles) };
   }
   throw new RoomModeError(`"${mode}" is not a mode. ${VALID}`);
+}
+
+/**
+ * A workspace-relative path replies may be appended to, checked against `..`, absolute paths, symlinks,
+ * directories, `.git`, `.org/` and org's config file. The write itself checks again (`appendInsideWorkspace`).
+ */
+function checkReplyFile(given: string, workspaceDir: string, protectedFiles: readonly string[]): string {
+  const root = realpathSync(workspaceDir);
+  const target = resolve(root, given);
+  if (!isInside(root, target) || !isInside(root, realAncestor(target))) {
+    throw new RoomModeError(
+      `"${given}" is outside the workspace (${root}); replies can only be written to files inside it. Give a path relative to the workspace, e.g. "file:replies.md".`,
+    );
+  }
+  const link = (() => {
+    try {
+      return lstatSync(target).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  })();
+  if (link) {
+    throw new RoomModeError(`"${given}" is a symbolic link; replies are only written to plain files inside the workspace. Pick another path.`);
+  }
+  const fromRoot = relative(root, target);
+  if (fromRoot === "" || (existsSync(target) && statSync(target).isDirectory())) {
+    throw new RoomModeError(`"${given}" is a directory; give a file path, e.g. "file:${fromRoot ? `${fromRoot}/` : ""}replies.md".`);
+  }
+  const problem = protectedTargetProblem(root, fromRoot, protectedFiles);
+  if (problem) throw new RoomModeError(problem);
+  return fromRoot.split(sep).join("/");
 }

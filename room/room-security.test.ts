@@ -89,7 +89,7 @@ describe("file mode cannot write outside the workspace or into org's state (inva
       const result = events.find((event) => event.type === "tool-result");
       expect(result).toMatchObject({ ok: false, call: { name: "chat_mode" } });
       expect(result?.type === "tool-result" && result.output).toContain("inside .org/");
-      expect(room.mode).toBe("group");
+      expect(room.mode).toEqual({ kind: "group" });
       expect(existsSync(join(workspaceDir, ".org", "audit", "today.jsonl"))).toBe(false);
     });
   });

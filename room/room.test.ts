@@ -145,7 +145,7 @@ describe("room routing", () => {
       expect(() => room.setMode("file:../elsewhere.md")).toThrow(RoomModeError);
       expect(() => room.setMode("file:/etc/passwd")).toThrow("outside the workspace");
       room.setMode("file:out/replies.md");
-      expect(room.mode).toBe("file:out/replies.md");
+      expect(room.mode).toEqual({ kind: "file", path: "out/replies.md" });
       await room.send("write it down");
       const file = readFileSync(join(workspaceDir, "out/replies.md"), "utf8");
       expect(file).toContain("## agent");
@@ -434,7 +434,7 @@ describe("room tools", () => {
     };
     await withRoom({ script, personas: [{ name: "agent", kind: "agent" }, { name: "python", kind: "python" }] }, async ({ room, events }) => {
       await room.send("@agent let me talk to python alone");
-      expect(room.mode).toBe("direct:python");
+      expect(room.mode).toEqual({ kind: "direct", persona: "python" });
       expect(events.find((event) => event.type === "mode")).toEqual({ type: "mode", mode: "direct:python", by: "agent" });
     });
   });
@@ -507,7 +507,7 @@ describe("room transcript", () => {
       const room = await openRoom({ config, workspaceDir, tools: [], resume: true, onEvent: (event) => events.push(event) });
       try {
         expect(room.sessionId).toBe(sessionId);
-        expect(room.mode).toBe("direct:agent");
+        expect(room.mode).toEqual({ kind: "direct", persona: "agent" });
         const history = room.history();
         expect(history.map((message) => message.from)).toEqual(["user", "agent"]);
         expect(history[0]?.text).toBe("tell me slowly");
@@ -527,3 +527,65 @@ describe("room transcript", () => {
     }
   });
 });
+
+describe("what a new user hit", () => {
+  test("in direct:toolsmith a request for a tool is answered by the toolsmith alone; nobody else is pulled in", async () => {
+    await withRoom({ script: { rules: [say("agent", "agent here")] } }, async ({ room, server, events }) => {
+      room.setMode("direct:toolsmith");
+      const summary = await room.send("please write a tool that counts words");
+      expect(summary.messages.map((message) => message.from)).toEqual(["user", "toolsmith"]);
+      expect(summary.messages[1]?.addressed).toEqual([]);
+      expect(summary.messages[1]?.heardBy).toEqual(["toolsmith"]);
+      expect(personasOf(server)).toEqual([]);
+      expect(events.filter((event) => event.type === "reply-start").map((event) => event.persona)).toEqual(["toolsmith"]);
+    });
+  });
+
+  test("a stopped tool loop is reported as an incomplete reply in the summary and in turn-end", async () => {
+    const loop: ScriptInput = { rules: [{ reply: { toolCalls: [{ name: "echo", arguments: { text: "again" } }] } }] };
+    const helper = { name: "helper", kind: "simple" as const, tools: { echo: "allow" as const } };
+    await withRoom({ script: loop, personas: [helper], limits: { toolRoundsPerTurn: 2 } }, async ({ room, events }) => {
+      const summary = await room.send("loop");
+      expect(summary.ok).toBe(true);
+      expect(summary.incomplete).toEqual([{ persona: "helper", replyId: expect.any(String), reason: "max-rounds" }]);
+      expect(events.at(-1)).toMatchObject({ type: "turn-end", incomplete: [{ persona: "helper", reason: "max-rounds" }] });
+    });
+  });
+});
+
+describe("persona strategies", () => {
+  test("a toolsmith job streams progress steps through the one event stream: console, transcript and events", async () => {
+    const steps: [string, "started" | "done" | "failed", string?][] = [
+      ["spec", "started"],
+      ["spec", "done", "word_count: text → { words }"],
+      ["tests", "failed", "2 of 9 failed"],
+    ];
+    const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, host, progress }) => {
+      for (const [step, status, detail] of steps) progress(step, status, detail);
+      host.report({ type: "text-delta", text: `could not finish "${goal}" yet` });
+      return { text: `could not finish "${goal}" yet`, addressed: [] };
+    };
+    await withRoom(
+      { script: { rules: [] }, personas: [{ name: "toolsmith", kind: "toolsmith" }], room: { toolsmithJob } },
+      async ({ room, events, output, server }) => {
+        const summary = await room.send("build a tool that counts words");
+        expect(summary.messages.at(-1)?.text).toBe('could not finish "build a tool that counts words" yet');
+        expect(personasOf(server)).toEqual([]);
+        const progress = events.filter((event) => event.type === "progress");
+        expect(progress.map((event) => [event.persona, event.step, event.status])).toEqual(steps.map(([step, status]) => ["toolsmith", step, status]));
+        const replyId = events.find((event) => event.type === "reply-start")?.replyId;
+        for (const event of progress) expect(event.replyId).toBe(replyId as string);
+        const text = await output();
+        expect(text).toContain("toolsmith │ ✓ spec: done · word_count: text → { words }");
+        expect(text).toContain("toolsmith │ ✗ tests: failed · 2 of 9 failed");
+        const lines = readFileSync(room.transcriptPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+        expect(lines.filter((line) => line.type === "progress").map((line) => line.detail ?? null)).toEqual([
+          null,
+          "word_count: text → { words }",
+          "2 of 9 failed",
+        ]);
+      },
+    );
+  });
+});
+

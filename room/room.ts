@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
+import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
 import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
@@ -11,10 +12,10 @@ import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { listModels } from "../llm/list-models.ts";
 import { findMentions } from "./mentions.ts";
-import { personaReply, type ReplyHost } from "./persona-reply.ts";
+import { type ReplyRoom, runReply } from "./run-reply.ts";
 import type { RoomMessage } from "../models/room-message.ts";
-import type { PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
-import { parseRoomMode, RoomModeError } from "./room-mode.ts";
+import type { IncompleteReply, PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
+import { formatRoomMode, parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
 
@@ -48,6 +49,8 @@ export type RoomOptions = {
   sessionsDir?: string;
   /** A session id, or true for the latest session. */
   resume?: string | true;
+  /** The toolsmith's pipeline, run when someone asks the toolsmith for a tool; without it the toolsmith says it cannot. */
+  toolsmithJob?: ToolsmithJob;
   onEvent: (event: RoomEvent) => void;
 };
 
@@ -55,8 +58,7 @@ export type PersonaInfo = { name: string; kind: string; model: string; baseUrl: 
 
 export type Room = {
   readonly sessionId: string;
-  /** "group" | "direct:<name>" | "file:<path>" */
-  readonly mode: string;
+  readonly mode: RoomMode;
   readonly transcriptPath: string;
   personas(): PersonaInfo[];
   /** One user message: every addressed persona answers concurrently, hops follow; resolves when all are done. */
@@ -80,6 +82,7 @@ type Turn = {
   errors: { persona?: string; message: string }[];
   /** Tool time the whole user message may spend, shared by every reply it sets off. */
   toolTime: ToolTimeBudget;
+  incomplete: IncompleteReply[];
 };
 
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
@@ -88,7 +91,9 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const sessionsDir = options.sessionsDir ?? join(workspaceDir, ".org", "sessions");
   // Replies in file mode never go over org's config file (the default name, and the file actually read).
   const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
-  const models: Model[] = config.personas.map(createModel);
+  const models: Model[] = config.personas.map((persona) =>
+    createModel(persona, options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+  );
   const names = models.map((model) => model.name);
   const byName = new Map(models.map((model) => [model.name, model]));
   const slots = new Map<string, FifoSemaphore>();
@@ -104,7 +109,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
 
   let sessionId: string;
-  let mode: string;
+  let mode: RoomMode;
   let history: RoomMessage[] = [];
   if (options.resume !== undefined) {
     sessionId = resolveSessionId(sessionsDir, options.resume);
@@ -113,7 +118,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     for (const [persona, model] of Object.entries(restored.models)) {
       const found = byName.get(persona);
       if (found) {
-        found.model = model;
+        found.modelId = model;
         found.modelSource = "/use (earlier in this session)";
       }
     }
@@ -121,7 +126,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     try {
       mode = parseRoomMode(restored.mode, names, workspaceDir, protectedFiles);
     } catch {
-      mode = "group"; // the config changed since (a persona is gone): fall back rather than refuse to resume
+      mode = { kind: "group" }; // the config changed since (a persona is gone): fall back rather than refuse to resume
     }
   } else {
     sessionId = newSessionId();
@@ -133,7 +138,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       throw new OrgConfigError(`${file}, key mode: ${error.message}`, file, undefined, "mode");
     }
   }
-  const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode });
+  const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode: formatRoomMode(mode) });
   const closing = new AbortController();
   const turns = new Set<Promise<unknown>>();
   const personaQueues = new Map<string, Promise<void>>();
@@ -151,11 +156,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
 
   const setMode = (next: string, by = "user") => {
     mode = parseRoomMode(next, names, workspaceDir, protectedFiles);
-    emit({ type: "mode", mode, by });
+    emit({ type: "mode", mode: formatRoomMode(mode), by });
   };
   const modeHandle = {
     get mode() {
-      return mode;
+      return formatRoomMode(mode);
     },
     personas: names,
     setMode,
@@ -170,7 +175,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       .map(([name]) => name);
 
   const heardByFor = (speaker: string, mentions: string[]) => {
-    if (mode.startsWith("direct:")) return [...new Set([mode.slice("direct:".length), ...mentions, ...(speaker === "user" ? [] : [speaker])])];
+    if (mode.kind === "direct") return [...new Set([mode.persona, ...mentions, ...(speaker === "user" ? [] : [speaker])])];
     return [...names];
   };
 
@@ -186,7 +191,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     return [...history.slice(0, index), ...own, trigger];
   }
 
-  const host: ReplyHost = {
+  const replyRoom: ReplyRoom = {
     emit: (event) => emit(event),
     mode: () => mode,
     names,
@@ -238,7 +243,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     const task = previous
       .then(async () => {
         const ceiling = trigger.from === "user" ? undefined : (ceilings.get(trigger) ?? codePolicy(trigger.from));
-        const message = await personaReply(host, turn, model, hop, trigger, replyId, ceiling);
+        const message = await runReply(replyRoom, turn, model, hop, trigger, replyId, ceiling);
         // What this reply asks of others runs under its own code policy, and never above what asked it.
         ceilings.set(message, ceiling ? stricterDeciding(ceiling, codePolicy(persona)) : codePolicy(persona));
         turn.messages.push(message);
@@ -254,7 +259,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     counter += 1;
     const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
     const mentions = findMentions(text, names);
-    const audience = mode.startsWith("direct:") ? [mode.slice("direct:".length)] : [...names];
+    const audience = mode.kind === "direct" ? [mode.persona] : [...names];
     const addressed = mentions.length > 0 ? mentions : audience;
     const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
     const turn: Turn = {
@@ -266,8 +271,9 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       messages: [],
       errors: [],
       toolTime: new ToolTimeBudget(config.limits.toolSecondsPerTurn),
+      incomplete: [],
     };
-    emit({ type: "turn-start", turnId, text, mode, addressed });
+    emit({ type: "turn-start", turnId, text, mode: formatRoomMode(mode), addressed });
     const userMessage: RoomMessage = {
       id: `${turnId}-user`,
       turnId,
@@ -291,8 +297,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       turns.delete(running);
     }
     const ok = turn.errors.length === 0;
-    emit({ type: "turn-end", turnId, ok, stats: turn.stats });
-    return { turnId, ok, messages: turn.messages, stats: turn.stats, errors: turn.errors };
+    emit({ type: "turn-end", turnId, ok, stats: turn.stats, ...(turn.incomplete.length > 0 ? { incomplete: turn.incomplete } : {}) });
+    return { turnId, ok, messages: turn.messages, stats: turn.stats, errors: turn.errors, incomplete: turn.incomplete };
   }
 
   async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
@@ -306,7 +312,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
         available,
       );
     }
-    model.model = match;
+    model.modelId = match;
     model.modelSource = "/use";
     emit({ type: "model-changed", persona, model: match });
   }
@@ -321,7 +327,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       models.map((model) => ({
         name: model.name,
         kind: model.kind,
-        model: model.model,
+        model: model.modelId,
         baseUrl: model.baseUrl,
         tools: offeredTools(model),
         ...(model.color ? { color: model.color } : {}),

@@ -80,6 +80,26 @@ describe("transcript", () => {
     ]);
   });
 
+  test("resume parses every line with the schema: a JSON line of the wrong shape is counted as damaged, not used", () => {
+    const transcript = Transcript.open(dir, "s-shape", { personas: ["agent"], mode: "group" });
+    transcript.append({ type: "message", message: message("t1-user", "user", "hi") });
+    transcript.close();
+    appendFileSync(
+      join(dir, "s-shape.jsonl"),
+      [
+        '{"type":"message","time":"t","message":{"id":"x","from":42}}',
+        '{"type":"mode","time":"t"}',
+        '{"type":"no-such-event","time":"t"}',
+        '["not","an","event"]',
+        "",
+      ].join("\n"),
+    );
+    const restored = resume(dir, "s-shape");
+    expect(restored.damagedLines).toBe(4);
+    expect(restored.mode).toBe("group");
+    expect(restored.history.map((entry) => entry.text)).toEqual(["hi"]);
+  });
+
   test("resume true picks the latest session; unknown and unsafe ids are refused", async () => {
     Transcript.open(dir, "s-two", { personas: [], mode: "group" }).close();
     expect(listSessions(dir).at(-1)).toBe("s-two");

@@ -1,14 +1,25 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
-import type { RoomEvent } from "./room-event.ts";
+import { RoomEvent } from "./room-event.ts";
 
 /** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
-export type TranscriptLine =
-  | { type: "session-start"; time: string; sessionId: string; personas: string[]; mode: string; version: 1 }
-  /** A process took the session up again: replies still open here were cut off by the previous one's end. */
-  | { type: "session-resumed"; time: string }
-  | (RoomEvent & { time: string });
+export const TranscriptLine = z
+  .discriminatedUnion("type", [
+    z.object({
+      type: z.literal("session-start"),
+      sessionId: z.string(),
+      personas: z.array(z.string()),
+      mode: z.string(),
+      version: z.literal(1),
+    }),
+    /** A process took the session up again: replies still open here were cut off by the previous one's end. */
+    z.object({ type: z.literal("session-resumed") }),
+    RoomEvent,
+  ])
+  .and(z.object({ time: z.string() }));
+export type TranscriptLine = z.infer<typeof TranscriptLine>;
 
 /** The room's state as a transcript leaves it. */
 export type RestoredSession = {
@@ -18,7 +29,7 @@ export type RestoredSession = {
   /** Models switched with `useModel`, per persona. */
   models: Record<string, string>;
   tokensUsed: number;
-  /** Lines that could not be read (a crash mid-write leaves at most the last one). */
+  /** Lines that could not be read or do not match the schema (a crash mid-write leaves at most the last one). */
   damagedLines: number;
 };
 
@@ -107,11 +118,16 @@ export function readTranscript(path: string): { lines: TranscriptLine[]; damaged
   let damagedLines = 0;
   for (const text of readFileSync(path, "utf8").split("\n")) {
     if (text.trim() === "") continue;
+    let value: unknown;
     try {
-      lines.push(JSON.parse(text) as TranscriptLine);
+      value = JSON.parse(text);
     } catch {
       damagedLines += 1;
+      continue;
     }
+    const parsed = TranscriptLine.safeParse(value);
+    if (parsed.success) lines.push(parsed.data);
+    else damagedLines += 1;
   }
   return { lines, damagedLines };
 }

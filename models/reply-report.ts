@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { RoomToolCall } from "./room-message.ts";
+
+/** Where a step of a multi-step reply (the toolsmith's pipeline) stands. */
+export const ProgressStatus = z.enum(["started", "running", "done", "failed", "skipped"]);
+export type ProgressStatus = z.infer<typeof ProgressStatus>;
+
+export const TextDeltaReport = z.object({ type: z.literal("text-delta"), text: z.string() });
+export const ReasoningDeltaReport = z.object({ type: z.literal("reasoning-delta"), text: z.string() });
+export const ToolCallReport = z.object({ type: z.literal("tool-call"), call: RoomToolCall });
+export const ToolResultReport = z.object({
+  type: z.literal("tool-result"),
+  call: RoomToolCall,
+  ok: z.boolean(),
+  output: z.string(),
+  /** The structured value the tool returned beside its text (redacted), when it returned one. */
+  data: z.unknown().optional(),
+  /** Set by tools that run a process in the sandbox: its exit code, null when it did not exit by itself. */
+  exitCode: z.number().nullable().optional(),
+  durationMs: z.number(),
+});
+/** One step of a multi-step reply: e.g. `{ step: "tests", status: "failed", detail: "2 of 9 failed" }`. */
+export const ProgressReport = z.object({
+  type: z.literal("progress"),
+  step: z.string(),
+  status: ProgressStatus,
+  detail: z.string().optional(),
+});
+
+/**
+ * What a persona's `respond` reports while it works. The room stamps the reply id and persona on each and
+ * turns it into a `RoomEvent`; `waiting` is before a model's first token, `loop-stop` a tool loop cut short,
+ * `calls-refused` tool calls beyond the reply's limit.
+ */
+export const ReplyReport = z.discriminatedUnion("type", [
+  TextDeltaReport,
+  ReasoningDeltaReport,
+  ToolCallReport,
+  ToolResultReport,
+  ProgressReport,
+  z.object({ type: z.literal("waiting") }),
+  z.object({ type: z.literal("loop-stop"), reason: z.enum(["max-rounds", "repeated-call"]), message: z.string() }),
+  z.object({ type: z.literal("calls-refused"), message: z.string() }),
+]);
+export type ReplyReport = z.infer<typeof ReplyReport>;

@@ -1,0 +1,100 @@
+import { type LoopEvent, runWithTools } from "../chat.ts";
+import type { ChatMessage } from "../llm/chat-types.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
+import type { ReplyHost, ReplyOutcome, ServerSlot } from "./reply-host.ts";
+
+/** While a tool runs the server slot goes to someone else: a long shell command must not block the room. */
+function withSlotFreed(tool: AnyTool, slot: ServerSlot): AnyTool {
+  return {
+    ...tool,
+    async execute(args, context) {
+      slot.release();
+      try {
+        return await tool.execute(args, context);
+      } finally {
+        await slot.acquire();
+      }
+    },
+  };
+}
+
+/**
+ * The usual answer: the tool loop on the persona's model with the tools its policy offers, streaming every
+ * delta, call and result to the host, holding a server slot only while the model is asked.
+ */
+export async function respondWithTools(
+  host: ReplyHost,
+  model: { baseUrl: string; modelId: string; modelSource?: string | undefined },
+  messages: ChatMessage[],
+): Promise<ReplyOutcome> {
+  const tools = new Map([...host.tools].map(([name, tool]) => [name, withSlotFreed(tool, host.slot)]));
+  let usageReported = false;
+  const onLoopEvent = (event: LoopEvent) => {
+    switch (event.type) {
+      case "text-delta":
+      case "reasoning-delta":
+        host.report({ type: event.type, text: event.text });
+        break;
+      case "tool-call":
+        host.report({ type: "tool-call", call: event.call });
+        break;
+      case "tool-result":
+        host.report({
+          type: "tool-result",
+          call: event.call,
+          ok: event.result.ok,
+          output: event.result.output,
+          ...(event.result.data !== undefined ? { data: event.result.data } : {}),
+          ...(event.result.exitCode !== undefined ? { exitCode: event.result.exitCode } : {}),
+          durationMs: event.durationMs,
+        });
+        break;
+      case "finish":
+        if (event.usage) {
+          usageReported = true;
+          host.reportUsage(event.usage);
+        }
+        break;
+      case "loop-stop":
+        host.report({ type: "loop-stop", reason: event.reason, message: event.message });
+        break;
+      case "calls-refused":
+        host.report({ type: "calls-refused", message: event.message });
+        break;
+      case "round-start":
+        host.report({ type: "waiting" });
+        break;
+      default:
+        break;
+    }
+  };
+  await host.slot.acquire();
+  try {
+    const result = await runWithTools({
+      baseUrl: model.baseUrl,
+      model: model.modelId,
+      messages,
+      tools,
+      toolContext: host.toolContext,
+      signal: host.signal,
+      onEvent: onLoopEvent,
+      maxRounds: host.maxToolRounds,
+      maxToolCalls: host.maxToolCalls,
+      budget: host.budget,
+      toolTime: host.toolTime,
+      ...(model.modelSource ? { modelSource: model.modelSource } : {}),
+      approve: (call) => host.approve(call),
+      authorization: host.authorization,
+    });
+    // Servers that send no usage are estimated by runWithTools.
+    if (!usageReported) host.reportUsage(result.usage);
+    const text = result.messages
+      .filter((message) => message.role === "assistant")
+      .map((message) => message.content?.trim() ?? "")
+      .filter((content) => content !== "")
+      .join("\n\n");
+    return { text, ...(result.stopReason !== "done" ? { stopped: result.stopReason } : {}) };
+  } finally {
+    host.slot.release();
+  }
+}

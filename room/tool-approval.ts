@@ -1,0 +1,36 @@
+import type { CallDecision } from "../chat.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
+import type { ToolPolicy } from "../config/org-config.ts";
+import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
+
+/**
+ * Whether one of a persona's tool calls may run. A hop runs code under the stricter of this persona's policy
+ * and the `ceiling` of the personas that asked (invariant 12); "ask" goes to `approve`, and without one the
+ * call is denied with `onNotice` saying why. Denied tools are never offered in the first place.
+ */
+export function toolApproval(options: {
+  persona: string;
+  policy: Readonly<Record<string, ToolPolicy>>;
+  tools: ReadonlyMap<string, AnyTool>;
+  ceiling: DecidingPolicy | undefined;
+  approve: ((persona: string, call: ToolCall) => Promise<boolean>) | undefined;
+  onNotice: (message: string) => void;
+}): (call: ToolCall) => Promise<boolean | CallDecision> {
+  const { persona, policy, tools, ceiling, approve, onNotice } = options;
+  return async (call) => {
+    const own = { policy: policy[call.name] ?? "deny", from: persona };
+    const decided = effectivePolicy(own, tools.get(call.name) ?? { runsCode: false }, ceiling);
+    const whose = decided.from === persona ? "org.config.json" : `${decided.from}'s policy (${decided.from} asked ${persona} for this)`;
+    if (decided.policy === "deny") {
+      onNotice(`${persona}'s ${call.name} call was not run: ${whose} does not let it run code.`);
+      return { run: false, reason: `Error: not run: ${whose} does not allow ${call.name} here. Do not retry it; answer without it or ask the user.` };
+    }
+    if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
+    if (!approve) {
+      onNotice(`${persona}'s ${call.name} call needs approval (${whose} marks it "ask") and nobody can approve here; it was denied.`);
+      return false;
+    }
+    return (await approve(persona, call)) ? { run: true, policyFrom: decided.from } : false;
+  };
+}
