@@ -589,3 +589,99 @@ describe("persona strategies", () => {
   });
 });
 
+describe("transcript size and loss", () => {
+  test("a 4 KB reply streamed in 3-character chunks makes a transcript of a few KB, and resume rebuilds the same messages", async () => {
+    const long = Array.from({ length: 512 }, (_, index) => `w${String(index).padStart(3, "0")}-abc`).join("").slice(0, 4096);
+    const script: ScriptInput = { rules: [{ when: { persona: "agent" }, reply: { text: long, chunkSize: 3, delayMs: 0 } }] };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }] }, async ({ room, events, workspaceDir }) => {
+      await room.send("talk at length");
+      expect(events.filter((event) => event.type === "text-delta").length).toBeGreaterThan(1000);
+      const history = room.history();
+      expect(history.at(-1)?.text).toBe(long);
+      const size = readFileSync(room.transcriptPath, "utf8").length;
+      // The reply's text is there twice (its deltas and its message); one line per chunk would be ~150 KB.
+      expect(size).toBeLessThan(3 * 4096);
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
+      const resumed = await openRoom({ config, workspaceDir, tools: [], resume: room.sessionId, onEvent() {} });
+      try {
+        expect(resumed.history()).toEqual(history);
+      } finally {
+        await resumed.close();
+      }
+    });
+  });
+
+  test(
+    "kill -9 while a stream is idle loses nothing: streamed text reaches the disk within one interval, not at reply end",
+    async () => {
+      const chunks = ["ALPHA-", "BRAVO-", "CHARLI", "DELTA-"];
+      // Chunks seconds apart: after each one the stream is idle for far longer than the 100 ms interval.
+      const script: ScriptInput = { rules: [{ when: { persona: "agent" }, reply: { text: chunks.join(""), chunkSize: 6, delayMs: 3000 } }] };
+      const server = await startScriptedServer({ script, port: 0 });
+      const workspaceDir = join(base, "killed-idle");
+      const sessionsDir = join(workspaceDir, ".org", "sessions");
+      const childScript = `
+        import { mkdirSync } from "node:fs";
+        import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "config", "org-config.ts"))};
+        import { openRoom } from ${JSON.stringify(join(import.meta.dir, "room.ts"))};
+        mkdirSync(${JSON.stringify(workspaceDir)}, { recursive: true });
+        const config = loadOrgConfig(${JSON.stringify(join(workspaceDir, "org.config.json"))}, { OLLAMA_BASE: ${JSON.stringify(server.url)}, OLLAMA_MODEL: "qwen3:8b" });
+        let received = "";
+        const room = await openRoom({ config, workspaceDir: ${JSON.stringify(workspaceDir)}, tools: [], onEvent(event) {
+          if (event.type === "text-delta") { received += event.text; console.log("received " + JSON.stringify(received)); }
+        } });
+        room.setMode("direct:agent");
+        console.log("session " + room.sessionId);
+        await room.send("tell me slowly");
+      `;
+      const child = Bun.spawn([process.execPath, "-e", childScript], { stdout: "pipe", stderr: "pipe" });
+      try {
+        const reader = child.stdout.getReader();
+        let out = "";
+        const readUntil = async (pattern: RegExp) => {
+          while (!pattern.test(out)) {
+            const { value, done } = await reader.read();
+            if (done) throw new Error(`the child ended before printing ${pattern}: ${out}`);
+            out += new TextDecoder().decode(value);
+          }
+        };
+        await readUntil(/session (\S+)\n/);
+        const sessionId = /session (\S+)\n/.exec(out)?.[1] as string;
+        await readUntil(/received .*\n/);
+        const path = join(sessionsDir, `${sessionId}.jsonl`);
+        const deltasOnDisk = () =>
+          readFileSync(path, "utf8")
+            .split("\n")
+            .filter((line) => line.includes('"text-delta"'))
+            .map((line) => (JSON.parse(line) as { text: string }).text)
+            .join("");
+        // Bounded: the interval is 100 ms; the next chunk is 3 s away.
+        for (let i = 0; i < 1000 && deltasOnDisk() === ""; i += 1) await Bun.sleep(10);
+        child.kill(9);
+        await child.exited;
+        for (let next = await reader.read(); !next.done; next = await reader.read()) out += new TextDecoder().decode(next.value);
+        const received = JSON.parse(/received (.*)\n(?![\s\S]*received)/.exec(out)?.[1] as string) as string;
+        const written = deltasOnDisk();
+        // Everything the room had received was on disk when it died, and the reply had not ended.
+        expect(written).toBe(received);
+        expect(received.length).toBeLessThan(chunks.join("").length);
+        expect(readFileSync(path, "utf8")).not.toContain('"type":"reply-end"');
+
+        const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+        const room = await openRoom({ config, workspaceDir, tools: [], resume: sessionId, onEvent() {} });
+        try {
+          const history = room.history();
+          expect(history.map((message) => message.from)).toEqual(["user", "agent"]);
+          expect(history[1]?.text).toBe(received);
+          expect(history[1]?.failed).toContain("the session ended");
+        } finally {
+          await room.close();
+        }
+      } finally {
+        child.kill(9);
+        await server.stop();
+      }
+    },
+    30_000,
+  );
+});

@@ -21,6 +21,11 @@ export const TranscriptLine = z
   .and(z.object({ time: z.string() }));
 export type TranscriptLine = z.infer<typeof TranscriptLine>;
 
+/** How long streamed text may wait in memory before it is written: what a `kill -9` can lose at most. */
+export const TRANSCRIPT_FLUSH_MS = 100;
+
+type Delta = Extract<RoomEvent, { type: "text-delta" | "reasoning-delta" }> & { time: string };
+
 /** The room's state as a transcript leaves it. */
 export type RestoredSession = {
   sessionId: string;
@@ -66,26 +71,37 @@ export function transcriptPath(sessionsDir: string, sessionId: string): string {
 }
 
 /**
- * An append-only transcript: each event is written with one write(2) as it happens, so a crash or
- * `kill -9` loses at most the line being written.
+ * An append-only transcript, one write(2) per line. Streamed text and reasoning are gathered per reply and
+ * written every `flushMs` and before any other event (reply end, tool call, turn end), so a 4 KB reply is a
+ * few lines, not one per chunk, and a crash or `kill -9` loses at most one interval of streamed text.
  */
 export class Transcript {
   readonly sessionId: string;
   readonly path: string;
   #fd: number | undefined;
+  readonly #flushMs: number;
+  /** Deltas not yet written, per reply and kind, in the order they began. */
+  readonly #pending = new Map<string, Delta>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(sessionId: string, path: string, fd: number) {
+  private constructor(sessionId: string, path: string, fd: number, flushMs: number) {
     this.sessionId = sessionId;
     this.path = path;
     this.#fd = fd;
+    this.#flushMs = flushMs;
   }
 
   /** Opens (creating when new) the transcript of a session for appending. */
-  static open(sessionsDir: string, sessionId: string, header: { personas: string[]; mode: string }): Transcript {
+  static open(
+    sessionsDir: string,
+    sessionId: string,
+    header: { personas: string[]; mode: string },
+    options: { flushMs?: number } = {},
+  ): Transcript {
     mkdirSync(sessionsDir, { recursive: true });
     const path = transcriptPath(sessionsDir, sessionId);
     const isNew = !existsSync(path) || statSync(path).size === 0;
-    const transcript = new Transcript(sessionId, path, openSync(path, "a"));
+    const transcript = new Transcript(sessionId, path, openSync(path, "a"), options.flushMs ?? TRANSCRIPT_FLUSH_MS);
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
     } else {
@@ -97,7 +113,26 @@ export class Transcript {
   }
 
   append(event: RoomEvent): void {
-    this.#write({ time: new Date().toISOString(), ...event });
+    const time = new Date().toISOString();
+    if (event.type === "text-delta" || event.type === "reasoning-delta") {
+      const key = `${event.type}\u0000${event.replyId}`;
+      const pending = this.#pending.get(key);
+      if (pending) pending.text += event.text;
+      else this.#pending.set(key, { ...event, time });
+      this.#timer ??= setTimeout(() => this.flush(), this.#flushMs);
+      return;
+    }
+    this.flush();
+    this.#write({ time, ...event });
+  }
+
+  /** Writes the streamed text gathered so far. */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const delta of pending) this.#write(delta);
   }
 
   #write(line: TranscriptLine): void {
@@ -106,6 +141,7 @@ export class Transcript {
   }
 
   close(): void {
+    this.flush();
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
     this.#fd = undefined;
