@@ -1,9 +1,19 @@
 import { serverEndpoint } from "../config/server-url.ts";
 import { modelsUrl } from "./model-server-urls.ts";
 
-/** The model server cannot be asked for its models; the message says why and what to check. */
+/**
+ * The model server cannot be asked for its models; the message says why and what to check. `unreachable`:
+ * nothing answered; `refused`: an HTTP error such as 401; `no-list`: a server answered, but has no model list
+ * there (no such route, or a body without one), though chat may still work.
+ */
 export class ModelListError extends Error {
   override name = "ModelListError";
+  constructor(
+    message: string,
+    readonly reason: "unreachable" | "refused" | "no-list",
+  ) {
+    super(message);
+  }
 }
 
 export type ModelListOptions = {
@@ -44,9 +54,15 @@ export async function listModels(baseUrl: string, options: ModelListOptions = {}
     if (options.signal?.aborted) throw error;
     throw new ModelListError(
       `no model server answered at ${serverEndpoint(baseUrl).url} (${error instanceof Error ? error.message : String(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
+      "unreachable",
     );
   }
-  if (!answer.ok) throw new ModelListError(`${answer.url} answered HTTP ${answer.status}; is ${serverEndpoint(baseUrl).url} an OpenAI-compatible server?`);
-  if (!answer.models) throw new ModelListError(`${answer.url} did not return a model list ({"data": [...]}).`);
+  if (!answer.ok) {
+    throw new ModelListError(
+      `${answer.url} answered HTTP ${answer.status}; is ${serverEndpoint(baseUrl).url} an OpenAI-compatible server?`,
+      [404, 405, 501].includes(answer.status) ? "no-list" : "refused",
+    );
+  }
+  if (!answer.models) throw new ModelListError(`${answer.url} did not return a model list ({"data": [...]}).`, "no-list");
   return answer.models;
 }

@@ -529,6 +529,27 @@ describe("room transcript", () => {
 });
 
 describe("what a new user hit", () => {
+  test("a misspelt @name is said to be no persona, with the closest suggested; the message goes to its usual audience", async () => {
+    const script: ScriptInput = { rules: [say("python", "python here"), say("agent", "agent here"), say("toolsmith", "smith here")] };
+    await withRoom({ script, concurrency: 3 }, async ({ room, server, events, output }) => {
+      const summary = await room.send("@pyhton what is 2+2?");
+      expect(personasOf(server).sort()).toEqual(["agent", "python", "toolsmith"]);
+      expect(summary.messages[0]?.addressed).toEqual(["agent", "python", "toolsmith"]);
+      const notice = events.find((event) => event.type === "notice");
+      expect(notice).toMatchObject({ reason: "unknown-persona" });
+      expect(notice?.type === "notice" && notice.message).toContain('no persona "@pyhton"');
+      expect(await output()).toContain("Did you mean @python?");
+
+      // In direct mode the audience stays the one persona; a name far from every persona lists them all.
+      room.setMode("direct:agent");
+      events.length = 0;
+      await room.send("@zzzzzz are you there?");
+      expect(personasOf(server).slice(3)).toEqual(["agent"]);
+      const second = events.find((event) => event.type === "notice");
+      expect(second?.type === "notice" && second.message).toContain("Personas: agent, python, toolsmith.");
+    });
+  });
+
   test("in direct:toolsmith a request for a tool is answered by the toolsmith alone; nobody else is pulled in", async () => {
     await withRoom({ script: { rules: [say("agent", "agent here")] } }, async ({ room, server, events }) => {
       room.setMode("direct:toolsmith");
@@ -538,6 +559,44 @@ describe("what a new user hit", () => {
       expect(summary.messages[1]?.heardBy).toEqual(["toolsmith"]);
       expect(personasOf(server)).toEqual([]);
       expect(events.filter((event) => event.type === "reply-start").map((event) => event.persona)).toEqual(["toolsmith"]);
+    });
+  });
+
+  test("/use on a server whose /v1/models has no list switches anyway and says it could not check", async () => {
+    const script: ScriptInput = { models: ["qwen3:8b", "other:1b"], rules: [say("agent", "ok")] };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }] }, async ({ server }) => {
+      // A gateway that forwards chat but answers /v1/models without a list.
+      const gateway = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        async fetch(request) {
+          const url = new URL(request.url);
+          if (url.pathname === "/v1/models") return Response.json({ object: "list" });
+          return fetch(`${server.url}${url.pathname}`, { method: request.method, headers: request.headers, body: await request.text() });
+        },
+      });
+      const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
+      const events: RoomEvent[] = [];
+      const workspaceDir = join(base, `workspace-${workspaces++}`);
+      const { mkdirSync } = await import("node:fs");
+      mkdirSync(workspaceDir, { recursive: true });
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: gatewayUrl, OLLAMA_MODEL: "qwen3:8b" });
+      config.personas = config.personas.filter((persona) => persona.name === "agent");
+      const room = await openRoom({ config, workspaceDir, tools: [], onEvent: (event) => events.push(event) });
+      try {
+        await room.useModel("agent", "other:1b");
+        expect(room.personas()[0]?.model).toBe("other:1b");
+        const notice = events.find((event) => event.type === "notice");
+        expect(notice).toMatchObject({ reason: "model-list", persona: "agent" });
+        expect(notice?.type === "notice" && notice.message).toContain("did not return a model list");
+        expect(events.at(-1)).toEqual({ type: "model-changed", persona: "agent", model: "other:1b" });
+        const summary = await room.send("hi");
+        expect(summary.ok).toBe(true);
+        expect((server.requests.at(-1)?.body as { model: string }).model).toBe("other:1b");
+      } finally {
+        await room.close();
+        gateway.stop(true);
+      }
     });
   });
 

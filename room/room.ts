@@ -10,8 +10,8 @@ import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { listModels } from "../llm/list-models.ts";
-import { findMentions } from "./mentions.ts";
+import { listModels, ModelListError } from "../llm/list-models.ts";
+import { findMentions, unknownMentions } from "./mentions.ts";
 import { type ReplyRoom, runReply } from "./run-reply.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
@@ -65,7 +65,10 @@ export type Room = {
   send(text: string, options?: { signal?: AbortSignal }): Promise<TurnSummary>;
   /** Throws RoomModeError whose message lists the valid modes or says why a path is refused. */
   setMode(mode: string): void;
-  /** Switches a persona's model after checking the server's /v1/models; ModelNotAvailableError lists what is there. */
+  /**
+   * Switches a persona's model after checking the server's /v1/models; ModelNotAvailableError lists what is
+   * there. A server that answers without a model list gets the switch anyway, with a notice.
+   */
   useModel(persona: string, model: string, signal?: AbortSignal): Promise<void>;
   history(): RoomMessage[];
   clear(): void;
@@ -260,6 +263,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
     const mentions = findMentions(text, names);
     const audience = mode.kind === "direct" ? [mode.persona] : [...names];
+    // A misspelt @name addresses nobody: the message goes where it would have gone without it, and the user is told.
     const addressed = mentions.length > 0 ? mentions : audience;
     const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
     const turn: Turn = {
@@ -274,6 +278,14 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       incomplete: [],
     };
     emit({ type: "turn-start", turnId, text, mode: formatRoomMode(mode), addressed });
+    for (const unknown of unknownMentions(text, names)) {
+      const hint = unknown.closest ? ` Did you mean @${unknown.closest}?` : ` Personas: ${names.join(", ")}.`;
+      emit({
+        type: "notice",
+        reason: "unknown-persona",
+        message: `there is no persona "@${unknown.name}"; the message went to ${addressed.join(", ")}.${hint}`,
+      });
+    }
     const userMessage: RoomMessage = {
       id: `${turnId}-user`,
       turnId,
@@ -304,7 +316,23 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
     const model = byName.get(persona);
     if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-    const available = await listModels(model.baseUrl, { signal, authorization: authorizationFor(config, model.baseUrl) });
+    let available: string[];
+    try {
+      available = await listModels(model.baseUrl, { signal, authorization: authorizationFor(config, model.baseUrl) });
+    } catch (error) {
+      if (!(error instanceof ModelListError) || error.reason !== "no-list") throw error;
+      // Chat may work on a server that lists no models (some proxies and gateways): switch, and say it was not checked.
+      model.modelId = modelId;
+      model.modelSource = "/use";
+      emit({
+        type: "notice",
+        persona,
+        reason: "model-list",
+        message: `${persona} now uses "${modelId}", unchecked: ${error.message} If the server lacks it, ${persona}'s next reply will say so.`,
+      });
+      emit({ type: "model-changed", persona, model: modelId });
+      return;
+    }
     const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
     if (!match) {
       throw new ModelNotAvailableError(
