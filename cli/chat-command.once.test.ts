@@ -81,7 +81,11 @@ describe("--once against the scripted server", () => {
     JSON.stringify({
       models: ["scripted"],
       rules: [
+        { when: { persona: "agent", lastRole: "tool", lastMessage: "looping" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo looping" } }] } },
+        { when: { persona: "agent", lastRole: "tool", lastMessage: "exit code: 3" }, reply: { text: "the command failed with exit code 3." } },
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: "I ran it; it printed the greeting." } },
+        { when: { persona: "agent", lastMessage: "^please loop" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo looping" } }] } },
+        { when: { persona: "agent", lastMessage: "^please fail" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo broken >&2; exit 3" } }] } },
         { when: { persona: "agent", lastMessage: "greet" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo sandboxed-hello" } }] } },
         { when: { persona: "agent", lastMessage: "break" }, reply: { text: "half a reply that never ends", chunkSize: 4, fault: { cutAfterChunks: 2 } } },
         { when: {}, reply: { text: "nothing to add." } },
@@ -120,6 +124,22 @@ describe("--once against the scripted server", () => {
     const lines = events(result.stdout);
     expect(lines.some((event) => event.type === "error" && event.persona === "agent")).toBe(true);
     expect(lines.at(-1)).toMatchObject({ type: "turn-end", ok: false });
+  });
+
+  test("a reply whose last sandboxed command failed exits 1, though the model explained it; stderr says why", async () => {
+    const result = await chat(["--once", "please fail", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(result.stdout).toContain("agent │ the command failed with exit code 3.");
+    expect(result.stderr).toContain("org: agent's reply is incomplete: the last command it ran in the sandbox failed (exit 1).");
+    expect(result.exitCode).toBe(1);
+  });
+
+  test("a reply whose tool loop was stopped exits 1; turn-end lists it as incomplete", async () => {
+    const result = await chat(["--once", "please loop", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(result.exitCode).toBe(1);
+    const lines = events(result.stdout);
+    expect(lines.some((event) => event.type === "notice" && event.reason === "repeated-call")).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ type: "turn-end", ok: true, incomplete: [{ persona: "agent", reason: "repeated-call" }] });
+    expect(result.stderr).toContain("its tool loop was stopped for repeating the same call");
   });
 
   test("a tool the config marks ask is denied without --yes (and the notice says so), allowed with it", async () => {

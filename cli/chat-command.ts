@@ -4,7 +4,7 @@ import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
-import type { RoomEvent } from "../room/room-event.ts";
+import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
 import { openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
@@ -30,7 +30,8 @@ Options:
   --config FILE      room configuration (default: org.config.json in the workspace, else built-in defaults)
   --mode MODE        start in group, direct:<persona> or file:<path>
   --resume [ID]      go on with a saved session (the newest when no id is given)
-  --once TEXT        send one message, print the replies, exit (non-zero if a reply failed)
+  --once TEXT        send one message, print the replies, exit (1 if a reply failed, its tool loop was
+                     stopped, or the last command it ran in the sandbox failed)
   --json             with --once: print every room event as one JSON line
   --yes, -y          approve tools that the config marks "ask" without asking
   --workspace DIR    where .org/ (sessions, history, audit, scratch) lives (default: current directory)
@@ -41,6 +42,13 @@ Examples:
   org chat
   org chat --once "what is in this folder?" --mode direct:agent --json
   OLLAMA_BASE=http://127.0.0.1:11434 OLLAMA_MODEL=qwen3:8b org chat --resume`;
+
+/** Why `--once` exits 1 though no reply failed outright. */
+const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
+  "max-rounds": "its tool loop hit limits.toolRoundsPerTurn before a final answer (exit 1).",
+  "repeated-call": "its tool loop was stopped for repeating the same call (exit 1).",
+  "tool-failed": "the last command it ran in the sandbox failed (exit 1).",
+};
 
 /** Everything a chat run sets up before the first message. */
 type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
@@ -150,7 +158,10 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     const summary = await room.send(text, { signal: AbortSignal.any([signal, stop.signal]) });
     await renderer.idle();
     if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
-    return summary.ok && !stop.signal.aborted ? 0 : 1;
+    for (const reply of summary.incomplete) {
+      process.stderr.write(`org: ${sanitizeForTerminal(reply.persona)}'s reply is incomplete: ${INCOMPLETE[reply.reason]}\n`);
+    }
+    return summary.ok && summary.incomplete.length === 0 && !stop.signal.aborted ? 0 : 1;
   } finally {
     process.off("SIGINT", onInterrupt);
     await room.close();
