@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
@@ -11,6 +11,8 @@ import { roomSlashHost } from "./room-slash-host.ts";
 import { parseInput, runSlashCommand } from "./slash-commands.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
+// The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
+chmodSync(workspace, 0o755);
 let server: Awaited<ReturnType<typeof startScriptedServer>>;
 let room: Room;
 let run: (line: string) => Promise<string>;
@@ -18,12 +20,19 @@ const events: RoomEvent[] = [];
 
 beforeAll(async () => {
   server = await startScriptedServer({
-    script: { models: ["scripted", "bigger:14b"], rules: [{ when: { persona: "agent" }, reply: { text: "hello from agent\nsecond line" } }] },
+    script: {
+      models: ["scripted", "bigger:14b"],
+      rules: [
+        { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the file is there." } },
+        { when: { persona: "agent", lastMessage: "^check the file" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "printf '  indented\\nsaved-output'" } }] } },
+        { when: { persona: "agent" }, reply: { text: "hello from agent\nsecond line" } },
+      ],
+    },
   });
   const configFile = join(workspace, "org.config.json");
   await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
   const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
-  room = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: (event) => events.push(event) });
+  room = await openRoom({ config, workspaceDir: workspace, tools: [sh], approve: async () => true, onEvent: (event) => events.push(event) });
   const host = roomSlashHost(room, config, workspace);
   run = async (line) => {
     const parsed = parseInput(line);
@@ -47,6 +56,17 @@ test("/history and /save show the real room's conversation", async () => {
   const markdown = readFileSync(join(workspace, "notes", "chat.md"), "utf8");
   expect(markdown).toContain(`# org session ${room.sessionId}`);
   expect(markdown).toMatch(/## agent — .*\n\nhello from agent\nsecond line\n/);
+});
+
+test("/save includes the tool calls behind a reply and what they printed", async () => {
+  await room.send("check the file please");
+  await run("/save notes/with-tools.md");
+  const markdown = readFileSync(join(workspace, "notes", "with-tools.md"), "utf8");
+  const section = markdown.slice(markdown.lastIndexOf("## agent"));
+  expect(section).toContain("**⚙ sh**");
+  expect(section).toContain("saved-output");
+  // The output keeps its indentation, inside a fence, before the reply's words.
+  expect(section).toMatch(/```\nexit code: 0\nstdout:\n  indented\nsaved-output\nstderr: \(empty\)\n```\n\nthe file is there\.\n/);
 });
 
 test("/models lists the server's models, /use checks them, /tools marks ask", async () => {

@@ -5,6 +5,7 @@ import { listModels } from "../llm/list-models.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
+import { sanitizeOutput } from "../sandbox/describe-result.ts";
 import type { SlashHost } from "./slash-commands.ts";
 
 /** One message for the terminal: "speaker: text", later lines indented under it. */
@@ -14,12 +15,32 @@ export function formatMessage(message: RoomMessage): string {
   return `${message.from}: ${message.text.replace(/\n/g, "\n    ")}${failed}${where}`;
 }
 
-/** The conversation as Markdown, one section per message. */
+/** A fenced block that no backtick run inside the text can close early. */
+function fenced(text: string, info = ""): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((match) => match[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${info}\n${text}\n${fence}`;
+}
+
+/** The tools a reply ran, as Markdown: each call's arguments, then what it answered. */
+function toolsMarkdown(message: RoomMessage): string {
+  return (message.tools ?? [])
+    .map((run) => {
+      const status = run.ok ? "" : " (failed)";
+      // Tool output is anyone's text: no terminal escapes go into a file someone may `cat`.
+      const name = sanitizeOutput(run.call.name);
+      const call = fenced(sanitizeOutput(JSON.stringify(run.call.arguments, null, 2)), "json");
+      return `**⚙ ${name}**${status}\n\n${call}\n\n${fenced(sanitizeOutput(run.output))}\n\n`;
+    })
+    .join("");
+}
+
+/** The conversation as Markdown, one section per message, with the tool calls and output behind each reply. */
 export function transcriptMarkdown(room: Room): string {
   const sections = room.history().map((message) => {
     const heading = `## ${message.from} — ${message.time}`;
     const failed = message.failed ? `\n\n_(reply ended early: ${message.failed})_` : "";
-    return `${heading}\n\n${message.text}${failed}\n`;
+    return `${heading}\n\n${toolsMarkdown(message)}${message.text}${failed}\n`;
   });
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
