@@ -2,6 +2,8 @@
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
+/** The embedding model `tool search` asks `/api/embed` for, unless ORG_EMBED_MODEL names another (or `off`). */
+export const DEFAULT_EMBED_MODEL = "nomic-embed-text";
 
 /** An environment variable holds a value org cannot use; the message says which values it takes. */
 export class EnvironmentError extends Error {
@@ -31,6 +33,10 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
     sandboxDisabled: env.ORG_SANDBOX === "off",
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== "",
     apiKey: env.OPENAI_API_KEY?.trim() || undefined,
+    /** The model tool search embeds with; undefined when ORG_EMBED_MODEL=off (full-text search alone). */
+    embedModel: env.ORG_EMBED_MODEL?.trim() === "off" ? undefined : env.ORG_EMBED_MODEL?.trim() || DEFAULT_EMBED_MODEL,
+    /** The server of `/api/embed`: ORG_EMBED_BASE, else OLLAMA_BASE. */
+    embedBase: baseUrlOf(env.ORG_EMBED_BASE?.trim() || env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
   };
 }
 

@@ -1,0 +1,79 @@
+import { z } from "zod";
+
+/** Turns texts into vectors; the registry caches what it returns by content hash and model. */
+export type Embedder = {
+  model: string;
+  /** Where the vectors come from, for the search output: `nomic-embed-text at http://…`. */
+  label: string;
+  embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
+};
+
+/** No vectors could be had: no server, no such model, or an answer that is not vectors. */
+export class EmbeddingUnavailableError extends Error {
+  override name = "EmbeddingUnavailableError";
+}
+
+const EmbedResponse = z.object({ embeddings: z.array(z.array(z.number())) });
+// A server's answer is read only this far: vectors for a batch are well under a megabyte.
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+async function readCapped(response: Response, limit: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new EmbeddingUnavailableError(`the embedding server's answer passed ${limit} bytes; not read further`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** An embedder over Ollama's `POST /api/embed` (`{ model, input: [...] }` → `{ embeddings: [[...]] }`). */
+export function ollamaEmbedder(options: { baseUrl: string; model: string; authorization?: string; timeoutMs?: number }): Embedder {
+  const url = `${options.baseUrl.replace(/\/+$/, "")}/api/embed`;
+  return {
+    model: options.model,
+    label: `${options.model} at ${options.baseUrl}`,
+    async embed(texts, signal) {
+      if (texts.length === 0) return [];
+      const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(options.authorization ? { authorization: options.authorization } : {}) },
+          body: JSON.stringify({ model: options.model, input: texts }),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        throw new EmbeddingUnavailableError(`no embedding server answered at ${url} (${error instanceof Error ? error.message : String(error)})`);
+      }
+      const text = await readCapped(response, MAX_RESPONSE_BYTES);
+      if (!response.ok) {
+        throw new EmbeddingUnavailableError(`${url} answered ${response.status}: ${text.slice(0, 200).replace(/\s+/g, " ")}`);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new EmbeddingUnavailableError(`${url} answered something that is not JSON`);
+      }
+      const parsed = EmbedResponse.safeParse(body);
+      if (!parsed.success) throw new EmbeddingUnavailableError(`${url} answered JSON without an "embeddings" list of number lists`);
+      const vectors = parsed.data.embeddings;
+      const dimensions = vectors[0]?.length ?? 0;
+      if (vectors.length !== texts.length || dimensions === 0 || vectors.some((vector) => vector.length !== dimensions)) {
+        throw new EmbeddingUnavailableError(`${url} answered ${vectors.length} vectors of uneven or no length for ${texts.length} texts`);
+      }
+      return vectors.map((vector) => Float32Array.from(vector));
+    },
+  };
+}

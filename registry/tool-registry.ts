@@ -1,0 +1,200 @@
+import type { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { ftsQuery } from "./fts-query.ts";
+import { type Embedder, EmbeddingUnavailableError } from "./ollama-embedder.ts";
+import { reciprocalRankFusion } from "./reciprocal-rank-fusion.ts";
+import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
+import { isDamagedDatabaseError, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
+import { collectToolSources } from "./tool-sources.ts";
+
+/** One tool a search found. */
+export type ToolHit = {
+  name: string;
+  description: string;
+  origin: "promoted" | "candidate";
+  /** The candidate branch the tool is on; absent for promoted tools. */
+  branch?: string;
+  /** Higher is better: BM25 (negated) for FTS alone, the fused reciprocal-rank score when blended. */
+  score: number;
+};
+
+/** What a search used and found; `note` says why embeddings were not used when they were asked for. */
+export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[]; note?: string };
+
+// How deep each ranked list goes before fusion.
+const FUSION_DEPTH = 50;
+const EMBED_BATCH = 64;
+const QUERY_LIMIT = 2_000;
+// Column weights for bm25(): a word in the name counts most, then the description, fields, examples.
+const BM25 = "bm25(tools_fts, 10.0, 4.0, 2.0, 1.0)";
+
+type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
+type VectorMatrix = { model: string; dimensions: number; ids: Int32Array; vectors: Float32Array };
+
+/**
+ * The index over generated tools: a bun:sqlite cache under `.org/` rebuilt from the checkout's
+ * `tools/generated/*\/metadata.json` and the `cand/*` branches; full-text search with BM25, blended with
+ * cached embeddings when an embedder is given and answers.
+ */
+export class ToolRegistry {
+  #database: Database;
+  #matrix: VectorMatrix | undefined;
+  readonly repoDir: string;
+  readonly databasePath: string;
+
+  private constructor(repoDir: string, databasePath: string, database: Database) {
+    this.repoDir = repoDir;
+    this.databasePath = databasePath;
+    this.#database = database;
+  }
+
+  /** Opens the registry of the checkout at `repoDir` (its database rebuilt, with a notice, when damaged or foreign). */
+  static open(repoDir: string, databasePath = join(repoDir, REGISTRY_DATABASE_PATH)): { registry: ToolRegistry; notices: string[] } {
+    const { database, notices } = openRegistryDatabase(databasePath);
+    return { registry: new ToolRegistry(repoDir, databasePath, database), notices };
+  }
+
+  /** Re-indexes what changed since the last refresh (content hashes compared); a damaged file is rebuilt. */
+  async refresh(signal?: AbortSignal): Promise<RefreshSummary> {
+    const { sources, notices } = await collectToolSources(this.repoDir, signal);
+    this.#matrix = undefined;
+    try {
+      const summary = await refreshIndex(this.#database, sources, signal);
+      return { ...summary, notices: [...notices, ...summary.notices] };
+    } catch (error) {
+      if (!isDamagedDatabaseError(error)) throw error;
+      this.#database.close();
+      this.#database = recreateRegistryDatabase(this.databasePath);
+      const summary = await refreshIndex(this.#database, sources, signal);
+      return { ...summary, notices: [rebuiltNotice(this.databasePath, error), ...notices, ...summary.notices] };
+    }
+  }
+
+  /** How many tools the index holds, by origin. */
+  counts(): { promoted: number; candidate: number } {
+    const rows = this.#database.query<{ origin: string; count: number }, []>("SELECT origin, count(*) AS count FROM tools GROUP BY origin").all();
+    return { promoted: rows.find((row) => row.origin === "promoted")?.count ?? 0, candidate: rows.find((row) => row.origin === "candidate")?.count ?? 0 };
+  }
+
+  /** Full-text search alone: ids and negated BM25, best first. */
+  searchText(query: string, limit: number, origin?: "promoted"): { id: number; score: number }[] {
+    const match = ftsQuery(query.slice(0, QUERY_LIMIT));
+    if (match === undefined) return [];
+    const where = origin ? "AND tools.origin = 'promoted'" : "";
+    return this.#database
+      .query<{ id: number; rank: number }, [string, number]>(
+        `SELECT tools_fts.rowid AS id, ${BM25} AS rank FROM tools_fts JOIN tools ON tools.id = tools_fts.rowid
+         WHERE tools_fts MATCH ? ${where} ORDER BY rank LIMIT ?`,
+      )
+      .all(match, limit)
+      .map((row) => ({ id: row.id, score: -row.rank }));
+  }
+
+  /**
+   * Finds tools for `query`, best first: BM25 over the words, fused (reciprocal rank) with cosine similarity
+   * of cached embeddings when `embedder` answers; FTS alone otherwise, with a note saying why.
+   */
+  async search(query: string, options: { limit?: number; embedder?: Embedder; promotedOnly?: boolean; signal?: AbortSignal } = {}): Promise<SearchOutcome> {
+    const limit = Math.max(1, options.limit ?? 10);
+    const origin = options.promotedOnly ? "promoted" : undefined;
+    const text = this.searchText(query, Math.max(limit, FUSION_DEPTH), origin);
+    if (!options.embedder) return { method: "fts", hits: this.#hits(text.slice(0, limit)) };
+    let similar: { id: number; score: number }[];
+    try {
+      similar = await this.searchVectors(query, options.embedder, FUSION_DEPTH, origin, options.signal);
+    } catch (error) {
+      if (!(error instanceof EmbeddingUnavailableError)) throw error;
+      return { method: "fts", hits: this.#hits(text.slice(0, limit)), note: `embeddings not used: ${error.message}` };
+    }
+    const fused = reciprocalRankFusion([text.map((hit) => hit.id), similar.map((hit) => hit.id)]).slice(0, limit);
+    return { method: "fts+embeddings", hits: this.#hits(fused) };
+  }
+
+  /** Cosine similarity of the query's embedding to every cached tool embedding: ids, best first. */
+  async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal): Promise<{ id: number; score: number }[]> {
+    const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
+    await this.embedDocuments(embedder, signal);
+    const matrix = this.#vectorMatrix(embedder.model);
+    if (!queryVector || matrix.dimensions !== queryVector.length) return [];
+    const unit = normalized(queryVector);
+    const allowed = origin ? new Set(this.#database.query<{ id: number }, []>("SELECT id FROM tools WHERE origin = 'promoted'").all().map((row) => row.id)) : undefined;
+    const best: { id: number; score: number }[] = [];
+    const { ids, vectors, dimensions } = matrix;
+    for (let row = 0; row < ids.length; row += 1) {
+      const id = ids[row] as number;
+      if (allowed && !allowed.has(id)) continue;
+      let dot = 0;
+      const offset = row * dimensions;
+      for (let column = 0; column < dimensions; column += 1) dot += (vectors[offset + column] as number) * (unit[column] as number);
+      if (best.length < limit || dot > (best[best.length - 1] as { score: number }).score) {
+        best.push({ id, score: dot });
+        best.sort((a, b) => b.score - a.score);
+        if (best.length > limit) best.pop();
+      }
+    }
+    return best;
+  }
+
+  /** Embeds every indexed tool whose text has no cached vector for this model yet, in batches. */
+  async embedDocuments(embedder: Embedder, signal?: AbortSignal): Promise<number> {
+    const missing = this.#database
+      .query<{ hash: string; text: string }, [string]>(
+        "SELECT DISTINCT embed_hash AS hash, embed_text AS text FROM tools WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?)",
+      )
+      .all(embedder.model);
+    const insert = this.#database.query("INSERT OR REPLACE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)");
+    for (let start = 0; start < missing.length; start += EMBED_BATCH) {
+      const batch = missing.slice(start, start + EMBED_BATCH);
+      const vectors = await embedder.embed(batch.map((row) => `search_document: ${row.text}`), signal);
+      this.#database.transaction(() => {
+        for (const [index, row] of batch.entries()) {
+          const vector = normalized(vectors[index] as Float32Array);
+          insert.run(row.hash, embedder.model, new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+        }
+      })();
+      this.#matrix = undefined;
+    }
+    return missing.length;
+  }
+
+  #vectorMatrix(model: string): VectorMatrix {
+    if (this.#matrix?.model === model) return this.#matrix;
+    const rows = this.#database
+      .query<{ id: number; vector: Uint8Array }, [string]>("SELECT tools.id AS id, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?")
+      .all(model);
+    const dimensions = (rows[0]?.vector.byteLength ?? 0) / 4;
+    const usable = rows.filter((row) => row.vector.byteLength === dimensions * 4);
+    const ids = new Int32Array(usable.length);
+    const vectors = new Float32Array(usable.length * dimensions);
+    for (const [index, row] of usable.entries()) {
+      ids[index] = row.id;
+      vectors.set(new Float32Array(row.vector.slice().buffer), index * dimensions);
+    }
+    this.#matrix = { model, dimensions, ids, vectors };
+    return this.#matrix;
+  }
+
+  #hits(ranked: readonly { id: number; score: number }[]): ToolHit[] {
+    const row = this.#database.query<Row, [number]>("SELECT id, name, description, origin, branch FROM tools WHERE id = ?");
+    return ranked.flatMap(({ id, score }) => {
+      const found = row.get(id);
+      if (!found) return [];
+      return [{ name: found.name, description: found.description, origin: found.origin, ...(found.branch ? { branch: found.branch } : {}), score }];
+    });
+  }
+
+  close(): void {
+    this.#database.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function normalized(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  const norm = Math.sqrt(sum) || 1;
+  return vector.map((value) => value / norm);
+}

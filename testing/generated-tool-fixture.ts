@@ -1,0 +1,57 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sha256Hex, type ToolSpec } from "../toolsmith/tool-metadata.ts";
+
+const TIME = "2026-11-23T10:15:00.000Z";
+
+/** A valid metadata.json object for `spec` whose file hashes match `code` and `testCode`. */
+export function generatedToolMetadata(spec: ToolSpec, code = "export default () => ({});\n", testCode = "// tests\n") {
+  return {
+    version: 1,
+    spec,
+    files: { "tool.ts": sha256Hex(code), "tool.test.ts": sha256Hex(testCode) },
+    validation: {
+      stages: [{ stage: "policy", ok: true, durationMs: 3 }],
+      tests: { passed: 3, failed: 0 },
+      coverage: { lines: 1, threshold: 0.8 },
+      mutants: { total: 10, killed: 9, score: 0.9, threshold: 0.6 },
+      heldOutExamples: 1,
+      determinismRuns: 3,
+    },
+    sandbox: { network: false, capabilities: spec.capabilities, timeoutMs: 5000, memoryBytes: 1 << 30 },
+    provenance: {
+      phases: [{ phase: "spec", model: "qwen3:8b", baseUrl: "http://127.0.0.1:11434", promptSha256: [sha256Hex("p")], attempts: 1, startedAt: TIME, finishedAt: TIME }],
+      attempts: 1,
+      repairRounds: 0,
+      startedAt: TIME,
+      finishedAt: TIME,
+      orgCommit: null,
+    },
+  };
+}
+
+/** A spec with one string input and one output field, for tests that need many tools quickly. */
+export function simpleSpec(name: string, description: string, input = "text", output = "result"): ToolSpec {
+  return {
+    name,
+    description,
+    input_schema: { type: "object", properties: { [input]: { type: "string", description: `the ${input}` } }, required: [input] },
+    output_schema: { type: "object", properties: { [output]: {} }, required: [output] },
+    examples: [
+      { input: { [input]: "a" }, output: { [output]: "a" } },
+      { input: { [input]: "b" }, output: { [output]: "b" } },
+    ],
+    deterministic: true,
+    capabilities: { network: false, filesystem: "none" },
+  };
+}
+
+/** Writes `tools/generated/<name>/` (tool.ts, tool.test.ts, metadata.json) under `root`; returns the folder. */
+export function writeGeneratedTool(root: string, spec: ToolSpec, code = "export default () => ({});\n", testCode = "// tests\n"): string {
+  const directory = join(root, "tools", "generated", spec.name);
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(join(directory, "tool.ts"), code);
+  writeFileSync(join(directory, "tool.test.ts"), testCode);
+  writeFileSync(join(directory, "metadata.json"), `${JSON.stringify(generatedToolMetadata(spec, code, testCode), null, 2)}\n`);
+  return directory;
+}
