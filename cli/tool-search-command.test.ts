@@ -1,0 +1,70 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+
+const command = join(import.meta.dir, "tool-search-command.ts");
+const root = mkdtempSync(join(tmpdir(), "org-tool-search-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+// Until \`tool\` is a command of main, a two-line runner stands in for main's dispatch and error boundary.
+const runner = join(root, "run-tool-search.ts");
+writeFileSync(
+  runner,
+  `import { toolSearchCommand } from ${JSON.stringify(command)};\ntry { process.exitCode = await toolSearchCommand(process.argv.slice(2), new AbortController().signal); } catch (error) { console.error(String(error)); process.exitCode = 2; }\n`,
+);
+writeGeneratedTool(root, simpleSpec("word_count", "Counts the words in a text.", "text", "words"));
+writeGeneratedTool(root, simpleSpec("char_count", "Counts the characters of a string.", "text", "characters"));
+// Hostile metadata: a description that tries to retitle the terminal, reorder text and open a CSI.
+const HOSTILE = "Evil \x1b]0;pwned\x07 words \u202eesrever\u202c \u009b2J\r\nnext line";
+writeGeneratedTool(root, simpleSpec("evil_words", HOSTILE, "text", "words"));
+
+/** Runs the command in its own bun process, as main would (args after `tool search`). */
+async function toolSearch(args: string[], env: Record<string, string>) {
+  const child = Bun.spawn([process.execPath, runner, ...args, "--workspace", root], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, exitCode };
+}
+
+describe("tool search", () => {
+  test("without embeddings: says FTS alone, lists name, score, origin, one-line description; control characters shown escaped", async () => {
+    const { stdout, stderr, exitCode } = await toolSearch(["how many words are in this text?"], { ORG_EMBED_MODEL: "off" });
+    expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("searched 3 promoted and 0 candidate tools with full-text (BM25) only");
+    expect(lines[1]).toMatch(/^ 1\. word_count +\d+\.\d\d  promoted   Counts the words in a text\.$/);
+    expect(lines).toHaveLength(4);
+    expect(stdout).toContain("evil_words");
+    expect(stdout).toContain("\\x1b]0;pwned\\x07 words \\u202eesrever\\u202c \\u009b2J next line");
+    expect(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/.test(stdout)).toBe(false);
+  });
+
+  test("--json with embeddings from the server: one JSON line, method named, terminal-safe, the same text when parsed", async () => {
+    await using server = await startScriptedServer({ script: { rules: [] } });
+    const { stdout, exitCode } = await toolSearch(["words", "--json", "--limit", "2"], { ORG_EMBED_BASE: server.url, ORG_EMBED_MODEL: "nomic-embed-text" });
+    expect(exitCode).toBe(0);
+    expect(stdout.endsWith("\n") && !stdout.trimEnd().includes("\n")).toBe(true);
+    expect(/[\x7f-\x9f\u202a-\u202e]/.test(stdout)).toBe(false);
+    const parsed = JSON.parse(stdout);
+    expect(parsed.method).toBe("fts+embeddings");
+    expect(parsed.results).toHaveLength(2);
+    expect(parsed.results.map((hit: { name: string }) => hit.name).sort()).toEqual(["evil_words", "word_count"]);
+    expect(parsed.results.find((hit: { name: string }) => hit.name === "evil_words").description).toBe(HOSTILE);
+    expect(server.requests.some((request) => request.path === "/api/embed")).toBe(true);
+  });
+
+  test("an embedding server that is not there: FTS alone, and the output says why", async () => {
+    const { stdout, exitCode } = await toolSearch(["count characters"], { ORG_EMBED_BASE: "http://127.0.0.1:9", ORG_EMBED_MODEL: "nomic-embed-text" });
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain("full-text (BM25) only");
+    expect(stdout).toContain("embeddings not used: no embedding server answered at http://127.0.0.1:9/api/embed");
+    expect(stdout).toMatch(/ 1\. char_count/);
+  });
+
+  test("a wrong command line is a usage error", async () => {
+    const { stderr, exitCode } = await toolSearch(["words", "--limit", "0"], { ORG_EMBED_MODEL: "off" });
+    expect(exitCode).not.toBe(0);
+    expect(stderr).toContain("--limit needs a whole number from 1 to 1000, got 0");
+  });
+});

@@ -1,0 +1,73 @@
+import { resolve } from "node:path";
+import { environmentSettings } from "../config/environment.ts";
+import { type Embedder, ollamaEmbedder } from "../registry/ollama-embedder.ts";
+import { type SearchOutcome, ToolRegistry } from "../registry/tool-registry.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { UsageError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
+
+/** The `tool search` part of `org tool --help`. */
+export const TOOL_SEARCH_HELP = `  org tool search "QUERY" [--limit N] [--json] [--workspace DIR]
+
+search  Finds generated tools (promoted in tools/generated/, and candidates on cand/* branches) by what they
+        do: BM25 over names, descriptions, schema fields and examples, blended with embedding similarity
+        when ORG_EMBED_BASE (default OLLAMA_BASE) answers /api/embed for ORG_EMBED_MODEL (default
+        nomic-embed-text; 'off' for full-text search alone). The first line says which was used.
+        --limit N (default 10), --json (one JSON line), --workspace DIR (the checkout; default the current
+        directory). The index is a cache in .org/registry/ under the checkout, refreshed before each search.`;
+
+const FLAGS = { limit: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } } as const;
+
+/** One line of model-made text for the terminal: no controls, no line breaks, at most `max` characters. */
+function terminalLine(text: string, max: number): string {
+  const flat = sanitizeForTerminal(text.replace(/[\r\n\t]+/g, " ").trim());
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** The human-readable search result: what was used, then one line per tool. */
+export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder | undefined, counts: { promoted: number; candidate: number }): string {
+  const used = outcome.method === "fts+embeddings" ? `full-text (BM25) + embeddings (${embedder?.label ?? "?"}), fused by reciprocal rank` : "full-text (BM25) only";
+  const lines = [`searched ${counts.promoted} promoted and ${counts.candidate} candidate tools with ${used}`];
+  if (outcome.note) lines.push(terminalLine(outcome.note, 300));
+  if (outcome.hits.length === 0) lines.push("no tool matches; try other words");
+  const width = Math.max(...outcome.hits.map((hit) => hit.name.length), 4);
+  for (const [index, hit] of outcome.hits.entries()) {
+    const where = hit.origin === "candidate" ? `candidate ${hit.branch ?? ""}` : "promoted";
+    const score = outcome.method === "fts" ? hit.score.toFixed(2) : hit.score.toFixed(4);
+    lines.push(`${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(7)}  ${where.padEnd(9)}  ${terminalLine(hit.description, 100)}`);
+  }
+  return lines.join("\n");
+}
+
+/** `org tool search "QUERY" [--limit N] [--json] [--workspace DIR]`. */
+export async function toolSearchCommand(args: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("tool search", args, FLAGS, { positionals: true });
+  if (positionals.length !== 1 || (positionals[0] ?? "").trim() === "") {
+    throw new UsageError(`tool search takes one QUERY in quotes, e.g. tool search "count the words"`, "tool");
+  }
+  const limit = values.limit === undefined ? 10 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit needs a whole number from 1 to 1000, got ${values.limit}`, "tool");
+  const settings = environmentSettings();
+  const embedder = settings.embedModel
+    ? ollamaEmbedder({
+        baseUrl: settings.embedBase,
+        model: settings.embedModel,
+        ...(settings.apiKey && settings.embedBase === settings.ollamaBase ? { authorization: `Bearer ${settings.apiKey}` } : {}),
+      })
+    : undefined;
+  const { registry, notices } = ToolRegistry.open(resolve(values.workspace ?? process.cwd()));
+  try {
+    const summary = await registry.refresh(signal);
+    for (const notice of [...notices, ...summary.notices]) process.stderr.write(`org: registry: ${terminalLine(notice, 400)}\n`);
+    const outcome = await registry.search(positionals[0] as string, { limit, signal, ...(embedder ? { embedder } : {}) });
+    if (values.json) {
+      console.log(terminalSafeJson({ method: outcome.method, ...(outcome.note ? { note: outcome.note } : {}), results: outcome.hits }));
+    } else {
+      console.log(formatSearchOutcome(outcome, embedder, registry.counts()));
+    }
+    return 0;
+  } finally {
+    registry.close();
+  }
+}
