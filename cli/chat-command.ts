@@ -59,7 +59,7 @@ function prepare(args: string[]): ChatSetup {
   if (options.config !== undefined && !existsSync(options.config)) {
     throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
   }
-  const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
+  const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), undefined, { workspaceDir });
   if (options.mode !== undefined) {
     try {
       parseRoomMode(options.mode, config.personas.map((persona) => persona.name), workspaceDir);

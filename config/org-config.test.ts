@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILTIN_TOOL_NAMES, loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 
@@ -98,6 +99,44 @@ describe("loadOrgConfig", () => {
     expect(error.line).toBe(2);
     expect(error.key).toBe("personas[0].tools.shell");
     expect(error.message).toContain('org has no tool "shell" — use one of "sh", "python_run", "chat_mode"');
+  });
+
+  test("a generated tool promoted into tools/generated/<name>/ of the workspace may be named; others are listed in the refusal", () => {
+    const workspace = mkdtempSync(join(tmpdir(), "org-config-tools-"));
+    try {
+      const generated = join(workspace, "tools", "generated");
+      mkdirSync(join(generated, "word_count"), { recursive: true });
+      writeFileSync(join(generated, "word_count", "metadata.json"), "{}");
+      // Not tools: a folder whose name no tool may have, a plain file, a symlink to a folder.
+      mkdirSync(join(generated, "Bad-Name"));
+      writeFileSync(join(generated, "loose_file"), "");
+      symlinkSync(join(generated, "word_count"), join(generated, "linked_tool"));
+      const configFile = join(workspace, "org.config.json");
+      const personas = (tools: Record<string, string>) => JSON.stringify({ personas: [{ name: "ada", kind: "agent", tools }] });
+
+      writeFileSync(configFile, personas({ word_count: "ask", sh: "deny" }));
+      expect(loadOrgConfig(configFile, env).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", word_count: "ask" });
+      // The workspace may be named apart from the config file's own directory.
+      const elsewhere = join(workspace, "elsewhere.json");
+      writeFileSync(elsewhere, personas({ word_count: "allow" }));
+      expect(loadOrgConfig(elsewhere, env, { workspaceDir: workspace }).personas[0]?.tools.word_count).toBe("allow");
+
+      for (const name of ["Bad-Name", "loose_file", "linked_tool", "wordcount"]) {
+        writeFileSync(configFile, personas({ [name]: "allow" }));
+        let caught: unknown;
+        try {
+          loadOrgConfig(configFile, env);
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(OrgConfigError);
+        expect((caught as Error).message).toContain(
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+        );
+      }
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {

@@ -1,18 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { environmentSettings, environmentVariable } from "./environment.ts";
 import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "./server-url.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
+import { BUILTIN_TOOL_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 
 export const CONFIG_FILE_NAME = "org.config.json";
 
 /** What a persona may do with a tool: run it, run it after the user approves, or never see it. */
 export const ToolPolicy = z.enum(["allow", "ask", "deny"]);
 export type ToolPolicy = z.infer<typeof ToolPolicy>;
-
-/** The tools org has; a persona's `tools` may name only these. */
-export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode"] as const;
 
 export const PersonaKind = z.enum(["agent", "python", "toolsmith", "simple"]);
 export type PersonaKind = z.infer<typeof PersonaKind>;
@@ -25,80 +23,71 @@ const personaName = z
   .regex(/^[a-z][a-z0-9_-]{0,31}$/, "a persona name is 1–32 lowercase letters, digits, '-' or '_', starting with a letter")
   .refine((name) => name !== "user" && name !== "all", "'user' and 'all' are reserved; pick another name");
 
-const PersonaEntry = z.strictObject({
+/** One persona as `org.config.json` gives it. */
+export const PersonaEntry = z.strictObject({
   name: personaName,
   kind: PersonaKind,
   model: z.string().min(1).optional(),
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Policy per tool name (built-in or generated); a tool not listed is denied. */
   tools: z.record(z.string().min(1), ToolPolicy).optional(),
   instructions: z.string().optional(),
   color: PersonaColor.optional(),
   contextMessages: z.int().min(2).max(10_000).optional(),
 });
+export type PersonaEntry = z.infer<typeof PersonaEntry>;
 
-const Limits = z.strictObject({
+/** The room's limits; `org.config.json` may set any of them. */
+export const OrgLimits = z.strictObject({
+  /** Tokens (prompt + completion) a session may spend, checked before every LLM call. */
   sessionTokens: z.int().positive(),
+  /** Tool rounds one persona may take in one reply. */
   toolRoundsPerTurn: z.int().min(1).max(100),
+  /** Model-to-model hops after one user message (0: models never answer each other). */
   hopsPerMessage: z.int().min(0).max(50),
+  /** Replies one persona may give after one user message before it must wait for the user. */
   repliesInARow: z.int().min(1).max(50),
+  /** Concurrent requests per model server unless `servers` says otherwise (a stock Ollama serves 1). */
   concurrencyPerServer: z.int().min(1).max(64),
+  /** Tool calls one reply may make; calls beyond it are not run and the model is told. */
   toolCallsPerReply: z.int().min(1).max(1000),
+  /** Seconds of tool time one user message may spend, each call counted at its timeout. */
   toolSecondsPerTurn: z.number().positive().max(86_400),
 });
+export type OrgLimits = z.infer<typeof OrgLimits>;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const ServerEntry = z.strictObject({
+/** One model server's settings, keyed by its URL. */
+export const ServerEntry = z.strictObject({
   concurrency: z.int().min(1).max(64).optional(),
   /** The environment variable holding this server's API key (sent as a Bearer token to it and nowhere else). */
   apiKeyEnv: z.string().regex(ENV_NAME, "an environment variable name: letters, digits and '_'").optional(),
 });
+export type ServerEntry = z.infer<typeof ServerEntry>;
 
-const ConfigFile = z.strictObject({
+/** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
+export const OrgConfigFile = z.strictObject({
   $schema: z.string().optional(),
   personas: z.array(PersonaEntry).min(1).optional(),
   servers: z.record(z.url({ protocol: /^https?$/ }), ServerEntry).optional(),
-  limits: Limits.partial().optional(),
+  limits: OrgLimits.partial().optional(),
+  /** The mode a new session starts in. */
   mode: z.string().optional(),
 });
+export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
-export type PersonaConfig = {
-  name: string;
-  kind: PersonaKind;
-  model: string;
-  /** Where `model` was set, named when the server does not have it. */
-  modelSource?: string;
-  baseUrl: string;
-  /** Policy per tool name; a tool not listed is denied. */
-  tools: Record<string, ToolPolicy>;
-  instructions?: string;
-  color?: PersonaColor;
-  contextMessages: number;
-};
+/** A persona with the defaults filled in: its model, server, tools and context length are always set. */
+export type PersonaConfig = PersonaEntry &
+  Required<Pick<PersonaEntry, "model" | "baseUrl" | "tools" | "contextMessages">> & {
+    /** Where `model` was set, named when the server does not have it. */
+    modelSource?: string;
+  };
 
-export type OrgLimits = {
-  /** Tokens (prompt + completion) a session may spend, checked before every LLM call. */
-  sessionTokens: number;
-  /** Tool rounds one persona may take in one reply. */
-  toolRoundsPerTurn: number;
-  /** Model-to-model hops after one user message (0: models never answer each other). */
-  hopsPerMessage: number;
-  /** Replies one persona may give after one user message before it must wait for the user. */
-  repliesInARow: number;
-  /** Concurrent requests per model server unless `servers` says otherwise (a stock Ollama serves 1). */
-  concurrencyPerServer: number;
-  /** Tool calls one reply may make; calls beyond it are not run and the model is told. */
-  toolCallsPerReply: number;
-  /** Seconds of tool time one user message may spend, each call counted at its timeout. */
-  toolSecondsPerTurn: number;
-};
-
-export type OrgConfig = {
+/** The room's configuration: the file over the defaults and the environment. */
+export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   personas: PersonaConfig[];
-  servers: Record<string, { concurrency?: number; apiKeyEnv?: string }>;
   limits: OrgLimits;
-  /** The mode a new session starts in. */
-  mode: string;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
    * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
@@ -158,9 +147,9 @@ function keyName(path: readonly PropertyKey[]): string {
 /** The keys an object at `path` may have, for "did you mean" advice. */
 function knownKeys(path: readonly PropertyKey[]): string[] {
   const [first] = path;
-  if (path.length === 0) return Object.keys(ConfigFile.shape);
+  if (path.length === 0) return Object.keys(OrgConfigFile.shape);
   if (first === "personas" && path.length === 2) return Object.keys(PersonaEntry.shape);
-  if (first === "limits" && path.length === 1) return Object.keys(Limits.shape);
+  if (first === "limits" && path.length === 1) return Object.keys(OrgLimits.shape);
   if (first === "servers" && path.length === 2) return Object.keys(ServerEntry.shape);
   return [];
 }
@@ -190,17 +179,19 @@ function advice(issue: z.core.$ZodIssue): string {
 /**
  * Reads the room's configuration: `org.config.json` (at `path`, default the current directory) when it
  * exists, over defaults of three personas on OLLAMA_BASE / OLLAMA_MODEL. Throws OrgConfigError naming the
- * line and key of anything wrong.
+ * line and key of anything wrong. Tool names may be built-in ones or generated tools promoted into
+ * `tools/generated/` of `workspaceDir` (default: the config file's directory) or of org's checkout.
  */
-export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env): OrgConfig {
+export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env, options: { workspaceDir?: string } = {}): OrgConfig {
   const file = path ?? join(process.cwd(), CONFIG_FILE_NAME);
   const settings = environmentSettings(env);
   const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
-  return resolveOrgConfig(text === undefined ? {} : parseOrgConfigText(text, file), settings, text === undefined ? undefined : file, env);
+  if (text === undefined) return resolveOrgConfig({}, settings, undefined, env);
+  return resolveOrgConfig(parseOrgConfigText(text, file, knownToolNames(options.workspaceDir ?? dirname(file))), settings, file, env);
 }
 
-/** Validates the text of a config file; exported so `org` can check a file without loading it. */
-export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.infer<typeof ConfigFile> {
+/** Validates the text of a config file against the tool names given; exported so `org` can check a file without loading it. */
+export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownTools: readonly string[] = BUILTIN_TOOL_NAMES): OrgConfigFile {
   let parsed: ReturnType<typeof parseJsonWithLines>;
   try {
     parsed = parseJsonWithLines(text.replace(/^\uFEFF/, ""));
@@ -210,7 +201,7 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.inf
     }
     throw error;
   }
-  const result = ConfigFile.safeParse(parsed.value);
+  const result = OrgConfigFile.safeParse(parsed.value);
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
       const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
@@ -233,10 +224,10 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.inf
     }
     names.add(persona.name);
     for (const tool of Object.keys(persona.tools ?? {})) {
-      if ((BUILTIN_TOOL_NAMES as readonly string[]).includes(tool)) continue;
+      if (knownTools.includes(tool)) continue;
       const line = parsed.lineOf(["personas", index, "tools", tool]);
       throw new OrgConfigError(
-        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ${BUILTIN_TOOL_NAMES.map((name) => `"${name}"`).join(", ")}.`,
+        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ${knownTools.map((name) => `"${name}"`).join(", ")} (the built-in tools, and generated tools promoted into ${GENERATED_TOOLS_DIR}/ of the workspace or of org's checkout).`,
         file,
         line,
         `personas[${index}].tools.${tool}`,
@@ -247,14 +238,14 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME): z.inf
 }
 
 function resolveOrgConfig(
-  file: z.infer<typeof ConfigFile>,
+  file: OrgConfigFile,
   settings: ReturnType<typeof environmentSettings>,
   source: string | undefined,
   env: NodeJS.ProcessEnv,
 ): OrgConfig {
   const entries = file.personas ?? DEFAULT_PERSONAS;
   const personas = entries.map((entry, index): PersonaConfig => {
-    const full = entry as z.infer<typeof PersonaEntry>;
+    const full = entry as PersonaEntry;
     return {
       name: full.name,
       kind: full.kind,
