@@ -12,6 +12,9 @@ const ASKS_FOR_A_TOOL = /\b(write|make|build|create|generate|add|implement|devel
 export type ToolsmithJob = (request: {
   /** What the user asked for, as they said it. */
   goal: string;
+  /** The toolsmith persona's model server and model, for the pipeline's own calls (credentials in `host.authorization`). */
+  endpoint: { baseUrl: string; modelId: string };
+  /** The reply's host: its abort signal, tools, server slot, `report` for text. */
   host: ReplyHost;
   /** Reports one step, shown live in the room. */
   progress(step: string, status: ProgressStatus, detail?: string): void;
@@ -41,6 +44,7 @@ export class ToolsmithModel extends Model {
     if (this.#job) {
       return this.#job({
         goal: host.trigger.text,
+        endpoint: { baseUrl: this.baseUrl, modelId: this.modelId },
         host,
         progress: (step, status, detail) => host.report({ type: "progress", step, status, ...(detail !== undefined ? { detail } : {}) }),
       });

@@ -619,7 +619,9 @@ describe("persona strategies", () => {
       ["spec", "done", "word_count: text → { words }"],
       ["tests", "failed", "2 of 9 failed"],
     ];
-    const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, host, progress }) => {
+    const jobEndpoints: { baseUrl: string; modelId: string }[] = [];
+    const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, endpoint, host, progress }) => {
+      jobEndpoints.push(endpoint);
       for (const [step, status, detail] of steps) progress(step, status, detail);
       host.report({ type: "text-delta", text: `could not finish "${goal}" yet` });
       return { text: `could not finish "${goal}" yet`, addressed: [] };
@@ -630,6 +632,7 @@ describe("persona strategies", () => {
         const summary = await room.send("build a tool that counts words");
         expect(summary.messages.at(-1)?.text).toBe('could not finish "build a tool that counts words" yet');
         expect(personasOf(server)).toEqual([]);
+        expect(jobEndpoints).toEqual([{ baseUrl: server.url, modelId: "qwen3:8b" }]);
         const progress = events.filter((event) => event.type === "progress");
         expect(progress.map((event) => [event.persona, event.step, event.status])).toEqual(steps.map(([step, status]) => ["toolsmith", step, status]));
         const replyId = events.find((event) => event.type === "reply-start")?.replyId;
