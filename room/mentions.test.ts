@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { findMentions } from "./mentions.ts";
+import { findMentions, unknownMentions } from "./mentions.ts";
 
 const names = ["agent", "python", "tool-smith"];
 
@@ -13,4 +13,13 @@ test("ignores unknown names, e-mail addresses and bare words", () => {
 
 test("names with dashes and trailing punctuation", () => {
   expect(findMentions("(@tool-smith), @agent: hi, @python-", names)).toEqual(["tool-smith", "agent", "python"]);
+});
+
+test("a @name that is no persona comes back with the closest persona within two edits, if any", () => {
+  expect(unknownMentions("@pyhton and @agnet, @Tool-smit, @python", names)).toEqual([
+    { name: "pyhton", closest: "python" },
+    { name: "agnet", closest: "agent" },
+    { name: "tool-smit", closest: "tool-smith" },
+  ]);
+  expect(unknownMentions("@everyone listen; @ag; mail me@pyhton.org", names)).toEqual([{ name: "everyone" }, { name: "ag" }]);
 });
