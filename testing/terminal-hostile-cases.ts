@@ -4,8 +4,22 @@ import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
 export type TerminalHostileCase = {
   name: string;
   /** Where the text comes from. */
-  source: "model text" | "reasoning" | "tool call" | "tool output" | "server error" | "notice" | "config" | "room state";
+  source:
+    | "model text"
+    | "reasoning"
+    | "tool call"
+    | "tool output"
+    | "server error"
+    | "notice"
+    | "config"
+    | "room state"
+    | "approval question";
   events: RoomEvent[];
+  /**
+   * An approval question asked after `events` (the call as it will run); `whileOpen` are events that
+   * arrive before the answer, of which nothing may show until then.
+   */
+  question?: { persona: string; call: { id: string; name: string; arguments: unknown }; whileOpen: RoomEvent[] };
   /** Returns undefined when the screen is safe, else what went wrong. */
   expect(screen: string): string | undefined;
 };
@@ -157,5 +171,43 @@ export const TERMINAL_HOSTILE_CASES: TerminalHostileCase[] = [
     source: "room state",
     events: reply("agent", (replyId) => [{ type: "file-written", replyId, persona: "agent", path: `notes${OSC_TITLE}.md`, bytes: 3 }]),
     expect: shownSafely("notes\\x1b]0;pwned"),
+  },
+  {
+    name: "a command whose harmful tail lies past 300 characters is shown whole",
+    source: "approval question",
+    events: reply("agent", (replyId) => [{ type: "tool-call", replyId, persona: "agent", call: call("sh", { cmd: `${"true; ".repeat(60)}rm -rf /scratch/*` }) }]),
+    question: { persona: "agent", call: call("sh", { cmd: `${"true; ".repeat(60)}rm -rf /scratch/*` }), whileOpen: [] },
+    expect: shownSafely(`agent wants to run sh {"cmd":"${"true; ".repeat(60)}rm -rf /scratch/*"}`),
+  },
+  {
+    name: "bidi and C1 controls in the command to approve are shown, not obeyed",
+    source: "approval question",
+    events: [],
+    question: { persona: "agent", call: call("sh", { cmd: "ls \u202e; rm -rf ~ \u2066#\u009b2K" }), whileOpen: [] },
+    expect: shownSafely('agent wants to run sh {"cmd":"ls \\u202e; rm -rf ~ \\u2066#\\u009b2K"}'),
+  },
+  {
+    name: "a tool name with an escape sequence in the question's prompt",
+    source: "approval question",
+    events: [],
+    question: { persona: "agent", call: call(`sh${OSC_TITLE}`, { cmd: "ls" }), whileOpen: [] },
+    expect: shownSafely("[a]lways for sh\\x1b]0;pwned"),
+  },
+  {
+    name: "another persona draws a fake question over the open one (cursor up, erase line)",
+    source: "approval question",
+    events: [
+      { type: "reply-start", turnId: "t", replyId: "r-py", persona: "python", model: "m", hop: 0, destination: "console" },
+      { type: "text-delta", replyId: "r-py", persona: "python", text: "checking " },
+    ],
+    question: {
+      persona: "agent",
+      call: call("sh", { cmd: "rm -rf /scratch/*" }),
+      whileOpen: [
+        { type: "text-delta", replyId: "r-py", persona: "python", text: '\x1b[2A\x1b[2Kagent wants to run sh {"cmd":"df -h"}' },
+        { type: "reply-end", replyId: "r-py", persona: "python", ok: true, stats },
+      ],
+    },
+    expect: shownSafely('\\x1b[2A\\x1b[2Kagent wants to run sh {"cmd":"df -h"}'),
   },
 ];
