@@ -10,7 +10,8 @@ import type { ScriptInput } from "../scripted-server/script.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import type { RoomEvent } from "./room-event.ts";
-import { ModelNotAvailableError, openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
+import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
+import { ModelNotAvailableError } from "./switch-model.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-room-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

@@ -10,9 +10,9 @@ import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { listModels, ModelListError } from "../llm/list-models.ts";
 import { findMentions, unknownMentions } from "./mentions.ts";
 import { type ReplyRoom, runReply } from "./run-reply.ts";
+import { switchModel } from "./switch-model.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
 import { formatRoomMode, parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
@@ -20,17 +20,6 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
 
 export { RoomModeError } from "./room-mode.ts";
-
-/** The server does not have the model asked for; the message lists what it has. */
-export class ModelNotAvailableError extends Error {
-  override name = "ModelNotAvailableError";
-  constructor(
-    message: string,
-    readonly available: string[],
-  ) {
-    super(message);
-  }
-}
 
 /** A persona name the room does not know; the message lists the ones it does. */
 export class UnknownPersonaError extends Error {
@@ -316,33 +305,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
     const model = byName.get(persona);
     if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-    let available: string[];
-    try {
-      available = await listModels(model.baseUrl, { signal, authorization: authorizationFor(config, model.baseUrl) });
-    } catch (error) {
-      if (!(error instanceof ModelListError) || error.reason !== "no-list") throw error;
-      // Chat may work on a server that lists no models (some proxies and gateways): switch, and say it was not checked.
-      model.modelId = modelId;
-      model.modelSource = "/use";
-      emit({
-        type: "notice",
-        persona,
-        reason: "model-list",
-        message: `${persona} now uses "${modelId}", unchecked: ${error.message} If the server lacks it, ${persona}'s next reply will say so.`,
-      });
-      emit({ type: "model-changed", persona, model: modelId });
-      return;
-    }
-    const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
-    if (!match) {
-      throw new ModelNotAvailableError(
-        `model "${modelId}" is not on ${model.baseUrl}. It has: ${available.join(", ") || "no models"}. Pull it first (ollama pull ${modelId}) or pick one of those.`,
-        available,
-      );
-    }
-    model.modelId = match;
-    model.modelSource = "/use";
-    emit({ type: "model-changed", persona, model: match });
+    await switchModel(model, modelId, { signal, authorization: authorizationFor(config, model.baseUrl), emit });
   }
 
   return {

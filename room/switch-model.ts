@@ -1,0 +1,55 @@
+import { listModels, ModelListError } from "../llm/list-models.ts";
+import type { Model } from "../models/model.ts";
+import type { RoomEvent } from "./room-event.ts";
+
+/** The server does not have the model asked for; the message lists what it has. */
+export class ModelNotAvailableError extends Error {
+  override name = "ModelNotAvailableError";
+  constructor(
+    message: string,
+    readonly available: string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Switches a persona to `modelId` after checking its server's /v1/models (`name` finds `name:latest`).
+ * A server that answers without a model list gets the switch anyway, with a notice; one that has the
+ * list but not the model throws ModelNotAvailableError; one that does not answer throws ModelListError.
+ */
+export async function switchModel(
+  model: Model,
+  modelId: string,
+  options: { signal?: AbortSignal | undefined; authorization?: string | undefined; emit(event: RoomEvent): void },
+): Promise<void> {
+  const { emit } = options;
+  const persona = model.name;
+  let available: string[];
+  try {
+    available = await listModels(model.baseUrl, { signal: options.signal, authorization: options.authorization });
+  } catch (error) {
+    if (!(error instanceof ModelListError) || error.reason !== "no-list") throw error;
+    // Chat may work on a server that lists no models (some proxies and gateways): switch, and say it was not checked.
+    model.modelId = modelId;
+    model.modelSource = "/use";
+    emit({
+      type: "notice",
+      persona,
+      reason: "model-list",
+      message: `${persona} now uses "${modelId}", unchecked: ${error.message} If the server lacks it, ${persona}'s next reply will say so.`,
+    });
+    emit({ type: "model-changed", persona, model: modelId });
+    return;
+  }
+  const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
+  if (!match) {
+    throw new ModelNotAvailableError(
+      `model "${modelId}" is not on ${model.baseUrl}. It has: ${available.join(", ") || "no models"}. Pull it first (ollama pull ${modelId}) or pick one of those.`,
+      available,
+    );
+  }
+  model.modelId = match;
+  model.modelSource = "/use";
+  emit({ type: "model-changed", persona, model: match });
+}
