@@ -6,7 +6,9 @@ import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, OrgConfigError, type PersonaConfig } from "../config/org-config.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
+import { z } from "zod";
 import { AuditLog } from "../security/audit-log.ts";
+import { defineTool } from "../tools/define-tool.ts";
 import { startLinkSwapper } from "../testing/link-swapper-process.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
@@ -226,5 +228,114 @@ describe("a hop runs code under the stricter of the two policies (invariant 12)"
       expect(result).toMatchObject({ persona: "python", ok: false });
       expect(result?.type === "tool-result" && result.output).toContain("toolsmith's policy");
     });
+  });
+});
+
+describe("credentials go only to their server and are never printed or stored (invariant 11)", () => {
+  const openaiKey = "k1-Zq9xWv7Ut5Sr3Po1Nm";
+  const farKey = "k2-Hy6Gt4Fr2De0Sw8Aq";
+  const echoTool = defineTool("echo", {
+    description: "Echoes its text back.",
+    parameters: z.object({ text: z.string() }),
+    async execute({ text }) {
+      return `echo: ${text}`;
+    },
+  });
+
+  test("OPENAI_API_KEY reaches only OLLAMA_BASE; a server with apiKeyEnv gets its own key; any other server none", async () => {
+    const far = await startScriptedServer({ script: { rules: [{ reply: { text: "far reply" } }] } });
+    const other = await startScriptedServer({ script: { rules: [{ reply: { text: "other reply" } }] } });
+    try {
+      const script: ScriptInput = { rules: [{ reply: { text: "near reply" } }] };
+      const configFile = { servers: { [far.url]: { apiKeyEnv: "FAR_KEY" } } };
+      const personas = [
+        { name: "near", kind: "simple" as const },
+        { name: "far", kind: "simple" as const, baseUrl: far.url },
+        { name: "other", kind: "simple" as const, baseUrl: other.url },
+      ];
+      await withRoom({ script, personas, configFile, env: { OPENAI_API_KEY: openaiKey, FAR_KEY: farKey }, limits: { concurrencyPerServer: 3 } }, async ({ room, server }) => {
+        const summary = await room.send("hello all");
+        expect(summary.ok).toBe(true);
+        const chats = (requests: ScriptedServer["requests"]) => requests.filter((request) => request.path === "/v1/chat/completions");
+        expect(chats(server.requests).map((request) => request.authorization)).toEqual([`Bearer ${openaiKey}`]);
+        expect(chats(far.requests).map((request) => request.authorization)).toEqual([`Bearer ${farKey}`]);
+        expect(chats(other.requests).map((request) => request.authorization)).toEqual([undefined]);
+      });
+    } finally {
+      await far.stop();
+      await other.stop();
+    }
+  });
+
+  test("a server echoing the key in its text, reasoning, tool arguments and a 401 body: the key is in no console line, event or transcript", async () => {
+    const script: ScriptInput = {
+      rules: [
+        { when: { lastRole: "tool" }, reply: { text: "done: {{lastMessage}}" } },
+        {
+          when: { persona: "agent" },
+          reply: {
+            reasoning: `the key is ${openaiKey}, I will show it`,
+            text: `Your key is ${openaiKey} — keep it safe.`,
+            toolCalls: [{ name: "echo", arguments: { text: `key=${openaiKey}` } }],
+            chunkSize: 3,
+          },
+        },
+        { when: { persona: "python" }, reply: { fault: { status: 401, message: `invalid api key ${openaiKey} for this server` } } },
+      ],
+    };
+    const personas = [
+      { name: "agent", kind: "agent" as const, tools: { echo: "allow" as const } },
+      { name: "python", kind: "python" as const },
+    ];
+    await withRoom(
+      { script, personas, env: { OPENAI_API_KEY: openaiKey }, limits: { concurrencyPerServer: 2 }, room: { tools: [echoTool] } },
+      async ({ room, server, events, output }) => {
+        const summary = await room.send("what is my key?");
+        // The key was really in play: sent to the server, and the server sent it back.
+        expect(server.requests.some((request) => request.authorization === `Bearer ${openaiKey}`)).toBe(true);
+        expect(events.some((event) => event.type === "error" && event.persona === "python" && event.message.includes("HTTP 401"))).toBe(true);
+        expect(events.some((event) => event.type === "tool-call")).toBe(true);
+        const console = await output();
+        expect(console).toContain("Your key is [REDACTED]");
+        expect(console).not.toContain(openaiKey);
+        expect(JSON.stringify(events)).not.toContain(openaiKey);
+        expect(readFileSync(room.transcriptPath, "utf8")).not.toContain(openaiKey);
+        expect(JSON.stringify(summary)).not.toContain(openaiKey);
+        // Nor does it reach another persona's context.
+        expect(JSON.stringify(room.history())).not.toContain(openaiKey);
+      },
+    );
+  });
+
+  test("a token in OLLAMA_BASE's userinfo goes as a header and never into events, the transcript or an error", async () => {
+    const token = "t0ken-Rq8Lp3Vz6Wx1Bn";
+    const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const deadPort = dead.port as number;
+    dead.stop(true);
+    const script: ScriptInput = { rules: [{ reply: { text: "near reply", chunkSize: 2 } }] };
+    const server = await startScriptedServer({ script });
+    const base = server.url.replace("http://", `http://alice:${token}@`);
+    try {
+      await withRoom(
+        {
+          script,
+          configFile: { personas: [{ name: "near", kind: "simple" }, { name: "gone", kind: "simple", baseUrl: `http://bob:${token}@127.0.0.1:${deadPort}` }] },
+          env: { OLLAMA_BASE: base },
+        },
+        async ({ room, events, output }) => {
+          const summary = await room.send("hello");
+          const chats = server.requests.filter((request) => request.path === "/v1/chat/completions");
+          expect(chats.map((request) => request.authorization)).toEqual([`Basic ${Buffer.from(`alice:${token}`).toString("base64")}`]);
+          const error = events.find((event) => event.type === "error");
+          expect(error?.type === "error" && error.message).toContain(`no model server answered at http://127.0.0.1:${deadPort}`);
+          expect(events.some((event) => event.type === "waiting")).toBe(true);
+          for (const text of [JSON.stringify(events), readFileSync(room.transcriptPath, "utf8"), await output(), JSON.stringify(summary), JSON.stringify(room.personas())]) {
+            expect(text).not.toContain(token);
+          }
+        },
+      );
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -6,6 +6,8 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
 import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
+import { EventRedactor } from "../security/event-redactor.ts";
+import { redact } from "../security/redact.ts";
 import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -137,13 +139,18 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   let closed = false;
   let counter = 0;
 
-  const emit = (event: RoomEvent) => {
+  // The one chokepoint (invariant 11): whatever a model or server said is redacted before anyone sees it.
+  const redactor = new EventRedactor(config.secrets);
+  const deliver = (event: RoomEvent) => {
     transcript.append(event);
     try {
       options.onEvent(event);
     } catch {
       // A broken listener must not break the room; the transcript still has the event.
     }
+  };
+  const emit = (event: RoomEvent) => {
+    for (const safe of redactor.pass(event)) deliver(safe);
   };
 
   const setMode = (next: string, by = "user") => {
@@ -189,6 +196,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     names,
     workspaceDir,
     protectedFiles,
+    secrets: config.secrets,
     sessionId,
     limits: config.limits,
     budget,
@@ -299,7 +307,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     }
     const ok = turn.errors.length === 0;
     emit({ type: "turn-end", turnId, ok, stats: turn.stats, ...(turn.incomplete.length > 0 ? { incomplete: turn.incomplete } : {}) });
-    return { turnId, ok, messages: turn.messages, stats: turn.stats, errors: turn.errors, incomplete: turn.incomplete };
+    const errors = turn.errors.map((error) => ({ ...error, message: redact(error.message, config.secrets) }));
+    return { turnId, ok, messages: turn.messages, stats: turn.stats, errors, incomplete: turn.incomplete };
   }
 
   async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
@@ -336,6 +345,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       closed = true;
       closing.abort(new Error("the room was closed"));
       await Promise.allSettled([...turns]);
+      for (const held of redactor.flush<RoomEvent>()) deliver(held);
       transcript.close();
     },
   };

@@ -8,6 +8,8 @@ import type { OrgLimits } from "../config/org-config.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { type Budget, BudgetExceededError } from "../security/budget.ts";
+import { redactValue } from "../security/event-redactor.ts";
+import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import type { DecidingPolicy } from "../security/policy.ts";
@@ -26,6 +28,8 @@ export type ReplyRoom = {
   mode(): RoomMode;
   names: readonly string[];
   workspaceDir: string;
+  /** Keys and URL credentials of this room's servers, for the redactor. */
+  secrets: readonly string[];
   /** Files replies may never be written to (org's config file). */
   protectedFiles: readonly string[];
   sessionId: string;
@@ -172,7 +176,9 @@ export async function runReply(
     host.slot.release();
   }
 
-  const text = outcome.text;
+  // What a server sent may hold a key it was given: redacted before the history, the file or another persona.
+  const text = redact(outcome.text, room.secrets);
+  if (failed !== undefined) failed = redact(failed, room.secrets);
   const addressed =
     failed !== undefined ? [] : (outcome.addressed ?? findMentions(text, room.names)).filter((name) => name !== persona);
   const message: RoomMessage = {
@@ -185,7 +191,7 @@ export async function runReply(
     addressed,
     ...(failed !== undefined ? { failed } : {}),
     ...(mode.kind === "file" ? { file: mode.path } : {}),
-    ...(toolRuns.length > 0 ? { tools: toolRuns } : {}),
+    ...(toolRuns.length > 0 ? { tools: redactValue(toolRuns, room.secrets) } : {}),
   };
   if (failed === undefined) {
     // A failed last sandboxed run counts even when the model then explained it: the work did not get done.

@@ -12,6 +12,8 @@ export type RecordedRequest = {
   method: string;
   path: string;
   body: unknown;
+  /** The Authorization header it carried, if any: tests check which credentials reached which server. */
+  authorization?: string;
   time: number;
   /** What the server did: e.g. `rule 2`, `fallback`, `no rule`, `404`. */
   outcome?: string;
@@ -235,7 +237,14 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
           body = text;
         }
       }
-      const record: RecordedRequest = { method: request.method, path: new URL(request.url).pathname, body, time: Date.now() };
+      const authorization = request.headers.get("authorization") ?? undefined;
+      const record: RecordedRequest = {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        body,
+        ...(authorization !== undefined ? { authorization } : {}),
+        time: Date.now(),
+      };
       requests.push(record);
       const response = await route(request, record, server);
       record.outcome = record.outcome ? `${response.status} ${record.outcome}` : String(response.status);

@@ -229,3 +229,23 @@ function looksSecret(value: string): boolean {
   }
   return (/[A-Za-z]/.test(value) && /\d/.test(value)) || value.length >= 20;
 }
+
+/** Every form of a known secret the redactor looks for (the environment's and `extraSecrets`), longest first. */
+export function knownSecretFormsOf(extraSecrets: readonly string[] = []): readonly string[] {
+  return knownForms(extraSecrets);
+}
+
+/**
+ * Where in `text` the redactor's patterns and known secrets match, as [start, end) spans (overlapping ones
+ * kept). For deciding how much of a stream may be shown yet; `redact` is what hides them.
+ */
+export function secretSpans(text: string, extraSecrets: readonly string[] = []): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const form of knownForms(extraSecrets)) {
+    for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
+  }
+  for (const pattern of [...SECRET_PATTERNS, AUTH_HEADER, URL_CREDENTIALS, NAMED_SECRET]) {
+    for (const match of text.matchAll(pattern)) spans.push([match.index, match.index + match[0].length]);
+  }
+  return spans;
+}

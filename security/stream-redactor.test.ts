@@ -1,0 +1,87 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { EventRedactor } from "./event-redactor.ts";
+import { redact } from "./redact.ts";
+import { StreamRedactor } from "./stream-redactor.ts";
+
+const key = "k1-Zq9xWv7Ut5Sr3Po1Nm";
+const texts = [
+  `Your key is ${key} — keep it safe.\nNext line.`,
+  `header: Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345 and more words after it`,
+  `config:\n  api_key = Xk9q8Zr7Tw2Lm0Pv8Hs3 # set\nok`,
+  `-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c7+9z5Pad7OejecsQ0bu\nQ0buMIIEowIBAAKCAQEA1c7\n-----END RSA PRIVATE KEY-----\nafter the block`,
+  `github ghp_${"a1B2c3D4e5F6".repeat(3)} and http://user:pa55w0rd-long@host:1/ then ${key}`,
+];
+
+function streamed(text: string, sizes: number[], secrets: string[]): string {
+  const redactor = new StreamRedactor(secrets);
+  let out = "";
+  let at = 0;
+  for (let index = 0; at < text.length; index += 1) {
+    const size = sizes[index % sizes.length] ?? 1;
+    out += redactor.push(text.slice(at, at + size));
+    at += size;
+  }
+  return out + redactor.flush();
+}
+
+describe("StreamRedactor", () => {
+  test("however the text is cut into pieces, what comes out is the whole text redacted", () => {
+    for (const text of texts) {
+      for (let size = 1; size <= 12; size += 1) expect(streamed(text, [size], [key])).toBe(redact(text, [key]));
+    }
+  });
+
+  test("random cuts give the same as redacting the whole (property)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...texts), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }), (text, sizes) => {
+        expect(streamed(text, sizes, [key])).toBe(redact(text, [key]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("prose is released as it comes; only what could begin a secret is held", () => {
+    const redactor = new StreamRedactor([key]);
+    expect(redactor.push("the cat sat.")).toBe("the cat sat.");
+    expect(redactor.push(" My key: sk")).toBe(" My key: ");
+    let out = redactor.push(`-proj-${"Zq9x".repeat(6)}`);
+    expect(out).not.toContain("Zq9x");
+    out += redactor.push(" and then k1-Zq9");
+    expect(out).not.toContain("k1-Zq9");
+    out += redactor.push("xWv7Ut5Sr3Po1Nm.");
+    out += redactor.flush();
+    expect(out).toBe("[REDACTED] and then [REDACTED].");
+  });
+
+  test("a long run without spaces streams on: nothing in it can begin a secret", () => {
+    const redactor = new StreamRedactor([key]);
+    const long = Array.from({ length: 100 }, (_, index) => `w${String(index).padStart(3, "0")}-abc`).join("");
+    let out = "";
+    for (let at = 0; at < long.length; at += 3) out += redactor.push(long.slice(at, at + 3));
+    expect(out.length).toBeGreaterThan(long.length - 8);
+    expect(out + redactor.flush()).toBe(long);
+  });
+});
+
+describe("EventRedactor", () => {
+  test("deltas of one reply are held and released in order; another event of the reply releases what is held", () => {
+    const redactor = new EventRedactor([key]);
+    const delta = (text: string, type: "text-delta" | "reasoning-delta" = "text-delta") => ({ type, replyId: "r1", persona: "agent", text });
+    const out = [
+      ...redactor.pass(delta("the key is k1-Zq9x", "reasoning-delta")),
+      ...redactor.pass(delta("Wv7Ut5Sr3Po1Nm ok", "reasoning-delta")),
+      ...redactor.pass(delta("Here: k1-Zq9xWv7")),
+      ...redactor.pass(delta("Ut5Sr3Po1Nm done")),
+      ...redactor.pass({ type: "tool-call", replyId: "r1", persona: "agent", call: { id: "c", name: "echo", arguments: { text: key } } }),
+    ];
+    expect(JSON.stringify(out)).not.toContain("Zq9x");
+    const types = out.map((event) => event.type);
+    expect(types.lastIndexOf("reasoning-delta")).toBeLessThan(types.indexOf("text-delta"));
+    expect(types.at(-1)).toBe("tool-call");
+    const joined = (type: string) => out.flatMap((event) => (event.type === type && "text" in event ? [event.text] : [])).join("");
+    expect(joined("reasoning-delta")).toBe("the key is [REDACTED] ok");
+    expect(joined("text-delta")).toBe("Here: [REDACTED] done");
+    expect(out.at(-1)).toMatchObject({ call: { arguments: { text: "[REDACTED]" } } });
+  });
+});
