@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { createParser } from "eventsource-parser";
 import OpenAI from "openai";
 import { chatOnce } from "../chat.ts";
+import { chatCompletionsUrl } from "../llm/model-server-urls.ts";
 
 const { values } = parseArgs({
   options: { chunks: { type: "string", default: "50000" }, runs: { type: "string", default: "5" } },
@@ -59,7 +60,7 @@ const baseUrl = `http://127.0.0.1:${server.port}`;
 const messages = [{ role: "user" as const, content: "bench" }];
 
 async function rawRead(): Promise<number> {
-  const response = await fetch(`${baseUrl}/v1/chat/completions`, { method: "POST", body: "{}" });
+  const response = await fetch(chatCompletionsUrl(baseUrl), { method: "POST", body: "{}" });
   let bytes = 0;
   for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) bytes += piece.byteLength;
   return bytes;
@@ -67,7 +68,7 @@ async function rawRead(): Promise<number> {
 
 // What any correct client pays: read, decode, split the SSE events, JSON.parse each one; no semantics.
 async function parseFloor(): Promise<number> {
-  const response = await fetch(`${baseUrl}/v1/chat/completions`, { method: "POST", body: "{}" });
+  const response = await fetch(chatCompletionsUrl(baseUrl), { method: "POST", body: "{}" });
   const decoder = new TextDecoder();
   let events = 0;
   const parser = createParser({

@@ -102,7 +102,7 @@ test("ops/run.sh with ORG_TMUX_SESSION set prints a stop command that stops that
   expect(stop).toBe(`ORG_TMUX_SESSION=${session} ${join(repoRoot, "ops", "stop.sh")}`);
   await tmux.waitFor(session, "group ›");
   // Run in a shell without ORG_TMUX_SESSION, as a user pastes it into a fresh terminal.
-  const { ORG_TMUX_SESSION: _, ...env } = { ...tmux.env, ORG_TMUX_SESSION: "" };
+  const { ORG_TMUX_SESSION: _, ...env } = tmux.env;
   const child = Bun.spawn(["bash", "-c", stop as string], { cwd: workspace, env, stdout: "pipe", stderr: "pipe" });
   const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
   expect(code).toBe(0);
