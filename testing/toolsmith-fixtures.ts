@@ -562,15 +562,16 @@ export function toolsmithRules(
   const tests = answers.tests ?? [fixture.tests];
   const reply = (name: string, args: Record<string, unknown>) =>
     answers.embedded ? { ...call(name, args), embedded: "hermes" as const } : call(name, args);
-  const sequence = (tool: string, key: string, values: unknown[], field: (value: unknown) => Record<string, unknown>) =>
+  // The goal ends with "(key)"; every phase prompt repeats the goal. A spec sent back is answered by the next spec.
+  const goal = `\\(${fixture.key}\\)`;
+  const sequence = (tool: string, values: unknown[], field: (value: unknown) => Record<string, unknown>, again?: string) =>
     values.map((value, index) => ({
-      when: { tool, lastMessage: key, ...(index < values.length - 1 ? { times: 1 } : {}) },
+      when: { tool, lastMessage: index > 0 && again ? again : goal, ...(index < values.length - 1 ? { times: 1 } : {}) },
       reply: reply(tool, field(value)),
     }));
   return [
-    // A spec sent back (bad or taken name) is answered by the next spec.
-    ...sequence("submit_spec", `${fixture.key}|call submit_spec again`, specs, (spec) => spec as Record<string, unknown>),
-    ...sequence("submit_implementation", fixture.key, tools, (code) => ({ code })),
-    ...sequence("submit_tests", fixture.key, tests, (code) => ({ code })),
+    ...sequence("submit_spec", specs, (spec) => spec as Record<string, unknown>, "call submit_spec again"),
+    ...sequence("submit_implementation", tools, (code) => ({ code })),
+    ...sequence("submit_tests", tests, (code) => ({ code })),
   ];
 }

@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+
+const main = join(import.meta.dir, "..", "main.ts");
+
+async function org(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", ...env } });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, exitCode };
+}
+
+describe("org tool (real process, scripted server, real sandbox, throw-away repo)", () => {
+  test("tool new → tool list → tool show → tool run; the final JSON line has exactly the promised keys", async () => {
+    using repo = tempGitRepo();
+    await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT) } });
+    const before = checkoutState(repo.dir);
+
+    const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir], { OLLAMA_BASE: server.url });
+    expect(made.exitCode).toBe(0);
+    const line = JSON.parse(made.stdout.trim().split("\n").at(-1) ?? "");
+    expect(Object.keys(line).sort()).toEqual(["attempts", "branch", "commit", "name", "ok"]);
+    expect(line).toMatchObject({ ok: true, name: "word_count", attempts: 3 });
+    expect(made.stderr).toContain("✓ spec: word_count");
+    expect(made.stderr).toContain("validation 6/6: determinism");
+    expect(made.stderr).toContain(`✓ branch ${line.branch}`);
+    expect(checkoutState(repo.dir).replace(`refs/heads/${line.branch} ${line.commit}\n`, "")).toBe(before);
+
+    const listed = await org(["tool", "list", "--json", "--repo", repo.dir]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { name: "word_count", status: "candidate", branch: line.branch, description: WORD_COUNT.spec.description },
+    ]);
+
+    const shown = await org(["tool", "show", "word_count", "--ref", line.branch, "--repo", repo.dir]);
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout).toContain("mutants caught");
+    expect(shown.stdout).toContain("export default function wordCount");
+
+    const ran = await org(["tool", "run", "word_count", "--ref", line.branch, "--inputs", '{"text":"one two three four"}', "--repo", repo.dir]);
+    expect(ran).toMatchObject({ exitCode: 0, stdout: '{"words":4}\n' });
+
+    const refused = await org(["tool", "run", "word_count", "--ref", line.branch, "--inputs", '{"text":5}', "--repo", repo.dir]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("does not match the tool's input schema");
+  }, 90_000);
+
+  test("a failed run prints ok:false with the failure, exits 1 and leaves no branch", async () => {
+    using repo = tempGitRepo();
+    const broken = WORD_COUNT.tool.replace("import { z } from \"zod\";", "import { z } from \"zod\";\nimport { readFileSync } from \"node:fs\";");
+    await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [broken] }) } });
+    const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir, "--base-url", server.url]);
+    expect(made.exitCode).toBe(1);
+    const line = JSON.parse(made.stdout.trim().split("\n").at(-1) ?? "");
+    expect(Object.keys(line).sort()).toEqual(["attempts", "failure", "name", "ok"]);
+    expect(line.failure).toMatch(/failed the policy stage after 3 repair rounds: tool.ts:2:1: imports "node:fs"/);
+    expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
+  }, 90_000);
+
+  test("wrong words are usage errors", async () => {
+    const noGoal = await org(["tool", "new", "--json"]);
+    expect(noGoal.exitCode).toBe(2);
+    expect(noGoal.stderr).toContain("tool new needs --goal");
+    const badRef = await org(["tool", "run", "word_count", "--inputs", "{}", "--ref", "--upload-pack=x"]);
+    expect(badRef.exitCode).toBe(2);
+    const badName = await org(["tool", "show", "../etc"]);
+    expect(badName.exitCode).toBe(2);
+    expect(badName.stderr).toContain("is not a tool name");
+  }, 30_000);
+});

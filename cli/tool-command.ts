@@ -1,0 +1,248 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { environmentSettings } from "../config/environment.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { runGeneratedTool } from "../tools/run-generated-tool.ts";
+import { runToolsmith, type ToolsmithEvent, type ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
+import { candidateTools, type CatalogEntry, GENERATED_DIR, promotedTools, readToolFileAt } from "../toolsmith/tool-catalog.ts";
+import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { REPO_DIR } from "./org-invocation.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+
+const HELP = `Usage:
+  org tool new --goal TEXT [--model M] [--base-url URL] [--json] [--repo DIR]
+  org tool list [--json] [--repo DIR]
+  org tool show NAME [--ref BRANCH] [--repo DIR]
+  org tool run NAME --inputs JSON [--ref BRANCH] [--repo DIR]
+
+new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation in the sandbox (policy,
+      typecheck, tests with coverage, mutants, held-out examples, determinism), repairs, and a new branch
+      cand/<UTC timestamp> made from main in a separate worktree. The checkout you run is not touched.
+      Progress goes to stderr. With --json the last stdout line is
+      {"ok","name","branch","commit","attempts","failure"}. Exit 0 only when a branch was made.
+list  Promoted tools (tools/generated/ of the checkout) and candidates (cand/* branches, read with git).
+show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch.
+run   Runs a tool once in the sandbox through the fixed runner: input and output checked against the
+      spec's schemas, output redacted, printed as JSON. --ref runs a candidate's tool from its branch.
+
+Options:
+  --goal TEXT      what the tool should do, in words
+  --model M        the model (default: OLLAMA_MODEL, else qwen3:8b)
+  --base-url URL   an OpenAI-compatible server (default: OLLAMA_BASE, else http://127.0.0.1:11434)
+  --ref BRANCH     main or a cand/YYYYMMDDTHHMMSSZ branch
+  --inputs JSON    the tool's input, a JSON object
+  --repo DIR       the org checkout whose main the branch is made from (default: the one running)
+
+Example:
+  org tool new --goal "count the words in a text" --json
+  org tool list
+  org tool run word_count --inputs '{"text":"one two three"}' --ref cand/20261123T101500Z`;
+
+const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
+
+/** One progress line for an event of the pipeline. */
+export function describeToolsmithEvent(event: ToolsmithEvent): string {
+  const round = (value: number) => (value > 1 ? ` (round ${value})` : "");
+  switch (event.type) {
+    case "phase-start":
+      return `… ${event.phase}${round(event.round)}`;
+    case "phase-done":
+      return `✓ ${event.phase}${round(event.round)}: ${event.detail}`;
+    case "validation-stage":
+      return `… validation ${event.index}/${event.total}: ${event.stage}`;
+    case "validation-failed":
+      return `✗ validation failed at ${event.stage} (back to the ${event.blame}): ${event.message}`;
+    case "validation-passed":
+      return `✓ validation passed in ${(event.durationMs / 1000).toFixed(1)} s`;
+    case "branch-created":
+      return `✓ branch ${event.branch} (${event.commit.slice(0, 12)})`;
+  }
+}
+
+function checkName(name: string | undefined): string {
+  if (name === undefined) throw new UsageError("give the tool's name, e.g. tool show word_count", "tool");
+  if (!TOOL_NAME_PATTERN.test(name)) throw new UsageError(`'${name}' is not a tool name (snake_case, like word_count)`, "tool");
+  return name;
+}
+
+function checkRef(ref: string | undefined): string | undefined {
+  if (ref !== undefined && ref !== "main" && !CANDIDATE_BRANCH_PATTERN.test(ref)) {
+    throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "tool");
+  }
+  return ref;
+}
+
+function repoOf(value: string | undefined): RepoGit {
+  const directory = value ?? REPO_DIR;
+  if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the org checkout`);
+  return new RepoGit(directory);
+}
+
+async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
+  const { values } = parseCommandArgs("tool new", args, {
+    goal: { type: "string" },
+    model: { type: "string" },
+    "base-url": { type: "string" },
+    json: { type: "boolean" },
+    repo: { type: "string" },
+  });
+  if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
+  const environment = environmentSettings();
+  const baseUrl = values["base-url"] ?? environment.ollamaBase;
+  const outcome: ToolsmithOutcome = await runToolsmith({
+    goal: values.goal,
+    // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
+    endpoint: { baseUrl, model: values.model ?? environment.ollamaModel, apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined },
+    repoDir: repoOf(values.repo).repoDir,
+    signal,
+    onEvent: (event) => say(describeToolsmithEvent(event)),
+  });
+  if (values.json) {
+    const line = outcome.ok
+      ? { ok: true, name: outcome.name, branch: outcome.branch, commit: outcome.commit, attempts: outcome.attempts }
+      : { ok: false, ...(outcome.name ? { name: outcome.name } : {}), attempts: outcome.attempts, failure: outcome.failure };
+    console.log(JSON.stringify(line));
+  } else if (outcome.ok) {
+    console.log(`${outcome.name} is on ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch} --inputs '{…}'`);
+  } else {
+    say(`the toolsmith could not make the tool: ${outcome.failure}`);
+  }
+  return outcome.ok ? 0 : 1;
+}
+
+async function toolList(args: string[], signal: AbortSignal): Promise<number> {
+  const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
+  const git = repoOf(values.repo);
+  const entries: CatalogEntry[] = [...promotedTools(git.repoDir), ...(await candidateTools(git, signal))];
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        entries.map((entry) =>
+          entry.status === "broken"
+            ? { name: entry.name, status: entry.status, problem: entry.problem }
+            : { name: entry.name, status: entry.status, ...(entry.status === "candidate" ? { branch: entry.branch } : {}), description: entry.metadata.spec.description },
+        ),
+      ),
+    );
+    return 0;
+  }
+  if (entries.length === 0) {
+    console.log("no generated tools yet; make one with: org tool new --goal \"…\"");
+    return 0;
+  }
+  const width = Math.max(...entries.map((entry) => entry.name.length));
+  for (const entry of entries) {
+    const where = entry.status === "candidate" ? `candidate ${entry.branch}` : entry.status;
+    const about = entry.status === "broken" ? entry.problem : entry.metadata.spec.description;
+    console.log(sanitizeForTerminal(`${entry.name.padEnd(width)}  ${where.padEnd(30)}  ${about}`));
+  }
+  return 0;
+}
+
+/** A tool's files from the checkout (promoted) or a branch, with its metadata validated and hashes checked. */
+async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal) {
+  const read = async (file: "tool.ts" | "tool.test.ts" | "metadata.json") => {
+    if (ref) return readToolFileAt(git, ref, name, file, signal);
+    const path = join(git.repoDir, GENERATED_DIR, name, file);
+    if (!existsSync(path)) throw new UserFacingError(`no promoted tool ${name} (${join(GENERATED_DIR, name)} is missing); see org tool list`);
+    return readFileSync(path, "utf8");
+  };
+  let files: { tool: string; tests: string; metadata: string };
+  try {
+    files = { tool: await read("tool.ts"), tests: await read("tool.test.ts"), metadata: await read("metadata.json") };
+  } catch (error) {
+    if (error instanceof UserFacingError) throw error;
+    throw new UserFacingError(`no tool ${name} on ${ref}; see org tool list`);
+  }
+  const where = `${ref ? `${ref}:` : ""}${GENERATED_DIR}/${name}/metadata.json`;
+  const metadata: ToolMetadata = parseToolMetadata(files.metadata, where);
+  if (metadata.spec.name !== name) throw new UserFacingError(`${where} describes ${metadata.spec.name}, not ${name}`);
+  if (sha256Hex(files.tool) !== metadata.files["tool.ts"] || sha256Hex(files.tests) !== metadata.files["tool.test.ts"]) {
+    throw new UserFacingError(`${name}: its files do not match the hashes in ${where}; it was changed after validation and will not run`);
+  }
+  return { ...files, metadata };
+}
+
+async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("tool show", args, { ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
+  const name = checkName(positionals[0]);
+  const tool = await loadTool(repoOf(values.repo), name, checkRef(values.ref), signal);
+  const { spec, validation, provenance } = tool.metadata;
+  const lines = [
+    `${spec.name}: ${spec.description}`,
+    `input:  ${JSON.stringify(spec.input_schema)}`,
+    `output: ${JSON.stringify(spec.output_schema)}`,
+    `examples: ${spec.examples.map((example) => `${JSON.stringify(example.input)} → ${JSON.stringify(example.output)}`).join("; ")}`,
+    `validation: ${validation.stages.map((stage) => `${stage.stage} ${stage.durationMs} ms`).join(", ")}`,
+    `tests ${validation.tests.passed} passed, line coverage ${Math.round(validation.coverage.lines * 100)} %, mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
+    `made by ${[...new Set(provenance.phases.map((phase) => `${phase.model} at ${phase.baseUrl}`))].join(", ")} in ${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
+    "",
+    tool.tool,
+  ];
+  console.log(sanitizeForTerminal(lines.join("\n")));
+  return 0;
+}
+
+async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("tool run", args, { inputs: { type: "string" }, ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
+  const name = checkName(positionals[0]);
+  if (values.inputs === undefined) throw new UsageError(`tool run needs --inputs '{…}' (a JSON object)`, "tool");
+  let input: unknown;
+  try {
+    input = JSON.parse(values.inputs);
+  } catch (error) {
+    throw new UsageError(`--inputs is not valid JSON (${error instanceof Error ? error.message : String(error)})`, "tool");
+  }
+  const git = repoOf(values.repo);
+  const ref = checkRef(values.ref);
+  const tool = await loadTool(git, name, ref, signal);
+  const runDir = join(git.repoDir, ".org", "toolsmith", `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    // The tool's folder as validated: only its files, read-only inside the sandbox.
+    const toolDir = join(runDir, "tool");
+    mkdirSync(toolDir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(toolDir, "tool.ts"), tool.tool);
+    const result = await runGeneratedTool({
+      toolDir,
+      inputSchema: tool.metadata.spec.input_schema,
+      outputSchema: tool.metadata.spec.output_schema,
+      input,
+      scratchDir: join(runDir, "scratch"),
+      timeoutMs: tool.metadata.sandbox.timeoutMs,
+      signal,
+    });
+    if (!result.ok) {
+      say(`org: ${name} failed (${result.reason}): ${result.error}`);
+      return 1;
+    }
+    console.log(sanitizeForTerminal(JSON.stringify(result.output)));
+    return 0;
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+export const toolCommand: Command = {
+  name: "tool",
+  summary: "make, list, show and run generated tools (tool new --goal …)",
+  help: HELP,
+  async run(args, signal) {
+    const [action, ...rest] = args;
+    switch (action) {
+      case "new":
+        return toolNew(rest, signal);
+      case "list":
+        return toolList(rest, signal);
+      case "show":
+        return toolShow(rest, signal);
+      case "run":
+        return toolRun(rest, signal);
+      default:
+        throw new UsageError(action === undefined ? "tool needs an action: new, list, show or run" : `unknown tool action '${action}': new, list, show or run`, "tool");
+    }
+  },
+};
