@@ -2,13 +2,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { runGeneratedTool } from "../tools/run-generated-tool.ts";
-import { runToolsmith, type ToolsmithEvent, type ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
-import { candidateTools, type CatalogEntry, GENERATED_DIR, promotedTools, readToolFileAt } from "../toolsmith/tool-catalog.ts";
-import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
+import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
+import type { CatalogEntry } from "../toolsmith/tool-catalog.ts";
+import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -41,6 +39,12 @@ Example:
   org tool new --goal "count the words in a text" --json
   org tool list
   org tool run word_count --inputs '{"text":"one two three"}' --ref cand/20261123T101500Z`;
+
+// The same patterns as git/candidate-branch.ts and toolsmith/tool-metadata.ts, here so that loading the CLI does not
+// load the toolsmith (TypeScript's compiler, simple-git): those are imported when a tool action runs.
+const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
+const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
+const GENERATED_DIR = join("tools", "generated");
 
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
@@ -76,9 +80,10 @@ function checkRef(ref: string | undefined): string | undefined {
   return ref;
 }
 
-function repoOf(value: string | undefined): RepoGit {
+async function repoOf(value: string | undefined): Promise<RepoGit> {
   const directory = value ?? REPO_DIR;
   if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the org checkout`);
+  const { RepoGit } = await import("../git/repo-git.ts");
   return new RepoGit(directory);
 }
 
@@ -93,11 +98,12 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
   const environment = environmentSettings();
   const baseUrl = values["base-url"] ?? environment.ollamaBase;
+  const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
   const outcome: ToolsmithOutcome = await runToolsmith({
     goal: values.goal,
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
     endpoint: { baseUrl, model: values.model ?? environment.ollamaModel, apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined },
-    repoDir: repoOf(values.repo).repoDir,
+    repoDir: (await repoOf(values.repo)).repoDir,
     signal,
     onEvent: (event) => say(describeToolsmithEvent(event)),
   });
@@ -116,7 +122,8 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
-  const git = repoOf(values.repo);
+  const git = await repoOf(values.repo);
+  const { candidateTools, promotedTools } = await import("../toolsmith/tool-catalog.ts");
   const entries: CatalogEntry[] = [...promotedTools(git.repoDir), ...(await candidateTools(git, signal))];
   if (values.json) {
     console.log(
@@ -145,6 +152,8 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
 
 /** A tool's files from the checkout (promoted) or a branch, with its metadata validated and hashes checked. */
 async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal) {
+  const { readToolFileAt } = await import("../toolsmith/tool-catalog.ts");
+  const { parseToolMetadata, sha256Hex } = await import("../toolsmith/tool-metadata.ts");
   const read = async (file: "tool.ts" | "tool.test.ts" | "metadata.json") => {
     if (ref) return readToolFileAt(git, ref, name, file, signal);
     const path = join(git.repoDir, GENERATED_DIR, name, file);
@@ -170,7 +179,7 @@ async function loadTool(git: RepoGit, name: string, ref: string | undefined, sig
 async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("tool show", args, { ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
   const name = checkName(positionals[0]);
-  const tool = await loadTool(repoOf(values.repo), name, checkRef(values.ref), signal);
+  const tool = await loadTool(await repoOf(values.repo), name, checkRef(values.ref), signal);
   const { spec, validation, provenance } = tool.metadata;
   const lines = [
     `${spec.name}: ${spec.description}`,
@@ -197,7 +206,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   } catch (error) {
     throw new UsageError(`--inputs is not valid JSON (${error instanceof Error ? error.message : String(error)})`, "tool");
   }
-  const git = repoOf(values.repo);
+  const git = await repoOf(values.repo);
   const ref = checkRef(values.ref);
   const tool = await loadTool(git, name, ref, signal);
   const runDir = join(git.repoDir, ".org", "toolsmith", `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
@@ -206,6 +215,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
     const toolDir = join(runDir, "tool");
     mkdirSync(toolDir, { recursive: true, mode: 0o755 });
     writeFileSync(join(toolDir, "tool.ts"), tool.tool);
+    const { runGeneratedTool } = await import("../tools/run-generated-tool.ts");
     const result = await runGeneratedTool({
       toolDir,
       inputSchema: tool.metadata.spec.input_schema,
