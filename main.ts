@@ -3,6 +3,7 @@ import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
 import { reportFailure } from "./cli/report-failure.ts";
 import { environmentSettings } from "./config/environment.ts";
+import { sanitizeForTerminal } from "./security/terminal-sanitizer.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
@@ -74,6 +75,7 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   const failure = reportFailure(error);
-  process.stderr.write(failure.text);
+  // Messages quote configs, servers and models: they pass the terminal sanitizer like everything else.
+  process.stderr.write(sanitizeForTerminal(failure.text));
   process.exitCode = failure.exitCode;
 }

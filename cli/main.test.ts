@@ -72,3 +72,10 @@ test("every help text speaks of the one command, org, and never of bun main.ts",
   }
   expect(main.stdout).not.toContain("main.ts");
 });
+
+test("invariant 10: an error that quotes outside text reaches the terminal with its escape sequences made visible", async () => {
+  const result = await org(["chat", "--once", "hi", "--mode", "direct:x\x1b]0;pwned\x07\u009b"]);
+  expect(result.exitCode).toBe(2);
+  expect(result.stderr).toContain('no persona "x\\x1b]0;pwned\\x07\\u009b"');
+  expect(result.stderr).not.toMatch(/[\x1b\x07\u009b]/);
+});
