@@ -9,7 +9,8 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
-import type { RoomEvent } from "./room-event.ts";
+import { RoomEvent } from "./room-event.ts";
+import { readTranscript } from "./transcript.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 import { ModelNotAvailableError } from "./switch-model.ts";
 
@@ -57,6 +58,8 @@ async function withRoom(
   let text = "";
   const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
   const events: RoomEvent[] = [];
+  // Every event the room emits must pass its own schema, as the transcript's reader and SSE clients parse it.
+  const offSchema: unknown[] = [];
   const { mkdirSync } = await import("node:fs");
   mkdirSync(workspaceDir, { recursive: true });
   const room = await openRoom({
@@ -64,6 +67,8 @@ async function withRoom(
     workspaceDir,
     tools: [echo],
     onEvent: (event) => {
+      const parsed = RoomEvent.safeParse(event);
+      if (!parsed.success || !Bun.deepEquals(parsed.data, event)) offSchema.push(event);
       events.push(event);
       renderer.handle(event);
     },
@@ -75,6 +80,8 @@ async function withRoom(
     await room.close();
     await server.stop();
   }
+  expect(offSchema).toEqual([]);
+  expect(readTranscript(room.transcriptPath).damagedLines).toBe(0);
 }
 
 const personasOf = (server: ScriptedServer) =>
