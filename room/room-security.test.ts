@@ -339,3 +339,44 @@ describe("credentials go only to their server and are never printed or stored (i
     }
   });
 });
+
+describe("a damaged transcript at resume", () => {
+  test("the skipped lines are counted and named to the user, not dropped in silence", async () => {
+    const script: ScriptInput = { rules: [say("agent", "first answer")] };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }] }, async ({ room, workspaceDir, server }) => {
+      await room.send("hello");
+      await room.close();
+      const lines = readFileSync(room.transcriptPath, "utf8").trimEnd().split("\n");
+      // A line cut short, a line of another shape, and twelve lines of junk after them.
+      lines.splice(2, 0, '{"type":"text-delta","replyId":"x","pers');
+      lines.splice(4, 0, '{"type":"no-such-event"}');
+      writeFileSync(room.transcriptPath, `${[...lines, ...Array.from({ length: 12 }, (_, index) => `junk ${index}`)].join("\n")}\n`);
+
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+      let text = "";
+      const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
+      const events: RoomEvent[] = [];
+      const resumed = await openRoom({
+        config,
+        workspaceDir,
+        tools: [],
+        resume: room.sessionId,
+        onEvent: (event) => {
+          events.push(event);
+          renderer.handle(event);
+        },
+      });
+      try {
+        expect(resumed.history().map((message) => message.text)).toEqual(["hello", "first answer"]);
+        const notice = events.find((event) => event.type === "notice" && event.reason === "damaged-transcript");
+        expect(notice?.type === "notice" && notice.message).toContain("14 damaged lines");
+        expect(notice?.type === "notice" && notice.message).toContain(`lines 3, 5, ${lines.length + 1}, ${lines.length + 2},`);
+        expect(notice?.type === "notice" && notice.message).toContain("and 4 more");
+        await renderer.idle();
+        expect(text).toContain("14 damaged lines");
+      } finally {
+        await resumed.close();
+      }
+    });
+  });
+});

@@ -105,10 +105,12 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   let sessionId: string;
   let mode: RoomMode;
   let history: RoomMessage[] = [];
+  let damagedNotice: string | undefined;
   if (options.resume !== undefined) {
     sessionId = resolveSessionId(sessionsDir, options.resume);
     const restored = resume(sessionsDir, sessionId);
     history = restored.history;
+    if (restored.damagedLines > 0) damagedNotice = describeDamage(sessionId, restored.damagedLines, restored.damagedLineNumbers);
     for (const [persona, model] of Object.entries(restored.models)) {
       const found = byName.get(persona);
       if (found) {
@@ -152,6 +154,9 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const emit = (event: RoomEvent) => {
     for (const safe of redactor.pass(event)) deliver(safe);
   };
+
+  // Said once the room is open: a resumed session whose transcript had lines that could not be used.
+  if (damagedNotice !== undefined) emit({ type: "notice", reason: "damaged-transcript", message: damagedNotice });
 
   const setMode = (next: string, by = "user") => {
     mode = parseRoomMode(next, names, workspaceDir, protectedFiles);
@@ -349,4 +354,10 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       transcript.close();
     },
   };
+}
+
+/** What the user is told when a resumed transcript had damaged lines: how many, and where (capped). */
+function describeDamage(sessionId: string, count: number, lineNumbers: number[]): string {
+  const where = lineNumbers.length < count ? `${lineNumbers.join(", ")} and ${count - lineNumbers.length} more` : lineNumbers.join(", ");
+  return `${count} damaged line${count === 1 ? "" : "s"} of session ${sessionId}'s transcript ${count === 1 ? "was" : "were"} skipped (line${count === 1 ? "" : "s"} ${where}); what ${count === 1 ? "it" : "they"} held is missing from the history. A crash mid-write damages at most the last line; more means the file was edited.`;
 }

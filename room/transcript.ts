@@ -36,7 +36,12 @@ export type RestoredSession = {
   tokensUsed: number;
   /** Lines that could not be read or do not match the schema (a crash mid-write leaves at most the last one). */
   damagedLines: number;
+  /** Where they are: 1-based line numbers, the first DAMAGED_LINES_LISTED of them. */
+  damagedLineNumbers: number[];
 };
+
+/** How many damaged line numbers a restored session lists; the count covers all of them. */
+export const DAMAGED_LINES_LISTED = 10;
 
 /** No such session; the message lists the ones there are. */
 export class SessionNotFoundError extends Error {
@@ -149,23 +154,28 @@ export class Transcript {
 }
 
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
-export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number } {
+export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
   const lines: TranscriptLine[] = [];
   let damagedLines = 0;
-  for (const text of readFileSync(path, "utf8").split("\n")) {
+  const damagedLineNumbers: number[] = [];
+  const damaged = (lineNumber: number) => {
+    damagedLines += 1;
+    if (damagedLineNumbers.length < DAMAGED_LINES_LISTED) damagedLineNumbers.push(lineNumber);
+  };
+  for (const [index, text] of readFileSync(path, "utf8").split("\n").entries()) {
     if (text.trim() === "") continue;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      damagedLines += 1;
+      damaged(index + 1);
       continue;
     }
     const parsed = TranscriptLine.safeParse(value);
     if (parsed.success) lines.push(parsed.data);
-    else damagedLines += 1;
+    else damaged(index + 1);
   }
-  return { lines, damagedLines };
+  return { lines, damagedLines, damagedLineNumbers };
 }
 
 /** Which session `resume` means: an id, or `true` for the one written last. */
@@ -188,7 +198,7 @@ export function resolveSessionId(sessionsDir: string, resume: string | true): st
  * process died comes back as a message marked failed, with the text that had arrived.
  */
 export function resume(sessionsDir: string, sessionId: string): RestoredSession {
-  const { lines, damagedLines } = readTranscript(transcriptPath(sessionsDir, sessionId));
+  const { lines, damagedLines, damagedLineNumbers } = readTranscript(transcriptPath(sessionsDir, sessionId));
   let mode = "group";
   let personas: string[] = [];
   let history: RoomMessage[] = [];
@@ -253,5 +263,5 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
     }
   }
   closeOpenReplies();
-  return { sessionId, mode, history, models, tokensUsed, damagedLines };
+  return { sessionId, mode, history, models, tokensUsed, damagedLines, damagedLineNumbers };
 }
