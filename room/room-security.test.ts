@@ -148,7 +148,7 @@ describe("file mode cannot write outside the workspace or into org's state (inva
       const text = await output();
       expect(text.split("reply written to").length - 1).toBe(written);
     });
-  });
+  }, 60_000);
 });
 
 describe("a hop runs code under the stricter of the two policies (invariant 12)", () => {
@@ -212,7 +212,7 @@ describe("a hop runs code under the stricter of the two policies (invariant 12)"
         ["python", "python_run", "python", true],
       ]);
     });
-  });
+  }, 60_000);
 
   test("a persona that may run no code at all cannot get code run by naming one that may", async () => {
     const asked: string[] = [];

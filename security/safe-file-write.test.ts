@@ -105,7 +105,7 @@ describe("appendInsideWorkspace", () => {
     expect(refused).toBeGreaterThan(0);
     expect(written).toBeGreaterThan(0);
     expect(existsSync(hostFile) ? statSync(hostFile).size : 0).toBe(0);
-  });
+  }, 60_000);
 
   test("the real race on a parent directory: swapped for a link to the host, zero bytes land outside", async () => {
     const { workspace, outside } = places();
@@ -122,5 +122,5 @@ describe("appendInsideWorkspace", () => {
     await swapper.stop();
     expect(refused).toBeGreaterThan(0);
     expect(existsSync(join(outside, "target.md"))).toBe(false);
-  });
+  }, 60_000);
 });
