@@ -16,11 +16,13 @@ import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { LineEditor } from "./line-editor.ts";
 import { deadServerMessage, probeModelServer } from "./model-server-probe.ts";
-import { orgInvocation, shellWord } from "./org-invocation.ts";
+import { orgInvocation, REPO_DIR, shellWord } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
+import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -85,10 +87,16 @@ async function openChatRoom(
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<boolean>,
   onEvent: (event: RoomEvent) => void,
 ): Promise<Room> {
+  // Promoted generated tools of the checkout org runs from: offered to agent personas (policy "ask" unless the
+  // config says otherwise); the toolsmith's candidates land on branches of that checkout.
+  const promoted = promotedToolsIn(REPO_DIR, (name, problem) =>
+    process.stderr.write(`org: skipping generated tool ${sanitizeForTerminal(name)}: ${sanitizeForTerminal(problem)}\n`),
+  );
   const room = await openRoom({
-    config: setup.config,
+    config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
     workspaceDir: setup.workspaceDir,
-    tools: [sh, pythonRun],
+    tools: [sh, pythonRun, ...promoted.map(promotedToolAsTool)],
+    toolsmithJob: toolsmithJob({ repoDir: REPO_DIR }),
     audit: new AuditLog(join(setup.workspaceDir, ".org", "audit")),
     approve,
     ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),

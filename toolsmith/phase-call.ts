@@ -8,6 +8,9 @@ import { type Phase, type PhaseProvenance, recordableBaseUrl, sha256Hex } from "
 /** Where the toolsmith's model runs. */
 export type ModelEndpoint = { baseUrl: string; model: string; apiKey?: string };
 
+/** A request slot on the model server, held only while a model call runs (validation runs without it). */
+export type ModelSlot = { acquire(): Promise<void>; release(): void };
+
 /** A phase whose model never made a usable call; the message says what was wrong the last time. */
 export class PhaseFailedError extends Error {
   override name = "PhaseFailedError";
@@ -45,6 +48,8 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
   retries: number;
   /** A further check of valid arguments; a string is the error sent back. */
   check?: (value: z.output<Parameters>) => string | undefined;
+  /** Held around each model call (the room's request slot on that server). */
+  slot?: ModelSlot;
   signal?: AbortSignal;
 }): Promise<{ value: z.output<Parameters>; provenance: PhaseProvenance }> {
   const startedAt = new Date().toISOString();
@@ -54,14 +59,20 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
   let lastProblem = "";
   for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
     promptSha256.push(sha256Hex(JSON.stringify(conversation)));
-    const completion = await chatOnce({
-      baseUrl: request.endpoint.baseUrl,
-      model: request.endpoint.model,
-      apiKey: request.endpoint.apiKey,
-      messages: conversation,
-      tools: [definition],
-      signal: request.signal,
-    });
+    await request.slot?.acquire();
+    let completion: Awaited<ReturnType<typeof chatOnce>>;
+    try {
+      completion = await chatOnce({
+        baseUrl: request.endpoint.baseUrl,
+        model: request.endpoint.model,
+        apiKey: request.endpoint.apiKey,
+        messages: conversation,
+        tools: [definition],
+        signal: request.signal,
+      });
+    } finally {
+      request.slot?.release();
+    }
     const embedded = extractToolCalls(completion.content, { toolNames: [request.tool.name] });
     const calls = [
       ...completion.toolCalls.map((call: ReceivedToolCall) => ({ name: call.name, arguments: call.arguments, invalid: call.invalidArguments })),

@@ -6,7 +6,7 @@ import { environmentSettings } from "../config/environment.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
-import { callPhase, type ModelEndpoint, PhaseFailedError } from "./phase-call.ts";
+import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { BUILT_IN_TOOL_NAMES, candidateTools, GENERATED_DIR, promotedTools } from "./tool-catalog.ts";
 import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "./tool-metadata.ts";
@@ -39,6 +39,8 @@ export async function runToolsmith(request: {
   settings?: ToolsmithSettingsInput;
   signal?: AbortSignal;
   onEvent?: (event: ToolsmithEvent) => void;
+  /** Held around each model call, so other personas can use the server while validation runs. */
+  slot?: ModelSlot;
   now?: () => Date;
 }): Promise<ToolsmithOutcome> {
   const settings = ToolsmithSettings.parse(request.settings ?? {});
@@ -73,6 +75,7 @@ export async function runToolsmith(request: {
         tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: ToolSpec },
         messages: specPrompt(goal, [...taken].sort()),
         retries: settings.argumentRetries,
+        slot: request.slot,
         check: (value) => specProblem(value, taken),
         signal,
       }),
@@ -93,6 +96,7 @@ export async function runToolsmith(request: {
           tool: { name: "submit_implementation", description: PHASE_TOOL_DESCRIPTIONS.submit_implementation, parameters: SourceSubmission },
           messages: implementationPrompt(goal, spec, visible, repair),
           retries: settings.argumentRetries,
+          slot: request.slot,
           signal,
         }),
       );
@@ -108,6 +112,7 @@ export async function runToolsmith(request: {
           tool: { name: "submit_tests", description: PHASE_TOOL_DESCRIPTIONS.submit_tests, parameters: SourceSubmission },
           messages: testsPrompt(goal, spec, visible, code, repair),
           retries: settings.argumentRetries,
+          slot: request.slot,
           signal,
         }),
       );

@@ -1,0 +1,87 @@
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadOrgConfig } from "../config/org-config.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
+import { openRoom } from "../room/room.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { type ToolFixture, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "./promoted-tools.ts";
+import { sha256Hex, type ToolMetadata, ToolSpec } from "./tool-metadata.ts";
+
+/** Writes a fixture as a promoted tool, metadata hashes and all, as a promotion would leave it. */
+function promote(repoDir: string, fixture: ToolFixture): string {
+  const spec = ToolSpec.parse(fixture.spec);
+  const directory = join(repoDir, "tools", "generated", spec.name);
+  mkdirSync(directory, { recursive: true });
+  const time = new Date().toISOString();
+  const metadata: ToolMetadata = {
+    version: 1,
+    spec,
+    files: { "tool.ts": sha256Hex(fixture.tool), "tool.test.ts": sha256Hex(fixture.tests) },
+    validation: { stages: [], tests: { passed: 3, failed: 0 }, coverage: { lines: 1, threshold: 0.8 }, mutants: { total: 12, killed: 11, score: 11 / 12, threshold: 0.6 }, heldOutExamples: 1, determinismRuns: 3 },
+    sandbox: { network: false, capabilities: spec.capabilities, timeoutMs: 3000, memoryBytes: 1 << 30 },
+    provenance: { phases: [], attempts: 3, repairRounds: 0, startedAt: time, finishedAt: time, orgCommit: null },
+  };
+  writeFileSync(join(directory, "tool.ts"), fixture.tool);
+  writeFileSync(join(directory, "tool.test.ts"), fixture.tests);
+  writeFileSync(join(directory, "metadata.json"), JSON.stringify(metadata));
+  return directory;
+}
+
+describe("promoted generated tools", () => {
+  test("are found with their metadata checked; a tool changed after validation is skipped, and refuses to run", async () => {
+    using repo = tempGitRepo();
+    const directory = promote(repo.dir, WORD_COUNT);
+    const [tool] = promotedToolsIn(repo.dir);
+    expect(tool?.name).toBe("word_count");
+    const asTool = promotedToolAsTool(tool as NonNullable<typeof tool>);
+    expect(asTool.definition.function.parameters).toMatchObject({ type: "object", properties: { text: { type: "string" } } });
+
+    writeFileSync(join(directory, "tool.ts"), WORD_COUNT.tool.replace("trimmed.split", "trimmed.trim().split"));
+    const skipped: string[] = [];
+    expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
+    expect(skipped).toEqual(["word_count: its files do not match the hashes recorded at validation"]);
+    const result = await asTool.execute({ text: "a b" }, { signal: new AbortController().signal, workspaceDir: repo.dir });
+    expect(result).toMatchObject({ ok: false });
+  });
+
+  test("the agent persona is offered them by policy, ask by default; a call runs in the sandbox after approval", async () => {
+    using repo = tempGitRepo();
+    promote(repo.dir, WORD_COUNT);
+    await using server = await startScriptedServer({
+      script: {
+        rules: [
+          { when: { persona: "agent", lastRole: "user" }, reply: { toolCalls: [{ name: "word_count", arguments: { text: "one two" } }] } },
+          { when: { persona: "agent", lastRole: "tool" }, reply: { text: "result: {{lastMessage}}" } },
+        ],
+      },
+    });
+    const workspaceDir = join(repo.dir, "workspace");
+    mkdirSync(workspaceDir);
+    const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    const promoted = promotedToolsIn(repo.dir);
+    const personas = offerToAgents(config.personas, promoted.map((tool) => tool.name));
+    expect(personas.find((persona) => persona.kind === "agent")?.tools.word_count).toBe("ask");
+    expect(personas.find((persona) => persona.kind === "python")?.tools.word_count).toBeUndefined();
+    const asked: ToolCall[] = [];
+    const room = await openRoom({
+      config: { ...config, personas: personas.filter((persona) => persona.kind === "agent") },
+      workspaceDir,
+      tools: promoted.map(promotedToolAsTool),
+      approve: async (_persona, call) => {
+        asked.push(call as ToolCall);
+        return true;
+      },
+      onEvent() {},
+    });
+    try {
+      const summary = await room.send("count the words of 'one two'");
+      expect(asked.map((call) => call.name)).toEqual(["word_count"]);
+      expect(summary.messages.at(-1)?.text).toBe('result: {"words":2}');
+    } finally {
+      await room.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,49 @@
+import type { ReplyOutcome } from "../models/reply-host.ts";
+import type { ToolsmithJob } from "../models/toolsmith-model.ts";
+import type { ToolsmithEvent } from "./run-toolsmith.ts";
+import type { ToolsmithSettingsInput } from "./toolsmith-settings.ts";
+
+/** One room progress step for a pipeline event: `[step, status, detail]`. */
+export function progressOf(event: ToolsmithEvent): [string, "started" | "running" | "done" | "failed", string | undefined] {
+  switch (event.type) {
+    case "phase-start":
+      return [event.phase, "started", event.round > 1 ? `round ${event.round}` : undefined];
+    case "phase-done":
+      return [event.phase, "done", event.detail];
+    case "validation-stage":
+      return ["validation", "running", `${event.index}/${event.total} ${event.stage}`];
+    case "validation-failed":
+      return ["validation", "failed", `${event.stage}: ${event.message}`];
+    case "validation-passed":
+      return ["validation", "done", `${(event.durationMs / 1000).toFixed(1)} s`];
+    case "branch-created":
+      return ["branch", "done", event.branch];
+  }
+}
+
+/**
+ * The room's toolsmith job: runs the pipeline on the persona's own server and model, reports each step as
+ * progress, holds the server's request slot only during model calls, and ends with the branch and how to try
+ * it, or with what failed. The pipeline (and TypeScript's compiler) is loaded when the first job runs.
+ */
+export function toolsmithJob(options: { repoDir: string; settings?: ToolsmithSettingsInput; now?: () => Date }): ToolsmithJob {
+  return async ({ goal, endpoint, host, progress }): Promise<ReplyOutcome> => {
+    const { runToolsmith } = await import("./run-toolsmith.ts");
+    const apiKey = host.authorization?.replace(/^Bearer\s+/i, "");
+    const outcome = await runToolsmith({
+      goal,
+      endpoint: { baseUrl: endpoint.baseUrl, model: endpoint.modelId, ...(apiKey ? { apiKey } : {}) },
+      repoDir: options.repoDir,
+      ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      signal: host.signal,
+      slot: host.slot,
+      onEvent: (event) => progress(...progressOf(event)),
+    });
+    const text = outcome.ok
+      ? `${outcome.name} is ready on branch ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch} --inputs '{…}'. It is offered to the room once the fitness gate promotes it.`
+      : `I could not build that tool: ${outcome.failure}`;
+    host.report({ type: "text-delta", text });
+    return { text, addressed: [] };
+  };
+}
