@@ -2,7 +2,7 @@
 // run, plus where the time goes (bwrap alone, the watchdog scan), the host's event loop beside a crowded
 // scratch, and the redactor on 1 MB of output.
 //   bun bench/sandbox.ts [--runs 40]
-import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -15,7 +15,6 @@ import { usageIn } from "../sandbox/run-watchdog.ts";
 const { values } = parseArgs({ options: { runs: { type: "string", default: "40" } } });
 const runs = Number(values.runs);
 const root = mkdtempSync(join(tmpdir(), "org-bench-sandbox-"));
-chmodSync(root, 0o755);
 const scratchDir = join(root, "scratch");
 
 async function bare(argv: string[]): Promise<void> {

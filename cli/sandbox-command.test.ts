@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./command.ts";
@@ -49,19 +49,23 @@ describe("sandbox command", () => {
     }
   });
 
-  test.if(process.getuid?.() === 0)("check names a workspace the sandbox user cannot reach, and how to fix it", async () => {
+  test("check passes for a workspace under a private (0700) directory, and names a scratch root it cannot use", async () => {
     const closed = mkdtempSync(join(tmpdir(), "org-sandbox-closed-"));
     try {
       const { stdout, exitCode } = await org("sandbox", "check", "--workspace", join(closed, "ws"));
-      expect(exitCode).toBe(1);
-      expect(stdout).toContain(`FAIL workspace: the sandbox cannot reach its scratch directory ${join(closed, "ws", ".org", "scratch", "default")}`);
-      expect(stdout).toContain(`Run 'chmod o+x ${closed}'`);
-      // The probes still run, so the last line's "the sandbox works" is checked, not assumed.
+      expect(stdout).toContain(`ok   workspace: scratch under ${join(closed, "ws", ".org", "scratch")} is private to this user (0700)`);
       expect(stdout).toContain("ok   seccomp and privileges:");
-      expect(stdout).toContain("The sandbox works, but not for this workspace");
+      expect(stdout).toContain("The sandbox works here.");
+      expect(exitCode).toBe(0);
       const spelled = await org("sandbox", "check", `--workspace=${join(closed, "ws")}`);
       expect(spelled.stdout).toBe(stdout);
       expect((await org("sandbox", "check", "--workspace")).exitCode).toBe(2);
+      mkdirSync(join(closed, "ws", ".org"), { recursive: true });
+      symlinkSync(closed, join(closed, "ws", ".org", "scratch"));
+      const linked = await org("sandbox", "check", "--workspace", join(closed, "ws"));
+      expect(linked.stdout).toContain(`FAIL workspace: ${join(closed, "ws", ".org", "scratch")} is not a plain directory`);
+      expect(linked.stdout).toContain("The sandbox works, but not for this workspace");
+      expect(linked.exitCode).toBe(1);
     } finally {
       rmSync(closed, { recursive: true, force: true });
     }

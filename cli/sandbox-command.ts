@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runSandboxed, SandboxUnavailableError, ScratchDirectoryError } from "../sandbox/run-sandboxed.ts";
+import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
+import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -14,8 +15,8 @@ run    Runs CMD in the same sandbox the models' tools use and prints the result 
        {"exitCode","signal","timedOut","isCanceled","stdout","stderr","truncated","durationMs"}.
        Exit status: 0 when the sandbox ran the command, whatever the command's own exit code was (read
        it from the JSON); 1 when the sandbox could not start; 2 for a wrong command line.
-check  Says whether bwrap works on this machine and what is missing, and whether sandboxes can reach the
-       scratch directories under the workspace (--workspace DIR, default: the current directory).
+check  Says whether bwrap works on this machine and what is missing, and whether the scratch directories
+       under the workspace are kept from other users (--workspace DIR, default: the current directory).
        Exit status 0 if all is well, else 1.
 
 Options for run:
@@ -63,7 +64,6 @@ export function parseRunArgs(args: string[]): RunOptions {
 async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const options = parseRunArgs(args);
   const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
-  if (temporary) chmodSync(temporary, 0o755);
   try {
     const result = await runSandboxed({
       argv: options.argv,

@@ -1,13 +1,10 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { unreachableScratchReason } from "../sandbox/run-sandboxed.ts";
-import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { UserFacingError } from "./command.ts";
 
 /**
  * Resolves the workspace a command works in: refuses a path that is not a directory, makes a missing one
- * (saying so on stderr), and warns when the sandbox could not reach scratch under it, so the user learns
- * the fix before the first tool call fails.
+ * (saying so on stderr).
  */
 export function prepareWorkspace(path: string, flag = "--workspace"): string {
   const workspaceDir = resolve(path);
@@ -18,7 +15,5 @@ export function prepareWorkspace(path: string, flag = "--workspace"): string {
     mkdirSync(workspaceDir, { recursive: true });
     process.stderr.write(`org: made the workspace directory ${workspaceDir}\n`);
   }
-  const unreachable = unreachableScratchReason(scratchDirFor({ workspaceDir }));
-  if (unreachable) process.stderr.write(`org: warning: ${unreachable} Until then every sandboxed tool call fails.\n`);
   return workspaceDir;
 }

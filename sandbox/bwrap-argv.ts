@@ -16,15 +16,18 @@ export const LAUNCHER_ENV = { PATH: "/usr/bin:/bin" } as const;
 export type BwrapPlan = {
   argv: string[];
   limits: SandboxLimits;
-  scratchDir: string;
+  /** The fd number (in the child) of the open scratch directory, mounted at /scratch with `--bind-fd`. */
+  scratchFd: number;
   network: boolean;
   env: Record<string, string>;
   /** Read-only files the launcher prepared: synthetic passwd, group and hosts. */
   supportDir: string;
   /** The fd number (in the child) that carries the seccomp program. */
   seccompFd: number;
-  /** The launcher was started as SANDBOX_HOST_UID because org runs as root (see run-sandboxed.ts). */
+  /** org runs as root: the launcher drops to SANDBOX_HOST_UID, and scratch reaches it through `scratchMountPoint`. */
   dropRoot: boolean;
+  /** When dropping from root: an empty directory the sandbox uid can reach (in the support dir). */
+  scratchMountPoint?: string;
   /** Host files or folders shown read-only at a path inside (a runtime, libraries, a tool's folder). */
   readOnlyMounts?: readonly ReadOnlyMount[];
 };
@@ -50,12 +53,31 @@ export function checkReadOnlyMount(mount: ReadOnlyMount): void {
 /** How much nicer than org a sandboxed command runs; without CAP_SYS_NICE it cannot undo it. */
 export const SANDBOX_NICENESS = 5;
 
-/** The full command line: nice [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/**
+ * As root, before dropping to the sandbox uid: bwrap 0.8 resolves a `--bind-fd` descriptor's path with realpath() as
+ * the sandbox uid, which cannot pass the private (0700) directories above scratch. So, in a mount namespace of
+ * this launcher alone, scratch is bind-mounted (through the descriptor, never its path) onto an empty directory that
+ * uid can reach, and the descriptor is reopened there. The mount goes away with the launcher; the host never sees it.
+ */
+function dropRootPrefix(plan: BwrapPlan): string[] {
+  if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
+  const fd = Math.trunc(plan.scratchFd);
+  const script = `mount --bind "/proc/self/fd/${fd}" "$0" && exec ${fd}<"$0" && exec "$@"`;
+  return [
+    "unshare", "--mount", "--propagation", "private", "--",
+    "/bin/sh", "-c", script, plan.scratchMountPoint,
+    // No capabilities survive the change to a non-zero uid; no supplementary groups either.
+    "setpriv", `--reuid=${SANDBOX_HOST_UID}`, `--regid=${SANDBOX_HOST_UID}`, "--clear-groups", "--",
+  ];
+}
+
+/** The full command line: [unshare … setpriv …] nice [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   const { limits } = plan;
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
   // the dedicated uid; the prlimit bounds them together (the inner prlimit bounds each one).
   const outer = [
+    ...(plan.dropRoot ? dropRootPrefix(plan) : []),
     "nice", "-n", String(SANDBOX_NICENESS),
     ...(plan.dropRoot ? ["prlimit", `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`, "--"] : []),
   ];
@@ -97,7 +119,8 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     "--dev", "/dev",
     "--perms", "1777", "--size", String(limits.shmBytes), "--tmpfs", "/dev/shm",
     "--perms", "1777", "--size", String(limits.tmpBytes), "--tmpfs", "/tmp",
-    "--bind", plan.scratchDir, SCRATCH_MOUNT,
+    // The directory org opened and checked, not a path: nothing can swap it, and no parent needs to be reachable.
+    "--bind-fd", String(plan.scratchFd), SCRATCH_MOUNT,
     ...(plan.readOnlyMounts ?? []).flatMap((mount) => {
       checkReadOnlyMount(mount);
       return ["--ro-bind", mount.source, mount.target];

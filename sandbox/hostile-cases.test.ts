@@ -42,13 +42,14 @@ beforeAll(async () => {
   }
 });
 
+// Removing what the cases left (files of tens of MiB, thousands of entries) takes seconds on a busy disk.
 afterAll(async () => {
   await Promise.allSettled(outcomes.values());
   await env?.close();
-});
+}, 60_000);
 
-test("the table holds at least 83 cases with unique names across every category", () => {
-  expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(83);
+test("the table holds at least 84 cases with unique names across every category", () => {
+  expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(84);
   expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.name)).size).toBe(HOSTILE_CASES.length);
   expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.category))).toEqual(
     new Set(["network", "filesystem", "resources", "identity", "secrets"]),

@@ -18,7 +18,7 @@ describe("read-only mounts", () => {
     const argv = bwrapCommand({
       argv: ["/bin/true"],
       limits: resolveLimits({}, 1000),
-      scratchDir: "/s",
+      scratchFd: 4,
       network: false,
       env: {},
       supportDir: "/support",

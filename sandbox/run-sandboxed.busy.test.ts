@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostProcessesMatching, leftoverProcesses } from "../testing/hostile-environment.ts";
@@ -8,7 +8,6 @@ import { runSandboxed } from "./run-sandboxed.ts";
 // A watchdog that kills bwrap while it still sets the sandbox up once left bwrap's child behind holding the
 // pipes: the run never returned and kept its slot. On a busy CPU that happened in about one run of three.
 const root = mkdtempSync(join(tmpdir(), "org-run-busy-"));
-chmodSync(root, 0o755);
 const marker = `orgbusy${process.pid}x${Date.now().toString(36)}`;
 const hogs: number[] = [];
 afterAll(() => {

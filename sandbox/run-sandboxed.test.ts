@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
+import { scratchDirFor } from "./scratch-dir.ts";
 import { MAX_WATCHED_DIRECTORIES } from "./run-watchdog.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-run-sandboxed-"));
-// When tests run as root the launcher drops to a dedicated uid, which must be able to reach scratch.
-chmodSync(root, 0o755);
+// Private (0700), as mkdtemp makes it: sandboxes get scratch as an open directory, not through its parents.
 const scratchDir = join(root, "scratch");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -155,6 +155,60 @@ describe("runSandboxed", () => {
     await org.exited;
     for (let wait = 0; wait < 100 && running().length > 0; wait += 1) await Bun.sleep(20);
     expect(running()).toEqual([]);
+  });
+
+  test("scratch under a private (0700) directory works, and is left private with no setuid or setgid bit", async () => {
+    const privateScratch = join(root, "private", "ws", ".org", "scratch", "default");
+    const result = await sh("chmod 777 /scratch; cp /usr/bin/bash b; chmod 6755 b; mkdir -m 1777 t; echo ok", {
+      scratchDir: privateScratch,
+    });
+    expect(result).toMatchObject({ exitCode: 0, stdout: "ok\n" });
+    expect(statSync(join(root, "private")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, "private", "ws", ".org", "scratch")).mode & 0o777).toBe(0o700);
+    expect(statSync(privateScratch).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(privateScratch, "b")).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(privateScratch, "t")).mode & 0o7777).toBe(0o755);
+  });
+
+  test("resetting modes after a run never follows a link out of scratch", async () => {
+    const victim = join(root, "victim");
+    writeFileSync(victim, "host file\n", { mode: 0o666 });
+    chmodSync(victim, 0o2777);
+    const result = await sh(`ln -s ${victim} link; mkdir d; ln -s ${root} d/up; echo ok`, { scratchDir: join(root, "links") });
+    expect(result.stdout).toBe("ok\n");
+    expect(statSync(victim).mode & 0o7777).toBe(0o2777);
+    expect(statSync(root).mode & 0o7777).toBe(0o700);
+  });
+
+  test.if(process.getuid?.() === 0)("while a run holds its scratch open to everyone, another host user cannot reach it", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), "org-open-workspace-"));
+    try {
+      // Parents open to all, as most workspaces' are; .org as other parts of org make it.
+      chmodSync(workspace, 0o755);
+      mkdirSync(join(workspace, ".org"), { mode: 0o755 });
+      const scratch = scratchDirFor({ workspaceDir: workspace });
+      const controller = new AbortController();
+      const run = sh("chmod 777 /scratch; cp /usr/bin/bash b; chmod 6755 b; touch ready; sleep 30", {
+        scratchDir: scratch,
+        timeoutMs: 60_000,
+        abortSignal: controller.signal,
+      });
+      for (let wait = 0; wait < 500 && !existsSync(join(scratch, "ready")); wait += 1) await Bun.sleep(20);
+      expect(existsSync(join(scratch, "ready"))).toBe(true);
+      expect(statSync(scratch).mode & 0o777).toBe(0o777);
+      const nobody = Bun.spawnSync(["/bin/sh", "-c", `"$0/b" -p -c 'id -u'; ls "$0"`, scratch], {
+        uid: 65534,
+        gid: 65534,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      controller.abort();
+      await run;
+      expect(nobody.stdout.toString()).toBe("");
+      expect(nobody.stderr.toString()).toContain("Permission denied");
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 
   test("refuses a scratch path that is a symlink", async () => {

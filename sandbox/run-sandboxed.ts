@@ -1,11 +1,13 @@
-import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
-import { bwrapCommand, LAUNCHER_ENV, type ReadOnlyMount, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { bwrapCommand, LAUNCHER_ENV, type ReadOnlyMount } from "./bwrap-argv.ts";
+import { openScratch } from "./open-scratch.ts";
+import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
 import { startWatchdog } from "./run-watchdog.ts";
 import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
-import { sandboxSupportDir } from "./sandbox-support.ts";
+import { SCRATCH_MOUNT_POINT, sandboxSupportDir } from "./sandbox-support.ts";
 import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
 
 /** One sandboxed run: the command, what it may touch, and its bounds. */
@@ -43,11 +45,6 @@ const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubu
 /** bwrap is missing or cannot create namespaces here; nothing ran. Never falls back to running unsandboxed. */
 export class SandboxUnavailableError extends Error {
   override name = "SandboxUnavailableError";
-}
-
-/** The scratch path cannot be used as given: not a plain directory, or a directory org must not take over. */
-export class ScratchDirectoryError extends Error {
-  override name = "ScratchDirectoryError";
 }
 
 let availability: Promise<void> | undefined;
@@ -137,91 +134,53 @@ function checkEnvironment(env: Record<string, string> | undefined): void {
   }
 }
 
-/** Creates the scratch dir and, when the launcher drops from root, hands it to the sandbox uid. */
-function prepareScratch(scratchDir: string, dropRoot: boolean): string {
-  const directory = resolve(scratchDir);
-  // Parents stay searchable (the sandbox uid must pass through them); scratch itself is private.
-  mkdirSync(dirname(directory), { recursive: true, mode: 0o755 });
-  const created = !existsSync(directory);
-  if (created) mkdirSync(directory, { mode: 0o700 });
-  // lstat: a symlink here would make the chown below (and the bind mount) act on whatever it points at.
-  const stat = lstatSync(directory);
-  if (!stat.isDirectory()) {
-    throw new ScratchDirectoryError(
-      `scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`,
-    );
-  }
-  if (dropRoot) {
-    // Handing a directory that already holds someone's files to the sandbox uid would change who owns it for
-    // good, and the files inside would stay unwritable in the sandbox anyway.
-    if (!created && stat.uid !== SANDBOX_HOST_UID && readdirSync(directory).length > 0) {
-      throw new ScratchDirectoryError(
-        `scratch directory ${directory} already holds files and belongs to uid ${stat.uid}. When org runs as root it ` +
-          `gives scratch to the sandbox user (uid ${SANDBOX_HOST_UID}), and it will not take over a directory in use: ` +
-          "give an empty directory or a new path.",
-      );
-    }
-    chownSync(directory, SANDBOX_HOST_UID, SANDBOX_HOST_UID);
-    const unreachable = unreachableScratchReason(directory);
-    if (unreachable) throw new SandboxUnavailableError(unreachable);
-  }
-  return directory;
-}
-
-/**
- * Why the sandbox uid could not reach `directory` when org runs as root (bwrap runs as that uid and must pass
- * through every existing parent), or undefined when it can, or when org does not run as root.
- */
-export function unreachableScratchReason(directory: string): string | undefined {
-  if (!isRoot()) return undefined;
-  for (let parent = dirname(resolve(directory)); ; parent = dirname(parent)) {
-    if (existsSync(parent) && (statSync(parent).mode & 0o001) === 0) {
-      return (
-        `the sandbox cannot reach its scratch directory ${directory}: ${parent} is not searchable by other users ` +
-        `(org drops from root to uid ${SANDBOX_HOST_UID}). Run 'chmod o+x ${parent}' or use a workspace elsewhere.`
-      );
-    }
-    if (parent === dirname(parent)) return undefined;
-  }
-}
-
 async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const limits = resolveLimits(options.limits, timeoutMs);
   const dropRoot = isRoot();
-  const scratchDir = prepareScratch(options.scratchDir, dropRoot);
-  const supportDir = sandboxSupportDir();
-  const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
-  const command = bwrapCommand({
-    argv: options.argv,
-    limits,
-    scratchDir,
-    network: options.network ?? false,
-    env: options.env ?? {},
-    supportDir,
-    seccompFd: 3,
-    dropRoot,
-    readOnlyMounts: options.readOnlyMounts,
-  });
-  let proc: PipedProcess;
+  const scratch = openScratch(options.scratchDir, dropRoot);
   try {
-    // As root, the launcher itself starts as the dedicated uid (setuid/setgid and no supplementary groups in
-    // the child before exec): root would keep capabilities and be exempt from RLIMIT_NPROC.
-    const identity = dropRoot ? { uid: SANDBOX_HOST_UID, gid: SANDBOX_HOST_UID } : {};
-    proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFds: [seccompFd], ...identity });
+    const supportDir = sandboxSupportDir();
+    const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
+    const command = bwrapCommand({
+      argv: options.argv,
+      limits,
+      scratchFd: 4,
+      network: options.network ?? false,
+      env: options.env ?? {},
+      supportDir,
+      seccompFd: 3,
+      dropRoot,
+      scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
+      readOnlyMounts: options.readOnlyMounts,
+    });
+    let proc: PipedProcess;
+    try {
+      // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
+      // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
+      proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFds: [seccompFd, scratch.fd] });
+    } finally {
+      closeSync(seccompFd);
+    }
+    const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
+      startWatchdog({
+        bwrapPid: proc.pid,
+        scratchDir: scratch.directory,
+        scratchBytes: limits.scratchBytes,
+        scratchFiles: limits.scratchFiles,
+        totalMemoryBytes: limits.totalMemoryBytes,
+        onLimit: kill,
+      }),
+    );
+    const { tooDeep } = resetScratchModes(scratch.fd);
+    if (tooDeep > 0) {
+      const separator = result.stderr && !result.stderr.endsWith("\n") ? "\n" : "";
+      result.stderr += `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} levels in scratch were left as they are; delete them]\n`;
+    }
+    return result;
   } finally {
-    closeSync(seccompFd);
+    closeSync(scratch.fd);
   }
-  return superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
-    startWatchdog({
-      bwrapPid: proc.pid,
-      scratchDir,
-      scratchBytes: limits.scratchBytes,
-      scratchFiles: limits.scratchFiles,
-      totalMemoryBytes: limits.totalMemoryBytes,
-      onLimit: kill,
-    }),
-  );
 }
 
 /** `ORG_SANDBOX=off`: the user chose to run model-made commands on the host. Said loudly, every time. */

@@ -1,16 +1,16 @@
-import { mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import { ensureSandboxAvailable, runSandboxed, unreachableScratchReason } from "./run-sandboxed.ts";
-import { scratchDirFor } from "./scratch-dir.ts";
+import { ensureSandboxAvailable, runSandboxed } from "./run-sandboxed.ts";
+import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
 
 export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
 
 /**
  * Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it;
- * with `workspaceDir`, also that sandboxes can reach its scratch directories.
+ * with `workspaceDir`, also that its scratch directories are kept from other host users.
  */
 export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckItem[]> {
   const items: SandboxCheckItem[] = [];
@@ -31,11 +31,13 @@ export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckI
       : `sandboxes run as this user (uid ${process.getuid?.()})`,
   });
   if (workspaceDir !== undefined) {
-    const unreachable = unreachableScratchReason(scratchDirFor({ workspaceDir }));
+    const problem = scratchRootProblem(workspaceDir);
     items.push({
       name: "workspace",
-      ok: unreachable === undefined,
-      detail: unreachable ?? `sandboxes can reach scratch under ${workspaceDir}/.org/scratch`,
+      ok: problem === undefined,
+      detail:
+        problem ??
+        `scratch under ${scratchRootFor(workspaceDir)} is private to this user (0700) and reaches each sandbox as an open directory`,
     });
   }
   if (environmentSettings().sandboxDisabled) {
@@ -52,7 +54,6 @@ export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckI
     return items;
   }
   const scratchRoot = mkdtempSync(join(tmpdir(), "org-sandbox-check-"));
-  chmodSync(scratchRoot, 0o755);
   try {
     const result = await runSandboxed({
       argv: ["/bin/sh", "-c", "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status"],

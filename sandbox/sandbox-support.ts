@@ -7,6 +7,9 @@ import { buildSeccompFilter } from "./seccomp-filter.ts";
 
 let supportDir: string | undefined;
 
+/** An empty directory in the support dir where, as root, each launcher mounts its scratch in a namespace of its own. */
+export const SCRATCH_MOUNT_POINT = "scratch-mount";
+
 /**
  * The directory holding the seccomp program and the synthetic /etc files every sandbox mounts read-only.
  * Named after its content and owner, so all org processes of one user share it and none leaves a copy behind
@@ -21,6 +24,11 @@ export function sandboxSupportDir(): string {
   const shared = join(tmpdir(), `org-sandbox-${uid}-${hash.digest("hex").slice(0, 16)}`);
   supportDir = isOwnPrivateDirectory(shared) ? shared : privateCopy();
   for (const [name, content] of Object.entries(files)) writeIfChanged(join(supportDir, name), content);
+  try {
+    mkdirSync(join(supportDir, SCRATCH_MOUNT_POINT), { mode: 0o755 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
   return supportDir;
 }
 

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
+import { chmodSync, lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { ScratchDirectoryError } from "./open-scratch.ts";
+
+/** Where every session's scratch lives under a workspace: `<workspace>/.org/scratch`. */
+export function scratchRootFor(workspaceDir: string): string {
+  return join(workspaceDir, ".org", "scratch");
+}
 
 /** The per-session scratch directory under the workspace: `<workspace>/.org/scratch/<session or "default">`. */
 export function scratchDirFor(context: { workspaceDir: string; sessionId?: string }): string {
@@ -8,5 +15,33 @@ export function scratchDirFor(context: { workspaceDir: string; sessionId?: strin
   const safe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session)
     ? session
     : createHash("sha256").update(session).digest("hex").slice(0, 16);
-  return join(context.workspaceDir, ".org", "scratch", safe);
+  return join(scratchRootFor(context.workspaceDir), safe);
+}
+
+/**
+ * What is wrong with the workspace's scratch root for keeping other host users out, or undefined when it is a
+ * directory of this user's that only they can enter (or does not exist yet: it is made that way).
+ */
+export function scratchRootProblem(workspaceDir: string): string | undefined {
+  const root = scratchRootFor(workspaceDir);
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(root);
+  } catch {
+    return undefined;
+  }
+  if (!stat.isDirectory()) return `${root} is not a plain directory (a symlink or a file): remove it, and org makes it again`;
+  if (stat.uid !== process.getuid?.()) return `${root} belongs to uid ${stat.uid}, not to the user running org: remove it`;
+  return undefined;
+}
+
+/** Makes the workspace's scratch root (and missing parents) 0700, or tightens it to 0700; throws what is wrong. */
+export function makeScratchRootPrivate(workspaceDir: string): string {
+  const root = scratchRootFor(workspaceDir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const problem = scratchRootProblem(workspaceDir);
+  if (problem) throw new ScratchDirectoryError(problem);
+  // Made by an older org, which left it open to every user.
+  if ((lstatSync(root).mode & 0o077) !== 0) chmodSync(root, 0o700);
+  return root;
 }

@@ -1,11 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-unsandboxed-"));
-chmodSync(root, 0o755);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 test("ORG_SANDBOX=off runs on the host only with a loud warning, every time", async () => {

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { getPriority } from "node:os";
 import { join } from "node:path";
 import { SANDBOX_NICENESS } from "../sandbox/bwrap-argv.ts";
@@ -83,6 +83,26 @@ function deletedFilesStopped(result: SandboxResult) {
     /deleted files still held open/.test(result.stderr) && !result.timedOut,
     `not stopped by the scratch limit: ${result.stderr} (held ${lines(result.stdout).at(-1)} files)`,
   );
+}
+
+/** Entries under `directory` (not following links) whose mode has setuid, setgid, sticky or group/other write. */
+function looseModes(directory: string): string[] {
+  const loose: string[] = [];
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return;
+    if ((stat.mode & 0o7022) !== 0) loose.push(`${path} ${(stat.mode & 0o7777).toString(8)}`);
+    if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(directory);
+  return loose;
+}
+
+/** What the host user nobody (uid 65534) gets from `script` with the scratch path as $0; undefined unless org runs as root. */
+function asNobody(script: string, scratch: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const run = Bun.spawnSync(["/bin/sh", "-c", script, scratch], { uid: 65534, gid: 65534, stdout: "pipe", stderr: "pipe" });
+  return `${run.stdout.toString()}${run.stderr.toString()}`;
 }
 
 export const HOSTILE_CASES: HostileCase[] = [
@@ -299,6 +319,24 @@ except OSError as e: print("failed", e.errno)`,
     sh: (env) => `mount -o remount,rw,bind /usr; touch /usr/PWNED-${env.marker} && echo WROTE`,
     expect: ({ result, env }) =>
       all(unless(!result.stdout.includes("WROTE"), "wrote into /usr"), hostPathAbsent(`/usr/PWNED-${env.marker}`)),
+  },
+  {
+    name: "a scratch opened to everyone with a setuid shell left in it for another host user",
+    category: "filesystem",
+    // It worked once: the host user nobody ran the setuid copy from scratch, became the sandbox uid and killed
+    // another sandbox. Now scratch's parent is org's and private, and the run's setuid bits are gone after it.
+    sh: "chmod 777 /scratch; cp /usr/bin/bash b; chmod 6755 b; mkdir -m 1777 open; cp /usr/bin/id open/id; chmod 4777 open/id; echo left",
+    expect: ({ result, env }) => {
+      const scratch = env.scratchFor("a scratch opened to everyone with a setuid shell left in it for another host user");
+      const nobody = asNobody(`"$0/b" -p -c 'id -u'; "$0/open/id" -u; ls "$0"`, scratch);
+      return all(
+        ranOk(result),
+        unless((statSync(scratch).mode & 0o7777) === 0o700, `scratch was left mode ${(statSync(scratch).mode & 0o7777).toString(8)}`),
+        unless(looseModes(scratch).length === 0, `modes left in scratch: ${looseModes(scratch).join(", ")}`),
+        nobody !== undefined &&
+          unless(!/^(61234|b|open)$/m.test(nobody) && /Permission denied/.test(nobody), `the host user nobody reached scratch: ${nobody}`),
+      );
+    },
   },
   {
     name: "kernel knobs in /proc/sys and /sys",

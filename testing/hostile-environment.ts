@@ -27,7 +27,8 @@ export type HostileEnvironment = {
 
 export async function createHostileEnvironment(): Promise<HostileEnvironment> {
   const root = mkdtempSync(join(tmpdir(), "org-hostile-"));
-  // The launcher drops from root to a dedicated uid, which must reach the scratch dirs.
+  // Open to every user, as most workspaces' parents are: the scratch root org makes (0700) must be what keeps other
+  // host users out of every scratch.
   chmodSync(root, 0o755);
   const workspaceDir = join(root, "workspace");
   mkdirSync(workspaceDir);

@@ -1,6 +1,7 @@
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
+import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import type { ToolContext, ToolResult } from "./define-tool.ts";
 
 /**
@@ -12,6 +13,7 @@ export async function runInSandbox(
   context: ToolContext,
 ): Promise<ToolResult> {
   try {
+    makeScratchRootPrivate(context.workspaceDir);
     const result = await runSandboxed({
       argv: command.argv,
       stdin: command.stdin,
@@ -24,7 +26,7 @@ export async function runInSandbox(
     const data = { exitCode, signal, timedOut, isCanceled, stdout: result.stdout, stderr: result.stderr, truncated, durationMs };
     return { ...describeSandboxResult(result), exitCode, data };
   } catch (error) {
-    if (error instanceof SandboxUnavailableError) {
+    if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {
       return { ok: false, output: `Error: ${error.message}`, exitCode: null, data: { exitCode: null, sandboxUnavailable: true, error: error.message } };
     }
     throw error;
