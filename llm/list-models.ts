@@ -1,4 +1,5 @@
 import { serverEndpoint } from "../config/server-url.ts";
+import { connectionDetail } from "./chat-errors.ts";
 import { modelsUrl } from "./model-server-urls.ts";
 
 /**
@@ -53,7 +54,7 @@ export async function listModels(baseUrl: string, options: ModelListOptions = {}
   } catch (error) {
     if (options.signal?.aborted) throw error;
     throw new ModelListError(
-      `no model server answered at ${serverEndpoint(baseUrl).url} (${error instanceof Error ? error.message : String(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
+      `no model server answered at ${serverEndpoint(baseUrl).url} (${connectionDetail(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
       "unreachable",
     );
   }

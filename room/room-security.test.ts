@@ -380,3 +380,20 @@ describe("a damaged transcript at resume", () => {
     });
   });
 });
+
+describe("what a failing server says", () => {
+  test("a model the server lacks is named with where its name came from: the config file's key, not OLLAMA_MODEL", async () => {
+    const script: ScriptInput = { models: ["qwen3:8b"], rules: [say("agent", "hi")] };
+    await withRoom(
+      { script, configFile: { personas: [{ name: "agent", kind: "agent" }, { name: "coder", kind: "simple", model: "codellama:99b" }] } },
+      async ({ room, events }) => {
+        await room.send("hello");
+        const error = events.find((event) => event.type === "error" && event.persona === "coder");
+        expect(error?.type === "error" && error.message).toContain("model 'codellama:99b' not found");
+        expect(error?.type === "error" && error.message).toContain("name another in");
+        expect(error?.type === "error" && error.message).toContain("org.config.json (personas[1].model)");
+        expect(error?.type === "error" && error.message).not.toContain("OLLAMA_MODEL");
+      },
+    );
+  });
+});

@@ -70,10 +70,13 @@ export function prepare(reply: Reply, context: RenderContext): Prepared {
     content,
     calls,
     finishReason: calls.length > 0 ? "tool_calls" : "stop",
-    usage: {
-      prompt_tokens: context.promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: context.promptTokens + completionTokens,
-    },
+    usage:
+      typeof reply.usage === "object"
+        ? { ...reply.usage, total_tokens: reply.usage.prompt_tokens + reply.usage.completion_tokens }
+        : {
+            prompt_tokens: context.promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: context.promptTokens + completionTokens,
+          },
   };
 }

@@ -7,7 +7,7 @@ export type StreamPlan = { writes: string[][]; finishReason: string };
 /** The SSE events for a streamed reply, in the reply's wire format. */
 export function renderStream(reply: Reply, context: RenderContext): StreamPlan {
   const prepared = prepare(reply, context);
-  const sendUsage = context.includeUsage && reply.usage;
+  const sendUsage = context.includeUsage && reply.usage !== false;
   const created = Math.floor(Date.now() / 1000);
   switch (reply.wire) {
     case "ollama-new":

@@ -41,7 +41,8 @@ export const Reply = z.strictObject({
   chunkSize: z.number().int().min(1).default(8),
   delayMs: z.number().min(0).default(0),
   firstByteDelayMs: z.number().min(0).default(0),
-  usage: z.boolean().default(true),
+  /** false leaves the usage chunk out; an object sends these counts instead of the computed ones (any numbers). */
+  usage: z.union([z.boolean(), z.strictObject({ prompt_tokens: z.number(), completion_tokens: z.number() })]).default(true),
   fault: Fault.optional(),
 });
 export type Reply = z.infer<typeof Reply>;
