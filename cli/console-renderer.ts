@@ -1,13 +1,12 @@
 import { ChannelLock } from "../concurrency/channel-lock.ts";
-import type { ToolCall } from "../llm/chat-types.ts";
-import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
+import type { RoomEvent } from "../room/room-event.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Ansi, createAnsi, isStyle, type Style, type TerminalText } from "./ansi.ts";
+import { callPreview, FAILURE_WIDTH, failureText, formatStats, oneLine, SLOW_FIRST_BYTE_MS, waitingText } from "./reply-lines.ts";
+import { wrapAt } from "./wrap-line.ts";
 
 const PALETTE: Style[] = ["cyan", "yellow", "magenta", "green", "blue", "red"];
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/** After this long without a byte, the status says what is known about the wait. */
-export const SLOW_FIRST_BYTE_MS = 10_000;
 
 type Block = {
   persona: string;
@@ -53,68 +52,6 @@ export type ConsoleRenderer = {
   /** Resolves once every block that has output has been written out in full. */
   idle(): Promise<void>;
 };
-
-function formatStats(stats: PersonaStats): string {
-  const parts = [`${stats.completionTokens} tok`];
-  if (stats.tokensPerSecond > 0) parts.push(`${stats.tokensPerSecond} tok/s`);
-  if (stats.firstTokenMs !== null) parts.push(`first token ${stats.firstTokenMs} ms`);
-  if (stats.queuedMs >= 50) parts.push(`queued ${stats.queuedMs} ms`);
-  parts.push(`${(stats.durationMs / 1000).toFixed(1)} s`);
-  return parts.join(" · ");
-}
-
-// A failed tool's message often says how to fix the failure; it gets room for that.
-const FAILURE_WIDTH = 400;
-const PREVIEW_WIDTH = 100;
-
-/** A failed tool's output without the "Error: NAME" the model is given, since the line already names the tool. */
-function failureText(name: string, output: string): string {
-  const text = output.replace(/^Error: /, "");
-  return text.startsWith(`${name} `) ? text.slice(name.length + 1) : text;
-}
-
-function oneLine(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** The `⚙` preview of a call: its JSON with indentation kept (newlines show as `\n`), cut at `max`. */
-function callPreview(call: ToolCall, max = PREVIEW_WIDTH): string {
-  const json = JSON.stringify(call.arguments) ?? "null";
-  return json.length > max ? `${json.slice(0, max - 1)}…` : json;
-}
-
-/** Splits sanitized `text` after at most `columns` terminal columns (at least one character). */
-function splitAtWidth(text: string, columns: number): [string, string] {
-  let used = 0;
-  let end = 0;
-  for (const character of text) {
-    const width = Bun.stringWidth(character);
-    if (used + width > columns && end > 0) break;
-    used += width;
-    end += character.length;
-  }
-  return [text.slice(0, end), text.slice(end)];
-}
-
-/**
- * Where a line of sanitized `text` breaks with `room` columns left: after the last whole word that fits
- * (the space at the break is dropped); a word longer than a line is cut. An empty head asks for a new
- * line first, when the word fits there (`midLine`).
- */
-function wrapAt(text: string, room: number, midLine: boolean): [string, string] {
-  if (!Number.isFinite(room) || Bun.stringWidth(text) <= room) return [text, ""];
-  const [head, tail] = splitAtWidth(text, Math.max(room, 1));
-  if (/^\s/.test(tail)) return [head, tail.slice(1)];
-  const space = head.search(/\s\S*$/);
-  if (space > 0) return [head.slice(0, space), text.slice(space + 1)];
-  if (space === 0) return ["", text.slice(1)];
-  return midLine ? ["", text] : [head, tail];
-}
-
-function seconds(ms: number): string {
-  return `${Math.floor(ms / 1000)} s`;
-}
 
 /**
  * Renders room events to one console: each persona's reply is a block of lines prefixed with its name.
@@ -181,12 +118,7 @@ export function createConsoleRenderer(options: {
   };
 
   const waitingBlocks = () => [...blocks.values()].filter((block) => block.waiting && !block.requested);
-  const waitText = (block: Block) => {
-    const waited = now() - block.waitingSince;
-    if (block.waiting === "queued") return `${block.persona} queued ${seconds(waited)} (the server is busy with another reply)`;
-    const slow = waited >= SLOW_FIRST_BYTE_MS ? " · no byte yet; the server may be loading the model (org keeps waiting; Ctrl-C stops)" : "";
-    return `${block.persona} thinking ${seconds(waited)}${slow}`;
-  };
+  const waitText = (block: Block) => waitingText(block.persona, block.waiting ?? "first-token", now() - block.waitingSince);
   const tickStatus = () => {
     const waiting = waitingBlocks();
     if (waiting.length === 0) {
