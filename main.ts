@@ -7,10 +7,11 @@ import { sanitizeForTerminal } from "./security/terminal-sanitizer.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
+import { serveCommand } from "./cli/serve-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [chatCommand, demoCommand, sandboxCommand, scriptedServerCommand, toolCommand];
+const commands: Command[] = [chatCommand, demoCommand, serveCommand, sandboxCommand, scriptedServerCommand, toolCommand];
 
 const VERSION = "0.1.0";
 

@@ -37,6 +37,30 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
     embedModel: env.ORG_EMBED_MODEL?.trim() === "off" ? undefined : env.ORG_EMBED_MODEL?.trim() || DEFAULT_EMBED_MODEL,
     /** The server of `/api/embed`: ORG_EMBED_BASE, else OLLAMA_BASE. */
     embedBase: baseUrlOf(env.ORG_EMBED_BASE?.trim() || env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
+    /** `ORG_API_TOKEN`: the bearer token `serve` asks of every request but /health; unset means no auth. */
+    apiToken: env.ORG_API_TOKEN?.trim() || undefined,
+  };
+}
+
+/** A port number from the environment; throws EnvironmentError naming the variable when it is not one. */
+function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) {
+    throw new EnvironmentError(`${name}=${text} is not a port: give a number from 1 to 65535, or unset it for ${fallback}`);
+  }
+  return port;
+}
+
+/** Where the side-by-side instances run: ports and the tmux session (ops/start-current.sh, start-candidate.sh). */
+export function instanceSettings(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    currentPort: portFrom(env, "ORG_CURRENT_PORT", 7001),
+    candidatePort: portFrom(env, "ORG_CANDIDATE_PORT", 7002),
+    tmuxSession: env.ORG_TMUX_SESSION?.trim() || "org",
+    /** Seconds an instance may take to answer /health with the expected commit. */
+    startTimeoutS: Number(env.ORG_START_TIMEOUT_S?.trim() || "") > 0 ? Number(env.ORG_START_TIMEOUT_S) : 60,
   };
 }
 

@@ -66,6 +66,21 @@ export const ServerEntry = z.strictObject({
 });
 export type ServerEntry = z.infer<typeof ServerEntry>;
 
+/** How `serve` answers over HTTP. */
+export const ServeEntry = z.strictObject({
+  /** Policy per tool name for `POST /v1/tools/:name/run`; a tool not listed is "ask", which nobody can answer over HTTP. */
+  tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, "a tool name: snake_case, 2–48 characters"), ToolPolicy).optional(),
+  /** Room turns (and HTTP tool runs) the server runs at once, across sessions. */
+  turns: z.int().min(1).max(256).optional(),
+  /** Requests that may wait for a turn; past that the server answers 429. */
+  queue: z.int().min(0).max(10_000).optional(),
+  /** The largest request body accepted, in bytes. */
+  maxBodyBytes: z.int().min(1_024).max(16 * 1024 * 1024).optional(),
+});
+export type ServeSettings = Required<z.infer<typeof ServeEntry>>;
+
+export const DEFAULT_SERVE: ServeSettings = { tools: {}, turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
+
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
 export const OrgConfigFile = z.strictObject({
   $schema: z.string().optional(),
@@ -74,6 +89,7 @@ export const OrgConfigFile = z.strictObject({
   limits: OrgLimits.partial().optional(),
   /** The mode a new session starts in. */
   mode: z.string().optional(),
+  serve: ServeEntry.optional(),
 });
 export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
@@ -88,6 +104,7 @@ export type PersonaConfig = PersonaEntry &
 export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   personas: PersonaConfig[];
   limits: OrgLimits;
+  serve: ServeSettings;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
    * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
@@ -151,6 +168,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "personas" && path.length === 2) return Object.keys(PersonaEntry.shape);
   if (first === "limits" && path.length === 1) return Object.keys(OrgLimits.shape);
   if (first === "servers" && path.length === 2) return Object.keys(ServerEntry.shape);
+  if (first === "serve" && path.length === 1) return Object.keys(ServeEntry.shape);
   return [];
 }
 
@@ -291,6 +309,7 @@ function resolveOrgConfig(
     servers,
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     mode: file.mode ?? "group",
+    serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools } },
     authorizations,
     secrets,
     ...(source !== undefined ? { source } : {}),

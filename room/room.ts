@@ -42,6 +42,8 @@ export type RoomOptions = {
   resume?: string | true;
   /** The toolsmith's pipeline, run when someone asks the toolsmith for a tool; without it the toolsmith says it cannot. */
   toolsmithJob?: ToolsmithJob;
+  /** Request slots per model server; pass one `serverSlots(config)` to several rooms to share them (default: the room's own). */
+  serverSlots?: (baseUrl: string) => FifoSemaphore;
   onEvent: (event: RoomEvent) => void;
 };
 
@@ -79,6 +81,19 @@ type Turn = {
   incomplete: IncompleteReply[];
 };
 
+/** Request slots per model server base URL, each sized by the config (`servers[url].concurrency`, else the limit). */
+export function serverSlots(config: OrgConfig): (baseUrl: string) => FifoSemaphore {
+  const slots = new Map<string, FifoSemaphore>();
+  return (baseUrl) => {
+    let found = slots.get(baseUrl);
+    if (!found) {
+      found = new FifoSemaphore(serverConcurrency(config, baseUrl));
+      slots.set(baseUrl, found);
+    }
+    return found;
+  };
+}
+
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
 export async function openRoom(options: RoomOptions): Promise<Room> {
   const { config, workspaceDir } = options;
@@ -90,15 +105,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   );
   const names = models.map((model) => model.name);
   const byName = new Map(models.map((model) => [model.name, model]));
-  const slots = new Map<string, FifoSemaphore>();
-  const slotsFor = (baseUrl: string) => {
-    let found = slots.get(baseUrl);
-    if (!found) {
-      found = new FifoSemaphore(serverConcurrency(config, baseUrl));
-      slots.set(baseUrl, found);
-    }
-    return found;
-  };
+  const slotsFor = options.serverSlots ?? serverSlots(config);
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
 

@@ -1,0 +1,44 @@
+import type { z } from "zod";
+import { HttpError } from "./http-error.ts";
+
+/**
+ * Reads a request's JSON body, at most `maxBytes` (413 past it, without reading the rest), and validates it
+ * with `schema` (400 naming each wrong field).
+ */
+export async function readJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema, maxBytes: number): Promise<z.output<Schema>> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(value);
+    }
+  }
+  if (size === 0) throw new HttpError(400, "the request has no body; send a JSON object (Content-Type: application/json).");
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new HttpError(400, `the body is not valid JSON (${detail}); send a JSON object.`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.map(String).join(".") : "(body)"}: ${issue.message}`);
+    throw new HttpError(400, `the body does not fit: ${issues.join("; ")}.`);
+  }
+  return parsed.data;
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, `the body is larger than ${maxBytes} bytes; send less (the limit is serve.maxBodyBytes in org.config.json).`);
+}

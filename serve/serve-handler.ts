@@ -1,0 +1,301 @@
+import { join } from "node:path";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { openRoom, RoomModeError, serverSlots } from "../room/room.ts";
+import { formatRoomMode } from "../room/room-mode.ts";
+import { SessionNotFoundError } from "../room/transcript.ts";
+import type { AuditSink } from "../security/audit-log.ts";
+import { runTool, toolSet } from "../tools/define-tool.ts";
+import { MessageRequest, RequestId, ToolRunRequest } from "./api-schemas.ts";
+import { bearerMatches } from "./bearer-auth.ts";
+import { errorResponse, HttpError } from "./http-error.ts";
+import { readJsonBody } from "./read-json-body.ts";
+import type { ServedTools } from "./served-tools.ts";
+import { ServeMetrics } from "./serve-metrics.ts";
+import { SessionPool } from "./session-pool.ts";
+import { roomEventStream } from "./room-event-stream.ts";
+
+export type ServeHandlerOptions = {
+  config: OrgConfig;
+  /** Where `.org/` (sessions, audit, scratch) lives. */
+  workspaceDir: string;
+  tools: ServedTools;
+  version: string;
+  /** Bearer token every route but /health asks for; undefined turns auth off (loopback only, checked at start). */
+  apiToken?: string;
+  audit?: AuditSink;
+  /** Rooms kept open in memory; idle ones past it are closed (and resumed when asked for). */
+  maxOpenSessions?: number;
+  /** Where unexpected errors are written, with their stack (never to the client). */
+  logError?: (line: string) => void;
+};
+
+export type ServeHandler = {
+  /** Answers one request; never throws. */
+  fetch(request: Request): Promise<Response>;
+  readonly metrics: ServeMetrics;
+  readonly sessions: SessionPool;
+  /** Whether every route but /health asks for the bearer token. */
+  readonly authRequired: boolean;
+  /** Stops every running turn and closes the rooms (transcripts stay). */
+  close(): Promise<void>;
+};
+
+/** A path segment decoded; one that is not valid percent-encoding stays as it came (no tool has such a name). */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+type Route = { pattern: string; method: string; match: (path: string) => Record<string, string> | undefined };
+
+function route(method: string, pattern: string): Route {
+  const names: string[] = [];
+  const regex = new RegExp(
+    `^${pattern.replace(/:(\w+)/g, (_, name: string) => {
+      names.push(name);
+      return "([^/]+)";
+    })}$`,
+  );
+  return {
+    pattern,
+    method,
+    match: (path) => {
+      const found = regex.exec(path);
+      return found ? Object.fromEntries(names.map((name, index) => [name, decodePart(found[index + 1] as string)])) : undefined;
+    },
+  };
+}
+
+const ROUTES = {
+  health: route("GET", "/health"),
+  messages: route("POST", "/v1/messages"),
+  tools: route("GET", "/v1/tools"),
+  toolRun: route("POST", "/v1/tools/:name/run"),
+  metrics: route("GET", "/metrics"),
+  reload: route("POST", "/v1/admin/reload"),
+};
+
+/** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
+export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
+  const { config, workspaceDir, tools } = options;
+  const metrics = new ServeMetrics();
+  const slots = serverSlots(config);
+  const logError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const sessions = new SessionPool({
+    turns: config.serve.turns,
+    queue: config.serve.queue,
+    maxOpen: options.maxOpenSessions ?? 256,
+    generation: () => tools.generation,
+    open: ({ resume, onEvent, requestId }) =>
+      openRoom({
+        config,
+        workspaceDir,
+        tools: tools.all().map((entry) => entry.tool),
+        serverSlots: slots,
+        ...(resume !== undefined ? { resume } : {}),
+        // Requests of one session run one at a time, so the session's current request id is the one a tool ran for.
+        ...(options.audit ? { audit: { record: (entry) => options.audit?.record({ ...entry, requestId: entry.requestId ?? requestId() }) } } : {}),
+        onEvent,
+      }),
+  });
+
+  async function health(): Promise<Response> {
+    return Response.json({
+      ok: true,
+      version: options.version,
+      commit: tools.commit,
+      branch: tools.branch,
+      tools: tools.all().map((entry) => entry.tool.name),
+      uptimeS: Math.round((Date.now() - metrics.startedAt) / 1000),
+      ...(tools.restartNeeded ? { restartNeeded: tools.restartNeeded } : {}),
+    });
+  }
+
+  function listTools(): Response {
+    return Response.json({
+      commit: tools.commit,
+      tools: tools.all().map(({ tool, origin }) => ({
+        name: tool.name,
+        origin,
+        description: tool.description,
+        parameters: tool.definition.function.parameters,
+        http: config.serve.tools[tool.name] ?? "ask",
+      })),
+      ...(tools.problems.length > 0 ? { notOffered: tools.problems } : {}),
+    });
+  }
+
+  async function runToolRoute(request: Request, name: string, requestId: string): Promise<Response> {
+    const body = await readJsonBody(request, ToolRunRequest, config.serve.maxBodyBytes);
+    const offered = toolSet(tools.all().map((entry) => entry.tool));
+    const tool = offered.get(name);
+    if (!tool) throw new HttpError(404, `there is no tool "${name}"; GET /v1/tools lists them (${[...offered.keys()].join(", ")}).`);
+    const policy = config.serve.tools[name] ?? "ask";
+    if (policy !== "allow") {
+      const why = policy === "deny" ? `serve.tools.${name} is "deny"` : `${name} needs approval ("ask"), and nobody can approve over HTTP`;
+      throw new HttpError(403, `${why}; set "serve": { "tools": { "${name}": "allow" } } in org.config.json to run it over HTTP.`);
+    }
+    const parsed = tool.parameters.safeParse(body.inputs);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue: { path: PropertyKey[]; message: string }) => `inputs.${issue.path.map(String).join(".") || "(all)"}: ${issue.message}`);
+      throw new HttpError(400, `the inputs do not fit ${name}'s parameters: ${issues.join("; ")}. GET /v1/tools shows its schema.`);
+    }
+    const lease = await sessions.toolSlot(request.signal);
+    const started = performance.now();
+    try {
+      const result = await runTool(offered, { name, arguments: body.inputs }, {
+        signal: request.signal,
+        workspaceDir,
+        sessionId: "http",
+        persona: "http",
+        requestId: body.request_id ?? requestId,
+        ...(options.audit ? { audit: options.audit } : {}),
+      });
+      const seconds = (performance.now() - started) / 1000;
+      metrics.recordToolRun(name, result.ok, seconds);
+      return Response.json({ tool: name, ok: result.ok, output: result.output, exitCode: result.exitCode ?? null, durationMs: Math.round(seconds * 1000) });
+    } finally {
+      lease();
+    }
+  }
+
+  async function messages(request: Request, requestId: string): Promise<Response> {
+    const body = await readJsonBody(request, MessageRequest, config.serve.maxBodyBytes);
+    const id = body.request_id ?? requestId;
+    const stop = new AbortController();
+    const signal = AbortSignal.any([request.signal, stop.signal]);
+    let lease: Awaited<ReturnType<SessionPool["lease"]>>;
+    try {
+      lease = await sessions.lease(body.session, id, signal);
+    } catch (error) {
+      if (error instanceof SessionNotFoundError) throw new HttpError(404, error.message);
+      throw error;
+    }
+    // Events before the stream starts (a mode change) wait for it.
+    const early: RoomEvent[] = [];
+    lease.listen((event) => early.push(event));
+    if (body.mode !== undefined && body.mode !== formatRoomMode(lease.room.mode)) {
+      try {
+        lease.room.setMode(body.mode);
+      } catch (error) {
+        lease.release();
+        if (error instanceof RoomModeError) throw new HttpError(400, `mode: ${error.message}`);
+        throw error;
+      }
+    }
+    const observe = (event: RoomEvent) => {
+      if (event.type === "tool-result") metrics.recordToolRun(event.call.name, event.ok, event.durationMs / 1000);
+      if (event.type === "turn-end") {
+        for (const [persona, stats] of Object.entries(event.stats)) {
+          metrics.tokens.add({ persona, kind: "prompt" }, stats.promptTokens);
+          metrics.tokens.add({ persona, kind: "completion" }, stats.completionTokens);
+        }
+      }
+    };
+    const stream = roomEventStream({
+      signal,
+      cancel: (reason) => stop.abort(reason),
+      run: async (send) => {
+        for (const event of early) send(event);
+        lease.listen((event) => {
+          observe(event);
+          send(event);
+        });
+        metrics.turnsInProgress(1);
+        const started = performance.now();
+        try {
+          await lease.room.send(body.text, { signal });
+        } finally {
+          metrics.turnsInProgress(-1);
+          metrics.turnSeconds.observe({}, (performance.now() - started) / 1000);
+          lease.release();
+        }
+      },
+      onError: (error) => logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`),
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-org-session": lease.sessionId,
+        "x-request-id": id,
+      },
+    });
+  }
+
+  async function reload(): Promise<Response> {
+    const result = await tools.reload();
+    return Response.json(result, { status: result.reloaded ? 200 : 409 });
+  }
+
+  async function dispatch(request: Request, path: string, requestId: string): Promise<Response> {
+    if (path === ROUTES.health.pattern && request.method === "GET") return health();
+    if (options.apiToken !== undefined && !bearerMatches(request.headers.get("authorization"), options.apiToken)) {
+      const given = request.headers.has("authorization");
+      throw new HttpError(401, given ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'." : "this server needs 'Authorization: Bearer <token>' (its ORG_API_TOKEN) on every route but /health.", {
+        "www-authenticate": 'Bearer realm="org"',
+      });
+    }
+    const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
+    const found = matched.find((candidate) => candidate.method === request.method);
+    if (!found) {
+      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload.`);
+      const allowed = matched.map((candidate) => candidate.method).join(", ");
+      throw new HttpError(405, `${request.method} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
+    }
+    const params = found.match(path) as Record<string, string>;
+    switch (found) {
+      case ROUTES.messages:
+        return messages(request, requestId);
+      case ROUTES.tools:
+        return listTools();
+      case ROUTES.toolRun:
+        return runToolRoute(request, params.name as string, requestId);
+      case ROUTES.metrics:
+        return new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+      case ROUTES.reload:
+        return reload();
+      default:
+        return health();
+    }
+  }
+
+  async function fetch(request: Request): Promise<Response> {
+    const started = performance.now();
+    const given = request.headers.get("x-request-id");
+    const requestId = given !== null && RequestId.safeParse(given).success ? given : crypto.randomUUID();
+    const path = new URL(request.url).pathname;
+    // Metrics count by route pattern, never by raw path: a scan of random paths adds one series, not thousands.
+    const pattern = Object.values(ROUTES).find((candidate) => candidate.match(path))?.pattern ?? "unmatched";
+    let response: Response;
+    try {
+      response = await dispatch(request, path, requestId);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        response = errorResponse(error.status, error.message, error.headers);
+      } else if (request.signal.aborted) {
+        response = errorResponse(400, "the client went away before the answer.");
+      } else {
+        logError(`serve: request ${requestId} ${request.method} ${request.url} failed: ${error instanceof Error ? error.stack : String(error)}`);
+        response = errorResponse(500, `the server failed on this request; its log has the details under request id ${requestId}.`);
+      }
+    }
+    if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+    metrics.recordRequest(pattern, request.method, response.status, (performance.now() - started) / 1000);
+    return response;
+  }
+
+  return {
+    fetch,
+    metrics,
+    sessions,
+    authRequired: options.apiToken !== undefined,
+    async close() {
+      await sessions.close();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
+import { parseSse, post, serveFixture } from "../testing/serve-fixture.ts";
+import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
+import { ServedTools } from "./served-tools.ts";
+
+const BASE = "http://org.test";
+const GREETING = { rules: [{ reply: { text: "hello" } }] };
+const repos: { [Symbol.dispose](): void }[] = [];
+afterEach(() => {
+  for (const repo of repos.splice(0)) repo[Symbol.dispose]();
+});
+
+function repo() {
+  const made = tempGitRepo("org-served-tools-");
+  repos.push(made);
+  return made.dir;
+}
+
+function commitAll(dir: string, message: string): string {
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", message]);
+  return gitSync(dir, ["rev-parse", "HEAD"]).trim();
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe("generated tools of the checkout", () => {
+  test("a promoted tool is listed and runs over HTTP in the real sandbox", async () => {
+    const dir = repo();
+    chmodSync(dir, 0o755);
+    writeGeneratedTool(dir, "word_count");
+    commitAll(dir, "add word_count");
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir, serve: { tools: { word_count: "allow" } } });
+    const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; origin: string }[] };
+    expect(listing.tools.map((tool) => `${tool.name}:${tool.origin}`)).toEqual(["sh:built-in", "python_run:built-in", "word_count:generated"]);
+    const ran = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two three" } }));
+    expect(await ran.json()).toMatchObject({ ok: true, output: '{"words":3}' });
+    const wrong = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: 5 } }));
+    expect(wrong.status).toBe(400);
+  });
+
+  test("a folder whose files do not match metadata.json, a symlink, or a bad name is not offered, and says why", async () => {
+    const dir = repo();
+    writeFileSync(join(writeGeneratedTool(dir, "edited"), "tool.ts"), "export default () => ({ words: 99 });\n");
+    writeGeneratedTool(dir, "word_count");
+    symlinkSync(join(dir, "tools", "generated", "word_count"), join(dir, "tools", "generated", "linked"));
+    mkdirSync(join(dir, "tools", "generated", "Bad-Name"));
+    const served = await ServedTools.open(dir, [sh, pythonRun]);
+    expect(served.generated().map((tool) => tool.name)).toEqual(["word_count"]);
+    const problems = Object.fromEntries(served.problems.map((problem) => [problem.name, problem.problem]));
+    expect(problems.edited).toContain("does not match the hash");
+    expect(problems["Bad-Name"]).toContain("not a tool name");
+    expect(problems.linked).toContain("symlink");
+  });
+});
+
+describe("hot reload", () => {
+  test("a promotion that adds a tool is taken without a restart; a running session goes on", async () => {
+    const dir = repo();
+    const before = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir });
+    const first = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "remember me", mode: "direct:agent" }));
+    const session = first.headers.get("x-org-session") as string;
+    await first.text();
+
+    writeGeneratedTool(dir, "word_count");
+    const after = commitAll(dir, "promote word_count");
+    const reload = await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST" }));
+    expect(reload.status).toBe(200);
+    expect(await reload.json()).toMatchObject({ reloaded: true, previousCommit: before, commit: after, added: ["word_count"], removed: [] });
+    const health = (await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as { commit: string; tools: string[] };
+    expect(health).toMatchObject({ commit: after, tools: ["sh", "python_run", "word_count"] });
+
+    const next = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "still there?", session }));
+    expect(next.headers.get("x-org-session")).toBe(session);
+    expect(parseSse(await next.text()).at(-1)).toMatchObject({ type: "turn-end", ok: true });
+    const lastRequest = fixture.server.requests.at(-1)?.body as { messages: { content: string }[] };
+    expect(lastRequest.messages.map((message) => message.content).join("\n")).toContain("remember me");
+
+    // A rollback takes it away again.
+    gitSync(dir, ["revert", "--no-edit", "HEAD"]);
+    const rolledBack = await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST" }));
+    expect(await rolledBack.json()).toMatchObject({ reloaded: true, removed: ["word_count"] });
+  });
+
+  test("a new commit that changes code outside tools/generated/ is not taken: 409, and /health says a restart is needed", async () => {
+    const dir = repo();
+    const before = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir, apiToken: "reload-token" });
+    mkdirSync(join(dir, "room"));
+    writeFileSync(join(dir, "room", "room.ts"), "// changed core\n");
+    writeGeneratedTool(dir, "word_count");
+    commitAll(dir, "core and tool");
+    expect((await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST" }))).status).toBe(401);
+    const reload = await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST", headers: { authorization: "Bearer reload-token" } }));
+    expect(reload.status).toBe(409);
+    const result = (await reload.json()) as { reloaded: boolean; restartNeeded: string; commit: string };
+    expect(result.reloaded).toBe(false);
+    expect(result.commit).toBe(before);
+    expect(result.restartNeeded).toContain("room/room.ts");
+    const health = (await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as { commit: string; tools: string[]; restartNeeded: string };
+    expect(health.commit).toBe(before);
+    expect(health.tools).not.toContain("word_count");
+    expect(health.restartNeeded).toContain("restart");
+  });
+
+  test("the server notices HEAD move by itself and reloads", async () => {
+    const dir = repo();
+    const served = await ServedTools.open(dir, [sh]);
+    const heard: string[][] = [];
+    served.watch(50, (result) => heard.push(result.added));
+    try {
+      writeGeneratedTool(dir, "word_count");
+      const after = commitAll(dir, "promote");
+      await until("the watcher to reload", () => served.commit === after);
+      expect(served.generated().map((tool) => tool.name)).toEqual(["word_count"]);
+      expect(heard).toEqual([["word_count"]]);
+    } finally {
+      served.stop();
+    }
+  });
+});

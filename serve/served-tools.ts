@@ -1,0 +1,175 @@
+import { RepoGit } from "../git/repo-git.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
+import { loadGeneratedTools } from "./generated-tools.ts";
+
+/** Where a served tool comes from. */
+export type ToolOrigin = "built-in" | "generated";
+
+/** The checkout the server runs from, as git sees it. */
+export type CheckoutState = { commit: string | null; branch: string | null };
+
+/** What a reload did: the tools it added and removed, or why only a restart can take the new commit. */
+export type ReloadResult = {
+  reloaded: boolean;
+  previousCommit: string | null;
+  commit: string | null;
+  added: string[];
+  removed: string[];
+  /** Set when files outside tools/generated/ changed: the running code is not that commit's; restart to take it. */
+  restartNeeded?: string;
+};
+
+const GENERATED_PREFIX = "tools/generated/";
+
+/**
+ * The tools a server offers: the built-ins and the checkout's promoted generated tools, and the commit they
+ * are from. `reload()` re-reads tools/generated/ when HEAD moved by tool changes only; a change to anything
+ * else needs a new process, and says so.
+ */
+export class ServedTools {
+  #state: CheckoutState;
+  #generated: AnyTool[] = [];
+  #problems: { name: string; problem: string }[] = [];
+  #restartNeeded: string | undefined;
+  #reloading: Promise<ReloadResult> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #generation = 0;
+
+  private constructor(
+    readonly checkoutDir: string,
+    readonly builtIns: readonly AnyTool[],
+    readonly git: RepoGit | undefined,
+    state: CheckoutState,
+  ) {
+    this.#state = state;
+  }
+
+  /** Reads the checkout's commit, branch and generated tools. A folder that is not a git checkout has no commit. */
+  static async open(checkoutDir: string, builtIns: readonly AnyTool[]): Promise<ServedTools> {
+    let git: RepoGit | undefined;
+    try {
+      git = new RepoGit(checkoutDir);
+      await git.run(["rev-parse", "--git-dir"]);
+    } catch {
+      git = undefined;
+    }
+    const served = new ServedTools(checkoutDir, builtIns, git, await checkoutState(git));
+    served.#load();
+    return served;
+  }
+
+  get commit(): string | null {
+    return this.#state.commit;
+  }
+
+  get branch(): string | null {
+    return this.#state.branch;
+  }
+
+  /** Why this process cannot take the checkout's current commit without a restart; undefined when it can. */
+  get restartNeeded(): string | undefined {
+    return this.#restartNeeded;
+  }
+
+  /** Generated tool folders that are not offered, with the reason. */
+  get problems(): readonly { name: string; problem: string }[] {
+    return this.#problems;
+  }
+
+  /** Every tool offered now, built-ins first; a lookup map by own name. */
+  all(): { tool: AnyTool; origin: ToolOrigin }[] {
+    return [
+      ...this.builtIns.map((tool) => ({ tool, origin: "built-in" as const })),
+      ...this.#generated.map((tool) => ({ tool, origin: "generated" as const })),
+    ];
+  }
+
+  /** The generated tools offered now. */
+  generated(): readonly AnyTool[] {
+    return this.#generated;
+  }
+
+  /** Goes up by one each time the tool set is (re)loaded; a room opened at an older generation is reopened. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  #load(): void {
+    this.#generation += 1;
+    const set = loadGeneratedTools(this.checkoutDir, new Set(this.builtIns.map((tool) => tool.name)));
+    this.#generated = set.tools;
+    this.#problems = set.problems;
+  }
+
+  /** Takes the checkout's HEAD if only tools/generated/ changed since the loaded commit; one reload at a time. */
+  reload(): Promise<ReloadResult> {
+    this.#reloading ??= this.#reload().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<ReloadResult> {
+    const before = new Set(this.#generated.map((tool) => tool.name));
+    const previousCommit = this.#state.commit;
+    const next = await checkoutState(this.git);
+    const outside = previousCommit && next.commit && previousCommit !== next.commit ? await this.#changedOutsideTools(previousCommit, next.commit) : [];
+    if (outside.length > 0) {
+      const shown = outside.slice(0, 5).join(", ") + (outside.length > 5 ? ` and ${outside.length - 5} more` : "");
+      this.#restartNeeded = `${next.commit?.slice(0, 12)} changes files outside tools/generated/ (${shown}); this process runs ${previousCommit?.slice(0, 12)}'s code, so only a restart takes it (ops/start-current.sh restarts it).`;
+      return { reloaded: false, previousCommit, commit: previousCommit, added: [], removed: [], restartNeeded: this.#restartNeeded };
+    }
+    this.#restartNeeded = undefined;
+    this.#state = next;
+    this.#load();
+    const after = new Set(this.#generated.map((tool) => tool.name));
+    return {
+      reloaded: true,
+      previousCommit,
+      commit: next.commit,
+      added: [...after].filter((name) => !before.has(name)),
+      removed: [...before].filter((name) => !after.has(name)),
+    };
+  }
+
+  async #changedOutsideTools(from: string, to: string): Promise<string[]> {
+    const names = await (this.git as RepoGit).run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--"]);
+    return names.split("\0").filter((path) => path !== "" && !path.startsWith(GENERATED_PREFIX));
+  }
+
+  /**
+   * Checks HEAD every `intervalMs` and reloads when it moved (a promotion or rollback); `onReload` hears each.
+   * The timer does not keep the process alive.
+   */
+  watch(intervalMs: number, onReload: (result: ReloadResult) => void): void {
+    if (!this.git || intervalMs <= 0) return;
+    let seen = this.#state.commit;
+    this.#timer = setInterval(async () => {
+      const head = await headCommit(this.git).catch(() => null);
+      if (head === null || head === seen) return;
+      seen = head;
+      onReload(await this.reload());
+    }, intervalMs);
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+async function headCommit(git: RepoGit | undefined): Promise<string | null> {
+  if (!git) return null;
+  return (await git.resolveCommit("HEAD")) ?? null;
+}
+
+/** The checkout's commit, and its branch: the one checked out, else a branch at that commit (a detached worktree). */
+async function checkoutState(git: RepoGit | undefined): Promise<CheckoutState> {
+  const commit = await headCommit(git);
+  if (!git || !commit) return { commit, branch: null };
+  const symbolic = (await git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "")).trim();
+  if (symbolic) return { commit, branch: symbolic };
+  const pointing = await git.run(["branch", "--format=%(refname:short)", "--points-at", commit]).catch(() => "");
+  const branch = pointing.split("\n").map((line) => line.trim()).find((line) => line !== "" && !line.startsWith("("));
+  return { commit, branch: branch ?? null };
+}

@@ -1,0 +1,192 @@
+import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import type { Room } from "../room/room.ts";
+import { HttpError } from "./http-error.ts";
+
+/** What the pool needs to open a room: a new session, or the one named (resumed from its transcript). */
+export type OpenSessionRoom = (session: { resume?: string; onEvent: (event: RoomEvent) => void; requestId: () => string | undefined }) => Promise<Room>;
+
+/** One request's hold on a session: its room, alone, and a turn slot; `release` gives both back. */
+export type SessionLease = {
+  room: Room;
+  sessionId: string;
+  /** Where the room's events go while this lease is held. */
+  listen(onEvent: (event: RoomEvent) => void): void;
+  release(): void;
+};
+
+type Entry = {
+  room: Room;
+  lock: FifoSemaphore;
+  /** The tool generation the room was opened with. */
+  generation: number;
+  listener: ((event: RoomEvent) => void) | undefined;
+  requestId: string | undefined;
+  holders: number;
+  lastUsed: number;
+};
+
+/**
+ * The rooms of the server's sessions. Requests for one session run one after another; requests for different
+ * sessions run at once, up to `turns` (model servers' own slots are shared on top, by the rooms). Past
+ * `queue` waiting requests the pool answers 429. Idle rooms beyond `maxOpen` are closed; their transcripts stay
+ * and the next request resumes them.
+ */
+export class SessionPool {
+  readonly #entries = new Map<string, Entry>();
+  readonly #opening = new Map<string, Promise<Entry>>();
+  readonly #turns: FifoSemaphore;
+  #waiting = 0;
+  #closed = false;
+
+  constructor(
+    readonly options: { open: OpenSessionRoom; turns: number; queue: number; maxOpen: number; generation: () => number },
+  ) {
+    this.#turns = new FifoSemaphore(options.turns);
+  }
+
+  /** Sessions held open in memory. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Requests that hold a turn slot now. */
+  get busy(): number {
+    return this.#turns.inUse;
+  }
+
+  /** A turn slot for work outside a session (a tool run over HTTP); 429 when too many wait. */
+  async toolSlot(signal: AbortSignal): Promise<() => void> {
+    this.#admit();
+    this.#waiting += 1;
+    try {
+      return await this.#turns.acquire({ signal });
+    } finally {
+      this.#waiting -= 1;
+    }
+  }
+
+  #admit(): void {
+    if (this.#closed) throw new HttpError(503, "the server is shutting down; try again when it is back.");
+    // Admitted requests that do not run yet may fill the free turn slots and the queue; past that, 429.
+    const freeTurns = this.options.turns - this.#turns.inUse;
+    if (this.#waiting >= this.options.queue + Math.max(0, freeTurns)) {
+      throw new HttpError(429, `${this.#waiting} requests are already waiting for a turn (serve.turns ${this.options.turns}, serve.queue ${this.options.queue}); retry later.`, { "retry-after": "1" });
+    }
+  }
+
+  /**
+   * Waits for the session (new when `session` is undefined) and a turn slot. Throws HttpError 404 for an
+   * unknown session, 429 when too many requests wait; the signal's abort rejects.
+   */
+  async lease(session: string | undefined, requestId: string, signal: AbortSignal): Promise<SessionLease> {
+    this.#admit();
+    this.#waiting += 1;
+    let entry: Entry | undefined;
+    let releaseLock: (() => void) | undefined;
+    let releaseTurn: (() => void) | undefined;
+    try {
+      entry = await this.#entry(session);
+      entry.holders += 1;
+      releaseLock = await entry.lock.acquire({ signal });
+      releaseTurn = await this.#turns.acquire({ signal });
+      entry = await this.#fresh(entry);
+      const held = entry;
+      held.requestId = requestId;
+      const unlock = releaseLock;
+      const untake = releaseTurn;
+      let released = false;
+      return {
+        room: held.room,
+        sessionId: held.room.sessionId,
+        listen: (onEvent) => {
+          held.listener = onEvent;
+        },
+        release: () => {
+          if (released) return;
+          released = true;
+          held.listener = undefined;
+          held.requestId = undefined;
+          held.holders -= 1;
+          held.lastUsed = performance.now();
+          untake();
+          unlock();
+          void this.#evict();
+        },
+      };
+    } catch (error) {
+      releaseTurn?.();
+      releaseLock?.();
+      if (entry) entry.holders -= 1;
+      throw error;
+    } finally {
+      this.#waiting -= 1;
+    }
+  }
+
+  async #entry(session: string | undefined): Promise<Entry> {
+    if (session !== undefined) {
+      const found = this.#entries.get(session);
+      if (found) return found;
+      const pending = this.#opening.get(session);
+      if (pending) return pending;
+    }
+    const opening = this.#open(session);
+    if (session !== undefined) this.#opening.set(session, opening);
+    try {
+      return await opening;
+    } finally {
+      if (session !== undefined) this.#opening.delete(session);
+    }
+  }
+
+  async #open(session: string | undefined): Promise<Entry> {
+    const entry: Entry = {
+      room: undefined as unknown as Room,
+      lock: new FifoSemaphore(1),
+      generation: this.options.generation(),
+      listener: undefined,
+      requestId: undefined,
+      holders: 0,
+      lastUsed: performance.now(),
+    };
+    entry.room = await this.options.open({
+      ...(session !== undefined ? { resume: session } : {}),
+      onEvent: (event) => entry.listener?.(event),
+      requestId: () => entry.requestId,
+    });
+    this.#entries.set(entry.room.sessionId, entry);
+    return entry;
+  }
+
+  /** A room opened before the tools were reloaded is closed and resumed from its transcript with the new tools. */
+  async #fresh(entry: Entry): Promise<Entry> {
+    if (entry.generation === this.options.generation()) return entry;
+    const sessionId = entry.room.sessionId;
+    await entry.room.close();
+    const room = await this.options.open({
+      resume: sessionId,
+      onEvent: (event) => entry.listener?.(event),
+      requestId: () => entry.requestId,
+    });
+    entry.room = room;
+    entry.generation = this.options.generation();
+    return entry;
+  }
+
+  async #evict(): Promise<void> {
+    const idle = [...this.#entries.entries()].filter(([, entry]) => entry.holders === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [id, entry] of idle.slice(0, Math.max(0, this.#entries.size - this.options.maxOpen))) {
+      this.#entries.delete(id);
+      await entry.room.close();
+    }
+  }
+
+  /** Closes every room: their running turns are stopped, transcripts kept. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const entries = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.allSettled(entries.map((entry) => entry.room.close()));
+  }
+}

@@ -1,0 +1,106 @@
+// Shared by the serve tests: a scripted model server, a throw-away checkout, a workspace and a handler on them.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig, type OrgConfig, type ServeSettings } from "../config/org-config.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import type { ScriptInput } from "../scripted-server/script.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { AuditLog } from "../security/audit-log.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
+import { createServeHandler, type ServeHandler } from "../serve/serve-handler.ts";
+import { ServedTools } from "../serve/served-tools.ts";
+
+export type ServeFixture = {
+  handler: ServeHandler;
+  server: ScriptedServer;
+  config: OrgConfig;
+  tools: ServedTools;
+  workspaceDir: string;
+  checkoutDir: string;
+  errors: string[];
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** Opens everything a serve test needs; `checkoutDir` is a git repo the test made (never this one). */
+export async function serveFixture(options: {
+  script: ScriptInput;
+  checkoutDir: string;
+  apiToken?: string;
+  serve?: Partial<ServeSettings>;
+  concurrency?: number;
+  builtIns?: AnyTool[];
+}): Promise<ServeFixture> {
+  const server = await startScriptedServer({ script: options.script, port: 0 });
+  const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-ws-"));
+  // The sandbox drops to another uid, which must be able to enter the workspace.
+  chmodSync(workspaceDir, 0o755);
+  mkdirSync(join(workspaceDir, ".org"), { recursive: true });
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+  Object.assign(config.serve, options.serve ?? {});
+  if (options.concurrency) config.servers[server.url] = { concurrency: options.concurrency };
+  const tools = await ServedTools.open(options.checkoutDir, options.builtIns ?? [sh, pythonRun]);
+  const errors: string[] = [];
+  const handler = createServeHandler({
+    config,
+    workspaceDir,
+    tools,
+    version: "9.9.9",
+    ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
+    audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+    logError: (line) => errors.push(line),
+  });
+  return {
+    handler,
+    server,
+    config,
+    tools,
+    workspaceDir,
+    checkoutDir: options.checkoutDir,
+    errors,
+    async [Symbol.asyncDispose]() {
+      tools.stop();
+      await handler.close();
+      await server.stop();
+      rmSync(workspaceDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The room events of an SSE body, in order; throws on a frame that is not one JSON `data:` line. */
+export function parseSse(text: string): RoomEvent[] {
+  return text
+    .split("\n\n")
+    .filter((frame) => frame.trim() !== "" && !frame.startsWith(":"))
+    .map((frame) => {
+      if (!frame.startsWith("data: ") || frame.includes("\n")) throw new Error(`not one data line: ${JSON.stringify(frame)}`);
+      return JSON.parse(frame.slice("data: ".length)) as RoomEvent;
+    });
+}
+
+/** Reads an SSE body as it arrives, calling `onEvent` for each event; resolves at the end of the stream. */
+export async function readEvents(response: Response, onEvent: (event: RoomEvent) => void): Promise<RoomEvent[]> {
+  const events: RoomEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end = buffer.indexOf("\n\n");
+    while (end !== -1) {
+      for (const event of parseSse(buffer.slice(0, end + 2))) {
+        events.push(event);
+        onEvent(event);
+      }
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf("\n\n");
+    }
+  }
+  return events;
+}
+
+/** A JSON POST for the handler or fetch. */
+export function post(url: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
