@@ -34,6 +34,7 @@ export class ServedTools {
   #reloading: Promise<ReloadResult> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #generation = 0;
+  #signature = "";
 
   private constructor(
     readonly checkoutDir: string,
@@ -95,8 +96,11 @@ export class ServedTools {
   }
 
   #load(): void {
-    this.#generation += 1;
     const set = loadGeneratedTools(this.checkoutDir, new Set(this.builtIns.map((tool) => tool.name)));
+    // Rooms are reopened only when what they could be offered changed.
+    const signature = `${this.#state.commit} ${set.tools.map((tool) => tool.name).join(",")}`;
+    if (signature !== this.#signature) this.#generation += 1;
+    this.#signature = signature;
     this.#generated = set.tools;
     this.#problems = set.problems;
   }
