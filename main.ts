@@ -9,9 +9,10 @@ import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
+import { workflowCommand } from "./cli/workflow-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [chatCommand, demoCommand, serveCommand, sandboxCommand, scriptedServerCommand, toolCommand];
+const commands: Command[] = [chatCommand, demoCommand, serveCommand, sandboxCommand, scriptedServerCommand, toolCommand, workflowCommand];
 
 const VERSION = "0.1.0";
 

@@ -23,6 +23,7 @@ import { prepareWorkspace } from "./workspace-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { workflowRun } from "../workflows/workflow-run-tool.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -95,7 +96,7 @@ async function openChatRoom(
   const room = await openRoom({
     config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
     workspaceDir: setup.workspaceDir,
-    tools: [sh, pythonRun, ...promoted.map(promotedToolAsTool)],
+    tools: [sh, pythonRun, workflowRun, ...promoted.map(promotedToolAsTool)],
     toolsmithJob: toolsmithJob({ repoDir: REPO_DIR }),
     audit: new AuditLog(join(setup.workspaceDir, ".org", "audit")),
     approve,

@@ -16,7 +16,7 @@ test("'help COMMAND' prints that command's help; an unknown one is a usage error
   expect(chat.stdout).toContain("--workspace DIR");
   const unknown = await org(["help", "nope"]);
   expect(unknown.exitCode).toBe(2);
-  expect(unknown.stderr).toContain("no command 'nope'. Commands: chat, demo, serve, sandbox, scripted-server");
+  expect(unknown.stderr).toContain("no command 'nope'. Commands: chat, demo, serve, sandbox, scripted-server, tool, workflow");
 });
 
 test("a mistyped ORG_SANDBOX stops org before anything runs, saying which values it takes", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
+import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 
@@ -42,7 +43,7 @@ describe("loadOrgConfig", () => {
         ["python", "python", "tiny:1b", "http://127.0.0.1:9"],
         ["toolsmith", "toolsmith", "tiny:1b", "http://127.0.0.1:9"],
       ]);
-      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow" });
+      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask" });
       expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
       expect(config.source).toBeUndefined();
       expect(serverConcurrency(config, "http://127.0.0.1:9")).toBe(1);
@@ -58,7 +59,7 @@ describe("loadOrgConfig", () => {
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.personas).toHaveLength(1);
-      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", python_run: "allow" });
+      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", workflow_run: "ask", python_run: "allow" });
       expect(config.personas[0]?.model).toBe("big:70b");
       expect(config.limits.hopsPerMessage).toBe(1);
       expect(config.limits.toolRoundsPerTurn).toBe(8);
@@ -115,7 +116,7 @@ describe("loadOrgConfig", () => {
       const personas = (tools: Record<string, string>) => JSON.stringify({ personas: [{ name: "ada", kind: "agent", tools }] });
 
       writeFileSync(configFile, personas({ word_count: "ask", sh: "deny" }));
-      expect(loadOrgConfig(configFile, env).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", word_count: "ask" });
+      expect(loadOrgConfig(configFile, env).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", workflow_run: "ask", word_count: "ask" });
       // The workspace may be named apart from the config file's own directory.
       const elsewhere = join(workspace, "elsewhere.json");
       writeFileSync(elsewhere, personas({ word_count: "allow" }));
@@ -131,7 +132,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -140,7 +141,7 @@ describe("loadOrgConfig", () => {
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
-    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode"]);
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name]);
   });
 
   test("the advice reads well: an object, a name pattern's own words", () => {

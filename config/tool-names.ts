@@ -2,7 +2,7 @@ import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** The tools org has built in; a persona's `tools` may name these and promoted generated tools. */
-export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode"] as const;
+export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_run"] as const;
 
 /** A generated tool's name, and so its folder's: snake_case, 2–48 characters. */
 export const GENERATED_TOOL_NAME = /^[a-z][a-z0-9_]{1,47}$/;

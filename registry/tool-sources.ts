@@ -1,12 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { GENERATED_TOOLS_DIR } from "../config/tool-names.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { TOOL_NAME_PATTERN } from "../toolsmith/tool-metadata.ts";
-
-/** Where generated tools live in a checkout and on a candidate branch. */
-export const GENERATED_TOOLS_DIR = join("tools", "generated");
 
 // A metadata.json beyond this is refused unread: the schema allows long fields, not megabytes.
 export const MAX_METADATA_BYTES = 256 * 1024;

@@ -1,0 +1,91 @@
+import { resolve } from "node:path";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
+import { loadWorkflowGraph, shownName } from "../workflows/load-workflow.ts";
+import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
+import { type Command, UsageError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
+
+const HELP = `Usage:
+  org workflow run FILE [--inputs JSON] [--json] [--workspace DIR]
+  org workflow check FILE [--workspace DIR]
+
+run    Checks the workflow FILE (and the workflows it nests), then runs its steps in order, every tool call
+       in the sandbox through the same runner as 'tool run'. Prints each step as it finishes on stderr and
+       the workflow's output as JSON on stdout; with --json, only the output, as one JSON line.
+check  Checks FILE without running anything: the schema, every reference, the tools it names, nested
+       workflows and cycles. Exit status 0 when it can run, 1 with the step and key that is wrong.
+
+Options:
+  --inputs JSON    the workflow's inputs, a JSON object (default {}); checked against its "inputs" schema
+  --json           print only the output, as one JSON line
+  --workspace DIR  the checkout whose tools/generated/ tools run (default: the current directory)
+
+A workflow file:
+  { "name": "count words per line",
+    "inputs": { "type": "object", "properties": { "text": { "type": "string" } }, "required": ["text"] },
+    "steps": [
+      { "id": "split", "tool": "split_lines", "inputs": { "text": "$inputs.text" } },
+      { "id": "count", "tool": "word_count", "foreach": "$steps.split.output.lines", "inputs": { "text": "$item" } } ],
+    "output": { "per_line": "$steps.count.output" } }
+
+Example:
+  org workflow run count.json --inputs '{"text":"one two\\nthree"}' --json`;
+
+const FLAGS = { inputs: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } } as const;
+
+function stepLine(event: StepEvent): string {
+  const where = `${sanitizeForTerminal(event.file)} › ${event.step}`;
+  if (event.status === "skipped") return `– ${where}: skipped (if_condition is false)`;
+  const items = event.items === undefined ? "" : ` (${event.items} item${event.items === 1 ? "" : "s"})`;
+  return `✓ ${where}${items} ${Math.round(event.durationMs)} ms`;
+}
+
+function parseInputs(text: string | undefined): unknown {
+  if (text === undefined) return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--inputs is not JSON (${error instanceof Error ? error.message : String(error)}); give an object such as '{"text":"hi"}'`, "workflow");
+  }
+}
+
+async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Promise<number> {
+  const name = checkOnly ? "workflow check" : "workflow run";
+  const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace } : FLAGS, { positionals: true });
+  if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
+  const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
+  const tools = generatedToolCaller({ repoDir: workspaceDir, scratchDir: scratchDirFor({ workspaceDir }) });
+  const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool });
+  if (checkOnly) {
+    const steps = [...graph.workflows.values()].flatMap((workflow) => workflow.steps);
+    const toolNames = [...new Set(steps.flatMap((step) => (step.tool ? [step.tool] : [])))].sort();
+    const nested = [...graph.workflows.keys()].filter((path) => path !== graph.root).map(shownName);
+    console.log(
+      `ok: ${sanitizeForTerminal(shownName(graph.root))} can run — ${graph.workflows.get(graph.root)?.steps.length} steps; tools: ${toolNames.join(", ") || "none"}; nested workflows: ${nested.map(sanitizeForTerminal).join(", ") || "none"}`,
+    );
+    return 0;
+  }
+  const json = (values as { json?: boolean }).json === true;
+  const output = await runWorkflow(graph, parseInputs((values as { inputs?: string }).inputs), {
+    callTool: tools.callTool,
+    signal,
+    ...(json ? {} : { onStep: (event: StepEvent) => process.stderr.write(`${stepLine(event)}\n`) }),
+  });
+  console.log(json ? terminalSafeJson(output) : sanitizeForTerminal(JSON.stringify(output, null, 2) ?? "null"));
+  return 0;
+}
+
+export const workflowCommand: Command = {
+  name: "workflow",
+  summary: "run a JSON workflow that chains generated tools, or check one without running it",
+  help: HELP,
+  async run(args, signal) {
+    const [subcommand, ...rest] = args;
+    if (subcommand === "run") return run(rest, signal, false);
+    if (subcommand === "check") return run(rest, signal, true);
+    throw new UsageError(`workflow needs 'run' or 'check', got ${subcommand ?? "nothing"}`, "workflow");
+  },
+};

@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../toolsmith/tool-metadata.ts";
+
+/** A step's id: what `$steps.<id>.output` names. */
+export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
+/** A nested workflow is named by a plain file name in the same folder: no path, no `..`. */
+export const WORKFLOW_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.json$/;
+
+export const WorkflowStep = z
+  .strictObject({
+    id: z.string().regex(STEP_ID_PATTERN, "must be snake_case: a lowercase letter, then up to 47 lowercase letters, digits or _"),
+    tool: z.string().regex(TOOL_NAME_PATTERN, "must be a generated tool's name (snake_case)").optional(),
+    workflow: z.string().regex(WORKFLOW_FILE_PATTERN, "must be a .json file name in the same folder (no path)").optional(),
+    inputs: z.record(z.string(), z.unknown()).default({}),
+    if_condition: z.string().startsWith("$", "must be a reference such as $inputs.flag").optional(),
+    foreach: z.string().startsWith("$", "must be a reference such as $steps.split.output.items").optional(),
+  })
+  .refine((step) => (step.tool === undefined) !== (step.workflow === undefined), {
+    message: 'needs exactly one of "tool" or "workflow"',
+    path: ["tool"],
+  });
+export type WorkflowStep = z.infer<typeof WorkflowStep>;
+
+/** A workflow file: its inputs (a JSON Schema object), the steps in order, and what it outputs. */
+export const Workflow = z.strictObject({
+  name: z.string().min(1).max(100),
+  description: z.string().max(2_000).optional(),
+  inputs: JsonSchemaObject.refine((schema) => schema.type === "object", { message: 'must be a JSON Schema with "type": "object"' }),
+  steps: z.array(WorkflowStep).min(1).max(200),
+  output: z.unknown(),
+});
+export type Workflow = z.infer<typeof Workflow>;
+
+/** A workflow that cannot run as written; `step` and `key` say where. */
+export class WorkflowError extends Error {
+  override name = "WorkflowError";
+  readonly userFacing = true;
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly step?: string,
+    readonly key?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where in a workflow a problem is: `file: step "count" (steps[1]), key inputs.text:`. */
+export function placeOf(file: string, step?: string, key?: string): string {
+  return `${file}:${step !== undefined ? ` step ${JSON.stringify(step)}` : ""}${key !== undefined ? `${step !== undefined ? "," : ""} key ${key}` : ""}:`;
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`), "");
+}
+
+/** Parses and validates a workflow file's text; errors name the step (by id when it has one) and the key. */
+export function parseWorkflow(text: string, file: string): Workflow {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new WorkflowError(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}). Fix the file and run 'org workflow check' again.`, file);
+  }
+  const parsed = Workflow.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
+  if (path[0] === "steps" && typeof path[1] === "number") {
+    const raw = (value as { steps?: { id?: unknown }[] }).steps?.[path[1]];
+    const id = typeof raw?.id === "string" ? raw.id : `steps[${path[1]}]`;
+    const key = keyPath(path.slice(2)) || "(step)";
+    throw new WorkflowError(`${placeOf(file, id, key)} ${issue.message}`, file, id, key);
+  }
+  const key = keyPath(path) || "(top level)";
+  throw new WorkflowError(`${placeOf(file, undefined, key)} ${issue.message}`, file, undefined, key);
+}

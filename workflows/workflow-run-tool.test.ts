@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts";
+import { runTool, toolSet } from "../tools/define-tool.ts";
+import { workflowRun } from "./workflow-run-tool.ts";
+
+const count = { name: "count", inputs: TEXT_AND_LOUD, steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }], output: "$steps.count.output" };
+
+describe("workflow_run, the agent's tool", () => {
+  test("runs a workspace workflow in the sandbox; its output is the result's data; failures are results naming step and key", async () => {
+    using workspace = workflowWorkspace();
+    workspace.write("count.json", count);
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, sessionId: "s1" };
+    const tools = toolSet([workflowRun]);
+    const ran = await runTool(tools, { name: "workflow_run", arguments: { file: "count.json", inputs: { text: "a b c", loud: false } } }, context);
+    expect(ran).toMatchObject({ ok: true, output: '{"words":3}', data: { words: 3 } });
+
+    const wrongInputs = await runTool(tools, { name: "workflow_run", arguments: { file: "count.json", inputs: { text: 1 } } }, context);
+    expect(wrongInputs.ok).toBe(false);
+    expect(wrongInputs.output).toContain("count.json: key inputs: the inputs do not match");
+    expect(wrongInputs.output).toContain("call workflow_run again");
+  }, 30_000);
+
+  test("a file outside the workspace or inside .org/ is refused before anything runs", async () => {
+    using workspace = workflowWorkspace();
+    using elsewhere = workflowWorkspace("org-workflow-elsewhere-");
+    elsewhere.write("count.json", count);
+    mkdirSync(join(workspace.dir, ".org"), { recursive: true });
+    workspace.write(".org/count.json", count);
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir };
+    const tools = toolSet([workflowRun]);
+    for (const file of [join(elsewhere.dir, "count.json"), `../${join(elsewhere.dir.split("/").at(-1) as string, "count.json")}`, ".org/count.json"]) {
+      const result = await runTool(tools, { name: "workflow_run", arguments: { file, inputs: { text: "a", loud: false } } }, context);
+      expect(result.ok).toBe(false);
+      expect(result.output).toContain("is outside the workspace (or in .org/)");
+    }
+  });
+});
