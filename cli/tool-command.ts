@@ -10,12 +10,14 @@ import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 
 const HELP = `Usage:
   org tool new --goal TEXT [--model M] [--base-url URL] [--json] [--repo DIR]
   org tool list [--json] [--repo DIR]
   org tool show NAME [--ref BRANCH] [--repo DIR]
   org tool run NAME --inputs JSON [--ref BRANCH] [--repo DIR]
+  org tool search "QUERY" [--limit N] [--json] [--repo DIR]
 
 new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation in the sandbox (policy,
       typecheck, tests with coverage, mutants, held-out examples, determinism), repairs, and a new branch
@@ -26,6 +28,7 @@ list  Promoted tools (tools/generated/ of the checkout) and candidates (cand/* b
 show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch.
 run   Runs a tool once in the sandbox through the fixed runner: input and output checked against the
       spec's schemas, output redacted, printed as JSON. --ref runs a candidate's tool from its branch.
+${TOOL_SEARCH_HELP}
 
 Options:
   --goal TEXT      what the tool should do, in words
@@ -251,8 +254,10 @@ export const toolCommand: Command = {
         return toolShow(rest, signal);
       case "run":
         return toolRun(rest, signal);
+      case "search":
+        return toolSearchCommand(rest, signal);
       default:
-        throw new UsageError(action === undefined ? "tool needs an action: new, list, show or run" : `unknown tool action '${action}': new, list, show or run`, "tool");
+        throw new UsageError(action === undefined ? "tool needs an action: new, list, show, run or search" : `unknown tool action '${action}': new, list, show, run or search`, "tool");
     }
   },
 };

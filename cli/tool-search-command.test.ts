@@ -1,28 +1,22 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 
-const command = join(import.meta.dir, "tool-search-command.ts");
+const main = join(import.meta.dir, "..", "main.ts");
 const root = mkdtempSync(join(tmpdir(), "org-tool-search-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-// Until \`tool\` is a command of main, a two-line runner stands in for main's dispatch and error boundary.
-const runner = join(root, "run-tool-search.ts");
-writeFileSync(
-  runner,
-  `import { toolSearchCommand } from ${JSON.stringify(command)};\ntry { process.exitCode = await toolSearchCommand(process.argv.slice(2), new AbortController().signal); } catch (error) { console.error(String(error)); process.exitCode = 2; }\n`,
-);
 writeGeneratedTool(root, simpleSpec("word_count", "Counts the words in a text.", "text", "words"));
 writeGeneratedTool(root, simpleSpec("char_count", "Counts the characters of a string.", "text", "characters"));
 // Hostile metadata: a description that tries to retitle the terminal, reorder text and open a CSI.
 const HOSTILE = "Evil \x1b]0;pwned\x07 words \u202eesrever\u202c \u009b2J\r\nnext line";
 writeGeneratedTool(root, simpleSpec("evil_words", HOSTILE, "text", "words"));
 
-/** Runs the command in its own bun process, as main would (args after `tool search`). */
+/** Runs `org tool search ARGS --repo ROOT` in its own process. */
 async function toolSearch(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn([process.execPath, runner, ...args, "--workspace", root], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([process.execPath, main, "tool", "search", ...args, "--repo", root], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }
@@ -65,6 +59,7 @@ describe("tool search", () => {
   test("a wrong command line is a usage error", async () => {
     const { stderr, exitCode } = await toolSearch(["words", "--limit", "0"], { ORG_EMBED_MODEL: "off" });
     expect(exitCode).not.toBe(0);
+    expect(exitCode).toBe(2);
     expect(stderr).toContain("--limit needs a whole number from 1 to 1000, got 0");
   });
 });

@@ -4,20 +4,19 @@ import { type Embedder, ollamaEmbedder } from "../registry/ollama-embedder.ts";
 import { type SearchOutcome, ToolRegistry } from "../registry/tool-registry.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { UsageError } from "./command.ts";
+import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { terminalSafeJson } from "./terminal-safe-json.ts";
 
-/** The `tool search` part of `org tool --help`. */
-export const TOOL_SEARCH_HELP = `  org tool search "QUERY" [--limit N] [--json] [--workspace DIR]
+/** The `tool search` paragraph of `org tool --help`. */
+export const TOOL_SEARCH_HELP = `search Finds generated tools, promoted (tools/generated/) and candidates (cand/* branches), by what they
+      do: BM25 over names, descriptions, schema fields and examples, blended with embedding similarity
+      when ORG_EMBED_BASE (default OLLAMA_BASE) answers /api/embed for ORG_EMBED_MODEL (default
+      nomic-embed-text; 'off' for full-text search alone). The first line says which was used.
+      --limit N (default 10); --json prints one JSON line. The index is a cache in .org/registry/ of the
+      checkout, brought up to date before each search.`;
 
-search  Finds generated tools (promoted in tools/generated/, and candidates on cand/* branches) by what they
-        do: BM25 over names, descriptions, schema fields and examples, blended with embedding similarity
-        when ORG_EMBED_BASE (default OLLAMA_BASE) answers /api/embed for ORG_EMBED_MODEL (default
-        nomic-embed-text; 'off' for full-text search alone). The first line says which was used.
-        --limit N (default 10), --json (one JSON line), --workspace DIR (the checkout; default the current
-        directory). The index is a cache in .org/registry/ under the checkout, refreshed before each search.`;
-
-const FLAGS = { limit: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } } as const;
+const FLAGS = { limit: { type: "string" }, json: { type: "boolean" }, repo: { type: "string" } } as const;
 
 /** One line of model-made text for the terminal: no controls, no line breaks, at most `max` characters. */
 function terminalLine(text: string, max: number): string {
@@ -40,7 +39,7 @@ export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder |
   return lines.join("\n");
 }
 
-/** `org tool search "QUERY" [--limit N] [--json] [--workspace DIR]`. */
+/** `org tool search "QUERY" [--limit N] [--json] [--repo DIR]`: the checkout is org's own unless --repo names another. */
 export async function toolSearchCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("tool search", args, FLAGS, { positionals: true });
   if (positionals.length !== 1 || (positionals[0] ?? "").trim() === "") {
@@ -56,7 +55,7 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
         ...(settings.apiKey && settings.embedBase === settings.ollamaBase ? { authorization: `Bearer ${settings.apiKey}` } : {}),
       })
     : undefined;
-  const { registry, notices } = ToolRegistry.open(resolve(values.workspace ?? process.cwd()));
+  const { registry, notices } = ToolRegistry.open(resolve(values.repo ?? REPO_DIR));
   try {
     const summary = await registry.refresh(signal);
     for (const notice of [...notices, ...summary.notices]) process.stderr.write(`org: registry: ${terminalLine(notice, 400)}\n`);

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
+import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph, shownName } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -21,7 +21,8 @@ check  Checks FILE without running anything: the schema, every reference, the to
 Options:
   --inputs JSON    the workflow's inputs, a JSON object (default {}); checked against its "inputs" schema
   --json           print only the output, as one JSON line
-  --workspace DIR  the checkout whose tools/generated/ tools run (default: the current directory)
+  --workspace DIR  the workspace (default: the current directory); tools come from its tools/generated/,
+                   then from org's own checkout's
 
 A workflow file:
   { "name": "count words per line",
@@ -57,7 +58,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace } : FLAGS, { positionals: true });
   if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
   const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
-  const tools = generatedToolCaller({ repoDir: workspaceDir, scratchDir: scratchDirFor({ workspaceDir }) });
+  const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }) });
   const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool });
   if (checkOnly) {
     const steps = [...graph.workflows.values()].flatMap((workflow) => workflow.steps);

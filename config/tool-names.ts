@@ -11,7 +11,7 @@ export const GENERATED_TOOL_NAME = /^[a-z][a-z0-9_]{1,47}$/;
 export const GENERATED_TOOLS_DIR = join("tools", "generated");
 
 /** The checkout org runs from. */
-const CHECKOUT_DIR = join(import.meta.dir, "..");
+export const CHECKOUT_DIR = join(import.meta.dir, "..");
 
 /** Names of the generated tools under `<root>/tools/generated/<name>/` for each root: real folders with a tool's name. */
 export function generatedToolNames(roots: readonly string[]): string[] {

@@ -1,23 +1,27 @@
-import { lstatSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GENERATED_TOOLS_DIR } from "../config/tool-names.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/tool-names.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
 import { runGeneratedTool } from "../tools/run-generated-tool.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
 type Loaded = { ok: true; directory: string; metadata: ToolMetadata } | { ok: false; problem: string };
 
+/** Where a workflow's tools are looked up, first match first: the workspace's, then org's own checkout's. */
+export const toolRootsFor = (workspaceDir: string): string[] => [...new Set([workspaceDir, CHECKOUT_DIR])];
+
 /**
- * Promoted generated tools of a checkout for workflows: `checkTool` says why a name cannot be used (no such
+ * Promoted generated tools for workflows, from `tools/generated/` of the first of `roots` that has the tool: `checkTool` says why a name cannot be used (no such
  * folder, metadata that does not validate, a tool.ts whose hash is not the recorded one); `callTool` runs one
  * through the sandboxed runner `tool run` uses, with the tool's own timeout.
  */
-export function generatedToolCaller(options: { repoDir: string; scratchDir: string }): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
+export function generatedToolCaller(options: { roots: readonly string[]; scratchDir: string }): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
   const cache = new Map<string, Loaded>();
   const load = (name: string): Loaded => {
     const cached = cache.get(name);
     if (cached) return cached;
-    const loaded = loadTool(options.repoDir, name);
+    const root = options.roots.find((candidate) => existsSync(join(candidate, GENERATED_TOOLS_DIR, name))) ?? (options.roots[0] as string);
+    const loaded = loadTool(root, name);
     cache.set(name, loaded);
     return loaded;
   };

@@ -7,7 +7,7 @@ import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow, type StepEvent } from "./run-workflow.ts";
 
 function setup(workspace: ReturnType<typeof workflowWorkspace>) {
-  return generatedToolCaller({ repoDir: workspace.dir, scratchDir: join(workspace.dir, ".org", "scratch", "test") });
+  return generatedToolCaller({ roots: [workspace.dir], scratchDir: join(workspace.dir, ".org", "scratch", "test") });
 }
 
 describe("workflows over real generated tools in the sandbox", () => {

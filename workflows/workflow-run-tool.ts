@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
-import { generatedToolCaller } from "./generated-tool-caller.ts";
+import { generatedToolCaller, toolRootsFor } from "./generated-tool-caller.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow } from "./run-workflow.ts";
 import { WorkflowError } from "./workflow-file.ts";
@@ -23,7 +23,7 @@ export const workflowRun: AnyTool = defineTool("workflow_run", {
   }),
   runsCode: true,
   async execute({ file, inputs }, context) {
-    const tools = generatedToolCaller({ repoDir: context.workspaceDir, scratchDir: scratchDirFor(context) });
+    const tools = generatedToolCaller({ roots: toolRootsFor(context.workspaceDir), scratchDir: scratchDirFor(context) });
     try {
       const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool });
       const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal });
