@@ -21,6 +21,7 @@ import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
@@ -145,7 +146,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   const warn = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
   const dead = await firstDeadServer(setup.config, signal);
   if (dead) {
-    if (options.json) printLine(JSON.stringify({ type: "error", kind: "unreachable", message: dead }));
+    if (options.json) printLine(terminalSafeJson({ type: "error", kind: "unreachable", message: dead }));
     warn(dead);
     return 1;
   }
@@ -157,7 +158,8 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   });
   const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
   const room = await openChatRoom(setup, approve, (event) => {
-    if (options.json) printLine(JSON.stringify(event));
+    // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
+    if (options.json) printLine(terminalSafeJson(event));
     else renderer.handle(event);
   });
   // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
