@@ -10,9 +10,21 @@ import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 import { workflowCommand } from "./cli/workflow-command.ts";
+import { promoteCommand } from "./cli/promote-command.ts";
+import { rollbackCommand } from "./cli/rollback-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [chatCommand, demoCommand, serveCommand, sandboxCommand, scriptedServerCommand, toolCommand, workflowCommand];
+const commands: Command[] = [
+  chatCommand,
+  demoCommand,
+  serveCommand,
+  sandboxCommand,
+  scriptedServerCommand,
+  toolCommand,
+  workflowCommand,
+  promoteCommand,
+  rollbackCommand,
+];
 
 const VERSION = "0.1.0";
 

@@ -83,3 +83,12 @@ export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): s
 export function executableSearchPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.PATH ?? "";
 }
+
+/**
+ * `ORG_TEST_KILL_AT=N`: a promote or rollback SIGKILLs itself at its N-th journaled point (tests prove that a
+ * rerun after a kill -9 at every point leaves a consistent repository). Unset in normal use.
+ */
+export function testKillPoint(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env.ORG_TEST_KILL_AT?.trim();
+  return text && /^\d+$/.test(text) ? Number(text) : undefined;
+}

@@ -1,0 +1,104 @@
+import { resolve } from "node:path";
+import { readPassingReport } from "../fitness/fitness-report.ts";
+import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import { promote } from "../git/promote.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { instanceSettings } from "../config/environment.ts";
+import { currentInstance } from "./current-instance.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+
+const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N]
+
+Merges candidate BRANCH (default: the newest cand/* branch) into main, only when its head is the exact commit
+of a passing fitness report (.org/fitness/<commit>.json, written by 'org fitness') and main has not moved
+since that report. The merge has main and the candidate as parents (--no-ff) and the fitness summary in its
+message; main and the tag promote/<UTC time> move in one ref transaction. Then the checkout's files are
+brought up to main, current is restarted with ops/start-current.sh and must answer /health at the new
+commit (ORG_CURRENT_PORT, default 7001); when it does not, the promotion rolls itself back.
+A run killed at any point is finished by the next run of promote or rollback (journal in .org/).
+
+Options:
+  --repo DIR            the checkout of main (default: the checkout this org runs from)
+  --no-restart          move main and the checkout but do not restart current
+  --health-timeout-s N  how long current may take to come back (default ORG_START_TIMEOUT_S, else 60)
+
+Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is printed); 2 wrong command line.`;
+
+/** The checkout org runs from: main.ts's folder. */
+export const ORG_CHECKOUT = resolve(import.meta.dir, "..");
+
+const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" } } as const;
+
+/** `--health-timeout-s` in milliseconds. */
+export function healthTimeoutMs(value: string | undefined, command: string): number {
+  if (value === undefined) return instanceSettings().startTimeoutS * 1000;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--health-timeout-s needs a positive number of seconds, got ${value}`, command);
+  return seconds * 1000;
+}
+
+async function newestCandidate(git: RepoGit): Promise<string> {
+  const out = await git.run(["for-each-ref", "--sort=-refname", "--format=%(refname:strip=2)", "refs/heads/cand/"]);
+  const branch = out.split("\n").find((name) => /^cand\/\d{8}T\d{6}Z$/.test(name));
+  if (!branch) throw new UserFacingError("there is no cand/* branch to promote: name one, or make one with 'org tool new'");
+  return branch;
+}
+
+export const promoteCommand: Command = {
+  name: "promote",
+  summary: "merge a candidate that passed the fitness gate into main, restart current, roll back if unhealthy",
+  help: HELP,
+  async run(args, signal) {
+    const { values, positionals } = parseCommandArgs("promote", args, FLAGS, { positionals: true });
+    if (positionals.length > 1) throw new UsageError(`promote takes one branch, got ${positionals.length}`, "promote");
+    const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "promote");
+    const port = instanceSettings().currentPort;
+    const named = positionals[0];
+    if (named !== undefined) {
+      try {
+        checkCandidateBranch(named);
+      } catch (error) {
+        if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused: ${error.message}`);
+        throw error;
+      }
+    }
+    const repoDir = resolve(values.repo ?? ORG_CHECKOUT);
+    const git = new RepoGit(repoDir);
+    const log = (line: string) => console.log(sanitizeForTerminal(line));
+    const restart = !values["no-restart"];
+    const context = {
+      git,
+      journal: new PromotionJournal(git.repoDir),
+      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log) : undefined,
+      log,
+      signal,
+    };
+    const branch = named ?? (await newestCandidate(git));
+    const { recovered, result, alreadyOnMain } = await promote(context, {
+      branch,
+      restart,
+      verdict: (commit) => {
+        const report = readPassingReport(git.repoDir, commit);
+        return { commit: report.commit, mainCommit: report.mainCommit, summary: report.summary };
+      },
+    });
+    if (recovered) {
+      log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run promote again if needed.`);
+      return recovered.outcome === "finished" ? 0 : 1;
+    }
+    if (alreadyOnMain) {
+      log(`${branch} (${alreadyOnMain.slice(0, 12)}) is already on main; nothing to do`);
+      return 0;
+    }
+    if (!result) return 1;
+    if (result.rolledBack) {
+      log(`promotion ${result.tag} ROLLED BACK by ${result.rolledBack.tag}: current was not healthy (${result.rolledBack.reason}); main is back at ${result.rolledBack.newMain.slice(0, 12)}`);
+      return 1;
+    }
+    log(`promoted ${branch} as ${result.merge.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
+    return 0;
+  },
+};

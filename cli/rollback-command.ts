@@ -1,0 +1,60 @@
+import { resolve } from "node:path";
+import { PromotionJournal } from "../git/journal.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { rollback } from "../git/rollback.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError } from "./command.ts";
+import { instanceSettings } from "../config/environment.ts";
+import { currentInstance } from "./current-instance.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { healthTimeoutMs, ORG_CHECKOUT } from "./promote-command.ts";
+
+const HELP = `Usage: org rollback [--repo DIR] [--no-restart] [--health-timeout-s N]
+
+Reverts the newest promotion still in place on main (git revert -m 1 semantics, built without touching any
+worktree), moves main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
+main, restarts current with ops/start-current.sh and waits for /health at the new commit.
+A promote or rollback killed at any point is finished first (journal in .org/); then nothing else is done.
+
+Options:
+  --repo DIR            the checkout of main (default: the checkout this org runs from)
+  --no-restart          move main and the checkout but do not restart current
+  --health-timeout-s N  how long current may take to come back (default ORG_START_TIMEOUT_S, else 60)
+
+Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
+
+const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" } } as const;
+
+export const rollbackCommand: Command = {
+  name: "rollback",
+  summary: "revert the last promotion on main, restart current and check its health",
+  help: HELP,
+  async run(args, signal) {
+    const { values, positionals } = parseCommandArgs("rollback", args, FLAGS, { positionals: true });
+    if (positionals.length > 0) throw new UsageError(`rollback takes no branch; it reverts the newest promotion`, "rollback");
+    const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
+    const port = instanceSettings().currentPort;
+    const git = new RepoGit(resolve(values.repo ?? ORG_CHECKOUT));
+    const log = (line: string) => console.log(sanitizeForTerminal(line));
+    const restart = !values["no-restart"];
+    const context = {
+      git,
+      journal: new PromotionJournal(git.repoDir),
+      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log) : undefined,
+      log,
+      signal,
+    };
+    const { recovered, result } = await rollback(context, { restart });
+    if (recovered) {
+      log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run rollback again if needed.`);
+      return recovered.outcome === "finished" ? 0 : 1;
+    }
+    if (!result) return 1;
+    log(`rolled back ${result.undoes} as ${result.newMain.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
+    if (result.healthy === false) {
+      log("current is NOT healthy after the rollback: look at its tmux window and ops/start-current.sh");
+      return 1;
+    }
+    return 0;
+  },
+};

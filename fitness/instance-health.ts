@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { sleep } from "../concurrency/sleep.ts";
+
+/** The part of serve's `GET /health` the gate and promote rely on. */
+export const InstanceHealth = z.looseObject({
+  ok: z.boolean(),
+  commit: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id"),
+});
+export type InstanceHealth = z.infer<typeof InstanceHealth>;
+
+/** An instance did not answer /health usefully; the message says which port and what it answered. */
+export class InstanceUnreachableError extends Error {
+  override name = "InstanceUnreachableError";
+  readonly userFacing = true;
+}
+
+/** One `GET http://127.0.0.1:<port>/health`, bounded by `timeoutMs`; the body is hostile input and is validated. */
+export async function readHealth(port: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InstanceHealth> {
+  const signals = [AbortSignal.timeout(options.timeoutMs ?? 3_000), ...(options.signal ? [options.signal] : [])];
+  let response: Response;
+  try {
+    response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.any(signals), redirect: "error" });
+  } catch (error) {
+    throw new InstanceUnreachableError(`nothing answered http://127.0.0.1:${port}/health (${error instanceof Error ? error.message : error})`);
+  }
+  const text = (await response.text()).slice(0, 10_000);
+  let parsed: ReturnType<typeof InstanceHealth.safeParse>;
+  try {
+    parsed = InstanceHealth.safeParse(JSON.parse(text));
+  } catch {
+    throw new InstanceUnreachableError(`http://127.0.0.1:${port}/health answered ${response.status} with no JSON`);
+  }
+  if (!parsed.success) throw new InstanceUnreachableError(`http://127.0.0.1:${port}/health answered without a usable commit (${parsed.error.issues[0]?.message})`);
+  return parsed.data;
+}
+
+/** Polls /health until it reports `ok` at `commit`, for at most `timeoutMs`; says what it last saw otherwise. */
+export async function waitForCommit(port: number, commit: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ ok: boolean; detail: string }> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = "no answer yet";
+  for (;;) {
+    try {
+      const health = await readHealth(port, { timeoutMs: Math.max(500, Math.min(3_000, deadline - Date.now())), signal: options.signal });
+      if (health.ok && health.commit === commit) return { ok: true, detail: `healthy at ${commit.slice(0, 12)}` };
+      last = `answered ok=${health.ok} at ${health.commit.slice(0, 12)}`;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() >= deadline) return { ok: false, detail: `after ${Math.round(options.timeoutMs / 1000)} s on port ${port}: ${last}` };
+    await sleep(Math.min(200, Math.max(0, deadline - Date.now())), options.signal);
+  }
+}

@@ -1,0 +1,146 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { testKillPoint } from "../config/environment.ts";
+
+const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
+
+/** The names org gives promotion and rollback tags: `promote/20261123T101500Z`. */
+export const PROMOTION_TAG_PATTERN = /^(promote|rollback)\/\d{8}T\d{6}Z$/;
+
+/** How far a promotion or rollback got; each step is done (and recorded) before the next starts. */
+export const JOURNAL_STEPS = ["planned", "ref-moved", "checkout-synced", "restarted"] as const;
+
+/** `.org/promotion-journal.json`: the ref change under way, written before each step is left behind. */
+export const JournalEntry = z.strictObject({
+  op: z.enum(["promote", "rollback"]),
+  step: z.enum(JOURNAL_STEPS),
+  /** main before the change; the transaction moves it from here only. */
+  mainBefore: Sha,
+  /** The commit main moves to (the merge, or the revert). */
+  newMain: Sha,
+  /** Created in the same transaction as main's move. */
+  tag: z.string().regex(PROMOTION_TAG_PATTERN),
+  /** A ref that must still name this commit when main moves (the candidate branch a promotion merges). */
+  verify: z.strictObject({ ref: z.string().regex(/^refs\/heads\/cand\/\d{8}T\d{6}Z$/), commit: Sha }).optional(),
+  /** For a rollback: the promotion tag it undoes. */
+  undoes: z.string().regex(PROMOTION_TAG_PATTERN).optional(),
+  /** Whether current is restarted and must come back healthy at newMain. */
+  restart: z.boolean(),
+  startedAt: z.iso.datetime(),
+});
+export type JournalEntry = z.infer<typeof JournalEntry>;
+
+/** Another promote or rollback holds the lock, or org's own state files are damaged; the message says what to do. */
+export class PromotionBlockedError extends Error {
+  override name = "PromotionBlockedError";
+  readonly userFacing = true;
+}
+
+const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z.iso.datetime() });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function writeDurably(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const fd = openSync(temporary, "w", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
+
+/**
+ * The promotion lock and journal of one repository, under `.org/`. One holder at a time (a lock file naming
+ * its pid, taken with O_EXCL; a dead holder's lock is taken over). Each journal write is atomic (write, fsync,
+ * rename), so a kill -9 leaves either the old entry or the new one.
+ */
+export class PromotionJournal {
+  readonly #lockPath: string;
+  readonly #journalPath: string;
+  #points = 0;
+  readonly #killAt = testKillPoint();
+  /** Whether the lock was taken over from a holder that died (its git commands may have left lock files). */
+  tookOverStaleLock = false;
+
+  constructor(readonly repoDir: string) {
+    const orgDir = join(repoDir, ".org");
+    mkdirSync(orgDir, { recursive: true });
+    if (!existsSync(join(orgDir, ".gitignore"))) writeFileSync(join(orgDir, ".gitignore"), "*\n");
+    this.#lockPath = join(orgDir, "promotion.lock");
+    this.#journalPath = join(orgDir, "promotion-journal.json");
+  }
+
+  /** Takes the lock, or throws PromotionBlockedError naming the live holder. */
+  lock(): void {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const fd = openSync(this.#lockPath, "wx", 0o600);
+        writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+        fsyncSync(fd);
+        closeSync(fd);
+        this.point();
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+      let holder: z.infer<typeof LockFile> | undefined;
+      try {
+        holder = LockFile.parse(JSON.parse(readFileSync(this.#lockPath, "utf8")));
+      } catch {
+        holder = undefined; // Killed between create and write: an empty or torn lock file is stale.
+      }
+      if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
+        throw new PromotionBlockedError(
+          `another promote or rollback (pid ${holder.pid}, since ${holder.startedAt}) is running in this repository; wait for it to finish`,
+        );
+      }
+      rmSync(this.#lockPath, { force: true });
+      this.tookOverStaleLock = true;
+    }
+    throw new PromotionBlockedError(`could not take ${this.#lockPath}; remove it if no promote or rollback is running`);
+  }
+
+  unlock(): void {
+    rmSync(this.#lockPath, { force: true });
+  }
+
+  /** The interrupted change, if a run died before finishing one. */
+  read(): JournalEntry | undefined {
+    if (!existsSync(this.#journalPath)) return undefined;
+    const text = readFileSync(this.#journalPath, "utf8");
+    try {
+      return JournalEntry.parse(JSON.parse(text));
+    } catch (error) {
+      throw new PromotionBlockedError(
+        `${this.#journalPath} is damaged (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); compare main with the promote/ and rollback/ tags, then delete it`,
+      );
+    }
+  }
+
+  write(entry: JournalEntry): void {
+    writeDurably(this.#journalPath, `${JSON.stringify(JournalEntry.parse(entry), null, 2)}\n`);
+    this.point();
+  }
+
+  clear(): void {
+    rmSync(this.#journalPath, { force: true });
+    this.point();
+  }
+
+  /** A point a test may kill this process at (ORG_TEST_KILL_AT=N: the N-th point). */
+  point(): void {
+    this.#points += 1;
+    if (this.#killAt === this.#points) process.kill(process.pid, "SIGKILL");
+  }
+}

@@ -1,0 +1,91 @@
+import { checkCandidateBranch } from "./candidate-branch.ts";
+import type { JournalEntry } from "./journal.ts";
+import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+import { finishInterrupted, planRollback, type Recovery, type RollbackResult, runRollback } from "./rollback.ts";
+
+/** The fitness verdict a promotion needs: a pass for exactly this candidate commit, judged against this main. */
+export type PassingVerdict = { commit: string; mainCommit: string; summary: string };
+
+export type PromoteResult = {
+  tag: string;
+  merge: string;
+  mainBefore: string;
+  /** Set when current came back unhealthy and the promotion rolled itself back. */
+  rolledBack?: RollbackResult & { reason: string };
+  healthy: boolean | undefined;
+};
+
+/**
+ * `ops/promote.sh`: merges candidate `branch` into main (`--no-ff`: a merge commit with main and the candidate as
+ * parents, built with `merge-tree`/`commit-tree` without touching any worktree), only when the branch head is
+ * the exact commit `verdict` passed and main has not moved since; moves main and tags `promote/<ts>` in one ref
+ * transaction, brings the checkout up to main, restarts current and rolls itself back when current is not
+ * healthy. An interrupted earlier run is finished first, and then nothing else is done; a branch main already
+ * contains is left alone (`alreadyOnMain`).
+ */
+export async function promote(
+  context: RefChangeContext,
+  request: { branch: string; verdict: (commit: string) => PassingVerdict; restart: boolean },
+): Promise<{ recovered?: Recovery; result?: PromoteResult; alreadyOnMain?: string }> {
+  const branch = checkCandidateBranch(request.branch);
+  context.journal.lock();
+  try {
+    const recovered = await finishInterrupted(context);
+    if (recovered) return { recovered };
+    const head = await context.git.resolveCommit(`refs/heads/${branch}`);
+    if (!head) throw new PromotionRefusedError(`there is no branch ${branch}`);
+    const base = (await context.git.run(["merge-base", "--end-of-options", head, "refs/heads/main"], { signal: context.signal }).catch(() => "")).trim();
+    if (base === head) return { alreadyOnMain: head };
+    const entry = await planPromotion(context, branch, head, request);
+    context.journal.write(entry);
+    const outcome = await applyRefChange(context, entry);
+    if (outcome.kind === "abandoned") throw new PromotionRefusedError(`promotion abandoned: ${outcome.reason}`);
+    const result: PromoteResult = { tag: entry.tag, merge: entry.newMain, mainBefore: entry.mainBefore, healthy: outcome.health?.ok };
+    if (outcome.health && !outcome.health.ok) {
+      const rollback = await runRollback(context, await planRollback(context, { promotionTag: entry.tag, restart: entry.restart }));
+      result.rolledBack = { ...rollback, reason: outcome.health.detail };
+    } else {
+      context.journal.clear();
+    }
+    return { result };
+  } finally {
+    context.journal.unlock();
+  }
+}
+
+async function planPromotion(
+  context: RefChangeContext,
+  branch: string,
+  head: string,
+  request: { verdict: (commit: string) => PassingVerdict; restart: boolean },
+): Promise<JournalEntry> {
+  const { git, signal } = context;
+  const verdict = request.verdict(head);
+  if (verdict.commit !== head) {
+    throw new PromotionRefusedError(`the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run ops/fitness.sh on this commit`);
+  }
+  const main = await checkCheckoutReady(git, signal);
+  if (verdict.mainCommit !== main) {
+    throw new PromotionRefusedError(
+      `main moved since the fitness report (judged against ${verdict.mainCommit.slice(0, 12)}, main is now ${main.slice(0, 12)}): run ops/fitness.sh again`,
+    );
+  }
+  const out = await git.run(["merge-tree", "--write-tree", "--end-of-options", main, head], { signal });
+  const lines = out.split("\n").filter(Boolean);
+  if (lines.length !== 1 || !/^[0-9a-f]{40,64}$/.test(lines[0] ?? "")) {
+    throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${lines.slice(1, 4).join("; ")})`);
+  }
+  const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
+  const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", lines[0] as string], { signal })).trim();
+  const tag = await freeTagName(git, "promote", (context.now ?? (() => new Date()))());
+  return {
+    op: "promote",
+    step: "planned",
+    mainBefore: main,
+    newMain: merge,
+    tag,
+    verify: { ref: `refs/heads/${branch}`, commit: head },
+    restart: request.restart,
+    startedAt: new Date().toISOString(),
+  };
+}

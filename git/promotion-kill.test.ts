@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import { PromotionJournal } from "./journal.ts";
+import { promote } from "./promote.ts";
+import { RepoGit } from "./repo-git.ts";
+import { consistencyProblems, freePort, makeCandidate, promotionRepo, runOrg, stopCurrents, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+
+const BRANCH = "cand/20261123T101500Z";
+// More kill points than a run has: the loop stops at the first k the run outlives.
+const MAX_POINTS = 12;
+
+/** A repository with a judged candidate; `promoted` also merges it (in-process, no restart) first. */
+async function prepared(promoted: boolean) {
+  const repo = promotionRepo();
+  const before = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+  const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "new"));
+  writePassingReport(repo.dir, candidate, BRANCH);
+  if (promoted) {
+    const git = new RepoGit(repo.dir);
+    await promote(
+      { git, journal: new PromotionJournal(git.repoDir), log: () => {} },
+      { branch: BRANCH, restart: false, verdict: (commit) => ({ commit, mainCommit: before, summary: "pass" }) },
+    );
+  }
+  return { repo, before, candidate };
+}
+
+describe("kill -9 at every journaled point, then a rerun, leaves a consistent repository", () => {
+  test("promote: main ends merged with its tag, the checkout and current at main, nothing left behind", async () => {
+    const port = await freePort();
+    let killedRuns = 0;
+    for (let point = 1; point <= MAX_POINTS; point += 1) {
+      const { repo, before, candidate } = await prepared(false);
+      using _ = repo;
+      const env = { ORG_CURRENT_PORT: String(port) };
+      const killed = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--health-timeout-s", "30"], { ...env, ORG_TEST_KILL_AT: String(point) });
+      if (killed.signal !== "SIGKILL") {
+        expect(killed.code).toBe(0);
+        break;
+      }
+      killedRuns += 1;
+      const rerun = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--health-timeout-s", "30"], env);
+      expect({ point, code: rerun.code, out: rerun.out }).toEqual({ point, code: 0, out: expect.any(String) });
+      const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+      expect({ point, parents: gitSync(repo.dir, ["rev-list", "--parents", "-n", "1", main]).trim().split(" ").slice(1) }).toEqual({
+        point,
+        parents: [before, candidate],
+      });
+      expect(gitSync(repo.dir, ["tag", "--points-at", main]).trim()).toMatch(/^promote\/\d{8}T\d{6}Z$/);
+      expect({ point, problems: await consistencyProblems(repo.dir, port) }).toEqual({ point, problems: [] });
+      stopCurrents(repo.dir);
+    }
+    // lock, planned, ref-moved, checkout-synced, restarted, cleared: every one was a kill point.
+    expect(killedRuns).toBeGreaterThanOrEqual(6);
+  }, 180_000);
+
+  test("rollback: main ends at the revert with its tag and the pre-promotion tree, nothing left behind", async () => {
+    const port = await freePort();
+    let killedRuns = 0;
+    for (let point = 1; point <= MAX_POINTS; point += 1) {
+      const { repo, before } = await prepared(true);
+      using _ = repo;
+      const merge = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+      const env = { ORG_CURRENT_PORT: String(port) };
+      const killed = await runOrg(["rollback", "--repo", repo.dir, "--health-timeout-s", "30"], { ...env, ORG_TEST_KILL_AT: String(point) });
+      if (killed.signal !== "SIGKILL") {
+        expect(killed.code).toBe(0);
+        break;
+      }
+      killedRuns += 1;
+      const rerun = await runOrg(["rollback", "--repo", repo.dir, "--health-timeout-s", "30"], env);
+      // Killed after the journal was cleared, the rollback was complete: a rerun finds nothing left to undo.
+      const finishedAlready = rerun.code === 1 && rerun.out.includes("there is no promotion to roll back");
+      expect({ point, code: finishedAlready ? 0 : rerun.code, out: rerun.out }).toEqual({ point, code: 0, out: expect.any(String) });
+      expect({ point, tree: gitSync(repo.dir, ["rev-parse", "main^{tree}"]).trim() }).toEqual({
+        point,
+        tree: gitSync(repo.dir, ["rev-parse", `${before}^{tree}`]).trim(),
+      });
+      expect(gitSync(repo.dir, ["rev-parse", "main^"]).trim()).toBe(merge);
+      expect(gitSync(repo.dir, ["tag", "--points-at", "main"]).trim()).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+      expect({ point, problems: await consistencyProblems(repo.dir, port) }).toEqual({ point, problems: [] });
+      stopCurrents(repo.dir);
+    }
+    expect(killedRuns).toBeGreaterThanOrEqual(6);
+  }, 180_000);
+});

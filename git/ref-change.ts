@@ -1,0 +1,170 @@
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./journal.ts";
+import { GitCommandError, type RepoGit } from "./repo-git.ts";
+
+/** The running `current` instance: restarted after main moves, then asked for its commit. */
+export type CurrentInstance = {
+  /** Restarts current on the checkout; safe to call twice (it never leaves two currents). */
+  restart(signal?: AbortSignal): Promise<void>;
+  /** Waits, bounded, until current's /health names `commit`; `detail` says what it answered instead. */
+  waitHealthy(commit: string, signal?: AbortSignal): Promise<{ ok: boolean; detail: string }>;
+};
+
+export type RefChangeContext = {
+  git: RepoGit;
+  journal: PromotionJournal;
+  /** Undefined: current is not restarted (`--no-restart`, or no current to restart). */
+  current?: CurrentInstance;
+  /** What was done, one line at a time, for the user. */
+  log: (line: string) => void;
+  now?: () => Date;
+  signal?: AbortSignal;
+};
+
+/** A promote or rollback refused before anything changed; the message says why and what to do. */
+export class PromotionRefusedError extends Error {
+  override name = "PromotionRefusedError";
+  readonly userFacing = true;
+}
+
+/** How a journaled change ended: main moved and checked out, and current's health at the new commit. */
+export type RefChangeOutcome =
+  | { kind: "applied"; health: { ok: boolean; detail: string } | undefined }
+  | { kind: "abandoned"; reason: string };
+
+/** `<kind>/<UTC second>`, the first second from now whose tag does not exist yet. */
+export async function freeTagName(git: RepoGit, kind: "promote" | "rollback", now: Date): Promise<string> {
+  for (let offset = 0; offset < 600; offset += 1) {
+    const stamp = new Date(now.getTime() + offset * 1000).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+    const tag = `${kind}/${stamp}`;
+    if ((await git.resolveCommit(`refs/tags/${tag}`)) === undefined) return tag;
+  }
+  throw new PromotionRefusedError(`no free ${kind}/ tag name in the next 10 minutes`);
+}
+
+/** Refuses unless the checkout has `main` checked out at main's commit with no changes to tracked or untracked files. */
+export async function checkCheckoutReady(git: RepoGit, signal?: AbortSignal): Promise<string> {
+  let head: string;
+  try {
+    head = (await git.run(["symbolic-ref", "--quiet", "HEAD"], { signal })).trim();
+  } catch {
+    head = "";
+  }
+  if (head !== "refs/heads/main") {
+    throw new PromotionRefusedError(`the checkout at ${git.repoDir} is on ${head || "a detached HEAD"}, not main: check out main first`);
+  }
+  const main = await git.resolveCommit("refs/heads/main");
+  if (!main) throw new PromotionRefusedError(`the repository at ${git.repoDir} has no main branch`);
+  const status = (await git.run(["status", "--porcelain", "--untracked-files=all"], { signal })).trimEnd();
+  if (status !== "") {
+    const files = status.split("\n").slice(0, 10).join("; ");
+    throw new PromotionRefusedError(`main's checkout is not clean (${files}): commit, stash or remove these changes first`);
+  }
+  return main;
+}
+
+/**
+ * Brings the checkout's index and files from `from` to `to` (main has already moved to `to`). A run killed
+ * halfway is repaired: when the two-tree update refuses, the tracked files are reset to `to`. The checkout was
+ * clean when the change started, and only promote and rollback change it (DESIGN invariant 7).
+ */
+async function syncCheckout(context: RefChangeContext, from: string, to: string): Promise<boolean> {
+  const { git, signal } = context;
+  if (context.journal.tookOverStaleLock) {
+    // A git command killed with us may have left the index locked; nothing else may change this checkout.
+    const gitDir = (await git.run(["rev-parse", "--absolute-git-dir"], { signal })).trim();
+    const indexLock = join(gitDir, "index.lock");
+    if (existsSync(indexLock)) {
+      rmSync(indexLock, { force: true });
+      context.log(`removed a stale ${indexLock} left by the interrupted run`);
+    }
+  }
+  const clean = async () => (await git.run(["status", "--porcelain", "--untracked-files=no"], { signal })).trim() === "";
+  if (await clean()) return false;
+  try {
+    await git.run(["read-tree", "-m", "-u", "--end-of-options", from, to], { signal });
+  } catch {
+    await git.run(["read-tree", "--reset", "-u", "--end-of-options", to], { signal });
+  }
+  if (!(await clean())) {
+    throw new PromotionBlockedError(`main is at ${to.slice(0, 12)} but its checkout's files still differ; run 'git reset --keep main' in ${git.repoDir}`);
+  }
+  return true;
+}
+
+function transactionOf(entry: JournalEntry): string {
+  return [
+    "start",
+    `update refs/heads/main ${entry.newMain} ${entry.mainBefore}`,
+    `create refs/tags/${entry.tag} ${entry.newMain}`,
+    ...(entry.verify ? [`verify ${entry.verify.ref} ${entry.verify.commit}`] : []),
+    "prepare",
+    "commit",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Carries a journaled change from its recorded step to the end: moves main and creates the tag in one
+ * `update-ref --stdin` transaction with expected old values, brings the checkout's files up to main, restarts
+ * current and waits for its health. Every step is recorded before the next, and each one is safe to repeat,
+ * so a run killed anywhere is finished by the next. A transaction that can no longer apply (main or the
+ * candidate moved) is abandoned: nothing changed.
+ */
+export async function applyRefChange(context: RefChangeContext, start: JournalEntry): Promise<RefChangeOutcome> {
+  const { git, journal, signal } = context;
+  let entry = start;
+  const short = (commit: string) => commit.slice(0, 12);
+  const next = (step: JournalEntry["step"]) => {
+    entry = { ...entry, step };
+    journal.write(entry);
+  };
+
+  if (entry.step === "planned") {
+    const main = await git.resolveCommit("refs/heads/main");
+    const tagged = await git.resolveCommit(`refs/tags/${entry.tag}`);
+    if (main === entry.newMain && tagged === entry.newMain) {
+      context.log(`main was already at ${short(entry.newMain)} with tag ${entry.tag}`);
+    } else if (main === entry.mainBefore && tagged === undefined) {
+      try {
+        await git.run(["update-ref", "--stdin"], { stdin: transactionOf(entry), signal });
+      } catch (error) {
+        journal.clear();
+        const reason =
+          error instanceof GitCommandError
+            ? `main or ${entry.verify?.ref ?? "a ref"} moved meanwhile; nothing changed (${error.message.split("\n")[0]})`
+            : String(error);
+        return { kind: "abandoned", reason };
+      }
+      context.log(`moved main ${short(entry.mainBefore)} → ${short(entry.newMain)} and tagged ${entry.tag} (one ref transaction)`);
+    } else {
+      journal.clear();
+      return {
+        kind: "abandoned",
+        reason: `main is at ${main ? short(main) : "nothing"}, neither before (${short(entry.mainBefore)}) nor after (${short(entry.newMain)}) the ${entry.op}; nothing changed`,
+      };
+    }
+    next("ref-moved");
+  }
+
+  if (entry.step === "ref-moved") {
+    if (await syncCheckout(context, entry.mainBefore, entry.newMain)) context.log(`brought the checkout's files up to main (${short(entry.newMain)})`);
+    next("checkout-synced");
+  }
+
+  if (entry.step === "checkout-synced") {
+    if (entry.restart && context.current) {
+      await context.current.restart(signal);
+      context.log("restarted current");
+    }
+    next("restarted");
+  }
+
+  let health: { ok: boolean; detail: string } | undefined;
+  if (entry.restart && context.current) {
+    health = await context.current.waitHealthy(entry.newMain, signal);
+    context.log(health.ok ? `current is healthy at ${short(entry.newMain)}` : `current is NOT healthy at ${short(entry.newMain)}: ${health.detail}`);
+  }
+  return { kind: "applied", health };
+}

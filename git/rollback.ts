@@ -1,0 +1,146 @@
+import type { JournalEntry } from "./journal.ts";
+import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+
+/** What a rollback (or the rollback a failed promotion does of itself) ended with. */
+export type RollbackResult = { tag: string; undoes: string; mainBefore: string; newMain: string; healthy: boolean | undefined };
+
+/** Every `promote/` tag, newest first, with the commit it names. */
+async function promotionTags(context: RefChangeContext): Promise<{ tag: string; commit: string }[]> {
+  const out = await context.git.run(["for-each-ref", "--sort=-refname", "--format=%(refname:strip=2) %(objectname)", "refs/tags/promote/"], {
+    signal: context.signal,
+  });
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [tag = "", commit = ""] = line.split(" ");
+      return { tag, commit };
+    });
+}
+
+/** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
+async function undoneTags(context: RefChangeContext): Promise<Set<string>> {
+  const out = await context.git.run(["for-each-ref", "--format=%(contents)%00", "refs/tags/rollback/"], { signal: context.signal });
+  return new Set([...out.matchAll(/^Rolls-Back: (promote\/\d{8}T\d{6}Z)$/gm)].map((match) => match[1] as string));
+}
+
+/**
+ * Builds the revert of a promotion merge (`git revert -m 1`: main's tree minus what the merge brought in)
+ * without touching any worktree: when main is still the merge, the tree is its first parent's; otherwise a
+ * three-way `merge-tree` with the merge as base.
+ */
+async function revertCommit(context: RefChangeContext, main: string, promotion: { tag: string; commit: string }): Promise<string> {
+  const { git, signal } = context;
+  const firstParent = await git.resolveCommit(`${promotion.commit}^1`);
+  if (!firstParent || !(await git.resolveCommit(`${promotion.commit}^2`))) {
+    throw new PromotionRefusedError(`${promotion.tag} does not name a merge commit; it cannot be rolled back as a promotion`);
+  }
+  let tree: string;
+  if (main === promotion.commit) {
+    tree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${firstParent}^{tree}`], { signal })).trim();
+  } else {
+    let out: string;
+    try {
+      out = await git.run(["merge-tree", "--write-tree", `--merge-base=${promotion.commit}`, "--end-of-options", main, firstParent], { signal });
+    } catch (error) {
+      throw new PromotionRefusedError(
+        `main moved past ${promotion.tag} and this git cannot build the revert without a worktree (${error instanceof Error ? error.message.split("\n")[0] : error}); revert ${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
+      );
+    }
+    const lines = out.split("\n").filter(Boolean);
+    if (lines.length !== 1) throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
+    tree = lines[0] as string;
+  }
+  const message = [
+    `revert: roll back ${promotion.tag}`,
+    "",
+    `This reverts merge ${promotion.commit} (git revert -m 1 semantics): main's files return to`,
+    `${firstParent} as far as that promotion changed them.`,
+    "",
+    `Rolls-Back: ${promotion.tag}`,
+  ].join("\n");
+  return (await git.run(["commit-tree", "-p", main, "-m", message, "--end-of-options", tree], { signal })).trim();
+}
+
+/**
+ * Plans the rollback of `promotionTag`, or of the newest promotion not rolled back yet that main contains:
+ * builds the revert commit and returns the journal entry that moves main to it and tags `rollback/<ts>`.
+ */
+export async function planRollback(context: RefChangeContext, options: { promotionTag?: string; restart: boolean }): Promise<JournalEntry> {
+  const { git, signal } = context;
+  const main = await checkCheckoutReady(git, signal);
+  const undone = await undoneTags(context);
+  const tags = await promotionTags(context);
+  let promotion: { tag: string; commit: string } | undefined;
+  for (const candidate of tags) {
+    if (options.promotionTag !== undefined && candidate.tag !== options.promotionTag) continue;
+    if (undone.has(candidate.tag)) continue;
+    const base = (await git.run(["merge-base", "--end-of-options", candidate.commit, main], { signal }).catch(() => "")).trim();
+    if (base !== candidate.commit) continue;
+    promotion = candidate;
+    break;
+  }
+  if (!promotion) {
+    throw new PromotionRefusedError(
+      options.promotionTag
+        ? `${options.promotionTag} is not a promotion on main that is still in place`
+        : "there is no promotion to roll back: main contains no promote/ tag that was not rolled back already",
+    );
+  }
+  const newMain = await revertCommit(context, main, promotion);
+  const tag = await freeTagName(git, "rollback", (context.now ?? (() => new Date()))());
+  return {
+    op: "rollback",
+    step: "planned",
+    mainBefore: main,
+    newMain,
+    tag,
+    undoes: promotion.tag,
+    restart: options.restart,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** Runs a planned rollback to the end and clears the journal. */
+export async function runRollback(context: RefChangeContext, entry: JournalEntry): Promise<RollbackResult> {
+  context.journal.write(entry);
+  const outcome = await applyRefChange(context, entry);
+  if (outcome.kind === "abandoned") throw new PromotionRefusedError(`rollback abandoned: ${outcome.reason}`);
+  context.journal.clear();
+  return { tag: entry.tag, undoes: entry.undoes ?? "", mainBefore: entry.mainBefore, newMain: entry.newMain, healthy: outcome.health?.ok };
+}
+
+/** What finishing an interrupted run did, for the user. */
+export type Recovery = { op: JournalEntry["op"]; tag: string; outcome: "finished" | "abandoned" | "rolled back"; detail: string };
+
+/**
+ * Finishes the change a killed promote or rollback left in the journal: moves main if it had not moved, syncs
+ * the checkout, restarts current; a promotion whose current is unhealthy is rolled back. Undefined when there
+ * was nothing to finish. The caller holds the lock.
+ */
+export async function finishInterrupted(context: RefChangeContext): Promise<Recovery | undefined> {
+  const entry = context.journal.read();
+  if (!entry) return undefined;
+  context.log(`finishing an interrupted ${entry.op} (${entry.tag}, step ${entry.step})`);
+  const outcome = await applyRefChange(context, entry);
+  if (outcome.kind === "abandoned") return { op: entry.op, tag: entry.tag, outcome: "abandoned", detail: outcome.reason };
+  if (entry.op === "promote" && outcome.health && !outcome.health.ok) {
+    const rollback = await runRollback(context, await planRollback(context, { promotionTag: entry.tag, restart: entry.restart }));
+    return { op: entry.op, tag: entry.tag, outcome: "rolled back", detail: `current was unhealthy; rolled back by ${rollback.tag}` };
+  }
+  context.journal.clear();
+  return { op: entry.op, tag: entry.tag, outcome: "finished", detail: `main is at ${entry.newMain.slice(0, 12)}` };
+}
+
+/** `ops/rollback.sh`: finishes an interrupted run if there is one, else reverts the last promotion still in place. */
+export async function rollback(context: RefChangeContext, options: { restart: boolean }): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
+  context.journal.lock();
+  try {
+    const recovered = await finishInterrupted(context);
+    if (recovered) return { recovered };
+    const result = await runRollback(context, await planRollback(context, { restart: options.restart }));
+    return { result };
+  } finally {
+    context.journal.unlock();
+  }
+}

@@ -1,0 +1,161 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
+
+const REPO = join(import.meta.dir, "..");
+
+/** A free loopback port (asked of the kernel, then released). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+// start-current.sh of the throw-away repository: stops the previous fake current (by pid file) before starting
+// the next, so there is never more than one; every pid it started is listed in .org/current-pids.
+const START_CURRENT = `#!/usr/bin/env bash
+set -euo pipefail
+root="$(cd "$(dirname "\${BASH_SOURCE[0]}")/.." && pwd)"
+mkdir -p "$root/.org"
+pidfile="$root/.org/current.pid"
+if [ -f "$pidfile" ]; then
+  old="$(cat "$pidfile")"
+  kill "$old" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
+fi
+nohup ${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, "testing", "fake-current-server.ts"))} "$ORG_CURRENT_PORT" "$root" >/dev/null 2>&1 &
+echo $! > "$pidfile"
+echo $! >> "$root/.org/current-pids"
+`;
+
+/** A throw-away repository shaped like org's: main with ops/start-current.sh and one generated tool. */
+export function promotionRepo(): { dir: string } & Disposable {
+  const repo = tempGitRepo("org-promote-");
+  mkdirSync(join(repo.dir, "ops"), { recursive: true });
+  writeFileSync(join(repo.dir, "ops", "start-current.sh"), START_CURRENT);
+  chmodSync(join(repo.dir, "ops", "start-current.sh"), 0o755);
+  writeTool(repo.dir, "upper", "v1");
+  gitSync(repo.dir, ["add", "-A"]);
+  gitSync(repo.dir, ["commit", "--quiet", "-m", "org with ops and one tool"]);
+  return {
+    dir: repo.dir,
+    [Symbol.dispose]: () => {
+      stopCurrents(repo.dir);
+      repo[Symbol.dispose]();
+    },
+  };
+}
+
+/** Writes a small generated tool's folder (content only matters for identity here). */
+export function writeTool(dir: string, name: string, body: string): void {
+  const folder = join(dir, "tools", "generated", name);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, "tool.ts"), `export default () => (${JSON.stringify(body)});\n`);
+}
+
+/** Makes `cand/<stamp>` from main with `change` applied in a scratch worktree; returns its head commit. */
+export function makeCandidate(dir: string, branch: string, change: (worktree: string) => void): string {
+  const worktree = join(dir, ".org", `wt-${branch.replace(/\W/g, "-")}`);
+  mkdirSync(join(dir, ".org"), { recursive: true });
+  writeFileSync(join(dir, ".org", ".gitignore"), "*\n");
+  gitSync(dir, ["worktree", "add", "--quiet", "-b", branch, worktree, "main"]);
+  change(worktree);
+  gitSync(worktree, ["add", "-A"]);
+  gitSync(worktree, ["commit", "--quiet", "-m", `candidate ${branch}`]);
+  gitSync(dir, ["worktree", "remove", "--force", worktree]);
+  return gitSync(dir, ["rev-parse", branch]).trim();
+}
+
+/** A passing fitness report for `commit` judged against main's current commit, as the gate writes it. */
+export function writePassingReport(dir: string, commit: string, branch: string): void {
+  const main = gitSync(dir, ["rev-parse", "main"]).trim();
+  mkdirSync(join(dir, ".org", "fitness"), { recursive: true });
+  const report = {
+    version: 1,
+    verdict: "pass",
+    commit,
+    branch,
+    mainCommit: main,
+    checks: [{ stage: "protected-core", name: "protected core", ok: true, reason: "only tools/generated/ changed", durationMs: 1 }],
+    summary: "fitness: pass (test report)",
+    startedAt: new Date().toISOString(),
+    durationMs: 1,
+  };
+  writeFileSync(join(dir, ".org", "fitness", `${commit}.json`), JSON.stringify(report));
+}
+
+/** Pids of fake currents still alive in this repository. */
+export function liveCurrents(dir: string): number[] {
+  const list = join(dir, ".org", "current-pids");
+  if (!existsSync(list)) return [];
+  return readFileSync(list, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Stops every fake current this repository started. */
+export function stopCurrents(dir: string): void {
+  for (const pid of liveCurrents(dir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+}
+
+/** Runs `org <args>` as a real process with the given extra environment; bounded. */
+export async function runOrg(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; signal: string | null; out: string }> {
+  const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), ...args], {
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: timeoutMs,
+  });
+  const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  await child.exited;
+  return { code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode), out: `${out}${err}` };
+}
+
+
+/**
+ * What must hold after any promote or rollback, finished or interrupted and rerun: the checkout is on main with
+ * its files and index equal to main's tree, no journal or lock is left, every promote/rollback tag names a
+ * commit main contains, and at most one current runs (exactly one, at main, when `current` is expected).
+ */
+export async function consistencyProblems(dir: string, port: number | undefined): Promise<string[]> {
+  const problems: string[] = [];
+  const main = gitSync(dir, ["rev-parse", "main"]).trim();
+  if (gitSync(dir, ["symbolic-ref", "HEAD"]).trim() !== "refs/heads/main") problems.push("HEAD is not main");
+  const status = gitSync(dir, ["status", "--porcelain", "--untracked-files=all"]).trim();
+  if (status) problems.push(`checkout differs from main: ${status}`);
+  for (const path of [".org/promotion-journal.json", ".org/promotion.lock", ".git/index.lock"]) {
+    if (existsSync(join(dir, path))) problems.push(`${path} left behind`);
+  }
+  const tags = gitSync(dir, ["for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/promote/", "refs/tags/rollback/"]).trim();
+  for (const line of tags.split("\n").filter(Boolean)) {
+    const [ref, commit] = line.split(" ") as [string, string];
+    const base = gitSync(dir, ["merge-base", commit, main]).trim();
+    if (base !== commit) problems.push(`${ref} names ${commit}, which main does not contain`);
+  }
+  const currents = liveCurrents(dir);
+  if (currents.length > 1) problems.push(`${currents.length} currents run: ${currents.join(", ")}`);
+  if (port !== undefined) {
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) })).json()) as { commit: string };
+    if (health.commit !== main) problems.push(`current answers at ${health.commit}, main is ${main}`);
+  }
+  return problems;
+}
