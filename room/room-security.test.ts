@@ -25,6 +25,8 @@ type Setup = {
   limits?: Partial<OrgConfig["limits"]>;
   configFile?: unknown;
   env?: Record<string, string>;
+  /** Tool policies added per persona after loading (a config file cannot name test tools). */
+  grant?: Record<string, Record<string, "allow" | "ask">>;
   room?: Partial<RoomOptions>;
 };
 
@@ -48,6 +50,7 @@ async function withRoom(setup: Setup, run: (context: Context) => Promise<void>) 
     }));
   }
   Object.assign(config.limits, setup.limits ?? {});
+  for (const persona of config.personas) Object.assign(persona.tools, setup.grant?.[persona.name] ?? {});
   let text = "";
   const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
   const events: RoomEvent[] = [];
@@ -334,6 +337,50 @@ describe("credentials go only to their server and are never printed or stored (i
           }
         },
       );
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("the audit log and the models see tool calls redacted too", () => {
+  test("a URL token a server echoes into a tool call's arguments is in neither the audit log nor the tool result sent back", async () => {
+    const token = "t0ken-Ab3Cd5Ef7Gh9Jk1";
+    const echoTool = defineTool("echo", {
+      description: "Echoes its text back.",
+      parameters: z.object({ text: z.string() }),
+      async execute({ text }) {
+        return `echo: ${text}`;
+      },
+    });
+    const script: ScriptInput = {
+      rules: [
+        { when: { lastRole: "tool" }, reply: { text: "done" } },
+        { when: { persona: "agent" }, reply: { toolCalls: [{ name: "echo", arguments: { text: `the token is ${token}` } }] } },
+      ],
+    };
+    const server = await startScriptedServer({ script });
+    const auditDir = join(base, `audit-token-${workspaces}`);
+    try {
+      await withRoom(
+        {
+          script,
+          configFile: { personas: [{ name: "agent", kind: "agent" }] },
+          env: { OLLAMA_BASE: server.url.replace("http://", `http://alice:${token}@`) },
+          grant: { agent: { echo: "allow" } },
+          room: { tools: [echoTool], audit: new AuditLog(auditDir) },
+        },
+        async ({ room }) => {
+          await room.send("echo it");
+        },
+      );
+      const chats = server.requests.filter((request) => request.path === "/v1/chat/completions");
+      expect(chats.length).toBe(2);
+      expect(JSON.stringify(chats[1]?.body)).toContain("echo: the token is [REDACTED]");
+      expect(JSON.stringify(chats[1]?.body)).not.toContain(`echo: the token is ${token}`);
+      const audit = readdirSync(auditDir).map((file) => readFileSync(join(auditDir, file), "utf8")).join("");
+      expect(audit).toContain('"tool":"echo"');
+      expect(audit).not.toContain(token);
     } finally {
       await server.stop();
     }

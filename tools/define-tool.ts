@@ -15,6 +15,8 @@ export type ToolContext = {
   audit?: AuditSink;
   /** Whose policy let this call run, when another persona's reply triggered it (a hop). */
   policyFrom?: string;
+  /** Values to redact beside the environment's secrets: the room's server keys and URL credentials. */
+  secrets?: readonly string[];
 };
 
 /**
@@ -27,11 +29,11 @@ export type ToolResult = { ok: boolean; output: string; exitCode?: number | null
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** Every string in a JSON value (keys too) through the redactor. */
-function redactValue(value: JsonValue): JsonValue {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map(redactValue);
+function redactValue(value: JsonValue, secrets: readonly string[]): JsonValue {
+  if (typeof value === "string") return redact(value, secrets);
+  if (Array.isArray(value)) return value.map((entry) => redactValue(entry, secrets));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [redact(key), redactValue(entry)]));
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [redact(key, secrets), redactValue(entry, secrets)]));
   }
   return value;
 }
@@ -108,8 +110,9 @@ export async function runTool(
 ): Promise<ToolResult> {
   const started = performance.now();
   const result = await runUnredacted(tools, call, context);
-  const output = redact(result.output);
-  const data = result.data === undefined ? undefined : redactValue(result.data);
+  const secrets = context.secrets ?? [];
+  const output = redact(result.output, secrets);
+  const data = result.data === undefined ? undefined : redactValue(result.data, secrets);
   context.audit?.record({
     time: new Date().toISOString(),
     sessionId: context.sessionId,
@@ -117,7 +120,7 @@ export async function runTool(
     requestId: context.requestId,
     ...(context.policyFrom !== undefined ? { policyFrom: context.policyFrom } : {}),
     tool: call.name,
-    arguments: JSON.parse(redact(JSON.stringify(call.arguments ?? null))),
+    arguments: JSON.parse(redact(JSON.stringify(call.arguments ?? null), secrets)),
     ok: result.ok,
     exitCode: result.exitCode,
     durationMs: Math.round(performance.now() - started),
