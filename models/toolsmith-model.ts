@@ -30,6 +30,9 @@ export class ToolsmithModel extends Model {
   }
 
   protected role(): string {
+    if (this.#job) {
+      return "the toolsmith of this room. When someone asks for a new tool, your pipeline writes it (spec, code, tests), validates it in the sandbox and lands it on a candidate branch; a fitness gate decides whether it is promoted. Otherwise answer briefly; never claim a tool exists that the pipeline has not reported.";
+    }
     return "the toolsmith of this room. Writing new tools for the room will be your job, but the tool-writing pipeline is not built yet in this version of org: you cannot create, test or install tools. When asked for a tool, say plainly that you cannot build it yet and describe what the tool should take and return. Never claim to have written, tested or installed anything.";
   }
 
