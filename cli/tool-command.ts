@@ -10,6 +10,7 @@ import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 
 const HELP = `Usage:
@@ -114,7 +115,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     const line = outcome.ok
       ? { ok: true, name: outcome.name, branch: outcome.branch, commit: outcome.commit, attempts: outcome.attempts }
       : { ok: false, ...(outcome.name ? { name: outcome.name } : {}), attempts: outcome.attempts, failure: outcome.failure };
-    console.log(JSON.stringify(line));
+    console.log(terminalSafeJson(line));
   } else if (outcome.ok) {
     console.log(`${outcome.name} is on ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch} --inputs '{…}'`);
   } else {
@@ -130,7 +131,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const entries: CatalogEntry[] = [...promotedTools(git.repoDir), ...(await candidateTools(git, signal))];
   if (values.json) {
     console.log(
-      JSON.stringify(
+      terminalSafeJson(
         entries.map((entry) =>
           entry.status === "broken"
             ? { name: entry.name, status: entry.status, problem: entry.problem }
@@ -232,7 +233,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
       say(`org: ${name} failed (${result.reason}): ${result.error}`);
       return 1;
     }
-    console.log(sanitizeForTerminal(JSON.stringify(result.output)));
+    console.log(terminalSafeJson(result.output));
     return 0;
   } finally {
     rmSync(runDir, { recursive: true, force: true });
