@@ -53,19 +53,38 @@ export function checkReadOnlyMount(mount: ReadOnlyMount): void {
 /** How much nicer than org a sandboxed command runs; without CAP_SYS_NICE it cannot undo it. */
 export const SANDBOX_NICENESS = 5;
 
+// Run by root in the launcher's own mount namespace: a small tmpfs on the mount point, scratch bind-mounted into
+// it through the descriptor, each read-only source bind-mounted beside it, fd reopened there, then the rest.
+const DROP_ROOT_SCRIPT = (fd: number) =>
+  [
+    "set -e",
+    'm=$0; n=$1; shift',
+    'mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev org-sandbox "$m"',
+    'mkdir "$m/scratch"',
+    `mount --bind "/proc/self/fd/${fd}" "$m/scratch"`,
+    "i=0",
+    'while [ "$i" -lt "$n" ]; do',
+    '  if [ -d "$1" ]; then mkdir "$m/ro$i"; else : > "$m/ro$i"; fi',
+    '  mount --bind "$1" "$m/ro$i"',
+    "  i=$((i + 1)); shift",
+    "done",
+    `exec ${fd}<"$m/scratch"`,
+    'exec "$@"',
+  ].join("\n");
+
 /**
- * As root, before dropping to the sandbox uid: bwrap 0.8 resolves a `--bind-fd` descriptor's path with realpath() as
- * the sandbox uid, which cannot pass the private (0700) directories above scratch. So, in a mount namespace of
- * this launcher alone, scratch is bind-mounted (through the descriptor, never its path) onto an empty directory that
- * uid can reach, and the descriptor is reopened there. The mount goes away with the launcher; the host never sees it.
+ * As root, before dropping to the sandbox uid: bwrap 0.8 resolves a `--bind-fd` descriptor's path (and every
+ * `--ro-bind` source) with realpath() as the sandbox uid, which cannot pass private (0700) directories such as
+ * `/root` or the `.org/scratch` above scratch. So, in a mount namespace of this launcher alone, root mounts
+ * scratch (through the descriptor, never its path) and each read-only source on a tmpfs that uid can reach, and
+ * the descriptor is reopened there. The mounts go away with the launcher; the host never sees them.
  */
 function dropRootPrefix(plan: BwrapPlan): string[] {
   if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
-  const fd = Math.trunc(plan.scratchFd);
-  const script = `mount --bind "/proc/self/fd/${fd}" "$0" && exec ${fd}<"$0" && exec "$@"`;
+  const sources = (plan.readOnlyMounts ?? []).map((mount) => mount.source);
   return [
     "unshare", "--mount", "--propagation", "private", "--",
-    "/bin/sh", "-c", script, plan.scratchMountPoint,
+    "/bin/sh", "-c", DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd)), plan.scratchMountPoint, String(sources.length), ...sources,
     // No capabilities survive the change to a non-zero uid; no supplementary groups either.
     "setpriv", `--reuid=${SANDBOX_HOST_UID}`, `--regid=${SANDBOX_HOST_UID}`, "--clear-groups", "--",
   ];
@@ -121,9 +140,11 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     "--perms", "1777", "--size", String(limits.tmpBytes), "--tmpfs", "/tmp",
     // The directory org opened and checked, not a path: nothing can swap it, and no parent needs to be reachable.
     "--bind-fd", String(plan.scratchFd), SCRATCH_MOUNT,
-    ...(plan.readOnlyMounts ?? []).flatMap((mount) => {
+    ...(plan.readOnlyMounts ?? []).flatMap((mount, index) => {
       checkReadOnlyMount(mount);
-      return ["--ro-bind", mount.source, mount.target];
+      // As root, the launcher's prefix has mounted the source where the sandbox uid can reach it.
+      const source = plan.dropRoot ? `${plan.scratchMountPoint}/ro${index}` : mount.source;
+      return ["--ro-bind", source, mount.target];
     }),
     "--chdir", SCRATCH_MOUNT,
     // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
