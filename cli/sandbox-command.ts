@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
+import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
@@ -72,6 +73,7 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
       limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
       network: options.network,
       abortSignal: signal,
+      ...sandboxSettings(),
     });
     console.log(JSON.stringify(result, null, 2));
     return 0;
@@ -86,7 +88,7 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
 async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs("sandbox check", args, { workspace: { type: "string" } });
   const workspace = values.workspace ?? process.cwd();
-  const items = await checkSandbox(resolve(workspace));
+  const items = await checkSandbox({ workspaceDir: resolve(workspace), sandboxDisabled: sandboxSettings().sandboxDisabled });
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
   const ok = items.every((item) => item.ok);
   const onlyWorkspace = items.every((item) => item.ok || item.name === "workspace");

@@ -220,12 +220,19 @@ describe("runSandboxed", () => {
     expect(statSync(target).uid).toBe(process.getuid?.() ?? 0);
   });
 
-  test("refuses to pass one of org's secrets in env", async () => {
-    process.env.ORG_TEST_FAKE_TOKEN = "tok-abcdef-123456";
+  test("refuses to pass one of the secret values it was given in env", async () => {
+    await expect(sh("true", { env: { X: "tok-abcdef-123456" }, secretValues: ["tok-abcdef-123456"] })).rejects.toThrow(/secrets/);
+    expect((await sh("echo $X", { env: { X: "not-a-secret" }, secretValues: ["tok-abcdef-123456"] })).stdout).toBe("not-a-secret\n");
+  });
+
+  test("reads no setting from the environment: ORG_SANDBOX=off there alone still runs sandboxed", async () => {
+    const previous = process.env.ORG_SANDBOX;
+    process.env.ORG_SANDBOX = "off";
     try {
-      await expect(sh("true", { env: { X: "tok-abcdef-123456" } })).rejects.toThrow(/secrets/);
+      expect((await sh("id -u; hostname")).stdout).toBe("65534\nsandbox\n");
     } finally {
-      delete process.env.ORG_TEST_FAKE_TOKEN;
+      if (previous === undefined) delete process.env.ORG_SANDBOX;
+      else process.env.ORG_SANDBOX = previous;
     }
   });
 });

@@ -1,7 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
 import { bwrapCommand, LAUNCHER_ENV, type ReadOnlyMount } from "./bwrap-argv.ts";
 import { openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
@@ -10,8 +9,19 @@ import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox
 import { SCRATCH_MOUNT_POINT, sandboxSupportDir } from "./sandbox-support.ts";
 import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
 
-/** One sandboxed run: the command, what it may touch, and its bounds. */
-export type SandboxOptions = {
+/**
+ * What the sandbox takes from org's settings, given by the caller (which reads them where settings are read):
+ * sandbox/ reads no environment of its own.
+ */
+export type SandboxSettings = {
+  /** `ORG_SANDBOX=off`: run on the host, unsandboxed, with a warning every time. Off unless given. */
+  sandboxDisabled?: boolean;
+  /** The values of org's secrets: `env` may carry none of them into the sandbox. */
+  secretValues?: readonly string[];
+};
+
+/** One sandboxed run: the command, what it may touch, its bounds, and the settings it runs under. */
+export type SandboxOptions = SandboxSettings & {
   argv: string[];
   /** Text fed to the command's stdin; without it stdin is /dev/null, so a stray read ends at once. */
   stdin?: string;
@@ -23,7 +33,7 @@ export type SandboxOptions = {
   network?: boolean;
   /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
   readOnlyMounts?: readonly ReadOnlyMount[];
-  /** Extra variables for the command; refused if a value is one of this process's secrets. */
+  /** Extra variables for the command; refused if a value is one of `secretValues`. */
   env?: Record<string, string>;
   abortSignal?: AbortSignal;
 };
@@ -96,8 +106,8 @@ export async function runSandboxed(options: SandboxOptions): Promise<SandboxResu
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new RangeError(`runSandboxed needs a positive timeoutMs, got ${options.timeoutMs}`);
   }
-  checkEnvironment(options.env);
-  if (environmentSettings().sandboxDisabled) return runUnsandboxed(options);
+  checkEnvironment(options.env, options.secretValues ?? []);
+  if (options.sandboxDisabled) return runUnsandboxed(options);
   await ensureSandboxAvailable();
   let release: () => void;
   try {
@@ -126,9 +136,9 @@ function canceledBeforeStart(): SandboxResult {
   };
 }
 
-function checkEnvironment(env: Record<string, string> | undefined): void {
+function checkEnvironment(env: Record<string, string> | undefined, secretValues: readonly string[]): void {
   if (!env) return;
-  const secrets = new Set(secretEnvironmentValues());
+  const secrets = new Set(secretValues);
   for (const [name, value] of Object.entries(env)) {
     if (secrets.has(value)) throw new Error(`refusing to pass ${name} into the sandbox: its value is one of org's secrets`);
   }

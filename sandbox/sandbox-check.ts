@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { environmentSettings } from "../config/environment.ts";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { ensureSandboxAvailable, runSandboxed } from "./run-sandboxed.ts";
 import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
@@ -10,9 +9,11 @@ export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
 
 /**
  * Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it;
- * with `workspaceDir`, also that its scratch directories are kept from other host users.
+ * with `workspaceDir`, also that its scratch directories are kept from other host users. `sandboxDisabled` is
+ * `ORG_SANDBOX=off` as the caller read it.
  */
-export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckItem[]> {
+export async function checkSandbox(options: { workspaceDir?: string; sandboxDisabled: boolean }): Promise<SandboxCheckItem[]> {
+  const { workspaceDir } = options;
   const items: SandboxCheckItem[] = [];
   const isRoot = process.getuid?.() === 0;
   const needed = [
@@ -40,7 +41,7 @@ export async function checkSandbox(workspaceDir?: string): Promise<SandboxCheckI
         `scratch under ${scratchRootFor(workspaceDir)} is private to this user (0700) and reaches each sandbox as an open directory`,
     });
   }
-  if (environmentSettings().sandboxDisabled) {
+  if (options.sandboxDisabled) {
     items.push({ name: "ORG_SANDBOX", ok: false, detail: "ORG_SANDBOX=off: model-made commands run UNSANDBOXED on the host" });
     return items;
   }

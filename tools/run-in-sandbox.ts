@@ -3,6 +3,7 @@ import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import type { ToolContext, ToolResult } from "./define-tool.ts";
+import { sandboxSettings } from "./sandbox-settings.ts";
 
 /**
  * Runs a tool's command in the sandbox, in the session's scratch dir, and describes the outcome for the model.
@@ -20,6 +21,7 @@ export async function runInSandbox(
       scratchDir: scratchDirFor(context),
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
+      ...sandboxSettings(),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
     // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
@@ -27,7 +29,7 @@ export async function runInSandbox(
     return { ...describeSandboxResult(result), exitCode, data };
   } catch (error) {
     if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {
-      return { ok: false, output: `Error: ${error.message}`, exitCode: null, data: { exitCode: null, sandboxUnavailable: true, error: error.message } };
+      return { ok: false, output: `Error: ${error.message}`, exitCode: null, data: { exitCode: null, sandboxUnavailable: error instanceof SandboxUnavailableError, error: error.message } };
     }
     throw error;
   }

@@ -5,6 +5,7 @@ import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
+import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, SANDBOX_TSGO, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
 
@@ -46,6 +47,7 @@ function run(dirs: ValidationDirs, argv: string[], timeoutMs: number, signal?: A
     network: false,
     limits: { outputBytes: 256 * 1024 },
     abortSignal: signal,
+    ...sandboxSettings(),
   });
 }
 
