@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { requestModelList } from "../llm/list-models.ts";
 import { orgInvocation, orgPath } from "./org-invocation.ts";
+import { connectionDetail } from "../llm/chat-errors.ts";
 
 /** What a model server said when asked for its models. */
 export type ProbeResult =
@@ -19,7 +20,7 @@ export async function probeModelServer(baseUrl: string, signal?: AbortSignal): P
     const answer = await requestModelList(baseUrl, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     return { baseUrl, reachable: true, models: answer.models ?? [] };
   } catch (error) {
-    const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : (error as Error).message;
+    const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : connectionDetail(error);
     return { baseUrl, reachable: false, error: detail };
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { authorizationFor, loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
@@ -154,5 +154,43 @@ describe("loadOrgConfig", () => {
     const error = configError('{"personas": [\n{"name": "a", "kind": "agent"},\n{"name": "a", "kind": "python"}]}');
     expect(error.line).toBe(3);
     expect(error.message).toContain("used twice");
+  });
+});
+
+describe("credentials and limits in the config", () => {
+  test("OPENAI_API_KEY belongs to OLLAMA_BASE's origin only; apiKeyEnv gives a server its own; URL credentials are split off", () => {
+    const text = JSON.stringify({
+      personas: [
+        { name: "near", kind: "simple" },
+        { name: "far", kind: "simple", baseUrl: "http://10.0.0.7:11434" },
+        { name: "proxy", kind: "simple", baseUrl: "https://bob:s3cret-pass@models.example:8443/v1" },
+      ],
+      servers: { "http://10.0.0.7:11434": { apiKeyEnv: "FAR_KEY", concurrency: 2 } },
+      limits: { toolCallsPerReply: 5, toolSecondsPerTurn: 90 },
+    });
+    withConfig(text, (path) => {
+      const config = loadOrgConfig(path, { ...env, OPENAI_API_KEY: "near-key-123", FAR_KEY: "far-key-456" });
+      expect(authorizationFor(config, "http://127.0.0.1:9")).toBe("Bearer near-key-123");
+      expect(authorizationFor(config, "http://10.0.0.7:11434/v1")).toBe("Bearer far-key-456");
+      expect(authorizationFor(config, "https://models.example:8443/v1")).toBe(`Basic ${Buffer.from("bob:s3cret-pass").toString("base64")}`);
+      expect(authorizationFor(config, "http://elsewhere:11434")).toBeUndefined();
+      expect(config.personas.map((persona) => persona.baseUrl)).toEqual(["http://127.0.0.1:9", "http://10.0.0.7:11434", "https://models.example:8443/v1"]);
+      expect(config.secrets).toEqual(expect.arrayContaining(["near-key-123", "far-key-456", "s3cret-pass"]));
+      expect(serverConcurrency(config, "http://10.0.0.7:11434")).toBe(2);
+      expect(config.limits).toMatchObject({ toolCallsPerReply: 5, toolSecondsPerTurn: 90 });
+    });
+  });
+
+  test("an apiKeyEnv naming an unset variable is an error that says which and what to do", () => {
+    const error = configError(JSON.stringify({ servers: { "http://10.0.0.7:11434": { apiKeyEnv: "NOT_SET_ANYWHERE" } } }));
+    expect(error.message).toContain("NOT_SET_ANYWHERE is not set");
+    expect(error.message).toContain("remove apiKeyEnv");
+  });
+
+  test("a model named in the file says so, for the 404 hint", () => {
+    withConfig(JSON.stringify({ personas: [{ name: "a", kind: "simple", model: "x:1b" }, { name: "b", kind: "simple" }] }), (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.personas.map((persona) => persona.modelSource)).toEqual([`${path} (personas[0].model)`, "OLLAMA_MODEL"]);
+    });
   });
 });
