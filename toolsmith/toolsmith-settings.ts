@@ -7,7 +7,7 @@ export const ToolsmithSettings = z.strictObject({
   /** Share of mutants the tests must catch. */
   mutationScore: z.number().min(0).max(1).default(0.6),
   /** How many mutants are made (at most; fewer when the code has fewer places to change). */
-  mutants: z.number().int().min(1).max(64).default(12),
+  mutants: z.number().int().min(1).max(64).default(10),
   /** Repair rounds of the implementation after a failed validation. */
   implementationRepairs: z.number().int().min(0).max(10).default(3),
   /** Rounds of the tests phase after tests found weak. */
