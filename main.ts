@@ -10,6 +10,7 @@ import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 import { workflowCommand } from "./cli/workflow-command.ts";
+import { fitnessCommand } from "./cli/fitness-command.ts";
 import { promoteCommand } from "./cli/promote-command.ts";
 import { rollbackCommand } from "./cli/rollback-command.ts";
 
@@ -22,6 +23,7 @@ const commands: Command[] = [
   scriptedServerCommand,
   toolCommand,
   workflowCommand,
+  fitnessCommand,
   promoteCommand,
   rollbackCommand,
 ];

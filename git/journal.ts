@@ -39,7 +39,8 @@ export class PromotionBlockedError extends Error {
 
 const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z.iso.datetime() });
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -100,7 +101,7 @@ export class PromotionJournal {
       } catch {
         holder = undefined; // Killed between create and write: an empty or torn lock file is stale.
       }
-      if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
+      if (holder && holder.pid !== process.pid && isProcessAlive(holder.pid)) {
         throw new PromotionBlockedError(
           `another promote or rollback (pid ${holder.pid}, since ${holder.startedAt}) is running in this repository; wait for it to finish`,
         );

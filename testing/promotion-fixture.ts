@@ -1,7 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
+import { generatedToolMetadata } from "./generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
+import type { ToolFixture } from "./toolsmith-fixtures.ts";
 
 const REPO = join(import.meta.dir, "..");
 
@@ -34,13 +37,22 @@ echo $! > "$pidfile"
 echo $! >> "$root/.org/current-pids"
 `;
 
-/** A throw-away repository shaped like org's: main with ops/start-current.sh and one generated tool. */
-export function promotionRepo(): { dir: string } & Disposable {
+/** The scenario a throw-away repository keeps in fitness/scenarios/ (the fake instance echoes the text). */
+export const ECHO_SCENARIO = { name: "echo", request: { text: "hello" }, expect: { events: ["turn-start", "message", "turn-end"], includes: ["you said: hello"] } };
+
+/**
+ * A throw-away repository shaped like org's: main with ops/start-current.sh, a scenario, and one generated tool
+ * (a placeholder, or the given toolsmith fixtures with valid metadata).
+ */
+export function promotionRepo(tools: ToolFixture[] = []): { dir: string } & Disposable {
   const repo = tempGitRepo("org-promote-");
   mkdirSync(join(repo.dir, "ops"), { recursive: true });
   writeFileSync(join(repo.dir, "ops", "start-current.sh"), START_CURRENT);
   chmodSync(join(repo.dir, "ops", "start-current.sh"), 0o755);
-  writeTool(repo.dir, "upper", "v1");
+  mkdirSync(join(repo.dir, "fitness", "scenarios"), { recursive: true });
+  writeFileSync(join(repo.dir, "fitness", "scenarios", "echo.json"), JSON.stringify(ECHO_SCENARIO));
+  if (tools.length === 0) writeTool(repo.dir, "upper", "v1");
+  for (const tool of tools) writeFixtureTool(repo.dir, tool);
   gitSync(repo.dir, ["add", "-A"]);
   gitSync(repo.dir, ["commit", "--quiet", "-m", "org with ops and one tool"]);
   return {
@@ -158,4 +170,34 @@ export async function consistencyProblems(dir: string, port: number | undefined)
     if (health.commit !== main) problems.push(`current answers at ${health.commit}, main is ${main}`);
   }
   return problems;
+}
+
+/** Starts the fake instance on `dir`'s checkout at `port` and waits (bounded) for its /health; disposing kills it. */
+export async function startFakeInstance(dir: string, port: number): Promise<Disposable> {
+  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], { stdout: "ignore", stderr: "inherit" });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`the fake instance on port ${port} did not answer within 20 s`);
+    }
+    await Bun.sleep(50);
+  }
+  return { [Symbol.dispose]: () => child.kill("SIGKILL") };
+}
+
+/** Writes a generated tool from a toolsmith fixture (code, tests, metadata with matching hashes) under `root`. */
+export function writeFixtureTool(root: string, fixture: ToolFixture, overrides: { tool?: string; tests?: string; name?: string } = {}): void {
+  const spec = { ...fixture.spec, ...(overrides.name ? { name: overrides.name } : {}) } as ToolSpec;
+  const code = overrides.tool ?? fixture.tool;
+  const tests = overrides.tests ?? fixture.tests;
+  const folder = join(root, "tools", "generated", spec.name);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, "tool.ts"), code);
+  writeFileSync(join(folder, "tool.test.ts"), tests);
+  writeFileSync(join(folder, "metadata.json"), `${JSON.stringify(generatedToolMetadata(spec, code, tests), null, 2)}\n`);
 }

@@ -1,0 +1,101 @@
+import { join, resolve } from "node:path";
+import { environmentSettings, instanceSettings } from "../config/environment.ts";
+import type { FitnessCheck } from "../fitness/fitness-report.ts";
+import { runFitness } from "../fitness/run-fitness.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { ORG_CHECKOUT } from "./promote-command.ts";
+
+const HELP = `Usage: org fitness [PORT] [--repo DIR] [--allow-core] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
+
+The fitness gate. Reads the commit of the candidate instance on PORT (default ORG_CANDIDATE_PORT, else 7002)
+from its /health and judges exactly that commit against main, cheapest stage first, stopping at the first
+failure:
+  protected-core  the diff from the merge base only adds or changes regular files (not executable, at most
+                  256 KiB) under tools/generated/<tool>/ — anything else is refused, naming the files
+  tools           each tool folder holds its three files, metadata hashes match, static policy; every tool's
+                  tests in the sandbox (main's test file for tools main has); new or changed tools validated
+                  again as the toolsmith does (coverage, mutants, every spec example, determinism)
+  tests           the candidate's tests that load generated tools, in a fresh worktree of the commit
+  scenarios       fitness/scenarios/*.json of current's checkout sent to both instances (current on
+                  ORG_CURRENT_PORT, else 7001): outcomes as expected, median time within the margin
+Nothing the candidate carries is trusted. The report goes to .org/fitness/<commit>.json of current's checkout.
+
+Options:
+  --repo DIR             current's checkout (default: the checkout this org runs from)
+  --allow-core           let a reviewed change outside tools/generated/ pass the protected core (reported)
+  --runs N               runs of each scenario on each instance (default 3; the median counts)
+  --margin-percent P     how much slower than current a scenario may be, in percent (default 50) ...
+  --margin-ms M          ... plus this many milliseconds (default 200)
+  --tests-timeout-s N    time limit of the tests stage (default 300)
+
+Exit status: 0 pass; 1 fail; 2 could not judge (the reason is printed).`;
+
+const FLAGS = {
+  repo: { type: "string" },
+  "allow-core": { type: "boolean" },
+  runs: { type: "string" },
+  "margin-percent": { type: "string" },
+  "margin-ms": { type: "string" },
+  "tests-timeout-s": { type: "string" },
+} as const;
+
+function numberFlag(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < min) throw new UsageError(`--${name} needs a number of at least ${min}, got ${value}`, "fitness");
+  return number;
+}
+
+/** The short table the gate prints: one line per check. */
+export function fitnessTable(checks: FitnessCheck[]): string {
+  const rows = checks.map((check) => [check.ok ? "ok" : "FAIL", check.stage, check.name, `${(check.durationMs / 1000).toFixed(1)} s`, check.reason]);
+  const widths = [4, 14, 44, 7];
+  return rows
+    .map((row) => {
+      const cells = row.slice(0, 4).map((cell, index) => (cell.length > (widths[index] as number) ? `${cell.slice(0, (widths[index] as number) - 1)}…` : cell.padEnd(widths[index] as number)));
+      const reason = row[4] as string;
+      return `${cells.join("  ")}  ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}`;
+    })
+    .join("\n");
+}
+
+export const fitnessCommand: Command = {
+  name: "fitness",
+  summary: "judge the running candidate's exact commit against current (the fitness gate)",
+  help: HELP,
+  async run(args, signal) {
+    const { values, positionals } = parseCommandArgs("fitness", args, FLAGS, { positionals: true });
+    if (positionals.length > 1) throw new UsageError("fitness takes one port", "fitness");
+    const instances = instanceSettings();
+    const candidatePort = positionals[0] === undefined ? instances.candidatePort : numberFlag("port", positionals[0], 0, 1);
+    if (!Number.isInteger(candidatePort) || candidatePort > 65_535) throw new UsageError(`${positionals[0]} is not a port`, "fitness");
+    const git = new RepoGit(resolve(values.repo ?? ORG_CHECKOUT));
+    const log = (line: string) => console.log(sanitizeForTerminal(line));
+    const outcome = await runFitness({
+      git,
+      candidatePort,
+      currentPort: instances.currentPort,
+      allowCore: values["allow-core"] ?? false,
+      bun: process.execPath,
+      testsTimeoutMs: numberFlag("tests-timeout-s", values["tests-timeout-s"], 300, 1) * 1000,
+      scenarios: {
+        dir: join(git.repoDir, "fitness", "scenarios"),
+        runs: Math.round(numberFlag("runs", values.runs, 3, 1)),
+        marginRatio: numberFlag("margin-percent", values["margin-percent"], 50, 0) / 100,
+        marginMs: numberFlag("margin-ms", values["margin-ms"], 200, 0),
+        token: environmentSettings().apiToken,
+        timeoutMs: 120_000,
+      },
+      signal,
+    });
+    if (outcome.report) {
+      log(`fitness of ${outcome.report.commit}${outcome.report.branch ? ` (${outcome.report.branch})` : ""} against main ${outcome.report.mainCommit.slice(0, 12)}`);
+      log(fitnessTable(outcome.report.checks));
+    }
+    log(`verdict: ${outcome.report?.verdict ?? "could not judge"} — ${outcome.why}${outcome.path ? `\nreport: ${outcome.path}` : ""}`);
+    return outcome.exitCode;
+  },
+};

@@ -1,0 +1,74 @@
+import type { RepoGit } from "../git/repo-git.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
+
+/** The largest file a candidate may add under tools/generated/. */
+export const MAX_TOOL_FILE_BYTES = 256 * 1024;
+const TOOL_FILE = /^tools\/generated\/[a-z][a-z0-9_]{1,47}\/[A-Za-z0-9_.-]{1,64}$/;
+
+/** One entry of `git diff --raw -z`: modes, blob ids, status letter and path. */
+type RawChange = { newMode: string; newBlob: string; status: string; path: string };
+
+function parseRawDiff(out: string): RawChange[] {
+  const fields = out.split("\0");
+  const changes: RawChange[] = [];
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    const meta = fields[index] ?? "";
+    if (!meta.startsWith(":")) break;
+    const [, newMode = "", , newBlob = "", status = ""] = meta.slice(1).split(" ");
+    changes.push({ newMode, newBlob, status: status.charAt(0), path: fields[index + 1] ?? "" });
+  }
+  return changes;
+}
+
+/**
+ * Stage a: the diff from the merge base may only add or change regular, non-executable files of at most
+ * 256 KiB inside `tools/generated/<tool>/`. Everything else (deletions, symlinks, submodules, executables,
+ * other paths) is named. `allowCore` (given on current's side, never read from the candidate) lets a reviewed
+ * change outside the folder through; it is reported as allowed.
+ */
+export async function checkProtectedCore(
+  git: RepoGit,
+  base: string,
+  commit: string,
+  options: { allowCore: boolean; signal?: AbortSignal },
+): Promise<FitnessCheck> {
+  const started = performance.now();
+  const out = await git.run(["diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--end-of-options", base, commit], { signal: options.signal });
+  const changes = parseRawDiff(out);
+  const refused: string[] = [];
+  const allowed: string[] = [];
+  for (const change of changes) {
+    const inFolder = TOOL_FILE.test(change.path) && !change.path.split("/").includes("..");
+    let problem: string | undefined;
+    if (!inFolder) problem = change.status === "D" ? "is deleted, outside tools/generated/" : "is outside tools/generated/<tool>/";
+    else if (change.status === "D") problem = "deletes a generated tool's file";
+    else if (change.newMode === "120000") problem = "is a symlink";
+    else if (change.newMode === "160000") problem = "is a submodule";
+    else if (change.newMode === "100755") problem = "is executable";
+    else if (change.newMode !== "100644") problem = `has mode ${change.newMode}`;
+    else {
+      const size = Number((await git.run(["cat-file", "-s", change.newBlob], { signal: options.signal })).trim());
+      if (size > MAX_TOOL_FILE_BYTES) problem = `is ${size} bytes (limit ${MAX_TOOL_FILE_BYTES})`;
+    }
+    if (!problem) continue;
+    const line = `${JSON.stringify(change.path)} ${problem}`;
+    // The flag covers reviewed changes outside the folder only; a tool's folder is held to its rules always.
+    if (options.allowCore && !inFolder) allowed.push(line);
+    else refused.push(line);
+  }
+  const durationMs = performance.now() - started;
+  const figures = { changedFiles: changes.length, refused: refused.length, allowedByFlag: allowed.length };
+  if (changes.length === 0) return { stage: "protected-core", name: "protected core", ok: false, reason: "the candidate changes nothing", figures, durationMs };
+  if (refused.length > 0) {
+    return {
+      stage: "protected-core",
+      name: "protected core",
+      ok: false,
+      reason: `only regular files under tools/generated/<tool>/ may change: ${refused.slice(0, 20).join("; ")}${refused.length > 20 ? ` and ${refused.length - 20} more` : ""}`,
+      figures,
+      durationMs,
+    };
+  }
+  const reason = allowed.length > 0 ? `allowed by --allow-core: ${allowed.slice(0, 20).join("; ")}` : `${changes.length} file(s), all under tools/generated/`;
+  return { stage: "protected-core", name: "protected core", ok: true, reason, figures, durationMs };
+}

@@ -1,0 +1,112 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { FitnessReport } from "./fitness-report.ts";
+
+const BRANCH = "cand/20261123T101500Z";
+
+/** Starts current on the checkout and the candidate on a worktree of `branch`, runs the gate CLI, returns its result and report. */
+async function judge(dir: string, branch: string, extra: string[] = []) {
+  const currentPort = await freePort();
+  const candidatePort = await freePort();
+  const worktree = join(dir, ".org", "candidate-instance");
+  gitSync(dir, ["worktree", "add", "--quiet", "--detach", worktree, branch]);
+  try {
+    using _current = await startFakeInstance(dir, currentPort);
+    using _candidate = await startFakeInstance(worktree, candidatePort);
+    const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], { ORG_CURRENT_PORT: String(currentPort) });
+    const commit = gitSync(dir, ["rev-parse", branch]).trim();
+    const path = join(dir, ".org", "fitness", `${commit}.json`);
+    const report = existsSync(path) ? FitnessReport.parse(JSON.parse(readFileSync(path, "utf8"))) : undefined;
+    return { ...result, report, failed: report?.checks.find((check) => !check.ok) };
+  } finally {
+    gitSync(dir, ["worktree", "remove", "--force", worktree]);
+  }
+}
+
+describe("the fitness gate on throw-away repositories", () => {
+  test("a good candidate (a new tool) passes every stage and is then promoted", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.out).toContain("verdict: pass");
+    expect(verdict.code).toBe(0);
+    expect(verdict.report?.verdict).toBe("pass");
+    expect(verdict.report?.checks.map((check) => check.stage)).toEqual(["protected-core", "tools", "tools", "tools", "tests", "scenarios", "scenarios"]);
+    expect(verdict.report?.checks.find((check) => check.name.startsWith("clamp"))?.figures?.mutantsKilled).toBeGreaterThan(0);
+    // No fitness worktree is left behind.
+    expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
+    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.out).toContain("promoted cand/20261123T101500Z");
+    expect(promoted.code).toBe(0);
+    expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
+  }, 120_000);
+
+  test("refused: a candidate that breaks a promoted tool, even when it edits that tool's tests to match", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const broken = WORD_COUNT.tool.replace("trimmed.split(/\\s+/).length", "trimmed.split(/\\s+/).length + 1");
+    expect(broken).not.toBe(WORD_COUNT.tool);
+    const tests = `import { expect, test } from "bun:test";\nimport wordCount from "./tool.ts";\ntest("one", () => expect(wordCount({ text: "a" })).toEqual({ words: 2 }));\n`;
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, WORD_COUNT, { tool: broken, tests }));
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.code).toBe(1);
+    expect(verdict.failed?.stage).toBe("tools");
+    expect(verdict.failed?.reason).toContain("word_count");
+    expect(verdict.out).toContain("verdict: fail");
+  }, 120_000);
+
+  test("refused before anything runs: deleting a tool, touching the core, a symlink, an executable, lying metadata", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const cases: [string, (worktree: string) => void, string, string][] = [
+      ["cand/20261123T101501Z", (w) => rmSync(join(w, "tools/generated/word_count"), { recursive: true }), "protected-core", "deletes a generated tool's file"],
+      ["cand/20261123T101502Z", (w) => writeFileSync(join(w, "ops/start-current.sh"), "echo owned\n"), "protected-core", '"ops/start-current.sh" is outside tools/generated/'],
+      ["cand/20261123T101503Z", (w) => symlinkSync("/etc/passwd", join(w, "tools/generated/word_count/data.txt")), "protected-core", "is a symlink"],
+      [
+        "cand/20261123T101504Z",
+        (w) => {
+          writeFileSync(join(w, "tools/generated/word_count/run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+        },
+        "protected-core",
+        "is executable",
+      ],
+      [
+        "cand/20261123T101505Z",
+        (w) => writeFileSync(join(w, "tools/generated/word_count/tool.ts"), `${WORD_COUNT.tool}// changed without new hashes\n`),
+        "tools",
+        "hashes do not match",
+      ],
+    ];
+    for (const [branch, change, stage, reason] of cases) {
+      makeCandidate(repo.dir, branch, change);
+      const verdict = await judge(repo.dir, branch);
+      expect({ branch, code: verdict.code, stage: verdict.failed?.stage as string }).toEqual({ branch, code: 1, stage });
+      expect(verdict.failed?.reason).toContain(reason);
+    }
+    // --allow-core, given on current's side, lets a reviewed core change through the first stage.
+    const allowed = await judge(repo.dir, "cand/20261123T101502Z", ["--allow-core"]);
+    expect(allowed.report?.checks[0]).toMatchObject({ stage: "protected-core", ok: true });
+    expect(allowed.report?.checks[0]?.reason).toContain("allowed by --allow-core");
+  }, 120_000);
+
+  test("refused: a candidate that slows a scenario past the margin", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP, { name: "slow_tool" }));
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.code).toBe(1);
+    expect(verdict.failed?.stage).toBe("scenarios");
+    expect(verdict.failed?.reason).toContain("over the limit");
+    expect(Number(verdict.failed?.figures?.candidateMs)).toBeGreaterThan(Number(verdict.failed?.figures?.limitMs));
+  }, 120_000);
+
+  test("no candidate answering on the port: exit 2 and why, no report", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const port = await freePort();
+    const result = await runOrg(["fitness", String(port), "--repo", repo.dir], {});
+    expect(result.code).toBe(2);
+    expect(result.out).toContain("could not read the candidate's commit");
+    expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
+  }, 60_000);
+});
