@@ -8,6 +8,7 @@ import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
+import { instanceCommand } from "./cli/instance-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 import { workflowCommand } from "./cli/workflow-command.ts";
 import { fitnessCommand } from "./cli/fitness-command.ts";
@@ -23,6 +24,7 @@ const commands: Command[] = [
   scriptedServerCommand,
   toolCommand,
   workflowCommand,
+  instanceCommand,
   fitnessCommand,
   promoteCommand,
   rollbackCommand,

@@ -64,6 +64,21 @@ export function instanceSettings(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
+// What a tmux window of org (ops/run.sh, the side-by-side instances) gets from the shell that started it.
+const PASSED_TO_WINDOWS = /^(OLLAMA_\w+|ORG_\w+|OPENAI_API_KEY|NO_COLOR|PATH|HOME|TERM|LANG|LC_\w+)$/;
+
+/**
+ * The variables an instance started in tmux needs: a tmux server that is already running would give the
+ * window its own, older environment, so these are passed explicitly.
+ */
+export function windowEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && PASSED_TO_WINDOWS.test(name) && name !== "ORG_TMUX_SESSION") passed[name] = value;
+  }
+  return passed;
+}
+
 /** The value of a variable the config names (e.g. a server's `apiKeyEnv`); undefined when unset or blank. */
 export function environmentVariable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env[name]?.trim() || undefined;

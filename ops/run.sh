@@ -24,10 +24,15 @@ attach_hint() {
   echo "  stop:    $stop_command"
 }
 
+# The session may hold only the served instances (ops/start-current.sh): then the room gets a window beside them.
+has_session=false
 if tmux has-session -t "=$session" 2>/dev/null; then
-  echo "org is already running in tmux session '$session'; nothing started."
-  attach_hint
-  exit 0
+  has_session=true
+  if tmux list-windows -t "=$session" -F '#{window_name}' | grep -qx chat; then
+    echo "org is already running in tmux session '$session'; nothing started."
+    attach_hint
+    exit 0
+  fi
 fi
 
 if [ ! -x "$root/node_modules/.bin/bun" ] && ! command -v bun >/dev/null 2>&1; then
@@ -46,6 +51,10 @@ done < <(compgen -e | grep -E '^(OLLAMA_|ORG_|NO_COLOR$|PATH$|HOME$|TERM$)' | gr
 chat="$(printf '%q ' "$org" chat "$@")"
 shell_command="$chat; code=\$?; echo; echo \"org exited with code \$code. Press Enter to close this window.\"; read -r _"
 
-tmux new-session -d -s "$session" -c "$PWD" -x 120 -y 40 "${env_args[@]}" "$shell_command"
+if $has_session; then
+  tmux new-window -d -t "=$session:" -n chat -c "$PWD" "${env_args[@]}" "$shell_command"
+else
+  tmux new-session -d -s "$session" -n chat -c "$PWD" -x 120 -y 40 "${env_args[@]}" "$shell_command"
+fi
 echo "started org in tmux session '$session' (org chat${*:+ $*}, workspace $PWD)."
 attach_hint

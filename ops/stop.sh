@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# Stops the org chat room's tmux session (default "org"; ORG_TMUX_SESSION overrides). Safe to run twice.
+# Stops org in the tmux session (default "org"; ORG_TMUX_SESSION overrides). Safe to run twice.
+#   ops/stop.sh            the served instances (SIGTERM first, so running turns can finish), then the whole session
+#   ops/stop.sh current    only the current instance's window;  ops/stop.sh candidate: only the candidate's
 set -euo pipefail
 
 session="${ORG_TMUX_SESSION:-org}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+what="${1:-all}"
+
+case "$what" in
+  all | current | candidate) ;;
+  *)
+    echo "stop.sh: '$what' is not something to stop; give current, candidate or nothing (everything)." >&2
+    exit 2
+    ;;
+esac
 
 if ! command -v tmux >/dev/null 2>&1; then
   echo "stop.sh: tmux is not installed, so no org session can be running; nothing to stop."
   exit 0
 fi
 
+bun="$root/node_modules/.bin/bun"
+[ -x "$bun" ] || bun="$(command -v bun || true)"
+
+if [ "$what" != "all" ]; then
+  if [ -z "$bun" ]; then
+    echo "stop.sh: bun is not installed, so the $what instance cannot be stopped by itself; run 'npm install' in $root, or stop everything with ops/stop.sh." >&2
+    exit 1
+  fi
+  exec "$bun" "$root/main.ts" instance stop "$what"
+fi
+
 if tmux has-session -t "=$session" 2>/dev/null; then
-  tmux kill-session -t "=$session"
+  # Served instances get SIGTERM and a moment to finish their turns; killing the session would cut them off.
+  if [ -n "$bun" ]; then "$bun" "$root/main.ts" instance stop all >/dev/null || true; fi
+  tmux kill-session -t "=$session" 2>/dev/null || true
   echo "stopped org: killed tmux session '$session'. The conversation so far is in .org/sessions/ of its workspace."
 else
   echo "no tmux session '$session' is running; nothing to stop."

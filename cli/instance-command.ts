@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import { environmentSettings, instanceSettings, windowEnvironment } from "../config/environment.ts";
+import { type InstanceRole, type StartReport, startInstance, stopInstances } from "../serve/side-by-side.ts";
+import { probeHealth } from "../serve/health-probe.ts";
+import { TmuxWindow } from "../serve/tmux-window.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError } from "./command.ts";
+import { shellWord } from "./org-invocation.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+
+const HELP = `Usage: org instance start current
+       org instance start candidate [BRANCH]
+       org instance stop [current|candidate|all]
+       org instance status
+
+The current checkout and a candidate branch side by side, each running 'org serve' in a window of the
+tmux session ORG_TMUX_SESSION (default org). ops/start-current.sh, ops/start-candidate.sh and
+ops/stop.sh call this.
+
+  start current            serve this checkout on ORG_CURRENT_PORT (default 7001)
+  start candidate [BRANCH] serve a cand/YYYYMMDDTHHMMSSZ branch (default the newest) from its worktree under
+                           .org/worktrees/ on ORG_CANDIDATE_PORT (default 7002); dependencies are hard-linked
+                           from this checkout when package-lock.json is the same, else npm ci --offline
+  stop [ROLE]              stop one instance or both (default all): SIGTERM, SIGKILL after 15 s
+  status                   what answers on both ports
+
+start returns once /health answers with the expected commit (at most ORG_START_TIMEOUT_S, default 60),
+or says why not (port taken, the server exited: its window's last lines). Running it again is safe: a
+healthy instance at that commit is left alone; a current one at another commit (after a promotion or a
+rollback) takes the new generated tools without a restart when only tools/generated/ changed, and is
+restarted otherwise.
+
+Example:
+  org instance start candidate cand/20261123T101500Z`;
+
+/** The checkout this code runs from. */
+const CHECKOUT_DIR = join(import.meta.dir, "..");
+
+function describe(report: StartReport): string {
+  const at = `${report.url} (commit ${report.commit.slice(0, 12)}${report.branch ? ` on ${report.branch}` : ""})`;
+  switch (report.action) {
+    case "already running":
+      return `${report.role}: already running at ${at} in tmux window ${report.window}; nothing to do.`;
+    case "hot reloaded":
+      return `${report.role}: took the new commit without a restart (only generated tools changed): ${at}.`;
+    case "restarted":
+      return `${report.role}: restarted; healthy at ${at} in tmux window ${report.window}.`;
+    default:
+      return `${report.role}: started; healthy at ${at} in tmux window ${report.window}.`;
+  }
+}
+
+function print(line: string): void {
+  console.log(sanitizeForTerminal(line));
+}
+
+/** `org instance`: start, stop and look at the side-by-side instances. */
+export const instanceCommand: Command = {
+  name: "instance",
+  summary: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
+  help: HELP,
+  async run(args, signal) {
+    const { positionals } = parseCommandArgs("instance", args, {}, { positionals: true });
+    const [action, role, branch, ...extra] = positionals;
+    const settings = instanceSettings();
+    if (action === "start") {
+      if (role !== "current" && role !== "candidate") throw new UsageError("say which to start: 'instance start current' or 'instance start candidate [BRANCH]'", "instance");
+      if ((role === "current" && branch !== undefined) || extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? branch}'`, "instance");
+      const { apiToken } = environmentSettings();
+      const report = await startInstance({
+        role,
+        checkoutDir: CHECKOUT_DIR,
+        ...(branch !== undefined ? { branch } : {}),
+        settings: {
+          port: role === "current" ? settings.currentPort : settings.candidatePort,
+          tmuxSession: settings.tmuxSession,
+          startTimeoutMs: settings.startTimeoutS * 1000,
+        },
+        env: windowEnvironment(),
+        ...(apiToken !== undefined ? { apiToken } : {}),
+        say: print,
+        signal,
+      });
+      print(describe(report));
+      const session = settings.tmuxSession === "org" ? "" : `ORG_TMUX_SESSION=${shellWord(settings.tmuxSession)} `;
+      print(`  attach: tmux attach -t ${shellWord(settings.tmuxSession)}    stop: ${session}${shellWord(join(CHECKOUT_DIR, "ops", "stop.sh"))} ${role}`);
+      return 0;
+    }
+    if (action === "stop") {
+      if (branch !== undefined || (role !== undefined && !["current", "candidate", "all"].includes(role))) {
+        throw new UsageError("stop takes current, candidate or all (the default)", "instance");
+      }
+      const roles: InstanceRole[] = role === "current" || role === "candidate" ? [role] : ["current", "candidate"];
+      for (const { role: stopped, outcome } of await stopInstances(settings.tmuxSession, roles)) {
+        print(outcome === "absent" ? `${stopped}: not running.` : `${stopped}: stopped${outcome === "killed" ? " (killed: it did not stop within 15 s of SIGTERM)" : ""}.`);
+      }
+      return 0;
+    }
+    if (action === "status") {
+      if (role !== undefined) throw new UsageError(`unexpected argument '${role}'`, "instance");
+      for (const [name, port] of [["current", settings.currentPort], ["candidate", settings.candidatePort]] as const) {
+        const [state, probe] = await Promise.all([new TmuxWindow(settings.tmuxSession, name).state(), probeHealth(port)]);
+        const window = state.state === "running" ? `window ${settings.tmuxSession}:${name} running` : state.state === "dead" ? `window ${settings.tmuxSession}:${name} exited` : "no window";
+        const health = probe.kind === "org" ? `commit ${probe.health.commit?.slice(0, 12) ?? "none"}${probe.health.branch ? ` on ${probe.health.branch}` : ""}, tools ${probe.health.tools.join(", ")}` : probe.kind === "other" ? `not org: ${probe.detail}` : "nothing answers";
+        print(`${name}: port ${port}: ${health} (${window})`);
+      }
+      return 0;
+    }
+    throw new UsageError(action === undefined ? "say what to do: start, stop or status" : `unknown action '${action}': start, stop or status`, "instance");
+  },
+};

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs a candidate branch (default: the newest cand/*) from its worktree under .org/worktrees/ with
+# `org serve` on ${ORG_CANDIDATE_PORT:-7002} in the window "candidate" of the tmux session
+# ${ORG_TMUX_SESSION:-org}, and returns once /health answers with the branch's commit (or says why not).
+# Usage: ops/start-candidate.sh [cand/YYYYMMDDTHHMMSSZ]. Safe to run twice. The logic is `org instance`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bun="$root/node_modules/.bin/bun"
+[ -x "$bun" ] || bun="$(command -v bun || true)"
+if [ -z "$bun" ]; then
+  echo "start-candidate.sh: bun is not installed. Run 'npm install' in $root (it brings bun), then try again." >&2
+  exit 1
+fi
+exec "$bun" "$root/main.ts" instance start candidate "$@"

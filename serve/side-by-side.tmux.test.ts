@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
+import { orgClone } from "../testing/org-clone.ts";
+import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
+import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+import { type Health, probeHealth } from "./health-probe.ts";
+
+// A copy of org as its own repository, a tmux server of the test's own, free ports.
+const clone = orgClone("org-side-by-side-");
+const session = uniqueSessionName("org-sbs");
+let tmux: TmuxServer;
+let currentPort = 0;
+let candidatePort = 0;
+
+function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+  const port = probe.port as number;
+  probe.stop(true);
+  return port;
+}
+
+beforeAll(async () => {
+  tmux = await TmuxServer.start();
+  currentPort = freePort();
+  candidatePort = freePort();
+});
+afterAll(async () => {
+  await runScript("stop.sh").catch(() => undefined);
+  await tmux?.close();
+  clone[Symbol.dispose]();
+});
+
+async function runScript(name: string, ...args: string[]) {
+  const child = Bun.spawn(["bash", join(clone.dir, "ops", name), ...args], {
+    cwd: clone.dir,
+    env: { ...tmux.env, ORG_TMUX_SESSION: session, ORG_CURRENT_PORT: String(currentPort), ORG_CANDIDATE_PORT: String(candidatePort), OLLAMA_BASE: "http://127.0.0.1:9", NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, code, all: `${stdout}${stderr}` };
+}
+
+async function health(port: number): Promise<Health> {
+  const probe = await probeHealth(port);
+  if (probe.kind !== "org") throw new Error(`no org server on ${port}: ${probe.detail}`);
+  return probe.health;
+}
+
+async function panePid(window: string): Promise<string> {
+  return (await tmux.tmux("display-message", "-p", "-t", `=${session}:=${window}`, "#{pane_pid}")).trim();
+}
+
+function commit(message: string): string {
+  gitSync(clone.dir, ["add", "-A"]);
+  gitSync(clone.dir, ["commit", "--quiet", "-m", message]);
+  return gitSync(clone.dir, ["rev-parse", "HEAD"]).trim();
+}
+
+function candidateBranch(name: string, change: () => void): string {
+  gitSync(clone.dir, ["checkout", "--quiet", "-b", name, "main"]);
+  change();
+  const made = commit(`candidate ${name}`);
+  gitSync(clone.dir, ["checkout", "--quiet", "main"]);
+  return made;
+}
+
+describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away clone with a real tmux", () => {
+  test("current starts in its window, answers /health with HEAD's commit, and a second run changes nothing", async () => {
+    const started = await runScript("start-current.sh");
+    expect(started.all).toContain(`current: started; healthy at http://127.0.0.1:${currentPort} (commit ${clone.head.slice(0, 12)} on main) in tmux window ${session}:current.`);
+    expect(started.code).toBe(0);
+    expect(await health(currentPort)).toMatchObject({ commit: clone.head, branch: "main" });
+    const pid = await panePid("current");
+    const again = await runScript("start-current.sh");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("already running");
+    expect(await panePid("current")).toBe(pid);
+  }, 90_000);
+
+  test("the newest candidate runs from its own worktree with hard-linked dependencies; the checkout is untouched", async () => {
+    const older = candidateBranch("cand/20261123T101500Z", () => writeGeneratedTool(clone.dir, "older_tool"));
+    const newer = candidateBranch("cand/20261123T101600Z", () => writeGeneratedTool(clone.dir, "word_count"));
+    expect(older).not.toBe(newer);
+    const before = checkoutState(clone.dir);
+    const started = await runScript("start-candidate.sh");
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain("dependencies hard-linked from the current checkout");
+    const worktree = join(clone.dir, ".org", "worktrees", "cand-20261123T101600Z");
+    expect(await health(candidatePort)).toMatchObject({ commit: newer, branch: "cand/20261123T101600Z", tools: ["sh", "python_run", "word_count"] });
+    // The same files, not copies.
+    const file = join("node_modules", "zod", "package.json");
+    expect(statSync(join(worktree, file)).ino).toBe(statSync(join(clone.dir, file)).ino);
+    expect(checkoutState(clone.dir)).toBe(before);
+
+    const pid = await panePid("candidate");
+    const again = await runScript("start-candidate.sh", "cand/20261123T101600Z");
+    expect(again.stdout).toContain("reused worktree");
+    expect(again.stdout).toContain("already running");
+    expect(await panePid("candidate")).toBe(pid);
+    // Current still serves main, beside it.
+    expect((await health(currentPort)).commit).toBe(clone.head);
+  }, 120_000);
+
+  test("a branch name that is not a candidate's is refused before any git call", async () => {
+    for (const bad of ["main", "cand/../../x", "cand/20261123T101500Z;touch x", "refs/heads/main", "cand/2026"]) {
+      const refused = await runScript("start-candidate.sh", bad);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("is not a candidate branch name");
+    }
+    // What looks like an option is a usage error before anything runs.
+    const option = await runScript("start-candidate.sh", "--upload-pack=evil");
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("unknown option '--upload-pack'");
+    expect(existsSync(join(clone.dir, ".org", "worktrees", "cand-2026"))).toBe(false);
+  }, 60_000);
+
+  test("after a promotion of generated tools only, current takes the new commit without a restart", async () => {
+    const pid = await panePid("current");
+    gitSync(clone.dir, ["merge", "--quiet", "--no-ff", "-m", "promote cand/20261123T101600Z", "cand/20261123T101600Z"]);
+    const promoted = gitSync(clone.dir, ["rev-parse", "HEAD"]).trim();
+    const result = await runScript("start-current.sh");
+    expect(result.code).toBe(0);
+    // The server may have noticed HEAD move by itself first; either way it is the same process.
+    expect(result.stdout).toMatch(/took the new commit without a restart|already running/);
+    expect(await panePid("current")).toBe(pid);
+    expect(await health(currentPort)).toMatchObject({ commit: promoted, tools: ["sh", "python_run", "word_count"] });
+  }, 60_000);
+
+  test("after a change outside tools/generated/, current is restarted and says so", async () => {
+    const pid = await panePid("current");
+    Bun.write(join(clone.dir, "room", "NOTES.md"), "a core change\n");
+    const changed = commit("a core change");
+    const result = await runScript("start-current.sh");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("restarting the running instance");
+    expect(result.stdout).toContain("room/NOTES.md");
+    expect(result.stdout).toContain("current: restarted; healthy");
+    expect(await panePid("current")).not.toBe(pid);
+    expect((await health(currentPort)).commit).toBe(changed);
+  }, 90_000);
+
+  test("a candidate that crashes at start: the script says so with the window's last lines", async () => {
+    candidateBranch("cand/20261123T101700Z", () => Bun.write(join(clone.dir, "main.ts"), 'throw new Error("candidate is broken at start");\n'));
+    const result = await runScript("start-candidate.sh");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`the server in tmux window ${session}:candidate exited with code 1 before it was healthy`);
+    expect(result.stderr).toContain("candidate is broken at start");
+  }, 90_000);
+
+  test("a port taken by another program is named, and nothing is started", async () => {
+    expect((await runScript("stop.sh", "current")).stdout).toContain("current: stopped.");
+    const squatter = Bun.serve({ port: currentPort, hostname: "127.0.0.1", fetch: () => new Response("not org") });
+    try {
+      const result = await runScript("start-current.sh");
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${currentPort} is taken by another program`);
+      expect(result.stderr).toContain("ORG_CURRENT_PORT");
+    } finally {
+      squatter.stop(true);
+    }
+  }, 60_000);
+
+  test("stop.sh stops both and the session; a second run is fine", async () => {
+    expect((await runScript("start-current.sh")).code).toBe(0);
+    const stopped = await runScript("stop.sh");
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain(`killed tmux session '${session}'`);
+    expect(await tmux.hasSession(session)).toBe(false);
+    expect((await probeHealth(currentPort, 500)).kind).toBe("none");
+    expect((await runScript("stop.sh")).stdout).toContain("nothing to stop");
+  }, 60_000);
+});

@@ -1,0 +1,175 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { type DependencyInstall, installDependencies } from "./install-dependencies.ts";
+import { type Probe, probeHealth } from "./health-probe.ts";
+import { TmuxWindow } from "./tmux-window.ts";
+
+/** Which of the two instances: `main`'s checkout, or a candidate branch's worktree. */
+export type InstanceRole = "current" | "candidate";
+
+/** An instance could not be started or did not come up healthy; the message says why and what to do. */
+export class InstanceStartError extends Error {
+  override name = "InstanceStartError";
+  readonly userFacing = true;
+}
+
+export type InstanceSettings = { port: number; tmuxSession: string; startTimeoutMs: number };
+
+/** What starting an instance did. */
+export type StartReport = {
+  role: InstanceRole;
+  action: "already running" | "hot reloaded" | "started" | "restarted";
+  /** Why a running instance was restarted. */
+  reason?: string;
+  url: string;
+  commit: string;
+  branch: string | null;
+  directory: string;
+  window: string;
+  dependencies?: DependencyInstall;
+};
+
+type Target = { directory: string; commit: string; branchLabel: string | null; dependencies?: DependencyInstall };
+
+/**
+ * Runs `serve` for the current checkout or a candidate in its tmux window, and returns once `/health`
+ * answers with the expected commit. Safe to run again: a healthy instance at that commit is left alone, a
+ * current one at another commit is hot-reloaded when it can be, restarted otherwise.
+ */
+export async function startInstance(options: {
+  role: InstanceRole;
+  /** The checkout org runs from: the current instance's, and where candidate worktrees are made. */
+  checkoutDir: string;
+  /** For a candidate: its branch; default the newest `cand/*`. */
+  branch?: string;
+  settings: InstanceSettings;
+  /** Variables the window gets (OLLAMA_*, ORG_*, PATH…). */
+  env: Record<string, string>;
+  apiToken?: string;
+  /** Progress lines for the person waiting. */
+  say?: (line: string) => void;
+  signal?: AbortSignal;
+}): Promise<StartReport> {
+  const { role, settings } = options;
+  const say = options.say ?? (() => {});
+  const git = new RepoGit(options.checkoutDir);
+  const window = new TmuxWindow(settings.tmuxSession, role);
+  const windowName = `${settings.tmuxSession}:${role}`;
+  const target = role === "current" ? await currentTarget(git) : await candidateTarget(git, options.checkoutDir, options.branch, say, options.signal);
+  const report = (action: StartReport["action"], reason?: string): StartReport => ({
+    role,
+    action,
+    ...(reason ? { reason } : {}),
+    url: `http://127.0.0.1:${settings.port}`,
+    commit: target.commit,
+    branch: target.branchLabel,
+    directory: target.directory,
+    window: windowName,
+    ...(target.dependencies ? { dependencies: target.dependencies } : {}),
+  });
+
+  const state = await window.state();
+  let action: StartReport["action"] = "started";
+  let reason: string | undefined;
+  if (state.state === "running") {
+    const probe = await probeHealth(settings.port);
+    if (probe.kind === "org" && probe.health.commit === target.commit) return report("already running");
+    if (probe.kind === "org" && role === "current") {
+      const reloaded = await hotReload(settings.port, options.apiToken);
+      if (reloaded.ok && reloaded.commit === target.commit) return report("hot reloaded");
+      reason = reloaded.reason;
+    } else {
+      reason = probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
+    }
+    say(`${role}: restarting the running instance: ${reason}`);
+    await window.stop();
+    action = "restarted";
+  } else {
+    // Only a port nobody else holds: another server there would answer our health checks in our place.
+    const probe = await probeHealth(settings.port, 1_000);
+    if (probe.kind !== "none") {
+      const who = probe.kind === "org" ? `an org server (commit ${probe.health.commit?.slice(0, 12) ?? "none"}) not started in tmux window ${windowName}` : `another program (${probe.detail})`;
+      throw new InstanceStartError(`port ${settings.port} is taken by ${who}. Stop it, or choose another port with ORG_${role.toUpperCase()}_PORT.`);
+    }
+  }
+
+  const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
+  await window.start([bun, join(target.directory, "main.ts"), "serve", "--port", String(settings.port), "--workspace", target.directory], {
+    cwd: target.directory,
+    env: options.env,
+  });
+  await waitForHealth(window, windowName, settings, target.commit, options.signal);
+  return report(action, reason);
+}
+
+async function currentTarget(git: RepoGit): Promise<Target> {
+  const commit = await git.resolveCommit("HEAD");
+  if (!commit) throw new InstanceStartError(`${git.repoDir} has no commit checked out; the current instance runs a git checkout of main.`);
+  const branch = (await git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "")).trim() || null;
+  return { directory: git.repoDir, commit, branchLabel: branch };
+}
+
+async function candidateTarget(git: RepoGit, checkoutDir: string, asked: string | undefined, say: (line: string) => void, signal?: AbortSignal): Promise<Target> {
+  const branch = asked ?? (await newestCandidateBranch(git, signal));
+  if (!branch) throw new InstanceStartError("there is no cand/* branch to run; make one with 'org tool new', or name a branch.");
+  let worktree: Awaited<ReturnType<typeof prepareCandidateWorktree>>;
+  try {
+    worktree = await prepareCandidateWorktree(git, branch, signal);
+  } catch (error) {
+    throw new InstanceStartError(error instanceof Error ? error.message : String(error));
+  }
+  say(`candidate: ${branch} at ${worktree.commit.slice(0, 12)} in ${worktree.directory} (${worktree.reused ? "reused" : "new"} worktree)`);
+  const dependencies = await installDependencies(checkoutDir, worktree.directory, signal);
+  say(`candidate: dependencies ${dependencies === "linked" ? "hard-linked from the current checkout (same package-lock.json)" : dependencies === "kept" ? "already installed" : "installed with npm ci --offline"}`);
+  return { directory: worktree.directory, commit: worktree.commit, branchLabel: branch, dependencies };
+}
+
+async function hotReload(port: number, apiToken: string | undefined): Promise<{ ok: boolean; commit?: string | null; reason: string }> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/admin/reload`, {
+      method: "POST",
+      headers: apiToken ? { authorization: `Bearer ${apiToken}` } : {},
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await response.json().catch(() => ({}))) as { reloaded?: boolean; commit?: string | null; restartNeeded?: string; error?: { message?: string } };
+    if (response.ok && body.reloaded) return { ok: true, commit: body.commit ?? null, reason: "" };
+    return { ok: false, reason: body.restartNeeded ?? body.error?.message ?? `the reload answered HTTP ${response.status}` };
+  } catch (error) {
+    return { ok: false, reason: `the reload failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+async function waitForHealth(window: TmuxWindow, windowName: string, settings: InstanceSettings, commit: string, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + settings.startTimeoutMs;
+  let last: Probe = { kind: "none", detail: "not asked yet" };
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    const state = await window.state();
+    if (state.state !== "running") {
+      const lines = await window.lastLines();
+      throw new InstanceStartError(
+        `the server in tmux window ${windowName} exited${state.state === "dead" && state.status !== null ? ` with code ${state.status}` : ""} before it was healthy. Its last lines:\n${indent(lines)}`,
+      );
+    }
+    last = await probeHealth(settings.port);
+    if (last.kind === "org" && last.health.commit === commit) return;
+    await Bun.sleep(200);
+  }
+  const seen = last.kind === "org" ? `/health answered commit ${last.health.commit?.slice(0, 12) ?? "none"}, not ${commit.slice(0, 12)}` : `/health: ${last.detail}`;
+  throw new InstanceStartError(
+    `no healthy answer at commit ${commit.slice(0, 12)} on port ${settings.port} within ${Math.round(settings.startTimeoutMs / 1000)} s (${seen}); it is still running in tmux window ${windowName}. Its last lines:\n${indent(await window.lastLines())}\nRaise ORG_START_TIMEOUT_S if the machine is slow.`,
+  );
+}
+
+function indent(text: string): string {
+  return text.trim() === "" ? "  (the window shows nothing)" : text.split("\n").map((line) => `  │ ${line}`).join("\n");
+}
+
+/** Stops the instances' windows (SIGTERM, then SIGKILL after a grace period). */
+export async function stopInstances(tmuxSession: string, roles: InstanceRole[]): Promise<{ role: InstanceRole; outcome: "stopped" | "killed" | "absent" }[]> {
+  const results = [];
+  for (const role of roles) results.push({ role, outcome: await new TmuxWindow(tmuxSession, role).stop() });
+  return results;
+}

@@ -1,0 +1,26 @@
+// A throw-away copy of this checkout as a git repository of its own (never this repository's git state),
+// for tests that run org's ops scripts, promotions and candidates against it.
+import { chmodSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gitSync } from "./temp-git-repo.ts";
+
+const REPO = join(import.meta.dir, "..");
+const SKIPPED = new Set([".git", "node_modules", ".org"]);
+
+/**
+ * Copies the working tree's files (not .git, node_modules or .org) into a temp dir, commits them on `main`,
+ * and hard-links node_modules in (as the ops scripts would for a candidate). Removed when disposed.
+ */
+export function orgClone(prefix = "org-clone-"): { dir: string; head: string } & Disposable {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  cpSync(REPO, dir, { recursive: true, filter: (source) => !SKIPPED.has(source.slice(REPO.length + 1).split("/")[0] ?? "") });
+  gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "org, copied for a test"]);
+  const linked = Bun.spawnSync(["cp", "-al", "--", join(REPO, "node_modules"), join(dir, "node_modules")]);
+  if (linked.exitCode !== 0) throw new Error(`could not link node_modules: ${linked.stderr.toString()}`);
+  const head = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  return { dir, head, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
