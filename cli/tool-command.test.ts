@@ -58,6 +58,15 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
   }, 90_000);
 
+  test("with the sandbox turned off the toolsmith refuses to validate, and no model is asked", async () => {
+    using repo = tempGitRepo();
+    await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT) } });
+    const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir], { OLLAMA_BASE: server.url, ORG_SANDBOX: "off" });
+    expect(made.exitCode).toBe(1);
+    expect(JSON.parse(made.stdout.trim())).toEqual({ ok: false, attempts: 0, failure: expect.stringContaining("ORG_SANDBOX=off") });
+    expect(server.requests).toHaveLength(0);
+  }, 30_000);
+
   test("wrong words are usage errors", async () => {
     const noGoal = await org(["tool", "new", "--json"]);
     expect(noGoal.exitCode).toBe(2);

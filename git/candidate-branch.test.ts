@@ -74,3 +74,18 @@ describe("candidate branches", () => {
     expect(existsSync(join(repo.dir, ".org", "worktrees")) ? readdirSync(join(repo.dir, ".org", "worktrees")) : []).toEqual([]);
   });
 });
+
+describe("after a kill -9", () => {
+  test("a worktree left by a dead toolsmith is removed by the next landing; a live one's is kept", async () => {
+    using repo = tempGitRepo();
+    const dead = Bun.spawnSync(["/bin/true"]).pid; // exited: its pid names no live process (pids are not reused this fast)
+    const abandoned = join(repo.dir, ".org", "worktrees", `toolsmith-${dead}-0badc0de`);
+    const live = join(repo.dir, ".org", "worktrees", `toolsmith-${process.ppid}-00c0ffee`);
+    gitSync(repo.dir, ["worktree", "add", "--detach", "--quiet", abandoned, "main"]);
+    gitSync(repo.dir, ["worktree", "add", "--detach", "--quiet", live, "main"]);
+    await landCandidate(new RepoGit(repo.dir), change("after_crash"), { now: fixedNow });
+    expect(existsSync(abandoned)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(gitSync(repo.dir, ["worktree", "list", "--porcelain"]).match(/^worktree /gm)).toHaveLength(2);
+  });
+});

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
 
@@ -72,6 +72,7 @@ export async function landCandidate(
   const worktreesDir = join(git.repoDir, ".org", "worktrees");
   ensureIgnoredOrgDir(git.repoDir);
   mkdirSync(worktreesDir, { recursive: true });
+  await removeAbandonedWorktrees(git, worktreesDir);
   const worktree = join(worktreesDir, `toolsmith-${process.pid}-${randomBytes(4).toString("hex")}`);
   const signal = options.signal;
   await git.run(["worktree", "add", "--detach", "--quiet", "--", worktree, base], { signal });
@@ -120,6 +121,26 @@ async function removeWorktree(git: RepoGit, worktree: string): Promise<void> {
     rmSync(worktree, { recursive: true, force: true });
     await git.run(["worktree", "prune"]).catch(() => {});
   }
+}
+
+/** Whether a process with this pid is alive (on this machine). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+// A toolsmith killed mid-landing (kill -9) leaves its worktree behind; its name carries the owner's pid.
+async function removeAbandonedWorktrees(git: RepoGit, worktreesDir: string): Promise<void> {
+  for (const name of readdirSync(worktreesDir)) {
+    const pid = Number(/^toolsmith-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await removeWorktree(git, join(worktreesDir, name));
+  }
+  await git.run(["worktree", "prune"]).catch(() => {});
 }
 
 // `.org/` holds org's state; a `*` ignore file inside keeps it out of `git status` in any repository.
