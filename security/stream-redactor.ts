@@ -14,7 +14,7 @@ const OPENINGS = [
 const VALUE = "A1b2C3d4E5f6G7h8".repeat(5);
 // Where a pattern match that is still growing could have started: no secret format is longer than this.
 const WINDOW = 512;
-const PATTERN_HINT = /sk-|sk_|rk_|gh[pousr]_|github_pat_|glpat-|hf_|akia|asia|abia|acca|a3t|xox|aiza|gocspx-|eyj|hooks\.slack|bearer|basic|token|key|secret|passw|:\/\//;
+const PATTERN_HINT = /-----begin|sk-|sk_|rk_|gh[pousr]_|github_pat_|glpat-|hf_|akia|asia|abia|acca|a3t|xox|aiza|gocspx-|eyj|hooks\.slack|bearer|basic|token|key|secret|passw|:\/\//;
 const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@host`, `:${VALUE}@host`, `${VALUE}:${VALUE}@host`, `.${VALUE}.${VALUE}`];
 
 /**
@@ -31,13 +31,23 @@ export class StreamRedactor {
   /** Takes the next piece; returns what may be shown now (possibly ""), redacted. */
   push(text: string): string {
     this.#pending += text;
-    const cut = this.#safeEnd();
+    const pending = this.#pending;
+    const lowered = pending.toLowerCase();
+    const forms = knownSecretFormsOf(this.secrets);
+    this.#learnForms(forms);
+    // Without the start of a known secret or any pattern's opening in it, nothing in the text is (part of) a secret.
+    if (!PATTERN_HINT.test(lowered) && !this.#formStartIn(pending)) {
+      const cut = pending.length - Math.max(longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING), longestEndIn(pending, this.#formStarts, this.#longestForm));
+      this.#pending = pending.slice(cut);
+      return pending.slice(0, cut);
+    }
+    const cut = this.#safeEnd(lowered);
     if (cut <= 0) return "";
-    const head = this.#pending.slice(0, cut);
-    const tail = this.#pending.slice(cut);
+    const head = pending.slice(0, cut);
+    const tail = pending.slice(cut);
     const released = redact(head, this.secrets);
     // A match that spans the cut redacts differently whole: hold on until it does not.
-    if (released + redact(tail, this.secrets) !== redact(this.#pending, this.secrets)) return "";
+    if (released + redact(tail, this.secrets) !== redact(pending, this.secrets)) return "";
     this.#pending = tail;
     return released;
   }
@@ -50,12 +60,10 @@ export class StreamRedactor {
   }
 
   /** How much of the pending text no later piece can turn into (part of) a secret. */
-  #safeEnd(): number {
+  #safeEnd(lowered: string): number {
     const text = this.#pending;
-    let end = text.length;
-    const lowered = text.toLowerCase();
-    for (const opening of OPENINGS) end = Math.min(end, text.length - longestStartAtEnd(lowered, opening.toLowerCase()));
-    for (const form of knownSecretFormsOf(this.secrets)) end = Math.min(end, text.length - longestStartAtEnd(text, form));
+    let end = text.length - longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING);
+    end = Math.min(end, text.length - longestEndIn(text, this.#formStarts, this.#longestForm));
     const begin = text.lastIndexOf("-----BEGIN");
     if (begin !== -1 && text.indexOf("-----END", begin) === -1) end = Math.min(end, begin);
     // A pattern that more text could extend has its opening (a prefix, a keyword, "://") somewhere in the text.
@@ -69,12 +77,45 @@ export class StreamRedactor {
     }
     return end;
   }
+
+  #forms: readonly string[] | undefined;
+  #formStarts = new Set<string>();
+  #formHeads: string[] = [];
+  #longestForm = 0;
+
+  #learnForms(forms: readonly string[]): void {
+    if (forms === this.#forms) return;
+    this.#forms = forms;
+    this.#formStarts = new Set(forms.flatMap((form) => Array.from({ length: form.length - 1 }, (_, length) => form.slice(0, length + 1))));
+    this.#formHeads = [...new Set(forms.map((form) => form.slice(0, 4)))];
+    this.#longestForm = Math.max(0, ...forms.map((form) => form.length));
+  }
+
+  /** Whether a known secret may begin in the text (invisible characters, which may space one out, ignored). */
+  #formStartIn(text: string): boolean {
+    if (this.#formHeads.length === 0) return false;
+    const compact = text.replace(INVISIBLE, "");
+    return this.#formHeads.some((head) => compact.includes(head));
+  }
 }
 
-/** The length of the longest proper start of `word` that `text` ends with (0 when none). */
-function longestStartAtEnd(text: string, word: string): number {
-  for (let length = Math.min(word.length - 1, text.length); length > 0; length -= 1) {
-    if (text.endsWith(word.slice(0, length))) return length;
+const isSpace = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d);
+
+const INVISIBLE = /[\s\p{Cf}\x00-\x1f\x7f]/gu;
+
+/** Proper starts of the openings, lowercased: a text ending in one may be beginning a secret. */
+const OPENING_STARTS = new Set(
+  OPENINGS.flatMap((opening) => Array.from({ length: opening.length - 1 }, (_, length) => opening.slice(0, length + 1).toLowerCase())),
+);
+const LONGEST_OPENING = Math.max(...OPENINGS.map((opening) => opening.length));
+
+/** The length of the longest end of `text` that is in `starts` (0 when none); none of them holds whitespace. */
+function longestEndIn(text: string, starts: ReadonlySet<string>, longest: number): number {
+  if (starts.size === 0) return 0;
+  let run = 0;
+  while (run < longest && run < text.length && !isSpace(text.charCodeAt(text.length - 1 - run))) run += 1;
+  for (let length = Math.min(longest - 1, run); length > 0; length -= 1) {
+    if (starts.has(text.slice(text.length - length))) return length;
   }
   return 0;
 }
