@@ -387,6 +387,50 @@ describe("the audit log and the models see tool calls redacted too", () => {
   });
 });
 
+test("the approval question gets the call with the room's credentials redacted", async () => {
+  const token = "t0ken-Zx2Cv4Bn6Mq8Wr0";
+  const script: ScriptInput = {
+    rules: [
+      { when: { lastRole: "tool" }, reply: { text: "done" } },
+      { when: { persona: "agent" }, reply: { toolCalls: [{ name: "echo", arguments: { text: `curl -u alice:${token} …` } }] } },
+    ],
+  };
+  const server = await startScriptedServer({ script });
+  const asked: unknown[] = [];
+  const echoTool = defineTool("echo", {
+    description: "Echoes its text back.",
+    parameters: z.object({ text: z.string() }),
+    async execute({ text }) {
+      return `echo: ${text.length} characters`;
+    },
+  });
+  try {
+    await withRoom(
+      {
+        script,
+        configFile: { personas: [{ name: "agent", kind: "agent" }] },
+        env: { OLLAMA_BASE: server.url.replace("http://", `http://alice:${token}@`) },
+        grant: { agent: { echo: "ask" } },
+        room: {
+          tools: [echoTool],
+          approve: async (_persona, call) => {
+            asked.push(call);
+            return true;
+          },
+        },
+      },
+      async ({ room }) => {
+        await room.send("echo it");
+      },
+    );
+    expect(asked).toHaveLength(1);
+    expect(JSON.stringify(asked)).toContain("[REDACTED]");
+    expect(JSON.stringify(asked)).not.toContain(token);
+  } finally {
+    await server.stop();
+  }
+});
+
 describe("a damaged transcript at resume", () => {
   test("the skipped lines are counted and named to the user, not dropped in silence", async () => {
     const script: ScriptInput = { rules: [say("agent", "first answer")] };

@@ -145,6 +145,7 @@ export async function runReply(
       ceiling,
       approve: room.approve,
       onNotice: (message) => emit({ type: "notice", persona, reason: "approval", message }),
+      secrets: room.secrets,
     }),
     toolContext: {
       workspaceDir: room.workspaceDir,

@@ -1,6 +1,7 @@
 import type { CallDecision } from "../chat.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/org-config.ts";
+import { redactValue } from "../security/event-redactor.ts";
 import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 
@@ -16,6 +17,8 @@ export function toolApproval(options: {
   ceiling: DecidingPolicy | undefined;
   approve: ((persona: string, call: ToolCall) => Promise<boolean>) | undefined;
   onNotice: (message: string) => void;
+  /** The room's server keys and URL credentials: the question shows the call with them redacted. */
+  secrets?: readonly string[];
 }): (call: ToolCall) => Promise<boolean | CallDecision> {
   const { persona, policy, tools, ceiling, approve, onNotice } = options;
   return async (call) => {
@@ -31,6 +34,6 @@ export function toolApproval(options: {
       onNotice(`${persona}'s ${call.name} call needs approval (${whose} marks it "ask") and nobody can approve here; it was denied.`);
       return false;
     }
-    return (await approve(persona, call)) ? { run: true, policyFrom: decided.from } : false;
+    return (await approve(persona, redactValue(call, options.secrets ?? []))) ? { run: true, policyFrom: decided.from } : false;
   };
 }
