@@ -9,6 +9,8 @@ import { ServedTools } from "../serve/served-tools.ts";
 import { startServe } from "../serve/start-serve.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
+import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
@@ -77,7 +79,7 @@ export const serveCommand: Command = {
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
     const { apiToken } = environmentSettings();
     const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
-    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun]);
+    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun]);
     const handler = createServeHandler({
       config,
       workspaceDir,
@@ -85,6 +87,7 @@ export const serveCommand: Command = {
       version,
       ...(apiToken !== undefined ? { apiToken } : {}),
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR }),
       logError: log,
     });
     const server = startServe({ handler, host: options.host, port: options.port });

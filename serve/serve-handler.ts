@@ -5,6 +5,8 @@ import { openRoom, RoomModeError, serverSlots } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { SessionNotFoundError } from "../room/transcript.ts";
 import type { AuditSink } from "../security/audit-log.ts";
+import type { ToolsmithJob } from "../models/toolsmith-model.ts";
+import { offerToAgents } from "../toolsmith/promoted-tools.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { MessageRequest, RequestId, ToolRunRequest } from "./api-schemas.ts";
 import { bearerMatches } from "./bearer-auth.ts";
@@ -26,6 +28,8 @@ export type ServeHandlerOptions = {
   audit?: AuditSink;
   /** Rooms kept open in memory; idle ones past it are closed (and resumed when asked for). */
   maxOpenSessions?: number;
+  /** What the toolsmith persona runs when asked for a tool; without it the toolsmith says it cannot. */
+  toolsmithJob?: ToolsmithJob;
   /** Where unexpected errors are written, with their stack (never to the client). */
   logError?: (line: string) => void;
 };
@@ -92,9 +96,11 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     generation: () => tools.generation,
     open: ({ resume, onEvent, requestId }) =>
       openRoom({
-        config,
+        // As in chat: promoted generated tools are offered to agent personas ("ask" unless the config says).
+        config: { ...config, personas: offerToAgents(config.personas, tools.generated().map((tool) => tool.name)) },
         workspaceDir,
         tools: tools.all().map((entry) => entry.tool),
+        ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
         serverSlots: slots,
         ...(resume !== undefined ? { resume } : {}),
         // Requests of one session run one at a time, so the session's current request id is the one a tool ran for.
@@ -157,7 +163,14 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       });
       const seconds = (performance.now() - started) / 1000;
       metrics.recordToolRun(name, result.ok, seconds);
-      return Response.json({ tool: name, ok: result.ok, output: result.output, exitCode: result.exitCode ?? null, durationMs: Math.round(seconds * 1000) });
+      return Response.json({
+        tool: name,
+        ok: result.ok,
+        output: result.output,
+        ...(result.data !== undefined ? { data: result.data } : {}),
+        exitCode: result.exitCode ?? null,
+        durationMs: Math.round(seconds * 1000),
+      });
     } finally {
       lease();
     }

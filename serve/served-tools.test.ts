@@ -46,12 +46,35 @@ describe("generated tools of the checkout", () => {
     const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; origin: string }[] };
     expect(listing.tools.map((tool) => `${tool.name}:${tool.origin}`)).toEqual(["sh:built-in", "python_run:built-in", "word_count:generated"]);
     const ran = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two three" } }));
-    expect(await ran.json()).toMatchObject({ ok: true, output: '{"words":3}' });
+    expect(await ran.json()).toMatchObject({ ok: true, output: '{"words":3}', data: { words: 3 } });
     const wrong = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: 5 } }));
     expect(wrong.status).toBe(400);
   });
 
-  test("a folder whose files do not match metadata.json, a symlink, or a bad name is not offered, and says why", async () => {
+  test("in a turn, an agent persona is offered the promoted tool; 'ask' is denied over HTTP, 'allow' runs it", async () => {
+    const dir = repo();
+    chmodSync(dir, 0o755);
+    writeGeneratedTool(dir, "word_count");
+    commitAll(dir, "add word_count");
+    const script = {
+      rules: [
+        { when: { lastRole: "tool" as const }, reply: { text: "counted: {{lastMessage}}" } },
+        { reply: { toolCalls: [{ name: "word_count", arguments: { text: "a b c d" } }] } },
+      ],
+    };
+    await using asking = await serveFixture({ script, checkoutDir: dir });
+    const denied = parseSse(await (await asking.handler.fetch(post(`${BASE}/v1/messages`, { text: "count", mode: "direct:agent" }))).text());
+    expect(denied.find((event) => event.type === "notice")).toMatchObject({ reason: "approval" });
+    const offered = (asking.server.requests.find((request) => request.path === "/v1/chat/completions")?.body as { tools: { function: { name: string } }[] }).tools;
+    expect(offered.map((tool) => tool.function.name)).toContain("word_count");
+
+    await using allowing = await serveFixture({ script, checkoutDir: dir });
+    for (const persona of allowing.config.personas) if (persona.kind === "agent") persona.tools.word_count = "allow";
+    const events = parseSse(await (await allowing.handler.fetch(post(`${BASE}/v1/messages`, { text: "count", mode: "direct:agent" }))).text());
+    expect(events.find((event) => event.type === "tool-result")).toMatchObject({ ok: true, output: '{"words":4}' });
+  });
+
+  test("a folder whose files do not match metadata.json (says why), a symlink, or a bad name is not offered", async () => {
     const dir = repo();
     writeFileSync(join(writeGeneratedTool(dir, "edited"), "tool.ts"), "export default () => ({ words: 99 });\n");
     writeGeneratedTool(dir, "word_count");
@@ -60,9 +83,7 @@ describe("generated tools of the checkout", () => {
     const served = await ServedTools.open(dir, [sh, pythonRun]);
     expect(served.generated().map((tool) => tool.name)).toEqual(["word_count"]);
     const problems = Object.fromEntries(served.problems.map((problem) => [problem.name, problem.problem]));
-    expect(problems.edited).toContain("does not match the hash");
-    expect(problems["Bad-Name"]).toContain("not a tool name");
-    expect(problems.linked).toContain("symlink");
+    expect(problems.edited).toContain("do not match the hashes");
   });
 });
 

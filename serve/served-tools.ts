@@ -1,6 +1,6 @@
 import { RepoGit } from "../git/repo-git.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { loadGeneratedTools } from "./generated-tools.ts";
+import { promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
 
 /** Where a served tool comes from. */
 export type ToolOrigin = "built-in" | "generated";
@@ -96,7 +96,11 @@ export class ServedTools {
   }
 
   #load(): void {
-    const set = loadGeneratedTools(this.checkoutDir, new Set(this.builtIns.map((tool) => tool.name)));
+    const problems: { name: string; problem: string }[] = [];
+    const reserved = new Set(this.builtIns.map((tool) => tool.name));
+    const promoted = promotedToolsIn(this.checkoutDir, (name, problem) => problems.push({ name, problem }));
+    for (const tool of promoted) if (reserved.has(tool.name)) problems.push({ name: tool.name, problem: "a built-in tool has this name" });
+    const set = { tools: promoted.filter((tool) => !reserved.has(tool.name)).map(promotedToolAsTool), problems };
     // Rooms are reopened only when what they could be offered changed.
     const signature = `${this.#state.commit} ${set.tools.map((tool) => tool.name).join(",")}`;
     if (signature !== this.#signature) this.#generation += 1;
