@@ -48,6 +48,9 @@ test("every subcommand refuses an unknown flag and a missing value the same way,
     [["sandbox", "check", "--workspace"], "--workspace needs a value", "sandbox"],
     [["scripted-server", "--verbose"], "unknown option '--verbose' for scripted-server", "scripted-server"],
     [["scripted-server", "--script"], "--script needs a value", "scripted-server"],
+    [["serve", "--portt", "1"], "unknown option '--portt' for serve", "serve"],
+    [["serve", "--port"], "--port needs a value", "serve"],
+    [["instance", "start", "--fast"], "unknown option '--fast' for instance", "instance"],
   ];
   for (const [args, message, command] of cases) {
     const result = await org(args);
@@ -57,12 +60,12 @@ test("every subcommand refuses an unknown flag and a missing value the same way,
     expect(hint).toMatch(new RegExp(`^Run '(org|\\S+/bin/org) ${command} --help' for usage\\.$`));
     expect(more).toEqual([]);
   }
-});
+}, 60_000);
 
 test("every help text speaks of the one command, org, and never of bun main.ts", async () => {
   const main = await org(["--help"]);
   expect(main.stdout).toContain("Usage: org [command] [options]");
-  const commands = ["chat", "demo", "sandbox", "scripted-server", "fitness", "promote", "rollback"];
+  const commands = ["chat", "demo", "serve", "sandbox", "scripted-server", "instance", "fitness", "promote", "rollback"];
   expect(main.stdout).toContain(`Commands:\n  ${commands[0]}`);
   for (const command of commands) {
     const help = await org([command, "--help"]);
@@ -71,7 +74,7 @@ test("every help text speaks of the one command, org, and never of bun main.ts",
     expect(help.stdout).not.toContain("main.ts");
   }
   expect(main.stdout).not.toContain("main.ts");
-});
+}, 60_000);
 
 test("invariant 10: an error that quotes outside text reaches the terminal with its escape sequences made visible", async () => {
   const result = await org(["chat", "--once", "hi", "--mode", "direct:x\x1b]0;pwned\x07\u009b"]);

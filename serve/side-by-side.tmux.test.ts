@@ -89,7 +89,10 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     expect(started.code).toBe(0);
     expect(started.stdout).toContain("dependencies hard-linked from the current checkout");
     const worktree = join(clone.dir, ".org", "worktrees", "cand-20261123T101600Z");
-    expect(await health(candidatePort)).toMatchObject({ commit: newer, branch: "cand/20261123T101600Z", tools: ["sh", "python_run", "word_count"] });
+    const candidate = await health(candidatePort);
+    expect(candidate).toMatchObject({ commit: newer, branch: "cand/20261123T101600Z" });
+    expect(candidate.tools).toContain("word_count");
+    expect(candidate.tools).not.toContain("older_tool");
     // The same files, not copies.
     const file = join("node_modules", "zod", "package.json");
     expect(statSync(join(worktree, file)).ino).toBe(statSync(join(clone.dir, file)).ino);
@@ -126,7 +129,9 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     // The server may have noticed HEAD move by itself first; either way it is the same process.
     expect(result.stdout).toMatch(/took the new commit without a restart|already running/);
     expect(await panePid("current")).toBe(pid);
-    expect(await health(currentPort)).toMatchObject({ commit: promoted, tools: ["sh", "python_run", "word_count"] });
+    const current = await health(currentPort);
+    expect(current.commit).toBe(promoted);
+    expect(current.tools).toContain("word_count");
   }, 60_000);
 
   test("after a change outside tools/generated/, current is restarted and says so", async () => {
