@@ -39,6 +39,8 @@ type VectorMatrix = { model: string; dimensions: number; ids: Int32Array; vector
 export class ToolRegistry {
   #database: Database;
   #matrix: VectorMatrix | undefined;
+  // The model whose document vectors are known complete since the last refresh: no per-search check then.
+  #embeddedFor: string | undefined;
   readonly repoDir: string;
   readonly databasePath: string;
 
@@ -58,6 +60,7 @@ export class ToolRegistry {
   async refresh(signal?: AbortSignal): Promise<RefreshSummary> {
     const { sources, notices } = await collectToolSources(this.repoDir, signal);
     this.#matrix = undefined;
+    this.#embeddedFor = undefined;
     try {
       const summary = await refreshIndex(this.#database, sources, signal);
       return { ...summary, notices: [...notices, ...summary.notices] };
@@ -80,12 +83,13 @@ export class ToolRegistry {
   searchText(query: string, limit: number, origin?: "promoted"): { id: number; score: number }[] {
     const match = ftsQuery(query.slice(0, QUERY_LIMIT));
     if (match === undefined) return [];
-    const where = origin ? "AND tools.origin = 'promoted'" : "";
+    // The join is only paid for when a filter needs it.
+    const sql = origin
+      ? `SELECT tools_fts.rowid AS id, ${BM25} AS rank FROM tools_fts JOIN tools ON tools.id = tools_fts.rowid
+         WHERE tools_fts MATCH ? AND tools.origin = 'promoted' ORDER BY rank LIMIT ?`
+      : `SELECT rowid AS id, ${BM25} AS rank FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank LIMIT ?`;
     return this.#database
-      .query<{ id: number; rank: number }, [string, number]>(
-        `SELECT tools_fts.rowid AS id, ${BM25} AS rank FROM tools_fts JOIN tools ON tools.id = tools_fts.rowid
-         WHERE tools_fts MATCH ? ${where} ORDER BY rank LIMIT ?`,
-      )
+      .query<{ id: number; rank: number }, [string, number]>(sql)
       .all(match, limit)
       .map((row) => ({ id: row.id, score: -row.rank }));
   }
@@ -113,7 +117,7 @@ export class ToolRegistry {
   /** Cosine similarity of the query's embedding to every cached tool embedding: ids, best first. */
   async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
-    await this.embedDocuments(embedder, signal);
+    if (this.#embeddedFor !== embedder.model) await this.embedDocuments(embedder, signal);
     const matrix = this.#vectorMatrix(embedder.model);
     if (!queryVector || matrix.dimensions !== queryVector.length) return [];
     const unit = normalized(queryVector);
@@ -123,9 +127,7 @@ export class ToolRegistry {
     for (let row = 0; row < ids.length; row += 1) {
       const id = ids[row] as number;
       if (allowed && !allowed.has(id)) continue;
-      let dot = 0;
-      const offset = row * dimensions;
-      for (let column = 0; column < dimensions; column += 1) dot += (vectors[offset + column] as number) * (unit[column] as number);
+      const dot = dotProduct(vectors, row * dimensions, unit, dimensions);
       if (best.length < limit || dot > (best[best.length - 1] as { score: number }).score) {
         best.push({ id, score: dot });
         best.sort((a, b) => b.score - a.score);
@@ -154,6 +156,7 @@ export class ToolRegistry {
       })();
       this.#matrix = undefined;
     }
+    this.#embeddedFor = embedder.model;
     return missing.length;
   }
 
@@ -190,6 +193,24 @@ export class ToolRegistry {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** The dot product of `length` numbers of `matrix` from `offset` with `vector`, four at a time. */
+function dotProduct(matrix: Float32Array, offset: number, vector: Float32Array, length: number): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let column = 0;
+  for (; column + 4 <= length; column += 4) {
+    const at = offset + column;
+    a += (matrix[at] as number) * (vector[column] as number);
+    b += (matrix[at + 1] as number) * (vector[column + 1] as number);
+    c += (matrix[at + 2] as number) * (vector[column + 2] as number);
+    d += (matrix[at + 3] as number) * (vector[column + 3] as number);
+  }
+  for (; column < length; column += 1) a += (matrix[offset + column] as number) * (vector[column] as number);
+  return a + b + c + d;
 }
 
 function normalized(vector: Float32Array): Float32Array {
