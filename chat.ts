@@ -404,8 +404,6 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   const conversation = [...request.messages];
   const added: ChatMessage[] = [];
   const usage: Usage = { promptTokens: 0, completionTokens: 0 };
-  const definitions = [...request.tools.values()].map((tool) => tool.definition);
-  const toolNames = [...request.tools.keys()];
   const context: ToolContext = { ...request.toolContext, signal: request.signal ?? new AbortController().signal };
   const budget = (request.budget ?? new Budget()).startTurn({ maxToolRounds: maxRounds });
   let callsMade = 0;
@@ -423,6 +421,9 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       return { messages: added, content, reasoning, stopReason: "max-rounds", usage, rounds: round - 1 };
     }
     emit({ type: "round-start", round });
+    // Read each round: a tool may add tools to the map (find_tool), callable from the next round on.
+    const definitions = [...request.tools.values()].map((tool) => tool.definition);
+    const toolNames = [...request.tools.keys()];
     // A reply may hold more calls than it may run: those past the first refused one are not even shown.
     const callsAllowed = Math.max(0, maxToolCalls - callsMade);
     let callsSeen = 0;

@@ -25,6 +25,8 @@ import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
+import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
+import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -94,8 +96,19 @@ async function openChatRoom(
   const promoted = promotedToolsIn(REPO_DIR, (name, problem) =>
     process.stderr.write(`org: skipping generated tool ${sanitizeForTerminal(name)}: ${sanitizeForTerminal(problem)}\n`),
   );
+  // Many promoted tools: each persona is offered the best few for the message it answers, and find_tool.
+  const embedder = embedderFromEnvironment();
+  const choice = await openTurnToolChoice({
+    repoDir: REPO_DIR,
+    generated: promoted.map((tool) => tool.name),
+    perTurn: setup.config.limits.generatedToolsPerTurn,
+    ...(embedder ? { embedder } : {}),
+  });
+  for (const notice of choice?.notices ?? []) process.stderr.write(`org: registry: ${sanitizeForTerminal(notice)}\n`);
+  if (choice) process.once("exit", () => choice.close());
   const room = await openRoom({
     config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
+    ...(choice ? { toolChoice: choice.choice } : {}),
     workspaceDir: setup.workspaceDir,
     tools: [sh, pythonRun, workflowRun, ...promoted.map(promotedToolAsTool)],
     toolsmithJob: toolsmithJob({ repoDir: REPO_DIR }),

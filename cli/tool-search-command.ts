@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
-import { environmentSettings } from "../config/environment.ts";
-import { type Embedder, ollamaEmbedder } from "../registry/ollama-embedder.ts";
+import { type Embedder, embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { type SearchOutcome, ToolRegistry } from "../registry/tool-registry.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { UsageError } from "./command.ts";
@@ -47,14 +46,7 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
   }
   const limit = values.limit === undefined ? 10 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit needs a whole number from 1 to 1000, got ${values.limit}`, "tool");
-  const settings = environmentSettings();
-  const embedder = settings.embedModel
-    ? ollamaEmbedder({
-        baseUrl: settings.embedBase,
-        model: settings.embedModel,
-        ...(settings.apiKey && settings.embedBase === settings.ollamaBase ? { authorization: `Bearer ${settings.apiKey}` } : {}),
-      })
-    : undefined;
+  const embedder = embedderFromEnvironment();
   const { registry, notices } = ToolRegistry.open(resolve(values.repo ?? REPO_DIR));
   try {
     const summary = await registry.refresh(signal);

@@ -53,6 +53,8 @@ export const OrgLimits = z.strictObject({
   toolCallsPerReply: z.int().min(1).max(1000),
   /** Seconds of tool time one user message may spend, each call counted at its timeout. */
   toolSecondsPerTurn: z.number().positive().max(86_400),
+  /** Beyond this many promoted generated tools, a persona is offered the best this many for each message, and find_tool. */
+  generatedToolsPerTurn: z.int().min(1).max(128),
 });
 export type OrgLimits = z.infer<typeof OrgLimits>;
 
@@ -124,6 +126,7 @@ export const DEFAULT_LIMITS: OrgLimits = {
   concurrencyPerServer: 1,
   toolCallsPerReply: 32,
   toolSecondsPerTurn: 600,
+  generatedToolsPerTurn: 8,
 };
 
 /** The tools each kind of persona gets unless the config says otherwise. */

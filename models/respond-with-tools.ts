@@ -19,6 +19,40 @@ function withSlotFreed(tool: AnyTool, slot: ServerSlot): AnyTool {
 }
 
 /**
+ * `tools` with each tool's slot freed while it runs, read live: a tool the reply's tools gain meanwhile
+ * (`find_tool` adds what it found) is there in the next round.
+ */
+function slotFreedView(tools: ReadonlyMap<string, AnyTool>, slot: ServerSlot): ReadonlyMap<string, AnyTool> {
+  const wrapped = new WeakMap<AnyTool, AnyTool>();
+  const wrap = (tool: AnyTool): AnyTool => {
+    let freed = wrapped.get(tool);
+    if (!freed) {
+      freed = withSlotFreed(tool, slot);
+      wrapped.set(tool, freed);
+    }
+    return freed;
+  };
+  const entries = () => [...tools].map(([name, tool]): [string, AnyTool] => [name, wrap(tool)]);
+  return {
+    get size() {
+      return tools.size;
+    },
+    get: (name) => {
+      const tool = tools.get(name);
+      return tool && wrap(tool);
+    },
+    has: (name) => tools.has(name),
+    keys: () => tools.keys(),
+    values: () => entries().map(([, tool]) => tool)[Symbol.iterator](),
+    entries: () => entries()[Symbol.iterator](),
+    forEach: (callback, thisArg) => {
+      for (const [name, tool] of entries()) callback.call(thisArg, tool, name, tools);
+    },
+    [Symbol.iterator]: () => entries()[Symbol.iterator](),
+  };
+}
+
+/**
  * The usual answer: the tool loop on the persona's model with the tools its policy offers, streaming every
  * delta, call and result to the host, holding a server slot only while the model is asked.
  */
@@ -27,7 +61,7 @@ export async function respondWithTools(
   model: { baseUrl: string; modelId: string; modelSource?: string | undefined },
   messages: ChatMessage[],
 ): Promise<ReplyOutcome> {
-  const tools = new Map([...host.tools].map(([name, tool]) => [name, withSlotFreed(tool, host.slot)]));
+  const tools = slotFreedView(host.tools, host.slot);
   let usageReported = false;
   const onLoopEvent = (event: LoopEvent) => {
     switch (event.type) {

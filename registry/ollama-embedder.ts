@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { environmentSettings } from "../config/environment.ts";
 
 /** Turns texts into vectors; the registry caches what it returns by content hash and model. */
 export type Embedder = {
@@ -76,4 +77,16 @@ export function ollamaEmbedder(options: { baseUrl: string; model: string; author
       return vectors.map((vector) => Float32Array.from(vector));
     },
   };
+}
+
+/** The embedder the environment names (ORG_EMBED_MODEL at ORG_EMBED_BASE, default OLLAMA_BASE), or none for `off`. */
+export function embedderFromEnvironment(): Embedder | undefined {
+  const settings = environmentSettings();
+  if (!settings.embedModel) return undefined;
+  return ollamaEmbedder({
+    baseUrl: settings.embedBase,
+    model: settings.embedModel,
+    // OPENAI_API_KEY belongs to OLLAMA_BASE's server only.
+    ...(settings.apiKey && settings.embedBase === settings.ollamaBase ? { authorization: `Bearer ${settings.apiKey}` } : {}),
+  });
 }

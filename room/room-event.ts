@@ -43,6 +43,7 @@ export const NoticeReason = z.enum([
   "damaged-transcript",
   "unknown-persona",
   "model-list",
+  "tool-choice",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 
@@ -69,6 +70,8 @@ export const RoomEvent = z.discriminatedUnion("type", [
   ProgressReport.extend(Stamp),
   z.object({ type: z.literal("message"), persona: z.string().optional(), message: RoomMessage }),
   z.object({ type: z.literal("file-written"), ...Stamp, path: z.string(), bytes: z.number() }),
+  /** The generated tools a persona was offered for this reply, out of `of` its policy allows (per-turn tool choice). */
+  z.object({ type: z.literal("tool-choice"), ...Stamp, chosen: z.array(z.string()), of: z.number(), method: z.string() }),
   z.object({ type: z.literal("reply-end"), ...Stamp, ok: z.boolean(), stats: PersonaStats }),
   z.object({
     type: z.literal("turn-end"),

@@ -12,6 +12,7 @@ import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
+import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import { findMentions, unknownMentions } from "./mentions.ts";
 import { type ReplyRoom, runReply } from "./run-reply.ts";
 import { switchModel } from "./switch-model.ts";
@@ -34,6 +35,8 @@ export type RoomOptions = {
   /** Built-in tools (sh, python_run, …); the room adds `chat_mode` itself. */
   tools: AnyTool[];
   audit?: AuditSink;
+  /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
+  toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
   approve?: (persona: string, call: ToolCall) => Promise<boolean>;
   /** Default `<workspaceDir>/.org/sessions`. */
@@ -217,6 +220,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     ...(options.approve ? { approve: options.approve } : {}),
     slots: slotsFor,
     tools: (model) => new Map(offeredTools(model).map((name) => [name, builtins.get(name) as AnyTool])),
+    ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
     context: contextFor,
     heardBy: heardByFor,
     record: (message) => history.push(message),

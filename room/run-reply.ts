@@ -21,6 +21,7 @@ import type { IncompleteReply, PersonaStats, RoomEvent } from "./room-event.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { serverSlot } from "./server-slot.ts";
 import { toolApproval } from "./tool-approval.ts";
+import type { TurnToolChoice } from "./turn-tool-choice.ts";
 
 /** What a reply needs from its room. */
 export type ReplyRoom = {
@@ -43,6 +44,8 @@ export type ReplyRoom = {
   slots(baseUrl: string): FifoSemaphore;
   /** The tools this persona's policy offers (allow and ask). */
   tools(model: Model): ReadonlyMap<string, AnyTool>;
+  /** Per-turn tool choice among many generated tools; absent: every tool the policy offers. */
+  toolChoice?: TurnToolChoice;
   /** The room messages this persona answers from. */
   context(persona: string, trigger: RoomMessage): RoomMessage[];
   heardBy(speaker: string, mentions: string[]): string[];
@@ -60,6 +63,24 @@ export type ReplyTurn = {
   /** Tool time the whole user message may spend, shared by every reply it sets off. */
   toolTime: ToolTimeBudget;
 };
+
+/** The tools a reply is offered: all its policy allows, or the per-turn choice among them (recorded as an event). */
+async function toolsFor(room: ReplyRoom, model: Model, trigger: RoomMessage, signal: AbortSignal, replyId: string) {
+  const all = room.tools(model);
+  if (!room.toolChoice) return { tools: all, policy: model.toolPolicy };
+  try {
+    const choice = await room.toolChoice.offer(all, trigger.text, signal);
+    if (!choice) return { tools: all, policy: model.toolPolicy };
+    room.emit({ type: "tool-choice", replyId, persona: model.name, chosen: choice.chosen, of: choice.of, method: choice.method });
+    // find_tool only searches and runs nothing: always allowed.
+    return { tools: choice.tools, policy: { ...model.toolPolicy, find_tool: "allow" as const } };
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    room.emit({ type: "notice", persona: model.name, reason: "tool-choice", message: `${model.name} is offered every tool: choosing among them failed (${reason})` });
+    return { tools: all, policy: model.toolPolicy };
+  }
+}
 
 /**
  * One persona's reply: the persona's own `respond` does the answering through a narrow host (server slot,
@@ -96,7 +117,7 @@ export async function runReply(
   });
 
   const authorization = room.authorization(model.baseUrl);
-  const tools = room.tools(model);
+  const { tools, policy } = await toolsFor(room, model, trigger, turn.signal, replyId);
   const report = (event: ReplyReport) => {
     switch (event.type) {
       case "waiting":
@@ -140,7 +161,7 @@ export async function runReply(
     tools,
     approve: toolApproval({
       persona,
-      policy: model.toolPolicy,
+      policy,
       tools,
       ceiling,
       approve: room.approve,
