@@ -31,9 +31,9 @@ export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder |
   if (outcome.hits.length === 0) lines.push("no tool matches; try other words");
   const width = Math.max(...outcome.hits.map((hit) => hit.name.length), 4);
   for (const [index, hit] of outcome.hits.entries()) {
-    const where = hit.origin === "candidate" ? `candidate ${hit.branch ?? ""}` : "promoted";
     const score = outcome.method === "fts" ? hit.score.toFixed(2) : hit.score.toFixed(4);
-    lines.push(`${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(7)}  ${where.padEnd(9)}  ${terminalLine(hit.description, 100)}`);
+    const branch = hit.branch ? `  (${hit.branch})` : "";
+    lines.push(`${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(7)}  ${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`);
   }
   return lines.join("\n");
 }
