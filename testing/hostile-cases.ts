@@ -22,6 +22,8 @@ export type HostileCase = {
   python?: string | ((env: HostileEnvironment) => string);
   timeoutMs?: number;
   limits?: Partial<SandboxLimits>;
+  /** Why the case holds only when org runs as root; without root it is reported as skipped, never as passed. */
+  rootOnly?: string;
   expect(outcome: HostileOutcome): string | undefined | Promise<string | undefined>;
 };
 
@@ -525,6 +527,8 @@ time.sleep(5)`,
   {
     name: "deleted files held through a mapping alone",
     category: "resources",
+    // /proc/PID/map_files needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) in the host's namespace.
+    rootOnly: "only root can stat a deleted file through /proc/PID/map_files; others count the mapping's length",
     // libc's mmap, not Python's, which keeps a duplicate descriptor of its own.
     python: `
 import ctypes, os, time
