@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -99,6 +99,20 @@ describe("the index is a cache kept fresh by content hashes", () => {
     expect(summary.notices.join("\n")).toContain("tools/generated/word_count/metadata.json: metadata does not fit the schema");
     expect(summary.notices.join("\n")).toContain("tools/generated/other_name/metadata.json: spec.name \"char_count\" is not its folder's name");
     expect((await registry.search("words")).hits.map((hit) => hit.name)).not.toContain("word_count");
+  });
+
+  test("hostile metadata: a file over 256 KiB is skipped unread, a folder with control characters is named escaped, huge fields are capped", async () => {
+    const root = checkout();
+    writeFileSync(join(root, "tools/generated/word_count/metadata.json"), " ".repeat(300 * 1024));
+    mkdirSync(join(root, "tools/generated/evil\u001b]0;x\u0007"), { recursive: true });
+    writeGeneratedTool(root, { ...simpleSpec("huge_examples", "A tool whose examples are enormous."), examples: [{ input: { text: "z".repeat(200_000) }, output: { result: 1 } }, { input: { text: "b" }, output: { result: 2 } }] });
+    const { registry, summary } = await opened(root);
+    using _ = registry;
+    expect(summary.notices).toContain("skipped tools/generated/word_count/metadata.json: 307200 bytes, more than the 262144 a metadata.json may have");
+    expect(summary.notices).toContain('skipped "evil\\u001b]0;x\\u0007" in tools/generated: not a tool name (snake_case, 2–48 characters)');
+    expect((await registry.search("enormous")).hits[0]?.name).toBe("huge_examples");
+    const size = new Database(join(root, REGISTRY_DATABASE_PATH)).query<{ size: number }, []>("SELECT max(length(examples)) AS size FROM tools_fts").get()?.size;
+    expect(size).toBeLessThanOrEqual(4_000);
   });
 
   test("deleting the database loses nothing: the next open rebuilds it", async () => {

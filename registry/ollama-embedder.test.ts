@@ -1,0 +1,26 @@
+import { describe, expect, test } from "bun:test";
+import { EmbeddingUnavailableError, ollamaEmbedder } from "./ollama-embedder.ts";
+
+/** A server on 127.0.0.1 that answers /api/embed with `body`. */
+function serverAnswering(body: () => Response) {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: body });
+  return { url: `http://127.0.0.1:${server.port}`, [Symbol.dispose]: () => void server.stop(true) };
+}
+
+describe("an embedding server that answers nonsense is no server", () => {
+  test.each([
+    ["uneven vectors", () => Response.json({ embeddings: [[1, 2], [1]] }), "vectors of uneven or no length"],
+    ["fewer vectors than texts", () => Response.json({ embeddings: [[1, 2]] }), "answered 1 vectors of uneven or no length for 2 texts"],
+    ["not JSON", () => new Response("<html>"), "something that is not JSON"],
+    ["no embeddings key", () => Response.json({ data: [] }), 'without an "embeddings" list'],
+    ["strings for numbers", () => Response.json({ embeddings: [["1"], ["2"]] }), 'without an "embeddings" list'],
+    ["an error status", () => new Response('{"error":"model \\"nomic-embed-text\\" not found, try pulling it first"}', { status: 404 }), "answered 404"],
+    ["more than 32 MiB", () => new Response(new Uint8Array(33 * 1024 * 1024).fill(32)), "passed 33554432 bytes"],
+  ])("%s", async (_label, answer, message) => {
+    using server = serverAnswering(answer);
+    const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
+    const attempt = embedder.embed(["a", "b"]);
+    await expect(attempt).rejects.toBeInstanceOf(EmbeddingUnavailableError);
+    await expect(embedder.embed(["a", "b"])).rejects.toThrow(message);
+  });
+});
