@@ -88,6 +88,8 @@ export const serveCommand: Command = {
       ...(apiToken !== undefined ? { apiToken } : {}),
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
       toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR }),
+      // No token means loopback only (checked at start): then refuse what a browser page could send.
+      loopbackOnly: apiToken === undefined,
       logError: log,
     });
     const server = startServe({ handler, host: options.host, port: options.port });

@@ -2,10 +2,15 @@ import type { z } from "zod";
 import { HttpError } from "./http-error.ts";
 
 /**
- * Reads a request's JSON body, at most `maxBytes` (413 past it, without reading the rest), and validates it
+ * Reads a request's JSON body (Content-Type application/json, else 415), at most `maxBytes` (413 past it, without reading the rest), and validates it
  * with `schema` (400 naming each wrong field).
  */
 export async function readJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema, maxBytes: number): Promise<z.output<Schema>> {
+  // A web page may send a cross-origin "simple" POST (text/plain, a form) without asking first; JSON it may not.
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new HttpError(415, `send the body as JSON with 'Content-Type: application/json' (got ${type ? JSON.stringify(type.slice(0, 80)) : "none"}).`);
+  }
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Uint8Array[] = [];

@@ -68,6 +68,35 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
     expect((await errorOf(badMode)).message).toContain("mode");
   });
 
+  test("a body that is not declared JSON is 415: what a web page may send cross-site without asking", async () => {
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const response = await fixture.handler.fetch(new Request(`${BASE}/v1/messages`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ text: "run rm -rf" }) }));
+      expect(response.status).toBe(415);
+    }
+    expect(fixture.server.requests).toHaveLength(0);
+    const typed = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "hi" }, { "content-type": "application/json; charset=utf-8" }));
+    expect(typed.status).toBe(200);
+    await typed.text();
+  });
+
+  test("without a token, only loopback Host names and no foreign Origin are answered (DNS rebinding, cross-site pages)", async () => {
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, loopbackOnly: true });
+    const get = (url: string, headers: Record<string, string> = {}) => fixture.handler.fetch(new Request(url, { headers }));
+    expect((await get("http://127.0.0.1:7001/health")).status).toBe(200);
+    expect((await get("http://localhost:7001/v1/tools")).status).toBe(200);
+    expect((await get("http://[::1]:7001/v1/tools")).status).toBe(200);
+    const rebound = await get("http://attacker.example:7001/v1/tools");
+    expect(rebound.status).toBe(403);
+    expect((await errorOf(rebound)).message).toContain("127.0.0.1 or localhost");
+    expect((await get("http://127.0.0.1:7001/v1/tools", { host: "127.0.0.1.attacker.example" })).status).toBe(403);
+    const page = await fixture.handler.fetch(post("http://127.0.0.1:7001/v1/messages", { text: "hi" }, { origin: "https://attacker.example" }));
+    expect(page.status).toBe(403);
+    expect((await errorOf(page)).message).toContain("web pages");
+    expect((await get("http://127.0.0.1:7001/v1/tools", { origin: "http://localhost:3000" })).status).toBe(200);
+    expect(fixture.server.requests).toHaveLength(0);
+  });
+
   test("a body over serve.maxBodyBytes is 413, declared or streamed without a length", async () => {
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { maxBodyBytes: 2048 } });
     const huge = JSON.stringify({ text: "x".repeat(10_000) });
@@ -80,7 +109,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
         controller.close();
       },
     });
-    const streamed = await fixture.handler.fetch(new Request(`${BASE}/v1/tools/sh/run`, { method: "POST", body: chunks }));
+    const streamed = await fixture.handler.fetch(new Request(`${BASE}/v1/tools/sh/run`, { method: "POST", body: chunks, headers: { "content-type": "application/json" } }));
     expect(streamed.status).toBe(413);
   });
 
@@ -271,5 +300,20 @@ describe("serve handler: metrics", () => {
     expect(text).toMatch(/org_tokens_total\{persona="agent",kind="completion"\} [1-9]/);
     expect(text).toContain("org_turns_in_progress 0");
     expect(text.endsWith("\n")).toBe(true);
+  });
+
+  test("a tool name the model made up is counted as (unknown), not as a series of its own", async () => {
+    const script = {
+      rules: [
+        { when: { lastRole: "tool" as const }, reply: { text: "ok" } },
+        { reply: { toolCalls: [{ name: 'evil"} 1\norg_fake_total 99', arguments: {} }] } },
+      ],
+    };
+    await using fixture = await serveFixture({ script, checkoutDir: checkout.dir });
+    await (await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "go", mode: "direct:agent" }))).text();
+    const text = await (await fixture.handler.fetch(new Request(`${BASE}/metrics`))).text();
+    expect(text).toContain('org_tool_runs_total{tool="(unknown)",result="failed"} 1');
+    expect(text).not.toContain("evil");
+    expect(text).not.toContain("org_fake_total");
   });
 });

@@ -30,6 +30,11 @@ export type ServeHandlerOptions = {
   maxOpenSessions?: number;
   /** What the toolsmith persona runs when asked for a tool; without it the toolsmith says it cannot. */
   toolsmithJob?: ToolsmithJob;
+  /**
+   * Answer only requests addressed to a loopback name (Host) and not sent by a web page elsewhere (Origin):
+   * without a token, that keeps a page in the user's browser (DNS rebinding, cross-site POSTs) out.
+   */
+  loopbackOnly?: boolean;
   /** Where unexpected errors are written, with their stack (never to the client). */
   logError?: (line: string) => void;
 };
@@ -82,6 +87,20 @@ const ROUTES = {
   metrics: route("GET", "/metrics"),
   reload: route("POST", "/v1/admin/reload"),
 };
+
+const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
+
+/** 403 unless the request names a loopback host and, when it has an Origin, comes from a loopback page. */
+function refuseForeignCaller(request: Request): void {
+  const host = request.headers.get("host") ?? new URL(request.url).host;
+  if (!LOOPBACK_NAME.test(host)) {
+    throw new HttpError(403, `this server answers only requests to 127.0.0.1 or localhost (Host was ${JSON.stringify(host.slice(0, 100))}); set ORG_API_TOKEN to serve other names.`);
+  }
+  const origin = request.headers.get("origin");
+  if (origin !== null && !(URL.canParse(origin) && LOOPBACK_NAME.test(new URL(origin).host))) {
+    throw new HttpError(403, `requests from web pages (Origin ${JSON.stringify(origin.slice(0, 100))}) are refused; call the API from a program, or set ORG_API_TOKEN.`);
+  }
+}
 
 /** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
 export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
@@ -200,8 +219,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         throw error;
       }
     }
+    const offered = new Set(tools.all().map((entry) => entry.tool.name));
     const observe = (event: RoomEvent) => {
-      if (event.type === "tool-result") metrics.recordToolRun(event.call.name, event.ok, event.durationMs / 1000);
+      // The name comes from the model: one it made up counts as "(unknown)", so it cannot add series at will.
+      if (event.type === "tool-result") metrics.recordToolRun(offered.has(event.call.name) ? event.call.name : "(unknown)", event.ok, event.durationMs / 1000);
       if (event.type === "turn-end") {
         for (const [persona, stats] of Object.entries(event.stats)) {
           metrics.tokens.add({ persona, kind: "prompt" }, stats.promptTokens);
@@ -246,6 +267,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   }
 
   async function dispatch(request: Request, path: string, requestId: string): Promise<Response> {
+    if (options.loopbackOnly) refuseForeignCaller(request);
     if (path === ROUTES.health.pattern && request.method === "GET") return health();
     if (options.apiToken !== undefined && !bearerMatches(request.headers.get("authorization"), options.apiToken)) {
       const given = request.headers.has("authorization");

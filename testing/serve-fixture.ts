@@ -32,6 +32,7 @@ export async function serveFixture(options: {
   serve?: Partial<ServeSettings>;
   concurrency?: number;
   builtIns?: AnyTool[];
+  loopbackOnly?: boolean;
 }): Promise<ServeFixture> {
   const server = await startScriptedServer({ script: options.script, port: 0 });
   const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-ws-"));
@@ -51,6 +52,7 @@ export async function serveFixture(options: {
     ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
     audit: new AuditLog(join(workspaceDir, ".org", "audit")),
     logError: (line) => errors.push(line),
+    ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
   });
   return {
     handler,
