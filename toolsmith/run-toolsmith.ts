@@ -6,6 +6,7 @@ import { environmentSettings } from "../config/environment.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
+import { removeAbandonedRuns } from "./abandoned-runs.ts";
 import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { BUILT_IN_TOOL_NAMES, candidateTools, GENERATED_DIR, promotedTools } from "./tool-catalog.ts";
@@ -50,6 +51,7 @@ export async function runToolsmith(request: {
     return { ok: false, attempts: 0, failure: "the toolsmith validates tools only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX" };
   }
   const git = new RepoGit(request.repoDir);
+  removeAbandonedRuns(git.repoDir);
   const startedAt = new Date().toISOString();
   const phases: PhaseProvenance[] = [];
   let attempts = 0;
