@@ -168,8 +168,14 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     }
   }, 60_000);
 
-  test("stop.sh stops both and the session; a second run is fine", async () => {
+  test("run.sh adds the chat window beside the instances; stop.sh stops them all and the session; a second run is fine", async () => {
     expect((await runScript("start-current.sh")).code).toBe(0);
+    const chat = await runScript("run.sh");
+    expect(chat.code).toBe(0);
+    expect(chat.stdout).toContain(`started org in tmux session '${session}'`);
+    const windows = (await tmux.tmux("list-windows", "-t", `=${session}`, "-F", "#{window_name}")).trim().split("\n");
+    expect(windows.sort()).toEqual(["candidate", "chat", "current"]);
+    expect((await runScript("run.sh")).stdout).toContain("already running");
     const stopped = await runScript("stop.sh");
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toContain(`killed tmux session '${session}'`);

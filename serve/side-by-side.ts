@@ -147,10 +147,11 @@ async function waitForHealth(window: TmuxWindow, windowName: string, settings: I
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     const state = await window.state();
-    if (state.state !== "running") {
+    if (state.state === "absent") throw new InstanceStartError(`tmux window ${windowName} was closed before the server was healthy; start it again.`);
+    if (state.state === "dead") {
       const lines = await window.lastLines();
       throw new InstanceStartError(
-        `the server in tmux window ${windowName} exited${state.state === "dead" && state.status !== null ? ` with code ${state.status}` : ""} before it was healthy. Its last lines:\n${indent(lines)}`,
+        `the server in tmux window ${windowName} exited${state.status !== null ? ` with code ${state.status}` : ""} before it was healthy. Its last lines:\n${indent(lines)}`,
       );
     }
     last = await probeHealth(settings.port);

@@ -50,16 +50,21 @@ export class TmuxWindow {
     const envArgs = Object.entries(options.env).flatMap(([name, value]) => ["-e", `${name}=${value}`]);
     const command = argv.map(shellQuote).join(" ");
     const current = await this.state();
-    const keep = [";", "set-option", "-w", "-t", this.target, "remain-on-exit", "on"];
-    if (current.state === "dead") {
-      await tmuxOk(["respawn-window", "-t", this.target, "-c", options.cwd, ...envArgs, `exec ${command}`, ...keep]);
-    } else if (current.state === "running") {
+    if (current.state === "running") {
       throw new TmuxError(`window ${this.session}:${this.name} is already running (pid ${current.pid}); stop it first.`);
-    } else if ((await tmux(["has-session", "-t", `=${this.session}`])).code === 0) {
-      await tmuxOk(["new-window", "-d", "-t", `=${this.session}:`, "-n", this.name, "-c", options.cwd, ...envArgs, `exec ${command}`, ...keep]);
-    } else {
-      await tmuxOk(["new-session", "-d", "-s", this.session, "-n", this.name, "-x", "160", "-y", "50", "-c", options.cwd, ...envArgs, `exec ${command}`, ...keep]);
     }
+    if (current.state === "absent") {
+      // The window first holds a placeholder, so remain-on-exit is on before the real process can exit:
+      // a server that dies at once still leaves its last words in the pane.
+      const placeholder = "exec sleep 2147483647";
+      if ((await tmux(["has-session", "-t", `=${this.session}`])).code === 0) {
+        await tmuxOk(["new-window", "-d", "-t", `=${this.session}:`, "-n", this.name, placeholder]);
+      } else {
+        await tmuxOk(["new-session", "-d", "-s", this.session, "-n", this.name, "-x", "160", "-y", "50", placeholder]);
+      }
+    }
+    await tmuxOk(["set-option", "-w", "-t", this.target, "remain-on-exit", "on"]);
+    await tmuxOk(["respawn-window", "-k", "-t", this.target, "-c", options.cwd, ...envArgs, `exec ${command}`]);
   }
 
   /** The pane's last `lines` lines, for saying why a process died or hangs. */
