@@ -156,7 +156,7 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
   if (entry.step === "checkout-synced") {
     if (entry.restart && context.current) {
       await context.current.restart(signal);
-      context.log("restarted current");
+      context.log("asked current to take the new commit (ops/start-current.sh: a reload, or a restart)");
     }
     next("restarted");
   }
