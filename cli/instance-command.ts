@@ -8,8 +8,8 @@ import { type Command, UsageError } from "./command.ts";
 import { shellWord } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
-const HELP = `Usage: org instance start current
-       org instance start candidate [BRANCH]
+const HELP = `Usage: org instance start current [--config FILE]
+       org instance start candidate [BRANCH] [--config FILE]
        org instance stop [current|candidate|all]
        org instance status
 
@@ -21,6 +21,8 @@ ops/stop.sh call this.
   start candidate [BRANCH] serve a cand/YYYYMMDDTHHMMSSZ branch (default the newest) from its worktree under
                            .org/worktrees/ on ORG_CANDIDATE_PORT (default 7002); dependencies are hard-linked
                            from this checkout when package-lock.json is the same, else npm ci --offline
+  --config FILE            the room configuration serve reads; a relative path is taken inside each
+                           instance's own checkout (default: org.config.json there)
   stop [ROLE]              stop one instance or both (default all): SIGTERM, SIGKILL after 15 s
   status                   what answers on both ports
 
@@ -60,7 +62,8 @@ export const instanceCommand: Command = {
   summary: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
   help: HELP,
   async run(args, signal) {
-    const { positionals } = parseCommandArgs("instance", args, {}, { positionals: true });
+    const { positionals, values } = parseCommandArgs("instance", args, { config: { type: "string" } }, { positionals: true });
+    if (values.config !== undefined && positionals[0] !== "start") throw new UsageError("--config goes with start", "instance");
     const [action, role, branch, ...extra] = positionals;
     const settings = instanceSettings();
     if (action === "start") {
@@ -71,6 +74,7 @@ export const instanceCommand: Command = {
         role,
         checkoutDir: CHECKOUT_DIR,
         ...(branch !== undefined ? { branch } : {}),
+        ...(values.config !== undefined ? { config: values.config } : {}),
         settings: {
           port: role === "current" ? settings.currentPort : settings.candidatePort,
           tmuxSession: settings.tmuxSession,

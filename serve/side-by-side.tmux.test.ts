@@ -155,6 +155,15 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     expect(result.stderr).toContain("candidate is broken at start");
   }, 90_000);
 
+  test("--config FILE is read inside the instance's own checkout", async () => {
+    Bun.write(join(clone.dir, "serve-test.config.json"), JSON.stringify({ serve: { tools: { sh: "allow" } } }));
+    commit("a config for the test");
+    const result = await runScript("start-current.sh", "--config", "serve-test.config.json");
+    expect(result.code).toBe(0);
+    const listing = (await (await fetch(`http://127.0.0.1:${currentPort}/v1/tools`)).json()) as { tools: { name: string; http: string }[] };
+    expect(listing.tools.find((tool) => tool.name === "sh")?.http).toBe("allow");
+  }, 90_000);
+
   test("a port taken by another program is named, and nothing is started", async () => {
     expect((await runScript("stop.sh", "current")).stdout).toContain("current: stopped.");
     const squatter = Bun.serve({ port: currentPort, hostname: "127.0.0.1", fetch: () => new Response("not org") });

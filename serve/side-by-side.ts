@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type DependencyInstall, installDependencies } from "./install-dependencies.ts";
@@ -44,6 +44,8 @@ export async function startInstance(options: {
   checkoutDir: string;
   /** For a candidate: its branch; default the newest `cand/*`. */
   branch?: string;
+  /** `serve --config`: a relative path is taken inside the instance's own checkout (each its own copy). */
+  config?: string;
   settings: InstanceSettings;
   /** Variables the window gets (OLLAMA_*, ORG_*, PATH…). */
   env: Record<string, string>;
@@ -96,7 +98,8 @@ export async function startInstance(options: {
   }
 
   const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
-  await window.start([bun, join(target.directory, "main.ts"), "serve", "--port", String(settings.port), "--workspace", target.directory], {
+  const config = options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
+  await window.start([bun, join(target.directory, "main.ts"), "serve", "--port", String(settings.port), "--workspace", target.directory, ...config], {
     cwd: target.directory,
     env: options.env,
   });
