@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { freePort, makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { FitnessReport } from "./fitness-report.ts";
+import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 
 const BRANCH = "cand/20261123T101500Z";
 
@@ -58,7 +60,7 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(verdict.out).toContain("verdict: fail");
   }, 120_000);
 
-  test("refused before anything runs: deleting a tool, touching the core, a symlink, an executable, lying metadata", async () => {
+  test("refused, naming why: deleting a tool, touching the core, a symlink, an executable, a shipped log, lying metadata", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     const cases: [string, (worktree: string) => void, string, string][] = [
       ["cand/20261123T101501Z", (w) => rmSync(join(w, "tools/generated/word_count"), { recursive: true }), "protected-core", "deletes a generated tool's file"],
@@ -71,6 +73,12 @@ describe("the fitness gate on throw-away repositories", () => {
         },
         "protected-core",
         "is executable",
+      ],
+      [
+        "cand/20261123T101506Z",
+        (w) => writeFileSync(join(w, "tools/generated/word_count/test-results.log"), "42 pass, 0 fail\n"),
+        "tools",
+        "must hold exactly metadata.json, tool.test.ts, tool.ts",
       ],
       [
         "cand/20261123T101505Z",
@@ -100,6 +108,34 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(verdict.failed?.reason).toContain("over the limit");
     expect(Number(verdict.failed?.figures?.candidateMs)).toBeGreaterThan(Number(verdict.failed?.figures?.limitMs));
   }, 120_000);
+
+  test("a hostile /health (an option for a commit, a commit the repository lacks) cannot be judged: exit 2, no git call with it", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    for (const commit of ["--output=/tmp/owned", "a".repeat(40)]) {
+      using server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ ok: true, commit }) });
+      const result = await runOrg(["fitness", String(server.port), "--repo", repo.dir], {});
+      expect({ commit, code: result.code }).toEqual({ commit, code: 2 });
+      expect(result.out).toMatch(/without a usable commit|does not have/);
+    }
+    expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
+  }, 60_000);
+
+  test("a worktree left by a killed gate (locked by a dead pid) is removed by the next; a live gate's is kept", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const git = new RepoGit(repo.dir);
+    mkdirSync(join(repo.dir, ".org", "worktrees"), { recursive: true });
+    const dead = Bun.spawnSync(["true"]).pid;
+    const stale = join(repo.dir, ".org", "worktrees", `fitness-${dead}-0000`);
+    const live = join(repo.dir, ".org", "worktrees", `fitness-${process.pid}-1111`);
+    for (const [path, pid] of [[stale, dead], [live, process.pid]] as const) {
+      gitSync(repo.dir, ["worktree", "add", "--quiet", "--detach", path, "main"]);
+      gitSync(repo.dir, ["worktree", "lock", "--reason", `org fitness pid ${pid}`, path]);
+    }
+    expect(await pruneStaleFitnessWorktrees(git)).toEqual([stale]);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(gitSync(repo.dir, ["worktree", "list"])).not.toContain(stale);
+  }, 60_000);
 
   test("no candidate answering on the port: exit 2 and why, no report", async () => {
     using repo = promotionRepo([WORD_COUNT]);
