@@ -13,6 +13,8 @@ export function currentInstance(
   port: number,
   healthTimeoutMs: number,
   log: (line: string) => void,
+  /** Words for the script, e.g. `--config FILE` (as current was started with). */
+  scriptArgs: string[] = [],
 ): CurrentInstance | undefined {
   const script = join(repoDir, "ops", "start-current.sh");
   if (!existsSync(script)) {
@@ -21,7 +23,7 @@ export function currentInstance(
   }
   return {
     async restart(signal) {
-      const child = Bun.spawn(["bash", script], {
+      const child = Bun.spawn(["bash", script, ...scriptArgs], {
         cwd: repoDir,
         stdin: "ignore",
         stdout: "pipe",

@@ -10,7 +10,7 @@ import { currentInstance } from "./current-instance.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 
-const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N]
+const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
 Merges candidate BRANCH (default: the newest cand/* branch) into main, only when its head is the exact commit
 of a passing fitness report (.org/fitness/<commit>.json, written by 'org fitness') and main has not moved
@@ -24,13 +24,14 @@ Options:
   --repo DIR            the checkout of main (default: the checkout this org runs from)
   --no-restart          move main and the checkout but do not restart current
   --health-timeout-s N  how long current may take to come back (default ORG_START_TIMEOUT_S, else 60)
+  --config FILE         passed to ops/start-current.sh: the room configuration current runs with
 
 Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is printed); 2 wrong command line.`;
 
 /** The checkout org runs from: main.ts's folder. */
 export const ORG_CHECKOUT = resolve(import.meta.dir, "..");
 
-const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" } } as const;
+const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" }, config: { type: "string" } } as const;
 
 /** `--health-timeout-s` in milliseconds. */
 export function healthTimeoutMs(value: string | undefined, command: string): number {
@@ -72,7 +73,7 @@ export const promoteCommand: Command = {
     const context = {
       git,
       journal: new PromotionJournal(git.repoDir),
-      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log) : undefined,
+      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log, values.config === undefined ? [] : ["--config", values.config]) : undefined,
       log,
       signal,
     };

@@ -9,7 +9,7 @@ import { currentInstance } from "./current-instance.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, ORG_CHECKOUT } from "./promote-command.ts";
 
-const HELP = `Usage: org rollback [--repo DIR] [--no-restart] [--health-timeout-s N]
+const HELP = `Usage: org rollback [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
 Reverts the newest promotion still in place on main (git revert -m 1 semantics, built without touching any
 worktree), moves main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
@@ -20,10 +20,11 @@ Options:
   --repo DIR            the checkout of main (default: the checkout this org runs from)
   --no-restart          move main and the checkout but do not restart current
   --health-timeout-s N  how long current may take to come back (default ORG_START_TIMEOUT_S, else 60)
+  --config FILE         passed to ops/start-current.sh: the room configuration current runs with
 
 Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
 
-const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" } } as const;
+const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" }, config: { type: "string" } } as const;
 
 export const rollbackCommand: Command = {
   name: "rollback",
@@ -40,7 +41,7 @@ export const rollbackCommand: Command = {
     const context = {
       git,
       journal: new PromotionJournal(git.repoDir),
-      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log) : undefined,
+      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log, values.config === undefined ? [] : ["--config", values.config]) : undefined,
       log,
       signal,
     };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   consistencyProblems,
@@ -40,8 +40,10 @@ describe("org promote and org rollback on a throw-away repository", () => {
     expect(existsSync(join(repo.dir, "tools/generated/lower/tool.ts"))).toBe(true);
     expect(await consistencyProblems(repo.dir, port)).toEqual([]);
 
-    const rolledBack = await orgIn(repo.dir, port, "rollback");
+    const rolledBack = await orgIn(repo.dir, port, "rollback", "--config", "demo/org.config.json");
     expect(rolledBack.out).toContain(`rolled back ${tags[0]}`);
+    // start-current.sh got nothing from promote and the --config given to rollback.
+    expect(readFileSync(join(repo.dir, ".org", "current-args"), "utf8")).toBe("\n--config demo/org.config.json\n");
     expect(rolledBack.code).toBe(0);
     expect(gitSync(repo.dir, ["rev-parse", "main^{tree}"]).trim()).toBe(treeBefore);
     expect(gitSync(repo.dir, ["rev-parse", "main^"]).trim()).toBe(merge);

@@ -33,6 +33,7 @@ if [ -f "$pidfile" ]; then
   for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
 fi
 nohup ${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, "testing", "fake-current-server.ts"))} "$ORG_CURRENT_PORT" "$root" >/dev/null 2>&1 &
+echo "$*" >> "$root/.org/current-args"
 echo $! > "$pidfile"
 echo $! >> "$root/.org/current-pids"
 `;
