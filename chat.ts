@@ -485,6 +485,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       return { messages: added, content, reasoning, stopReason: "done", usage, rounds: round };
     }
 
+    let endsReply = false;
     for (const call of calls) {
       const { result, durationMs } =
         call === refused[0]
@@ -497,6 +498,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
             }
           : await runOneCall(call, request, context);
       emit({ type: "tool-result", call, result, durationMs });
+      if (result.endsReply) endsReply = true;
       const message: ChatMessage = { role: "tool", tool_call_id: call.id, name: call.name, content: result.output };
       conversation.push(message);
       added.push(message);
@@ -509,6 +511,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       });
     }
     budget.recordToolRound();
+    if (endsReply) return { messages: added, content, reasoning, stopReason: "done", usage, rounds: round };
 
     const signature = JSON.stringify(runnable.map((call) => [call.name, call.arguments]));
     repeats = signature === previousSignature ? repeats + 1 : 1;

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { PersonaConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "./room-message.ts";
 import { AgentModel } from "./agent-model.ts";
+import { BuildToolArguments } from "./build-tool.ts";
 import { createModel } from "./create-model.ts";
 import { PythonModel } from "./python-model.ts";
 import { SimpleContextModel } from "./simple-context-model.ts";
@@ -62,9 +63,10 @@ describe("models", () => {
     ]);
   });
 
-  test("the toolsmith takes a request for a tool as its job and leaves other talk to its model", () => {
-    expect(ToolsmithModel.asksForATool("Can you build me a tool to resize images?")).toBe(true);
-    expect(ToolsmithModel.asksForATool("what tools would help here?")).toBe(false);
+  test("the toolsmith's build_tool takes one goal, trimmed and not empty; nothing else", () => {
+    expect(BuildToolArguments.parse({ goal: "  count words  " })).toEqual({ goal: "count words" });
+    expect(BuildToolArguments.safeParse({ goal: " " }).success).toBe(false);
+    expect(BuildToolArguments.safeParse({ goal: "x", branch: "main" }).success).toBe(false);
     expect(TOOLSMITH_NOT_BUILT).toContain("not built");
   });
 });

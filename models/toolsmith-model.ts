@@ -1,16 +1,17 @@
 import type { PersonaConfig } from "../config/org-config.ts";
+import { toolSet } from "../tools/define-tool.ts";
+import { BUILD_TOOL, buildTool } from "./build-tool.ts";
 import { Model } from "./model.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
 import type { ProgressStatus } from "./reply-report.ts";
+import { respondWithTools } from "./respond-with-tools.ts";
 
 export const TOOLSMITH_NOT_BUILT =
   "I can't write tools yet: my tool-writing pipeline (spec, code, tests, sandboxed validation, a candidate branch and a fitness gate) is not built in this version of org. Nothing was written or installed. Until it exists, @agent can often do the job with its shell, or I can describe what such a tool should take and return.";
 
-const ASKS_FOR_A_TOOL = /\b(write|make|build|create|generate|add|implement|develop)\b[^.?!\n]*\btools?\b/i;
-
 /** The toolsmith's pipeline (goal → spec → code → tests → validation → candidate branch), given by the caller. */
 export type ToolsmithJob = (request: {
-  /** What the user asked for, as they said it. */
+  /** The tool to build, as the toolsmith's model put it in its build_tool call. */
   goal: string;
   /** The toolsmith persona's model server and model, for the pipeline's own calls (credentials in `host.authorization`). */
   endpoint: { baseUrl: string; modelId: string };
@@ -31,29 +32,54 @@ export class ToolsmithModel extends Model {
 
   protected role(): string {
     if (this.#job) {
-      return "the toolsmith of this room. When someone asks for a new tool, your pipeline writes it (spec, code, tests), validates it in the sandbox and lands it on a candidate branch; a fitness gate decides whether it is promoted. Otherwise answer briefly; never claim a tool exists that the pipeline has not reported.";
+      return "the toolsmith of this room. When someone asks for a new tool, call build_tool with its goal: your pipeline writes it (spec, code, tests), validates it in the sandbox and lands it on a candidate branch; a fitness gate decides whether it is promoted. Otherwise answer briefly in text; never claim a tool exists that the pipeline has not reported.";
     }
-    return "the toolsmith of this room. Writing new tools for the room will be your job, but the tool-writing pipeline is not built yet in this version of org: you cannot create, test or install tools. When asked for a tool, say plainly that you cannot build it yet and describe what the tool should take and return. Never claim to have written, tested or installed anything.";
+    return "the toolsmith of this room. Writing new tools for the room will be your job, but the tool-writing pipeline is not built yet in this version of org: you cannot create, test or install tools. When asked for a tool, call build_tool (it says what can be done instead); otherwise answer briefly in text. Never claim to have written, tested or installed anything.";
   }
 
-  /** Whether a message asks for a new tool (the job's trigger). */
-  static asksForATool(text: string): boolean {
-    return ASKS_FOR_A_TOOL.test(text);
-  }
-
-  /** A request for a tool runs the job (or gets the honest fixed answer); other talk goes to its model. */
+  /**
+   * Its model answers with the persona's tools plus build_tool: a call of build_tool runs the job (or gets the
+   * honest fixed answer) and ends the reply with its outcome; a text answer is the reply.
+   */
   override async respond(host: ReplyHost): Promise<ReplyOutcome> {
-    if (!ToolsmithModel.asksForATool(host.trigger.text)) return super.respond(host);
+    let built: ReplyOutcome | undefined;
+    let said = false;
+    const build = buildTool(async (goal) => {
+      // The job's text follows what the model said before its call, as its own paragraph.
+      if (said) host.report({ type: "text-delta", text: "\n\n" });
+      built = await this.#build(goal, host);
+      return built.text;
+    });
+    const outcome = await respondWithTools(
+      {
+        ...host,
+        // build_tool is the persona's own: it replaces a room tool of the same name and needs no approval.
+        tools: toolSet([...[...host.tools.values()].filter((tool) => tool.name !== BUILD_TOOL), build]),
+        approve: (call) => (call.name === BUILD_TOOL ? Promise.resolve(true) : host.approve(call)),
+        report: (event) => {
+          if (event.type === "text-delta" && event.text.trim() !== "") said = true;
+          host.report(event);
+        },
+      },
+      this,
+      this.context(host.history, host.roomPersonas),
+    );
+    if (!built) return outcome;
+    // The pipeline's outcome names @agent or a branch as information, not as a request: nobody else is pulled in.
+    return { ...outcome, text: [outcome.text, built.text].filter((text) => text !== "").join("\n\n"), addressed: [] };
+  }
+
+  /** Runs the job for `goal`, or says plainly that there is none. */
+  async #build(goal: string, host: ReplyHost): Promise<ReplyOutcome> {
     if (this.#job) {
       return this.#job({
-        goal: host.trigger.text,
+        goal,
         endpoint: { baseUrl: this.baseUrl, modelId: this.modelId },
         host,
         progress: (step, status, detail) => host.report({ type: "progress", step, status, ...(detail !== undefined ? { detail } : {}) }),
       });
     }
     host.report({ type: "text-delta", text: TOOLSMITH_NOT_BUILT });
-    // The fixed answer names @agent as a hint for the user, not as a request: nobody else is pulled in.
     return { text: TOOLSMITH_NOT_BUILT, addressed: [] };
   }
 }

@@ -89,6 +89,12 @@ const personasOf = (server: ScriptedServer) =>
     .filter((request) => request.path === "/v1/chat/completions")
     .map((request) => /^You are ([\w-]+),/.exec((request.body as { messages: { content: string }[] }).messages[0]?.content ?? "")?.[1]);
 
+/** The scripted toolsmith model deciding to build: it calls build_tool when it is offered. */
+const buildsATool = (goal: string, lastMessage?: string) => ({
+  when: { persona: "toolsmith", tool: "build_tool", ...(lastMessage !== undefined ? { lastMessage } : {}) },
+  reply: { toolCalls: [{ name: "build_tool", arguments: { goal } }] },
+});
+
 const say = (persona: string, text: string, extra: Record<string, unknown> = {}) => ({
   when: { persona },
   reply: { text, chunkSize: 3, delayMs: 2, ...extra },
@@ -447,11 +453,13 @@ describe("room tools", () => {
     });
   });
 
-  test("the toolsmith says plainly that it cannot write tools yet, without calling a model", async () => {
-    await withRoom({ script: { rules: [] }, personas: [{ name: "toolsmith", kind: "toolsmith" }] }, async ({ room, server }) => {
+  test("without a pipeline, the toolsmith's build_tool call gets the plain answer that it cannot write tools yet", async () => {
+    await withRoom({ script: { rules: [buildsATool("count words")] }, personas: [{ name: "toolsmith", kind: "toolsmith" }] }, async ({ room, server }) => {
       const summary = await room.send("please write a tool that counts words");
       expect(summary.messages.at(-1)?.text).toContain("can't write tools yet");
-      expect(personasOf(server)).toEqual([]);
+      expect(summary.messages.at(-1)?.addressed).toEqual([]);
+      // One model call: the call of build_tool ends the reply.
+      expect(personasOf(server)).toEqual(["toolsmith"]);
     });
   });
 });
@@ -559,13 +567,13 @@ describe("what a new user hit", () => {
   });
 
   test("in direct:toolsmith a request for a tool is answered by the toolsmith alone; nobody else is pulled in", async () => {
-    await withRoom({ script: { rules: [say("agent", "agent here")] } }, async ({ room, server, events }) => {
+    await withRoom({ script: { rules: [buildsATool("count words"), say("agent", "agent here")] } }, async ({ room, server, events }) => {
       room.setMode("direct:toolsmith");
       const summary = await room.send("please write a tool that counts words");
       expect(summary.messages.map((message) => message.from)).toEqual(["user", "toolsmith"]);
       expect(summary.messages[1]?.addressed).toEqual([]);
       expect(summary.messages[1]?.heardBy).toEqual(["toolsmith"]);
-      expect(personasOf(server)).toEqual([]);
+      expect(personasOf(server)).toEqual(["toolsmith"]);
       expect(events.filter((event) => event.type === "reply-start").map((event) => event.persona)).toEqual(["toolsmith"]);
     });
   });
@@ -635,11 +643,12 @@ describe("persona strategies", () => {
       return { text: `could not finish "${goal}" yet`, addressed: [] };
     };
     await withRoom(
-      { script: { rules: [] }, personas: [{ name: "toolsmith", kind: "toolsmith" }], room: { toolsmithJob } },
+      { script: { rules: [buildsATool("count the words of a text")] }, personas: [{ name: "toolsmith", kind: "toolsmith" }], room: { toolsmithJob } },
       async ({ room, events, output, server }) => {
         const summary = await room.send("build a tool that counts words");
-        expect(summary.messages.at(-1)?.text).toBe('could not finish "build a tool that counts words" yet');
-        expect(personasOf(server)).toEqual([]);
+        // The goal is the model's, from its build_tool call.
+        expect(summary.messages.at(-1)?.text).toBe('could not finish "count the words of a text" yet');
+        expect(personasOf(server)).toEqual(["toolsmith"]);
         expect(jobEndpoints).toEqual([{ baseUrl: server.url, modelId: "qwen3:8b" }]);
         const progress = events.filter((event) => event.type === "progress");
         expect(progress.map((event) => [event.persona, event.step, event.status])).toEqual(steps.map(([step, status]) => ["toolsmith", step, status]));
@@ -656,6 +665,45 @@ describe("persona strategies", () => {
         ]);
       },
     );
+  });
+});
+
+describe("the toolsmith's model decides what is a request for a tool", () => {
+  test("two requests in different words build; a question, and a \"build a tool\" the model answers in text, run nothing", async () => {
+    const goals: string[] = [];
+    const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, host, progress }) => {
+      goals.push(goal);
+      progress("branch", "done", "cand/test");
+      const text = `${goal}: ready on branch cand/test`;
+      host.report({ type: "text-delta", text });
+      return { text, addressed: [] };
+    };
+    const rules = [
+      buildsATool("count the words of a text", "how many words"),
+      buildsATool("turn a title into a URL slug", "slug"),
+      say("toolsmith", "A tool is a function the room's personas can call."),
+    ];
+    await withRoom({ script: { rules }, personas: [{ name: "toolsmith", kind: "toolsmith" }], room: { toolsmithJob } }, async ({ room, server, events }) => {
+      const words = await room.send("I keep needing to know how many words a paragraph has; could you whip up something?");
+      expect(words.messages.at(-1)?.text).toBe("count the words of a text: ready on branch cand/test");
+      const slug = await room.send("Titles to slugs for URLs, please: can the room get that?");
+      expect(slug.messages.at(-1)?.text).toBe("turn a title into a URL slug: ready on branch cand/test");
+      expect(goals).toEqual(["count the words of a text", "turn a title into a URL slug"]);
+
+      const question = await room.send("What is a tool, anyway?");
+      expect(question.messages.at(-1)?.text).toBe("A tool is a function the room's personas can call.");
+      // The words of a request, but the model answered in text: that is the reply, no pipeline runs.
+      const plain = await room.send("build a tool that counts words");
+      expect(plain.messages.at(-1)?.text).toBe("A tool is a function the room's personas can call.");
+      expect(goals).toHaveLength(2);
+      expect(events.filter((event) => event.type === "progress")).toHaveLength(2);
+
+      // Every reply was one model call, each offered build_tool.
+      const offered = server.requests
+        .filter((request) => request.path === "/v1/chat/completions")
+        .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name));
+      expect(offered).toEqual([["build_tool"], ["build_tool"], ["build_tool"], ["build_tool"]]);
+    });
   });
 });
 

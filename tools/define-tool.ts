@@ -23,7 +23,14 @@ export type ToolContext = {
  * What a tool hands back: `output` is the text the model reads (`ok: false` is a failure it should act on);
  * `data` is the JSON value the tool produced, for workflows and clients that want fields, not prose.
  */
-export type ToolResult = { ok: boolean; output: string; exitCode?: number | null; data?: JsonValue };
+export type ToolResult = {
+  ok: boolean;
+  output: string;
+  exitCode?: number | null;
+  data?: JsonValue;
+  /** The reply is done with this result: the tool loop does not ask the model again (the toolsmith's build_tool). */
+  endsReply?: true;
+};
 
 /** A value that survives JSON.stringify and JSON.parse unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

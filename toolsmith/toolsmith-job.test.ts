@@ -12,8 +12,13 @@ import { toolsmithJob } from "./toolsmith-job.ts";
 describe("the toolsmith in the room", () => {
   test("a request for a tool runs the pipeline with progress step by step, ends with the branch, and the agent is not blocked", async () => {
     using repo = tempGitRepo();
+    // The toolsmith's model decides to build with a build_tool call written in its text (hermes style).
+    const decides = {
+      when: { persona: "toolsmith", tool: "build_tool" },
+      reply: { toolCalls: [{ name: "build_tool", arguments: { goal: WORD_COUNT.goal } }], embedded: "hermes" as const },
+    };
     await using server = await startScriptedServer({
-      script: { rules: [...toolsmithRules(WORD_COUNT), { when: { persona: "agent" }, reply: { text: "agent here" } }] },
+      script: { rules: [...toolsmithRules(WORD_COUNT), decides, { when: { persona: "agent" }, reply: { text: "agent here" } }] },
     });
     const workspaceDir = join(repo.dir, "workspace");
     mkdirSync(workspaceDir);
@@ -28,7 +33,7 @@ describe("the toolsmith in the room", () => {
       onEvent: (event) => events.push(event),
     });
     try {
-      const summary = await room.send(`please build a tool: ${WORD_COUNT.goal}`);
+      const summary = await room.send("could the room count the words of a text for me?");
       const toolsmithReply = summary.messages.find((message) => message.from === "toolsmith")?.text ?? "";
       const branch = /branch (cand\/\d{8}T\d{6}Z)/.exec(toolsmithReply)?.[1];
       expect(branch).toBeDefined();
