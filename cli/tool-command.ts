@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
+import { generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
@@ -44,11 +44,9 @@ Example:
   org tool list
   org tool run word_count --inputs '{"text":"one two three"}' --ref cand/20261123T101500Z`;
 
-// The same patterns as git/candidate-branch.ts and toolsmith/tool-metadata.ts, here so that loading the CLI does not
-// load the toolsmith (TypeScript's compiler, simple-git): those are imported when a tool action runs.
+// The same pattern as git/candidate-branch.ts, here so that loading the CLI does not load simple-git and the
+// toolsmith (TypeScript's compiler): those are imported when a tool action runs.
 const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
-const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
-const GENERATED_DIR = join("tools", "generated");
 
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
@@ -154,30 +152,32 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   return 0;
 }
 
-/** A tool's files from the checkout (promoted) or a branch, with its metadata validated and hashes checked. */
-async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal) {
+/** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
+async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
+  if (!ref) {
+    const { readPromotedTool, verifiedToolCode } = await import("../toolsmith/promoted-tools.ts");
+    const read = readPromotedTool(git.repoDir, name);
+    if (!read.ok) throw new UserFacingError(`${read.problem}; see org tool list`);
+    const verified = verifiedToolCode(read.tool);
+    if (!verified.ok) throw new UserFacingError(`${name}: its files do not match the hashes in ${generatedToolPath(name, "metadata.json")}; it was changed after validation and will not run`);
+    return { code: verified.code, metadata: read.tool.metadata };
+  }
   const { readToolFileAt } = await import("../toolsmith/tool-catalog.ts");
   const { parseToolMetadata, sha256Hex } = await import("../toolsmith/tool-metadata.ts");
-  const read = async (file: "tool.ts" | "tool.test.ts" | "metadata.json") => {
-    if (ref) return readToolFileAt(git, ref, name, file, signal);
-    const path = join(git.repoDir, GENERATED_DIR, name, file);
-    if (!existsSync(path)) throw new UserFacingError(`no promoted tool ${name} (${join(GENERATED_DIR, name)} is missing); see org tool list`);
-    return readFileSync(path, "utf8");
-  };
   let files: { tool: string; tests: string; metadata: string };
   try {
+    const read = (file: "tool.ts" | "tool.test.ts" | "metadata.json") => readToolFileAt(git, ref, name, file, signal);
     files = { tool: await read("tool.ts"), tests: await read("tool.test.ts"), metadata: await read("metadata.json") };
-  } catch (error) {
-    if (error instanceof UserFacingError) throw error;
+  } catch {
     throw new UserFacingError(`no tool ${name} on ${ref}; see org tool list`);
   }
-  const where = `${ref ? `${ref}:` : ""}${GENERATED_DIR}/${name}/metadata.json`;
+  const where = `${ref}:${generatedToolPath(name, "metadata.json")}`;
   const metadata: ToolMetadata = parseToolMetadata(files.metadata, where);
   if (metadata.spec.name !== name) throw new UserFacingError(`${where} describes ${metadata.spec.name}, not ${name}`);
   if (sha256Hex(files.tool) !== metadata.files["tool.ts"] || sha256Hex(files.tests) !== metadata.files["tool.test.ts"]) {
     throw new UserFacingError(`${name}: its files do not match the hashes in ${where}; it was changed after validation and will not run`);
   }
-  return { ...files, metadata };
+  return { code: files.tool, metadata };
 }
 
 async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
@@ -194,7 +194,7 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
     `tests ${validation.tests.passed} passed, line coverage ${Math.round(validation.coverage.lines * 100)} %, mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
     `made by ${[...new Set(provenance.phases.map((phase) => `${phase.model} at ${phase.baseUrl}`))].join(", ")} in ${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
     "",
-    tool.tool,
+    tool.code,
   ];
   console.log(sanitizeForTerminal(lines.join("\n")));
   return 0;
@@ -213,31 +213,15 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   const git = await repoOf(values.repo);
   const ref = checkRef(values.ref);
   const tool = await loadTool(git, name, ref, signal);
-  const runDir = join(git.repoDir, ".org", "toolsmith", `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
-  try {
-    // The tool's folder as validated: only its files, read-only inside the sandbox.
-    const toolDir = join(runDir, "tool");
-    mkdirSync(toolDir, { recursive: true, mode: 0o755 });
-    writeFileSync(join(toolDir, "tool.ts"), tool.tool);
-    const { runGeneratedTool } = await import("../tools/run-generated-tool.ts");
-    const result = await runGeneratedTool({
-      toolDir,
-      inputSchema: tool.metadata.spec.input_schema,
-      outputSchema: tool.metadata.spec.output_schema,
-      input,
-      scratchDir: join(runDir, "scratch"),
-      timeoutMs: tool.metadata.sandbox.timeoutMs,
-      signal,
-    });
-    if (!result.ok) {
-      say(`org: ${name} failed (${result.reason}): ${result.error}`);
-      return 1;
-    }
-    console.log(terminalSafeJson(result.output));
-    return 0;
-  } finally {
-    rmSync(runDir, { recursive: true, force: true });
+  const { runToolCopy } = await import("../toolsmith/promoted-tools.ts");
+  // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.
+  const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal });
+  if (!result.ok) {
+    say(`org: ${name} failed (${result.reason}): ${result.error}`);
+    return 1;
   }
+  console.log(terminalSafeJson(result.output));
+  return 0;
 }
 
 export const toolCommand: Command = {

@@ -1,16 +1,11 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GENERATED_TOOLS_DIR } from "../config/tool-names.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
+import { generatedToolFolders } from "../config/tool-names.ts";
+import { GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { TOOL_NAME_PATTERN } from "../toolsmith/tool-metadata.ts";
-
-// A metadata.json beyond this is refused unread: the schema allows long fields, not megabytes.
-export const MAX_METADATA_BYTES = 256 * 1024;
-
-const CANDIDATE_METADATA_PATH = /^tools\/generated\/([a-z][a-z0-9_]{1,47})\/metadata\.json$/;
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+import { candidateMetadataFiles } from "../toolsmith/tool-catalog.ts";
+import { MAX_METADATA_BYTES } from "../toolsmith/tool-metadata.ts";
 
 /** One metadata.json the registry may index: from the checkout (promoted) or from a `cand/*` branch. */
 export type ToolSource = {
@@ -31,20 +26,17 @@ export function gitBlobId(content: Uint8Array, algorithm: "sha1" | "sha256" = "s
   return createHash(algorithm).update(`blob ${content.byteLength}\0`).update(content).digest("hex");
 }
 
-/** The checkout's `tools/generated/<name>/metadata.json` files, each read once. */
+/** The checkout's `tools/generated/<name>/metadata.json` files, each read once; over MAX_METADATA_BYTES, not read at all. */
 function checkoutSources(repoDir: string, notices: string[]): { sources: ToolSource[]; contents: Map<string, Uint8Array> } {
-  const root = join(repoDir, GENERATED_TOOLS_DIR);
   const sources: ToolSource[] = [];
   const contents = new Map<string, Uint8Array>();
-  if (!existsSync(root)) return { sources, contents };
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const label = join(GENERATED_TOOLS_DIR, entry.name, "metadata.json");
-    if (!TOOL_NAME_PATTERN.test(entry.name)) {
-      notices.push(`skipped ${JSON.stringify(entry.name)} in ${GENERATED_TOOLS_DIR}: not a tool name (snake_case, 2–48 characters)`);
-      continue;
-    }
-    const path = join(root, entry.name, "metadata.json");
+  const folders = generatedToolFolders(repoDir);
+  for (const other of folders.others) {
+    notices.push(`skipped ${JSON.stringify(other)} in ${GENERATED_TOOLS_DIR}: not a tool name (snake_case, 2–48 characters)`);
+  }
+  for (const name of folders.names) {
+    const label = generatedToolPath(name, "metadata.json");
+    const path = join(repoDir, label);
     let stat: ReturnType<typeof lstatSync>;
     try {
       stat = lstatSync(path);
@@ -61,9 +53,9 @@ function checkoutSources(repoDir: string, notices: string[]): { sources: ToolSou
       continue;
     }
     const content = readFileSync(path);
-    contents.set(entry.name, content);
+    contents.set(name, content);
     const text = content.toString("utf8");
-    sources.push({ key: `promoted:${entry.name}`, name: entry.name, origin: "promoted", blob: gitBlobId(content), label, read: async () => text });
+    sources.push({ key: `promoted:${name}`, name, origin: "promoted", blob: gitBlobId(content), label, read: async () => text });
   }
   return { sources, contents };
 }
@@ -75,40 +67,19 @@ function checkoutSources(repoDir: string, notices: string[]): { sources: ToolSou
 async function candidateSources(repoDir: string, promoted: Map<string, Uint8Array>, notices: string[], signal?: AbortSignal): Promise<ToolSource[]> {
   if (!existsSync(join(repoDir, ".git"))) return [];
   const git = new RepoGit(repoDir);
-  const refs = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/cand/"], { signal });
+  const listed = await candidateMetadataFiles(git, signal);
+  notices.push(...listed.notices);
   const sources: ToolSource[] = [];
-  for (const line of refs.split("\n")) {
-    if (line === "") continue;
-    const [commit = "", ref = ""] = line.split(" ", 2);
-    const branch = ref.replace(/^refs\/heads\//, "");
-    if (!CANDIDATE_BRANCH_PATTERN.test(branch) || !OBJECT_ID.test(commit)) {
-      notices.push(`skipped branch ${JSON.stringify(branch)}: not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
+  for (const { branch, name, path, blob, size } of listed.files) {
+    const label = `${branch}:${path}`;
+    const own = promoted.get(name);
+    // A branch made from main carries every promoted tool: only what it adds or changes is a candidate.
+    if (own && gitBlobId(own, blob.length === 64 ? "sha256" : "sha1") === blob) continue;
+    if (size > MAX_METADATA_BYTES) {
+      notices.push(`skipped ${label}: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have`);
       continue;
     }
-    const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", "tools/generated/"], { signal });
-    for (const row of tree.split("\n")) {
-      const [info = "", path = ""] = row.split("\t");
-      const [mode, type, blob = "", size = ""] = info.split(/\s+/);
-      const name = CANDIDATE_METADATA_PATH.exec(path)?.[1];
-      if (!name || mode !== "100644" || type !== "blob" || !OBJECT_ID.test(blob)) continue;
-      const label = `${branch}:${path}`;
-      const own = promoted.get(name);
-      // A branch made from main carries every promoted tool: only what it adds or changes is a candidate.
-      if (own && gitBlobId(own, blob.length === 64 ? "sha256" : "sha1") === blob) continue;
-      if (Number(size) > MAX_METADATA_BYTES) {
-        notices.push(`skipped ${label}: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have`);
-        continue;
-      }
-      sources.push({
-        key: `${branch}:${name}`,
-        name,
-        origin: "candidate",
-        branch,
-        blob,
-        label,
-        read: () => git.run(["cat-file", "blob", blob], { signal }),
-      });
-    }
+    sources.push({ key: `${branch}:${name}`, name, origin: "candidate", branch, blob, label, read: () => git.run(["cat-file", "blob", blob], { signal }) });
   }
   return sources;
 }

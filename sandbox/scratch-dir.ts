@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SCRATCH_DIR } from "../config/workspace-paths.ts";
 import { ScratchDirectoryError } from "./open-scratch.ts";
 
 /** Where every session's scratch lives under a workspace: `<workspace>/.org/scratch`. */
 export function scratchRootFor(workspaceDir: string): string {
-  return join(workspaceDir, ".org", "scratch");
+  return join(workspaceDir, SCRATCH_DIR);
 }
 
 /** The per-session scratch directory under the workspace: `<workspace>/.org/scratch/<session or "default">`. */

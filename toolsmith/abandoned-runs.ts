@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 
 /** Whether a process with this pid is alive on this machine. */
 function isAlive(pid: number): boolean {
@@ -16,7 +17,7 @@ function isAlive(pid: number): boolean {
  * every finally). Folders are named `run-<pid>-<hex>` or `tool-run-<pid>-<hex>`; only dead owners' go.
  */
 export function removeAbandonedRuns(repoDir: string): string[] {
-  const directory = join(repoDir, ".org", "toolsmith");
+  const directory = join(repoDir, TOOLSMITH_WORK_DIR);
   if (!existsSync(directory)) return [];
   const removed: string[] = [];
   for (const name of readdirSync(directory)) {

@@ -1,19 +1,54 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { generatedToolFolders } from "../config/tool-names.ts";
+import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
-import { runGeneratedTool } from "../tools/run-generated-tool.ts";
-import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "./tool-metadata.ts";
+import { type GeneratedToolRun, runGeneratedTool } from "../tools/run-generated-tool.ts";
+import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
 
-const GENERATED_DIR = join("tools", "generated");
+// The one reader of promoted tools (`tools/generated/<name>/` of a workspace or checkout): chat, serve, workflows,
+// `tool list/show/run` all load, hash-check and run them through here.
 
-/** A promoted tool whose files still match the hashes its metadata recorded at validation. */
-export type PromotedTool = { name: string; directory: string; metadata: ToolMetadata };
+/** A promoted tool whose metadata validated and names its folder; `root` is the workspace or checkout it is in. */
+export type PromotedTool = { name: string; root: string; directory: string; metadata: ToolMetadata };
 
-function filesMatch(directory: string, metadata: ToolMetadata): boolean {
-  const hash = (file: string) => sha256Hex(readFileSync(join(directory, file)));
-  return hash("tool.ts") === metadata.files["tool.ts"] && hash("tool.test.ts") === metadata.files["tool.test.ts"];
+/** A promoted tool read from `<root>/tools/generated/<name>/`, or why it cannot be used (a message for a person or a model). */
+export type PromotedToolRead = { ok: true; tool: PromotedTool } | { ok: false; problem: string };
+
+/**
+ * Reads `<root>/tools/generated/<name>/`: a real folder with a tool's name, a metadata.json no larger than
+ * MAX_METADATA_BYTES that fits its schema and names that folder. The files' hashes are checked by `verifiedToolCode`.
+ */
+export function readPromotedTool(root: string, name: string): PromotedToolRead {
+  if (!TOOL_NAME_PATTERN.test(name)) return { ok: false, problem: `${JSON.stringify(name)} is not a generated tool's name` };
+  const where = join(GENERATED_TOOLS_DIR, name);
+  const directory = join(root, where);
+  try {
+    if (!lstatSync(directory).isDirectory()) return { ok: false, problem: `${where} is not a folder` };
+  } catch {
+    return { ok: false, problem: `there is no promoted tool "${name}" (no ${where}/); 'org tool search' finds tools by what they do` };
+  }
+  try {
+    const file = join(directory, "metadata.json");
+    const size = lstatSync(file).size;
+    if (size > MAX_METADATA_BYTES) return { ok: false, problem: `${where}/metadata.json: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have` };
+    const metadata = parseToolMetadata(readFileSync(file, "utf8"), join(where, "metadata.json"));
+    if (metadata.spec.name !== name) return { ok: false, problem: `${where}/metadata.json names ${metadata.spec.name}, not ${name}` };
+    return { ok: true, tool: { name, root, directory, metadata } };
+  } catch (error) {
+    return { ok: false, problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The tool's code when tool.ts and tool.test.ts still have the hashes recorded at validation; else the first file that differs. */
+export function verifiedToolCode(tool: PromotedTool): { ok: true; code: string } | { ok: false; file: "tool.ts" | "tool.test.ts" } {
+  const code = readFileSync(join(tool.directory, "tool.ts"));
+  if (sha256Hex(code) !== tool.metadata.files["tool.ts"]) return { ok: false, file: "tool.ts" };
+  if (sha256Hex(readFileSync(join(tool.directory, "tool.test.ts"))) !== tool.metadata.files["tool.test.ts"]) return { ok: false, file: "tool.test.ts" };
+  return { ok: true, code: code.toString("utf8") };
 }
 
 /**
@@ -22,27 +57,64 @@ function filesMatch(directory: string, metadata: ToolMetadata): boolean {
  * reported through `onSkip`.
  */
 export function promotedToolsIn(repoDir: string, onSkip: (name: string, problem: string) => void = () => {}): PromotedTool[] {
-  const root = join(repoDir, GENERATED_DIR);
-  if (!existsSync(root)) return [];
   const found: PromotedTool[] = [];
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !TOOL_NAME_PATTERN.test(entry.name)) continue;
-    const directory = join(root, entry.name);
-    try {
-      const metadata = parseToolMetadata(readFileSync(join(directory, "metadata.json"), "utf8"), join(GENERATED_DIR, entry.name, "metadata.json"));
-      if (metadata.spec.name !== entry.name) throw new Error(`its metadata names ${metadata.spec.name}`);
-      if (!filesMatch(directory, metadata)) throw new Error("its files do not match the hashes recorded at validation");
-      found.push({ name: entry.name, directory, metadata });
-    } catch (error) {
-      onSkip(entry.name, error instanceof Error ? error.message : String(error));
-    }
+  for (const name of generatedToolFolders(repoDir).names) {
+    const read = readPromotedTool(repoDir, name);
+    if (!read.ok) onSkip(name, read.problem);
+    else if (!verifiedToolCode(read.tool).ok) onSkip(name, "its files do not match the hashes recorded at validation");
+    else found.push(read.tool);
   }
   return found.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
+ * Runs a generated tool's code (already checked against its metadata) from a fresh copy: only tool.ts, in a new
+ * folder under `<repoDir>/.org/toolsmith/`, read-only in the sandbox, so a change to the tool's own folder
+ * after the check cannot reach the run. The folder is removed afterwards (`removeAbandonedRuns` if killed).
+ */
+export async function runToolCopy(options: {
+  repoDir: string;
+  code: string;
+  metadata: ToolMetadata;
+  input: unknown;
+  /** Default: a fresh folder beside the copy, removed with it. */
+  scratchDir?: string;
+  signal?: AbortSignal;
+}): Promise<GeneratedToolRun> {
+  const runDir = join(options.repoDir, TOOLSMITH_WORK_DIR, `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    const toolDir = join(runDir, "tool");
+    mkdirSync(toolDir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(toolDir, "tool.ts"), options.code);
+    return await runGeneratedTool({
+      toolDir,
+      inputSchema: options.metadata.spec.input_schema,
+      outputSchema: options.metadata.spec.output_schema,
+      input: options.input,
+      scratchDir: options.scratchDir ?? join(runDir, "scratch"),
+      timeoutMs: options.metadata.sandbox.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/** Why a promoted tool will not run when `verifiedToolCode` found `file` changed. */
+export function changedFileProblem(name: string, file: "tool.ts" | "tool.test.ts"): string {
+  return `${join(GENERATED_TOOLS_DIR, name, file)} is not the file its metadata.json records (sha256 differs); it will not run`;
+}
+
+/** Runs a promoted tool after checking its files' hashes again, from a fresh copy (see `runToolCopy`). */
+export async function runPromotedTool(tool: PromotedTool, options: { input: unknown; scratchDir: string; signal?: AbortSignal }): Promise<GeneratedToolRun> {
+  const verified = verifiedToolCode(tool);
+  if (!verified.ok) return { ok: false, reason: "tool", error: changedFileProblem(tool.name, verified.file), durationMs: 0 };
+  return runToolCopy({ repoDir: tool.root, code: verified.code, metadata: tool.metadata, ...options });
+}
+
+/**
  * A promoted tool as a tool personas can call: its input schema is the parameters, and every call runs the
- * fixed runner in a fresh sandbox (no network, the tool's folder read-only, the session's scratch). The output
+ * fixed runner in a fresh sandbox (no network, a fresh copy of the tool read-only, the session's scratch). The output
  * is checked against the output schema and redacted; a failure is a result the model can read.
  */
 export function promotedToolAsTool(tool: PromotedTool): AnyTool {
@@ -53,18 +125,10 @@ export function promotedToolAsTool(tool: PromotedTool): AnyTool {
     // Its code was validated, but its input comes from a model: a hop runs it under the stricter policy.
     runsCode: true,
     async execute(args, context) {
-      if (!filesMatch(tool.directory, tool.metadata)) {
+      if (!verifiedToolCode(tool).ok) {
         return { ok: false, output: `Error: ${spec.name}'s files changed after validation; it will not run. Tell the user.` };
       }
-      const result = await runGeneratedTool({
-        toolDir: tool.directory,
-        inputSchema: spec.input_schema,
-        outputSchema: spec.output_schema,
-        input: args,
-        scratchDir: scratchDirFor(context),
-        timeoutMs: tool.metadata.sandbox.timeoutMs,
-        signal: context.signal,
-      });
+      const result = await runPromotedTool(tool, { input: args, scratchDir: scratchDirFor(context), signal: context.signal });
       if (!result.ok) return { ok: false, output: `Error: ${spec.name} failed (${result.reason}): ${result.error}` };
       return { ok: true, output: JSON.stringify(result.output), data: result.output as JsonValue };
     },

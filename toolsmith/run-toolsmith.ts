@@ -3,13 +3,14 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import { environmentSettings } from "../config/environment.ts";
+import { generatedToolPath, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
 import { removeAbandonedRuns } from "./abandoned-runs.ts";
 import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
-import { BUILT_IN_TOOL_NAMES, candidateTools, GENERATED_DIR, promotedTools } from "./tool-catalog.ts";
+import { BUILT_IN_TOOL_NAMES, candidateTools, promotedTools } from "./tool-catalog.ts";
 import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "./tool-metadata.ts";
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "./toolsmith-settings.ts";
 import { type ValidationReport, validateTool } from "./validate-tool.ts";
@@ -126,7 +127,7 @@ export async function runToolsmith(request: {
     let testCode = await writeTests(1, toolCode);
     let implementationRepairs = 0;
     let testRepairs = 0;
-    const runDir = join(git.repoDir, ".org", "toolsmith", `run-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const runDir = join(git.repoDir, TOOLSMITH_WORK_DIR, `run-${process.pid}-${randomBytes(4).toString("hex")}`);
     for (let round = 1; ; round += 1) {
       const started = performance.now();
       const report = await validateTool({
@@ -146,9 +147,9 @@ export async function runToolsmith(request: {
           git,
           {
             files: {
-              [`${GENERATED_DIR}/${spec.name}/tool.ts`]: toolCode,
-              [`${GENERATED_DIR}/${spec.name}/tool.test.ts`]: testCode,
-              [`${GENERATED_DIR}/${spec.name}/metadata.json`]: `${JSON.stringify(metadata, null, 2)}\n`,
+              [generatedToolPath(spec.name, "tool.ts")]: toolCode,
+              [generatedToolPath(spec.name, "tool.test.ts")]: testCode,
+              [generatedToolPath(spec.name, "metadata.json")]: `${JSON.stringify(metadata, null, 2)}\n`,
             },
             subject: `feat(tools): generated tool ${spec.name}`,
             body: oneLine(spec.description, 500),

@@ -1,15 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { generatedToolFolders } from "../config/tool-names.ts";
+import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
-import { parseToolMetadata, TOOL_NAME_PATTERN, type ToolMetadata } from "./tool-metadata.ts";
+import { readPromotedTool } from "./promoted-tools.ts";
+import { MAX_METADATA_BYTES, parseToolMetadata, type ToolMetadata } from "./tool-metadata.ts";
 
 /** Names of org's own tools; a generated tool may not take one. */
 export const BUILT_IN_TOOL_NAMES: readonly string[] = [sh.name, pythonRun.name, "chat_mode", "submit_spec", "submit_implementation", "submit_tests"];
-
-export const GENERATED_DIR = join("tools", "generated");
 
 /** A generated tool org knows of: promoted (in the checkout) or a candidate (on a `cand/*` branch). */
 export type CatalogEntry =
@@ -19,48 +18,68 @@ export type CatalogEntry =
 
 /** The promoted tools: folders under tools/generated/ of the checkout, metadata validated. */
 export function promotedTools(repoDir: string): CatalogEntry[] {
-  const root = join(repoDir, GENERATED_DIR);
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && TOOL_NAME_PATTERN.test(entry.name))
-    .map((entry): CatalogEntry => {
-      const directory = join(root, entry.name);
-      const where = join(GENERATED_DIR, entry.name, "metadata.json");
-      try {
-        const metadata = parseToolMetadata(readFileSync(join(directory, "metadata.json"), "utf8"), where);
-        if (metadata.spec.name !== entry.name) throw new Error(`${where}: names ${metadata.spec.name}, not ${entry.name}`);
-        return { status: "promoted", name: entry.name, metadata, directory };
-      } catch (error) {
-        return { status: "broken", name: entry.name, where, problem: error instanceof Error ? error.message : String(error) };
-      }
+  return generatedToolFolders(repoDir)
+    .names.map((name): CatalogEntry => {
+      const read = readPromotedTool(repoDir, name);
+      if (read.ok) return { status: "promoted", name, metadata: read.tool.metadata, directory: read.tool.directory };
+      return { status: "broken", name, where: generatedToolPath(name, "metadata.json"), problem: read.problem };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The candidate tools: every `cand/*` branch's new tools/generated/ folders, read with git, nothing checked out. */
-export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promise<CatalogEntry[]> {
-  const refs = await git.run(["for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/cand/"], { signal });
-  const entries: CatalogEntry[] = [];
-  const onMain = new Set((await git.run(["ls-tree", "--name-only", `refs/heads/main:${GENERATED_DIR}`], { signal }).catch(() => "")).split("\n"));
+/** One `tools/generated/<name>/metadata.json` on a candidate branch, as `git ls-tree` lists it (not read yet). */
+export type CandidateMetadataFile = { branch: string; commit: string; name: string; path: string; blob: string; size: number };
+
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * Every `cand/*` branch's `tools/generated/<name>/metadata.json` (regular files only), listed through git without
+ * touching the checkout; only branches named `cand/YYYYMMDDTHHMMSSZ`, objects named by id. Other branches are noticed.
+ */
+export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal): Promise<{ files: CandidateMetadataFile[]; notices: string[] }> {
+  const refs = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/cand/"], { signal });
+  const files: CandidateMetadataFile[] = [];
+  const notices: string[] = [];
   for (const line of refs.split("\n")) {
-    const [branch, commit] = line.trim().split(" ");
-    if (!branch || !commit || !CANDIDATE_BRANCH_PATTERN.test(branch)) continue;
-    const listing = await git.run(["ls-tree", "--name-only", `${commit}:${GENERATED_DIR}`], { signal }).catch(() => "");
-    for (const name of listing.split("\n").filter((entry) => TOOL_NAME_PATTERN.test(entry))) {
-      if (onMain.has(name)) continue;
-      const where = `${branch}:${GENERATED_DIR}/${name}/metadata.json`;
-      try {
-        const text = await git.run(["show", `${commit}:${GENERATED_DIR}/${name}/metadata.json`], { signal });
-        entries.push({ status: "candidate", name, metadata: parseToolMetadata(text, where), branch, commit });
-      } catch (error) {
-        entries.push({ status: "broken", name, where, problem: error instanceof Error ? error.message : String(error) });
-      }
+    if (line === "") continue;
+    const [commit = "", ref = ""] = line.split(" ", 2);
+    const branch = ref.replace(/^refs\/heads\//, "");
+    if (!CANDIDATE_BRANCH_PATTERN.test(branch) || !OBJECT_ID.test(commit)) {
+      notices.push(`skipped branch ${JSON.stringify(branch)}: not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
+      continue;
+    }
+    const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+    for (const row of tree.split("\n")) {
+      const [info = "", path = ""] = row.split("\t");
+      const [mode, type, blob = "", size = ""] = info.split(/\s+/);
+      const name = path.split("/")[2] ?? "";
+      if (path !== generatedToolPath(name, "metadata.json") || !TOOL_NAME_PATTERN.test(name)) continue;
+      if (mode !== "100644" || type !== "blob" || !OBJECT_ID.test(blob)) continue;
+      files.push({ branch, commit, name, path, blob, size: Number(size) });
+    }
+  }
+  return { files, notices };
+}
+
+/** The candidate tools: every `cand/*` branch's tools not promoted on main, metadata validated, nothing checked out. */
+export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promise<CatalogEntry[]> {
+  const onMain = new Set((await git.run(["ls-tree", "--name-only", `refs/heads/main:${GENERATED_TOOLS_DIR}`], { signal }).catch(() => "")).split("\n"));
+  const entries: CatalogEntry[] = [];
+  for (const { branch, commit, name, path, blob, size } of (await candidateMetadataFiles(git, signal)).files) {
+    if (onMain.has(name)) continue;
+    const where = `${branch}:${path}`;
+    try {
+      if (size > MAX_METADATA_BYTES) throw new Error(`${where}: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have`);
+      const text = await git.run(["cat-file", "blob", blob], { signal });
+      entries.push({ status: "candidate", name, metadata: parseToolMetadata(text, where), branch, commit });
+    } catch (error) {
+      entries.push({ status: "broken", name, where, problem: error instanceof Error ? error.message : String(error) });
     }
   }
   return entries;
 }
 
 /** Reads one file of a generated tool at a ref (no checkout). */
-export function readToolFileAt(git: RepoGit, ref: string, name: string, file: "tool.ts" | "tool.test.ts" | "metadata.json", signal?: AbortSignal): Promise<string> {
-  return git.run(["show", `${ref}:${GENERATED_DIR}/${name}/${file}`], { signal });
+export function readToolFileAt(git: RepoGit, ref: string, name: string, file: GeneratedToolFile, signal?: AbortSignal): Promise<string> {
+  return git.run(["show", `${ref}:${generatedToolPath(name, file)}`], { signal });
 }

@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 
-/** A generated tool's name: snake_case, short, safe as a folder name and as an OpenAI tool name. */
-export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
+// fitness/ checks tool names through this module.
+export { TOOL_NAME_PATTERN };
+
+/** A metadata.json beyond this is refused unread: the schema allows long fields, not megabytes. */
+export const MAX_METADATA_BYTES = 256 * 1024;
 
 /** A JSON Schema object (the model writes it); it must be one zod can turn into a validator. */
 export const JsonSchemaObject = z.record(z.string(), z.unknown()).superRefine((schema, context) => {

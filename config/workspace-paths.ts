@@ -1,0 +1,39 @@
+import { join } from "node:path";
+
+// The layout org keeps in a workspace and in its own checkout: `.org/` for state (never committed) and
+// `tools/generated/<name>/` for promoted generated tools. Every other file names these through here.
+
+/** The checkout org runs from. */
+export const CHECKOUT_DIR = join(import.meta.dir, "..");
+
+/** org's state folder under a workspace or checkout; it is git-ignored. */
+export const ORG_DIR = ".org";
+/** Per-session scratch folders: `.org/scratch/<session>`. */
+export const SCRATCH_DIR = join(ORG_DIR, "scratch");
+/** Saved sessions: `.org/sessions`. */
+export const SESSIONS_DIR = join(ORG_DIR, "sessions");
+/** The audit log: `.org/audit/<day>.jsonl`. */
+export const AUDIT_DIR = join(ORG_DIR, "audit");
+/** Transcripts `/save` writes by default: `.org/transcripts`. */
+export const TRANSCRIPTS_DIR = join(ORG_DIR, "transcripts");
+/** The line editor's history file. */
+export const HISTORY_FILE = join(ORG_DIR, "history");
+/** The toolsmith's validation folders and `tool run`'s copies: `.org/toolsmith/run-*`, `.org/toolsmith/tool-run-*`. */
+export const TOOLSMITH_WORK_DIR = join(ORG_DIR, "toolsmith");
+/** Git worktrees org makes: `.org/worktrees`. */
+export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
+
+/** Where promoted generated tools live, one folder each, under a workspace or org's checkout. */
+export const GENERATED_TOOLS_DIR = join("tools", "generated");
+
+/** A generated tool's name, and so its folder's: snake_case, 2–48 characters, safe as a folder and an OpenAI tool name. */
+export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
+
+/** The three files of a generated tool's folder. */
+export const GENERATED_TOOL_FILES = ["tool.ts", "tool.test.ts", "metadata.json"] as const;
+export type GeneratedToolFile = (typeof GENERATED_TOOL_FILES)[number];
+
+/** A generated tool file's path relative to a repository's root, with `/` separators (as git names it). */
+export function generatedToolPath(name: string, file: GeneratedToolFile): string {
+  return `${GENERATED_TOOLS_DIR}/${name}/${file}`;
+}
