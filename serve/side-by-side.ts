@@ -152,9 +152,17 @@ async function waitForHealth(window: TmuxWindow, windowName: string, settings: I
     const state = await window.state();
     if (state.state === "absent") throw new InstanceStartError(`tmux window ${windowName} was closed before the server was healthy; start it again.`);
     if (state.state === "dead") {
+      // tmux marks a pane dead when its terminal closes; the exit status follows once the process is reaped.
+      let dead = state;
+      for (let tries = 0; dead.state === "dead" && dead.status === null && tries < 10; tries += 1) {
+        await Bun.sleep(100);
+        const again = await window.state();
+        if (again.state === "dead") dead = again;
+      }
+      const status = dead.state === "dead" ? dead.status : null;
       const lines = await window.lastLines();
       throw new InstanceStartError(
-        `the server in tmux window ${windowName} exited${state.status !== null ? ` with code ${state.status}` : ""} before it was healthy. Its last lines:\n${indent(lines)}`,
+        `the server in tmux window ${windowName} exited${status !== null ? ` with code ${status}` : ""} before it was healthy. Its last lines:\n${indent(lines)}`,
       );
     }
     last = await probeHealth(settings.port);
