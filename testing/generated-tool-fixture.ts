@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { sha256Hex, type ToolSpec } from "../toolsmith/tool-metadata.ts";
 
 const TIME = "2026-11-23T10:15:00.000Z";
@@ -46,9 +47,30 @@ export function simpleSpec(name: string, description: string, input = "text", ou
   };
 }
 
-/** Writes `tools/generated/<name>/` (tool.ts, tool.test.ts, metadata.json) under `root`; returns the folder. */
+/** A word counter's spec: `{ text }` → `{ words }`, named `name`. */
+export function wordCountSpec(name = "word_count", description = "Counts the words of a text."): ToolSpec {
+  return {
+    name,
+    description,
+    input_schema: { type: "object", properties: { text: { type: "string" } }, required: ["text"], additionalProperties: false },
+    output_schema: { type: "object", properties: { words: { type: "integer" } }, required: ["words"] },
+    examples: [
+      { input: { text: "a b" }, output: { words: 2 } },
+      { input: { text: "" }, output: { words: 0 } },
+    ],
+    deterministic: true,
+    capabilities: { network: false, filesystem: "none" },
+  };
+}
+
+/** Code for `wordCountSpec`: `{ text }` → `{ words }`. */
+export const WORD_COUNT_CODE = `export default (input: { text: string }) => ({ words: input.text.split(/\\s+/).filter(Boolean).length });\n`;
+/** Tests for `WORD_COUNT_CODE`. */
+export const WORD_COUNT_TESTS = `import { expect, test } from "bun:test";\nimport tool from "./tool.ts";\ntest("counts", () => expect(tool({ text: "a b" })).toEqual({ words: 2 }));\n`;
+
+/** Writes `tools/generated/<name>/` (tool.ts, tool.test.ts, metadata.json with matching hashes) under `root`; returns the folder. */
 export function writeGeneratedTool(root: string, spec: ToolSpec, code = "export default () => ({});\n", testCode = "// tests\n"): string {
-  const directory = join(root, "tools", "generated", spec.name);
+  const directory = join(root, GENERATED_TOOLS_DIR, spec.name);
   mkdirSync(directory, { recursive: true });
   writeFileSync(join(directory, "tool.ts"), code);
   writeFileSync(join(directory, "tool.test.ts"), testCode);

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
-import { generatedToolMetadata } from "./generated-tool-fixture.ts";
+import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
 import type { ToolFixture } from "./toolsmith-fixtures.ts";
 
@@ -196,9 +196,5 @@ export function writeFixtureTool(root: string, fixture: ToolFixture, overrides: 
   const spec = { ...fixture.spec, ...(overrides.name ? { name: overrides.name } : {}) } as ToolSpec;
   const code = overrides.tool ?? fixture.tool;
   const tests = overrides.tests ?? fixture.tests;
-  const folder = join(root, "tools", "generated", spec.name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, "tool.ts"), code);
-  writeFileSync(join(folder, "tool.test.ts"), tests);
-  writeFileSync(join(folder, "metadata.json"), `${JSON.stringify(generatedToolMetadata(spec, code, tests), null, 2)}\n`);
+  writeGeneratedTool(root, spec, code, tests);
 }

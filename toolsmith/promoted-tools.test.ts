@@ -5,29 +5,15 @@ import { loadOrgConfig } from "../config/org-config.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { openRoom } from "../room/room.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type ToolFixture, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "./promoted-tools.ts";
-import { sha256Hex, type ToolMetadata, ToolSpec } from "./tool-metadata.ts";
+import { ToolSpec } from "./tool-metadata.ts";
 
 /** Writes a fixture as a promoted tool, metadata hashes and all, as a promotion would leave it. */
 function promote(repoDir: string, fixture: ToolFixture): string {
-  const spec = ToolSpec.parse(fixture.spec);
-  const directory = join(repoDir, "tools", "generated", spec.name);
-  mkdirSync(directory, { recursive: true });
-  const time = new Date().toISOString();
-  const metadata: ToolMetadata = {
-    version: 1,
-    spec,
-    files: { "tool.ts": sha256Hex(fixture.tool), "tool.test.ts": sha256Hex(fixture.tests) },
-    validation: { stages: [], tests: { passed: 3, failed: 0 }, coverage: { lines: 1, threshold: 0.8 }, mutants: { total: 12, killed: 11, score: 11 / 12, threshold: 0.6 }, heldOutExamples: 1, determinismRuns: 3 },
-    sandbox: { network: false, capabilities: spec.capabilities, timeoutMs: 3000, memoryBytes: 1 << 30 },
-    provenance: { phases: [], attempts: 3, repairRounds: 0, startedAt: time, finishedAt: time, orgCommit: null },
-  };
-  writeFileSync(join(directory, "tool.ts"), fixture.tool);
-  writeFileSync(join(directory, "tool.test.ts"), fixture.tests);
-  writeFileSync(join(directory, "metadata.json"), JSON.stringify(metadata));
-  return directory;
+  return writeGeneratedTool(repoDir, ToolSpec.parse(fixture.spec), fixture.tool, fixture.tests);
 }
 
 describe("promoted generated tools", () => {

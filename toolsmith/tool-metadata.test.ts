@@ -1,44 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { generatedToolMetadata, wordCountSpec } from "../testing/generated-tool-fixture.ts";
 import { parseToolMetadata, recordableBaseUrl, sha256Hex, ToolMetadataError, ToolSpec } from "./tool-metadata.ts";
 
-const spec = {
-  name: "word_count",
-  description: "Counts the words of a text.",
-  input_schema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
-  output_schema: { type: "object", properties: { words: { type: "integer" } }, required: ["words"] },
-  examples: [
-    { input: { text: "a b" }, output: { words: 2 } },
-    { input: { text: "" }, output: { words: 0 } },
-  ],
-  deterministic: true,
-  capabilities: { network: false, filesystem: "none" },
-};
-
-const time = "2026-11-23T10:15:00.000Z";
-const metadata = {
-  version: 1,
-  spec,
-  files: { "tool.ts": sha256Hex("a"), "tool.test.ts": sha256Hex("b") },
-  validation: {
-    stages: [{ stage: "policy", ok: true, durationMs: 3 }],
-    tests: { passed: 3, failed: 0 },
-    coverage: { lines: 1, threshold: 0.8 },
-    mutants: { total: 10, killed: 9, score: 0.9, threshold: 0.6 },
-    heldOutExamples: 1,
-    determinismRuns: 3,
-  },
-  sandbox: { network: false, capabilities: spec.capabilities, timeoutMs: 5000, memoryBytes: 1 << 30 },
-  provenance: {
-    phases: [
-      { phase: "spec", model: "qwen3:8b", baseUrl: "http://127.0.0.1:11434", promptSha256: [sha256Hex("p")], attempts: 1, startedAt: time, finishedAt: time },
-    ],
-    attempts: 3,
-    repairRounds: 0,
-    startedAt: time,
-    finishedAt: time,
-    orgCommit: "0".repeat(40),
-  },
-};
+const spec = wordCountSpec();
+const base = generatedToolMetadata(spec, "a", "b");
+const metadata = { ...base, provenance: { ...base.provenance, attempts: 3, orgCommit: "0".repeat(40) } };
 
 describe("ToolSpec (submit_spec arguments)", () => {
   test("a good spec passes", () => {
