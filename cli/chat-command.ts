@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
@@ -112,7 +113,7 @@ async function openChatRoom(
     workspaceDir: setup.workspaceDir,
     tools: [sh, pythonRun, workflowRun, ...promoted.map(promotedToolAsTool)],
     toolsmithJob: toolsmithJob({ repoDir: REPO_DIR }),
-    audit: new AuditLog(join(setup.workspaceDir, ".org", "audit")),
+    audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
     approve,
     ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
     onEvent,
@@ -220,7 +221,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     say("(the room opens anyway; messages will fail until a server answers)\n");
   }
 
-  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, ".org", "history"), complete: completeSlashCommand });
+  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, HISTORY_FILE), complete: completeSlashCommand });
   const approve = createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
+import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -85,7 +86,7 @@ export const demoCommand: Command = {
         config,
         workspaceDir,
         tools: [sh, pythonRun],
-        audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+        audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
         onEvent: (event: RoomEvent) => {
           renderer.handle(event);
           if (event.type === "tool-result") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });

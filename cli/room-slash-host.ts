@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
+import { TRANSCRIPTS_DIR } from "../config/workspace-paths.ts";
 import { listModels } from "../llm/list-models.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
@@ -77,7 +78,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
     history: (count) => room.history().slice(-count).map(formatMessage),
     clear: () => room.clear(),
     save: async (file) => {
-      const target = resolve(workspaceDir, file ?? join(".org", "transcripts", `${room.sessionId}.md`));
+      const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, transcriptMarkdown(room));
       const shown = relative(process.cwd(), target);

@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ensureOrgDir, GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
 
 /** The only shape a candidate branch may have; checked before any git call that names one. */
 export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
-// What the toolsmith may commit: the three files of one generated tool.
-const CANDIDATE_FILE_PATTERN = /^tools\/generated\/[a-z][a-z0-9_]{1,47}\/(tool\.ts|tool\.test\.ts|metadata\.json)$/;
 const TRAILER_KEY = /^[A-Z][A-Za-z0-9-]{0,40}$/;
 // How many following seconds are tried when the wanted one is taken.
 const MAX_SECOND_TRIES = 120;
@@ -61,7 +60,7 @@ export async function landCandidate(
   const paths = Object.keys(change.files);
   if (paths.length === 0) throw new CandidateRefusedError("nothing to commit");
   for (const path of paths) {
-    if (!CANDIDATE_FILE_PATTERN.test(path)) throw new CandidateRefusedError(`refusing to commit ${JSON.stringify(path)}: only tools/generated/<name>/ files`);
+    if (!isCandidateFile(path)) throw new CandidateRefusedError(`refusing to commit ${JSON.stringify(path)}: only tools/generated/<name>/ files`);
   }
   for (const key of Object.keys(change.trailers)) {
     if (!TRAILER_KEY.test(key)) throw new CandidateRefusedError(`refusing trailer key ${JSON.stringify(key)}`);
@@ -69,8 +68,8 @@ export async function landCandidate(
   const base = await git.resolveCommit("refs/heads/main");
   if (!base) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch to build the candidate on`);
 
-  const worktreesDir = join(git.repoDir, ".org", "worktrees");
-  ensureIgnoredOrgDir(git.repoDir);
+  ensureOrgDir(git.repoDir);
+  const worktreesDir = join(git.repoDir, WORKTREES_DIR);
   mkdirSync(worktreesDir, { recursive: true });
   await removeAbandonedWorktrees(git, worktreesDir);
   const worktree = join(worktreesDir, `toolsmith-${process.pid}-${randomBytes(4).toString("hex")}`);
@@ -143,10 +142,8 @@ async function removeAbandonedWorktrees(git: RepoGit, worktreesDir: string): Pro
   await git.run(["worktree", "prune"]).catch(() => {});
 }
 
-// `.org/` holds org's state; a `*` ignore file inside keeps it out of `git status` in any repository.
-function ensureIgnoredOrgDir(repoDir: string): void {
-  const orgDir = join(repoDir, ".org");
-  mkdirSync(orgDir, { recursive: true });
-  const ignore = join(orgDir, ".gitignore");
-  if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
+// What the toolsmith may commit: the three files of one generated tool.
+function isCandidateFile(path: string): boolean {
+  const name = path.split("/")[2] ?? "";
+  return TOOL_NAME_PATTERN.test(name) && GENERATED_TOOL_FILES.some((file) => path === generatedToolPath(name, file));
 }

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensureOrgDir, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, CandidateRefusedError, checkCandidateBranch } from "./candidate-branch.ts";
 import type { RepoGit } from "./repo-git.ts";
 
@@ -26,10 +27,9 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
   checkCandidateBranch(branch);
   const commit = await git.resolveCommit(`refs/heads/${branch}`);
   if (!commit) throw new CandidateRefusedError(`there is no branch ${branch}; 'git branch --list "cand/*"' lists the candidates.`);
-  const orgDir = join(git.repoDir, ".org");
-  mkdirSync(join(orgDir, "worktrees"), { recursive: true });
-  if (!existsSync(join(orgDir, ".gitignore"))) writeFileSync(join(orgDir, ".gitignore"), "*\n");
-  const directory = join(orgDir, "worktrees", branch.replace("/", "-"));
+  ensureOrgDir(git.repoDir);
+  mkdirSync(join(git.repoDir, WORKTREES_DIR), { recursive: true });
+  const directory = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
   const registered = (await git.run(["worktree", "list", "--porcelain"], { signal }))
     .split("\n")
     .some((line) => line === `worktree ${directory}`);

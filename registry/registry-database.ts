@@ -1,9 +1,10 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
 
 /** Where the registry's cache lives, relative to the checkout: deleting it loses nothing. */
-export const REGISTRY_DATABASE_PATH = join(".org", "registry", "registry.sqlite");
+export const REGISTRY_DATABASE_PATH = join(ORG_DIR, "registry", "registry.sqlite");
 
 // Stamped into the file so a database that is not the registry's (or an older layout) is recognised.
 const APPLICATION_ID = 0x6f726731; // "org1"

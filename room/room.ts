@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
@@ -100,7 +101,7 @@ export function serverSlots(config: OrgConfig): (baseUrl: string) => FifoSemapho
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
 export async function openRoom(options: RoomOptions): Promise<Room> {
   const { config, workspaceDir } = options;
-  const sessionsDir = options.sessionsDir ?? join(workspaceDir, ".org", "sessions");
+  const sessionsDir = options.sessionsDir ?? join(workspaceDir, SESSIONS_DIR);
   // Replies in file mode never go over org's config file (the default name, and the file actually read).
   const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
   const models: Model[] = config.personas.map((persona) =>

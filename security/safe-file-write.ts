@@ -1,13 +1,12 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, realpathSync, writeSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
 
 /** A write org refuses: the target is org's own state, or the path leads through a link or out of the workspace. */
 export class UnsafeWriteError extends Error {
   override name = "UnsafeWriteError";
 }
 
-/** The directory of org's own state (sessions, audit log, history, sandbox scratch) inside a workspace. */
-const STATE_DIR = ".org";
 const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 /**
@@ -21,8 +20,8 @@ export function protectedTargetProblem(
   protectedFiles: readonly string[] = [],
 ): string | undefined {
   const parts = components(relativePath);
-  if (parts[0] === STATE_DIR) {
-    return `"${relativePath}" is inside ${STATE_DIR}/, org's own state (sessions, audit log, sandbox scratch); replies may not be written there. Pick a file outside ${STATE_DIR}/.`;
+  if (parts[0] === ORG_DIR) {
+    return `"${relativePath}" is inside ${ORG_DIR}/, org's own state (sessions, audit log, sandbox scratch); replies may not be written there. Pick a file outside ${ORG_DIR}/.`;
   }
   if (parts.includes(".git")) {
     return `"${relativePath}" is inside a .git directory; replies may not be written there. Pick another file.`;

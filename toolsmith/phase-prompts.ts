@@ -1,3 +1,4 @@
+import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { ToolExample, ToolSpec } from "./tool-metadata.ts";
 
@@ -34,7 +35,7 @@ export function specPrompt(goal: string, takenNames: readonly string[]): ChatMes
       content: [
         `Goal: ${goal}`,
         "",
-        "Design the tool and call submit_spec. The name must match ^[a-z][a-z0-9_]{1,47}$ and must not be one of:",
+        `Design the tool and call submit_spec. The name must match ${TOOL_NAME_PATTERN.source} and must not be one of:`,
         takenNames.join(", ") || "(none)",
         "Give at least 3 examples with exact outputs; some are held back to check the implementation.",
       ].join("\n"),

@@ -1,5 +1,6 @@
 import { lstatSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
 import { parseWorkflow, placeOf, type Workflow, WorkflowError } from "./workflow-file.ts";
 import { type Reference, referencesIn, wholeReference } from "./workflow-references.ts";
 
@@ -33,7 +34,7 @@ function readWorkflowFile(path: string, options: LoadOptions, at: { file: string
   }
   if (options.within !== undefined) {
     const inside = relative(realpathSync(options.within), real);
-    if (inside === "" || inside.startsWith("..") || inside.split(sep)[0] === ".org") {
+    if (inside === "" || inside.startsWith("..") || inside.split(sep)[0] === ORG_DIR) {
       throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is outside the workspace (or in .org/); workflows run only from workspace files.`, at.file, at.step, at.key);
     }
   }
