@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts";
 import { generatedToolCaller } from "./generated-tool-caller.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
@@ -135,6 +136,20 @@ describe("checked before anything runs", () => {
     expect(() => load({ ...base, steps: [{ id: "a", tool: "shout", inputs: { text: "x" } }] })).toThrow(
       'w.json: step "a", key tool: tools/generated/shout/tool.ts is not the file its metadata.json records (sha256 differs); it will not run',
     );
+  });
+
+  test("a tool runs from a fresh copy of its tool.ts, checked again: a change after the workflow was checked does not run", async () => {
+    using workspace = workflowWorkspace();
+    const listing = `import { readdirSync } from "node:fs";\nexport default () => ({ result: readdirSync(import.meta.dir).sort() });\n`;
+    writeGeneratedTool(workspace.dir, simpleSpec("list_beside", "Lists the files beside the tool's code."), listing);
+    const tools = setup(workspace);
+    expect(await tools.callTool("list_beside", { text: "x" })).toMatchObject({ ok: true, output: { result: ["tool.ts"] } });
+
+    expect(tools.checkTool("shout")).toBeUndefined();
+    writeFileSync(join(workspace.dir, "tools/generated/shout/tool.ts"), "export default () => ({ text: 'owned' });\n");
+    const changed = await tools.callTool("shout", { text: "x" });
+    expect(changed).toMatchObject({ ok: false, reason: "tool" });
+    expect(changed.ok ? "" : changed.error).toContain("tools/generated/shout/tool.ts is not the file its metadata.json records");
   });
 
   test("runtime reference problems name the step and key, and nothing runs after them", async () => {
