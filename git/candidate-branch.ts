@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { ensureOrgDir, GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
 
@@ -122,21 +123,11 @@ async function removeWorktree(git: RepoGit, worktree: string): Promise<void> {
   }
 }
 
-/** Whether a process with this pid is alive (on this machine). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 // A toolsmith killed mid-landing (kill -9) leaves its worktree behind; its name carries the owner's pid.
 async function removeAbandonedWorktrees(git: RepoGit, worktreesDir: string): Promise<void> {
   for (const name of readdirSync(worktreesDir)) {
     const pid = Number(/^toolsmith-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
     await removeWorktree(git, join(worktreesDir, name));
   }
   await git.run(["worktree", "prune"]).catch(() => {});

@@ -1,16 +1,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
-
-/** Whether a process with this pid is alive on this machine. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Removes the validation and run folders under `.org/toolsmith/` that a killed org left behind (kill -9 skips
@@ -22,7 +13,7 @@ export function removeAbandonedRuns(repoDir: string): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(directory)) {
     const pid = Number(/^(?:tool-)?run-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
     rmSync(join(directory, name), { recursive: true, force: true });
     removed.push(name);
   }
