@@ -26,53 +26,37 @@ function specText(spec: ToolSpec, visible: ToolExample[]): string {
   return json({ ...rest, examples: visible });
 }
 
-/** The spec phase: the goal, the naming rules and the names already taken. */
-export function specPrompt(goal: string, takenNames: readonly string[]): ChatMessage[] {
+/** A phase's messages: the system prompt, then the goal and the phase's own lines. */
+function phaseMessages(goal: string, lines: string[]): ChatMessage[] {
   return [
     { role: "system", content: SYSTEM },
-    {
-      role: "user",
-      content: [
-        `Goal: ${goal}`,
-        "",
-        `Design the tool and call submit_spec. The name must match ${TOOL_NAME_PATTERN.source} and must not be one of:`,
-        takenNames.join(", ") || "(none)",
-        "Give at least 3 examples with exact outputs; some are held back to check the implementation.",
-      ].join("\n"),
-    },
+    { role: "user", content: [`Goal: ${goal}`, "", ...lines].join("\n") },
   ];
+}
+
+/** The spec phase: the goal, the naming rules and the names already taken. */
+export function specPrompt(goal: string, takenNames: readonly string[]): ChatMessage[] {
+  return phaseMessages(goal, [
+    `Design the tool and call submit_spec. The name must match ${TOOL_NAME_PATTERN.source} and must not be one of:`,
+    takenNames.join(", ") || "(none)",
+    "Give at least 3 examples with exact outputs; some are held back to check the implementation.",
+  ]);
 }
 
 /** The implementation phase: the spec with only the visible examples, and on repair the last code and its failure. */
 export function implementationPrompt(goal: string, spec: ToolSpec, visible: ToolExample[], repair?: { code: string; failure: string }): ChatMessage[] {
-  return [
-    { role: "system", content: SYSTEM },
-    {
-      role: "user",
-      content: [
-        `Goal: ${goal}`,
-        "",
-        `Implement this tool as tool.ts and call submit_implementation. Spec:\n${specText(spec, visible)}`,
-        ...(repair ? ["", `Your previous tool.ts:\n${repair.code}`, "", `It failed validation (the tests stay as they are; fix the implementation):\n${repair.failure}`] : []),
-      ].join("\n"),
-    },
-  ];
+  return phaseMessages(goal, [
+    `Implement this tool as tool.ts and call submit_implementation. Spec:\n${specText(spec, visible)}`,
+    ...(repair ? ["", `Your previous tool.ts:\n${repair.code}`, "", `It failed validation (the tests stay as they are; fix the implementation):\n${repair.failure}`] : []),
+  ]);
 }
 
 /** The tests phase: the spec with the visible examples and the implementation; on repair why the tests were weak. */
 export function testsPrompt(goal: string, spec: ToolSpec, visible: ToolExample[], code: string, repair?: { tests: string; failure: string }): ChatMessage[] {
-  return [
-    { role: "system", content: SYSTEM },
-    {
-      role: "user",
-      content: [
-        `Goal: ${goal}`,
-        "",
-        `Write tool.test.ts for this tool and call submit_tests. Spec:\n${specText(spec, visible)}`,
-        "",
-        `tool.ts:\n${code}`,
-        ...(repair ? ["", `Your previous tool.test.ts:\n${repair.tests}`, "", `The tests were too weak:\n${repair.failure}`] : []),
-      ].join("\n"),
-    },
-  ];
+  return phaseMessages(goal, [
+    `Write tool.test.ts for this tool and call submit_tests. Spec:\n${specText(spec, visible)}`,
+    "",
+    `tool.ts:\n${code}`,
+    ...(repair ? ["", `Your previous tool.test.ts:\n${repair.tests}`, "", `The tests were too weak:\n${repair.failure}`] : []),
+  ]);
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
+import type { ChatMessage } from "../llm/chat-types.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { generatedToolPath, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
@@ -90,38 +91,28 @@ export async function runToolsmith(request: {
     const visible = spec.examples.slice(0, spec.examples.length - heldOutCount);
     const heldOut = spec.examples.slice(spec.examples.length - heldOutCount);
 
-    const implement = async (round: number, repair?: { code: string; failure: string }) => {
-      emit({ type: "phase-start", phase: "implementation", round });
+    // The implementation and tests phases each submit one TypeScript source.
+    const submitSource = async (phase: "implementation" | "tests", round: number, messages: ChatMessage[]) => {
+      const tool = phase === "implementation" ? "submit_implementation" : "submit_tests";
+      emit({ type: "phase-start", phase, round });
       const result = track(
         await callPhase({
-          phase: "implementation",
+          phase,
           endpoint,
-          tool: { name: "submit_implementation", description: PHASE_TOOL_DESCRIPTIONS.submit_implementation, parameters: SourceSubmission },
-          messages: implementationPrompt(goal, spec, visible, repair),
+          tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: SourceSubmission },
+          messages,
           retries: settings.argumentRetries,
           slot: request.slot,
           signal,
         }),
       );
-      emit({ type: "phase-done", phase: "implementation", round, detail: `${result.value.code.split("\n").length} lines` });
+      emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines` });
       return result.value.code;
     };
-    const writeTests = async (round: number, code: string, repair?: { tests: string; failure: string }) => {
-      emit({ type: "phase-start", phase: "tests", round });
-      const result = track(
-        await callPhase({
-          phase: "tests",
-          endpoint,
-          tool: { name: "submit_tests", description: PHASE_TOOL_DESCRIPTIONS.submit_tests, parameters: SourceSubmission },
-          messages: testsPrompt(goal, spec, visible, code, repair),
-          retries: settings.argumentRetries,
-          slot: request.slot,
-          signal,
-        }),
-      );
-      emit({ type: "phase-done", phase: "tests", round, detail: `${result.value.code.split("\n").length} lines` });
-      return result.value.code;
-    };
+    const implement = (round: number, repair?: { code: string; failure: string }) =>
+      submitSource("implementation", round, implementationPrompt(goal, spec, visible, repair));
+    const writeTests = (round: number, code: string, repair?: { tests: string; failure: string }) =>
+      submitSource("tests", round, testsPrompt(goal, spec, visible, code, repair));
 
     let toolCode = await implement(1);
     let testCode = await writeTests(1, toolCode);
