@@ -7,7 +7,7 @@ import { z } from "zod";
 import { chatOnce, type LoopEvent, runWithTools } from "../chat.ts";
 import { Budget, BudgetExceededError } from "../security/budget.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
-import { type FrameReply, sseFrames, startFrameServer } from "../testing/frame-server.ts";
+import { startFrameServer, textReply, toolCallsReply } from "../testing/frame-server.ts";
 import { chatFailure } from "../testing/chat-helpers.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
 import type { ChatMessage } from "./chat-types.ts";
@@ -34,42 +34,9 @@ const slow = defineTool("slow", {
   },
 });
 
-function calls(list: { name: string; arguments: unknown }[], usage: unknown = { prompt_tokens: 10, completion_tokens: 5 }): FrameReply {
-  return {
-    chunks: sseFrames([
-      {
-        choices: [
-          {
-            index: 0,
-            delta: {
-              role: "assistant",
-              content: "",
-              tool_calls: list.map((call, index) => ({
-                id: `call_${index}`,
-                index,
-                type: "function",
-                function: { name: call.name, arguments: JSON.stringify(call.arguments) },
-              })),
-            },
-            finish_reason: null,
-          },
-        ],
-      },
-      { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
-      { choices: [], usage },
-    ]),
-  };
-}
-
-function text(content: string, usage: unknown = { prompt_tokens: 20, completion_tokens: 7 }): FrameReply {
-  return {
-    chunks: sseFrames([
-      { choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] },
-      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
-      { choices: [], usage },
-    ]),
-  };
-}
+// Tool-call arguments here are always objects, so they go out as JSON.
+const calls = (list: { name: string; arguments: Record<string, unknown> }[], usage?: unknown) => toolCallsReply(list, usage);
+const text = textReply;
 
 const sent = (request: { body: unknown } | undefined) => (request?.body as { messages: ChatMessage[] }).messages;
 

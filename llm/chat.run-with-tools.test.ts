@@ -6,7 +6,7 @@ import { z } from "zod";
 import { Budget, BudgetExceededError } from "../security/budget.ts";
 import { type LoopEvent, runWithTools } from "../chat.ts";
 import type { ChatMessage } from "./chat-types.ts";
-import { type FrameReply, sseFrames, startFrameServer } from "../testing/frame-server.ts";
+import { type FrameReply, startFrameServer, textReply, toolCallsReply } from "../testing/frame-server.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
 
@@ -29,37 +29,8 @@ const explode = defineTool("explode", {
 });
 const tools = toolSet([echo, explode]);
 
-function wholeCall(name: string, args: unknown, id = `call_${name}`): FrameReply {
-  return {
-    chunks: sseFrames([
-      {
-        choices: [
-          {
-            index: 0,
-            delta: {
-              role: "assistant",
-              content: "",
-              tool_calls: [{ id, index: 0, type: "function", function: { name, arguments: typeof args === "string" ? args : JSON.stringify(args) } }],
-            },
-            finish_reason: null,
-          },
-        ],
-      },
-      { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
-      { choices: [], usage: { prompt_tokens: 10, completion_tokens: 5 } },
-    ]),
-  };
-}
-
-function text(content: string): FrameReply {
-  return {
-    chunks: sseFrames([
-      { choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] },
-      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
-      { choices: [], usage: { prompt_tokens: 20, completion_tokens: 7 } },
-    ]),
-  };
-}
+const wholeCall = (name: string, args: unknown, id = `call_${name}`) => toolCallsReply([{ id, name, arguments: args }]);
+const text = (content: string) => textReply(content);
 
 async function loop(replies: FrameReply[], extra: Partial<Parameters<typeof runWithTools>[0]> = {}) {
   const server = startFrameServer(replies);

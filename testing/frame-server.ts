@@ -25,6 +25,34 @@ export function sseFrames(events: unknown[], options: { done?: boolean; lineEnd?
   return frames;
 }
 
+/** A streamed reply that calls tools, all in one delta (ids `call_<index>` unless given); a string `arguments` is sent as it is. */
+export function toolCallsReply(calls: { name: string; arguments: unknown; id?: string }[], usage: unknown = { prompt_tokens: 10, completion_tokens: 5 }): FrameReply {
+  const toolCalls = calls.map((call, index) => ({
+    id: call.id ?? `call_${index}`,
+    index,
+    type: "function",
+    function: { name: call.name, arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments) },
+  }));
+  return {
+    chunks: sseFrames([
+      { choices: [{ index: 0, delta: { role: "assistant", content: "", tool_calls: toolCalls }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      { choices: [], usage },
+    ]),
+  };
+}
+
+/** A streamed text reply in one delta, then `stop` and the usage. */
+export function textReply(content: string, usage: unknown = { prompt_tokens: 20, completion_tokens: 7 }): FrameReply {
+  return {
+    chunks: sseFrames([
+      { choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { choices: [], usage },
+    ]),
+  };
+}
+
 /** Starts a server that answers the n-th request with `replies[n]` (the last reply repeats). */
 export function startFrameServer(replies: FrameReply[] | ((request: number) => FrameReply)): FrameServer {
   const requests: FrameServer["requests"] = [];
