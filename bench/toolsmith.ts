@@ -12,7 +12,7 @@ import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.t
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
 import { ToolSpec, VALIDATION_STAGES, type ValidationStage } from "../toolsmith/tool-metadata.ts";
-import { ToolsmithSettings } from "../toolsmith/toolsmith-settings.ts";
+import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "2" } } });

@@ -112,7 +112,7 @@ async function openChatRoom(
     ...(choice ? { toolChoice: choice.choice } : {}),
     workspaceDir: setup.workspaceDir,
     tools: [sh, pythonRun, workflowRun, ...promoted.map(promotedToolAsTool)],
-    toolsmithJob: toolsmithJob({ repoDir: REPO_DIR }),
+    toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith }),
     audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
     approve,
     ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),

@@ -87,7 +87,7 @@ export const serveCommand: Command = {
       version,
       ...(apiToken !== undefined ? { apiToken } : {}),
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
-      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR }),
+      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith }),
       // No token means loopback only (checked at start): then refuse what a browser page could send.
       loopbackOnly: apiToken === undefined,
       logError: log,

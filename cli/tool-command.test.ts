@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -57,6 +59,28 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     expect(line.failure).toMatch(/failed the policy stage after 3 repair rounds: tool.ts:2:1: imports "node:fs"/);
     expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
   }, 90_000);
+
+  test("--config's toolsmith section reaches the pipeline: coverage 0.95 refuses tests that cover less", async () => {
+    using repo = tempGitRepo();
+    const configDir = mkdtempSync(join(tmpdir(), "org-tool-config-"));
+    try {
+      const configFile = join(configDir, "org.config.json");
+      writeFileSync(configFile, JSON.stringify({ toolsmith: { coverage: 0.95, testRepairs: 0, implementationRepairs: 0 } }));
+      // Tests that never give the empty text: its return line is the one left uncovered.
+      const tool = WORD_COUNT.tool.replace('if (trimmed === "") return { words: 0 };', 'if (trimmed === "") {\n    return { words: 0 };\n  }');
+      const tests = `import { expect, test } from "bun:test";\nimport wordCount from "./tool.ts";\ntest("words", () => {\n  expect(wordCount({ text: "one two three" })).toEqual({ words: 3 });\n  expect(() => wordCount({ text: 5 })).toThrow();\n});\n`;
+      await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [tool], tests: [tests] }) } });
+      const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir, "--config", configFile], { OLLAMA_BASE: server.url });
+      expect(made.exitCode).toBe(1);
+      const { failure } = JSON.parse(made.stdout.trim().split("\n").at(-1) ?? "");
+      expect(failure).toMatch(/failed the tests stage after 0 tests repair rounds: the tests cover \d+ % of the lines of tool.ts; at least 95 %/);
+      // Enough for the default 80 %: only the configured threshold refused them.
+      expect(Number(/cover (\d+) %/.exec(failure)?.[1])).toBeGreaterThanOrEqual(80);
+      expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
+    } finally {
+      rmSync(configDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test("with the sandbox turned off the toolsmith refuses to validate, and no model is asked", async () => {
     using repo = tempGitRepo();

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -14,7 +15,7 @@ import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 
 const HELP = `Usage:
-  org tool new --goal TEXT [--model M] [--base-url URL] [--json] [--repo DIR]
+  org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR]
   org tool list [--json] [--repo DIR]
   org tool show NAME [--ref BRANCH] [--repo DIR]
   org tool run NAME --inputs JSON [--ref BRANCH] [--repo DIR]
@@ -35,6 +36,8 @@ Options:
   --goal TEXT      what the tool should do, in words
   --model M        the model (default: OLLAMA_MODEL, else qwen3:8b)
   --base-url URL   an OpenAI-compatible server (default: OLLAMA_BASE, else http://127.0.0.1:11434)
+  --config FILE    org.config.json whose "toolsmith" section sets the thresholds and rounds (default:
+                   org.config.json in the current directory, else the defaults)
   --ref BRANCH     main or a cand/YYYYMMDDTHHMMSSZ branch
   --inputs JSON    the tool's input, a JSON object
   --repo DIR       the org checkout whose main the branch is made from (default: the one running)
@@ -94,10 +97,15 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     goal: { type: "string" },
     model: { type: "string" },
     "base-url": { type: "string" },
+    config: { type: "string" },
     json: { type: "boolean" },
     repo: { type: "string" },
   });
   if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
+  if (values.config !== undefined && !existsSync(values.config)) {
+    throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
+  }
+  const { toolsmith: settings } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
   const baseUrl = values["base-url"] ?? environment.ollamaBase;
   const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
@@ -106,6 +114,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
     endpoint: { baseUrl, model: values.model ?? environment.ollamaModel, apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined },
     repoDir: (await repoOf(values.repo)).repoDir,
+    settings,
     signal,
     onEvent: (event) => say(describeToolsmithEvent(event)),
   });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorizationFor, loadOrgConfig, OrgConfigError, serverConcurrency } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
+import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
@@ -158,6 +159,28 @@ describe("loadOrgConfig", () => {
 });
 
 describe("credentials and limits in the config", () => {
+  test("the toolsmith section sets thresholds and rounds; a key left out keeps its default; a bad one names its key", () => {
+    withConfig(undefined, (path) => {
+      expect(loadOrgConfig(path, env).toolsmith).toEqual(ToolsmithSettings.parse({}));
+      expect(loadOrgConfig(path, env).toolsmith).toMatchObject({ coverage: 0.8, mutationScore: 0.6, mutants: 10, implementationRepairs: 3, testRepairs: 1 });
+    });
+    withConfig(JSON.stringify({ toolsmith: { coverage: 0.95, mutationScore: 0.7, mutants: 12, implementationRepairs: 1, testRepairs: 0 } }), (path) => {
+      expect(loadOrgConfig(path, env).toolsmith).toEqual({
+        ...ToolsmithSettings.parse({}),
+        coverage: 0.95,
+        mutationScore: 0.7,
+        mutants: 12,
+        implementationRepairs: 1,
+        testRepairs: 0,
+      });
+    });
+    const tooHigh = configError('{\n  "toolsmith": {\n    "coverage": 1.5\n  }\n}');
+    expect(tooHigh).toMatchObject({ line: 3, key: "toolsmith.coverage" });
+    const misspelt = configError(JSON.stringify({ toolsmith: { coverge: 0.9 } }));
+    expect(misspelt.message).toContain('remove "coverge"');
+    expect(misspelt.message).toContain("known keys: coverage, mutationScore, mutants");
+  });
+
   test("OPENAI_API_KEY belongs to OLLAMA_BASE's origin only; apiKeyEnv gives a server its own; URL credentials are split off", () => {
     const text = JSON.stringify({
       personas: [

@@ -5,6 +5,7 @@ import { environmentSettings, environmentVariable } from "./environment.ts";
 import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "./server-url.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
 import { BUILTIN_TOOL_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
+import { ToolsmithSettings } from "./toolsmith-settings.ts";
 
 export const CONFIG_FILE_NAME = "org.config.json";
 
@@ -92,6 +93,8 @@ export const OrgConfigFile = z.strictObject({
   /** The mode a new session starts in. */
   mode: z.string().optional(),
   serve: ServeEntry.optional(),
+  /** The toolsmith's thresholds and rounds; a key left out keeps its default. */
+  toolsmith: ToolsmithSettings.optional(),
 });
 export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
@@ -107,6 +110,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   personas: PersonaConfig[];
   limits: OrgLimits;
   serve: ServeSettings;
+  toolsmith: ToolsmithSettings;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
    * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
@@ -172,6 +176,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "limits" && path.length === 1) return Object.keys(OrgLimits.shape);
   if (first === "servers" && path.length === 2) return Object.keys(ServerEntry.shape);
   if (first === "serve" && path.length === 1) return Object.keys(ServeEntry.shape);
+  if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   return [];
 }
 
@@ -313,6 +318,7 @@ function resolveOrgConfig(
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     mode: file.mode ?? "group",
     serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools } },
+    toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     authorizations,
     secrets,
     ...(source !== undefined ? { source } : {}),

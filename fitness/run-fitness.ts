@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { ToolsmithSettings } from "../toolsmith/toolsmith-settings.ts";
+import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "./fitness-report.ts";
 import { withFitnessWorktree, pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 import { readHealth } from "./instance-health.ts";

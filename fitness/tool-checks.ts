@@ -4,7 +4,7 @@ import type { RepoGit } from "../git/repo-git.ts";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
 import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
-import type { ToolsmithSettings } from "../toolsmith/toolsmith-settings.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 import { SANDBOX_BUN, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
 import type { FitnessCheck } from "./fitness-report.ts";

@@ -13,7 +13,7 @@ import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from 
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { BUILT_IN_TOOL_NAMES, candidateTools, promotedTools } from "./tool-catalog.ts";
 import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "./tool-metadata.ts";
-import { ToolsmithSettings, type ToolsmithSettingsInput } from "./toolsmith-settings.ts";
+import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 import { type ValidationReport, validateTool } from "./validate-tool.ts";
 
 /** Progress of a toolsmith run, phase by phase, for the console, the room and `--json`. */

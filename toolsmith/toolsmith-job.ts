@@ -1,7 +1,7 @@
 import type { ReplyOutcome } from "../models/reply-host.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { ToolsmithEvent } from "./run-toolsmith.ts";
-import type { ToolsmithSettingsInput } from "./toolsmith-settings.ts";
+import type { ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 
 /** One room progress step for a pipeline event: `[step, status, detail]`. */
 export function progressOf(event: ToolsmithEvent): [string, "started" | "running" | "done" | "failed", string | undefined] {

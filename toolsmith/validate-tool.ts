@@ -5,7 +5,7 @@ import type { StageTiming, ToolExample, ToolSpec, ValidationStage } from "./tool
 import { makeMutants } from "./mutants.ts";
 import { canonicalJson, mutantsStage, outputForModel, runnerStage, testsStage, typecheckStage, validationDirs } from "./sandbox-stages.ts";
 import { checkStaticPolicy } from "./static-policy.ts";
-import type { ToolsmithSettings } from "./toolsmith-settings.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 
 /** Why validation stopped, and which phase must answer it: the implementation, or (weak tests) the tests. */
 export type ValidationFailure = { stage: ValidationStage; blame: "implementation" | "tests"; message: string };
