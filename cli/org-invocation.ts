@@ -1,9 +1,10 @@
 import { realpathSync } from "node:fs";
 import { join, relative } from "node:path";
 import { executableSearchPath } from "../config/environment.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
 /** The checkout org runs from. */
-export const REPO_DIR = join(import.meta.dir, "..");
+export const REPO_DIR = CHECKOUT_DIR;
 
 /** The checkout's launcher, `bin/org`: `npm link` puts it on PATH as `org`. */
 export const LAUNCHER = join(REPO_DIR, "bin", "org");
