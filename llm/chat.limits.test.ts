@@ -11,19 +11,13 @@ import { startFrameServer, textReply, toolCallsReply } from "../testing/frame-se
 import { chatFailure } from "../testing/chat-helpers.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
 import type { ChatMessage } from "./chat-types.ts";
+import { echoTool } from "../testing/echo-tool.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-limits-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
 
 const runs: string[] = [];
-const echo = defineTool("echo", {
-  description: "Echoes its text back.",
-  parameters: z.object({ text: z.string() }),
-  async execute({ text }) {
-    runs.push(text);
-    return `echo: ${text}`;
-  },
-});
+const echo = echoTool((text) => runs.push(text));
 const slow = defineTool("slow", {
   description: "Pretends to run code for up to timeout_s seconds.",
   runsCode: true,

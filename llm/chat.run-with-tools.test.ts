@@ -9,17 +9,12 @@ import type { ChatMessage } from "./chat-types.ts";
 import { type FrameReply, startFrameServer, textReply, toolCallsReply } from "../testing/frame-server.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
+import { echoTool } from "../testing/echo-tool.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-loop-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
 
-const echo = defineTool("echo", {
-  description: "Echoes its text back.",
-  parameters: z.object({ text: z.string() }),
-  async execute({ text }) {
-    return `echo: ${text}`;
-  },
-});
+const echo = echoTool();
 const explode = defineTool("explode", {
   description: "Always throws.",
   parameters: z.object({}),

@@ -12,6 +12,7 @@ import { defineTool } from "../tools/define-tool.ts";
 import { startLinkSwapper } from "../testing/link-swapper-process.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
+import { echoTool as makeEchoTool } from "../testing/echo-tool.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-room-security-"));
 // The sandbox drops to another uid, which must be able to enter the workspaces under it (mkdtemp makes it 0700).
@@ -237,13 +238,7 @@ describe("a hop runs code under the stricter of the two policies (invariant 12)"
 describe("credentials go only to their server and are never printed or stored (invariant 11)", () => {
   const openaiKey = "k1-Zq9xWv7Ut5Sr3Po1Nm";
   const farKey = "k2-Hy6Gt4Fr2De0Sw8Aq";
-  const echoTool = defineTool("echo", {
-    description: "Echoes its text back.",
-    parameters: z.object({ text: z.string() }),
-    async execute({ text }) {
-      return `echo: ${text}`;
-    },
-  });
+  const echoTool = makeEchoTool();
 
   test("OPENAI_API_KEY reaches only OLLAMA_BASE; a server with apiKeyEnv gets its own key; any other server none", async () => {
     const far = await startScriptedServer({ script: { rules: [{ reply: { text: "far reply" } }] } });
@@ -346,13 +341,7 @@ describe("credentials go only to their server and are never printed or stored (i
 describe("the audit log and the models see tool calls redacted too", () => {
   test("a URL token a server echoes into a tool call's arguments is in neither the audit log nor the tool result sent back", async () => {
     const token = "t0ken-Ab3Cd5Ef7Gh9Jk1";
-    const echoTool = defineTool("echo", {
-      description: "Echoes its text back.",
-      parameters: z.object({ text: z.string() }),
-      async execute({ text }) {
-        return `echo: ${text}`;
-      },
-    });
+    const echoTool = makeEchoTool();
     const script: ScriptInput = {
       rules: [
         { when: { lastRole: "tool" }, reply: { text: "done" } },

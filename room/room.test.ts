@@ -13,20 +13,14 @@ import { RoomEvent } from "./room-event.ts";
 import { readTranscript } from "./transcript.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 import { ModelNotAvailableError } from "./switch-model.ts";
+import { echoTool } from "../testing/echo-tool.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-room-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 let workspaces = 0;
 
 const echoRuns: string[] = [];
-const echo = defineTool("echo", {
-  description: "Echoes its text back.",
-  parameters: z.object({ text: z.string() }),
-  async execute({ text }) {
-    echoRuns.push(text);
-    return `echo: ${text}`;
-  },
-});
+const echo = echoTool((text) => echoRuns.push(text));
 
 type Setup = {
   script: ScriptInput;

@@ -2,24 +2,18 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
 import { runWithTools } from "../../chat.ts";
 import type { ChatMessage } from "../chat-types.ts";
 import { type FrameReply, sseFrames, startFrameServer } from "../../testing/frame-server.ts";
-import { defineTool, toolSet } from "../../tools/define-tool.ts";
+import { toolSet } from "../../tools/define-tool.ts";
+import { echoTool } from "../../testing/echo-tool.ts";
 
 // The extractor inside the real loop: a model that writes its call into the text, streamed in small
 // deltas from a real socket, gets the tool run and its result back, whatever format it writes.
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-extract-loop-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
-const echo = defineTool("echo", {
-  description: "Echoes its text back.",
-  parameters: z.object({ text: z.string() }),
-  async execute({ text }) {
-    return `echo: ${text}`;
-  },
-});
+const echo = echoTool();
 
 function streamed(content: string): FrameReply {
   const deltas: unknown[] = [];
