@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
@@ -31,6 +31,18 @@ describe("promoted generated tools", () => {
     expect(skipped).toEqual(["word_count: its files do not match the hashes recorded at validation"]);
     const result = await asTool.execute({ text: "a b" }, { signal: new AbortController().signal, workspaceDir: repo.dir });
     expect(result).toMatchObject({ ok: false });
+  });
+
+  test("a tool with a file missing or a linked metadata.json is skipped with a reason, not a crash", () => {
+    using repo = tempGitRepo();
+    const directory = promote(repo.dir, WORD_COUNT);
+    rmSync(join(directory, "tool.test.ts"));
+    const linked = promote(repo.dir, { ...WORD_COUNT, spec: { ...WORD_COUNT.spec, name: "linked_meta" } });
+    renameSync(join(linked, "metadata.json"), join(repo.dir, "elsewhere.json"));
+    symlinkSync(join(repo.dir, "elsewhere.json"), join(linked, "metadata.json"));
+    const skipped: string[] = [];
+    expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
+    expect(skipped).toEqual(["linked_meta: tools/generated/linked_meta/metadata.json is not a regular file", "word_count: its files do not match the hashes recorded at validation"]);
   });
 
   test("the agent persona is offered them by policy, ask by default; a call runs in the sandbox after approval", async () => {

@@ -33,7 +33,9 @@ export function readPromotedTool(root: string, name: string): PromotedToolRead {
   }
   try {
     const file = join(directory, "metadata.json");
-    const size = lstatSync(file).size;
+    const stat = lstatSync(file);
+    if (!stat.isFile()) return { ok: false, problem: `${where}/metadata.json is not a regular file` };
+    const size = stat.size;
     if (size > MAX_METADATA_BYTES) return { ok: false, problem: `${where}/metadata.json: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have` };
     const metadata = parseToolMetadata(readFileSync(file, "utf8"), join(where, "metadata.json"));
     if (metadata.spec.name !== name) return { ok: false, problem: `${where}/metadata.json names ${metadata.spec.name}, not ${name}` };
@@ -43,11 +45,19 @@ export function readPromotedTool(root: string, name: string): PromotedToolRead {
   }
 }
 
-/** The tool's code when tool.ts and tool.test.ts still have the hashes recorded at validation; else the first file that differs. */
+/** The tool's code when tool.ts and tool.test.ts still have the hashes recorded at validation; else the first file that differs (or is gone). */
 export function verifiedToolCode(tool: PromotedTool): { ok: true; code: string } | { ok: false; file: "tool.ts" | "tool.test.ts" } {
-  const code = readFileSync(join(tool.directory, "tool.ts"));
-  if (sha256Hex(code) !== tool.metadata.files["tool.ts"]) return { ok: false, file: "tool.ts" };
-  if (sha256Hex(readFileSync(join(tool.directory, "tool.test.ts"))) !== tool.metadata.files["tool.test.ts"]) return { ok: false, file: "tool.test.ts" };
+  const read = (file: "tool.ts" | "tool.test.ts") => {
+    try {
+      return readFileSync(join(tool.directory, file));
+    } catch {
+      return undefined;
+    }
+  };
+  const code = read("tool.ts");
+  if (!code || sha256Hex(code) !== tool.metadata.files["tool.ts"]) return { ok: false, file: "tool.ts" };
+  const tests = read("tool.test.ts");
+  if (!tests || sha256Hex(tests) !== tool.metadata.files["tool.test.ts"]) return { ok: false, file: "tool.test.ts" };
   return { ok: true, code: code.toString("utf8") };
 }
 
