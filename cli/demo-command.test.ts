@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 
 const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-demo-test-"));
@@ -23,16 +24,18 @@ async function demo(args: string[]) {
   return { stdout, stderr, exitCode };
 }
 
-test("org demo plays the scripted session: two personas at once, sh in the sandbox, then direct:python", async () => {
+test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, then the toolsmith", async () => {
+  const checkoutBefore = checkoutState(repoRoot);
   const { stdout, stderr, exitCode } = await demo(["--fast", "--workspace", workspace]);
   expect(stderr).toBe("");
   expect(exitCode).toBe(0);
 
   // The user's first line goes to the group; both personas answer.
-  expect(stdout).toContain("group › Hi both! What can you do in here? Have a look around the sandbox.");
+  expect(stdout).toContain("group › Hi all! What can you do in here? Have a look around the sandbox.");
   expect(stdout).toMatch(/agent\s+│ ⚙ sh /);
   expect(stdout).toMatch(/agent\s+│ .*Linux/);
   expect(stdout).toMatch(/python\s+│ I run Python/);
+  expect(stdout).toMatch(/toolsmith\s+│ I build tools on request/);
   // What sh really printed in the sandbox.
   expect(stdout).toContain("what sh printed in the sandbox for agent:");
   expect(stdout).toContain("│ Linux");
@@ -47,6 +50,27 @@ test("org demo plays the scripted session: two personas at once, sh in the sandb
   expect(stdout).toContain("│ 385");
   expect(stdout).toMatch(/python\s+│ .*add up to 385/);
 
+  // The toolsmith: build_tool, then the pipeline's progress phase by phase, then a cand/ branch.
+  expect(stdout).toContain("· mode is now direct:toolsmith");
+  expect(stdout).toContain("direct:toolsmith › I need a tool to count the words in a text.");
+  expect(stdout).toMatch(/toolsmith\s+│ ⚙ build_tool /);
+  const steps = [/✓ spec: done · word_count: 3 examples/, /✓ implementation: done/, /✓ tests: done/, /… validation: running · 1\/6 policy/, /✓ validation: done/, /✓ branch: done · cand\//];
+  const positions = steps.map((step) => stdout.search(step));
+  for (const position of positions) expect(position).toBeGreaterThan(-1);
+  expect(positions).toEqual([...positions].sort((a, b) => a - b));
+  const branch = /^the toolsmith's branch: (cand\/\d{8}T\d{6}Z) in the throw-away repository (.+)$/m.exec(stdout);
+  expect(branch).not.toBeNull();
+  const [, branchName, toolRepo] = branch as RegExpExecArray;
+  // The branch is in a throw-away repository inside the demo's workspace, with the tool on it; the checkout is untouched.
+  expect(toolRepo?.startsWith(`${workspace}/`)).toBe(true);
+  expect(gitSync(toolRepo as string, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"]).split("\n").filter(Boolean).sort()).toEqual([branchName as string, "main"].sort());
+  expect(gitSync(toolRepo as string, ["ls-tree", "-r", "--name-only", branchName as string])).toContain("word_count/tool.ts");
+  expect(checkoutState(repoRoot)).toBe(checkoutBefore);
+  expect(gitSync(repoRoot, ["branch", "--list", branchName as string]).trim()).toBe("");
+  // The toolsmith's own hint names that repository; the demo ran the tool once.
+  expect(stdout).toMatch(new RegExp(`toolsmith\\s+│ word_count is ready on branch ${branchName}\\. Try it: org tool run word_count --ref ${branchName} --repo ${toolRepo} `));
+  expect(stdout).toContain('ran once, what word_count printed:\n{"words":3}\n');
+
   // It ends by saying where the transcript is, and the transcript is there.
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(stdout)?.[1];
   expect(transcript).toBeDefined();
@@ -58,13 +82,22 @@ test("org demo plays the scripted session: two personas at once, sh in the sandb
     events.findIndex((event) => event.type === type && event.persona === persona && String(event.replyId).startsWith(firstTurn));
   expect(index("reply-start", "python")).toBeLessThan(index("reply-end", "agent"));
   expect(index("reply-start", "agent")).toBeLessThan(index("reply-end", "python"));
-});
+}, 120_000);
 
-test("the command the demo ends with goes on in the demo's session, run from another directory", async () => {
+test("the commands the demo prints run from another directory: the tool on its branch, and the session goes on", async () => {
   const demoWorkspace = join(workspace, "go-on");
   mkdirSync(demoWorkspace, { mode: 0o755 });
   const played = await demo(["--fast", "--workspace", demoWorkspace]);
   expect(played.exitCode).toBe(0);
+
+  const tryIt = /^try it: (.+ tool run word_count --inputs .+ --ref cand\/\S+ --repo .+)$/m.exec(played.stdout)?.[1];
+  expect(tryIt).toBeDefined();
+  const ran = Bun.spawn(["/bin/sh", "-c", tryIt as string], { cwd: tmpdir(), env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [ranOut, ranErr, ranCode] = await Promise.all([new Response(ran.stdout).text(), new Response(ran.stderr).text(), ran.exited]);
+  expect(ranErr).toBe("");
+  expect(ranCode).toBe(0);
+  expect(JSON.parse(ranOut)).toEqual({ words: 3 });
+
   const command = /^go on from there with a real model: (.+)$/m.exec(played.stdout)?.[1];
   expect(command).toContain(`--workspace ${demoWorkspace} --resume `);
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(played.stdout)?.[1] as string;
@@ -91,7 +124,7 @@ test("the command the demo ends with goes on in the demo's session, run from ano
   } finally {
     await server.stop();
   }
-});
+}, 120_000);
 
 test("org demo --help says what it does; a wrong flag is a usage error", async () => {
   const help = await demo(["--help"]);

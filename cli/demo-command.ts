@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
@@ -10,33 +10,57 @@ import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { pythonRun } from "../tools/python-run.ts";
+import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { sh } from "../tools/sh.ts";
 import { handleLine } from "./chat-loop.ts";
 import type { Command } from "./command.ts";
 import { orgInvocation, shellWord } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
+import { toolCommand } from "./tool-command.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
 const DEMO_DIR = join(import.meta.dir, "..", "demo");
 
 /** What the demo types, line by line, as a user would. */
 export const DEMO_LINES = [
-  "Hi both! What can you do in here? Have a look around the sandbox.",
+  "Hi all! What can you do in here? Have a look around the sandbox.",
   "/mode direct:python",
   "What are the first ten square numbers, and what do they add up to?",
+  "/mode direct:toolsmith",
+  "I need a tool to count the words in a text.",
 ];
+
+/** The input the demo runs the toolsmith's new tool with. */
+const TRY_INPUTS = '{"text":"one two three"}';
+
+/** A throw-away git repository with a `main` commit, for the toolsmith's candidate branch (never the org checkout). */
+async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<RepoGit> {
+  const dir = mkdtempSync(join(parentDir, "toolsmith-repo-"));
+  // Validation runs as the sandbox's uid, which must pass through the repository's folder.
+  chmodSync(dir, 0o755);
+  const git = new RepoGit(dir);
+  await git.run(["init", "--quiet", "--initial-branch=main"], { signal });
+  writeFileSync(join(dir, "README.md"), "A throw-away repository for org demo: the toolsmith's candidate branches land here.\n");
+  await git.run(["add", "README.md"], { signal });
+  await git.run(["commit", "--quiet", "-m", "demo: a main for candidate branches"], { signal });
+  return git;
+}
 
 const HELP = `Usage: org demo [--fast] [--workspace DIR]
 
 Plays a scripted session in a real room, with no model needed: the bundled scripted server answers as
-the personas over real HTTP streaming, and tools run in the real sandbox. A message to the group gets two
-replies streamed at once; the agent runs sh and reports; then /mode direct:python, and python runs
-python_run and sums up. Ends by printing where the transcript is.
+the personas over real HTTP streaming, and tools run in the real sandbox. A message to the group gets a
+reply from each of the three personas, two streamed at once; the agent runs sh and reports; then
+/mode direct:python, and python runs python_run and sums up; then /mode direct:toolsmith, and the
+toolsmith builds a word-counting tool (spec, code, tests, validation in the sandbox) onto a cand/ branch
+of a throw-away git repository inside the workspace, never your checkout. The demo prints how to try it
+and runs it once with org tool run. Ends by printing where the transcript is.
 
 Options:
   --fast             type the lines at once (no typing delay)
@@ -53,7 +77,7 @@ function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
 /** `org demo`: the scripted session described in HELP. */
 export const demoCommand: Command = {
   name: "demo",
-  summary: "watch a scripted session: two personas, a sandboxed tool, direct mode (no model needed)",
+  summary: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
   help: HELP,
   async run(args, signal) {
     const options = parseDemoArgs(args);
@@ -63,7 +87,10 @@ export const demoCommand: Command = {
     if (!options.workspace) chmodSync(workspaceDir, 0o755);
 
     const script = await loadScript(join(DEMO_DIR, "demo-script.json"));
-    const server = await startScriptedServer({ script, port: 0 });
+    // toolsmith-script.json plays the toolsmith (by the tool each request offers); the demo's own rules go first.
+    const toolsmithScript = await loadScript(join(DEMO_DIR, "toolsmith-script.json"));
+    const toolRepo = await throwawayRepo(workspaceDir, signal);
+    const server = await startScriptedServer({ script: { ...script, rules: [...script.rules, ...toolsmithScript.rules] }, port: 0 });
     try {
       // The demo's personas live in demo/org.config.json; the scripted server stands in for Ollama.
       const config = loadOrgConfig(join(DEMO_DIR, "org.config.json"), {
@@ -86,10 +113,12 @@ export const demoCommand: Command = {
         config,
         workspaceDir,
         tools: [sh, pythonRun],
+        toolsmithJob: toolsmithJob({ repoDir: toolRepo.repoDir, settings: config.toolsmith, hintRepo: shellWord(toolRepo.repoDir) }),
         audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
         onEvent: (event: RoomEvent) => {
           renderer.handle(event);
-          if (event.type === "tool-result") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
+          // build_tool's output is the toolsmith's reply, shown already.
+          if (event.type === "tool-result" && event.call.name !== "build_tool") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
           if (event.type === "error" || (event.type === "tool-result" && !event.ok)) errors += 1;
         },
       });
@@ -127,6 +156,19 @@ export const demoCommand: Command = {
         }
       } finally {
         await room.close();
+      }
+      const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
+      const branch = branches[0];
+      if (branch) {
+        const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
+        write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);
+        write(`try it: ${orgInvocation()} ${tryArgs.map(shellWord).join(" ")}\n`, "bold");
+        write("ran once, what word_count printed:\n", "gray");
+        if ((await toolCommand.run(tryArgs.slice(1), signal)) !== 0) errors += 1;
+        write("\n");
+      } else if (!signal.aborted) {
+        write("the toolsmith made no branch (its reply above says why)\n");
+        errors += 1;
       }
       write(`transcript: ${room.transcriptPath}\n`);
       write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");

@@ -26,7 +26,13 @@ export function progressOf(event: ToolsmithEvent): [string, "started" | "running
  * progress, holds the server's request slot only during model calls, and ends with the branch and how to try
  * it, or with what failed. The pipeline (and TypeScript's compiler) is loaded when the first job runs.
  */
-export function toolsmithJob(options: { repoDir: string; settings?: ToolsmithSettingsInput; now?: () => Date }): ToolsmithJob {
+export function toolsmithJob(options: {
+  repoDir: string;
+  settings?: ToolsmithSettingsInput;
+  now?: () => Date;
+  /** `--repo` for the try-it hint (shell-quoted), when the repository is not the org checkout `org tool` defaults to. */
+  hintRepo?: string;
+}): ToolsmithJob {
   return async ({ goal, endpoint, host, progress }): Promise<ReplyOutcome> => {
     const { runToolsmith } = await import("./run-toolsmith.ts");
     const apiKey = host.authorization?.replace(/^Bearer\s+/i, "");
@@ -41,7 +47,7 @@ export function toolsmithJob(options: { repoDir: string; settings?: ToolsmithSet
       onEvent: (event) => progress(...progressOf(event)),
     });
     const text = outcome.ok
-      ? `${outcome.name} is ready on branch ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch} --inputs '{…}'. It is offered to the room once the fitness gate promotes it.`
+      ? `${outcome.name} is ready on branch ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch}${options.hintRepo ? ` --repo ${options.hintRepo}` : ""} --inputs '{…}'. It is offered to the room once the fitness gate promotes it.`
       : `I could not build that tool: ${outcome.failure}`;
     host.report({ type: "text-delta", text });
     return { text, addressed: [] };
