@@ -6,7 +6,8 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, makeCandidate, promotionRepo, runOrg, startFakeInstance, stopCurrents, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { freePort } from "../testing/free-port.ts";
+import { makeCandidate, promotionRepo, runOrg, startFakeInstance, stopCurrents, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
 import { FitnessReport } from "../fitness/fitness-report.ts";
@@ -28,8 +29,8 @@ for (const count of counts) {
   const newTool = TOOL_FIXTURES[1];
   if (!newTool) throw new Error("no tool fixtures");
   makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, newTool, { name: "candidate_tool" }));
-  const currentPort = await freePort();
-  const candidatePort = await freePort();
+  const currentPort = freePort();
+  const candidatePort = freePort();
   const worktree = join(repo.dir, ".org", "candidate-instance");
   gitSync(repo.dir, ["worktree", "add", "--quiet", "--detach", worktree, BRANCH]);
   const env = { ORG_CURRENT_PORT: String(currentPort) };

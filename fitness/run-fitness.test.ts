@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { freePort } from "../testing/free-port.ts";
+import { makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
@@ -12,8 +13,8 @@ const BRANCH = "cand/20261123T101500Z";
 
 /** Starts current on the checkout and the candidate on a worktree of `branch`, runs the gate CLI, returns its result and report. */
 async function judge(dir: string, branch: string, extra: string[] = []) {
-  const currentPort = await freePort();
-  const candidatePort = await freePort();
+  const currentPort = freePort();
+  const candidatePort = freePort();
   const worktree = join(dir, ".org", "candidate-instance");
   gitSync(dir, ["worktree", "add", "--quiet", "--detach", worktree, branch]);
   try {
@@ -139,7 +140,7 @@ describe("the fitness gate on throw-away repositories", () => {
 
   test("no candidate answering on the port: exit 2 and why, no report", async () => {
     using repo = promotionRepo([WORD_COUNT]);
-    const port = await freePort();
+    const port = freePort();
     const result = await runOrg(["fitness", String(port), "--repo", repo.dir], {});
     expect(result.code).toBe(2);
     expect(result.out).toContain("could not read the candidate's commit");

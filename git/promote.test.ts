@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { freePort } from "../testing/free-port.ts";
 import {
   consistencyProblems,
-  freePort,
   liveCurrents,
   makeCandidate,
   promotionRepo,
@@ -22,7 +22,7 @@ async function orgIn(dir: string, port: number, ...args: string[]) {
 describe("org promote and org rollback on a throw-away repository", () => {
   test("a candidate with a passing report is promoted as a two-parent merge with one tag; rollback restores the exact tree before it", async () => {
     using repo = promotionRepo();
-    const port = await freePort();
+    const port = freePort();
     const before = gitSync(repo.dir, ["rev-parse", "main"]).trim();
     const treeBefore = gitSync(repo.dir, ["rev-parse", "main^{tree}"]).trim();
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "new"));
@@ -60,7 +60,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
 
   test("refused, changing nothing: a report for another commit, main moved since the report, no report, a dirty checkout", async () => {
     using repo = promotionRepo();
-    const port = await freePort();
+    const port = freePort();
     const judged = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "judged"));
     writePassingReport(repo.dir, judged, BRANCH);
     // The branch moves past the judged commit: the report is for another commit.
@@ -100,7 +100,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
 
   test("a failing report is refused with its failed check named", async () => {
     using repo = promotionRepo();
-    const port = await freePort();
+    const port = freePort();
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "x"));
     writePassingReport(repo.dir, candidate, BRANCH);
     const path = join(repo.dir, ".org", "fitness", `${candidate}.json`);
@@ -119,7 +119,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
 
   test("branch names that are options or leave refs/heads/cand/ are refused before any git call", async () => {
     using repo = promotionRepo();
-    const port = await freePort();
+    const port = freePort();
     const state = checkoutState(repo.dir);
     for (const name of ["--upload-pack=touch /tmp/x", "cand/../main", "main", "cand/20261123T101500Z~1"]) {
       const refused = await orgIn(repo.dir, port, "promote", name);
@@ -131,7 +131,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
 
   test("a promotion whose current does not come back healthy rolls itself back", async () => {
     using repo = promotionRepo();
-    const port = await freePort();
+    const port = freePort();
     const before = gitSync(repo.dir, ["rev-parse", "main^{tree}"]).trim();
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "breaks_current", "x"));
     writePassingReport(repo.dir, candidate, BRANCH);
@@ -145,7 +145,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
 
   test("a running promote's lock blocks a second one; a dead holder's lock is taken over", async () => {
     using repo = promotionRepo();
-    const port = await freePort();
+    const port = freePort();
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "x"));
     writePassingReport(repo.dir, candidate, BRANCH);
     const lock = join(repo.dir, ".org", "promotion.lock");

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { PromotionJournal } from "./journal.ts";
 import { promote } from "./promote.ts";
 import { RepoGit } from "./repo-git.ts";
-import { consistencyProblems, freePort, makeCandidate, promotionRepo, runOrg, stopCurrents, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
+import { freePort } from "../testing/free-port.ts";
+import { consistencyProblems, makeCandidate, promotionRepo, runOrg, stopCurrents, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 
 const BRANCH = "cand/20261123T101500Z";
@@ -27,7 +28,7 @@ async function prepared(promoted: boolean) {
 
 describe("kill -9 at every journaled point, then a rerun, leaves a consistent repository", () => {
   test("promote: main ends merged with its tag, the checkout and current at main, nothing left behind", async () => {
-    const port = await freePort();
+    const port = freePort();
     let killedRuns = 0;
     for (let point = 1; point <= MAX_POINTS; point += 1) {
       const { repo, before, candidate } = await prepared(false);
@@ -55,7 +56,7 @@ describe("kill -9 at every journaled point, then a rerun, leaves a consistent re
   }, 180_000);
 
   test("rollback: main ends at the revert with its tag and the pre-promotion tree, nothing left behind", async () => {
-    const port = await freePort();
+    const port = freePort();
     let killedRuns = 0;
     for (let point = 1; point <= MAX_POINTS; point += 1) {
       const { repo, before } = await prepared(true);

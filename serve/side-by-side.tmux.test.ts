@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
+import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
@@ -13,13 +14,6 @@ const session = uniqueSessionName("org-sbs");
 let tmux: TmuxServer;
 let currentPort = 0;
 let candidatePort = 0;
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 beforeAll(async () => {
   tmux = await TmuxServer.start();

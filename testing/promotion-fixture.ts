@@ -1,5 +1,4 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
@@ -7,18 +6,6 @@ import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
 import type { ToolFixture } from "./toolsmith-fixtures.ts";
 
 const REPO = join(import.meta.dir, "..");
-
-/** A free loopback port (asked of the kernel, then released). */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 // start-current.sh of the throw-away repository: stops the previous fake current (by pid file) before starting
 // the next, so there is never more than one; every pid it started is listed in .org/current-pids.
