@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isProcessAlive } from "../git/journal.ts";
+import { isProcessAlive } from "../concurrency/process-alive.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 
 const LOCK_REASON = /^org fitness pid (\d+)$/;

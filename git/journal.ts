@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
@@ -38,16 +39,6 @@ export class PromotionBlockedError extends Error {
 }
 
 const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z.iso.datetime() });
-
-/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function writeDurably(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
