@@ -6,7 +6,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { ORG_CHECKOUT } from "./promote-command.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
 const HELP = `Usage: org fitness [PORT] [--repo DIR] [--allow-core] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
 
@@ -72,7 +72,7 @@ export const fitnessCommand: Command = {
     const instances = instanceSettings();
     const candidatePort = positionals[0] === undefined ? instances.candidatePort : numberFlag("port", positionals[0], 0, 1);
     if (!Number.isInteger(candidatePort) || candidatePort > 65_535) throw new UsageError(`${positionals[0]} is not a port`, "fitness");
-    const git = new RepoGit(resolve(values.repo ?? ORG_CHECKOUT));
+    const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
     const log = (line: string) => console.log(sanitizeForTerminal(line));
     const outcome = await runFitness({
       git,

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { environmentSettings, instanceSettings, windowEnvironment } from "../config/environment.ts";
 import { type InstanceRole, type StartReport, startInstance, stopInstances } from "../serve/side-by-side.ts";
 import { probeHealth } from "../serve/health-probe.ts";
@@ -34,9 +35,6 @@ restarted otherwise.
 
 Example:
   org instance start candidate cand/20261123T101500Z`;
-
-/** The checkout this code runs from. */
-const CHECKOUT_DIR = join(import.meta.dir, "..");
 
 function describe(report: StartReport): string {
   const at = `${report.url} (commit ${report.commit.slice(0, 12)}${report.branch ? ` on ${report.branch}` : ""})`;

@@ -1,14 +1,10 @@
-import { resolve } from "node:path";
 import { readPassingReport } from "../fitness/fitness-report.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
-import { PromotionJournal } from "../git/journal.ts";
 import { promote } from "../git/promote.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
-import { instanceSettings } from "../config/environment.ts";
-import { currentInstance } from "./current-instance.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
 const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
@@ -28,19 +24,6 @@ Options:
 
 Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is printed); 2 wrong command line.`;
 
-/** The checkout org runs from: main.ts's folder. */
-export const ORG_CHECKOUT = resolve(import.meta.dir, "..");
-
-const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" }, config: { type: "string" } } as const;
-
-/** `--health-timeout-s` in milliseconds. */
-export function healthTimeoutMs(value: string | undefined, command: string): number {
-  if (value === undefined) return instanceSettings().startTimeoutS * 1000;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--health-timeout-s needs a positive number of seconds, got ${value}`, command);
-  return seconds * 1000;
-}
-
 async function newestCandidate(git: RepoGit): Promise<string> {
   const out = await git.run(["for-each-ref", "--sort=-refname", "--format=%(refname:strip=2)", "refs/heads/cand/"]);
   const branch = out.split("\n").find((name) => /^cand\/\d{8}T\d{6}Z$/.test(name));
@@ -53,10 +36,9 @@ export const promoteCommand: Command = {
   summary: "merge a candidate that passed the fitness gate into main, restart current, roll back if unhealthy",
   help: HELP,
   async run(args, signal) {
-    const { values, positionals } = parseCommandArgs("promote", args, FLAGS, { positionals: true });
+    const { values, positionals } = parseCommandArgs("promote", args, REF_CHANGE_FLAGS, { positionals: true });
     if (positionals.length > 1) throw new UsageError(`promote takes one branch, got ${positionals.length}`, "promote");
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "promote");
-    const port = instanceSettings().currentPort;
     const named = positionals[0];
     if (named !== undefined) {
       try {
@@ -66,17 +48,8 @@ export const promoteCommand: Command = {
         throw error;
       }
     }
-    const repoDir = resolve(values.repo ?? ORG_CHECKOUT);
-    const git = new RepoGit(repoDir);
-    const log = (line: string) => console.log(sanitizeForTerminal(line));
-    const restart = !values["no-restart"];
-    const context = {
-      git,
-      journal: new PromotionJournal(git.repoDir),
-      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log, values.config === undefined ? [] : ["--config", values.config]) : undefined,
-      log,
-      signal,
-    };
+    const { context, restart } = refChangeContext(values, timeoutMs, signal);
+    const { git, log } = context;
     const branch = named ?? (await newestCandidate(git));
     const { recovered, result, alreadyOnMain } = await promote(context, {
       branch,

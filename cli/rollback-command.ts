@@ -1,13 +1,7 @@
-import { resolve } from "node:path";
-import { PromotionJournal } from "../git/journal.ts";
-import { RepoGit } from "../git/repo-git.ts";
 import { rollback } from "../git/rollback.ts";
-import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
-import { instanceSettings } from "../config/environment.ts";
-import { currentInstance } from "./current-instance.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { healthTimeoutMs, ORG_CHECKOUT } from "./promote-command.ts";
+import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
 const HELP = `Usage: org rollback [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
@@ -24,27 +18,16 @@ Options:
 
 Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
 
-const FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" }, config: { type: "string" } } as const;
-
 export const rollbackCommand: Command = {
   name: "rollback",
   summary: "revert the last promotion on main, restart current and check its health",
   help: HELP,
   async run(args, signal) {
-    const { values, positionals } = parseCommandArgs("rollback", args, FLAGS, { positionals: true });
+    const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });
     if (positionals.length > 0) throw new UsageError(`rollback takes no branch; it reverts the newest promotion`, "rollback");
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
-    const port = instanceSettings().currentPort;
-    const git = new RepoGit(resolve(values.repo ?? ORG_CHECKOUT));
-    const log = (line: string) => console.log(sanitizeForTerminal(line));
-    const restart = !values["no-restart"];
-    const context = {
-      git,
-      journal: new PromotionJournal(git.repoDir),
-      current: restart ? currentInstance(git.repoDir, port, timeoutMs, log, values.config === undefined ? [] : ["--config", values.config]) : undefined,
-      log,
-      signal,
-    };
+    const { context, restart } = refChangeContext(values, timeoutMs, signal);
+    const { log } = context;
     const { recovered, result } = await rollback(context, { restart });
     if (recovered) {
       log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run rollback again if needed.`);

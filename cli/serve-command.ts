@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
@@ -57,9 +58,6 @@ function parseOptions(args: string[]) {
   }
   return { port, host: values.host ?? "127.0.0.1", config: values.config, workspace: values.workspace };
 }
-
-/** The checkout this code runs from: the folder above cli/. */
-const CHECKOUT_DIR = join(import.meta.dir, "..");
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${sanitizeForTerminal(line)}\n`);
