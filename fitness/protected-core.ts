@@ -1,9 +1,10 @@
+import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { FitnessCheck } from "./fitness-report.ts";
 
 /** The largest file a candidate may add under tools/generated/. */
 export const MAX_TOOL_FILE_BYTES = 256 * 1024;
-const TOOL_FILE = /^tools\/generated\/[a-z][a-z0-9_]{1,47}\/[A-Za-z0-9_.-]{1,64}$/;
+const TOOL_FILE = new RegExp(`^${GENERATED_TOOLS_DIR}/${TOOL_NAME_PATTERN.source.slice(1, -1)}/[A-Za-z0-9_.-]{1,64}$`);
 
 /** One entry of `git diff --raw -z`: modes, blob ids, status letter and path. */
 type RawChange = { newMode: string; newBlob: string; status: string; path: string };

@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { GENERATED_TOOL_FILES, GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
@@ -9,12 +10,12 @@ import { validateTool } from "../toolsmith/validate-tool.ts";
 import { SANDBOX_BUN, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
 import type { FitnessCheck } from "./fitness-report.ts";
 
-const TOOL_FILES = ["metadata.json", "tool.test.ts", "tool.ts"] as const;
+const TOOL_FILES = [...GENERATED_TOOL_FILES].sort();
 type ToolFiles = Map<string, string>; // file name → blob id
 
 /** The generated tools at a commit: tool name → its files' blob ids (read with git, nothing checked out). */
 async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, ToolFiles>> {
-  const out = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, "--", "tools/generated/"], { signal });
+  const out = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
   const tools = new Map<string, ToolFiles>();
   for (const entry of out.split("\0").filter(Boolean)) {
     const [meta = "", path = ""] = entry.split("\t");
@@ -71,7 +72,7 @@ export async function checkGeneratedTools(
     const ownTests = await blob(files.get("tool.test.ts") as string);
     let metadata: ToolMetadata;
     try {
-      metadata = parseToolMetadata(await blob(files.get("metadata.json") as string), `tools/generated/${name}/metadata.json`);
+      metadata = parseToolMetadata(await blob(files.get("metadata.json") as string), generatedToolPath(name, "metadata.json"));
     } catch (error) {
       problems.push(`${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
       continue;

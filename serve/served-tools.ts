@@ -1,3 +1,4 @@
+import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
@@ -19,7 +20,7 @@ export type ReloadResult = {
   restartNeeded?: string;
 };
 
-const GENERATED_PREFIX = "tools/generated/";
+const GENERATED_PREFIX = `${GENERATED_TOOLS_DIR}/`;
 
 /**
  * The tools a server offers: the built-ins and the checkout's promoted generated tools, and the commit they
