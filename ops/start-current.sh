@@ -5,10 +5,4 @@
 # without a restart when only tools/generated/ changed, with one otherwise. The logic is `org instance`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bun="$root/node_modules/.bin/bun"
-[ -x "$bun" ] || bun="$(command -v bun || true)"
-if [ -z "$bun" ]; then
-  echo "start-current.sh: bun is not installed. Run 'npm install' in $root (it brings bun), then try again." >&2
-  exit 1
-fi
-exec "$bun" "$root/main.ts" instance start current "$@"
+exec "$root/bin/org" instance start current "$@"
