@@ -6,21 +6,12 @@ import { parseSse, post, readEvents, serveFixture } from "../testing/serve-fixtu
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { isLoopbackHost, ServeStartError, startServe } from "./start-serve.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 
 const REPO = join(import.meta.dir, "..");
 const checkout = tempGitRepo("org-serve-http-");
 afterAll(() => checkout[Symbol.dispose]());
 const TOKEN = "http-test-token-123";
-
-/** Polls `check` until it holds, at most `timeoutMs`; fails saying what it waited for. */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 describe("serve over a real socket on 127.0.0.1", () => {
   test("auth on: /health open, everything else needs the bearer token", async () => {
@@ -94,7 +85,7 @@ describe("serve over a real socket on 127.0.0.1", () => {
       await readEvents(response, (event) => {
         if (event.type === "text-delta" && ++deltas === 3) controller.abort();
       }).catch((error: Error) => expect(error.name).toBe("AbortError"));
-      await until("the cut turn to end", () => fixture.handler.sessions.busy === 0);
+      await waitUntil("the cut turn to end", () => fixture.handler.sessions.busy === 0);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toContain("org_turns_in_progress 0");
       // The transcript shows the reply stopped partway, not streamed to its end into nowhere.

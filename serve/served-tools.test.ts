@@ -7,6 +7,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { ServedTools } from "./served-tools.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 
 const BASE = "http://org.test";
 const GREETING = { rules: [{ reply: { text: "hello" } }] };
@@ -25,15 +26,6 @@ function commitAll(dir: string, message: string): string {
   gitSync(dir, ["add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", message]);
   return gitSync(dir, ["rev-parse", "HEAD"]).trim();
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 describe("generated tools of the checkout", () => {
@@ -145,7 +137,7 @@ describe("hot reload", () => {
     try {
       writeGeneratedTool(dir, "word_count");
       const after = commitAll(dir, "promote");
-      await until("the watcher to reload", () => served.commit === after);
+      await waitUntil("the watcher to reload", () => served.commit === after);
       expect(served.generated().map((tool) => tool.name)).toEqual(["word_count"]);
       expect(heard).toEqual([["word_count"]]);
     } finally {
