@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { runOpsScript } from "../testing/run-ops-script.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
 const repoRoot = join(import.meta.dir, "..");
@@ -40,14 +41,8 @@ afterAll(async () => {
 });
 
 async function runScript(name: string, session: string, args: string[] = []) {
-  const child = Bun.spawn(["bash", join(repoRoot, "ops", name), ...args], {
-    cwd: workspace,
-    env: { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { stdout, stderr, code };
+  const env = { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" };
+  return await runOpsScript(repoRoot, name, args, { cwd: workspace, env });
 }
 
 test("ops/run.sh starts the room in tmux; typed text streams replies into the pane; ops/stop.sh ends it", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { runOpsScript } from "../testing/run-ops-script.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
 const repoRoot = join(import.meta.dir, "..");
@@ -58,15 +59,10 @@ afterAll(async () => {
 });
 
 async function runScript(name: string, session: string, args: string[] = []) {
-  const child = Bun.spawn(["bash", join(repoRoot, "ops", name), ...args], {
-    cwd: workspace,
-    env: { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  if (code !== 0) throw new Error(`ops/${name} failed (${code}): ${stderr}`);
-  return stdout;
+  const env = { ...tmux.env, ORG_TMUX_SESSION: session, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
+  const result = await runOpsScript(repoRoot, name, args, { cwd: workspace, env });
+  if (result.code !== 0) throw new Error(`ops/${name} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
 }
 
 const title = async (session: string) => (await tmux.tmux("display-message", "-p", "-t", session, "#{pane_title}")).trim();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { runOpsScript } from "../testing/run-ops-script.ts";
 import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
 import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
@@ -27,14 +28,8 @@ afterAll(async () => {
 });
 
 async function runScript(name: string, ...args: string[]) {
-  const child = Bun.spawn(["bash", join(clone.dir, "ops", name), ...args], {
-    cwd: clone.dir,
-    env: { ...tmux.env, ORG_TMUX_SESSION: session, ORG_CURRENT_PORT: String(currentPort), ORG_CANDIDATE_PORT: String(candidatePort), OLLAMA_BASE: "http://127.0.0.1:9", NO_COLOR: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { stdout, stderr, code, all: `${stdout}${stderr}` };
+  const env = { ...tmux.env, ORG_TMUX_SESSION: session, ORG_CURRENT_PORT: String(currentPort), ORG_CANDIDATE_PORT: String(candidatePort), OLLAMA_BASE: "http://127.0.0.1:9", NO_COLOR: "1" };
+  return await runOpsScript(clone.dir, name, args, { cwd: clone.dir, env });
 }
 
 async function health(port: number): Promise<Health> {
