@@ -117,17 +117,19 @@ describe("loadOrgConfig", () => {
       const personas = (tools: Record<string, string>) => JSON.stringify({ personas: [{ name: "ada", kind: "agent", tools }] });
 
       writeFileSync(configFile, personas({ word_count: "ask", sh: "deny" }));
-      expect(loadOrgConfig(configFile, env).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", workflow_run: "ask", word_count: "ask" });
+      // The checkout is a folder of the test's own, so the tools org's checkout has promoted change nothing here.
+      const checkoutDir = join(workspace, "checkout");
+      expect(loadOrgConfig(configFile, env, { checkoutDir }).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", workflow_run: "ask", word_count: "ask" });
       // The workspace may be named apart from the config file's own directory.
       const elsewhere = join(workspace, "elsewhere.json");
       writeFileSync(elsewhere, personas({ word_count: "allow" }));
-      expect(loadOrgConfig(elsewhere, env, { workspaceDir: workspace }).personas[0]?.tools.word_count).toBe("allow");
+      expect(loadOrgConfig(elsewhere, env, { workspaceDir: workspace, checkoutDir }).personas[0]?.tools.word_count).toBe("allow");
 
       for (const name of ["Bad-Name", "loose_file", "linked_tool", "wordcount"]) {
         writeFileSync(configFile, personas({ [name]: "allow" }));
         let caught: unknown;
         try {
-          loadOrgConfig(configFile, env);
+          loadOrgConfig(configFile, env, { checkoutDir });
         } catch (error) {
           caught = error;
         }

@@ -206,14 +206,14 @@ function advice(issue: z.core.$ZodIssue): string {
  * Reads the room's configuration: `org.config.json` (at `path`, default the current directory) when it
  * exists, over defaults of three personas on OLLAMA_BASE / OLLAMA_MODEL. Throws OrgConfigError naming the
  * line and key of anything wrong. Tool names may be built-in ones or generated tools promoted into
- * `tools/generated/` of `workspaceDir` (default: the config file's directory) or of org's checkout.
+ * `tools/generated/` of `workspaceDir` (default: the config file's directory) or of `checkoutDir` (default: org's checkout).
  */
-export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env, options: { workspaceDir?: string } = {}): OrgConfig {
+export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env, options: { workspaceDir?: string; checkoutDir?: string } = {}): OrgConfig {
   const file = path ?? join(process.cwd(), CONFIG_FILE_NAME);
   const settings = environmentSettings(env);
   const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
   if (text === undefined) return resolveOrgConfig({}, settings, undefined, env);
-  return resolveOrgConfig(parseOrgConfigText(text, file, knownToolNames(options.workspaceDir ?? dirname(file))), settings, file, env);
+  return resolveOrgConfig(parseOrgConfigText(text, file, knownToolNames(options.workspaceDir ?? dirname(file), options.checkoutDir)), settings, file, env);
 }
 
 /** Validates the text of a config file against the tool names given; exported so `org` can check a file without loading it. */

@@ -29,7 +29,7 @@ export function generatedToolNames(roots: readonly string[]): string[] {
 }
 
 /** Every tool name a config may give a persona: the built-in ones, then the generated ones in the workspace or the checkout. */
-export function knownToolNames(workspaceDir: string): string[] {
-  const generated = generatedToolNames([workspaceDir, CHECKOUT_DIR]).filter((name) => !(BUILTIN_TOOL_NAMES as readonly string[]).includes(name));
+export function knownToolNames(workspaceDir: string, checkoutDir: string = CHECKOUT_DIR): string[] {
+  const generated = generatedToolNames([workspaceDir, checkoutDir]).filter((name) => !(BUILTIN_TOOL_NAMES as readonly string[]).includes(name));
   return [...BUILTIN_TOOL_NAMES, ...generated];
 }
