@@ -91,8 +91,14 @@ export async function superviseRun(
   let orphanHeldPipes = false;
   try {
     await proc.exited;
-    const grace = Bun.sleep(OUTPUT_GRACE_MS).then(() => "grace-over" as const);
-    if ((await Promise.race([drained, grace])) === "grace-over") {
+    // A timer that is cleared once the pipes drain: an uncancellable sleep kept the process alive 1 s after every run.
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<"grace-over">((resolve) => {
+      graceTimer = setTimeout(() => resolve("grace-over"), OUTPUT_GRACE_MS);
+    });
+    const outcome = await Promise.race([drained, grace]);
+    clearTimeout(graceTimer);
+    if (outcome === "grace-over") {
       orphanHeldPipes = true;
       stopReading.abort();
       await drained;
