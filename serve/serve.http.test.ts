@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,11 +117,11 @@ describe("the serve command", () => {
   test("streams the same events as chat --once --json for the same message", async () => {
     await using model = await startScriptedServer({ script: { rules: [{ reply: { text: "the same answer, twice" } }] }, port: 0 });
     const env = { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1" };
-    const chat = Bun.spawn([process.execPath, join(REPO, "main.ts"), "chat", "--once", "hello there", "--json", "--mode", "direct:agent", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+    const chat = Bun.spawn(orgCommand(["chat", "--once", "hello there", "--json", "--mode", "direct:agent", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
     const chatLines = (await new Response(chat.stdout).text()).trim().split("\n").map((line) => JSON.parse(line) as { type: string; text?: string });
     expect(await chat.exited).toBe(0);
 
-    const serve = Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--port", "0", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+    const serve = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
     try {
       const reader = serve.stdout.getReader();
       const { value } = await reader.read();
@@ -142,7 +143,7 @@ describe("the serve command", () => {
 
   test("refuses --host 0.0.0.0 without ORG_API_TOKEN, saying how to fix it", async () => {
     const { ORG_API_TOKEN: _unset, ...env } = process.env;
-    const serve = Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+    const serve = Bun.spawn(orgCommand(["serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
     expect(await serve.exited).toBe(1);
     const stderr = await new Response(serve.stderr).text();
     expect(stderr).toContain("refusing to listen on 0.0.0.0 without a token");

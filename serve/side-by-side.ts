@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { type DependencyInstall, installDependencies } from "./install-dependencies.ts";
 import { type Probe, probeHealth } from "./health-probe.ts";
 import { TmuxWindow } from "./tmux-window.ts";
@@ -99,7 +100,7 @@ export async function startInstance(options: {
 
   const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
   const config = options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
-  await window.start([bun, join(target.directory, "main.ts"), "serve", "--port", String(settings.port), "--workspace", target.directory, ...config], {
+  await window.start(orgCommand(["serve", "--port", String(settings.port), "--workspace", target.directory, ...config], { bun, checkoutDir: target.directory }), {
     cwd: target.directory,
     env: options.env,
   });
