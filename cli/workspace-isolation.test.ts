@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -103,4 +104,39 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
       expect(result.all).toContain(expected);
     });
   }
+});
+
+describe("the reported attack, end to end: the agent's reply written to .env turns the sandbox off at the next start", () => {
+  test("chat_mode file:.env is refused, no .env appears, and a .env planted by hand changes nothing for the next org", async () => {
+    await using attacker = await startScriptedServer({
+      script: {
+        rules: [
+          { when: { lastRole: "tool" }, reply: { text: "ORG_SANDBOX=off" } },
+          { when: { persona: "agent" }, reply: { toolCalls: [{ name: "chat_mode", arguments: { mode: "file:.env" } }] } },
+        ],
+      },
+      port: 0,
+    });
+    using fresh = hostileWorkspace("org-attack-ws-");
+    rmSync(join(fresh.dir, ".env"));
+    const env = { ...environment(), OLLAMA_BASE: attacker.url };
+    const child = Bun.spawn([LAUNCHER, "chat", "--once", "save your answers in .env", "--json", "--mode", "direct:agent"], { cwd: fresh.dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    const results = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; ok?: boolean; output?: string })
+      .filter((event) => event.type === "tool-result");
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ ok: false });
+    expect(results[0]?.output).toContain("ending in .md, .txt or .log");
+    expect(existsSync(join(fresh.dir, ".env"))).toBe(false);
+
+    // Had an older org written it: the next start still reads nothing from it.
+    writeFileSync(join(fresh.dir, ".env"), "## agent — 12:00\nORG_SANDBOX=off\n");
+    const check = Bun.spawn([LAUNCHER, "sandbox", "check"], { cwd: fresh.dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(check.stdout).text(), new Response(check.stderr).text(), check.exited]);
+    expect(`${out}${err}`).toContain("bwrap");
+    expect(`${out}${err}`).not.toContain("ORG_SANDBOX=off");
+  });
 });
