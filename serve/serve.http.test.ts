@@ -141,6 +141,36 @@ describe("the serve command", () => {
     expect(await new Response(serve.stderr).text()).toContain("stopped");
   });
 
+  test("ORG_SANDBOX=off is refused without --unsafe-no-sandbox, and the flag alone too; both together start it, warning", async () => {
+    const run = async (args: string[], sandbox: string | undefined) => {
+      const { ORG_SANDBOX: _unset, ...env } = process.env;
+      const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace, ...args]), { env: { ...env, ...(sandbox === undefined ? {} : { ORG_SANDBOX: sandbox }) }, stdout: "pipe", stderr: "pipe" });
+      const reader = child.stdout.getReader();
+      const first = await reader.read();
+      reader.releaseLock();
+      child.kill("SIGTERM");
+      const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+      return { stdout: new TextDecoder().decode(first.value ?? new Uint8Array()), stderr, code };
+    };
+    const refused = await run([], "off");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("ORG_SANDBOX=off is set");
+    expect(refused.stderr).toContain("--unsafe-no-sandbox");
+    const alone = await run(["--unsafe-no-sandbox"], undefined);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--unsafe-no-sandbox only confirms ORG_SANDBOX=off");
+    const both = await run(["--unsafe-no-sandbox"], "off");
+    expect(both.stdout).toContain("org serve listening on");
+    expect(both.stderr).toContain("UNSANDBOXED");
+    // instance start, which runs serve in tmux, refuses the same before it starts anything.
+    const { ORG_SANDBOX: _unset, ...env } = process.env;
+    const instance = Bun.spawn(orgCommand(["instance", "start", "current"]), { env: { ...env, ORG_SANDBOX: "off", ORG_TMUX_SESSION: "org-never-started" }, stdout: "pipe", stderr: "pipe" });
+    const [instanceErr, instanceCode] = await Promise.all([new Response(instance.stderr).text(), instance.exited]);
+    expect(instanceCode).toBe(2);
+    expect(instanceErr).toContain("ORG_SANDBOX=off is set");
+    expect(instanceErr).toContain("--unsafe-no-sandbox");
+  });
+
   test("refuses --host 0.0.0.0 without ORG_API_TOKEN, saying how to fix it", async () => {
     const { ORG_API_TOKEN: _unset, ...env } = process.env;
     const serve = Bun.spawn(orgCommand(["serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
