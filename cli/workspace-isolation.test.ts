@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -88,6 +89,19 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
     expectUntouched(stdout + stderr);
     expect(stdout).toContain("an untouched answer");
     expect(code).toBe(0);
+  });
+
+  test("'bun main.ts' started without the flags in a directory with a .env refuses to go on, saying how to start org", async () => {
+    // Only a .env: a planted bunfig.toml or tsconfig.json would act before main.ts could look.
+    const dir = mkdtempSync(join(tmpdir(), "org-flagless-"));
+    writeFileSync(join(dir, ".env"), "ORG_SANDBOX=off\n");
+    const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "--help"], { cwd: dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("bun may have read that directory's .env and bunfig.toml");
+    expect(stderr).toContain(LAUNCHER);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   for (const [script, args, expected] of [

@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "./workspace-paths.ts";
 
@@ -19,4 +20,25 @@ export function isolatedBunFlags(checkoutDir: string = CHECKOUT_DIR): string[] {
 export function orgCommand(args: readonly string[], options: { bun?: string; checkoutDir?: string } = {}): string[] {
   const checkoutDir = options.checkoutDir ?? CHECKOUT_DIR;
   return [options.bun ?? process.execPath, ...isolatedBunFlags(checkoutDir), join(checkoutDir, "main.ts"), ...args];
+}
+
+/**
+ * Whether this process was started with `isolatedBunFlags` for `checkoutDir`, or in the checkout itself
+ * (`npm start`, a test): anywhere else, bun may already have loaded the current directory's `.env*`.
+ */
+export function startedIsolated(execArgv: readonly string[] = process.execArgv, cwd: string = process.cwd(), checkoutDir: string = CHECKOUT_DIR): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  if (real(cwd) !== undefined && real(cwd) === real(checkoutDir)) return true;
+  const valueOf = (flag: string) => execArgv.findLast((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  const points = (flag: string, file: string) => {
+    const given = valueOf(flag);
+    return given !== undefined && real(given) !== undefined && real(given) === real(join(checkoutDir, file));
+  };
+  return execArgv.includes("--no-env-file") && execArgv.includes("--no-install") && points("--config", "bunfig.toml") && points("--tsconfig-override", "tsconfig.json");
 }

@@ -44,7 +44,8 @@ export function reachableTests(root: string): { tests: string[]; loaders: string
 
 /**
  * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, in their own process
- * group, killed after `timeoutMs`. The report names the files that ran.
+ * group, killed after `timeoutMs`. The report names the files that ran. bun takes its configuration from the
+ * checkout running the gate (`isolatedBunFlags`), never from the candidate's worktree.
  */
 export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal): Promise<FitnessCheck> {
   const started = performance.now();
@@ -52,7 +53,7 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   if (tests.length === 0) {
     return { stage: "tests", name: "candidate's tests the change reaches", ok: true, reason: "no test imports a module that reads tools/generated/", figures: { ran: [] }, durationMs: 0 };
   }
-  const child = Bun.spawn([bun, ...isolatedBunFlags(worktree), "test", "--timeout", "30000", ...tests.map((test) => `./${test}`)], {
+  const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...tests.map((test) => `./${test}`)], {
     cwd: worktree,
     stdin: "ignore",
     stdout: "pipe",
