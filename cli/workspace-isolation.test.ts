@@ -33,7 +33,7 @@ function environment(): Record<string, string | undefined> {
 
 async function orgIn(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const child = Bun.spawn([LAUNCHER, ...args], { cwd: workspace.dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 170_000);
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
   return { stdout, stderr, code };
@@ -82,6 +82,13 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
     }
     expectUntouched(await new Response(child.stderr).text());
   });
+
+  test("bin/org demo --fast: the scripted session plays as always", async () => {
+    const result = await orgIn(["demo", "--fast"]);
+    expectUntouched(result.stdout + result.stderr);
+    expect(result.stdout).toContain("group › Hi all!");
+    expect(result.code).toBe(0);
+  }, 180_000);
 
   test("orgCommand, the argv instance start and the tests spawn org with: chat --once", async () => {
     const child = Bun.spawn(orgCommand(["chat", "--once", "hello", "--json", "--mode", "direct:agent"]), { cwd: workspace.dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
