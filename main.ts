@@ -3,6 +3,8 @@ import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
 import { reportFailure } from "./cli/report-failure.ts";
 import { environmentSettings } from "./config/environment.ts";
+import { startedIsolated } from "./config/org-bun-command.ts";
+import { LAUNCHER } from "./cli/org-invocation.ts";
 import { sanitizeForTerminal } from "./security/terminal-sanitizer.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
@@ -47,12 +49,17 @@ function mainHelp(): string {
     "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
     "  -v, --version  print the version",
     "",
-    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe), ORG_API_TOKEN (serve), NO_COLOR.",
+    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), NO_COLOR.",
     "Run 'org <command> --help' for a command's options.",
   ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (!startedIsolated()) {
+    throw new UserFacingError(
+      `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
+    );
+  }
   const [first, ...rest] = argv;
   if (first === "-v" || first === "--version") {
     console.log(VERSION);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 
 async function once(args: string[]) {
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", "--workspace", workspace, "--mode", "direct:agent", "--once", "hi", ...args], {
+  const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--mode", "direct:agent", "--once", "hi", ...args]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
     stdout: "pipe",

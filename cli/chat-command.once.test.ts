@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 /** Runs `org chat …` as a real child process, in the temp workspace unless args name another. */
 async function chat(args: string[], env: Record<string, string>) {
   const where = args.includes("--workspace") ? [] : ["--workspace", workspace];
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", ...where, ...args], {
+  const child = Bun.spawn(orgCommand(["chat", ...where, ...args]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdout: "pipe",

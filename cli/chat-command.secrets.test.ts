@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ test("chat --once --json: a key the server echoes in its reply and in a 401 body
       ],
     },
   });
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", "--workspace", workspace, "--once", "my key?", "--json"], {
+  const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--once", "my key?", "--json"]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b", OPENAI_API_KEY: key },
     stdout: "pipe",

@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 async function demo(args: string[]) {
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "demo", ...args], {
+  const child = Bun.spawn(orgCommand(["demo", ...args]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1" },
     stdout: "pipe",

@@ -8,9 +8,10 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { shellWord } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { checkSandboxOffConsent } from "./serve-command.ts";
 
-const HELP = `Usage: org instance start current [--config FILE]
-       org instance start candidate [BRANCH] [--config FILE]
+const HELP = `Usage: org instance start current [--config FILE] [--unsafe-no-sandbox]
+       org instance start candidate [BRANCH] [--config FILE] [--unsafe-no-sandbox]
        org instance stop [current|candidate|all]
        org instance status
 
@@ -24,6 +25,9 @@ ops/stop.sh call this.
                            from this checkout when package-lock.json is the same, else npm ci --offline
   --config FILE            the room configuration serve reads; a relative path is taken inside each
                            instance's own checkout (default: org.config.json there)
+  --unsafe-no-sandbox      with ORG_SANDBOX=off in this environment (and only then): serve unsandboxed;
+                           ORG_SANDBOX=off alone is refused. The window gets ORG_SANDBOX from this
+                           environment only (unset: on), never from the tmux server's
   stop [ROLE]              stop one instance or both (default all): SIGTERM, SIGKILL after 15 s
   status                   what answers on both ports
 
@@ -60,19 +64,23 @@ export const instanceCommand: Command = {
   summary: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
   help: HELP,
   async run(args, signal) {
-    const { positionals, values } = parseCommandArgs("instance", args, { config: { type: "string" } }, { positionals: true });
+    const { positionals, values } = parseCommandArgs("instance", args, { config: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" } }, { positionals: true });
     if (values.config !== undefined && positionals[0] !== "start") throw new UsageError("--config goes with start", "instance");
+    const unsafeNoSandbox = values["unsafe-no-sandbox"] ?? false;
+    if (unsafeNoSandbox && positionals[0] !== "start") throw new UsageError("--unsafe-no-sandbox goes with start", "instance");
     const [action, role, branch, ...extra] = positionals;
     const settings = instanceSettings();
     if (action === "start") {
       if (role !== "current" && role !== "candidate") throw new UsageError("say which to start: 'instance start current' or 'instance start candidate [BRANCH]'", "instance");
       if ((role === "current" && branch !== undefined) || extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? branch}'`, "instance");
+      checkSandboxOffConsent("instance", unsafeNoSandbox);
       const { apiToken } = environmentSettings();
       const report = await startInstance({
         role,
         checkoutDir: CHECKOUT_DIR,
         ...(branch !== undefined ? { branch } : {}),
         ...(values.config !== undefined ? { config: values.config } : {}),
+        unsafeNoSandbox,
         settings: {
           port: role === "current" ? settings.currentPort : settings.candidatePort,
           tmuxSession: settings.tmuxSession,

@@ -1,10 +1,9 @@
 import { expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 
-const main = join(import.meta.dir, "..", "main.ts");
-
 async function org(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn([process.execPath, main, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(args), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import { parseRunArgs } from "./sandbox-command.ts";
 const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(...args: string[]) {
-  const proc = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),

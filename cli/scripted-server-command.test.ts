@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const main = join(import.meta.dir, "..", "main.ts");
 const directory = mkdtempSync(join(tmpdir(), "org-scripted-command-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
@@ -21,14 +21,14 @@ const script = scriptFile("ok.json", {
 });
 
 async function org(...args: string[]) {
-  const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }
 
 /** Starts the command, waits for its first stdout line, and returns the URL it printed. */
 async function startCommand(...args: string[]) {
-  const child = Bun.spawn([process.execPath, main, "scripted-server", ...args], { stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(["scripted-server", ...args]), { stdout: "pipe", stderr: "pipe" });
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let stdout = "";

@@ -16,7 +16,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR]
+const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -25,6 +25,8 @@ Options:
   --host H           address to bind (default 127.0.0.1; any other needs ORG_API_TOKEN)
   --config FILE      room configuration (default: org.config.json in the workspace)
   --workspace DIR    where .org/ (sessions, audit, scratch) lives (default: current directory)
+  --unsafe-no-sandbox  confirms ORG_SANDBOX=off: serve refuses to start with it unless both are given,
+                     since every model-made command then runs UNSANDBOXED on this host
 
 Routes:
   GET  /health                 { ok, version, commit, branch, tools, uptimeS } (never needs the token)
@@ -35,6 +37,8 @@ Routes:
   POST /v1/admin/reload        take a new HEAD's generated tools now (done by itself every 2 s)
 
 Environment: ORG_API_TOKEN turns on 'Authorization: Bearer <token>' for every route but /health.
+ORG_SANDBOX=off counts only from the environment serve is started in (never from a .env file), and only
+with --unsafe-no-sandbox.
 
 Example:
   org serve --port 7001
@@ -51,12 +55,30 @@ function parseOptions(args: string[]) {
     host: { type: "string" },
     config: { type: "string" },
     workspace: { type: "string" },
+    "unsafe-no-sandbox": { type: "boolean" },
   });
   const port = Number(values.port ?? 7001);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
     throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "serve");
   }
-  return { port, host: values.host ?? "127.0.0.1", config: values.config, workspace: values.workspace };
+  return { port, host: values.host ?? "127.0.0.1", config: values.config, workspace: values.workspace, unsafeNoSandbox: values["unsafe-no-sandbox"] ?? false };
+}
+
+/**
+ * Turning the sandbox off for a server is the user's act, twice over: ORG_SANDBOX=off in the environment
+ * they start it in and `--unsafe-no-sandbox` on its command line. Either alone is refused, naming both.
+ */
+export function checkSandboxOffConsent(command: string, confirmed: boolean, env: NodeJS.ProcessEnv = process.env): void {
+  const off = environmentSettings(env).sandboxDisabled;
+  if (off && !confirmed) {
+    throw new UsageError(
+      `ORG_SANDBOX=off is set, which would run every model-made command UNSANDBOXED on this host for anyone who reaches the server. Unset ORG_SANDBOX, or give --unsafe-no-sandbox as well if you mean it.`,
+      command,
+    );
+  }
+  if (confirmed && !off) {
+    throw new UsageError("--unsafe-no-sandbox only confirms ORG_SANDBOX=off and does nothing alone; leave it out, or set ORG_SANDBOX=off too if you mean it.", command);
+  }
 }
 
 function log(line: string): void {
@@ -70,6 +92,8 @@ export const serveCommand: Command = {
   help: HELP,
   async run(args, signal) {
     const options = parseOptions(args);
+    checkSandboxOffConsent("serve", options.unsafeNoSandbox);
+    if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
     const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
     if (options.config !== undefined && !existsSync(options.config)) {
       throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);

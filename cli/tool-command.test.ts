@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,10 +7,8 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 
-const main = join(import.meta.dir, "..", "main.ts");
-
 async function org(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", ...env } });
+  const proc = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", ...env } });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, exitCode };
 }

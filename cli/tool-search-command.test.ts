@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 
-const main = join(import.meta.dir, "..", "main.ts");
 const root = mkdtempSync(join(tmpdir(), "org-tool-search-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 writeGeneratedTool(root, simpleSpec("word_count", "Counts the words in a text.", "text", "words"));
@@ -16,7 +16,7 @@ writeGeneratedTool(root, simpleSpec("evil_words", HOSTILE, "text", "words"));
 
 /** Runs `org tool search ARGS --repo ROOT` in its own process. */
 async function toolSearch(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn([process.execPath, main, "tool", "search", ...args, "--repo", root], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(["tool", "search", ...args, "--repo", root]), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }

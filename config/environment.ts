@@ -76,6 +76,9 @@ export function windowEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && PASSED_TO_WINDOWS.test(name) && name !== "ORG_TMUX_SESSION") passed[name] = value;
   }
+  // Always set: a tmux server's global environment (set-environment -g, or the shell that started it) is
+  // not the user's, and must not turn the sandbox off. Unset here means on.
+  passed.ORG_SANDBOX = env.ORG_SANDBOX || "on";
   return passed;
 }
 

@@ -84,6 +84,12 @@ describe("loadOrgConfig", () => {
     expect(error.message).toContain('remove "hops" or check the spelling (known keys: sessionTokens, toolRoundsPerTurn, hopsPerMessage');
   });
 
+  test("the workspace's config cannot turn the sandbox off: no key sets ORG_SANDBOX or any environment", () => {
+    for (const text of ['{"env": {"ORG_SANDBOX": "off"}}', '{"sandbox": "off"}', '{"serve": {"sandbox": false}}', '{"personas": [{"name": "a", "kind": "agent", "env": {"ORG_SANDBOX": "off"}}]}']) {
+      expect(configError(text)).toBeInstanceOf(OrgConfigError);
+    }
+  });
+
   test("a tool policy other than allow/ask/deny is refused", () => {
     const error = configError('{"personas": [{"name": "a", "kind": "agent",\n "tools": {"sh": "yes"}}]}');
     expect(error.line).toBe(2);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "./fitness-report.ts";
+import { isolatedBunFlags } from "../config/org-bun-command.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
 const SKIPPED_TOP = new Set(["node_modules", ".git", ".org", "tools/generated"]);
@@ -43,7 +44,8 @@ export function reachableTests(root: string): { tests: string[]; loaders: string
 
 /**
  * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, in their own process
- * group, killed after `timeoutMs`. The report names the files that ran.
+ * group, killed after `timeoutMs`. The report names the files that ran. bun takes its configuration from the
+ * checkout running the gate (`isolatedBunFlags`), never from the candidate's worktree.
  */
 export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal): Promise<FitnessCheck> {
   const started = performance.now();
@@ -51,7 +53,7 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   if (tests.length === 0) {
     return { stage: "tests", name: "candidate's tests the change reaches", ok: true, reason: "no test imports a module that reads tools/generated/", figures: { ran: [] }, durationMs: 0 };
   }
-  const child = Bun.spawn([bun, "test", "--timeout", "30000", ...tests.map((test) => `./${test}`)], {
+  const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...tests.map((test) => `./${test}`)], {
     cwd: worktree,
     stdin: "ignore",
     stdout: "pipe",

@@ -46,6 +46,8 @@ env_args=()
 while IFS= read -r name; do
   env_args+=(-e "$name=${!name}")
 done < <(compgen -e | grep -E '^(OLLAMA_|ORG_|NO_COLOR$|PATH$|HOME$|TERM$)' | grep -v '^ORG_TMUX_SESSION$' || true)
+# Always set: the tmux server's own environment is not the user's and must not turn the sandbox off.
+[ -n "${ORG_SANDBOX:-}" ] || env_args+=(-e "ORG_SANDBOX=on")
 
 # Keep the pane open after the room exits so its last words (an error, the transcript path) stay readable.
 chat="$(printf '%q ' "$org" chat "$@")"

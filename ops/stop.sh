@@ -29,12 +29,12 @@ if [ "$what" != "all" ]; then
     echo "stop.sh: bun is not installed, so the $what instance cannot be stopped by itself; run 'npm install' in $root, or stop everything with ops/stop.sh." >&2
     exit 1
   fi
-  exec "$bun" "$root/main.ts" instance stop "$what"
+  exec "$root/bin/org" instance stop "$what"
 fi
 
 if tmux has-session -t "=$session" 2>/dev/null; then
   # Served instances get SIGTERM and a moment to finish their turns; killing the session would cut them off.
-  if [ -n "$bun" ]; then "$bun" "$root/main.ts" instance stop all >/dev/null || true; fi
+  if [ -n "$bun" ]; then "$root/bin/org" instance stop all >/dev/null || true; fi
   tmux kill-session -t "=$session" 2>/dev/null || true
   echo "stopped org: killed tmux session '$session'. The conversation so far is in .org/sessions/ of its workspace."
 else

@@ -57,4 +57,13 @@ describe("room modes", () => {
     expect(refused("file:.git/config")).toContain(".git");
     expect(refused("file:")).toContain("needs a path");
   });
+
+  test("only plain-text files: each hostile path is refused when the mode is set, saying what is allowed", () => {
+    for (const path of [".env", ".env.local", "bunfig.toml", "package.json", "tsconfig.json", "a/.hidden/x.md", "x.md/", "X.MD", "notes.md.sh", "notes/../.env", "./.npmrc", "notes.md\u0000", "notes\u202E.md", "\uFF0Eenv.md"]) {
+      const message = refused(`file:${path}`);
+      expect(message).toContain("ending in .md, .txt or .log");
+    }
+    expect(parseRoomMode("file:notes/new.txt", personas, workspace)).toEqual({ kind: "file", path: "notes/new.txt" });
+    expect(parseRoomMode("file:run.log", personas, workspace)).toEqual({ kind: "file", path: "run.log" });
+  });
 });

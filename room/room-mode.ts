@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/org-config.ts";
+import { REPLY_FILE_RULE, replyFileProblem } from "../security/reply-file-name.ts";
 import { protectedTargetProblem } from "../security/safe-file-write.ts";
 
 /** Where the room's conversation goes: everyone, one persona, or a file inside the workspace. */
@@ -23,7 +24,7 @@ export class RoomModeError extends Error {
   override name = "RoomModeError";
 }
 
-const VALID = 'Valid modes: "group", "direct:<persona>", "file:<path inside the workspace>".';
+const VALID = 'Valid modes: "group", "direct:<persona>", "file:<path inside the workspace ending in .md, .txt or .log>".';
 
 function isInside(root: string, path: string): boolean {
   const fromRoot = relative(root, path);
@@ -71,9 +72,13 @@ export function parseRoomMode(
 
 /**
  * A workspace-relative path replies may be appended to, checked against `..`, absolute paths, symlinks,
- * directories, `.git`, `.org/` and org's config file. The write itself checks again (`appendInsideWorkspace`).
+ * directories, `.git`, `.org/`, org's config file and anything but plain text (`replyFileProblem`). The write itself checks again (`appendInsideWorkspace`).
  */
 function checkReplyFile(given: string, workspaceDir: string, protectedFiles: readonly string[]): string {
+  // What normalizing would hide: control or invisible characters, a trailing / (a directory was meant).
+  if (/\p{C}/u.test(given) || given.endsWith("/")) {
+    throw new RoomModeError(replyFileProblem(given) ?? REPLY_FILE_RULE);
+  }
   const root = realpathSync(workspaceDir);
   const target = resolve(root, given);
   if (!isInside(root, target) || !isInside(root, realAncestor(target))) {
@@ -95,7 +100,8 @@ function checkReplyFile(given: string, workspaceDir: string, protectedFiles: rea
   if (fromRoot === "" || (existsSync(target) && statSync(target).isDirectory())) {
     throw new RoomModeError(`"${given}" is a directory; give a file path, e.g. "file:${fromRoot ? `${fromRoot}/` : ""}replies.md".`);
   }
-  const problem = protectedTargetProblem(root, fromRoot, protectedFiles);
+  const canonical = fromRoot.split(sep).join("/");
+  const problem = protectedTargetProblem(root, fromRoot, protectedFiles) ?? replyFileProblem(canonical);
   if (problem) throw new RoomModeError(problem);
-  return fromRoot.split(sep).join("/");
+  return canonical;
 }

@@ -82,6 +82,11 @@ describe("appendInsideWorkspace", () => {
     refusedWith(() => appendInsideWorkspace(workspace, "conf/room.json", "x", { protectedFiles: [join(workspace, "conf/room.json")] }), /configuration file/);
     refusedWith(() => appendInsideWorkspace(workspace, "../escape.md", "x"), /not a file inside the workspace/);
     refusedWith(() => appendInsideWorkspace(workspace, "/etc/passwd", "x"), /absolute/);
+    // Only plain text, checked again at write time (a mode restored or set before the rule existed).
+    for (const path of [".env", "bunfig.toml", "a/.hidden/x.md", "notes.md.sh", "X.MD", "package.json"]) {
+      refusedWith(() => appendInsideWorkspace(workspace, path, "ORG_SANDBOX=off\n"), /ending in \.md, \.txt or \.log/);
+      expect(existsSync(join(workspace, path))).toBe(false);
+    }
     expect(protectedTargetProblem(workspace, "notes/org.config.json", ["org.config.json"])).toBeUndefined();
     expect(existsSync(join(workspace, "org.config.json"))).toBe(false);
   });

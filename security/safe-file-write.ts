@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, realpathSync, writeSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { replyFileProblem } from "./reply-file-name.ts";
 
 /** A write org refuses: the target is org's own state, or the path leads through a link or out of the workspace. */
 export class UnsafeWriteError extends Error {
@@ -38,7 +39,8 @@ export function protectedTargetProblem(
 }
 
 /**
- * Appends `text` to `relativePath` inside `workspaceDir` without ever following a symbolic link: the walk
+ * Appends `text` to `relativePath` inside `workspaceDir`, a plain-text file (`replyFileProblem`), without
+ * ever following a symbolic link: the walk
  * opens each directory with O_NOFOLLOW relative to the one before (through its /proc/self/fd entry, as
  * openat would), creates missing directories the same way, opens the file with O_NOFOLLOW, and checks that
  * the descriptor it got is the file inside the workspace. A path swapped for a link at any moment, in any
@@ -50,7 +52,7 @@ export function appendInsideWorkspace(
   text: string,
   options: { protectedFiles?: readonly string[] } = {},
 ): { bytes: number } {
-  const problem = protectedTargetProblem(workspaceDir, relativePath, options.protectedFiles);
+  const problem = protectedTargetProblem(workspaceDir, relativePath, options.protectedFiles) ?? replyFileProblem(relativePath);
   if (problem) throw new UnsafeWriteError(problem);
   const parts = components(relativePath);
   const name = parts.pop();

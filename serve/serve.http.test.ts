@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,11 +117,11 @@ describe("the serve command", () => {
   test("streams the same events as chat --once --json for the same message", async () => {
     await using model = await startScriptedServer({ script: { rules: [{ reply: { text: "the same answer, twice" } }] }, port: 0 });
     const env = { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1" };
-    const chat = Bun.spawn([process.execPath, join(REPO, "main.ts"), "chat", "--once", "hello there", "--json", "--mode", "direct:agent", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+    const chat = Bun.spawn(orgCommand(["chat", "--once", "hello there", "--json", "--mode", "direct:agent", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
     const chatLines = (await new Response(chat.stdout).text()).trim().split("\n").map((line) => JSON.parse(line) as { type: string; text?: string });
     expect(await chat.exited).toBe(0);
 
-    const serve = Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--port", "0", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+    const serve = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
     try {
       const reader = serve.stdout.getReader();
       const { value } = await reader.read();
@@ -140,9 +141,39 @@ describe("the serve command", () => {
     expect(await new Response(serve.stderr).text()).toContain("stopped");
   });
 
+  test("ORG_SANDBOX=off is refused without --unsafe-no-sandbox, and the flag alone too; both together start it, warning", async () => {
+    const run = async (args: string[], sandbox: string | undefined) => {
+      const { ORG_SANDBOX: _unset, ...env } = process.env;
+      const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace, ...args]), { env: { ...env, ...(sandbox === undefined ? {} : { ORG_SANDBOX: sandbox }) }, stdout: "pipe", stderr: "pipe" });
+      const reader = child.stdout.getReader();
+      const first = await reader.read();
+      reader.releaseLock();
+      child.kill("SIGTERM");
+      const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+      return { stdout: new TextDecoder().decode(first.value ?? new Uint8Array()), stderr, code };
+    };
+    const refused = await run([], "off");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("ORG_SANDBOX=off is set");
+    expect(refused.stderr).toContain("--unsafe-no-sandbox");
+    const alone = await run(["--unsafe-no-sandbox"], undefined);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--unsafe-no-sandbox only confirms ORG_SANDBOX=off");
+    const both = await run(["--unsafe-no-sandbox"], "off");
+    expect(both.stdout).toContain("org serve listening on");
+    expect(both.stderr).toContain("UNSANDBOXED");
+    // instance start, which runs serve in tmux, refuses the same before it starts anything.
+    const { ORG_SANDBOX: _unset, ...env } = process.env;
+    const instance = Bun.spawn(orgCommand(["instance", "start", "current"]), { env: { ...env, ORG_SANDBOX: "off", ORG_TMUX_SESSION: "org-never-started" }, stdout: "pipe", stderr: "pipe" });
+    const [instanceErr, instanceCode] = await Promise.all([new Response(instance.stderr).text(), instance.exited]);
+    expect(instanceCode).toBe(2);
+    expect(instanceErr).toContain("ORG_SANDBOX=off is set");
+    expect(instanceErr).toContain("--unsafe-no-sandbox");
+  });
+
   test("refuses --host 0.0.0.0 without ORG_API_TOKEN, saying how to fix it", async () => {
     const { ORG_API_TOKEN: _unset, ...env } = process.env;
-    const serve = Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+    const serve = Bun.spawn(orgCommand(["serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
     expect(await serve.exited).toBe(1);
     const stderr = await new Response(serve.stderr).text();
     expect(stderr).toContain("refusing to listen on 0.0.0.0 without a token");

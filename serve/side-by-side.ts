@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { type DependencyInstall, installDependencies } from "./install-dependencies.ts";
 import { type Probe, probeHealth } from "./health-probe.ts";
 import { TmuxWindow } from "./tmux-window.ts";
@@ -46,6 +47,8 @@ export async function startInstance(options: {
   branch?: string;
   /** `serve --config`: a relative path is taken inside the instance's own checkout (each its own copy). */
   config?: string;
+  /** `serve --unsafe-no-sandbox`: the user gave it, with ORG_SANDBOX=off in `env` (checked by the caller). */
+  unsafeNoSandbox?: boolean;
   settings: InstanceSettings;
   /** Variables the window gets (OLLAMA_*, ORG_*, PATH…). */
   env: Record<string, string>;
@@ -99,7 +102,8 @@ export async function startInstance(options: {
 
   const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
   const config = options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
-  await window.start([bun, join(target.directory, "main.ts"), "serve", "--port", String(settings.port), "--workspace", target.directory, ...config], {
+  const unsafe = options.unsafeNoSandbox ? ["--unsafe-no-sandbox"] : [];
+  await window.start(orgCommand(["serve", "--port", String(settings.port), "--workspace", target.directory, ...config, ...unsafe], { bun, checkoutDir: target.directory }), {
     cwd: target.directory,
     env: options.env,
   });

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
@@ -119,7 +120,7 @@ export function stopCurrents(dir: string): void {
 
 /** Runs `org <args>` as a real process with the given extra environment; bounded. */
 export async function runOrg(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; signal: string | null; out: string }> {
-  const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), ...args], {
+  const child = Bun.spawn(orgCommand(args), {
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdout: "pipe",
     stderr: "pipe",
