@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
-import { ensureOrgDir, GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 
 /** The only shape a candidate branch may have; checked before any git call that names one. */
 export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
@@ -69,9 +70,7 @@ export async function landCandidate(
   const base = await git.resolveCommit("refs/heads/main");
   if (!base) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch to build the candidate on`);
 
-  ensureOrgDir(git.repoDir);
-  const worktreesDir = join(git.repoDir, WORKTREES_DIR);
-  mkdirSync(worktreesDir, { recursive: true });
+  const worktreesDir = ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
   await removeAbandonedWorktrees(git, worktreesDir);
   const worktree = join(worktreesDir, `toolsmith-${process.pid}-${randomBytes(4).toString("hex")}`);
   const signal = options.signal;

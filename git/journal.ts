@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fsyncSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
+import { ensureOrgDir, openPrivateFile } from "../security/private-state.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
 
@@ -42,7 +43,7 @@ const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z
 
 function writeDurably(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temporary, "w", 0o600);
+  const fd = openPrivateFile(temporary, constants.O_WRONLY | constants.O_TRUNC);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -66,9 +67,7 @@ export class PromotionJournal {
   tookOverStaleLock = false;
 
   constructor(readonly repoDir: string) {
-    const orgDir = join(repoDir, ".org");
-    mkdirSync(orgDir, { recursive: true });
-    if (!existsSync(join(orgDir, ".gitignore"))) writeFileSync(join(orgDir, ".gitignore"), "*\n");
+    const orgDir = ensureOrgDir(repoDir);
     this.#lockPath = join(orgDir, "promotion.lock");
     this.#journalPath = join(orgDir, "promotion-journal.json");
   }
@@ -77,7 +76,7 @@ export class PromotionJournal {
   lock(): void {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
-        const fd = openSync(this.#lockPath, "wx", 0o600);
+        const fd = openPrivateFile(this.#lockPath, constants.O_WRONLY | constants.O_EXCL);
         writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
         fsyncSync(fd);
         closeSync(fd);
