@@ -54,6 +54,7 @@ Examples:
 const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
   "max-rounds": "its tool loop hit limits.toolRoundsPerTurn before a final answer (exit 1).",
   "repeated-call": "its tool loop was stopped for repeating the same call (exit 1).",
+  "reply-chars": "it was cut at limits.replyChars characters (exit 1).",
   "tool-failed": "the last command it ran in the sandbox failed (exit 1).",
 };
 

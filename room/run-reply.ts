@@ -177,6 +177,7 @@ export async function runReply(
     },
     maxToolRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,
+    maxReplyChars: room.limits.replyChars,
     budget: room.budget,
     toolTime: turn.toolTime,
     ...(authorization !== undefined ? { authorization } : {}),

@@ -28,6 +28,8 @@ export type ServeHandlerOptions = {
   audit?: AuditSink;
   /** Rooms kept open in memory; idle ones past it are closed (and resumed when asked for). */
   maxOpenSessions?: number;
+  /** Characters of history the open rooms may hold in all; idle ones past it are closed the same way. */
+  maxOpenChars?: number;
   /** What the toolsmith persona runs when asked for a tool; without it the toolsmith says it cannot. */
   toolsmithJob?: ToolsmithJob;
   /**
@@ -112,6 +114,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     turns: config.serve.turns,
     queue: config.serve.queue,
     maxOpen: options.maxOpenSessions ?? 256,
+    ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
     generation: () => tools.generation,
     open: ({ resume, onEvent, requestId }) =>
       openRoom({
