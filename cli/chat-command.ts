@@ -28,6 +28,7 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
+import type { ApprovalAnswer } from "../room/tool-approval.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -90,7 +91,7 @@ async function firstDeadServer(config: OrgConfig, signal: AbortSignal): Promise<
 
 async function openChatRoom(
   setup: ChatSetup,
-  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<boolean>,
+  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
 ): Promise<Room> {
   // Promoted generated tools of the checkout org runs from: offered to agent personas (policy "ask" unless the
