@@ -173,6 +173,7 @@ export async function runReply(
       sessionId: room.sessionId,
       persona,
       secrets: room.secrets,
+      workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
     },
     maxToolRounds: room.limits.toolRoundsPerTurn,
