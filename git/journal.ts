@@ -1,9 +1,9 @@
-import { closeSync, constants, existsSync, fsyncSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
-import { ensureOrgDir, openPrivateFile } from "../security/private-state.ts";
+import { ensureOrgDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
 
@@ -87,7 +87,7 @@ export class PromotionJournal {
       }
       let holder: z.infer<typeof LockFile> | undefined;
       try {
-        holder = LockFile.parse(JSON.parse(readFileSync(this.#lockPath, "utf8")));
+        holder = LockFile.parse(JSON.parse(readPrivateFile(this.#lockPath)));
       } catch {
         holder = undefined; // Killed between create and write: an empty or torn lock file is stale.
       }
@@ -108,8 +108,13 @@ export class PromotionJournal {
 
   /** The interrupted change, if a run died before finishing one. */
   read(): JournalEntry | undefined {
-    if (!existsSync(this.#journalPath)) return undefined;
-    const text = readFileSync(this.#journalPath, "utf8");
+    let text: string;
+    try {
+      text = readPrivateFile(this.#journalPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
     try {
       return JournalEntry.parse(JSON.parse(text));
     } catch (error) {

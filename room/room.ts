@@ -23,6 +23,7 @@ import { formatRoomMode, parseRoomMode, type RoomMode, RoomModeError } from "./r
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -119,6 +120,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   let history: RoomMessage[] = [];
   let damagedNotice: string | undefined;
   if (options.resume !== undefined) {
+    ensurePrivateDir(sessionsDir);
     sessionId = resolveSessionId(sessionsDir, options.resume);
     const restored = resume(sessionsDir, sessionId);
     history = restored.history;

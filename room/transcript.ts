@@ -2,7 +2,7 @@ import { closeSync, existsSync, readdirSync, readFileSync, statSync, writeSync }
 import { join } from "node:path";
 import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
-import { ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
+import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { RoomEvent } from "./room-event.ts";
 
 /** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
@@ -165,7 +165,8 @@ export function readTranscript(path: string): { lines: TranscriptLine[]; damaged
     damagedLines += 1;
     if (damagedLineNumbers.length < DAMAGED_LINES_LISTED) damagedLineNumbers.push(lineNumber);
   };
-  for (const [index, text] of readFileSync(path, "utf8").split("\n").entries()) {
+  // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
+  for (const [index, text] of readPrivateFile(path).split("\n").entries()) {
     if (text.trim() === "") continue;
     let value: unknown;
     try {

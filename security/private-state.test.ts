@@ -1,12 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUDIT_DIR, HISTORY_FILE, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { appendHistory } from "../cli/input-history.ts";
+import { writeFitnessReport } from "../fitness/fitness-report.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import { makeScratchRootPrivate } from "../sandbox/scratch-dir.ts";
 import { prepareWorkspace } from "../cli/workspace-dir.ts";
 import { openRegistryDatabase, REGISTRY_DATABASE_PATH } from "../registry/registry-database.ts";
-import { Transcript } from "../room/transcript.ts";
+import { resume, Transcript } from "../room/transcript.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { AuditLog } from "./audit-log.ts";
 import { appendPrivateFile, ensureOrgDir, PrivateStateError, writePrivateFile } from "./private-state.ts";
@@ -54,7 +57,7 @@ describe("org's private state under .org/", () => {
     database.close();
   });
 
-  test("links committed as .org/sessions, .org/audit, .org/history and .org/registry in a cloned repository are refused", async () => {
+  test("links committed as .org/sessions, audit, history, registry, fitness, scratch and promotion.lock in a cloned repository are refused", async () => {
     using origin = tempGitRepo();
     using temp = tempDir();
     const outside = join(temp.dir, "outside");
@@ -65,6 +68,9 @@ describe("org's private state under .org/", () => {
     symlinkSync(outside, join(origin.dir, ".org", "audit"));
     symlinkSync(join(outside, "bashrc"), join(origin.dir, ".org", "history"));
     symlinkSync(outside, join(origin.dir, ".org", "registry"));
+    symlinkSync(outside, join(origin.dir, ".org", "fitness"));
+    symlinkSync(outside, join(origin.dir, ".org", "scratch"));
+    symlinkSync(join(outside, "bashrc"), join(origin.dir, ".org", "promotion.lock"));
     gitSync(origin.dir, ["add", "-f", ".org"]);
     gitSync(origin.dir, ["commit", "-q", "-m", "plant links"]);
     const clone = join(temp.dir, "clone");
@@ -76,6 +82,9 @@ describe("org's private state under .org/", () => {
       ["history", () => appendHistory(join(clone, HISTORY_FILE), "echo owned")],
       ["audit", () => new AuditLog(join(clone, AUDIT_DIR)).record({ time: "2026-01-01T00:00:00Z", tool: "sh", arguments: {}, ok: true, durationMs: 1, bytes: 0 })],
       ["registry", () => openRegistryDatabase(join(clone, REGISTRY_DATABASE_PATH))],
+      ["fitness", () => writeFitnessReport(clone, { version: 1, verdict: "pass", commit: "a".repeat(40), mainCommit: "b".repeat(40), checks: [], summary: "", startedAt: "2026-01-01T00:00:00.000Z", durationMs: 1 })],
+      ["scratch", () => makeScratchRootPrivate(clone)],
+      ["promotion.lock", () => new PromotionJournal(clone).lock()],
     ];
     for (const [name, attempt] of attempts) {
       let error: unknown;
@@ -84,15 +93,27 @@ describe("org's private state under .org/", () => {
       } catch (caught) {
         error = caught;
       }
-      expect([name, error instanceof PrivateStateError]).toEqual([name, true]);
+      expect([name, error instanceof Error && /is org's private state and it is a symbolic link/.test(error.message)]).toEqual([name, true]);
       expect((error as Error).message).toContain(join(clone, ".org", name));
-      expect((error as Error).message).toContain("symbolic link");
     }
     expect(readFileSync(join(outside, "bashrc"), "utf8")).toBe("# the user's own\n");
     expect(readFileSync(join(outside, "bashrc"), "utf8")).not.toContain("owned");
     expect(existsSync(join(outside, "s1.jsonl"))).toBe(false);
     expect(existsSync(join(outside, "2026-01-01.jsonl"))).toBe(false);
     expect(existsSync(join(outside, "registry.sqlite"))).toBe(false);
+    expect(readdirSync(outside)).toEqual(["bashrc"]);
+  });
+
+  test("a transcript planted as a link is not read on resume, and not appended to", () => {
+    using temp = tempDir();
+    const sessions = join(temp.dir, SESSIONS_DIR);
+    Transcript.open(sessions, "real", { personas: ["agent"], mode: "group" }).close();
+    const foreign = join(temp.dir, "foreign.jsonl");
+    writeFileSync(foreign, readFileSync(join(sessions, "real.jsonl")));
+    symlinkSync(foreign, join(sessions, "s1.jsonl"));
+    expect(() => resume(sessions, "s1")).toThrow("it is a symbolic link");
+    expect(() => Transcript.open(sessions, "s1", { personas: ["agent"], mode: "group" })).toThrow(PrivateStateError);
+    expect(readFileSync(foreign, "utf8")).toBe(readFileSync(join(sessions, "real.jsonl"), "utf8"));
   });
 
   test("a link planted as the registry's -wal file is refused before sqlite opens it", () => {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 
@@ -140,6 +140,10 @@ export function ensureOrgDir(dir: string): string {
  * user's with one link is refused, one looser than 0600 is tightened through the descriptor.
  */
 export function openPrivateFile(path: string, flags: number = O_WRONLY | O_APPEND): number {
+  return openPrivate(path, flags | O_CREAT);
+}
+
+function openPrivate(path: string, flags: number): number {
   const full = resolve(path);
   const slash = full.lastIndexOf(sep);
   const directory = openPrivateDirectory(full.slice(0, slash) || sep);
@@ -147,9 +151,14 @@ export function openPrivateFile(path: string, flags: number = O_WRONLY | O_APPEN
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted at the path fails at once instead of blocking org.
-    fd = openSync(`/proc/self/fd/${directory}/${name}`, flags | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+    fd = openSync(`/proc/self/fd/${directory}/${name}`, flags | O_NOFOLLOW | O_NONBLOCK, 0o600);
   } catch (error) {
-    throw (error as NodeJS.ErrnoException).code === "EEXIST" ? error : refuse(full, describe(error));
+    const code = (error as NodeJS.ErrnoException).code;
+    // O_EXCL meets a link as EEXIST too: say it is a link rather than let the caller think the file is there.
+    if (code === "EEXIST" && lstatSync(`/proc/self/fd/${directory}/${name}`, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw refuse(full, "it is a symbolic link");
+    }
+    throw code === "EEXIST" || code === "ENOENT" ? error : refuse(full, describe(error));
   } finally {
     closeSync(directory);
   }
@@ -173,6 +182,16 @@ function checkPrivateFile(fd: number, shown: string): void {
 function writeAll(fd: number, text: string | Uint8Array): void {
   const bytes = typeof text === "string" ? Buffer.from(text) : text;
   for (let written = 0; written < bytes.byteLength; ) written += writeSync(fd, bytes, written);
+}
+
+/** The text of the private file `path`, read without following a link; ENOENT as from readFileSync when missing. */
+export function readPrivateFile(path: string): string {
+  const fd = openPrivate(path, O_RDONLY);
+  try {
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Appends `text` to the private file `path` (one write for a short line). */
