@@ -503,7 +503,8 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
         tokens: budget.session.maxSessionTokens - budget.session.tokensUsed,
       },
     });
-    replyChars += completion.content.length + completion.reasoning.length;
+    replyChars +=
+      completion.content.length + completion.reasoning.length + completion.toolCalls.reduce((sum, call) => sum + (JSON.stringify(call.arguments)?.length ?? 0), 0);
     const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
     usage.promptTokens += roundUsage.promptTokens;
     usage.completionTokens += roundUsage.completionTokens;

@@ -212,6 +212,24 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  test("the limit counts over the reply's rounds: a second large call passes it and does not run", async () => {
+    runs.length = 0;
+    const big = { toolCalls: [{ name: "echo", arguments: { text: "z".repeat(6000) } }], chunkSize: 1024, wire: "openai" };
+    await using server = await startScriptedServer({ script: { rules: [{ reply: big }] }, port: 0 });
+    const result = await runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: [{ role: "user", content: "call twice" }],
+      tools: toolSet([echo]),
+      toolContext: { workspaceDir },
+      maxReplyChars: 10_000,
+      retry: { retries: 0 },
+    });
+    expect(result.stopReason).toBe("reply-chars");
+    expect(runs).toHaveLength(1);
+    expect(server.requests).toHaveLength(2);
+  });
+
   test("the session's token budget crossed mid-stream stops the stream there, not after it", async () => {
     await using server = await huge({ text: "w".repeat(1_000_000), chunkSize: 4096, usage: false });
     const budget = new Budget({ maxSessionTokens: 1000 });
