@@ -214,7 +214,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
 
   test("the limit counts over the reply's rounds: a second large call passes it and does not run", async () => {
     runs.length = 0;
-    const big = { toolCalls: [{ name: "echo", arguments: { text: "z".repeat(6000) } }], chunkSize: 1024, wire: "openai" };
+    const big = { toolCalls: [{ name: "echo", arguments: { text: "z".repeat(6000) } }], chunkSize: 1024, wire: "openai" as const };
     await using server = await startScriptedServer({ script: { rules: [{ reply: big }] }, port: 0 });
     const result = await runWithTools({
       baseUrl: server.url,

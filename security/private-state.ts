@@ -16,15 +16,13 @@ export class PrivateStateError extends Error {
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
-const STATE_DIR_NAME = ORG_DIR;
-
 /**
  * Where the private part of `path` begins: the last `.org` component, or, for a path with none (a folder a
  * test or a command line names), the path's own last component. Everything above is the user's to choose.
  */
 function split(path: string): { base: string; privateParts: string[] } {
   const parts = resolve(path).split(sep).filter((part) => part !== "");
-  let start = parts.lastIndexOf(STATE_DIR_NAME);
+  let start = parts.lastIndexOf(ORG_DIR);
   if (start < 0) start = parts.length - 1;
   return { base: `${sep}${parts.slice(0, start).join(sep)}`, privateParts: parts.slice(start) };
 }
@@ -98,7 +96,7 @@ function openPrivateDirectory(path: string): number {
       const child = openPrivateChild(fd, part, shown);
       closeSync(fd);
       fd = child;
-      if (part === STATE_DIR_NAME) writeIgnoreFile(fd, shown);
+      if (part === ORG_DIR) writeIgnoreFile(fd, shown);
     }
     return fd;
   } catch (error) {
@@ -131,7 +129,7 @@ export function ensurePrivateDir(path: string): string {
 
 /** Makes `<dir>/.org/`, 0700 and the running user's, with a `*` ignore file inside; returns it. */
 export function ensureOrgDir(dir: string): string {
-  return ensurePrivateDir(resolve(dir, STATE_DIR_NAME));
+  return ensurePrivateDir(resolve(dir, ORG_DIR));
 }
 
 /**
