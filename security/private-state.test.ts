@@ -183,4 +183,53 @@ describe("org's private state under .org/", () => {
     expect(lstatSync(join(temp.dir, ".org", "report.json")).isFile()).toBe(true);
     expect(statSync(join(temp.dir, ".org", "report.json")).mode & 0o777).toBe(0o600);
   });
+
+  // Root can start a process as uid 65534 only where that user can run bun and read this checkout.
+  const nobodyCanRunOrg =
+    isRoot &&
+    Bun.spawnSync([process.execPath, "-e", `await import(${JSON.stringify(join(import.meta.dir, "private-state.ts"))})`], { uid: 65534, gid: 65534, cwd: "/", env: { PATH: "/usr/bin:/bin" } }).exitCode === 0;
+
+  test.if(nobodyCanRunOrg)("run as a normal user: another user's .org is refused, its own is made 0700, a planted history link is refused", async () => {
+    using temp = tempDir();
+    chmodSync(temp.dir, 0o755);
+    const script = join(temp.dir, "as-user.ts");
+    writeFileSync(
+      script,
+      `import { appendPrivateFile, ensureOrgDir } from ${JSON.stringify(join(import.meta.dir, "private-state.ts"))};
+const [what, dir] = process.argv.slice(2);
+try {
+  if (what === "org") ensureOrgDir(dir);
+  else appendPrivateFile(dir + "/.org/history", "typed\\n");
+  console.log("ok");
+} catch (error) {
+  console.log(String(error));
+}`,
+    );
+    chmodSync(script, 0o644);
+    const asNobody = async (what: string, dir: string) => {
+      const child = Bun.spawn([process.execPath, script, what, dir], { uid: 65534, gid: 65534, cwd: temp.dir, env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+      const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+      return stdout.trim();
+    };
+    const theirs = join(temp.dir, "theirs");
+    mkdirSync(join(theirs, ".org"), { recursive: true });
+    chownSync(theirs, 65534, 65534);
+    expect(await asNobody("org", theirs)).toContain(`${join(theirs, ".org")} is org's private state and is owned by uid 0, not by the user running org (uid 65534)`);
+
+    const own = join(temp.dir, "own");
+    mkdirSync(own);
+    chownSync(own, 65534, 65534);
+    expect(await asNobody("org", own)).toBe("ok");
+    expect(statSync(join(own, ".org")).uid).toBe(65534);
+    expect(mode(join(own, ".org"))).toBe(0o700);
+
+    // The user plants .org/history as a link to a file only root may write; org run by that user refuses it too.
+    writeFileSync(join(temp.dir, "root-only"), "");
+    symlinkSync(join(temp.dir, "root-only"), join(own, ".org", "history"));
+    Bun.spawnSync(["chown", "-h", "65534:65534", join(own, ".org", "history")]);
+    expect(await asNobody("history", own)).toContain("history is org's private state and it is a symbolic link");
+    // And root running org there refuses the same link: the typed line never reaches the target.
+    expect(() => appendPrivateFile(join(own, ".org", "history"), "typed\n")).toThrow(PrivateStateError);
+    expect(readFileSync(join(temp.dir, "root-only"), "utf8")).toBe("");
+  });
 });
