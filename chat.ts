@@ -25,7 +25,15 @@ export type ChatRequest = {
   authorization?: string | undefined;
   /** Where the model name came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
   modelSource?: string;
+  /**
+   * Where the stream is cut: after `chars` characters of text, reasoning and tool-call arguments, or once the
+   * characters received (about four a token) would spend more than `tokens`. The result says which.
+   */
+  stopAt?: { chars?: number; tokens?: number };
 };
+
+/** Why a stream was cut before the model finished: the reply's size limit or the session's token budget. */
+export type ReplyLimitStop = { reason: "reply-chars" | "budget"; message: string };
 
 /** A tool call whose arguments were not valid JSON keeps the raw text here; its `arguments` is `{}`. */
 export type ReceivedToolCall = ToolCall & { invalidArguments?: string };
@@ -193,7 +201,9 @@ function readUsage(value: unknown): Usage | undefined {
  * One streamed completion from `POST {baseUrl}/v1/chat/completions`: content, reasoning and tool calls
  * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM).
  */
-export async function chatOnce(request: ChatRequest): Promise<ChatResult & { toolCalls: ReceivedToolCall[] }> {
+export async function chatOnce(
+  request: ChatRequest,
+): Promise<ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop }> {
   const response = await openStream(request);
   request.onEvent?.({ type: "response-start", status: response.status });
   const emit = request.onEvent ?? (() => {});
@@ -207,8 +217,33 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
   let done = false;
   let failure: ChatError | undefined;
   let atEndOfStream = false;
+  const maxChars = request.stopAt?.chars ?? Number.POSITIVE_INFINITY;
+  const maxTokens = request.stopAt?.tokens ?? Number.POSITIVE_INFINITY;
+  let received = 0;
+  let limitReached: ReplyLimitStop | undefined;
+  /** How much of `length` more characters may be taken; cuts the stream once a limit is reached. */
+  const take = (length: number): number => {
+    if (limitReached) return 0;
+    const allowed = Math.max(0, Math.min(length, maxChars - received));
+    received += allowed;
+    if (allowed < length) {
+      limitReached = {
+        reason: "reply-chars",
+        message: `the reply was stopped at ${maxChars} characters (limits.replyChars in org.config.json); what came before is kept.`,
+      };
+    } else if (Math.ceil(received / 4) > maxTokens) {
+      limitReached = {
+        reason: "budget",
+        message: `the reply was stopped mid-stream: it would spend more than the ${maxTokens} tokens left in the session's budget (limits.sessionTokens in org.config.json). Start a new session or raise the limit.`,
+      };
+    }
+    if (limitReached) done = true;
+    return allowed;
+  };
 
-  const addText = (text: string) => {
+  const addText = (whole: string) => {
+    const text = whole.slice(0, take(whole.length));
+    if (text === "") return;
     const split = splitter.push(text);
     if (split.reasoning) {
       reasoningParts.push(split.reasoning);
@@ -219,7 +254,9 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
       emit({ type: "text-delta", text: split.text });
     }
   };
-  const addReasoning = (text: string) => {
+  const addReasoning = (whole: string) => {
+    const text = whole.slice(0, take(whole.length));
+    if (text === "") return;
     reasoningParts.push(text);
     emit({ type: "reasoning-delta", text });
   };
@@ -273,7 +310,15 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
     const reasoning = delta.reasoning ?? delta.reasoning_content;
     if (typeof reasoning === "string" && reasoning !== "") addReasoning(reasoning);
     if (typeof delta.content === "string" && delta.content !== "") addText(delta.content);
-    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) toolCalls.add(call);
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls) {
+        const fragment = (call as { function?: { arguments?: unknown } } | null)?.function?.arguments;
+        const length = typeof fragment === "string" ? fragment.length : JSON.stringify(fragment ?? "").length;
+        if (take(length) < length || limitReached) break;
+        toolCalls.add(call);
+      }
+    }
+    if (limitReached) return;
     if (typeof choice.finish_reason === "string" && choice.finish_reason !== "") finishReason = choice.finish_reason;
   };
   const partialDetails = () => {
@@ -313,7 +358,10 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
   }
   if (failure) throw failure;
   const tail = splitter.flush();
-  if (tail.reasoning) addReasoning(tail.reasoning);
+  if (tail.reasoning) {
+    reasoningParts.push(tail.reasoning);
+    emit({ type: "reasoning-delta", text: tail.reasoning });
+  }
   if (tail.text) {
     contentParts.push(tail.text);
     emit({ type: "text-delta", text: tail.text });
@@ -326,15 +374,17 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
       partialDetails(),
     );
   }
-  const calls = toolCalls.finish();
+  // A cut stream's calls may be cut too: none of them runs.
+  const calls = limitReached ? [] : toolCalls.finish();
   for (const call of calls) emit({ type: "tool-call", call });
   const { content, reasoning } = partial();
   const result = {
     content,
     reasoning,
-    finishReason: finishReason ?? (calls.length > 0 ? "tool_calls" : "stop"),
+    finishReason: limitReached ? "length" : (finishReason ?? (calls.length > 0 ? "tool_calls" : "stop")),
     toolCalls: calls,
     ...(usage ? { usage } : {}),
+    ...(limitReached ? { limitReached } : {}),
   };
   emit({ type: "finish", finishReason: result.finishReason, ...(usage ? { usage } : {}) });
   return result;
@@ -345,7 +395,7 @@ export type LoopEvent =
   | StreamEvent
   | { type: "round-start"; round: number }
   | { type: "tool-result"; call: ToolCall; result: ToolResult; durationMs: number }
-  | { type: "loop-stop"; reason: "max-rounds" | "repeated-call"; message: string }
+  | { type: "loop-stop"; reason: "max-rounds" | "repeated-call" | "reply-chars"; message: string }
   /** Calls beyond the reply's call limit were not run (and beyond the first, not shown). */
   | { type: "calls-refused"; count: number; message: string };
 
@@ -354,7 +404,7 @@ export type LoopResult = {
   messages: ChatMessage[];
   content: string;
   reasoning: string;
-  stopReason: "done" | "max-rounds" | "repeated-call";
+  stopReason: "done" | "max-rounds" | "repeated-call" | "reply-chars";
   usage: Usage;
   rounds: number;
 };
@@ -362,6 +412,8 @@ export type LoopResult = {
 const REPEAT_LIMIT = 3;
 /** Tool calls one reply may make unless the caller says otherwise (limits.toolCallsPerReply). */
 export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
+/** Characters one reply may stream unless the caller says otherwise (limits.replyChars). */
+export const DEFAULT_REPLY_CHARS = 200_000;
 
 /** A call's fate: run it (with whose policy let it, for the audit log), or not, with what the model is told. */
 export type CallDecision = { run: true; policyFrom?: string } | { run: false; reason?: string };
@@ -381,6 +433,8 @@ type LoopRequest = {
   maxRounds?: number;
   /** Tool calls this reply may make; calls beyond it are not run and the model is told. Default 32. */
   maxToolCalls?: number;
+  /** Characters (text, reasoning and tool-call arguments, over all rounds) this reply may stream. Default 200 000. */
+  maxReplyChars?: number;
   /** The session's token budget, checked before each LLM call. */
   budget?: Budget;
   /** Seconds of tool time (each call's timeout) the user's turn has left; shared by the turn's replies. */
@@ -411,6 +465,8 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   let repeats = 0;
   let content = "";
   let reasoning = "";
+  const maxReplyChars = request.maxReplyChars ?? DEFAULT_REPLY_CHARS;
+  let replyChars = 0;
 
   for (let round = 1; ; round += 1) {
     try {
@@ -442,11 +498,29 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       authorization: request.authorization,
       ...(request.modelSource ? { modelSource: request.modelSource } : {}),
       retry: request.retry,
+      stopAt: {
+        chars: Math.max(0, maxReplyChars - replyChars),
+        tokens: budget.session.maxSessionTokens - budget.session.tokensUsed,
+      },
     });
+    replyChars +=
+      completion.content.length + completion.reasoning.length + completion.toolCalls.reduce((sum, call) => sum + (JSON.stringify(call.arguments)?.length ?? 0), 0);
     const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
     usage.promptTokens += roundUsage.promptTokens;
     usage.completionTokens += roundUsage.completionTokens;
     budget.session.recordUsage(roundUsage);
+    // The budget crossed mid-stream ends the reply as the check before a call would: nothing more runs.
+    if (completion.limitReached?.reason === "budget") throw new BudgetExceededError("session-tokens", completion.limitReached.message);
+    if (completion.limitReached) {
+      // A cut reply runs nothing: not its calls, not calls embedded in its text.
+      content = completion.content;
+      reasoning = completion.reasoning;
+      const assistant: ChatMessage = { role: "assistant", content };
+      conversation.push(assistant);
+      added.push(assistant);
+      emit({ type: "loop-stop", reason: "reply-chars", message: completion.limitReached.message });
+      return { messages: added, content, reasoning, stopReason: "reply-chars", usage, rounds: round };
+    }
 
     const embedded = extractToolCalls(completion.content, { toolNames });
     const made: ReceivedToolCall[] = [

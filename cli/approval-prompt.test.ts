@@ -4,7 +4,10 @@ import { createApprovalPrompt } from "./approval-prompt.ts";
 test("without a way to ask, calls are denied and the notice says to pass --yes", async () => {
   const notices: string[] = [];
   const approve = createApprovalPrompt({ assumeYes: false, notify: (line) => notices.push(line) });
-  expect(await approve("agent", { name: "sh", arguments: { cmd: "ls" } })).toBe(false);
+  // Not the user's no: the model is told no one could be asked.
+  expect(await approve("agent", { name: "sh", arguments: { cmd: "ls" } })).toEqual({
+    denied: "this run has no terminal to ask on (chat --once without --yes), so it was denied for that, not by the user",
+  });
   expect(notices).toEqual([
     "denied: agent wanted to run sh, which needs approval, and this run cannot ask. Pass --yes to allow such calls.",
   ]);
@@ -68,7 +71,7 @@ test("an interrupted question is a no, and so is every question waiting behind i
   // Two personas ask in the same turn; the user presses Ctrl-C at the first question.
   const first = approve("agent", { name: "sh", arguments: {} });
   const second = approve("python", { name: "python_run", arguments: {} });
-  expect([await first, await second]).toEqual([false, false]);
+  expect([await first, await second]).toEqual([{ denied: "the user interrupted the turn at the question" }, { denied: "the user interrupted the turn before it was asked" }]);
   expect(asked).toEqual(["agent"]);
   expect(notices).toEqual(["not run: agent's sh call (interrupted)", "not run: python's python_run call (interrupted)"]);
   // The next turn's question is asked as usual.

@@ -1,4 +1,5 @@
 import { redact } from "../security/redact.ts";
+import type { ApprovalAnswer } from "../room/tool-approval.ts";
 import type { TerminalText } from "./ansi.ts";
 import type { ConsoleRenderer } from "./console-renderer.ts";
 
@@ -17,7 +18,7 @@ export type ApprovalQuestion = {
 };
 
 /** Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. */
-export type ApproveToolCall = (persona: string, call: PendingCall) => Promise<boolean>;
+export type ApproveToolCall = (persona: string, call: PendingCall) => Promise<ApprovalAnswer>;
 
 export type ApprovalPromptOptions = {
   /**
@@ -61,7 +62,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       options.notify(
         `denied: ${persona} wanted to run ${call.name}, which needs approval, and this run cannot ask. Pass --yes to allow such calls.`,
       );
-      return Promise.resolve(false);
+      return Promise.resolve({ denied: "this run has no terminal to ask on (chat --once without --yes), so it was denied for that, not by the user" });
     }
     // Questions already waiting when the user interrupts belong to the stopped turn: they are not asked.
     const askedIn = interrupts;
@@ -69,7 +70,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       if (always.has(key)) return true;
       const notRun = () => {
         options.notify(`not run: ${persona}'s ${call.name} call (interrupted)`);
-        return false;
+        return { denied: "the user interrupted the turn before it was asked" };
       };
       if (askedIn !== interrupts) return notRun();
       const allows = (reply: string) => {
@@ -90,7 +91,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       });
       if (reply === undefined) {
         interrupts += 1;
-        return false;
+        return { denied: "the user interrupted the turn at the question" };
       }
       const word = reply.trim().toLowerCase();
       if (word === "a" || word === "always") always.add(key);

@@ -28,6 +28,7 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
+import type { ApprovalAnswer } from "../room/tool-approval.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -54,6 +55,7 @@ Examples:
 const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
   "max-rounds": "its tool loop hit limits.toolRoundsPerTurn before a final answer (exit 1).",
   "repeated-call": "its tool loop was stopped for repeating the same call (exit 1).",
+  "reply-chars": "it was cut at limits.replyChars characters (exit 1).",
   "tool-failed": "the last command it ran in the sandbox failed (exit 1).",
 };
 
@@ -89,7 +91,7 @@ async function firstDeadServer(config: OrgConfig, signal: AbortSignal): Promise<
 
 async function openChatRoom(
   setup: ChatSetup,
-  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<boolean>,
+  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
 ): Promise<Room> {
   // Promoted generated tools of the checkout org runs from: offered to agent personas (policy "ask" unless the

@@ -1,5 +1,5 @@
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
+import { appendPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
 /** Entries kept in memory and on disk; older ones are dropped when the file is rewritten. */
 export const HISTORY_LIMIT = 1000;
@@ -29,14 +29,13 @@ export async function loadHistory(path: string, limit = HISTORY_LIMIT): Promise<
   if (entries.length > limit * 2) {
     // Keep the file from growing without bound.
     const kept = entries.slice(-limit);
-    await writeFile(path, kept.map((entry) => `${JSON.stringify(entry)}\n`).join(""));
+    writePrivateFile(path, kept.map((entry) => `${JSON.stringify(entry)}\n`).join(""));
     return kept;
   }
   return entries.slice(-limit);
 }
 
-/** Appends one entry to the history file, creating its folder the first time. */
+/** Appends one entry to the history file (0600, never through a link), creating its folder the first time. */
 export async function appendHistory(path: string, entry: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await appendFile(path, `${JSON.stringify(entry)}\n`);
+  appendPrivateFile(path, `${JSON.stringify(entry)}\n`);
 }

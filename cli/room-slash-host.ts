@@ -7,6 +7,7 @@ import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { sanitizeOutput } from "../sandbox/describe-result.ts";
+import { writePrivateFile } from "../security/private-state.ts";
 import type { SlashHost } from "./slash-commands.ts";
 
 /** One message for the terminal: "speaker: text", later lines indented under it. */
@@ -79,8 +80,12 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
     clear: () => room.clear(),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, transcriptMarkdown(room));
+      if (file === undefined) {
+        writePrivateFile(target, transcriptMarkdown(room));
+      } else {
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, transcriptMarkdown(room));
+      }
       const shown = relative(process.cwd(), target);
       return shown.startsWith("..") || isAbsolute(shown) ? target : shown;
     },

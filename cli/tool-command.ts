@@ -4,7 +4,7 @@ import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { CatalogEntry } from "../toolsmith/tool-catalog.ts";
 import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
@@ -156,7 +156,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   for (const entry of entries) {
     const where = entry.status === "candidate" ? `candidate ${entry.branch}` : entry.status;
     const about = entry.status === "broken" ? entry.problem : entry.metadata.spec.description;
-    console.log(sanitizeForTerminal(`${entry.name.padEnd(width)}  ${where.padEnd(30)}  ${about}`));
+    console.log(sanitizeOneLine(`${entry.name.padEnd(width)}  ${where.padEnd(30)}  ${about}`));
   }
   return 0;
 }
@@ -195,7 +195,7 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const tool = await loadTool(await repoOf(values.repo), name, checkRef(values.ref), signal);
   const { spec, validation, provenance } = tool.metadata;
   const lines = [
-    `${spec.name}: ${spec.description}`,
+    `${spec.name}: ${sanitizeOneLine(spec.description)}`,
     `input:  ${JSON.stringify(spec.input_schema)}`,
     `output: ${JSON.stringify(spec.output_schema)}`,
     `examples: ${spec.examples.map((example) => `${JSON.stringify(example.input)} → ${JSON.stringify(example.output)}`).join("; ")}`,

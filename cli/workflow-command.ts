@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
@@ -17,6 +18,10 @@ run    Checks the workflow FILE (and the workflows it nests), then runs its step
        the workflow's output as JSON on stdout; with --json, only the output, as one JSON line.
 check  Checks FILE without running anything: the schema, every reference, the tools it names, nested
        workflows and cycles. Exit status 0 when it can run, 1 with the step and key that is wrong.
+
+One run makes at most limits.workflowStepRuns step runs (org.config.json of the workspace; default 10 000;
+nested workflows' steps count each time they run, foreach items once each): check and run refuse a
+workflow certain to make more, and a run that reaches it stops with an error.
 
 Options:
   --inputs JSON    the workflow's inputs, a JSON object (default {}); checked against its "inputs" schema
@@ -59,7 +64,9 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
   const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
   const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }) });
-  const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool });
+  // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
+  const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
+  const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool, maxStepRuns });
   if (checkOnly) {
     const steps = [...graph.workflows.values()].flatMap((workflow) => workflow.steps);
     const toolNames = [...new Set(steps.flatMap((step) => (step.tool ? [step.tool] : [])))].sort();
@@ -73,6 +80,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const output = await runWorkflow(graph, parseInputs((values as { inputs?: string }).inputs), {
     callTool: tools.callTool,
     signal,
+    maxStepRuns,
     ...(json ? {} : { onStep: (event: StepEvent) => process.stderr.write(`${stepLine(event)}\n`) }),
   });
   console.log(json ? terminalSafeJson(output) : sanitizeForTerminal(JSON.stringify(output, null, 2) ?? "null"));

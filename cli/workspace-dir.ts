@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { ensureOrgDir } from "../security/private-state.ts";
 import { UserFacingError } from "./command.ts";
 
 /**
  * Resolves the workspace a command works in: refuses a path that is not a directory, makes a missing one
- * (saying so on stderr).
+ * (saying so on stderr), and makes or checks its `.org/`: a real directory of this user's, mode 0700, or org
+ * refuses to start, naming it and why.
  */
 export function prepareWorkspace(path: string, flag = "--workspace"): string {
   const workspaceDir = resolve(path);
@@ -15,5 +17,6 @@ export function prepareWorkspace(path: string, flag = "--workspace"): string {
     mkdirSync(workspaceDir, { recursive: true });
     process.stderr.write(`org: made the workspace directory ${workspaceDir}\n`);
   }
+  ensureOrgDir(workspaceDir);
   return workspaceDir;
 }

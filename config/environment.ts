@@ -53,12 +53,30 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return port;
 }
 
+/**
+ * A tmux session name tmux keeps as given: it turns '.' and ':' into '_' and escapes control characters,
+ * backslashes and more, after which org (and ops/stop.sh) would look for a session that does not exist. The
+ * same rule is in ops/tmux-session.sh for the scripts that call tmux themselves.
+ */
+export const TMUX_SESSION_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** ORG_TMUX_SESSION (default "org"), refused with EnvironmentError when tmux would change it. */
+export function tmuxSessionName(env: NodeJS.ProcessEnv = process.env): string {
+  const name = env.ORG_TMUX_SESSION?.trim() || "org";
+  if (!TMUX_SESSION_PATTERN.test(name)) {
+    throw new EnvironmentError(
+      `ORG_TMUX_SESSION=${JSON.stringify(name).slice(0, 80)} is not a name tmux keeps as given (it turns '.' and ':' into '_' and escapes other characters), so org could not find its session again. Use 1 to 64 letters, digits, '_' and '-', e.g. ${JSON.stringify(name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "org")}.`,
+    );
+  }
+  return name;
+}
+
 /** Where the side-by-side instances run: ports and the tmux session (ops/start-current.sh, start-candidate.sh). */
 export function instanceSettings(env: NodeJS.ProcessEnv = process.env) {
   return {
     currentPort: portFrom(env, "ORG_CURRENT_PORT", 7001),
     candidatePort: portFrom(env, "ORG_CANDIDATE_PORT", 7002),
-    tmuxSession: env.ORG_TMUX_SESSION?.trim() || "org",
+    tmuxSession: tmuxSessionName(env),
     /** Seconds an instance may take to answer /health with the expected commit. */
     startTimeoutS: Number(env.ORG_START_TIMEOUT_S?.trim() || "") > 0 ? Number(env.ORG_START_TIMEOUT_S) : 60,
   };

@@ -56,6 +56,10 @@ export const OrgLimits = z.strictObject({
   toolSecondsPerTurn: z.number().positive().max(86_400),
   /** Beyond this many promoted generated tools, a persona is offered the best this many for each message, and find_tool. */
   generatedToolsPerTurn: z.int().min(1).max(128),
+  /** Characters one reply may stream (text, reasoning and tool-call arguments); the reply is cut there and says so. */
+  replyChars: z.int().min(1).max(100_000_000),
+  /** Step runs one workflow run may make in all (foreach bodies count once per item); more is refused or stopped. */
+  workflowStepRuns: z.int().min(1).max(10_000_000),
 });
 export type OrgLimits = z.infer<typeof OrgLimits>;
 
@@ -131,6 +135,8 @@ export const DEFAULT_LIMITS: OrgLimits = {
   toolCallsPerReply: 32,
   toolSecondsPerTurn: 600,
   generatedToolsPerTurn: 8,
+  replyChars: 200_000,
+  workflowStepRuns: 10_000,
 };
 
 /** The tools each kind of persona gets unless the config says otherwise. */

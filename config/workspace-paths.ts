@@ -1,4 +1,3 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 // The layout org keeps in a workspace and in its own checkout: `.org/` for state (never committed) and
@@ -37,13 +36,4 @@ export type GeneratedToolFile = (typeof GENERATED_TOOL_FILES)[number];
 /** A generated tool file's path relative to a repository's root, with `/` separators (as git names it). */
 export function generatedToolPath(name: string, file: GeneratedToolFile): string {
   return `${GENERATED_TOOLS_DIR}/${name}/${file}`;
-}
-
-/** Makes `<dir>/.org/` with a `*` ignore file inside (keeping it out of `git status` in any repository); returns it. */
-export function ensureOrgDir(dir: string): string {
-  const orgDir = join(dir, ORG_DIR);
-  mkdirSync(orgDir, { recursive: true });
-  const ignore = join(orgDir, ".gitignore");
-  if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
-  return orgDir;
 }

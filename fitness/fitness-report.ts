@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writePrivateFile } from "../security/private-state.ts";
 import { z } from "zod";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
@@ -57,10 +58,7 @@ export function fitnessReportPath(repoDir: string, commit: string): string {
 /** Writes a report atomically (a killed gate leaves no half report). */
 export function writeFitnessReport(repoDir: string, report: FitnessReport): string {
   const path = fitnessReportPath(repoDir, report.commit);
-  mkdirSync(join(repoDir, ".org", "fitness"), { recursive: true });
-  if (!existsSync(join(repoDir, ".org", ".gitignore"))) writeFileSync(join(repoDir, ".org", ".gitignore"), "*\n");
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(FitnessReport.parse(report), null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  writePrivateFile(path, `${JSON.stringify(FitnessReport.parse(report), null, 2)}\n`);
   return path;
 }
 

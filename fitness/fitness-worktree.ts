@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, symlinkSync } from "node:fs";
+import { ensurePrivateDir } from "../security/private-state.ts";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import type { RepoGit } from "../git/repo-git.ts";
@@ -41,8 +42,7 @@ export async function pruneStaleFitnessWorktrees(git: RepoGit): Promise<string[]
  */
 export async function withFitnessWorktree<T>(git: RepoGit, commit: string, use: (directory: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
   const root = join(git.repoDir, ".org", "worktrees");
-  mkdirSync(root, { recursive: true });
-  if (!existsSync(join(git.repoDir, ".org", ".gitignore"))) writeFileSync(join(git.repoDir, ".org", ".gitignore"), "*\n");
+  ensurePrivateDir(root);
   const path = join(root, `fitness-${process.pid}-${randomBytes(4).toString("hex")}`);
   await git.run(["worktree", "add", "--detach", "--quiet", "--", path, commit], { signal });
   try {

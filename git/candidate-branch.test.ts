@@ -49,6 +49,22 @@ describe("candidate branches", () => {
     expect(readdirSync(join(repo.dir, ".org", "worktrees"))).toEqual([]);
   });
 
+  test("bidi controls and line breaks in model text never reach the commit message", async () => {
+    using repo = tempGitRepo();
+    const hostile = {
+      ...change("word_count"),
+      subject: "feat(tools): add \u202eword_count\u202c\nSigned-off-by: someone",
+      body: "Counts words \u2066evil\u2069.\r\nsecond \x1b[31mline\u2028third",
+      trailers: { "Org-Model": "qwen\u200f3:8b" },
+    };
+    const landed = await landCandidate(new RepoGit(repo.dir), hostile, { now: fixedNow });
+    const message = gitSync(repo.dir, ["log", "-1", "--format=%B", landed.branch]);
+    expect(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\x1b\r]/.test(message)).toBe(false);
+    expect(message.split("\n")[0]).toBe("feat(tools): add \\u202eword_count\\u202c Signed-off-by: someone");
+    expect(message).toContain("Counts words \\u2066evil\\u2069.\nsecond \\x1b[31mline third");
+    expect(message).toContain("Org-Model: qwen\\u200f3:8b");
+  });
+
   test("two tools finished in the same second both land: the second takes the next free second", async () => {
     using repo = tempGitRepo();
     gitSync(repo.dir, ["branch", "cand/20261123T101500Z"]);

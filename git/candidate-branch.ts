@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
-import { ensureOrgDir, GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
+import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 
 /** The only shape a candidate branch may have; checked before any git call that names one. */
 export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
@@ -30,10 +32,9 @@ export function checkCandidateBranch(name: string): string {
   return name;
 }
 
-/** One line of model-made text fit for a commit message: control characters become spaces, length capped. */
+/** One line of model-made text fit for a commit message: line breaks become spaces, controls and bidi controls visible escapes, length capped. */
 export function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/[\x00-\x1f\x7f\u0085\u2028\u2029]+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return sanitizeOneLine(text, max);
 }
 
 export type CandidateChange = {
@@ -69,9 +70,7 @@ export async function landCandidate(
   const base = await git.resolveCommit("refs/heads/main");
   if (!base) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch to build the candidate on`);
 
-  ensureOrgDir(git.repoDir);
-  const worktreesDir = join(git.repoDir, WORKTREES_DIR);
-  mkdirSync(worktreesDir, { recursive: true });
+  const worktreesDir = ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
   await removeAbandonedWorktrees(git, worktreesDir);
   const worktree = join(worktreesDir, `toolsmith-${process.pid}-${randomBytes(4).toString("hex")}`);
   const signal = options.signal;
@@ -84,7 +83,7 @@ export async function landCandidate(
     await git.run(["add", "--", ...paths], { directory: worktree, signal });
     const message = [
       oneLine(change.subject, 100),
-      ...(change.body ? ["", change.body.replace(/\r/g, "")] : []),
+      ...(change.body ? ["", ...change.body.split("\n").map((line) => sanitizeOneLine(line))] : []),
       "",
       ...Object.entries(change.trailers).map(([key, value]) => `${key}: ${oneLine(value, 300)}`),
     ].join("\n");

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ensureOrgDir, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 import { CANDIDATE_BRANCH_PATTERN, CandidateRefusedError, checkCandidateBranch } from "./candidate-branch.ts";
 import type { RepoGit } from "./repo-git.ts";
 
@@ -27,8 +28,7 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
   checkCandidateBranch(branch);
   const commit = await git.resolveCommit(`refs/heads/${branch}`);
   if (!commit) throw new CandidateRefusedError(`there is no branch ${branch}; 'git branch --list "cand/*"' lists the candidates.`);
-  ensureOrgDir(git.repoDir);
-  mkdirSync(join(git.repoDir, WORKTREES_DIR), { recursive: true });
+  ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
   const directory = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
   const registered = (await git.run(["worktree", "list", "--porcelain"], { signal }))
     .split("\n")

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
+import { ensureOrgDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
 
@@ -42,7 +43,7 @@ const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z
 
 function writeDurably(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temporary, "w", 0o600);
+  const fd = openPrivateFile(temporary, constants.O_WRONLY | constants.O_TRUNC);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -66,9 +67,7 @@ export class PromotionJournal {
   tookOverStaleLock = false;
 
   constructor(readonly repoDir: string) {
-    const orgDir = join(repoDir, ".org");
-    mkdirSync(orgDir, { recursive: true });
-    if (!existsSync(join(orgDir, ".gitignore"))) writeFileSync(join(orgDir, ".gitignore"), "*\n");
+    const orgDir = ensureOrgDir(repoDir);
     this.#lockPath = join(orgDir, "promotion.lock");
     this.#journalPath = join(orgDir, "promotion-journal.json");
   }
@@ -77,7 +76,7 @@ export class PromotionJournal {
   lock(): void {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
-        const fd = openSync(this.#lockPath, "wx", 0o600);
+        const fd = openPrivateFile(this.#lockPath, constants.O_WRONLY | constants.O_EXCL);
         writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
         fsyncSync(fd);
         closeSync(fd);
@@ -88,7 +87,7 @@ export class PromotionJournal {
       }
       let holder: z.infer<typeof LockFile> | undefined;
       try {
-        holder = LockFile.parse(JSON.parse(readFileSync(this.#lockPath, "utf8")));
+        holder = LockFile.parse(JSON.parse(readPrivateFile(this.#lockPath)));
       } catch {
         holder = undefined; // Killed between create and write: an empty or torn lock file is stale.
       }
@@ -109,8 +108,13 @@ export class PromotionJournal {
 
   /** The interrupted change, if a run died before finishing one. */
   read(): JournalEntry | undefined {
-    if (!existsSync(this.#journalPath)) return undefined;
-    const text = readFileSync(this.#journalPath, "utf8");
+    let text: string;
+    try {
+      text = readPrivateFile(this.#journalPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
     try {
       return JournalEntry.parse(JSON.parse(text));
     } catch (error) {

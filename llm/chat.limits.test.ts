@@ -12,6 +12,7 @@ import { chatFailure } from "../testing/chat-helpers.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
 import type { ChatMessage } from "./chat-types.ts";
 import { echoTool } from "../testing/echo-tool.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-limits-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -168,5 +169,84 @@ describe("what a failing server says, made readable", () => {
     } finally {
       dropper.close();
     }
+  });
+});
+
+describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
+  const huge = (reply: Record<string, unknown>) => startScriptedServer({ script: { rules: [{ when: { lastRole: "user" }, reply }], fallback: { text: "after" } }, port: 0 });
+
+  test("a 1 MB stream is cut at maxReplyChars: the text is kept up to there, the loop says so, nothing more is asked", async () => {
+    await using server = await huge({ text: "x".repeat(1_000_000), chunkSize: 65_536 });
+    const events: LoopEvent[] = [];
+    const result = await runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: [{ role: "user", content: "talk" }],
+      tools: toolSet([echo]),
+      toolContext: { workspaceDir },
+      maxReplyChars: 10_000,
+      onEvent: (event) => events.push(event),
+      retry: { retries: 0 },
+    });
+    expect(result.content.length).toBe(10_000);
+    expect(result.stopReason).toBe("reply-chars");
+    expect(events.filter((event) => event.type === "text-delta").reduce((sum, event) => sum + (event.type === "text-delta" ? event.text.length : 0), 0)).toBe(10_000);
+    expect(events.find((event) => event.type === "loop-stop")).toMatchObject({ reason: "reply-chars" });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test("a tool call whose arguments pass the limit is cut with the stream and never runs", async () => {
+    runs.length = 0;
+    await using server = await huge({ toolCalls: [{ name: "echo", arguments: { text: "y".repeat(500_000) } }], chunkSize: 65_536, wire: "openai" });
+    const result = await runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: [{ role: "user", content: "call" }],
+      tools: toolSet([echo]),
+      toolContext: { workspaceDir },
+      maxReplyChars: 10_000,
+      retry: { retries: 0 },
+    });
+    expect(result.stopReason).toBe("reply-chars");
+    expect(runs).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test("the limit counts over the reply's rounds: a second large call passes it and does not run", async () => {
+    runs.length = 0;
+    const big = { toolCalls: [{ name: "echo", arguments: { text: "z".repeat(6000) } }], chunkSize: 1024, wire: "openai" as const };
+    await using server = await startScriptedServer({ script: { rules: [{ reply: big }] }, port: 0 });
+    const result = await runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: [{ role: "user", content: "call twice" }],
+      tools: toolSet([echo]),
+      toolContext: { workspaceDir },
+      maxReplyChars: 10_000,
+      retry: { retries: 0 },
+    });
+    expect(result.stopReason).toBe("reply-chars");
+    expect(runs).toHaveLength(1);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  test("the session's token budget crossed mid-stream stops the stream there, not after it", async () => {
+    await using server = await huge({ text: "w".repeat(1_000_000), chunkSize: 4096, usage: false });
+    const budget = new Budget({ maxSessionTokens: 1000 });
+    const streamed: string[] = [];
+    const attempt = runWithTools({
+      baseUrl: server.url,
+      model: "qwen3:8b",
+      messages: [{ role: "user", content: "talk" }],
+      tools: toolSet([echo]),
+      toolContext: { workspaceDir },
+      budget,
+      onEvent: (event) => event.type === "text-delta" && streamed.push(event.text),
+      retry: { retries: 0 },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
+    // About four characters a token: the stream stopped within one chunk of 4000 characters.
+    expect(streamed.join("").length).toBeLessThanOrEqual(4000 + 4096);
+    expect(budget.tokensUsed).toBeLessThan(3000);
   });
 });

@@ -33,6 +33,8 @@ export type ReplyHost = {
   readonly maxToolRounds: number;
   /** Tool calls this reply may make. */
   readonly maxToolCalls: number;
+  /** Characters this reply may stream (limits.replyChars). */
+  readonly maxReplyChars: number;
   readonly budget: Budget;
   /** Seconds of tool time the user's turn has left, shared by the turn's replies. */
   readonly toolTime: ToolTimeBudget;
@@ -48,7 +50,7 @@ export type ReplyHost = {
 export type ReplyOutcome = {
   text: string;
   /** Set when the tool loop was cut short, so the answer may be missing. */
-  stopped?: "max-rounds" | "repeated-call";
+  stopped?: "max-rounds" | "repeated-call" | "reply-chars";
   /** Whom the reply asks next; by default the personas its text @mentions. */
   addressed?: string[];
 };

@@ -39,7 +39,7 @@ export const ReplyReport = z.discriminatedUnion("type", [
   ToolResultReport,
   ProgressReport,
   z.object({ type: z.literal("waiting") }),
-  z.object({ type: z.literal("loop-stop"), reason: z.enum(["max-rounds", "repeated-call"]), message: z.string() }),
+  z.object({ type: z.literal("loop-stop"), reason: z.enum(["max-rounds", "repeated-call", "reply-chars"]), message: z.string() }),
   z.object({ type: z.literal("calls-refused"), message: z.string() }),
 ]);
 export type ReplyReport = z.infer<typeof ReplyReport>;

@@ -114,6 +114,7 @@ export async function respondWithTools(
       onEvent: onLoopEvent,
       maxRounds: host.maxToolRounds,
       maxToolCalls: host.maxToolCalls,
+      maxReplyChars: host.maxReplyChars,
       budget: host.budget,
       toolTime: host.toolTime,
       ...(model.modelSource ? { modelSource: model.modelSource } : {}),

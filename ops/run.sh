@@ -4,8 +4,9 @@
 # e.g. ops/run.sh --config org.config.json --mode direct:python
 set -euo pipefail
 
-session="${ORG_TMUX_SESSION:-org}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tmux-session.sh
+. "$root/ops/tmux-session.sh"
 org="$root/bin/org"
 
 if ! command -v tmux >/dev/null 2>&1; then

@@ -4,8 +4,9 @@
 #   ops/stop.sh current    only the current instance's window;  ops/stop.sh candidate: only the candidate's
 set -euo pipefail
 
-session="${ORG_TMUX_SESSION:-org}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tmux-session.sh
+. "$root/ops/tmux-session.sh"
 what="${1:-all}"
 
 case "$what" in

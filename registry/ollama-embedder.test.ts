@@ -9,12 +9,14 @@ function serverAnswering(body: () => Response) {
 
 describe("an embedding server that answers nonsense is no server", () => {
   test.each([
-    ["uneven vectors", () => Response.json({ embeddings: [[1, 2], [1]] }), "vectors of uneven or no length"],
-    ["fewer vectors than texts", () => Response.json({ embeddings: [[1, 2]] }), "answered 1 vectors of uneven or no length for 2 texts"],
+    ["uneven vectors", () => Response.json({ embeddings: [[1, 2], [1]] }), "vectors of uneven, changed or no length"],
+    ["fewer vectors than texts", () => Response.json({ embeddings: [[1, 2]] }), "answered 1 vectors of uneven, changed or no length for 2 texts"],
     ["not JSON", () => new Response("<html>"), "something that is not JSON"],
     ["no embeddings key", () => Response.json({ data: [] }), 'without an "embeddings" list'],
     ["strings for numbers", () => Response.json({ embeddings: [["1"], ["2"]] }), 'without an "embeddings" list'],
     ["an error status", () => new Response('{"error":"model \\"nomic-embed-text\\" not found, try pulling it first"}', { status: 404 }), "answered 404"],
+    ["1e308, Infinity as float32", () => Response.json({ embeddings: [[1e308, 1], [1, 2]] }), "not finite as float32"],
+    ["an all-zero vector", () => Response.json({ embeddings: [[0, 0], [1, 2]] }), "all-zero vector"],
     ["more than 32 MiB", () => new Response(new Uint8Array(33 * 1024 * 1024).fill(32)), "passed 33554432 bytes"],
   ])("%s", async (_label, answer, message) => {
     using server = serverAnswering(answer);
@@ -23,4 +25,20 @@ describe("an embedding server that answers nonsense is no server", () => {
     await expect(attempt).rejects.toBeInstanceOf(EmbeddingUnavailableError);
     await expect(embedder.embed(["a", "b"])).rejects.toThrow(message);
   });
+});
+
+test("a server whose vectors change length between answers is refused after the first", async () => {
+  let dimensions = 3;
+  using server = serverAnswering(() => Response.json({ embeddings: [Array.from({ length: dimensions }, (_, index) => index + 1)] }));
+  const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
+  expect((await embedder.embed(["a"]))[0]).toHaveLength(3);
+  dimensions = 2;
+  await expect(embedder.embed(["a"])).rejects.toThrow("(nomic-embed-text gave 3 dimensions before)");
+});
+
+test("the cache key names the server as well as the model", () => {
+  const one = ollamaEmbedder({ baseUrl: "http://127.0.0.1:1/", model: "nomic-embed-text" });
+  const two = ollamaEmbedder({ baseUrl: "http://127.0.0.1:2", model: "nomic-embed-text" });
+  expect(one.cacheKey).toBe("nomic-embed-text at http://127.0.0.1:1");
+  expect(one.cacheKey).not.toBe(two.cacheKey);
 });

@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { environmentSettings } from "../config/environment.ts";
 
-/** Turns texts into vectors; the registry caches what it returns by content hash and model. */
+/** Turns texts into vectors; the registry caches what it returns by content hash and `cacheKey`. */
 export type Embedder = {
   model: string;
+  /** Whose vectors these are: the server and the model, so another server's (or an honest one's) are never mixed in. */
+  cacheKey: string;
   /** Where the vectors come from, for the search output: `nomic-embed-text at http://…`. */
   label: string;
   embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
@@ -38,9 +40,13 @@ async function readCapped(response: Response, limit: number): Promise<string> {
 
 /** An embedder over Ollama's `POST /api/embed` (`{ model, input: [...] }` → `{ embeddings: [[...]] }`). */
 export function ollamaEmbedder(options: { baseUrl: string; model: string; authorization?: string; timeoutMs?: number }): Embedder {
-  const url = `${options.baseUrl.replace(/\/+$/, "")}/api/embed`;
+  const base = options.baseUrl.replace(/\/+$/, "");
+  const url = `${base}/api/embed`;
+  // One model gives one length; the first answer sets it and any other is refused.
+  let dimensions: number | undefined;
   return {
     model: options.model,
+    cacheKey: `${options.model} at ${base}`,
     label: `${options.model} at ${options.baseUrl}`,
     async embed(texts, signal) {
       if (texts.length === 0) return [];
@@ -70,11 +76,20 @@ export function ollamaEmbedder(options: { baseUrl: string; model: string; author
       const parsed = EmbedResponse.safeParse(body);
       if (!parsed.success) throw new EmbeddingUnavailableError(`${url} answered JSON without an "embeddings" list of number lists`);
       const vectors = parsed.data.embeddings;
-      const dimensions = vectors[0]?.length ?? 0;
-      if (vectors.length !== texts.length || dimensions === 0 || vectors.some((vector) => vector.length !== dimensions)) {
-        throw new EmbeddingUnavailableError(`${url} answered ${vectors.length} vectors of uneven or no length for ${texts.length} texts`);
+      const length = dimensions ?? vectors[0]?.length ?? 0;
+      if (vectors.length !== texts.length || length === 0 || vectors.some((vector) => vector.length !== length)) {
+        throw new EmbeddingUnavailableError(
+          `${url} answered ${vectors.length} vectors of uneven, changed or no length for ${texts.length} texts${dimensions ? ` (${options.model} gave ${dimensions} dimensions before)` : ""}`,
+        );
       }
-      return vectors.map((vector) => Float32Array.from(vector));
+      const converted = vectors.map((vector) => Float32Array.from(vector));
+      for (const vector of converted) {
+        // 1e308 is Infinity as float32, and an all-zero vector has no direction: both would rank as NaN.
+        if (!vector.every(Number.isFinite)) throw new EmbeddingUnavailableError(`${url} answered a vector with a number that is not finite as float32; vectors refused`);
+        if (vector.every((value) => value === 0)) throw new EmbeddingUnavailableError(`${url} answered an all-zero vector; vectors refused`);
+      }
+      dimensions = length;
+      return converted;
     },
   };
 }

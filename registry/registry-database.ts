@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { preparePrivateDatabase } from "../security/private-state.ts";
 
 /** Where the registry's cache lives, relative to the checkout: deleting it loses nothing. */
 export const REGISTRY_DATABASE_PATH = join(ORG_DIR, "registry", "registry.sqlite");
@@ -43,6 +44,8 @@ function removeDatabaseFiles(path: string): void {
 }
 
 function openChecked(path: string): Database {
+  // bun:sqlite opens by path: the folder and files are checked (no links, this user's, 0600) first.
+  preparePrivateDatabase(path);
   const database = new Database(path, { create: true, strict: true });
   try {
     database.exec("PRAGMA busy_timeout = 5000");
@@ -74,7 +77,6 @@ export class ForeignDatabaseError extends Error {
  * org's registry, is deleted and made anew: the registry is a cache. `notices` says when that happened.
  */
 export function openRegistryDatabase(path: string): { database: Database; notices: string[] } {
-  mkdirSync(dirname(path), { recursive: true });
   try {
     return { database: openChecked(path), notices: [] };
   } catch (error) {

@@ -218,6 +218,36 @@ describe("blended with embeddings from /api/embed", () => {
     expect(again.hits[0]?.score).toBeCloseTo(2 / 61, 6);
   });
 
+  test("vectors cached from one server are never used for another: switching to an honest server re-embeds", async () => {
+    await using honest = await startScriptedServer({ script: { models: ["nomic-embed-text"], rules: [] } });
+    const { registry } = await opened(checkout());
+    using _ = registry;
+    // A server that answers a valid-looking but constant vector for everything: it would rank every tool alike.
+    let lyingCalls = 0;
+    const liar = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(request) {
+        lyingCalls += 1;
+        const { input } = (await request.json()) as { input: string[] };
+        return Response.json({ embeddings: input.map(() => Array.from({ length: 768 }, (_, index) => (index === 0 ? 1 : 0))) });
+      },
+    });
+    try {
+      const lying = ollamaEmbedder({ baseUrl: `http://127.0.0.1:${liar.port}`, model: "nomic-embed-text" });
+      await registry.search("wordcount", { embedder: lying });
+      expect(lyingCalls).toBe(2);
+    } finally {
+      liar.stop(true);
+    }
+    const embedder = ollamaEmbedder({ baseUrl: honest.url, model: "nomic-embed-text" });
+    const blended = await registry.search("wordcount", { embedder, limit: 3 });
+    // The honest server was asked for every document, not only the query: nothing of the liar's was reused.
+    const bodies = honest.requests.map((request) => request.body as { input: string[] });
+    expect(bodies[1]?.input).toHaveLength(8);
+    expect(blended.hits[0]?.name).toBe("word_count");
+  });
+
   test("with no embedding server, FTS alone, and the outcome says why", async () => {
     const { registry } = await opened(checkout());
     using _ = registry;

@@ -117,8 +117,8 @@ export class ToolRegistry {
   /** Cosine similarity of the query's embedding to every cached tool embedding: ids, best first. */
   async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
-    if (this.#embeddedFor !== embedder.model) await this.embedDocuments(embedder, signal);
-    const matrix = this.#vectorMatrix(embedder.model);
+    if (this.#embeddedFor !== embedder.cacheKey) await this.embedDocuments(embedder, signal);
+    const matrix = this.#vectorMatrix(embedder.cacheKey);
     if (!queryVector || matrix.dimensions !== queryVector.length) return [];
     const unit = normalized(queryVector);
     const allowed = origin ? new Set(this.#database.query<{ id: number }, []>("SELECT id FROM tools WHERE origin = 'promoted'").all().map((row) => row.id)) : undefined;
@@ -137,13 +137,13 @@ export class ToolRegistry {
     return best;
   }
 
-  /** Embeds every indexed tool whose text has no cached vector for this model yet, in batches. */
+  /** Embeds every indexed tool whose text has no cached vector from this embedder (server and model) yet, in batches. */
   async embedDocuments(embedder: Embedder, signal?: AbortSignal): Promise<number> {
     const missing = this.#database
       .query<{ hash: string; text: string }, [string]>(
         "SELECT DISTINCT embed_hash AS hash, embed_text AS text FROM tools WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?)",
       )
-      .all(embedder.model);
+      .all(embedder.cacheKey);
     const insert = this.#database.query("INSERT OR REPLACE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)");
     for (let start = 0; start < missing.length; start += EMBED_BATCH) {
       const batch = missing.slice(start, start + EMBED_BATCH);
@@ -151,12 +151,12 @@ export class ToolRegistry {
       this.#database.transaction(() => {
         for (const [index, row] of batch.entries()) {
           const vector = normalized(vectors[index] as Float32Array);
-          insert.run(row.hash, embedder.model, new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+          insert.run(row.hash, embedder.cacheKey, new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
         }
       })();
       this.#matrix = undefined;
     }
-    this.#embeddedFor = embedder.model;
+    this.#embeddedFor = embedder.cacheKey;
     return missing.length;
   }
 

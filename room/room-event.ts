@@ -27,7 +27,7 @@ export type PersonaStats = z.infer<typeof PersonaStats>;
 export const IncompleteReply = z.object({
   persona: z.string(),
   replyId: z.string(),
-  reason: z.enum(["max-rounds", "repeated-call", "tool-failed"]),
+  reason: z.enum(["max-rounds", "repeated-call", "reply-chars", "tool-failed"]),
 });
 export type IncompleteReply = z.infer<typeof IncompleteReply>;
 
@@ -36,6 +36,8 @@ export const NoticeReason = z.enum([
   "replies-in-a-row",
   "max-rounds",
   "repeated-call",
+  /** A reply reached limits.replyChars and was cut there. */
+  "reply-chars",
   "budget",
   "approval",
   "tool-limit",

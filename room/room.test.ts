@@ -229,7 +229,8 @@ describe("room limits", () => {
   test("invariant 5: the session token budget is checked before every model call", async () => {
     const script: ScriptInput = { rules: [say("agent", "a fairly long answer that costs tokens")] };
     const personas = [{ name: "agent", kind: "agent" as const }];
-    await withRoom({ script, personas, limits: { sessionTokens: 1 } }, async ({ room, server, events }) => {
+    // 12 tokens: the first answer (about 10 tokens streamed) fits; with its prompt counted the budget is spent.
+    await withRoom({ script, personas, limits: { sessionTokens: 12 } }, async ({ room, server, events }) => {
       expect((await room.send("first")).ok).toBe(true);
       const second = await room.send("second");
       expect(second.ok).toBe(false);

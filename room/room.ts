@@ -22,6 +22,8 @@ import type { IncompleteReply, PersonaStats, RoomEvent, TurnSummary } from "./ro
 import { formatRoomMode, parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
+import type { ApprovalAnswer } from "./tool-approval.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -39,7 +41,7 @@ export type RoomOptions = {
   /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
   toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
-  approve?: (persona: string, call: ToolCall) => Promise<boolean>;
+  approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
   /** Default `<workspaceDir>/.org/sessions`. */
   sessionsDir?: string;
   /** A session id, or true for the latest session. */
@@ -118,6 +120,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   let history: RoomMessage[] = [];
   let damagedNotice: string | undefined;
   if (options.resume !== undefined) {
+    ensurePrivateDir(sessionsDir);
     sessionId = resolveSessionId(sessionsDir, options.resume);
     const restored = resume(sessionsDir, sessionId);
     history = restored.history;

@@ -20,7 +20,7 @@ import { addStats, emptyStats, ReplyStatsRecorder } from "./reply-stats.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent } from "./room-event.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { serverSlot } from "./server-slot.ts";
-import { toolApproval } from "./tool-approval.ts";
+import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 
 /** What a reply needs from its room. */
@@ -39,7 +39,7 @@ export type ReplyRoom = {
   /** The Authorization header that belongs to a server, if any. */
   authorization(baseUrl: string): string | undefined;
   audit?: AuditSink;
-  approve?: (persona: string, call: ToolCall) => Promise<boolean>;
+  approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
   /** Requests open against one model server: a stock Ollama serves one at a time. */
   slots(baseUrl: string): FifoSemaphore;
   /** The tools this persona's policy offers (allow and ask). */
@@ -173,10 +173,12 @@ export async function runReply(
       sessionId: room.sessionId,
       persona,
       secrets: room.secrets,
+      workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
     },
     maxToolRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,
+    maxReplyChars: room.limits.replyChars,
     budget: room.budget,
     toolTime: turn.toolTime,
     ...(authorization !== undefined ? { authorization } : {}),

@@ -5,6 +5,9 @@ import { redactValue } from "../security/event-redactor.ts";
 import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 
+/** What an approval question got: yes, the user's no, or no with why no one could answer (said to the model). */
+export type ApprovalAnswer = boolean | { denied: string };
+
 /**
  * Whether one of a persona's tool calls may run. A hop runs code under the stricter of this persona's policy
  * and the `ceiling` of the personas that asked (invariant 12); "ask" goes to `approve`, and without one the
@@ -15,7 +18,7 @@ export function toolApproval(options: {
   policy: Readonly<Record<string, ToolPolicy>>;
   tools: ReadonlyMap<string, AnyTool>;
   ceiling: DecidingPolicy | undefined;
-  approve: ((persona: string, call: ToolCall) => Promise<boolean>) | undefined;
+  approve: ((persona: string, call: ToolCall) => Promise<ApprovalAnswer>) | undefined;
   onNotice: (message: string) => void;
   /** The room's server keys and URL credentials: the question shows the call with them redacted. */
   secrets?: readonly string[];
@@ -25,15 +28,26 @@ export function toolApproval(options: {
     const own = { policy: policy[call.name] ?? "deny", from: persona };
     const decided = effectivePolicy(own, tools.get(call.name) ?? { runsCode: false }, ceiling);
     const whose = decided.from === persona ? "org.config.json" : `${decided.from}'s policy (${decided.from} asked ${persona} for this)`;
+    // The model is told which rule said no: a policy, the user at the prompt, or that no one could be asked.
+    const policyOf =
+      decided.from === persona
+        ? `${persona}'s policy for ${call.name} ("${decided.policy}" in org.config.json)`
+        : `${decided.from}'s policy for ${call.name} ("${decided.policy}"; ${decided.from} asked ${persona} for this, and a hop runs code only under the stricter policy)`;
+    const notRun = (why: string) => ({ run: false as const, reason: `Error: not run: ${why}. Do not retry it; answer without it or ask the user.` });
     if (decided.policy === "deny") {
       onNotice(`${persona}'s ${call.name} call was not run: ${whose} does not let it run code.`);
-      return { run: false, reason: `Error: not run: ${whose} does not allow ${call.name} here. Do not retry it; answer without it or ask the user.` };
+      return notRun(`denied by ${policyOf}, not by the user`);
     }
     if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
     if (!approve) {
       onNotice(`${persona}'s ${call.name} call needs approval (${whose} marks it "ask") and nobody can approve here; it was denied.`);
-      return false;
+      return notRun(`${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`);
     }
-    return (await approve(persona, redactValue(call, options.secrets ?? []))) ? { run: true, policyFrom: decided.from } : false;
+    const answer = await approve(persona, redactValue(call, options.secrets ?? []));
+    if (answer === true) return { run: true, policyFrom: decided.from };
+    if (answer === false) {
+      return { run: false, reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.` };
+    }
+    return notRun(`${policyOf} asks the user first; ${answer.denied}`);
   };
 }

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
+import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { RoomEvent } from "./room-event.ts";
 
 /** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
@@ -103,15 +104,17 @@ export class Transcript {
     header: { personas: string[]; mode: string },
     options: { flushMs?: number } = {},
   ): Transcript {
-    mkdirSync(sessionsDir, { recursive: true });
+    ensurePrivateDir(sessionsDir);
     const path = transcriptPath(sessionsDir, sessionId);
-    const isNew = !existsSync(path) || statSync(path).size === 0;
-    const transcript = new Transcript(sessionId, path, openSync(path, "a"), options.flushMs ?? TRANSCRIPT_FLUSH_MS);
+    // Opened without following links and 0600: a transcript holds whatever was typed and every tool's output.
+    const fd = openPrivateFile(path);
+    const isNew = statSync(`/proc/self/fd/${fd}`).size === 0;
+    const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS);
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
     } else {
       // A line cut by a crash: end it so the next event starts on its own line.
-      if (!readFileSync(path, "utf8").endsWith("\n")) writeSync(transcript.#fd as number, "\n");
+      if (!readFileSync(`/proc/self/fd/${fd}`, "utf8").endsWith("\n")) writeSync(transcript.#fd as number, "\n");
       transcript.#write({ type: "session-resumed", time: new Date().toISOString() });
     }
     return transcript;
@@ -162,7 +165,8 @@ export function readTranscript(path: string): { lines: TranscriptLine[]; damaged
     damagedLines += 1;
     if (damagedLineNumbers.length < DAMAGED_LINES_LISTED) damagedLineNumbers.push(lineNumber);
   };
-  for (const [index, text] of readFileSync(path, "utf8").split("\n").entries()) {
+  // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
+  for (const [index, text] of readPrivateFile(path).split("\n").entries()) {
     if (text.trim() === "") continue;
     let value: unknown;
     try {

@@ -101,6 +101,9 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     ...(plan.dropRoot ? ["prlimit", `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`, "--"] : []),
   ];
   const bwrap = [
+    // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never
+    // what a shell on the way added (the drop-root prefix's sh sets PWD to org's working directory).
+    "env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`),
     "bwrap",
     "--unshare-all",
     ...(plan.network ? ["--share-net"] : []),

@@ -168,7 +168,7 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
     try {
       // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
       // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
-      proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, extraFds: [seccompFd, scratch.fd] });
+      proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratch.fd] });
     } finally {
       closeSync(seccompFd);
     }

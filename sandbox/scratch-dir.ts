@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { SCRATCH_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir, PrivateStateError } from "../security/private-state.ts";
 import { ScratchDirectoryError } from "./open-scratch.ts";
 
 /** Where every session's scratch lives under a workspace: `<workspace>/.org/scratch`. */
@@ -36,13 +37,16 @@ export function scratchRootProblem(workspaceDir: string): string | undefined {
   return undefined;
 }
 
-/** Makes the workspace's scratch root (and missing parents) 0700, or tightens it to 0700; throws what is wrong. */
+/**
+ * Makes the workspace's scratch root 0700 (and `.org` above it, as all of org's private state: real
+ * directories of this user's, never through a link), or tightens it to 0700; throws what is wrong.
+ */
 export function makeScratchRootPrivate(workspaceDir: string): string {
   const root = scratchRootFor(workspaceDir);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
-  const problem = scratchRootProblem(workspaceDir);
-  if (problem) throw new ScratchDirectoryError(problem);
-  // Made by an older org, which left it open to every user.
-  if ((lstatSync(root).mode & 0o077) !== 0) chmodSync(root, 0o700);
+  try {
+    ensurePrivateDir(root);
+  } catch (error) {
+    throw error instanceof PrivateStateError ? new ScratchDirectoryError(error.message) : error;
+  }
   return root;
 }

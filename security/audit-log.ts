@@ -1,5 +1,5 @@
-import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { appendPrivateFile, ensurePrivateDir } from "./private-state.ts";
 import { redact } from "./redact.ts";
 
 /** One line of the audit log: what ran, for whom, and how it ended. */
@@ -34,12 +34,12 @@ export class AuditLog implements AuditSink {
 
   record(entry: AuditEntry): void {
     if (!this.directoryReady) {
-      mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+      ensurePrivateDir(this.directory);
       this.directoryReady = true;
     }
     const day = /^\d{4}-\d{2}-\d{2}/.exec(entry.time)?.[0] ?? new Date().toISOString().slice(0, 10);
     // runTool already redacts arguments; the whole line passes again so nothing a caller adds slips by.
     const line = redact(JSON.stringify(entry));
-    appendFileSync(join(this.directory, `${day}.jsonl`), `${line}\n`, { mode: 0o600 });
+    appendPrivateFile(join(this.directory, `${day}.jsonl`), `${line}\n`);
   }
 }

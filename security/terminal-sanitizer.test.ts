@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { sanitizeForTerminal } from "./terminal-sanitizer.ts";
+import { sanitizeForTerminal, sanitizeOneLine } from "./terminal-sanitizer.ts";
 
 test("escape sequences, C0, DEL, C1 and bidi controls become visible escapes", () => {
   expect(sanitizeForTerminal("\x1b]0;pwned\x07title")).toBe("\\x1b]0;pwned\\x07title");
@@ -27,5 +27,17 @@ test("property: nothing a terminal acts on survives, and safe text is unchanged"
       if (!unsafe.test(text)) expect(shown).toBe(text);
     }),
     { numRuns: 500 },
+  );
+});
+
+test("one line: line breaks of every kind become a space, bidi and other controls visible escapes, then the cap", () => {
+  expect(sanitizeOneLine("Counts words.\nword_count  promoted  fake line\r\n\u2028next\u0085\t")).toBe("Counts words. word_count  promoted  fake line next");
+  expect(sanitizeOneLine("ls \u202ehs.txt \x1b[31mred")).toBe("ls \\u202ehs.txt \\x1b[31mred");
+  expect(sanitizeOneLine("abcdef", 4)).toBe("abc…");
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (text) => {
+      expect(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/.test(sanitizeOneLine(text))).toBe(false);
+    }),
+    { numRuns: 300 },
   );
 });

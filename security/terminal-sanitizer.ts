@@ -18,3 +18,16 @@ function visible(character: string): string {
 export function sanitizeForTerminal(text: string): string {
   return text.replace(UNSAFE, visible);
 }
+
+// Everything that breaks a line: CR, LF, VT, FF, NEL and the Unicode line and paragraph separators, and tabs.
+const LINE_BREAKS = /[\r\n\t\v\f\u0085\u2028\u2029]+/g;
+
+/**
+ * Model text for one line of output or of a commit message: line breaks and tabs become one space (no fake
+ * lines), then every other control and bidi control becomes a visible escape as in sanitizeForTerminal;
+ * trimmed, and cut to `max` characters with "…".
+ */
+export function sanitizeOneLine(text: string, max = Number.POSITIVE_INFINITY): string {
+  const flat = sanitizeForTerminal(text.replace(LINE_BREAKS, " ")).trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

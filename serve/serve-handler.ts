@@ -28,6 +28,8 @@ export type ServeHandlerOptions = {
   audit?: AuditSink;
   /** Rooms kept open in memory; idle ones past it are closed (and resumed when asked for). */
   maxOpenSessions?: number;
+  /** Characters of history the open rooms may hold in all; idle ones past it are closed the same way. */
+  maxOpenChars?: number;
   /** What the toolsmith persona runs when asked for a tool; without it the toolsmith says it cannot. */
   toolsmithJob?: ToolsmithJob;
   /**
@@ -112,6 +114,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     turns: config.serve.turns,
     queue: config.serve.queue,
     maxOpen: options.maxOpenSessions ?? 256,
+    ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
     generation: () => tools.generation,
     open: ({ resume, onEvent, requestId }) =>
       openRoom({
@@ -303,6 +306,13 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     const started = performance.now();
     const given = request.headers.get("x-request-id");
     const requestId = given !== null && RequestId.safeParse(given).success ? given : crypto.randomUUID();
+    // HTTP/1.0 may leave out Host; Bun then hands over a URL with no origin, which `new URL` refuses.
+    if (!URL.canParse(request.url)) {
+      const response = errorResponse(400, "the request has no Host header (HTTP/1.0 without Host?); send 'Host: 127.0.0.1:<port>' or use HTTP/1.1.");
+      response.headers.set("x-request-id", requestId);
+      metrics.recordRequest("unmatched", request.method, 400, (performance.now() - started) / 1000);
+      return response;
+    }
     const path = new URL(request.url).pathname;
     // Metrics count by route pattern, never by raw path: a scan of random paths adds one series, not thousands.
     const pattern = Object.values(ROUTES).find((candidate) => candidate.match(path))?.pattern ?? "unmatched";

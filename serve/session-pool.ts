@@ -6,6 +6,16 @@ import { HttpError } from "./http-error.ts";
 /** What the pool needs to open a room: a new session, or the one named (resumed from its transcript). */
 export type OpenSessionRoom = (session: { resume?: string; onEvent: (event: RoomEvent) => void; requestId: () => string | undefined }) => Promise<Room>;
 
+/** Characters of history all open rooms may hold unless the pool is told otherwise. */
+export const DEFAULT_MAX_OPEN_CHARS = 64_000_000;
+
+/** What a room holds in memory, counted in characters: its messages' text and their tool runs. */
+function roomChars(room: Room): number {
+  let total = 0;
+  for (const message of room.history()) total += message.text.length + (message.tools ? JSON.stringify(message.tools).length : 0);
+  return total;
+}
+
 /** One request's hold on a session: its room, alone, and a turn slot; `release` gives both back. */
 export type SessionLease = {
   room: Room;
@@ -29,7 +39,8 @@ type Entry = {
 /**
  * The rooms of the server's sessions. Requests for one session run one after another; requests for different
  * sessions run at once, up to `turns` (model servers' own slots are shared on top, by the rooms). Past
- * `queue` waiting requests the pool answers 429. Idle rooms beyond `maxOpen` are closed; their transcripts stay
+ * `queue` waiting requests the pool answers 429. Idle rooms beyond `maxOpen`, or beyond `maxOpenChars` characters
+ * of history in all (long replies make big rooms), are closed, least recently used first; their transcripts stay
  * and the next request resumes them.
  */
 export class SessionPool {
@@ -40,7 +51,15 @@ export class SessionPool {
   #closed = false;
 
   constructor(
-    readonly options: { open: OpenSessionRoom; turns: number; queue: number; maxOpen: number; generation: () => number },
+    readonly options: {
+      open: OpenSessionRoom;
+      turns: number;
+      queue: number;
+      maxOpen: number;
+      /** Characters of history (text and tool runs) the open rooms may hold in all. Default 64 million. */
+      maxOpenChars?: number;
+      generation: () => number;
+    },
   ) {
     this.#turns = new FifoSemaphore(options.turns);
   }
@@ -174,9 +193,20 @@ export class SessionPool {
     return entry;
   }
 
+  /** Characters the open rooms hold in their histories. */
+  get openChars(): number {
+    let total = 0;
+    for (const entry of this.#entries.values()) total += roomChars(entry.room);
+    return total;
+  }
+
   async #evict(): Promise<void> {
     const idle = [...this.#entries.entries()].filter(([, entry]) => entry.holders === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [id, entry] of idle.slice(0, Math.max(0, this.#entries.size - this.options.maxOpen))) {
+    const maxChars = this.options.maxOpenChars ?? DEFAULT_MAX_OPEN_CHARS;
+    let chars = this.openChars;
+    for (const [id, entry] of idle) {
+      if (this.#entries.size <= this.options.maxOpen && chars <= maxChars) break;
+      chars -= roomChars(entry.room);
       this.#entries.delete(id);
       await entry.room.close();
     }

@@ -952,6 +952,16 @@ call("x32_getpid", libc.syscall(0x40000000 | 39) if os.uname().machine == "x86_6
       ),
   },
   {
+    name: "pid 1's environment is the launcher's fixed set: not the host's working directory (PWD) nor anything else",
+    category: "secrets",
+    sh: "tr '\\0' '\\n' < /proc/1/environ",
+    expect: ({ result }) =>
+      all(
+        unless(!result.stdout.includes(process.cwd()), `the host's working directory is visible: ${result.stdout}`),
+        unless(result.stdout === "PATH=/usr/bin:/bin\n", `pid 1's environment is not exactly PATH: ${JSON.stringify(result.stdout)}`),
+      ),
+  },
+  {
     name: "no secrets in pid 1's command line",
     category: "secrets",
     sh: "cat /proc/1/cmdline | tr '\\0' ' '",

@@ -235,6 +235,8 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
       return first(
         toolResults(outcome).some((result) => result.ok) && "python_run ran in a hop with nobody to approve it",
         notices(outcome, "approval").length === 0 && "no notice said why the call was denied",
+        !toolResults(outcome).every((result) => result.output.includes("no one can answer an approval question here") && !result.output.includes("the user denied")) &&
+          "the model was not told that no one could be asked (or was told the user denied it)",
       );
     },
   },
@@ -252,6 +254,7 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
       return first(
         toolResults(outcome).some((result) => result.ok) && "python_run ran on behalf of a persona that may run no code",
         outcome.asked.length > 0 && "the user was asked to approve what policy forbids",
+        !toolResults(outcome).every((result) => result.output.includes("denied by toolsmith's policy for python_run")) && "the model was not told whose policy denied the call",
       );
     },
   },
@@ -330,6 +333,44 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
     expect(outcome) {
       const asked = outcome.nearRequests.filter((request) => request.path === "/v1/chat/completions").length;
       return fail(asked > 1 && `${asked} model calls went out on a 200-token budget after 400-character replies`);
+    },
+  },
+  {
+    name: "a server streams 2 MB into one reply",
+    category: "limits",
+    script: { rules: [{ reply: { text: "x".repeat(2_000_000), chunkSize: 65_536 } }] },
+    config: () => ({ personas: [{ name: "agent", kind: "agent" }] }),
+    async run(room) {
+      await room.send("talk");
+    },
+    expect(outcome) {
+      const reply = outcome.events.find((event) => event.type === "message" && event.message.from === "agent");
+      const length = reply?.type === "message" ? reply.message.text.length : -1;
+      return first(
+        length !== 200_000 && `the reply kept ${length} characters (limits.replyChars is 200 000)`,
+        notices(outcome, "reply-chars").length !== 1 && "no notice said the reply was cut",
+        // The streamed text and the message each hold the reply once.
+        outcome.transcript.length > 450_000 && `the transcript grew to ${outcome.transcript.length} characters`,
+      );
+    },
+  },
+  {
+    name: "a server streams past the session's token budget within one reply",
+    category: "limits",
+    script: { rules: [{ reply: { text: "y".repeat(1_000_000), chunkSize: 4096, usage: false } }] },
+    config: () => ({ personas: [{ name: "agent", kind: "agent" }], limits: { sessionTokens: 1000 } }),
+    async run(room) {
+      await room.send("talk");
+      await room.send("again");
+    },
+    expect(outcome) {
+      const streamed = outcome.events.reduce((sum, event) => sum + (event.type === "text-delta" ? event.text.length : 0), 0);
+      const asked = outcome.nearRequests.filter((request) => request.path === "/v1/chat/completions").length;
+      return first(
+        streamed > 4000 + 4096 && `${streamed} characters streamed on a 1000-token budget`,
+        asked !== 1 && `${asked} model calls went out`,
+        !outcome.events.some((event) => event.type === "error" && event.kind === "budget") && "no error said the budget stopped the reply",
+      );
     },
   },
   {

@@ -33,6 +33,7 @@ export async function serveFixture(options: {
   concurrency?: number;
   builtIns?: AnyTool[];
   loopbackOnly?: boolean;
+  maxOpenChars?: number;
 }): Promise<ServeFixture> {
   const server = await startScriptedServer({ script: options.script, port: 0 });
   const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-ws-"));
@@ -53,6 +54,7 @@ export async function serveFixture(options: {
     audit: new AuditLog(join(workspaceDir, ".org", "audit")),
     logError: (line) => errors.push(line),
     ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
+    ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
   });
   return {
     handler,

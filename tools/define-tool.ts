@@ -17,6 +17,8 @@ export type ToolContext = {
   policyFrom?: string;
   /** Values to redact beside the environment's secrets: the room's server keys and URL credentials. */
   secrets?: readonly string[];
+  /** limits.workflowStepRuns: step runs one workflow_run may make in all. */
+  workflowStepRuns?: number;
 };
 
 /**

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
 import { type GeneratedToolRun, runGeneratedTool } from "../tools/run-generated-tool.ts";
@@ -91,7 +92,7 @@ export async function runToolCopy(options: {
   scratchDir?: string;
   signal?: AbortSignal;
 }): Promise<GeneratedToolRun> {
-  const runDir = join(options.repoDir, TOOLSMITH_WORK_DIR, `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const runDir = join(ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)), `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     const toolDir = join(runDir, "tool");
     mkdirSync(toolDir, { recursive: true, mode: 0o755 });

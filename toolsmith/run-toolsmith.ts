@@ -5,6 +5,7 @@ import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { generatedToolPath, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
@@ -118,7 +119,7 @@ export async function runToolsmith(request: {
     let testCode = await writeTests(1, toolCode);
     let implementationRepairs = 0;
     let testRepairs = 0;
-    const runDir = join(git.repoDir, TOOLSMITH_WORK_DIR, `run-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const runDir = join(ensurePrivateDir(join(git.repoDir, TOOLSMITH_WORK_DIR)), `run-${process.pid}-${randomBytes(4).toString("hex")}`);
     for (let round = 1; ; round += 1) {
       const started = performance.now();
       const report = await validateTool({

@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { checkStepRuns, DEFAULT_WORKFLOW_STEP_RUNS } from "./step-run-count.ts";
 import { parseWorkflow, placeOf, type Workflow, WorkflowError } from "./workflow-file.ts";
 import { type Reference, referencesIn, wholeReference } from "./workflow-references.ts";
 
@@ -20,6 +21,8 @@ export type LoadOptions = {
   within?: string;
   /** Says why a tool cannot be used (undefined when it can): unknown name, invalid metadata. */
   checkTool?: (name: string) => string | undefined;
+  /** limits.workflowStepRuns: a graph certain to make more step runs is refused (default 10 000). */
+  maxStepRuns?: number;
 };
 
 /** The name a workflow file is shown by in messages. */
@@ -70,7 +73,9 @@ export function loadWorkflowGraph(path: string, options: LoadOptions = {}): Work
     return real;
   };
   const root = visit(path, [], { file: shownName(path) });
-  return { root, workflows, nested };
+  const graph = { root, workflows, nested };
+  checkStepRuns(graph, options.maxStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS);
+  return graph;
 }
 
 /** The static checks: unique ids, references to inputs that exist and to steps that ran before, usable tools. */

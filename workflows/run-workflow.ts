@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { GeneratedToolRun } from "../tools/run-generated-tool.ts";
 import { shownName, type WorkflowGraph } from "./load-workflow.ts";
+import { StepRunCounter } from "./step-run-count.ts";
 import { placeOf, type WorkflowStep, WorkflowError } from "./workflow-file.ts";
 import { follow, type Lookup, type Reference, resolveValue } from "./workflow-references.ts";
 
@@ -18,26 +19,26 @@ function brief(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 
+type RunOptions = { callTool: ToolCaller; signal?: AbortSignal; onStep?: (event: StepEvent) => void; stepRuns: StepRunCounter };
+
 /**
  * Runs a checked workflow graph on `inputs`: steps in order, each tool call through `callTool`; references
  * resolved as steps finish; `if_condition` false skips a step (its output is null); `foreach` runs a step
  * per item (`$item`, `$index`) and its output is the list of results in order. Returns the workflow's
- * `output`. Any failure throws a WorkflowError naming the file, the step, the key or the item.
+ * `output`. Any failure throws a WorkflowError naming the file, the step, the key or the item; so does the
+ * step run past `maxStepRuns` (limits.workflowStepRuns, default 10 000: every step run, nested and foreach
+ * items included).
  */
 export async function runWorkflow(
   graph: WorkflowGraph,
   inputs: unknown,
-  options: { callTool: ToolCaller; signal?: AbortSignal; onStep?: (event: StepEvent) => void },
+  options: { callTool: ToolCaller; signal?: AbortSignal; onStep?: (event: StepEvent) => void; maxStepRuns?: number },
 ): Promise<unknown> {
-  return runOne(graph, graph.root, inputs, options);
+  const { maxStepRuns, ...rest } = options;
+  return runOne(graph, graph.root, inputs, { ...rest, stepRuns: new StepRunCounter(maxStepRuns) });
 }
 
-async function runOne(
-  graph: WorkflowGraph,
-  path: string,
-  inputs: unknown,
-  options: { callTool: ToolCaller; signal?: AbortSignal; onStep?: (event: StepEvent) => void },
-): Promise<unknown> {
+async function runOne(graph: WorkflowGraph, path: string, inputs: unknown, options: RunOptions): Promise<unknown> {
   const workflow = graph.workflows.get(path);
   const file = shownName(path);
   if (!workflow) throw new WorkflowError(`${file}: not loaded; run it through loadWorkflowGraph`, file);
@@ -91,6 +92,7 @@ async function runOne(
       }
     }
     const call = async (input: unknown, where: string): Promise<unknown> => {
+      options.stepRuns.count(file, step.id);
       if (step.workflow !== undefined) {
         const nested = graph.nested.get(`${path}#${step.id}`) as string;
         try {

@@ -5,6 +5,7 @@ import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.t
 import { generatedToolCaller, toolRootsFor } from "./generated-tool-caller.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow } from "./run-workflow.ts";
+import { DEFAULT_WORKFLOW_STEP_RUNS } from "./step-run-count.ts";
 import { WorkflowError } from "./workflow-file.ts";
 
 const MAX_OUTPUT_CHARACTERS = 30_000;
@@ -25,8 +26,9 @@ export const workflowRun: AnyTool = defineTool("workflow_run", {
   async execute({ file, inputs }, context) {
     const tools = generatedToolCaller({ roots: toolRootsFor(context.workspaceDir), scratchDir: scratchDirFor(context) });
     try {
-      const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool });
-      const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal });
+      const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
+      const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool, maxStepRuns });
+      const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
       const text = JSON.stringify(output) ?? "null";
       const shown = text.length > MAX_OUTPUT_CHARACTERS ? `${text.slice(0, MAX_OUTPUT_CHARACTERS)}… (output cut at ${MAX_OUTPUT_CHARACTERS} characters)` : text;
       return { ok: true, output: shown, data: (output ?? null) as JsonValue };
