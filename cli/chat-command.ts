@@ -28,6 +28,9 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
+import { openMemoryForRoom } from "../memory/open-memory.ts";
+import { memorySearchTool } from "../memory/memory-search-tool.ts";
+import { memorySaveTool } from "../memory/memory-save-tool.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -107,11 +110,15 @@ async function openChatRoom(
   });
   for (const notice of choice?.notices ?? []) process.stderr.write(`org: registry: ${sanitizeForTerminal(notice)}\n`);
   if (choice) process.once("exit", () => choice.close());
+  const memory = openMemoryForRoom(setup.workspaceDir, (line) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`));
+  if (memory) process.once("exit", () => memory.close());
+  const memoryTools = memory ? [memorySearchTool(memory, embedder), memorySaveTool(memory)] : [];
   const room = await openRoom({
     config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
     ...(choice ? { toolChoice: choice.choice } : {}),
     workspaceDir: setup.workspaceDir,
-    tools: [sh, pythonRun, workflowRun, ...promoted.map(promotedToolAsTool)],
+    tools: [sh, pythonRun, workflowRun, ...memoryTools, ...promoted.map(promotedToolAsTool)],
+    ...(memory ? { memory } : {}),
     toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith }),
     audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
     approve,

@@ -14,6 +14,7 @@ const LAYER: Record<string, number> = {
   room: 5,
   toolsmith: 5,
   registry: 5,
+  memory: 5,
   workflows: 5,
   fitness: 5,
   git: 5,
