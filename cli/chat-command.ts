@@ -29,6 +29,8 @@ import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
+import type { MemoryStore } from "../memory/memory-store.ts";
+import { formatMemoryOutcome } from "./memory-command.ts";
 import { memorySearchTool } from "../memory/memory-search-tool.ts";
 import { memorySaveTool } from "../memory/memory-save-tool.ts";
 
@@ -94,7 +96,7 @@ async function openChatRoom(
   setup: ChatSetup,
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<boolean>,
   onEvent: (event: RoomEvent) => void,
-): Promise<Room> {
+): Promise<{ room: Room; memory: MemoryStore | undefined }> {
   // Promoted generated tools of the checkout org runs from: offered to agent personas (policy "ask" unless the
   // config says otherwise); the toolsmith's candidates land on branches of that checkout.
   const promoted = promotedToolsIn(REPO_DIR, (name, problem) =>
@@ -134,7 +136,7 @@ async function openChatRoom(
       throw error;
     }
   }
-  return room;
+  return { room, memory };
 }
 
 function personaColors(config: OrgConfig): Record<string, string> {
@@ -178,7 +180,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     columns: terminalColumns,
   });
   const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
-  const room = await openChatRoom(setup, approve, (event) => {
+  const { room } = await openChatRoom(setup, approve, (event) => {
     // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
     if (options.json) printLine(terminalSafeJson(event));
     else renderer.handle(event);
@@ -241,7 +243,12 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
     }),
   });
-  const room = await openChatRoom(setup, approve, (event) => renderer.handle(event));
+  const { room, memory } = await openChatRoom(setup, approve, (event) => renderer.handle(event));
+  const embedder = embedderFromEnvironment();
+  const recall = memory
+    ? async (query: string, recallSignal: AbortSignal) =>
+        formatMemoryOutcome(await memory.search(query, { limit: 8, signal: recallSignal, ...(embedder ? { embedder } : {}) }))
+    : undefined;
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -258,7 +265,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await runChatLoop(
       editor,
       {
-        host: roomSlashHost(room, config, setup.workspaceDir),
+        host: roomSlashHost(room, config, setup.workspaceDir, recall),
         send: async (text, turnSignal) => {
           await room.send(text, { signal: turnSignal });
           await renderer.idle();

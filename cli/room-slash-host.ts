@@ -46,8 +46,8 @@ export function transcriptMarkdown(room: Room): string {
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
-/** Lets the slash commands act on a room; `config` says which tools ask first. */
-export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string): SlashHost {
+/** Lets the slash commands act on a room; `config` says which tools ask first; `recall` searches memory. */
+export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"]): SlashHost {
   const policies = new Map(config.personas.map((persona) => [persona.name, persona.tools]));
   return {
     mode: () => formatRoomMode(room.mode),
@@ -77,6 +77,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => room.history().slice(-count).map(formatMessage),
     clear: () => room.clear(),
+    ...(recall ? { recall } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
       await mkdir(dirname(target), { recursive: true });
