@@ -6,7 +6,7 @@ import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
-import { openRoom, type Room, RoomModeError } from "../room/room.ts";
+import { type CredentialChoice, openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
@@ -31,6 +31,8 @@ import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
 import { formatMemoryOutcome } from "./memory-command.ts";
+import { scanForSecrets } from "../security/redact.ts";
+import { type CredentialAnswer, CREDENTIAL_PROMPT, credentialQuestionLines, parseCredentialAnswer } from "./credential-question.ts";
 import { memorySearchTool } from "../memory/memory-search-tool.ts";
 import { memorySaveTool } from "../memory/memory-save-tool.ts";
 
@@ -230,7 +232,12 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     say("(the room opens anyway; messages will fail until a server answers)\n");
   }
 
-  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, HISTORY_FILE), complete: completeSlashCommand });
+  const editor = new LineEditor({
+    historyFile: join(setup.workspaceDir, HISTORY_FILE),
+    complete: completeSlashCommand,
+    // A pasted key stays out of .org/history as it does out of the transcript.
+    historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
+  });
   const approve = createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
@@ -267,7 +274,24 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       {
         host: roomSlashHost(room, config, setup.workspaceDir, recall),
         send: async (text, turnSignal) => {
-          await room.send(text, { signal: turnSignal });
+          // The credential guard: a message that holds what looks like a key is held with a question first.
+          const scan = scanForSecrets(text, config.secrets);
+          let credentials: CredentialChoice = "redact";
+          if (scan.kinds.length > 0) {
+            for (const line of credentialQuestionLines(scan)) say(line, "yellow");
+            let answer: CredentialAnswer | undefined;
+            while (answer === undefined) {
+              const reply = await editor.readLine(ansi.text(CREDENTIAL_PROMPT, "yellow"), { remember: false });
+              answer = parseCredentialAnswer(reply.type === "line" ? reply.text : undefined);
+              if (answer === undefined) say("Type r (or just Enter), w or e.", "gray");
+            }
+            if (answer === "edit") {
+              say("· not sent; your message is back on the line to edit.", "gray");
+              return { edit: text };
+            }
+            credentials = answer;
+          }
+          await room.send(text, { signal: turnSignal, credentials });
           await renderer.idle();
         },
         write: (text) => renderer.print(ansi.text(text)),

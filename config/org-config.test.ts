@@ -144,7 +144,8 @@ describe("loadOrgConfig", () => {
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
-    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name]);
+    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), so they are named here.
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name, "memory_search", "memory_save"]);
   });
 
   test("the advice reads well: an object, a name pattern's own words", () => {
