@@ -38,7 +38,7 @@ function everything(dir: string): string {
     .join("\n");
 }
 
-test("a pasted token is held with a question: Enter sends it redacted, w as written (kept redacted on disk), e puts it back on the line", async () => {
+test("a pasted token is held with a question: Enter sends it redacted, w as written (kept redacted on disk), e puts it back on the line; /recall finds it redacted", async () => {
   const session = uniqueSessionName("org-guard");
   const command = [
     `OLLAMA_BASE=${shellWord(server.url)} OLLAMA_MODEL=scripted NO_COLOR=1 ORG_EMBED_MODEL=off`,
@@ -81,6 +81,12 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   expect(back).toContain("not sent");
   expect(userMessagesSent()).toHaveLength(before);
   await tmux.keys(session, "C-u");
+
+  // /recall finds the earlier messages of this session in memory, redacted as they were stored.
+  await tmux.type(session, "/recall deploy today");
+  await tmux.keys(session, "Enter");
+  const recalled = await tmux.waitFor(session, /searched memory with full-text \(BM25\)\n[^]*deploy with \[REDACTED\] today/);
+  expect(recalled).toMatch(/ 1\. \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  session \S+  user \(message\)/);
   await tmux.type(session, "/quit");
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /--resume \S+/);
