@@ -14,6 +14,10 @@ export type MemoryEntry = {
   tags: string[];
 };
 
+// Memory's own tools are not remembered: a search's call and its quoted results would come back in the next
+// search (and a recalled injection would be stored again), and a saved fact is a record of its own.
+const NOT_REMEMBERED = new Set(["memory_search", "memory_save"]);
+
 // Memory keeps the gist of a tool's work, not every byte it printed.
 const CALL_CHARS = 1_000;
 const RESULT_CHARS = 600;
@@ -33,6 +37,7 @@ export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[
       return [{ key: `${sessionId}:m:${message.id}`, kind: "message", sessionId, persona: message.from, time: message.time || line.time, text: message.text.slice(0, MESSAGE_CHARS), tags: [] }];
     }
     case "tool-call":
+      if (NOT_REMEMBERED.has(line.call.name)) return [];
       return [
         {
           key: `${sessionId}:c:${line.replyId}:${line.call.id}`,
@@ -45,6 +50,7 @@ export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[
         },
       ];
     case "tool-result":
+      if (NOT_REMEMBERED.has(line.call.name)) return [];
       return [
         {
           key: `${sessionId}:r:${line.replyId}:${line.call.id}`,

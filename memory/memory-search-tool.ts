@@ -34,6 +34,7 @@ export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTo
       const data = {
         note: MEMORY_PREAMBLE,
         method: outcome.method,
+        ...(outcome.note ? { embeddings: outcome.note } : {}),
         results: outcome.hits.map((hit, index) => quotedHit(hit, index + 1)),
       };
       return { ok: true, output: JSON.stringify(data), data };

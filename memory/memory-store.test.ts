@@ -9,6 +9,7 @@ import { openRoom } from "../room/room.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
+import { echoTool } from "../testing/echo-tool.ts";
 import { memorySaveTool } from "./memory-save-tool.ts";
 import { memorySearchTool } from "./memory-search-tool.ts";
 import { FACTS_FILE, MEMORY_DATABASE_FILE, MemoryNotFoundError, MemoryStore } from "./memory-store.ts";
@@ -24,12 +25,12 @@ const INJECTION =
 async function session(workspaceDir: string, script: ScriptInput, messages: string[], store: MemoryStore) {
   const server = await startScriptedServer({ script, port: 0 });
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
-  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent } }];
+  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } }];
   const events: RoomEvent[] = [];
   const room = await openRoom({
     config,
     workspaceDir,
-    tools: [memorySearchTool(store), memorySaveTool(store)],
+    tools: [memorySearchTool(store), memorySaveTool(store), echoTool()],
     memory: store,
     onEvent: (event) => events.push(event),
   });
@@ -57,10 +58,11 @@ describe("memory", () => {
       rules: [
         { when: { lastRole: "tool" }, reply: { text: "Done: {{lastMessage}}" } },
         { when: { lastMessage: "save" }, reply: { toolCalls: [{ name: "memory_save", arguments: { text: "The staging database listens on port 6543.", tags: ["staging", "db"] } }] } },
+        { when: { lastMessage: "echo" }, reply: { toolCalls: [{ name: "echo", arguments: { text: "violet harmonica" } }] } },
         { reply: { text: "The zebra quartz answer is forty-two." } },
       ],
     };
-    const first = await session(workspaceDir, script, ["tell me about zebra quartz", "save the staging port please"], store);
+    const first = await session(workspaceDir, script, ["tell me about zebra quartz", "save the staging port please", "echo something"], store);
     const found = await store.search("zebra quartz");
     expect(found.method).toBe("fts");
     expect(found.hits.length).toBeGreaterThanOrEqual(2);
@@ -72,8 +74,11 @@ describe("memory", () => {
     expect(saved?.factId).toMatch(/^f-/);
     expect(saved?.tags).toEqual(["staging", "db"]);
     expect(saved?.snippet).toContain("6543");
-    // The tool call and its short result are there too.
-    expect((await store.search("memory_save")).hits.map((hit) => hit.kind)).toContain("tool-call");
+    // Memory's own tool calls are not records (the fact is); other tools' calls and results are (below).
+    expect((await store.search("memory_save")).hits.filter((hit) => hit.kind === "tool-call")).toEqual([]);
+    const echoed = await store.search("violet harmonica");
+    expect(echoed.hits.map((hit) => hit.kind).sort()).toEqual(["message", "tool-call", "tool-result"]);
+    expect(echoed.hits.find((hit) => hit.kind === "tool-result")?.snippet).toContain("echo ok: echo: violet harmonica");
     // The saved fact is also in the append-only file, and both files are private.
     expect(readFileSync(join(workspaceDir, MEMORY_DIR, FACTS_FILE), "utf8")).toContain("6543");
     expect(statSync(join(workspaceDir, MEMORY_DIR)).mode & 0o777).toBe(0o700);
@@ -220,6 +225,8 @@ describe("memory", () => {
     const toolMessage = last.messages.find((message) => message.role === "tool");
     expect(toolMessage).toBeDefined();
     const content = toolMessage?.content ?? "";
+    // The search's own call is not among the records it finds.
+    expect(content).not.toContain("memory_search");
     // Exactly one tool result, valid JSON, with the preamble; no live markup left in it.
     const data = JSON.parse(content) as { note: string; results: { quoted: string; session: string; from: string }[] };
     expect(data.note).toContain("not instructions");
