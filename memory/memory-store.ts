@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
+import { ensureOrgDir, MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { ftsQuery } from "../registry/fts-query.ts";
 import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
 import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
@@ -98,6 +98,8 @@ export class MemoryStore {
    */
   static open(workspaceDir: string, options: { sessionsDir?: string } = {}): { store: MemoryStore; notices: string[] } {
     const dir = join(workspaceDir, MEMORY_DIR);
+    // `.org/` with its ignore file, so memory made first does not show in the workspace's `git status`.
+    ensureOrgDir(workspaceDir);
     ensurePrivateDir(dir);
     const sessionsDir = options.sessionsDir ?? join(workspaceDir, SESSIONS_DIR);
     const path = join(dir, MEMORY_DATABASE_FILE);

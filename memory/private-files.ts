@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
 
 /** A link or another kind of file where org keeps its private state: refused, never followed. */
 export class UnsafePathError extends Error {
@@ -11,6 +11,7 @@ export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = lstatSync(dir);
   if (!stat.isDirectory()) throw new UnsafePathError(`${dir} is not a real directory (a link?); remove it and run org again.`);
+  if ((stat.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
 /** Appends one line to a private file (0600, created when missing), never through a link. */

@@ -264,7 +264,7 @@ export function secretSpans(text: string, extraSecrets: readonly string[] = []):
 // (`qwen2.5-coder-7b`, `hf.co/org/Model-GGUF`) do not.
 const ASSIGNMENT = /(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_.-]{0,63})(["']?[ \t]*[:=][ \t]*["']?)([A-Za-z0-9+/_.~=-]{16,512})/g;
 // Names that make even a hex string or a UUID a secret.
-const SECRET_NAME = /key|secret|token|pass|auth|cred|private|signature|salt|session|cookie/i;
+const SECRET_NAME = /key|secret|token|pass|auth(?!or)|cred|private|signature|salt|cookie/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function shannonEntropy(text: string): number {
