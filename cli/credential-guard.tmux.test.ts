@@ -87,6 +87,10 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   await tmux.keys(session, "Enter");
   const recalled = await tmux.waitFor(session, /searched memory with full-text \(BM25\)\n[^]*deploy with \[REDACTED\] today/);
   expect(recalled).toMatch(/ 1\. \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  session \S+  user \(message\)/);
+  // /save writes the conversation under .org/transcripts/: the message sent as written is redacted there too.
+  await tmux.type(session, "/save");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, "saved the conversation to");
   await tmux.type(session, "/quit");
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /--resume \S+/);

@@ -7,6 +7,7 @@ import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { sanitizeOutput } from "../sandbox/describe-result.ts";
+import { scanForSecrets } from "../security/redact.ts";
 import type { SlashHost } from "./slash-commands.ts";
 
 /** One message for the terminal: "speaker: text", later lines indented under it. */
@@ -36,9 +37,13 @@ function toolsMarkdown(message: RoomMessage): string {
     .join("");
 }
 
-/** The conversation as Markdown, one section per message, with the tool calls and output behind each reply. */
-export function transcriptMarkdown(room: Room): string {
-  const sections = room.history().map((message) => {
+/**
+ * The conversation as Markdown, one section per message, with the tool calls and output behind each reply. A
+ * message the user sent as written past the credential guard is saved redacted, as the transcript keeps it.
+ */
+export function transcriptMarkdown(room: Room, secrets: readonly string[] = []): string {
+  const sections = room.history().map((held) => {
+    const message = held.from === "user" ? { ...held, text: scanForSecrets(held.text, secrets).redacted } : held;
     const heading = `## ${message.from} — ${message.time}`;
     const failed = message.failed ? `\n\n_(reply ended early: ${message.failed})_` : "";
     return `${heading}\n\n${toolsMarkdown(message)}${message.text}${failed}\n`;
@@ -81,7 +86,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
       await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, transcriptMarkdown(room));
+      await writeFile(target, transcriptMarkdown(room, config.secrets));
       const shown = relative(process.cwd(), target);
       return shown.startsWith("..") || isAbsolute(shown) ? target : shown;
     },

@@ -119,6 +119,18 @@ describe("memory", () => {
     store.close();
   });
 
+  test("a workspace that had sessions before it had memory gets them indexed quietly", async () => {
+    const workspaceDir = newWorkspace();
+    const opened = MemoryStore.open(workspaceDir).store;
+    await session(workspaceDir, { rules: [{ reply: { text: "The albatross index is current." } }] }, ["albatross"], opened);
+    opened.close();
+    rmSync(join(workspaceDir, MEMORY_DIR), { recursive: true });
+    const { store, notices } = MemoryStore.open(workspaceDir);
+    expect(notices).toEqual([]);
+    expect((await store.search("albatross index")).hits.length).toBeGreaterThan(0);
+    store.close();
+  });
+
   test("a corrupted database (garbage over its pages, or another file altogether) is rebuilt with a notice", async () => {
     const workspaceDir = newWorkspace();
     const opened = MemoryStore.open(workspaceDir).store;

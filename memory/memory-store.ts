@@ -94,10 +94,14 @@ export class MemoryStore {
 
   /**
    * Opens the memory of `workspaceDir` (`.org/memory/`). A missing database is built from the transcripts on
-   * disk; a damaged one, or another program's, is deleted and rebuilt. `notices` says when either happened.
+   * disk (quietly the first time a workspace has memory); a damaged one, or another program's, is deleted and
+   * rebuilt. `notices` says when either happened.
    */
   static open(workspaceDir: string, options: { sessionsDir?: string } = {}): { store: MemoryStore; notices: string[] } {
     const dir = join(workspaceDir, MEMORY_DIR);
+    // A workspace that never had memory gets it built quietly from its transcripts; a database gone from an
+    // existing memory folder was deleted, and that is said.
+    const firstTime = !existsSync(dir);
     // `.org/` with its ignore file, so memory made first does not show in the workspace's `git status`.
     ensureOrgDir(workspaceDir);
     ensurePrivateDir(dir);
@@ -118,7 +122,7 @@ export class MemoryStore {
     if (reason === undefined && !existed && (listSessions(sessionsDir).length > 0 || existsSync(store.factsPath))) reason = "was missing";
     if (reason !== undefined) {
       const summary = store.#fill();
-      store.#notices.push(rebuiltNotice(path, reason, summary));
+      if (!firstTime || reason !== "was missing") store.#notices.push(rebuiltNotice(path, reason, summary));
     } else {
       store.#loadForgotten();
     }

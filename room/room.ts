@@ -8,7 +8,7 @@ import type { Model } from "../models/model.ts";
 import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
-import { redact, scanForSecrets } from "../security/redact.ts";
+import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
 import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -340,7 +340,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
         reason: "credential-guard",
         message: asWritten
           ? `${what}; it went to the personas as written, as you chose. The transcript and memory keep it redacted.`
-          : `${what}; it went to the personas redacted, with ${"[REDACTED]"} in its place.`,
+          : `${what}; it went to the personas redacted, with ${REDACTED} in its place.`,
       });
     }
     for (const unknown of unknownMentions(text, names)) {
