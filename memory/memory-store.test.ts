@@ -178,6 +178,34 @@ describe("memory", () => {
     store.close();
   });
 
+  test("org memory rebuild while a room of another process indexes: both keep using the same file", async () => {
+    const workspaceDir = newWorkspace();
+    const live = MemoryStore.open(workspaceDir).store;
+    const other = MemoryStore.open(workspaceDir).store;
+    live.save({ text: "The osprey runbook is in ops/osprey.md.", persona: "agent" });
+    expect(other.rebuild().facts).toBe(1);
+    live.save({ text: "The kestrel alarm rings at noon.", persona: "agent" });
+    expect((await other.search("kestrel alarm")).hits).toHaveLength(1);
+    expect((await other.search("osprey runbook")).hits).toHaveLength(1);
+    live.close();
+    other.close();
+  });
+
+  test("memory_search and memory_save are named in org.config.json like any tool: denied, they are not offered", async () => {
+    const workspaceDir = newWorkspace();
+    writeFileSync(join(workspaceDir, "org.config.json"), JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { memory_search: "deny", memory_save: "allow" } }] }));
+    const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" }, { workspaceDir });
+    const { store } = MemoryStore.open(workspaceDir);
+    const room = await openRoom({ config, workspaceDir, tools: [memorySearchTool(store), memorySaveTool(store)], memory: store, onEvent: () => {} });
+    try {
+      expect(room.personas()[0]?.tools).toContain("memory_save");
+      expect(room.personas()[0]?.tools).not.toContain("memory_search");
+    } finally {
+      await room.close();
+      store.close();
+    }
+  });
+
   test("hostile queries are text, never FTS5 syntax", async () => {
     const workspaceDir = newWorkspace();
     const { store } = MemoryStore.open(workspaceDir);

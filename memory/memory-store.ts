@@ -183,12 +183,24 @@ export class MemoryStore {
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
   }
 
-  /** Throws the index away and builds it again from the transcripts on disk and facts.jsonl. */
+  /**
+   * Throws the index away and builds it again from the transcripts on disk and facts.jsonl, in one
+   * transaction of the same file (a room of another process that has it open sees the old index or the new
+   * one). A file that cannot take it (damaged) is deleted and made anew.
+   */
   rebuild(): RebuildSummary {
-    this.#database.close();
-    removeMemoryFiles(this.databasePath);
-    this.#database = openMemoryDatabase(this.databasePath);
-    return this.#fill();
+    try {
+      return this.#database.transaction(() => {
+        this.#database.exec("DELETE FROM entries_fts; DELETE FROM entries; DELETE FROM forgotten;");
+        return this.#fill();
+      })();
+    } catch (error) {
+      if (!isDamagedMemoryError(error)) throw error;
+      this.#database.close();
+      removeMemoryFiles(this.databasePath);
+      this.#database = openMemoryDatabase(this.databasePath);
+      return this.#fill();
+    }
   }
 
   /** How many records the index holds, by kind. */
