@@ -48,7 +48,7 @@ Options:
                      stopped, or the last command it ran in the sandbox failed)
   --json             with --once: print every room event as one JSON line
   --yes, -y          approve tools that the config marks "ask" without asking
-  --workspace DIR    where .org/ (sessions, history, audit, scratch) lives (default: current directory)
+  --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
 ${slashHelp()}
 

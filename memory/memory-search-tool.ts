@@ -14,10 +14,11 @@ export function quotedHit(hit: MemoryHit, rank: number) {
   return {
     rank,
     kind: hit.kind,
-    ...(hit.sessionId !== undefined ? { session: hit.sessionId } : {}),
-    ...(hit.factId !== undefined ? { fact: hit.factId } : {}),
+    // Every field is text a file on disk held (a transcript may have been edited by hand): all of it is quoted.
+    ...(hit.sessionId !== undefined ? { session: neutralize(hit.sessionId) } : {}),
+    ...(hit.factId !== undefined ? { fact: neutralize(hit.factId) } : {}),
     from: neutralize(hit.persona),
-    time: hit.time,
+    time: neutralize(hit.time),
     ...(hit.tags.length > 0 ? { tags: hit.tags.map(neutralize) } : {}),
     quoted: neutralize(hit.snippet),
   };

@@ -11,13 +11,18 @@ const ROLE_TAG =
 const BRACKET_MARKER = /\[(\/?)(TOOL_CALLS|TOOL_RESULTS|AVAILABLE_TOOLS|INST|ARGS|CALL_ID|SYSTEM_PROMPT)\]/gi;
 const SYS_MARKER = /<<(\/?)SYS>>/gi;
 const FUNCTOOLS = /functools\[/gi;
+// The start of a JSON (or Python dict) call object: `{"name": …` is what bare-JSON extraction runs.
+const CALL_OBJECT = /\{(\s*)["'](name|function|tool|tool_name|recipient_name)["'](\s*):/g;
+// A pythonic call list: `[sh(cmd="id")]`.
+const PYTHONIC_CALL = /\[(\s*[A-Za-z_][\w.]*\s*\()/g;
 // A line that starts like a transcript turn: "System:", "### Assistant:", "Human:".
 const ROLE_LINE = /^([ \t>#]*)(system|assistant|user|developer|tool|human|ai)([ \t]*):/gim;
 
 /**
  * Text from memory made inert for a model: role markers, chat-template tokens and tool-call syntax lose the
  * characters that make them markup (`<|` becomes `‹|`, `<tool_call>` `‹tool_call>`, `[INST]` `⟦INST⟧`,
- * a line `System:` `[quoted] System:`), so a stored prompt injection reads as what it is, a quotation.
+ * a line `System:` `[quoted] System:`, `{"name":` `{“name”:`), so a stored prompt injection reads as what it
+ * is, a quotation, and a model that repeats it verbatim writes no call the extractor would run.
  */
 export function neutralize(text: string): string {
   return text
@@ -28,6 +33,8 @@ export function neutralize(text: string): string {
     .replace(BRACKET_MARKER, "⟦$1$2⟧")
     .replace(SYS_MARKER, "‹‹$1SYS››")
     .replace(FUNCTOOLS, "functools⟦")
+    .replace(CALL_OBJECT, "{$1“$2”$3:")
+    .replace(PYTHONIC_CALL, "⟦$1")
     .replace(ROLE_LINE, "$1[quoted] $2$3:");
 }
 
