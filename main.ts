@@ -16,6 +16,7 @@ import { workflowCommand } from "./cli/workflow-command.ts";
 import { fitnessCommand } from "./cli/fitness-command.ts";
 import { promoteCommand } from "./cli/promote-command.ts";
 import { rollbackCommand } from "./cli/rollback-command.ts";
+import { memoryCommand } from "./cli/memory-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
 const commands: Command[] = [
@@ -26,6 +27,7 @@ const commands: Command[] = [
   scriptedServerCommand,
   toolCommand,
   workflowCommand,
+  memoryCommand,
   instanceCommand,
   fitnessCommand,
   promoteCommand,

@@ -6,7 +6,7 @@ import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
-import { openRoom, type Room, RoomModeError } from "../room/room.ts";
+import { type CredentialChoice, openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
@@ -29,6 +29,13 @@ import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import type { ApprovalAnswer } from "../room/tool-approval.ts";
+import { openMemoryForRoom } from "../memory/open-memory.ts";
+import type { MemoryStore } from "../memory/memory-store.ts";
+import { formatMemoryOutcome } from "./memory-command.ts";
+import { scanForSecrets } from "../security/redact.ts";
+import { type CredentialAnswer, CREDENTIAL_PROMPT, credentialQuestionLines, parseCredentialAnswer } from "./credential-question.ts";
+import { memorySearchTool } from "../memory/memory-search-tool.ts";
+import { memorySaveTool } from "../memory/memory-save-tool.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -42,7 +49,7 @@ Options:
                      stopped, or the last command it ran in the sandbox failed)
   --json             with --once: print every room event as one JSON line
   --yes, -y          approve tools that the config marks "ask" without asking
-  --workspace DIR    where .org/ (sessions, history, audit, scratch) lives (default: current directory)
+  --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
 ${slashHelp()}
 
@@ -93,7 +100,7 @@ async function openChatRoom(
   setup: ChatSetup,
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
-): Promise<Room> {
+): Promise<{ room: Room; memory: MemoryStore | undefined }> {
   // Promoted generated tools of the checkout org runs from: offered to agent personas (policy "ask" unless the
   // config says otherwise); the toolsmith's candidates land on branches of that checkout.
   const promoted = promotedToolsIn(REPO_DIR, (name, problem) =>
@@ -109,11 +116,15 @@ async function openChatRoom(
   });
   for (const notice of choice?.notices ?? []) process.stderr.write(`org: registry: ${sanitizeForTerminal(notice)}\n`);
   if (choice) process.once("exit", () => choice.close());
+  const memory = openMemoryForRoom(setup.workspaceDir, (line) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`));
+  if (memory) process.once("exit", () => memory.close());
+  const memoryTools = memory ? [memorySearchTool(memory, embedder), memorySaveTool(memory)] : [];
   const room = await openRoom({
     config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
     ...(choice ? { toolChoice: choice.choice } : {}),
     workspaceDir: setup.workspaceDir,
-    tools: [sh, pythonRun, workflowRun, ...promoted.map(promotedToolAsTool)],
+    tools: [sh, pythonRun, workflowRun, ...memoryTools, ...promoted.map(promotedToolAsTool)],
+    ...(memory ? { memory } : {}),
     toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith }),
     audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
     approve,
@@ -129,7 +140,7 @@ async function openChatRoom(
       throw error;
     }
   }
-  return room;
+  return { room, memory };
 }
 
 function personaColors(config: OrgConfig): Record<string, string> {
@@ -173,7 +184,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     columns: terminalColumns,
   });
   const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
-  const room = await openChatRoom(setup, approve, (event) => {
+  const { room } = await openChatRoom(setup, approve, (event) => {
     // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
     if (options.json) printLine(terminalSafeJson(event));
     else renderer.handle(event);
@@ -223,7 +234,12 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     say("(the room opens anyway; messages will fail until a server answers)\n");
   }
 
-  const editor = new LineEditor({ historyFile: join(setup.workspaceDir, HISTORY_FILE), complete: completeSlashCommand });
+  const editor = new LineEditor({
+    historyFile: join(setup.workspaceDir, HISTORY_FILE),
+    complete: completeSlashCommand,
+    // A pasted key stays out of .org/history as it does out of the transcript.
+    historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
+  });
   const approve = createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
@@ -236,7 +252,12 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
     }),
   });
-  const room = await openChatRoom(setup, approve, (event) => renderer.handle(event));
+  const { room, memory } = await openChatRoom(setup, approve, (event) => renderer.handle(event));
+  const embedder = embedderFromEnvironment();
+  const recall = memory
+    ? async (query: string, recallSignal: AbortSignal) =>
+        formatMemoryOutcome(await memory.search(query, { limit: 8, signal: recallSignal, ...(embedder ? { embedder } : {}) }))
+    : undefined;
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -253,9 +274,26 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await runChatLoop(
       editor,
       {
-        host: roomSlashHost(room, config, setup.workspaceDir),
+        host: roomSlashHost(room, config, setup.workspaceDir, recall),
         send: async (text, turnSignal) => {
-          await room.send(text, { signal: turnSignal });
+          // The credential guard: a message that holds what looks like a key is held with a question first.
+          const scan = scanForSecrets(text, config.secrets);
+          let credentials: CredentialChoice = "redact";
+          if (scan.kinds.length > 0) {
+            for (const line of credentialQuestionLines(scan)) say(line, "yellow");
+            let answer: CredentialAnswer | undefined;
+            while (answer === undefined) {
+              const reply = await editor.readLine(ansi.text(CREDENTIAL_PROMPT, "yellow"), { remember: false });
+              answer = parseCredentialAnswer(reply.type === "line" ? reply.text : undefined);
+              if (answer === undefined) say("Type r (or just Enter), w or e.", "gray");
+            }
+            if (answer === "edit") {
+              say("· not sent; your message is back on the line to edit.", "gray");
+              return { edit: text };
+            }
+            credentials = answer;
+          }
+          await room.send(text, { signal: turnSignal, credentials });
           await renderer.idle();
         },
         write: (text) => renderer.print(ansi.text(text)),

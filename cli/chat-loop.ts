@@ -4,7 +4,10 @@ import { parseInput, runSlashCommand, type SlashHost } from "./slash-commands.ts
 /** What the loop needs from the room and the terminal. */
 export type ChatLoopContext = {
   host: SlashHost;
-  /** Sends one user message as a turn; resolves when the turn (hops included) is over. */
+  /**
+   * Sends one user message as a turn; resolves when the turn (hops included) is over, or to `{ edit }` when the
+   * message was not sent and goes back on the line for the user to change (the credential question's "edit").
+   */
   send(text: string, signal: AbortSignal): Promise<unknown>;
   /** Writes terminal text (newlines included). */
   write(text: string): void;
@@ -12,7 +15,12 @@ export type ChatLoopContext = {
   clearScreen(): void;
 };
 
-export type LineOutcome = "continue" | "quit";
+export type LineOutcome = "continue" | "quit" | { edit: string };
+
+/** Whether `send` handed the message back for editing. */
+function isEdit(value: unknown): value is { edit: string } {
+  return typeof value === "object" && value !== null && typeof (value as { edit?: unknown }).edit === "string";
+}
 
 /**
  * Handles one line as the user typed it: a message becomes a turn, a slash command runs, a mistake is
@@ -26,9 +34,11 @@ export async function handleLine(line: string, context: ChatLoopContext, signal:
     case "invalid":
       context.write(`${parsed.message}\n`);
       return "continue";
-    case "message":
-      await context.send(parsed.text, signal);
-      return "continue";
+    case "message": {
+      const sent = await context.send(parsed.text, signal);
+      // What goes back on the line is what the user typed (a `//` line keeps both slashes).
+      return isEdit(sent) ? { edit: line } : "continue";
+    }
     case "command": {
       const outcome = await runSlashCommand(parsed.command, context.host, {
         write: (text) => context.write(`${text}\n`),
@@ -53,8 +63,10 @@ export async function runChatLoop(
   options: { prompt: () => string; signal: AbortSignal },
 ): Promise<void> {
   let interruptsInARow = 0;
+  let putBack: string | undefined;
   while (!options.signal.aborted) {
-    const result = await editor.readLine(options.prompt());
+    const result = await editor.readLine(options.prompt(), putBack !== undefined ? { initialText: putBack } : {});
+    putBack = undefined;
     if (result.type === "eof") return;
     if (result.type === "interrupt") {
       if (result.text.trim() !== "") continue; // Ctrl-C on a typed line just clears it, as in a shell
@@ -79,6 +91,7 @@ export async function runChatLoop(
     try {
       const outcome = await Promise.race([handleLine(result.text, context, work.signal), leaving]);
       if (outcome === "quit" || outcome === "leave") return;
+      if (isEdit(outcome)) putBack = outcome.edit;
     } catch (error) {
       // The room reports turn failures as events; anything that still escapes is shown, not fatal.
       if (!work.signal.aborted) context.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -16,6 +16,8 @@ export type LineEditorOptions = {
   historyFile?: string;
   /** Tab completion for the text before the cursor; without it Tab inserts two spaces. */
   complete?: (before: string) => string | undefined;
+  /** What of a submitted line the history keeps (the chat keeps pasted keys out of `.org/history`); default: the line. */
+  historyEntry?: (line: string) => string;
 };
 
 export type ReadLineOptions = {
@@ -23,6 +25,8 @@ export type ReadLineOptions = {
   continuation?: string;
   /** Whether the submitted line joins the history (not for y/n answers). Default true. */
   remember?: boolean;
+  /** Text already on the line when it opens, the cursor at its end (a message put back to edit). */
+  initialText?: string;
 };
 
 const BRACKETED_PASTE_ON = "\x1b[?2004h";
@@ -99,7 +103,7 @@ export class LineEditor {
     if (this.reading) return Promise.reject(new Error("readLine is already waiting for input"));
     return new Promise((resolve) => {
       this.reading = {
-        state: initialEditState(options.remember === false ? [] : this.history),
+        state: { ...initialEditState(options.remember === false ? [] : this.history), text: options.initialText ?? "", cursor: (options.initialText ?? "").length },
         prompt,
         continuation: options.continuation ?? "… ",
         remember: options.remember !== false,
@@ -158,11 +162,11 @@ export class LineEditor {
           break;
         case "submit":
           this.finish({ type: "line", text: outcome.text }, "\r\n");
-          if (reading.remember && outcome.text.trim() && this.history.at(-1) !== outcome.text) {
-            this.history.push(outcome.text);
+          const entry = this.options.historyEntry ? this.options.historyEntry(outcome.text) : outcome.text;
+          if (reading.remember && entry.trim() && this.history.at(-1) !== entry) {
+            this.history.push(entry);
             if (this.history.length > HISTORY_LIMIT) this.history.shift();
             const file = this.options.historyFile;
-            const entry = outcome.text;
             if (file) {
               this.historyWrites = this.historyWrites
                 .then(() => appendHistory(file, entry))

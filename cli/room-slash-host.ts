@@ -8,6 +8,7 @@ import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { sanitizeOutput } from "../sandbox/describe-result.ts";
 import { writePrivateFile } from "../security/private-state.ts";
+import { scanForSecrets } from "../security/redact.ts";
 import type { SlashHost } from "./slash-commands.ts";
 
 /** One message for the terminal: "speaker: text", later lines indented under it. */
@@ -37,9 +38,13 @@ function toolsMarkdown(message: RoomMessage): string {
     .join("");
 }
 
-/** The conversation as Markdown, one section per message, with the tool calls and output behind each reply. */
-export function transcriptMarkdown(room: Room): string {
-  const sections = room.history().map((message) => {
+/**
+ * The conversation as Markdown, one section per message, with the tool calls and output behind each reply. A
+ * message the user sent as written past the credential guard is saved redacted, as the transcript keeps it.
+ */
+export function transcriptMarkdown(room: Room, secrets: readonly string[] = []): string {
+  const sections = room.history().map((held) => {
+    const message = held.from === "user" ? { ...held, text: scanForSecrets(held.text, secrets).redacted } : held;
     const heading = `## ${message.from} — ${message.time}`;
     const failed = message.failed ? `\n\n_(reply ended early: ${message.failed})_` : "";
     return `${heading}\n\n${toolsMarkdown(message)}${message.text}${failed}\n`;
@@ -47,8 +52,8 @@ export function transcriptMarkdown(room: Room): string {
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
-/** Lets the slash commands act on a room; `config` says which tools ask first. */
-export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string): SlashHost {
+/** Lets the slash commands act on a room; `config` says which tools ask first; `recall` searches memory. */
+export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"]): SlashHost {
   const policies = new Map(config.personas.map((persona) => [persona.name, persona.tools]));
   return {
     mode: () => formatRoomMode(room.mode),
@@ -78,13 +83,14 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => room.history().slice(-count).map(formatMessage),
     clear: () => room.clear(),
+    ...(recall ? { recall } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
       if (file === undefined) {
-        writePrivateFile(target, transcriptMarkdown(room));
+        writePrivateFile(target, transcriptMarkdown(room, config.secrets));
       } else {
         await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, transcriptMarkdown(room));
+        await writeFile(target, transcriptMarkdown(room, config.secrets));
       }
       const shown = relative(process.cwd(), target);
       return shown.startsWith("..") || isAbsolute(shown) ? target : shown;

@@ -11,6 +11,10 @@ import { startServe } from "../serve/start-serve.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { openMemoryForRoom } from "../memory/open-memory.ts";
+import { memorySearchTool } from "../memory/memory-search-tool.ts";
+import { memorySaveTool } from "../memory/memory-save-tool.ts";
+import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -101,7 +105,9 @@ export const serveCommand: Command = {
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
     const { apiToken } = environmentSettings();
     const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
-    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun]);
+    const memory = openMemoryForRoom(workspaceDir, log);
+    const memoryTools = memory ? [memorySearchTool(memory, embedderFromEnvironment()), memorySaveTool(memory)] : [];
+    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun, ...memoryTools]);
     const handler = createServeHandler({
       config,
       workspaceDir,
@@ -113,6 +119,7 @@ export const serveCommand: Command = {
       // No token means loopback only (checked at start): then refuse what a browser page could send.
       loopbackOnly: apiToken === undefined,
       logError: log,
+      ...(memory ? { memory } : {}),
     });
     const server = startServe({ handler, host: options.host, port: options.port });
     tools.watch(HEAD_CHECK_MS, (result) => {
@@ -137,6 +144,7 @@ export const serveCommand: Command = {
       await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
       clearTimeout(timer);
       await handler.close();
+      memory?.close();
       await server.stop(true);
       log("stopped");
       return 0;

@@ -19,6 +19,8 @@ describe("parseInput", () => {
     expect(parseInput("/history 5")).toEqual({ type: "command", command: { name: "history", count: 5 } });
     expect(parseInput("/save")).toEqual({ type: "command", command: { name: "save" } });
     expect(parseInput("/save notes.md")).toEqual({ type: "command", command: { name: "save", file: "notes.md" } });
+    expect(parseInput('/recall staging "NEAR( port')).toEqual({ type: "command", command: { name: "recall", query: 'staging "NEAR( port' } });
+    expect(parseInput("/recall")).toMatchObject({ type: "invalid", message: expect.stringContaining("/recall needs words to look for") });
     for (const name of ["models", "tools", "clear", "help", "quit"]) {
       expect(parseInput(`/${name}`)).toEqual({ type: "command", command: { name } as never });
     }

@@ -7,6 +7,7 @@ export type SlashCommand =
   | { name: "history"; count?: number }
   | { name: "clear" }
   | { name: "save"; file?: string }
+  | { name: "recall"; query: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -77,6 +78,11 @@ const SPECS: Record<string, Spec> = {
       if (args.length > 1) return "takes one file name; quote nothing, spaces are not allowed";
       return args[0] === undefined ? { name: "save" } : { name: "save", file: args[0] };
     },
+  },
+  recall: {
+    usage: "/recall <words>",
+    summary: "search the workspace's memory of past sessions and saved facts",
+    parse: (args) => (args.length === 0 ? "needs words to look for, e.g. /recall staging database" : { name: "recall", query: args.join(" ") }),
   },
   help: { usage: "/help", summary: "show this list", parse: noArguments({ name: "help" }) },
   quit: { usage: "/quit", summary: "leave the room (Ctrl-D or Ctrl-C twice also do)", parse: noArguments({ name: "quit" }) },
@@ -182,6 +188,8 @@ export type SlashHost = {
   clear(): void;
   /** Writes the conversation; resolves to the path written. */
   save(file: string | undefined): Promise<string>;
+  /** Searches memory; resolves to the lines to show. Absent when memory is off. */
+  recall?(query: string, signal: AbortSignal): Promise<string>;
 };
 
 export type SlashOutcome = "continue" | "quit" | "cleared";
@@ -236,6 +244,10 @@ export async function runSlashCommand(
         return "cleared";
       case "save":
         write(`saved the conversation to ${await host.save(command.file)}`);
+        return "continue";
+      case "recall":
+        if (!host.recall) write("memory is off for this session (org said why when the room opened).");
+        else write(await host.recall(command.query, context.signal));
         return "continue";
       case "help":
         write(slashHelp());

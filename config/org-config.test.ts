@@ -44,7 +44,7 @@ describe("loadOrgConfig", () => {
         ["python", "python", "tiny:1b", "http://127.0.0.1:9"],
         ["toolsmith", "toolsmith", "tiny:1b", "http://127.0.0.1:9"],
       ]);
-      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask" });
+      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow" });
       expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
       expect(config.source).toBeUndefined();
       expect(serverConcurrency(config, "http://127.0.0.1:9")).toBe(1);
@@ -60,7 +60,7 @@ describe("loadOrgConfig", () => {
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.personas).toHaveLength(1);
-      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", workflow_run: "ask", python_run: "allow" });
+      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow", python_run: "allow" });
       expect(config.personas[0]?.model).toBe("big:70b");
       expect(config.limits.hopsPerMessage).toBe(1);
       expect(config.limits.toolRoundsPerTurn).toBe(8);
@@ -125,7 +125,7 @@ describe("loadOrgConfig", () => {
       writeFileSync(configFile, personas({ word_count: "ask", sh: "deny" }));
       // The checkout is a folder of the test's own, so the tools org's checkout has promoted change nothing here.
       const checkoutDir = join(workspace, "checkout");
-      expect(loadOrgConfig(configFile, env, { checkoutDir }).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", workflow_run: "ask", word_count: "ask" });
+      expect(loadOrgConfig(configFile, env, { checkoutDir }).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow", word_count: "ask" });
       // The workspace may be named apart from the config file's own directory.
       const elsewhere = join(workspace, "elsewhere.json");
       writeFileSync(elsewhere, personas({ word_count: "allow" }));
@@ -141,7 +141,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -150,7 +150,8 @@ describe("loadOrgConfig", () => {
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
-    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name]);
+    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), so they are named here.
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name, "memory_search", "memory_save"]);
   });
 
   test("the advice reads well: an object, a name pattern's own words", () => {

@@ -20,6 +20,8 @@ export const TRANSCRIPTS_DIR = join(ORG_DIR, "transcripts");
 export const HISTORY_FILE = join(ORG_DIR, "history");
 /** The toolsmith's validation folders and `tool run`'s copies: `.org/toolsmith/run-*`, `.org/toolsmith/tool-run-*`. */
 export const TOOLSMITH_WORK_DIR = join(ORG_DIR, "toolsmith");
+/** Memory: `.org/memory/memory.sqlite` (an index, rebuilt from the transcripts) and `facts.jsonl` (saved facts). */
+export const MEMORY_DIR = join(ORG_DIR, "memory");
 /** Git worktrees org makes: `.org/worktrees`. */
 export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
 

@@ -46,6 +46,8 @@ export const NoticeReason = z.enum([
   "unknown-persona",
   "model-list",
   "tool-choice",
+  "memory",
+  "credential-guard",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 

@@ -8,7 +8,7 @@ import type { Model } from "../models/model.ts";
 import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
-import { redact } from "../security/redact.ts";
+import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
 import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -21,7 +21,7 @@ import type { RoomMessage } from "../models/room-message.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
 import { formatRoomMode, parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { newSessionId, resolveSessionId, resume, Transcript } from "./transcript.ts";
+import { newSessionId, resolveSessionId, resume, Transcript, type TranscriptLine } from "./transcript.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 
@@ -31,6 +31,20 @@ export { RoomModeError } from "./room-mode.ts";
 export class UnknownPersonaError extends Error {
   override name = "UnknownPersonaError";
 }
+
+/** Keeps a searchable copy of every transcript line (memory): told each line once it is on disk. */
+export type TranscriptIndex = {
+  index(sessionId: string, line: TranscriptLine): void;
+  /** What it has to say since last asked (a database it had to rebuild). */
+  takeNotices(): string[];
+};
+
+/**
+ * What to do with a user message that holds what looks like a credential: `redact` (the default) sends it
+ * with `[REDACTED]` in place of each and says so; `as-written` sends it whole to the personas (the user chose
+ * so at the console's question), while the transcript and memory still keep it redacted.
+ */
+export type CredentialChoice = "redact" | "as-written";
 
 export type RoomOptions = {
   config: OrgConfig;
@@ -50,6 +64,8 @@ export type RoomOptions = {
   toolsmithJob?: ToolsmithJob;
   /** Request slots per model server; pass one `serverSlots(config)` to several rooms to share them (default: the room's own). */
   serverSlots?: (baseUrl: string) => FifoSemaphore;
+  /** Memory's index; a failure to index never touches the transcript or the room: it becomes a notice. */
+  memory?: TranscriptIndex;
   onEvent: (event: RoomEvent) => void;
 };
 
@@ -61,7 +77,7 @@ export type Room = {
   readonly transcriptPath: string;
   personas(): PersonaInfo[];
   /** One user message: every addressed persona answers concurrently, hops follow; resolves when all are done. */
-  send(text: string, options?: { signal?: AbortSignal }): Promise<TurnSummary>;
+  send(text: string, options?: { signal?: AbortSignal; credentials?: CredentialChoice }): Promise<TurnSummary>;
   /** Throws RoomModeError whose message lists the valid modes or says why a path is refused. */
   setMode(mode: string): void;
   /**
@@ -148,7 +164,27 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       throw new OrgConfigError(`${file}, key mode: ${error.message}`, file, undefined, "mode");
     }
   }
-  const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode: formatRoomMode(mode) });
+  // Memory indexes each line once it is written; whatever goes wrong there is said once, never thrown.
+  let memoryFailed = false;
+  const memory = options.memory;
+  const onLine = memory
+    ? (line: TranscriptLine) => {
+        let said: string[] = [];
+        try {
+          memory.index(sessionId, line);
+          said = memory.takeNotices();
+        } catch (error) {
+          if (!memoryFailed) {
+            said = [
+              `memory could not index this session (${error instanceof Error ? error.message : String(error)}); the transcript keeps every event, and 'org memory rebuild' indexes it again.`,
+            ];
+          }
+          memoryFailed = true;
+        }
+        if (said.length > 0) queueMicrotask(() => said.forEach((message) => emit({ type: "notice", reason: "memory", message })));
+      }
+    : undefined;
+  const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode: formatRoomMode(mode) }, onLine ? { onLine } : {});
   const closing = new AbortController();
   const turns = new Set<Promise<unknown>>();
   const personaQueues = new Map<string, Promise<void>>();
@@ -274,8 +310,13 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     turn.pending.add(task);
   }
 
-  async function send(text: string, sendOptions: { signal?: AbortSignal } = {}): Promise<TurnSummary> {
+  async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
     if (closed) throw new Error("the room is closed; open a new one to go on.");
+    // The credential guard: what looks like a key goes to the models only when the user chose so, and
+    // never into the transcript or memory.
+    const scan = scanForSecrets(typed, config.secrets);
+    const asWritten = scan.kinds.length > 0 && sendOptions.credentials === "as-written";
+    const text = scan.redacted;
     counter += 1;
     const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
     const mentions = findMentions(text, names);
@@ -295,6 +336,16 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       incomplete: [],
     };
     emit({ type: "turn-start", turnId, text, mode: formatRoomMode(mode), addressed });
+    if (scan.kinds.length > 0) {
+      const what = `your message held what looks like ${listed(scan.kinds)}`;
+      emit({
+        type: "notice",
+        reason: "credential-guard",
+        message: asWritten
+          ? `${what}; it went to the personas as written, as you chose. The transcript and memory keep it redacted.`
+          : `${what}; it went to the personas redacted, with ${REDACTED} in its place.`,
+      });
+    }
     for (const unknown of unknownMentions(text, names)) {
       const hint = unknown.closest ? ` Did you mean @${unknown.closest}?` : ` Personas: ${names.join(", ")}.`;
       emit({
@@ -307,14 +358,14 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       id: `${turnId}-user`,
       turnId,
       from: "user",
-      text,
+      text: asWritten ? typed : text,
       time: new Date().toISOString(),
       heardBy: heardByFor("user", mentions),
       addressed,
     };
     history.push(userMessage);
     turn.messages.push(userMessage);
-    emit({ type: "message", message: userMessage });
+    emit({ type: "message", message: { ...userMessage, text } });
     for (const persona of addressed) schedule(turn, persona, 0, userMessage);
     const running = (async () => {
       while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
@@ -369,6 +420,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       transcript.close();
     },
   };
+}
+
+/** "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
 /** What the user is told when a resumed transcript had damaged lines: how many, and where (capped). */

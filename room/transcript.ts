@@ -25,6 +25,9 @@ export type TranscriptLine = z.infer<typeof TranscriptLine>;
 /** How long streamed text may wait in memory before it is written: what a `kill -9` can lose at most. */
 export const TRANSCRIPT_FLUSH_MS = 100;
 
+/** Told every line as it is written (memory indexes them); it must not throw, and whatever it does, the line is on disk first. */
+export type TranscriptObserver = (sessionId: string, line: TranscriptLine) => void;
+
 type Delta = Extract<RoomEvent, { type: "text-delta" | "reasoning-delta" }> & { time: string };
 
 /** The room's state as a transcript leaves it. */
@@ -86,11 +89,13 @@ export class Transcript {
   readonly path: string;
   #fd: number | undefined;
   readonly #flushMs: number;
+  readonly #onLine: ((line: TranscriptLine) => void) | undefined;
   /** Deltas not yet written, per reply and kind, in the order they began. */
   readonly #pending = new Map<string, Delta>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(sessionId: string, path: string, fd: number, flushMs: number) {
+  private constructor(sessionId: string, path: string, fd: number, flushMs: number, onLine?: (line: TranscriptLine) => void) {
+    this.#onLine = onLine;
     this.sessionId = sessionId;
     this.path = path;
     this.#fd = fd;
@@ -102,14 +107,14 @@ export class Transcript {
     sessionsDir: string,
     sessionId: string,
     header: { personas: string[]; mode: string },
-    options: { flushMs?: number } = {},
+    options: { flushMs?: number; onLine?: (line: TranscriptLine) => void } = {},
   ): Transcript {
     ensurePrivateDir(sessionsDir);
     const path = transcriptPath(sessionsDir, sessionId);
     // Opened without following links and 0600: a transcript holds whatever was typed and every tool's output.
     const fd = openPrivateFile(path);
     const isNew = statSync(`/proc/self/fd/${fd}`).size === 0;
-    const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS);
+    const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS, options.onLine);
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
     } else {
@@ -146,6 +151,7 @@ export class Transcript {
   #write(line: TranscriptLine): void {
     if (this.#fd === undefined) return;
     writeSync(this.#fd, `${JSON.stringify(line)}\n`);
+    this.#onLine?.(line);
   }
 
   close(): void {

@@ -2,37 +2,43 @@ import { secretEnvironmentValues } from "../config/environment.ts";
 
 export const REDACTED = "[REDACTED]";
 
-// Key formats that are secrets wherever they appear (a subset of gitleaks' rules). Each pattern starts with a
-// literal prefix, so a scan over a megabyte of tool output stays linear and fast.
-const SECRET_PATTERNS: RegExp[] = [
+// Key formats that are secrets wherever they appear (a subset of gitleaks' rules), each with what it is. Each
+// pattern starts with a literal prefix, so a scan over a megabyte of tool output stays linear and fast.
+const NAMED_PATTERNS: { kind: string; pattern: RegExp }[] = [
   // PEM private keys, including a block cut off by truncation.
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
+  { kind: "a private key (PEM)", pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
   // Anthropic (sk-ant-api03-…, sk-ant-admin01-…) and OpenAI (sk-proj-…, sk-svcacct-…, legacy sk-…T3BlbkFJ…).
-  /\bsk-ant-[A-Za-z0-9_-]{20,}/g,
-  /\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}/g,
-  /\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}/g,
-  /\bsk-[A-Za-z0-9]{32,}\b/g,
+  { kind: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{20,}/g },
+  { kind: "an OpenAI API key", pattern: /\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}/g },
+  { kind: "an OpenAI API key", pattern: /\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}/g },
+  { kind: "an API key (sk-…)", pattern: /\bsk-[A-Za-z0-9]{32,}\b/g },
   // GitHub tokens and fine-grained PATs; GitLab; Hugging Face; Stripe.
-  /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}/g,
-  /\bgithub_pat_[A-Za-z0-9_]{40,}/g,
-  /\bglpat-[A-Za-z0-9_-]{20,}/g,
-  /\bhf_[A-Za-z0-9]{30,}/g,
-  /\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,}/g,
+  { kind: "a GitHub token", pattern: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}/g },
+  { kind: "a GitHub token", pattern: /\bgithub_pat_[A-Za-z0-9_]{40,}/g },
+  { kind: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
+  { kind: "a Hugging Face token", pattern: /\bhf_[A-Za-z0-9]{30,}/g },
+  { kind: "a Stripe key", pattern: /\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,}/g },
   // AWS access key ids, and secret keys where they are named.
-  /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}\b/g,
-  /\baws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}/gi,
+  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}\b/g },
+  { kind: "an AWS secret access key", pattern: /\baws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}/gi },
   // Slack tokens and incoming-webhook URLs.
-  /\bxox[abposre]-[A-Za-z0-9-]{10,}/g,
-  /https:\/\/hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9/_-]{20,}/g,
+  { kind: "a Slack token", pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g },
+  { kind: "a Slack webhook URL", pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9/_-]{20,}/g },
   // Google API keys and OAuth client secrets.
-  /\bAIza[0-9A-Za-z_-]{35}/g,
-  /\bGOCSPX-[A-Za-z0-9_-]{20,}/g,
+  { kind: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
+  { kind: "a Google OAuth client secret", pattern: /\bGOCSPX-[A-Za-z0-9_-]{20,}/g },
   // JSON Web Tokens: header.payload.signature, the first two base64url of a JSON object.
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
+  { kind: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
 ];
+const SECRET_PATTERNS: RegExp[] = NAMED_PATTERNS.map((entry) => entry.pattern);
 
 // `Authorization: Bearer …` and friends keep their scheme so the reader sees what was there.
-const AUTH_HEADER = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{12,}/gi;
+const AUTH_HEADER = /\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{12,})/gi;
+
+/** A value after `Bearer`/`Basic`/`Token` that is a credential, not a word ("basic understanding"): it has a digit, or mixes cases. */
+function looksLikeCredential(value: string): boolean {
+  return /\d/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value) && value.length >= 16);
+}
 // scheme://user:password@host keeps the user and host.
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi;
 // `API_KEY=…`, `"client_secret": "…"`, `password: …` — a named secret with a value of 8+ characters.
@@ -214,7 +220,7 @@ export function redact(text: string, extraSecrets: readonly string[] = []): stri
   }
   if (forms.length > 0) result = redactPiecesAtCuts(redactAcrossInvisible(result, forms), forms);
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
-  result = result.replace(AUTH_HEADER, (_match, scheme: string) => `${scheme} ${REDACTED}`);
+  result = result.replace(AUTH_HEADER, (match, scheme: string, value: string) => (looksLikeCredential(value) ? `${scheme} ${REDACTED}` : match));
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
   return result.replace(NAMED_SECRET, (match, name: string, value: string) =>
     value.startsWith(REDACTED) || !looksSecret(value) ? match : `${name}${REDACTED}`,
@@ -244,8 +250,75 @@ export function secretSpans(text: string, extraSecrets: readonly string[] = []):
   for (const form of knownForms(extraSecrets)) {
     for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
   }
-  for (const pattern of [...SECRET_PATTERNS, AUTH_HEADER, URL_CREDENTIALS, NAMED_SECRET]) {
+  for (const pattern of [...SECRET_PATTERNS, URL_CREDENTIALS, NAMED_SECRET]) {
     for (const match of text.matchAll(pattern)) spans.push([match.index, match.index + match[0].length]);
   }
+  for (const match of text.matchAll(AUTH_HEADER)) {
+    if (looksLikeCredential(match[2] ?? "")) spans.push([match.index, match.index + match[0].length]);
+  }
   return spans;
+}
+
+// `NAME=value` or `name: value` with a value that looks random: the inbound guard's net for keys of no known
+// format. Only a run of letters and digits of 16+ counts, so model names, paths and versions
+// (`qwen2.5-coder-7b`, `hf.co/org/Model-GGUF`) do not.
+const ASSIGNMENT = /(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_.-]{0,63})(["']?[ \t]*[:=][ \t]*["']?)([A-Za-z0-9+/_.~=-]{16,512})/g;
+// Names that make even a hex string or a UUID a secret.
+const SECRET_NAME = /key|secret|token|pass|auth(?!or)|cred|private|signature|salt|cookie/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function shannonEntropy(text: string): number {
+  const counts = new Map<string, number>();
+  for (const character of text) counts.set(character, (counts.get(character) ?? 0) + 1);
+  let entropy = 0;
+  for (const count of counts.values()) entropy -= (count / text.length) * Math.log2(count / text.length);
+  return entropy;
+}
+
+/** Whether an assigned value is a random-looking key: a long mixed run of high entropy that is not words, a hash or an id. */
+function looksRandom(name: string, value: string): boolean {
+  const secretName = SECRET_NAME.test(name);
+  if (secretName && (UUID.test(value) || /^[0-9a-f]{16,}$/i.test(value))) return true;
+  if (UUID.test(value) || value.startsWith("/")) return false;
+  const run = (value.match(/[A-Za-z0-9]+/g) ?? []).reduce((longest, piece) => (piece.length > longest.length ? piece : longest), "");
+  if (run.length < 16 || !/\d/.test(run) || !/[A-Za-z]/.test(run)) return false;
+  // A hex run is a hash (a git commit, a sha256) unless the name says it is a secret.
+  if (/^[0-9a-f]+$/i.test(run)) return secretName;
+  // Words: a lowercase run of 6+, or two of 4+ (camelCase identifiers, `instruct`, `example`).
+  const lowerRuns = run.match(/[a-z]{4,}/g) ?? [];
+  if (lowerRuns.some((piece) => piece.length >= 6) || lowerRuns.length >= 2) return false;
+  return shannonEntropy(run) >= 0.85 * Math.log2(Math.min(run.length, 64));
+}
+
+/** What an inbound scan found: the kinds of secret, and the text with each one redacted. */
+export type SecretScan = { kinds: string[]; redacted: string };
+
+/**
+ * The inbound credential guard's scan of what a user is about to send: `redact`'s patterns and known secrets,
+ * plus random-looking values in `KEY=value` form. `kinds` names what was found ("an OpenAI API key", …),
+ * empty when nothing was; `redacted` is the text with each one replaced by `[REDACTED]`.
+ */
+export function scanForSecrets(text: string, extraSecrets: readonly string[] = []): SecretScan {
+  const kinds = new Set<string>();
+  for (const form of knownForms(extraSecrets)) {
+    if (text.includes(form)) {
+      kinds.add("a key org itself uses (from the environment or the config)");
+      break;
+    }
+  }
+  for (const { kind, pattern } of NAMED_PATTERNS) {
+    if (text.search(pattern) !== -1) kinds.add(kind);
+  }
+  for (const match of text.matchAll(AUTH_HEADER)) if (looksLikeCredential(match[2] ?? "")) kinds.add("a bearer token");
+  if (text.search(URL_CREDENTIALS) !== -1) kinds.add("a password in a URL");
+  for (const match of text.matchAll(NAMED_SECRET)) if (looksSecret(match[2] ?? "")) kinds.add("a named secret (password, token, api_key …)");
+  let redacted = redact(text, extraSecrets);
+  redacted = redacted.replace(ASSIGNMENT, (match, name: string, separator: string, value: string) => {
+    if (value.includes(REDACTED) || !looksRandom(name, value)) return match;
+    kinds.add("a random-looking value in KEY=value form");
+    return `${name}${separator}${REDACTED}`;
+  });
+  // A known secret seen only through encodings or invisible characters: redact found it, the plain search did not.
+  if (kinds.size === 0 && redacted !== text) kinds.add("a key org itself uses (from the environment or the config)");
+  return { kinds: [...kinds], redacted };
 }

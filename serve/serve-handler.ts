@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { RoomEvent } from "../room/room-event.ts";
-import { openRoom, RoomModeError, serverSlots } from "../room/room.ts";
+import { openRoom, RoomModeError, serverSlots, type TranscriptIndex } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { SessionNotFoundError } from "../room/transcript.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -39,6 +39,8 @@ export type ServeHandlerOptions = {
   loopbackOnly?: boolean;
   /** Where unexpected errors are written, with their stack (never to the client). */
   logError?: (line: string) => void;
+  /** The workspace's memory: every session's transcript lines are indexed into it. */
+  memory?: TranscriptIndex;
 };
 
 export type ServeHandler = {
@@ -123,6 +125,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         workspaceDir,
         tools: tools.all().map((entry) => entry.tool),
         ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+        ...(options.memory ? { memory: options.memory } : {}),
         serverSlots: slots,
         ...(resume !== undefined ? { resume } : {}),
         // Requests of one session run one at a time, so the session's current request id is the one a tool ran for.

@@ -1,0 +1,119 @@
+import { MemoryStore, type MemorySearchOutcome } from "../memory/memory-store.ts";
+import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+const HELP = `Usage: org memory <search|forget|rebuild> [options]
+
+The workspace's memory (.org/memory/): every message, tool call and short tool result of its sessions,
+redacted as the transcripts hold them, and the facts personas saved with memory_save. The database is an
+index: deleted or damaged, it is rebuilt from .org/sessions/*.jsonl and .org/memory/facts.jsonl.
+
+  search "QUERY" [--limit N] [--json]
+        Ranked records, best first, with session id (or fact id) and time. Any text is a query. BM25,
+        blended with embeddings when ORG_EMBED_BASE (default OLLAMA_BASE) answers /api/embed for
+        ORG_EMBED_MODEL (default nomic-embed-text; 'off' for full text alone). --limit 1–100 (default 10).
+        A query starting with '-' goes after '--': org memory search -- "-flag".
+  forget --session ID | --fact ID
+        Takes a session's records (and the facts saved in it), or one fact, out of memory for good: a
+        rebuild leaves them out (facts.jsonl records the forgetting). The transcript itself stays.
+  rebuild
+        Throws the index away and builds it again from the transcripts and facts.jsonl.
+
+Options:
+  --workspace DIR    the workspace whose memory it is (default: current directory)
+
+In the room, /recall QUERY searches the same memory.
+
+Examples:
+  org memory search "staging database port"
+  org memory search "deploy" --json --limit 3
+  org memory forget --session 20261123-171502-a1b2c3`;
+
+/** One line of stored text for the terminal: no controls, no line breaks, at most `max` characters. */
+function terminalLine(text: string, max: number): string {
+  const flat = sanitizeForTerminal(text.replace(/[\r\n\t]+/g, " ").trim());
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** The human-readable search result: what was used, then one record per line (`/recall` prints it too). */
+export function formatMemoryOutcome(outcome: MemorySearchOutcome): string {
+  const lines = [`searched memory with ${outcome.method === "fts+embeddings" ? "full-text (BM25) + embeddings, fused by reciprocal rank" : "full-text (BM25)"}`];
+  if (outcome.note) lines.push(terminalLine(outcome.note, 300));
+  if (outcome.hits.length === 0) lines.push("nothing in memory matches; try other words");
+  for (const [index, hit] of outcome.hits.entries()) {
+    const where = hit.factId ? `fact ${hit.factId}` : `session ${hit.sessionId ?? "?"}`;
+    lines.push(`${String(index + 1).padStart(2)}. ${hit.time.slice(0, 19).replace("T", " ")}  ${terminalLine(where, 60)}  ${terminalLine(hit.persona, 24)} (${hit.kind})`);
+    lines.push(`    ${terminalLine(hit.snippet, 300)}`);
+  }
+  return lines.join("\n");
+}
+
+async function search(store: MemoryStore, args: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("memory search", args, { limit: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } }, { positionals: true });
+  if (positionals.length !== 1) throw new UsageError(`memory search takes one QUERY in quotes, e.g. memory search "deploy day"`, "memory");
+  const limit = values.limit === undefined ? 10 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`--limit needs a whole number from 1 to 100, got ${values.limit}`, "memory");
+  const embedder = embedderFromEnvironment();
+  const outcome = await store.search(positionals[0] as string, { limit, signal, ...(embedder ? { embedder } : {}) });
+  if (values.json) {
+    const { hits, ...rest } = outcome;
+    console.log(terminalSafeJson({ ...rest, results: hits }));
+  } else console.log(formatMemoryOutcome(outcome));
+  return 0;
+}
+
+function forget(store: MemoryStore, args: string[]): number {
+  const { values } = parseCommandArgs("memory forget", args, { session: { type: "string" }, fact: { type: "string" }, workspace: { type: "string" } });
+  if ((values.session === undefined) === (values.fact === undefined)) throw new UsageError("memory forget takes --session ID or --fact ID (one of them)", "memory");
+  if (values.session !== undefined) {
+    const count = store.forgetSession(values.session);
+    console.log(`forgot session ${terminalLine(values.session, 128)}: ${count} record${count === 1 ? "" : "s"} out of memory (its transcript stays)`);
+  } else {
+    store.forgetFact(values.fact as string);
+    console.log(`forgot fact ${terminalLine(values.fact as string, 128)}`);
+  }
+  return 0;
+}
+
+function rebuild(store: MemoryStore, args: string[]): number {
+  parseCommandArgs("memory rebuild", args, { workspace: { type: "string" } });
+  const summary = store.rebuild();
+  const damaged = summary.damagedLines > 0 ? `; ${summary.damagedLines} damaged line${summary.damagedLines === 1 ? "" : "s"} skipped` : "";
+  console.log(`rebuilt memory from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}${damaged}`);
+  return 0;
+}
+
+/** The value of `--workspace` wherever it stands among the words (each subcommand also accepts it). */
+function workspaceOf(args: string[]): string | undefined {
+  for (const [index, arg] of args.entries()) {
+    if (arg === "--workspace") return args[index + 1];
+    if (arg.startsWith("--workspace=")) return arg.slice("--workspace=".length);
+  }
+  return undefined;
+}
+
+/** `org memory search|forget|rebuild`. */
+export const memoryCommand: Command = {
+  name: "memory",
+  summary: "search the workspace's memory of past sessions and saved facts; forget; rebuild",
+  help: HELP,
+  async run(args, signal) {
+    const [sub, ...rest] = args;
+    if (sub !== "search" && sub !== "forget" && sub !== "rebuild") {
+      throw new UsageError(sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`, "memory");
+    }
+    const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(rest) ?? process.cwd()));
+    for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
+    try {
+      if (sub === "search") return await search(store, rest, signal);
+      if (sub === "forget") return forget(store, rest);
+      return rebuild(store, rest);
+    } finally {
+      store.close();
+    }
+  },
+};

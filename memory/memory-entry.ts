@@ -1,0 +1,68 @@
+import type { TranscriptLine } from "../room/transcript.ts";
+
+/** One searchable record: a message, a tool call, a tool's result in short, or a saved fact. */
+export type MemoryEntry = {
+  /** Unique per record, so indexing the same transcript line twice (live, then in a rebuild) stores it once. */
+  key: string;
+  kind: "message" | "tool-call" | "tool-result" | "fact";
+  sessionId?: string;
+  factId?: string;
+  /** Who said it: "user", a persona, or the persona that saved a fact. */
+  persona: string;
+  time: string;
+  text: string;
+  tags: string[];
+};
+
+// Memory's own tools are not remembered: a search's call and its quoted results would come back in the next
+// search (and a recalled injection would be stored again), and a saved fact is a record of its own.
+const NOT_REMEMBERED = new Set(["memory_search", "memory_save"]);
+
+// Memory keeps the gist of a tool's work, not every byte it printed.
+const CALL_CHARS = 1_000;
+const RESULT_CHARS = 600;
+const MESSAGE_CHARS = 20_000;
+
+function short(text: string, limit: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= limit ? flat : `${flat.slice(0, limit)}…`;
+}
+
+/** The records a transcript line gives (already redacted: the room redacts every event before it is written). */
+export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[] {
+  switch (line.type) {
+    case "message": {
+      const { message } = line;
+      if (message.text.trim() === "") return [];
+      return [{ key: `${sessionId}:m:${message.id}`, kind: "message", sessionId, persona: message.from, time: message.time || line.time, text: message.text.slice(0, MESSAGE_CHARS), tags: [] }];
+    }
+    case "tool-call":
+      if (NOT_REMEMBERED.has(line.call.name)) return [];
+      return [
+        {
+          key: `${sessionId}:c:${line.replyId}:${line.call.id}`,
+          kind: "tool-call",
+          sessionId,
+          persona: line.persona,
+          time: line.time,
+          text: short(`${line.call.name} ${JSON.stringify(line.call.arguments)}`, CALL_CHARS),
+          tags: [line.call.name],
+        },
+      ];
+    case "tool-result":
+      if (NOT_REMEMBERED.has(line.call.name)) return [];
+      return [
+        {
+          key: `${sessionId}:r:${line.replyId}:${line.call.id}`,
+          kind: "tool-result",
+          sessionId,
+          persona: line.persona,
+          time: line.time,
+          text: short(`${line.call.name} ${line.ok ? "ok" : "failed"}: ${line.output}`, RESULT_CHARS),
+          tags: [line.call.name],
+        },
+      ];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import type { Embedder } from "../registry/ollama-embedder.ts";
+import { type AnyTool, defineTool } from "../tools/define-tool.ts";
+import type { MemoryHit, MemoryStore } from "./memory-store.ts";
+import { MEMORY_PREAMBLE, neutralize } from "./quoted-memory.ts";
+
+const Parameters = z.object({
+  query: z.string().min(1).max(10_000).describe("Words to look for in past sessions and saved facts"),
+  limit: z.int().min(1).max(50).optional().describe("How many records at most (default 8)"),
+});
+
+/** A hit as the model reads it: fields of a JSON object, its text made inert (`neutralize`). */
+export function quotedHit(hit: MemoryHit, rank: number) {
+  return {
+    rank,
+    kind: hit.kind,
+    // Every field is text a file on disk held (a transcript may have been edited by hand): all of it is quoted.
+    ...(hit.sessionId !== undefined ? { session: neutralize(hit.sessionId) } : {}),
+    ...(hit.factId !== undefined ? { fact: neutralize(hit.factId) } : {}),
+    from: neutralize(hit.persona),
+    time: neutralize(hit.time),
+    ...(hit.tags.length > 0 ? { tags: hit.tags.map(neutralize) } : {}),
+    quoted: neutralize(hit.snippet),
+  };
+}
+
+/** `memory_search({ query, limit? })`: ranked records from past sessions and saved facts, as quoted data. */
+export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTool {
+  return defineTool("memory_search", {
+    description:
+      "Search the memory of this workspace: past sessions (messages, tool calls and their results) and facts saved with memory_save. Returns ranked records with their session id and time, as quoted data.",
+    parameters: Parameters,
+    async execute({ query, limit }, context) {
+      const outcome = await store.search(query, { limit: limit ?? 8, ...(embedder ? { embedder } : {}), signal: context.signal });
+      const data = {
+        note: MEMORY_PREAMBLE,
+        method: outcome.method,
+        ...(outcome.note ? { embeddings: outcome.note } : {}),
+        results: outcome.hits.map((hit, index) => quotedHit(hit, index + 1)),
+      };
+      return { ok: true, output: JSON.stringify(data), data };
+    },
+  });
+}

@@ -1,0 +1,431 @@
+import type { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
+import { ftsQuery } from "../registry/fts-query.ts";
+import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
+import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
+import { listSessions, readTranscript, type TranscriptLine, transcriptPath } from "../room/transcript.ts";
+import { redact } from "../security/redact.ts";
+import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
+import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
+import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile } from "../security/private-state.ts";
+
+/** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
+export const MEMORY_DATABASE_FILE = "memory.sqlite";
+/** The append-only log of saved facts and of what was forgotten: the one copy memory keeps itself. */
+export const FACTS_FILE = "facts.jsonl";
+
+/** One record a search found. */
+export type MemoryHit = {
+  kind: MemoryEntry["kind"];
+  sessionId?: string;
+  factId?: string;
+  persona: string;
+  time: string;
+  /** The matching part of the text (whole for short records), redacted when it was stored. */
+  snippet: string;
+  tags: string[];
+  /** Higher is better: BM25 (negated) for full text alone, the fused reciprocal-rank score when blended. */
+  score: number;
+};
+
+export type MemorySearchOutcome = { method: "fts" | "fts+embeddings"; hits: MemoryHit[]; note?: string };
+
+export type SavedFact = { id: string; text: string; tags: string[]; persona: string; sessionId?: string; time: string };
+
+export type RebuildSummary = { sessions: number; entries: number; facts: number; damagedLines: number };
+
+/** No such session or fact in memory; the message says what to check. */
+export class MemoryNotFoundError extends Error {
+  override name = "MemoryNotFoundError";
+  readonly userFacing = true;
+}
+
+const FactLine = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("fact"),
+    id: z.string(),
+    text: z.string(),
+    tags: z.array(z.string()),
+    persona: z.string(),
+    sessionId: z.string().optional(),
+    time: z.string(),
+  }),
+  z.object({ type: z.literal("forget-fact"), id: z.string(), time: z.string() }),
+  z.object({ type: z.literal("forget-session"), sessionId: z.string(), time: z.string() }),
+]);
+type FactLine = z.infer<typeof FactLine>;
+
+const QUERY_CHARS = 2_000;
+const FUSION_DEPTH = 50;
+const EMBED_BATCH = 64;
+// Documents embedded per search at most: a large memory gets its vectors over several searches.
+const EMBED_PER_SEARCH = 512;
+const FACT_CHARS = 4_000;
+const MAX_TAGS = 16;
+
+type Row = { id: number; kind: MemoryEntry["kind"]; session_id: string | null; fact_id: string | null; persona: string; time: string; tags: string; text: string };
+
+/**
+ * Memory of a workspace: every message, tool call and tool result of its sessions (redacted, as the
+ * transcripts hold them) and the facts personas saved, searchable with FTS5 (BM25), blended with embeddings
+ * when an embedder answers. The database is an index: deleted or damaged, it is rebuilt from the transcripts
+ * and `facts.jsonl`, with a notice.
+ */
+export class MemoryStore {
+  #database: Database;
+  #notices: string[] = [];
+  #forgotten = new Set<string>();
+  readonly dir: string;
+  readonly databasePath: string;
+  readonly factsPath: string;
+  readonly sessionsDir: string;
+
+  private constructor(dir: string, sessionsDir: string, database: Database) {
+    this.dir = dir;
+    this.databasePath = join(dir, MEMORY_DATABASE_FILE);
+    this.factsPath = join(dir, FACTS_FILE);
+    this.sessionsDir = sessionsDir;
+    this.#database = database;
+  }
+
+  /**
+   * Opens the memory of `workspaceDir` (`.org/memory/`). A missing database is built from the transcripts on
+   * disk (quietly the first time a workspace has memory); a damaged one, or another program's, is deleted and
+   * rebuilt. `notices` says when either happened.
+   */
+  static open(workspaceDir: string, options: { sessionsDir?: string } = {}): { store: MemoryStore; notices: string[] } {
+    const dir = join(workspaceDir, MEMORY_DIR);
+    // A workspace that never had memory gets it built quietly from its transcripts; a database gone from an
+    // existing memory folder was deleted, and that is said.
+    const firstTime = !existsSync(dir);
+    // `.org/` with its ignore file, so memory made first does not show in the workspace's `git status`.
+    ensureOrgDir(workspaceDir);
+    ensurePrivateDir(dir);
+    const sessionsDir = options.sessionsDir ?? join(workspaceDir, SESSIONS_DIR);
+    const path = join(dir, MEMORY_DATABASE_FILE);
+    const existed = existsSync(path);
+    let database: Database;
+    let reason: string | undefined;
+    try {
+      database = openMemoryDatabase(path);
+    } catch (error) {
+      if (!isDamagedMemoryError(error)) throw error;
+      removeMemoryFiles(path);
+      database = openMemoryDatabase(path);
+      reason = `was damaged (${error instanceof Error ? error.message : String(error)})`;
+    }
+    const store = new MemoryStore(dir, sessionsDir, database);
+    if (reason === undefined && !existed && (listSessions(sessionsDir).length > 0 || existsSync(store.factsPath))) reason = "was missing";
+    if (reason !== undefined) {
+      const summary = store.#fill();
+      if (!firstTime || reason !== "was missing") store.#notices.push(rebuiltNotice(path, reason, summary));
+    } else {
+      store.#loadForgotten();
+    }
+    return { store, notices: store.takeNotices() };
+  }
+
+  /** Notices since the last call: a database rebuilt while in use. */
+  takeNotices(): string[] {
+    const notices = this.#notices;
+    this.#notices = [];
+    return notices;
+  }
+
+  /** Indexes one transcript line of a session (a no-op for lines with no text to remember). */
+  index(sessionId: string, line: TranscriptLine): void {
+    if (this.#forgotten.has(sessionId)) return;
+    const entries = entriesOf(sessionId, line);
+    if (entries.length === 0) return;
+    this.#withRepair(() => this.#insert(entries));
+  }
+
+  /** Saves a fact (redacted): first to facts.jsonl, the copy a rebuild reads, then to the index. */
+  save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string }): SavedFact {
+    const saved: SavedFact = {
+      id: `f-${new Date().toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`,
+      text: redact(fact.text).slice(0, FACT_CHARS),
+      tags: [...new Set((fact.tags ?? []).map((tag) => redact(tag).slice(0, 64)))].slice(0, MAX_TAGS),
+      persona: fact.persona,
+      ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
+      time: new Date().toISOString(),
+    };
+    this.#appendLog({ type: "fact", ...saved });
+    this.#withRepair(() => this.#insert([factEntry(saved)]));
+    return saved;
+  }
+
+  /** Forgets a session: its records leave the index, and a rebuild will not bring them back (the transcript stays). */
+  forgetSession(sessionId: string): number {
+    const known = this.#withRepair(() => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE session_id = ?").get(sessionId)?.count ?? 0);
+    let onDisk = false;
+    try {
+      onDisk = existsSync(transcriptPath(this.sessionsDir, sessionId));
+    } catch {
+      onDisk = false; // not a session id at all
+    }
+    if (known === 0 && !onDisk) throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
+    this.#appendLog({ type: "forget-session", sessionId, time: new Date().toISOString() });
+    this.#forgotten.add(sessionId);
+    this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
+    return known;
+  }
+
+  /** Forgets a saved fact: out of the index, and marked forgotten in facts.jsonl so a rebuild leaves it out. */
+  forgetFact(factId: string): void {
+    const known = this.#withRepair(() => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0);
+    if (known === 0) throw new MemoryNotFoundError(`memory has no fact "${factId}"; 'org memory search' shows fact ids (f-…).`);
+    this.#appendLog({ type: "forget-fact", id: factId, time: new Date().toISOString() });
+    this.#withRepair(() => this.#deleteWhere("fact_id", factId));
+  }
+
+  /**
+   * Throws the index away and builds it again from the transcripts on disk and facts.jsonl, in one
+   * transaction of the same file (a room of another process that has it open sees the old index or the new
+   * one). A file that cannot take it (damaged) is deleted and made anew.
+   */
+  rebuild(): RebuildSummary {
+    try {
+      return this.#database.transaction(() => {
+        this.#database.exec("DELETE FROM entries_fts; DELETE FROM entries; DELETE FROM forgotten;");
+        return this.#fill();
+      })();
+    } catch (error) {
+      if (!isDamagedMemoryError(error)) throw error;
+      this.#database.close();
+      removeMemoryFiles(this.databasePath);
+      this.#database = openMemoryDatabase(this.databasePath);
+      return this.#fill();
+    }
+  }
+
+  /** How many records the index holds, by kind. */
+  counts(): Record<MemoryEntry["kind"], number> {
+    const counts = { message: 0, "tool-call": 0, "tool-result": 0, fact: 0 };
+    const rows = this.#withRepair(() => this.#database.query<{ kind: MemoryEntry["kind"]; count: number }, []>("SELECT kind, count(*) AS count FROM entries GROUP BY kind").all());
+    for (const row of rows) counts[row.kind] = row.count;
+    return counts;
+  }
+
+  /**
+   * Finds records for `query`, best first: BM25 over its words (any text is a query, never FTS syntax),
+   * fused by reciprocal rank with embedding similarity when `embedder` answers; full text alone otherwise,
+   * with a note saying why.
+   */
+  async search(query: string, options: { limit?: number; embedder?: Embedder; signal?: AbortSignal } = {}): Promise<MemorySearchOutcome> {
+    const limit = Math.min(100, Math.max(1, Math.floor(options.limit ?? 10)));
+    const text = this.#withRepair(() => this.#searchText(query, Math.max(limit, FUSION_DEPTH)));
+    if (!options.embedder) return { method: "fts", hits: this.#hits(text.slice(0, limit), query) };
+    let similar: number[];
+    try {
+      similar = await this.#searchVectors(query, options.embedder, options.signal);
+    } catch (error) {
+      if (!(error instanceof EmbeddingUnavailableError)) throw error;
+      return { method: "fts", hits: this.#hits(text.slice(0, limit), query), note: `embeddings not used: ${error.message}` };
+    }
+    const fused = reciprocalRankFusion([text.map((hit) => hit.id), similar]).slice(0, limit);
+    return { method: "fts+embeddings", hits: this.#hits(fused, query) };
+  }
+
+  close(): void {
+    this.#database.close();
+  }
+
+  #searchText(query: string, limit: number): { id: number; score: number }[] {
+    const match = ftsQuery(query.slice(0, QUERY_CHARS));
+    if (match === undefined) return [];
+    return this.#database
+      .query<{ id: number; rank: number }, [string, number]>("SELECT rowid AS id, bm25(entries_fts, 1.0, 0.5) AS rank FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank LIMIT ?")
+      .all(match, limit)
+      .map((row) => ({ id: row.id, score: -row.rank }));
+  }
+
+  async #searchVectors(query: string, embedder: Embedder, signal?: AbortSignal): Promise<number[]> {
+    const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_CHARS)}`], signal);
+    const missing = this.#database
+      .query<{ hash: string; text: string }, [string, number]>(
+        "SELECT embed_hash AS hash, min(text) AS text FROM entries WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?) GROUP BY embed_hash ORDER BY max(id) DESC LIMIT ?",
+      )
+      .all(embedder.model, EMBED_PER_SEARCH);
+    const insert = this.#database.query("INSERT OR REPLACE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)");
+    for (let start = 0; start < missing.length; start += EMBED_BATCH) {
+      const batch = missing.slice(start, start + EMBED_BATCH);
+      const vectors = await embedder.embed(batch.map((row) => `search_document: ${row.text}`), signal);
+      this.#database.transaction(() => {
+        for (const [index, row] of batch.entries()) {
+          const vector = normalized(vectors[index] as Float32Array);
+          insert.run(row.hash, embedder.model, new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+        }
+      })();
+    }
+    if (!queryVector) return [];
+    const unit = normalized(queryVector);
+    const rows = this.#database
+      .query<{ id: number; vector: Uint8Array }, [string]>("SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = entries.embed_hash AND embeddings.model = ?")
+      .all(embedder.model);
+    const scored: { id: number; score: number }[] = [];
+    for (const row of rows) {
+      if (row.vector.byteLength !== unit.length * 4) continue;
+      const vector = new Float32Array(row.vector.slice().buffer);
+      let dot = 0;
+      for (let index = 0; index < unit.length; index += 1) dot += (vector[index] as number) * (unit[index] as number);
+      scored.push({ id: row.id, score: dot });
+    }
+    return scored
+      .sort((a, b) => b.score - a.score)
+      .slice(0, FUSION_DEPTH)
+      .map((hit) => hit.id);
+  }
+
+  #hits(ranked: readonly { id: number; score: number }[], query: string): MemoryHit[] {
+    const match = ftsQuery(query.slice(0, QUERY_CHARS));
+    const row = this.#database.query<Row, [number]>("SELECT id, kind, session_id, fact_id, persona, time, tags, text FROM entries WHERE id = ?");
+    const snippet = match
+      ? this.#database.query<{ snippet: string }, [number, string]>("SELECT snippet(entries_fts, 0, '', '', '…', 32) AS snippet FROM entries_fts WHERE rowid = ? AND entries_fts MATCH ?")
+      : undefined;
+    return ranked.flatMap(({ id, score }) => {
+      const found = row.get(id);
+      if (!found) return [];
+      const matched = match ? snippet?.get(id, match)?.snippet : undefined;
+      return [
+        {
+          kind: found.kind,
+          ...(found.session_id !== null ? { sessionId: found.session_id } : {}),
+          ...(found.fact_id !== null ? { factId: found.fact_id } : {}),
+          persona: found.persona,
+          time: found.time,
+          snippet: matched ?? (found.text.length > 300 ? `${found.text.slice(0, 300)}…` : found.text),
+          tags: found.tags === "" ? [] : found.tags.split(" "),
+          score,
+        },
+      ];
+    });
+  }
+
+  #insert(entries: MemoryEntry[]): void {
+    const insert = this.#database.query<{ id: number }, [string, string, string | null, string | null, string, string, string, string, string]>(
+      "INSERT OR IGNORE INTO entries (key, kind, session_id, fact_id, persona, time, text, tags, embed_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    );
+    const fts = this.#database.query("INSERT INTO entries_fts (rowid, text, tags) VALUES (?, ?, ?)");
+    this.#database.transaction(() => {
+      for (const entry of entries) {
+        const tags = entry.tags.join(" ");
+        const hash = createHash("sha256").update(entry.text).digest("hex");
+        const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, entry.text, tags, hash);
+        if (inserted) fts.run(inserted.id, entry.text, tags);
+      }
+    })();
+  }
+
+  #deleteWhere(column: "session_id" | "fact_id", value: string): void {
+    this.#database.transaction(() => {
+      this.#database.query(`DELETE FROM entries_fts WHERE rowid IN (SELECT id FROM entries WHERE ${column} = ?)`).run(value);
+      this.#database.query(`DELETE FROM entries WHERE ${column} = ?`).run(value);
+      if (column === "session_id") this.#database.query("INSERT OR IGNORE INTO forgotten (session_id) VALUES (?)").run(value);
+    })();
+  }
+
+  /** Runs `work`; a database found damaged meanwhile is rebuilt (with a notice) and `work` runs once more. */
+  #withRepair<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (!isDamagedMemoryError(error)) throw error;
+      const summary = this.rebuild();
+      this.#notices.push(rebuiltNotice(this.databasePath, `was damaged (${error instanceof Error ? error.message : String(error)})`, summary));
+      return work();
+    }
+  }
+
+  /** Fills an empty index from the transcripts and facts.jsonl, leaving out what was forgotten. */
+  #fill(): RebuildSummary {
+    const log = this.#readLog();
+    this.#forgotten = new Set(log.forgottenSessions);
+    let entries = 0;
+    let damagedLines = 0;
+    let sessions = 0;
+    for (const sessionId of listSessions(this.sessionsDir)) {
+      if (this.#forgotten.has(sessionId)) continue;
+      let read: ReturnType<typeof readTranscript>;
+      try {
+        read = readTranscript(transcriptPath(this.sessionsDir, sessionId));
+      } catch {
+        continue; // unreadable or not a session file: nothing to remember from it
+      }
+      sessions += 1;
+      damagedLines += read.damagedLines;
+      const found = read.lines.flatMap((line) => entriesOf(sessionId, line));
+      this.#insert(found);
+      entries += found.length;
+    }
+    this.#insert(log.facts.filter((fact) => fact.sessionId === undefined || !this.#forgotten.has(fact.sessionId)).map(factEntry));
+    const forget = this.#database.query("INSERT OR IGNORE INTO forgotten (session_id) VALUES (?)");
+    for (const sessionId of this.#forgotten) forget.run(sessionId);
+    return { sessions, entries, facts: log.facts.length, damagedLines: damagedLines + log.damagedLines };
+  }
+
+  #loadForgotten(): void {
+    this.#forgotten = new Set(this.#database.query<{ session_id: string }, []>("SELECT session_id FROM forgotten").all().map((row) => row.session_id));
+  }
+
+  #readLog(): { facts: SavedFact[]; forgottenSessions: string[]; damagedLines: number } {
+    let log: string;
+    try {
+      log = readPrivateFile(this.factsPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
+      throw error;
+    }
+    const facts = new Map<string, SavedFact>();
+    const forgottenSessions = new Set<string>();
+    let damagedLines = 0;
+    for (const text of log.split("\n")) {
+      if (text.trim() === "") continue;
+      let line: FactLine;
+      try {
+        line = FactLine.parse(JSON.parse(text));
+      } catch {
+        damagedLines += 1;
+        continue;
+      }
+      if (line.type === "fact") {
+        const { type: _type, ...fact } = line;
+        facts.set(line.id, fact);
+      } else if (line.type === "forget-fact") facts.delete(line.id);
+      else forgottenSessions.add(line.sessionId);
+    }
+    return { facts: [...facts.values()], forgottenSessions: [...forgottenSessions], damagedLines };
+  }
+
+  #appendLog(line: FactLine): void {
+    appendPrivateFile(this.factsPath, `${JSON.stringify(line)}\n`);
+  }
+}
+
+function factEntry(fact: SavedFact): MemoryEntry {
+  return {
+    key: `fact:${fact.id}`,
+    kind: "fact",
+    factId: fact.id,
+    ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
+    persona: fact.persona,
+    time: fact.time,
+    text: fact.text,
+    tags: fact.tags.map((tag) => tag.replace(/\s+/g, "_")),
+  };
+}
+
+function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {
+  return `the memory database ${path} ${reason}; rebuilt it from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}`;
+}
+
+function normalized(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  const norm = Math.sqrt(sum) || 1;
+  return vector.map((value) => value / norm);
+}
