@@ -11,6 +11,7 @@ import { startServe } from "../serve/start-serve.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -77,7 +78,7 @@ export const serveCommand: Command = {
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
     const { apiToken } = environmentSettings();
     const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
-    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun]);
+    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun, webFetchTool({ network: config.network })]);
     const handler = createServeHandler({
       config,
       workspaceDir,
