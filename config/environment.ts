@@ -78,6 +78,11 @@ function secondsFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return seconds;
 }
 
+/** Whether org's durable files (transcripts, serve's job log) are fsynced: ORG_FSYNC, else ORG_PROFILE=prod. */
+export function fsyncEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return onOff(env, "ORG_FSYNC") ?? profileOf(env) === "prod";
+}
+
 /** What `serve` takes from the environment beyond the token: request signing, job dedup, workers. */
 export function serveEnvironment(env: NodeJS.ProcessEnv = process.env) {
   const settings = environmentSettings(env);

@@ -10,7 +10,7 @@ import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { createServeHandler, type ServeHandler } from "../serve/serve-handler.ts";
+import { createServeHandler, type ServeHandler, type ServeHandlerOptions } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 
 export type ServeFixture = {
@@ -33,9 +33,13 @@ export async function serveFixture(options: {
   concurrency?: number;
   builtIns?: AnyTool[];
   loopbackOnly?: boolean;
+  /** More handler options (request signing, jobs, profile). */
+  handlerOptions?: Partial<ServeHandlerOptions>;
+  /** An existing workspace (a restart); else a new temporary one. */
+  workspaceDir?: string;
 }): Promise<ServeFixture> {
   const server = await startScriptedServer({ script: options.script, port: 0 });
-  const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-ws-"));
+  const workspaceDir = options.workspaceDir ?? mkdtempSync(join(tmpdir(), "org-serve-ws-"));
   // The sandbox drops to another uid, which must be able to enter the workspace.
   chmodSync(workspaceDir, 0o755);
   mkdirSync(join(workspaceDir, ".org"), { recursive: true });
@@ -53,6 +57,7 @@ export async function serveFixture(options: {
     audit: new AuditLog(join(workspaceDir, ".org", "audit")),
     logError: (line) => errors.push(line),
     ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
+    ...options.handlerOptions,
   });
   return {
     handler,
@@ -66,7 +71,7 @@ export async function serveFixture(options: {
       tools.stop();
       await handler.close();
       await server.stop();
-      rmSync(workspaceDir, { recursive: true, force: true });
+      if (options.workspaceDir === undefined) rmSync(workspaceDir, { recursive: true, force: true });
     },
   };
 }
