@@ -192,6 +192,9 @@ describe("request signing (ORG_API_HMAC_SECRET)", () => {
     expect(get.status).toBe(200);
     expect((await job(fixture, id, { authorization: "Bearer bearer-token-xyz" })).id).toBe(id);
     expect((await fixture.handler.fetch(new Request(`${BASE}/v1/tools`, { headers: { authorization: "Bearer wrong" } }))).status).toBe(401);
+    // A signed body is read to check it, but never past serve.maxBodyBytes.
+    const huge = JSON.stringify({ text: "x".repeat(200_000) });
+    expect((await postJob(fixture, huge, signatureHeaders(SECRET, "POST", "/v1/jobs", huge))).status).toBe(413);
   });
 
   test("/health says which profile is on", async () => {

@@ -19,6 +19,21 @@ export function signatureHeaders(secret: string, method: string, path: string, b
   return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: `sha256=${requestSignature(secret, method, path, timestamp, bytes)}` };
 }
 
+async function boundedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new HttpError(413, `the body is larger than ${maxBytes} bytes; send less (the limit is serve.maxBodyBytes in org.config.json).`);
+  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
 function refuse(message: string): HttpError {
   return new HttpError(401, message, { "www-authenticate": 'Bearer realm="org"' });
 }
@@ -37,13 +52,14 @@ export class SignatureCheck {
     readonly now: () => number = Date.now,
   ) {}
 
-  async verify(request: Request): Promise<Request> {
+  /** The request, its body read (at most `maxBytes`, else 413) so the signature covers it. */
+  async verify(request: Request, maxBytes: number): Promise<Request> {
     const timestamp = request.headers.get(TIMESTAMP_HEADER) ?? "";
     const given = /^sha256=([0-9a-f]{64})$/i.exec(request.headers.get(SIGNATURE_HEADER) ?? "")?.[1]?.toLowerCase();
     if (!/^\d{1,12}$/.test(timestamp) || given === undefined) {
       throw refuse(`a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>.`);
     }
-    const body = new Uint8Array(await request.arrayBuffer());
+    const body = await boundedBody(request, maxBytes);
     const url = new URL(request.url);
     const expected = requestSignature(this.secret, request.method, `${url.pathname}${url.search}`, timestamp, body);
     if (!timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))) {

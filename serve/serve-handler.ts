@@ -155,7 +155,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   /** The request if it carries the bearer token or a valid signature (when either is set up); 401 otherwise. */
   async function authenticated(request: Request): Promise<Request> {
     if (options.apiToken === undefined && signatures === undefined) return request;
-    if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request);
+    if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request, config.serve.maxBodyBytes);
     if (options.apiToken !== undefined && bearerMatches(request.headers.get("authorization"), options.apiToken)) return request;
     const given = request.headers.has("authorization");
     const ways = [options.apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN)" : "", signatures ? "a request signature (x-org-timestamp and x-org-signature, with its ORG_API_HMAC_SECRET)" : ""].filter(Boolean).join(" or ");

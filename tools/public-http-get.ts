@@ -68,10 +68,21 @@ function checkUrl(text: string, options: PublicGetOptions): { url: URL; host: st
   return { url, host, port };
 }
 
+/** `work`, or a refusal when the fetch's deadline passes first (the system resolver cannot be cancelled). */
+function withDeadline<T>(work: Promise<T>, options: PublicGetOptions): Promise<T> {
+  const { signal } = options;
+  if (signal.aborted) return Promise.reject(new WebFetchRefusedError(`the fetch took longer than ${options.network.timeoutS} s and was stopped.`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new WebFetchRefusedError(`the fetch took longer than ${options.network.timeoutS} s and was stopped.`));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /** Every address of `host` checked; returns the one to connect to. One resolution per hop, never a second. */
 async function checkedAddress(host: string, options: PublicGetOptions): Promise<string> {
-  const addresses = isIP(host) ? [host] : await (options.resolver ?? systemResolver)(host, options.signal).catch((error: unknown) => {
-    if (options.signal.aborted) throw error;
+  const addresses = isIP(host) ? [host] : await withDeadline((options.resolver ?? systemResolver)(host, options.signal), options).catch((error: unknown) => {
+    if (error instanceof WebFetchRefusedError) throw error;
     throw new WebFetchRefusedError(`${host} does not resolve (${error instanceof Error ? error.message : String(error)}).`);
   });
   if (addresses.length === 0) throw new WebFetchRefusedError(`${host} has no address.`);

@@ -244,6 +244,12 @@ describe("web_fetch against real local servers", () => {
     }
   });
 
+  test("a resolver that never answers is cut by the total timeout too", async () => {
+    const hanging: Resolver = () => new Promise(() => {});
+    const result = await fetchWith(`http://slow-dns.test:${local.port}/hello`, { resolver: hanging, network: network({ timeoutS: 1 }) });
+    expect(result.output).toMatch(/longer than 1 s/);
+  });
+
   test("DNS rebinding finds nothing: one resolution per hop, the connection goes to the checked address", async () => {
     const resolver = tableResolver({ "rebind.test": [["127.0.0.1"], ["169.254.169.254"], ["10.0.0.1"]] });
     const result = await fetchWith(`http://rebind.test:${local.port}/hello`, { resolver });
