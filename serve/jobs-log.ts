@@ -37,7 +37,7 @@ function privateDir(path: string): void {
 export class JobsLog {
   readonly dir: string;
   readonly resultsDir: string;
-  #fd: number;
+  #fd: number | undefined;
 
   constructor(
     workspaceDir: string,
@@ -94,6 +94,7 @@ export class JobsLog {
 
   /** Records an accepted job; returns only once the line is written (and fsynced when asked). */
   accept(job: AcceptedJob): void {
+    if (this.#fd === undefined) throw new JobsLogError("the jobs log is closed; the server is stopping.");
     writeSync(this.#fd, `${JSON.stringify({ op: "accept", ...job })}\n`);
     if (this.fsync) fsyncSync(this.#fd);
   }
@@ -159,6 +160,7 @@ export class JobsLog {
   }
 
   close(): void {
-    closeSync(this.#fd);
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }

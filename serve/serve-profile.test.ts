@@ -3,7 +3,10 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { post } from "../testing/serve-fixture.ts";
+import { DEFAULT_NETWORK } from "../config/org-config.ts";
+import { post, serveFixture } from "../testing/serve-fixture.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { webFetchTool } from "../tools/web-fetch.ts";
 import { signatureHeaders } from "./request-signature.ts";
 
 const REPO = join(import.meta.dir, "..");
@@ -56,5 +59,21 @@ test("ORG_PROFILE=prod with an HMAC secret: /health says prod, unsigned requests
   } finally {
     child.kill("SIGTERM");
     await child.exited;
+  }
+});
+
+test("web_fetch over HTTP: allowed in serve.tools, it still refuses metadata and loopback", async () => {
+  using checkout = tempGitRepo("org-serve-web-fetch-");
+  await using fixture = await serveFixture({
+    script: { rules: [{ reply: { text: "ok" } }] },
+    checkoutDir: checkout.dir,
+    builtIns: [webFetchTool({ network: { ...DEFAULT_NETWORK, allowedHosts: ["*"] } })],
+    serve: { tools: { web_fetch: "allow" } },
+  });
+  for (const [url, reason] of [["http://169.254.169.254/latest/meta-data/", /link-local/], ["http://[::ffff:7f00:1]/", /loopback/], ["http://0x7f000001/", /loopback/]] as const) {
+    const response = await fixture.handler.fetch(post("http://127.0.0.1:7001/v1/tools/web_fetch/run", { inputs: { url } }));
+    const body = (await response.json()) as { ok: boolean; output: string };
+    expect(body.ok).toBe(false);
+    expect(body.output).toMatch(reason);
   }
 });
