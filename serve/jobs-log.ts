@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -97,6 +97,30 @@ export class JobsLog {
     if (this.#fd === undefined) throw new JobsLogError("the jobs log is closed; the server is stopping.");
     writeSync(this.#fd, `${JSON.stringify({ op: "accept", ...job })}\n`);
     if (this.fsync) fsyncSync(this.#fd);
+  }
+
+  /**
+   * Replaces the log with `keep` (the jobs still to run, and those whose request_id is still remembered):
+   * written beside it, fsynced, renamed over it. A crash before the rename leaves the old log whole.
+   */
+  compact(keep: readonly AcceptedJob[]): void {
+    const path = join(this.dir, "jobs.wal");
+    const temporary = join(this.dir, "jobs.wal.compacting");
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // none left by an earlier crash
+    }
+    const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, keep.map((job) => `${JSON.stringify({ op: "accept", ...job })}\n`).join(""));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = openSync(path, O_WRONLY | O_APPEND | O_NOFOLLOW, 0o600);
   }
 
   /** The finished job's result, or undefined when it has none (yet). */

@@ -20,6 +20,8 @@ export type JobsQueueOptions = {
   dedupTtlS: number;
   /** Jobs that may wait; past that a POST is 429. */
   maxQueued?: number;
+  /** Lines of log past which a start rewrites it with only the jobs it still needs (default 1000). */
+  compactAbove?: number;
   logError: (line: string) => void;
   now?: () => number;
 };
@@ -52,14 +54,22 @@ export class JobsQueue {
   start(): void {
     this.options.log.sweep();
     const now = this.#now();
-    for (const accepted of this.options.log.accepted()) {
-      const result = this.options.log.result(accepted.id);
-      const job: Job = { ...accepted, state: result?.state ?? "queued", events: result?.events ?? [], listeners: new Set(), ...(result?.sessionId ? { sessionId: result.sessionId } : {}) };
-      this.#jobs.set(job.id, job);
-      if (!result) this.#queue.push(job);
+    const all = this.options.log.accepted();
+    const needed: AcceptedJob[] = [];
+    for (const accepted of all) {
+      // Finished jobs stay on disk only; GET reads their result file when asked.
+      const finished = this.options.log.result(accepted.id) !== undefined;
+      if (!finished) {
+        const job: Job = { ...accepted, state: "queued", events: [], listeners: new Set() };
+        this.#jobs.set(job.id, job);
+        this.#queue.push(job);
+      }
       const expiresAt = accepted.acceptedAt + this.options.dedupTtlS * 1000;
-      if (accepted.requestId !== undefined && expiresAt > now) this.#byRequest.set(accepted.requestId, { id: job.id, text: job.text, expiresAt });
+      const remembered = accepted.requestId !== undefined && expiresAt > now;
+      if (remembered) this.#byRequest.set(accepted.requestId as string, { id: accepted.id, text: accepted.text, expiresAt });
+      if (!finished || remembered) needed.push(accepted);
     }
+    if (all.length > (this.options.compactAbove ?? 1000) && needed.length < all.length) this.options.log.compact(needed);
     for (let index = 0; index < this.options.workers; index++) this.#workers.push(this.#work());
   }
 
@@ -71,8 +81,7 @@ export class JobsQueue {
       const known = this.#byRequest.get(body.request_id);
       if (known && known.expiresAt > now) {
         if (known.text !== body.text) throw new HttpError(409, `request_id ${body.request_id} already made job ${known.id} with another text; use a new request_id for a new job.`);
-        const job = this.#jobs.get(known.id);
-        return { status: 200, id: known.id, state: job?.state ?? "queued" };
+        return { status: 200, id: known.id, state: this.#job(known.id)?.state ?? "queued" };
       }
     }
     if (this.#queue.length >= (this.options.maxQueued ?? 10_000)) {
@@ -92,7 +101,7 @@ export class JobsQueue {
 
   /** `{ id, state, events }`, or undefined for an unknown id. */
   get(id: string): { id: string; state: JobState; events: RoomEvent[]; session?: string } | undefined {
-    const job = this.#jobs.get(id);
+    const job = this.#job(id);
     if (!job) return undefined;
     return { id: job.id, state: job.state, events: [...job.events], ...(job.sessionId ? { session: job.sessionId } : {}) };
   }
@@ -102,7 +111,7 @@ export class JobsQueue {
    * ends when the job has finished and everything is sent.
    */
   stream(id: string, lastEventId: number, signal: AbortSignal): ReadableStream<Uint8Array> | undefined {
-    const job = this.#jobs.get(id);
+    const job = this.#job(id);
     if (!job) return undefined;
     const encoder = new TextEncoder();
     let next = Math.max(0, lastEventId + 1);
@@ -150,6 +159,15 @@ export class JobsQueue {
     this.#wake?.();
     await Promise.allSettled(this.#workers);
     this.options.log.close();
+  }
+
+  /** A job held in memory (queued, running), else a finished one read from its result file. */
+  #job(id: string): Job | undefined {
+    const held = this.#jobs.get(id);
+    if (held) return held;
+    const result = this.options.log.result(id);
+    if (!result) return undefined;
+    return { id, text: "", acceptedAt: 0, state: result.state, events: result.events, listeners: new Set(), ...(result.sessionId ? { sessionId: result.sessionId } : {}) };
   }
 
   #notify(job: Job): void {
@@ -201,6 +219,8 @@ export class JobsQueue {
       const state = outcome.ok ? "done" : "failed";
       try {
         this.options.log.complete({ id: job.id, state, ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}), events: job.events, finishedAt: this.#now() });
+        // On disk now: memory holds only what is still to run (streams open on it keep their reference).
+        this.#jobs.delete(job.id);
       } catch (error) {
         this.options.logError(`serve: job ${job.id} finished but its result could not be written: ${error instanceof Error ? error.stack : String(error)}`);
       }

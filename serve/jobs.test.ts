@@ -171,6 +171,30 @@ describe("jobs across a restart", () => {
   });
 });
 
+test("a long log is compacted at start to what it still needs; finished jobs still answer from their results", async () => {
+  const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-jobs-compact-"));
+  const wal = () => readFileSync(join(workspaceDir, ".org", "serve", "jobs.wal"), "utf8").trim().split("\n").filter(Boolean);
+  try {
+    const ids: string[] = [];
+    {
+      await using first = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      for (const text of ["a", "b", "c", "d"]) ids.push(((await (await postJob(first, { text, mode: "direct:agent" })).json()) as { id: string }).id);
+      ids.push(((await (await postJob(first, { text: "e", mode: "direct:agent", request_id: "keep-me" })).json()) as { id: string }).id);
+      for (const id of ids) await finished(first, id);
+    }
+    expect(wal()).toHaveLength(5);
+    await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir, handlerOptions: { jobs: { compactAbove: 3 } } });
+    // Only the job whose request_id is still remembered stays in the log.
+    expect(wal().map((line) => (JSON.parse(line) as { id: string }).id)).toEqual([ids[4] as string]);
+    for (const [index, id] of ids.entries()) expect(replyText((await job(second, id)).events)).toBe(`answer for ${"abcde"[index]}`);
+    const again = await postJob(second, { text: "e", mode: "direct:agent", request_id: "keep-me" });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string; state: string })).toEqual({ id: ids[4] as string, state: "done" });
+  } finally {
+    rmSync(workspaceDir, { recursive: true, force: true });
+  }
+});
+
 describe("request signing (ORG_API_HMAC_SECRET)", () => {
   const SECRET = "hmac-secret-for-tests-0123456789";
   test("a signed request passes; unsigned, tampered, stale and replayed ones are 401; the bearer token works beside it", async () => {

@@ -44,7 +44,7 @@ export type ServeHandlerOptions = {
   /** ORG_API_HMAC_SECRET and ORG_API_HMAC_TTL_S: signed requests, an alternative to the bearer token. */
   hmac?: { secret: string; ttlS: number };
   /** `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced. */
-  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean };
+  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; compactAbove?: number };
   /** ORG_PROFILE, shown by /health. */
   profile?: "dev" | "prod";
 };
@@ -146,6 +146,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     run: sessionJobRunner(sessions),
     workers: options.jobs?.workers ?? 2,
     dedupTtlS: options.jobs?.dedupTtlS ?? 300,
+    ...(options.jobs?.compactAbove !== undefined ? { compactAbove: options.jobs.compactAbove } : {}),
     logError,
   });
   jobsQueue.start();
