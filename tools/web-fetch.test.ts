@@ -205,6 +205,24 @@ describe("web_fetch against real local servers", () => {
     expect(head).not.toMatch(/cookie|authorization|proxy/i);
   });
 
+  test("proxy variables are never used: the request goes straight to the checked address", async () => {
+    const proxy = await rawServer({});
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, HTTPS_PROXY: process.env.HTTPS_PROXY, ALL_PROXY: process.env.ALL_PROXY, http_proxy: process.env.http_proxy };
+    const proxyUrl = `http://127.0.0.1:${proxy.port}`;
+    Object.assign(process.env, { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, ALL_PROXY: proxyUrl, http_proxy: proxyUrl });
+    try {
+      const result = await fetchWith(`http://public.test:${local.port}/hello`);
+      expect(result.output).toContain("hello from the web");
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      proxy.server.close();
+    }
+  });
+
   test("HTML comes back as readable text", async () => {
     const result = await fetchWith(`http://public.test:${local.port}/page`);
     expect(result.output).toContain("A & B");
