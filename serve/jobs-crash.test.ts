@@ -22,8 +22,9 @@ afterAll(async () => {
   rmSync(workspace, { recursive: true, force: true });
 });
 
-async function startServe(): Promise<{ process: ReturnType<typeof Bun.spawn>; url: string }> {
-  const env = { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1", ORG_PROFILE: "dev" };
+/** `org serve` on the workspace; odd rounds fsync the log and results (ORG_FSYNC=on, as ORG_PROFILE=prod does). */
+async function startServe(fsync = false): Promise<{ process: ReturnType<typeof Bun.spawn>; url: string }> {
+  const env = { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1", ORG_PROFILE: "dev", ORG_FSYNC: fsync ? "on" : "off" };
   delete (env as Record<string, string | undefined>).ORG_API_TOKEN;
   delete (env as Record<string, string | undefined>).ORG_API_HMAC_SECRET;
   const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--port", "0", "--workers", "2", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
@@ -56,7 +57,7 @@ test("kill -9 at random points: every accepted job ends with one result, none co
   const seenResults = new Map<string, string>(); // id → the result first seen
   let counter = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const serve = await startServe();
+    const serve = await startServe(round % 2 === 1);
     // Jobs posted while the server may die under them: only a 202 is a promise.
     const posts = Array.from({ length: 3 }, async (_, index) => {
       await Bun.sleep(index * 40);
