@@ -9,7 +9,6 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import { offerToAgents } from "../toolsmith/promoted-tools.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { MessageRequest, RequestId, ToolRunRequest } from "./api-schemas.ts";
-import { bearerMatches } from "./bearer-auth.ts";
 import { errorResponse, HttpError } from "./http-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
@@ -19,7 +18,7 @@ import { roomEventStream } from "./room-event-stream.ts";
 import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
-import { SIGNATURE_HEADER, SignatureCheck } from "./request-signature.ts";
+import { requestAuth } from "./request-auth.ts";
 
 export type ServeHandlerOptions = {
   config: OrgConfig;
@@ -151,19 +150,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   });
   jobsQueue.start();
   const jobs = jobsRoutes(jobsQueue, config.serve.maxBodyBytes);
-  const signatures = options.hmac ? new SignatureCheck(options.hmac.secret, options.hmac.ttlS) : undefined;
-
-  /** The request if it carries the bearer token or a valid signature (when either is set up); 401 otherwise. */
-  async function authenticated(request: Request): Promise<Request> {
-    if (options.apiToken === undefined && signatures === undefined) return request;
-    if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request, config.serve.maxBodyBytes);
-    if (options.apiToken !== undefined && bearerMatches(request.headers.get("authorization"), options.apiToken)) return request;
-    const given = request.headers.has("authorization");
-    const ways = [options.apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN)" : "", signatures ? "a request signature (x-org-timestamp and x-org-signature, with its ORG_API_HMAC_SECRET)" : ""].filter(Boolean).join(" or ");
-    throw new HttpError(401, given && options.apiToken !== undefined ? `the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'.` : `this server needs ${ways} on every route but /health.`, {
-      "www-authenticate": 'Bearer realm="org"',
-    });
-  }
+  const auth = requestAuth({ ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}), ...(options.hmac ? { hmac: options.hmac } : {}), maxBodyBytes: config.serve.maxBodyBytes });
 
   async function health(): Promise<Response> {
     return Response.json({
@@ -307,7 +294,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   async function dispatch(given: Request, path: string, requestId: string): Promise<Response> {
     if (options.loopbackOnly) refuseForeignCaller(given);
     if (path === ROUTES.health.pattern && given.method === "GET") return health();
-    const request = await authenticated(given);
+    const request = await auth.check(given);
     const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
     const found = matched.find((candidate) => candidate.method === request.method);
     if (!found) {
@@ -367,7 +354,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     fetch,
     metrics,
     sessions,
-    authRequired: options.apiToken !== undefined || options.hmac !== undefined,
+    authRequired: auth.required,
     async close() {
       await jobsQueue.close();
       await sessions.close();
