@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RoomModeError } from "../room/room.ts";
+import { redact } from "../security/redact.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { RequestId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
@@ -60,12 +61,14 @@ function known(jobs: JobsQueue, id: string): void {
 }
 
 /** The HTTP side of the jobs: POST, GET and the event stream. */
-export function jobsRoutes(jobs: JobsQueue, maxBodyBytes: number) {
+export function jobsRoutes(jobs: JobsQueue, options: { maxBodyBytes: number; secrets: readonly string[] }) {
   return {
     async post(request: Request): Promise<Response> {
-      const body = await readJsonBody(request, JobRequest, maxBodyBytes);
-      const { status, id, state } = jobs.post(body);
-      return Response.json({ id, state }, { status, headers: { location: `/v1/jobs/${id}` } });
+      const body = await readJsonBody(request, JobRequest, options.maxBodyBytes);
+      // The log on disk, and the room after it, keep only the redacted text: a pasted key is not stored.
+      const text = redact(body.text, options.secrets);
+      const { status, id, state } = jobs.post({ ...body, text });
+      return Response.json({ id, state, ...(text !== body.text ? { redacted: true } : {}) }, { status, headers: { location: `/v1/jobs/${id}` } });
     },
     get(id: string): Response {
       known(jobs, id);

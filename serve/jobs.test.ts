@@ -72,6 +72,18 @@ describe("POST /v1/jobs", () => {
     expect(JSON.parse(readFileSync(join(dir, "results", `${accepted.id}.json`), "utf8"))).toMatchObject({ id: accepted.id, state: "done" });
   });
 
+  test("a key pasted into a job is redacted before the log stores it or the room sees it", async () => {
+    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    const key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789";
+    const response = await postJob(fixture, { text: `use ${key} please`, mode: "direct:agent" });
+    const accepted = (await response.json()) as { id: string; redacted?: boolean };
+    expect(accepted.redacted).toBe(true);
+    const view = await finished(fixture, accepted.id);
+    expect(readFileSync(join(fixture.workspaceDir, ".org", "serve", "jobs.wal"), "utf8")).not.toContain(key);
+    expect(JSON.stringify(view)).not.toContain(key);
+    expect(replyText(view.events)).toBe("answer for use [REDACTED] please");
+  });
+
   test("a mode the room does not have fails the job, saying why", async () => {
     await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
     const { id } = (await (await postJob(fixture, { text: "hi", mode: "direct:nobody" })).json()) as { id: string };

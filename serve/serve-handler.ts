@@ -149,7 +149,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     logError,
   });
   jobsQueue.start();
-  const jobs = jobsRoutes(jobsQueue, config.serve.maxBodyBytes);
+  const jobs = jobsRoutes(jobsQueue, { maxBodyBytes: config.serve.maxBodyBytes, secrets: config.secrets });
   const auth = requestAuth({ ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}), ...(options.hmac ? { hmac: options.hmac } : {}), maxBodyBytes: config.serve.maxBodyBytes });
 
   async function health(): Promise<Response> {
