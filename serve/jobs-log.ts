@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -27,6 +27,10 @@ function privateDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   const stat = lstatSync(path);
   if (!stat.isDirectory()) throw new JobsLogError(`${path} is not a directory (a link?); remove it so org can keep its jobs there.`);
+  if (typeof process.getuid === "function" && stat.uid !== process.getuid()) {
+    throw new JobsLogError(`${path} belongs to another user (uid ${stat.uid}); remove it so org can keep its jobs there.`);
+  }
+  if ((stat.mode & 0o777) !== 0o700) chmodSync(path, 0o700);
 }
 
 /**
@@ -49,6 +53,7 @@ export class JobsLog {
     privateDir(this.resultsDir);
     const path = join(this.dir, "jobs.wal");
     this.#fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+    fchmodSync(this.#fd, 0o600);
     // A line cut by a crash: end it, so the next accept starts a line of its own.
     const text = this.#readWal();
     if (text.length > 0 && !text.endsWith("\n")) writeSync(this.#fd, "\n");

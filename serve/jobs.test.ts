@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RoomEvent } from "../room/room-event.ts";
@@ -123,6 +123,25 @@ describe("POST /v1/jobs", () => {
     const later = await postJob(fixture, { text: "once", request_id: "req-1" });
     expect(later.status).toBe(202);
     expect(((await later.json()) as { id: string }).id).not.toBe(id);
+  });
+
+  test(".org/serve as a link is refused, naming it; a loose mode is tightened", async () => {
+    const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-jobs-link-"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "org-serve-jobs-elsewhere-"));
+    try {
+      mkdirSync(join(workspaceDir, ".org"), { recursive: true });
+      symlinkSync(elsewhere, join(workspaceDir, ".org", "serve"));
+      await expect(serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir })).rejects.toThrow(/is not a directory \(a link\?\)/);
+      expect(readdirSync(elsewhere)).toEqual([]);
+      rmSync(join(workspaceDir, ".org", "serve"));
+      mkdirSync(join(workspaceDir, ".org", "serve"), { mode: 0o755 });
+      chmodSync(join(workspaceDir, ".org", "serve"), 0o755);
+      await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      expect(statSync(join(fixture.workspaceDir, ".org", "serve")).mode & 0o777).toBe(0o700);
+    } finally {
+      rmSync(workspaceDir, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   test("unknown jobs are 404; bodies are checked", async () => {

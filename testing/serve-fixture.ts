@@ -48,17 +48,26 @@ export async function serveFixture(options: {
   if (options.concurrency) config.servers[server.url] = { concurrency: options.concurrency };
   const tools = await ServedTools.open(options.checkoutDir, options.builtIns ?? [sh, pythonRun]);
   const errors: string[] = [];
-  const handler = createServeHandler({
-    config,
-    workspaceDir,
-    tools,
-    version: "9.9.9",
-    ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
-    audit: new AuditLog(join(workspaceDir, ".org", "audit")),
-    logError: (line) => errors.push(line),
-    ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
-    ...options.handlerOptions,
-  });
+  let handler: ServeHandler;
+  try {
+    handler = createServeHandler({
+      config,
+      workspaceDir,
+      tools,
+      version: "9.9.9",
+      ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
+      audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+      logError: (line) => errors.push(line),
+      ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
+      ...options.handlerOptions,
+    });
+  } catch (error) {
+    // A handler that refuses to open (its state directory is wrong) leaves nothing running.
+    tools.stop();
+    await server.stop();
+    if (options.workspaceDir === undefined) rmSync(workspaceDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     handler,
     server,
