@@ -29,7 +29,7 @@ Options:
   --workers N        jobs (POST /v1/jobs) run at once, in order of arrival (default 2)
 
 Routes:
-  GET  /health                 { ok, version, commit, branch, tools, uptimeS } (never needs the token)
+  GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)
   POST /v1/messages            { text, mode?, session?, request_id? } → the room's events as SSE
   POST /v1/jobs                { text, mode?, request_id? } → 202 { id, state }, logged before the answer
   GET  /v1/jobs/ID             { id, state, events }: state queued, running, done or failed
@@ -42,7 +42,7 @@ Routes:
 Environment:
   ORG_API_TOKEN          'Authorization: Bearer <token>' on every route but /health
   ORG_API_HMAC_SECRET    or signed requests: x-org-timestamp (Unix seconds) and
-                         x-org-signature: sha256=<hex HMAC-SHA256 of METHOD\nPATH\nTIMESTAMP\nBODY>
+                         x-org-signature: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>
   ORG_API_HMAC_TTL_S     how old a signed request may be; replays within it are refused (default 60)
   ORG_SERVE_DEDUP_TTL_S  how long a job's request_id returns the same job (default 300)
   ORG_PROFILE            dev (default) or prod: prod needs a token or HMAC secret even on loopback,
