@@ -204,12 +204,19 @@ function open(url: URL, address: string, port: number, options: PublicGetOptions
             ALPNProtocols: ["http/1.1"],
           })
         : netConnect({ host: address, port });
+    // A destroyed socket emits no error: the deadline must reject the wait itself (a handshake that never ends).
+    const onAbort = () => {
+      socket.destroy();
+      reject(new WebFetchRefusedError(`the fetch took longer than ${options.network.timeoutS} s and was stopped.`));
+    };
     socket.once("error", onError);
     socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => {
       socket.off("error", onError);
+      options.signal.removeEventListener("abort", onAbort);
       resolve(socket);
     });
-    options.signal.addEventListener("abort", () => socket.destroy(), { once: true });
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 

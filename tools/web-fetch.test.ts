@@ -262,6 +262,13 @@ describe("web_fetch against real local servers", () => {
     }
   });
 
+  test("a TLS handshake that never finishes hits the total timeout", async () => {
+    // The raw server waits for an HTTP head that a TLS hello never ends with: the handshake hangs.
+    const result = await fetchWith(`https://public.test:${local.port}/hello`, { network: network({ timeoutS: 1 }) });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/longer than 1 s/);
+  });
+
   test("a resolver that never answers is cut by the total timeout too", async () => {
     const hanging: Resolver = () => new Promise(() => {});
     const result = await fetchWith(`http://slow-dns.test:${local.port}/hello`, { resolver: hanging, network: network({ timeoutS: 1 }) });
