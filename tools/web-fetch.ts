@@ -80,8 +80,8 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
           data: { url: result.finalUrl, status: result.status, contentType: type, truncated: result.truncated, redirects: result.redirects, text },
         };
       } catch (error) {
-        if (error instanceof WebFetchRefusedError) return { ok: false, output: `Error: ${error.message}` };
         if (context.signal.aborted) return { ok: false, output: "Error: web_fetch was cancelled." };
+        if (error instanceof WebFetchRefusedError) return { ok: false, output: `Error: ${error.message}` };
         if (timeout.aborted) return { ok: false, output: `Error: the fetch took longer than ${options.network.timeoutS} s and was stopped.` };
         throw error;
       }
