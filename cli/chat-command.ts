@@ -25,6 +25,7 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
@@ -123,7 +124,7 @@ async function openChatRoom(
     config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
     ...(choice ? { toolChoice: choice.choice } : {}),
     workspaceDir: setup.workspaceDir,
-    tools: [sh, pythonRun, workflowRun, ...memoryTools, ...promoted.map(promotedToolAsTool)],
+    tools: [sh, pythonRun, workflowRun, webFetchTool({ network: setup.config.network }), ...memoryTools, ...promoted.map(promotedToolAsTool)],
     ...(memory ? { memory } : {}),
     toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith }),
     audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),

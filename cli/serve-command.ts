@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { environmentSettings } from "../config/environment.ts";
+import { environmentSettings, serveEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -15,12 +15,13 @@ import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { memorySearchTool } from "../memory/memory-search-tool.ts";
 import { memorySaveTool } from "../memory/memory-save-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
+import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--unsafe-no-sandbox]
+const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -31,18 +32,30 @@ Options:
   --workspace DIR    where .org/ (sessions, audit, scratch) lives (default: current directory)
   --unsafe-no-sandbox  confirms ORG_SANDBOX=off: serve refuses to start with it unless both are given,
                      since every model-made command then runs UNSANDBOXED on this host
+  --workers N        jobs (POST /v1/jobs) run at once, in order of arrival (default 2)
 
 Routes:
-  GET  /health                 { ok, version, commit, branch, tools, uptimeS } (never needs the token)
+  GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)
   POST /v1/messages            { text, mode?, session?, request_id? } → the room's events as SSE
+  POST /v1/jobs                { text, mode?, request_id? } → 202 { id, state }, logged before the answer
+  GET  /v1/jobs/ID             { id, state, events }: state queued, running, done or failed
+  GET  /v1/jobs/ID/events      the job's events as SSE, resumable with Last-Event-ID
   GET  /v1/tools               the tools, their parameters and their HTTP policy
   POST /v1/tools/NAME/run      { inputs } → { ok, output } (sandboxed; only tools serve.tools marks "allow")
   GET  /metrics                Prometheus text
   POST /v1/admin/reload        take a new HEAD's generated tools now (done by itself every 2 s)
 
-Environment: ORG_API_TOKEN turns on 'Authorization: Bearer <token>' for every route but /health.
-ORG_SANDBOX=off counts only from the environment serve is started in (never from a .env file), and only
-with --unsafe-no-sandbox.
+Environment:
+  ORG_API_TOKEN          'Authorization: Bearer <token>' on every route but /health
+  ORG_API_HMAC_SECRET    or signed requests: x-org-timestamp (Unix seconds) and
+                         x-org-signature: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>
+  ORG_API_HMAC_TTL_S     how old a signed request may be; replays within it are refused (default 60)
+  ORG_SERVE_DEDUP_TTL_S  how long a job's request_id returns the same job (default 300)
+  ORG_PROFILE            dev (default) or prod: prod needs a token or HMAC secret even on loopback,
+                         fsyncs the job log and transcripts, refuses ORG_SANDBOX=off and makes
+                         web_fetch default-deny. ORG_FSYNC=on|off set explicitly wins over the profile.
+  ORG_SANDBOX=off        counts only from the environment serve is started in (never from a .env
+                         file), and only with --unsafe-no-sandbox.
 
 Example:
   org serve --port 7001
@@ -60,12 +73,17 @@ function parseOptions(args: string[]) {
     config: { type: "string" },
     workspace: { type: "string" },
     "unsafe-no-sandbox": { type: "boolean" },
+    workers: { type: "string" },
   });
   const port = Number(values.port ?? 7001);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
     throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "serve");
   }
-  return { port, host: values.host ?? "127.0.0.1", config: values.config, workspace: values.workspace, unsafeNoSandbox: values["unsafe-no-sandbox"] ?? false };
+  const workers = Number(values.workers ?? 2);
+  if (values.workers !== undefined && (!/^\d+$/.test(values.workers) || workers < 1 || workers > 64)) {
+    throw new UsageError(`--workers must be a number from 1 to 64, not '${values.workers}'`, "serve");
+  }
+  return { port, host: values.host ?? "127.0.0.1", config: values.config, workspace: values.workspace, workers, unsafeNoSandbox: values["unsafe-no-sandbox"] ?? false };
 }
 
 /**
@@ -103,21 +121,27 @@ export const serveCommand: Command = {
       throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
     }
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
-    const { apiToken } = environmentSettings();
+    const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, profile, fsync } = serveEnvironment();
+    if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
+      throw new UserFacingError("ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.");
+    }
     const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
     const memory = openMemoryForRoom(workspaceDir, log);
     const memoryTools = memory ? [memorySearchTool(memory, embedderFromEnvironment()), memorySaveTool(memory)] : [];
-    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun, ...memoryTools]);
+    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun, webFetchTool({ network: config.network }), ...memoryTools]);
     const handler = createServeHandler({
       config,
       workspaceDir,
       tools,
       version,
       ...(apiToken !== undefined ? { apiToken } : {}),
+      ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
+      jobs: { workers: options.workers, dedupTtlS, fsync },
+      profile,
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
       toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith }),
       // No token means loopback only (checked at start): then refuse what a browser page could send.
-      loopbackOnly: apiToken === undefined,
+      loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,
       ...(memory ? { memory } : {}),
     });
@@ -129,7 +153,7 @@ export const serveCommand: Command = {
     for (const problem of tools.problems) log(`not offered: tools/generated/${problem.name}: ${problem.problem}`);
     const names = tools.all().map((entry) => entry.tool.name);
     console.log(
-      `org serve listening on ${server.url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${apiToken ? "on" : "off"})`,
+      `org serve listening on ${server.url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${apiToken || hmacSecret ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`,
     );
 
     const stopping = new AbortController();

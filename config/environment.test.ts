@@ -1,7 +1,7 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { EnvironmentError, environmentSettings, fsyncEnabled, instanceSettings, serveEnvironment, tmuxSessionName } from "./environment.ts";
 import { join } from "node:path";
 import { runOpsScript } from "../testing/run-ops-script.ts";
-import { EnvironmentError, instanceSettings, tmuxSessionName } from "./environment.ts";
 
 const CHECKOUT = join(import.meta.dir, "..");
 const KEPT = ["org", "org-test_2", "A".repeat(64)];
@@ -27,4 +27,27 @@ test("the ops scripts that call tmux themselves apply the same rule: same names 
     expect(refused.stderr).toContain(`${script}: ORG_TMUX_SESSION=o.rg is not a name tmux keeps as given`);
     expect(refused.stderr).toContain("e.g. o_rg.");
   }
+});
+
+describe("ORG_PROFILE", () => {
+  test("dev by default: no fsync, sandbox off allowed; prod fsyncs and refuses ORG_SANDBOX=off", () => {
+    expect(environmentSettings({}).profile).toBe("dev");
+    expect(environmentSettings({}).fsync).toBe(false);
+    expect(environmentSettings({ ORG_SANDBOX: "off" }).sandboxDisabled).toBe(true);
+    expect(environmentSettings({ ORG_PROFILE: "prod" }).fsync).toBe(true);
+    expect(() => environmentSettings({ ORG_PROFILE: "prod", ORG_SANDBOX: "off" })).toThrow(/refused under ORG_PROFILE=prod/);
+    expect(() => environmentSettings({ ORG_PROFILE: "production" })).toThrow(EnvironmentError);
+  });
+
+  test("a variable set explicitly wins over the profile", () => {
+    expect(fsyncEnabled({ ORG_PROFILE: "prod", ORG_FSYNC: "off" })).toBe(false);
+    expect(fsyncEnabled({ ORG_FSYNC: "on" })).toBe(true);
+    expect(() => fsyncEnabled({ ORG_FSYNC: "maybe" })).toThrow(/not a switch/);
+  });
+
+  test("serve's variables: HMAC secret and TTL, dedup TTL, with defaults and refusals", () => {
+    expect(serveEnvironment({})).toMatchObject({ hmacSecret: undefined, hmacTtlS: 60, dedupTtlS: 300, profile: "dev" });
+    expect(serveEnvironment({ ORG_API_HMAC_SECRET: " s3cret-value ", ORG_API_HMAC_TTL_S: "30", ORG_SERVE_DEDUP_TTL_S: "5" })).toMatchObject({ hmacSecret: "s3cret-value", hmacTtlS: 30, dedupTtlS: 5 });
+    for (const bad of ["0", "-1", "ten", "1e9"]) expect(() => serveEnvironment({ ORG_SERVE_DEDUP_TTL_S: bad })).toThrow(/ORG_SERVE_DEDUP_TTL_S/);
+  });
 });

@@ -24,7 +24,15 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
       `ORG_SANDBOX=${env.ORG_SANDBOX} is not a setting org knows: leave it unset (or 'on') to sandbox every tool, or 'off' to run them on the host unsandboxed`,
     );
   }
+  const profile = profileOf(env);
+  if (profile === "prod" && env.ORG_SANDBOX === "off") {
+    throw new EnvironmentError("ORG_SANDBOX=off is refused under ORG_PROFILE=prod: production runs every tool in the sandbox. Unset ORG_SANDBOX, or use ORG_PROFILE=dev");
+  }
   return {
+    /** ORG_PROFILE: `dev` (the default) or `prod` (auth even on loopback, fsync, sandbox always, web_fetch default-deny). */
+    profile,
+    /** Whether the jobs' write-ahead log and the transcripts are fsynced: ORG_FSYNC=on|off, else on under prod. */
+    fsync: onOff(env, "ORG_FSYNC") ?? profile === "prod",
     ollamaBase: baseUrlOf(env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
     ollamaModel: env.OLLAMA_MODEL?.trim() || DEFAULT_MODEL,
     /** Where `ollamaModel` came from, for messages that tell the user where to change it. */
@@ -39,6 +47,55 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
     embedBase: baseUrlOf(env.ORG_EMBED_BASE?.trim() || env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
     /** `ORG_API_TOKEN`: the bearer token `serve` asks of every request but /health; unset means no auth. */
     apiToken: env.ORG_API_TOKEN?.trim() || undefined,
+  };
+}
+
+/** The deployment profile ORG_PROFILE names; throws EnvironmentError for anything but dev and prod. */
+function profileOf(env: NodeJS.ProcessEnv): "dev" | "prod" {
+  const text = env.ORG_PROFILE?.trim() ?? "";
+  if (text === "" || text === "dev") return "dev";
+  if (text === "prod") return "prod";
+  throw new EnvironmentError(`ORG_PROFILE=${text} is not a profile org knows: use 'dev' (the default) or 'prod'`);
+}
+
+/** An on/off switch from the environment; undefined when unset, so the profile decides. */
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const text = env[name]?.trim().toLowerCase() ?? "";
+  if (text === "") return undefined;
+  if (["on", "1", "true", "yes"].includes(text)) return true;
+  if (["off", "0", "false", "no"].includes(text)) return false;
+  throw new EnvironmentError(`${name}=${env[name]} is not a switch: use 'on' or 'off', or unset it for the profile's choice`);
+}
+
+/** Whole seconds from the environment; throws EnvironmentError naming the variable when it is not a positive number. */
+function secondsFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0) || seconds > 31_536_000) {
+    throw new EnvironmentError(`${name}=${text} is not a number of seconds: give a positive number, or unset it for ${fallback}`);
+  }
+  return seconds;
+}
+
+/** Whether org's durable files (transcripts, serve's job log) are fsynced: ORG_FSYNC, else ORG_PROFILE=prod. */
+export function fsyncEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return onOff(env, "ORG_FSYNC") ?? profileOf(env) === "prod";
+}
+
+/** What `serve` takes from the environment beyond the token: request signing, job dedup, workers. */
+export function serveEnvironment(env: NodeJS.ProcessEnv = process.env) {
+  const settings = environmentSettings(env);
+  return {
+    profile: settings.profile,
+    fsync: settings.fsync,
+    apiToken: settings.apiToken,
+    /** ORG_API_HMAC_SECRET: requests may be signed with HMAC-SHA256 instead of carrying the bearer token. */
+    hmacSecret: env.ORG_API_HMAC_SECRET?.trim() || undefined,
+    /** ORG_API_HMAC_TTL_S: how old a signed request may be (and how long its signature is remembered). */
+    hmacTtlS: secondsFrom(env, "ORG_API_HMAC_TTL_S", 60),
+    /** ORG_SERVE_DEDUP_TTL_S: how long a job's request_id returns the same job. */
+    dedupTtlS: secondsFrom(env, "ORG_SERVE_DEDUP_TTL_S", 300),
   };
 }
 

@@ -141,7 +141,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -151,7 +151,7 @@ describe("loadOrgConfig", () => {
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
     // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), so they are named here.
-    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name, "memory_search", "memory_save"]);
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name, "memory_search", "memory_save", "web_fetch"]);
   });
 
   test("the advice reads well: an object, a name pattern's own words", () => {
@@ -224,5 +224,37 @@ describe("credentials and limits in the config", () => {
       const config = loadOrgConfig(path, env);
       expect(config.personas.map((persona) => persona.modelSource)).toEqual([`${path} (personas[0].model)`, "OLLAMA_MODEL"]);
     });
+  });
+});
+
+describe("network (web_fetch)", () => {
+  test("defaults: no host allowed, default-deny, 10 s, 1 MiB, 30 a minute; web_fetch is no persona's tool", () => {
+    withConfig(undefined, (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.network).toEqual({ allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 });
+      for (const persona of config.personas) expect(persona.tools.web_fetch).toBeUndefined();
+    });
+  });
+
+  test("a persona may turn web_fetch on; hosts are taken in lowercase", () => {
+    const text = JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }], network: { allowedHosts: ["*.Example.com", "*"], defaultDeny: false } });
+    withConfig(text, (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.personas[0]?.tools.web_fetch).toBe("allow");
+      expect(config.network.allowedHosts).toEqual(["*.example.com", "*"]);
+      expect(config.network.defaultDeny).toBe(false);
+    });
+  });
+
+  test("ORG_PROFILE=prod turns web_fetch to default-deny whatever the file says", () => {
+    withConfig(JSON.stringify({ network: { defaultDeny: false } }), (path) => {
+      expect(loadOrgConfig(path, { ...env, ORG_PROFILE: "prod" }).network.defaultDeny).toBe(true);
+      expect(loadOrgConfig(path, { ...env, ORG_PROFILE: "dev" }).network.defaultDeny).toBe(false);
+    });
+  });
+
+  test("a host pattern that is not one names the key", () => {
+    const error = configError(JSON.stringify({ network: { allowedHosts: ["http://example.com/"] } }));
+    expect(error.key).toBe("network.allowedHosts[0]");
   });
 });

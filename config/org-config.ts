@@ -86,6 +86,23 @@ export const ServeEntry = z.strictObject({
 });
 export type ServeSettings = Required<z.infer<typeof ServeEntry>>;
 
+/** What `web_fetch` may reach: host names (`*.example.com` for its subdomains, `*` for any public host). */
+export const NetworkEntry = z.strictObject({
+  /** Hosts web_fetch may fetch from; only public addresses are ever reached, whatever is listed. */
+  allowedHosts: z.array(z.string().regex(/^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i, "a host name, '*.' and a domain, or '*'")).max(1_000).optional(),
+  /** Refuse hosts not in allowedHosts (true unless set; always true under ORG_PROFILE=prod). */
+  defaultDeny: z.boolean().optional(),
+  /** Seconds one fetch may take in all, redirects included. */
+  timeoutS: z.number().positive().max(120).optional(),
+  /** Bytes of body read at most; the rest is cut. */
+  maxBytes: z.int().min(1_024).max(16 * 1024 * 1024).optional(),
+  /** Fetches one persona may make per minute. */
+  perMinute: z.int().min(1).max(10_000).optional(),
+});
+export type NetworkSettings = Required<z.infer<typeof NetworkEntry>>;
+
+export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 };
+
 export const DEFAULT_SERVE: ServeSettings = { tools: {}, turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
 
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
@@ -97,6 +114,8 @@ export const OrgConfigFile = z.strictObject({
   /** The mode a new session starts in. */
   mode: z.string().optional(),
   serve: ServeEntry.optional(),
+  /** What web_fetch may reach, and its limits. */
+  network: NetworkEntry.optional(),
   /** The toolsmith's thresholds and rounds; a key left out keeps its default. */
   toolsmith: ToolsmithSettings.optional(),
 });
@@ -114,6 +133,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   personas: PersonaConfig[];
   limits: OrgLimits;
   serve: ServeSettings;
+  network: NetworkSettings;
   toolsmith: ToolsmithSettings;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
@@ -182,6 +202,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "limits" && path.length === 1) return Object.keys(OrgLimits.shape);
   if (first === "servers" && path.length === 2) return Object.keys(ServerEntry.shape);
   if (first === "serve" && path.length === 1) return Object.keys(ServeEntry.shape);
+  if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   return [];
 }
@@ -324,6 +345,13 @@ function resolveOrgConfig(
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     mode: file.mode ?? "group",
     serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools } },
+    network: {
+      ...DEFAULT_NETWORK,
+      ...file.network,
+      allowedHosts: (file.network?.allowedHosts ?? []).map((host) => host.toLowerCase()),
+      // ORG_PROFILE=prod: only the hosts listed, whatever the file says.
+      defaultDeny: settings.profile === "prod" ? true : (file.network?.defaultDeny ?? true),
+    },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     authorizations,
     secrets,

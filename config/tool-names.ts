@@ -6,7 +6,7 @@ import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "./workspac
 export { GENERATED_TOOLS_DIR };
 
 /** The tools org has built in; a persona's `tools` may name these and promoted generated tools. */
-export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save"] as const;
+export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch"] as const;
 
 /**
  * The folders under `<root>/tools/generated/`: `names` are real directories with a tool's name (sorted), `others`

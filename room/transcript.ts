@@ -1,4 +1,5 @@
-import { closeSync, existsSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { fsyncEnabled } from "../config/environment.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
@@ -90,6 +91,8 @@ export class Transcript {
   #fd: number | undefined;
   readonly #flushMs: number;
   readonly #onLine: ((line: TranscriptLine) => void) | undefined;
+  /** ORG_FSYNC / ORG_PROFILE=prod: every line reaches the disk before the room goes on. */
+  readonly #fsync = fsyncEnabled();
   /** Deltas not yet written, per reply and kind, in the order they began. */
   readonly #pending = new Map<string, Delta>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -151,6 +154,7 @@ export class Transcript {
   #write(line: TranscriptLine): void {
     if (this.#fd === undefined) return;
     writeSync(this.#fd, `${JSON.stringify(line)}\n`);
+    if (this.#fsync) fsyncSync(this.#fd);
     this.#onLine?.(line);
   }
 

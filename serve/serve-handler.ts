@@ -9,13 +9,16 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import { offerToAgents } from "../toolsmith/promoted-tools.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { MessageRequest, RequestId, ToolRunRequest } from "./api-schemas.ts";
-import { bearerMatches } from "./bearer-auth.ts";
 import { errorResponse, HttpError } from "./http-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
 import { roomEventStream } from "./room-event-stream.ts";
+import { JobsLog } from "./jobs-log.ts";
+import { JobsQueue } from "./jobs-queue.ts";
+import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
+import { requestAuth } from "./request-auth.ts";
 
 export type ServeHandlerOptions = {
   config: OrgConfig;
@@ -41,6 +44,12 @@ export type ServeHandlerOptions = {
   logError?: (line: string) => void;
   /** The workspace's memory: every session's transcript lines are indexed into it. */
   memory?: TranscriptIndex;
+  /** ORG_API_HMAC_SECRET and ORG_API_HMAC_TTL_S: signed requests, an alternative to the bearer token. */
+  hmac?: { secret: string; ttlS: number };
+  /** `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced. */
+  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; compactAbove?: number };
+  /** ORG_PROFILE, shown by /health. */
+  profile?: "dev" | "prod";
 };
 
 export type ServeHandler = {
@@ -90,6 +99,9 @@ const ROUTES = {
   toolRun: route("POST", "/v1/tools/:name/run"),
   metrics: route("GET", "/metrics"),
   reload: route("POST", "/v1/admin/reload"),
+  jobs: route("POST", "/v1/jobs"),
+  job: route("GET", "/v1/jobs/:id"),
+  jobEvents: route("GET", "/v1/jobs/:id/events"),
 };
 
 const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
@@ -134,9 +146,22 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       }),
   });
 
+  const jobsQueue = new JobsQueue({
+    log: new JobsLog(workspaceDir, options.jobs?.fsync ?? false),
+    run: sessionJobRunner(sessions),
+    workers: options.jobs?.workers ?? 2,
+    dedupTtlS: options.jobs?.dedupTtlS ?? 300,
+    ...(options.jobs?.compactAbove !== undefined ? { compactAbove: options.jobs.compactAbove } : {}),
+    logError,
+  });
+  jobsQueue.start();
+  const jobs = jobsRoutes(jobsQueue, { maxBodyBytes: config.serve.maxBodyBytes, secrets: config.secrets });
+  const auth = requestAuth({ ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}), ...(options.hmac ? { hmac: options.hmac } : {}), maxBodyBytes: config.serve.maxBodyBytes });
+
   async function health(): Promise<Response> {
     return Response.json({
       ok: true,
+      profile: options.profile ?? "dev",
       version: options.version,
       commit: tools.commit,
       branch: tools.branch,
@@ -272,19 +297,14 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     return Response.json(result, { status: result.reloaded ? 200 : 409 });
   }
 
-  async function dispatch(request: Request, path: string, requestId: string): Promise<Response> {
-    if (options.loopbackOnly) refuseForeignCaller(request);
-    if (path === ROUTES.health.pattern && request.method === "GET") return health();
-    if (options.apiToken !== undefined && !bearerMatches(request.headers.get("authorization"), options.apiToken)) {
-      const given = request.headers.has("authorization");
-      throw new HttpError(401, given ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'." : "this server needs 'Authorization: Bearer <token>' (its ORG_API_TOKEN) on every route but /health.", {
-        "www-authenticate": 'Bearer realm="org"',
-      });
-    }
+  async function dispatch(given: Request, path: string, requestId: string): Promise<Response> {
+    if (options.loopbackOnly) refuseForeignCaller(given);
+    if (path === ROUTES.health.pattern && given.method === "GET") return health();
+    const request = await auth.check(given);
     const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
     const found = matched.find((candidate) => candidate.method === request.method);
     if (!found) {
-      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload.`);
+      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, POST /v1/jobs, GET /v1/jobs/:id, GET /v1/jobs/:id/events, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload.`);
       const allowed = matched.map((candidate) => candidate.method).join(", ");
       throw new HttpError(405, `${request.method} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
     }
@@ -300,6 +320,12 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         return new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
       case ROUTES.reload:
         return reload();
+      case ROUTES.jobs:
+        return jobs.post(request);
+      case ROUTES.job:
+        return jobs.get(params.id as string);
+      case ROUTES.jobEvents:
+        return jobs.events(request, params.id as string);
       default:
         return health();
     }
@@ -341,8 +367,9 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     fetch,
     metrics,
     sessions,
-    authRequired: options.apiToken !== undefined,
+    authRequired: auth.required,
     async close() {
+      await jobsQueue.close();
       await sessions.close();
     },
   };

@@ -10,7 +10,7 @@ import { AuditLog } from "../security/audit-log.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { createServeHandler, type ServeHandler } from "../serve/serve-handler.ts";
+import { createServeHandler, type ServeHandler, type ServeHandlerOptions } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 
 export type ServeFixture = {
@@ -34,9 +34,13 @@ export async function serveFixture(options: {
   builtIns?: AnyTool[];
   loopbackOnly?: boolean;
   maxOpenChars?: number;
+  /** More handler options (request signing, jobs, profile). */
+  handlerOptions?: Partial<ServeHandlerOptions>;
+  /** An existing workspace (a restart); else a new temporary one. */
+  workspaceDir?: string;
 }): Promise<ServeFixture> {
   const server = await startScriptedServer({ script: options.script, port: 0 });
-  const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-ws-"));
+  const workspaceDir = options.workspaceDir ?? mkdtempSync(join(tmpdir(), "org-serve-ws-"));
   // The sandbox drops to another uid, which must be able to enter the workspace.
   chmodSync(workspaceDir, 0o755);
   mkdirSync(join(workspaceDir, ".org"), { recursive: true });
@@ -45,17 +49,27 @@ export async function serveFixture(options: {
   if (options.concurrency) config.servers[server.url] = { concurrency: options.concurrency };
   const tools = await ServedTools.open(options.checkoutDir, options.builtIns ?? [sh, pythonRun]);
   const errors: string[] = [];
-  const handler = createServeHandler({
-    config,
-    workspaceDir,
-    tools,
-    version: "9.9.9",
-    ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
-    audit: new AuditLog(join(workspaceDir, ".org", "audit")),
-    logError: (line) => errors.push(line),
-    ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
-    ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
-  });
+  let handler: ServeHandler;
+  try {
+    handler = createServeHandler({
+      config,
+      workspaceDir,
+      tools,
+      version: "9.9.9",
+      ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
+      audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+      logError: (line) => errors.push(line),
+      ...(options.loopbackOnly ? { loopbackOnly: true } : {}),
+      ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
+      ...options.handlerOptions,
+    });
+  } catch (error) {
+    // A handler that refuses to open (its state directory is wrong) leaves nothing running.
+    tools.stop();
+    await server.stop();
+    if (options.workspaceDir === undefined) rmSync(workspaceDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     handler,
     server,
@@ -68,7 +82,7 @@ export async function serveFixture(options: {
       tools.stop();
       await handler.close();
       await server.stop();
-      rmSync(workspaceDir, { recursive: true, force: true });
+      if (options.workspaceDir === undefined) rmSync(workspaceDir, { recursive: true, force: true });
     },
   };
 }

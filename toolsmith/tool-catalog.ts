@@ -8,7 +8,7 @@ import { readPromotedTool } from "./promoted-tools.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, type ToolMetadata } from "./tool-metadata.ts";
 
 /** Names of org's own tools; a generated tool may not take one. */
-export const BUILT_IN_TOOL_NAMES: readonly string[] = [sh.name, pythonRun.name, "chat_mode", "submit_spec", "submit_implementation", "submit_tests"];
+export const BUILT_IN_TOOL_NAMES: readonly string[] = [sh.name, pythonRun.name, "chat_mode", "workflow_run", "web_fetch", "submit_spec", "submit_implementation", "submit_tests"];
 
 /** A generated tool org knows of: promoted (in the checkout) or a candidate (on a `cand/*` branch). */
 export type CatalogEntry =
