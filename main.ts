@@ -8,6 +8,7 @@ import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
+import { mcpCommand } from "./cli/mcp-command.ts";
 import { instanceCommand } from "./cli/instance-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 import { workflowCommand } from "./cli/workflow-command.ts";
@@ -20,6 +21,7 @@ const commands: Command[] = [
   chatCommand,
   demoCommand,
   serveCommand,
+  mcpCommand,
   sandboxCommand,
   scriptedServerCommand,
   toolCommand,

@@ -6,7 +6,7 @@ import ts from "typescript";
 const REPO = join(import.meta.dir, "..");
 
 // DESIGN.md: cli, serve → room → models → chat → {llm, tools} → {sandbox, security} → {config, concurrency};
-// toolsmith, registry, workflows, fitness, git and the scripted server sit beside room.
+// toolsmith, registry, workflows, mcp, fitness, git and the scripted server sit beside room.
 const LAYER: Record<string, number> = {
   "main.ts": 7,
   cli: 6,
@@ -15,6 +15,7 @@ const LAYER: Record<string, number> = {
   toolsmith: 5,
   registry: 5,
   workflows: 5,
+  mcp: 5,
   fitness: 5,
   git: 5,
   "scripted-server": 5,
