@@ -15,6 +15,7 @@ import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
+import { createMcpHttp } from "./mcp-http.ts";
 import { roomEventStream } from "./room-event-stream.ts";
 
 export type ServeHandlerOptions = {
@@ -86,6 +87,9 @@ const ROUTES = {
   toolRun: route("POST", "/v1/tools/:name/run"),
   metrics: route("GET", "/metrics"),
   reload: route("POST", "/v1/admin/reload"),
+  mcpPost: route("POST", "/mcp"),
+  mcpGet: route("GET", "/mcp"),
+  mcpDelete: route("DELETE", "/mcp"),
 };
 
 const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
@@ -127,6 +131,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         onEvent,
       }),
   });
+
+  const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
 
   async function health(): Promise<Response> {
     return Response.json({
@@ -278,7 +284,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
     const found = matched.find((candidate) => candidate.method === request.method);
     if (!found) {
-      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload.`);
+      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload, /mcp.`);
       const allowed = matched.map((candidate) => candidate.method).join(", ");
       throw new HttpError(405, `${request.method} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
     }
@@ -294,6 +300,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         return new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
       case ROUTES.reload:
         return reload();
+      case ROUTES.mcpPost:
+      case ROUTES.mcpGet:
+      case ROUTES.mcpDelete:
+        return mcp.handle(request);
       default:
         return health();
     }
@@ -330,6 +340,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sessions,
     authRequired: options.apiToken !== undefined,
     async close() {
+      await mcp.close();
       await sessions.close();
     },
   };
