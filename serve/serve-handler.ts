@@ -16,6 +16,7 @@ import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
 import { createMcpHttp } from "./mcp-http.ts";
+import { createOpenAiChat } from "./openai-chat.ts";
 import { roomEventStream } from "./room-event-stream.ts";
 
 export type ServeHandlerOptions = {
@@ -87,6 +88,8 @@ const ROUTES = {
   toolRun: route("POST", "/v1/tools/:name/run"),
   metrics: route("GET", "/metrics"),
   reload: route("POST", "/v1/admin/reload"),
+  models: route("GET", "/v1/models"),
+  chatCompletions: route("POST", "/v1/chat/completions"),
   mcpPost: route("POST", "/mcp"),
   mcpGet: route("GET", "/mcp"),
   mcpDelete: route("DELETE", "/mcp"),
@@ -133,6 +136,33 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   });
 
   const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
+  const openAi = createOpenAiChat({
+    config,
+    startedAt: metrics.startedAt,
+    maxBodyBytes: config.serve.maxBodyBytes,
+    // The same room a session gets, with the client's messages as its past.
+    openRoom: ({ history, requestId, onEvent }) =>
+      openRoom({
+        config: { ...config, personas: offerToAgents(config.personas, tools.generated().map((tool) => tool.name)) },
+        workspaceDir,
+        tools: tools.all().map((entry) => entry.tool),
+        ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+        serverSlots: slots,
+        history,
+        ...(options.audit ? { audit: { record: (entry) => options.audit?.record({ ...entry, requestId: entry.requestId ?? requestId }) } } : {}),
+        onEvent,
+      }),
+    slot: (signal) => sessions.toolSlot(signal),
+    observe: (event) => {
+      if (event.type !== "turn-end") return;
+      for (const [persona, stats] of Object.entries(event.stats)) {
+        metrics.tokens.add({ persona, kind: "prompt" }, stats.promptTokens);
+        metrics.tokens.add({ persona, kind: "completion" }, stats.completionTokens);
+      }
+    },
+    readBody: readJsonBody,
+    logError,
+  });
 
   async function health(): Promise<Response> {
     return Response.json({
@@ -284,7 +314,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
     const found = matched.find((candidate) => candidate.method === request.method);
     if (!found) {
-      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload, /mcp.`);
+      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload, GET /v1/models, POST /v1/chat/completions, /mcp.`);
       const allowed = matched.map((candidate) => candidate.method).join(", ");
       throw new HttpError(405, `${request.method} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
     }
@@ -300,6 +330,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         return new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
       case ROUTES.reload:
         return reload();
+      case ROUTES.models:
+        return openAi.models();
+      case ROUTES.chatCompletions:
+        return openAi.completions(request, requestId);
       case ROUTES.mcpPost:
       case ROUTES.mcpGet:
       case ROUTES.mcpDelete:
