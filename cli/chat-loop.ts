@@ -14,6 +14,9 @@ export type ChatLoopContext = {
 
 export type LineOutcome = "continue" | "quit";
 
+/** What one Ctrl-C says, whether it stopped a turn or came at the prompt. */
+export const CTRL_C_AGAIN = "Press Ctrl-C again to leave, or type /quit.";
+
 /**
  * Handles one line as the user typed it: a message becomes a turn, a slash command runs, a mistake is
  * explained. Used by the interactive chat and by the demo, which types its lines through here.
@@ -60,7 +63,7 @@ export async function runChatLoop(
       if (result.text.trim() !== "") continue; // Ctrl-C on a typed line just clears it, as in a shell
       interruptsInARow += 1;
       if (interruptsInARow >= 2) return;
-      context.write("(press Ctrl-C again to leave, or type /quit)\n");
+      context.write(`${CTRL_C_AGAIN}\n`);
       continue;
     }
     interruptsInARow = 0;
@@ -73,7 +76,7 @@ export async function runChatLoop(
     editor.onInterrupt(() => {
       interruptsInARow += 1;
       if (interruptsInARow >= 2) leave();
-      else context.write("\n(stopping — press Ctrl-C again to leave the room)\n");
+      else context.write(`\n(stopped with Ctrl-C) ${CTRL_C_AGAIN}\n`);
       work.abort(new Error("stopped with Ctrl-C"));
     });
     try {
