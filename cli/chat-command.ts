@@ -22,6 +22,7 @@ import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
+import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
@@ -46,7 +47,7 @@ Options:
   --yes, -y          approve tools that the config marks "ask" without asking
   --workspace DIR    where .org/ (sessions, history, audit, scratch) lives (default: current directory)
 
-${slashHelp()}
+${wrapText(slashHelp(), 108)}
 
 Examples:
   org chat
@@ -234,7 +235,9 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     columns: terminalColumns,
   });
   const { ansi } = renderer;
-  const say = (text: string, style?: Style) => renderer.print(ansi.join(ansi.text(text, style), ansi.text("\n")));
+  // Org's own lines wrap between words at the terminal's width, as replies do (the renderer sanitizes first).
+  const wrap = (text: string) => wrapText(sanitizeForTerminal(text), terminalColumns());
+  const say = (text: string, style?: Style) => renderer.print(ansi.join(ansi.text(wrap(text), style), ansi.text("\n")));
   const { dead, missing } = await checkServers(config, signal);
   if (dead) {
     say(`warning: ${dead}`, "yellow");
@@ -261,7 +264,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   try {
     await editor.start();
     const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
-    renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(` — ${personas.join(", ")}. Session ${room.sessionId}.\n`)));
+    const banner = wrap(`org — ${personas.join(", ")}. Session ${room.sessionId}.`);
+    renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(`${banner.slice(3)}\n`)));
     say("Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.", "gray");
     if (options.resume !== undefined) {
       // A replayed transcript is outside text like a live reply: say() sanitizes it.
@@ -290,7 +294,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
           await room.send(chosen, { signal: turnSignal });
           await renderer.idle();
         },
-        write: (text) => renderer.print(ansi.text(text)),
+        write: (text) => renderer.print(ansi.text(wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
       },
       { prompt: () => ansi.text(`${formatRoomMode(room.mode)} › `, "bold"), signal },
