@@ -9,6 +9,8 @@ import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
 import { mcpCommand } from "./cli/mcp-command.ts";
+import { initCommand } from "./cli/init-command.ts";
+import { doctorCommand } from "./cli/doctor-command.ts";
 import { instanceCommand } from "./cli/instance-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 import { workflowCommand } from "./cli/workflow-command.ts";
@@ -20,6 +22,8 @@ import { rollbackCommand } from "./cli/rollback-command.ts";
 const commands: Command[] = [
   chatCommand,
   demoCommand,
+  initCommand,
+  doctorCommand,
   serveCommand,
   mcpCommand,
   sandboxCommand,
