@@ -22,10 +22,7 @@ import { rollbackCommand } from "./cli/rollback-command.ts";
 const commands: Command[] = [
   chatCommand,
   demoCommand,
-  initCommand,
-  doctorCommand,
   serveCommand,
-  mcpCommand,
   sandboxCommand,
   scriptedServerCommand,
   toolCommand,
@@ -34,6 +31,9 @@ const commands: Command[] = [
   fitnessCommand,
   promoteCommand,
   rollbackCommand,
+  mcpCommand,
+  initCommand,
+  doctorCommand,
 ];
 
 const VERSION = "0.1.0";
