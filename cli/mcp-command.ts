@@ -45,7 +45,10 @@ export const mcpCommand: Command = {
     const repoDir = values.repo ?? CHECKOUT_DIR;
     if (values.ref !== undefined && !existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout, so --ref cannot be read; give --repo the org checkout`);
     // Before anything else: a stray line on stdout would break the protocol.
-    console.log = (...parts: unknown[]) => log(parts.map(String).join(" "));
+    const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
+    console.log = toStderr;
+    console.info = toStderr;
+    console.debug = toStderr;
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
     const { orgMcpTools } = await import("../mcp/org-mcp-tools.ts");
     const { createMcpToolServer } = await import("../mcp/mcp-tool-server.ts");

@@ -86,6 +86,29 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect((await client.listTools()).tools).toHaveLength(3);
   }, 60_000);
 
+  test("--ref offers a candidate branch's tools beside the promoted ones", async () => {
+    const branch = "cand/20261123T110000Z";
+    makeCandidate(repo.dir, branch, (worktree) => writeGeneratedTool(worktree, shoutSpec(), SHOUT_CODE));
+    const candidate = new Client({ name: "org-test-ref", version: "1.0.0" });
+    await candidate.connect(
+      new StdioClientTransport({
+        command: join(REPO, "bin", "org"),
+        args: ["mcp", "--ref", branch, "--repo", repo.dir, "--workspace", repo.dir],
+        env: Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+        stderr: "pipe",
+      }),
+    );
+    try {
+      const { tools } = await candidate.listTools();
+      expect(tools.map((tool) => tool.name).sort()).toEqual(["boom", "count-all", "shout", "word_count"]);
+      expect((await candidate.callTool({ name: "shout", arguments: { text: "from the branch" } })).structuredContent).toEqual({ result: "FROM THE BRANCH" });
+    } finally {
+      await candidate.close();
+    }
+    // The candidate is not promoted: the main server does not offer it.
+    expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("shout");
+  }, 60_000);
+
   test("a promotion and a rollback change the list without a restart, and the client is told", async () => {
     const branch = "cand/20261123T120000Z";
     makeCandidate(repo.dir, branch, (worktree) => writeGeneratedTool(worktree, shoutSpec(), SHOUT_CODE));

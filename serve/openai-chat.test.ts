@@ -45,6 +45,8 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     const page = await client.models.list();
     expect(page.data.map((model) => model.id)).toEqual(["agent", "python", "toolsmith", "org"]);
     for (const model of page.data) expect(model).toMatchObject({ object: "model", owned_by: "org", created: expect.any(Number) });
+    expect(await client.models.retrieve("python")).toMatchObject({ id: "python", object: "model" });
+    await expect((async () => client.models.retrieve("gpt-4o"))()).rejects.toMatchObject({ status: 404, code: "model_not_found" });
   });
 
   test("the openai package streams a persona's reply, with usage when asked", async () => {

@@ -129,13 +129,21 @@ function usageOf(stats: Record<string, PersonaStats>) {
 }
 
 /** The OpenAI chat API over the room; both functions answer, never throw but HttpErrors of the limits (429, 413, 415). */
-export function createOpenAiChat(options: OpenAiChatOptions): { models(): Response; completions(request: Request, requestId: string): Promise<Response> } {
+export function createOpenAiChat(options: OpenAiChatOptions): { models(): Response; model(id: string): Response; completions(request: Request, requestId: string): Promise<Response> } {
   const personas = options.config.personas.map((persona) => persona.name);
 
+  const created = Math.floor(options.startedAt / 1000);
+  const ids = [...personas.filter((name) => name !== GROUP_MODEL), GROUP_MODEL];
+  const modelObject = (id: string) => ({ id, object: "model", created, owned_by: "org" });
+
   function models(): Response {
-    const created = Math.floor(options.startedAt / 1000);
-    const ids = [...personas.filter((name) => name !== GROUP_MODEL), GROUP_MODEL];
-    return Response.json({ object: "list", data: ids.map((id) => ({ id, object: "model", created, owned_by: "org" })) });
+    return Response.json({ object: "list", data: ids.map(modelObject) });
+  }
+
+  /** `GET /v1/models/{id}`: one model, or OpenAI's 404. */
+  function model(id: string): Response {
+    if (!ids.includes(id)) return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
+    return Response.json(modelObject(id));
   }
 
   async function completions(request: Request, requestId: string): Promise<Response> {
@@ -303,5 +311,5 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
     return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers } });
   }
 
-  return { models, completions };
+  return { models, model, completions };
 }

@@ -89,6 +89,7 @@ const ROUTES = {
   metrics: route("GET", "/metrics"),
   reload: route("POST", "/v1/admin/reload"),
   models: route("GET", "/v1/models"),
+  model: route("GET", "/v1/models/:id"),
   chatCompletions: route("POST", "/v1/chat/completions"),
   mcpPost: route("POST", "/mcp"),
   mcpGet: route("GET", "/mcp"),
@@ -332,6 +333,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         return reload();
       case ROUTES.models:
         return openAi.models();
+      case ROUTES.model:
+        return openAi.model(params.id as string);
       case ROUTES.chatCompletions:
         return openAi.completions(request, requestId);
       case ROUTES.mcpPost:
