@@ -98,6 +98,21 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     expect(audit).toContain('"requestId":"openai-req-1"');
   }, 60_000);
 
+  test("a tool the persona's policy marks ask is denied over HTTP: nobody can approve it", async () => {
+    const agent = fixture.config.personas.find((persona) => persona.name === "agent");
+    if (!agent) throw new Error("no agent persona");
+    const before = agent.tools;
+    agent.tools = { ...before, sh: "ask" };
+    try {
+      const reply = await client.chat.completions.create({ model: "agent", messages: [{ role: "user", content: "which kernel is this?" }] });
+      expect(reply.choices[0]?.message.content).toContain("The kernel is");
+      expect(reply.choices[0]?.message.content).not.toContain("Linux");
+      expect(reply.choices[0]?.message.content).toMatch(/approv|denied/);
+    } finally {
+      agent.tools = before;
+    }
+  }, 60_000);
+
   test("the client's messages are the conversation the persona answers from", async () => {
     const reply = await client.chat.completions.create({
       model: "agent",
