@@ -203,6 +203,8 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   try {
     const summary = await room.send(text, { signal: AbortSignal.any([signal, stop.signal]) });
     await renderer.idle();
+    // The stopped replies end quietly (one report, not one per persona): this is it.
+    if (stop.signal.aborted && !readerGone) warn("stopped with Ctrl-C");
     if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
     for (const reply of summary.incomplete) {
       process.stderr.write(`org: ${sanitizeForTerminal(reply.persona)}'s reply is incomplete: ${INCOMPLETE[reply.reason]}\n`);
