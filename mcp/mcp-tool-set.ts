@@ -7,6 +7,7 @@ import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 export class McpToolSet {
   #entries: McpToolEntry[] = [];
   #signature = "";
+  #loaded = false;
   #listeners = new Set<() => void>();
   #refreshing: Promise<boolean> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -32,11 +33,12 @@ export class McpToolSet {
   async #refresh(): Promise<boolean> {
     const entries = await this.load();
     const signature = entries.map((entry) => entry.signature).join("\n");
-    const changed = signature !== this.#signature;
-    const first = this.#signature === "" && this.#entries.length === 0;
+    // The first load sets the list; only later changes are news (an empty first list too: a first tool is a change).
+    const changed = this.#loaded && signature !== this.#signature;
+    this.#loaded = true;
     this.#entries = entries;
     this.#signature = signature;
-    if (changed && !first) for (const listener of this.#listeners) listener();
+    if (changed) for (const listener of this.#listeners) listener();
     return changed;
   }
 
