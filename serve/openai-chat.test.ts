@@ -17,7 +17,9 @@ const SCRIPT = {
     { when: { persona: "agent", lastRole: "tool" as const }, reply: { text: "The kernel is {{lastMessage}}", chunkSize: 4 } },
     { when: { persona: "agent", lastMessage: "remember" }, reply: { text: "You said before: {{lastMessage}}" } },
     { when: { persona: "agent" }, reply: { text: "Agent here, streaming a reply in small pieces.", chunkSize: 5, delayMs: 2 } },
+    { when: { persona: "python", lastMessage: "break" }, reply: { text: "Python starts to answer and then", chunkSize: 4, fault: { cutAfterChunks: 4 } } },
     { when: { persona: "python" }, reply: { text: "Python here, ready to run code.", chunkSize: 3, delayMs: 2 } },
+    { when: { persona: "toolsmith", lastMessage: "fail hard" }, reply: { fault: { status: 400, message: "the model refuses" } } },
     { when: { persona: "toolsmith" }, reply: { text: "Toolsmith here, I build tools.", chunkSize: 6 } },
   ],
 };
@@ -111,6 +113,18 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     } finally {
       agent.tools = before;
     }
+  }, 60_000);
+
+  test("a reply that breaks off mid-stream keeps what arrived and says so; with no text at all the request fails", async () => {
+    const whole = await client.chat.completions.create({ model: "python", messages: [{ role: "user", content: "break please" }] });
+    expect(whole.choices[0]?.message.content).toMatch(/^Python starts to[^]*\(the reply broke off: /);
+    const stream = await client.chat.completions.create({ model: "org", messages: [{ role: "user", content: "break please" }], stream: true });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toContain("python: Python starts to");
+    expect(text).toContain("(the reply broke off: ");
+    expect(text).toContain("agent: Agent here");
+    await expect((async () => client.chat.completions.create({ model: "toolsmith", messages: [{ role: "user", content: "fail hard" }] }))()).rejects.toMatchObject({ status: 502, code: "no_answer" });
   }, 60_000);
 
   test("the client's messages are the conversation the persona answers from", async () => {

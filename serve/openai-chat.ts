@@ -201,7 +201,9 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
       } finally {
         await finish();
       }
-      const replies = summary.messages.filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "");
+      // A reply that broke off keeps what arrived, and says so.
+      const textOf = (message: RoomMessage) => (message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text);
+      const replies = summary.messages.filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "").map((message) => ({ ...message, text: textOf(message) }));
       if (replies.length === 0) {
         const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ") || "no persona answered";
         return openAiError(502, `the room gave no answer: ${why}`, null, "no_answer");
@@ -265,6 +267,11 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
             // Leading whitespace waits, so a block never starts blank.
             reply.text += event.text;
             if (reply.text.trim() === "") return;
+          } else if (event.type === "error" && event.replyId && event.kind !== "aborted") {
+            const reply = replies.get(event.replyId);
+            // Only a reply that said something gets the note; one that said nothing is left out (or the turn fails).
+            if (!reply || reply.text.trim() === "") return;
+            reply.text += `\n\n(the reply broke off: ${event.message})`;
           } else if (event.type === "reply-end") {
             const reply = replies.get(event.replyId);
             if (reply) reply.ended = true;
