@@ -78,6 +78,21 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     expect(blocks).toEqual(["agent: Agent here, streaming a reply in small pieces.", "python: Python here, ready to run code.", "toolsmith: Toolsmith here, I build tools."]);
   });
 
+  test("replies streaming at the same time still come as whole blocks, one after another", async () => {
+    await using parallel = await serveFixture({ script: SCRIPT, checkoutDir: checkout.dir, concurrency: 3 });
+    const side = startServe({ handler: parallel.handler, host: "127.0.0.1", port: 0 });
+    try {
+      const stream = await new OpenAI({ baseURL: `${side.url}/v1`, apiKey: "none", maxRetries: 0 }).chat.completions.create({ model: "org", messages: [{ role: "user", content: "hi all" }], stream: true });
+      let text = "";
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+      expect(text.split("\n\n").sort()).toEqual(["agent: Agent here, streaming a reply in small pieces.", "python: Python here, ready to run code.", "toolsmith: Toolsmith here, I build tools."]);
+      // Three slots on the one server (concurrency: 3): the replies stream side by side, their deltas interleaved.
+      expect(parallel.server.requests.filter((request) => request.path === "/v1/chat/completions")).toHaveLength(3);
+    } finally {
+      await side.stop(true);
+    }
+  });
+
   test("not streamed: a persona answers in one message; the group as one message per persona", async () => {
     const one = await client.chat.completions.create({ model: "toolsmith", messages: [{ role: "user", content: "hello" }] });
     expect(one.object).toBe("chat.completion");
