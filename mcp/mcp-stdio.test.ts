@@ -18,6 +18,8 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
   const repo = tempGitRepo("org-mcp-stdio-");
   const stderr: string[] = [];
   const changes: number[] = [];
+  // A line on stdout that is not protocol reaches the client as an error here.
+  const protocolErrors: Error[] = [];
   let client: Client;
 
   beforeAll(async () => {
@@ -36,6 +38,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     });
     transport.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
     client = new Client({ name: "org-test", version: "1.0.0" });
+    client.onerror = (error) => protocolErrors.push(error);
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       changes.push(Date.now());
     });
@@ -123,5 +126,6 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     await waitUntil("tools/list_changed after the rollback", () => changes.length >= 2, 30_000);
     expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("shout");
     expect(stderr.join("")).toContain("serving 3 tool(s)");
+    expect(protocolErrors).toEqual([]);
   }, 120_000);
 });
