@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -16,6 +17,8 @@ const REPO = join(import.meta.dir, "..");
 // client configured with `"command": "org", "args": ["mcp"]` would.
 describe("org mcp over stdio, with the MCP SDK's client", () => {
   const repo = tempGitRepo("org-mcp-stdio-");
+  // The workspace is not the checkout: its workflows use the checkout's promoted tools.
+  const workspace = mkdtempSync(join(tmpdir(), "org-mcp-ws-"));
   const stderr: string[] = [];
   const changes: number[] = [];
   // A line on stdout that is not protocol reaches the client as an error here.
@@ -25,14 +28,15 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
   beforeAll(async () => {
     writeGeneratedTool(repo.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
     writeGeneratedTool(repo.dir, boomSpec(), BOOM_CODE);
-    mkdirSync(join(repo.dir, "workflows"));
-    writeFileSync(join(repo.dir, "workflows", "count-all.json"), JSON.stringify(LINES_WORKFLOW));
+    chmodSync(workspace, 0o755);
+    mkdirSync(join(workspace, "workflows"));
+    writeFileSync(join(workspace, "workflows", "count-all.json"), JSON.stringify(LINES_WORKFLOW));
     writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
     gitSync(repo.dir, ["add", "-A"]);
-    gitSync(repo.dir, ["commit", "--quiet", "-m", "two promoted tools and a workflow"]);
+    gitSync(repo.dir, ["commit", "--quiet", "-m", "two promoted tools"]);
     const transport = new StdioClientTransport({
       command: join(REPO, "bin", "org"),
-      args: ["mcp", "--repo", repo.dir, "--workspace", repo.dir],
+      args: ["mcp", "--repo", repo.dir, "--workspace", workspace],
       env: Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
       stderr: "pipe",
     });
@@ -48,6 +52,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
   afterAll(async () => {
     await client?.close();
     repo[Symbol.dispose]();
+    rmSync(workspace, { recursive: true, force: true });
   });
 
   test("lists each promoted tool and workflow with its schemas and annotations", async () => {
@@ -96,7 +101,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     await candidate.connect(
       new StdioClientTransport({
         command: join(REPO, "bin", "org"),
-        args: ["mcp", "--ref", branch, "--repo", repo.dir, "--workspace", repo.dir],
+        args: ["mcp", "--ref", branch, "--repo", repo.dir, "--workspace", workspace],
         env: Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
         stderr: "pipe",
       }),

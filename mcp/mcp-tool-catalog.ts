@@ -7,7 +7,7 @@ import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { redact } from "../security/redact.ts";
 import { changedFileProblem, promotedToolsIn, runToolCopy, verifiedToolCode } from "../toolsmith/promoted-tools.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
-import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
+import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
 import { runWorkflow } from "../workflows/run-workflow.ts";
 import { parseWorkflow, WORKFLOW_FILE_PATTERN, WorkflowError } from "../workflows/workflow-file.ts";
@@ -133,9 +133,11 @@ export async function entriesAtCommit(git: RepoGit, commit: string, label: strin
 
 /**
  * Every workflow file in `<workspaceDir>/workflows/` as a tool named after the file (without `.json`); it runs
- * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`.
+ * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`
+ * (the checkout whose promoted tools are offered).
  */
-export function workflowEntries(workspaceDir: string, onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+export function workflowEntries(workspaceDir: string, toolRoots: readonly string[], onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+  const roots = [...new Set([workspaceDir, ...toolRoots])];
   const folder = join(workspaceDir, "workflows");
   let files: string[];
   try {
@@ -155,7 +157,7 @@ export function workflowEntries(workspaceDir: string, onSkip: (name: string, pro
       continue;
     }
     const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
-    const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir });
+    const tools = generatedToolCaller({ roots, scratchDir });
     let text: string;
     try {
       // One read for the listing; every call reads and checks the file again.
@@ -173,7 +175,7 @@ export function workflowEntries(workspaceDir: string, onSkip: (name: string, pro
         annotations: { title: parsed.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
         signature: `workflow:${name}:${sha256Hex(text)}`,
         async run(input, signal) {
-          const fresh = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir });
+          const fresh = generatedToolCaller({ roots, scratchDir });
           try {
             const checkedGraph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: fresh.checkTool });
             const output = await runWorkflow(checkedGraph, input, { callTool: fresh.callTool, ...(signal ? { signal } : {}) });

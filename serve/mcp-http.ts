@@ -43,7 +43,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       const offered = new Set(options.tools.generated().map((tool) => tool.name));
       generated = { generation: options.tools.generation, entries: promotedEntries(options.tools.checkoutDir).filter((entry) => offered.has(entry.name)) };
     }
-    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir)]);
+    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir])]);
   });
   let watching = false;
 
