@@ -33,7 +33,7 @@ Routes:
   POST /v1/tools/NAME/run      { inputs } → { ok, output } (sandboxed; only tools serve.tools marks "allow")
   GET  /metrics                Prometheus text
   POST /v1/admin/reload        take a new HEAD's generated tools now (done by itself every 2 s)
-  GET  /v1/models              OpenAI's model list: each persona, and "org" (the whole group)
+  GET  /v1/models[/ID]         OpenAI's model list: each persona, and "org" (the whole group)
   POST /v1/chat/completions    OpenAI's chat API (stream or not): model = a persona or "org"
   POST|GET|DELETE /mcp         the generated tools and workflows over MCP's Streamable HTTP transport
 
