@@ -10,6 +10,9 @@ import { demoCommand } from "./cli/demo-command.ts";
 import { sandboxCommand } from "./cli/sandbox-command.ts";
 import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
+import { mcpCommand } from "./cli/mcp-command.ts";
+import { initCommand } from "./cli/init-command.ts";
+import { doctorCommand } from "./cli/doctor-command.ts";
 import { instanceCommand } from "./cli/instance-command.ts";
 import { toolCommand } from "./cli/tool-command.ts";
 import { workflowCommand } from "./cli/workflow-command.ts";
@@ -32,6 +35,9 @@ const commands: Command[] = [
   fitnessCommand,
   promoteCommand,
   rollbackCommand,
+  mcpCommand,
+  initCommand,
+  doctorCommand,
 ];
 
 const VERSION = "0.1.0";

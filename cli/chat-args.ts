@@ -11,6 +11,8 @@ export type ChatOptions = {
   json: boolean;
   yes: boolean;
   workspace?: string;
+  /** Every persona's model unless the config names one (like OLLAMA_MODEL, but for this run). */
+  model?: string;
 };
 
 const CHAT_FLAGS = {
@@ -21,6 +23,7 @@ const CHAT_FLAGS = {
   json: { type: "boolean" },
   yes: { type: "boolean", short: "y" },
   workspace: { type: "string" },
+  model: { type: "string", short: "m" },
 } as const;
 
 /** Parses chat's flags; `--flag=value` and `--flag value` both work. Throws UsageError naming the problem. */
@@ -36,5 +39,6 @@ export function parseChatArgs(args: string[]): ChatOptions {
     throw new UsageError("--json goes with --once TEXT (one turn, one JSON event per line)", "chat");
   }
   if (options.once !== undefined && options.once.trim() === "") throw new UsageError("--once needs a non-empty message", "chat");
+  if (options.model !== undefined && options.model.trim() === "") throw new UsageError("--model needs a model name, e.g. --model qwen3:8b", "chat");
   return options;
 }

@@ -183,3 +183,26 @@ describe("--once against the scripted server", () => {
     expect(transcript).toContain('"text":"and again"');
   });
 });
+
+describe("the command-line habits: --model, a missing model named at start, a misspelt @name", () => {
+  test("--model (and -m) sets every persona's model; a model the server lacks is named before the first message", async () => {
+    await using server = await startScriptedServer({ script: { models: ["qwen3:8b", "llama3.1:8b"], rules: [{ reply: { text: "fine" } }] }, port: 0 });
+    const ok = await chat(["-m", "llama3.1:8b", "--once", "hello", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    expect(ok.exitCode).toBe(0);
+    expect((server.requests.at(-1)?.body as { model: string }).model).toBe("llama3.1:8b");
+    const missing = await chat(["--model", "nope:1b", "--once", "hello", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url });
+    expect(missing.stderr).toContain(`agent's model "nope:1b" (from --model) is not on ${server.url}; it has: qwen3:8b, llama3.1:8b.`);
+    // Said at start, by the probe, not by a failed reply: every persona is named, though only agent was asked.
+    expect(missing.stderr).toContain(`python's model "nope:1b" (from --model) is not on`);
+  });
+
+  test("--once in group mode refuses a misspelt @name with the likely persona, exit 2, nothing sent", async () => {
+    await using server = await startScriptedServer({ script: { rules: [{ reply: { text: "fine" } }] }, port: 0 });
+    const result = await chat(["--once", "@pyhton what is 6*7?"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('there is no persona "@pyhton" (did you mean @python?); the message was not sent. Send it again as: @python what is 6*7?');
+    expect(server.requests.map((request) => request.path)).not.toContain("/v1/chat/completions");
+    const typesOk = await chat(["--once", "what does @types/node hold?", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    expect(typesOk.exitCode).toBe(0);
+  });
+});

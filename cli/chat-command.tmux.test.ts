@@ -63,6 +63,16 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   expect(pane).toMatch(/agent\s+│ agent says: sunny in the sandbox, no clouds at all\./);
   expect(pane).toContain("group › how is the weather?");
 
+  // A misspelt @name is held and asked about, not sent to everyone: y sends it to the persona it meant.
+  await tmux.waitFor(session, /group ›[^]*group ›/);
+  await tmux.type(session, "@pyhton how is the weather?");
+  await tmux.keys(session, "Enter");
+  await tmux.waitFor(session, /there is no persona "@pyhton" \(did you mean @python\?\); the message is held\.[^]*\[y\]es/);
+  await tmux.type(session, "y");
+  await tmux.keys(session, "Enter");
+  const held = await tmux.waitFor(session, /Enter: not sent › y\s+python\s+│ python says: 21 degrees, computed\.[^]*group › \s*$/);
+  expect(held.split("agent says: sunny").length).toBe(2);
+
   // Slash commands work in the same pane; history survives in the workspace.
   await tmux.waitFor(session, /group ›[^]*group ›/);
   await tmux.type(session, "/mode direct:agent");
@@ -75,9 +85,12 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /agent\s+│ Once/);
   await tmux.keys(session, "C-c");
-  await tmux.waitFor(session, /stopping[^]*direct:agent ›[^]*$/);
+  await tmux.waitFor(session, /stopped with Ctrl-C[^]*direct:agent ›[^]*$/);
   const afterStop = await tmux.capture(session);
   expect(afterStop).not.toContain("went on and on and on.");
+  // One Ctrl-C is reported once, in one wording: no error line per stopped reply.
+  expect(afterStop.split("stopped with Ctrl-C")).toHaveLength(2);
+  expect(afterStop).not.toContain("the completion was stopped");
   await tmux.keys(session, "C-c");
   await tmux.waitFor(session, "org exited with code 0");
 
@@ -138,7 +151,7 @@ test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies i
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /(allow\?[^]*){3}\[a\]lways for sh:/);
   await tmux.keys(session, "C-c");
-  const stopped = await tmux.waitFor(session, /stopping — press Ctrl-C again[^]*group › \s*$/);
+  const stopped = await tmux.waitFor(session, /\(stopped with Ctrl-C\) Press Ctrl-C again[^]*group › \s*$/);
   expect(stopped).toContain("· not run: agent's sh call (interrupted)");
   await Bun.sleep(500);
   expect(done(await tmux.capture(session))).toBe(before);

@@ -16,11 +16,13 @@ import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { LineEditor } from "./line-editor.ts";
-import { deadServerMessage, probeModelServer } from "./model-server-probe.ts";
+import { deadServerMessage, missingModelMessages, probeModelServer } from "./model-server-probe.ts";
 import { orgInvocation, REPO_DIR, shellWord } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { misspeltMentions } from "./misspelt-mentions.ts";
+import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "./terminal-safe-json.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
@@ -44,18 +46,21 @@ The chat room in this terminal (the default command). Type a message for the per
 
 Options:
   --config FILE      room configuration (default: org.config.json in the workspace, else built-in defaults)
+  --model M, -m M    every persona uses model M unless org.config.json names another (instead of OLLAMA_MODEL)
   --mode MODE        start in group, direct:<persona> or file:<path>
   --resume [ID]      go on with a saved session (the newest when no id is given)
   --once TEXT        send one message, print the replies, exit (1 if a reply failed, its tool loop was
-                     stopped, or the last command it ran in the sandbox failed)
+                     stopped, or the last command it ran in the sandbox failed; 2 if, in group mode, an
+                     @name is a misspelt persona: the message is not sent and the likely name is shown)
   --json             with --once: print every room event as one JSON line
   --yes, -y          approve tools that the config marks "ask" without asking
   --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
-${slashHelp()}
+${wrapText(slashHelp(), 108)}
 
 Examples:
   org chat
+  org chat -m llama3.1:8b
   org chat --once "what is in this folder?" --mode direct:agent --json
   OLLAMA_BASE=http://127.0.0.1:11434 OLLAMA_MODEL=qwen3:8b org chat --resume`;
 
@@ -76,7 +81,13 @@ function prepare(args: string[]): ChatSetup {
   if (options.config !== undefined && !existsSync(options.config)) {
     throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
   }
-  const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), undefined, { workspaceDir });
+  const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
+  const loaded = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
+  // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
+  const config =
+    options.model === undefined
+      ? loaded
+      : { ...loaded, personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)) };
   if (options.mode !== undefined) {
     try {
       parseRoomMode(options.mode, config.personas.map((persona) => persona.name), workspaceDir);
@@ -89,12 +100,12 @@ function prepare(args: string[]): ChatSetup {
   return { options, workspaceDir, config, color };
 }
 
-/** The first server nobody answers at, with the reason; undefined when all answer. */
-async function firstDeadServer(config: OrgConfig, signal: AbortSignal): Promise<string | undefined> {
+/** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
+async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
   const baseUrls = [...new Set(config.personas.map((persona) => persona.baseUrl))];
   const results = await Promise.all(baseUrls.map((baseUrl) => probeModelServer(baseUrl, signal)));
   const dead = results.find((result) => !result.reachable);
-  return dead && !dead.reachable ? deadServerMessage(dead.baseUrl, dead.error) : undefined;
+  return { dead: dead && !dead.reachable ? deadServerMessage(dead.baseUrl, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }
 
 async function openChatRoom(
@@ -172,12 +183,13 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   const printLine = (line: string) => print(`${line}\n`);
   // What org says on stderr quotes models and servers too: it passes the terminal sanitizer.
   const warn = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
-  const dead = await firstDeadServer(setup.config, signal);
+  const { dead, missing } = await checkServers(setup.config, signal);
   if (dead) {
     if (options.json) printLine(terminalSafeJson({ type: "error", kind: "unreachable", message: dead }));
     warn(dead);
     return 1;
   }
+  for (const line of missing) warn(line);
   const renderer = createConsoleRenderer({
     write: print,
     color: setup.color,
@@ -190,12 +202,23 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     if (options.json) printLine(terminalSafeJson(event));
     else renderer.handle(event);
   });
+  // A misspelt @name in group mode would send the message to everyone: refused, with the likely name.
+  const misspelt = room.mode.kind === "group" ? misspeltMentions(text, room.personas().map((persona) => persona.name)) : undefined;
+  if (misspelt) {
+    await room.close();
+    const message = `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`;
+    if (options.json) printLine(terminalSafeJson({ type: "error", kind: "unknown-persona", message }));
+    warn(message);
+    return 2;
+  }
   // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
   const onInterrupt = () => stop.abort(new Error("stopped with Ctrl-C"));
   process.on("SIGINT", onInterrupt);
   try {
     const summary = await room.send(text, { signal: AbortSignal.any([signal, stop.signal]) });
     await renderer.idle();
+    // The stopped replies end quietly (one report, not one per persona): this is it.
+    if (stop.signal.aborted && !readerGone) warn("stopped with Ctrl-C");
     if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
     for (const reply of summary.incomplete) {
       process.stderr.write(`org: ${sanitizeForTerminal(reply.persona)}'s reply is incomplete: ${INCOMPLETE[reply.reason]}\n`);
@@ -228,12 +251,15 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     columns: terminalColumns,
   });
   const { ansi } = renderer;
-  const say = (text: string, style?: Style) => renderer.print(ansi.join(ansi.text(text, style), ansi.text("\n")));
-  const dead = await firstDeadServer(config, signal);
+  // Org's own lines wrap between words at the terminal's width, as replies do (the renderer sanitizes first).
+  const wrap = (text: string) => wrapText(sanitizeForTerminal(text), terminalColumns());
+  const say = (text: string, style?: Style) => renderer.print(ansi.join(ansi.text(wrap(text), style), ansi.text("\n")));
+  const { dead, missing } = await checkServers(config, signal);
   if (dead) {
     say(`warning: ${dead}`, "yellow");
     say("(the room opens anyway; messages will fail until a server answers)\n");
   }
+  for (const line of missing) say(`warning: ${line}`, "yellow");
 
   const editor = new LineEditor({
     historyFile: join(setup.workspaceDir, HISTORY_FILE),
@@ -264,7 +290,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   try {
     await editor.start();
     const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
-    renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(` — ${personas.join(", ")}. Session ${room.sessionId}.\n`)));
+    const banner = wrap(`org — ${personas.join(", ")}. Session ${room.sessionId}.`);
+    renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(`${banner.slice(3)}\n`)));
     say("Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.", "gray");
     if (options.resume !== undefined) {
       // A replayed transcript is outside text like a live reply: say() sanitizes it.
@@ -277,8 +304,21 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       {
         host: roomSlashHost(room, config, setup.workspaceDir, recall),
         send: async (text, turnSignal) => {
+          // A misspelt @name in group mode is held: sent to the persona it likely meant, as written, or not at all.
+          const misspelt = room.mode.kind === "group" ? misspeltMentions(text, room.personas().map((persona) => persona.name)) : undefined;
+          let chosen = text;
+          if (misspelt) {
+            say(`· ${misspelt.problem}; the message is held.`, "yellow");
+            const answer = await editor.readLine(`send it as "${misspelt.corrected.length > 60 ? `${misspelt.corrected.slice(0, 59)}…` : misspelt.corrected}"? [y]es / [n]o, to everyone as written / Enter: not sent › `, { remember: false });
+            const choice = answer.type === "line" ? answer.text.trim().toLowerCase() : "";
+            if (choice === "y" || choice === "yes") chosen = misspelt.corrected;
+            else if (choice !== "n" && choice !== "no") {
+              say("· not sent; ↑ brings it back to edit.", "gray");
+              return;
+            }
+          }
           // The credential guard: a message that holds what looks like a key is held with a question first.
-          const scan = scanForSecrets(text, config.secrets);
+          const scan = scanForSecrets(chosen, config.secrets);
           let credentials: CredentialChoice = "redact";
           if (scan.kinds.length > 0) {
             for (const line of credentialQuestionLines(scan)) say(line, "yellow");
@@ -290,14 +330,14 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
             }
             if (answer === "edit") {
               say("· not sent; your message is back on the line to edit.", "gray");
-              return { edit: text };
+              return { edit: chosen };
             }
             credentials = answer;
           }
-          await room.send(text, { signal: turnSignal, credentials });
+          await room.send(chosen, { signal: turnSignal, credentials });
           await renderer.idle();
         },
-        write: (text) => renderer.print(ansi.text(text)),
+        write: (text) => renderer.print(ansi.text(wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
       },
       { prompt: () => ansi.text(`${formatRoomMode(room.mode)} › `, "bold"), signal },

@@ -44,7 +44,9 @@ test("Ctrl-C stops the running turn and the room keeps reading; twice in a row l
   input.write("quick\r");
   await started;
   expect(stopped).toEqual(["tell me a long story"]);
-  expect(output()).toContain("stopping");
+  // One Ctrl-C, one report.
+  expect(output().split("stopped with Ctrl-C")).toHaveLength(2);
+  expect(output()).toContain("(stopped with Ctrl-C) Press Ctrl-C again to leave, or type /quit.");
   started = nextTurn();
   input.write("another long one\r");
   await started;
@@ -64,7 +66,7 @@ test("Ctrl-C on a typed line clears it; on an empty prompt it warns, then leaves
   input.write("\x03");
   await loop;
   expect(sent).toEqual([]);
-  expect(output()).toContain("press Ctrl-C again to leave");
+  expect(output()).toContain("Press Ctrl-C again to leave, or type /quit.");
   loop = runChatLoop(editor, context, { prompt: () => "> ", signal: new AbortController().signal });
   input.write("/nope\r/quit\r");
   await loop;

@@ -22,6 +22,9 @@ function isEdit(value: unknown): value is { edit: string } {
   return typeof value === "object" && value !== null && typeof (value as { edit?: unknown }).edit === "string";
 }
 
+/** What one Ctrl-C says, whether it stopped a turn or came at the prompt. */
+export const CTRL_C_AGAIN = "Press Ctrl-C again to leave, or type /quit.";
+
 /**
  * Handles one line as the user typed it: a message becomes a turn, a slash command runs, a mistake is
  * explained. Used by the interactive chat and by the demo, which types its lines through here.
@@ -72,7 +75,7 @@ export async function runChatLoop(
       if (result.text.trim() !== "") continue; // Ctrl-C on a typed line just clears it, as in a shell
       interruptsInARow += 1;
       if (interruptsInARow >= 2) return;
-      context.write("(press Ctrl-C again to leave, or type /quit)\n");
+      context.write(`${CTRL_C_AGAIN}\n`);
       continue;
     }
     interruptsInARow = 0;
@@ -85,7 +88,7 @@ export async function runChatLoop(
     editor.onInterrupt(() => {
       interruptsInARow += 1;
       if (interruptsInARow >= 2) leave();
-      else context.write("\n(stopping — press Ctrl-C again to leave the room)\n");
+      else context.write(`\n(stopped with Ctrl-C) ${CTRL_C_AGAIN}\n`);
       work.abort(new Error("stopped with Ctrl-C"));
     });
     try {

@@ -363,6 +363,8 @@ export function createConsoleRenderer(options: {
           const block = blockOf(event.replyId, event.persona);
           stopWaiting(block);
           request(block);
+          // A stop the user asked for is said once, by the chat loop; each stopped reply just ends.
+          if (event.kind === "aborted") break;
           // Several personas on one server often fail alike (a missing model): the message is shown once a turn.
           const first = turnErrors.get(event.message);
           if (first === undefined) turnErrors.set(event.message, event.persona);

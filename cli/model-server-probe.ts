@@ -36,3 +36,24 @@ export function deadServerMessage(baseUrl: string, detail: string): string {
     `    then run with OLLAMA_BASE=http://127.0.0.1:11434 — or just watch '${orgInvocation()} demo'.`,
   ].join("\n");
 }
+
+/** Whether a server's list has `model` (Ollama finds `name` as `name:latest`). */
+export function hasModel(available: readonly string[], model: string): boolean {
+  return available.includes(model) || available.includes(`${model}:latest`);
+}
+
+/**
+ * One line per persona whose server answered with a model list that lacks its model: the persona, the model,
+ * where the model was set, and what the server has. Servers that list nothing are not judged.
+ */
+export function missingModelMessages(personas: readonly { name: string; model: string; baseUrl: string; modelSource?: string }[], results: readonly ProbeResult[]): string[] {
+  const messages: string[] = [];
+  for (const persona of personas) {
+    const result = results.find((entry) => entry.baseUrl === persona.baseUrl);
+    if (!result?.reachable || result.models.length === 0 || hasModel(result.models, persona.model)) continue;
+    messages.push(
+      `${persona.name}'s model "${persona.model}"${persona.modelSource ? ` (from ${persona.modelSource})` : ""} is not on ${persona.baseUrl}; it has: ${result.models.join(", ")}. Pull it (ollama pull ${persona.model}), or pick one with --model or /use ${persona.name} MODEL.`,
+    );
+  }
+  return messages;
+}

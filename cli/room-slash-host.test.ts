@@ -79,3 +79,17 @@ test("/models lists the server's models, /use checks them, /tools marks ask", as
   expect(await run("/use ghost scripted")).toContain('/use: there is no persona "ghost"');
   expect(await run("/tools")).toBe("  agent: sh (asks first), chat_mode");
 });
+
+test("/tools lists the toolsmith's build_tool", async () => {
+  const config = loadOrgConfig(join(workspace, "none.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+  const defaults = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
+  try {
+    const lines: string[] = [];
+    const parsed = parseInput("/tools");
+    if (parsed.type !== "command") throw new Error("not a command");
+    await runSlashCommand(parsed.command, roomSlashHost(defaults, config, workspace), { write: (text) => lines.push(text), signal: new AbortController().signal });
+    expect(lines.find((line) => line.startsWith("  toolsmith:"))).toContain("build_tool");
+  } finally {
+    await defaults.close();
+  }
+});

@@ -1,3 +1,4 @@
+import { BUILD_TOOL } from "../models/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
@@ -63,10 +64,16 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
         name: persona.name,
         model: persona.model,
         baseUrl: persona.baseUrl,
-        tools: persona.tools.map((name) => ({
-          name,
-          approval: policies.get(persona.name)?.[name] === "ask" ? ("ask" as const) : ("allow" as const),
-        })),
+        tools: [
+          ...persona.tools
+            .filter((name) => !(persona.kind === "toolsmith" && name === BUILD_TOOL))
+            .map((name) => ({
+              name,
+              approval: policies.get(persona.name)?.[name] === "ask" ? ("ask" as const) : ("allow" as const),
+            })),
+          // The toolsmith's own tool: not in the room's policy, never asks (models/toolsmith-model.ts).
+          ...(persona.kind === "toolsmith" ? [{ name: BUILD_TOOL, approval: "allow" as const }] : []),
+        ],
       })),
     serverModels: async (signal) => {
       const baseUrls = [...new Set(room.personas().map((persona) => persona.baseUrl))];

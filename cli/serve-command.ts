@@ -44,6 +44,9 @@ Routes:
   POST /v1/tools/NAME/run      { inputs } → { ok, output } (sandboxed; only tools serve.tools marks "allow")
   GET  /metrics                Prometheus text
   POST /v1/admin/reload        take a new HEAD's generated tools now (done by itself every 2 s)
+  GET  /v1/models[/ID]         OpenAI's model list: each persona, and "org" (the whole group)
+  POST /v1/chat/completions    OpenAI's chat API (stream or not): model = a persona or "org"
+  POST|GET|DELETE /mcp         the generated tools and workflows over MCP's Streamable HTTP transport
 
 Environment:
   ORG_API_TOKEN          'Authorization: Bearer <token>' on every route but /health
@@ -59,7 +62,8 @@ Environment:
 
 Example:
   org serve --port 7001
-  curl -N http://127.0.0.1:7001/v1/messages -H 'content-type: application/json' -d '{"text":"hello"}'`;
+  curl -N http://127.0.0.1:7001/v1/messages -H 'content-type: application/json' -d '{"text":"hello"}'
+  OPENAI_BASE_URL=http://127.0.0.1:7001/v1 OPENAI_API_KEY=$ORG_API_TOKEN   # for any OpenAI client`;
 
 /** How often the server looks at its checkout's HEAD for a promotion or rollback to take. */
 const HEAD_CHECK_MS = 2_000;

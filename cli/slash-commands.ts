@@ -97,8 +97,8 @@ export function slashHelp(): string {
     "Commands:",
     ...Object.values(SPECS).map((spec) => `  ${spec.usage.padEnd(width)}  ${spec.summary}`),
     "",
-    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line",
-    "that begins with /. Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice exits.",
+    // One line: the console wraps it between words at the terminal's width.
+    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line that begins with /. Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice leaves.",
   ].join("\n");
 }
 

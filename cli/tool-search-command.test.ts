@@ -27,7 +27,9 @@ describe("tool search", () => {
     expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" });
     const lines = stdout.trimEnd().split("\n");
     expect(lines[0]).toBe("searched 3 promoted and 0 candidate tools with full-text (BM25) only");
-    expect(lines[1]).toMatch(/^ 1\. word_count +\d+\.\d\d  promoted   Counts the words in a text\.$/);
+    // Readable: the best hit is 100 %, the others a share of it (BM25's own numbers are near 0 in a small index).
+    expect(lines[1]).toMatch(/^ 1\. word_count +100%  promoted   Counts the words in a text\.$/);
+    expect(lines[2]).toMatch(/^ 2\. \w+ +\d{1,3}%  promoted /);
     expect(lines).toHaveLength(4);
     expect(stdout).toContain("evil_words");
     expect(stdout).toContain("\\x1b]0;pwned\\x07 words \\u202eesrever\\u202c \\u009b2J next line");
@@ -51,9 +53,11 @@ describe("tool search", () => {
   test("an embedding server that is not there: FTS alone, and the output says why", async () => {
     const { stdout, exitCode } = await toolSearch(["count characters"], { ORG_EMBED_BASE: "http://127.0.0.1:9", ORG_EMBED_MODEL: "nomic-embed-text" });
     expect(exitCode).toBe(0);
-    expect(stdout).toContain("full-text (BM25) only");
-    expect(stdout).toContain("embeddings not used: no embedding server answered at http://127.0.0.1:9/api/embed");
-    expect(stdout).toMatch(/ 1\. char_count/);
+    // One quiet line: full-text only, and why in a few words; no connection error.
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("searched 3 promoted and 0 candidate tools with full-text (BM25) only: no embedding server at http://127.0.0.1:9 (set ORG_EMBED_BASE, or ORG_EMBED_MODEL=off)");
+    expect(lines[1]).toMatch(/^ 1\. char_count +100% /);
+    expect(stdout).not.toMatch(/ECONNREFUSED|Unable to connect/);
   });
 
   test("a wrong command line is a usage error", async () => {

@@ -11,7 +11,8 @@ import { terminalSafeJson } from "./terminal-safe-json.ts";
 export const TOOL_SEARCH_HELP = `search Finds generated tools, promoted (tools/generated/) and candidates (cand/* branches), by what they
       do: BM25 over names, descriptions, schema fields and examples, blended with embedding similarity
       when ORG_EMBED_BASE (default OLLAMA_BASE) answers /api/embed for ORG_EMBED_MODEL (default
-      nomic-embed-text; 'off' for full-text search alone). The first line says which was used.
+      nomic-embed-text; 'off' for full-text search alone). The first line says which was used (and, in
+      a few words, why embeddings were not). Each hit shows its relevance as a share of the best one's.
       --limit N (default 10); --json prints one JSON line. The index is a cache in .org/registry/ of the
       checkout, brought up to date before each search.`;
 
@@ -23,17 +24,31 @@ function terminalLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-/** The human-readable search result: what was used, then one line per tool. */
+/** Why embeddings were not used, in a few words: an absent server is normal (no connection error shown). */
+function shortNote(note: string): string {
+  const absent = /no embedding server answered at (\S+?)\/api\/embed/.exec(note);
+  if (absent) return `no embedding server at ${absent[1]} (set ORG_EMBED_BASE, or ORG_EMBED_MODEL=off)`;
+  return terminalLine(note.replace(/^embeddings not used: /, "").replace(/\s*\([^)]*\)\s*$/, ""), 160);
+}
+
+/** Each hit's relevance as a share of the best hit's score, 0 to 1 (1 for the best; both scales are "higher is better"). */
+export function relevanceOf(outcome: SearchOutcome): number[] {
+  const top = outcome.hits[0]?.score ?? 0;
+  return outcome.hits.map((hit) => (top > 0 ? Math.max(0, Math.min(1, hit.score / top)) : 1));
+}
+
+/** The human-readable search result: what was used, then one line per tool with its relevance next to the best. */
 export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder | undefined, counts: { promoted: number; candidate: number }): string {
   const used = outcome.method === "fts+embeddings" ? `full-text (BM25) + embeddings (${embedder?.label ?? "?"}), fused by reciprocal rank` : "full-text (BM25) only";
-  const lines = [`searched ${counts.promoted} promoted and ${counts.candidate} candidate tools with ${used}`];
-  if (outcome.note) lines.push(terminalLine(outcome.note, 300));
+  const why = outcome.note ? `: ${shortNote(outcome.note)}` : "";
+  const lines = [`searched ${counts.promoted} promoted and ${counts.candidate} candidate tools with ${used}${why}`];
   if (outcome.hits.length === 0) lines.push("no tool matches; try other words");
   const width = Math.max(...outcome.hits.map((hit) => hit.name.length), 4);
+  const relevance = relevanceOf(outcome);
   for (const [index, hit] of outcome.hits.entries()) {
-    const score = outcome.method === "fts" ? hit.score.toFixed(2) : hit.score.toFixed(4);
+    const score = `${Math.round((relevance[index] ?? 0) * 100)}%`;
     const branch = hit.branch ? `  (${hit.branch})` : "";
-    lines.push(`${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(7)}  ${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`);
+    lines.push(`${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(4)}  ${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`);
   }
   return lines.join("\n");
 }
@@ -53,7 +68,8 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
     for (const notice of [...notices, ...summary.notices]) process.stderr.write(`org: registry: ${terminalLine(notice, 400)}\n`);
     const outcome = await registry.search(positionals[0] as string, { limit, signal, ...(embedder ? { embedder } : {}) });
     if (values.json) {
-      console.log(terminalSafeJson({ method: outcome.method, ...(outcome.note ? { note: outcome.note } : {}), results: outcome.hits }));
+      const relevance = relevanceOf(outcome);
+      console.log(terminalSafeJson({ method: outcome.method, ...(outcome.note ? { note: outcome.note } : {}), results: outcome.hits.map((hit, index) => ({ ...hit, relevance: relevance[index] })) }));
     } else {
       console.log(formatSearchOutcome(outcome, embedder, registry.counts()));
     }

@@ -11,7 +11,7 @@ export class JsonSyntaxError extends Error {
 }
 
 /**
- * Parses JSON and remembers the line each value starts on, so a config error can name its line.
+ * Parses JSON (comments allowed: line comments and block comments) and remembers the line each value starts on, so a config error can name its line.
  * `lineOf(path)` gives the line of the deepest part of `path` that exists (1 when nothing does).
  */
 export function parseJsonWithLines(text: string): { value: unknown; lineOf(path: readonly PropertyKey[]): number } {
@@ -23,9 +23,25 @@ export function parseJsonWithLines(text: string): { value: unknown; lineOf(path:
   const fail = (problem: string): never => {
     throw new JsonSyntaxError(line, position - lineStart + 1, problem);
   };
+  // Comments (`// …` to the end of the line, `/* … */`) count as white space, so a config can explain itself.
   const skipSpace = () => {
     while (position < text.length) {
       const character = text[position];
+      if (character === "/" && text[position + 1] === "/") {
+        while (position < text.length && text[position] !== "\n") position += 1;
+        continue;
+      }
+      if (character === "/" && text[position + 1] === "*") {
+        const end = text.indexOf("*/", position + 2);
+        if (end < 0) fail("a /* comment that is never closed with */");
+        for (; position < end + 2; position += 1) {
+          if (text[position] === "\n") {
+            line += 1;
+            lineStart = position + 1;
+          }
+        }
+        continue;
+      }
       if (character === "\n") {
         line += 1;
         lineStart = position + 1;

@@ -60,6 +60,8 @@ export type RoomOptions = {
   sessionsDir?: string;
   /** A session id, or true for the latest session. */
   resume?: string | true;
+  /** A new session's earlier conversation (e.g. an OpenAI client's `messages`); ignored when resuming. */
+  history?: RoomMessage[];
   /** The toolsmith's pipeline, run when someone asks the toolsmith for a tool; without it the toolsmith says it cannot. */
   toolsmithJob?: ToolsmithJob;
   /** Request slots per model server; pass one `serverSlots(config)` to several rooms to share them (default: the room's own). */
@@ -156,6 +158,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     }
   } else {
     sessionId = newSessionId();
+    history = [...(options.history ?? [])];
     try {
       mode = parseRoomMode(config.mode, names, workspaceDir, protectedFiles);
     } catch (error) {

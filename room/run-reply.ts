@@ -199,7 +199,8 @@ export async function runReply(
       room.budget.recordUsage({ promptTokens: 0, completionTokens: estimated });
     }
     failed = error instanceof Error ? error.message : String(error);
-    const kind = error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
+    // Stopped by the user (Ctrl-C, a client gone): whatever threw, it is one kind, so it is reported once.
+    const kind = turn.signal.aborted ? "aborted" : error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
     turn.errors.push({ persona, message: failed });
     emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
   } finally {

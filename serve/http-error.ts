@@ -24,8 +24,20 @@ const STATUS_TEXT: Record<number, string> = {
   503: "unavailable",
 };
 
-/** `{ "error": { "status", "code", "message" } }` as JSON: what every refused request gets, never a stack. */
-export function errorResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
-  const body = { error: { status, code: STATUS_TEXT[status] ?? "error", message } };
+/** OpenAI's error `type` for a status, so OpenAI clients (the `openai` package, the AI SDK) read org's errors as theirs. */
+function openAiType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 404) return "not_found_error";
+  if (status === 429) return "rate_limit_error";
+  return status >= 500 ? "server_error" : "invalid_request_error";
+}
+
+/**
+ * `{ "error": { "status", "code", "message", "type", "param" } }` as JSON: what every refused request gets, never a
+ * stack. `type` and `param` make it OpenAI's error shape too.
+ */
+export function errorResponse(status: number, message: string, headers: Record<string, string> = {}, param: string | null = null): Response {
+  const body = { error: { status, code: STATUS_TEXT[status] ?? "error", message, type: openAiType(status), param } };
   return Response.json(body, { status, headers });
 }

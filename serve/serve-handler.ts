@@ -14,6 +14,8 @@ import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
+import { createMcpHttp } from "./mcp-http.ts";
+import { createOpenAiChat } from "./openai-chat.ts";
 import { roomEventStream } from "./room-event-stream.ts";
 import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
@@ -102,6 +104,12 @@ const ROUTES = {
   jobs: route("POST", "/v1/jobs"),
   job: route("GET", "/v1/jobs/:id"),
   jobEvents: route("GET", "/v1/jobs/:id/events"),
+  models: route("GET", "/v1/models"),
+  model: route("GET", "/v1/models/:id"),
+  chatCompletions: route("POST", "/v1/chat/completions"),
+  mcpPost: route("POST", "/mcp"),
+  mcpGet: route("GET", "/mcp"),
+  mcpDelete: route("DELETE", "/mcp"),
 };
 
 const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
@@ -157,6 +165,34 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   jobsQueue.start();
   const jobs = jobsRoutes(jobsQueue, { maxBodyBytes: config.serve.maxBodyBytes, secrets: config.secrets });
   const auth = requestAuth({ ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}), ...(options.hmac ? { hmac: options.hmac } : {}), maxBodyBytes: config.serve.maxBodyBytes });
+  const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
+  const openAi = createOpenAiChat({
+    config,
+    startedAt: metrics.startedAt,
+    maxBodyBytes: config.serve.maxBodyBytes,
+    // The same room a session gets, with the client's messages as its past.
+    openRoom: ({ history, requestId, onEvent }) =>
+      openRoom({
+        config: { ...config, personas: offerToAgents(config.personas, tools.generated().map((tool) => tool.name)) },
+        workspaceDir,
+        tools: tools.all().map((entry) => entry.tool),
+        ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+        serverSlots: slots,
+        history,
+        ...(options.audit ? { audit: { record: (entry) => options.audit?.record({ ...entry, requestId: entry.requestId ?? requestId }) } } : {}),
+        onEvent,
+      }),
+    slot: (signal) => sessions.toolSlot(signal),
+    observe: (event) => {
+      if (event.type !== "turn-end") return;
+      for (const [persona, stats] of Object.entries(event.stats)) {
+        metrics.tokens.add({ persona, kind: "prompt" }, stats.promptTokens);
+        metrics.tokens.add({ persona, kind: "completion" }, stats.completionTokens);
+      }
+    },
+    readBody: readJsonBody,
+    logError,
+  });
 
   async function health(): Promise<Response> {
     return Response.json({
@@ -304,7 +340,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
     const found = matched.find((candidate) => candidate.method === request.method);
     if (!found) {
-      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, POST /v1/jobs, GET /v1/jobs/:id, GET /v1/jobs/:id/events, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload.`);
+      if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, POST /v1/jobs, GET /v1/jobs/:id, GET /v1/jobs/:id/events, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload, GET /v1/models, POST /v1/chat/completions, /mcp.`);
       const allowed = matched.map((candidate) => candidate.method).join(", ");
       throw new HttpError(405, `${request.method} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
     }
@@ -326,6 +362,16 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         return jobs.get(params.id as string);
       case ROUTES.jobEvents:
         return jobs.events(request, params.id as string);
+      case ROUTES.models:
+        return openAi.models();
+      case ROUTES.model:
+        return openAi.model(params.id as string);
+      case ROUTES.chatCompletions:
+        return openAi.completions(request, requestId);
+      case ROUTES.mcpPost:
+      case ROUTES.mcpGet:
+      case ROUTES.mcpDelete:
+        return mcp.handle(request);
       default:
         return health();
     }
@@ -370,6 +416,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     authRequired: auth.required,
     async close() {
       await jobsQueue.close();
+      await mcp.close();
       await sessions.close();
     },
   };

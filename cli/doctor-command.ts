@@ -1,0 +1,64 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { sandboxSettings } from "../tools/sandbox-settings.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { doctorChecks } from "./doctor-checks.ts";
+import { REPO_DIR } from "./org-invocation.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]
+
+Checks what org needs, each with how to fix it: the model server answers; each persona's model is there
+and can call tools (from Ollama's /api/show capabilities, where the server has them); bwrap works for this
+workspace; tmux and git are installed; org's checkout is on main and clean, so a candidate can be promoted
+into it; there is disk space. Exit 0 when nothing failed, 1 otherwise (a "warn" is something it could not judge).
+
+Options:
+  --json             one JSON object: { ok, checks: [{ name, status, detail, fix? }] }
+  --model M, -m M    check model M for every persona the config does not give one (as chat --model)
+  --config FILE      room configuration (default: org.config.json in the workspace)
+  --workspace DIR    the workspace to check (default: current directory)
+  --repo DIR         the org checkout promotions go into (default: the one running)
+
+Example:
+  org doctor
+  org doctor --json | jq '.checks[] | select(.status != "ok")'`;
+
+/** `org doctor`: every check, printed with its fix; exit 1 when one failed. */
+export const doctorCommand: Command = {
+  name: "doctor",
+  summary: "check the model server, models, sandbox, tmux, git, checkout and disk, each with a fix",
+  help: HELP,
+  async run(args, signal) {
+    const { values } = parseCommandArgs("doctor", args, {
+      json: { type: "boolean" },
+      model: { type: "string", short: "m" },
+      config: { type: "string" },
+      workspace: { type: "string" },
+      repo: { type: "string" },
+    });
+    if (values.model !== undefined && values.model.trim() === "") throw new UsageError("--model needs a model name", "doctor");
+    const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+    if (values.config !== undefined && !existsSync(values.config)) throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
+    const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
+    const config = loadOrgConfig(values.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
+    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxDisabled: sandboxSettings().sandboxDisabled, signal });
+    const ok = checks.every((check) => check.status !== "fail");
+    if (values.json) {
+      console.log(terminalSafeJson({ ok, checks }));
+      return ok ? 0 : 1;
+    }
+    for (const check of checks) {
+      const mark = check.status === "ok" ? "ok  " : check.status === "warn" ? "warn" : "FAIL";
+      console.log(sanitizeForTerminal(`${mark} ${check.name}: ${check.detail}`));
+      if (check.fix && check.status !== "ok") console.log(sanitizeForTerminal(`     fix: ${check.fix}`));
+    }
+    const failed = checks.filter((check) => check.status === "fail").length;
+    console.log(ok ? "All checks passed." : `${failed} check(s) failed; each says how to fix it.`);
+    return ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,103 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { environmentSettings } from "../config/environment.ts";
+import { CONFIG_FILE_NAME, DEFAULT_LIMITS, DEFAULT_SERVE } from "../config/org-config.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+const HELP = `Usage: org init [--model M] [--force] [--workspace DIR]
+
+Writes a commented ${CONFIG_FILE_NAME} in the workspace: the three personas (agent, python, toolsmith),
+their model, each one's tool policy (allow, ask, deny), the room's limits and what serve may run over
+HTTP. Comments (// …) are allowed in the file; every key is optional, and a key left out keeps its default.
+An existing file is left alone unless --force is given.
+
+Options:
+  --model M          the model every persona uses (default: OLLAMA_MODEL, else qwen3:8b)
+  --force            overwrite an existing ${CONFIG_FILE_NAME}
+  --workspace DIR    where to write it (default: current directory)
+
+Example:
+  org init --model qwen3:8b && org chat`;
+
+/** The text of a commented org.config.json for `model`; it parses with org's config reader (comments included). */
+export function initConfigText(model: string): string {
+  const limits = DEFAULT_LIMITS;
+  const m = JSON.stringify(model);
+  return `// org's configuration for this workspace (written by 'org init'). Comments like this one are allowed.
+// Every key is optional: remove one to get its default. 'org doctor' checks that the models are there.
+{
+  // Who is in the room. Each persona has a kind (agent, python, toolsmith or simple), a model and tools.
+  // A persona's server is OLLAMA_BASE unless it has "baseUrl": "http://host:port" (any OpenAI-compatible server).
+  "personas": [
+    {
+      "name": "agent",
+      "kind": "agent",
+      "color": "cyan",
+      "model": ${m},
+      // Per-tool policy: "allow" runs it, "ask" asks you first (denied over HTTP), "deny" or a tool left out never runs.
+      // Promoted generated tools are offered to agents as "ask" unless named here.
+      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask" }
+    },
+    {
+      "name": "python",
+      "kind": "python",
+      "color": "yellow",
+      "model": ${m},
+      "tools": { "python_run": "allow" }
+    },
+    {
+      "name": "toolsmith",
+      "kind": "toolsmith",
+      "color": "magenta",
+      "model": ${m},
+      // The toolsmith's own build_tool needs no entry: it writes tools onto cand/* branches, never into the room.
+      "tools": {}
+    }
+  ],
+
+  // The mode a new session starts in: "group" (everyone hears you), "direct:<persona>", or "file:<path>".
+  "mode": "group",
+
+  // The room's limits (these are the defaults).
+  "limits": {
+    "sessionTokens": ${limits.sessionTokens},         // tokens a session may spend in all
+    "toolRoundsPerTurn": ${limits.toolRoundsPerTurn},            // tool calls and answers per reply before it must answer
+    "hopsPerMessage": ${limits.hopsPerMessage},               // how far personas may pass a message on with @name
+    "repliesInARow": ${limits.repliesInARow},                // replies a persona gives before the user speaks again
+    "concurrencyPerServer": ${limits.concurrencyPerServer},         // requests at once per model server
+    "toolSecondsPerTurn": ${limits.toolSecondsPerTurn}          // sandbox time one message may spend
+  },
+
+  // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.
+  "serve": {
+    // Not listed means "ask", and nobody can approve over HTTP: e.g. { "sh": "allow" } lets requests run sh.
+    "tools": {},
+    "turns": ${DEFAULT_SERVE.turns},
+    "maxBodyBytes": ${DEFAULT_SERVE.maxBodyBytes}
+  }
+}
+`;
+}
+
+/** `org init`: a commented org.config.json, never over an existing one without --force. */
+export const initCommand: Command = {
+  name: "init",
+  summary: "write a commented org.config.json for this workspace (--model M, --force)",
+  help: HELP,
+  async run(args) {
+    const { values } = parseCommandArgs("init", args, { model: { type: "string", short: "m" }, force: { type: "boolean" }, workspace: { type: "string" } });
+    if (values.model !== undefined && values.model.trim() === "") throw new UsageError("--model needs a model name, e.g. --model qwen3:8b", "init");
+    const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+    const file = join(workspaceDir, CONFIG_FILE_NAME);
+    if (existsSync(file) && !values.force) {
+      throw new UserFacingError(`${file} already exists; it was left as it is. Give --force to overwrite it, or edit it.`);
+    }
+    const model = values.model?.trim() ?? environmentSettings().ollamaModel;
+    writeFileSync(file, initConfigText(model), { mode: 0o644 });
+    console.log(sanitizeForTerminal(`wrote ${file}: agent, python and toolsmith on ${model}. Check it with: org doctor`));
+    return 0;
+  },
+};

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
+
+An MCP server on stdin/stdout (for Claude Desktop, Cursor, opencode and any other MCP client): every
+promoted generated tool, and every workflow file in the workspace's workflows/ folder, as an MCP tool
+with its description, input and output JSON Schema and annotations. Every call runs in the sandbox
+through the same fixed runner as 'org tool run': input and output checked against the schemas, output
+redacted; a failure comes back as a tool error with the reason. When main moves (a promotion or a
+rollback) or a workflow file changes, the list changes without a restart and the client is told
+(notifications/tools/list_changed). Only the protocol goes to stdout; messages go to stderr.
+
+Options:
+  --ref BRANCH       also offer the tools of main or a cand/YYYYMMDDTHHMMSSZ branch, read through git
+                     at the branch's commit (they win over promoted tools of the same name)
+  --workspace DIR    whose workflows/ are offered and where runs keep their scratch (default: current directory)
+  --repo DIR         the org checkout whose tools/generated/ is offered (default: the one running)
+
+Client configuration (e.g. claude_desktop_config.json):
+  { "mcpServers": { "org": { "command": "org", "args": ["mcp", "--workspace", "/path/to/workspace"] } } }`;
+
+// As in tool-command.ts: kept here so loading the CLI does not load git.
+const REF_PATTERN = /^(main|cand\/\d{8}T\d{6}Z)$/;
+/** How often the tools are read again for a promotion, a rollback or a changed workflow. */
+const WATCH_MS = 2_000;
+
+function log(line: string): void {
+  process.stderr.write(`org mcp: ${sanitizeForTerminal(line)}\n`);
+}
+
+/** `org mcp`: the generated tools and workflows over MCP's stdio transport until stdin closes. */
+export const mcpCommand: Command = {
+  name: "mcp",
+  summary: "the generated tools and workflows as an MCP server on stdio (for MCP clients)",
+  help: HELP,
+  async run(args, signal) {
+    const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
+    if (values.ref !== undefined && !REF_PATTERN.test(values.ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
+    const repoDir = values.repo ?? CHECKOUT_DIR;
+    if (values.ref !== undefined && !existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout, so --ref cannot be read; give --repo the org checkout`);
+    // Before anything else: a stray line on stdout would break the protocol.
+    const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
+    console.log = toStderr;
+    console.info = toStderr;
+    console.debug = toStderr;
+    const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+    const { orgMcpTools } = await import("../mcp/org-mcp-tools.ts");
+    const { createMcpToolServer } = await import("../mcp/mcp-tool-server.ts");
+    const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+    const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
+    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log });
+    await tools.refresh();
+    const { server, dispose } = createMcpToolServer({ tools, version, logError: log });
+    const transport = new StdioServerTransport();
+    const closed = new Promise<void>((resolve) => {
+      transport.onclose = () => resolve();
+      process.stdin.once("end", () => resolve());
+    });
+    await server.connect(transport);
+    tools.watch(WATCH_MS, (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
+    log(`serving ${tools.entries().length} tool(s) on stdio: ${tools.entries().map((entry) => entry.name).join(", ") || "none yet"}`);
+    await Promise.race([closed, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
+    tools.stop();
+    dispose();
+    await server.close().catch(() => {});
+    return 0;
+  },
+};

@@ -1,0 +1,210 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { redact } from "../security/redact.ts";
+import { changedFileProblem, promotedToolsIn, runToolCopy, verifiedToolCode } from "../toolsmith/promoted-tools.ts";
+import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
+import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
+import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
+import { runWorkflow } from "../workflows/run-workflow.ts";
+import { parseWorkflow, WORKFLOW_FILE_PATTERN, WorkflowError } from "../workflows/workflow-file.ts";
+
+/** What one call of a catalog tool gave: its output, or why there is none (for the client's model to read). */
+export type McpToolRun = { ok: true; output: unknown } | { ok: false; error: string };
+
+/** MCP's tool annotations (hints for a client; org's own checks never rely on them). */
+export type McpToolAnnotations = {
+  title?: string;
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+};
+
+/** One tool as MCP offers it; `signature` changes whenever what a client sees or runs changes. */
+export type McpToolEntry = {
+  name: string;
+  kind: "generated" | "workflow";
+  description: string;
+  inputSchema: Record<string, unknown>;
+  /** An object schema (MCP allows no other); a generated tool's non-object output is published as `{ result }`. */
+  outputSchema?: Record<string, unknown>;
+  wrapsOutput: boolean;
+  annotations: McpToolAnnotations;
+  signature: string;
+  run(input: unknown, signal?: AbortSignal): Promise<McpToolRun>;
+};
+
+/** MCP tool names: letters, digits, `_`, `-` and `.`, 1 to 64 of them. */
+const MCP_TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function inputProblem(schema: Record<string, unknown>, input: unknown): string | undefined {
+  const checked = z.fromJSONSchema(schema).safeParse(input);
+  if (checked.success) return undefined;
+  return checked.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(input)"}: ${issue.message}`).join("; ");
+}
+
+/** The entry of a generated tool whose code was checked against `metadata`; `code()` re-reads and re-checks it at each call. */
+function generatedEntry(metadata: ToolMetadata, origin: string, runDir: string, code: () => Promise<{ ok: true; code: string } | { ok: false; error: string }>): McpToolEntry {
+  const { spec } = metadata;
+  const objectOutput = spec.output_schema.type === "object";
+  return {
+    name: spec.name,
+    kind: "generated",
+    description: `${spec.description} (a generated tool${origin}, run in org's sandbox: no network)`,
+    inputSchema: spec.input_schema,
+    outputSchema: objectOutput ? spec.output_schema : { type: "object", properties: { result: spec.output_schema }, required: ["result"] },
+    wrapsOutput: !objectOutput,
+    annotations: {
+      title: spec.name,
+      // The sandbox gives a tool no network and at most a scratch folder of its own: it changes nothing outside.
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: spec.deterministic,
+      openWorldHint: spec.capabilities.network,
+    },
+    signature: `${spec.name}:${metadata.files["tool.ts"]}:${metadata.files["tool.test.ts"]}:${sha256Hex(JSON.stringify(spec))}`,
+    async run(input, signal) {
+      const problem = inputProblem(spec.input_schema, input);
+      if (problem) return { ok: false, error: `the input does not match ${spec.name}'s input schema: ${redact(problem)}` };
+      const loaded = await code();
+      if (!loaded.ok) return { ok: false, error: loaded.error };
+      const result = await runToolCopy({ repoDir: runDir, code: loaded.code, metadata, input, ...(signal ? { signal } : {}) });
+      return result.ok ? { ok: true, output: result.output } : { ok: false, error: `${spec.name} failed (${result.reason}): ${result.error}` };
+    },
+  };
+}
+
+/** The promoted tools of a checkout's working tree (`tools/generated/`), hash-checked now and again at each call. */
+export function promotedEntries(repoDir: string, onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+  return promotedToolsIn(repoDir, onSkip).map((tool) =>
+    generatedEntry(tool.metadata, "", repoDir, async () => {
+      const verified = verifiedToolCode(tool);
+      return verified.ok ? verified : { ok: false, error: changedFileProblem(tool.name, verified.file) };
+    }),
+  );
+}
+
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * Every generated tool at a commit, read through git (nothing checked out): metadata validated, tool.ts and
+ * tool.test.ts hashed against it. Runs copy the checked code; the commit is fixed, so it cannot change after.
+ */
+export async function entriesAtCommit(git: RepoGit, commit: string, label: string, onSkip: (name: string, problem: string) => void = () => {}, signal?: AbortSignal): Promise<McpToolEntry[]> {
+  if (!OBJECT_ID.test(commit)) throw new Error(`not a commit id: ${commit}`);
+  const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  const blobs = new Map<string, { blob: string; size: number }>();
+  for (const row of tree.split("\n")) {
+    const [info = "", path = ""] = row.split("\t");
+    const [mode, type, blob = "", size = ""] = info.split(/\s+/);
+    if (mode === "100644" && type === "blob" && OBJECT_ID.test(blob)) blobs.set(path, { blob, size: Number(size) });
+  }
+  const names = [...new Set([...blobs.keys()].map((path) => path.split("/")[2] ?? ""))].filter((name) => TOOL_NAME_PATTERN.test(name)).sort();
+  const entries: McpToolEntry[] = [];
+  for (const name of names) {
+    const file = (which: "tool.ts" | "tool.test.ts" | "metadata.json") => blobs.get(generatedToolPath(name, which));
+    const meta = file("metadata.json");
+    const tool = file("tool.ts");
+    const tests = file("tool.test.ts");
+    if (!meta || !tool || !tests) {
+      onSkip(name, `${label}: ${GENERATED_TOOLS_DIR}/${name}/ lacks metadata.json, tool.ts or tool.test.ts as regular files`);
+      continue;
+    }
+    try {
+      if (meta.size > MAX_METADATA_BYTES) throw new Error(`metadata.json has ${meta.size} bytes, more than ${MAX_METADATA_BYTES}`);
+      const metadata = parseToolMetadata(await git.run(["cat-file", "blob", meta.blob], { signal }), `${label}:${generatedToolPath(name, "metadata.json")}`);
+      if (metadata.spec.name !== name) throw new Error(`metadata.json names ${metadata.spec.name}, not ${name}`);
+      const code = await git.run(["cat-file", "blob", tool.blob], { signal });
+      const testCode = await git.run(["cat-file", "blob", tests.blob], { signal });
+      if (sha256Hex(code) !== metadata.files["tool.ts"] || sha256Hex(testCode) !== metadata.files["tool.test.ts"]) {
+        throw new Error("its files do not match the hashes recorded at validation");
+      }
+      entries.push(generatedEntry(metadata, ` from ${label}`, git.repoDir, async () => ({ ok: true, code })));
+    } catch (error) {
+      onSkip(name, error instanceof Error ? error.message : String(error));
+    }
+  }
+  return entries;
+}
+
+/**
+ * Every workflow file in `<workspaceDir>/workflows/` as a tool named after the file (without `.json`); it runs
+ * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`
+ * (the checkout whose promoted tools are offered).
+ */
+export function workflowEntries(workspaceDir: string, toolRoots: readonly string[], onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+  const roots = [...new Set([workspaceDir, ...toolRoots])];
+  const folder = join(workspaceDir, "workflows");
+  let files: string[];
+  try {
+    files = readdirSync(folder, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && WORKFLOW_FILE_PATTERN.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+  const entries: McpToolEntry[] = [];
+  for (const file of files) {
+    const name = file.replace(/\.json$/, "");
+    const path = join(folder, file);
+    if (!MCP_TOOL_NAME.test(name)) {
+      onSkip(file, "its name is not a valid MCP tool name (letters, digits, _ - . only, at most 64)");
+      continue;
+    }
+    const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
+    const tools = generatedToolCaller({ roots, scratchDir });
+    let text: string;
+    try {
+      // One read for the listing; every call reads and checks the file again.
+      const graph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: tools.checkTool });
+      const workflow = graph.workflows.get(graph.root);
+      if (!workflow) continue;
+      text = JSON.stringify(workflow);
+      const parsed = parseWorkflow(text, file);
+      entries.push({
+        name,
+        kind: "workflow",
+        description: `${parsed.description ?? parsed.name} (a workflow, workflows/${file}: ${parsed.steps.length} step(s), each tool run in org's sandbox)`,
+        inputSchema: parsed.inputs,
+        wrapsOutput: false,
+        annotations: { title: parsed.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+        signature: `workflow:${name}:${sha256Hex(text)}`,
+        async run(input, signal) {
+          const fresh = generatedToolCaller({ roots, scratchDir });
+          try {
+            const checkedGraph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: fresh.checkTool });
+            const output = await runWorkflow(checkedGraph, input, { callTool: fresh.callTool, ...(signal ? { signal } : {}) });
+            const text = redact(JSON.stringify(output ?? null));
+            try {
+              return { ok: true, output: JSON.parse(text) as unknown };
+            } catch {
+              return { ok: true, output: text };
+            }
+          } catch (error) {
+            if (error instanceof WorkflowError) return { ok: false, error: redact(error.message) };
+            throw error;
+          }
+        },
+      });
+    } catch (error) {
+      onSkip(file, error instanceof Error ? error.message : String(error));
+    }
+  }
+  return entries;
+}
+
+/** The entries with one per name: the first wins (generated tools before workflows); a later one is reported. */
+export function uniqueEntries(entries: McpToolEntry[], onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+  const seen = new Map<string, McpToolEntry>();
+  for (const entry of entries) {
+    const earlier = seen.get(entry.name);
+    if (earlier) onSkip(entry.name, `a ${earlier.kind} tool already has this name`);
+    else seen.set(entry.name, entry);
+  }
+  return [...seen.values()];
+}

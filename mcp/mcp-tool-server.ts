@@ -1,0 +1,81 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { type CallToolResult, CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { McpToolSet } from "./mcp-tool-set.ts";
+
+export type McpToolServerOptions = {
+  tools: McpToolSet;
+  version: string;
+  /** Why a tool may not run through this server (undefined when it may), e.g. serve's HTTP policy. */
+  refuse?: (name: string) => string | undefined;
+  /** Where unexpected errors go (never stdout: on stdio that is the protocol's). */
+  logError: (line: string) => void;
+};
+
+const MAX_TEXT = 100_000;
+
+function errorResult(text: string): CallToolResult {
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/**
+ * An MCP server (the SDK's low-level `Server`) offering the tool set: list with input and output schemas and
+ * annotations, calls run through the set's sandboxed runners, a failure an `isError` result naming the
+ * reason (never a crash), and `notifications/tools/list_changed` after each change of the set.
+ */
+export function createMcpToolServer(options: McpToolServerOptions): { server: Server; dispose(): void } {
+  const server = new Server(
+    { name: "org", title: "org generated tools", version: options.version },
+    {
+      capabilities: { tools: { listChanged: true } },
+      instructions: "Tools org's toolsmith wrote, validated and promoted, and the workspace's workflows. Every call runs in a sandbox without network.",
+    },
+  );
+  server.onerror = (error) => options.logError(`mcp: ${error.stack ?? error.message}`);
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    await options.tools.refresh().catch((error: unknown) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+    return {
+      tools: options.tools.entries().map((entry) => ({
+        name: entry.name,
+        title: entry.annotations.title ?? entry.name,
+        description: entry.description,
+        inputSchema: entry.inputSchema as { type: "object"; [key: string]: unknown },
+        ...(entry.outputSchema ? { outputSchema: entry.outputSchema as { type: "object"; [key: string]: unknown } } : {}),
+        annotations: entry.annotations,
+      })),
+    };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name } = request.params;
+    const entry = options.tools.find(name);
+    if (!entry) {
+      const names = options.tools.entries().map((tool) => tool.name);
+      return errorResult(`there is no tool "${name.slice(0, 100)}"; the tools are: ${names.join(", ") || "(none yet)"}. List them again with tools/list.`);
+    }
+    const refused = options.refuse?.(name);
+    if (refused) return errorResult(refused);
+    try {
+      const result = await entry.run(request.params.arguments ?? {}, extra.signal);
+      if (!result.ok) return errorResult(`Error: ${result.error}`);
+      const text = JSON.stringify(result.output) ?? "null";
+      const structured = entry.wrapsOutput ? { result: result.output } : result.output;
+      const isObject = typeof structured === "object" && structured !== null && !Array.isArray(structured);
+      return {
+        content: [{ type: "text", text: text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}… (cut at ${MAX_TEXT} characters)` : text }],
+        ...(entry.outputSchema && isObject ? { structuredContent: structured as Record<string, unknown> } : {}),
+      };
+    } catch (error) {
+      if (extra.signal.aborted) return errorResult("the call was cancelled.");
+      options.logError(`mcp: ${name} failed: ${error instanceof Error ? error.stack : String(error)}`);
+      return errorResult(`${name} failed inside org (${error instanceof Error ? error.message : String(error)}); the server's log has the details.`);
+    }
+  });
+
+  const stop = options.tools.onChange(() => {
+    server.sendToolListChanged().catch(() => {
+      // Not connected (yet or any more): the client lists again when it connects.
+    });
+  });
+  return { server, dispose: stop };
+}

@@ -1,0 +1,62 @@
+import type { McpToolEntry } from "./mcp-tool-catalog.ts";
+
+/**
+ * The tools an MCP server offers now. `refresh()` reads them again (from `load`) and tells every listener
+ * when the list changed (names, schemas or code); `watch` refreshes on a timer. One refresh at a time.
+ */
+export class McpToolSet {
+  #entries: McpToolEntry[] = [];
+  #signature = "";
+  #loaded = false;
+  #listeners = new Set<() => void>();
+  #refreshing: Promise<boolean> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly load: () => Promise<McpToolEntry[]>) {}
+
+  entries(): readonly McpToolEntry[] {
+    return this.#entries;
+  }
+
+  find(name: string): McpToolEntry | undefined {
+    return this.#entries.find((entry) => entry.name === name);
+  }
+
+  /** Re-reads the tools; true when the list changed (listeners are told). A failing load keeps the last list. */
+  refresh(): Promise<boolean> {
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<boolean> {
+    const entries = await this.load();
+    const signature = entries.map((entry) => entry.signature).join("\n");
+    // The first load sets the list; only later changes are news (an empty first list too: a first tool is a change).
+    const changed = this.#loaded && signature !== this.#signature;
+    this.#loaded = true;
+    this.#entries = entries;
+    this.#signature = signature;
+    if (changed) for (const listener of this.#listeners) listener();
+    return changed;
+  }
+
+  /** Calls `listener` after each change of the list; returns how to stop. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Refreshes every `intervalMs` (a promotion or rollback moves HEAD; a workflow file may change); the timer does not keep the process alive. */
+  watch(intervalMs: number, onError: (error: unknown) => void): void {
+    this.#timer = setInterval(() => {
+      this.refresh().catch(onError);
+    }, intervalMs);
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

@@ -1,0 +1,112 @@
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { OrgConfig } from "../config/org-config.ts";
+import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
+import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
+import { McpToolSet } from "../mcp/mcp-tool-set.ts";
+import { HttpError } from "./http-error.ts";
+import type { ServedTools } from "./served-tools.ts";
+
+export type McpHttpOptions = {
+  config: OrgConfig;
+  workspaceDir: string;
+  tools: ServedTools;
+  version: string;
+  logError: (line: string) => void;
+  /** MCP sessions kept at once; past it the one used least recently is closed. */
+  maxSessions?: number;
+};
+
+export type McpHttp = {
+  /** Answers one request to /mcp (POST, GET or DELETE), after serve's auth and Host/Origin checks. */
+  handle(request: Request): Promise<Response>;
+  close(): Promise<void>;
+};
+
+type Session = { transport: WebStandardStreamableHTTPServerTransport; dispose(): void; usedAt: number };
+
+const SESSION_ID = /^[0-9a-f-]{36}$/;
+/** How often the tool list is checked for a promotion, a rollback or a changed workflow. */
+const WATCH_MS = 2_000;
+
+/**
+ * serve's `/mcp`: the same tools as `org mcp` (the promoted tools serve offers and the workspace's
+ * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
+ * changes. A tool `serve.tools` marks "deny" is refused; MCP clients ask their user before each call.
+ */
+export function createMcpHttp(options: McpHttpOptions): McpHttp {
+  const sessions = new Map<string, Session>();
+  const maxSessions = options.maxSessions ?? 64;
+  let generated: { generation: number; entries: McpToolEntry[] } | undefined;
+  const toolSet = new McpToolSet(async () => {
+    // Only the tools serve offers now (hash-checked at its last reload); read again when it reloaded.
+    if (generated?.generation !== options.tools.generation) {
+      const offered = new Set(options.tools.generated().map((tool) => tool.name));
+      generated = { generation: options.tools.generation, entries: promotedEntries(options.tools.checkoutDir).filter((entry) => offered.has(entry.name)) };
+    }
+    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir])]);
+  });
+  let watching = false;
+
+  const refuse = (name: string) =>
+    options.config.serve.tools[name] === "deny" ? `serve.tools.${name} is "deny" in org.config.json, so ${name} does not run over HTTP.` : undefined;
+
+  async function open(): Promise<Session> {
+    if (!watching) {
+      watching = true;
+      await toolSet.refresh();
+      toolSet.watch(WATCH_MS, (error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+    }
+    if (sessions.size >= maxSessions) {
+      const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
+      if (oldest) await closeSession(oldest[0]);
+    }
+    const { server, dispose } = createMcpToolServer({ tools: toolSet, version: options.version, logError: options.logError, refuse });
+    const session: Session = { transport: undefined as never, dispose, usedAt: Date.now() };
+    session.transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, session);
+      },
+      onsessionclosed: (id) => {
+        sessions.delete(id);
+        dispose();
+      },
+      maxRequestBodySize: options.config.serve.maxBodyBytes,
+    });
+    await server.connect(session.transport);
+    return session;
+  }
+
+  async function closeSession(id: string): Promise<void> {
+    const session = sessions.get(id);
+    sessions.delete(id);
+    if (!session) return;
+    session.dispose();
+    await session.transport.close().catch(() => {});
+  }
+
+  return {
+    async handle(request) {
+      const id = request.headers.get("mcp-session-id");
+      if (id === null) {
+        if (request.method !== "POST") throw new HttpError(400, "an MCP session starts with a POST of initialize to /mcp; GET and DELETE need the Mcp-Session-Id header it gave.");
+        // The transport refuses anything but initialize without a session id.
+        const session = await open();
+        const response = await session.transport.handleRequest(request);
+        if (session.transport.sessionId === undefined) {
+          session.dispose();
+          await session.transport.close().catch(() => {});
+        }
+        return response;
+      }
+      const session = SESSION_ID.test(id) ? sessions.get(id) : undefined;
+      if (!session) throw new HttpError(404, "no such MCP session (it ended, or this server restarted); start a new one with initialize.");
+      session.usedAt = Date.now();
+      return session.transport.handleRequest(request);
+    },
+    async close() {
+      toolSet.stop();
+      await Promise.all([...sessions.keys()].map((id) => closeSession(id)));
+    },
+  };
+}

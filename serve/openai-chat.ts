@@ -1,0 +1,322 @@
+import { z } from "zod";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { RoomMessage } from "../models/room-message.ts";
+import type { PersonaStats, RoomEvent, TurnSummary } from "../room/room-event.ts";
+import type { Room } from "../room/room.ts";
+
+// serve's OpenAI chat API: GET /v1/models and POST /v1/chat/completions (streamed and not), so the `openai`
+// package, the AI SDK, Open WebUI or LangChain can talk to the room. `model` is a persona (it answers, as in
+// direct:<persona>) or `org` (the whole group answers, each reply beginning with the persona's name).
+
+/** The model id that means the whole group. */
+export const GROUP_MODEL = "org";
+
+const TextPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+const InMessage = z.looseObject({
+  role: z.string(),
+  content: z.union([z.string(), z.array(TextPart), z.null()]).optional(),
+  tool_calls: z.array(z.unknown()).nullish(),
+});
+const ChatRequest = z.looseObject({
+  model: z.string().min(1).max(200),
+  messages: z.array(InMessage).min(1).max(2_000),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  tools: z.array(z.unknown()).nullish(),
+  functions: z.array(z.unknown()).nullish(),
+  n: z.number().int().nullish(),
+});
+type ChatRequest = z.infer<typeof ChatRequest>;
+
+export type OpenAiChatOptions = {
+  config: OrgConfig;
+  /** When the server started (each model's `created`). */
+  startedAt: number;
+  maxBodyBytes: number;
+  /** A room like serve's sessions get (same tools, policies, slots, audit), with `history` as its past. */
+  openRoom(options: { history: RoomMessage[]; requestId: string; onEvent: (event: RoomEvent) => void }): Promise<Room>;
+  /** A turn slot (serve.turns, serve.queue: a 429 HttpError past it). */
+  slot(signal: AbortSignal): Promise<() => void>;
+  /** Metrics and logging see every event, as for /v1/messages. */
+  observe?(event: RoomEvent): void;
+  readBody(request: Request, schema: typeof ChatRequest, maxBytes: number): Promise<ChatRequest>;
+  logError(line: string): void;
+};
+
+/** An error in OpenAI's shape (`{ error: { message, type, param, code } }`), with org's `status` beside it. */
+export function openAiError(status: number, message: string, param: string | null = null, code: string | null = null): Response {
+  const type = status === 401 ? "authentication_error" : status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error";
+  return Response.json({ error: { message, type, param, code, status } }, { status });
+}
+
+/** A refusal of the request as written; becomes a 4xx in OpenAI's shape. */
+class ChatRequestError extends Error {
+  override name = "ChatRequestError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param: string | null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+function textOf(message: z.infer<typeof InMessage>, index: number): string {
+  const { content } = message;
+  if (content === undefined || content === null) return "";
+  if (typeof content === "string") return content;
+  return content
+    .map((part, at) => {
+      if (part.type !== "text" || typeof part.text !== "string") {
+        throw new ChatRequestError(400, `messages[${index}].content[${at}] is a ${JSON.stringify(part.type).slice(0, 40)} part; org's personas read text only.`, `messages[${index}].content`);
+      }
+      return part.text;
+    })
+    .join("");
+}
+
+/** Splits a group answer ("agent: …\n\npython: …") back into the personas' messages; text before any name is the first persona's. */
+function splitGroupAnswer(text: string, personas: readonly string[]): { from: string; text: string }[] {
+  const names = personas.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  if (names === "") return [];
+  const parts: { from: string; text: string }[] = [];
+  const heading = new RegExp(`^(${names}): ?`, "gm");
+  let last = 0;
+  let from = personas[0] as string;
+  for (const found of text.matchAll(heading)) {
+    const before = text.slice(last, found.index).trim();
+    if (before) parts.push({ from, text: before });
+    from = found[1] as string;
+    last = (found.index ?? 0) + found[0].length;
+  }
+  const rest = text.slice(last).trim();
+  if (rest) parts.push({ from, text: rest });
+  return parts;
+}
+
+/** The client's messages as the room's past, and the last user message as the one to send. */
+function conversation(body: ChatRequest, personas: readonly string[], target: string | undefined): { history: RoomMessage[]; text: string } {
+  const audience = target ? [target] : [...personas];
+  const history: RoomMessage[] = [];
+  const time = new Date().toISOString();
+  body.messages.forEach((message, index) => {
+    const say = (from: string, text: string) =>
+      history.push({ id: `openai-${index}-${history.length}`, turnId: `openai-${index}`, from, text, time, heardBy: audience, addressed: from === "user" ? audience : [] });
+    if (message.role === "tool" || message.role === "function" || (message.tool_calls && message.tool_calls.length > 0)) {
+      throw new ChatRequestError(400, `messages[${index}] is a tool ${message.role === "assistant" ? "call" : "result"}; org runs its own tools inside its sandbox, so a conversation cannot carry the client's tool calls.`, `messages[${index}]`);
+    }
+    const text = textOf(message, index);
+    if (message.role === "user") say("user", text);
+    else if (message.role === "system" || message.role === "developer") say("user", `(instructions) ${text}`);
+    else if (message.role === "assistant") {
+      if (target) say(target, text);
+      else for (const part of splitGroupAnswer(text, personas)) say(part.from, part.text);
+    } else throw new ChatRequestError(400, `messages[${index}].role ${JSON.stringify(message.role).slice(0, 40)} is not one of system, developer, user, assistant.`, `messages[${index}].role`);
+  });
+  const last = history.at(-1);
+  if (!last || last.from !== "user" || body.messages.at(-1)?.role !== "user" || last.text.trim() === "") {
+    throw new ChatRequestError(400, "the last message must be the user's, with text: it is what the personas answer.", "messages");
+  }
+  history.pop();
+  return { history, text: last.text };
+}
+
+function usageOf(stats: Record<string, PersonaStats>) {
+  const prompt = Object.values(stats).reduce((sum, entry) => sum + entry.promptTokens, 0);
+  const completion = Object.values(stats).reduce((sum, entry) => sum + entry.completionTokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** The OpenAI chat API over the room; both functions answer, never throw but HttpErrors of the limits (429, 413, 415). */
+export function createOpenAiChat(options: OpenAiChatOptions): { models(): Response; model(id: string): Response; completions(request: Request, requestId: string): Promise<Response> } {
+  const personas = options.config.personas.map((persona) => persona.name);
+
+  const created = Math.floor(options.startedAt / 1000);
+  const ids = [...personas.filter((name) => name !== GROUP_MODEL), GROUP_MODEL];
+  const modelObject = (id: string) => ({ id, object: "model", created, owned_by: "org" });
+
+  function models(): Response {
+    return Response.json({ object: "list", data: ids.map(modelObject) });
+  }
+
+  /** `GET /v1/models/{id}`: one model, or OpenAI's 404. */
+  function model(id: string): Response {
+    if (!ids.includes(id)) return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
+    return Response.json(modelObject(id));
+  }
+
+  async function completions(request: Request, requestId: string): Promise<Response> {
+    const body = await options.readBody(request, ChatRequest, options.maxBodyBytes);
+    let target: string | undefined;
+    let history: RoomMessage[];
+    let text: string;
+    try {
+      if (body.model !== GROUP_MODEL && !personas.includes(body.model)) {
+        throw new ChatRequestError(404, `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`, "model", "model_not_found");
+      }
+      target = body.model === GROUP_MODEL ? undefined : body.model;
+      if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
+        throw new ChatRequestError(400, "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their policy. Send the request without `tools`.", body.tools ? "tools" : "functions", "tools_not_supported");
+      }
+      if (body.n !== undefined && body.n !== null && body.n !== 1) throw new ChatRequestError(400, "n must be 1: each persona answers once.", "n");
+      ({ history, text } = conversation(body, personas, target));
+    } catch (error) {
+      if (error instanceof ChatRequestError) return openAiError(error.status, error.message, error.param, error.code);
+      throw error;
+    }
+    const stop = new AbortController();
+    const signal = AbortSignal.any([request.signal, stop.signal]);
+    const release = await options.slot(signal);
+    const listeners = new Set<(event: RoomEvent) => void>();
+    let room: Room;
+    try {
+      room = await options.openRoom({
+        history,
+        requestId,
+        onEvent: (event) => {
+          options.observe?.(event);
+          for (const listener of listeners) listener(event);
+        },
+      });
+      if (target) room.setMode(`direct:${target}`);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const finish = async () => {
+      await room.close().catch(() => {});
+      release();
+    };
+    const id = `chatcmpl-${crypto.randomUUID().replace(/-/g, "")}`;
+    const created = Math.floor(Date.now() / 1000);
+    const headers = { "x-request-id": requestId, "x-org-session": room.sessionId };
+    // In direct mode only the addressed persona's replies are the answer; a hop to another persona is not.
+    const counts = (persona: string) => target === undefined || persona === target;
+
+    if (!body.stream) {
+      let summary: TurnSummary;
+      try {
+        summary = await room.send(text, { signal });
+      } finally {
+        await finish();
+      }
+      // A reply that broke off keeps what arrived, and says so.
+      const textOf = (message: RoomMessage) => (message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text);
+      const replies = summary.messages.filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "").map((message) => ({ ...message, text: textOf(message) }));
+      if (replies.length === 0) {
+        const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ") || "no persona answered";
+        return openAiError(502, `the room gave no answer: ${why}`, null, "no_answer");
+      }
+      const choices = target
+        ? [{ index: 0, message: { role: "assistant", content: replies.map((reply) => reply.text).join("\n\n"), refusal: null }, logprobs: null, finish_reason: "stop" }]
+        : replies.map((reply, index) => ({ index, message: { role: "assistant", content: `${reply.from}: ${reply.text}`, refusal: null }, logprobs: null, finish_reason: "stop" }));
+      return Response.json({ id, object: "chat.completion", created, model: body.model, choices, usage: usageOf(summary.stats), system_fingerprint: null }, { headers });
+    }
+
+    const encoder = new TextEncoder();
+    const includeUsage = body.stream_options?.include_usage === true;
+    let open = true;
+    let keepAlive: ReturnType<typeof setInterval> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const write = (line: string) => {
+          if (!open) return;
+          try {
+            controller.enqueue(encoder.encode(line));
+          } catch {
+            open = false;
+          }
+        };
+        const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
+          write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`);
+        keepAlive = setInterval(() => write(": keep-alive\n\n"), 15_000);
+        chunk({ role: "assistant", content: "" });
+
+        // One reply streams live; replies that run beside it are held and follow it whole, as on the console.
+        const order: string[] = [];
+        const replies = new Map<string, { persona: string; text: string; ended: boolean; shown: number }>();
+        let blocks = 0;
+        let live = 0;
+        const show = (replyId: string) => {
+          const reply = replies.get(replyId);
+          if (!reply || reply.shown >= reply.text.length) return;
+          let piece = reply.text.slice(reply.shown);
+          if (reply.shown === 0) {
+            piece = `${blocks > 0 ? "\n\n" : ""}${target ? "" : `${reply.persona}: `}${piece.replace(/^\s+/, "")}`;
+            blocks += 1;
+          }
+          reply.shown = reply.text.length;
+          chunk({ content: piece });
+        };
+        const advance = () => {
+          while (live < order.length) {
+            const current = order[live] as string;
+            show(current);
+            if (!replies.get(current)?.ended) return;
+            live += 1;
+          }
+        };
+        listeners.add((event) => {
+          if (event.type === "reply-start" && counts(event.persona)) {
+            order.push(event.replyId);
+            replies.set(event.replyId, { persona: event.persona, text: "", ended: false, shown: 0 });
+          } else if (event.type === "text-delta") {
+            const reply = replies.get(event.replyId);
+            if (!reply) return;
+            // Leading whitespace waits, so a block never starts blank.
+            reply.text += event.text;
+            if (reply.text.trim() === "") return;
+          } else if (event.type === "error" && event.replyId && event.kind !== "aborted") {
+            const reply = replies.get(event.replyId);
+            // Only a reply that said something gets the note; one that said nothing is left out (or the turn fails).
+            if (!reply || reply.text.trim() === "") return;
+            reply.text += `\n\n(the reply broke off: ${event.message})`;
+          } else if (event.type === "reply-end") {
+            const reply = replies.get(event.replyId);
+            if (reply) reply.ended = true;
+          } else return;
+          advance();
+        });
+        void room
+          .send(text, { signal })
+          .then((summary) => {
+            for (const reply of replies.values()) reply.ended = true;
+            advance();
+            if (blocks === 0 && !summary.ok) {
+              const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ");
+              write(`data: ${JSON.stringify({ error: { message: `the room gave no answer: ${why}`, type: "server_error", param: null, code: "no_answer" } })}\n\n`);
+            } else {
+              chunk({}, "stop");
+              if (includeUsage) write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageOf(summary.stats) })}\n\n`);
+            }
+            write("data: [DONE]\n\n");
+          })
+          .catch((error: unknown) => {
+            if (signal.aborted) return;
+            options.logError(`serve: chat completion ${requestId} failed: ${error instanceof Error ? error.stack : String(error)}`);
+            write(`data: ${JSON.stringify({ error: { message: `the turn failed inside the server; its log has the details under request id ${requestId}.`, type: "server_error", param: null, code: null } })}\n\n`);
+          })
+          .finally(async () => {
+            clearInterval(keepAlive);
+            await finish();
+            if (!open) return;
+            open = false;
+            try {
+              controller.close();
+            } catch {
+              // closed by the client
+            }
+          });
+      },
+      cancel() {
+        open = false;
+        clearInterval(keepAlive);
+        stop.abort(new Error("the client closed the stream"));
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers } });
+  }
+
+  return { models, model, completions };
+}
