@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 async function chatJson(env: Record<string, string>): Promise<{ events: RoomEvent[]; exitCode: number; stderr: string }> {
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", "--workspace", workspace, "--once", "talk", "--mode", "direct:agent", "--json"], {
+  const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--once", "talk", "--mode", "direct:agent", "--json"]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdout: "pipe",

@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ async function turnFetching(url: string, config: unknown): Promise<RoomEvent[]> 
     port: 0,
   });
   writeFileSync(join(workspace, "org.config.json"), JSON.stringify(config));
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), "chat", "--workspace", workspace, "--once", "read that page", "--json", "--mode", "direct:agent"], {
+  const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--once", "read that page", "--json", "--mode", "direct:agent"]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", ORG_PROFILE: "dev" },
     stdout: "pipe",

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +43,7 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   const session = uniqueSessionName("org-guard");
   const command = [
     `OLLAMA_BASE=${shellWord(server.url)} OLLAMA_MODEL=scripted NO_COLOR=1 ORG_EMBED_MODEL=off`,
-    `exec ${shellWord(process.execPath)} ${shellWord(join(repoRoot, "main.ts"))} chat --workspace ${shellWord(workspace)}`,
+    `exec ${orgCommand(["chat", "--workspace", workspace]).map(shellWord).join(" ")}`,
   ].join(" ");
   await tmux.newSession(session, command, { cwd: workspace, width: 160 });
   // The pane stays after org leaves, so its last words can be read.

@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,7 +35,7 @@ function fakeOllama(capabilities: Record<string, string[]>) {
 }
 
 async function doctor(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "doctor", "--json", "--workspace", workspace, "--repo", checkout.dir, ...args], {
+  const child = Bun.spawn(orgCommand(["doctor", "--json", "--workspace", workspace, "--repo", checkout.dir, ...args]), {
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe",

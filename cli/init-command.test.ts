@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ const workspace = mkdtempSync(join(tmpdir(), "org-init-"));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 async function init(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "init", "--workspace", workspace, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(["init", "--workspace", workspace, ...args]), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }
@@ -23,7 +24,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
   expect(text).toContain("// ");
   const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" });
   expect(config.personas.map((persona) => `${persona.name}:${persona.kind}:${persona.model}`)).toEqual(["agent:agent:llama3.1:8b", "python:python:llama3.1:8b", "toolsmith:toolsmith:llama3.1:8b"]);
-  expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask" });
+  expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow", web_fetch: "deny" });
   expect(config.limits).toEqual(DEFAULT_LIMITS);
 
   writeFileSync(file, "{}\n");

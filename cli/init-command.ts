@@ -39,7 +39,8 @@ export function initConfigText(model: string): string {
       "model": ${m},
       // Per-tool policy: "allow" runs it, "ask" asks you first (denied over HTTP), "deny" or a tool left out never runs.
       // Promoted generated tools are offered to agents as "ask" unless named here.
-      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask" }
+      // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below.
+      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny" }
     },
     {
       "name": "python",
@@ -68,7 +69,15 @@ export function initConfigText(model: string): string {
     "hopsPerMessage": ${limits.hopsPerMessage},               // how far personas may pass a message on with @name
     "repliesInARow": ${limits.repliesInARow},                // replies a persona gives before the user speaks again
     "concurrencyPerServer": ${limits.concurrencyPerServer},         // requests at once per model server
-    "toolSecondsPerTurn": ${limits.toolSecondsPerTurn}          // sandbox time one message may spend
+    "toolSecondsPerTurn": ${limits.toolSecondsPerTurn},         // sandbox time one message may spend
+    "replyChars": ${limits.replyChars},            // characters one reply may stream before it is cut
+    "workflowStepRuns": ${limits.workflowStepRuns}          // step runs one workflow run may take, nested ones included
+  },
+
+  // What web_fetch may reach (only public addresses, whatever is listed): "*.example.com", or "*" for any host.
+  "network": {
+    "allowedHosts": [],
+    "defaultDeny": true
   },
 
   // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.

@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 /** `org …` as a real child process in the temp workspace. */
 async function org(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn([process.execPath, join(repoRoot, "main.ts"), ...args], {
+  const child = Bun.spawn(orgCommand([...args]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", ORG_EMBED_MODEL: "off", ...env },
     stdout: "pipe",

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -6,7 +7,7 @@ import { tempGitRepo } from "../testing/temp-git-repo.ts";
 const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(args: string[]) {
-  const proc = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });
+  const proc = Bun.spawn(orgCommand([...args]), { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, exitCode };
 }

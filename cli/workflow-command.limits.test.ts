@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { workflowWorkspace } from "../testing/workflow-fixture.ts";
@@ -6,7 +7,7 @@ import { workflowWorkspace } from "../testing/workflow-fixture.ts";
 const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(args: string[], cwd: string) {
-  const child = Bun.spawn([process.execPath, main, ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand([...args]), { cwd, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }

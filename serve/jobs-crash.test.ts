@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +28,7 @@ async function startServe(fsync = false): Promise<{ process: ReturnType<typeof B
   const env = { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1", ORG_PROFILE: "dev", ORG_FSYNC: fsync ? "on" : "off" };
   delete (env as Record<string, string | undefined>).ORG_API_TOKEN;
   delete (env as Record<string, string | undefined>).ORG_API_HMAC_SECRET;
-  const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--port", "0", "--workers", "2", "--workspace", workspace], { env, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workers", "2", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
   const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
   let text = "";
   const deadline = Date.now() + 60_000;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ afterAll(async () => {
 function serve(env: Record<string, string>) {
   const base: Record<string, string | undefined> = { ...process.env, OLLAMA_BASE: model.url, NO_COLOR: "1" };
   for (const name of ["ORG_API_TOKEN", "ORG_API_HMAC_SECRET", "ORG_SANDBOX", "ORG_PROFILE", "ORG_FSYNC"]) delete base[name];
-  return Bun.spawn([process.execPath, join(REPO, "main.ts"), "serve", "--port", "0", "--workspace", workspace], { env: { ...base, ...env }, stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace]), { env: { ...base, ...env }, stdout: "pipe", stderr: "pipe" });
 }
 
 test("ORG_PROFILE=prod refuses to start on loopback without a token or HMAC secret, and with ORG_SANDBOX=off", async () => {
