@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
+import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
@@ -24,6 +25,10 @@ export function validationDirs(runDir: string): ValidationDirs {
   for (const directory of [dirs.tool, dirs.config, dirs.mutants, dirs.requests]) mkdirSync(directory, { recursive: true, mode: 0o755 });
   return dirs;
 }
+
+// The most the host reads back of what a sandbox wrote: a coverage report, one run's result (with what the tool printed).
+const MAX_LCOV_BYTES = 4 * 1024 * 1024;
+const MAX_RESULT_BYTES = 4 * 1024 * 1024;
 
 const MOUNT = { config: "/org/config", mutants: "/org/mutants", requests: "/org/requests" };
 
@@ -86,7 +91,6 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
 
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
-  const coverageDir = join(dirs.scratch, "coverage");
   const result = await run(
     dirs,
     [SANDBOX_BUN, "test", "--coverage", "--coverage-reporter=lcov", "--coverage-dir=/scratch/coverage", `${SANDBOX_TOOL_DIR}/tool.test.ts`],
@@ -95,11 +99,18 @@ export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal
   );
   const passed = Number(/^\s*(\d+) pass/m.exec(result.stderr)?.[1] ?? 0);
   const failed = Number(/^\s*(\d+) fail/m.exec(result.stderr)?.[1] ?? 0);
-  const lcovPath = join(coverageDir, "lcov.info");
-  const coverage = existsSync(lcovPath) ? toolLineCoverage(readFileSync(lcovPath, "utf8")) : 0;
+  let coverage = 0;
+  let unreadable: string | undefined;
+  try {
+    const lcov = readSandboxFile(dirs.scratch, "coverage/lcov.info", MAX_LCOV_BYTES);
+    coverage = lcov ? toolLineCoverage(lcov.toString("utf8")) : 0;
+  } catch (error) {
+    if (!(error instanceof SandboxFileError)) throw error;
+    unreadable = `the coverage report ${error.message}`;
+  }
   const ok = result.exitCode === 0 && !result.timedOut && failed === 0 && passed > 0;
   const summary = result.timedOut ? `the tests ran past ${timeoutMs} ms and were killed\n` : "";
-  return { ok, passed, failed, coverage, output: outputForModel(summary + describeSandboxResult(result).output) };
+  return { ok, passed, failed, coverage, unreadable, output: outputForModel(summary + describeSandboxResult(result).output) };
 }
 
 /** Line coverage of tool.ts from an lcov report: lines hit over lines found; 0 when tool.ts is absent. */
@@ -174,11 +185,21 @@ export async function runnerStage(
     "true",
   ].join("; ");
   await run(dirs, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
+  return readRunnerOutcomes(dirs, markers);
+}
+
+/** The outcomes the runs of `runnerStage` left in scratch (`out/r<round>e<index>.json`), read through `readSandboxFile`. */
+export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): RunnerOutcome[][] {
   return markers.map((roundMarkers, round) =>
     roundMarkers.map((marker, index): RunnerOutcome => {
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
-      const outputPath = join(dirs.scratch, "out", name);
-      const stdout = existsSync(outputPath) ? readFileSync(outputPath, "utf8").slice(-1_000_000) : "";
+      let stdout: string;
+      try {
+        stdout = readSandboxFile(dirs.scratch, `out/${name}`, MAX_RESULT_BYTES)?.toString("utf8") ?? "";
+      } catch (error) {
+        if (!(error instanceof SandboxFileError)) throw error;
+        return { ok: false, error: `the tool's result file ${error.message}` };
+      }
       const at = stdout.lastIndexOf(`\n${marker}\n`);
       if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
       const line = stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";

@@ -77,6 +77,7 @@ export async function validateTool(request: {
       report.tests = { passed: result.passed, failed: result.failed };
       report.coverage = result.coverage;
       if (!result.ok) return { stage: "tests", blame: "implementation", message: `the tests failed:\n${result.output}` };
+      if (result.unreadable) return { stage: "tests", blame: "tests", message: `${result.unreadable}. Write nothing into /scratch/coverage.` };
       if (result.coverage < settings.coverage) {
         return {
           stage: "tests",
