@@ -11,12 +11,62 @@ const Request = z.strictObject({
   timeoutMs: z.number().int().positive(),
 });
 
-// Kept before the tool loads, so a tool that replaces console.log or stdout.write cannot forge the result.
+// Kept before the tool loads, so a tool that replaces console.log or stdout.write cannot forge the result, and
+// so the runner can still read its request and answer once the globals below are gone.
 const write = process.stdout.write.bind(process.stdout);
+const exit = process.exit.bind(process);
 const stringify = JSON.stringify;
+const parse = JSON.parse;
+const bun = Bun;
+
+// The second layer behind the static policy: what a tool could use to reach the host, the network, other code
+// or the global object. Each is deleted from the global object where it can be, and declared undefined in
+// tool.ts's own scope (`Bun` cannot be deleted), before tool.ts loads.
+const WITHHELD_GLOBALS = [
+  "Bun", "process", "require", "module", "exports", "__dirname", "__filename", "fetch", "WebSocket", "XMLHttpRequest",
+  "EventSource", "Worker", "SharedWorker", "ShadowRealm", "Function", "globalThis", "global", "self", "window",
+  "navigator", "Deno", "importScripts", "addEventListener", "removeEventListener", "dispatchEvent", "postMessage",
+  "onmessage", "onerror", "alert", "confirm", "prompt", "Reflect", "BroadcastChannel", "MessageChannel", "HTMLRewriter",
+];
+// Deleted from the global object only: strict-mode code cannot declare these names.
+const DELETED_ONLY = ["eval"];
+// Kept on the global object, declared undefined in tool.ts only: zod (already loaded) may use them.
+const KEPT_FOR_ZOD = new Set(["globalThis", "Function", "Reflect"]);
+
+/**
+ * Loads tool.ts (at `toolPath`) only after: its imports are checked again (`zod` only, no `import()`, no
+ * `import.meta`), its scope declares every withheld global undefined, the global object loses what it can, and the
+ * function constructors are gone from their prototypes (no code built from strings).
+ */
+function withholdGlobals(toolPath: string): void {
+  const prelude = `const ${WITHHELD_GLOBALS.map((name) => `${name} = undefined`).join(", ")};`;
+  const transpiler = new bun.Transpiler({ loader: "ts" });
+  const file = (path: string) => bun.file(path).text();
+  bun.plugin({
+    name: "org-withheld-globals",
+    setup(build) {
+      build.onLoad({ filter: new RegExp(`^${toolPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) }, async (args) => {
+        const source = await file(args.path);
+        const imports = transpiler.scan(source).imports;
+        const refused = imports.find((entry) => entry.kind !== "import-statement" || entry.path !== "zod");
+        if (refused) throw new Error(`tool.ts may import only zod, not ${refused.kind === "dynamic-import" ? "import()" : stringify(refused.path)}`);
+        if (/\bimport\s*\.\s*meta\b/.test(transpiler.transformSync(source))) throw new Error("tool.ts may not use import.meta");
+        // On the first line, so line numbers in errors stay the tool's own.
+        return { contents: prelude + source, loader: "ts" };
+      });
+    },
+  });
+  const global = globalThis as Record<string, unknown>;
+  for (const name of [...WITHHELD_GLOBALS, ...DELETED_ONLY]) {
+    if (!KEPT_FOR_ZOD.has(name) && Object.getOwnPropertyDescriptor(global, name)?.configurable) delete global[name];
+  }
+  for (const fn of [function () {}, async function () {}, function* () {}, async function* () {}]) {
+    Object.defineProperty(Object.getPrototypeOf(fn), "constructor", { value: undefined });
+  }
+}
 
 async function main(): Promise<void> {
-  const request = Request.parse(JSON.parse(await Bun.stdin.text()));
+  const request = Request.parse(parse(await bun.stdin.text()));
   const finish = (result: { ok: true; output: unknown } | { ok: false; error: string }) =>
     new Promise<void>((resolve) => write(`\n${request.marker}\n${stringify(result)}\n`, () => resolve()));
   const input = z.fromJSONSchema(request.inputSchema).safeParse(request.input);
@@ -26,6 +76,7 @@ async function main(): Promise<void> {
   }
   let module: { default?: unknown };
   try {
+    withholdGlobals(request.toolPath);
     module = await import(request.toolPath);
   } catch (error) {
     return finish({ ok: false, error: `tool.ts did not load: ${error instanceof Error ? error.message : String(error)}` });
@@ -40,7 +91,7 @@ async function main(): Promise<void> {
     const output = await Promise.race([Promise.resolve(tool(input.data)), timeout]);
     const text = stringify(output);
     if (text === undefined) return finish({ ok: false, error: "the tool returned nothing JSON can carry (undefined or a function)" });
-    finish({ ok: true, output: JSON.parse(text) });
+    finish({ ok: true, output: parse(text) });
   } catch (error) {
     finish({ ok: false, error: `the tool threw: ${error instanceof Error ? error.message : String(error)}` });
   } finally {
@@ -50,4 +101,4 @@ async function main(): Promise<void> {
 
 await main();
 // A timer or handle the tool left open must not keep the sandbox alive until its wall clock.
-process.exit(0);
+exit(0);
