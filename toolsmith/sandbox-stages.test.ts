@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
-import { readRunnerOutcomes, runnerStage, testsStage, validationDirs } from "./sandbox-stages.ts";
+import { CLAMP } from "../testing/toolsmith-fixtures.ts";
+import { makeMutants } from "./mutants.ts";
+import { mutantsStage, readRunnerOutcomes, runnerStage, testsStage, validationDirs } from "./sandbox-stages.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-sandbox-stages-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
@@ -89,5 +91,44 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     const result = await testsStage(dirs, 20_000);
     expect(result.coverage).toBe(0);
     expect(result.unreadable).toBe("the coverage report coverage/lcov.info: coverage is a symbolic link; links are not followed, it was not read");
+  }, 60_000);
+});
+
+describe("mutants run where the tool runs (real sandbox)", () => {
+  // Written to disk directly, past the policy: it asserts nothing about what the tool returns, only about where
+  // its code and the tool's run, and so "catches" a mutant only if a mutant runs somewhere else.
+  const CHEAT = `import { expect, test } from "bun:test";
+import clamp from "./tool.ts";
+test("where it runs", () => {
+  let thrown = "";
+  try { clamp({ value: 1, min: 2, max: 0 }); } catch (error) { thrown = String((error as Error).stack); }
+  const where = [String(new Error().stack), thrown, import.meta.path, import.meta.dir, process.cwd(), JSON.stringify(process.env), Bun.main].join(" ");
+  expect(where.includes("/org/tool/")).toBe(true);
+  expect(where.includes("mutant")).toBe(false);
+});
+`;
+
+  test("a test that checks its own path, the tool's stack, cwd or env kills no mutant; real tests still kill them", async () => {
+    const dirs = validationDirs(join(root, "run-mutants"));
+    writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), CHEAT);
+    // It passes on the real tool.
+    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    const mutants = makeMutants(CLAMP.tool, 6);
+    expect(mutants.length).toBe(6);
+    const cheat = await mutantsStage(dirs, mutants, 20_000);
+    expect(cheat).toMatchObject({ total: 6, killed: 0 });
+    writeFileSync(join(dirs.tool, "tool.test.ts"), CLAMP.tests);
+    const real = await mutantsStage(dirs, mutants, 20_000);
+    expect(real.killed).toBeGreaterThanOrEqual(4);
+  }, 180_000);
+
+  test("the tests stage runs the tool through the same path and still measures its coverage", async () => {
+    const dirs = validationDirs(join(root, "run-coverage-real"));
+    writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), CLAMP.tests);
+    const result = await testsStage(dirs, 20_000);
+    expect(result).toMatchObject({ ok: true, failed: 0, unreadable: undefined });
+    expect(result.coverage).toBeGreaterThan(0.8);
   }, 60_000);
 });

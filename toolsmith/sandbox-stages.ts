@@ -7,7 +7,15 @@ import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
-import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, SANDBOX_TSGO, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
+import {
+  SANDBOX_BUN,
+  SANDBOX_RUNNER,
+  SANDBOX_TOOL_DIR,
+  SANDBOX_TOOL_SOURCE_PRELOAD,
+  SANDBOX_TSGO,
+  TOOLCHAIN_ENV,
+  toolchainMounts,
+} from "../tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
 
 /** The folders of one validation run on the host: the tool (read-only inside), config, mutants, scratch. */
@@ -89,11 +97,19 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
   return { ok: result.exitCode === 0 && !result.timedOut, onlyTests, output: outputForModel(output), result };
 }
 
+/**
+ * `bun test` of tool.test.ts as the tests stage and every mutant run it: from the tool's folder, with tool.ts served
+ * from stdin (`tool-source-preload.ts`), so the real tool and a mutant are one path, one file name, one environment.
+ */
+function testCommand(flags: string): string {
+  return `cd ${SANDBOX_TOOL_DIR} && ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ${flags} ./tool.test.ts`;
+}
+
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
-    [SANDBOX_BUN, "test", "--coverage", "--coverage-reporter=lcov", "--coverage-dir=/scratch/coverage", `${SANDBOX_TOOL_DIR}/tool.test.ts`],
+    ["/bin/sh", "-c", `${testCommand("--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage")} < ${SANDBOX_TOOL_DIR}/tool.ts`],
     timeoutMs,
     signal,
   );
@@ -126,16 +142,13 @@ export function toolLineCoverage(lcov: string): number {
 }
 
 /** Runs the tests against every mutant (two at a time, each bounded); which mutants the tests caught. */
-export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], testCode: string, timeoutMs: number, signal?: AbortSignal) {
-  mutants.forEach((mutant, index) => {
-    const directory = join(dirs.mutants, `m${String(index).padStart(2, "0")}`);
-    mkdirSync(directory, { recursive: true, mode: 0o755 });
-    writeFileSync(join(directory, "tool.ts"), mutant.code);
-    writeFileSync(join(directory, "tool.test.ts"), testCode);
-  });
+export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
+  mutants.forEach((mutant, index) => writeFileSync(join(dirs.mutants, `m${String(index).padStart(2, "0")}.ts`), mutant.code));
   const perMutantSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  // Directory names are ours (m00…); nothing model-made reaches this command line.
-  const script = `cd ${MOUNT.mutants} && ls -d m* | xargs -P 2 -I{} /bin/sh -c 'cd ${MOUNT.mutants}/{} && timeout -s KILL ${perMutantSeconds} ${SANDBOX_BUN} test --bail ./tool.test.ts >/dev/null 2>&1; echo "{} $?"'`;
+  // File names are ours (m00.ts …); nothing model-made reaches this command line. Each mutant is tool.ts's source
+  // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
+  // testCommand, so even OLDPWD is the tests stage's.
+  const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand("--bail").replace(`${SANDBOX_BUN} test`, `timeout -s KILL ${perMutantSeconds} ${SANDBOX_BUN} test`)} < ${MOUNT.mutants}/{}.ts >/dev/null 2>&1; echo "{} $?"'`;
   const result = await run(dirs, ["/bin/sh", "-c", script], (perMutantSeconds * mutants.length) / 2 * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
   for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));

@@ -90,7 +90,7 @@ export async function validateTool(request: {
       const mutants = makeMutants(request.toolCode, settings.mutants);
       // A mutant may loop forever: give each a few times what the real tests took, then count it as caught.
       const perMutantMs = Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
-      const result = await mutantsStage(dirs, mutants, request.testCode, perMutantMs, signal);
+      const result = await mutantsStage(dirs, mutants, perMutantMs, signal);
       report.mutants = { total: result.total, killed: result.killed, score: result.score };
       if (result.total === 0 || result.score < settings.mutationScore) {
         return {
