@@ -79,14 +79,23 @@ async function main(argv: string[]): Promise<number> {
   // A mistyped setting is reported before anything runs, not halfway through a session (help still shows).
   environmentSettings();
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new UserFacingError("stopped by SIGTERM"));
-  process.once("SIGTERM", onSignal);
+  // SIGINT and SIGTERM cancel the command: its sandboxes are killed and its folders and worktrees removed on the
+  // way out. Should that take past STOP_GRACE_MS, or a second signal come, org exits anyway (bwrap dies with it).
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(128 + (name === "SIGINT" ? 2 : 15));
+    controller.abort(new UserFacingError(`stopped by ${name}`));
+    setTimeout(() => process.exit(128 + (name === "SIGINT" ? 2 : 15)), STOP_GRACE_MS).unref();
+  };
+  const signals = ["SIGTERM", "SIGINT"] as const;
+  for (const name of signals) process.on(name, onSignal);
   try {
     return await command.run(args, controller.signal);
   } finally {
-    process.off("SIGTERM", onSignal);
+    for (const name of signals) process.off(name, onSignal);
   }
 }
+
+const STOP_GRACE_MS = 1_500;
 
 // The one place that catches everything and decides the exit code.
 try {

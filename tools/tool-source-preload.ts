@@ -12,3 +12,4 @@ Bun.plugin({
     });
   },
 });
+export {};
