@@ -131,4 +131,18 @@ test("where it runs", () => {
     expect(result).toMatchObject({ ok: true, failed: 0, unreadable: undefined });
     expect(result.coverage).toBeGreaterThan(0.8);
   }, 60_000);
+
+  test("in the tests stage too, a tool past the policy finds no Bun, process, fetch or Function constructor, and may import only zod", async () => {
+    const dirs = validationDirs(join(root, "run-withheld"));
+    writeFileSync(
+      join(dirs.tool, "tool.ts"),
+      `export default async () => {\n  const ctor = ((() => 0) as any).constructor;\n  return [typeof Bun, typeof process, typeof fetch, typeof globalThis, typeof Function, typeof ctor].join(" ");\n};\n`,
+    );
+    writeFileSync(join(dirs.tool, "tool.test.ts"), `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined undefined"));\n`);
+    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    writeFileSync(join(dirs.tool, "tool.ts"), `import { readFileSync } from "node:fs";\nexport default () => readFileSync("/etc/passwd", "utf8");\n`);
+    const refused = await testsStage(dirs, 20_000);
+    expect(refused.ok).toBe(false);
+    expect(refused.output).toContain('tool.ts may import only zod, not "node:fs"');
+  }, 60_000);
 });
