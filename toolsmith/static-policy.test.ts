@@ -34,6 +34,7 @@ describe("static policy on the syntax tree", () => {
     ["constructor destructured in an assignment", tool("let F: any;\n({ constructor: F } = (() => 0) as any);\nreturn F;"), /names the key "constructor"/],
     ["a computed key built at run time", tool("const key = ['con', 'structor'].join('');\nreturn ((() => 0) as any)[key];"), /\[key\] is a computed key/],
     ["a counter that once held a string", tool("let i: any = 0;\ni = 'constructor';\nreturn ((() => 0) as any)[i];"), /\[i\] is a computed key/],
+    ["a caught value as a key", tool("try {\n  throw 'constructor';\n} catch (k) {\n  return ((() => 0) as any)[k];\n}"), /\[k\] is a computed key/],
     ["a computed key destructured", tool("const k = 'x';\nconst { [k]: F } = (() => 0) as any;\nreturn F;"), /destructures a computed key/],
     ["Reflect.get", tool("return Reflect.get(() => 0, 'constructor');"), /uses Reflect/],
     ["Reflect by another name", tool("const R = Reflect;\nreturn R.ownKeys(input as object);"), /uses Reflect/],

@@ -196,14 +196,16 @@ function numericNames(source: ts.SourceFile): Set<string> {
       const name = node.text;
       const add = (value: ts.Expression) => values.set(name, [...(values.get(name) ?? []), value]);
       if (ts.isVariableDeclaration(parent) && parent.name === node) {
+        // A loop's `for (const k of …)` / `in` and a `catch (k)` take values from elsewhere.
         const loopHead = ts.isVariableDeclarationList(parent.parent) && (ts.isForOfStatement(parent.parent.parent) || ts.isForInStatement(parent.parent.parent));
-        if (loopHead) ruledOut.add(name);
+        if (loopHead || ts.isCatchClause(parent.parent)) ruledOut.add(name);
         else if (parent.initializer) add(parent.initializer);
         else values.set(name, values.get(name) ?? []);
       } else if (ts.isBinaryExpression(parent) && parent.left === node && isAssignment(parent.operatorToken.kind)) {
         if (!NUMERIC_ASSIGNMENTS.has(parent.operatorToken.kind)) add(parent.right);
       } else if (
         ts.isParameter(parent) || ts.isBindingElement(parent) || ts.isFunctionDeclaration(parent) || ts.isClassDeclaration(parent) ||
+        ts.isFunctionExpression(parent) || ts.isClassExpression(parent) ||
         ts.isImportClause(parent) || ts.isImportSpecifier(parent) || ts.isNamespaceImport(parent) || ts.isEnumDeclaration(parent) ||
         ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === node) || isDestructuring(parent) ||
         (ts.isShorthandPropertyAssignment(parent) && isDestructuring(parent.parent))
