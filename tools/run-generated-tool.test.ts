@@ -53,27 +53,34 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
   // Issue 18 §5: tools written to disk directly, past the static policy, as an escape from it would be.
   const anyOutput = (directory: string) => runGeneratedTool({ toolDir: directory, inputSchema, outputSchema: { type: "object" }, input: { text: "x" }, scratchDir: join(root, "scratch") });
 
-  test("a tool past the policy finds every global it could reach the host with undefined", async () => {
+  test("a tool past the policy finds every global it could reach the host with undefined, and compiles no string", async () => {
     const names = [
       "Bun", "process", "require", "module", "exports", "__dirname", "__filename", "fetch", "WebSocket", "XMLHttpRequest", "EventSource",
       "Worker", "SharedWorker", "ShadowRealm", "Function", "globalThis", "global", "self", "window", "navigator", "Reflect",
       "addEventListener", "postMessage", "prompt", "eval",
     ];
     const code = [
+      'import { z } from "zod";',
       "export default () => {",
       "  const found: Record<string, string> = {};",
       ...names.map((name) => `  try { found[${JSON.stringify(name)}] = typeof ${name}; } catch (error) { found[${JSON.stringify(name)}] = "threw"; }`),
-      "  const ctor = (value: unknown, key: string) => { try { return typeof (value as any)[key]; } catch { return 'threw'; } };",
-      "  found.functionConstructor = ctor(() => 0, 'constructor');",
-      "  found.asyncConstructor = ctor(async () => 0, 'constructor');",
-      "  found.generatorConstructor = ctor(function* () {}, 'constructor');",
-      "  found.asyncGeneratorConstructor = ctor(async function* () {}, 'constructor');",
+      "  const compile = (make: () => unknown) => { try { make(); return 'compiled'; } catch { return 'refused'; } };",
+      "  found.functionConstructor = compile(() => ((() => 0) as any).constructor('return 1'));",
+      "  found.asyncConstructor = compile(() => ((async () => 0) as any).constructor('return 1'));",
+      "  found.generatorConstructor = compile(() => ((function* () {}) as any).constructor('return 1'));",
+      "  found.asyncGeneratorConstructor = compile(() => ((async function* () {}) as any).constructor('return 1'));",
+      "  found.zodDoc = compile(() => new (z as any).core.Doc([]).compile());",
+      "  found.zodStillParses = String(z.object({ a: z.number() }).parse({ a: 1 }).a);",
       "  return found;",
       "};",
     ].join("\n");
     const result = await anyOutput(toolDir("every-global", code));
     expect(result.ok).toBe(true);
-    const expected = Object.fromEntries([...names, "functionConstructor", "asyncConstructor", "generatorConstructor", "asyncGeneratorConstructor"].map((name) => [name, "undefined"]));
+    const expected = {
+      ...Object.fromEntries(names.map((name) => [name, "undefined"])),
+      ...Object.fromEntries(["functionConstructor", "asyncConstructor", "generatorConstructor", "asyncGeneratorConstructor", "zodDoc"].map((name) => [name, "refused"])),
+      zodStillParses: "1",
+    };
     expect(result.ok ? result.output : result).toEqual(expected);
   });
 

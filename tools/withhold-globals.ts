@@ -1,8 +1,10 @@
 // The second layer behind the static policy, for the fixed runner and for `bun test` of a generated tool (both run
 // ONLY inside the sandbox, mounted beside this file): what tool.ts could use to reach the host, the network, other
 // code or the global object is declared undefined in tool.ts's own scope (`Bun` cannot be deleted from the global
-// object), tool.ts loads only if it imports nothing but zod and never uses import.meta, and the function
-// constructors are gone from their prototypes (no code built from strings).
+// object), tool.ts loads only if it imports nothing but zod and never uses import.meta, and no code can be built
+// from strings: the Function global and the constructors on the function prototypes throw, zod runs without its
+// JIT (`new Function`), and `eval` is gone.
+import { z } from "zod";
 
 /** Names declared undefined in tool.ts's own scope, before its first line. */
 export const WITHHELD_GLOBALS = [
@@ -13,8 +15,8 @@ export const WITHHELD_GLOBALS = [
 ];
 // Deleted from the global object only: strict-mode code cannot declare these names.
 const DELETED_ONLY = ["eval"];
-// Kept on the global object, declared undefined in tool.ts only: zod (already loaded) may use them.
-const KEPT_FOR_ZOD = new Set(["globalThis", "Function", "Reflect"]);
+// Kept on the global object, declared undefined in tool.ts only: the runner and zod use them; Function is replaced.
+const KEPT = new Set(["globalThis", "Function", "Reflect"]);
 
 const bun = Bun;
 const stringify = JSON.stringify;
@@ -44,10 +46,35 @@ export function withholdGlobals(toolPath: string, sourceOf: (path: string) => Pr
   if (options.deleteGlobals) {
     const global = globalThis as Record<string, unknown>;
     for (const name of [...WITHHELD_GLOBALS, ...DELETED_ONLY]) {
-      if (!KEPT_FOR_ZOD.has(name) && Object.getOwnPropertyDescriptor(global, name)?.configurable) delete global[name];
+      if (!KEPT.has(name) && Object.getOwnPropertyDescriptor(global, name)?.configurable) delete global[name];
     }
   }
+  refuseCodeFromStrings();
+}
+
+/**
+ * `Function`, `(() => 0).constructor` and the async and generator ones become functions of the same name that throw:
+ * `Function.prototype`, `instanceof Function` and `fn.constructor.name` still work for the libraries that use them
+ * (fast-check reads `Function.prototype.apply` as it loads), but nothing compiles a string. zod is told to skip its
+ * JIT, which needs `new Function`.
+ */
+function refuseCodeFromStrings(): void {
+  z.config({ jitless: true });
+  const refusing = (name: string, prototype: object) => {
+    const stub = {
+      [name]: function () {
+        throw new TypeError("code built from strings is not allowed here");
+      },
+    }[name] as () => never;
+    Object.defineProperty(stub, "prototype", { value: prototype });
+    return stub;
+  };
+  const global = globalThis as Record<string, unknown>;
   for (const fn of [function () {}, async function () {}, function* () {}, async function* () {}]) {
-    Object.defineProperty(Object.getPrototypeOf(fn), "constructor", { value: undefined });
+    const prototype = Object.getPrototypeOf(fn) as { constructor: { name: string } };
+    const stub = refusing(prototype.constructor.name, prototype);
+    if (prototype === Function.prototype) global.Function = stub;
+    Object.defineProperty(prototype, "constructor", { value: stub });
   }
+  delete global.eval;
 }

@@ -136,9 +136,9 @@ test("where it runs", () => {
     const dirs = validationDirs(join(root, "run-withheld"));
     writeFileSync(
       join(dirs.tool, "tool.ts"),
-      `export default async () => {\n  const ctor = ((() => 0) as any).constructor;\n  return [typeof Bun, typeof process, typeof fetch, typeof globalThis, typeof Function, typeof ctor].join(" ");\n};\n`,
+      `import { z } from "zod";\nconst compile = (make: () => unknown) => { try { make(); return "compiled"; } catch { return "refused"; } };\nexport default async () => [typeof Bun, typeof process, typeof fetch, typeof globalThis, typeof Function, compile(() => ((() => 0) as any).constructor("return 1")), compile(() => new (z as any).core.Doc([]).compile())].join(" ");\n`,
     );
-    writeFileSync(join(dirs.tool, "tool.test.ts"), `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined undefined"));\n`);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined refused refused"));\n`);
     expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
     writeFileSync(join(dirs.tool, "tool.ts"), `import { readFileSync } from "node:fs";\nexport default () => readFileSync("/etc/passwd", "utf8");\n`);
     const refused = await testsStage(dirs, 20_000);
