@@ -98,17 +98,20 @@ describe("mutants run where the tool runs (real sandbox)", () => {
   // Written to disk directly, past the policy: it asserts nothing about what the tool returns, only about where
   // its code and the tool's run, and so "catches" a mutant only if a mutant runs somewhere else.
   const CHEAT = `import { expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
 import clamp from "./tool.ts";
 test("where it runs", () => {
   let thrown = "";
   try { clamp({ value: 1, min: 2, max: 0 }); } catch (error) { thrown = String((error as Error).stack); }
-  const where = [String(new Error().stack), thrown, import.meta.path, import.meta.dir, process.cwd(), JSON.stringify(process.env), Bun.main].join(" ");
+  const parent = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ")[1];
+  const proc = [readlinkSync("/proc/self/fd/0"), readFileSync("/proc/self/cmdline", "utf8"), readFileSync(\`/proc/\${parent}/cmdline\`, "utf8")];
+  const where = [String(new Error().stack), thrown, import.meta.path, import.meta.dir, process.cwd(), JSON.stringify(process.env), Bun.main, ...proc].join(" ");
   expect(where.includes("/org/tool/")).toBe(true);
   expect(where.includes("mutant")).toBe(false);
 });
 `;
 
-  test("a test that checks its own path, the tool's stack, cwd or env kills no mutant; real tests still kill them", async () => {
+  test("a test that checks its own path, the tool's stack, cwd, env, stdin or parent process kills no mutant; real tests still kill them", async () => {
     const dirs = validationDirs(join(root, "run-mutants"));
     writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
     writeFileSync(join(dirs.tool, "tool.test.ts"), CHEAT);

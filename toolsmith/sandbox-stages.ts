@@ -98,18 +98,21 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
 }
 
 /**
- * `bun test` of tool.test.ts as the tests stage and every mutant run it: from the tool's folder, with tool.ts served
- * from stdin (`tool-source-preload.ts`), so the real tool and a mutant are one path, one file name, one environment.
+ * `bun test` of tool.test.ts as the tests stage and every mutant run it: from the tool's folder, with the tool's
+ * source piped in (`source`: the tool or a mutant) and served as /org/tool/tool.ts by `tool-source-preload.ts`, so
+ * the real tool and a mutant are one path, one file name, one environment, and stdin a pipe either way.
  */
-function testCommand(flags: string): string {
-  return `cd ${SANDBOX_TOOL_DIR} && ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ${flags} ./tool.test.ts`;
+function testCommand(source: string, flags: string, timeoutSeconds?: number): string {
+  const timeout = timeoutSeconds === undefined ? "" : `timeout -s KILL ${timeoutSeconds} `;
+  return `cat ${source} | { cd ${SANDBOX_TOOL_DIR} && ${timeout}${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ${flags} ./tool.test.ts; }`;
 }
 
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
-    ["/bin/sh", "-c", `${testCommand("--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage")} < ${SANDBOX_TOOL_DIR}/tool.ts`],
+    // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
+    ["/bin/sh", "-c", testCommand(`${SANDBOX_TOOL_DIR}/tool.ts`, "--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage", Math.ceil(timeoutMs / 1000) + 5)],
     timeoutMs,
     signal,
   );
@@ -148,7 +151,7 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   // File names are ours (m00.ts …); nothing model-made reaches this command line. Each mutant is tool.ts's source
   // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
   // testCommand, so even OLDPWD is the tests stage's.
-  const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand("--bail").replace(`${SANDBOX_BUN} test`, `timeout -s KILL ${perMutantSeconds} ${SANDBOX_BUN} test`)} < ${MOUNT.mutants}/{}.ts >/dev/null 2>&1; echo "{} $?"'`;
+  const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
   const result = await run(dirs, ["/bin/sh", "-c", script], (perMutantSeconds * mutants.length) / 2 * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
   for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
