@@ -43,6 +43,7 @@ describe("static policy on the syntax tree", () => {
     ["getPrototypeOf", tool("return Object.getPrototypeOf(() => 0);"), /\.getPrototypeOf/],
     ["__proto__ as an object key", tool("return { __proto__: input };"), /names the key "__proto__"/],
     ["@ts-expect-error", tool("// @ts-expect-error\nreturn 1;"), /@ts-expect-error/],
+    ["Error.prepareStackTrace", tool("(Error as any).prepareStackTrace = (_e: unknown, frames: any[]) => frames;\nreturn new Error().stack;"), /hands out the frames/],
   ])("tool.ts with %s is refused", (_label, code, pattern) => {
     expect(checkStaticPolicy(code, "tool").join("\n")).toMatch(pattern);
   });

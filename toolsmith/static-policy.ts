@@ -26,6 +26,8 @@ const FORBIDDEN_DIRECTIVES = /@ts-(ignore|nocheck|expect-error)\b/;
 // Tests judge the tool by what it returns. What else they could look at tells the tool from a changed copy of it
 // without asserting anything: where the code runs (stack traces), its source text, files, the clock.
 const TEST_STACK_PROPERTIES = new Set(["stack", "captureStackTrace", "prepareStackTrace", "stackTraceLimit"]);
+// A tool has no use for the call stack's frames (a frame can hand out the function or object it runs).
+const TOOL_STACK_PROPERTIES = new Set(["captureStackTrace", "prepareStackTrace"]);
 const TEST_CLOCK_NAMES = new Set(["performance", "Temporal"]);
 const COERCING_METHODS = new Set(["toString", "toLocaleString", "valueOf", "toJSON"]);
 
@@ -80,7 +82,9 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
       problems.push(`${at(node)}: names the key ${JSON.stringify(propertyNameText(node))}, which can reach the Function constructor; it is not allowed`);
     } else if (ts.isComputedPropertyName(node) && !isLiteralKey(node.expression) && isDestructuring(node.parent.parent)) {
       problems.push(`${at(node)}: destructures a computed key; name the properties you read`);
-    } else if (role === "tests" && isStackProperty(node)) {
+    } else if (role === "tool" && isStackProperty(node, TOOL_STACK_PROPERTIES)) {
+      problems.push(`${at(node)}: ${node.getText(source).slice(0, 40)} hands out the frames of the call stack; it is not allowed`);
+    } else if (role === "tests" && isStackProperty(node, TEST_STACK_PROPERTIES)) {
       problems.push(`${at(node)}: reads a stack trace (${node.getText(source).slice(0, 40)}); tests may not look at where the code runs, only at what the tool returns`);
     } else if (role === "tests" && isClock(node)) {
       problems.push(`${at(node)}: reads the clock (${node.getText(source).slice(0, 40)}); tests may not time the tool, only check what it returns`);
@@ -252,10 +256,10 @@ function isCallOfTool(node: ts.Identifier): boolean {
   return ts.isPropertyAccessExpression(parent) && parent.expression === node && !COERCING_METHODS.has(parent.name.text) && ts.isCallExpression(parent.parent) && parent.parent.expression === parent;
 }
 
-function isStackProperty(node: ts.Node): boolean {
-  if (ts.isPropertyAccessExpression(node)) return TEST_STACK_PROPERTIES.has(node.name.text);
-  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)) return TEST_STACK_PROPERTIES.has(node.argumentExpression.text);
-  return isPropertyName(node) && TEST_STACK_PROPERTIES.has(propertyNameText(node) ?? "");
+function isStackProperty(node: ts.Node, names: ReadonlySet<string>): boolean {
+  if (ts.isPropertyAccessExpression(node)) return names.has(node.name.text);
+  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)) return names.has(node.argumentExpression.text);
+  return isPropertyName(node) && names.has(propertyNameText(node) ?? "");
 }
 
 function isClock(node: ts.Node): boolean {
