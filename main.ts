@@ -81,12 +81,16 @@ async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   // SIGINT and SIGTERM cancel the command: its sandboxes are killed and its folders and worktrees removed on the
   // way out. Should that take past STOP_GRACE_MS, or a second signal come, org exits anyway (bwrap dies with it).
+  // Commands that change the checkout or an instance (promote, rollback, instance) keep their own pace: SIGTERM
+  // cancels them and they wind down through their journal; SIGINT kills them as it always did.
+  const hardStop = !WINDS_DOWN.has(command.name);
   const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(128 + (name === "SIGINT" ? 2 : 15));
+    const code = 128 + (name === "SIGINT" ? 2 : 15);
+    if (controller.signal.aborted && hardStop) process.exit(code);
     controller.abort(new UserFacingError(`stopped by ${name}`));
-    setTimeout(() => process.exit(128 + (name === "SIGINT" ? 2 : 15)), STOP_GRACE_MS).unref();
+    if (hardStop) setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
   };
-  const signals = ["SIGTERM", "SIGINT"] as const;
+  const signals = hardStop ? (["SIGTERM", "SIGINT"] as const) : (["SIGTERM"] as const);
   for (const name of signals) process.on(name, onSignal);
   try {
     return await command.run(args, controller.signal);
@@ -96,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const STOP_GRACE_MS = 1_500;
+const WINDS_DOWN = new Set(["promote", "rollback", "instance"]);
 
 // The one place that catches everything and decides the exit code.
 try {
