@@ -94,14 +94,28 @@ async function main(argv: string[]): Promise<number> {
   // A mistyped setting is reported before anything runs, not halfway through a session (help still shows).
   environmentSettings();
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new UserFacingError("stopped by SIGTERM"));
-  process.once("SIGTERM", onSignal);
+  // SIGINT and SIGTERM cancel the command: its sandboxes are killed and its folders and worktrees removed on the
+  // way out. Should that take past STOP_GRACE_MS, or a second signal come, org exits anyway (bwrap dies with it).
+  // Commands that change the checkout or an instance (promote, rollback, instance) keep their own pace: SIGTERM
+  // cancels them and they wind down through their journal; SIGINT kills them as it always did.
+  const hardStop = !WINDS_DOWN.has(command.name);
+  const onSignal = (name: NodeJS.Signals) => {
+    const code = 128 + (name === "SIGINT" ? 2 : 15);
+    if (controller.signal.aborted && hardStop) process.exit(code);
+    controller.abort(new UserFacingError(`stopped by ${name}`));
+    if (hardStop) setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
+  };
+  const signals = hardStop ? (["SIGTERM", "SIGINT"] as const) : (["SIGTERM"] as const);
+  for (const name of signals) process.on(name, onSignal);
   try {
     return await command.run(args, controller.signal);
   } finally {
-    process.off("SIGTERM", onSignal);
+    for (const name of signals) process.off(name, onSignal);
   }
 }
+
+const STOP_GRACE_MS = 1_500;
+const WINDS_DOWN = new Set(["promote", "rollback", "instance"]);
 
 // The one place that catches everything and decides the exit code.
 try {

@@ -67,8 +67,8 @@ Example:
 
 /** How often the server looks at its checkout's HEAD for a promotion or rollback to take. */
 const HEAD_CHECK_MS = 2_000;
-/** How long a stopping server lets running turns finish before it stops them. */
-const DRAIN_MS = 10_000;
+/** How long a stopping server lets running turns finish before it stops them: org exits within 2 s of a signal. */
+const DRAIN_MS = 500;
 
 function parseOptions(args: string[]) {
   const { values } = parseCommandArgs("serve", args, {
@@ -166,7 +166,7 @@ export const serveCommand: Command = {
     process.on("SIGINT", onStop);
     try {
       if (!signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
-      log("stopping: no new requests; running turns get up to 10 s");
+      log("stopping: no new requests; running turns get up to 0.5 s");
       tools.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);

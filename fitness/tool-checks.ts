@@ -7,7 +7,7 @@ import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } fr
 import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
-import { SANDBOX_BUN, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
+import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
 import type { FitnessCheck } from "./fitness-report.ts";
 
 const TOOL_FILES = [...GENERATED_TOOL_FILES].sort();
@@ -151,7 +151,8 @@ async function runAllToolTests(tools: JudgedTool[], dir: string, timeoutMs: numb
   if (tools.length === 0) return [];
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   // Folder names are tool names (checked against the pattern); nothing else model-made reaches this line.
-  const script = `cd /org/tools && ls -d * | xargs -P 2 -I{} /bin/sh -c 'cd /org/tools/{} && timeout -s KILL ${seconds} ${SANDBOX_BUN} test ./tool.test.ts >/scratch/{}.log 2>&1; echo "{} $?"'`;
+  // Each tool's code behind the same second layer as in the toolsmith's tests stage (tools/tool-source-preload.ts).
+  const script = `cd /org/tools && ls -d * | xargs -P 2 -I{} /bin/sh -c 'cd /org/tools/{} && timeout -s KILL ${seconds} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ./tool.test.ts < ./tool.ts >/scratch/{}.log 2>&1; echo "{} $?"'`;
   const result = await runSandboxed({
     argv: ["/bin/sh", "-c", script],
     scratchDir: join(dir, "scratch"),

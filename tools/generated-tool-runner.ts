@@ -2,6 +2,7 @@
 // reads one request from stdin, imports the tool, validates the input, calls it with a timeout and prints
 // the result after a marker line the host chose, so nothing the tool prints can pass for its result.
 import { z } from "zod";
+import { withholdGlobals } from "./withhold-globals.ts";
 
 const Request = z.strictObject({
   marker: z.string().regex(/^[A-Za-z0-9-]{16,64}$/),
@@ -11,12 +12,16 @@ const Request = z.strictObject({
   timeoutMs: z.number().int().positive(),
 });
 
-// Kept before the tool loads, so a tool that replaces console.log or stdout.write cannot forge the result.
+// Kept before the tool loads, so a tool that replaces console.log or stdout.write cannot forge the result, and
+// so the runner can still read its request and answer once the globals below are gone.
 const write = process.stdout.write.bind(process.stdout);
+const exit = process.exit.bind(process);
 const stringify = JSON.stringify;
+const parse = JSON.parse;
+const bun = Bun;
 
 async function main(): Promise<void> {
-  const request = Request.parse(JSON.parse(await Bun.stdin.text()));
+  const request = Request.parse(parse(await bun.stdin.text()));
   const finish = (result: { ok: true; output: unknown } | { ok: false; error: string }) =>
     new Promise<void>((resolve) => write(`\n${request.marker}\n${stringify(result)}\n`, () => resolve()));
   const input = z.fromJSONSchema(request.inputSchema).safeParse(request.input);
@@ -26,6 +31,7 @@ async function main(): Promise<void> {
   }
   let module: { default?: unknown };
   try {
+    withholdGlobals(request.toolPath, (path) => bun.file(path).text(), { deleteGlobals: true });
     module = await import(request.toolPath);
   } catch (error) {
     return finish({ ok: false, error: `tool.ts did not load: ${error instanceof Error ? error.message : String(error)}` });
@@ -40,7 +46,7 @@ async function main(): Promise<void> {
     const output = await Promise.race([Promise.resolve(tool(input.data)), timeout]);
     const text = stringify(output);
     if (text === undefined) return finish({ ok: false, error: "the tool returned nothing JSON can carry (undefined or a function)" });
-    finish({ ok: true, output: JSON.parse(text) });
+    finish({ ok: true, output: parse(text) });
   } catch (error) {
     finish({ ok: false, error: `the tool threw: ${error instanceof Error ? error.message : String(error)}` });
   } finally {
@@ -50,4 +56,4 @@ async function main(): Promise<void> {
 
 await main();
 // A timer or handle the tool left open must not keep the sandbox alive until its wall clock.
-process.exit(0);
+exit(0);

@@ -50,17 +50,52 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
     expect(result).toMatchObject({ ok: true, output: { words: 1 } });
   });
 
-  test("a tool reaching for the network, the environment or host files by a trick gets nothing", async () => {
+  // Issue 18 §5: tools written to disk directly, past the static policy, as an escape from it would be.
+  const anyOutput = (directory: string) => runGeneratedTool({ toolDir: directory, inputSchema, outputSchema: { type: "object" }, input: { text: "x" }, scratchDir: join(root, "scratch") });
+
+  test("a tool past the policy finds every global it could reach the host with undefined, and compiles no string", async () => {
+    const names = [
+      "Bun", "process", "require", "module", "exports", "__dirname", "__filename", "fetch", "WebSocket", "XMLHttpRequest", "EventSource",
+      "Worker", "SharedWorker", "ShadowRealm", "Function", "globalThis", "global", "self", "window", "navigator", "Reflect",
+      "addEventListener", "postMessage", "prompt", "eval",
+    ];
     const code = [
-      "export default async () => {",
-      "  const g = globalThis as any; const p = g['pro' + 'cess'];",
-      "  const env = Object.keys(p.env).filter((k) => !['PATH','LANG','HOME','TMPDIR','BUN_RUNTIME_TRANSPILER_CACHE_PATH','DO_NOT_TRACK','NO_COLOR','PWD'].includes(k));",
-      "  let net = 'blocked'; try { await g['fe' + 'tch']('http://1.1.1.1/', { signal: AbortSignal.timeout(2000) }); net = 'reached'; } catch {}",
-      "  let host = 'hidden'; try { g['B' + 'un'].file('/etc/shadow'); if (await g['B' + 'un'].file('/root/.bashrc').exists()) host = 'seen'; } catch {}",
-      "  return { words: env.length + (net === 'reached' ? 100 : 0) + (host === 'seen' ? 1000 : 0) };",
+      'import { z } from "zod";',
+      "export default () => {",
+      "  const found: Record<string, string> = {};",
+      ...names.map((name) => `  try { found[${JSON.stringify(name)}] = typeof ${name}; } catch (error) { found[${JSON.stringify(name)}] = "threw"; }`),
+      "  const compile = (make: () => unknown) => { try { make(); return 'compiled'; } catch { return 'refused'; } };",
+      "  found.functionConstructor = compile(() => ((() => 0) as any).constructor('return 1'));",
+      "  found.asyncConstructor = compile(() => ((async () => 0) as any).constructor('return 1'));",
+      "  found.generatorConstructor = compile(() => ((function* () {}) as any).constructor('return 1'));",
+      "  found.asyncGeneratorConstructor = compile(() => ((async function* () {}) as any).constructor('return 1'));",
+      "  found.zodDoc = compile(() => new (z as any).core.Doc([]).compile());",
+      "  found.zodStillParses = String(z.object({ a: z.number() }).parse({ a: 1 }).a);",
+      "  return found;",
       "};",
     ].join("\n");
-    const result = await run(toolDir("trick", code), { text: "x" });
-    expect(result).toMatchObject({ ok: true, output: { words: 0 } });
+    const result = await anyOutput(toolDir("every-global", code));
+    expect(result.ok).toBe(true);
+    const expected = {
+      ...Object.fromEntries(names.map((name) => [name, "undefined"])),
+      ...Object.fromEntries(["functionConstructor", "asyncConstructor", "generatorConstructor", "asyncGeneratorConstructor", "zodDoc"].map((name) => [name, "refused"])),
+      zodStillParses: "1",
+    };
+    expect(result.ok ? result.output : result).toEqual(expected);
+  });
+
+  test("a tool past the policy cannot import anything but zod, nor use import.meta", async () => {
+    const imports = await anyOutput(toolDir("imports-fs", `import { readFileSync } from "node:fs";\nexport default () => ({ text: readFileSync("/etc/passwd", "utf8") });\n`));
+    expect(imports).toMatchObject({ ok: false, reason: "tool", error: expect.stringContaining('tool.ts may import only zod, not "node:fs"') });
+    const dynamic = await anyOutput(toolDir("imports-dynamic", `export default async () => ({ fs: typeof (await import("node:" + "fs")) });\n`));
+    expect(dynamic).toMatchObject({ ok: false, error: expect.stringContaining("tool.ts may import only zod, not import()") });
+    const meta = await anyOutput(toolDir("import-meta", `export default () => ({ path: import.meta.path, req: typeof import.meta.require });\n`));
+    expect(meta).toMatchObject({ ok: false, error: expect.stringContaining("tool.ts may not use import.meta") });
+  });
+
+  test("zod still works for a tool once the globals are withheld", async () => {
+    const code = `import { z } from "zod";\nconst Input = z.object({ text: z.string().min(1) });\nexport default (input: unknown) => ({ words: Input.parse(input).text.split(" ").length });\n`;
+    const result = await run(toolDir("with-zod", code), { text: "one two" });
+    expect(result).toMatchObject({ ok: true, output: { words: 2 } });
   });
 });

@@ -6,6 +6,9 @@ import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 export const SANDBOX_BUN = "/org/bin/bun";
 export const SANDBOX_TSGO = "/org/tsgo/lib/tsgo";
 export const SANDBOX_RUNNER = "/org/runner/generated-tool-runner.ts";
+/** Preloaded by `bun test`: serves tool.ts from stdin, so a mutant runs where the real tool does. */
+export const SANDBOX_TOOL_SOURCE_PRELOAD = "/org/runner/tool-source-preload.ts";
+const SANDBOX_WITHHOLD_GLOBALS = "/org/runner/withhold-globals.ts";
 export const SANDBOX_TOOL_DIR = "/org/tool";
 
 // The packages generated code may import, and the type packages the typecheck reads. Mounted at /node_modules,
@@ -38,6 +41,8 @@ export function toolchainMounts(): ReadOnlyMount[] {
     { source: process.execPath, target: SANDBOX_BUN },
     { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
     { source: join(import.meta.dir, "generated-tool-runner.ts"), target: SANDBOX_RUNNER },
+    { source: join(import.meta.dir, "tool-source-preload.ts"), target: SANDBOX_TOOL_SOURCE_PRELOAD },
+    { source: join(import.meta.dir, "withhold-globals.ts"), target: SANDBOX_WITHHOLD_GLOBALS },
     ...PACKAGES.map((name) => ({ source: packageDir(name), target: `/node_modules/${name}` })),
   ];
   for (const mount of mounts) {

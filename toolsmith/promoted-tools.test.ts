@@ -42,7 +42,25 @@ describe("promoted generated tools", () => {
     symlinkSync(join(repo.dir, "elsewhere.json"), join(linked, "metadata.json"));
     const skipped: string[] = [];
     expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
-    expect(skipped).toEqual(["linked_meta: tools/generated/linked_meta/metadata.json is not a regular file", "word_count: its files do not match the hashes recorded at validation"]);
+    expect(skipped).toEqual([
+      "linked_meta: tools/generated/linked_meta/metadata.json: it is a symbolic link; links are not followed, it was not read",
+      "word_count: its files do not match the hashes recorded at validation",
+    ]);
+  });
+
+  test("FIFOs in a tool's folder are refused at once, never read (a read would block for ever)", () => {
+    using repo = tempGitRepo();
+    const fifoMeta = promote(repo.dir, { ...WORD_COUNT, spec: { ...WORD_COUNT.spec, name: "fifo_meta" } });
+    const fifoCode = promote(repo.dir, { ...WORD_COUNT, spec: { ...WORD_COUNT.spec, name: "fifo_code" } });
+    rmSync(join(fifoMeta, "metadata.json"));
+    rmSync(join(fifoCode, "tool.ts"));
+    expect(Bun.spawnSync(["mkfifo", join(fifoMeta, "metadata.json"), join(fifoCode, "tool.ts")]).exitCode).toBe(0);
+    const skipped: string[] = [];
+    expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
+    expect(skipped).toEqual([
+      "fifo_code: its files do not match the hashes recorded at validation",
+      "fifo_meta: tools/generated/fifo_meta/metadata.json is a FIFO, not a regular file; it was not read",
+    ]);
   });
 
   test("the agent persona is offered them by policy, ask by default; a call runs in the sandbox after approval", async () => {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
+import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
 import { type GeneratedToolRun, runGeneratedTool } from "../tools/run-generated-tool.ts";
@@ -33,24 +34,26 @@ export function readPromotedTool(root: string, name: string): PromotedToolRead {
     return { ok: false, problem: `there is no promoted tool "${name}" (no ${where}/); 'org tool search' finds tools by what they do` };
   }
   try {
-    const file = join(directory, "metadata.json");
-    const stat = lstatSync(file);
-    if (!stat.isFile()) return { ok: false, problem: `${where}/metadata.json is not a regular file` };
-    const size = stat.size;
-    if (size > MAX_METADATA_BYTES) return { ok: false, problem: `${where}/metadata.json: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have` };
-    const metadata = parseToolMetadata(readFileSync(file, "utf8"), join(where, "metadata.json"));
+    // Not following links, not blocking on a FIFO, bounded: the folder may come from anyone's clone.
+    const bytes = readSandboxFile(directory, "metadata.json", MAX_METADATA_BYTES);
+    if (!bytes) return { ok: false, problem: `${where}/metadata.json is missing` };
+    const metadata = parseToolMetadata(bytes.toString("utf8"), join(where, "metadata.json"));
     if (metadata.spec.name !== name) return { ok: false, problem: `${where}/metadata.json names ${metadata.spec.name}, not ${name}` };
     return { ok: true, tool: { name, root, directory, metadata } };
   } catch (error) {
+    if (error instanceof SandboxFileError) return { ok: false, problem: `${where}/${error.message}` };
     return { ok: false, problem: error instanceof Error ? error.message : String(error) };
   }
 }
+
+// tool.ts and tool.test.ts are at most 100 000 characters when submitted (SourceSubmission): 4 bytes each at most.
+const MAX_SOURCE_BYTES = 400_000;
 
 /** The tool's code when tool.ts and tool.test.ts still have the hashes recorded at validation; else the first file that differs (or is gone). */
 export function verifiedToolCode(tool: PromotedTool): { ok: true; code: string } | { ok: false; file: "tool.ts" | "tool.test.ts" } {
   const read = (file: "tool.ts" | "tool.test.ts") => {
     try {
-      return readFileSync(join(tool.directory, file));
+      return readSandboxFile(tool.directory, file, MAX_SOURCE_BYTES);
     } catch {
       return undefined;
     }

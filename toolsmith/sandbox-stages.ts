@@ -1,12 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
+import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
-import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, SANDBOX_TSGO, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
+import {
+  SANDBOX_BUN,
+  SANDBOX_RUNNER,
+  SANDBOX_TOOL_DIR,
+  SANDBOX_TOOL_SOURCE_PRELOAD,
+  SANDBOX_TSGO,
+  TOOLCHAIN_ENV,
+  toolchainMounts,
+} from "../tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
 
 /** The folders of one validation run on the host: the tool (read-only inside), config, mutants, scratch. */
@@ -24,6 +33,10 @@ export function validationDirs(runDir: string): ValidationDirs {
   for (const directory of [dirs.tool, dirs.config, dirs.mutants, dirs.requests]) mkdirSync(directory, { recursive: true, mode: 0o755 });
   return dirs;
 }
+
+// The most the host reads back of what a sandbox wrote: a coverage report, one run's result (with what the tool printed).
+const MAX_LCOV_BYTES = 4 * 1024 * 1024;
+const MAX_RESULT_BYTES = 4 * 1024 * 1024;
 
 const MOUNT = { config: "/org/config", mutants: "/org/mutants", requests: "/org/requests" };
 
@@ -84,22 +97,39 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
   return { ok: result.exitCode === 0 && !result.timedOut, onlyTests, output: outputForModel(output), result };
 }
 
+/**
+ * `bun test` of tool.test.ts as the tests stage and every mutant run it: from the tool's folder, with the tool's
+ * source piped in (`source`: the tool or a mutant) and served as /org/tool/tool.ts by `tool-source-preload.ts`, so
+ * the real tool and a mutant are one path, one file name, one environment, and stdin a pipe either way.
+ */
+function testCommand(source: string, flags: string, timeoutSeconds?: number): string {
+  const timeout = timeoutSeconds === undefined ? "" : `timeout -s KILL ${timeoutSeconds} `;
+  return `cat ${source} | { cd ${SANDBOX_TOOL_DIR} && ${timeout}${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ${flags} ./tool.test.ts; }`;
+}
+
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
-  const coverageDir = join(dirs.scratch, "coverage");
   const result = await run(
     dirs,
-    [SANDBOX_BUN, "test", "--coverage", "--coverage-reporter=lcov", "--coverage-dir=/scratch/coverage", `${SANDBOX_TOOL_DIR}/tool.test.ts`],
+    // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
+    ["/bin/sh", "-c", testCommand(`${SANDBOX_TOOL_DIR}/tool.ts`, "--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage", Math.ceil(timeoutMs / 1000) + 5)],
     timeoutMs,
     signal,
   );
   const passed = Number(/^\s*(\d+) pass/m.exec(result.stderr)?.[1] ?? 0);
   const failed = Number(/^\s*(\d+) fail/m.exec(result.stderr)?.[1] ?? 0);
-  const lcovPath = join(coverageDir, "lcov.info");
-  const coverage = existsSync(lcovPath) ? toolLineCoverage(readFileSync(lcovPath, "utf8")) : 0;
+  let coverage = 0;
+  let unreadable: string | undefined;
+  try {
+    const lcov = readSandboxFile(dirs.scratch, "coverage/lcov.info", MAX_LCOV_BYTES);
+    coverage = lcov ? toolLineCoverage(lcov.toString("utf8")) : 0;
+  } catch (error) {
+    if (!(error instanceof SandboxFileError)) throw error;
+    unreadable = `the coverage report ${error.message}`;
+  }
   const ok = result.exitCode === 0 && !result.timedOut && failed === 0 && passed > 0;
   const summary = result.timedOut ? `the tests ran past ${timeoutMs} ms and were killed\n` : "";
-  return { ok, passed, failed, coverage, output: outputForModel(summary + describeSandboxResult(result).output) };
+  return { ok, passed, failed, coverage, unreadable, output: outputForModel(summary + describeSandboxResult(result).output) };
 }
 
 /** Line coverage of tool.ts from an lcov report: lines hit over lines found; 0 when tool.ts is absent. */
@@ -115,16 +145,13 @@ export function toolLineCoverage(lcov: string): number {
 }
 
 /** Runs the tests against every mutant (two at a time, each bounded); which mutants the tests caught. */
-export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], testCode: string, timeoutMs: number, signal?: AbortSignal) {
-  mutants.forEach((mutant, index) => {
-    const directory = join(dirs.mutants, `m${String(index).padStart(2, "0")}`);
-    mkdirSync(directory, { recursive: true, mode: 0o755 });
-    writeFileSync(join(directory, "tool.ts"), mutant.code);
-    writeFileSync(join(directory, "tool.test.ts"), testCode);
-  });
+export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
+  mutants.forEach((mutant, index) => writeFileSync(join(dirs.mutants, `m${String(index).padStart(2, "0")}.ts`), mutant.code));
   const perMutantSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  // Directory names are ours (m00…); nothing model-made reaches this command line.
-  const script = `cd ${MOUNT.mutants} && ls -d m* | xargs -P 2 -I{} /bin/sh -c 'cd ${MOUNT.mutants}/{} && timeout -s KILL ${perMutantSeconds} ${SANDBOX_BUN} test --bail ./tool.test.ts >/dev/null 2>&1; echo "{} $?"'`;
+  // File names are ours (m00.ts …); nothing model-made reaches this command line. Each mutant is tool.ts's source
+  // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
+  // testCommand, so even OLDPWD is the tests stage's.
+  const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
   const result = await run(dirs, ["/bin/sh", "-c", script], (perMutantSeconds * mutants.length) / 2 * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
   for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
@@ -174,11 +201,21 @@ export async function runnerStage(
     "true",
   ].join("; ");
   await run(dirs, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
+  return readRunnerOutcomes(dirs, markers);
+}
+
+/** The outcomes the runs of `runnerStage` left in scratch (`out/r<round>e<index>.json`), read through `readSandboxFile`. */
+export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): RunnerOutcome[][] {
   return markers.map((roundMarkers, round) =>
     roundMarkers.map((marker, index): RunnerOutcome => {
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
-      const outputPath = join(dirs.scratch, "out", name);
-      const stdout = existsSync(outputPath) ? readFileSync(outputPath, "utf8").slice(-1_000_000) : "";
+      let stdout: string;
+      try {
+        stdout = readSandboxFile(dirs.scratch, `out/${name}`, MAX_RESULT_BYTES)?.toString("utf8") ?? "";
+      } catch (error) {
+        if (!(error instanceof SandboxFileError)) throw error;
+        return { ok: false, error: `the tool's result file ${error.message}` };
+      }
       const at = stdout.lastIndexOf(`\n${marker}\n`);
       if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
       const line = stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";

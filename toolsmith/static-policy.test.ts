@@ -28,6 +28,22 @@ describe("static policy on the syntax tree", () => {
     ["@ts-ignore", tool("// @ts-ignore\nreturn 1;"), /@ts-ignore/],
     ["@ts-nocheck hidden after a regex", `// x\nconst r = /"/; /* @ts-nocheck */\nexport default () => r;\n`, /@ts-nocheck/],
     ["no default export", `export const x = 1;\n`, /no 'export default'/],
+    // Issue 18 §5: each of these passed the policy before.
+    ["constructor destructured", tool("const { constructor: F } = (() => 0) as any;\nreturn F('return 1')();"), /names the key "constructor"/],
+    ["constructor destructured by shorthand", tool("const { constructor } = (() => 0) as any;\nreturn constructor;"), /names the key "constructor"/],
+    ["constructor destructured in an assignment", tool("let F: any;\n({ constructor: F } = (() => 0) as any);\nreturn F;"), /names the key "constructor"/],
+    ["a computed key built at run time", tool("const key = ['con', 'structor'].join('');\nreturn ((() => 0) as any)[key];"), /\[key\] is a computed key/],
+    ["a counter that once held a string", tool("let i: any = 0;\ni = 'constructor';\nreturn ((() => 0) as any)[i];"), /\[i\] is a computed key/],
+    ["a caught value as a key", tool("try {\n  throw 'constructor';\n} catch (k) {\n  return ((() => 0) as any)[k];\n}"), /\[k\] is a computed key/],
+    ["a computed key destructured", tool("const k = 'x';\nconst { [k]: F } = (() => 0) as any;\nreturn F;"), /destructures a computed key/],
+    ["Reflect.get", tool("return Reflect.get(() => 0, 'constructor');"), /uses Reflect/],
+    ["Reflect by another name", tool("const R = Reflect;\nreturn R.ownKeys(input as object);"), /uses Reflect/],
+    ["getOwnPropertyDescriptor", tool("return Object.getOwnPropertyDescriptor(() => 0, 'constructor');"), /\.getOwnPropertyDescriptor/],
+    ["getOwnPropertyDescriptors", tool("return Object.getOwnPropertyDescriptors(() => 0);"), /\.getOwnPropertyDescriptors/],
+    ["getPrototypeOf", tool("return Object.getPrototypeOf(() => 0);"), /\.getPrototypeOf/],
+    ["__proto__ as an object key", tool("return { __proto__: input };"), /names the key "__proto__"/],
+    ["@ts-expect-error", tool("// @ts-expect-error\nreturn 1;"), /@ts-expect-error/],
+    ["Error.prepareStackTrace", tool("(Error as any).prepareStackTrace = (_e: unknown, frames: any[]) => frames;\nreturn new Error().stack;"), /hands out the frames/],
   ])("tool.ts with %s is refused", (_label, code, pattern) => {
     expect(checkStaticPolicy(code, "tool").join("\n")).toMatch(pattern);
   });
@@ -38,8 +54,36 @@ describe("static policy on the syntax tree", () => {
     ["test.todo", tests("test.todo('x');"), /\.todo/],
     ["node:fs", `import fs from "node:fs";\nimport run from "./tool.ts";\n`, /imports "node:fs"/],
     ["not importing the tool", `import { test } from "bun:test";\ntest("x", () => {});\n`, /does not import/],
+    // Issue 18 §4: planted cheats that tell the tool from a mutant without asserting what it returns.
+    ["a stack trace", tests("test('x', () => expect(String(new Error().stack).includes('/org/mutants/')).toBe(false));"), /reads a stack trace/],
+    ["Error.captureStackTrace", tests("const o: { stack?: string } = {};\nError.captureStackTrace(o);"), /reads a stack trace/],
+    ["Error.prepareStackTrace", tests("(Error as any).prepareStackTrace = () => '';"), /reads a stack trace/],
+    ["the stack destructured", tests("const { stack } = new Error();"), /reads a stack trace/],
+    ["source text by String()", tests("test('x', () => expect(String(run)).toContain('>'));"), /uses run other than by calling it/],
+    ["source text by toString", tests("test('x', () => expect(run.toString()).toContain('>'));"), /uses run other than by calling it/],
+    ["source text by a template", tests("test('x', () => expect(`${run}`).toContain('>'));"), /uses run other than by calling it/],
+    ["source text by concatenation", tests("test('x', () => expect(run + '').toContain('>'));"), /uses run other than by calling it/],
+    ["source text by join", tests("test('x', () => expect([run].join()).toContain('>'));"), /uses run other than by calling it/],
+    ["a file read with Bun.file", tests("test('x', async () => expect(await Bun.file('/org/tool/tool.ts').text()).toContain('>'));"), /uses Bun/],
+    ["a file read with fs", `import { readFileSync } from "node:fs";\nimport run from "./tool.ts";\nrun(readFileSync("tool.ts"));\n`, /imports "node:fs"/],
+    ["a file read with require", tests("const fs = require('fs');"), /uses require/],
+    ["import.meta", tests("test('x', () => expect(import.meta.path).toBe('/org/tool/tool.test.ts'));"), /import\.meta is not allowed/],
+    ["performance.now", tests("const t = performance.now();\nrun(1);\nexpect(performance.now() - t).toBeLessThan(5);"), /reads the clock/],
+    ["Date.now", tests("const t = Date.now();"), /reads the clock/],
+    ["new Date()", tests("const t = new Date().getTime();"), /reads the clock/],
+    ["process.hrtime", tests("const t = process.hrtime();"), /uses process/],
+    ["Bun.nanoseconds", tests("const t = Bun.nanoseconds();"), /uses Bun/],
   ])("tool.test.ts with %s is refused", (_label, code, pattern) => {
     expect(checkStaticPolicy(code, "tests").join("\n")).toMatch(pattern);
+  });
+
+  test("plain indexing, keys of new objects and calls of the tool pass", () => {
+    const loops = tool(
+      "const xs = [1, 2, 3];\nlet total = 0;\nfor (let i = 0; i < xs.length; i++) total += xs[i] ?? 0;\nlet right = xs.length - 1;\nright -= 1;\nconst key = 'a';\nreturn { [key]: xs[right], last: xs[xs.length - 1], first: xs[0], total };",
+    );
+    expect(checkStaticPolicy(loops, "tool")).toEqual([]);
+    const calls = tests("test('x', () => {\n  expect(run({ a: 1 })).toEqual({ a: 1 });\n  expect(() => run(null)).toThrow();\n  expect(typeof run).toBe('function');\n  expect(new Date(0).getTime()).toBe(0);\n});");
+    expect(checkStaticPolicy(calls, "tests")).toEqual([]);
   });
 
   test("a property or key named like a forbidden global is not a use of it", () => {

@@ -40,7 +40,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     expect(events.filter((event) => event.type === "validation-stage").map((event) => event.type === "validation-stage" && event.stage)).toEqual(["policy"]);
   }, 60_000);
 
-  test("a tool reaching for the network and an env value by a trick the static check misses gets nothing", async () => {
+  test("a tool reaching for the network and an env value through a computed key is refused by the policy", async () => {
     using repo = tempGitRepo();
     // Builds the global object through a computed key the syntax-tree check cannot read, then phones home.
     const trick = `import { z } from "zod";
@@ -63,8 +63,9 @@ test("phones home", async () => {
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [trick], tests: [hopeful] }) } });
     const outcome = await runToolsmith({ goal: WORD_COUNT.goal, endpoint: endpointOf(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome.ok).toBe(false);
-    // It passed the static policy and failed where it ran: the sandbox has no network.
-    if (!outcome.ok) expect(outcome.failure).toMatch(/failed the tests stage/);
+    // Past the policy it would find no network in the sandbox, and no Bun, process or fetch in the fixed runner
+    // (tools/run-generated-tool.test.ts runs such a tool there).
+    if (!outcome.ok) expect(outcome.failure).toMatch(/failed the policy stage .*\[key\] is a computed key/);
   }, 60_000);
 
   test("an endless loop in the code ends as a timeout", async () => {

@@ -51,7 +51,8 @@ export default function sum(input: unknown): { sum: number } {
   return { sum: known };
 }
 `,
-    stages: ["tests", "examples"],
+    // A lookup by a computed key: the policy refuses it now (issue 18 §5); tests or examples did before.
+    stages: ["policy", "tests", "examples"],
   },
   {
     label: "weak tests: no real assertion",
@@ -102,7 +103,8 @@ test("examples", async () => {
   expect(await vowelCount({ text: "rhythm" })).toEqual({ vowels: 0 });
 });
 `,
-    stages: ["tests"],
+    // Refused by the policy (computed keys); past it, the sandbox has no network and the runner no fetch.
+    stages: ["policy", "tests"],
   },
 ];
 

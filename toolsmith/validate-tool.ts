@@ -77,6 +77,7 @@ export async function validateTool(request: {
       report.tests = { passed: result.passed, failed: result.failed };
       report.coverage = result.coverage;
       if (!result.ok) return { stage: "tests", blame: "implementation", message: `the tests failed:\n${result.output}` };
+      if (result.unreadable) return { stage: "tests", blame: "tests", message: `${result.unreadable}. Write nothing into /scratch/coverage.` };
       if (result.coverage < settings.coverage) {
         return {
           stage: "tests",
@@ -89,7 +90,7 @@ export async function validateTool(request: {
       const mutants = makeMutants(request.toolCode, settings.mutants);
       // A mutant may loop forever: give each a few times what the real tests took, then count it as caught.
       const perMutantMs = Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
-      const result = await mutantsStage(dirs, mutants, request.testCode, perMutantMs, signal);
+      const result = await mutantsStage(dirs, mutants, perMutantMs, signal);
       report.mutants = { total: result.total, killed: result.killed, score: result.score };
       if (result.total === 0 || result.score < settings.mutationScore) {
         return {

@@ -143,7 +143,10 @@ describe("checked before anything runs", () => {
     const listing = `import { readdirSync } from "node:fs";\nexport default () => ({ result: readdirSync(import.meta.dir).sort() });\n`;
     writeGeneratedTool(workspace.dir, simpleSpec("list_beside", "Lists the files beside the tool's code."), listing);
     const tools = setup(workspace);
-    expect(await tools.callTool("list_beside", { text: "x" })).toMatchObject({ ok: true, output: { result: ["tool.ts"] } });
+    // The fixed runner no longer lets a tool read files or import.meta (issue 18 §5): it cannot even look.
+    const listed = await tools.callTool("list_beside", { text: "x" });
+    expect(listed).toMatchObject({ ok: false, reason: "tool" });
+    expect(listed.ok ? "" : listed.error).toContain('tool.ts may import only zod, not "node:fs"');
 
     expect(tools.checkTool("shout")).toBeUndefined();
     writeFileSync(join(workspace.dir, "tools/generated/shout/tool.ts"), "export default () => ({ text: 'owned' });\n");

@@ -1,0 +1,151 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
+import { runSandboxed } from "../sandbox/run-sandboxed.ts";
+import { CLAMP } from "../testing/toolsmith-fixtures.ts";
+import { makeMutants } from "./mutants.ts";
+import { mutantsStage, readRunnerOutcomes, runnerStage, testsStage, validationDirs } from "./sandbox-stages.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-sandbox-stages-"));
+chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// A host folder with a file a planted link would reach: what a sandbox must never get the host to read.
+const hostSecrets = join(root, "host-secrets");
+mkdirSync(hostSecrets);
+writeFileSync(join(hostSecrets, "shadow"), "root:$6$secret-hash:19000:0:99999:7:::\n");
+writeFileSync(join(hostSecrets, "lcov.info"), "SF:/org/tool/tool.ts\nLF:10\nLH:10\nend_of_record\n");
+
+const hostile = (scratchDir: string, script: string) => runSandboxed({ argv: ["/bin/sh", "-c", script], scratchDir, timeoutMs: 20_000 });
+const errorOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
+describe("reading back what a sandbox wrote (real sandbox)", () => {
+  test("links, FIFOs, folders and files past the limit are refused at once, through the open handle", async () => {
+    const scratch = join(root, "scratch-read");
+    const made = await hostile(
+      scratch,
+      `echo fine > ok.txt; mkfifo fifo; ln -s ${hostSecrets}/shadow link; ln -s ${hostSecrets} dirlink; mkdir dir; head -c 5000000 /dev/zero > big`,
+    );
+    expect(made.exitCode).toBe(0);
+    expect(readSandboxFile(scratch, "ok.txt", 100)?.toString()).toBe("fine\n");
+    expect(readSandboxFile(scratch, "missing", 100)).toBeUndefined();
+    const reasons = Object.fromEntries(
+      ["fifo", "link", "dirlink/shadow", "dir", "big"].map((name) => {
+        const error = errorOf(() => readSandboxFile(scratch, name, 1_000_000));
+        expect(error).toBeInstanceOf(SandboxFileError);
+        return [name, (error as Error).message];
+      }),
+    );
+    expect(reasons).toEqual({
+      fifo: "fifo is a FIFO, not a regular file; it was not read",
+      link: "link: it is a symbolic link; links are not followed, it was not read",
+      "dirlink/shadow": "dirlink/shadow: dirlink is a symbolic link; links are not followed, it was not read",
+      dir: "dir is a folder, not a regular file; it was not read",
+      big: "big holds 5000000 bytes, more than the 1000000 allowed; it was not read",
+    });
+  }, 60_000);
+
+  test("the examples stage fails a result file swapped for a FIFO or a link, and one too big, with the reason", async () => {
+    const dirs = validationDirs(join(root, "run-results"));
+    // Written to disk directly, past the static policy: it answers with 5 MB for "big".
+    writeFileSync(join(dirs.tool, "tool.ts"), `export default (input: { text: string }) => ({ text: input.text === "big" ? "x".repeat(5_000_000) : input.text });\n`);
+    const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
+    const [first] = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }, { text: "c" }, { text: "big" }], 1, 5_000);
+    expect(first?.slice(0, 3)).toEqual([
+      { ok: true, output: { text: "a" } },
+      { ok: true, output: { text: "b" } },
+      { ok: true, output: { text: "c" } },
+    ]);
+    expect(first?.[3]).toMatchObject({ ok: false, error: expect.stringMatching(/^the tool's result file out\/r0e03\.json holds \d+ bytes, more than the 4194304 allowed/) });
+
+    // What a tool that escaped both the policy and the runner's second layer did to its neighbours' results.
+    const swapped = await hostile(dirs.scratch, `cd out && rm r0e00.json r0e01.json r0e02.json && mkfifo r0e00.json && ln -s ${hostSecrets}/shadow r0e01.json && mkdir r0e02.json`);
+    expect(swapped.exitCode).toBe(0);
+    const markers = [[0, 1, 2].map((index) => (JSON.parse(readFileSync(join(dirs.requests, `r0e0${index}.json`), "utf8")) as { marker: string }).marker)];
+    expect(readRunnerOutcomes(dirs, markers)).toEqual([
+      [
+        { ok: false, error: "the tool's result file out/r0e00.json is a FIFO, not a regular file; it was not read" },
+        { ok: false, error: "the tool's result file out/r0e01.json: it is a symbolic link; links are not followed, it was not read" },
+        { ok: false, error: "the tool's result file out/r0e02.json is a folder, not a regular file; it was not read" },
+      ],
+    ]);
+  }, 120_000);
+
+  test("the tests stage does not follow a coverage folder the tests turned into a link to the host", async () => {
+    const dirs = validationDirs(join(root, "run-coverage"));
+    writeFileSync(join(dirs.tool, "tool.ts"), `export default (n: number) => n + 1;\n`);
+    // Past the policy: before bun writes its report, /scratch/coverage becomes a link to a host folder.
+    writeFileSync(
+      join(dirs.tool, "tool.test.ts"),
+      `import { expect, test } from "bun:test";\nimport { mkdirSync, rmSync, symlinkSync } from "node:fs";\nimport next from "./tool.ts";\nrmSync("/scratch/coverage", { recursive: true, force: true });\nsymlinkSync(${JSON.stringify(hostSecrets)}, "/scratch/coverage");\ntest("adds one", () => expect(next(1)).toBe(2));\n`,
+    );
+    const result = await testsStage(dirs, 20_000);
+    expect(result.coverage).toBe(0);
+    expect(result.unreadable).toBe("the coverage report coverage/lcov.info: coverage is a symbolic link; links are not followed, it was not read");
+  }, 60_000);
+});
+
+describe("mutants run where the tool runs (real sandbox)", () => {
+  // Written to disk directly, past the policy: it asserts nothing about what the tool returns, only about where
+  // its code and the tool's run, and so "catches" a mutant only if a mutant runs somewhere else.
+  const CHEAT = `import { expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
+import clamp from "./tool.ts";
+test("where it runs", () => {
+  let thrown = "";
+  try { clamp({ value: 1, min: 2, max: 0 }); } catch (error) { thrown = String((error as Error).stack); }
+  const parent = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ")[1];
+  const proc = [readlinkSync("/proc/self/fd/0"), readFileSync("/proc/self/cmdline", "utf8"), readFileSync(\`/proc/\${parent}/cmdline\`, "utf8")];
+  const where = [String(new Error().stack), thrown, import.meta.path, import.meta.dir, process.cwd(), JSON.stringify(process.env), Bun.main, ...proc].join(" ");
+  expect(where.includes("/org/tool/")).toBe(true);
+  expect(where.includes("mutant")).toBe(false);
+});
+`;
+
+  test("a test that checks its own path, the tool's stack, cwd, env, stdin or parent process kills no mutant; real tests still kill them", async () => {
+    const dirs = validationDirs(join(root, "run-mutants"));
+    writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), CHEAT);
+    // It passes on the real tool.
+    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    const mutants = makeMutants(CLAMP.tool, 6);
+    expect(mutants.length).toBe(6);
+    const cheat = await mutantsStage(dirs, mutants, 20_000);
+    expect(cheat).toMatchObject({ total: 6, killed: 0 });
+    writeFileSync(join(dirs.tool, "tool.test.ts"), CLAMP.tests);
+    const real = await mutantsStage(dirs, mutants, 20_000);
+    expect(real.killed).toBeGreaterThanOrEqual(4);
+  }, 180_000);
+
+  test("the tests stage runs the tool through the same path and still measures its coverage", async () => {
+    const dirs = validationDirs(join(root, "run-coverage-real"));
+    writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), CLAMP.tests);
+    const result = await testsStage(dirs, 20_000);
+    expect(result).toMatchObject({ ok: true, failed: 0, unreadable: undefined });
+    expect(result.coverage).toBeGreaterThan(0.8);
+  }, 60_000);
+
+  test("in the tests stage too, a tool past the policy finds no Bun, process, fetch or Function constructor, and may import only zod", async () => {
+    const dirs = validationDirs(join(root, "run-withheld"));
+    writeFileSync(
+      join(dirs.tool, "tool.ts"),
+      `import { z } from "zod";\nconst compile = (make: () => unknown) => { try { make(); return "compiled"; } catch { return "refused"; } };\nexport default async () => [typeof Bun, typeof process, typeof fetch, typeof globalThis, typeof Function, compile(() => ((() => 0) as any).constructor("return 1")), compile(() => new (z as any).core.Doc([]).compile())].join(" ");\n`,
+    );
+    writeFileSync(join(dirs.tool, "tool.test.ts"), `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined refused refused"));\n`);
+    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    writeFileSync(join(dirs.tool, "tool.ts"), `import { readFileSync } from "node:fs";\nexport default () => readFileSync("/etc/passwd", "utf8");\n`);
+    const refused = await testsStage(dirs, 20_000);
+    expect(refused.ok).toBe(false);
+    expect(refused.output).toContain('tool.ts may import only zod, not "node:fs"');
+  }, 60_000);
+});
