@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { environmentSettings, instanceSettings } from "../config/environment.ts";
-import type { FitnessCheck } from "../fitness/fitness-report.ts";
+import type { FitnessCheck } from "../git/fitness-report.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -21,7 +21,9 @@ failure:
   tests           the candidate's tests that load generated tools, in a fresh worktree of the commit
   scenarios       fitness/scenarios/*.json of current's checkout sent to both instances (current on
                   ORG_CURRENT_PORT, else 7001): outcomes as expected, median time within the margin
-Nothing the candidate carries is trusted. The report goes to .org/fitness/<commit>.json of current's checkout.
+Nothing the candidate carries is trusted. Each run writes its own report, .org/fitness/<commit>/<UTC time>.json
+of current's checkout, signed (HMAC-SHA256) with .org/fitness/gate.key (0600, made on first use): promote
+accepts no other.
 
 Options:
   --repo DIR             current's checkout (default: the checkout this org runs from)

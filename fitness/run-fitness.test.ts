@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { FitnessReport } from "./fitness-report.ts";
+import { latestReport } from "../git/fitness-report.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 
 const BRANCH = "cand/20261123T101500Z";
@@ -22,8 +22,7 @@ async function judge(dir: string, branch: string, extra: string[] = []) {
     using _candidate = await startFakeInstance(worktree, candidatePort);
     const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], { ORG_CURRENT_PORT: String(currentPort) });
     const commit = gitSync(dir, ["rev-parse", branch]).trim();
-    const path = join(dir, ".org", "fitness", `${commit}.json`);
-    const report = existsSync(path) ? FitnessReport.parse(JSON.parse(readFileSync(path, "utf8"))) : undefined;
+    const report = latestReport(dir, commit)?.report;
     return { ...result, report, failed: report?.checks.find((check) => !check.ok) };
   } finally {
     gitSync(dir, ["worktree", "remove", "--force", worktree]);

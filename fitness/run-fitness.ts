@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
-import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "./fitness-report.ts";
+import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
 import { withFitnessWorktree, pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 import { readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";

@@ -18,14 +18,14 @@ export type PromoteResult = {
 /**
  * `ops/promote.sh`: merges candidate `branch` into main (`--no-ff`: a merge commit with main and the candidate as
  * parents, built with `merge-tree`/`commit-tree` without touching any worktree), only when the branch head is
- * the exact commit `verdict` passed and main has not moved since; moves main and tags `promote/<ts>` in one ref
+ * the exact commit `verdict` passed (the caller re-checks that commit itself there) and main has not moved since; moves main and tags `promote/<ts>` in one ref
  * transaction, brings the checkout up to main, restarts current and rolls itself back when current is not
  * healthy. An interrupted earlier run is finished first, and then nothing else is done; a branch main already
  * contains is left alone (`alreadyOnMain`).
  */
 export async function promote(
   context: RefChangeContext,
-  request: { branch: string; verdict: (commit: string) => PassingVerdict; restart: boolean },
+  request: { branch: string; verdict: (commit: string) => PassingVerdict | Promise<PassingVerdict>; restart: boolean },
 ): Promise<{ recovered?: Recovery; result?: PromoteResult; alreadyOnMain?: string }> {
   const branch = checkCandidateBranch(request.branch);
   context.journal.lock();
@@ -57,10 +57,11 @@ async function planPromotion(
   context: RefChangeContext,
   branch: string,
   head: string,
-  request: { verdict: (commit: string) => PassingVerdict; restart: boolean },
+  request: { verdict: (commit: string) => PassingVerdict | Promise<PassingVerdict>; restart: boolean },
 ): Promise<JournalEntry> {
   const { git, signal } = context;
-  const verdict = request.verdict(head);
+  // The verdict (and whatever the caller checks on the head itself) is for exactly `head`; the ref transaction verifies the branch still names it.
+  const verdict = await request.verdict(head);
   if (verdict.commit !== head) {
     throw new PromotionRefusedError(`the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run ops/fitness.sh on this commit`);
   }
