@@ -14,6 +14,7 @@ import { workflowCommand } from "./cli/workflow-command.ts";
 import { fitnessCommand } from "./cli/fitness-command.ts";
 import { promoteCommand } from "./cli/promote-command.ts";
 import { rollbackCommand } from "./cli/rollback-command.ts";
+import { candidateCommand } from "./cli/candidate-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
 const commands: Command[] = [
@@ -28,6 +29,7 @@ const commands: Command[] = [
   fitnessCommand,
   promoteCommand,
   rollbackCommand,
+  candidateCommand,
 ];
 
 const VERSION = "0.1.0";
