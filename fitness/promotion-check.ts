@@ -18,7 +18,7 @@ export async function checkedPassingVerdict(git: RepoGit, commit: string, signal
   const allowCore = report.checks.some((check) => check.stage === "protected-core" && check.ok && Number(check.figures?.allowedByFlag ?? 0) > 0);
   const core = await checkProtectedCore(git, base, commit, { allowCore, ...(signal ? { signal } : {}) });
   if (!core.ok) throw new NoPassingReportError(`the protected-core check, run again on ${commit.slice(0, 12)}, refuses it: ${core.reason}`);
-  return { commit: report.commit, mainCommit: report.mainCommit, summary: report.summary, ...(report.scenarioPasses ? { scenarioPasses: report.scenarioPasses } : {}) };
+  return { commit: report.commit, mainCommit: report.mainCommit, summary: report.summary, ...(report.judgedTree ? { judgedTree: report.judgedTree } : {}), ...(report.scenarioPasses ? { scenarioPasses: report.scenarioPasses } : {}) };
 }
 
 /** The `cand/*` branch whose head was most recently judged `pass` by this checkout's gate and is not on main yet, with when; undefined when none. */

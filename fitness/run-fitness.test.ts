@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
-import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { latestReport } from "../git/fitness-report.ts";
+import { latestReport, storedReports } from "../git/fitness-report.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 
 const BRANCH = "cand/20261123T101500Z";
@@ -46,6 +46,31 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(promoted.code).toBe(0);
     expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
   }, 120_000);
+
+  test("a stale candidate (main gained another tool since it was built) is judged on today's main, passes, is promoted, and a second run keeps the first report", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    // Another tool is promoted meanwhile (a merge on main, as promote makes).
+    makeCandidate(repo.dir, "cand/20261123T101400Z", (worktree) => writeFixtureTool(worktree, SLUGIFY));
+    gitSync(repo.dir, ["merge", "--quiet", "--no-ff", "-m", "promote slugify", "cand/20261123T101400Z"]);
+    const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.out).toContain("verdict: pass");
+    expect(verdict.code).toBe(0);
+    expect(verdict.report?.mainCommit).toBe(main);
+    expect(verdict.report?.checks.find((check) => check.name === "judged on today's main")?.ok).toBe(true);
+    // main's new tool was judged beside the candidate's, not counted as deleted.
+    expect(verdict.report?.checks.find((check) => check.name === "tool files, metadata hashes, static policy")?.reason).toContain(`3 tool(s) well-formed; changed: ${CLAMP.spec.name}`);
+    const first = latestReport(repo.dir, candidate)?.path;
+    const again = await judge(repo.dir, BRANCH);
+    expect(again.code).toBe(0);
+    expect(storedReports(repo.dir, candidate).map((entry) => entry.path)).toContain(first as string);
+    expect(storedReports(repo.dir, candidate)).toHaveLength(2);
+    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.out).toContain(`promoted ${BRANCH}`);
+    expect(promoted.code).toBe(0);
+    expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"]).trim().split("\n")).toEqual([CLAMP.spec.name, SLUGIFY.spec.name, WORD_COUNT.spec.name].map(String).sort());
+  }, 180_000);
 
   test("refused: a candidate that breaks a promoted tool, even when it edits that tool's tests to match", async () => {
     using repo = promotionRepo([WORD_COUNT]);

@@ -4,7 +4,7 @@ import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError,
 import { finishInterrupted, planRollback, type Recovery, type RollbackResult, runRollback } from "./rollback.ts";
 
 /** The fitness verdict a promotion needs: a pass for exactly this candidate commit, judged against this main. */
-export type PassingVerdict = { commit: string; mainCommit: string; summary: string };
+export type PassingVerdict = { commit: string; mainCommit: string; summary: string; judgedTree?: string };
 
 export type PromoteResult = {
   tag: string;
@@ -75,6 +75,9 @@ async function planPromotion(
   const lines = out.split("\n").filter(Boolean);
   if (lines.length !== 1 || !/^[0-9a-f]{40,64}$/.test(lines[0] ?? "")) {
     throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${lines.slice(1, 4).join("; ")})`);
+  }
+  if (verdict.judgedTree && verdict.judgedTree !== lines[0]) {
+    throw new PromotionRefusedError(`merging ${branch} into main gives other files than the gate judged (tree ${lines[0]?.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`);
   }
   const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
   const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", lines[0] as string], { signal })).trim();
