@@ -1,5 +1,6 @@
 import { checkedPassingVerdict, mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
+import { raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
@@ -54,8 +55,17 @@ export const promoteCommand: Command = {
     const { git, log } = context;
     const branch = named ?? (await judgedCandidate(git, log, signal));
     let outcome: Awaited<ReturnType<typeof promote>>;
+    let passes: Record<string, number> | undefined;
     try {
-      outcome = await promote(context, { branch, restart, verdict: (commit) => checkedPassingVerdict(git, commit, signal) });
+      outcome = await promote(context, {
+        branch,
+        restart,
+        verdict: async (commit) => {
+          const verdict = await checkedPassingVerdict(git, commit, signal);
+          passes = verdict.scenarioPasses;
+          return verdict;
+        },
+      });
     } catch (error) {
       // Every refusal names the branch, not only a commit.
       if (error instanceof Error && (error as { userFacing?: unknown }).userFacing === true) throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
@@ -76,6 +86,10 @@ export const promoteCommand: Command = {
       return 1;
     }
     log(`promoted ${branch} as ${result.merge.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
+    if (passes) {
+      const baseline = raiseBaseline(git.repoDir, passes, result.merge);
+      log(`baseline: ${Object.keys(baseline.scenarios).length} scenario count(s) in .org/fitness/baseline.json, none lowered`);
+    }
     return 0;
   },
 };

@@ -12,6 +12,8 @@ import { runReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
 import { checkGeneratedTools } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
+import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
+import { checkToolScenarios } from "./tool-scenarios.ts";
 
 /** `git merge-tree --write-tree` of main and the candidate (for a change `--allow-core` let through); throws on conflicts. */
 async function mergedTree(git: RepoGit, main: string, commit: string, signal?: AbortSignal): Promise<string> {
@@ -88,6 +90,42 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   let verdict: FitnessReport["verdict"] = "pass";
   // What the tools and tests stages judge: the candidate itself, or main plus its tools when main moved on.
   let judged = commit;
+  const scenarioPasses: Record<string, number> = {};
+  // Each tool's examples on both instances, then every count against the baseline promotions have raised.
+  const judgeAgainstBaseline = async (): Promise<boolean> => {
+    for (const check of checks) {
+      if (check.stage === "scenarios" && check.name.startsWith("scenario ")) scenarioPasses[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
+    }
+    const tools = await checkToolScenarios(git, {
+      main,
+      judged,
+      commit,
+      candidatePort: request.candidatePort,
+      currentPort: request.currentPort,
+      ...(request.scenarios.token ? { token: request.scenarios.token } : {}),
+      timeoutMs: request.scenarios.timeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+    Object.assign(scenarioPasses, tools.passes);
+    if (!tools.checks.every(record)) return false;
+    const started = performance.now();
+    const baseline = readBaseline(git.repoDir);
+    const lower = Object.entries(baseline?.scenarios ?? {})
+      .filter(([name, count]) => !tools.skipped.includes(name) && (scenarioPasses[name] ?? 0) < count)
+      .map(([name, count]) => `${name}: ${scenarioPasses[name] ?? 0} < ${count}`);
+    return record({
+      stage: "scenarios",
+      name: "baseline",
+      ok: lower.length === 0,
+      reason: !baseline
+        ? `no baseline yet (${BASELINE_FILE} is written by the first promotion)`
+        : lower.length === 0
+          ? `every one of ${Object.keys(baseline.scenarios).length} scenario count(s) kept or raised`
+          : `the candidate lowers the baseline: ${lower.slice(0, 10).join("; ")}`,
+      figures: { scenarios: Object.keys(baseline?.scenarios ?? {}).length, lowered: lower.length },
+      durationMs: performance.now() - started,
+    });
+  };
   let why = "every stage passed";
   try {
     const core = await checkProtectedCore(git, base, commit, { allowCore: request.allowCore, signal });
@@ -113,7 +151,8 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
       passed &&
       (await checkGeneratedTools(git, { main, commit: judged, runDir, settings, signal })).every(record) &&
       record(await withFitnessWorktree(git, judged, (worktree) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, signal), signal)) &&
-      (await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal })).every(record);
+      (await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal })).every(record) &&
+      (await judgeAgainstBaseline());
     if (!passed) {
       verdict = "fail";
       const failed = checks.find((check) => !check.ok);
@@ -141,6 +180,7 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
     summary,
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - started,
+    ...(Object.keys(scenarioPasses).length > 0 ? { scenarioPasses } : {}),
   };
   const path = writeFitnessReport(git.repoDir, report);
   return { report, path, exitCode: verdict === "pass" ? 0 : verdict === "fail" ? 1 : 2, why };

@@ -31,7 +31,7 @@ describe("org rollback TARGET: a named promotion, also when later ones exist (gi
     expect(toolsOnMain(repo.dir)).toEqual(["shout", "upper"]);
     expect(existsSync(join(repo.dir, "tools/generated/lower"))).toBe(false);
     expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain(`Rolls-Back: ${lowerTag}`);
-    expect(await consistencyProblems(repo.dir)).toEqual([]);
+    expect(await consistencyProblems(repo.dir, undefined)).toEqual([]);
     // Nothing but the lower folder changed.
     expect(gitSync(repo.dir, ["diff", "--name-only", "main^", "main"]).trim()).toBe("tools/generated/lower/tool.ts");
 
@@ -54,7 +54,7 @@ describe("org rollback TARGET: a named promotion, also when later ones exist (gi
     expect(byTag.out).toContain(`rolled back ${shoutTag}`);
     expect(byTag.code).toBe(0);
     expect(toolsOnMain(repo.dir)).toEqual(["lower", "upper"]);
-    expect(await consistencyProblems(repo.dir)).toEqual([]);
+    expect(await consistencyProblems(repo.dir, undefined)).toEqual([]);
   }, 120_000);
 
   test("refused when a later promotion changed the same tool; by name the newest one that changed it is taken", async () => {

@@ -162,8 +162,8 @@ export async function consistencyProblems(dir: string, port: number | undefined)
 }
 
 /** Starts the fake instance on `dir`'s checkout at `port` and waits (bounded) for its /health; disposing kills it. */
-export async function startFakeInstance(dir: string, port: number): Promise<Disposable> {
-  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], { stdout: "ignore", stderr: "inherit" });
+export async function startFakeInstance(dir: string, port: number, env: Record<string, string> = {}): Promise<Disposable> {
+  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], { stdout: "ignore", stderr: "inherit", env: { ...process.env, ...env } });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
