@@ -1,5 +1,6 @@
 import { checkedPassingVerdict, mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
+import { candidateStates } from "../git/candidate-states.ts";
 import { raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
 import { RepoGit } from "../git/repo-git.ts";
@@ -77,6 +78,10 @@ export const promoteCommand: Command = {
       return recovered.outcome === "finished" ? 0 : 1;
     }
     if (alreadyOnMain) {
+      const row = (await candidateStates(git, signal)).find((entry) => entry.branch === branch);
+      if (row?.state === "rolled-back") {
+        throw new UserFacingError(`refused to promote ${branch}: it was promoted and rolled back${row.promotion ? ` (${row.promotion})` : ""}, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from today's main with its tool files, to judge and promote`);
+      }
       log(`${branch} (${alreadyOnMain.slice(0, 12)}) is already on main; nothing to do`);
       return 0;
     }

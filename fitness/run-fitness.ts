@@ -129,6 +129,7 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   let why = "every stage passed";
   try {
     const core = await checkProtectedCore(git, base, commit, { allowCore: request.allowCore, signal });
+    if (base === commit) core.reason = `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
     let passed = record(core);
     if (passed && base !== main) {
       // Built on an older main: judge today's main with the candidate's tool folders, never the old tree.

@@ -41,6 +41,10 @@ describe("org rollback TARGET: a named promotion, also when later ones exist (gi
     expect(again.code).toBe(1);
     expect(again.out).toContain("no promotion still in place on main added or changed the tool lower");
 
+    // The rolled-back branch itself is refused, pointing at rebase.
+    const direct = await org(repo.dir, "promote", "cand/20261123T101500Z");
+    expect(direct.code).toBe(1);
+    expect(direct.out).toContain("org candidate rebase cand/20261123T101500Z");
     // Built again (here: rebased onto today's main), judged, promoted again.
     const rebased = await runOrg(["candidate", "rebase", "cand/20261123T101500Z", "--repo", repo.dir], {});
     const branch = /made (cand\/\d{8}T\d{6}Z)/.exec(rebased.out)?.[1] as string;
