@@ -6,6 +6,7 @@ import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { candidateTools } from "../toolsmith/tool-catalog.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { type CandidateRow, liveCandidateToolNames } from "./candidate-states.ts";
+import { landCandidate } from "./candidate-branch.ts";
 import { RepoGit } from "./repo-git.ts";
 
 const LOWER = "cand/20261123T101500Z";
@@ -78,6 +79,19 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     expect(text.out).toContain("BRANCH");
     expect(text.out).toMatch(new RegExp(`${SHOUT.replace("/", "\\/")}\\s+shout\\s+rolled-back`));
   }, 90_000);
+
+  test("a branch the toolsmith lands names its model, from the commit's trailer", async () => {
+    using repo = promotionRepo();
+    const git = new RepoGit(repo.dir);
+    const landed = await landCandidate(git, {
+      files: { "tools/generated/echo_len/tool.ts": "export default () => ({});\n" },
+      subject: "feat(tools): generated tool echo_len",
+      trailers: { "Org-Tool": "echo_len", "Org-Spec-Model": "small at http://127.0.0.1:1", "Org-Implementation-Model": "qwen2.5-coder:7b at http://127.0.0.1:11434" },
+    });
+    const rows = await list(repo.dir);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ branch: landed.branch, tools: ["echo_len"], state: "untested", commit: landed.commit, model: "qwen2.5-coder:7b", reportPath: null });
+  }, 30_000);
 
   test("rebase makes a new cand/ from today's main with the same tool files; a rolled-back tool is promoted again that way", async () => {
     using repo = promotionRepo();
