@@ -3,9 +3,9 @@ import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { makeCandidate, promotionRepo, writeTool } from "../testing/promotion-fixture.ts";
+import { makeCandidate, promotionRepo, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
-import { checkCandidateStartable, InstanceStartError } from "./side-by-side.ts";
+import { checkCandidateStartable, defaultCandidateBranch, InstanceStartError } from "./side-by-side.ts";
 
 const BRANCH = "cand/20261123T101500Z";
 
@@ -50,6 +50,17 @@ describe("a candidate is started only when its diff from main stays inside tools
     gitSync(repo.dir, ["add", "-A"]);
     gitSync(repo.dir, ["commit", "--quiet", "-m", "main moves"]);
     expect(await checkCandidateStartable(new RepoGit(repo.dir), BRANCH)).toBe(candidate);
+  });
+
+  test("with no branch named, the newest candidate still in play is started, not a newer failed one", async () => {
+    using repo = promotionRepo();
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "x"));
+    const failed = makeCandidate(repo.dir, "cand/20261123T101600Z", (worktree) => writeTool(worktree, "shout", "x"));
+    expect(await defaultCandidateBranch(new RepoGit(repo.dir))).toBe("cand/20261123T101600Z");
+    writePassingReport(repo.dir, failed, "cand/20261123T101600Z", (report) => {
+      report.verdict = "fail";
+    });
+    expect(await defaultCandidateBranch(new RepoGit(repo.dir))).toBe(BRANCH);
   });
 
   test("the worktree is made at the checked commit even when the branch moved after the check", async () => {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { checkProtectedCore } from "../fitness/protected-core.ts";
 import { checkCandidateBranch } from "../git/candidate-branch.ts";
+import { candidateStates, LIVE_CANDIDATE_STATES } from "../git/candidate-states.ts";
 import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type DependencyInstall, installDependencies } from "./install-dependencies.ts";
@@ -142,8 +143,14 @@ export async function checkCandidateStartable(git: RepoGit, branch: string, sign
   return commit;
 }
 
+/** The branch `start candidate` runs when none is named: the newest still in play (untested, pass or stale), else the newest. */
+export async function defaultCandidateBranch(git: RepoGit, signal?: AbortSignal): Promise<string | undefined> {
+  const live = (await candidateStates(git, signal)).filter((row) => LIVE_CANDIDATE_STATES.includes(row.state)).at(-1)?.branch;
+  return live ?? (await newestCandidateBranch(git, signal));
+}
+
 async function candidateTarget(git: RepoGit, checkoutDir: string, asked: string | undefined, say: (line: string) => void, signal?: AbortSignal): Promise<Target> {
-  const branch = asked ?? (await newestCandidateBranch(git, signal));
+  const branch = asked ?? (await defaultCandidateBranch(git, signal));
   if (!branch) throw new InstanceStartError("there is no cand/* branch to run; make one with 'org tool new', or name a branch.");
   const checked = await checkCandidateStartable(git, branch, signal);
   say(`candidate: ${branch} at ${checked.slice(0, 12)} passed the protected-core check (only tools/generated/ differs from main)`);
