@@ -53,7 +53,7 @@ export type FitnessOutcome = { report?: FitnessReport; path?: string; exitCode: 
  * (a candidate built on an older main: today's main plus its tool folders, so main gaining tools never refuses it),
  * cheapest stage first, stopping at the first failure: protected core → generated tools (main's tests for main's
  * tools, the toolsmith's checks again) → the tests the change can reach → scenarios on both instances. Trusts
- * nothing the candidate carries; writes `.org/fitness/<commit>.json` in current's checkout.
+ * nothing the candidate carries; writes a signed `.org/fitness/<commit>/<UTC time>.json` in current's checkout.
  */
 export async function runFitness(request: FitnessRequest): Promise<FitnessOutcome> {
   const { git, signal } = request;

@@ -95,13 +95,15 @@ export async function checkToolScenarios(
       else currentProblem ??= current.problem;
     }
     passes[toolScenarioName(tool)] = candidatePasses;
+    const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403")) ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config` : "";
     const ok = candidatePasses >= currentPasses;
     const reason = !onMain.has(tool)
       ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
       : ok
         ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
         : `main's ${examples.length} example(s): the candidate passes ${candidatePasses}, fewer than current's ${currentPasses} (${candidateProblem})`;
-    checks.push({ stage: "scenarios", name: toolScenarioName(tool), ok, reason, figures: { examples: examples.length, candidatePasses, currentPasses }, durationMs: performance.now() - started });
+    const said = `${reason.length > 400 ? `${reason.slice(0, 399)}…` : reason}${hint}`;
+    checks.push({ stage: "scenarios", name: toolScenarioName(tool), ok, reason: said, figures: { examples: examples.length, candidatePasses, currentPasses }, durationMs: performance.now() - started });
     if (!ok) break;
   }
   return { checks, passes, skipped };
