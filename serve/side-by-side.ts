@@ -137,7 +137,7 @@ export async function checkCandidateStartable(git: RepoGit, branch: string, sign
   const check = await checkProtectedCore(git, base, commit, { allowCore: false, ...(signal ? { signal } : {}) });
   if (!check.ok) {
     throw new InstanceStartError(
-      `refused to start ${branch} (${commit.slice(0, 12)}): ${check.reason}. A candidate runs main's code plus its own tools/generated/<tool>/ files, nothing else; delete the branch ('org candidate prune' or 'git branch -D ${branch}').`,
+      `refused to start ${branch} (${commit.slice(0, 12)}): ${check.reason}. A candidate runs main's code plus its own tools/generated/<tool>/ files, nothing else; review the change yourself, or delete the branch ('git branch -D ${branch}').`,
     );
   }
   return commit;
