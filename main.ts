@@ -20,6 +20,7 @@ import { fitnessCommand } from "./cli/fitness-command.ts";
 import { promoteCommand } from "./cli/promote-command.ts";
 import { rollbackCommand } from "./cli/rollback-command.ts";
 import { memoryCommand } from "./cli/memory-command.ts";
+import { candidateCommand } from "./cli/candidate-command.ts";
 
 // Every subcommand, in the order `--help` lists them. The first is the default.
 const commands: Command[] = [
@@ -38,6 +39,7 @@ const commands: Command[] = [
   mcpCommand,
   initCommand,
   doctorCommand,
+  candidateCommand,
 ];
 
 const VERSION = "0.1.0";

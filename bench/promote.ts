@@ -10,7 +10,7 @@ import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, stopCurrents, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
-import { FitnessReport } from "../fitness/fitness-report.ts";
+import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
 
 const { values } = parseArgs({ options: { tools: { type: "string", default: "1,10,50" } } });
 const counts = (values.tools ?? "").split(",").map(Number).filter((count) => count > 0);
@@ -44,7 +44,7 @@ for (const count of counts) {
     fitnessMs = performance.now() - started;
     if (fitness.code !== 0) throw new Error(`fitness did not pass with ${count} tools:\n${fitness.out}`);
     const commit = gitSync(repo.dir, ["rev-parse", BRANCH]).trim();
-    report = FitnessReport.parse(await Bun.file(join(repo.dir, ".org", "fitness", `${commit}.json`)).json());
+    report = latestReport(repo.dir, commit)?.report;
   }
   gitSync(repo.dir, ["worktree", "remove", "--force", worktree]);
   let started = performance.now();
@@ -58,10 +58,7 @@ for (const count of counts) {
   // The same pair again without restarting current: the git part alone.
   const again = makeCandidate(repo.dir, "cand/20261123T101600Z", (tree) => writeFixtureTool(tree, newTool, { name: "candidate_tool" }));
   const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
-  const reportText = (await Bun.file(join(repo.dir, ".org", "fitness", `${report?.commit}.json`)).text())
-    .replaceAll(report?.commit ?? "-", again)
-    .replaceAll(report?.mainCommit ?? "-", main);
-  await Bun.write(join(repo.dir, ".org", "fitness", `${again}.json`), reportText);
+  if (report) writeFitnessReport(repo.dir, { ...report, commit: again, mainCommit: main, mac: undefined });
   started = performance.now();
   const promotedBare = await runOrg(["promote", "cand/20261123T101600Z", "--repo", repo.dir, "--no-restart"], env);
   const promoteBareMs = performance.now() - started;

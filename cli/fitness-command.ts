@@ -1,6 +1,9 @@
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { CONFIG_FILE_NAME, loadOrgConfig, OrgConfigError } from "../config/org-config.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { environmentSettings, instanceSettings } from "../config/environment.ts";
-import type { FitnessCheck } from "../fitness/fitness-report.ts";
+import type { FitnessCheck } from "../git/fitness-report.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -8,7 +11,7 @@ import { type Command, UsageError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
-const HELP = `Usage: org fitness [PORT] [--repo DIR] [--allow-core] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
+const HELP = `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
 
 The fitness gate. Reads the commit of the candidate instance on PORT (default ORG_CANDIDATE_PORT, else 7002)
 from its /health and judges exactly that commit against main, cheapest stage first, stopping at the first
@@ -20,11 +23,19 @@ failure:
                   again as the toolsmith does (coverage, mutants, every spec example, determinism)
   tests           the candidate's tests that load generated tools, in a fresh worktree of the commit
   scenarios       fitness/scenarios/*.json of current's checkout sent to both instances (current on
-                  ORG_CURRENT_PORT, else 7001): outcomes as expected, median time within the margin
-Nothing the candidate carries is trusted. The report goes to .org/fitness/<commit>.json of current's checkout.
+                  ORG_CURRENT_PORT, else 7001): outcomes as expected, median time within the margin;
+                  then each generated tool's spec examples through POST /v1/tools/<name>/run on both (main's
+                  examples for main's tools; the candidate may not pass fewer), and every pass count against
+                  .org/fitness/baseline.json, which each promotion raises and nothing lowers
+A candidate built on an older main is judged as today's main plus its tool folders.
+Nothing the candidate carries is trusted. Each run writes its own report, .org/fitness/<commit>/<UTC time>.json
+of current's checkout, signed (HMAC-SHA256) with .org/fitness/gate.key (0600, made on first use): promote
+accepts no other.
 
 Options:
   --repo DIR             current's checkout (default: the checkout this org runs from)
+  --config FILE          org.config.json whose "toolsmith" section sets the thresholds the tools stage applies
+                         (default: org.config.json of current's checkout, else the defaults)
   --allow-core           let a reviewed change outside tools/generated/ pass the protected core (reported)
   --runs N               runs of each scenario on each instance (default 3; the median counts)
   --margin-percent P     how much slower than current a scenario may be, in percent (default 50) ...
@@ -35,6 +46,7 @@ Exit status: 0 pass; 1 fail; 2 could not judge (the reason is printed).`;
 
 const FLAGS = {
   repo: { type: "string" },
+  config: { type: "string" },
   "allow-core": { type: "boolean" },
   runs: { type: "string" },
   "margin-percent": { type: "string" },
@@ -74,7 +86,18 @@ export const fitnessCommand: Command = {
     if (!Number.isInteger(candidatePort) || candidatePort > 65_535) throw new UsageError(`${positionals[0]} is not a port`, "fitness");
     const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
     const log = (line: string) => console.log(sanitizeForTerminal(line));
+    if (values.config !== undefined && !existsSync(values.config)) throw new UsageError(`no config file at ${values.config}`, "fitness");
+    // The thresholds come from current's checkout (or --config), never from the directory the gate runs in.
+    let settings: ToolsmithSettings;
+    try {
+      ({ toolsmith: settings } = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: git.repoDir }));
+    } catch (error) {
+      if (!(error instanceof OrgConfigError)) throw error;
+      log(`verdict: could not judge — ${error.message}`);
+      return 2;
+    }
     const outcome = await runFitness({
+      settings,
       git,
       candidatePort,
       currentPort: instances.currentPort,

@@ -20,9 +20,13 @@ tmux session ORG_TMUX_SESSION (default org). ops/start-current.sh, ops/start-can
 ops/stop.sh call this.
 
   start current            serve this checkout on ORG_CURRENT_PORT (default 7001)
-  start candidate [BRANCH] serve a cand/YYYYMMDDTHHMMSSZ branch (default the newest) from its worktree under
+  start candidate [BRANCH] serve a cand/YYYYMMDDTHHMMSSZ branch (default the newest untested, pass or stale
+                           one, see 'org candidate list'; else the newest) from its worktree under
                            .org/worktrees/ on ORG_CANDIDATE_PORT (default 7002); dependencies are hard-linked
-                           from this checkout when package-lock.json is the same, else npm ci --offline
+                           from this checkout when package-lock.json is the same, else npm ci --offline.
+                           The protected-core check runs first: a branch whose diff from main touches anything
+                           outside tools/generated/<tool>/ is refused with the list of files, so a candidate
+                           runs main's code plus tool files; the worktree is made at the exact commit checked
   --config FILE            the room configuration serve reads; a relative path is taken inside each
                            instance's own checkout (default: org.config.json there)
   --unsafe-no-sandbox      with ORG_SANDBOX=off in this environment (and only then): serve unsandboxed;

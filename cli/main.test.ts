@@ -64,7 +64,7 @@ test("every subcommand refuses an unknown flag and a missing value the same way,
 test("every help text speaks of the one command, org, and never of bun main.ts", async () => {
   const main = await org(["--help"]);
   expect(main.stdout).toContain("Usage: org [command] [options]");
-  const commands = ["chat", "demo", "serve", "sandbox", "scripted-server", "instance", "fitness", "promote", "rollback"];
+  const commands = ["chat", "demo", "serve", "sandbox", "scripted-server", "instance", "fitness", "promote", "rollback", "candidate"];
   expect(main.stdout).toContain(`Commands:\n  ${commands[0]}`);
   for (const command of commands) {
     const help = await org([command, "--help"]);

@@ -1,5 +1,7 @@
-import { readPassingReport } from "../fitness/fitness-report.ts";
+import { checkedPassingVerdict, mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
+import { candidateStates } from "../git/candidate-states.ts";
+import { raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
@@ -8,9 +10,11 @@ import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-chang
 
 const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
-Merges candidate BRANCH (default: the newest cand/* branch) into main, only when its head is the exact commit
-of a passing fitness report (.org/fitness/<commit>.json, written by 'org fitness') and main has not moved
-since that report. The merge has main and the candidate as parents (--no-ff) and the fitness summary in its
+Merges candidate BRANCH (default: the cand/* branch most recently judged pass; it says which) into main,
+only when its head is the exact commit of a passing fitness report that this checkout's gate wrote and
+signed (.org/fitness/<commit>/<UTC time>.json, HMAC under .org/fitness/gate.key; a report written by hand or
+by another checkout promotes nothing), the protected-core check passes again on that exact commit, and main
+has not moved since that report. The merge has main and the candidate as parents (--no-ff) and the fitness summary in its
 message; main and the tag promote/<UTC time> move in one ref transaction. Then the checkout's files are
 brought up to main, current is restarted with ops/start-current.sh and must answer /health at the new
 commit (ORG_CURRENT_PORT, default 7001); when it does not, the promotion rolls itself back.
@@ -24,11 +28,11 @@ Options:
 
 Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is printed); 2 wrong command line.`;
 
-async function newestCandidate(git: RepoGit): Promise<string> {
-  const out = await git.run(["for-each-ref", "--sort=-refname", "--format=%(refname:strip=2)", "refs/heads/cand/"]);
-  const branch = out.split("\n").find((name) => /^cand\/\d{8}T\d{6}Z$/.test(name));
-  if (!branch) throw new UserFacingError("there is no cand/* branch to promote: name one, or make one with 'org tool new'");
-  return branch;
+async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+  const chosen = await mostRecentlyPassedCandidate(git, signal);
+  if (!chosen) throw new UserFacingError("no cand/* branch has a passing fitness report: run ops/fitness.sh on one (org candidate list shows them), or name a branch");
+  log(`chose ${chosen.branch} (${chosen.commit.slice(0, 12)}): the candidate most recently judged pass (${chosen.judgedAt})`);
+  return chosen.branch;
 }
 
 export const promoteCommand: Command = {
@@ -50,20 +54,34 @@ export const promoteCommand: Command = {
     }
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { git, log } = context;
-    const branch = named ?? (await newestCandidate(git));
-    const { recovered, result, alreadyOnMain } = await promote(context, {
-      branch,
-      restart,
-      verdict: (commit) => {
-        const report = readPassingReport(git.repoDir, commit);
-        return { commit: report.commit, mainCommit: report.mainCommit, summary: report.summary };
-      },
-    });
+    const branch = named ?? (await judgedCandidate(git, log, signal));
+    let outcome: Awaited<ReturnType<typeof promote>>;
+    let passes: Record<string, number> | undefined;
+    try {
+      outcome = await promote(context, {
+        branch,
+        restart,
+        verdict: async (commit) => {
+          const verdict = await checkedPassingVerdict(git, commit, signal);
+          passes = verdict.scenarioPasses;
+          return verdict;
+        },
+      });
+    } catch (error) {
+      // Every refusal names the branch, not only a commit.
+      if (error instanceof Error && (error as { userFacing?: unknown }).userFacing === true) throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
+      throw error;
+    }
+    const { recovered, result, alreadyOnMain } = outcome;
     if (recovered) {
       log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run promote again if needed.`);
       return recovered.outcome === "finished" ? 0 : 1;
     }
     if (alreadyOnMain) {
+      const row = (await candidateStates(git, signal)).find((entry) => entry.branch === branch);
+      if (row?.state === "rolled-back") {
+        throw new UserFacingError(`refused to promote ${branch}: it was promoted and rolled back${row.promotion ? ` (${row.promotion})` : ""}, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from today's main with its tool files, to judge and promote`);
+      }
       log(`${branch} (${alreadyOnMain.slice(0, 12)}) is already on main; nothing to do`);
       return 0;
     }
@@ -73,6 +91,10 @@ export const promoteCommand: Command = {
       return 1;
     }
     log(`promoted ${branch} as ${result.merge.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
+    if (passes) {
+      const baseline = raiseBaseline(git.repoDir, passes, result.merge);
+      log(`baseline: ${Object.keys(baseline.scenarios).length} scenario count(s) in .org/fitness/baseline.json, none lowered`);
+    }
     return 0;
   },
 };

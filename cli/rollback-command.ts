@@ -1,12 +1,15 @@
+import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { rollback } from "../git/rollback.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
-const HELP = `Usage: org rollback [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
+const HELP = `Usage: org rollback [TARGET] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
-Reverts the newest promotion still in place on main (git revert -m 1 semantics, built without touching any
-worktree), moves main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
+Reverts a promotion still in place on main (git revert -m 1 semantics, built without touching any worktree):
+with no TARGET the newest; TARGET a promote/<UTC time> tag, that one; TARGET a tool name, the newest promotion
+in place that added or changed that tool. An older promotion is reverted even when later ones exist, as long as
+they did not change its tool folders (each folder goes back to what it was before that promotion). Then moves main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
 main, restarts current with ops/start-current.sh and waits for /health at the new commit.
 A promote or rollback killed at any point is finished first (journal in .org/); then nothing else is done.
 
@@ -16,19 +19,31 @@ Options:
   --health-timeout-s N  how long current may take to come back (default ORG_START_TIMEOUT_S, else 60)
   --config FILE         passed to ops/start-current.sh: the room configuration current runs with
 
+A rolled-back candidate comes back with 'org candidate rebase BRANCH' (or by building the tool again).
+
+Examples:
+  org rollback
+  org rollback promote/20261123T141053Z
+  org rollback word_count
+
 Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
 
 export const rollbackCommand: Command = {
   name: "rollback",
-  summary: "revert the last promotion on main, restart current and check its health",
+  summary: "revert the last promotion on main (or a named one), restart current and check its health",
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });
-    if (positionals.length > 0) throw new UsageError(`rollback takes no branch; it reverts the newest promotion`, "rollback");
+    if (positionals.length > 1) throw new UsageError(`rollback takes one target (a promote/ tag or a tool name), got ${positionals.length}`, "rollback");
+    const target = positionals[0];
+    const byTag = target !== undefined && /^promote\/\d{8}T\d{6}Z$/.test(target);
+    if (target !== undefined && !byTag && !TOOL_NAME_PATTERN.test(target)) {
+      throw new UsageError(`${JSON.stringify(target)} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`, "rollback");
+    }
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { log } = context;
-    const { recovered, result } = await rollback(context, { restart });
+    const { recovered, result } = await rollback(context, { restart, ...(target === undefined ? {} : byTag ? { promotionTag: target } : { tool: target }) });
     if (recovered) {
       log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run rollback again if needed.`);
       return recovered.outcome === "finished" ? 0 : 1;

@@ -77,6 +77,8 @@ export type ServerEntry = z.infer<typeof ServerEntry>;
 export const ServeEntry = z.strictObject({
   /** Policy per tool name for `POST /v1/tools/:name/run`; a tool not listed is "ask", which nobody can answer over HTTP. */
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, "a tool name: snake_case, 2–48 characters"), ToolPolicy).optional(),
+  /** Policy over HTTP for a generated tool `tools` does not name (default "ask"); "allow" lets the fitness gate run every tool's examples on both instances. */
+  generatedTools: ToolPolicy.optional(),
   /** Room turns (and HTTP tool runs) the server runs at once, across sessions. */
   turns: z.int().min(1).max(256).optional(),
   /** Requests that may wait for a turn; past that the server answers 429. */
@@ -103,7 +105,7 @@ export type NetworkSettings = Required<z.infer<typeof NetworkEntry>>;
 
 export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 };
 
-export const DEFAULT_SERVE: ServeSettings = { tools: {}, turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
+export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "ask", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
 
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
 export const OrgConfigFile = z.strictObject({

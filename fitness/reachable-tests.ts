@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
-import type { FitnessCheck } from "./fitness-report.ts";
+import type { FitnessCheck } from "../git/fitness-report.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.

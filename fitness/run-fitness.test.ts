@@ -1,29 +1,30 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
-import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { FitnessReport } from "./fitness-report.ts";
+import { latestReport, storedReports } from "../git/fitness-report.ts";
+import { BASELINE_FILE, raiseBaseline, readBaseline } from "../git/fitness-baseline.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 
 const BRANCH = "cand/20261123T101500Z";
+const examplesOf = (fixture: { spec: { examples?: unknown } }) => (fixture.spec.examples as unknown[]).length;
 
 /** Starts current on the checkout and the candidate on a worktree of `branch`, runs the gate CLI, returns its result and report. */
-async function judge(dir: string, branch: string, extra: string[] = []) {
+async function judge(dir: string, branch: string, extra: string[] = [], candidateEnv: Record<string, string> = {}) {
   const currentPort = freePort();
   const candidatePort = freePort();
   const worktree = join(dir, ".org", "candidate-instance");
   gitSync(dir, ["worktree", "add", "--quiet", "--detach", worktree, branch]);
   try {
     using _current = await startFakeInstance(dir, currentPort);
-    using _candidate = await startFakeInstance(worktree, candidatePort);
+    using _candidate = await startFakeInstance(worktree, candidatePort, candidateEnv);
     const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], { ORG_CURRENT_PORT: String(currentPort) });
     const commit = gitSync(dir, ["rev-parse", branch]).trim();
-    const path = join(dir, ".org", "fitness", `${commit}.json`);
-    const report = existsSync(path) ? FitnessReport.parse(JSON.parse(readFileSync(path, "utf8"))) : undefined;
+    const report = latestReport(dir, commit)?.report;
     return { ...result, report, failed: report?.checks.find((check) => !check.ok) };
   } finally {
     gitSync(dir, ["worktree", "remove", "--force", worktree]);
@@ -38,7 +39,7 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(verdict.out).toContain("verdict: pass");
     expect(verdict.code).toBe(0);
     expect(verdict.report?.verdict).toBe("pass");
-    expect(verdict.report?.checks.map((check) => check.stage)).toEqual(["protected-core", "tools", "tools", "tools", "tests", "scenarios", "scenarios"]);
+    expect(verdict.report?.checks.map((check) => check.stage)).toEqual(["protected-core", "tools", "tools", "tools", "tests", "scenarios", "scenarios", "scenarios", "scenarios", "scenarios"]);
     expect(verdict.report?.checks.find((check) => check.name.startsWith("clamp"))?.figures?.mutantsKilled).toBeGreaterThan(0);
     // No fitness worktree is left behind.
     expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
@@ -47,6 +48,68 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(promoted.code).toBe(0);
     expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
   }, 120_000);
+
+  test("a stale candidate (main gained another tool since it was built) is judged on today's main, passes, is promoted, and a second run keeps the first report", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    // Another tool is promoted meanwhile (a merge on main, as promote makes).
+    makeCandidate(repo.dir, "cand/20261123T101400Z", (worktree) => writeFixtureTool(worktree, SLUGIFY));
+    gitSync(repo.dir, ["merge", "--quiet", "--no-ff", "-m", "promote slugify", "cand/20261123T101400Z"]);
+    const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.out).toContain("verdict: pass");
+    expect(verdict.code).toBe(0);
+    expect(verdict.report?.mainCommit).toBe(main);
+    expect(verdict.report?.checks.find((check) => check.name === "judged on today's main")?.ok).toBe(true);
+    // main's new tool was judged beside the candidate's, not counted as deleted.
+    expect(verdict.report?.checks.find((check) => check.name === "tool files, metadata hashes, static policy")?.reason).toContain(`3 tool(s) well-formed; changed: ${CLAMP.spec.name}`);
+    const first = latestReport(repo.dir, candidate)?.path;
+    const again = await judge(repo.dir, BRANCH);
+    expect(again.code).toBe(0);
+    expect(storedReports(repo.dir, candidate).map((entry) => entry.path)).toContain(first as string);
+    expect(storedReports(repo.dir, candidate)).toHaveLength(2);
+    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.out).toContain(`promoted ${BRANCH}`);
+    expect(promoted.code).toBe(0);
+    expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"]).trim().split("\n")).toEqual([CLAMP.spec.name, SLUGIFY.spec.name, WORD_COUNT.spec.name].map(String).sort());
+  }, 180_000);
+
+  test("each tool's examples run on both instances; promotion raises the baseline; a candidate that lowers a count is refused", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    // A runner change that breaks main's tool over HTTP, though every test of the tool still passes.
+    const broken = await judge(repo.dir, BRANCH, [], { FAKE_BROKEN_RUNNER: "1" });
+    expect(broken.code).toBe(1);
+    expect(broken.failed?.name).toBe(`tool ${WORD_COUNT.spec.name}`);
+    expect(broken.failed?.reason).toContain("fewer than current's");
+
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.code).toBe(0);
+    const examples = examplesOf(WORD_COUNT);
+    expect(verdict.report?.checks.find((check) => check.name === `tool ${WORD_COUNT.spec.name}`)?.figures).toMatchObject({ candidatePasses: examples, currentPasses: examples });
+    expect(verdict.report?.scenarioPasses).toEqual({ echo: 1, [`tool ${WORD_COUNT.spec.name}`]: examples, [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) });
+    expect(verdict.report?.checks.find((check) => check.name === "baseline")?.reason).toContain("no baseline yet");
+    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.code).toBe(0);
+    expect(promoted.out).toContain("baseline: 3 scenario count(s)");
+    const baseline = readBaseline(repo.dir);
+    expect(baseline?.scenarios).toEqual(verdict.report?.scenarioPasses as Record<string, number>);
+    expect(statSync(join(repo.dir, BASELINE_FILE)).mode & 0o777).toBe(0o600);
+    expect(candidate).toMatch(/^[0-9a-f]{40}$/);
+
+    // The next candidate: judged against the baseline; a count it cannot reach refuses it.
+    makeCandidate(repo.dir, "cand/20261123T101600Z", (worktree) => writeFixtureTool(worktree, SLUGIFY));
+    raiseBaseline(repo.dir, { [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) + 1 }, gitSync(repo.dir, ["rev-parse", "main"]).trim());
+    const lowered = await judge(repo.dir, "cand/20261123T101600Z");
+    expect(lowered.code).toBe(1);
+    expect(lowered.failed?.name).toBe("baseline");
+    expect(lowered.failed?.reason).toContain(`tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}`);
+    // A baseline written by hand is not trusted: the gate cannot judge with it.
+    writeFileSync(join(repo.dir, BASELINE_FILE), JSON.stringify({ ...baseline, scenarios: {} }));
+    const forged = await judge(repo.dir, "cand/20261123T101600Z");
+    expect(forged.code).toBe(2);
+    expect(forged.out).toContain("was not written by this checkout's gate");
+  }, 240_000);
 
   test("refused: a candidate that breaks a promoted tool, even when it edits that tool's tests to match", async () => {
     using repo = promotionRepo([WORD_COUNT]);
@@ -136,6 +199,18 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(gitSync(repo.dir, ["worktree", "list"])).not.toContain(stale);
+  }, 60_000);
+
+  test("the toolsmith thresholds come from org.config.json of current's checkout: a bad one stops the gate, naming the key", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    writeFileSync(join(repo.dir, "org.config.json"), JSON.stringify({ toolsmith: { coverage: 2 } }));
+    gitSync(repo.dir, ["add", "org.config.json"]);
+    gitSync(repo.dir, ["commit", "--quiet", "-m", "thresholds"]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    const verdict = await judge(repo.dir, BRANCH);
+    expect(verdict.code).toBe(2);
+    expect(verdict.out).toContain("toolsmith.coverage");
+    expect(verdict.report).toBeUndefined();
   }, 60_000);
 
   test("no candidate answering on the port: exit 2 and why, no report", async () => {

@@ -8,7 +8,7 @@ import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
-import type { FitnessCheck } from "./fitness-report.ts";
+import type { FitnessCheck } from "../git/fitness-report.ts";
 
 const TOOL_FILES = [...GENERATED_TOOL_FILES].sort();
 type ToolFiles = Map<string, string>; // file name → blob id

@@ -96,7 +96,8 @@ export async function landCandidate(
   }
 }
 
-async function createBranchAtFreeSecond(git: RepoGit, commit: string, now: () => Date, signal?: AbortSignal): Promise<string> {
+/** Creates `cand/<UTC second>` at `commit` (never over an existing branch: the next free second is taken); returns its name. */
+export async function createBranchAtFreeSecond(git: RepoGit, commit: string, now: () => Date, signal?: AbortSignal): Promise<string> {
   const start = now().getTime();
   for (let offset = 0; offset < MAX_SECOND_TRIES; offset += 1) {
     const branch = checkCandidateBranch(candidateBranchName(new Date(start + offset * 1000)));

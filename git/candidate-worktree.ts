@@ -20,14 +20,15 @@ export async function newestCandidateBranch(git: RepoGit, signal?: AbortSignal):
 }
 
 /**
- * Makes or reuses `.org/worktrees/cand-<timestamp>` for a candidate branch, at the branch's commit. The
- * name is checked before any git call; a worktree left at another commit (the branch moved) is moved to it,
- * discarding changes made inside it.
+ * Makes or reuses `.org/worktrees/cand-<timestamp>` for a candidate branch, at `commit` when given (the
+ * exact commit a caller has checked; the branch may move meanwhile), else at the branch's commit. The name is
+ * checked before any git call; a worktree left at another commit is moved to it, discarding changes and
+ * untracked or ignored files made inside it (node_modules and .org/ stay). Its HEAD is checked afterwards.
  */
-export async function prepareCandidateWorktree(git: RepoGit, branch: string, signal?: AbortSignal): Promise<CandidateWorktree> {
+export async function prepareCandidateWorktree(git: RepoGit, branch: string, signal?: AbortSignal, at?: string): Promise<CandidateWorktree> {
   checkCandidateBranch(branch);
-  const commit = await git.resolveCommit(`refs/heads/${branch}`);
-  if (!commit) throw new CandidateRefusedError(`there is no branch ${branch}; 'git branch --list "cand/*"' lists the candidates.`);
+  const commit = at ?? (await git.resolveCommit(`refs/heads/${branch}`));
+  if (!commit || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
   ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
   const directory = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
   const registered = (await git.run(["worktree", "list", "--porcelain"], { signal }))
@@ -36,10 +37,18 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
   if (registered && existsSync(directory)) {
     const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
     if (head !== commit) await git.run(["checkout", "--quiet", "--force", "--detach", commit, "--"], { directory, signal });
-    await git.run(["clean", "--quiet", "-d", "--force", "-e", "node_modules", "-e", ".org"], { directory, signal });
+    // -x too: an ignored .env or bunfig.local left in the worktree must not reach the server started there.
+    await git.run(["clean", "--quiet", "-d", "-x", "--force", "-e", "node_modules", "-e", ".org"], { directory, signal });
+    await checkHead(git, directory, commit, signal);
     return { branch, commit, directory, reused: true };
   }
   await git.run(["worktree", "prune"], { signal });
   await git.run(["worktree", "add", "--detach", "--force", "--quiet", "--", directory, commit], { signal });
+  await checkHead(git, directory, commit, signal);
   return { branch, commit, directory, reused: false };
+}
+
+async function checkHead(git: RepoGit, directory: string, commit: string, signal?: AbortSignal): Promise<void> {
+  const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
+  if (head !== commit) throw new CandidateRefusedError(`the worktree ${directory} is at ${head.slice(0, 12)}, not the checked commit ${commit.slice(0, 12)}; nothing was started`);
 }

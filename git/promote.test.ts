@@ -102,13 +102,10 @@ describe("org promote and org rollback on a throw-away repository", () => {
     using repo = promotionRepo();
     const port = freePort();
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "x"));
-    writePassingReport(repo.dir, candidate, BRANCH);
-    const path = join(repo.dir, ".org", "fitness", `${candidate}.json`);
-    const report = JSON.parse(await Bun.file(path).text());
-    report.verdict = "fail";
-    report.checks[0].ok = false;
-    report.checks[0].reason = "touches ops/";
-    writeFileSync(path, JSON.stringify(report));
+    writePassingReport(repo.dir, candidate, BRANCH, (report) => {
+      report.verdict = "fail";
+      report.checks = [{ stage: "protected-core", name: "protected core", ok: false, reason: "touches ops/", durationMs: 1 }];
+    });
     const state = checkoutState(repo.dir);
     const refused = await orgIn(repo.dir, port, "promote", BRANCH);
     expect(refused.code).toBe(1);

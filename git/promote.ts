@@ -4,7 +4,7 @@ import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError,
 import { finishInterrupted, planRollback, type Recovery, type RollbackResult, runRollback } from "./rollback.ts";
 
 /** The fitness verdict a promotion needs: a pass for exactly this candidate commit, judged against this main. */
-export type PassingVerdict = { commit: string; mainCommit: string; summary: string };
+export type PassingVerdict = { commit: string; mainCommit: string; summary: string; judgedTree?: string };
 
 export type PromoteResult = {
   tag: string;
@@ -18,14 +18,14 @@ export type PromoteResult = {
 /**
  * `ops/promote.sh`: merges candidate `branch` into main (`--no-ff`: a merge commit with main and the candidate as
  * parents, built with `merge-tree`/`commit-tree` without touching any worktree), only when the branch head is
- * the exact commit `verdict` passed and main has not moved since; moves main and tags `promote/<ts>` in one ref
+ * the exact commit `verdict` passed (the caller re-checks that commit itself there) and main has not moved since; moves main and tags `promote/<ts>` in one ref
  * transaction, brings the checkout up to main, restarts current and rolls itself back when current is not
  * healthy. An interrupted earlier run is finished first, and then nothing else is done; a branch main already
  * contains is left alone (`alreadyOnMain`).
  */
 export async function promote(
   context: RefChangeContext,
-  request: { branch: string; verdict: (commit: string) => PassingVerdict; restart: boolean },
+  request: { branch: string; verdict: (commit: string) => PassingVerdict | Promise<PassingVerdict>; restart: boolean },
 ): Promise<{ recovered?: Recovery; result?: PromoteResult; alreadyOnMain?: string }> {
   const branch = checkCandidateBranch(request.branch);
   context.journal.lock();
@@ -57,10 +57,11 @@ async function planPromotion(
   context: RefChangeContext,
   branch: string,
   head: string,
-  request: { verdict: (commit: string) => PassingVerdict; restart: boolean },
+  request: { verdict: (commit: string) => PassingVerdict | Promise<PassingVerdict>; restart: boolean },
 ): Promise<JournalEntry> {
   const { git, signal } = context;
-  const verdict = request.verdict(head);
+  // The verdict (and whatever the caller checks on the head itself) is for exactly `head`; the ref transaction verifies the branch still names it.
+  const verdict = await request.verdict(head);
   if (verdict.commit !== head) {
     throw new PromotionRefusedError(`the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run ops/fitness.sh on this commit`);
   }
@@ -74,6 +75,9 @@ async function planPromotion(
   const lines = out.split("\n").filter(Boolean);
   if (lines.length !== 1 || !/^[0-9a-f]{40,64}$/.test(lines[0] ?? "")) {
     throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${lines.slice(1, 4).join("; ")})`);
+  }
+  if (verdict.judgedTree && verdict.judgedTree !== lines[0]) {
+    throw new PromotionRefusedError(`merging ${branch} into main gives other files than the gate judged (tree ${lines[0]?.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`);
   }
   const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
   const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", lines[0] as string], { signal })).trim();

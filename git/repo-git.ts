@@ -13,7 +13,7 @@ export class GitCommandError extends Error {
 
 /**
  * git for one repository through simple-git (≥ 4.0.2): one process at a time, hooks off, no signing, a fixed
- * identity, and stdin for `update-ref --stdin` ref transactions.
+ * identity, and stdin for `update-ref --stdin` ref transactions and `mktree`.
  */
 export class RepoGit {
   readonly repoDir: string;
@@ -47,7 +47,7 @@ export class RepoGit {
         ],
         // Pointing hooks at /dev/null turns them off; simple-git asks to be told that this -c is meant.
         unsafe: { allowUnsafeHooksPath: true },
-        input: (commands) => (commands.includes("--stdin") ? this.#stdin : undefined),
+        input: () => this.#stdin,
       });
       this.#instances.set(directory, git);
     }

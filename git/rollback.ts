@@ -1,5 +1,8 @@
+import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { toolsChanged } from "./candidate-states.ts";
 import type { JournalEntry } from "./journal.ts";
 import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+import { toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 
 /** What a rollback (or the rollback a failed promotion does of itself) ended with. */
 export type RollbackResult = { tag: string; undoes: string; mainBefore: string; newMain: string; healthy: boolean | undefined };
@@ -26,8 +29,8 @@ async function undoneTags(context: RefChangeContext): Promise<Set<string>> {
 
 /**
  * Builds the revert of a promotion merge (`git revert -m 1`: main's tree minus what the merge brought in)
- * without touching any worktree: when main is still the merge, the tree is its first parent's; otherwise a
- * three-way `merge-tree` with the merge as base.
+ * without touching any worktree: when main is still the merge, the tree is its first parent's; otherwise main's
+ * tree with the promotion's tool folders put back (`revertedTree`).
  */
 async function revertCommit(context: RefChangeContext, main: string, promotion: { tag: string; commit: string }): Promise<string> {
   const { git, signal } = context;
@@ -39,17 +42,7 @@ async function revertCommit(context: RefChangeContext, main: string, promotion: 
   if (main === promotion.commit) {
     tree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${firstParent}^{tree}`], { signal })).trim();
   } else {
-    let out: string;
-    try {
-      out = await git.run(["merge-tree", "--write-tree", `--merge-base=${promotion.commit}`, "--end-of-options", main, firstParent], { signal });
-    } catch (error) {
-      throw new PromotionRefusedError(
-        `main moved past ${promotion.tag} and this git cannot build the revert without a worktree (${error instanceof Error ? error.message.split("\n")[0] : error}); revert ${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
-      );
-    }
-    const lines = out.split("\n").filter(Boolean);
-    if (lines.length !== 1) throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
-    tree = lines[0] as string;
+    tree = await revertedTree(context, main, promotion, firstParent);
   }
   const message = [
     `revert: roll back ${promotion.tag}`,
@@ -63,28 +56,77 @@ async function revertCommit(context: RefChangeContext, main: string, promotion: 
 }
 
 /**
+ * main's tree with a promotion undone when later commits exist: every `tools/generated/<tool>/` folder the
+ * promotion changed goes back to its first parent's state (removed when it had none), provided nothing since
+ * changed those folders. Promoted tools are disjoint folders, so no three-way merge (and no
+ * `merge-tree --merge-base`, which git 2.39 lacks) is needed. A promotion that changed files elsewhere (let
+ * through with --allow-core) falls back to a three-way `merge-tree` where git has it.
+ */
+async function revertedTree(context: RefChangeContext, main: string, promotion: { tag: string; commit: string }, firstParent: string): Promise<string> {
+  const { git, signal } = context;
+  const changed = (await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", firstParent, promotion.commit], { signal })).split("\0").filter(Boolean);
+  const tools = await toolsChanged(git, firstParent, promotion.commit, signal);
+  const outside = changed.filter((path) => !tools.some((tool) => path.startsWith(`${GENERATED_TOOLS_DIR}/${tool}/`)));
+  if (outside.length > 0) {
+    let out: string;
+    try {
+      out = await git.run(["merge-tree", "--write-tree", `--merge-base=${promotion.commit}`, "--end-of-options", main, firstParent], { signal });
+    } catch (error) {
+      throw new PromotionRefusedError(
+        `${promotion.tag} changed files outside tools/generated/ (${outside.slice(0, 5).join(", ")}), main moved past it, and this git cannot build the revert without a worktree (${error instanceof Error ? error.message.split("\n")[0] : error}); revert ${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
+      );
+    }
+    const lines = out.split("\n").filter(Boolean);
+    if (lines.length !== 1) throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
+    return lines[0] as string;
+  }
+  const folders = new Map<string, string | undefined>();
+  const touchedSince: string[] = [];
+  for (const tool of tools) {
+    if ((await toolFolderTree(git, main, tool, signal)) !== (await toolFolderTree(git, promotion.commit, tool, signal))) touchedSince.push(tool);
+    folders.set(tool, await toolFolderTree(git, firstParent, tool, signal));
+  }
+  if (touchedSince.length > 0) {
+    throw new PromotionRefusedError(`${promotion.tag} cannot be rolled back alone: later commits on main changed ${touchedSince.join(", ")} too; roll those back first`);
+  }
+  return treeWithToolFolders(git, main, folders, signal);
+}
+
+/** The newest promotion still in place that added or changed `tool`, or undefined. */
+async function promotionOfTool(context: RefChangeContext, tool: string, inPlace: { tag: string; commit: string }[]): Promise<{ tag: string; commit: string } | undefined> {
+  for (const promotion of inPlace) {
+    const parent = await context.git.resolveCommit(`${promotion.commit}^1`);
+    if (parent && (await toolsChanged(context.git, parent, promotion.commit, context.signal)).includes(tool)) return promotion;
+  }
+  return undefined;
+}
+
+/**
  * Plans the rollback of `promotionTag`, or of the newest promotion not rolled back yet that main contains:
  * builds the revert commit and returns the journal entry that moves main to it and tags `rollback/<ts>`.
  */
-export async function planRollback(context: RefChangeContext, options: { promotionTag?: string; restart: boolean }): Promise<JournalEntry> {
+export async function planRollback(context: RefChangeContext, options: { promotionTag?: string; tool?: string; restart: boolean }): Promise<JournalEntry> {
   const { git, signal } = context;
   const main = await checkCheckoutReady(git, signal);
   const undone = await undoneTags(context);
   const tags = await promotionTags(context);
-  let promotion: { tag: string; commit: string } | undefined;
+  const inPlace: { tag: string; commit: string }[] = [];
   for (const candidate of tags) {
-    if (options.promotionTag !== undefined && candidate.tag !== options.promotionTag) continue;
     if (undone.has(candidate.tag)) continue;
     const base = (await git.run(["merge-base", "--end-of-options", candidate.commit, main], { signal }).catch(() => "")).trim();
-    if (base !== candidate.commit) continue;
-    promotion = candidate;
-    break;
+    if (base === candidate.commit) inPlace.push(candidate);
   }
+  let promotion: { tag: string; commit: string } | undefined;
+  if (options.tool !== undefined) promotion = await promotionOfTool(context, options.tool, inPlace);
+  else if (options.promotionTag !== undefined) promotion = inPlace.find((candidate) => candidate.tag === options.promotionTag);
+  else promotion = inPlace[0];
   if (!promotion) {
     throw new PromotionRefusedError(
-      options.promotionTag
-        ? `${options.promotionTag} is not a promotion on main that is still in place`
-        : "there is no promotion to roll back: main contains no promote/ tag that was not rolled back already",
+      options.tool !== undefined
+        ? `no promotion still in place on main added or changed the tool ${options.tool}`
+        : options.promotionTag
+          ? `${options.promotionTag} is not a promotion on main that is still in place`
+          : "there is no promotion to roll back: main contains no promote/ tag that was not rolled back already",
     );
   }
   const newMain = await revertCommit(context, main, promotion);
@@ -132,13 +174,17 @@ export async function finishInterrupted(context: RefChangeContext): Promise<Reco
   return { op: entry.op, tag: entry.tag, outcome: "finished", detail: `main is at ${entry.newMain.slice(0, 12)}` };
 }
 
-/** `ops/rollback.sh`: finishes an interrupted run if there is one, else reverts the last promotion still in place. */
-export async function rollback(context: RefChangeContext, options: { restart: boolean }): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
+/**
+ * `ops/rollback.sh [TARGET]`: finishes an interrupted run if there is one, else reverts the newest promotion still
+ * in place, or the one `promotionTag` names, or the newest one in place that brought `tool` (even with later
+ * promotions on top, as long as they did not change its folders).
+ */
+export async function rollback(context: RefChangeContext, options: { restart: boolean; promotionTag?: string; tool?: string }): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
   context.journal.lock();
   try {
     const recovered = await finishInterrupted(context);
     if (recovered) return { recovered };
-    const result = await runRollback(context, await planRollback(context, { restart: options.restart }));
+    const result = await runRollback(context, await planRollback(context, options));
     return { result };
   } finally {
     context.journal.unlock();

@@ -215,7 +215,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
         origin,
         description: tool.description,
         parameters: tool.definition.function.parameters,
-        http: config.serve.tools[tool.name] ?? "ask",
+        http: config.serve.tools[tool.name] ?? (origin === "generated" ? config.serve.generatedTools : "ask"),
       })),
       ...(tools.problems.length > 0 ? { notOffered: tools.problems } : {}),
     });
@@ -226,7 +226,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     const offered = toolSet(tools.all().map((entry) => entry.tool));
     const tool = offered.get(name);
     if (!tool) throw new HttpError(404, `there is no tool "${name}"; GET /v1/tools lists them (${[...offered.keys()].join(", ")}).`);
-    const policy = config.serve.tools[name] ?? "ask";
+    const generated = tools.all().some((entry) => entry.origin === "generated" && entry.tool.name === name);
+    const policy = config.serve.tools[name] ?? (generated ? config.serve.generatedTools : "ask");
     if (policy !== "allow") {
       const why = policy === "deny" ? `serve.tools.${name} is "deny"` : `${name} needs approval ("ask"), and nobody can approve over HTTP`;
       throw new HttpError(403, `${why}; set "serve": { "tools": { "${name}": "allow" } } in org.config.json to run it over HTTP.`);

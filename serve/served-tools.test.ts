@@ -43,6 +43,19 @@ describe("generated tools of the checkout", () => {
     expect(wrong.status).toBe(400);
   });
 
+  test("serve.generatedTools allow runs every generated tool over HTTP (the gate's tool scenarios), never a built-in", async () => {
+    const dir = repo();
+    chmodSync(dir, 0o755);
+    writeGeneratedTool(dir, "word_count");
+    commitAll(dir, "add word_count");
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir, serve: { generatedTools: "allow" } });
+    const ran = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two" } }));
+    expect(await ran.json()).toMatchObject({ ok: true, data: { words: 2 } });
+    expect((await fixture.handler.fetch(post(`${BASE}/v1/tools/sh/run`, { inputs: { cmd: "true" } }))).status).toBe(403);
+    const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; http: string }[] };
+    expect(listing.tools.map((tool) => `${tool.name}:${tool.http}`)).toEqual(["sh:ask", "python_run:ask", "word_count:allow"]);
+  });
+
   test("in a turn, an agent persona is offered the promoted tool; 'ask' is denied over HTTP, 'allow' runs it", async () => {
     const dir = repo();
     chmodSync(dir, 0o755);

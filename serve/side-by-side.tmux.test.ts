@@ -136,13 +136,14 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     expect((await health(currentPort)).commit).toBe(changed);
   }, 90_000);
 
-  test("a candidate that crashes at start: the script says so with the window's last lines", async () => {
-    candidateBranch("cand/20261123T101700Z", () => Bun.write(join(clone.dir, "main.ts"), 'throw new Error("candidate is broken at start");\n'));
+  test("a candidate that changes main.ts is refused before it runs, naming the file; nothing starts", async () => {
+    candidateBranch("cand/20261123T101700Z", () => Bun.write(join(clone.dir, "main.ts"), 'throw new Error("candidate code ran");\n'));
     const result = await runScript("start-candidate.sh");
     expect(result.code).toBe(1);
-    // The code is named when tmux has it by then; the window's words always are.
-    expect(result.stderr).toMatch(new RegExp(`the server in tmux window ${session}:candidate exited( with code 1)? before it was healthy`));
-    expect(result.stderr).toContain("candidate is broken at start");
+    expect(result.stderr).toContain("refused to start cand/20261123T101700Z");
+    expect(result.stderr).toContain('"main.ts" is outside tools/generated/<tool>/');
+    expect(result.all).not.toContain("candidate code ran");
+    expect(existsSync(join(clone.dir, ".org", "worktrees", "cand-20261123T101700Z"))).toBe(false);
   }, 90_000);
 
   test("--config FILE is read inside the instance's own checkout", async () => {

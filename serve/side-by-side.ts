@@ -1,5 +1,8 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { checkProtectedCore } from "../fitness/protected-core.ts";
+import { checkCandidateBranch } from "../git/candidate-branch.ts";
+import { candidateStates, LIVE_CANDIDATE_STATES } from "../git/candidate-states.ts";
 import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
@@ -118,12 +121,47 @@ async function currentTarget(git: RepoGit): Promise<Target> {
   return { directory: git.repoDir, commit, branchLabel: branch };
 }
 
+/**
+ * The protected-core check on the exact commit that will run: a candidate whose diff from its merge base with
+ * main touches anything outside tools/generated/<tool>/ is never started, so a started candidate runs code that
+ * was main's plus tool files that only ever run in the sandbox. Returns the checked commit.
+ */
+export async function checkCandidateStartable(git: RepoGit, branch: string, signal?: AbortSignal): Promise<string> {
+  try {
+    checkCandidateBranch(branch);
+  } catch (error) {
+    throw new InstanceStartError(error instanceof Error ? error.message : String(error));
+  }
+  const commit = await git.resolveCommit(`refs/heads/${branch}`);
+  if (!commit) throw new InstanceStartError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
+  const main = await git.resolveCommit("refs/heads/main");
+  if (!main) throw new InstanceStartError(`the repository at ${git.repoDir} has no main branch; a candidate runs beside main.`);
+  const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();
+  if (!base) throw new InstanceStartError(`${branch} (${commit.slice(0, 12)}) shares no history with main; it is not started.`);
+  const check = await checkProtectedCore(git, base, commit, { allowCore: false, ...(signal ? { signal } : {}) });
+  if (!check.ok) {
+    throw new InstanceStartError(
+      `refused to start ${branch} (${commit.slice(0, 12)}): ${check.reason}. A candidate runs main's code plus its own tools/generated/<tool>/ files, nothing else; review the change yourself, or delete the branch ('git branch -D ${branch}').`,
+    );
+  }
+  return commit;
+}
+
+/** The branch `start candidate` runs when none is named: the newest still in play (untested, pass or stale), else the newest. */
+export async function defaultCandidateBranch(git: RepoGit, signal?: AbortSignal): Promise<string | undefined> {
+  const live = (await candidateStates(git, signal)).filter((row) => LIVE_CANDIDATE_STATES.includes(row.state)).at(-1)?.branch;
+  return live ?? (await newestCandidateBranch(git, signal));
+}
+
 async function candidateTarget(git: RepoGit, checkoutDir: string, asked: string | undefined, say: (line: string) => void, signal?: AbortSignal): Promise<Target> {
-  const branch = asked ?? (await newestCandidateBranch(git, signal));
+  const branch = asked ?? (await defaultCandidateBranch(git, signal));
   if (!branch) throw new InstanceStartError("there is no cand/* branch to run; make one with 'org tool new', or name a branch.");
+  const checked = await checkCandidateStartable(git, branch, signal);
+  say(`candidate: ${branch} at ${checked.slice(0, 12)} passed the protected-core check (only tools/generated/ differs from main)`);
   let worktree: Awaited<ReturnType<typeof prepareCandidateWorktree>>;
   try {
-    worktree = await prepareCandidateWorktree(git, branch, signal);
+    // The worktree is made at the checked commit, not at whatever the branch names by then.
+    worktree = await prepareCandidateWorktree(git, branch, signal, checked);
   } catch (error) {
     throw new InstanceStartError(error instanceof Error ? error.message : String(error));
   }

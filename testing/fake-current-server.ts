@@ -1,6 +1,8 @@
 // A stand-in for `serve` in promote, rollback and fitness tests: answers /health with the commit its checkout
 // was at when it started (ok=false when the checkout carries tools/generated/breaks_current/), and
-// POST /v1/messages with a short event stream (1.5 s late when the checkout carries tools/generated/slow_tool/).
+// POST /v1/messages with a short event stream (1.5 s late when the checkout carries tools/generated/slow_tool/),
+// and POST /v1/tools/<name>/run by importing the checkout's fixture tool (every answer off by one key when
+// FAKE_BROKEN_RUNNER=1: a runner change that breaks old tools).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,6 +28,21 @@ Bun.serve({
         { type: "turn-end" },
       ];
       return new Response(events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join(""), { headers: { "content-type": "text/event-stream" } });
+    }
+    const run = /^\/v1\/tools\/([a-z][a-z0-9_]{1,47})\/run$/.exec(path);
+    if (run && request.method === "POST") {
+      const name = run[1] as string;
+      const file = join(repoDir, "tools", "generated", name, "tool.ts");
+      if (!existsSync(file)) return Response.json({ error: { message: `there is no tool "${name}"` } }, { status: 404 });
+      const { inputs } = (await request.json()) as { inputs: unknown };
+      try {
+        const tool = (await import(file)) as { default: (input: unknown) => unknown };
+        const output = await tool.default(inputs);
+        const answered = process.env.FAKE_BROKEN_RUNNER === "1" ? { broken: output } : output;
+        return Response.json({ tool: name, ok: true, output: JSON.stringify(answered), exitCode: null, durationMs: 1 });
+      } catch (error) {
+        return Response.json({ tool: name, ok: false, output: String(error), exitCode: null, durationMs: 1 });
+      }
     }
     return new Response("no", { status: 404 });
   },

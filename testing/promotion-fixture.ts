@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
+import { type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
 import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
@@ -73,11 +74,10 @@ export function makeCandidate(dir: string, branch: string, change: (worktree: st
   return gitSync(dir, ["rev-parse", branch]).trim();
 }
 
-/** A passing fitness report for `commit` judged against main's current commit, as the gate writes it. */
-export function writePassingReport(dir: string, commit: string, branch: string): void {
+/** A fitness report for `commit` judged against main's current commit, written and signed as the gate writes it (passing unless changed). */
+export function writePassingReport(dir: string, commit: string, branch: string, change: (report: FitnessReport) => void = () => {}): string {
   const main = gitSync(dir, ["rev-parse", "main"]).trim();
-  mkdirSync(join(dir, ".org", "fitness"), { recursive: true });
-  const report = {
+  const report: FitnessReport = {
     version: 1,
     verdict: "pass",
     commit,
@@ -88,7 +88,8 @@ export function writePassingReport(dir: string, commit: string, branch: string):
     startedAt: new Date().toISOString(),
     durationMs: 1,
   };
-  writeFileSync(join(dir, ".org", "fitness", `${commit}.json`), JSON.stringify(report));
+  change(report);
+  return writeFitnessReport(dir, report);
 }
 
 /** Pids of fake currents still alive in this repository. */
@@ -162,8 +163,8 @@ export async function consistencyProblems(dir: string, port: number | undefined)
 }
 
 /** Starts the fake instance on `dir`'s checkout at `port` and waits (bounded) for its /health; disposing kills it. */
-export async function startFakeInstance(dir: string, port: number): Promise<Disposable> {
-  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], { stdout: "ignore", stderr: "inherit" });
+export async function startFakeInstance(dir: string, port: number, env: Record<string, string> = {}): Promise<Disposable> {
+  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], { stdout: "ignore", stderr: "inherit", env: { ...process.env, ...env } });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {

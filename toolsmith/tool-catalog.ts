@@ -1,6 +1,7 @@
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
+import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
@@ -61,12 +62,17 @@ export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal)
   return { files, notices };
 }
 
-/** The candidate tools: every `cand/*` branch's tools not promoted on main, metadata validated, nothing checked out. */
+/**
+ * The candidate tools: the tools live candidates add (untested, pass or stale: `liveCandidateToolNames`), each
+ * once, from the newest branch that adds it; not those on main, nor those of promoted, rolled-back or failed
+ * candidates. Metadata validated, nothing checked out. This is what holds a name besides main.
+ */
 export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promise<CatalogEntry[]> {
   const onMain = new Set((await git.run(["ls-tree", "--name-only", `refs/heads/main:${GENERATED_TOOLS_DIR}`], { signal }).catch(() => "")).split("\n"));
+  const live = await liveCandidateToolNames(git, signal);
   const entries: CatalogEntry[] = [];
   for (const { branch, commit, name, path, blob, size } of (await candidateMetadataFiles(git, signal)).files) {
-    if (onMain.has(name)) continue;
+    if (onMain.has(name) || live.get(name) !== branch) continue;
     const where = `${branch}:${path}`;
     try {
       if (size > MAX_METADATA_BYTES) throw new Error(`${where}: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have`);

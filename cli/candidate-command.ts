@@ -1,0 +1,135 @@
+import { resolve } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { checkProtectedCore } from "../fitness/protected-core.ts";
+import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
+import { pruneCandidates } from "../git/candidate-prune.ts";
+import { rebaseCandidate } from "../git/candidate-rebase.ts";
+import { candidateStates } from "../git/candidate-states.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { terminalSafeJson } from "./terminal-safe-json.ts";
+
+const HELP = `Usage: org candidate list [--json] [--repo DIR]
+       org candidate rebase BRANCH [--repo DIR]
+       org candidate prune [--dry-run] [--older-than DAYS] [--repo DIR]
+
+The cand/* branches the toolsmith made, managed rather than hunted.
+
+  list          one row per cand/* branch: its tool(s), when it was built, the model, its state and the path of
+                its newest report (signed by this checkout's gate). States: untested (no report yet), pass,
+                fail, stale (main moved since it was built or judged; the gate judges it on today's main),
+                promoted, rolled-back. --json prints an array of
+                {branch, tools, state, commit, builtAt, reportPath} (plus model, verdict, supersededBy, promotion).
+  rebase BRANCH a new cand/<UTC time> from today's main with the same tool files as BRANCH (which stays);
+                refused when BRANCH touches anything outside tools/generated/. A rolled-back tool comes back
+                this way, to be judged and promoted again.
+  prune         deletes branches that are promoted, rolled back, failed or superseded (a newer live candidate,
+                or main, holds the same tool files), with their worktrees under .org/worktrees/ and their
+                reports under .org/fitness/<commit>/. --dry-run lists what would go; --older-than DAYS keeps
+                those built more recently.
+  --repo DIR    the checkout of main (default: the checkout this org runs from)
+
+A tool's name is taken by main and by live candidates only (untested, pass, stale).
+
+Example:
+  org candidate list
+  org candidate rebase cand/20261123T101500Z`;
+
+const FLAGS = { repo: { type: "string" }, json: { type: "boolean" }, "dry-run": { type: "boolean" }, "older-than": { type: "string" } } as const;
+
+function print(line: string): void {
+  console.log(sanitizeForTerminal(line));
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join("  ").trimEnd()).join("\n");
+}
+
+export const candidateCommand: Command = {
+  name: "candidate",
+  summary: "list, rebase and prune the toolsmith's cand/* branches",
+  help: HELP,
+  async run(args, signal) {
+    const { values, positionals } = parseCommandArgs("candidate", args, FLAGS, { positionals: true });
+    const [action, ...rest] = positionals;
+    const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
+    const only = (allowed: (keyof typeof FLAGS)[]) => {
+      for (const flag of Object.keys(values) as (keyof typeof FLAGS)[]) {
+        if (flag !== "repo" && !allowed.includes(flag)) throw new UsageError(`--${flag} does not go with 'candidate ${action}'`, "candidate");
+      }
+    };
+    if (action === "list") {
+      only(["json"]);
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");
+      const rows = await candidateStates(git, signal);
+      if (values.json) {
+        console.log(terminalSafeJson(rows));
+        return 0;
+      }
+      if (rows.length === 0) {
+        print("no cand/* branches; make one with 'org tool new'.");
+        return 0;
+      }
+      const cwd = `${git.repoDir}/`;
+      print(
+        table([
+          ["BRANCH", "TOOLS", "STATE", "BUILT", "MODEL", "REPORT"],
+          ...rows.map((row) => [
+            row.branch,
+            row.tools.join(",") || "-",
+            `${row.state}${row.supersededBy ? ` (superseded by ${row.supersededBy})` : ""}`,
+            row.builtAt.replace("T", " ").replace(/(:\d\d)([+-]\d\d:\d\d|Z)$/, "$1"),
+            row.model ?? "-",
+            row.reportPath?.replace(cwd, "") ?? "-",
+          ]),
+        ]),
+      );
+      return 0;
+    }
+    if (action === "rebase") {
+      only([]);
+      if (rest.length !== 1) throw new UsageError("rebase takes one branch: org candidate rebase cand/YYYYMMDDTHHMMSSZ", "candidate");
+      const branch = rest[0] as string;
+      try {
+        checkCandidateBranch(branch);
+        const head = await git.resolveCommit(`refs/heads/${branch}`);
+        if (!head) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates`);
+        const main = await git.resolveCommit("refs/heads/main");
+        const base = main ? (await git.run(["merge-base", "--end-of-options", main, head], { signal }).catch(() => "")).trim() : "";
+        // Only tool files are carried over; a branch touching anything else is refused outright.
+        if (base && base !== head) {
+          const core = await checkProtectedCore(git, base, head, { allowCore: false, signal });
+          if (!core.ok) throw new CandidateRefusedError(core.reason);
+        }
+        const rebased = await rebaseCandidate(git, branch, { signal });
+        print(`made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`);
+        print(`next: ops/start-candidate.sh ${rebased.branch} && ops/fitness.sh`);
+        return 0;
+      } catch (error) {
+        if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused to rebase ${branch}: ${error.message}`);
+        throw error;
+      }
+    }
+    if (action === "prune") {
+      only(["dry-run", "older-than"]);
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");
+      let olderThanDays: number | undefined;
+      if (values["older-than"] !== undefined) {
+        olderThanDays = Number(values["older-than"]);
+        if (!Number.isFinite(olderThanDays) || olderThanDays < 0) throw new UsageError(`--older-than needs a number of days, got ${values["older-than"]}`, "candidate");
+      }
+      const dryRun = values["dry-run"] ?? false;
+      const pruned = await pruneCandidates(git, { dryRun, ...(olderThanDays !== undefined ? { olderThanDays } : {}), signal });
+      for (const entry of pruned) {
+        const extras = [entry.worktree ? "its worktree" : "", entry.reports ? "its reports" : ""].filter(Boolean).join(" and ");
+        print(`${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${entry.row.tools.join(", ") || "no tools"}): ${entry.why}${extras ? `; with ${extras}` : ""}`);
+      }
+      print(pruned.length === 0 ? "nothing to prune." : `${dryRun ? "would remove" : "removed"} ${pruned.length} candidate(s).`);
+      return 0;
+    }
+    throw new UsageError(action === undefined ? "say what to do: list, rebase or prune" : `unknown action '${action}': list, rebase or prune`, "candidate");
+  },
+};

@@ -1,0 +1,52 @@
+import type { PassingVerdict } from "../git/promote.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
+import { NoPassingReportError, readPassingReport, storedReports } from "../git/fitness-report.ts";
+import { checkProtectedCore } from "./protected-core.ts";
+
+/**
+ * What `promote` accepts for `commit`: the newest report this checkout's gate signed for it, passing, and the
+ * protected-core check run again here on exactly that commit (a reviewed `--allow-core` the signed report
+ * records is honoured). A report written by hand, or by another checkout, promotes nothing.
+ */
+export async function checkedPassingVerdict(git: RepoGit, commit: string, signal?: AbortSignal): Promise<PassingVerdict & { scenarioPasses?: Record<string, number> }> {
+  const report = readPassingReport(git.repoDir, commit);
+  const main = await git.resolveCommit("refs/heads/main");
+  if (!main) throw new NoPassingReportError(`the repository at ${git.repoDir} has no main branch`);
+  const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();
+  if (!base) throw new NoPassingReportError(`${commit.slice(0, 12)} shares no history with main`);
+  const allowCore = report.checks.some((check) => check.stage === "protected-core" && check.ok && Number(check.figures?.allowedByFlag ?? 0) > 0);
+  const core = await checkProtectedCore(git, base, commit, { allowCore, ...(signal ? { signal } : {}) });
+  if (!core.ok) throw new NoPassingReportError(`the protected-core check, run again on ${commit.slice(0, 12)}, refuses it: ${core.reason}`);
+  return { commit: report.commit, mainCommit: report.mainCommit, summary: report.summary, ...(report.judgedTree ? { judgedTree: report.judgedTree } : {}), ...(report.scenarioPasses ? { scenarioPasses: report.scenarioPasses } : {}) };
+}
+
+/** The `cand/*` branch whose head was most recently judged `pass` by this checkout's gate and is not on main yet, with when; undefined when none. */
+export async function mostRecentlyPassedCandidate(git: RepoGit, signal?: AbortSignal): Promise<{ branch: string; commit: string; judgedAt: string } | undefined> {
+  const heads = new Map<string, string[]>();
+  const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads/cand/"], { signal });
+  for (const line of out.split("\n").filter(Boolean)) {
+    const [commit = "", branch = ""] = line.split(" ");
+    if (!CANDIDATE_BRANCH_PATTERN.test(branch)) continue;
+    heads.set(commit, [...(heads.get(commit) ?? []), branch]);
+  }
+  const main = await git.resolveCommit("refs/heads/main");
+  for (const stored of storedReports(git.repoDir)) {
+    if (!stored.trusted || !stored.report) continue;
+    const branches = heads.get(stored.report.commit);
+    if (!branches) continue;
+    // The newest report of that commit decides: a later fail outweighs an earlier pass.
+    if (stored.report.verdict !== "pass") {
+      heads.delete(stored.report.commit);
+      continue;
+    }
+    const base = main ? (await git.run(["merge-base", "--end-of-options", main, stored.report.commit], { signal }).catch(() => "")).trim() : "";
+    if (base === stored.report.commit) {
+      heads.delete(stored.report.commit);
+      continue;
+    }
+    const branch = stored.report.branch && branches.includes(stored.report.branch) ? stored.report.branch : (branches.sort().at(-1) as string);
+    return { branch, commit: stored.report.commit, judgedAt: stored.report.startedAt };
+  }
+  return undefined;
+}

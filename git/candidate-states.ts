@@ -1,0 +1,145 @@
+import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "./candidate-branch.ts";
+import { latestReport } from "./fitness-report.ts";
+import type { RepoGit } from "./repo-git.ts";
+import { toolFolderTree } from "./tool-tree.ts";
+
+/**
+ * Where a candidate stands: `untested` (no report, built on today's main), `pass` / `fail` (its newest signed
+ * report, judged against today's main), `stale` (main moved since it was built or judged), `promoted` (on main),
+ * `rolled-back` (on main's history, but its promotion was reverted).
+ */
+export type CandidateState = "untested" | "pass" | "fail" | "stale" | "promoted" | "rolled-back";
+/** The states that still hold a tool's name: a build may still be judged and promoted. */
+export const LIVE_CANDIDATE_STATES: readonly CandidateState[] = ["untested", "pass", "stale"];
+
+/** One `cand/*` branch, as `org candidate list --json` prints it (the first six fields are the contract). */
+export type CandidateRow = {
+  branch: string;
+  tools: string[];
+  state: CandidateState;
+  commit: string;
+  /** The candidate commit's date (ISO 8601). */
+  builtAt: string;
+  /** The newest report this checkout's gate signed for the commit, or null. */
+  reportPath: string | null;
+  /** The model that wrote the implementation (from the commit's Org-*-Model trailer), or null. */
+  model: string | null;
+  /** The verdict of that report, when there is one. */
+  verdict: "pass" | "fail" | "error" | null;
+  /** A newer live candidate with the same tools, or main holding them: this one is no longer needed. */
+  supersededBy: string | null;
+  /** The promote/ tag that merged it, when it is (or was) on main. */
+  promotion: string | null;
+};
+
+type Ref = { branch: string; commit: string; date: string };
+
+async function candidateRefs(git: RepoGit, signal?: AbortSignal): Promise<Ref[]> {
+  const out = await git.run(["for-each-ref", "--sort=refname", "--format=%(objectname) %(refname:strip=2) %(committerdate:iso-strict)", "refs/heads/cand/"], { signal });
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [commit = "", branch = "", date = ""] = line.split(" ");
+      return { commit, branch, date };
+    })
+    .filter((ref) => CANDIDATE_BRANCH_PATTERN.test(ref.branch) && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref.commit));
+}
+
+/** promote/ tag → the candidate commit it merged (its second parent), and the tags rollbacks undid. */
+export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
+  const tags = await git.run(["for-each-ref", "--sort=refname", "--format=%(refname:strip=2)", "refs/tags/promote/"], { signal });
+  const byCandidate = new Map<string, string>();
+  for (const tag of tags.split("\n").filter((name) => /^promote\/\d{8}T\d{6}Z$/.test(name))) {
+    const second = await git.resolveCommit(`refs/tags/${tag}^2`);
+    if (second) byCandidate.set(second, tag);
+  }
+  const out = await git.run(["for-each-ref", "--format=%(contents)%00", "refs/tags/rollback/"], { signal });
+  const undone = new Set([...out.matchAll(/^Rolls-Back: (promote\/\d{8}T\d{6}Z)$/gm)].map((match) => match[1] as string));
+  return { byCandidate, undone };
+}
+
+/** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
+export async function toolsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
+  const out = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  const names = out
+    .split("\0")
+    .filter(Boolean)
+    .map((path) => path.split("/")[2] ?? "")
+    .filter((name) => TOOL_NAME_PATTERN.test(name));
+  return [...new Set(names)].sort();
+}
+
+
+function modelOf(message: string): string | null {
+  const line = /^Org-Implementation-Model: (.*)$/m.exec(message) ?? /^Org-Spec-Model: (.*)$/m.exec(message);
+  if (!line) return null;
+  return (line[1] as string).split(";")[0]?.replace(/ at \S+$/, "").trim().slice(0, 200) || null;
+}
+
+/**
+ * Every `cand/*` branch with its tools, state, report and model, oldest first; read with git and the signed
+ * reports in `.org/fitness/`, nothing checked out.
+ */
+export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promise<CandidateRow[]> {
+  const main = await git.resolveCommit("refs/heads/main");
+  if (!main) return [];
+  const { byCandidate, undone } = await promotionsOf(git, signal);
+  const rows: CandidateRow[] = [];
+  for (const ref of await candidateRefs(git, signal)) {
+    const base = (await git.run(["merge-base", "--end-of-options", main, ref.commit], { signal }).catch(() => "")).trim();
+    const message = await git.run(["log", "-1", "--format=%B", "--end-of-options", ref.commit], { signal }).catch(() => "");
+    const onMain = base === ref.commit;
+    const parent = onMain ? await git.resolveCommit(`${ref.commit}^1`) : base;
+    const tools = parent ? await toolsChanged(git, parent, ref.commit, signal) : [];
+    const latest = latestReport(git.repoDir, ref.commit);
+    const promotion = byCandidate.get(ref.commit) ?? null;
+    let state: CandidateState;
+    if (onMain) {
+      if (promotion) state = undone.has(promotion) ? "rolled-back" : "promoted";
+      else {
+        // Merged some other way: promoted while main still holds exactly its tool folders.
+        const same = await Promise.all(tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, ref.commit, tool, signal))));
+        state = same.every(Boolean) ? "promoted" : "rolled-back";
+      }
+    } else if (!latest) state = base === main ? "untested" : "stale";
+    else if (latest.report.verdict !== "pass") state = "fail";
+    else state = latest.report.mainCommit === main ? "pass" : "stale";
+    rows.push({
+      branch: ref.branch,
+      tools,
+      state,
+      commit: ref.commit,
+      builtAt: ref.date,
+      reportPath: latest?.path ?? null,
+      model: modelOf(message),
+      verdict: latest?.report.verdict ?? null,
+      supersededBy: null,
+      promotion,
+    });
+  }
+  // Superseded: main holds the same tool folders, or a newer live candidate carries the same tools.
+  for (const [index, row] of rows.entries()) {
+    if (!LIVE_CANDIDATE_STATES.includes(row.state) && row.state !== "fail") continue;
+    if (row.tools.length === 0) continue;
+    const onMain = await Promise.all(row.tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, row.commit, tool, signal))));
+    if (onMain.every(Boolean)) {
+      row.supersededBy = "main";
+      continue;
+    }
+    const newer = rows.slice(index + 1).find((other) => LIVE_CANDIDATE_STATES.includes(other.state) && row.tools.every((tool) => other.tools.includes(tool)));
+    if (newer) row.supersededBy = newer.branch;
+  }
+  return rows;
+}
+
+/** Tool name → the newest live candidate branch (untested, pass or stale) that adds it; what holds a name besides main. */
+export async function liveCandidateToolNames(git: RepoGit, signal?: AbortSignal): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const row of await candidateStates(git, signal)) {
+    if (!LIVE_CANDIDATE_STATES.includes(row.state)) continue;
+    for (const tool of row.tools) names.set(tool, row.branch);
+  }
+  return names;
+}

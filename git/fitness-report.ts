@@ -1,0 +1,185 @@
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, signContent, verifyContent } from "./gate-key.ts";
+
+const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
+
+/** The gate's stages, cheapest first. */
+export const FITNESS_STAGES = ["identify", "protected-core", "tools", "tests", "scenarios"] as const;
+export const FitnessStage = z.enum(FITNESS_STAGES);
+export type FitnessStage = z.infer<typeof FitnessStage>;
+
+/** One check the gate ran itself: what, whether it held, its figures and why. */
+export const FitnessCheck = z.strictObject({
+  stage: FitnessStage,
+  name: z.string(),
+  ok: z.boolean(),
+  reason: z.string(),
+  figures: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.array(z.string())])).optional(),
+  durationMs: z.number().min(0),
+});
+export type FitnessCheck = z.infer<typeof FitnessCheck>;
+
+/** `pass`: promote may merge this commit; `fail`: it may not; `error`: the gate could not judge (exit 2). */
+export const FitnessVerdict = z.enum(["pass", "fail", "error"]);
+export type FitnessVerdict = z.infer<typeof FitnessVerdict>;
+
+/**
+ * `.org/fitness/<commit>/<UTC time>.json`, one per run: written and signed by the gate in current's checkout,
+ * never taken from a branch.
+ */
+export const FitnessReport = z.strictObject({
+  version: z.literal(1),
+  verdict: FitnessVerdict,
+  /** The candidate commit judged (the one its /health named). */
+  commit: Sha,
+  branch: z.string().optional(),
+  /** main when judged; promotion refuses when main has moved since. */
+  mainCommit: Sha,
+  mergeBase: Sha.optional(),
+  /** The tree the tools and tests stages judged: main merged with the candidate (equal to the candidate's when it is built on main). */
+  judgedTree: Sha.optional(),
+  checks: z.array(FitnessCheck),
+  /** One line per stage, for the merge commit message. */
+  summary: z.string(),
+  startedAt: z.iso.datetime(),
+  durationMs: z.number().min(0),
+  /** Scenario name → passes, on the candidate: the baseline promotion records. */
+  scenarioPasses: z.record(z.string(), z.number().int().min(0)).optional(),
+  /** HMAC-SHA256 of everything else (canonical JSON) under `.org/fitness/gate.key`: only this checkout's gate can write it. */
+  mac: z.string().optional(),
+});
+export type FitnessReport = z.infer<typeof FitnessReport>;
+
+/** No passing report for the commit a promotion would merge; the message says what to run. */
+export class NoPassingReportError extends Error {
+  override name = "NoPassingReportError";
+  readonly userFacing = true;
+}
+
+/** The folder of `commit`'s reports in a checkout: `.org/fitness/<commit>/`. */
+export function fitnessReportDir(repoDir: string, commit: string): string {
+  if (!Sha.safeParse(commit).success) throw new NoPassingReportError(`${JSON.stringify(commit)} is not a commit id`);
+  return join(repoDir, FITNESS_DIR, commit);
+}
+
+const MAX_REPORT_BYTES = 4 * 1024 * 1024;
+const REPORT_FILE = /^\d{8}T\d{9}Z(-\d+)?\.json$/;
+
+function stampOf(iso: string): string {
+  return iso.replace(/[-:]/g, "").replace(".", "");
+}
+
+/**
+ * Signs and writes a run's report to `.org/fitness/<commit>/<UTC time>.json`, never over an earlier one:
+ * created 0600 without following links (O_EXCL), synced, then linked into place. Returns the path.
+ */
+export function writeFitnessReport(repoDir: string, report: FitnessReport): string {
+  const parsed = FitnessReport.parse({ ...report, mac: undefined });
+  const key = gateKey(repoDir, true) as Buffer;
+  const signed = { ...parsed, mac: signContent(key, parsed) };
+  ensureFitnessDir(repoDir);
+  const dir = fitnessReportDir(repoDir, report.commit);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  if (!lstatSync(dir).isDirectory()) throw new GateKeyError(`${dir} is not a directory; remove it and run the gate again`);
+  const temporary = join(dir, `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(signed, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    for (let attempt = 0; ; attempt += 1) {
+      const path = join(dir, `${stampOf(report.startedAt)}${attempt === 0 ? "" : `-${attempt}`}.json`);
+      try {
+        linkSync(temporary, path);
+        return path;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 1000) throw error;
+      }
+    }
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** One report file found in `.org/fitness/`: trusted only when this checkout's gate key signed it. */
+export type StoredReport = { path: string; report?: FitnessReport; trusted: boolean; problem?: string };
+
+function readReportFile(path: string, key: Buffer | undefined): StoredReport {
+  let text: string;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    return { path, trusted: false, problem: `cannot be opened as a regular file (${(error as NodeJS.ErrnoException).code})` };
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > MAX_REPORT_BYTES) return { path, trusted: false, problem: "is not a regular file of at most 4 MiB" };
+    text = readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+  let report: FitnessReport;
+  try {
+    report = FitnessReport.parse(JSON.parse(text));
+  } catch (error) {
+    return { path, trusted: false, problem: `is not a fitness report (${error instanceof Error ? error.message.split("\n")[0] : error})` };
+  }
+  const { mac, ...content } = report;
+  const trusted = key !== undefined && mac !== undefined && verifyContent(key, content, mac);
+  return { path, report, trusted, ...(trusted ? {} : { problem: "was not written by this checkout's gate (its signature does not match .org/fitness/gate.key)" }) };
+}
+
+/**
+ * The report files of `commit` (or of every commit), newest first: `.org/fitness/<commit>/*.json`, and a
+ * `.org/fitness/<commit>.json` of the older layout (unsigned, so never trusted). Nothing is followed through links.
+ */
+export function storedReports(repoDir: string, commit?: string): StoredReport[] {
+  const root = join(repoDir, FITNESS_DIR);
+  if (!existsSync(root) || !lstatSync(root).isDirectory()) return [];
+  const key = gateKey(repoDir, false);
+  const commits = commit !== undefined ? [commit] : readdirSync(root).map((name) => name.replace(/\.json$/, "")).filter((name) => Sha.safeParse(name).success);
+  const found: StoredReport[] = [];
+  for (const id of new Set(commits)) {
+    const dir = fitnessReportDir(repoDir, id);
+    if (existsSync(`${dir}.json`)) found.push(readReportFile(`${dir}.json`, key));
+    if (existsSync(dir) && lstatSync(dir).isDirectory()) {
+      for (const name of readdirSync(dir).filter((entry) => REPORT_FILE.test(entry))) found.push(readReportFile(join(dir, name), key));
+    }
+  }
+  const time = (entry: StoredReport) => entry.report?.startedAt ?? "";
+  return found.sort((a, b) => (time(a) < time(b) ? 1 : time(a) > time(b) ? -1 : b.path.localeCompare(a.path)));
+}
+
+/** The newest report this checkout's gate wrote for `commit`, with its path; undefined when there is none. */
+export function latestReport(repoDir: string, commit: string): { path: string; report: FitnessReport } | undefined {
+  const entry = storedReports(repoDir, commit).find((stored) => stored.trusted && stored.report?.commit === commit);
+  return entry?.report ? { path: entry.path, report: entry.report } : undefined;
+}
+
+/** The passing report for exactly `commit` (its newest report signed by this checkout's gate), or NoPassingReportError saying why there is none. */
+export function readPassingReport(repoDir: string, commit: string): FitnessReport {
+  const stored = storedReports(repoDir, commit);
+  const latest = stored.find((entry) => entry.trusted && entry.report?.commit === commit);
+  if (!latest?.report) {
+    const untrusted = stored[0];
+    if (untrusted) throw new NoPassingReportError(`${untrusted.path} ${untrusted.problem ?? "is not usable"}; it promotes nothing: run ops/fitness.sh on ${commit.slice(0, 12)}`);
+    throw new NoPassingReportError(`no fitness report for ${commit.slice(0, 12)} (${fitnessReportDir(repoDir, commit)}/): run ops/fitness.sh on it first`);
+  }
+  const report = latest.report;
+  if (report.verdict !== "pass") {
+    const failed = report.checks.find((check) => !check.ok);
+    throw new NoPassingReportError(`the fitness verdict for ${commit.slice(0, 12)} is ${report.verdict}${failed ? ` (${failed.name}: ${failed.reason})` : ""}; it cannot be promoted`);
+  }
+  return report;
+}

@@ -1,0 +1,58 @@
+import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import type { RepoGit } from "./repo-git.ts";
+
+type TreeEntry = { mode: string; type: string; id: string; name: string };
+
+async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
+  if (!tree) return [];
+  const out = await git.run(["ls-tree", "-z", "--end-of-options", tree], { signal });
+  return out
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => {
+      const [meta = "", name = ""] = line.split("\t");
+      const [mode = "", type = "", id = ""] = meta.split(" ");
+      return { mode, type, id, name };
+    });
+}
+
+async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
+  const input = list.map((entry) => `${entry.mode} ${entry.type} ${entry.id}\t${entry.name}\0`).join("");
+  return (await git.run(["mktree", "-z"], { stdin: input, signal })).trim();
+}
+
+async function subtree(git: RepoGit, parent: TreeEntry[], name: string): Promise<string | undefined> {
+  return parent.find((entry) => entry.name === name && entry.type === "tree")?.id;
+}
+
+/**
+ * The tree of `commit` with some `tools/generated/<tool>/` folders replaced: each named tool gets the given
+ * tree id, or is removed when it maps to undefined; nothing else changes. Built with `ls-tree` and `mktree`, no
+ * index or worktree touched, so it works on any git (promoted tools are disjoint folders: no three-way merge).
+ */
+export async function treeWithToolFolders(git: RepoGit, commit: string, folders: Map<string, string | undefined>, signal?: AbortSignal): Promise<string> {
+  for (const name of folders.keys()) if (!TOOL_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a tool name`);
+  const [toolsName, generatedName] = GENERATED_TOOLS_DIR.split("/") as [string, string];
+  const root = await entries(git, `${commit}^{tree}`, signal);
+  const tools = await entries(git, await subtree(git, root, toolsName), signal);
+  const generated = await entries(git, await subtree(git, tools, generatedName), signal);
+  const kept = generated.filter((entry) => !folders.has(entry.name));
+  for (const [name, id] of folders) if (id) kept.push({ mode: "040000", type: "tree", id, name });
+  const replace = (list: TreeEntry[], name: string, id: string | undefined) => [
+    ...list.filter((entry) => entry.name !== name),
+    ...(id ? [{ mode: "040000", type: "tree", id, name }] : []),
+  ];
+  const generatedTree = kept.length > 0 ? await mktree(git, kept, signal) : undefined;
+  const toolsList = replace(tools, generatedName, generatedTree);
+  const toolsTree = toolsList.length > 0 ? await mktree(git, toolsList, signal) : undefined;
+  return await mktree(git, replace(root, toolsName, toolsTree), signal);
+}
+
+/** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
+export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
+  if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
+  const out = await git.run(["ls-tree", "-z", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/${tool}`], { signal }).catch(() => "");
+  const [meta = ""] = out.split("\t");
+  const [, type, id] = meta.split(" ");
+  return type === "tree" ? id : undefined;
+}
