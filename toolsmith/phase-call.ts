@@ -48,10 +48,12 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
   retries: number;
   /** A further check of valid arguments; a string is the error sent back. */
   check?: (value: z.output<Parameters>) => string | undefined;
+  /** Reads valid arguments into what the phase keeps (undoing a model's habits), or says what to send instead. */
+  adjust?: (value: z.output<Parameters>) => { value: z.output<Parameters>; notes: string[] } | { problem: string };
   /** Held around each model call (the room's request slot on that server). */
   slot?: ModelSlot;
   signal?: AbortSignal;
-}): Promise<{ value: z.output<Parameters>; provenance: PhaseProvenance }> {
+}): Promise<{ value: z.output<Parameters>; notes: string[]; provenance: PhaseProvenance }> {
   const startedAt = new Date().toISOString();
   const definition = phaseTool(request.tool.name, request.tool.description, request.tool.parameters);
   const conversation = [...request.messages];
@@ -89,10 +91,12 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
       problem = `the arguments of your ${request.tool.name} call are not valid JSON. Call it again with a JSON object.`;
     } else {
       const parsed = request.tool.parameters.safeParse(call.arguments);
-      const extra = parsed.success ? request.check?.(parsed.data) : undefined;
-      if (parsed.success && extra === undefined) {
+      const adjusted = parsed.success ? (request.adjust?.(parsed.data) ?? { value: parsed.data, notes: [] }) : undefined;
+      const extra = adjusted === undefined ? undefined : "problem" in adjusted ? adjusted.problem : request.check?.(adjusted.value);
+      if (adjusted !== undefined && !("problem" in adjusted) && extra === undefined) {
         return {
-          value: parsed.data,
+          value: adjusted.value,
+          notes: adjusted.notes,
           provenance: {
             phase: request.phase,
             model: request.endpoint.model,

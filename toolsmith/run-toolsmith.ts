@@ -10,6 +10,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
 import { removeAbandonedRuns } from "./abandoned-runs.ts";
 import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
+import { readSubmittedSource } from "./submitted-source.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { BUILT_IN_TOOL_NAMES, candidateTools, promotedTools } from "./tool-catalog.ts";
 import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "./tool-metadata.ts";
@@ -103,10 +104,15 @@ export async function runToolsmith(request: {
           messages,
           retries: settings.argumentRetries,
           slot: request.slot,
+          adjust: ({ code }) => {
+            const read = readSubmittedSource(code, phase === "implementation" ? "tool.ts" : "tool.test.ts");
+            return read.ok ? { value: { code: read.code }, notes: read.habits } : read;
+          },
           signal,
         }),
       );
-      emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines` });
+      const undone = result.notes.length ? ` (taken out of ${result.notes.join(", ")})` : "";
+      emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines${undone}` });
       return result.value.code;
     };
     const implement = (round: number, repair?: { code: string; failure: string }) =>
