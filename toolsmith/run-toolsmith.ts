@@ -28,7 +28,7 @@ export type ToolsmithEvent =
 
 /** How a run ended: a branch, or a plain statement of what failed. */
 export type ToolsmithOutcome =
-  | { ok: true; name: string; branch: string; commit: string; attempts: number }
+  | { ok: true; name: string; branch: string; commit: string; attempts: number; /** The spec's first example's input, for a try-it command. */ tryInput: unknown }
   | { ok: false; name?: string; attempts: number; failure: string };
 
 /**
@@ -155,7 +155,7 @@ export async function runToolsmith(request: {
           { now: request.now, signal },
         );
         emit({ type: "branch-created", branch: landed.branch, commit: landed.commit });
-        return { ok: true, name: spec.name, branch: landed.branch, commit: landed.commit, attempts };
+        return { ok: true, name: spec.name, branch: landed.branch, commit: landed.commit, attempts, tryInput: spec.examples[0]?.input ?? {} };
       }
       const failure = report.failure;
       if (!failure) throw new Error("validation failed without saying why");
