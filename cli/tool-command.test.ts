@@ -94,7 +94,7 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
   test("before promotion: the Try it line runs as printed, show finds the candidate, a workflow uses it with --ref", async () => {
     using repo = tempGitRepo();
     // A first example whose input needs quoting: a quote, a dollar and a backslash-n the shell must not touch.
-    const spec = { ...WORD_COUNT.spec, examples: [{ input: { text: "it's $HOME\\n `x`" }, output: { words: 3 } }, ...WORD_COUNT.spec.examples.slice(1)] };
+    const spec = { ...WORD_COUNT.spec, examples: [{ input: { text: "it's $HOME\\n `x`" }, output: { words: 3 } }, ...(WORD_COUNT.spec.examples as unknown[]).slice(1)] };
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { specs: [spec] }) } });
     const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--repo", repo.dir], { OLLAMA_BASE: server.url });
     expect(made.exitCode).toBe(0);
