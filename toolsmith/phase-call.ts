@@ -59,6 +59,8 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
   const conversation = [...request.messages];
   const promptSha256: string[] = [];
   let lastProblem = "";
+  // What the model wrote instead of a call, for the failure's message (a scripted or confused model says why).
+  let lastWords = "";
   for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
     promptSha256.push(sha256Hex(JSON.stringify(conversation)));
     await request.slot?.acquire();
@@ -82,6 +84,7 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
     ];
     const call = calls.find((candidate) => candidate.name === request.tool.name);
     let problem: string;
+    lastWords = call ? "" : completion.content.replace(/\s+/g, " ").trim().slice(0, 400);
     if (!call) {
       const named = calls.map((candidate) => candidate.name).join(", ");
       problem = named
@@ -116,5 +119,5 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
       { role: "user", content: `Error: ${problem} Call ${request.tool.name} again with corrected arguments.` },
     );
   }
-  throw new PhaseFailedError(request.phase, `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}`, request.retries + 1);
+  throw new PhaseFailedError(request.phase, `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}${lastWords ? ` It said: "${lastWords}"` : ""}`, request.retries + 1);
 }
