@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
@@ -16,7 +16,7 @@ import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 
 const HELP = `Usage:
-  org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR]
+  org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
   org tool list [--json] [--repo DIR]
   org tool show NAME [--ref BRANCH] [--repo DIR]
   org tool run NAME --inputs JSON [--ref BRANCH] [--repo DIR]
@@ -28,6 +28,11 @@ new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation
       Progress goes to stderr. With --json the last stdout line is
       {"ok","name","branch","commit","attempts","failure"}. Exit 0 only when a branch was made; then the
       last line is a 'Try it:' command that runs the new tool on its spec's first example, as printed.
+      --promote goes on through the whole cycle, each stage the command you would type next, printed as
+      it runs: instance start current, instance start candidate BRANCH (tmux), fitness, promote BRANCH;
+      then the candidate instance is stopped. It stops at the first stage that fails, says why, and leaves
+      the candidate running to inspect (exit 1). With --json the line also has "promoted", "stages"
+      ([{stage, ok, command, exitCode, detail, durationMs, reportPath?}]) and, on failure, "stoppedAt".
 list  Promoted tools (tools/generated/ of the checkout) and candidates (cand/* branches, read with git).
 show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch. A name that
       is not promoted is looked up on the cand/* branches: each candidate is shown with the --ref to use.
@@ -44,6 +49,7 @@ Options:
   --ref BRANCH     main or a cand/YYYYMMDDTHHMMSSZ branch
   --inputs JSON    the tool's input, a JSON object
   --repo DIR       the org checkout whose main the branch is made from (default: the one running)
+  --promote        start, judge and promote the new candidate (see new); not with --repo elsewhere
 
 Example:
   org tool new --goal "count the words in a text" --json
@@ -103,8 +109,12 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     config: { type: "string" },
     json: { type: "boolean" },
     repo: { type: "string" },
+    promote: { type: "boolean" },
   });
   if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
+  if (values.promote && values.repo !== undefined && realpathSync(values.repo) !== realpathSync(REPO_DIR)) {
+    throw new UsageError(`--promote runs the candidate beside this checkout's current instance, so it takes no --repo elsewhere; run ${shellWord(join(values.repo, "bin", "org"))} tool new --promote there`, "tool");
+  }
   if (values.config !== undefined && !existsSync(values.config)) {
     throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
   }
@@ -122,11 +132,26 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     signal,
     onEvent: (event) => say(describeToolsmithEvent(event)),
   });
+  const cycle = outcome.ok && values.promote ? await (await import("./tool-cycle.ts")).promoteCandidate(outcome.branch, signal) : undefined;
+  const built = { stage: "build", ok: outcome.ok, detail: outcome.ok ? `${outcome.name} on ${outcome.branch} (${outcome.commit.slice(0, 12)})` : outcome.failure };
+  const stopped = cycle?.stages.find((stage) => !stage.ok);
+  const failure = outcome.ok ? (stopped ? `stopped at ${stopped.stage}: ${stopped.detail}` : undefined) : outcome.failure;
+  const ok = outcome.ok && (cycle?.ok ?? true);
   if (values.json) {
-    const line = outcome.ok
-      ? { ok: true, name: outcome.name, branch: outcome.branch, commit: outcome.commit, attempts: outcome.attempts }
-      : { ok: false, ...(outcome.name ? { name: outcome.name } : {}), attempts: outcome.attempts, failure: outcome.failure };
+    const line = {
+      ok,
+      ...(outcome.ok || outcome.name ? { name: outcome.name } : {}),
+      ...(outcome.ok ? { branch: outcome.branch, commit: outcome.commit } : {}),
+      attempts: outcome.attempts,
+      ...(failure !== undefined ? { failure } : {}),
+      ...(values.promote ? { promoted: ok, ...(ok ? {} : { stoppedAt: stopped?.stage ?? "build" }), stages: [built, ...(cycle?.stages ?? [])] } : {}),
+    };
     console.log(terminalSafeJson(line));
+  } else if (outcome.ok && cycle?.ok) {
+    console.log(`${outcome.name} is promoted: ${outcome.branch} is on main, and current serves it. Undo with ${orgInvocation()} rollback`);
+  } else if (outcome.ok && stopped) {
+    say(`stopped at ${stopped.stage}: ${stopped.detail}`);
+    say(`the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}; stop it with ${orgInvocation()} instance stop candidate`);
   } else if (outcome.ok) {
     const { tryItCommand } = await import("../toolsmith/try-it-command.ts");
     const tryIt = tryItCommand({ invocation: orgInvocation(), name: outcome.name, branch: outcome.branch, input: outcome.tryInput, ...(values.repo === undefined ? {} : { repo: repoDir }) });
@@ -134,7 +159,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   } else {
     say(`the toolsmith could not make the tool: ${outcome.failure}`);
   }
-  return outcome.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
