@@ -55,7 +55,8 @@ async function runStage(stage: CycleStageName, command: Command, args: string[],
   const said = lines.map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("attach:"));
   const verdict = said.find((line) => line.startsWith("verdict:"));
   const reportPath = said.find((line) => line.startsWith("report: "))?.slice("report: ".length);
-  const detail = verdict ?? said.at(-1) ?? `exit status ${exitCode}`;
+  // instance start says "candidate: started; …": the stage's name is said once, in front.
+  const detail = (verdict ?? said.at(-1) ?? `exit status ${exitCode}`).replace(/^(current|candidate): /, "");
   const result: CycleStage = { stage, ok: exitCode === 0, command: shown, exitCode, detail, durationMs: Math.round(performance.now() - started), ...(reportPath ? { reportPath } : {}) };
   say(`${result.ok ? "✓" : "✗"} ${stage}: ${detail}`);
   return result;
