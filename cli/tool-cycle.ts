@@ -8,6 +8,7 @@ import { fitnessCommand } from "./fitness-command.ts";
 import { instanceCommand } from "./instance-command.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { promoteCommand } from "./promote-command.ts";
+import { isSystemRefusal } from "./report-failure.ts";
 
 /** The stages after the build, in order. */
 export const CYCLE_STAGES = ["current", "candidate", "fitness", "promote"] as const;
@@ -17,10 +18,6 @@ export type CycleStageName = "build" | (typeof CYCLE_STAGES)[number];
 export type CycleStage = { stage: CycleStageName; ok: boolean; command: string; exitCode: number; detail: string; durationMs: number; reportPath?: string };
 
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
-
-function isSystemRefusal(error: unknown): error is Error {
-  return error instanceof Error && /^E[A-Z0-9]+$/.test(String((error as NodeJS.ErrnoException).code));
-}
 
 /**
  * Runs one org command as its own CLI would, with what it prints to stdout shown on stderr (progress, indented)
