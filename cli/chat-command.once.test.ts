@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { RoomEvent } from "../room/room-event.ts";
 import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { orgInvocation } from "./org-invocation.ts";
 
 const repoRoot = join(import.meta.dir, "..");
@@ -45,9 +46,59 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
   expect(lines[0]).toMatchObject({ type: "error", kind: "unreachable" });
   expect(lines[0].message).toContain(`no model server answers at ${base}`);
   expect(result.stderr).toContain("OLLAMA_BASE");
-  // Absolute paths, so the hint works from the user's workspace too.
-  expect(result.stderr).toContain(`${orgInvocation()} scripted-server --port 11434 --script ${join(repoRoot, "demo", "demo-script.json")}`);
-});
+  // Absolute paths, so the hint works from the user's workspace too; the port is the one OLLAMA_BASE names.
+  const port = new URL(base).port;
+  const serverCommand = new RegExp(`^ +(.+ scripted-server --port ${port} --script \\S+demo-script\\.json --script \\S+toolsmith-script\\.json)$`, "m").exec(result.stderr)?.[1];
+  expect(serverCommand).toStartWith(`${orgInvocation()} scripted-server --port ${port} --script ${join(repoRoot, "demo", "demo-script.json")} `);
+  const chatCommand = /^ +(OLLAMA_BASE=\S+ OLLAMA_MODEL=scripted .+ chat)$/m.exec(result.stderr)?.[1];
+  expect(chatCommand).toBe(`OLLAMA_BASE=${base} OLLAMA_MODEL=scripted ${orgInvocation()} chat`);
+
+  // Both work as printed, from another directory, with no OLLAMA_* of the user's.
+  const { OLLAMA_BASE: _base, OLLAMA_MODEL: _model, ...env } = process.env;
+  const elsewhere = mkdtempSync(join(tmpdir(), "org-hint-"));
+  chmodSync(elsewhere, 0o755);
+  const server = Bun.spawn(["/bin/sh", "-c", serverCommand as string], { cwd: elsewhere, env, stdout: "pipe", stderr: "ignore", stdin: "ignore", detached: true });
+  try {
+    const reader = server.stdout.getReader();
+    const listening = await Promise.race([
+      reader.read().then(({ value }) => new TextDecoder().decode(value)),
+      Bun.sleep(30_000).then(() => "no answer in 30 s"),
+    ]);
+    expect(listening).toContain(`listening on ${base}`);
+    const room = Bun.spawn(["/bin/sh", "-c", `${chatCommand} --workspace ${join(elsewhere, "ws")} --once 'Have a look around the sandbox.' --mode direct:agent --json`], {
+      cwd: elsewhere,
+      env: { ...env, NO_COLOR: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
+    const [stdout, stderr, code] = await Promise.all([new Response(room.stdout).text(), new Response(room.stderr).text(), room.exited]);
+    expect({ code, stderr: stderr.includes("no model server") ? stderr : "" }).toEqual({ code: 0, stderr: "" });
+    const events = stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+    const said = events.flatMap((event) => (event.type === "message" ? [event.message.text] : [])).join("\n");
+    expect(said).toContain("It's a small Linux box with no network");
+
+    // The same server plays the toolsmith: tool new with the hint's OLLAMA_* builds a slugify tool (in a
+    // throw-away repository, never this checkout), and its Try it line runs as printed.
+    using repo = tempGitRepo();
+    const made = Bun.spawn(["/bin/sh", "-c", `${(chatCommand as string).replace(/ chat$/, "")} tool new --goal 'slugify a title' --repo ${repo.dir}`], {
+      cwd: elsewhere,
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
+    const [madeOut, madeErr, madeCode] = await Promise.all([new Response(made.stdout).text(), new Response(made.stderr).text(), made.exited]);
+    expect({ madeCode, madeErr: madeCode === 0 ? "" : madeErr }).toEqual({ madeCode: 0, madeErr: "" });
+    const tryIt = /Try it: (.+)$/m.exec(madeOut)?.[1] as string;
+    const tried = Bun.spawnSync(["/bin/sh", "-c", tryIt], { cwd: elsewhere, env, stdin: "ignore" });
+    expect({ code: tried.exitCode, stdout: tried.stdout.toString() }).toEqual({ code: 0, stdout: '{"slug":"hello-world"}\n' });
+  } finally {
+    process.kill(-server.pid, "SIGTERM");
+    await server.exited;
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+}, 120_000);
 
 test("OLLAMA_BASE given as host:port, the way Ollama's OLLAMA_HOST takes it, gets http://", async () => {
   const port = deadPort();

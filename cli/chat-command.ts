@@ -17,14 +17,15 @@ import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { LineEditor } from "./line-editor.ts";
 import { deadServerMessage, missingModelMessages, probeModelServer } from "./model-server-probe.ts";
-import { orgInvocation, REPO_DIR, shellWord } from "./org-invocation.ts";
+import { shellWord } from "../security/shell-word.ts";
+import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
@@ -137,7 +138,7 @@ async function openChatRoom(
     workspaceDir: setup.workspaceDir,
     tools: [sh, pythonRun, workflowRun, webFetchTool({ network: setup.config.network }), ...memoryTools, ...promoted.map(promotedToolAsTool)],
     ...(memory ? { memory } : {}),
-    toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith }),
+    toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith, invocation: orgInvocation() }),
     audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
     approve,
     ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
-import { shellWord } from "./org-invocation.ts";
+import { shellWord } from "../security/shell-word.ts";
 
 const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-tmux-guard-"));

@@ -69,7 +69,13 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   expect(checkoutState(repoRoot)).toBe(checkoutBefore);
   expect(gitSync(repoRoot, ["branch", "--list", branchName as string]).trim()).toBe("");
   // The toolsmith's own hint names that repository; the demo ran the tool once.
-  expect(stdout).toMatch(new RegExp(`toolsmith\\s+│ word_count is ready on branch ${branchName}\\. Try it: org tool run word_count --ref ${branchName} --repo ${toolRepo} `));
+  const toolsmithTry = new RegExp(
+    `toolsmith\\s+│ word_count is ready on branch ${branchName}; it is offered to the room once the fitness gate promotes it\\. Try it: (\\S+ tool run word_count --ref ${branchName} --repo ${toolRepo} --inputs '\\{"text":"one two three"\\}')$`,
+    "m",
+  ).exec(stdout)?.[1];
+  expect(toolsmithTry).toBeDefined();
+  const tried = Bun.spawnSync(["/bin/sh", "-c", toolsmithTry as string], { cwd: tmpdir(), env: { ...process.env, NO_COLOR: "1" }, stdin: "ignore" });
+  expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({ code: 0, stdout: '{"words":3}\n', stderr: "" });
   expect(stdout).toContain('ran once, what word_count printed:\n{"words":3}\n');
 
   // It ends by saying where the transcript is, and the transcript is there.

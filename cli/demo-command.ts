@@ -19,7 +19,8 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { sh } from "../tools/sh.ts";
 import { handleLine } from "./chat-loop.ts";
 import type { Command } from "./command.ts";
-import { orgInvocation, shellWord } from "./org-invocation.ts";
+import { shellWord } from "../security/shell-word.ts";
+import { orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
 import { toolCommand } from "./tool-command.ts";
@@ -113,7 +114,7 @@ export const demoCommand: Command = {
         config,
         workspaceDir,
         tools: [sh, pythonRun],
-        toolsmithJob: toolsmithJob({ repoDir: toolRepo.repoDir, settings: config.toolsmith, hintRepo: shellWord(toolRepo.repoDir) }),
+        toolsmithJob: toolsmithJob({ repoDir: toolRepo.repoDir, settings: config.toolsmith, hintRepo: toolRepo.repoDir, invocation: orgInvocation() }),
         audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
         onEvent: (event: RoomEvent) => {
           renderer.handle(event);

@@ -7,7 +7,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { doctorChecks } from "./doctor-checks.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
 const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]

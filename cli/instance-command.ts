@@ -6,7 +6,7 @@ import { probeHealth } from "../serve/health-probe.ts";
 import { TmuxWindow } from "../serve/tmux-window.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
-import { shellWord } from "./org-invocation.ts";
+import { shellWord } from "../security/shell-word.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { checkSandboxOffConsent } from "./serve-command.ts";
 

@@ -3,7 +3,7 @@ import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
 const HELP = `Usage: org memory <search|forget|rebuild> [options]

@@ -25,15 +25,40 @@ export async function probeModelServer(baseUrl: string, signal?: AbortSignal): P
   }
 }
 
-/** The message for a server nobody answers at: the URL, OLLAMA_BASE, and how to use the bundled scripted server. */
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * Where the bundled scripted server should listen to stand in for `baseUrl`: that port when `baseUrl` is a
+ * loopback address, else Ollama's 11434 (and the hint then sets OLLAMA_BASE to it).
+ */
+function standInPort(baseUrl: string): number {
+  try {
+    const url = new URL(baseUrl);
+    if (LOOPBACK.has(url.hostname) && url.protocol === "http:") return Number(url.port || 80);
+  } catch {
+    // Not a URL: the default port.
+  }
+  return 11434;
+}
+
+/**
+ * The message for a server nobody answers at: the URL, OLLAMA_BASE, and two commands that work as printed,
+ * from any directory: the bundled scripted server (the demo's personas and the scripted toolsmith), and the room
+ * against it with OLLAMA_BASE and OLLAMA_MODEL set.
+ */
 export function deadServerMessage(baseUrl: string, detail: string): string {
+  const port = standInPort(baseUrl);
+  const org = orgInvocation();
+  const scripts = ["demo-script.json", "toolsmith-script.json"].map((file) => `--script ${orgPath(join("demo", file))}`).join(" ");
   return [
     `no model server answers at ${baseUrl} (${detail}).`,
     "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
     "    (or the persona's baseUrl in org.config.json).",
-    "  - No model at hand? Start the bundled scripted server instead:",
-    `      ${orgInvocation()} scripted-server --port 11434 --script ${orgPath(join("demo", "demo-script.json"))}`,
-    `    then run with OLLAMA_BASE=http://127.0.0.1:11434 — or just watch '${orgInvocation()} demo'.`,
+    "  - No model at hand? Start the bundled scripted server instead (it plays the personas, and the toolsmith for ten small tools):",
+    `      ${org} scripted-server --port ${port} ${scripts}`,
+    "    then, in another terminal:",
+    `      OLLAMA_BASE=http://127.0.0.1:${port} OLLAMA_MODEL=scripted ${org} chat`,
+    `    — or just watch '${org} demo'.`,
   ].join("\n");
 }
 

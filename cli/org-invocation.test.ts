@@ -2,7 +2,8 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LAUNCHER, orgInvocation, orgPath, REPO_DIR, shellWord } from "./org-invocation.ts";
+import { shellWord } from "../security/shell-word.ts";
+import { LAUNCHER, orgInvocation, orgPath, REPO_DIR } from "./org-invocation.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "org-launcher-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -2,6 +2,7 @@ import { realpathSync } from "node:fs";
 import { join, relative } from "node:path";
 import { executableSearchPath } from "../config/environment.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { shellWord } from "../security/shell-word.ts";
 
 /** The checkout org runs from. */
 export const REPO_DIR = CHECKOUT_DIR;
@@ -9,10 +10,6 @@ export const REPO_DIR = CHECKOUT_DIR;
 /** The checkout's launcher, `bin/org`: `npm link` puts it on PATH as `org`. */
 export const LAUNCHER = join(REPO_DIR, "bin", "org");
 
-/** A word as a POSIX shell reads it back unchanged: as is when plain, else in single quotes. */
-export function shellWord(word: string): string {
-  return /^[\w./+,:@%=-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
-}
 
 /** A file of the checkout as the user can type it from `cwd`: relative inside the checkout, absolute elsewhere. */
 export function orgPath(file: string, cwd = process.cwd()): string {

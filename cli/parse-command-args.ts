@@ -8,9 +8,17 @@ export type FlagSpec = {
   short?: string;
   /** `--name` without a value is allowed too; its value is then `true`. Only for string flags. */
   valueOptional?: boolean;
+  /** The flag may be given more than once; its value is the list, in order. Only for string flags. */
+  multiple?: boolean;
 };
 
-type FlagValue<Spec extends FlagSpec> = Spec["type"] extends "boolean" ? boolean : Spec extends { valueOptional: true } ? string | true : string;
+type FlagValue<Spec extends FlagSpec> = Spec["type"] extends "boolean"
+  ? boolean
+  : Spec extends { multiple: true }
+    ? string[]
+    : Spec extends { valueOptional: true }
+      ? string | true
+      : string;
 
 /** The flags given, by name; a flag not given is absent. */
 export type FlagValues<Specs extends Record<string, FlagSpec>> = { [Name in keyof Specs]?: FlagValue<Specs[Name]> };
@@ -69,7 +77,7 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
     parsed = parseArgs({
       args: own,
       options: Object.fromEntries(
-        Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
+        Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) }]),
       ),
       strict: true,
       allowPositionals: accepts.positionals ?? false,
@@ -95,12 +103,12 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
   for (const token of parsed.tokens ?? []) {
     if (token.kind !== "option") continue;
     if (flags[token.name]?.type === "string") {
-      if (seen.has(token.name) || bare.has(token.name)) throw usage(`--${token.name} is given twice; give it once`);
+      if ((seen.has(token.name) && !flags[token.name]?.multiple) || bare.has(token.name)) throw usage(`--${token.name} is given twice; give it once`);
       if (token.value === "") throw usage(`--${token.name} needs a value`);
     }
     seen.add(token.name);
   }
-  const values: Record<string, string | boolean> = { ...(parsed.values as Record<string, string | boolean>) };
+  const values: Record<string, string | boolean | string[]> = { ...(parsed.values as Record<string, string | boolean | string[]>) };
   for (const name of bare) values[name] = true;
   return { values: values as FlagValues<Specs>, positionals: parsed.positionals, ...(rest ? { rest } : {}) };
 }

@@ -2,7 +2,7 @@ import { isUserFacing, UsageError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";
 
 /** An error the operating system raised (a path, an address, a permission): its message names what, not a bug of ours. */
-function isSystemRefusal(error: unknown): error is Error {
+export function isSystemRefusal(error: unknown): error is Error {
   return error instanceof Error && /^E[A-Z0-9]+$/.test(String((error as NodeJS.ErrnoException).code));
 }
 

@@ -1,15 +1,17 @@
-import { loadScript, ScriptError } from "../scripted-server/script.ts";
+import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
-const help = `Usage: org scripted-server --script FILE [--port N] [--host ADDRESS]
+const help = `Usage: org scripted-server --script FILE [--script FILE …] [--port N] [--host ADDRESS]
 
 Runs a scripted OpenAI-compatible model server (what Ollama speaks) that answers from a JSON script
 instead of a model: for tests, the demo and benchmarks, on machines without model weights.
 
 Options:
-  --script FILE    the script: {"models": [...], "rules": [...], "fallback": {...}} (required)
+  --script FILE    the script: {"models": [...], "rules": [...], "fallback": {...}} (required); given
+                   more than once, the scripts' rules are tried in the order given, every model of
+                   each is served, and the first fallback answers
   --port N         port to listen on (default 11434; 0 picks a free port and prints it)
   --host ADDRESS   address to bind (default 127.0.0.1)
   -h, --help       show this help
@@ -35,18 +37,18 @@ Example:
   # prints: scripted model server listening on http://127.0.0.1:PORT (2 rules; models: qwen3:8b)
   curl -N http://127.0.0.1:PORT/v1/chat/completions -d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"hi"}]}'`;
 
-function parseOptions(args: string[]): { script: string; port: number; host: string } {
+function parseOptions(args: string[]): { scripts: string[]; port: number; host: string } {
   const { values } = parseCommandArgs("scripted-server", args, {
-    script: { type: "string" },
+    script: { type: "string", multiple: true },
     port: { type: "string" },
     host: { type: "string" },
   });
-  if (values.script === undefined) throw new UsageError("--script FILE is required", "scripted-server");
+  if (values.script === undefined || values.script.length === 0) throw new UsageError("--script FILE is required", "scripted-server");
   const port = Number(values.port ?? 11434);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65535)) {
     throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "scripted-server");
   }
-  return { script: values.script, port, host: values.host ?? "127.0.0.1" };
+  return { scripts: values.script, port, host: values.host ?? "127.0.0.1" };
 }
 
 export const scriptedServerCommand: Command = {
@@ -57,7 +59,7 @@ export const scriptedServerCommand: Command = {
     const options = parseOptions(args);
     let script: Awaited<ReturnType<typeof loadScript>>;
     try {
-      script = await loadScript(options.script);
+      script = mergeScripts(await Promise.all(options.scripts.map((file) => loadScript(file))));
     } catch (error) {
       if (error instanceof ScriptError) throw new UserFacingError(error.message);
       throw error;

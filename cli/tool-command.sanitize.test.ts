@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 
-const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(args: string[]) {
   const proc = Bun.spawn(orgCommand([...args]), { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });

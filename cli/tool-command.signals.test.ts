@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -7,7 +8,6 @@ import { toolsmithRules, VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { exitsWithin, isLive, sandboxesOf } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const main = join(import.meta.dir, "..", "main.ts");
 
 describe("org tool new stops on a signal (real process, scripted server, real sandbox)", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -18,7 +18,7 @@ describe("org tool new stops on a signal (real process, scripted server, real sa
       await using server = await startScriptedServer({ script: { rules: toolsmithRules(VOWELS, { tests: [hanging] }) } });
       const config = join(repo.dir, "..", `org-signal-${signal}.json`);
       writeFileSync(config, JSON.stringify({ toolsmith: { testTimeoutMs: 120_000 } }));
-      const proc = Bun.spawn([process.execPath, main, "tool", "new", "--goal", VOWELS.goal, "--repo", repo.dir, "--config", config], {
+      const proc = Bun.spawn(orgCommand(["tool", "new", "--goal", VOWELS.goal, "--repo", repo.dir, "--config", config]), {
         stdout: "pipe",
         stderr: "pipe",
         env: { PATH: "/usr/bin:/bin", OLLAMA_BASE: server.url },

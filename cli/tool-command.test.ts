@@ -1,14 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 
-async function org(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", ...env } });
+async function org(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const proc = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", ...env }, ...(cwd ? { cwd } : {}) });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, exitCode };
 }
@@ -89,6 +89,51 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     expect(JSON.parse(made.stdout.trim())).toEqual({ ok: false, attempts: 0, failure: expect.stringContaining("ORG_SANDBOX=off") });
     expect(server.requests).toHaveLength(0);
   }, 30_000);
+
+  test("before promotion: the Try it line runs as printed, show finds the candidate, a workflow uses it with --ref", async () => {
+    using repo = tempGitRepo();
+    // A first example whose input needs quoting: a quote, a dollar and a backslash-n the shell must not touch.
+    const spec = { ...WORD_COUNT.spec, examples: [{ input: { text: "it's $HOME\\n `x`" }, output: { words: 3 } }, ...(WORD_COUNT.spec.examples as unknown[]).slice(1)] };
+    await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { specs: [spec] }) } });
+    const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--repo", repo.dir], { OLLAMA_BASE: server.url });
+    expect(made.exitCode).toBe(0);
+    const [, branch, command] = /^word_count is on (cand\/\d{8}T\d{6}Z)\. Try it: (.+)$/m.exec(made.stdout) ?? [];
+    expect(command).toEndWith(`tool run word_count --ref ${branch} --repo ${repo.dir} --inputs '{"text":"it'\\''s $HOME\\\\n \`x\`"}'`);
+    expect(command).not.toContain("…");
+    const tried = Bun.spawnSync(["/bin/sh", "-c", command as string], { cwd: tmpdir(), env: { PATH: "/usr/bin:/bin", HOME: repo.dir }, stdin: "ignore" });
+    expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({ code: 0, stdout: '{"words":3}\n', stderr: "" });
+
+    // Without --ref, show finds the candidate and says which branch and which --ref; run points at --ref.
+    const shown = await org(["tool", "show", "word_count", "--repo", repo.dir]);
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout.split("\n")[0]).toBe(
+      `word_count is not promoted; candidate on ${branch} (org tool show word_count --ref ${branch} --repo ${repo.dir}; run it with org tool run word_count --ref ${branch} --repo ${repo.dir} --inputs JSON)`,
+    );
+    expect(shown.stdout).toContain("export default function wordCount");
+    const unref = await org(["tool", "run", "word_count", "--inputs", '{"text":"a"}', "--repo", repo.dir]);
+    expect(unref).toMatchObject({ exitCode: 1, stderr: `org: word_count is not promoted; it is a candidate on ${branch}: add --ref ${branch}\n` });
+    const missing = await org(["tool", "show", "line_count", "--repo", repo.dir]);
+    expect(missing).toMatchObject({ exitCode: 1, stderr: "org: no tool line_count: it is not promoted and no cand/* branch has it; see org tool list\n" });
+
+    // A workflow in another workspace runs the candidate's tool with --ref, and cannot without it.
+    const workspace = mkdtempSync(join(tmpdir(), "org-tool-workflow-"));
+    try {
+      chmodSync(workspace, 0o755);
+      const workflow = { name: "count", inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] }, steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }], output: { words: "$steps.count.output.words" } };
+      writeFileSync(join(workspace, "count.json"), JSON.stringify(workflow));
+      const withRef = await org(["workflow", "run", "count.json", "--inputs", '{"text":"one two three four five"}', "--json", "--ref", branch as string, "--repo", repo.dir], {}, workspace);
+      expect(withRef).toMatchObject({ exitCode: 0, stdout: '{"words":5}\n', stderr: "" });
+      const checked = await org(["workflow", "check", "count.json", "--ref", branch as string, "--repo", repo.dir], {}, workspace);
+      expect(checked).toMatchObject({ exitCode: 0, stdout: "ok: count.json can run — 1 steps; tools: word_count; nested workflows: none\n" });
+      const withoutRef = await org(["workflow", "run", "count.json", "--inputs", '{"text":"x"}', "--json"], {}, workspace);
+      expect(withoutRef.exitCode).toBe(1);
+      expect(withoutRef.stderr).toContain('step "count", key tool');
+      const badRef = await org(["workflow", "run", "count.json", "--ref", "cand/20990101T000000Z", "--repo", repo.dir], {}, workspace);
+      expect(badRef).toMatchObject({ exitCode: 1, stderr: `org: no branch cand/20990101T000000Z in ${repo.dir}; see org tool list\n` });
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test("wrong words are usage errors", async () => {
     const noGoal = await org(["tool", "new", "--json"]);

@@ -1,21 +1,22 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
-import { generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { CatalogEntry } from "../toolsmith/tool-catalog.ts";
 import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
-import { REPO_DIR } from "./org-invocation.ts";
+import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 
 const HELP = `Usage:
-  org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR]
+  org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
   org tool list [--json] [--repo DIR]
   org tool show NAME [--ref BRANCH] [--repo DIR]
   org tool run NAME --inputs JSON [--ref BRANCH] [--repo DIR]
@@ -25,9 +26,16 @@ new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation
       typecheck, tests with coverage, mutants, held-out examples, determinism), repairs, and a new branch
       cand/<UTC timestamp> made from main in a separate worktree. The checkout you run is not touched.
       Progress goes to stderr. With --json the last stdout line is
-      {"ok","name","branch","commit","attempts","failure"}. Exit 0 only when a branch was made.
+      {"ok","name","branch","commit","attempts","failure"}. Exit 0 only when a branch was made; then the
+      last line is a 'Try it:' command that runs the new tool on its spec's first example, as printed.
+      --promote goes on through the whole cycle, each stage the command you would type next, printed as
+      it runs: instance start current, instance start candidate BRANCH (tmux), fitness, promote BRANCH;
+      then the candidate instance is stopped. It stops at the first stage that fails, says why, and leaves
+      the candidate running to inspect (exit 1). With --json the line also has "promoted", "stages"
+      ([{stage, ok, command, exitCode, detail, durationMs, reportPath?}]) and, on failure, "stoppedAt".
 list  Promoted tools (tools/generated/ of the checkout) and candidates (cand/* branches, read with git).
-show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch.
+show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch. A name that
+      is not promoted is looked up on the cand/* branches: each candidate is shown with the --ref to use.
 run   Runs a tool once in the sandbox through the fixed runner: input and output checked against the
       spec's schemas, output redacted, printed as JSON. --ref runs a candidate's tool from its branch.
 ${TOOL_SEARCH_HELP}
@@ -41,6 +49,7 @@ Options:
   --ref BRANCH     main or a cand/YYYYMMDDTHHMMSSZ branch
   --inputs JSON    the tool's input, a JSON object
   --repo DIR       the org checkout whose main the branch is made from (default: the one running)
+  --promote        start, judge and promote the new candidate (see new); not with --repo elsewhere
 
 Example:
   org tool new --goal "count the words in a text" --json
@@ -49,7 +58,7 @@ Example:
 
 // The same pattern as git/candidate-branch.ts, here so that loading the CLI does not load simple-git and the
 // toolsmith (TypeScript's compiler): those are imported when a tool action runs.
-const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
+export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
 
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
@@ -100,8 +109,12 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     config: { type: "string" },
     json: { type: "boolean" },
     repo: { type: "string" },
+    promote: { type: "boolean" },
   });
   if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
+  if (values.promote && values.repo !== undefined && realpathSync(values.repo) !== realpathSync(REPO_DIR)) {
+    throw new UsageError(`--promote runs the candidate beside this checkout's current instance, so it takes no --repo elsewhere; run ${shellWord(join(values.repo, "bin", "org"))} tool new --promote there`, "tool");
+  }
   if (values.config !== undefined && !existsSync(values.config)) {
     throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
   }
@@ -109,26 +122,44 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   const environment = environmentSettings();
   const baseUrl = values["base-url"] ?? environment.ollamaBase;
   const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
+  const repoDir = (await repoOf(values.repo)).repoDir;
   const outcome: ToolsmithOutcome = await runToolsmith({
     goal: values.goal,
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
     endpoint: { baseUrl, model: values.model ?? environment.ollamaModel, apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined },
-    repoDir: (await repoOf(values.repo)).repoDir,
+    repoDir,
     settings,
     signal,
     onEvent: (event) => say(describeToolsmithEvent(event)),
   });
+  const cycle = outcome.ok && values.promote ? await (await import("./tool-cycle.ts")).promoteCandidate(outcome.branch, signal) : undefined;
+  const built = { stage: "build", ok: outcome.ok, detail: outcome.ok ? `${outcome.name} on ${outcome.branch} (${outcome.commit.slice(0, 12)})` : outcome.failure };
+  const stopped = cycle?.stages.find((stage) => !stage.ok);
+  const failure = outcome.ok ? (stopped ? `stopped at ${stopped.stage}: ${stopped.detail}` : undefined) : outcome.failure;
+  const ok = outcome.ok && (cycle?.ok ?? true);
   if (values.json) {
-    const line = outcome.ok
-      ? { ok: true, name: outcome.name, branch: outcome.branch, commit: outcome.commit, attempts: outcome.attempts }
-      : { ok: false, ...(outcome.name ? { name: outcome.name } : {}), attempts: outcome.attempts, failure: outcome.failure };
+    const line = {
+      ok,
+      ...(outcome.ok || outcome.name ? { name: outcome.name } : {}),
+      ...(outcome.ok ? { branch: outcome.branch, commit: outcome.commit } : {}),
+      attempts: outcome.attempts,
+      ...(failure !== undefined ? { failure } : {}),
+      ...(values.promote ? { promoted: ok, ...(ok ? {} : { stoppedAt: stopped?.stage ?? "build" }), stages: [built, ...(cycle?.stages ?? [])] } : {}),
+    };
     console.log(terminalSafeJson(line));
+  } else if (outcome.ok && cycle?.ok) {
+    console.log(`${outcome.name} is promoted: ${outcome.branch} is on main, and current serves it. Undo with ${orgInvocation()} rollback`);
+  } else if (outcome.ok && stopped) {
+    say(`stopped at ${stopped.stage}: ${stopped.detail}`);
+    say(`the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}; stop it with ${orgInvocation()} instance stop candidate`);
   } else if (outcome.ok) {
-    console.log(`${outcome.name} is on ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch} --inputs '{…}'`);
+    const { tryItCommand } = await import("../toolsmith/try-it-command.ts");
+    const tryIt = tryItCommand({ invocation: orgInvocation(), name: outcome.name, branch: outcome.branch, input: outcome.tryInput, ...(values.repo === undefined ? {} : { repo: repoDir }) });
+    console.log(`${outcome.name} is on ${outcome.branch}. Try it: ${tryIt}`);
   } else {
     say(`the toolsmith could not make the tool: ${outcome.failure}`);
   }
-  return outcome.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
@@ -161,40 +192,38 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   return 0;
 }
 
+/** The cand/* branches that add a tool of this name (not on main), newest first. */
+async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSignal): Promise<string[]> {
+  const { candidateTools } = await import("../toolsmith/tool-catalog.ts");
+  return (await candidateTools(git, signal))
+    .flatMap((entry) => (entry.status === "candidate" && entry.name === name ? [entry.branch] : []))
+    .sort()
+    .reverse();
+}
+
 /** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
 async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
   if (!ref) {
     const { readPromotedTool, verifiedToolCode } = await import("../toolsmith/promoted-tools.ts");
     const read = readPromotedTool(git.repoDir, name);
-    if (!read.ok) throw new UserFacingError(`${read.problem}; see org tool list`);
+    if (!read.ok) {
+      const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, signal);
+      if (branches.length > 0) throw new UserFacingError(`${name} is not promoted; it is a candidate on ${branches.join(", ")}: add --ref ${branches[0]}`);
+      throw new UserFacingError(`${read.problem}; see org tool list`);
+    }
     const verified = verifiedToolCode(read.tool);
     if (!verified.ok) throw new UserFacingError(`${name}: its files do not match the hashes in ${generatedToolPath(name, "metadata.json")}; it was changed after validation and will not run`);
     return { code: verified.code, metadata: read.tool.metadata };
   }
-  const { readToolFileAt } = await import("../toolsmith/tool-catalog.ts");
-  const { parseToolMetadata, sha256Hex } = await import("../toolsmith/tool-metadata.ts");
-  let files: { tool: string; tests: string; metadata: string };
-  try {
-    const read = (file: "tool.ts" | "tool.test.ts" | "metadata.json") => readToolFileAt(git, ref, name, file, signal);
-    files = { tool: await read("tool.ts"), tests: await read("tool.test.ts"), metadata: await read("metadata.json") };
-  } catch {
-    throw new UserFacingError(`no tool ${name} on ${ref}; see org tool list`);
-  }
-  const where = `${ref}:${generatedToolPath(name, "metadata.json")}`;
-  const metadata: ToolMetadata = parseToolMetadata(files.metadata, where);
-  if (metadata.spec.name !== name) throw new UserFacingError(`${where} describes ${metadata.spec.name}, not ${name}`);
-  if (sha256Hex(files.tool) !== metadata.files["tool.ts"] || sha256Hex(files.tests) !== metadata.files["tool.test.ts"]) {
-    throw new UserFacingError(`${name}: its files do not match the hashes in ${where}; it was changed after validation and will not run`);
-  }
-  return { code: files.tool, metadata };
+  const { readToolAt } = await import("../toolsmith/tool-catalog.ts");
+  const read = await readToolAt(git, ref, name, signal);
+  if (!read.ok) throw new UserFacingError(read.problem.startsWith("no tool ") ? `${read.problem}; see org tool list` : read.problem);
+  return { code: read.code, metadata: read.metadata };
 }
 
-async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parseCommandArgs("tool show", args, { ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
-  const name = checkName(positionals[0]);
-  const tool = await loadTool(await repoOf(values.repo), name, checkRef(values.ref), signal);
+function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
   const { spec, validation, provenance } = tool.metadata;
-  const lines = [
+  return [
     `${spec.name}: ${sanitizeOneLine(spec.description)}`,
     `input:  ${JSON.stringify(spec.input_schema)}`,
     `output: ${JSON.stringify(spec.output_schema)}`,
@@ -204,8 +233,31 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
     `made by ${[...new Set(provenance.phases.map((phase) => `${phase.model} at ${phase.baseUrl}`))].join(", ")} in ${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
     "",
     tool.code,
-  ];
-  console.log(sanitizeForTerminal(lines.join("\n")));
+  ].join("\n");
+}
+
+async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs("tool show", args, { ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
+  const name = checkName(positionals[0]);
+  const git = await repoOf(values.repo);
+  const ref = checkRef(values.ref);
+  if (ref !== undefined || existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name))) {
+    console.log(sanitizeForTerminal(describeTool(await loadTool(git, name, ref, signal))));
+    return 0;
+  }
+  // Not promoted: the candidates that add it, newest first, each with the --ref that reaches it.
+  const branches = await candidateBranchesOf(git, name, signal);
+  if (branches.length === 0) throw new UserFacingError(`no tool ${name}: it is not promoted and no cand/* branch has it; see org tool list`);
+  const repo = values.repo === undefined ? "" : ` --repo ${shellWord(git.repoDir)}`;
+  const shown: string[] = [];
+  for (const branch of branches) {
+    shown.push(
+      `${name} is not promoted; candidate on ${branch} (org tool show ${name} --ref ${branch}${repo}; run it with org tool run ${name} --ref ${branch}${repo} --inputs JSON)`,
+      describeTool(await loadTool(git, name, branch, signal)),
+      "",
+    );
+  }
+  console.log(sanitizeForTerminal(shown.join("\n").trimEnd()));
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { UsageError } from "./command.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 /** The `tool search` paragraph of `org tool --help`. */
 export const TOOL_SEARCH_HELP = `search Finds generated tools, promoted (tools/generated/) and candidates (cand/* branches), by what they

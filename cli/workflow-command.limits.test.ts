@@ -4,7 +4,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { workflowWorkspace } from "../testing/workflow-fixture.ts";
 
-const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(args: string[], cwd: string) {
   const child = Bun.spawn(orgCommand([...args]), { cwd, stdout: "pipe", stderr: "pipe" });

@@ -1,17 +1,20 @@
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph, shownName } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
-import { type Command, UsageError } from "./command.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { terminalSafeJson } from "./terminal-safe-json.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "./tool-command.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage:
-  org workflow run FILE [--inputs JSON] [--json] [--workspace DIR]
-  org workflow check FILE [--workspace DIR]
+  org workflow run FILE [--inputs JSON] [--json] [--workspace DIR] [--ref BRANCH [--repo DIR]]
+  org workflow check FILE [--workspace DIR] [--ref BRANCH [--repo DIR]]
 
 run    Checks the workflow FILE (and the workflows it nests), then runs its steps in order, every tool call
        in the sandbox through the same runner as 'tool run'. Prints each step as it finishes on stderr and
@@ -28,6 +31,10 @@ Options:
   --json           print only the output, as one JSON line
   --workspace DIR  the workspace (default: the current directory); tools come from its tools/generated/,
                    then from org's own checkout's
+  --ref BRANCH     a cand/YYYYMMDDTHHMMSSZ branch (or main): the tools on that branch come first, read
+                   through git and checked against their metadata, so a candidate's tools can be tried in
+                   a workflow before they are promoted
+  --repo DIR       the org checkout that has the branch (default: the one running)
 
 A workflow file:
   { "name": "count words per line",
@@ -40,7 +47,23 @@ A workflow file:
 Example:
   org workflow run count.json --inputs '{"text":"one two\\nthree"}' --json`;
 
-const FLAGS = { inputs: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } } as const;
+const FLAGS = { inputs: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" }, ref: { type: "string" }, repo: { type: "string" } } as const;
+
+/** The tools of `--ref`'s branch in `--repo` (default: org's checkout), read and checked; undefined without --ref. */
+async function branchTools(ref: string | undefined, repo: string | undefined, signal: AbortSignal) {
+  if (ref === undefined) {
+    if (repo !== undefined) throw new UsageError("--repo goes with --ref BRANCH", "workflow");
+    return undefined;
+  }
+  if (ref !== "main" && !CANDIDATE_BRANCH_PATTERN.test(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
+  const repoDir = resolve(repo ?? CHECKOUT_DIR);
+  if (!existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout; give --repo the org checkout that has ${ref}`);
+  const { RepoGit } = await import("../git/repo-git.ts");
+  const git = new RepoGit(repoDir);
+  if ((await git.resolveCommit(`refs/heads/${ref}`)) === undefined) throw new UserFacingError(`no branch ${ref} in ${repoDir}; see org tool list`);
+  const { toolsAtRef } = await import("../toolsmith/tool-catalog.ts");
+  return { tools: await toolsAtRef(git, `refs/heads/${ref}`, signal), repoDir: git.repoDir };
+}
 
 function stepLine(event: StepEvent): string {
   const where = `${sanitizeForTerminal(event.file)} › ${event.step}`;
@@ -60,10 +83,11 @@ function parseInputs(text: string | undefined): unknown {
 
 async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Promise<number> {
   const name = checkOnly ? "workflow check" : "workflow run";
-  const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace } : FLAGS, { positionals: true });
+  const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace, ref: FLAGS.ref, repo: FLAGS.repo } : FLAGS, { positionals: true });
   if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
   const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
-  const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }) });
+  const branch = await branchTools(values.ref, values.repo, signal);
+  const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}) });
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
   const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
   const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool, maxStepRuns });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,6 @@ import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const main = join(import.meta.dir, "..", "main.ts");
 const BRANCH = "cand/20261123T111500Z";
 
 describe("org fitness stops on a signal (real processes, real sandbox, throw-away repo)", () => {
@@ -29,7 +29,7 @@ describe("org fitness stops on a signal (real processes, real sandbox, throw-awa
       try {
         using _current = await startFakeInstance(repo.dir, currentPort);
         using _candidate = await startFakeInstance(instance, candidatePort);
-        const proc = Bun.spawn([process.execPath, main, "fitness", String(candidatePort), "--repo", repo.dir], {
+        const proc = Bun.spawn(orgCommand(["fitness", String(candidatePort), "--repo", repo.dir]), {
           stdout: "ignore",
           stderr: "ignore",
           env: { PATH: "/usr/bin:/bin", NO_COLOR: "1", ORG_CURRENT_PORT: String(currentPort), TMPDIR: temporary },

@@ -116,3 +116,13 @@ export async function loadScript(path: string): Promise<Script> {
   }
   return parseScript(await file.text(), path);
 }
+
+/** Several scripts as one: their rules in order, every model any of them lists, the first fallback. */
+export function mergeScripts(scripts: readonly Script[]): Script {
+  const fallback = scripts.find((script) => script.fallback !== undefined)?.fallback;
+  return {
+    models: [...new Set(scripts.flatMap((script) => script.models))],
+    rules: scripts.flatMap((script) => script.rules),
+    ...(fallback ? { fallback } : {}),
+  };
+}

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ async function signalDuringSandbox(args: (workspace: string) => string[], signal
   const workspace = mkdtempSync(join(tmpdir(), "org-signal-ws-"));
   chmodSync(workspace, 0o755);
   try {
-    const proc = Bun.spawn([process.execPath, join(REPO, "main.ts"), ...args(workspace)], {
+    const proc = Bun.spawn(orgCommand([...args(workspace)]), {
       env: { PATH: "/usr/bin:/bin", OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1" },
       stdin: "ignore",
       stdout: "pipe",

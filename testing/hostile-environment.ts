@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { testGitEnv } from "./temp-git-repo.ts";
 
 /** The host-side things hostile cases aim at, made fresh for one run of the suite. */
 export type HostileEnvironment = {
@@ -32,7 +33,7 @@ export async function createHostileEnvironment(): Promise<HostileEnvironment> {
   chmodSync(root, 0o755);
   const workspaceDir = join(root, "workspace");
   mkdirSync(workspaceDir);
-  const git = Bun.spawnSync(["git", "init", "-q", workspaceDir], { stderr: "pipe" });
+  const git = Bun.spawnSync(["git", "init", "-q", workspaceDir], { stderr: "pipe", env: testGitEnv() });
   if (git.exitCode !== 0) throw new Error(`git init failed: ${git.stderr.toString()}`);
   writeFileSync(join(workspaceDir, ".env"), "ORG_WORKSPACE_SECRET=do-not-leak-4f9a\n");
   const marker = `orghostile${process.pid}x${Date.now().toString(36)}`;

@@ -2,10 +2,29 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Runs git in `directory` for a test, hooks off, and returns stdout; throws with stderr on failure. */
+/**
+ * The environment a test's own git runs with: no global or system config (the user's signing, hooks, default
+ * branch, colours), a fixed identity, the rest of the process's environment as it is.
+ */
+export function testGitEnv(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && !name.startsWith("GIT_")) kept[name] = value;
+  return {
+    ...kept,
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@t",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@t",
+  };
+}
+
+/** Runs git in `directory` for a test, hooks off and the user's git config ignored, and returns stdout; throws with stderr on failure. */
 export function gitSync(directory: string, args: string[]): string {
   const result = Bun.spawnSync(["git", "-c", "core.hooksPath=/dev/null", "-c", "user.name=t", "-c", "user.email=t@t", ...args], {
     cwd: directory,
+    env: testGitEnv(),
     stdout: "pipe",
     stderr: "pipe",
   });

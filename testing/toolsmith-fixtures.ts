@@ -257,8 +257,11 @@ const Input = z.object({ numbers: z.array(z.number()) });
 
 export default function sum(input: unknown): { sum: number } {
   const { numbers } = Input.parse(input);
+  if (numbers.length === 0) return { sum: 0 };
   let total = 0;
-  for (const value of numbers) total = total + value;
+  for (let index = 0; index < numbers.length; index++) {
+    total = total + (numbers[index] as number);
+  }
   return { sum: total };
 }
 `,

@@ -48,15 +48,19 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
   retries: number;
   /** A further check of valid arguments; a string is the error sent back. */
   check?: (value: z.output<Parameters>) => string | undefined;
+  /** Reads valid arguments into what the phase keeps (undoing a model's habits), or says what to send instead. */
+  adjust?: (value: z.output<Parameters>) => { value: z.output<Parameters>; notes: string[] } | { problem: string };
   /** Held around each model call (the room's request slot on that server). */
   slot?: ModelSlot;
   signal?: AbortSignal;
-}): Promise<{ value: z.output<Parameters>; provenance: PhaseProvenance }> {
+}): Promise<{ value: z.output<Parameters>; notes: string[]; provenance: PhaseProvenance }> {
   const startedAt = new Date().toISOString();
   const definition = phaseTool(request.tool.name, request.tool.description, request.tool.parameters);
   const conversation = [...request.messages];
   const promptSha256: string[] = [];
   let lastProblem = "";
+  // What the model wrote instead of a call, for the failure's message (a scripted or confused model says why).
+  let lastWords = "";
   for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
     promptSha256.push(sha256Hex(JSON.stringify(conversation)));
     await request.slot?.acquire();
@@ -80,6 +84,7 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
     ];
     const call = calls.find((candidate) => candidate.name === request.tool.name);
     let problem: string;
+    lastWords = call ? "" : completion.content.replace(/\s+/g, " ").trim().slice(0, 400);
     if (!call) {
       const named = calls.map((candidate) => candidate.name).join(", ");
       problem = named
@@ -89,10 +94,12 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
       problem = `the arguments of your ${request.tool.name} call are not valid JSON. Call it again with a JSON object.`;
     } else {
       const parsed = request.tool.parameters.safeParse(call.arguments);
-      const extra = parsed.success ? request.check?.(parsed.data) : undefined;
-      if (parsed.success && extra === undefined) {
+      const adjusted = parsed.success ? (request.adjust?.(parsed.data) ?? { value: parsed.data, notes: [] }) : undefined;
+      const extra = adjusted === undefined ? undefined : "problem" in adjusted ? adjusted.problem : request.check?.(adjusted.value);
+      if (adjusted !== undefined && !("problem" in adjusted) && extra === undefined) {
         return {
-          value: parsed.data,
+          value: adjusted.value,
+          notes: adjusted.notes,
           provenance: {
             phase: request.phase,
             model: request.endpoint.model,
@@ -112,5 +119,5 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
       { role: "user", content: `Error: ${problem} Call ${request.tool.name} again with corrected arguments.` },
     );
   }
-  throw new PhaseFailedError(request.phase, `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}`, request.retries + 1);
+  throw new PhaseFailedError(request.phase, `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}${lastWords ? ` It said: "${lastWords}"` : ""}`, request.retries + 1);
 }

@@ -11,6 +11,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
 import { removeAbandonedRuns } from "./abandoned-runs.ts";
 import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
+import { readSubmittedSource } from "./submitted-source.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { BUILT_IN_TOOL_NAMES, candidateTools, promotedTools } from "./tool-catalog.ts";
 import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "./tool-metadata.ts";
@@ -28,7 +29,7 @@ export type ToolsmithEvent =
 
 /** How a run ended: a branch, or a plain statement of what failed. */
 export type ToolsmithOutcome =
-  | { ok: true; name: string; branch: string; commit: string; attempts: number }
+  | { ok: true; name: string; branch: string; commit: string; attempts: number; /** The spec's first example's input, for a try-it command. */ tryInput: unknown }
   | { ok: false; name?: string; attempts: number; failure: string };
 
 /**
@@ -104,10 +105,15 @@ export async function runToolsmith(request: {
           messages,
           retries: settings.argumentRetries,
           slot: request.slot,
+          adjust: ({ code }) => {
+            const read = readSubmittedSource(code, phase === "implementation" ? "tool.ts" : "tool.test.ts");
+            return read.ok ? { value: { code: read.code }, notes: read.habits } : read;
+          },
           signal,
         }),
       );
-      emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines` });
+      const undone = result.notes.length ? ` (taken out of ${result.notes.join(", ")})` : "";
+      emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines${undone}` });
       return result.value.code;
     };
     const implement = (round: number, repair?: { code: string; failure: string }) =>
@@ -150,7 +156,7 @@ export async function runToolsmith(request: {
           { now: request.now, signal },
         );
         emit({ type: "branch-created", branch: landed.branch, commit: landed.commit });
-        return { ok: true, name: spec.name, branch: landed.branch, commit: landed.commit, attempts };
+        return { ok: true, name: spec.name, branch: landed.branch, commit: landed.commit, attempts, tryInput: spec.examples[0]?.input ?? {} };
       }
       const failure = report.failure;
       if (!failure) throw new Error("validation failed without saying why");

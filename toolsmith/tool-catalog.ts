@@ -6,7 +6,7 @@ import type { RepoGit } from "../git/repo-git.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { readPromotedTool } from "./promoted-tools.ts";
-import { MAX_METADATA_BYTES, parseToolMetadata, type ToolMetadata } from "./tool-metadata.ts";
+import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
 
 /** Names of org's own tools; a generated tool may not take one. */
 export const BUILT_IN_TOOL_NAMES: readonly string[] = [sh.name, pythonRun.name, "chat_mode", "workflow_run", "web_fetch", "submit_spec", "submit_implementation", "submit_tests"];
@@ -88,4 +88,38 @@ export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promis
 /** Reads one file of a generated tool at a ref (no checkout). */
 export function readToolFileAt(git: RepoGit, ref: string, name: string, file: GeneratedToolFile, signal?: AbortSignal): Promise<string> {
   return git.run(["show", `${ref}:${generatedToolPath(name, file)}`], { signal });
+}
+
+/** A generated tool read from a branch: its code and validated metadata, files checked against the recorded hashes. */
+export type ToolAtRef = { ok: true; code: string; metadata: ToolMetadata } | { ok: false; problem: string };
+
+/** Reads `tools/generated/<name>/` at `ref` through git (no checkout) and checks it the way a promoted tool is checked. */
+export async function readToolAt(git: RepoGit, ref: string, name: string, signal?: AbortSignal): Promise<ToolAtRef> {
+  let files: { tool: string; tests: string; metadata: string };
+  try {
+    const read = (file: GeneratedToolFile) => readToolFileAt(git, ref, name, file, signal);
+    files = { tool: await read("tool.ts"), tests: await read("tool.test.ts"), metadata: await read("metadata.json") };
+  } catch {
+    return { ok: false, problem: `no tool ${name} on ${ref}` };
+  }
+  const where = `${ref}:${generatedToolPath(name, "metadata.json")}`;
+  let metadata: ToolMetadata;
+  try {
+    metadata = parseToolMetadata(files.metadata, where);
+  } catch (error) {
+    return { ok: false, problem: error instanceof Error ? error.message : String(error) };
+  }
+  if (metadata.spec.name !== name) return { ok: false, problem: `${where} describes ${metadata.spec.name}, not ${name}` };
+  if (sha256Hex(files.tool) !== metadata.files["tool.ts"] || sha256Hex(files.tests) !== metadata.files["tool.test.ts"]) {
+    return { ok: false, problem: `${name}: its files do not match the hashes in ${where}; it was changed after validation and will not run` };
+  }
+  return { ok: true, code: files.tool, metadata };
+}
+
+/** Every generated tool on `ref` (its own versions, main's included), each read and checked; names in order. */
+export async function toolsAtRef(git: RepoGit, ref: string, signal?: AbortSignal): Promise<Map<string, ToolAtRef>> {
+  const listing = await git.run(["ls-tree", "--name-only", "--end-of-options", `${ref}:${GENERATED_TOOLS_DIR}`], { signal }).catch(() => "");
+  const tools = new Map<string, ToolAtRef>();
+  for (const name of listing.split("\n").filter((entry) => TOOL_NAME_PATTERN.test(entry)).sort()) tools.set(name, await readToolAt(git, ref, name, signal));
+  return tools;
 }

@@ -1,6 +1,7 @@
 import type { ReplyOutcome } from "../models/reply-host.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { ToolsmithEvent } from "./run-toolsmith.ts";
+import { tryItCommand } from "./try-it-command.ts";
 import type { ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 
 /** One room progress step for a pipeline event: `[step, status, detail]`. */
@@ -30,8 +31,10 @@ export function toolsmithJob(options: {
   repoDir: string;
   settings?: ToolsmithSettingsInput;
   now?: () => Date;
-  /** `--repo` for the try-it hint (shell-quoted), when the repository is not the org checkout `org tool` defaults to. */
+  /** `--repo` for the try-it command, when the repository is not the org checkout `org tool` defaults to. */
   hintRepo?: string;
+  /** How the try-it command starts org (a shell word: `org`, or the launcher's path); default `org`. */
+  invocation?: string;
 }): ToolsmithJob {
   return async ({ goal, endpoint, host, progress }): Promise<ReplyOutcome> => {
     const { runToolsmith } = await import("./run-toolsmith.ts");
@@ -46,8 +49,11 @@ export function toolsmithJob(options: {
       slot: host.slot,
       onEvent: (event) => progress(...progressOf(event)),
     });
+    const tryIt = outcome.ok
+      ? tryItCommand({ invocation: options.invocation ?? "org", name: outcome.name, branch: outcome.branch, input: outcome.tryInput, ...(options.hintRepo ? { repo: options.hintRepo } : {}) })
+      : "";
     const text = outcome.ok
-      ? `${outcome.name} is ready on branch ${outcome.branch}. Try it: org tool run ${outcome.name} --ref ${outcome.branch}${options.hintRepo ? ` --repo ${options.hintRepo}` : ""} --inputs '{…}'. It is offered to the room once the fitness gate promotes it.`
+      ? `${outcome.name} is ready on branch ${outcome.branch}; it is offered to the room once the fitness gate promotes it. Try it: ${tryIt}`
       : `I could not build that tool: ${outcome.failure}`;
     host.report({ type: "text-delta", text });
     return { text, addressed: [] };

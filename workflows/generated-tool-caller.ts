@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { changedFileProblem, type PromotedToolRead, readPromotedTool, runPromotedTool, verifiedToolCode } from "../toolsmith/promoted-tools.ts";
+import { changedFileProblem, type PromotedToolRead, readPromotedTool, runPromotedTool, runToolCopy, verifiedToolCode } from "../toolsmith/promoted-tools.ts";
+import type { ToolAtRef } from "../toolsmith/tool-catalog.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
 /** Where a workflow's tools are looked up, first match first: the workspace's, then org's own checkout's. */
@@ -12,8 +13,14 @@ export const toolRootsFor = (workspaceDir: string): string[] => [...new Set([wor
  * folder, metadata that does not validate, a file whose hash is not the recorded one); `callTool` runs one
  * the way `tool run` does (a fresh copy, checked again, in the sandbox), with the tool's own timeout.
  */
-export function generatedToolCaller(options: { roots: readonly string[]; scratchDir: string }): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
+export function generatedToolCaller(options: {
+  roots: readonly string[];
+  scratchDir: string;
+  /** A candidate branch's tools (`workflow run --ref`), used before the roots' for the names they have; run from copies under `repoDir`. */
+  branch?: { tools: ReadonlyMap<string, ToolAtRef>; repoDir: string };
+}): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
   const cache = new Map<string, PromotedToolRead>();
+  const branchTool = (name: string) => options.branch?.tools.get(name);
   const load = (name: string): PromotedToolRead => {
     const cached = cache.get(name);
     if (cached) return cached;
@@ -24,12 +31,20 @@ export function generatedToolCaller(options: { roots: readonly string[]; scratch
   };
   return {
     checkTool: (name) => {
+      const fromBranch = branchTool(name);
+      if (fromBranch) return fromBranch.ok ? undefined : fromBranch.problem;
       const loaded = load(name);
       if (!loaded.ok) return loaded.problem;
       const verified = verifiedToolCode(loaded.tool);
       return verified.ok ? undefined : changedFileProblem(name, verified.file);
     },
     callTool: async (name, input, signal) => {
+      const fromBranch = branchTool(name);
+      if (fromBranch && options.branch) {
+        if (!fromBranch.ok) return { ok: false, reason: "tool", error: fromBranch.problem, durationMs: 0 };
+        const { code, metadata } = fromBranch;
+        return runToolCopy({ repoDir: options.branch.repoDir, code, metadata, input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}) });
+      }
       const loaded = load(name);
       if (!loaded.ok) return { ok: false, reason: "tool", error: loaded.problem, durationMs: 0 };
       return runPromotedTool(loaded.tool, { input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}) });

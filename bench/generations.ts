@@ -1,0 +1,64 @@
+// Ten generations in a row, timed: in a throw-away clone of org, with a tmux server of its own and one scripted
+// server playing the room's personas and the toolsmith, `org tool new --goal … --promote --json` once for each
+// tool the scripted toolsmith knows. Prints each generation's stages (build, current, candidate, fitness,
+// promote), the part spent in the gate, the total, and the machine's core count.
+//   bun bench/generations.ts [--count N]
+import { availableParallelism, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadScript, mergeScripts } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { freePort } from "../testing/free-port.ts";
+import { orgClone } from "../testing/org-clone.ts";
+import { runOpsScript } from "../testing/run-ops-script.ts";
+import { SCRIPTED_TOOLS } from "../testing/scripted-toolsmith.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+
+const { values } = parseArgs({ options: { count: { type: "string", default: String(SCRIPTED_TOOLS.length) } } });
+const count = Math.min(SCRIPTED_TOOLS.length, Math.max(1, Number(values.count)));
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number };
+
+console.log(`bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations`);
+const clone = orgClone("org-bench-generations-");
+const tmux = await TmuxServer.start();
+const scripts = await Promise.all(["demo-script.json", "toolsmith-script.json"].map((file) => loadScript(join(clone.dir, "demo", file))));
+const server = await startScriptedServer({ script: mergeScripts(scripts) });
+const env = {
+  ...tmux.env,
+  ORG_TMUX_SESSION: uniqueSessionName("org-bench"),
+  ORG_CURRENT_PORT: String(freePort()),
+  ORG_CANDIDATE_PORT: String(freePort()),
+  OLLAMA_BASE: server.url,
+  OLLAMA_MODEL: "scripted",
+  NO_COLOR: "1",
+};
+const totals = { all: 0, build: 0, gate: 0 };
+try {
+  for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {
+    const started = performance.now();
+    const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", goal, "--promote", "--json"], { cwd: clone.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    const wallMs = performance.now() - started;
+    const line = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { ok?: boolean; name?: string; failure?: string; stages?: Stage[] };
+    if (code !== 0 || !line.ok) throw new Error(`generation ${index + 1} (${goal}) failed: ${line.failure ?? stderr.slice(-2000)}`);
+    const stage = (name: string) => line.stages?.find((entry) => entry.stage === name)?.durationMs ?? 0;
+    const cycleMs = ["current", "candidate", "fitness", "promote"].reduce((sum, name) => sum + stage(name), 0);
+    const buildMs = wallMs - cycleMs;
+    totals.all += wallMs;
+    totals.build += buildMs;
+    totals.gate += stage("fitness");
+    console.log(
+      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ${seconds(stage("promote"))}`,
+    );
+  }
+  const onMain = gitSync(clone.dir, ["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean);
+  console.log(`total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`);
+  console.log(`main holds ${onMain.length} generated tools: ${onMain.join(", ")}`);
+} finally {
+  await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env }).catch(() => undefined);
+  await tmux.close();
+  await server.stop();
+  clone[Symbol.dispose]();
+}

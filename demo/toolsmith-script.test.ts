@@ -1,0 +1,67 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RuleMatcher } from "../scripted-server/match-rule.ts";
+import { loadScript } from "../scripted-server/script.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { SCRIPTED_TOOLS, SCRIPTED_TOOLSMITH_FILE, scriptedToolsmithJson } from "../testing/scripted-toolsmith.ts";
+import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { specPrompt } from "../toolsmith/phase-prompts.ts";
+import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
+import { parseToolMetadata } from "../toolsmith/tool-metadata.ts";
+
+const FILE = join(import.meta.dir, "toolsmith-script.json");
+
+describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
+  test("is the fixture table's script: run 'bun testing/scripted-toolsmith.ts' after changing a fixture", () => {
+    expect(SCRIPTED_TOOLSMITH_FILE).toBe(FILE);
+    expect(readFileSync(FILE, "utf8")).toBe(scriptedToolsmithJson());
+  });
+
+  test("picks the tool by the goal's words, however they are put", async () => {
+    const matcher = new RuleMatcher(await loadScript(FILE));
+    const picked = (goal: string) => {
+      const { reply } = matcher.pick({ model: "qwen3:8b", messages: specPrompt(goal, ["sh"]), toolNames: ["submit_spec"] });
+      return (reply.toolCalls?.[0]?.arguments as { name?: string } | undefined)?.name ?? reply.text;
+    };
+    expect(picked("How many vowels are in this text?")).toBe("vowel_count");
+    expect(picked("Reverse the words of a sentence")).toBe("reverse_words");
+    expect(picked("count the words in a text")).toBe("word_count");
+    expect(picked("turn a blog title into a URL slug")).toBe("slugify");
+    expect(picked("Fahrenheit from Celsius, please")).toBe("celsius_to_fahrenheit");
+    expect(picked("the biggest number in a list")).toBe("max_of_list");
+    expect(picked("sort a list")).toStartWith("I am the scripted toolsmith: no model, ten tools I know by their goal's words");
+  });
+
+  test("builds ten different tools one after another in one repository, each passing validation at the default thresholds", async () => {
+    using repo = tempGitRepo();
+    await using server = await startScriptedServer({ script: await loadScript(FILE) });
+    const defaults = ToolsmithSettings.parse({});
+    const built: string[] = [];
+    for (const { fixture, goal } of SCRIPTED_TOOLS) {
+      const outcome = await runToolsmith({ goal, endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+      if (!outcome.ok) throw new Error(`${goal}: ${outcome.failure}`);
+      expect(outcome.name).toBe(fixture.spec.name as string);
+      expect(outcome.attempts).toBe(3);
+      const metadata = parseToolMetadata(gitSync(repo.dir, ["show", `${outcome.branch}:tools/generated/${outcome.name}/metadata.json`]), "metadata.json");
+      const { validation } = metadata;
+      expect(validation.stages.map((stage) => stage.stage)).toEqual(["policy", "typecheck", "tests", "mutants", "examples", "determinism"]);
+      expect(validation.coverage.lines).toBeGreaterThanOrEqual(defaults.coverage);
+      expect(validation.mutants.total).toBeGreaterThanOrEqual(10);
+      expect(validation.mutants.killed / validation.mutants.total).toBeGreaterThanOrEqual(defaults.mutationScore);
+      expect(validation.heldOutExamples).toBeGreaterThanOrEqual(1);
+      built.push(outcome.name);
+    }
+    expect(new Set(built).size).toBe(10);
+
+    // The same goal again: the name is taken by the live candidate, and the failure says so.
+    const again = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+    expect(again).toMatchObject({ ok: false });
+    if (!again.ok) expect(again.failure).toContain("the name word_count is taken");
+    // A goal it does not know: the failure says what it can build.
+    const unknown = await runToolsmith({ goal: "sort a list of names", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+    expect(unknown).toMatchObject({ ok: false });
+    if (!unknown.ok) expect(unknown.failure).toContain('It said: "I am the scripted toolsmith: no model, ten tools');
+  }, 900_000);
+});

@@ -1,0 +1,107 @@
+// No test may depend on where it runs: this runs the suite's checkout-sensitive tests in a throw-away clone
+// that has promoted a tool of its own, under a HOME whose git config signs, hooks and names branches its own
+// way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
+import { afterAll, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { reachableTests } from "../fitness/reachable-tests.ts";
+import { orgClone } from "./org-clone.ts";
+import { gitSync } from "./temp-git-repo.ts";
+import { writeGeneratedTool } from "./generated-tool-files.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "org-elsewhere-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * A HOME as a hostile user's: git signs with a program that fails, runs hooks that fail, names branches `trunk`;
+ * npm's global prefix holds `org` linked to `checkout` (the README's `npm link`), and a stranger's `org` waits
+ * further down PATH.
+ */
+function hostileHome(checkout: string): { home: string; fakeBin: string; npmPrefix: string } {
+  const home = join(scratch, "home");
+  const hooks = join(home, "hooks");
+  const fakeBin = join(home, "bin");
+  const npmPrefix = join(home, "npm-global");
+  mkdirSync(hooks, { recursive: true });
+  mkdirSync(fakeBin);
+  mkdirSync(join(npmPrefix, "bin"), { recursive: true });
+  mkdirSync(join(home, ".config", "git"), { recursive: true });
+  const failing = "#!/bin/sh\necho 'a hook of the user ran' >&2\nexit 1\n";
+  for (const hook of ["pre-commit", "commit-msg", "pre-merge-commit", "post-checkout", "reference-transaction", "pre-push"]) {
+    writeFileSync(join(hooks, hook), failing);
+    chmodSync(join(hooks, hook), 0o755);
+  }
+  const config = [
+    "[commit]\n\tgpgSign = true",
+    "[tag]\n\tgpgSign = true\n\tforceSignAnnotated = true",
+    "[gpg]\n\tprogram = /bin/false",
+    "[init]\n\tdefaultBranch = trunk",
+    `[core]\n\thooksPath = ${hooks}`,
+    "[user]\n\tuseConfigOnly = true",
+    "[color]\n\tui = always",
+    "[advice]\n\tdetachedHead = true",
+    "",
+  ].join("\n");
+  writeFileSync(join(home, ".gitconfig"), config);
+  writeFileSync(join(home, ".config", "git", "config"), config);
+  writeFileSync(join(fakeBin, "org"), "#!/bin/sh\necho 'a stranger org ran' >&2\nexit 3\n");
+  chmodSync(join(fakeBin, "org"), 0o755);
+  mkdirSync(join(npmPrefix, "lib", "node_modules"), { recursive: true });
+  symlinkSync(checkout, join(npmPrefix, "lib", "node_modules", "org"));
+  symlinkSync(join("..", "lib", "node_modules", "org", "bin", "org"), join(npmPrefix, "bin", "org"));
+  return { home, fakeBin, npmPrefix };
+}
+
+/** The test process's environment minus what would name an identity or a git config, plus the hostile parts. */
+function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name.startsWith("GIT_") || name === "EMAIL" || name === "TMUX" || name.startsWith("npm_")) continue;
+    env[name] = value;
+  }
+  env.HOME = home;
+  env.XDG_CONFIG_HOME = join(home, ".config");
+  env.PATH = `${join(npmPrefix, "bin")}:${fakeBin}:${process.env.PATH ?? "/usr/bin:/bin"}`;
+  env.npm_config_prefix = npmPrefix;
+  env.NPM_CONFIG_PREFIX = npmPrefix;
+  return env;
+}
+
+test("the checkout-sensitive tests pass in a clone with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
+  using clone = orgClone("org-elsewhere-clone-");
+  writeGeneratedTool(clone.dir, "echo_len");
+  gitSync(clone.dir, ["add", "-A"]);
+  gitSync(clone.dir, ["commit", "--quiet", "-m", "feat(tools): a tool this checkout has not got"]);
+  const { home, fakeBin, npmPrefix } = hostileHome(clone.dir);
+  const env = hostileEnv(home, fakeBin, npmPrefix);
+  const files = new Set([
+    ...reachableTests(clone.dir).tests,
+    "config/org-config.test.ts",
+    "registry/tool-registry.test.ts",
+    "registry/ollama-embedder.test.ts",
+    "cli/tool-command.test.ts",
+    "cli/org-invocation.test.ts",
+    "cli/chat-command.once.test.ts",
+    "cli/demo-command.test.ts",
+    "cli/main.test.ts",
+    "git/candidate-branch.test.ts",
+  ]);
+  // The candidate tests stage's bun, as fitness runs it: the clone's own.
+  const bun = join(clone.dir, "node_modules", ".bin", "bun");
+  const child = Bun.spawn([bun, "test", "--timeout", "60000", ...[...files].sort().map((file) => `./${file}`)], {
+    cwd: clone.dir,
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 900_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(killer);
+  const output = `${stdout}${stderr}`;
+  const failures = output.split("\n").filter((line) => /^\(fail\)|error:/.test(line));
+  expect({ code, failures }).toEqual({ code: 0, failures: [] });
+  expect(output).toMatch(/\b0 fail\b/);
+  expect(output).not.toContain("a stranger org ran");
+}, 960_000);
