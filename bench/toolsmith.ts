@@ -11,7 +11,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
-import { ToolSpec, VALIDATION_STAGES, type ValidationStage } from "../toolsmith/tool-metadata.ts";
+import { ToolSpec, VALIDATION_STAGES, type ValidationStage } from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 

@@ -26,7 +26,7 @@ import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
+import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";

@@ -7,8 +7,8 @@ import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
-import type { CatalogEntry } from "../toolsmith/tool-catalog.ts";
-import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
+import type { CatalogEntry } from "../generated-tools/tool-catalog.ts";
+import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -165,7 +165,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
   const git = await repoOf(values.repo);
-  const { candidateTools, promotedTools } = await import("../toolsmith/tool-catalog.ts");
+  const { candidateTools, promotedTools } = await import("../generated-tools/tool-catalog.ts");
   const entries: CatalogEntry[] = [...promotedTools(git.repoDir), ...(await candidateTools(git, signal))];
   if (values.json) {
     console.log(
@@ -194,7 +194,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
 
 /** The cand/* branches that add a tool of this name (not on main), newest first. */
 async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSignal): Promise<string[]> {
-  const { candidateTools } = await import("../toolsmith/tool-catalog.ts");
+  const { candidateTools } = await import("../generated-tools/tool-catalog.ts");
   return (await candidateTools(git, signal))
     .flatMap((entry) => (entry.status === "candidate" && entry.name === name ? [entry.branch] : []))
     .sort()
@@ -204,7 +204,7 @@ async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSign
 /** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
 async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
   if (!ref) {
-    const { readPromotedTool, verifiedToolCode } = await import("../toolsmith/promoted-tools.ts");
+    const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/promoted-tools.ts");
     const read = readPromotedTool(git.repoDir, name);
     if (!read.ok) {
       const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, signal);
@@ -215,7 +215,7 @@ async function loadTool(git: RepoGit, name: string, ref: string | undefined, sig
     if (!verified.ok) throw new UserFacingError(`${name}: its files do not match the hashes in ${generatedToolPath(name, "metadata.json")}; it was changed after validation and will not run`);
     return { code: verified.code, metadata: read.tool.metadata };
   }
-  const { readToolAt } = await import("../toolsmith/tool-catalog.ts");
+  const { readToolAt } = await import("../generated-tools/tool-catalog.ts");
   const read = await readToolAt(git, ref, name, signal);
   if (!read.ok) throw new UserFacingError(read.problem.startsWith("no tool ") ? `${read.problem}; see org tool list` : read.problem);
   return { code: read.code, metadata: read.metadata };
@@ -274,7 +274,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   const git = await repoOf(values.repo);
   const ref = checkRef(values.ref);
   const tool = await loadTool(git, name, ref, signal);
-  const { runToolCopy } = await import("../toolsmith/promoted-tools.ts");
+  const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
   // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.
   const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal });
   if (!result.ok) {

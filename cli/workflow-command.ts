@@ -61,7 +61,7 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
   const { RepoGit } = await import("../git/repo-git.ts");
   const git = new RepoGit(repoDir);
   if ((await git.resolveCommit(`refs/heads/${ref}`)) === undefined) throw new UserFacingError(`no branch ${ref} in ${repoDir}; see org tool list`);
-  const { toolsAtRef } = await import("../toolsmith/tool-catalog.ts");
+  const { toolsAtRef } = await import("../generated-tools/tool-catalog.ts");
   return { tools: await toolsAtRef(git, `refs/heads/${ref}`, signal), repoDir: git.repoDir };
 }
 

@@ -9,6 +9,13 @@ export { GENERATED_TOOLS_DIR };
 export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch"] as const;
 
 /**
+ * The one list of names a generated tool may not take: the built-in tools, the tools the room adds on its own
+ * (`find_tool` for a large catalogue, `build_tool` for the toolsmith) and the toolsmith's phase tools. The config's
+ * check and the toolsmith's name check both read it; a generated folder with one of these names is never offered.
+ */
+export const RESERVED_TOOL_NAMES: readonly string[] = [...BUILTIN_TOOL_NAMES, "find_tool", "build_tool", "submit_spec", "submit_implementation", "submit_tests"];
+
+/**
  * The folders under `<root>/tools/generated/`: `names` are real directories with a tool's name (sorted), `others`
  * the directories whose name is not one. A symlink is not followed: a tool's folder is a real directory.
  */
@@ -30,6 +37,6 @@ export function generatedToolNames(roots: readonly string[]): string[] {
 
 /** Every tool name a config may give a persona: the built-in ones, then the generated ones in the workspace or the checkout. */
 export function knownToolNames(workspaceDir: string, checkoutDir: string = CHECKOUT_DIR): string[] {
-  const generated = generatedToolNames([workspaceDir, checkoutDir]).filter((name) => !(BUILTIN_TOOL_NAMES as readonly string[]).includes(name));
+  const generated = generatedToolNames([workspaceDir, checkoutDir]).filter((name) => !RESERVED_TOOL_NAMES.includes(name));
   return [...BUILTIN_TOOL_NAMES, ...generated];
 }

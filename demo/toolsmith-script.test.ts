@@ -9,7 +9,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { specPrompt } from "../toolsmith/phase-prompts.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
-import { parseToolMetadata } from "../toolsmith/tool-metadata.ts";
+import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 
 const FILE = join(import.meta.dir, "toolsmith-script.json");
 

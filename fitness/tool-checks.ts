@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { GENERATED_TOOL_FILES, GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
-import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../toolsmith/tool-metadata.ts";
+import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
-import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../tools/sandbox-toolchain.ts";
+import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../generated-tools/sandbox-toolchain.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 
 const TOOL_FILES = [...GENERATED_TOOL_FILES].sort();

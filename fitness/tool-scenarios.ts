@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { MAX_METADATA_BYTES, parseToolMetadata, type ToolExample } from "../toolsmith/tool-metadata.ts";
+import { MAX_METADATA_BYTES, parseToolMetadata, type ToolExample } from "../generated-tools/tool-metadata.ts";
 
 /** The name a tool's own scenario goes by in reports and the baseline. */
 export const toolScenarioName = (tool: string) => `tool ${tool}`;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeCandidate, promotionRepo, runOrg, writeFixtureTool, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
-import { candidateTools } from "../toolsmith/tool-catalog.ts";
+import { candidateTools } from "../generated-tools/tool-catalog.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { type CandidateRow, liveCandidateToolNames } from "./candidate-states.ts";
 import { landCandidate } from "./candidate-branch.ts";

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { parseToolMetadata, ToolMetadataError } from "../toolsmith/tool-metadata.ts";
+import { parseToolMetadata, ToolMetadataError } from "../generated-tools/tool-metadata.ts";
 import { type ToolDocument, toolDocument } from "./tool-document.ts";
 import type { ToolSource } from "./tool-sources.ts";
 

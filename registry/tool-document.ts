@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ToolMetadata } from "../toolsmith/tool-metadata.ts";
+import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 
 // A tool's metadata is model-made: each indexed field is capped so one huge tool cannot bloat the index
 // or drown every other tool's score.

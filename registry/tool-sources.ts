@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { candidateMetadataFiles } from "../toolsmith/tool-catalog.ts";
-import { MAX_METADATA_BYTES } from "../toolsmith/tool-metadata.ts";
+import { candidateMetadataFiles } from "../generated-tools/tool-catalog.ts";
+import { MAX_METADATA_BYTES } from "../generated-tools/tool-metadata.ts";
 
 /** One metadata.json the registry may index: from the checkout (promoted) or from a `cand/*` branch. */
 export type ToolSource = {

@@ -7,7 +7,7 @@ import { openRoom } from "../room/room.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
-import { promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
+import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { openTurnToolChoice } from "./turn-tool-choice.ts";
 
 const TOOLS = [

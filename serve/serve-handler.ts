@@ -6,7 +6,7 @@ import { formatRoomMode } from "../room/room-mode.ts";
 import { SessionNotFoundError } from "../room/transcript.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
-import { offerToAgents } from "../toolsmith/promoted-tools.ts";
+import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { MessageRequest, RequestId, ToolRunRequest } from "./api-schemas.ts";
 import { errorResponse, HttpError } from "./http-error.ts";

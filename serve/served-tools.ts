@@ -1,7 +1,7 @@
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { promotedToolAsTool, promotedToolsIn } from "../toolsmith/promoted-tools.ts";
+import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 
 /** Where a served tool comes from. */
 export type ToolOrigin = "built-in" | "generated";

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { sha256Hex, type ToolSpec } from "../toolsmith/tool-metadata.ts";
+import { sha256Hex, type ToolSpec } from "../generated-tools/tool-metadata.ts";
 
 const TIME = "2026-11-23T10:15:00.000Z";
 

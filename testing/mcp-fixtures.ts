@@ -1,4 +1,4 @@
-import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
+import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
 
 // Tools and a workflow for the MCP and serve tests, beside testing/generated-tool-fixture.ts's word counter.
 

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 import { type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
-import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
+import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
 import type { ToolFixture } from "./toolsmith-fixtures.ts";

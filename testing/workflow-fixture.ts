@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ToolSpec } from "../toolsmith/tool-metadata.ts";
+import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 
 const object = (properties: Record<string, unknown>) => ({ type: "object", properties, required: Object.keys(properties) });

@@ -3,7 +3,7 @@ import { chatOnce, type ReceivedToolCall } from "../chat.ts";
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
 import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { type Phase, type PhaseProvenance, recordableBaseUrl, sha256Hex } from "./tool-metadata.ts";
+import { type Phase, type PhaseProvenance, recordableBaseUrl, sha256Hex } from "../generated-tools/tool-metadata.ts";
 
 /** Where the toolsmith's model runs. */
 export type ModelEndpoint = { baseUrl: string; model: string; apiKey?: string };

@@ -1,6 +1,6 @@
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import type { ToolExample, ToolSpec } from "./tool-metadata.ts";
+import type { ToolExample, ToolSpec } from "../generated-tools/tool-metadata.ts";
 
 // The system prompt begins "You are toolsmith, …": scripted servers pick the persona by that name.
 const SYSTEM = [

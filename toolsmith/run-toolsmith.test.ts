@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { CLAMP, toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
-import { parseToolMetadata } from "./tool-metadata.ts";
+import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 
 const FAST = { testTimeoutMs: 10_000 };

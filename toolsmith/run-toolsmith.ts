@@ -13,8 +13,8 @@ import { removeAbandonedRuns } from "./abandoned-runs.ts";
 import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
-import { BUILT_IN_TOOL_NAMES, candidateTools, promotedTools } from "./tool-catalog.ts";
-import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "./tool-metadata.ts";
+import { takenToolNames } from "../generated-tools/tool-catalog.ts";
+import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 import { type ValidationReport, validateTool } from "./validate-tool.ts";
 
@@ -67,11 +67,7 @@ export async function runToolsmith(request: {
   };
 
   try {
-    const taken = new Set([
-      ...BUILT_IN_TOOL_NAMES,
-      ...promotedTools(git.repoDir).map((entry) => entry.name),
-      ...(await candidateTools(git, signal)).map((entry) => entry.name),
-    ]);
+    const taken = await takenToolNames(git, signal);
 
     emit({ type: "phase-start", phase: "spec", round: 1 });
     const spec = track(

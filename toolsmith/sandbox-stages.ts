@@ -15,7 +15,7 @@ import {
   SANDBOX_TSGO,
   TOOLCHAIN_ENV,
   toolchainMounts,
-} from "../tools/sandbox-toolchain.ts";
+} from "../generated-tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
 
 /** The folders of one validation run on the host: the tool (read-only inside), config, mutants, scratch. */

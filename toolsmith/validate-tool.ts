@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import type { StageTiming, ToolExample, ToolSpec, ValidationStage } from "./tool-metadata.ts";
+import type { StageTiming, ToolExample, ToolSpec, ValidationStage } from "../generated-tools/tool-metadata.ts";
 import { makeMutants } from "./mutants.ts";
 import { canonicalJson, mutantsStage, outputForModel, runnerStage, testsStage, typecheckStage, validationDirs } from "./sandbox-stages.ts";
 import { checkStaticPolicy } from "./static-policy.ts";

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { changedFileProblem, type PromotedToolRead, readPromotedTool, runPromotedTool, runToolCopy, verifiedToolCode } from "../toolsmith/promoted-tools.ts";
-import type { ToolAtRef } from "../toolsmith/tool-catalog.ts";
+import { changedFileProblem, type PromotedToolRead, readPromotedTool, runPromotedTool, runToolCopy, verifiedToolCode } from "../generated-tools/promoted-tools.ts";
+import type { ToolAtRef } from "../generated-tools/tool-catalog.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
 /** Where a workflow's tools are looked up, first match first: the workspace's, then org's own checkout's. */

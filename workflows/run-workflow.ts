@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { GeneratedToolRun } from "../tools/run-generated-tool.ts";
+import type { GeneratedToolRun } from "../generated-tools/run-generated-tool.ts";
 import { shownName, type WorkflowGraph } from "./load-workflow.ts";
 import { StepRunCounter } from "./step-run-count.ts";
 import { placeOf, type WorkflowStep, WorkflowError } from "./workflow-file.ts";

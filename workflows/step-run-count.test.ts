@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { workflowWorkspace } from "../testing/workflow-fixture.ts";
-import type { GeneratedToolRun } from "../tools/run-generated-tool.ts";
+import type { GeneratedToolRun } from "../generated-tools/run-generated-tool.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow } from "./run-workflow.ts";
 import { fewestStepRuns } from "./step-run-count.ts";

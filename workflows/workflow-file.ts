@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../toolsmith/tool-metadata.ts";
+import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../generated-tools/tool-metadata.ts";
 
 /** A step's id: what `$steps.<id>.output` names. */
 export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;

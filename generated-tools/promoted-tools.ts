@@ -8,7 +8,7 @@ import { ensurePrivateDir } from "../security/private-state.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
-import { type GeneratedToolRun, runGeneratedTool } from "../tools/run-generated-tool.ts";
+import { type GeneratedToolRun, runGeneratedTool } from "./run-generated-tool.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
 
 // The one reader of promoted tools (`tools/generated/<name>/` of a workspace or checkout): chat, serve, workflows,

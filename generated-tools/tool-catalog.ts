@@ -1,15 +1,10 @@
-import { generatedToolFolders } from "../config/tool-names.ts";
+import { generatedToolFolders, RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
 import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { pythonRun } from "../tools/python-run.ts";
-import { sh } from "../tools/sh.ts";
 import { readPromotedTool } from "./promoted-tools.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
-
-/** Names of org's own tools; a generated tool may not take one. */
-export const BUILT_IN_TOOL_NAMES: readonly string[] = [sh.name, pythonRun.name, "chat_mode", "workflow_run", "web_fetch", "submit_spec", "submit_implementation", "submit_tests"];
 
 /** A generated tool org knows of: promoted (in the checkout) or a candidate (on a `cand/*` branch). */
 export type CatalogEntry =
@@ -83,6 +78,13 @@ export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promis
     }
   }
   return entries;
+}
+
+/** Every name a new generated tool may not take: the reserved names, main's tools and the live candidates' tools. */
+export async function takenToolNames(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
+  const promoted = promotedTools(git.repoDir).map((entry) => entry.name);
+  const candidates = (await candidateTools(git, signal)).map((entry) => entry.name);
+  return new Set([...RESERVED_TOOL_NAMES, ...promoted, ...candidates]);
 }
 
 /** Reads one file of a generated tool at a ref (no checkout). */

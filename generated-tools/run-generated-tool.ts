@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
-import { sandboxSettings } from "./sandbox-settings.ts";
+import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, TOOLCHAIN_ENV, toolchainMounts } from "./sandbox-toolchain.ts";
 
 /** How long a generated tool may compute, by default; the sandbox adds bun's start-up on top. */
