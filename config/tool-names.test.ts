@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemoryStore } from "../memory/memory-store.ts";
+import { memorySaveTool } from "../memory/memory-save-tool.ts";
+import { memorySearchTool } from "../memory/memory-search-tool.ts";
+import { buildTool } from "../models/build-tool.ts";
+import { turnToolChoice } from "../registry/turn-tool-choice.ts";
+import { ToolRegistry } from "../registry/tool-registry.ts";
+import { chatModeTool } from "../tools/chat-mode.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
+import { webFetchTool } from "../tools/web-fetch.ts";
+import { workflowRun } from "../workflows/workflow-run-tool.ts";
+import { DEFAULT_NETWORK } from "./org-config.ts";
+import { BUILTIN_TOOL_NAMES, knownToolNames, RESERVED_TOOL_NAMES } from "./tool-names.ts";
+
+function withWorkspace(run: (dir: string) => Promise<void> | void) {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), "org-tool-names-"));
+    try {
+      await run(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+describe("the one reserved-name list", () => {
+  test(
+    "every tool the room offers on its own, built by its own factory, bears a reserved name",
+    withWorkspace(async (dir) => {
+      const { store } = MemoryStore.open(dir);
+      const { registry } = ToolRegistry.open(dir);
+      try {
+        const builtIn = [sh, pythonRun, workflowRun, webFetchTool({ network: DEFAULT_NETWORK }), memorySearchTool(store), memorySaveTool(store), chatModeTool({ mode: "group", personas: ["agent"], setMode: () => {} })];
+        expect(builtIn.map((tool) => tool.name).sort()).toEqual([...BUILTIN_TOOL_NAMES].sort());
+        // find_tool: what a persona is offered when it may use more generated tools than one turn shows.
+        const choice = turnToolChoice({ registry, perTurn: 0, isGenerated: (name) => name === "word_count" });
+        const offer = await choice.offer(new Map([["word_count", sh]]), "count words");
+        const roomAdded = [buildTool(async () => "").name, ...(offer?.tools.keys() ?? [])].filter((name) => name !== "word_count");
+        expect(roomAdded.sort()).toEqual(["build_tool", "find_tool"]);
+        for (const name of [...builtIn.map((tool) => tool.name), ...roomAdded]) expect(RESERVED_TOOL_NAMES).toContain(name);
+      } finally {
+        registry.close();
+        store.close();
+      }
+    }),
+  );
+
+  test(
+    "a generated tool's folder named like a reserved tool is no tool a config may give a persona",
+    withWorkspace((dir) => {
+      for (const name of ["find_tool", "build_tool", "word_count"]) mkdirSync(join(dir, "tools", "generated", name), { recursive: true });
+      expect(knownToolNames(dir, dir)).toEqual([...BUILTIN_TOOL_NAMES, "word_count"]);
+    }),
+  );
+});
