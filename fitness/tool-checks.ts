@@ -151,7 +151,7 @@ async function runAllToolTests(tools: JudgedTool[], dir: string, timeoutMs: numb
   if (tools.length === 0) return [];
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   // Folder names are tool names (checked against the pattern); nothing else model-made reaches this line.
-  // Each tool's code behind the same second layer as in the toolsmith's tests stage (tools/tool-source-preload.ts).
+  // Each tool's code behind the same second layer as in the toolsmith's tests stage (generated-tools/tool-source-preload.ts).
   const script = `cd /org/tools && ls -d * | xargs -P 2 -I{} /bin/sh -c 'cd /org/tools/{} && timeout -s KILL ${seconds} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ./tool.test.ts < ./tool.ts >/scratch/{}.log 2>&1; echo "{} $?"'`;
   const result = await runSandboxed({
     argv: ["/bin/sh", "-c", script],

@@ -1,4 +1,4 @@
-// The fixed runner of generated tools. It runs ONLY inside the sandbox (tools/run-generated-tool.ts starts it):
+// The fixed runner of generated tools. It runs ONLY inside the sandbox (run-generated-tool.ts starts it):
 // reads one request from stdin, imports the tool, validates the input, calls it with a timeout and prints
 // the result after a marker line the host chose, so nothing the tool prints can pass for its result.
 import { z } from "zod";

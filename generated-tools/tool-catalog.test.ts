@@ -10,7 +10,7 @@ describe("the names a new generated tool may not take", () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, "cand/20261123T101500Z", (worktree) => writeFixtureTool(worktree, CLAMP));
     const taken = await takenToolNames(new RepoGit(repo.dir));
-    expect([...taken].sort()).toEqual([...RESERVED_TOOL_NAMES, CLAMP.spec.name, WORD_COUNT.spec.name].sort());
+    expect([...taken].sort()).toEqual([...RESERVED_TOOL_NAMES, String(CLAMP.spec.name), String(WORD_COUNT.spec.name)].sort());
     // The tools the room adds on its own are taken like the built-in ones.
     for (const name of ["find_tool", "build_tool", "workflow_run", "memory_search", "memory_save", "chat_mode"]) expect(taken.has(name)).toBe(true);
   }, 60_000);

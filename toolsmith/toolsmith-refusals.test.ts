@@ -64,7 +64,7 @@ test("phones home", async () => {
     const outcome = await runToolsmith({ goal: WORD_COUNT.goal, endpoint: endpointOf(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome.ok).toBe(false);
     // Past the policy it would find no network in the sandbox, and no Bun, process or fetch in the fixed runner
-    // (tools/run-generated-tool.test.ts runs such a tool there).
+    // (generated-tools/run-generated-tool.test.ts runs such a tool there).
     if (!outcome.ok) expect(outcome.failure).toMatch(/failed the policy stage .*\[key\] is a computed key/);
   }, 60_000);
 
