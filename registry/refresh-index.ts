@@ -10,7 +10,7 @@ type Parsed = { source: ToolSource; document: ToolDocument };
 
 /**
  * Brings the index in line with `sources`: an entry whose content hash (git blob id) is unchanged is left
- * alone, a new or changed one is validated with the toolsmith's schema and indexed, a vanished or now
+ * alone, a new or changed one is validated with the generated tool's schema and indexed, a vanished or now
  * invalid one is removed. All writes happen in one transaction.
  */
 export async function refreshIndex(database: Database, sources: readonly ToolSource[], signal?: AbortSignal): Promise<RefreshSummary> {
