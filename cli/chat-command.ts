@@ -66,7 +66,7 @@ const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
 };
 
 /** Everything a chat run sets up before the first message. */
-type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
+export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
 
 function prepare(args: string[]): ChatSetup {
   const options = parseChatArgs(args);
@@ -101,10 +101,12 @@ async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ d
   return { dead: dead && !dead.reachable ? deadServerMessage(dead.baseUrl, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }
 
-async function openChatRoom(
+/** Chat's room, from the room assembly; `checkoutDir` (org's checkout) is where promoted tools and the toolsmith's branches are. */
+export async function openChatRoom(
   setup: ChatSetup,
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
+  checkoutDir: string = REPO_DIR,
 ): Promise<{ room: Room; memory: MemoryStore | undefined }> {
   const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
   const memory = openMemoryForRoom(setup.workspaceDir, notify);
@@ -114,7 +116,7 @@ async function openChatRoom(
   const assembly = await assembleRoom({
     config: setup.config,
     workspaceDir: setup.workspaceDir,
-    checkoutDir: REPO_DIR,
+    checkoutDir,
     toolsmith: { invocation: orgInvocation() },
     notify,
     ...(memory ? { memory } : {}),

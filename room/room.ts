@@ -71,7 +71,16 @@ export type RoomOptions = {
   onEvent: (event: RoomEvent) => void;
 };
 
-export type PersonaInfo = { name: string; kind: string; model: string; baseUrl: string; tools: string[]; color?: string };
+export type PersonaInfo = {
+  name: string;
+  kind: string;
+  model: string;
+  baseUrl: string;
+  tools: string[];
+  /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
+  policies: Record<string, "allow" | "ask">;
+  color?: string;
+};
 
 export type Room = {
   readonly sessionId: string;
@@ -404,6 +413,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
         model: model.modelId,
         baseUrl: model.baseUrl,
         tools: offeredTools(model),
+        policies: Object.fromEntries(offeredTools(model).map((name) => [name, model.toolPolicy[name] === "allow" ? "allow" : "ask"])),
         ...(model.color ? { color: model.color } : {}),
       })),
     send,
