@@ -68,6 +68,20 @@ export type ServeHandler = {
 
 type Logger = (line: string) => void;
 
+/** How every room of this server is opened (sessions, jobs, the OpenAI route): from the room assembly. */
+function roomOpener(options: ServeHandlerOptions, logError: Logger) {
+  return servedRoomOpener({
+    config: options.config,
+    workspaceDir: options.workspaceDir,
+    tools: options.tools,
+    notify: logError,
+    ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.embedder ? { embedder: options.embedder } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+  });
+}
+
 /** The session pool: rooms opened by the room assembly, reopened when the served tools change. */
 function openSessions(options: ServeHandlerOptions, opener: ReturnType<typeof servedRoomOpener>, slots: ReturnType<typeof serverSlots>): SessionPool {
   const { config } = options;
@@ -169,16 +183,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const metrics = new ServeMetrics();
   const slots = serverSlots(config);
   const logError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const opener = servedRoomOpener({
-    config,
-    workspaceDir,
-    tools,
-    notify: logError,
-    ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
-    ...(options.memory ? { memory: options.memory } : {}),
-    ...(options.embedder ? { embedder: options.embedder } : {}),
-    ...(options.audit ? { audit: options.audit } : {}),
-  });
+  const opener = roomOpener(options, logError);
   const sessions = openSessions(options, opener, slots);
   const jobs = openJobs(options, sessions, logError);
   const auth = requestAuth({ ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}), ...(options.hmac ? { hmac: options.hmac } : {}), maxBodyBytes: config.serve.maxBodyBytes });
