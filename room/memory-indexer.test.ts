@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { memoryIndexer } from "./memory-indexer.ts";
 import type { TranscriptLine } from "./transcript.ts";
 
-const LINE = { type: "cleared" } as unknown as TranscriptLine;
+const LINE: TranscriptLine = { type: "session-resumed", time: "2026-11-23T00:00:00.000Z" };
 
 test("memory's notices are passed on after the line; a failure to index is said once and never thrown", async () => {
   const said: string[] = [];

@@ -182,7 +182,8 @@ function roomTools(core: RoomCore, setMode: (next: string, by?: string) => void)
     setMode,
   };
   const builtins = new Map<string, AnyTool>();
-  for (const tool of core.options.tools) builtins.set(tool.name, tool);
+  // The first tool of a name wins: a promoted tool named like a built-in never takes its place.
+  for (const tool of core.options.tools) if (!builtins.has(tool.name)) builtins.set(tool.name, tool);
   builtins.set("chat_mode", chatModeTool(modeHandle));
   const offered = (model: Model) =>
     Object.entries(model.toolPolicy)
