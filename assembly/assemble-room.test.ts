@@ -242,3 +242,19 @@ test("the version comes from package.json, for --version as for serve", () => {
   expect(run.stdout.toString().trim()).toBe("7.7.7-test");
   expect(orgVersion()).toBe((JSON.parse(readFileSync(join(import.meta.dir, "..", "package.json"), "utf8")) as { version: string }).version);
 }, 120_000);
+
+test("a tool index that cannot be opened leaves every allowed tool offered, with a notice; the room still opens", async () => {
+  using checkout = tempGitRepo("org-assembly-noindex-");
+  writeGeneratedTool(checkout.dir, simpleSpec("echo_text", "Echoes a text back."));
+  writeGeneratedTool(checkout.dir, simpleSpec("echo_twice", "Echoes a text back twice."));
+  // .org is a file: the registry's folder cannot be made there.
+  writeFileSync(join(checkout.dir, ".org"), "not a folder\n");
+  const config = loadOrgConfig(join(checkout.dir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" }, { workspaceDir: checkout.dir, checkoutDir: checkout.dir });
+  config.limits.generatedToolsPerTurn = 1;
+  const notices: string[] = [];
+  const assembly = await assembleRoom({ config, workspaceDir: checkout.dir, checkoutDir: checkout.dir, toolsmith: false, notify: (line) => notices.push(line) });
+  assembly.close();
+  expect(assembly.toolChoice).toBeUndefined();
+  expect(assembly.generated.length).toBe(2);
+  expect(notices.join("\n")).toContain("could not open the tool index");
+});

@@ -43,7 +43,7 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
 
 /**
  * Per-turn tool choice over the promoted tools when they are more than `limits.generatedToolsPerTurn` (the
- * registry of `checkoutDir` ranks them); undefined when all fit. Its notices go to `notify`.
+ * registry of `checkoutDir` ranks them); undefined when all fit or the index cannot be opened. Its notices go to `notify`.
  */
 export async function openToolChoice(options: {
   config: OrgConfig;
@@ -53,13 +53,20 @@ export async function openToolChoice(options: {
   notify: (line: string) => void;
   signal?: AbortSignal;
 }): Promise<{ choice: TurnToolChoice; close(): void } | undefined> {
-  const opened = await openTurnToolChoice({
-    repoDir: options.checkoutDir,
-    generated: options.generated.map((entry) => entry.tool.name),
-    perTurn: options.config.limits.generatedToolsPerTurn,
-    ...(options.embedder ? { embedder: options.embedder } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  let opened: Awaited<ReturnType<typeof openTurnToolChoice>>;
+  try {
+    opened = await openTurnToolChoice({
+      repoDir: options.checkoutDir,
+      generated: options.generated.map((entry) => entry.tool.name),
+      perTurn: options.config.limits.generatedToolsPerTurn,
+      ...(options.embedder ? { embedder: options.embedder } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    // Without the registry every allowed tool is offered, as with few tools: the room still opens.
+    options.notify(`registry: could not open the tool index (${error instanceof Error ? error.message : String(error)}); every allowed tool is offered instead; the next start tries again.`);
+    return undefined;
+  }
   for (const notice of opened?.notices ?? []) options.notify(`registry: ${notice}`);
   return opened ? { choice: opened.choice, close: () => opened.close() } : undefined;
 }
