@@ -4,6 +4,7 @@ import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
 import { reportFailure } from "./cli/report-failure.ts";
 import { environmentSettings } from "./config/environment.ts";
 import { startedIsolated } from "./config/org-bun-command.ts";
+import { orgVersion } from "./config/version.ts";
 import { LAUNCHER } from "./cli/org-invocation.ts";
 import { sanitizeForTerminal } from "./security/terminal-sanitizer.ts";
 import { demoCommand } from "./cli/demo-command.ts";
@@ -42,8 +43,6 @@ const commands: Command[] = [
   candidateCommand,
 ];
 
-const VERSION = "0.1.0";
-
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length), 4);
   const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
@@ -72,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const [first, ...rest] = argv;
   if (first === "-v" || first === "--version") {
-    console.log(VERSION);
+    console.log(orgVersion());
     return 0;
   }
   if (first === "-h" || first === "--help" || first === "help") {

@@ -9,8 +9,6 @@ import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
 import { type CredentialChoice, openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
-import { pythonRun } from "../tools/python-run.ts";
-import { sh } from "../tools/sh.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
@@ -26,20 +24,14 @@ import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
-import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
-import { webFetchTool } from "../tools/web-fetch.ts";
-import { workflowRun } from "../workflows/workflow-run-tool.ts";
+import { assembleRoom } from "../assembly/assemble-room.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import type { ApprovalAnswer } from "../room/tool-approval.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
 import { formatMemoryOutcome } from "./memory-command.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { type CredentialAnswer, CREDENTIAL_PROMPT, credentialQuestionLines, parseCredentialAnswer } from "./credential-question.ts";
-import { memorySearchTool } from "../memory/memory-search-tool.ts";
-import { memorySaveTool } from "../memory/memory-save-tool.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -74,7 +66,7 @@ const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
 };
 
 /** Everything a chat run sets up before the first message. */
-type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
+export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
 
 function prepare(args: string[]): ChatSetup {
   const options = parseChatArgs(args);
@@ -109,41 +101,36 @@ async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ d
   return { dead: dead && !dead.reachable ? deadServerMessage(dead.baseUrl, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }
 
-async function openChatRoom(
+/** Chat's room, from the room assembly; `checkoutDir` (org's checkout) is where promoted tools and the toolsmith's branches are. */
+export async function openChatRoom(
   setup: ChatSetup,
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
+  checkoutDir: string = REPO_DIR,
 ): Promise<{ room: Room; memory: MemoryStore | undefined }> {
-  // Promoted generated tools of the checkout org runs from: offered to agent personas (policy "ask" unless the
-  // config says otherwise); the toolsmith's candidates land on branches of that checkout.
-  const promoted = promotedToolsIn(REPO_DIR, (name, problem) =>
-    process.stderr.write(`org: skipping generated tool ${sanitizeForTerminal(name)}: ${sanitizeForTerminal(problem)}\n`),
-  );
-  // Many promoted tools: each persona is offered the best few for the message it answers, and find_tool.
+  const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
+  const memory = openMemoryForRoom(setup.workspaceDir, notify);
+  if (memory) process.once("exit", () => memory.close());
+  // The same assembly as serve and demo: built-ins, memory, promoted tools of the workspace and the checkout.
   const embedder = embedderFromEnvironment();
-  const choice = await openTurnToolChoice({
-    repoDir: REPO_DIR,
-    generated: promoted.map((tool) => tool.name),
-    perTurn: setup.config.limits.generatedToolsPerTurn,
+  const assembly = await assembleRoom({
+    config: setup.config,
+    workspaceDir: setup.workspaceDir,
+    checkoutDir,
+    toolsmith: { invocation: orgInvocation() },
+    notify,
+    ...(memory ? { memory } : {}),
     ...(embedder ? { embedder } : {}),
   });
-  for (const notice of choice?.notices ?? []) process.stderr.write(`org: registry: ${sanitizeForTerminal(notice)}\n`);
-  if (choice) process.once("exit", () => choice.close());
-  const memory = openMemoryForRoom(setup.workspaceDir, (line) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`));
-  if (memory) process.once("exit", () => memory.close());
-  const memoryTools = memory ? [memorySearchTool(memory, embedder), memorySaveTool(memory)] : [];
-  const room = await openRoom({
-    config: { ...setup.config, personas: offerToAgents(setup.config.personas, promoted.map((tool) => tool.name)) },
-    ...(choice ? { toolChoice: choice.choice } : {}),
-    workspaceDir: setup.workspaceDir,
-    tools: [sh, pythonRun, workflowRun, webFetchTool({ network: setup.config.network }), ...memoryTools, ...promoted.map(promotedToolAsTool)],
-    ...(memory ? { memory } : {}),
-    toolsmithJob: toolsmithJob({ repoDir: REPO_DIR, settings: setup.config.toolsmith, invocation: orgInvocation() }),
-    audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
-    approve,
-    ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
-    onEvent,
-  });
+  process.once("exit", () => assembly.close());
+  const room = await openRoom(
+    assembly.options({
+      audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
+      approve,
+      ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
+      onEvent,
+    }),
+  );
   if (setup.options.mode !== undefined) {
     try {
       room.setMode(setup.options.mode);

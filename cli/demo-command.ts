@@ -3,20 +3,20 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { environmentSettings } from "../config/environment.ts";
-import { loadOrgConfig } from "../config/org-config.ts";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
-import { openRoom } from "../room/room.ts";
+import { openRoom, type Room } from "../room/room.ts";
+import { assembleRoom } from "../assembly/assemble-room.ts";
+import { openMemoryForRoom } from "../memory/open-memory.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { pythonRun } from "../tools/python-run.ts";
-import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
-import { sh } from "../tools/sh.ts";
 import { handleLine } from "./chat-loop.ts";
 import type { Command } from "./command.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -39,6 +39,36 @@ export const DEMO_LINES = [
 
 /** The input the demo runs the toolsmith's new tool with. */
 const TRY_INPUTS = '{"text":"one two three"}';
+
+/**
+ * The demo's room, assembled as chat's and serve's are; its "checkout" is the throw-away repository, so the
+ * toolsmith's branch and the promoted tools read are never those of org's own checkout.
+ */
+export async function openDemoRoom(
+  where: { config: OrgConfig; workspaceDir: string; toolRepoDir: string },
+  onEvent: (event: RoomEvent) => void,
+): Promise<{ room: Room; close(): Promise<void> }> {
+  const { config, workspaceDir, toolRepoDir } = where;
+  const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
+  const memory = openMemoryForRoom(workspaceDir, notify);
+  const assembly = await assembleRoom({
+    config,
+    workspaceDir,
+    checkoutDir: toolRepoDir,
+    toolsmith: { hintRepo: toolRepoDir, invocation: orgInvocation() },
+    notify,
+    ...(memory ? { memory } : {}),
+  });
+  const room = await openRoom(assembly.options({ audit: new AuditLog(join(workspaceDir, AUDIT_DIR)), onEvent }));
+  return {
+    room,
+    async close() {
+      await room.close();
+      assembly.close();
+      memory?.close();
+    },
+  };
+}
 
 /** A throw-away git repository with a `main` commit, for the toolsmith's candidate branch (never the org checkout). */
 async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<RepoGit> {
@@ -110,18 +140,11 @@ export const demoCommand: Command = {
       const write = (text: string, style?: Style) => renderer.print(ansi.text(text, style));
       const toolOutputs: { persona: string; tool: string; output: string }[] = [];
       let errors = 0;
-      const room = await openRoom({
-        config,
-        workspaceDir,
-        tools: [sh, pythonRun],
-        toolsmithJob: toolsmithJob({ repoDir: toolRepo.repoDir, settings: config.toolsmith, hintRepo: toolRepo.repoDir, invocation: orgInvocation() }),
-        audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
-        onEvent: (event: RoomEvent) => {
-          renderer.handle(event);
-          // build_tool's output is the toolsmith's reply, shown already.
-          if (event.type === "tool-result" && event.call.name !== "build_tool") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
-          if (event.type === "error" || (event.type === "tool-result" && !event.ok)) errors += 1;
-        },
+      const { room, close } = await openDemoRoom({ config, workspaceDir, toolRepoDir: toolRepo.repoDir }, (event: RoomEvent) => {
+        renderer.handle(event);
+        // build_tool's output is the toolsmith's reply, shown already.
+        if (event.type === "tool-result" && event.call.name !== "build_tool") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
+        if (event.type === "error" || (event.type === "tool-result" && !event.ok)) errors += 1;
       });
       try {
         write("org demo", "bold");
@@ -156,7 +179,7 @@ export const demoCommand: Command = {
           write("\n");
         }
       } finally {
-        await room.close();
+        await close();
       }
       const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
       const branch = branches[0];

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { orgVersion } from "../config/version.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -53,7 +54,7 @@ export const mcpCommand: Command = {
     const { orgMcpTools } = await import("../mcp/org-mcp-tools.ts");
     const { createMcpToolServer } = await import("../mcp/mcp-tool-server.ts");
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
-    const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
+    const version = orgVersion();
     const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log });
     await tools.refresh();
     const { server, dispose } = createMcpToolServer({ tools, version, logError: log });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { environmentSettings, serveEnvironment } from "../config/environment.ts";
@@ -7,19 +7,16 @@ import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
+import { builtInTools } from "../assembly/room-tools.ts";
+import { orgVersion } from "../config/version.ts";
 import { startServe } from "../serve/start-serve.ts";
-import { pythonRun } from "../tools/python-run.ts";
-import { sh } from "../tools/sh.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
-import { memorySearchTool } from "../memory/memory-search-tool.ts";
-import { memorySaveTool } from "../memory/memory-save-tool.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import { webFetchTool } from "../tools/web-fetch.ts";
-import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { orgInvocation } from "./org-invocation.ts";
 
 const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--unsafe-no-sandbox]
 
@@ -124,26 +121,27 @@ export const serveCommand: Command = {
     if (options.config !== undefined && !existsSync(options.config)) {
       throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
     }
-    const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME));
+    const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
     const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, profile, fsync } = serveEnvironment();
     if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
       throw new UserFacingError("ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.");
     }
-    const version = (JSON.parse(readFileSync(join(CHECKOUT_DIR, "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
     const memory = openMemoryForRoom(workspaceDir, log);
-    const memoryTools = memory ? [memorySearchTool(memory, embedderFromEnvironment()), memorySaveTool(memory)] : [];
-    const tools = await ServedTools.open(CHECKOUT_DIR, [sh, pythonRun, workflowRun, webFetchTool({ network: config.network }), ...memoryTools]);
+    const embedder = embedderFromEnvironment();
+    // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
+    const tools = await ServedTools.open(CHECKOUT_DIR, builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) }), workspaceDir);
     const handler = createServeHandler({
       config,
       workspaceDir,
       tools,
-      version,
+      version: orgVersion(),
       ...(apiToken !== undefined ? { apiToken } : {}),
       ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
       jobs: { workers: options.workers, dedupTtlS, fsync },
       profile,
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
-      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith }),
+      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation() }),
+      ...(embedder ? { embedder } : {}),
       // No token means loopback only (checked at start): then refuse what a browser page could send.
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,

@@ -5,25 +5,24 @@ import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
-import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, OrgConfigError, serverConcurrency } from "../config/org-config.ts";
-import { ToolTimeBudget } from "../security/tool-time-budget.ts";
+import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, serverConcurrency } from "../config/org-config.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
-import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
-import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
-import { findMentions, unknownMentions } from "./mentions.ts";
-import { type ReplyRoom, runReply } from "./run-reply.ts";
+import type { ReplyRoom } from "./run-reply.ts";
 import { switchModel } from "./switch-model.ts";
 import type { RoomMessage } from "../models/room-message.ts";
-import type { IncompleteReply, PersonaStats, RoomEvent, TurnSummary } from "./room-event.ts";
-import { formatRoomMode, parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
+import type { RoomEvent, TurnSummary } from "./room-event.ts";
+import { formatRoomMode, parseRoomMode, type RoomMode } from "./room-mode.ts";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { newSessionId, resolveSessionId, resume, Transcript, type TranscriptLine } from "./transcript.ts";
+import { Transcript } from "./transcript.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
-import { ensurePrivateDir } from "../security/private-state.ts";
+import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
+import { type CredentialChoice, sendTurn } from "./send-turn.ts";
+import { replyScheduler, type Turn } from "./reply-scheduler.ts";
+import { startSession } from "./open-session.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -32,19 +31,8 @@ export class UnknownPersonaError extends Error {
   override name = "UnknownPersonaError";
 }
 
-/** Keeps a searchable copy of every transcript line (memory): told each line once it is on disk. */
-export type TranscriptIndex = {
-  index(sessionId: string, line: TranscriptLine): void;
-  /** What it has to say since last asked (a database it had to rebuild). */
-  takeNotices(): string[];
-};
-
-/**
- * What to do with a user message that holds what looks like a credential: `redact` (the default) sends it
- * with `[REDACTED]` in place of each and says so; `as-written` sends it whole to the personas (the user chose
- * so at the console's question), while the transcript and memory still keep it redacted.
- */
-export type CredentialChoice = "redact" | "as-written";
+export type { TranscriptIndex } from "./memory-indexer.ts";
+export type { CredentialChoice } from "./send-turn.ts";
 
 export type RoomOptions = {
   config: OrgConfig;
@@ -71,7 +59,16 @@ export type RoomOptions = {
   onEvent: (event: RoomEvent) => void;
 };
 
-export type PersonaInfo = { name: string; kind: string; model: string; baseUrl: string; tools: string[]; color?: string };
+export type PersonaInfo = {
+  name: string;
+  kind: string;
+  model: string;
+  baseUrl: string;
+  tools: string[];
+  /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
+  policies: Record<string, "allow" | "ask">;
+  color?: string;
+};
 
 export type Room = {
   readonly sessionId: string;
@@ -92,19 +89,6 @@ export type Room = {
   close(): Promise<void>;
 };
 
-type Turn = {
-  turnId: string;
-  signal: AbortSignal;
-  repliesBy: Map<string, number>;
-  pending: Set<Promise<void>>;
-  stats: Record<string, PersonaStats>;
-  messages: RoomMessage[];
-  errors: { persona?: string; message: string }[];
-  /** Tool time the whole user message may spend, shared by every reply it sets off. */
-  toolTime: ToolTimeBudget;
-  incomplete: IncompleteReply[];
-};
-
 /** Request slots per model server base URL, each sized by the config (`servers[url].concurrency`, else the limit). */
 export function serverSlots(config: OrgConfig): (baseUrl: string) => FifoSemaphore {
   const slots = new Map<string, FifoSemaphore>();
@@ -118,88 +102,55 @@ export function serverSlots(config: OrgConfig): (baseUrl: string) => FifoSemapho
   };
 }
 
-/** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
-export async function openRoom(options: RoomOptions): Promise<Room> {
+/** What the parts of a room share: its personas and where it keeps things, and the state that changes. */
+type RoomCore = {
+  options: RoomOptions;
+  config: OrgConfig;
+  workspaceDir: string;
+  protectedFiles: string[];
+  models: Model[];
+  names: string[];
+  byName: Map<string, Model>;
+  budget: Budget;
+  sessionId: string;
+  state: { mode: RoomMode; history: RoomMessage[] };
+  /** Said once the room is open: a resumed session whose transcript had lines that could not be used. */
+  damagedNotice?: string;
+};
+
+/** The personas, their models and the session (new or resumed) a room starts from. */
+function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   const { config, workspaceDir } = options;
-  const sessionsDir = options.sessionsDir ?? join(workspaceDir, SESSIONS_DIR);
   // Replies in file mode never go over org's config file (the default name, and the file actually read).
   const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
-  const models: Model[] = config.personas.map((persona) =>
-    createModel(persona, options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
-  );
-  const names = models.map((model) => model.name);
+  const models: Model[] = config.personas.map((persona) => createModel(persona, options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}));
   const byName = new Map(models.map((model) => [model.name, model]));
-  const slotsFor = options.serverSlots ?? serverSlots(config);
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
+  const start = startSession({
+    config,
+    workspaceDir,
+    sessionsDir,
+    protectedFiles,
+    byName,
+    budget,
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    ...(options.history ? { history: options.history } : {}),
+  });
+  const core = { options, config, workspaceDir, protectedFiles, models, names: models.map((model) => model.name), byName, budget };
+  return { ...core, sessionId: start.sessionId, state: { mode: start.mode, history: start.history }, ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}) };
+}
 
-  let sessionId: string;
-  let mode: RoomMode;
-  let history: RoomMessage[] = [];
-  let damagedNotice: string | undefined;
-  if (options.resume !== undefined) {
-    ensurePrivateDir(sessionsDir);
-    sessionId = resolveSessionId(sessionsDir, options.resume);
-    const restored = resume(sessionsDir, sessionId);
-    history = restored.history;
-    if (restored.damagedLines > 0) damagedNotice = describeDamage(sessionId, restored.damagedLines, restored.damagedLineNumbers);
-    for (const [persona, model] of Object.entries(restored.models)) {
-      const found = byName.get(persona);
-      if (found) {
-        found.modelId = model;
-        found.modelSource = "/use (earlier in this session)";
-      }
-    }
-    budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });
-    try {
-      mode = parseRoomMode(restored.mode, names, workspaceDir, protectedFiles);
-    } catch {
-      mode = { kind: "group" }; // the config changed since (a persona is gone): fall back rather than refuse to resume
-    }
-  } else {
-    sessionId = newSessionId();
-    history = [...(options.history ?? [])];
-    try {
-      mode = parseRoomMode(config.mode, names, workspaceDir, protectedFiles);
-    } catch (error) {
-      if (!(error instanceof RoomModeError)) throw error;
-      const file = config.source ?? "the configuration";
-      throw new OrgConfigError(`${file}, key mode: ${error.message}`, file, undefined, "mode");
-    }
-  }
-  // Memory indexes each line once it is written; whatever goes wrong there is said once, never thrown.
-  let memoryFailed = false;
-  const memory = options.memory;
-  const onLine = memory
-    ? (line: TranscriptLine) => {
-        let said: string[] = [];
-        try {
-          memory.index(sessionId, line);
-          said = memory.takeNotices();
-        } catch (error) {
-          if (!memoryFailed) {
-            said = [
-              `memory could not index this session (${error instanceof Error ? error.message : String(error)}); the transcript keeps every event, and 'org memory rebuild' indexes it again.`,
-            ];
-          }
-          memoryFailed = true;
-        }
-        if (said.length > 0) queueMicrotask(() => said.forEach((message) => emit({ type: "notice", reason: "memory", message })));
-      }
-    : undefined;
-  const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode: formatRoomMode(mode) }, onLine ? { onLine } : {});
-  const closing = new AbortController();
-  const turns = new Set<Promise<unknown>>();
-  const personaQueues = new Map<string, Promise<void>>();
-  let closed = false;
-  let counter = 0;
-
-  // The one chokepoint (invariant 11): whatever a model or server said is redacted before anyone sees it.
-  const redactor = new EventRedactor(config.secrets);
+/**
+ * The room's events: the one chokepoint (invariant 11) where whatever a model or server said is redacted before
+ * anyone sees it, then appended to the transcript (which memory indexes) and handed to the listener.
+ */
+function roomEvents(core: RoomCore, sessionsDir: string) {
+  const redactor = new EventRedactor(core.config.secrets);
   const deliver = (event: RoomEvent) => {
     transcript.append(event);
     try {
-      options.onEvent(event);
+      core.options.onEvent(event);
     } catch {
       // A broken listener must not break the room; the transcript still has the event.
     }
@@ -207,169 +158,112 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const emit = (event: RoomEvent) => {
     for (const safe of redactor.pass(event)) deliver(safe);
   };
-
-  // Said once the room is open: a resumed session whose transcript had lines that could not be used.
-  if (damagedNotice !== undefined) emit({ type: "notice", reason: "damaged-transcript", message: damagedNotice });
-
-  const setMode = (next: string, by = "user") => {
-    mode = parseRoomMode(next, names, workspaceDir, protectedFiles);
-    emit({ type: "mode", mode: formatRoomMode(mode), by });
+  const memory = core.options.memory;
+  const onLine = memory ? memoryIndexer(memory, core.sessionId, (message) => emit({ type: "notice", reason: "memory", message })) : undefined;
+  const header = { personas: core.names, mode: formatRoomMode(core.state.mode) };
+  const transcript = Transcript.open(sessionsDir, core.sessionId, header, onLine ? { onLine } : {});
+  return {
+    emit,
+    transcript,
+    close() {
+      for (const held of redactor.flush<RoomEvent>()) deliver(held);
+      transcript.close();
+    },
   };
+}
+
+/** The built-in tools by name, with the room's own `chat_mode`; and what a persona's policy lets it use of them. */
+function roomTools(core: RoomCore, setMode: (next: string, by?: string) => void) {
   const modeHandle = {
     get mode() {
-      return formatRoomMode(mode);
+      return formatRoomMode(core.state.mode);
     },
-    personas: names,
+    personas: core.names,
     setMode,
   };
   const builtins = new Map<string, AnyTool>();
-  for (const tool of options.tools) builtins.set(tool.name, tool);
+  // The first tool of a name wins: a promoted tool named like a built-in never takes its place.
+  for (const tool of core.options.tools) if (!builtins.has(tool.name)) builtins.set(tool.name, tool);
   builtins.set("chat_mode", chatModeTool(modeHandle));
-
-  const offeredTools = (model: Model) =>
+  const offered = (model: Model) =>
     Object.entries(model.toolPolicy)
       .filter(([name, policy]) => policy !== "deny" && builtins.has(name))
       .map(([name]) => name);
-
-  const heardByFor = (speaker: string, mentions: string[]) => {
-    if (mode.kind === "direct") return [...new Set([mode.persona, ...mentions, ...(speaker === "user" ? [] : [speaker])])];
-    return [...names];
+  const forModel = (model: Model) => {
+    const tools = new Map<string, AnyTool>();
+    for (const name of offered(model)) {
+      const tool = builtins.get(name);
+      if (tool) tools.set(name, tool);
+    }
+    return tools;
   };
+  return { builtins, offered, forModel };
+}
 
-  /**
-   * What a persona answers from: the room up to the message it answers, with that message last. Replies
-   * that others gave meanwhile stay out (a queued persona answers the same thing as one that streamed at
-   * once); its own later replies stay in, before the message, so it does not repeat itself.
-   */
-  function contextFor(persona: string, trigger: RoomMessage): RoomMessage[] {
-    const index = history.indexOf(trigger);
-    if (index === -1) return history;
-    const own = history.slice(index + 1).filter((message) => message.from === persona);
-    return [...history.slice(0, index), ...own, trigger];
-  }
+/** Who hears a message: in direct mode the persona, whoever is named and the speaker; else everyone. */
+function heardBy(core: RoomCore, speaker: string, mentions: string[]): string[] {
+  const { mode } = core.state;
+  if (mode.kind === "direct") return [...new Set([mode.persona, ...mentions, ...(speaker === "user" ? [] : [speaker])])];
+  return [...core.names];
+}
 
-  const replyRoom: ReplyRoom = {
-    emit: (event) => emit(event),
-    mode: () => mode,
-    names,
-    workspaceDir,
-    protectedFiles,
+/**
+ * What a persona answers from: the room up to the message it answers, with that message last. Replies
+ * that others gave meanwhile stay out (a queued persona answers the same thing as one that streamed at
+ * once); its own later replies stay in, before the message, so it does not repeat itself.
+ */
+function contextFor(history: RoomMessage[], persona: string, trigger: RoomMessage): RoomMessage[] {
+  const index = history.indexOf(trigger);
+  if (index === -1) return history;
+  const own = history.slice(index + 1).filter((message) => message.from === persona);
+  return [...history.slice(0, index), ...own, trigger];
+}
+
+/** What a reply needs of the room (run-reply.ts). */
+function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: ReturnType<typeof roomTools>): ReplyRoom {
+  const { config, options } = core;
+  return {
+    emit,
+    mode: () => core.state.mode,
+    names: core.names,
+    workspaceDir: core.workspaceDir,
+    protectedFiles: core.protectedFiles,
     secrets: config.secrets,
-    sessionId,
+    sessionId: core.sessionId,
     limits: config.limits,
-    budget,
+    budget: core.budget,
     authorization: (baseUrl) => authorizationFor(config, baseUrl),
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.approve ? { approve: options.approve } : {}),
-    slots: slotsFor,
-    tools: (model) => new Map(offeredTools(model).map((name) => [name, builtins.get(name) as AnyTool])),
+    slots: options.serverSlots ?? serverSlots(config),
+    tools: tools.forModel,
     ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
-    context: contextFor,
-    heardBy: heardByFor,
-    record: (message) => history.push(message),
+    context: (persona, trigger) => contextFor(core.state.history, persona, trigger),
+    heardBy: (speaker, mentions) => heardBy(core, speaker, mentions),
+    record: (message) => core.state.history.push(message),
   };
+}
 
-  // Per persona message of this session: the code policy its hops run under (invariant 12).
-  const ceilings = new WeakMap<RoomMessage, DecidingPolicy>();
-  const codePolicy = (persona: string): DecidingPolicy =>
-    codePolicyOf(persona, byName.get(persona)?.toolPolicy ?? {}, (tool) => builtins.get(tool)?.runsCode ?? false);
-
-  function schedule(turn: Turn, persona: string, hop: number, trigger: RoomMessage): void {
-    if (hop > config.limits.hopsPerMessage) {
-      emit({
-        type: "notice",
-        persona,
-        reason: "hop-limit",
-        message: `${trigger.from} asked ${persona}, but this message already went ${config.limits.hopsPerMessage} hops between personas (limits.hopsPerMessage); ${persona} stays quiet until the user speaks.`,
-      });
-      return;
-    }
-    const replies = turn.repliesBy.get(persona) ?? 0;
-    if (replies >= config.limits.repliesInARow) {
-      emit({
-        type: "notice",
-        persona,
-        reason: "replies-in-a-row",
-        message: `${persona} already replied ${replies} times since the user spoke (limits.repliesInARow); it waits for the user.`,
-      });
-      return;
-    }
-    turn.repliesBy.set(persona, replies + 1);
-    const model = byName.get(persona) as Model;
-    const replyId = `${turn.turnId}-${persona}-${replies}`;
-    // One reply at a time per persona, so each reply's context has the persona's previous one.
-    const previous = personaQueues.get(persona) ?? Promise.resolve();
-    const task = previous
-      .then(async () => {
-        const ceiling = trigger.from === "user" ? undefined : (ceilings.get(trigger) ?? codePolicy(trigger.from));
-        const message = await runReply(replyRoom, turn, model, hop, trigger, replyId, ceiling);
-        // What this reply asks of others runs under its own code policy, and never above what asked it.
-        ceilings.set(message, ceiling ? stricterDeciding(ceiling, codePolicy(persona)) : codePolicy(persona));
-        turn.messages.push(message);
-        for (const next of message.addressed) schedule(turn, next, hop + 1, message);
-      })
-      .finally(() => turn.pending.delete(task));
-    personaQueues.set(persona, task.catch(() => {}));
-    turn.pending.add(task);
-  }
-
-  async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
-    if (closed) throw new Error("the room is closed; open a new one to go on.");
-    // The credential guard: what looks like a key goes to the models only when the user chose so, and
-    // never into the transcript or memory.
-    const scan = scanForSecrets(typed, config.secrets);
-    const asWritten = scan.kinds.length > 0 && sendOptions.credentials === "as-written";
-    const text = scan.redacted;
-    counter += 1;
-    const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
-    const mentions = findMentions(text, names);
-    const audience = mode.kind === "direct" ? [mode.persona] : [...names];
-    // A misspelt @name addresses nobody: the message goes where it would have gone without it, and the user is told.
-    const addressed = mentions.length > 0 ? mentions : audience;
-    const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
-    const turn: Turn = {
-      turnId,
-      signal,
-      repliesBy: new Map(),
-      pending: new Set(),
-      stats: {},
-      messages: [],
-      errors: [],
-      toolTime: new ToolTimeBudget(config.limits.toolSecondsPerTurn),
-      incomplete: [],
-    };
-    emit({ type: "turn-start", turnId, text, mode: formatRoomMode(mode), addressed });
-    if (scan.kinds.length > 0) {
-      const what = `your message held what looks like ${listed(scan.kinds)}`;
-      emit({
-        type: "notice",
-        reason: "credential-guard",
-        message: asWritten
-          ? `${what}; it went to the personas as written, as you chose. The transcript and memory keep it redacted.`
-          : `${what}; it went to the personas redacted, with ${REDACTED} in its place.`,
-      });
-    }
-    for (const unknown of unknownMentions(text, names)) {
-      const hint = unknown.closest ? ` Did you mean @${unknown.closest}?` : ` Personas: ${names.join(", ")}.`;
-      emit({
-        type: "notice",
-        reason: "unknown-persona",
-        message: `there is no persona "@${unknown.name}"; the message went to ${addressed.join(", ")}.${hint}`,
-      });
-    }
-    const userMessage: RoomMessage = {
-      id: `${turnId}-user`,
-      turnId,
-      from: "user",
-      text: asWritten ? typed : text,
-      time: new Date().toISOString(),
-      heardBy: heardByFor("user", mentions),
-      addressed,
-    };
-    history.push(userMessage);
-    turn.messages.push(userMessage);
-    emit({ type: "message", message: { ...userMessage, text } });
-    for (const persona of addressed) schedule(turn, persona, 0, userMessage);
+/** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
+export async function openRoom(options: RoomOptions): Promise<Room> {
+  const sessionsDir = options.sessionsDir ?? join(options.workspaceDir, SESSIONS_DIR);
+  const core = roomCore(options, sessionsDir);
+  const { config, names, byName, sessionId, state } = core;
+  const events = roomEvents(core, sessionsDir);
+  const { emit } = events;
+  if (core.damagedNotice !== undefined) emit({ type: "notice", reason: "damaged-transcript", message: core.damagedNotice });
+  const setMode = (next: string, by = "user") => {
+    state.mode = parseRoomMode(next, names, core.workspaceDir, core.protectedFiles);
+    emit({ type: "mode", mode: formatRoomMode(state.mode), by });
+  };
+  const tools = roomTools(core, setMode);
+  const replyRoom = replyRoomOf(core, emit, tools);
+  const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
+  const closing = new AbortController();
+  const turns = new Set<Promise<unknown>>();
+  let closed = false;
+  let counter = 0;
+  const settle = async (turn: Turn) => {
     const running = (async () => {
       while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
     })();
@@ -379,39 +273,34 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     } finally {
       turns.delete(running);
     }
-    const ok = turn.errors.length === 0;
-    emit({ type: "turn-end", turnId, ok, stats: turn.stats, ...(turn.incomplete.length > 0 ? { incomplete: turn.incomplete } : {}) });
-    const errors = turn.errors.map((error) => ({ ...error, message: redact(error.message, config.secrets) }));
-    return { turnId, ok, messages: turn.messages, stats: turn.stats, errors, incomplete: turn.incomplete };
-  }
+  };
+  const turnRoom = { config, names, sessionId, mode: () => state.mode, emit, heardBy: (speaker: string, mentions: string[]) => heardBy(core, speaker, mentions), record: (message: RoomMessage) => state.history.push(message), schedule, settle };
 
-  async function useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
-    const model = byName.get(persona);
-    if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-    await switchModel(model, modelId, { signal, authorization: authorizationFor(config, model.baseUrl), emit });
+  async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
+    if (closed) throw new Error("the room is closed; open a new one to go on.");
+    counter += 1;
+    const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
+    const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
+    return sendTurn(turnRoom, typed, turnId, signal, sendOptions.credentials);
   }
 
   return {
     sessionId,
     get mode() {
-      return mode;
+      return state.mode;
     },
-    transcriptPath: transcript.path,
-    personas: () =>
-      models.map((model) => ({
-        name: model.name,
-        kind: model.kind,
-        model: model.modelId,
-        baseUrl: model.baseUrl,
-        tools: offeredTools(model),
-        ...(model.color ? { color: model.color } : {}),
-      })),
+    transcriptPath: events.transcript.path,
+    personas: () => core.models.map((model) => personaInfo(model, tools.offered(model))),
     send,
     setMode: (next: string) => setMode(next, "user"),
-    useModel,
-    history: () => [...history],
+    async useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
+      const model = byName.get(persona);
+      if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
+      await switchModel(model, modelId, { signal, authorization: authorizationFor(config, model.baseUrl), emit });
+    },
+    history: () => [...state.history],
     clear() {
-      history = [];
+      state.history = [];
       emit({ type: "cleared" });
     },
     async close() {
@@ -419,19 +308,20 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       closed = true;
       closing.abort(new Error("the room was closed"));
       await Promise.allSettled([...turns]);
-      for (const held of redactor.flush<RoomEvent>()) deliver(held);
-      transcript.close();
+      events.close();
     },
   };
 }
 
-/** "a, b and c". */
-function listed(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
-}
-
-/** What the user is told when a resumed transcript had damaged lines: how many, and where (capped). */
-function describeDamage(sessionId: string, count: number, lineNumbers: number[]): string {
-  const where = lineNumbers.length < count ? `${lineNumbers.join(", ")} and ${count - lineNumbers.length} more` : lineNumbers.join(", ");
-  return `${count} damaged line${count === 1 ? "" : "s"} of session ${sessionId}'s transcript ${count === 1 ? "was" : "were"} skipped (line${count === 1 ? "" : "s"} ${where}); what ${count === 1 ? "it" : "they"} held is missing from the history. A crash mid-write damages at most the last line; more means the file was edited.`;
+/** A persona as `personas()` shows it: its model, server, and the tools it is offered with their policies. */
+function personaInfo(model: Model, tools: string[]): PersonaInfo {
+  return {
+    name: model.name,
+    kind: model.kind,
+    model: model.modelId,
+    baseUrl: model.baseUrl,
+    tools,
+    policies: Object.fromEntries(tools.map((name) => [name, model.toolPolicy[name] === "allow" ? "allow" : "ask"])),
+    ...(model.color ? { color: model.color } : {}),
+  };
 }

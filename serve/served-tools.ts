@@ -1,7 +1,7 @@
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
-import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
+import { type GeneratedRoomTool, promotedRoomTools } from "../assembly/room-tools.ts";
 
 /** Where a served tool comes from. */
 export type ToolOrigin = "built-in" | "generated";
@@ -29,7 +29,7 @@ const GENERATED_PREFIX = `${GENERATED_TOOLS_DIR}/`;
  */
 export class ServedTools {
   #state: CheckoutState;
-  #generated: AnyTool[] = [];
+  #generated: GeneratedRoomTool[] = [];
   #problems: { name: string; problem: string }[] = [];
   #restartNeeded: string | undefined;
   #reloading: Promise<ReloadResult> | undefined;
@@ -42,12 +42,16 @@ export class ServedTools {
     readonly builtIns: readonly AnyTool[],
     readonly git: RepoGit | undefined,
     state: CheckoutState,
+    readonly workspaceDir: string,
   ) {
     this.#state = state;
   }
 
-  /** Reads the checkout's commit, branch and generated tools. A folder that is not a git checkout has no commit. */
-  static async open(checkoutDir: string, builtIns: readonly AnyTool[]): Promise<ServedTools> {
+  /**
+   * Reads the checkout's commit and branch, and the generated tools of the workspace (first) and the checkout,
+   * as chat reads them. A folder that is not a git checkout has no commit.
+   */
+  static async open(checkoutDir: string, builtIns: readonly AnyTool[], workspaceDir = checkoutDir): Promise<ServedTools> {
     let git: RepoGit | undefined;
     try {
       git = new RepoGit(checkoutDir);
@@ -55,7 +59,7 @@ export class ServedTools {
     } catch {
       git = undefined;
     }
-    const served = new ServedTools(checkoutDir, builtIns, git, await checkoutState(git));
+    const served = new ServedTools(checkoutDir, builtIns, git, await checkoutState(git), workspaceDir);
     served.#load();
     return served;
   }
@@ -82,12 +86,17 @@ export class ServedTools {
   all(): { tool: AnyTool; origin: ToolOrigin }[] {
     return [
       ...this.builtIns.map((tool) => ({ tool, origin: "built-in" as const })),
-      ...this.#generated.map((tool) => ({ tool, origin: "generated" as const })),
+      ...this.#generated.map(({ tool }) => ({ tool, origin: "generated" as const })),
     ];
   }
 
   /** The generated tools offered now. */
   generated(): readonly AnyTool[] {
+    return this.#generated.map(({ tool }) => tool);
+  }
+
+  /** The generated tools offered now, each with the workspace or checkout it is read from. */
+  generatedEntries(): readonly GeneratedRoomTool[] {
     return this.#generated;
   }
 
@@ -97,17 +106,13 @@ export class ServedTools {
   }
 
   #load(): void {
-    const problems: { name: string; problem: string }[] = [];
-    const reserved = new Set(this.builtIns.map((tool) => tool.name));
-    const promoted = promotedToolsIn(this.checkoutDir, (name, problem) => problems.push({ name, problem }));
-    for (const tool of promoted) if (reserved.has(tool.name)) problems.push({ name: tool.name, problem: "a built-in tool has this name" });
-    const set = { tools: promoted.filter((tool) => !reserved.has(tool.name)).map(promotedToolAsTool), problems };
+    const { generated, problems } = promotedRoomTools([this.workspaceDir, this.checkoutDir], this.builtIns.map((tool) => tool.name));
     // Rooms are reopened only when what they could be offered changed.
-    const signature = `${this.#state.commit} ${set.tools.map((tool) => tool.name).join(",")}`;
+    const signature = `${this.#state.commit} ${generated.map(({ tool }) => tool.name).join(",")}`;
     if (signature !== this.#signature) this.#generation += 1;
     this.#signature = signature;
-    this.#generated = set.tools;
-    this.#problems = set.problems;
+    this.#generated = generated;
+    this.#problems = problems;
   }
 
   /** Takes the checkout's HEAD if only tools/generated/ changed since the loaded commit; one reload at a time. */
@@ -119,7 +124,7 @@ export class ServedTools {
   }
 
   async #reload(): Promise<ReloadResult> {
-    const before = new Set(this.#generated.map((tool) => tool.name));
+    const before = new Set(this.#generated.map(({ tool }) => tool.name));
     const previousCommit = this.#state.commit;
     const next = await checkoutState(this.git);
     const outside = previousCommit && next.commit && previousCommit !== next.commit ? await this.#changedOutsideTools(previousCommit, next.commit) : [];
@@ -131,7 +136,7 @@ export class ServedTools {
     this.#restartNeeded = undefined;
     this.#state = next;
     this.#load();
-    const after = new Set(this.#generated.map((tool) => tool.name));
+    const after = new Set(this.#generated.map(({ tool }) => tool.name));
     return {
       reloaded: true,
       previousCommit,

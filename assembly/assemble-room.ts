@@ -1,0 +1,129 @@
+import type { OrgConfig } from "../config/org-config.ts";
+import type { MemoryStore } from "../memory/memory-store.ts";
+import type { ToolsmithJob } from "../models/toolsmith-model.ts";
+import type { Embedder } from "../registry/ollama-embedder.ts";
+import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
+import type { RoomOptions, TranscriptIndex } from "../room/room.ts";
+import type { TurnToolChoice } from "../room/turn-tool-choice.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
+import { offerToAgents } from "../generated-tools/promoted-tools.ts";
+import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
+
+// The one place a room is put together: chat, serve (sessions, jobs, the OpenAI route) and demo open their
+// rooms from what this file hands them, so they offer the same tools under the same policies.
+
+/** What every room of one entry point shares: the tools, the per-turn choice among them, the toolsmith, memory. */
+export type RoomParts = {
+  config: OrgConfig;
+  workspaceDir: string;
+  builtIns: readonly AnyTool[];
+  generated: readonly GeneratedRoomTool[];
+  toolChoice?: TurnToolChoice;
+  toolsmithJob?: ToolsmithJob;
+  memory?: TranscriptIndex;
+};
+
+/** What differs between two rooms of one entry point: who listens, who approves, the session to resume. */
+export type RoomExtras = Omit<RoomOptions, "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory">;
+
+/** openRoom's options: the parts' tools, with the promoted ones offered to agent personas ("ask" unless the config says). */
+export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
+  const names = parts.generated.map((entry) => entry.tool.name);
+  return {
+    ...extras,
+    config: { ...parts.config, personas: offerToAgents(parts.config.personas, names) },
+    workspaceDir: parts.workspaceDir,
+    tools: [...parts.builtIns, ...parts.generated.map((entry) => entry.tool)],
+    ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
+    ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
+    ...(parts.memory ? { memory: parts.memory } : {}),
+  };
+}
+
+/**
+ * Per-turn tool choice over the promoted tools when they are more than `limits.generatedToolsPerTurn` (the
+ * registry of `checkoutDir` ranks them); undefined when all fit or the index cannot be opened. Its notices go to `notify`.
+ */
+export async function openToolChoice(options: {
+  config: OrgConfig;
+  checkoutDir: string;
+  generated: readonly GeneratedRoomTool[];
+  embedder?: Embedder;
+  notify: (line: string) => void;
+  signal?: AbortSignal;
+}): Promise<{ choice: TurnToolChoice; close(): void } | undefined> {
+  let opened: Awaited<ReturnType<typeof openTurnToolChoice>>;
+  try {
+    opened = await openTurnToolChoice({
+      repoDir: options.checkoutDir,
+      generated: options.generated.map((entry) => entry.tool.name),
+      perTurn: options.config.limits.generatedToolsPerTurn,
+      ...(options.embedder ? { embedder: options.embedder } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    // Without the registry every allowed tool is offered, as with few tools: the room still opens.
+    options.notify(`registry: could not open the tool index (${error instanceof Error ? error.message : String(error)}); every allowed tool is offered instead; the next start tries again.`);
+    return undefined;
+  }
+  for (const notice of opened?.notices ?? []) options.notify(`registry: ${notice}`);
+  return opened ? { choice: opened.choice, close: () => opened.close() } : undefined;
+}
+
+export type RoomAssemblyOptions = {
+  config: OrgConfig;
+  /** Where `.org/` lives; its `tools/generated/` is read first. */
+  workspaceDir: string;
+  /** org's checkout: its promoted tools, its registry, and (unless `toolsmith.repoDir` says) the toolsmith's branches. */
+  checkoutDir: string;
+  /** Where the toolsmith lands candidates and how its try-it hint starts org; false: no toolsmith job. */
+  toolsmith?: { repoDir?: string; hintRepo?: string; invocation?: string } | false;
+  memory?: MemoryStore;
+  embedder?: Embedder;
+  /** Said once, for a person: skipped tools, registry notices. */
+  notify: (line: string) => void;
+  signal?: AbortSignal;
+};
+
+export type RoomAssembly = RoomParts & {
+  problems: readonly ToolProblem[];
+  /** openRoom's options for one room of this entry point. */
+  options(extras: RoomExtras): RoomOptions;
+  close(): void;
+};
+
+/** Everything a room is opened with, from one config, workspace and checkout. */
+export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAssembly> {
+  const { config, workspaceDir, checkoutDir, memory, embedder } = options;
+  const builtIns = builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) });
+  const { generated, problems } = promotedRoomTools([workspaceDir, checkoutDir], builtIns.map((tool) => tool.name));
+  for (const problem of problems) options.notify(`skipping generated tool ${problem.name}: ${problem.problem}`);
+  const choice = await openToolChoice({ config, checkoutDir, generated, notify: options.notify, ...(embedder ? { embedder } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const smith = options.toolsmith === false ? undefined : (options.toolsmith ?? {});
+  const parts: RoomParts = {
+    config,
+    workspaceDir,
+    builtIns,
+    generated,
+    ...(choice ? { toolChoice: choice.choice } : {}),
+    ...(smith
+      ? {
+          toolsmithJob: toolsmithJob({
+            repoDir: smith.repoDir ?? checkoutDir,
+            settings: config.toolsmith,
+            ...(smith.hintRepo !== undefined ? { hintRepo: smith.hintRepo } : {}),
+            ...(smith.invocation !== undefined ? { invocation: smith.invocation } : {}),
+          }),
+        }
+      : {}),
+    ...(memory ? { memory } : {}),
+  };
+  return { ...parts, problems, options: (extras) => roomOptions(parts, extras), close: () => choice?.close() };
+}
+
+/** Each persona's policy per tool in a room of these parts: what it may run, what it would ask, what it may not. */
+export function roomPolicies(parts: RoomParts): { name: string; tools: Record<string, string> }[] {
+  const names = parts.generated.map((entry) => entry.tool.name);
+  return offerToAgents(parts.config.personas, names).map((persona) => ({ name: persona.name, tools: { ...persona.tools } }));
+}

@@ -1,0 +1,49 @@
+import type { OrgConfig } from "../config/org-config.ts";
+import { BUILTIN_TOOL_NAMES } from "../config/tool-names.ts";
+import { memorySaveTool } from "../memory/memory-save-tool.ts";
+import { memorySearchTool } from "../memory/memory-search-tool.ts";
+import type { MemoryStore } from "../memory/memory-store.ts";
+import type { Embedder } from "../registry/ollama-embedder.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
+import { webFetchTool } from "../tools/web-fetch.ts";
+import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
+import { workflowRun } from "../workflows/workflow-run-tool.ts";
+
+/** A generated tool folder that is not offered, and why. */
+export type ToolProblem = { name: string; problem: string };
+
+/** A promoted tool offered to the room, and the workspace or checkout it was read from. */
+export type GeneratedRoomTool = { tool: AnyTool; root: string };
+
+/** Names no generated tool may take: the built-ins, and the tools the room or the registry add themselves. */
+export const RESERVED_TOOL_NAMES: ReadonlySet<string> = new Set([...BUILTIN_TOOL_NAMES, "build_tool", "find_tool"]);
+
+/** The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory. */
+export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder }): AnyTool[] {
+  const { memory } = options;
+  const memoryTools = memory ? [memorySearchTool(memory, options.embedder), memorySaveTool(memory)] : [];
+  return [sh, pythonRun, workflowRun, webFetchTool({ network: options.config.network }), ...memoryTools];
+}
+
+/**
+ * The promoted tools of each root (the workspace first, then org's checkout, as workflows read them). A tool
+ * named like a built-in is refused, never offered in its place; a name a root before it has is skipped.
+ */
+export function promotedRoomTools(roots: readonly string[], reserved: Iterable<string> = []): { generated: GeneratedRoomTool[]; problems: ToolProblem[] } {
+  const refused = new Set([...RESERVED_TOOL_NAMES, ...reserved]);
+  const generated: GeneratedRoomTool[] = [];
+  const problems: ToolProblem[] = [];
+  const taken = new Set<string>();
+  for (const root of new Set(roots)) {
+    for (const tool of promotedToolsIn(root, (name, problem) => problems.push({ name, problem }))) {
+      if (refused.has(tool.name)) problems.push({ name: tool.name, problem: "a built-in tool has this name; it is not offered" });
+      else if (!taken.has(tool.name)) {
+        taken.add(tool.name);
+        generated.push({ tool: promotedToolAsTool(tool), root });
+      }
+    }
+  }
+  return { generated, problems };
+}

@@ -1,0 +1,44 @@
+import { afterEach, expect, test } from "bun:test";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig, OrgConfigError } from "../config/org-config.ts";
+import { createModel } from "../models/create-model.ts";
+import { Budget } from "../security/budget.ts";
+import { startSession } from "./open-session.ts";
+import { Transcript } from "./transcript.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(mode?: string) {
+  const workspaceDir = mkdtempSync(join(tmpdir(), "org-session-"));
+  dirs.push(workspaceDir);
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
+  if (mode !== undefined) config.mode = mode;
+  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona)]));
+  return { config, workspaceDir, sessionsDir: join(workspaceDir, "sessions"), protectedFiles: ["org.config.json"], byName, budget: new Budget({}) };
+}
+
+test("a new session starts in the config's mode with the history it is given; a bad mode is the config's error", () => {
+  const options = setup("direct:python");
+  const started = startSession({ ...options, history: [] });
+  expect(started.mode).toEqual({ kind: "direct", persona: "python" });
+  expect(started.history).toEqual([]);
+  expect(started.damagedNotice).toBeUndefined();
+  expect(() => startSession(setup("direct:nobody"))).toThrow(OrgConfigError);
+});
+
+test("a resumed session gets its mode back, and a damaged line is counted in a notice", () => {
+  const options = setup();
+  const transcript = Transcript.open(options.sessionsDir, "20261123-120000-abcdef", { personas: [...options.byName.keys()], mode: "group" });
+  transcript.append({ type: "mode", mode: "direct:agent", by: "user" });
+  transcript.close();
+  appendFileSync(join(options.sessionsDir, "20261123-120000-abcdef.jsonl"), "{not json\n");
+  const resumed = startSession({ ...options, resume: true });
+  expect(resumed.sessionId).toBe("20261123-120000-abcdef");
+  expect(resumed.mode).toEqual({ kind: "direct", persona: "agent" });
+  expect(resumed.damagedNotice).toContain("1 damaged line of session 20261123-120000-abcdef");
+});

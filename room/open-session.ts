@@ -1,0 +1,69 @@
+import { type OrgConfig, OrgConfigError } from "../config/org-config.ts";
+import type { Model } from "../models/model.ts";
+import type { RoomMessage } from "../models/room-message.ts";
+import type { Budget } from "../security/budget.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
+import { parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
+import { newSessionId, resolveSessionId, resume } from "./transcript.ts";
+
+/** Where a room starts: its session, mode and earlier conversation, and what a resumed transcript lost. */
+export type SessionStart = { sessionId: string; mode: RoomMode; history: RoomMessage[]; damagedNotice?: string };
+
+export type SessionStartOptions = {
+  config: OrgConfig;
+  workspaceDir: string;
+  sessionsDir: string;
+  protectedFiles: string[];
+  /** The room's models by persona name: a resumed session's `/use` choices are put back on them. */
+  byName: ReadonlyMap<string, Model>;
+  /** The session's token budget: a resumed session's tokens count against it. */
+  budget: Budget;
+  resume?: string | true;
+  history?: RoomMessage[];
+};
+
+/** A resumed session from its transcript, or a new one in the config's mode (a bad mode is the config's error). */
+export function startSession(options: SessionStartOptions): SessionStart {
+  return options.resume !== undefined ? resumeSession(options, options.resume) : newSession(options);
+}
+
+function resumeSession(options: SessionStartOptions, which: string | true): SessionStart {
+  const { sessionsDir, byName } = options;
+  ensurePrivateDir(sessionsDir);
+  const sessionId = resolveSessionId(sessionsDir, which);
+  const restored = resume(sessionsDir, sessionId);
+  for (const [persona, model] of Object.entries(restored.models)) {
+    const found = byName.get(persona);
+    if (found) {
+      found.modelId = model;
+      found.modelSource = "/use (earlier in this session)";
+    }
+  }
+  options.budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });
+  let mode: RoomMode;
+  try {
+    mode = parseRoomMode(restored.mode, [...byName.keys()], options.workspaceDir, options.protectedFiles);
+  } catch {
+    mode = { kind: "group" }; // the config changed since (a persona is gone): fall back rather than refuse to resume
+  }
+  const damaged = restored.damagedLines > 0 ? describeDamage(sessionId, restored.damagedLines, restored.damagedLineNumbers) : undefined;
+  return { sessionId, mode, history: restored.history, ...(damaged !== undefined ? { damagedNotice: damaged } : {}) };
+}
+
+function newSession(options: SessionStartOptions): SessionStart {
+  const { config } = options;
+  try {
+    const mode = parseRoomMode(config.mode, [...options.byName.keys()], options.workspaceDir, options.protectedFiles);
+    return { sessionId: newSessionId(), mode, history: [...(options.history ?? [])] };
+  } catch (error) {
+    if (!(error instanceof RoomModeError)) throw error;
+    const file = config.source ?? "the configuration";
+    throw new OrgConfigError(`${file}, key mode: ${error.message}`, file, undefined, "mode");
+  }
+}
+
+/** What the user is told when a resumed transcript had damaged lines: how many, and where (capped). */
+export function describeDamage(sessionId: string, count: number, lineNumbers: number[]): string {
+  const where = lineNumbers.length < count ? `${lineNumbers.join(", ")} and ${count - lineNumbers.length} more` : lineNumbers.join(", ");
+  return `${count} damaged line${count === 1 ? "" : "s"} of session ${sessionId}'s transcript ${count === 1 ? "was" : "were"} skipped (line${count === 1 ? "" : "s"} ${where}); what ${count === 1 ? "it" : "they"} held is missing from the history. A crash mid-write damages at most the last line; more means the file was edited.`;
+}
