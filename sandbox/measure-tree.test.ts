@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listingSettled, measureTree, measureTreeOffThread } from "./measure-tree.ts";
+import { listingSettled, measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-measure-tree-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,8 +56,25 @@ test("stops counting once a limit is passed", () => {
 
 test("off the calling thread, the worker gives the same measure, and each of several requests its own", async () => {
   const directories = ["links", "bytes", "limit"].map((name) => join(root, name));
-  const measures = await Promise.all(directories.map((directory) => measureTreeOffThread(directory, 1 << 30, 1000)));
+  const measures = await Promise.all(directories.map((directory) => measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: 0 })));
   expect(measures).toEqual(directories.map((directory) => measureTree(directory, 1 << 30, 1000)));
+});
+
+test("a small tree is measured on the calling thread at once, a larger one gives the same measure off it", async () => {
+  const directory = fixture("inline");
+  for (let file = 0; file < 30; file += 1) writeFileSync(join(directory, `f${file}`), "x");
+  const whole = measureTree(directory, 1 << 30, 1000);
+  let settled: TreeMeasure | undefined;
+  const small = measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: whole.entries });
+  small.then((measure) => {
+    settled = measure;
+  });
+  // Resolved already: no worker was asked, so a microtask turn is enough.
+  await Promise.resolve();
+  expect(settled).toEqual(whole);
+  expect(await measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: whole.entries - 1 })).toEqual(whole);
+  // The entry limit still stops the walk where it did.
+  expect((await measureTreeOffThread(directory, 1 << 30, 10, { inlineEntries: 256 })).entries).toBe(11);
 });
 
 describe("reusing listings of unchanged directories", () => {
