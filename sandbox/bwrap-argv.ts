@@ -97,7 +97,7 @@ function dropRootPrefix(plan: BwrapPlan): string[] {
   ];
 }
 
-/** The full command line: [unshare … setpriv …] nice [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/** The full command line: [unshare … setpriv …] nice [prlimit … env -i …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   const { limits } = plan;
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
@@ -109,8 +109,9 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
   ];
   const bwrap = [
     // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never
-    // what a shell on the way added (the drop-root prefix's sh sets PWD to org's working directory).
-    "env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`),
+    // what a shell on the way added (the drop-root prefix's sh sets PWD to org's working directory). Without that
+    // prefix nothing on the way changes the environment org spawns with, and the extra process is spared.
+    ...(plan.dropRoot ? ["env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`)] : []),
     "bwrap",
     "--unshare-all",
     ...(plan.network ? ["--share-net"] : []),
