@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listingSettled, measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
+import { listingSettled, measureTree, measureTreeOffThread } from "./measure-tree.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-measure-tree-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -60,21 +60,27 @@ test("off the calling thread, the worker gives the same measure, and each of sev
   expect(measures).toEqual(directories.map((directory) => measureTree(directory, 1 << 30, 1000)));
 });
 
-test("a small tree is measured on the calling thread at once, a larger one gives the same measure off it", async () => {
+test("before the worker is started, a small tree is measured on the calling thread at once", async () => {
   const directory = fixture("inline");
   for (let file = 0; file < 30; file += 1) writeFileSync(join(directory, `f${file}`), "x");
   const whole = measureTree(directory, 1 << 30, 1000);
-  let settled: TreeMeasure | undefined;
-  const small = measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: whole.entries });
-  small.then((measure) => {
-    settled = measure;
-  });
-  // Resolved already: no worker was asked, so a microtask turn is enough.
-  await Promise.resolve();
-  expect(settled).toEqual(whole);
-  expect(await measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: whole.entries - 1 })).toEqual(whole);
-  // The entry limit still stops the walk where it did.
-  expect((await measureTreeOffThread(directory, 1 << 30, 10, { inlineEntries: 256 })).entries).toBe(11);
+  // A fresh process, so no worker is running yet: the measure is there after one microtask turn.
+  const script = [
+    `import { measureTreeOffThread } from ${JSON.stringify(join(import.meta.dir, "measure-tree.ts"))};`,
+    "let settled;",
+    `const root = ${JSON.stringify(directory)};`,
+    `measureTreeOffThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries} }).then((measure) => { settled = measure; });`,
+    "await Promise.resolve();",
+    "const inline = settled;",
+    // One entry short of the tree: it goes to the worker, and the worker gives the same measure.
+    `const offThread = await measureTreeOffThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries - 1} });`,
+    "const limited = await measureTreeOffThread(root, 1 << 30, 10);",
+    "console.log(JSON.stringify({ inline, offThread, limitedEntries: limited.entries }));",
+  ].join("\n");
+  const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (proc.exitCode !== 0) throw new Error(stderr);
+  expect(JSON.parse(stdout)).toEqual({ inline: whole, offThread: whole, limitedEntries: 11 });
 });
 
 describe("reusing listings of unchanged directories", () => {
