@@ -55,10 +55,20 @@ export const SANDBOX_NICENESS = 5;
 
 // Run by root in the launcher's own mount namespace: a small tmpfs on the mount point, scratch bind-mounted into
 // it through the descriptor, each read-only source bind-mounted beside it, fd reopened there, then the rest.
+// The mount point is shared by every launcher, but each mounts on it only in a mount namespace of its own.
 const DROP_ROOT_SCRIPT = (fd: number) =>
   [
     "set -e",
+    // The cap on the processes of all sandboxes together (they all run as the dedicated uid), set by this shell
+    // rather than by one more process: rlimits survive the change of uid. bash and busybox call it -u, dash -p.
+    `ulimit -u ${ALL_SANDBOXES_PROCESS_CAP} 2>/dev/null || ulimit -p ${ALL_SANDBOXES_PROCESS_CAP}`,
     'm=$0; n=$1; shift',
+    // Without read-only mounts, scratch goes on the mount point itself: one process (mount) instead of three.
+    'if [ "$n" -eq 0 ]; then',
+    `  mount --bind "/proc/self/fd/${fd}" "$m"`,
+    `  exec ${fd}<"$m"`,
+    '  exec "$@"',
+    "fi",
     'mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev org-sandbox "$m"',
     'mkdir "$m/scratch"',
     `mount --bind "/proc/self/fd/${fd}" "$m/scratch"`,
@@ -90,20 +100,17 @@ function dropRootPrefix(plan: BwrapPlan): string[] {
   ];
 }
 
-/** The full command line: [unshare … setpriv …] nice [prlimit …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/** The full command line: [unshare … sh (ulimit, mounts) … setpriv …] nice [env -i …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   const { limits } = plan;
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
-  // the dedicated uid; the prlimit bounds them together (the inner prlimit bounds each one).
-  const outer = [
-    ...(plan.dropRoot ? dropRootPrefix(plan) : []),
-    "nice", "-n", String(SANDBOX_NICENESS),
-    ...(plan.dropRoot ? ["prlimit", `--nproc=${ALL_SANDBOXES_PROCESS_CAP}:${ALL_SANDBOXES_PROCESS_CAP}`, "--"] : []),
-  ];
+  // the dedicated uid; the drop-root prefix's ulimit bounds them together (the inner prlimit bounds each one).
+  const outer = [...(plan.dropRoot ? dropRootPrefix(plan) : []), "nice", "-n", String(SANDBOX_NICENESS)];
   const bwrap = [
     // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never
-    // what a shell on the way added (the drop-root prefix's sh sets PWD to org's working directory).
-    "env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`),
+    // what a shell on the way added (the drop-root prefix's sh sets PWD to org's working directory). Without that
+    // prefix nothing on the way changes the environment org spawns with, and the extra process is spared.
+    ...(plan.dropRoot ? ["env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`)] : []),
     "bwrap",
     "--unshare-all",
     ...(plan.network ? ["--share-net"] : []),

@@ -56,8 +56,31 @@ test("stops counting once a limit is passed", () => {
 
 test("off the calling thread, the worker gives the same measure, and each of several requests its own", async () => {
   const directories = ["links", "bytes", "limit"].map((name) => join(root, name));
-  const measures = await Promise.all(directories.map((directory) => measureTreeOffThread(directory, 1 << 30, 1000)));
+  const measures = await Promise.all(directories.map((directory) => measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: 0 })));
   expect(measures).toEqual(directories.map((directory) => measureTree(directory, 1 << 30, 1000)));
+});
+
+test("before the worker is started, a small tree is measured on the calling thread at once", async () => {
+  const directory = fixture("inline");
+  for (let file = 0; file < 30; file += 1) writeFileSync(join(directory, `f${file}`), "x");
+  const whole = measureTree(directory, 1 << 30, 1000);
+  // A fresh process, so no worker is running yet: the measure is there after one microtask turn.
+  const script = [
+    `import { measureTreeOffThread } from ${JSON.stringify(join(import.meta.dir, "measure-tree.ts"))};`,
+    "let settled;",
+    `const root = ${JSON.stringify(directory)};`,
+    `measureTreeOffThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries} }).then((measure) => { settled = measure; });`,
+    "await Promise.resolve();",
+    "const inline = settled;",
+    // One entry short of the tree: it goes to the worker, and the worker gives the same measure.
+    `const offThread = await measureTreeOffThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries - 1} });`,
+    "const limited = await measureTreeOffThread(root, 1 << 30, 10);",
+    "console.log(JSON.stringify({ inline, offThread, limitedEntries: limited.entries }));",
+  ].join("\n");
+  const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (proc.exitCode !== 0) throw new Error(stderr);
+  expect(JSON.parse(stdout)).toEqual({ inline: whole, offThread: whole, limitedEntries: 11 });
 });
 
 describe("reusing listings of unchanged directories", () => {

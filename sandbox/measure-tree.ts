@@ -131,6 +131,9 @@ export function measureTree(
 type Request = { id: number; root: string; maxBytes: number; maxEntries: number; reuseListings: boolean };
 type Waiter = { request: Request; worker: Worker; resolve(measure: TreeMeasure): void; deadline: ReturnType<typeof setTimeout> };
 
+/** Until its worker has started, measureTreeOffThread walks a tree of at most this many entries on the calling thread. */
+export const INLINE_WALK_ENTRIES = 256;
+
 /** A walk still running after this long is taken as stuck (a hung filesystem, a starved machine). */
 export const WALK_DEADLINE_MS = 30_000;
 
@@ -184,9 +187,17 @@ export function measureTreeOffThread(
   root: string,
   maxBytes: number,
   maxEntries: number,
-  options: { reuseListings?: boolean } = {},
+  options: { reuseListings?: boolean; inlineEntries?: number } = {},
 ): Promise<TreeMeasure> {
   const reuseListings = options.reuseListings ?? false;
+  // Until the worker is needed, a tree this small is walked here at once: starting the worker costs tens of
+  // milliseconds on a busy machine (paid by a process's first sandboxed call), more than the walk. A larger one
+  // costs at most this many lstat calls before it goes to the worker, which then takes every walk.
+  const inline = Math.min(maxEntries, options.inlineEntries ?? INLINE_WALK_ENTRIES);
+  if (inline > 0 && worker === undefined) {
+    const small = measureTree(root, maxBytes, inline, { reuseListings });
+    if (small.entries <= inline) return Promise.resolve(small);
+  }
   const request: Request = { id: nextId++, root, maxBytes, maxEntries, reuseListings };
   try {
     worker ??= startWorker();

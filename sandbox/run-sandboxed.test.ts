@@ -48,6 +48,12 @@ describe("runSandboxed", () => {
     expect(result.stdout).toBe("33\n77\n524288\n1024\n");
   });
 
+  test.if(process.getuid?.() === 0)("as root, all sandboxes together are capped at 512 processes, from bwrap on", async () => {
+    // bwrap's own process (pid 1 inside) carries the cap the launcher set before it dropped to the sandbox uid.
+    const result = await sh("grep 'Max processes' /proc/1/limits");
+    expect(result.stdout).toMatch(/^Max processes\s+512\s+512\s+processes\s*$/);
+  });
+
   test("/tmp and /dev/shm are sized tmpfs", async () => {
     const result = await sh("df -k /tmp /dev/shm | tail -n 2 | awk '{print $1, $2}'", {
       limits: { tmpBytes: 4 * 1024 * 1024, shmBytes: 2 * 1024 * 1024 },

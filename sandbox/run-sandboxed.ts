@@ -58,9 +58,19 @@ export class SandboxUnavailableError extends Error {
 }
 
 let availability: Promise<void> | undefined;
+/** A sandbox has started here: a run (or the probe) got as far as its command. */
+let confirmed = false;
+let toolsFound = false;
+/** How many sandboxes this process launched, the probe included (read by a test: a first call launches one). */
+let launches = 0;
+
+export function sandboxLaunchCount(): number {
+  return launches;
+}
 
 /** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
 export function ensureSandboxAvailable(): Promise<void> {
+  if (confirmed) return Promise.resolve();
   availability ??= probeSandbox().catch((error) => {
     availability = undefined;
     throw error;
@@ -68,13 +78,19 @@ export function ensureSandboxAvailable(): Promise<void> {
   return availability;
 }
 
-async function probeSandbox(): Promise<void> {
+function checkToolsInstalled(): void {
+  if (toolsFound) return;
   for (const tool of ["bwrap", "prlimit"]) {
     if (!Bun.which(tool, { PATH: LAUNCHER_ENV.PATH })) {
       const hint = tool === "bwrap" ? INSTALL_HINT : "Install util-linux, which provides it.";
       throw new SandboxUnavailableError(`the sandbox cannot run: ${tool} is not installed. ${hint}`);
     }
   }
+  toolsFound = true;
+}
+
+async function probeSandbox(): Promise<void> {
+  checkToolsInstalled();
   const scratch = join(sandboxSupportDir(), "probe-scratch");
   const result = await spawnSandbox({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 });
   if (result.exitCode !== 0) {
@@ -86,6 +102,7 @@ async function probeSandbox(): Promise<void> {
         INSTALL_HINT,
     );
   }
+  confirmed = true;
 }
 
 function isRoot(): boolean {
@@ -108,18 +125,26 @@ export async function runSandboxed(options: SandboxOptions): Promise<SandboxResu
   }
   checkEnvironment(options.env, options.secretValues ?? []);
   if (options.sandboxDisabled) return runUnsandboxed(options);
-  await ensureSandboxAvailable();
+  checkToolsInstalled();
   let release: () => void;
   try {
     release = await sandboxSlots.acquire({ signal: options.abortSignal });
   } catch {
     return canceledBeforeStart(); // aborted while queued: the only way acquire without a timeout rejects
   }
+  let result: SandboxResult;
   try {
-    return options.abortSignal?.aborted ? canceledBeforeStart() : await spawnSandbox(options);
+    if (options.abortSignal?.aborted) return canceledBeforeStart();
+    result = await spawnSandbox(options);
   } finally {
     release();
   }
+  // No probe before the first run (it cost a whole second sandbox): a run that succeeded proves the sandbox
+  // works; one that failed before any sandbox was known to work is checked by the probe, which throws if bwrap
+  // itself could not start, so the failure is never mistaken for the command's.
+  if (result.exitCode === 0) confirmed = true;
+  else if (!confirmed && !result.isCanceled && !result.timedOut) await ensureSandboxAvailable();
+  return result;
 }
 
 /** A run cancelled while it waited for a slot: nothing was started. */
@@ -149,6 +174,7 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
   const limits = resolveLimits(options.limits, timeoutMs);
   const dropRoot = isRoot();
   const scratch = openScratch(options.scratchDir, dropRoot);
+  launches += 1;
   try {
     const supportDir = sandboxSupportDir();
     const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
