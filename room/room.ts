@@ -184,7 +184,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
           }
           memoryFailed = true;
         }
-        if (said.length > 0) queueMicrotask(() => said.forEach((message) => emit({ type: "notice", reason: "memory", message })));
+        if (said.length > 0) {
+          queueMicrotask(() => {
+            for (const message of said) emit({ type: "notice", reason: "memory", message });
+          });
+        }
       }
     : undefined;
   const transcript = Transcript.open(sessionsDir, sessionId, { personas: names, mode: formatRoomMode(mode) }, onLine ? { onLine } : {});
