@@ -91,7 +91,7 @@ async function openStream(request: ChatRequest): Promise<Response> {
     }
     if (response?.ok) return response;
     if (response) failure = httpError(response.status, await response.text().catch(() => ""), context);
-    // biome-ignore lint: failure is assigned on every path that reaches here
+    // biome-ignore lint/style/noNonNullAssertion: failure is assigned on every path that reaches here (the catch, or a response that is not ok); TypeScript cannot follow it.
     const error = failure!;
     if (!error.retryable || attempt >= retries) throw error;
     const delayMs = retryDelay(attempt, baseDelayMs, response);

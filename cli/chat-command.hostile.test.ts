@@ -8,7 +8,6 @@ import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { terminalControlProblem } from "../testing/terminal-hostile-cases.ts";
 
-const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-once-hostile-"));
 chmodSync(workspace, 0o755);
 

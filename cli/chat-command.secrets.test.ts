@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 
-const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-secrets-"));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 

@@ -64,17 +64,17 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   expect(pane).toContain("group › how is the weather?");
 
   // A misspelt @name is held and asked about, not sent to everyone: y sends it to the persona it meant.
-  await tmux.waitFor(session, /group ›[^]*group ›/);
+  await tmux.waitFor(session, /group ›[\s\S]*group ›/);
   await tmux.type(session, "@pyhton how is the weather?");
   await tmux.keys(session, "Enter");
-  await tmux.waitFor(session, /there is no persona "@pyhton" \(did you mean @python\?\); the message is held\.[^]*\[y\]es/);
+  await tmux.waitFor(session, /there is no persona "@pyhton" \(did you mean @python\?\); the message is held\.[\s\S]*\[y\]es/);
   await tmux.type(session, "y");
   await tmux.keys(session, "Enter");
-  const held = await tmux.waitFor(session, /Enter: not sent › y\s+python\s+│ python says: 21 degrees, computed\.[^]*group › \s*$/);
+  const held = await tmux.waitFor(session, /Enter: not sent › y\s+python\s+│ python says: 21 degrees, computed\.[\s\S]*group › \s*$/);
   expect(held.split("agent says: sunny").length).toBe(2);
 
   // Slash commands work in the same pane; history survives in the workspace.
-  await tmux.waitFor(session, /group ›[^]*group ›/);
+  await tmux.waitFor(session, /group ›[\s\S]*group ›/);
   await tmux.type(session, "/mode direct:agent");
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, "direct:agent ›");
@@ -85,7 +85,7 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /agent\s+│ Once/);
   await tmux.keys(session, "C-c");
-  await tmux.waitFor(session, /stopped with Ctrl-C[^]*direct:agent ›[^]*$/);
+  await tmux.waitFor(session, /stopped with Ctrl-C[\s\S]*direct:agent ›[\s\S]*$/);
   const afterStop = await tmux.capture(session);
   expect(afterStop).not.toContain("went on and on and on.");
   // One Ctrl-C is reported once, in one wording: no error line per stopped reply.
@@ -137,21 +137,21 @@ test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies i
 
   await tmux.type(session, "please run the check");
   await tmux.keys(session, "Enter");
-  await tmux.waitFor(session, /allow\?[^]*allow\? \[y\]es \/ \[n\]o \/ \[a\]lways for sh:/);
+  await tmux.waitFor(session, /allow\?[\s\S]*allow\? \[y\]es \/ \[n\]o \/ \[a\]lways for sh:/);
   await tmux.type(session, "n");
   await tmux.keys(session, "Enter");
   const denied = await tmux.waitFor(session, /agent │ ✗ sh: the user denied the sh call/);
   expect(denied).toContain("· denied: agent may not run sh this time");
 
   // Ctrl-C at the question stops the turn, as it does while a reply streams: the model is not asked again.
-  await tmux.waitFor(session, /denied[^]*group › \s*$/);
+  await tmux.waitFor(session, /denied[\s\S]*group › \s*$/);
   const done = (text: string) => text.split("the check is done.").length - 1;
   const before = done(await tmux.capture(session));
   await tmux.type(session, "please run the check");
   await tmux.keys(session, "Enter");
-  await tmux.waitFor(session, /(allow\?[^]*){3}\[a\]lways for sh:/);
+  await tmux.waitFor(session, /(allow\?[\s\S]*){3}\[a\]lways for sh:/);
   await tmux.keys(session, "C-c");
-  const stopped = await tmux.waitFor(session, /\(stopped with Ctrl-C\) Press Ctrl-C again[^]*group › \s*$/);
+  const stopped = await tmux.waitFor(session, /\(stopped with Ctrl-C\) Press Ctrl-C again[\s\S]*group › \s*$/);
   expect(stopped).toContain("· not run: agent's sh call (interrupted)");
   await Bun.sleep(500);
   expect(done(await tmux.capture(session))).toBe(before);

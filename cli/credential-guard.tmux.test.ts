@@ -7,7 +7,6 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import { shellWord } from "../security/shell-word.ts";
 
-const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-tmux-guard-"));
 chmodSync(workspace, 0o755);
 const KEY = `ghp_${"a1B2c3D4e5F6".repeat(3)}`;
@@ -68,7 +67,7 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   await tmux.type(session, "w");
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /went to the personas as written/);
-  await tmux.waitFor(session, /agent +╰[^]*agent +╰/);
+  await tmux.waitFor(session, /agent +╰[\s\S]*agent +╰/);
   expect(userMessagesSent().at(-1)).toBe(`@agent really use ${KEY} now`);
 
   // 3. e: nothing is sent, and the message is back on the line to change.
@@ -86,7 +85,7 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   // /recall finds the earlier messages of this session in memory, redacted as they were stored.
   await tmux.type(session, "/recall deploy today");
   await tmux.keys(session, "Enter");
-  const recalled = await tmux.waitFor(session, /searched memory with full-text \(BM25\)\n[^]*deploy with \[REDACTED\] today/);
+  const recalled = await tmux.waitFor(session, /searched memory with full-text \(BM25\)\n[\s\S]*deploy with \[REDACTED\] today/);
   expect(recalled).toMatch(/ 1\. \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  session \S+  user \(message\)/);
   // /save writes the conversation under .org/transcripts/: the message sent as written is redacted there too.
   await tmux.type(session, "/save");

@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 
-const REPO = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-doctor-"));
 chmodSync(workspace, 0o755);
 const checkout = tempGitRepo("org-doctor-repo-");

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { DEFAULT_LIMITS, loadOrgConfig, parseOrgConfigText } from "../config/org-config.ts";
 import { initConfigText } from "./init-command.ts";
 
-const REPO = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-init-"));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 

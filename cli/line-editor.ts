@@ -160,22 +160,23 @@ export class LineEditor {
           reading.renderedCursorRow = 0;
           this.render();
           break;
-        case "submit":
-          this.finish({ type: "line", text: outcome.text }, "\r\n");
-          const entry = this.options.historyEntry ? this.options.historyEntry(outcome.text) : outcome.text;
-          if (reading.remember && entry.trim() && this.history.at(-1) !== entry) {
-            this.history.push(entry);
-            if (this.history.length > HISTORY_LIMIT) this.history.shift();
-            const file = this.options.historyFile;
-            if (file) {
-              this.historyWrites = this.historyWrites
-                .then(() => appendHistory(file, entry))
-                .catch((error: unknown) => {
-                  this.output.write(`(could not save input history: ${(error as Error).message})\r\n`);
-                });
+        case "submit": {
+            this.finish({ type: "line", text: outcome.text }, "\r\n");
+            const entry = this.options.historyEntry ? this.options.historyEntry(outcome.text) : outcome.text;
+            if (reading.remember && entry.trim() && this.history.at(-1) !== entry) {
+              this.history.push(entry);
+              if (this.history.length > HISTORY_LIMIT) this.history.shift();
+              const file = this.options.historyFile;
+              if (file) {
+                this.historyWrites = this.historyWrites
+                  .then(() => appendHistory(file, entry))
+                  .catch((error: unknown) => {
+                    this.output.write(`(could not save input history: ${(error as Error).message})\r\n`);
+                  });
+              }
             }
-          }
-          break;
+            break;
+        }
         case "interrupt":
           this.finish({ type: "interrupt", text: state.text }, "^C\r\n");
           break;

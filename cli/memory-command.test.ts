@@ -1,13 +1,12 @@
 import { afterAll, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 
-const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-memory-cli-"));
 chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
@@ -32,7 +31,7 @@ test("org memory: chat --once is remembered; search (text and --json), forget, r
   const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" };
   const once = await org(["chat", "--once", "@agent where does the heron gateway listen?", "--json"], env);
   expect(once.exitCode).toBe(0);
-  const sessionId = (JSON.parse(readFileSync(join(workspace, ".org", "sessions", (require("node:fs").readdirSync(join(workspace, ".org", "sessions")) as string[])[0] as string), "utf8").split("\n")[0] as string) as { sessionId: string }).sessionId;
+  const sessionId = (JSON.parse(readFileSync(join(workspace, ".org", "sessions", readdirSync(join(workspace, ".org", "sessions"))[0] as string), "utf8").split("\n")[0] as string) as { sessionId: string }).sessionId;
 
   const found = await org(["memory", "search", "heron gateway", "--json", "--limit", "5"]);
   expect(found.exitCode).toBe(0);
@@ -90,7 +89,7 @@ test("the credential guard: --once sends a pasted key redacted, says so, and no 
   expect(sent).not.toContain(OPENAI_KEY);
   expect(sent).toContain("my key is [REDACTED] please use it");
   const sessions = join(workspace, ".org", "sessions");
-  for (const file of require("node:fs").readdirSync(sessions) as string[]) expect(readFileSync(join(sessions, file), "utf8")).not.toContain(OPENAI_KEY);
+  for (const file of readdirSync(sessions)) expect(readFileSync(join(sessions, file), "utf8")).not.toContain(OPENAI_KEY);
   const search = await org(["memory", "search", "key please", "--json"]);
   expect(search.stdout).toContain("[REDACTED]");
   expect(search.stdout).not.toContain(OPENAI_KEY);

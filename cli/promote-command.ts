@@ -3,7 +3,7 @@ import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-br
 import { candidateStates } from "../git/candidate-states.ts";
 import { raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";

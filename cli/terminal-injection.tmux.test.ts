@@ -84,7 +84,7 @@ test("invariant 10: a model's OSC 0 and OSC 52 change neither the pane title nor
   expect(await title(live)).toBe(titleBefore);
   expect(await buffers()).toBe("");
 
-  await tmux.waitFor(live, /agent ╰[^]*group ›/);
+  await tmux.waitFor(live, /agent ╰[\s\S]*group ›/);
   await tmux.type(live, "/quit");
   await tmux.keys(live, "Enter");
   const ended = await tmux.waitFor(live, /--resume (\S+)/);
@@ -93,7 +93,7 @@ test("invariant 10: a model's OSC 0 and OSC 52 change neither the pane title nor
 
   const replay = uniqueSessionName("org-resume");
   await runScript("run.sh", replay, ["--config", configFile, "--resume", sessionId]);
-  const replayed = await tmux.waitFor(replay, /Resumed with[^]*group ›/);
+  const replayed = await tmux.waitFor(replay, /Resumed with[\s\S]*group ›/);
   expect(replayed).toContain(`agent: ${SHOWN}`);
   expect(await title(replay)).toBe(titleBefore);
   expect(await buffers()).toBe("");

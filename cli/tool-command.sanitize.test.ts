@@ -1,6 +1,5 @@
 import { expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { join } from "node:path";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 

@@ -8,9 +8,15 @@ test("slots go out first come, first served, up to the capacity; release is idem
   const second = await slots.acquire();
   expect(slots.isFull).toBe(true);
   const controller = new AbortController();
-  const third = slots.acquire().then((release) => (order.push("third"), release));
+  const third = slots.acquire().then((release) => {
+    order.push("third");
+    return release;
+  });
   const aborted = slots.acquire({ signal: controller.signal }).then(() => order.push("aborted"), () => order.push("left"));
-  const fourth = slots.acquire().then((release) => (order.push("fourth"), release));
+  const fourth = slots.acquire().then((release) => {
+    order.push("fourth");
+    return release;
+  });
   controller.abort(new Error("stop"));
   await aborted;
   first();

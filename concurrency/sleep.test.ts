@@ -23,8 +23,14 @@ test("a finished sleep leaves no listener on the signal", async () => {
   const signal = controller.signal;
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners += 1, add(...args))) as typeof add;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners -= 1, remove(...args))) as typeof remove;
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    listeners += 1;
+    add(...args);
+  }) as typeof add;
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    listeners -= 1;
+    remove(...args);
+  }) as typeof remove;
   for (let round = 0; round < 3; round += 1) await sleep(1, signal);
   expect(listeners).toBe(0);
 });

@@ -35,9 +35,9 @@ export function startedIsolated(execArgv: readonly string[] = process.execArgv, 
     }
   };
   if (real(cwd) !== undefined && real(cwd) === real(checkoutDir)) return true;
-  const valueOf = (flag: string) => execArgv.findLast((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  const flagValue = (flag: string) => execArgv.findLast((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
   const points = (flag: string, file: string) => {
-    const given = valueOf(flag);
+    const given = flagValue(flag);
     return given !== undefined && real(given) !== undefined && real(given) === real(join(checkoutDir, file));
   };
   return execArgv.includes("--no-env-file") && execArgv.includes("--no-install") && points("--config", "bunfig.toml") && points("--tsconfig-override", "tsconfig.json");

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCandidate, promotionRepo, runOrg, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
-import { FitnessReport, storedReports } from "../git/fitness-report.ts";
+import { type FitnessReport, storedReports } from "../git/fitness-report.ts";
 import { GATE_KEY_FILE } from "../git/gate-key.ts";
 
 const BRANCH = "cand/20261123T101500Z";

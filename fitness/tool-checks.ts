@@ -64,15 +64,18 @@ export async function checkGeneratedTools(
       problems.push(`${JSON.stringify(name)} is not a tool name`);
       continue;
     }
-    if (listed.join(",") !== TOOL_FILES.join(",")) {
+    const toolId = files.get("tool.ts");
+    const testsId = files.get("tool.test.ts");
+    const metadataId = files.get("metadata.json");
+    if (listed.join(",") !== TOOL_FILES.join(",") || toolId === undefined || testsId === undefined || metadataId === undefined) {
       problems.push(`${name}: the folder must hold exactly ${TOOL_FILES.join(", ")}; it holds ${listed.join(", ")}`);
       continue;
     }
-    const toolCode = await blob(files.get("tool.ts") as string);
-    const ownTests = await blob(files.get("tool.test.ts") as string);
+    const toolCode = await blob(toolId);
+    const ownTests = await blob(testsId);
     let metadata: ToolMetadata;
     try {
-      metadata = parseToolMetadata(await blob(files.get("metadata.json") as string), generatedToolPath(name, "metadata.json"));
+      metadata = parseToolMetadata(await blob(metadataId), generatedToolPath(name, "metadata.json"));
     } catch (error) {
       problems.push(`${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
       continue;
@@ -82,7 +85,8 @@ export async function checkGeneratedTools(
       problems.push(`${name}: metadata.json's hashes do not match tool.ts and tool.test.ts`);
     }
     const mainFiles = onMain.get(name);
-    const testCode = mainFiles?.get("tool.test.ts") ? await blob(mainFiles.get("tool.test.ts") as string) : ownTests;
+    const mainTestsId = mainFiles?.get("tool.test.ts");
+    const testCode = mainTestsId ? await blob(mainTestsId) : ownTests;
     for (const problem of [...checkStaticPolicy(toolCode, "tool"), ...checkStaticPolicy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
     judged.push({ name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" });
   }

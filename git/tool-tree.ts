@@ -21,7 +21,7 @@ async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Pr
   return (await git.run(["mktree", "-z"], { stdin: input, signal })).trim();
 }
 
-async function subtree(git: RepoGit, parent: TreeEntry[], name: string): Promise<string | undefined> {
+function subtree(parent: TreeEntry[], name: string): string | undefined {
   return parent.find((entry) => entry.name === name && entry.type === "tree")?.id;
 }
 
@@ -34,8 +34,8 @@ export async function treeWithToolFolders(git: RepoGit, commit: string, folders:
   for (const name of folders.keys()) if (!TOOL_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a tool name`);
   const [toolsName, generatedName] = GENERATED_TOOLS_DIR.split("/") as [string, string];
   const root = await entries(git, `${commit}^{tree}`, signal);
-  const tools = await entries(git, await subtree(git, root, toolsName), signal);
-  const generated = await entries(git, await subtree(git, tools, generatedName), signal);
+  const tools = await entries(git, subtree(root, toolsName), signal);
+  const generated = await entries(git, subtree(tools, generatedName), signal);
   const kept = generated.filter((entry) => !folders.has(entry.name));
   for (const [name, id] of folders) if (id) kept.push({ mode: "040000", type: "tree", id, name });
   const replace = (list: TreeEntry[], name: string, id: string | undefined) => [

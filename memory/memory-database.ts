@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { preparePrivateDatabase } from "../security/private-state.ts";
 
 // Stamped into the file so a database that is not memory's (or an older layout) is recognised.

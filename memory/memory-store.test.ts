@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_TOOLS, loadOrgConfig } from "../config/org-config.ts";
@@ -307,7 +307,7 @@ describe("memory", () => {
     const facts = join(workspaceDir, MEMORY_DIR, FACTS_FILE);
     const target = join(base, `elsewhere-${workspaces}`);
     writeFileSync(target, "");
-    require("node:fs").symlinkSync(target, facts);
+    symlinkSync(target, facts);
     const reopened = MemoryStore.open(workspaceDir).store;
     expect(() => reopened.save({ text: "a fact", persona: "agent" })).toThrow();
     expect(readFileSync(target, "utf8")).toBe("");

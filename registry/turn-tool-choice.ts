@@ -44,11 +44,17 @@ export function turnToolChoice(options: { registry: ToolRegistry; embedder?: Emb
       const { method, hits } = await ranked(message, allowed, signal);
       const chosen = hits.slice(0, perTurn).map((hit) => hit.name);
       const tools = new Map([...offered].filter(([name]) => !allowed.has(name)));
-      for (const name of chosen) tools.set(name, offered.get(name) as AnyTool);
+      for (const name of chosen) addOffered(tools, offered, name);
       tools.set("find_tool", findTool(tools, offered, allowed, (query) => ranked(query, allowed, signal)));
       return { tools, chosen, of: generated.length, method };
     },
   };
+}
+
+/** Makes the offered tool `name` callable this turn; a name the persona is not offered adds nothing. */
+function addOffered(tools: Map<string, AnyTool>, offered: ReadonlyMap<string, AnyTool>, name: string): void {
+  const tool = offered.get(name);
+  if (tool) tools.set(name, tool);
 }
 
 function findTool(
@@ -63,7 +69,7 @@ function findTool(
     async execute({ query }) {
       const { hits } = await search(query);
       const found = hits.filter((hit) => !tools.has(hit.name)).slice(0, FOUND_PER_CALL);
-      for (const hit of found) tools.set(hit.name, offered.get(hit.name) as AnyTool);
+      for (const hit of found) addOffered(tools, offered, hit.name);
       if (found.length === 0) {
         return { ok: true, output: "No other tool matches; use the tools you have, or describe the job in other words.", data: { found: [] } };
       }

@@ -206,7 +206,7 @@ describe("a hop runs code under the stricter of the two policies (invariant 12)"
     const approve = async () => true;
     const auditDir = join(base, `audit-${workspaces}`);
     const audit = new AuditLog(auditDir);
-    await withRoom({ script, personas, room: { tools: await sandboxTools(), approve, audit } }, async ({ room, workspaceDir }) => {
+    await withRoom({ script, personas, room: { tools: await sandboxTools(), approve, audit } }, async ({ room }) => {
       room.setMode("direct:agent");
       await room.send("get python to run it");
       await room.send("@python run it yourself");

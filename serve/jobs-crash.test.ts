@@ -7,7 +7,6 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { post } from "../testing/serve-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const REPO = join(import.meta.dir, "..");
 const ROUNDS = 8;
 let workspace = "";
 let model: ScriptedServer;

@@ -115,7 +115,7 @@ function conversation(body: ChatRequest, personas: readonly string[], target: st
     } else throw new ChatRequestError(400, `messages[${index}].role ${JSON.stringify(message.role).slice(0, 40)} is not one of system, developer, user, assistant.`, `messages[${index}].role`);
   });
   const last = history.at(-1);
-  if (!last || last.from !== "user" || body.messages.at(-1)?.role !== "user" || last.text.trim() === "") {
+  if (last?.from !== "user" || body.messages.at(-1)?.role !== "user" || last.text.trim() === "") {
     throw new ChatRequestError(400, "the last message must be the user's, with text: it is what the personas answer.", "messages");
   }
   history.pop();

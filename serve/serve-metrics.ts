@@ -65,7 +65,7 @@ class Histogram {
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const { labels, buckets, sum, count } of this.#values.values()) {
-      this.bounds.forEach((bound, index) => lines.push(`${this.name}_bucket${labelText(labels, { le: String(bound) })} ${buckets[index]}`));
+      for (const [index, bound] of this.bounds.entries()) lines.push(`${this.name}_bucket${labelText(labels, { le: String(bound) })} ${buckets[index]}`);
       lines.push(`${this.name}_bucket${labelText(labels, { le: "+Inf" })} ${count}`);
       lines.push(`${this.name}_sum${labelText(labels)} ${Number(sum.toFixed(6))}`);
       lines.push(`${this.name}_count${labelText(labels)} ${count}`);

@@ -10,7 +10,6 @@ import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { signatureHeaders } from "./request-signature.ts";
 
-const REPO = join(import.meta.dir, "..");
 let workspace = "";
 let model: ScriptedServer;
 beforeAll(async () => {

@@ -5,12 +5,11 @@ import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { parseSse, post, readEvents, serveFixture } from "../testing/serve-fixture.ts";
-import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { isLoopbackHost, ServeStartError, startServe } from "./start-serve.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const REPO = join(import.meta.dir, "..");
 const checkout = tempGitRepo("org-serve-http-");
 afterAll(() => checkout[Symbol.dispose]());
 const TOKEN = "http-test-token-123";

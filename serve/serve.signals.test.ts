@@ -8,7 +8,6 @@ import { exitsWithin, isLive, sandboxesOf } from "../testing/process-tree.ts";
 import { post } from "../testing/serve-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const REPO = join(import.meta.dir, "..");
 // The agent runs a command that would take a minute; the signal comes while it runs.
 const SLEEPER = { rules: [{ when: { lastRole: "tool" as const }, reply: { text: "done" } }, { reply: { toolCalls: [{ name: "sh", arguments: { cmd: "sleep 60" } }] } }] };
 

@@ -69,7 +69,7 @@ function syscallsRefused(allowed: Record<string, number[]>) {
   };
 }
 
-async function processesGone(env: HostileEnvironment, word: string): Promise<string | undefined> {
+async function processesGone(word: string): Promise<string | undefined> {
   const left = await leftoverProcesses(word);
   return unless(left.length === 0, `host processes outlived the sandbox: ${left.join(", ")}`);
 }
@@ -359,7 +359,7 @@ except OSError as e: print("failed", e.errno)`,
     expect: async ({ result, env }) =>
       all(
         unless(result.timedOut || result.exitCode !== 0, "the bomb finished on its own?"),
-        await processesGone(env, `${env.marker}-bomb`),
+        await processesGone(`${env.marker}-bomb`),
       ),
   },
   {
@@ -679,20 +679,20 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     name: "a child that ignores SIGTERM outlives its parent",
     category: "resources",
     sh: (env) => `(trap '' TERM HUP; exec -a ${env.marker}-orphan sleep 300) & echo started; exit 0`,
-    expect: async ({ result, env }) => all(ranOk(result), await processesGone(env, `${env.marker}-orphan`)),
+    expect: async ({ result, env }) => all(ranOk(result), await processesGone(`${env.marker}-orphan`)),
   },
   {
     name: "a setsid daemon",
     category: "resources",
     sh: (env) => `setsid nohup bash -c 'exec -a ${env.marker}-daemon sleep 300' >/dev/null 2>&1 & exit 0`,
-    expect: async ({ result, env }) => all(ranOk(result), await processesGone(env, `${env.marker}-daemon`)),
+    expect: async ({ result, env }) => all(ranOk(result), await processesGone(`${env.marker}-daemon`)),
   },
   {
     name: "a SIGTERM-ignoring tree at the timeout",
     category: "resources",
     sh: (env) => `trap '' TERM; (trap '' TERM; exec -a ${env.marker}-tree sleep 300) & exec -a ${env.marker}-tree sleep 300`,
     timeoutMs: 500,
-    expect: async ({ result, env }) => all(unless(result.timedOut, "not timed out"), await processesGone(env, `${env.marker}-tree`)),
+    expect: async ({ result, env }) => all(unless(result.timedOut, "not timed out"), await processesGone(`${env.marker}-tree`)),
   },
 
   // ── identity ─────────────────────────────────────────────────────────────────────────────────────────────

@@ -58,7 +58,7 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
 };
 
-// biome-ignore lint: a registry holds tools of every parameter type
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;
 
 /** Declares a tool once: the zod schema gives its type, its validation and the JSON Schema the model sees. */

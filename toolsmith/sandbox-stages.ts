@@ -146,7 +146,7 @@ export function toolLineCoverage(lcov: string): number {
 
 /** Runs the tests against every mutant (two at a time, each bounded); which mutants the tests caught. */
 export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
-  mutants.forEach((mutant, index) => writeFileSync(join(dirs.mutants, `m${String(index).padStart(2, "0")}.ts`), mutant.code));
+  for (const [index, mutant] of mutants.entries()) writeFileSync(join(dirs.mutants, `m${String(index).padStart(2, "0")}.ts`), mutant.code);
   const perMutantSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   // File names are ours (m00.ts …); nothing model-made reaches this command line. Each mutant is tool.ts's source
   // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in

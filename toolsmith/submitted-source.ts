@@ -127,7 +127,7 @@ export function readSubmittedSource(raw: string, file: SourceFile): SourceReadin
       if (parsesAsTypeScript(unescaped)) undo("newlines sent as \\n escapes", unescaped);
     }
     if (/\\u00(?:3c|3e|26)/i.test(code) && !parsesAsTypeScript(code)) {
-      const decoded = code.replace(/\\u00(?:3c|3e|26)/gi, (escape) => GO_ESCAPES[escape.toLowerCase()] ?? escape);
+      const decoded = code.replace(/\\u00(?:3c|3e|26)/gi, (sequence) => GO_ESCAPES[sequence.toLowerCase()] ?? sequence);
       if (parsesAsTypeScript(decoded)) undo("<, > and & sent as \\u003c escapes", decoded);
     }
   }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { GeneratedToolRun } from "../generated-tools/run-generated-tool.ts";
 import { shownName, type WorkflowGraph } from "./load-workflow.ts";
+import { nestedWorkflowPath } from "./nested-workflow-path.ts";
 import { StepRunCounter } from "./step-run-count.ts";
 import { placeOf, type WorkflowStep, WorkflowError } from "./workflow-file.ts";
 import { follow, type Lookup, type Reference, resolveValue } from "./workflow-references.ts";
@@ -94,7 +95,7 @@ async function runOne(graph: WorkflowGraph, path: string, inputs: unknown, optio
     const call = async (input: unknown, where: string): Promise<unknown> => {
       options.stepRuns.count(file, step.id);
       if (step.workflow !== undefined) {
-        const nested = graph.nested.get(`${path}#${step.id}`) as string;
+        const nested = nestedWorkflowPath(graph, path, step.id);
         try {
           return await runOne(graph, nested, input, options);
         } catch (error) {

@@ -78,3 +78,16 @@ describe("limits.workflowStepRuns (default 10 000)", () => {
     expect(small.calls.count).toBeLessThan(50);
   });
 });
+
+describe("a graph without the workflow a step nests", () => {
+  test("counting and running refuse it with a WorkflowError naming the step, instead of counting the root again", async () => {
+    using workspace = workflowWorkspace();
+    const loaded = loadWorkflowGraph(nestedLevels(workspace, 2, 1));
+    const graph = { ...loaded, nested: new Map<string, string>() };
+    expect(() => fewestStepRuns(graph)).toThrow(WorkflowError);
+    expect(() => fewestStepRuns(graph)).toThrow('l1.json: step "s0", key workflow: the graph holds no workflow for this step.');
+    const { calls, callTool } = countingCaller();
+    await expect(runWorkflow(graph, { text: "a" }, { callTool })).rejects.toThrow('l1.json: step "s0", key workflow: the graph holds no workflow for this step.');
+    expect(calls.count).toBe(0);
+  });
+});

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { WorkflowGraph } from "./load-workflow.ts";
+import { nestedWorkflowPath } from "./nested-workflow-path.ts";
 import { placeOf, type Workflow, WorkflowError } from "./workflow-file.ts";
 import { wholeReference } from "./workflow-references.ts";
 
@@ -28,7 +29,7 @@ export function fewestStepRuns(graph: WorkflowGraph, path: string = graph.root, 
   let total = 0;
   for (const step of workflow.steps) {
     if (step.if_condition !== undefined) continue;
-    const nested = step.workflow !== undefined ? fewestStepRuns(graph, graph.nested.get(`${path}#${step.id}`) as string, known) : 0;
+    const nested = step.workflow !== undefined ? fewestStepRuns(graph, nestedWorkflowPath(graph, path, step.id), known) : 0;
     const times = step.foreach !== undefined ? fewestItems(workflow, step.foreach) : 1;
     total += times * (1 + nested);
   }

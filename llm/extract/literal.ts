@@ -113,7 +113,10 @@ export class LiteralReader {
   #container(start: number, depth: number, close: string): LiteralRead | null {
     if (this.#failed?.[start] === 1) return null;
     const read = depth >= MAX_DEPTH ? null : close === "}" ? this.#object(start, depth) : this.#array(start, depth, close);
-    if (!read) (this.#failed ??= new Uint8Array(this.text.length))[start] = 1;
+    if (!read) {
+      this.#failed ??= new Uint8Array(this.text.length);
+      this.#failed[start] = 1;
+    }
     return read;
   }
 
