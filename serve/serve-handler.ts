@@ -21,6 +21,7 @@ import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
 import { requestAuth } from "./request-auth.ts";
+import type { Health } from "../fitness/instance-health.ts";
 
 export type ServeHandlerOptions = {
   config: OrgConfig;
@@ -204,7 +205,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       tools: tools.all().map((entry) => entry.tool.name),
       uptimeS: Math.round((Date.now() - metrics.startedAt) / 1000),
       ...(tools.restartNeeded ? { restartNeeded: tools.restartNeeded } : {}),
-    });
+    } satisfies Health);
   }
 
   function listTools(): Response {
