@@ -194,7 +194,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   let closed = false;
   let counter = 0;
 
-  // The one chokepoint (invariant 11): whatever a model or server said is redacted before anyone sees it.
+  // Every room event passes the EventRedactor before anyone sees it (docs/ARCHITECTURE.md, "Redaction points").
   const redactor = new EventRedactor(config.secrets);
   const deliver = (event: RoomEvent) => {
     transcript.append(event);
