@@ -13,7 +13,7 @@ import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
-import { LineEditor } from "./line-editor.ts";
+import { LineEditor } from "./line-editor/line-editor.ts";
 import { deadServerMessage, missingModelMessages, probeModelServer } from "./model-server-probe.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";

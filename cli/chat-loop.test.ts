@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { PassThrough } from "node:stream";
 import { type ChatLoopContext, runChatLoop } from "./chat-loop.ts";
-import { LineEditor } from "./line-editor.ts";
+import { LineEditor } from "./line-editor/line-editor.ts";
 import type { SlashHost } from "./slash-commands.ts";
 
 /** A turn that streams until it is stopped: what a slow model looks like to the loop. */

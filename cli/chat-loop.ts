@@ -1,4 +1,4 @@
-import type { LineEditor } from "./line-editor.ts";
+import type { LineEditor } from "./line-editor/line-editor.ts";
 import { parseInput, runSlashCommand, type SlashHost } from "./slash-commands.ts";
 
 /** What the loop needs from the room and the terminal. */

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { environmentSettings, instanceSettings, windowEnvironment } from "../config/environment.ts";
-import { type InstanceRole, type StartReport, startInstance, stopInstances } from "../serve/side-by-side.ts";
-import { probeHealth } from "../serve/health-probe.ts";
-import { TmuxWindow } from "../serve/tmux-window.ts";
+import { type InstanceRole, type StartReport, startInstance, stopInstances } from "../instances/side-by-side.ts";
+import { probeHealth } from "../instances/health-probe.ts";
+import { TmuxWindow } from "../instances/tmux-window.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { shellWord } from "../security/shell-word.ts";

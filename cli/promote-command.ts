@@ -1,7 +1,7 @@
 import { checkedPassingVerdict, mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
 import { candidateStates } from "../git/candidate-states.ts";
-import { raiseBaseline } from "../git/fitness-baseline.ts";
+import { BASELINE_FILE, raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
@@ -93,7 +93,7 @@ export const promoteCommand: Command = {
     log(`promoted ${branch} as ${result.merge.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
     if (passes) {
       const baseline = raiseBaseline(git.repoDir, passes, result.merge);
-      log(`baseline: ${Object.keys(baseline.scenarios).length} scenario count(s) in .org/fitness/baseline.json, none lowered`);
+      log(`baseline: ${Object.keys(baseline.scenarios).length} scenario count(s) in ${BASELINE_FILE}, none lowered`);
     }
     return 0;
   },

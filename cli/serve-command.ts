@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { environmentSettings, serveEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
@@ -139,7 +139,7 @@ export const serveCommand: Command = {
       ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
       jobs: { workers: options.workers, dedupTtlS, fsync },
       profile,
-      audit: new AuditLog(join(workspaceDir, ".org", "audit")),
+      audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
       toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation() }),
       ...(embedder ? { embedder } : {}),
       // No token means loopback only (checked at start): then refuse what a browser page could send.

@@ -1,3 +1,4 @@
+import { TRANSCRIPTS_DIR } from "../config/workspace-paths.ts";
 /** A command typed in the chat, after parsing. */
 export type SlashCommand =
   | { name: "mode"; mode?: string }
@@ -73,7 +74,7 @@ const SPECS: Record<string, Spec> = {
   },
   save: {
     usage: "/save [file]",
-    summary: "write the conversation as Markdown (default .org/transcripts/<session>.md)",
+    summary: `write the conversation as Markdown (default ${TRANSCRIPTS_DIR}/<session>.md)`,
     parse: (args) => {
       if (args.length > 1) return "takes one file name; quote nothing, spaces are not allowed";
       return args[0] === undefined ? { name: "save" } : { name: "save", file: args[0] };

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, rmSync, symlinkSync } from "node:fs";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { join } from "node:path";
+import { WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 
@@ -24,7 +25,7 @@ export async function pruneStaleFitnessWorktrees(git: RepoGit): Promise<string[]
   for (const block of out.split("\n\n")) {
     const path = /^worktree (.*)$/m.exec(block)?.[1];
     const reason = /^locked (.*)$/m.exec(block)?.[1];
-    if (!path?.startsWith(join(git.repoDir, ".org", "worktrees", "fitness-"))) continue;
+    if (!path || !path.startsWith(join(git.repoDir, WORKTREES_DIR, "fitness-"))) continue;
     const pid = reason ? Number(LOCK_REASON.exec(reason)?.[1]) : Number.NaN;
     if (Number.isInteger(pid) && isProcessAlive(pid)) continue;
     await removeWorktree(git, path);
@@ -41,7 +42,7 @@ export async function pruneStaleFitnessWorktrees(git: RepoGit): Promise<string[]
  * (logs, reports, coverage files) is seen. Removed afterwards whatever happens.
  */
 export async function withFitnessWorktree<T>(git: RepoGit, commit: string, use: (directory: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  const root = join(git.repoDir, ".org", "worktrees");
+  const root = join(git.repoDir, WORKTREES_DIR);
   ensurePrivateDir(root);
   const path = join(root, `fitness-${process.pid}-${randomBytes(4).toString("hex")}`);
   await git.run(["worktree", "add", "--detach", "--quiet", "--", path, commit], { signal });

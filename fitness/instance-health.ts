@@ -1,10 +1,30 @@
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
 
-/** The part of serve's `GET /health` the gate and promote rely on. */
-export const InstanceHealth = z.looseObject({
+const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * What `GET /health` of an org server answers: the one definition of the contract. `serve` builds its
+ * answer against it, `instances/` probes with it, and the gate and promote read its `ok` and `commit`.
+ */
+export const Health = z.object({
   ok: z.boolean(),
-  commit: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id"),
+  profile: z.enum(["dev", "prod"]).optional(),
+  version: z.string(),
+  /** Null when the server does not run from a git checkout. */
+  commit: z.string().regex(COMMIT_ID, "must be a full commit id").nullable(),
+  branch: z.string().nullable(),
+  tools: z.array(z.string()),
+  uptimeS: z.number(),
+  /** Set when the checkout moved past what this process can hot-reload. */
+  restartNeeded: z.string().optional(),
+});
+export type Health = z.infer<typeof Health>;
+
+/** The part of the contract the gate and promote rely on: `ok` and a commit (other fields are not needed). */
+export const InstanceHealth = z.looseObject({
+  ok: Health.shape.ok,
+  commit: Health.shape.commit.unwrap(),
 });
 export type InstanceHealth = z.infer<typeof InstanceHealth>;
 

@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
+import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
-const SKIPPED_TOP = new Set(["node_modules", ".git", ".org", "tools/generated"]);
+const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DIR]);
 // A module reads the generated tools' folder when it names it.
 // The toolsmith writes new tools into a candidate worktree; it never reads the checkout's.
 const WRITES_ONLY = new Set(["toolsmith/run-toolsmith.ts"]);

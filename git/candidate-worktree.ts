@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { ORG_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { CANDIDATE_BRANCH_PATTERN, CandidateRefusedError, checkCandidateBranch } from "./candidate-branch.ts";
 import type { RepoGit } from "./repo-git.ts";
@@ -38,7 +38,7 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
     const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
     if (head !== commit) await git.run(["checkout", "--quiet", "--force", "--detach", commit, "--"], { directory, signal });
     // -x too: an ignored .env or bunfig.local left in the worktree must not reach the server started there.
-    await git.run(["clean", "--quiet", "-d", "-x", "--force", "-e", "node_modules", "-e", ".org"], { directory, signal });
+    await git.run(["clean", "--quiet", "-d", "-x", "--force", "-e", "node_modules", "-e", ORG_DIR], { directory, signal });
     await checkHead(git, directory, commit, signal);
     return { branch, commit, directory, reused: true };
   }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, signContent, verifyContent } from "./gate-key.ts";
+import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, signContent, verifyContent } from "./gate-key.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
 
@@ -137,7 +137,7 @@ function readReportFile(path: string, key: Buffer | undefined): StoredReport {
   }
   const { mac, ...content } = report;
   const trusted = key !== undefined && mac !== undefined && verifyContent(key, content, mac);
-  return { path, report, trusted, ...(trusted ? {} : { problem: "was not written by this checkout's gate (its signature does not match .org/fitness/gate.key)" }) };
+  return { path, report, trusted, ...(trusted ? {} : { problem: `was not written by this checkout's gate (its signature does not match ${GATE_KEY_FILE})` }) };
 }
 
 /**

@@ -142,8 +142,8 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
 }
 
 /**
- * The room's events: the one chokepoint (invariant 11) where whatever a model or server said is redacted before
- * anyone sees it, then appended to the transcript (which memory indexes) and handed to the listener.
+ * The room's events: where whatever a model or server said is redacted before anyone sees it
+ * (docs/ARCHITECTURE.md, "Redaction points"; invariant 11), then appended to the transcript (which memory indexes) and handed to the listener.
  */
 function roomEvents(core: RoomCore, sessionsDir: string) {
   const redactor = new EventRedactor(core.config.secrets);

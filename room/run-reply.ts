@@ -8,7 +8,7 @@ import type { OrgLimits } from "../config/org-config.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { type Budget, BudgetExceededError } from "../security/budget.ts";
-import { redactValue } from "../security/event-redactor.ts";
+import { redactValue } from "../security/redact.ts";
 import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";

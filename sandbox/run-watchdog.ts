@@ -1,4 +1,5 @@
-import { type FSWatcher, readdirSync, readFileSync, statfsSync, statSync, watch } from "node:fs";
+import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
+import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
 import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
 import { processesIn, sandboxPidNamespace } from "./pid-namespace.ts";
 
@@ -72,6 +73,169 @@ const CHEAP_WALK_MS = 2;
 /** Above this many directories in scratch at the start of a run, the watchdog polls instead of watching. */
 export const MAX_WATCHED_DIRECTORIES = 2000;
 
+/** The bounds a watchdog holds a run to, and where it reports. */
+type WatchdogOptions = {
+  bwrapPid: number;
+  scratchDir: string;
+  scratchBytes: number;
+  scratchFiles: number;
+  totalMemoryBytes: number;
+  intervalMs?: number;
+  onLimit(reason: string): void;
+};
+
+/** Scratch over its byte bound, as a sentence for the model (`deleted`: counting deleted files still held open). */
+function scratchBytesVerdict(bytes: number, scratchBytes: number, deleted = false): WatchdogVerdict {
+  return bytes > scratchBytes
+    ? `the scratch directory grew past its ${formatBytes(scratchBytes)} limit${deleted ? ", counting deleted files still held open" : ""} (delete files in /scratch to make room)`
+    : undefined;
+}
+
+/** What one walk of scratch says against its bounds. */
+function treeVerdict(tree: TreeMeasure, limits: { scratchBytes: number; scratchFiles: number }): WatchdogVerdict {
+  if (tree.stalled) {
+    return `the scratch directory could not be measured within ${tree.stalled} (the host's filesystem or machine is stalled); try again later`;
+  }
+  if (tree.unmeasurable) {
+    // Stopping is the only safe answer: whatever lies below the entry would go uncounted.
+    return `the scratch directory holds an entry the host cannot measure: ${tree.unmeasurable}; keep directories readable and paths under about 4000 characters (delete it to continue)`;
+  }
+  if (tree.entries > limits.scratchFiles) {
+    return `the scratch directory grew past its limit of ${limits.scratchFiles} files (delete files in /scratch to make room)`;
+  }
+  return scratchBytesVerdict(tree.bytes, limits.scratchBytes);
+}
+
+/** What the sandbox's processes hold together: resident memory, and deleted scratch files kept open or mapped. */
+function processVerdict(namespace: string, scratchDevice: number | undefined, treeBytes: number, options: WatchdogOptions): WatchdogVerdict {
+  const usage = usageIn(namespace, scratchDevice);
+  if (usage.residentBytes > options.totalMemoryBytes) {
+    return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
+  }
+  return usage.deletedScratchBytes > 0 ? scratchBytesVerdict(treeBytes + usage.deletedScratchBytes, options.scratchBytes, true) : undefined;
+}
+
+/**
+ * The walks of scratch: one at a time; a change seen during a walk asks for another right after it, spaced
+ * so the walks take at most about a fifth of a core. A small tree is walked right here, at once: a round
+ * trip to the shared worker, busy with another sandbox's tree, would let a fast writer run further past the
+ * limit. Changes come from inotify (`watch`), the poll (`schedule`) and the free-space sentinel (`checkFreeSpace`).
+ */
+class ScratchWalks {
+  /** Bytes the last walk found, for the deleted-but-open count. */
+  treeBytes = 0;
+  #stopped = false;
+  #walking = false;
+  #changedDuringWalk = false;
+  #pendingCheck: ReturnType<typeof setTimeout> | undefined;
+  #lastScratchCheck = 0;
+  #scratchCheckCost = 0;
+  #watcher: FSWatcher | undefined;
+  #watchDecided = false;
+  readonly #sentinel: FreeSpaceSentinel;
+
+  constructor(
+    readonly options: WatchdogOptions,
+    readonly onVerdict: (verdict: WatchdogVerdict) => void,
+  ) {
+    this.#sentinel = new FreeSpaceSentinel(options.scratchDir, options.scratchBytes);
+  }
+
+  /** Starts the sentinel's count from the free space now; the first walk comes later (`walk`). */
+  startSentinel(): void {
+    this.#sentinel.rebase(this.#sentinel.freeBytes(), 0);
+  }
+
+  /** One walk of scratch, on this thread when walks are cheap and the watch is decided, else on the worker. */
+  measure(): Promise<TreeMeasure> | TreeMeasure {
+    const { scratchDir, scratchBytes, scratchFiles } = this.options;
+    return this.#watchDecided && this.#scratchCheckCost < CHEAP_WALK_MS
+      ? measureTree(scratchDir, scratchBytes, scratchFiles, { reuseListings: true })
+      : measureTreeOffThread(scratchDir, scratchBytes, scratchFiles, { reuseListings: true });
+  }
+
+  /** What a walk's result says against the bounds (and remembers its size). */
+  judge(tree: TreeMeasure): WatchdogVerdict {
+    this.treeBytes = tree.bytes;
+    return treeVerdict(tree, this.options);
+  }
+
+  walk(): void {
+    clearTimeout(this.#pendingCheck);
+    this.#pendingCheck = undefined;
+    if (this.#stopped) return;
+    this.#walking = true;
+    const freeAtStart = this.#sentinel.freeBytes();
+    const started = performance.now();
+    const tree = this.measure();
+    if (tree instanceof Promise) tree.then((measured) => this.#walked(measured, started, freeAtStart));
+    else this.#walked(tree, started, freeAtStart);
+  }
+
+  /** A walk soon, spaced after the last one; during a walk, one right after it. */
+  schedule(): void {
+    if (this.#stopped || this.#pendingCheck) return;
+    if (this.#walking) {
+      this.#changedDuringWalk = true;
+      return;
+    }
+    const wait = Math.max(0, this.#lastScratchCheck + Math.max(5, 4 * this.#scratchCheckCost) - performance.now());
+    this.#pendingCheck = setTimeout(() => this.walk(), wait);
+  }
+
+  checkFreeSpace(): void {
+    if (this.#stopped || this.#walking) return;
+    const due = this.#sentinel.check(this.#scratchCheckCost);
+    if (due === "walk") this.walk();
+    else if (due === "schedule") this.schedule();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#pendingCheck);
+    this.#watcher?.close();
+  }
+
+  #walked(tree: TreeMeasure, started: number, freeAtStart: number | undefined): void {
+    this.#walking = false;
+    this.#lastScratchCheck = performance.now();
+    this.#scratchCheckCost = this.#lastScratchCheck - started;
+    this.#sentinel.spend(this.#scratchCheckCost);
+    // Measured against the free space before the walk: what was written while it ran, counted or not, is
+    // then taken as still to come, so the sentinel errs towards walking again.
+    this.#sentinel.rebase(freeAtStart, tree.bytes);
+    this.onVerdict(this.judge(tree));
+    if (!this.#watchDecided) this.#watch(tree.directories);
+    else if (this.#watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
+      this.#watcher.close();
+      this.#watcher = undefined;
+    }
+    this.checkFreeSpace();
+    if (this.#changedDuringWalk && !this.#walking) {
+      this.#changedDuringWalk = false;
+      this.schedule();
+    }
+  }
+
+  /**
+   * The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
+   * walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll and
+   * the free-space sentinel.
+   */
+  #watch(directories: number): void {
+    this.#watchDecided = true;
+    if (this.#stopped || directories > MAX_WATCHED_DIRECTORIES) return;
+    try {
+      // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
+      const watcher = watch(this.options.scratchDir, { recursive: true }, () => this.schedule());
+      this.#watcher = watcher;
+      watcher.on("error", () => this.#watcher?.close());
+    } catch {
+      // Out of inotify watches or instances: the poll alone still bounds scratch, only more loosely.
+    }
+  }
+}
+
 /**
  * Watches what rlimits cannot bound: the scratch directory's total size and entry count (RLIMIT_FSIZE is per
  * file), including files deleted but still held open, and the resident memory of all sandbox processes
@@ -84,62 +248,21 @@ export const MAX_WATCHED_DIRECTORIES = 2000;
  * A free-space sentinel catches a writer inotify misses, with walks back to back for a short burst; walks
  * reread only the directories that changed since the last one.
  */
-export function startWatchdog(options: {
-  bwrapPid: number;
-  scratchDir: string;
-  scratchBytes: number;
-  scratchFiles: number;
-  totalMemoryBytes: number;
-  intervalMs?: number;
-  onLimit(reason: string): void;
-}): Watchdog {
+export function startWatchdog(options: WatchdogOptions): Watchdog {
   let namespace: string | undefined;
-  let stopped = false;
-  let watcher: FSWatcher | undefined;
-  let pendingCheck: ReturnType<typeof setTimeout> | undefined;
-  let lastScratchCheck = 0;
-  let scratchCheckCost = 0;
   let scratchDevice: number | undefined;
   try {
     scratchDevice = statSync(options.scratchDir).dev;
   } catch {
     // No scratch yet: nothing on its device to count.
   }
-  let treeBytes = 0;
-  const scratchVerdict = (bytes: number, deleted = false): WatchdogVerdict =>
-    bytes > options.scratchBytes
-      ? `the scratch directory grew past its ${formatBytes(options.scratchBytes)} limit${deleted ? ", counting deleted files still held open" : ""} (delete files in /scratch to make room)`
-      : undefined;
-  const judgeTree = (tree: TreeMeasure): WatchdogVerdict => {
-    treeBytes = tree.bytes;
-    if (tree.stalled) {
-      return `the scratch directory could not be measured within ${tree.stalled} (the host's filesystem or machine is stalled); try again later`;
-    }
-    if (tree.unmeasurable) {
-      // Stopping is the only safe answer: whatever lies below the entry would go uncounted.
-      return `the scratch directory holds an entry the host cannot measure: ${tree.unmeasurable}; keep directories readable and paths under about 4000 characters (delete it to continue)`;
-    }
-    if (tree.entries > options.scratchFiles) {
-      return `the scratch directory grew past its limit of ${options.scratchFiles} files (delete files in /scratch to make room)`;
-    }
-    return scratchVerdict(tree.bytes);
-  };
-  const checkProcesses = (): WatchdogVerdict => {
-    namespace ??= sandboxPidNamespace(options.bwrapPid);
-    if (!namespace) return undefined;
-    const usage = usageIn(namespace, scratchDevice);
-    if (usage.residentBytes > options.totalMemoryBytes) {
-      return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
-    }
-    return usage.deletedScratchBytes > 0 ? scratchVerdict(treeBytes + usage.deletedScratchBytes, true) : undefined;
-  };
+  let stopped = false;
   let reported = false;
   const stop = () => {
     stopped = true;
     clearInterval(timer);
     clearInterval(sentinel);
-    clearTimeout(pendingCheck);
-    watcher?.close();
+    walks.stop();
   };
   const report = (verdict: WatchdogVerdict) => {
     if (!verdict || stopped) return;
@@ -147,126 +270,17 @@ export function startWatchdog(options: {
     stop();
     options.onLimit(verdict);
   };
-  const measure = (): Promise<TreeMeasure> | TreeMeasure =>
-    watchDecided && scratchCheckCost < CHEAP_WALK_MS
-      ? measureTree(options.scratchDir, options.scratchBytes, options.scratchFiles, { reuseListings: true })
-      : measureTreeOffThread(options.scratchDir, options.scratchBytes, options.scratchFiles, { reuseListings: true });
-  // One walk at a time; a change seen during a walk asks for another right after it, spaced so the walks
-  // take at most about a fifth of a core. A small tree is walked right here, at once: a round trip to the
-  // shared worker, busy with another sandbox's tree, would let a fast writer run further past the limit.
-  let walking = false;
-  let changedDuringWalk = false;
-  const walked = (tree: TreeMeasure, started: number, freeAtStart: number | undefined) => {
-    walking = false;
-    lastScratchCheck = performance.now();
-    scratchCheckCost = lastScratchCheck - started;
-    spendWalkCredit(scratchCheckCost);
-    // Measured against the free space before the walk: what was written while it ran, counted or not, is
-    // then taken as still to come, so the sentinel errs towards walking again.
-    rebaseFreeSpace(freeAtStart, tree.bytes);
-    report(judgeTree(tree));
-    if (!watchDecided) watchScratch(tree.directories);
-    else if (watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
-      watcher.close();
-      watcher = undefined;
-    }
-    checkFreeSpace();
-    if (changedDuringWalk && !walking) {
-      changedDuringWalk = false;
-      scheduleScratchCheck();
-    }
-  };
-  const walk = () => {
-    clearTimeout(pendingCheck);
-    pendingCheck = undefined;
-    if (stopped) return;
-    walking = true;
-    const freeAtStart = freeBytes();
-    const started = performance.now();
-    const tree = measure();
-    if (tree instanceof Promise) tree.then((measured) => walked(measured, started, freeAtStart));
-    else walked(tree, started, freeAtStart);
-  };
-  const scheduleScratchCheck = () => {
-    if (stopped || pendingCheck) return;
-    if (walking) {
-      changedDuringWalk = true;
-      return;
-    }
-    pendingCheck = setTimeout(walk, Math.max(0, lastScratchCheck + Math.max(5, 4 * scratchCheckCost) - performance.now()));
-  };
+  const walks = new ScratchWalks(options, report);
   const timer = setInterval(() => {
     if (stopped) return;
-    scheduleScratchCheck();
-    report(checkProcesses());
+    walks.schedule();
+    namespace ??= sandboxPidNamespace(options.bwrapPid);
+    if (namespace) report(processVerdict(namespace, scratchDevice, walks.treeBytes, options));
   }, options.intervalMs ?? 200);
-  // The free space of scratch's filesystem, read every few milliseconds (a statfs costs microseconds), sees a
-  // fast writer whatever inotify does: once the disk has lost, or at its current pace will have lost by the
-  // end of a walk, more than scratch's headroom since the last walk began, walk now. Others writing to the
-  // same disk only cause early walks, never a verdict.
-  let freeAtWalk: number | undefined;
-  let headroomAtWalk = options.scratchBytes;
-  let lastFree: { bytes: number; at: number } | undefined;
-  const freeBytes = (): number | undefined => {
-    try {
-      const stat = statfsSync(options.scratchDir);
-      return stat.bfree * stat.bsize;
-    } catch {
-      return undefined;
-    }
-  };
-  function rebaseFreeSpace(free: number | undefined, bytes: number) {
-    freeAtWalk = free;
-    headroomAtWalk = Math.max(0, options.scratchBytes - bytes);
-  }
-  // Walks the sentinel asks for run back to back for a burst of SENTINEL_BURST_MS, then at no more than a third of a
-  // core: a writer filling scratch is caught within the burst, a host busy writing elsewhere costs no more.
-  let walkCredit = SENTINEL_BURST_MS;
-  let creditAt = performance.now();
-  function refillWalkCredit() {
-    const now = performance.now();
-    walkCredit = Math.min(SENTINEL_BURST_MS, walkCredit + (now - creditAt) / 3);
-    creditAt = now;
-  }
-  function spendWalkCredit(ms: number) {
-    refillWalkCredit();
-    walkCredit -= ms;
-  }
-  function checkFreeSpace() {
-    if (stopped || walking || freeAtWalk === undefined) return;
-    const free = freeBytes();
-    if (free === undefined) return;
-    const now = performance.now();
-    // Bytes per millisecond the disk is losing right now.
-    const pace = lastFree && now > lastFree.at ? Math.max(0, lastFree.bytes - free) / (now - lastFree.at) : 0;
-    lastFree = { bytes: free, at: now };
-    // Space someone else frees must not hide what the sandbox takes afterwards.
-    freeAtWalk = Math.max(freeAtWalk, free);
-    const lostByWalkEnd = freeAtWalk - free + pace * (scratchCheckCost + SENTINEL_MS);
-    if (lostByWalkEnd <= headroomAtWalk) return;
-    refillWalkCredit();
-    if (walkCredit > 0) walk();
-    else scheduleScratchCheck();
-  }
-  rebaseFreeSpace(freeBytes(), 0);
-  const sentinel = setInterval(checkFreeSpace, SENTINEL_MS);
-  // The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
-  // walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll and
-  // the free-space sentinel.
-  let watchDecided = false;
-  const watchScratch = (directories: number) => {
-    watchDecided = true;
-    if (stopped || directories > MAX_WATCHED_DIRECTORIES) return;
-    try {
-      // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
-      watcher = watch(options.scratchDir, { recursive: true }, scheduleScratchCheck);
-      watcher.on("error", () => watcher?.close());
-    } catch {
-      // Out of inotify watches or instances: the poll alone still bounds scratch, only more loosely.
-    }
-  };
+  walks.startSentinel();
+  const sentinel = setInterval(() => walks.checkFreeSpace(), SENTINEL_MS);
   // The first walk right away; the watch starts once it says how large the tree is.
-  walk();
+  walks.walk();
   return {
     stop,
     async finalVerdict() {
@@ -274,19 +288,13 @@ export function startWatchdog(options: {
       stop();
       if (alreadyReported) return undefined;
       // A writer quicker than the last walk may have finished in between: one more walk tells.
-      return judgeTree(await measure());
+      return walks.judge(await walks.measure());
     },
   };
 }
 
 /** A running watchdog: stop it, or stop it and learn what a last walk of scratch finds over its limits. */
 export type Watchdog = { stop(): void; finalVerdict(): Promise<WatchdogVerdict> };
-
-/** How often the free-space sentinel reads statfs. */
-const SENTINEL_MS = 10;
-
-/** How long the sentinel's walks may run back to back before they are held to a third of a core. */
-const SENTINEL_BURST_MS = 250;
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;

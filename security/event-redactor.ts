@@ -1,15 +1,5 @@
-import { redact } from "./redact.ts";
+import { redactValue } from "./redact.ts";
 import { StreamRedactor } from "./stream-redactor.ts";
-
-/** Every string inside a JSON-like value redacted; the shape stays as it was. */
-export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
-  if (typeof value === "string") return redact(value, secrets) as Value;
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets)) as Value;
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValue(item, secrets)])) as Value;
-  }
-  return value;
-}
 
 type Event = { type: string };
 type DeltaEvent = Event & { type: "text-delta" | "reasoning-delta"; replyId: string; text: string };
@@ -25,8 +15,8 @@ function replyOf(event: Event): string | undefined {
 }
 
 /**
- * The one chokepoint for what the room reports (invariant 11): every event passes here before the console,
- * `--json`, the transcript or an HTTP client sees it. Streamed deltas go through a StreamRedactor per reply
+ * The redaction point of what the room reports (docs/ARCHITECTURE.md, "Redaction points"; invariant 11):
+ * every room event passes here before the console, `--json`, the transcript or an HTTP client sees it. Streamed deltas go through a StreamRedactor per reply
  * and kind, so a secret split across chunks is caught; any other event of that reply first releases what
  * its streams still hold, and is itself redacted whole.
  */

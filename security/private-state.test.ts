@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUDIT_DIR, HISTORY_FILE, SESSIONS_DIR } from "../config/workspace-paths.ts";
-import { appendHistory } from "../cli/input-history.ts";
+import { appendHistory } from "../cli/line-editor/input-history.ts";
 import { writeFitnessReport } from "../git/fitness-report.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { makeScratchRootPrivate } from "../sandbox/scratch-dir.ts";

@@ -236,6 +236,20 @@ function looksSecret(value: string): boolean {
   return (/[A-Za-z]/.test(value) && /\d/.test(value)) || value.length >= 20;
 }
 
+/**
+ * Every string inside a JSON-like value redacted, object keys too (a model can put a secret in a key as
+ * easily as in a value); the shape stays as it was. The one deep redaction: tool results, room events,
+ * approval questions and reply reports all use it.
+ */
+export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
+  if (typeof value === "string") return redact(value, secrets) as Value;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets)) as Value;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, secrets), redactValue(item, secrets)])) as Value;
+  }
+  return value;
+}
+
 /** Every form of a known secret the redactor looks for (the environment's and `extraSecrets`), longest first. */
 export function knownSecretFormsOf(extraSecrets: readonly string[] = []): readonly string[] {
   return knownForms(extraSecrets);

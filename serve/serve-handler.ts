@@ -20,6 +20,7 @@ import { servedRoomOpener } from "./served-room.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
+import type { Health } from "../fitness/instance-health.ts";
 
 export type ServeHandlerOptions = {
   config: OrgConfig;
@@ -143,7 +144,7 @@ function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics): Re
     tools: tools.all().map((entry) => entry.tool.name),
     uptimeS: Math.round((Date.now() - metrics.startedAt) / 1000),
     ...(tools.restartNeeded ? { restartNeeded: tools.restartNeeded } : {}),
-  });
+  } satisfies Health);
 }
 
 /** Answers one request and turns what it throws into the error response; counts it by route pattern. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink } from "../security/audit-log.ts";
-import { redact } from "../security/redact.ts";
+import { redact, redactValue } from "../security/redact.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 
 /** What a tool knows about the call it serves. */
@@ -36,16 +36,6 @@ export type ToolResult = {
 
 /** A value that survives JSON.stringify and JSON.parse unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
-/** Every string in a JSON value (keys too) through the redactor. */
-function redactValue(value: JsonValue, secrets: readonly string[]): JsonValue {
-  if (typeof value === "string") return redact(value, secrets);
-  if (Array.isArray(value)) return value.map((entry) => redactValue(entry, secrets));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [redact(key, secrets), redactValue(entry, secrets)]));
-  }
-  return value;
-}
 
 export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   name: string;
@@ -110,7 +100,8 @@ function describeIssues(error: z.ZodError): string {
 
 /**
  * Runs one tool call from a model: looks the tool up, validates arguments, runs it, and returns a result
- * the model can read whatever happened. The output always passes the redactor here, the one chokepoint.
+ * the model can read whatever happened. Output, data and the audited arguments are redacted here, the
+ * redaction point of tool results (docs/ARCHITECTURE.md, "Redaction points"; invariant 4).
  */
 export async function runTool(
   tools: ReadonlyMap<string, AnyTool>,

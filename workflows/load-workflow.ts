@@ -38,7 +38,7 @@ function readWorkflowFile(path: string, options: LoadOptions, at: { file: string
   if (options.within !== undefined) {
     const inside = relative(realpathSync(options.within), real);
     if (inside === "" || inside.startsWith("..") || inside.split(sep)[0] === ORG_DIR) {
-      throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is outside the workspace (or in .org/); workflows run only from workspace files.`, at.file, at.step, at.key);
+      throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is outside the workspace (or in ${ORG_DIR}/); workflows run only from workspace files.`, at.file, at.step, at.key);
     }
   }
   const stat = lstatSync(real);

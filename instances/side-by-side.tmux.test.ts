@@ -7,7 +7,8 @@ import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
-import { type Health, probeHealth } from "./health-probe.ts";
+import type { Health } from "../fitness/instance-health.ts";
+import { probeHealth } from "./health-probe.ts";
 
 // A copy of org as its own repository, a tmux server of the test's own, free ports.
 const clone = orgClone("org-side-by-side-");

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { appendPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { appendPrivateFile, writePrivateFile } from "../../security/private-state.ts";
 
 /** Entries kept in memory and on disk; older ones are dropped when the file is rewritten. */
 export const HISTORY_LIMIT = 1000;

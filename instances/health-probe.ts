@@ -1,16 +1,4 @@
-import { z } from "zod";
-
-/** What `/health` of an org server says (the fields the side-by-side scripts read). */
-export const Health = z.object({
-  ok: z.boolean(),
-  version: z.string(),
-  commit: z.string().nullable(),
-  branch: z.string().nullable(),
-  tools: z.array(z.string()),
-  uptimeS: z.number(),
-  restartNeeded: z.string().optional(),
-});
-export type Health = z.infer<typeof Health>;
+import { Health } from "../fitness/instance-health.ts";
 
 /** What answers on a port: an org server and its health, something else, or nothing. */
 export type Probe = { kind: "org"; health: Health } | { kind: "other"; detail: string } | { kind: "none"; detail: string };
