@@ -36,30 +36,34 @@ export type CallDecision = { run: true; policyFrom?: string } | { run: false; re
 /** Whether a tool call may run; the room asks its policy and the user. `false` means the user said no. */
 export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
 
-type LoopRequest = {
-  baseUrl: string;
-  model: string;
-  messages: ChatMessage[];
+/**
+ * What one reply's tool loop may use and spend. Listed once: `runWithTools` takes it (with defaults for the
+ * bounds) and a persona's `ReplyHost` (models/reply-host.ts) carries it, filled in by the room.
+ */
+export type ToolLoopAllowance = {
   tools: ReadonlyMap<string, AnyTool>;
   toolContext: Omit<ToolContext, "signal">;
-  signal?: AbortSignal;
-  onEvent?: (event: LoopEvent) => void;
+  /** Whether a call may run (left out of a `runWithTools` request: every call runs). */
+  approve: ApproveCall;
   /** Tool rounds this reply may take; checked before each LLM call. Default 8. */
-  maxRounds?: number;
+  maxRounds: number;
   /** Tool calls this reply may make; calls beyond it are not run and the model is told. Default 32. */
-  maxToolCalls?: number;
+  maxToolCalls: number;
   /** Characters (text, reasoning and tool-call arguments, over all rounds) this reply may stream. Default 200 000. */
-  maxReplyChars?: number;
+  maxReplyChars: number;
   /** The session's token budget, checked before each LLM call. */
-  budget?: Budget;
+  budget: Budget;
   /** Seconds of tool time (each call's timeout) the user's turn has left; shared by the turn's replies. */
-  toolTime?: ToolTimeBudget;
-  approve?: ApproveCall;
-  apiKey?: string;
+  toolTime: ToolTimeBudget;
+  /** The Authorization header that belongs to the model's server, if any. */
   authorization?: string | undefined;
-  modelSource?: string;
-  retry?: ChatRequest["retry"];
 };
+
+type LoopRequest = Pick<ChatRequest, "baseUrl" | "model" | "messages" | "signal" | "apiKey" | "modelSource" | "retry"> &
+  Pick<ToolLoopAllowance, "tools" | "toolContext"> &
+  Partial<Omit<ToolLoopAllowance, "tools" | "toolContext">> & {
+    onEvent?: (event: LoopEvent) => void;
+  };
 
 /**
  * The tool loop: complete, run the declared and embedded tool calls of that turn in order, append their
