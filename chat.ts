@@ -142,60 +142,31 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
     }
 
     const embedded = extractToolCalls(completion.content, { toolNames });
-    const made: ReceivedToolCall[] = [
-      ...completion.toolCalls,
-      ...embedded.toolCalls.map((call, position) => ({
-        id: `call_embedded_${round}_${position}`,
-        name: call.name,
-        arguments: call.arguments,
-      })),
-    ];
+    const made = roundCalls(completion.toolCalls, embedded.toolCalls, round);
     for (const call of made.slice(completion.toolCalls.length)) emitCall({ type: "tool-call", call });
     callsMade += made.length;
     const runnable = made.slice(0, callsAllowed);
     const refused = made.slice(callsAllowed);
     // The first refused call stays in the history with a result that tells the model; the rest are dropped.
-    const calls = refused.length > 0 ? [...runnable, refused[0] as ReceivedToolCall] : runnable;
+    const firstRefused = refused[0];
+    const calls = firstRefused ? [...runnable, firstRefused] : runnable;
     content = embedded.content;
     reasoning = [completion.reasoning, embedded.reasoning].filter(Boolean).join("\n");
-    const assistant: ChatMessage = {
-      role: "assistant",
-      content: embedded.content,
-      ...(calls.length > 0
-        ? {
-            tool_calls: calls.map((call) => ({
-              id: call.id,
-              type: "function" as const,
-              // Echo valid JSON only: Ollama rejects history whose arguments do not parse.
-              function: { name: call.name, arguments: JSON.stringify(call.arguments) },
-            })),
-          }
-        : {}),
-    };
+    const assistant = assistantMessage(embedded.content, calls);
     conversation.push(assistant);
     added.push(assistant);
     if (calls.length === 0) {
       return { messages: added, content, reasoning, stopReason: "done", usage, rounds: round };
     }
 
-    let endsReply = false;
-    for (const call of calls) {
-      const { result, durationMs } =
-        call === refused[0]
-          ? {
-              result: {
-                ok: false,
-                output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
-              },
-              durationMs: 0,
-            }
-          : await runOneCall(call, request, context);
-      emit({ type: "tool-result", call, result, durationMs });
-      if (result.endsReply) endsReply = true;
-      const message: ChatMessage = { role: "tool", tool_call_id: call.id, name: call.name, content: result.output };
-      conversation.push(message);
-      added.push(message);
-    }
+    const refusal = firstRefused && {
+      call: firstRefused,
+      output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
+    };
+    const ran = await runRoundCalls(runnable, refusal, request, context, emit);
+    conversation.push(...ran.messages);
+    added.push(...ran.messages);
+    const endsReply = ran.endsReply;
     if (refused.length > 0) {
       emit({
         type: "calls-refused",
@@ -215,6 +186,52 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       return { messages: added, content, reasoning, stopReason: "repeated-call", usage, rounds: round };
     }
   }
+}
+
+/** The round's calls: those the server sent, then those written into the text, with ids of their own. */
+function roundCalls(declared: ReceivedToolCall[], embedded: readonly Omit<ToolCall, "id">[], round: number): ReceivedToolCall[] {
+  return [
+    ...declared,
+    ...embedded.map((call, position) => ({ id: `call_embedded_${round}_${position}`, name: call.name, arguments: call.arguments })),
+  ];
+}
+
+/** The round's assistant message, its calls echoed as valid JSON only: Ollama rejects history whose arguments do not parse. */
+function assistantMessage(content: string, calls: readonly ReceivedToolCall[]): ChatMessage {
+  if (calls.length === 0) return { role: "assistant", content };
+  return {
+    role: "assistant",
+    content,
+    tool_calls: calls.map((call) => ({
+      id: call.id,
+      type: "function" as const,
+      function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+    })),
+  };
+}
+
+/**
+ * Runs the round's calls in order, then answers the first refused one (if any) with why it did not run;
+ * each result is reported and becomes a `role: "tool"` message. `endsReply`: a tool asked to end the reply.
+ */
+async function runRoundCalls(
+  runnable: readonly ReceivedToolCall[],
+  refusal: { call: ReceivedToolCall; output: string } | undefined,
+  request: LoopRequest,
+  context: ToolContext,
+  emit: (event: LoopEvent) => void,
+): Promise<{ messages: ChatMessage[]; endsReply: boolean }> {
+  const messages: ChatMessage[] = [];
+  let endsReply = false;
+  const answered = async (call: ReceivedToolCall, outcome: Promise<{ result: ToolResult; durationMs: number }>) => {
+    const { result, durationMs } = await outcome;
+    emit({ type: "tool-result", call, result, durationMs });
+    if (result.endsReply) endsReply = true;
+    messages.push({ role: "tool", tool_call_id: call.id, name: call.name, content: result.output });
+  };
+  for (const call of runnable) await answered(call, runOneCall(call, request, context));
+  if (refusal) await answered(refusal.call, Promise.resolve({ result: { ok: false, output: refusal.output }, durationMs: 0 }));
+  return { messages, endsReply };
 }
 
 /** Runs one call once the user allowed it; `durationMs` counts the run only, not the wait for approval. */

@@ -133,13 +133,17 @@ export function readUsage(value: unknown): Usage | undefined {
   };
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function parseArguments(text: string): { arguments: Record<string, unknown>; invalid?: string } {
   if (text.trim() === "") return { arguments: {} };
   try {
     let value: unknown = JSON.parse(text);
     // Some servers double-encode: the arguments string holds a JSON string of the object.
     if (typeof value === "string") value = JSON.parse(value);
-    if (value && typeof value === "object" && !Array.isArray(value)) return { arguments: value as Record<string, unknown> };
+    if (isRecord(value)) return { arguments: value };
   } catch {
     // fall through: reported as invalid below
   }
