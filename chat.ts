@@ -97,33 +97,15 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
     }
     emit({ type: "round-start", round });
     // Read each round: a tool may add tools to the map (find_tool), callable from the next round on.
-    const definitions = [...request.tools.values()].map((tool) => tool.definition);
     const toolNames = [...request.tools.keys()];
     // A reply may hold more calls than it may run: those past the first refused one are not even shown.
     const callsAllowed = Math.max(0, maxToolCalls - callsMade);
-    let callsSeen = 0;
-    const emitCall = (event: LoopEvent) => {
-      if (event.type === "tool-call" && ++callsSeen > callsAllowed + 1) return;
-      emit(event);
-    };
-    const completion = await chatOnce({
-      baseUrl: request.baseUrl,
-      model: request.model,
-      messages: conversation,
-      tools: definitions,
-      signal: request.signal,
-      onEvent: emitCall,
-      apiKey: request.apiKey,
-      authorization: request.authorization,
-      ...(request.modelSource ? { modelSource: request.modelSource } : {}),
-      retry: request.retry,
-      stopAt: {
-        chars: Math.max(0, maxReplyChars - replyChars),
-        tokens: budget.session.maxSessionTokens - budget.session.tokensUsed,
-      },
+    const emitCall = callShowingLimit(callsAllowed, emit);
+    const completion = await completeRound(request, conversation, emitCall, {
+      chars: Math.max(0, maxReplyChars - replyChars),
+      tokens: budget.session.maxSessionTokens - budget.session.tokensUsed,
     });
-    replyChars +=
-      completion.content.length + completion.reasoning.length + completion.toolCalls.reduce((sum, call) => sum + (JSON.stringify(call.arguments)?.length ?? 0), 0);
+    replyChars += streamedChars(completion);
     const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
     usage.promptTokens += roundUsage.promptTokens;
     usage.completionTokens += roundUsage.completionTokens;
@@ -186,6 +168,43 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       return { messages: added, content, reasoning, stopReason: "repeated-call", usage, rounds: round };
     }
   }
+}
+
+/** Passes the loop's events on, except tool calls past the first one beyond `callsAllowed`. */
+function callShowingLimit(callsAllowed: number, emit: (event: LoopEvent) => void): (event: LoopEvent) => void {
+  let callsSeen = 0;
+  return (event) => {
+    if (event.type === "tool-call" && ++callsSeen > callsAllowed + 1) return;
+    emit(event);
+  };
+}
+
+/** One completion of the loop, offered the tools the map holds now, cut at what the reply has left. */
+function completeRound(
+  request: LoopRequest,
+  conversation: ChatMessage[],
+  onEvent: (event: LoopEvent) => void,
+  stopAt: { chars: number; tokens: number },
+): ReturnType<typeof chatOnce> {
+  return chatOnce({
+    baseUrl: request.baseUrl,
+    model: request.model,
+    messages: conversation,
+    tools: [...request.tools.values()].map((tool) => tool.definition),
+    signal: request.signal,
+    onEvent,
+    apiKey: request.apiKey,
+    authorization: request.authorization,
+    ...(request.modelSource ? { modelSource: request.modelSource } : {}),
+    retry: request.retry,
+    stopAt,
+  });
+}
+
+/** What a completion counts against the reply's characters: text, reasoning and the calls' arguments. */
+function streamedChars(completion: { content: string; reasoning: string; toolCalls: readonly ToolCall[] }): number {
+  const argumentChars = completion.toolCalls.reduce((sum, call) => sum + (JSON.stringify(call.arguments)?.length ?? 0), 0);
+  return completion.content.length + completion.reasoning.length + argumentChars;
 }
 
 /** The round's calls: those the server sent, then those written into the text, with ids of their own. */
