@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { createParser } from "eventsource-parser";
 import OpenAI from "openai";
-import { chatOnce } from "../chat.ts";
+import { chatOnce } from "../llm/chat-once.ts";
 import { chatCompletionsUrl } from "../llm/model-server-urls.ts";
 
 const { values } = parseArgs({

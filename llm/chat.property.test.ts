@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { chatOnce } from "../chat.ts";
+import { chatOnce } from "./chat-once.ts";
 import { sseFrames, startFrameServer } from "../testing/frame-server.ts";
 
 // Whatever way the bytes of a stream are cut into reads, and whichever server style frames the tool

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LoopEvent, runWithTools } from "../chat.ts";
-import { chatOnce } from "../chat.ts";
+import { chatOnce } from "./chat-once.ts";
 import type { StreamEvent } from "./chat-types.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chatOnce } from "../chat.ts";
+import { chatOnce } from "./chat-once.ts";
 import type { StreamEvent } from "./chat-types.ts";
 import { chatFailure, collectChat } from "../testing/chat-helpers.ts";
 import { sseFrames, startFrameServer } from "../testing/frame-server.ts";

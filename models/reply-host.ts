@@ -1,8 +1,5 @@
-import type { CallDecision } from "../chat.ts";
-import type { ToolCall, Usage } from "../llm/chat-types.ts";
-import type { Budget } from "../security/budget.ts";
-import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
-import type { AnyTool, ToolContext } from "../tools/define-tool.ts";
+import type { ToolLoopAllowance } from "../chat.ts";
+import type { Usage } from "../llm/chat-types.ts";
 import type { ReplyReport } from "./reply-report.ts";
 import type { RoomMessage } from "./room-message.ts";
 
@@ -14,8 +11,12 @@ export type ServerSlot = {
   release(): void;
 };
 
-/** What a persona's `respond` may use from the room: a narrow view, so models never import the room. */
-export type ReplyHost = {
+/**
+ * What a persona's `respond` may use from the room: a narrow view, so models never import the room. Its
+ * tools, approval and bounds are the tool loop's own `ToolLoopAllowance` (tools: allow and ask of the
+ * persona's policy; `approve`: "ask" tools go to the user, a hop's code tools may be capped).
+ */
+export type ReplyHost = Readonly<ToolLoopAllowance> & {
   readonly replyId: string;
   readonly signal: AbortSignal;
   /** The message this reply answers. */
@@ -25,21 +26,6 @@ export type ReplyHost = {
   /** Every persona's name in the room. */
   readonly roomPersonas: readonly string[];
   readonly slot: ServerSlot;
-  /** The tools the persona's policy offers (allow and ask). */
-  readonly tools: ReadonlyMap<string, AnyTool>;
-  /** Whether a tool call may run (and under whose policy): "ask" tools go to the user, a hop's code tools may be capped. */
-  approve(call: ToolCall): Promise<boolean | CallDecision>;
-  readonly toolContext: Omit<ToolContext, "signal">;
-  readonly maxToolRounds: number;
-  /** Tool calls this reply may make. */
-  readonly maxToolCalls: number;
-  /** Characters this reply may stream (limits.replyChars). */
-  readonly maxReplyChars: number;
-  readonly budget: Budget;
-  /** Seconds of tool time the user's turn has left, shared by the turn's replies. */
-  readonly toolTime: ToolTimeBudget;
-  /** The Authorization header that belongs to the persona's server, if any. */
-  readonly authorization?: string;
   /** Streams what the reply does to the room (console, transcript, `--json`, SSE). */
   report(event: ReplyReport): void;
   /** Token usage of one model call, for the reply's figures. */

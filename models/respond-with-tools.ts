@@ -2,6 +2,7 @@ import { type LoopEvent, runWithTools } from "../chat.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import type { ReplyHost, ReplyOutcome, ServerSlot } from "./reply-host.ts";
+import type { ReplyReport } from "./reply-report.ts";
 
 /** While a tool runs the server slot goes to someone else: a long shell command must not block the room. */
 function withSlotFreed(tool: AnyTool, slot: ServerSlot): AnyTool {
@@ -64,43 +65,12 @@ export async function respondWithTools(
   const tools = slotFreedView(host.tools, host.slot);
   let usageReported = false;
   const onLoopEvent = (event: LoopEvent) => {
-    switch (event.type) {
-      case "text-delta":
-      case "reasoning-delta":
-        host.report({ type: event.type, text: event.text });
-        break;
-      case "tool-call":
-        host.report({ type: "tool-call", call: event.call });
-        break;
-      case "tool-result":
-        host.report({
-          type: "tool-result",
-          call: event.call,
-          ok: event.result.ok,
-          output: event.result.output,
-          ...(event.result.data !== undefined ? { data: event.result.data } : {}),
-          ...(event.result.exitCode !== undefined ? { exitCode: event.result.exitCode } : {}),
-          durationMs: event.durationMs,
-        });
-        break;
-      case "finish":
-        if (event.usage) {
-          usageReported = true;
-          host.reportUsage(event.usage);
-        }
-        break;
-      case "loop-stop":
-        host.report({ type: "loop-stop", reason: event.reason, message: event.message });
-        break;
-      case "calls-refused":
-        host.report({ type: "calls-refused", message: event.message });
-        break;
-      case "round-start":
-        host.report({ type: "waiting" });
-        break;
-      default:
-        break;
+    if (event.type === "finish" && event.usage) {
+      usageReported = true;
+      host.reportUsage(event.usage);
     }
+    const report = toReplyReport(event);
+    if (report) host.report(report);
   };
   await host.slot.acquire();
   try {
@@ -112,7 +82,7 @@ export async function respondWithTools(
       toolContext: host.toolContext,
       signal: host.signal,
       onEvent: onLoopEvent,
-      maxRounds: host.maxToolRounds,
+      maxRounds: host.maxRounds,
       maxToolCalls: host.maxToolCalls,
       maxReplyChars: host.maxReplyChars,
       budget: host.budget,
@@ -131,5 +101,36 @@ export async function respondWithTools(
     return { text, ...(result.stopReason !== "done" ? { stopped: result.stopReason } : {}) };
   } finally {
     host.slot.release();
+  }
+}
+
+/**
+ * The one translation from the tool loop's events to a persona's reports. Deltas, calls and a stopped loop
+ * have the same shape in both and pass as they are; a result is flattened (the room records `ok` and
+ * `output` beside the call), a round start is a wait for the model, usage and the rest are not reports.
+ */
+export function toReplyReport(event: LoopEvent): ReplyReport | undefined {
+  switch (event.type) {
+    case "text-delta":
+    case "reasoning-delta":
+    case "tool-call":
+    case "loop-stop":
+      return event;
+    case "tool-result":
+      return {
+        type: "tool-result",
+        call: event.call,
+        ok: event.result.ok,
+        output: event.result.output,
+        ...(event.result.data !== undefined ? { data: event.result.data } : {}),
+        ...(event.result.exitCode !== undefined ? { exitCode: event.result.exitCode } : {}),
+        durationMs: event.durationMs,
+      };
+    case "calls-refused":
+      return { type: "calls-refused", message: event.message };
+    case "round-start":
+      return { type: "waiting" };
+    default:
+      return undefined;
   }
 }

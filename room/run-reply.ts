@@ -1,7 +1,6 @@
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ReplyHost, ReplyOutcome } from "../models/reply-host.ts";
-import type { ReplyReport } from "../models/reply-report.ts";
 import type { Model } from "../models/model.ts";
 import type { RoomMessage, RoomToolRun } from "../models/room-message.ts";
 import type { OrgLimits } from "../config/org-config.ts";
@@ -18,6 +17,7 @@ import { findMentions } from "./mentions.ts";
 import { appendReplyToFile } from "./reply-delivery.ts";
 import { addStats, emptyStats, ReplyStatsRecorder } from "./reply-stats.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent } from "./room-event.ts";
+import { replyReporter } from "./reply-reporter.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { serverSlot } from "./server-slot.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
@@ -82,6 +82,118 @@ async function toolsFor(room: ReplyRoom, model: Model, trigger: RoomMessage, sig
   }
 }
 
+/** The room's side of the tools a reply may use: server slot, approval, workspace, bounds, reports. */
+function replyHost(
+  room: ReplyRoom,
+  turn: ReplyTurn,
+  reply: { model: Model; trigger: RoomMessage; replyId: string; ceiling: DecidingPolicy | undefined },
+  offered: { tools: ReadonlyMap<string, AnyTool>; policy: Model["toolPolicy"] },
+  stats: ReplyStatsRecorder,
+  report: ReplyHost["report"],
+): ReplyHost {
+  const { model, trigger, replyId } = reply;
+  const persona = model.name;
+  const { emit } = room;
+  const authorization = room.authorization(model.baseUrl);
+  return {
+    replyId,
+    signal: turn.signal,
+    trigger,
+    history: room.context(persona, trigger),
+    roomPersonas: room.names,
+    slot: serverSlot(room.slots(model.baseUrl), turn.signal, {
+      onQueued: () => emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: model.baseUrl }),
+      onWaited: (ms) => stats.queued(ms),
+    }),
+    tools: offered.tools,
+    approve: toolApproval({
+      persona,
+      policy: offered.policy,
+      tools: offered.tools,
+      ceiling: reply.ceiling,
+      approve: room.approve,
+      onNotice: (message) => emit({ type: "notice", persona, reason: "approval", message }),
+      secrets: room.secrets,
+    }),
+    toolContext: {
+      workspaceDir: room.workspaceDir,
+      sessionId: room.sessionId,
+      persona,
+      secrets: room.secrets,
+      workflowStepRuns: room.limits.workflowStepRuns,
+      ...(room.audit ? { audit: room.audit } : {}),
+    },
+    maxRounds: room.limits.toolRoundsPerTurn,
+    maxToolCalls: room.limits.toolCallsPerReply,
+    maxReplyChars: room.limits.replyChars,
+    budget: room.budget,
+    toolTime: turn.toolTime,
+    ...(authorization !== undefined ? { authorization } : {}),
+    report,
+    reportUsage: (usage) => stats.usage(usage),
+  };
+}
+
+/**
+ * A reply that threw: it keeps what streamed, counts it against the budget when the server sent no usage,
+ * and says why once. Returns the reason.
+ */
+function replyFailed(room: ReplyRoom, turn: ReplyTurn, reply: { persona: string; replyId: string; streamed: string }, stats: ReplyStatsRecorder, error: unknown): string {
+  const { persona, replyId, streamed } = reply;
+  // A broken stream sends no usage; count what arrived (about four characters a token) against the budget.
+  const estimated = Math.ceil(streamed.length / 4);
+  if (stats.completionTokens === 0 && estimated > 0) {
+    stats.usage({ promptTokens: 0, completionTokens: estimated });
+    room.budget.recordUsage({ promptTokens: 0, completionTokens: estimated });
+  }
+  const failed = error instanceof Error ? error.message : String(error);
+  // Stopped by the user (Ctrl-C, a client gone): whatever threw, it is one kind, so it is reported once.
+  const kind = turn.signal.aborted ? "aborted" : error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
+  turn.errors.push({ persona, message: failed });
+  room.emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
+  return failed;
+}
+
+/** The finished reply as the room keeps it, redacted: what a server sent may hold a key it was given. */
+function replyMessage(
+  room: ReplyRoom,
+  reply: { persona: string; replyId: string; turnId: string; mode: RoomMode },
+  outcome: ReplyOutcome,
+  toolRuns: RoomToolRun[],
+  failedReason: string | undefined,
+): RoomMessage {
+  const { persona } = reply;
+  const text = redact(outcome.text, room.secrets);
+  const failed = failedReason === undefined ? undefined : redact(failedReason, room.secrets);
+  const addressed = failed !== undefined ? [] : (outcome.addressed ?? findMentions(text, room.names)).filter((name) => name !== persona);
+  return {
+    id: reply.replyId,
+    turnId: reply.turnId,
+    from: persona,
+    text,
+    time: new Date().toISOString(),
+    heardBy: room.heardBy(persona, addressed),
+    addressed,
+    ...(failed !== undefined ? { failed } : {}),
+    ...(reply.mode.kind === "file" ? { file: reply.mode.path } : {}),
+    ...(toolRuns.length > 0 ? { tools: redactValue(toolRuns, room.secrets) } : {}),
+  };
+}
+
+/** Appends a reply meant for a file to it; a refusal or failure is said and the reply stays in the transcript. */
+function deliverToFile(room: ReplyRoom, turn: ReplyTurn, message: RoomMessage & { file: string }): void {
+  const persona = message.from;
+  try {
+    const bytes = appendReplyToFile(room.workspaceDir, message, room.protectedFiles);
+    room.emit({ type: "file-written", replyId: message.id, persona, path: message.file, bytes });
+  } catch (error) {
+    const reason = `${persona}'s reply was not written to ${message.file}: ${error instanceof Error ? error.message : String(error)} The reply is kept in the transcript.`;
+    turn.errors.push({ persona, message: reason });
+    if (error instanceof UnsafeWriteError) room.emit({ type: "notice", persona, reason: "file-refused", message: reason });
+    else room.emit({ type: "error", persona, replyId: message.id, message: reason });
+  }
+}
+
 /**
  * One persona's reply: the persona's own `respond` does the answering through a narrow host (server slot,
  * approval, tools, reports); this wraps it with the reply's events and figures, turns a failure into a
@@ -102,10 +214,6 @@ export async function runReply(
   const persona = model.name;
   const mode = room.mode();
   const stats = new ReplyStatsRecorder();
-  let streamed = "";
-  const toolRuns: RoomToolRun[] = [];
-  // Whether the last tool that ran a sandboxed process failed (a denied or malformed call ran nothing).
-  let lastSandboxedFailed = false;
   emit({
     type: "reply-start",
     turnId: turn.turnId,
@@ -115,137 +223,35 @@ export async function runReply(
     hop,
     destination: mode.kind === "file" ? formatRoomMode(mode) : "console",
   });
-
-  const authorization = room.authorization(model.baseUrl);
-  const { tools, policy } = await toolsFor(room, model, trigger, turn.signal, replyId);
-  const report = (event: ReplyReport) => {
-    switch (event.type) {
-      case "waiting":
-        if (!stats.visible) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: model.baseUrl });
-        return;
-      case "loop-stop":
-        emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });
-        return;
-      case "calls-refused":
-        emit({ type: "notice", persona, reason: "tool-limit", message: `${persona}: ${event.message}` });
-        return;
-      case "text-delta":
-        streamed += event.text;
-        stats.sawOutput();
-        break;
-      case "reasoning-delta":
-      case "tool-call":
-        // A call is the model's first output as much as text is.
-        stats.sawOutput();
-        break;
-      case "tool-result":
-        stats.toolRan(event.durationMs);
-        toolRuns.push({ call: event.call, ok: event.ok, output: event.output });
-        if (event.exitCode !== undefined) lastSandboxedFailed = !event.ok;
-        break;
-      case "progress":
-        break;
-    }
-    emit({ ...event, replyId, persona });
-  };
-  const host: ReplyHost = {
-    replyId,
-    signal: turn.signal,
-    trigger,
-    history: room.context(persona, trigger),
-    roomPersonas: room.names,
-    slot: serverSlot(room.slots(model.baseUrl), turn.signal, {
-      onQueued: () => emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: model.baseUrl }),
-      onWaited: (ms) => stats.queued(ms),
-    }),
-    tools,
-    approve: toolApproval({
-      persona,
-      policy,
-      tools,
-      ceiling,
-      approve: room.approve,
-      onNotice: (message) => emit({ type: "notice", persona, reason: "approval", message }),
-      secrets: room.secrets,
-    }),
-    toolContext: {
-      workspaceDir: room.workspaceDir,
-      sessionId: room.sessionId,
-      persona,
-      secrets: room.secrets,
-      workflowStepRuns: room.limits.workflowStepRuns,
-      ...(room.audit ? { audit: room.audit } : {}),
-    },
-    maxToolRounds: room.limits.toolRoundsPerTurn,
-    maxToolCalls: room.limits.toolCallsPerReply,
-    maxReplyChars: room.limits.replyChars,
-    budget: room.budget,
-    toolTime: turn.toolTime,
-    ...(authorization !== undefined ? { authorization } : {}),
-    report,
-    reportUsage: (usage) => stats.usage(usage),
-  };
+  const offered = await toolsFor(room, model, trigger, turn.signal, replyId);
+  const { report, record } = replyReporter({ replyId, persona, baseUrl: model.baseUrl }, stats, emit);
+  const host = replyHost(room, turn, { model, trigger, replyId, ceiling }, offered, stats, report);
 
   let outcome: ReplyOutcome;
   let failed: string | undefined;
   try {
     outcome = await model.respond(host);
   } catch (error) {
-    outcome = { text: streamed };
-    // A broken stream sends no usage; count what arrived (about four characters a token) against the budget.
-    const estimated = Math.ceil(streamed.length / 4);
-    if (stats.completionTokens === 0 && estimated > 0) {
-      stats.usage({ promptTokens: 0, completionTokens: estimated });
-      room.budget.recordUsage({ promptTokens: 0, completionTokens: estimated });
-    }
-    failed = error instanceof Error ? error.message : String(error);
-    // Stopped by the user (Ctrl-C, a client gone): whatever threw, it is one kind, so it is reported once.
-    const kind = turn.signal.aborted ? "aborted" : error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
-    turn.errors.push({ persona, message: failed });
-    emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
+    outcome = { text: record.streamed };
+    failed = replyFailed(room, turn, { persona, replyId, streamed: record.streamed }, stats, error);
   } finally {
     host.slot.release();
   }
 
-  // What a server sent may hold a key it was given: redacted before the history, the file or another persona.
-  const text = redact(outcome.text, room.secrets);
-  if (failed !== undefined) failed = redact(failed, room.secrets);
-  const addressed =
-    failed !== undefined ? [] : (outcome.addressed ?? findMentions(text, room.names)).filter((name) => name !== persona);
-  const message: RoomMessage = {
-    id: replyId,
-    turnId: turn.turnId,
-    from: persona,
-    text,
-    time: new Date().toISOString(),
-    heardBy: room.heardBy(persona, addressed),
-    addressed,
-    ...(failed !== undefined ? { failed } : {}),
-    ...(mode.kind === "file" ? { file: mode.path } : {}),
-    ...(toolRuns.length > 0 ? { tools: redactValue(toolRuns, room.secrets) } : {}),
-  };
+  const message = replyMessage(room, { persona, replyId, turnId: turn.turnId, mode }, outcome, record.toolRuns, failed);
   if (failed === undefined) {
     // A failed last sandboxed run counts even when the model then explained it: the work did not get done.
-    const unfinished = outcome.stopped ?? (lastSandboxedFailed ? "tool-failed" : undefined);
+    const unfinished = outcome.stopped ?? (record.lastSandboxedFailed ? "tool-failed" : undefined);
     if (unfinished !== undefined) turn.incomplete.push({ persona, replyId, reason: unfinished });
   }
-  if (message.file !== undefined && text !== "") {
-    try {
-      const bytes = appendReplyToFile(room.workspaceDir, { ...message, file: message.file }, room.protectedFiles);
-      emit({ type: "file-written", replyId, persona, path: message.file, bytes });
-    } catch (error) {
-      const reason = `${persona}'s reply was not written to ${message.file}: ${error instanceof Error ? error.message : String(error)} The reply is kept in the transcript.`;
-      turn.errors.push({ persona, message: reason });
-      if (error instanceof UnsafeWriteError) emit({ type: "notice", persona, reason: "file-refused", message: reason });
-      else emit({ type: "error", persona, replyId, message: reason });
-    }
-  }
+  if (message.file !== undefined && message.text !== "") deliverToFile(room, turn, { ...message, file: message.file });
   room.record(message);
   emit({ type: "message", persona, message });
 
   const replyStats = stats.finish();
-  turn.stats[persona] ??= emptyStats();
-  addStats(turn.stats[persona] as PersonaStats, replyStats);
+  const total = turn.stats[persona] ?? emptyStats();
+  turn.stats[persona] = total;
+  addStats(total, replyStats);
   emit({ type: "reply-end", replyId, persona, ok: failed === undefined, stats: replyStats });
   return message;
 }

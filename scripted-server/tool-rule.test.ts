@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chatOnce } from "../chat.ts";
+import { chatOnce } from "../llm/chat-once.ts";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import { startScriptedServer } from "./start-scripted-server.ts";
 

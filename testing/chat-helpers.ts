@@ -1,5 +1,5 @@
 // Helpers shared by the chatOnce tests: run one completion collecting its events, and catch the ChatError it throws.
-import { chatOnce } from "../chat.ts";
+import { chatOnce } from "../llm/chat-once.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { StreamEvent } from "../llm/chat-types.ts";
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { chatOnce, type ReceivedToolCall } from "../chat.ts";
+import { chatOnce, type ReceivedToolCall } from "../llm/chat-once.ts";
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
 import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 import { defineTool } from "../tools/define-tool.ts";

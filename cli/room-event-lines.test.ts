@@ -1,0 +1,24 @@
+import { expect, test } from "bun:test";
+import { progressLine, roomNoticeLine, toolResultLine } from "./room-event-lines.ts";
+
+const call = { id: "c", name: "sh", arguments: {} };
+const stamp = { replyId: "r", persona: "agent" };
+
+test("a tool result is counted in lines, or its failure said in red", () => {
+  expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: true, output: "a\nb", durationMs: 4 })).toEqual({ text: "✓ sh · 4 ms · 2 lines of output", style: "dim" });
+  expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: true, output: "", durationMs: 0 }).text).toBe("✓ sh · 0 ms · 0 lines of output");
+  expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: false, output: "Error: boom", durationMs: 0 }).style).toBe("red");
+});
+
+test("progress marks each status; a failed step is red", () => {
+  expect(progressLine({ type: "progress", ...stamp, step: "tests", status: "done", detail: "9 passed" })).toEqual({ text: "✓ tests: done · 9 passed", style: "dim" });
+  expect(progressLine({ type: "progress", ...stamp, step: "tests", status: "failed" })).toEqual({ text: "✗ tests: failed", style: "red" });
+  expect(progressLine({ type: "progress", ...stamp, step: "x", status: "running" }).text).toBe("… x: running");
+});
+
+test("room-wide events have a line; reply events have none here", () => {
+  expect(roomNoticeLine({ type: "mode", mode: "group", by: "agent" })).toEqual({ text: "· mode is now group (set by agent)", style: "gray" });
+  expect(roomNoticeLine({ type: "mode", mode: "group", by: "user" })?.text).toBe("· mode is now group");
+  expect(roomNoticeLine({ type: "error", message: "down" })).toEqual({ text: "✗ down", style: "red" });
+  expect(roomNoticeLine({ type: "text-delta", ...stamp, text: "x" })).toBeUndefined();
+});

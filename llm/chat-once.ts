@@ -1,0 +1,247 @@
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { ChatError, connectionDetail } from "./chat-errors.ts";
+import type { ChatMessage, ChatResult, StreamEvent, ToolDefinition, Usage } from "./chat-types.ts";
+import { abortedError, openStream } from "./open-stream.ts";
+import { chunkErrorMessage, fragmentLength, type ReceivedToolCall, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
+import { ThinkSplitter } from "./think-splitter.ts";
+
+export type ChatRequest = {
+  baseUrl: string;
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  signal?: AbortSignal;
+  onEvent?: (event: StreamEvent) => void;
+  /** Retries before the first byte on connection errors, 429 and 503. Default: 2 retries from 500 ms. */
+  retry?: { retries?: number; baseDelayMs?: number };
+  /** Sent as `Authorization: Bearer …` for servers that want a key (credentials in the URL take precedence). */
+  apiKey?: string;
+  /** The whole Authorization header value (e.g. `Basic …`); wins over `apiKey`. */
+  authorization?: string | undefined;
+  /** Where the model name came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
+  modelSource?: string;
+  /**
+   * Where the stream is cut: after `chars` characters of text, reasoning and tool-call arguments, or once the
+   * characters received (about four a token) would spend more than `tokens`. The result says which.
+   */
+  stopAt?: { chars?: number; tokens?: number };
+};
+
+/** Why a stream was cut before the model finished: the reply's size limit or the session's token budget. */
+export type ReplyLimitStop = { reason: "reply-chars" | "budget"; message: string };
+
+export type { ReceivedToolCall } from "./read-chunks.ts";
+
+type Emit = (event: StreamEvent) => void;
+
+/** Cuts the stream once the reply's characters or the session's tokens are spent. */
+class StreamLimit {
+  reached: ReplyLimitStop | undefined;
+  #received = 0;
+  constructor(
+    private readonly maxChars: number,
+    private readonly maxTokens: number,
+  ) {}
+
+  /** How much of `length` more characters may be taken; sets `reached` once a limit is hit. */
+  take(length: number): number {
+    if (this.reached) return 0;
+    const allowed = Math.max(0, Math.min(length, this.maxChars - this.#received));
+    this.#received += allowed;
+    if (allowed < length) {
+      this.reached = {
+        reason: "reply-chars",
+        message: `the reply was stopped at ${this.maxChars} characters (limits.replyChars in org.config.json); what came before is kept.`,
+      };
+    } else if (Math.ceil(this.#received / 4) > this.maxTokens) {
+      this.reached = {
+        reason: "budget",
+        message: `the reply was stopped mid-stream: it would spend more than the ${this.maxTokens} tokens left in the session's budget (limits.sessionTokens in org.config.json). Start a new session or raise the limit.`,
+      };
+    }
+    return allowed;
+  }
+}
+
+/** Builds one completion from parsed chunks: text and reasoning (split out of `<think>`), tool calls, usage. */
+class CompletionAssembly {
+  readonly contentParts: string[] = [];
+  readonly reasoningParts: string[] = [];
+  readonly toolCalls = new ToolCallAccumulator();
+  readonly splitter = new ThinkSplitter();
+  finishReason: string | undefined;
+  usage: Usage | undefined;
+  /** Set when the server reported an error in the stream. */
+  failure: ChatError | undefined;
+
+  constructor(
+    private readonly emit: Emit,
+    readonly limit: StreamLimit,
+  ) {}
+
+  partial() {
+    return { partialContent: this.contentParts.join(""), partialReasoning: this.reasoningParts.join("") };
+  }
+
+  #emitSplit(split: { text: string; reasoning: string }) {
+    if (split.reasoning) {
+      this.reasoningParts.push(split.reasoning);
+      this.emit({ type: "reasoning-delta", text: split.reasoning });
+    }
+    if (split.text) {
+      this.contentParts.push(split.text);
+      this.emit({ type: "text-delta", text: split.text });
+    }
+  }
+
+  #addText(whole: string) {
+    const text = whole.slice(0, this.limit.take(whole.length));
+    if (text !== "") this.#emitSplit(this.splitter.push(text));
+  }
+
+  #addReasoning(whole: string) {
+    const text = whole.slice(0, this.limit.take(whole.length));
+    if (text !== "") this.#emitSplit({ text: "", reasoning: text });
+  }
+
+  /** Takes one decoded chunk (already JSON); a chunk that is not an object says nothing. */
+  add(value: unknown): void {
+    const chunk = readChunk(value);
+    if (!chunk) return;
+    if (chunk.error !== undefined) {
+      const message = chunkErrorMessage(chunk.error);
+      this.failure = new ChatError("http", `the model server reported an error mid-stream: ${message}`, { serverMessage: message, ...this.partial() });
+      return;
+    }
+    this.usage = readUsage(chunk.usage) ?? this.usage;
+    if (!chunk.choice) return;
+    const { delta, toolCalls, finishReason } = chunk.choice;
+    const reasoning = delta.reasoning ?? delta.reasoning_content;
+    if (reasoning) this.#addReasoning(reasoning);
+    if (delta.content) this.#addText(delta.content);
+    for (const call of toolCalls) {
+      const length = fragmentLength(call);
+      if (this.limit.take(length) < length || this.limit.reached) break;
+      if (call) this.toolCalls.add(call);
+    }
+    if (this.limit.reached) return;
+    if (finishReason) this.finishReason = finishReason;
+  }
+
+  /** Writes out what the think splitter still holds. */
+  flush(): void {
+    this.#emitSplit(this.splitter.flush());
+  }
+}
+
+/**
+ * One streamed completion from `POST {baseUrl}/v1/chat/completions`: content, reasoning and tool calls
+ * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM).
+ */
+export async function chatOnce(
+  request: ChatRequest,
+): Promise<ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop }> {
+  const response = await openStream(request);
+  request.onEvent?.({ type: "response-start", status: response.status });
+  const emit = request.onEvent ?? (() => {});
+  const limit = new StreamLimit(request.stopAt?.chars ?? Number.POSITIVE_INFINITY, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY);
+  const assembly = new CompletionAssembly(emit, limit);
+  const done = await readEvents(response, assembly, request.signal);
+  assembly.flush();
+  if (!done && assembly.finishReason === undefined) {
+    if (request.signal?.aborted) throw abortedError(request.signal, partialOf(assembly));
+    throw new ChatError(
+      "interrupted",
+      "the model server ended the stream without a finish reason or [DONE] — the model likely failed mid-reply (Ollama drops the error text; its log has it). The partial reply is kept; ask again to retry.",
+      assembly.partial(),
+    );
+  }
+  // A cut stream's calls may be cut too: none of them runs.
+  const limitReached = limit.reached;
+  const calls = limitReached ? [] : assembly.toolCalls.finish();
+  for (const call of calls) emit({ type: "tool-call", call });
+  const { content, reasoning } = partialOf(assembly);
+  const usage = assembly.usage;
+  const result = {
+    content,
+    reasoning,
+    finishReason: limitReached ? "length" : (assembly.finishReason ?? (calls.length > 0 ? "tool_calls" : "stop")),
+    toolCalls: calls,
+    ...(usage ? { usage } : {}),
+    ...(limitReached ? { limitReached } : {}),
+  };
+  emit({ type: "finish", finishReason: result.finishReason, ...(usage ? { usage } : {}) });
+  return result;
+}
+
+function partialOf(assembly: CompletionAssembly): { content: string; reasoning: string } {
+  const { partialContent, partialReasoning } = assembly.partial();
+  return { content: partialContent, reasoning: partialReasoning };
+}
+
+/**
+ * Feeds the SSE events of `response` to `assembly` until `[DONE]`, a limit, a failure or the end of the
+ * body. Returns whether the stream was finished (`[DONE]` or a limit); throws the stream's failure.
+ */
+async function readEvents(response: Response, assembly: CompletionAssembly, signal: AbortSignal | undefined): Promise<boolean> {
+  let done = false;
+  let atEndOfStream = false;
+  const stopped = () => done || assembly.failure !== undefined || assembly.limit.reached !== undefined;
+  const onEvent = (event: EventSourceMessage) => {
+    if (stopped()) return;
+    if (event.data === "[DONE]") {
+      done = true;
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(event.data);
+    } catch {
+      assembly.failure = unparsableEvent(event.data, atEndOfStream, assembly.partial());
+      return;
+    }
+    assembly.add(value);
+  };
+  const parser = createParser({
+    onEvent,
+    onError: (error) => {
+      assembly.failure ??= new ChatError("malformed-event", `the model server sent a malformed SSE stream: ${error.message}`, assembly.partial());
+    },
+  });
+  const reader = response.body?.getReader();
+  const decoder = new TextDecoder();
+  try {
+    if (reader) {
+      while (!stopped()) {
+        const { value, done: ended } = await reader.read();
+        if (ended) break;
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+      // Flush a last event that lacked its blank line; if it is cut short it counts as an interruption.
+      atEndOfStream = true;
+      if (!stopped()) parser.feed(`${decoder.decode()}\n\n`);
+    }
+  } catch (error) {
+    if (signal?.aborted) throw abortedError(signal, partialOf(assembly));
+    throw new ChatError("interrupted", `the connection to the model server broke mid-stream (${connectionDetail(error)}); the partial reply is kept.`, {
+      ...assembly.partial(),
+      cause: error,
+    });
+  } finally {
+    if (stopped()) await reader?.cancel().catch(() => {});
+  }
+  if (assembly.failure) throw assembly.failure;
+  return done || assembly.limit.reached !== undefined;
+}
+
+function unparsableEvent(data: string, atEndOfStream: boolean, partial: { partialContent: string; partialReasoning: string }): ChatError {
+  if (atEndOfStream) {
+    return new ChatError("interrupted", "the model server closed the stream in the middle of an event; the partial reply is kept. Ask again to retry.", partial);
+  }
+  const sample = data.length > 200 ? `${data.slice(0, 200)}…` : data;
+  return new ChatError(
+    "malformed-event",
+    `the model server sent an event that is not valid JSON: ${JSON.stringify(sample)}. The server or a proxy in between is not speaking the OpenAI streaming protocol.`,
+    partial,
+  );
+}

@@ -1,0 +1,69 @@
+import { serverEndpoint } from "../config/server-url.ts";
+import { sleep } from "../concurrency/sleep.ts";
+import type { ChatRequest } from "./chat-once.ts";
+import { ChatError, connectionDetail, httpError } from "./chat-errors.ts";
+import { chatCompletionsUrl } from "./model-server-urls.ts";
+
+function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
+  const header = response?.headers.get("retry-after-ms") ?? response?.headers.get("retry-after");
+  const fromHeader = header ? Number(header) * (response?.headers.has("retry-after-ms") ? 1 : 1000) : Number.NaN;
+  if (Number.isFinite(fromHeader) && fromHeader >= 0 && fromHeader <= 60_000) return fromHeader;
+  const exponential = Math.min(baseDelayMs * 2 ** attempt, 8_000);
+  return Math.round(exponential * (1 - Math.random() * 0.25));
+}
+
+export function abortedError(signal: AbortSignal | undefined, partial: { content: string; reasoning: string }): ChatError {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : "cancelled";
+  return new ChatError("aborted", `the completion was stopped (${reason}).`, {
+    partialContent: partial.content,
+    partialReasoning: partial.reasoning,
+  });
+}
+
+/** POSTs the request and returns the streaming response, retrying before the first byte on connection errors, 429 and 503. */
+export async function openStream(request: ChatRequest): Promise<Response> {
+  // Credentials in the URL go as a header; the URL that is fetched and shown carries none.
+  const endpoint = serverEndpoint(request.baseUrl);
+  const url = chatCompletionsUrl(endpoint.url);
+  const body = JSON.stringify({
+    model: request.model,
+    messages: request.messages,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
+  });
+  const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
+  const authorization = endpoint.authorization ?? request.authorization ?? (request.apiKey ? `Bearer ${request.apiKey}` : undefined);
+  if (authorization) headers.authorization = authorization;
+  const retries = request.retry?.retries ?? 2;
+  const baseDelayMs = request.retry?.baseDelayMs ?? 500;
+  const context = { baseUrl: endpoint.url, model: request.model, ...(request.modelSource ? { modelSource: request.modelSource } : {}) };
+
+  for (let attempt = 0; ; attempt += 1) {
+    if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
+    const response = await fetchOnce(url, { method: "POST", headers, body, signal: request.signal }, endpoint.url);
+    if (response instanceof Response && response.ok) return response;
+    const error =
+      response instanceof Response ? httpError(response.status, await response.text().catch(() => ""), context) : response;
+    if (!error.retryable || attempt >= retries) throw error;
+    const delayMs = retryDelay(attempt, baseDelayMs, response instanceof Response ? response : undefined);
+    request.onEvent?.({ type: "retry", attempt: attempt + 1, delayMs, reason: error.message });
+    await sleep(delayMs, request.signal);
+    if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
+  }
+}
+
+/** One POST: the response, or the error that says no server answered (a stop by the caller is thrown). */
+async function fetchOnce(url: string, init: RequestInit & { signal?: AbortSignal | undefined }, shownUrl: string): Promise<Response | ChatError> {
+  try {
+    // No fetch timeout: a cold model load sends nothing for minutes. Only the caller's signal ends the wait.
+    return await fetch(url, { ...init, timeout: false });
+  } catch (error) {
+    if (init.signal?.aborted) throw abortedError(init.signal, { content: "", reasoning: "" });
+    return new ChatError(
+      "unreachable",
+      `no model server answered at ${shownUrl} (${connectionDetail(error)}). Start one with 'ollama serve', or point OLLAMA_BASE at a running OpenAI-compatible server.`,
+      { cause: error },
+    );
+  }
+}
