@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadScript, mergeScripts } from "../scripted-server/script.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { freePort } from "./free-port.ts";
+import { orgClone } from "./org-clone.ts";
+import { runOpsScript } from "./run-ops-script.ts";
+import { SCRIPTED_TOOLS } from "./scripted-toolsmith.ts";
+import { gitSync } from "./temp-git-repo.ts";
+import { TmuxServer, uniqueSessionName } from "./tmux.ts";
+
+// The whole cycle, many generations deep, the way a person drives it: in one throw-away clone of org with a
+// tmux server, ports and one scripted server (room personas + toolsmith) of its own, only through `bin/org`
+// and the ops scripts. Ten tools built one after another; two candidates built on the same main and promoted
+// in turn (the second stale); a promote killed with SIGKILL and run again; a workflow run against a candidate
+// before it is promoted; a rollback by name of a promotion that is not the newest, that tool rebuilt and
+// promoted again; candidate prune; and at the end main, the tags, the checkout and current checked together.
+const clone = orgClone("org-generations-");
+const session = uniqueSessionName("org-gen");
+const scratch = mkdtempSync(join(tmpdir(), "org-generations-workflow-"));
+let tmux: TmuxServer;
+let server: ScriptedServer;
+let currentPort = 0;
+let candidatePort = 0;
+const timings: string[] = [];
+const suiteStarted = performance.now();
+
+const goal = (name: string) => {
+  const tool = SCRIPTED_TOOLS.find((entry) => entry.fixture.spec.name === name);
+  if (!tool) throw new Error(`the scripted toolsmith does not know ${name}`);
+  return tool.goal;
+};
+// The order the tools are built in: seven with `tool new --promote`, then max and sum against the same main,
+// then word_count kept as a candidate until the end.
+const FIRST_SEVEN = ["reverse_words", "is_palindrome", "vowel_count", "slugify", "celsius_to_fahrenheit", "fizzbuzz_word", "clamp_number"];
+const ALL_TEN = [...FIRST_SEVEN, "max_of_list", "sum_numbers", "word_count"].sort();
+
+beforeAll(async () => {
+  tmux = await TmuxServer.start();
+  currentPort = freePort();
+  candidatePort = freePort();
+  const scripts = await Promise.all(["demo-script.json", "toolsmith-script.json"].map((file) => loadScript(join(clone.dir, "demo", file))));
+  server = await startScriptedServer({ script: mergeScripts(scripts) });
+});
+afterAll(async () => {
+  // Whatever happened: both instances stopped, the tmux server closed, the model server stopped, files removed.
+  if (tmux) await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env: environment() }).catch(() => undefined);
+  await tmux?.close().catch(() => undefined);
+  await server?.stop().catch(() => undefined);
+  clone[Symbol.dispose]();
+  rmSync(scratch, { recursive: true, force: true });
+  process.stderr.write(`generations e2e: ${timings.join("; ")}; total ${((performance.now() - suiteStarted) / 1000).toFixed(1)} s\n`);
+});
+
+function environment(): Record<string, string> {
+  return {
+    ...tmux.env,
+    ORG_TMUX_SESSION: session,
+    ORG_CURRENT_PORT: String(currentPort),
+    ORG_CANDIDATE_PORT: String(candidatePort),
+    OLLAMA_BASE: server.url,
+    OLLAMA_MODEL: "scripted",
+    NO_COLOR: "1",
+  };
+}
+
+type Run = { stdout: string; stderr: string; code: number | null; signal: string | null };
+
+/** `bin/org ARGS` of the clone, as a person types it (cwd the clone unless given); killed after `limitMs`. */
+async function org(args: string[], options: { env?: Record<string, string>; cwd?: string; limitMs?: number } = {}): Promise<Run> {
+  const started = performance.now();
+  const child = Bun.spawn([join(clone.dir, "bin", "org"), ...args], {
+    cwd: options.cwd ?? clone.dir,
+    env: { ...environment(), ...options.env },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? 600_000);
+  const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(killer);
+  timings.push(`${args.slice(0, 2).join(" ")} ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { stdout, stderr, code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode) };
+}
+
+/** Like `org`, but the run must exit 0; otherwise the test fails with everything it said. */
+async function orgOk(args: string[], options: Parameters<typeof org>[1] = {}): Promise<Run> {
+  const run = await org(args, options);
+  if (run.code !== 0) throw new Error(`org ${args.join(" ")} exited ${run.code ?? run.signal}:\n${run.stdout}\n${run.stderr}`);
+  return run;
+}
+
+const git = (args: string[]) => gitSync(clone.dir, args).trim();
+const rev = (ref: string) => git(["rev-parse", "--verify", `${ref}^{commit}`]);
+const toolsOnMain = () => git(["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean).sort();
+const tags = (prefix: string) => git(["tag", "--list", `${prefix}/*`]).split("\n").filter(Boolean);
+const branches = () => git(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).split("\n").filter(Boolean).sort();
+
+/** Every promotion: its tag, the merge it must point at, the candidate head that merge took, the tool. */
+const promotions: { tag: string; merge: string; head: string; tool: string }[] = [];
+
+/** After a promotion of `branch` (holding `tool`): exactly one new promote/ tag, at main, a merge of main's old head and the branch. */
+function recordPromotion(branch: string, tool: string, mainBefore: string): void {
+  const known = new Set(promotions.map((promotion) => promotion.tag));
+  const fresh = tags("promote").filter((tag) => !known.has(tag));
+  expect(fresh).toHaveLength(1);
+  const tag = fresh[0] as string;
+  const main = rev("main");
+  expect(rev(tag)).toBe(main);
+  expect(git(["rev-list", "--parents", "-n", "1", main]).split(" ").slice(1)).toEqual([mainBefore, rev(branch)]);
+  promotions.push({ tag, merge: main, head: rev(branch), tool });
+}
+
+/** `tool new --goal … [--promote] --json` for the tool `name`: its JSON line (the run must succeed). */
+async function toolNew(name: string, promote: boolean): Promise<{ branch: string; name: string; promoted?: boolean }> {
+  const run = await org(["tool", "new", "--goal", goal(name), ...(promote ? ["--promote"] : []), "--json"]);
+  const line = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}");
+  if (run.code !== 0) throw new Error(`tool new ${name}: exit ${run.code ?? run.signal}: ${line.failure}\n${run.stderr.slice(-4000)}`);
+  expect(line).toMatchObject({ ok: true, name });
+  expect(line.branch).toMatch(/^cand\/\d{8}T\d{6}Z$/);
+  return line;
+}
+
+/** `candidate list --json`: branch → state. */
+async function states(): Promise<Record<string, string>> {
+  const run = await orgOk(["candidate", "list", "--json"]);
+  const rows = JSON.parse(run.stdout) as { branch: string; state: string }[];
+  return Object.fromEntries(rows.map((row) => [row.branch, row.state]));
+}
+
+/** The cycle by hand, as the README shows it: start the candidate beside current, judge it (one run per scenario). */
+async function startAndJudge(branch: string): Promise<void> {
+  await orgOk(["instance", "start", "candidate", branch]);
+  const judged = await orgOk(["fitness", "--runs", "1"]);
+  expect(judged.stdout).toMatch(/^verdict: pass/m);
+}
+
+const branchOf: Record<string, string> = {};
+
+describe("ten generations, stale candidates, a named rollback, a killed promotion (one throw-away clone, real tmux)", () => {
+  test("seven tools, one after another, each built and promoted with tool new --promote", async () => {
+    for (const name of FIRST_SEVEN) {
+      const before = rev("main");
+      const made = await toolNew(name, true);
+      expect(made.promoted).toBe(true);
+      branchOf[name] = made.branch;
+      recordPromotion(made.branch, name, before);
+    }
+    expect(toolsOnMain()).toEqual([...FIRST_SEVEN].sort());
+  }, 3_600_000);
+
+  test("two candidates on the same main; a workflow runs the first's tool by --ref before it is promoted", async () => {
+    const base = rev("main");
+    branchOf.max_of_list = (await toolNew("max_of_list", false)).branch;
+    branchOf.sum_numbers = (await toolNew("sum_numbers", false)).branch;
+    expect(rev(`${branchOf.max_of_list}^`)).toBe(base);
+    expect(rev(`${branchOf.sum_numbers}^`)).toBe(base);
+    expect(await states()).toMatchObject({ [branchOf.max_of_list]: "untested", [branchOf.sum_numbers]: "untested" });
+
+    const file = join(scratch, "biggest.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "biggest",
+        inputs: { type: "object", properties: { numbers: { type: "array", items: { type: "number" } } }, required: ["numbers"] },
+        steps: [{ id: "max", tool: "max_of_list", inputs: { numbers: "$inputs.numbers" } }],
+        output: { biggest: "$steps.max.output.max" },
+      }),
+    );
+    // Not on main yet: without --ref the workflow is refused, with it the candidate's tool runs.
+    const refused = await org(["workflow", "run", file, "--inputs", '{"numbers":[3,11,7]}', "--json"], { cwd: scratch, limitMs: 120_000 });
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}${refused.stderr}`).toContain("max_of_list");
+    const ran = await orgOk(["workflow", "run", file, "--inputs", '{"numbers":[3,11,7]}', "--json", "--ref", branchOf.max_of_list as string], { cwd: scratch, limitMs: 120_000 });
+    expect(JSON.parse(ran.stdout.trim().split("\n").at(-1) ?? "{}")).toEqual({ biggest: 11 });
+  }, 1_200_000);
+
+  test("the first is promoted (no branch named: the newest pass); the second, stale, is judged on the new main and promoted through a kill -9", async () => {
+    const first = branchOf.max_of_list as string;
+    const second = branchOf.sum_numbers as string;
+    await startAndJudge(first);
+    let before = rev("main");
+    const chose = await orgOk(["promote"]);
+    expect(chose.stdout).toContain(`chose ${first}`);
+    recordPromotion(first, "max_of_list", before);
+    expect(await states()).toMatchObject({ [first]: "promoted", [second]: "stale" });
+
+    await startAndJudge(second);
+    before = rev("main");
+    // Killed at its third journaled point (lock, planned, ref moved): main has moved, the checkout and current not yet.
+    const killed = await org(["promote", second], { env: { ORG_TEST_KILL_AT: "3" } });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(rev("main")).not.toBe(before);
+    expect(git(["status", "--porcelain"])).not.toBe("");
+    const rerun = await orgOk(["promote", second]);
+    expect(`${rerun.stdout}${rerun.stderr}`).toMatch(/interrupted|finish/i);
+    recordPromotion(second, "sum_numbers", before);
+    expect(git(["status", "--porcelain"])).toBe("");
+    expect(await states()).toMatchObject({ [first]: "promoted", [second]: "promoted" });
+  }, 1_200_000);
+
+  test("word_count waits as a candidate; is_palindrome (not the newest promotion) is rolled back by name, rebuilt and promoted again", async () => {
+    branchOf.word_count = (await toolNew("word_count", false)).branch;
+    const newest = promotions.at(-1)?.tag as string;
+    const palindrome = promotions.find((promotion) => promotion.tool === "is_palindrome");
+    expect(palindrome?.tag).not.toBe(newest);
+    const before = rev("main");
+    const rolled = await orgOk(["rollback", "is_palindrome"]);
+    expect(rolled.stdout).toContain(`rolled back ${palindrome?.tag}`);
+    const rollbackTag = tags("rollback")[0] as string;
+    expect(tags("rollback")).toHaveLength(1);
+    expect(rev(rollbackTag)).toBe(rev("main"));
+    expect(rev("main^")).toBe(before);
+    expect(git(["log", "-1", "--format=%B", "main"])).toContain(`Rolls-Back: ${palindrome?.tag}`);
+    expect(toolsOnMain()).toEqual(ALL_TEN.filter((name) => name !== "is_palindrome" && name !== "word_count"));
+    expect(await states()).toMatchObject({ [branchOf.is_palindrome as string]: "rolled-back", [branchOf.word_count as string]: "stale" });
+
+    // The name is free again: the toolsmith builds it anew and the cycle promotes it.
+    const mainBefore = rev("main");
+    const again = await toolNew("is_palindrome", true);
+    expect(again.promoted).toBe(true);
+    expect(again.branch).not.toBe(branchOf.is_palindrome);
+    recordPromotion(again.branch, "is_palindrome", mainBefore);
+    branchOf.is_palindrome_again = again.branch;
+  }, 1_800_000);
+
+  test("candidate prune removes what is done and keeps the waiting candidate, which is then promoted", async () => {
+    const waiting = branchOf.word_count as string;
+    const pruned = await orgOk(["candidate", "prune"]);
+    const done = branches().length;
+    expect(branches()).toEqual([waiting]);
+    for (const [name, branch] of Object.entries(branchOf)) if (branch !== waiting) expect({ name, said: pruned.stdout.includes(branch) }).toEqual({ name, said: true });
+    expect(pruned.stdout).not.toContain(waiting);
+    expect(done).toBe(1);
+    // Tags are history: prune leaves every one of them.
+    expect(tags("promote").sort()).toEqual(promotions.map((promotion) => promotion.tag).sort());
+
+    await startAndJudge(waiting);
+    const before = rev("main");
+    await orgOk(["promote", waiting]);
+    recordPromotion(waiting, "word_count", before);
+    await orgOk(["instance", "stop", "candidate"]);
+  }, 1_200_000);
+
+  test("at the end: main holds the ten tools, every tag where it should be, a clean checkout, current serving main's tools", async () => {
+    expect(toolsOnMain()).toEqual(ALL_TEN);
+    const main = rev("main");
+    const firstParents = new Set(git(["rev-list", "--first-parent", "main"]).split("\n"));
+    expect(promotions).toHaveLength(11);
+    expect(tags("promote").sort()).toEqual(promotions.map((promotion) => promotion.tag).sort());
+    for (const promotion of promotions) {
+      // Each promote/<ts> stays on its merge, on main's first-parent line; a rolled-back one too (the rollback is a new commit).
+      expect({ tag: promotion.tag, at: rev(promotion.tag) }).toEqual({ tag: promotion.tag, at: promotion.merge });
+      expect({ tag: promotion.tag, onMain: firstParents.has(promotion.merge) }).toEqual({ tag: promotion.tag, onMain: true });
+      expect(git(["rev-list", "--parents", "-n", "1", promotion.merge]).split(" ")[2]).toBe(promotion.head);
+    }
+    const rollback = tags("rollback");
+    expect(rollback).toHaveLength(1);
+    expect(firstParents.has(rev(rollback[0] as string))).toBe(true);
+    expect(git(["status", "--porcelain"])).toBe("");
+    expect(rev("HEAD")).toBe(main);
+
+    const listed = (await (await fetch(`http://127.0.0.1:${currentPort}/v1/tools`, { signal: AbortSignal.timeout(10_000) })).json()) as { commit: string; tools: { name: string; origin: string }[] };
+    expect(listed.commit).toBe(main);
+    expect(listed.tools.filter((row) => row.origin === "generated").map((row) => row.name).sort()).toEqual(ALL_TEN);
+    // /health offers the same set: the built-in tools and main's generated ones, nothing else.
+    const health = (await (await fetch(`http://127.0.0.1:${currentPort}/health`, { signal: AbortSignal.timeout(10_000) })).json()) as { commit: string; tools: string[] };
+    expect(health.commit).toBe(main);
+    expect([...health.tools].sort()).toEqual(listed.tools.map((row) => row.name).sort());
+  }, 120_000);
+});
