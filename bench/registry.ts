@@ -1,7 +1,8 @@
 // The registry at 10 000 generated tools: index build, the incremental update of one entry, search latency
-// (FTS alone, and blended with cached embeddings from the scripted server's /api/embed), and memory. Each
-// figure is set against a baseline measured in the same run.
-//   bun bench/registry.ts [--tools 10000] [--queries 300]
+// (FTS alone, and blended with cached embeddings from the scripted server's /api/embed), memory, and the recall
+// of the one-bit candidate pick + exact re-rank against brute-force cosine over every vector. Each figure is set
+// against a baseline measured in the same run.
+//   bun bench/registry.ts [--tools 10000] [--queries 300]     (--tools 100000 for the large run)
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,8 @@ import { parseArgs } from "node:util";
 import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
 import { REGISTRY_DATABASE_PATH } from "../registry/registry-database.ts";
 import { collectToolSources } from "../registry/tool-sources.ts";
-import { ToolRegistry } from "../registry/tool-registry.ts";
+import { RERANK_CANDIDATES, ToolRegistry } from "../registry/tool-registry.ts";
+import { Database } from "bun:sqlite";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { generatedToolMetadata, simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 
@@ -114,6 +116,34 @@ try {
     vectorTimes.push(performance.now() - begin);
   }
   const memory = process.memoryUsage();
+  // Brute force, the baseline for the one-bit pick: every vector in one float32 matrix (loaded after memory was
+  // read), cosine against each; recall@k is the share of its top k that the registry's vector search returned.
+  const reader = new Database(join(root, REGISTRY_DATABASE_PATH), { readonly: true });
+  const rows = reader.query<{ id: number; vector: Uint8Array }, [string]>("SELECT tools.id AS id, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?").all(embedder.cacheKey);
+  reader.close();
+  const dimensions = (rows[0]?.vector.byteLength ?? 0) / 4;
+  const matrix = new Float32Array(rows.length * dimensions);
+  for (const [index, row] of rows.entries()) matrix.set(new Float32Array(row.vector.slice().buffer), index * dimensions);
+  const bruteTimes: number[] = [];
+  const recallAt = { 10: 0, 50: 0 };
+  for (const query of queries.slice(0, 100)) {
+    const [raw] = await embedder.embed([`search_query: ${query}`]);
+    const vector = raw as Float32Array;
+    const norm = Math.hypot(...vector) || 1;
+    const unit = vector.map((value) => value / norm);
+    const begin = performance.now();
+    const scores = new Float64Array(rows.length);
+    for (let row = 0; row < rows.length; row += 1) {
+      let dot = 0;
+      const offset = row * dimensions;
+      for (let column = 0; column < dimensions; column += 1) dot += (matrix[offset + column] as number) * (unit[column] as number);
+      scores[row] = dot;
+    }
+    const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || (rows[a]?.id ?? 0) - (rows[b]?.id ?? 0));
+    bruteTimes.push(performance.now() - begin);
+    const found = new Set((await registry.searchVectors(query, embedder, 50)).map((hit) => hit.id));
+    for (const k of [10, 50] as const) recallAt[k] += order.slice(0, k).filter((row) => found.has(rows[row]?.id ?? -1)).length / k / 100;
+  }
   const databaseBytes = statSync(join(root, REGISTRY_DATABASE_PATH)).size + (statSync(`${join(root, REGISTRY_DATABASE_PATH)}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   registry.close();
 
@@ -125,7 +155,8 @@ try {
   const fts = line("FTS5 BM25 alone", ftsTimes);
   const blended = line("FTS + embeddings, fused (query embedded over HTTP)", blendedTimes);
   const queryEmbed = line("baseline: embedding the query alone (HTTP round trip)", queryEmbedTimes);
-  const vectors = line("cosine over every cached vector (incl. the query's embedding)", vectorTimes);
+  const vectors = line(`one-bit pick of ${RERANK_CANDIDATES} + exact re-rank (incl. the query's embedding)`, vectorTimes);
+  const brute = line("baseline: brute-force cosine over every vector, in memory", bruteTimes);
 
   console.log("");
   console.log(`index build (open + refresh, validate ${toolCount} metadata.json, FTS5 insert): ${ms(buildMs)} — ${(buildMs / readBaseline).toFixed(1)}× reading, hashing and JSON.parse of every file (${ms(readBaseline)})`);
@@ -134,11 +165,13 @@ try {
   console.log(`embedding ${embedded} documents once (scripted server, batches of 64): ${ms(embedMs)}`);
   console.log("");
   console.log(`search latency over ${queryCount} queries (limit 10):`);
-  for (const row of [scan, fts, queryEmbed, vectors, blended]) console.log(`  ${row.label.padEnd(64)} p50 ${ms(row.p50).padStart(9)}  p99 ${ms(row.p99).padStart(9)}`);
+  for (const row of [scan, fts, queryEmbed, brute, vectors, blended]) console.log(`  ${row.label.padEnd(64)} p50 ${ms(row.p50).padStart(9)}  p99 ${ms(row.p99).padStart(9)}`);
   console.log(`  FTS p50 is ${(fts.p50 / scan.p50).toFixed(2)}× the unranked scan; blended p50 is ${(blended.p50 / fts.p50).toFixed(1)}× FTS alone`);
-  console.log(`  targets: p50 ≤ 5 ms, p99 ≤ 20 ms — FTS ${fts.p50 <= 5 && fts.p99 <= 20 ? "met" : "missed"}, blended ${blended.p50 <= 5 && blended.p99 <= 20 ? "met" : "missed"}`);
+  console.log(`  vector search p50 is ${((vectors.p50 - queryEmbed.p50) / brute.p50).toFixed(2)}× brute force (query embedding taken off); recall against brute force over 100 queries: @10 ${(recallAt[10] * 100).toFixed(1)} %, @50 ${(recallAt[50] * 100).toFixed(1)} %`);
+  const target = toolCount >= 100_000 ? { p50: 10, label: "blended p50 ≤ 10 ms, rss ≤ 400 MiB at 100 000" } : { p50: 3, label: "blended p50 ≤ 3 ms at 10 000" };
+  console.log(`  target: ${target.label} — ${blended.p50 <= target.p50 && (toolCount < 100_000 || memory.rss <= 400 * 1024 * 1024) ? "met" : "missed"}`);
   console.log("");
-  console.log(`memory: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (the vector matrix: ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`);
+  console.log(`memory after the searches: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (one-bit codes: ${mib(toolCount * 96)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
