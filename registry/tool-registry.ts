@@ -25,8 +25,14 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 // How deep each ranked list goes before fusion.
 const FUSION_DEPTH = 50;
 const EMBED_BATCH = 64;
-// How many tools the one-bit codes pick for the exact cosine re-rank (bench:registry prints the recall).
-export const RERANK_CANDIDATES = 500;
+/**
+ * How many tools the one-bit codes pick for the exact cosine re-rank among `size`: 1 000, or one in 40 of a larger
+ * registry (bench:registry prints the recall against brute force; on the scripted server's embeddings a fixed 500
+ * kept 47 % of the true top 10 at 100 000 tools, 2 000 kept 89 %).
+ */
+export function rerankCandidates(size: number): number {
+  return Math.max(1_000, Math.ceil(size / 40));
+}
 const QUERY_LIMIT = 2_000;
 // Column weights for bm25(): a word in the name counts most, then the description, fields, examples.
 const BM25 = "bm25(tools_fts, 10.0, 4.0, 2.0, 1.0)";
@@ -121,10 +127,10 @@ export class ToolRegistry {
 
   /**
    * Cosine similarity of the query's embedding to the cached tool embeddings: ids, best first. The one-bit codes
-   * pick `candidates` tools, whose stored vectors are then compared exactly; with no more tools than that, every
-   * tool is compared exactly.
+   * pick `candidates` tools (by default `rerankCandidates`), whose vectors are then compared exactly; with no more
+   * tools than that, every tool is compared exactly.
    */
-  async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal, candidates = RERANK_CANDIDATES): Promise<{ id: number; score: number }[]> {
+  async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal, candidates?: number): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
     if (this.#embeddedFor !== embedder.cacheKey) await this.embedDocuments(embedder, signal);
     const matrix = this.#vectorMatrix(embedder.cacheKey);
@@ -132,7 +138,7 @@ export class ToolRegistry {
     const unit = normalized(queryVector);
     const allowed = origin ? new Set(this.#database.query<{ id: number }, []>("SELECT id FROM tools WHERE origin = 'promoted'").all().map((row) => row.id)) : undefined;
     const { ids, vectors, index, dimensions } = matrix;
-    const picked = index.candidates(unit, Math.max(limit, candidates), allowed ? (position) => allowed.has(ids[position] as number) : undefined);
+    const picked = index.candidates(unit, Math.max(limit, candidates ?? rerankCandidates(index.size)), allowed ? (position) => allowed.has(ids[position] as number) : undefined);
     const scored = Array.from(picked, (position) => ({ id: ids[position] as number, score: dotProduct(vectors, position * dimensions, unit, dimensions) }));
     // Ties go to the lower id, so the order never depends on the order the candidates came in.
     return scored.sort((a, b) => b.score - a.score || a.id - b.id).slice(0, limit);
