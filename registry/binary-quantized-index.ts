@@ -5,7 +5,7 @@ const MEAN_SAMPLE = 1_024;
  * Embedding vectors kept as one bit per dimension (above the collection's mean or not): 96 bytes for 768
  * dimensions instead of 3 KiB. A search scores every code against the query, which stays in floats (the
  * query's components summed over the dimensions whose bit is set, eight at a time through a per-query table),
- * and hands back the best few hundred positions for an exact cosine re-rank. Scoring the float query against
+ * and hands back the best thousand or so positions for a cosine re-rank. Scoring the float query against
  * the bits finds far more of the true neighbours than the Hamming distance between two codes would.
  */
 export class BinaryQuantizedIndex {

@@ -26,7 +26,7 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 const FUSION_DEPTH = 50;
 const EMBED_BATCH = 64;
 /**
- * How many tools the one-bit codes pick for the exact cosine re-rank among `size`: 1 000, or one in 40 of a larger
+ * How many tools the one-bit codes pick for the cosine re-rank among `size`: 1 000, or one in 40 of a larger
  * registry (bench:registry prints the recall against brute force; on the scripted server's embeddings a fixed 500
  * kept 47 % of the true top 10 at 100 000 tools, 2 000 kept 89 %).
  */
@@ -38,9 +38,10 @@ const QUERY_LIMIT = 2_000;
 const BM25 = "bm25(tools_fts, 10.0, 4.0, 2.0, 1.0)";
 
 type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
-// The one-bit codes pick candidates; the float vectors give their exact cosine (reading them back from sqlite
-// per search cost more than the whole pick).
-type VectorMatrix = { model: string; dimensions: number; ids: Int32Array; vectors: Float32Array; index: BinaryQuantizedIndex };
+// The one-bit codes pick candidates; half-precision copies of the vectors give their cosine (to within about 1e-3;
+// half the memory of float32, which at 100 000 tools is 150 MiB; reading float32 back from sqlite per search cost
+// more than the whole pick).
+type VectorMatrix = { model: string; dimensions: number; ids: Int32Array; vectors: Float16Array; index: BinaryQuantizedIndex };
 
 /**
  * The index over generated tools: a bun:sqlite cache under `.org/` rebuilt from the checkout's
@@ -127,8 +128,8 @@ export class ToolRegistry {
 
   /**
    * Cosine similarity of the query's embedding to the cached tool embeddings: ids, best first. The one-bit codes
-   * pick `candidates` tools (by default `rerankCandidates`), whose vectors are then compared exactly; with no more
-   * tools than that, every tool is compared exactly.
+   * pick `candidates` tools (by default `rerankCandidates`), whose vectors (half precision) then decide; with no more
+   * tools than that, every tool is compared.
    */
   async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal, candidates?: number): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
@@ -174,7 +175,7 @@ export class ToolRegistry {
     const dimensions = Math.floor((first?.bytes ?? 0) / 4);
     const capacity = first?.count ?? 0;
     const ids = new Int32Array(capacity);
-    const vectors = new Float32Array(capacity * dimensions);
+    const vectors = new Float16Array(capacity * dimensions);
     // Rows stream one at a time into the one matrix: the rows are never all in memory beside it.
     const rows = this.#database.query<{ id: number; vector: Uint8Array }, [string]>(`SELECT tools.id AS id, embeddings.vector AS vector ${join}`);
     let count = 0;
@@ -183,8 +184,8 @@ export class ToolRegistry {
         if (count >= capacity) break;
         if (row.vector.byteLength !== dimensions * 4) continue;
         ids[count] = row.id;
-        const vector = vectors.subarray(count * dimensions, (count + 1) * dimensions);
-        vector.set(floatsOf(row.vector, dimensions));
+        const vector = floatsOf(row.vector, dimensions);
+        vectors.set(vector, count * dimensions);
         count += 1;
         yield vector;
       }
@@ -213,7 +214,7 @@ export class ToolRegistry {
 }
 
 /** The dot product of `length` numbers of `matrix` from `offset` with `vector`, four at a time. */
-function dotProduct(matrix: Float32Array, offset: number, vector: Float32Array, length: number): number {
+function dotProduct(matrix: Float32Array | Float16Array, offset: number, vector: Float32Array, length: number): number {
   let a = 0;
   let b = 0;
   let c = 0;
