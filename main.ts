@@ -1,5 +1,4 @@
 #!/usr/bin/env bun
-import { chatCommand } from "./cli/chat-command.ts";
 import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
 import { reportFailure } from "./cli/report-failure.ts";
 import { environmentSettings } from "./config/environment.ts";
@@ -7,41 +6,7 @@ import { startedIsolated } from "./config/org-bun-command.ts";
 import { orgVersion } from "./config/version.ts";
 import { LAUNCHER } from "./cli/org-invocation.ts";
 import { sanitizeForTerminal } from "./security/terminal-sanitizer.ts";
-import { demoCommand } from "./cli/demo-command.ts";
-import { sandboxCommand } from "./cli/sandbox-command.ts";
-import { scriptedServerCommand } from "./cli/scripted-server-command.ts";
-import { serveCommand } from "./cli/serve-command.ts";
-import { mcpCommand } from "./cli/mcp-command.ts";
-import { initCommand } from "./cli/init-command.ts";
-import { doctorCommand } from "./cli/doctor-command.ts";
-import { instanceCommand } from "./cli/instance-command.ts";
-import { toolCommand } from "./cli/tool-command.ts";
-import { workflowCommand } from "./cli/workflow-command.ts";
-import { fitnessCommand } from "./cli/fitness-command.ts";
-import { promoteCommand } from "./cli/promote-command.ts";
-import { rollbackCommand } from "./cli/rollback-command.ts";
-import { memoryCommand } from "./cli/memory-command.ts";
-import { candidateCommand } from "./cli/candidate-command.ts";
-
-// Every subcommand, in the order `--help` lists them. The first is the default.
-const commands: Command[] = [
-  chatCommand,
-  demoCommand,
-  serveCommand,
-  sandboxCommand,
-  scriptedServerCommand,
-  toolCommand,
-  workflowCommand,
-  memoryCommand,
-  instanceCommand,
-  fitnessCommand,
-  promoteCommand,
-  rollbackCommand,
-  mcpCommand,
-  initCommand,
-  doctorCommand,
-  candidateCommand,
-];
+import { commands } from "./cli/command-table.ts";
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length), 4);
@@ -79,15 +44,16 @@ async function main(argv: string[]): Promise<number> {
     if (first === "help" && rest[0] !== undefined && !topic) {
       throw new UsageError(`no command '${rest[0]}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
     }
-    console.log(topic ? topic.help : mainHelp());
+    console.log(topic ? (await topic.load()).help : mainHelp());
     return 0;
   }
   const explicit = commands.find((command) => command.name === first);
-  const command = explicit ?? (first === undefined || first.startsWith("-") ? commands[0] : undefined);
-  if (!command) throw new UsageError(`unknown command '${first}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
+  const entry = explicit ?? (first === undefined || first.startsWith("-") ? commands[0] : undefined);
+  if (!entry) throw new UsageError(`unknown command '${first}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
   const args = explicit ? rest : argv;
   // Flags after `--` belong to the command being wrapped (e.g. `sandbox run -- grep --help`).
   const ownArgs = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  const command = await entry.load();
   if (ownArgs.includes("--help") || ownArgs.includes("-h")) {
     console.log(command.help);
     return 0;

@@ -81,3 +81,14 @@ test("invariant 10: an error that quotes outside text reaches the terminal with 
   expect(result.stderr).toContain('no persona "x\\x1b]0;pwned\\x07\\u009b"');
   expect(result.stderr).not.toMatch(/[\x1b\x07\u009b]/);
 });
+
+test("the command table names each command and its summary as the loaded command does, in --help order", async () => {
+  const { commands } = await import("./command-table.ts");
+  for (const entry of commands) {
+    const command = await entry.load();
+    expect({ name: command.name, summary: command.summary }).toEqual({ name: entry.name, summary: entry.summary });
+  }
+  const help = (await org(["--help"])).stdout;
+  const listed = help.split("Commands:\n")[1]?.split("\n\n")[0]?.split("\n").map((line) => line.trim().split(/\s+/)[0]);
+  expect(listed).toEqual(commands.map((entry) => entry.name));
+}, 60_000);

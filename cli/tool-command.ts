@@ -1,7 +1,6 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -118,6 +117,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   if (values.config !== undefined && !existsSync(values.config)) {
     throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
   }
+  const { CONFIG_FILE_NAME, loadOrgConfig } = await import("../config/org-config.ts");
   const { toolsmith: settings } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
   const baseUrl = values["base-url"] ?? environment.ollamaBase;

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { type Embedder, embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import { type SearchOutcome, ToolRegistry } from "../registry/tool-registry.ts";
+import type { Embedder } from "../registry/ollama-embedder.ts";
+import type { SearchOutcome } from "../registry/tool-registry.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { UsageError } from "./command.ts";
 import { REPO_DIR } from "./org-invocation.ts";
@@ -61,6 +61,8 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
   }
   const limit = values.limit === undefined ? 10 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit needs a whole number from 1 to 1000, got ${values.limit}`, "tool");
+  // Loaded here, not at the top, so that `org tool list` and the other actions start without the registry.
+  const [{ embedderFromEnvironment }, { ToolRegistry }] = await Promise.all([import("../registry/ollama-embedder.ts"), import("../registry/tool-registry.ts")]);
   const embedder = embedderFromEnvironment();
   const { registry, notices } = ToolRegistry.open(resolve(values.repo ?? REPO_DIR));
   try {

@@ -49,6 +49,13 @@ export class RepoGit {
         unsafe: { allowUnsafeHooksPath: true },
         input: () => this.#stdin,
       });
+      // simple-git waits a further 50 ms after a command that printed nothing on stdout or stderr, in case output
+      // comes late; it cannot, since simple-git already waits for the process's 'close' (its streams ended). Most
+      // ref and worktree commands print nothing, so that wait was most of a promote's or `tool list`'s git time.
+      // Marking stdout as having spoken once it ends skips it (the empty chunk adds nothing to the output).
+      git.outputHandler((_command, stdout) => {
+        stdout.once("end", () => stdout.emit("data", Buffer.alloc(0)));
+      });
       this.#instances.set(directory, git);
     }
     return git;

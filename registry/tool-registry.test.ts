@@ -216,6 +216,11 @@ describe("blended with embeddings from /api/embed", () => {
     expect(server.requests).toHaveLength(3);
     expect(again.hits[0]?.name).toBe("word_count");
     expect(again.hits[0]?.score).toBeCloseTo(2 / 61, 6);
+    // Fewer one-bit candidates than tools: the re-rank still puts the true nearest first.
+    const exhaustive = await registry.searchVectors("count the words of a text", embedder, 8);
+    expect(exhaustive).toHaveLength(8);
+    const narrowed = await registry.searchVectors("count the words of a text", embedder, 1, undefined, undefined, 3);
+    expect(narrowed).toEqual(exhaustive.slice(0, 1));
   });
 
   test("vectors cached from one server are never used for another: switching to an honest server re-embeds", async () => {

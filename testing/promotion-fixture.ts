@@ -19,7 +19,13 @@ pidfile="$root/.org/current.pid"
 if [ -f "$pidfile" ]; then
   old="$(cat "$pidfile")"
   kill "$old" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
+  # Stopped, it stays a zombie until its new parent reaps it, which some inits do a second or more late; its port is
+  # free by then, so a zombie counts as gone.
+  for _ in $(seq 500); do
+    state="$(sed -n 's/^.*) \\(.\\).*/\\1/p' "/proc/$old/stat" 2>/dev/null || true)"
+    if [ -z "$state" ] || [ "$state" = Z ]; then break; fi
+    sleep 0.01
+  done
 fi
 nohup ${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, "testing", "fake-current-server.ts"))} "$ORG_CURRENT_PORT" "$root" >/dev/null 2>&1 &
 echo "$*" >> "$root/.org/current-args"
@@ -100,14 +106,16 @@ export function liveCurrents(dir: string): number[] {
     .split("\n")
     .filter(Boolean)
     .map(Number)
-    .filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    .filter(isRunning);
+}
+
+/** Whether `pid` runs: a zombie (stopped, not yet reaped by its new parent, its port already free) does not. */
+function isRunning(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) ([^Z])/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /** Stops every fake current this repository started. */
