@@ -105,7 +105,9 @@ export type NetworkSettings = Required<z.infer<typeof NetworkEntry>>;
 
 export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 };
 
-export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "ask", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
+// Generated tools run over HTTP unless the config says otherwise: each was validated, runs only in the sandbox
+// through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
+export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
 
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
 export const OrgConfigFile = z.strictObject({

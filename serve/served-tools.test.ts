@@ -43,6 +43,20 @@ describe("generated tools of the checkout", () => {
     expect(wrong.status).toBe(400);
   });
 
+  test("by default a generated tool runs over HTTP (the gate's tool scenarios need it); serve.generatedTools ask turns that off", async () => {
+    const dir = repo();
+    chmodSync(dir, 0o755);
+    writeGeneratedTool(dir, "word_count");
+    commitAll(dir, "add word_count");
+    {
+      await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir });
+      const ran = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two" } }));
+      expect(await ran.json()).toMatchObject({ ok: true, data: { words: 2 } });
+    }
+    await using asking = await serveFixture({ script: GREETING, checkoutDir: dir, serve: { generatedTools: "ask" } });
+    expect((await asking.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two" } }))).status).toBe(403);
+  });
+
   test("serve.generatedTools allow runs every generated tool over HTTP (the gate's tool scenarios), never a built-in", async () => {
     const dir = repo();
     chmodSync(dir, 0o755);
