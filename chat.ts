@@ -68,7 +68,7 @@ type LoopRequest = Pick<ChatRequest, "baseUrl" | "model" | "messages" | "signal"
 /**
  * The tool loop: complete, run the declared and embedded tool calls of that turn in order, append their
  * results as `role: "tool"` messages, and repeat until the model stops calling tools or a bound is hit.
- * Every bound is checked before the LLM call it would allow (invariant 5).
+ * Every bound is checked before the LLM call it would allow (docs/ARCHITECTURE.md, invariant 5).
  */
 export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   const maxRounds = request.maxRounds ?? 8;

@@ -10,6 +10,7 @@ import { sh } from "../tools/sh.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-approval-console-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
 

@@ -8,6 +8,7 @@ import { parseScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { terminalControlProblem } from "../testing/terminal-hostile-cases.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const workspace = mkdtempSync(join(tmpdir(), "org-once-hostile-"));
 chmodSync(workspace, 0o755);
 

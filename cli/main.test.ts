@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 async function org(args: string[], env: Record<string, string> = {}) {
   const child = Bun.spawn(orgCommand(args), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);

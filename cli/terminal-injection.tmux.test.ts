@@ -7,6 +7,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { runOpsScript } from "../testing/run-ops-script.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-tmux-inject-"));
 chmodSync(workspace, 0o755);

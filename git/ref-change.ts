@@ -67,7 +67,7 @@ export async function checkCheckoutReady(git: RepoGit, signal?: AbortSignal): Pr
 /**
  * Brings the checkout's index and files from `from` to `to` (main has already moved to `to`). A run killed
  * halfway is repaired: when the two-tree update refuses, the tracked files are reset to `to`. The checkout was
- * clean when the change started, and only promote and rollback change it (DESIGN invariant 7).
+ * clean when the change started, and only promote and rollback change it (docs/ARCHITECTURE.md, invariant 7).
  */
 async function syncCheckout(context: RefChangeContext, from: string, to: string): Promise<boolean> {
   const { git, signal } = context;

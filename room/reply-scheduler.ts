@@ -26,7 +26,7 @@ export function replyScheduler(options: {
 }) {
   const { config, byName, emit } = options;
   const personaQueues = new Map<string, Promise<void>>();
-  // Per persona message of this session: the code policy its hops run under (invariant 12).
+  // Per persona message of this session: the code policy its hops run under (docs/ARCHITECTURE.md, invariant 12).
   const ceilings = new WeakMap<RoomMessage, DecidingPolicy>();
   const codePolicy = (persona: string): DecidingPolicy =>
     codePolicyOf(persona, byName.get(persona)?.toolPolicy ?? {}, (tool) => options.builtins.get(tool)?.runsCode ?? false);

@@ -14,6 +14,7 @@ import type { RoomEvent } from "./room-event.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 import { echoTool as makeEchoTool } from "../testing/echo-tool.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const base = mkdtempSync(join(tmpdir(), "org-room-security-"));
 // The sandbox drops to another uid, which must be able to enter the workspaces under it (mkdtemp makes it 0700).
 chmodSync(base, 0o755);

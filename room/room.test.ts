@@ -15,6 +15,7 @@ import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts"
 import { ModelNotAvailableError } from "./switch-model.ts";
 import { echoTool } from "../testing/echo-tool.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const base = mkdtempSync(join(tmpdir(), "org-room-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 let workspaces = 0;

@@ -10,7 +10,7 @@ export type ApprovalAnswer = boolean | { denied: string };
 
 /**
  * Whether one of a persona's tool calls may run. A hop runs code under the stricter of this persona's policy
- * and the `ceiling` of the personas that asked (invariant 12); "ask" goes to `approve`, and without one the
+ * and the `ceiling` of the personas that asked (docs/ARCHITECTURE.md, invariant 12); "ask" goes to `approve`, and without one the
  * call is denied with `onNotice` saying why. Denied tools are never offered in the first place.
  */
 export function toolApproval(options: {

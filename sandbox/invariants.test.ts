@@ -10,7 +10,7 @@ import { AuditLog } from "../security/audit-log.ts";
 import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
 import { runSandboxed } from "./run-sandboxed.ts";
 
-// DESIGN.md invariants 1–4, each against the real sandbox and the real tools.
+// docs/ARCHITECTURE.md invariants 1–4, each against the real sandbox and the real tools.
 
 let env: HostileEnvironment;
 beforeAll(async () => {
@@ -23,7 +23,7 @@ afterAll(async () => {
 const context = (): ToolContext => ({ signal: new AbortController().signal, workspaceDir: env.workspaceDir, sessionId: "inv" });
 const tools = () => toolSet([sh, pythonRun]);
 
-describe("DESIGN.md invariants", () => {
+describe("docs/ARCHITECTURE.md invariants", () => {
   test("invariant 1: model-made commands and code run only through sandbox/", async () => {
     // The built-in tools that run model text land inside the sandbox: its uid, hostname and seccomp.
     const probe = "echo $(id -u) $(cat /proc/sys/kernel/hostname) $(grep -c '^Seccomp:.2' /proc/self/status)";

@@ -18,7 +18,7 @@ export function isTokenCount(value: unknown): value is number {
 }
 
 /**
- * The session's token budget, checked before every LLM call (invariant 5). One Budget lives as long as a
+ * The session's token budget, checked before every LLM call (docs/ARCHITECTURE.md, invariant 5). One Budget lives as long as a
  * session and is shared by every reply; the tool rounds of one reply are counted by the `TurnBudget` that
  * `startTurn` hands out, so concurrent replies do not share a counter.
  */

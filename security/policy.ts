@@ -29,7 +29,7 @@ export function stricterDeciding(first: DecidingPolicy, second: DecidingPolicy):
 }
 
 /**
- * The policy a tool call runs under (invariant 12). A reply the user asked for runs under the persona's own
+ * The policy a tool call runs under (docs/ARCHITECTURE.md, invariant 12). A reply the user asked for runs under the persona's own
  * policy. A reply another persona set off (a hop) runs every tool that runs code under the stricter of its own
  * policy and `ceiling`, the code policy of the personas up the chain; `from` says whose policy decided.
  */

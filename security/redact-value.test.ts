@@ -4,6 +4,7 @@ import { defineTool, runTool, toolSet } from "../tools/define-tool.ts";
 import { EventRedactor } from "./event-redactor.ts";
 import { REDACTED, redactValue } from "./redact.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const SECRET: string = "room-server-key-9f8e7d6c5b4a";
 const GITHUB: string = `ghp_${"a1B2c3D4e5".repeat(4)}`;
 

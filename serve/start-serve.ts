@@ -22,7 +22,7 @@ const TRANSPORT_BODY_LIMIT = 32 * 1024 * 1024;
 
 /**
  * Listens with `Bun.serve`, which only wraps the handler. Refuses a non-loopback host when the handler asks
- * no token (DESIGN invariant 8), before binding anything.
+ * no token (docs/ARCHITECTURE.md, invariant 8), before binding anything.
  */
 export function startServe(options: { handler: ServeHandler; host: string; port: number }): RunningServe {
   // Asked of the handler itself: the check holds for the token it enforces, not one passed beside it.

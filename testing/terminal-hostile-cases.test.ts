@@ -3,6 +3,7 @@ import { askOnConsole, createApprovalPrompt } from "../cli/approval-prompt.ts";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import { TERMINAL_HOSTILE_CASES, type TerminalHostileCase, terminalControlProblem } from "./terminal-hostile-cases.ts";
 
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 /** Plays a case through the real console renderer (and the real approval prompt when it asks). */
 async function screenOf(hostile: TerminalHostileCase, color: boolean, columns?: number) {
   let screen = "";
