@@ -6,7 +6,7 @@ import { sseFrames, startFrameServer } from "../testing/frame-server.ts";
 
 const user = [{ role: "user" as const, content: "hi" }];
 
-// Ollama ≥ v0.32.6, verbatim shapes from the protocol reference (section 1.3 a).
+// Ollama ≥ v0.32.6: chunk shapes verbatim as its /v1/chat/completions streams them.
 const ollamaNewText = [
   '{"id":"chatcmpl-412","object":"chat.completion.chunk","created":1755800000,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}',
   '{"id":"chatcmpl-412","object":"chat.completion.chunk","created":1755800000,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"content":"lo!"},"finish_reason":null}]}',

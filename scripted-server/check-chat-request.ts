@@ -1,4 +1,4 @@
-// The request checks Ollama makes before it runs a model (protocol reference 1.2), so a client that sends
+// The request checks Ollama's /v1/chat/completions makes before it runs a model, so a client that sends
 // what Ollama refuses fails against the scripted server too.
 
 export type ChatRequestProblem = { status: 400 | 404; message: string };

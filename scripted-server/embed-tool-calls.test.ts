@@ -4,7 +4,7 @@ import { embedToolCalls } from "./embed-tool-calls.ts";
 const weather = { name: "get_weather", arguments: { city: "San Francisco", metric: "celsius" } };
 const shell = { name: "sh", arguments: { command: "ls" } };
 
-describe("embedToolCalls writes calls the way models do (protocol reference 3)", () => {
+describe("embedToolCalls writes calls the way models do (the formats llm/extract/ reads)", () => {
   test("hermes: one <tool_call> block per call", () => {
     expect(embedToolCalls([shell, weather], "hermes")).toBe(
       '<tool_call>\n{"name":"sh","arguments":{"command":"ls"}}\n</tool_call>\n<tool_call>\n{"name":"get_weather","arguments":{"city":"San Francisco","metric":"celsius"}}\n</tool_call>',

@@ -1,5 +1,5 @@
-// Writes tool calls into reply text the way models do when native tool calling fails
-// (protocol reference, section 3).
+// Writes tool calls into reply text the way models do when native tool calling fails: the formats
+// llm/extract/ reads (Hermes, Mistral, bare JSON, pythonic lists, Qwen's XML).
 
 export type EmbeddedFormat = "hermes" | "mistral" | "json" | "pythonic" | "qwen-xml";
 type Call = { name: string; arguments: Record<string, unknown> };

@@ -1,4 +1,4 @@
-// A scripted reply as the exact server-sent events one kind of server sends (protocol reference, sections 1.3 and 2).
+// A scripted reply as the exact server-sent events one kind of server sends: Ollama's whole tool calls, or OpenAI, llama.cpp and vLLM's argument fragments keyed by index.
 import type { Reply } from "./script.ts";
 import { ALNUM, goJson, HEX, isOllama, type Json, pieces, type Prepared, prepare, type RenderContext, type Wire, randomFrom } from "./prepare-reply.ts";
 

@@ -41,7 +41,7 @@ const normalize = (event: string) =>
     .replace(/"created":\d+/, '"created":1755800000')
     .replace(/"id":"call_[a-z0-9]{8}"/g, '"id":"call_abc"');
 
-describe("Ollama wire formats, byte for byte (protocol reference 1.3)", () => {
+describe("Ollama wire formats, byte for byte", () => {
   test("ollama-new text with usage: role first only, finish on its own chunk, usage with choices []", async () => {
     const server = await serve({ models: ["llama3.2"], rules: [{ reply: { text: "Hello!", chunkSize: 3 } }] });
     const { contentType, events } = await streamed(server.url, { model: "llama3.2", stream_options: { include_usage: true } });
@@ -148,7 +148,7 @@ describe("Ollama wire formats, byte for byte (protocol reference 1.3)", () => {
   });
 });
 
-describe("other servers' wire formats (protocol reference 2)", () => {
+describe("other servers' wire formats (OpenAI, llama.cpp, vLLM)", () => {
   test("openai: content null with calls, id/type/name only in the first fragment, usage null until the usage chunk", async () => {
     const server = await serve({ rules: [{ reply: { toolCalls: [{ name: "get_weather", arguments: { city: "New York City" } }], wire: "openai", chunkSize: 6 } }] });
     const { contentType, events } = await streamed(server.url, { model: "qwen3:8b", stream_options: { include_usage: true } });

@@ -8,7 +8,7 @@ import { parsesAsTypeScript, readSubmittedSource } from "./submitted-source.ts";
 const TOOL = 'export default function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() + "!" };\n}\n';
 const NAMED = 'export function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() };\n}\n';
 
-// Each habit a small model has when it submits source, from the extraction tables and the protocol reference:
+// Each habit a small model has when it submits source, from the extraction tables of llm/extract/ and what local models are known to send:
 // what it sends, and what the toolsmith keeps (or undefined when it must ask again).
 const HABITS: { name: string; sent: string; kept: string; habit: RegExp }[] = [
   { name: "prose, then a ```typescript block", sent: `Here is the implementation:\n\n\`\`\`typescript\n${TOOL}\`\`\`\n`, kept: TOOL, habit: /```typescript fence with prose/ },

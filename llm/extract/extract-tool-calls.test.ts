@@ -14,7 +14,7 @@ type Case = {
 const special = [{ name: "special_function", arguments: { arg1: 1 } }];
 const weatherTokyo = { name: "get_weather", arguments: { city: "Tokyo" } };
 
-// Model outputs from the parser tests of vLLM and llama.cpp (see the protocol reference, section 3).
+// Model outputs from the parser tests of vLLM and llama.cpp (the formats their tool-call parsers read).
 const formats: Case[] = [
   // Hermes / Qwen <tool_call>
   {
@@ -489,7 +489,7 @@ const formats: Case[] = [
   },
 ];
 
-describe("extractToolCalls: formats from the protocol reference", () => {
+describe("extractToolCalls: the formats local models write calls in", () => {
   for (const item of formats) {
     test(item.name, () => {
       const result = extractToolCalls(item.text, item.toolNames ? { toolNames: item.toolNames } : {});
