@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { type Command, UsageError, UserFacingError } from "./cli/command.ts";
+import { UsageError, UserFacingError } from "./cli/command.ts";
 import { reportFailure } from "./cli/report-failure.ts";
 import { environmentSettings } from "./config/environment.ts";
 import { startedIsolated } from "./config/org-bun-command.ts";

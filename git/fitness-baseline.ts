@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, signContent, verifyContent } from "./gate-key.ts";
+import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
 
 /** `.org/fitness/baseline.json`: scenario → the most passes main has reached; raised after each promotion, never lowered. */
 export const BASELINE_FILE = join(FITNESS_DIR, "baseline.json");
@@ -59,14 +59,7 @@ export function raiseBaseline(repoDir: string, passes: Record<string, number>, m
   const content = Baseline.parse({ version: 1, scenarios, mainCommit, updatedAt: new Date().toISOString() });
   const signed = { ...content, mac: signContent(gateKey(repoDir, true) as Buffer, content) };
   const dir = ensureFitnessDir(repoDir);
-  const temporary = join(dir, `.baseline-${process.pid}-${randomBytes(4).toString("hex")}`);
-  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(signed, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const temporary = writeSyncedTemporary(dir, ".baseline-", `${JSON.stringify(signed, null, 2)}\n`);
   try {
     renameSync(temporary, join(repoDir, BASELINE_FILE));
   } finally {

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, signContent, verifyContent } from "./gate-key.ts";
+import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
 
@@ -88,14 +88,7 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
   if (!lstatSync(dir).isDirectory()) throw new GateKeyError(`${dir} is not a directory; remove it and run the gate again`);
-  const temporary = join(dir, `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(signed, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const temporary = writeSyncedTemporary(dir, ".tmp-", `${JSON.stringify(signed, null, 2)}\n`);
   try {
     for (let attempt = 0; ; attempt += 1) {
       const path = join(dir, `${stampOf(report.startedAt)}${attempt === 0 ? "" : `-${attempt}`}.json`);

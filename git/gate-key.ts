@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
@@ -92,4 +92,20 @@ export function verifyContent(key: Buffer, content: unknown, mac: string): boole
   const expected = Buffer.from(signContent(key, content), "hex");
   const given = /^[0-9a-f]{64}$/.test(mac) ? Buffer.from(mac, "hex") : Buffer.alloc(0);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Writes `text` to a new file in `dir` (0600, O_EXCL, no link followed) and syncs it; returns its path. The
+ * caller renames or links it into place and removes it afterwards.
+ */
+export function writeSyncedTemporary(dir: string, prefix: string, text: string): string {
+  const temporary = join(dir, `${prefix}${process.pid}-${randomBytes(4).toString("hex")}`);
+  const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return temporary;
 }
