@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { rmSync } from "node:fs";
+import { isDamagedDatabaseError, removeDatabaseFiles } from "../registry/registry-database.ts";
 import { preparePrivateDatabase } from "../security/private-state.ts";
 
 // Stamped into the file so a database that is not memory's (or an older layout) is recognised.
@@ -38,20 +38,13 @@ export class ForeignMemoryError extends Error {
   override name = "ForeignMemoryError";
 }
 
-/** Whether an error from sqlite means the file is damaged or not a database at all. */
+/** Whether an error from sqlite means the file is damaged, not a database at all, or not memory's layout. */
 export function isDamagedMemoryError(error: unknown): boolean {
-  if (error instanceof ForeignMemoryError) return true;
-  return (
-    error instanceof Error &&
-    /not a database|malformed|corrupt|SQLITE_CORRUPT|SQLITE_NOTADB|disk image|no such table|no such column/i.test(
-      `${error.message} ${(error as { code?: string }).code ?? ""}`,
-    )
-  );
+  if (error instanceof ForeignMemoryError || isDamagedDatabaseError(error)) return true;
+  return error instanceof Error && /no such table|no such column/i.test(error.message);
 }
 
-export function removeMemoryFiles(path: string): void {
-  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
-}
+export const removeMemoryFiles = removeDatabaseFiles;
 
 /**
  * Opens memory's database at `path` (0600, WAL), making the schema in an empty file. Throws

@@ -39,7 +39,8 @@ export function isDamagedDatabaseError(error: unknown): boolean {
   return error instanceof Error && /not a database|malformed|corrupt|SQLITE_CORRUPT|SQLITE_NOTADB|disk image/i.test(`${error.message} ${(error as { code?: string }).code ?? ""}`);
 }
 
-function removeDatabaseFiles(path: string): void {
+/** Removes an sqlite database and its -wal, -shm and -journal files. */
+export function removeDatabaseFiles(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
 }
 
