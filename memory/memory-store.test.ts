@@ -8,7 +8,7 @@ import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
+import { type Embedder, ollamaEmbedder } from "../registry/ollama-embedder.ts";
 import { echoTool } from "../testing/echo-tool.ts";
 import { memorySaveTool } from "./memory-save-tool.ts";
 import { memorySearchTool } from "./memory-search-tool.ts";
@@ -297,6 +297,30 @@ describe("memory", () => {
     expect(none.method).toBe("fts");
     expect(none.note).toContain("embeddings not used");
     expect(none.hits[0]?.snippet).toContain("release checklist");
+    store.close();
+  });
+
+  test("cached vectors belong to one server and model: another server of the same model embeds the documents again", async () => {
+    const workspaceDir = newWorkspace();
+    const { store } = MemoryStore.open(workspaceDir);
+    store.save({ text: "The release checklist lives in docs/release.md.", persona: "agent" });
+    store.save({ text: "Coffee is in the left cupboard.", persona: "agent" });
+    // Stand-ins for two servers answering the same model; what is tested is memory's cache, not the client.
+    const documentsEmbedded: Record<string, number> = {};
+    const embedderAt = (server: string): Embedder => ({
+      model: "nomic-embed-text",
+      cacheKey: `nomic-embed-text at ${server}`,
+      label: `nomic-embed-text at ${server}`,
+      async embed(texts) {
+        documentsEmbedded[server] = (documentsEmbedded[server] ?? 0) + texts.filter((text) => text.startsWith("search_document:")).length;
+        return texts.map((text) => Float32Array.from({ length: 8 }, (_, index) => (text.charCodeAt(index % text.length) % 7) + 1));
+      },
+    });
+    await store.search("release checklist", { embedder: embedderAt("http://one") });
+    await store.search("release checklist", { embedder: embedderAt("http://one") });
+    expect(documentsEmbedded["http://one"]).toBe(2);
+    await store.search("release checklist", { embedder: embedderAt("http://two") });
+    expect(documentsEmbedded["http://two"]).toBe(2);
     store.close();
   });
 

@@ -7,6 +7,7 @@ import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { ftsQuery } from "../registry/fts-query.ts";
 import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
 import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
+import { normalized, storeMissingEmbeddings } from "../registry/embedding-cache.ts";
 import { listSessions, readTranscript, type TranscriptLine, transcriptPath } from "../room/transcript.ts";
 import { redact } from "../security/redact.ts";
 import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
@@ -61,7 +62,6 @@ type FactLine = z.infer<typeof FactLine>;
 
 const QUERY_CHARS = 2_000;
 const FUSION_DEPTH = 50;
-const EMBED_BATCH = 64;
 // Documents embedded per search at most: a large memory gets its vectors over several searches.
 const EMBED_PER_SEARCH = 512;
 const FACT_CHARS = 4_000;
@@ -250,23 +250,13 @@ export class MemoryStore {
       .query<{ hash: string; text: string }, [string, number]>(
         "SELECT embed_hash AS hash, min(text) AS text FROM entries WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?) GROUP BY embed_hash ORDER BY max(id) DESC LIMIT ?",
       )
-      .all(embedder.model, EMBED_PER_SEARCH);
-    const insert = this.#database.query("INSERT OR REPLACE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)");
-    for (let start = 0; start < missing.length; start += EMBED_BATCH) {
-      const batch = missing.slice(start, start + EMBED_BATCH);
-      const vectors = await embedder.embed(batch.map((row) => `search_document: ${row.text}`), signal);
-      this.#database.transaction(() => {
-        for (const [index, row] of batch.entries()) {
-          const vector = normalized(vectors[index] as Float32Array);
-          insert.run(row.hash, embedder.model, new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
-        }
-      })();
-    }
+      .all(embedder.cacheKey, EMBED_PER_SEARCH);
+    await storeMissingEmbeddings(this.#database, embedder, missing, signal);
     if (!queryVector) return [];
     const unit = normalized(queryVector);
     const rows = this.#database
       .query<{ id: number; vector: Uint8Array }, [string]>("SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = entries.embed_hash AND embeddings.model = ?")
-      .all(embedder.model);
+      .all(embedder.cacheKey);
     const scored: { id: number; score: number }[] = [];
     for (const row of rows) {
       if (row.vector.byteLength !== unit.length * 4) continue;
@@ -421,11 +411,4 @@ function factEntry(fact: SavedFact): MemoryEntry {
 
 function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {
   return `the memory database ${path} ${reason}; rebuilt it from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}`;
-}
-
-function normalized(vector: Float32Array): Float32Array {
-  let sum = 0;
-  for (const value of vector) sum += value * value;
-  const norm = Math.sqrt(sum) || 1;
-  return vector.map((value) => value / norm);
 }

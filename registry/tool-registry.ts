@@ -4,6 +4,7 @@ import { ftsQuery } from "./fts-query.ts";
 import { BinaryQuantizedIndex } from "./binary-quantized-index.ts";
 import { type Embedder, EmbeddingUnavailableError } from "./ollama-embedder.ts";
 import { reciprocalRankFusion } from "./reciprocal-rank-fusion.ts";
+import { normalized, storeMissingEmbeddings } from "./embedding-cache.ts";
 import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
 import { isDamagedDatabaseError, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
 import { collectToolSources } from "./tool-sources.ts";
@@ -24,7 +25,6 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 
 // How deep each ranked list goes before fusion.
 const FUSION_DEPTH = 50;
-const EMBED_BATCH = 64;
 /**
  * How many tools the one-bit codes pick for the cosine re-rank among `size`: 1 000, or one in 40 of a larger
  * registry (bench:registry prints the recall against brute force; on the scripted server's embeddings a fixed 500
@@ -157,18 +157,8 @@ export class ToolRegistry {
         "SELECT DISTINCT embed_hash AS hash, embed_text AS text FROM tools WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?)",
       )
       .all(embedder.cacheKey);
-    const insert = this.#database.query("INSERT OR REPLACE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)");
-    for (let start = 0; start < missing.length; start += EMBED_BATCH) {
-      const batch = missing.slice(start, start + EMBED_BATCH);
-      const vectors = await embedder.embed(batch.map((row) => `search_document: ${row.text}`), signal);
-      this.#database.transaction(() => {
-        for (const [index, row] of batch.entries()) {
-          const vector = normalized(vectors[index] as Float32Array);
-          insert.run(row.hash, embedder.cacheKey, new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
-        }
-      })();
-      this.#matrix = undefined;
-    }
+    await storeMissingEmbeddings(this.#database, embedder, missing, signal);
+    if (missing.length > 0) this.#matrix = undefined;
     this.#embeddedFor = embedder.cacheKey;
     return missing.length;
   }
@@ -239,11 +229,4 @@ function dotProduct(matrix: Float32Array, offset: number, vector: Float32Array, 
 /** The little-endian float32s of a stored vector, copied only when the bytes do not start on a 4-byte boundary. */
 function floatsOf(bytes: Uint8Array, dimensions: number): Float32Array {
   return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dimensions) : new Float32Array(bytes.slice().buffer, 0, dimensions);
-}
-
-function normalized(vector: Float32Array): Float32Array {
-  let sum = 0;
-  for (const value of vector) sum += value * value;
-  const norm = Math.sqrt(sum) || 1;
-  return vector.map((value) => value / norm);
 }
