@@ -13,14 +13,12 @@ export class BinaryQuantizedIndex {
   readonly size: number;
   readonly #bytesPerCode: number;
   readonly #codes: Uint8Array;
-  readonly #mean: Float32Array;
 
-  private constructor(dimensions: number, size: number, codes: Uint8Array, mean: Float32Array) {
+  private constructor(dimensions: number, size: number, codes: Uint8Array) {
     this.dimensions = dimensions;
     this.size = size;
     this.#bytesPerCode = Math.ceil(dimensions / 8);
     this.#codes = codes;
-    this.#mean = mean;
   }
 
   /** Quantises `vectors` (each `dimensions` long, in order: position i is the i-th vector), reading each once. */
@@ -53,7 +51,7 @@ export class BinaryQuantizedIndex {
       } else encode(vector);
     }
     if (sample.length > 0) settleMean();
-    return new BinaryQuantizedIndex(dimensions, position, codes, mean);
+    return new BinaryQuantizedIndex(dimensions, position, codes);
   }
 
   /**
