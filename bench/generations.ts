@@ -21,7 +21,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number };
 
 console.log(`bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations`);
-const clone = orgClone("org-bench-generations-");
+const clone = orgClone("org-bench-generations-", { withoutGeneratedTools: true });
 const tmux = await TmuxServer.start();
 const scripts = await Promise.all(["demo-script.json", "toolsmith-script.json"].map((file) => loadScript(join(clone.dir, "demo", file))));
 const server = await startScriptedServer({ script: mergeScripts(scripts) });

@@ -11,7 +11,7 @@ import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
 // A copy of org as its own repository, a tmux server of the test's own, free ports, and one scripted server
 // that plays both the room's personas (for current, the candidate and the gate's scenario) and the toolsmith.
-const clone = orgClone("org-tool-cycle-");
+const clone = orgClone("org-tool-cycle-", { withoutGeneratedTools: true });
 const session = uniqueSessionName("org-cycle");
 let tmux: TmuxServer;
 let server: ScriptedServer;

@@ -17,7 +17,7 @@ import { TmuxServer, uniqueSessionName } from "./tmux.ts";
 // in turn (the second stale); a promote killed with SIGKILL and run again; a workflow run against a candidate
 // before it is promoted; a rollback by name of a promotion that is not the newest, that tool rebuilt and
 // promoted again; candidate prune; and at the end main, the tags, the checkout and current checked together.
-const clone = orgClone("org-generations-");
+const clone = orgClone("org-generations-", { withoutGeneratedTools: true });
 const session = uniqueSessionName("org-gen");
 const scratch = mkdtempSync(join(tmpdir(), "org-generations-workflow-"));
 let tmux: TmuxServer;

@@ -9,13 +9,22 @@ const REPO = join(import.meta.dir, "..");
 const SKIPPED = new Set([".git", "node_modules", ".org"]);
 
 /**
- * Copies the working tree's files (not .git, node_modules or .org) into a temp dir, commits them on `main`,
+ * Copies the working tree's files (not .git, node_modules or .org; with `withoutGeneratedTools`, not the
+ * promoted tools either) into a temp dir, commits them on `main`,
  * and hard-links node_modules in (as the ops scripts would for a candidate). Removed when disposed.
  */
-export function orgClone(prefix = "org-clone-"): { dir: string; head: string } & Disposable {
+export function orgClone(prefix = "org-clone-", options: { withoutGeneratedTools?: boolean } = {}): { dir: string; head: string } & Disposable {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
-  cpSync(REPO, dir, { recursive: true, filter: (source) => !SKIPPED.has(source.slice(REPO.length + 1).split("/")[0] ?? "") });
+  cpSync(REPO, dir, {
+    recursive: true,
+    filter: (source) => {
+      const relative = source.slice(REPO.length + 1);
+      // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
+      if (options.withoutGeneratedTools && (relative === "tools/generated" || relative.startsWith("tools/generated/"))) return false;
+      return !SKIPPED.has(relative.split("/")[0] ?? "");
+    },
+  });
   gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
   gitSync(dir, ["add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", "org, copied for a test"]);
