@@ -2,7 +2,7 @@
 // that has promoted a tool of its own, under a HOME whose git config signs, hooks and names branches its own
 // way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { reachableTests } from "../fitness/reachable-tests.ts";
@@ -70,7 +70,11 @@ function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<st
 
 test("the checkout-sensitive tests pass in a clone with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
   using clone = orgClone("org-elsewhere-clone-");
-  writeGeneratedTool(clone.dir, "echo_len");
+  // A name the checkout has not promoted itself, whatever it has.
+  const taken = new Set(existsSync(join(clone.dir, "tools", "generated")) ? readdirSync(join(clone.dir, "tools", "generated")) : []);
+  let extra = "echo_len";
+  for (let suffix = 2; taken.has(extra); suffix += 1) extra = `echo_len_${suffix}`;
+  writeGeneratedTool(clone.dir, extra);
   gitSync(clone.dir, ["add", "-A"]);
   gitSync(clone.dir, ["commit", "--quiet", "-m", "feat(tools): a tool this checkout has not got"]);
   const { home, fakeBin, npmPrefix } = hostileHome(clone.dir);
