@@ -209,10 +209,7 @@ function streamedChars(completion: { content: string; reasoning: string; toolCal
 
 /** The round's calls: those the server sent, then those written into the text, with ids of their own. */
 function roundCalls(declared: ReceivedToolCall[], embedded: readonly Omit<ToolCall, "id">[], round: number): ReceivedToolCall[] {
-  return [
-    ...declared,
-    ...embedded.map((call, position) => ({ id: `call_embedded_${round}_${position}`, name: call.name, arguments: call.arguments })),
-  ];
+  return [...declared, ...embedded.map((call, position) => ({ id: `call_embedded_${round}_${position}`, name: call.name, arguments: call.arguments }))];
 }
 
 /** The round's assistant message, its calls echoed as valid JSON only: Ollama rejects history whose arguments do not parse. */

@@ -52,7 +52,11 @@ async function world(): Promise<World> {
 }
 
 function configFor(at: World, limits: Partial<OrgConfig["limits"]> = {}, serve: Partial<OrgConfig["serve"]> = {}): OrgConfig {
-  const config = loadOrgConfig(join(at.workspaceDir, "org.config.json"), { OLLAMA_BASE: at.server.url, OLLAMA_MODEL: "qwen3:8b" }, { workspaceDir: at.workspaceDir, checkoutDir: at.checkoutDir });
+  const config = loadOrgConfig(
+    join(at.workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: at.server.url, OLLAMA_MODEL: "qwen3:8b" },
+    { workspaceDir: at.workspaceDir, checkoutDir: at.checkoutDir },
+  );
   Object.assign(config.limits, limits);
   Object.assign(config.serve, serve);
   return config;
@@ -114,7 +118,12 @@ describe("one room assembly for chat, serve and demo", () => {
 
   test("every entry point offers the same tools under the same policies, to the model too", async () => {
     const config = configFor(at);
-    const chat = await openChatRoom(chatSetup(at, config), async () => false, () => {}, at.checkoutDir);
+    const chat = await openChatRoom(
+      chatSetup(at, config),
+      async () => false,
+      () => {},
+      at.checkoutDir,
+    );
     const demo = await openDemoRoom({ config, workspaceDir: at.workspaceDir, toolRepoDir: at.checkoutDir }, () => {});
     const serve = await serveFor(at, config);
     try {
@@ -125,7 +134,14 @@ describe("one room assembly for chat, serve and demo", () => {
       expect(offers(demo.room.personas())).toEqual(chatOffers);
       expect(served).toEqual(chatOffers);
       // The workspace's and the checkout's promoted tools, memory, workflows; the generated "sh" never replaces the built-in.
-      expect(chatOffers.agent).toMatchObject({ sh: "allow", ws_count: "ask", echo_text: "ask", workflow_run: "ask", memory_search: "allow", memory_save: "allow" });
+      expect(chatOffers.agent).toMatchObject({
+        sh: "allow",
+        ws_count: "ask",
+        echo_text: "ask",
+        workflow_run: "ask",
+        memory_search: "allow",
+        memory_save: "allow",
+      });
 
       // What the agent's model is offered, turn by turn, from each entry point.
       const seen: Record<string, string[]> = {};
@@ -146,7 +162,10 @@ describe("one room assembly for chat, serve and demo", () => {
       for (const entry of ["demo", "messages", "openai", "jobs"]) expect({ entry, tools: seen[entry] }).toEqual({ entry, tools: seen.chat as string[] });
 
       // /v1/tools says what a room's persona may do with each tool, the same as the room does.
-      const listed = (await (await serve.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; personas: Record<string, string> }[]; notOffered?: { name: string }[] };
+      const listed = (await (await serve.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as {
+        tools: { name: string; personas: Record<string, string> }[];
+        notOffered?: { name: string }[];
+      };
       for (const tool of listed.tools) {
         if (tool.name === "chat_mode") continue;
         expect({ tool: tool.name, policy: tool.personas.agent }).toEqual({ tool: tool.name, policy: chatOffers.agent?.[tool.name] ?? "deny" });
@@ -201,7 +220,9 @@ describe("the drift the three copies had", () => {
   test("/v1/tools says what a /v1/messages turn does with sh (it said only 'ask', the HTTP route's policy)", async () => {
     const serve = await serveFor(at, configFor(at));
     try {
-      const listed = (await (await serve.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; http: string; personas?: Record<string, string> }[] };
+      const listed = (await (await serve.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as {
+        tools: { name: string; http: string; personas?: Record<string, string> }[];
+      };
       const sh = listed.tools.find((tool) => tool.name === "sh");
       expect(sh?.http).toBe("ask");
       expect(sh?.personas?.agent).toBe("allow");
@@ -220,7 +241,12 @@ describe("the drift the three copies had", () => {
     expect(notices.some((line) => line.includes("sh") && line.includes("built-in"))).toBe(true);
     let room: Room | undefined;
     try {
-      ({ room } = await openChatRoom(chatSetup(at, config), async () => false, () => {}, at.checkoutDir));
+      ({ room } = await openChatRoom(
+        chatSetup(at, config),
+        async () => false,
+        () => {},
+        at.checkoutDir,
+      ));
       await room.send("@agent hello", { signal: AbortSignal.timeout(60_000) });
       const request = at.server.requests.filter((entry) => entry.path.endsWith("/chat/completions")).at(-1);
       const tools = (request?.body as { tools: { function: { name: string; description: string } }[] }).tools;
@@ -249,10 +275,20 @@ test("a tool index that cannot be opened leaves every allowed tool offered, with
   writeGeneratedTool(checkout.dir, simpleSpec("echo_twice", "Echoes a text back twice."));
   // .org is a file: the registry's folder cannot be made there.
   writeFileSync(join(checkout.dir, ".org"), "not a folder\n");
-  const config = loadOrgConfig(join(checkout.dir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" }, { workspaceDir: checkout.dir, checkoutDir: checkout.dir });
+  const config = loadOrgConfig(
+    join(checkout.dir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" },
+    { workspaceDir: checkout.dir, checkoutDir: checkout.dir },
+  );
   config.limits.generatedToolsPerTurn = 1;
   const notices: string[] = [];
-  const assembly = await assembleRoom({ config, workspaceDir: checkout.dir, checkoutDir: checkout.dir, toolsmith: false, notify: (line) => notices.push(line) });
+  const assembly = await assembleRoom({
+    config,
+    workspaceDir: checkout.dir,
+    checkoutDir: checkout.dir,
+    toolsmith: false,
+    notify: (line) => notices.push(line),
+  });
   assembly.close();
   expect(assembly.toolChoice).toBeUndefined();
   expect(assembly.generated.length).toBe(2);

@@ -64,7 +64,9 @@ export async function openToolChoice(options: {
     });
   } catch (error) {
     // Without the registry every allowed tool is offered, as with few tools: the room still opens.
-    options.notify(`registry: could not open the tool index (${error instanceof Error ? error.message : String(error)}); every allowed tool is offered instead; the next start tries again.`);
+    options.notify(
+      `registry: could not open the tool index (${error instanceof Error ? error.message : String(error)}); every allowed tool is offered instead; the next start tries again.`,
+    );
     return undefined;
   }
   for (const notice of opened?.notices ?? []) options.notify(`registry: ${notice}`);
@@ -97,9 +99,19 @@ export type RoomAssembly = RoomParts & {
 export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAssembly> {
   const { config, workspaceDir, checkoutDir, memory, embedder } = options;
   const builtIns = builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) });
-  const { generated, problems } = promotedRoomTools([workspaceDir, checkoutDir], builtIns.map((tool) => tool.name));
+  const { generated, problems } = promotedRoomTools(
+    [workspaceDir, checkoutDir],
+    builtIns.map((tool) => tool.name),
+  );
   for (const problem of problems) options.notify(`skipping generated tool ${problem.name}: ${problem.problem}`);
-  const choice = await openToolChoice({ config, checkoutDir, generated, notify: options.notify, ...(embedder ? { embedder } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const choice = await openToolChoice({
+    config,
+    checkoutDir,
+    generated,
+    notify: options.notify,
+    ...(embedder ? { embedder } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const smith = options.toolsmith === false ? undefined : (options.toolsmith ?? {});
   const parts: RoomParts = {
     config,

@@ -17,7 +17,7 @@ function repeatTo(unit: string): string {
 const prose =
   "The build failed because the linker could not find libssl; installing the dev package fixed it. " +
   "Next, I'll check the config (see README.md, section 3) and run the tests again — they take about 2 s. " +
-  "Note: \"quoted words\", it's fine, and 4 * 5 = 20.\n\n";
+  'Note: "quoted words", it\'s fine, and 4 * 5 = 20.\n\n';
 const calls = [
   '<tool_call>\n{"name": "sh", "arguments": {"command": "ls -la"}}\n</tool_call>',
   "<tool_call>\n<function=sh>\n<parameter=command>\ncat notes.txt\n</parameter>\n</function>\n</tool_call>",

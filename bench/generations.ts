@@ -38,7 +38,13 @@ const totals = { all: 0, build: 0, gate: 0 };
 try {
   for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {
     const started = performance.now();
-    const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", goal, "--promote", "--json"], { cwd: clone.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", goal, "--promote", "--json"], {
+      cwd: clone.dir,
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     const wallMs = performance.now() - started;
     const line = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { ok?: boolean; name?: string; failure?: string; stages?: Stage[] };
@@ -54,7 +60,9 @@ try {
     );
   }
   const onMain = gitSync(clone.dir, ["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean);
-  console.log(`total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`);
+  console.log(
+    `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
+  );
   console.log(`main holds ${onMain.length} generated tools: ${onMain.join(", ")}`);
 } finally {
   await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env }).catch(() => undefined);

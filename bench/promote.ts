@@ -13,7 +13,10 @@ import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
 import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
 
 const { values } = parseArgs({ options: { tools: { type: "string", default: "1,10,50" } } });
-const counts = (values.tools ?? "").split(",").map(Number).filter((count) => count > 0);
+const counts = (values.tools ?? "")
+  .split(",")
+  .map(Number)
+  .filter((count) => count > 0);
 const BRANCH = "cand/20261123T101500Z";
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 

@@ -25,8 +25,12 @@ const random = () => {
   seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
   return seed / 4294967296;
 };
-const VERBS = "count parse convert format sort split merge hash encode decode validate extract compute render filter summarize normalize compare reverse round".split(" ");
-const NOUNS = "words lines characters json csv url email date time temperature currency distance text numbers list matrix color ip address phone invoice markdown html xml yaml roman numerals bytes uuid path query token".split(" ");
+const VERBS =
+  "count parse convert format sort split merge hash encode decode validate extract compute render filter summarize normalize compare reverse round".split(" ");
+const NOUNS =
+  "words lines characters json csv url email date time temperature currency distance text numbers list matrix color ip address phone invoice markdown html xml yaml roman numerals bytes uuid path query token".split(
+    " ",
+  );
 const EXTRA = "quickly safely the of a an in into from with for every each and or to as by using strict loose unicode ascii utc local".split(" ");
 const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
 const sentence = (length: number) => Array.from({ length }, () => pick([...VERBS, ...NOUNS, ...EXTRA, ...EXTRA])).join(" ");
@@ -69,7 +73,11 @@ try {
     mkdirSync(join(root, "tools", "generated", name), { recursive: true });
     writeFileSync(join(root, "tools", "generated", name, "metadata.json"), JSON.stringify(generatedToolMetadata(spec)));
   }
-  console.log(`registry bench — ${toolCount} generated tools (written in ${ms(performance.now() - startedWriting)}); ${availableParallelism()} cores; ${process.arch}; load average ${loadavg().map((value) => value.toFixed(1)).join(" ")}`);
+  console.log(
+    `registry bench — ${toolCount} generated tools (written in ${ms(performance.now() - startedWriting)}); ${availableParallelism()} cores; ${process.arch}; load average ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(" ")}`,
+  );
 
   // Baseline for the build: reading and hashing every metadata.json, and JSON.parse of each (no validation, no index).
   // In a block: each promoted source holds its file's text, which must not count in the memory figure below.
@@ -146,7 +154,11 @@ try {
   // Brute force, the baseline for the one-bit pick: every vector in one float32 matrix (loaded after memory was
   // read), cosine against each; recall@k is the share of its top k that the registry's vector search returned.
   const reader = new Database(join(root, REGISTRY_DATABASE_PATH), { readonly: true });
-  const rows = reader.query<{ id: number; vector: Uint8Array }, [string]>("SELECT tools.id AS id, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?").all(embedder.cacheKey);
+  const rows = reader
+    .query<{ id: number; vector: Uint8Array }, [string]>(
+      "SELECT tools.id AS id, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?",
+    )
+    .all(embedder.cacheKey);
   reader.close();
   const dimensions = (rows[0]?.vector.byteLength ?? 0) / 4;
   const matrix = new Float32Array(rows.length * dimensions);
@@ -165,7 +177,8 @@ try {
     const found = new Set((await registry.searchVectors(query, embedder, 50)).map((hit) => hit.id));
     for (const k of [10, 50] as const) recallAt[k] += order.slice(0, k).filter((row) => found.has(rows[row]?.id ?? -1)).length / k / 100;
   }
-  const databaseBytes = statSync(join(root, REGISTRY_DATABASE_PATH)).size + (statSync(`${join(root, REGISTRY_DATABASE_PATH)}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+  const databaseBytes =
+    statSync(join(root, REGISTRY_DATABASE_PATH)).size + (statSync(`${join(root, REGISTRY_DATABASE_PATH)}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   registry.close();
 
   const line = (label: string, times: number[]) => {
@@ -180,19 +193,28 @@ try {
   const brute = line("baseline: brute-force cosine over every vector, in memory", bruteTimes);
 
   console.log("");
-  console.log(`index build (open + refresh, validate ${toolCount} metadata.json, FTS5 insert): ${ms(buildMs)} — ${(buildMs / readBaseline).toFixed(1)}× reading, hashing and JSON.parse of every file (${ms(readBaseline)})`);
+  console.log(
+    `index build (open + refresh, validate ${toolCount} metadata.json, FTS5 insert): ${ms(buildMs)} — ${(buildMs / readBaseline).toFixed(1)}× reading, hashing and JSON.parse of every file (${ms(readBaseline)})`,
+  );
   console.log(`refresh with nothing changed (read + hash every file): ${ms(noChangeMs)}`);
-  console.log(`refresh after one entry changed: ${ms(incrementalMs)} — ${(incrementalMs / noChangeMs).toFixed(2)}× the no-change refresh; ${(incrementalMs / buildMs * 100).toFixed(1)} % of a full build`);
+  console.log(
+    `refresh after one entry changed: ${ms(incrementalMs)} — ${(incrementalMs / noChangeMs).toFixed(2)}× the no-change refresh; ${((incrementalMs / buildMs) * 100).toFixed(1)} % of a full build`,
+  );
   console.log(`embedding ${embedded} documents once (scripted server, batches of 64): ${ms(embedMs)}`);
   console.log("");
   console.log(`search latency over ${queryCount} queries (limit 10):`);
-  for (const row of [scan, fts, queryEmbed, brute, vectors, blended]) console.log(`  ${row.label.padEnd(64)} p50 ${ms(row.p50).padStart(9)}  p99 ${ms(row.p99).padStart(9)}`);
+  for (const row of [scan, fts, queryEmbed, brute, vectors, blended])
+    console.log(`  ${row.label.padEnd(64)} p50 ${ms(row.p50).padStart(9)}  p99 ${ms(row.p99).padStart(9)}`);
   console.log(`  FTS p50 is ${(fts.p50 / scan.p50).toFixed(2)}× the unranked scan; blended p50 is ${(blended.p50 / fts.p50).toFixed(1)}× FTS alone`);
-  console.log(`  vector search p50 is ${((vectors.p50 - queryEmbed.p50) / brute.p50).toFixed(2)}× brute force (query embedding taken off); recall against brute force over 100 queries: @10 ${(recallAt[10] * 100).toFixed(1)} %, @50 ${(recallAt[50] * 100).toFixed(1)} %`);
+  console.log(
+    `  vector search p50 is ${((vectors.p50 - queryEmbed.p50) / brute.p50).toFixed(2)}× brute force (query embedding taken off); recall against brute force over 100 queries: @10 ${(recallAt[10] * 100).toFixed(1)} %, @50 ${(recallAt[50] * 100).toFixed(1)} %`,
+  );
   const target = toolCount >= 100_000 ? { p50: 10, label: "blended p50 ≤ 10 ms, rss ≤ 400 MiB at 100 000" } : { p50: 3, label: "blended p50 ≤ 3 ms at 10 000" };
   console.log(`  target: ${target.label} — ${blended.p50 <= target.p50 && (toolCount < 100_000 || memory.rss <= 400 * 1024 * 1024) ? "met" : "missed"}`);
   console.log("");
-  console.log(`memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (one-bit codes: ${mib(toolCount * 96)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`);
+  console.log(
+    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (one-bit codes: ${mib(toolCount * 96)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
+  );
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

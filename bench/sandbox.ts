@@ -31,9 +31,29 @@ async function sandboxed(argv: string[]): Promise<void> {
 }
 
 // bwrap with the namespaces only: no uid drop, no prlimit, no seccomp, no watchdog.
-const BWRAP_ONLY = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr",
-  "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-  "--proc", "/proc", "--dev", "/dev", "--"];
+const BWRAP_ONLY = [
+  "bwrap",
+  "--unshare-all",
+  "--die-with-parent",
+  "--new-session",
+  "--ro-bind",
+  "/usr",
+  "/usr",
+  "--symlink",
+  "usr/bin",
+  "/bin",
+  "--symlink",
+  "usr/lib",
+  "/lib",
+  "--symlink",
+  "usr/lib64",
+  "/lib64",
+  "--proc",
+  "/proc",
+  "--dev",
+  "/dev",
+  "--",
+];
 
 const variants: [string, () => Promise<void>][] = [
   ["true: bare spawn", () => bare(["/usr/bin/true"])],
@@ -62,7 +82,8 @@ for (const [name, times] of samples) {
   const sorted = [...times].sort((a, b) => a - b);
   stats.set(name, { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) });
 }
-for (const [name, { median, p90 }] of stats) console.log(`  ${name.padEnd(32)} median ${median.toFixed(2).padStart(7)} ms   p90 ${p90.toFixed(2).padStart(7)} ms`);
+for (const [name, { median, p90 }] of stats)
+  console.log(`  ${name.padEnd(32)} median ${median.toFixed(2).padStart(7)} ms   p90 ${p90.toFixed(2).padStart(7)} ms`);
 for (const program of ["true", "python3 -c pass"]) {
   const base = stats.get(`${program}: bare spawn`);
   const boxed = stats.get(`${program}: runSandboxed`);
@@ -125,7 +146,10 @@ function medianWalkMs(reuseListings: boolean): number {
     measureTree(crowded, 2 ** 40, 1_000_000, { reuseListings });
     times.push(performance.now() - started);
   }
-  return quantile(times.sort((a, b) => a - b), 0.5);
+  return quantile(
+    times.sort((a, b) => a - b),
+    0.5,
+  );
 }
 const fresh = medianWalkMs(false);
 const reused = medianWalkMs(true);
@@ -136,7 +160,10 @@ console.log(
 
 const line = `build step 42 ok ${"x".repeat(40)} 4b825dc642cb6eb9a060e54bf8d69288fbee4904 path/to/file.ts:12\n`;
 const megabyte = line.repeat(Math.ceil(1_000_000 / line.length));
-for (const [label, known] of [["redact 1 MB of tool output", []], ["  … knowing one secret value", ["org-bench-secret-Zx81Kq02"]]] as const) {
+for (const [label, known] of [
+  ["redact 1 MB of tool output", []],
+  ["  … knowing one secret value", ["org-bench-secret-Zx81Kq02"]],
+] as const) {
   const times: number[] = [];
   for (let run = 0; run < 20; run += 1) {
     const started = performance.now();
@@ -157,7 +184,11 @@ async function timeProcess(argv: string[], cwd: string): Promise<{ ms: number; s
   return { ms, stdout };
 }
 const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${ms.toFixed(1)}`;
-const medianOf = (times: number[]) => quantile([...times].sort((a, b) => a - b), 0.5);
+const medianOf = (times: number[]) =>
+  quantile(
+    [...times].sort((a, b) => a - b),
+    0.5,
+  );
 
 // The first sandboxed tool call of a process in a fresh workspace against its later calls: the sh tool as a
 // room calls it (runTool), three calls a process, each process new.

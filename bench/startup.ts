@@ -35,7 +35,11 @@ for (let round = 0; round < runs; round += 1) {
 }
 
 console.log(`start-up, whole process — ${runs} runs each, interleaved; ${availableParallelism()} cores; bun ${Bun.version}`);
-const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
+const median = (values: number[]) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 const baseline = median(samples.get(variants[0]?.[0] ?? "") ?? []);
 for (const [name, ms] of samples) {
   const sorted = [...ms].sort((a, b) => a - b);

@@ -45,7 +45,14 @@ for (let round = 0; round < rounds; round += 1) {
   for (const fixture of TOOL_FIXTURES) {
     const spec = ToolSpec.parse(fixture.spec);
     const started = performance.now();
-    const report = await validateTool({ runDir: join(root, `run-${fixture.key}`), spec, heldOut: spec.examples.slice(-1), toolCode: fixture.tool, testCode: fixture.tests, settings });
+    const report = await validateTool({
+      runDir: join(root, `run-${fixture.key}`),
+      spec,
+      heldOut: spec.examples.slice(-1),
+      toolCode: fixture.tool,
+      testCode: fixture.tests,
+      settings,
+    });
     if (!report.ok) throw new Error(`${fixture.key} failed ${report.failure?.stage}: ${report.failure?.message}`);
     totals.push(performance.now() - started);
     for (const stage of report.stages) byStage.get(stage.stage)?.push(stage.durationMs);
@@ -59,11 +66,19 @@ const landings: number[] = [];
   for (const [index, fixture] of TOOL_FIXTURES.entries()) {
     const name = fixture.spec.name as string;
     const started = performance.now();
-    await landCandidate(git, {
-      files: { [`tools/generated/${name}/tool.ts`]: fixture.tool, [`tools/generated/${name}/tool.test.ts`]: fixture.tests, [`tools/generated/${name}/metadata.json`]: "{}\n" },
-      subject: `feat(tools): generated tool ${name}`,
-      trailers: { "Org-Tool": name },
-    }, { now: () => new Date(Date.UTC(2026, 10, 23, 10, 0, index)) });
+    await landCandidate(
+      git,
+      {
+        files: {
+          [`tools/generated/${name}/tool.ts`]: fixture.tool,
+          [`tools/generated/${name}/tool.test.ts`]: fixture.tests,
+          [`tools/generated/${name}/metadata.json`]: "{}\n",
+        },
+        subject: `feat(tools): generated tool ${name}`,
+        trailers: { "Org-Tool": name },
+      },
+      { now: () => new Date(Date.UTC(2026, 10, 23, 10, 0, index)) },
+    );
     landings.push(performance.now() - started);
   }
 }
@@ -75,7 +90,9 @@ console.log(`  sandbox start (true)  ${ms(median(sandboxStarts))}  (the unit bel
 for (const [stage, durations] of byStage) {
   if (durations.length === 0) continue;
   const value = median(durations);
-  console.log(`  ${stage.padEnd(20)}  ${ms(value)}  ${(value / median(sandboxStarts)).toFixed(1).padStart(5)}×  ${((value / total) * 100).toFixed(0).padStart(3)} %`);
+  console.log(
+    `  ${stage.padEnd(20)}  ${ms(value)}  ${(value / median(sandboxStarts)).toFixed(1).padStart(5)}×  ${((value / total) * 100).toFixed(0).padStart(3)} %`,
+  );
 }
 console.log(`  all stages (median)   ${ms(total)}   max ${Math.round(Math.max(...totals))} ms; target ≤ 2000 ms`);
 console.log(`landing a branch (worktree, commit, ref transaction, cleanup): median ${ms(median(landings))}`);

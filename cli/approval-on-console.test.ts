@@ -54,11 +54,7 @@ function startGatedServer(replies: Record<string, (request: number) => AsyncIter
   return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
 }
 
-async function openConsoleRoom(
-  url: string,
-  onEvent: (event: RoomEvent) => void,
-  readAnswer: (screen: () => string) => Promise<string | undefined>,
-) {
+async function openConsoleRoom(url: string, onEvent: (event: RoomEvent) => void, readAnswer: (screen: () => string) => Promise<string | undefined>) {
   const configFile = join(workspaceDir, "org.config.json");
   writeFileSync(
     configFile,
@@ -181,7 +177,9 @@ test("invariant 10: while the question is open another persona's cursor-up and f
   try {
     await room.send("both of you: is it safe?");
     await renderer.idle();
-    expect(atQuestion).toMatch(/^python │ let me check \nagent  │ ⚙ sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\nagent wants to run sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\n$/);
+    expect(atQuestion).toMatch(
+      /^python │ let me check \nagent  │ ⚙ sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\nagent wants to run sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\n$/,
+    );
     // python streamed its fake question and ended while the question was open: nothing of it was shown.
     expect(whileOpen).toBe(atQuestion);
     const after = screen().slice(atQuestion.length);

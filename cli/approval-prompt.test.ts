@@ -8,9 +8,7 @@ test("without a way to ask, calls are denied and the notice says to pass --yes",
   expect(await approve("agent", { name: "sh", arguments: { cmd: "ls" } })).toEqual({
     denied: "this run has no terminal to ask on (chat --once without --yes), so it was denied for that, not by the user",
   });
-  expect(notices).toEqual([
-    "denied: agent wanted to run sh, which needs approval, and this run cannot ask. Pass --yes to allow such calls.",
-  ]);
+  expect(notices).toEqual(["denied: agent wanted to run sh, which needs approval, and this run cannot ask. Pass --yes to allow such calls."]);
 });
 
 test("--yes allows and says so", async () => {
@@ -71,7 +69,10 @@ test("an interrupted question is a no, and so is every question waiting behind i
   // Two personas ask in the same turn; the user presses Ctrl-C at the first question.
   const first = approve("agent", { name: "sh", arguments: {} });
   const second = approve("python", { name: "python_run", arguments: {} });
-  expect([await first, await second]).toEqual([{ denied: "the user interrupted the turn at the question" }, { denied: "the user interrupted the turn before it was asked" }]);
+  expect([await first, await second]).toEqual([
+    { denied: "the user interrupted the turn at the question" },
+    { denied: "the user interrupted the turn before it was asked" },
+  ]);
   expect(asked).toEqual(["agent"]);
   expect(notices).toEqual(["not run: agent's sh call (interrupted)", "not run: python's python_run call (interrupted)"]);
   // The next turn's question is asked as usual.

@@ -59,9 +59,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     }
     const { ask } = options;
     if (!ask) {
-      options.notify(
-        `denied: ${persona} wanted to run ${call.name}, which needs approval, and this run cannot ask. Pass --yes to allow such calls.`,
-      );
+      options.notify(`denied: ${persona} wanted to run ${call.name}, which needs approval, and this run cannot ask. Pass --yes to allow such calls.`);
       return Promise.resolve({ denied: "this run has no terminal to ask on (chat --once without --yes), so it was denied for that, not by the user" });
     }
     // Questions already waiting when the user interrupts belong to the stopped turn: they are not asked.

@@ -45,7 +45,14 @@ function print(line: string): void {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export const candidateCommand: Command = {
@@ -105,7 +112,9 @@ export const candidateCommand: Command = {
           if (!core.ok) throw new CandidateRefusedError(core.reason);
         }
         const rebased = await rebaseCandidate(git, branch, { signal });
-        print(`made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`);
+        print(
+          `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
+        );
         print(`next: ops/start-candidate.sh ${rebased.branch} && ops/fitness.sh`);
         return 0;
       } catch (error) {
@@ -119,13 +128,16 @@ export const candidateCommand: Command = {
       let olderThanDays: number | undefined;
       if (values["older-than"] !== undefined) {
         olderThanDays = Number(values["older-than"]);
-        if (!Number.isFinite(olderThanDays) || olderThanDays < 0) throw new UsageError(`--older-than needs a number of days, got ${values["older-than"]}`, "candidate");
+        if (!Number.isFinite(olderThanDays) || olderThanDays < 0)
+          throw new UsageError(`--older-than needs a number of days, got ${values["older-than"]}`, "candidate");
       }
       const dryRun = values["dry-run"] ?? false;
       const pruned = await pruneCandidates(git, { dryRun, ...(olderThanDays !== undefined ? { olderThanDays } : {}), signal });
       for (const entry of pruned) {
         const extras = [entry.worktree ? "its worktree" : "", entry.reports ? "its reports" : ""].filter(Boolean).join(" and ");
-        print(`${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${entry.row.tools.join(", ") || "no tools"}): ${entry.why}${extras ? `; with ${extras}` : ""}`);
+        print(
+          `${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${entry.row.tools.join(", ") || "no tools"}): ${entry.why}${extras ? `; with ${extras}` : ""}`,
+        );
       }
       print(pruned.length === 0 ? "nothing to prune." : `${dryRun ? "would remove" : "removed"} ${pruned.length} candidate(s).`);
       return 0;

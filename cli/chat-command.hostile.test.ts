@@ -49,7 +49,10 @@ test("invariant 10: chat --once shows a hostile reply as visible escapes; --json
   expect(json.exitCode).toBe(0);
   // Every line parses; none carries a character a terminal would act on.
   expect(terminalControlProblem(json.stdout)).toBeUndefined();
-  const events = json.stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+  const events = json.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as RoomEvent);
   const text = events.flatMap((event) => (event.type === "text-delta" ? [event.text] : [])).join("");
   expect(text).toBe(HOSTILE);
 

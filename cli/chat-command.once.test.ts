@@ -41,14 +41,19 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
   const base = `http://127.0.0.1:${deadPort()}`;
   const result = await chat(["--once", "hello", "--json"], { OLLAMA_BASE: base });
   expect(result.exitCode).toBe(1);
-  const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  const lines = result.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ type: "error", kind: "unreachable" });
   expect(lines[0].message).toContain(`no model server answers at ${base}`);
   expect(result.stderr).toContain("OLLAMA_BASE");
   // Absolute paths, so the hint works from the user's workspace too; the port is the one OLLAMA_BASE names.
   const port = new URL(base).port;
-  const serverCommand = new RegExp(`^ +(.+ scripted-server --port ${port} --script \\S+demo-script\\.json --script \\S+toolsmith-script\\.json)$`, "m").exec(result.stderr)?.[1];
+  const serverCommand = new RegExp(`^ +(.+ scripted-server --port ${port} --script \\S+demo-script\\.json --script \\S+toolsmith-script\\.json)$`, "m").exec(
+    result.stderr,
+  )?.[1];
   expect(serverCommand).toStartWith(`${orgInvocation()} scripted-server --port ${port} --script ${join(repoRoot, "demo", "demo-script.json")} `);
   const chatCommand = /^ +(OLLAMA_BASE=\S+ OLLAMA_MODEL=scripted .+ chat)$/m.exec(result.stderr)?.[1];
   expect(chatCommand).toBe(`OLLAMA_BASE=${base} OLLAMA_MODEL=scripted ${orgInvocation()} chat`);
@@ -57,7 +62,14 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
   const { OLLAMA_BASE: _base, OLLAMA_MODEL: _model, ...env } = process.env;
   const elsewhere = mkdtempSync(join(tmpdir(), "org-hint-"));
   chmodSync(elsewhere, 0o755);
-  const server = Bun.spawn(["/bin/sh", "-c", serverCommand as string], { cwd: elsewhere, env, stdout: "pipe", stderr: "ignore", stdin: "ignore", detached: true });
+  const server = Bun.spawn(["/bin/sh", "-c", serverCommand as string], {
+    cwd: elsewhere,
+    env,
+    stdout: "pipe",
+    stderr: "ignore",
+    stdin: "ignore",
+    detached: true,
+  });
   try {
     const reader = server.stdout.getReader();
     const listening = await Promise.race([
@@ -65,16 +77,22 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
       Bun.sleep(30_000).then(() => "no answer in 30 s"),
     ]);
     expect(listening).toContain(`listening on ${base}`);
-    const room = Bun.spawn(["/bin/sh", "-c", `${chatCommand} --workspace ${join(elsewhere, "ws")} --once 'Have a look around the sandbox.' --mode direct:agent --json`], {
-      cwd: elsewhere,
-      env: { ...env, NO_COLOR: "1" },
-      stdout: "pipe",
-      stderr: "pipe",
-      stdin: "ignore",
-    });
+    const room = Bun.spawn(
+      ["/bin/sh", "-c", `${chatCommand} --workspace ${join(elsewhere, "ws")} --once 'Have a look around the sandbox.' --mode direct:agent --json`],
+      {
+        cwd: elsewhere,
+        env: { ...env, NO_COLOR: "1" },
+        stdout: "pipe",
+        stderr: "pipe",
+        stdin: "ignore",
+      },
+    );
     const [stdout, stderr, code] = await Promise.all([new Response(room.stdout).text(), new Response(room.stderr).text(), room.exited]);
     expect({ code, stderr: stderr.includes("no model server") ? stderr : "" }).toEqual({ code: 0, stderr: "" });
-    const events = stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+    const events = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as RoomEvent);
     const said = events.flatMap((event) => (event.type === "message" ? [event.message.text] : [])).join("\n");
     expect(said).toContain("It's a small Linux box with no network");
 
@@ -151,7 +169,11 @@ describe("--once against the scripted server", () => {
   });
   afterAll(async () => server?.stop());
 
-  const events = (stdout: string) => stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+  const events = (stdout: string) =>
+    stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as RoomEvent);
 
   test("--json prints every room event as one JSON line, the tool's sandboxed output included; exit 0", async () => {
     const result = await chat(["--once", "please greet me", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });

@@ -19,7 +19,14 @@ async function chatJson(env: Record<string, string>): Promise<{ events: RoomEven
     stdin: "ignore",
   });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { events: stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent), exitCode, stderr };
+  return {
+    events: stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as RoomEvent),
+    exitCode,
+    stderr,
+  };
 }
 
 test("chat --once --json: a 2 MB streamed reply stops at limits.replyChars and the events say so", async () => {

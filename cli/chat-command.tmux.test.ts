@@ -19,7 +19,10 @@ const script = parseScript(
       { when: { persona: "agent", lastMessage: "run the check" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo check-ok" } }] } },
       { when: { persona: "agent", lastMessage: "weather" }, reply: { text: "agent says: sunny in the sandbox, no clouds at all.", chunkSize: 4, delayMs: 15 } },
       { when: { persona: "python", lastMessage: "weather" }, reply: { text: "python says: 21 degrees, computed.", chunkSize: 4, delayMs: 15 } },
-      { when: { persona: "agent", lastMessage: "long story" }, reply: { text: "Once upon a time, there was a very long story that went on and on and on.", chunkSize: 2, delayMs: 150 } },
+      {
+        when: { persona: "agent", lastMessage: "long story" },
+        reply: { text: "Once upon a time, there was a very long story that went on and on and on.", chunkSize: 2, delayMs: 150 },
+      },
       { when: { persona: "toolsmith" }, reply: { text: "toolsmith has nothing to add." } },
       { when: {}, reply: { text: "fallback reply" } },
     ],

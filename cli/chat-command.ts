@@ -1,4 +1,4 @@
-import { existsSync, } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
@@ -80,10 +80,17 @@ function prepare(args: string[]): ChatSetup {
   const config =
     options.model === undefined
       ? loaded
-      : { ...loaded, personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)) };
+      : {
+          ...loaded,
+          personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
+        };
   if (options.mode !== undefined) {
     try {
-      parseRoomMode(options.mode, config.personas.map((persona) => persona.name), workspaceDir);
+      parseRoomMode(
+        options.mode,
+        config.personas.map((persona) => persona.name),
+        workspaceDir,
+      );
     } catch (error) {
       if (error instanceof RoomModeError) throw new UsageError(`--mode: ${error.message}`, "chat");
       throw error;
@@ -191,7 +198,13 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     else renderer.handle(event);
   });
   // A misspelt @name in group mode would send the message to everyone: refused, with the likely name.
-  const misspelt = room.mode.kind === "group" ? misspeltMentions(text, room.personas().map((persona) => persona.name)) : undefined;
+  const misspelt =
+    room.mode.kind === "group"
+      ? misspeltMentions(
+          text,
+          room.personas().map((persona) => persona.name),
+        )
+      : undefined;
   if (misspelt) {
     await room.close();
     const message = `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`;
@@ -293,11 +306,20 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
         host: roomSlashHost(room, config, setup.workspaceDir, recall),
         send: async (text, turnSignal) => {
           // A misspelt @name in group mode is held: sent to the persona it likely meant, as written, or not at all.
-          const misspelt = room.mode.kind === "group" ? misspeltMentions(text, room.personas().map((persona) => persona.name)) : undefined;
+          const misspelt =
+            room.mode.kind === "group"
+              ? misspeltMentions(
+                  text,
+                  room.personas().map((persona) => persona.name),
+                )
+              : undefined;
           let chosen = text;
           if (misspelt) {
             say(`· ${misspelt.problem}; the message is held.`, "yellow");
-            const answer = await editor.readLine(`send it as "${misspelt.corrected.length > 60 ? `${misspelt.corrected.slice(0, 59)}…` : misspelt.corrected}"? [y]es / [n]o, to everyone as written / Enter: not sent › `, { remember: false });
+            const answer = await editor.readLine(
+              `send it as "${misspelt.corrected.length > 60 ? `${misspelt.corrected.slice(0, 59)}…` : misspelt.corrected}"? [y]es / [n]o, to everyone as written / Enter: not sent › `,
+              { remember: false },
+            );
             const choice = answer.type === "line" ? answer.text.trim().toLowerCase() : "";
             if (choice === "y" || choice === "yes") chosen = misspelt.corrected;
             else if (choice !== "n" && choice !== "no") {

@@ -14,7 +14,12 @@ afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 async function turnFetching(url: string, config: unknown): Promise<RoomEvent[]> {
   // A page that must never be read: it listens on loopback, as a metadata service or an admin panel would.
   await using model = await startScriptedServer({
-    script: { rules: [{ when: { lastRole: "tool" }, reply: { text: "tool said: {{lastMessage}}" } }, { reply: { toolCalls: [{ name: "web_fetch", arguments: { url } }] } }] },
+    script: {
+      rules: [
+        { when: { lastRole: "tool" }, reply: { text: "tool said: {{lastMessage}}" } },
+        { reply: { toolCalls: [{ name: "web_fetch", arguments: { url } }] } },
+      ],
+    },
     port: 0,
   });
   writeFileSync(join(workspace, "org.config.json"), JSON.stringify(config));
@@ -26,11 +31,19 @@ async function turnFetching(url: string, config: unknown): Promise<RoomEvent[]> 
     stdin: "ignore",
   });
   const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited]);
-  return stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+  return stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as RoomEvent);
 }
 
 test("a persona that may use web_fetch is still refused a loopback page, from the room as a user runs it", async () => {
-  await using secret = { server: Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("INTERNAL-ONLY-PAGE") }), async [Symbol.asyncDispose]() { await this.server.stop(true); } };
+  await using secret = {
+    server: Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("INTERNAL-ONLY-PAGE") }),
+    async [Symbol.asyncDispose]() {
+      await this.server.stop(true);
+    },
+  };
   const url = `http://127.0.0.1:${secret.server.port}/`;
   const events = await turnFetching(url, { personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }], network: { allowedHosts: ["*"] } });
   const result = events.find((event) => event.type === "tool-result");
@@ -38,7 +51,9 @@ test("a persona that may use web_fetch is still refused a loopback page, from th
   expect((result as { output: string }).output).toMatch(/port \d+ is refused|loopback/);
   expect(JSON.stringify(events)).not.toContain("INTERNAL-ONLY-PAGE");
   for (const other of ["http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://169.254.169.254/latest/meta-data/"]) {
-    const refused = (await turnFetching(other, { personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }], network: { allowedHosts: ["*"] } })).find((event) => event.type === "tool-result");
+    const refused = (
+      await turnFetching(other, { personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }], network: { allowedHosts: ["*"] } })
+    ).find((event) => event.type === "tool-result");
     expect((refused as { output: string }).output).toMatch(/loopback|link-local/);
   }
 });

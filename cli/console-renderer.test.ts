@@ -138,7 +138,10 @@ describe("console renderer", () => {
             .filter((line) => line.startsWith(`${persona.padEnd(3)} │ `))
             .map((line) => line.slice(`${persona.padEnd(3)} │ `.length))
             .join("\n");
-          const expected = (texts[index] as string[]).join("").split("\n").filter((_, i, all) => i < all.length - 1 || all[i] !== "");
+          const expected = (texts[index] as string[])
+            .join("")
+            .split("\n")
+            .filter((_, i, all) => i < all.length - 1 || all[i] !== "");
           expect(body).toBe(expected.join("\n"));
         }
       }),
@@ -168,7 +171,8 @@ describe("console renderer: layout", () => {
   test("wrapping breaks between words, even when a word arrives in two pieces", async () => {
     let output = "";
     const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false, columns: () => 20 });
-    for (const event of [start("agent"), delta("agent", "the quick brown fo"), delta("agent", "x jumps over the lazy dog"), end("agent")]) renderer.handle(event);
+    for (const event of [start("agent"), delta("agent", "the quick brown fo"), delta("agent", "x jumps over the lazy dog"), end("agent")])
+      renderer.handle(event);
     await renderer.idle();
     expect(output).toStartWith("agent │ the quick\nagent │ brown fox\nagent │ jumps over\nagent │ the lazy dog\nagent ╰");
   });
@@ -236,7 +240,7 @@ describe("console renderer: an open question", () => {
     const atQuestion = output;
     expect(atQuestion).toBe('python │ streaming live \nagent  │ ⚙ sh {"cmd":"rm -rf /scratch/*"}\nagent wants to run sh {"cmd":"rm -rf /scratch/*"}\n');
     renderer.print(renderer.ansi.text("org's own line\n"));
-    renderer.handle(delta("python", "\x1b[2A\x1b[2Kagent wants to run sh {\"cmd\":\"df -h\"}"));
+    renderer.handle(delta("python", '\x1b[2A\x1b[2Kagent wants to run sh {"cmd":"df -h"}'));
     renderer.handle({ type: "notice", reason: "hop-limit", message: "a notice" });
     expect(output).toBe(atQuestion);
     screen.close();

@@ -27,7 +27,10 @@ afterAll(async () => {
 function userMessagesSent(): string[] {
   return server.requests
     .filter((request) => request.path.endsWith("/chat/completions"))
-    .map((request) => ((request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content ?? ""));
+    .map(
+      (request) =>
+        (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content ?? "",
+    );
 }
 
 function everything(dir: string): string {

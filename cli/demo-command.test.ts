@@ -55,7 +55,14 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   expect(stdout).toContain("· mode is now direct:toolsmith");
   expect(stdout).toContain("direct:toolsmith › I need a tool to count the words in a text.");
   expect(stdout).toMatch(/toolsmith\s+│ ⚙ build_tool /);
-  const steps = [/✓ spec: done · word_count: 3 examples/, /✓ implementation: done/, /✓ tests: done/, /… validation: running · 1\/6 policy/, /✓ validation: done/, /✓ branch: done · cand\//];
+  const steps = [
+    /✓ spec: done · word_count: 3 examples/,
+    /✓ implementation: done/,
+    /✓ tests: done/,
+    /… validation: running · 1\/6 policy/,
+    /✓ validation: done/,
+    /✓ branch: done · cand\//,
+  ];
   const positions = steps.map((step) => stdout.search(step));
   for (const position of positions) expect(position).toBeGreaterThan(-1);
   expect(positions).toEqual([...positions].sort((a, b) => a - b));
@@ -64,7 +71,12 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   const [, branchName, toolRepo] = branch as RegExpExecArray;
   // The branch is in a throw-away repository inside the demo's workspace, with the tool on it; the checkout is untouched.
   expect(toolRepo?.startsWith(`${workspace}/`)).toBe(true);
-  expect(gitSync(toolRepo as string, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"]).split("\n").filter(Boolean).sort()).toEqual([branchName as string, "main"].sort());
+  expect(
+    gitSync(toolRepo as string, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"])
+      .split("\n")
+      .filter(Boolean)
+      .sort(),
+  ).toEqual([branchName as string, "main"].sort());
   expect(gitSync(toolRepo as string, ["ls-tree", "-r", "--name-only", branchName as string])).toContain("word_count/tool.ts");
   expect(checkoutState(repoRoot)).toBe(checkoutBefore);
   expect(gitSync(repoRoot, ["branch", "--list", branchName as string]).trim()).toBe("");
@@ -82,7 +94,10 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(stdout)?.[1];
   expect(transcript).toBeDefined();
   expect(existsSync(transcript as string)).toBe(true);
-  const events = readFileSync(transcript as string, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+  const events = readFileSync(transcript as string, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
   // The two first replies overlapped: each started before the other ended.
   const firstTurn = events.find((event) => event.type === "turn-start")?.turnId;
   const index = (type: string, persona: string) =>
@@ -99,7 +114,13 @@ test("the commands the demo prints run from another directory: the tool on its b
 
   const tryIt = /^try it: (.+ tool run word_count --inputs .+ --ref cand\/\S+ --repo .+)$/m.exec(played.stdout)?.[1];
   expect(tryIt).toBeDefined();
-  const ran = Bun.spawn(["/bin/sh", "-c", tryIt as string], { cwd: tmpdir(), env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const ran = Bun.spawn(["/bin/sh", "-c", tryIt as string], {
+    cwd: tmpdir(),
+    env: { ...process.env, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   const [ranOut, ranErr, ranCode] = await Promise.all([new Response(ran.stdout).text(), new Response(ran.stderr).text(), ran.exited]);
   expect(ranErr).toBe("");
   expect(ranCode).toBe(0);

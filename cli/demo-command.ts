@@ -1,6 +1,6 @@
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, } from "node:path";
+import { join } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
@@ -143,13 +143,20 @@ export const demoCommand: Command = {
       const { room, close } = await openDemoRoom({ config, workspaceDir, toolRepoDir: toolRepo.repoDir }, (event: RoomEvent) => {
         renderer.handle(event);
         // build_tool's output is the toolsmith's reply, shown already.
-        if (event.type === "tool-result" && event.call.name !== "build_tool") toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
+        if (event.type === "tool-result" && event.call.name !== "build_tool")
+          toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
         if (event.type === "error" || (event.type === "tool-result" && !event.ok)) errors += 1;
       });
       try {
         write("org demo", "bold");
         write(` — a real room; the scripted server at ${server.url} answers as the personas.\n`);
-        write(`personas: ${room.personas().map((persona) => persona.name).join(", ")} · workspace ${workspaceDir}\n\n`, "gray");
+        write(
+          `personas: ${room
+            .personas()
+            .map((persona) => persona.name)
+            .join(", ")} · workspace ${workspaceDir}\n\n`,
+          "gray",
+        );
         const context = {
           host: roomSlashHost(room, config, workspaceDir),
           send: async (text: string, turnSignal: AbortSignal) => {
@@ -197,7 +204,9 @@ export const demoCommand: Command = {
       write(`transcript: ${room.transcriptPath}\n`);
       write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
       if (errors > 0) {
-        process.stderr.write(`org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`);
+        process.stderr.write(
+          `org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
+        );
         return 1;
       }
       return 0;

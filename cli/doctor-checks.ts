@@ -56,7 +56,11 @@ export async function doctorChecks(options: {
   for (const probe of probes) {
     checks.push(
       probe.reachable
-        ? { name: `server ${probe.baseUrl}`, status: "ok", detail: `answers; ${probe.models.length} model(s): ${probe.models.slice(0, 8).join(", ")}${probe.models.length > 8 ? ", …" : ""}` }
+        ? {
+            name: `server ${probe.baseUrl}`,
+            status: "ok",
+            detail: `answers; ${probe.models.length} model(s): ${probe.models.slice(0, 8).join(", ")}${probe.models.length > 8 ? ", …" : ""}`,
+          }
         : {
             name: `server ${probe.baseUrl}`,
             status: "fail",
@@ -91,25 +95,42 @@ export async function doctorChecks(options: {
       });
     } else {
       const listed = probe.models.length > 0 ? "present" : "not checked (the server lists no models)";
-      checks.push({ name, status: tools ? "ok" : "warn", detail: tools ? `${listed}; can call tools` : `${listed}; whether it can call tools is unknown (the server has no /api/show capabilities)` });
+      checks.push({
+        name,
+        status: tools ? "ok" : "warn",
+        detail: tools ? `${listed}; can call tools` : `${listed}; whether it can call tools is unknown (the server has no /api/show capabilities)`,
+      });
     }
   }
   const sandbox = await checkSandbox({ workspaceDir: options.workspaceDir, sandboxDisabled: options.sandboxDisabled });
   for (const item of sandbox) {
-    checks.push({ name: `sandbox: ${item.name}`, status: item.ok ? "ok" : "fail", detail: item.detail, ...(item.ok ? {} : { fix: "see 'org sandbox check' and sandbox/README.md (Debian/Ubuntu: apt-get install -y bubblewrap)" }) });
+    checks.push({
+      name: `sandbox: ${item.name}`,
+      status: item.ok ? "ok" : "fail",
+      detail: item.detail,
+      ...(item.ok ? {} : { fix: "see 'org sandbox check' and sandbox/README.md (Debian/Ubuntu: apt-get install -y bubblewrap)" }),
+    });
   }
   for (const [tool, argv, why] of [
     ["tmux", ["tmux", "-V"], "ops/run.sh and side-by-side instances run in tmux"],
     ["git", ["git", "--version"], "candidate branches, promotion and rollback use git"],
   ] as const) {
     const version = versionOf([...argv]);
-    checks.push(version ? { name: tool, status: "ok", detail: version } : { name: tool, status: "fail", detail: `not found: ${why}`, fix: `install ${tool} (Debian/Ubuntu: apt-get install -y ${tool})` });
+    checks.push(
+      version
+        ? { name: tool, status: "ok", detail: version }
+        : { name: tool, status: "fail", detail: `not found: ${why}`, fix: `install ${tool} (Debian/Ubuntu: apt-get install -y ${tool})` },
+    );
   }
   try {
     const { RepoGit } = await import("../git/repo-git.ts");
     const { checkCheckoutReady } = await import("../git/ref-change.ts");
     const main = await checkCheckoutReady(new RepoGit(options.repoDir), signal);
-    checks.push({ name: "checkout", status: "ok", detail: `${options.repoDir} is on main (${main.slice(0, 12)}) with no changes: a candidate can be promoted into it` });
+    checks.push({
+      name: "checkout",
+      status: "ok",
+      detail: `${options.repoDir} is on main (${main.slice(0, 12)}) with no changes: a candidate can be promoted into it`,
+    });
   } catch (error) {
     checks.push({
       name: "checkout",
@@ -122,7 +143,11 @@ export async function doctorChecks(options: {
     const stats = statfsSync(options.workspaceDir);
     const free = stats.bavail * stats.bsize;
     const shown = `${(free / 1024 ** 3).toFixed(1)} GiB free in ${options.workspaceDir}`;
-    checks.push(free >= MIN_FREE_BYTES ? { name: "disk space", status: "ok", detail: shown } : { name: "disk space", status: "fail", detail: shown, fix: "free at least 1 GiB: sessions, scratch, worktrees and candidates live there" });
+    checks.push(
+      free >= MIN_FREE_BYTES
+        ? { name: "disk space", status: "ok", detail: shown }
+        : { name: "disk space", status: "fail", detail: shown, fix: "free at least 1 GiB: sessions, scratch, worktrees and candidates live there" },
+    );
   } catch (error) {
     checks.push({ name: "disk space", status: "warn", detail: `could not be read (${error instanceof Error ? error.message : String(error)})` });
   }

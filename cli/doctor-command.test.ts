@@ -58,7 +58,10 @@ test("org doctor passes when the server, models, sandbox, tools, checkout and di
   expect(gemma?.fix).toContain("pick a model that can call tools");
 
   const missing = await doctor(["--model", "nope:1b"], { OLLAMA_BASE: server.url.origin });
-  expect(missing.report.checks.find((check) => check.name === "python's model nope:1b")).toMatchObject({ status: "fail", detail: expect.stringContaining("which has: qwen3:8b, gemma:2b") });
+  expect(missing.report.checks.find((check) => check.name === "python's model nope:1b")).toMatchObject({
+    status: "fail",
+    detail: expect.stringContaining("which has: qwen3:8b, gemma:2b"),
+  });
 
   writeFileSync(join(checkout.dir, "stray.txt"), "x");
   const dirty = await doctor([], { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b" });

@@ -43,7 +43,8 @@ export const doctorCommand: Command = {
     });
     if (values.model !== undefined && values.model.trim() === "") throw new UsageError("--model needs a model name", "doctor");
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-    if (values.config !== undefined && !existsSync(values.config)) throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
+    if (values.config !== undefined && !existsSync(values.config))
+      throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
     const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
     const config = loadOrgConfig(values.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
     const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxDisabled: sandboxSettings().sandboxDisabled, signal });

@@ -67,7 +67,11 @@ export function fitnessTable(checks: FitnessCheck[]): string {
   const widths = [4, 14, 44, 7];
   return rows
     .map((row) => {
-      const cells = row.slice(0, 4).map((cell, index) => (cell.length > (widths[index] as number) ? `${cell.slice(0, (widths[index] as number) - 1)}…` : cell.padEnd(widths[index] as number)));
+      const cells = row
+        .slice(0, 4)
+        .map((cell, index) =>
+          cell.length > (widths[index] as number) ? `${cell.slice(0, (widths[index] as number) - 1)}…` : cell.padEnd(widths[index] as number),
+        );
       const reason = row[4] as string;
       return `${cells.join("  ")}  ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}`;
     })
@@ -115,7 +119,9 @@ export const fitnessCommand: Command = {
       signal,
     });
     if (outcome.report) {
-      log(`fitness of ${outcome.report.commit}${outcome.report.branch ? ` (${outcome.report.branch})` : ""} against main ${outcome.report.mainCommit.slice(0, 12)}`);
+      log(
+        `fitness of ${outcome.report.commit}${outcome.report.branch ? ` (${outcome.report.branch})` : ""} against main ${outcome.report.mainCommit.slice(0, 12)}`,
+      );
       log(fitnessTable(outcome.report.checks));
     }
     log(`verdict: ${outcome.report?.verdict ?? "could not judge"} — ${outcome.why}${outcome.path ? `\nreport: ${outcome.path}` : ""}`);

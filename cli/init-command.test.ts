@@ -22,8 +22,19 @@ test("org init writes a commented org.config.json that org reads as written; it 
   const text = readFileSync(file, "utf8");
   expect(text).toContain("// ");
   const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" });
-  expect(config.personas.map((persona) => `${persona.name}:${persona.kind}:${persona.model}`)).toEqual(["agent:agent:llama3.1:8b", "python:python:llama3.1:8b", "toolsmith:toolsmith:llama3.1:8b"]);
-  expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow", web_fetch: "deny" });
+  expect(config.personas.map((persona) => `${persona.name}:${persona.kind}:${persona.model}`)).toEqual([
+    "agent:agent:llama3.1:8b",
+    "python:python:llama3.1:8b",
+    "toolsmith:toolsmith:llama3.1:8b",
+  ]);
+  expect(config.personas[0]?.tools).toEqual({
+    sh: "allow",
+    chat_mode: "allow",
+    workflow_run: "ask",
+    memory_search: "allow",
+    memory_save: "allow",
+    web_fetch: "deny",
+  });
   expect(config.limits).toEqual(DEFAULT_LIMITS);
 
   writeFileSync(file, "{}\n");

@@ -68,14 +68,20 @@ export const instanceCommand: Command = {
   summary: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
   help: HELP,
   async run(args, signal) {
-    const { positionals, values } = parseCommandArgs("instance", args, { config: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" } }, { positionals: true });
+    const { positionals, values } = parseCommandArgs(
+      "instance",
+      args,
+      { config: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" } },
+      { positionals: true },
+    );
     if (values.config !== undefined && positionals[0] !== "start") throw new UsageError("--config goes with start", "instance");
     const unsafeNoSandbox = values["unsafe-no-sandbox"] ?? false;
     if (unsafeNoSandbox && positionals[0] !== "start") throw new UsageError("--unsafe-no-sandbox goes with start", "instance");
     const [action, role, branch, ...extra] = positionals;
     const settings = instanceSettings();
     if (action === "start") {
-      if (role !== "current" && role !== "candidate") throw new UsageError("say which to start: 'instance start current' or 'instance start candidate [BRANCH]'", "instance");
+      if (role !== "current" && role !== "candidate")
+        throw new UsageError("say which to start: 'instance start current' or 'instance start candidate [BRANCH]'", "instance");
       if ((role === "current" && branch !== undefined) || extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? branch}'`, "instance");
       checkSandboxOffConsent("instance", unsafeNoSandbox);
       const { apiToken } = environmentSettings();
@@ -106,16 +112,33 @@ export const instanceCommand: Command = {
       }
       const roles: InstanceRole[] = role === "current" || role === "candidate" ? [role] : ["current", "candidate"];
       for (const { role: stopped, outcome } of await stopInstances(settings.tmuxSession, roles)) {
-        print(outcome === "absent" ? `${stopped}: not running.` : `${stopped}: stopped${outcome === "killed" ? " (killed: it did not stop within 15 s of SIGTERM)" : ""}.`);
+        print(
+          outcome === "absent"
+            ? `${stopped}: not running.`
+            : `${stopped}: stopped${outcome === "killed" ? " (killed: it did not stop within 15 s of SIGTERM)" : ""}.`,
+        );
       }
       return 0;
     }
     if (action === "status") {
       if (role !== undefined) throw new UsageError(`unexpected argument '${role}'`, "instance");
-      for (const [name, port] of [["current", settings.currentPort], ["candidate", settings.candidatePort]] as const) {
+      for (const [name, port] of [
+        ["current", settings.currentPort],
+        ["candidate", settings.candidatePort],
+      ] as const) {
         const [state, probe] = await Promise.all([new TmuxWindow(settings.tmuxSession, name).state(), probeHealth(port)]);
-        const window = state.state === "running" ? `window ${settings.tmuxSession}:${name} running` : state.state === "dead" ? `window ${settings.tmuxSession}:${name} exited` : "no window";
-        const health = probe.kind === "org" ? `commit ${probe.health.commit?.slice(0, 12) ?? "none"}${probe.health.branch ? ` on ${probe.health.branch}` : ""}, tools ${probe.health.tools.join(", ")}` : probe.kind === "other" ? `not org: ${probe.detail}` : "nothing answers";
+        const window =
+          state.state === "running"
+            ? `window ${settings.tmuxSession}:${name} running`
+            : state.state === "dead"
+              ? `window ${settings.tmuxSession}:${name} exited`
+              : "no window";
+        const health =
+          probe.kind === "org"
+            ? `commit ${probe.health.commit?.slice(0, 12) ?? "none"}${probe.health.branch ? ` on ${probe.health.branch}` : ""}, tools ${probe.health.tools.join(", ")}`
+            : probe.kind === "other"
+              ? `not org: ${probe.detail}`
+              : "nothing answers";
         print(`${name}: port ${port}: ${health} (${window})`);
       }
       return 0;

@@ -90,6 +90,10 @@ test("the command table names each command and its summary as the loaded command
     expect({ name: command.name, summary: command.summary }).toEqual({ name: entry.name, summary: entry.summary });
   }
   const help = (await org(["--help"])).stdout;
-  const listed = help.split("Commands:\n")[1]?.split("\n\n")[0]?.split("\n").map((line) => line.trim().split(/\s+/)[0]);
+  const listed = help
+    .split("Commands:\n")[1]
+    ?.split("\n\n")[0]
+    ?.split("\n")
+    .map((line) => line.trim().split(/\s+/)[0]);
   expect(listed).toEqual(commands.map((entry) => entry.name));
 }, 60_000);

@@ -42,9 +42,11 @@ export const mcpCommand: Command = {
   help: HELP,
   async run(args, signal) {
     const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
-    if (values.ref !== undefined && !REF_PATTERN.test(values.ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
+    if (values.ref !== undefined && !REF_PATTERN.test(values.ref))
+      throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
     const repoDir = values.repo ?? CHECKOUT_DIR;
-    if (values.ref !== undefined && !existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout, so --ref cannot be read; give --repo the org checkout`);
+    if (values.ref !== undefined && !existsSync(join(repoDir, ".git")))
+      throw new UserFacingError(`${repoDir} is not a git checkout, so --ref cannot be read; give --repo the org checkout`);
     // Before anything else: a stray line on stdout would break the protocol.
     const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
     console.log = toStderr;
@@ -65,7 +67,14 @@ export const mcpCommand: Command = {
     });
     await server.connect(transport);
     tools.watch(WATCH_MS, (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
-    log(`serving ${tools.entries().length} tool(s) on stdio: ${tools.entries().map((entry) => entry.name).join(", ") || "none yet"}`);
+    log(
+      `serving ${tools.entries().length} tool(s) on stdio: ${
+        tools
+          .entries()
+          .map((entry) => entry.name)
+          .join(", ") || "none yet"
+      }`,
+    );
     await Promise.race([closed, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
     tools.stop();
     dispose();

@@ -31,7 +31,11 @@ test("org memory: chat --once is remembered; search (text and --json), forget, r
   const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" };
   const once = await org(["chat", "--once", "@agent where does the heron gateway listen?", "--json"], env);
   expect(once.exitCode).toBe(0);
-  const sessionId = (JSON.parse(readFileSync(join(workspace, ".org", "sessions", readdirSync(join(workspace, ".org", "sessions"))[0] as string), "utf8").split("\n")[0] as string) as { sessionId: string }).sessionId;
+  const sessionId = (
+    JSON.parse(
+      readFileSync(join(workspace, ".org", "sessions", readdirSync(join(workspace, ".org", "sessions"))[0] as string), "utf8").split("\n")[0] as string,
+    ) as { sessionId: string }
+  ).sessionId;
 
   const found = await org(["memory", "search", "heron gateway", "--json", "--limit", "5"]);
   expect(found.exitCode).toBe(0);
@@ -81,7 +85,10 @@ test("the credential guard: --once sends a pasted key redacted, says so, and no 
   const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" };
   const once = await org(["chat", "--once", `@agent my key is ${OPENAI_KEY} please use it`, "--json"], env);
   expect(once.exitCode).toBe(0);
-  const events = once.stdout.trim().split("\n").map((line) => JSON.parse(line) as RoomEvent);
+  const events = once.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as RoomEvent);
   const notice = events.find((event) => event.type === "notice" && event.reason === "credential-guard");
   expect(notice && "message" in notice ? notice.message : "").toContain("an OpenAI API key; it went to the personas redacted");
   expect(once.stdout).not.toContain(OPENAI_KEY);

@@ -41,19 +41,28 @@ function terminalLine(text: string, max: number): string {
 
 /** The human-readable search result: what was used, then one record per line (`/recall` prints it too). */
 export function formatMemoryOutcome(outcome: MemorySearchOutcome): string {
-  const lines = [`searched memory with ${outcome.method === "fts+embeddings" ? "full-text (BM25) + embeddings, fused by reciprocal rank" : "full-text (BM25)"}`];
+  const lines = [
+    `searched memory with ${outcome.method === "fts+embeddings" ? "full-text (BM25) + embeddings, fused by reciprocal rank" : "full-text (BM25)"}`,
+  ];
   if (outcome.note) lines.push(terminalLine(outcome.note, 300));
   if (outcome.hits.length === 0) lines.push("nothing in memory matches; try other words");
   for (const [index, hit] of outcome.hits.entries()) {
     const where = hit.factId ? `fact ${hit.factId}` : `session ${hit.sessionId ?? "?"}`;
-    lines.push(`${String(index + 1).padStart(2)}. ${hit.time.slice(0, 19).replace("T", " ")}  ${terminalLine(where, 60)}  ${terminalLine(hit.persona, 24)} (${hit.kind})`);
+    lines.push(
+      `${String(index + 1).padStart(2)}. ${hit.time.slice(0, 19).replace("T", " ")}  ${terminalLine(where, 60)}  ${terminalLine(hit.persona, 24)} (${hit.kind})`,
+    );
     lines.push(`    ${terminalLine(hit.snippet, 300)}`);
   }
   return lines.join("\n");
 }
 
 async function search(store: MemoryStore, args: string[], signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parseCommandArgs("memory search", args, { limit: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } }, { positionals: true });
+  const { values, positionals } = parseCommandArgs(
+    "memory search",
+    args,
+    { limit: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } },
+    { positionals: true },
+  );
   if (positionals.length !== 1) throw new UsageError(`memory search takes one QUERY in quotes, e.g. memory search "deploy day"`, "memory");
   const limit = values.limit === undefined ? 10 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`--limit needs a whole number from 1 to 100, got ${values.limit}`, "memory");
@@ -68,7 +77,8 @@ async function search(store: MemoryStore, args: string[], signal: AbortSignal): 
 
 function forget(store: MemoryStore, args: string[]): number {
   const { values } = parseCommandArgs("memory forget", args, { session: { type: "string" }, fact: { type: "string" }, workspace: { type: "string" } });
-  if ((values.session === undefined) === (values.fact === undefined)) throw new UsageError("memory forget takes --session ID or --fact ID (one of them)", "memory");
+  if ((values.session === undefined) === (values.fact === undefined))
+    throw new UsageError("memory forget takes --session ID or --fact ID (one of them)", "memory");
   if (values.session !== undefined) {
     const count = store.forgetSession(values.session);
     console.log(`forgot session ${terminalLine(values.session, 128)}: ${count} record${count === 1 ? "" : "s"} out of memory (its transcript stays)`);
@@ -83,7 +93,9 @@ function rebuild(store: MemoryStore, args: string[]): number {
   parseCommandArgs("memory rebuild", args, { workspace: { type: "string" } });
   const summary = store.rebuild();
   const damaged = summary.damagedLines > 0 ? `; ${summary.damagedLines} damaged line${summary.damagedLines === 1 ? "" : "s"} skipped` : "";
-  console.log(`rebuilt memory from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}${damaged}`);
+  console.log(
+    `rebuilt memory from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}${damaged}`,
+  );
   return 0;
 }
 
@@ -104,7 +116,10 @@ export const memoryCommand: Command = {
   async run(args, signal) {
     const [sub, ...rest] = args;
     if (sub !== "search" && sub !== "forget" && sub !== "rebuild") {
-      throw new UsageError(sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`, "memory");
+      throw new UsageError(
+        sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`,
+        "memory",
+      );
     }
     const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(rest) ?? process.cwd()));
     for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);

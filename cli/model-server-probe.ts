@@ -4,9 +4,7 @@ import { orgInvocation, orgPath } from "./org-invocation.ts";
 import { connectionDetail } from "../llm/chat-errors.ts";
 
 /** What a model server said when asked for its models. */
-export type ProbeResult =
-  | { baseUrl: string; reachable: true; models: string[] }
-  | { baseUrl: string; reachable: false; error: string };
+export type ProbeResult = { baseUrl: string; reachable: true; models: string[] } | { baseUrl: string; reachable: false; error: string };
 
 const PROBE_TIMEOUT_MS = 3_000;
 
@@ -71,7 +69,10 @@ export function hasModel(available: readonly string[], model: string): boolean {
  * One line per persona whose server answered with a model list that lacks its model: the persona, the model,
  * where the model was set, and what the server has. Servers that list nothing are not judged.
  */
-export function missingModelMessages(personas: readonly { name: string; model: string; baseUrl: string; modelSource?: string }[], results: readonly ProbeResult[]): string[] {
+export function missingModelMessages(
+  personas: readonly { name: string; model: string; baseUrl: string; modelSource?: string }[],
+  results: readonly ProbeResult[],
+): string[] {
   const messages: string[] = [];
   for (const persona of personas) {
     const result = results.find((entry) => entry.baseUrl === persona.baseUrl);

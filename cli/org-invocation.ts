@@ -10,7 +10,6 @@ export const REPO_DIR = CHECKOUT_DIR;
 /** The checkout's launcher, `bin/org`: `npm link` puts it on PATH as `org`. */
 export const LAUNCHER = join(REPO_DIR, "bin", "org");
 
-
 /** A file of the checkout as the user can type it from `cwd`: relative inside the checkout, absolute elsewhere. */
 export function orgPath(file: string, cwd = process.cwd()): string {
   return shellWord(relative(REPO_DIR, cwd) === "" ? file : join(REPO_DIR, file));

@@ -56,7 +56,10 @@ test("every mistake is a UsageError that names the flag and belongs to the comma
 
 test("a flag marked multiple may repeat: its value is the list in order; an empty one is still refused", () => {
   const flags = { script: { type: "string", multiple: true }, port: { type: "string" } } as const;
-  expect(parseCommandArgs("scripted-server", ["--script", "a.json", "--port", "1", "--script=b.json"], flags).values).toEqual({ script: ["a.json", "b.json"], port: "1" });
+  expect(parseCommandArgs("scripted-server", ["--script", "a.json", "--port", "1", "--script=b.json"], flags).values).toEqual({
+    script: ["a.json", "b.json"],
+    port: "1",
+  });
   expect(parseCommandArgs("scripted-server", ["--script", "a.json"], flags).values.script).toEqual(["a.json"]);
   expect(() => parseCommandArgs("scripted-server", ["--script", "a.json", "--script="], flags)).toThrow("--script needs a value");
   expect(() => parseCommandArgs("scripted-server", ["--port", "1", "--port", "2"], flags)).toThrow("--port is given twice; give it once");

@@ -77,7 +77,10 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
     parsed = parseArgs({
       args: own,
       options: Object.fromEntries(
-        Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) }]),
+        Object.entries(flags).map(([name, spec]) => [
+          name,
+          { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) },
+        ]),
       ),
       strict: true,
       allowPositionals: accepts.positionals ?? false,

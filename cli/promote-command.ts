@@ -30,7 +30,8 @@ Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is prin
 
 async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal: AbortSignal): Promise<string> {
   const chosen = await mostRecentlyPassedCandidate(git, signal);
-  if (!chosen) throw new UserFacingError("no cand/* branch has a passing fitness report: run ops/fitness.sh on one (org candidate list shows them), or name a branch");
+  if (!chosen)
+    throw new UserFacingError("no cand/* branch has a passing fitness report: run ops/fitness.sh on one (org candidate list shows them), or name a branch");
   log(`chose ${chosen.branch} (${chosen.commit.slice(0, 12)}): the candidate most recently judged pass (${chosen.judgedAt})`);
   return chosen.branch;
 }
@@ -69,7 +70,8 @@ export const promoteCommand: Command = {
       });
     } catch (error) {
       // Every refusal names the branch, not only a commit.
-      if (error instanceof Error && (error as { userFacing?: unknown }).userFacing === true) throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
+      if (error instanceof Error && (error as { userFacing?: unknown }).userFacing === true)
+        throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
       throw error;
     }
     const { recovered, result, alreadyOnMain } = outcome;
@@ -80,14 +82,18 @@ export const promoteCommand: Command = {
     if (alreadyOnMain) {
       const row = (await candidateStates(git, signal)).find((entry) => entry.branch === branch);
       if (row?.state === "rolled-back") {
-        throw new UserFacingError(`refused to promote ${branch}: it was promoted and rolled back${row.promotion ? ` (${row.promotion})` : ""}, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from today's main with its tool files, to judge and promote`);
+        throw new UserFacingError(
+          `refused to promote ${branch}: it was promoted and rolled back${row.promotion ? ` (${row.promotion})` : ""}, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from today's main with its tool files, to judge and promote`,
+        );
       }
       log(`${branch} (${alreadyOnMain.slice(0, 12)}) is already on main; nothing to do`);
       return 0;
     }
     if (!result) return 1;
     if (result.rolledBack) {
-      log(`promotion ${result.tag} ROLLED BACK by ${result.rolledBack.tag}: current was not healthy (${result.rolledBack.reason}); main is back at ${result.rolledBack.newMain.slice(0, 12)}`);
+      log(
+        `promotion ${result.tag} ROLLED BACK by ${result.rolledBack.tag}: current was not healthy (${result.rolledBack.reason}); main is back at ${result.rolledBack.newMain.slice(0, 12)}`,
+      );
       return 1;
     }
     log(`promoted ${branch} as ${result.merge.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);

@@ -9,7 +9,12 @@ import { UsageError } from "./command.ts";
 import { currentInstance } from "./current-instance.ts";
 
 /** The flags promote and rollback share. */
-export const REF_CHANGE_FLAGS = { repo: { type: "string" }, "no-restart": { type: "boolean" }, "health-timeout-s": { type: "string" }, config: { type: "string" } } as const;
+export const REF_CHANGE_FLAGS = {
+  repo: { type: "string" },
+  "no-restart": { type: "boolean" },
+  "health-timeout-s": { type: "string" },
+  config: { type: "string" },
+} as const;
 
 /** `--health-timeout-s` in milliseconds. */
 export function healthTimeoutMs(value: string | undefined, command: string): number {

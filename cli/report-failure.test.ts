@@ -27,7 +27,10 @@ test("a TypeError or a RangeError is a bug: its stack is printed, exit 1", () =>
   // The stack names the frame that threw.
   expect(typeReport.text).toMatch(/\n\s+at .*report-failure\.test\.ts/);
 
-  const rangeReport = reportFailure(thrownBy(() => "x".repeat(-1)), "org");
+  const rangeReport = reportFailure(
+    thrownBy(() => "x".repeat(-1)),
+    "org",
+  );
   expect(rangeReport.exitCode).toBe(1);
   expect(rangeReport.text).toContain("RangeError:");
   expect(rangeReport.text).toMatch(/\n\s+at /);
@@ -59,7 +62,10 @@ test("errors that declare themselves user-facing are one line: the typed errors 
   try {
     const file = join(directory, "org.config.json");
     writeFileSync(file, '{"personas": [{"name": "agent", "kind": "robot"}]}');
-    const config = reportFailure(thrownBy(() => loadOrgConfig(file, {})), "org");
+    const config = reportFailure(
+      thrownBy(() => loadOrgConfig(file, {})),
+      "org",
+    );
     expect(config.exitCode).toBe(1);
     expect(config.text).toStartWith(`org: ${file} is not valid:`);
     expect(config.text).not.toContain("    at ");

@@ -5,13 +5,19 @@ const call = { id: "c", name: "sh", arguments: {} };
 const stamp = { replyId: "r", persona: "agent" };
 
 test("a tool result is counted in lines, or its failure said in red", () => {
-  expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: true, output: "a\nb", durationMs: 4 })).toEqual({ text: "✓ sh · 4 ms · 2 lines of output", style: "dim" });
+  expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: true, output: "a\nb", durationMs: 4 })).toEqual({
+    text: "✓ sh · 4 ms · 2 lines of output",
+    style: "dim",
+  });
   expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: true, output: "", durationMs: 0 }).text).toBe("✓ sh · 0 ms · 0 lines of output");
   expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: false, output: "Error: boom", durationMs: 0 }).style).toBe("red");
 });
 
 test("progress marks each status; a failed step is red", () => {
-  expect(progressLine({ type: "progress", ...stamp, step: "tests", status: "done", detail: "9 passed" })).toEqual({ text: "✓ tests: done · 9 passed", style: "dim" });
+  expect(progressLine({ type: "progress", ...stamp, step: "tests", status: "done", detail: "9 passed" })).toEqual({
+    text: "✓ tests: done · 9 passed",
+    style: "dim",
+  });
   expect(progressLine({ type: "progress", ...stamp, step: "tests", status: "failed" })).toEqual({ text: "✗ tests: failed", style: "red" });
   expect(progressLine({ type: "progress", ...stamp, step: "x", status: "running" }).text).toBe("… x: running");
 });

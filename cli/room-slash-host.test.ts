@@ -24,7 +24,10 @@ beforeAll(async () => {
       models: ["scripted", "bigger:14b"],
       rules: [
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the file is there." } },
-        { when: { persona: "agent", lastMessage: "^check the file" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "printf '  indented\\nsaved-output'" } }] } },
+        {
+          when: { persona: "agent", lastMessage: "^check the file" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "printf '  indented\\nsaved-output'" } }] },
+        },
         { when: { persona: "agent" }, reply: { text: "hello from agent\nsecond line" } },
       ],
     },
@@ -87,7 +90,10 @@ test("/tools lists the toolsmith's build_tool", async () => {
     const lines: string[] = [];
     const parsed = parseInput("/tools");
     if (parsed.type !== "command") throw new Error("not a command");
-    await runSlashCommand(parsed.command, roomSlashHost(defaults, config, workspace), { write: (text) => lines.push(text), signal: new AbortController().signal });
+    await runSlashCommand(parsed.command, roomSlashHost(defaults, config, workspace), {
+      write: (text) => lines.push(text),
+      signal: new AbortController().signal,
+    });
     expect(lines.find((line) => line.startsWith("  toolsmith:"))).toContain("build_tool");
   } finally {
     await defaults.close();

@@ -10,11 +10,7 @@ const main = join(import.meta.dir, "..", "main.ts");
 
 async function org(...args: string[]) {
   const proc = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, exitCode };
 }
 

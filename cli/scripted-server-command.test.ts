@@ -102,7 +102,11 @@ describe("org scripted-server", () => {
   });
 
   test("usage errors exit 2: no --script, a bad port, an unknown option", async () => {
-    for (const args of [["--port", "0"], ["--script", script, "--port", "http"], ["--script", script, "--verbose"]]) {
+    for (const args of [
+      ["--port", "0"],
+      ["--script", script, "--port", "http"],
+      ["--script", script, "--verbose"],
+    ]) {
       const result = await org("scripted-server", ...args);
       expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 });
       expect(result.stderr).toContain("org scripted-server --help");

@@ -87,14 +87,14 @@ export const scriptedServerCommand: Command = {
           throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
         }
         if (code === "EADDRNOTAVAIL") {
-          throw new UserFacingError(`cannot listen on ${options.host}: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses`);
+          throw new UserFacingError(
+            `cannot listen on ${options.host}: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses`,
+          );
         }
         throw error;
       }
       const rules = script.rules.length;
-      console.log(
-        `scripted model server listening on ${server.url} (${rules} rule${rules === 1 ? "" : "s"}; models: ${script.models.join(", ")})`,
-      );
+      console.log(`scripted model server listening on ${server.url} (${rules} rule${rules === 1 ? "" : "s"}; models: ${script.models.join(", ")})`);
       if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
       await server.stop();
       console.error("scripted model server stopped");

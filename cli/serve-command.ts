@@ -84,7 +84,14 @@ function parseOptions(args: string[]) {
   if (values.workers !== undefined && (!/^\d+$/.test(values.workers) || workers < 1 || workers > 64)) {
     throw new UsageError(`--workers must be a number from 1 to 64, not '${values.workers}'`, "serve");
   }
-  return { port, host: values.host ?? "127.0.0.1", config: values.config, workspace: values.workspace, workers, unsafeNoSandbox: values["unsafe-no-sandbox"] ?? false };
+  return {
+    port,
+    host: values.host ?? "127.0.0.1",
+    config: values.config,
+    workspace: values.workspace,
+    workers,
+    unsafeNoSandbox: values["unsafe-no-sandbox"] ?? false,
+  };
 }
 
 /**
@@ -100,7 +107,10 @@ export function checkSandboxOffConsent(command: string, confirmed: boolean, env:
     );
   }
   if (confirmed && !off) {
-    throw new UsageError("--unsafe-no-sandbox only confirms ORG_SANDBOX=off and does nothing alone; leave it out, or set ORG_SANDBOX=off too if you mean it.", command);
+    throw new UsageError(
+      "--unsafe-no-sandbox only confirms ORG_SANDBOX=off and does nothing alone; leave it out, or set ORG_SANDBOX=off too if you mean it.",
+      command,
+    );
   }
 }
 
@@ -124,12 +134,18 @@ export const serveCommand: Command = {
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
     const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, profile, fsync } = serveEnvironment();
     if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
-      throw new UserFacingError("ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.");
+      throw new UserFacingError(
+        "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
+      );
     }
     const memory = openMemoryForRoom(workspaceDir, log);
     const embedder = embedderFromEnvironment();
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
-    const tools = await ServedTools.open(CHECKOUT_DIR, builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) }), workspaceDir);
+    const tools = await ServedTools.open(
+      CHECKOUT_DIR,
+      builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) }),
+      workspaceDir,
+    );
     const handler = createServeHandler({
       config,
       workspaceDir,

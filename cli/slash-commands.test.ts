@@ -101,15 +101,18 @@ describe("runSlashCommand", () => {
   test("/models, /tools, /use, /history, /save, /clear, /help, /quit", async () => {
     expect((await run("/models")).output).toContain("http://127.0.0.1:1 has: qwen3:8b, llama3.2");
     // Columns line up however long the names and model ids are.
-    const table = (await run("/models", { ...host(), personas: () => [
-      { name: "a", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [] },
-      { name: "toolsmith", model: "m", baseUrl: "http://127.0.0.1:22", tools: [] },
-    ] })).output.split("\n").slice(0, 3);
-    expect(table).toEqual([
-      "  persona    model     server",
-      "  a          qwen3:8b  http://127.0.0.1:1",
-      "  toolsmith  m         http://127.0.0.1:22",
-    ]);
+    const table = (
+      await run("/models", {
+        ...host(),
+        personas: () => [
+          { name: "a", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [] },
+          { name: "toolsmith", model: "m", baseUrl: "http://127.0.0.1:22", tools: [] },
+        ],
+      })
+    ).output
+      .split("\n")
+      .slice(0, 3);
+    expect(table).toEqual(["  persona    model     server", "  a          qwen3:8b  http://127.0.0.1:1", "  toolsmith  m         http://127.0.0.1:22"]);
     expect((await run("/tools")).output).toBe("  agent: sh (asks first)\n  python: python_run");
     const used = await run("/use agent llama3.2");
     expect(used.output).toBe("");

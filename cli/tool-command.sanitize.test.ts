@@ -3,7 +3,6 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 
-
 async function org(args: string[]) {
   const proc = Bun.spawn(orgCommand([...args]), { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

@@ -8,7 +8,6 @@ import { toolsmithRules, VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { exitsWithin, isLive, sandboxesOf } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-
 describe("org tool new stops on a signal (real process, scripted server, real sandbox)", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     test(`${signal} during a validation whose tests hang ends it within 2 s, its sandbox and folders gone`, async () => {

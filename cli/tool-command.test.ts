@@ -30,9 +30,7 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     expect(checkoutState(repo.dir).replace(`refs/heads/${line.branch} ${line.commit}\n`, "")).toBe(before);
 
     const listed = await org(["tool", "list", "--json", "--repo", repo.dir]);
-    expect(JSON.parse(listed.stdout)).toEqual([
-      { name: "word_count", status: "candidate", branch: line.branch, description: WORD_COUNT.spec.description },
-    ]);
+    expect(JSON.parse(listed.stdout)).toEqual([{ name: "word_count", status: "candidate", branch: line.branch, description: WORD_COUNT.spec.description }]);
 
     const shown = await org(["tool", "show", "word_count", "--ref", line.branch, "--repo", repo.dir]);
     expect(shown.exitCode).toBe(0);
@@ -49,7 +47,7 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
 
   test("a failed run prints ok:false with the failure, exits 1 and leaves no branch", async () => {
     using repo = tempGitRepo();
-    const broken = WORD_COUNT.tool.replace("import { z } from \"zod\";", "import { z } from \"zod\";\nimport { readFileSync } from \"node:fs\";");
+    const broken = WORD_COUNT.tool.replace('import { z } from "zod";', 'import { z } from "zod";\nimport { readFileSync } from "node:fs";');
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [broken] }) } });
     const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir, "--base-url", server.url]);
     expect(made.exitCode).toBe(1);
@@ -93,7 +91,10 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
   test("before promotion: the Try it line runs as printed, show finds the candidate, a workflow uses it with --ref", async () => {
     using repo = tempGitRepo();
     // A first example whose input needs quoting: a quote, a dollar and a backslash-n the shell must not touch.
-    const spec = { ...WORD_COUNT.spec, examples: [{ input: { text: "it's $HOME\\n `x`" }, output: { words: 3 } }, ...(WORD_COUNT.spec.examples as unknown[]).slice(1)] };
+    const spec = {
+      ...WORD_COUNT.spec,
+      examples: [{ input: { text: "it's $HOME\\n `x`" }, output: { words: 3 } }, ...(WORD_COUNT.spec.examples as unknown[]).slice(1)],
+    };
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { specs: [spec] }) } });
     const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--repo", repo.dir], { OLLAMA_BASE: server.url });
     expect(made.exitCode).toBe(0);
@@ -101,7 +102,11 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     expect(command).toEndWith(`tool run word_count --ref ${branch} --repo ${repo.dir} --inputs '{"text":"it'\\''s $HOME\\\\n \`x\`"}'`);
     expect(command).not.toContain("…");
     const tried = Bun.spawnSync(["/bin/sh", "-c", command as string], { cwd: tmpdir(), env: { PATH: "/usr/bin:/bin", HOME: repo.dir }, stdin: "ignore" });
-    expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({ code: 0, stdout: '{"words":3}\n', stderr: "" });
+    expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({
+      code: 0,
+      stdout: '{"words":3}\n',
+      stderr: "",
+    });
 
     // Without --ref, show finds the candidate and says which branch and which --ref; run points at --ref.
     const shown = await org(["tool", "show", "word_count", "--repo", repo.dir]);
@@ -119,9 +124,18 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     const workspace = mkdtempSync(join(tmpdir(), "org-tool-workflow-"));
     try {
       chmodSync(workspace, 0o755);
-      const workflow = { name: "count", inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] }, steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }], output: { words: "$steps.count.output.words" } };
+      const workflow = {
+        name: "count",
+        inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+        steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
+        output: { words: "$steps.count.output.words" },
+      };
       writeFileSync(join(workspace, "count.json"), JSON.stringify(workflow));
-      const withRef = await org(["workflow", "run", "count.json", "--inputs", '{"text":"one two three four five"}', "--json", "--ref", branch as string, "--repo", repo.dir], {}, workspace);
+      const withRef = await org(
+        ["workflow", "run", "count.json", "--inputs", '{"text":"one two three four five"}', "--json", "--ref", branch as string, "--repo", repo.dir],
+        {},
+        workspace,
+      );
       expect(withRef).toMatchObject({ exitCode: 0, stdout: '{"words":5}\n', stderr: "" });
       const checked = await org(["workflow", "check", "count.json", "--ref", branch as string, "--repo", repo.dir], {}, workspace);
       expect(checked).toMatchObject({ exitCode: 0, stdout: "ok: count.json can run — 1 steps; tools: word_count; nested workflows: none\n" });

@@ -112,7 +112,10 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   });
   if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
   if (values.promote && values.repo !== undefined && realpathSync(values.repo) !== realpathSync(REPO_DIR)) {
-    throw new UsageError(`--promote runs the candidate beside this checkout's current instance, so it takes no --repo elsewhere; run ${shellWord(join(values.repo, "bin", "org"))} tool new --promote there`, "tool");
+    throw new UsageError(
+      `--promote runs the candidate beside this checkout's current instance, so it takes no --repo elsewhere; run ${shellWord(join(values.repo, "bin", "org"))} tool new --promote there`,
+      "tool",
+    );
   }
   if (values.config !== undefined && !existsSync(values.config)) {
     throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
@@ -133,7 +136,11 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     onEvent: (event) => say(describeToolsmithEvent(event)),
   });
   const cycle = outcome.ok && values.promote ? await (await import("./tool-cycle.ts")).promoteCandidate(outcome.branch, signal) : undefined;
-  const built = { stage: "build", ok: outcome.ok, detail: outcome.ok ? `${outcome.name} on ${outcome.branch} (${outcome.commit.slice(0, 12)})` : outcome.failure };
+  const built = {
+    stage: "build",
+    ok: outcome.ok,
+    detail: outcome.ok ? `${outcome.name} on ${outcome.branch} (${outcome.commit.slice(0, 12)})` : outcome.failure,
+  };
   const stopped = cycle?.stages.find((stage) => !stage.ok);
   const failure = outcome.ok ? (stopped ? `stopped at ${stopped.stage}: ${stopped.detail}` : undefined) : outcome.failure;
   const ok = outcome.ok && (cycle?.ok ?? true);
@@ -151,10 +158,18 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     console.log(`${outcome.name} is promoted: ${outcome.branch} is on main, and current serves it. Undo with ${orgInvocation()} rollback`);
   } else if (outcome.ok && stopped) {
     say(`stopped at ${stopped.stage}: ${stopped.detail}`);
-    say(`the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}; stop it with ${orgInvocation()} instance stop candidate`);
+    say(
+      `the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}; stop it with ${orgInvocation()} instance stop candidate`,
+    );
   } else if (outcome.ok) {
     const { tryItCommand } = await import("../toolsmith/try-it-command.ts");
-    const tryIt = tryItCommand({ invocation: orgInvocation(), name: outcome.name, branch: outcome.branch, input: outcome.tryInput, ...(values.repo === undefined ? {} : { repo: repoDir }) });
+    const tryIt = tryItCommand({
+      invocation: orgInvocation(),
+      name: outcome.name,
+      branch: outcome.branch,
+      input: outcome.tryInput,
+      ...(values.repo === undefined ? {} : { repo: repoDir }),
+    });
     console.log(`${outcome.name} is on ${outcome.branch}. Try it: ${tryIt}`);
   } else {
     say(`the toolsmith could not make the tool: ${outcome.failure}`);
@@ -173,14 +188,19 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
         entries.map((entry) =>
           entry.status === "broken"
             ? { name: entry.name, status: entry.status, problem: entry.problem }
-            : { name: entry.name, status: entry.status, ...(entry.status === "candidate" ? { branch: entry.branch } : {}), description: entry.metadata.spec.description },
+            : {
+                name: entry.name,
+                status: entry.status,
+                ...(entry.status === "candidate" ? { branch: entry.branch } : {}),
+                description: entry.metadata.spec.description,
+              },
         ),
       ),
     );
     return 0;
   }
   if (entries.length === 0) {
-    console.log("no generated tools yet; make one with: org tool new --goal \"…\"");
+    console.log('no generated tools yet; make one with: org tool new --goal "…"');
     return 0;
   }
   const width = Math.max(...entries.map((entry) => entry.name.length));
@@ -212,7 +232,10 @@ async function loadTool(git: RepoGit, name: string, ref: string | undefined, sig
       throw new UserFacingError(`${read.problem}; see org tool list`);
     }
     const verified = verifiedToolCode(read.tool);
-    if (!verified.ok) throw new UserFacingError(`${name}: its files do not match the hashes in ${generatedToolPath(name, "metadata.json")}; it was changed after validation and will not run`);
+    if (!verified.ok)
+      throw new UserFacingError(
+        `${name}: its files do not match the hashes in ${generatedToolPath(name, "metadata.json")}; it was changed after validation and will not run`,
+      );
     return { code: verified.code, metadata: read.tool.metadata };
   }
   const { readToolAt } = await import("../generated-tools/tool-catalog.ts");
@@ -262,7 +285,12 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
 }
 
 async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parseCommandArgs("tool run", args, { inputs: { type: "string" }, ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
+  const { values, positionals } = parseCommandArgs(
+    "tool run",
+    args,
+    { inputs: { type: "string" }, ref: { type: "string" }, repo: { type: "string" } },
+    { positionals: true },
+  );
   const name = checkName(positionals[0]);
   if (values.inputs === undefined) throw new UsageError(`tool run needs --inputs '{…}' (a JSON object)`, "tool");
   let input: unknown;
@@ -303,7 +331,10 @@ export const toolCommand: Command = {
       case "search":
         return toolSearchCommand(rest, signal);
       default:
-        throw new UsageError(action === undefined ? "tool needs an action: new, list, show, run or search" : `unknown tool action '${action}': new, list, show, run or search`, "tool");
+        throw new UsageError(
+          action === undefined ? "tool needs an action: new, list, show, run or search" : `unknown tool action '${action}': new, list, show, run or search`,
+          "tool",
+        );
     }
   },
 };

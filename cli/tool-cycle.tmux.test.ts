@@ -68,7 +68,13 @@ describe("tool new --promote: build, start, judge and promote in one command (th
     if (made.code !== 0) throw new Error(`exit ${made.code}: ${line.failure}\n${made.stderr}`);
     expect(line).toMatchObject({ ok: true, name: "slugify", promoted: true, attempts: 3 });
     expect(line.branch).toMatch(/^cand\/\d{8}T\d{6}Z$/);
-    expect(line.stages.map((stage: { stage: string; ok: boolean }) => `${stage.stage} ${stage.ok}`)).toEqual(["build true", "current true", "candidate true", "fitness true", "promote true"]);
+    expect(line.stages.map((stage: { stage: string; ok: boolean }) => `${stage.stage} ${stage.ok}`)).toEqual([
+      "build true",
+      "current true",
+      "candidate true",
+      "fitness true",
+      "promote true",
+    ]);
     expect(line.stages[3].detail).toStartWith("verdict: pass");
     for (const stage of ["current", "candidate", "fitness", "promote"]) expect(made.stderr).toMatch(new RegExp(`^… ${stage}: \\S+ `, "m"));
     expect(made.stderr).toMatch(/^✓ fitness: verdict: pass/m);
@@ -103,7 +109,11 @@ describe("tool new --promote: build, start, judge and promote in one command (th
   }, 660_000);
 
   test("--promote with --repo of another checkout is a usage error before anything runs", async () => {
-    const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", "x", "--promote", "--repo", tmux.socketDir], { env: environment(), stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", "x", "--promote", "--repo", tmux.socketDir], {
+      env: environment(),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
     expect(code).toBe(2);
     expect(stderr).toContain("--promote runs the candidate beside this checkout's current instance");

@@ -54,7 +54,15 @@ async function runStage(stage: CycleStageName, command: Command, args: string[],
   const reportPath = said.find((line) => line.startsWith("report: "))?.slice("report: ".length);
   // instance start says "candidate: started; …": the stage's name is said once, in front.
   const detail = (verdict ?? said.at(-1) ?? `exit status ${exitCode}`).replace(/^(current|candidate): /, "");
-  const result: CycleStage = { stage, ok: exitCode === 0, command: shown, exitCode, detail, durationMs: Math.round(performance.now() - started), ...(reportPath ? { reportPath } : {}) };
+  const result: CycleStage = {
+    stage,
+    ok: exitCode === 0,
+    command: shown,
+    exitCode,
+    detail,
+    durationMs: Math.round(performance.now() - started),
+    ...(reportPath ? { reportPath } : {}),
+  };
   say(`${result.ok ? "✓" : "✗"} ${stage}: ${detail}`);
   return result;
 }
@@ -78,6 +86,7 @@ export async function promoteCandidate(branch: string, signal: AbortSignal): Pro
   }
   // Promoted: the branch is on main and current serves it; the candidate instance has nothing left to show.
   const stopped = await runCaptured(instanceCommand, ["stop", "candidate"], signal);
-  if (stopped.exitCode !== 0) say(`the candidate instance did not stop: ${stopped.lines.at(-1) ?? ""}; stop it with ${orgInvocation()} instance stop candidate`);
+  if (stopped.exitCode !== 0)
+    say(`the candidate instance did not stop: ${stopped.lines.at(-1) ?? ""}; stop it with ${orgInvocation()} instance stop candidate`);
   return { ok: true, stages };
 }

@@ -55,7 +55,9 @@ describe("tool search", () => {
     expect(exitCode).toBe(0);
     // One quiet line: full-text only, and why in a few words; no connection error.
     const lines = stdout.trimEnd().split("\n");
-    expect(lines[0]).toBe("searched 3 promoted and 0 candidate tools with full-text (BM25) only: no embedding server at http://127.0.0.1:9 (set ORG_EMBED_BASE, or ORG_EMBED_MODEL=off)");
+    expect(lines[0]).toBe(
+      "searched 3 promoted and 0 candidate tools with full-text (BM25) only: no embedding server at http://127.0.0.1:9 (set ORG_EMBED_BASE, or ORG_EMBED_MODEL=off)",
+    );
     expect(lines[1]).toMatch(/^ 1\. char_count +100% /);
     expect(stdout).not.toMatch(/ECONNREFUSED|Unable to connect/);
   });

@@ -39,7 +39,8 @@ export function relevanceOf(outcome: SearchOutcome): number[] {
 
 /** The human-readable search result: what was used, then one line per tool with its relevance next to the best. */
 export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder | undefined, counts: { promoted: number; candidate: number }): string {
-  const used = outcome.method === "fts+embeddings" ? `full-text (BM25) + embeddings (${embedder?.label ?? "?"}), fused by reciprocal rank` : "full-text (BM25) only";
+  const used =
+    outcome.method === "fts+embeddings" ? `full-text (BM25) + embeddings (${embedder?.label ?? "?"}), fused by reciprocal rank` : "full-text (BM25) only";
   const why = outcome.note ? `: ${shortNote(outcome.note)}` : "";
   const lines = [`searched ${counts.promoted} promoted and ${counts.candidate} candidate tools with ${used}${why}`];
   if (outcome.hits.length === 0) lines.push("no tool matches; try other words");
@@ -48,7 +49,9 @@ export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder |
   for (const [index, hit] of outcome.hits.entries()) {
     const score = `${Math.round((relevance[index] ?? 0) * 100)}%`;
     const branch = hit.branch ? `  (${hit.branch})` : "";
-    lines.push(`${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(4)}  ${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`);
+    lines.push(
+      `${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(4)}  ${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`,
+    );
   }
   return lines.join("\n");
 }
@@ -71,7 +74,13 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
     const outcome = await registry.search(positionals[0] as string, { limit, signal, ...(embedder ? { embedder } : {}) });
     if (values.json) {
       const relevance = relevanceOf(outcome);
-      console.log(terminalSafeJson({ method: outcome.method, ...(outcome.note ? { note: outcome.note } : {}), results: outcome.hits.map((hit, index) => ({ ...hit, relevance: relevance[index] })) }));
+      console.log(
+        terminalSafeJson({
+          method: outcome.method,
+          ...(outcome.note ? { note: outcome.note } : {}),
+          results: outcome.hits.map((hit, index) => ({ ...hit, relevance: relevance[index] })),
+        }),
+      );
     } else {
       console.log(formatSearchOutcome(outcome, embedder, registry.counts()));
     }

@@ -4,7 +4,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { workflowWorkspace } from "../testing/workflow-fixture.ts";
 
-
 async function org(args: string[], cwd: string) {
   const child = Bun.spawn(orgCommand([...args]), { cwd, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);

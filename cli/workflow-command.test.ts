@@ -50,7 +50,12 @@ describe("org workflow", () => {
     const run = await org(["workflow", "run", "bad.json", "--inputs", "{"], workspace.dir);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('step "count", key inputs.text');
-    workspace.write("ok.json", { name: "ok", inputs: TEXT_AND_LOUD, steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }], output: null });
+    workspace.write("ok.json", {
+      name: "ok",
+      inputs: TEXT_AND_LOUD,
+      steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
+      output: null,
+    });
     const inputs = await org(["workflow", "run", "ok.json", "--inputs", "{"], workspace.dir);
     expect(inputs.exitCode).toBe(2);
     expect(inputs.stderr).toContain("--inputs is not JSON");

@@ -47,7 +47,13 @@ A workflow file:
 Example:
   org workflow run count.json --inputs '{"text":"one two\\nthree"}' --json`;
 
-const FLAGS = { inputs: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" }, ref: { type: "string" }, repo: { type: "string" } } as const;
+const FLAGS = {
+  inputs: { type: "string" },
+  json: { type: "boolean" },
+  workspace: { type: "string" },
+  ref: { type: "string" },
+  repo: { type: "string" },
+} as const;
 
 /** The tools of `--ref`'s branch in `--repo` (default: org's checkout), read and checked; undefined without --ref. */
 async function branchTools(ref: string | undefined, repo: string | undefined, signal: AbortSignal) {
@@ -55,7 +61,8 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
     if (repo !== undefined) throw new UsageError("--repo goes with --ref BRANCH", "workflow");
     return undefined;
   }
-  if (ref !== "main" && !CANDIDATE_BRANCH_PATTERN.test(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
+  if (ref !== "main" && !CANDIDATE_BRANCH_PATTERN.test(ref))
+    throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
   const repoDir = resolve(repo ?? CHECKOUT_DIR);
   if (!existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout; give --repo the org checkout that has ${ref}`);
   const { RepoGit } = await import("../git/repo-git.ts");
@@ -77,13 +84,18 @@ function parseInputs(text: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--inputs is not JSON (${error instanceof Error ? error.message : String(error)}); give an object such as '{"text":"hi"}'`, "workflow");
+    throw new UsageError(
+      `--inputs is not JSON (${error instanceof Error ? error.message : String(error)}); give an object such as '{"text":"hi"}'`,
+      "workflow",
+    );
   }
 }
 
 async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Promise<number> {
   const name = checkOnly ? "workflow check" : "workflow run";
-  const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace, ref: FLAGS.ref, repo: FLAGS.repo } : FLAGS, { positionals: true });
+  const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace, ref: FLAGS.ref, repo: FLAGS.repo } : FLAGS, {
+    positionals: true,
+  });
   if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
   const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
   const branch = await branchTools(values.ref, values.repo, signal);

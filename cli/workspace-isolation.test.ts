@@ -91,7 +91,13 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
   }, 180_000);
 
   test("orgCommand, the argv instance start and the tests spawn org with: chat --once", async () => {
-    const child = Bun.spawn(orgCommand(["chat", "--once", "hello", "--json", "--mode", "direct:agent"]), { cwd: workspace.dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn(orgCommand(["chat", "--once", "hello", "--json", "--mode", "direct:agent"]), {
+      cwd: workspace.dir,
+      env: environment(),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     expectUntouched(stdout + stderr);
     expect(stdout).toContain("an untouched answer");
@@ -102,7 +108,13 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
     // Only a .env: a planted bunfig.toml or tsconfig.json would act before main.ts could look.
     const dir = mkdtempSync(join(tmpdir(), "org-flagless-"));
     writeFileSync(join(dir, ".env"), "ORG_SANDBOX=off\n");
-    const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "--help"], { cwd: dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, join(REPO, "main.ts"), "--help"], {
+      cwd: dir,
+      env: environment(),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     expect(code).toBe(1);
     expect(stdout).toBe("");
@@ -141,7 +153,13 @@ describe("the reported attack, end to end: the agent's reply written to .env tur
     using fresh = hostileWorkspace("org-attack-ws-");
     rmSync(join(fresh.dir, ".env"));
     const env = { ...environment(), OLLAMA_BASE: attacker.url };
-    const child = Bun.spawn([LAUNCHER, "chat", "--once", "save your answers in .env", "--json", "--mode", "direct:agent"], { cwd: fresh.dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([LAUNCHER, "chat", "--once", "save your answers in .env", "--json", "--mode", "direct:agent"], {
+      cwd: fresh.dir,
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited]);
     const results = stdout
       .trim()

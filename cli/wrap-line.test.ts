@@ -33,8 +33,12 @@ test("property: no line is wider than the room, and no visible character is lost
 describe("wrapText: /help, the banner and the resume preview", () => {
   test("breaks between words; a table row continues under its last column, other lines under their indentation", () => {
     const help = "  /mode MODE    group, direct:<persona> or file:<path>: who answers and where replies go";
-    expect(wrapText(help, 40)).toBe("  /mode MODE    group, direct:<persona>\n                or file:<path>: who\n                answers and where\n                replies go");
-    expect(wrapText("    resumed with three earlier messages, the last ones below", 30)).toBe("    resumed with three earlier\n    messages, the last ones\n    below");
+    expect(wrapText(help, 40)).toBe(
+      "  /mode MODE    group, direct:<persona>\n                or file:<path>: who\n                answers and where\n                replies go",
+    );
+    expect(wrapText("    resumed with three earlier messages, the last ones below", 30)).toBe(
+      "    resumed with three earlier\n    messages, the last ones\n    below",
+    );
     for (const line of wrapText(help, 40).split("\n")) expect(Bun.stringWidth(line)).toBeLessThanOrEqual(40);
     expect(wrapText("short\nlines stay", 40)).toBe("short\nlines stay");
     expect(wrapText(help, undefined)).toBe(help);

@@ -181,19 +181,28 @@ const MUTANT_RUNS = 2000;
 
 describe("ChannelLock", () => {
   test("property: FIFO grants, one holder, timed-out waiters never get the lock, release is idempotent", async () => {
-    await fc.assert(lockProperty((timers) => new ChannelLock({ timers })), { numRuns: 300 });
+    await fc.assert(
+      lockProperty((timers) => new ChannelLock({ timers })),
+      { numRuns: 300 },
+    );
   });
 
   // The mutants need a particular order of steps (a timeout, then a release, then another acquire); 300 random
   // schedules missed the leaky lock for about one seed in twenty, 2000 caught both for 200 seeds out of 200.
   // fc.check stops at the first failure, so the extra runs cost nothing while the property works.
   test("the property catches a lock whose release is not idempotent", async () => {
-    const outcome = await fc.check(lockProperty((timers) => new DoubleReleaseLock(timers)), { numRuns: MUTANT_RUNS });
+    const outcome = await fc.check(
+      lockProperty((timers) => new DoubleReleaseLock(timers)),
+      { numRuns: MUTANT_RUNS },
+    );
     expect(outcome.failed).toBe(true);
   });
 
   test("the property catches a lock that leaves timed-out waiters in the queue", async () => {
-    const outcome = await fc.check(lockProperty((timers) => new LeakyTimeoutLock(timers)), { numRuns: MUTANT_RUNS });
+    const outcome = await fc.check(
+      lockProperty((timers) => new LeakyTimeoutLock(timers)),
+      { numRuns: MUTANT_RUNS },
+    );
     expect(outcome.failed).toBe(true);
   });
 

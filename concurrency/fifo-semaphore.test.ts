@@ -12,7 +12,10 @@ test("slots go out first come, first served, up to the capacity; release is idem
     order.push("third");
     return release;
   });
-  const aborted = slots.acquire({ signal: controller.signal }).then(() => order.push("aborted"), () => order.push("left"));
+  const aborted = slots.acquire({ signal: controller.signal }).then(
+    () => order.push("aborted"),
+    () => order.push("left"),
+  );
   const fourth = slots.acquire().then((release) => {
     order.push("fourth");
     return release;

@@ -49,9 +49,7 @@ export class FifoSemaphore {
    * Resolves with a release function once a slot is the caller's. With a finite `timeoutMs` it rejects with
    * `timeoutError()` when no slot came in time; an aborting `signal` rejects with the signal's reason.
    */
-  acquire(
-    options: { signal?: AbortSignal; timeoutMs?: number; timeoutError?: (timeoutMs: number) => Error } = {},
-  ): Promise<() => void> {
+  acquire(options: { signal?: AbortSignal; timeoutMs?: number; timeoutError?: (timeoutMs: number) => Error } = {}): Promise<() => void> {
     const { signal, timeoutMs = Number.POSITIVE_INFINITY } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.isFull) {
@@ -91,7 +89,8 @@ export class FifoSemaphore {
       if (released) return;
       released = true;
       const next = this.#queue.shift();
-      if (next) next.grant(this.#releaser()); // the slot passes straight on
+      if (next)
+        next.grant(this.#releaser()); // the slot passes straight on
       else this.#inUse -= 1;
     };
   }

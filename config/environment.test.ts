@@ -47,7 +47,11 @@ describe("ORG_PROFILE", () => {
 
   test("serve's variables: HMAC secret and TTL, dedup TTL, with defaults and refusals", () => {
     expect(serveEnvironment({})).toMatchObject({ hmacSecret: undefined, hmacTtlS: 60, dedupTtlS: 300, profile: "dev" });
-    expect(serveEnvironment({ ORG_API_HMAC_SECRET: " s3cret-value ", ORG_API_HMAC_TTL_S: "30", ORG_SERVE_DEDUP_TTL_S: "5" })).toMatchObject({ hmacSecret: "s3cret-value", hmacTtlS: 30, dedupTtlS: 5 });
+    expect(serveEnvironment({ ORG_API_HMAC_SECRET: " s3cret-value ", ORG_API_HMAC_TTL_S: "30", ORG_SERVE_DEDUP_TTL_S: "5" })).toMatchObject({
+      hmacSecret: "s3cret-value",
+      hmacTtlS: 30,
+      dedupTtlS: 5,
+    });
     for (const bad of ["0", "-1", "ten", "1e9"]) expect(() => serveEnvironment({ ORG_SERVE_DEDUP_TTL_S: bad })).toThrow(/ORG_SERVE_DEDUP_TTL_S/);
   });
 });

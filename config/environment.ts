@@ -26,7 +26,9 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
   }
   const profile = profileOf(env);
   if (profile === "prod" && env.ORG_SANDBOX === "off") {
-    throw new EnvironmentError("ORG_SANDBOX=off is refused under ORG_PROFILE=prod: production runs every tool in the sandbox. Unset ORG_SANDBOX, or use ORG_PROFILE=dev");
+    throw new EnvironmentError(
+      "ORG_SANDBOX=off is refused under ORG_PROFILE=prod: production runs every tool in the sandbox. Unset ORG_SANDBOX, or use ORG_PROFILE=dev",
+    );
   }
   return {
     /** ORG_PROFILE: `dev` (the default) or `prod` (auth even on loopback, fsync, sandbox always, web_fetch default-deny). */

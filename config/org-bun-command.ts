@@ -40,5 +40,10 @@ export function startedIsolated(execArgv: readonly string[] = process.execArgv, 
     const given = flagValue(flag);
     return given !== undefined && real(given) !== undefined && real(given) === real(join(checkoutDir, file));
   };
-  return execArgv.includes("--no-env-file") && execArgv.includes("--no-install") && points("--config", "bunfig.toml") && points("--tsconfig-override", "tsconfig.json");
+  return (
+    execArgv.includes("--no-env-file") &&
+    execArgv.includes("--no-install") &&
+    points("--config", "bunfig.toml") &&
+    points("--tsconfig-override", "tsconfig.json")
+  );
 }

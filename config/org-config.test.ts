@@ -60,7 +60,14 @@ describe("loadOrgConfig", () => {
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.personas).toHaveLength(1);
-      expect(config.personas[0]?.tools).toEqual({ sh: "ask", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow", python_run: "allow" });
+      expect(config.personas[0]?.tools).toEqual({
+        sh: "ask",
+        chat_mode: "allow",
+        workflow_run: "ask",
+        memory_search: "allow",
+        memory_save: "allow",
+        python_run: "allow",
+      });
       expect(config.personas[0]?.model).toBe("big:70b");
       expect(config.limits.hopsPerMessage).toBe(1);
       expect(config.limits.toolRoundsPerTurn).toBe(8);
@@ -85,7 +92,12 @@ describe("loadOrgConfig", () => {
   });
 
   test("the workspace's config cannot turn the sandbox off: no key sets ORG_SANDBOX or any environment", () => {
-    for (const text of ['{"env": {"ORG_SANDBOX": "off"}}', '{"sandbox": "off"}', '{"serve": {"sandbox": false}}', '{"personas": [{"name": "a", "kind": "agent", "env": {"ORG_SANDBOX": "off"}}]}']) {
+    for (const text of [
+      '{"env": {"ORG_SANDBOX": "off"}}',
+      '{"sandbox": "off"}',
+      '{"serve": {"sandbox": false}}',
+      '{"personas": [{"name": "a", "kind": "agent", "env": {"ORG_SANDBOX": "off"}}]}',
+    ]) {
       expect(configError(text)).toBeInstanceOf(OrgConfigError);
     }
   });
@@ -125,7 +137,14 @@ describe("loadOrgConfig", () => {
       writeFileSync(configFile, personas({ word_count: "ask", sh: "deny" }));
       // The checkout is a folder of the test's own, so the tools org's checkout has promoted change nothing here.
       const checkoutDir = join(workspace, "checkout");
-      expect(loadOrgConfig(configFile, env, { checkoutDir }).personas[0]?.tools).toEqual({ sh: "deny", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow", word_count: "ask" });
+      expect(loadOrgConfig(configFile, env, { checkoutDir }).personas[0]?.tools).toEqual({
+        sh: "deny",
+        chat_mode: "allow",
+        workflow_run: "ask",
+        memory_search: "allow",
+        memory_save: "allow",
+        word_count: "ask",
+      });
       // The workspace may be named apart from the config file's own directory.
       const elsewhere = join(workspace, "elsewhere.json");
       writeFileSync(elsewhere, personas({ word_count: "allow" }));
@@ -220,10 +239,18 @@ describe("credentials and limits in the config", () => {
   });
 
   test("a model named in the file says so, for the 404 hint", () => {
-    withConfig(JSON.stringify({ personas: [{ name: "a", kind: "simple", model: "x:1b" }, { name: "b", kind: "simple" }] }), (path) => {
-      const config = loadOrgConfig(path, env);
-      expect(config.personas.map((persona) => persona.modelSource)).toEqual([`${path} (personas[0].model)`, "OLLAMA_MODEL"]);
-    });
+    withConfig(
+      JSON.stringify({
+        personas: [
+          { name: "a", kind: "simple", model: "x:1b" },
+          { name: "b", kind: "simple" },
+        ],
+      }),
+      (path) => {
+        const config = loadOrgConfig(path, env);
+        expect(config.personas.map((persona) => persona.modelSource)).toEqual([`${path} (personas[0].model)`, "OLLAMA_MODEL"]);
+      },
+    );
   });
 });
 
@@ -237,7 +264,10 @@ describe("network (web_fetch)", () => {
   });
 
   test("a persona may turn web_fetch on; hosts are taken in lowercase", () => {
-    const text = JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }], network: { allowedHosts: ["*.Example.com", "*"], defaultDeny: false } });
+    const text = JSON.stringify({
+      personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }],
+      network: { allowedHosts: ["*.Example.com", "*"], defaultDeny: false },
+    });
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.personas[0]?.tools.web_fetch).toBe("allow");

@@ -84,20 +84,31 @@ export const ServeEntry = z.strictObject({
   /** Requests that may wait for a turn; past that the server answers 429. */
   queue: z.int().min(0).max(10_000).optional(),
   /** The largest request body accepted, in bytes. */
-  maxBodyBytes: z.int().min(1_024).max(16 * 1024 * 1024).optional(),
+  maxBodyBytes: z
+    .int()
+    .min(1_024)
+    .max(16 * 1024 * 1024)
+    .optional(),
 });
 export type ServeSettings = Required<z.infer<typeof ServeEntry>>;
 
 /** What `web_fetch` may reach: host names (`*.example.com` for its subdomains, `*` for any public host). */
 export const NetworkEntry = z.strictObject({
   /** Hosts web_fetch may fetch from; only public addresses are ever reached, whatever is listed. */
-  allowedHosts: z.array(z.string().regex(/^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i, "a host name, '*.' and a domain, or '*'")).max(1_000).optional(),
+  allowedHosts: z
+    .array(z.string().regex(/^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i, "a host name, '*.' and a domain, or '*'"))
+    .max(1_000)
+    .optional(),
   /** Refuse hosts not in allowedHosts (true unless set; always true under ORG_PROFILE=prod). */
   defaultDeny: z.boolean().optional(),
   /** Seconds one fetch may take in all, redirects included. */
   timeoutS: z.number().positive().max(120).optional(),
   /** Bytes of body read at most; the rest is cut. */
-  maxBytes: z.int().min(1_024).max(16 * 1024 * 1024).optional(),
+  maxBytes: z
+    .int()
+    .min(1_024)
+    .max(16 * 1024 * 1024)
+    .optional(),
   /** Fetches one persona may make per minute. */
   perMinute: z.int().min(1).max(10_000).optional(),
 });
@@ -192,10 +203,7 @@ export class OrgConfigError extends Error {
 }
 
 function keyName(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`),
-    "",
-  );
+  return path.reduce<string>((text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`), "");
 }
 
 /** The keys an object at `path` may have, for "did you mean" advice. */
@@ -336,7 +344,11 @@ function resolveOrgConfig(
     }
     authorizations[urlOrigin(url)] = `Bearer ${value}`;
   }
-  const urls = [settings.ollamaBase, ...entries.flatMap((entry) => ("baseUrl" in entry && entry.baseUrl ? [entry.baseUrl] : [])), ...Object.keys(file.servers ?? {})];
+  const urls = [
+    settings.ollamaBase,
+    ...entries.flatMap((entry) => ("baseUrl" in entry && entry.baseUrl ? [entry.baseUrl] : [])),
+    ...Object.keys(file.servers ?? {}),
+  ];
   for (const url of urls) {
     const { authorization } = serverEndpoint(url);
     if (authorization) authorizations[urlOrigin(url)] = authorization;

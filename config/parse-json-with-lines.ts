@@ -141,7 +141,10 @@ export function parseJsonWithLines(text: string): { value: unknown; lineOf(path:
     value,
     lineOf(path) {
       for (let length = path.length; length >= 0; length -= 1) {
-        const key = path.slice(0, length).map((part) => `/${String(part)}`).join("");
+        const key = path
+          .slice(0, length)
+          .map((part) => `/${String(part)}`)
+          .join("");
         const found = lines.get(key);
         if (found !== undefined) return found;
       }

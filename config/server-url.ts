@@ -21,8 +21,7 @@ export function serverEndpoint(baseUrl: string): ServerEndpoint {
   parsed.username = "";
   parsed.password = "";
   const url = parsed.toString().replace(/\/+$/, "");
-  const authorization =
-    password === "" ? `Bearer ${user}` : `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  const authorization = password === "" ? `Bearer ${user}` : `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   return { url, authorization };
 }
 

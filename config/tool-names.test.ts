@@ -34,7 +34,15 @@ describe("the one reserved-name list", () => {
       const { store } = MemoryStore.open(dir);
       const { registry } = ToolRegistry.open(dir);
       try {
-        const builtIn = [sh, pythonRun, workflowRun, webFetchTool({ network: DEFAULT_NETWORK }), memorySearchTool(store), memorySaveTool(store), chatModeTool({ mode: "group", personas: ["agent"], setMode: () => {} })];
+        const builtIn = [
+          sh,
+          pythonRun,
+          workflowRun,
+          webFetchTool({ network: DEFAULT_NETWORK }),
+          memorySearchTool(store),
+          memorySaveTool(store),
+          chatModeTool({ mode: "group", personas: ["agent"], setMode: () => {} }),
+        ];
         expect(builtIn.map((tool) => tool.name).sort()).toEqual([...BUILTIN_TOOL_NAMES].sort());
         // find_tool: what a persona is offered when it may use more generated tools than one turn shows.
         const choice = turnToolChoice({ registry, perTurn: 0, isGenerated: (name) => name === "word_count" });

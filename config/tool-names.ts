@@ -13,7 +13,14 @@ export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_ru
  * (`find_tool` for a large catalogue, `build_tool` for the toolsmith) and the toolsmith's phase tools. The config's
  * check and the toolsmith's name check both read it; a generated folder with one of these names is never offered.
  */
-export const RESERVED_TOOL_NAMES: readonly string[] = [...BUILTIN_TOOL_NAMES, "find_tool", "build_tool", "submit_spec", "submit_implementation", "submit_tests"];
+export const RESERVED_TOOL_NAMES: readonly string[] = [
+  ...BUILTIN_TOOL_NAMES,
+  "find_tool",
+  "build_tool",
+  "submit_spec",
+  "submit_implementation",
+  "submit_tests",
+];
 
 /**
  * The folders under `<root>/tools/generated/`: `names` are real directories with a tool's name (sorted), `others`

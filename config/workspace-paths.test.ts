@@ -35,7 +35,9 @@ function orgLiterals(file: string): string[] {
 describe("config/workspace-paths.ts: the only place `.org` is spelled", () => {
   test("no production file but workspace-paths.ts names `.org` in a string", () => {
     const self = join(import.meta.dir, "workspace-paths.ts");
-    const spelled = productionFiles(REPO).filter((file) => file !== self).flatMap(orgLiterals);
+    const spelled = productionFiles(REPO)
+      .filter((file) => file !== self)
+      .flatMap(orgLiterals);
     expect(spelled).toEqual([]);
   });
 

@@ -25,7 +25,7 @@ export async function pruneStaleFitnessWorktrees(git: RepoGit): Promise<string[]
   for (const block of out.split("\n\n")) {
     const path = /^worktree (.*)$/m.exec(block)?.[1];
     const reason = /^locked (.*)$/m.exec(block)?.[1];
-    if (!path || !path.startsWith(join(git.repoDir, WORKTREES_DIR, "fitness-"))) continue;
+    if (!path?.startsWith(join(git.repoDir, WORKTREES_DIR, "fitness-"))) continue;
     const pid = reason ? Number(LOCK_REASON.exec(reason)?.[1]) : Number.NaN;
     if (Number.isInteger(pid) && isProcessAlive(pid)) continue;
     await removeWorktree(git, path);

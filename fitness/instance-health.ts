@@ -50,12 +50,17 @@ export async function readHealth(port: number, options: { timeoutMs?: number; si
   } catch {
     throw new InstanceUnreachableError(`http://127.0.0.1:${port}/health answered ${response.status} with no JSON`);
   }
-  if (!parsed.success) throw new InstanceUnreachableError(`http://127.0.0.1:${port}/health answered without a usable commit (${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new InstanceUnreachableError(`http://127.0.0.1:${port}/health answered without a usable commit (${parsed.error.issues[0]?.message})`);
   return parsed.data;
 }
 
 /** Polls /health until it reports `ok` at `commit`, for at most `timeoutMs`; says what it last saw otherwise. */
-export async function waitForCommit(port: number, commit: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ ok: boolean; detail: string }> {
+export async function waitForCommit(
+  port: number,
+  commit: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<{ ok: boolean; detail: string }> {
   const deadline = Date.now() + options.timeoutMs;
   let last = "no answer yet";
   // A restarted instance is usually up within a second: poll every 25 ms for the first 3 s, then every 200 ms.

@@ -9,7 +9,11 @@ import { checkProtectedCore } from "./protected-core.ts";
  * protected-core check run again here on exactly that commit (a reviewed `--allow-core` the signed report
  * records is honoured). A report written by hand, or by another checkout, promotes nothing.
  */
-export async function checkedPassingVerdict(git: RepoGit, commit: string, signal?: AbortSignal): Promise<PassingVerdict & { scenarioPasses?: Record<string, number> }> {
+export async function checkedPassingVerdict(
+  git: RepoGit,
+  commit: string,
+  signal?: AbortSignal,
+): Promise<PassingVerdict & { scenarioPasses?: Record<string, number> }> {
   const report = readPassingReport(git.repoDir, commit);
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new NoPassingReportError(`the repository at ${git.repoDir} has no main branch`);
@@ -18,11 +22,20 @@ export async function checkedPassingVerdict(git: RepoGit, commit: string, signal
   const allowCore = report.checks.some((check) => check.stage === "protected-core" && check.ok && Number(check.figures?.allowedByFlag ?? 0) > 0);
   const core = await checkProtectedCore(git, base, commit, { allowCore, ...(signal ? { signal } : {}) });
   if (!core.ok) throw new NoPassingReportError(`the protected-core check, run again on ${commit.slice(0, 12)}, refuses it: ${core.reason}`);
-  return { commit: report.commit, mainCommit: report.mainCommit, summary: report.summary, ...(report.judgedTree ? { judgedTree: report.judgedTree } : {}), ...(report.scenarioPasses ? { scenarioPasses: report.scenarioPasses } : {}) };
+  return {
+    commit: report.commit,
+    mainCommit: report.mainCommit,
+    summary: report.summary,
+    ...(report.judgedTree ? { judgedTree: report.judgedTree } : {}),
+    ...(report.scenarioPasses ? { scenarioPasses: report.scenarioPasses } : {}),
+  };
 }
 
 /** The `cand/*` branch whose head was most recently judged `pass` by this checkout's gate and is not on main yet, with when; undefined when none. */
-export async function mostRecentlyPassedCandidate(git: RepoGit, signal?: AbortSignal): Promise<{ branch: string; commit: string; judgedAt: string } | undefined> {
+export async function mostRecentlyPassedCandidate(
+  git: RepoGit,
+  signal?: AbortSignal,
+): Promise<{ branch: string; commit: string; judgedAt: string } | undefined> {
   const heads = new Map<string, string[]>();
   const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads/cand/"], { signal });
   for (const line of out.split("\n").filter(Boolean)) {

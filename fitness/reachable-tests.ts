@@ -32,7 +32,14 @@ function tsFiles(root: string, directory = root): string[] {
 export function reachableTests(root: string): { tests: string[]; loaders: string[] } {
   const files = tsFiles(root);
   const source = new Map(files.map((file) => [file, readFileSync(join(root, file), "utf8")]));
-  const loaders = files.filter((file) => !file.endsWith(".test.ts") && !file.startsWith("testing/") && !file.startsWith("fitness/") && !WRITES_ONLY.has(file) && READS_GENERATED.test(source.get(file) ?? ""));
+  const loaders = files.filter(
+    (file) =>
+      !file.endsWith(".test.ts") &&
+      !file.startsWith("testing/") &&
+      !file.startsWith("fitness/") &&
+      !WRITES_ONLY.has(file) &&
+      READS_GENERATED.test(source.get(file) ?? ""),
+  );
   const loaderSet = new Set(loaders);
   const tests = files.filter((file) => {
     if (!file.endsWith(".test.ts") || file.startsWith("fitness/") || file.startsWith("git/")) return false;
@@ -52,7 +59,14 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   const started = performance.now();
   const { tests, loaders } = reachableTests(worktree);
   if (tests.length === 0) {
-    return { stage: "tests", name: "candidate's tests the change reaches", ok: true, reason: "no test imports a module that reads tools/generated/", figures: { ran: [] }, durationMs: 0 };
+    return {
+      stage: "tests",
+      name: "candidate's tests the change reaches",
+      ok: true,
+      reason: "no test imports a module that reads tools/generated/",
+      figures: { ran: [] },
+      durationMs: 0,
+    };
   }
   const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...tests.map((test) => `./${test}`)], {
     cwd: worktree,

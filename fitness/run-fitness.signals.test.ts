@@ -43,7 +43,7 @@ describe("org fitness stops on a signal (real processes, real sandbox, throw-awa
           },
           60_000,
         );
-          expect(workFolders()).toHaveLength(1);
+        expect(workFolders()).toHaveLength(1);
         proc.kill(signal);
         const exited = await exitsWithin(proc, 2_000);
         if (!exited) proc.kill("SIGKILL");
@@ -52,7 +52,7 @@ describe("org fitness stops on a signal (real processes, real sandbox, throw-awa
         await waitUntil("the sandbox's processes to be gone", () => sandboxes.every((pid) => !isLive(pid)), 2_000);
         const worktrees = gitSync(repo.dir, ["worktree", "list", "--porcelain"]);
         expect(worktrees).not.toContain("fitness-");
-          expect(workFolders()).toEqual([]);
+        expect(workFolders()).toEqual([]);
       } finally {
         gitSync(repo.dir, ["worktree", "remove", "--force", instance]);
         rmSync(temporary, { recursive: true, force: true });

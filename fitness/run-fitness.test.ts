@@ -39,7 +39,18 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(verdict.out).toContain("verdict: pass");
     expect(verdict.code).toBe(0);
     expect(verdict.report?.verdict).toBe("pass");
-    expect(verdict.report?.checks.map((check) => check.stage)).toEqual(["protected-core", "tools", "tools", "tools", "tests", "scenarios", "scenarios", "scenarios", "scenarios", "scenarios"]);
+    expect(verdict.report?.checks.map((check) => check.stage)).toEqual([
+      "protected-core",
+      "tools",
+      "tools",
+      "tools",
+      "tests",
+      "scenarios",
+      "scenarios",
+      "scenarios",
+      "scenarios",
+      "scenarios",
+    ]);
     expect(verdict.report?.checks.find((check) => check.name.startsWith("clamp"))?.figures?.mutantsKilled).toBeGreaterThan(0);
     // No fitness worktree is left behind.
     expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
@@ -62,7 +73,9 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(verdict.report?.mainCommit).toBe(main);
     expect(verdict.report?.checks.find((check) => check.name === "judged on today's main")?.ok).toBe(true);
     // main's new tool was judged beside the candidate's, not counted as deleted.
-    expect(verdict.report?.checks.find((check) => check.name === "tool files, metadata hashes, static policy")?.reason).toContain(`3 tool(s) well-formed; changed: ${CLAMP.spec.name}`);
+    expect(verdict.report?.checks.find((check) => check.name === "tool files, metadata hashes, static policy")?.reason).toContain(
+      `3 tool(s) well-formed; changed: ${CLAMP.spec.name}`,
+    );
     const first = latestReport(repo.dir, candidate)?.path;
     const again = await judge(repo.dir, BRANCH);
     expect(again.code).toBe(0);
@@ -71,7 +84,9 @@ describe("the fitness gate on throw-away repositories", () => {
     const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
     expect(promoted.out).toContain(`promoted ${BRANCH}`);
     expect(promoted.code).toBe(0);
-    expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"]).trim().split("\n")).toEqual([CLAMP.spec.name, SLUGIFY.spec.name, WORD_COUNT.spec.name].map(String).sort());
+    expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"]).trim().split("\n")).toEqual(
+      [CLAMP.spec.name, SLUGIFY.spec.name, WORD_COUNT.spec.name].map(String).sort(),
+    );
   }, 180_000);
 
   test("each tool's examples run on both instances; promotion raises the baseline; a candidate that lowers a count is refused", async () => {
@@ -86,7 +101,10 @@ describe("the fitness gate on throw-away repositories", () => {
     const verdict = await judge(repo.dir, BRANCH);
     expect(verdict.code).toBe(0);
     const examples = examplesOf(WORD_COUNT);
-    expect(verdict.report?.checks.find((check) => check.name === `tool ${WORD_COUNT.spec.name}`)?.figures).toMatchObject({ candidatePasses: examples, currentPasses: examples });
+    expect(verdict.report?.checks.find((check) => check.name === `tool ${WORD_COUNT.spec.name}`)?.figures).toMatchObject({
+      candidatePasses: examples,
+      currentPasses: examples,
+    });
     expect(verdict.report?.scenarioPasses).toEqual({ echo: 1, [`tool ${WORD_COUNT.spec.name}`]: examples, [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) });
     expect(verdict.report?.checks.find((check) => check.name === "baseline")?.reason).toContain("no baseline yet");
     const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
@@ -128,7 +146,12 @@ describe("the fitness gate on throw-away repositories", () => {
     using repo = promotionRepo([WORD_COUNT]);
     const cases: [string, (worktree: string) => void, string, string][] = [
       ["cand/20261123T101501Z", (w) => rmSync(join(w, "tools/generated/word_count"), { recursive: true }), "protected-core", "deletes a generated tool's file"],
-      ["cand/20261123T101502Z", (w) => writeFileSync(join(w, "ops/start-current.sh"), "echo owned\n"), "protected-core", '"ops/start-current.sh" is outside tools/generated/'],
+      [
+        "cand/20261123T101502Z",
+        (w) => writeFileSync(join(w, "ops/start-current.sh"), "echo owned\n"),
+        "protected-core",
+        '"ops/start-current.sh" is outside tools/generated/',
+      ],
       ["cand/20261123T101503Z", (w) => symlinkSync("/etc/passwd", join(w, "tools/generated/word_count/data.txt")), "protected-core", "is a symlink"],
       [
         "cand/20261123T101504Z",
@@ -191,7 +214,10 @@ describe("the fitness gate on throw-away repositories", () => {
     const dead = Bun.spawnSync(["true"]).pid;
     const stale = join(repo.dir, ".org", "worktrees", `fitness-${dead}-0000`);
     const live = join(repo.dir, ".org", "worktrees", `fitness-${process.pid}-1111`);
-    for (const [path, pid] of [[stale, dead], [live, process.pid]] as const) {
+    for (const [path, pid] of [
+      [stale, dead],
+      [live, process.pid],
+    ] as const) {
       gitSync(repo.dir, ["worktree", "add", "--quiet", "--detach", path, "main"]);
       gitSync(repo.dir, ["worktree", "lock", "--reason", `org fitness pid ${pid}`, path]);
     }

@@ -17,7 +17,9 @@ import { checkToolScenarios } from "./tool-scenarios.ts";
 
 /** `git merge-tree --write-tree` of main and the candidate (for a change `--allow-core` let through); throws on conflicts. */
 async function mergedTree(git: RepoGit, main: string, commit: string, signal?: AbortSignal): Promise<string> {
-  const lines = (await git.run(["merge-tree", "--write-tree", "--end-of-options", main, commit], { signal }).catch((error) => String(error))).split("\n").filter(Boolean);
+  const lines = (await git.run(["merge-tree", "--write-tree", "--end-of-options", main, commit], { signal }).catch((error) => String(error)))
+    .split("\n")
+    .filter(Boolean);
   if (lines.length !== 1 || !/^[0-9a-f]{40,64}$/.test(lines[0] ?? "")) throw new Error(`it conflicts with main: ${lines.slice(1, 3).join("; ")}`);
   return lines[0] as string;
 }
@@ -94,7 +96,8 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   // Each tool's examples on both instances, then every count against the baseline promotions have raised.
   const judgeAgainstBaseline = async (): Promise<boolean> => {
     for (const check of checks) {
-      if (check.stage === "scenarios" && check.name.startsWith("scenario ")) scenarioPasses[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
+      if (check.stage === "scenarios" && check.name.startsWith("scenario "))
+        scenarioPasses[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
     }
     const tools = await checkToolScenarios(git, {
       main,
@@ -129,15 +132,28 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   let why = "every stage passed";
   try {
     const core = await checkProtectedCore(git, base, commit, { allowCore: request.allowCore, signal });
-    if (base === commit) core.reason = `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
+    if (base === commit)
+      core.reason = `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
     let passed = record(core);
     if (passed && base !== main) {
       // Built on an older main: judge today's main with the candidate's tool folders, never the old tree.
       const started = performance.now();
       try {
-        const tree = Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
-        judged = (await git.run(["commit-tree", "-p", main, "-p", commit, "-m", `fitness: ${commit.slice(0, 12)} on main ${main.slice(0, 12)}`, "--end-of-options", tree], { signal })).trim();
-        record({ stage: "protected-core", name: "judged on today's main", ok: true, reason: `built on ${base.slice(0, 12)}, main is at ${main.slice(0, 12)}: main plus the candidate's tool folder(s) is judged`, durationMs: performance.now() - started });
+        const tree =
+          Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
+        judged = (
+          await git.run(
+            ["commit-tree", "-p", main, "-p", commit, "-m", `fitness: ${commit.slice(0, 12)} on main ${main.slice(0, 12)}`, "--end-of-options", tree],
+            { signal },
+          )
+        ).trim();
+        record({
+          stage: "protected-core",
+          name: "judged on today's main",
+          ok: true,
+          reason: `built on ${base.slice(0, 12)}, main is at ${main.slice(0, 12)}: main plus the candidate's tool folder(s) is judged`,
+          durationMs: performance.now() - started,
+        });
       } catch (error) {
         passed = record({
           stage: "protected-core",

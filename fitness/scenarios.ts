@@ -95,10 +95,14 @@ const median = (values: number[]) => {
  * A scenario fails when the candidate's outcome misses what it expects while current's meets it, or when the
  * candidate's median time exceeds current's by more than the margin; overall, current's pass count must not drop.
  */
-export async function checkScenarios(request: ScenarioSettings & { candidatePort: number; currentPort: number; signal?: AbortSignal }): Promise<FitnessCheck[]> {
+export async function checkScenarios(
+  request: ScenarioSettings & { candidatePort: number; currentPort: number; signal?: AbortSignal },
+): Promise<FitnessCheck[]> {
   const scenarios = loadScenarios(request.dir);
   if (scenarios.length === 0) {
-    return [{ stage: "scenarios", name: "scenarios", ok: true, reason: "no scenarios in current's fitness/scenarios/", figures: { scenarios: 0 }, durationMs: 0 }];
+    return [
+      { stage: "scenarios", name: "scenarios", ok: true, reason: "no scenarios in current's fitness/scenarios/", figures: { scenarios: 0 }, durationMs: 0 },
+    ];
   }
   const checks: FitnessCheck[] = [];
   let currentPasses = 0;

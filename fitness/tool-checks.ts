@@ -91,10 +91,16 @@ export async function checkGeneratedTools(
     judged.push({ name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" });
   }
   const changed = judged.filter((tool) => tool.changed).map((tool) => tool.name);
-  add("tool files, metadata hashes, static policy", problems.length === 0, problems.length === 0 ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; "), started, {
-    tools: judged.length,
-    changed,
-  });
+  add(
+    "tool files, metadata hashes, static policy",
+    problems.length === 0,
+    problems.length === 0 ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; "),
+    started,
+    {
+      tools: judged.length,
+      changed,
+    },
+  );
   if (problems.length > 0) return checks;
 
   started = performance.now();
@@ -143,7 +149,12 @@ export async function checkGeneratedTools(
 }
 
 /** Runs each tool's tests in its own bun process, two at a time, all inside one sandbox without network. */
-async function runAllToolTests(tools: JudgedTool[], dir: string, timeoutMs: number, signal?: AbortSignal): Promise<{ name: string; ok: boolean; detail: string }[]> {
+async function runAllToolTests(
+  tools: JudgedTool[],
+  dir: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ name: string; ok: boolean; detail: string }[]> {
   rmSync(dir, { recursive: true, force: true });
   const toolsDir = join(dir, "tools");
   mkdirSync(join(dir, "scratch"), { recursive: true, mode: 0o755 });

@@ -29,7 +29,13 @@ async function examplesAt(git: RepoGit, commit: string, signal?: AbortSignal): P
 type Outcome = { ok: boolean; problem?: string };
 
 /** One example through `POST /v1/tools/<name>/run` of an instance: ok when the tool answers exactly the example's output. */
-async function runExample(port: number, tool: string, example: ToolExample, settings: { token?: string; timeoutMs: number }, signal?: AbortSignal): Promise<Outcome> {
+async function runExample(
+  port: number,
+  tool: string,
+  example: ToolExample,
+  settings: { token?: string; timeoutMs: number },
+  signal?: AbortSignal,
+): Promise<Outcome> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/v1/tools/${tool}/run`, {
       method: "POST",
@@ -63,7 +69,16 @@ async function runExample(port: number, tool: string, example: ToolExample, sett
  */
 export async function checkToolScenarios(
   git: RepoGit,
-  request: { main: string; judged: string; commit: string; candidatePort: number; currentPort: number; token?: string; timeoutMs: number; signal?: AbortSignal },
+  request: {
+    main: string;
+    judged: string;
+    commit: string;
+    candidatePort: number;
+    currentPort: number;
+    token?: string;
+    timeoutMs: number;
+    signal?: AbortSignal;
+  },
 ): Promise<{ checks: FitnessCheck[]; passes: Record<string, number>; skipped: string[] }> {
   const { signal } = request;
   const onMain = await examplesAt(git, request.main, signal);
@@ -77,7 +92,14 @@ export async function checkToolScenarios(
     const started = performance.now();
     const examples = onMain.get(tool) ?? candidateExamples;
     if (!served.has(tool)) {
-      checks.push({ stage: "scenarios", name: toolScenarioName(tool), ok: true, reason: "main got this tool after the candidate was built, so its instance does not serve it; the tools stage judged it on today's main", figures: { examples: examples.length, skipped: true }, durationMs: 0 });
+      checks.push({
+        stage: "scenarios",
+        name: toolScenarioName(tool),
+        ok: true,
+        reason: "main got this tool after the candidate was built, so its instance does not serve it; the tools stage judged it on today's main",
+        figures: { examples: examples.length, skipped: true },
+        durationMs: 0,
+      });
       skipped.push(toolScenarioName(tool));
       continue;
     }
@@ -95,7 +117,9 @@ export async function checkToolScenarios(
       else currentProblem ??= current.problem;
     }
     passes[toolScenarioName(tool)] = candidatePasses;
-    const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403")) ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config` : "";
+    const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403"))
+      ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config`
+      : "";
     const ok = candidatePasses >= currentPasses;
     const reason = !onMain.has(tool)
       ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
@@ -103,7 +127,14 @@ export async function checkToolScenarios(
         ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
         : `main's ${examples.length} example(s): the candidate passes ${candidatePasses}, fewer than current's ${currentPasses} (${candidateProblem})`;
     const said = `${reason.length > 400 ? `${reason.slice(0, 399)}…` : reason}${hint}`;
-    checks.push({ stage: "scenarios", name: toolScenarioName(tool), ok, reason: said, figures: { examples: examples.length, candidatePasses, currentPasses }, durationMs: performance.now() - started });
+    checks.push({
+      stage: "scenarios",
+      name: toolScenarioName(tool),
+      ok,
+      reason: said,
+      figures: { examples: examples.length, candidatePasses, currentPasses },
+      durationMs: performance.now() - started,
+    });
     if (!ok) break;
   }
   return { checks, passes, skipped };

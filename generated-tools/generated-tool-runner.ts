@@ -46,9 +46,9 @@ async function main(): Promise<void> {
     const output = await Promise.race([Promise.resolve(tool(input.data)), timeout]);
     const text = stringify(output);
     if (text === undefined) return finish({ ok: false, error: "the tool returned nothing JSON can carry (undefined or a function)" });
-    finish({ ok: true, output: parse(text) });
+    await finish({ ok: true, output: parse(text) });
   } catch (error) {
-    finish({ ok: false, error: `the tool threw: ${error instanceof Error ? error.message : String(error)}` });
+    await finish({ ok: false, error: `the tool threw: ${error instanceof Error ? error.message : String(error)}` });
   } finally {
     clearTimeout(timer);
   }

@@ -78,7 +78,10 @@ describe("promoted generated tools", () => {
     mkdirSync(workspaceDir);
     const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
     const promoted = promotedToolsIn(repo.dir);
-    const personas = offerToAgents(config.personas, promoted.map((tool) => tool.name));
+    const personas = offerToAgents(
+      config.personas,
+      promoted.map((tool) => tool.name),
+    );
     expect(personas.find((persona) => persona.kind === "agent")?.tools.word_count).toBe("ask");
     expect(personas.find((persona) => persona.kind === "python")?.tools.word_count).toBeUndefined();
     const asked: ToolCall[] = [];

@@ -51,13 +51,36 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
   });
 
   // Issue 18 §5: tools written to disk directly, past the static policy, as an escape from it would be.
-  const anyOutput = (directory: string) => runGeneratedTool({ toolDir: directory, inputSchema, outputSchema: { type: "object" }, input: { text: "x" }, scratchDir: join(root, "scratch") });
+  const anyOutput = (directory: string) =>
+    runGeneratedTool({ toolDir: directory, inputSchema, outputSchema: { type: "object" }, input: { text: "x" }, scratchDir: join(root, "scratch") });
 
   test("a tool past the policy finds every global it could reach the host with undefined, and compiles no string", async () => {
     const names = [
-      "Bun", "process", "require", "module", "exports", "__dirname", "__filename", "fetch", "WebSocket", "XMLHttpRequest", "EventSource",
-      "Worker", "SharedWorker", "ShadowRealm", "Function", "globalThis", "global", "self", "window", "navigator", "Reflect",
-      "addEventListener", "postMessage", "prompt", "eval",
+      "Bun",
+      "process",
+      "require",
+      "module",
+      "exports",
+      "__dirname",
+      "__filename",
+      "fetch",
+      "WebSocket",
+      "XMLHttpRequest",
+      "EventSource",
+      "Worker",
+      "SharedWorker",
+      "ShadowRealm",
+      "Function",
+      "globalThis",
+      "global",
+      "self",
+      "window",
+      "navigator",
+      "Reflect",
+      "addEventListener",
+      "postMessage",
+      "prompt",
+      "eval",
     ];
     const code = [
       'import { z } from "zod";',
@@ -78,14 +101,18 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
     expect(result.ok).toBe(true);
     const expected = {
       ...Object.fromEntries(names.map((name) => [name, "undefined"])),
-      ...Object.fromEntries(["functionConstructor", "asyncConstructor", "generatorConstructor", "asyncGeneratorConstructor", "zodDoc"].map((name) => [name, "refused"])),
+      ...Object.fromEntries(
+        ["functionConstructor", "asyncConstructor", "generatorConstructor", "asyncGeneratorConstructor", "zodDoc"].map((name) => [name, "refused"]),
+      ),
       zodStillParses: "1",
     };
     expect(result.ok ? result.output : result).toEqual(expected);
   });
 
   test("a tool past the policy cannot import anything but zod, nor use import.meta", async () => {
-    const imports = await anyOutput(toolDir("imports-fs", `import { readFileSync } from "node:fs";\nexport default () => ({ text: readFileSync("/etc/passwd", "utf8") });\n`));
+    const imports = await anyOutput(
+      toolDir("imports-fs", `import { readFileSync } from "node:fs";\nexport default () => ({ text: readFileSync("/etc/passwd", "utf8") });\n`),
+    );
     expect(imports).toMatchObject({ ok: false, reason: "tool", error: expect.stringContaining('tool.ts may import only zod, not "node:fs"') });
     const dynamic = await anyOutput(toolDir("imports-dynamic", `export default async () => ({ fs: typeof (await import("node:" + "fs")) });\n`));
     expect(dynamic).toMatchObject({ ok: false, error: expect.stringContaining("tool.ts may import only zod, not import()") });

@@ -14,10 +14,7 @@ export type GeneratedToolRun =
   | { ok: true; output: unknown; durationMs: number }
   | { ok: false; reason: "input" | "tool" | "timeout" | "output" | "sandbox"; error: string; durationMs: number };
 
-const RunnerResult = z.union([
-  z.strictObject({ ok: z.literal(true), output: z.unknown() }),
-  z.strictObject({ ok: z.literal(false), error: z.string() }),
-]);
+const RunnerResult = z.union([z.strictObject({ ok: z.literal(true), output: z.unknown() }), z.strictObject({ ok: z.literal(false), error: z.string() })]);
 
 /**
  * Runs a generated tool once, in a fresh sandbox, through the fixed runner: its folder read-only, scratch

@@ -122,6 +122,10 @@ export async function readToolAt(git: RepoGit, ref: string, name: string, signal
 export async function toolsAtRef(git: RepoGit, ref: string, signal?: AbortSignal): Promise<Map<string, ToolAtRef>> {
   const listing = await git.run(["ls-tree", "--name-only", "--end-of-options", `${ref}:${GENERATED_TOOLS_DIR}`], { signal }).catch(() => "");
   const tools = new Map<string, ToolAtRef>();
-  for (const name of listing.split("\n").filter((entry) => TOOL_NAME_PATTERN.test(entry)).sort()) tools.set(name, await readToolAt(git, ref, name, signal));
+  for (const name of listing
+    .split("\n")
+    .filter((entry) => TOOL_NAME_PATTERN.test(entry))
+    .sort())
+    tools.set(name, await readToolAt(git, ref, name, signal));
   return tools;
 }

@@ -30,9 +30,7 @@ export type ToolCapabilities = z.infer<typeof ToolCapabilities>;
 
 /** The `submit_spec` arguments: what the tool is called, takes, returns and may touch. */
 export const ToolSpec = z.strictObject({
-  name: z
-    .string()
-    .regex(TOOL_NAME_PATTERN, "must be snake_case: a lowercase letter, then 1–47 lowercase letters, digits or _"),
+  name: z.string().regex(TOOL_NAME_PATTERN, "must be snake_case: a lowercase letter, then 1–47 lowercase letters, digits or _"),
   description: z.string().min(10).max(1_000),
   input_schema: JsonSchemaObject.refine((schema) => schema.type === "object", {
     message: 'must be a JSON Schema with "type": "object" (tools take named arguments)',
@@ -110,7 +108,10 @@ export const ToolMetadata = z.strictObject({
     repairRounds: z.number().int().min(0),
     startedAt: Timestamp,
     finishedAt: Timestamp,
-    orgCommit: z.string().regex(/^[0-9a-f]{40}$/).nullable(),
+    orgCommit: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/)
+      .nullable(),
   }),
 });
 export type ToolMetadata = z.infer<typeof ToolMetadata>;

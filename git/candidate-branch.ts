@@ -20,7 +20,10 @@ export class CandidateRefusedError extends Error {
 
 /** `cand/<UTC timestamp>` for a moment, to the second: `cand/20261123T101500Z`. */
 export function candidateBranchName(date: Date): string {
-  const stamp = date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const stamp = date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
   return `cand/${stamp}`;
 }
 
@@ -54,11 +57,7 @@ export type LandedCandidate = { branch: string; commit: string; base: string };
  * second is tried). The running checkout's files, index, HEAD and other refs are never touched; on any
  * failure no branch is made and the worktree is removed.
  */
-export async function landCandidate(
-  git: RepoGit,
-  change: CandidateChange,
-  options: { now?: () => Date; signal?: AbortSignal } = {},
-): Promise<LandedCandidate> {
+export async function landCandidate(git: RepoGit, change: CandidateChange, options: { now?: () => Date; signal?: AbortSignal } = {}): Promise<LandedCandidate> {
   const paths = Object.keys(change.files);
   if (paths.length === 0) throw new CandidateRefusedError("nothing to commit");
   for (const path of paths) {

@@ -10,7 +10,11 @@ export type RebasedCandidate = { branch: string; commit: string; from: string; t
  * candidate adds or changes (from its merge base) taken from the candidate. Refuses a candidate that changes
  * nothing there. The caller checks first that the candidate touches nothing else (the protected core).
  */
-export async function candidateOnMain(git: RepoGit, commit: string, signal?: AbortSignal): Promise<{ tree: string; tools: string[]; main: string; base: string }> {
+export async function candidateOnMain(
+  git: RepoGit,
+  commit: string,
+  signal?: AbortSignal,
+): Promise<{ tree: string; tools: string[]; main: string; base: string }> {
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch`);
   const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();

@@ -86,11 +86,22 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     const landed = await landCandidate(git, {
       files: { "tools/generated/echo_len/tool.ts": "export default () => ({});\n" },
       subject: "feat(tools): generated tool echo_len",
-      trailers: { "Org-Tool": "echo_len", "Org-Spec-Model": "small at http://127.0.0.1:1", "Org-Implementation-Model": "qwen2.5-coder:7b at http://127.0.0.1:11434" },
+      trailers: {
+        "Org-Tool": "echo_len",
+        "Org-Spec-Model": "small at http://127.0.0.1:1",
+        "Org-Implementation-Model": "qwen2.5-coder:7b at http://127.0.0.1:11434",
+      },
     });
     const rows = await list(repo.dir);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ branch: landed.branch, tools: ["echo_len"], state: "untested", commit: landed.commit, model: "qwen2.5-coder:7b", reportPath: null });
+    expect(rows[0]).toMatchObject({
+      branch: landed.branch,
+      tools: ["echo_len"],
+      state: "untested",
+      commit: landed.commit,
+      model: "qwen2.5-coder:7b",
+      reportPath: null,
+    });
   }, 30_000);
 
   test("rebase makes a new cand/ from today's main with the same tool files; a rolled-back tool is promoted again that way", async () => {
@@ -106,7 +117,9 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     const made = /made (cand\/\d{8}T\d{6}Z)/.exec(stale.out)?.[1] as string;
     expect(made).toBeDefined();
     expect(gitSync(repo.dir, ["rev-parse", `${made}^`]).trim()).toBe(main);
-    expect(gitSync(repo.dir, ["rev-parse", `${made}:tools/generated/lower`]).trim()).toBe(gitSync(repo.dir, ["rev-parse", `${LOWER}:tools/generated/lower`]).trim());
+    expect(gitSync(repo.dir, ["rev-parse", `${made}:tools/generated/lower`]).trim()).toBe(
+      gitSync(repo.dir, ["rev-parse", `${LOWER}:tools/generated/lower`]).trim(),
+    );
     expect(gitSync(repo.dir, ["diff", "--name-only", main, made]).trim()).toBe("tools/generated/lower/tool.ts");
     let rows = await list(repo.dir);
     expect(rows.find((row) => row.branch === made)?.state).toBe("untested");

@@ -36,7 +36,9 @@ export type CandidateRow = {
 type Ref = { branch: string; commit: string; date: string };
 
 async function candidateRefs(git: RepoGit, signal?: AbortSignal): Promise<Ref[]> {
-  const out = await git.run(["for-each-ref", "--sort=refname", "--format=%(objectname) %(refname:strip=2) %(committerdate:iso-strict)", "refs/heads/cand/"], { signal });
+  const out = await git.run(["for-each-ref", "--sort=refname", "--format=%(objectname) %(refname:strip=2) %(committerdate:iso-strict)", "refs/heads/cand/"], {
+    signal,
+  });
   return out
     .split("\n")
     .filter(Boolean)
@@ -71,11 +73,16 @@ export async function toolsChanged(git: RepoGit, from: string, to: string, signa
   return [...new Set(names)].sort();
 }
 
-
 function modelOf(message: string): string | null {
   const line = /^Org-Implementation-Model: (.*)$/m.exec(message) ?? /^Org-Spec-Model: (.*)$/m.exec(message);
   if (!line) return null;
-  return (line[1] as string).split(";")[0]?.replace(/ at \S+$/, "").trim().slice(0, 200) || null;
+  return (
+    (line[1] as string)
+      .split(";")[0]
+      ?.replace(/ at \S+$/, "")
+      .trim()
+      .slice(0, 200) || null
+  );
 }
 
 /**
@@ -100,7 +107,9 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
       if (promotion) state = undone.has(promotion) ? "rolled-back" : "promoted";
       else {
         // Merged some other way: promoted while main still holds exactly its tool folders.
-        const same = await Promise.all(tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, ref.commit, tool, signal))));
+        const same = await Promise.all(
+          tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, ref.commit, tool, signal))),
+        );
         state = same.every(Boolean) ? "promoted" : "rolled-back";
       }
     } else if (!latest) state = base === main ? "untested" : "stale";
@@ -123,7 +132,9 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
   for (const [index, row] of rows.entries()) {
     if (!LIVE_CANDIDATE_STATES.includes(row.state) && row.state !== "fail") continue;
     if (row.tools.length === 0) continue;
-    const onMain = await Promise.all(row.tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, row.commit, tool, signal))));
+    const onMain = await Promise.all(
+      row.tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, row.commit, tool, signal))),
+    );
     if (onMain.every(Boolean)) {
       row.supersededBy = "main";
       continue;

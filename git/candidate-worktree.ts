@@ -28,12 +28,11 @@ export async function newestCandidateBranch(git: RepoGit, signal?: AbortSignal):
 export async function prepareCandidateWorktree(git: RepoGit, branch: string, signal?: AbortSignal, at?: string): Promise<CandidateWorktree> {
   checkCandidateBranch(branch);
   const commit = at ?? (await git.resolveCommit(`refs/heads/${branch}`));
-  if (!commit || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
+  if (!commit || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit))
+    throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
   ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
   const directory = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
-  const registered = (await git.run(["worktree", "list", "--porcelain"], { signal }))
-    .split("\n")
-    .some((line) => line === `worktree ${directory}`);
+  const registered = (await git.run(["worktree", "list", "--porcelain"], { signal })).split("\n").some((line) => line === `worktree ${directory}`);
   if (registered && existsSync(directory)) {
     const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
     if (head !== commit) await git.run(["checkout", "--quiet", "--force", "--detach", commit, "--"], { directory, signal });
@@ -50,5 +49,6 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
 
 async function checkHead(git: RepoGit, directory: string, commit: string, signal?: AbortSignal): Promise<void> {
   const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
-  if (head !== commit) throw new CandidateRefusedError(`the worktree ${directory} is at ${head.slice(0, 12)}, not the checked commit ${commit.slice(0, 12)}; nothing was started`);
+  if (head !== commit)
+    throw new CandidateRefusedError(`the worktree ${directory} is at ${head.slice(0, 12)}, not the checked commit ${commit.slice(0, 12)}; nothing was started`);
 }

@@ -1,5 +1,4 @@
-
-import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
@@ -42,7 +41,8 @@ export function readBaseline(repoDir: string): FitnessBaseline | undefined {
   }
   const { mac, ...content } = baseline;
   const key = gateKey(repoDir, false);
-  if (!key || !mac || !verifyContent(key, content, mac)) throw new GateKeyError(`${path} was not written by this checkout's gate; remove it (the next promotion writes a new one)`);
+  if (!key || !mac || !verifyContent(key, content, mac))
+    throw new GateKeyError(`${path} was not written by this checkout's gate; remove it (the next promotion writes a new one)`);
   return baseline;
 }
 

@@ -1,5 +1,4 @@
-
-import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
@@ -141,7 +140,12 @@ export function storedReports(repoDir: string, commit?: string): StoredReport[] 
   const root = join(repoDir, FITNESS_DIR);
   if (!existsSync(root) || !lstatSync(root).isDirectory()) return [];
   const key = gateKey(repoDir, false);
-  const commits = commit !== undefined ? [commit] : readdirSync(root).map((name) => name.replace(/\.json$/, "")).filter((name) => Sha.safeParse(name).success);
+  const commits =
+    commit !== undefined
+      ? [commit]
+      : readdirSync(root)
+          .map((name) => name.replace(/\.json$/, ""))
+          .filter((name) => Sha.safeParse(name).success);
   const found: StoredReport[] = [];
   for (const id of new Set(commits)) {
     const dir = fitnessReportDir(repoDir, id);
@@ -166,13 +170,18 @@ export function readPassingReport(repoDir: string, commit: string): FitnessRepor
   const latest = stored.find((entry) => entry.trusted && entry.report?.commit === commit);
   if (!latest?.report) {
     const untrusted = stored[0];
-    if (untrusted) throw new NoPassingReportError(`${untrusted.path} ${untrusted.problem ?? "is not usable"}; it promotes nothing: run ops/fitness.sh on ${commit.slice(0, 12)}`);
+    if (untrusted)
+      throw new NoPassingReportError(
+        `${untrusted.path} ${untrusted.problem ?? "is not usable"}; it promotes nothing: run ops/fitness.sh on ${commit.slice(0, 12)}`,
+      );
     throw new NoPassingReportError(`no fitness report for ${commit.slice(0, 12)} (${fitnessReportDir(repoDir, commit)}/): run ops/fitness.sh on it first`);
   }
   const report = latest.report;
   if (report.verdict !== "pass") {
     const failed = report.checks.find((check) => !check.ok);
-    throw new NoPassingReportError(`the fitness verdict for ${commit.slice(0, 12)} is ${report.verdict}${failed ? ` (${failed.name}: ${failed.reason})` : ""}; it cannot be promoted`);
+    throw new NoPassingReportError(
+      `the fitness verdict for ${commit.slice(0, 12)} is ${report.verdict}${failed ? ` (${failed.name}: ${failed.reason})` : ""}; it cannot be promoted`,
+    );
   }
   return report;
 }

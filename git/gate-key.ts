@@ -34,9 +34,12 @@ function readKey(path: string): Buffer | undefined {
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size !== 64) throw new GateKeyError(`${path} is not the gate's key (a 64-character regular file); remove it and run 'org fitness' again`);
-    if ((stat.mode & 0o077) !== 0) throw new GateKeyError(`${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); remove it and run 'org fitness' again`);
-    if (typeof process.getuid === "function" && stat.uid !== process.getuid()) throw new GateKeyError(`${path} belongs to uid ${stat.uid}, not to you; remove it`);
+    if (!stat.isFile() || stat.size !== 64)
+      throw new GateKeyError(`${path} is not the gate's key (a 64-character regular file); remove it and run 'org fitness' again`);
+    if ((stat.mode & 0o077) !== 0)
+      throw new GateKeyError(`${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); remove it and run 'org fitness' again`);
+    if (typeof process.getuid === "function" && stat.uid !== process.getuid())
+      throw new GateKeyError(`${path} belongs to uid ${stat.uid}, not to you; remove it`);
     const buffer = Buffer.alloc(64);
     readSync(fd, buffer, 0, 64, 0);
     const hex = buffer.toString("utf8");

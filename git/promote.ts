@@ -63,7 +63,9 @@ async function planPromotion(
   // The verdict (and whatever the caller checks on the head itself) is for exactly `head`; the ref transaction verifies the branch still names it.
   const verdict = await request.verdict(head);
   if (verdict.commit !== head) {
-    throw new PromotionRefusedError(`the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run ops/fitness.sh on this commit`);
+    throw new PromotionRefusedError(
+      `the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run ops/fitness.sh on this commit`,
+    );
   }
   const main = await checkCheckoutReady(git, signal);
   if (verdict.mainCommit !== main) {
@@ -77,7 +79,9 @@ async function planPromotion(
     throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${lines.slice(1, 4).join("; ")})`);
   }
   if (verdict.judgedTree && verdict.judgedTree !== lines[0]) {
-    throw new PromotionRefusedError(`merging ${branch} into main gives other files than the gate judged (tree ${lines[0]?.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`);
+    throw new PromotionRefusedError(
+      `merging ${branch} into main gives other files than the gate judged (tree ${lines[0]?.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`,
+    );
   }
   const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
   const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", lines[0] as string], { signal })).trim();

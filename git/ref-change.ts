@@ -29,14 +29,15 @@ export class PromotionRefusedError extends Error {
 }
 
 /** How a journaled change ended: main moved and checked out, and current's health at the new commit. */
-export type RefChangeOutcome =
-  | { kind: "applied"; health: { ok: boolean; detail: string } | undefined }
-  | { kind: "abandoned"; reason: string };
+export type RefChangeOutcome = { kind: "applied"; health: { ok: boolean; detail: string } | undefined } | { kind: "abandoned"; reason: string };
 
 /** `<kind>/<UTC second>`, the first second from now whose tag does not exist yet. */
 export async function freeTagName(git: RepoGit, kind: "promote" | "rollback", now: Date): Promise<string> {
   for (let offset = 0; offset < 600; offset += 1) {
-    const stamp = new Date(now.getTime() + offset * 1000).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+    const stamp = new Date(now.getTime() + offset * 1000)
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d{3}Z$/, "Z");
     const tag = `${kind}/${stamp}`;
     if ((await git.resolveCommit(`refs/tags/${tag}`)) === undefined) return tag;
   }

@@ -38,13 +38,7 @@ export class RepoGit {
         baseDir: directory,
         maxConcurrentProcesses: 1,
         trimmed: false,
-        config: [
-          "core.hooksPath=/dev/null",
-          "commit.gpgSign=false",
-          "tag.gpgSign=false",
-          "user.name=org toolsmith",
-          "user.email=toolsmith@org.invalid",
-        ],
+        config: ["core.hooksPath=/dev/null", "commit.gpgSign=false", "tag.gpgSign=false", "user.name=org toolsmith", "user.email=toolsmith@org.invalid"],
         // Pointing hooks at /dev/null turns them off; simple-git asks to be told that this -c is meant.
         unsafe: { allowUnsafeHooksPath: true },
         input: () => this.#stdin,

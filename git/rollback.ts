@@ -64,7 +64,9 @@ async function revertCommit(context: RefChangeContext, main: string, promotion: 
  */
 async function revertedTree(context: RefChangeContext, main: string, promotion: { tag: string; commit: string }, firstParent: string): Promise<string> {
   const { git, signal } = context;
-  const changed = (await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", firstParent, promotion.commit], { signal })).split("\0").filter(Boolean);
+  const changed = (await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", firstParent, promotion.commit], { signal }))
+    .split("\0")
+    .filter(Boolean);
   const tools = await toolsChanged(git, firstParent, promotion.commit, signal);
   const outside = changed.filter((path) => !tools.some((tool) => path.startsWith(`${GENERATED_TOOLS_DIR}/${tool}/`)));
   if (outside.length > 0) {
@@ -87,13 +89,19 @@ async function revertedTree(context: RefChangeContext, main: string, promotion: 
     folders.set(tool, await toolFolderTree(git, firstParent, tool, signal));
   }
   if (touchedSince.length > 0) {
-    throw new PromotionRefusedError(`${promotion.tag} cannot be rolled back alone: later commits on main changed ${touchedSince.join(", ")} too; roll those back first`);
+    throw new PromotionRefusedError(
+      `${promotion.tag} cannot be rolled back alone: later commits on main changed ${touchedSince.join(", ")} too; roll those back first`,
+    );
   }
   return treeWithToolFolders(git, main, folders, signal);
 }
 
 /** The newest promotion still in place that added or changed `tool`, or undefined. */
-async function promotionOfTool(context: RefChangeContext, tool: string, inPlace: { tag: string; commit: string }[]): Promise<{ tag: string; commit: string } | undefined> {
+async function promotionOfTool(
+  context: RefChangeContext,
+  tool: string,
+  inPlace: { tag: string; commit: string }[],
+): Promise<{ tag: string; commit: string } | undefined> {
   for (const promotion of inPlace) {
     const parent = await context.git.resolveCommit(`${promotion.commit}^1`);
     if (parent && (await toolsChanged(context.git, parent, promotion.commit, context.signal)).includes(tool)) return promotion;
@@ -179,7 +187,10 @@ export async function finishInterrupted(context: RefChangeContext): Promise<Reco
  * in place, or the one `promotionTag` names, or the newest one in place that brought `tool` (even with later
  * promotions on top, as long as they did not change its folders).
  */
-export async function rollback(context: RefChangeContext, options: { restart: boolean; promotionTag?: string; tool?: string }): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
+export async function rollback(
+  context: RefChangeContext,
+  options: { restart: boolean; promotionTag?: string; tool?: string },
+): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
   context.journal.lock();
   try {
     const recovered = await finishInterrupted(context);

@@ -29,7 +29,14 @@ afterAll(async () => {
 });
 
 async function runScript(name: string, ...args: string[]) {
-  const env = { ...tmux.env, ORG_TMUX_SESSION: session, ORG_CURRENT_PORT: String(currentPort), ORG_CANDIDATE_PORT: String(candidatePort), OLLAMA_BASE: "http://127.0.0.1:9", NO_COLOR: "1" };
+  const env = {
+    ...tmux.env,
+    ORG_TMUX_SESSION: session,
+    ORG_CURRENT_PORT: String(currentPort),
+    ORG_CANDIDATE_PORT: String(candidatePort),
+    OLLAMA_BASE: "http://127.0.0.1:9",
+    NO_COLOR: "1",
+  };
   return await runOpsScript(clone.dir, name, args, { cwd: clone.dir, env });
 }
 
@@ -60,7 +67,9 @@ function candidateBranch(name: string, change: () => void): string {
 describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away clone with a real tmux", () => {
   test("current starts in its window, answers /health with HEAD's commit, and a second run changes nothing", async () => {
     const started = await runScript("start-current.sh");
-    expect(started.all).toContain(`current: started; healthy at http://127.0.0.1:${currentPort} (commit ${clone.head.slice(0, 12)} on main) in tmux window ${session}:current.`);
+    expect(started.all).toContain(
+      `current: started; healthy at http://127.0.0.1:${currentPort} (commit ${clone.head.slice(0, 12)} on main) in tmux window ${session}:current.`,
+    );
     expect(started.code).toBe(0);
     expect(await health(currentPort)).toMatchObject({ commit: clone.head, branch: "main" });
     const pid = await panePid("current");

@@ -98,7 +98,10 @@ export async function startInstance(options: {
     // Only a port nobody else holds: another server there would answer our health checks in our place.
     const probe = await probeHealth(settings.port, 1_000);
     if (probe.kind !== "none") {
-      const who = probe.kind === "org" ? `an org server (commit ${probe.health.commit?.slice(0, 12) ?? "none"}) not started in tmux window ${windowName}` : `another program (${probe.detail})`;
+      const who =
+        probe.kind === "org"
+          ? `an org server (commit ${probe.health.commit?.slice(0, 12) ?? "none"}) not started in tmux window ${windowName}`
+          : `another program (${probe.detail})`;
       throw new InstanceStartError(`port ${settings.port} is taken by ${who}. Stop it, or choose another port with ORG_${role.toUpperCase()}_PORT.`);
     }
   }
@@ -106,10 +109,13 @@ export async function startInstance(options: {
   const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
   const config = options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
   const unsafe = options.unsafeNoSandbox ? ["--unsafe-no-sandbox"] : [];
-  await window.start(orgCommand(["serve", "--port", String(settings.port), "--workspace", target.directory, ...config, ...unsafe], { bun, checkoutDir: target.directory }), {
-    cwd: target.directory,
-    env: options.env,
-  });
+  await window.start(
+    orgCommand(["serve", "--port", String(settings.port), "--workspace", target.directory, ...config, ...unsafe], { bun, checkoutDir: target.directory }),
+    {
+      cwd: target.directory,
+      env: options.env,
+    },
+  );
   await waitForHealth(window, windowName, settings, target.commit, options.signal);
   return report(action, reason);
 }
@@ -153,7 +159,13 @@ export async function defaultCandidateBranch(git: RepoGit, signal?: AbortSignal)
   return live ?? (await newestCandidateBranch(git, signal));
 }
 
-async function candidateTarget(git: RepoGit, checkoutDir: string, asked: string | undefined, say: (line: string) => void, signal?: AbortSignal): Promise<Target> {
+async function candidateTarget(
+  git: RepoGit,
+  checkoutDir: string,
+  asked: string | undefined,
+  say: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<Target> {
   const branch = asked ?? (await defaultCandidateBranch(git, signal));
   if (!branch) throw new InstanceStartError("there is no cand/* branch to run; make one with 'org tool new', or name a branch.");
   const checked = await checkCandidateStartable(git, branch, signal);
@@ -167,7 +179,9 @@ async function candidateTarget(git: RepoGit, checkoutDir: string, asked: string 
   }
   say(`candidate: ${branch} at ${worktree.commit.slice(0, 12)} in ${worktree.directory} (${worktree.reused ? "reused" : "new"} worktree)`);
   const dependencies = await installDependencies(checkoutDir, worktree.directory, signal);
-  say(`candidate: dependencies ${dependencies === "linked" ? "hard-linked from the current checkout (same package-lock.json)" : dependencies === "kept" ? "already installed" : "installed with npm ci --offline"}`);
+  say(
+    `candidate: dependencies ${dependencies === "linked" ? "hard-linked from the current checkout (same package-lock.json)" : dependencies === "kept" ? "already installed" : "installed with npm ci --offline"}`,
+  );
   return { directory: worktree.directory, commit: worktree.commit, branchLabel: branch, dependencies };
 }
 
@@ -178,7 +192,12 @@ async function hotReload(port: number, apiToken: string | undefined): Promise<{ 
       headers: apiToken ? { authorization: `Bearer ${apiToken}` } : {},
       signal: AbortSignal.timeout(10_000),
     });
-    const body = (await response.json().catch(() => ({}))) as { reloaded?: boolean; commit?: string | null; restartNeeded?: string; error?: { message?: string } };
+    const body = (await response.json().catch(() => ({}))) as {
+      reloaded?: boolean;
+      commit?: string | null;
+      restartNeeded?: string;
+      error?: { message?: string };
+    };
     if (response.ok && body.reloaded) return { ok: true, commit: body.commit ?? null, reason: "" };
     return { ok: false, reason: body.restartNeeded ?? body.error?.message ?? `the reload answered HTTP ${response.status}` };
   } catch (error) {
@@ -211,14 +230,20 @@ async function waitForHealth(window: TmuxWindow, windowName: string, settings: I
     if (last.kind === "org" && last.health.commit === commit) return;
     await Bun.sleep(200);
   }
-  const seen = last.kind === "org" ? `/health answered commit ${last.health.commit?.slice(0, 12) ?? "none"}, not ${commit.slice(0, 12)}` : `/health: ${last.detail}`;
+  const seen =
+    last.kind === "org" ? `/health answered commit ${last.health.commit?.slice(0, 12) ?? "none"}, not ${commit.slice(0, 12)}` : `/health: ${last.detail}`;
   throw new InstanceStartError(
     `no healthy answer at commit ${commit.slice(0, 12)} on port ${settings.port} within ${Math.round(settings.startTimeoutMs / 1000)} s (${seen}); it is still running in tmux window ${windowName}. Its last lines:\n${indent(await window.lastLines())}\nRaise ORG_START_TIMEOUT_S if the machine is slow.`,
   );
 }
 
 function indent(text: string): string {
-  return text.trim() === "" ? "  (the window shows nothing)" : text.split("\n").map((line) => `  │ ${line}`).join("\n");
+  return text.trim() === ""
+    ? "  (the window shows nothing)"
+    : text
+        .split("\n")
+        .map((line) => `  │ ${line}`)
+        .join("\n");
 }
 
 /** Stops the instances' windows (SIGTERM, then SIGKILL after a grace period). */

@@ -110,7 +110,7 @@ export function serverErrorMessage(body: string): string {
 export function httpError(
   status: number,
   body: string,
-  context: { baseUrl: string; model: string; /** Where the model name was set, e.g. "OLLAMA_MODEL". */ modelSource?: string },
+  context: { baseUrl: string; model: string /** Where the model name was set, e.g. "OLLAMA_MODEL". */; modelSource?: string },
 ): ChatError {
   const serverMessage = serverErrorMessage(body);
   if (status === 404 && /model/i.test(serverMessage)) {

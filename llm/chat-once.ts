@@ -138,9 +138,7 @@ class CompletionAssembly {
  * One streamed completion from `POST {baseUrl}/v1/chat/completions`: content, reasoning and tool calls
  * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM).
  */
-export async function chatOnce(
-  request: ChatRequest,
-): Promise<ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop }> {
+export async function chatOnce(request: ChatRequest): Promise<ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop }> {
   const response = await openStream(request);
   request.onEvent?.({ type: "response-start", status: response.status });
   const emit = request.onEvent ?? (() => {});
@@ -236,7 +234,11 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
 
 function unparsableEvent(data: string, atEndOfStream: boolean, partial: { partialContent: string; partialReasoning: string }): ChatError {
   if (atEndOfStream) {
-    return new ChatError("interrupted", "the model server closed the stream in the middle of an event; the partial reply is kept. Ask again to retry.", partial);
+    return new ChatError(
+      "interrupted",
+      "the model server closed the stream in the middle of an event; the partial reply is kept. Ask again to retry.",
+      partial,
+    );
   }
   const sample = data.length > 200 ? `${data.slice(0, 200)}…` : data;
   return new ChatError(

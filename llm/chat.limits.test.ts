@@ -134,7 +134,9 @@ describe("limits a hostile server cannot switch off", () => {
     // The third call would take the default 30 s: 590 + 30 > 600. A tool that runs no code costs nothing.
     expect(runs).toEqual(["slow", "slow", "free"]);
     expect(toolTime.spentSeconds).toBe(590);
-    const outputs = sent(server.requests[1]).filter((message) => message.role === "tool").map((message) => message.content);
+    const outputs = sent(server.requests[1])
+      .filter((message) => message.role === "tool")
+      .map((message) => message.content);
     expect(outputs[2]).toContain("tool time is spent (590 of 600 s");
     expect(outputs[2]).toContain("limits.toolSecondsPerTurn");
   });
@@ -163,7 +165,9 @@ describe("what a failing server says, made readable", () => {
     await new Promise<void>((resolve) => dropper.listen(0, "127.0.0.1", resolve));
     const port = (dropper.address() as { port: number }).port;
     try {
-      const error = await chatFailure(chatOnce({ baseUrl: `http://127.0.0.1:${port}`, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } }));
+      const error = await chatFailure(
+        chatOnce({ baseUrl: `http://127.0.0.1:${port}`, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } }),
+      );
       expect(error.kind).toBe("unreachable");
       expect(error.message).toContain("closed unexpectedly");
       expect(error.message).not.toContain("verbose");
@@ -174,7 +178,8 @@ describe("what a failing server says, made readable", () => {
 });
 
 describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
-  const huge = (reply: Record<string, unknown>) => startScriptedServer({ script: { rules: [{ when: { lastRole: "user" }, reply }], fallback: { text: "after" } }, port: 0 });
+  const huge = (reply: Record<string, unknown>) =>
+    startScriptedServer({ script: { rules: [{ when: { lastRole: "user" }, reply }], fallback: { text: "after" } }, port: 0 });
 
   test("a 1 MB stream is cut at maxReplyChars: the text is kept up to there, the loop says so, nothing more is asked", async () => {
     await using server = await huge({ text: "x".repeat(1_000_000), chunkSize: 65_536 });
@@ -191,7 +196,9 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     });
     expect(result.content.length).toBe(10_000);
     expect(result.stopReason).toBe("reply-chars");
-    expect(events.filter((event) => event.type === "text-delta").reduce((sum, event) => sum + (event.type === "text-delta" ? event.text.length : 0), 0)).toBe(10_000);
+    expect(events.filter((event) => event.type === "text-delta").reduce((sum, event) => sum + (event.type === "text-delta" ? event.text.length : 0), 0)).toBe(
+      10_000,
+    );
     expect(events.find((event) => event.type === "loop-stop")).toMatchObject({ reason: "reply-chars" });
     expect(server.requests).toHaveLength(1);
   });

@@ -177,7 +177,16 @@ describe("chatOnce errors against the scripted server", () => {
   test("the client's tool history is valid JSON, so Ollama's 'invalid tool call arguments' check passes", async () => {
     const server = await serve({
       rules: [
-        { when: { lastRole: "user" }, reply: { wire: "ollama-index-bug", toolCalls: [{ name: "sh", arguments: { cmd: "echo a" } }, { name: "sh", arguments: { cmd: "echo b" } }] } },
+        {
+          when: { lastRole: "user" },
+          reply: {
+            wire: "ollama-index-bug",
+            toolCalls: [
+              { name: "sh", arguments: { cmd: "echo a" } },
+              { name: "sh", arguments: { cmd: "echo b" } },
+            ],
+          },
+        },
         { when: { lastRole: "tool" }, reply: { text: "both ran" } },
       ],
     });

@@ -43,8 +43,7 @@ export async function openStream(request: ChatRequest): Promise<Response> {
     if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
     const response = await fetchOnce(url, { method: "POST", headers, body, signal: request.signal }, endpoint.url);
     if (response instanceof Response && response.ok) return response;
-    const error =
-      response instanceof Response ? httpError(response.status, await response.text().catch(() => ""), context) : response;
+    const error = response instanceof Response ? httpError(response.status, await response.text().catch(() => ""), context) : response;
     if (!error.retryable || attempt >= retries) throw error;
     const delayMs = retryDelay(attempt, baseDelayMs, response instanceof Response ? response : undefined);
     request.onEvent?.({ type: "retry", attempt: attempt + 1, delayMs, reason: error.message });

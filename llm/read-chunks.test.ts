@@ -15,8 +15,13 @@ describe("readChunk", () => {
   });
 
   test("a field of the wrong type reads as absent and the rest of the chunk still counts", () => {
-    const chunk = readChunk({ choices: [{ delta: { content: 5, reasoning: "why", tool_calls: [7, { index: "0", function: { name: "sh" } }] }, finish_reason: 1 }] });
-    expect(chunk?.choice).toEqual({ delta: { content: undefined, reasoning: "why", reasoning_content: undefined }, toolCalls: [undefined, { index: undefined, id: undefined, function: { name: "sh" } }] });
+    const chunk = readChunk({
+      choices: [{ delta: { content: 5, reasoning: "why", tool_calls: [7, { index: "0", function: { name: "sh" } }] }, finish_reason: 1 }],
+    });
+    expect(chunk?.choice).toEqual({
+      delta: { content: undefined, reasoning: "why", reasoning_content: undefined },
+      toolCalls: [undefined, { index: undefined, id: undefined, function: { name: "sh" } }],
+    });
   });
 
   test("a delta that is not an object says nothing; a null one falls through to message", () => {

@@ -60,7 +60,12 @@ const LenientChunk = z.object({
   choices: z.array(z.unknown()).nullish().catch(undefined),
 });
 
-type ChunkDelta<Call> = { content?: string | null | undefined; reasoning?: string | null | undefined; reasoning_content?: string | null | undefined; tool_calls?: Call[] | undefined };
+type ChunkDelta<Call> = {
+  content?: string | null | undefined;
+  reasoning?: string | null | undefined;
+  reasoning_content?: string | null | undefined;
+  tool_calls?: Call[] | undefined;
+};
 
 /** One `chat.completion.chunk` as far as org reads it: a server error, usage, and the first choice's parts. */
 export type ReadChunk = {

@@ -48,7 +48,12 @@ function inputProblem(schema: Record<string, unknown>, input: unknown): string |
 }
 
 /** The entry of a generated tool whose code was checked against `metadata`; `code()` re-reads and re-checks it at each call. */
-function generatedEntry(metadata: ToolMetadata, origin: string, runDir: string, code: () => Promise<{ ok: true; code: string } | { ok: false; error: string }>): McpToolEntry {
+function generatedEntry(
+  metadata: ToolMetadata,
+  origin: string,
+  runDir: string,
+  code: () => Promise<{ ok: true; code: string } | { ok: false; error: string }>,
+): McpToolEntry {
   const { spec } = metadata;
   const objectOutput = spec.output_schema.type === "object";
   return {
@@ -94,7 +99,13 @@ const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
  * Every generated tool at a commit, read through git (nothing checked out): metadata validated, tool.ts and
  * tool.test.ts hashed against it. Runs copy the checked code; the commit is fixed, so it cannot change after.
  */
-export async function entriesAtCommit(git: RepoGit, commit: string, label: string, onSkip: (name: string, problem: string) => void = () => {}, signal?: AbortSignal): Promise<McpToolEntry[]> {
+export async function entriesAtCommit(
+  git: RepoGit,
+  commit: string,
+  label: string,
+  onSkip: (name: string, problem: string) => void = () => {},
+  signal?: AbortSignal,
+): Promise<McpToolEntry[]> {
   if (!OBJECT_ID.test(commit)) throw new Error(`not a commit id: ${commit}`);
   const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
   const blobs = new Map<string, { blob: string; size: number }>();
@@ -136,7 +147,11 @@ export async function entriesAtCommit(git: RepoGit, commit: string, label: strin
  * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`
  * (the checkout whose promoted tools are offered).
  */
-export function workflowEntries(workspaceDir: string, toolRoots: readonly string[], onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+export function workflowEntries(
+  workspaceDir: string,
+  toolRoots: readonly string[],
+  onSkip: (name: string, problem: string) => void = () => {},
+): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
   const folder = join(workspaceDir, "workflows");
   let files: string[];

@@ -33,7 +33,9 @@ export function createMcpToolServer(options: McpToolServerOptions): { server: Se
   server.onerror = (error) => options.logError(`mcp: ${error.stack ?? error.message}`);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
-    await options.tools.refresh().catch((error: unknown) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+    await options.tools
+      .refresh()
+      .catch((error: unknown) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
     return {
       tools: options.tools.entries().map((entry) => ({
         name: entry.name,

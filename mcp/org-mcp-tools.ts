@@ -30,9 +30,12 @@ export function orgMcpTools(options: OrgMcpToolsOptions): McpToolSet {
       if (commit) fromRef.push(...(await entriesAtCommit(git, commit, options.ref, onSkip)));
       else onSkip(options.ref, "no such branch (any more); its tools are not offered");
     }
-    return uniqueEntries([...fromRef, ...promotedEntries(options.repoDir, onSkip), ...workflowEntries(options.workspaceDir, [options.repoDir], onSkip)], (name, problem) => {
-      // A ref's tool hiding the promoted one of the same name is the point of --ref.
-      if (!(fromRef.some((entry) => entry.name === name) && problem.startsWith("a generated"))) onSkip(name, problem);
-    });
+    return uniqueEntries(
+      [...fromRef, ...promotedEntries(options.repoDir, onSkip), ...workflowEntries(options.workspaceDir, [options.repoDir], onSkip)],
+      (name, problem) => {
+        // A ref's tool hiding the promoted one of the same name is the point of --ref.
+        if (!(fromRef.some((entry) => entry.name === name) && problem.startsWith("a generated"))) onSkip(name, problem);
+      },
+    );
   });
 }

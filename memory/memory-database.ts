@@ -72,7 +72,12 @@ export function openMemoryDatabase(path: string): Database {
     database.exec("PRAGMA journal_mode = WAL");
     const check = database.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
     if (check.length !== 1 || check[0]?.quick_check !== "ok") {
-      throw new Error(`database disk image is malformed: ${check.slice(0, 3).map((row) => row.quick_check).join("; ")}`);
+      throw new Error(
+        `database disk image is malformed: ${check
+          .slice(0, 3)
+          .map((row) => row.quick_check)
+          .join("; ")}`,
+      );
     }
     // The full-text index checks itself too: a damaged shadow table shows here, not mid-search.
     database.exec("INSERT INTO entries_fts(entries_fts) VALUES ('integrity-check')");

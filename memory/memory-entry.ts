@@ -34,7 +34,17 @@ export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[
     case "message": {
       const { message } = line;
       if (message.text.trim() === "") return [];
-      return [{ key: `${sessionId}:m:${message.id}`, kind: "message", sessionId, persona: message.from, time: message.time || line.time, text: message.text.slice(0, MESSAGE_CHARS), tags: [] }];
+      return [
+        {
+          key: `${sessionId}:m:${message.id}`,
+          kind: "message",
+          sessionId,
+          persona: message.from,
+          time: message.time || line.time,
+          text: message.text.slice(0, MESSAGE_CHARS),
+          tags: [],
+        },
+      ];
     }
     case "tool-call":
       if (NOT_REMEMBERED.has(line.call.name)) return [];

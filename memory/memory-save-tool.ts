@@ -14,7 +14,12 @@ export function memorySaveTool(store: MemoryStore): AnyTool {
       "Save a fact or a procedure worth remembering in later sessions of this workspace (memory_search finds it). Secrets are redacted before it is stored.",
     parameters: Parameters,
     async execute({ text, tags }, context) {
-      const saved = store.save({ text, tags: tags ?? [], persona: context.persona ?? "unknown", ...(context.sessionId ? { sessionId: context.sessionId } : {}) });
+      const saved = store.save({
+        text,
+        tags: tags ?? [],
+        persona: context.persona ?? "unknown",
+        ...(context.sessionId ? { sessionId: context.sessionId } : {}),
+      });
       return { ok: true, output: `saved as ${saved.id}`, data: { id: saved.id, tags: saved.tags } };
     },
   });

@@ -25,7 +25,9 @@ const INJECTION =
 async function session(workspaceDir: string, script: ScriptInput, messages: string[], store: MemoryStore) {
   const server = await startScriptedServer({ script, port: 0 });
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
-  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } }];
+  config.personas = [
+    { name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
+  ];
   const events: RoomEvent[] = [];
   const room = await openRoom({
     config,
@@ -57,7 +59,10 @@ describe("memory", () => {
     const script: ScriptInput = {
       rules: [
         { when: { lastRole: "tool" }, reply: { text: "Done: {{lastMessage}}" } },
-        { when: { lastMessage: "save" }, reply: { toolCalls: [{ name: "memory_save", arguments: { text: "The staging database listens on port 6543.", tags: ["staging", "db"] } }] } },
+        {
+          when: { lastMessage: "save" },
+          reply: { toolCalls: [{ name: "memory_save", arguments: { text: "The staging database listens on port 6543.", tags: ["staging", "db"] } }] },
+        },
         { when: { lastMessage: "echo" }, reply: { toolCalls: [{ name: "echo", arguments: { text: "violet harmonica" } }] } },
         { reply: { text: "The zebra quartz answer is forty-two." } },
       ],
@@ -157,7 +162,12 @@ describe("memory", () => {
     const workspaceDir = newWorkspace();
     const { store } = MemoryStore.open(workspaceDir);
     // A store whose index throws: the room must go on and say so once.
-    const broken = { index: () => { throw new Error("disk I/O error"); }, takeNotices: () => [] };
+    const broken = {
+      index: () => {
+        throw new Error("disk I/O error");
+      },
+      takeNotices: () => [],
+    };
     const server = await startScriptedServer({ script: { rules: [{ reply: { text: "still here" } }] }, port: 0 });
     const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
     config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: {} }];
@@ -193,7 +203,10 @@ describe("memory", () => {
 
   test("memory_search and memory_save are named in org.config.json like any tool: denied, they are not offered", async () => {
     const workspaceDir = newWorkspace();
-    writeFileSync(join(workspaceDir, "org.config.json"), JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { memory_search: "deny", memory_save: "allow" } }] }));
+    writeFileSync(
+      join(workspaceDir, "org.config.json"),
+      JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { memory_search: "deny", memory_save: "allow" } }] }),
+    );
     const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" }, { workspaceDir });
     const { store } = MemoryStore.open(workspaceDir);
     const room = await openRoom({ config, workspaceDir, tools: [memorySearchTool(store), memorySaveTool(store)], memory: store, onEvent: () => {} });
@@ -293,7 +306,9 @@ describe("memory", () => {
     } finally {
       await server.stop();
     }
-    const none = await store.search("release checklist", { embedder: ollamaEmbedder({ baseUrl: "http://127.0.0.1:9", model: "nomic-embed-text", timeoutMs: 2_000 }) });
+    const none = await store.search("release checklist", {
+      embedder: ollamaEmbedder({ baseUrl: "http://127.0.0.1:9", model: "nomic-embed-text", timeoutMs: 2_000 }),
+    });
     expect(none.method).toBe("fts");
     expect(none.note).toContain("embeddings not used");
     expect(none.hits[0]?.snippet).toContain("release checklist");

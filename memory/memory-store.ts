@@ -67,7 +67,16 @@ const EMBED_PER_SEARCH = 512;
 const FACT_CHARS = 4_000;
 const MAX_TAGS = 16;
 
-type Row = { id: number; kind: MemoryEntry["kind"]; session_id: string | null; fact_id: string | null; persona: string; time: string; tags: string; text: string };
+type Row = {
+  id: number;
+  kind: MemoryEntry["kind"];
+  session_id: string | null;
+  fact_id: string | null;
+  persona: string;
+  time: string;
+  tags: string;
+  text: string;
+};
 
 /**
  * Memory of a workspace: every message, tool call and tool result of its sessions (redacted, as the
@@ -147,7 +156,10 @@ export class MemoryStore {
   /** Saves a fact (redacted): first to facts.jsonl, the copy a rebuild reads, then to the index. */
   save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string }): SavedFact {
     const saved: SavedFact = {
-      id: `f-${new Date().toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`,
+      id: `f-${new Date()
+        .toISOString()
+        .replace(/[-:.TZ]/g, "")
+        .slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`,
       text: redact(fact.text).slice(0, FACT_CHARS),
       tags: [...new Set((fact.tags ?? []).map((tag) => redact(tag).slice(0, 64)))].slice(0, MAX_TAGS),
       persona: fact.persona,
@@ -161,7 +173,9 @@ export class MemoryStore {
 
   /** Forgets a session: its records leave the index, and a rebuild will not bring them back (the transcript stays). */
   forgetSession(sessionId: string): number {
-    const known = this.#withRepair(() => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE session_id = ?").get(sessionId)?.count ?? 0);
+    const known = this.#withRepair(
+      () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE session_id = ?").get(sessionId)?.count ?? 0,
+    );
     let onDisk = false;
     try {
       onDisk = existsSync(transcriptPath(this.sessionsDir, sessionId));
@@ -177,7 +191,9 @@ export class MemoryStore {
 
   /** Forgets a saved fact: out of the index, and marked forgotten in facts.jsonl so a rebuild leaves it out. */
   forgetFact(factId: string): void {
-    const known = this.#withRepair(() => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0);
+    const known = this.#withRepair(
+      () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0,
+    );
     if (known === 0) throw new MemoryNotFoundError(`memory has no fact "${factId}"; 'org memory search' shows fact ids (f-…).`);
     this.#appendLog({ type: "forget-fact", id: factId, time: new Date().toISOString() });
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
@@ -206,7 +222,9 @@ export class MemoryStore {
   /** How many records the index holds, by kind. */
   counts(): Record<MemoryEntry["kind"], number> {
     const counts = { message: 0, "tool-call": 0, "tool-result": 0, fact: 0 };
-    const rows = this.#withRepair(() => this.#database.query<{ kind: MemoryEntry["kind"]; count: number }, []>("SELECT kind, count(*) AS count FROM entries GROUP BY kind").all());
+    const rows = this.#withRepair(() =>
+      this.#database.query<{ kind: MemoryEntry["kind"]; count: number }, []>("SELECT kind, count(*) AS count FROM entries GROUP BY kind").all(),
+    );
     for (const row of rows) counts[row.kind] = row.count;
     return counts;
   }
@@ -239,7 +257,9 @@ export class MemoryStore {
     const match = ftsQuery(query.slice(0, QUERY_CHARS));
     if (match === undefined) return [];
     return this.#database
-      .query<{ id: number; rank: number }, [string, number]>("SELECT rowid AS id, bm25(entries_fts, 1.0, 0.5) AS rank FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank LIMIT ?")
+      .query<{ id: number; rank: number }, [string, number]>(
+        "SELECT rowid AS id, bm25(entries_fts, 1.0, 0.5) AS rank FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank LIMIT ?",
+      )
       .all(match, limit)
       .map((row) => ({ id: row.id, score: -row.rank }));
   }
@@ -255,7 +275,9 @@ export class MemoryStore {
     if (!queryVector) return [];
     const unit = normalized(queryVector);
     const rows = this.#database
-      .query<{ id: number; vector: Uint8Array }, [string]>("SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = entries.embed_hash AND embeddings.model = ?")
+      .query<{ id: number; vector: Uint8Array }, [string]>(
+        "SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = entries.embed_hash AND embeddings.model = ?",
+      )
       .all(embedder.cacheKey);
     const scored: { id: number; score: number }[] = [];
     for (const row of rows) {
@@ -275,7 +297,9 @@ export class MemoryStore {
     const match = ftsQuery(query.slice(0, QUERY_CHARS));
     const row = this.#database.query<Row, [number]>("SELECT id, kind, session_id, fact_id, persona, time, tags, text FROM entries WHERE id = ?");
     const snippet = match
-      ? this.#database.query<{ snippet: string }, [number, string]>("SELECT snippet(entries_fts, 0, '', '', '…', 32) AS snippet FROM entries_fts WHERE rowid = ? AND entries_fts MATCH ?")
+      ? this.#database.query<{ snippet: string }, [number, string]>(
+          "SELECT snippet(entries_fts, 0, '', '', '…', 32) AS snippet FROM entries_fts WHERE rowid = ? AND entries_fts MATCH ?",
+        )
       : undefined;
     return ranked.flatMap(({ id, score }) => {
       const found = row.get(id);
@@ -359,7 +383,12 @@ export class MemoryStore {
   }
 
   #loadForgotten(): void {
-    this.#forgotten = new Set(this.#database.query<{ session_id: string }, []>("SELECT session_id FROM forgotten").all().map((row) => row.session_id));
+    this.#forgotten = new Set(
+      this.#database
+        .query<{ session_id: string }, []>("SELECT session_id FROM forgotten")
+        .all()
+        .map((row) => row.session_id),
+    );
   }
 
   #readLog(): { facts: SavedFact[]; forgottenSessions: string[]; damagedLines: number } {

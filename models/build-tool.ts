@@ -5,12 +5,7 @@ export const BUILD_TOOL = "build_tool";
 
 /** What the toolsmith's model passes when it decides to build a tool. */
 export const BuildToolArguments = z.strictObject({
-  goal: z
-    .string()
-    .trim()
-    .min(1)
-    .max(2_000)
-    .describe("What the new tool must do, in one or two sentences: its input, its output, and any rule the user gave."),
+  goal: z.string().trim().min(1).max(2_000).describe("What the new tool must do, in one or two sentences: its input, its output, and any rule the user gave."),
 });
 export type BuildToolArguments = z.infer<typeof BuildToolArguments>;
 

@@ -55,10 +55,11 @@ export abstract class Model {
     const recent = heard.slice(-this.contextMessages).filter((message) => message.text !== "");
     return [
       { role: "system", content: this.systemPrompt(roomPersonas) },
-      ...recent.map((message): ChatMessage =>
-        message.from === this.name
-          ? { role: "assistant", content: message.text }
-          : { role: "user", content: message.from === "user" ? message.text : `${message.from}: ${message.text}` },
+      ...recent.map(
+        (message): ChatMessage =>
+          message.from === this.name
+            ? { role: "assistant", content: message.text }
+            : { role: "user", content: message.from === "user" ? message.text : `${message.from}: ${message.text}` },
       ),
     ];
   }

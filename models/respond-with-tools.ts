@@ -44,7 +44,10 @@ function slotFreedView(tools: ReadonlyMap<string, AnyTool>, slot: ServerSlot): R
     },
     has: (name) => tools.has(name),
     keys: () => tools.keys(),
-    values: () => entries().map(([, tool]) => tool)[Symbol.iterator](),
+    values: () =>
+      entries()
+        .map(([, tool]) => tool)
+        [Symbol.iterator](),
     entries: () => entries()[Symbol.iterator](),
     forEach: (callback, thisArg) => {
       for (const [name, tool] of entries()) callback.call(thisArg, tool, name, tools);

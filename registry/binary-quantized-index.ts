@@ -39,7 +39,9 @@ export class BinaryQuantizedIndex {
       position += 1;
     };
     const settleMean = () => {
-      for (const vector of sample) for (let dimension = 0; dimension < dimensions; dimension += 1) mean[dimension] = (mean[dimension] as number) + (vector[dimension] as number) / sample.length;
+      for (const vector of sample)
+        for (let dimension = 0; dimension < dimensions; dimension += 1)
+          mean[dimension] = (mean[dimension] as number) + (vector[dimension] as number) / sample.length;
       for (const vector of sample.splice(0)) encode(vector);
     };
     for (const vector of vectors) {

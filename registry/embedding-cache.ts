@@ -16,11 +16,19 @@ export function normalized(vector: Float32Array): Float32Array {
  * `embeddings (hash, model, vector)` table under the embedder's cache key (its server and model), so
  * switching servers or models never reuses another's vectors.
  */
-export async function storeMissingEmbeddings(database: Database, embedder: Embedder, missing: readonly { hash: string; text: string }[], signal?: AbortSignal): Promise<void> {
+export async function storeMissingEmbeddings(
+  database: Database,
+  embedder: Embedder,
+  missing: readonly { hash: string; text: string }[],
+  signal?: AbortSignal,
+): Promise<void> {
   const insert = database.query("INSERT OR REPLACE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)");
   for (let start = 0; start < missing.length; start += EMBED_BATCH) {
     const batch = missing.slice(start, start + EMBED_BATCH);
-    const vectors = await embedder.embed(batch.map((row) => `search_document: ${row.text}`), signal);
+    const vectors = await embedder.embed(
+      batch.map((row) => `search_document: ${row.text}`),
+      signal,
+    );
     database.transaction(() => {
       for (const [index, row] of batch.entries()) {
         const found = vectors[index];

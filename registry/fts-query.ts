@@ -1,6 +1,8 @@
 // Words that say little about which tool is meant; dropped unless the query is nothing else.
 const STOP_WORDS = new Set(
-  "a an and are as at be by can could do does for from how i in is it its me my of on or please should that the this to use was what which with would you your there many much some".split(" "),
+  "a an and are as at be by can could do does for from how i in is it its me my of on or please should that the this to use was what which with would you your there many much some".split(
+    " ",
+  ),
 );
 const MAX_WORDS = 32;
 
@@ -10,7 +12,16 @@ const MAX_WORDS = 32;
  * BM25 ranks those matching more and rarer words first. Undefined when the query has no word at all.
  */
 export function ftsQuery(text: string): string | undefined {
-  const words = [...new Set((text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).map((word) => word.slice(0, 64)))];
+  const words = [
+    ...new Set(
+      (
+        text
+          .normalize("NFKC")
+          .toLowerCase()
+          .match(/[\p{L}\p{N}]+/gu) ?? []
+      ).map((word) => word.slice(0, 64)),
+    ),
+  ];
   const telling = words.filter((word) => !STOP_WORDS.has(word));
   const chosen = (telling.length > 0 ? telling : words).slice(0, MAX_WORDS);
   if (chosen.length === 0) return undefined;

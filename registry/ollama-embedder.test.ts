@@ -15,8 +15,28 @@ describe("an embedding server that answers nonsense is no server", () => {
     ["no embeddings key", () => Response.json({ data: [] }), 'without an "embeddings" list'],
     ["strings for numbers", () => Response.json({ embeddings: [["1"], ["2"]] }), 'without an "embeddings" list'],
     ["an error status", () => new Response('{"error":"model \\"nomic-embed-text\\" not found, try pulling it first"}', { status: 404 }), "answered 404"],
-    ["1e308, Infinity as float32", () => Response.json({ embeddings: [[1e308, 1], [1, 2]] }), "not finite as float32"],
-    ["an all-zero vector", () => Response.json({ embeddings: [[0, 0], [1, 2]] }), "all-zero vector"],
+    [
+      "1e308, Infinity as float32",
+      () =>
+        Response.json({
+          embeddings: [
+            [1e308, 1],
+            [1, 2],
+          ],
+        }),
+      "not finite as float32",
+    ],
+    [
+      "an all-zero vector",
+      () =>
+        Response.json({
+          embeddings: [
+            [0, 0],
+            [1, 2],
+          ],
+        }),
+      "all-zero vector",
+    ],
     ["more than 32 MiB", () => new Response(new Uint8Array(33 * 1024 * 1024).fill(32)), "passed 33554432 bytes"],
   ])("%s", async (_label, answer, message) => {
     using server = serverAnswering(answer);

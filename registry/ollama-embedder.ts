@@ -85,7 +85,8 @@ export function ollamaEmbedder(options: { baseUrl: string; model: string; author
       const converted = vectors.map((vector) => Float32Array.from(vector));
       for (const vector of converted) {
         // 1e308 is Infinity as float32, and an all-zero vector has no direction: both would rank as NaN.
-        if (!vector.every(Number.isFinite)) throw new EmbeddingUnavailableError(`${url} answered a vector with a number that is not finite as float32; vectors refused`);
+        if (!vector.every(Number.isFinite))
+          throw new EmbeddingUnavailableError(`${url} answered a vector with a number that is not finite as float32; vectors refused`);
         if (vector.every((value) => value === 0)) throw new EmbeddingUnavailableError(`${url} answered an all-zero vector; vectors refused`);
       }
       dimensions = length;

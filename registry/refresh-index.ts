@@ -14,7 +14,12 @@ type Parsed = { source: ToolSource; document: ToolDocument };
  * invalid one is removed. All writes happen in one transaction.
  */
 export async function refreshIndex(database: Database, sources: readonly ToolSource[], signal?: AbortSignal): Promise<RefreshSummary> {
-  const known = new Map(database.query<{ key: string; blob: string }, []>("SELECT key, blob FROM tools").all().map((row) => [row.key, row.blob]));
+  const known = new Map(
+    database
+      .query<{ key: string; blob: string }, []>("SELECT key, blob FROM tools")
+      .all()
+      .map((row) => [row.key, row.blob]),
+  );
   const notices: string[] = [];
   const changed: Parsed[] = [];
   const invalid: string[] = [];
@@ -61,7 +66,16 @@ export async function refreshIndex(database: Database, sources: readonly ToolSou
       const before = idOf.get(source.key)?.id;
       if (before === undefined) added += 1;
       else deleteText.run(before);
-      const row = upsert.get(source.key, source.name, source.origin, source.branch ?? null, source.blob, document.description, document.embedText, document.embedHash);
+      const row = upsert.get(
+        source.key,
+        source.name,
+        source.origin,
+        source.branch ?? null,
+        source.blob,
+        document.description,
+        document.embedText,
+        document.embedHash,
+      );
       insertText.run(row?.id ?? null, document.name.replace(/_/g, " "), document.description, document.fields, document.examples);
     }
     if (gone.length > 0 || changed.length > 0) database.run("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM tools)");

@@ -36,7 +36,10 @@ PRAGMA user_version = ${SCHEMA_VERSION};
 
 /** Whether an error from sqlite means the file is damaged or not a database at all. */
 export function isDamagedDatabaseError(error: unknown): boolean {
-  return error instanceof Error && /not a database|malformed|corrupt|SQLITE_CORRUPT|SQLITE_NOTADB|disk image/i.test(`${error.message} ${(error as { code?: string }).code ?? ""}`);
+  return (
+    error instanceof Error &&
+    /not a database|malformed|corrupt|SQLITE_CORRUPT|SQLITE_NOTADB|disk image/i.test(`${error.message} ${(error as { code?: string }).code ?? ""}`)
+  );
 }
 
 /** Removes an sqlite database and its -wal, -shm and -journal files. */

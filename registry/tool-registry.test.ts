@@ -62,7 +62,26 @@ describe("search over generated tools (FTS5, BM25)", () => {
   test("hostile query text is text, never FTS5 syntax", async () => {
     const { registry } = await opened(checkout());
     using _ = registry;
-    const hostile = ['"', "*", "NEAR(", "-", '"unbalanced', "words*", "a AND", ")", "^", "text:", "word_count:", "NOT", "(((", "\u0000\u001b[2J", "🙂", "x".repeat(100_000), "-words", '"words" NEAR("text")'];
+    const hostile = [
+      '"',
+      "*",
+      "NEAR(",
+      "-",
+      '"unbalanced',
+      "words*",
+      "a AND",
+      ")",
+      "^",
+      "text:",
+      "word_count:",
+      "NOT",
+      "(((",
+      "\u0000\u001b[2J",
+      "🙂",
+      "x".repeat(100_000),
+      "-words",
+      '"words" NEAR("text")',
+    ];
     for (const query of hostile) {
       const outcome = await registry.search(query);
       expect(Array.isArray(outcome.hits)).toBe(true);
@@ -97,7 +116,7 @@ describe("the index is a cache kept fresh by content hashes", () => {
     using _ = registry;
     expect(summary.added).toBe(7);
     expect(summary.notices.join("\n")).toContain("tools/generated/word_count/metadata.json: metadata does not fit the schema");
-    expect(summary.notices.join("\n")).toContain("tools/generated/other_name/metadata.json: spec.name \"char_count\" is not its folder's name");
+    expect(summary.notices.join("\n")).toContain('tools/generated/other_name/metadata.json: spec.name "char_count" is not its folder\'s name');
     expect((await registry.search("words")).hits.map((hit) => hit.name)).not.toContain("word_count");
   });
 
@@ -105,13 +124,21 @@ describe("the index is a cache kept fresh by content hashes", () => {
     const root = checkout();
     writeFileSync(join(root, "tools/generated/word_count/metadata.json"), " ".repeat(300 * 1024));
     mkdirSync(join(root, "tools/generated/evil\u001b]0;x\u0007"), { recursive: true });
-    writeGeneratedTool(root, { ...simpleSpec("huge_examples", "A tool whose examples are enormous."), examples: [{ input: { text: "z".repeat(200_000) }, output: { result: 1 } }, { input: { text: "b" }, output: { result: 2 } }] });
+    writeGeneratedTool(root, {
+      ...simpleSpec("huge_examples", "A tool whose examples are enormous."),
+      examples: [
+        { input: { text: "z".repeat(200_000) }, output: { result: 1 } },
+        { input: { text: "b" }, output: { result: 2 } },
+      ],
+    });
     const { registry, summary } = await opened(root);
     using _ = registry;
     expect(summary.notices).toContain("skipped tools/generated/word_count/metadata.json: 307200 bytes, more than the 262144 a metadata.json may have");
     expect(summary.notices).toContain('skipped "evil\\u001b]0;x\\u0007" in tools/generated: not a tool name (snake_case, 2–48 characters)');
     expect((await registry.search("enormous")).hits[0]?.name).toBe("huge_examples");
-    const size = new Database(join(root, REGISTRY_DATABASE_PATH)).query<{ size: number }, []>("SELECT max(length(examples)) AS size FROM tools_fts").get()?.size;
+    const size = new Database(join(root, REGISTRY_DATABASE_PATH))
+      .query<{ size: number }, []>("SELECT max(length(examples)) AS size FROM tools_fts")
+      .get()?.size;
     expect(size).toBeLessThanOrEqual(4_000);
   });
 

@@ -131,15 +131,33 @@ export class ToolRegistry {
    * pick `candidates` tools (by default `rerankCandidates`), whose vectors (half precision) then decide; with no more
    * tools than that, every tool is compared.
    */
-  async searchVectors(query: string, embedder: Embedder, limit: number, origin?: "promoted", signal?: AbortSignal, candidates?: number): Promise<{ id: number; score: number }[]> {
+  async searchVectors(
+    query: string,
+    embedder: Embedder,
+    limit: number,
+    origin?: "promoted",
+    signal?: AbortSignal,
+    candidates?: number,
+  ): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
     if (this.#embeddedFor !== embedder.cacheKey) await this.embedDocuments(embedder, signal);
     const matrix = this.#vectorMatrix(embedder.cacheKey);
     if (!queryVector || matrix.dimensions !== queryVector.length) return [];
     const unit = normalized(queryVector);
-    const allowed = origin ? new Set(this.#database.query<{ id: number }, []>("SELECT id FROM tools WHERE origin = 'promoted'").all().map((row) => row.id)) : undefined;
+    const allowed = origin
+      ? new Set(
+          this.#database
+            .query<{ id: number }, []>("SELECT id FROM tools WHERE origin = 'promoted'")
+            .all()
+            .map((row) => row.id),
+        )
+      : undefined;
     const { ids, vectors, index, dimensions } = matrix;
-    const picked = index.candidates(unit, Math.max(limit, candidates ?? rerankCandidates(index.size)), allowed ? (position) => allowed.has(ids[position] as number) : undefined);
+    const picked = index.candidates(
+      unit,
+      Math.max(limit, candidates ?? rerankCandidates(index.size)),
+      allowed ? (position) => allowed.has(ids[position] as number) : undefined,
+    );
     // Each row is widened to float32 in one native copy first: element reads of a Float16Array are several times slower.
     const row = new Float32Array(dimensions);
     const scored = Array.from(picked, (position) => {
@@ -166,7 +184,9 @@ export class ToolRegistry {
   #vectorMatrix(model: string): VectorMatrix {
     if (this.#matrix?.model === model) return this.#matrix;
     const join = "FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?";
-    const first = this.#database.query<{ bytes: number; count: number }, [string]>(`SELECT max(length(embeddings.vector)) AS bytes, count(*) AS count ${join}`).get(model);
+    const first = this.#database
+      .query<{ bytes: number; count: number }, [string]>(`SELECT max(length(embeddings.vector)) AS bytes, count(*) AS count ${join}`)
+      .get(model);
     const dimensions = Math.floor((first?.bytes ?? 0) / 4);
     const capacity = first?.count ?? 0;
     const ids = new Int32Array(capacity);

@@ -29,7 +29,8 @@ describe("per-turn tool choice in the room", () => {
     chmodSync(repoDir, 0o755); // the sandbox's uid passes through it when tests run as root
     try {
       for (const spec of TOOLS) {
-        const code = spec.name === "reverse_text" ? `export default (input: { value: string }) => ({ reversed: [...input.value].reverse().join("") });\n` : undefined;
+        const code =
+          spec.name === "reverse_text" ? `export default (input: { value: string }) => ({ reversed: [...input.value].reverse().join("") });\n` : undefined;
         writeGeneratedTool(repoDir, spec, code);
       }
       await using server = await startScriptedServer({
@@ -72,9 +73,10 @@ describe("per-turn tool choice in the room", () => {
         expect(summary.messages.at(-1)?.text).toBe('Reversed: {"reversed":"cba"}');
 
         const offeredInRound = (index: number) =>
-          ((server.requests.filter((request) => request.path === "/v1/chat/completions")[index]?.body as { tools?: { function: { name: string } }[] }).tools ?? []).map(
-            (tool) => tool.function.name,
-          );
+          (
+            (server.requests.filter((request) => request.path === "/v1/chat/completions")[index]?.body as { tools?: { function: { name: string } }[] }).tools ??
+            []
+          ).map((tool) => tool.function.name);
         const generated = (names: string[]) => names.filter((name) => TOOLS.some((spec) => spec.name === name)).sort();
         expect(generated(offeredInRound(0))).toEqual(["char_count", "line_count", "word_count"]);
         expect(offeredInRound(0)).toContain("find_tool");

@@ -45,7 +45,10 @@ export function turnToolChoice(options: { registry: ToolRegistry; embedder?: Emb
       const chosen = hits.slice(0, perTurn).map((hit) => hit.name);
       const tools = new Map([...offered].filter(([name]) => !allowed.has(name)));
       for (const name of chosen) addOffered(tools, offered, name);
-      tools.set("find_tool", findTool(tools, offered, allowed, (query) => ranked(query, allowed, signal)));
+      tools.set(
+        "find_tool",
+        findTool(tools, offered, allowed, (query) => ranked(query, allowed, signal)),
+      );
       return { tools, chosen, of: generated.length, method };
     },
   };

@@ -22,7 +22,9 @@ test("a user message with a key goes redacted by default, as written only when a
   const events: RoomEvent[] = [];
   const room = await openRoom({ config, workspaceDir, tools: [], memory: store, onEvent: (event) => events.push(event) });
   const lastUser = () => {
-    const body = server.requests.filter((request) => request.path.endsWith("/chat/completions")).at(-1)?.body as { messages: { role: string; content: string }[] };
+    const body = server.requests.filter((request) => request.path.endsWith("/chat/completions")).at(-1)?.body as {
+      messages: { role: string; content: string }[];
+    };
     return body.messages.filter((message) => message.role === "user").map((message) => message.content);
   };
   try {

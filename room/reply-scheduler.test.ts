@@ -17,8 +17,26 @@ function scheduler() {
   const events: RoomEvent[] = [];
   // No reply runs in these cases: the limits stop them first, so the room a reply would need is never asked.
   const { schedule } = replyScheduler({ config, byName, builtins: new Map(), replyRoom: {} as ReplyRoom, emit: (event) => events.push(event) });
-  const turn: Turn = { turnId: "t", signal: AbortSignal.timeout(10_000), repliesBy: new Map(), pending: new Set(), stats: {}, messages: [], errors: [], toolTime: new ToolTimeBudget(60), incomplete: [] };
-  const trigger: RoomMessage = { id: "m", turnId: "t", from: "agent", text: "@python hi", time: "2026-11-23T00:00:00Z", heardBy: ["python"], addressed: ["python"] };
+  const turn: Turn = {
+    turnId: "t",
+    signal: AbortSignal.timeout(10_000),
+    repliesBy: new Map(),
+    pending: new Set(),
+    stats: {},
+    messages: [],
+    errors: [],
+    toolTime: new ToolTimeBudget(60),
+    incomplete: [],
+  };
+  const trigger: RoomMessage = {
+    id: "m",
+    turnId: "t",
+    from: "agent",
+    text: "@python hi",
+    time: "2026-11-23T00:00:00Z",
+    heardBy: ["python"],
+    addressed: ["python"],
+  };
   return { schedule, events, turn, trigger };
 }
 

@@ -72,7 +72,10 @@ export function replyScheduler(options: {
         for (const next of message.addressed) schedule(turn, next, hop + 1, message);
       })
       .finally(() => turn.pending.delete(task));
-    personaQueues.set(persona, task.catch(() => {}));
+    personaQueues.set(
+      persona,
+      task.catch(() => {}),
+    );
     turn.pending.add(task);
   }
 

@@ -70,8 +70,7 @@ export class ReplyStatsRecorder {
     this.#stats.durationMs = Math.round(end - this.#started);
     const streamingSeconds = this.#firstTokenAt === undefined ? 0 : (end - this.#firstTokenAt - this.#toolMs) / 1000;
     // A reply that came in one or two chunks has no speed worth showing (it would read as thousands a second).
-    this.#stats.tokensPerSecond =
-      streamingSeconds >= MIN_RATE_SECONDS ? Math.round((this.#stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
+    this.#stats.tokensPerSecond = streamingSeconds >= MIN_RATE_SECONDS ? Math.round((this.#stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
     return { ...this.#stats };
   }
 }

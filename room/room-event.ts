@@ -1,11 +1,5 @@
 import { z } from "zod";
-import {
-  ProgressReport,
-  ReasoningDeltaReport,
-  TextDeltaReport,
-  ToolCallReport,
-  ToolResultReport,
-} from "../models/reply-report.ts";
+import { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } from "../models/reply-report.ts";
 import { RoomMessage } from "../models/room-message.ts";
 
 /** Per persona, per user turn: what its replies cost and how fast they came. */

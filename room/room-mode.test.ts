@@ -59,7 +59,22 @@ describe("room modes", () => {
   });
 
   test("only plain-text files: each hostile path is refused when the mode is set, saying what is allowed", () => {
-    for (const path of [".env", ".env.local", "bunfig.toml", "package.json", "tsconfig.json", "a/.hidden/x.md", "x.md/", "X.MD", "notes.md.sh", "notes/../.env", "./.npmrc", "notes.md\u0000", "notes\u202E.md", "\uFF0Eenv.md"]) {
+    for (const path of [
+      ".env",
+      ".env.local",
+      "bunfig.toml",
+      "package.json",
+      "tsconfig.json",
+      "a/.hidden/x.md",
+      "x.md/",
+      "X.MD",
+      "notes.md.sh",
+      "notes/../.env",
+      "./.npmrc",
+      "notes.md\u0000",
+      "notes\u202E.md",
+      "\uFF0Eenv.md",
+    ]) {
       const message = refused(`file:${path}`);
       expect(message).toContain("ending in .md, .txt or .log");
     }

@@ -86,7 +86,14 @@ describe("file mode cannot write outside the workspace or into org's state (inva
     };
     await withRoom({ script, personas: [{ name: "agent", kind: "agent" }], configFile: { mode: "group" } }, async ({ room, events, workspaceDir }) => {
       mkdirSync(join(workspaceDir, ".org", "sessions"), { recursive: true });
-      for (const target of [".org/sessions/forged.jsonl", ".org/audit/2026-01-01.jsonl", ".org", "./.org/scratch/s/t", "org.config.json", "notes/../org.config.json"]) {
+      for (const target of [
+        ".org/sessions/forged.jsonl",
+        ".org/audit/2026-01-01.jsonl",
+        ".org",
+        "./.org/scratch/s/t",
+        "org.config.json",
+        "notes/../org.config.json",
+      ]) {
         expect(() => room.setMode(`file:${target}`)).toThrow(RoomModeError);
       }
       expect(() => room.setMode("file:org.config.json")).toThrow("configuration file");
@@ -211,7 +218,12 @@ describe("a hop runs code under the stricter of the two policies (invariant 12)"
       room.setMode("direct:agent");
       await room.send("get python to run it");
       await room.send("@python run it yourself");
-      const lines = readdirSync(auditDir).flatMap((file) => readFileSync(join(auditDir, file), "utf8").trim().split("\n").map((line) => JSON.parse(line)));
+      const lines = readdirSync(auditDir).flatMap((file) =>
+        readFileSync(join(auditDir, file), "utf8")
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line)),
+      );
       expect(lines.map((line) => [line.persona, line.tool, line.policyFrom, line.ok])).toEqual([
         ["python", "python_run", "agent", true],
         ["python", "python_run", "python", true],
@@ -252,14 +264,17 @@ describe("credentials go only to their server and are never printed or stored (i
         { name: "far", kind: "simple" as const, baseUrl: far.url },
         { name: "other", kind: "simple" as const, baseUrl: other.url },
       ];
-      await withRoom({ script, personas, configFile, env: { OPENAI_API_KEY: openaiKey, FAR_KEY: farKey }, limits: { concurrencyPerServer: 3 } }, async ({ room, server }) => {
-        const summary = await room.send("hello all");
-        expect(summary.ok).toBe(true);
-        const chats = (requests: ScriptedServer["requests"]) => requests.filter((request) => request.path === "/v1/chat/completions");
-        expect(chats(server.requests).map((request) => request.authorization)).toEqual([`Bearer ${openaiKey}`]);
-        expect(chats(far.requests).map((request) => request.authorization)).toEqual([`Bearer ${farKey}`]);
-        expect(chats(other.requests).map((request) => request.authorization)).toEqual([undefined]);
-      });
+      await withRoom(
+        { script, personas, configFile, env: { OPENAI_API_KEY: openaiKey, FAR_KEY: farKey }, limits: { concurrencyPerServer: 3 } },
+        async ({ room, server }) => {
+          const summary = await room.send("hello all");
+          expect(summary.ok).toBe(true);
+          const chats = (requests: ScriptedServer["requests"]) => requests.filter((request) => request.path === "/v1/chat/completions");
+          expect(chats(server.requests).map((request) => request.authorization)).toEqual([`Bearer ${openaiKey}`]);
+          expect(chats(far.requests).map((request) => request.authorization)).toEqual([`Bearer ${farKey}`]);
+          expect(chats(other.requests).map((request) => request.authorization)).toEqual([undefined]);
+        },
+      );
     } finally {
       await far.stop();
       await other.stop();
@@ -318,7 +333,12 @@ describe("credentials go only to their server and are never printed or stored (i
       await withRoom(
         {
           script,
-          configFile: { personas: [{ name: "near", kind: "simple" }, { name: "gone", kind: "simple", baseUrl: `http://bob:${token}@127.0.0.1:${deadPort}` }] },
+          configFile: {
+            personas: [
+              { name: "near", kind: "simple" },
+              { name: "gone", kind: "simple", baseUrl: `http://bob:${token}@127.0.0.1:${deadPort}` },
+            ],
+          },
           env: { OLLAMA_BASE: base },
         },
         async ({ room, events, output }) => {
@@ -328,7 +348,13 @@ describe("credentials go only to their server and are never printed or stored (i
           const error = events.find((event) => event.type === "error");
           expect(error?.type === "error" && error.message).toContain(`no model server answered at http://127.0.0.1:${deadPort}`);
           expect(events.some((event) => event.type === "waiting")).toBe(true);
-          for (const text of [JSON.stringify(events), readFileSync(room.transcriptPath, "utf8"), await output(), JSON.stringify(summary), JSON.stringify(room.personas())]) {
+          for (const text of [
+            JSON.stringify(events),
+            readFileSync(room.transcriptPath, "utf8"),
+            await output(),
+            JSON.stringify(summary),
+            JSON.stringify(room.personas()),
+          ]) {
             expect(text).not.toContain(token);
           }
         },
@@ -368,7 +394,9 @@ describe("the audit log and the models see tool calls redacted too", () => {
       expect(chats.length).toBe(2);
       expect(JSON.stringify(chats[1]?.body)).toContain("echo: the token is [REDACTED]");
       expect(JSON.stringify(chats[1]?.body)).not.toContain(`echo: the token is ${token}`);
-      const audit = readdirSync(auditDir).map((file) => readFileSync(join(auditDir, file), "utf8")).join("");
+      const audit = readdirSync(auditDir)
+        .map((file) => readFileSync(join(auditDir, file), "utf8"))
+        .join("");
       expect(audit).toContain('"tool":"echo"');
       expect(audit).not.toContain(token);
     } finally {
@@ -466,7 +494,15 @@ describe("what a failing server says", () => {
   test("a model the server lacks is named with where its name came from: the config file's key, not OLLAMA_MODEL", async () => {
     const script: ScriptInput = { models: ["qwen3:8b"], rules: [say("agent", "hi")] };
     await withRoom(
-      { script, configFile: { personas: [{ name: "agent", kind: "agent" }, { name: "coder", kind: "simple", model: "codellama:99b" }] } },
+      {
+        script,
+        configFile: {
+          personas: [
+            { name: "agent", kind: "agent" },
+            { name: "coder", kind: "simple", model: "codellama:99b" },
+          ],
+        },
+      },
       async ({ room, events }) => {
         await room.send("hello");
         const error = events.find((event) => event.type === "error" && event.persona === "coder");

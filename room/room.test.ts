@@ -136,9 +136,9 @@ describe("room routing", () => {
       expect(personasOf(server)).toEqual(["python"]);
       room.setMode("group");
       await room.send("now everyone");
-      const agentRequest = server.requests.filter((request) => request.path === "/v1/chat/completions").find((request) =>
-        JSON.stringify(request.body).includes("You are agent,"),
-      );
+      const agentRequest = server.requests
+        .filter((request) => request.path === "/v1/chat/completions")
+        .find((request) => JSON.stringify(request.body).includes("You are agent,"));
       expect(JSON.stringify(agentRequest?.body)).not.toContain("a secret for python only");
       expect(JSON.stringify(agentRequest?.body)).toContain("now everyone");
     });
@@ -395,9 +395,7 @@ describe("room tools", () => {
       expect(toolsOffered(server, "agent")).toEqual(["chat_mode"]);
       expect(toolsOffered(server, "python")).toEqual(["echo"]);
       expect(toolsOffered(server, "helper")).toEqual(["echo"]);
-      const results = Object.fromEntries(
-        events.flatMap((event) => (event.type === "tool-result" ? [[event.persona, event.output]] : [])),
-      );
+      const results = Object.fromEntries(events.flatMap((event) => (event.type === "tool-result" ? [[event.persona, event.output]] : [])));
       expect(results.agent).toContain('no tool named "echo"');
       expect(results.python).toContain("denied");
       expect(results.helper).toBe("echo: ping");
@@ -442,11 +440,20 @@ describe("room tools", () => {
         { when: { persona: "agent" }, reply: { toolCalls: [{ name: "chat_mode", arguments: { mode: "direct:python" } }] } },
       ],
     };
-    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }, { name: "python", kind: "python" }] }, async ({ room, events }) => {
-      await room.send("@agent let me talk to python alone");
-      expect(room.mode).toEqual({ kind: "direct", persona: "python" });
-      expect(events.find((event) => event.type === "mode")).toEqual({ type: "mode", mode: "direct:python", by: "agent" });
-    });
+    await withRoom(
+      {
+        script,
+        personas: [
+          { name: "agent", kind: "agent" },
+          { name: "python", kind: "python" },
+        ],
+      },
+      async ({ room, events }) => {
+        await room.send("@agent let me talk to python alone");
+        expect(room.mode).toEqual({ kind: "direct", persona: "python" });
+        expect(events.find((event) => event.type === "mode")).toEqual({ type: "mode", mode: "direct:python", by: "agent" });
+      },
+    );
   });
 
   test("without a pipeline, the toolsmith's build_tool call gets the plain answer that it cannot write tools yet", async () => {
@@ -653,7 +660,10 @@ describe("persona strategies", () => {
         const text = await output();
         expect(text).toContain("toolsmith │ ✓ spec: done · word_count: text → { words }");
         expect(text).toContain("toolsmith │ ✗ tests: failed · 2 of 9 failed");
-        const lines = readFileSync(room.transcriptPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+        const lines = readFileSync(room.transcriptPath, "utf8")
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line));
         expect(lines.filter((line) => line.type === "progress").map((line) => line.detail ?? null)).toEqual([
           null,
           "word_count: text → { words }",
@@ -665,7 +675,7 @@ describe("persona strategies", () => {
 });
 
 describe("the toolsmith's model decides what is a request for a tool", () => {
-  test("two requests in different words build; a question, and a \"build a tool\" the model answers in text, run nothing", async () => {
+  test('two requests in different words build; a question, and a "build a tool" the model answers in text, run nothing', async () => {
     const goals: string[] = [];
     const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, host, progress }) => {
       goals.push(goal);
@@ -705,7 +715,9 @@ describe("the toolsmith's model decides what is a request for a tool", () => {
 
 describe("transcript size and loss", () => {
   test("a 4 KB reply streamed in 3-character chunks makes a transcript of a few KB, and resume rebuilds the same messages", async () => {
-    const long = Array.from({ length: 512 }, (_, index) => `w${String(index).padStart(3, "0")}-abc`).join("").slice(0, 4096);
+    const long = Array.from({ length: 512 }, (_, index) => `w${String(index).padStart(3, "0")}-abc`)
+      .join("")
+      .slice(0, 4096);
     const script: ScriptInput = { rules: [{ when: { persona: "agent" }, reply: { text: long, chunkSize: 3, delayMs: 0 } }] };
     await withRoom({ script, personas: [{ name: "agent", kind: "agent" }] }, async ({ room, events, workspaceDir }) => {
       await room.send("talk at length");
@@ -725,16 +737,14 @@ describe("transcript size and loss", () => {
     });
   });
 
-  test(
-    "kill -9 while a stream is idle loses nothing: streamed text reaches the disk within one interval, not at reply end",
-    async () => {
-      const chunks = ["ALPHA-", "BRAVO-", "CHARLI", "DELTA-"];
-      // Chunks seconds apart: after each one the stream is idle for far longer than the 100 ms interval.
-      const script: ScriptInput = { rules: [{ when: { persona: "agent" }, reply: { text: chunks.join(""), chunkSize: 6, delayMs: 3000 } }] };
-      const server = await startScriptedServer({ script, port: 0 });
-      const workspaceDir = join(base, "killed-idle");
-      const sessionsDir = join(workspaceDir, ".org", "sessions");
-      const childScript = `
+  test("kill -9 while a stream is idle loses nothing: streamed text reaches the disk within one interval, not at reply end", async () => {
+    const chunks = ["ALPHA-", "BRAVO-", "CHARLI", "DELTA-"];
+    // Chunks seconds apart: after each one the stream is idle for far longer than the 100 ms interval.
+    const script: ScriptInput = { rules: [{ when: { persona: "agent" }, reply: { text: chunks.join(""), chunkSize: 6, delayMs: 3000 } }] };
+    const server = await startScriptedServer({ script, port: 0 });
+    const workspaceDir = join(base, "killed-idle");
+    const sessionsDir = join(workspaceDir, ".org", "sessions");
+    const childScript = `
         import { mkdirSync } from "node:fs";
         import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "config", "org-config.ts"))};
         import { openRoom } from ${JSON.stringify(join(import.meta.dir, "room.ts"))};
@@ -748,54 +758,52 @@ describe("transcript size and loss", () => {
         console.log("session " + room.sessionId);
         await room.send("tell me slowly");
       `;
-      const child = Bun.spawn([process.execPath, "-e", childScript], { stdout: "pipe", stderr: "pipe" });
-      try {
-        const reader = child.stdout.getReader();
-        let out = "";
-        const readUntil = async (pattern: RegExp) => {
-          while (!pattern.test(out)) {
-            const { value, done } = await reader.read();
-            if (done) throw new Error(`the child ended before printing ${pattern}: ${out}`);
-            out += new TextDecoder().decode(value);
-          }
-        };
-        await readUntil(/session (\S+)\n/);
-        const sessionId = /session (\S+)\n/.exec(out)?.[1] as string;
-        await readUntil(/received .*\n/);
-        const path = join(sessionsDir, `${sessionId}.jsonl`);
-        const deltasOnDisk = () =>
-          readFileSync(path, "utf8")
-            .split("\n")
-            .filter((line) => line.includes('"text-delta"'))
-            .map((line) => (JSON.parse(line) as { text: string }).text)
-            .join("");
-        // Bounded: the interval is 100 ms; the next chunk is 3 s away.
-        for (let i = 0; i < 1000 && deltasOnDisk() === ""; i += 1) await Bun.sleep(10);
-        child.kill(9);
-        await child.exited;
-        for (let next = await reader.read(); !next.done; next = await reader.read()) out += new TextDecoder().decode(next.value);
-        const received = JSON.parse(/received (.*)\n(?![\s\S]*received)/.exec(out)?.[1] as string) as string;
-        const written = deltasOnDisk();
-        // Everything the room had received was on disk when it died, and the reply had not ended.
-        expect(written).toBe(received);
-        expect(received.length).toBeLessThan(chunks.join("").length);
-        expect(readFileSync(path, "utf8")).not.toContain('"type":"reply-end"');
-
-        const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
-        const room = await openRoom({ config, workspaceDir, tools: [], resume: sessionId, onEvent() {} });
-        try {
-          const history = room.history();
-          expect(history.map((message) => message.from)).toEqual(["user", "agent"]);
-          expect(history[1]?.text).toBe(received);
-          expect(history[1]?.failed).toContain("the session ended");
-        } finally {
-          await room.close();
+    const child = Bun.spawn([process.execPath, "-e", childScript], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = child.stdout.getReader();
+      let out = "";
+      const readUntil = async (pattern: RegExp) => {
+        while (!pattern.test(out)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the child ended before printing ${pattern}: ${out}`);
+          out += new TextDecoder().decode(value);
         }
+      };
+      await readUntil(/session (\S+)\n/);
+      const sessionId = /session (\S+)\n/.exec(out)?.[1] as string;
+      await readUntil(/received .*\n/);
+      const path = join(sessionsDir, `${sessionId}.jsonl`);
+      const deltasOnDisk = () =>
+        readFileSync(path, "utf8")
+          .split("\n")
+          .filter((line) => line.includes('"text-delta"'))
+          .map((line) => (JSON.parse(line) as { text: string }).text)
+          .join("");
+      // Bounded: the interval is 100 ms; the next chunk is 3 s away.
+      for (let i = 0; i < 1000 && deltasOnDisk() === ""; i += 1) await Bun.sleep(10);
+      child.kill(9);
+      await child.exited;
+      for (let next = await reader.read(); !next.done; next = await reader.read()) out += new TextDecoder().decode(next.value);
+      const received = JSON.parse(/received (.*)\n(?![\s\S]*received)/.exec(out)?.[1] as string) as string;
+      const written = deltasOnDisk();
+      // Everything the room had received was on disk when it died, and the reply had not ended.
+      expect(written).toBe(received);
+      expect(received.length).toBeLessThan(chunks.join("").length);
+      expect(readFileSync(path, "utf8")).not.toContain('"type":"reply-end"');
+
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+      const room = await openRoom({ config, workspaceDir, tools: [], resume: sessionId, onEvent() {} });
+      try {
+        const history = room.history();
+        expect(history.map((message) => message.from)).toEqual(["user", "agent"]);
+        expect(history[1]?.text).toBe(received);
+        expect(history[1]?.failed).toContain("the session ended");
       } finally {
-        child.kill(9);
-        await server.stop();
+        await room.close();
       }
-    },
-    30_000,
-  );
+    } finally {
+      child.kill(9);
+      await server.stop();
+    }
+  }, 30_000);
 });

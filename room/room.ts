@@ -138,7 +138,12 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     ...(options.history ? { history: options.history } : {}),
   });
   const core = { options, config, workspaceDir, protectedFiles, models, names: models.map((model) => model.name), byName, budget };
-  return { ...core, sessionId: start.sessionId, state: { mode: start.mode, history: start.history }, ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}) };
+  return {
+    ...core,
+    sessionId: start.sessionId,
+    state: { mode: start.mode, history: start.history },
+    ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}),
+  };
 }
 
 /**
@@ -274,7 +279,17 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       turns.delete(running);
     }
   };
-  const turnRoom = { config, names, sessionId, mode: () => state.mode, emit, heardBy: (speaker: string, mentions: string[]) => heardBy(core, speaker, mentions), record: (message: RoomMessage) => state.history.push(message), schedule, settle };
+  const turnRoom = {
+    config,
+    names,
+    sessionId,
+    mode: () => state.mode,
+    emit,
+    heardBy: (speaker: string, mentions: string[]) => heardBy(core, speaker, mentions),
+    record: (message: RoomMessage) => state.history.push(message),
+    schedule,
+    settle,
+  };
 
   async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
     if (closed) throw new Error("the room is closed; open a new one to go on.");

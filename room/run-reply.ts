@@ -77,7 +77,12 @@ async function toolsFor(room: ReplyRoom, model: Model, trigger: RoomMessage, sig
   } catch (error) {
     if (signal.aborted) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    room.emit({ type: "notice", persona: model.name, reason: "tool-choice", message: `${model.name} is offered every tool: choosing among them failed (${reason})` });
+    room.emit({
+      type: "notice",
+      persona: model.name,
+      reason: "tool-choice",
+      message: `${model.name} is offered every tool: choosing among them failed (${reason})`,
+    });
     return { tools: all, policy: model.toolPolicy };
   }
 }
@@ -138,7 +143,13 @@ function replyHost(
  * A reply that threw: it keeps what streamed, counts it against the budget when the server sent no usage,
  * and says why once. Returns the reason.
  */
-function replyFailed(room: ReplyRoom, turn: ReplyTurn, reply: { persona: string; replyId: string; streamed: string }, stats: ReplyStatsRecorder, error: unknown): string {
+function replyFailed(
+  room: ReplyRoom,
+  turn: ReplyTurn,
+  reply: { persona: string; replyId: string; streamed: string },
+  stats: ReplyStatsRecorder,
+  error: unknown,
+): string {
   const { persona, replyId, streamed } = reply;
   // A broken stream sends no usage; count what arrived (about four characters a token) against the budget.
   const estimated = Math.ceil(streamed.length / 4);

@@ -47,13 +47,27 @@ function userMessageNotices(room: TurnRoom, text: string, addressed: string[], c
   }
   for (const unknown of unknownMentions(text, room.names)) {
     const hint = unknown.closest ? ` Did you mean @${unknown.closest}?` : ` Personas: ${room.names.join(", ")}.`;
-    room.emit({ type: "notice", reason: "unknown-persona", message: `there is no persona "@${unknown.name}"; the message went to ${addressed.join(", ")}.${hint}` });
+    room.emit({
+      type: "notice",
+      reason: "unknown-persona",
+      message: `there is no persona "@${unknown.name}"; the message went to ${addressed.join(", ")}.${hint}`,
+    });
   }
 }
 
 /** A new turn for one user message, its tool time shared by every reply it sets off. */
 function newTurn(config: OrgConfig, turnId: string, signal: AbortSignal): Turn {
-  return { turnId, signal, repliesBy: new Map(), pending: new Set(), stats: {}, messages: [], errors: [], toolTime: new ToolTimeBudget(config.limits.toolSecondsPerTurn), incomplete: [] };
+  return {
+    turnId,
+    signal,
+    repliesBy: new Map(),
+    pending: new Set(),
+    stats: {},
+    messages: [],
+    errors: [],
+    toolTime: new ToolTimeBudget(config.limits.toolSecondsPerTurn),
+    incomplete: [],
+  };
 }
 
 /**

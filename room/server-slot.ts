@@ -5,11 +5,7 @@ import type { ServerSlot } from "../models/reply-host.ts";
  * One reply's hold on its model server's request slots: `onQueued` when it has to wait, `onWaited` with how
  * long it waited. Acquiring while held and releasing while free do nothing.
  */
-export function serverSlot(
-  server: FifoSemaphore,
-  signal: AbortSignal,
-  report: { onQueued(): void; onWaited(ms: number): void },
-): ServerSlot {
+export function serverSlot(server: FifoSemaphore, signal: AbortSignal, report: { onQueued(): void; onWaited(ms: number): void }): ServerSlot {
   let release: (() => void) | undefined;
   return {
     async acquire() {

@@ -41,7 +41,9 @@ export function toolApproval(options: {
     if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
     if (!approve) {
       onNotice(`${persona}'s ${call.name} call needs approval (${whose} marks it "ask") and nobody can approve here; it was denied.`);
-      return notRun(`${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`);
+      return notRun(
+        `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`,
+      );
     }
     const answer = await approve(persona, redactValue(call, options.secrets ?? []));
     if (answer === true) return { run: true, policyFrom: decided.from };

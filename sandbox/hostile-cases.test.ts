@@ -50,19 +50,21 @@ afterAll(async () => {
 test("the table holds at least 84 cases with unique names across every category", () => {
   expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(84);
   expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.name)).size).toBe(HOSTILE_CASES.length);
-  expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.category))).toEqual(
-    new Set(["network", "filesystem", "resources", "identity", "secrets"]),
-  );
+  expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.category))).toEqual(new Set(["network", "filesystem", "resources", "identity", "secrets"]));
 });
 
 for (const hostileCase of HOSTILE_CASES) {
   describe(hostileCase.category, () => {
-    test.skipIf(!runnable.includes(hostileCase))(`contained: ${hostileCase.name}`, async () => {
-      const outcome = outcomes.get(hostileCase.name);
-      if (!outcome) throw new Error("the case was not started");
-      const { problem, result } = await outcome;
-      if (problem !== undefined) console.error(hostileCase.name, JSON.stringify(result).slice(0, 2000));
-      expect(problem).toBeUndefined();
-    }, 30_000);
+    test.skipIf(!runnable.includes(hostileCase))(
+      `contained: ${hostileCase.name}`,
+      async () => {
+        const outcome = outcomes.get(hostileCase.name);
+        if (!outcome) throw new Error("the case was not started");
+        const { problem, result } = await outcome;
+        if (problem !== undefined) console.error(hostileCase.name, JSON.stringify(result).slice(0, 2000));
+        expect(problem).toBeUndefined();
+      },
+      30_000,
+    );
   });
 }

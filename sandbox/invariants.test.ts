@@ -37,9 +37,7 @@ describe("docs/ARCHITECTURE.md invariants", () => {
     expect(python.output).toContain("stdout:\n65534 sandbox");
     // No tool file starts processes itself; they all go through sandbox/run-sandboxed.ts.
     const toolsDir = join(import.meta.dir, "..", "tools");
-    const toolFiles = readdirSync(toolsDir, { recursive: true, encoding: "utf8" }).filter(
-      (file) => file.endsWith(".ts") && !file.endsWith(".test.ts"),
-    );
+    const toolFiles = readdirSync(toolsDir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"));
     for (const file of toolFiles) {
       const source = readFileSync(join(toolsDir, file), "utf8");
       expect({ file, spawns: /Bun\.spawn|child_process|Bun\.\$|execSync|spawnSync/.test(source) }).toEqual({ file, spawns: false });
@@ -59,7 +57,10 @@ describe("docs/ARCHITECTURE.md invariants", () => {
     expect(result.stdout).not.toContain(env.fakeTokenName);
     expect(result.stdout).not.toContain("do-not-leak");
     expect(result.stdout).not.toContain("[core]");
-    const variables = result.stdout.split("\n").filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split("=")[0]);
+    const variables = result.stdout
+      .split("\n")
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => line.split("=")[0]);
     expect(new Set(variables)).toEqual(new Set(["HOME", "TMPDIR", "PATH", "LANG", "PWD"]));
     expect(result.stdout).toContain("HOME=/scratch");
   });
@@ -80,7 +81,12 @@ describe("docs/ARCHITECTURE.md invariants", () => {
 
     const connect = (network: boolean | undefined) =>
       runSandboxed({
-        argv: ["/usr/bin/python3", "-I", "-c", `import socket\ntry:\n  s = socket.create_connection(("127.0.0.1", ${port}), timeout=2); print(s.recv(100).decode().strip())\nexcept OSError as e: print("refused", e.errno)`],
+        argv: [
+          "/usr/bin/python3",
+          "-I",
+          "-c",
+          `import socket\ntry:\n  s = socket.create_connection(("127.0.0.1", ${port}), timeout=2); print(s.recv(100).decode().strip())\nexcept OSError as e: print("refused", e.errno)`,
+        ],
         scratchDir: env.scratchFor("invariant-3"),
         timeoutMs: 5000,
         network,

@@ -46,18 +46,12 @@ export function listingSettled(ctimeNs: bigint, readAtMs: number): boolean {
  * its names are taken from that walk and only lstat'ed. Re-measuring a scratch full of quiet directories
  * then costs a third as much, which is what keeps a watchdog's walks close behind a fast writer.
  */
-export function measureTree(
-  root: string,
-  maxBytes: number,
-  maxEntries: number,
-  options: { reuseListings?: boolean } = {},
-): TreeMeasure {
+export function measureTree(root: string, maxBytes: number, maxEntries: number, options: { reuseListings?: boolean } = {}): TreeMeasure {
   let bytes = 0;
   let entries = 0;
   let directories = 0;
   let directoriesRead = 0;
-  const measured = (): TreeMeasure =>
-    options.reuseListings ? { bytes, entries, directories, directoriesRead } : { bytes, entries, directories };
+  const measured = (): TreeMeasure => (options.reuseListings ? { bytes, entries, directories, directoriesRead } : { bytes, entries, directories });
   const rootBytes = Buffer.from(root);
   const linked = new Set<bigint>();
   const previous = options.reuseListings ? listingsByRoot.get(root) : undefined;
@@ -84,7 +78,8 @@ export function measureTree(
     const readAtMs = Date.now();
     const names = readdirSync(directory, { encoding: "buffer" });
     directoriesRead += 1;
-    if (options.reuseListings && stat && listingSettled(stat.ctimeNs, readAtMs)) listings.set(key, { dev: stat.dev, ino: stat.ino, ctimeNs: stat.ctimeNs, names });
+    if (options.reuseListings && stat && listingSettled(stat.ctimeNs, readAtMs))
+      listings.set(key, { dev: stat.dev, ino: stat.ino, ctimeNs: stat.ctimeNs, names });
     return names;
   };
   let rootStat: DirectoryStamp | undefined;

@@ -31,9 +31,7 @@ export function openScratch(scratchDir: string, dropRoot: boolean): OpenScratch 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "ELOOP" && code !== "ENOTDIR") throw error;
-    throw new ScratchDirectoryError(
-      `scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`,
-    );
+    throw new ScratchDirectoryError(`scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`);
   }
   try {
     // Everything below acts on the descriptor: what was checked is what gets changed and mounted.

@@ -36,9 +36,7 @@ describe("runSandboxed", () => {
 
   test("the command runs unprivileged with no capabilities, no_new_privs and seccomp", async () => {
     const result = await sh("id -u; grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status");
-    expect(result.stdout).toBe(
-      "65534\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n",
-    );
+    expect(result.stdout).toBe("65534\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n");
   });
 
   test("limits are applied inside: processes, files, fds, address space", async () => {

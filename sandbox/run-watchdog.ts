@@ -168,8 +168,13 @@ class ScratchWalks {
     const freeAtStart = this.#sentinel.freeBytes();
     const started = performance.now();
     const tree = this.measure();
-    if (tree instanceof Promise) tree.then((measured) => this.#walked(measured, started, freeAtStart));
-    else this.#walked(tree, started, freeAtStart);
+    if (tree instanceof Promise) {
+      // A walk that fails leaves scratch unbounded: stop the run rather than let it write on unwatched.
+      tree.then(
+        (measured) => this.#walked(measured, started, freeAtStart),
+        (error: unknown) => this.onVerdict(`scratch could not be measured: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    } else this.#walked(tree, started, freeAtStart);
   }
 
   /** A walk soon, spaced after the last one; during a walk, one right after it. */

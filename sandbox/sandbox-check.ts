@@ -36,9 +36,7 @@ export async function checkSandbox(options: { workspaceDir?: string; sandboxDisa
     items.push({
       name: "workspace",
       ok: problem === undefined,
-      detail:
-        problem ??
-        `scratch under ${scratchRootFor(workspaceDir)} is private to this user (0700) and reaches each sandbox as an open directory`,
+      detail: problem ?? `scratch under ${scratchRootFor(workspaceDir)} is private to this user (0700) and reaches each sandbox as an open directory`,
     });
   }
   if (options.sandboxDisabled) {

@@ -24,9 +24,32 @@ async function underFilter(program: Uint8Array, argv: string[]) {
     writeFileSync(join(directory, "filter.bpf"), program);
     const fd = openSync(join(directory, "filter.bpf"), "r");
     const proc = Bun.spawn(
-      ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr",
-        "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-        "--proc", "/proc", "--dev", "/dev", "--seccomp", "3", "--", ...argv],
+      [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--seccomp",
+        "3",
+        "--",
+        ...argv,
+      ],
       { env: { PATH: "/usr/bin:/bin" }, stdio: ["ignore", "pipe", "pipe", fd] },
     );
     closeSync(fd);
@@ -39,7 +62,10 @@ async function underFilter(program: Uint8Array, argv: string[]) {
 
 describe("seccomp filter", () => {
   test("checks the audit arch first and kills the process on a mismatch", () => {
-    for (const [arch, audit] of [["x64", 0xc000003e], ["arm64", 0xc00000b7]] as const) {
+    for (const [arch, audit] of [
+      ["x64", 0xc000003e],
+      ["arm64", 0xc00000b7],
+    ] as const) {
       const [load, check] = instructions(buildSeccompFilter(arch));
       expect(load).toEqual({ code: 0x20, jt: 0, jf: 0, k: 4 });
       expect(check?.k).toBe(audit);
@@ -69,7 +95,9 @@ describe("seccomp filter", () => {
 
   test("on this machine: ordinary work runs, blocked calls get their errno", async () => {
     const { stdout, exitCode } = await underFilter(buildSeccompFilter(), [
-      "/usr/bin/python3", "-I", "-c",
+      "/usr/bin/python3",
+      "-I",
+      "-c",
       [
         "import ctypes, os, socket, subprocess, threading",
         "libc = ctypes.CDLL(None, use_errno=True)",

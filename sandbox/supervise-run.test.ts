@@ -31,10 +31,7 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
 describe("superviseRun", () => {
   test("a process that exits leaving an orphan holding its pipes returns soon after, with what it wrote", async () => {
     const started = performance.now();
-    const result = await within(
-      20_000,
-      supervise(`(setsid bash -c 'exec -a ${marker}-orphan sleep 60' &); echo started`, 60_000),
-    );
+    const result = await within(20_000, supervise(`(setsid bash -c 'exec -a ${marker}-orphan sleep 60' &); echo started`, 60_000));
     expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: "started\n" });
     expect(result.stderr).toContain("a process it left behind still held its output");
     // It waited for the grace period, not for the orphan's 60 s.
@@ -43,10 +40,7 @@ describe("superviseRun", () => {
   }, 30_000);
 
   test("a timeout kills the whole process group, not only the process it started", async () => {
-    const result = await within(
-      20_000,
-      supervise(`(exec -a ${marker}-child sleep 60) & exec -a ${marker}-parent sleep 60`, 300),
-    );
+    const result = await within(20_000, supervise(`(exec -a ${marker}-child sleep 60) & exec -a ${marker}-parent sleep 60`, 300));
     expect(result).toMatchObject({ timedOut: true, signal: "SIGKILL" });
     expect(await leftoverProcesses(`${marker}-child`)).toEqual([]);
     expect(await leftoverProcesses(`${marker}-parent`)).toEqual([]);
@@ -58,10 +52,7 @@ describe("superviseRun", () => {
       env: { PATH: "/usr/bin:/bin" },
     });
     setTimeout(() => controller.abort(), 200);
-    const result = await within(
-      20_000,
-      superviseRun(proc, { abortSignal: controller.signal, timeoutMs: 60_000, limits: resolveLimits(undefined, 60_000) }),
-    );
+    const result = await within(20_000, superviseRun(proc, { abortSignal: controller.signal, timeoutMs: 60_000, limits: resolveLimits(undefined, 60_000) }));
     expect(result).toMatchObject({ isCanceled: true, timedOut: false });
     expect(await leftoverProcesses(`${marker}-aborted`)).toEqual([]);
   }, 30_000);

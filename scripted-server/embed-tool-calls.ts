@@ -32,7 +32,12 @@ export function embedToolCalls(calls: readonly Call[], format: EmbeddedFormat): 
       return calls.length === 1 ? callJson(calls[0] as Call) : `[${calls.map(callJson).join(", ")}]`;
     case "pythonic":
       return `[${calls
-        .map((call) => `${call.name}(${Object.entries(call.arguments).map(([key, value]) => `${key}=${pythonLiteral(value)}`).join(", ")})`)
+        .map(
+          (call) =>
+            `${call.name}(${Object.entries(call.arguments)
+              .map(([key, value]) => `${key}=${pythonLiteral(value)}`)
+              .join(", ")})`,
+        )
         .join(", ")}]`;
     case "qwen-xml":
       return calls

@@ -35,7 +35,11 @@ export function fakeEmbedding(text: string, dimensions = 768): number[] {
     const at = hash(key) % dimensions;
     vector[at] = (vector[at] ?? 0) + weight;
   };
-  const words = text.replace(TASK_PREFIX, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .replace(TASK_PREFIX, "")
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   for (const word of words) {
     add(`w:${word}`, 1);
     const padded = ` ${word} `;

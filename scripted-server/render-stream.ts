@@ -28,8 +28,7 @@ function ollamaStream(reply: Reply, prepared: Prepared, context: RenderContext, 
   const id = `chatcmpl-${Math.floor(Math.random() * 999)}`;
   // Before v0.32.6 every chunk is stamped with the time it was written.
   const envelope = (rest: Json) => ollamaChunk(id, old ? Math.floor(Date.now() / 1000) : created, context.model, rest);
-  const chunk = (delta: Json, finishReason: string | null) =>
-    envelope({ choices: [{ index: 0, delta, finish_reason: finishReason }] });
+  const chunk = (delta: Json, finishReason: string | null) => envelope({ choices: [{ index: 0, delta, finish_reason: finishReason }] });
   let first = true;
   // Before v0.32.6 every delta is the whole Message struct: role and content always present.
   const delta = (fields: Json): Json => {
@@ -162,9 +161,7 @@ function llamacppStream(reply: Reply, prepared: Prepared, context: RenderContext
   if (sendUsage) {
     writes.push([chunk({}, prepared.finishReason)]);
     const { prompt_tokens, completion_tokens, total_tokens } = prepared.usage;
-    writes.push([
-      JSON.stringify({ choices: [], ...tail, usage: { completion_tokens, prompt_tokens, total_tokens }, timings }),
-    ]);
+    writes.push([JSON.stringify({ choices: [], ...tail, usage: { completion_tokens, prompt_tokens, total_tokens }, timings })]);
   } else {
     writes.push([chunk({}, prepared.finishReason, { timings })]);
   }

@@ -103,7 +103,12 @@ export function validateScript(value: unknown, source: string): Script {
   const problems = parsed.error.issues.slice(0, 5).map((issue) => `  at ${jsonPath(issue.path)}: ${issue.message}`);
   const more = parsed.error.issues.length > 5 ? [`  … and ${parsed.error.issues.length - 5} more`] : [];
   throw new ScriptError(
-    [`${source}: the script does not fit the expected shape:`, ...problems, ...more, "Fix these fields; see 'org scripted-server --help' for the script format."].join("\n"),
+    [
+      `${source}: the script does not fit the expected shape:`,
+      ...problems,
+      ...more,
+      "Fix these fields; see 'org scripted-server --help' for the script format.",
+    ].join("\n"),
   );
 }
 

@@ -150,7 +150,9 @@ describe("Ollama wire formats, byte for byte", () => {
 
 describe("other servers' wire formats (OpenAI, llama.cpp, vLLM)", () => {
   test("openai: content null with calls, id/type/name only in the first fragment, usage null until the usage chunk", async () => {
-    const server = await serve({ rules: [{ reply: { toolCalls: [{ name: "get_weather", arguments: { city: "New York City" } }], wire: "openai", chunkSize: 6 } }] });
+    const server = await serve({
+      rules: [{ reply: { toolCalls: [{ name: "get_weather", arguments: { city: "New York City" } }], wire: "openai", chunkSize: 6 } }],
+    });
     const { contentType, events } = await streamed(server.url, { model: "qwen3:8b", stream_options: { include_usage: true } });
     expect(contentType).toBe("text/event-stream; charset=utf-8");
     const chunks = events.slice(0, -1).map((event) => JSON.parse(event));
@@ -256,7 +258,10 @@ describe("rules", () => {
 
   test("lastRole and the {{lastMessage}} placeholder; model picks a rule", async () => {
     const server = await serve(script);
-    const toolTurn = [{ role: "user", content: "x" }, { role: "tool", content: "42", tool_call_id: "c" }];
+    const toolTurn = [
+      { role: "user", content: "x" },
+      { role: "tool", content: "42", tool_call_id: "c" },
+    ];
     expect(await reply(server.url, toolTurn)).toBe("tool said: 42");
     expect(await reply(server.url, [{ role: "user", content: "x" }], "other:1b")).toBe("other model");
   });
@@ -284,7 +289,9 @@ describe("faults", () => {
     const { status, contentType, text } = await post(server.url, { model: "qwen3:8b", messages: hi, stream: true });
     expect(status).toBe(503);
     expect(contentType).toBe("application/json; charset=utf-8");
-    expect(text).toBe('{"error":{"message":"server busy, please try again.  maximum pending requests exceeded","type":"api_error","param":null,"code":null}}\n');
+    expect(text).toBe(
+      '{"error":{"message":"server busy, please try again.  maximum pending requests exceeded","type":"api_error","param":null,"code":null}}\n',
+    );
   });
 
   test("cutAfterChunks on Ollama: the chunks, then the model:'' chunk, then EOF without finish or [DONE]", async () => {
@@ -301,7 +308,7 @@ describe("faults", () => {
     const server = await serve({ rules: [{ reply: { text: "Hello world", chunkSize: 2, wire: "openai", fault: { cutAfterChunks: 3 } } }] });
     const { events } = await streamed(server.url, { model: "qwen3:8b" });
     expect(events).toHaveLength(3);
-    expect(events.join("")).not.toContain("finish_reason\":\"stop");
+    expect(events.join("")).not.toContain('finish_reason":"stop');
   });
 
   test("malformedAfterChunks inserts an event that is not JSON", async () => {
@@ -356,7 +363,9 @@ describe("other endpoints", () => {
     const server = await serve(script);
     const { status, text } = await post(server.url, { model: "llama9", messages: hi, stream: true });
     expect(status).toBe(404);
-    expect(JSON.parse(text)).toEqual({ error: { message: 'model "llama9" not found, try pulling it first', type: "not_found_error", param: null, code: null } });
+    expect(JSON.parse(text)).toEqual({
+      error: { message: 'model "llama9" not found, try pulling it first', type: "not_found_error", param: null, code: null },
+    });
   });
 
   test("bad requests: broken JSON, no model, no messages → 400 JSON errors", async () => {

@@ -55,8 +55,7 @@ const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
 const jsonResponse = (value: unknown) => new Response(`${goJson(value)}\n`, { headers: JSON_HEADERS });
 
 /** Ollama resolves a bare name to `name:latest`. */
-const sameModel = (served: string, asked: string) =>
-  served === asked || served === `${asked}:latest` || `${served}:latest` === asked;
+const sameModel = (served: string, asked: string) => served === asked || served === `${asked}:latest` || `${served}:latest` === asked;
 
 const ROUTES: Record<string, string[]> = {
   "/": ["GET", "HEAD"],
@@ -127,7 +126,10 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
   const chat = async (request: Request, record: RecordedRequest): Promise<Response> => {
     const body = record.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return errorResponse(400, typeof body === "string" ? `invalid character in request body: ${JSON.stringify(body.slice(0, 40))}` : "request body must be a JSON object");
+      return errorResponse(
+        400,
+        typeof body === "string" ? `invalid character in request body: ${JSON.stringify(body.slice(0, 40))}` : "request body must be a JSON object",
+      );
     }
     const fields = body as Record<string, unknown>;
     const problem = checkChatRequest(fields, (model) => script.models.some((served) => sameModel(served, model)));

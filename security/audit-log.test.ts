@@ -25,7 +25,10 @@ describe("AuditLog", () => {
     const day = new Date().toISOString().slice(0, 10);
     const text = readFileSync(join(directory, `${day}.jsonl`), "utf8");
     expect(text).not.toContain(key);
-    const lines = text.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const lines = text
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ sessionId: "s1", persona: "agent", requestId: "r-1", tool: "echo", ok: true });
     expect(lines[0].arguments.text).toContain("[REDACTED");

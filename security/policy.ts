@@ -33,11 +33,7 @@ export function stricterDeciding(first: DecidingPolicy, second: DecidingPolicy):
  * policy. A reply another persona set off (a hop) runs every tool that runs code under the stricter of its own
  * policy and `ceiling`, the code policy of the personas up the chain; `from` says whose policy decided.
  */
-export function effectivePolicy(
-  own: DecidingPolicy,
-  tool: { runsCode: boolean },
-  ceiling: DecidingPolicy | undefined,
-): DecidingPolicy {
+export function effectivePolicy(own: DecidingPolicy, tool: { runsCode: boolean }, ceiling: DecidingPolicy | undefined): DecidingPolicy {
   if (!ceiling || !tool.runsCode) return own;
   return STRICTNESS[ceiling.policy] > STRICTNESS[own.policy] ? ceiling : own;
 }

@@ -1,5 +1,18 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUDIT_DIR, HISTORY_FILE, SESSIONS_DIR } from "../config/workspace-paths.ts";
@@ -80,9 +93,25 @@ describe("org's private state under .org/", () => {
     const attempts: [string, () => unknown][] = [
       ["sessions", () => Transcript.open(join(clone, SESSIONS_DIR), "s1", { personas: ["agent"], mode: "group" })],
       ["history", () => appendHistory(join(clone, HISTORY_FILE), "echo owned")],
-      ["audit", () => new AuditLog(join(clone, AUDIT_DIR)).record({ time: "2026-01-01T00:00:00Z", tool: "sh", arguments: {}, ok: true, durationMs: 1, bytes: 0 })],
+      [
+        "audit",
+        () => new AuditLog(join(clone, AUDIT_DIR)).record({ time: "2026-01-01T00:00:00Z", tool: "sh", arguments: {}, ok: true, durationMs: 1, bytes: 0 }),
+      ],
       ["registry", () => openRegistryDatabase(join(clone, REGISTRY_DATABASE_PATH))],
-      ["fitness", () => writeFitnessReport(clone, { version: 1, verdict: "pass", commit: "a".repeat(40), mainCommit: "b".repeat(40), checks: [], summary: "", startedAt: "2026-01-01T00:00:00.000Z", durationMs: 1 })],
+      [
+        "fitness",
+        () =>
+          writeFitnessReport(clone, {
+            version: 1,
+            verdict: "pass",
+            commit: "a".repeat(40),
+            mainCommit: "b".repeat(40),
+            checks: [],
+            summary: "",
+            startedAt: "2026-01-01T00:00:00.000Z",
+            durationMs: 1,
+          }),
+      ],
       ["scratch", () => makeScratchRootPrivate(clone)],
       ["promotion.lock", () => new PromotionJournal(clone).lock()],
     ];
@@ -187,7 +216,12 @@ describe("org's private state under .org/", () => {
   // Root can start a process as uid 65534 only where that user can run bun and read this checkout.
   const nobodyCanRunOrg =
     isRoot &&
-    Bun.spawnSync([process.execPath, "-e", `await import(${JSON.stringify(join(import.meta.dir, "private-state.ts"))})`], { uid: 65534, gid: 65534, cwd: "/", env: { PATH: "/usr/bin:/bin" } }).exitCode === 0;
+    Bun.spawnSync([process.execPath, "-e", `await import(${JSON.stringify(join(import.meta.dir, "private-state.ts"))})`], {
+      uid: 65534,
+      gid: 65534,
+      cwd: "/",
+      env: { PATH: "/usr/bin:/bin" },
+    }).exitCode === 0;
 
   test.if(nobodyCanRunOrg)("run as a normal user: another user's .org is refused, its own is made 0700, a planted history link is refused", async () => {
     using temp = tempDir();
@@ -207,14 +241,23 @@ try {
     );
     chmodSync(script, 0o644);
     const asNobody = async (what: string, dir: string) => {
-      const child = Bun.spawn([process.execPath, script, what, dir], { uid: 65534, gid: 65534, cwd: temp.dir, env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+      const child = Bun.spawn([process.execPath, script, what, dir], {
+        uid: 65534,
+        gid: 65534,
+        cwd: temp.dir,
+        env: { PATH: "/usr/bin:/bin" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited]);
       return stdout.trim();
     };
     const theirs = join(temp.dir, "theirs");
     mkdirSync(join(theirs, ".org"), { recursive: true });
     chownSync(theirs, 65534, 65534);
-    expect(await asNobody("org", theirs)).toContain(`${join(theirs, ".org")} is org's private state and is owned by uid 0, not by the user running org (uid 65534)`);
+    expect(await asNobody("org", theirs)).toContain(
+      `${join(theirs, ".org")} is org's private state and is owned by uid 0, not by the user running org (uid 65534)`,
+    );
 
     const own = join(temp.dir, "own");
     mkdirSync(own);

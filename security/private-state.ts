@@ -21,7 +21,9 @@ const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECT
  * test or a command line names), the path's own last component. Everything above is the user's to choose.
  */
 function split(path: string): { base: string; privateParts: string[] } {
-  const parts = resolve(path).split(sep).filter((part) => part !== "");
+  const parts = resolve(path)
+    .split(sep)
+    .filter((part) => part !== "");
   let start = parts.lastIndexOf(ORG_DIR);
   if (start < 0) start = parts.length - 1;
   return { base: `${sep}${parts.slice(0, start).join(sep)}`, privateParts: parts.slice(start) };

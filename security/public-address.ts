@@ -76,7 +76,8 @@ function v6Refusal(address: string): string | undefined {
   };
   if (zeroTo(10) && bytes[10] === 0xff && bytes[11] === 0xff) return wrapped(embeddedV4(bytes, 12), "IPv4-mapped form");
   if (zeroTo(12)) return "IPv4-compatible IPv6 (::a.b.c.d, deprecated)";
-  if (startsWith(bytes, [0, 0x64, 0xff, 0x9b], 32) && bytes.slice(4, 12).every((byte) => byte === 0)) return wrapped(embeddedV4(bytes, 12), "NAT64 form (64:ff9b::/96)");
+  if (startsWith(bytes, [0, 0x64, 0xff, 0x9b], 32) && bytes.slice(4, 12).every((byte) => byte === 0))
+    return wrapped(embeddedV4(bytes, 12), "NAT64 form (64:ff9b::/96)");
   if (startsWith(bytes, [0x20, 0x02], 16)) return wrapped(embeddedV4(bytes, 2), "6to4 form (2002::/16)");
   if (startsWith(bytes, [0xfc], 7)) return "unique-local (fc00::/7)";
   if (startsWith(bytes, [0xfe, 0x80], 10)) return "link-local (fe80::/10)";

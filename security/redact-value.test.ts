@@ -23,7 +23,11 @@ describe("redactValue: one deep redaction, keys included (invariant 4)", () => {
       parameters: z.object({}),
       execute: async () => ({ ok: true, output: "done", data: { [SECRET]: "value", nested: { [GITHUB]: 1 } } }),
     });
-    const result = await runTool(toolSet([leaky]), { name: "leaky", arguments: {} }, { signal: AbortSignal.timeout(10_000), workspaceDir: ".", secrets: [SECRET] });
+    const result = await runTool(
+      toolSet([leaky]),
+      { name: "leaky", arguments: {} },
+      { signal: AbortSignal.timeout(10_000), workspaceDir: ".", secrets: [SECRET] },
+    );
     expect(JSON.stringify(result.data)).not.toContain(SECRET);
     expect(JSON.stringify(result.data)).not.toContain(GITHUB);
     expect(result.data).toEqual({ [REDACTED]: "value", nested: { [REDACTED]: 1 } });

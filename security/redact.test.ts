@@ -50,9 +50,7 @@ describe("redact", () => {
 
   test("keeps the scheme of an auth header and the user and host of a URL", () => {
     expect(redact("Authorization: Bearer abc.def-ghi_jkl012345")).toBe(`Authorization: Bearer ${REDACTED}`);
-    expect(redact("git clone https://bob:hunter2pass@git.example.com/r.git")).toBe(
-      `git clone https://bob:${REDACTED}@git.example.com/r.git`,
-    );
+    expect(redact("git clone https://bob:hunter2pass@git.example.com/r.git")).toBe(`git clone https://bob:${REDACTED}@git.example.com/r.git`);
   });
 
   test("removes named secrets in env files and JSON", () => {
@@ -82,12 +80,16 @@ describe("redact", () => {
     expect(redact(`DUMP ${hex.toUpperCase()}`, [value])).toBe(`DUMP ${REDACTED}`);
     expect(redact(`{"v":${JSON.stringify(value)}}`, [value])).toBe(`{"v":"${REDACTED}"}`);
     // base64(1) wraps its output at 76 columns, which lands a line break inside the encoded secret.
-    const wrapped = Buffer.from(`${"x".repeat(50)}${value}`).toString("base64").replace(/.{76}/g, "$&\n");
+    const wrapped = Buffer.from(`${"x".repeat(50)}${value}`)
+      .toString("base64")
+      .replace(/.{76}/g, "$&\n");
     expect(wrapped.split("\n")[1]?.length).toBeGreaterThan(0);
     const output = redact(`${wrapped}\ndone`, [value]);
     expect(output).toContain(REDACTED);
     expect(output.endsWith("\ndone")).toBe(true);
-    const encodedSecret = Buffer.from(`${"x".repeat(50)}${value}`).toString("base64").slice(70, 110);
+    const encodedSecret = Buffer.from(`${"x".repeat(50)}${value}`)
+      .toString("base64")
+      .slice(70, 110);
     expect(output.replace(/\n/g, "")).not.toContain(encodedSecret);
     const broken = `${value.slice(0, 10)}\x1b[31m${value.slice(10, 20)}\u200b${value.slice(20)}`;
     expect(redact(`before ${broken} after`, [value])).toBe(`before ${REDACTED} after`);
@@ -97,8 +99,13 @@ describe("redact", () => {
 
   test("sees through spaced hex dumps, indented base64, \\/ escapes, tabs, two-byte escapes and direction marks", () => {
     const value = "Xk9/q+Zr7Tw2Lm/Pv8Hs3Nd5Fb1Gc4Jy";
-    const od = Buffer.from(value).toString("hex").replace(/../g, " $&").replace(/(.{48})/g, "$1\n");
-    const yaml = `key: |\n${Buffer.from(`${"z".repeat(40)}${value}`).toString("base64").replace(/.{40}/g, "    $&\n")}`;
+    const od = Buffer.from(value)
+      .toString("hex")
+      .replace(/../g, " $&")
+      .replace(/(.{48})/g, "$1\n");
+    const yaml = `key: |\n${Buffer.from(`${"z".repeat(40)}${value}`)
+      .toString("base64")
+      .replace(/.{40}/g, "    $&\n")}`;
     const cases = [
       od,
       yaml,
@@ -113,7 +120,11 @@ describe("redact", () => {
       expect(output.replace(/\s/g, "")).not.toContain(Buffer.from(value).toString("hex").slice(10, 30));
       expect(output.startsWith("start\n") && output.endsWith("\nend")).toBe(true);
     }
-    expect(redact(yaml, [value]).replace(/\s/g, "")).not.toContain(Buffer.from(`${"z".repeat(40)}${value}`).toString("base64").slice(60, 90));
+    expect(redact(yaml, [value]).replace(/\s/g, "")).not.toContain(
+      Buffer.from(`${"z".repeat(40)}${value}`)
+        .toString("base64")
+        .slice(60, 90),
+    );
   });
 
   test("a stray or unfinished escape sequence hides no character of a secret", () => {
@@ -126,7 +137,11 @@ describe("redact", () => {
   });
 
   test("a short secret is not found by joining ordinary words across spaces or lines", () => {
-    for (const [text, secret] of [["the hunter 22 went home", "hunter22"], ["step abc 123", "abc123"], ["please change\nme1", "changeme1"]] as const) {
+    for (const [text, secret] of [
+      ["the hunter 22 went home", "hunter22"],
+      ["step abc 123", "abc123"],
+      ["please change\nme1", "changeme1"],
+    ] as const) {
       expect(redact(text, [secret])).toBe(text);
     }
     // A long one is: a dump may space or wrap it anywhere.

@@ -42,8 +42,7 @@ function looksLikeCredential(value: string): boolean {
 // scheme://user:password@host keeps the user and host.
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi;
 // `API_KEY=…`, `"client_secret": "…"`, `password: …` — a named secret with a value of 8+ characters.
-const NAMED_SECRET =
-  /\b([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
+const NAMED_SECRET = /\b([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
 
 /**
  * Forms a known secret may take in output: as is, hex (either case), base64 at the three byte alignments,

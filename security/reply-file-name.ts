@@ -19,7 +19,8 @@ export function replyFileProblem(relativePath: string): string | undefined {
   for (const part of parts) {
     if (part === "") return refuse("has an empty part (a doubled or trailing /)");
     if (part.startsWith(".")) return refuse(`has the part "${printable(part)}", which begins with "."`);
-    if (!PART.test(part) || part.endsWith(" ")) return refuse(`has the part "${printable(part)}" with a character other than letters, digits, and _ - . , + @ ( ) or a space inside`);
+    if (!PART.test(part) || part.endsWith(" "))
+      return refuse(`has the part "${printable(part)}" with a character other than letters, digits, and _ - . , + @ ( ) or a space inside`);
   }
   const name = parts.at(-1) as string;
   if (!EXTENSIONS.some((extension) => name.endsWith(extension) && name.length > extension.length)) {

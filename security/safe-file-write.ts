@@ -15,11 +15,7 @@ const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLO
  * (org's sessions, audit log, history and the sandbox's scratch), not into `.git`, and not onto org's config
  * file or any other file in `protectedFiles` (absolute or workspace-relative paths).
  */
-export function protectedTargetProblem(
-  workspaceDir: string,
-  relativePath: string,
-  protectedFiles: readonly string[] = [],
-): string | undefined {
+export function protectedTargetProblem(workspaceDir: string, relativePath: string, protectedFiles: readonly string[] = []): string | undefined {
   const parts = components(relativePath);
   if (parts[0] === ORG_DIR) {
     return `"${relativePath}" is inside ${ORG_DIR}/, org's own state (sessions, audit log, sandbox scratch); replies may not be written there. Pick a file outside ${ORG_DIR}/.`;

@@ -3,18 +3,65 @@ import { knownSecretFormsOf, redact, secretSpans } from "./redact.ts";
 // How the redactor's patterns begin, and the names that make a value secret: a stream that ends with the
 // start of one of these may be in the middle of a secret.
 const OPENINGS = [
-  "sk-", "sk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "hf_", "AKIA", "ASIA", "ABIA",
-  "ACCA", "A3T", "xox", "AIza", "GOCSPX-", "eyJ", "-----BEGIN", "https://hooks.slack.com/", "Bearer", "Basic", "Token",
-  "aws_secret", "api_key", "api-key", "apikey", "secret", "token", "passwd", "password", "private_key", "access_key",
+  "sk-",
+  "sk_",
+  "rk_",
+  "ghp_",
+  "gho_",
+  "ghu_",
+  "ghs_",
+  "ghr_",
+  "github_pat_",
+  "glpat-",
+  "hf_",
+  "AKIA",
+  "ASIA",
+  "ABIA",
+  "ACCA",
+  "A3T",
+  "xox",
+  "AIza",
+  "GOCSPX-",
+  "eyJ",
+  "-----BEGIN",
+  "https://hooks.slack.com/",
+  "Bearer",
+  "Basic",
+  "Token",
+  "aws_secret",
+  "api_key",
+  "api-key",
+  "apikey",
+  "secret",
+  "token",
+  "passwd",
+  "password",
+  "private_key",
+  "access_key",
   // URL schemes that may carry user:password@ credentials.
-  "http://", "https://", "ftp://", "ssh://", "git://", "ws://", "wss://", "postgres://", "postgresql://", "mysql://",
-  "mongodb://", "mongodb+srv://", "redis://", "rediss://", "amqp://", "amqps://",
+  "http://",
+  "https://",
+  "ftp://",
+  "ssh://",
+  "git://",
+  "ws://",
+  "wss://",
+  "postgres://",
+  "postgresql://",
+  "mysql://",
+  "mongodb://",
+  "mongodb+srv://",
+  "redis://",
+  "rediss://",
+  "amqp://",
+  "amqps://",
 ];
 // What may follow the end of the stream so far: a pattern that then matches past the end is a secret in progress.
 const VALUE = "A1b2C3d4E5f6G7h8".repeat(5);
 // Where a pattern match that is still growing could have started: no secret format is longer than this.
 const WINDOW = 512;
-const PATTERN_HINT = /-----begin|sk-|sk_|rk_|gh[pousr]_|github_pat_|glpat-|hf_|akia|asia|abia|acca|a3t|xox|aiza|gocspx-|eyj|hooks\.slack|bearer|basic|token|key|secret|passw|:\/\//;
+const PATTERN_HINT =
+  /-----begin|sk-|sk_|rk_|gh[pousr]_|github_pat_|glpat-|hf_|akia|asia|abia|acca|a3t|xox|aiza|gocspx-|eyj|hooks\.slack|bearer|basic|token|key|secret|passw|:\/\//;
 const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@host`, `:${VALUE}@host`, `${VALUE}:${VALUE}@host`, `.${VALUE}.${VALUE}`];
 
 /**

@@ -9,7 +9,10 @@ export const MessageRequest = z.strictObject({
   /** group, direct:<persona> or file:<path>; kept for the session's later messages. */
   mode: z.string().min(1).max(300).optional(),
   /** Go on with this session (its transcript under .org/sessions); without it a new session starts. */
-  session: z.string().regex(/^[A-Za-z0-9][\w.-]{0,127}$/, "a session id as the x-org-session header gave it").optional(),
+  session: z
+    .string()
+    .regex(/^[A-Za-z0-9][\w.-]{0,127}$/, "a session id as the x-org-session header gave it")
+    .optional(),
   request_id: RequestId.optional(),
 });
 export type MessageRequest = z.infer<typeof MessageRequest>;

@@ -48,7 +48,8 @@ function resultsDir(): string {
 function results(): Map<string, string> {
   const found = new Map<string, string>();
   if (!existsSync(resultsDir())) return found;
-  for (const name of readdirSync(resultsDir())) if (name.endsWith(".json") && !name.startsWith(".")) found.set(name.slice(0, -5), readFileSync(join(resultsDir(), name), "utf8"));
+  for (const name of readdirSync(resultsDir()))
+    if (name.endsWith(".json") && !name.startsWith(".")) found.set(name.slice(0, -5), readFileSync(join(resultsDir(), name), "utf8"));
   return found;
 }
 
@@ -95,13 +96,15 @@ test("kill -9 at random points: every accepted job ends with one result, none co
     // A result once written is never replaced by a second completion.
     for (const [id, content] of seenResults) expect(final.get(id)).toBe(content);
     // Each job was logged once; no result belongs to a job that was never logged; no temporary file is left.
-    const wal = readFileSync(join(workspace, ".org", "serve", "jobs.wal"), "utf8").split("\n").flatMap((line) => {
-      try {
-        return [(JSON.parse(line) as { id: string }).id];
-      } catch {
-        return [];
-      }
-    });
+    const wal = readFileSync(join(workspace, ".org", "serve", "jobs.wal"), "utf8")
+      .split("\n")
+      .flatMap((line) => {
+        try {
+          return [(JSON.parse(line) as { id: string }).id];
+        } catch {
+          return [];
+        }
+      });
     expect(new Set(wal).size).toBe(wal.length);
     for (const id of accepted.keys()) expect(wal).toContain(id);
     for (const id of final.keys()) expect(wal).toContain(id);

@@ -1,4 +1,19 @@
-import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -81,7 +96,8 @@ export class JobsLog {
       if (line.trim() === "") continue;
       try {
         const record = JSON.parse(line) as { op?: unknown } & Partial<AcceptedJob>;
-        if (record.op !== "accept" || typeof record.id !== "string" || !JOB_ID.test(record.id) || typeof record.text !== "string" || seen.has(record.id)) continue;
+        if (record.op !== "accept" || typeof record.id !== "string" || !JOB_ID.test(record.id) || typeof record.text !== "string" || seen.has(record.id))
+          continue;
         seen.add(record.id);
         jobs.push({
           id: record.id,

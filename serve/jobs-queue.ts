@@ -80,14 +80,21 @@ export class JobsQueue {
     if (body.request_id !== undefined) {
       const known = this.#byRequest.get(body.request_id);
       if (known && known.expiresAt > now) {
-        if (known.text !== body.text) throw new HttpError(409, `request_id ${body.request_id} already made job ${known.id} with another text; use a new request_id for a new job.`);
+        if (known.text !== body.text)
+          throw new HttpError(409, `request_id ${body.request_id} already made job ${known.id} with another text; use a new request_id for a new job.`);
         return { status: 200, id: known.id, state: this.#job(known.id)?.state ?? "queued" };
       }
     }
     if (this.#queue.length >= (this.options.maxQueued ?? 10_000)) {
       throw new HttpError(429, `${this.#queue.length} jobs are already waiting; retry later.`, { "retry-after": "5" });
     }
-    const accepted: AcceptedJob = { id: newJobId(now), text: body.text, acceptedAt: now, ...(body.mode !== undefined ? { mode: body.mode } : {}), ...(body.request_id !== undefined ? { requestId: body.request_id } : {}) };
+    const accepted: AcceptedJob = {
+      id: newJobId(now),
+      text: body.text,
+      acceptedAt: now,
+      ...(body.mode !== undefined ? { mode: body.mode } : {}),
+      ...(body.request_id !== undefined ? { requestId: body.request_id } : {}),
+    };
     // Durable before anyone hears of it: a crash after this line runs the job again, never loses it.
     this.options.log.accept(accepted);
     const job: Job = { ...accepted, state: "queued", events: [], listeners: new Set() };
@@ -167,7 +174,15 @@ export class JobsQueue {
     if (held) return held;
     const result = this.options.log.result(id);
     if (!result) return undefined;
-    return { id, text: "", acceptedAt: 0, state: result.state, events: result.events, listeners: new Set(), ...(result.sessionId ? { sessionId: result.sessionId } : {}) };
+    return {
+      id,
+      text: "",
+      acceptedAt: 0,
+      state: result.state,
+      events: result.events,
+      listeners: new Set(),
+      ...(result.sessionId ? { sessionId: result.sessionId } : {}),
+    };
   }
 
   #notify(job: Job): void {
@@ -204,10 +219,14 @@ export class JobsQueue {
       this.#notify(job);
       let outcome: { ok: boolean; sessionId?: string };
       try {
-        outcome = await this.options.run(job, (event) => {
-          job.events.push(event);
-          this.#notify(job);
-        }, signal);
+        outcome = await this.options.run(
+          job,
+          (event) => {
+            job.events.push(event);
+            this.#notify(job);
+          },
+          signal,
+        );
       } catch (error) {
         if (signal.aborted) return;
         this.options.logError(`serve: job ${job.id} failed: ${error instanceof Error ? error.stack : String(error)}`);
@@ -218,7 +237,13 @@ export class JobsQueue {
       if (signal.aborted) return;
       const state = outcome.ok ? "done" : "failed";
       try {
-        this.options.log.complete({ id: job.id, state, ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}), events: job.events, finishedAt: this.#now() });
+        this.options.log.complete({
+          id: job.id,
+          state,
+          ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
+          events: job.events,
+          finishedAt: this.#now(),
+        });
         // On disk now: memory holds only what is still to run (streams open on it keep their reference).
         this.#jobs.delete(job.id);
       } catch (error) {

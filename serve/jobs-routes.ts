@@ -57,7 +57,8 @@ function lastEventIdOf(request: Request): number {
 }
 
 function known(jobs: JobsQueue, id: string): void {
-  if (!JOB_ID.test(id) || jobs.get(id) === undefined) throw new HttpError(404, `there is no job ${JSON.stringify(id.slice(0, 80))}; POST /v1/jobs answers with the id of the job it accepted.`);
+  if (!JOB_ID.test(id) || jobs.get(id) === undefined)
+    throw new HttpError(404, `there is no job ${JSON.stringify(id.slice(0, 80))}; POST /v1/jobs answers with the id of the job it accepted.`);
 }
 
 /** The HTTP side of the jobs: POST, GET and the event stream. */

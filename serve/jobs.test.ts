@@ -12,7 +12,12 @@ import { startServe } from "./start-serve.ts";
 const checkout = tempGitRepo("org-serve-jobs-");
 afterAll(() => checkout[Symbol.dispose]());
 const BASE = "http://127.0.0.1:7001";
-const ECHO = { rules: [{ when: { lastMessage: "^slow" }, reply: { text: "slow answer ".repeat(20), chunkSize: 4, delayMs: 20 } }, { reply: { text: "answer for {{lastMessage}}" } }] };
+const ECHO = {
+  rules: [
+    { when: { lastMessage: "^slow" }, reply: { text: "slow answer ".repeat(20), chunkSize: 4, delayMs: 20 } },
+    { reply: { text: "answer for {{lastMessage}}" } },
+  ],
+};
 
 type JobView = { id: string; state: string; events: RoomEvent[]; session?: string };
 
@@ -28,10 +33,14 @@ async function job(fixture: ServeFixture, id: string, headers: Record<string, st
 
 async function finished(fixture: ServeFixture, id: string, timeoutMs = 30_000): Promise<JobView> {
   let view: JobView | undefined;
-  await waitUntil(`job ${id} to finish`, async () => {
-    view = await job(fixture, id);
-    return view.state === "done" || view.state === "failed";
-  }, timeoutMs);
+  await waitUntil(
+    `job ${id} to finish`,
+    async () => {
+      view = await job(fixture, id);
+      return view.state === "done" || view.state === "failed";
+    },
+    timeoutMs,
+  );
   return view as JobView;
 }
 
@@ -98,7 +107,13 @@ describe("POST /v1/jobs", () => {
     for (const text of ["slow one", "two", "three"]) ids.push(((await (await postJob(fixture, { text, mode: "direct:agent" })).json()) as { id: string }).id);
     expect((await job(fixture, ids[2] as string)).state).toBe("queued");
     const results = [];
-    for (const id of ids) results.push(JSON.parse(readFileSync(join(fixture.workspaceDir, ".org", "serve", "results", `${(await finished(fixture, id)).id}.json`), "utf8")) as { finishedAt: number; events: RoomEvent[] });
+    for (const id of ids)
+      results.push(
+        JSON.parse(readFileSync(join(fixture.workspaceDir, ".org", "serve", "results", `${(await finished(fixture, id)).id}.json`), "utf8")) as {
+          finishedAt: number;
+          events: RoomEvent[];
+        },
+      );
     const starts = results.map((result) => (result.events.find((event) => event.type === "message") as { message: { time: string } }).message.time);
     expect([...starts].sort()).toEqual(starts);
     expect(results.map((result) => result.finishedAt)).toEqual([...results.map((result) => result.finishedAt)].sort((a, b) => a - b));
@@ -117,7 +132,9 @@ describe("POST /v1/jobs", () => {
     const other = await postJob(fixture, { text: "something else", request_id: "req-1" });
     expect(other.status).toBe(409);
     await finished(fixture, id);
-    const wal = readFileSync(join(fixture.workspaceDir, ".org", "serve", "jobs.wal"), "utf8").trim().split("\n");
+    const wal = readFileSync(join(fixture.workspaceDir, ".org", "serve", "jobs.wal"), "utf8")
+      .trim()
+      .split("\n");
     expect(wal).toHaveLength(1);
     await Bun.sleep(1_100);
     const later = await postJob(fixture, { text: "once", request_id: "req-1" });
@@ -204,7 +221,11 @@ describe("jobs across a restart", () => {
 
 test("a long log is compacted at start to what it still needs; finished jobs still answer from their results", async () => {
   const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-jobs-compact-"));
-  const wal = () => readFileSync(join(workspaceDir, ".org", "serve", "jobs.wal"), "utf8").trim().split("\n").filter(Boolean);
+  const wal = () =>
+    readFileSync(join(workspaceDir, ".org", "serve", "jobs.wal"), "utf8")
+      .trim()
+      .split("\n")
+      .filter(Boolean);
   try {
     const ids: string[] = [];
     {
@@ -220,7 +241,7 @@ test("a long log is compacted at start to what it still needs; finished jobs sti
     for (const [index, id] of ids.entries()) expect(replyText((await job(second, id)).events)).toBe(`answer for ${"abcde"[index]}`);
     const again = await postJob(second, { text: "e", mode: "direct:agent", request_id: "keep-me" });
     expect(again.status).toBe(200);
-    expect(((await again.json()) as { id: string; state: string })).toEqual({ id: ids[4] as string, state: "done" });
+    expect((await again.json()) as { id: string; state: string }).toEqual({ id: ids[4] as string, state: "done" });
   } finally {
     rmSync(workspaceDir, { recursive: true, force: true });
   }
@@ -229,7 +250,12 @@ test("a long log is compacted at start to what it still needs; finished jobs sti
 describe("request signing (ORG_API_HMAC_SECRET)", () => {
   const SECRET = "hmac-secret-for-tests-0123456789";
   test("a signed request passes; unsigned, tampered, stale and replayed ones are 401; the bearer token works beside it", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, apiToken: "bearer-token-xyz", handlerOptions: { hmac: { secret: SECRET, ttlS: 60 } } });
+    await using fixture = await serveFixture({
+      script: ECHO,
+      checkoutDir: checkout.dir,
+      apiToken: "bearer-token-xyz",
+      handlerOptions: { hmac: { secret: SECRET, ttlS: 60 } },
+    });
     expect(fixture.handler.authRequired).toBe(true);
     const body = JSON.stringify({ text: "signed hello" });
     const signed = signatureHeaders(SECRET, "POST", "/v1/jobs", body);
@@ -237,7 +263,9 @@ describe("request signing (ORG_API_HMAC_SECRET)", () => {
     expect(ok.status).toBe(202);
     expect((await postJob(fixture, body, signed)).status).toBe(401); // replayed
     expect((await postJob(fixture, body)).status).toBe(401);
-    expect((await postJob(fixture, JSON.stringify({ text: "tampered" }), signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 1000))).status).toBe(401);
+    expect((await postJob(fixture, JSON.stringify({ text: "tampered" }), signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 1000))).status).toBe(
+      401,
+    );
     expect((await postJob(fixture, body, signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() - 61_000))).status).toBe(401);
     expect((await postJob(fixture, body, signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 120_000))).status).toBe(401);
     expect((await postJob(fixture, body, signatureHeaders("another-secret-000000", "POST", "/v1/jobs", body, Date.now() + 2000))).status).toBe(401);

@@ -33,7 +33,12 @@ describe("serve's /mcp with the MCP SDK's Streamable HTTP client", () => {
     writeGeneratedTool(checkout.dir, boomSpec(), BOOM_CODE);
     gitSync(checkout.dir, ["add", "-A"]);
     gitSync(checkout.dir, ["commit", "--quiet", "-m", "two tools"]);
-    fixture = await serveFixture({ script: { rules: [{ reply: { text: "hi" } }] }, checkoutDir: checkout.dir, apiToken: TOKEN, serve: { tools: { boom: "deny" } } });
+    fixture = await serveFixture({
+      script: { rules: [{ reply: { text: "hi" } }] },
+      checkoutDir: checkout.dir,
+      apiToken: TOKEN,
+      serve: { tools: { boom: "deny" } },
+    });
     server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
   });
 
@@ -90,11 +95,20 @@ describe("serve's /mcp with the MCP SDK's Streamable HTTP client", () => {
 
   test("a request from a foreign Host or Origin is refused before MCP sees it", async () => {
     await using open = await serveFixture({ script: { rules: [{ reply: { text: "hi" } }] }, checkoutDir: checkout.dir, loopbackOnly: true });
-    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } };
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
+    };
     const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-    const foreign = await open.handler.fetch(new Request("http://evil.example:7001/mcp", { method: "POST", headers: { ...headers, host: "evil.example:7001" }, body: JSON.stringify(init) }));
+    const foreign = await open.handler.fetch(
+      new Request("http://evil.example:7001/mcp", { method: "POST", headers: { ...headers, host: "evil.example:7001" }, body: JSON.stringify(init) }),
+    );
     expect(foreign.status).toBe(403);
-    const page = await open.handler.fetch(new Request("http://127.0.0.1:7001/mcp", { method: "POST", headers: { ...headers, origin: "https://evil.example" }, body: JSON.stringify(init) }));
+    const page = await open.handler.fetch(
+      new Request("http://127.0.0.1:7001/mcp", { method: "POST", headers: { ...headers, origin: "https://evil.example" }, body: JSON.stringify(init) }),
+    );
     expect(page.status).toBe(403);
     const local = await open.handler.fetch(new Request("http://127.0.0.1:7001/mcp", { method: "POST", headers, body: JSON.stringify(init) }));
     expect(local.status).toBe(200);

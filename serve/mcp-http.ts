@@ -89,7 +89,8 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     async handle(request) {
       const id = request.headers.get("mcp-session-id");
       if (id === null) {
-        if (request.method !== "POST") throw new HttpError(400, "an MCP session starts with a POST of initialize to /mcp; GET and DELETE need the Mcp-Session-Id header it gave.");
+        if (request.method !== "POST")
+          throw new HttpError(400, "an MCP session starts with a POST of initialize to /mcp; GET and DELETE need the Mcp-Session-Id header it gave.");
         // The transport refuses anything but initialize without a session id.
         const session = await open();
         const response = await session.transport.handleRequest(request);

@@ -51,7 +51,13 @@ async function leaseInMode(sessions: SessionPool, body: MessageRequest, id: stri
 }
 
 /** `POST /v1/messages`: one turn of a session, its room events streamed as SSE. */
-export function messagesRoute(options: { config: OrgConfig; sessions: SessionPool; tools: ServedTools; metrics: ServeMetrics; logError: (line: string) => void }) {
+export function messagesRoute(options: {
+  config: OrgConfig;
+  sessions: SessionPool;
+  tools: ServedTools;
+  metrics: ServeMetrics;
+  logError: (line: string) => void;
+}) {
   const { metrics } = options;
   return async (request: Request, requestId: string): Promise<Response> => {
     const body = await readJsonBody(request, MessageRequest, options.config.serve.maxBodyBytes);
@@ -79,7 +85,8 @@ export function messagesRoute(options: { config: OrgConfig; sessions: SessionPoo
           lease.release();
         }
       },
-      onError: (error) => options.logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`),
+      onError: (error) =>
+        options.logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`),
     });
     return new Response(stream, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": lease.sessionId, "x-request-id": id },

@@ -32,7 +32,9 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
 
   beforeAll(async () => {
     fixture = await serveFixture({ script: SCRIPT, checkoutDir: checkout.dir, apiToken: TOKEN, serve: { tools: { sh: "allow" } } });
-    fixture.config.personas = fixture.config.personas.map((persona) => (persona.name === "agent" ? { ...persona, tools: { ...persona.tools, sh: "allow" } } : persona));
+    fixture.config.personas = fixture.config.personas.map((persona) =>
+      persona.name === "agent" ? { ...persona, tools: { ...persona.tools, sh: "allow" } } : persona,
+    );
     server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: TOKEN, maxRetries: 0 });
   });
@@ -52,7 +54,12 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
   });
 
   test("the openai package streams a persona's reply, with usage when asked", async () => {
-    const stream = await client.chat.completions.create({ model: "python", messages: [{ role: "user", content: "hello" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "python",
+      messages: [{ role: "user", content: "hello" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let chunks = 0;
     let usage: OpenAI.CompletionUsage | undefined | null;
@@ -75,17 +82,29 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
     const blocks = text.split("\n\n").sort();
-    expect(blocks).toEqual(["agent: Agent here, streaming a reply in small pieces.", "python: Python here, ready to run code.", "toolsmith: Toolsmith here, I build tools."]);
+    expect(blocks).toEqual([
+      "agent: Agent here, streaming a reply in small pieces.",
+      "python: Python here, ready to run code.",
+      "toolsmith: Toolsmith here, I build tools.",
+    ]);
   });
 
   test("replies streaming at the same time still come as whole blocks, one after another", async () => {
     await using parallel = await serveFixture({ script: SCRIPT, checkoutDir: checkout.dir, concurrency: 3 });
     const side = startServe({ handler: parallel.handler, host: "127.0.0.1", port: 0 });
     try {
-      const stream = await new OpenAI({ baseURL: `${side.url}/v1`, apiKey: "none", maxRetries: 0 }).chat.completions.create({ model: "org", messages: [{ role: "user", content: "hi all" }], stream: true });
+      const stream = await new OpenAI({ baseURL: `${side.url}/v1`, apiKey: "none", maxRetries: 0 }).chat.completions.create({
+        model: "org",
+        messages: [{ role: "user", content: "hi all" }],
+        stream: true,
+      });
       let text = "";
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
-      expect(text.split("\n\n").sort()).toEqual(["agent: Agent here, streaming a reply in small pieces.", "python: Python here, ready to run code.", "toolsmith: Toolsmith here, I build tools."]);
+      expect(text.split("\n\n").sort()).toEqual([
+        "agent: Agent here, streaming a reply in small pieces.",
+        "python: Python here, ready to run code.",
+        "toolsmith: Toolsmith here, I build tools.",
+      ]);
       // Three slots on the one server (concurrency: 3): the replies stream side by side, their deltas interleaved.
       expect(parallel.server.requests.filter((request) => request.path === "/v1/chat/completions")).toHaveLength(3);
     } finally {
@@ -111,7 +130,9 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     expect(data.choices[0]?.message.content).toContain("Linux");
     expect(response.headers.get("x-request-id")).toBe("openai-req-1");
     const auditDir = join(fixture.workspaceDir, ".org", "audit");
-    const audit = readdirSync(auditDir).map((file) => readFileSync(join(auditDir, file), "utf8")).join("");
+    const audit = readdirSync(auditDir)
+      .map((file) => readFileSync(join(auditDir, file), "utf8"))
+      .join("");
     expect(audit).toContain('"requestId":"openai-req-1"');
   }, 60_000);
 
@@ -139,7 +160,9 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     expect(text).toContain("python: Python starts to");
     expect(text).toContain("(the reply broke off: ");
     expect(text).toContain("agent: Agent here");
-    await expect((async () => client.chat.completions.create({ model: "toolsmith", messages: [{ role: "user", content: "fail hard" }] }))()).rejects.toMatchObject({ status: 502, code: "no_answer" });
+    await expect(
+      (async () => client.chat.completions.create({ model: "toolsmith", messages: [{ role: "user", content: "fail hard" }] }))(),
+    ).rejects.toMatchObject({ status: 502, code: "no_answer" });
   }, 60_000);
 
   test("the client's messages are the conversation the persona answers from", async () => {
@@ -171,10 +194,17 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
         tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
       });
     await expect(tools()).rejects.toMatchObject({ status: 400, param: "tools", code: "tools_not_supported", type: "invalid_request_error" });
-    await expect((async () => client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }))()).rejects.toMatchObject({ status: 404, param: "model", code: "model_not_found" });
+    await expect((async () => client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }))()).rejects.toMatchObject({
+      status: 404,
+      param: "model",
+      code: "model_not_found",
+    });
     const stranger = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "wrong", maxRetries: 0 });
     await expect((async () => stranger.models.list())()).rejects.toMatchObject({ status: 401, type: "authentication_error" });
-    await expect((async () => client.chat.completions.create({ model: "agent", messages: [{ role: "assistant", content: "hi" }] }))()).rejects.toMatchObject({ status: 400, param: "messages" });
+    await expect((async () => client.chat.completions.create({ model: "agent", messages: [{ role: "assistant", content: "hi" }] }))()).rejects.toMatchObject({
+      status: 400,
+      param: "messages",
+    });
   });
 
   test("the Vercel AI SDK streams a persona's reply and the group's with streamText", async () => {
@@ -187,7 +217,12 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     const group = streamText({ model: provider("org"), prompt: "hi all" });
     let all = "";
     for await (const part of group.textStream) all += part;
-    expect(all.split("\n\n").map((block) => block.split(":")[0]).sort()).toEqual(["agent", "python", "toolsmith"]);
+    expect(
+      all
+        .split("\n\n")
+        .map((block) => block.split(":")[0])
+        .sort(),
+    ).toEqual(["agent", "python", "toolsmith"]);
     const whole = await generateText({ model: provider("agent"), prompt: "hello" });
     expect(whole.text).toBe("Agent here, streaming a reply in small pieces.");
   });

@@ -45,7 +45,16 @@ export type OpenAiChatOptions = {
 
 /** An error in OpenAI's shape (`{ error: { message, type, param, code } }`), with org's `status` beside it. */
 export function openAiError(status: number, message: string, param: string | null = null, code: string | null = null): Response {
-  const type = status === 401 ? "authentication_error" : status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error";
+  const type =
+    status === 401
+      ? "authentication_error"
+      : status === 404
+        ? "not_found_error"
+        : status === 429
+          ? "rate_limit_error"
+          : status >= 500
+            ? "server_error"
+            : "invalid_request_error";
   return Response.json({ error: { message, type, param, code, status } }, { status });
 }
 
@@ -69,7 +78,11 @@ function textOf(message: z.infer<typeof InMessage>, index: number): string {
   return content
     .map((part, at) => {
       if (part.type !== "text" || typeof part.text !== "string") {
-        throw new ChatRequestError(400, `messages[${index}].content[${at}] is a ${JSON.stringify(part.type).slice(0, 40)} part; org's personas read text only.`, `messages[${index}].content`);
+        throw new ChatRequestError(
+          400,
+          `messages[${index}].content[${at}] is a ${JSON.stringify(part.type).slice(0, 40)} part; org's personas read text only.`,
+          `messages[${index}].content`,
+        );
       }
       return part.text;
     })
@@ -102,9 +115,21 @@ function conversation(body: ChatRequest, personas: readonly string[], target: st
   const time = new Date().toISOString();
   body.messages.forEach((message, index) => {
     const say = (from: string, text: string) =>
-      history.push({ id: `openai-${index}-${history.length}`, turnId: `openai-${index}`, from, text, time, heardBy: audience, addressed: from === "user" ? audience : [] });
+      history.push({
+        id: `openai-${index}-${history.length}`,
+        turnId: `openai-${index}`,
+        from,
+        text,
+        time,
+        heardBy: audience,
+        addressed: from === "user" ? audience : [],
+      });
     if (message.role === "tool" || message.role === "function" || (message.tool_calls && message.tool_calls.length > 0)) {
-      throw new ChatRequestError(400, `messages[${index}] is a tool ${message.role === "assistant" ? "call" : "result"}; org runs its own tools inside its sandbox, so a conversation cannot carry the client's tool calls.`, `messages[${index}]`);
+      throw new ChatRequestError(
+        400,
+        `messages[${index}] is a tool ${message.role === "assistant" ? "call" : "result"}; org runs its own tools inside its sandbox, so a conversation cannot carry the client's tool calls.`,
+        `messages[${index}]`,
+      );
     }
     const text = textOf(message, index);
     if (message.role === "user") say("user", text);
@@ -112,7 +137,12 @@ function conversation(body: ChatRequest, personas: readonly string[], target: st
     else if (message.role === "assistant") {
       if (target) say(target, text);
       else for (const part of splitGroupAnswer(text, personas)) say(part.from, part.text);
-    } else throw new ChatRequestError(400, `messages[${index}].role ${JSON.stringify(message.role).slice(0, 40)} is not one of system, developer, user, assistant.`, `messages[${index}].role`);
+    } else
+      throw new ChatRequestError(
+        400,
+        `messages[${index}].role ${JSON.stringify(message.role).slice(0, 40)} is not one of system, developer, user, assistant.`,
+        `messages[${index}].role`,
+      );
   });
   const last = history.at(-1);
   if (last?.from !== "user" || body.messages.at(-1)?.role !== "user" || last.text.trim() === "") {
@@ -129,7 +159,11 @@ function usageOf(stats: Record<string, PersonaStats>) {
 }
 
 /** The OpenAI chat API over the room; both functions answer, never throw but HttpErrors of the limits (429, 413, 415). */
-export function createOpenAiChat(options: OpenAiChatOptions): { models(): Response; model(id: string): Response; completions(request: Request, requestId: string): Promise<Response> } {
+export function createOpenAiChat(options: OpenAiChatOptions): {
+  models(): Response;
+  model(id: string): Response;
+  completions(request: Request, requestId: string): Promise<Response>;
+} {
   const personas = options.config.personas.map((persona) => persona.name);
 
   const created = Math.floor(options.startedAt / 1000);
@@ -142,7 +176,8 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
 
   /** `GET /v1/models/{id}`: one model, or OpenAI's 404. */
   function model(id: string): Response {
-    if (!ids.includes(id)) return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
+    if (!ids.includes(id))
+      return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
     return Response.json(modelObject(id));
   }
 
@@ -153,11 +188,21 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
     let text: string;
     try {
       if (body.model !== GROUP_MODEL && !personas.includes(body.model)) {
-        throw new ChatRequestError(404, `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`, "model", "model_not_found");
+        throw new ChatRequestError(
+          404,
+          `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`,
+          "model",
+          "model_not_found",
+        );
       }
       target = body.model === GROUP_MODEL ? undefined : body.model;
       if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
-        throw new ChatRequestError(400, "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their policy. Send the request without `tools`.", body.tools ? "tools" : "functions", "tools_not_supported");
+        throw new ChatRequestError(
+          400,
+          "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their policy. Send the request without `tools`.",
+          body.tools ? "tools" : "functions",
+          "tools_not_supported",
+        );
       }
       if (body.n !== undefined && body.n !== null && body.n !== 1) throw new ChatRequestError(400, "n must be 1: each persona answers once.", "n");
       ({ history, text } = conversation(body, personas, target));
@@ -202,16 +247,34 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
         await finish();
       }
       // A reply that broke off keeps what arrived, and says so.
-      const textOf = (message: RoomMessage) => (message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text);
-      const replies = summary.messages.filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "").map((message) => ({ ...message, text: textOf(message) }));
+      const textOf = (message: RoomMessage) =>
+        message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text;
+      const replies = summary.messages
+        .filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "")
+        .map((message) => ({ ...message, text: textOf(message) }));
       if (replies.length === 0) {
         const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ") || "no persona answered";
         return openAiError(502, `the room gave no answer: ${why}`, null, "no_answer");
       }
       const choices = target
-        ? [{ index: 0, message: { role: "assistant", content: replies.map((reply) => reply.text).join("\n\n"), refusal: null }, logprobs: null, finish_reason: "stop" }]
-        : replies.map((reply, index) => ({ index, message: { role: "assistant", content: `${reply.from}: ${reply.text}`, refusal: null }, logprobs: null, finish_reason: "stop" }));
-      return Response.json({ id, object: "chat.completion", created, model: body.model, choices, usage: usageOf(summary.stats), system_fingerprint: null }, { headers });
+        ? [
+            {
+              index: 0,
+              message: { role: "assistant", content: replies.map((reply) => reply.text).join("\n\n"), refusal: null },
+              logprobs: null,
+              finish_reason: "stop",
+            },
+          ]
+        : replies.map((reply, index) => ({
+            index,
+            message: { role: "assistant", content: `${reply.from}: ${reply.text}`, refusal: null },
+            logprobs: null,
+            finish_reason: "stop",
+          }));
+      return Response.json(
+        { id, object: "chat.completion", created, model: body.model, choices, usage: usageOf(summary.stats), system_fingerprint: null },
+        { headers },
+      );
     }
 
     const encoder = new TextEncoder();
@@ -229,7 +292,9 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
           }
         };
         const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
-          write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`);
+          write(
+            `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`,
+          );
         keepAlive = setInterval(() => write(": keep-alive\n\n"), 15_000);
         chunk({ role: "assistant", content: "" });
 
@@ -285,17 +350,24 @@ export function createOpenAiChat(options: OpenAiChatOptions): { models(): Respon
             advance();
             if (blocks === 0 && !summary.ok) {
               const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ");
-              write(`data: ${JSON.stringify({ error: { message: `the room gave no answer: ${why}`, type: "server_error", param: null, code: "no_answer" } })}\n\n`);
+              write(
+                `data: ${JSON.stringify({ error: { message: `the room gave no answer: ${why}`, type: "server_error", param: null, code: "no_answer" } })}\n\n`,
+              );
             } else {
               chunk({}, "stop");
-              if (includeUsage) write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageOf(summary.stats) })}\n\n`);
+              if (includeUsage)
+                write(
+                  `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageOf(summary.stats) })}\n\n`,
+                );
             }
             write("data: [DONE]\n\n");
           })
           .catch((error: unknown) => {
             if (signal.aborted) return;
             options.logError(`serve: chat completion ${requestId} failed: ${error instanceof Error ? error.stack : String(error)}`);
-            write(`data: ${JSON.stringify({ error: { message: `the turn failed inside the server; its log has the details under request id ${requestId}.`, type: "server_error", param: null, code: null } })}\n\n`);
+            write(
+              `data: ${JSON.stringify({ error: { message: `the turn failed inside the server; its log has the details under request id ${requestId}.`, type: "server_error", param: null, code: null } })}\n\n`,
+            );
           })
           .finally(async () => {
             clearInterval(keepAlive);

@@ -22,7 +22,9 @@ export function requestAuth(options: { apiToken?: string; hmac?: { secret: strin
       ].filter(Boolean);
       throw new HttpError(
         401,
-        given && options.apiToken !== undefined ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'." : `this server needs ${ways.join(" or ")} on every route but /health.`,
+        given && options.apiToken !== undefined
+          ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'."
+          : `this server needs ${ways.join(" or ")} on every route but /health.`,
         { "www-authenticate": 'Bearer realm="org"' },
       );
     },

@@ -57,7 +57,9 @@ export class SignatureCheck {
     const timestamp = request.headers.get(TIMESTAMP_HEADER) ?? "";
     const given = /^sha256=([0-9a-f]{64})$/i.exec(request.headers.get(SIGNATURE_HEADER) ?? "")?.[1]?.toLowerCase();
     if (!/^\d{1,12}$/.test(timestamp) || given === undefined) {
-      throw refuse(`a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>.`);
+      throw refuse(
+        `a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>.`,
+      );
     }
     const body = await boundedBody(request, maxBytes);
     const url = new URL(request.url);

@@ -71,7 +71,9 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
   test("a body that is not declared JSON is 415: what a web page may send cross-site without asking", async () => {
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
-      const response = await fixture.handler.fetch(new Request(`${BASE}/v1/messages`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ text: "run rm -rf" }) }));
+      const response = await fixture.handler.fetch(
+        new Request(`${BASE}/v1/messages`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ text: "run rm -rf" }) }),
+      );
       expect(response.status).toBe(415);
     }
     expect(fixture.server.requests).toHaveLength(0);
@@ -109,7 +111,9 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
         controller.close();
       },
     });
-    const streamed = await fixture.handler.fetch(new Request(`${BASE}/v1/tools/sh/run`, { method: "POST", body: chunks, headers: { "content-type": "application/json" } }));
+    const streamed = await fixture.handler.fetch(
+      new Request(`${BASE}/v1/tools/sh/run`, { method: "POST", body: chunks, headers: { "content-type": "application/json" } }),
+    );
     expect(streamed.status).toBe(413);
   });
 
@@ -158,7 +162,12 @@ describe("serve handler: messages as the room's events", () => {
     // How many text-delta events carry the text depends on chunking; one run of them is what matters.
     const types = events.map((event) => event.type).filter((type, index, all) => type !== "text-delta" || all[index - 1] !== "text-delta");
     expect(types).toEqual(["mode", "turn-start", "message", "reply-start", "waiting", "text-delta", "message", "reply-end", "turn-end"]);
-    expect(events.filter((event) => event.type === "text-delta").map((event) => (event as { text: string }).text).join("")).toBe("hello from first words");
+    expect(
+      events
+        .filter((event) => event.type === "text-delta")
+        .map((event) => (event as { text: string }).text)
+        .join(""),
+    ).toBe("hello from first words");
     expect(existsSync(join(fixture.workspaceDir, ".org", "sessions", `${session}.jsonl`))).toBe(true);
 
     const second = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "second words", session }));
@@ -238,7 +247,9 @@ describe("serve handler: messages as the room's events", () => {
 describe("serve handler: tools over HTTP", () => {
   test("GET /v1/tools lists each tool with its schema and HTTP policy", async () => {
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } } });
-    const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; http: string; origin: string; parameters: { properties: object } }[] };
+    const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as {
+      tools: { name: string; http: string; origin: string; parameters: { properties: object } }[];
+    };
     expect(listing.tools.map((tool) => [tool.name, tool.origin, tool.http])).toEqual([
       ["sh", "built-in", "allow"],
       ["python_run", "built-in", "ask"],
@@ -248,7 +259,8 @@ describe("serve handler: tools over HTTP", () => {
 
   test("a tool runs in the sandbox only when serve.tools allows it; ask and deny are 403; bad inputs 400", async () => {
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow", python_run: "deny" } } });
-    const run = (name: string, inputs: unknown, headers: Record<string, string> = {}) => fixture.handler.fetch(post(`${BASE}/v1/tools/${name}/run`, { inputs }, headers));
+    const run = (name: string, inputs: unknown, headers: Record<string, string> = {}) =>
+      fixture.handler.fetch(post(`${BASE}/v1/tools/${name}/run`, { inputs }, headers));
     const ran = await run("sh", { cmd: "echo from-the-sandbox; id -u" }, { "x-request-id": "tool-req" });
     expect(ran.status).toBe(200);
     const result = (await ran.json()) as { ok: boolean; output: string };
@@ -262,7 +274,9 @@ describe("serve handler: tools over HTTP", () => {
     expect((await run("sh", { command: "ls" })).status).toBe(400);
     expect((await run("nope", {})).status).toBe(404);
     const auditDir = join(fixture.workspaceDir, ".org", "audit");
-    const audit = readdirSync(auditDir).map((file) => readFileSync(join(auditDir, file), "utf8")).join("");
+    const audit = readdirSync(auditDir)
+      .map((file) => readFileSync(join(auditDir, file), "utf8"))
+      .join("");
     expect(audit).toContain('"requestId":"tool-req"');
   });
 

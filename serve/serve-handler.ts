@@ -112,7 +112,10 @@ function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError:
 }
 
 /** `/v1/models` and `/v1/chat/completions`: the same room a session gets, with the client's messages as its past. */
-function openAiRoutes(options: ServeHandlerOptions, parts: { opener: ReturnType<typeof servedRoomOpener>; slots: ReturnType<typeof serverSlots>; sessions: SessionPool; metrics: ServeMetrics; logError: Logger }) {
+function openAiRoutes(
+  options: ServeHandlerOptions,
+  parts: { opener: ReturnType<typeof servedRoomOpener>; slots: ReturnType<typeof serverSlots>; sessions: SessionPool; metrics: ServeMetrics; logError: Logger },
+) {
   const { metrics } = parts;
   return createOpenAiChat({
     config: options.config,
@@ -148,7 +151,12 @@ function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics): Re
 }
 
 /** Answers one request and turns what it throws into the error response; counts it by route pattern. */
-async function answer(request: Request, dispatch: (request: Request, path: string, requestId: string) => Promise<Response>, metrics: ServeMetrics, logError: Logger): Promise<Response> {
+async function answer(
+  request: Request,
+  dispatch: (request: Request, path: string, requestId: string) => Promise<Response>,
+  metrics: ServeMetrics,
+  logError: Logger,
+): Promise<Response> {
   const started = performance.now();
   const given = request.headers.get("x-request-id");
   const requestId = given !== null && RequestId.safeParse(given).success ? given : crypto.randomUUID();
@@ -187,7 +195,11 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const opener = roomOpener(options, logError);
   const sessions = openSessions(options, opener, slots);
   const jobs = openJobs(options, sessions, logError);
-  const auth = requestAuth({ ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}), ...(options.hmac ? { hmac: options.hmac } : {}), maxBodyBytes: config.serve.maxBodyBytes });
+  const auth = requestAuth({
+    ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
+    ...(options.hmac ? { hmac: options.hmac } : {}),
+    maxBodyBytes: config.serve.maxBodyBytes,
+  });
   const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
   const toolsRoutes = toolRoutes({

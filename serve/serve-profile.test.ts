@@ -70,7 +70,11 @@ test("web_fetch over HTTP: allowed in serve.tools, it still refuses metadata and
     builtIns: [webFetchTool({ network: { ...DEFAULT_NETWORK, allowedHosts: ["*"] } })],
     serve: { tools: { web_fetch: "allow" } },
   });
-  for (const [url, reason] of [["http://169.254.169.254/latest/meta-data/", /link-local/], ["http://[::ffff:7f00:1]/", /loopback/], ["http://0x7f000001/", /loopback/]] as const) {
+  for (const [url, reason] of [
+    ["http://169.254.169.254/latest/meta-data/", /link-local/],
+    ["http://[::ffff:7f00:1]/", /loopback/],
+    ["http://0x7f000001/", /loopback/],
+  ] as const) {
     const response = await fixture.handler.fetch(post("http://127.0.0.1:7001/v1/tools/web_fetch/run", { inputs: { url } }));
     const body = (await response.json()) as { ok: boolean; output: string };
     expect(body.ok).toBe(false);

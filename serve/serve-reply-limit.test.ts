@@ -8,7 +8,8 @@ afterAll(() => checkout[Symbol.dispose]());
 const BASE = "http://org.test";
 
 const HUGE = { rules: [{ reply: { text: "x".repeat(1_000_000), chunkSize: 65_536 } }] };
-const message = (events: RoomEvent[]) => events.find((event): event is Extract<RoomEvent, { type: "message" }> => event.type === "message" && event.message.from === "agent")?.message;
+const message = (events: RoomEvent[]) =>
+  events.find((event): event is Extract<RoomEvent, { type: "message" }> => event.type === "message" && event.message.from === "agent")?.message;
 
 describe("serve: a reply's size is bounded", () => {
   test("a 1 MB reply is cut at limits.replyChars (default 200 000) and the SSE stream says so", async () => {

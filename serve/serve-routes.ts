@@ -53,7 +53,11 @@ export function matchRoute(method: string, path: string): { route: Route; params
   const matched = Object.values(ROUTES).filter((candidate) => candidate.match(path));
   const found = matched.find((candidate) => candidate.method === method);
   if (!found) {
-    if (matched.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, POST /v1/jobs, GET /v1/jobs/:id, GET /v1/jobs/:id/events, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload, GET /v1/models, POST /v1/chat/completions, /mcp.`);
+    if (matched.length === 0)
+      throw new HttpError(
+        404,
+        `no route ${path.slice(0, 200)}; the routes are GET /health, POST /v1/messages, POST /v1/jobs, GET /v1/jobs/:id, GET /v1/jobs/:id/events, GET /v1/tools, POST /v1/tools/:name/run, GET /metrics, POST /v1/admin/reload, GET /v1/models, POST /v1/chat/completions, /mcp.`,
+      );
     const allowed = matched.map((candidate) => candidate.method).join(", ");
     throw new HttpError(405, `${method} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
   }
@@ -71,10 +75,16 @@ const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
 export function refuseForeignCaller(request: Request): void {
   const host = request.headers.get("host") ?? new URL(request.url).host;
   if (!LOOPBACK_NAME.test(host)) {
-    throw new HttpError(403, `this server answers only requests to 127.0.0.1 or localhost (Host was ${JSON.stringify(host.slice(0, 100))}); set ORG_API_TOKEN to serve other names.`);
+    throw new HttpError(
+      403,
+      `this server answers only requests to 127.0.0.1 or localhost (Host was ${JSON.stringify(host.slice(0, 100))}); set ORG_API_TOKEN to serve other names.`,
+    );
   }
   const origin = request.headers.get("origin");
   if (origin !== null && !(URL.canParse(origin) && LOOPBACK_NAME.test(new URL(origin).host))) {
-    throw new HttpError(403, `requests from web pages (Origin ${JSON.stringify(origin.slice(0, 100))}) are refused; call the API from a program, or set ORG_API_TOKEN.`);
+    throw new HttpError(
+      403,
+      `requests from web pages (Origin ${JSON.stringify(origin.slice(0, 100))}) are refused; call the API from a program, or set ORG_API_TOKEN.`,
+    );
   }
 }

@@ -73,7 +73,11 @@ describe("serve over a real socket on 127.0.0.1", () => {
   });
 
   test("100 concurrent messages in 100 sessions all stream a whole turn; the server stays healthy", async () => {
-    await using fixture = await serveFixture({ script: { rules: [{ reply: { text: "answer for {{lastMessage}}" } }] }, checkoutDir: checkout.dir, concurrency: 8 });
+    await using fixture = await serveFixture({
+      script: { rules: [{ reply: { text: "answer for {{lastMessage}}" } }] },
+      checkoutDir: checkout.dir,
+      concurrency: 8,
+    });
     const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
     try {
       const results = await Promise.all(
@@ -87,7 +91,10 @@ describe("serve over a real socket on 127.0.0.1", () => {
       expect(new Set(results.map((result) => result.session)).size).toBe(100);
       for (const result of results) {
         expect(result.events.at(-1)).toMatchObject({ type: "turn-end", ok: true });
-        const text = result.events.filter((event) => event.type === "text-delta").map((event) => (event as { text: string }).text).join("");
+        const text = result.events
+          .filter((event) => event.type === "text-delta")
+          .map((event) => (event as { text: string }).text)
+          .join("");
         expect(text).toBe(`answer for message ${result.index}`);
       }
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -117,7 +124,10 @@ describe("serve over a real socket on 127.0.0.1", () => {
       expect(metrics).toContain("org_turns_in_progress 0");
       // The transcript shows the reply stopped partway, not streamed to its end into nowhere.
       const transcript = readFileSync(join(fixture.workspaceDir, ".org", "sessions", `${session}.jsonl`), "utf8");
-      const lines = transcript.trim().split("\n").map((line) => JSON.parse(line) as { event?: { type: string; message?: { from: string; text: string } } });
+      const lines = transcript
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { event?: { type: string; message?: { from: string; text: string } } });
       const reply = lines.map((line) => line.event).find((event) => event?.type === "message" && event.message?.from === "agent");
       expect(reply?.message?.text.length ?? 0).toBeLessThan(long.length);
       expect(fixture.errors).toEqual([]);
@@ -143,8 +153,15 @@ describe("the serve command", () => {
   test("streams the same events as chat --once --json for the same message", async () => {
     await using model = await startScriptedServer({ script: { rules: [{ reply: { text: "the same answer, twice" } }] }, port: 0 });
     const env = { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1" };
-    const chat = Bun.spawn(orgCommand(["chat", "--once", "hello there", "--json", "--mode", "direct:agent", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
-    const chatLines = (await new Response(chat.stdout).text()).trim().split("\n").map((line) => JSON.parse(line) as { type: string; text?: string });
+    const chat = Bun.spawn(orgCommand(["chat", "--once", "hello there", "--json", "--mode", "direct:agent", "--workspace", workspace]), {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const chatLines = (await new Response(chat.stdout).text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; text?: string });
     expect(await chat.exited).toBe(0);
 
     const serve = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
@@ -157,7 +174,8 @@ describe("the serve command", () => {
       expect(health.ok).toBe(true);
       const response = await fetch(post(`${url}/v1/messages`, { text: "hello there", mode: "direct:agent" }));
       const served = parseSse(await response.text()) as { type: string; text?: string }[];
-      const shape = (events: { type: string; text?: string }[]) => events.filter((event) => event.type !== "mode").map((event) => `${event.type}:${event.text ?? ""}`);
+      const shape = (events: { type: string; text?: string }[]) =>
+        events.filter((event) => event.type !== "mode").map((event) => `${event.type}:${event.text ?? ""}`);
       expect(shape(served)).toEqual(shape(chatLines));
       reader.releaseLock();
     } finally {
@@ -170,7 +188,11 @@ describe("the serve command", () => {
   test("ORG_SANDBOX=off is refused without --unsafe-no-sandbox, and the flag alone too; both together start it, warning", async () => {
     const run = async (args: string[], sandbox: string | undefined) => {
       const { ORG_SANDBOX: _unset, ...env } = process.env;
-      const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace, ...args]), { env: { ...env, ...(sandbox === undefined ? {} : { ORG_SANDBOX: sandbox }) }, stdout: "pipe", stderr: "pipe" });
+      const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", workspace, ...args]), {
+        env: { ...env, ...(sandbox === undefined ? {} : { ORG_SANDBOX: sandbox }) },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const reader = child.stdout.getReader();
       const first = await reader.read();
       reader.releaseLock();
@@ -190,7 +212,11 @@ describe("the serve command", () => {
     expect(both.stderr).toContain("UNSANDBOXED");
     // instance start, which runs serve in tmux, refuses the same before it starts anything.
     const { ORG_SANDBOX: _unset, ...env } = process.env;
-    const instance = Bun.spawn(orgCommand(["instance", "start", "current"]), { env: { ...env, ORG_SANDBOX: "off", ORG_TMUX_SESSION: "org-never-started" }, stdout: "pipe", stderr: "pipe" });
+    const instance = Bun.spawn(orgCommand(["instance", "start", "current"]), {
+      env: { ...env, ORG_SANDBOX: "off", ORG_TMUX_SESSION: "org-never-started" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [instanceErr, instanceCode] = await Promise.all([new Response(instance.stderr).text(), instance.exited]);
     expect(instanceCode).toBe(2);
     expect(instanceErr).toContain("ORG_SANDBOX=off is set");

@@ -9,10 +9,16 @@ import { post } from "../testing/serve-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
 // The agent runs a command that would take a minute; the signal comes while it runs.
-const SLEEPER = { rules: [{ when: { lastRole: "tool" as const }, reply: { text: "done" } }, { reply: { toolCalls: [{ name: "sh", arguments: { cmd: "sleep 60" } }] } }] };
+const SLEEPER = {
+  rules: [{ when: { lastRole: "tool" as const }, reply: { text: "done" } }, { reply: { toolCalls: [{ name: "sh", arguments: { cmd: "sleep 60" } }] } }],
+};
 
 /** Starts `org <args>` in a fresh workspace, waits until it runs a sandbox, signals it, and checks how it ended. */
-async function signalDuringSandbox(args: (workspace: string) => string[], signal: "SIGTERM" | "SIGINT", start?: (proc: Bun.Subprocess<"ignore", "pipe", "pipe">) => Promise<void>) {
+async function signalDuringSandbox(
+  args: (workspace: string) => string[],
+  signal: "SIGTERM" | "SIGINT",
+  start?: (proc: Bun.Subprocess<"ignore", "pipe", "pipe">) => Promise<void>,
+) {
   await using model = await startScriptedServer({ script: SLEEPER, port: 0 });
   const workspace = mkdtempSync(join(tmpdir(), "org-signal-ws-"));
   chmodSync(workspace, 0o755);
@@ -55,7 +61,9 @@ describe("org serve and org chat stop on a signal while a tool runs (real proces
           reader.releaseLock();
           const url = /listening on (http:\/\/\S+)/.exec(new TextDecoder().decode(value))?.[1] as string;
           // The turn's response is left streaming: the signal ends it.
-          void fetch(post(`${url}/v1/messages`, { text: "run it", mode: "direct:agent" })).then((response) => response.text()).catch(() => {});
+          void fetch(post(`${url}/v1/messages`, { text: "run it", mode: "direct:agent" }))
+            .then((response) => response.text())
+            .catch(() => {});
         },
       );
       expect(exited).toBe(true);
@@ -63,7 +71,10 @@ describe("org serve and org chat stop on a signal while a tool runs (real proces
     }, 90_000);
 
     test(`chat --once: ${signal} during a sandboxed command ends it within 2 s, the sandbox gone`, async () => {
-      const { exited } = await signalDuringSandbox((workspace) => ["chat", "--workspace", workspace, "--once", "run it", "--mode", "direct:agent", "--yes"], signal);
+      const { exited } = await signalDuringSandbox(
+        (workspace) => ["chat", "--workspace", workspace, "--once", "run it", "--mode", "direct:agent", "--yes"],
+        signal,
+      );
       expect(exited).toBe(true);
     }, 90_000);
   }

@@ -28,7 +28,13 @@ export function servedRoomOpener(options: ServedRoomOptions) {
   const choiceFor = (generation: number) => {
     let found = choices.get(generation);
     if (!found) {
-      found = openToolChoice({ config: options.config, checkoutDir: tools.checkoutDir, generated: tools.generatedEntries(), notify: options.notify, ...(options.embedder ? { embedder: options.embedder } : {}) });
+      found = openToolChoice({
+        config: options.config,
+        checkoutDir: tools.checkoutDir,
+        generated: tools.generatedEntries(),
+        notify: options.notify,
+        ...(options.embedder ? { embedder: options.embedder } : {}),
+      });
       choices.set(generation, found);
     }
     return found;
@@ -49,7 +55,12 @@ export function servedRoomOpener(options: ServedRoomOptions) {
     parts,
     async open(extras: Omit<RoomExtras, "audit">, requestId: () => string | undefined): Promise<Room> {
       const { audit } = options;
-      return openRoom(roomOptions(await parts(), { ...extras, ...(audit ? { audit: { record: (entry) => audit.record({ ...entry, requestId: entry.requestId ?? requestId() }) } } : {}) }));
+      return openRoom(
+        roomOptions(await parts(), {
+          ...extras,
+          ...(audit ? { audit: { record: (entry) => audit.record({ ...entry, requestId: entry.requestId ?? requestId() }) } } : {}),
+        }),
+      );
     },
     async close(): Promise<void> {
       for (const choice of choices.values()) (await choice.catch(() => undefined))?.close();

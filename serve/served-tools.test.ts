@@ -84,7 +84,8 @@ describe("generated tools of the checkout", () => {
     await using asking = await serveFixture({ script, checkoutDir: dir });
     const denied = parseSse(await (await asking.handler.fetch(post(`${BASE}/v1/messages`, { text: "count", mode: "direct:agent" }))).text());
     expect(denied.find((event) => event.type === "notice")).toMatchObject({ reason: "approval" });
-    const offered = (asking.server.requests.find((request) => request.path === "/v1/chat/completions")?.body as { tools: { function: { name: string } }[] }).tools;
+    const offered = (asking.server.requests.find((request) => request.path === "/v1/chat/completions")?.body as { tools: { function: { name: string } }[] })
+      .tools;
     expect(offered.map((tool) => tool.function.name)).toContain("word_count");
 
     await using allowing = await serveFixture({ script, checkoutDir: dir });

@@ -106,7 +106,10 @@ export class ServedTools {
   }
 
   #load(): void {
-    const { generated, problems } = promotedRoomTools([this.workspaceDir, this.checkoutDir], this.builtIns.map((tool) => tool.name));
+    const { generated, problems } = promotedRoomTools(
+      [this.workspaceDir, this.checkoutDir],
+      this.builtIns.map((tool) => tool.name),
+    );
     // Rooms are reopened only when what they could be offered changed.
     const signature = `${this.#state.commit} ${generated.map(({ tool }) => tool.name).join(",")}`;
     if (signature !== this.#signature) this.#generation += 1;
@@ -184,6 +187,9 @@ async function checkoutState(git: RepoGit | undefined): Promise<CheckoutState> {
   const symbolic = (await git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "")).trim();
   if (symbolic) return { commit, branch: symbolic };
   const pointing = await git.run(["branch", "--format=%(refname:short)", "--points-at", commit]).catch(() => "");
-  const branch = pointing.split("\n").map((line) => line.trim()).find((line) => line !== "" && !line.startsWith("("));
+  const branch = pointing
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => line !== "" && !line.startsWith("("));
   return { commit, branch: branch ?? null };
 }

@@ -90,7 +90,11 @@ export class SessionPool {
     // Admitted requests that do not run yet may fill the free turn slots and the queue; past that, 429.
     const freeTurns = this.options.turns - this.#turns.inUse;
     if (this.#waiting >= this.options.queue + Math.max(0, freeTurns)) {
-      throw new HttpError(429, `${this.#waiting} requests are already waiting for a turn (serve.turns ${this.options.turns}, serve.queue ${this.options.queue}); retry later.`, { "retry-after": "1" });
+      throw new HttpError(
+        429,
+        `${this.#waiting} requests are already waiting for a turn (serve.turns ${this.options.turns}, serve.queue ${this.options.queue}); retry later.`,
+        { "retry-after": "1" },
+      );
     }
   }
 

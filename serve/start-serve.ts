@@ -48,7 +48,9 @@ export function startServe(options: { handler: ServeHandler; host: string; port:
       throw new ServeStartError(`port ${options.port} on ${options.host} is in use; stop what listens there or pick another with --port.`);
     }
     if (code === "EADDRNOTAVAIL") {
-      throw new ServeStartError(`cannot listen on ${options.host}: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses.`);
+      throw new ServeStartError(
+        `cannot listen on ${options.host}: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses.`,
+      );
     }
     throw error;
   }

@@ -54,7 +54,9 @@ export function toolRoutes(options: ToolRoutesOptions) {
     }
     const parsed = tool.parameters.safeParse(inputs);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue: { path: PropertyKey[]; message: string }) => `inputs.${issue.path.map(String).join(".") || "(all)"}: ${issue.message}`);
+      const issues = parsed.error.issues.map(
+        (issue: { path: PropertyKey[]; message: string }) => `inputs.${issue.path.map(String).join(".") || "(all)"}: ${issue.message}`,
+      );
       throw new HttpError(400, `the inputs do not fit ${name}'s parameters: ${issues.join("; ")}. GET /v1/tools shows its schema.`);
     }
     return offered;
@@ -66,14 +68,18 @@ export function toolRoutes(options: ToolRoutesOptions) {
     const lease = await options.sessions.toolSlot(request.signal);
     const started = performance.now();
     try {
-      const result = await runTool(offered, { name, arguments: body.inputs }, {
-        signal: request.signal,
-        workspaceDir: options.workspaceDir,
-        sessionId: "http",
-        persona: "http",
-        requestId: body.request_id ?? requestId,
-        ...(options.audit ? { audit: options.audit } : {}),
-      });
+      const result = await runTool(
+        offered,
+        { name, arguments: body.inputs },
+        {
+          signal: request.signal,
+          workspaceDir: options.workspaceDir,
+          sessionId: "http",
+          persona: "http",
+          requestId: body.request_id ?? requestId,
+          ...(options.audit ? { audit: options.audit } : {}),
+        },
+      );
       const seconds = (performance.now() - started) / 1000;
       options.metrics.recordToolRun(name, result.ok, seconds);
       return Response.json({

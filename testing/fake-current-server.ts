@@ -22,11 +22,7 @@ Bun.serve({
     if (path === "/v1/messages" && request.method === "POST") {
       const { text } = (await request.json()) as { text: string };
       await Bun.sleep(delayMs);
-      const events = [
-        { type: "turn-start", text },
-        { type: "message", persona: "agent", text: `you said: ${text}` },
-        { type: "turn-end" },
-      ];
+      const events = [{ type: "turn-start", text }, { type: "message", persona: "agent", text: `you said: ${text}` }, { type: "turn-end" }];
       return new Response(events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join(""), { headers: { "content-type": "text/event-stream" } });
     }
     const run = /^\/v1\/tools\/([a-z][a-z0-9_]{1,47})\/run$/.exec(path);

@@ -26,7 +26,10 @@ export function sseFrames(events: unknown[], options: { done?: boolean; lineEnd?
 }
 
 /** A streamed reply that calls tools, all in one delta (ids `call_<index>` unless given); a string `arguments` is sent as it is. */
-export function toolCallsReply(calls: { name: string; arguments: unknown; id?: string }[], usage: unknown = { prompt_tokens: 10, completion_tokens: 5 }): FrameReply {
+export function toolCallsReply(
+  calls: { name: string; arguments: unknown; id?: string }[],
+  usage: unknown = { prompt_tokens: 10, completion_tokens: 5 },
+): FrameReply {
   const toolCalls = calls.map((call, index) => ({
     id: call.id ?? `call_${index}`,
     index,

@@ -21,7 +21,9 @@ export function generatedToolMetadata(spec: ToolSpec, code = "export default () 
     },
     sandbox: { network: false, capabilities: spec.capabilities, timeoutMs: 5000, memoryBytes: 1 << 30 },
     provenance: {
-      phases: [{ phase: "spec", model: "qwen3:8b", baseUrl: "http://127.0.0.1:11434", promptSha256: [sha256Hex("p")], attempts: 1, startedAt: TIME, finishedAt: TIME }],
+      phases: [
+        { phase: "spec", model: "qwen3:8b", baseUrl: "http://127.0.0.1:11434", promptSha256: [sha256Hex("p")], attempts: 1, startedAt: TIME, finishedAt: TIME },
+      ],
       attempts: 1,
       repairRounds: 0,
       startedAt: TIME,

@@ -95,7 +95,10 @@ async function orgOk(args: string[], options: Parameters<typeof org>[1] = {}): P
 const git = (args: string[]) => gitSync(clone.dir, args).trim();
 const rev = (ref: string) => git(["rev-parse", "--verify", `${ref}^{commit}`]);
 const toolsOnMain = () => git(["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean).sort();
-const tags = (prefix: string) => git(["tag", "--list", `${prefix}/*`]).split("\n").filter(Boolean);
+const tags = (prefix: string) =>
+  git(["tag", "--list", `${prefix}/*`])
+    .split("\n")
+    .filter(Boolean);
 const branches = () => git(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).split("\n").filter(Boolean).sort();
 
 /** Every promotion: its tag, the merge it must point at, the candidate head that merge took, the tool. */
@@ -173,7 +176,10 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     const refused = await org(["workflow", "run", file, "--inputs", '{"numbers":[3,11,7]}', "--json"], { cwd: scratch, limitMs: 120_000 });
     expect(refused.code).not.toBe(0);
     expect(`${refused.stdout}${refused.stderr}`).toContain("max_of_list");
-    const ran = await orgOk(["workflow", "run", file, "--inputs", '{"numbers":[3,11,7]}', "--json", "--ref", branchOf.max_of_list as string], { cwd: scratch, limitMs: 120_000 });
+    const ran = await orgOk(["workflow", "run", file, "--inputs", '{"numbers":[3,11,7]}', "--json", "--ref", branchOf.max_of_list as string], {
+      cwd: scratch,
+      limitMs: 120_000,
+    });
     expect(JSON.parse(ran.stdout.trim().split("\n").at(-1) ?? "{}")).toEqual({ biggest: 11 });
   }, 1_200_000);
 
@@ -231,7 +237,8 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     const pruned = await orgOk(["candidate", "prune"]);
     const done = branches().length;
     expect(branches()).toEqual([waiting]);
-    for (const [name, branch] of Object.entries(branchOf)) if (branch !== waiting) expect({ name, said: pruned.stdout.includes(branch) }).toEqual({ name, said: true });
+    for (const [name, branch] of Object.entries(branchOf))
+      if (branch !== waiting) expect({ name, said: pruned.stdout.includes(branch) }).toEqual({ name, said: true });
     expect(pruned.stdout).not.toContain(waiting);
     expect(done).toBe(1);
     // Tags are history: prune leaves every one of them.
@@ -262,11 +269,22 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     expect(git(["status", "--porcelain"])).toBe("");
     expect(rev("HEAD")).toBe(main);
 
-    const listed = (await (await fetch(`http://127.0.0.1:${currentPort}/v1/tools`, { signal: AbortSignal.timeout(10_000) })).json()) as { commit: string; tools: { name: string; origin: string }[] };
+    const listed = (await (await fetch(`http://127.0.0.1:${currentPort}/v1/tools`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+      commit: string;
+      tools: { name: string; origin: string }[];
+    };
     expect(listed.commit).toBe(main);
-    expect(listed.tools.filter((row) => row.origin === "generated").map((row) => row.name).sort()).toEqual(ALL_TEN);
+    expect(
+      listed.tools
+        .filter((row) => row.origin === "generated")
+        .map((row) => row.name)
+        .sort(),
+    ).toEqual(ALL_TEN);
     // /health offers the same set: the built-in tools and main's generated ones, nothing else.
-    const health = (await (await fetch(`http://127.0.0.1:${currentPort}/health`, { signal: AbortSignal.timeout(10_000) })).json()) as { commit: string; tools: string[] };
+    const health = (await (await fetch(`http://127.0.0.1:${currentPort}/health`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+      commit: string;
+      tools: string[];
+    };
     expect(health.commit).toBe(main);
     expect([...health.tools].sort()).toEqual(listed.tools.map((row) => row.name).sort());
   }, 120_000);

@@ -195,8 +195,7 @@ for family in (17, 40):
     try:
         socket.socket(family, socket.SOCK_RAW if family == 17 else socket.SOCK_STREAM); print(family, "OPEN")
     except OSError as e: print(family, "failed", e.errno)`,
-    expect: ({ result }) =>
-      unless(result.stdout === "17 failed 97\n40 failed 97\n", `not refused by family: ${result.stdout}`),
+    expect: ({ result }) => unless(result.stdout === "17 failed 97\n40 failed 97\n", `not refused by family: ${result.stdout}`),
   },
   {
     name: "host abstract unix socket",
@@ -224,8 +223,7 @@ except OSError as e: print("failed", e.errno)`,
     category: "network",
     sh: "python3 -m pip install --no-cache-dir --retries 0 --timeout 1 --target pkgs requests 2>&1 | tail -n 2; ls pkgs 2>/dev/null",
     timeoutMs: 10_000,
-    expect: ({ result }) =>
-      unless(!result.timedOut && !/Successfully installed/.test(result.stdout), `pip: ${result.stdout}`),
+    expect: ({ result }) => unless(!result.timedOut && !/Successfully installed/.test(result.stdout), `pip: ${result.stdout}`),
   },
   {
     name: "only a private loopback interface",
@@ -255,7 +253,10 @@ except OSError as e: print("failed", e.errno)`,
     category: "filesystem",
     sh: "ls -a /root /home 2>&1; cat /root/.bashrc /root/.ssh/id_rsa 2>&1; true",
     expect: ({ result }) =>
-      unless(lines(result.stdout).every((line) => /No such file or directory/.test(line)), result.stdout),
+      unless(
+        lines(result.stdout).every((line) => /No such file or directory/.test(line)),
+        result.stdout,
+      ),
   },
   {
     name: "read /etc/shadow",
@@ -296,8 +297,7 @@ except OSError as e: print("failed", e.errno)`,
     name: "symlink out of scratch, then write",
     category: "filesystem",
     sh: (env) => `ln -s /usr/pwn-link-${env.marker} w; echo x > w && echo WROTE`,
-    expect: ({ result, env }) =>
-      all(unless(!result.stdout.includes("WROTE"), "wrote through the link"), hostPathAbsent(`/usr/pwn-link-${env.marker}`)),
+    expect: ({ result, env }) => all(unless(!result.stdout.includes("WROTE"), "wrote through the link"), hostPathAbsent(`/usr/pwn-link-${env.marker}`)),
   },
   {
     name: "hard link to a system binary",
@@ -319,8 +319,7 @@ except OSError as e: print("failed", e.errno)`,
     name: "remount /usr read-write",
     category: "filesystem",
     sh: (env) => `mount -o remount,rw,bind /usr; touch /usr/PWNED-${env.marker} && echo WROTE`,
-    expect: ({ result, env }) =>
-      all(unless(!result.stdout.includes("WROTE"), "wrote into /usr"), hostPathAbsent(`/usr/PWNED-${env.marker}`)),
+    expect: ({ result, env }) => all(unless(!result.stdout.includes("WROTE"), "wrote into /usr"), hostPathAbsent(`/usr/PWNED-${env.marker}`)),
   },
   {
     name: "a scratch opened to everyone with a setuid shell left in it for another host user",
@@ -357,10 +356,7 @@ except OSError as e: print("failed", e.errno)`,
     category: "resources",
     sh: (env) => `exec -a ${env.marker}-bomb bash -c 'f(){ f | f & }; f; sleep 5'`,
     expect: async ({ result, env }) =>
-      all(
-        unless(result.timedOut || result.exitCode !== 0, "the bomb finished on its own?"),
-        await processesGone(`${env.marker}-bomb`),
-      ),
+      all(unless(result.timedOut || result.exitCode !== 0, "the bomb finished on its own?"), await processesGone(`${env.marker}-bomb`)),
   },
   {
     name: "thread bomb",
@@ -396,8 +392,7 @@ import os; os._exit(0)`,
     sh: "for i in 1 2 3 4 5 6; do python3 -c 'x = bytearray(200 * 1024**2); import time; time.sleep(10)' & done; wait",
     // Six interpreters starting at once on a loaded machine need more than the default two seconds.
     timeoutMs: 6000,
-    expect: ({ result }) =>
-      unless(result.signal === "SIGKILL" && /memory/.test(result.stderr), `not stopped: ${result.stderr}`),
+    expect: ({ result }) => unless(result.signal === "SIGKILL" && /memory/.test(result.stderr), `not stopped: ${result.stderr}`),
   },
   {
     name: "CPU loop",
@@ -513,7 +508,7 @@ time.sleep(5)`,
   {
     name: "filling scratch under a directory name that is not UTF-8",
     category: "resources",
-    sh: "d=$'\\xff'; mkdir \"$d\" || exit 1; i=0; while head -c 4M /dev/zero > \"$d/f$i\"; do i=$((i+1)); done",
+    sh: 'd=$\'\\xff\'; mkdir "$d" || exit 1; i=0; while head -c 4M /dev/zero > "$d/f$i"; do i=$((i+1)); done',
     timeoutMs: 8000,
     expect: ({ result, env }) => {
       const du = Bun.spawnSync(["du", "-s", "-B1", env.scratchFor("filling scratch under a directory name that is not UTF-8")]);
@@ -624,8 +619,7 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     name: "filling /tmp and /dev/shm",
     category: "resources",
     sh: "head -c 100M /dev/zero > /tmp/x; head -c 100M /dev/zero > /dev/shm/x; du -k /tmp/x /dev/shm/x | cut -f1",
-    expect: ({ result }) =>
-      unless(result.stdout === "8192\n4096\n" && /No space left/.test(result.stderr), `${result.stdout}${result.stderr}`),
+    expect: ({ result }) => unless(result.stdout === "8192\n4096\n" && /No space left/.test(result.stderr), `${result.stdout}${result.stderr}`),
   },
   {
     name: "file descriptor exhaustion",
@@ -652,15 +646,13 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     category: "resources",
     sh: "yes 'flood' >&2",
     timeoutMs: 10_000,
-    expect: ({ result }) =>
-      unless(result.truncated && !result.timedOut && /output/.test(result.stderr), result.stderr.slice(-200)),
+    expect: ({ result }) => unless(result.truncated && !result.timedOut && /output/.test(result.stderr), result.stderr.slice(-200)),
   },
   {
     name: "binary garbage on one endless line",
     category: "resources",
     sh: "head -c 8M /dev/urandom",
-    expect: ({ result, modelSees }) =>
-      unless(result.truncated && modelSees.length < 64 * 1024 && !/\x1b/.test(modelSees), "garbage not contained"),
+    expect: ({ result, modelSees }) => unless(result.truncated && modelSees.length < 64 * 1024 && !/\x1b/.test(modelSees), "garbage not contained"),
   },
   {
     name: "sleep past the timeout",
@@ -711,8 +703,7 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     name: "setuid root binaries do not raise privileges",
     category: "identity",
     sh: "su -c 'id -u' root </dev/null; /usr/bin/mount -t tmpfs none /tmp && echo MOUNTED; true",
-    expect: ({ result }) =>
-      unless(!/^0$/m.test(result.stdout) && !result.stdout.includes("MOUNTED"), `escalated: ${result.stdout}`),
+    expect: ({ result }) => unless(!/^0$/m.test(result.stdout) && !result.stdout.includes("MOUNTED"), `escalated: ${result.stdout}`),
   },
   {
     name: "a setuid copy of bash",
@@ -724,14 +715,16 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     name: "setuid(0) and setgid(0)",
     category: "identity",
     // EPERM, or EINVAL where uid 0 is not even mapped into the sandbox's user namespace.
-    python: "import os\nfor f in (os.setuid, os.setgid, os.setresuid):\n    try:\n        f(*([0] * (3 if f is os.setresuid else 1))); print('BECAME ROOT')\n    except OSError as e: print('refused', e.errno)",
+    python:
+      "import os\nfor f in (os.setuid, os.setgid, os.setresuid):\n    try:\n        f(*([0] * (3 if f is os.setresuid else 1))); print('BECAME ROOT')\n    except OSError as e: print('refused', e.errno)",
     expect: ({ result }) => unless(/^(refused (1|22)\n){3}$/.test(result.stdout), result.stdout + result.stderr),
   },
   {
     name: "taking back the CPU priority it was started without",
     category: "identity",
     // The watchdog keeps up with a fast writer only while the sandbox stays nicer than org.
-    python: "import os\nprint(os.nice(0))\ntry:\n    os.setpriority(os.PRIO_PROCESS, 0, 0)\n    print('raised')\nexcept OSError as e: print(e.errno)\nprint(os.nice(0))",
+    python:
+      "import os\nprint(os.nice(0))\ntry:\n    os.setpriority(os.PRIO_PROCESS, 0, 0)\n    print('raised')\nexcept OSError as e: print(e.errno)\nprint(os.nice(0))",
     expect: ({ result }) => {
       const niceness = Math.min(19, getPriority() + SANDBOX_NICENESS);
       return unless(result.stdout === `${niceness}\n13\n${niceness}\n`, `priority: ${result.stdout}${result.stderr}`);
@@ -824,8 +817,7 @@ except OSError as e: print("tty rc=-1 errno=%d" % e.errno)`,
     name: "signals to host processes and to pid 1",
     category: "identity",
     sh: (env) => `kill -9 ${env.hostPid} 2>&1; kill -9 1; echo alive; ps -e -o pid= | wc -l`,
-    expect: ({ result }) =>
-      unless(/No such process/.test(result.stdout) && /alive/.test(result.stdout), `${result.stdout}${result.stderr}`),
+    expect: ({ result }) => unless(/No such process/.test(result.stdout) && /alive/.test(result.stdout), `${result.stdout}${result.stderr}`),
   },
   {
     name: "io_uring, keyctl, bpf, kexec",
@@ -859,8 +851,15 @@ call("personality_rie", libc.personality(0x0400000))
 call("personality_query", libc.personality(0xffffffff))
 call("personality_linux", libc.personality(0))`,
     expect: syscallsRefused({
-      memfd_create: [38], shmget: [38], msgget: [38], pidfd_getfd: [1], kcmp: [1], name_to_handle_at: [1],
-      personality_rie: [1], personality_query: [0], personality_linux: [0],
+      memfd_create: [38],
+      shmget: [38],
+      msgget: [38],
+      pidfd_getfd: [1],
+      kcmp: [1],
+      name_to_handle_at: [1],
+      personality_rie: [1],
+      personality_query: [0],
+      personality_linux: [0],
     }),
   },
   {
@@ -997,7 +996,9 @@ call("x32_getpid", libc.syscall(0x40000000 | 39) if os.uname().machine == "x86_6
       `echo ${env.fakeToken}; printf %s 'x${env.fakeToken}' | base64 -w0; echo; printf %s '${"y".repeat(45)}${env.fakeToken}' | base64; printf %s '${env.fakeToken}' | od -An -tx1 | tr -d ' \\n'`,
     expect: ({ modelSees, env }) => {
       const joined = modelSees.replace(/\n/g, "");
-      const wrapped = Buffer.from(`${"y".repeat(45)}${env.fakeToken}`).toString("base64").slice(62, 90);
+      const wrapped = Buffer.from(`${"y".repeat(45)}${env.fakeToken}`)
+        .toString("base64")
+        .slice(62, 90);
       return all(
         unless(!modelSees.includes(env.fakeToken), "the secret reached the model"),
         unless(!modelSees.includes(Buffer.from(`x${env.fakeToken}`).toString("base64").slice(4, 30)), "base64 form reached the model"),
@@ -1017,10 +1018,7 @@ function statSizeOr(path: string): number {
 }
 
 /** Runs one case through the real sandbox with the small hostile limits and judges it. */
-export async function runHostileCase(
-  hostileCase: HostileCase,
-  env: HostileEnvironment,
-): Promise<{ problem: string | undefined; result: SandboxResult }> {
+export async function runHostileCase(hostileCase: HostileCase, env: HostileEnvironment): Promise<{ problem: string | undefined; result: SandboxResult }> {
   const code = (source: string | ((env: HostileEnvironment) => string)) => (typeof source === "function" ? source(env) : source);
   const argv = hostileCase.sh
     ? ["/bin/bash", "-c", code(hostileCase.sh)]

@@ -13,10 +13,7 @@ export async function startLinkSwapper(path: string, linkTarget: string, kind: "
     stderr: "inherit",
   });
   const reader = child.stdout.getReader();
-  const started = await Promise.race([
-    reader.read().then(() => true),
-    Bun.sleep(10_000).then(() => false),
-  ]);
+  const started = await Promise.race([reader.read().then(() => true), Bun.sleep(10_000).then(() => false)]);
   reader.releaseLock();
   if (!started) {
     child.kill("SIGKILL");

@@ -34,7 +34,11 @@ echo $! >> "$root/.org/current-pids"
 `;
 
 /** The scenario a throw-away repository keeps in fitness/scenarios/ (the fake instance echoes the text). */
-export const ECHO_SCENARIO = { name: "echo", request: { text: "hello" }, expect: { events: ["turn-start", "message", "turn-end"], includes: ["you said: hello"] } };
+export const ECHO_SCENARIO = {
+  name: "echo",
+  request: { text: "hello" },
+  expect: { events: ["turn-start", "message", "turn-end"], includes: ["you said: hello"] },
+};
 
 /**
  * A throw-away repository shaped like org's: main with ops/start-current.sh, a scenario, and one generated tool
@@ -102,11 +106,7 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
 export function liveCurrents(dir: string): number[] {
   const list = join(dir, ".org", "current-pids");
   if (!existsSync(list)) return [];
-  return readFileSync(list, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map(Number)
-    .filter(isRunning);
+  return readFileSync(list, "utf8").split("\n").filter(Boolean).map(Number).filter(isRunning);
 }
 
 /** Whether `pid` runs: a zombie (stopped, not yet reaped by its new parent, its port already free) does not. */
@@ -128,7 +128,11 @@ export function stopCurrents(dir: string): void {
 }
 
 /** Runs `org <args>` as a real process with the given extra environment; bounded. */
-export async function runOrg(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; signal: string | null; out: string }> {
+export async function runOrg(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; signal: string | null; out: string }> {
   const child = Bun.spawn(orgCommand(args), {
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdout: "pipe",
@@ -139,7 +143,6 @@ export async function runOrg(args: string[], env: Record<string, string>, timeou
   await child.exited;
   return { code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode), out: `${out}${err}` };
 }
-
 
 /**
  * What must hold after any promote or rollback, finished or interrupted and rerun: the checkout is on main with
@@ -172,7 +175,11 @@ export async function consistencyProblems(dir: string, port: number | undefined)
 
 /** Starts the fake instance on `dir`'s checkout at `port` and waits (bounded) for its /health; disposing kills it. */
 export async function startFakeInstance(dir: string, port: number, env: Record<string, string> = {}): Promise<Disposable> {
-  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], { stdout: "ignore", stderr: "inherit", env: { ...process.env, ...env } });
+  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], {
+    stdout: "ignore",
+    stderr: "inherit",
+    env: { ...process.env, ...env },
+  });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {

@@ -73,8 +73,7 @@ const fail = (problem: string | false | undefined) => (typeof problem === "strin
 const first = (...problems: (string | false | undefined)[]) => problems.map(fail).find((problem) => problem !== undefined);
 const bytesAt = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 const say = (persona: string, text: string) => ({ when: { persona }, reply: { text, chunkSize: 4 } });
-const notices = (outcome: RoomHostileOutcome, reason: string) =>
-  outcome.events.filter((event) => event.type === "notice" && event.reason === reason);
+const notices = (outcome: RoomHostileOutcome, reason: string) => outcome.events.filter((event) => event.type === "notice" && event.reason === reason);
 const toolResults = (outcome: RoomHostileOutcome) => outcome.events.flatMap((event) => (event.type === "tool-result" ? [event] : []));
 const nowhere = (outcome: RoomHostileOutcome, secret: string) =>
   first(
@@ -115,7 +114,8 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
     expect(outcome) {
       const written = outcome.events.filter((event) => event.type === "file-written").length;
       return first(
-        bytesAt(join(outcome.outsideDir, "authorized_keys")) > 0 && `${bytesAt(join(outcome.outsideDir, "authorized_keys"))} bytes were written outside the workspace`,
+        bytesAt(join(outcome.outsideDir, "authorized_keys")) > 0 &&
+          `${bytesAt(join(outcome.outsideDir, "authorized_keys"))} bytes were written outside the workspace`,
         outcome.console.split("reply written to").length - 1 !== written && "the console said 'written' for a reply that was not",
         written + notices(outcome, "file-refused").length !== 150 && "a reply was neither written nor refused with a notice",
         notices(outcome, "file-refused").length === 0 && "no write met a link (the case proves nothing)",
@@ -235,8 +235,9 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
       return first(
         toolResults(outcome).some((result) => result.ok) && "python_run ran in a hop with nobody to approve it",
         notices(outcome, "approval").length === 0 && "no notice said why the call was denied",
-        !toolResults(outcome).every((result) => result.output.includes("no one can answer an approval question here") && !result.output.includes("the user denied")) &&
-          "the model was not told that no one could be asked (or was told the user denied it)",
+        !toolResults(outcome).every(
+          (result) => result.output.includes("no one can answer an approval question here") && !result.output.includes("the user denied"),
+        ) && "the model was not told that no one could be asked (or was told the user denied it)",
       );
     },
   },
@@ -254,7 +255,8 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
       return first(
         toolResults(outcome).some((result) => result.ok) && "python_run ran on behalf of a persona that may run no code",
         outcome.asked.length > 0 && "the user was asked to approve what policy forbids",
-        !toolResults(outcome).every((result) => result.output.includes("denied by toolsmith's policy for python_run")) && "the model was not told whose policy denied the call",
+        !toolResults(outcome).every((result) => result.output.includes("denied by toolsmith's policy for python_run")) &&
+          "the model was not told whose policy denied the call",
       );
     },
   },
@@ -276,7 +278,12 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
         { when: { persona: "python" }, reply: { fault: { status: 401, message: `invalid api key ${HOSTILE_KEY}` } } },
       ],
     },
-    config: () => ({ personas: [{ name: "agent", kind: "agent" }, { name: "python", kind: "python" }] }),
+    config: () => ({
+      personas: [
+        { name: "agent", kind: "agent" },
+        { name: "python", kind: "python" },
+      ],
+    }),
     env: () => ({ OPENAI_API_KEY: HOSTILE_KEY }),
     tools: [echo],
     async run(room) {
@@ -284,7 +291,8 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
     },
     expect(outcome) {
       return first(
-        !outcome.nearRequests.some((request) => request.authorization === `Bearer ${HOSTILE_KEY}`) && "the key never reached its server (the case proves nothing)",
+        !outcome.nearRequests.some((request) => request.authorization === `Bearer ${HOSTILE_KEY}`) &&
+          "the key never reached its server (the case proves nothing)",
         nowhere(outcome, HOSTILE_KEY),
       );
     },
@@ -293,7 +301,12 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
     name: "OPENAI_API_KEY offered to a second persona's server",
     category: "secrets",
     script: { rules: [{ reply: { text: "near reply" } }] },
-    config: ({ farUrl }) => ({ personas: [{ name: "near", kind: "simple" }, { name: "far", kind: "simple", baseUrl: farUrl }] }),
+    config: ({ farUrl }) => ({
+      personas: [
+        { name: "near", kind: "simple" },
+        { name: "far", kind: "simple", baseUrl: farUrl },
+      ],
+    }),
     env: () => ({ OPENAI_API_KEY: HOSTILE_KEY, FAR_KEY }),
     async run(room) {
       await room.send("hello both");
@@ -302,7 +315,8 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
       const far = outcome.farRequests.filter((request) => request.path === "/v1/chat/completions");
       return first(
         far.length === 0 && "the far server was never asked",
-        far.some((request) => request.authorization !== undefined) && `the far server got credentials: ${far.map((request) => request.authorization).join(", ")}`,
+        far.some((request) => request.authorization !== undefined) &&
+          `the far server got credentials: ${far.map((request) => request.authorization).join(", ")}`,
       );
     },
   },
@@ -412,7 +426,10 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
     },
     expect(outcome) {
       const refused = toolResults(outcome).filter((result) => result.output.includes("tool time is spent")).length;
-      return first(outcome.ran.length !== 2 && `${outcome.ran.length} calls of 600 s ran on a 1200 s budget`, refused !== 8 && `${refused} calls were refused with a reason`);
+      return first(
+        outcome.ran.length !== 2 && `${outcome.ran.length} calls of 600 s ran on a 1200 s budget`,
+        refused !== 8 && `${refused} calls were refused with a reason`,
+      );
     },
   },
 ];

@@ -37,10 +37,19 @@ export function scriptedToolsmithScript(): ScriptInput {
     rules: [
       ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({ when: { tool: "submit_spec", lastMessage: onGoal(words) }, reply: call("submit_spec", fixture.spec) })),
       // A name already taken (promoted, or a live candidate) is sent back; the same spec again ends the run saying so.
-      ...SCRIPTED_TOOLS.map(({ fixture }) => ({ when: { tool: "submit_spec", lastMessage: `\\bthe name ${toolName(fixture)} is taken\\b` }, reply: call("submit_spec", fixture.spec) })),
+      ...SCRIPTED_TOOLS.map(({ fixture }) => ({
+        when: { tool: "submit_spec", lastMessage: `\\bthe name ${toolName(fixture)} is taken\\b` },
+        reply: call("submit_spec", fixture.spec),
+      })),
       { when: { tool: "submit_spec" }, reply: { text: KNOWN } },
-      ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({ when: { tool: "submit_implementation", lastMessage: onGoal(words) }, reply: call("submit_implementation", { code: fixture.tool }) })),
-      ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({ when: { tool: "submit_tests", lastMessage: onGoal(words) }, reply: call("submit_tests", { code: fixture.tests }) })),
+      ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({
+        when: { tool: "submit_implementation", lastMessage: onGoal(words) },
+        reply: call("submit_implementation", { code: fixture.tool }),
+      })),
+      ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({
+        when: { tool: "submit_tests", lastMessage: onGoal(words) },
+        reply: call("submit_tests", { code: fixture.tests }),
+      })),
       ...SCRIPTED_TOOLS.map(({ words, goal }) => ({
         when: { tool: "build_tool", lastMessage: words },
         reply: call("build_tool", { goal }),

@@ -120,5 +120,9 @@ export async function readEvents(response: Response, onEvent: (event: RoomEvent)
 
 /** A JSON POST for the handler or fetch. */
 export function post(url: string, body: unknown, headers: Record<string, string> = {}): Request {
-  return new Request(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return new Request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }

@@ -4,16 +4,7 @@ import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
 export type TerminalHostileCase = {
   name: string;
   /** Where the text comes from. */
-  source:
-    | "model text"
-    | "reasoning"
-    | "tool call"
-    | "tool output"
-    | "server error"
-    | "notice"
-    | "config"
-    | "room state"
-    | "approval question";
+  source: "model text" | "reasoning" | "tool call" | "tool output" | "server error" | "notice" | "config" | "room state" | "approval question";
   events: RoomEvent[];
   /**
    * An approval question asked after `events` (the call as it will run); `whileOpen` are events that
@@ -98,14 +89,24 @@ export const TERMINAL_HOSTILE_CASES: TerminalHostileCase[] = [
     events: text('\x1b[1A\x1b[2Kagent wants to run sh {"cmd":"df -h"}'),
     expect: shownSafely("\\x1b[1A\\x1b[2Kagent wants to run sh"),
   },
-  { name: "C1 CSI (U+009B) erases a line on terminals that read C1", source: "model text", events: text("a\u009b2Kb\u009d0;t\u009c"), expect: shownSafely("a\\u009b2Kb\\u009d0;t\\u009c") },
+  {
+    name: "C1 CSI (U+009B) erases a line on terminals that read C1",
+    source: "model text",
+    events: text("a\u009b2Kb\u009d0;t\u009c"),
+    expect: shownSafely("a\\u009b2Kb\\u009d0;t\\u009c"),
+  },
   {
     name: "bidi override reverses what is shown (Trojan Source)",
     source: "model text",
     events: text("run cat \u202etxt.hs\u202c and \u2066x\u2069 \u200f\u061c"),
     expect: shownSafely("\\u202etxt.hs\\u202c", "\\u2066x\\u2069", "\\u200f\\u061c"),
   },
-  { name: "backspaces and DEL overwrite what was shown", source: "model text", events: text("rm -rf /\b\b\b\b\b\b\b\bls\x7f"), expect: shownSafely("\\x08\\x08ls\\x7f") },
+  {
+    name: "backspaces and DEL overwrite what was shown",
+    source: "model text",
+    events: text("rm -rf /\b\b\b\b\b\b\b\bls\x7f"),
+    expect: shownSafely("\\x08\\x08ls\\x7f"),
+  },
   {
     name: "escape sequences in reasoning",
     source: "reasoning",
@@ -175,7 +176,9 @@ export const TERMINAL_HOSTILE_CASES: TerminalHostileCase[] = [
   {
     name: "a command whose harmful tail lies past 300 characters is shown whole",
     source: "approval question",
-    events: reply("agent", (replyId) => [{ type: "tool-call", replyId, persona: "agent", call: call("sh", { cmd: `${"true; ".repeat(60)}rm -rf /scratch/*` }) }]),
+    events: reply("agent", (replyId) => [
+      { type: "tool-call", replyId, persona: "agent", call: call("sh", { cmd: `${"true; ".repeat(60)}rm -rf /scratch/*` }) },
+    ]),
     question: { persona: "agent", call: call("sh", { cmd: `${"true; ".repeat(60)}rm -rf /scratch/*` }), whileOpen: [] },
     expect: shownSafely(`agent wants to run sh {"cmd":"${"true; ".repeat(60)}rm -rf /scratch/*"}`),
   },

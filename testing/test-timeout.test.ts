@@ -10,7 +10,10 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 /** The words after `bun test` in `npm test`. */
 function npmTestArguments(): string[] {
   const script = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: { test: string } }).scripts.test;
-  const command = script.split("&&").map((part) => part.trim()).find((part) => part.startsWith("bun test"));
+  const command = script
+    .split("&&")
+    .map((part) => part.trim())
+    .find((part) => part.startsWith("bun test"));
   if (!command) throw new Error(`npm test does not run bun test: ${script}`);
   return command.split(/\s+/).slice(2);
 }

@@ -38,19 +38,21 @@ export class TmuxServer {
   /** Runs a tmux command against this server; throws with tmux's message when it fails. */
   async tmux(...args: string[]): Promise<string> {
     const child = Bun.spawn(["tmux", ...args], { env: this.env, stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     if (code !== 0) throw new Error(`tmux ${args.join(" ")} failed (${code}): ${stderr.trim()}`);
     return stdout;
   }
 
   async newSession(name: string, command: string, options: { cwd?: string; width?: number; height?: number } = {}) {
     await this.tmux(
-      "new-session", "-d", "-s", name,
-      "-x", String(options.width ?? 120), "-y", String(options.height ?? 40),
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      String(options.width ?? 120),
+      "-y",
+      String(options.height ?? 40),
       ...(options.cwd ? ["-c", options.cwd] : []),
       command,
     );

@@ -563,8 +563,7 @@ export function toolsmithRules(
   const specs = answers.specs ?? [fixture.spec];
   const tools = answers.tools ?? [fixture.tool];
   const tests = answers.tests ?? [fixture.tests];
-  const reply = (name: string, args: Record<string, unknown>) =>
-    answers.embedded ? { ...call(name, args), embedded: "hermes" as const } : call(name, args);
+  const reply = (name: string, args: Record<string, unknown>) => (answers.embedded ? { ...call(name, args), embedded: "hermes" as const } : call(name, args));
   // The goal ends with "(key)"; every phase prompt repeats the goal. A spec sent back is answered by the next spec.
   const goal = `\\(${fixture.key}\\)`;
   const sequence = (tool: string, values: unknown[], field: (value: unknown) => Record<string, unknown>, again?: string) =>

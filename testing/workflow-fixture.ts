@@ -5,7 +5,13 @@ import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 
 const object = (properties: Record<string, unknown>) => ({ type: "object", properties, required: Object.keys(properties) });
-const spec = (name: string, description: string, input: Record<string, unknown>, output: Record<string, unknown>, examples: ToolSpec["examples"]): ToolSpec => ({
+const spec = (
+  name: string,
+  description: string,
+  input: Record<string, unknown>,
+  output: Record<string, unknown>,
+  examples: ToolSpec["examples"],
+): ToolSpec => ({
   name,
   description,
   input_schema: object(input),

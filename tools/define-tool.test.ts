@@ -14,10 +14,14 @@ const report = defineTool("report", {
 });
 
 test("a tool's structured data comes back beside its text, every string redacted like the text", async () => {
-  const result = await runTool(toolSet([report]), { name: "report", arguments: { name: "files" } }, {
-    signal: new AbortController().signal,
-    workspaceDir: "/nonexistent",
-  });
+  const result = await runTool(
+    toolSet([report]),
+    { name: "report", arguments: { name: "files" } },
+    {
+      signal: new AbortController().signal,
+      workspaceDir: "/nonexistent",
+    },
+  );
   expect(result.output).toBe("found files");
   expect(result.data).toEqual({ name: "files", count: 2, items: [{ token: REDACTED }], [REDACTED]: true });
   expect(JSON.stringify(result)).not.toContain(TOKEN);

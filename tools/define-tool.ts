@@ -93,9 +93,7 @@ export function toolSeconds(tool: AnyTool, args: unknown): number {
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(arguments)"}: ${issue.message}`)
-    .join("; ");
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(arguments)"}: ${issue.message}`).join("; ");
 }
 
 /**
@@ -103,11 +101,7 @@ function describeIssues(error: z.ZodError): string {
  * the model can read whatever happened. Output, data and the audited arguments are redacted here, the
  * redaction point of tool results (docs/ARCHITECTURE.md, "Redaction points"; invariant 4).
  */
-export async function runTool(
-  tools: ReadonlyMap<string, AnyTool>,
-  call: { name: string; arguments: unknown },
-  context: ToolContext,
-): Promise<ToolResult> {
+export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name: string; arguments: unknown }, context: ToolContext): Promise<ToolResult> {
   const started = performance.now();
   const result = await runUnredacted(tools, call, context);
   const secrets = context.secrets ?? [];
@@ -130,11 +124,7 @@ export async function runTool(
   return { ...rest, output, ...(data !== undefined ? { data } : {}) };
 }
 
-async function runUnredacted(
-  tools: ReadonlyMap<string, AnyTool>,
-  call: { name: string; arguments: unknown },
-  context: ToolContext,
-): Promise<ToolResult> {
+async function runUnredacted(tools: ReadonlyMap<string, AnyTool>, call: { name: string; arguments: unknown }, context: ToolContext): Promise<ToolResult> {
   const tool = tools.get(call.name);
   if (!tool) {
     const known = [...tools.keys()].join(", ") || "none";

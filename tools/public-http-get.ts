@@ -29,7 +29,15 @@ export type PublicGetOptions = {
   signal: AbortSignal;
 };
 
-export type PublicGetResult = { finalUrl: string; status: number; contentType: string; contentEncoding: string; body: Buffer; truncated: boolean; redirects: number };
+export type PublicGetResult = {
+  finalUrl: string;
+  status: number;
+  contentType: string;
+  contentEncoding: string;
+  body: Buffer;
+  truncated: boolean;
+  redirects: number;
+};
 
 const MAX_REDIRECTS = 3;
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -58,7 +66,10 @@ function checkUrl(text: string, options: PublicGetOptions): { url: URL; host: st
   const ports = options.ports ?? [80, 443];
   if (!ports.includes(port)) throw new WebFetchRefusedError(`port ${port} is refused; web_fetch reaches web servers on ports ${ports.join(" and ")} only.`);
   // URL already turned decimal, octal, hex and short IPv4 spellings (2130706433, 0x7f.1, 127.1) into dotted form.
-  const host = url.hostname.toLowerCase().replace(/\.$/, "").replace(/^\[|\]$/g, "");
+  const host = url.hostname
+    .toLowerCase()
+    .replace(/\.$/, "")
+    .replace(/^\[|\]$/g, "");
   if (host === "") throw new WebFetchRefusedError("the URL has no host.");
   const { allowedHosts, defaultDeny } = options.network;
   if (defaultDeny && !hostAllowed(host, allowedHosts)) {
@@ -81,10 +92,12 @@ function withDeadline<T>(work: Promise<T>, options: PublicGetOptions): Promise<T
 
 /** Every address of `host` checked; returns the one to connect to. One resolution per hop, never a second. */
 async function checkedAddress(host: string, options: PublicGetOptions): Promise<string> {
-  const addresses = isIP(host) ? [host] : await withDeadline((options.resolver ?? systemResolver)(host, options.signal), options).catch((error: unknown) => {
-    if (error instanceof WebFetchRefusedError) throw error;
-    throw new WebFetchRefusedError(`${host} does not resolve (${error instanceof Error ? error.message : String(error)}).`);
-  });
+  const addresses = isIP(host)
+    ? [host]
+    : await withDeadline((options.resolver ?? systemResolver)(host, options.signal), options).catch((error: unknown) => {
+        if (error instanceof WebFetchRefusedError) throw error;
+        throw new WebFetchRefusedError(`${host} does not resolve (${error instanceof Error ? error.message : String(error)}).`);
+      });
   if (addresses.length === 0) throw new WebFetchRefusedError(`${host} has no address.`);
   for (const address of addresses) {
     if (options.treatAsPublic?.has(address)) continue;
@@ -126,7 +139,10 @@ async function readHead(reader: SocketReader): Promise<Head> {
   for (;;) {
     const end = reader.buffered.indexOf("\r\n\r\n");
     if (end !== -1) {
-      const lines = reader.take(end + 4).toString("latin1").split("\r\n");
+      const lines = reader
+        .take(end + 4)
+        .toString("latin1")
+        .split("\r\n");
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
       if (!status) throw new WebFetchRefusedError("the server did not answer with HTTP/1.x.");
       const headers = new Map<string, string>();
@@ -229,7 +245,16 @@ async function getOnce(url: URL, address: string, port: number, options: PublicG
     const target = `${url.pathname || "/"}${url.search}`;
     // No cookies, no credentials, no compression (its size would not be the body's).
     socket.write(
-      [`GET ${target} HTTP/1.1`, `Host: ${url.host}`, "User-Agent: org-web-fetch/1", "Accept: text/html, text/plain, application/json, text/*;q=0.9", "Accept-Encoding: identity", "Connection: close", "", ""].join("\r\n"),
+      [
+        `GET ${target} HTTP/1.1`,
+        `Host: ${url.host}`,
+        "User-Agent: org-web-fetch/1",
+        "Accept: text/html, text/plain, application/json, text/*;q=0.9",
+        "Accept-Encoding: identity",
+        "Connection: close",
+        "",
+        "",
+      ].join("\r\n"),
     );
     const reader = new SocketReader(socket);
     let head = await readHead(reader);
@@ -267,10 +292,21 @@ export async function publicHttpGet(text: string, options: PublicGetOptions): Pr
     }
     const location = answer.head.headers.get("location");
     if (REDIRECT_STATUSES.has(answer.head.status) && location !== undefined) {
-      if (redirects >= MAX_REDIRECTS) throw new WebFetchRefusedError(`more than ${MAX_REDIRECTS} redirects (the last to ${location.slice(0, 200)}); fetch the final URL directly if it is right.`);
+      if (redirects >= MAX_REDIRECTS)
+        throw new WebFetchRefusedError(
+          `more than ${MAX_REDIRECTS} redirects (the last to ${location.slice(0, 200)}); fetch the final URL directly if it is right.`,
+        );
       current = URL.canParse(location, url.href) ? new URL(location, url.href).href : location;
       continue;
     }
-    return { finalUrl: url.href, status: answer.head.status, contentType: answer.head.headers.get("content-type") ?? "", contentEncoding: (answer.head.headers.get("content-encoding") ?? "").toLowerCase(), body: answer.body, truncated: answer.truncated, redirects };
+    return {
+      finalUrl: url.href,
+      status: answer.head.status,
+      contentType: answer.head.headers.get("content-type") ?? "",
+      contentEncoding: (answer.head.headers.get("content-encoding") ?? "").toLowerCase(),
+      body: answer.body,
+      truncated: answer.truncated,
+      redirects,
+    };
   }
 }

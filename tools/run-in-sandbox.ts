@@ -9,10 +9,7 @@ import { sandboxSettings } from "./sandbox-settings.ts";
  * Runs a tool's command in the sandbox, in the session's scratch dir, and describes the outcome for the model.
  * A sandbox that cannot start becomes a failed result saying why, so the model (and the user) can act on it.
  */
-export async function runInSandbox(
-  command: { argv: string[]; stdin?: string; timeout_s?: number },
-  context: ToolContext,
-): Promise<ToolResult> {
+export async function runInSandbox(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext): Promise<ToolResult> {
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const result = await runSandboxed({
@@ -29,7 +26,12 @@ export async function runInSandbox(
     return { ...describeSandboxResult(result), exitCode, data };
   } catch (error) {
     if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {
-      return { ok: false, output: `Error: ${error.message}`, exitCode: null, data: { exitCode: null, sandboxUnavailable: error instanceof SandboxUnavailableError, error: error.message } };
+      return {
+        ok: false,
+        output: `Error: ${error.message}`,
+        exitCode: null,
+        data: { exitCode: null, sandboxUnavailable: error instanceof SandboxUnavailableError, error: error.message },
+      };
     }
     throw error;
   }

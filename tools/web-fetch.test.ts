@@ -32,9 +32,14 @@ function rawServer(routes: Record<string, Reply>): Promise<{ server: Server; por
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as { port: number }).port, seen })));
 }
 
-const text = (body: string, type = "text/plain; charset=utf-8"): Reply => (socket) =>
-  socket.end(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-const redirect = (location: string): Reply => (socket) => socket.end(`HTTP/1.1 302 Found\r\nlocation: ${location}\r\ncontent-length: 0\r\n\r\n`);
+const text =
+  (body: string, type = "text/plain; charset=utf-8"): Reply =>
+  (socket) =>
+    socket.end(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+const redirect =
+  (location: string): Reply =>
+  (socket) =>
+    socket.end(`HTTP/1.1 302 Found\r\nlocation: ${location}\r\ncontent-length: 0\r\n\r\n`);
 
 let local: Awaited<ReturnType<typeof rawServer>>;
 const drips: ReturnType<typeof setInterval>[] = [];
@@ -42,7 +47,10 @@ const drips: ReturnType<typeof setInterval>[] = [];
 beforeAll(async () => {
   local = await rawServer({
     "/hello": text("hello from the web"),
-    "/page": text("<html><head><title>A &amp; B</title><script>alert('x')</script></head><body><p>First&nbsp;para</p><style>p{}</style><div>Second &lt;b&gt;</div><!-- hidden --></body></html>", "text/html"),
+    "/page": text(
+      "<html><head><title>A &amp; B</title><script>alert('x')</script></head><body><p>First&nbsp;para</p><style>p{}</style><div>Second &lt;b&gt;</div><!-- hidden --></body></html>",
+      "text/html",
+    ),
     "/png": text("\x89PNG....", "image/png"),
     "/secret": text("the key is sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789 ok"),
     "/huge": (socket) => {
@@ -58,7 +66,8 @@ beforeAll(async () => {
       };
       pump();
     },
-    "/chunked": (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+    "/chunked": (socket) =>
+      socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
     "/drip": (socket) => {
       socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100000\r\n\r\n");
       const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write("a")), 100);
@@ -117,7 +126,11 @@ async function fetchWith(url: string, options: Partial<WebFetchOptions> = {}, pe
     ...options,
   });
   const audit: AuditEntry[] = [];
-  const result = await runTool(toolSet([tool]), { name: "web_fetch", arguments: { url } }, { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona, audit: { record: (entry) => audit.push(entry) } });
+  const result = await runTool(
+    toolSet([tool]),
+    { name: "web_fetch", arguments: { url } },
+    { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona, audit: { record: (entry) => audit.push(entry) } },
+  );
   return { ...result, audit };
 }
 
@@ -129,15 +142,65 @@ async function fetchAsShipped(url: string, settings: Partial<NetworkSettings> = 
 
 describe("refusedAddressReason", () => {
   const refused = [
-    "127.0.0.1", "127.255.255.254", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "100.127.255.255",
-    "169.254.169.254", "0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250", "255.255.255.255", "240.0.0.1", "192.0.2.1",
-    "198.51.100.7", "203.0.113.9", "198.18.0.1", "192.0.0.8",
-    "::", "::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:a9fe:a9fe", "::ffff:10.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b::a00:1",
-    "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "2002:c0a8:0101::1", "fc00::1", "fd12:3456::1", "fe80::1", "fe80::1%eth0", "febf::1", "fec0::1",
-    "ff02::1", "2001:db8::1", "2001::1", "3fff::1", "::127.0.0.1", "64:ff9b:1::1", "100::1", "[::1]", "not-an-ip",
+    "127.0.0.1",
+    "127.255.255.254",
+    "10.1.2.3",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.1.1",
+    "100.64.0.1",
+    "100.127.255.255",
+    "169.254.169.254",
+    "0.0.0.0",
+    "0.1.2.3",
+    "224.0.0.1",
+    "239.255.255.250",
+    "255.255.255.255",
+    "240.0.0.1",
+    "192.0.2.1",
+    "198.51.100.7",
+    "203.0.113.9",
+    "198.18.0.1",
+    "192.0.0.8",
+    "::",
+    "::1",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
+    "::ffff:a9fe:a9fe",
+    "::ffff:10.0.0.1",
+    "64:ff9b::127.0.0.1",
+    "64:ff9b::a00:1",
+    "64:ff9b::a9fe:a9fe",
+    "2002:7f00:1::",
+    "2002:c0a8:0101::1",
+    "fc00::1",
+    "fd12:3456::1",
+    "fe80::1",
+    "fe80::1%eth0",
+    "febf::1",
+    "fec0::1",
+    "ff02::1",
+    "2001:db8::1",
+    "2001::1",
+    "3fff::1",
+    "::127.0.0.1",
+    "64:ff9b:1::1",
+    "100::1",
+    "[::1]",
+    "not-an-ip",
   ];
   for (const address of refused) test(`refuses ${address}`, () => expect(refusedAddressReason(address)).toBeString());
-  const allowed = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "::ffff:8.8.8.8", "64:ff9b::808:808", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e"];
+  const allowed = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.216.34",
+    "172.32.0.1",
+    "100.128.0.1",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "2606:4700:4700::1111",
+    "2a00:1450:4001:80b::200e",
+  ];
   for (const address of allowed) test(`allows ${address}`, () => expect(refusedAddressReason(address)).toBeUndefined());
 });
 
@@ -207,7 +270,12 @@ describe("web_fetch against real local servers", () => {
 
   test("proxy variables are never used: the request goes straight to the checked address", async () => {
     const proxy = await rawServer({});
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, HTTPS_PROXY: process.env.HTTPS_PROXY, ALL_PROXY: process.env.ALL_PROXY, http_proxy: process.env.http_proxy };
+    const saved = {
+      HTTP_PROXY: process.env.HTTP_PROXY,
+      HTTPS_PROXY: process.env.HTTPS_PROXY,
+      ALL_PROXY: process.env.ALL_PROXY,
+      http_proxy: process.env.http_proxy,
+    };
     const proxyUrl = `http://127.0.0.1:${proxy.port}`;
     Object.assign(process.env, { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, ALL_PROXY: proxyUrl, http_proxy: proxyUrl });
     try {
@@ -317,9 +385,20 @@ describe("web_fetch against real local servers", () => {
 
   test("per-persona rate limit, counted in a sliding minute", async () => {
     let now = 1_000_000;
-    const tool = webFetchTool({ network: network({ perMinute: 2 }), resolver: tableResolver({ "public.test": ["127.0.0.1"] }), ports: [local.port], treatAsPublic: new Set(["127.0.0.1"]), now: () => now });
+    const tool = webFetchTool({
+      network: network({ perMinute: 2 }),
+      resolver: tableResolver({ "public.test": ["127.0.0.1"] }),
+      ports: [local.port],
+      treatAsPublic: new Set(["127.0.0.1"]),
+      now: () => now,
+    });
     const tools = toolSet([tool]);
-    const call = (persona: string) => runTool(tools, { name: "web_fetch", arguments: { url: `http://public.test:${local.port}/hello` } }, { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona });
+    const call = (persona: string) =>
+      runTool(
+        tools,
+        { name: "web_fetch", arguments: { url: `http://public.test:${local.port}/hello` } },
+        { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona },
+      );
     expect((await call("agent")).ok).toBe(true);
     expect((await call("agent")).ok).toBe(true);
     const third = await call("agent");
@@ -338,7 +417,27 @@ describe("web_fetch over https", () => {
   let ca: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "org-web-fetch-tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=secure.test", "-addext", "subjectAltName=DNS:secure.test"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=secure.test",
+        "-addext",
+        "subjectAltName=DNS:secure.test",
+      ],
+      { stdio: "ignore" },
+    );
     ca = readFileSync(join(dir, "cert.pem"), "utf8");
     server = createTlsServer({ key: readFileSync(join(dir, "key.pem")), cert: ca }, (socket) => {
       socket.on("error", () => {});

@@ -63,13 +63,24 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
         const result = await publicHttpGet(args.url, { ...options, signal });
         const type = result.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
         if (result.contentEncoding !== "" && result.contentEncoding !== "identity") {
-          return { ok: false, output: `Error: ${result.finalUrl} came compressed (${result.contentEncoding.slice(0, 40)}) although identity was asked for; web_fetch does not unpack bodies.` };
+          return {
+            ok: false,
+            output: `Error: ${result.finalUrl} came compressed (${result.contentEncoding.slice(0, 40)}) although identity was asked for; web_fetch does not unpack bodies.`,
+          };
         }
         if (type !== "" && !TEXT_TYPE.test(type)) {
-          return { ok: false, output: `Error: ${result.finalUrl} is ${type}, not text; web_fetch returns text pages only.`, data: { url: result.finalUrl, status: result.status, contentType: type } };
+          return {
+            ok: false,
+            output: `Error: ${result.finalUrl} is ${type}, not text; web_fetch returns text pages only.`,
+            data: { url: result.finalUrl, status: result.status, contentType: type },
+          };
         }
         if (type === "" && result.body.subarray(0, 4096).includes(0)) {
-          return { ok: false, output: `Error: ${result.finalUrl} sent binary data without a content type; web_fetch returns text pages only.`, data: { url: result.finalUrl, status: result.status } };
+          return {
+            ok: false,
+            output: `Error: ${result.finalUrl} sent binary data without a content type; web_fetch returns text pages only.`,
+            data: { url: result.finalUrl, status: result.status },
+          };
         }
         const raw = decode(result.body, result.contentType);
         const text = type === "text/html" || type === "application/xhtml+xml" ? htmlToText(raw) : raw;

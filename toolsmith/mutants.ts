@@ -51,20 +51,40 @@ export function makeMutants(code: string, max = 16): Mutant[] {
       edits.push({ start: node.getStart(source), end: node.end, text: replacement, description: `line ${line(node)}: ${node.text} → ${replacement}` });
     } else if (node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword) {
       const replacement = node.kind === ts.SyntaxKind.TrueKeyword ? "false" : "true";
-      edits.push({ start: node.getStart(source), end: node.end, text: replacement, description: `line ${line(node)}: ${node.getText(source)} → ${replacement}` });
+      edits.push({
+        start: node.getStart(source),
+        end: node.end,
+        text: replacement,
+        description: `line ${line(node)}: ${node.getText(source)} → ${replacement}`,
+      });
     } else if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) {
       edits.push({ start: node.getStart(source), end: node.operand.getStart(source), text: "", description: `line ${line(node)}: ! removed` });
     } else if (ts.isConditionalExpression(node)) {
       for (const branch of [node.whenTrue, node.whenFalse]) {
-        edits.push({ start: node.getStart(source), end: node.end, text: `(${branch.getText(source)})`, description: `line ${line(node)}: condition always ${branch === node.whenTrue ? "true" : "false"}` });
+        edits.push({
+          start: node.getStart(source),
+          end: node.end,
+          text: `(${branch.getText(source)})`,
+          description: `line ${line(node)}: condition always ${branch === node.whenTrue ? "true" : "false"}`,
+        });
       }
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isPropertyAccessExpression(node.expression)) {
       const [argument] = node.arguments;
       if (argument && !ts.isSpreadElement(argument)) {
-        edits.push({ start: node.getStart(source), end: node.end, text: `(${argument.getText(source)})`, description: `line ${line(node)}: .${node.expression.name.text}(x) → x` });
+        edits.push({
+          start: node.getStart(source),
+          end: node.end,
+          text: `(${argument.getText(source)})`,
+          description: `line ${line(node)}: .${node.expression.name.text}(x) → x`,
+        });
       }
     } else if (ts.isCallExpression(node) && node.arguments.length === 0 && ts.isPropertyAccessExpression(node.expression)) {
-      edits.push({ start: node.getStart(source), end: node.end, text: node.expression.expression.getText(source), description: `line ${line(node)}: .${node.expression.name.text}() dropped` });
+      edits.push({
+        start: node.getStart(source),
+        end: node.end,
+        text: node.expression.expression.getText(source),
+        description: `line ${line(node)}: .${node.expression.name.text}() dropped`,
+      });
     } else if (node.kind === ts.SyntaxKind.RegularExpressionLiteral) {
       edits.push({ start: node.getStart(source), end: node.end, text: "/$^/", description: `line ${line(node)}: regular expression matches nothing` });
     } else if (ts.isPropertyAccessExpression(node) && node.name.text === "length" && !ts.isCallExpression(node.parent)) {

@@ -119,5 +119,9 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
       { role: "user", content: `Error: ${problem} Call ${request.tool.name} again with corrected arguments.` },
     );
   }
-  throw new PhaseFailedError(request.phase, `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}${lastWords ? ` It said: "${lastWords}"` : ""}`, request.retries + 1);
+  throw new PhaseFailedError(
+    request.phase,
+    `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}${lastWords ? ` It said: "${lastWords}"` : ""}`,
+    request.retries + 1,
+  );
 }

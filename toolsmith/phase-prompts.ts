@@ -47,7 +47,9 @@ export function specPrompt(goal: string, takenNames: readonly string[]): ChatMes
 export function implementationPrompt(goal: string, spec: ToolSpec, visible: ToolExample[], repair?: { code: string; failure: string }): ChatMessage[] {
   return phaseMessages(goal, [
     `Implement this tool as tool.ts and call submit_implementation. Spec:\n${specText(spec, visible)}`,
-    ...(repair ? ["", `Your previous tool.ts:\n${repair.code}`, "", `It failed validation (the tests stay as they are; fix the implementation):\n${repair.failure}`] : []),
+    ...(repair
+      ? ["", `Your previous tool.ts:\n${repair.code}`, "", `It failed validation (the tests stay as they are; fix the implementation):\n${repair.failure}`]
+      : []),
   ]);
 }
 

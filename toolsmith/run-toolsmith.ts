@@ -14,7 +14,15 @@ import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from 
 import { readSubmittedSource } from "./submitted-source.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { takenToolNames } from "../generated-tools/tool-catalog.ts";
-import { type Phase, type PhaseProvenance, SourceSubmission, sha256Hex, type ToolMetadata, ToolSpec, type ValidationStage } from "../generated-tools/tool-metadata.ts";
+import {
+  type Phase,
+  type PhaseProvenance,
+  SourceSubmission,
+  sha256Hex,
+  type ToolMetadata,
+  ToolSpec,
+  type ValidationStage,
+} from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 import { type ValidationReport, validateTool } from "./validate-tool.ts";
 
@@ -29,7 +37,14 @@ export type ToolsmithEvent =
 
 /** How a run ended: a branch, or a plain statement of what failed. */
 export type ToolsmithOutcome =
-  | { ok: true; name: string; branch: string; commit: string; attempts: number; /** The spec's first example's input, for a try-it command. */ tryInput: unknown }
+  | {
+      ok: true;
+      name: string;
+      branch: string;
+      commit: string;
+      attempts: number /** The spec's first example's input, for a try-it command. */;
+      tryInput: unknown;
+    }
   | { ok: false; name?: string; attempts: number; failure: string };
 
 /**
@@ -136,7 +151,18 @@ export async function runToolsmith(request: {
       });
       if (report.ok) {
         emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
-        const metadata = buildMetadata({ spec, toolCode, testCode, report, settings, phases, attempts, startedAt, repairRounds: implementationRepairs + testRepairs, orgCommit: (await git.resolveCommit("HEAD")) ?? null });
+        const metadata = buildMetadata({
+          spec,
+          toolCode,
+          testCode,
+          report,
+          settings,
+          phases,
+          attempts,
+          startedAt,
+          repairRounds: implementationRepairs + testRepairs,
+          orgCommit: (await git.resolveCommit("HEAD")) ?? null,
+        });
         const landed = await landCandidate(
           git,
           {
@@ -164,7 +190,10 @@ export async function runToolsmith(request: {
         implementationRepairs += 1;
         toolCode = await implement(implementationRepairs + 1, { code: toolCode, failure: failure.message });
       } else {
-        const rounds = failure.blame === "tests" ? `${testRepairs} tests repair round${testRepairs === 1 ? "" : "s"}` : `${implementationRepairs} repair round${implementationRepairs === 1 ? "" : "s"}`;
+        const rounds =
+          failure.blame === "tests"
+            ? `${testRepairs} tests repair round${testRepairs === 1 ? "" : "s"}`
+            : `${implementationRepairs} repair round${implementationRepairs === 1 ? "" : "s"}`;
         return { ok: false, name, attempts, failure: `${spec.name} failed the ${failure.stage} stage after ${rounds}: ${oneLine(failure.message, 400)}` };
       }
     }

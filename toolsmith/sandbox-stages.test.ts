@@ -57,7 +57,10 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
   test("the examples stage fails a result file swapped for a FIFO or a link, and one too big, with the reason", async () => {
     const dirs = validationDirs(join(root, "run-results"));
     // Written to disk directly, past the static policy: it answers with 5 MB for "big".
-    writeFileSync(join(dirs.tool, "tool.ts"), `export default (input: { text: string }) => ({ text: input.text === "big" ? "x".repeat(5_000_000) : input.text });\n`);
+    writeFileSync(
+      join(dirs.tool, "tool.ts"),
+      `export default (input: { text: string }) => ({ text: input.text === "big" ? "x".repeat(5_000_000) : input.text });\n`,
+    );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
     const [first] = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }, { text: "c" }, { text: "big" }], 1, 5_000);
     expect(first?.slice(0, 3)).toEqual([
@@ -65,10 +68,16 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
       { ok: true, output: { text: "b" } },
       { ok: true, output: { text: "c" } },
     ]);
-    expect(first?.[3]).toMatchObject({ ok: false, error: expect.stringMatching(/^the tool's result file out\/r0e03\.json holds \d+ bytes, more than the 4194304 allowed/) });
+    expect(first?.[3]).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^the tool's result file out\/r0e03\.json holds \d+ bytes, more than the 4194304 allowed/),
+    });
 
     // What a tool that escaped both the policy and the runner's second layer did to its neighbours' results.
-    const swapped = await hostile(dirs.scratch, `cd out && rm r0e00.json r0e01.json r0e02.json && mkfifo r0e00.json && ln -s ${hostSecrets}/shadow r0e01.json && mkdir r0e02.json`);
+    const swapped = await hostile(
+      dirs.scratch,
+      `cd out && rm r0e00.json r0e01.json r0e02.json && mkfifo r0e00.json && ln -s ${hostSecrets}/shadow r0e01.json && mkdir r0e02.json`,
+    );
     expect(swapped.exitCode).toBe(0);
     const markers = [[0, 1, 2].map((index) => (JSON.parse(readFileSync(join(dirs.requests, `r0e0${index}.json`), "utf8")) as { marker: string }).marker)];
     expect(readRunnerOutcomes(dirs, markers)).toEqual([
@@ -141,7 +150,10 @@ test("where it runs", () => {
       join(dirs.tool, "tool.ts"),
       `import { z } from "zod";\nconst compile = (make: () => unknown) => { try { make(); return "compiled"; } catch { return "refused"; } };\nexport default async () => [typeof Bun, typeof process, typeof fetch, typeof globalThis, typeof Function, compile(() => ((() => 0) as any).constructor("return 1")), compile(() => new (z as any).core.Doc([]).compile())].join(" ");\n`,
     );
-    writeFileSync(join(dirs.tool, "tool.test.ts"), `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined refused refused"));\n`);
+    writeFileSync(
+      join(dirs.tool, "tool.test.ts"),
+      `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined refused refused"));\n`,
+    );
     expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
     writeFileSync(join(dirs.tool, "tool.ts"), `import { readFileSync } from "node:fs";\nexport default () => readFileSync("/etc/passwd", "utf8");\n`);
     const refused = await testsStage(dirs, 20_000);

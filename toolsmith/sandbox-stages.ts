@@ -112,7 +112,11 @@ export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal
   const result = await run(
     dirs,
     // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
-    ["/bin/sh", "-c", testCommand(`${SANDBOX_TOOL_DIR}/tool.ts`, "--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage", Math.ceil(timeoutMs / 1000) + 5)],
+    [
+      "/bin/sh",
+      "-c",
+      testCommand(`${SANDBOX_TOOL_DIR}/tool.ts`, "--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage", Math.ceil(timeoutMs / 1000) + 5),
+    ],
     timeoutMs,
     signal,
   );
@@ -152,7 +156,7 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
   // testCommand, so even OLDPWD is the tests stage's.
   const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
-  const result = await run(dirs, ["/bin/sh", "-c", script], (perMutantSeconds * mutants.length) / 2 * 1000 + 30_000, signal);
+  const result = await run(dirs, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
   for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
   const survivors: string[] = [];
@@ -189,7 +193,10 @@ export async function runnerStage(
       markers[round]?.push(marker);
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
       names.push(name);
-      writeFileSync(join(dirs.requests, name), JSON.stringify({ marker, toolPath: `${SANDBOX_TOOL_DIR}/tool.ts`, inputSchema, input, timeoutMs: toolTimeoutMs }));
+      writeFileSync(
+        join(dirs.requests, name),
+        JSON.stringify({ marker, toolPath: `${SANDBOX_TOOL_DIR}/tool.ts`, inputSchema, input, timeoutMs: toolTimeoutMs }),
+      );
     });
   }
   const seconds = Math.ceil(toolTimeoutMs / 1000) + 3;

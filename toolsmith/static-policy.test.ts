@@ -43,7 +43,11 @@ describe("static policy on the syntax tree", () => {
     ["getPrototypeOf", tool("return Object.getPrototypeOf(() => 0);"), /\.getPrototypeOf/],
     ["__proto__ as an object key", tool("return { __proto__: input };"), /names the key "__proto__"/],
     ["@ts-expect-error", tool("// @ts-expect-error\nreturn 1;"), /@ts-expect-error/],
-    ["Error.prepareStackTrace", tool("(Error as any).prepareStackTrace = (_e: unknown, frames: any[]) => frames;\nreturn new Error().stack;"), /hands out the frames/],
+    [
+      "Error.prepareStackTrace",
+      tool("(Error as any).prepareStackTrace = (_e: unknown, frames: any[]) => frames;\nreturn new Error().stack;"),
+      /hands out the frames/,
+    ],
   ])("tool.ts with %s is refused", (_label, code, pattern) => {
     expect(checkStaticPolicy(code, "tool").join("\n")).toMatch(pattern);
   });
@@ -82,7 +86,9 @@ describe("static policy on the syntax tree", () => {
       "const xs = [1, 2, 3];\nlet total = 0;\nfor (let i = 0; i < xs.length; i++) total += xs[i] ?? 0;\nlet right = xs.length - 1;\nright -= 1;\nconst key = 'a';\nreturn { [key]: xs[right], last: xs[xs.length - 1], first: xs[0], total };",
     );
     expect(checkStaticPolicy(loops, "tool")).toEqual([]);
-    const calls = tests("test('x', () => {\n  expect(run({ a: 1 })).toEqual({ a: 1 });\n  expect(() => run(null)).toThrow();\n  expect(typeof run).toBe('function');\n  expect(new Date(0).getTime()).toBe(0);\n});");
+    const calls = tests(
+      "test('x', () => {\n  expect(run({ a: 1 })).toEqual({ a: 1 });\n  expect(() => run(null)).toThrow();\n  expect(typeof run).toBe('function');\n  expect(new Date(0).getTime()).toBe(0);\n});",
+    );
     expect(checkStaticPolicy(calls, "tests")).toEqual([]);
   });
 

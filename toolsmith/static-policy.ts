@@ -11,15 +11,45 @@ const ALLOWED_IMPORTS: Record<SourceRole, ReadonlySet<string>> = {
 // Names that reach the network, the process, the host or code from strings. The sandbox is the real wall;
 // this filter turns the plain attempts into a message the model can act on before anything runs.
 const FORBIDDEN_NAMES = new Set([
-  "fetch", "Bun", "process", "require", "eval", "Function", "globalThis", "global", "self", "window",
-  "WebSocket", "XMLHttpRequest", "EventSource", "Worker", "SharedWorker", "navigator", "Deno", "module",
-  "__dirname", "__filename", "importScripts", "Reflect",
+  "fetch",
+  "Bun",
+  "process",
+  "require",
+  "eval",
+  "Function",
+  "globalThis",
+  "global",
+  "self",
+  "window",
+  "WebSocket",
+  "XMLHttpRequest",
+  "EventSource",
+  "Worker",
+  "SharedWorker",
+  "navigator",
+  "Deno",
+  "module",
+  "__dirname",
+  "__filename",
+  "importScripts",
+  "Reflect",
 ]);
 // Properties that lead to the Function constructor or to an object's prototype, by any spelling: a member, a
 // destructured name, an object key.
 const FORBIDDEN_PROPERTIES = new Set([
-  "constructor", "__proto__", "prototype", "caller", "callee", "getOwnPropertyDescriptor", "getOwnPropertyDescriptors",
-  "getPrototypeOf", "setPrototypeOf", "__lookupGetter__", "__lookupSetter__", "__defineGetter__", "__defineSetter__",
+  "constructor",
+  "__proto__",
+  "prototype",
+  "caller",
+  "callee",
+  "getOwnPropertyDescriptor",
+  "getOwnPropertyDescriptors",
+  "getPrototypeOf",
+  "setPrototypeOf",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  "__defineGetter__",
+  "__defineSetter__",
 ]);
 const SKIPPING_PROPERTIES = new Set(["skip", "only", "todo", "skipIf", "todoIf", "failing", "if"]);
 const FORBIDDEN_DIRECTIVES = /@ts-(ignore|nocheck|expect-error)\b/;
@@ -60,7 +90,9 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
       const specifier = ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : "(computed)";
       if (specifier === "./tool.ts") importsTool = true;
       if (!allowed.has(specifier)) {
-        problems.push(`${at(node)}: imports ${JSON.stringify(specifier)}; ${fileName} may import only ${[...allowed].map((name) => JSON.stringify(name)).join(", ")}`);
+        problems.push(
+          `${at(node)}: imports ${JSON.stringify(specifier)}; ${fileName} may import only ${[...allowed].map((name) => JSON.stringify(name)).join(", ")}`,
+        );
       }
     } else if (ts.isImportEqualsDeclaration(node) || ts.isExternalModuleReference(node)) {
       problems.push(`${at(node)}: 'import … = require(…)' is not allowed; use an import declaration`);
@@ -72,7 +104,11 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
       problems.push(`${at(node)}: uses ${node.text}; generated code may not reach the network, the process, the host or code built from strings`);
     } else if (ts.isPropertyAccessExpression(node) && FORBIDDEN_PROPERTIES.has(node.name.text)) {
       problems.push(`${at(node)}: accesses .${node.name.text}, which can reach the Function constructor; it is not allowed`);
-    } else if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression) && FORBIDDEN_PROPERTIES.has(node.argumentExpression.text)) {
+    } else if (
+      ts.isElementAccessExpression(node) &&
+      ts.isStringLiteralLike(node.argumentExpression) &&
+      FORBIDDEN_PROPERTIES.has(node.argumentExpression.text)
+    ) {
       problems.push(`${at(node)}: accesses [${JSON.stringify(node.argumentExpression.text)}], which can reach the Function constructor; it is not allowed`);
     } else if (ts.isElementAccessExpression(node) && !isLiteralKey(node.argumentExpression) && !isNumeric(node.argumentExpression, numeric)) {
       problems.push(
@@ -85,11 +121,15 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
     } else if (role === "tool" && isStackProperty(node, TOOL_STACK_PROPERTIES)) {
       problems.push(`${at(node)}: ${node.getText(source).slice(0, 40)} hands out the frames of the call stack; it is not allowed`);
     } else if (role === "tests" && isStackProperty(node, TEST_STACK_PROPERTIES)) {
-      problems.push(`${at(node)}: reads a stack trace (${node.getText(source).slice(0, 40)}); tests may not look at where the code runs, only at what the tool returns`);
+      problems.push(
+        `${at(node)}: reads a stack trace (${node.getText(source).slice(0, 40)}); tests may not look at where the code runs, only at what the tool returns`,
+      );
     } else if (role === "tests" && isClock(node)) {
       problems.push(`${at(node)}: reads the clock (${node.getText(source).slice(0, 40)}); tests may not time the tool, only check what it returns`);
     } else if (ts.isIdentifier(node) && toolBindings.has(node.text) && isValueReference(node) && !isCallOfTool(node)) {
-      problems.push(`${at(node)}: uses ${node.text} other than by calling it; call the tool (${node.text}(input)) and assert on what it returns, never on its source text`);
+      problems.push(
+        `${at(node)}: uses ${node.text} other than by calling it; call the tool (${node.text}(input)) and assert on what it returns, never on its source text`,
+      );
     } else if (role === "tests" && ts.isPropertyAccessExpression(node) && SKIPPING_PROPERTIES.has(node.name.text)) {
       problems.push(`${at(node)}: .${node.name.text} skips or narrows tests; every test must run`);
     } else if (ts.isExportAssignment(node) && !node.isExportEquals) {
@@ -121,7 +161,10 @@ function hasModifier(node: ts.HasModifiers, kind: ts.SyntaxKind): boolean {
 function isValueReference(node: ts.Identifier): boolean {
   const parent = node.parent;
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
-  if ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isPropertyDeclaration(parent) || ts.isMethodDeclaration(parent)) && parent.name === node) {
+  if (
+    (ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isPropertyDeclaration(parent) || ts.isMethodDeclaration(parent)) &&
+    parent.name === node
+  ) {
     return false;
   }
   if (ts.isQualifiedName(parent) && parent.right === node) return false;
@@ -135,7 +178,8 @@ const isLiteralKey = (node: ts.Expression) => ts.isStringLiteralLike(node) || ts
 function isPropertyName(node: ts.Node): node is ts.PropertyName {
   const parent = node.parent;
   if (!parent || !(ts.isIdentifier(node) || ts.isStringLiteralLike(node) || ts.isNumericLiteral(node) || ts.isComputedPropertyName(node))) return false;
-  if (ts.isBindingElement(parent)) return parent.propertyName === node || (parent.propertyName === undefined && parent.name === node && ts.isObjectBindingPattern(parent.parent));
+  if (ts.isBindingElement(parent))
+    return parent.propertyName === node || (parent.propertyName === undefined && parent.name === node && ts.isObjectBindingPattern(parent.parent));
   if (ts.isShorthandPropertyAssignment(parent)) return parent.name === node;
   return (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent)) && parent.name === node;
 }
@@ -150,7 +194,15 @@ function isDestructuring(node: ts.Node | undefined): boolean {
   if (!node) return false;
   if (ts.isObjectBindingPattern(node) || ts.isArrayBindingPattern(node)) return true;
   let current: ts.Node = node;
-  while (ts.isObjectLiteralExpression(current) || ts.isArrayLiteralExpression(current) || ts.isPropertyAssignment(current) || ts.isShorthandPropertyAssignment(current) || ts.isSpreadElement(current) || ts.isSpreadAssignment(current) || ts.isParenthesizedExpression(current)) {
+  while (
+    ts.isObjectLiteralExpression(current) ||
+    ts.isArrayLiteralExpression(current) ||
+    ts.isPropertyAssignment(current) ||
+    ts.isShorthandPropertyAssignment(current) ||
+    ts.isSpreadElement(current) ||
+    ts.isSpreadAssignment(current) ||
+    ts.isParenthesizedExpression(current)
+  ) {
     const parent: ts.Node = current.parent;
     if (ts.isBinaryExpression(parent) && parent.left === current && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) return true;
     if ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === current) return true;
@@ -160,14 +212,30 @@ function isDestructuring(node: ts.Node | undefined): boolean {
 }
 
 const NUMERIC_OPERATORS = new Set([
-  ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken, ts.SyntaxKind.SlashToken, ts.SyntaxKind.PercentToken, ts.SyntaxKind.AsteriskAsteriskToken,
-  ts.SyntaxKind.BarToken, ts.SyntaxKind.AmpersandToken, ts.SyntaxKind.CaretToken, ts.SyntaxKind.LessThanLessThanToken,
-  ts.SyntaxKind.GreaterThanGreaterThanToken, ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken,
+  ts.SyntaxKind.MinusToken,
+  ts.SyntaxKind.AsteriskToken,
+  ts.SyntaxKind.SlashToken,
+  ts.SyntaxKind.PercentToken,
+  ts.SyntaxKind.AsteriskAsteriskToken,
+  ts.SyntaxKind.BarToken,
+  ts.SyntaxKind.AmpersandToken,
+  ts.SyntaxKind.CaretToken,
+  ts.SyntaxKind.LessThanLessThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken,
 ]);
 const NUMERIC_ASSIGNMENTS = new Set([
-  ts.SyntaxKind.MinusEqualsToken, ts.SyntaxKind.AsteriskEqualsToken, ts.SyntaxKind.SlashEqualsToken, ts.SyntaxKind.PercentEqualsToken,
-  ts.SyntaxKind.AsteriskAsteriskEqualsToken, ts.SyntaxKind.BarEqualsToken, ts.SyntaxKind.AmpersandEqualsToken, ts.SyntaxKind.CaretEqualsToken,
-  ts.SyntaxKind.LessThanLessThanEqualsToken, ts.SyntaxKind.GreaterThanGreaterThanEqualsToken, ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken,
+  ts.SyntaxKind.MinusEqualsToken,
+  ts.SyntaxKind.AsteriskEqualsToken,
+  ts.SyntaxKind.SlashEqualsToken,
+  ts.SyntaxKind.PercentEqualsToken,
+  ts.SyntaxKind.AsteriskAsteriskEqualsToken,
+  ts.SyntaxKind.BarEqualsToken,
+  ts.SyntaxKind.AmpersandEqualsToken,
+  ts.SyntaxKind.CaretEqualsToken,
+  ts.SyntaxKind.LessThanLessThanEqualsToken,
+  ts.SyntaxKind.GreaterThanGreaterThanEqualsToken,
+  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken,
 ]);
 
 /** An expression that yields a number whatever its operands hold (or a name that only ever holds such numbers). */
@@ -201,17 +269,26 @@ function numericNames(source: ts.SourceFile): Set<string> {
       const add = (value: ts.Expression) => values.set(name, [...(values.get(name) ?? []), value]);
       if (ts.isVariableDeclaration(parent) && parent.name === node) {
         // A loop's `for (const k of …)` / `in` and a `catch (k)` take values from elsewhere.
-        const loopHead = ts.isVariableDeclarationList(parent.parent) && (ts.isForOfStatement(parent.parent.parent) || ts.isForInStatement(parent.parent.parent));
+        const loopHead =
+          ts.isVariableDeclarationList(parent.parent) && (ts.isForOfStatement(parent.parent.parent) || ts.isForInStatement(parent.parent.parent));
         if (loopHead || ts.isCatchClause(parent.parent)) ruledOut.add(name);
         else if (parent.initializer) add(parent.initializer);
         else values.set(name, values.get(name) ?? []);
       } else if (ts.isBinaryExpression(parent) && parent.left === node && isAssignment(parent.operatorToken.kind)) {
         if (!NUMERIC_ASSIGNMENTS.has(parent.operatorToken.kind)) add(parent.right);
       } else if (
-        ts.isParameter(parent) || ts.isBindingElement(parent) || ts.isFunctionDeclaration(parent) || ts.isClassDeclaration(parent) ||
-        ts.isFunctionExpression(parent) || ts.isClassExpression(parent) ||
-        ts.isImportClause(parent) || ts.isImportSpecifier(parent) || ts.isNamespaceImport(parent) || ts.isEnumDeclaration(parent) ||
-        ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === node) || isDestructuring(parent) ||
+        ts.isParameter(parent) ||
+        ts.isBindingElement(parent) ||
+        ts.isFunctionDeclaration(parent) ||
+        ts.isClassDeclaration(parent) ||
+        ts.isFunctionExpression(parent) ||
+        ts.isClassExpression(parent) ||
+        ts.isImportClause(parent) ||
+        ts.isImportSpecifier(parent) ||
+        ts.isNamespaceImport(parent) ||
+        ts.isEnumDeclaration(parent) ||
+        ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === node) ||
+        isDestructuring(parent) ||
         (ts.isShorthandPropertyAssignment(parent) && isDestructuring(parent.parent))
       ) {
         ruledOut.add(name);
@@ -253,7 +330,13 @@ function isCallOfTool(node: ts.Identifier): boolean {
   if (ts.isImportClause(parent) || ts.isImportSpecifier(parent) || ts.isNamespaceImport(parent) || ts.isTypeQueryNode(parent)) return true;
   if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.expression === node) return true;
   if (ts.isTypeOfExpression(parent)) return true;
-  return ts.isPropertyAccessExpression(parent) && parent.expression === node && !COERCING_METHODS.has(parent.name.text) && ts.isCallExpression(parent.parent) && parent.parent.expression === parent;
+  return (
+    ts.isPropertyAccessExpression(parent) &&
+    parent.expression === node &&
+    !COERCING_METHODS.has(parent.name.text) &&
+    ts.isCallExpression(parent.parent) &&
+    parent.parent.expression === parent
+  );
 }
 
 function isStackProperty(node: ts.Node, names: ReadonlySet<string>): boolean {
@@ -266,7 +349,12 @@ function isClock(node: ts.Node): boolean {
   if (ts.isIdentifier(node) && TEST_CLOCK_NAMES.has(node.text) && isValueReference(node)) return true;
   if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "Date" && node.name.text === "now") return true;
   // `new Date()` and `Date()` read the clock; `new Date(0)` does not.
-  return (ts.isNewExpression(node) || ts.isCallExpression(node)) && ts.isIdentifier(node.expression) && node.expression.text === "Date" && (node.arguments?.length ?? 0) === 0;
+  return (
+    (ts.isNewExpression(node) || ts.isCallExpression(node)) &&
+    ts.isIdentifier(node.expression) &&
+    node.expression.text === "Date" &&
+    (node.arguments?.length ?? 0) === 0
+  );
 }
 
 // Comments found from the parsed tree (every token's leading and trailing trivia), so a regular expression or

@@ -6,26 +6,56 @@ import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { parsesAsTypeScript, readSubmittedSource } from "./submitted-source.ts";
 
 const TOOL = 'export default function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() + "!" };\n}\n';
-const NAMED = 'export function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() };\n}\n';
+const NAMED = "export function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() };\n}\n";
 
 // Each habit a small model has when it submits source, from the extraction tables of llm/extract/ and what local models are known to send:
 // what it sends, and what the toolsmith keeps (or undefined when it must ask again).
 const HABITS: { name: string; sent: string; kept: string; habit: RegExp }[] = [
-  { name: "prose, then a ```typescript block", sent: `Here is the implementation:\n\n\`\`\`typescript\n${TOOL}\`\`\`\n`, kept: TOOL, habit: /```typescript fence with prose/ },
+  {
+    name: "prose, then a ```typescript block",
+    sent: `Here is the implementation:\n\n\`\`\`typescript\n${TOOL}\`\`\`\n`,
+    kept: TOOL,
+    habit: /```typescript fence with prose/,
+  },
   { name: "a ```ts block with prose after it", sent: `\`\`\`ts\n${TOOL}\`\`\`\nThis handles empty text too.`, kept: TOOL, habit: /```ts fence with prose/ },
   { name: "a bare ``` block alone", sent: `\`\`\`\n${TOOL}\`\`\``, kept: TOOL, habit: /bare ``` fence$/ },
   { name: "a ~~~ block", sent: `Sure!\n~~~typescript\n${TOOL}~~~\n`, kept: TOOL, habit: /```typescript fence with prose/ },
   { name: "CRLF line ends around a fence", sent: `Here it is:\r\n\`\`\`typescript\r\n${TOOL.replaceAll("\n", "\r\n")}\`\`\`\r\n`, kept: TOOL, habit: /CRLF/ },
   { name: "a fence left open at the end (the reply was cut)", sent: `Here:\n\`\`\`ts\n${TOOL}`, kept: TOOL, habit: /left open/ },
-  { name: "a block beside a non-code block", sent: `Run it with:\n\`\`\`sh\nbun test\n\`\`\`\nThe code:\n\`\`\`ts\n${TOOL}\`\`\`\n`, kept: TOOL, habit: /```ts fence/ },
+  {
+    name: "a block beside a non-code block",
+    sent: `Run it with:\n\`\`\`sh\nbun test\n\`\`\`\nThe code:\n\`\`\`ts\n${TOOL}\`\`\`\n`,
+    kept: TOOL,
+    habit: /```ts fence/,
+  },
   { name: "the code as a JSON-encoded string", sent: JSON.stringify(TOOL), kept: TOOL, habit: /JSON-encoded/ },
   { name: "a JSON-encoded string holding a fence", sent: JSON.stringify(`\`\`\`typescript\n${TOOL}\`\`\``), kept: TOOL, habit: /JSON-encoded.*fence/ },
-  { name: "newlines sent as \\n escapes on one line", sent: TOOL.trimEnd().replaceAll('"', '\\"').replaceAll("\n", "\\n"), kept: TOOL.trimEnd(), habit: /\\n escapes/ },
+  {
+    name: "newlines sent as \\n escapes on one line",
+    sent: TOOL.trimEnd().replaceAll('"', '\\"').replaceAll("\n", "\\n"),
+    kept: TOOL.trimEnd(),
+    habit: /\\n escapes/,
+  },
   { name: "a leading 'typescript' line (a fence without its backticks)", sent: `typescript\n${TOOL}`, kept: TOOL, habit: /leading 'typescript' line/ },
   { name: "a <think> block before the code", sent: `<think>The user wants shouting.</think>\n${TOOL}`, kept: TOOL, habit: /<think>/ },
-  { name: "Go's \\u003c escapes left in the code", sent: "export default (input: { n: number }) => ({ small: input.n \\u003c 10 \\u0026\\u0026 input.n \\u003e 0 });\n", kept: "export default (input: { n: number }) => ({ small: input.n < 10 && input.n > 0 });\n", habit: /\\u003c/ },
-  { name: "a named export where the default is asked for", sent: NAMED, kept: `${NAMED.trimEnd()}\n\nexport default shout;\n`, habit: /named export \(shout\)/ },
-  { name: "module.exports where the default is asked for", sent: "module.exports = (input: { text: string }) => ({ n: input.text.length });\n", kept: "export default (input: { text: string }) => ({ n: input.text.length });\n", habit: /module\.exports/ },
+  {
+    name: "Go's \\u003c escapes left in the code",
+    sent: "export default (input: { n: number }) => ({ small: input.n \\u003c 10 \\u0026\\u0026 input.n \\u003e 0 });\n",
+    kept: "export default (input: { n: number }) => ({ small: input.n < 10 && input.n > 0 });\n",
+    habit: /\\u003c/,
+  },
+  {
+    name: "a named export where the default is asked for",
+    sent: NAMED,
+    kept: `${NAMED.trimEnd()}\n\nexport default shout;\n`,
+    habit: /named export \(shout\)/,
+  },
+  {
+    name: "module.exports where the default is asked for",
+    sent: "module.exports = (input: { text: string }) => ({ n: input.text.length });\n",
+    kept: "export default (input: { text: string }) => ({ n: input.text.length });\n",
+    habit: /module\.exports/,
+  },
 ];
 
 describe("a submitted code argument, as small models send it", () => {
@@ -73,7 +103,10 @@ describe("the toolsmith takes the block out instead of losing a round (scripted 
     const fenced = `Here is the implementation:\r\n\r\n\`\`\`typescript\r\n${WORD_COUNT.tool.replaceAll("\n", "\r\n")}\`\`\`\r\nIt counts runs of non-space characters.`;
     const twoBlocks = `Option one:\n\`\`\`ts\n${WORD_COUNT.tests}\`\`\`\nOption two:\n\`\`\`ts\n${WORD_COUNT.tests}\`\`\`\n`;
     const rules = toolsmithRules(WORD_COUNT, { tools: [fenced] }).filter((rule) => rule.when?.tool !== "submit_tests");
-    const tests = (code: string, times?: number) => ({ when: { tool: "submit_tests", ...(times ? { times } : {}) }, reply: { toolCalls: [{ name: "submit_tests", arguments: { code } }] } });
+    const tests = (code: string, times?: number) => ({
+      when: { tool: "submit_tests", ...(times ? { times } : {}) },
+      reply: { toolCalls: [{ name: "submit_tests", arguments: { code } }] },
+    });
     await using server = await startScriptedServer({
       script: { rules: [...rules, tests(twoBlocks, 1), tests(`\`\`\`typescript\n${WORD_COUNT.tests}\`\`\``)] },
     });

@@ -116,7 +116,10 @@ export function readSubmittedSource(raw: string, file: SourceFile): SourceReadin
       const fence = `a ${block.language ? `\`\`\`${block.language}` : "bare ```"} fence${block.closed ? "" : " left open"}`;
       undo(outside ? `${fence} with prose around it` : fence, block.body);
     } else if (blocks.length > 0) {
-      return { ok: false, problem: `your code argument holds a fenced block that is not TypeScript (${blocks.map((block) => block.language || "no language").join(", ")}). ${sendPlain(file)}` };
+      return {
+        ok: false,
+        problem: `your code argument holds a fenced block that is not TypeScript (${blocks.map((block) => block.language || "no language").join(", ")}). ${sendPlain(file)}`,
+      };
     }
   }
   const language = LANGUAGE_LINE.exec(code);

@@ -50,7 +50,13 @@ export function toolsmithJob(options: {
       onEvent: (event) => progress(...progressOf(event)),
     });
     const tryIt = outcome.ok
-      ? tryItCommand({ invocation: options.invocation ?? "org", name: outcome.name, branch: outcome.branch, input: outcome.tryInput, ...(options.hintRepo ? { repo: options.hintRepo } : {}) })
+      ? tryItCommand({
+          invocation: options.invocation ?? "org",
+          name: outcome.name,
+          branch: outcome.branch,
+          input: outcome.tryInput,
+          ...(options.hintRepo ? { repo: options.hintRepo } : {}),
+        })
       : "";
     const text = outcome.ok
       ? `${outcome.name} is ready on branch ${outcome.branch}; it is offered to the room once the fitness gate promotes it. Try it: ${tryIt}`

@@ -79,8 +79,13 @@ test("answers", () => {
   {
     label: "nondeterminism",
     fixture: CELSIUS,
-    tool: CELSIUS.tool.replace("return { fahrenheit: (celsius * 9) / 5 + 32 };", "return { fahrenheit: (celsius * 9) / 5 + 32 + (Math.random() < 0.5 ? 0 : 1e-9) };"),
-    tests: CELSIUS.tests.replaceAll("toEqual({ fahrenheit: ", "toMatchObject({ fahrenheit: expect.closeTo(").replace(/toMatchObject\(\{ fahrenheit: expect\.closeTo\((-?\d+) \}\)/g, "toMatchObject({ fahrenheit: expect.closeTo($1) })"),
+    tool: CELSIUS.tool.replace(
+      "return { fahrenheit: (celsius * 9) / 5 + 32 };",
+      "return { fahrenheit: (celsius * 9) / 5 + 32 + (Math.random() < 0.5 ? 0 : 1e-9) };",
+    ),
+    tests: CELSIUS.tests
+      .replaceAll("toEqual({ fahrenheit: ", "toMatchObject({ fahrenheit: expect.closeTo(")
+      .replace(/toMatchObject\(\{ fahrenheit: expect\.closeTo\((-?\d+) \}\)/g, "toMatchObject({ fahrenheit: expect.closeTo($1) })"),
     stages: ["examples", "determinism"],
   },
   {
@@ -114,7 +119,12 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
     await using server = await startScriptedServer({ script: { rules: TOOL_FIXTURES.flatMap((fixture) => toolsmithRules(fixture)) } });
     const landed: string[] = [];
     for (const fixture of TOOL_FIXTURES) {
-      const outcome = await runToolsmith({ goal: fixture.goal, endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir, settings: { testTimeoutMs: 15_000 } });
+      const outcome = await runToolsmith({
+        goal: fixture.goal,
+        endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+        repoDir: repo.dir,
+        settings: { testTimeoutMs: 15_000 },
+      });
       if (!outcome.ok) throw new Error(`${fixture.key}: ${outcome.failure}`);
       expect(outcome.name).toBe(fixture.spec.name as string);
       landed.push(outcome.branch);

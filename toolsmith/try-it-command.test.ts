@@ -5,7 +5,7 @@ import { tryItCommand } from "./try-it-command.ts";
 // JSON when a POSIX shell runs it, and must not carry raw escape or bidi characters to the terminal.
 const INPUTS: unknown[] = [
   { text: "one two three" },
-  { text: "it's $HOME `id` $(id) \\n \"quoted\"" },
+  { text: 'it\'s $HOME `id` $(id) \\n "quoted"' },
   { text: "line one\nline two\ttab" },
   { text: "\u001b[2J\u202eevil\u2066", n: -1.5, list: [null, true, {}] },
   { "key with spaces": "ünïcödé 字", "'": "'" },

@@ -101,19 +101,34 @@ export async function validateTool(request: {
       }
     },
     examples: async () => {
-      const outcomes = await runnerStage(dirs, spec.input_schema, allExamples.map((example) => example.input), 1, settings.toolTimeoutMs, signal);
+      const outcomes = await runnerStage(
+        dirs,
+        spec.input_schema,
+        allExamples.map((example) => example.input),
+        1,
+        settings.toolTimeoutMs,
+        signal,
+      );
       firstRound = outcomes[0] ?? [];
       for (const [index, example] of allExamples.entries()) {
         const outcome = firstRound[index];
         const heldOut = index < request.heldOut.length;
         const input = outputForModel(JSON.stringify(example.input), 300);
         if (!outcome?.ok) {
-          return { stage: "examples", blame: "implementation", message: `for the input ${input} the tool failed: ${outputForModel(outcome?.error ?? "no result", 600)}` };
+          return {
+            stage: "examples",
+            blame: "implementation",
+            message: `for the input ${input} the tool failed: ${outputForModel(outcome?.error ?? "no result", 600)}`,
+          };
         }
         const shape = z.fromJSONSchema(spec.output_schema).safeParse(outcome.output);
         if (!shape.success) {
           const issues = shape.error.issues.map((issue) => `${issue.path.join(".") || "(output)"}: ${issue.message}`).join("; ");
-          return { stage: "examples", blame: "implementation", message: `for the input ${input} the output does not match the output schema: ${outputForModel(issues, 600)}` };
+          return {
+            stage: "examples",
+            blame: "implementation",
+            message: `for the input ${input} the output does not match the output schema: ${outputForModel(issues, 600)}`,
+          };
         }
         if (!spec.deterministic) continue;
         if (canonicalJson(outcome.output) !== canonicalJson(example.output)) {
@@ -130,7 +145,14 @@ export async function validateTool(request: {
       }
     },
     determinism: async () => {
-      const later = await runnerStage(dirs, spec.input_schema, allExamples.map((example) => example.input), 2, settings.toolTimeoutMs, signal);
+      const later = await runnerStage(
+        dirs,
+        spec.input_schema,
+        allExamples.map((example) => example.input),
+        2,
+        settings.toolTimeoutMs,
+        signal,
+      );
       report.determinismRuns = 3;
       for (const [index, example] of allExamples.entries()) {
         const runs = [firstRound[index], later[0]?.[index], later[1]?.[index]].map((outcome) => canonicalJson(outcome));

@@ -33,17 +33,28 @@ function readWorkflowFile(path: string, options: LoadOptions, at: { file: string
   try {
     real = realpathSync(path);
   } catch {
-    throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} there is no workflow file ${path}. Give the path of an existing .json file.`, at.file, at.step, at.key);
+    throw new WorkflowError(
+      `${placeOf(at.file, at.step, at.key)} there is no workflow file ${path}. Give the path of an existing .json file.`,
+      at.file,
+      at.step,
+      at.key,
+    );
   }
   if (options.within !== undefined) {
     const inside = relative(realpathSync(options.within), real);
     if (inside === "" || inside.startsWith("..") || inside.split(sep)[0] === ORG_DIR) {
-      throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is outside the workspace (or in ${ORG_DIR}/); workflows run only from workspace files.`, at.file, at.step, at.key);
+      throw new WorkflowError(
+        `${placeOf(at.file, at.step, at.key)} ${path} is outside the workspace (or in ${ORG_DIR}/); workflows run only from workspace files.`,
+        at.file,
+        at.step,
+        at.key,
+      );
     }
   }
   const stat = lstatSync(real);
   if (!stat.isFile()) throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is not a regular file.`, at.file, at.step, at.key);
-  if (stat.size > MAX_WORKFLOW_BYTES) throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is larger than ${MAX_WORKFLOW_BYTES} bytes.`, at.file, at.step, at.key);
+  if (stat.size > MAX_WORKFLOW_BYTES)
+    throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} ${path} is larger than ${MAX_WORKFLOW_BYTES} bytes.`, at.file, at.step, at.key);
   return { real, text: readFileSync(real, "utf8") };
 }
 
@@ -58,9 +69,15 @@ export function loadWorkflowGraph(path: string, options: LoadOptions = {}): Work
     const { real, text } = readWorkflowFile(file, options, at);
     if (stack.includes(real)) {
       const chain = [...stack.slice(stack.indexOf(real)), real].map(shownName).join(" → ");
-      throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} a cycle of workflows: ${chain}. A workflow cannot run itself, directly or through others.`, at.file, at.step, at.key);
+      throw new WorkflowError(
+        `${placeOf(at.file, at.step, at.key)} a cycle of workflows: ${chain}. A workflow cannot run itself, directly or through others.`,
+        at.file,
+        at.step,
+        at.key,
+      );
     }
-    if (stack.length >= MAX_DEPTH) throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} workflows nest more than ${MAX_DEPTH} deep.`, at.file, at.step, at.key);
+    if (stack.length >= MAX_DEPTH)
+      throw new WorkflowError(`${placeOf(at.file, at.step, at.key)} workflows nest more than ${MAX_DEPTH} deep.`, at.file, at.step, at.key);
     if (workflows.has(real)) return real;
     const shown = shownName(real);
     const workflow = parseWorkflow(text, shown);
@@ -96,7 +113,8 @@ export function checkWorkflow(workflow: Workflow, file: string, options: LoadOpt
         return;
       case "steps": {
         const [id, output] = reference.path;
-        if (id === undefined || output !== "output") fail(`${reference.text} must read a step's output: $steps.<id>.output or $steps.<id>.output.<field>`, step, key);
+        if (id === undefined || output !== "output")
+          fail(`${reference.text} must read a step's output: $steps.<id>.output or $steps.<id>.output.<field>`, step, key);
         if (!earlier.includes(id as string)) {
           fail(
             ids.includes(id as string)

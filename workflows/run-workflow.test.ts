@@ -40,10 +40,14 @@ describe("workflows over real generated tools in the sandbox", () => {
     });
     const tools = setup(workspace);
     const events: StepEvent[] = [];
-    const output = await runWorkflow(loadWorkflowGraph(main, { checkTool: tools.checkTool }), { text: "one two\n\nthree", loud: false }, {
-      callTool: tools.callTool,
-      onStep: (event) => events.push(event),
-    });
+    const output = await runWorkflow(
+      loadWorkflowGraph(main, { checkTool: tools.checkTool }),
+      { text: "one two\n\nthree", loud: false },
+      {
+        callTool: tools.callTool,
+        onStep: (event) => events.push(event),
+      },
+    );
     // "line 0: one two" has 4 words, "line 1: three" 3.
     expect(output).toEqual({
       lines: ["one two", "three"],
@@ -75,7 +79,11 @@ describe("workflows over real generated tools in the sandbox", () => {
     });
     const tools = setup(workspace);
     const events: StepEvent[] = [];
-    const run = runWorkflow(loadWorkflowGraph(file, { checkTool: tools.checkTool }), { words: ["ok", "boom"] }, { callTool: tools.callTool, onStep: (event) => events.push(event) });
+    const run = runWorkflow(
+      loadWorkflowGraph(file, { checkTool: tools.checkTool }),
+      { words: ["ok", "boom"] },
+      { callTool: tools.callTool, onStep: (event) => events.push(event) },
+    );
     await expect(run).rejects.toThrow(
       'fail.json: step "each", key tool: item 1 of 2 ("boom"): the tool shout failed (tool): the tool threw: boom is not allowed',
     );
@@ -101,8 +109,16 @@ describe("checked before anything runs", () => {
   test.each([
     ["a step that does not exist", { text: "$steps.nope.output.words" }, 'step "b", key inputs.text: $steps.nope.output.words names no step (steps: a, b, c)'],
     ["a step that runs later", { text: "$steps.c.output" }, 'step "b", key inputs.text: $steps.c.output reads step "c", which does not run before this one'],
-    ["an input the workflow does not take", { text: "$inputs.txt" }, 'step "b", key inputs.text: $inputs.txt names no input of this workflow (its inputs: text, loud)'],
-    ["$item outside foreach, inside an array", { list: ["x", "$item"] }, 'step "b", key inputs.list[1]: $item is only defined in the inputs of a step with "foreach"'],
+    [
+      "an input the workflow does not take",
+      { text: "$inputs.txt" },
+      'step "b", key inputs.text: $inputs.txt names no input of this workflow (its inputs: text, loud)',
+    ],
+    [
+      "$item outside foreach, inside an array",
+      { list: ["x", "$item"] },
+      'step "b", key inputs.list[1]: $item is only defined in the inputs of a step with "foreach"',
+    ],
     ["a step read without .output", { text: "$steps.a.words" }, 'step "b", key inputs.text: $steps.a.words must read a step\'s output'],
   ])("a missing reference: %s", (_label, inputs, message) => {
     using workspace = workflowWorkspace();
@@ -124,10 +140,16 @@ describe("checked before anything runs", () => {
     const tools = setup(workspace);
     const load = (workflow: unknown) => loadWorkflowGraph(workspace.write("w.json", workflow), { checkTool: tools.checkTool });
     const base = { name: "w", inputs: TEXT_AND_LOUD, output: null };
-    expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", workflow: "x.json", inputs: {} }] })).toThrow('w.json: step "a", key tool: needs exactly one of "tool" or "workflow"');
-    expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", inputs: {}, retries: 3 }] })).toThrow('w.json: step "a", key retries: Unrecognized key');
+    expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", workflow: "x.json", inputs: {} }] })).toThrow(
+      'w.json: step "a", key tool: needs exactly one of "tool" or "workflow"',
+    );
+    expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", inputs: {}, retries: 3 }] })).toThrow(
+      'w.json: step "a", key retries: Unrecognized key',
+    );
     expect(() => load({ ...base, steps: [{ id: "a", workflow: "../etc/x.json" }] })).toThrow('w.json: step "a", key workflow: must be a .json file name');
-    expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", if_condition: "yes" }] })).toThrow('w.json: step "a", key if_condition: must be a reference');
+    expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", if_condition: "yes" }] })).toThrow(
+      'w.json: step "a", key if_condition: must be a reference',
+    );
     expect(() => load({ ...base, steps: [{ id: "a", tool: "no_such_tool" }] })).toThrow('w.json: step "a", key tool: there is no promoted tool "no_such_tool"');
     expect(() => load({ ...base, steps: [{ id: "a", workflow: "missing.json" }] })).toThrow('w.json: step "a", key workflow: there is no workflow file');
     expect(() => load({ ...base, steps: [] })).toThrow("w.json: key steps: Too small");
@@ -160,13 +182,15 @@ describe("checked before anything runs", () => {
     const file = workspace.write("w.json", {
       name: "w",
       inputs: TEXT_AND_LOUD,
-      steps: [
-        { id: "a", tool: "word_count", if_condition: "$inputs.text", inputs: { text: "$inputs.text" } },
-      ],
+      steps: [{ id: "a", tool: "word_count", if_condition: "$inputs.text", inputs: { text: "$inputs.text" } }],
       output: null,
     });
     const graph = loadWorkflowGraph(file);
-    await expect(runWorkflow(graph, { text: "hi", loud: true }, { callTool: never })).rejects.toThrow('w.json: step "a", key if_condition: $inputs.text is "hi", not true or false');
-    await expect(runWorkflow(graph, { text: 5 }, { callTool: never })).rejects.toThrow("w.json: key inputs: the inputs do not match the workflow's inputs schema");
+    await expect(runWorkflow(graph, { text: "hi", loud: true }, { callTool: never })).rejects.toThrow(
+      'w.json: step "a", key if_condition: $inputs.text is "hi", not true or false',
+    );
+    await expect(runWorkflow(graph, { text: 5 }, { callTool: never })).rejects.toThrow(
+      "w.json: key inputs: the inputs do not match the workflow's inputs schema",
+    );
   });
 });

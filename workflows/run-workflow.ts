@@ -51,22 +51,24 @@ async function runOne(graph: WorkflowGraph, path: string, inputs: unknown, optio
   const given = checked.data;
   const outputs = new Map<string, unknown>();
   const skipped = new Set<string>();
-  const lookupWith = (item?: { value: unknown; index: number }): Lookup => (reference: Reference) => {
-    switch (reference.root) {
-      case "inputs":
-        return follow(given, reference.path, "$inputs");
-      case "steps": {
-        const [id = "", , ...fields] = reference.path;
-        // A skipped step's output is null, and so is anything read through it.
-        if (skipped.has(id)) return null;
-        return follow(outputs.get(id), fields, `$steps.${id}.output`);
+  const lookupWith =
+    (item?: { value: unknown; index: number }): Lookup =>
+    (reference: Reference) => {
+      switch (reference.root) {
+        case "inputs":
+          return follow(given, reference.path, "$inputs");
+        case "steps": {
+          const [id = "", , ...fields] = reference.path;
+          // A skipped step's output is null, and so is anything read through it.
+          if (skipped.has(id)) return null;
+          return follow(outputs.get(id), fields, `$steps.${id}.output`);
+        }
+        case "item":
+          return follow(item?.value, reference.path, "$item");
+        case "index":
+          return item?.index;
       }
-      case "item":
-        return follow(item?.value, reference.path, "$item");
-      case "index":
-        return item?.index;
-    }
-  };
+    };
   const resolveAt = (value: unknown, step: string | undefined, key: string, lookup: Lookup): unknown => {
     try {
       return resolveValue(value, lookup);
@@ -83,7 +85,12 @@ async function runOne(graph: WorkflowGraph, path: string, inputs: unknown, optio
     if (step.if_condition !== undefined) {
       const condition = resolveAt(step.if_condition, step.id, "if_condition", lookupWith());
       if (typeof condition !== "boolean") {
-        throw new WorkflowError(`${placeOf(file, step.id, "if_condition")} ${step.if_condition} is ${brief(condition)}, not true or false`, file, step.id, "if_condition");
+        throw new WorkflowError(
+          `${placeOf(file, step.id, "if_condition")} ${step.if_condition} is ${brief(condition)}, not true or false`,
+          file,
+          step.id,
+          "if_condition",
+        );
       }
       if (!condition) {
         skipped.add(step.id);
@@ -109,8 +116,10 @@ async function runOne(graph: WorkflowGraph, path: string, inputs: unknown, optio
     };
     if (step.foreach !== undefined) {
       const list = resolveAt(step.foreach, step.id, "foreach", lookupWith());
-      if (!Array.isArray(list)) throw new WorkflowError(`${placeOf(file, step.id, "foreach")} ${step.foreach} is ${brief(list)}, not a list`, file, step.id, "foreach");
-      if (list.length > MAX_ITEMS) throw new WorkflowError(`${placeOf(file, step.id, "foreach")} ${list.length} items; a step runs at most ${MAX_ITEMS}`, file, step.id, "foreach");
+      if (!Array.isArray(list))
+        throw new WorkflowError(`${placeOf(file, step.id, "foreach")} ${step.foreach} is ${brief(list)}, not a list`, file, step.id, "foreach");
+      if (list.length > MAX_ITEMS)
+        throw new WorkflowError(`${placeOf(file, step.id, "foreach")} ${list.length} items; a step runs at most ${MAX_ITEMS}`, file, step.id, "foreach");
       const results: unknown[] = [];
       for (const [index, value] of list.entries()) {
         const input = resolveInputs(step, lookupWith({ value, index }));

@@ -8,13 +8,24 @@ import { fewestStepRuns } from "./step-run-count.ts";
 import { WorkflowError } from "./workflow-file.ts";
 
 const TEXT = { type: "object", properties: { text: { type: "string" }, go: { type: "boolean" } }, required: ["text"] };
-const steps = (count: number, step: (index: number) => Record<string, unknown>) => Array.from({ length: count }, (_, index) => ({ id: `s${index}`, inputs: { text: "$inputs.text" }, ...step(index) }));
+const steps = (count: number, step: (index: number) => Record<string, unknown>) =>
+  Array.from({ length: count }, (_, index) => ({ id: `s${index}`, inputs: { text: "$inputs.text" }, ...step(index) }));
 
 /** `l1.json` … `l<depth>.json`, each with `width` steps running the next level; the last runs word_count. */
-function nestedLevels(workspace: ReturnType<typeof workflowWorkspace>, depth: number, width: number, top: (index: number) => Record<string, unknown> = () => ({})): string {
+function nestedLevels(
+  workspace: ReturnType<typeof workflowWorkspace>,
+  depth: number,
+  width: number,
+  top: (index: number) => Record<string, unknown> = () => ({}),
+): string {
   for (let level = depth; level >= 1; level -= 1) {
     const inner = level === depth ? { tool: "word_count" } : { workflow: `l${level + 1}.json` };
-    workspace.write(`l${level}.json`, { name: `level ${level}`, inputs: TEXT, steps: steps(width, (index) => ({ ...inner, ...(level === 1 ? top(index) : {}) })), output: null });
+    workspace.write(`l${level}.json`, {
+      name: `level ${level}`,
+      inputs: TEXT,
+      steps: steps(width, (index) => ({ ...inner, ...(level === 1 ? top(index) : {}) })),
+      output: null,
+    });
   }
   return join(workspace.dir, "l1.json");
 }
@@ -87,7 +98,9 @@ describe("a graph without the workflow a step nests", () => {
     expect(() => fewestStepRuns(graph)).toThrow(WorkflowError);
     expect(() => fewestStepRuns(graph)).toThrow('l1.json: step "s0", key workflow: the graph holds no workflow for this step.');
     const { calls, callTool } = countingCaller();
-    await expect(runWorkflow(graph, { text: "a" }, { callTool })).rejects.toThrow('l1.json: step "s0", key workflow: the graph holds no workflow for this step.');
+    await expect(runWorkflow(graph, { text: "a" }, { callTool })).rejects.toThrow(
+      'l1.json: step "s0", key workflow: the graph holds no workflow for this step.',
+    );
     expect(calls.count).toBe(0);
   });
 });

@@ -60,7 +60,10 @@ export function parseWorkflow(text: string, file: string): Workflow {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new WorkflowError(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}). Fix the file and run 'org workflow check' again.`, file);
+    throw new WorkflowError(
+      `${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}). Fix the file and run 'org workflow check' again.`,
+      file,
+    );
   }
   const parsed = Workflow.safeParse(value);
   if (parsed.success) return parsed.data;

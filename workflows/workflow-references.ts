@@ -24,10 +24,12 @@ export function wholeReference(text: string): Reference | undefined {
 /** Every reference in a value (strings, arrays, object values), with the key path where it sits. */
 export function referencesIn(value: unknown, key: string): { key: string; reference: Reference }[] {
   if (typeof value === "string") {
-    return [...value.matchAll(TOKEN)].filter((match) => match[0] !== "$$").map((match) => ({
-      key,
-      reference: toReference(match[0], (match[1] ?? match[3]) as string, match[2] ?? match[4] ?? ""),
-    }));
+    return [...value.matchAll(TOKEN)]
+      .filter((match) => match[0] !== "$$")
+      .map((match) => ({
+        key,
+        reference: toReference(match[0], (match[1] ?? match[3]) as string, match[2] ?? match[4] ?? ""),
+      }));
   }
   if (Array.isArray(value)) return value.flatMap((entry, index) => referencesIn(entry, `${key}[${index}]`));
   if (typeof value === "object" && value !== null) {
@@ -47,7 +49,7 @@ export function resolveValue(value: unknown, lookup: Lookup): unknown {
     return value.replace(TOKEN, (token, braced, bracedRest, bare, bareRest) => {
       if (token === "$$") return "$";
       const found = lookup(toReference(token, braced ?? bare, bracedRest ?? bareRest ?? ""));
-      return typeof found === "string" ? found : JSON.stringify(found) ?? "null";
+      return typeof found === "string" ? found : (JSON.stringify(found) ?? "null");
     });
   }
   if (Array.isArray(value)) return value.map((entry) => resolveValue(entry, lookup));
@@ -61,7 +63,10 @@ export function resolveValue(value: unknown, lookup: Lookup): unknown {
 export function follow(value: unknown, path: readonly string[], what: string): unknown {
   let current = value;
   for (const [index, part] of path.entries()) {
-    const here = `${what}${path.slice(0, index).map((segment) => `.${segment}`).join("")}`;
+    const here = `${what}${path
+      .slice(0, index)
+      .map((segment) => `.${segment}`)
+      .join("")}`;
     if (Array.isArray(current) && /^\d+$/.test(part)) {
       if (Number(part) >= current.length) throw new Error(`${here} has ${current.length} items, no item ${part}`);
       current = current[Number(part)];
@@ -69,7 +74,10 @@ export function follow(value: unknown, path: readonly string[], what: string): u
       current = (current as Record<string, unknown>)[part];
     } else {
       const fields = typeof current === "object" && current !== null && !Array.isArray(current) ? Object.keys(current) : [];
-      const has = fields.length > 0 ? `it has ${fields.slice(0, 10).join(", ")}` : `it is ${current === null ? "null" : Array.isArray(current) ? "a list" : typeof current}`;
+      const has =
+        fields.length > 0
+          ? `it has ${fields.slice(0, 10).join(", ")}`
+          : `it is ${current === null ? "null" : Array.isArray(current) ? "a list" : typeof current}`;
       throw new Error(`${here} has no field "${part}" (${has})`);
     }
   }

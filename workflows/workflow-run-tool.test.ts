@@ -5,7 +5,12 @@ import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { workflowRun } from "./workflow-run-tool.ts";
 
-const count = { name: "count", inputs: TEXT_AND_LOUD, steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }], output: "$steps.count.output" };
+const count = {
+  name: "count",
+  inputs: TEXT_AND_LOUD,
+  steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
+  output: "$steps.count.output",
+};
 
 describe("workflow_run, the agent's tool", () => {
   test("runs a workspace workflow in the sandbox; its output is the result's data; failures are results naming step and key", async () => {

@@ -20,13 +20,7 @@ function type(raw: string | string[], history: string[] = []): { state: EditStat
 describe("KeyDecoder", () => {
   test("text, Enter and control keys", () => {
     const keys = new KeyDecoder().feed("hi\r\x7f\x03\x04");
-    expect(keys).toEqual<Key[]>([
-      { type: "text", text: "hi" },
-      { type: "enter" },
-      { type: "backspace" },
-      { type: "interrupt" },
-      { type: "eof" },
-    ]);
+    expect(keys).toEqual<Key[]>([{ type: "text", text: "hi" }, { type: "enter" }, { type: "backspace" }, { type: "interrupt" }, { type: "eof" }]);
   });
 
   test("arrow keys in CSI and SS3 form, and an escape sequence split across reads", () => {
@@ -60,9 +54,7 @@ describe("applyKey", () => {
   });
 
   test("trailing backslash and Alt-Enter continue on a new line; Enter then submits all lines", () => {
-    expect(type("first \\\rsecond\x1b\rthird\r").outcomes).toEqual([
-      { type: "submit", text: "first \nsecond\nthird" },
-    ]);
+    expect(type("first \\\rsecond\x1b\rthird\r").outcomes).toEqual([{ type: "submit", text: "first \nsecond\nthird" }]);
   });
 
   test("a backslash that is not at the end is ordinary text", () => {

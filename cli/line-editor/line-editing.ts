@@ -13,12 +13,7 @@ export type EditState = {
 };
 
 /** What a key press asks of the caller besides a new state. */
-export type EditOutcome =
-  | { type: "edit" }
-  | { type: "submit"; text: string }
-  | { type: "interrupt" }
-  | { type: "eof" }
-  | { type: "clear-screen" };
+export type EditOutcome = { type: "edit" } | { type: "submit"; text: string } | { type: "interrupt" } | { type: "eof" } | { type: "clear-screen" };
 
 export function initialEditState(history: readonly string[] = []): EditState {
   return { text: "", cursor: 0, history, historyIndex: history.length, draft: "" };

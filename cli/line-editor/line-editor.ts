@@ -103,7 +103,11 @@ export class LineEditor {
     if (this.reading) return Promise.reject(new Error("readLine is already waiting for input"));
     return new Promise((resolve) => {
       this.reading = {
-        state: { ...initialEditState(options.remember === false ? [] : this.history), text: options.initialText ?? "", cursor: (options.initialText ?? "").length },
+        state: {
+          ...initialEditState(options.remember === false ? [] : this.history),
+          text: options.initialText ?? "",
+          cursor: (options.initialText ?? "").length,
+        },
         prompt,
         continuation: options.continuation ?? "… ",
         remember: options.remember !== false,
@@ -161,21 +165,21 @@ export class LineEditor {
           this.render();
           break;
         case "submit": {
-            this.finish({ type: "line", text: outcome.text }, "\r\n");
-            const entry = this.options.historyEntry ? this.options.historyEntry(outcome.text) : outcome.text;
-            if (reading.remember && entry.trim() && this.history.at(-1) !== entry) {
-              this.history.push(entry);
-              if (this.history.length > HISTORY_LIMIT) this.history.shift();
-              const file = this.options.historyFile;
-              if (file) {
-                this.historyWrites = this.historyWrites
-                  .then(() => appendHistory(file, entry))
-                  .catch((error: unknown) => {
-                    this.output.write(`(could not save input history: ${(error as Error).message})\r\n`);
-                  });
-              }
+          this.finish({ type: "line", text: outcome.text }, "\r\n");
+          const entry = this.options.historyEntry ? this.options.historyEntry(outcome.text) : outcome.text;
+          if (reading.remember && entry.trim() && this.history.at(-1) !== entry) {
+            this.history.push(entry);
+            if (this.history.length > HISTORY_LIMIT) this.history.shift();
+            const file = this.options.historyFile;
+            if (file) {
+              this.historyWrites = this.historyWrites
+                .then(() => appendHistory(file, entry))
+                .catch((error: unknown) => {
+                  this.output.write(`(could not save input history: ${(error as Error).message})\r\n`);
+                });
             }
-            break;
+          }
+          break;
         }
         case "interrupt":
           this.finish({ type: "interrupt", text: state.text }, "^C\r\n");
@@ -205,14 +209,7 @@ export class LineEditor {
     // Not a terminal (a pipe, a log): no cursor games, just the prompt and the finished line.
     if (!this.output.isTTY) return;
     const columns = this.output.columns && this.output.columns > 0 ? this.output.columns : 80;
-    const layout = layoutInput(
-      reading.prompt,
-      reading.continuation,
-      reading.state.text,
-      reading.state.cursor,
-      columns,
-      Bun.stringWidth,
-    );
+    const layout = layoutInput(reading.prompt, reading.continuation, reading.state.text, reading.state.cursor, columns, Bun.stringWidth);
     let sequence = "";
     if (reading.renderedCursorRow > 0) sequence += `\x1b[${reading.renderedCursorRow}A`;
     sequence += "\r\x1b[J";

@@ -6,7 +6,7 @@ import { isRecord, isToolName } from "./call-shape.ts";
 import type { Format, ScanContext } from "./scan-context.ts";
 
 function marker(words: string, sticky: boolean): RegExp {
-  return new RegExp(String.raw`<[｜|]tool[▁_]${words.replaceAll(" ", "[▁_]")}[｜|]>`, sticky ? "iy" : "i");
+  return new RegExp(`<[｜|]tool[▁_]${words.replaceAll(" ", "[▁_]")}[｜|]>`, sticky ? "iy" : "i");
 }
 
 const CALLS_BEGIN = marker("calls begin", true);
@@ -24,7 +24,7 @@ function matchAt(pattern: RegExp, text: string, at: number): number | undefined 
 
 export const deepseek: Format = {
   name: "deepseek",
-  trigger: String.raw`<[｜|]tool[▁_]calls[▁_]begin[｜|]>`,
+  trigger: `<[｜|]tool[▁_]calls[▁_]begin[｜|]>`,
   read(context, at) {
     const text = context.text;
     let end = matchAt(CALLS_BEGIN, text, at);

@@ -133,7 +133,13 @@ const formats: Case[] = [
     content: "",
     reasoning: "I'm\nthinking",
   },
-  { name: "a call inside thinking is reasoning", text: "<think><tool_call>nah uhg</tool_call>", calls: [], content: "", reasoning: "<tool_call>nah uhg</tool_call>" },
+  {
+    name: "a call inside thinking is reasoning",
+    text: "<think><tool_call>nah uhg</tool_call>",
+    calls: [],
+    content: "",
+    reasoning: "<tool_call>nah uhg</tool_call>",
+  },
 
   // Qwen2.5-Coder <tools>
   {
@@ -221,7 +227,12 @@ const formats: Case[] = [
     ],
     content: "",
   },
-  { name: "mistral: prose first", text: 'Hello[TOOL_CALLS] [{"name": "add", "arguments":{"a": 1, "b": 2}}]', calls: [{ name: "add", arguments: { a: 1, b: 2 } }], content: "Hello" },
+  {
+    name: "mistral: prose first",
+    text: 'Hello[TOOL_CALLS] [{"name": "add", "arguments":{"a": 1, "b": 2}}]',
+    calls: [{ name: "add", arguments: { a: 1, b: 2 } }],
+    content: "Hello",
+  },
   {
     name: "mistral: trailing data",
     text: '[TOOL_CALLS] [{"name": "get_current_weather", "arguments":{"city": "Dallas", "state": "TX", "unit": "fahrenheit"}}]\nextra trailing data',
@@ -244,7 +255,12 @@ const formats: Case[] = [
     calls: special,
     content: "",
   },
-  { name: "mistral v11: name then arguments", text: '[TOOL_CALLS]add_this_and_that{"a": 3.5, "b": 4}', calls: [{ name: "add_this_and_that", arguments: { a: 3.5, b: 4 } }], content: "" },
+  {
+    name: "mistral v11: name then arguments",
+    text: '[TOOL_CALLS]add_this_and_that{"a": 3.5, "b": 4}',
+    calls: [{ name: "add_this_and_that", arguments: { a: 3.5, b: 4 } }],
+    content: "",
+  },
   {
     name: "mistral v11: repeated marker",
     text: '[TOOL_CALLS]add{"a": 3.5, "b": 4}[TOOL_CALLS]multiply{"a": 3, "b": 6}',
@@ -254,7 +270,12 @@ const formats: Case[] = [
     ],
     content: "",
   },
-  { name: "mistral v11: prose first", text: 'bla[TOOL_CALLS]add_this_and_that{"a": 3.5, "b": 4}', calls: [{ name: "add_this_and_that", arguments: { a: 3.5, b: 4 } }], content: "bla" },
+  {
+    name: "mistral v11: prose first",
+    text: 'bla[TOOL_CALLS]add_this_and_that{"a": 3.5, "b": 4}',
+    calls: [{ name: "add_this_and_that", arguments: { a: 3.5, b: 4 } }],
+    content: "bla",
+  },
   {
     name: "mistral v11: cut-off arguments stay text",
     text: 'hi{hi[TOOL_CALLS]bash{"command": "print(\\"hello world!\\")\\nre.compile(r\'{}\')"',
@@ -274,7 +295,12 @@ const formats: Case[] = [
 
   // Llama 3.x
   { name: "llama: parameters", text: '{"name": "special_function", "parameters": {"arg1": 1}}', calls: special, content: "" },
-  { name: "llama: python_tag built-in tool", text: "<|python_tag|>python.call(code=\"print('hey')\")", calls: [{ name: "python", arguments: { code: "print('hey')" } }], content: "" },
+  {
+    name: "llama: python_tag built-in tool",
+    text: "<|python_tag|>python.call(code=\"print('hey')\")",
+    calls: [{ name: "python", arguments: { code: "print('hey')" } }],
+    content: "",
+  },
   {
     name: "llama: python_tag code_interpreter",
     text: "<|python_tag|>code_interpreter.call(code=\"print('hey')\")<|eom_id|>",
@@ -293,7 +319,12 @@ const formats: Case[] = [
     calls: [{ name: "getOpenIncidentsTool", arguments: {} }],
     content: "Here is the result:  Would you like to know more?",
   },
-  { name: "llama: arguments alias", text: '{"name": "searchTool", "arguments": {"query": "test"}}', calls: [{ name: "searchTool", arguments: { query: "test" } }], content: "" },
+  {
+    name: "llama: arguments alias",
+    text: '{"name": "searchTool", "arguments": {"query": "test"}}',
+    calls: [{ name: "searchTool", arguments: { query: "test" } }],
+    content: "",
+  },
   {
     name: "llama: ;-separated parallel calls",
     text: '{"name": "searchTool", "parameters": {"query": "test1"}}; {"name": "getOpenIncidentsTool", "parameters": {}}; {"name": "searchTool", "parameters": {"query": "test2"}}',
@@ -320,7 +351,12 @@ const formats: Case[] = [
     calls: [{ name: "searchTool", arguments: { query: "test" } }],
     content: " I used {searchTool} for this.",
   },
-  { name: "llama: invalid JSON", text: '{"name": "invalidTool", "parameters": {invalid json}', calls: [], content: '{"name": "invalidTool", "parameters": {invalid json}' },
+  {
+    name: "llama: invalid JSON",
+    text: '{"name": "invalidTool", "parameters": {invalid json}',
+    calls: [],
+    content: '{"name": "invalidTool", "parameters": {invalid json}',
+  },
   { name: "llama: no name", text: '{"parameters": {}}', calls: [], content: '{"parameters": {}}' },
   { name: "llama: no parameters, no marker", text: '{"name": "toolWithoutParams"}', calls: [], content: '{"name": "toolWithoutParams"}' },
 
@@ -393,7 +429,12 @@ const formats: Case[] = [
     content: "",
   },
   { name: "granite: cut off", text: '<|tool_call|> [{"name": "func", "arguments": {', calls: [], content: '<|tool_call|> [{"name": "func", "arguments": {' },
-  { name: "granite: an object instead of an array is accepted", text: '<|tool_call|> {"name": "func", "arguments": {}}', calls: [{ name: "func", arguments: {} }], content: "" },
+  {
+    name: "granite: an object instead of an array is accepted",
+    text: '<|tool_call|> {"name": "func", "arguments": {}}',
+    calls: [{ name: "func", arguments: {} }],
+    content: "",
+  },
   { name: "granite: prose with a name-only list", text: 'Some text [{"name": "func"}]', calls: [], content: 'Some text [{"name": "func"}]' },
 
   // Phi-4-mini functools
@@ -411,7 +452,12 @@ const formats: Case[] = [
     content: "Let me check the weather for you.\n\nWould you like to know more?",
   },
   { name: "functools: cut off", text: 'functools[{"name": "func", "arguments": {', calls: [], content: 'functools[{"name": "func", "arguments": {' },
-  { name: "functools: arguments not a dict", text: 'functools[{"name": "func", "arguments": "not a dict"}]', calls: [], content: 'functools[{"name": "func", "arguments": "not a dict"}]' },
+  {
+    name: "functools: arguments not a dict",
+    text: 'functools[{"name": "func", "arguments": "not a dict"}]',
+    calls: [],
+    content: 'functools[{"name": "func", "arguments": "not a dict"}]',
+  },
   { name: "functools: object, no brackets", text: 'functools{"name": "func"}', calls: [], content: 'functools{"name": "func"}' },
   { name: "functools: empty", text: "functools[] This is just text", calls: [], content: "functools[] This is just text" },
   { name: "functools: prose in brackets", text: "functools[ This is just text ]", calls: [], content: "functools[ This is just text ]" },
@@ -475,8 +521,20 @@ const formats: Case[] = [
   },
 
   // Reasoning
-  { name: "think block then text", text: "<think>This is a reasoning section</think>This is the rest", calls: [], content: "This is the rest", reasoning: "This is a reasoning section" },
-  { name: "thought opened in the prompt", text: "This is a reasoning section</think>This is the rest", calls: [], content: "This is the rest", reasoning: "This is a reasoning section" },
+  {
+    name: "think block then text",
+    text: "<think>This is a reasoning section</think>This is the rest",
+    calls: [],
+    content: "This is the rest",
+    reasoning: "This is a reasoning section",
+  },
+  {
+    name: "thought opened in the prompt",
+    text: "This is a reasoning section</think>This is the rest",
+    calls: [],
+    content: "This is the rest",
+    reasoning: "This is a reasoning section",
+  },
   { name: "unclosed think runs to the end", text: "<think>This is a reasoning section", calls: [], content: "", reasoning: "This is a reasoning section" },
   { name: "empty qwen3 think prefix", text: "<think>\n\n</think>\n\nHello!", calls: [], content: "Hello!", reasoning: "" },
   { name: "seed-oss think", text: "<seed:think>hmm</seed:think>Answer", calls: [], content: "Answer", reasoning: "hmm" },
@@ -547,7 +605,7 @@ describe("extractToolCalls: toolNames", () => {
 
 describe("extractToolCalls: edge cases", () => {
   test("braces, brackets, quotes and tags inside strings do not end the call", () => {
-    const args = { command: "echo '}{' \"{\\\"a\\\": [1, 2]}\" ]]> </tool_call> ```", note: "a\\b\u00e9\u{1F600}" };
+    const args = { command: 'echo \'}{\' "{\\"a\\": [1, 2]}" ]]> </tool_call> ```', note: "a\\b\u00e9\u{1F600}" };
     const result = extractToolCalls(`Run:${hermesCall("sh", args)} ok`);
     expect(result.toolCalls).toEqual([{ name: "sh", arguments: args }]);
     expect(result.content).toBe("Run: ok");
@@ -655,7 +713,7 @@ describe("extractToolCalls: edge cases", () => {
   });
 
   test("think tags in a code fence are code", () => {
-    const text = "```ts\nconst open = \"<think>\";\n```\nThat is the tag.";
+    const text = '```ts\nconst open = "<think>";\n```\nThat is the tag.';
     expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
   });
 
@@ -724,7 +782,10 @@ function python(value: unknown): string {
   if (value === false) return "False";
   if (typeof value === "string") return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'").replaceAll("\n", "\\n").replaceAll("\r", "\\r")}'`;
   if (Array.isArray(value)) return `[${value.map(python).join(", ")}]`;
-  if (typeof value === "object") return `{${Object.entries(value).map(([key, item]) => `${python(key)}: ${python(item)}`).join(", ")}}`;
+  if (typeof value === "object")
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${python(key)}: ${python(item)}`)
+      .join(", ")}}`;
   return JSON.stringify(value);
 }
 
@@ -742,15 +803,21 @@ const jsonRenders: Record<string, Render> = {
   functools: (name, args) => `functools[${json({ name, arguments: args })}]`,
   "fenced json": (name, args) => `\`\`\`json\n${json({ name, arguments: args })}\n\`\`\``,
   "tool_calls object": (name, args) => json({ tool_calls: [{ id: "call_1", type: "function", function: { name, arguments: json(args) } }] }),
-  deepseek: (name, args) => `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>${name}\n\`\`\`json\n${json(args)}\n\`\`\`<｜tool▁call▁end｜><｜tool▁calls▁end｜>`,
+  deepseek: (name, args) =>
+    `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>${name}\n\`\`\`json\n${json(args)}\n\`\`\`<｜tool▁call▁end｜><｜tool▁calls▁end｜>`,
   "gpt-oss": (name, args) => `<|start|>assistant<|channel|>commentary to=functions.${name} <|constrain|>json<|message|>${json(args)}<|call|>`,
 };
 const pythonRenders: Record<string, Render> = {
-  pythonic: (name, args) => `[${name}(${Object.entries(args).map(([key, value]) => `${key}=${python(value)}`).join(", ")})]`,
+  pythonic: (name, args) =>
+    `[${name}(${Object.entries(args)
+      .map(([key, value]) => `${key}=${python(value)}`)
+      .join(", ")})]`,
 };
 const stringRenders: Record<string, Render> = {
   "qwen3-coder": (name, args) =>
-    `<tool_call>\n<function=${name}>\n${Object.entries(args).map(([key, value]) => `<parameter=${key}>\n${value}\n</parameter>\n`).join("")}</function>\n</tool_call>`,
+    `<tool_call>\n<function=${name}>\n${Object.entries(args)
+      .map(([key, value]) => `<parameter=${key}>\n${value}\n</parameter>\n`)
+      .join("")}</function>\n</tool_call>`,
 };
 
 const renderCases = [
@@ -776,7 +843,34 @@ describe("extractToolCalls: properties", () => {
   test("never throws, and text without extracted calls or thinking comes back unchanged", () => {
     const soup = fc
       .array(
-        fc.constantFrom("<tool_call>", "</tool_call>", "{", "}", "[", "]", '"', "'", '"name"', ":", ",", '"arguments"', "<think>", "</think>", "[TOOL_CALLS]", "```", "(", ")", "=", "<function=f>", "<parameter=p>", "a", " ", "\\", "1e999", "True"),
+        fc.constantFrom(
+          "<tool_call>",
+          "</tool_call>",
+          "{",
+          "}",
+          "[",
+          "]",
+          '"',
+          "'",
+          '"name"',
+          ":",
+          ",",
+          '"arguments"',
+          "<think>",
+          "</think>",
+          "[TOOL_CALLS]",
+          "```",
+          "(",
+          ")",
+          "=",
+          "<function=f>",
+          "<parameter=p>",
+          "a",
+          " ",
+          "\\",
+          "1e999",
+          "True",
+        ),
         { maxLength: 40 },
       )
       .map((parts) => parts.join(""));

@@ -6,7 +6,7 @@ import type { Format } from "./scan-context.ts";
 
 export const hermes: Format = {
   name: "hermes",
-  trigger: String.raw`<(?:tool_calls?|tools?|function_calls?|response|json|xml|seed:tool_call)>`,
+  trigger: `<(?:tool_calls?|tools?|function_calls?|response|json|xml|seed:tool_call)>`,
   read(context, at) {
     const item = readWrapperTag(context, at);
     return item && { start: at, end: item.end, calls: item.calls };
