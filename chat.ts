@@ -1,4 +1,4 @@
-import { Budget, BudgetExceededError } from "./security/budget.ts";
+import { Budget, BudgetExceededError, type TurnBudget } from "./security/budget.ts";
 import type { ToolTimeBudget } from "./security/tool-time-budget.ts";
 import { type ChatRequest, chatOnce, type ReceivedToolCall } from "./llm/chat-once.ts";
 import type { ChatMessage, StreamEvent, ToolCall, Usage } from "./llm/chat-types.ts";
@@ -59,6 +59,8 @@ export type ToolLoopAllowance = {
   authorization?: string | undefined;
 };
 
+type CompletionResult = Awaited<ReturnType<typeof chatOnce>>;
+
 type LoopRequest = Pick<ChatRequest, "baseUrl" | "model" | "messages" | "signal" | "apiKey" | "modelSource" | "retry"> &
   Pick<ToolLoopAllowance, "tools" | "toolContext"> &
   Partial<Omit<ToolLoopAllowance, "tools" | "toolContext">> & {
@@ -73,28 +75,26 @@ type LoopRequest = Pick<ChatRequest, "baseUrl" | "model" | "messages" | "signal"
 export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   const maxRounds = request.maxRounds ?? 8;
   const maxToolCalls = request.maxToolCalls ?? DEFAULT_TOOL_CALLS_PER_REPLY;
+  const maxReplyChars = request.maxReplyChars ?? DEFAULT_REPLY_CHARS;
   const emit = request.onEvent ?? (() => {});
   const conversation = [...request.messages];
   const added: ChatMessage[] = [];
   const usage: Usage = { promptTokens: 0, completionTokens: 0 };
   const context: ToolContext = { ...request.toolContext, signal: request.signal ?? new AbortController().signal };
   const budget = (request.budget ?? new Budget()).startTurn({ maxToolRounds: maxRounds });
+  const repeats = new RepeatedCallWatch();
   let callsMade = 0;
-  let previousSignature = "";
-  let repeats = 0;
   let content = "";
   let reasoning = "";
-  const maxReplyChars = request.maxReplyChars ?? DEFAULT_REPLY_CHARS;
   let replyChars = 0;
+  const say = (message: ChatMessage) => {
+    conversation.push(message);
+    added.push(message);
+  };
+  const result = (stopReason: LoopResult["stopReason"], rounds: number): LoopResult => ({ messages: added, content, reasoning, stopReason, usage, rounds });
 
   for (let round = 1; ; round += 1) {
-    try {
-      budget.beforeModelCall();
-    } catch (error) {
-      if (!(error instanceof BudgetExceededError && error.budget === "tool-rounds")) throw error;
-      emit({ type: "loop-stop", reason: "max-rounds", message: error.message });
-      return { messages: added, content, reasoning, stopReason: "max-rounds", usage, rounds: round - 1 };
-    }
+    if (!roundAllowed(budget, emit)) return result("max-rounds", round - 1);
     emit({ type: "round-start", round });
     // Read each round: a tool may add tools to the map (find_tool), callable from the next round on.
     const toolNames = [...request.tools.keys()];
@@ -106,49 +106,28 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       tokens: budget.session.maxSessionTokens - budget.session.tokensUsed,
     });
     replyChars += streamedChars(completion);
-    const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
-    usage.promptTokens += roundUsage.promptTokens;
-    usage.completionTokens += roundUsage.completionTokens;
-    budget.session.recordUsage(roundUsage);
-    // The budget crossed mid-stream ends the reply as the check before a call would: nothing more runs.
-    if (completion.limitReached?.reason === "budget") throw new BudgetExceededError("session-tokens", completion.limitReached.message);
+    chargeRound(completion, conversation, usage, budget);
     if (completion.limitReached) {
       // A cut reply runs nothing: not its calls, not calls embedded in its text.
       content = completion.content;
       reasoning = completion.reasoning;
-      const assistant: ChatMessage = { role: "assistant", content };
-      conversation.push(assistant);
-      added.push(assistant);
+      say({ role: "assistant", content });
       emit({ type: "loop-stop", reason: "reply-chars", message: completion.limitReached.message });
-      return { messages: added, content, reasoning, stopReason: "reply-chars", usage, rounds: round };
+      return result("reply-chars", round);
     }
 
     const embedded = extractToolCalls(completion.content, { toolNames });
     const made = roundCalls(completion.toolCalls, embedded.toolCalls, round);
     for (const call of made.slice(completion.toolCalls.length)) emitCall({ type: "tool-call", call });
     callsMade += made.length;
-    const runnable = made.slice(0, callsAllowed);
-    const refused = made.slice(callsAllowed);
-    // The first refused call stays in the history with a result that tells the model; the rest are dropped.
-    const firstRefused = refused[0];
-    const calls = firstRefused ? [...runnable, firstRefused] : runnable;
+    const { runnable, refused, calls } = splitCalls(made, callsAllowed);
     content = embedded.content;
     reasoning = [completion.reasoning, embedded.reasoning].filter(Boolean).join("\n");
-    const assistant = assistantMessage(embedded.content, calls);
-    conversation.push(assistant);
-    added.push(assistant);
-    if (calls.length === 0) {
-      return { messages: added, content, reasoning, stopReason: "done", usage, rounds: round };
-    }
+    say(assistantMessage(embedded.content, calls));
+    if (calls.length === 0) return result("done", round);
 
-    const refusal = firstRefused && {
-      call: firstRefused,
-      output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
-    };
-    const ran = await runRoundCalls(runnable, refusal, request, context, emit);
-    conversation.push(...ran.messages);
-    added.push(...ran.messages);
-    const endsReply = ran.endsReply;
+    const ran = await runRoundCalls(runnable, refusalOf(refused, maxToolCalls, callsMade), request, context, emit);
+    for (const message of ran.messages) say(message);
     if (refused.length > 0) {
       emit({
         type: "calls-refused",
@@ -157,16 +136,76 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       });
     }
     budget.recordToolRound();
-    if (endsReply) return { messages: added, content, reasoning, stopReason: "done", usage, rounds: round };
+    if (ran.endsReply) return result("done", round);
 
-    const signature = JSON.stringify(runnable.map((call) => [call.name, call.arguments]));
-    repeats = signature === previousSignature ? repeats + 1 : 1;
-    previousSignature = signature;
-    if (repeats >= REPEAT_LIMIT) {
+    if (repeats.sameAgain(runnable)) {
       const message = `stopped: the model made the same tool call ${REPEAT_LIMIT} times in a row (${calls[0]?.name}). Rephrase the request or check the tool's output.`;
       emit({ type: "loop-stop", reason: "repeated-call", message });
-      return { messages: added, content, reasoning, stopReason: "repeated-call", usage, rounds: round };
+      return result("repeated-call", round);
     }
+  }
+}
+
+/** Whether the turn's budget allows another model call; out of tool rounds, the loop stops and says so. */
+function roundAllowed(budget: TurnBudget, emit: (event: LoopEvent) => void): boolean {
+  try {
+    budget.beforeModelCall();
+    return true;
+  } catch (error) {
+    if (!(error instanceof BudgetExceededError && error.budget === "tool-rounds")) throw error;
+    emit({ type: "loop-stop", reason: "max-rounds", message: error.message });
+    return false;
+  }
+}
+
+/**
+ * Counts a completion's tokens (estimated when the server sent none) against the reply and the session. The
+ * budget crossed mid-stream ends the reply as the check before a call would: nothing more runs.
+ */
+function chargeRound(completion: CompletionResult, conversation: ChatMessage[], usage: Usage, budget: TurnBudget): void {
+  const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
+  usage.promptTokens += roundUsage.promptTokens;
+  usage.completionTokens += roundUsage.completionTokens;
+  budget.session.recordUsage(roundUsage);
+  if (completion.limitReached?.reason === "budget") throw new BudgetExceededError("session-tokens", completion.limitReached.message);
+}
+
+/**
+ * The round's calls: those it may run, those refused, and those that go into the history. The first refused
+ * call stays in the history with a result that tells the model; the rest are dropped.
+ */
+function splitCalls(
+  made: readonly ReceivedToolCall[],
+  callsAllowed: number,
+): { runnable: ReceivedToolCall[]; refused: ReceivedToolCall[]; calls: ReceivedToolCall[] } {
+  const runnable = made.slice(0, callsAllowed);
+  const refused = made.slice(callsAllowed);
+  const firstRefused = refused[0];
+  return { runnable, refused, calls: firstRefused ? [...runnable, firstRefused] : runnable };
+}
+
+/** The answer the first refused call gets: why it and the rest did not run. */
+function refusalOf(refused: readonly ReceivedToolCall[], maxToolCalls: number, callsMade: number): { call: ReceivedToolCall; output: string } | undefined {
+  const call = refused[0];
+  return (
+    call && {
+      call,
+      output: `Error: not run: a reply may make at most ${maxToolCalls} tool calls (limits.toolCallsPerReply) and this one made ${callsMade}; this call and ${refused.length - 1} more were not run. Answer with what you have, or ask the user to go on.`,
+    }
+  );
+}
+
+/** Counts rounds in a row that ran the very same calls; the loop stops at REPEAT_LIMIT. */
+class RepeatedCallWatch {
+  #previous = "";
+  #repeats = 0;
+
+  /** Takes a round's run calls; true once the same calls have run REPEAT_LIMIT rounds in a row. */
+  sameAgain(calls: readonly ReceivedToolCall[]): boolean {
+    const signature = JSON.stringify(calls.map((call) => [call.name, call.arguments]));
+    this.#repeats = signature === this.#previous ? this.#repeats + 1 : 1;
+    this.#previous = signature;
+    return this.#repeats >= REPEAT_LIMIT;
   }
 }
 

@@ -91,7 +91,7 @@ export function serverErrorMessage(body: string): string {
   try {
     const parsed: unknown = JSON.parse(trimmed);
     if (parsed && typeof parsed === "object" && "error" in parsed) {
-      const error = (parsed as { error: unknown }).error;
+      const error = parsed.error;
       if (typeof error === "string") return cut(error);
       if (error && typeof error === "object" && "message" in error && typeof error.message === "string") {
         return cut(error.message);

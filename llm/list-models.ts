@@ -39,7 +39,7 @@ export async function requestModelList(baseUrl: string, options: ModelListOption
   const authorization = endpoint.authorization ?? options.authorization ?? (options.apiKey ? `Bearer ${options.apiKey}` : undefined);
   const response = await fetch(url, { signal: options.signal ?? null, headers: authorization ? { authorization } : {} });
   const body: unknown = await response.json().catch(() => undefined);
-  const data = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? (body.data as unknown[]) : undefined;
+  const data: unknown[] | undefined = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? body.data : undefined;
   const models = data
     ?.map((entry) => (entry && typeof entry === "object" && "id" in entry ? entry.id : undefined))
     .filter((id): id is string => typeof id === "string");

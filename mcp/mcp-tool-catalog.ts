@@ -196,7 +196,8 @@ export function workflowEntries(
             const output = await runWorkflow(checkedGraph, input, { callTool: fresh.callTool, ...(signal ? { signal } : {}) });
             const text = redact(JSON.stringify(output ?? null));
             try {
-              return { ok: true, output: JSON.parse(text) as unknown };
+              const output: unknown = JSON.parse(text);
+              return { ok: true, output };
             } catch {
               return { ok: true, output: text };
             }

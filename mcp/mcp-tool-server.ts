@@ -41,8 +41,9 @@ export function createMcpToolServer(options: McpToolServerOptions): { server: Se
         name: entry.name,
         title: entry.annotations.title ?? entry.name,
         description: entry.description,
-        inputSchema: entry.inputSchema as { type: "object"; [key: string]: unknown },
-        ...(entry.outputSchema ? { outputSchema: entry.outputSchema as { type: "object"; [key: string]: unknown } } : {}),
+        // MCP takes object schemas only; the catalog's already are (a tool's inputs and a workflow's are checked to be).
+        inputSchema: { ...entry.inputSchema, type: "object" as const },
+        ...(entry.outputSchema ? { outputSchema: { ...entry.outputSchema, type: "object" as const } } : {}),
         annotations: entry.annotations,
       })),
     };
@@ -62,10 +63,9 @@ export function createMcpToolServer(options: McpToolServerOptions): { server: Se
       if (!result.ok) return errorResult(`Error: ${result.error}`);
       const text = JSON.stringify(result.output) ?? "null";
       const structured = entry.wrapsOutput ? { result: result.output } : result.output;
-      const isObject = typeof structured === "object" && structured !== null && !Array.isArray(structured);
       return {
         content: [{ type: "text", text: text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}… (cut at ${MAX_TEXT} characters)` : text }],
-        ...(entry.outputSchema && isObject ? { structuredContent: structured as Record<string, unknown> } : {}),
+        ...(entry.outputSchema && isObject(structured) ? { structuredContent: structured } : {}),
       };
     } catch (error) {
       if (extra.signal.aborted) return errorResult("the call was cancelled.");
@@ -80,4 +80,8 @@ export function createMcpToolServer(options: McpToolServerOptions): { server: Se
     });
   });
   return { server, dispose: stop };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

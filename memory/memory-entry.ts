@@ -47,32 +47,26 @@ export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[
       ];
     }
     case "tool-call":
-      if (NOT_REMEMBERED.has(line.call.name)) return [];
-      return [
-        {
-          key: `${sessionId}:c:${line.replyId}:${line.call.id}`,
-          kind: "tool-call",
-          sessionId,
-          persona: line.persona,
-          time: line.time,
-          text: short(`${line.call.name} ${JSON.stringify(line.call.arguments)}`, CALL_CHARS),
-          tags: [line.call.name],
-        },
-      ];
+      return toolEntries(sessionId, line, "c", short(`${line.call.name} ${JSON.stringify(line.call.arguments)}`, CALL_CHARS));
     case "tool-result":
-      if (NOT_REMEMBERED.has(line.call.name)) return [];
-      return [
-        {
-          key: `${sessionId}:r:${line.replyId}:${line.call.id}`,
-          kind: "tool-result",
-          sessionId,
-          persona: line.persona,
-          time: line.time,
-          text: short(`${line.call.name} ${line.ok ? "ok" : "failed"}: ${line.output}`, RESULT_CHARS),
-          tags: [line.call.name],
-        },
-      ];
+      return toolEntries(sessionId, line, "r", short(`${line.call.name} ${line.ok ? "ok" : "failed"}: ${line.output}`, RESULT_CHARS));
     default:
       return [];
   }
+}
+
+/** The one record of a tool call (`c`) or of its result (`r`); none for memory's own tools. */
+function toolEntries(sessionId: string, line: Extract<TranscriptLine, { type: "tool-call" | "tool-result" }>, mark: "c" | "r", text: string): MemoryEntry[] {
+  if (NOT_REMEMBERED.has(line.call.name)) return [];
+  return [
+    {
+      key: `${sessionId}:${mark}:${line.replyId}:${line.call.id}`,
+      kind: mark === "c" ? "tool-call" : "tool-result",
+      sessionId,
+      persona: line.persona,
+      time: line.time,
+      text,
+      tags: [line.call.name],
+    },
+  ];
 }

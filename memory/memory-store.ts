@@ -283,8 +283,9 @@ export class MemoryStore {
     for (const row of rows) {
       if (row.vector.byteLength !== unit.length * 4) continue;
       const vector = new Float32Array(row.vector.slice().buffer);
+      // Same length (checked above), so every index reads a number.
       let dot = 0;
-      for (let index = 0; index < unit.length; index += 1) dot += (vector[index] as number) * (unit[index] as number);
+      for (let index = 0; index < unit.length; index += 1) dot += (vector[index] ?? 0) * (unit[index] ?? 0);
       scored.push({ id: row.id, score: dot });
     }
     return scored
@@ -396,7 +397,7 @@ export class MemoryStore {
     try {
       log = readPrivateFile(this.factsPath);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
+      if (error instanceof Error && "code" in error && error.code === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
       throw error;
     }
     const facts = new Map<string, SavedFact>();

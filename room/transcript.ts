@@ -122,7 +122,7 @@ export class Transcript {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
     } else {
       // A line cut by a crash: end it so the next event starts on its own line.
-      if (!readFileSync(`/proc/self/fd/${fd}`, "utf8").endsWith("\n")) writeSync(transcript.#fd as number, "\n");
+      if (!readFileSync(`/proc/self/fd/${fd}`, "utf8").endsWith("\n")) writeSync(fd, "\n");
       transcript.#write({ type: "session-resumed", time: new Date().toISOString() });
     }
     return transcript;

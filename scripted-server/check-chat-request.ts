@@ -1,5 +1,6 @@
 // The request checks Ollama's /v1/chat/completions makes before it runs a model, so a client that sends
 // what Ollama refuses fails against the scripted server too.
+import { isJsonRecord } from "./json-record.ts";
 
 export type ChatRequestProblem = { status: 400 | 404; message: string };
 
@@ -19,19 +20,20 @@ function isJsonText(text: unknown): boolean {
 export function checkChatRequest(fields: Record<string, unknown>, isServed: (model: string) => boolean): ChatRequestProblem | undefined {
   const model = typeof fields.model === "string" ? fields.model : "";
   if (model === "") return { status: 400, message: "model is required" };
-  if (!Array.isArray(fields.messages) || fields.messages.length === 0) return { status: 400, message: "[] is too short - 'messages'" };
-  for (const message of fields.messages as unknown[]) {
+  const messages: unknown[] = Array.isArray(fields.messages) ? fields.messages : [];
+  if (messages.length === 0) return { status: 400, message: "[] is too short - 'messages'" };
+  for (const message of messages) {
     if (!message || typeof message !== "object") return { status: 400, message: "invalid message format" };
-    const { content, tool_calls: toolCalls } = message as { content?: unknown; tool_calls?: unknown };
-    const hasCalls = Array.isArray(toolCalls) && toolCalls.length > 0;
-    if ((content === null || content === undefined) && !hasCalls) return { status: 400, message: "invalid message content type: <nil>" };
-    if (hasCalls) {
-      for (const call of toolCalls as { function?: { arguments?: unknown } }[]) {
-        if (!isJsonText(call?.function?.arguments)) return { status: 400, message: "invalid tool call arguments" };
-      }
+    // A list where a message belongs has neither content nor calls.
+    const { content, tool_calls: toolCalls } = isJsonRecord(message) ? message : {};
+    const calls: unknown[] = Array.isArray(toolCalls) ? toolCalls : [];
+    if ((content === null || content === undefined) && calls.length === 0) return { status: 400, message: "invalid message content type: <nil>" };
+    for (const call of calls) {
+      const called = isJsonRecord(call) ? call.function : undefined;
+      if (!isJsonText(isJsonRecord(called) ? called.arguments : undefined)) return { status: 400, message: "invalid tool call arguments" };
     }
   }
-  const effort = fields.reasoning_effort ?? (fields.reasoning as { effort?: unknown } | undefined)?.effort;
+  const effort = fields.reasoning_effort ?? (isJsonRecord(fields.reasoning) ? fields.reasoning.effort : undefined);
   if (effort !== undefined && (typeof effort !== "string" || !REASONING_EFFORTS.includes(effort))) {
     return {
       status: 400,

@@ -28,8 +28,10 @@ export function embedToolCalls(calls: readonly Call[], format: EmbeddedFormat): 
       return calls.map((call) => `<tool_call>\n${callJson(call)}\n</tool_call>`).join("\n");
     case "mistral":
       return `[TOOL_CALLS][${calls.map(callJson).join(", ")}]`;
-    case "json":
-      return calls.length === 1 ? callJson(calls[0] as Call) : `[${calls.map(callJson).join(", ")}]`;
+    case "json": {
+      const [only, ...others] = calls;
+      return only && others.length === 0 ? callJson(only) : `[${calls.map(callJson).join(", ")}]`;
+    }
     case "pythonic":
       return `[${calls
         .map(

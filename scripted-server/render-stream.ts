@@ -81,16 +81,15 @@ function openaiStream(reply: Reply, prepared: Prepared, context: RenderContext, 
       ...(sendUsage ? { usage: null } : {}),
     });
   const writes: string[][] = [];
-  const onlyOneCall = prepared.content === "" && prepared.reasoning === "" && prepared.calls.length === 1;
+  const onlyCall = prepared.content === "" && prepared.reasoning === "" && prepared.calls.length === 1 ? prepared.calls[0] : undefined;
   const opening = (call: Prepared["calls"][number], index: number) => ({
     index,
     id: call.id,
     type: "function",
     function: { name: call.name, arguments: "" },
   });
-  if (onlyOneCall) {
-    const call = prepared.calls[0] as Prepared["calls"][number];
-    writes.push([chunk({ role: "assistant", content: null, tool_calls: [opening(call, 0)], refusal: null }, null)]);
+  if (onlyCall) {
+    writes.push([chunk({ role: "assistant", content: null, tool_calls: [opening(onlyCall, 0)], refusal: null }, null)]);
   } else if (prepared.content === "" && prepared.reasoning === "" && prepared.calls.length > 1) {
     writes.push([chunk({ role: "assistant", content: null }, null)]);
   } else {
@@ -99,7 +98,7 @@ function openaiStream(reply: Reply, prepared: Prepared, context: RenderContext, 
   for (const piece of pieces(prepared.reasoning, reply.chunkSize)) writes.push([chunk({ reasoning_content: piece }, null)]);
   for (const piece of pieces(prepared.content, reply.chunkSize)) writes.push([chunk({ content: piece }, null)]);
   prepared.calls.forEach((call, index) => {
-    if (!onlyOneCall) writes.push([chunk({ tool_calls: [opening(call, index)] }, null)]);
+    if (!onlyCall) writes.push([chunk({ tool_calls: [opening(call, index)] }, null)]);
     for (const piece of pieces(call.arguments, reply.chunkSize)) {
       writes.push([chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null)]);
     }

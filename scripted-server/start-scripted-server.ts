@@ -2,6 +2,7 @@ import { sleep } from "../concurrency/sleep.ts";
 import { checkChatRequest } from "./check-chat-request.ts";
 import { base64Embedding, fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
+import { isJsonRecord } from "./json-record.ts";
 import { goJson } from "./prepare-reply.ts";
 import { renderCompletion } from "./render-completion.ts";
 import { ollamaMidStreamErrorChunk, renderStream } from "./render-stream.ts";
@@ -68,8 +69,8 @@ const ROUTES: Record<string, string[]> = {
 };
 
 function streamResponse(reply: Reply, body: Record<string, unknown>, model: string, promptTokens: number, signal: AbortSignal): Response {
-  const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
-  const plan = renderStream(reply, { model, includeUsage: streamOptions?.include_usage === true, promptTokens });
+  const streamOptions = body.stream_options;
+  const plan = renderStream(reply, { model, includeUsage: isJsonRecord(streamOptions) && streamOptions.include_usage === true, promptTokens });
   const fault = reply.fault;
   const cutAfter = fault && "cutAfterChunks" in fault ? fault.cutAfterChunks : undefined;
   const cutMidEvent = fault && "cutAfterChunks" in fault ? fault.midEvent === true : false;
@@ -116,71 +117,68 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
   return new Response(stream, { headers: { "content-type": `text/event-stream${charset}` } });
 }
 
-/** Starts the scripted OpenAI-compatible model server on 127.0.0.1 (by default on a free port). */
-export async function startScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
-  const script = validateScript(options.script, "script");
-  const matcher = new RuleMatcher(script);
-  const requests: RecordedRequest[] = [];
-  const created = Math.floor(Date.now() / 1000) - 3600;
+/** What the server serves: the script, its rule matcher (which counts `times`) and the models' `created`. */
+type Served = { script: Script; matcher: RuleMatcher; created: number };
 
-  const chat = async (request: Request, record: RecordedRequest): Promise<Response> => {
-    const body = record.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return errorResponse(
-        400,
-        typeof body === "string" ? `invalid character in request body: ${JSON.stringify(body.slice(0, 40))}` : "request body must be a JSON object",
-      );
-    }
-    const fields = body as Record<string, unknown>;
-    const problem = checkChatRequest(fields, (model) => script.models.some((served) => sameModel(served, model)));
-    if (problem) return errorResponse(problem.status, problem.message);
-    const model = fields.model as string;
-    const view: ChatRequestView = { model, messages: fields.messages as ChatRequestView["messages"], toolNames: offeredToolNames(fields.tools) };
-    const { reply, ruleIndex } = matcher.pick(view);
-    record.outcome = ruleIndex === "fallback" ? "fallback" : ruleIndex === "none" ? "no rule matched" : `rule ${ruleIndex}`;
-    await sleep(reply.firstByteDelayMs, request.signal);
-    if (request.signal.aborted) return new Response(null, { status: 499 });
-    if (reply.fault && "status" in reply.fault) {
-      const { status } = reply.fault;
-      return errorResponse(status, reply.fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`);
-    }
-    const promptCharacters = view.messages.reduce((sum, message) => sum + messageText(message.content).length, 0);
-    const promptTokens = Math.max(1, Math.ceil(promptCharacters / 4));
-    if (fields.stream === true) return streamResponse(reply, fields, model, promptTokens, request.signal);
-    const completion = renderCompletion(reply, { model, includeUsage: true, promptTokens });
-    if (reply.fault && ("cutAfterChunks" in reply.fault || "malformedAfterChunks" in reply.fault)) {
-      return new Response(completion.slice(0, Math.floor(completion.length / 2)), { headers: JSON_HEADERS });
-    }
-    return new Response(completion, { headers: JSON_HEADERS });
-  };
+/** `POST /v1/chat/completions`: Ollama's checks, then the first matching rule's reply, streamed or whole. */
+async function chatResponse(served: Served, request: Request, record: RecordedRequest): Promise<Response> {
+  const fields = record.body;
+  if (!isJsonRecord(fields)) {
+    return errorResponse(
+      400,
+      typeof fields === "string" ? `invalid character in request body: ${JSON.stringify(fields.slice(0, 40))}` : "request body must be a JSON object",
+    );
+  }
+  const problem = checkChatRequest(fields, (model) => served.script.models.some((name) => sameModel(name, model)));
+  if (problem) return errorResponse(problem.status, problem.message);
+  // checkChatRequest has made sure of a model and a list of message objects.
+  const model = typeof fields.model === "string" ? fields.model : "";
+  const messages = Array.isArray(fields.messages) ? fields.messages.filter(isJsonRecord) : [];
+  const view: ChatRequestView = { model, messages, toolNames: offeredToolNames(fields.tools) };
+  const { reply, ruleIndex } = served.matcher.pick(view);
+  record.outcome = ruleIndex === "fallback" ? "fallback" : ruleIndex === "none" ? "no rule matched" : `rule ${ruleIndex}`;
+  await sleep(reply.firstByteDelayMs, request.signal);
+  if (request.signal.aborted) return new Response(null, { status: 499 });
+  if (reply.fault && "status" in reply.fault) {
+    const { status } = reply.fault;
+    return errorResponse(status, reply.fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`);
+  }
+  const promptCharacters = view.messages.reduce((sum, message) => sum + messageText(message.content).length, 0);
+  const promptTokens = Math.max(1, Math.ceil(promptCharacters / 4));
+  if (fields.stream === true) return streamResponse(reply, fields, model, promptTokens, request.signal);
+  const completion = renderCompletion(reply, { model, includeUsage: true, promptTokens });
+  if (reply.fault && ("cutAfterChunks" in reply.fault || "malformedAfterChunks" in reply.fault)) {
+    return new Response(completion.slice(0, Math.floor(completion.length / 2)), { headers: JSON_HEADERS });
+  }
+  return new Response(completion, { headers: JSON_HEADERS });
+}
 
-  const embed = (record: RecordedRequest, openai: boolean): Response => {
-    const body = (record.body ?? {}) as { model?: unknown; input?: unknown; dimensions?: unknown; encoding_format?: unknown };
-    if (typeof body !== "object" || typeof body.model !== "string" || body.model === "") return errorResponse(400, "model is required");
-    const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    if (!Array.isArray(inputs) || inputs.some((input) => typeof input !== "string")) return errorResponse(400, "invalid input type");
-    const dimensions = typeof body.dimensions === "number" && body.dimensions > 0 ? Math.floor(body.dimensions) : 768;
-    const vectors = (inputs as string[]).map((input) => fakeEmbedding(input, dimensions));
-    const tokens = (inputs as string[]).reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
-    if (openai) {
-      // The openai npm package asks for base64 by default and decodes it as little-endian float32.
-      const format = body.encoding_format ?? "float";
-      if (format !== "float" && format !== "base64") return errorResponse(400, `invalid encoding_format ${JSON.stringify(format)}: use "float" or "base64"`);
-      return jsonResponse({
-        object: "list",
-        data: vectors.map((vector, index) => ({ object: "embedding", embedding: format === "base64" ? base64Embedding(vector) : vector, index })),
-        model: body.model,
-        usage: { prompt_tokens: tokens, total_tokens: tokens },
-      });
-    }
-    return jsonResponse({ model: body.model, embeddings: vectors, total_duration: 14143917, load_duration: 1019500, prompt_eval_count: tokens });
-  };
+/** `POST /api/embed` (Ollama's shape) or, with `openai`, `POST /v1/embeddings`: a made-up vector per input. */
+function embedResponse(record: RecordedRequest, openai: boolean): Response {
+  const body = isJsonRecord(record.body) ? record.body : {};
+  if (typeof body.model !== "string" || body.model === "") return errorResponse(400, "model is required");
+  const inputs: unknown = typeof body.input === "string" ? [body.input] : body.input;
+  if (!Array.isArray(inputs) || !inputs.every((input): input is string => typeof input === "string")) return errorResponse(400, "invalid input type");
+  const dimensions = typeof body.dimensions === "number" && body.dimensions > 0 ? Math.floor(body.dimensions) : 768;
+  const vectors = inputs.map((input) => fakeEmbedding(input, dimensions));
+  const tokens = inputs.reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
+  if (openai) {
+    // The openai npm package asks for base64 by default and decodes it as little-endian float32.
+    const format = body.encoding_format ?? "float";
+    if (format !== "float" && format !== "base64") return errorResponse(400, `invalid encoding_format ${JSON.stringify(format)}: use "float" or "base64"`);
+    return jsonResponse({
+      object: "list",
+      data: vectors.map((vector, index) => ({ object: "embedding", embedding: format === "base64" ? base64Embedding(vector) : vector, index })),
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  }
+  return jsonResponse({ model: body.model, embeddings: vectors, total_duration: 14143917, load_duration: 1019500, prompt_eval_count: tokens });
+}
 
-  const models = () => ({
-    object: "list",
-    data: script.models.map((id) => ({ id, object: "model", created, owned_by: "library" })),
-  });
-  const tags = () => ({
+/** `GET /api/tags`: Ollama's list of local models. */
+function tagList({ script, created }: Served) {
+  return {
     models: script.models.map((name) => {
       const digest = new Bun.CryptoHasher("sha256").update(name).digest("hex");
       return {
@@ -192,63 +190,76 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
         details: { parent_model: "", format: "gguf", family: "qwen3", families: ["qwen3"], parameter_size: "8.2B", quantization_level: "Q4_K_M" },
       };
     }),
-  });
-
-  const route = async (request: Request, record: RecordedRequest, server: Bun.Server<undefined>): Promise<Response> => {
-    const path = record.path;
-    const modelPath = path.startsWith("/v1/models/") ? decodeURIComponent(path.slice("/v1/models/".length)) : undefined;
-    const allowed = modelPath !== undefined ? ["GET"] : ROUTES[path];
-    if (!allowed) return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
-    if (!allowed.includes(request.method)) {
-      return new Response("405 method not allowed", { status: 405, headers: { "content-type": "text/plain", allow: allowed.join(", ") } });
-    }
-    if (modelPath !== undefined) {
-      if (!script.models.some((served) => sameModel(served, modelPath))) return errorResponse(404, `model "${modelPath}" not found`);
-      return jsonResponse({ id: modelPath, object: "model", created, owned_by: "library" });
-    }
-    switch (path) {
-      case "/":
-        return new Response("Ollama is running", { headers: { "content-type": "text/plain; charset=utf-8" } });
-      case "/api/version":
-        return jsonResponse({ version: "0.33.0" });
-      case "/api/tags":
-        return jsonResponse(tags());
-      case "/v1/models":
-        return jsonResponse(models());
-      case "/api/embed":
-        return embed(record, false);
-      case "/v1/embeddings":
-        return embed(record, true);
-      default:
-        // A cold model load sends nothing for a long time: no idle timeout on chat requests.
-        server.timeout(request, 0);
-        return chat(request, record);
-    }
   };
+}
 
+/** One request to the route it names: 404 or 405 as Ollama's Go router says them, else the route's answer. */
+async function routeRequest(served: Served, request: Request, record: RecordedRequest, server: Bun.Server<undefined>): Promise<Response> {
+  const { script, created } = served;
+  const path = record.path;
+  const modelPath = path.startsWith("/v1/models/") ? decodeURIComponent(path.slice("/v1/models/".length)) : undefined;
+  const allowed = modelPath !== undefined ? ["GET"] : ROUTES[path];
+  if (!allowed) return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
+  if (!allowed.includes(request.method)) {
+    return new Response("405 method not allowed", { status: 405, headers: { "content-type": "text/plain", allow: allowed.join(", ") } });
+  }
+  if (modelPath !== undefined) {
+    if (!script.models.some((name) => sameModel(name, modelPath))) return errorResponse(404, `model "${modelPath}" not found`);
+    return jsonResponse({ id: modelPath, object: "model", created, owned_by: "library" });
+  }
+  switch (path) {
+    case "/":
+      return new Response("Ollama is running", { headers: { "content-type": "text/plain; charset=utf-8" } });
+    case "/api/version":
+      return jsonResponse({ version: "0.33.0" });
+    case "/api/tags":
+      return jsonResponse(tagList(served));
+    case "/v1/models":
+      return jsonResponse({ object: "list", data: script.models.map((id) => ({ id, object: "model", created, owned_by: "library" })) });
+    case "/api/embed":
+      return embedResponse(record, false);
+    case "/v1/embeddings":
+      return embedResponse(record, true);
+    default:
+      // A cold model load sends nothing for a long time: no idle timeout on chat requests.
+      server.timeout(request, 0);
+      return chatResponse(served, request, record);
+  }
+}
+
+/** The record of a request as it came: its body parsed as JSON, or kept as text if it does not parse. */
+async function recordOf(request: Request): Promise<RecordedRequest> {
+  const text = request.method === "POST" ? await request.text() : "";
+  let body: unknown;
+  if (text !== "") {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  const authorization = request.headers.get("authorization") ?? undefined;
+  return {
+    method: request.method,
+    path: new URL(request.url).pathname,
+    body,
+    ...(authorization !== undefined ? { authorization } : {}),
+    time: Date.now(),
+  };
+}
+
+/** Starts the scripted OpenAI-compatible model server on 127.0.0.1 (by default on a free port). */
+export async function startScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
+  const script = validateScript(options.script, "script");
+  const served: Served = { script, matcher: new RuleMatcher(script), created: Math.floor(Date.now() / 1000) - 3600 };
+  const requests: RecordedRequest[] = [];
   const server = Bun.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     async fetch(request, server) {
-      const text = request.method === "POST" ? await request.text() : "";
-      let body: unknown;
-      if (text !== "") {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = text;
-        }
-      }
-      const authorization = request.headers.get("authorization") ?? undefined;
-      const record: RecordedRequest = {
-        method: request.method,
-        path: new URL(request.url).pathname,
-        body,
-        ...(authorization !== undefined ? { authorization } : {}),
-        time: Date.now(),
-      };
+      const record = await recordOf(request);
       requests.push(record);
-      const response = await route(request, record, server);
+      const response = await routeRequest(served, request, record, server);
       record.outcome = record.outcome ? `${response.status} ${record.outcome}` : String(response.status);
       options.onRequest?.(record);
       return response;
@@ -270,8 +281,5 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
 /** The names of the tools a request offers (`tools[].function.name`); anything malformed is skipped. */
 function offeredToolNames(tools: unknown): string[] {
   if (!Array.isArray(tools)) return [];
-  return tools.flatMap((tool) => {
-    const name = (tool as { function?: { name?: unknown } } | null)?.function?.name;
-    return typeof name === "string" ? [name] : [];
-  });
+  return tools.flatMap((tool) => (isJsonRecord(tool) && isJsonRecord(tool.function) && typeof tool.function.name === "string" ? [tool.function.name] : []));
 }

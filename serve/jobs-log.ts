@@ -15,6 +15,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 
@@ -36,6 +37,9 @@ export class JobsLogError extends Error {
 }
 
 const JOB_ID = /^job-[a-z0-9-]{8,64}$/;
+
+/** A WAL line accepting a job: what `accepted()` needs of it; the other fields are kept only when well-typed. */
+const AcceptLine = z.looseObject({ op: z.literal("accept"), id: z.string().regex(JOB_ID), text: z.string() });
 
 /** A private directory (0700), refused when it is a symbolic link. */
 function privateDir(path: string): void {
@@ -95,9 +99,9 @@ export class JobsLog {
     for (const line of this.#readWal().split("\n")) {
       if (line.trim() === "") continue;
       try {
-        const record = JSON.parse(line) as { op?: unknown } & Partial<AcceptedJob>;
-        if (record.op !== "accept" || typeof record.id !== "string" || !JOB_ID.test(record.id) || typeof record.text !== "string" || seen.has(record.id))
-          continue;
+        const parsed = AcceptLine.safeParse(JSON.parse(line));
+        if (!parsed.success || seen.has(parsed.data.id)) continue;
+        const record = parsed.data;
         seen.add(record.id);
         jobs.push({
           id: record.id,
@@ -181,7 +185,7 @@ export class JobsLog {
     try {
       linkSync(temporary, target);
     } catch (error) {
-      if ((error as { code?: string }).code === "EEXIST") return false;
+      if (error instanceof Error && "code" in error && error.code === "EEXIST") return false;
       throw error;
     } finally {
       unlinkSync(temporary);

@@ -65,8 +65,9 @@ export class JobsQueue {
         this.#queue.push(job);
       }
       const expiresAt = accepted.acceptedAt + this.options.dedupTtlS * 1000;
-      const remembered = accepted.requestId !== undefined && expiresAt > now;
-      if (remembered) this.#byRequest.set(accepted.requestId as string, { id: accepted.id, text: accepted.text, expiresAt });
+      const { requestId } = accepted;
+      const remembered = requestId !== undefined && expiresAt > now;
+      if (remembered) this.#byRequest.set(requestId, { id: accepted.id, text: accepted.text, expiresAt });
       if (!finished || remembered) needed.push(accepted);
     }
     if (all.length > (this.options.compactAbove ?? 1000) && needed.length < all.length) this.options.log.compact(needed);

@@ -61,8 +61,9 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       if (oldest) await closeSession(oldest[0]);
     }
     const { server, dispose } = createMcpToolServer({ tools: toolSet, version: options.version, logError: options.logError, refuse });
-    const session: Session = { transport: undefined as never, dispose, usedAt: Date.now() };
-    session.transport = new WebStandardStreamableHTTPServerTransport({
+    const usedAt = Date.now();
+    // The callbacks run once a client initializes or ends the session, after `session` below exists.
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, session);
@@ -73,7 +74,8 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       },
       maxRequestBodySize: options.config.serve.maxBodyBytes,
     });
-    await server.connect(session.transport);
+    const session: Session = { transport, dispose, usedAt };
+    await server.connect(transport);
     return session;
   }
 

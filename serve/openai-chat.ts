@@ -1,8 +1,10 @@
 import { z } from "zod";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "../models/room-message.ts";
-import type { PersonaStats, RoomEvent, TurnSummary } from "../room/room-event.ts";
+import type { RoomEvent, TurnSummary } from "../room/room-event.ts";
 import type { Room } from "../room/room.ts";
+import { type CompletionRoom, type CompletionStamp, completionStream } from "./openai-completion-stream.ts";
+import { openAiUsage, turnErrorsLine } from "./openai-usage.ts";
 
 // serve's OpenAI chat API: GET /v1/models and POST /v1/chat/completions (streamed and not), so the `openai`
 // package, the AI SDK, Open WebUI or LangChain can talk to the room. `model` is a persona (it answers, as in
@@ -92,15 +94,16 @@ function textOf(message: z.infer<typeof InMessage>, index: number): string {
 /** Splits a group answer ("agent: …\n\npython: …") back into the personas' messages; text before any name is the first persona's. */
 function splitGroupAnswer(text: string, personas: readonly string[]): { from: string; text: string }[] {
   const names = personas.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
-  if (names === "") return [];
+  const first = personas[0];
+  if (names === "" || first === undefined) return [];
   const parts: { from: string; text: string }[] = [];
   const heading = new RegExp(`^(${names}): ?`, "gm");
   let last = 0;
-  let from = personas[0] as string;
+  let from = first;
   for (const found of text.matchAll(heading)) {
     const before = text.slice(last, found.index).trim();
     if (before) parts.push({ from, text: before });
-    from = found[1] as string;
+    from = found[1] ?? from;
     last = (found.index ?? 0) + found[0].length;
   }
   const rest = text.slice(last).trim();
@@ -152,10 +155,130 @@ function conversation(body: ChatRequest, personas: readonly string[], target: st
   return { history, text: last.text };
 }
 
-function usageOf(stats: Record<string, PersonaStats>) {
-  const prompt = Object.values(stats).reduce((sum, entry) => sum + entry.promptTokens, 0);
-  const completion = Object.values(stats).reduce((sum, entry) => sum + entry.completionTokens, 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+/** A turn's request as org reads it: the persona asked (none: the group), the room's past and the message to answer. */
+type ChatTurn = { target: string | undefined; history: RoomMessage[]; text: string };
+
+/** The request checked against what org serves; a ChatRequestError says what to change. */
+function readChatTurn(body: ChatRequest, personas: readonly string[]): ChatTurn {
+  if (body.model !== GROUP_MODEL && !personas.includes(body.model)) {
+    throw new ChatRequestError(
+      404,
+      `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`,
+      "model",
+      "model_not_found",
+    );
+  }
+  const target = body.model === GROUP_MODEL ? undefined : body.model;
+  if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
+    throw new ChatRequestError(
+      400,
+      "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their policy. Send the request without `tools`.",
+      body.tools ? "tools" : "functions",
+      "tools_not_supported",
+    );
+  }
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw new ChatRequestError(400, "n must be 1: each persona answers once.", "n");
+  return { target, ...conversation(body, personas, target) };
+}
+
+/** A room for one completion, in a turn slot, with `history` as its past and in direct mode when a persona was asked. */
+async function openCompletionRoom(options: OpenAiChatOptions, turn: ChatTurn, requestId: string, signal: AbortSignal): Promise<CompletionRoom> {
+  const release = await options.slot(signal);
+  const listeners = new Set<(event: RoomEvent) => void>();
+  let room: Room;
+  try {
+    room = await options.openRoom({
+      history: turn.history,
+      requestId,
+      onEvent: (event) => {
+        options.observe?.(event);
+        for (const listener of listeners) listener(event);
+      },
+    });
+    if (turn.target) room.setMode(`direct:${turn.target}`);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return {
+    room,
+    listen: (listener) => listeners.add(listener),
+    finish: async () => {
+      await room.close().catch(() => {});
+      release();
+    },
+  };
+}
+
+/** `stream` unset: the turn's answer as one `chat.completion`, or a 502 when no persona answered. */
+function completionJson(summary: TurnSummary, target: string | undefined, stamp: CompletionStamp, headers: Record<string, string>): Response {
+  // In direct mode only the addressed persona's replies are the answer; a hop to another persona is not.
+  const counts = (persona: string) => target === undefined || persona === target;
+  // A reply that broke off keeps what arrived, and says so.
+  const textOf = (message: RoomMessage) =>
+    message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text;
+  const replies = summary.messages
+    .filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "")
+    .map((message) => ({ ...message, text: textOf(message) }));
+  if (replies.length === 0) {
+    const why = turnErrorsLine(summary) || "no persona answered";
+    return openAiError(502, `the room gave no answer: ${why}`, null, "no_answer");
+  }
+  const choices = target
+    ? [
+        {
+          index: 0,
+          message: { role: "assistant", content: replies.map((reply) => reply.text).join("\n\n"), refusal: null },
+          logprobs: null,
+          finish_reason: "stop",
+        },
+      ]
+    : replies.map((reply, index) => ({
+        index,
+        message: { role: "assistant", content: `${reply.from}: ${reply.text}`, refusal: null },
+        logprobs: null,
+        finish_reason: "stop",
+      }));
+  const { id, created, model } = stamp;
+  return Response.json({ id, object: "chat.completion", created, model, choices, usage: openAiUsage(summary.stats), system_fingerprint: null }, { headers });
+}
+
+/** `POST /v1/chat/completions`: one turn of a fresh room holding the client's conversation. */
+async function chatCompletion(options: OpenAiChatOptions, personas: readonly string[], request: Request, requestId: string): Promise<Response> {
+  const body = await options.readBody(request, ChatRequest, options.maxBodyBytes);
+  let turn: ChatTurn;
+  try {
+    turn = readChatTurn(body, personas);
+  } catch (error) {
+    if (error instanceof ChatRequestError) return openAiError(error.status, error.message, error.param, error.code);
+    throw error;
+  }
+  const stop = new AbortController();
+  const signal = AbortSignal.any([request.signal, stop.signal]);
+  const opened = await openCompletionRoom(options, turn, requestId, signal);
+  const stamp = { id: `chatcmpl-${crypto.randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: body.model };
+  const headers = { "x-request-id": requestId, "x-org-session": opened.room.sessionId };
+  if (!body.stream) {
+    let summary: TurnSummary;
+    try {
+      summary = await opened.room.send(turn.text, { signal });
+    } finally {
+      await opened.finish();
+    }
+    return completionJson(summary, turn.target, stamp, headers);
+  }
+  const stream = completionStream({
+    turn: opened,
+    text: turn.text,
+    target: turn.target,
+    stamp,
+    includeUsage: body.stream_options?.include_usage === true,
+    signal,
+    stop,
+    requestId,
+    logError: options.logError,
+  });
+  return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers } });
 }
 
 /** The OpenAI chat API over the room; both functions answer, never throw but HttpErrors of the limits (429, 413, 415). */
@@ -165,230 +288,17 @@ export function createOpenAiChat(options: OpenAiChatOptions): {
   completions(request: Request, requestId: string): Promise<Response>;
 } {
   const personas = options.config.personas.map((persona) => persona.name);
-
   const created = Math.floor(options.startedAt / 1000);
   const ids = [...personas.filter((name) => name !== GROUP_MODEL), GROUP_MODEL];
   const modelObject = (id: string) => ({ id, object: "model", created, owned_by: "org" });
-
-  function models(): Response {
-    return Response.json({ object: "list", data: ids.map(modelObject) });
-  }
-
-  /** `GET /v1/models/{id}`: one model, or OpenAI's 404. */
-  function model(id: string): Response {
-    if (!ids.includes(id))
-      return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
-    return Response.json(modelObject(id));
-  }
-
-  async function completions(request: Request, requestId: string): Promise<Response> {
-    const body = await options.readBody(request, ChatRequest, options.maxBodyBytes);
-    let target: string | undefined;
-    let history: RoomMessage[];
-    let text: string;
-    try {
-      if (body.model !== GROUP_MODEL && !personas.includes(body.model)) {
-        throw new ChatRequestError(
-          404,
-          `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`,
-          "model",
-          "model_not_found",
-        );
-      }
-      target = body.model === GROUP_MODEL ? undefined : body.model;
-      if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
-        throw new ChatRequestError(
-          400,
-          "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their policy. Send the request without `tools`.",
-          body.tools ? "tools" : "functions",
-          "tools_not_supported",
-        );
-      }
-      if (body.n !== undefined && body.n !== null && body.n !== 1) throw new ChatRequestError(400, "n must be 1: each persona answers once.", "n");
-      ({ history, text } = conversation(body, personas, target));
-    } catch (error) {
-      if (error instanceof ChatRequestError) return openAiError(error.status, error.message, error.param, error.code);
-      throw error;
-    }
-    const stop = new AbortController();
-    const signal = AbortSignal.any([request.signal, stop.signal]);
-    const release = await options.slot(signal);
-    const listeners = new Set<(event: RoomEvent) => void>();
-    let room: Room;
-    try {
-      room = await options.openRoom({
-        history,
-        requestId,
-        onEvent: (event) => {
-          options.observe?.(event);
-          for (const listener of listeners) listener(event);
-        },
-      });
-      if (target) room.setMode(`direct:${target}`);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    const finish = async () => {
-      await room.close().catch(() => {});
-      release();
-    };
-    const id = `chatcmpl-${crypto.randomUUID().replace(/-/g, "")}`;
-    const created = Math.floor(Date.now() / 1000);
-    const headers = { "x-request-id": requestId, "x-org-session": room.sessionId };
-    // In direct mode only the addressed persona's replies are the answer; a hop to another persona is not.
-    const counts = (persona: string) => target === undefined || persona === target;
-
-    if (!body.stream) {
-      let summary: TurnSummary;
-      try {
-        summary = await room.send(text, { signal });
-      } finally {
-        await finish();
-      }
-      // A reply that broke off keeps what arrived, and says so.
-      const textOf = (message: RoomMessage) =>
-        message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text;
-      const replies = summary.messages
-        .filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "")
-        .map((message) => ({ ...message, text: textOf(message) }));
-      if (replies.length === 0) {
-        const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ") || "no persona answered";
-        return openAiError(502, `the room gave no answer: ${why}`, null, "no_answer");
-      }
-      const choices = target
-        ? [
-            {
-              index: 0,
-              message: { role: "assistant", content: replies.map((reply) => reply.text).join("\n\n"), refusal: null },
-              logprobs: null,
-              finish_reason: "stop",
-            },
-          ]
-        : replies.map((reply, index) => ({
-            index,
-            message: { role: "assistant", content: `${reply.from}: ${reply.text}`, refusal: null },
-            logprobs: null,
-            finish_reason: "stop",
-          }));
-      return Response.json(
-        { id, object: "chat.completion", created, model: body.model, choices, usage: usageOf(summary.stats), system_fingerprint: null },
-        { headers },
-      );
-    }
-
-    const encoder = new TextEncoder();
-    const includeUsage = body.stream_options?.include_usage === true;
-    let open = true;
-    let keepAlive: ReturnType<typeof setInterval> | undefined;
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        const write = (line: string) => {
-          if (!open) return;
-          try {
-            controller.enqueue(encoder.encode(line));
-          } catch {
-            open = false;
-          }
-        };
-        const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
-          write(
-            `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`,
-          );
-        keepAlive = setInterval(() => write(": keep-alive\n\n"), 15_000);
-        chunk({ role: "assistant", content: "" });
-
-        // One reply streams live; replies that run beside it are held and follow it whole, as on the console.
-        const order: string[] = [];
-        const replies = new Map<string, { persona: string; text: string; ended: boolean; shown: number }>();
-        let blocks = 0;
-        let live = 0;
-        const show = (replyId: string) => {
-          const reply = replies.get(replyId);
-          if (!reply || reply.shown >= reply.text.length) return;
-          let piece = reply.text.slice(reply.shown);
-          if (reply.shown === 0) {
-            piece = `${blocks > 0 ? "\n\n" : ""}${target ? "" : `${reply.persona}: `}${piece.replace(/^\s+/, "")}`;
-            blocks += 1;
-          }
-          reply.shown = reply.text.length;
-          chunk({ content: piece });
-        };
-        const advance = () => {
-          while (live < order.length) {
-            const current = order[live] as string;
-            show(current);
-            if (!replies.get(current)?.ended) return;
-            live += 1;
-          }
-        };
-        listeners.add((event) => {
-          if (event.type === "reply-start" && counts(event.persona)) {
-            order.push(event.replyId);
-            replies.set(event.replyId, { persona: event.persona, text: "", ended: false, shown: 0 });
-          } else if (event.type === "text-delta") {
-            const reply = replies.get(event.replyId);
-            if (!reply) return;
-            // Leading whitespace waits, so a block never starts blank.
-            reply.text += event.text;
-            if (reply.text.trim() === "") return;
-          } else if (event.type === "error" && event.replyId && event.kind !== "aborted") {
-            const reply = replies.get(event.replyId);
-            // Only a reply that said something gets the note; one that said nothing is left out (or the turn fails).
-            if (!reply || reply.text.trim() === "") return;
-            reply.text += `\n\n(the reply broke off: ${event.message})`;
-          } else if (event.type === "reply-end") {
-            const reply = replies.get(event.replyId);
-            if (reply) reply.ended = true;
-          } else return;
-          advance();
-        });
-        void room
-          .send(text, { signal })
-          .then((summary) => {
-            for (const reply of replies.values()) reply.ended = true;
-            advance();
-            if (blocks === 0 && !summary.ok) {
-              const why = summary.errors.map((error) => `${error.persona ? `${error.persona}: ` : ""}${error.message}`).join("; ");
-              write(
-                `data: ${JSON.stringify({ error: { message: `the room gave no answer: ${why}`, type: "server_error", param: null, code: "no_answer" } })}\n\n`,
-              );
-            } else {
-              chunk({}, "stop");
-              if (includeUsage)
-                write(
-                  `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: null, choices: [], usage: usageOf(summary.stats) })}\n\n`,
-                );
-            }
-            write("data: [DONE]\n\n");
-          })
-          .catch((error: unknown) => {
-            if (signal.aborted) return;
-            options.logError(`serve: chat completion ${requestId} failed: ${error instanceof Error ? error.stack : String(error)}`);
-            write(
-              `data: ${JSON.stringify({ error: { message: `the turn failed inside the server; its log has the details under request id ${requestId}.`, type: "server_error", param: null, code: null } })}\n\n`,
-            );
-          })
-          .finally(async () => {
-            clearInterval(keepAlive);
-            await finish();
-            if (!open) return;
-            open = false;
-            try {
-              controller.close();
-            } catch {
-              // closed by the client
-            }
-          });
-      },
-      cancel() {
-        open = false;
-        clearInterval(keepAlive);
-        stop.abort(new Error("the client closed the stream"));
-      },
-    });
-    return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers } });
-  }
-
-  return { models, model, completions };
+  return {
+    models: () => Response.json({ object: "list", data: ids.map(modelObject) }),
+    /** `GET /v1/models/{id}`: one model, or OpenAI's 404. */
+    model(id: string): Response {
+      if (!ids.includes(id))
+        return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
+      return Response.json(modelObject(id));
+    },
+    completions: (request, requestId) => chatCompletion(options, personas, request, requestId),
+  };
 }

@@ -55,9 +55,8 @@ class Histogram {
       found = { labels, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
       this.#values.set(key, found);
     }
-    this.bounds.forEach((bound, index) => {
-      if (value <= bound) (found.buckets[index] as number) += 1;
-    });
+    const { buckets } = found;
+    for (const [index, bound] of this.bounds.entries()) if (value <= bound) buckets[index] = (buckets[index] ?? 0) + 1;
     found.sum += value;
     found.count += 1;
   }

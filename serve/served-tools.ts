@@ -130,7 +130,9 @@ export class ServedTools {
     const before = new Set(this.#generated.map(({ tool }) => tool.name));
     const previousCommit = this.#state.commit;
     const next = await checkoutState(this.git);
-    const outside = previousCommit && next.commit && previousCommit !== next.commit ? await this.#changedOutsideTools(previousCommit, next.commit) : [];
+    // Only a checkout has commits to compare.
+    const outside =
+      this.git && previousCommit && next.commit && previousCommit !== next.commit ? await changedOutsideTools(this.git, previousCommit, next.commit) : [];
     if (outside.length > 0) {
       const shown = outside.slice(0, 5).join(", ") + (outside.length > 5 ? ` and ${outside.length - 5} more` : "");
       this.#restartNeeded = `${next.commit?.slice(0, 12)} changes files outside tools/generated/ (${shown}); this process runs ${previousCommit?.slice(0, 12)}'s code, so only a restart takes it (ops/start-current.sh restarts it).`;
@@ -147,11 +149,6 @@ export class ServedTools {
       added: [...after].filter((name) => !before.has(name)),
       removed: [...before].filter((name) => !after.has(name)),
     };
-  }
-
-  async #changedOutsideTools(from: string, to: string): Promise<string[]> {
-    const names = await (this.git as RepoGit).run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--"]);
-    return names.split("\0").filter((path) => path !== "" && !path.startsWith(GENERATED_PREFIX));
   }
 
   /**
@@ -192,4 +189,10 @@ async function checkoutState(git: RepoGit | undefined): Promise<CheckoutState> {
     .map((line) => line.trim())
     .find((line) => line !== "" && !line.startsWith("("));
   return { commit, branch: branch ?? null };
+}
+
+/** The files a move of HEAD changed outside tools/generated/: code this process runs only after a restart. */
+async function changedOutsideTools(git: RepoGit, from: string, to: string): Promise<string[]> {
+  const names = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--"]);
+  return names.split("\0").filter((path) => path !== "" && !path.startsWith(GENERATED_PREFIX));
 }

@@ -164,8 +164,8 @@ export class SessionPool {
   }
 
   async #open(session: string | undefined): Promise<Entry> {
-    const entry: Entry = {
-      room: undefined as unknown as Room,
+    // The room's hooks read the entry's listener and request id, so the entry exists before its room does.
+    const pending: Omit<Entry, "room"> = {
       lock: new FifoSemaphore(1),
       generation: this.options.generation(),
       listener: undefined,
@@ -173,12 +173,13 @@ export class SessionPool {
       holders: 0,
       lastUsed: performance.now(),
     };
-    entry.room = await this.options.open({
+    const room = await this.options.open({
       ...(session !== undefined ? { resume: session } : {}),
-      onEvent: (event) => entry.listener?.(event),
-      requestId: () => entry.requestId,
+      onEvent: (event) => pending.listener?.(event),
+      requestId: () => pending.requestId,
     });
-    this.#entries.set(entry.room.sessionId, entry);
+    const entry: Entry = Object.assign(pending, { room });
+    this.#entries.set(room.sessionId, entry);
     return entry;
   }
 

@@ -43,7 +43,7 @@ export function startServe(options: { handler: ServeHandler; host: string; port:
       error: () => Response.json({ error: { status: 500, code: "internal_error", message: "the server failed on this request." } }, { status: 500 }),
     });
   } catch (error) {
-    const code = (error as { code?: unknown })?.code;
+    const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
     if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
       throw new ServeStartError(`port ${options.port} on ${options.host} is in use; stop what listens there or pick another with --port.`);
     }
@@ -55,9 +55,11 @@ export function startServe(options: { handler: ServeHandler; host: string; port:
     throw error;
   }
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
+  // A TCP listener always has its port; no unix socket is asked for.
+  const port = server.port ?? 0;
   return {
-    url: `http://${host}:${server.port}`,
-    port: server.port as number,
+    url: `http://${host}:${port}`,
+    port,
     stop: (force = false) => server.stop(force),
   };
 }

@@ -31,7 +31,8 @@ export function generatedToolCaller(options: {
   const load = (name: string): PromotedToolRead => {
     const cached = cache.get(name);
     if (cached) return cached;
-    const root = options.roots.find((candidate) => existsSync(join(candidate, GENERATED_TOOLS_DIR, name))) ?? (options.roots[0] as string);
+    const root = options.roots.find((candidate) => existsSync(join(candidate, GENERATED_TOOLS_DIR, name))) ?? options.roots[0];
+    if (root === undefined) return { ok: false, problem: `no folder to read the generated tool ${name} from: the caller was given no tool roots` };
     const loaded = readPromotedTool(root, name);
     cache.set(name, loaded);
     return loaded;

@@ -97,7 +97,8 @@ export function loadWorkflowGraph(path: string, options: LoadOptions = {}): Work
 
 /** The static checks: unique ids, references to inputs that exist and to steps that ran before, usable tools. */
 export function checkWorkflow(workflow: Workflow, file: string, options: LoadOptions = {}): void {
-  const fail = (message: string, step?: string, key?: string): never => {
+  // Typed where it is declared, so that a call narrows what follows it.
+  const fail: (message: string, step?: string, key?: string) => never = (message, step, key) => {
     throw new WorkflowError(`${placeOf(file, step, key)} ${message}`, file, step, key);
   };
   const properties = workflow.inputs.properties;
@@ -105,19 +106,21 @@ export function checkWorkflow(workflow: Workflow, file: string, options: LoadOpt
   const ids = workflow.steps.map((step) => step.id);
   const checkReference = (reference: Reference, key: string, step: string | undefined, earlier: readonly string[], inLoop: boolean) => {
     switch (reference.root) {
-      case "inputs":
-        if (reference.path.length === 0) return;
-        if (inputNames && !inputNames.includes(reference.path[0] as string)) {
+      case "inputs": {
+        const [name] = reference.path;
+        if (name === undefined) return;
+        if (inputNames && !inputNames.includes(name)) {
           fail(`${reference.text} names no input of this workflow (its inputs: ${inputNames.join(", ") || "none"})`, step, key);
         }
         return;
+      }
       case "steps": {
         const [id, output] = reference.path;
         if (id === undefined || output !== "output")
           fail(`${reference.text} must read a step's output: $steps.<id>.output or $steps.<id>.output.<field>`, step, key);
-        if (!earlier.includes(id as string)) {
+        if (!earlier.includes(id)) {
           fail(
-            ids.includes(id as string)
+            ids.includes(id)
               ? `${reference.text} reads step "${id}", which does not run before this one; move it earlier`
               : `${reference.text} names no step (steps: ${ids.join(", ")})`,
             step,
@@ -141,7 +144,7 @@ export function checkWorkflow(workflow: Workflow, file: string, options: LoadOpt
       if (text === undefined) continue;
       const reference = wholeReference(text);
       if (!reference) fail(`${JSON.stringify(text)} must be one reference, such as $inputs.flag or $steps.<id>.output.<field>`, step.id, key);
-      checkReference(reference as Reference, key, step.id, earlier, false);
+      checkReference(reference, key, step.id, earlier, false);
     }
     for (const { key, reference } of referencesIn(step.inputs, "inputs")) checkReference(reference, key, step.id, earlier, step.foreach !== undefined);
     if (step.tool !== undefined) {

@@ -10,9 +10,11 @@ export const DEFAULT_WORKFLOW_STEP_RUNS = 10_000;
 /** How many items a `foreach` runs at least: the `minItems` of the input list it reads, else 0 (it may be empty). */
 function fewestItems(workflow: Workflow, foreach: string): number {
   const reference = wholeReference(foreach);
-  if (reference?.root !== "inputs" || reference.path.length !== 1) return 0;
-  const properties = workflow.inputs.properties as Record<string, { minItems?: unknown }> | undefined;
-  const minItems = properties?.[reference.path[0] as string]?.minItems;
+  const [name, ...deeper] = reference?.root === "inputs" ? reference.path : [];
+  if (name === undefined || deeper.length > 0) return 0;
+  const properties = workflow.inputs.properties;
+  const property = isRecord(properties) ? properties[name] : undefined;
+  const minItems = isRecord(property) ? property.minItems : undefined;
   return typeof minItems === "number" && Number.isInteger(minItems) && minItems > 0 ? minItems : 0;
 }
 
@@ -68,4 +70,8 @@ export class StepRunCounter {
     }
     this.#runs += 1;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
 }

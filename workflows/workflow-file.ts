@@ -67,11 +67,13 @@ export function parseWorkflow(text: string, file: string): Workflow {
   }
   const parsed = Workflow.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const [issue] = parsed.error.issues;
+  if (!issue) throw new WorkflowError(`${file}: does not fit the workflow schema. Fix the file and run 'org workflow check' again.`, file);
   const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
   if (path[0] === "steps" && typeof path[1] === "number") {
-    const raw = (value as { steps?: { id?: unknown }[] }).steps?.[path[1]];
-    const id = typeof raw?.id === "string" ? raw.id : `steps[${path[1]}]`;
+    const steps: unknown = typeof value === "object" && value !== null && "steps" in value ? value.steps : undefined;
+    const raw: unknown = Array.isArray(steps) ? steps[path[1]] : undefined;
+    const id = typeof raw === "object" && raw !== null && "id" in raw && typeof raw.id === "string" ? raw.id : `steps[${path[1]}]`;
     const key = keyPath(path.slice(2)) || "(step)";
     throw new WorkflowError(`${placeOf(file, id, key)} ${issue.message}`, file, id, key);
   }

@@ -10,15 +10,20 @@ const WHOLE = new RegExp(String.raw`^(?:\$\{${PATH}\}|\$${PATH})$`);
 /** One reference: where it points. */
 export type Reference = { text: string; root: "inputs" | "steps" | "item" | "index"; path: string[] };
 
-function toReference(text: string, root: string, rest: string): Reference {
-  return { text, root: root as Reference["root"], path: rest === "" ? [] : rest.slice(1).split(".") };
+const ROOTS: readonly Reference["root"][] = ["inputs", "steps", "item", "index"];
+
+/** A matched reference; `root` is what PATH's first group matched, so it is always one of ROOTS. */
+function toReference(text: string, root: string | undefined, rest: string): Reference {
+  const known = ROOTS.find((name) => name === root);
+  if (known === undefined) throw new Error(`${text} is not a reference: it must begin with $inputs, $steps, $item or $index`);
+  return { text, root: known, path: rest === "" ? [] : rest.slice(1).split(".") };
 }
 
 /** The reference a string is as a whole, if it is one. */
 export function wholeReference(text: string): Reference | undefined {
   const match = WHOLE.exec(text);
   if (!match) return undefined;
-  return toReference(text, (match[1] ?? match[3]) as string, match[2] ?? match[4] ?? "");
+  return toReference(text, match[1] ?? match[3], match[2] ?? match[4] ?? "");
 }
 
 /** Every reference in a value (strings, arrays, object values), with the key path where it sits. */
@@ -28,7 +33,7 @@ export function referencesIn(value: unknown, key: string): { key: string; refere
       .filter((match) => match[0] !== "$$")
       .map((match) => ({
         key,
-        reference: toReference(match[0], (match[1] ?? match[3]) as string, match[2] ?? match[4] ?? ""),
+        reference: toReference(match[0], match[1] ?? match[3], match[2] ?? match[4] ?? ""),
       }));
   }
   if (Array.isArray(value)) return value.flatMap((entry, index) => referencesIn(entry, `${key}[${index}]`));
@@ -70,8 +75,8 @@ export function follow(value: unknown, path: readonly string[], what: string): u
     if (Array.isArray(current) && /^\d+$/.test(part)) {
       if (Number(part) >= current.length) throw new Error(`${here} has ${current.length} items, no item ${part}`);
       current = current[Number(part)];
-    } else if (typeof current === "object" && current !== null && !Array.isArray(current) && Object.hasOwn(current, part)) {
-      current = (current as Record<string, unknown>)[part];
+    } else if (isFieldRecord(current) && Object.hasOwn(current, part)) {
+      current = current[part];
     } else {
       const fields = typeof current === "object" && current !== null && !Array.isArray(current) ? Object.keys(current) : [];
       const has =
@@ -82,4 +87,8 @@ export function follow(value: unknown, path: readonly string[], what: string): u
     }
   }
   return current;
+}
+
+function isFieldRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -159,7 +159,7 @@ export class LiteralReader {
     const char = this.text[at];
     if (char === '"' || char === "'") {
       const read = this.#string(at);
-      return read ? { value: read.value as string, end: read.end } : null;
+      return read ? { value: read.value, end: read.end } : null;
     }
     let end = at;
     while (end < this.text.length && isWordChar(this.text.charCodeAt(end))) end += 1;
@@ -168,7 +168,7 @@ export class LiteralReader {
     return { value: this.text.slice(at, end), end };
   }
 
-  #string(start: number): LiteralRead | null {
+  #string(start: number): { value: string; end: number } | null {
     const text = this.text;
     const quote = text.charCodeAt(start);
     const triple = text.charCodeAt(start + 1) === quote && text.charCodeAt(start + 2) === quote;

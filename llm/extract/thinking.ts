@@ -18,13 +18,13 @@ export const thinking: Format = {
     const text = context.text;
     OPENING.lastIndex = at;
     const open = OPENING.exec(text)?.[0];
-    if (open !== undefined) {
-      const close = CLOSING[open] as string;
+    const closing = open === undefined ? undefined : CLOSING[open];
+    if (open !== undefined && closing !== undefined) {
       const inner = at + open.length;
-      const end = context.nextIndex(close, inner);
+      const end = context.nextIndex(closing, inner);
       return end < 0
         ? { start: at, end: text.length, calls: [], thought: text.slice(inner) }
-        : { start: at, end: end + close.length, calls: [], thought: text.slice(inner, end) };
+        : { start: at, end: end + closing.length, calls: [], thought: text.slice(inner, end) };
     }
     // A closing tag with no opening: the template opened the thought in the prompt. The scanner decides
     // whether that is so (nothing thought yet) and if so makes everything before it the thought.

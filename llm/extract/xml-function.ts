@@ -36,8 +36,9 @@ export function readXmlFunction(context: ScanContext, at: number): Item | undefi
     while (true) {
       PARAMETER_OPEN.lastIndex = cursor;
       const parameter = PARAMETER_OPEN.exec(text);
-      if (!parameter) break;
-      const key = (parameter[1] ?? parameter[2]) as string;
+      // The tag names its parameter one way or the other; the pattern matches no tag without a name.
+      const key = parameter?.[1] ?? parameter?.[2];
+      if (!parameter || key === undefined) break;
       const valueStart = cursor + parameter[0].length;
       const close = context.nextIndex(PARAMETER_CLOSE, valueStart);
       const stop = firstStop(context, valueStart);

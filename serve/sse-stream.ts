@@ -1,0 +1,51 @@
+const KEEP_ALIVE_MS = 15_000;
+
+/** Writes one piece of a server-sent-event stream (whole frames); a no-op once the stream is closed. */
+export type SseWrite = (text: string) => void;
+
+/**
+ * A server-sent-event stream that `run` writes to while it runs: a comment every 15 s keeps idle connections
+ * open, and the stream closes once `run` has settled and `afterRun` (if any) is done. A write after the client
+ * left is dropped. The client closing the stream calls `cancel`, which must stop what `run` is doing. `run`
+ * handles its own failures: what it rejects with is not caught here.
+ */
+export function sseStream(options: { run(write: SseWrite): Promise<void>; afterRun?(): Promise<void>; cancel(): void }): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let open = true;
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write: SseWrite = (text) => {
+        if (!open) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          open = false;
+        }
+      };
+      keepAlive = setInterval(() => write(": keep-alive\n\n"), KEEP_ALIVE_MS);
+      // Not awaited: the stream must flow while the turn runs.
+      void options.run(write).finally(async () => {
+        clearInterval(keepAlive);
+        await options.afterRun?.();
+        if (!open) return;
+        open = false;
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      });
+    },
+    cancel() {
+      open = false;
+      clearInterval(keepAlive);
+      options.cancel();
+    },
+  });
+}
+
+/** One SSE frame holding `value` as JSON (JSON escapes newlines, so no text can end a frame early). */
+export function sseData(value: unknown): string {
+  return `data: ${JSON.stringify(value)}\n\n`;
+}
