@@ -25,6 +25,24 @@ export function openScratch(scratchDir: string, dropRoot: boolean): OpenScratch 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
+  return adoptScratch(directory, created, dropRoot);
+}
+
+/**
+ * openScratch for a directory that exists already, creating nothing: undefined when it is gone. A sandbox
+ * started ahead of need (`sandbox-pool.ts`) must not bring back a scratch its caller has just removed.
+ */
+export function openExistingScratch(scratchDir: string, dropRoot: boolean): OpenScratch | undefined {
+  try {
+    return adoptScratch(resolve(scratchDir), false, dropRoot);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** Opens the directory without following a link and makes it what a run needs, acting on the descriptor only. */
+function adoptScratch(directory: string, created: boolean, dropRoot: boolean): OpenScratch {
   let fd: number;
   try {
     fd = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);

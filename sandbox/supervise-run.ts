@@ -11,10 +11,13 @@ import type { SandboxLimits } from "./sandbox-limits.ts";
  */
 export const OUTPUT_GRACE_MS = 1000;
 
-/** Spawns `command` as the leader of a process group of its own, stdout and stderr piped, extra fds after them. */
+/**
+ * Spawns `command` as the leader of a process group of its own, stdout and stderr piped, extra fds after them.
+ * stdin: text to read, /dev/null when undefined, or a pipe org writes to (a sandbox waiting for its command).
+ */
 export function spawnPiped(
   command: string[],
-  stdin: string | undefined,
+  stdin: string | undefined | { pipe: true },
   options: { env: Record<string, string>; cwd?: string; extraFds?: number[]; uid?: number; gid?: number },
 ) {
   return Bun.spawn(command, {
@@ -25,8 +28,13 @@ export function spawnPiped(
     // setsid(): a kill of the group then reaches every process it made that has not left the group, such as
     // bwrap's child while it still sets the sandbox up.
     detached: true,
-    stdio: [stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), "pipe", "pipe", ...(options.extraFds ?? [])],
+    stdio: [stdinOf(stdin), "pipe", "pipe", ...(options.extraFds ?? [])],
   });
+}
+
+function stdinOf(stdin: string | undefined | { pipe: true }): "ignore" | "pipe" | Uint8Array {
+  if (stdin === undefined) return "ignore";
+  return typeof stdin === "string" ? new TextEncoder().encode(stdin) : "pipe";
 }
 
 export type PipedProcess = ReturnType<typeof spawnPiped>;
