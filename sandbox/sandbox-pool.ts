@@ -25,6 +25,7 @@ type Entry = WaitingSandbox & { idleTimer: ReturnType<typeof setTimeout> };
 
 let size = MAX_POOL_SIZE;
 const waiting: Entry[] = [];
+let handedOver = 0;
 
 /** How many sandboxes may wait (0 turns the pool off and ends those waiting; at most MAX_POOL_SIZE). */
 export function setSandboxPoolSize(wanted: number): void {
@@ -39,6 +40,11 @@ export function sandboxPoolSize(): number {
 /** The host pids of the sandboxes waiting now (bwrap's, or its launcher's), oldest first. */
 export function waitingSandboxPids(): number[] {
   return waiting.map((entry) => entry.proc.pid);
+}
+
+/** How many calls this process handed to a waiting sandbox. */
+export function poolHandOvers(): number {
+  return handedOver;
 }
 
 /** Ends every waiting sandbox. */
@@ -62,6 +68,7 @@ export function takeWaitingSandbox(key: string, scratchFd: number): WaitingSandb
     return undefined;
   }
   entry.proc.ref();
+  handedOver += 1;
   return entry;
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +17,8 @@ export const SCRATCH_MOUNT_POINT = "scratch-mount";
 export function sandboxSupportDir(): string {
   if (supportDir) return supportDir;
   const files: Record<string, string | Uint8Array> = { "seccomp.bpf": buildSeccompFilter(), ...supportFiles() };
-  const hash = createHash("sha256");
+  // Bun's own hasher: loading node:crypto costs tens of milliseconds, on the path of every `org sandbox run`.
+  const hash = new Bun.CryptoHasher("sha256");
   for (const [name, content] of Object.entries(files)) hash.update(name).update("\0").update(content).update("\0");
   const uid = process.getuid?.() ?? 0;
   const shared = join(tmpdir(), `org-sandbox-${uid}-${hash.digest("hex").slice(0, 16)}`);
