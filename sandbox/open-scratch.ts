@@ -1,6 +1,7 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { errorCode } from "./error-code.ts";
 
 /** The scratch path cannot be used as given: not a plain directory, or a directory org must not take over. */
 export class ScratchDirectoryError extends Error {
@@ -23,7 +24,7 @@ export function openScratch(scratchDir: string, dropRoot: boolean): OpenScratch 
     mkdirSync(directory, { mode: 0o700 });
     created = true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
   return adoptScratch(directory, created, dropRoot);
 }
@@ -36,7 +37,7 @@ export function openExistingScratch(scratchDir: string, dropRoot: boolean): Open
   try {
     return adoptScratch(resolve(scratchDir), false, dropRoot);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if (errorCode(error) === "ENOENT") return undefined;
     throw error;
   }
 }
@@ -47,7 +48,7 @@ function adoptScratch(directory: string, created: boolean, dropRoot: boolean): O
   try {
     fd = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     if (code !== "ELOOP" && code !== "ENOTDIR") throw error;
     throw new ScratchDirectoryError(`scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`);
   }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { supportFiles } from "./bwrap-argv.ts";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
+import { errorCode } from "./error-code.ts";
 
 let supportDir: string | undefined;
 
@@ -27,7 +28,7 @@ export function sandboxSupportDir(): string {
   try {
     mkdirSync(join(supportDir, SCRATCH_MOUNT_POINT), { mode: 0o755 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
   return supportDir;
 }
@@ -37,7 +38,7 @@ function isOwnPrivateDirectory(directory: string): boolean {
   try {
     mkdirSync(directory, { mode: 0o755 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    if (errorCode(error) !== "EEXIST") return false;
   }
   const stat = lstatSync(directory);
   return stat.isDirectory() && stat.uid === (process.getuid?.() ?? 0) && (stat.mode & 0o022) === 0;
