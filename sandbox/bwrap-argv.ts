@@ -124,7 +124,6 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
  * a call (`sandbox-pool.ts`); the rlimits and the command come after it.
  */
 export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
-  const { limits } = plan;
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
   // the dedicated uid; the drop-root prefix's ulimit bounds them together (the inner prlimit bounds each one).
   const outer = [...(plan.dropRoot ? dropRootPrefix(plan) : []), "nice", "-n", String(SANDBOX_NICENESS)];
@@ -150,6 +149,25 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
     "ALL",
     "--clearenv",
     ...setenv(commandEnvironment(plan.env)),
+    ...filesystemArgs(plan),
+    "--chdir",
+    SCRATCH_MOUNT,
+    // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
+    "--remount-ro",
+    "/dev",
+    "--remount-ro",
+    "/",
+    "--seccomp",
+    String(plan.seccompFd),
+    "--",
+  ];
+  return [...outer, ...bwrap];
+}
+
+/** The sandbox's filesystem: /usr and a few /etc files read-only, synthetic passwd/group/hosts, fresh /proc and /dev, sized tmpfs, scratch and the caller's read-only mounts. */
+function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
+  const { limits } = plan;
+  return [
     "--ro-bind",
     "/usr",
     "/usr",
@@ -216,18 +234,7 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
       const source = plan.dropRoot ? `${plan.scratchMountPoint}/ro${index}` : mount.source;
       return ["--ro-bind", source, mount.target];
     }),
-    "--chdir",
-    SCRATCH_MOUNT,
-    // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
-    "--remount-ro",
-    "/dev",
-    "--remount-ro",
-    "/",
-    "--seccomp",
-    String(plan.seccompFd),
-    "--",
   ];
-  return [...outer, ...bwrap];
 }
 
 /** `prlimit <limits> --`, run inside before the command. */
