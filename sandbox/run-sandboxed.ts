@@ -181,23 +181,11 @@ async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<
   const scratch = openScratch(options.scratchDir, dropRoot);
   launches += 1;
   try {
-    const supportDir = sandboxSupportDir();
-    const plan: BwrapPlan = {
-      argv: options.argv,
-      limits,
-      scratchFd: 4,
-      network: options.network ?? false,
-      env: options.env ?? {},
-      supportDir,
-      seccompFd: 3,
-      dropRoot,
-      scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
-      readOnlyMounts: options.readOnlyMounts,
-    };
+    const plan = planFor(options, limits, dropRoot);
     const handOver = pooling ? handOverFor(options, plan, scratch.directory) : undefined;
     // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
     // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
-    const proc = (handOver && handOverToWaiting(handOver, scratch.fd)) ?? spawnLauncher(bwrapCommand(plan), options.stdin, supportDir, scratch.fd);
+    const proc = (handOver && handOverToWaiting(handOver, scratch.fd)) ?? spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
     const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
       startWatchdog({
         bwrapPid: proc.pid,
@@ -222,6 +210,49 @@ async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<
   }
 }
 
+/** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3. */
+function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, limits: SandboxLimits, dropRoot: boolean): BwrapPlan {
+  const supportDir = sandboxSupportDir();
+  return {
+    argv: options.argv ?? [],
+    limits,
+    scratchFd: 4,
+    network: options.network ?? false,
+    env: options.env ?? {},
+    supportDir,
+    seccompFd: 3,
+    dropRoot,
+    scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
+    readOnlyMounts: options.readOnlyMounts,
+  };
+}
+
+/**
+ * Starts, in the background, the sandbox a call with these options would be handed, so that even a session's
+ * first call pays none of bwrap's set-up: call it when a session opens, long before its first tool call. It
+ * makes scratch as that call would. Nothing happens when the pool is off, the sandbox is disabled or not
+ * installed, or such a call could not be handed over (extra `env`); any failure is left for the call to report.
+ */
+export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
+  if (options.sandboxDisabled || sandboxPoolSize() === 0 || Object.keys(options.env ?? {}).length > 0 || !waiterShellPresent()) return;
+  try {
+    checkToolsInstalled();
+    checkEnvironment(options.env, options.secretValues ?? []);
+    const dropRoot = isRoot();
+    const plan = planFor(options, resolveLimits(options.limits, options.timeoutMs ?? DEFAULT_TIMEOUT_MS), dropRoot);
+    const scratch = openScratch(options.scratchDir, dropRoot);
+    closeSync(scratch.fd);
+    const key = poolKey(plan, scratch.directory);
+    refillPool(key, () => startWaiting(plan, scratch.directory, key));
+  } catch {
+    // The first call meets the same problem and reports it.
+  }
+}
+
+function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
+  return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;
+}
+
 /** Spawns a launcher line with the seccomp program at fd 3 and the scratch directory at fd 4. */
 function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
   // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
@@ -243,7 +274,7 @@ function handOverFor(options: SandboxOptions, plan: BwrapPlan, scratchDirectory:
   if (sandboxPoolSize() === 0 || options.stdin !== undefined || Object.keys(plan.env).length > 0 || !waiterShellPresent()) return undefined;
   const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv]);
   if (line === undefined) return undefined;
-  return { key: `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`, line };
+  return { key: poolKey(plan, scratchDirectory), line };
 }
 
 let waiterShell: boolean | undefined;

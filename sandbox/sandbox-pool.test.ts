@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
 import { HOSTILE_WORDS } from "./hostile-words.ts";
-import { runSandboxed, type SandboxOptions, type SandboxResult } from "./run-sandboxed.ts";
+import { prestartSandbox, runSandboxed, type SandboxOptions, type SandboxResult } from "./run-sandboxed.ts";
 import { discardWaitingSandboxes, MAX_POOL_SIZE, poolHandOvers, setSandboxPoolSize, waitingSandboxPids } from "./sandbox-pool.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-sandbox-pool-"));
@@ -184,4 +184,18 @@ test("waiting sandboxes never keep org running, and die with it", async () => {
   killed.kill("SIGKILL");
   await killed.exited;
   await waitUntil("the sandbox of a killed org is gone", () => gone(waiting));
+});
+
+test("a sandbox started when a session opens takes its first call", async () => {
+  await emptyPool();
+  const scratchDir = freshScratch();
+  prestartSandbox({ scratchDir, env: { EXTRA: "1" } });
+  prestartSandbox({ scratchDir, sandboxDisabled: true });
+  expect(waitingSandboxPids()).toEqual([]);
+  prestartSandbox({ scratchDir });
+  expect(waitingSandboxPids()).toHaveLength(1);
+  const before = poolHandOvers();
+  const result = await runSandboxed({ argv: ["/bin/sh", "-c", "echo first; pwd"], scratchDir, timeoutMs: 5000 });
+  expect(poolHandOvers()).toBe(before + 1);
+  expect(result).toMatchObject({ exitCode: 0, stdout: "first\n/scratch\n", stderr: "" });
 });
