@@ -219,13 +219,20 @@ const medianOf = (times: number[]) =>
 
 // The first sandboxed tool call of a process in a fresh workspace against its later calls: the sh tool as a
 // room calls it (runTool), three calls a process, each process new; with the pool, and with it off (every call
-// starts its own sandbox, as before the pool).
-const callScript = (workspace: string, pool: boolean) =>
+// starts its own sandbox, as before the pool), and with the session's sandbox started when it opens
+// (prestartSandbox, which the room does not call yet) a pause before the first call.
+type CallMode = "pool" | "off" | "prestart";
+const callScript = (workspace: string, mode: CallMode) =>
   [
     `import { runTool } from ${JSON.stringify(join(import.meta.dir, "..", "tools", "define-tool.ts"))};`,
     `import { sh } from ${JSON.stringify(join(import.meta.dir, "..", "tools", "sh.ts"))};`,
     `import { setSandboxPoolSize } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "sandbox-pool.ts"))};`,
-    pool ? "" : "setSandboxPoolSize(0);",
+    `import { prestartSandbox } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "run-sandboxed.ts"))};`,
+    `import { makeScratchRootPrivate, scratchDirFor } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "scratch-dir.ts"))};`,
+    mode === "off" ? "setSandboxPoolSize(0);" : "",
+    mode === "prestart"
+      ? `makeScratchRootPrivate(${JSON.stringify(workspace)}); prestartSandbox({ scratchDir: scratchDirFor({ workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench" }) }); await Bun.sleep(${pauseMs});`
+      : "",
     "const times = [];",
     "for (let call = 0; call < 3; call += 1) {",
     "  const started = performance.now();",
@@ -236,25 +243,29 @@ const callScript = (workspace: string, pool: boolean) =>
     "}",
     "console.log(JSON.stringify(times));",
   ].join("\n");
-const calls = { pool: { first: [] as number[], later: [] as number[] }, off: { first: [] as number[], later: [] as number[] } };
+const calls: Record<CallMode, { first: number[]; later: number[] }> = {
+  pool: { first: [], later: [] },
+  off: { first: [], later: [] },
+  prestart: { first: [], later: [] },
+};
 for (let run = 0; run < processRuns; run += 1) {
-  for (const pool of [true, false]) {
+  for (const mode of ["pool", "off", "prestart"] as const) {
     const workspace = mkdtempSync(join(root, "workspace-"));
-    const times: unknown = JSON.parse((await timeProcess([process.execPath, "-e", callScript(workspace, pool)], workspace)).stdout);
+    const times: unknown = JSON.parse((await timeProcess([process.execPath, "-e", callScript(workspace, mode)], workspace)).stdout);
     if (!Array.isArray(times) || !times.every((time) => typeof time === "number")) throw new Error(`the call script printed ${JSON.stringify(times)}`);
-    const into = pool ? calls.pool : calls.off;
-    into.first.push(times[0] ?? Number.NaN);
-    into.later.push(...times.slice(1));
+    calls[mode].first.push(times[0] ?? Number.NaN);
+    calls[mode].later.push(...times.slice(1));
   }
 }
 const firstMedian = medianOf(calls.pool.first);
 const laterMedian = medianOf(calls.pool.later);
 const firstOffMedian = medianOf(calls.off.first);
 const laterOffMedian = medianOf(calls.off.later);
+const firstPrestartedMedian = medianOf(calls.prestart.first);
 console.log(
   `  sh tool call in a fresh workspace (${processRuns} fresh processes each): first median ${firstMedian.toFixed(1)} ms, later median ` +
     `${laterMedian.toFixed(1)} ms (x${(firstMedian / laterMedian).toFixed(2)}); pool off: first ${firstOffMedian.toFixed(1)} ms, later ` +
-    `${laterOffMedian.toFixed(1)} ms (x${(firstOffMedian / laterOffMedian).toFixed(2)})`,
+    `${laterOffMedian.toFixed(1)} ms (x${(firstOffMedian / laterOffMedian).toFixed(2)}); first after prestartSandbox ${firstPrestartedMedian.toFixed(1)} ms`,
 );
 
 // `org sandbox run -- /bin/true` from start to exit, against bun starting and exiting, and org's start-up alone.
@@ -307,5 +318,9 @@ console.log(
 console.log(
   `  first sh call in a fresh workspace: x${(firstMedian / laterMedian).toFixed(2)} a later call (target <= x2): ${verdict(firstMedian <= 2 * laterMedian)}; ` +
     `x${(firstMedian / laterOffMedian).toFixed(2)} a later call that starts its own sandbox (pool off)`,
+);
+console.log(
+  `    with the session's sandbox started when it opens (prestartSandbox; the room does not call it yet): x${(firstPrestartedMedian / laterMedian).toFixed(2)} ` +
+    `a later call: ${verdict(firstPrestartedMedian <= 2 * laterMedian)}`,
 );
 rmSync(root, { recursive: true, force: true });
