@@ -36,7 +36,13 @@ async function freshAndPooled(options: Omit<SandboxOptions, "scratchDir">): Prom
   const fresh = await runSandboxed({ ...options, scratchDir });
   await refilled();
   const before = poolHandOvers();
+  const [waiting] = waitingSandboxPids();
   const pooled = await runSandboxed({ ...options, scratchDir });
+  // Single use: the sandbox that took the call is out of the pool and gone with its command.
+  if (waiting !== undefined) {
+    expect(waitingSandboxPids()).not.toContain(waiting);
+    await waitUntil("the used sandbox is gone and reaped", () => gone(waiting));
+  }
   return { fresh, pooled, tookWaiting: poolHandOvers() === before + 1 };
 }
 
