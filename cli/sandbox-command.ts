@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { checkSandbox } from "../sandbox/sandbox-check.ts";
+import { setSandboxPoolSize } from "../sandbox/sandbox-pool.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -65,10 +65,12 @@ export function parseRunArgs(args: string[]): RunOptions {
 async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const options = parseRunArgs(args);
   const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
+  // One call, then org exits: a sandbox started ahead for a next call would only cost time.
+  setSandboxPoolSize(0);
   try {
     const result = await runSandboxed({
       argv: options.argv,
-      scratchDir: options.scratch ?? join(temporary as string, "scratch"),
+      scratchDir: options.scratch ?? join(temporary ?? tmpdir(), "scratch"),
       timeoutMs: options.timeoutMs,
       limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
       network: options.network,
@@ -88,6 +90,8 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
 async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs("sandbox check", args, { workspace: { type: "string" } });
   const workspace = values.workspace ?? process.cwd();
+  // Loaded here only: `sandbox run` has no use for it.
+  const { checkSandbox } = await import("../sandbox/sandbox-check.ts");
   const items = await checkSandbox({ workspaceDir: resolve(workspace), sandboxDisabled: sandboxSettings().sandboxDisabled });
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
   const ok = items.every((item) => item.ok);

@@ -89,7 +89,7 @@ const DROP_ROOT_SCRIPT = (fd: number) =>
  * scratch (through the descriptor, never its path) and each read-only source on a tmpfs that uid can reach, and
  * the descriptor is reopened there. The mounts go away with the launcher; the host never sees them.
  */
-function dropRootPrefix(plan: BwrapPlan): string[] {
+function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
   const sources = (plan.readOnlyMounts ?? []).map((mount) => mount.source);
   return [
@@ -115,7 +115,15 @@ function dropRootPrefix(plan: BwrapPlan): string[] {
 
 /** The full command line: [unshare … sh (ulimit, mounts) … setpriv …] nice [env -i …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
-  const { limits } = plan;
+  return [...launcherCommand(plan), ...limitsCommand(plan.limits), ...plan.argv];
+}
+
+/**
+ * Everything up to the command bwrap starts inside: [unshare … setpriv …] nice [env -i …] bwrap … --. Fixed when
+ * the sandbox starts (mounts, namespaces, environment, seccomp), so it is what a pooled sandbox must share with
+ * a call (`sandbox-pool.ts`); the rlimits and the command come after it.
+ */
+export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
   // the dedicated uid; the drop-root prefix's ulimit bounds them together (the inner prlimit bounds each one).
   const outer = [...(plan.dropRoot ? dropRootPrefix(plan) : []), "nice", "-n", String(SANDBOX_NICENESS)];
@@ -140,13 +148,26 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     "--cap-drop",
     "ALL",
     "--clearenv",
-    ...setenv({
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      LANG: "C.UTF-8",
-      HOME: SCRATCH_MOUNT,
-      TMPDIR: "/tmp",
-      ...plan.env,
-    }),
+    ...setenv(commandEnvironment(plan.env)),
+    ...filesystemArgs(plan),
+    "--chdir",
+    SCRATCH_MOUNT,
+    // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
+    "--remount-ro",
+    "/dev",
+    "--remount-ro",
+    "/",
+    "--seccomp",
+    String(plan.seccompFd),
+    "--",
+  ];
+  return [...outer, ...bwrap];
+}
+
+/** The sandbox's filesystem: /usr and a few /etc files read-only, synthetic passwd/group/hosts, fresh /proc and /dev, sized tmpfs, scratch and the caller's read-only mounts. */
+function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
+  const { limits } = plan;
+  return [
     "--ro-bind",
     "/usr",
     "/usr",
@@ -213,21 +234,15 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
       const source = plan.dropRoot ? `${plan.scratchMountPoint}/ro${index}` : mount.source;
       return ["--ro-bind", source, mount.target];
     }),
-    "--chdir",
-    SCRATCH_MOUNT,
-    // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
-    "--remount-ro",
-    "/dev",
-    "--remount-ro",
-    "/",
-    "--seccomp",
-    String(plan.seccompFd),
-    "--",
   ];
+}
+
+/** `prlimit <limits> --`, run inside before the command. */
+export function limitsCommand(limits: SandboxLimits): string[] {
   // Limits are set inside, after bwrap made the user namespace: RLIMIT_NPROC then counts this sandbox's
   // processes only, and the command cannot raise the hard limits back (no CAP_SYS_RESOURCE).
   const cpuHard = limits.cpuSeconds + 1;
-  const inner = [
+  return [
     "/usr/bin/prlimit",
     `--cpu=${limits.cpuSeconds}:${cpuHard}`,
     `--as=${limits.memoryBytes}:${limits.memoryBytes}`,
@@ -238,7 +253,14 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
     "--memlock=65536:65536",
     "--",
   ];
-  return [...outer, ...bwrap, ...inner, ...plan.argv];
+}
+
+/**
+ * The variables bwrap sets for the command, in order; bwrap itself then adds PWD (its `--chdir`), so the command
+ * sees these and PWD last (what a waiting sandbox rebuilds, `hand-over.ts`).
+ */
+export function commandEnvironment(env: Record<string, string>): Record<string, string> {
+  return { PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8", HOME: SCRATCH_MOUNT, TMPDIR: "/tmp", ...env };
 }
 
 function setenv(variables: Record<string, string>): string[] {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listingSettled, measureTree, measureTreeOffThread } from "./measure-tree.ts";
+import { listingSettled, measureTree, measureTreeOffThread, unmeasurableEntry } from "./measure-tree.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-measure-tree-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -156,4 +156,16 @@ describe("reusing listings of unchanged directories", () => {
       expect(walk(directory).entries).toBe(5 + file);
     }
   });
+});
+
+test("unmeasurableEntry names where a walk failed, shortened, and lets a vanished entry pass", () => {
+  const root = Buffer.from("/scratch-root");
+  const failure = (code: string) => Object.assign(new Error(code), { code });
+  expect(unmeasurableEntry(root, Buffer.from("/scratch-root/a/b"), failure("EACCES"))).toBe("a/b: EACCES");
+  expect(unmeasurableEntry(root, root, failure("EACCES"))).toBe(".: EACCES");
+  expect(unmeasurableEntry(root, Buffer.from("/scratch-root/gone"), failure("ENOENT"))).toBeUndefined();
+  expect(unmeasurableEntry(root, Buffer.from("/scratch-root/file/x"), failure("ENOTDIR"))).toBeUndefined();
+  const deep = `/scratch-root/${"d/".repeat(100)}end`;
+  expect(unmeasurableEntry(root, Buffer.from(deep), failure("ENAMETOOLONG"))).toMatch(/^(d\/){30}…(\/d){18}\/end \(203 characters\): ENAMETOOLONG$/);
+  expect(unmeasurableEntry(root, Buffer.from("/scratch-root/x"), "not an error")).toBe("x: not an error");
 });

@@ -1,3 +1,4 @@
+import { errorCode } from "./error-code.ts";
 import { lstatSync, readdirSync } from "node:fs";
 
 /** A directory tree's size, entry and directory counts, and the first entry the walk could not measure, if any. */
@@ -35,6 +36,84 @@ export function listingSettled(ctimeNs: bigint, readAtMs: number): boolean {
   return ctimeNs < BigInt(Math.floor(readAtMs - marginMs)) * 1_000_000n;
 }
 
+/** Listings kept per root for walks with `reuseListings`: the previous walk's, and this walk's as it reads them. */
+function listingsFor(root: string, reuseListings: boolean): { previous: Map<string, Listing> | undefined; listings: Map<string, Listing> } {
+  const listings = new Map<string, Listing>();
+  if (!reuseListings) return { previous: undefined, listings };
+  const previous = listingsByRoot.get(root);
+  listingsByRoot.delete(root);
+  listingsByRoot.set(root, listings);
+  for (const stale of [...listingsByRoot.keys()].slice(0, -REMEMBERED_ROOTS)) listingsByRoot.delete(stale);
+  return { previous, listings };
+}
+
+/** Where a walk failed, as the root-relative path (shortened past 120 characters) and the error's code. */
+export function unmeasurableEntry(rootBytes: Buffer, path: Buffer, error: unknown): string | undefined {
+  const code = errorCode(error);
+  if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+  const where = path.subarray(rootBytes.length + 1).toString() || ".";
+  const shown = where.length > 120 ? `${where.slice(0, 60)}…${where.slice(-40)} (${where.length} characters)` : where;
+  return `${shown}: ${code ?? String(error)}`;
+}
+
+/** One walk's running counts, and how it reads a directory: from the last walk's listing while it is unchanged. */
+class TreeWalk {
+  bytes = 0;
+  entries = 0;
+  directories = 0;
+  directoriesRead = 0;
+  readonly #linked = new Set<bigint>();
+
+  constructor(
+    readonly reuseListings: boolean,
+    readonly previous: Map<string, Listing> | undefined,
+    readonly listings: Map<string, Listing>,
+  ) {}
+
+  measured(): TreeMeasure {
+    const { bytes, entries, directories, directoriesRead } = this;
+    return this.reuseListings ? { bytes, entries, directories, directoriesRead } : { bytes, entries, directories };
+  }
+
+  list(directory: Buffer, stat: DirectoryStamp | undefined): Buffer[] {
+    const key = directory.toString("latin1");
+    const known = this.previous?.get(key);
+    if (stat && known && known.dev === stat.dev && known.ino === stat.ino && known.ctimeNs === stat.ctimeNs) {
+      this.listings.set(key, known);
+      return known.names;
+    }
+    const readAtMs = Date.now();
+    const names = readdirSync(directory, { encoding: "buffer" });
+    this.directoriesRead += 1;
+    if (this.reuseListings && stat && listingSettled(stat.ctimeNs, readAtMs)) {
+      this.listings.set(key, { dev: stat.dev, ino: stat.ino, ctimeNs: stat.ctimeNs, names });
+    }
+    return names;
+  }
+
+  /** Counts one entry; returns its stamp when it is a directory to walk into. */
+  count(path: Buffer): DirectoryStamp | undefined {
+    this.entries += 1;
+    const stat = lstatSync(path, { bigint: true });
+    // Allocated blocks, so sparse files count for what they really hold on disk.
+    if (stat.nlink <= 1n || stat.isDirectory() || !this.#linked.has(stat.ino)) this.bytes += Math.max(Number(stat.blocks) * 512, 0);
+    if (stat.nlink > 1n && !stat.isDirectory()) this.#linked.add(stat.ino);
+    if (!stat.isDirectory()) return undefined;
+    this.directories += 1;
+    return stat;
+  }
+}
+
+/** The root's stamp, for a walk that may reuse its listing; a failure is left to the walk to report. */
+function rootStamp(rootBytes: Buffer, reuseListings: boolean): DirectoryStamp | undefined {
+  if (!reuseListings) return undefined;
+  try {
+    return lstatSync(rootBytes, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Size and entry count of a directory tree, stopping once either passes its limit (so a million files cost
  * no more than the limit's worth of lstat calls). Symlinks are counted, never followed; a file with several
@@ -47,80 +126,33 @@ export function listingSettled(ctimeNs: bigint, readAtMs: number): boolean {
  * then costs a third as much, which is what keeps a watchdog's walks close behind a fast writer.
  */
 export function measureTree(root: string, maxBytes: number, maxEntries: number, options: { reuseListings?: boolean } = {}): TreeMeasure {
-  let bytes = 0;
-  let entries = 0;
-  let directories = 0;
-  let directoriesRead = 0;
-  const measured = (): TreeMeasure => (options.reuseListings ? { bytes, entries, directories, directoriesRead } : { bytes, entries, directories });
+  const reuseListings = options.reuseListings ?? false;
+  const { previous, listings } = listingsFor(root, reuseListings);
+  const walk = new TreeWalk(reuseListings, previous, listings);
   const rootBytes = Buffer.from(root);
-  const linked = new Set<bigint>();
-  const previous = options.reuseListings ? listingsByRoot.get(root) : undefined;
-  const listings = new Map<string, Listing>();
-  if (options.reuseListings) {
-    listingsByRoot.delete(root);
-    listingsByRoot.set(root, listings);
-    for (const stale of [...listingsByRoot.keys()].slice(0, -REMEMBERED_ROOTS)) listingsByRoot.delete(stale);
-  }
-  const unmeasurable = (path: Buffer, error: unknown): TreeMeasure | undefined => {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    const where = path.subarray(rootBytes.length + 1).toString() || ".";
-    const shown = where.length > 120 ? `${where.slice(0, 60)}…${where.slice(-40)} (${where.length} characters)` : where;
-    return { ...measured(), unmeasurable: `${shown}: ${code ?? String(error)}` };
-  };
-  const list = (directory: Buffer, stat: DirectoryStamp | undefined): Buffer[] => {
-    const key = directory.toString("latin1");
-    const known = previous?.get(key);
-    if (stat && known && known.dev === stat.dev && known.ino === stat.ino && known.ctimeNs === stat.ctimeNs) {
-      listings.set(key, known);
-      return known.names;
-    }
-    const readAtMs = Date.now();
-    const names = readdirSync(directory, { encoding: "buffer" });
-    directoriesRead += 1;
-    if (options.reuseListings && stat && listingSettled(stat.ctimeNs, readAtMs))
-      listings.set(key, { dev: stat.dev, ino: stat.ino, ctimeNs: stat.ctimeNs, names });
-    return names;
-  };
-  let rootStat: DirectoryStamp | undefined;
-  if (options.reuseListings) {
-    try {
-      rootStat = lstatSync(rootBytes, { bigint: true });
-    } catch {
-      // Read below, where a failure is reported.
-    }
-  }
-  const pending: { path: Buffer; stat: DirectoryStamp | undefined }[] = [{ path: rootBytes, stat: rootStat }];
-  while (pending.length > 0) {
-    const { path: directory, stat: directoryStat } = pending.pop() as (typeof pending)[number];
+  const pending: { path: Buffer; stat: DirectoryStamp | undefined }[] = [{ path: rootBytes, stat: rootStamp(rootBytes, reuseListings) }];
+  for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
     let names: Buffer[];
     try {
-      names = list(directory, directoryStat);
+      names = walk.list(directory.path, directory.stat);
     } catch (error) {
-      const problem = unmeasurable(directory, error);
-      if (problem) return problem;
+      const unmeasurable = unmeasurableEntry(rootBytes, directory.path, error);
+      if (unmeasurable) return { ...walk.measured(), unmeasurable };
       continue;
     }
     for (const name of names) {
-      entries += 1;
-      const path = Buffer.concat([directory, SLASH, name]);
+      const path = Buffer.concat([directory.path, SLASH, name]);
       try {
-        const stat = lstatSync(path, { bigint: true });
-        // Allocated blocks, so sparse files count for what they really hold on disk.
-        if (stat.nlink <= 1n || stat.isDirectory() || !linked.has(stat.ino)) bytes += Math.max(Number(stat.blocks) * 512, 0);
-        if (stat.nlink > 1n && !stat.isDirectory()) linked.add(stat.ino);
-        if (stat.isDirectory()) {
-          directories += 1;
-          pending.push({ path, stat });
-        }
+        const stat = walk.count(path);
+        if (stat) pending.push({ path, stat });
       } catch (error) {
-        const problem = unmeasurable(path, error);
-        if (problem) return problem;
+        const unmeasurable = unmeasurableEntry(rootBytes, path, error);
+        if (unmeasurable) return { ...walk.measured(), unmeasurable };
       }
-      if (bytes > maxBytes || entries > maxEntries) return measured();
+      if (walk.bytes > maxBytes || walk.entries > maxEntries) return walk.measured();
     }
   }
-  return measured();
+  return walk.measured();
 }
 
 type Request = { id: number; root: string; maxBytes: number; maxEntries: number; reuseListings: boolean };

@@ -1,6 +1,7 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { errorCode } from "./error-code.ts";
 
 /** The scratch path cannot be used as given: not a plain directory, or a directory org must not take over. */
 export class ScratchDirectoryError extends Error {
@@ -23,13 +24,31 @@ export function openScratch(scratchDir: string, dropRoot: boolean): OpenScratch 
     mkdirSync(directory, { mode: 0o700 });
     created = true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
+  return adoptScratch(directory, created, dropRoot);
+}
+
+/**
+ * openScratch for a directory that exists already, creating nothing: undefined when it is gone. A sandbox
+ * started ahead of need (`sandbox-pool.ts`) must not bring back a scratch its caller has just removed.
+ */
+export function openExistingScratch(scratchDir: string, dropRoot: boolean): OpenScratch | undefined {
+  try {
+    return adoptScratch(resolve(scratchDir), false, dropRoot);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** Opens the directory without following a link and makes it what a run needs, acting on the descriptor only. */
+function adoptScratch(directory: string, created: boolean, dropRoot: boolean): OpenScratch {
   let fd: number;
   try {
     fd = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     if (code !== "ELOOP" && code !== "ENOTDIR") throw error;
     throw new ScratchDirectoryError(`scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`);
   }

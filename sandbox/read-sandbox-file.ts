@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
+import { errorCode } from "./error-code.ts";
 
 // Linux's O_CLOEXEC (node:fs does not export it); the same value on x86_64 and aarch64.
 const O_CLOEXEC = 0o2000000;
@@ -37,7 +38,7 @@ export function readSandboxFile(root: string, relativePath: string, maxBytes: nu
         fd = openSync(`/proc/self/fd/${parent}/${part}`, last ? FILE_FLAGS : DIRECTORY_FLAGS);
       } catch (error) {
         // O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a link too: look at what is there, without following it.
-        const code = (error as NodeJS.ErrnoException).code;
+        const code = errorCode(error);
         const link = code === "ENOTDIR" && isLink(`/proc/self/fd/${parent}/${part}`);
         return missingOr(link ? Object.assign(new Error("ELOOP"), { code: "ELOOP" }) : error, shown, last ? "it" : parts.slice(0, index + 1).join("/"));
       }
@@ -63,7 +64,7 @@ export function readSandboxFile(root: string, relativePath: string, maxBytes: nu
 }
 
 function missingOr(error: unknown, shown: string, what: string): undefined {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = errorCode(error);
   if (code === "ENOENT") return undefined;
   if (code === "ELOOP") throw new SandboxFileError(`${shown}: ${what} is a symbolic link; links are not followed, it was not read`);
   if (code === "ENOTDIR") throw new SandboxFileError(`${shown}: ${what} is not a folder; it was not read`);

@@ -28,8 +28,7 @@ export function resetScratchModes(scratchFd: number): { tooDeep: number } {
   const root = fstatSync(scratchFd);
   if ((root.mode & 0o7777) !== 0o700) fchmodSync(scratchFd, 0o700);
   const stack: Frame[] = [{ fd: scratchFd, names: entries(scratchFd), next: 0, depth: 0 }];
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1] as Frame;
+  for (let frame = stack.at(-1); frame !== undefined; frame = stack.at(-1)) {
     const name = frame.names[frame.next++];
     if (name === undefined) {
       stack.pop();

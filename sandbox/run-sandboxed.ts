@@ -1,11 +1,13 @@
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { bwrapCommand, LAUNCHER_ENV, type ReadOnlyMount } from "./bwrap-argv.ts";
-import { openScratch } from "./open-scratch.ts";
+import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, launcherCommand, limitsCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
+import { handOverLine, WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
+import { openExistingScratch, openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
 import { startWatchdog } from "./run-watchdog.ts";
 import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
+import { refillPool, sandboxPoolSize, takeWaitingSandbox, type WaitingSandbox } from "./sandbox-pool.ts";
 import { SCRATCH_MOUNT_POINT, sandboxSupportDir } from "./sandbox-support.ts";
 import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
 
@@ -61,7 +63,10 @@ let availability: Promise<void> | undefined;
 /** A sandbox has started here: a run (or the probe) got as far as its command. */
 let confirmed = false;
 let toolsFound = false;
-/** How many sandboxes this process launched, the probe included (read by a test: a first call launches one). */
+/**
+ * How many sandboxes this process ran a command in, the probe included (read by a test: a first call launches
+ * one). Sandboxes started ahead of need count when they are handed their command.
+ */
 let launches = 0;
 
 export function sandboxLaunchCount(): number {
@@ -92,7 +97,7 @@ function checkToolsInstalled(): void {
 async function probeSandbox(): Promise<void> {
   checkToolsInstalled();
   const scratch = join(sandboxSupportDir(), "probe-scratch");
-  const result = await spawnSandbox({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 });
+  const result = await spawnSandbox({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 }, false);
   if (result.exitCode !== 0) {
     const detail = result.stderr.trim() || `exit code ${result.exitCode}`;
     throw new SandboxUnavailableError(
@@ -135,7 +140,7 @@ export async function runSandboxed(options: SandboxOptions): Promise<SandboxResu
   let result: SandboxResult;
   try {
     if (options.abortSignal?.aborted) return canceledBeforeStart();
-    result = await spawnSandbox(options);
+    result = await spawnSandbox(options, true);
   } finally {
     release();
   }
@@ -169,35 +174,18 @@ function checkEnvironment(env: Record<string, string> | undefined, secretValues:
   }
 }
 
-async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
+async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<SandboxResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const limits = resolveLimits(options.limits, timeoutMs);
   const dropRoot = isRoot();
   const scratch = openScratch(options.scratchDir, dropRoot);
   launches += 1;
   try {
-    const supportDir = sandboxSupportDir();
-    const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
-    const command = bwrapCommand({
-      argv: options.argv,
-      limits,
-      scratchFd: 4,
-      network: options.network ?? false,
-      env: options.env ?? {},
-      supportDir,
-      seccompFd: 3,
-      dropRoot,
-      scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
-      readOnlyMounts: options.readOnlyMounts,
-    });
-    let proc: PipedProcess;
-    try {
-      // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
-      // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
-      proc = spawnPiped(command, options.stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratch.fd] });
-    } finally {
-      closeSync(seccompFd);
-    }
+    const plan = planFor(options, limits, dropRoot);
+    const handOver = pooling ? handOverFor(options, plan, scratch.directory) : undefined;
+    // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
+    // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
+    const proc = (handOver && handOverToWaiting(handOver, scratch.fd)) ?? spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
     const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
       startWatchdog({
         bwrapPid: proc.pid,
@@ -213,7 +201,118 @@ async function spawnSandbox(options: SandboxOptions): Promise<SandboxResult> {
       const separator = result.stderr && !result.stderr.endsWith("\n") ? "\n" : "";
       result.stderr += `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} levels in scratch were left as they are; delete them]\n`;
     }
+    // The next call like this one most likely comes from the same session: its sandbox starts now, once the
+    // caller has this result (setImmediate), and only where a sandbox is known to work.
+    if (handOver) setImmediate(() => confirmed && refillPool(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key)));
     return result;
+  } finally {
+    closeSync(scratch.fd);
+  }
+}
+
+/** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3. */
+function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, limits: SandboxLimits, dropRoot: boolean): BwrapPlan {
+  const supportDir = sandboxSupportDir();
+  return {
+    argv: options.argv ?? [],
+    limits,
+    scratchFd: 4,
+    network: options.network ?? false,
+    env: options.env ?? {},
+    supportDir,
+    seccompFd: 3,
+    dropRoot,
+    scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
+    readOnlyMounts: options.readOnlyMounts,
+  };
+}
+
+/**
+ * Starts, in the background, the sandbox a call with these options would be handed, so that even a session's
+ * first call pays none of bwrap's set-up: call it when a session opens, long before its first tool call. It
+ * makes scratch as that call would. Nothing happens when the pool is off, the sandbox is disabled or not
+ * installed, or such a call could not be handed over (extra `env`); any failure is left for the call to report.
+ */
+export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
+  if (options.sandboxDisabled || sandboxPoolSize() === 0 || Object.keys(options.env ?? {}).length > 0 || !waiterShellPresent()) return;
+  try {
+    checkToolsInstalled();
+    checkEnvironment(options.env, options.secretValues ?? []);
+    const dropRoot = isRoot();
+    const plan = planFor(options, resolveLimits(options.limits, options.timeoutMs ?? DEFAULT_TIMEOUT_MS), dropRoot);
+    const scratch = openScratch(options.scratchDir, dropRoot);
+    closeSync(scratch.fd);
+    const key = poolKey(plan, scratch.directory);
+    refillPool(key, () => startWaiting(plan, scratch.directory, key));
+  } catch {
+    // The first call meets the same problem and reports it.
+  }
+}
+
+function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
+  return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;
+}
+
+/** Spawns a launcher line with the seccomp program at fd 3 and the scratch directory at fd 4. */
+function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
+  // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
+  const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
+  try {
+    return spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd] });
+  } finally {
+    closeSync(seccompFd);
+  }
+}
+
+type HandOver = { key: string; line: string };
+
+/**
+ * What a waiting sandbox needs to take this call: the key its launcher must match and the line it is handed;
+ * undefined when the call starts its own (stdin text, extra environment, an argv no line carries, no dash).
+ */
+function handOverFor(options: SandboxOptions, plan: BwrapPlan, scratchDirectory: string): HandOver | undefined {
+  if (sandboxPoolSize() === 0 || options.stdin !== undefined || Object.keys(plan.env).length > 0 || !waiterShellPresent()) return undefined;
+  const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv]);
+  if (line === undefined) return undefined;
+  return { key: poolKey(plan, scratchDirectory), line };
+}
+
+let waiterShell: boolean | undefined;
+function waiterShellPresent(): boolean {
+  waiterShell ??= existsSync(WAITER_SHELL);
+  return waiterShell;
+}
+
+/** The waiting sandbox for this call, handed its command; undefined when none waits (or it no longer fits). */
+function handOverToWaiting(handOver: HandOver, scratchFd: number): PipedProcess | undefined {
+  const waiting = takeWaitingSandbox(handOver.key, scratchFd);
+  if (!waiting) return undefined;
+  // superviseRun starts the timeout, the output caps and the watchdog after this: they count from here.
+  const { proc, stdin } = waiting;
+  try {
+    stdin.write(handOver.line);
+    Promise.resolve(stdin.end()).catch(() => {});
+  } catch {
+    // The sandbox died meanwhile: its exit is the run's result, as a fresh sandbox's failure would be.
+  }
+  return proc;
+}
+
+/** Starts a sandbox that waits for its command, on the scratch directory if that still exists. */
+function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: string): WaitingSandbox | undefined {
+  const scratch = openExistingScratch(scratchDirectory, plan.dropRoot);
+  if (!scratch) return undefined;
+  try {
+    const { dev, ino } = fstatSync(scratch.fd);
+    const command = [...launcherCommand(plan), WAITER_SHELL, "-c", WAITER_SCRIPT];
+    const proc = spawnLauncher(command, { pipe: true }, plan.supportDir, scratch.fd);
+    const { stdin } = proc;
+    if (stdin === undefined || typeof stdin === "number") {
+      proc.kill("SIGKILL");
+      return undefined;
+    }
+    stdin.unref();
+    return { key, proc, stdin, scratch: { dev, ino } };
   } finally {
     closeSync(scratch.fd);
   }

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { supportFiles } from "./bwrap-argv.ts";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
+import { errorCode } from "./error-code.ts";
 
 let supportDir: string | undefined;
 
@@ -18,7 +18,8 @@ export const SCRATCH_MOUNT_POINT = "scratch-mount";
 export function sandboxSupportDir(): string {
   if (supportDir) return supportDir;
   const files: Record<string, string | Uint8Array> = { "seccomp.bpf": buildSeccompFilter(), ...supportFiles() };
-  const hash = createHash("sha256");
+  // Bun's own hasher: loading node:crypto costs tens of milliseconds, on the path of every `org sandbox run`.
+  const hash = new Bun.CryptoHasher("sha256");
   for (const [name, content] of Object.entries(files)) hash.update(name).update("\0").update(content).update("\0");
   const uid = process.getuid?.() ?? 0;
   const shared = join(tmpdir(), `org-sandbox-${uid}-${hash.digest("hex").slice(0, 16)}`);
@@ -27,7 +28,7 @@ export function sandboxSupportDir(): string {
   try {
     mkdirSync(join(supportDir, SCRATCH_MOUNT_POINT), { mode: 0o755 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
   return supportDir;
 }
@@ -37,7 +38,7 @@ function isOwnPrivateDirectory(directory: string): boolean {
   try {
     mkdirSync(directory, { mode: 0o755 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    if (errorCode(error) !== "EEXIST") return false;
   }
   const stat = lstatSync(directory);
   return stat.isDirectory() && stat.uid === (process.getuid?.() ?? 0) && (stat.mode & 0o022) === 0;

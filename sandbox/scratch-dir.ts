@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { SCRATCH_DIR } from "../config/workspace-paths.ts";
@@ -14,7 +13,8 @@ export function scratchRootFor(workspaceDir: string): string {
 export function scratchDirFor(context: { workspaceDir: string; sessionId?: string }): string {
   const session = context.sessionId ?? "default";
   // A session id becomes a path component only if it is plainly one; anything else is hashed.
-  const safe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session) ? session : createHash("sha256").update(session).digest("hex").slice(0, 16);
+  // Bun's own hasher rather than node:crypto, whose loading costs tens of milliseconds on a CLI's path.
+  const safe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session) ? session : new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 16);
   return join(scratchRootFor(context.workspaceDir), safe);
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { hostProcessesMatching, leftoverProcesses } from "../testing/hostile-environment.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
-import { OUTPUT_GRACE_MS, spawnPiped, superviseRun } from "./supervise-run.ts";
+import { OUTPUT_GRACE_MS, spawnPiped, stderrWithNotes, superviseRun } from "./supervise-run.ts";
 
 // Real host processes (no sandbox): what the supervisor does with a process tree, whatever runs it.
 const marker = `orgsupervise${process.pid}x${Date.now().toString(36)}`;
@@ -56,4 +56,16 @@ describe("superviseRun", () => {
     expect(result).toMatchObject({ isCanceled: true, timedOut: false });
     expect(await leftoverProcesses(`${marker}-aborted`)).toEqual([]);
   }, 30_000);
+});
+
+test("stderrWithNotes puts each note on a line of its own, a kill before a late verdict", () => {
+  expect(stderrWithNotes("", { orphanHeldPipes: false })).toBe("");
+  expect(stderrWithNotes("partial", { killReason: "it ran past its 1 s timeout", orphanHeldPipes: false })).toBe(
+    "partial\n[sandbox: killed because it ran past its 1 s timeout]\n",
+  );
+  expect(stderrWithNotes("done\n", { lateVerdict: "scratch was full", orphanHeldPipes: false })).toBe(
+    "done\n[sandbox: when the command ended, scratch was full]\n",
+  );
+  expect(stderrWithNotes("", { killReason: "cancelled", lateVerdict: "ignored", orphanHeldPipes: true })).toBe("[sandbox: killed because cancelled]\n");
+  expect(stderrWithNotes("x", { orphanHeldPipes: true })).toMatch(/^x\n\[sandbox: a process it left behind still held its output 1 s after it ended/);
 });

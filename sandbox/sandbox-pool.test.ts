@@ -1,0 +1,207 @@
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitUntil } from "../testing/wait-until.ts";
+import { HOSTILE_WORDS } from "./hostile-words.ts";
+import { prestartSandbox, runSandboxed, type SandboxOptions, type SandboxResult } from "./run-sandboxed.ts";
+import { discardWaitingSandboxes, MAX_POOL_SIZE, poolHandOvers, setSandboxPoolSize, waitingSandboxPids } from "./sandbox-pool.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-sandbox-pool-"));
+afterEach(() => setSandboxPoolSize(MAX_POOL_SIZE));
+afterAll(() => {
+  discardWaitingSandboxes();
+  rmSync(root, { recursive: true, force: true });
+});
+
+let scratchCount = 0;
+const freshScratch = () => join(root, `scratch-${scratchCount++}`);
+
+/** The pool refills once the caller has its result (setImmediate). */
+const refilled = () => new Promise((resolve) => setImmediate(resolve));
+
+/** No sandbox waiting, and no refill of an earlier call still to come. */
+async function emptyPool(): Promise<void> {
+  await refilled();
+  discardWaitingSandboxes();
+}
+
+/** A process gone from /proc: ended and reaped, not a zombie left behind. */
+const gone = (pid: number) => !existsSync(`/proc/${pid}`);
+
+/** A call run twice on one scratch, the second time handed to the sandbox the first left waiting. */
+async function freshAndPooled(options: Omit<SandboxOptions, "scratchDir">): Promise<{ fresh: SandboxResult; pooled: SandboxResult; tookWaiting: boolean }> {
+  const scratchDir = freshScratch();
+  await emptyPool();
+  const fresh = await runSandboxed({ ...options, scratchDir });
+  await refilled();
+  const before = poolHandOvers();
+  const [waiting] = waitingSandboxPids();
+  const pooled = await runSandboxed({ ...options, scratchDir });
+  // Single use: the sandbox that took the call is out of the pool and gone with its command.
+  if (waiting !== undefined) {
+    expect(waitingSandboxPids()).not.toContain(waiting);
+    await waitUntil("the used sandbox is gone and reaped", () => gone(waiting));
+  }
+  return { fresh, pooled, tookWaiting: poolHandOvers() === before + 1 };
+}
+
+const withoutTime = (result: SandboxResult) => ({ ...result, durationMs: 0 });
+
+test("a call like the last one is handed to the sandbox waiting for it, with the same result as a fresh one", async () => {
+  const cases: string[][] = [
+    ["/usr/bin/printf", "[%s]\\n", ...HOSTILE_WORDS],
+    ["/usr/bin/env"],
+    [
+      "/bin/sh",
+      "-c",
+      "ls -l /proc/self/fd | cut -c1-10,44- | sed 's/:\\[[0-9]*\\]//'; grep -E '^(Cap|NoNewPrivs|Seccomp|Sig)' /proc/self/status; ulimit -a; id; umask; pwd",
+    ],
+    ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
+    ["/bin/sh", "-c", "kill -9 $$"],
+    ["no-such-command", "-x"],
+    ["-leading-dash"],
+    ["/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x"],
+    ["/bin/sh", "-c", 'touch /scratch/pwned; echo "$@"', "sh", "$(touch /scratch/pwned2)", "`id`"],
+  ];
+  for (const argv of cases) {
+    const { fresh, pooled, tookWaiting } = await freshAndPooled({ argv, timeoutMs: 10_000 });
+    expect(tookWaiting).toBe(true);
+    expect(withoutTime(pooled)).toEqual(withoutTime(fresh));
+  }
+});
+
+test("limit messages are the same: a timeout counted from the hand-over, and the output cap", async () => {
+  const timeout = await freshAndPooled({ argv: ["/bin/sleep", "5"], timeoutMs: 300 });
+  expect(timeout.tookWaiting).toBe(true);
+  expect(withoutTime(timeout.pooled)).toEqual(withoutTime(timeout.fresh));
+  expect(timeout.pooled.timedOut).toBe(true);
+  const flood = await freshAndPooled({ argv: ["/bin/sh", "-c", "yes"], timeoutMs: 20_000, limits: { outputKillBytes: 256 * 1024 } });
+  expect(flood.tookWaiting).toBe(true);
+  expect(flood.pooled.stderr).toBe(flood.fresh.stderr);
+  expect(flood.pooled.stderr).toContain("[sandbox: killed because it wrote more than 256 KiB of output]");
+});
+
+test("the timeout starts at the hand-over, not when the waiting sandbox started", async () => {
+  const scratchDir = freshScratch();
+  await emptyPool();
+  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 1000 });
+  await refilled();
+  expect(waitingSandboxPids()).toHaveLength(1);
+  await Bun.sleep(1500); // the waiting sandbox is now older than the call's whole timeout
+  const result = await runSandboxed({ argv: ["/bin/sh", "-c", "sleep 0.2; echo done"], scratchDir, timeoutMs: 1000 });
+  expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: "done\n" });
+});
+
+test("a call whose configuration differs starts a fresh sandbox, and the waiting one is not used", async () => {
+  const scratchDir = freshScratch();
+  await emptyPool();
+  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
+  await refilled();
+  const handOvers = poolHandOvers();
+  const differing: Partial<SandboxOptions>[] = [
+    { network: true },
+    { limits: { tmpBytes: 4 * 1024 * 1024 } },
+    { env: { EXTRA: "1" } },
+    { stdin: "text\n" },
+    { scratchDir: freshScratch() },
+    { readOnlyMounts: [{ source: root, target: "/extra" }] },
+  ];
+  for (const change of differing) {
+    const result = await runSandboxed({
+      argv: ["/bin/sh", "-c", "cat; echo ${EXTRA:-}; df -k /tmp | tail -n 1 | awk '{print $2}'"],
+      scratchDir,
+      timeoutMs: 5000,
+      ...change,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(poolHandOvers()).toBe(handOvers);
+  }
+});
+
+test("a waiting sandbox whose scratch directory was replaced is ended, and the call gets the new directory", async () => {
+  const scratchDir = freshScratch();
+  await emptyPool();
+  await runSandboxed({ argv: ["/bin/sh", "-c", "echo old > mark"], scratchDir, timeoutMs: 5000 });
+  await refilled();
+  const [waiting] = waitingSandboxPids();
+  if (waiting === undefined) throw new Error("a sandbox should wait after the first call");
+  rmSync(scratchDir, { recursive: true });
+  mkdirSync(scratchDir, { mode: 0o700 });
+  const result = await runSandboxed({ argv: ["/bin/sh", "-c", "ls; echo new > mark"], scratchDir, timeoutMs: 5000 });
+  expect(result).toMatchObject({ exitCode: 0, stdout: "" });
+  expect(readFileSync(join(scratchDir, "mark"), "utf8")).toBe("new\n");
+  await waitUntil("the replaced sandbox is gone and reaped", () => gone(waiting));
+});
+
+test("a scratch directory removed after a call is not made again by the refill", async () => {
+  const scratchDir = freshScratch();
+  await emptyPool();
+  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
+  rmSync(scratchDir, { recursive: true });
+  await refilled();
+  expect(waitingSandboxPids()).toEqual([]);
+  expect(existsSync(scratchDir)).toBe(false);
+});
+
+test("the pool is bounded, single use, and can be turned off", async () => {
+  await emptyPool();
+  for (let call = 0; call < MAX_POOL_SIZE + 2; call += 1) {
+    await runSandboxed({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
+    await refilled();
+    expect(waitingSandboxPids().length).toBeLessThanOrEqual(MAX_POOL_SIZE);
+  }
+  const waiting = waitingSandboxPids();
+  expect(waiting).toHaveLength(MAX_POOL_SIZE);
+  setSandboxPoolSize(0);
+  expect(waitingSandboxPids()).toEqual([]);
+  for (const pid of waiting) await waitUntil(`waiting sandbox ${pid} is gone and reaped`, () => gone(pid));
+  const scratchDir = freshScratch();
+  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
+  await refilled();
+  expect(waitingSandboxPids()).toEqual([]);
+});
+
+test("waiting sandboxes never keep org running, and die with it", async () => {
+  const scratchDir = freshScratch();
+  const script = (thenWait: boolean) =>
+    [
+      `import { runSandboxed } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
+      `import { waitingSandboxPids } from ${JSON.stringify(join(import.meta.dir, "sandbox-pool.ts"))};`,
+      `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
+      "await new Promise((resolve) => setImmediate(resolve));",
+      "console.log(JSON.stringify(waitingSandboxPids()));",
+      thenWait ? "setInterval(() => {}, 1000);" : "",
+    ].join("\n");
+  // Ends on its own although a sandbox waits: the pool holds no reference on the event loop.
+  const finishing = Bun.spawn([process.execPath, "-e", script(false)], { stdout: "pipe", stderr: "pipe" });
+  const [stdout] = await Promise.all([new Response(finishing.stdout).text(), finishing.exited]);
+  expect(finishing.exitCode).toBe(0);
+  const [left] = JSON.parse(stdout) as number[];
+  if (left === undefined) throw new Error("the child should have had a sandbox waiting");
+  await waitUntil("the sandbox of an org that exited is gone", () => gone(left));
+  // Killed outright: bwrap's --die-with-parent takes the waiting sandbox with it.
+  const killed = Bun.spawn([process.execPath, "-e", script(true)], { stdout: "pipe", stderr: "pipe" });
+  const reader = killed.stdout.getReader();
+  const { value } = await reader.read();
+  const [waiting] = JSON.parse(new TextDecoder().decode(value)) as number[];
+  if (waiting === undefined) throw new Error("the child should have a sandbox waiting");
+  expect(gone(waiting)).toBe(false);
+  killed.kill("SIGKILL");
+  await killed.exited;
+  await waitUntil("the sandbox of a killed org is gone", () => gone(waiting));
+});
+
+test("a sandbox started when a session opens takes its first call", async () => {
+  await emptyPool();
+  const scratchDir = freshScratch();
+  prestartSandbox({ scratchDir, env: { EXTRA: "1" } });
+  prestartSandbox({ scratchDir, sandboxDisabled: true });
+  expect(waitingSandboxPids()).toEqual([]);
+  prestartSandbox({ scratchDir });
+  expect(waitingSandboxPids()).toHaveLength(1);
+  const before = poolHandOvers();
+  const result = await runSandboxed({ argv: ["/bin/sh", "-c", "echo first; pwd"], scratchDir, timeoutMs: 5000 });
+  expect(poolHandOvers()).toBe(before + 1);
+  expect(result).toMatchObject({ exitCode: 0, stdout: "first\n/scratch\n", stderr: "" });
+});

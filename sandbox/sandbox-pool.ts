@@ -1,0 +1,120 @@
+import { fstatSync } from "node:fs";
+import type { FileSink } from "bun";
+import { killNamespace, sandboxPidNamespace } from "./pid-namespace.ts";
+import type { PipedProcess } from "./supervise-run.ts";
+
+/**
+ * Sandboxes started ahead of need, each waiting in `dash` for one line on its stdin (`hand-over.ts`), so a call
+ * pays none of bwrap's set-up. The rules (sandbox/README.md, "Sandboxes started ahead of need"):
+ * - single use: a waiting sandbox is taken out of the pool before it is handed a command, and never goes back;
+ * - it is handed a call only when its key (the whole launcher command line: mounts, namespaces, network,
+ *   environment, seccomp, tmpfs sizes; and the scratch directory) equals the call's, and its scratch is still
+ *   the very directory the call's own set-up opened; otherwise the call starts a fresh sandbox as before;
+ * - at most `size` (0 to 2) wait, one per key; the oldest goes first; each dies after IDLE_MS unused, with
+ *   org (bwrap's --die-with-parent), or when discarded, and never keeps org running.
+ */
+export const MAX_POOL_SIZE = 2;
+
+/** A waiting sandbox unused this long is ended: it holds a scratch directory its session may have left. */
+export const IDLE_MS = 60_000;
+
+/** A sandbox waiting for its command, the pipe it reads it from, and the identity of the scratch mounted into it. */
+export type WaitingSandbox = { key: string; proc: PipedProcess; stdin: FileSink; scratch: { dev: number; ino: number } };
+
+type Entry = WaitingSandbox & { idleTimer: ReturnType<typeof setTimeout> };
+
+let size = MAX_POOL_SIZE;
+const waiting: Entry[] = [];
+let handedOver = 0;
+
+/** How many sandboxes may wait (0 turns the pool off and ends those waiting; at most MAX_POOL_SIZE). */
+export function setSandboxPoolSize(wanted: number): void {
+  size = Math.max(0, Math.min(MAX_POOL_SIZE, Math.floor(wanted)));
+  while (waiting.length > size) discardEntry(waiting[0]);
+}
+
+export function sandboxPoolSize(): number {
+  return size;
+}
+
+/** The host pids of the sandboxes waiting now (bwrap's, or its launcher's), oldest first. */
+export function waitingSandboxPids(): number[] {
+  return waiting.map((entry) => entry.proc.pid);
+}
+
+/** How many calls this process handed to a waiting sandbox. */
+export function poolHandOvers(): number {
+  return handedOver;
+}
+
+/** Ends every waiting sandbox. */
+export function discardWaitingSandboxes(): void {
+  while (waiting.length > 0) discardEntry(waiting[0]);
+}
+
+/**
+ * Takes the sandbox waiting for `key` out of the pool, if it is still alive and its scratch is the directory
+ * open at `scratchFd` (same device and inode); one that fails either check is ended. The caller hands it its
+ * command at once.
+ */
+export function takeWaitingSandbox(key: string, scratchFd: number): WaitingSandbox | undefined {
+  const entry = waiting.find((candidate) => candidate.key === key);
+  if (!entry) return undefined;
+  removeEntry(entry);
+  const stat = fstatSync(scratchFd);
+  const alive = entry.proc.exitCode === null && entry.proc.signalCode === null;
+  if (!alive || stat.dev !== entry.scratch.dev || stat.ino !== entry.scratch.ino) {
+    discard(entry.proc);
+    return undefined;
+  }
+  entry.proc.ref();
+  handedOver += 1;
+  return entry;
+}
+
+/**
+ * Adds a sandbox for `key` unless the pool is off or one waits for that key already; `start` returns undefined
+ * when it cannot start one (its scratch is gone). The oldest waiting sandbox makes room.
+ */
+export function refillPool(key: string, start: () => WaitingSandbox | undefined): void {
+  if (size === 0 || waiting.some((entry) => entry.key === key)) return;
+  let started: WaitingSandbox | undefined;
+  try {
+    started = start();
+  } catch {
+    // Scratch could not be opened as a run needs it: the next call starts its own sandbox and says why.
+  }
+  if (!started) return;
+  started.proc.unref();
+  const entry: Entry = { ...started, idleTimer: setTimeout(() => discardEntry(entry), IDLE_MS) };
+  entry.idleTimer.unref();
+  waiting.push(entry);
+  // A sandbox that dies while it waits (bwrap could not start) leaves the pool at once.
+  entry.proc.exited.then(() => removeEntry(entry)).catch(() => {});
+  while (waiting.length > size) discardEntry(waiting[0]);
+}
+
+function removeEntry(entry: Entry): void {
+  clearTimeout(entry.idleTimer);
+  const index = waiting.indexOf(entry);
+  if (index !== -1) waiting.splice(index, 1);
+}
+
+function discardEntry(entry: Entry | undefined): void {
+  if (!entry) return;
+  removeEntry(entry);
+  discard(entry.proc);
+}
+
+/** SIGKILLs a sandbox that never got a command: its process group, and its pid namespace if it has one yet. */
+function discard(proc: PipedProcess): void {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const namespace = sandboxPidNamespace(proc.pid);
+  try {
+    process.kill(-proc.pid, "SIGKILL");
+  } catch {
+    // The group is gone already.
+  }
+  proc.kill("SIGKILL");
+  if (namespace) killNamespace(namespace);
+}
