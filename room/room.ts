@@ -205,6 +205,12 @@ function roomTools(core: RoomCore, setMode: (next: string, by?: string) => void)
   return { builtins, offered, forModel };
 }
 
+/** Lets each tool some persona may use do its work ahead of the first call (the sh tool starts its sandbox). */
+function prepareOfferedTools(core: RoomCore, tools: ReturnType<typeof roomTools>): void {
+  const offered = new Set(core.models.flatMap((model) => tools.offered(model)));
+  for (const name of offered) tools.builtins.get(name)?.prepare?.({ workspaceDir: core.workspaceDir, sessionId: core.sessionId });
+}
+
 /** Who hears a message: in direct mode the persona, whoever is named and the speaker; else everyone. */
 function heardBy(core: RoomCore, speaker: string, mentions: string[]): string[] {
   const { mode } = core.state;
@@ -262,6 +268,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);
+  prepareOfferedTools(core, tools);
   const replyRoom = replyRoomOf(core, emit, tools);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
   const closing = new AbortController();

@@ -185,7 +185,8 @@ async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<
     const handOver = pooling ? handOverFor(options, plan, scratch.directory) : undefined;
     // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
     // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
-    const proc = (handOver && handOverToWaiting(handOver, scratch.fd)) ?? spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
+    const waited = handOver && handOverToWaiting(handOver, scratch.fd);
+    const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
     const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
       startWatchdog({
         bwrapPid: proc.pid,
@@ -202,8 +203,12 @@ async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<
       result.stderr += `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} levels in scratch were left as they are; delete them]\n`;
     }
     // The next call like this one most likely comes from the same session: its sandbox starts now, once the
-    // caller has this result (setImmediate), and only where a sandbox is known to work.
-    if (handOver) setImmediate(() => confirmed && refillPool(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key)));
+    // caller has this result (setImmediate), and only where a sandbox is known to work. Only for a call that
+    // repeats (it was handed over, or the call before had the same key): callers that open a new scratch for
+    // every run (the toolsmith's stages, the gate) would otherwise pay a second bwrap start per run for nothing.
+    const repeated = handOver !== undefined && (waited !== undefined || lastKey === handOver.key);
+    lastKey = handOver?.key;
+    if (handOver && repeated) setImmediate(() => confirmed && refillPool(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key)));
     return result;
   } finally {
     closeSync(scratch.fd);
@@ -243,11 +248,15 @@ export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" |
     const scratch = openScratch(options.scratchDir, dropRoot);
     closeSync(scratch.fd);
     const key = poolKey(plan, scratch.directory);
+    lastKey = key;
     refillPool(key, () => startWaiting(plan, scratch.directory, key));
   } catch {
     // The first call meets the same problem and reports it.
   }
 }
+
+/** The key of the last pooled call (or prestart): a call with the same key is a repeat, worth a waiting sandbox. */
+let lastKey: string | undefined;
 
 function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
   return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;

@@ -20,6 +20,17 @@ const freshScratch = () => join(root, `scratch-${scratchCount++}`);
 /** The pool refills once the caller has its result (setImmediate). */
 const refilled = () => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * A call run twice on one scratch: the second is a repeat, so a sandbox for the next one starts (a call on a
+ * scratch no call used just before starts none).
+ */
+async function repeated(options: SandboxOptions): Promise<SandboxResult> {
+  const first = await runSandboxed(options);
+  await runSandboxed(options);
+  await refilled();
+  return first;
+}
+
 /** No sandbox waiting, and no refill of an earlier call still to come. */
 async function emptyPool(): Promise<void> {
   await refilled();
@@ -33,8 +44,7 @@ const gone = (pid: number) => !existsSync(`/proc/${pid}`);
 async function freshAndPooled(options: Omit<SandboxOptions, "scratchDir">): Promise<{ fresh: SandboxResult; pooled: SandboxResult; tookWaiting: boolean }> {
   const scratchDir = freshScratch();
   await emptyPool();
-  const fresh = await runSandboxed({ ...options, scratchDir });
-  await refilled();
+  const fresh = await repeated({ ...options, scratchDir });
   const before = poolHandOvers();
   const [waiting] = waitingSandboxPids();
   const pooled = await runSandboxed({ ...options, scratchDir });
@@ -85,8 +95,7 @@ test("limit messages are the same: a timeout counted from the hand-over, and the
 test("the timeout starts at the hand-over, not when the waiting sandbox started", async () => {
   const scratchDir = freshScratch();
   await emptyPool();
-  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 1000 });
-  await refilled();
+  await repeated({ argv: ["/bin/true"], scratchDir, timeoutMs: 1000 });
   expect(waitingSandboxPids()).toHaveLength(1);
   await Bun.sleep(1500); // the waiting sandbox is now older than the call's whole timeout
   const result = await runSandboxed({ argv: ["/bin/sh", "-c", "sleep 0.2; echo done"], scratchDir, timeoutMs: 1000 });
@@ -96,8 +105,8 @@ test("the timeout starts at the hand-over, not when the waiting sandbox started"
 test("a call whose configuration differs starts a fresh sandbox, and the waiting one is not used", async () => {
   const scratchDir = freshScratch();
   await emptyPool();
-  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
-  await refilled();
+  await repeated({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
+  expect(waitingSandboxPids()).toHaveLength(1);
   const handOvers = poolHandOvers();
   const differing: Partial<SandboxOptions>[] = [
     { network: true },
@@ -122,8 +131,7 @@ test("a call whose configuration differs starts a fresh sandbox, and the waiting
 test("a waiting sandbox whose scratch directory was replaced is ended, and the call gets the new directory", async () => {
   const scratchDir = freshScratch();
   await emptyPool();
-  await runSandboxed({ argv: ["/bin/sh", "-c", "echo old > mark"], scratchDir, timeoutMs: 5000 });
-  await refilled();
+  await repeated({ argv: ["/bin/sh", "-c", "echo old > mark"], scratchDir, timeoutMs: 5000 });
   const [waiting] = waitingSandboxPids();
   if (waiting === undefined) throw new Error("a sandbox should wait after the first call");
   rmSync(scratchDir, { recursive: true });
@@ -138,6 +146,7 @@ test("a scratch directory removed after a call is not made again by the refill",
   const scratchDir = freshScratch();
   await emptyPool();
   await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
+  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
   rmSync(scratchDir, { recursive: true });
   await refilled();
   expect(waitingSandboxPids()).toEqual([]);
@@ -147,8 +156,7 @@ test("a scratch directory removed after a call is not made again by the refill",
 test("the pool is bounded, single use, and can be turned off", async () => {
   await emptyPool();
   for (let call = 0; call < MAX_POOL_SIZE + 2; call += 1) {
-    await runSandboxed({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
-    await refilled();
+    await repeated({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
     expect(waitingSandboxPids().length).toBeLessThanOrEqual(MAX_POOL_SIZE);
   }
   const waiting = waitingSandboxPids();
@@ -156,10 +164,17 @@ test("the pool is bounded, single use, and can be turned off", async () => {
   setSandboxPoolSize(0);
   expect(waitingSandboxPids()).toEqual([]);
   for (const pid of waiting) await waitUntil(`waiting sandbox ${pid} is gone and reaped`, () => gone(pid));
-  const scratchDir = freshScratch();
-  await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
-  await refilled();
+  await repeated({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
   expect(waitingSandboxPids()).toEqual([]);
+});
+
+test("calls that each open a scratch of their own (the toolsmith's stages, the gate) start no sandbox ahead", async () => {
+  await emptyPool();
+  for (let call = 0; call < 3; call += 1) {
+    await runSandboxed({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
+    await refilled();
+    expect(waitingSandboxPids()).toEqual([]);
+  }
 });
 
 test("waiting sandboxes never keep org running, and die with it", async () => {
@@ -168,6 +183,7 @@ test("waiting sandboxes never keep org running, and die with it", async () => {
     [
       `import { runSandboxed } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
       `import { waitingSandboxPids } from ${JSON.stringify(join(import.meta.dir, "sandbox-pool.ts"))};`,
+      `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
       `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
       "await new Promise((resolve) => setImmediate(resolve));",
       "console.log(JSON.stringify(waitingSandboxPids()));",

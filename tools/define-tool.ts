@@ -46,7 +46,12 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   /** It runs model-made code or commands: a hop runs it under the stricter policy, its timeout counts against the turn. */
   runsCode: boolean;
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
+  /** Work a session may do ahead of the first call, when it opens (the sh tool starts its sandbox); never throws. */
+  prepare?(session: ToolSession): void;
 };
+
+/** The session a tool is prepared for. */
+export type ToolSession = { workspaceDir: string; sessionId?: string };
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;
@@ -59,6 +64,7 @@ export function defineTool<Parameters extends z.ZodType>(
     parameters: Parameters;
     runsCode?: boolean;
     execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
+    prepare?(session: ToolSession): void;
   },
 ): Tool<Parameters> {
   const { $schema: _ignored, ...schema } = z.toJSONSchema(spec.parameters, { io: "input" }) as Record<string, unknown>;
@@ -69,6 +75,7 @@ export function defineTool<Parameters extends z.ZodType>(
     definition: { type: "function", function: { name, description: spec.description, parameters: schema } },
     runsCode: spec.runsCode ?? false,
     execute: spec.execute,
+    ...(spec.prepare ? { prepare: spec.prepare } : {}),
   };
 }
 

@@ -1,8 +1,8 @@
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
-import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
-import type { ToolContext, ToolResult } from "./define-tool.ts";
+import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 import { sandboxSettings } from "./sandbox-settings.ts";
 
 /**
@@ -34,5 +34,18 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
       };
     }
     throw error;
+  }
+}
+
+/**
+ * Starts the sandbox a session's first command-only call (no stdin text) will be handed, so that call pays
+ * none of bwrap's set-up; a problem is left for that call to report.
+ */
+export function prestartSessionSandbox(session: ToolSession): void {
+  try {
+    makeScratchRootPrivate(session.workspaceDir);
+    prestartSandbox({ scratchDir: scratchDirFor(session), ...sandboxSettings() });
+  } catch {
+    // The first call meets the same problem and reports it as its result.
   }
 }

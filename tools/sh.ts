@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool } from "./define-tool.ts";
-import { runInSandbox } from "./run-in-sandbox.ts";
+import { prestartSessionSandbox, runInSandbox } from "./run-in-sandbox.ts";
 
 const DESCRIPTION = [
   "Run a shell command (/bin/sh -c) in an isolated sandbox and get its exit code, stdout and stderr.",
@@ -19,4 +19,5 @@ export const sh = defineTool("sh", {
   execute(args, context) {
     return runInSandbox({ argv: ["/bin/sh", "-c", args.cmd], timeout_s: args.timeout_s }, context);
   },
+  prepare: prestartSessionSandbox,
 });
