@@ -13,6 +13,7 @@ import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
 import { deadServerMessage, missingModelMessages, probeModelServer } from "./model-server-probe.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -344,8 +345,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
 
 /** `org chat`: the room in this terminal, or one turn with `--once`. */
 export const chatCommand: Command = {
-  name: "chat",
-  summary: "the chat room in this terminal (default); --once TEXT [--json] for one turn",
+  ...nameAndSummary("chat"),
   help: HELP,
   async run(args, signal) {
     const setup = prepare(args);

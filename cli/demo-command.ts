@@ -19,6 +19,7 @@ import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { handleLine } from "./chat-loop.ts";
 import type { Command } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -107,8 +108,7 @@ function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
 
 /** `org demo`: the scripted session described in HELP. */
 export const demoCommand: Command = {
-  name: "demo",
-  summary: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
+  ...nameAndSummary("demo"),
   help: HELP,
   async run(args, signal) {
     const options = parseDemoArgs(args);

@@ -8,6 +8,7 @@ import { runFitness } from "../fitness/run-fitness.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
@@ -79,8 +80,7 @@ export function fitnessTable(checks: FitnessCheck[]): string {
 }
 
 export const fitnessCommand: Command = {
-  name: "fitness",
-  summary: "judge the running candidate's exact commit against current (the fitness gate)",
+  ...nameAndSummary("fitness"),
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("fitness", args, FLAGS, { positionals: true });

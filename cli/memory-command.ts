@@ -2,7 +2,9 @@ import { MemoryStore, type MemorySearchOutcome } from "../memory/memory-store.ts
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
@@ -108,27 +110,28 @@ function workspaceOf(args: string[]): string | undefined {
   return undefined;
 }
 
+/** Runs `use` with the memory of the workspace `--workspace` names (else the current directory), closed after. */
+async function withMemoryStore(args: string[], use: (store: MemoryStore) => number | Promise<number>): Promise<number> {
+  const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(args) ?? process.cwd()));
+  for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
+  try {
+    return await use(store);
+  } finally {
+    store.close();
+  }
+}
+
 /** `org memory search|forget|rebuild`. */
 export const memoryCommand: Command = {
-  name: "memory",
-  summary: "search the workspace's memory of past sessions and saved facts; forget; rebuild",
+  ...nameAndSummary("memory"),
   help: HELP,
-  async run(args, signal) {
-    const [sub, ...rest] = args;
-    if (sub !== "search" && sub !== "forget" && sub !== "rebuild") {
-      throw new UsageError(
-        sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`,
-        "memory",
-      );
-    }
-    const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(rest) ?? process.cwd()));
-    for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
-    try {
-      if (sub === "search") return await search(store, rest, signal);
-      if (sub === "forget") return forget(store, rest);
-      return rebuild(store, rest);
-    } finally {
-      store.close();
-    }
-  },
+  run: runSubcommand(
+    "memory",
+    {
+      search: (args, signal) => withMemoryStore(args, (store) => search(store, args, signal)),
+      forget: (args) => withMemoryStore(args, (store) => forget(store, args)),
+      rebuild: (args) => withMemoryStore(args, (store) => rebuild(store, args)),
+    },
+    (sub) => (sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`),
+  ),
 };

@@ -1,6 +1,7 @@
 import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
 const help = `Usage: org scripted-server --script FILE [--script FILE …] [--port N] [--host ADDRESS]
@@ -52,8 +53,7 @@ function parseOptions(args: string[]): { scripts: string[]; port: number; host: 
 }
 
 export const scriptedServerCommand: Command = {
-  name: "scripted-server",
-  summary: "run a scripted OpenAI-compatible model server (for tests and the demo)",
+  ...nameAndSummary("scripted-server"),
   help,
   async run(args, signal) {
     const options = parseOptions(args);

@@ -8,7 +8,9 @@ import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-c
 import { loadWorkflowGraph, shownName } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { runSubcommand } from "./run-subcommand.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "./tool-command.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
@@ -124,13 +126,11 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
 }
 
 export const workflowCommand: Command = {
-  name: "workflow",
-  summary: "run a JSON workflow that chains generated tools, or check one without running it",
+  ...nameAndSummary("workflow"),
   help: HELP,
-  async run(args, signal) {
-    const [subcommand, ...rest] = args;
-    if (subcommand === "run") return run(rest, signal, false);
-    if (subcommand === "check") return run(rest, signal, true);
-    throw new UsageError(`workflow needs 'run' or 'check', got ${subcommand ?? "nothing"}`, "workflow");
-  },
+  run: runSubcommand(
+    "workflow",
+    { run: (args, signal) => run(args, signal, false), check: (args, signal) => run(args, signal, true) },
+    (subcommand) => `workflow needs 'run' or 'check', got ${subcommand ?? "nothing"}`,
+  ),
 };
