@@ -76,13 +76,13 @@ export const scriptedServerCommand: Command = {
           port: options.port,
           hostname: options.host,
           onRequest: (request) => {
-            const body = request.body as { model?: unknown } | undefined;
-            const model = typeof body?.model === "string" ? ` ${body.model}` : "";
+            const body: unknown = request.body;
+            const model = typeof body === "object" && body !== null && "model" in body && typeof body.model === "string" ? ` ${body.model}` : "";
             console.error(`${new Date(request.time).toISOString()} ${request.method} ${request.path}${model} → ${request.outcome}`);
           },
         });
       } catch (error) {
-        const code = (error as { code?: unknown })?.code;
+        const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
         if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
           throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
         }

@@ -102,8 +102,9 @@ export function completeSlashCommand(before: string): string | undefined {
   if (!match) return undefined;
   const typed = (match[1] ?? "").toLowerCase();
   const candidates = Object.keys(SPECS).filter((name) => name.startsWith(typed));
-  if (candidates.length !== 1) return undefined;
-  return `${(candidates[0] as string).slice(typed.length)} `;
+  const [only, ...others] = candidates;
+  if (only === undefined || others.length > 0) return undefined;
+  return `${only.slice(typed.length)} `;
 }
 
 /** Splits a typed line into a message or a command. Never throws: mistakes come back as `invalid`. */

@@ -98,13 +98,14 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace, ref: FLAGS.ref, repo: FLAGS.repo } : FLAGS, {
     positionals: true,
   });
-  if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
-  const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
+  const [file] = positionals;
+  if (positionals.length !== 1 || file === undefined) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
+  const workspaceDir = resolve(values.workspace ?? process.cwd());
   const branch = await branchTools(values.ref, values.repo, signal);
   const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}) });
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
   const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
-  const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool, maxStepRuns });
+  const graph = loadWorkflowGraph(resolve(file), { checkTool: tools.checkTool, maxStepRuns });
   if (checkOnly) {
     const steps = [...graph.workflows.values()].flatMap((workflow) => workflow.steps);
     const toolNames = [...new Set(steps.flatMap((step) => (step.tool ? [step.tool] : [])))].sort();
@@ -114,8 +115,8 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
     );
     return 0;
   }
-  const json = (values as { json?: boolean }).json === true;
-  const output = await runWorkflow(graph, parseInputs((values as { inputs?: string }).inputs), {
+  const json = "json" in values && values.json === true;
+  const output = await runWorkflow(graph, parseInputs("inputs" in values ? values.inputs : undefined), {
     callTool: tools.callTool,
     signal,
     maxStepRuns,

@@ -314,9 +314,8 @@ function resolveOrgConfig(
   source: string | undefined,
   env: NodeJS.ProcessEnv,
 ): OrgConfig {
-  const entries = file.personas ?? DEFAULT_PERSONAS;
-  const personas = entries.map((entry, index): PersonaConfig => {
-    const full = entry as PersonaEntry;
+  const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+  const personas = entries.map((full, index): PersonaConfig => {
     return {
       name: full.name,
       kind: full.kind,

@@ -113,7 +113,7 @@ export class KeyDecoder {
         input = input.slice(end + PASTE_END.length);
         continue;
       }
-      const char = input[0] as string;
+      const char = input.charAt(0);
       if (char === "\x1b") {
         flushText();
         if (input.startsWith(PASTE_START)) {
@@ -163,7 +163,7 @@ export class KeyDecoder {
 /** Length of the escape sequence at the start of `input`, or undefined when it is cut off. */
 function escapeSequenceLength(input: string): number | undefined {
   if (input.length < 2) return undefined;
-  const second = input[1] as string;
+  const second = input.charAt(1);
   if (second === "[") {
     for (let index = 2; index < input.length; index += 1) {
       const code = input.charCodeAt(index);
