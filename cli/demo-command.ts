@@ -101,11 +101,6 @@ Options:
 Example:
   npm start          (the same as org demo)`;
 
-function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
-  const { values } = parseCommandArgs("demo", args, { fast: { type: "boolean" }, workspace: { type: "string" } });
-  return { fast: values.fast ?? false, ...(values.workspace !== undefined ? { workspace: values.workspace } : {}) };
-}
-
 /** Where the demo's .org/ goes: `--workspace`, else a new temp dir (kept, to read after). */
 function demoWorkspace(workspace: string | undefined): string {
   if (workspace) return prepareWorkspace(workspace);
@@ -236,14 +231,20 @@ async function playDemo(
   return 1;
 }
 
+/** `org demo [--fast] [--workspace DIR]`: whether to type at once, and where the workspace is. */
+function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
+  const { values } = parseCommandArgs("demo", args, { fast: { type: "boolean" }, workspace: { type: "string" } });
+  return { fast: values.fast ?? false, ...(values.workspace !== undefined ? { workspace: values.workspace } : {}) };
+}
+
 /** `org demo`: the scripted session described in HELP. */
 export const demoCommand: Command = {
   ...nameAndSummary("demo"),
   help: HELP,
   async run(args, signal) {
-    const options = parseDemoArgs(args);
+    const { fast, workspace } = parseDemoArgs(args);
     const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
-    const workspaceDir = demoWorkspace(options.workspace);
+    const workspaceDir = demoWorkspace(workspace);
     const script = await loadDemoScript();
     const toolRepo = await throwawayRepo(workspaceDir, signal);
     const server = await startScriptedServer({ script, port: 0 });
@@ -254,7 +255,7 @@ export const demoCommand: Command = {
         OLLAMA_BASE: server.url,
         OLLAMA_MODEL: "scripted", // demo-script.json offers this model id
       });
-      return await playDemo({ config, workspaceDir, serverUrl: server.url, toolRepo, color, fast: options.fast }, signal);
+      return await playDemo({ config, workspaceDir, serverUrl: server.url, toolRepo, color, fast }, signal);
     } finally {
       await server.stop();
     }
