@@ -24,8 +24,8 @@ function scripted(answers: (string | undefined)[]) {
 const group = { mode: { kind: "group" as const }, personas: () => [{ name: "agent" }, { name: "python" }] };
 
 test("a misspelt @name is looked for in group mode only", () => {
-  expect(groupMisspelling(group as never, "@agnet hi")?.corrected).toBe("@agent hi");
-  expect(groupMisspelling({ ...group, mode: { kind: "direct" } } as never, "@agnet hi")).toBeUndefined();
+  expect(groupMisspelling(group, "@agnet hi")?.corrected).toBe("@agent hi");
+  expect(groupMisspelling({ ...group, mode: { kind: "direct" as const, persona: "agent" } }, "@agnet hi")).toBeUndefined();
 });
 
 test("the misspelling question sends corrected on y, as written on n, and nothing on Enter", async () => {
@@ -49,10 +49,10 @@ test("sendHeld sends a clean message as is, and hands a message with a key back 
   const sent: { text: string; credentials: unknown }[] = [];
   const room = { ...group, send: async (text: string, options?: { credentials?: unknown }) => void sent.push({ text, credentials: options?.credentials }) };
   const signal = new AbortController().signal;
-  expect(await sendHeld(room as never, [], scripted([]).questions, async () => {})("hello", signal)).toBeUndefined();
+  expect(await sendHeld(room, [], scripted([]).questions, async () => {})("hello", signal)).toBeUndefined();
   const secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD";
-  expect(await sendHeld(room as never, [], scripted(["e"]).questions, async () => {})(`my key ${secret}`, signal)).toEqual({ edit: `my key ${secret}` });
-  expect(await sendHeld(room as never, [], scripted([""]).questions, async () => {})(`my key ${secret}`, signal)).toBeUndefined();
+  expect(await sendHeld(room, [], scripted(["e"]).questions, async () => {})(`my key ${secret}`, signal)).toEqual({ edit: `my key ${secret}` });
+  expect(await sendHeld(room, [], scripted([""]).questions, async () => {})(`my key ${secret}`, signal)).toBeUndefined();
   expect(sent).toEqual([
     { text: "hello", credentials: "redact" },
     { text: `my key ${secret}`, credentials: "redact" },

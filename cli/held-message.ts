@@ -1,4 +1,5 @@
-import type { CredentialChoice, Room } from "../room/room.ts";
+import type { CredentialChoice } from "../room/room.ts";
+import type { RoomMode } from "../room/room-mode.ts";
 import { scanForSecrets, type SecretScan } from "../security/redact.ts";
 import type { Style } from "./ansi.ts";
 import { type CredentialAnswer, credentialQuestionLines, parseCredentialAnswer } from "./credential-question.ts";
@@ -13,8 +14,11 @@ export type HoldQuestions = {
   credentialPrompt: string;
 };
 
+/** What the questions need of the room: its mode and who is in it. */
+type RoomPeople = { readonly mode: RoomMode; personas(): { name: string }[] };
+
 /** In group mode a misspelt @name would send the message to everyone: what is wrong and the likely text; elsewhere undefined. */
-export function groupMisspelling(room: Pick<Room, "mode" | "personas">, text: string): MisspeltMentions | undefined {
+export function groupMisspelling(room: RoomPeople, text: string): MisspeltMentions | undefined {
   if (room.mode.kind !== "group") return undefined;
   return misspeltMentions(
     text,
@@ -50,7 +54,7 @@ export async function askAboutCredentials(scan: SecretScan, questions: HoldQuest
  * held with a question first. Resolves to `{ edit }` when the message goes back on the line instead.
  */
 export function sendHeld(
-  room: Pick<Room, "mode" | "personas" | "send">,
+  room: RoomPeople & { send(text: string, options: { signal: AbortSignal; credentials: CredentialChoice }): Promise<unknown> },
   secrets: readonly string[],
   questions: HoldQuestions,
   idle: () => Promise<void>,
