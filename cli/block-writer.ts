@@ -49,67 +49,89 @@ export type BlockWriter = {
   stream(block: Block, text: string, channel: "text" | "reasoning"): void;
 };
 
-/**
- * Writes text into blocks: sanitized first, wrapped at the terminal's width between words, every line
- * under the speaker's prefix (`name │ `, names padded to `nameWidth()`). `out` gets the block's pieces.
- */
-export function createBlockWriter(options: {
+/** What a block writer writes with: the terminal's text, where pieces go, the speakers' styles and widths. */
+export type BlockWriterOptions = {
   ansi: Ansi;
   out: (block: Block, text: TerminalText) => void;
   personaStyle: (persona: string) => Style;
   nameWidth: () => number;
   /** The terminal's width now; undefined (a pipe) wraps nothing. */
   columns?: (() => number | undefined) | undefined;
-}): BlockWriter {
-  const { ansi, out } = options;
-  const prefixText = (persona: string, bar: string) => `${persona.padEnd(options.nameWidth())} ${bar} `;
-  const newline = (block: Block) => {
-    out(block, ansi.text("\n"));
+};
+
+/** The block writer: each step (prefix, newline, held word, wrapped piece) a method of its own. */
+class WrappingBlockWriter implements BlockWriter {
+  constructor(private readonly options: BlockWriterOptions) {}
+
+  endLine(block: Block): void {
+    this.flushWord(block);
+    if (!block.atLineStart) this.newline(block);
+  }
+
+  line(block: Block, text: string, style?: Style, bar = "│"): void {
+    this.endLine(block);
+    block.channel = undefined;
+    this.put(block, text, style, bar, false);
+    this.newline(block);
+  }
+
+  stream(block: Block, text: string, channel: "text" | "reasoning"): void {
+    if (block.channel !== channel) this.endLine(block);
+    block.channel = channel;
+    this.put(block, text, channel === "reasoning" ? "dim" : undefined, channel === "reasoning" ? "┊" : "│", true);
+  }
+
+  private prefixText(persona: string, bar: string): string {
+    return `${persona.padEnd(this.options.nameWidth())} ${bar} `;
+  }
+
+  private newline(block: Block): void {
+    this.options.out(block, this.options.ansi.text("\n"));
     block.atLineStart = true;
     block.column = 0;
-  };
-  const flushWord = (block: Block) => {
+  }
+
+  private flushWord(block: Block): void {
     const held = block.heldWord;
     if (!held) return;
     block.heldWord = undefined;
-    put(block, held.text, held.style, held.bar, false);
-  };
-  const endLine = (block: Block) => {
-    flushWord(block);
-    if (!block.atLineStart) newline(block);
-  };
-  const startLine = (block: Block, bar: string) => {
-    out(block, ansi.text(prefixText(block.persona, bar), options.personaStyle(block.persona)));
+    this.put(block, held.text, held.style, held.bar, false);
+  }
+
+  private startLine(block: Block, bar: string): void {
+    this.options.out(block, this.options.ansi.text(this.prefixText(block.persona, bar), this.options.personaStyle(block.persona)));
     block.atLineStart = false;
     block.column = 0;
-  };
+  }
+
   /** One line's piece (no newline in it), wrapped: a new prefixed line wherever the width runs out. */
-  const putPiece = (block: Block, piece: string, style: Style | undefined, bar: string, columns: number | undefined) => {
+  private putPiece(block: Block, piece: string, style: Style | undefined, bar: string, columns: number | undefined): void {
     let rest = piece;
     while (rest !== "") {
-      if (block.atLineStart) startLine(block, bar);
-      const room = columns ? columns - Bun.stringWidth(prefixText(block.persona, bar)) - block.column : Number.POSITIVE_INFINITY;
+      if (block.atLineStart) this.startLine(block, bar);
+      const room = columns ? columns - Bun.stringWidth(this.prefixText(block.persona, bar)) - block.column : Number.POSITIVE_INFINITY;
       const [head, tail] = wrapAt(rest, room, block.column > 0);
       if (head !== "") {
-        out(block, ansi.text(head, style));
+        this.options.out(block, this.options.ansi.text(head, style));
         block.column += Bun.stringWidth(head);
       }
       rest = tail;
-      if (rest !== "" || head === "") newline(block);
+      if (rest !== "" || head === "") this.newline(block);
     }
-  };
+  }
+
   /**
    * Writes `text` into the block. While streaming (`holdWord`), a word at the end waits for the next
    * piece, since it may go on there and should not be split by a wrap.
    */
-  const put = (block: Block, text: string, style: Style | undefined, bar: string, holdWord: boolean) => {
+  private put(block: Block, text: string, style: Style | undefined, bar: string, holdWord: boolean): void {
     let shown = sanitizeForTerminal(text);
     const held = block.heldWord;
     if (held && held.style === style && held.bar === bar) {
       block.heldWord = undefined;
       shown = held.text + shown;
-    } else flushWord(block);
-    const columns = options.columns?.();
+    } else this.flushWord(block);
+    const columns = this.options.columns?.();
     if (holdWord && columns) {
       const word = /\S+$/.exec(shown);
       if (word) {
@@ -121,23 +143,23 @@ export function createBlockWriter(options: {
     pieces.forEach((piece, index) => {
       const last = index === pieces.length - 1;
       // An empty line inside the text still shows its speaker.
-      if (block.atLineStart && (piece !== "" || !last)) startLine(block, bar);
-      putPiece(block, piece, style, bar, columns);
-      if (!last) newline(block);
+      if (block.atLineStart && (piece !== "" || !last)) this.startLine(block, bar);
+      this.putPiece(block, piece, style, bar, columns);
+      if (!last) this.newline(block);
     });
-  };
+  }
+}
+
+/**
+ * Writes text into blocks: sanitized first, wrapped at the terminal's width between words, every line
+ * under the speaker's prefix (`name │ `, names padded to `nameWidth()`). `out` gets the block's pieces.
+ */
+export function createBlockWriter(options: BlockWriterOptions): BlockWriter {
+  const writer = new WrappingBlockWriter(options);
+  // Own, bound functions: callers may pass them around or spread the writer.
   return {
-    endLine,
-    line(block, text, style, bar = "│") {
-      endLine(block);
-      block.channel = undefined;
-      put(block, text, style, bar, false);
-      newline(block);
-    },
-    stream(block, text, channel) {
-      if (block.channel !== channel) endLine(block);
-      block.channel = channel;
-      put(block, text, channel === "reasoning" ? "dim" : undefined, channel === "reasoning" ? "┊" : "│", true);
-    },
+    endLine: (block) => writer.endLine(block),
+    line: (block, text, style, bar) => writer.line(block, text, style, bar),
+    stream: (block, text, channel) => writer.stream(block, text, channel),
   };
 }

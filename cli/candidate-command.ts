@@ -8,7 +8,8 @@ import { candidateStates } from "../git/candidate-states.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
+import { nameAndSummary } from "./command-summaries.ts";
+import { type FlagValues, parseCommandArgs } from "./parse-command-args.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage: org candidate list [--json] [--repo DIR]
@@ -55,92 +56,110 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
+type CandidateValues = FlagValues<typeof FLAGS>;
+
+/** `candidate list`: one row per cand/* branch, or the rows as JSON. */
+async function listCandidates(git: RepoGit, json: boolean, signal: AbortSignal): Promise<number> {
+  const rows = await candidateStates(git, signal);
+  if (json) {
+    console.log(terminalSafeJson(rows));
+    return 0;
+  }
+  if (rows.length === 0) {
+    print("no cand/* branches; make one with 'org tool new'.");
+    return 0;
+  }
+  const cwd = `${git.repoDir}/`;
+  print(
+    table([
+      ["BRANCH", "TOOLS", "STATE", "BUILT", "MODEL", "REPORT"],
+      ...rows.map((row) => [
+        row.branch,
+        row.tools.join(",") || "-",
+        `${row.state}${row.supersededBy ? ` (superseded by ${row.supersededBy})` : ""}`,
+        row.builtAt.replace("T", " ").replace(/(:\d\d)([+-]\d\d:\d\d|Z)$/, "$1"),
+        row.model ?? "-",
+        row.reportPath?.replace(cwd, "") ?? "-",
+      ]),
+    ]),
+  );
+  return 0;
+}
+
+/** `candidate rebase BRANCH`: a new candidate from today's main with BRANCH's tool files; a branch touching more is refused. */
+async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: AbortSignal): Promise<number> {
+  try {
+    checkCandidateBranch(branch);
+    const head = await git.resolveCommit(`refs/heads/${branch}`);
+    if (!head) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates`);
+    const main = await git.resolveCommit("refs/heads/main");
+    const base = main ? (await git.run(["merge-base", "--end-of-options", main, head], { signal }).catch(() => "")).trim() : "";
+    // Only tool files are carried over; a branch touching anything else is refused outright.
+    if (base && base !== head) {
+      const core = await checkProtectedCore(git, base, head, { allowCore: false, signal });
+      if (!core.ok) throw new CandidateRefusedError(core.reason);
+    }
+    const rebased = await rebaseCandidate(git, branch, { signal });
+    print(
+      `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
+    );
+    print(`next: ops/start-candidate.sh ${rebased.branch} && ops/fitness.sh`);
+    return 0;
+  } catch (error) {
+    if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused to rebase ${branch}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `candidate prune`: deletes the branches that are done with (or says what it would delete with --dry-run). */
+async function pruneCandidateBranches(git: RepoGit, values: CandidateValues, signal: AbortSignal): Promise<number> {
+  let olderThanDays: number | undefined;
+  if (values["older-than"] !== undefined) {
+    olderThanDays = Number(values["older-than"]);
+    if (!Number.isFinite(olderThanDays) || olderThanDays < 0)
+      throw new UsageError(`--older-than needs a number of days, got ${values["older-than"]}`, "candidate");
+  }
+  const dryRun = values["dry-run"] ?? false;
+  const pruned = await pruneCandidates(git, { dryRun, ...(olderThanDays !== undefined ? { olderThanDays } : {}), signal });
+  for (const entry of pruned) {
+    const extras = [entry.worktree ? "its worktree" : "", entry.reports ? "its reports" : ""].filter(Boolean).join(" and ");
+    print(
+      `${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${entry.row.tools.join(", ") || "no tools"}): ${entry.why}${extras ? `; with ${extras}` : ""}`,
+    );
+  }
+  print(pruned.length === 0 ? "nothing to prune." : `${dryRun ? "would remove" : "removed"} ${pruned.length} candidate(s).`);
+  return 0;
+}
+
+/** Refuses a flag given to an action it does not go with (--repo goes with all). */
+function onlyFlags(values: CandidateValues, action: string, allowed: (keyof typeof FLAGS)[]): void {
+  for (const flag of Object.keys(values)) {
+    if (flag !== "repo" && !allowed.some((name) => name === flag)) throw new UsageError(`--${flag} does not go with 'candidate ${action}'`, "candidate");
+  }
+}
+
 export const candidateCommand: Command = {
-  name: "candidate",
-  summary: "list, rebase and prune the toolsmith's cand/* branches",
+  ...nameAndSummary("candidate"),
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("candidate", args, FLAGS, { positionals: true });
     const [action, ...rest] = positionals;
     const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
-    const only = (allowed: (keyof typeof FLAGS)[]) => {
-      for (const flag of Object.keys(values) as (keyof typeof FLAGS)[]) {
-        if (flag !== "repo" && !allowed.includes(flag)) throw new UsageError(`--${flag} does not go with 'candidate ${action}'`, "candidate");
-      }
-    };
     if (action === "list") {
-      only(["json"]);
+      onlyFlags(values, action, ["json"]);
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");
-      const rows = await candidateStates(git, signal);
-      if (values.json) {
-        console.log(terminalSafeJson(rows));
-        return 0;
-      }
-      if (rows.length === 0) {
-        print("no cand/* branches; make one with 'org tool new'.");
-        return 0;
-      }
-      const cwd = `${git.repoDir}/`;
-      print(
-        table([
-          ["BRANCH", "TOOLS", "STATE", "BUILT", "MODEL", "REPORT"],
-          ...rows.map((row) => [
-            row.branch,
-            row.tools.join(",") || "-",
-            `${row.state}${row.supersededBy ? ` (superseded by ${row.supersededBy})` : ""}`,
-            row.builtAt.replace("T", " ").replace(/(:\d\d)([+-]\d\d:\d\d|Z)$/, "$1"),
-            row.model ?? "-",
-            row.reportPath?.replace(cwd, "") ?? "-",
-          ]),
-        ]),
-      );
-      return 0;
+      return listCandidates(git, values.json ?? false, signal);
     }
     if (action === "rebase") {
-      only([]);
-      if (rest.length !== 1) throw new UsageError("rebase takes one branch: org candidate rebase cand/YYYYMMDDTHHMMSSZ", "candidate");
-      const branch = rest[0] as string;
-      try {
-        checkCandidateBranch(branch);
-        const head = await git.resolveCommit(`refs/heads/${branch}`);
-        if (!head) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates`);
-        const main = await git.resolveCommit("refs/heads/main");
-        const base = main ? (await git.run(["merge-base", "--end-of-options", main, head], { signal }).catch(() => "")).trim() : "";
-        // Only tool files are carried over; a branch touching anything else is refused outright.
-        if (base && base !== head) {
-          const core = await checkProtectedCore(git, base, head, { allowCore: false, signal });
-          if (!core.ok) throw new CandidateRefusedError(core.reason);
-        }
-        const rebased = await rebaseCandidate(git, branch, { signal });
-        print(
-          `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
-        );
-        print(`next: ops/start-candidate.sh ${rebased.branch} && ops/fitness.sh`);
-        return 0;
-      } catch (error) {
-        if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused to rebase ${branch}: ${error.message}`);
-        throw error;
-      }
+      onlyFlags(values, action, []);
+      const [branch, ...more] = rest;
+      if (branch === undefined || more.length > 0) throw new UsageError("rebase takes one branch: org candidate rebase cand/YYYYMMDDTHHMMSSZ", "candidate");
+      return rebaseCandidateBranch(git, branch, signal);
     }
     if (action === "prune") {
-      only(["dry-run", "older-than"]);
+      onlyFlags(values, action, ["dry-run", "older-than"]);
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");
-      let olderThanDays: number | undefined;
-      if (values["older-than"] !== undefined) {
-        olderThanDays = Number(values["older-than"]);
-        if (!Number.isFinite(olderThanDays) || olderThanDays < 0)
-          throw new UsageError(`--older-than needs a number of days, got ${values["older-than"]}`, "candidate");
-      }
-      const dryRun = values["dry-run"] ?? false;
-      const pruned = await pruneCandidates(git, { dryRun, ...(olderThanDays !== undefined ? { olderThanDays } : {}), signal });
-      for (const entry of pruned) {
-        const extras = [entry.worktree ? "its worktree" : "", entry.reports ? "its reports" : ""].filter(Boolean).join(" and ");
-        print(
-          `${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${entry.row.tools.join(", ") || "no tools"}): ${entry.why}${extras ? `; with ${extras}` : ""}`,
-        );
-      }
-      print(pruned.length === 0 ? "nothing to prune." : `${dryRun ? "would remove" : "removed"} ${pruned.length} candidate(s).`);
-      return 0;
+      return pruneCandidateBranches(git, values, signal);
     }
     throw new UsageError(action === undefined ? "say what to do: list, rebase or prune" : `unknown action '${action}': list, rebase or prune`, "candidate");
   },

@@ -4,15 +4,16 @@ import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
-import { createConsoleRenderer } from "./console-renderer.ts";
+import { type ConsoleRenderer, createConsoleRenderer } from "./console-renderer.ts";
 import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
-import { type CredentialChoice, openRoom, type Room, RoomModeError } from "../room/room.ts";
+import { openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
 import { deadServerMessage, missingModelMessages, probeModelServer } from "./model-server-probe.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -20,7 +21,7 @@ import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
-import { misspeltMentions } from "./misspelt-mentions.ts";
+import { groupMisspelling, sendHeld } from "./held-message.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -31,7 +32,7 @@ import { openMemoryForRoom } from "../memory/open-memory.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
 import { formatMemoryOutcome } from "./memory-command.ts";
 import { scanForSecrets } from "../security/redact.ts";
-import { type CredentialAnswer, CREDENTIAL_PROMPT, credentialQuestionLines, parseCredentialAnswer } from "./credential-question.ts";
+import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -198,13 +199,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     else renderer.handle(event);
   });
   // A misspelt @name in group mode would send the message to everyone: refused, with the likely name.
-  const misspelt =
-    room.mode.kind === "group"
-      ? misspeltMentions(
-          text,
-          room.personas().map((persona) => persona.name),
-        )
-      : undefined;
+  const misspelt = groupMisspelling(room, text);
   if (misspelt) {
     await room.close();
     const message = `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`;
@@ -242,33 +237,26 @@ function shownPath(path: string): string {
   return shown.startsWith("..") ? path : shown;
 }
 
-async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
-  const { options, config, color } = setup;
-  // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
-  const renderer = createConsoleRenderer({
-    write: (text) => process.stdout.write(text),
-    color,
-    personaColors: personaColors(config),
-    columns: terminalColumns,
-  });
+/** Org's own lines in the interactive room: sanitized, wrapped between words at the terminal's width as replies are. */
+function terminalVoice(renderer: ConsoleRenderer): { wrap: (text: string) => string; say: (text: string, style?: Style) => void } {
   const { ansi } = renderer;
-  // Org's own lines wrap between words at the terminal's width, as replies do (the renderer sanitizes first).
   const wrap = (text: string) => wrapText(sanitizeForTerminal(text), terminalColumns());
-  const say = (text: string, style?: Style) => renderer.print(ansi.join(ansi.text(wrap(text), style), ansi.text("\n")));
+  return { wrap, say: (text, style) => renderer.print(ansi.join(ansi.text(wrap(text), style), ansi.text("\n"))) };
+}
+
+/** Warns about servers that do not answer and models they lack; the room opens anyway. */
+async function warnAboutServers(config: OrgConfig, say: (text: string, style?: Style) => void, signal: AbortSignal): Promise<void> {
   const { dead, missing } = await checkServers(config, signal);
   if (dead) {
     say(`warning: ${dead}`, "yellow");
     say("(the room opens anyway; messages will fail until a server answers)\n");
   }
   for (const line of missing) say(`warning: ${line}`, "yellow");
+}
 
-  const editor = new LineEditor({
-    historyFile: join(setup.workspaceDir, HISTORY_FILE),
-    complete: completeSlashCommand,
-    // A pasted key stays out of .org/history as it does out of the transcript.
-    historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
-  });
-  const approve = createApprovalPrompt({
+/** The approval question asked at the line editor; until the answer, nothing else reaches the terminal. */
+function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor: LineEditor, say: (text: string, style?: Style) => void) {
+  return createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
     // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
@@ -280,74 +268,67 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
     }),
   });
-  const { room, memory } = await openChatRoom(setup, approve, (event) => renderer.handle(event));
+}
+
+/** The `recall` of /recall: the workspace's memory searched (with embeddings when configured); undefined without memory. */
+function memoryRecall(memory: MemoryStore | undefined): ((query: string, signal: AbortSignal) => Promise<string>) | undefined {
+  if (!memory) return undefined;
   const embedder = embedderFromEnvironment();
-  const recall = memory
-    ? async (query: string, recallSignal: AbortSignal) =>
-        formatMemoryOutcome(await memory.search(query, { limit: 8, signal: recallSignal, ...(embedder ? { embedder } : {}) }))
-    : undefined;
+  return async (query, signal) => formatMemoryOutcome(await memory.search(query, { limit: 8, signal, ...(embedder ? { embedder } : {}) }));
+}
+
+/** The first lines: who is in the room and the session, how to talk, and after --resume the last messages. */
+function greet(room: Room, renderer: ConsoleRenderer, voice: ReturnType<typeof terminalVoice>, resumed: boolean): void {
+  const { ansi } = renderer;
+  const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
+  const banner = voice.wrap(`org — ${personas.join(", ")}. Session ${room.sessionId}.`);
+  renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(`${banner.slice(3)}\n`)));
+  voice.say("Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.", "gray");
+  if (resumed) {
+    // A replayed transcript is outside text like a live reply: say() sanitizes it.
+    const earlier = room.history();
+    voice.say(`Resumed with ${earlier.length} earlier messages; the last ones:`, "gray");
+    for (const message of earlier.slice(-4)) voice.say(formatMessage(message), "gray");
+  }
+}
+
+async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
+  const { options, config, color } = setup;
+  // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
+  const renderer = createConsoleRenderer({
+    write: (text) => process.stdout.write(text),
+    color,
+    personaColors: personaColors(config),
+    columns: terminalColumns,
+  });
+  const { ansi } = renderer;
+  const voice = terminalVoice(renderer);
+  const { say } = voice;
+  await warnAboutServers(config, say, signal);
+
+  const editor = new LineEditor({
+    historyFile: join(setup.workspaceDir, HISTORY_FILE),
+    complete: completeSlashCommand,
+    // A pasted key stays out of .org/history as it does out of the transcript.
+    historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
+  });
+  const { room, memory } = await openChatRoom(setup, editorApproval(options, renderer, editor, say), (event) => renderer.handle(event));
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     await editor.start();
-    const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
-    const banner = wrap(`org — ${personas.join(", ")}. Session ${room.sessionId}.`);
-    renderer.print(ansi.join(ansi.text("org", "bold"), ansi.text(`${banner.slice(3)}\n`)));
-    say("Type a message; @name asks one persona. /help lists commands. Ctrl-C stops a reply, twice leaves.", "gray");
-    if (options.resume !== undefined) {
-      // A replayed transcript is outside text like a live reply: say() sanitizes it.
-      const earlier = room.history();
-      say(`Resumed with ${earlier.length} earlier messages; the last ones:`, "gray");
-      for (const message of earlier.slice(-4)) say(formatMessage(message), "gray");
-    }
+    greet(room, renderer, voice, options.resume !== undefined);
+    const questions = {
+      ask: (prompt: string) => editor.readLine(prompt, { remember: false }),
+      say,
+      credentialPrompt: ansi.text(CREDENTIAL_PROMPT, "yellow"),
+    };
     await runChatLoop(
       editor,
       {
-        host: roomSlashHost(room, config, setup.workspaceDir, recall),
-        send: async (text, turnSignal) => {
-          // A misspelt @name in group mode is held: sent to the persona it likely meant, as written, or not at all.
-          const misspelt =
-            room.mode.kind === "group"
-              ? misspeltMentions(
-                  text,
-                  room.personas().map((persona) => persona.name),
-                )
-              : undefined;
-          let chosen = text;
-          if (misspelt) {
-            say(`· ${misspelt.problem}; the message is held.`, "yellow");
-            const answer = await editor.readLine(
-              `send it as "${misspelt.corrected.length > 60 ? `${misspelt.corrected.slice(0, 59)}…` : misspelt.corrected}"? [y]es / [n]o, to everyone as written / Enter: not sent › `,
-              { remember: false },
-            );
-            const choice = answer.type === "line" ? answer.text.trim().toLowerCase() : "";
-            if (choice === "y" || choice === "yes") chosen = misspelt.corrected;
-            else if (choice !== "n" && choice !== "no") {
-              say("· not sent; ↑ brings it back to edit.", "gray");
-              return;
-            }
-          }
-          // The credential guard: a message that holds what looks like a key is held with a question first.
-          const scan = scanForSecrets(chosen, config.secrets);
-          let credentials: CredentialChoice = "redact";
-          if (scan.kinds.length > 0) {
-            for (const line of credentialQuestionLines(scan)) say(line, "yellow");
-            let answer: CredentialAnswer | undefined;
-            while (answer === undefined) {
-              const reply = await editor.readLine(ansi.text(CREDENTIAL_PROMPT, "yellow"), { remember: false });
-              answer = parseCredentialAnswer(reply.type === "line" ? reply.text : undefined);
-              if (answer === undefined) say("Type r (or just Enter), w or e.", "gray");
-            }
-            if (answer === "edit") {
-              say("· not sent; your message is back on the line to edit.", "gray");
-              return { edit: chosen };
-            }
-            credentials = answer;
-          }
-          await room.send(chosen, { signal: turnSignal, credentials });
-          await renderer.idle();
-        },
-        write: (text) => renderer.print(ansi.text(wrap(text))),
+        host: roomSlashHost(room, config, setup.workspaceDir, memoryRecall(memory)),
+        send: sendHeld(room, config.secrets, questions, () => renderer.idle()),
+        write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
       },
       { prompt: () => ansi.text(`${formatRoomMode(room.mode)} › `, "bold"), signal },
@@ -364,8 +345,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
 
 /** `org chat`: the room in this terminal, or one turn with `--once`. */
 export const chatCommand: Command = {
-  name: "chat",
-  summary: "the chat room in this terminal (default); --once TEXT [--json] for one turn",
+  ...nameAndSummary("chat"),
   help: HELP,
   async run(args, signal) {
     const setup = prepare(args);

@@ -19,7 +19,7 @@ export type LineOutcome = "continue" | "quit" | { edit: string };
 
 /** Whether `send` handed the message back for editing. */
 function isEdit(value: unknown): value is { edit: string } {
-  return typeof value === "object" && value !== null && typeof (value as { edit?: unknown }).edit === "string";
+  return typeof value === "object" && value !== null && "edit" in value && typeof value.edit === "string";
 }
 
 /** What one Ctrl-C says, whether it stopped a turn or came at the prompt. */

@@ -17,7 +17,7 @@ export type UserFacing = Error & { readonly userFacing: true };
 
 /** Whether an error declares that its message is meant for the user as is. */
 export function isUserFacing(error: unknown): error is UserFacing {
-  return error instanceof Error && (error as { userFacing?: unknown }).userFacing === true;
+  return error instanceof Error && "userFacing" in error && error.userFacing === true;
 }
 
 /** Wrong words on the command line; main prints the message and the command's help hint, exit 2. */

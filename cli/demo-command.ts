@@ -17,8 +17,9 @@ import { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { handleLine } from "./chat-loop.ts";
+import { type ChatLoopContext, handleLine } from "./chat-loop.ts";
 import type { Command } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -100,6 +101,137 @@ Options:
 Example:
   npm start          (the same as org demo)`;
 
+/** Where the demo's .org/ goes: `--workspace`, else a new temp dir (kept, to read after). */
+function demoWorkspace(workspace: string | undefined): string {
+  if (workspace) return prepareWorkspace(workspace);
+  const workspaceDir = mkdtempSync(join(tmpdir(), "org-demo-"));
+  // The sandbox runs tools as an unprivileged uid that must be able to enter the workspace; mkdtemp makes it 0700.
+  chmodSync(workspaceDir, 0o755);
+  return workspaceDir;
+}
+
+/** The script the scripted server answers the demo with: the demo's own rules first, then the toolsmith's. */
+async function loadDemoScript(): Promise<Awaited<ReturnType<typeof loadScript>>> {
+  const script = await loadScript(join(DEMO_DIR, "demo-script.json"));
+  // toolsmith-script.json plays the toolsmith (by the tool each request offers); the demo's own rules go first.
+  const toolsmithScript = await loadScript(join(DEMO_DIR, "toolsmith-script.json"));
+  return { ...script, rules: [...script.rules, ...toolsmithScript.rules] };
+}
+
+/** What the demo shows and counts while the room runs: the tool outputs of the current line, and the errors so far. */
+type DemoTally = { toolOutputs: { persona: string; tool: string; output: string }[]; errors: number };
+
+/** Notes a room event in the tally: a tool's output to show after the line, a failure to count. */
+function tallyEvent(tally: DemoTally, event: RoomEvent): void {
+  // build_tool's output is the toolsmith's reply, shown already.
+  if (event.type === "tool-result" && event.call.name !== "build_tool")
+    tally.toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
+  if (event.type === "error" || (event.type === "tool-result" && !event.ok)) tally.errors += 1;
+}
+
+type Write = (text: string, style?: Style) => void;
+
+/** Types each of DEMO_LINES at the prompt as a user would, lets the room answer, and shows what each tool printed. */
+async function playDemoLines(
+  room: Room,
+  context: ChatLoopContext,
+  play: { write: Write; idle: () => Promise<void>; tally: DemoTally; fast: boolean },
+  signal: AbortSignal,
+): Promise<void> {
+  const { write, tally } = play;
+  for (const line of DEMO_LINES) {
+    if (signal.aborted) break;
+    write(`${formatRoomMode(room.mode)} › `, "bold");
+    for (const character of line) {
+      write(character);
+      if (!play.fast) await sleep(18 + Math.random() * 40, signal);
+    }
+    write("\n");
+    if (!play.fast) await sleep(300, signal);
+    tally.toolOutputs.length = 0;
+    await handleLine(line, context, signal);
+    await play.idle();
+    // Tool output stays out of the room (the personas summarise it); the demo shows it so you can check them.
+    for (const result of tally.toolOutputs) {
+      write(`  ┌ what ${result.tool} printed in the sandbox for ${result.persona}:\n`, "gray");
+      for (const outputLine of result.output.trimEnd().split("\n")) write(`  │ ${outputLine}\n`, "gray");
+    }
+    write("\n");
+  }
+}
+
+/** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1). */
+async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: AbortSignal): Promise<number> {
+  const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
+  const branch = branches[0];
+  if (branch) {
+    const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
+    write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);
+    write(`try it: ${orgInvocation()} ${tryArgs.map(shellWord).join(" ")}\n`, "bold");
+    write("ran once, what word_count printed:\n", "gray");
+    const failed = (await toolCommand.run(tryArgs.slice(1), signal)) !== 0;
+    write("\n");
+    return failed ? 1 : 0;
+  }
+  if (signal.aborted) return 0;
+  write("the toolsmith made no branch (its reply above says why)\n");
+  return 1;
+}
+
+/** The demo's room session: the opening lines, the typed lines, then the toolsmith's tool tried once; the exit code. */
+async function playDemo(
+  setup: { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: RepoGit; color: boolean; fast: boolean },
+  signal: AbortSignal,
+): Promise<number> {
+  const { config, workspaceDir, toolRepo } = setup;
+  // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
+  const renderer = createConsoleRenderer({
+    write: (text) => process.stdout.write(text),
+    color: setup.color,
+    personaColors: Object.fromEntries(config.personas.flatMap((persona) => (persona.color ? [[persona.name, persona.color]] : []))),
+    columns: () => (process.stdout.isTTY ? process.stdout.columns : undefined),
+  });
+  const { ansi } = renderer;
+  const write: Write = (text, style) => renderer.print(ansi.text(text, style));
+  const tally: DemoTally = { toolOutputs: [], errors: 0 };
+  const { room, close } = await openDemoRoom({ config, workspaceDir, toolRepoDir: toolRepo.repoDir }, (event: RoomEvent) => {
+    renderer.handle(event);
+    tallyEvent(tally, event);
+  });
+  try {
+    write("org demo", "bold");
+    write(` — a real room; the scripted server at ${setup.serverUrl} answers as the personas.\n`);
+    write(
+      `personas: ${room
+        .personas()
+        .map((persona) => persona.name)
+        .join(", ")} · workspace ${workspaceDir}\n\n`,
+      "gray",
+    );
+    const context = {
+      host: roomSlashHost(room, config, workspaceDir),
+      send: async (text: string, turnSignal: AbortSignal) => {
+        await room.send(text, { signal: turnSignal });
+        await renderer.idle();
+      },
+      write,
+      clearScreen: () => {},
+    };
+    await playDemoLines(room, context, { write, idle: () => renderer.idle(), tally, fast: setup.fast }, signal);
+  } finally {
+    await close();
+  }
+  tally.errors += await tryToolsmithBranch(toolRepo, write, signal);
+  write(`transcript: ${room.transcriptPath}\n`);
+  write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
+  if (tally.errors === 0) return 0;
+  process.stderr.write(
+    `org: the demo hit ${tally.errors} error${tally.errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
+  );
+  return 1;
+}
+
+/** `org demo [--fast] [--workspace DIR]`: whether to type at once, and where the workspace is. */
 function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
   const { values } = parseCommandArgs("demo", args, { fast: { type: "boolean" }, workspace: { type: "string" } });
   return { fast: values.fast ?? false, ...(values.workspace !== undefined ? { workspace: values.workspace } : {}) };
@@ -107,21 +239,15 @@ function parseDemoArgs(args: string[]): { fast: boolean; workspace?: string } {
 
 /** `org demo`: the scripted session described in HELP. */
 export const demoCommand: Command = {
-  name: "demo",
-  summary: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
+  ...nameAndSummary("demo"),
   help: HELP,
   async run(args, signal) {
-    const options = parseDemoArgs(args);
+    const { fast, workspace } = parseDemoArgs(args);
     const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
-    const workspaceDir = options.workspace ? prepareWorkspace(options.workspace) : mkdtempSync(join(tmpdir(), "org-demo-"));
-    // The sandbox runs tools as an unprivileged uid that must be able to enter the workspace; mkdtemp makes it 0700.
-    if (!options.workspace) chmodSync(workspaceDir, 0o755);
-
-    const script = await loadScript(join(DEMO_DIR, "demo-script.json"));
-    // toolsmith-script.json plays the toolsmith (by the tool each request offers); the demo's own rules go first.
-    const toolsmithScript = await loadScript(join(DEMO_DIR, "toolsmith-script.json"));
+    const workspaceDir = demoWorkspace(workspace);
+    const script = await loadDemoScript();
     const toolRepo = await throwawayRepo(workspaceDir, signal);
-    const server = await startScriptedServer({ script: { ...script, rules: [...script.rules, ...toolsmithScript.rules] }, port: 0 });
+    const server = await startScriptedServer({ script, port: 0 });
     try {
       // The demo's personas live in demo/org.config.json; the scripted server stands in for Ollama.
       const config = loadOrgConfig(join(DEMO_DIR, "org.config.json"), {
@@ -129,87 +255,7 @@ export const demoCommand: Command = {
         OLLAMA_BASE: server.url,
         OLLAMA_MODEL: "scripted", // demo-script.json offers this model id
       });
-      // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
-      const renderer = createConsoleRenderer({
-        write: (text) => process.stdout.write(text),
-        color,
-        personaColors: Object.fromEntries(config.personas.flatMap((persona) => (persona.color ? [[persona.name, persona.color]] : []))),
-        columns: () => (process.stdout.isTTY ? process.stdout.columns : undefined),
-      });
-      const { ansi } = renderer;
-      const write = (text: string, style?: Style) => renderer.print(ansi.text(text, style));
-      const toolOutputs: { persona: string; tool: string; output: string }[] = [];
-      let errors = 0;
-      const { room, close } = await openDemoRoom({ config, workspaceDir, toolRepoDir: toolRepo.repoDir }, (event: RoomEvent) => {
-        renderer.handle(event);
-        // build_tool's output is the toolsmith's reply, shown already.
-        if (event.type === "tool-result" && event.call.name !== "build_tool")
-          toolOutputs.push({ persona: event.persona, tool: event.call.name, output: event.output });
-        if (event.type === "error" || (event.type === "tool-result" && !event.ok)) errors += 1;
-      });
-      try {
-        write("org demo", "bold");
-        write(` — a real room; the scripted server at ${server.url} answers as the personas.\n`);
-        write(
-          `personas: ${room
-            .personas()
-            .map((persona) => persona.name)
-            .join(", ")} · workspace ${workspaceDir}\n\n`,
-          "gray",
-        );
-        const context = {
-          host: roomSlashHost(room, config, workspaceDir),
-          send: async (text: string, turnSignal: AbortSignal) => {
-            await room.send(text, { signal: turnSignal });
-            await renderer.idle();
-          },
-          write,
-          clearScreen: () => {},
-        };
-        for (const line of DEMO_LINES) {
-          if (signal.aborted) break;
-          write(`${formatRoomMode(room.mode)} › `, "bold");
-          for (const character of line) {
-            write(character);
-            if (!options.fast) await sleep(18 + Math.random() * 40, signal);
-          }
-          write("\n");
-          if (!options.fast) await sleep(300, signal);
-          toolOutputs.length = 0;
-          await handleLine(line, context, signal);
-          await renderer.idle();
-          // Tool output stays out of the room (the personas summarise it); the demo shows it so you can check them.
-          for (const result of toolOutputs) {
-            write(`  ┌ what ${result.tool} printed in the sandbox for ${result.persona}:\n`, "gray");
-            for (const outputLine of result.output.trimEnd().split("\n")) write(`  │ ${outputLine}\n`, "gray");
-          }
-          write("\n");
-        }
-      } finally {
-        await close();
-      }
-      const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
-      const branch = branches[0];
-      if (branch) {
-        const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
-        write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);
-        write(`try it: ${orgInvocation()} ${tryArgs.map(shellWord).join(" ")}\n`, "bold");
-        write("ran once, what word_count printed:\n", "gray");
-        if ((await toolCommand.run(tryArgs.slice(1), signal)) !== 0) errors += 1;
-        write("\n");
-      } else if (!signal.aborted) {
-        write("the toolsmith made no branch (its reply above says why)\n");
-        errors += 1;
-      }
-      write(`transcript: ${room.transcriptPath}\n`);
-      write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
-      if (errors > 0) {
-        process.stderr.write(
-          `org: the demo hit ${errors} error${errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
-        );
-        return 1;
-      }
-      return 0;
+      return await playDemo({ config, workspaceDir, serverUrl: server.url, toolRepo, color, fast }, signal);
     } finally {
       await server.stop();
     }

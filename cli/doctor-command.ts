@@ -4,6 +4,7 @@ import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { doctorChecks } from "./doctor-checks.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -30,8 +31,7 @@ Example:
 
 /** `org doctor`: every check, printed with its fix; exit 1 when one failed. */
 export const doctorCommand: Command = {
-  name: "doctor",
-  summary: "check the model server, models, sandbox, tmux, git, checkout and disk, each with a fix",
+  ...nameAndSummary("doctor"),
   help: HELP,
   async run(args, signal) {
     const { values } = parseCommandArgs("doctor", args, {

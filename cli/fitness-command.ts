@@ -8,6 +8,7 @@ import { runFitness } from "../fitness/run-fitness.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
@@ -61,26 +62,29 @@ function numberFlag(name: string, value: string | undefined, fallback: number, m
   return number;
 }
 
+/** A cell cut to `width` columns with an ellipsis, or padded to it. */
+function fitCell(cell: string, width: number): string {
+  return cell.length > width ? `${cell.slice(0, width - 1)}…` : cell.padEnd(width);
+}
+
 /** The short table the gate prints: one line per check. */
 export function fitnessTable(checks: FitnessCheck[]): string {
-  const rows = checks.map((check) => [check.ok ? "ok" : "FAIL", check.stage, check.name, `${(check.durationMs / 1000).toFixed(1)} s`, check.reason]);
-  const widths = [4, 14, 44, 7];
-  return rows
-    .map((row) => {
-      const cells = row
-        .slice(0, 4)
-        .map((cell, index) =>
-          cell.length > (widths[index] as number) ? `${cell.slice(0, (widths[index] as number) - 1)}…` : cell.padEnd(widths[index] as number),
-        );
-      const reason = row[4] as string;
-      return `${cells.join("  ")}  ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}`;
+  return checks
+    .map((check) => {
+      const cells = [
+        fitCell(check.ok ? "ok" : "FAIL", 4),
+        fitCell(check.stage, 14),
+        fitCell(check.name, 44),
+        fitCell(`${(check.durationMs / 1000).toFixed(1)} s`, 7),
+      ];
+      const reason = check.reason.length > 160 ? `${check.reason.slice(0, 159)}…` : check.reason;
+      return `${cells.join("  ")}  ${reason}`;
     })
     .join("\n");
 }
 
 export const fitnessCommand: Command = {
-  name: "fitness",
-  summary: "judge the running candidate's exact commit against current (the fitness gate)",
+  ...nameAndSummary("fitness"),
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("fitness", args, FLAGS, { positionals: true });

@@ -4,6 +4,7 @@ import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, DEFAULT_LIMITS, DEFAULT_SERVE } from "../config/org-config.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
@@ -93,8 +94,7 @@ export function initConfigText(model: string): string {
 
 /** `org init`: a commented org.config.json, never over an existing one without --force. */
 export const initCommand: Command = {
-  name: "init",
-  summary: "write a commented org.config.json for this workspace (--model M, --force)",
+  ...nameAndSummary("init"),
   help: HELP,
   async run(args) {
     const { values } = parseCommandArgs("init", args, { model: { type: "string", short: "m" }, force: { type: "boolean" }, workspace: { type: "string" } });

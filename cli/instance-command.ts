@@ -6,6 +6,7 @@ import { probeHealth } from "../instances/health-probe.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { checkSandboxOffConsent } from "./serve-command.ts";
@@ -64,8 +65,7 @@ function print(line: string): void {
 
 /** `org instance`: start, stop and look at the side-by-side instances. */
 export const instanceCommand: Command = {
-  name: "instance",
-  summary: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
+  ...nameAndSummary("instance"),
   help: HELP,
   async run(args, signal) {
     const { positionals, values } = parseCommandArgs(

@@ -4,6 +4,7 @@ import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { orgVersion } from "../config/version.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
@@ -37,8 +38,7 @@ function log(line: string): void {
 
 /** `org mcp`: the generated tools and workflows over MCP's stdio transport until stdin closes. */
 export const mcpCommand: Command = {
-  name: "mcp",
-  summary: "the generated tools and workflows as an MCP server on stdio (for MCP clients)",
+  ...nameAndSummary("mcp"),
   help: HELP,
   async run(args, signal) {
     const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });

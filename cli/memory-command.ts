@@ -2,7 +2,9 @@ import { MemoryStore, type MemorySearchOutcome } from "../memory/memory-store.ts
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
@@ -63,11 +65,13 @@ async function search(store: MemoryStore, args: string[], signal: AbortSignal): 
     { limit: { type: "string" }, json: { type: "boolean" }, workspace: { type: "string" } },
     { positionals: true },
   );
-  if (positionals.length !== 1) throw new UsageError(`memory search takes one QUERY in quotes, e.g. memory search "deploy day"`, "memory");
+  const [query] = positionals;
+  if (positionals.length !== 1 || query === undefined)
+    throw new UsageError(`memory search takes one QUERY in quotes, e.g. memory search "deploy day"`, "memory");
   const limit = values.limit === undefined ? 10 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`--limit needs a whole number from 1 to 100, got ${values.limit}`, "memory");
   const embedder = embedderFromEnvironment();
-  const outcome = await store.search(positionals[0] as string, { limit, signal, ...(embedder ? { embedder } : {}) });
+  const outcome = await store.search(query, { limit, signal, ...(embedder ? { embedder } : {}) });
   if (values.json) {
     const { hits, ...rest } = outcome;
     console.log(terminalSafeJson({ ...rest, results: hits }));
@@ -77,16 +81,18 @@ async function search(store: MemoryStore, args: string[], signal: AbortSignal): 
 
 function forget(store: MemoryStore, args: string[]): number {
   const { values } = parseCommandArgs("memory forget", args, { session: { type: "string" }, fact: { type: "string" }, workspace: { type: "string" } });
-  if ((values.session === undefined) === (values.fact === undefined))
-    throw new UsageError("memory forget takes --session ID or --fact ID (one of them)", "memory");
-  if (values.session !== undefined) {
-    const count = store.forgetSession(values.session);
-    console.log(`forgot session ${terminalLine(values.session, 128)}: ${count} record${count === 1 ? "" : "s"} out of memory (its transcript stays)`);
-  } else {
-    store.forgetFact(values.fact as string);
-    console.log(`forgot fact ${terminalLine(values.fact as string, 128)}`);
+  const { session, fact } = values;
+  if (session !== undefined && fact === undefined) {
+    const count = store.forgetSession(session);
+    console.log(`forgot session ${terminalLine(session, 128)}: ${count} record${count === 1 ? "" : "s"} out of memory (its transcript stays)`);
+    return 0;
   }
-  return 0;
+  if (fact !== undefined && session === undefined) {
+    store.forgetFact(fact);
+    console.log(`forgot fact ${terminalLine(fact, 128)}`);
+    return 0;
+  }
+  throw new UsageError("memory forget takes --session ID or --fact ID (one of them)", "memory");
 }
 
 function rebuild(store: MemoryStore, args: string[]): number {
@@ -108,27 +114,28 @@ function workspaceOf(args: string[]): string | undefined {
   return undefined;
 }
 
+/** Runs `use` with the memory of the workspace `--workspace` names (else the current directory), closed after. */
+async function withMemoryStore(args: string[], use: (store: MemoryStore) => number | Promise<number>): Promise<number> {
+  const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(args) ?? process.cwd()));
+  for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
+  try {
+    return await use(store);
+  } finally {
+    store.close();
+  }
+}
+
 /** `org memory search|forget|rebuild`. */
 export const memoryCommand: Command = {
-  name: "memory",
-  summary: "search the workspace's memory of past sessions and saved facts; forget; rebuild",
+  ...nameAndSummary("memory"),
   help: HELP,
-  async run(args, signal) {
-    const [sub, ...rest] = args;
-    if (sub !== "search" && sub !== "forget" && sub !== "rebuild") {
-      throw new UsageError(
-        sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`,
-        "memory",
-      );
-    }
-    const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(rest) ?? process.cwd()));
-    for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
-    try {
-      if (sub === "search") return await search(store, rest, signal);
-      if (sub === "forget") return forget(store, rest);
-      return rebuild(store, rest);
-    } finally {
-      store.close();
-    }
-  },
+  run: runSubcommand(
+    "memory",
+    {
+      search: (args, signal) => withMemoryStore(args, (store) => search(store, args, signal)),
+      forget: (args) => withMemoryStore(args, (store) => forget(store, args)),
+      rebuild: (args) => withMemoryStore(args, (store) => rebuild(store, args)),
+    },
+    (sub) => (sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`),
+  ),
 };

@@ -63,8 +63,9 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
     if (!spec.valueOptional) continue;
     const spellings = [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])];
     for (let index = own.length - 1; index >= 0; index -= 1) {
+      const word = own[index];
       const next = own[index + 1];
-      if (spellings.includes(own[index] as string) && (next === undefined || next.startsWith("-"))) {
+      if (word !== undefined && spellings.includes(word) && (next === undefined || next.startsWith("-"))) {
         if (bare.has(name)) throw usage(`--${name} is given twice; give it once`);
         bare.add(name);
         own.splice(index, 1);
@@ -87,7 +88,7 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
       tokens: true,
     });
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
+    const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
     const message = error instanceof Error ? error.message : String(error);
     const flag = flagIn(message);
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw usage(`unknown option '${flag}' for ${command}`);

@@ -4,7 +4,8 @@ import { candidateStates } from "../git/candidate-states.ts";
 import { BASELINE_FILE, raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, isUserFacing, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
@@ -37,8 +38,7 @@ async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal
 }
 
 export const promoteCommand: Command = {
-  name: "promote",
-  summary: "merge a candidate that passed the fitness gate into main, restart current, roll back if unhealthy",
+  ...nameAndSummary("promote"),
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("promote", args, REF_CHANGE_FLAGS, { positionals: true });
@@ -70,8 +70,7 @@ export const promoteCommand: Command = {
       });
     } catch (error) {
       // Every refusal names the branch, not only a commit.
-      if (error instanceof Error && (error as { userFacing?: unknown }).userFacing === true)
-        throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
+      if (isUserFacing(error)) throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
       throw error;
     }
     const { recovered, result, alreadyOnMain } = outcome;

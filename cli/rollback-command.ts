@@ -1,6 +1,7 @@
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { rollback } from "../git/rollback.ts";
 import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
@@ -29,8 +30,7 @@ Examples:
 Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
 
 export const rollbackCommand: Command = {
-  name: "rollback",
-  summary: "revert the last promotion on main (or a named one), restart current and check its health",
+  ...nameAndSummary("rollback"),
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });

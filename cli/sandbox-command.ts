@@ -6,7 +6,9 @@ import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.
 import { setSandboxPoolSize } from "../sandbox/sandbox-pool.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { runSubcommand } from "./run-subcommand.ts";
 
 const HELP = `Usage:
   org sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
@@ -107,13 +109,7 @@ async function checkCommand(args: string[]): Promise<number> {
 }
 
 export const sandboxCommand: Command = {
-  name: "sandbox",
-  summary: "try the tool sandbox: run a command in it, or check that it works here",
+  ...nameAndSummary("sandbox"),
   help: HELP,
-  async run(args, signal) {
-    const [subcommand, ...rest] = args;
-    if (subcommand === "run") return runCommand(rest, signal);
-    if (subcommand === "check") return checkCommand(rest);
-    throw new UsageError(`sandbox needs 'run' or 'check', got ${subcommand ?? "nothing"}`, "sandbox");
-  },
+  run: runSubcommand("sandbox", { run: runCommand, check: checkCommand }, (subcommand) => `sandbox needs 'run' or 'check', got ${subcommand ?? "nothing"}`),
 };

@@ -1,6 +1,7 @@
 import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
 const help = `Usage: org scripted-server --script FILE [--script FILE …] [--port N] [--host ADDRESS]
@@ -52,8 +53,7 @@ function parseOptions(args: string[]): { scripts: string[]; port: number; host: 
 }
 
 export const scriptedServerCommand: Command = {
-  name: "scripted-server",
-  summary: "run a scripted OpenAI-compatible model server (for tests and the demo)",
+  ...nameAndSummary("scripted-server"),
   help,
   async run(args, signal) {
     const options = parseOptions(args);
@@ -76,13 +76,13 @@ export const scriptedServerCommand: Command = {
           port: options.port,
           hostname: options.host,
           onRequest: (request) => {
-            const body = request.body as { model?: unknown } | undefined;
-            const model = typeof body?.model === "string" ? ` ${body.model}` : "";
+            const body: unknown = request.body;
+            const model = typeof body === "object" && body !== null && "model" in body && typeof body.model === "string" ? ` ${body.model}` : "";
             console.error(`${new Date(request.time).toISOString()} ${request.method} ${request.path}${model} → ${request.outcome}`);
           },
         });
       } catch (error) {
-        const code = (error as { code?: unknown })?.code;
+        const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
         if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
           throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
         }

@@ -14,6 +14,7 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { orgInvocation } from "./org-invocation.ts";
@@ -120,8 +121,7 @@ function log(line: string): void {
 
 /** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
 export const serveCommand: Command = {
-  name: "serve",
-  summary: "the room and its tools over HTTP (health, SSE messages, tools, metrics)",
+  ...nameAndSummary("serve"),
   help: HELP,
   async run(args, signal) {
     const options = parseOptions(args);

@@ -21,10 +21,15 @@ export type ParsedInput =
 
 type Spec = { usage: string; summary: string; parse(args: string[]): SlashCommand | string };
 
-const noArguments =
-  (command: SlashCommand) =>
-  (args: string[]): SlashCommand | string =>
-    args.length === 0 ? command : `takes no arguments`;
+/** The commands that take no arguments. */
+type BareCommand = Extract<SlashCommand, { name: "models" | "tools" | "clear" | "help" | "quit" }>;
+
+/** A command that takes no arguments: its usage is its name. */
+const bare = (name: BareCommand["name"], summary: string): Spec => ({
+  usage: `/${name}`,
+  summary,
+  parse: (args) => (args.length === 0 ? { name } : "takes no arguments"),
+});
 
 const SPECS: Record<string, Spec> = {
   mode: {
@@ -38,11 +43,7 @@ const SPECS: Record<string, Spec> = {
       return `'${mode}' is not a mode; use group, direct:<persona> or file:<path>`;
     },
   },
-  models: {
-    usage: "/models",
-    summary: "list each persona's model and server, and the models the servers have",
-    parse: noArguments({ name: "models" }),
-  },
+  models: bare("models", "list each persona's model and server, and the models the servers have"),
   use: {
     usage: "/use <persona> <model>",
     summary: "switch a persona to another model (checked against its server's model list)",
@@ -52,11 +53,7 @@ const SPECS: Record<string, Spec> = {
       return { name: "use", persona, model };
     },
   },
-  tools: {
-    usage: "/tools",
-    summary: "list the tools each persona may call, and which ones ask you first",
-    parse: noArguments({ name: "tools" }),
-  },
+  tools: bare("tools", "list the tools each persona may call, and which ones ask you first"),
   history: {
     usage: "/history [N]",
     summary: "show the last N messages of this session (default 20)",
@@ -67,11 +64,7 @@ const SPECS: Record<string, Spec> = {
       return { name: "history", count };
     },
   },
-  clear: {
-    usage: "/clear",
-    summary: "forget the conversation so far (the session file keeps it) and clear the screen",
-    parse: noArguments({ name: "clear" }),
-  },
+  clear: bare("clear", "forget the conversation so far (the session file keeps it) and clear the screen"),
   save: {
     usage: "/save [file]",
     summary: `write the conversation as Markdown (default ${TRANSCRIPTS_DIR}/<session>.md)`,
@@ -85,8 +78,8 @@ const SPECS: Record<string, Spec> = {
     summary: "search the workspace's memory of past sessions and saved facts",
     parse: (args) => (args.length === 0 ? "needs words to look for, e.g. /recall staging database" : { name: "recall", query: args.join(" ") }),
   },
-  help: { usage: "/help", summary: "show this list", parse: noArguments({ name: "help" }) },
-  quit: { usage: "/quit", summary: "leave the room (Ctrl-D or Ctrl-C twice also do)", parse: noArguments({ name: "quit" }) },
+  help: bare("help", "show this list"),
+  quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
 };
 
 const ALIASES: Record<string, string> = { exit: "quit", q: "quit", "?": "help", h: "help", model: "models" };
@@ -109,8 +102,9 @@ export function completeSlashCommand(before: string): string | undefined {
   if (!match) return undefined;
   const typed = (match[1] ?? "").toLowerCase();
   const candidates = Object.keys(SPECS).filter((name) => name.startsWith(typed));
-  if (candidates.length !== 1) return undefined;
-  return `${(candidates[0] as string).slice(typed.length)} `;
+  const [only, ...others] = candidates;
+  if (only === undefined || others.length > 0) return undefined;
+  return `${only.slice(typed.length)} `;
 }
 
 /** Splits a typed line into a message or a command. Never throws: mistakes come back as `invalid`. */

@@ -9,8 +9,10 @@ import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmit
 import type { CatalogEntry } from "../generated-tools/tool-catalog.ts";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 
@@ -314,27 +316,9 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
 }
 
 export const toolCommand: Command = {
-  name: "tool",
-  summary: "make, list, show and run generated tools (tool new --goal …)",
+  ...nameAndSummary("tool"),
   help: HELP,
-  async run(args, signal) {
-    const [action, ...rest] = args;
-    switch (action) {
-      case "new":
-        return toolNew(rest, signal);
-      case "list":
-        return toolList(rest, signal);
-      case "show":
-        return toolShow(rest, signal);
-      case "run":
-        return toolRun(rest, signal);
-      case "search":
-        return toolSearchCommand(rest, signal);
-      default:
-        throw new UsageError(
-          action === undefined ? "tool needs an action: new, list, show, run or search" : `unknown tool action '${action}': new, list, show, run or search`,
-          "tool",
-        );
-    }
-  },
+  run: runSubcommand("tool", { new: toolNew, list: toolList, show: toolShow, run: toolRun, search: toolSearchCommand }, (action) =>
+    action === undefined ? "tool needs an action: new, list, show, run or search" : `unknown tool action '${action}': new, list, show, run or search`,
+  ),
 };

@@ -59,7 +59,8 @@ export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder |
 /** `org tool search "QUERY" [--limit N] [--json] [--repo DIR]`: the checkout is org's own unless --repo names another. */
 export async function toolSearchCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("tool search", args, FLAGS, { positionals: true });
-  if (positionals.length !== 1 || (positionals[0] ?? "").trim() === "") {
+  const [query] = positionals;
+  if (positionals.length !== 1 || query === undefined || query.trim() === "") {
     throw new UsageError(`tool search takes one QUERY in quotes, e.g. tool search "count the words"`, "tool");
   }
   const limit = values.limit === undefined ? 10 : Number(values.limit);
@@ -71,7 +72,7 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
   try {
     const summary = await registry.refresh(signal);
     for (const notice of [...notices, ...summary.notices]) process.stderr.write(`org: registry: ${terminalLine(notice, 400)}\n`);
-    const outcome = await registry.search(positionals[0] as string, { limit, signal, ...(embedder ? { embedder } : {}) });
+    const outcome = await registry.search(query, { limit, signal, ...(embedder ? { embedder } : {}) });
     if (values.json) {
       const relevance = relevanceOf(outcome);
       console.log(

@@ -8,7 +8,9 @@ import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-c
 import { loadWorkflowGraph, shownName } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { runSubcommand } from "./run-subcommand.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "./tool-command.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
@@ -96,13 +98,14 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace, ref: FLAGS.ref, repo: FLAGS.repo } : FLAGS, {
     positionals: true,
   });
-  if (positionals.length !== 1) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
-  const workspaceDir = resolve((values as { workspace?: string }).workspace ?? process.cwd());
+  const [file] = positionals;
+  if (positionals.length !== 1 || file === undefined) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
+  const workspaceDir = resolve(values.workspace ?? process.cwd());
   const branch = await branchTools(values.ref, values.repo, signal);
   const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}) });
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
   const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
-  const graph = loadWorkflowGraph(resolve(positionals[0] as string), { checkTool: tools.checkTool, maxStepRuns });
+  const graph = loadWorkflowGraph(resolve(file), { checkTool: tools.checkTool, maxStepRuns });
   if (checkOnly) {
     const steps = [...graph.workflows.values()].flatMap((workflow) => workflow.steps);
     const toolNames = [...new Set(steps.flatMap((step) => (step.tool ? [step.tool] : [])))].sort();
@@ -112,8 +115,8 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
     );
     return 0;
   }
-  const json = (values as { json?: boolean }).json === true;
-  const output = await runWorkflow(graph, parseInputs((values as { inputs?: string }).inputs), {
+  const json = "json" in values && values.json === true;
+  const output = await runWorkflow(graph, parseInputs("inputs" in values ? values.inputs : undefined), {
     callTool: tools.callTool,
     signal,
     maxStepRuns,
@@ -124,13 +127,11 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
 }
 
 export const workflowCommand: Command = {
-  name: "workflow",
-  summary: "run a JSON workflow that chains generated tools, or check one without running it",
+  ...nameAndSummary("workflow"),
   help: HELP,
-  async run(args, signal) {
-    const [subcommand, ...rest] = args;
-    if (subcommand === "run") return run(rest, signal, false);
-    if (subcommand === "check") return run(rest, signal, true);
-    throw new UsageError(`workflow needs 'run' or 'check', got ${subcommand ?? "nothing"}`, "workflow");
-  },
+  run: runSubcommand(
+    "workflow",
+    { run: (args, signal) => run(args, signal, false), check: (args, signal) => run(args, signal, true) },
+    (subcommand) => `workflow needs 'run' or 'check', got ${subcommand ?? "nothing"}`,
+  ),
 };

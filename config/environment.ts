@@ -169,8 +169,7 @@ const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWO
 /** Values of this process's secret-looking environment variables, longest first, for the redactor. */
 export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return Object.entries(env)
-    .filter(([name, value]) => SECRET_NAME.test(name) && value !== undefined && value.length >= 6)
-    .map(([, value]) => value as string)
+    .flatMap(([name, value]) => (SECRET_NAME.test(name) && value !== undefined && value.length >= 6 ? [value] : []))
     .sort((a, b) => b.length - a.length);
 }
 

@@ -192,13 +192,19 @@ const DEFAULT_PERSONAS: { name: string; kind: PersonaKind; color: PersonaColor }
 export class OrgConfigError extends Error {
   override name = "OrgConfigError";
   readonly userFacing = true;
+  /** The line of the file the problem is on, when the JSON itself is wrong or a key's line is known. */
+  readonly line: number | undefined;
+  /** The key the problem is at, as zod names it: `personas[1].model`. */
+  readonly key: string | undefined;
   constructor(
     message: string,
     readonly file: string,
-    readonly line?: number,
-    readonly key?: string,
+    line?: number,
+    key?: string,
   ) {
     super(message);
+    this.line = line;
+    this.key = key;
   }
 }
 
@@ -308,9 +314,8 @@ function resolveOrgConfig(
   source: string | undefined,
   env: NodeJS.ProcessEnv,
 ): OrgConfig {
-  const entries = file.personas ?? DEFAULT_PERSONAS;
-  const personas = entries.map((entry, index): PersonaConfig => {
-    const full = entry as PersonaEntry;
+  const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+  const personas = entries.map((full, index): PersonaConfig => {
     return {
       name: full.name,
       kind: full.kind,

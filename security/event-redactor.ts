@@ -5,13 +5,13 @@ type Event = { type: string };
 type DeltaEvent = Event & { type: "text-delta" | "reasoning-delta"; replyId: string; text: string };
 
 const isDelta = (event: Event): event is DeltaEvent =>
-  (event.type === "text-delta" || event.type === "reasoning-delta") && typeof (event as { replyId?: unknown }).replyId === "string";
+  (event.type === "text-delta" || event.type === "reasoning-delta") && "replyId" in event && typeof event.replyId === "string";
 
 /** The reply an event belongs to: its `replyId`, or the id of the message it carries. */
 function replyOf(event: Event): string | undefined {
-  const { replyId, message } = event as { replyId?: unknown; message?: { id?: unknown } };
-  if (typeof replyId === "string") return replyId;
-  return typeof message?.id === "string" ? message.id : undefined;
+  if ("replyId" in event && typeof event.replyId === "string") return event.replyId;
+  const message = "message" in event ? event.message : undefined;
+  return typeof message === "object" && message !== null && "id" in message && typeof message.id === "string" ? message.id : undefined;
 }
 
 /**

@@ -38,8 +38,8 @@ function v4Refusal(address: string): string | undefined {
 function v6Bytes(address: string): number[] {
   let text = address.toLowerCase().replace(/%.*$/, "");
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const value = v4Number(dotted[1] as string);
+  if (dotted?.[1] !== undefined) {
+    const value = v4Number(dotted[1]);
     text = `${text.slice(0, dotted.index)}${((value >>> 16) & 0xffff).toString(16)}:${(value & 0xffff).toString(16)}`;
   }
   const [head = "", tail] = text.split("::");

@@ -132,6 +132,13 @@ function invisibleFreeView(text: string, sequences: boolean): View | undefined {
   return { text: pieces.join(""), origin, spaced };
 }
 
+/** Where the view's `index`-th character stands in the text; an index outside the view is a bug. */
+function originOf(view: View, index: number): number {
+  const origin = view.origin[index];
+  if (origin === undefined || index >= view.text.length) throw new Error(`index ${index} is outside the invisible-free view (${view.text.length} characters)`);
+  return origin;
+}
+
 /** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was. */
 function redactAcrossInvisible(text: string, forms: readonly string[]): string {
   const spans: [number, number][] = [];
@@ -141,7 +148,7 @@ function redactAcrossInvisible(text: string, forms: readonly string[]): string {
     for (const form of forms) {
       for (let at = view.text.indexOf(form); at !== -1; at = view.text.indexOf(form, at + form.length)) {
         if (form.length < SHORTEST_SPACED_FORM && view.spaced.subarray(at + 1, at + form.length).includes(1)) continue;
-        spans.push([view.origin[at] as number, (view.origin[at + form.length - 1] as number) + 1]);
+        spans.push([originOf(view, at), originOf(view, at + form.length - 1) + 1]);
       }
     }
   }

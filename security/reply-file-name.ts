@@ -22,7 +22,7 @@ export function replyFileProblem(relativePath: string): string | undefined {
     if (!PART.test(part) || part.endsWith(" "))
       return refuse(`has the part "${printable(part)}" with a character other than letters, digits, and _ - . , + @ ( ) or a space inside`);
   }
-  const name = parts.at(-1) as string;
+  const name = parts.at(-1) ?? "";
   if (!EXTENSIONS.some((extension) => name.endsWith(extension) && name.length > extension.length)) {
     return refuse("does not end in .md, .txt or .log");
   }

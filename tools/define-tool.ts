@@ -95,7 +95,8 @@ export function toolSeconds(tool: AnyTool, args: unknown): number {
   if (!tool.runsCode) return 0;
   const parsed = tool.parameters.safeParse(args ?? {});
   if (!parsed.success) return 0;
-  const timeout = (parsed.data as { timeout_s?: unknown }).timeout_s;
+  const data: unknown = parsed.data;
+  const timeout = typeof data === "object" && data !== null && "timeout_s" in data ? data.timeout_s : undefined;
   return typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS / 1000;
 }
 

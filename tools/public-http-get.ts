@@ -98,13 +98,14 @@ async function checkedAddress(host: string, options: PublicGetOptions): Promise<
         if (error instanceof WebFetchRefusedError) throw error;
         throw new WebFetchRefusedError(`${host} does not resolve (${error instanceof Error ? error.message : String(error)}).`);
       });
-  if (addresses.length === 0) throw new WebFetchRefusedError(`${host} has no address.`);
+  const [first] = addresses;
+  if (first === undefined) throw new WebFetchRefusedError(`${host} has no address.`);
   for (const address of addresses) {
     if (options.treatAsPublic?.has(address)) continue;
     const why = refusedAddressReason(address);
     if (why !== undefined) throw new WebFetchRefusedError(`${host} resolves to ${address}, which is ${why}; web_fetch reaches public addresses only.`);
   }
-  return addresses[0] as string;
+  return first;
 }
 
 /** Reads a socket chunk by chunk, with what was read but not yet used kept aside. */
@@ -123,7 +124,7 @@ class SocketReader {
       this.ended = true;
       return false;
     }
-    this.buffered = Buffer.concat([this.buffered, next.value as Buffer]);
+    this.buffered = Buffer.concat([this.buffered, next.value]);
     return true;
   }
   take(length: number): Buffer {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool } from "./define-tool.ts";
-import { runInSandbox } from "./run-in-sandbox.ts";
+import { runInSandbox, TIMEOUT_S_PARAMETER } from "./run-in-sandbox.ts";
 
 const DESCRIPTION = [
   "Run Python 3 code in an isolated sandbox and get its exit code, stdout and stderr (print what you need).",
@@ -14,10 +14,7 @@ export const PYTHON = "/usr/bin/python3";
 export const pythonRun = defineTool("python_run", {
   description: DESCRIPTION,
   runsCode: true,
-  parameters: z.object({
-    code: z.string().min(1).max(1_000_000).describe("The Python source to run."),
-    timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
-  }),
+  parameters: z.object({ code: z.string().min(1).max(1_000_000).describe("The Python source to run."), timeout_s: TIMEOUT_S_PARAMETER }),
   execute(args, context) {
     // Code arrives on stdin ("-" reads the program from it); -I ignores PYTHON* variables and user site,
     // -B writes no bytecode into scratch.

@@ -1,9 +1,13 @@
+import { z } from "zod";
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 import { sandboxSettings } from "./sandbox-settings.ts";
+
+/** The `timeout_s` parameter of a tool that runs a program in the sandbox: wall-clock seconds, 30 when left out. */
+export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30).");
 
 /**
  * Runs a tool's command in the sandbox, in the session's scratch dir, and describes the outcome for the model.

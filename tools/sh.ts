@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool } from "./define-tool.ts";
-import { prestartSessionSandbox, runInSandbox } from "./run-in-sandbox.ts";
+import { prestartSessionSandbox, runInSandbox, TIMEOUT_S_PARAMETER } from "./run-in-sandbox.ts";
 
 const DESCRIPTION = [
   "Run a shell command (/bin/sh -c) in an isolated sandbox and get its exit code, stdout and stderr.",
@@ -12,10 +12,7 @@ const DESCRIPTION = [
 export const sh = defineTool("sh", {
   description: DESCRIPTION,
   runsCode: true,
-  parameters: z.object({
-    cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."),
-    timeout_s: z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30)."),
-  }),
+  parameters: z.object({ cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."), timeout_s: TIMEOUT_S_PARAMETER }),
   execute(args, context) {
     return runInSandbox({ argv: ["/bin/sh", "-c", args.cmd], timeout_s: args.timeout_s }, context);
   },

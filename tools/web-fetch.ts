@@ -30,7 +30,8 @@ class PerMinuteLimit {
   take(who: string): number | undefined {
     const now = this.now();
     const recent = (this.#times.get(who) ?? []).filter((time) => now - time < 60_000);
-    if (recent.length >= this.limit) return Math.ceil((60_000 - (now - (recent[0] as number))) / 1000);
+    const oldest = recent[0];
+    if (oldest !== undefined && recent.length >= this.limit) return Math.ceil((60_000 - (now - oldest)) / 1000);
     recent.push(now);
     this.#times.set(who, recent);
     return undefined;

@@ -49,35 +49,36 @@ const CONTROL_KEYS: Record<string, Key> = {
   "\x17": { type: "kill-word" },
 };
 
-// CSI / SS3 sequences by their text after ESC.
-const ESCAPE_KEYS: Record<string, Key> = {
-  "[A": { type: "up" },
-  "[B": { type: "down" },
-  "[C": { type: "right" },
-  "[D": { type: "left" },
-  "[H": { type: "home" },
-  "[F": { type: "end" },
-  OA: { type: "up" },
-  OB: { type: "down" },
-  OC: { type: "right" },
-  OD: { type: "left" },
-  OH: { type: "home" },
-  OF: { type: "end" },
-  "[1~": { type: "home" },
-  "[7~": { type: "home" },
-  "[4~": { type: "end" },
-  "[8~": { type: "end" },
-  "[3~": { type: "delete" },
-  "[1;5C": { type: "word-right" },
-  "[1;5D": { type: "word-left" },
-  "[1;3C": { type: "word-right" },
-  "[1;3D": { type: "word-left" },
-  b: { type: "word-left" },
-  f: { type: "word-right" },
-  "\r": { type: "alt-enter" },
-  "\n": { type: "alt-enter" },
-  "\x7f": { type: "kill-word" },
+/** A key that is not text: its name. */
+type KeyName = Exclude<Key["type"], "text" | "paste">;
+
+// The arrows, Home and End end in the same letter whether the terminal sends them as CSI (ESC [) or, in
+// application cursor mode, as SS3 (ESC O).
+const CURSOR_KEYS: Record<string, KeyName> = { A: "up", B: "down", C: "right", D: "left", H: "home", F: "end" };
+
+// The other sequences by their text after ESC: vt-style Home/End/Delete, Ctrl- and Alt-arrows, Alt + a key.
+const OTHER_ESCAPE_KEYS: Record<string, KeyName> = {
+  "[1~": "home",
+  "[7~": "home",
+  "[4~": "end",
+  "[8~": "end",
+  "[3~": "delete",
+  "[1;5C": "word-right",
+  "[1;5D": "word-left",
+  "[1;3C": "word-right",
+  "[1;3D": "word-left",
+  b: "word-left",
+  f: "word-right",
+  "\r": "alt-enter",
+  "\n": "alt-enter",
+  "\x7f": "kill-word",
 };
+
+// CSI / SS3 sequences by their text after ESC.
+const ESCAPE_KEYS = new Map<string, Key>([
+  ...Object.entries(CURSOR_KEYS).flatMap(([final, type]) => [`[${final}`, `O${final}`].map((body): [string, Key] => [body, { type }])),
+  ...Object.entries(OTHER_ESCAPE_KEYS).map(([body, type]): [string, Key] => [body, { type }]),
+]);
 
 /**
  * Turns raw terminal input into keys. Keeps state between chunks because a bracketed paste or an escape
@@ -112,7 +113,7 @@ export class KeyDecoder {
         input = input.slice(end + PASTE_END.length);
         continue;
       }
-      const char = input[0] as string;
+      const char = input.charAt(0);
       if (char === "\x1b") {
         flushText();
         if (input.startsWith(PASTE_START)) {
@@ -127,7 +128,7 @@ export class KeyDecoder {
           return keys;
         }
         const body = input.slice(1, sequence);
-        const key = ESCAPE_KEYS[body];
+        const key = ESCAPE_KEYS.get(body);
         if (key) keys.push(key);
         input = input.slice(sequence);
         continue;
@@ -162,7 +163,7 @@ export class KeyDecoder {
 /** Length of the escape sequence at the start of `input`, or undefined when it is cut off. */
 function escapeSequenceLength(input: string): number | undefined {
   if (input.length < 2) return undefined;
-  const second = input[1] as string;
+  const second = input.charAt(1);
   if (second === "[") {
     for (let index = 2; index < input.length; index += 1) {
       const code = input.charCodeAt(index);

@@ -123,15 +123,15 @@ function moveToLine(text: string, cursor: number, targetStart: number): number {
 
 function previousWordStart(text: string, cursor: number): number {
   let index = cursor;
-  while (index > 0 && /\s/.test(text[index - 1] as string)) index -= 1;
-  while (index > 0 && !/\s/.test(text[index - 1] as string)) index -= 1;
+  while (index > 0 && /\s/.test(text.charAt(index - 1))) index -= 1;
+  while (index > 0 && !/\s/.test(text.charAt(index - 1))) index -= 1;
   return index;
 }
 
 function nextWordEnd(text: string, cursor: number): number {
   let index = cursor;
-  while (index < text.length && /\s/.test(text[index] as string)) index += 1;
-  while (index < text.length && !/\s/.test(text[index] as string)) index += 1;
+  while (index < text.length && /\s/.test(text.charAt(index))) index += 1;
+  while (index < text.length && !/\s/.test(text.charAt(index))) index += 1;
   return index;
 }
 

@@ -7,7 +7,14 @@ import { applyKey, type EditState, initialEditState, layoutInput } from "./line-
 export type ReadResult = { type: "line"; text: string } | { type: "interrupt"; text: string } | { type: "eof" };
 
 type Input = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-type Output = { write(text: string): unknown; columns?: number; isTTY?: boolean };
+/** Where the editor draws: a terminal (it may say when it is resized) or a test's sink. */
+type Output = {
+  write(text: string): unknown;
+  columns?: number;
+  isTTY?: boolean;
+  on?(event: "resize", listener: () => void): unknown;
+  off?(event: "resize", listener: () => void): unknown;
+};
 
 export type LineEditorOptions = {
   input?: Input;
@@ -79,7 +86,7 @@ export class LineEditor {
     if (this.output.isTTY) this.output.write(BRACKETED_PASTE_ON);
     // However the process ends, the user's terminal must not be left in raw mode.
     process.once("exit", this.restoreTerminal);
-    (this.output as Partial<NodeJS.WriteStream>).on?.("resize", this.onResize);
+    this.output.on?.("resize", this.onResize);
     this.input.on("data", this.onData);
     this.input.on("end", this.onEnd);
     this.input.resume();
@@ -130,7 +137,7 @@ export class LineEditor {
   close(): Promise<void> {
     if (!this.started) return this.historyWrites;
     this.started = false;
-    (this.output as Partial<NodeJS.WriteStream>).off?.("resize", this.onResize);
+    this.output.off?.("resize", this.onResize);
     this.input.off("data", this.onData);
     this.input.off("end", this.onEnd);
     process.off("exit", this.restoreTerminal);
@@ -175,7 +182,7 @@ export class LineEditor {
               this.historyWrites = this.historyWrites
                 .then(() => appendHistory(file, entry))
                 .catch((error: unknown) => {
-                  this.output.write(`(could not save input history: ${(error as Error).message})\r\n`);
+                  this.output.write(`(could not save input history: ${error instanceof Error ? error.message : String(error)})\r\n`);
                 });
             }
           }
