@@ -18,8 +18,19 @@ import {
 } from "../generated-tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
 
-/** The folders of one validation run on the host: the tool (read-only inside), config, mutants, scratch. */
-export type ValidationDirs = { tool: string; config: string; mutants: string; requests: string; scratch: string };
+/**
+ * The folders of one validation run on the host: the tool (read-only inside), config, mutants, requests, and the
+ * scratch folders. Stages may run at the same time, so each that can has a scratch of its own: nothing one writes
+ * reaches another (`scratch` is the fixed runner's, for the examples and determinism runs, which follow each other).
+ */
+export type ValidationDirs = {
+  tool: string;
+  config: string;
+  mutants: string;
+  requests: string;
+  scratch: string;
+  stageScratch: { typecheck: string; tests: string; mutants: string };
+};
 
 /** Makes the folders of a validation run under `runDir`, readable by the sandbox uid. */
 export function validationDirs(runDir: string): ValidationDirs {
@@ -29,6 +40,7 @@ export function validationDirs(runDir: string): ValidationDirs {
     mutants: join(runDir, "mutants"),
     requests: join(runDir, "requests"),
     scratch: join(runDir, "scratch"),
+    stageScratch: { typecheck: join(runDir, "scratch-typecheck"), tests: join(runDir, "scratch-tests"), mutants: join(runDir, "scratch-mutants") },
   };
   for (const directory of [dirs.tool, dirs.config, dirs.mutants, dirs.requests]) mkdirSync(directory, { recursive: true, mode: 0o755 });
   return dirs;
@@ -50,10 +62,10 @@ function mounts(dirs: ValidationDirs): ReadOnlyMount[] {
   ];
 }
 
-function run(dirs: ValidationDirs, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
+function run(dirs: ValidationDirs, scratchDir: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
   return runSandboxed({
     argv,
-    scratchDir: dirs.scratch,
+    scratchDir,
     timeoutMs,
     readOnlyMounts: mounts(dirs),
     env: TOOLCHAIN_ENV,
@@ -90,7 +102,7 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
       files: [`${SANDBOX_TOOL_DIR}/tool.ts`, `${SANDBOX_TOOL_DIR}/tool.test.ts`],
     }),
   );
-  const result = await run(dirs, [SANDBOX_TSGO, "-p", `${MOUNT.config}/tsconfig.json`, "--pretty", "false"], 60_000, signal);
+  const result = await run(dirs, dirs.stageScratch.typecheck, [SANDBOX_TSGO, "-p", `${MOUNT.config}/tsconfig.json`, "--pretty", "false"], 60_000, signal);
   const output = `${result.stdout}\n${result.stderr}`;
   const errorLines = output.split("\n").filter((line) => /error TS\d+/.test(line));
   const onlyTests = errorLines.length > 0 && errorLines.every((line) => line.includes("tool.test.ts"));
@@ -111,6 +123,7 @@ function testCommand(source: string, flags: string, timeoutSeconds?: number): st
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
+    dirs.stageScratch.tests,
     // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
     [
       "/bin/sh",
@@ -125,7 +138,7 @@ export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal
   let coverage = 0;
   let unreadable: string | undefined;
   try {
-    const lcov = readSandboxFile(dirs.scratch, "coverage/lcov.info", MAX_LCOV_BYTES);
+    const lcov = readSandboxFile(dirs.stageScratch.tests, "coverage/lcov.info", MAX_LCOV_BYTES);
     coverage = lcov ? toolLineCoverage(lcov.toString("utf8")) : 0;
   } catch (error) {
     if (!(error instanceof SandboxFileError)) throw error;
@@ -156,7 +169,7 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
   // testCommand, so even OLDPWD is the tests stage's.
   const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
-  const result = await run(dirs, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
+  const result = await run(dirs, dirs.stageScratch.mutants, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
   for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
   const survivors: string[] = [];
@@ -207,7 +220,7 @@ export async function runnerStage(
     `printf '%s\\n' ${names.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`,
     "true",
   ].join("; ");
-  await run(dirs, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
+  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
   return readRunnerOutcomes(dirs, markers);
 }
 
