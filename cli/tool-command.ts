@@ -93,9 +93,15 @@ function checkRef(ref: string | undefined): string | undefined {
   return ref;
 }
 
-async function repoOf(value: string | undefined): Promise<RepoGit> {
+/** The checkout `--repo` names (the one running by default), as a real path. */
+function checkoutOf(value: string | undefined): string {
   const directory = value ?? REPO_DIR;
   if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the org checkout`);
+  return realpathSync(directory);
+}
+
+async function repoOf(value: string | undefined): Promise<RepoGit> {
+  const directory = checkoutOf(value);
   const { RepoGit } = await import("../git/repo-git.ts");
   return new RepoGit(directory);
 }
@@ -179,9 +185,9 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
-  const git = await repoOf(values.repo);
-  const { candidateTools, promotedTools } = await import("../generated-tools/tool-catalog.ts");
-  const entries: CatalogEntry[] = [...promotedTools(git.repoDir), ...(await candidateTools(git, signal))];
+  const repoDir = checkoutOf(values.repo);
+  const { listGeneratedTools } = await import("../generated-tools/tool-listing.ts");
+  const entries: CatalogEntry[] = await listGeneratedTools(repoDir, signal);
   if (values.json) {
     console.log(
       terminalSafeJson(
