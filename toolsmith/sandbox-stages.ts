@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
@@ -171,7 +172,7 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
   const result = await run(dirs, dirs.stageScratch.mutants, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
-  for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
+  for (const [, name, code] of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) if (name !== undefined) exitCodes.set(name, Number(code));
   const survivors: string[] = [];
   let killed = 0;
   mutants.forEach((mutant, index) => {
@@ -184,6 +185,9 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
 
 /** What one run of the fixed runner gave for one input. */
 export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: string };
+
+// The result line the fixed runner prints after its marker (generated-tools/generated-tool-runner.ts).
+const RunnerLine = z.discriminatedUnion("ok", [z.object({ ok: z.literal(true), output: z.unknown() }), z.object({ ok: z.literal(false), error: z.unknown() })]);
 
 /**
  * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
@@ -240,7 +244,7 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
       if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
       const line = stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";
       try {
-        const value = JSON.parse(line) as RunnerOutcome;
+        const value = RunnerLine.parse(JSON.parse(line));
         return value.ok ? { ok: true, output: value.output } : { ok: false, error: String(value.error) };
       } catch {
         return { ok: false, error: "the tool's result could not be read" };
@@ -253,7 +257,7 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner) =>
     inner && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : inner,
   );
 }
