@@ -106,6 +106,18 @@ export function exampleFailure(spec: ToolSpec, example: ToolExample, outcome: Ru
   );
 }
 
+/** Runs every example `rounds` times through the fixed runner, each run a fresh process: outcomes[round][example]. */
+function runExamples(dirs: ValidationDirs, spec: ToolSpec, examples: ToolExample[], rounds: number, settings: ToolsmithSettings, signal: AbortSignal) {
+  return runnerStage(
+    dirs,
+    spec.input_schema,
+    examples.map((example) => example.input),
+    rounds,
+    settings.toolTimeoutMs,
+    signal,
+  );
+}
+
 /** Every example once through the fixed runner (held-out ones first); the outcomes are the determinism stage's first run. */
 export async function checkExamples(
   dirs: ValidationDirs,
@@ -115,15 +127,7 @@ export async function checkExamples(
   signal: AbortSignal,
 ): Promise<StageResult & { outcomes: RunnerOutcome[] }> {
   const examples = examplesToRun(spec, heldOut);
-  const rounds = await runnerStage(
-    dirs,
-    spec.input_schema,
-    examples.map((example) => example.input),
-    1,
-    settings.toolTimeoutMs,
-    signal,
-  );
-  const outcomes = rounds[0] ?? [];
+  const outcomes = (await runExamples(dirs, spec, examples, 1, settings, signal))[0] ?? [];
   for (const [index, example] of examples.entries()) {
     const failure = exampleFailure(spec, example, outcomes[index], index < heldOut.length);
     if (failure) return { failure, outcomes };
@@ -141,14 +145,7 @@ export async function checkDeterminism(
   signal: AbortSignal,
 ): Promise<StageResult> {
   const examples = examplesToRun(spec, heldOut);
-  const later = await runnerStage(
-    dirs,
-    spec.input_schema,
-    examples.map((example) => example.input),
-    2,
-    settings.toolTimeoutMs,
-    signal,
-  );
+  const later = await runExamples(dirs, spec, examples, 2, settings, signal);
   const figures = { determinismRuns: 3 };
   for (const [index, example] of examples.entries()) {
     const runs = [firstRound[index], later[0]?.[index], later[1]?.[index]].map((outcome) => canonicalJson(outcome));
