@@ -6,7 +6,7 @@ import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
-import type { CatalogEntry } from "../generated-tools/tool-catalog.ts";
+import type { CatalogEntry } from "../generated-tools/catalog-entry.ts";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
@@ -230,7 +230,7 @@ async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSign
 /** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
 async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
   if (!ref) {
-    const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/promoted-tools.ts");
+    const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/read-promoted-tool.ts");
     const read = readPromotedTool(git.repoDir, name);
     if (!read.ok) {
       const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, signal);

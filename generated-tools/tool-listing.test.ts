@@ -6,7 +6,8 @@ import { RepoGit } from "../git/repo-git.ts";
 import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
-import { candidateTools, promotedTools } from "./tool-catalog.ts";
+import { promotedTools } from "./catalog-entry.ts";
+import { candidateTools } from "./tool-catalog.ts";
 import { candidateRefNames, listGeneratedTools } from "./tool-listing.ts";
 
 describe("the listing of generated tools (throw-away repos)", () => {

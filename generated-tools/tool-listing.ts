@@ -1,5 +1,5 @@
 import { generatedToolFolders } from "../config/tool-names.ts";
-import type { CatalogEntry } from "./tool-catalog.ts";
+import type { CatalogEntry } from "./catalog-entry.ts";
 
 // `org tool list` reads the catalogue through here. Reading it needs zod (metadata is validated on every read),
 // simple-git and the candidate states, which cost a start-up several times bare bun's: they are loaded only when
@@ -20,16 +20,17 @@ export async function candidateRefNames(repoDir: string, signal?: AbortSignal): 
 }
 
 /**
- * Every generated tool of the checkout: its promoted tools, then the live candidates' (`promotedTools` and
- * `candidateTools` of tool-catalog.ts, loaded only when there is something for them to read).
+ * Every generated tool of the checkout: its promoted tools (`promotedTools`, catalog-entry.ts), then the live
+ * candidates' (`candidateTools`, tool-catalog.ts), each loaded only when there is something for it to read.
  */
 export async function listGeneratedTools(repoDir: string, signal?: AbortSignal): Promise<CatalogEntry[]> {
   const promoted = generatedToolFolders(repoDir).names.length > 0;
   // When git fails here, the full reader runs and reports git's own error.
   const candidates = (await candidateRefNames(repoDir, signal))?.length !== 0;
   if (!promoted && !candidates) return [];
-  const { candidateTools, promotedTools } = await import("./tool-catalog.ts");
+  const { promotedTools } = await import("./catalog-entry.ts");
   if (!candidates) return promotedTools(repoDir);
+  const { candidateTools } = await import("./tool-catalog.ts");
   const { RepoGit } = await import("../git/repo-git.ts");
   return [...promotedTools(repoDir), ...(await candidateTools(new RepoGit(repoDir), signal))];
 }
