@@ -6,7 +6,7 @@ import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
-import type { CatalogEntry } from "../generated-tools/tool-catalog.ts";
+import type { CatalogEntry } from "../generated-tools/catalog-entry.ts";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -95,9 +95,15 @@ function checkRef(ref: string | undefined): string | undefined {
   return ref;
 }
 
-async function repoOf(value: string | undefined): Promise<RepoGit> {
+/** The checkout `--repo` names (the one running by default), as a real path. */
+function checkoutOf(value: string | undefined): string {
   const directory = value ?? REPO_DIR;
   if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the org checkout`);
+  return realpathSync(directory);
+}
+
+async function repoOf(value: string | undefined): Promise<RepoGit> {
+  const directory = checkoutOf(value);
   const { RepoGit } = await import("../git/repo-git.ts");
   return new RepoGit(directory);
 }
@@ -181,9 +187,9 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
-  const git = await repoOf(values.repo);
-  const { candidateTools, promotedTools } = await import("../generated-tools/tool-catalog.ts");
-  const entries: CatalogEntry[] = [...promotedTools(git.repoDir), ...(await candidateTools(git, signal))];
+  const repoDir = checkoutOf(values.repo);
+  const { listGeneratedTools } = await import("../generated-tools/tool-listing.ts");
+  const entries: CatalogEntry[] = await listGeneratedTools(repoDir, signal);
   if (values.json) {
     console.log(
       terminalSafeJson(
@@ -226,7 +232,7 @@ async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSign
 /** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
 async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
   if (!ref) {
-    const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/promoted-tools.ts");
+    const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/read-promoted-tool.ts");
     const read = readPromotedTool(git.repoDir, name);
     if (!read.ok) {
       const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, signal);

@@ -1,69 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { generatedToolFolders } from "../config/tool-names.ts";
-import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
 import { type GeneratedToolRun, runGeneratedTool } from "./run-generated-tool.ts";
-import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
+import type { ToolMetadata } from "./tool-metadata.ts";
 
 // The one reader of promoted tools (`tools/generated/<name>/` of a workspace or checkout): chat, serve, workflows,
-// `tool list/show/run` all load, hash-check and run them through here.
+// `tool list/show/run` all load, hash-check and run them through here. Reading and hash-checking one is
+// read-promoted-tool.ts (which `tool list` loads without the runner); its names are passed on from here.
+import { type PromotedTool, readPromotedTool, verifiedToolCode } from "./read-promoted-tool.ts";
 
-/** A promoted tool whose metadata validated and names its folder; `root` is the workspace or checkout it is in. */
-export type PromotedTool = { name: string; root: string; directory: string; metadata: ToolMetadata };
-
-/** A promoted tool read from `<root>/tools/generated/<name>/`, or why it cannot be used (a message for a person or a model). */
-export type PromotedToolRead = { ok: true; tool: PromotedTool } | { ok: false; problem: string };
-
-/**
- * Reads `<root>/tools/generated/<name>/`: a real folder with a tool's name, a metadata.json no larger than
- * MAX_METADATA_BYTES that fits its schema and names that folder. The files' hashes are checked by `verifiedToolCode`.
- */
-export function readPromotedTool(root: string, name: string): PromotedToolRead {
-  if (!TOOL_NAME_PATTERN.test(name)) return { ok: false, problem: `${JSON.stringify(name)} is not a generated tool's name` };
-  const where = join(GENERATED_TOOLS_DIR, name);
-  const directory = join(root, where);
-  try {
-    if (!lstatSync(directory).isDirectory()) return { ok: false, problem: `${where} is not a folder` };
-  } catch {
-    return { ok: false, problem: `there is no promoted tool "${name}" (no ${where}/); 'org tool search' finds tools by what they do` };
-  }
-  try {
-    // Not following links, not blocking on a FIFO, bounded: the folder may come from anyone's clone.
-    const bytes = readSandboxFile(directory, "metadata.json", MAX_METADATA_BYTES);
-    if (!bytes) return { ok: false, problem: `${where}/metadata.json is missing` };
-    const metadata = parseToolMetadata(bytes.toString("utf8"), join(where, "metadata.json"));
-    if (metadata.spec.name !== name) return { ok: false, problem: `${where}/metadata.json names ${metadata.spec.name}, not ${name}` };
-    return { ok: true, tool: { name, root, directory, metadata } };
-  } catch (error) {
-    if (error instanceof SandboxFileError) return { ok: false, problem: `${where}/${error.message}` };
-    return { ok: false, problem: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-// tool.ts and tool.test.ts are at most 100 000 characters when submitted (SourceSubmission): 4 bytes each at most.
-const MAX_SOURCE_BYTES = 400_000;
-
-/** The tool's code when tool.ts and tool.test.ts still have the hashes recorded at validation; else the first file that differs (or is gone). */
-export function verifiedToolCode(tool: PromotedTool): { ok: true; code: string } | { ok: false; file: "tool.ts" | "tool.test.ts" } {
-  const read = (file: "tool.ts" | "tool.test.ts") => {
-    try {
-      return readSandboxFile(tool.directory, file, MAX_SOURCE_BYTES);
-    } catch {
-      return undefined;
-    }
-  };
-  const code = read("tool.ts");
-  if (!code || sha256Hex(code) !== tool.metadata.files["tool.ts"]) return { ok: false, file: "tool.ts" };
-  const tests = read("tool.test.ts");
-  if (!tests || sha256Hex(tests) !== tool.metadata.files["tool.test.ts"]) return { ok: false, file: "tool.test.ts" };
-  return { ok: true, code: code.toString("utf8") };
-}
+export { type PromotedTool, type PromotedToolRead, readPromotedTool, verifiedToolCode } from "./read-promoted-tool.ts";
 
 /**
  * The generated tools promoted into `<repoDir>/tools/generated/`: real folders with a tool's name, metadata that

@@ -1,27 +1,10 @@
-import { generatedToolFolders, RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
+import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
 import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { readPromotedTool } from "./promoted-tools.ts";
+import { type CatalogEntry, promotedTools } from "./catalog-entry.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
-
-/** A generated tool org knows of: promoted (in the checkout) or a candidate (on a `cand/*` branch). */
-export type CatalogEntry =
-  | { status: "promoted"; name: string; metadata: ToolMetadata; directory: string }
-  | { status: "candidate"; name: string; metadata: ToolMetadata; branch: string; commit: string }
-  | { status: "broken"; name: string; where: string; problem: string };
-
-/** The promoted tools: folders under tools/generated/ of the checkout, metadata validated. */
-export function promotedTools(repoDir: string): CatalogEntry[] {
-  return generatedToolFolders(repoDir)
-    .names.map((name): CatalogEntry => {
-      const read = readPromotedTool(repoDir, name);
-      if (read.ok) return { status: "promoted", name, metadata: read.tool.metadata, directory: read.tool.directory };
-      return { status: "broken", name, where: generatedToolPath(name, "metadata.json"), problem: read.problem };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
 
 /** One `tools/generated/<name>/metadata.json` on a candidate branch, as `git ls-tree` lists it (not read yet). */
 export type CandidateMetadataFile = { branch: string; commit: string; name: string; path: string; blob: string; size: number };

@@ -111,5 +111,5 @@ export function makeMutants(code: string, max = 16): Mutant[] {
 
 function spread<T>(items: T[], max: number): T[] {
   if (items.length <= max) return items;
-  return Array.from({ length: max }, (_, index) => items[Math.floor((index * items.length) / max)] as T);
+  return Array.from({ length: max }, (_, index) => items[Math.floor((index * items.length) / max)]).filter((item): item is T => item !== undefined);
 }

@@ -35,12 +35,8 @@ function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
-/**
- * One phase: asks the model, offering exactly one tool, until it calls that tool with arguments that pass
- * `parameters` and `check` (native call or a call written into the text, found by the extractor). A wrong
- * answer goes back with the exact error, at most `retries` more times.
- */
-export async function callPhase<Parameters extends z.ZodType>(request: {
+/** What a phase asks for: the one tool it offers, the conversation so far, and the checks an answer must pass. */
+export type PhaseRequest<Parameters extends z.ZodType> = {
   phase: Phase;
   endpoint: ModelEndpoint;
   tool: { name: string; description: string; parameters: Parameters };
@@ -53,75 +49,97 @@ export async function callPhase<Parameters extends z.ZodType>(request: {
   /** Held around each model call (the room's request slot on that server). */
   slot?: ModelSlot;
   signal?: AbortSignal;
-}): Promise<{ value: z.output<Parameters>; notes: string[]; provenance: PhaseProvenance }> {
+};
+
+/** One completion of the model, as a phase reads it. */
+type Completion = Awaited<ReturnType<typeof chatOnce>>;
+
+/** One answer read: the kept value, or the problem to send back (with what the model wrote when it called nothing). */
+export type PhaseAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string };
+
+/**
+ * One phase: asks the model, offering exactly one tool, until it calls that tool with arguments that pass
+ * `parameters` and `check` (native call or a call written into the text, found by the extractor). A wrong
+ * answer goes back with the exact error, at most `retries` more times.
+ */
+export async function callPhase<Parameters extends z.ZodType>(
+  request: PhaseRequest<Parameters>,
+): Promise<{ value: z.output<Parameters>; notes: string[]; provenance: PhaseProvenance }> {
   const startedAt = new Date().toISOString();
   const definition = phaseTool(request.tool.name, request.tool.description, request.tool.parameters);
   const conversation = [...request.messages];
   const promptSha256: string[] = [];
-  let lastProblem = "";
-  // What the model wrote instead of a call, for the failure's message (a scripted or confused model says why).
-  let lastWords = "";
+  let last: PhaseAnswer<unknown> = { ok: false, problem: "", words: "" };
   for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
     promptSha256.push(sha256Hex(JSON.stringify(conversation)));
-    await request.slot?.acquire();
-    let completion: Awaited<ReturnType<typeof chatOnce>>;
-    try {
-      completion = await chatOnce({
-        baseUrl: request.endpoint.baseUrl,
-        model: request.endpoint.model,
-        apiKey: request.endpoint.apiKey,
-        messages: conversation,
-        tools: [definition],
-        signal: request.signal,
-      });
-    } finally {
-      request.slot?.release();
+    const completion = await askModel(request, conversation, definition);
+    const answer = readPhaseAnswer(request, completion);
+    if (answer.ok) {
+      const { model, baseUrl } = request.endpoint;
+      const finishedAt = new Date().toISOString();
+      const provenance = { phase: request.phase, model, baseUrl: recordableBaseUrl(baseUrl), promptSha256, attempts: attempt, startedAt, finishedAt };
+      return { value: answer.value, notes: answer.notes, provenance };
     }
-    const embedded = extractToolCalls(completion.content, { toolNames: [request.tool.name] });
-    const calls = [
-      ...completion.toolCalls.map((call: ReceivedToolCall) => ({ name: call.name, arguments: call.arguments, invalid: call.invalidArguments })),
-      ...embedded.toolCalls.map((call) => ({ name: call.name, arguments: call.arguments, invalid: undefined })),
-    ];
-    const call = calls.find((candidate) => candidate.name === request.tool.name);
-    let problem: string;
-    lastWords = call ? "" : completion.content.replace(/\s+/g, " ").trim().slice(0, 400);
-    if (!call) {
-      const named = calls.map((candidate) => candidate.name).join(", ");
-      problem = named
-        ? `you called ${named}, which does not exist here. Call ${request.tool.name}.`
-        : `you did not call ${request.tool.name}. Answer only by calling ${request.tool.name}.`;
-    } else if (call.invalid !== undefined) {
-      problem = `the arguments of your ${request.tool.name} call are not valid JSON. Call it again with a JSON object.`;
-    } else {
-      const parsed = request.tool.parameters.safeParse(call.arguments);
-      const adjusted = parsed.success ? (request.adjust?.(parsed.data) ?? { value: parsed.data, notes: [] }) : undefined;
-      const extra = adjusted === undefined ? undefined : "problem" in adjusted ? adjusted.problem : request.check?.(adjusted.value);
-      if (adjusted !== undefined && !("problem" in adjusted) && extra === undefined) {
-        return {
-          value: adjusted.value,
-          notes: adjusted.notes,
-          provenance: {
-            phase: request.phase,
-            model: request.endpoint.model,
-            baseUrl: recordableBaseUrl(request.endpoint.baseUrl),
-            promptSha256,
-            attempts: attempt,
-            startedAt,
-            finishedAt: new Date().toISOString(),
-          },
-        };
-      }
-      problem = parsed.success ? (extra as string) : `invalid arguments for ${request.tool.name}: ${describeIssues(parsed.error)}.`;
-    }
-    lastProblem = problem;
+    last = answer;
     conversation.push(
       { role: "assistant", content: completion.content.slice(0, 20_000) },
-      { role: "user", content: `Error: ${problem} Call ${request.tool.name} again with corrected arguments.` },
+      { role: "user", content: `Error: ${answer.problem} Call ${request.tool.name} again with corrected arguments.` },
     );
   }
+  // What the model wrote instead of a call goes into the failure's message (a scripted or confused model says why).
+  const said = !last.ok && last.words ? ` It said: "${last.words}"` : "";
   throw new PhaseFailedError(
     request.phase,
-    `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${lastProblem}${lastWords ? ` It said: "${lastWords}"` : ""}`,
+    `the ${request.phase} phase got no usable ${request.tool.name} call in ${request.retries + 1} tries; last problem: ${last.ok ? "" : last.problem}${said}`,
     request.retries + 1,
   );
+}
+
+/** One model call of a phase, holding the server's request slot only while it runs. */
+async function askModel(
+  request: Pick<PhaseRequest<z.ZodType>, "endpoint" | "slot" | "signal">,
+  conversation: ChatMessage[],
+  definition: ToolDefinition,
+): Promise<Completion> {
+  await request.slot?.acquire();
+  try {
+    return await chatOnce({
+      baseUrl: request.endpoint.baseUrl,
+      model: request.endpoint.model,
+      apiKey: request.endpoint.apiKey,
+      messages: conversation,
+      tools: [definition],
+      signal: request.signal,
+    });
+  } finally {
+    request.slot?.release();
+  }
+}
+
+/** Reads one completion: the phase's tool called (natively or in the text) with arguments that pass every check, or why not. */
+export function readPhaseAnswer<Parameters extends z.ZodType>(
+  request: Pick<PhaseRequest<Parameters>, "tool" | "check" | "adjust">,
+  completion: Pick<Completion, "content" | "toolCalls">,
+): PhaseAnswer<z.output<Parameters>> {
+  const name = request.tool.name;
+  const embedded = extractToolCalls(completion.content, { toolNames: [name] });
+  const calls = [
+    ...completion.toolCalls.map((call: ReceivedToolCall) => ({ name: call.name, arguments: call.arguments, invalid: call.invalidArguments })),
+    ...embedded.toolCalls.map((call) => ({ name: call.name, arguments: call.arguments, invalid: undefined })),
+  ];
+  const call = calls.find((candidate) => candidate.name === name);
+  const refuse = (problem: string, words = "") => ({ ok: false as const, problem, words });
+  if (!call) {
+    const named = calls.map((candidate) => candidate.name).join(", ");
+    const words = completion.content.replace(/\s+/g, " ").trim().slice(0, 400);
+    return refuse(named ? `you called ${named}, which does not exist here. Call ${name}.` : `you did not call ${name}. Answer only by calling ${name}.`, words);
+  }
+  if (call.invalid !== undefined) return refuse(`the arguments of your ${name} call are not valid JSON. Call it again with a JSON object.`);
+  const parsed = request.tool.parameters.safeParse(call.arguments);
+  if (!parsed.success) return refuse(`invalid arguments for ${name}: ${describeIssues(parsed.error)}.`);
+  const adjusted = request.adjust?.(parsed.data) ?? { value: parsed.data, notes: [] };
+  if ("problem" in adjusted) return refuse(adjusted.problem);
+  const problem = request.check?.(adjusted.value);
+  if (problem !== undefined) return refuse(problem);
+  return { ok: true, value: adjusted.value, notes: adjusted.notes };
 }

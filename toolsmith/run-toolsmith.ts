@@ -19,11 +19,13 @@ import {
   type PhaseProvenance,
   SourceSubmission,
   sha256Hex,
+  type ToolExample,
   type ToolMetadata,
   ToolSpec,
   type ValidationStage,
 } from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
+import type { ValidationFailure } from "./stage-order.ts";
 import { type ValidationReport, validateTool } from "./validate-tool.ts";
 
 /** Progress of a toolsmith run, phase by phase, for the console, the room and `--json`. */
@@ -47,12 +49,8 @@ export type ToolsmithOutcome =
     }
   | { ok: false; name?: string; attempts: number; failure: string };
 
-/**
- * The toolsmith: goal → `submit_spec` → `submit_implementation` → `submit_tests` → validation in the sandbox,
- * with repair rounds (failures back to the implementation, weak tests back to the tests) → a `cand/<ts>` branch.
- * Model and validation failures are outcomes; only a cancelled run or a broken sandbox throws.
- */
-export async function runToolsmith(request: {
+/** What `runToolsmith` is asked to build, with which model, where. */
+export type ToolsmithRequest = {
   goal: string;
   endpoint: ModelEndpoint;
   repoDir: string;
@@ -62,146 +60,216 @@ export async function runToolsmith(request: {
   /** Held around each model call, so other personas can use the server while validation runs. */
   slot?: ModelSlot;
   now?: () => Date;
-}): Promise<ToolsmithOutcome> {
-  const settings = ToolsmithSettings.parse(request.settings ?? {});
-  const emit = request.onEvent ?? (() => {});
-  const { goal, endpoint, signal } = request;
+};
+
+/** One run as its parts share it: the request, its settings and repo, and the provenance gathered so far. */
+type ToolsmithRun = Omit<ToolsmithRequest, "settings" | "onEvent"> & {
+  settings: ToolsmithSettings;
+  emit: (event: ToolsmithEvent) => void;
+  git: RepoGit;
+  startedAt: string;
+  phases: PhaseProvenance[];
+  attempts: number;
+  name?: string;
+};
+
+/** The code under validation, and how many repair rounds each phase has had. */
+type Draft = { toolCode: string; testCode: string; implementationRepairs: number; testRepairs: number };
+
+/**
+ * The toolsmith: goal → `submit_spec` → `submit_implementation` → `submit_tests` → validation in the sandbox,
+ * with repair rounds (failures back to the implementation, weak tests back to the tests) → a `cand/<ts>` branch.
+ * Model and validation failures are outcomes; only a cancelled run or a broken sandbox throws.
+ */
+export async function runToolsmith(request: ToolsmithRequest): Promise<ToolsmithOutcome> {
+  const { settings: given, onEvent, ...rest } = request;
+  const settings = ToolsmithSettings.parse(given ?? {});
   if (environmentSettings().sandboxDisabled) {
     return { ok: false, attempts: 0, failure: "the toolsmith validates tools only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX" };
   }
   const git = new RepoGit(request.repoDir);
   removeAbandonedRuns(git.repoDir);
-  const startedAt = new Date().toISOString();
-  const phases: PhaseProvenance[] = [];
-  let attempts = 0;
-  let name: string | undefined;
-  const track = <T extends { provenance: PhaseProvenance }>(result: T): T => {
-    phases.push(result.provenance);
-    attempts += result.provenance.attempts;
-    return result;
+  const run: ToolsmithRun = {
+    ...rest,
+    settings,
+    emit: onEvent ?? (() => {}),
+    git,
+    startedAt: new Date().toISOString(),
+    phases: [],
+    attempts: 0,
   };
-
   try {
-    const taken = await takenToolNames(git, signal);
-
-    emit({ type: "phase-start", phase: "spec", round: 1 });
-    const spec = track(
-      await callPhase({
-        phase: "spec",
-        endpoint,
-        tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: ToolSpec },
-        messages: specPrompt(goal, [...taken].sort()),
-        retries: settings.argumentRetries,
-        slot: request.slot,
-        check: (value) => specProblem(value, taken),
-        signal,
-      }),
-    ).value;
-    name = spec.name;
-    emit({ type: "phase-done", phase: "spec", round: 1, detail: `${spec.name}: ${spec.examples.length} examples` });
-
-    const heldOutCount = Math.min(spec.examples.length - 1, Math.max(1, Math.round(spec.examples.length * settings.heldOutShare)));
-    const visible = spec.examples.slice(0, spec.examples.length - heldOutCount);
-    const heldOut = spec.examples.slice(spec.examples.length - heldOutCount);
-
-    // The implementation and tests phases each submit one TypeScript source.
-    const submitSource = async (phase: "implementation" | "tests", round: number, messages: ChatMessage[]) => {
-      const tool = phase === "implementation" ? "submit_implementation" : "submit_tests";
-      emit({ type: "phase-start", phase, round });
-      const result = track(
-        await callPhase({
-          phase,
-          endpoint,
-          tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: SourceSubmission },
-          messages,
-          retries: settings.argumentRetries,
-          slot: request.slot,
-          adjust: ({ code }) => {
-            const read = readSubmittedSource(code, phase === "implementation" ? "tool.ts" : "tool.test.ts");
-            return read.ok ? { value: { code: read.code }, notes: read.habits } : read;
-          },
-          signal,
-        }),
-      );
-      const undone = result.notes.length ? ` (taken out of ${result.notes.join(", ")})` : "";
-      emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines${undone}` });
-      return result.value.code;
-    };
-    const implement = (round: number, repair?: { code: string; failure: string }) =>
-      submitSource("implementation", round, implementationPrompt(goal, spec, visible, repair));
-    const writeTests = (round: number, code: string, repair?: { tests: string; failure: string }) =>
-      submitSource("tests", round, testsPrompt(goal, spec, visible, code, repair));
-
-    let toolCode = await implement(1);
-    let testCode = await writeTests(1, toolCode);
-    let implementationRepairs = 0;
-    let testRepairs = 0;
-    const runDir = join(ensurePrivateDir(join(git.repoDir, TOOLSMITH_WORK_DIR)), `run-${process.pid}-${randomBytes(4).toString("hex")}`);
-    for (let round = 1; ; round += 1) {
-      const started = performance.now();
-      const report = await validateTool({
-        runDir,
-        spec,
-        heldOut,
-        toolCode,
-        testCode,
-        settings,
-        signal,
-        onStage: (event) => emit({ type: "validation-stage", ...event, round }),
-      });
-      if (report.ok) {
-        emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
-        const metadata = buildMetadata({
-          spec,
-          toolCode,
-          testCode,
-          report,
-          settings,
-          phases,
-          attempts,
-          startedAt,
-          repairRounds: implementationRepairs + testRepairs,
-          orgCommit: (await git.resolveCommit("HEAD")) ?? null,
-        });
-        const landed = await landCandidate(
-          git,
-          {
-            files: {
-              [generatedToolPath(spec.name, "tool.ts")]: toolCode,
-              [generatedToolPath(spec.name, "tool.test.ts")]: testCode,
-              [generatedToolPath(spec.name, "metadata.json")]: `${JSON.stringify(metadata, null, 2)}\n`,
-            },
-            subject: `feat(tools): generated tool ${spec.name}`,
-            body: oneLine(spec.description, 500),
-            trailers: trailersOf(metadata),
-          },
-          { now: request.now, signal },
-        );
-        emit({ type: "branch-created", branch: landed.branch, commit: landed.commit });
-        return { ok: true, name: spec.name, branch: landed.branch, commit: landed.commit, attempts, tryInput: spec.examples[0]?.input ?? {} };
-      }
-      const failure = report.failure;
-      if (!failure) throw new Error("validation failed without saying why");
-      emit({ type: "validation-failed", stage: failure.stage, blame: failure.blame, round, message: failure.message.split("\n")[0] ?? "" });
-      if (failure.blame === "tests" && testRepairs < settings.testRepairs) {
-        testRepairs += 1;
-        testCode = await writeTests(testRepairs + 1, toolCode, { tests: testCode, failure: failure.message });
-      } else if (failure.blame === "implementation" && implementationRepairs < settings.implementationRepairs) {
-        implementationRepairs += 1;
-        toolCode = await implement(implementationRepairs + 1, { code: toolCode, failure: failure.message });
-      } else {
-        const rounds =
-          failure.blame === "tests"
-            ? `${testRepairs} tests repair round${testRepairs === 1 ? "" : "s"}`
-            : `${implementationRepairs} repair round${implementationRepairs === 1 ? "" : "s"}`;
-        return { ok: false, name, attempts, failure: `${spec.name} failed the ${failure.stage} stage after ${rounds}: ${oneLine(failure.message, 400)}` };
-      }
-    }
+    const spec = await askForSpec(run);
+    const { visible, heldOut } = splitExamples(spec, run.settings.heldOutShare);
+    const toolCode = await askForSource(run, "implementation", 1, implementationPrompt(run.goal, spec, visible));
+    const testCode = await askForSource(run, "tests", 1, testsPrompt(run.goal, spec, visible, toolCode));
+    return await validateAndRepair(run, spec, { visible, heldOut }, { toolCode, testCode, implementationRepairs: 0, testRepairs: 0 });
   } catch (error) {
-    if (error instanceof PhaseFailedError) return { ok: false, name, attempts: attempts + error.attempts, failure: error.message };
-    if (error instanceof ChatError && error.kind !== "aborted") return { ok: false, name, attempts, failure: `the model server failed: ${error.message}` };
+    if (error instanceof PhaseFailedError) return { ok: false, name: run.name, attempts: run.attempts + error.attempts, failure: error.message };
+    if (error instanceof ChatError && error.kind !== "aborted")
+      return { ok: false, name: run.name, attempts: run.attempts, failure: `the model server failed: ${error.message}` };
     throw error;
   }
+}
+
+/** Records a phase's provenance and model calls in the run. */
+function track<T extends { provenance: PhaseProvenance }>(run: ToolsmithRun, result: T): T {
+  run.phases.push(result.provenance);
+  run.attempts += result.provenance.attempts;
+  return result;
+}
+
+/** The spec phase: a valid spec with a name nobody holds and examples that fit its schemas. */
+async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
+  const taken = await takenToolNames(run.git, run.signal);
+  run.emit({ type: "phase-start", phase: "spec", round: 1 });
+  const spec = track(
+    run,
+    await callPhase({
+      phase: "spec",
+      endpoint: run.endpoint,
+      tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: ToolSpec },
+      messages: specPrompt(run.goal, [...taken].sort()),
+      retries: run.settings.argumentRetries,
+      slot: run.slot,
+      check: (value) => specProblem(value, taken),
+      signal: run.signal,
+    }),
+  ).value;
+  run.name = spec.name;
+  run.emit({ type: "phase-done", phase: "spec", round: 1, detail: `${spec.name}: ${spec.examples.length} examples` });
+  return spec;
+}
+
+/** The spec's examples split: about `heldOutShare` of them (at least one, never all) are held out of the prompts. */
+export function splitExamples(spec: ToolSpec, heldOutShare: number): { visible: ToolExample[]; heldOut: ToolExample[] } {
+  const heldOutCount = Math.min(spec.examples.length - 1, Math.max(1, Math.round(spec.examples.length * heldOutShare)));
+  return { visible: spec.examples.slice(0, spec.examples.length - heldOutCount), heldOut: spec.examples.slice(spec.examples.length - heldOutCount) };
+}
+
+/** The implementation or tests phase: one TypeScript source, with the habits of small models undone. */
+async function askForSource(run: ToolsmithRun, phase: "implementation" | "tests", round: number, messages: ChatMessage[]): Promise<string> {
+  const tool = phase === "implementation" ? "submit_implementation" : "submit_tests";
+  run.emit({ type: "phase-start", phase, round });
+  const result = track(
+    run,
+    await callPhase({
+      phase,
+      endpoint: run.endpoint,
+      tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: SourceSubmission },
+      messages,
+      retries: run.settings.argumentRetries,
+      slot: run.slot,
+      adjust: ({ code }) => {
+        const read = readSubmittedSource(code, phase === "implementation" ? "tool.ts" : "tool.test.ts");
+        return read.ok ? { value: { code: read.code }, notes: read.habits } : read;
+      },
+      signal: run.signal,
+    }),
+  );
+  const undone = result.notes.length ? ` (taken out of ${result.notes.join(", ")})` : "";
+  run.emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines${undone}` });
+  return result.value.code;
+}
+
+/** Validates the draft, repairing it while rounds are left, until it lands on a branch or the run gives up. */
+async function validateAndRepair(
+  run: ToolsmithRun,
+  spec: ToolSpec,
+  examples: { visible: ToolExample[]; heldOut: ToolExample[] },
+  first: Draft,
+): Promise<ToolsmithOutcome> {
+  const runDir = join(ensurePrivateDir(join(run.git.repoDir, TOOLSMITH_WORK_DIR)), `run-${process.pid}-${randomBytes(4).toString("hex")}`);
+  let draft = first;
+  for (let round = 1; ; round += 1) {
+    const started = performance.now();
+    const report = await validateTool({
+      runDir,
+      spec,
+      heldOut: examples.heldOut,
+      toolCode: draft.toolCode,
+      testCode: draft.testCode,
+      settings: run.settings,
+      signal: run.signal,
+      onStage: (event) => run.emit({ type: "validation-stage", ...event, round }),
+    });
+    if (report.ok) {
+      run.emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
+      return landTool(run, spec, draft, report);
+    }
+    const failure = report.failure;
+    if (!failure) throw new Error("validation failed without saying why");
+    run.emit({ type: "validation-failed", stage: failure.stage, blame: failure.blame, round, message: failure.message.split("\n")[0] ?? "" });
+    const next = nextRepair(failure, draft, run.settings);
+    if (next.kind === "give-up") return { ok: false, name: run.name, attempts: run.attempts, failure: `${spec.name} failed ${next.failure}` };
+    draft = await repair(run, spec, examples.visible, draft, next.kind, failure.message);
+  }
+}
+
+/** What follows a failed validation: a repair of the phase to blame while it has rounds left, else the end. */
+export function nextRepair(
+  failure: ValidationFailure,
+  draft: Pick<Draft, "implementationRepairs" | "testRepairs">,
+  settings: Pick<ToolsmithSettings, "implementationRepairs" | "testRepairs">,
+): { kind: "tests" | "implementation" } | { kind: "give-up"; failure: string } {
+  if (failure.blame === "tests" && draft.testRepairs < settings.testRepairs) return { kind: "tests" };
+  if (failure.blame === "implementation" && draft.implementationRepairs < settings.implementationRepairs) return { kind: "implementation" };
+  const rounds =
+    failure.blame === "tests"
+      ? `${draft.testRepairs} tests repair round${draft.testRepairs === 1 ? "" : "s"}`
+      : `${draft.implementationRepairs} repair round${draft.implementationRepairs === 1 ? "" : "s"}`;
+  return { kind: "give-up", failure: `the ${failure.stage} stage after ${rounds}: ${oneLine(failure.message, 400)}` };
+}
+
+/** One repair round: the tests rewritten against the same tool, or the tool rewritten against the same tests. */
+async function repair(
+  run: ToolsmithRun,
+  spec: ToolSpec,
+  visible: ToolExample[],
+  draft: Draft,
+  phase: "tests" | "implementation",
+  failure: string,
+): Promise<Draft> {
+  if (phase === "tests") {
+    const testRepairs = draft.testRepairs + 1;
+    const messages = testsPrompt(run.goal, spec, visible, draft.toolCode, { tests: draft.testCode, failure });
+    return { ...draft, testRepairs, testCode: await askForSource(run, "tests", testRepairs + 1, messages) };
+  }
+  const implementationRepairs = draft.implementationRepairs + 1;
+  const messages = implementationPrompt(run.goal, spec, visible, { code: draft.toolCode, failure });
+  return { ...draft, implementationRepairs, toolCode: await askForSource(run, "implementation", implementationRepairs + 1, messages) };
+}
+
+/** Writes the validated tool and its metadata onto a new `cand/<ts>` branch made from main. */
+async function landTool(run: ToolsmithRun, spec: ToolSpec, draft: Draft, report: ValidationReport): Promise<ToolsmithOutcome> {
+  const metadata = buildMetadata({
+    spec,
+    toolCode: draft.toolCode,
+    testCode: draft.testCode,
+    report,
+    settings: run.settings,
+    phases: run.phases,
+    attempts: run.attempts,
+    startedAt: run.startedAt,
+    repairRounds: draft.implementationRepairs + draft.testRepairs,
+    orgCommit: (await run.git.resolveCommit("HEAD")) ?? null,
+  });
+  const landed = await landCandidate(
+    run.git,
+    {
+      files: {
+        [generatedToolPath(spec.name, "tool.ts")]: draft.toolCode,
+        [generatedToolPath(spec.name, "tool.test.ts")]: draft.testCode,
+        [generatedToolPath(spec.name, "metadata.json")]: `${JSON.stringify(metadata, null, 2)}\n`,
+      },
+      subject: `feat(tools): generated tool ${spec.name}`,
+      body: oneLine(spec.description, 500),
+      trailers: trailersOf(metadata),
+    },
+    { now: run.now, signal: run.signal },
+  );
+  run.emit({ type: "branch-created", branch: landed.branch, commit: landed.commit });
+  return { ok: true, name: spec.name, branch: landed.branch, commit: landed.commit, attempts: run.attempts, tryInput: spec.examples[0]?.input ?? {} };
 }
 
 /** Why a valid spec is still refused: a taken name, or examples that do not fit its own schemas. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
@@ -18,8 +19,19 @@ import {
 } from "../generated-tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
 
-/** The folders of one validation run on the host: the tool (read-only inside), config, mutants, scratch. */
-export type ValidationDirs = { tool: string; config: string; mutants: string; requests: string; scratch: string };
+/**
+ * The folders of one validation run on the host: the tool (read-only inside), config, mutants, requests, and the
+ * scratch folders. Stages may run at the same time, so each that can has a scratch of its own: nothing one writes
+ * reaches another (`scratch` is the fixed runner's, for the examples and determinism runs, which follow each other).
+ */
+export type ValidationDirs = {
+  tool: string;
+  config: string;
+  mutants: string;
+  requests: string;
+  scratch: string;
+  stageScratch: { typecheck: string; tests: string; mutants: string };
+};
 
 /** Makes the folders of a validation run under `runDir`, readable by the sandbox uid. */
 export function validationDirs(runDir: string): ValidationDirs {
@@ -29,6 +41,7 @@ export function validationDirs(runDir: string): ValidationDirs {
     mutants: join(runDir, "mutants"),
     requests: join(runDir, "requests"),
     scratch: join(runDir, "scratch"),
+    stageScratch: { typecheck: join(runDir, "scratch-typecheck"), tests: join(runDir, "scratch-tests"), mutants: join(runDir, "scratch-mutants") },
   };
   for (const directory of [dirs.tool, dirs.config, dirs.mutants, dirs.requests]) mkdirSync(directory, { recursive: true, mode: 0o755 });
   return dirs;
@@ -50,10 +63,10 @@ function mounts(dirs: ValidationDirs): ReadOnlyMount[] {
   ];
 }
 
-function run(dirs: ValidationDirs, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
+function run(dirs: ValidationDirs, scratchDir: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
   return runSandboxed({
     argv,
-    scratchDir: dirs.scratch,
+    scratchDir,
     timeoutMs,
     readOnlyMounts: mounts(dirs),
     env: TOOLCHAIN_ENV,
@@ -90,7 +103,7 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
       files: [`${SANDBOX_TOOL_DIR}/tool.ts`, `${SANDBOX_TOOL_DIR}/tool.test.ts`],
     }),
   );
-  const result = await run(dirs, [SANDBOX_TSGO, "-p", `${MOUNT.config}/tsconfig.json`, "--pretty", "false"], 60_000, signal);
+  const result = await run(dirs, dirs.stageScratch.typecheck, [SANDBOX_TSGO, "-p", `${MOUNT.config}/tsconfig.json`, "--pretty", "false"], 60_000, signal);
   const output = `${result.stdout}\n${result.stderr}`;
   const errorLines = output.split("\n").filter((line) => /error TS\d+/.test(line));
   const onlyTests = errorLines.length > 0 && errorLines.every((line) => line.includes("tool.test.ts"));
@@ -111,6 +124,7 @@ function testCommand(source: string, flags: string, timeoutSeconds?: number): st
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
+    dirs.stageScratch.tests,
     // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
     [
       "/bin/sh",
@@ -125,7 +139,7 @@ export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal
   let coverage = 0;
   let unreadable: string | undefined;
   try {
-    const lcov = readSandboxFile(dirs.scratch, "coverage/lcov.info", MAX_LCOV_BYTES);
+    const lcov = readSandboxFile(dirs.stageScratch.tests, "coverage/lcov.info", MAX_LCOV_BYTES);
     coverage = lcov ? toolLineCoverage(lcov.toString("utf8")) : 0;
   } catch (error) {
     if (!(error instanceof SandboxFileError)) throw error;
@@ -156,9 +170,9 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
   // testCommand, so even OLDPWD is the tests stage's.
   const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
-  const result = await run(dirs, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
+  const result = await run(dirs, dirs.stageScratch.mutants, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
   const exitCodes = new Map<string, number>();
-  for (const match of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) exitCodes.set(match[1] as string, Number(match[2]));
+  for (const [, name, code] of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) if (name !== undefined) exitCodes.set(name, Number(code));
   const survivors: string[] = [];
   let killed = 0;
   mutants.forEach((mutant, index) => {
@@ -171,6 +185,9 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
 
 /** What one run of the fixed runner gave for one input. */
 export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: string };
+
+// The result line the fixed runner prints after its marker (generated-tools/generated-tool-runner.ts).
+const RunnerLine = z.discriminatedUnion("ok", [z.object({ ok: z.literal(true), output: z.unknown() }), z.object({ ok: z.literal(false), error: z.unknown() })]);
 
 /**
  * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
@@ -207,7 +224,7 @@ export async function runnerStage(
     `printf '%s\\n' ${names.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`,
     "true",
   ].join("; ");
-  await run(dirs, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
+  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
   return readRunnerOutcomes(dirs, markers);
 }
 
@@ -227,7 +244,7 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
       if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
       const line = stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";
       try {
-        const value = JSON.parse(line) as RunnerOutcome;
+        const value = RunnerLine.parse(JSON.parse(line));
         return value.ok ? { ok: true, output: value.output } : { ok: false, error: String(value.error) };
       } catch {
         return { ok: false, error: "the tool's result could not be read" };
@@ -240,7 +257,7 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner) =>
     inner && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : inner,
   );
 }

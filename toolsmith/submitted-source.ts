@@ -26,16 +26,17 @@ function fencedBlocks(text: string): { blocks: Fence[]; outside: string } {
   const blocks: Fence[] = [];
   const outside: string[] = [];
   for (let index = 0; index < lines.length; index += 1) {
-    const open = FENCE_LINE.exec(lines[index] as string);
+    const current = lines[index] ?? "";
+    const open = FENCE_LINE.exec(current);
     if (!open) {
-      outside.push(lines[index] as string);
+      outside.push(current);
       continue;
     }
-    const marker = open[1] as string;
+    const marker = open[1] ?? "```";
     const body: string[] = [];
     let closed = false;
     for (index += 1; index < lines.length; index += 1) {
-      const line = lines[index] as string;
+      const line = lines[index] ?? "";
       if (new RegExp(`^ {0,3}${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*$`).test(line)) {
         closed = true;
         break;
@@ -72,7 +73,9 @@ function unescapedOneLiner(text: string): string {
 /** The one exported function, class or const of `code` when it has no default export, as a name. */
 function soleNamedExport(code: string): string | undefined {
   if (/^\s*export\s+default\b/m.test(code) || /^\s*export\s*\{[^}]*\bdefault\b/m.test(code)) return undefined;
-  const names = [...code.matchAll(/^\s*export\s+(?:async\s+)?(?:function\s*\*?|const|let|class)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1] as string);
+  const names = [...code.matchAll(/^\s*export\s+(?:async\s+)?(?:function\s*\*?|const|let|class)\s+([A-Za-z_$][\w$]*)/gm)].flatMap((match) =>
+    match[1] === undefined ? [] : [match[1]],
+  );
   return names.length === 1 ? names[0] : undefined;
 }
 
@@ -111,8 +114,8 @@ export function readSubmittedSource(raw: string, file: SourceFile): SourceReadin
         problem: `your code argument holds ${codeBlocks.length} fenced markdown blocks, so it is not clear which one is ${file}. ${sendPlain(file)}`,
       };
     }
-    if (codeBlocks.length === 1) {
-      const block = codeBlocks[0] as Fence;
+    const [block] = codeBlocks;
+    if (codeBlocks.length === 1 && block) {
       const fence = `a ${block.language ? `\`\`\`${block.language}` : "bare ```"} fence${block.closed ? "" : " left open"}`;
       undo(outside ? `${fence} with prose around it` : fence, block.body);
     } else if (blocks.length > 0) {
@@ -123,7 +126,7 @@ export function readSubmittedSource(raw: string, file: SourceFile): SourceReadin
     }
   }
   const language = LANGUAGE_LINE.exec(code);
-  if (language) undo(`a leading '${(language[1] as string).toLowerCase()}' line`, code.slice(language[0].length));
+  if (language) undo(`a leading '${(language[1] ?? "").toLowerCase()}' line`, code.slice(language[0].length));
   if (!parsesAsTypeScript(code)) {
     if (!code.trim().includes("\n") && /\\n/.test(code) && !parsesAsTypeScript(code)) {
       const unescaped = unescapedOneLiner(code);
