@@ -2,10 +2,12 @@
 // server playing the room's personas and the toolsmith, `org tool new --goal … --promote --json` once for each
 // tool the scripted toolsmith knows. Prints each generation's stages (build, current, candidate, fitness,
 // promote), the part spent in the gate, the total, and the machine's core count.
-//   bun bench/generations.ts [--count N]
+//   bun bench/generations.ts [--count N] [--checks]   (--checks: every check of each gate run with its time)
+import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { FitnessReport } from "../git/fitness-report.ts";
 import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { freePort } from "../testing/free-port.ts";
@@ -15,10 +17,10 @@ import { SCRIPTED_TOOLS } from "../testing/scripted-toolsmith.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
-const { values } = parseArgs({ options: { count: { type: "string", default: String(SCRIPTED_TOOLS.length) } } });
+const { values } = parseArgs({ options: { count: { type: "string", default: String(SCRIPTED_TOOLS.length) }, checks: { type: "boolean", default: false } } });
 const count = Math.min(SCRIPTED_TOOLS.length, Math.max(1, Number(values.count)));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number };
+type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number; reportPath?: string };
 
 console.log(`bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations`);
 const clone = orgClone("org-bench-generations-", { withoutGeneratedTools: true });
@@ -35,6 +37,21 @@ const env = {
   NO_COLOR: "1",
 };
 const totals = { all: 0, build: 0, gate: 0 };
+// The gate's own figures, summed over the generations: each stage, and the toolsmith's validateTool inside "tools".
+const gateParts = new Map<string, number>();
+/** Prints where one gate run spent its time, from the report it wrote (the checks' own durations). */
+function gateChecks(reportPath: string | undefined): void {
+  if (!reportPath) return;
+  const report = FitnessReport.parse(JSON.parse(readFileSync(reportPath, "utf8")));
+  const parts = new Map<string, number>();
+  for (const check of report.checks) {
+    const part = check.name.endsWith("toolsmith validation again") ? "validateTool" : check.stage;
+    parts.set(part, (parts.get(part) ?? 0) + check.durationMs);
+  }
+  for (const [part, ms] of parts) gateParts.set(part, (gateParts.get(part) ?? 0) + ms);
+  console.log(`    gate ${seconds(report.durationMs)}: ${[...parts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
+  if (values.checks) for (const check of report.checks) console.log(`      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}`);
+}
 try {
   for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {
     const started = performance.now();
@@ -58,11 +75,13 @@ try {
     console.log(
       `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ${seconds(stage("promote"))}`,
     );
+    gateChecks(line.stages?.find((entry) => entry.stage === "fitness")?.reportPath);
   }
   const onMain = gitSync(clone.dir, ["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean);
   console.log(
     `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
   );
+  console.log(`gate parts over ${count} generations: ${[...gateParts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
   console.log(`main holds ${onMain.length} generated tools: ${onMain.join(", ")}`);
 } finally {
   await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env }).catch(() => undefined);

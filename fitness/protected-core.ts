@@ -21,6 +21,16 @@ function parseRawDiff(out: string): RawChange[] {
   return changes;
 }
 
+/** The sizes of some blobs, with one `git cat-file --batch-check` (a blob git does not have has no size, so it is refused). */
+async function blobSizes(git: RepoGit, blobs: string[], signal?: AbortSignal): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  const ids = blobs.filter((blob) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(blob));
+  if (ids.length === 0) return sizes;
+  const out = await git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], { stdin: `${ids.join("\n")}\n`, signal });
+  for (const [, id, size] of out.matchAll(/^([0-9a-f]{40,64}) blob (\d+)$/gm)) if (id !== undefined) sizes.set(id, Number(size));
+  return sizes;
+}
+
 /**
  * Stage a: the diff from the merge base may only add or change regular, non-executable files of at most
  * 256 KiB inside `tools/generated/<tool>/`. Everything else (deletions, symlinks, submodules, executables,
@@ -36,6 +46,11 @@ export async function checkProtectedCore(
   const started = performance.now();
   const out = await git.run(["diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--end-of-options", base, commit], { signal: options.signal });
   const changes = parseRawDiff(out);
+  const sizes = await blobSizes(
+    git,
+    changes.filter((change) => change.newMode === "100644" && change.status !== "D").map((change) => change.newBlob),
+    options.signal,
+  );
   const refused: string[] = [];
   const allowed: string[] = [];
   for (const change of changes) {
@@ -48,7 +63,7 @@ export async function checkProtectedCore(
     else if (change.newMode === "100755") problem = "is executable";
     else if (change.newMode !== "100644") problem = `has mode ${change.newMode}`;
     else {
-      const size = Number((await git.run(["cat-file", "-s", change.newBlob], { signal: options.signal })).trim());
+      const size = sizes.get(change.newBlob) ?? Number.POSITIVE_INFINITY;
       if (size > MAX_TOOL_FILE_BYTES) problem = `is ${size} bytes (limit ${MAX_TOOL_FILE_BYTES})`;
     }
     if (!problem) continue;

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
@@ -11,6 +12,9 @@ const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DI
 const WRITES_ONLY = new Set(["toolsmith/run-toolsmith.ts"]);
 const READS_GENERATED = /GENERATED_(TOOLS_)?DIR\b|["']tools\/generated["']|["']generated["']/;
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.{1,2}\/[^"']+)["']/g;
+
+// bun test processes at once: twice the cores, as these files mostly wait on the processes and servers they start.
+const TEST_PROCESSES = Math.min(4, 2 * availableParallelism());
 
 function tsFiles(root: string, directory = root): string[] {
   const found: string[] = [];
@@ -44,59 +48,60 @@ export function reachableTests(root: string): { tests: string[]; loaders: string
   const tests = files.filter((file) => {
     if (!file.endsWith(".test.ts") || file.startsWith("fitness/") || file.startsWith("git/")) return false;
     const text = source.get(file) ?? "";
-    const imports = [...text.matchAll(IMPORT)].map((match) => normalize(join(dirname(file), match[1] as string)));
+    const imports = [...text.matchAll(IMPORT)].flatMap(([, target]) => (target === undefined ? [] : [normalize(join(dirname(file), target))]));
     return imports.some((target) => loaderSet.has(target));
   });
   return { tests: tests.sort(), loaders: loaders.sort() };
 }
 
-/**
- * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, in their own process
- * group, killed after `timeoutMs`. The report names the files that ran. bun takes its configuration from the
- * checkout running the gate (`isolatedBunFlags`), never from the candidate's worktree.
- */
-export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal): Promise<FitnessCheck> {
-  const started = performance.now();
-  const { tests, loaders } = reachableTests(worktree);
-  if (tests.length === 0) {
-    return {
-      stage: "tests",
-      name: "candidate's tests the change reaches",
-      ok: true,
-      reason: "no test imports a module that reads tools/generated/",
-      figures: { ran: [] },
-      durationMs: 0,
-    };
-  }
-  const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...tests.map((test) => `./${test}`)], {
+/** One `bun test` of some of the files, in its own process group (killed with it on abort or timeout). */
+async function runTestProcess(worktree: string, bun: string, files: string[], signal: AbortSignal): Promise<{ code: number; text: string }> {
+  const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)], {
     cwd: worktree,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
     detached: true,
   });
-  let timedOut = false;
   const kill = () => {
     try {
       process.kill(-child.pid, "SIGKILL");
     } catch {}
   };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, timeoutMs);
-  signal?.addEventListener("abort", kill, { once: true });
+  signal.addEventListener("abort", kill, { once: true });
+  if (signal.aborted) kill();
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  signal?.removeEventListener("abort", kill);
-  const text = `${out}\n${err}`;
-  const passed = Number(/^\s*(\d+) pass/m.exec(text)?.[1] ?? 0);
-  const failed = Number(/^\s*(\d+) fail/m.exec(text)?.[1] ?? 0);
-  const failures = [...text.matchAll(/^\(fail\) (.*)$/gm)].map((match) => match[1] as string).slice(0, 5);
+  signal.removeEventListener("abort", kill);
+  return { code, text: `${out}\n${err}` };
+}
+
+/**
+ * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, the files dealt over a few
+ * processes (bun's own `--parallel` workers would read the worktree's bunfig.toml), each in its own process group,
+ * all killed after `timeoutMs`. The report names the files that ran. bun takes its configuration from the checkout
+ * running the gate (`isolatedBunFlags`), never from the candidate's worktree.
+ */
+export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal): Promise<FitnessCheck> {
+  const started = performance.now();
+  const { tests, loaders } = reachableTests(worktree);
+  const name = "candidate's tests the change reaches";
+  if (tests.length === 0) {
+    return { stage: "tests", name, ok: true, reason: "no test imports a module that reads tools/generated/", figures: { ran: [] }, durationMs: 0 };
+  }
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const shares = Array.from({ length: Math.min(TEST_PROCESSES, tests.length) }, (_, share) => tests.filter((_, index) => index % TEST_PROCESSES === share));
+  const runs = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
+  const timedOut = timeout.aborted;
+  const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + Number(pattern.exec(run.text)?.[1] ?? 0), 0);
+  const passed = count(/^\s*(\d+) pass/m);
+  const failed = count(/^\s*(\d+) fail/m);
+  const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
+  const code = runs.find((run) => run.code !== 0)?.code ?? 0;
   const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
   return {
     stage: "tests",
-    name: "candidate's tests the change reaches",
+    name,
     ok,
     reason: ok
       ? `${passed} passed in ${tests.length} file(s) that load generated tools`

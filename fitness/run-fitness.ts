@@ -13,20 +13,24 @@ import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
 import { checkGeneratedTools } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
 import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
-import { checkToolScenarios } from "./tool-scenarios.ts";
+import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
+
+const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
 /** `git merge-tree --write-tree` of main and the candidate (for a change `--allow-core` let through); throws on conflicts. */
 async function mergedTree(git: RepoGit, main: string, commit: string, signal?: AbortSignal): Promise<string> {
   const lines = (await git.run(["merge-tree", "--write-tree", "--end-of-options", main, commit], { signal }).catch((error) => String(error)))
     .split("\n")
     .filter(Boolean);
-  if (lines.length !== 1 || !/^[0-9a-f]{40,64}$/.test(lines[0] ?? "")) throw new Error(`it conflicts with main: ${lines.slice(1, 3).join("; ")}`);
-  return lines[0] as string;
+  const [tree] = lines;
+  if (lines.length !== 1 || tree === undefined || !COMMIT_ID.test(tree)) throw new Error(`it conflicts with main: ${lines.slice(1, 3).join("; ")}`);
+  return tree;
 }
 
 async function treeOf(git: RepoGit, commit: string): Promise<{ judgedTree?: string }> {
   const tree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${commit}^{tree}`]).catch(() => "")).trim();
-  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tree) ? { judgedTree: tree } : {};
+  return COMMIT_ID.test(tree) ? { judgedTree: tree } : {};
 }
 
 export type FitnessRequest = {
@@ -50,17 +54,12 @@ export type FitnessRequest = {
 /** What the gate decided; `exitCode` 0 pass, 1 fail, 2 could not judge. `path` is the report written, if any. */
 export type FitnessOutcome = { report?: FitnessReport; path?: string; exitCode: 0 | 1 | 2; why: string };
 
-/**
- * The fitness gate: reads the candidate's commit from its /health, then judges exactly that commit against main
- * (a candidate built on an older main: today's main plus its tool folders, so main gaining tools never refuses it),
- * cheapest stage first, stopping at the first failure: protected core → generated tools (main's tests for main's
- * tools, the toolsmith's checks again) → the tests the change can reach → scenarios on both instances. Trusts
- * nothing the candidate carries; writes a signed `.org/fitness/<commit>/<UTC time>.json` in current's checkout.
- */
-export async function runFitness(request: FitnessRequest): Promise<FitnessOutcome> {
+/** The candidate as the gate found it: the commit its /health names, main, their merge base, the branches at it. */
+type Candidate = { commit: string; main: string; base: string; branches: string[] };
+
+/** Reads the candidate's commit from its /health and places it against main; an outcome (exit 2) when it cannot. */
+async function identifyCandidate(request: FitnessRequest): Promise<Candidate | FitnessOutcome> {
   const { git, signal } = request;
-  const startedAt = new Date();
-  const started = performance.now();
   let commit: string;
   try {
     commit = (await readHealth(request.candidatePort, { signal })).commit;
@@ -77,128 +76,205 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   const branches = (await git.run(["for-each-ref", "--format=%(refname:strip=2)", "--points-at", commit, "refs/heads/cand/"], { signal }))
     .split("\n")
     .filter((name) => CANDIDATE_BRANCH_PATTERN.test(name));
-  await pruneStaleFitnessWorktrees(git);
+  return { commit, main, base, branches };
+}
 
-  const checks: FitnessCheck[] = [];
-  const record = (check: FitnessCheck) => {
-    checks.push(check);
-    request.onCheck?.(check);
+/** One gate run's state: the checks in the order the stages come, and what the later stages judge. */
+class GateRun {
+  readonly checks: FitnessCheck[] = [];
+  /** What the tools and tests stages judge: the candidate itself, or main plus its tool folders when main moved on. */
+  judged: string;
+  readonly scenarioPasses: Record<string, number> = {};
+  readonly settings: ToolsmithSettings;
+
+  constructor(
+    readonly request: FitnessRequest,
+    readonly candidate: Candidate,
+    readonly runDir: string,
+  ) {
+    this.judged = candidate.commit;
+    this.settings = request.settings ?? ToolsmithSettings.parse({});
+  }
+
+  /** Records a check (in stage order) and says whether it held. */
+  record = (check: FitnessCheck): boolean => {
+    this.checks.push(check);
+    this.request.onCheck?.(check);
     return check.ok;
   };
-  const settings = request.settings ?? ToolsmithSettings.parse({});
-  const runDir = mkdtempSync(join(tmpdir(), "org-fitness-"));
-  // The sandbox user must pass through to the tools' folders when org runs as root.
-  chmodSync(runDir, 0o755);
-  let verdict: FitnessReport["verdict"] = "pass";
-  // What the tools and tests stages judge: the candidate itself, or main plus its tools when main moved on.
-  let judged = commit;
-  const scenarioPasses: Record<string, number> = {};
-  // Each tool's examples on both instances, then every count against the baseline promotions have raised.
-  const judgeAgainstBaseline = async (): Promise<boolean> => {
-    for (const check of checks) {
-      if (check.stage === "scenarios" && check.name.startsWith("scenario "))
-        scenarioPasses[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
-    }
-    const tools = await checkToolScenarios(git, {
-      main,
-      judged,
-      commit,
-      candidatePort: request.candidatePort,
-      currentPort: request.currentPort,
-      ...(request.scenarios.token ? { token: request.scenarios.token } : {}),
-      timeoutMs: request.scenarios.timeoutMs,
-      ...(signal ? { signal } : {}),
-    });
-    Object.assign(scenarioPasses, tools.passes);
-    if (!tools.checks.every(record)) return false;
-    const started = performance.now();
-    const baseline = readBaseline(git.repoDir);
-    const lower = Object.entries(baseline?.scenarios ?? {})
-      .filter(([name, count]) => !tools.skipped.includes(name) && (scenarioPasses[name] ?? 0) < count)
-      .map(([name, count]) => `${name}: ${scenarioPasses[name] ?? 0} < ${count}`);
-    return record({
-      stage: "scenarios",
-      name: "baseline",
-      ok: lower.length === 0,
-      reason: !baseline
-        ? `no baseline yet (${BASELINE_FILE} is written by the first promotion)`
-        : lower.length === 0
-          ? `every one of ${Object.keys(baseline.scenarios).length} scenario count(s) kept or raised`
-          : `the candidate lowers the baseline: ${lower.slice(0, 10).join("; ")}`,
-      figures: { scenarios: Object.keys(baseline?.scenarios ?? {}).length, lowered: lower.length },
-      durationMs: performance.now() - started,
-    });
-  };
-  let why = "every stage passed";
+}
+
+/** Stage a: the protected core on the exact commit; for a candidate built on an older main, the tree that is judged instead. */
+async function protectedCoreStage(run: GateRun): Promise<boolean> {
+  const { git, signal } = run.request;
+  const { commit, main, base, branches } = run.candidate;
+  const core = await checkProtectedCore(git, base, commit, { allowCore: run.request.allowCore, signal });
+  if (base === commit)
+    core.reason = `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
+  if (!run.record(core) || base === main) return core.ok;
+  // Built on an older main: judge today's main with the candidate's tool folders, never the old tree.
+  const started = performance.now();
+  const name = "judged on today's main";
   try {
-    const core = await checkProtectedCore(git, base, commit, { allowCore: request.allowCore, signal });
-    if (base === commit)
-      core.reason = `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
-    let passed = record(core);
-    if (passed && base !== main) {
-      // Built on an older main: judge today's main with the candidate's tool folders, never the old tree.
-      const started = performance.now();
-      try {
-        const tree =
-          Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
-        judged = (
-          await git.run(
-            ["commit-tree", "-p", main, "-p", commit, "-m", `fitness: ${commit.slice(0, 12)} on main ${main.slice(0, 12)}`, "--end-of-options", tree],
-            { signal },
-          )
-        ).trim();
-        record({
-          stage: "protected-core",
-          name: "judged on today's main",
-          ok: true,
-          reason: `built on ${base.slice(0, 12)}, main is at ${main.slice(0, 12)}: main plus the candidate's tool folder(s) is judged`,
-          durationMs: performance.now() - started,
-        });
-      } catch (error) {
-        passed = record({
-          stage: "protected-core",
-          name: "judged on today's main",
-          ok: false,
-          reason: `the candidate cannot be put on today's main (${error instanceof Error ? error.message.split("\n")[0] : error}); rebuild it, or run 'org candidate rebase'`,
-          durationMs: performance.now() - started,
-        });
-      }
-    }
-    passed =
-      passed &&
-      (await checkGeneratedTools(git, { main, commit: judged, runDir, settings, signal })).every(record) &&
-      record(await withFitnessWorktree(git, judged, (worktree) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, signal), signal)) &&
-      (await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal })).every(record) &&
-      (await judgeAgainstBaseline());
-    if (!passed) {
-      verdict = "fail";
-      const failed = checks.find((check) => !check.ok);
-      why = `${failed?.stage} failed: ${failed?.name}: ${failed?.reason}`;
-    }
+    const tree = Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
+    const message = `fitness: ${commit.slice(0, 12)} on main ${main.slice(0, 12)}`;
+    run.judged = (await git.run(["commit-tree", "-p", main, "-p", commit, "-m", message, "--end-of-options", tree], { signal })).trim();
+    const reason = `built on ${base.slice(0, 12)}, main is at ${main.slice(0, 12)}: main plus the candidate's tool folder(s) is judged`;
+    return run.record({ stage: "protected-core", name, ok: true, reason, durationMs: performance.now() - started });
   } catch (error) {
-    verdict = "error";
-    why = `the gate could not finish: ${error instanceof Error ? error.message.split("\n")[0] : error}`;
-  } finally {
-    rmSync(runDir, { recursive: true, force: true });
+    const reason = `the candidate cannot be put on today's main (${firstLine(error)}); rebuild it, or run 'org candidate rebase'`;
+    return run.record({ stage: "protected-core", name, ok: false, reason, durationMs: performance.now() - started });
   }
+}
+
+/** A stage started early: its result or its error, never an unhandled rejection; `stop` aborts it. */
+type Started<T> = { settled: Promise<{ value: T } | { error: unknown }>; stop: () => void };
+
+function startStage<T>(run: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Started<T> {
+  const controller = new AbortController();
+  const both = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+  const settled = run(both).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  return { settled, stop: () => controller.abort() };
+}
+
+async function resultOf<T>(stage: Started<T>): Promise<T> {
+  const result = await stage.settled;
+  if ("error" in result) throw result.error;
+  return result.value;
+}
+
+/** Each tool's examples on both instances (checks not yet recorded). */
+function toolScenarios(run: GateRun, signal: AbortSignal): Promise<ToolScenarios> {
+  const { request } = run;
+  return checkToolScenarios(request.git, {
+    main: run.candidate.main,
+    judged: run.judged,
+    commit: run.candidate.commit,
+    candidatePort: request.candidatePort,
+    currentPort: request.currentPort,
+    ...(request.scenarios.token ? { token: request.scenarios.token } : {}),
+    timeoutMs: request.scenarios.timeoutMs,
+    signal,
+  });
+}
+
+/** Every count of the baseline promotions have raised must be met by the candidate's passes. */
+function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
+  const started = performance.now();
+  const passes = run.scenarioPasses;
+  for (const check of run.checks) {
+    if (check.stage === "scenarios" && check.name.startsWith("scenario "))
+      passes[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
+  }
+  Object.assign(passes, tools.passes);
+  const baseline = readBaseline(run.request.git.repoDir);
+  const lower = Object.entries(baseline?.scenarios ?? {})
+    .filter(([name, count]) => !tools.skipped.includes(name) && (passes[name] ?? 0) < count)
+    .map(([name, count]) => `${name}: ${passes[name] ?? 0} < ${count}`);
+  return {
+    stage: "scenarios",
+    name: "baseline",
+    ok: lower.length === 0,
+    reason: !baseline
+      ? `no baseline yet (${BASELINE_FILE} is written by the first promotion)`
+      : lower.length === 0
+        ? `every one of ${Object.keys(baseline.scenarios).length} scenario count(s) kept or raised`
+        : `the candidate lowers the baseline: ${lower.slice(0, 10).join("; ")}`,
+    figures: { scenarios: Object.keys(baseline?.scenarios ?? {}).length, lowered: lower.length },
+    durationMs: performance.now() - started,
+  };
+}
+
+/**
+ * Stages b to d after the protected core. Recorded in order and stopping at the first failure as before, but what
+ * does not depend on an earlier verdict runs meanwhile on the second core: the tests stage (main's code on a tree
+ * that differs only in tool files, which it loads only through the sandbox) beside the tools stage, and each tool's
+ * examples over HTTP once the tools stage has passed. The model scenarios, whose latency is judged, run alone.
+ * A result that comes after a failure is dropped, so the report is the one the stages in sequence would write.
+ */
+async function laterStages(run: GateRun): Promise<boolean> {
+  const { request } = run;
+  const { git, signal } = request;
+  const tests = startStage((stageSignal) => {
+    const test = (worktree: string) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, stageSignal);
+    return withFitnessWorktree(git, run.judged, test, stageSignal);
+  }, signal);
+  let tools: Started<ToolScenarios> | undefined;
+  try {
+    const toolChecks = await checkGeneratedTools(git, { main: run.candidate.main, commit: run.judged, runDir: run.runDir, settings: run.settings, signal });
+    if (!toolChecks.every(run.record)) return false;
+    tools = startStage((stageSignal) => toolScenarios(run, stageSignal), signal);
+    if (!run.record(await resultOf(tests))) return false;
+    const examples = await resultOf(tools);
+    const scenarios = await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal });
+    if (!scenarios.every(run.record) || !examples.checks.every(run.record)) return false;
+    return run.record(baselineCheck(run, examples));
+  } finally {
+    // Nothing is left running: a stage dropped after a failure or an abort is stopped and waited for (its worktree removed).
+    tests.stop();
+    tools?.stop();
+    await Promise.all([tests.settled, tools?.settled]);
+  }
+}
+
+/** The report of a run: verdict, every check, the summary promote puts into the merge message. */
+async function reportOf(run: GateRun, verdict: FitnessReport["verdict"], startedAt: Date, started: number): Promise<FitnessReport> {
+  const { commit, main, base, branches } = run.candidate;
   const summary = [
     `fitness: ${verdict} for ${commit.slice(0, 12)}${branches[0] ? ` (${branches[0]})` : ""} against main ${main.slice(0, 12)}`,
-    ...checks.map((check) => `- ${check.ok ? "ok  " : "FAIL"} ${check.stage}: ${check.name}`),
+    ...run.checks.map((check) => `- ${check.ok ? "ok  " : "FAIL"} ${check.stage}: ${check.name}`),
   ].join("\n");
-  const report: FitnessReport = {
+  return {
     version: 1,
     verdict,
     commit,
     ...(branches[0] ? { branch: branches[0] } : {}),
     mainCommit: main,
     mergeBase: base,
-    ...(await treeOf(git, judged)),
-    checks,
+    ...(await treeOf(run.request.git, run.judged)),
+    checks: run.checks,
     summary,
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - started,
-    ...(Object.keys(scenarioPasses).length > 0 ? { scenarioPasses } : {}),
+    ...(Object.keys(run.scenarioPasses).length > 0 ? { scenarioPasses: run.scenarioPasses } : {}),
   };
-  const path = writeFitnessReport(git.repoDir, report);
+}
+
+/**
+ * The fitness gate: reads the candidate's commit from its /health, then judges exactly that commit against main
+ * (a candidate built on an older main: today's main plus its tool folders, so main gaining tools never refuses it),
+ * cheapest stage first, stopping at the first failure: protected core → generated tools (main's tests for main's
+ * tools, the toolsmith's checks again) → the tests the change can reach → scenarios on both instances. Trusts
+ * nothing the candidate carries; writes a signed `.org/fitness/<commit>/<UTC time>.json` in current's checkout.
+ */
+export async function runFitness(request: FitnessRequest): Promise<FitnessOutcome> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const candidate = await identifyCandidate(request);
+  if ("exitCode" in candidate) return candidate;
+  await pruneStaleFitnessWorktrees(request.git);
+  const runDir = mkdtempSync(join(tmpdir(), "org-fitness-"));
+  // The sandbox user must pass through to the tools' folders when org runs as root.
+  chmodSync(runDir, 0o755);
+  const run = new GateRun(request, candidate, runDir);
+  let verdict: FitnessReport["verdict"] = "pass";
+  let why = "every stage passed";
+  try {
+    if (!((await protectedCoreStage(run)) && (await laterStages(run)))) {
+      verdict = "fail";
+      const failed = run.checks.find((check) => !check.ok);
+      why = `${failed?.stage} failed: ${failed?.name}: ${failed?.reason}`;
+    }
+  } catch (error) {
+    verdict = "error";
+    why = `the gate could not finish: ${firstLine(error)}`;
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  const report = await reportOf(run, verdict, startedAt, started);
+  const path = writeFitnessReport(request.git.repoDir, report);
   return { report, path, exitCode: verdict === "pass" ? 0 : verdict === "fail" ? 1 : 2, why };
 }

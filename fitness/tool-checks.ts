@@ -31,6 +31,75 @@ const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) => a !== undefined &&
 
 type JudgedTool = { name: string; toolCode: string; testCode: string; metadata: ToolMetadata; changed: boolean; testsFrom: "main" | "candidate" };
 
+/** A tool's folder read with git: the problems that refuse it, or the tool as the gate judges it. */
+async function readTool(
+  git: RepoGit,
+  name: string,
+  files: ToolFiles,
+  mainFiles: ToolFiles | undefined,
+  signal?: AbortSignal,
+): Promise<{ problems: string[]; tool?: JudgedTool }> {
+  if (!TOOL_NAME_PATTERN.test(name)) return { problems: [`${JSON.stringify(name)} is not a tool name`] };
+  const listed = [...files.keys()].sort();
+  const toolId = files.get("tool.ts");
+  const testsId = files.get("tool.test.ts");
+  const metadataId = files.get("metadata.json");
+  if (listed.join(",") !== TOOL_FILES.join(",") || toolId === undefined || testsId === undefined || metadataId === undefined) {
+    return { problems: [`${name}: the folder must hold exactly ${TOOL_FILES.join(", ")}; it holds ${listed.join(", ")}`] };
+  }
+  const blob = (id: string) => git.run(["cat-file", "blob", id], { signal });
+  const toolCode = await blob(toolId);
+  const ownTests = await blob(testsId);
+  let metadata: ToolMetadata;
+  try {
+    metadata = parseToolMetadata(await blob(metadataId), generatedToolPath(name, "metadata.json"));
+  } catch (error) {
+    return { problems: [`${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`] };
+  }
+  const problems: string[] = [];
+  if (metadata.spec.name !== name) problems.push(`${name}: metadata.json names ${metadata.spec.name}`);
+  if (metadata.files["tool.ts"] !== sha256Hex(toolCode) || metadata.files["tool.test.ts"] !== sha256Hex(ownTests)) {
+    problems.push(`${name}: metadata.json's hashes do not match tool.ts and tool.test.ts`);
+  }
+  // main's test file for a tool main has: an edited test cannot hide a break.
+  const mainTestsId = mainFiles?.get("tool.test.ts");
+  const testCode = mainTestsId ? await blob(mainTestsId) : ownTests;
+  for (const problem of [...checkStaticPolicy(toolCode, "tool"), ...checkStaticPolicy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
+  const tool: JudgedTool = { name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" };
+  return { problems, tool };
+}
+
+/** A new or changed tool through the toolsmith's own validation again. */
+async function validateAgain(tool: JudgedTool, request: { runDir: string; settings: ToolsmithSettings; signal?: AbortSignal }): Promise<FitnessCheck> {
+  const started = performance.now();
+  const { spec } = tool.metadata;
+  const report = await validateTool({
+    runDir: join(request.runDir, "validate", tool.name),
+    spec,
+    heldOut: [],
+    toolCode: tool.toolCode,
+    testCode: tool.testCode,
+    settings: request.settings,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  return {
+    stage: "tools",
+    name: `${tool.name}: toolsmith validation again`,
+    ok: report.ok,
+    reason: report.ok
+      ? `policy, typecheck, tests, mutants, ${spec.examples.length} examples${spec.deterministic ? ", determinism" : ""} pass (tests from ${tool.testsFrom})`
+      : `${report.failure?.stage}: ${report.failure?.message.split("\n").slice(0, 3).join(" ")}`,
+    figures: {
+      testsPassed: report.tests.passed,
+      coverage: Math.round(report.coverage * 1000) / 1000,
+      mutantsKilled: report.mutants.killed,
+      mutantsTotal: report.mutants.total,
+      examples: spec.examples.length,
+    },
+    durationMs: performance.now() - started,
+  };
+}
+
 /**
  * Stage b: every generated tool of the candidate, judged by the gate itself. Each folder holds exactly a tool's
  * three files; metadata.json parses and its hashes match the files; no tool of main is deleted. All tools' tests
@@ -44,8 +113,10 @@ export async function checkGeneratedTools(
 ): Promise<FitnessCheck[]> {
   const { signal } = request;
   const checks: FitnessCheck[] = [];
-  const add = (name: string, ok: boolean, reason: string, started: number, figures?: FitnessCheck["figures"]) =>
+  const add = (name: string, ok: boolean, reason: string, started: number, figures?: FitnessCheck["figures"]) => {
     checks.push({ stage: "tools", name, ok, reason, durationMs: performance.now() - started, ...(figures ? { figures } : {}) });
+    return ok;
+  };
 
   let started = performance.now();
   const onMain = await toolsAt(git, request.main, signal);
@@ -55,95 +126,32 @@ export async function checkGeneratedTools(
     add("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started);
     return checks;
   }
-  const blob = (id: string) => git.run(["cat-file", "blob", id], { signal });
   const judged: JudgedTool[] = [];
   const problems: string[] = [];
   for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
-    const listed = [...files.keys()].sort();
-    if (!TOOL_NAME_PATTERN.test(name)) {
-      problems.push(`${JSON.stringify(name)} is not a tool name`);
-      continue;
-    }
-    const toolId = files.get("tool.ts");
-    const testsId = files.get("tool.test.ts");
-    const metadataId = files.get("metadata.json");
-    if (listed.join(",") !== TOOL_FILES.join(",") || toolId === undefined || testsId === undefined || metadataId === undefined) {
-      problems.push(`${name}: the folder must hold exactly ${TOOL_FILES.join(", ")}; it holds ${listed.join(", ")}`);
-      continue;
-    }
-    const toolCode = await blob(toolId);
-    const ownTests = await blob(testsId);
-    let metadata: ToolMetadata;
-    try {
-      metadata = parseToolMetadata(await blob(metadataId), generatedToolPath(name, "metadata.json"));
-    } catch (error) {
-      problems.push(`${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
-      continue;
-    }
-    if (metadata.spec.name !== name) problems.push(`${name}: metadata.json names ${metadata.spec.name}`);
-    if (metadata.files["tool.ts"] !== sha256Hex(toolCode) || metadata.files["tool.test.ts"] !== sha256Hex(ownTests)) {
-      problems.push(`${name}: metadata.json's hashes do not match tool.ts and tool.test.ts`);
-    }
-    const mainFiles = onMain.get(name);
-    const mainTestsId = mainFiles?.get("tool.test.ts");
-    const testCode = mainTestsId ? await blob(mainTestsId) : ownTests;
-    for (const problem of [...checkStaticPolicy(toolCode, "tool"), ...checkStaticPolicy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
-    judged.push({ name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" });
+    const read = await readTool(git, name, files, onMain.get(name), signal);
+    problems.push(...read.problems);
+    if (read.tool) judged.push(read.tool);
   }
   const changed = judged.filter((tool) => tool.changed).map((tool) => tool.name);
-  add(
-    "tool files, metadata hashes, static policy",
-    problems.length === 0,
-    problems.length === 0 ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; "),
-    started,
-    {
-      tools: judged.length,
-      changed,
-    },
-  );
-  if (problems.length > 0) return checks;
+  const wellFormed =
+    problems.length === 0 ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; ");
+  if (!add("tool files, metadata hashes, static policy", problems.length === 0, wellFormed, started, { tools: judged.length, changed })) return checks;
 
   started = performance.now();
   const batch = await runAllToolTests(judged, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
   const failing = batch.filter((result) => !result.ok);
-  add(
-    "every tool's tests (main's tests for main's tools)",
-    failing.length === 0,
+  const testsReason =
     failing.length === 0
       ? `${batch.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}`
-      : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`,
-    started,
-    { tools: batch.length, failing: failing.map((result) => result.name) },
-  );
-  if (failing.length > 0) return checks;
+      : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`;
+  const figures = { tools: batch.length, failing: failing.map((result) => result.name) };
+  if (!add("every tool's tests (main's tests for main's tools)", failing.length === 0, testsReason, started, figures)) return checks;
 
   for (const tool of judged.filter((entry) => entry.changed)) {
-    started = performance.now();
-    const report = await validateTool({
-      runDir: join(request.runDir, "validate", tool.name),
-      spec: tool.metadata.spec,
-      heldOut: [],
-      toolCode: tool.toolCode,
-      testCode: tool.testCode,
-      settings: request.settings,
-      signal,
-    });
-    add(
-      `${tool.name}: toolsmith validation again`,
-      report.ok,
-      report.ok
-        ? `policy, typecheck, tests, mutants, ${tool.metadata.spec.examples.length} examples${tool.metadata.spec.deterministic ? ", determinism" : ""} pass (tests from ${tool.testsFrom})`
-        : `${report.failure?.stage}: ${report.failure?.message.split("\n").slice(0, 3).join(" ")}`,
-      started,
-      {
-        testsPassed: report.tests.passed,
-        coverage: Math.round(report.coverage * 1000) / 1000,
-        mutantsKilled: report.mutants.killed,
-        mutantsTotal: report.mutants.total,
-        examples: tool.metadata.spec.examples.length,
-      },
-    );
-    if (!report.ok) return checks;
+    const check = await validateAgain(tool, request);
+    checks.push(check);
+    if (!check.ok) return checks;
   }
   return checks;
 }
@@ -179,7 +187,7 @@ async function runAllToolTests(
     abortSignal: signal,
   });
   const codes = new Map<string, number>();
-  for (const match of result.stdout.matchAll(/^([a-z][a-z0-9_]{1,47}) (\d+)$/gm)) codes.set(match[1] as string, Number(match[2]));
+  for (const [, name, code] of result.stdout.matchAll(/^([a-z][a-z0-9_]{1,47}) (\d+)$/gm)) if (name !== undefined) codes.set(name, Number(code));
   return tools.map((tool) => {
     const code = codes.get(tool.name);
     if (code === 0) return { name: tool.name, ok: true, detail: "pass" };

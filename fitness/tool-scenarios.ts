@@ -28,6 +28,9 @@ async function examplesAt(git: RepoGit, commit: string, signal?: AbortSignal): P
 
 type Outcome = { ok: boolean; problem?: string };
 
+/** What each tool's own scenario found: its checks, the candidate's passes, the scenarios it could not run. */
+export type ToolScenarios = { checks: FitnessCheck[]; passes: Record<string, number>; skipped: string[] };
+
 /** One example through `POST /v1/tools/<name>/run` of an instance: ok when the tool answers exactly the example's output. */
 async function runExample(
   port: number,
@@ -60,6 +63,30 @@ async function runExample(
   }
 }
 
+/** A tool's examples on the candidate, and on current too when main has the tool: both instances at once, as nothing is timed. */
+async function runExamples(
+  tool: string,
+  examples: ToolExample[],
+  onCurrent: boolean,
+  request: { candidatePort: number; currentPort: number; token?: string; timeoutMs: number; signal?: AbortSignal },
+) {
+  let currentPasses = 0;
+  let candidatePasses = 0;
+  let currentProblem: string | undefined;
+  let candidateProblem: string | undefined;
+  for (const example of examples) {
+    const [candidate, current] = await Promise.all([
+      runExample(request.candidatePort, tool, example, request, request.signal),
+      onCurrent ? runExample(request.currentPort, tool, example, request, request.signal) : undefined,
+    ]);
+    if (candidate.ok) candidatePasses += 1;
+    else candidateProblem ??= candidate.problem;
+    if (current?.ok) currentPasses += 1;
+    else if (current) currentProblem ??= current.problem;
+  }
+  return { candidatePasses, currentPasses, candidateProblem, currentProblem };
+}
+
 /**
  * Each generated tool's own scenario: its spec examples run through `POST /v1/tools/<name>/run` on both instances
  * (no model involved, so the verdict is deterministic). A tool main has is run with main's examples on both, so an
@@ -79,7 +106,7 @@ export async function checkToolScenarios(
     timeoutMs: number;
     signal?: AbortSignal;
   },
-): Promise<{ checks: FitnessCheck[]; passes: Record<string, number>; skipped: string[] }> {
+): Promise<ToolScenarios> {
   const { signal } = request;
   const onMain = await examplesAt(git, request.main, signal);
   const onCandidate = await examplesAt(git, request.judged, signal);
@@ -103,19 +130,7 @@ export async function checkToolScenarios(
       skipped.push(toolScenarioName(tool));
       continue;
     }
-    let currentPasses = 0;
-    let candidatePasses = 0;
-    let currentProblem: string | undefined;
-    let candidateProblem: string | undefined;
-    for (const example of examples) {
-      const candidate = await runExample(request.candidatePort, tool, example, request, signal);
-      if (candidate.ok) candidatePasses += 1;
-      else candidateProblem ??= candidate.problem;
-      if (!onMain.has(tool)) continue;
-      const current = await runExample(request.currentPort, tool, example, request, signal);
-      if (current.ok) currentPasses += 1;
-      else currentProblem ??= current.problem;
-    }
+    const { candidatePasses, currentPasses, candidateProblem, currentProblem } = await runExamples(tool, examples, onMain.has(tool), request);
     passes[toolScenarioName(tool)] = candidatePasses;
     const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403"))
       ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config`

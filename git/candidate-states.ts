@@ -57,9 +57,13 @@ export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<
     const second = await git.resolveCommit(`refs/tags/${tag}^2`);
     if (second) byCandidate.set(second, tag);
   }
+  return { byCandidate, undone: await undonePromotions(git, signal) };
+}
+
+/** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
+export async function undonePromotions(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
   const out = await git.run(["for-each-ref", "--format=%(contents)%00", "refs/tags/rollback/"], { signal });
-  const undone = new Set([...out.matchAll(/^Rolls-Back: (promote\/\d{8}T\d{6}Z)$/gm)].map((match) => match[1] as string));
-  return { byCandidate, undone };
+  return new Set([...out.matchAll(/^Rolls-Back: (promote\/\d{8}T\d{6}Z)$/gm)].flatMap(([, tag]) => (tag === undefined ? [] : [tag])));
 }
 
 /** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
@@ -74,10 +78,10 @@ export async function toolsChanged(git: RepoGit, from: string, to: string, signa
 }
 
 function modelOf(message: string): string | null {
-  const line = /^Org-Implementation-Model: (.*)$/m.exec(message) ?? /^Org-Spec-Model: (.*)$/m.exec(message);
-  if (!line) return null;
+  const model = (/^Org-Implementation-Model: (.*)$/m.exec(message) ?? /^Org-Spec-Model: (.*)$/m.exec(message))?.[1];
+  if (model === undefined) return null;
   return (
-    (line[1] as string)
+    model
       .split(";")[0]
       ?.replace(/ at \S+$/, "")
       .trim()

@@ -1,7 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
+import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, readRegularFile, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
 
 /** `.org/fitness/baseline.json`: scenario → the most passes main has reached; raised after each promotion, never lowered. */
 export const BASELINE_FILE = join(FITNESS_DIR, "baseline.json");
@@ -18,21 +18,13 @@ export type FitnessBaseline = z.infer<typeof Baseline>;
 /** The baseline this checkout's gate signed, or undefined when there is none yet; a file it did not sign is refused. */
 export function readBaseline(repoDir: string): FitnessBaseline | undefined {
   const path = join(repoDir, BASELINE_FILE);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new GateKeyError(`cannot open ${path} as a regular file (${(error as NodeJS.ErrnoException).code}); remove it`);
+  const read = readRegularFile(path, 1024 * 1024);
+  if (!read.ok) {
+    if (read.errno === "ENOENT") return undefined;
+    if (read.errno) throw new GateKeyError(`cannot open ${path} as a regular file (${read.errno}); remove it`);
+    throw new GateKeyError(`${path} is not a regular file of at most 1 MiB; remove it`);
   }
-  let text: string;
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > 1024 * 1024) throw new GateKeyError(`${path} is not a regular file of at most 1 MiB; remove it`);
-    text = readFileSync(fd, "utf8");
-  } finally {
-    closeSync(fd);
-  }
+  const { text } = read;
   let baseline: FitnessBaseline;
   try {
     baseline = Baseline.parse(JSON.parse(text));

@@ -1,7 +1,17 @@
-import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
+import {
+  ensureFitnessDir,
+  FITNESS_DIR,
+  GATE_KEY_FILE,
+  GateKeyError,
+  gateKey,
+  readRegularFile,
+  signContent,
+  verifyContent,
+  writeSyncedTemporary,
+} from "./gate-key.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
 
@@ -107,20 +117,11 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
 export type StoredReport = { path: string; report?: FitnessReport; trusted: boolean; problem?: string };
 
 function readReportFile(path: string, key: Buffer | undefined): StoredReport {
-  let text: string;
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    return { path, trusted: false, problem: `cannot be opened as a regular file (${(error as NodeJS.ErrnoException).code})` };
+  const read = readRegularFile(path, MAX_REPORT_BYTES);
+  if (!read.ok) {
+    return { path, trusted: false, problem: read.errno ? `cannot be opened as a regular file (${read.errno})` : "is not a regular file of at most 4 MiB" };
   }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > MAX_REPORT_BYTES) return { path, trusted: false, problem: "is not a regular file of at most 4 MiB" };
-    text = readFileSync(fd, "utf8");
-  } finally {
-    closeSync(fd);
-  }
+  const { text } = read;
   let report: FitnessReport;
   try {
     report = FitnessReport.parse(JSON.parse(text));

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
@@ -95,6 +95,26 @@ export function verifyContent(key: Buffer, content: unknown, mac: string): boole
   const expected = Buffer.from(signContent(key, content), "hex");
   const given = /^[0-9a-f]{64}$/.test(mac) ? Buffer.from(mac, "hex") : Buffer.alloc(0);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Reads `path` as a regular file of at most `maxBytes`, without following a link or blocking on a FIFO: its text,
+ * or why not (`errno` when it could not be opened, e.g. ENOENT or ELOOP; none when it is no such regular file).
+ */
+export function readRegularFile(path: string, maxBytes: number): { ok: true; text: string } | { ok: false; errno?: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    return { ok: false, errno: (error as NodeJS.ErrnoException).code ?? "unknown" };
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > maxBytes) return { ok: false };
+    return { ok: true, text: readFileSync(fd, "utf8") };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

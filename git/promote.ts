@@ -75,16 +75,17 @@ async function planPromotion(
   }
   const out = await git.run(["merge-tree", "--write-tree", "--end-of-options", main, head], { signal });
   const lines = out.split("\n").filter(Boolean);
-  if (lines.length !== 1 || !/^[0-9a-f]{40,64}$/.test(lines[0] ?? "")) {
+  const [tree] = lines;
+  if (lines.length !== 1 || tree === undefined || !/^[0-9a-f]{40,64}$/.test(tree)) {
     throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${lines.slice(1, 4).join("; ")})`);
   }
-  if (verdict.judgedTree && verdict.judgedTree !== lines[0]) {
+  if (verdict.judgedTree && verdict.judgedTree !== tree) {
     throw new PromotionRefusedError(
-      `merging ${branch} into main gives other files than the gate judged (tree ${lines[0]?.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`,
+      `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`,
     );
   }
   const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
-  const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", lines[0] as string], { signal })).trim();
+  const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", tree], { signal })).trim();
   const tag = await freeTagName(git, "promote", (context.now ?? (() => new Date()))());
   return {
     op: "promote",

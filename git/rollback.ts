@@ -1,5 +1,5 @@
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { toolsChanged } from "./candidate-states.ts";
+import { toolsChanged, undonePromotions } from "./candidate-states.ts";
 import type { JournalEntry } from "./journal.ts";
 import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 import { toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
@@ -22,10 +22,7 @@ async function promotionTags(context: RefChangeContext): Promise<{ tag: string; 
 }
 
 /** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
-async function undoneTags(context: RefChangeContext): Promise<Set<string>> {
-  const out = await context.git.run(["for-each-ref", "--format=%(contents)%00", "refs/tags/rollback/"], { signal: context.signal });
-  return new Set([...out.matchAll(/^Rolls-Back: (promote\/\d{8}T\d{6}Z)$/gm)].map((match) => match[1] as string));
-}
+const undoneTags = (context: RefChangeContext): Promise<Set<string>> => undonePromotions(context.git, context.signal);
 
 /**
  * Builds the revert of a promotion merge (`git revert -m 1`: main's tree minus what the merge brought in)
@@ -78,9 +75,10 @@ async function revertedTree(context: RefChangeContext, main: string, promotion: 
         `${promotion.tag} changed files outside tools/generated/ (${outside.slice(0, 5).join(", ")}), main moved past it, and this git cannot build the revert without a worktree (${error instanceof Error ? error.message.split("\n")[0] : error}); revert ${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
       );
     }
-    const lines = out.split("\n").filter(Boolean);
-    if (lines.length !== 1) throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
-    return lines[0] as string;
+    const [tree, ...more] = out.split("\n").filter(Boolean);
+    if (tree === undefined || more.length > 0)
+      throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
+    return tree;
   }
   const folders = new Map<string, string | undefined>();
   const touchedSince: string[] = [];

@@ -207,6 +207,8 @@ async function hotReload(port: number, apiToken: string | undefined): Promise<{ 
 
 async function waitForHealth(window: TmuxWindow, windowName: string, settings: InstanceSettings, commit: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + settings.startTimeoutMs;
+  // A server is usually up within two seconds: ask every 50 ms until then, every 200 ms after.
+  const often = Date.now() + 3_000;
   let last: Probe = { kind: "none", detail: "not asked yet" };
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
@@ -228,7 +230,7 @@ async function waitForHealth(window: TmuxWindow, windowName: string, settings: I
     }
     last = await probeHealth(settings.port);
     if (last.kind === "org" && last.health.commit === commit) return;
-    await Bun.sleep(200);
+    await Bun.sleep(Date.now() < often ? 50 : 200);
   }
   const seen =
     last.kind === "org" ? `/health answered commit ${last.health.commit?.slice(0, 12) ?? "none"}, not ${commit.slice(0, 12)}` : `/health: ${last.detail}`;
