@@ -61,6 +61,19 @@ const TOOL_STACK_PROPERTIES = new Set(["captureStackTrace", "prepareStackTrace"]
 const TEST_CLOCK_NAMES = new Set(["performance", "Temporal"]);
 const COERCING_METHODS = new Set(["toString", "toLocaleString", "valueOf", "toJSON"]);
 
+/** What one walk of a source file knows: the file, its role, and what the walk has seen so far. */
+type PolicyWalk = {
+  source: ts.SourceFile;
+  fileName: string;
+  role: SourceRole;
+  allowed: ReadonlySet<string>;
+  numeric: ReturnType<typeof numericNames>;
+  toolBindings: Set<string>;
+  problems: string[];
+  importsTool: boolean;
+  hasDefaultExport: boolean;
+};
+
 /**
  * Checks generated code on its syntax tree (TypeScript's own parser): what it may import, which globals it may
  * name, no code from strings, no skipped tests, no silenced type errors. Returns the problems, each a line the
@@ -69,88 +82,108 @@ const COERCING_METHODS = new Set(["toString", "toLocaleString", "valueOf", "toJS
 export function checkStaticPolicy(code: string, role: SourceRole): string[] {
   const fileName = role === "tool" ? "tool.ts" : "tool.test.ts";
   const source = ts.createSourceFile(fileName, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const problems: string[] = [];
-  const at = (node: ts.Node) => {
-    const { line, character } = source.getLineAndCharacterOfPosition(node.getStart(source));
-    return `${fileName}:${line + 1}:${character + 1}`;
+  const walk: PolicyWalk = {
+    source,
+    fileName,
+    role,
+    allowed: ALLOWED_IMPORTS[role],
+    numeric: numericNames(source),
+    toolBindings: role === "tests" ? toolImportNames(source) : new Set<string>(),
+    problems: syntaxProblems(source, fileName),
+    importsTool: false,
+    hasDefaultExport: false,
   };
-  const diagnostics = (source as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
-  for (const diagnostic of diagnostics.slice(0, 5)) {
-    const position = source.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
-    problems.push(`${fileName}:${position.line + 1}:${position.character + 1}: syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`);
-  }
-  const allowed = ALLOWED_IMPORTS[role];
-  let importsTool = false;
-  let hasDefaultExport = false;
-  const numeric = numericNames(source);
-  const toolBindings = role === "tests" ? toolImportNames(source) : new Set<string>();
-
   const visit = (node: ts.Node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
-      const specifier = ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : "(computed)";
-      if (specifier === "./tool.ts") importsTool = true;
-      if (!allowed.has(specifier)) {
-        problems.push(
-          `${at(node)}: imports ${JSON.stringify(specifier)}; ${fileName} may import only ${[...allowed].map((name) => JSON.stringify(name)).join(", ")}`,
-        );
-      }
-    } else if (ts.isImportEqualsDeclaration(node) || ts.isExternalModuleReference(node)) {
-      problems.push(`${at(node)}: 'import … = require(…)' is not allowed; use an import declaration`);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      problems.push(`${at(node)}: dynamic import() is not allowed`);
-    } else if (ts.isMetaProperty(node)) {
-      problems.push(`${at(node)}: ${node.getText(source)} is not allowed`);
-    } else if (ts.isIdentifier(node) && FORBIDDEN_NAMES.has(node.text) && isValueReference(node)) {
-      problems.push(`${at(node)}: uses ${node.text}; generated code may not reach the network, the process, the host or code built from strings`);
-    } else if (ts.isPropertyAccessExpression(node) && FORBIDDEN_PROPERTIES.has(node.name.text)) {
-      problems.push(`${at(node)}: accesses .${node.name.text}, which can reach the Function constructor; it is not allowed`);
-    } else if (
-      ts.isElementAccessExpression(node) &&
-      ts.isStringLiteralLike(node.argumentExpression) &&
-      FORBIDDEN_PROPERTIES.has(node.argumentExpression.text)
-    ) {
-      problems.push(`${at(node)}: accesses [${JSON.stringify(node.argumentExpression.text)}], which can reach the Function constructor; it is not allowed`);
-    } else if (ts.isElementAccessExpression(node) && !isLiteralKey(node.argumentExpression) && !isNumeric(node.argumentExpression, numeric)) {
-      problems.push(
-        `${at(node)}: [${node.argumentExpression.getText(source).slice(0, 40)}] is a computed key that is not a literal or plainly a number; index with a number (xs[i] where i only ever holds numbers, xs.at(i), text.charAt(i)) and look up keys in a Map`,
-      );
-    } else if (isPropertyName(node) && FORBIDDEN_PROPERTIES.has(propertyNameText(node) ?? "")) {
-      problems.push(`${at(node)}: names the key ${JSON.stringify(propertyNameText(node))}, which can reach the Function constructor; it is not allowed`);
-    } else if (ts.isComputedPropertyName(node) && !isLiteralKey(node.expression) && isDestructuring(node.parent.parent)) {
-      problems.push(`${at(node)}: destructures a computed key; name the properties you read`);
-    } else if (role === "tool" && isStackProperty(node, TOOL_STACK_PROPERTIES)) {
-      problems.push(`${at(node)}: ${node.getText(source).slice(0, 40)} hands out the frames of the call stack; it is not allowed`);
-    } else if (role === "tests" && isStackProperty(node, TEST_STACK_PROPERTIES)) {
-      problems.push(
-        `${at(node)}: reads a stack trace (${node.getText(source).slice(0, 40)}); tests may not look at where the code runs, only at what the tool returns`,
-      );
-    } else if (role === "tests" && isClock(node)) {
-      problems.push(`${at(node)}: reads the clock (${node.getText(source).slice(0, 40)}); tests may not time the tool, only check what it returns`);
-    } else if (ts.isIdentifier(node) && toolBindings.has(node.text) && isValueReference(node) && !isCallOfTool(node)) {
-      problems.push(
-        `${at(node)}: uses ${node.text} other than by calling it; call the tool (${node.text}(input)) and assert on what it returns, never on its source text`,
-      );
-    } else if (role === "tests" && ts.isPropertyAccessExpression(node) && SKIPPING_PROPERTIES.has(node.name.text)) {
-      problems.push(`${at(node)}: .${node.name.text} skips or narrows tests; every test must run`);
-    } else if (ts.isExportAssignment(node) && !node.isExportEquals) {
-      hasDefaultExport = true;
-    } else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && hasModifier(node, ts.SyntaxKind.DefaultKeyword)) {
-      hasDefaultExport = true;
-    }
+    const problem = nodeProblem(node, walk);
+    if (problem !== undefined) walk.problems.push(`${positionOf(source, fileName, node)}: ${problem}`);
     ts.forEachChild(node, visit);
   };
   visit(source);
-
   for (const comment of commentsOf(source)) {
     const match = FORBIDDEN_DIRECTIVES.exec(comment.text);
     if (match) {
       const { line, character } = source.getLineAndCharacterOfPosition(comment.pos);
-      problems.push(`${fileName}:${line + 1}:${character + 1}: ${match[0]} is not allowed; fix the type error instead`);
+      walk.problems.push(`${fileName}:${line + 1}:${character + 1}: ${match[0]} is not allowed; fix the type error instead`);
     }
   }
-  if (role === "tool" && !hasDefaultExport) problems.push("tool.ts: no 'export default' function; export the tool as the default export");
-  if (role === "tests" && !importsTool) problems.push('tool.test.ts: does not import "./tool.ts"; the tests must test the tool');
-  return problems;
+  if (role === "tool" && !walk.hasDefaultExport) walk.problems.push("tool.ts: no 'export default' function; export the tool as the default export");
+  if (role === "tests" && !walk.importsTool) walk.problems.push('tool.test.ts: does not import "./tool.ts"; the tests must test the tool');
+  return walk.problems;
+}
+
+/** `file:line:column` of a node, as an editor takes it. */
+function positionOf(source: ts.SourceFile, fileName: string, node: ts.Node): string {
+  const { line, character } = source.getLineAndCharacterOfPosition(node.getStart(source));
+  return `${fileName}:${line + 1}:${character + 1}`;
+}
+
+/** The parser's own complaints (the first five): code that does not parse is judged on no further rule. */
+function syntaxProblems(source: ts.SourceFile, fileName: string): string[] {
+  const diagnostics = (source as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
+  return diagnostics.slice(0, 5).map((diagnostic) => {
+    const position = source.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+    return `${fileName}:${position.line + 1}:${position.character + 1}: syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
+  });
+}
+
+/** What is wrong with code reaching outside the tool: imports, forbidden globals and keys, computed keys. */
+function reachProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
+  const { source, fileName, allowed } = walk;
+  if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+    const specifier = ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : "(computed)";
+    if (specifier === "./tool.ts") walk.importsTool = true;
+    if (allowed.has(specifier)) return undefined;
+    return `imports ${JSON.stringify(specifier)}; ${fileName} may import only ${[...allowed].map((name) => JSON.stringify(name)).join(", ")}`;
+  }
+  if (ts.isImportEqualsDeclaration(node) || ts.isExternalModuleReference(node)) return "'import … = require(…)' is not allowed; use an import declaration";
+  if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) return "dynamic import() is not allowed";
+  if (ts.isMetaProperty(node)) return `${node.getText(source)} is not allowed`;
+  if (ts.isIdentifier(node) && FORBIDDEN_NAMES.has(node.text) && isValueReference(node)) {
+    return `uses ${node.text}; generated code may not reach the network, the process, the host or code built from strings`;
+  }
+  if (ts.isPropertyAccessExpression(node) && FORBIDDEN_PROPERTIES.has(node.name.text)) {
+    return `accesses .${node.name.text}, which can reach the Function constructor; it is not allowed`;
+  }
+  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression) && FORBIDDEN_PROPERTIES.has(node.argumentExpression.text)) {
+    return `accesses [${JSON.stringify(node.argumentExpression.text)}], which can reach the Function constructor; it is not allowed`;
+  }
+  if (ts.isElementAccessExpression(node) && !isLiteralKey(node.argumentExpression) && !isNumeric(node.argumentExpression, walk.numeric)) {
+    return `[${node.argumentExpression.getText(source).slice(0, 40)}] is a computed key that is not a literal or plainly a number; index with a number (xs[i] where i only ever holds numbers, xs.at(i), text.charAt(i)) and look up keys in a Map`;
+  }
+  if (isPropertyName(node) && FORBIDDEN_PROPERTIES.has(propertyNameText(node) ?? "")) {
+    return `names the key ${JSON.stringify(propertyNameText(node))}, which can reach the Function constructor; it is not allowed`;
+  }
+  if (ts.isComputedPropertyName(node) && !isLiteralKey(node.expression) && isDestructuring(node.parent.parent))
+    return "destructures a computed key; name the properties you read";
+  return undefined;
+}
+
+/** What is wrong with how a tool or its tests look at themselves: stacks, the clock, the tool's source, skips. */
+function honestyProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
+  const { source, role } = walk;
+  if (role === "tool" && isStackProperty(node, TOOL_STACK_PROPERTIES)) {
+    return `${node.getText(source).slice(0, 40)} hands out the frames of the call stack; it is not allowed`;
+  }
+  if (role === "tests" && isStackProperty(node, TEST_STACK_PROPERTIES)) {
+    return `reads a stack trace (${node.getText(source).slice(0, 40)}); tests may not look at where the code runs, only at what the tool returns`;
+  }
+  if (role === "tests" && isClock(node))
+    return `reads the clock (${node.getText(source).slice(0, 40)}); tests may not time the tool, only check what it returns`;
+  if (ts.isIdentifier(node) && walk.toolBindings.has(node.text) && isValueReference(node) && !isCallOfTool(node)) {
+    return `uses ${node.text} other than by calling it; call the tool (${node.text}(input)) and assert on what it returns, never on its source text`;
+  }
+  if (role === "tests" && ts.isPropertyAccessExpression(node) && SKIPPING_PROPERTIES.has(node.name.text))
+    return `.${node.name.text} skips or narrows tests; every test must run`;
+  return undefined;
+}
+
+/** One node's problem, if any (the first rule that matches, as one chain); notes a default export on the way. */
+function nodeProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
+  const problem = reachProblem(node, walk) ?? honestyProblem(node, walk);
+  if (problem !== undefined) return problem;
+  if (ts.isExportAssignment(node) && !node.isExportEquals) walk.hasDefaultExport = true;
+  else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && hasModifier(node, ts.SyntaxKind.DefaultKeyword)) walk.hasDefaultExport = true;
+  return undefined;
 }
 
 function hasModifier(node: ts.HasModifiers, kind: ts.SyntaxKind): boolean {
