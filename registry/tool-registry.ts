@@ -5,7 +5,8 @@ import { type Embedder, EmbeddingUnavailableError } from "./ollama-embedder.ts";
 import { reciprocalRankFusion } from "./reciprocal-rank-fusion.ts";
 import { normalized, storeMissingEmbeddings } from "./embedding-cache.ts";
 import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
-import { isDamagedDatabaseError, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
+import { isDamagedDatabaseError } from "../security/stamped-database.ts";
+import { openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
 import { collectToolSources } from "./tool-sources.ts";
 import { VectorMatrix } from "./vector-matrix.ts";
 
