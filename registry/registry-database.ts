@@ -7,6 +7,9 @@ import { EMBEDDINGS_TABLE } from "./embedding-cache.ts";
 /** Where the registry's cache lives, relative to the checkout: deleting it loses nothing. */
 export const REGISTRY_DATABASE_PATH = join(ORG_DIR, "registry", "registry.sqlite");
 
+/** How `tools_fts` splits and stems text: a query's words are split the same way (`bm25-ranking.ts`). */
+export const FTS_TOKENIZER = "porter unicode61";
+
 // Stamped into the file so a database that is not the registry's (or an older layout) is recognised.
 const STAMP: DatabaseStamp = {
   applicationId: 0x6f726731, // "org1"
@@ -23,7 +26,7 @@ CREATE TABLE tools (
   embed_text TEXT NOT NULL,
   embed_hash TEXT NOT NULL
 );
-CREATE VIRTUAL TABLE tools_fts USING fts5(name, description, fields, examples, tokenize = 'porter unicode61');
+CREATE VIRTUAL TABLE tools_fts USING fts5(name, description, fields, examples, tokenize = '${FTS_TOKENIZER}');
 ${EMBEDDINGS_TABLE}
 `,
 };

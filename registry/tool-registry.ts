@@ -1,12 +1,13 @@
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { ftsQuery } from "./fts-query.ts";
+import { Bm25Ranking } from "./bm25-ranking.ts";
+import { ftsWords } from "./fts-query.ts";
 import { type Embedder, EmbeddingUnavailableError } from "./ollama-embedder.ts";
 import { reciprocalRankFusion } from "./reciprocal-rank-fusion.ts";
 import { normalized, storeMissingEmbeddings } from "./embedding-cache.ts";
 import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
 import { isDamagedDatabaseError } from "../security/stamped-database.ts";
-import { openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
+import { FTS_TOKENIZER, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
 import { collectToolSources } from "./tool-sources.ts";
 import { VectorMatrix } from "./vector-matrix.ts";
 
@@ -35,8 +36,6 @@ export function rerankCandidates(size: number): number {
   return Math.max(1_000, Math.ceil(size / 40));
 }
 const QUERY_LIMIT = 2_000;
-// Column weights for bm25(): a word in the name counts most, then the description, fields, examples.
-const BM25 = "bm25(tools_fts, 10.0, 4.0, 2.0, 1.0)";
 
 type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
 
@@ -47,6 +46,7 @@ type Row = { id: number; name: string; description: string; origin: "promoted" |
  */
 export class ToolRegistry {
   #database: Database;
+  #ranking: Bm25Ranking;
   #matrix: VectorMatrix | undefined;
   // The model whose document vectors are known complete since the last refresh: no per-search check then.
   #embeddedFor: string | undefined;
@@ -57,6 +57,7 @@ export class ToolRegistry {
     this.repoDir = repoDir;
     this.databasePath = databasePath;
     this.#database = database;
+    this.#ranking = new Bm25Ranking(database, FTS_TOKENIZER);
   }
 
   /** Opens the registry of the checkout at `repoDir` (its database rebuilt, with a notice, when damaged or foreign). */
@@ -77,6 +78,7 @@ export class ToolRegistry {
       if (!isDamagedDatabaseError(error)) throw error;
       this.#database.close();
       this.#database = recreateRegistryDatabase(this.databasePath);
+      this.#ranking = new Bm25Ranking(this.#database, FTS_TOKENIZER);
       const summary = await refreshIndex(this.#database, sources, signal);
       return { ...summary, notices: [rebuiltNotice(this.databasePath, error), ...notices, ...summary.notices] };
     }
@@ -90,17 +92,9 @@ export class ToolRegistry {
 
   /** Full-text search alone: ids and negated BM25, best first. */
   searchText(query: string, limit: number, origin?: "promoted"): { id: number; score: number }[] {
-    const match = ftsQuery(query.slice(0, QUERY_LIMIT));
-    if (match === undefined) return [];
-    // The join is only paid for when a filter needs it.
-    const sql = origin
-      ? `SELECT tools_fts.rowid AS id, ${BM25} AS rank FROM tools_fts JOIN tools ON tools.id = tools_fts.rowid
-         WHERE tools_fts MATCH ? AND tools.origin = 'promoted' ORDER BY rank LIMIT ?`
-      : `SELECT rowid AS id, ${BM25} AS rank FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank LIMIT ?`;
-    return this.#database
-      .query<{ id: number; rank: number }, [string, number]>(sql)
-      .all(match, limit)
-      .map((row) => ({ id: row.id, score: -row.rank }));
+    const words = ftsWords(query.slice(0, QUERY_LIMIT));
+    if (words.length === 0) return [];
+    return this.#ranking.best(words, limit, origin === "promoted").map((row) => ({ id: row.id, score: -row.rank }));
   }
 
   /**
