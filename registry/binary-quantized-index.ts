@@ -18,6 +18,7 @@ export class BinaryQuantizedIndex {
   readonly #wordsPerCode: number;
   readonly #codes: Uint32Array;
   readonly #spread: Float32Array;
+  #ones: Uint8Array | undefined;
 
   private constructor(dimensions: number, size: number, codes: Uint32Array, spread: Float32Array) {
     this.dimensions = dimensions;
@@ -69,13 +70,18 @@ export class BinaryQuantizedIndex {
     const table = this.#table(query);
     const words = this.#wordsPerCode;
     const codes = this.#codes;
-    const keep = typeof allowed === "function" ? allowed : undefined;
-    const mask = allowed instanceof Uint8Array ? allowed : undefined;
+    // Always a mask, never sometimes none: a loop that met both shapes ran 15 times slower once JSC had seen them.
+    const mask =
+      allowed === undefined
+        ? this.#everyPosition()
+        : allowed instanceof Uint8Array
+          ? allowed
+          : Uint8Array.from({ length: this.size }, (_, at) => (allowed(at) ? 1 : 0));
     const best = new TopScores(count);
     // Below this a score cannot enter the best: most codes stop at one comparison.
     let floor = Number.NEGATIVE_INFINITY;
     for (let position = 0; position < this.size; position += 1) {
-      if ((mask && mask[position] === 0) || (keep && !keep(position))) continue;
+      if (mask[position] === 0) continue;
       let score = 0;
       let at = position * words;
       for (let base = 0; base < table.length; base += 1024) {
@@ -90,6 +96,11 @@ export class BinaryQuantizedIndex {
       if (score > floor) floor = best.offer(position, score);
     }
     return best.positions();
+  }
+
+  #everyPosition(): Uint8Array {
+    this.#ones ??= new Uint8Array(this.size).fill(1);
+    return this.#ones;
   }
 
   /** table[b * 256 + v]: the sum of the query's components over the set bits of byte value v at byte b of a code. */
