@@ -1,18 +1,20 @@
 // The registry at 10 000 generated tools: index build, the incremental update of one entry, search latency
-// (FTS alone, and blended with cached embeddings from the scripted server's /api/embed), memory, and the recall
-// of the one-bit candidate pick + re-rank against brute-force cosine over every vector. Each figure is set
-// against a baseline measured in the same run.
+// (FTS alone, and blended with cached embeddings from the scripted server's /api/embed, run as its own process
+// as Ollama is), memory, and recall@10 against exact cosine: of the one-bit pick + re-rank against brute force
+// over every vector, and of the blended result against the same fusion fed by brute force. Each figure is set
+// against a baseline measured in the same run, and the targets of issue 21 are ratios to those baselines.
 //   bun bench/registry.ts [--tools 10000] [--queries 300]     (--tools 100000 for the large run)
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Database } from "bun:sqlite";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
+import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
 import { REGISTRY_DATABASE_PATH } from "../registry/registry-database.ts";
 import { collectToolSources } from "../registry/tool-sources.ts";
 import { rerankCandidates, ToolRegistry } from "../registry/tool-registry.ts";
-import { Database } from "bun:sqlite";
-import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { generatedToolMetadata, simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 
 const { values } = parseArgs({ options: { tools: { type: "string", default: "10000" }, queries: { type: "string", default: "300" } } });
@@ -32,7 +34,7 @@ const NOUNS =
     " ",
   );
 const EXTRA = "quickly safely the of a an in into from with for every each and or to as by using strict loose unicode ascii utc local".split(" ");
-const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
+const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)] ?? "";
 const sentence = (length: number) => Array.from({ length }, () => pick([...VERBS, ...NOUNS, ...EXTRA, ...EXTRA])).join(" ");
 
 /** Every row's dot product with `unit`, four columns at a time (as the registry's own loop). */
@@ -45,10 +47,10 @@ function cosines(matrix: Float32Array, unit: Float32Array, rows: number, dimensi
     let c = 0;
     let d = 0;
     for (let column = 0; column + 3 < dimensions; column += 4) {
-      a += (matrix[offset + column] as number) * (unit[column] as number);
-      b += (matrix[offset + column + 1] as number) * (unit[column + 1] as number);
-      c += (matrix[offset + column + 2] as number) * (unit[column + 2] as number);
-      d += (matrix[offset + column + 3] as number) * (unit[column + 3] as number);
+      a += (matrix[offset + column] ?? 0) * (unit[column] ?? 0);
+      b += (matrix[offset + column + 1] ?? 0) * (unit[column + 1] ?? 0);
+      c += (matrix[offset + column + 2] ?? 0) * (unit[column + 2] ?? 0);
+      d += (matrix[offset + column + 3] ?? 0) * (unit[column + 3] ?? 0);
     }
     scores[row] = a + b + c + d;
   }
@@ -59,6 +61,29 @@ const root = mkdtempSync(join(tmpdir(), "org-bench-registry-"));
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(" ");
+
+/** The scripted server as its own process, as Ollama is: its work is not this process's. Stopped by `[Symbol.asyncDispose]`. */
+async function embeddingServer(dir: string) {
+  const script = join(dir, "embed-script.json");
+  writeFileSync(script, JSON.stringify({ models: ["nomic-embed-text"], rules: [] }));
+  const child = Bun.spawn(orgCommand(["scripted-server", "--script", script, "--port", "0"]), { stdout: "pipe", stderr: "ignore" });
+  const reader = child.stdout.getReader();
+  let text = "";
+  for (;;) {
+    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
+    if (url) {
+      reader.releaseLock();
+      return { url, [Symbol.asyncDispose]: async () => void child.kill() };
+    }
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`the scripted server stopped before it listened: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+}
 
 try {
   const names: string[] = [];
@@ -74,9 +99,7 @@ try {
     writeFileSync(join(root, "tools", "generated", name, "metadata.json"), JSON.stringify(generatedToolMetadata(spec)));
   }
   console.log(
-    `registry bench — ${toolCount} generated tools (written in ${ms(performance.now() - startedWriting)}); ${availableParallelism()} cores; ${process.arch}; load average ${loadavg()
-      .map((value) => value.toFixed(1))
-      .join(" ")}`,
+    `registry bench — ${toolCount} generated tools (written in ${ms(performance.now() - startedWriting)}); ${availableParallelism()} cores; ${process.arch}; load average ${load()}`,
   );
 
   // Baseline for the build: reading and hashing every metadata.json, and JSON.parse of each (no validation, no index).
@@ -101,7 +124,7 @@ try {
   started = performance.now();
   await registry.refresh();
   const noChangeMs = performance.now() - started;
-  const first = names[0] as string;
+  const first = names[0] ?? "";
   writeGeneratedTool(root, simpleSpec(first, "Counts the words of a text, now with a new description of palindromes.", "text", "words"));
   started = performance.now();
   const incremental = await registry.refresh();
@@ -128,7 +151,7 @@ try {
     ftsTimes.push(performance.now() - begin);
   }
 
-  await using server = await startScriptedServer({ script: { models: ["nomic-embed-text"], rules: [] } });
+  await using server = await embeddingServer(root);
   const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
   started = performance.now();
   const embedded = await registry.embedDocuments(embedder);
@@ -152,30 +175,39 @@ try {
   Bun.gc(true);
   const memory = process.memoryUsage();
   // Brute force, the baseline for the one-bit pick: every vector in one float32 matrix (loaded after memory was
-  // read), cosine against each; recall@k is the share of its top k that the registry's vector search returned.
+  // read), cosine against each. Recall@k of the vector search: the share of brute force's top k it returned.
+  // Recall@10 of the blended search: the share of its top 10 that the same fusion (FTS's top 50 and cosine's top 50,
+  // reciprocal rank) gives when the cosine list is brute force's.
   const reader = new Database(join(root, REGISTRY_DATABASE_PATH), { readonly: true });
   const rows = reader
-    .query<{ id: number; vector: Uint8Array }, [string]>(
-      "SELECT tools.id AS id, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?",
+    .query<{ id: number; name: string; vector: Uint8Array }, [string]>(
+      "SELECT tools.id AS id, tools.name AS name, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?",
     )
     .all(embedder.cacheKey);
   reader.close();
   const dimensions = (rows[0]?.vector.byteLength ?? 0) / 4;
   const matrix = new Float32Array(rows.length * dimensions);
   for (const [index, row] of rows.entries()) matrix.set(new Float32Array(row.vector.slice().buffer), index * dimensions);
+  const nameOf = new Map(rows.map((row) => [row.id, row.name]));
   const bruteTimes: number[] = [];
-  const recallAt = { 10: 0, 50: 0 };
-  for (const query of queries.slice(0, 100)) {
-    const [raw] = await embedder.embed([`search_query: ${query}`]);
-    const vector = raw as Float32Array;
+  const recallAt = { 10: 0, 50: 0, blended: 0 };
+  const recallQueries = queries.slice(0, 100);
+  for (const query of recallQueries) {
+    const [vector = new Float32Array(dimensions)] = await embedder.embed([`search_query: ${query}`]);
     const norm = Math.hypot(...vector) || 1;
     const unit = vector.map((value) => value / norm);
     const begin = performance.now();
     const scores = cosines(matrix, unit, rows.length, dimensions);
     bruteTimes.push(performance.now() - begin);
-    const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || (rows[a]?.id ?? 0) - (rows[b]?.id ?? 0));
+    const order = Array.from(scores.keys())
+      .sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || (rows[a]?.id ?? 0) - (rows[b]?.id ?? 0))
+      .slice(0, 50)
+      .map((row) => rows[row]?.id ?? -1);
     const found = new Set((await registry.searchVectors(query, embedder, 50)).map((hit) => hit.id));
-    for (const k of [10, 50] as const) recallAt[k] += order.slice(0, k).filter((row) => found.has(rows[row]?.id ?? -1)).length / k / 100;
+    for (const k of [10, 50] as const) recallAt[k] += order.slice(0, k).filter((id) => found.has(id)).length / k / recallQueries.length;
+    const exact = reciprocalRankFusion([registry.searchText(query, 50).map((hit) => hit.id), order]).slice(0, 10);
+    const blendedNames = new Set((await registry.search(query, { limit: 10, embedder })).hits.map((hit) => hit.name));
+    recallAt.blended += exact.filter((hit) => blendedNames.has(nameOf.get(hit.id) ?? "")).length / Math.max(1, exact.length) / recallQueries.length;
   }
   const databaseBytes =
     statSync(join(root, REGISTRY_DATABASE_PATH)).size + (statSync(`${join(root, REGISTRY_DATABASE_PATH)}-wal`, { throwIfNoEntry: false })?.size ?? 0);
@@ -206,14 +238,27 @@ try {
   for (const row of [scan, fts, queryEmbed, brute, vectors, blended])
     console.log(`  ${row.label.padEnd(64)} p50 ${ms(row.p50).padStart(9)}  p99 ${ms(row.p99).padStart(9)}`);
   console.log(`  FTS p50 is ${(fts.p50 / scan.p50).toFixed(2)}× the unranked scan; blended p50 is ${(blended.p50 / fts.p50).toFixed(1)}× FTS alone`);
+  const vectorOnly = vectors.p50 - queryEmbed.p50;
   console.log(
-    `  vector search p50 is ${((vectors.p50 - queryEmbed.p50) / brute.p50).toFixed(2)}× brute force (query embedding taken off); recall against brute force over 100 queries: @10 ${(recallAt[10] * 100).toFixed(1)} %, @50 ${(recallAt[50] * 100).toFixed(1)} %`,
+    `  vector search p50 (query embedding taken off) is ${(vectorOnly / brute.p50).toFixed(2)}× brute force; recall@10 against brute force over ${recallQueries.length} queries ${(recallAt[10] * 100).toFixed(1)} % (@50 ${(recallAt[50] * 100).toFixed(1)} %); blended recall@10 against the fusion fed by brute force ${(recallAt.blended * 100).toFixed(1)} %`,
   );
-  const target = toolCount >= 100_000 ? { p50: 10, label: "blended p50 ≤ 10 ms, rss ≤ 400 MiB at 100 000" } : { p50: 3, label: "blended p50 ≤ 3 ms at 10 000" };
-  console.log(`  target: ${target.label} — ${blended.p50 <= target.p50 && (toolCount < 100_000 || memory.rss <= 400 * 1024 * 1024) ? "met" : "missed"}`);
+  console.log("");
+  // Issue 21's targets, as ratios to this run's brute force: its 3 ms at 10 000 tools was 0.77× the brute force of
+  // its run (3.9 ms); its 10 ms at 100 000 is a quarter of brute force over ten times the vectors.
+  const large = toolCount >= 100_000;
+  const ratio = large ? 0.25 : 0.75;
+  const verdict = (met: boolean) => (met ? "MET" : "MISSED");
+  console.log(`targets (issue 21, ${availableParallelism()} cores, load average ${load()} at the end):`);
+  console.log(
+    `  blended p50 ≤ ${ratio}× brute-force p50: ${ms(blended.p50)} vs ${ms(ratio * brute.p50)} (${(blended.p50 / brute.p50).toFixed(2)}×; ${(blended.p50 / fts.p50).toFixed(2)}× FTS alone; the issue's absolute figure: ${large ? 10 : 3} ms) — ${verdict(blended.p50 <= ratio * brute.p50)}`,
+  );
+  if (large) console.log(`  rss ≤ 400 MiB after a full GC: ${mib(memory.rss)} — ${verdict(memory.rss <= 400 * 1024 * 1024)}`);
+  console.log(
+    `  recall@10 ≥ 95 % (vector search against brute force; blended against the fusion fed by brute force): ${(recallAt[10] * 100).toFixed(1)} %, ${(recallAt.blended * 100).toFixed(1)} % — ${verdict(recallAt[10] >= 0.95 && recallAt.blended >= 0.95)}`,
+  );
   console.log("");
   console.log(
-    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (one-bit codes: ${mib(toolCount * 96)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
+    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (one-bit codes: ${mib(toolCount * 96)}; half-precision vectors ${mib(toolCount * 768 * 2)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
   );
 } finally {
   rmSync(root, { recursive: true, force: true });

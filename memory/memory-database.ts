@@ -1,12 +1,12 @@
-import { Database } from "bun:sqlite";
-import { isDamagedDatabaseError, removeDatabaseFiles } from "../registry/registry-database.ts";
-import { preparePrivateDatabase } from "../security/private-state.ts";
+import type { Database } from "bun:sqlite";
+import { EMBEDDINGS_TABLE } from "../registry/embedding-cache.ts";
+import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
 
 // Stamped into the file so a database that is not memory's (or an older layout) is recognised.
-const APPLICATION_ID = 0x6f72676d; // "orgm"
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
+const STAMP: DatabaseStamp = {
+  applicationId: 0x6f72676d, // "orgm"
+  schemaVersion: 1,
+  schema: `
 CREATE TABLE entries (
   id INTEGER PRIMARY KEY,
   key TEXT NOT NULL UNIQUE,
@@ -22,16 +22,10 @@ CREATE TABLE entries (
 CREATE INDEX entries_session ON entries (session_id);
 CREATE INDEX entries_fact ON entries (fact_id);
 CREATE VIRTUAL TABLE entries_fts USING fts5(text, tags, tokenize = 'porter unicode61');
-CREATE TABLE embeddings (
-  hash TEXT NOT NULL,
-  model TEXT NOT NULL,
-  vector BLOB NOT NULL,
-  PRIMARY KEY (hash, model)
-) WITHOUT ROWID;
+${EMBEDDINGS_TABLE}
 CREATE TABLE forgotten (session_id TEXT PRIMARY KEY) WITHOUT ROWID;
-PRAGMA application_id = ${APPLICATION_ID};
-PRAGMA user_version = ${SCHEMA_VERSION};
-`;
+`,
+};
 
 /** The file at memory's path holds something other than this org's memory. */
 export class ForeignMemoryError extends Error {
@@ -52,38 +46,24 @@ export const removeMemoryFiles = removeDatabaseFiles;
  * `quick_check`, so damage past the header is found at open, not halfway through a session).
  */
 export function openMemoryDatabase(path: string): Database {
-  preparePrivateDatabase(path);
-  const database = new Database(path, { create: true, strict: true });
-  try {
-    database.exec("PRAGMA busy_timeout = 5000");
+  return openStampedDatabase(path, STAMP, {
+    foreign: (at) => new ForeignMemoryError(`${at} is not a memory database of this org version`),
     // An index that can be rebuilt: WAL without an fsync per record keeps the room's writes cheap.
-    database.exec("PRAGMA synchronous = NORMAL");
-    const tables = database.query<{ count: number }, []>("SELECT count(*) AS count FROM sqlite_schema").get()?.count ?? 0;
-    if (tables === 0) {
-      database.exec("PRAGMA journal_mode = WAL");
-      database.transaction(() => database.exec(SCHEMA))();
-      return database;
-    }
-    const applicationId = database.query<{ application_id: number }, []>("PRAGMA application_id").get()?.application_id;
-    const version = database.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
-    if (applicationId !== APPLICATION_ID || version !== SCHEMA_VERSION) {
-      throw new ForeignMemoryError(`${path} is not a memory database of this org version`);
-    }
-    database.exec("PRAGMA journal_mode = WAL");
-    const check = database.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
-    if (check.length !== 1 || check[0]?.quick_check !== "ok") {
-      throw new Error(
-        `database disk image is malformed: ${check
-          .slice(0, 3)
-          .map((row) => row.quick_check)
-          .join("; ")}`,
-      );
-    }
-    // The full-text index checks itself too: a damaged shadow table shows here, not mid-search.
-    database.exec("INSERT INTO entries_fts(entries_fts) VALUES ('integrity-check')");
-    return database;
-  } catch (error) {
-    database.close();
-    throw error;
+    pragmas: ["PRAGMA synchronous = NORMAL"],
+    check: checkIntact,
+  });
+}
+
+function checkIntact(database: Database): void {
+  const check = database.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
+  if (check.length !== 1 || check[0]?.quick_check !== "ok") {
+    throw new Error(
+      `database disk image is malformed: ${check
+        .slice(0, 3)
+        .map((row) => row.quick_check)
+        .join("; ")}`,
+    );
   }
+  // The full-text index checks itself too: a damaged shadow table shows here, not mid-search.
+  database.exec("INSERT INTO entries_fts(entries_fts) VALUES ('integrity-check')");
 }

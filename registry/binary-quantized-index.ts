@@ -3,45 +3,51 @@ const MEAN_SAMPLE = 1_024;
 
 /**
  * Embedding vectors kept as one bit per dimension (above the collection's mean or not): 96 bytes for 768
- * dimensions instead of 3 KiB. A search scores every code against the query, which stays in floats (the
- * query's components summed over the dimensions whose bit is set, eight at a time through a per-query table),
- * and hands back the best thousand or so positions for a cosine re-rank. Scoring the float query against
- * the bits finds far more of the true neighbours than the Hamming distance between two codes would.
+ * dimensions instead of 3 KiB, in one flat array of 32-bit words. A search scores every code against the query,
+ * which stays in floats (the query's components over the dimensions whose bit is set, eight at a time through a
+ * per-query table, four table reads per word), and hands back the best thousand or so positions for a cosine
+ * re-rank. Scoring the float query against the bits finds far more of the true neighbours than the Hamming
+ * distance between two codes would. Each component is weighted by its dimension's spread (the mean of the sampled
+ * values above the mean less the mean of those below): a bit then stands for the value it most likely had, so a
+ * dimension whose values vary widely counts for more (at 100 000 tools, recall@10 of 2 500 candidates rose from 87 %
+ * to 93 % on the scripted server's embeddings).
  */
 export class BinaryQuantizedIndex {
   readonly dimensions: number;
   readonly size: number;
-  readonly #bytesPerCode: number;
-  readonly #codes: Uint8Array;
+  readonly #wordsPerCode: number;
+  readonly #codes: Uint32Array;
+  readonly #spread: Float32Array;
+  #ones: Uint8Array | undefined;
 
-  private constructor(dimensions: number, size: number, codes: Uint8Array) {
+  private constructor(dimensions: number, size: number, codes: Uint32Array, spread: Float32Array) {
     this.dimensions = dimensions;
     this.size = size;
-    this.#bytesPerCode = Math.ceil(dimensions / 8);
+    this.#wordsPerCode = Math.ceil(dimensions / 32);
     this.#codes = codes;
+    this.#spread = spread;
   }
 
   /** Quantises `vectors` (each `dimensions` long, in order: position i is the i-th vector), reading each once. */
   static build(vectors: Iterable<Float32Array>, size: number, dimensions: number): BinaryQuantizedIndex {
-    const bytesPerCode = Math.ceil(dimensions / 8);
-    const codes = new Uint8Array(size * bytesPerCode);
+    const wordsPerCode = Math.ceil(dimensions / 32);
+    const codes = new Uint32Array(size * wordsPerCode);
     const mean = new Float32Array(dimensions);
+    const spread = new Float32Array(dimensions);
     const sample: Float32Array[] = [];
     let position = 0;
     const encode = (vector: Float32Array) => {
-      const offset = position * bytesPerCode;
+      const offset = position * wordsPerCode;
       for (let dimension = 0; dimension < dimensions; dimension += 1) {
-        if ((vector[dimension] as number) > (mean[dimension] as number)) {
-          const at = offset + (dimension >>> 3);
-          codes[at] = (codes[at] as number) | (1 << (dimension & 7));
-        }
+        const at = offset + (dimension >>> 5);
+        if ((vector[dimension] ?? 0) > (mean[dimension] ?? 0)) codes[at] = (codes[at] ?? 0) | (1 << (dimension & 31));
       }
       position += 1;
     };
     const settleMean = () => {
       for (const vector of sample)
-        for (let dimension = 0; dimension < dimensions; dimension += 1)
-          mean[dimension] = (mean[dimension] as number) + (vector[dimension] as number) / sample.length;
+        for (let dimension = 0; dimension < dimensions; dimension += 1) mean[dimension] = (mean[dimension] ?? 0) + (vector[dimension] ?? 0) / sample.length;
+      spread.set(spreadOf(sample, mean));
       for (const vector of sample.splice(0)) encode(vector);
     };
     for (const vector of vectors) {
@@ -53,38 +59,86 @@ export class BinaryQuantizedIndex {
       } else encode(vector);
     }
     if (sample.length > 0) settleMean();
-    return new BinaryQuantizedIndex(dimensions, position, codes);
+    return new BinaryQuantizedIndex(dimensions, position, codes, spread);
   }
 
   /**
    * The positions of the `count` codes that score best against `query`, in no particular order; all positions
-   * (that `allowed` keeps) when there are no more than `count`.
+   * (that `allowed` keeps: a predicate, or a mask whose non-zero entries are kept) when there are no more than `count`.
    */
-  candidates(query: Float32Array, count: number, allowed?: (position: number) => boolean): Int32Array {
-    const bytes = this.#bytesPerCode;
-    // table[b * 256 + v]: the sum of the query's components over the set bits of byte value v at byte b.
-    const table = new Float32Array(bytes * 256);
-    for (let byte = 0; byte < bytes; byte += 1) {
-      for (let bit = 0; bit < 8; bit += 1) {
-        const dimension = byte * 8 + bit;
-        if (dimension >= this.dimensions) break;
-        const weight = query[dimension] as number;
-        const step = 1 << bit;
-        const base = byte * 256;
-        for (let value = step; value < 256; value = (value + 1) | step) table[base + value] = (table[base + value] as number) + weight;
+  candidates(query: Float32Array, count: number, allowed?: ((position: number) => boolean) | Uint8Array): Int32Array {
+    const table = this.#table(query);
+    const words = this.#wordsPerCode;
+    const codes = this.#codes;
+    // Always a mask, never sometimes none: a loop that met both shapes ran 15 times slower once JSC had seen them.
+    const mask =
+      allowed === undefined
+        ? this.#everyPosition()
+        : allowed instanceof Uint8Array
+          ? allowed
+          : Uint8Array.from({ length: this.size }, (_, at) => (allowed(at) ? 1 : 0));
+    const best = new TopScores(count);
+    // Below this a score cannot enter the best: most codes stop at one comparison.
+    let floor = Number.NEGATIVE_INFINITY;
+    for (let position = 0; position < this.size; position += 1) {
+      if (mask[position] === 0) continue;
+      let score = 0;
+      let at = position * words;
+      for (let base = 0; base < table.length; base += 1024) {
+        const word = codes[at] ?? 0;
+        at += 1;
+        score +=
+          (table[base | (word & 255)] ?? 0) +
+          (table[base | 256 | ((word >>> 8) & 255)] ?? 0) +
+          (table[base | 512 | ((word >>> 16) & 255)] ?? 0) +
+          (table[base | 768 | (word >>> 24)] ?? 0);
+      }
+      if (score > floor) floor = best.offer(position, score);
+    }
+    return best.positions();
+  }
+
+  #everyPosition(): Uint8Array {
+    this.#ones ??= new Uint8Array(this.size).fill(1);
+    return this.#ones;
+  }
+
+  /** table[b * 256 + v]: the sum of the query's components over the set bits of byte value v at byte b of a code. */
+  #table(query: Float32Array): Float32Array {
+    const table = new Float32Array(this.#wordsPerCode * 4 * 256);
+    for (let byte = 0; byte * 8 < this.dimensions; byte += 1) {
+      const base = byte * 256;
+      // Each value is a smaller value (its lowest set bit cleared) plus that bit's component: one add per entry.
+      for (let value = 1; value < 256; value += 1) {
+        const lowest = value & -value;
+        const dimension = byte * 8 + 31 - Math.clz32(lowest);
+        const weight = dimension < this.dimensions ? (query[dimension] ?? 0) * (this.#spread[dimension] ?? 0) : 0;
+        table[base + value] = (table[base + (value ^ lowest)] ?? 0) + weight;
       }
     }
-    const heap = new TopScores(count);
-    const codes = this.#codes;
-    for (let position = 0; position < this.size; position += 1) {
-      if (allowed && !allowed(position)) continue;
-      const offset = position * bytes;
-      let score = 0;
-      for (let byte = 0; byte < bytes; byte += 1) score += table[(byte << 8) | (codes[offset + byte] as number)] as number;
-      heap.offer(position, score);
-    }
-    return heap.positions();
+    return table;
   }
+}
+
+/** Per dimension: the mean of the sampled values above `mean` less the mean of those at or below it (0 when a side is empty). */
+function spreadOf(sample: readonly Float32Array[], mean: Float32Array): Float32Array {
+  const dimensions = mean.length;
+  const sums = new Float64Array(dimensions * 2);
+  const counts = new Uint32Array(dimensions * 2);
+  for (const vector of sample) {
+    for (let dimension = 0; dimension < dimensions; dimension += 1) {
+      const value = vector[dimension] ?? 0;
+      const side = value > (mean[dimension] ?? 0) ? 0 : dimensions;
+      sums[side + dimension] = (sums[side + dimension] ?? 0) + value;
+      counts[side + dimension] = (counts[side + dimension] ?? 0) + 1;
+    }
+  }
+  return Float32Array.from(mean, (_, dimension) => {
+    const above = counts[dimension] ?? 0;
+    const below = counts[dimensions + dimension] ?? 0;
+    if (above === 0 || below === 0) return 0;
+    return (sums[dimension] ?? 0) / above - (sums[dimensions + dimension] ?? 0) / below;
+  });
 }
 
 /** The `capacity` best-scoring positions seen, kept as a min-heap on score. */
@@ -98,35 +152,45 @@ class TopScores {
     this.#positions = new Int32Array(Math.max(0, capacity));
   }
 
-  offer(position: number, score: number): void {
-    if (this.capacity <= 0) return;
+  /** Keeps `position` if it is among the best so far; returns the score a newcomer must now beat. */
+  offer(position: number, score: number): number {
+    if (this.capacity <= 0) return Number.POSITIVE_INFINITY;
+    if (this.#length < this.capacity) this.#siftUp(position, score);
+    else if (score > (this.#scores[0] ?? 0)) this.#replaceLowest(position, score);
+    return this.#length < this.capacity ? Number.NEGATIVE_INFINITY : (this.#scores[0] ?? 0);
+  }
+
+  #siftUp(position: number, score: number): void {
     const scores = this.#scores;
     const positions = this.#positions;
-    if (this.#length < this.capacity) {
-      let at = this.#length;
-      this.#length += 1;
-      while (at > 0) {
-        const parent = (at - 1) >> 1;
-        if ((scores[parent] as number) <= score) break;
-        scores[at] = scores[parent] as number;
-        positions[at] = positions[parent] as number;
-        at = parent;
-      }
-      scores[at] = score;
-      positions[at] = position;
-      return;
+    let at = this.#length;
+    this.#length += 1;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const above = scores[parent] ?? 0;
+      if (above <= score) break;
+      scores[at] = above;
+      positions[at] = positions[parent] ?? 0;
+      at = parent;
     }
-    if (score <= (scores[0] as number)) return;
-    let at = 0;
+    scores[at] = score;
+    positions[at] = position;
+  }
+
+  #replaceLowest(position: number, score: number): void {
+    const scores = this.#scores;
+    const positions = this.#positions;
     const length = this.#length;
+    let at = 0;
     for (;;) {
       const left = 2 * at + 1;
       if (left >= length) break;
       const right = left + 1;
-      const child = right < length && (scores[right] as number) < (scores[left] as number) ? right : left;
-      if ((scores[child] as number) >= score) break;
-      scores[at] = scores[child] as number;
-      positions[at] = positions[child] as number;
+      const child = right < length && (scores[right] ?? 0) < (scores[left] ?? 0) ? right : left;
+      const below = scores[child] ?? 0;
+      if (below >= score) break;
+      scores[at] = below;
+      positions[at] = positions[child] ?? 0;
       at = child;
     }
     scores[at] = score;

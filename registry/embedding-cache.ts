@@ -3,6 +3,14 @@ import type { Embedder } from "./ollama-embedder.ts";
 
 const EMBED_BATCH = 64;
 
+/** The table `storeMissingEmbeddings` fills: one vector per embedded text's hash and embedder, in every database that caches them. */
+export const EMBEDDINGS_TABLE = `CREATE TABLE embeddings (
+  hash TEXT NOT NULL,
+  model TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY (hash, model)
+) WITHOUT ROWID;`;
+
 /** A vector scaled to length 1, so a dot product is the cosine. */
 export function normalized(vector: Float32Array): Float32Array {
   let sum = 0;

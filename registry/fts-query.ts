@@ -7,11 +7,10 @@ const STOP_WORDS = new Set(
 const MAX_WORDS = 32;
 
 /**
- * An FTS5 MATCH expression for what a person typed: each word becomes a quoted string (so `"`, `*`, `NEAR(`,
- * `-`, `AND`, unbalanced quotes are only text), joined with OR so a tool matching some words is found and
- * BM25 ranks those matching more and rarer words first. Undefined when the query has no word at all.
+ * The words of what a person typed that a search looks for: NFKC, lower case, letters and digits, each at most
+ * 64 characters, once each, stop words dropped unless the query is nothing else, at most 32.
  */
-export function ftsQuery(text: string): string | undefined {
+export function ftsWords(text: string): string[] {
   const words = [
     ...new Set(
       (
@@ -23,7 +22,16 @@ export function ftsQuery(text: string): string | undefined {
     ),
   ];
   const telling = words.filter((word) => !STOP_WORDS.has(word));
-  const chosen = (telling.length > 0 ? telling : words).slice(0, MAX_WORDS);
+  return (telling.length > 0 ? telling : words).slice(0, MAX_WORDS);
+}
+
+/**
+ * An FTS5 MATCH expression for what a person typed: each word becomes a quoted string (so `"`, `*`, `NEAR(`,
+ * `-`, `AND`, unbalanced quotes are only text), joined with OR so a tool matching some words is found and
+ * BM25 ranks those matching more and rarer words first. Undefined when the query has no word at all.
+ */
+export function ftsQuery(text: string): string | undefined {
+  const chosen = ftsWords(text);
   if (chosen.length === 0) return undefined;
   return chosen.map((word) => `"${word}"`).join(" OR ");
 }

@@ -1,17 +1,20 @@
-import { Database } from "bun:sqlite";
-import { rmSync } from "node:fs";
+import type { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { preparePrivateDatabase } from "../security/private-state.ts";
+import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
+import { EMBEDDINGS_TABLE } from "./embedding-cache.ts";
 
 /** Where the registry's cache lives, relative to the checkout: deleting it loses nothing. */
 export const REGISTRY_DATABASE_PATH = join(ORG_DIR, "registry", "registry.sqlite");
 
-// Stamped into the file so a database that is not the registry's (or an older layout) is recognised.
-const APPLICATION_ID = 0x6f726731; // "org1"
-const SCHEMA_VERSION = 1;
+/** How `tools_fts` splits and stems text: a query's words are split the same way (`bm25-ranking.ts`). */
+export const FTS_TOKENIZER = "porter unicode61";
 
-const SCHEMA = `
+// Stamped into the file so a database that is not the registry's (or an older layout) is recognised.
+const STAMP: DatabaseStamp = {
+  applicationId: 0x6f726731, // "org1"
+  schemaVersion: 1,
+  schema: `
 CREATE TABLE tools (
   id INTEGER PRIMARY KEY,
   key TEXT NOT NULL UNIQUE,
@@ -23,52 +26,13 @@ CREATE TABLE tools (
   embed_text TEXT NOT NULL,
   embed_hash TEXT NOT NULL
 );
-CREATE VIRTUAL TABLE tools_fts USING fts5(name, description, fields, examples, tokenize = 'porter unicode61');
-CREATE TABLE embeddings (
-  hash TEXT NOT NULL,
-  model TEXT NOT NULL,
-  vector BLOB NOT NULL,
-  PRIMARY KEY (hash, model)
-) WITHOUT ROWID;
-PRAGMA application_id = ${APPLICATION_ID};
-PRAGMA user_version = ${SCHEMA_VERSION};
-`;
-
-/** Whether an error from sqlite means the file is damaged or not a database at all. */
-export function isDamagedDatabaseError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    /not a database|malformed|corrupt|SQLITE_CORRUPT|SQLITE_NOTADB|disk image/i.test(`${error.message} ${(error as { code?: string }).code ?? ""}`)
-  );
-}
-
-/** Removes an sqlite database and its -wal, -shm and -journal files. */
-export function removeDatabaseFiles(path: string): void {
-  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
-}
+CREATE VIRTUAL TABLE tools_fts USING fts5(name, description, fields, examples, tokenize = '${FTS_TOKENIZER}');
+${EMBEDDINGS_TABLE}
+`,
+};
 
 function openChecked(path: string): Database {
-  // bun:sqlite opens by path: the folder and files are checked (no links, this user's, 0600) first.
-  preparePrivateDatabase(path);
-  const database = new Database(path, { create: true, strict: true });
-  try {
-    database.exec("PRAGMA busy_timeout = 5000");
-    const applicationId = database.query<{ application_id: number }, []>("PRAGMA application_id").get()?.application_id;
-    const version = database.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
-    const tables = database.query<{ count: number }, []>("SELECT count(*) AS count FROM sqlite_schema").get()?.count ?? 0;
-    if (tables === 0) {
-      database.exec("PRAGMA journal_mode = WAL");
-      database.transaction(() => database.exec(SCHEMA))();
-    } else if (applicationId !== APPLICATION_ID || version !== SCHEMA_VERSION) {
-      throw new ForeignDatabaseError(`${path} is not a registry database of this org version`);
-    } else {
-      database.exec("PRAGMA journal_mode = WAL");
-    }
-    return database;
-  } catch (error) {
-    database.close();
-    throw error;
-  }
+  return openStampedDatabase(path, STAMP, { foreign: (at) => new ForeignDatabaseError(`${at} is not a registry database of this org version`) });
 }
 
 /** The file at the registry's path holds something other than this org's registry. */

@@ -1,13 +1,15 @@
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { ftsQuery } from "./fts-query.ts";
-import { BinaryQuantizedIndex } from "./binary-quantized-index.ts";
+import { Bm25Ranking } from "./bm25-ranking.ts";
+import { ftsWords } from "./fts-query.ts";
 import { type Embedder, EmbeddingUnavailableError } from "./ollama-embedder.ts";
 import { reciprocalRankFusion } from "./reciprocal-rank-fusion.ts";
 import { normalized, storeMissingEmbeddings } from "./embedding-cache.ts";
 import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
-import { isDamagedDatabaseError, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
+import { isDamagedDatabaseError } from "../security/stamped-database.ts";
+import { FTS_TOKENIZER, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
 import { collectToolSources } from "./tool-sources.ts";
+import { VectorMatrix } from "./vector-matrix.ts";
 
 /** One tool a search found. */
 export type ToolHit = {
@@ -26,22 +28,16 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 // How deep each ranked list goes before fusion.
 const FUSION_DEPTH = 50;
 /**
- * How many tools the one-bit codes pick for the cosine re-rank among `size`: 1 000, or one in 40 of a larger
- * registry (bench:registry prints the recall against brute force; on the scripted server's embeddings a fixed 500
- * kept 47 % of the true top 10 at 100 000 tools, 2 000 kept 89 %).
+ * How many tools the one-bit codes pick for the cosine re-rank among `size`: 1 000, or one in 20 of a larger
+ * registry (bench:registry prints the recall against brute force; on the scripted server's embeddings, at 100 000
+ * tools, 2 500 candidates kept 93 % of the true top 10, 5 000 kept 99 %).
  */
 export function rerankCandidates(size: number): number {
-  return Math.max(1_000, Math.ceil(size / 40));
+  return Math.max(1_000, Math.ceil(size / 20));
 }
 const QUERY_LIMIT = 2_000;
-// Column weights for bm25(): a word in the name counts most, then the description, fields, examples.
-const BM25 = "bm25(tools_fts, 10.0, 4.0, 2.0, 1.0)";
 
 type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
-// The one-bit codes pick candidates; half-precision copies of the vectors give their cosine (to within about 1e-3;
-// half the memory of float32, which at 100 000 tools is 150 MiB; reading float32 back from sqlite per search cost
-// more than the whole pick).
-type VectorMatrix = { model: string; dimensions: number; ids: Int32Array; vectors: Float16Array; index: BinaryQuantizedIndex };
 
 /**
  * The index over generated tools: a bun:sqlite cache under `.org/` rebuilt from the checkout's
@@ -50,6 +46,7 @@ type VectorMatrix = { model: string; dimensions: number; ids: Int32Array; vector
  */
 export class ToolRegistry {
   #database: Database;
+  #ranking: Bm25Ranking;
   #matrix: VectorMatrix | undefined;
   // The model whose document vectors are known complete since the last refresh: no per-search check then.
   #embeddedFor: string | undefined;
@@ -60,6 +57,7 @@ export class ToolRegistry {
     this.repoDir = repoDir;
     this.databasePath = databasePath;
     this.#database = database;
+    this.#ranking = new Bm25Ranking(database, FTS_TOKENIZER);
   }
 
   /** Opens the registry of the checkout at `repoDir` (its database rebuilt, with a notice, when damaged or foreign). */
@@ -80,6 +78,7 @@ export class ToolRegistry {
       if (!isDamagedDatabaseError(error)) throw error;
       this.#database.close();
       this.#database = recreateRegistryDatabase(this.databasePath);
+      this.#ranking = new Bm25Ranking(this.#database, FTS_TOKENIZER);
       const summary = await refreshIndex(this.#database, sources, signal);
       return { ...summary, notices: [rebuiltNotice(this.databasePath, error), ...notices, ...summary.notices] };
     }
@@ -93,17 +92,9 @@ export class ToolRegistry {
 
   /** Full-text search alone: ids and negated BM25, best first. */
   searchText(query: string, limit: number, origin?: "promoted"): { id: number; score: number }[] {
-    const match = ftsQuery(query.slice(0, QUERY_LIMIT));
-    if (match === undefined) return [];
-    // The join is only paid for when a filter needs it.
-    const sql = origin
-      ? `SELECT tools_fts.rowid AS id, ${BM25} AS rank FROM tools_fts JOIN tools ON tools.id = tools_fts.rowid
-         WHERE tools_fts MATCH ? AND tools.origin = 'promoted' ORDER BY rank LIMIT ?`
-      : `SELECT rowid AS id, ${BM25} AS rank FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank LIMIT ?`;
-    return this.#database
-      .query<{ id: number; rank: number }, [string, number]>(sql)
-      .all(match, limit)
-      .map((row) => ({ id: row.id, score: -row.rank }));
+    const words = ftsWords(query.slice(0, QUERY_LIMIT));
+    if (words.length === 0) return [];
+    return this.#ranking.best(words, limit, origin === "promoted").map((row) => ({ id: row.id, score: -row.rank }));
   }
 
   /**
@@ -113,11 +104,15 @@ export class ToolRegistry {
   async search(query: string, options: { limit?: number; embedder?: Embedder; promotedOnly?: boolean; signal?: AbortSignal } = {}): Promise<SearchOutcome> {
     const limit = Math.max(1, options.limit ?? 10);
     const origin = options.promotedOnly ? "promoted" : undefined;
+    // The query's embedding is asked for before FTS5 runs: a server in another process embeds it meanwhile.
+    const pending = options.embedder ? this.searchVectors(query, options.embedder, FUSION_DEPTH, origin, options.signal) : undefined;
+    // Awaited below; until then a failure must not count as unhandled (when FTS5 itself throws first).
+    pending?.catch(() => undefined);
     const text = this.searchText(query, Math.max(limit, FUSION_DEPTH), origin);
-    if (!options.embedder) return { method: "fts", hits: this.#hits(text.slice(0, limit)) };
+    if (!pending) return { method: "fts", hits: this.#hits(text.slice(0, limit)) };
     let similar: { id: number; score: number }[];
     try {
-      similar = await this.searchVectors(query, options.embedder, FUSION_DEPTH, origin, options.signal);
+      similar = await pending;
     } catch (error) {
       if (!(error instanceof EmbeddingUnavailableError)) throw error;
       return { method: "fts", hits: this.#hits(text.slice(0, limit)), note: `embeddings not used: ${error.message}` };
@@ -141,31 +136,10 @@ export class ToolRegistry {
   ): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
     if (this.#embeddedFor !== embedder.cacheKey) await this.embedDocuments(embedder, signal);
-    const matrix = this.#vectorMatrix(embedder.cacheKey);
+    if (this.#matrix?.model !== embedder.cacheKey) this.#matrix = VectorMatrix.load(this.#database, embedder.cacheKey);
+    const matrix = this.#matrix;
     if (!queryVector || matrix.dimensions !== queryVector.length) return [];
-    const unit = normalized(queryVector);
-    const allowed = origin
-      ? new Set(
-          this.#database
-            .query<{ id: number }, []>("SELECT id FROM tools WHERE origin = 'promoted'")
-            .all()
-            .map((row) => row.id),
-        )
-      : undefined;
-    const { ids, vectors, index, dimensions } = matrix;
-    const picked = index.candidates(
-      unit,
-      Math.max(limit, candidates ?? rerankCandidates(index.size)),
-      allowed ? (position) => allowed.has(ids[position] as number) : undefined,
-    );
-    // Each row is widened to float32 in one native copy first: element reads of a Float16Array are several times slower.
-    const row = new Float32Array(dimensions);
-    const scored = Array.from(picked, (position) => {
-      row.set(vectors.subarray(position * dimensions, (position + 1) * dimensions));
-      return { id: ids[position] as number, score: dotProduct(row, 0, unit, dimensions) };
-    });
-    // Ties go to the lower id, so the order never depends on the order the candidates came in.
-    return scored.sort((a, b) => b.score - a.score || a.id - b.id).slice(0, limit);
+    return matrix.nearest(normalized(queryVector), limit, candidates ?? rerankCandidates(matrix.size), origin === "promoted");
   }
 
   /** Embeds every indexed tool whose text has no cached vector from this embedder (server and model) yet, in batches. */
@@ -179,35 +153,6 @@ export class ToolRegistry {
     if (missing.length > 0) this.#matrix = undefined;
     this.#embeddedFor = embedder.cacheKey;
     return missing.length;
-  }
-
-  #vectorMatrix(model: string): VectorMatrix {
-    if (this.#matrix?.model === model) return this.#matrix;
-    const join = "FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?";
-    const first = this.#database
-      .query<{ bytes: number; count: number }, [string]>(`SELECT max(length(embeddings.vector)) AS bytes, count(*) AS count ${join}`)
-      .get(model);
-    const dimensions = Math.floor((first?.bytes ?? 0) / 4);
-    const capacity = first?.count ?? 0;
-    const ids = new Int32Array(capacity);
-    const vectors = new Float16Array(capacity * dimensions);
-    // Rows stream one at a time into the one matrix: the rows are never all in memory beside it.
-    const rows = this.#database.query<{ id: number; vector: Uint8Array }, [string]>(`SELECT tools.id AS id, embeddings.vector AS vector ${join}`);
-    let count = 0;
-    function* copied(): Generator<Float32Array> {
-      for (const row of rows.iterate(model)) {
-        if (count >= capacity) break;
-        if (row.vector.byteLength !== dimensions * 4) continue;
-        ids[count] = row.id;
-        const vector = floatsOf(row.vector, dimensions);
-        vectors.set(vector, count * dimensions);
-        count += 1;
-        yield vector;
-      }
-    }
-    const index = BinaryQuantizedIndex.build(copied(), capacity, dimensions);
-    this.#matrix = { model, dimensions, ids: ids.subarray(0, index.size), vectors: vectors.subarray(0, index.size * dimensions), index };
-    return this.#matrix;
   }
 
   #hits(ranked: readonly { id: number; score: number }[]): ToolHit[] {
@@ -226,27 +171,4 @@ export class ToolRegistry {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** The dot product of `length` numbers of `matrix` from `offset` with `vector`, four at a time. */
-function dotProduct(matrix: Float32Array, offset: number, vector: Float32Array, length: number): number {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  let column = 0;
-  for (; column + 4 <= length; column += 4) {
-    const at = offset + column;
-    a += (matrix[at] as number) * (vector[column] as number);
-    b += (matrix[at + 1] as number) * (vector[column + 1] as number);
-    c += (matrix[at + 2] as number) * (vector[column + 2] as number);
-    d += (matrix[at + 3] as number) * (vector[column + 3] as number);
-  }
-  for (; column < length; column += 1) a += (matrix[offset + column] as number) * (vector[column] as number);
-  return a + b + c + d;
-}
-
-/** The little-endian float32s of a stored vector, copied only when the bytes do not start on a 4-byte boundary. */
-function floatsOf(bytes: Uint8Array, dimensions: number): Float32Array {
-  return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dimensions) : new Float32Array(bytes.slice().buffer, 0, dimensions);
 }
