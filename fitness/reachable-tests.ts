@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { z } from "zod";
 import { availableParallelism } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
-import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
 const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DIR]);
@@ -54,6 +55,37 @@ export function reachableTests(root: string): { tests: string[]; loaders: string
   return { tests: tests.sort(), loaders: loaders.sort() };
 }
 
+// How long each test file took in the last timed run of the suite (`npm run test:timings`), in the checkout running
+// the gate, never the candidate's: it only decides which process runs which file.
+const TIMINGS_FILE = join(CHECKOUT_DIR, "testing", "test-timings.json");
+const Timings = z.object({ files: z.record(z.string(), z.number().nonnegative().finite()) });
+
+/** The recorded durations by file; empty when the table is missing or unreadable (every file then weighs the same). */
+export function recordedDurations(path = TIMINGS_FILE): Map<string, number> {
+  try {
+    return new Map(Object.entries(Timings.parse(JSON.parse(readFileSync(path, "utf8"))).files));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * The files dealt over `processes` shares, longest first onto the share with the least so far, so no process
+ * ends long after the others. A file the table lacks weighs the median of those it has.
+ */
+export function dealByDuration(files: readonly string[], durations: ReadonlyMap<string, number>, processes: number): string[][] {
+  const known = files.flatMap((file) => durations.get(file) ?? []).sort((a, b) => a - b);
+  const fallback = known[Math.floor(known.length / 2)] ?? 1;
+  const weight = (file: string) => durations.get(file) ?? fallback;
+  const shares = Array.from({ length: Math.max(1, Math.min(processes, files.length)) }, () => ({ files: [] as string[], total: 0 }));
+  for (const file of [...files].sort((a, b) => weight(b) - weight(a) || a.localeCompare(b))) {
+    const lightest = shares.reduce((least, share) => (share.total < least.total ? share : least));
+    lightest.files.push(file);
+    lightest.total += weight(file);
+  }
+  return shares.map((share) => share.files.sort());
+}
+
 /** One `bun test` of some of the files, in its own process group (killed with it on abort or timeout). */
 async function runTestProcess(worktree: string, bun: string, files: string[], signal: AbortSignal): Promise<{ code: number; text: string }> {
   const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)], {
@@ -77,7 +109,7 @@ async function runTestProcess(worktree: string, bun: string, files: string[], si
 
 /**
  * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, the files dealt over a few
- * processes (bun's own `--parallel` workers would read the worktree's bunfig.toml), each in its own process group,
+ * processes by their recorded durations (bun's own `--parallel` workers would read the worktree's bunfig.toml), each in its own process group,
  * all killed after `timeoutMs`. The report names the files that ran. bun takes its configuration from the checkout
  * running the gate (`isolatedBunFlags`), never from the candidate's worktree.
  */
@@ -90,7 +122,7 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   }
   const timeout = AbortSignal.timeout(timeoutMs);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const shares = Array.from({ length: Math.min(TEST_PROCESSES, tests.length) }, (_, share) => tests.filter((_, index) => index % TEST_PROCESSES === share));
+  const shares = dealByDuration(tests, recordedDurations(), TEST_PROCESSES);
   const runs = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
   const timedOut = timeout.aborted;
   const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + Number(pattern.exec(run.text)?.[1] ?? 0), 0);
