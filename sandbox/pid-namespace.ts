@@ -72,9 +72,14 @@ export function processesIn(namespace: string): string[] {
  * an init that is not yet bwrap's (a child still setting the namespace up) may be missed by that; this is not.
  */
 export function killNamespace(namespace: string): void {
+  signalNamespace(namespace, "SIGKILL");
+}
+
+/** Sends `signal` to every process in a pid namespace (SIGSTOP and SIGCONT hold and release them all). */
+export function signalNamespace(namespace: string, signal: NodeJS.Signals): void {
   for (const pid of pidsIn(namespace)) {
     try {
-      process.kill(pid, "SIGKILL");
+      process.kill(pid, signal);
     } catch {
       // Gone meanwhile.
     }

@@ -1,7 +1,7 @@
 import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
 import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
 import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
-import { processesIn, sandboxPidNamespace } from "./pid-namespace.ts";
+import { processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
 
 const PAGE_BYTES = 4096;
 
@@ -133,10 +133,13 @@ class ScratchWalks {
   #watcher: FSWatcher | undefined;
   #watchDecided = false;
   readonly #sentinel: FreeSpaceSentinel;
+  /** The sandbox is held (SIGSTOP) for the walk the sentinel asked for. */
+  #holding = false;
 
   constructor(
     readonly options: WatchdogOptions,
     readonly onVerdict: (verdict: WatchdogVerdict) => void,
+    readonly hold: SandboxHold = { pause() {}, resume() {} },
   ) {
     this.#sentinel = new FreeSpaceSentinel(options.scratchDir, options.scratchBytes);
   }
@@ -172,7 +175,10 @@ class ScratchWalks {
       // A walk that fails leaves scratch unbounded: stop the run rather than let it write on unwatched.
       tree.then(
         (measured) => this.#walked(measured, started, freeAtStart),
-        (error: unknown) => this.onVerdict(`scratch could not be measured: ${error instanceof Error ? error.message : String(error)}`),
+        (error: unknown) => {
+          this.onVerdict(`scratch could not be measured: ${error instanceof Error ? error.message : String(error)}`);
+          this.#release();
+        },
       );
     } else this.#walked(tree, started, freeAtStart);
   }
@@ -191,12 +197,18 @@ class ScratchWalks {
   checkFreeSpace(): void {
     if (this.#stopped || this.#walking) return;
     const due = this.#sentinel.check(this.#scratchCheckCost);
-    if (due === "walk") this.walk();
-    else if (due === "schedule") this.schedule();
+    if (due === "walk") {
+      // The disk is losing space fast: the sandbox waits while scratch is measured, so however long a busy
+      // machine makes the walk, a writer gains only what it wrote before the sentinel saw it.
+      this.#holding = true;
+      this.hold.pause();
+      this.walk();
+    } else if (due === "schedule") this.schedule();
   }
 
   stop(): void {
     this.#stopped = true;
+    this.#release();
     clearTimeout(this.#pendingCheck);
     this.#watcher?.close();
   }
@@ -210,6 +222,7 @@ class ScratchWalks {
     // then taken as still to come, so the sentinel errs towards walking again.
     this.#sentinel.rebase(freeAtStart, tree.bytes);
     this.onVerdict(this.judge(tree));
+    this.#release();
     if (!this.#watchDecided) this.#watch(tree.directories);
     else if (this.#watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
       this.#watcher.close();
@@ -220,6 +233,13 @@ class ScratchWalks {
       this.#changedDuringWalk = false;
       this.schedule();
     }
+  }
+
+  /** Lets a held sandbox go on (a sandbox the verdict killed is gone already; SIGCONT does it no harm). */
+  #release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.hold.resume();
   }
 
   /**
@@ -272,10 +292,20 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   const report = (verdict: WatchdogVerdict) => {
     if (!verdict || stopped) return;
     reported = true;
-    stop();
+    // Killed before stop() lets a sandbox held for a walk go on, so it never runs again.
     options.onLimit(verdict);
+    stop();
   };
-  const walks = new ScratchWalks(options, report);
+  const hold: SandboxHold = {
+    pause: () => {
+      namespace ??= sandboxPidNamespace(options.bwrapPid);
+      if (namespace) signalNamespace(namespace, "SIGSTOP");
+    },
+    resume: () => {
+      if (namespace) signalNamespace(namespace, "SIGCONT");
+    },
+  };
+  const walks = new ScratchWalks(options, report, hold);
   const timer = setInterval(() => {
     if (stopped) return;
     walks.schedule();
@@ -297,6 +327,9 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     },
   };
 }
+
+/** Holds every process of the sandbox still (SIGSTOP, which nothing can catch) and lets them go on (SIGCONT). */
+type SandboxHold = { pause(): void; resume(): void };
 
 /** A running watchdog: stop it, or stop it and learn what a last walk of scratch finds over its limits. */
 export type Watchdog = { stop(): void; finalVerdict(): Promise<WatchdogVerdict> };
