@@ -355,6 +355,30 @@ describe("room tools", () => {
       .filter((request) => JSON.stringify(request.body).includes(`You are ${persona},`))
       .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name))[0];
 
+  test("a tool some persona may use prepares once when the room opens; a denied one, or a room told not to, does not", async () => {
+    const prepared: { tool: string; workspaceDir: string; sessionId?: string }[] = [];
+    const preparing = (name: string) =>
+      defineTool(name, {
+        description: `Prepares as ${name}.`,
+        parameters: z.object({}),
+        execute: async () => "done",
+        prepare: (session) => prepared.push({ tool: name, ...session }),
+      });
+    const tools = { offered: "allow" as const, denied: "deny" as const };
+    const roomPersonas = [
+      { name: "agent", kind: "agent" as const, tools },
+      { name: "helper", kind: "simple" as const, tools: { ...tools, offered: "ask" as const } },
+    ];
+    const room = { tools: [preparing("offered"), preparing("denied")] };
+    await withRoom({ script, personas: roomPersonas, room }, async ({ room: opened, workspaceDir }) => {
+      expect(prepared).toEqual([{ tool: "offered", workspaceDir, sessionId: opened.sessionId }]);
+    });
+    prepared.length = 0;
+    await withRoom({ script, personas: roomPersonas, room: { ...room, prepareTools: false } }, async () => {
+      expect(prepared).toEqual([]);
+    });
+  });
+
   test("figures: a tool's run is neither first-token time nor streaming time; a one-chunk reply shows no rate", async () => {
     let toolStartedAt = Number.NaN;
     const slow = defineTool("slow", {

@@ -56,6 +56,11 @@ export type RoomOptions = {
   serverSlots?: (baseUrl: string) => FifoSemaphore;
   /** Memory's index; a failure to index never touches the transcript or the room: it becomes a notice. */
   memory?: TranscriptIndex;
+  /**
+   * Let each offered tool prepare when the room opens (sh starts its session's sandbox); default true. A room
+   * that lives for one request (the OpenAI route) says false: most of its replies call no tool.
+   */
+  prepareTools?: boolean;
   onEvent: (event: RoomEvent) => void;
 };
 
@@ -268,7 +273,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);
-  prepareOfferedTools(core, tools);
+  if (options.prepareTools !== false) prepareOfferedTools(core, tools);
   const replyRoom = replyRoomOf(core, emit, tools);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
   const closing = new AbortController();

@@ -121,7 +121,7 @@ function openAiRoutes(
     config: options.config,
     startedAt: metrics.startedAt,
     maxBodyBytes: options.config.serve.maxBodyBytes,
-    openRoom: ({ history, requestId, onEvent }) => parts.opener.open({ serverSlots: parts.slots, history, onEvent }, () => requestId),
+    openRoom: ({ history, requestId, onEvent }) => parts.opener.open({ serverSlots: parts.slots, history, onEvent, prepareTools: false }, () => requestId),
     slot: (signal) => parts.sessions.toolSlot(signal),
     observe: (event) => {
       if (event.type !== "turn-end") return;
