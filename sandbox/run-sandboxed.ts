@@ -239,7 +239,7 @@ function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, li
  * installed, or such a call could not be handed over (extra `env`); any failure is left for the call to report.
  */
 export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
-  if (options.sandboxDisabled || sandboxPoolSize() === 0 || Object.keys(options.env ?? {}).length > 0 || !waiterShellPresent()) return;
+  if (options.sandboxDisabled || !poolUsable(options.env ?? {})) return;
   try {
     checkToolsInstalled();
     checkEnvironment(options.env, options.secretValues ?? []);
@@ -280,10 +280,15 @@ type HandOver = { key: string; line: string };
  * undefined when the call starts its own (stdin text, extra environment, an argv no line carries, no dash).
  */
 function handOverFor(options: SandboxOptions, plan: BwrapPlan, scratchDirectory: string): HandOver | undefined {
-  if (sandboxPoolSize() === 0 || options.stdin !== undefined || Object.keys(plan.env).length > 0 || !waiterShellPresent()) return undefined;
+  if (options.stdin !== undefined || !poolUsable(plan.env)) return undefined;
   const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv]);
   if (line === undefined) return undefined;
   return { key: poolKey(plan, scratchDirectory), line };
+}
+
+/** A waiting sandbox can take a call with this environment: the pool is on, dash is there, no extra `env`. */
+function poolUsable(env: Record<string, string>): boolean {
+  return sandboxPoolSize() > 0 && Object.keys(env).length === 0 && waiterShellPresent();
 }
 
 let waiterShell: boolean | undefined;

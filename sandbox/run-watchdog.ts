@@ -139,7 +139,7 @@ class ScratchWalks {
   constructor(
     readonly options: WatchdogOptions,
     readonly onVerdict: (verdict: WatchdogVerdict) => void,
-    readonly hold: SandboxHold = { pause() {}, resume() {} },
+    readonly hold: SandboxHold,
   ) {
     this.#sentinel = new FreeSpaceSentinel(options.scratchDir, options.scratchBytes);
   }

@@ -98,7 +98,9 @@ test("the timeout starts at the hand-over, not when the waiting sandbox started"
   await repeated({ argv: ["/bin/true"], scratchDir, timeoutMs: 1000 });
   expect(waitingSandboxPids()).toHaveLength(1);
   await Bun.sleep(1500); // the waiting sandbox is now older than the call's whole timeout
+  const before = poolHandOvers();
   const result = await runSandboxed({ argv: ["/bin/sh", "-c", "sleep 0.2; echo done"], scratchDir, timeoutMs: 1000 });
+  expect(poolHandOvers()).toBe(before + 1);
   expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: "done\n" });
 });
 

@@ -1,7 +1,6 @@
 import { fstatSync } from "node:fs";
 import type { FileSink } from "bun";
-import { killNamespace, sandboxPidNamespace } from "./pid-namespace.ts";
-import type { PipedProcess } from "./supervise-run.ts";
+import { type PipedProcess, RunKiller } from "./supervise-run.ts";
 
 /**
  * Sandboxes started ahead of need, each waiting in `dash` for one line on its stdin (`hand-over.ts`), so a call
@@ -16,7 +15,7 @@ import type { PipedProcess } from "./supervise-run.ts";
 export const MAX_POOL_SIZE = 2;
 
 /** A waiting sandbox unused this long is ended: it holds a scratch directory its session may have left. */
-export const IDLE_MS = 60_000;
+const IDLE_MS = 60_000;
 
 /** A sandbox waiting for its command, the pipe it reads it from, and the identity of the scratch mounted into it. */
 export type WaitingSandbox = { key: string; proc: PipedProcess; stdin: FileSink; scratch: { dev: number; ino: number } };
@@ -108,13 +107,5 @@ function discardEntry(entry: Entry | undefined): void {
 
 /** SIGKILLs a sandbox that never got a command: its process group, and its pid namespace if it has one yet. */
 function discard(proc: PipedProcess): void {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const namespace = sandboxPidNamespace(proc.pid);
-  try {
-    process.kill(-proc.pid, "SIGKILL");
-  } catch {
-    // The group is gone already.
-  }
-  proc.kill("SIGKILL");
-  if (namespace) killNamespace(namespace);
+  new RunKiller(proc).kill("discarded from the pool");
 }
