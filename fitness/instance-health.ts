@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
 
-const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** A full git object id: SHA-1 (40 hex digits) or SHA-256 (64). */
+export const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /**
  * What `GET /health` of an org server answers: the one definition of the contract. `serve` builds its
@@ -12,7 +13,7 @@ export const Health = z.object({
   profile: z.enum(["dev", "prod"]).optional(),
   version: z.string(),
   /** Null when the server does not run from a git checkout. */
-  commit: z.string().regex(COMMIT_ID, "must be a full commit id").nullable(),
+  commit: z.string().regex(OBJECT_ID, "must be a full commit id").nullable(),
   branch: z.string().nullable(),
   tools: z.array(z.string()),
   uptimeS: z.number(),

@@ -1,3 +1,4 @@
+import { OBJECT_ID } from "./instance-health.ts";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
@@ -24,7 +25,7 @@ function parseRawDiff(out: string): RawChange[] {
 /** The sizes of some blobs, with one `git cat-file --batch-check` (a blob git does not have has no size, so it is refused). */
 async function blobSizes(git: RepoGit, blobs: string[], signal?: AbortSignal): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  const ids = blobs.filter((blob) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(blob));
+  const ids = blobs.filter((blob) => OBJECT_ID.test(blob));
   if (ids.length === 0) return sizes;
   const out = await git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], { stdin: `${ids.join("\n")}\n`, signal });
   for (const [, id, size] of out.matchAll(/^([0-9a-f]{40,64}) blob (\d+)$/gm)) if (id !== undefined) sizes.set(id, Number(size));

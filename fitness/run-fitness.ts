@@ -6,7 +6,7 @@ import type { RepoGit } from "../git/repo-git.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
 import { withFitnessWorktree, pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
-import { readHealth } from "./instance-health.ts";
+import { OBJECT_ID, readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";
 import { runReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
@@ -15,7 +15,6 @@ import { candidateOnMain } from "../git/candidate-rebase.ts";
 import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
 
-const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
 /** `git merge-tree --write-tree` of main and the candidate (for a change `--allow-core` let through); throws on conflicts. */
@@ -24,13 +23,13 @@ async function mergedTree(git: RepoGit, main: string, commit: string, signal?: A
     .split("\n")
     .filter(Boolean);
   const [tree] = lines;
-  if (lines.length !== 1 || tree === undefined || !COMMIT_ID.test(tree)) throw new Error(`it conflicts with main: ${lines.slice(1, 3).join("; ")}`);
+  if (lines.length !== 1 || tree === undefined || !OBJECT_ID.test(tree)) throw new Error(`it conflicts with main: ${lines.slice(1, 3).join("; ")}`);
   return tree;
 }
 
 async function treeOf(git: RepoGit, commit: string): Promise<{ judgedTree?: string }> {
   const tree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${commit}^{tree}`]).catch(() => "")).trim();
-  return COMMIT_ID.test(tree) ? { judgedTree: tree } : {};
+  return OBJECT_ID.test(tree) ? { judgedTree: tree } : {};
 }
 
 export type FitnessRequest = {
@@ -246,7 +245,8 @@ async function reportOf(run: GateRun, verdict: FitnessReport["verdict"], started
 /**
  * The fitness gate: reads the candidate's commit from its /health, then judges exactly that commit against main
  * (a candidate built on an older main: today's main plus its tool folders, so main gaining tools never refuses it),
- * cheapest stage first, stopping at the first failure: protected core → generated tools (main's tests for main's
+ * stopping at the first failure: protected core first and alone, then the later stages, some at once
+ * (`laterStages` says which), recorded in the order protected core → generated tools (main's tests for main's
  * tools, the toolsmith's checks again) → the tests the change can reach → scenarios on both instances. Trusts
  * nothing the candidate carries; writes a signed `.org/fitness/<commit>/<UTC time>.json` in current's checkout.
  */

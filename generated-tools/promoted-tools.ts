@@ -12,10 +12,8 @@ import type { ToolMetadata } from "./tool-metadata.ts";
 
 // The one reader of promoted tools (`tools/generated/<name>/` of a workspace or checkout): chat, serve, workflows,
 // `tool list/show/run` all load, hash-check and run them through here. Reading and hash-checking one is
-// read-promoted-tool.ts (which `tool list` loads without the runner); its names are passed on from here.
+// read-promoted-tool.ts (which `tool list` loads without the runner).
 import { type PromotedTool, readPromotedTool, verifiedToolCode } from "./read-promoted-tool.ts";
-
-export { type PromotedTool, type PromotedToolRead, readPromotedTool, verifiedToolCode } from "./read-promoted-tool.ts";
 
 /**
  * The generated tools promoted into `<repoDir>/tools/generated/`: real folders with a tool's name, metadata that

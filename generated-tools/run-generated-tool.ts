@@ -14,7 +14,11 @@ export type GeneratedToolRun =
   | { ok: true; output: unknown; durationMs: number }
   | { ok: false; reason: "input" | "tool" | "timeout" | "output" | "sandbox"; error: string; durationMs: number };
 
-const RunnerResult = z.union([z.strictObject({ ok: z.literal(true), output: z.unknown() }), z.strictObject({ ok: z.literal(false), error: z.string() })]);
+/** The result line the fixed runner (generated-tool-runner.ts) prints after its marker. */
+export const RunnerResult = z.union([
+  z.strictObject({ ok: z.literal(true), output: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), error: z.string() }),
+]);
 
 /**
  * Runs a generated tool once, in a fresh sandbox, through the fixed runner: its folder read-only, scratch

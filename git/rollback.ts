@@ -21,9 +21,6 @@ async function promotionTags(context: RefChangeContext): Promise<{ tag: string; 
     });
 }
 
-/** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
-const undoneTags = (context: RefChangeContext): Promise<Set<string>> => undonePromotions(context.git, context.signal);
-
 /**
  * Builds the revert of a promotion merge (`git revert -m 1`: main's tree minus what the merge brought in)
  * without touching any worktree: when main is still the merge, the tree is its first parent's; otherwise main's
@@ -114,7 +111,7 @@ async function promotionOfTool(
 export async function planRollback(context: RefChangeContext, options: { promotionTag?: string; tool?: string; restart: boolean }): Promise<JournalEntry> {
   const { git, signal } = context;
   const main = await checkCheckoutReady(git, signal);
-  const undone = await undoneTags(context);
+  const undone = await undonePromotions(context.git, context.signal);
   const tags = await promotionTags(context);
   const inPlace: { tag: string; commit: string }[] = [];
   for (const candidate of tags) {

@@ -5,7 +5,8 @@ import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../co
 import type { RepoGit } from "../git/repo-git.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { redact } from "../security/redact.ts";
-import { changedFileProblem, promotedToolsIn, runToolCopy, verifiedToolCode } from "../generated-tools/promoted-tools.ts";
+import { changedFileProblem, promotedToolsIn, runToolCopy } from "../generated-tools/promoted-tools.ts";
+import { verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";

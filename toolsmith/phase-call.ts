@@ -36,7 +36,7 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** What a phase asks for: the one tool it offers, the conversation so far, and the checks an answer must pass. */
-export type PhaseRequest<Parameters extends z.ZodType> = {
+type PhaseRequest<Parameters extends z.ZodType> = {
   phase: Phase;
   endpoint: ModelEndpoint;
   tool: { name: string; description: string; parameters: Parameters };
@@ -55,7 +55,7 @@ export type PhaseRequest<Parameters extends z.ZodType> = {
 type Completion = Awaited<ReturnType<typeof chatOnce>>;
 
 /** One answer read: the kept value, or the problem to send back (with what the model wrote when it called nothing). */
-export type PhaseAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string };
+type PhaseAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string };
 
 /**
  * One phase: asks the model, offering exactly one tool, until it calls that tool with arguments that pass

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { RunnerResult } from "../generated-tools/run-generated-tool.ts";
 import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import {
@@ -186,9 +186,6 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
 /** What one run of the fixed runner gave for one input. */
 export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: string };
 
-// The result line the fixed runner prints after its marker (generated-tools/generated-tool-runner.ts).
-const RunnerLine = z.discriminatedUnion("ok", [z.object({ ok: z.literal(true), output: z.unknown() }), z.object({ ok: z.literal(false), error: z.unknown() })]);
-
 /**
  * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
  * sandbox. Result: outcomes[round][input].
@@ -244,8 +241,8 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
       if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
       const line = stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";
       try {
-        const value = RunnerLine.parse(JSON.parse(line));
-        return value.ok ? { ok: true, output: value.output } : { ok: false, error: String(value.error) };
+        const value = RunnerResult.parse(JSON.parse(line));
+        return value.ok ? { ok: true, output: value.output } : { ok: false, error: value.error };
       } catch {
         return { ok: false, error: "the tool's result could not be read" };
       }

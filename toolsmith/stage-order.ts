@@ -21,7 +21,7 @@ export type StageTask = { stage: ValidationStage; after?: ValidationStage; run: 
 export type StageEvent = { stage: ValidationStage; index: number; total: number };
 
 /** The stages read in order up to the first failure: each one's result and time. */
-export type StagesOutcome = { results: StageResult[]; timings: StageTiming[]; failure?: ValidationFailure };
+type StagesOutcome = { results: StageResult[]; timings: StageTiming[]; failure?: ValidationFailure };
 
 type Settled = { result: StageResult; durationMs: number } | undefined;
 

@@ -57,7 +57,7 @@ export async function validateTool(request: ValidationRequest): Promise<Validati
 }
 
 /** The stages in report order: the policy first, then typecheck, tests and examples at once; mutants after the tests, determinism after the examples. */
-export function validationTasks(request: ValidationRequest, dirs: ValidationDirs): StageTask[] {
+function validationTasks(request: ValidationRequest, dirs: ValidationDirs): StageTask[] {
   const { spec, heldOut, settings } = request;
   // Handed on by a stage to the one that runs after it (`after`): the tests' time bounds each mutant; the examples'
   // runs are the determinism stage's first.

@@ -79,7 +79,7 @@ export async function checkMutants(
 }
 
 /** The examples in the order the runs take them: the held-out ones first, then the rest of the spec's. */
-export function examplesToRun(spec: ToolSpec, heldOut: ToolExample[]): ToolExample[] {
+function examplesToRun(spec: ToolSpec, heldOut: ToolExample[]): ToolExample[] {
   return [...heldOut, ...spec.examples.filter((example) => !heldOut.includes(example))];
 }
 
@@ -88,7 +88,7 @@ export function examplesToRun(spec: ToolSpec, heldOut: ToolExample[]): ToolExamp
  * output schema, or (deterministic specs) it is not the expected output. A held-out example's expected output stays
  * hidden, so the next round cannot special-case it.
  */
-export function exampleFailure(spec: ToolSpec, example: ToolExample, outcome: RunnerOutcome | undefined, heldOut: boolean): ValidationFailure | undefined {
+function exampleFailure(spec: ToolSpec, example: ToolExample, outcome: RunnerOutcome | undefined, heldOut: boolean): ValidationFailure | undefined {
   const input = outputForModel(JSON.stringify(example.input), 300);
   const fail = (message: string): ValidationFailure => ({ stage: "examples", blame: "implementation", message });
   if (!outcome?.ok) return fail(`for the input ${input} the tool failed: ${outputForModel(outcome?.error ?? "no result", 600)}`);

@@ -1,14 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import {
-  changedFileProblem,
-  type PromotedToolRead,
-  readPromotedTool,
-  runPromotedTool,
-  runToolCopy,
-  verifiedToolCode,
-} from "../generated-tools/promoted-tools.ts";
+import { changedFileProblem, runPromotedTool, runToolCopy } from "../generated-tools/promoted-tools.ts";
+import { type PromotedToolRead, readPromotedTool, verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import type { ToolAtRef } from "../generated-tools/tool-catalog.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
