@@ -51,7 +51,7 @@ export function checkReadOnlyMount(mount: ReadOnlyMount): void {
 }
 
 /** How much nicer than org a sandboxed command runs; without CAP_SYS_NICE it cannot undo it. */
-export const SANDBOX_NICENESS = 10;
+export const SANDBOX_NICENESS = 5;
 
 // Run by root in the launcher's own mount namespace: a small tmpfs on the mount point, scratch bind-mounted into
 // it through the descriptor, each read-only source bind-mounted beside it, fd reopened there, then the rest.
