@@ -51,10 +51,15 @@ function liveTaskDirectory(pid: string): string | undefined {
 }
 
 /** Host pids of the processes in a pid namespace (a `pid:[inode]` link text), zombies included. */
-function pidsIn(namespace: string): number[] {
+export function pidsIn(namespace: string): number[] {
   return readdirSync("/proc")
     .filter((entry) => /^\d+$/.test(entry) && pidNamespaceOf(Number(entry)) === namespace)
     .map(Number);
+}
+
+/** The process a `processesIn` directory (`/proc/PID` or `/proc/PID/task/TID`) belongs to. */
+export function pidOfTask(task: string): number {
+  return Number(task.split("/")[2]);
 }
 
 /** Live processes in a pid namespace, each with the /proc directory of one of its live threads. */

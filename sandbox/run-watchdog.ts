@@ -1,7 +1,9 @@
 import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
 import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
 import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
-import { processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
+import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
+import { pidOfTask, pidsIn, processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
+import { niceSessions } from "./session-niceness.ts";
 
 const PAGE_BYTES = 4096;
 
@@ -22,6 +24,11 @@ export function mapsDevice(device: number): string {
  * tree, yet fill the host's disk until the last descriptor or mapping goes.
  */
 export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
+  return usageOf(processesIn(namespace), scratchDevice);
+}
+
+/** usageIn for processes already listed: each a /proc directory of one of its live threads (`processesIn`). */
+function usageOf(tasks: readonly string[], scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
   let residentBytes = 0;
   let deletedScratchBytes = 0;
   const counted = new Set<number>();
@@ -33,7 +40,7 @@ export function usageIn(namespace: string, scratchDevice?: number): { residentBy
     deletedScratchBytes += stat.blocks * 512;
   };
   const device = scratchDevice === undefined ? undefined : mapsDevice(scratchDevice);
-  for (const task of processesIn(namespace)) {
+  for (const task of tasks) {
     try {
       const resident = Number(readFileSync(`${task}/statm`, "utf8").split(" ")[1]);
       if (Number.isFinite(resident)) residentBytes += resident * PAGE_BYTES;
@@ -46,7 +53,7 @@ export function usageIn(namespace: string, scratchDevice?: number): { residentBy
         }
       }
       // A file can stay alive through a mapping alone, its descriptor closed.
-      const pid = task.split("/")[2];
+      const pid = pidOfTask(task);
       for (const line of readFileSync(`${task}/maps`, "utf8").split("\n")) {
         const [range, , , lineDevice, inode] = line.split(" ", 5);
         if (lineDevice !== device || !range || inode === "0" || counted.has(Number(inode))) continue;
@@ -107,8 +114,8 @@ function treeVerdict(tree: TreeMeasure, limits: { scratchBytes: number; scratchF
 }
 
 /** What the sandbox's processes hold together: resident memory, and deleted scratch files kept open or mapped. */
-function processVerdict(namespace: string, scratchDevice: number | undefined, treeBytes: number, options: WatchdogOptions): WatchdogVerdict {
-  const usage = usageIn(namespace, scratchDevice);
+function processVerdict(tasks: readonly string[], scratchDevice: number | undefined, treeBytes: number, options: WatchdogOptions): WatchdogVerdict {
+  const usage = usageOf(tasks, scratchDevice);
   if (usage.residentBytes > options.totalMemoryBytes) {
     return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
   }
@@ -306,14 +313,26 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     },
   };
   const walks = new ScratchWalks(options, report, hold);
+  // The sandbox's session is made nicer as soon as it exists, then again on each tick (see session-niceness.ts).
+  let niced = false;
   const timer = setInterval(() => {
     if (stopped) return;
     walks.schedule();
     namespace ??= sandboxPidNamespace(options.bwrapPid);
-    if (namespace) report(processVerdict(namespace, scratchDevice, walks.treeBytes, options));
+    if (!namespace) return;
+    const tasks = processesIn(namespace);
+    niceSessions(tasks.map(pidOfTask), SANDBOX_NICENESS);
+    report(processVerdict(tasks, scratchDevice, walks.treeBytes, options));
   }, options.intervalMs ?? 200);
   walks.startSentinel();
-  const sentinel = setInterval(() => walks.checkFreeSpace(), SENTINEL_MS);
+  const sentinel = setInterval(() => {
+    if (!niced) {
+      namespace ??= sandboxPidNamespace(options.bwrapPid);
+      niced = namespace !== undefined;
+      if (namespace) niceSessions(pidsIn(namespace), SANDBOX_NICENESS);
+    }
+    walks.checkFreeSpace();
+  }, SENTINEL_MS);
   // The first walk right away; the watch starts once it says how large the tree is.
   walks.walk();
   return {

@@ -1,0 +1,32 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
+import { runSandboxed } from "./run-sandboxed.ts";
+import { readSessionNiceness } from "./session-niceness.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-session-niceness-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// Prints the session's niceness once it is at least the sandbox's, or what it still is after 10 s.
+const AWAIT_NICED = `n=0; read -r _ _ v < /proc/self/autogroup; while [ $v -lt ${SANDBOX_NICENESS} ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n+1)); read -r _ _ v < /proc/self/autogroup; done; echo $v`;
+
+describe.skipIf(!existsSync("/proc/self/autogroup"))("the sandbox's session niceness (kernel autogroups)", () => {
+  test("reads a process's session group and its niceness", () => {
+    const own = readSessionNiceness(process.pid);
+    expect(own?.group).toMatch(/^\d+$/);
+    expect(Number.isInteger(own?.niceness)).toBe(true);
+    expect(readSessionNiceness(2 ** 22 + 1)).toBeUndefined();
+  });
+
+  test("a sandbox's session is made nicer than org's, and stays so when the sandbox tries to lower it or starts a new session", async () => {
+    const result = await runSandboxed({
+      argv: ["/bin/sh", "-c", `${AWAIT_NICED}; { echo 0 > /proc/self/autogroup; } 2>/dev/null; ${AWAIT_NICED}; setsid -w sh -c '${AWAIT_NICED}'`],
+      scratchDir: join(root, "scratch"),
+      timeoutMs: 25_000,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe(`${SANDBOX_NICENESS}\n${SANDBOX_NICENESS}\n${SANDBOX_NICENESS}\n`);
+  }, 30_000);
+});
