@@ -75,7 +75,8 @@ export const MAX_WATCHED_DIRECTORIES = 2000;
 
 /** The bounds a watchdog holds a run to, and where it reports. */
 type WatchdogOptions = {
-  bwrapPid: number;
+  /** The launcher org spawned (the shell above bwrap): the sandbox's pid namespace is found below it. */
+  launcherPid: number;
   scratchDir: string;
   scratchBytes: number;
   scratchFiles: number;
@@ -298,7 +299,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   };
   const hold: SandboxHold = {
     pause: () => {
-      namespace ??= sandboxPidNamespace(options.bwrapPid);
+      namespace ??= sandboxPidNamespace(options.launcherPid);
       if (namespace) signalNamespace(namespace, "SIGSTOP");
     },
     resume: () => {
@@ -309,7 +310,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   const timer = setInterval(() => {
     if (stopped) return;
     walks.schedule();
-    namespace ??= sandboxPidNamespace(options.bwrapPid);
+    namespace ??= sandboxPidNamespace(options.launcherPid);
     if (namespace) report(processVerdict(namespace, scratchDevice, walks.treeBytes, options));
   }, options.intervalMs ?? 200);
   walks.startSentinel();
