@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
@@ -15,9 +15,13 @@ const server = Bun.serve({
     return Object.hasOwn(capabilities, model) ? Response.json(capabilities[model]) : new Response("no", { status: 404 });
   },
 });
-afterAll(() => server.stop(true));
 const baseUrl = `http://127.0.0.1:${server.port}`;
-const config = loadOrgConfig(join(mkdtempSync(join(tmpdir(), "doctor-checks-")), "org.config.json"), { OLLAMA_BASE: baseUrl, OLLAMA_MODEL: "tooly" });
+const configDir = mkdtempSync(join(tmpdir(), "doctor-checks-"));
+afterAll(() => {
+  server.stop(true);
+  rmSync(configDir, { recursive: true, force: true });
+});
+const config = loadOrgConfig(join(configDir, "org.config.json"), { OLLAMA_BASE: baseUrl, OLLAMA_MODEL: "tooly" });
 const persona = config.personas[0];
 if (!persona) throw new Error("the default config has personas");
 const signal = new AbortController().signal;

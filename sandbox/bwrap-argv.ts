@@ -10,6 +10,12 @@ export const ALL_SANDBOXES_PROCESS_CAP = 512;
 /** Where the command finds its scratch directory; it is also HOME and the working directory. */
 export const SCRATCH_MOUNT = "/scratch";
 
+/**
+ * The fd (in the launcher) of org's lifeline: one end of a socket pair whose other end only org holds. When org
+ * dies, or ends the run, the launcher's shell reads end-of-file on it and kills the whole sandbox (`lifelineWatch`).
+ */
+export const LIFELINE_FD = 5;
+
 /** The environment of the launcher itself: bwrap's PID 1 keeps it, readable at /proc/1/environ. */
 export const LAUNCHER_ENV = { PATH: "/usr/bin:/bin" } as const;
 
@@ -53,10 +59,53 @@ export function checkReadOnlyMount(mount: ReadOnlyMount): void {
 /** How much nicer than org a sandboxed command runs; without CAP_SYS_NICE it cannot undo it. */
 export const SANDBOX_NICENESS = 5;
 
+/**
+ * The end of every launcher's shell: it runs the rest of the line ("$@": [setpriv …] nice env bwrap …) in the
+ * foreground and, beside it, a watcher reading org's lifeline (LIFELINE_FD). On end-of-file (org died, or
+ * closed it) the watcher stops bwrap (SIGSTOP: it can then neither reap nor make a child), SIGKILLs bwrap's
+ * child (the sandbox's PID 1: the kernel then kills every process of its pid namespace) and then the
+ * launcher's whole process group (this shell, bwrap, a child of bwrap that has not yet left the group).
+ * End-of-file cannot be missed: if org died before the watcher started, its first read returns at once.
+ * bwrap's own --die-with-parent cannot be relied on for this: the outer bwrap sets it only after it cloned the
+ * sandbox (org dying before that leaves bwrap running, its command unbounded), and bwrap's child sets it only
+ * once it has set the sandbox up (the outer bwrap dying before that leaves the child running as PID 1 with
+ * ppid 1, or blocked for ever waiting for the outer to map its uid: no child, holding scratch). Hence this
+ * shell stays bwrap's parent rather than exec it: bwrap's parent must not die with org, or bwrap's death
+ * signal could kill it before the watcher has read its child's pid.
+ * The pids it signals are not stale: bwrap is this shell's child, reaped only once it has exited (and the
+ * kernel hands pids out in turn, so none is reused within the moment before the shell then ends the watcher).
+ * The watcher holds no output pipe, no scratch and no seccomp program; bwrap gets no lifeline. When bwrap
+ * ends, the shell ends the watcher, reaps it, and exits with bwrap's status.
+ */
+const lifelineWatch = (closeFds: readonly number[]) =>
+  [
+    "set +e",
+    "(",
+    `  read -r line <&${LIFELINE_FD}`,
+    // Its own stat: pid, (comm), …; the comm of this shell holds no space.
+    "  read -r me rest < /proc/self/stat",
+    '  read -r kids < "/proc/$$/task/$$/children"',
+    "  for b in $kids; do",
+    '    [ "$b" = "$me" ] && continue',
+    '    kill -STOP "$b"',
+    '    read -r inner < "/proc/$b/task/$b/children"',
+    '    for c in $inner; do kill -KILL "$c"; done',
+    "  done",
+    "  kill -KILL 0",
+    `) </dev/null >/dev/null 2>&1 ${closeFds.map((fd) => `${fd}<&-`).join(" ")} &`,
+    "w=$!",
+    `"$@" ${LIFELINE_FD}<&-`,
+    "s=$?",
+    'kill -KILL "$w"',
+    // dash would say "Killed" on stderr, which is the command's.
+    'wait "$w" 2>/dev/null',
+    'exit "$s"',
+  ].join("\n");
+
 // Run by root in the launcher's own mount namespace: a small tmpfs on the mount point, scratch bind-mounted into
 // it through the descriptor, each read-only source bind-mounted beside it, fd reopened there, then the rest.
 // The mount point is shared by every launcher, but each mounts on it only in a mount namespace of its own.
-const DROP_ROOT_SCRIPT = (fd: number) =>
+const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number) =>
   [
     "set -e",
     // The cap on the processes of all sandboxes together (they all run as the dedicated uid), set by this shell
@@ -67,19 +116,19 @@ const DROP_ROOT_SCRIPT = (fd: number) =>
     'if [ "$n" -eq 0 ]; then',
     `  mount --bind "/proc/self/fd/${fd}" "$m"`,
     `  exec ${fd}<"$m"`,
-    '  exec "$@"',
+    "else",
+    '  mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev org-sandbox "$m"',
+    '  mkdir "$m/scratch"',
+    `  mount --bind "/proc/self/fd/${fd}" "$m/scratch"`,
+    "  i=0",
+    '  while [ "$i" -lt "$n" ]; do',
+    '    if [ -d "$1" ]; then mkdir "$m/ro$i"; else : > "$m/ro$i"; fi',
+    '    mount --bind "$1" "$m/ro$i"',
+    "    i=$((i + 1)); shift",
+    "  done",
+    `  exec ${fd}<"$m/scratch"`,
     "fi",
-    'mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev org-sandbox "$m"',
-    'mkdir "$m/scratch"',
-    `mount --bind "/proc/self/fd/${fd}" "$m/scratch"`,
-    "i=0",
-    'while [ "$i" -lt "$n" ]; do',
-    '  if [ -d "$1" ]; then mkdir "$m/ro$i"; else : > "$m/ro$i"; fi',
-    '  mount --bind "$1" "$m/ro$i"',
-    "  i=$((i + 1)); shift",
-    "done",
-    `exec ${fd}<"$m/scratch"`,
-    'exec "$@"',
+    lifelineWatch([seccompFd, fd]),
   ].join("\n");
 
 /**
@@ -100,7 +149,7 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
     "--",
     "/bin/sh",
     "-c",
-    DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd)),
+    DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd), Math.trunc(plan.seccompFd)),
     plan.scratchMountPoint,
     String(sources.length),
     ...sources,
@@ -113,25 +162,28 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   ];
 }
 
-/** The full command line: [unshare … sh (ulimit, mounts) … setpriv …] nice [env -i …] bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/** The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] nice env -i … bwrap … -- prlimit … argv. Pure, so tests can read it. */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   return [...launcherCommand(plan), ...limitsCommand(plan.limits), ...plan.argv];
 }
 
 /**
- * Everything up to the command bwrap starts inside: [unshare … setpriv …] nice [env -i …] bwrap … --. Fixed when
+ * Everything up to the command bwrap starts inside: [unshare … setpriv …] | [sh …] nice env -i … bwrap … --. Fixed when
  * the sandbox starts (mounts, namespaces, environment, seccomp), so it is what a pooled sandbox must share with
  * a call (`sandbox-pool.ts`); the rlimits and the command come after it.
  */
 export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
   // the dedicated uid; the drop-root prefix's ulimit bounds them together (the inner prlimit bounds each one).
-  const outer = [...(plan.dropRoot ? dropRootPrefix(plan) : []), "nice", "-n", String(SANDBOX_NICENESS)];
+  // Either way a shell watching org's lifeline comes first (`lifelineWatch`).
+  const watch = plan.dropRoot ? dropRootPrefix(plan) : ["/bin/sh", "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
+  const outer = [...watch, "nice", "-n", String(SANDBOX_NICENESS)];
   const bwrap = [
     // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never
-    // what a shell on the way added (the drop-root prefix's sh sets PWD to org's working directory). Without that
-    // prefix nothing on the way changes the environment org spawns with, and the extra process is spared.
-    ...(plan.dropRoot ? ["env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`)] : []),
+    // what the shell on the way added (it sets PWD to org's working directory).
+    "env",
+    "-i",
+    ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`),
     "bwrap",
     "--unshare-all",
     ...(plan.network ? ["--share-net"] : []),

@@ -8,17 +8,30 @@ function pidNamespaceOf(pid: number): string | undefined {
   }
 }
 
-/** The pid namespace bwrap made: the one its first child lives in. */
-export function sandboxPidNamespace(bwrapPid: number): string | undefined {
-  const own = pidNamespaceOf(bwrapPid);
+function childrenOf(pid: number): number[] {
   try {
-    const children = readFileSync(`/proc/${bwrapPid}/task/${bwrapPid}/children`, "utf8").trim().split(/\s+/);
-    for (const child of children) {
-      const namespace = pidNamespaceOf(Number(child));
-      if (namespace && namespace !== own) return namespace;
-    }
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    // bwrap already exited.
+    return []; // Already exited.
+  }
+}
+
+/**
+ * The pid namespace bwrap made, found from the launcher org spawned: the namespace of the first process below
+ * it (the launcher's shell, then bwrap, then bwrap's child) that is not in the launcher's own.
+ */
+export function sandboxPidNamespace(launcherPid: number): string | undefined {
+  const own = pidNamespaceOf(launcherPid);
+  let level = [launcherPid];
+  // shell → [setpriv, nice, env, exec'd in place] bwrap → bwrap's child; one level to spare.
+  for (let depth = 0; depth < 4 && level.length > 0; depth += 1) {
+    const next: number[] = [];
+    for (const child of level.flatMap(childrenOf)) {
+      const namespace = pidNamespaceOf(child);
+      if (namespace && namespace !== own) return namespace;
+      next.push(child);
+    }
+    level = next;
   }
   return undefined;
 }

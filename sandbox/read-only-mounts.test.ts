@@ -1,10 +1,15 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync, chmodSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bwrapCommand, checkReadOnlyMount } from "./bwrap-argv.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
 import { runSandboxed } from "./run-sandboxed.ts";
+
+const made: string[] = [];
+afterAll(() => {
+  for (const directory of made) rmSync(directory, { recursive: true, force: true });
+});
 
 describe("read-only mounts", () => {
   test.each(["/usr/lib/x", "/etc/passwd", "/scratch", "/proc/1", "/tmp", "relative", "/a/../usr", "/a b"])("a target of %s is refused", (target) => {
@@ -30,6 +35,7 @@ describe("read-only mounts", () => {
 
   test("the sandbox reads a mounted file and cannot write it", async () => {
     const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-"));
+    made.push(directory);
     chmodSync(directory, 0o755);
     writeFileSync(join(directory, "data.txt"), "hello\n", { mode: 0o666 });
     const result = await runSandboxed({

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, launcherCommand, limitsCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
+import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, LIFELINE_FD, launcherCommand, limitsCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
 import { handOverLine, WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
 import { openExistingScratch, openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
@@ -189,7 +189,7 @@ async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<
     const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
     const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
       startWatchdog({
-        bwrapPid: proc.pid,
+        launcherPid: proc.pid,
         scratchDir: scratch.directory,
         scratchBytes: limits.scratchBytes,
         scratchFiles: limits.scratchFiles,
@@ -262,15 +262,28 @@ function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
   return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;
 }
 
-/** Spawns a launcher line with the seccomp program at fd 3 and the scratch directory at fd 4. */
+/**
+ * Spawns a launcher line with the seccomp program at fd 3, the scratch directory at fd 4 and org's lifeline at
+ * fd 5 (LIFELINE_FD): a socket whose other end only this process holds (close-on-exec), closed once the launcher
+ * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox.
+ */
 function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
   // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
   const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
+  let proc: PipedProcess;
   try {
-    return spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd] });
+    proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd, "pipe"] });
   } finally {
     closeSync(seccompFd);
   }
+  const lifeline = proc.stdio[LIFELINE_FD];
+  if (typeof lifeline !== "number") {
+    proc.kill("SIGKILL");
+    throw new Error(`the sandbox launcher got no lifeline at fd ${LIFELINE_FD}; this Bun cannot give extra pipes to a child`);
+  }
+  // Bun neither closes it on exit nor on collection: closed here, exactly once.
+  proc.exited.finally(() => closeSync(lifeline)).catch(() => {});
+  return proc;
 }
 
 type HandOver = { key: string; line: string };

@@ -21,7 +21,7 @@ describe("startWatchdog", () => {
     });
     const verdicts: string[] = [];
     const watchdog = startWatchdog({
-      bwrapPid: writer.pid,
+      launcherPid: writer.pid,
       scratchDir: scratch,
       scratchBytes: 16 * MiB,
       scratchFiles: 100_000,

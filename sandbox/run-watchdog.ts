@@ -82,7 +82,8 @@ export const MAX_WATCHED_DIRECTORIES = 2000;
 
 /** The bounds a watchdog holds a run to, and where it reports. */
 type WatchdogOptions = {
-  bwrapPid: number;
+  /** The launcher org spawned (the shell above bwrap): the sandbox's pid namespace is found below it. */
+  launcherPid: number;
   scratchDir: string;
   scratchBytes: number;
   scratchFiles: number;
@@ -305,7 +306,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   };
   const hold: SandboxHold = {
     pause: () => {
-      namespace ??= sandboxPidNamespace(options.bwrapPid);
+      namespace ??= sandboxPidNamespace(options.launcherPid);
       if (namespace) signalNamespace(namespace, "SIGSTOP");
     },
     resume: () => {
@@ -318,7 +319,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   const timer = setInterval(() => {
     if (stopped) return;
     walks.schedule();
-    namespace ??= sandboxPidNamespace(options.bwrapPid);
+    namespace ??= sandboxPidNamespace(options.launcherPid);
     if (!namespace) return;
     const tasks = processesIn(namespace);
     niceSessions(tasks.map(pidOfTask), SANDBOX_NICENESS);
@@ -327,7 +328,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   walks.startSentinel();
   const sentinel = setInterval(() => {
     if (!niced) {
-      namespace ??= sandboxPidNamespace(options.bwrapPid);
+      namespace ??= sandboxPidNamespace(options.launcherPid);
       niced = namespace !== undefined;
       if (namespace) niceSessions(pidsIn(namespace), SANDBOX_NICENESS);
     }

@@ -198,7 +198,7 @@ test("waiting sandboxes never keep org running, and die with it", async () => {
   const [left] = JSON.parse(stdout) as number[];
   if (left === undefined) throw new Error("the child should have had a sandbox waiting");
   await waitUntil("the sandbox of an org that exited is gone", () => gone(left));
-  // Killed outright: bwrap's --die-with-parent takes the waiting sandbox with it.
+  // Killed outright: the launcher's lifeline takes the waiting sandbox with it.
   const killed = Bun.spawn([process.execPath, "-e", script(true)], { stdout: "pipe", stderr: "pipe" });
   const reader = killed.stdout.getReader();
   const { value } = await reader.read();

@@ -10,7 +10,7 @@ import { type PipedProcess, RunKiller } from "./supervise-run.ts";
  *   environment, seccomp, tmpfs sizes; and the scratch directory) equals the call's, and its scratch is still
  *   the very directory the call's own set-up opened; otherwise the call starts a fresh sandbox as before;
  * - at most `size` (0 to 2) wait, one per key; the oldest goes first; each dies after IDLE_MS unused, with
- *   org (bwrap's --die-with-parent), or when discarded, and never keeps org running.
+ *   org (the launcher's lifeline, `bwrap-argv.ts`), or when discarded, and never keeps org running.
  */
 export const MAX_POOL_SIZE = 2;
 

@@ -14,11 +14,12 @@ export const OUTPUT_GRACE_MS = 1000;
 /**
  * Spawns `command` as the leader of a process group of its own, stdout and stderr piped, extra fds after them.
  * stdin: text to read, /dev/null when undefined, or a pipe org writes to (a sandbox waiting for its command).
+ * An extra fd given as "pipe" is one end of a socket pair; `proc.stdio[n]` is org's end, for the caller to close.
  */
 export function spawnPiped(
   command: string[],
   stdin: string | undefined | { pipe: true },
-  options: { env: Record<string, string>; cwd?: string; extraFds?: number[]; uid?: number; gid?: number },
+  options: { env: Record<string, string>; cwd?: string; extraFds?: (number | "pipe")[]; uid?: number; gid?: number },
 ) {
   return Bun.spawn(command, {
     env: options.env,
