@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { FITNESS_DIR, canonicalJson, ensureFitnessDir, gateKey, readRegularFile, signContent, verifyContent } from "../git/gate-key.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
@@ -18,18 +18,27 @@ const SignedReaders = FolderReaders.extend({ mac: Sha256 });
 
 /**
  * What a trace of the selected tests depends on, hashed: every file of `commit` outside `tools/generated/` (mode,
- * object id, path, so the tests and all the code they run), the test files traced, the bun that runs them and the
- * rules that read the trace (this checkout's `folder-trace.ts`). A candidate changes only files under
+ * object id, path, so the tests and all the code they run), the test files traced, the bun that runs them, this
+ * checkout's bunfig.toml and tsconfig.json (bun's configuration for them), the names of the environment's variables
+ * with PATH and HOME, and the rules that read the trace (this checkout's `folder-trace.ts`). A candidate changes only files under
  * `tools/generated/`, so it shares the key of main's code; any other change makes a new key and a new trace.
  */
 export async function readersKey(git: RepoGit, commit: string, tests: readonly string[], bun: string, signal?: AbortSignal): Promise<string> {
   const listing = await git.run(["ls-tree", "-r", "--full-tree", "--end-of-options", commit], { signal });
   const code = listing.split("\n").filter((line) => line.length > 0 && !line.split("\t")[1]?.startsWith(`${GENERATED_TOOLS_DIR}/`));
   const binary = statSync(bun);
-  const rules = createHash("sha256")
-    .update(readFileSync(join(import.meta.dir, "folder-trace.ts")))
-    .digest("hex");
-  const content = { version: 1, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, rules };
+  const hash = (path: string) => {
+    try {
+      return createHash("sha256").update(readFileSync(path)).digest("hex");
+    } catch {
+      return "none";
+    }
+  };
+  // bun takes its configuration from this checkout (`isolatedBunFlags`), and the tests get this process's environment.
+  const configuration = ["bunfig.toml", "tsconfig.json"].map((file) => hash(join(CHECKOUT_DIR, file)));
+  const environment = { names: Object.keys(process.env).sort(), PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
+  const rules = hash(join(import.meta.dir, "folder-trace.ts"));
+  const content = { version: 1, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
   return createHash("sha256").update(canonicalJson(content)).digest("hex");
 }
 
