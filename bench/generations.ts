@@ -50,7 +50,9 @@ function gateChecks(reportPath: string | undefined): void {
   }
   for (const [part, ms] of parts) gateParts.set(part, (gateParts.get(part) ?? 0) + ms);
   console.log(`    gate ${seconds(report.durationMs)}: ${[...parts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
-  if (values.checks) for (const check of report.checks) console.log(`      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}`);
+  if (values.checks)
+    for (const check of report.checks)
+      console.log(`      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}${check.stage === "tests" ? ` (${check.reason})` : ""}`);
 }
 try {
   for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {

@@ -66,7 +66,7 @@ async function openConsoleRoom(url: string, onEvent: (event: RoomEvent) => void,
       limits: { concurrencyPerServer: 2, hopsPerMessage: 0 },
     }),
   );
-  const config = loadOrgConfig(configFile, { OLLAMA_BASE: url });
+  const config = loadOrgConfig(configFile, { OLLAMA_BASE: url }, { checkoutDir: workspaceDir });
   let screen = "";
   const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
   const approve = createApprovalPrompt({

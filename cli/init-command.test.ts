@@ -21,7 +21,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
   const file = join(workspace, "org.config.json");
   const text = readFileSync(file, "utf8");
   expect(text).toContain("// ");
-  const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" });
+  const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" }, { checkoutDir: workspace });
   expect(config.personas.map((persona) => `${persona.name}:${persona.kind}:${persona.model}`)).toEqual([
     "agent:agent:llama3.1:8b",
     "python:python:llama3.1:8b",
@@ -44,7 +44,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
   expect(readFileSync(file, "utf8")).toBe("{}\n");
   const forced = await init(["--force"], { OLLAMA_MODEL: "qwen3:4b" });
   expect(forced.exitCode).toBe(0);
-  expect(loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" }).personas[0]?.model).toBe("qwen3:4b");
+  expect(loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" }, { checkoutDir: workspace }).personas[0]?.model).toBe("qwen3:4b");
 });
 
 test("comments are white space to the config reader, and its errors still name the right line", () => {

@@ -63,7 +63,7 @@ test("errors that declare themselves user-facing are one line: the typed errors 
     const file = join(directory, "org.config.json");
     writeFileSync(file, '{"personas": [{"name": "agent", "kind": "robot"}]}');
     const config = reportFailure(
-      thrownBy(() => loadOrgConfig(file, {})),
+      thrownBy(() => loadOrgConfig(file, {}, { checkoutDir: directory })),
       "org",
     );
     expect(config.exitCode).toBe(1);

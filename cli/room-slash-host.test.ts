@@ -34,7 +34,7 @@ beforeAll(async () => {
   });
   const configFile = join(workspace, "org.config.json");
   await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
-  const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+  const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
   room = await openRoom({ config, workspaceDir: workspace, tools: [sh], approve: async () => true, onEvent: (event) => events.push(event) });
   const host = roomSlashHost(room, config, workspace);
   run = async (line) => {
@@ -84,7 +84,7 @@ test("/models lists the server's models, /use checks them, /tools marks ask", as
 });
 
 test("/tools lists the toolsmith's build_tool", async () => {
-  const config = loadOrgConfig(join(workspace, "none.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+  const config = loadOrgConfig(join(workspace, "none.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
   const defaults = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
   try {
     const lines: string[] = [];

@@ -1,7 +1,11 @@
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RepoGit } from "../git/repo-git.ts";
+import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { READERS_DIR } from "./folder-readers.ts";
+import { workingStrace } from "./folder-trace.ts";
 import { dealByDuration, recordedDurations, runReachableTests } from "./reachable-tests.ts";
 
 test("the gate's bun test takes no .env and no bunfig.toml from the candidate's worktree", async () => {
@@ -73,3 +77,63 @@ test("the durations come from a readable table, and a missing or malformed one w
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test.skipIf(!workingStrace())(
+  "with a record, a code version is traced once; later candidates of that code run only the files that read the tool folders",
+  async () => {
+    using repo = tempGitRepo("org-readers-");
+    const git = new RepoGit(repo.dir);
+    const commitAll = (message: string) => {
+      gitSync(repo.dir, ["add", "-A"]);
+      gitSync(repo.dir, ["commit", "--quiet", "-m", message]);
+      return gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
+    };
+    writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
+    writeFileSync(join(repo.dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    const reads =
+      'import { expect, test } from "bun:test";\nimport { readdirSync } from "node:fs";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("lists the tools", () => {\n  expect(readdirSync(GENERATED_DIR).length).toBeGreaterThan(0);\n});\n';
+    const ignores =
+      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n';
+    writeFileSync(join(repo.dir, "reads.test.ts"), reads);
+    writeFileSync(join(repo.dir, "ignores.test.ts"), ignores);
+    mkdirSync(join(repo.dir, "tools", "generated", "word_count"), { recursive: true });
+    writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export {};\n");
+    const main = commitAll("code and one tool");
+    const run = (commit: string) => runReachableTests(repo.dir, process.execPath, 60_000, undefined, { git, commit });
+
+    const first = await run(main);
+    expect(first.ok).toBe(true);
+    expect(first.figures).toMatchObject({ selection: "traced", ran: ["ignores.test.ts", "reads.test.ts"], notReading: ["ignores.test.ts"], passed: 2 });
+    const record = join(repo.dir, READERS_DIR, `${first.figures?.readersKey}.json`);
+    expect(existsSync(record)).toBe(true);
+
+    // A candidate that adds a tool: same code, so only the reader runs.
+    writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export const changed = 1;\n");
+    mkdirSync(join(repo.dir, "tools", "generated", "letters"));
+    writeFileSync(join(repo.dir, "tools", "generated", "letters", "tool.ts"), "export {};\n");
+    const candidate = commitAll("a candidate's tools");
+    const second = await run(candidate);
+    expect(second.figures).toMatchObject({ selection: "recorded readers", ran: ["reads.test.ts"], notReading: ["ignores.test.ts"], passed: 1 });
+    expect(second.figures?.readersKey).toBe(first.figures?.readersKey);
+
+    // A record not signed by this checkout's gate key is not believed: the code is traced again.
+    writeFileSync(record, `${JSON.stringify({ version: 1, key: first.figures?.readersKey, traced: [], readers: [], mac: "0".repeat(64) })}\n`);
+    expect((await run(candidate)).figures).toMatchObject({ selection: "traced", ran: ["ignores.test.ts", "reads.test.ts"] });
+
+    // Changed code is a new key: traced again, and a test that now reads the folder is found.
+    writeFileSync(
+      join(repo.dir, "ignores.test.ts"),
+      ignores.replace('toBe("tools/generated")', 'toBe("tools/generated");\n  require("node:fs").existsSync(`${GENERATED_DIR}/letters`)'),
+    );
+    const changed = await run(commitAll("code change"));
+    expect(changed.figures?.readersKey).not.toBe(first.figures?.readersKey);
+    expect(changed.figures).toMatchObject({ selection: "traced", notReading: [] });
+
+    // A traced run with a failure records nothing: a test that stopped early may not have reached its reads.
+    writeFileSync(join(repo.dir, "reads.test.ts"), reads.replace("toBeGreaterThan(0)", "toBeGreaterThan(99)"));
+    const failing = await run(commitAll("a failing test"));
+    expect(failing.ok).toBe(false);
+    expect(existsSync(join(repo.dir, READERS_DIR, `${failing.figures?.readersKey}.json`))).toBe(false);
+  },
+  120_000,
+);

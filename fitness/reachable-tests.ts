@@ -1,8 +1,11 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { z } from "zod";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { readCachedReaders, readersKey, writeCachedReaders } from "./folder-readers.ts";
+import { firstFolderAccess, tracedArgv, workingStrace } from "./folder-trace.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 
@@ -86,9 +89,15 @@ export function dealByDuration(files: readonly string[], durations: ReadonlyMap<
   return shares.map((share) => share.files.sort());
 }
 
-/** One `bun test` of some of the files, in its own process group (killed with it on abort or timeout). */
-async function runTestProcess(worktree: string, bun: string, files: string[], signal: AbortSignal): Promise<{ code: number; text: string }> {
-  const child = Bun.spawn([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)], {
+/** One `bun test` of some of the files, in its own process group (killed with it on abort or timeout); `wrap` puts it under strace. */
+async function runTestProcess(
+  worktree: string,
+  bun: string,
+  files: string[],
+  signal: AbortSignal,
+  wrap: (argv: string[]) => string[] = (argv) => argv,
+): Promise<{ code: number; text: string }> {
+  const child = Bun.spawn(wrap([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)]), {
     cwd: worktree,
     stdin: "ignore",
     stdout: "pipe",
@@ -107,13 +116,63 @@ async function runTestProcess(worktree: string, bun: string, files: string[], si
   return { code, text: `${out}\n${err}` };
 }
 
+type TestRun = { code: number; text: string };
+
+/**
+ * Each file in a `bun test` of its own under strace, `TEST_PROCESSES` at a time; `readers` are the files one of
+ * whose processes touched the worktree's tools/generated/ or git state (`firstFolderAccess`). `complete` is false
+ * when a trace is missing or empty: such a file counts as a reader, and nothing is recorded from the run.
+ */
+async function runTraced(
+  worktree: string,
+  bun: string,
+  strace: string,
+  files: readonly string[],
+  signal: AbortSignal,
+): Promise<{ runs: TestRun[]; readers: string[]; complete: boolean }> {
+  const traces = mkdtempSync(join(tmpdir(), "org-fitness-trace-"));
+  const runs: TestRun[] = [];
+  const readers: string[] = [];
+  let complete = true;
+  try {
+    const queue = [...files].entries();
+    const worker = async () => {
+      for (const [index, file] of queue) {
+        const output = join(traces, `${index}.trace`);
+        runs.push(await runTestProcess(worktree, bun, [file], signal, (argv) => tracedArgv(strace, output, argv)));
+        let trace = "";
+        try {
+          trace = readFileSync(output, "utf8");
+        } catch {}
+        if (trace.length === 0) complete = false;
+        if (trace.length === 0 || firstFolderAccess(trace, worktree) !== undefined) readers.push(file);
+        rmSync(output, { force: true });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TEST_PROCESSES, files.length) }, worker));
+  } finally {
+    rmSync(traces, { recursive: true, force: true });
+  }
+  return { runs, readers: readers.sort(), complete };
+}
+
+/** Where the tests stage may keep what a trace found: the repository whose gate runs, and the commit judged. */
+export type ReadersRecord = { git: RepoGit; commit: string };
+
 /**
  * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, the files dealt over a few
  * processes by their recorded durations (bun's own `--parallel` workers would read the worktree's bunfig.toml), each in its own process group,
- * all killed after `timeoutMs`. The report names the files that ran. bun takes its configuration from the checkout
- * running the gate (`isolatedBunFlags`), never from the candidate's worktree.
+ * all killed after `timeoutMs`. bun takes its configuration from the checkout running the gate
+ * (`isolatedBunFlags`), never from the candidate's worktree.
+ *
+ * With `record` and a working strace, only the files that read the tool folders run: the first time a code
+ * version (`readersKey`: everything outside tools/generated/) is judged, every selected file runs alone under
+ * strace and those that touched the worktree's tools/generated/ or git state are recorded, signed, in
+ * `.org/fitness/readers/` (only when all passed); later candidates of that code run just those. A file that never
+ * touches the folder runs the same whatever the candidate put there, so running it again judges nothing of the
+ * candidate. The report names the files that ran and those left out.
  */
-export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal): Promise<FitnessCheck> {
+export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal, record?: ReadersRecord): Promise<FitnessCheck> {
   const started = performance.now();
   const { tests, loaders } = reachableTests(worktree);
   const name = "candidate's tests the change reaches";
@@ -122,8 +181,31 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   }
   const timeout = AbortSignal.timeout(timeoutMs);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const shares = dealByDuration(tests, recordedDurations(), TEST_PROCESSES);
-  const runs = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
+  const strace = record ? workingStrace() : undefined;
+  const key = record && strace ? await readersKey(record.git, record.commit, tests, bun, stop) : undefined;
+  const known = record && key ? readCachedReaders(record.git.repoDir, key) : undefined;
+  const ran = known ? tests.filter((test) => known.readers.includes(test)) : tests;
+  const left = tests.filter((test) => !ran.includes(test));
+  const selection = known ? "recorded readers" : key ? "traced" : "all";
+  const figures = { loaders, selection, ...(key ? { readersKey: key } : {}), notReading: left };
+  if (ran.length === 0) {
+    const reason = `none of the ${tests.length} file(s) that import a module reading tools/generated/ read it when traced`;
+    return { stage: "tests", name, ok: true, reason, figures: { ran, ...figures }, durationMs: performance.now() - started };
+  }
+  let runs: TestRun[];
+  let readers: string[] = [];
+  if (key && strace && !known) {
+    const traced = await runTraced(worktree, bun, strace, tests, stop);
+    runs = traced.runs;
+    readers = traced.readers;
+    figures.notReading = tests.filter((test) => !readers.includes(test));
+    if (traced.complete && record && !stop.aborted && runs.every((run) => run.code === 0 && !/^\s*[1-9]\d* fail/m.test(run.text))) {
+      writeCachedReaders(record.git.repoDir, key, tests, readers);
+    }
+  } else {
+    const shares = dealByDuration(ran, recordedDurations(), TEST_PROCESSES);
+    runs = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
+  }
   const timedOut = timeout.aborted;
   const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + Number(pattern.exec(run.text)?.[1] ?? 0), 0);
   const passed = count(/^\s*(\d+) pass/m);
@@ -131,16 +213,22 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
   const code = runs.find((run) => run.code !== 0)?.code ?? 0;
   const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
+  const what =
+    selection === "all"
+      ? "that load generated tools"
+      : selection === "traced"
+        ? `traced alone, ${readers.length} of them read tools/generated/ (recorded for this code)`
+        : `that read tools/generated/ when this code was traced; ${left.length} that did not were left out`;
   return {
     stage: "tests",
     name,
     ok,
     reason: ok
-      ? `${passed} passed in ${tests.length} file(s) that load generated tools`
+      ? `${passed} passed in ${ran.length} file(s) ${what}`
       : timedOut
         ? `killed after ${Math.round(timeoutMs / 1000)} s`
         : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
-    figures: { ran: tests, loaders, passed, failed },
+    figures: { ran, passed, failed, ...figures },
     durationMs: performance.now() - started,
   };
 }

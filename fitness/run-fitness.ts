@@ -198,7 +198,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
   const { request } = run;
   const { git, signal } = request;
   const tests = startStage((stageSignal) => {
-    const test = (worktree: string) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, stageSignal);
+    const test = (worktree: string) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, stageSignal, { git, commit: run.judged });
     return withFitnessWorktree(git, run.judged, test, stageSignal);
   }, signal);
   let tools: Started<ToolScenarios> | undefined;

@@ -139,21 +139,42 @@ export async function checkGeneratedTools(
   if (!add("tool files, metadata hashes, static policy", problems.length === 0, wellFormed, started, { tools: judged.length, changed })) return checks;
 
   started = performance.now();
-  const batch = await runAllToolTests(judged, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
-  const failing = batch.filter((result) => !result.ok);
-  const testsReason =
-    failing.length === 0
-      ? `${batch.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}`
-      : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`;
-  const figures = { tools: batch.length, failing: failing.map((result) => result.name) };
-  if (!add("every tool's tests (main's tests for main's tools)", failing.length === 0, testsReason, started, figures)) return checks;
-
-  for (const tool of judged.filter((entry) => entry.changed)) {
-    const check = await validateAgain(tool, request);
-    checks.push(check);
-    if (!check.ok) return checks;
+  // The changed tools' validation (its own folders, its own processes) runs meanwhile; it is recorded after the
+  // tools' tests and dropped, stopped, when they fail, so the checks are those of one after the other.
+  const stopValidation = new AbortController();
+  const validationSignal = signal ? AbortSignal.any([signal, stopValidation.signal]) : stopValidation.signal;
+  const validations = (async () => {
+    const validated: FitnessCheck[] = [];
+    for (const tool of judged.filter((entry) => entry.changed)) {
+      const check = await validateAgain(tool, { ...request, signal: validationSignal });
+      validated.push(check);
+      if (!check.ok) break;
+    }
+    return validated;
+  })().then(
+    (validated) => ({ validated }),
+    (error: unknown) => ({ error }),
+  );
+  try {
+    const batch = await runAllToolTests(judged, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
+    const failing = batch.filter((result) => !result.ok);
+    const testsReason =
+      failing.length === 0
+        ? `${batch.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}`
+        : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`;
+    const figures = { tools: batch.length, failing: failing.map((result) => result.name) };
+    if (!add("every tool's tests (main's tests for main's tools)", failing.length === 0, testsReason, started, figures)) return checks;
+    const result = await validations;
+    if ("error" in result) throw result.error;
+    for (const check of result.validated) {
+      checks.push(check);
+      if (!check.ok) return checks;
+    }
+    return checks;
+  } finally {
+    stopValidation.abort();
+    await validations;
   }
-  return checks;
 }
 
 /** Runs each tool's tests in its own bun process, two at a time, all inside one sandbox without network. */

@@ -24,7 +24,7 @@ const INJECTION =
 /** A real room of one agent on the scripted server, with memory and its tools; returns the events. */
 async function session(workspaceDir: string, script: ScriptInput, messages: string[], store: MemoryStore) {
   const server = await startScriptedServer({ script, port: 0 });
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
   config.personas = [
     { name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
   ];
@@ -169,7 +169,7 @@ describe("memory", () => {
       takeNotices: () => [],
     };
     const server = await startScriptedServer({ script: { rules: [{ reply: { text: "still here" } }] }, port: 0 });
-    const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
     config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: {} }];
     const events: RoomEvent[] = [];
     const room = await openRoom({ config, workspaceDir, tools: [], memory: broken, onEvent: (event) => events.push(event) });
@@ -207,7 +207,11 @@ describe("memory", () => {
       join(workspaceDir, "org.config.json"),
       JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { memory_search: "deny", memory_save: "allow" } }] }),
     );
-    const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" }, { workspaceDir });
+    const config = loadOrgConfig(
+      join(workspaceDir, "org.config.json"),
+      { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" },
+      { workspaceDir, checkoutDir: workspaceDir },
+    );
     const { store } = MemoryStore.open(workspaceDir);
     const room = await openRoom({ config, workspaceDir, tools: [memorySearchTool(store), memorySaveTool(store)], memory: store, onEvent: () => {} });
     try {

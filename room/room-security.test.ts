@@ -41,7 +41,7 @@ async function withRoom(setup: Setup, run: (context: Context) => Promise<void>) 
   mkdirSync(workspaceDir, { recursive: true });
   const configPath = join(workspaceDir, "org.config.json");
   if (setup.configFile !== undefined) writeFileSync(configPath, JSON.stringify(setup.configFile));
-  const config = loadOrgConfig(configPath, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b", ...setup.env });
+  const config = loadOrgConfig(configPath, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b", ...setup.env }, { checkoutDir: workspaceDir });
   if (setup.personas) {
     config.personas = setup.personas.map((persona) => ({
       model: "qwen3:8b",
@@ -113,7 +113,7 @@ describe("file mode cannot write outside the workspace or into org's state (inva
     mkdirSync(workspaceDir);
     const configPath = join(workspaceDir, "org.config.json");
     writeFileSync(configPath, JSON.stringify({ mode: "file:.org/history" }));
-    const config = loadOrgConfig(configPath, { OLLAMA_BASE: "http://127.0.0.1:9" });
+    const config = loadOrgConfig(configPath, { OLLAMA_BASE: "http://127.0.0.1:9" }, { checkoutDir: workspaceDir });
     await expect(openRoom({ config, workspaceDir, tools: [], onEvent: () => {} })).rejects.toBeInstanceOf(OrgConfigError);
   });
 
@@ -461,7 +461,7 @@ describe("a damaged transcript at resume", () => {
       lines.splice(4, 0, '{"type":"no-such-event"}');
       writeFileSync(room.transcriptPath, `${[...lines, ...Array.from({ length: 12 }, (_, index) => `junk ${index}`)].join("\n")}\n`);
 
-      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
       let text = "";
       const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
       const events: RoomEvent[] = [];

@@ -25,7 +25,7 @@ async function play(hostile: RoomHostileCase, index: number): Promise<RoomHostil
   mkdirSync(place.outsideDir);
   const configPath = join(place.workspaceDir, "org.config.json");
   writeFileSync(configPath, JSON.stringify(hostile.config?.(place) ?? {}));
-  const config = loadOrgConfig(configPath, { OLLAMA_BASE: near.url, OLLAMA_MODEL: "qwen3:8b", ...hostile.env?.(place) });
+  const config = loadOrgConfig(configPath, { OLLAMA_BASE: near.url, OLLAMA_MODEL: "qwen3:8b", ...hostile.env?.(place) }, { checkoutDir: place.workspaceDir });
   for (const persona of config.personas) for (const tool of hostile.tools ?? []) persona.tools[tool.name] = "allow";
   Object.assign(config.limits, hostile.limits ?? {});
   caseToolRuns.length = 0;

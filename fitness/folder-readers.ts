@@ -1,0 +1,73 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { FITNESS_DIR, canonicalJson, ensureFitnessDir, gateKey, readRegularFile, signContent, verifyContent } from "../git/gate-key.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
+
+/** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */
+export const READERS_DIR = join(FITNESS_DIR, "readers");
+const KEPT = 8;
+const MAX_BYTES = 1024 * 1024;
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const FolderReaders = z.strictObject({ version: z.literal(1), key: Sha256, traced: z.array(z.string()), readers: z.array(z.string()) });
+type FolderReaders = z.infer<typeof FolderReaders>;
+const SignedReaders = FolderReaders.extend({ mac: Sha256 });
+
+/**
+ * What a trace of the selected tests depends on, hashed: every file of `commit` outside `tools/generated/` (mode,
+ * object id, path, so the tests and all the code they run), the test files traced, the bun that runs them, this
+ * checkout's bunfig.toml and tsconfig.json (bun's configuration for them), the names of the environment's variables
+ * with PATH and HOME, and the rules that read the trace (this checkout's `folder-trace.ts`). A candidate changes only files under
+ * `tools/generated/`, so it shares the key of main's code; any other change makes a new key and a new trace.
+ */
+export async function readersKey(git: RepoGit, commit: string, tests: readonly string[], bun: string, signal?: AbortSignal): Promise<string> {
+  const listing = await git.run(["ls-tree", "-r", "--full-tree", "--end-of-options", commit], { signal });
+  const code = listing.split("\n").filter((line) => line.length > 0 && !line.split("\t")[1]?.startsWith(`${GENERATED_TOOLS_DIR}/`));
+  const binary = statSync(bun);
+  const hash = (path: string) => {
+    try {
+      return createHash("sha256").update(readFileSync(path)).digest("hex");
+    } catch {
+      return "none";
+    }
+  };
+  // bun takes its configuration from this checkout (`isolatedBunFlags`), and the tests get this process's environment.
+  const configuration = ["bunfig.toml", "tsconfig.json"].map((file) => hash(join(CHECKOUT_DIR, file)));
+  const environment = { names: Object.keys(process.env).sort(), PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
+  const rules = hash(join(import.meta.dir, "folder-trace.ts"));
+  const content = { version: 1, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
+  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+}
+
+/** The readers recorded under `key` by this checkout's gate (signed with its key), or undefined: none, unsigned, malformed. */
+export function readCachedReaders(repoDir: string, key: string): { traced: string[]; readers: string[] } | undefined {
+  if (!Sha256.safeParse(key).success) return undefined;
+  const read = readRegularFile(join(repoDir, READERS_DIR, `${key}.json`), MAX_BYTES);
+  if (!read.ok) return undefined;
+  const gate = gateKey(repoDir, false);
+  try {
+    const { mac, ...content } = SignedReaders.parse(JSON.parse(read.text));
+    if (!gate || content.key !== key || !verifyContent(gate, content, mac)) return undefined;
+    return { traced: content.traced, readers: content.readers };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records, signed with the gate key, which of the traced files read the tool folders; keeps the newest few records. */
+export function writeCachedReaders(repoDir: string, key: string, traced: readonly string[], readers: readonly string[]): void {
+  const content: FolderReaders = FolderReaders.parse({ version: 1, key, traced: [...traced].sort(), readers: [...readers].sort() });
+  const mac = signContent(gateKey(repoDir, true) as Buffer, content);
+  ensureFitnessDir(repoDir);
+  const dir = ensurePrivateDir(join(repoDir, READERS_DIR));
+  writePrivateFile(join(dir, `${key}.json`), `${JSON.stringify({ ...content, mac }, null, 2)}\n`);
+  const older = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && /^[0-9a-f]{64}\.json$/.test(entry.name))
+    .map((entry) => ({ name: entry.name, time: statSync(join(dir, entry.name)).mtimeMs }))
+    .sort((a, b) => b.time - a.time)
+    .slice(KEPT);
+  for (const { name } of older) rmSync(join(dir, name), { force: true });
+}
