@@ -8,6 +8,9 @@ export const SANDBOX_TSGO = "/org/tsgo/lib/tsgo";
 export const SANDBOX_RUNNER = "/org/runner/generated-tool-runner.ts";
 /** Preloaded by `bun test`: serves tool.ts from stdin, so a mutant runs where the real tool does. */
 export const SANDBOX_TOOL_SOURCE_PRELOAD = "/org/runner/tool-source-preload.ts";
+/** Runs the tests once per source in warm `bun test --isolate` processes (the mutants), with the preload beside it. */
+export const SANDBOX_ISOLATED_TEST_RUNS = "/org/runner/isolated-test-runs.ts";
+const SANDBOX_ISOLATED_SOURCE_PRELOAD = "/org/runner/isolated-source-preload.ts";
 const SANDBOX_WITHHOLD_GLOBALS = "/org/runner/withhold-globals.ts";
 export const SANDBOX_TOOL_DIR = "/org/tool";
 
@@ -42,6 +45,8 @@ export function toolchainMounts(): ReadOnlyMount[] {
     { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
     { source: join(import.meta.dir, "generated-tool-runner.ts"), target: SANDBOX_RUNNER },
     { source: join(import.meta.dir, "tool-source-preload.ts"), target: SANDBOX_TOOL_SOURCE_PRELOAD },
+    { source: join(import.meta.dir, "isolated-test-runs.ts"), target: SANDBOX_ISOLATED_TEST_RUNS },
+    { source: join(import.meta.dir, "isolated-source-preload.ts"), target: SANDBOX_ISOLATED_SOURCE_PRELOAD },
     { source: join(import.meta.dir, "withhold-globals.ts"), target: SANDBOX_WITHHOLD_GLOBALS },
     ...PACKAGES.map((name) => ({ source: packageDir(name), target: `/node_modules/${name}` })),
   ];

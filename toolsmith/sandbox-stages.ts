@@ -10,6 +10,7 @@ import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import {
   SANDBOX_BUN,
+  SANDBOX_ISOLATED_TEST_RUNS,
   SANDBOX_RUNNER,
   SANDBOX_TOOL_DIR,
   SANDBOX_TOOL_SOURCE_PRELOAD,
@@ -63,9 +64,10 @@ function mounts(dirs: ValidationDirs): ReadOnlyMount[] {
   ];
 }
 
-function run(dirs: ValidationDirs, scratchDir: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
+function run(dirs: ValidationDirs, scratchDir: string, argv: string[], timeoutMs: number, signal?: AbortSignal, stdin?: string): Promise<SandboxResult> {
   return runSandboxed({
     argv,
+    stdin,
     scratchDir,
     timeoutMs,
     readOnlyMounts: mounts(dirs),
@@ -110,26 +112,18 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
   return { ok: result.exitCode === 0 && !result.timedOut, onlyTests, output: outputForModel(output), result };
 }
 
-/**
- * `bun test` of tool.test.ts as the tests stage and every mutant run it: from the tool's folder, with the tool's
- * source piped in (`source`: the tool or a mutant) and served as /org/tool/tool.ts by `tool-source-preload.ts`, so
- * the real tool and a mutant are one path, one file name, one environment, and stdin a pipe either way.
- */
-function testCommand(source: string, flags: string, timeoutSeconds?: number): string {
-  const timeout = timeoutSeconds === undefined ? "" : `timeout -s KILL ${timeoutSeconds} `;
-  return `cat ${source} | { cd ${SANDBOX_TOOL_DIR} && ${timeout}${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ${flags} ./tool.test.ts; }`;
-}
-
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
     dirs.stageScratch.tests,
-    // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
+    // From the tool's folder, tool.ts piped in and served as /org/tool/tool.ts by `tool-source-preload.ts`, as each
+    // mutant is served at that path in the mutants stage: one path, one file name, one environment, stdin a pipe read
+    // to its end. Under `timeout`, set past the sandbox's own limit.
     [
       "/bin/sh",
       "-c",
-      testCommand(`${SANDBOX_TOOL_DIR}/tool.ts`, "--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage", Math.ceil(timeoutMs / 1000) + 5),
+      `cat ${SANDBOX_TOOL_DIR}/tool.ts | { cd ${SANDBOX_TOOL_DIR} && timeout -s KILL ${Math.ceil(timeoutMs / 1000) + 5} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} --coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage ./tool.test.ts; }`,
     ],
     timeoutMs,
     signal,
@@ -162,22 +156,34 @@ export function toolLineCoverage(lcov: string): number {
   return 0;
 }
 
-/** Runs the tests against every mutant (two at a time, each bounded); which mutants the tests caught. */
+/**
+ * Runs the tests against every mutant, each bounded, one after another in a warm `bun test --isolate` process
+ * (`generated-tools/isolated-test-runs.ts`): each mutant's run gets a fresh global object and module registry, and
+ * tool.ts served from the mutant at /org/tool/tool.ts; which mutants the tests caught.
+ */
 export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
-  for (const [index, mutant] of mutants.entries()) writeFileSync(join(dirs.mutants, `m${String(index).padStart(2, "0")}.ts`), mutant.code);
-  const perMutantSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  // File names are ours (m00.ts …); nothing model-made reaches this command line. Each mutant is tool.ts's source
-  // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
-  // testCommand, so even OLDPWD is the tests stage's.
-  const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
-  const result = await run(dirs, dirs.stageScratch.mutants, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
-  const exitCodes = new Map<string, number>();
-  for (const [, name, code] of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) if (name !== undefined) exitCodes.set(name, Number(code));
+  const names = mutants.map((_, index) => `m${String(index).padStart(2, "0")}.ts`);
+  for (const [index, mutant] of mutants.entries()) writeFileSync(join(dirs.mutants, names[index] ?? ""), mutant.code);
+  const perRunMs = Math.max(1_000, Math.ceil(timeoutMs));
+  const request = { sources: names.map((name) => `${MOUNT.mutants}/${name}`), perRunMs, reportDir: "/scratch/reports" };
+  // The list goes on the driver's stdin, not its command line, piped as in the tests stage: the tests find stdin a
+  // pipe read to its end either way. The same `cd` as the tests stage's, so PWD and OLDPWD are the tests stage's too.
+  const result = await run(
+    dirs,
+    dirs.stageScratch.mutants,
+    ["/bin/sh", "-c", `cat | { cd ${SANDBOX_TOOL_DIR} && ${SANDBOX_BUN} ${SANDBOX_ISOLATED_TEST_RUNS}; }`],
+    perRunMs * mutants.length + 30_000,
+    signal,
+    JSON.stringify(request),
+  );
+  const verdicts = new Map<number, string>();
+  for (const [, index, verdict] of result.stdout.matchAll(/^(\d+) (passed|failed|timed-out)$/gm)) verdicts.set(Number(index), verdict ?? "");
   const survivors: string[] = [];
   let killed = 0;
   mutants.forEach((mutant, index) => {
-    const code = exitCodes.get(`m${String(index).padStart(2, "0")}`);
-    if (code !== undefined && code !== 0) killed += 1;
+    const verdict = verdicts.get(index);
+    // No verdict (the sandbox ended first) counts as survived: only a run that failed catches a mutant.
+    if (verdict === "failed" || verdict === "timed-out") killed += 1;
     else survivors.push(mutant.description);
   });
   return { total: mutants.length, killed, score: mutants.length === 0 ? 0 : killed / mutants.length, survivors };
