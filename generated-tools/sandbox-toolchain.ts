@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
+import { bundledZodEntry } from "./bundled-zod.ts";
 
 /** Where the sandbox finds bun, the TypeScript compiler, the fixed runner and the tool's folder. */
 export const SANDBOX_BUN = "/org/bin/bun";
@@ -50,6 +51,9 @@ export function toolchainMounts(): ReadOnlyMount[] {
     { source: join(import.meta.dir, "withhold-globals.ts"), target: SANDBOX_WITHHOLD_GLOBALS },
     ...PACKAGES.map((name) => ({ source: packageDir(name), target: `/node_modules/${name}` })),
   ];
+  // Over zod's own entry, after the package: the same exports in one file, loaded faster by each fresh process.
+  const zodBundle = bundledZodEntry(packageDir("zod"));
+  if (zodBundle) mounts.push({ source: zodBundle, target: "/node_modules/zod/index.js" });
   for (const mount of mounts) {
     if (!existsSync(mount.source)) throw new ToolchainMissingError(`${mount.source} is missing; run 'npm install' in org's folder`);
   }
