@@ -89,6 +89,32 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     ]);
   }, 120_000);
 
+  test("the runner's later rounds run only when every call of the first gave a result", async () => {
+    const dirs = validationDirs(join(root, "run-rounds"));
+    writeFileSync(
+      join(dirs.tool, "tool.ts"),
+      `export default (input: { text: string }) => { if (input.text === "bad") throw new Error("no"); return { text: input.text }; };\n`,
+    );
+    const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
+    const good = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }], 3, 5_000);
+    expect(good).toEqual(
+      [0, 1, 2].map(() => [
+        { ok: true, output: { text: "a" } },
+        { ok: true, output: { text: "b" } },
+      ]),
+    );
+    const bad = await runnerStage(dirs, schema, [{ text: "a" }, { text: "bad" }], 3, 5_000);
+    expect(bad[0]).toEqual([
+      { ok: true, output: { text: "a" } },
+      { ok: false, error: "the tool threw: no" },
+    ]);
+    const skipped = { ok: false as const, error: "the tool ended without a result (killed, crashed or timed out)" };
+    expect(bad.slice(1)).toEqual([
+      [skipped, skipped],
+      [skipped, skipped],
+    ]);
+  }, 60_000);
+
   test("the tests stage does not follow a coverage folder the tests turned into a link to the host", async () => {
     const dirs = validationDirs(join(root, "run-coverage"));
     writeFileSync(join(dirs.tool, "tool.ts"), `export default (n: number) => n + 1;\n`);

@@ -194,7 +194,9 @@ export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: 
 
 /**
  * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
- * sandbox. Result: outcomes[round][input].
+ * sandbox. The later rounds run only when every call of the first gave a result (any other outcome fails the
+ * examples, which the later rounds cannot change): a tool that hangs costs one round of timeouts, not three.
+ * Result: outcomes[round][input], a round that did not run with no result for any input.
  */
 export async function runnerStage(
   dirs: ValidationDirs,
@@ -205,14 +207,15 @@ export async function runnerStage(
   signal?: AbortSignal,
 ): Promise<RunnerOutcome[][]> {
   const markers: string[][] = [];
-  const names: string[] = [];
+  const names: string[][] = [];
   for (let round = 0; round < rounds; round += 1) {
     markers.push([]);
+    names.push([]);
     inputs.forEach((input, index) => {
       const marker = `org-result-${randomBytes(16).toString("hex")}`;
       markers[round]?.push(marker);
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
-      names.push(name);
+      names[round]?.push(name);
       writeFileSync(
         join(dirs.requests, name),
         JSON.stringify({ marker, toolPath: `${SANDBOX_TOOL_DIR}/tool.ts`, inputSchema, input, timeoutMs: toolTimeoutMs }),
@@ -222,12 +225,19 @@ export async function runnerStage(
   const seconds = Math.ceil(toolTimeoutMs / 1000) + 3;
   // Two at a time (the machines this targets have two cores), each call its own process, its result in its own
   // file. Request names are ours (r0e00.json …); nothing model-made reaches this command line.
+  const runAll = (batch: string[]) =>
+    `printf '%s\\n' ${batch.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`;
+  const [first = [], ...later] = names;
+  // Whether each first-round call printed a result; only decides whether to go on (what the tool printed can pass
+  // for one, and then the later rounds just run): the host reads every result itself, after its marker.
+  const firstRoundGaveResults = `for f in ${first.join(" ")}; do [ -f "/scratch/out/$f" ] && grep -qs '^{"ok":true,' "/scratch/out/$f" || exit 1; done`;
   const script = [
     "rm -rf /scratch/out && mkdir /scratch/out",
-    `printf '%s\\n' ${names.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`,
+    runAll(first),
+    ...(later.length > 0 ? [`if (${firstRoundGaveResults}); then ${runAll(later.flat())}; fi`] : []),
     "true",
   ].join("; ");
-  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
+  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.flat().length * seconds * 1000) / 2 + 30_000, signal);
   return readRunnerOutcomes(dirs, markers);
 }
 
