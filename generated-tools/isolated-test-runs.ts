@@ -5,8 +5,9 @@
 // own source, so nothing one run leaves (a global, a patched prototype, a module's state) reaches the next.
 //
 // A run's verdict comes from bun's JUnit report, written by bun itself after the last file; output of the tests goes
-// nowhere, so they cannot forge one. A run past its time is killed with its process and counts as failed, as does a
-// process that ends early (a crash) unless it exited with 0; the runs of that process without a verdict are run again.
+// nowhere, so they cannot forge one. A run past its time is killed with its process and counts as failed; one whose
+// process ends early (a crash) runs again alone, judged by its own exit; the runs of that process without a verdict
+// run again.
 // A test file that fails to load leaves no suite in the report: when the suites do not match the runs one to one,
 // each run of that process is run again in a process of its own.
 import { mkdirSync, readFileSync, rmSync, writeSync } from "node:fs";
@@ -112,7 +113,8 @@ async function runAll(indices: number[]): Promise<void> {
       return;
     }
     if (everyFileRan && todo.length === 1) {
-      // Its test file never loaded: bun wrote no suite for it, and exits non-zero as a test that failed does.
+      // Alone in its process, judged as its own process would be: its test file never loaded (bun wrote no suite for
+      // it) or the process ended before its report; a non-zero exit is a failure, as for a test that failed.
       record(todo[0], outcome.exitCode === 0 ? "passed" : "failed");
       return;
     }
@@ -123,10 +125,12 @@ async function runAll(indices: number[]): Promise<void> {
     }
     // bun never reached the first file: nothing is known, and nothing is counted as caught.
     if (outcome.began === 0) return;
-    // Killed past its time, or the process ended early: the file running then is judged as its own process would
-    // have been (past its time or a crash: failed; exit 0: passed); the others of this process run again.
+    // Killed past its time, or the process ended early (a crash, or memory the earlier files left): the file running
+    // then is caught if past its time, and otherwise run again alone, so a crash counts only when it is its own; the
+    // others of this process run again.
     const culprit = outcome.began - 1;
-    record(todo[culprit], outcome.timedOut ? "timed-out" : outcome.exitCode === 0 ? "passed" : "failed");
+    if (outcome.timedOut) record(todo[culprit], "timed-out");
+    else await runAll(todo.slice(culprit, culprit + 1));
     todo = [...todo.slice(0, culprit), ...todo.slice(culprit + 1)];
   }
 }

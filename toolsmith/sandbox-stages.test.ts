@@ -269,6 +269,21 @@ export default (n: unknown) => z.number().parse(n) + 1;
     expect(new Set(pids(dirs)).size).toBe(1);
   }, 120_000);
 
+  test("a run that ends its process early is judged alone by its exit, as a process of its own was; the others keep their verdicts", async () => {
+    const dirs = validationDirs(join(root, "run-exits"));
+    writeFileSync(join(dirs.tool, "tool.ts"), "export default (n: number) => n + 1;\n");
+    // Past the policy: the tests end the whole process on some answers, with 3 (a crash) or with 0.
+    writeFileSync(
+      join(dirs.tool, "tool.test.ts"),
+      `import { expect, test } from "bun:test";\nimport next from "./tool.ts";\ntest("adds one", () => {\n  const got = next(1);\n  if (got === 3) process.exit(3);\n  if (got === 4) process.exit(0);\n  expect(got).toBe(2);\n});\n`,
+    );
+    const copy = { description: "a faithful copy", code: "export default (n: number) => n + 1;\n" };
+    const crashes = { description: "ends with 3", code: "export default (n: number) => n + 2;\n" };
+    const endsCleanly = { description: "ends with 0", code: "export default (n: number) => n + 3;\n" };
+    const result = await mutantsStage(dirs, [copy, crashes, copy, endsCleanly, copy], 20_000);
+    expect(result).toMatchObject({ total: 5, killed: 1, survivors: ["a faithful copy", "a faithful copy", "ends with 0", "a faithful copy"] });
+  }, 120_000);
+
   test("a mutant that loops is killed past its time and caught; one that throws as it loads or breaks bun's report is caught; the others keep their verdicts", async () => {
     const dirs = setUp("run-loops");
     const result = await mutantsStage(dirs, [correct, correct, looping, wrong, brokenAtLoad, correct, wrong, reportBreaking, correct], 2_000);
