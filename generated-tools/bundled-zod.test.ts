@@ -1,14 +1,25 @@
-import { expect, test } from "bun:test";
-import { dirname } from "node:path";
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import * as zod from "zod";
 import { bundledZodEntry } from "./bundled-zod.ts";
 
 const zodDir = dirname(Bun.resolveSync("zod/package.json", import.meta.dir));
+const root = mkdtempSync(join(tmpdir(), "org-bundled-zod-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+test("the bundle is built once into its cache folder, whole, and found there again", () => {
+  const cacheDir = join(root, "cache");
+  const entry = bundledZodEntry(zodDir, cacheDir);
+  expect(entry).toBeDefined();
+  expect(bundledZodEntry(zodDir, cacheDir)).toBe(entry as string);
+  expect(readdirSync(cacheDir)).toEqual([(entry as string).slice(cacheDir.length + 1)]);
+});
 
 test("the bundled entry exports what zod's own does, and behaves the same", async () => {
-  const entry = bundledZodEntry(zodDir);
+  const entry = bundledZodEntry(zodDir, join(root, "cache"));
   expect(entry).toBeDefined();
-  expect(bundledZodEntry(zodDir)).toBe(entry as string);
   const bundled = (await import(entry as string)) as typeof zod;
   expect(Object.keys(bundled).sort()).toEqual(Object.keys(zod).sort());
   expect(Object.keys(bundled.z).sort()).toEqual(Object.keys(zod.z).sort());
