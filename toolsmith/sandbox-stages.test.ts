@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
@@ -89,6 +89,32 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     ]);
   }, 120_000);
 
+  test("the runner's later rounds run only when every call of the first gave a result", async () => {
+    const dirs = validationDirs(join(root, "run-rounds"));
+    writeFileSync(
+      join(dirs.tool, "tool.ts"),
+      `export default (input: { text: string }) => { if (input.text === "bad") throw new Error("no"); return { text: input.text }; };\n`,
+    );
+    const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
+    const good = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }], 3, 5_000);
+    expect(good).toEqual(
+      [0, 1, 2].map(() => [
+        { ok: true, output: { text: "a" } },
+        { ok: true, output: { text: "b" } },
+      ]),
+    );
+    const bad = await runnerStage(dirs, schema, [{ text: "a" }, { text: "bad" }], 3, 5_000);
+    expect(bad[0]).toEqual([
+      { ok: true, output: { text: "a" } },
+      { ok: false, error: "the tool threw: no" },
+    ]);
+    const skipped = { ok: false as const, error: "the tool ended without a result (killed, crashed or timed out)" };
+    expect(bad.slice(1)).toEqual([
+      [skipped, skipped],
+      [skipped, skipped],
+    ]);
+  }, 60_000);
+
   test("the tests stage does not follow a coverage folder the tests turned into a link to the host", async () => {
     const dirs = validationDirs(join(root, "run-coverage"));
     writeFileSync(join(dirs.tool, "tool.ts"), `export default (n: number) => n + 1;\n`);
@@ -135,6 +161,27 @@ test("where it runs", () => {
     expect(real.killed).toBeGreaterThanOrEqual(4);
   }, 180_000);
 
+  test("the tests see the same environment, arguments, folder and stdin in the tests stage and in a mutant's run", async () => {
+    const dirs = validationDirs(join(root, "run-same-process-view"));
+    writeFileSync(join(dirs.tool, "tool.ts"), "export default (n: number) => n + 1;\n");
+    // Past the policy: writes what it can see of its process into scratch, once per run.
+    writeFileSync(
+      join(dirs.tool, "tool.test.ts"),
+      `import { expect, test } from "bun:test";\nimport { readlinkSync, writeFileSync } from "node:fs";\nimport next from "./tool.ts";\ntest("sees", () => {\n  expect(next(1)).toBe(2);\n  const view = { env: process.env, cwd: process.cwd(), argv: process.argv, execArgv: process.execArgv, main: Bun.main, path: import.meta.path, stdin: readlinkSync("/proc/self/fd/0").replace(/[0-9]+/, "N") };\n  writeFileSync(\`/scratch/view-\${crypto.randomUUID()}.json\`, JSON.stringify(view));\n});\n`,
+    );
+    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    const copies = [0, 1, 2].map((index) => ({ description: `copy ${index}`, code: "export default (n: number) => n + 1;\n" }));
+    expect(await mutantsStage(dirs, copies, 20_000)).toMatchObject({ total: 3, killed: 0 });
+    const views = (scratch: string) =>
+      readdirSync(scratch)
+        .filter((name) => name.startsWith("view-"))
+        .map((name) => readFileSync(join(scratch, name), "utf8"));
+    const [tests] = views(dirs.stageScratch.tests);
+    expect(JSON.parse(tests ?? "{}")).toMatchObject({ cwd: "/org/tool", path: "/org/tool/tool.test.ts", stdin: "pipe:[N]" });
+    expect(tests).toBeDefined();
+    expect(views(dirs.stageScratch.mutants)).toEqual([tests ?? "", tests ?? "", tests ?? ""]);
+  }, 120_000);
+
   test("the tests stage runs the tool through the same path and still measures its coverage", async () => {
     const dirs = validationDirs(join(root, "run-coverage-real"));
     writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
@@ -160,4 +207,86 @@ test("where it runs", () => {
     expect(refused.ok).toBe(false);
     expect(refused.output).toContain('tool.ts may import only zod, not "node:fs"');
   }, 60_000);
+});
+
+describe("each mutant's run is on its own (real sandbox)", () => {
+  // Written to disk directly, past the policy. The tests judge the tool and also the world it leaves: a run that sees
+  // a global, prototype or module another run changed fails.
+  const TOOL = `import { z } from "zod";\nexport default (n: unknown) => z.number().parse(n) + 1;\n`;
+  const TESTS = `import { expect, test } from "bun:test";
+import { appendFileSync } from "node:fs";
+import next from "./tool.ts";
+test("adds one", () => {
+  appendFileSync("/scratch/pids", \`\${process.pid}\\n\`);
+  expect(next(1)).toBe(2);
+  expect(() => next("a")).toThrow();
+});
+test("the world is as bun made it", () => {
+  expect([1, 2].includes(3)).toBe(false);
+  expect(Math.max(1, 2)).toBe(2);
+  expect(({} as Record<string, unknown>).leaked).toBeUndefined();
+  expect((Math as unknown as Record<string, unknown>).counter).toBeUndefined();
+});
+`;
+  const correct = { description: "a faithful copy", code: TOOL };
+  // Each changes what a later run could see, and so fails its own tests.
+  const leaky = {
+    description: "leaks",
+    code: `import { z } from "zod";
+Array.prototype.includes = () => true;
+(Object.prototype as Record<string, unknown>).leaked = true;
+(Math as unknown as Record<string, unknown>).counter = 1;
+export default (n: unknown) => z.number().parse(n) + 1;
+`,
+  };
+  const patchesZod = { description: "patches zod", code: TOOL.replace("export default", "Object.getPrototypeOf(z.number()).parse = () => 0;\nexport default") };
+  const looping = { description: "loops", code: `export default (n: number) => { while (n === n) n += 0; return n; };\n` };
+  const brokenAtLoad = { description: "throws as it loads", code: `throw new Error("broken");\nexport default (n: number) => n;\n` };
+  const wrong = { description: "adds two", code: TOOL.replace("+ 1", "+ 2") };
+  // Also breaks what bun needs to report its own file, which then leaves no suite in the report.
+  const reportBreaking = {
+    description: "breaks the report",
+    code: leaky.code.replace("export default", "Object.getPrototypeOf(z.number()).parse = () => 0;\nexport default"),
+  };
+
+  const setUp = (name: string) => {
+    const dirs = validationDirs(join(root, name));
+    writeFileSync(join(dirs.tool, "tool.ts"), TOOL);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), TESTS);
+    return dirs;
+  };
+  const pids = (dirs: ReturnType<typeof validationDirs>) => readFileSync(join(dirs.stageScratch.mutants, "pids"), "utf8").trim().split("\n");
+
+  test("a mutant that patches globals, prototypes and zod changes no other mutant's verdict, in the same warm process", async () => {
+    const dirs = setUp("run-leaks");
+    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 2 });
+    // In one warm process: the ones that leak first, then faithful copies.
+    const result = await mutantsStage(dirs, [leaky, patchesZod, correct, correct, correct, correct], 20_000);
+    expect(result).toMatchObject({ total: 6, killed: 2, survivors: ["a faithful copy", "a faithful copy", "a faithful copy", "a faithful copy"] });
+    // Every faithful copy ran (a leaky run may fail before it writes), all in one process: the isolation is bun's
+    // fresh global object and module registry per file, not a process each.
+    expect(pids(dirs).length).toBeGreaterThanOrEqual(4);
+    expect(new Set(pids(dirs)).size).toBe(1);
+  }, 120_000);
+
+  test("a run that ends its process early is judged alone by its exit, as a process of its own was; the others keep their verdicts", async () => {
+    const dirs = validationDirs(join(root, "run-exits"));
+    writeFileSync(join(dirs.tool, "tool.ts"), "export default (n: number) => n + 1;\n");
+    // Past the policy: the tests end the whole process on some answers, with 3 (a crash) or with 0.
+    writeFileSync(
+      join(dirs.tool, "tool.test.ts"),
+      `import { expect, test } from "bun:test";\nimport next from "./tool.ts";\ntest("adds one", () => {\n  const got = next(1);\n  if (got === 3) process.exit(3);\n  if (got === 4) process.exit(0);\n  expect(got).toBe(2);\n});\n`,
+    );
+    const copy = { description: "a faithful copy", code: "export default (n: number) => n + 1;\n" };
+    const crashes = { description: "ends with 3", code: "export default (n: number) => n + 2;\n" };
+    const endsCleanly = { description: "ends with 0", code: "export default (n: number) => n + 3;\n" };
+    const result = await mutantsStage(dirs, [copy, crashes, copy, endsCleanly, copy], 20_000);
+    expect(result).toMatchObject({ total: 5, killed: 1, survivors: ["a faithful copy", "a faithful copy", "ends with 0", "a faithful copy"] });
+  }, 120_000);
+
+  test("a mutant that loops is killed past its time and caught; one that throws as it loads or breaks bun's report is caught; the others keep their verdicts", async () => {
+    const dirs = setUp("run-loops");
+    const result = await mutantsStage(dirs, [correct, correct, looping, wrong, brokenAtLoad, correct, wrong, reportBreaking, correct], 2_000);
+    expect(result).toMatchObject({ total: 9, killed: 5, survivors: ["a faithful copy", "a faithful copy", "a faithful copy", "a faithful copy"] });
+  }, 120_000);
 });

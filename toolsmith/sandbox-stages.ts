@@ -10,6 +10,7 @@ import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import {
   SANDBOX_BUN,
+  SANDBOX_ISOLATED_TEST_RUNS,
   SANDBOX_RUNNER,
   SANDBOX_TOOL_DIR,
   SANDBOX_TOOL_SOURCE_PRELOAD,
@@ -63,9 +64,10 @@ function mounts(dirs: ValidationDirs): ReadOnlyMount[] {
   ];
 }
 
-function run(dirs: ValidationDirs, scratchDir: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<SandboxResult> {
+function run(dirs: ValidationDirs, scratchDir: string, argv: string[], timeoutMs: number, signal?: AbortSignal, stdin?: string): Promise<SandboxResult> {
   return runSandboxed({
     argv,
+    stdin,
     scratchDir,
     timeoutMs,
     readOnlyMounts: mounts(dirs),
@@ -110,26 +112,18 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
   return { ok: result.exitCode === 0 && !result.timedOut, onlyTests, output: outputForModel(output), result };
 }
 
-/**
- * `bun test` of tool.test.ts as the tests stage and every mutant run it: from the tool's folder, with the tool's
- * source piped in (`source`: the tool or a mutant) and served as /org/tool/tool.ts by `tool-source-preload.ts`, so
- * the real tool and a mutant are one path, one file name, one environment, and stdin a pipe either way.
- */
-function testCommand(source: string, flags: string, timeoutSeconds?: number): string {
-  const timeout = timeoutSeconds === undefined ? "" : `timeout -s KILL ${timeoutSeconds} `;
-  return `cat ${source} | { cd ${SANDBOX_TOOL_DIR} && ${timeout}${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ${flags} ./tool.test.ts; }`;
-}
-
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
 export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
     dirs.stageScratch.tests,
-    // Under `timeout` as each mutant is (so even the parent process is the same), set past the sandbox's own limit.
+    // From the tool's folder, tool.ts piped in and served as /org/tool/tool.ts by `tool-source-preload.ts`, as each
+    // mutant is served at that path in the mutants stage: one path, one file name, one environment, stdin a pipe read
+    // to its end. Under `timeout`, set past the sandbox's own limit.
     [
       "/bin/sh",
       "-c",
-      testCommand(`${SANDBOX_TOOL_DIR}/tool.ts`, "--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage", Math.ceil(timeoutMs / 1000) + 5),
+      `cat ${SANDBOX_TOOL_DIR}/tool.ts | { cd ${SANDBOX_TOOL_DIR} && timeout -s KILL ${Math.ceil(timeoutMs / 1000) + 5} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} --coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage ./tool.test.ts; }`,
     ],
     timeoutMs,
     signal,
@@ -162,22 +156,34 @@ export function toolLineCoverage(lcov: string): number {
   return 0;
 }
 
-/** Runs the tests against every mutant (two at a time, each bounded); which mutants the tests caught. */
+/**
+ * Runs the tests against every mutant, each bounded, one after another in a warm `bun test --isolate` process
+ * (`generated-tools/isolated-test-runs.ts`): each mutant's run gets a fresh global object and module registry, and
+ * tool.ts served from the mutant at /org/tool/tool.ts; which mutants the tests caught.
+ */
 export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
-  for (const [index, mutant] of mutants.entries()) writeFileSync(join(dirs.mutants, `m${String(index).padStart(2, "0")}.ts`), mutant.code);
-  const perMutantSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  // File names are ours (m00.ts …); nothing model-made reaches this command line. Each mutant is tool.ts's source
-  // on stdin: the tests import it from /org/tool/tool.ts, as they import the real tool. No `cd` before the one in
-  // testCommand, so even OLDPWD is the tests stage's.
-  const script = `ls ${MOUNT.mutants} | sed 's/[.]ts$//' | xargs -P 2 -I{} /bin/sh -c '${testCommand(`${MOUNT.mutants}/{}.ts`, "--bail", perMutantSeconds)} >/dev/null 2>&1; echo "{} $?"'`;
-  const result = await run(dirs, dirs.stageScratch.mutants, ["/bin/sh", "-c", script], ((perMutantSeconds * mutants.length) / 2) * 1000 + 30_000, signal);
-  const exitCodes = new Map<string, number>();
-  for (const [, name, code] of result.stdout.matchAll(/^(m\d{2}) (\d+)$/gm)) if (name !== undefined) exitCodes.set(name, Number(code));
+  const names = mutants.map((_, index) => `m${String(index).padStart(2, "0")}.ts`);
+  for (const [index, mutant] of mutants.entries()) writeFileSync(join(dirs.mutants, names[index] ?? ""), mutant.code);
+  const perRunMs = Math.max(1_000, Math.ceil(timeoutMs));
+  const request = { sources: names.map((name) => `${MOUNT.mutants}/${name}`), perRunMs, reportDir: "/scratch/reports" };
+  // The list goes on the driver's stdin, not its command line, piped as in the tests stage: the tests find stdin a
+  // pipe read to its end either way. The same `cd` as the tests stage's, so PWD and OLDPWD are the tests stage's too.
+  const result = await run(
+    dirs,
+    dirs.stageScratch.mutants,
+    ["/bin/sh", "-c", `cat | { cd ${SANDBOX_TOOL_DIR} && ${SANDBOX_BUN} ${SANDBOX_ISOLATED_TEST_RUNS}; }`],
+    perRunMs * mutants.length + 30_000,
+    signal,
+    JSON.stringify(request),
+  );
+  const verdicts = new Map<number, string>();
+  for (const [, index, verdict] of result.stdout.matchAll(/^(\d+) (passed|failed|timed-out)$/gm)) verdicts.set(Number(index), verdict ?? "");
   const survivors: string[] = [];
   let killed = 0;
   mutants.forEach((mutant, index) => {
-    const code = exitCodes.get(`m${String(index).padStart(2, "0")}`);
-    if (code !== undefined && code !== 0) killed += 1;
+    const verdict = verdicts.get(index);
+    // No verdict (the sandbox ended first) counts as survived: only a run that failed catches a mutant.
+    if (verdict === "failed" || verdict === "timed-out") killed += 1;
     else survivors.push(mutant.description);
   });
   return { total: mutants.length, killed, score: mutants.length === 0 ? 0 : killed / mutants.length, survivors };
@@ -188,7 +194,9 @@ export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: 
 
 /**
  * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
- * sandbox. Result: outcomes[round][input].
+ * sandbox. The later rounds run only when every call of the first gave a result (any other outcome fails the
+ * examples, which the later rounds cannot change): a tool that hangs costs one round of timeouts, not three.
+ * Result: outcomes[round][input], a round that did not run with no result for any input.
  */
 export async function runnerStage(
   dirs: ValidationDirs,
@@ -199,14 +207,15 @@ export async function runnerStage(
   signal?: AbortSignal,
 ): Promise<RunnerOutcome[][]> {
   const markers: string[][] = [];
-  const names: string[] = [];
+  const names: string[][] = [];
   for (let round = 0; round < rounds; round += 1) {
     markers.push([]);
+    names.push([]);
     inputs.forEach((input, index) => {
       const marker = `org-result-${randomBytes(16).toString("hex")}`;
       markers[round]?.push(marker);
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
-      names.push(name);
+      names[round]?.push(name);
       writeFileSync(
         join(dirs.requests, name),
         JSON.stringify({ marker, toolPath: `${SANDBOX_TOOL_DIR}/tool.ts`, inputSchema, input, timeoutMs: toolTimeoutMs }),
@@ -216,12 +225,19 @@ export async function runnerStage(
   const seconds = Math.ceil(toolTimeoutMs / 1000) + 3;
   // Two at a time (the machines this targets have two cores), each call its own process, its result in its own
   // file. Request names are ours (r0e00.json …); nothing model-made reaches this command line.
+  const runAll = (batch: string[]) =>
+    `printf '%s\\n' ${batch.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`;
+  const [first = [], ...later] = names;
+  // Whether each first-round call printed a result; only decides whether to go on (what the tool printed can pass
+  // for one, and then the later rounds just run): the host reads every result itself, after its marker.
+  const firstRoundGaveResults = `for f in ${first.join(" ")}; do [ -f "/scratch/out/$f" ] && grep -qs '^{"ok":true,' "/scratch/out/$f" || exit 1; done`;
   const script = [
     "rm -rf /scratch/out && mkdir /scratch/out",
-    `printf '%s\\n' ${names.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`,
+    runAll(first),
+    ...(later.length > 0 ? [`if (${firstRoundGaveResults}); then ${runAll(later.flat())}; fi`] : []),
     "true",
   ].join("; ");
-  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.length * seconds * 1000) / 2 + 30_000, signal);
+  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.flat().length * seconds * 1000) / 2 + 30_000, signal);
   return readRunnerOutcomes(dirs, markers);
 }
 

@@ -56,13 +56,16 @@ export async function validateTool(request: ValidationRequest): Promise<Validati
   }
 }
 
-/** The stages in report order: the policy first, then typecheck, tests and examples at once; mutants after the tests, determinism after the examples. */
+/**
+ * The stages in report order: the policy first, then typecheck, tests and examples at once; mutants after the tests,
+ * determinism (a comparison of the examples' three rounds) after the examples.
+ */
 function validationTasks(request: ValidationRequest, dirs: ValidationDirs): StageTask[] {
   const { spec, heldOut, settings } = request;
   // Handed on by a stage to the one that runs after it (`after`): the tests' time bounds each mutant; the examples'
-  // runs are the determinism stage's first.
+  // three rounds of runs are what the determinism stage compares.
   let testsDurationMs = 0;
-  let firstRound: RunnerOutcome[] = [];
+  let rounds: RunnerOutcome[][] = [];
   const tasks: StageTask[] = [
     { stage: "policy", run: async () => checkPolicy(request.toolCode, request.testCode) },
     { stage: "typecheck", after: "policy", run: (signal) => checkTypes(dirs, signal) },
@@ -80,14 +83,14 @@ function validationTasks(request: ValidationRequest, dirs: ValidationDirs): Stag
       stage: "examples",
       after: "policy",
       run: async (signal) => {
-        const result = await checkExamples(dirs, spec, heldOut, settings, signal);
-        firstRound = result.outcomes;
+        const result = await checkExamples(dirs, spec, heldOut, spec.deterministic ? 3 : 1, settings, signal);
+        rounds = result.outcomes;
         return result;
       },
     },
   ];
   if (spec.deterministic) {
-    tasks.push({ stage: "determinism", after: "examples", run: (signal) => checkDeterminism(dirs, spec, heldOut, firstRound, settings, signal) });
+    tasks.push({ stage: "determinism", after: "examples", run: async () => checkDeterminism(spec, heldOut, rounds) });
   }
   return tasks;
 }

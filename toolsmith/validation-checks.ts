@@ -106,49 +106,34 @@ function exampleFailure(spec: ToolSpec, example: ToolExample, outcome: RunnerOut
   );
 }
 
-/** Runs every example `rounds` times through the fixed runner, each run a fresh process: outcomes[round][example]. */
-function runExamples(dirs: ValidationDirs, spec: ToolSpec, examples: ToolExample[], rounds: number, settings: ToolsmithSettings, signal: AbortSignal) {
-  return runnerStage(
-    dirs,
-    spec.input_schema,
-    examples.map((example) => example.input),
-    rounds,
-    settings.toolTimeoutMs,
-    signal,
-  );
-}
-
-/** Every example once through the fixed runner (held-out ones first); the outcomes are the determinism stage's first run. */
+/**
+ * Every example through the fixed runner (held-out ones first), `rounds` times (3 for the determinism stage, 1
+ * otherwise), each run a fresh process, all in one sandbox; judges the first round: outcomes[round][example].
+ */
 export async function checkExamples(
   dirs: ValidationDirs,
   spec: ToolSpec,
   heldOut: ToolExample[],
+  rounds: number,
   settings: ToolsmithSettings,
   signal: AbortSignal,
-): Promise<StageResult & { outcomes: RunnerOutcome[] }> {
+): Promise<StageResult & { outcomes: RunnerOutcome[][] }> {
   const examples = examplesToRun(spec, heldOut);
-  const outcomes = (await runExamples(dirs, spec, examples, 1, settings, signal))[0] ?? [];
+  const inputs = examples.map((example) => example.input);
+  const outcomes = await runnerStage(dirs, spec.input_schema, inputs, rounds, settings.toolTimeoutMs, signal);
   for (const [index, example] of examples.entries()) {
-    const failure = exampleFailure(spec, example, outcomes[index], index < heldOut.length);
+    const failure = exampleFailure(spec, example, outcomes[0]?.[index], index < heldOut.length);
     if (failure) return { failure, outcomes };
   }
   return { outcomes };
 }
 
-/** Every example twice more, each run a fresh process; with `firstRound` (the examples stage's), all three must agree. */
-export async function checkDeterminism(
-  dirs: ValidationDirs,
-  spec: ToolSpec,
-  heldOut: ToolExample[],
-  firstRound: RunnerOutcome[],
-  settings: ToolsmithSettings,
-  signal: AbortSignal,
-): Promise<StageResult> {
+/** The examples' three rounds (each run a fresh process, `checkExamples`): every example's three results must agree. */
+export function checkDeterminism(spec: ToolSpec, heldOut: ToolExample[], outcomes: RunnerOutcome[][]): StageResult {
   const examples = examplesToRun(spec, heldOut);
-  const later = await runExamples(dirs, spec, examples, 2, settings, signal);
   const figures = { determinismRuns: 3 };
   for (const [index, example] of examples.entries()) {
-    const runs = [firstRound[index], later[0]?.[index], later[1]?.[index]].map((outcome) => canonicalJson(outcome));
+    const runs = [0, 1, 2].map((round) => canonicalJson(outcomes[round]?.[index] ?? { ok: false, error: "no result" }));
     if (new Set(runs).size !== 1) {
       return {
         figures,
