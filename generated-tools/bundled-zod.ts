@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { isolatedBunFlags } from "../config/org-bun-command.ts";
 
 /** Per cache folder, the bundle's path once found or built in this process; "" when it could not be built. */
 const known = new Map<string, string>();
@@ -42,7 +43,9 @@ function build(entry: string, out: string): void {
   mkdirSync(dirname(out), { recursive: true, mode: 0o755 });
   const partial = `${out}.${process.pid}.tmp`;
   try {
-    const result = Bun.spawnSync([process.execPath, "build", entry, "--outfile", partial, "--target", "bun"], {
+    // Run where zod is, with org's own bunfig and no .env: the directory org started in may hold either.
+    const result = Bun.spawnSync([process.execPath, ...isolatedBunFlags(), "build", entry, "--outfile", partial, "--target", "bun"], {
+      cwd: dirname(entry),
       stdout: "ignore",
       stderr: "ignore",
       env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" },
