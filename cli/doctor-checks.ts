@@ -1,5 +1,6 @@
 import { statfsSync } from "node:fs";
 import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
+import { workingStrace } from "../fitness/folder-trace.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { hasModel, type ProbeResult, probeModelServer } from "./model-server-probe.ts";
 
@@ -115,6 +116,19 @@ function programChecks(): DoctorCheck[] {
   });
 }
 
+/** Whether the gate can trace which tests read the tool folders; optional, so a warning at worst. */
+function straceCheck(): DoctorCheck {
+  const strace = workingStrace();
+  return strace
+    ? { name: "strace", status: "ok", detail: `${strace}: the gate's tests stage runs only the tests that read the tool folders` }
+    : {
+        name: "strace",
+        status: "warn",
+        detail: "not found, or it cannot trace here: the gate's tests stage runs every test it selects (slower)",
+        fix: "install strace (Debian/Ubuntu: apt-get install -y strace)",
+      };
+}
+
 /** Whether org's checkout is on main with no changes, as promotion needs. */
 async function checkoutCheck(repoDir: string, signal: AbortSignal): Promise<DoctorCheck> {
   try {
@@ -170,7 +184,7 @@ export async function doctorChecks(options: {
       ),
     );
   }
-  checks.push(...(await sandboxChecks(options.workspaceDir, options.sandboxDisabled)), ...programChecks());
+  checks.push(...(await sandboxChecks(options.workspaceDir, options.sandboxDisabled)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), diskCheck(options.workspaceDir));
   return checks;
 }

@@ -15,8 +15,9 @@ const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspac
 
 Checks what org needs, each with how to fix it: the model server answers; each persona's model is there
 and can call tools (from Ollama's /api/show capabilities, where the server has them); bwrap works for this
-workspace; tmux and git are installed; org's checkout is on main and clean, so a candidate can be promoted
-into it; there is disk space. Exit 0 when nothing failed, 1 otherwise (a "warn" is something it could not judge).
+workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
+org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space. Exit 0 when
+nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
 
 Options:
   --json             one JSON object: { ok, checks: [{ name, status, detail, fix? }] }
