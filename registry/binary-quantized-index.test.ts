@@ -41,6 +41,12 @@ test("the one-bit codes pick the planted nearest neighbours out of thousands for
   const reranked = picked.map((position) => ({ position, score: dot(vectors[position] as Float32Array, query) })).sort((a, b) => b.score - a.score);
   expect(reranked.slice(0, 10).map((hit) => hit.position)).toEqual(bruteForce.slice(0, 10).map((hit) => hit.position));
   expect(new Set(reranked.slice(0, 10).map((hit) => hit.position))).toEqual(planted);
+  // The two-bit codes narrow a wider pick and keep the planted ten.
+  const wide = index.candidates(query, 1_000);
+  const refined = [...index.refine(query, wide, 50)];
+  expect(refined).toHaveLength(50);
+  expect(refined.every((position) => wide.includes(position))).toBe(true);
+  for (const position of planted) expect(refined).toContain(position);
   // A filter is applied before picking: only allowed positions come back.
   const even = [...index.candidates(query, 50, (position) => position % 2 === 0)];
   expect(even.every((position) => position % 2 === 0)).toBe(true);

@@ -1,3 +1,6 @@
+import { TwoBitCodes } from "./two-bit-codes.ts";
+import { TopScores } from "./top-scores.ts";
+
 // Vectors from the first this many rows set the mean each dimension's bit is taken against.
 const MEAN_SAMPLE = 1_024;
 
@@ -5,12 +8,12 @@ const MEAN_SAMPLE = 1_024;
  * Embedding vectors kept as one bit per dimension (above the collection's mean or not): 96 bytes for 768
  * dimensions instead of 3 KiB, in one flat array of 32-bit words. A search scores every code against the query,
  * which stays in floats (the query's components over the dimensions whose bit is set, eight at a time through a
- * per-query table, four table reads per word), and hands back the best thousand or so positions for a cosine
- * re-rank. Scoring the float query against the bits finds far more of the true neighbours than the Hamming
- * distance between two codes would. Each component is weighted by its dimension's spread (the mean of the sampled
- * values above the mean less the mean of those below): a bit then stands for the value it most likely had, so a
- * dimension whose values vary widely counts for more (at 100 000 tools, recall@10 of 2 500 candidates rose from 87 %
- * to 93 % on the scripted server's embeddings).
+ * per-query table, four table reads per word), and hands back the best thousand or so positions; `refine` narrows
+ * them by two-bit codes of the same vectors (`two-bit-codes.ts`) before the cosine re-rank. Scoring the float query
+ * against the bits finds far more of the true neighbours than the Hamming distance between two codes would. Each
+ * component is weighted by its dimension's spread (the mean of the sampled values above the mean less the mean of
+ * those below): a bit then stands for the value it most likely had, so a dimension whose values vary widely counts
+ * for more (at 100 000 tools, recall@10 of 2 500 candidates rose from 87 % to 93 % on the scripted server's embeddings).
  */
 export class BinaryQuantizedIndex {
   readonly dimensions: number;
@@ -18,25 +21,32 @@ export class BinaryQuantizedIndex {
   readonly #wordsPerCode: number;
   readonly #codes: Uint32Array;
   readonly #spread: Float32Array;
+  readonly #twoBit: TwoBitCodes;
   #ones: Uint8Array | undefined;
 
-  private constructor(dimensions: number, size: number, codes: Uint32Array, spread: Float32Array) {
+  private constructor(dimensions: number, size: number, codes: Uint32Array, spread: Float32Array, twoBit: TwoBitCodes) {
     this.dimensions = dimensions;
     this.size = size;
     this.#wordsPerCode = Math.ceil(dimensions / 32);
     this.#codes = codes;
     this.#spread = spread;
+    this.#twoBit = twoBit;
   }
 
-  /** Quantises `vectors` (each `dimensions` long, in order: position i is the i-th vector), reading each once. */
+  /**
+   * Quantises `vectors` (each `dimensions` long, in order: position i is the i-th vector) to one bit and to two bits
+   * a dimension, reading each once.
+   */
   static build(vectors: Iterable<Float32Array>, size: number, dimensions: number): BinaryQuantizedIndex {
     const wordsPerCode = Math.ceil(dimensions / 32);
     const codes = new Uint32Array(size * wordsPerCode);
     const mean = new Float32Array(dimensions);
     const spread = new Float32Array(dimensions);
     const sample: Float32Array[] = [];
+    let twoBit: TwoBitCodes | undefined;
     let position = 0;
     const encode = (vector: Float32Array) => {
+      twoBit?.set(position, vector);
       const offset = position * wordsPerCode;
       for (let dimension = 0; dimension < dimensions; dimension += 1) {
         const at = offset + (dimension >>> 5);
@@ -48,6 +58,7 @@ export class BinaryQuantizedIndex {
       for (const vector of sample)
         for (let dimension = 0; dimension < dimensions; dimension += 1) mean[dimension] = (mean[dimension] ?? 0) + (vector[dimension] ?? 0) / sample.length;
       spread.set(spreadOf(sample, mean));
+      twoBit = TwoBitCodes.forSample(sample, size, dimensions);
       for (const vector of sample.splice(0)) encode(vector);
     };
     for (const vector of vectors) {
@@ -59,7 +70,7 @@ export class BinaryQuantizedIndex {
       } else encode(vector);
     }
     if (sample.length > 0) settleMean();
-    return new BinaryQuantizedIndex(dimensions, position, codes, spread);
+    return new BinaryQuantizedIndex(dimensions, position, codes, spread, twoBit ?? TwoBitCodes.forSample([], 0, dimensions));
   }
 
   /**
@@ -96,6 +107,11 @@ export class BinaryQuantizedIndex {
       if (score > floor) floor = best.offer(position, score);
     }
     return best.positions();
+  }
+
+  /** The `count` of `positions` (from `candidates`) whose two-bit codes score best against `query`, in no particular order. */
+  refine(query: Float32Array, positions: Int32Array, count: number): Int32Array {
+    return this.#twoBit.best(query, positions, count);
   }
 
   #everyPosition(): Uint8Array {
@@ -139,65 +155,4 @@ function spreadOf(sample: readonly Float32Array[], mean: Float32Array): Float32A
     if (above === 0 || below === 0) return 0;
     return (sums[dimension] ?? 0) / above - (sums[dimensions + dimension] ?? 0) / below;
   });
-}
-
-/** The `capacity` best-scoring positions seen, kept as a min-heap on score. */
-class TopScores {
-  readonly #scores: Float64Array;
-  readonly #positions: Int32Array;
-  #length = 0;
-
-  constructor(readonly capacity: number) {
-    this.#scores = new Float64Array(Math.max(0, capacity));
-    this.#positions = new Int32Array(Math.max(0, capacity));
-  }
-
-  /** Keeps `position` if it is among the best so far; returns the score a newcomer must now beat. */
-  offer(position: number, score: number): number {
-    if (this.capacity <= 0) return Number.POSITIVE_INFINITY;
-    if (this.#length < this.capacity) this.#siftUp(position, score);
-    else if (score > (this.#scores[0] ?? 0)) this.#replaceLowest(position, score);
-    return this.#length < this.capacity ? Number.NEGATIVE_INFINITY : (this.#scores[0] ?? 0);
-  }
-
-  #siftUp(position: number, score: number): void {
-    const scores = this.#scores;
-    const positions = this.#positions;
-    let at = this.#length;
-    this.#length += 1;
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      const above = scores[parent] ?? 0;
-      if (above <= score) break;
-      scores[at] = above;
-      positions[at] = positions[parent] ?? 0;
-      at = parent;
-    }
-    scores[at] = score;
-    positions[at] = position;
-  }
-
-  #replaceLowest(position: number, score: number): void {
-    const scores = this.#scores;
-    const positions = this.#positions;
-    const length = this.#length;
-    let at = 0;
-    for (;;) {
-      const left = 2 * at + 1;
-      if (left >= length) break;
-      const right = left + 1;
-      const child = right < length && (scores[right] ?? 0) < (scores[left] ?? 0) ? right : left;
-      const below = scores[child] ?? 0;
-      if (below >= score) break;
-      scores[at] = below;
-      positions[at] = positions[child] ?? 0;
-      at = child;
-    }
-    scores[at] = score;
-    positions[at] = position;
-  }
-
-  positions(): Int32Array {
-    return this.#positions.slice(0, this.#length);
-  }
 }

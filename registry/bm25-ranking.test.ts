@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,6 +55,49 @@ test("ranking only the rows with every word gives FTS5's own top rows, in its or
     // The shortcut is taken for most queries of common words (it would prove nothing otherwise), not for every one.
     expect(ranking.answeredByEveryWord).toBeGreaterThan(40);
     expect(ranking.answeredByEveryWord).toBeLessThan(240);
+    database.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("the word counts the shortcut's bound reads follow changes, made by this connection or by another", () => {
+  const root = mkdtempSync(join(tmpdir(), "org-bm25-"));
+  try {
+    const path = join(root, "registry.sqlite");
+    const { database } = openRegistryDatabase(path);
+    const ranking = new Bm25Ranking(database, FTS_TOKENIZER);
+    const plain = (words: string[]) =>
+      database
+        .query<{ id: number; rank: number }, [string, number]>(
+          "SELECT rowid AS id, bm25(tools_fts, 10.0, 4.0, 2.0, 1.0) AS rank FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank LIMIT ?",
+        )
+        .all(words.map((word) => `"${word}"`).join(" OR "), 50);
+    const words = ["alpha", "beta"];
+    // `beta` in every row, then in a few: rows naming it thrice without `alpha` then outrank every row with both
+    // words, which a bound from the old counts would not know.
+    const fill = (writer: Database, betaCommon: boolean) => {
+      const text = writer.query("INSERT INTO tools_fts (rowid, name, description, fields, examples) VALUES (?, ?, ?, ?, ?)");
+      writer.transaction(() => {
+        writer.run("DELETE FROM tools_fts");
+        for (let index = 0; index < 3_000; index += 1) {
+          const betaOnly = !betaCommon && index >= 2_900;
+          const both = betaCommon || index < 60;
+          text.run(index + 1, betaOnly ? "beta beta beta" : `alpha ${index}`, "some words here", "", both ? "beta" : "");
+        }
+      })();
+    };
+    fill(database, true);
+    expect(ranking.best(words, 50, false)).toEqual(plain(words));
+    expect(ranking.answeredByEveryWord).toBe(1);
+    fill(database, false);
+    expect(ranking.best(words, 50, false)).toEqual(plain(words));
+    fill(database, true);
+    expect(ranking.best(words, 50, false)).toEqual(plain(words));
+    const other = openRegistryDatabase(path).database;
+    fill(other, false);
+    other.close();
+    expect(ranking.best(words, 50, false)).toEqual(plain(words));
     database.close();
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -7,6 +7,8 @@ const K1 = 1.2;
 const ALL = `SELECT rowid AS id, ${BM25} AS rank FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank LIMIT ?`;
 
 type Ranked = { id: number; rank: number };
+// Words whose single term is remembered; past this many the memory starts again.
+const REMEMBERED_WORDS = 4_096;
 
 /**
  * FTS5's BM25 ranking of the tools that match any of some words (sqlite's `rank`: lower is better). Ranking every
@@ -19,6 +21,10 @@ export class Bm25Ranking {
   readonly #database: Database;
   readonly #tokenizer: string;
   #vocabulary = false;
+  // Each word's one term, or null when it is not exactly one: fixed by the tokenizer, never stale.
+  readonly #terms = new Map<string, string | null>();
+  // The span of rowids and the rows holding each term, as of one state of the database (see #counts).
+  #counts: { state: string; span: number | null; documents: Map<string, number | undefined> } | undefined;
   /** How many searches the rows matching every word answered alone (for tests: proof the shortcut is taken). */
   answeredByEveryWord = 0;
 
@@ -67,19 +73,19 @@ export class Bm25Ranking {
    * rowids, which can only raise the bound; n_p is read from the index's own vocabulary (fts5vocab).
    */
   #beatsAnyPartialMatch(words: readonly string[], score: number): boolean {
-    const terms = singleTerms(words, this.#tokenizer);
+    const terms = this.#singleTerms(words);
     if (!terms) return false;
-    const rows = this.#database
-      .query<{ span: number | null }, []>(
-        "SELECT (SELECT rowid FROM tools_fts ORDER BY rowid DESC LIMIT 1) - (SELECT rowid FROM tools_fts ORDER BY rowid LIMIT 1) + 1 AS span",
-      )
-      .get()?.span;
+    const counts = this.#currentCounts();
+    const rows = counts.span;
     if (!rows) return false;
-    const hits = this.#termDocuments();
     let sum = 0;
     let least = Number.POSITIVE_INFINITY;
     for (const term of terms) {
-      const found = hits.get(term)?.doc;
+      let found = counts.documents.get(term);
+      if (!counts.documents.has(term)) {
+        found = this.#termDocuments().get(term)?.doc;
+        counts.documents.set(term, found);
+      }
       if (!found) return false;
       const idf = Math.max(1e-6, Math.log((rows - found + 0.5) / (found + 0.5)));
       sum += idf;
@@ -87,6 +93,43 @@ export class Bm25Ranking {
     }
     // A margin far above the rounding of either side's arithmetic.
     return (sum - least) * (K1 + 1) * (1 + 1e-9) < score;
+  }
+
+  /** Each word's one term (`singleTermEach`), remembered per word. */
+  #singleTerms(words: readonly string[]): string[] | undefined {
+    const unknown = words.filter((word) => !this.#terms.has(word));
+    if (unknown.length > 0) {
+      if (this.#terms.size + unknown.length > REMEMBERED_WORDS) this.#terms.clear();
+      const split = singleTermEach(unknown, this.#tokenizer);
+      for (const [index, word] of unknown.entries()) this.#terms.set(word, split[index] ?? null);
+    }
+    const terms: string[] = [];
+    for (const word of words) {
+      const term = this.#terms.get(word);
+      if (!term) return undefined;
+      terms.push(term);
+    }
+    return terms;
+  }
+
+  /**
+   * The span of rowids and the rows per term, read afresh whenever the database may have changed since: a write on
+   * this connection moves `total_changes()` (FTS5's own table writes count), a commit by another connection moves
+   * `data_version`.
+   */
+  #currentCounts() {
+    const state = this.#database
+      .query<{ state: string }, []>("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes() AS state")
+      .get()?.state;
+    if (this.#counts && state !== undefined && this.#counts.state === state) return this.#counts;
+    const span =
+      this.#database
+        .query<{ span: number | null }, []>(
+          "SELECT (SELECT rowid FROM tools_fts ORDER BY rowid DESC LIMIT 1) - (SELECT rowid FROM tools_fts ORDER BY rowid LIMIT 1) + 1 AS span",
+        )
+        .get()?.span ?? null;
+    this.#counts = { state: state ?? "", span, documents: new Map() };
+    return this.#counts;
   }
 
   #termDocuments() {
@@ -103,9 +146,9 @@ const scratches = new Map<string, Database>();
 
 /**
  * Each word as the one term FTS5 indexes it as (stemmed by `tokenizer`), split by FTS5 itself in a scratch table in
- * memory; undefined when any word is not exactly one term (a phrase of several, or none).
+ * memory; undefined for a word that is not exactly one term (a phrase of several, or none).
  */
-function singleTerms(list: readonly string[], tokenizer: string): string[] | undefined {
+function singleTermEach(list: readonly string[], tokenizer: string): (string | undefined)[] {
   let scratch = scratches.get(tokenizer);
   if (!scratch) {
     scratch = new Database(":memory:", { strict: true });
@@ -120,7 +163,8 @@ function singleTerms(list: readonly string[], tokenizer: string): string[] | und
     for (const [index, word] of list.entries()) insert.run(index + 1, word);
     return database.query<{ doc: number; term: string }, []>("SELECT doc, term FROM word_terms").all();
   })();
-  const perWord = list.map((_, index) => instances.filter((instance) => instance.doc === index + 1));
-  if (perWord.some((found) => found.length !== 1)) return undefined;
-  return perWord.map((found) => found[0]?.term ?? "");
+  return list.map((_, index) => {
+    const found = instances.filter((instance) => instance.doc === index + 1);
+    return found.length === 1 ? found[0]?.term : undefined;
+  });
 }

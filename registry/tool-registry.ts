@@ -28,9 +28,9 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 // How deep each ranked list goes before fusion.
 const FUSION_DEPTH = 50;
 /**
- * How many tools the one-bit codes pick for the cosine re-rank among `size`: 1 000, or one in 20 of a larger
- * registry (bench:registry prints the recall against brute force; on the scripted server's embeddings, at 100 000
- * tools, 2 500 candidates kept 93 % of the true top 10, 5 000 kept 99 %).
+ * How many tools the one-bit codes pick among `size`: 1 000, or one in 20 of a larger registry; the two-bit codes keep
+ * a tenth of those for the cosine re-rank (`rerankCount`). bench:registry prints the recall against brute force; on
+ * the scripted server's embeddings, at 100 000 tools, 2 500 candidates kept 93 % of the true top 10, 5 000 kept 98 %.
  */
 export function rerankCandidates(size: number): number {
   return Math.max(1_000, Math.ceil(size / 20));
@@ -123,8 +123,8 @@ export class ToolRegistry {
 
   /**
    * Cosine similarity of the query's embedding to the cached tool embeddings: ids, best first. The one-bit codes
-   * pick `candidates` tools (by default `rerankCandidates`), whose vectors (half precision) then decide; with no more
-   * tools than that, every tool is compared.
+   * pick `candidates` tools (by default `rerankCandidates`), the two-bit codes narrow them (`rerankCount`), whose
+   * vectors (half precision) then decide; with no more tools than `candidates`, every tool is compared.
    */
   async searchVectors(
     query: string,

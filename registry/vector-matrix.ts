@@ -13,6 +13,15 @@ function halfTable(): Float32Array {
 }
 
 /**
+ * How many of the one-bit codes' `picked` candidates the two-bit codes keep for the re-rank, for `limit` results: a
+ * tenth, and at least four times `limit` (bench:registry prints the recall against brute force: on the scripted
+ * server's embeddings a tenth kept every one of the true top 10 that the pick held, at 10 000 and at 100 000 tools).
+ */
+export function rerankCount(picked: number, limit: number): number {
+  return Math.max(4 * limit, Math.ceil(picked / 10));
+}
+
+/**
  * The cached document vectors of one embedder, in flat typed arrays: tool ids, whether each is promoted, the
  * vectors in half precision (to within about 1e-3 of float32, half the memory: 150 MiB at 100 000 tools; reading
  * float32 back from sqlite per search cost more than the whole pick) and their one-bit codes, which pick the
@@ -76,12 +85,15 @@ export class VectorMatrix {
 
   /**
    * The `limit` tools nearest `unit` (a unit vector of `dimensions`) by cosine, best first, ties to the lower id: the
-   * one-bit codes pick `candidates` of them (all when there are no more), whose half-precision vectors then decide.
+   * one-bit codes pick `candidates` of them (all when there are no more), the two-bit codes keep `rerankCount` of
+   * those, whose half-precision vectors then decide. With no more tools than `candidates`, every one is re-ranked.
    */
   nearest(unit: Float32Array, limit: number, candidates: number, promotedOnly: boolean): { id: number; score: number }[] {
-    const picked = this.#index.candidates(unit, Math.max(limit, candidates), promotedOnly ? this.#promoted : undefined);
+    const picked = Math.max(limit, candidates);
+    let positions = this.#index.candidates(unit, picked, promotedOnly ? this.#promoted : undefined);
+    if (this.size > picked) positions = this.#index.refine(unit, positions, rerankCount(picked, limit));
     const best = new BestFirst(limit);
-    for (const position of picked) best.offer(this.#ids[position] ?? 0, this.#cosine(position, unit));
+    for (const position of positions) best.offer(this.#ids[position] ?? 0, this.#cosine(position, unit));
     return best.hits();
   }
 
