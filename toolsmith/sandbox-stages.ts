@@ -172,7 +172,7 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
     dirs,
     dirs.stageScratch.mutants,
     ["/bin/sh", "-c", `cat | { cd ${SANDBOX_TOOL_DIR} && ${SANDBOX_BUN} ${SANDBOX_ISOLATED_TEST_RUNS}; }`],
-    perRunMs * mutants.length + 30_000,
+    perRunMs * mutants.length + 40_000,
     signal,
     JSON.stringify(request),
   );
