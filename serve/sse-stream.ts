@@ -25,9 +25,7 @@ export function sseStream(options: { run(write: SseWrite): Promise<void>; afterR
       };
       keepAlive = setInterval(() => write(": keep-alive\n\n"), KEEP_ALIVE_MS);
       // Not awaited: the stream must flow while the turn runs.
-      void options.run(write).finally(async () => {
-        clearInterval(keepAlive);
-        await options.afterRun?.();
+      const close = () => {
         if (!open) return;
         open = false;
         try {
@@ -35,6 +33,12 @@ export function sseStream(options: { run(write: SseWrite): Promise<void>; afterR
         } catch {
           // already closed by the client
         }
+      };
+      void options.run(write).finally(async () => {
+        clearInterval(keepAlive);
+        // Closed even when afterRun fails, so the client is never left waiting.
+        await options.afterRun?.().finally(close);
+        close();
       });
     },
     cancel() {
