@@ -48,7 +48,13 @@ test("the one-bit codes pick the planted nearest neighbours out of thousands for
   expect(refined.every((position) => wide.includes(position))).toBe(true);
   for (const position of planted) expect(refined).toContain(position);
   // A filter is applied before picking: only allowed positions come back.
-  const even = [...index.candidates(query, 50, (position) => position % 2 === 0)];
+  const even = [
+    ...index.candidates(
+      query,
+      50,
+      Uint8Array.from({ length: index.size }, (_, position) => (position % 2 === 0 ? 1 : 0)),
+    ),
+  ];
   expect(even.every((position) => position % 2 === 0)).toBe(true);
   expect(even).toContain(250);
 });

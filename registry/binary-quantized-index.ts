@@ -21,6 +21,7 @@ export class BinaryQuantizedIndex {
   readonly #wordsPerCode: number;
   readonly #codes: Uint32Array;
   readonly #spread: Float32Array;
+  #tableBuffer: Float32Array | undefined;
   readonly #twoBit: TwoBitCodes;
   #ones: Uint8Array | undefined;
 
@@ -75,19 +76,14 @@ export class BinaryQuantizedIndex {
 
   /**
    * The positions of the `count` codes that score best against `query`, in no particular order; all positions
-   * (that `allowed` keeps: a predicate, or a mask whose non-zero entries are kept) when there are no more than `count`.
+   * (that `allowed` keeps: a mask whose non-zero entries are kept) when there are no more than `count`.
    */
-  candidates(query: Float32Array, count: number, allowed?: ((position: number) => boolean) | Uint8Array): Int32Array {
+  candidates(query: Float32Array, count: number, allowed?: Uint8Array): Int32Array {
     const table = this.#table(query);
     const words = this.#wordsPerCode;
     const codes = this.#codes;
     // Always a mask, never sometimes none: a loop that met both shapes ran 15 times slower once JSC had seen them.
-    const mask =
-      allowed === undefined
-        ? this.#everyPosition()
-        : allowed instanceof Uint8Array
-          ? allowed
-          : Uint8Array.from({ length: this.size }, (_, at) => (allowed(at) ? 1 : 0));
+    const mask = allowed ?? this.#everyPosition();
     const best = new TopScores(count);
     // Below this a score cannot enter the best: most codes stop at one comparison.
     let floor = Number.NEGATIVE_INFINITY;
@@ -121,7 +117,9 @@ export class BinaryQuantizedIndex {
 
   /** table[b * 256 + v]: the sum of the query's components over the set bits of byte value v at byte b of a code. */
   #table(query: Float32Array): Float32Array {
-    const table = new Float32Array(this.#wordsPerCode * 4 * 256);
+    // Reused: a search fills every entry but each byte's 0, which stays 0, and no two searches run at once.
+    this.#tableBuffer ??= new Float32Array(this.#wordsPerCode * 4 * 256);
+    const table = this.#tableBuffer;
     for (let byte = 0; byte * 8 < this.dimensions; byte += 1) {
       const base = byte * 256;
       // Each value is a smaller value (its lowest set bit cleared) plus that bit's component: one add per entry.
