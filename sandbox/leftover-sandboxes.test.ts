@@ -1,9 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { descendants, isLive } from "../testing/process-tree.ts";
-import { processesIn } from "./pid-namespace.ts";
+import { pidNamespaceOf, pidOfTask, processesIn } from "./pid-namespace.ts";
 import { prestartSandbox, runSandboxed } from "./run-sandboxed.ts";
 import { discardWaitingSandboxes, waitingSandboxPids } from "./sandbox-pool.ts";
 
@@ -32,19 +32,12 @@ const comm = (pid: number) => {
     return "";
   }
 };
-const namespaceOf = (pid: number) => {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-};
 
 function stepOf(launcher: number): Step {
   const below = descendants(launcher);
-  const own = namespaceOf(launcher);
+  const own = pidNamespaceOf(launcher);
   const inside = below.filter((pid) => {
-    const namespace = namespaceOf(pid);
+    const namespace = pidNamespaceOf(pid);
     return namespace !== undefined && namespace !== own;
   });
   if (inside.length > 1) return "running";
@@ -96,13 +89,13 @@ afterAll(() => {
 function snapshot(launcher: number, scratchDir: string): Made {
   const { dev, ino } = statSync(scratchDir);
   const pids = [launcher, ...descendants(launcher)];
-  const own = namespaceOf(launcher);
-  const inside = pids.find((pid) => namespaceOf(pid) !== own);
+  const own = pidNamespaceOf(launcher);
+  const inside = pids.find((pid) => pidNamespaceOf(pid) !== own);
   let namespace: string | undefined;
   if (inside !== undefined) {
     try {
       heldNamespaces.push(openSync(`/proc/${inside}/ns/pid`, "r"));
-      namespace = namespaceOf(inside);
+      namespace = pidNamespaceOf(inside);
     } catch {
       // Gone meanwhile: its processes are recorded all the same.
     }
@@ -169,7 +162,7 @@ async function leftovers(made: Made[]): Promise<string[]> {
           .filter((recorded) => identity(Number(recorded.split("@")[0])) === recorded)
           .map((recorded) => Number(recorded.split("@")[0]))
           .filter(isLive),
-        ...(sandbox.namespace ? processesIn(sandbox.namespace).map((directory) => Number(directory.split("/")[2])) : []),
+        ...(sandbox.namespace ? processesIn(sandbox.namespace).map(pidOfTask) : []),
         ...holdersOf(sandbox.scratch),
       ]);
       return [...pids].map(describe);

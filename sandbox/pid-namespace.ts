@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
-function pidNamespaceOf(pid: number): string | undefined {
+/** The pid namespace of a process, as its `/proc/PID/ns/pid` link reads (`pid:[inode]`); undefined once it is gone. */
+export function pidNamespaceOf(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
   } catch {
@@ -64,7 +65,7 @@ function liveTaskDirectory(pid: string): string | undefined {
 }
 
 /** Host pids of the processes in a pid namespace (a `pid:[inode]` link text), zombies included. */
-export function pidsIn(namespace: string): number[] {
+function pidsIn(namespace: string): number[] {
   return readdirSync("/proc")
     .filter((entry) => /^\d+$/.test(entry) && pidNamespaceOf(Number(entry)) === namespace)
     .map(Number);

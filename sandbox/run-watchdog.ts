@@ -2,7 +2,7 @@ import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node
 import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
 import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
 import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
-import { pidOfTask, pidsIn, processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
+import { pidOfTask, processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
 import { niceSessions } from "./session-niceness.ts";
 
 const PAGE_BYTES = 4096;
@@ -314,8 +314,8 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     },
   };
   const walks = new ScratchWalks(options, report, hold);
-  // The sandbox's session is made nicer as soon as it exists, then again on each tick (see session-niceness.ts).
-  let niced = false;
+  // The sandbox's session is made nicer as soon as its namespace is found, then again on each tick (see
+  // session-niceness.ts).
   const timer = setInterval(() => {
     if (stopped) return;
     walks.schedule();
@@ -327,10 +327,9 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   }, options.intervalMs ?? 200);
   walks.startSentinel();
   const sentinel = setInterval(() => {
-    if (!niced) {
-      namespace ??= sandboxPidNamespace(options.launcherPid);
-      niced = namespace !== undefined;
-      if (namespace) niceSessions(pidsIn(namespace), SANDBOX_NICENESS);
+    if (namespace === undefined) {
+      namespace = sandboxPidNamespace(options.launcherPid);
+      if (namespace) niceSessions(processesIn(namespace).map(pidOfTask), SANDBOX_NICENESS);
     }
     walks.checkFreeSpace();
   }, SENTINEL_MS);
