@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { sha256Hex } from "../generated-tools/tool-metadata.ts";
 import { FITNESS_DIR, canonicalJson, ensureFitnessDir, gateKey, readRegularFile, signContent, verifyContent } from "../git/gate-key.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
@@ -29,7 +29,7 @@ export async function readersKey(git: RepoGit, commit: string, tests: readonly s
   const binary = statSync(bun);
   const hash = (path: string) => {
     try {
-      return createHash("sha256").update(readFileSync(path)).digest("hex");
+      return sha256Hex(readFileSync(path));
     } catch {
       return "none";
     }
@@ -39,11 +39,11 @@ export async function readersKey(git: RepoGit, commit: string, tests: readonly s
   const environment = { names: Object.keys(process.env).sort(), PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
   const rules = hash(join(import.meta.dir, "folder-trace.ts"));
   const content = { version: 1, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
-  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+  return sha256Hex(canonicalJson(content));
 }
 
 /** The readers recorded under `key` by this checkout's gate (signed with its key), or undefined: none, unsigned, malformed. */
-export function readCachedReaders(repoDir: string, key: string): { traced: string[]; readers: string[] } | undefined {
+export function readCachedReaders(repoDir: string, key: string): string[] | undefined {
   if (!Sha256.safeParse(key).success) return undefined;
   const read = readRegularFile(join(repoDir, READERS_DIR, `${key}.json`), MAX_BYTES);
   if (!read.ok) return undefined;
@@ -51,7 +51,7 @@ export function readCachedReaders(repoDir: string, key: string): { traced: strin
   try {
     const { mac, ...content } = SignedReaders.parse(JSON.parse(read.text));
     if (!gate || content.key !== key || !verifyContent(gate, content, mac)) return undefined;
-    return { traced: content.traced, readers: content.readers };
+    return content.readers;
   } catch {
     return undefined;
   }

@@ -6,7 +6,7 @@ import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
  * Where the gate looks for strace: fixed places only, never PATH, since which tests it runs rests on the trace.
  * Without one the tests stage runs every file it selects, as it did before traces.
  */
-export const STRACE_LOCATIONS = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
+const STRACE_LOCATIONS = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
 
 /** The first strace of `locations` that can trace a child here (ptrace may be refused in a container), or undefined. */
 export function workingStrace(locations: readonly string[] = STRACE_LOCATIONS): string | undefined {

@@ -64,8 +64,9 @@ export async function checkProtectedCore(
     else if (change.newMode === "100755") problem = "is executable";
     else if (change.newMode !== "100644") problem = `has mode ${change.newMode}`;
     else {
-      const size = sizes.get(change.newBlob) ?? Number.POSITIVE_INFINITY;
-      if (size > MAX_TOOL_FILE_BYTES) problem = `is ${size} bytes (limit ${MAX_TOOL_FILE_BYTES})`;
+      const size = sizes.get(change.newBlob);
+      if (size === undefined) problem = "has a blob this repository cannot read";
+      else if (size > MAX_TOOL_FILE_BYTES) problem = `is ${size} bytes (limit ${MAX_TOOL_FILE_BYTES})`;
     }
     if (!problem) continue;
     const line = `${JSON.stringify(change.path)} ${problem}`;

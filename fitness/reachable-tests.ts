@@ -184,7 +184,7 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   const strace = record ? workingStrace() : undefined;
   const key = record && strace ? await readersKey(record.git, record.commit, tests, bun, stop) : undefined;
   const known = record && key ? readCachedReaders(record.git.repoDir, key) : undefined;
-  const ran = known ? tests.filter((test) => known.readers.includes(test)) : tests;
+  const ran = known ? tests.filter((test) => known.includes(test)) : tests;
   const left = tests.filter((test) => !ran.includes(test));
   const selection = known ? "recorded readers" : key ? "traced" : "all";
   const figures = { loaders, selection, ...(key ? { readersKey: key } : {}), notReading: left };
