@@ -28,11 +28,17 @@ export function addStats(total: PersonaStats, reply: PersonaStats): void {
   total.durationMs += reply.durationMs;
 }
 
-/** One reply's figures as it runs: first visible output, queueing, tool time (no part of the model's speed), usage. */
+/**
+ * One reply's figures as it runs: first visible output, queueing, usage, and the streaming rate, which leaves out
+ * tool runs and the waits after them for the model to answer again (a new request's latency, not its speed).
+ */
 export class ReplyStatsRecorder {
   readonly #started = performance.now();
   #firstTokenAt: number | undefined;
-  #toolMs = 0;
+  /** Tool runs, and the waits after them for the model's next output: no part of the model's streaming speed. */
+  #notStreamingMs = 0;
+  /** When the last tool result came, until the model shows output again. */
+  #waitingSince: number | undefined;
   readonly #stats: PersonaStats = { ...emptyStats(), replies: 1 };
 
   /** Whether the reply has shown anything yet. */
@@ -42,6 +48,10 @@ export class ReplyStatsRecorder {
 
   /** The reply showed output (text, reasoning or a tool call). */
   sawOutput(): void {
+    if (this.#waitingSince !== undefined) {
+      this.#notStreamingMs += performance.now() - this.#waitingSince;
+      this.#waitingSince = undefined;
+    }
     if (this.#firstTokenAt !== undefined) return;
     this.#firstTokenAt = performance.now();
     this.#stats.firstTokenMs = Math.round(this.#firstTokenAt - this.#started);
@@ -52,7 +62,8 @@ export class ReplyStatsRecorder {
   }
 
   toolRan(ms: number): void {
-    this.#toolMs += ms;
+    this.#notStreamingMs += ms;
+    this.#waitingSince = performance.now();
   }
 
   usage(usage: Usage): void {
@@ -68,7 +79,8 @@ export class ReplyStatsRecorder {
   finish(): PersonaStats {
     const end = performance.now();
     this.#stats.durationMs = Math.round(end - this.#started);
-    const streamingSeconds = this.#firstTokenAt === undefined ? 0 : (end - this.#firstTokenAt - this.#toolMs) / 1000;
+    const waiting = this.#waitingSince === undefined ? 0 : end - this.#waitingSince;
+    const streamingSeconds = this.#firstTokenAt === undefined ? 0 : (end - this.#firstTokenAt - this.#notStreamingMs - waiting) / 1000;
     // A reply that came in one or two chunks has no speed worth showing (it would read as thousands a second).
     this.#stats.tokensPerSecond = streamingSeconds >= MIN_RATE_SECONDS ? Math.round((this.#stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
     return { ...this.#stats };
