@@ -88,6 +88,8 @@ describe("tool new --promote: build, start, judge and promote in one command (th
   }, 660_000);
 
   test("a stage that fails stops the cycle with the reason and leaves the candidate branch to inspect", async () => {
+    // A candidate the test before left running (it does when its gate fails) would hold the port: this test stands alone.
+    await runOpsScript(clone.dir, "stop.sh", ["candidate"], { cwd: clone.dir, env: environment() }).catch(() => undefined);
     // Something that is not org holds the candidate's port: the candidate stage must fail and say so.
     const squatter = Bun.serve({ hostname: "127.0.0.1", port: candidatePort, fetch: () => new Response("not org") });
     try {

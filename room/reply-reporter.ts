@@ -46,7 +46,7 @@ export function replyReporter(
         stats.sawOutput();
         break;
       case "tool-result":
-        stats.toolRan(event.durationMs);
+        stats.toolRan();
         record.toolRuns.push({ call: event.call, ok: event.ok, output: event.output });
         if (event.exitCode !== undefined) record.lastSandboxedFailed = !event.ok;
         break;

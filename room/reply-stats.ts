@@ -29,17 +29,25 @@ export function addStats(total: PersonaStats, reply: PersonaStats): void {
 }
 
 /**
- * One reply's figures as it runs: first visible output, queueing, usage, and the streaming rate, which leaves out
- * tool runs and the waits after them for the model to answer again (a new request's latency, not its speed).
+ * One reply's figures as it runs: first visible output, queueing, usage, and the streaming rate. The rate counts
+ * only the stretches from a request's first output to its last: tool runs, and the waits after them for the
+ * model's next request, are latency, not speed; and a request that showed one chunk has no stretch at all, so a
+ * reply of single chunks has no rate however slow the machine.
  */
 export class ReplyStatsRecorder {
-  readonly #started = performance.now();
+  readonly #now: () => number;
+  readonly #started: number;
   #firstTokenAt: number | undefined;
-  /** Tool runs, and the waits after them for the model's next output: no part of the model's streaming speed. */
-  #notStreamingMs = 0;
-  /** When the last tool result came, until the model shows output again. */
-  #waitingSince: number | undefined;
+  /** The open stretch of output since the last tool ran, if the model has shown any. */
+  #stretch: { from: number; to: number } | undefined;
+  #streamingMs = 0;
   readonly #stats: PersonaStats = { ...emptyStats(), replies: 1 };
+
+  /** `now` is the clock in milliseconds; tests pass their own. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+    this.#started = now();
+  }
 
   /** Whether the reply has shown anything yet. */
   get visible(): boolean {
@@ -48,22 +56,27 @@ export class ReplyStatsRecorder {
 
   /** The reply showed output (text, reasoning or a tool call). */
   sawOutput(): void {
-    if (this.#waitingSince !== undefined) {
-      this.#notStreamingMs += performance.now() - this.#waitingSince;
-      this.#waitingSince = undefined;
-    }
+    const now = this.#now();
+    if (this.#stretch === undefined) this.#stretch = { from: now, to: now };
+    else this.#stretch.to = now;
     if (this.#firstTokenAt !== undefined) return;
-    this.#firstTokenAt = performance.now();
-    this.#stats.firstTokenMs = Math.round(this.#firstTokenAt - this.#started);
+    this.#firstTokenAt = now;
+    this.#stats.firstTokenMs = Math.round(now - this.#started);
   }
 
   queued(ms: number): void {
     this.#stats.queuedMs += Math.round(ms);
   }
 
-  toolRan(ms: number): void {
-    this.#notStreamingMs += ms;
-    this.#waitingSince = performance.now();
+  /** A tool ran: the model's request before it is over, and what comes next is a new request. */
+  toolRan(): void {
+    this.#closeStretch();
+  }
+
+  #closeStretch(): void {
+    if (this.#stretch === undefined) return;
+    this.#streamingMs += this.#stretch.to - this.#stretch.from;
+    this.#stretch = undefined;
   }
 
   usage(usage: Usage): void {
@@ -77,10 +90,9 @@ export class ReplyStatsRecorder {
 
   /** The reply's figures, with duration and rate as of now. */
   finish(): PersonaStats {
-    const end = performance.now();
-    this.#stats.durationMs = Math.round(end - this.#started);
-    const waiting = this.#waitingSince === undefined ? 0 : end - this.#waitingSince;
-    const streamingSeconds = this.#firstTokenAt === undefined ? 0 : (end - this.#firstTokenAt - this.#notStreamingMs - waiting) / 1000;
+    this.#stats.durationMs = Math.round(this.#now() - this.#started);
+    const open = this.#stretch === undefined ? 0 : this.#stretch.to - this.#stretch.from;
+    const streamingSeconds = (this.#streamingMs + open) / 1000;
     // A reply that came in one or two chunks has no speed worth showing (it would read as thousands a second).
     this.#stats.tokensPerSecond = streamingSeconds >= MIN_RATE_SECONDS ? Math.round((this.#stats.completionTokens / streamingSeconds) * 10) / 10 : 0;
     return { ...this.#stats };
