@@ -12,7 +12,7 @@ import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
-const HELP = `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
+const HELP = `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
 
 The fitness gate. Reads the commit of the candidate instance on PORT (default ORG_CANDIDATE_PORT, else 7002)
 from its /health and judges exactly that commit against main, cheapest stage first, stopping at the first
@@ -21,7 +21,9 @@ failure:
                   256 KiB) under tools/generated/<tool>/ — anything else is refused, naming the files
   tools           each tool folder holds its three files, metadata hashes match, static policy; every tool's
                   tests in the sandbox (main's test file for tools main has); new or changed tools validated
-                  again as the toolsmith does (coverage, mutants, every spec example, determinism)
+                  again as the toolsmith does (coverage, mutants, every spec example, determinism),
+                  unless this checkout's toolsmith signed a record that this code passed that very
+                  validation of the same files, spec and settings
   tests           the candidate's tests that load generated tools, in a fresh worktree of the commit
   scenarios       fitness/scenarios/*.json of current's checkout sent to both instances (current on
                   ORG_CURRENT_PORT, else 7001): outcomes as expected, median time within the margin;
@@ -38,6 +40,7 @@ Options:
   --config FILE          org.config.json whose "toolsmith" section sets the thresholds the tools stage applies
                          (default: org.config.json of current's checkout, else the defaults)
   --allow-core           let a reviewed change outside tools/generated/ pass the protected core (reported)
+  --revalidate           validate new and changed tools again even when such a record exists
   --runs N               runs of each scenario on each instance (default 3; the median counts)
   --margin-percent P     how much slower than current a scenario may be, in percent (default 50) ...
   --margin-ms M          ... plus this many milliseconds (default 200)
@@ -49,6 +52,7 @@ const FLAGS = {
   repo: { type: "string" },
   config: { type: "string" },
   "allow-core": { type: "boolean" },
+  revalidate: { type: "boolean" },
   runs: { type: "string" },
   "margin-percent": { type: "string" },
   "margin-ms": { type: "string" },
@@ -110,6 +114,7 @@ export const fitnessCommand: Command = {
       candidatePort,
       currentPort: instances.currentPort,
       allowCore: values["allow-core"] ?? false,
+      revalidate: values.revalidate ?? false,
       bun: process.execPath,
       testsTimeoutMs: numberFlag("tests-timeout-s", values["tests-timeout-s"], 300, 1) * 1000,
       scenarios: {

@@ -78,6 +78,8 @@ describe("tool new --promote: build, start, judge and promote in one command (th
     expect(line.stages[3].detail).toStartWith("verdict: pass");
     for (const stage of ["current", "candidate", "fitness", "promote"]) expect(made.stderr).toMatch(new RegExp(`^… ${stage}: \\S+ `, "m"));
     expect(made.stderr).toMatch(/^✓ fitness: verdict: pass/m);
+    // The gate took the toolsmith's signed record of the validation it had just run on the same files.
+    expect(made.stderr).toMatch(/^ {2}ok +tools +slugify: toolsmith validation again .* recorded: this code passed the same validation/m);
 
     expect(toolsOnMain()).toEqual(["slugify"]);
     expect(gitSync(clone.dir, ["rev-parse", "HEAD"]).trim()).toBe(gitSync(clone.dir, ["rev-parse", "main"]).trim());

@@ -6,8 +6,12 @@ import { makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTo
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { latestReport, storedReports } from "../git/fitness-report.ts";
+import { type FitnessCheck, latestReport, storedReports } from "../git/fitness-report.ts";
 import { BASELINE_FILE, raiseBaseline, readBaseline } from "../git/fitness-baseline.ts";
+import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { splitExamples } from "../toolsmith/split-examples.ts";
+import { recordValidation } from "../toolsmith/validation-record.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 
 const BRANCH = "cand/20261123T101500Z";
@@ -59,6 +63,46 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(promoted.code).toBe(0);
     expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
   }, 120_000);
+
+  test("a validation this checkout's toolsmith recorded for the same files stands for the gate's own; other files or --revalidate run it", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    const spec = ToolSpec.parse(CLAMP.spec);
+    const settings = ToolsmithSettings.parse({});
+    const validated = { spec, heldOut: splitExamples(spec, settings.heldOutShare).heldOut, toolCode: CLAMP.tool, testCode: CLAMP.tests, settings };
+    // Figures no run of the gate would give, so the check shows which one it reports.
+    const report = {
+      ok: true,
+      stages: [],
+      tests: { passed: 1, failed: 0 },
+      coverage: 0.9,
+      mutants: { total: 10, killed: 7, score: 0.7 },
+      heldOutExamples: 1,
+      determinismRuns: 3,
+    };
+    expect(await recordValidation(repo.dir, validated, report)).toBe(true);
+    const validation = (verdict: { report?: { checks: FitnessCheck[] } }) =>
+      verdict.report?.checks.find((check) => check.name === `${spec.name}: toolsmith validation again`);
+
+    const recorded = await judge(repo.dir, BRANCH);
+    expect(recorded.code).toBe(0);
+    expect(validation(recorded)?.reason).toStartWith("recorded: this code passed the same validation of these files");
+    expect(validation(recorded)?.figures).toMatchObject({ recorded: true, mutantsKilled: 7, testsPassed: 1 });
+
+    const revalidated = await judge(repo.dir, BRANCH, ["--revalidate"]);
+    expect(revalidated.code).toBe(0);
+    expect(validation(revalidated)?.reason).toStartWith("policy, typecheck, tests, mutants");
+    expect(validation(revalidated)?.figures?.recorded).toBeUndefined();
+    expect(validation(revalidated)?.figures?.testsPassed).toBeGreaterThan(1);
+
+    // The same tool with one more line: the record is not for these files, so the gate validates them itself.
+    const other = "cand/20261123T101600Z";
+    makeCandidate(repo.dir, other, (worktree) => writeFixtureTool(worktree, CLAMP, { tool: `${CLAMP.tool}// edited\n` }));
+    const edited = await judge(repo.dir, other);
+    expect(edited.code).toBe(0);
+    expect(validation(edited)?.reason).toStartWith("policy, typecheck, tests, mutants");
+    expect(validation(edited)?.figures?.recorded).toBeUndefined();
+  }, 180_000);
 
   test("a stale candidate (main gained another tool since it was built) is judged on today's main, passes, is promoted, and a second run keeps the first report", async () => {
     using repo = promotionRepo([WORD_COUNT]);

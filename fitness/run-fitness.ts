@@ -45,6 +45,8 @@ export type FitnessRequest = {
   testsTimeoutMs: number;
   scenarios: ScenarioSettings;
   settings?: ToolsmithSettings;
+  /** Validate new and changed tools again even when this checkout's toolsmith recorded the same validation passing. */
+  revalidate?: boolean;
   signal?: AbortSignal;
   /** Each stage as it ends. */
   onCheck?: (check: FitnessCheck) => void;
@@ -203,7 +205,14 @@ async function laterStages(run: GateRun): Promise<boolean> {
   }, signal);
   let tools: Started<ToolScenarios> | undefined;
   try {
-    const toolChecks = await checkGeneratedTools(git, { main: run.candidate.main, commit: run.judged, runDir: run.runDir, settings: run.settings, signal });
+    const toolChecks = await checkGeneratedTools(git, {
+      main: run.candidate.main,
+      commit: run.judged,
+      runDir: run.runDir,
+      settings: run.settings,
+      revalidate: request.revalidate ?? false,
+      signal,
+    });
     if (!toolChecks.every(run.record)) return false;
     tools = startStage((stageSignal) => toolScenarios(run, stageSignal), signal);
     if (!run.record(await resultOf(tests))) return false;

@@ -6,7 +6,9 @@ import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { splitExamples } from "../toolsmith/split-examples.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
+import { readValidationRecord } from "../toolsmith/validation-record.ts";
 import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../generated-tools/sandbox-toolchain.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 
@@ -69,19 +71,44 @@ async function readTool(
   return { problems, tool };
 }
 
-/** A new or changed tool through the toolsmith's own validation again. */
-async function validateAgain(tool: JudgedTool, request: { runDir: string; settings: ToolsmithSettings; signal?: AbortSignal }): Promise<FitnessCheck> {
+/**
+ * A new or changed tool through the toolsmith's own validation again, with the examples held out as the toolsmith
+ * holds them out, so the validation is the very one it ran. When this checkout's toolsmith recorded (signed with the
+ * gate key) that this code passed that validation of these exact files, spec and settings, the record stands for
+ * it, unless `revalidate`.
+ */
+async function validateAgain(
+  tool: JudgedTool,
+  request: { repoDir: string; runDir: string; settings: ToolsmithSettings; revalidate?: boolean; signal?: AbortSignal },
+): Promise<FitnessCheck> {
   const started = performance.now();
   const { spec } = tool.metadata;
-  const report = await validateTool({
-    runDir: join(request.runDir, "validate", tool.name),
+  const input = {
     spec,
-    heldOut: [],
+    heldOut: splitExamples(spec, request.settings.heldOutShare).heldOut,
     toolCode: tool.toolCode,
     testCode: tool.testCode,
     settings: request.settings,
-    ...(request.signal ? { signal: request.signal } : {}),
-  });
+  };
+  const recorded = request.revalidate ? undefined : await readValidationRecord(request.repoDir, input);
+  if (recorded) {
+    return {
+      stage: "tools",
+      name: `${tool.name}: toolsmith validation again`,
+      ok: true,
+      reason: `recorded: this code passed the same validation of these files at ${recorded.validatedAt} (record ${recorded.key.slice(0, 12)}; --revalidate runs it)`,
+      figures: {
+        testsPassed: recorded.tests.passed,
+        coverage: Math.round(recorded.coverage * 1000) / 1000,
+        mutantsKilled: recorded.mutants.killed,
+        mutantsTotal: recorded.mutants.total,
+        examples: spec.examples.length,
+        recorded: true,
+      },
+      durationMs: performance.now() - started,
+    };
+  }
+  const report = await validateTool({ runDir: join(request.runDir, "validate", tool.name), ...input, ...(request.signal ? { signal: request.signal } : {}) });
   return {
     stage: "tools",
     name: `${tool.name}: toolsmith validation again`,
@@ -109,7 +136,7 @@ async function validateAgain(tool: JudgedTool, request: { runDir: string; settin
  */
 export async function checkGeneratedTools(
   git: RepoGit,
-  request: { main: string; commit: string; runDir: string; settings: ToolsmithSettings; signal?: AbortSignal },
+  request: { main: string; commit: string; runDir: string; settings: ToolsmithSettings; revalidate?: boolean; signal?: AbortSignal },
 ): Promise<FitnessCheck[]> {
   const { signal } = request;
   const checks: FitnessCheck[] = [];
@@ -146,7 +173,7 @@ export async function checkGeneratedTools(
   const validations = (async () => {
     const validated: FitnessCheck[] = [];
     for (const tool of judged.filter((entry) => entry.changed)) {
-      const check = await validateAgain(tool, { ...request, signal: validationSignal });
+      const check = await validateAgain(tool, { ...request, repoDir: git.repoDir, signal: validationSignal });
       validated.push(check);
       if (!check.ok) break;
     }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
-import { nextRepair, splitExamples } from "./run-toolsmith.ts";
+import { nextRepair } from "./run-toolsmith.ts";
+import { splitExamples } from "./split-examples.ts";
 
 const settings = { implementationRepairs: 3, testRepairs: 1 };
 

@@ -26,7 +26,9 @@ import {
 } from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 import type { ValidationFailure } from "./stage-order.ts";
+import { splitExamples } from "./split-examples.ts";
 import { type ValidationReport, validateTool } from "./validate-tool.ts";
+import { recordValidation } from "./validation-record.ts";
 
 /** Progress of a toolsmith run, phase by phase, for the console, the room and `--json`. */
 export type ToolsmithEvent =
@@ -141,12 +143,6 @@ async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
   return spec;
 }
 
-/** The spec's examples split: about `heldOutShare` of them (at least one, never all) are held out of the prompts. */
-export function splitExamples(spec: ToolSpec, heldOutShare: number): { visible: ToolExample[]; heldOut: ToolExample[] } {
-  const heldOutCount = Math.min(spec.examples.length - 1, Math.max(1, Math.round(spec.examples.length * heldOutShare)));
-  return { visible: spec.examples.slice(0, spec.examples.length - heldOutCount), heldOut: spec.examples.slice(spec.examples.length - heldOutCount) };
-}
-
 /** The implementation or tests phase: one TypeScript source, with the habits of small models undone. */
 async function askForSource(run: ToolsmithRun, phase: "implementation" | "tests", round: number, messages: ChatMessage[]): Promise<string> {
   const tool = phase === "implementation" ? "submit_implementation" : "submit_tests";
@@ -195,6 +191,9 @@ async function validateAndRepair(
     });
     if (report.ok) {
       run.emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
+      // The gate takes this signed record for its own run of the same validation on the same files and code.
+      const validated = { spec, heldOut: examples.heldOut, toolCode: draft.toolCode, testCode: draft.testCode, settings: run.settings };
+      await recordValidation(run.git.repoDir, validated, report);
       return landTool(run, spec, draft, report);
     }
     const failure = report.failure;
