@@ -52,7 +52,9 @@ function gateChecks(reportPath: string | undefined): void {
   console.log(`    gate ${seconds(report.durationMs)}: ${[...parts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
   if (values.checks)
     for (const check of report.checks)
-      console.log(`      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}${check.stage === "tests" ? ` (${check.reason})` : ""}`);
+      console.log(
+        `      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}${check.stage === "tests" ? ` (${check.reason}): ${[check.figures?.ran ?? []].flat().join(" ")}` : ""}`,
+      );
 }
 try {
   for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {

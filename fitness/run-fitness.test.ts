@@ -80,7 +80,7 @@ describe("the fitness gate on throw-away repositories", () => {
       heldOutExamples: 1,
       determinismRuns: 3,
     };
-    expect(await recordValidation(repo.dir, validated, report)).toBe(true);
+    expect(recordValidation(repo.dir, validated, report)).toBe(true);
     const validation = (verdict: { report?: { checks: FitnessCheck[] } }) =>
       verdict.report?.checks.find((check) => check.name === `${spec.name}: toolsmith validation again`);
 

@@ -90,7 +90,7 @@ async function validateAgain(
     testCode: tool.testCode,
     settings: request.settings,
   };
-  const recorded = request.revalidate ? undefined : await readValidationRecord(request.repoDir, input);
+  const recorded = request.revalidate ? undefined : readValidationRecord(request.repoDir, input);
   if (recorded) {
     return {
       stage: "tools",

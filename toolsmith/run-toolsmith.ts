@@ -193,7 +193,7 @@ async function validateAndRepair(
       run.emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
       // The gate takes this signed record for its own run of the same validation on the same files and code.
       const validated = { spec, heldOut: examples.heldOut, toolCode: draft.toolCode, testCode: draft.testCode, settings: run.settings };
-      await recordValidation(run.git.repoDir, validated, report);
+      recordValidation(run.git.repoDir, validated, report);
       return landTool(run, spec, draft, report);
     }
     const failure = report.failure;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
@@ -27,13 +27,25 @@ function checkout(): { dir: string } & Disposable {
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** A stand-in for the checkout org runs from: its files are the validator's code. */
+function validatorCheckout(): { dir: string } & Disposable {
+  const code = checkout();
+  mkdirSync(join(code.dir, "toolsmith"));
+  mkdirSync(join(code.dir, "tools", "generated", "word_count"), { recursive: true });
+  writeFileSync(join(code.dir, "toolsmith", "validate-tool.ts"), "export const stages = 6;\n");
+  writeFileSync(join(code.dir, "package-lock.json"), "{}\n");
+  writeFileSync(join(code.dir, "tools", "generated", "word_count", "tool.ts"), "export default () => 1;\n");
+  return code;
+}
+
 describe("the toolsmith's signed record of a passed validation", () => {
-  test("read back for exactly the same input; any other file, spec, held-out split or setting finds none", async () => {
+  test("read back for exactly the same input; any other file, spec, held-out split or setting finds none", () => {
     using repo = checkout();
-    expect(await recordValidation(repo.dir, input, passed)).toBe(true);
-    const record = await readValidationRecord(repo.dir, input);
+    using code = validatorCheckout();
+    expect(recordValidation(repo.dir, input, passed, code.dir)).toBe(true);
+    const record = readValidationRecord(repo.dir, input, code.dir);
     expect(record).toMatchObject({ tool: spec.name, tests: { passed: 4, failed: 0 }, coverage: 0.93, mutants: { killed: 9, total: 10 } });
-    expect(record?.key).toBe((await validationKey(input)) as string);
+    expect(record?.key).toBe(validationKey(input, code.dir));
 
     const others: ValidatedInput[] = [
       { ...input, toolCode: `${input.toolCode}\n` },
@@ -42,57 +54,79 @@ describe("the toolsmith's signed record of a passed validation", () => {
       { ...input, heldOut: [] },
       { ...input, settings: { ...settings, mutants: settings.mutants + 1 } },
     ];
-    for (const other of others) expect(await readValidationRecord(repo.dir, other)).toBeUndefined();
+    for (const other of others) expect(readValidationRecord(repo.dir, other, code.dir)).toBeUndefined();
   });
 
-  test("a failed validation is not recorded", async () => {
+  test("other validator code finds no record; a change under tools/generated/ or to a document is no change of the code", () => {
     using repo = checkout();
-    expect(await recordValidation(repo.dir, input, { ...passed, ok: false })).toBe(false);
-    expect(await readValidationRecord(repo.dir, input)).toBeUndefined();
+    using code = validatorCheckout();
+    recordValidation(repo.dir, input, passed, code.dir);
+    writeFileSync(join(code.dir, "tools", "generated", "word_count", "tool.ts"), "export default () => 2;\n");
+    writeFileSync(join(code.dir, "README.md"), "notes\n");
+    expect(readValidationRecord(repo.dir, input, code.dir)?.tool).toBe(spec.name);
+    for (const [file, text] of [
+      ["toolsmith/validate-tool.ts", "export const stages = 5;\n"],
+      ["package-lock.json", '{ "lockfileVersion": 3 }\n'],
+      ["toolsmith/new-stage.ts", "export {};\n"],
+    ] as const) {
+      using again = validatorCheckout();
+      writeFileSync(join(again.dir, file), text);
+      expect(readValidationRecord(repo.dir, input, again.dir)).toBeUndefined();
+    }
   });
 
-  test("a record edited by hand, written without the key, signed by another checkout or put there as a link is not trusted", async () => {
+  test("a failed validation is not recorded", () => {
     using repo = checkout();
+    using code = validatorCheckout();
+    expect(recordValidation(repo.dir, input, { ...passed, ok: false }, code.dir)).toBe(false);
+    expect(readValidationRecord(repo.dir, input, code.dir)).toBeUndefined();
+  });
+
+  test("a record edited by hand, written without the key, signed by another checkout or put there as a link is not trusted", () => {
+    using repo = checkout();
+    using code = validatorCheckout();
     using other = checkout();
-    await recordValidation(repo.dir, input, passed);
-    const key = (await validationKey(input)) as string;
+    recordValidation(repo.dir, input, passed, code.dir);
+    const key = validationKey(input, code.dir);
     const path = join(repo.dir, VALIDATED_DIR, `${key}.json`);
     const genuine = readFileSync(path, "utf8");
 
     // Edited figures: the signature no longer matches.
     writeFileSync(path, genuine.replace('"killed": 9', '"killed": 10'));
-    expect(await readValidationRecord(repo.dir, input)).toBeUndefined();
+    expect(readValidationRecord(repo.dir, input, code.dir)).toBeUndefined();
     // No signature at all.
     const { mac: _mac, ...unsigned } = JSON.parse(genuine);
     writeFileSync(path, JSON.stringify(unsigned));
-    expect(await readValidationRecord(repo.dir, input)).toBeUndefined();
+    expect(readValidationRecord(repo.dir, input, code.dir)).toBeUndefined();
     // Signed by another checkout's gate key, copied over.
-    await recordValidation(other.dir, input, passed);
+    recordValidation(other.dir, input, passed, code.dir);
     writeFileSync(path, readFileSync(join(other.dir, VALIDATED_DIR, `${key}.json`)));
-    expect(await readValidationRecord(repo.dir, input)).toBeUndefined();
+    expect(readValidationRecord(repo.dir, input, code.dir)).toBeUndefined();
     // The genuine record behind a link.
     const elsewhere = join(repo.dir, "elsewhere.json");
     writeFileSync(elsewhere, genuine);
     rmSync(path);
     symlinkSync(elsewhere, path);
-    expect(await readValidationRecord(repo.dir, input)).toBeUndefined();
+    expect(readValidationRecord(repo.dir, input, code.dir)).toBeUndefined();
     // Put back as a regular file, it is read again.
     rmSync(path);
     writeFileSync(path, genuine);
-    expect((await readValidationRecord(repo.dir, input))?.tool).toBe(spec.name);
+    expect(readValidationRecord(repo.dir, input, code.dir)?.tool).toBe(spec.name);
   });
 
-  test("a checkout whose records cannot be written records nothing and says so", async () => {
+  test("a checkout whose records cannot be written records nothing and says so", () => {
     using repo = checkout();
+    using code = validatorCheckout();
     // Something that is not a folder where the records go.
     writeFileSync(join(repo.dir, ".org"), "not a folder");
-    expect(await recordValidation(repo.dir, input, passed)).toBe(false);
-    expect(await readValidationRecord(repo.dir, input)).toBeUndefined();
+    expect(recordValidation(repo.dir, input, passed, code.dir)).toBe(false);
+    expect(readValidationRecord(repo.dir, input, code.dir)).toBeUndefined();
   });
 
-  test("only the newest records are kept", async () => {
+  test("only the newest records are kept", () => {
     using repo = checkout();
-    for (let index = 0; index < 70; index += 1) await recordValidation(repo.dir, { ...input, toolCode: `${input.toolCode}// ${index}\n` }, passed);
+    using code = validatorCheckout();
+    for (let index = 0; index < 70; index += 1) recordValidation(repo.dir, { ...input, toolCode: `${input.toolCode}// ${index}\n` }, passed, code.dir);
     const dir = join(repo.dir, VALIDATED_DIR);
     expect(readdirSync(dir).filter((name) => name.endsWith(".json")).length).toBe(64);
   });

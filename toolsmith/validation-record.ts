@@ -4,7 +4,6 @@ import { z } from "zod";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { canonicalJson, ensureFitnessDir, FITNESS_DIR, gateKey, readRegularFile, signContent, verifyContent } from "../git/gate-key.ts";
-import { RepoGit } from "../git/repo-git.ts";
 import { sha256Hex, type ToolExample, type ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
 import type { ValidationReport } from "./validate-tool.ts";
@@ -32,68 +31,62 @@ const SignedRecord = ValidationRecord.extend({ mac: Sha256 });
 /** What a validation's outcome depends on besides the code that runs it. */
 export type ValidatedInput = { spec: ToolSpec; heldOut: ToolExample[]; toolCode: string; testCode: string; settings: ToolsmithSettings };
 
-let identity: Promise<string | undefined> | undefined;
+/** The files that make up org's code and its configuration; documents and data are left out. */
+const CODE_FILE = /\.(?:ts|tsx|js|mjs|cjs|json|toml)$/;
 
 /**
- * The code that validates, hashed: every file git tracks in the checkout org runs from (outside
- * `tools/generated/`), as it is on disk now, so uncommitted edits count; package-lock.json with it (the compiler,
- * zod and the test types the sandbox reads come from node_modules), and the bun running. Undefined when the
- * checkout is no git repository: then nothing is recorded or trusted. Computed once per process.
+ * The code that validates, hashed: every code and configuration file of the checkout org runs from as it is on
+ * disk (package.json, package-lock.json, bunfig.toml and tsconfig.json among them), outside `tools/generated/`,
+ * dot-folders and node_modules, and the bun running. The walk reads file types from the directory listings and never
+ * opens `tools/generated/`, so computing it touches nothing a candidate can change (the gate's trace counts a test
+ * that does as one that reads the candidate's tools).
  */
-export function validatorIdentity(): Promise<string | undefined> {
-  identity ??= (async () => {
-    try {
-      const listed = await new RepoGit(CHECKOUT_DIR).run(["ls-files", "-z", "--cached", "--", "."]);
-      const files = listed
-        .split("\0")
-        .filter((path) => path !== "" && !path.startsWith(`${GENERATED_TOOLS_DIR}/`))
-        .sort();
-      const hashed = files.map((path) => {
-        try {
-          return `${path}\0${sha256Hex(readFileSync(join(CHECKOUT_DIR, path)))}`;
-        } catch {
-          return `${path}\0absent`;
-        }
-      });
-      return sha256Hex(canonicalJson({ version: 1, files: hashed, bun: `${Bun.version} ${Bun.revision}` }));
-    } catch {
-      return undefined;
+export function validatorIdentity(checkoutDir: string = CHECKOUT_DIR): string {
+  const files: string[] = [];
+  const walk = (relative: string) => {
+    for (const entry of readdirSync(join(checkoutDir, relative), { withFileTypes: true })) {
+      const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith(".") && entry.name !== "node_modules" && path !== GENERATED_TOOLS_DIR) walk(path);
+      } else if (entry.isFile() && CODE_FILE.test(entry.name)) {
+        files.push(`${path}\0${sha256Hex(readFileSync(join(checkoutDir, path)))}`);
+      }
     }
-  })();
-  return identity;
+  };
+  walk("");
+  return sha256Hex(canonicalJson({ version: 1, files: files.sort(), bun: `${Bun.version} ${Bun.revision}` }));
 }
 
 /**
  * The key of one validation: the validator's identity, and everything the validation is given (the spec with its
- * examples, which of them are held out, both sources, the toolsmith's settings). Undefined without an identity.
+ * examples, which of them are held out, both sources, the toolsmith's settings).
  */
-export async function validationKey(input: ValidatedInput): Promise<string | undefined> {
-  const validator = await validatorIdentity();
-  if (validator === undefined) return undefined;
+export function validationKey(input: ValidatedInput, checkoutDir: string = CHECKOUT_DIR): string {
+  const validator = validatorIdentity(checkoutDir);
   const { spec, heldOut, toolCode, testCode, settings } = input;
   return sha256Hex(canonicalJson({ version: 1, validator, spec, heldOut, tool: sha256Hex(toolCode), tests: sha256Hex(testCode), settings }));
 }
 
 /**
- * Records, signed with the gate key of `repoDir`, that a validation passed, and keeps the newest few records.
- * Whether it was recorded: a checkout whose gate key or folder cannot be used records nothing, and the gate then
- * validates again, as it would without a record.
+ * Records, signed with the gate key of `repoDir`, that a validation passed by the code of `checkoutDir` (the checkout
+ * org runs from), and keeps the newest few records. Whether it was recorded: a checkout whose gate key or folder
+ * cannot be used records nothing, and the gate then validates again, as it would without a record.
  */
-export async function recordValidation(repoDir: string, input: ValidatedInput, report: ValidationReport): Promise<boolean> {
-  const key = await validationKey(input);
-  if (key === undefined || !report.ok) return false;
-  const record = ValidationRecord.parse({
-    version: 1,
-    key,
-    tool: input.spec.name,
-    validatedAt: new Date().toISOString(),
-    tests: report.tests,
-    coverage: report.coverage,
-    mutants: report.mutants,
-    determinismRuns: report.determinismRuns,
-    heldOutExamples: report.heldOutExamples,
-  });
+export function recordValidation(repoDir: string, input: ValidatedInput, report: ValidationReport, checkoutDir: string = CHECKOUT_DIR): boolean {
+  if (!report.ok) return false;
   try {
+    const key = validationKey(input, checkoutDir);
+    const record = ValidationRecord.parse({
+      version: 1,
+      key,
+      tool: input.spec.name,
+      validatedAt: new Date().toISOString(),
+      tests: report.tests,
+      coverage: report.coverage,
+      mutants: report.mutants,
+      determinismRuns: report.determinismRuns,
+      heldOutExamples: report.heldOutExamples,
+    });
     const mac = signContent(gateKey(repoDir, true) as Buffer, record);
     ensureFitnessDir(repoDir);
     const dir = ensurePrivateDir(join(repoDir, VALIDATED_DIR));
@@ -114,12 +107,11 @@ export async function recordValidation(repoDir: string, input: ValidatedInput, r
  * The passed validation of exactly `input` by this code, recorded by this checkout's toolsmith and signed with its
  * gate key, or undefined: none, unsigned, signed by another key, malformed, or made by other code.
  */
-export async function readValidationRecord(repoDir: string, input: ValidatedInput): Promise<ValidationRecord | undefined> {
-  const key = await validationKey(input);
-  if (key === undefined) return undefined;
-  const read = readRegularFile(join(repoDir, VALIDATED_DIR, `${key}.json`), MAX_BYTES);
-  if (!read.ok) return undefined;
+export function readValidationRecord(repoDir: string, input: ValidatedInput, checkoutDir: string = CHECKOUT_DIR): ValidationRecord | undefined {
   try {
+    const key = validationKey(input, checkoutDir);
+    const read = readRegularFile(join(repoDir, VALIDATED_DIR, `${key}.json`), MAX_BYTES);
+    if (!read.ok) return undefined;
     const gate = gateKey(repoDir, false);
     const { mac, ...record } = SignedRecord.parse(JSON.parse(read.text));
     if (!gate || record.key !== key || record.tool !== input.spec.name || !verifyContent(gate, record, mac)) return undefined;
