@@ -1,8 +1,10 @@
 // Ten generations in a row, timed: in a throw-away clone of org, with a tmux server of its own and one scripted
 // server playing the room's personas and the toolsmith, `org tool new --goal … --promote --json` once for each
 // tool the scripted toolsmith knows. Prints each generation's stages (build, current, candidate, fitness,
-// promote), the part spent in the gate, the total, and the machine's core count.
-//   bun bench/generations.ts [--count N] [--checks]   (--checks: every check of each gate run with its time)
+// promote), the part spent in the gate, the total, and the machine's core count. The scripted model answers at
+// once (its replies' pacing left out), so the figures are org's own time; --model-delays keeps the pacing the
+// demo script gives its replies (about 1 s a reply, 6.3 s a gate).
+//   bun bench/generations.ts [--count N] [--checks] [--model-delays]   (--checks: every check of each gate run with its time)
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -16,17 +18,26 @@ import { runOpsScript } from "../testing/run-ops-script.ts";
 import { SCRIPTED_TOOLS } from "../testing/scripted-toolsmith.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+import { withoutDelays } from "../testing/without-delays.ts";
 
-const { values } = parseArgs({ options: { count: { type: "string", default: String(SCRIPTED_TOOLS.length) }, checks: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: String(SCRIPTED_TOOLS.length) },
+    checks: { type: "boolean", default: false },
+    "model-delays": { type: "boolean", default: false },
+  },
+});
 const count = Math.min(SCRIPTED_TOOLS.length, Math.max(1, Number(values.count)));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number; reportPath?: string };
 
-console.log(`bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations`);
+console.log(
+  `bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations, ${values["model-delays"] ? "the demo script's model pacing" : "an instant model"}`,
+);
 const clone = orgClone("org-bench-generations-", { withoutGeneratedTools: true });
 const tmux = await TmuxServer.start();
 const scripts = await Promise.all(["demo-script.json", "toolsmith-script.json"].map((file) => loadScript(join(clone.dir, "demo", file))));
-const server = await startScriptedServer({ script: mergeScripts(scripts) });
+const server = await startScriptedServer({ script: values["model-delays"] ? mergeScripts(scripts) : withoutDelays(mergeScripts(scripts)) });
 const env = {
   ...tmux.env,
   ORG_TMUX_SESSION: uniqueSessionName("org-bench"),

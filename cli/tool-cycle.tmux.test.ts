@@ -8,6 +8,7 @@ import { orgClone } from "../testing/org-clone.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+import { withoutDelays } from "../testing/without-delays.ts";
 
 // A copy of org as its own repository, a tmux server of the test's own, free ports, and one scripted server
 // that plays both the room's personas (for current, the candidate and the gate's scenario) and the toolsmith.
@@ -23,7 +24,7 @@ beforeAll(async () => {
   currentPort = freePort();
   candidatePort = freePort();
   const scripts = await Promise.all(["demo-script.json", "toolsmith-script.json"].map((file) => loadScript(join(clone.dir, "demo", file))));
-  server = await startScriptedServer({ script: mergeScripts(scripts) });
+  server = await startScriptedServer({ script: withoutDelays(mergeScripts(scripts)) });
 });
 afterAll(async () => {
   await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env: environment() }).catch(() => undefined);

@@ -10,6 +10,7 @@ import { runOpsScript } from "./run-ops-script.ts";
 import { SCRIPTED_TOOLS } from "./scripted-toolsmith.ts";
 import { gitSync } from "./temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "./tmux.ts";
+import { withoutDelays } from "./without-delays.ts";
 
 // The whole cycle, many generations deep, the way a person drives it: in one throw-away clone of org with a
 // tmux server, ports and one scripted server (room personas + toolsmith) of its own, only through `bin/org`
@@ -42,7 +43,7 @@ beforeAll(async () => {
   currentPort = freePort();
   candidatePort = freePort();
   const scripts = await Promise.all(["demo-script.json", "toolsmith-script.json"].map((file) => loadScript(join(clone.dir, "demo", file))));
-  server = await startScriptedServer({ script: mergeScripts(scripts) });
+  server = await startScriptedServer({ script: withoutDelays(mergeScripts(scripts)) });
 });
 afterAll(async () => {
   // Whatever happened: both instances stopped, the tmux server closed, the model server stopped, files removed.
