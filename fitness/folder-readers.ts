@@ -1,20 +1,18 @@
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { sha256Hex } from "../generated-tools/tool-metadata.ts";
-import { FITNESS_DIR, canonicalJson, ensureFitnessDir, gateKey, readRegularFile, signContent, verifyContent } from "../git/gate-key.ts";
+import { FITNESS_DIR, canonicalJson } from "../git/gate-key.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
+import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
 
 /** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */
 export const READERS_DIR = join(FITNESS_DIR, "readers");
 const KEPT = 8;
-const MAX_BYTES = 1024 * 1024;
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const FolderReaders = z.strictObject({ version: z.literal(1), key: Sha256, traced: z.array(z.string()), readers: z.array(z.string()) });
 type FolderReaders = z.infer<typeof FolderReaders>;
-const SignedReaders = FolderReaders.extend({ mac: Sha256 });
 
 /**
  * What a trace of the selected tests depends on, hashed: every file of `commit` outside `tools/generated/` (mode,
@@ -44,30 +42,12 @@ export async function readersKey(git: RepoGit, commit: string, tests: readonly s
 
 /** The readers recorded under `key` by this checkout's gate (signed with its key), or undefined: none, unsigned, malformed. */
 export function readCachedReaders(repoDir: string, key: string): string[] | undefined {
-  if (!Sha256.safeParse(key).success) return undefined;
-  const read = readRegularFile(join(repoDir, READERS_DIR, `${key}.json`), MAX_BYTES);
-  if (!read.ok) return undefined;
-  const gate = gateKey(repoDir, false);
-  try {
-    const { mac, ...content } = SignedReaders.parse(JSON.parse(read.text));
-    if (!gate || content.key !== key || !verifyContent(gate, content, mac)) return undefined;
-    return content.readers;
-  } catch {
-    return undefined;
-  }
+  const record = readSignedRecord(repoDir, READERS_DIR, key, FolderReaders);
+  return record?.key === key ? record.readers : undefined;
 }
 
 /** Records, signed with the gate key, which of the traced files read the tool folders; keeps the newest few records. */
 export function writeCachedReaders(repoDir: string, key: string, traced: readonly string[], readers: readonly string[]): void {
   const content: FolderReaders = FolderReaders.parse({ version: 1, key, traced: [...traced].sort(), readers: [...readers].sort() });
-  const mac = signContent(gateKey(repoDir, true) as Buffer, content);
-  ensureFitnessDir(repoDir);
-  const dir = ensurePrivateDir(join(repoDir, READERS_DIR));
-  writePrivateFile(join(dir, `${key}.json`), `${JSON.stringify({ ...content, mac }, null, 2)}\n`);
-  const older = readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && /^[0-9a-f]{64}\.json$/.test(entry.name))
-    .map((entry) => ({ name: entry.name, time: statSync(join(dir, entry.name)).mtimeMs }))
-    .sort((a, b) => b.time - a.time)
-    .slice(KEPT);
-  for (const { name } of older) rmSync(join(dir, name), { force: true });
+  writeSignedRecord(repoDir, READERS_DIR, key, content, KEPT);
 }

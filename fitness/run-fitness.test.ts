@@ -64,7 +64,7 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
   }, 120_000);
 
-  test("a validation this checkout's toolsmith recorded for the same files stands for the gate's own; other files or --revalidate run it", async () => {
+  test("signed records of passes stand for the very same runs: the toolsmith's validation, the gate's own tool tests; other files or --revalidate run them", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
     const spec = ToolSpec.parse(CLAMP.spec);
@@ -84,8 +84,12 @@ describe("the fitness gate on throw-away repositories", () => {
     const validation = (verdict: { report?: { checks: FitnessCheck[] } }) =>
       verdict.report?.checks.find((check) => check.name === `${spec.name}: toolsmith validation again`);
 
+    const toolTests = (verdict: { report?: { checks: FitnessCheck[] } }) =>
+      verdict.report?.checks.find((check) => check.name === "every tool's tests (main's tests for main's tools)")?.figures;
     const recorded = await judge(repo.dir, BRANCH);
     expect(recorded.code).toBe(0);
+    // No gate ran before: every tool's tests ran (and are now recorded).
+    expect(toolTests(recorded)).toMatchObject({ ran: [spec.name, WORD_COUNT.spec.name].sort(), recorded: [] });
     expect(validation(recorded)?.reason).toStartWith("recorded: this code passed the same validation of these files");
     expect(validation(recorded)?.figures).toMatchObject({ recorded: true, mutantsKilled: 7, testsPassed: 1 });
 
@@ -94,6 +98,7 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(validation(revalidated)?.reason).toStartWith("policy, typecheck, tests, mutants");
     expect(validation(revalidated)?.figures?.recorded).toBeUndefined();
     expect(validation(revalidated)?.figures?.testsPassed).toBeGreaterThan(1);
+    expect(toolTests(revalidated)).toMatchObject({ ran: [spec.name, WORD_COUNT.spec.name].sort(), recorded: [] });
 
     // The same tool with one more line: the record is not for these files, so the gate validates them itself.
     const other = "cand/20261123T101600Z";
@@ -102,6 +107,8 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(edited.code).toBe(0);
     expect(validation(edited)?.reason).toStartWith("policy, typecheck, tests, mutants");
     expect(validation(edited)?.figures?.recorded).toBeUndefined();
+    // word_count is main's, unchanged: its tests passed with these files and this code before. clamp's code is new.
+    expect(toolTests(edited)).toMatchObject({ ran: [spec.name], recorded: [WORD_COUNT.spec.name] });
   }, 180_000);
 
   test("a stale candidate (main gained another tool since it was built) is judged on today's main, passes, is promoted, and a second run keeps the first report", async () => {

@@ -193,7 +193,8 @@ function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
  * Stages b to d after the protected core. Recorded in order and stopping at the first failure as before, but what
  * does not depend on an earlier verdict runs meanwhile on the second core: the tests stage (main's code on a tree
  * that differs only in tool files, which it loads only through the sandbox) beside the tools stage, and each tool's
- * examples over HTTP once the tools stage has passed. The model scenarios, whose latency is judged, run alone.
+ * examples over HTTP once the tools stage has found every tool folder well-formed and within the static policy
+ * (its first check), beside the tools' tests. The model scenarios, whose latency is judged, run alone.
  * A result that comes after a failure is dropped, so the report is the one the stages in sequence would write.
  */
 async function laterStages(run: GateRun): Promise<boolean> {
@@ -205,16 +206,21 @@ async function laterStages(run: GateRun): Promise<boolean> {
   }, signal);
   let tools: Started<ToolScenarios> | undefined;
   try {
+    const startExamples = () => {
+      tools ??= startStage((stageSignal) => toolScenarios(run, stageSignal), signal);
+    };
     const toolChecks = await checkGeneratedTools(git, {
       main: run.candidate.main,
       commit: run.judged,
       runDir: run.runDir,
       settings: run.settings,
       revalidate: request.revalidate ?? false,
+      onWellFormed: startExamples,
       signal,
     });
     if (!toolChecks.every(run.record)) return false;
-    tools = startStage((stageSignal) => toolScenarios(run, stageSignal), signal);
+    startExamples();
+    if (!tools) throw new Error("the tools' examples did not start");
     if (!run.record(await resultOf(tests))) return false;
     const examples = await resultOf(tools);
     const scenarios = await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal });

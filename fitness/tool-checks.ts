@@ -9,6 +9,10 @@ import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 import { readValidationRecord } from "../toolsmith/validation-record.ts";
+import { codeIdentity } from "../git/code-identity.ts";
+import { canonicalJson, FITNESS_DIR } from "../git/gate-key.ts";
+import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
+import { z } from "zod";
 import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../generated-tools/sandbox-toolchain.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 
@@ -136,7 +140,16 @@ async function validateAgain(
  */
 export async function checkGeneratedTools(
   git: RepoGit,
-  request: { main: string; commit: string; runDir: string; settings: ToolsmithSettings; revalidate?: boolean; signal?: AbortSignal },
+  request: {
+    main: string;
+    commit: string;
+    runDir: string;
+    settings: ToolsmithSettings;
+    revalidate?: boolean;
+    /** Called once every tool folder is well-formed and within the static policy, before the tools' tests run. */
+    onWellFormed?: () => void;
+    signal?: AbortSignal;
+  },
 ): Promise<FitnessCheck[]> {
   const { signal } = request;
   const checks: FitnessCheck[] = [];
@@ -164,6 +177,7 @@ export async function checkGeneratedTools(
   const wellFormed =
     problems.length === 0 ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; ");
   if (!add("tool files, metadata hashes, static policy", problems.length === 0, wellFormed, started, { tools: judged.length, changed })) return checks;
+  request.onWellFormed?.();
 
   started = performance.now();
   // The changed tools' validation (its own folders, its own processes) runs meanwhile; it is recorded after the
@@ -183,13 +197,23 @@ export async function checkGeneratedTools(
     (error: unknown) => ({ error }),
   );
   try {
-    const batch = await runAllToolTests(judged, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
+    const keys = toolTestKeys(judged, request.settings.testTimeoutMs);
+    const recorded = request.revalidate ? [] : judged.filter((tool) => hasPassRecord(git.repoDir, keys.get(tool.name)));
+    const toRun = judged.filter((tool) => !recorded.includes(tool));
+    const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
     const failing = batch.filter((result) => !result.ok);
+    if (failing.length === 0) for (const tool of toRun) recordPass(git.repoDir, keys.get(tool.name), tool.name);
+    const fromRecords = recorded.length > 0 ? `; ${recorded.length} of them as this gate recorded them passing with the same files and code` : "";
     const testsReason =
       failing.length === 0
-        ? `${batch.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}`
+        ? `${judged.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}${fromRecords}`
         : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`;
-    const figures = { tools: batch.length, failing: failing.map((result) => result.name) };
+    const figures = {
+      tools: judged.length,
+      ran: toRun.map((tool) => tool.name),
+      recorded: recorded.map((tool) => tool.name),
+      failing: failing.map((result) => result.name),
+    };
     if (!add("every tool's tests (main's tests for main's tools)", failing.length === 0, testsReason, started, figures)) return checks;
     const result = await validations;
     if ("error" in result) throw result.error;
@@ -202,6 +226,42 @@ export async function checkGeneratedTools(
     stopValidation.abort();
     await validations;
   }
+}
+
+/** `.org/fitness/tool-tests/<key>.json`: a tool's tests passed in this stage, signed with the gate key. */
+const TOOL_TESTS_DIR = join(FITNESS_DIR, "tool-tests");
+const TOOL_TESTS_KEPT = 1024;
+const TestsPassed = z.strictObject({ version: z.literal(1), key: z.string(), tool: z.string(), passedAt: z.string() });
+
+/**
+ * What a tool's tests in this stage depend on, hashed per tool: the code running them (`codeIdentity`: this
+ * stage, the sandbox, the bun and its preload), the tool's code, the test file run, the time limit. Empty when the
+ * code cannot be read: then every tool's tests run.
+ */
+function toolTestKeys(tools: JudgedTool[], timeoutMs: number): Map<string, string> {
+  let code: string;
+  try {
+    code = codeIdentity();
+  } catch {
+    return new Map();
+  }
+  return new Map(
+    tools.map((tool) => [
+      tool.name,
+      sha256Hex(canonicalJson({ version: 1, stage: "tool-tests", code, tool: sha256Hex(tool.toolCode), tests: sha256Hex(tool.testCode), timeoutMs })),
+    ]),
+  );
+}
+
+const hasPassRecord = (repoDir: string, key: string | undefined) =>
+  key !== undefined && readSignedRecord(repoDir, TOOL_TESTS_DIR, key, TestsPassed)?.key === key;
+
+/** Records that a tool's tests passed here; a checkout where that cannot be written runs them again next time. */
+function recordPass(repoDir: string, key: string | undefined, tool: string): void {
+  if (key === undefined) return;
+  try {
+    writeSignedRecord(repoDir, TOOL_TESTS_DIR, key, { version: 1, key, tool, passedAt: new Date().toISOString() }, TOOL_TESTS_KEPT);
+  } catch {}
 }
 
 /** Runs each tool's tests in its own bun process, two at a time, all inside one sandbox without network. */

@@ -87,6 +87,44 @@ async function runExamples(
   return { candidatePasses, currentPasses, candidateProblem, currentProblem };
 }
 
+/** One tool's scenario: its examples on the candidate, and on current too when main has the tool. */
+async function toolScenario(
+  tool: string,
+  examples: ToolExample[],
+  where: { onMain: boolean; served: boolean },
+  request: { candidatePort: number; currentPort: number; token?: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<FitnessCheck> {
+  const started = performance.now();
+  if (!where.served) {
+    return {
+      stage: "scenarios",
+      name: toolScenarioName(tool),
+      ok: true,
+      reason: "main got this tool after the candidate was built, so its instance does not serve it; the tools stage judged it on today's main",
+      figures: { examples: examples.length, skipped: true },
+      durationMs: 0,
+    };
+  }
+  const { candidatePasses, currentPasses, candidateProblem, currentProblem } = await runExamples(tool, examples, where.onMain, request);
+  const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403"))
+    ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config`
+    : "";
+  const ok = candidatePasses >= currentPasses;
+  const reason = !where.onMain
+    ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
+    : ok
+      ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
+      : `main's ${examples.length} example(s): the candidate passes ${candidatePasses}, fewer than current's ${currentPasses} (${candidateProblem})`;
+  return {
+    stage: "scenarios",
+    name: toolScenarioName(tool),
+    ok,
+    reason: `${reason.length > 400 ? `${reason.slice(0, 399)}…` : reason}${hint}`,
+    figures: { examples: examples.length, candidatePasses, currentPasses },
+    durationMs: performance.now() - started,
+  };
+}
+
 /**
  * Each generated tool's own scenario: its spec examples run through `POST /v1/tools/<name>/run` on both instances
  * (no model involved, so the verdict is deterministic). A tool main has is run with main's examples on both, so an
@@ -115,42 +153,30 @@ export async function checkToolScenarios(
   const checks: FitnessCheck[] = [];
   const passes: Record<string, number> = {};
   const skipped: string[] = [];
-  for (const [tool, candidateExamples] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
-    const started = performance.now();
-    const examples = onMain.get(tool) ?? candidateExamples;
-    if (!served.has(tool)) {
-      checks.push({
-        stage: "scenarios",
-        name: toolScenarioName(tool),
-        ok: true,
-        reason: "main got this tool after the candidate was built, so its instance does not serve it; the tools stage judged it on today's main",
-        figures: { examples: examples.length, skipped: true },
-        durationMs: 0,
-      });
-      skipped.push(toolScenarioName(tool));
-      continue;
+  const tools = [...onCandidate].sort(([a], [b]) => a.localeCompare(b));
+  // Two tools at a time (each on both instances at once); a tool that fails stops the ones not yet started, and
+  // the checks are those of one tool after another, cut at the first failure.
+  const results: (FitnessCheck | undefined)[] = new Array(tools.length).fill(undefined);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < tools.length) {
+      const index = next++;
+      const entry = tools[index];
+      if (entry === undefined) return;
+      const [tool, candidateExamples] = entry;
+      const check = await toolScenario(tool, onMain.get(tool) ?? candidateExamples, { onMain: onMain.has(tool), served: served.has(tool) }, request);
+      results[index] = check;
+      if (!check.ok) failed = true;
     }
-    const { candidatePasses, currentPasses, candidateProblem, currentProblem } = await runExamples(tool, examples, onMain.has(tool), request);
-    passes[toolScenarioName(tool)] = candidatePasses;
-    const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403"))
-      ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config`
-      : "";
-    const ok = candidatePasses >= currentPasses;
-    const reason = !onMain.has(tool)
-      ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
-      : ok
-        ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
-        : `main's ${examples.length} example(s): the candidate passes ${candidatePasses}, fewer than current's ${currentPasses} (${candidateProblem})`;
-    const said = `${reason.length > 400 ? `${reason.slice(0, 399)}…` : reason}${hint}`;
-    checks.push({
-      stage: "scenarios",
-      name: toolScenarioName(tool),
-      ok,
-      reason: said,
-      figures: { examples: examples.length, candidatePasses, currentPasses },
-      durationMs: performance.now() - started,
-    });
-    if (!ok) break;
+  };
+  await Promise.all([worker(), worker()]);
+  for (const check of results) {
+    if (check === undefined) break;
+    checks.push(check);
+    if (check.figures?.skipped === true) skipped.push(check.name);
+    else if (typeof check.figures?.candidatePasses === "number") passes[check.name] = check.figures.candidatePasses;
+    if (!check.ok) break;
   }
   return { checks, passes, skipped };
 }

@@ -1,0 +1,46 @@
+import { readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { z } from "zod";
+import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
+import { ensureFitnessDir, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
+
+const KEY = /^[0-9a-f]{64}$/;
+const MAX_BYTES = 1024 * 1024;
+
+/**
+ * Writes `<repoDir>/<dir>/<key>.json`: `content` with `mac`, its signature under the checkout's gate key (made on
+ * first use), in a private folder; then removes all but the newest `kept` records there. Throws when the key or the
+ * folder cannot be used (a link, another owner, looser modes).
+ */
+export function writeSignedRecord(repoDir: string, dir: string, key: string, content: Record<string, unknown>, kept: number): void {
+  if (!KEY.test(key)) throw new Error(`a record's key must be a sha256 in hex, got ${JSON.stringify(key.slice(0, 80))}`);
+  const mac = signContent(gateKey(repoDir, true) as Buffer, content);
+  ensureFitnessDir(repoDir);
+  const folder = ensurePrivateDir(join(repoDir, dir));
+  writePrivateFile(join(folder, `${key}.json`), `${JSON.stringify({ ...content, mac }, null, 2)}\n`);
+  const older = readdirSync(folder, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && /^[0-9a-f]{64}\.json$/.test(entry.name))
+    .map((entry) => ({ name: entry.name, time: statSync(join(folder, entry.name)).mtimeMs }))
+    .sort((a, b) => b.time - a.time)
+    .slice(kept);
+  for (const { name } of older) rmSync(join(folder, name), { force: true });
+}
+
+/**
+ * The record `<repoDir>/<dir>/<key>.json` as `schema` reads it, when this checkout's gate key signed it; undefined
+ * otherwise: none, a link or no regular file, over 1 MiB, unsigned, signed by another key, malformed.
+ */
+export function readSignedRecord<T>(repoDir: string, dir: string, key: string, schema: z.ZodType<T>): T | undefined {
+  if (!KEY.test(key)) return undefined;
+  const read = readRegularFile(join(repoDir, dir, `${key}.json`), MAX_BYTES);
+  if (!read.ok) return undefined;
+  try {
+    const gate = gateKey(repoDir, false);
+    const { mac, ...content } = JSON.parse(read.text) as { mac?: unknown };
+    if (!gate || typeof mac !== "string" || !verifyContent(gate, content, mac)) return undefined;
+    const parsed = schema.safeParse(content);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
