@@ -20,7 +20,8 @@ failure:
   protected-core  the diff from the merge base only adds or changes regular files (not executable, at most
                   256 KiB) under tools/generated/<tool>/ — anything else is refused, naming the files
   tools           each tool folder holds its three files, metadata hashes match, static policy; every tool's
-                  tests in the sandbox (main's test file for tools main has); new or changed tools validated
+                  tests in the sandbox (main's test file for tools main has; not again when this gate
+                  recorded them passing with the same files and code); new or changed tools validated
                   again as the toolsmith does (coverage, mutants, every spec example, determinism),
                   unless this checkout's toolsmith signed a record that this code passed that very
                   validation of the same files, spec and settings
@@ -40,7 +41,8 @@ Options:
   --config FILE          org.config.json whose "toolsmith" section sets the thresholds the tools stage applies
                          (default: org.config.json of current's checkout, else the defaults)
   --allow-core           let a reviewed change outside tools/generated/ pass the protected core (reported)
-  --revalidate           validate new and changed tools again even when such a record exists
+  --revalidate           validate new and changed tools and run every tool's tests even when a signed record
+                         says this code passed them with the same files (.org/fitness/validated/, tool-tests/)
   --runs N               runs of each scenario on each instance (default 3; the median counts)
   --margin-percent P     how much slower than current a scenario may be, in percent (default 50) ...
   --margin-ms M          ... plus this many milliseconds (default 200)
