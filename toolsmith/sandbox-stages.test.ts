@@ -115,6 +115,14 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     ]);
   }, 60_000);
 
+  test("each run of each round is a process of its own: a tool that counts its calls in memory answers 1 to every one", async () => {
+    const dirs = validationDirs(join(root, "run-fresh"));
+    writeFileSync(join(dirs.tool, "tool.ts"), `let calls = 0;\nexport default (input: { text: string }) => ({ text: input.text, calls: ++calls });\n`);
+    const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
+    const rounds = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }, { text: "c" }], 3, 5_000);
+    expect(rounds).toEqual([0, 1, 2].map(() => ["a", "b", "c"].map((text) => ({ ok: true, output: { text, calls: 1 } }))));
+  }, 60_000);
+
   test("the tests stage does not follow a coverage folder the tests turned into a link to the host", async () => {
     const dirs = validationDirs(join(root, "run-coverage"));
     writeFileSync(join(dirs.tool, "tool.ts"), `export default (n: number) => n + 1;\n`);
