@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
-import { bundledZodEntry } from "./bundled-zod.ts";
+import { bundledPackage } from "./bundled-package.ts";
 
 /** Where the sandbox finds bun, the TypeScript compiler, the fixed runner and the tool's folder. */
 export const SANDBOX_BUN = "/org/bin/bun";
@@ -18,6 +18,11 @@ export const SANDBOX_TOOL_DIR = "/org/tool";
 // The packages generated code may import, and the type packages the typecheck reads. Mounted at /node_modules,
 // so a file anywhere in the sandbox (the tool's folder, scratch) resolves them the way Bun resolves any import.
 const PACKAGES = ["zod", "fast-check", "pure-rand", "@types/bun", "bun-types", "@types/node", "undici-types"];
+/** The packages loaded from bytecode (`bundled-package.ts`), each with its entry: the file `import "<name>"` loads. */
+export const BYTECODE_ENTRIES: ReadonlyArray<readonly [string, string]> = [
+  ["zod", "index.js"],
+  ["fast-check", "lib/fast-check.js"],
+];
 
 /** The toolchain is not installed where org expects it; the message says how to fix the install. */
 export class ToolchainMissingError extends Error {
@@ -51,9 +56,13 @@ export function toolchainMounts(): ReadOnlyMount[] {
     { source: join(import.meta.dir, "withhold-globals.ts"), target: SANDBOX_WITHHOLD_GLOBALS },
     ...PACKAGES.map((name) => ({ source: packageDir(name), target: `/node_modules/${name}` })),
   ];
-  // Over zod's own entry, after the package: the same exports in one file, loaded faster by each fresh process.
-  const zodBundle = bundledZodEntry(packageDir("zod"));
-  if (zodBundle) mounts.push({ source: zodBundle, target: "/node_modules/zod/index.js" });
+  // Each as one file with its bytecode beside the package, and over the package's own entry (after the package) a
+  // shim that re-exports it: the same exports, loaded for a fraction of the CPU time by each fresh process.
+  for (const [name, entry] of BYTECODE_ENTRIES) {
+    const bundle = bundledPackage(packageDir(name), entry);
+    if (bundle)
+      mounts.push({ source: bundle.dir, target: `/node_modules/${bundle.mountName}` }, { source: bundle.shim, target: `/node_modules/${name}/${entry}` });
+  }
   for (const mount of mounts) {
     if (!existsSync(mount.source)) throw new ToolchainMissingError(`${mount.source} is missing; run 'npm install' in org's folder`);
   }

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bwrapCommand, checkReadOnlyMount } from "./bwrap-argv.ts";
+import { bwrapCommand, checkReadOnlyMount, mountTable } from "./bwrap-argv.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
 import { runSandboxed } from "./run-sandboxed.ts";
 
@@ -46,5 +46,34 @@ describe("read-only mounts", () => {
     });
     expect(result.stdout).toBe("hello\n");
     expect(result.stderr).toContain("Read-only file system");
+  });
+
+  test("the mount table escapes blanks, controls and backslashes, so a line holds exactly one source and target", () => {
+    expect(mountTable("/m p", ["/a b/c\td\ne\\f#g", "/h"])).toBe("/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind 0 0\n/h /m\\040p/ro1 none bind 0 0\n");
+  });
+
+  test("sources named with blanks, controls, backslashes and #, files and folders, each reach their own target", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-names-"));
+    made.push(directory);
+    chmodSync(directory, 0o755);
+    const names = ["a b", "tab\there", "line\nbreak", "back\\slash", "#hash", "ret\rurn"];
+    const mounts = names.flatMap((name, index) => {
+      const folder = join(directory, `dir ${name}`);
+      mkdirSync(folder, { mode: 0o755 });
+      writeFileSync(join(folder, "inside.txt"), `folder ${index}\n`, { mode: 0o644 });
+      writeFileSync(join(directory, `file ${name}`), `file ${index}\n`, { mode: 0o644 });
+      return [
+        { source: folder, target: `/org/d${index}` },
+        { source: join(directory, `file ${name}`), target: `/org/f${index}` },
+      ];
+    });
+    const result = await runSandboxed({
+      argv: ["/bin/sh", "-c", names.map((_, index) => `cat /org/d${index}/inside.txt /org/f${index}`).join("; ")],
+      scratchDir: join(directory, "scratch"),
+      readOnlyMounts: mounts,
+      timeoutMs: 10_000,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe(names.map((_, index) => `folder ${index}\nfile ${index}\n`).join(""));
   });
 });

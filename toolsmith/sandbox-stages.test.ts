@@ -6,7 +6,7 @@ import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { CLAMP } from "../testing/toolsmith-fixtures.ts";
 import { makeMutants } from "./mutants.ts";
-import { mutantsStage, readRunnerOutcomes, runnerStage, testsStage, validationDirs } from "./sandbox-stages.ts";
+import { mutantsStage, readRunnerOutcomes, runnerStage, testsStage, typecheckStage, validationDirs } from "./sandbox-stages.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-sandbox-stages-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
@@ -115,6 +115,14 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     ]);
   }, 60_000);
 
+  test("each run of each round is a process of its own: a tool that counts its calls in memory answers 1 to every one", async () => {
+    const dirs = validationDirs(join(root, "run-fresh"));
+    writeFileSync(join(dirs.tool, "tool.ts"), `let calls = 0;\nexport default (input: { text: string }) => ({ text: input.text, calls: ++calls });\n`);
+    const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
+    const rounds = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }, { text: "c" }], 3, 5_000);
+    expect(rounds).toEqual([0, 1, 2].map(() => ["a", "b", "c"].map((text) => ({ ok: true, output: { text, calls: 1 } }))));
+  }, 60_000);
+
   test("the tests stage does not follow a coverage folder the tests turned into a link to the host", async () => {
     const dirs = validationDirs(join(root, "run-coverage"));
     writeFileSync(join(dirs.tool, "tool.ts"), `export default (n: number) => n + 1;\n`);
@@ -126,6 +134,25 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     const result = await testsStage(dirs, 20_000);
     expect(result.coverage).toBe(0);
     expect(result.unreadable).toBe("the coverage report coverage/lcov.info: coverage is a symbolic link; links are not followed, it was not read");
+  }, 60_000);
+});
+
+describe("the typecheck (real sandbox)", () => {
+  const check = (name: string, tool: string, tests: string) => {
+    const dirs = validationDirs(join(root, name));
+    writeFileSync(join(dirs.tool, "tool.ts"), tool);
+    writeFileSync(join(dirs.tool, "tool.test.ts"), tests);
+    return typecheckStage(dirs);
+  };
+
+  test("passes a tool and tests that type, and fails a type error in either, naming the file", async () => {
+    expect(await check("types-fine", CLAMP.tool, CLAMP.tests)).toMatchObject({ ok: true });
+    const inTool = await check("types-tool", CLAMP.tool.replace("export default", 'const wrong: number = "text";\nexport default'), CLAMP.tests);
+    expect(inTool).toMatchObject({ ok: false, onlyTests: false });
+    expect(inTool.output).toMatch(/tool\.ts\(\d+,\d+\): error TS2322/);
+    const inTests = await check("types-tests", CLAMP.tool, `${CLAMP.tests}\nconst wrong: string = 5;\n`);
+    expect(inTests).toMatchObject({ ok: false, onlyTests: true });
+    expect(inTests.output).toMatch(/tool\.test\.ts\(\d+,\d+\): error TS2322/);
   }, 60_000);
 });
 
