@@ -241,7 +241,8 @@ const TestsPassed = z.strictObject({ version: z.literal(1), key: z.string(), too
 function toolTestKeys(tools: JudgedTool[], timeoutMs: number): Map<string, string> {
   let code: string;
   try {
-    code = codeIdentity();
+    // Code changed on disk since the gate began is not the code that runs the tests: then no record is used or made.
+    code = codeIdentity(undefined, { unchangedSince: performance.timeOrigin });
   } catch {
     return new Map();
   }

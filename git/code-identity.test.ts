@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CodeIdentityError, codeIdentity } from "./code-identity.ts";
@@ -9,11 +9,12 @@ function checkout(): { dir: string } & Disposable {
   mkdirSync(join(dir, "sandbox"));
   mkdirSync(join(dir, "tools", "generated", "echo"), { recursive: true });
   writeFileSync(join(dir, "sandbox", "run.ts"), "export const layers = 7;\n");
+  writeFileSync(join(dir, "package.json"), '{ "name": "org" }\n');
   writeFileSync(join(dir, "package-lock.json"), "{}\n");
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-test("code and configuration count, as on disk and tracked or not; generated tools, documents, dot-folders and node_modules do not", () => {
+test("code, configuration and the installed tree count, as on disk and tracked or not; generated tools, documents and dot-folders do not", () => {
   using code = checkout();
   const first = codeIdentity(code.dir);
   expect(first).toMatch(/^[0-9a-f]{64}$/);
@@ -27,30 +28,53 @@ test("code and configuration count, as on disk and tracked or not; generated too
     writeFileSync(join(code.dir, file), text);
   }
   expect(codeIdentity(code.dir)).toBe(first);
+  let last = first;
   for (const [file, text] of [
     ["sandbox/run.ts", "export const layers = 6;\n"],
     ["sandbox/new-layer.ts", "export {};\n"],
     ["bunfig.toml", "[test]\n"],
+    // npm's record of what it installed: another zod or compiler under node_modules.
+    ["node_modules/.package-lock.json", '{ "packages": { "node_modules/zod": { "version": "4.0.0" } } }\n'],
   ] as const) {
     writeFileSync(join(code.dir, file), text);
-    expect(codeIdentity(code.dir)).not.toBe(first);
+    const now = codeIdentity(code.dir);
+    expect(now).not.toBe(last);
+    last = now;
   }
 });
 
-test("a link is not followed, a file over 1 MiB is known by size and time, and past 20 000 files nothing is told", () => {
+test("a link, a flood of entries, no package.json: nothing is told; a file over 1 MiB is known by size and time", () => {
   using code = checkout();
   using elsewhere = checkout();
   const first = codeIdentity(code.dir);
-  symlinkSync(elsewhere.dir, join(code.dir, "linked"));
-  symlinkSync(join(elsewhere.dir, "sandbox", "run.ts"), join(code.dir, "sandbox", "linked.ts"));
-  expect(codeIdentity(code.dir)).toBe(first);
-
   writeFileSync(join(code.dir, "big.json"), Buffer.alloc(2 * 1024 * 1024, 0x20));
   const withBig = codeIdentity(code.dir);
   expect(withBig).not.toBe(first);
   expect(codeIdentity(code.dir)).toBe(withBig);
 
-  mkdirSync(join(code.dir, "many"));
-  for (let index = 0; index < 20_001; index += 1) writeFileSync(join(code.dir, "many", `${index}.json`), "");
+  // bun would follow a link to code the hash never read.
+  symlinkSync(join(elsewhere.dir, "sandbox", "run.ts"), join(code.dir, "sandbox", "linked.ts"));
   expect(() => codeIdentity(code.dir)).toThrow(CodeIdentityError);
+  rmSync(join(code.dir, "sandbox", "linked.ts"));
+  symlinkSync(elsewhere.dir, join(code.dir, "linked-folder"));
+  expect(() => codeIdentity(code.dir)).toThrow(CodeIdentityError);
+  rmSync(join(code.dir, "linked-folder"));
+
+  rmSync(join(code.dir, "package.json"));
+  expect(() => codeIdentity(code.dir)).toThrow(CodeIdentityError);
+  writeFileSync(join(code.dir, "package.json"), '{ "name": "org" }\n');
+
+  mkdirSync(join(code.dir, "many"));
+  for (let index = 0; index < 20_001; index += 1) mkdirSync(join(code.dir, "many", String(index)));
+  expect(() => codeIdentity(code.dir)).toThrow(CodeIdentityError);
+});
+
+test("with unchangedSince, code newer than that time is refused: it is not the code that ran", () => {
+  using code = checkout();
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const file of ["sandbox/run.ts", "package.json", "package-lock.json"]) utimesSync(join(code.dir, file), hourAgo, hourAgo);
+  const since = Date.now() - 60_000;
+  expect(codeIdentity(code.dir, { unchangedSince: since })).toBe(codeIdentity(code.dir));
+  writeFileSync(join(code.dir, "sandbox", "run.ts"), "export const layers = 8;\n");
+  expect(() => codeIdentity(code.dir, { unchangedSince: since })).toThrow(CodeIdentityError);
 });

@@ -14,7 +14,8 @@ const MAX_BYTES = 1024 * 1024;
  */
 export function writeSignedRecord(repoDir: string, dir: string, key: string, content: Record<string, unknown>, kept: number): void {
   if (!KEY.test(key)) throw new Error(`a record's key must be a sha256 in hex, got ${JSON.stringify(key.slice(0, 80))}`);
-  const mac = signContent(gateKey(repoDir, true) as Buffer, content);
+  // The folder is signed with the content, so a record of one kind never passes for another.
+  const mac = signContent(gateKey(repoDir, true) as Buffer, { kind: dir, content });
   ensureFitnessDir(repoDir);
   const folder = ensurePrivateDir(join(repoDir, dir));
   writePrivateFile(join(folder, `${key}.json`), `${JSON.stringify({ ...content, mac }, null, 2)}\n`);
@@ -37,7 +38,7 @@ export function readSignedRecord<T>(repoDir: string, dir: string, key: string, s
   try {
     const gate = gateKey(repoDir, false);
     const { mac, ...content } = JSON.parse(read.text) as { mac?: unknown };
-    if (!gate || typeof mac !== "string" || !verifyContent(gate, content, mac)) return undefined;
+    if (!gate || typeof mac !== "string" || !verifyContent(gate, { kind: dir, content }, mac)) return undefined;
     const parsed = schema.safeParse(content);
     return parsed.success ? parsed.data : undefined;
   } catch {

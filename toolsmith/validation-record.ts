@@ -33,21 +33,28 @@ export type ValidatedInput = { spec: ToolSpec; heldOut: ToolExample[]; toolCode:
  * The key of one validation: the validator's identity, and everything the validation is given (the spec with its
  * examples, which of them are held out, both sources, the toolsmith's settings).
  */
-export function validationKey(input: ValidatedInput, checkoutDir: string = CHECKOUT_DIR): string {
-  const validator = codeIdentity(checkoutDir);
+export function validationKey(input: ValidatedInput, code: CodeOptions = {}): string {
+  const validator = codeIdentity(code.checkoutDir ?? CHECKOUT_DIR, code.unchangedSince === undefined ? {} : { unchangedSince: code.unchangedSince });
   const { spec, heldOut, toolCode, testCode, settings } = input;
-  return sha256Hex(canonicalJson({ version: 1, validator, spec, heldOut, tool: sha256Hex(toolCode), tests: sha256Hex(testCode), settings }));
+  // Only what changes a verdict: the repair rounds and retries of the model's phases do not.
+  const { coverage, mutationScore, mutants, toolTimeoutMs, testTimeoutMs, heldOutShare } = settings;
+  const judging = { coverage, mutationScore, mutants, toolTimeoutMs, testTimeoutMs, heldOutShare };
+  return sha256Hex(canonicalJson({ version: 2, validator, spec, heldOut, tool: sha256Hex(toolCode), tests: sha256Hex(testCode), settings: judging }));
 }
 
+/** Whose code validates: the checkout org runs from (default), and for a record, the time org's process began. */
+export type CodeOptions = { checkoutDir?: string; unchangedSince?: number };
+
 /**
- * Records, signed with the gate key of `repoDir`, that a validation passed by the code of `checkoutDir` (the checkout
- * org runs from), and keeps the newest few records. Whether it was recorded: a checkout whose gate key or folder
+ * Records, signed with the gate key of `repoDir`, that a validation passed by the code of the checkout org runs
+ * from (`code`), and keeps the newest few records. Whether it was recorded: a checkout whose gate key or folder
  * cannot be used records nothing, and the gate then validates again, as it would without a record.
  */
-export function recordValidation(repoDir: string, input: ValidatedInput, report: ValidationReport, checkoutDir: string = CHECKOUT_DIR): boolean {
+export function recordValidation(repoDir: string, input: ValidatedInput, report: ValidationReport, code: CodeOptions = {}): boolean {
   if (!report.ok) return false;
   try {
-    const key = validationKey(input, checkoutDir);
+    // Code changed on disk since this process began is not the code that validated: then nothing is recorded.
+    const key = validationKey(input, { unchangedSince: performance.timeOrigin, ...code });
     const record = ValidationRecord.parse({
       version: 1,
       key,
@@ -70,13 +77,23 @@ export function recordValidation(repoDir: string, input: ValidatedInput, report:
  * The passed validation of exactly `input` by this code, recorded by this checkout's toolsmith and signed with its
  * gate key, or undefined: none, unsigned, signed by another key, malformed, or made by other code.
  */
-export function readValidationRecord(repoDir: string, input: ValidatedInput, checkoutDir: string = CHECKOUT_DIR): ValidationRecord | undefined {
+export function readValidationRecord(repoDir: string, input: ValidatedInput, code: CodeOptions = {}): ValidationRecord | undefined {
   let key: string;
   try {
-    key = validationKey(input, checkoutDir);
+    key = validationKey(input, code);
   } catch {
     return undefined;
   }
   const record = readSignedRecord(repoDir, VALIDATED_DIR, key, ValidationRecord);
-  return record?.key === key && record.tool === input.spec.name ? record : undefined;
+  if (record?.key !== key || record.tool !== input.spec.name) return undefined;
+  // A record's figures must themselves pass today's thresholds: a signature is not taken on trust alone.
+  const { settings } = input;
+  const passes =
+    record.tests.failed === 0 &&
+    record.tests.passed > 0 &&
+    record.coverage >= settings.coverage &&
+    record.mutants.total > 0 &&
+    record.mutants.score >= settings.mutationScore &&
+    record.heldOutExamples === input.heldOut.length;
+  return passes ? record : undefined;
 }
