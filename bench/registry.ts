@@ -1,6 +1,6 @@
 // The registry at 10 000 generated tools: index build, the incremental update of one entry, search latency
 // (FTS alone, and blended with cached embeddings from the scripted server's /api/embed, run as its own process
-// as Ollama is), memory, and recall@10 against exact cosine: of the one-bit pick + re-rank against brute force
+// as Ollama is), memory, and recall@10 against exact cosine: of the two-bit pick + re-rank against brute force
 // over every vector, and of the blended result against the same fusion fed by brute force. Each figure is set
 // against a baseline measured in the same run, and the targets of issue 21 are ratios to those baselines.
 //   bun bench/registry.ts [--tools 10000] [--queries 300]     (--tools 100000 for the large run)
@@ -14,7 +14,7 @@ import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
 import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
 import { REGISTRY_DATABASE_PATH } from "../registry/registry-database.ts";
 import { collectToolSources } from "../registry/tool-sources.ts";
-import { rerankCandidates, ToolRegistry } from "../registry/tool-registry.ts";
+import { ToolRegistry } from "../registry/tool-registry.ts";
 import { rerankCount } from "../registry/vector-matrix.ts";
 import { generatedToolMetadata, simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 
@@ -175,7 +175,7 @@ try {
   // After a full collection: what the registry and this bench hold, not garbage the collector has not reached yet.
   Bun.gc(true);
   const memory = process.memoryUsage();
-  // Brute force, the baseline for the one-bit pick: every vector in one float32 matrix (loaded after memory was
+  // Brute force, the baseline for the two-bit pick: every vector in one float32 matrix (loaded after memory was
   // read), cosine against each. Recall@k of the vector search: the share of brute force's top k it returned.
   // Recall@10 of the blended search: the share of its top 10 that the same fusion (FTS's top 50 and cosine's top 50,
   // reciprocal rank) gives when the cosine list is brute force's.
@@ -222,9 +222,8 @@ try {
   const fts = line("FTS5 BM25 alone", ftsTimes);
   const blended = line("FTS + embeddings, fused (query embedded over HTTP)", blendedTimes);
   const queryEmbed = line("baseline: embedding the query alone (HTTP round trip)", queryEmbedTimes);
-  const picked = rerankCandidates(toolCount);
   const vectors = line(
-    `one-bit pick of ${picked}, two-bit codes keep ${toolCount > picked ? rerankCount(picked, 50) : picked}, half-precision re-rank (incl. the query's embedding)`,
+    `two-bit codes of every vector, best ${rerankCount(toolCount, 50)} re-ranked in half precision (incl. the query's embedding)`,
     vectorTimes,
   );
   const brute = line("baseline: brute-force cosine over every vector, in memory", bruteTimes);
@@ -263,7 +262,7 @@ try {
   );
   console.log("");
   console.log(
-    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (one-bit codes: ${mib(toolCount * 96)}; two-bit codes: ${mib(toolCount * 192)}; half-precision vectors ${mib(toolCount * 768 * 2)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
+    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (two-bit codes: ${mib(toolCount * 192)}; half-precision vectors ${mib(toolCount * 768 * 2)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
   );
 } finally {
   rmSync(root, { recursive: true, force: true });

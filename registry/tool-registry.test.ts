@@ -3,10 +3,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fakeEmbedding } from "../scripted-server/embeddings.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { ollamaEmbedder } from "./ollama-embedder.ts";
+import { type Embedder, ollamaEmbedder } from "./ollama-embedder.ts";
 import { REGISTRY_DATABASE_PATH } from "./registry-database.ts";
 import { ToolRegistry } from "./tool-registry.ts";
 
@@ -243,11 +244,75 @@ describe("blended with embeddings from /api/embed", () => {
     expect(server.requests).toHaveLength(3);
     expect(again.hits[0]?.name).toBe("word_count");
     expect(again.hits[0]?.score).toBeCloseTo(2 / 61, 6);
-    // Fewer one-bit candidates than tools: the re-rank still puts the true nearest first.
+    // Fewer re-ranked than tools: the two-bit codes' best 3 still hold the true nearest.
     const exhaustive = await registry.searchVectors("count the words of a text", embedder, 8);
     expect(exhaustive).toHaveLength(8);
     const narrowed = await registry.searchVectors("count the words of a text", embedder, 1, undefined, undefined, 3);
     expect(narrowed).toEqual(exhaustive.slice(0, 1));
+  });
+
+  test("past 1 000 tools the two-bit scan finds brute force's nearest, and follows a changed, a removed and a new tool", async () => {
+    // The scripted server's vectors, computed in this process: 1 200 tools embed in moments, with no server to start.
+    const embedder: Embedder = {
+      model: "fake",
+      cacheKey: "fake in process",
+      label: "fake",
+      embed: async (texts) => texts.map((text) => Float32Array.from(fakeEmbedding(text))),
+    };
+    // Descriptions of seeded random words, as bench:registry writes them.
+    const words =
+      "count parse convert format sort split merge hash encode decode validate extract words lines json csv url email date temperature currency text numbers markdown the of into from with for each".split(
+        " ",
+      );
+    let state = 17;
+    const word = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return words[(state >>> 16) % words.length] ?? "";
+    };
+    const root = mkdtempSync(join(tmpdir(), "org-registry-"));
+    roots.push(root);
+    const names = Array.from({ length: 1_200 }, (_, index) => `${word()}_${word()}_${index}`);
+    for (const name of names) writeGeneratedTool(root, simpleSpec(name, Array.from({ length: 8 }, word).join(" ")));
+    const { registry } = await opened(root);
+    using _ = registry;
+    const query = "count the words of the csv";
+    const reader = new Database(join(root, REGISTRY_DATABASE_PATH), { readonly: true });
+    /** Cosine over every vector the database holds for the tools now: ids, best first. */
+    const bruteForce = async (limit: number) => {
+      const [vector = new Float32Array()] = await embedder.embed([`search_query: ${query}`]);
+      const norm = Math.hypot(...vector);
+      const rows = reader
+        .query<{ id: number; vector: Uint8Array }, [string]>(
+          "SELECT tools.id AS id, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?",
+        )
+        .all(embedder.cacheKey);
+      const scored = rows.map((row) => {
+        const stored = new Float32Array(row.vector.slice().buffer);
+        return { id: row.id, score: stored.reduce((sum, value, index) => sum + value * (vector[index] ?? 0), 0) / norm };
+      });
+      return scored
+        .sort((a, b) => b.score - a.score || a.id - b.id)
+        .map((hit) => hit.id)
+        .slice(0, limit);
+    };
+    const idOf = (name: string) => reader.query<{ id: number }, [string]>("SELECT id FROM tools WHERE name = ?").get(name)?.id;
+    try {
+      const before = (await registry.searchVectors(query, embedder, 10)).map((hit) => hit.id);
+      expect(before).toEqual(await bruteForce(10));
+      // The nearest tool goes away, another now says exactly what is asked, and a new one nearly does.
+      const nearest = names.find((name) => idOf(name) === before[0]) ?? "";
+      rmSync(join(root, "tools/generated", nearest), { recursive: true });
+      const changed = names[5] ?? "";
+      writeGeneratedTool(root, simpleSpec(changed, query));
+      writeGeneratedTool(root, simpleSpec("csv_word_count", "count the words of a csv"));
+      expect(await registry.refresh()).toMatchObject({ added: 1, updated: 1, removed: 1 });
+      const after = (await registry.searchVectors(query, embedder, 10)).map((hit) => hit.id);
+      expect(after).toEqual(await bruteForce(10));
+      expect(new Set<number | undefined>(after.slice(0, 2))).toEqual(new Set([idOf(changed), idOf("csv_word_count")]));
+      expect(after).not.toContain(before[0]);
+    } finally {
+      reader.close();
+    }
   });
 
   test("vectors cached from one server are never used for another: switching to an honest server re-embeds", async () => {

@@ -9,7 +9,7 @@ import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
 import { isDamagedDatabaseError } from "../security/stamped-database.ts";
 import { FTS_TOKENIZER, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
 import { collectToolSources } from "./tool-sources.ts";
-import { VectorMatrix } from "./vector-matrix.ts";
+import { rerankCount, VectorMatrix } from "./vector-matrix.ts";
 
 /** One tool a search found. */
 export type ToolHit = {
@@ -27,14 +27,6 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 
 // How deep each ranked list goes before fusion.
 const FUSION_DEPTH = 50;
-/**
- * How many tools the one-bit codes pick among `size`: 1 000, or one in 20 of a larger registry; the two-bit codes keep
- * a tenth of those for the cosine re-rank (`rerankCount`). bench:registry prints the recall against brute force; on
- * the scripted server's embeddings, at 100 000 tools, 2 500 candidates kept 93 % of the true top 10, 5 000 kept 98 %.
- */
-export function rerankCandidates(size: number): number {
-  return Math.max(1_000, Math.ceil(size / 20));
-}
 const QUERY_LIMIT = 2_000;
 
 type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
@@ -122,9 +114,9 @@ export class ToolRegistry {
   }
 
   /**
-   * Cosine similarity of the query's embedding to the cached tool embeddings: ids, best first. The one-bit codes
-   * pick `candidates` tools (by default `rerankCandidates`), the two-bit codes narrow them (`rerankCount`), whose
-   * vectors (half precision) then decide; with no more tools than `candidates`, every tool is compared.
+   * Cosine similarity of the query's embedding to the cached tool embeddings: ids, best first. The two-bit codes of
+   * every tool pick `rerank` of them (by default `rerankCount`), whose vectors (half precision) then decide; with no
+   * more tools than that, every tool is compared.
    */
   async searchVectors(
     query: string,
@@ -132,14 +124,14 @@ export class ToolRegistry {
     limit: number,
     origin?: "promoted",
     signal?: AbortSignal,
-    candidates?: number,
+    rerank?: number,
   ): Promise<{ id: number; score: number }[]> {
     const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
     if (this.#embeddedFor !== embedder.cacheKey) await this.embedDocuments(embedder, signal);
     if (this.#matrix?.model !== embedder.cacheKey) this.#matrix = VectorMatrix.load(this.#database, embedder.cacheKey);
     const matrix = this.#matrix;
     if (!queryVector || matrix.dimensions !== queryVector.length) return [];
-    return matrix.nearest(normalized(queryVector), limit, candidates ?? rerankCandidates(matrix.size), origin === "promoted");
+    return matrix.nearest(normalized(queryVector), limit, rerank ?? rerankCount(matrix.size, limit), origin === "promoted");
   }
 
   /** Embeds every indexed tool whose text has no cached vector from this embedder (server and model) yet, in batches. */

@@ -15,60 +15,132 @@ const queries = ["parse csv", "convert the temperature", "count words in a text"
   Float32Array.from(fakeEmbedding(`search_query: ${query}`)),
 );
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, index) => sum + value * (b[index] ?? 0), 0);
+const every = Int32Array.from(vectors.keys());
 
-function built(sample: readonly Float32Array[]): TwoBitCodes {
-  const codes = TwoBitCodes.forSample(sample, vectors.length, 768);
-  for (const [position, vector] of vectors.entries()) codes.set(position, vector);
-  return codes;
+// A fixed pseudo-random sequence in [-0.5, 0.5) so each test is the same on every run.
+function generator(seed: number) {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296 - 0.5;
+  };
+}
+
+function unit(values: Iterable<number>): Float32Array {
+  const vector = Float32Array.from(values);
+  const norm = Math.sqrt(dot(vector, vector)) || 1;
+  return vector.map((value) => value / norm);
 }
 
 test("values of four kinds per dimension are coded exactly: the dot products are the exact ones", () => {
-  let state = 5;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 4294967296;
-  };
+  const random = generator(5);
   const kinds = [-0.3, -0.1, 0.1, 0.3];
-  const fourKinds = Array.from({ length: 400 }, () => Float32Array.from({ length: 30 }, () => kinds[Math.floor(next() * 4)] ?? 0));
-  const codes = TwoBitCodes.forSample(fourKinds, fourKinds.length, 30);
-  for (const [position, vector] of fourKinds.entries()) codes.set(position, vector);
-  const every = Int32Array.from(fourKinds.keys());
-  for (const query of [fourKinds[0], fourKinds[7], Float32Array.from({ length: 30 }, (_, index) => index - 15)] as Float32Array[]) {
-    const scores = codes.dots(query, every);
+  // 31 dimensions: the last nibble holds one dimension.
+  const fourKinds = Array.from({ length: 400 }, () => Float32Array.from({ length: 31 }, () => kinds[Math.floor((random() + 0.5) * 4)] ?? 0));
+  const codes = TwoBitCodes.build(fourKinds, fourKinds.length, 31);
+  expect(codes.size).toBe(400);
+  const all = Int32Array.from(fourKinds.keys());
+  for (const query of [fourKinds[0], fourKinds[7], Float32Array.from({ length: 31 }, (_, index) => index - 15)] as Float32Array[]) {
+    const scores = codes.dots(query, all);
     for (const [position, vector] of fourKinds.entries()) expect(scores[position]).toBeCloseTo(dot(query, vector), 4);
   }
 });
 
-test("best keeps exactly the positions whose codes score highest, and they hold the true nearest by cosine", () => {
-  // Sampled from the first 256 only, as the index samples a prefix.
-  const codes = built(vectors.slice(0, 256));
-  const every = Int32Array.from(vectors.keys());
+test("a build reads every vector, past the sample that sets the levels, up to the capacity, and refuses a vector of another length", () => {
+  const codes = TwoBitCodes.build(vectors, vectors.length, 768);
+  expect(codes.size).toBe(1_500);
+  // The same codes as levels from the first 1 024 vectors and every vector set one by one.
+  const byHand = TwoBitCodes.forSample(vectors.slice(0, 1_024), vectors.length, 768);
+  for (const [position, vector] of vectors.entries()) byHand.set(position, vector);
+  expect(codes.dots(queries[0] as Float32Array, every)).toEqual(byHand.dots(queries[0] as Float32Array, every));
+  expect(TwoBitCodes.build(vectors, 1_200, 768).size).toBe(1_200);
+  expect(TwoBitCodes.build(vectors.slice(0, 10), 1_200, 768).size).toBe(10);
+  expect(() => TwoBitCodes.build([new Float32Array(5)], 1, 20)).toThrow(RangeError);
+  expect(() => byHand.set(1_500, vectors[0] as Float32Array)).toThrow(RangeError);
+});
+
+test("the rounded scores keep the order of the exact dot products to within half a step per nibble", () => {
+  const codes = TwoBitCodes.build(vectors, vectors.length, 768);
+  const nibbles = 384;
   for (const query of queries) {
-    const kept = [...codes.best(query, every, 300)];
-    expect(new Set(kept).size).toBe(300);
-    const scores = codes.dots(query, every);
-    const cut = [...scores].sort((a, b) => b - a)[299] ?? 0;
-    // Every kept code scores at least the 300th best; every code left out at most that.
-    const keptSet = new Set(kept);
-    for (const position of every) {
-      if (keptSet.has(position)) expect(scores[position]).toBeGreaterThanOrEqual(cut);
-      else expect(scores[position]).toBeLessThanOrEqual(cut);
-    }
+    const exact = codes.dots(query, every);
+    const { scores, step } = codes.scores(query);
+    const rounded = Array.from(scores);
+    expect(rounded).toHaveLength(1_500);
+    expect(Math.max(...rounded)).toBeLessThanOrEqual(65_535);
+    // Each score is the exact dot product shifted by a constant and scaled by the step, give or take nibbles / 2 steps.
+    const shift = (exact[0] ?? 0) - (rounded[0] ?? 0) * step;
+    for (const position of every) expect(Math.abs((exact[position] ?? 0) - (rounded[position] ?? 0) * step - shift)).toBeLessThanOrEqual(nibbles * step);
+  }
+});
+
+test("best keeps exactly the best-scoring positions, ties to the lower, in order, and they hold the true nearest by cosine", () => {
+  // Levels sampled from the first 256 only.
+  const codes = TwoBitCodes.forSample(vectors.slice(0, 256), vectors.length, 768);
+  for (const [position, vector] of vectors.entries()) codes.set(position, vector);
+  for (const query of queries) {
+    const kept = [...codes.best(query, 300)];
+    expect(kept).toHaveLength(300);
+    expect(kept).toEqual([...kept].sort((a, b) => a - b));
+    const scores = Array.from(codes.scores(query).scores);
+    const expected = [...every].sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || a - b).slice(0, 300);
+    expect(kept).toEqual(expected.sort((a, b) => a - b));
     // Brute force over the float vectors: its top 10 (within about 0.01 of each other here) are among the 300.
     const cosine = vectors.map((vector) => dot(query, vector));
     const exact = [...every].sort((a, b) => (cosine[b] ?? 0) - (cosine[a] ?? 0)).slice(0, 10);
-    for (const position of exact) expect(keptSet.has(position)).toBe(true);
+    for (const position of exact) expect(kept).toContain(position);
   }
-  // Fewer positions than asked for: all of them, as given.
-  const few = Int32Array.from([5, 3, 9]);
-  expect(codes.best(queries[0] as Float32Array, few, 10)).toEqual(few);
+  // No more codes than asked for: every position, without a scan.
+  expect([...codes.best(queries[0] as Float32Array, 2_000)]).toEqual([...every]);
+  // A mask keeps only its non-zero positions, before the count is taken.
+  const even = Uint8Array.from(every, (position) => (position % 2 === 0 ? 1 : 0));
+  const evenKept = [...codes.best(queries[0] as Float32Array, 50, even)];
+  expect(evenKept).toHaveLength(50);
+  expect(evenKept.every((position) => position % 2 === 0)).toBe(true);
+  expect([...codes.best(queries[0] as Float32Array, 2_000, even)]).toEqual([...every].filter((position) => position % 2 === 0));
 });
 
-test("a dimension that never varies in the sample, and an empty sample, give codes that score without NaN", () => {
+test("the WebAssembly SIMD scan and the JavaScript loop pick the same codes", () => {
+  const simd = TwoBitCodes.build(vectors.slice(0, 1_111), 1_111, 768);
+  const plain = TwoBitCodes.build(vectors.slice(0, 1_111), 1_111, 768, { simd: false });
+  expect(simd.simd).toBe(true);
+  expect(plain.simd).toBe(false);
+  for (const query of queries) {
+    expect(Array.from(simd.scores(query).scores)).toEqual(Array.from(plain.scores(query).scores));
+    expect(simd.best(query, 100)).toEqual(plain.best(query, 100));
+  }
+});
+
+test("ten planted near neighbours among 5 000 vectors that all lean one way are the codes' best 50, and the cosine re-rank puts them first", () => {
+  const dimensions = 96;
+  const random = generator(7);
+  // Every vector leans the same way (a shared offset), as real embeddings do.
+  const offset = Array.from({ length: dimensions }, () => random() * 0.6);
+  const query = unit(offset.map((value) => value + random()));
+  const planted = new Set<number>();
+  const corpus = Array.from({ length: 5_000 }, (_, position) => {
+    if (position % 500 !== 250) return unit(offset.map((value) => value + random()));
+    planted.add(position);
+    return unit(Array.from(query, (value) => value + random() * 0.05));
+  });
+  const codes = TwoBitCodes.build(corpus, corpus.length, dimensions);
+  const picked = [...codes.best(query, 50)];
+  for (const position of planted) expect(picked).toContain(position);
+  const reranked = picked.map((position) => ({ position, score: dot(corpus[position] as Float32Array, query) })).sort((a, b) => b.score - a.score);
+  const bruteForce = corpus.map((vector, position) => ({ position, score: dot(vector, query) })).sort((a, b) => b.score - a.score);
+  expect(reranked.slice(0, 10).map((hit) => hit.position)).toEqual(bruteForce.slice(0, 10).map((hit) => hit.position));
+  expect(new Set(reranked.slice(0, 10).map((hit) => hit.position))).toEqual(planted);
+});
+
+test("a dimension that never varies in the sample, an empty sample and an all-zero query give codes that score without NaN", () => {
   const flat = TwoBitCodes.forSample([new Float32Array(8).fill(0.5)], 2, 8);
   flat.set(0, Float32Array.from([1, 0, 0, 0, 0, 0, 0, 0]));
   expect(flat.dots(new Float32Array(8).fill(1), Int32Array.of(0))[0]).toBeCloseTo(4, 5);
   const empty = TwoBitCodes.forSample([], 1, 5);
   empty.set(0, new Float32Array(5).fill(0.3));
   expect(empty.dots(new Float32Array(5).fill(1), Int32Array.of(0))[0]).toBe(0);
+  const codes = TwoBitCodes.build(vectors, vectors.length, 768);
+  const zero = new Float32Array(768);
+  expect(Array.from(codes.scores(zero).scores).every((score) => score === 0)).toBe(true);
+  expect([...codes.best(zero, 5)]).toEqual([0, 1, 2, 3, 4]);
 });

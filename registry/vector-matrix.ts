@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { BinaryQuantizedIndex } from "./binary-quantized-index.ts";
+import { TwoBitCodes } from "./two-bit-codes.ts";
 
 // Every half-precision bit pattern as a float32: a re-rank reads each component through this table, about three
 // times faster than an element read or a bulk copy out of a Float16Array, and to the same value.
@@ -13,18 +13,18 @@ function halfTable(): Float32Array {
 }
 
 /**
- * How many of the one-bit codes' `picked` candidates the two-bit codes keep for the re-rank, for `limit` results: a
- * tenth, and at least four times `limit` (bench:registry prints the recall against brute force: on the scripted
- * server's embeddings a tenth kept every one of the true top 10 that the pick held, at 10 000 and at 100 000 tools).
+ * How many tools the two-bit codes pass to the cosine re-rank among `size`, for `limit` results: every one up to 1 000
+ * tools, past that one in 200 and at least four times `limit` (bench:registry prints the recall against brute force: on
+ * the scripted server's embeddings, 500 of 100 000 kept 99 % of the true top 10).
  */
-export function rerankCount(picked: number, limit: number): number {
-  return Math.max(4 * limit, Math.ceil(picked / 10));
+export function rerankCount(size: number, limit: number): number {
+  return size <= 1_000 ? size : Math.max(4 * limit, Math.ceil(size / 200));
 }
 
 /**
  * The cached document vectors of one embedder, in flat typed arrays: tool ids, whether each is promoted, the
  * vectors in half precision (to within about 1e-3 of float32, half the memory: 150 MiB at 100 000 tools; reading
- * float32 back from sqlite per search cost more than the whole pick) and their one-bit codes, which pick the
+ * float32 back from sqlite per search cost more than the whole pick) and their two-bit codes, which pick the
  * candidates the half-precision vectors then decide among. Built by streaming the rows once: no second copy.
  */
 export class VectorMatrix {
@@ -33,20 +33,20 @@ export class VectorMatrix {
   readonly #ids: Int32Array;
   readonly #promoted: Uint8Array;
   readonly #halves: Uint16Array;
-  readonly #index: BinaryQuantizedIndex;
+  readonly #codes: TwoBitCodes;
 
-  private constructor(model: string, dimensions: number, ids: Int32Array, promoted: Uint8Array, halves: Uint16Array, index: BinaryQuantizedIndex) {
+  private constructor(model: string, dimensions: number, ids: Int32Array, promoted: Uint8Array, halves: Uint16Array, codes: TwoBitCodes) {
     this.model = model;
     this.dimensions = dimensions;
     this.#ids = ids;
     this.#promoted = promoted;
     this.#halves = halves;
-    this.#index = index;
+    this.#codes = codes;
   }
 
   /** How many tools have a vector. */
   get size(): number {
-    return this.#index.size;
+    return this.#codes.size;
   }
 
   /** Reads every indexed tool's cached vector for `model` (rows of another length than the longest are left out). */
@@ -78,20 +78,18 @@ export class VectorMatrix {
         yield vector;
       }
     }
-    const index = BinaryQuantizedIndex.build(copied(), capacity, dimensions);
-    const size = index.size;
-    return new VectorMatrix(model, dimensions, ids.subarray(0, size), promoted.subarray(0, size), halves.subarray(0, size * dimensions), index);
+    const codes = TwoBitCodes.build(copied(), capacity, dimensions);
+    const size = codes.size;
+    return new VectorMatrix(model, dimensions, ids.subarray(0, size), promoted.subarray(0, size), halves.subarray(0, size * dimensions), codes);
   }
 
   /**
    * The `limit` tools nearest `unit` (a unit vector of `dimensions`) by cosine, best first, ties to the lower id: the
-   * one-bit codes pick `candidates` of them (all when there are no more), the two-bit codes keep `rerankCount` of
-   * those, whose half-precision vectors then decide. With no more tools than `candidates`, every one is re-ranked.
+   * two-bit codes of every tool pick `rerank` of them (all when there are no more), whose half-precision vectors then
+   * decide.
    */
-  nearest(unit: Float32Array, limit: number, candidates: number, promotedOnly: boolean): { id: number; score: number }[] {
-    const picked = Math.max(limit, candidates);
-    let positions = this.#index.candidates(unit, picked, promotedOnly ? this.#promoted : undefined);
-    if (this.size > picked) positions = this.#index.refine(unit, positions, rerankCount(picked, limit));
+  nearest(unit: Float32Array, limit: number, rerank: number, promotedOnly: boolean): { id: number; score: number }[] {
+    const positions = this.#codes.best(unit, Math.max(limit, rerank), promotedOnly ? this.#promoted : undefined);
     const best = new BestFirst(limit);
     for (const position of positions) best.offer(this.#ids[position] ?? 0, this.#cosine(position, unit));
     return best.hits();
