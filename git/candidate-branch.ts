@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
+import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 
@@ -52,10 +52,10 @@ export type CandidateChange = {
 export type LandedCandidate = { branch: string; commit: string; base: string };
 
 /**
- * Commits `change` on top of `main` in a separate worktree under `.org/worktrees/` and creates a new
- * `cand/<UTC second>` branch on it with a ref transaction that fails rather than overwrite (the next free
- * second is tried). The running checkout's files, index, HEAD and other refs are never touched; on any
- * failure no branch is made and the worktree is removed.
+ * Commits `change` on top of `main` and creates a new `cand/<UTC second>` branch on it with a ref transaction that
+ * fails rather than overwrite (the next free second is tried). The commit is made from objects alone (`hash-object`,
+ * `mktree`, `commit-tree`): no worktree is checked out and the running checkout's files, index, HEAD and other refs
+ * are never touched; on any failure no branch is made.
  */
 export async function landCandidate(git: RepoGit, change: CandidateChange, options: { now?: () => Date; signal?: AbortSignal } = {}): Promise<LandedCandidate> {
   const paths = Object.keys(change.files);
@@ -68,31 +68,35 @@ export async function landCandidate(git: RepoGit, change: CandidateChange, optio
   }
   const base = await git.resolveCommit("refs/heads/main");
   if (!base) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch to build the candidate on`);
-
-  const worktreesDir = ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
-  await removeAbandonedWorktrees(git, worktreesDir);
-  const worktree = join(worktreesDir, `toolsmith-${process.pid}-${randomBytes(4).toString("hex")}`);
   const signal = options.signal;
-  await git.run(["worktree", "add", "--detach", "--quiet", "--", worktree, base], { signal });
-  try {
-    for (const [path, content] of Object.entries(change.files)) {
-      mkdirSync(dirname(join(worktree, path)), { recursive: true });
-      writeFileSync(join(worktree, path), content);
-    }
-    await git.run(["add", "--", ...paths], { directory: worktree, signal });
-    const message = [
-      oneLine(change.subject, 100),
-      ...(change.body ? ["", ...change.body.split("\n").map((line) => sanitizeOneLine(line))] : []),
-      "",
-      ...Object.entries(change.trailers).map(([key, value]) => `${key}: ${oneLine(value, 300)}`),
-    ].join("\n");
-    await git.run(["commit", "--quiet", "--no-verify", "--cleanup=strip", "-m", message], { directory: worktree, signal });
-    const commit = (await git.run(["rev-parse", "HEAD"], { directory: worktree, signal })).trim();
-    const branch = await createBranchAtFreeSecond(git, commit, options.now ?? (() => new Date()), signal);
-    return { branch, commit, base };
-  } finally {
-    await removeWorktree(git, worktree);
+  // Worktrees of older toolsmiths that were killed mid-landing are still cleared away.
+  await removeAbandonedWorktrees(git, ensurePrivateDir(join(git.repoDir, WORKTREES_DIR)));
+
+  // Each tool folder as a tree of its files (main's other files of that folder kept), then main's tree with them.
+  const byTool = new Map<string, Map<string, string>>();
+  for (const [path, content] of Object.entries(change.files)) {
+    const [, , tool = "", file = ""] = path.split("/");
+    if (!byTool.has(tool)) byTool.set(tool, new Map());
+    byTool.get(tool)?.set(file, content);
   }
+  const folders = new Map<string, string | undefined>();
+  for (const [tool, files] of byTool) {
+    const kept = await toolFolderTree(git, base, tool, signal);
+    folders.set(tool, await folderTreeWith(git, kept, files, signal));
+  }
+  const tree = await treeWithToolFolders(git, base, folders, signal);
+  const message = [
+    oneLine(change.subject, 100),
+    ...(change.body ? ["", ...change.body.split("\n").map((line) => sanitizeOneLine(line))] : []),
+    "",
+    ...Object.entries(change.trailers).map(([key, value]) => `${key}: ${oneLine(value, 300)}`),
+  ].join("\n");
+  // As `git commit --cleanup=strip` would: comment lines, trailing blanks and repeated empty lines go.
+  const stripped = await git.run(["stripspace", "--strip-comments"], { stdin: `${message}\n`, signal });
+  if (stripped.trim() === "") throw new CandidateRefusedError("the candidate's commit message is empty: give it a subject");
+  const commit = (await git.run(["commit-tree", "-p", base, "-F", "-", "--end-of-options", tree], { stdin: stripped, signal })).trim();
+  const branch = await createBranchAtFreeSecond(git, commit, options.now ?? (() => new Date()), signal);
+  return { branch, commit, base };
 }
 
 /** Creates `cand/<UTC second>` at `commit` (never over an existing branch: the next free second is taken); returns its name. */

@@ -57,6 +57,8 @@ export class RepoGit {
 
   /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this repo. */
   async run(args: string[], options: { directory?: string; stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
+    // simple-git writes no stdin for empty input and never closes it: git would wait for ever.
+    if (options.stdin === "") throw new GitCommandError(`git ${args[0]} was given empty input; give it none or some`);
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
       this.#stdin = options.stdin;

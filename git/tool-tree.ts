@@ -56,3 +56,17 @@ export async function toolFolderTree(git: RepoGit, commit: string, tool: string,
   const [, type, id] = meta.split(" ");
   return type === "tree" ? id : undefined;
 }
+
+/**
+ * A tool folder's tree: the entries of `tree` (a folder's tree id, or none) with `files` (name → content) written
+ * as regular, non-executable blobs over them.
+ */
+export async function folderTreeWith(git: RepoGit, tree: string | undefined, files: Map<string, string>, signal?: AbortSignal): Promise<string> {
+  const list = (await entries(git, tree, signal)).filter((entry) => !files.has(entry.name));
+  for (const [name, content] of files) {
+    if (name === "" || name.includes("/") || name === "." || name === "..") throw new Error(`${JSON.stringify(name)} is not a file name`);
+    const id = (await git.run(["hash-object", "-w", "--stdin"], { stdin: content, signal })).trim();
+    list.push({ mode: "100644", type: "blob", id, name });
+  }
+  return await mktree(git, list, signal);
+}
