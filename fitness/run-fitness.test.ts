@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
-import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { CLAMP, SLUGIFY, SUM, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type FitnessCheck, latestReport, storedReports } from "../git/fitness-report.ts";
 import { BASELINE_FILE, raiseBaseline, readBaseline } from "../git/fitness-baseline.ts";
@@ -179,6 +179,21 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(forged.code).toBe(2);
     expect(forged.out).toContain("was not written by this checkout's gate");
   }, 240_000);
+
+  test("the tools' examples run two tools at a time, yet the report is that of one after another, cut at the first miss", async () => {
+    using repo = promotionRepo([CLAMP, SLUGIFY, WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, SUM));
+    // The candidate's instance breaks slugify alone: clamp_number before it passes, sum_numbers and word_count after it
+    // may well have run beside it, but a report of one check after another ends at slugify.
+    const verdict = await judge(repo.dir, BRANCH, [], { FAKE_BROKEN_TOOL: String(SLUGIFY.spec.name) });
+    expect(verdict.code).toBe(1);
+    expect(verdict.failed?.name).toBe(`tool ${SLUGIFY.spec.name}`);
+    const toolChecks = verdict.report?.checks
+      .filter((check) => check.stage === "scenarios" && check.name.startsWith("tool "))
+      .map((check) => `${check.name} ${check.ok}`);
+    expect(toolChecks).toEqual([`tool ${CLAMP.spec.name} true`, `tool ${SLUGIFY.spec.name} false`]);
+    expect(verdict.report?.checks.at(-1)?.name).toBe(`tool ${SLUGIFY.spec.name}`);
+  }, 120_000);
 
   test("refused: a candidate that breaks a promoted tool, even when it edits that tool's tests to match", async () => {
     using repo = promotionRepo([WORD_COUNT]);

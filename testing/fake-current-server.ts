@@ -2,7 +2,7 @@
 // was at when it started (ok=false when the checkout carries tools/generated/breaks_current/), and
 // POST /v1/messages with a short event stream (1.5 s late when the checkout carries tools/generated/slow_tool/),
 // and POST /v1/tools/<name>/run by importing the checkout's fixture tool (every answer off by one key when
-// FAKE_BROKEN_RUNNER=1: a runner change that breaks old tools).
+// FAKE_BROKEN_RUNNER=1: a runner change that breaks old tools; FAKE_BROKEN_TOOL=<name>: only that tool's).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -34,7 +34,8 @@ Bun.serve({
       try {
         const tool = (await import(file)) as { default: (input: unknown) => unknown };
         const output = await tool.default(inputs);
-        const answered = process.env.FAKE_BROKEN_RUNNER === "1" ? { broken: output } : output;
+        const broken = process.env.FAKE_BROKEN_RUNNER === "1" || process.env.FAKE_BROKEN_TOOL === name;
+        const answered = broken ? { broken: output } : output;
         return Response.json({ tool: name, ok: true, output: JSON.stringify(answered), exitCode: null, durationMs: 1 });
       } catch (error) {
         return Response.json({ tool: name, ok: false, output: String(error), exitCode: null, durationMs: 1 });
