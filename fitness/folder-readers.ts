@@ -42,8 +42,7 @@ export async function readersKey(git: RepoGit, commit: string, tests: readonly s
 
 /** The readers recorded under `key` by this checkout's gate (signed with its key), or undefined: none, unsigned, malformed. */
 export function readCachedReaders(repoDir: string, key: string): string[] | undefined {
-  const record = readSignedRecord(repoDir, READERS_DIR, key, FolderReaders);
-  return record?.key === key ? record.readers : undefined;
+  return readSignedRecord(repoDir, READERS_DIR, key, FolderReaders)?.readers;
 }
 
 /** Records, signed with the gate key, which of the traced files read the tool folders; keeps the newest few records. */

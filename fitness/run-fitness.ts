@@ -208,6 +208,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
   try {
     const startExamples = () => {
       tools ??= startStage((stageSignal) => toolScenarios(run, stageSignal), signal);
+      return tools;
     };
     const toolChecks = await checkGeneratedTools(git, {
       main: run.candidate.main,
@@ -219,10 +220,9 @@ async function laterStages(run: GateRun): Promise<boolean> {
       signal,
     });
     if (!toolChecks.every(run.record)) return false;
-    startExamples();
-    if (!tools) throw new Error("the tools' examples did not start");
+    const examplesStage = startExamples();
     if (!run.record(await resultOf(tests))) return false;
-    const examples = await resultOf(tools);
+    const examples = await resultOf(examplesStage);
     const scenarios = await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal });
     if (!scenarios.every(run.record) || !examples.checks.every(run.record)) return false;
     return run.record(baselineCheck(run, examples));

@@ -83,7 +83,7 @@ async function readTool(
  */
 async function validateAgain(
   tool: JudgedTool,
-  request: { repoDir: string; runDir: string; settings: ToolsmithSettings; revalidate?: boolean; signal?: AbortSignal },
+  request: { repoDir: string; runDir: string; settings: ToolsmithSettings; revalidate?: boolean; code: string | undefined; signal?: AbortSignal },
 ): Promise<FitnessCheck> {
   const started = performance.now();
   const { spec } = tool.metadata;
@@ -94,7 +94,7 @@ async function validateAgain(
     testCode: tool.testCode,
     settings: request.settings,
   };
-  const recorded = request.revalidate ? undefined : readValidationRecord(request.repoDir, input);
+  const recorded = request.revalidate || request.code === undefined ? undefined : readValidationRecord(request.repoDir, input, { identity: request.code });
   if (recorded) {
     return {
       stage: "tools",
@@ -180,6 +180,12 @@ export async function checkGeneratedTools(
   request.onWellFormed?.();
 
   started = performance.now();
+  // The code running this stage, told once (undefined when it cannot be, or changed on disk since the gate began: then
+  // no record is used or made).
+  let code: string | undefined;
+  try {
+    code = codeIdentity(undefined, { unchangedSince: performance.timeOrigin });
+  } catch {}
   // The changed tools' validation (its own folders, its own processes) runs meanwhile; it is recorded after the
   // tools' tests and dropped, stopped, when they fail, so the checks are those of one after the other.
   const stopValidation = new AbortController();
@@ -187,7 +193,7 @@ export async function checkGeneratedTools(
   const validations = (async () => {
     const validated: FitnessCheck[] = [];
     for (const tool of judged.filter((entry) => entry.changed)) {
-      const check = await validateAgain(tool, { ...request, repoDir: git.repoDir, signal: validationSignal });
+      const check = await validateAgain(tool, { ...request, repoDir: git.repoDir, code, signal: validationSignal });
       validated.push(check);
       if (!check.ok) break;
     }
@@ -197,7 +203,7 @@ export async function checkGeneratedTools(
     (error: unknown) => ({ error }),
   );
   try {
-    const keys = toolTestKeys(judged, request.settings.testTimeoutMs);
+    const keys = toolTestKeys(judged, request.settings.testTimeoutMs, code);
     const recorded = request.revalidate ? [] : judged.filter((tool) => hasPassRecord(git.repoDir, keys.get(tool.name)));
     const toRun = judged.filter((tool) => !recorded.includes(tool));
     const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
@@ -234,18 +240,12 @@ const TOOL_TESTS_KEPT = 1024;
 const TestsPassed = z.strictObject({ version: z.literal(1), key: z.string(), tool: z.string(), passedAt: z.string() });
 
 /**
- * What a tool's tests in this stage depend on, hashed per tool: the code running them (`codeIdentity`: this
- * stage, the sandbox, the bun and its preload), the tool's code, the test file run, the time limit. Empty when the
- * code cannot be read: then every tool's tests run.
+ * What a tool's tests in this stage depend on, hashed per tool: the code running them (`codeIdentity`: this stage,
+ * the sandbox, the bun and its preload), the tool's code, the test file run, the time limit. Empty without the code's
+ * identity: then every tool's tests run.
  */
-function toolTestKeys(tools: JudgedTool[], timeoutMs: number): Map<string, string> {
-  let code: string;
-  try {
-    // Code changed on disk since the gate began is not the code that runs the tests: then no record is used or made.
-    code = codeIdentity(undefined, { unchangedSince: performance.timeOrigin });
-  } catch {
-    return new Map();
-  }
+function toolTestKeys(tools: JudgedTool[], timeoutMs: number, code: string | undefined): Map<string, string> {
+  if (code === undefined) return new Map();
   return new Map(
     tools.map((tool) => [
       tool.name,
@@ -255,7 +255,7 @@ function toolTestKeys(tools: JudgedTool[], timeoutMs: number): Map<string, strin
 }
 
 const hasPassRecord = (repoDir: string, key: string | undefined) =>
-  key !== undefined && readSignedRecord(repoDir, TOOL_TESTS_DIR, key, TestsPassed)?.key === key;
+  key !== undefined && readSignedRecord(repoDir, TOOL_TESTS_DIR, key, TestsPassed) !== undefined;
 
 /** Records that a tool's tests passed here; a checkout where that cannot be written runs them again next time. */
 function recordPass(repoDir: string, key: string | undefined, tool: string): void {

@@ -28,10 +28,11 @@ export function writeSignedRecord(repoDir: string, dir: string, key: string, con
 }
 
 /**
- * The record `<repoDir>/<dir>/<key>.json` as `schema` reads it, when this checkout's gate key signed it; undefined
- * otherwise: none, a link or no regular file, over 1 MiB, unsigned, signed by another key, malformed.
+ * The record `<repoDir>/<dir>/<key>.json` as `schema` reads it, when this checkout's gate key signed it and it names
+ * `key` itself; undefined otherwise: none, a link or no regular file, over 1 MiB, unsigned, signed by another key,
+ * filed under another key, malformed.
  */
-export function readSignedRecord<T>(repoDir: string, dir: string, key: string, schema: z.ZodType<T>): T | undefined {
+export function readSignedRecord<T extends { key: string }>(repoDir: string, dir: string, key: string, schema: z.ZodType<T>): T | undefined {
   if (!KEY.test(key)) return undefined;
   const read = readRegularFile(join(repoDir, dir, `${key}.json`), MAX_BYTES);
   if (!read.ok) return undefined;
@@ -40,7 +41,7 @@ export function readSignedRecord<T>(repoDir: string, dir: string, key: string, s
     const { mac, ...content } = JSON.parse(read.text) as { mac?: unknown };
     if (!gate || typeof mac !== "string" || !verifyContent(gate, { kind: dir, content }, mac)) return undefined;
     const parsed = schema.safeParse(content);
-    return parsed.success ? parsed.data : undefined;
+    return parsed.success && parsed.data.key === key ? parsed.data : undefined;
   } catch {
     return undefined;
   }

@@ -53,7 +53,7 @@ describe("the toolsmith's signed record of a passed validation", () => {
 
     const others: ValidatedInput[] = [
       { ...input, toolCode: `${input.toolCode}\n` },
-      { ...input, testCode: input.testCode.replace("test(", "test.skip(") },
+      { ...input, testCode: `${input.testCode}\n// another test file\n` },
       { ...input, spec: { ...spec, description: `${spec.description} ` } },
       { ...input, heldOut: [] },
       { ...input, settings: { ...settings, mutants: settings.mutants + 1 } },
@@ -144,6 +144,10 @@ describe("the toolsmith's signed record of a passed validation", () => {
     rmSync(path);
     writeFileSync(path, genuine);
     expect(readValidationRecord(repo.dir, input, { checkoutDir: code.dir })?.tool).toBe(spec.name);
+    // The genuine record filed under the key of other files (tests that pass nothing): not theirs.
+    const hollow = { ...input, testCode: 'import { test } from "bun:test";\ntest("nothing", () => {});\n' };
+    writeFileSync(join(repo.dir, VALIDATED_DIR, `${validationKey(hollow, { checkoutDir: code.dir })}.json`), genuine);
+    expect(readValidationRecord(repo.dir, hollow, { checkoutDir: code.dir })).toBeUndefined();
   });
 
   test("a checkout whose records cannot be written records nothing and says so", () => {

@@ -34,7 +34,8 @@ export type ValidatedInput = { spec: ToolSpec; heldOut: ToolExample[]; toolCode:
  * examples, which of them are held out, both sources, the toolsmith's settings).
  */
 export function validationKey(input: ValidatedInput, code: CodeOptions = {}): string {
-  const validator = codeIdentity(code.checkoutDir ?? CHECKOUT_DIR, code.unchangedSince === undefined ? {} : { unchangedSince: code.unchangedSince });
+  const validator =
+    code.identity ?? codeIdentity(code.checkoutDir ?? CHECKOUT_DIR, code.unchangedSince === undefined ? {} : { unchangedSince: code.unchangedSince });
   const { spec, heldOut, toolCode, testCode, settings } = input;
   // Only what changes a verdict: the repair rounds and retries of the model's phases do not.
   const { coverage, mutationScore, mutants, toolTimeoutMs, testTimeoutMs, heldOutShare } = settings;
@@ -42,8 +43,11 @@ export function validationKey(input: ValidatedInput, code: CodeOptions = {}): st
   return sha256Hex(canonicalJson({ version: 2, validator, spec, heldOut, tool: sha256Hex(toolCode), tests: sha256Hex(testCode), settings: judging }));
 }
 
-/** Whose code validates: the checkout org runs from (default), and for a record, the time org's process began. */
-export type CodeOptions = { checkoutDir?: string; unchangedSince?: number };
+/**
+ * Whose code validates: the checkout org runs from (default), and for a record, the time org's process began; or
+ * its `identity` (`codeIdentity`) when the caller has it already.
+ */
+export type CodeOptions = { checkoutDir?: string; unchangedSince?: number; identity?: string };
 
 /**
  * Records, signed with the gate key of `repoDir`, that a validation passed by the code of the checkout org runs
@@ -85,7 +89,7 @@ export function readValidationRecord(repoDir: string, input: ValidatedInput, cod
     return undefined;
   }
   const record = readSignedRecord(repoDir, VALIDATED_DIR, key, ValidationRecord);
-  if (record?.key !== key || record.tool !== input.spec.name) return undefined;
+  if (record?.tool !== input.spec.name) return undefined;
   // A record's figures must themselves pass today's thresholds: a signature is not taken on trust alone.
   const { settings } = input;
   const passes =
