@@ -15,6 +15,9 @@ export function uniqueSessionName(prefix = "org-test"): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** The session that holds the test's tmux server up between the sessions the tests start and stop. */
+const KEEPER_SESSION = "fixture-keeper";
+
 /**
  * A tmux server of its own for one test (its socket in a temp dir via TMUX_TMPDIR), so tests never see
  * or touch the user's sessions. Run scripts with `env` so they talk to this server too.
@@ -32,7 +35,12 @@ export class TmuxServer {
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(process.env)) if (value !== undefined && name !== "TMUX") env[name] = value;
     env.TMUX_TMPDIR = socketDir;
-    return new TmuxServer(socketDir, env);
+    const server = new TmuxServer(socketDir, env);
+    // tmux exits with its last session: an ops script that starts a session while a test's stop.sh has just
+    // killed the last one would meet a server on its way out ("server exited unexpectedly"). A session of the
+    // fixture's own keeps the server up until close().
+    await server.newSession(KEEPER_SESSION, "tail -f /dev/null", { width: 20, height: 5 });
+    return server;
   }
 
   /** Runs a tmux command against this server; throws with tmux's message when it fails. */
