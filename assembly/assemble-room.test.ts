@@ -16,7 +16,7 @@ import type { PersonaInfo, Room } from "../room/room.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { createServeHandler, type ServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
-import { orgClone } from "../testing/org-clone.ts";
+import { orgCodeCopy } from "../testing/org-clone.ts";
 import { simpleSpec, WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
@@ -260,7 +260,7 @@ describe("the drift the three copies had", () => {
 });
 
 test("the version comes from package.json, for --version as for serve", () => {
-  using clone = orgClone("org-version-");
+  using clone = orgCodeCopy("org-version-");
   const file = join(clone.dir, "package.json");
   const manifest = JSON.parse(readFileSync(file, "utf8")) as { version: string };
   writeFileSync(file, `${JSON.stringify({ ...manifest, version: "7.7.7-test" }, null, 2)}\n`);
