@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { probeHealth } from "../instances/health-probe.ts";
 import { freePort } from "./free-port.ts";
 import { orgClone } from "./org-clone.ts";
 import { runOpsScript } from "./run-ops-script.ts";
@@ -18,6 +19,8 @@ import { withoutDelays } from "./without-delays.ts";
 // in turn (the second stale); a promote killed with SIGKILL and run again; a workflow run against a candidate
 // before it is promoted; a rollback by name of a promotion that is not the newest, that tool rebuilt and
 // promoted again; candidate prune; and at the end main, the tags, the checkout and current checked together.
+// `tool new --promote` is checked here too (its stages printed and in --json; a stage that fails stops the cycle
+// and leaves the branch), in the same clone: a clone's first gate traces the suite once, which is the dearest part.
 const clone = orgClone("org-generations-", { withoutGeneratedTools: true });
 const session = uniqueSessionName("org-gen");
 const scratch = mkdtempSync(join(tmpdir(), "org-generations-workflow-"));
@@ -117,14 +120,33 @@ function recordPromotion(branch: string, tool: string, mainBefore: string): void
   promotions.push({ tag, merge: main, head: rev(branch), tool });
 }
 
-/** `tool new --goal … [--promote] --json` for the tool `name`: its JSON line (the run must succeed). */
-async function toolNew(name: string, promote: boolean): Promise<{ branch: string; name: string; promoted?: boolean }> {
+type ToolNewLine = { branch: string; name: string; promoted?: boolean; attempts?: number; stages?: { stage: string; ok: boolean; detail?: string }[] };
+
+/** `tool new --goal … [--promote] --json` for the tool `name`: its JSON line and what it printed (the run must succeed). */
+async function toolNew(name: string, promote: boolean): Promise<ToolNewLine & { stderr: string }> {
   const run = await org(["tool", "new", "--goal", goal(name), ...(promote ? ["--promote"] : []), "--json"]);
   const line = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}");
   if (run.code !== 0) throw new Error(`tool new ${name}: exit ${run.code ?? run.signal}: ${line.failure}\n${run.stderr.slice(-4000)}`);
   expect(line).toMatchObject({ ok: true, name });
   expect(line.branch).toMatch(/^cand\/\d{8}T\d{6}Z$/);
-  return line;
+  return { ...line, stderr: run.stderr };
+}
+
+/** What `tool new --promote` must have printed and put in --json for a cycle that went through. */
+async function expectWholeCycle(made: ToolNewLine & { stderr: string }): Promise<void> {
+  expect(made.promoted).toBe(true);
+  expect(made.stages?.map((stage) => `${stage.stage} ${stage.ok}`)).toEqual(["build true", "current true", "candidate true", "fitness true", "promote true"]);
+  expect(made.stages?.[3]?.detail).toStartWith("verdict: pass");
+  for (const stage of ["current", "candidate", "fitness", "promote"]) expect(made.stderr).toMatch(new RegExp(`^… ${stage}: \\S+ `, "m"));
+  expect(made.stderr).toMatch(/^✓ fitness: verdict: pass/m);
+  // The gate took the toolsmith's signed record of the validation it had just run on the same files (a long name
+  // cuts the check's name short in the table).
+  expect(made.stderr).toMatch(new RegExp(`^ {2}ok +tools +${made.name}: toolsmith validation.* recorded: this code passed the same validation`, "m"));
+  expect(rev("HEAD")).toBe(rev("main"));
+  const current = await probeHealth(currentPort);
+  expect(current.kind === "org" && current.health.tools).toContain(made.name);
+  // The candidate instance was stopped: its branch is on main.
+  expect((await probeHealth(candidatePort)).kind).toBe("none");
 }
 
 /** `candidate list --json`: branch → state. */
@@ -143,12 +165,21 @@ async function startAndJudge(branch: string): Promise<void> {
 
 const branchOf: Record<string, string> = {};
 
-describe("ten generations, stale candidates, a named rollback, a killed promotion (one throw-away clone, real tmux)", () => {
-  test("seven tools, one after another, each built and promoted with tool new --promote", async () => {
+describe("ten generations, stale candidates, a named rollback, a killed promotion, tool new --promote (one throw-away clone, real tmux)", () => {
+  test("--promote with --repo of another checkout is a usage error before anything runs", async () => {
+    const refused = await org(["tool", "new", "--goal", "x", "--promote", "--repo", scratch], { limitMs: 60_000 });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--promote runs the candidate beside this checkout's current instance");
+    expect(server.requests.filter((request) => JSON.stringify(request.body).includes("Goal: x\n"))).toHaveLength(0);
+  }, 120_000);
+
+  test("seven tools, one after another, each built and promoted with tool new --promote, every stage printed and in --json", async () => {
     for (const name of FIRST_SEVEN) {
       const before = rev("main");
       const made = await toolNew(name, true);
-      expect(made.promoted).toBe(true);
+      await expectWholeCycle(made);
+      // One model call each for the spec, the implementation and the tests: the scripted toolsmith needs no repair.
+      expect(made.attempts).toBe(3);
       branchOf[name] = made.branch;
       recordPromotion(made.branch, name, before);
     }
@@ -208,8 +239,29 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     expect(await states()).toMatchObject({ [first]: "promoted", [second]: "promoted" });
   }, 1_200_000);
 
+  test("a tool new --promote whose candidate cannot start stops there, saying why, and leaves word_count's branch waiting", async () => {
+    // Something that is not org holds the candidate's port: the candidate stage must fail and say so.
+    await org(["instance", "stop", "candidate"]);
+    const squatter = Bun.serve({ hostname: "127.0.0.1", port: candidatePort, fetch: () => new Response("not org") });
+    try {
+      const made = await org(["tool", "new", "--goal", goal("word_count"), "--promote"]);
+      expect(made.code).toBe(1);
+      expect(made.stderr).toMatch(/^✓ current: /m);
+      expect(made.stderr).toMatch(/^✗ candidate: .*\d+/m);
+      expect(/^stopped at candidate: (.+)$/m.exec(made.stderr)?.[1]).toContain(String(candidatePort));
+      expect(made.stderr).not.toContain("… fitness");
+      expect(made.stdout).toBe("");
+      const branch = /tool show word_count --ref (cand\/\d{8}T\d{6}Z)/.exec(made.stderr)?.[1];
+      expect(branch).toBeDefined();
+      expect(rev(`refs/heads/${branch}`)).toMatch(/^[0-9a-f]{40}$/);
+      expect(toolsOnMain()).not.toContain("word_count");
+      branchOf.word_count = branch as string;
+    } finally {
+      squatter.stop(true);
+    }
+  }, 1_200_000);
+
   test("word_count waits as a candidate; is_palindrome (not the newest promotion) is rolled back by name, rebuilt and promoted again", async () => {
-    branchOf.word_count = (await toolNew("word_count", false)).branch;
     const newest = promotions.at(-1)?.tag as string;
     const palindrome = promotions.find((promotion) => promotion.tool === "is_palindrome");
     expect(palindrome?.tag).not.toBe(newest);
@@ -227,7 +279,7 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     // The name is free again: the toolsmith builds it anew and the cycle promotes it.
     const mainBefore = rev("main");
     const again = await toolNew("is_palindrome", true);
-    expect(again.promoted).toBe(true);
+    await expectWholeCycle(again);
     expect(again.branch).not.toBe(branchOf.is_palindrome);
     recordPromotion(again.branch, "is_palindrome", mainBefore);
     branchOf.is_palindrome_again = again.branch;
