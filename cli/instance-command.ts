@@ -38,8 +38,9 @@ ops/stop.sh call this.
 
 start returns once /health answers with the expected commit (at most ORG_START_TIMEOUT_S, default 60),
 or says why not (port taken, the server exited: its window's last lines). Running it again is safe: a
-healthy instance at that commit is left alone; a current one at another commit (after a promotion or a
-rollback) takes the new generated tools without a restart when only tools/generated/ changed, and is
+healthy candidate at that commit is left alone; a running current reads its generated tools again (at the
+same commit too: its own check of HEAD may have taken a promotion's commit before the files arrived), takes
+another commit (after a promotion or a rollback) without a restart when only tools/generated/ changed, and is
 restarted otherwise.
 
 Example:

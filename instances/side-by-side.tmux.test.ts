@@ -133,6 +133,32 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     expect(current.tools).toContain("word_count");
   }, 60_000);
 
+  test("a commit current took by itself before its files arrived (main moves first in a promotion) is read again by the next start", async () => {
+    const pid = await panePid("current");
+    // A commit adding a tool, made in a worktree of its own; then main moves to it and the checkout's files do not.
+    const side = join(clone.dir, ".org", "side-worktree");
+    gitSync(clone.dir, ["worktree", "add", "--quiet", "--detach", side, "main"]);
+    writeGeneratedTool(side, "late_tool");
+    gitSync(side, ["add", "-A"]);
+    gitSync(side, ["commit", "--quiet", "-m", "promote late_tool"]);
+    const moved = gitSync(side, ["rev-parse", "HEAD"]).trim();
+    gitSync(clone.dir, ["worktree", "remove", "--force", side]);
+    gitSync(clone.dir, ["update-ref", "refs/heads/main", moved]);
+    // The server checks HEAD every 2 s: it takes the commit and reads the files as they are, without the tool.
+    const deadline = Date.now() + 30_000;
+    while ((await health(currentPort)).commit !== moved && Date.now() < deadline) await Bun.sleep(100);
+    expect(await health(currentPort)).toMatchObject({ commit: moved });
+    expect((await health(currentPort)).tools).not.toContain("late_tool");
+    // The files arrive, as a promotion brings them after moving main; the start that follows must read them.
+    gitSync(clone.dir, ["reset", "--quiet", "--hard", moved]);
+    const result = await runScript("start-current.sh");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("took the new commit without a restart");
+    expect(await panePid("current")).toBe(pid);
+    expect(await health(currentPort)).toMatchObject({ commit: moved });
+    expect((await health(currentPort)).tools).toContain("late_tool");
+  }, 90_000);
+
   test("after a change outside tools/generated/, current is restarted and says so", async () => {
     const pid = await panePid("current");
     Bun.write(join(clone.dir, "room", "NOTES.md"), "a core change\n");

@@ -83,10 +83,13 @@ export async function startInstance(options: {
   let reason: string | undefined;
   if (state.state === "running") {
     const probe = await probeHealth(settings.port);
-    if (probe.kind === "org" && probe.health.commit === target.commit) return report("already running");
+    const atTarget = probe.kind === "org" && probe.health.commit === target.commit;
+    if (atTarget && role !== "current") return report("already running");
+    // Current reads its tools again even when it names the right commit: its own check of HEAD may have taken a
+    // promotion's commit after main moved and before the files arrived, and then serves the old files under it.
     if (probe.kind === "org" && role === "current") {
       const reloaded = await hotReload(settings.port, options.apiToken);
-      if (reloaded.ok && reloaded.commit === target.commit) return report("hot reloaded");
+      if (reloaded.ok && reloaded.commit === target.commit) return report(atTarget && !reloaded.changed ? "already running" : "hot reloaded");
       reason = reloaded.reason;
     } else {
       reason = probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
@@ -185,7 +188,8 @@ async function candidateTarget(
   return { directory: worktree.directory, commit: worktree.commit, branchLabel: branch, dependencies };
 }
 
-async function hotReload(port: number, apiToken: string | undefined): Promise<{ ok: boolean; commit?: string | null; reason: string }> {
+/** Asks current to take the checkout's HEAD; `changed` when that moved its commit or its set of tools. */
+async function hotReload(port: number, apiToken: string | undefined): Promise<{ ok: boolean; commit?: string | null; changed?: boolean; reason: string }> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/v1/admin/reload`, {
       method: "POST",
@@ -195,10 +199,16 @@ async function hotReload(port: number, apiToken: string | undefined): Promise<{ 
     const body = (await response.json().catch(() => ({}))) as {
       reloaded?: boolean;
       commit?: string | null;
+      previousCommit?: string | null;
+      added?: unknown[];
+      removed?: unknown[];
       restartNeeded?: string;
       error?: { message?: string };
     };
-    if (response.ok && body.reloaded) return { ok: true, commit: body.commit ?? null, reason: "" };
+    if (response.ok && body.reloaded) {
+      const changed = body.previousCommit !== body.commit || (body.added?.length ?? 0) > 0 || (body.removed?.length ?? 0) > 0;
+      return { ok: true, commit: body.commit ?? null, changed, reason: "" };
+    }
     return { ok: false, reason: body.restartNeeded ?? body.error?.message ?? `the reload answered HTTP ${response.status}` };
   } catch (error) {
     return { ok: false, reason: `the reload failed: ${error instanceof Error ? error.message : String(error)}` };
