@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
@@ -31,8 +31,8 @@ function environment(): Record<string, string | undefined> {
   return { ...env, OLLAMA_BASE: model.url, NO_COLOR: "1", ORG_TMUX_SESSION: uniqueSessionName("org-iso") };
 }
 
-async function orgIn(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const child = Bun.spawn([LAUNCHER, ...args], { cwd: workspace.dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+async function orgIn(args: string[], extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  const child = Bun.spawn([LAUNCHER, ...args], { cwd: workspace.dir, env: { ...environment(), ...extraEnv }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), 170_000);
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
@@ -84,10 +84,18 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
   });
 
   test("bin/org demo --fast: the scripted session plays as always", async () => {
-    const result = await orgIn(["demo", "--fast"]);
-    expectUntouched(result.stdout + result.stderr);
-    expect(result.stdout).toContain("group › Hi all!");
-    expect(result.code).toBe(0);
+    // Without --workspace the demo keeps a fresh temp workspace for the user to go on in: under a TMPDIR removed after.
+    const temp = mkdtempSync(join(tmpdir(), "org-iso-demo-"));
+    // As the system's temp dir is: the sandbox drops to another uid, which must pass through it.
+    chmodSync(temp, 0o755);
+    try {
+      const result = await orgIn(["demo", "--fast"], { TMPDIR: temp });
+      expectUntouched(result.stdout + result.stderr);
+      expect(result.stdout).toContain("group › Hi all!");
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   }, 180_000);
 
   test("orgCommand, the argv instance start and the tests spawn org with: chat --once", async () => {
