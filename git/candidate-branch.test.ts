@@ -65,6 +65,15 @@ describe("candidate branches", () => {
     expect(message).toContain("Org-Model: qwen\\u200f3:8b");
   });
 
+  test("an empty file lands as an empty blob", async () => {
+    using repo = tempGitRepo();
+    const empty = change("empty_tests");
+    empty.files["tools/generated/empty_tests/tool.test.ts"] = "";
+    const landed = await landCandidate(new RepoGit(repo.dir), empty, { now: fixedNow });
+    expect(gitSync(repo.dir, ["cat-file", "-s", `${landed.commit}:tools/generated/empty_tests/tool.test.ts`]).trim()).toBe("0");
+    expect(gitSync(repo.dir, ["show", `${landed.commit}:tools/generated/empty_tests/tool.ts`])).toBe("export default () => 1;\n");
+  });
+
   test("two tools finished in the same second both land: the second takes the next free second", async () => {
     using repo = tempGitRepo();
     gitSync(repo.dir, ["branch", "cand/20261123T101500Z"]);
