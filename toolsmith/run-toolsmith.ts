@@ -179,20 +179,16 @@ async function validateAndRepair(
   let draft = first;
   for (let round = 1; ; round += 1) {
     const started = performance.now();
+    const validated = { spec, heldOut: examples.heldOut, toolCode: draft.toolCode, testCode: draft.testCode, settings: run.settings };
     const report = await validateTool({
       runDir,
-      spec,
-      heldOut: examples.heldOut,
-      toolCode: draft.toolCode,
-      testCode: draft.testCode,
-      settings: run.settings,
+      ...validated,
       signal: run.signal,
       onStage: (event) => run.emit({ type: "validation-stage", ...event, round }),
     });
     if (report.ok) {
       run.emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
       // The gate takes this signed record for its own run of the same validation on the same files and code.
-      const validated = { spec, heldOut: examples.heldOut, toolCode: draft.toolCode, testCode: draft.testCode, settings: run.settings };
       recordValidation(run.git.repoDir, validated, report);
       return landTool(run, spec, draft, report);
     }

@@ -68,6 +68,9 @@ describe("the toolsmith's signed record of a passed validation", () => {
     using repo = checkout();
     using code = validatorCheckout();
     recordValidation(repo.dir, input, passed, { checkoutDir: code.dir });
+    // The same code in another folder is the same validator: the cases below differ only by the edit they make.
+    using unedited = validatorCheckout();
+    expect(readValidationRecord(repo.dir, input, { checkoutDir: unedited.dir })?.tool).toBe(spec.name);
     writeFileSync(join(code.dir, "tools", "generated", "word_count", "tool.ts"), "export default () => 2;\n");
     writeFileSync(join(code.dir, "README.md"), "notes\n");
     expect(readValidationRecord(repo.dir, input, { checkoutDir: code.dir })?.tool).toBe(spec.name);

@@ -37,9 +37,9 @@ export function validationKey(input: ValidatedInput, code: CodeOptions = {}): st
   const validator =
     code.identity ?? codeIdentity(code.checkoutDir ?? CHECKOUT_DIR, code.unchangedSince === undefined ? {} : { unchangedSince: code.unchangedSince });
   const { spec, heldOut, toolCode, testCode, settings } = input;
-  // Only what changes a verdict: the repair rounds and retries of the model's phases do not.
-  const { coverage, mutationScore, mutants, toolTimeoutMs, testTimeoutMs, heldOutShare } = settings;
-  const judging = { coverage, mutationScore, mutants, toolTimeoutMs, testTimeoutMs, heldOutShare };
+  // Every setting but the repair rounds and retries of the model's phases, which change no verdict; a setting added
+  // later counts until it is named here.
+  const { implementationRepairs: _implementation, testRepairs: _tests, argumentRetries: _retries, ...judging } = settings;
   return sha256Hex(canonicalJson({ version: 2, validator, spec, heldOut, tool: sha256Hex(toolCode), tests: sha256Hex(testCode), settings: judging }));
 }
 
