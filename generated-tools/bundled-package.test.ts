@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, spyOn, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -36,7 +36,14 @@ test("a bundle is built once into its cache folder, whole, and found there again
   const cacheDir = join(root, "cache-once");
   const bundle = bundledPackage(packageDir("zod"), "index.js", cacheDir);
   expect(bundle).toBeDefined();
-  expect(bundledPackage(packageDir("zod"), "index.js", cacheDir)).toEqual(bundle as BundledPackage);
+  // A second call finds the build on disk and starts no bun build.
+  const spawns = spyOn(Bun, "spawnSync");
+  try {
+    expect(bundledPackage(packageDir("zod"), "index.js", cacheDir)).toEqual(bundle as BundledPackage);
+    expect(spawns).not.toHaveBeenCalled();
+  } finally {
+    spawns.mockRestore();
+  }
   expect(readdirSync(cacheDir)).toEqual([(bundle?.dir ?? "").slice(cacheDir.length + 1)]);
   expect(readdirSync(bundle?.dir ?? "").sort()).toEqual(["index.js", "index.js.jsc", "shim.js"]);
 });

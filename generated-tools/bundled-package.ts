@@ -3,17 +3,14 @@ import { basename, dirname, join } from "node:path";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 
 /**
- * One package's entry, built: `dir` holds the entry as one CommonJS file (`file`) and its bytecode (`file`.jsc), to be
- * mounted beside the package at `/node_modules/<mountName>`; `shim` is the ES module mounted over the package's own
- * entry, re-exporting the bundle's names and default from there.
+ * One package's entry, built: `dir` holds the entry as one CommonJS file and its bytecode beside it, to be mounted
+ * beside the package at `/node_modules/<mountName>`; `shim` is the ES module mounted over the package's own entry,
+ * re-exporting the bundle's names and default from there.
  */
-export type BundledPackage = { dir: string; file: string; shim: string; mountName: string };
+export type BundledPackage = { dir: string; shim: string; mountName: string };
 
 /** Bumped when what a build writes changes, so an older build in the cache is not taken for this one. */
 const FORMAT = 1;
-
-/** Per cache folder and entry, the bundle once found or built in this process; null when it could not be built. */
-const known = new Map<string, BundledPackage | null>();
 
 /**
  * A package's ES module entry (`entry`, relative to `packageDir`: the file `import "<package>"` loads) bundled by bun
@@ -32,10 +29,6 @@ const known = new Map<string, BundledPackage | null>();
  * Undefined when it cannot be built there (a read-only install): the sandbox then loads the package's own files.
  */
 export function bundledPackage(packageDir: string, entry: string, cacheDir = join(dirname(packageDir), ".cache", "org-bundled")): BundledPackage | undefined {
-  const key = `${cacheDir}\n${packageDir}\n${entry}`;
-  const before = known.get(key);
-  if (before !== undefined) return before ?? undefined;
-  known.set(key, null);
   try {
     const { name, version } = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
     if (typeof name !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`${packageDir} has no plain package name`);
@@ -44,9 +37,7 @@ export function bundledPackage(packageDir: string, entry: string, cacheDir = joi
     const dir = join(cacheDir, `${name}-${String(version)}-bun-${Bun.version}-${FORMAT}`);
     const shimText = `export * from "${mountName}/${file}";\nexport { default } from "${mountName}/${file}";\n`;
     if (!isComplete(dir, file)) build(join(packageDir, entry), dir, file, shimText);
-    const found = { dir, file, shim: join(dir, "shim.js"), mountName };
-    known.set(key, found);
-    return found;
+    return { dir, shim: join(dir, "shim.js"), mountName };
   } catch {
     return undefined;
   }
