@@ -17,17 +17,15 @@ import { collectToolSources } from "../registry/tool-sources.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
 import { rerankCount } from "../registry/vector-matrix.ts";
 import { generatedToolMetadata, simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { seededWords } from "../testing/seeded-random.ts";
 
 const { values } = parseArgs({ options: { tools: { type: "string", default: "10000" }, queries: { type: "string", default: "300" } } });
 const toolCount = Number(values.tools);
 const queryCount = Number(values.queries);
 
 // A fixed pseudo-random vocabulary so every run indexes the same text.
-let seed = 42;
-const random = () => {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 4294967296;
-};
+const draw = seededWords(42);
+const random = () => draw() / 4294967296;
 const VERBS =
   "count parse convert format sort split merge hash encode decode validate extract compute render filter summarize normalize compare reverse round".split(" ");
 const NOUNS =

@@ -1,14 +1,6 @@
 import { expect, test } from "bun:test";
+import { seededWords } from "../testing/seeded-random.ts";
 import { NibbleScan, scanModuleBytes } from "./nibble-scan.ts";
-
-// A fixed pseudo-random sequence of 32-bit words so the test is the same on every run.
-function generator(seed: number) {
-  let state = seed;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state;
-  };
-}
 
 test("the scan module is valid WebAssembly with SIMD on this runtime", () => {
   expect(WebAssembly.validate(scanModuleBytes())).toBe(true);
@@ -16,7 +8,7 @@ test("the scan module is valid WebAssembly with SIMD on this runtime", () => {
 });
 
 test("each score is the sum of one table entry per nibble, alike from the SIMD loop, the JavaScript loop and by hand", () => {
-  const random = generator(11);
+  const random = seededWords(11);
   // Sizes that fill no block, one block and a few blocks and a bit, nibble counts odd and even.
   for (const [size, nibbles] of [
     [1, 1],

@@ -10,6 +10,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type Embedder, ollamaEmbedder } from "./ollama-embedder.ts";
 import { REGISTRY_DATABASE_PATH } from "./registry-database.ts";
 import { ToolRegistry } from "./tool-registry.ts";
+import { seededWords } from "../testing/seeded-random.ts";
 
 const TOOLS = [
   simpleSpec("word_count", "Counts the words in a text, splitting on whitespace.", "text", "words"),
@@ -264,11 +265,8 @@ describe("blended with embeddings from /api/embed", () => {
       "count parse convert format sort split merge hash encode decode validate extract words lines json csv url email date temperature currency text numbers markdown the of into from with for each".split(
         " ",
       );
-    let state = 17;
-    const word = () => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return words[(state >>> 16) % words.length] ?? "";
-    };
+    const next = seededWords(17);
+    const word = () => words[(next() >>> 16) % words.length] ?? "";
     const root = mkdtempSync(join(tmpdir(), "org-registry-"));
     roots.push(root);
     const names = Array.from({ length: 1_200 }, (_, index) => `${word()}_${word()}_${index}`);
