@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -15,7 +16,9 @@ describe("org tool new stops on a signal (real process, scripted server, real sa
       // Tests that never end, under a test timeout far longer than the wait below.
       const hanging = `import { expect, test } from "bun:test";\nimport vowelCount from "./tool.ts";\ntest("hangs", () => {\n  let n = 0;\n  while (vowelCount({ text: "a" }).vowels > 0) n = n + 1;\n  expect(n).toBe(0);\n});\n`;
       await using server = await startScriptedServer({ script: { rules: toolsmithRules(VOWELS, { tests: [hanging] }) } });
-      const config = join(repo.dir, "..", `org-signal-${signal}.json`);
+      const configDir = mkdtempSync(join(tmpdir(), "org-signal-config-"));
+      using _configDir = { [Symbol.dispose]: () => rmSync(configDir, { recursive: true, force: true }) };
+      const config = join(configDir, "org.config.json");
       writeFileSync(config, JSON.stringify({ toolsmith: { testTimeoutMs: 120_000 } }));
       const proc = Bun.spawn(orgCommand(["tool", "new", "--goal", VOWELS.goal, "--repo", repo.dir, "--config", config]), {
         stdout: "pipe",
