@@ -31,29 +31,29 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     expect(picked("turn a blog title into a URL slug")).toBe("slugify");
     expect(picked("Fahrenheit from Celsius, please")).toBe("celsius_to_fahrenheit");
     expect(picked("the biggest number in a list")).toBe("max_of_list");
+    // Each tool's own goal picks that tool, the ones the ten-generation proof builds from this file.
+    for (const { fixture, goal } of SCRIPTED_TOOLS) expect(picked(goal)).toBe(fixture.spec.name as string);
     expect(picked("sort a list")).toStartWith("I am the scripted toolsmith: no model, ten tools I know by their goal's words");
   });
 
-  test("builds ten different tools one after another in one repository, each passing validation at the default thresholds", async () => {
+  // The ten tools' answers are the fixture table's (toolsmith/toolsmith-table.test.ts validates each of them at the
+  // default thresholds) and the ten-generation proof (testing/generations.e2e.tmux.test.ts) builds all ten from this
+  // very file through `org tool new`; here one is built from the file, as the demo builds it.
+  test("builds a tool from the script in three phases, passing validation at the default thresholds; a taken name and an unknown goal fail, saying why", async () => {
     using repo = tempGitRepo();
     await using server = await startScriptedServer({ script: await loadScript(FILE) });
     const defaults = ToolsmithSettings.parse({});
-    const built: string[] = [];
-    for (const { fixture, goal } of SCRIPTED_TOOLS) {
-      const outcome = await runToolsmith({ goal, endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
-      if (!outcome.ok) throw new Error(`${goal}: ${outcome.failure}`);
-      expect(outcome.name).toBe(fixture.spec.name as string);
-      expect(outcome.attempts).toBe(3);
-      const metadata = parseToolMetadata(gitSync(repo.dir, ["show", `${outcome.branch}:tools/generated/${outcome.name}/metadata.json`]), "metadata.json");
-      const { validation } = metadata;
-      expect(validation.stages.map((stage) => stage.stage)).toEqual(["policy", "typecheck", "tests", "mutants", "examples", "determinism"]);
-      expect(validation.coverage.lines).toBeGreaterThanOrEqual(defaults.coverage);
-      expect(validation.mutants.total).toBeGreaterThanOrEqual(10);
-      expect(validation.mutants.killed / validation.mutants.total).toBeGreaterThanOrEqual(defaults.mutationScore);
-      expect(validation.heldOutExamples).toBeGreaterThanOrEqual(1);
-      built.push(outcome.name);
-    }
-    expect(new Set(built).size).toBe(10);
+    const outcome = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+    if (!outcome.ok) throw new Error(`count the words in a text: ${outcome.failure}`);
+    expect(outcome.name).toBe("word_count");
+    expect(outcome.attempts).toBe(3);
+    const metadata = parseToolMetadata(gitSync(repo.dir, ["show", `${outcome.branch}:tools/generated/word_count/metadata.json`]), "metadata.json");
+    const { validation } = metadata;
+    expect(validation.stages.map((stage) => stage.stage)).toEqual(["policy", "typecheck", "tests", "mutants", "examples", "determinism"]);
+    expect(validation.coverage.lines).toBeGreaterThanOrEqual(defaults.coverage);
+    expect(validation.mutants.total).toBeGreaterThanOrEqual(10);
+    expect(validation.mutants.killed / validation.mutants.total).toBeGreaterThanOrEqual(defaults.mutationScore);
+    expect(validation.heldOutExamples).toBeGreaterThanOrEqual(1);
 
     // The same goal again: the name is taken by the live candidate, and the failure says so.
     const again = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
@@ -63,5 +63,5 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     const unknown = await runToolsmith({ goal: "sort a list of names", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
     expect(unknown).toMatchObject({ ok: false });
     if (!unknown.ok) expect(unknown.failure).toContain('It said: "I am the scripted toolsmith: no model, ten tools');
-  }, 900_000);
+  }, 120_000);
 });
