@@ -6,6 +6,10 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 // index.lock and ref locks. Keyed by the real path of the main repository folder.
 const locks = new Map<string, FifoSemaphore>();
 
+// simple-git writes no stdin for an empty string and never closes it, so git would wait for ever: empty input
+// goes as an empty Buffer, which it writes and closes.
+const EMPTY_INPUT = Buffer.alloc(0);
+
 /** A git command failed; the message carries git's own words. */
 export class GitCommandError extends Error {
   override name = "GitCommandError";
@@ -41,7 +45,7 @@ export class RepoGit {
         config: ["core.hooksPath=/dev/null", "commit.gpgSign=false", "tag.gpgSign=false", "user.name=org toolsmith", "user.email=toolsmith@org.invalid"],
         // Pointing hooks at /dev/null turns them off; simple-git asks to be told that this -c is meant.
         unsafe: { allowUnsafeHooksPath: true },
-        input: () => this.#stdin,
+        input: () => (this.#stdin === "" ? EMPTY_INPUT : this.#stdin),
       });
       // simple-git waits a further 50 ms after a command that printed nothing on stdout or stderr, in case output
       // comes late; it cannot, since simple-git already waits for the process's 'close' (its streams ended). Most
@@ -57,8 +61,6 @@ export class RepoGit {
 
   /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this repo. */
   async run(args: string[], options: { directory?: string; stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
-    // simple-git writes no stdin for empty input and never closes it: git would wait for ever.
-    if (options.stdin === "") throw new GitCommandError(`git ${args[0]} was given empty input; give it none or some`);
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
       this.#stdin = options.stdin;

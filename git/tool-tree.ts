@@ -65,12 +65,7 @@ export async function folderTreeWith(git: RepoGit, tree: string | undefined, fil
   const list = (await entries(git, tree, signal)).filter((entry) => !files.has(entry.name));
   for (const [name, content] of files) {
     if (name === "" || name.includes("/") || name === "." || name === "..") throw new Error(`${JSON.stringify(name)} is not a file name`);
-    // RepoGit takes no empty stdin (simple-git would leave git waiting on it): an empty file is hashed from /dev/null.
-    const id = (
-      content === ""
-        ? await git.run(["hash-object", "-w", "/dev/null"], { signal })
-        : await git.run(["hash-object", "-w", "--stdin"], { stdin: content, signal })
-    ).trim();
+    const id = (await git.run(["hash-object", "-w", "--stdin"], { stdin: content, signal })).trim();
     list.push({ mode: "100644", type: "blob", id, name });
   }
   return await mktree(git, list, signal);
