@@ -17,15 +17,14 @@ import { collectToolSources } from "../registry/tool-sources.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
 import { rerankCount } from "../registry/vector-matrix.ts";
 import { generatedToolMetadata, simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
-import { seededWords } from "../testing/seeded-random.ts";
+import { seededFractions } from "../testing/seeded-random.ts";
 
 const { values } = parseArgs({ options: { tools: { type: "string", default: "10000" }, queries: { type: "string", default: "300" } } });
 const toolCount = Number(values.tools);
 const queryCount = Number(values.queries);
 
 // A fixed pseudo-random vocabulary so every run indexes the same text.
-const draw = seededWords(42);
-const random = () => draw() / 4294967296;
+const random = seededFractions(42);
 const VERBS =
   "count parse convert format sort split merge hash encode decode validate extract compute render filter summarize normalize compare reverse round".split(" ");
 const NOUNS =

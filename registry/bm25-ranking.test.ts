@@ -3,13 +3,12 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seededWords } from "../testing/seeded-random.ts";
+import { seededFractions } from "../testing/seeded-random.ts";
 import { Bm25Ranking } from "./bm25-ranking.ts";
 import { FTS_TOKENIZER, openRegistryDatabase } from "./registry-database.ts";
 
 // A fixed pseudo-random sequence so the test is the same on every run.
-const draw = seededWords(11);
-const random = () => draw() / 4294967296;
+const random = seededFractions(11);
 const pickOf = (list: readonly string[]) => list[Math.floor(random() * list.length)] ?? "";
 // Common and rare words, inflected forms the porter stemmer folds together, and words FTS5 splits in two.
 const COMMON = "count counts counting parse words word text lines json csv sort format".split(" ");

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { fakeEmbedding } from "../scripted-server/embeddings.ts";
-import { seededWords } from "../testing/seeded-random.ts";
+import { seededFractions } from "../testing/seeded-random.ts";
 import { TwoBitCodes } from "./two-bit-codes.ts";
 
 // The scripted server's embeddings of tool-like texts, as bench:registry indexes them.
@@ -20,8 +20,8 @@ const every = Int32Array.from(vectors.keys());
 
 // A fixed pseudo-random sequence in [-0.5, 0.5) so each test is the same on every run.
 function generator(seed: number) {
-  const draw = seededWords(seed);
-  return () => draw() / 4294967296 - 0.5;
+  const fraction = seededFractions(seed);
+  return () => fraction() - 0.5;
 }
 
 function unit(values: Iterable<number>): Float32Array {
