@@ -5,11 +5,10 @@ import { RuleMatcher } from "../scripted-server/match-rule.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { SCRIPTED_TOOLS, SCRIPTED_TOOLSMITH_FILE, scriptedToolsmithJson } from "../testing/scripted-toolsmith.ts";
-import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { expectValidatedAtDefaults } from "../testing/expect-validated-at-defaults.ts";
 import { specPrompt } from "../toolsmith/phase-prompts.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
-import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 
 const FILE = join(import.meta.dir, "toolsmith-script.json");
 
@@ -42,18 +41,11 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
   test("builds a tool from the script in three phases, passing validation at the default thresholds; a taken name and an unknown goal fail, saying why", async () => {
     using repo = tempGitRepo();
     await using server = await startScriptedServer({ script: await loadScript(FILE) });
-    const defaults = ToolsmithSettings.parse({});
     const outcome = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
     if (!outcome.ok) throw new Error(`count the words in a text: ${outcome.failure}`);
     expect(outcome.name).toBe("word_count");
     expect(outcome.attempts).toBe(3);
-    const metadata = parseToolMetadata(gitSync(repo.dir, ["show", `${outcome.branch}:tools/generated/word_count/metadata.json`]), "metadata.json");
-    const { validation } = metadata;
-    expect(validation.stages.map((stage) => stage.stage)).toEqual(["policy", "typecheck", "tests", "mutants", "examples", "determinism"]);
-    expect(validation.coverage.lines).toBeGreaterThanOrEqual(defaults.coverage);
-    expect(validation.mutants.total).toBeGreaterThanOrEqual(10);
-    expect(validation.mutants.killed / validation.mutants.total).toBeGreaterThanOrEqual(defaults.mutationScore);
-    expect(validation.heldOutExamples).toBeGreaterThanOrEqual(1);
+    expectValidatedAtDefaults(repo.dir, outcome.branch, "word_count");
 
     // The same goal again: the name is taken by the live candidate, and the failure says so.
     const again = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });

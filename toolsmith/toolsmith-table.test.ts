@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { expectValidatedAtDefaults } from "../testing/expect-validated-at-defaults.ts";
 import { CELSIUS, CLAMP, FIZZBUZZ, PALINDROME, SUM, TOOL_FIXTURES, type ToolFixture, toolsmithRules, VOWELS } from "../testing/toolsmith-fixtures.ts";
-import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
-import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { runToolsmith } from "./run-toolsmith.ts";
 
 // Planted-bad answers: each must be refused, whatever stage catches it.
@@ -118,7 +117,6 @@ test("examples", async () => {
 describe("the fixture table: every good answer lands, every planted-bad one is refused", () => {
   test("ten goals with known-good answers each land on their own cand/<ts> branch, passing validation at the default thresholds", async () => {
     using repo = tempGitRepo();
-    const defaults = ToolsmithSettings.parse({});
     await using server = await startScriptedServer({ script: { rules: TOOL_FIXTURES.flatMap((fixture) => toolsmithRules(fixture)) } });
     const landed: string[] = [];
     for (const fixture of TOOL_FIXTURES) {
@@ -130,12 +128,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       });
       if (!outcome.ok) throw new Error(`${fixture.key}: ${outcome.failure}`);
       expect(outcome.name).toBe(fixture.spec.name as string);
-      const { validation } = parseToolMetadata(gitSync(repo.dir, ["show", `${outcome.branch}:tools/generated/${outcome.name}/metadata.json`]), "metadata.json");
-      expect(validation.stages.map((stage) => stage.stage)).toEqual(["policy", "typecheck", "tests", "mutants", "examples", "determinism"]);
-      expect(validation.coverage.lines).toBeGreaterThanOrEqual(defaults.coverage);
-      expect(validation.mutants.total).toBeGreaterThanOrEqual(10);
-      expect(validation.mutants.killed / validation.mutants.total).toBeGreaterThanOrEqual(defaults.mutationScore);
-      expect(validation.heldOutExamples).toBeGreaterThanOrEqual(1);
+      expectValidatedAtDefaults(repo.dir, outcome.branch, outcome.name);
       landed.push(outcome.branch);
     }
     expect(new Set(landed).size).toBe(TOOL_FIXTURES.length);
