@@ -93,7 +93,7 @@ test("the checkout-sensitive tests pass in a clone with an extra promoted tool, 
   ]);
   // The candidate tests stage's bun, as fitness runs it: the clone's own.
   const bun = join(clone.dir, "node_modules", ".bin", "bun");
-  const child = Bun.spawn([bun, "test", "--timeout", "60000", "--parallel", ...[...files].sort().map((file) => `./${file}`)], {
+  const child = Bun.spawn([bun, "test", "--timeout", "60000", "--parallel", "--no-isolate", ...[...files].sort().map((file) => `./${file}`)], {
     cwd: clone.dir,
     env,
     stdin: "ignore",
