@@ -3,7 +3,7 @@ import { z } from "zod";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
 import { sandboxSettings } from "../tools/sandbox-settings.ts";
-import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, TOOLCHAIN_ENV, toolchainMounts } from "./sandbox-toolchain.ts";
+import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, TOOLCHAIN_ENV, runnerMounts } from "./sandbox-toolchain.ts";
 
 /** How long a generated tool may compute, by default; the sandbox adds bun's start-up on top. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 5_000;
@@ -46,7 +46,7 @@ export async function runGeneratedTool(options: {
     }),
     scratchDir: options.scratchDir,
     timeoutMs: timeoutMs + STARTUP_ALLOWANCE_MS,
-    readOnlyMounts: [...toolchainMounts(), { source: options.toolDir, target: SANDBOX_TOOL_DIR }],
+    readOnlyMounts: [...runnerMounts(), { source: options.toolDir, target: SANDBOX_TOOL_DIR }],
     env: TOOLCHAIN_ENV,
     abortSignal: options.signal,
     ...sandboxSettings(),

@@ -37,37 +37,61 @@ function packageDir(name: string): string {
   }
 }
 
-let cached: ReadOnlyMount[] | undefined;
+/** The only package tool.ts may import (the toolsmith's static policy), so the only one a tool's run reads. */
+const RUN_PACKAGE = "zod";
 
-/**
- * Read-only mounts every generated-tool sandbox gets: this bun binary, the native TypeScript compiler, the
- * fixed runner and the packages tools and their tests may import. Nothing else of the host is shown.
- */
-export function toolchainMounts(): ReadOnlyMount[] {
+let cached: { all: ReadOnlyMount[]; run: ReadOnlyMount[] } | undefined;
+
+/** A package at `/node_modules/<name>`; one loaded from bytecode also gets its bundle and, over its entry, the shim. */
+function packageMounts(name: string): ReadOnlyMount[] {
+  const mounts = [{ source: packageDir(name), target: `/node_modules/${name}` }];
+  const entry = BYTECODE_ENTRIES.find(([bundled]) => bundled === name)?.[1];
+  // One file with its bytecode beside the package, and over the package's own entry (after the package) a shim that
+  // re-exports it: the same exports, loaded for a fraction of the CPU time by each fresh process.
+  const bundle = entry === undefined ? undefined : bundledPackage(packageDir(name), entry);
+  if (bundle && entry)
+    mounts.push({ source: bundle.dir, target: `/node_modules/${bundle.mountName}` }, { source: bundle.shim, target: `/node_modules/${name}/${entry}` });
+  return mounts;
+}
+
+function mounts(): { all: ReadOnlyMount[]; run: ReadOnlyMount[] } {
   if (cached) return cached;
   const tsgoPackage = `@typescript/native-preview-${process.platform}-${process.arch}`;
-  const mounts: ReadOnlyMount[] = [
-    { source: process.execPath, target: SANDBOX_BUN },
+  const file = (name: string, target: string) => ({ source: join(import.meta.dir, name), target });
+  const bun = { source: process.execPath, target: SANDBOX_BUN };
+  const runner = [file("generated-tool-runner.ts", SANDBOX_RUNNER), file("withhold-globals.ts", SANDBOX_WITHHOLD_GLOBALS)];
+  const all: ReadOnlyMount[] = [
+    bun,
     { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
-    { source: join(import.meta.dir, "generated-tool-runner.ts"), target: SANDBOX_RUNNER },
-    { source: join(import.meta.dir, "tool-source-preload.ts"), target: SANDBOX_TOOL_SOURCE_PRELOAD },
-    { source: join(import.meta.dir, "isolated-test-runs.ts"), target: SANDBOX_ISOLATED_TEST_RUNS },
-    { source: join(import.meta.dir, "isolated-source-preload.ts"), target: SANDBOX_ISOLATED_SOURCE_PRELOAD },
-    { source: join(import.meta.dir, "withhold-globals.ts"), target: SANDBOX_WITHHOLD_GLOBALS },
-    ...PACKAGES.map((name) => ({ source: packageDir(name), target: `/node_modules/${name}` })),
+    ...runner,
+    file("tool-source-preload.ts", SANDBOX_TOOL_SOURCE_PRELOAD),
+    file("isolated-test-runs.ts", SANDBOX_ISOLATED_TEST_RUNS),
+    file("isolated-source-preload.ts", SANDBOX_ISOLATED_SOURCE_PRELOAD),
+    ...PACKAGES.flatMap(packageMounts),
   ];
-  // Each as one file with its bytecode beside the package, and over the package's own entry (after the package) a
-  // shim that re-exports it: the same exports, loaded for a fraction of the CPU time by each fresh process.
-  for (const [name, entry] of BYTECODE_ENTRIES) {
-    const bundle = bundledPackage(packageDir(name), entry);
-    if (bundle)
-      mounts.push({ source: bundle.dir, target: `/node_modules/${bundle.mountName}` }, { source: bundle.shim, target: `/node_modules/${name}/${entry}` });
-  }
-  for (const mount of mounts) {
+  for (const mount of all) {
     if (!existsSync(mount.source)) throw new ToolchainMissingError(`${mount.source} is missing; run 'npm install' in org's folder`);
   }
-  cached = mounts;
-  return mounts;
+  cached = { all, run: [bun, ...runner, ...packageMounts(RUN_PACKAGE)] };
+  return cached;
+}
+
+/**
+ * Read-only mounts every generated-tool sandbox that checks a tool gets: this bun binary, the native TypeScript
+ * compiler, the fixed runner, the test runners and the packages tools and their tests may import. Nothing else of
+ * the host is shown.
+ */
+export function toolchainMounts(): ReadOnlyMount[] {
+  return mounts().all;
+}
+
+/**
+ * The read-only mounts of a tool's run: bun, the fixed runner and what it imports, and zod. Not the compiler, the
+ * test runners or the packages only tests and the typecheck read: a run sees no more than it needs, and each mount
+ * costs bwrap a read of the mount table.
+ */
+export function runnerMounts(): ReadOnlyMount[] {
+  return mounts().run;
 }
 
 /** Variables every generated-tool sandbox gets: no transpiler cache written into scratch, no telemetry. */
