@@ -1,9 +1,10 @@
-import ts from "typescript";
+import type * as TS from "typescript";
+import { ts } from "./typescript-api.ts";
 
 /** One changed copy of tool.ts, with what was changed. */
 export type Mutant = { description: string; code: string };
 
-const OPERATOR_SWAPS: Partial<Record<ts.SyntaxKind, ts.SyntaxKind>> = {
+const OPERATOR_SWAPS: Partial<Record<TS.SyntaxKind, TS.SyntaxKind>> = {
   [ts.SyntaxKind.LessThanToken]: ts.SyntaxKind.LessThanEqualsToken,
   [ts.SyntaxKind.LessThanEqualsToken]: ts.SyntaxKind.LessThanToken,
   [ts.SyntaxKind.GreaterThanToken]: ts.SyntaxKind.GreaterThanEqualsToken,
@@ -32,8 +33,8 @@ type Edit = { start: number; end: number; text: string; description: string };
 export function makeMutants(code: string, max = 16): Mutant[] {
   const source = ts.createSourceFile("tool.ts", code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const edits: Edit[] = [];
-  const line = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
-  const visit = (node: ts.Node) => {
+  const line = (node: TS.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+  const visit = (node: TS.Node) => {
     if (ts.isImportDeclaration(node) || ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return;
     if (ts.isBinaryExpression(node)) {
       const swap = OPERATOR_SWAPS[node.operatorToken.kind];

@@ -1,4 +1,5 @@
-import ts from "typescript";
+import type * as TS from "typescript";
+import { ts } from "./typescript-api.ts";
 
 /** Which generated file is checked: the tool itself, or its tests. */
 export type SourceRole = "tool" | "tests";
@@ -63,7 +64,7 @@ const COERCING_METHODS = new Set(["toString", "toLocaleString", "valueOf", "toJS
 
 /** What one walk of a source file knows: the file, its role, and what the walk has seen so far. */
 type PolicyWalk = {
-  source: ts.SourceFile;
+  source: TS.SourceFile;
   fileName: string;
   role: SourceRole;
   allowed: ReadonlySet<string>;
@@ -93,7 +94,7 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
     importsTool: false,
     hasDefaultExport: false,
   };
-  const visit = (node: ts.Node) => {
+  const visit = (node: TS.Node) => {
     const problem = nodeProblem(node, walk);
     if (problem !== undefined) walk.problems.push(`${positionOf(source, fileName, node)}: ${problem}`);
     ts.forEachChild(node, visit);
@@ -112,14 +113,14 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
 }
 
 /** `file:line:column` of a node, as an editor takes it. */
-function positionOf(source: ts.SourceFile, fileName: string, node: ts.Node): string {
+function positionOf(source: TS.SourceFile, fileName: string, node: TS.Node): string {
   const { line, character } = source.getLineAndCharacterOfPosition(node.getStart(source));
   return `${fileName}:${line + 1}:${character + 1}`;
 }
 
 /** The parser's own complaints (the first five): code that does not parse is judged on no further rule. */
-function syntaxProblems(source: ts.SourceFile, fileName: string): string[] {
-  const diagnostics = (source as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
+function syntaxProblems(source: TS.SourceFile, fileName: string): string[] {
+  const diagnostics = (source as unknown as { parseDiagnostics?: TS.Diagnostic[] }).parseDiagnostics ?? [];
   return diagnostics.slice(0, 5).map((diagnostic) => {
     const position = source.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
     return `${fileName}:${position.line + 1}:${position.character + 1}: syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
@@ -127,7 +128,7 @@ function syntaxProblems(source: ts.SourceFile, fileName: string): string[] {
 }
 
 /** What is wrong with code reaching outside the tool: imports, forbidden globals and keys, computed keys. */
-function reachProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
+function reachProblem(node: TS.Node, walk: PolicyWalk): string | undefined {
   const { source, fileName, allowed } = walk;
   if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
     const specifier = ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : "(computed)";
@@ -159,7 +160,7 @@ function reachProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
 }
 
 /** What is wrong with how a tool or its tests look at themselves: stacks, the clock, the tool's source, skips. */
-function honestyProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
+function honestyProblem(node: TS.Node, walk: PolicyWalk): string | undefined {
   const { source, role } = walk;
   if (role === "tool" && isStackProperty(node, TOOL_STACK_PROPERTIES)) {
     return `${node.getText(source).slice(0, 40)} hands out the frames of the call stack; it is not allowed`;
@@ -178,7 +179,7 @@ function honestyProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
 }
 
 /** One node's problem, if any (the first rule that matches, as one chain); notes a default export on the way. */
-function nodeProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
+function nodeProblem(node: TS.Node, walk: PolicyWalk): string | undefined {
   const problem = reachProblem(node, walk) ?? honestyProblem(node, walk);
   if (problem !== undefined) return problem;
   if (ts.isExportAssignment(node) && !node.isExportEquals) walk.hasDefaultExport = true;
@@ -186,12 +187,12 @@ function nodeProblem(node: ts.Node, walk: PolicyWalk): string | undefined {
   return undefined;
 }
 
-function hasModifier(node: ts.HasModifiers, kind: ts.SyntaxKind): boolean {
+function hasModifier(node: TS.HasModifiers, kind: TS.SyntaxKind): boolean {
   return ts.getModifiers(node)?.some((modifier) => modifier.kind === kind) ?? false;
 }
 
 // An identifier naming a value: not a property name after a dot, an object key or a declaration of that name.
-function isValueReference(node: ts.Identifier): boolean {
+function isValueReference(node: TS.Identifier): boolean {
   const parent = node.parent;
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
   if (
@@ -205,10 +206,10 @@ function isValueReference(node: ts.Identifier): boolean {
   return true;
 }
 
-const isLiteralKey = (node: ts.Expression) => ts.isStringLiteralLike(node) || ts.isNumericLiteral(node);
+const isLiteralKey = (node: TS.Expression) => ts.isStringLiteralLike(node) || ts.isNumericLiteral(node);
 
 // A key written as a name or literal in an object literal, a binding pattern, a class or an object type.
-function isPropertyName(node: ts.Node): node is ts.PropertyName {
+function isPropertyName(node: TS.Node): node is TS.PropertyName {
   const parent = node.parent;
   if (!parent || !(ts.isIdentifier(node) || ts.isStringLiteralLike(node) || ts.isNumericLiteral(node) || ts.isComputedPropertyName(node))) return false;
   if (ts.isBindingElement(parent))
@@ -217,16 +218,16 @@ function isPropertyName(node: ts.Node): node is ts.PropertyName {
   return (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent)) && parent.name === node;
 }
 
-function propertyNameText(node: ts.PropertyName): string | undefined {
-  if (ts.isComputedPropertyName(node)) return isLiteralKey(node.expression) ? (node.expression as ts.StringLiteralLike).text : undefined;
-  return (node as ts.Identifier | ts.StringLiteralLike | ts.NumericLiteral).text;
+function propertyNameText(node: TS.PropertyName): string | undefined {
+  if (ts.isComputedPropertyName(node)) return isLiteralKey(node.expression) ? (node.expression as TS.StringLiteralLike).text : undefined;
+  return (node as TS.Identifier | TS.StringLiteralLike | TS.NumericLiteral).text;
 }
 
 // A binding pattern, or an object or array literal that is assigned to (`({ a } = value)`, `for ([a] of xs)`).
-function isDestructuring(node: ts.Node | undefined): boolean {
+function isDestructuring(node: TS.Node | undefined): boolean {
   if (!node) return false;
   if (ts.isObjectBindingPattern(node) || ts.isArrayBindingPattern(node)) return true;
-  let current: ts.Node = node;
+  let current: TS.Node = node;
   while (
     ts.isObjectLiteralExpression(current) ||
     ts.isArrayLiteralExpression(current) ||
@@ -236,7 +237,7 @@ function isDestructuring(node: ts.Node | undefined): boolean {
     ts.isSpreadAssignment(current) ||
     ts.isParenthesizedExpression(current)
   ) {
-    const parent: ts.Node = current.parent;
+    const parent: TS.Node = current.parent;
     if (ts.isBinaryExpression(parent) && parent.left === current && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) return true;
     if ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === current) return true;
     current = parent;
@@ -272,7 +273,7 @@ const NUMERIC_ASSIGNMENTS = new Set([
 ]);
 
 /** An expression that yields a number whatever its operands hold (or a name that only ever holds such numbers). */
-function isNumeric(node: ts.Expression, numeric: ReadonlySet<string>): boolean {
+function isNumeric(node: TS.Expression, numeric: ReadonlySet<string>): boolean {
   if (ts.isNumericLiteral(node) || ts.isBigIntLiteral(node)) return true;
   if (ts.isParenthesizedExpression(node) || ts.isNonNullExpression(node)) return isNumeric(node.expression, numeric);
   if (ts.isIdentifier(node)) return numeric.has(node.text);
@@ -292,14 +293,14 @@ function isNumeric(node: ts.Expression, numeric: ReadonlySet<string>): boolean {
  * `isNumeric` (a loop counter, `let right = text.length - 1`), found to a fixed point; scopes are not told apart,
  * so one non-numeric use of a name anywhere rules it out.
  */
-function numericNames(source: ts.SourceFile): Set<string> {
-  const values = new Map<string, ts.Expression[]>();
+function numericNames(source: TS.SourceFile): Set<string> {
+  const values = new Map<string, TS.Expression[]>();
   const ruledOut = new Set<string>();
-  const visit = (node: ts.Node) => {
+  const visit = (node: TS.Node) => {
     if (ts.isIdentifier(node)) {
       const parent = node.parent;
       const name = node.text;
-      const add = (value: ts.Expression) => values.set(name, [...(values.get(name) ?? []), value]);
+      const add = (value: TS.Expression) => values.set(name, [...(values.get(name) ?? []), value]);
       if (ts.isVariableDeclaration(parent) && parent.name === node) {
         // A loop's `for (const k of …)` / `in` and a `catch (k)` take values from elsewhere.
         const loopHead =
@@ -344,7 +345,7 @@ function numericNames(source: ts.SourceFile): Set<string> {
 }
 
 /** The names tool.test.ts binds to what it imports from ./tool.ts. */
-function toolImportNames(source: ts.SourceFile): Set<string> {
+function toolImportNames(source: TS.SourceFile): Set<string> {
   const names = new Set<string>();
   for (const statement of source.statements) {
     if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier) || statement.moduleSpecifier.text !== "./tool.ts") continue;
@@ -358,7 +359,7 @@ function toolImportNames(source: ts.SourceFile): Set<string> {
 }
 
 // The tool called (`run(x)`, `new Run(x)`, `ns.run(x)`), its type (`typeof run`), or its import: never a value to coerce.
-function isCallOfTool(node: ts.Identifier): boolean {
+function isCallOfTool(node: TS.Identifier): boolean {
   const parent = node.parent;
   if (ts.isImportClause(parent) || ts.isImportSpecifier(parent) || ts.isNamespaceImport(parent) || ts.isTypeQueryNode(parent)) return true;
   if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.expression === node) return true;
@@ -372,13 +373,13 @@ function isCallOfTool(node: ts.Identifier): boolean {
   );
 }
 
-function isStackProperty(node: ts.Node, names: ReadonlySet<string>): boolean {
+function isStackProperty(node: TS.Node, names: ReadonlySet<string>): boolean {
   if (ts.isPropertyAccessExpression(node)) return names.has(node.name.text);
   if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)) return names.has(node.argumentExpression.text);
   return isPropertyName(node) && names.has(propertyNameText(node) ?? "");
 }
 
-function isClock(node: ts.Node): boolean {
+function isClock(node: TS.Node): boolean {
   if (ts.isIdentifier(node) && TEST_CLOCK_NAMES.has(node.text) && isValueReference(node)) return true;
   if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "Date" && node.name.text === "now") return true;
   // `new Date()` and `Date()` read the clock; `new Date(0)` does not.
@@ -392,12 +393,12 @@ function isClock(node: ts.Node): boolean {
 
 // Comments found from the parsed tree (every token's leading and trailing trivia), so a regular expression or
 // a template the scanner alone would misread cannot hide one.
-function commentsOf(source: ts.SourceFile): { pos: number; text: string }[] {
+function commentsOf(source: TS.SourceFile): { pos: number; text: string }[] {
   const found = new Map<number, string>();
-  const collect = (ranges: ts.CommentRange[] | undefined) => {
+  const collect = (ranges: TS.CommentRange[] | undefined) => {
     for (const range of ranges ?? []) found.set(range.pos, source.text.slice(range.pos, range.end));
   };
-  const visit = (node: ts.Node) => {
+  const visit = (node: TS.Node) => {
     collect(ts.getLeadingCommentRanges(source.text, node.pos));
     collect(ts.getTrailingCommentRanges(source.text, node.end));
     for (const child of node.getChildren(source)) visit(child);
@@ -406,6 +407,6 @@ function commentsOf(source: ts.SourceFile): { pos: number; text: string }[] {
   return [...found].map(([pos, text]) => ({ pos, text }));
 }
 
-function isAssignment(kind: ts.SyntaxKind): boolean {
+function isAssignment(kind: TS.SyntaxKind): boolean {
   return kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
 }

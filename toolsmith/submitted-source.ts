@@ -1,7 +1,7 @@
 // Small models wrap the source they submit: prose and a markdown fence, a JSON-encoded string, literal `\n`
 // escapes, a `<think>` block, a bare `typescript` line, a named export where a default one is asked for. Where
 // the intent is unambiguous the source is taken out; where it is not, the model is told exactly what to send.
-import ts from "typescript";
+import { ts } from "./typescript-api.ts";
 
 /** The file a `code` argument is meant to be. */
 export type SourceFile = "tool.ts" | "tool.test.ts";
