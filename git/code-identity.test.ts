@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CodeIdentityError, codeIdentity } from "./code-identity.ts";
@@ -64,8 +64,10 @@ test("a link, a flood of entries, no package.json: nothing is told; a file over 
   expect(() => codeIdentity(code.dir)).toThrow(CodeIdentityError);
   writeFileSync(join(code.dir, "package.json"), '{ "name": "org" }\n');
 
+  // Entries of any kind count; links to one file make a flood without a new inode each.
   mkdirSync(join(code.dir, "many"));
-  for (let index = 0; index < 20_001; index += 1) mkdirSync(join(code.dir, "many", String(index)));
+  writeFileSync(join(code.dir, "many", "0"), "");
+  for (let index = 1; index < 20_001; index += 1) linkSync(join(code.dir, "many", "0"), join(code.dir, "many", String(index)));
   expect(() => codeIdentity(code.dir)).toThrow(CodeIdentityError);
 });
 
