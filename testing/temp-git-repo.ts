@@ -49,7 +49,7 @@ export function checkoutState(dir: string): string {
   return [
     gitSync(dir, ["status", "--porcelain", "--untracked-files=all"]),
     gitSync(dir, ["for-each-ref", "--format=%(refname) %(objectname)"]),
-    gitSync(dir, ["symbolic-ref", "HEAD"]),
+    gitSync(dir, ["rev-parse", "--symbolic-full-name", "HEAD"]),
     gitSync(dir, ["rev-parse", "HEAD"]),
     gitSync(dir, ["ls-files", "--stage"]),
   ].join("\n--\n");
