@@ -167,10 +167,30 @@ export async function consistencyProblems(dir: string, port: number | undefined)
   const currents = liveCurrents(dir);
   if (currents.length > 1) problems.push(`${currents.length} currents run: ${currents.join(", ")}`);
   if (port !== undefined) {
-    const health = (await (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) })).json()) as { commit: string };
-    if (health.commit !== main) problems.push(`current answers at ${health.commit}, main is ${main}`);
+    const answer = await currentAt(port, main);
+    if (answer !== main) problems.push(`current answers at ${answer}, main is ${main}`);
   }
   return problems;
+}
+
+/**
+ * The commit current answers /health with, polled until it is `expected`: a restart that a command asked for and
+ * did not wait out (its own health wait ended first, on a busy machine) may still be starting. Bounded at 30 s.
+ */
+async function currentAt(port: number, expected: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  let last = "no answer";
+  for (;;) {
+    try {
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) })).json()) as { commit: string };
+      last = health.commit;
+      if (last === expected) return last;
+    } catch (error) {
+      last = `no answer (${error instanceof Error ? error.message : String(error)})`;
+    }
+    if (Date.now() > deadline) return last;
+    await Bun.sleep(50);
+  }
 }
 
 /** Starts the fake instance on `dir`'s checkout at `port` and waits (bounded) for its /health; disposing kills it. */
