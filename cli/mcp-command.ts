@@ -59,7 +59,7 @@ export const mcpCommand: Command = {
     const version = orgVersion();
     const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log });
     await tools.refresh();
-    const { server, dispose } = createMcpToolServer({ tools, version, logError: log });
+    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = () => resolve();

@@ -1,5 +1,5 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { type CallToolResult, CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { McpToolSet } from "./mcp-tool-set.ts";
 
 export type McpToolServerOptions = {
@@ -22,7 +22,13 @@ function errorResult(text: string): CallToolResult {
  * annotations, calls run through the set's sandboxed runners, a failure an `isError` result naming the
  * reason (never a crash), and `notifications/tools/list_changed` after each change of the set.
  */
-export function createMcpToolServer(options: McpToolServerOptions): { server: Server; dispose(): void } {
+export async function createMcpToolServer(options: McpToolServerOptions): Promise<{ server: Server; dispose(): void }> {
+  // The SDK (and the JSON Schema validator it brings) loads with the first server: `serve` starts without it, and
+  // loads it from node_modules with its first request to /mcp, while org's own modules stay those it started with.
+  const [{ Server }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]);
   const server = new Server(
     { name: "org", title: "org generated tools", version: options.version },
     {

@@ -1,4 +1,4 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OrgConfig } from "../config/org-config.ts";
 import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
 import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
@@ -60,7 +60,8 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
       if (oldest) await closeSession(oldest[0]);
     }
-    const { server, dispose } = createMcpToolServer({ tools: toolSet, version: options.version, logError: options.logError, refuse });
+    const { server, dispose } = await createMcpToolServer({ tools: toolSet, version: options.version, logError: options.logError, refuse });
+    const { WebStandardStreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js");
     const usedAt = Date.now();
     // The callbacks run once a client initializes or ends the session, after `session` below exists.
     const transport = new WebStandardStreamableHTTPServerTransport({

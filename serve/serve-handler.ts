@@ -9,7 +9,7 @@ import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
-import type { McpHttp } from "./mcp-http.ts";
+import { createMcpHttp } from "./mcp-http.ts";
 import { createOpenAiChat } from "./openai-chat.ts";
 import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
@@ -200,11 +200,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     ...(options.hmac ? { hmac: options.hmac } : {}),
     maxBodyBytes: config.serve.maxBodyBytes,
   });
-  // MCP's SDK, and the JSON Schema validator it brings, load with the first request to /mcp: a serve no MCP client
-  // talks to never pays for them (about 60 ms of CPU at each start).
-  let mcp: Promise<McpHttp> | undefined;
-  const mcpHttp = () =>
-    (mcp ??= import("./mcp-http.ts").then(({ createMcpHttp }) => createMcpHttp({ config, workspaceDir, tools, version: options.version, logError })));
+  const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
   const toolsRoutes = toolRoutes({
     config,
@@ -251,7 +247,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       case ROUTES.mcpPost:
       case ROUTES.mcpGet:
       case ROUTES.mcpDelete:
-        return (await mcpHttp()).handle(request);
+        return mcp.handle(request);
       default:
         return healthResponse(options, metrics);
     }
@@ -264,10 +260,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     authRequired: auth.required,
     async close() {
       await jobs.queue.close();
-      await mcp?.then(
-        (http) => http.close(),
-        () => undefined,
-      );
+      await mcp.close();
       await sessions.close();
       await opener.close();
     },
