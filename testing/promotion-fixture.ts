@@ -149,7 +149,7 @@ export async function runOrg(
  * its files and index equal to main's tree, no journal or lock is left, every promote/rollback tag names a
  * commit main contains, and at most one current runs (exactly one, at main, when `current` is expected).
  */
-export async function consistencyProblems(dir: string, port: number | undefined): Promise<string[]> {
+export async function consistencyProblems(dir: string, port: number | undefined, options: { currentMayBeStarting?: boolean } = {}): Promise<string[]> {
   const problems: string[] = [];
   const main = gitSync(dir, ["rev-parse", "main"]).trim();
   if (gitSync(dir, ["symbolic-ref", "HEAD"]).trim() !== "refs/heads/main") problems.push("HEAD is not main");
@@ -167,18 +167,18 @@ export async function consistencyProblems(dir: string, port: number | undefined)
   const currents = liveCurrents(dir);
   if (currents.length > 1) problems.push(`${currents.length} currents run: ${currents.join(", ")}`);
   if (port !== undefined) {
-    const answer = await currentAt(port, main);
+    const answer = await currentAt(port, main, options.currentMayBeStarting ? 30_000 : 0);
     if (answer !== main) problems.push(`current answers at ${answer}, main is ${main}`);
   }
   return problems;
 }
 
 /**
- * The commit current answers /health with, polled until it is `expected`: a restart that a command asked for and
- * did not wait out (its own health wait ended first, on a busy machine) may still be starting. Bounded at 30 s.
+ * The commit current answers /health with; with `waitMs`, polled until it is `expected`, for a restart a command
+ * asked for and did not wait out (its own health wait ended first, on a busy machine).
  */
-async function currentAt(port: number, expected: string): Promise<string> {
-  const deadline = Date.now() + 30_000;
+async function currentAt(port: number, expected: string, waitMs: number): Promise<string> {
+  const deadline = Date.now() + waitMs;
   let last = "no answer";
   for (;;) {
     try {
