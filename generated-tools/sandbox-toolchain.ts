@@ -60,6 +60,7 @@ function mounts(): { all: ReadOnlyMount[]; run: ReadOnlyMount[] } {
   const file = (name: string, target: string) => ({ source: join(import.meta.dir, name), target });
   const bun = { source: process.execPath, target: SANDBOX_BUN };
   const runner = [file("generated-tool-runner.ts", SANDBOX_RUNNER), file("withhold-globals.ts", SANDBOX_WITHHOLD_GLOBALS)];
+  const zod = packageMounts(RUN_PACKAGE);
   const all: ReadOnlyMount[] = [
     bun,
     { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
@@ -67,12 +68,12 @@ function mounts(): { all: ReadOnlyMount[]; run: ReadOnlyMount[] } {
     file("tool-source-preload.ts", SANDBOX_TOOL_SOURCE_PRELOAD),
     file("isolated-test-runs.ts", SANDBOX_ISOLATED_TEST_RUNS),
     file("isolated-source-preload.ts", SANDBOX_ISOLATED_SOURCE_PRELOAD),
-    ...PACKAGES.flatMap(packageMounts),
+    ...PACKAGES.flatMap((name) => (name === RUN_PACKAGE ? zod : packageMounts(name))),
   ];
   for (const mount of all) {
     if (!existsSync(mount.source)) throw new ToolchainMissingError(`${mount.source} is missing; run 'npm install' in org's folder`);
   }
-  cached = { all, run: [bun, ...runner, ...packageMounts(RUN_PACKAGE)] };
+  cached = { all, run: [bun, ...runner, ...zod] };
   return cached;
 }
 

@@ -26,4 +26,12 @@ test("the compiler comes from its bytecode bundle, and parses as the package's o
   ].join("\n");
   expect(shape(ts, code)).toEqual(shape(packageTs, code));
   expect(shape(ts, code).length).toBeGreaterThan(50);
+  // What the policy reports of code that does not parse: the same diagnostics.
+  const broken = "export default (input: { text: string }) => { return input.text.split( ;\n";
+  const diagnostics = (api: typeof packageTs) =>
+    (
+      api.createSourceFile("tool.ts", broken, api.ScriptTarget.Latest, true, api.ScriptKind.TS) as unknown as { parseDiagnostics: packageTs.Diagnostic[] }
+    ).parseDiagnostics.map((diagnostic) => `${diagnostic.start} ${diagnostic.code} ${api.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`);
+  expect(diagnostics(ts)).toEqual(diagnostics(packageTs));
+  expect(diagnostics(ts).length).toBeGreaterThan(0);
 });
