@@ -44,11 +44,12 @@ let cached: { all: ReadOnlyMount[]; run: ReadOnlyMount[] } | undefined;
 
 /** A package at `/node_modules/<name>`; one loaded from bytecode also gets its bundle and, over its entry, the shim. */
 function packageMounts(name: string): ReadOnlyMount[] {
-  const mounts = [{ source: packageDir(name), target: `/node_modules/${name}` }];
+  const directory = packageDir(name);
+  const mounts = [{ source: directory, target: `/node_modules/${name}` }];
   const entry = BYTECODE_ENTRIES.find(([bundled]) => bundled === name)?.[1];
   // One file with its bytecode beside the package, and over the package's own entry (after the package) a shim that
   // re-exports it: the same exports, loaded for a fraction of the CPU time by each fresh process.
-  const bundle = entry === undefined ? undefined : bundledPackage(packageDir(name), entry);
+  const bundle = entry === undefined ? undefined : bundledPackage(directory, entry);
   if (bundle && entry)
     mounts.push({ source: bundle.dir, target: `/node_modules/${bundle.mountName}` }, { source: bundle.shim, target: `/node_modules/${name}/${entry}` });
   return mounts;

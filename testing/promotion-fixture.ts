@@ -188,7 +188,7 @@ async function currentAt(port: number, expected: string, waitMs: number): Promis
     } catch (error) {
       last = `no answer (${error instanceof Error ? error.message : String(error)})`;
     }
-    if (Date.now() > deadline) return last;
+    if (Date.now() >= deadline) return last;
     await Bun.sleep(50);
   }
 }
