@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { MemoryStore, type MemorySearchOutcome } from "../memory/memory-store.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -114,9 +116,22 @@ function workspaceOf(args: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * The secrets the room of this workspace redacts with (its config's server keys and URL credentials), so a
+ * rebuild here hides what the room would; none when the config cannot be read (the room would not start).
+ */
+function roomSecrets(workspaceDir: string): readonly string[] {
+  try {
+    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir }).secrets;
+  } catch {
+    return [];
+  }
+}
+
 /** Runs `use` with the memory of the workspace `--workspace` names (else the current directory), closed after. */
 async function withMemoryStore(args: string[], use: (store: MemoryStore) => number | Promise<number>): Promise<number> {
-  const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(args) ?? process.cwd()));
+  const workspaceDir = prepareWorkspace(workspaceOf(args) ?? process.cwd());
+  const { store, notices } = MemoryStore.open(workspaceDir, { secrets: roomSecrets(workspaceDir) });
   for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
   try {
     return await use(store);

@@ -88,13 +88,16 @@ export class MemoryStore {
   #database: Database;
   #notices: string[] = [];
   #forgotten = new Set<string>();
+  /** The room's secret set (config keys, URL credentials) beside the environment's: nothing stored keeps them. */
+  readonly #secrets: readonly string[];
   readonly dir: string;
   readonly databasePath: string;
   readonly factsPath: string;
   readonly sessionsDir: string;
 
-  private constructor(dir: string, sessionsDir: string, database: Database) {
+  private constructor(dir: string, sessionsDir: string, database: Database, secrets: readonly string[]) {
     this.dir = dir;
+    this.#secrets = secrets;
     this.databasePath = join(dir, MEMORY_DATABASE_FILE);
     this.factsPath = join(dir, FACTS_FILE);
     this.sessionsDir = sessionsDir;
@@ -106,7 +109,7 @@ export class MemoryStore {
    * disk (quietly the first time a workspace has memory); a damaged one, or another program's, is deleted and
    * rebuilt. `notices` says when either happened.
    */
-  static open(workspaceDir: string, options: { sessionsDir?: string } = {}): { store: MemoryStore; notices: string[] } {
+  static open(workspaceDir: string, options: { sessionsDir?: string; secrets?: readonly string[] } = {}): { store: MemoryStore; notices: string[] } {
     const dir = join(workspaceDir, MEMORY_DIR);
     // A workspace that never had memory gets it built quietly from its transcripts; a database gone from an
     // existing memory folder was deleted, and that is said.
@@ -127,7 +130,7 @@ export class MemoryStore {
       database = openMemoryDatabase(path);
       reason = `was damaged (${error instanceof Error ? error.message : String(error)})`;
     }
-    const store = new MemoryStore(dir, sessionsDir, database);
+    const store = new MemoryStore(dir, sessionsDir, database, options.secrets ?? []);
     if (reason === undefined && !existed && (listSessions(sessionsDir).length > 0 || existsSync(store.factsPath))) reason = "was missing";
     if (reason !== undefined) {
       const summary = store.#fill();
@@ -153,15 +156,19 @@ export class MemoryStore {
     this.#withRepair(() => this.#insert(entries));
   }
 
-  /** Saves a fact (redacted): first to facts.jsonl, the copy a rebuild reads, then to the index. */
-  save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string }): SavedFact {
+  /**
+   * Saves a fact, redacted with the store's secrets and `secrets` (the room's set, as the tool call passes it):
+   * first to facts.jsonl, the copy a rebuild reads, then to the index.
+   */
+  save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string; secrets?: readonly string[] }): SavedFact {
+    const secrets = [...this.#secrets, ...(fact.secrets ?? [])];
     const saved: SavedFact = {
       id: `f-${new Date()
         .toISOString()
         .replace(/[-:.TZ]/g, "")
         .slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`,
-      text: redact(fact.text).slice(0, FACT_CHARS),
-      tags: [...new Set((fact.tags ?? []).map((tag) => redact(tag).slice(0, 64)))].slice(0, MAX_TAGS),
+      text: redact(fact.text, secrets).slice(0, FACT_CHARS),
+      tags: [...new Set((fact.tags ?? []).map((tag) => redact(tag, secrets).slice(0, 64)))].slice(0, MAX_TAGS),
       persona: fact.persona,
       ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
       time: new Date().toISOString(),
@@ -328,10 +335,12 @@ export class MemoryStore {
     const fts = this.#database.query("INSERT INTO entries_fts (rowid, text, tags) VALUES (?, ?, ?)");
     this.#database.transaction(() => {
       for (const entry of entries) {
-        const tags = entry.tags.join(" ");
-        const hash = createHash("sha256").update(entry.text).digest("hex");
-        const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, entry.text, tags, hash);
-        if (inserted) fts.run(inserted.id, entry.text, tags);
+        // The transcripts are redacted as they are written; a key the config gained since is hidden here too.
+        const text = redact(entry.text, this.#secrets);
+        const tags = redact(entry.tags.join(" "), this.#secrets);
+        const hash = createHash("sha256").update(text).digest("hex");
+        const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, text, tags, hash);
+        if (inserted) fts.run(inserted.id, text, tags);
       }
     })();
   }
