@@ -22,8 +22,9 @@ index: deleted or damaged, it is rebuilt from .org/sessions/*.jsonl and .org/mem
         ORG_EMBED_MODEL (default nomic-embed-text; 'off' for full text alone). --limit 1–100 (default 10).
         A query starting with '-' goes after '--': org memory search -- "-flag".
   forget --session ID | --fact ID
-        Takes a session's records (and the facts saved in it), or one fact, out of memory for good: a
-        rebuild leaves them out (facts.jsonl records the forgetting). The transcript itself stays.
+        Takes a session's records (and the facts saved in it), or one fact, out of memory for good: the
+        text leaves every file under .org/memory/ (facts.jsonl is rewritten, the database overwritten and
+        vacuumed), and a rebuild leaves them out. The transcript itself stays.
   rebuild
         Throws the index away and builds it again from the transcripts and facts.jsonl.
 

@@ -48,8 +48,9 @@ export const removeMemoryFiles = removeDatabaseFiles;
 export function openMemoryDatabase(path: string): Database {
   return openStampedDatabase(path, STAMP, {
     foreign: (at) => new ForeignMemoryError(`${at} is not a memory database of this org version`),
-    // An index that can be rebuilt: WAL without an fsync per record keeps the room's writes cheap.
-    pragmas: ["PRAGMA synchronous = NORMAL"],
+    // An index that can be rebuilt: WAL without an fsync per record keeps the room's writes cheap. What is
+    // deleted (a forgotten fact or session) is overwritten with zeros, in the file and in the WAL's pages.
+    pragmas: ["PRAGMA synchronous = NORMAL", "PRAGMA secure_delete = ON"],
     check: checkIntact,
   });
 }

@@ -12,7 +12,7 @@ import { listSessions, readTranscript, type TranscriptLine, transcriptPath } fro
 import { redact } from "../security/redact.ts";
 import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
 import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
-import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile } from "../security/private-state.ts";
+import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
@@ -190,9 +190,10 @@ export class MemoryStore {
       onDisk = false; // not a session id at all
     }
     if (known === 0 && !onDisk) throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
-    this.#appendLog({ type: "forget-session", sessionId, time: new Date().toISOString() });
+    this.#rewriteLog((line) => !(line.type === "fact" && line.sessionId === sessionId), { type: "forget-session", sessionId, time: new Date().toISOString() });
     this.#forgotten.add(sessionId);
     this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
+    this.#purge();
     return known;
   }
 
@@ -202,8 +203,9 @@ export class MemoryStore {
       () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0,
     );
     if (known === 0) throw new MemoryNotFoundError(`memory has no fact "${factId}"; 'org memory search' shows fact ids (f-…).`);
-    this.#appendLog({ type: "forget-fact", id: factId, time: new Date().toISOString() });
+    this.#rewriteLog((line) => !(line.type === "fact" && line.id === factId), { type: "forget-fact", id: factId, time: new Date().toISOString() });
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
+    this.#purge();
   }
 
   /**
@@ -432,6 +434,54 @@ export class MemoryStore {
 
   #appendLog(line: FactLine): void {
     appendPrivateFile(this.factsPath, `${JSON.stringify(line)}\n`);
+  }
+
+  /**
+   * Rewrites facts.jsonl with only the lines `keep` accepts, and `marker` (what was forgotten) at the end:
+   * written beside it, fsynced and renamed over it, so a crash leaves the old log or the new one. A damaged
+   * line goes too (it may be a torn copy of what is forgotten). A line another process appended meanwhile
+   * makes it start over, so none is lost.
+   */
+  #rewriteLog(keep: (line: FactLine) => boolean, marker: FactLine): void {
+    const read = () => {
+      try {
+        return readPrivateFile(this.factsPath);
+      } catch (error) {
+        if (error instanceof Error && "code" in error && error.code === "ENOENT") return "";
+        throw error;
+      }
+    };
+    for (let attempt = 0; ; attempt += 1) {
+      const before = read();
+      const kept = before.split("\n").filter((text) => {
+        if (text.trim() === "") return false;
+        try {
+          return keep(FactLine.parse(JSON.parse(text)));
+        } catch {
+          return false;
+        }
+      });
+      const text = [...kept, JSON.stringify(marker)].map((line) => `${line}\n`).join("");
+      if (read() !== before && attempt < 5) continue;
+      writePrivateFile(this.factsPath, text, { durable: true });
+      return;
+    }
+  }
+
+  /**
+   * After a forget: nothing of the deleted text stays in the database's files. secure_delete zeroed the rows'
+   * pages; the full-text index is merged (FTS5 keeps a deleted document's terms in its old segments until
+   * then), vectors no record uses go, VACUUM leaves no free page, and the WAL (which holds earlier versions of
+   * the pages) is checkpointed and truncated. A reader of another process can hold the WAL back; its next
+   * forget (or its own close) finishes the truncation.
+   */
+  #purge(): void {
+    this.#withRepair(() => {
+      this.#database.exec("INSERT INTO entries_fts(entries_fts) VALUES ('optimize')");
+      this.#database.exec("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM entries)");
+    });
+    this.#database.exec("VACUUM");
+    this.#database.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 }
 
