@@ -35,7 +35,11 @@ export class ForeignMemoryError extends Error {
 /** Whether an error from sqlite means the file is damaged, not a database at all, or not memory's layout. */
 export function isDamagedMemoryError(error: unknown): boolean {
   if (error instanceof ForeignMemoryError || isDamagedDatabaseError(error)) return true;
-  return error instanceof Error && /no such table|no such column/i.test(error.message);
+  // A disk I/O error from sqlite is most often a -wal or -shm that is not this file's (its database was
+  // deleted and made anew): an index can be rebuilt, so it is treated as damage.
+  return (
+    error instanceof Error && /no such table|no such column|disk I\/O error|SQLITE_IOERR/i.test(`${error.message} ${"code" in error ? String(error.code) : ""}`)
+  );
 }
 
 export const removeMemoryFiles = removeDatabaseFiles;

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
@@ -86,6 +86,8 @@ type Row = {
  */
 export class MemoryStore {
   #database: Database;
+  /** Which file the database is (device and inode): one deleted or replaced under this store is noticed. */
+  #identity: string | undefined;
   #notices: string[] = [];
   #forgotten = new Set<string>();
   /** The room's secret set (config keys, URL credentials) beside the environment's: nothing stored keeps them. */
@@ -102,6 +104,7 @@ export class MemoryStore {
     this.factsPath = join(dir, FACTS_FILE);
     this.sessionsDir = sessionsDir;
     this.#database = database;
+    this.#identity = fileIdentity(this.databasePath);
   }
 
   /**
@@ -120,6 +123,9 @@ export class MemoryStore {
     const sessionsDir = options.sessionsDir ?? join(workspaceDir, SESSIONS_DIR);
     const path = join(dir, MEMORY_DATABASE_FILE);
     const existed = existsSync(path);
+    // A -wal or -shm without its database is what a deleted one left (a room may still hold them open):
+    // sqlite would read them as the new file's and fail with a disk I/O error.
+    if (!existed) removeSidecars(path);
     let database: Database;
     let reason: string | undefined;
     try {
@@ -135,6 +141,10 @@ export class MemoryStore {
     if (reason !== undefined) {
       const summary = store.#fill();
       if (!firstTime || reason !== "was missing") store.#notices.push(rebuiltNotice(path, reason, summary));
+    } else if (store.#isEmpty() && (listSessions(sessionsDir).length > 0 || hasContent(store.factsPath))) {
+      // Empty while there is something to remember (made anew by a process that found it gone): filled again.
+      const summary = store.#fill();
+      if (summary.entries + summary.facts > 0) store.#notices.push(rebuiltNotice(path, "was empty", summary));
     } else {
       store.#loadForgotten();
     }
@@ -215,6 +225,7 @@ export class MemoryStore {
    */
   rebuild(): RebuildSummary {
     try {
+      this.#followFile();
       return this.#database.transaction(() => {
         this.#database.exec("DELETE FROM entries_fts; DELETE FROM entries; DELETE FROM forgotten;");
         return this.#fill();
@@ -224,6 +235,7 @@ export class MemoryStore {
       this.#database.close();
       removeMemoryFiles(this.databasePath);
       this.#database = openMemoryDatabase(this.databasePath);
+      this.#identity = fileIdentity(this.databasePath);
       return this.#fill();
     }
   }
@@ -355,8 +367,13 @@ export class MemoryStore {
     })();
   }
 
-  /** Runs `work`; a database found damaged meanwhile is rebuilt (with a notice) and `work` runs once more. */
+  /**
+   * Runs `work` on the database file at the path now: one deleted meanwhile (the README's recovery step, with
+   * a room open) is made anew from the transcripts and facts.jsonl, one replaced (another org rebuilt it) is
+   * reopened, each with a notice. A database found damaged is rebuilt (with a notice) and `work` runs again.
+   */
   #withRepair<T>(work: () => T): T {
+    this.#followFile();
     try {
       return work();
     } catch (error) {
@@ -365,6 +382,33 @@ export class MemoryStore {
       this.#notices.push(rebuiltNotice(this.databasePath, `was damaged (${error instanceof Error ? error.message : String(error)})`, summary));
       return work();
     }
+  }
+
+  /** Switches to the database file at the path when it is no longer the one this store opened. */
+  #followFile(): void {
+    const now = fileIdentity(this.databasePath);
+    if (now !== undefined && now === this.#identity) return;
+    this.#database.close();
+    if (now === undefined) removeSidecars(this.databasePath);
+    try {
+      this.#database = openMemoryDatabase(this.databasePath);
+    } catch (error) {
+      if (!isDamagedMemoryError(error)) throw error;
+      removeMemoryFiles(this.databasePath);
+      this.#database = openMemoryDatabase(this.databasePath);
+    }
+    this.#identity = fileIdentity(this.databasePath);
+    if (now === undefined || this.#isEmpty()) {
+      const summary = this.#fill();
+      this.#notices.push(rebuiltNotice(this.databasePath, now === undefined ? "was deleted while in use" : "was replaced while in use", summary));
+    } else {
+      this.#loadForgotten();
+      this.#notices.push(`the memory database ${this.databasePath} was replaced while in use (another org rebuilt it); using the new one`);
+    }
+  }
+
+  #isEmpty(): boolean {
+    return (this.#database.query<{ count: number }, []>("SELECT count(*) AS count FROM entries").get()?.count ?? 0) === 0;
   }
 
   /** Fills an empty index from the transcripts and facts.jsonl, leaving out what was forgotten. */
@@ -496,6 +540,23 @@ function factEntry(fact: SavedFact): MemoryEntry {
     text: fact.text,
     tags: fact.tags.map((tag) => tag.replace(/\s+/g, "_")),
   };
+}
+
+/** `device:inode` of a file, or undefined when there is none at the path. */
+function fileIdentity(path: string): string | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? `${stat.dev}:${stat.ino}` : undefined;
+}
+
+/** Whether `path` is a plain file with something in it (a link is not read here; saving refuses it). */
+function hasContent(path: string): boolean {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && stat.isFile() && stat.size > 0;
+}
+
+/** The -wal, -shm and -journal files of a database at `path` (not the database itself). */
+function removeSidecars(path: string): void {
+  for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
 }
 
 function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {
