@@ -551,7 +551,7 @@ function fileIdentity(path: string): string | undefined {
 /** Whether `path` is a plain file with something in it (a link is not read here; saving refuses it). */
 function hasContent(path: string): boolean {
   const stat = lstatSync(path, { throwIfNoEntry: false });
-  return stat !== undefined && stat.isFile() && stat.size > 0;
+  return stat?.isFile() === true && stat.size > 0;
 }
 
 /** The -wal, -shm and -journal files of a database at `path` (not the database itself). */
