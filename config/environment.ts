@@ -167,6 +167,19 @@ export function environmentVariable(name: string, env: NodeJS.ProcessEnv = proce
 
 const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWORD|SECRET/i;
 
+// The redactor asks for the environment's secrets on every call: a URL is parsed once per value.
+const parsedCredentials = new Map<string, string[]>();
+
+function credentialsOf(value: string): string[] {
+  let found = parsedCredentials.get(value);
+  if (found === undefined) {
+    found = value.includes("@") ? urlCredentials(baseUrlOf(value)) : [];
+    if (parsedCredentials.size > 16) parsedCredentials.clear();
+    parsedCredentials.set(value, found);
+  }
+  return found;
+}
+
 // Server URLs whose userinfo (`http://user:token@host`) is a credential wherever else it turns up.
 const SERVER_URL_VARIABLES = ["OLLAMA_BASE", "ORG_EMBED_BASE"] as const;
 
@@ -178,7 +191,7 @@ export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): s
   const named = Object.entries(env).flatMap(([name, value]) => (SECRET_NAME.test(name) && value !== undefined ? [value] : []));
   const inUrls = SERVER_URL_VARIABLES.flatMap((name) => {
     const value = env[name]?.trim();
-    const credentials = value ? urlCredentials(baseUrlOf(value)) : [];
+    const credentials = value ? credentialsOf(value) : [];
     // A user beside a password is a name; a lone user is the token.
     return credentials.length === 2 ? credentials.slice(1) : credentials;
   });
