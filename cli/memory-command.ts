@@ -135,7 +135,9 @@ async function withMemoryStore(args: string[], use: (store: MemoryStore) => numb
   const { store, notices } = MemoryStore.open(workspaceDir, { secrets: roomSecrets(workspaceDir) });
   for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
   try {
-    return await use(store);
+    const code = await use(store);
+    for (const notice of store.takeNotices()) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
+    return code;
   } finally {
     store.close();
   }

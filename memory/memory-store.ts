@@ -533,8 +533,15 @@ export class MemoryStore {
       this.#database.exec("INSERT INTO entries_fts(entries_fts) VALUES ('optimize')");
       this.#database.exec("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM entries)");
     });
-    this.#database.exec("VACUUM");
-    this.#database.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    try {
+      this.#database.exec("VACUUM");
+      const checkpoint = this.#database.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      if (checkpoint?.busy) throw new Error("another process is reading the database");
+    } catch (error) {
+      this.#notices.push(
+        `the forgotten records are out of memory, but ${this.databasePath} could not be compacted yet (${error instanceof Error ? error.message : String(error)}), so its files may still hold their text; run 'org memory rebuild' when no room is open`,
+      );
+    }
   }
 }
 
