@@ -117,7 +117,7 @@ export async function openChatRoom(
   checkoutDir: string = REPO_DIR,
 ): Promise<{ room: Room; memory: MemoryStore | undefined }> {
   const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
-  const memory = openMemoryForRoom(setup.workspaceDir, notify);
+  const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
   if (memory) process.once("exit", () => memory.close());
   // The same assembly as serve and demo: built-ins, memory, promoted tools of the workspace and the checkout.
   const embedder = embedderFromEnvironment();

@@ -51,7 +51,7 @@ export async function openDemoRoom(
 ): Promise<{ room: Room; close(): Promise<void> }> {
   const { config, workspaceDir, toolRepoDir } = where;
   const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
-  const memory = openMemoryForRoom(workspaceDir, notify);
+  const memory = openMemoryForRoom(workspaceDir, notify, config.secrets);
   const assembly = await assembleRoom({
     config,
     workspaceDir,

@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { MemoryStore, type MemorySearchOutcome } from "../memory/memory-store.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -20,8 +22,9 @@ index: deleted or damaged, it is rebuilt from .org/sessions/*.jsonl and .org/mem
         ORG_EMBED_MODEL (default nomic-embed-text; 'off' for full text alone). --limit 1–100 (default 10).
         A query starting with '-' goes after '--': org memory search -- "-flag".
   forget --session ID | --fact ID
-        Takes a session's records (and the facts saved in it), or one fact, out of memory for good: a
-        rebuild leaves them out (facts.jsonl records the forgetting). The transcript itself stays.
+        Takes a session's records (and the facts saved in it), or one fact, out of memory for good: the
+        text leaves every file under .org/memory/ (facts.jsonl is rewritten, the database overwritten and
+        vacuumed), and a rebuild leaves them out. The transcript itself stays.
   rebuild
         Throws the index away and builds it again from the transcripts and facts.jsonl.
 
@@ -114,12 +117,27 @@ function workspaceOf(args: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * The secrets the room of this workspace redacts with (its config's server keys and URL credentials), so a
+ * rebuild here hides what the room would; none when the config cannot be read (the room would not start).
+ */
+function roomSecrets(workspaceDir: string): readonly string[] {
+  try {
+    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir }).secrets;
+  } catch {
+    return [];
+  }
+}
+
 /** Runs `use` with the memory of the workspace `--workspace` names (else the current directory), closed after. */
 async function withMemoryStore(args: string[], use: (store: MemoryStore) => number | Promise<number>): Promise<number> {
-  const { store, notices } = MemoryStore.open(prepareWorkspace(workspaceOf(args) ?? process.cwd()));
+  const workspaceDir = prepareWorkspace(workspaceOf(args) ?? process.cwd());
+  const { store, notices } = MemoryStore.open(workspaceDir, { secrets: roomSecrets(workspaceDir) });
   for (const notice of notices) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
   try {
-    return await use(store);
+    const code = await use(store);
+    for (const notice of store.takeNotices()) process.stderr.write(`org: memory: ${terminalLine(notice, 400)}\n`);
+    return code;
   } finally {
     store.close();
   }

@@ -1,3 +1,5 @@
+import { withoutUserinfo } from "../config/server-url.ts";
+import { redact } from "../security/redact.ts";
 import { isUserFacing, UsageError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";
 
@@ -12,6 +14,12 @@ export function isSystemRefusal(error: unknown): error is Error {
  * anything else is a bug and shows its stack (1).
  */
 export function reportFailure(error: unknown, invocation = orgInvocation()): { text: string; exitCode: number } {
+  const report = reportOf(error, invocation);
+  // An error may quote a server URL or a key of the environment: neither is printed.
+  return { ...report, text: redact(withoutUserinfo(report.text)) };
+}
+
+function reportOf(error: unknown, invocation: string): { text: string; exitCode: number } {
   if (error instanceof UsageError) {
     return { text: `org: ${error.message}\nRun '${invocation} ${error.command ? `${error.command} ` : ""}--help' for usage.\n`, exitCode: 2 };
   }

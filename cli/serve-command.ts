@@ -138,7 +138,7 @@ export const serveCommand: Command = {
         "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
       );
     }
-    const memory = openMemoryForRoom(workspaceDir, log);
+    const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
     const embedder = embedderFromEnvironment();
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
     const tools = await ServedTools.open(

@@ -1,4 +1,5 @@
 // The one module that reads process.env; everything else asks here.
+import { urlCredentials } from "./server-url.ts";
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
@@ -166,11 +167,35 @@ export function environmentVariable(name: string, env: NodeJS.ProcessEnv = proce
 
 const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWORD|SECRET/i;
 
-/** Values of this process's secret-looking environment variables, longest first, for the redactor. */
+// The redactor asks for the environment's secrets on every call: a URL is parsed once per value.
+const parsedCredentials = new Map<string, string[]>();
+
+function credentialsOf(value: string): string[] {
+  let found = parsedCredentials.get(value);
+  if (found === undefined) {
+    found = value.includes("@") ? urlCredentials(baseUrlOf(value)) : [];
+    if (parsedCredentials.size > 16) parsedCredentials.clear();
+    parsedCredentials.set(value, found);
+  }
+  return found;
+}
+
+// Server URLs whose userinfo (`http://user:token@host`) is a credential wherever else it turns up.
+const SERVER_URL_VARIABLES = ["OLLAMA_BASE", "ORG_EMBED_BASE"] as const;
+
+/**
+ * Values of this process's secret-looking environment variables, longest first, for the redactor; with the
+ * password (or lone token) of OLLAMA_BASE's and ORG_EMBED_BASE's userinfo.
+ */
 export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  return Object.entries(env)
-    .flatMap(([name, value]) => (SECRET_NAME.test(name) && value !== undefined && value.length >= 6 ? [value] : []))
-    .sort((a, b) => b.length - a.length);
+  const named = Object.entries(env).flatMap(([name, value]) => (SECRET_NAME.test(name) && value !== undefined ? [value] : []));
+  const inUrls = SERVER_URL_VARIABLES.flatMap((name) => {
+    const value = env[name]?.trim();
+    const credentials = value ? credentialsOf(value) : [];
+    // A user beside a password is a name; a lone user is the token.
+    return credentials.length === 2 ? credentials.slice(1) : credentials;
+  });
+  return [...new Set([...named, ...inUrls])].filter((value) => value.length >= 6).sort((a, b) => b.length - a.length);
 }
 
 /** The PATH commands are looked up in (to tell whether `org` there is this checkout's launcher). */

@@ -25,11 +25,22 @@ export function serverEndpoint(baseUrl: string): ServerEndpoint {
   return { url, authorization };
 }
 
-/** The URL as org shows it: without userinfo. Text that is no URL is shown with anything before an `@` cut. */
+// `scheme://userinfo@`: the userinfo runs to the last `@` before the host's end, as a URL parser reads it.
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>\\`]*@/gi;
+
+/**
+ * The one URL redaction: every URL in `text` without its userinfo (`http://user:token@host/x` becomes
+ * `http://host/x`), a lone token or a user and password alike. Whatever org prints, logs, stores or returns
+ * that holds a server URL (a message, an error, a label, a `--json` field) passes here.
+ */
+export function withoutUserinfo(text: string): string {
+  return text.replace(USERINFO, "$1");
+}
+
+/** The URL as org shows it: without userinfo, and without a trailing slash when it parses. */
 export function displayUrl(baseUrl: string): string {
   const parsed = parse(baseUrl);
-  if (!parsed) return baseUrl.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1");
-  return serverEndpoint(baseUrl).url;
+  return withoutUserinfo(parsed ? serverEndpoint(baseUrl).url : baseUrl);
 }
 
 /** The userinfo values of a URL (user and password), for the redactor to hide wherever they turn up. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { displayUrl } from "../config/server-url.ts";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 
 // fitness/ checks tool names through this module.
@@ -142,9 +143,7 @@ export function sha256Hex(content: string | Uint8Array): string {
 
 /** A base URL fit to record: user name, password, query and fragment removed. */
 export function recordableBaseUrl(baseUrl: string): string {
-  const url = new URL(baseUrl);
-  url.username = "";
-  url.password = "";
+  const url = new URL(displayUrl(baseUrl));
   url.search = "";
   url.hash = "";
   return url.toString().replace(/\/+$/, "");

@@ -1,3 +1,4 @@
+import { withoutUserinfo } from "../config/server-url.ts";
 import { chatCompletionsUrl, modelsUrl } from "./model-server-urls.ts";
 
 /** What went wrong talking to a model server; the chat loop and the room switch on it. */
@@ -30,10 +31,11 @@ export class ChatError extends Error {
       cause?: unknown;
     } = {},
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // A server URL in the message (ours, or one a server's answer names) is shown without its userinfo.
+    super(withoutUserinfo(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.kind = kind;
     this.status = details.status;
-    this.serverMessage = details.serverMessage;
+    if (details.serverMessage !== undefined) this.serverMessage = withoutUserinfo(details.serverMessage);
     this.partialContent = details.partialContent ?? "";
     this.partialReasoning = details.partialReasoning ?? "";
     this.retryable = kind === "unreachable" || details.status === 429 || details.status === 503;

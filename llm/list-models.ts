@@ -1,4 +1,4 @@
-import { serverEndpoint } from "../config/server-url.ts";
+import { serverEndpoint, withoutUserinfo } from "../config/server-url.ts";
 import { connectionDetail } from "./chat-errors.ts";
 import { modelsUrl } from "./model-server-urls.ts";
 
@@ -13,7 +13,7 @@ export class ModelListError extends Error {
     message: string,
     readonly reason: "unreachable" | "refused" | "no-list",
   ) {
-    super(message);
+    super(withoutUserinfo(message));
   }
 }
 

@@ -35,7 +35,11 @@ export class ForeignMemoryError extends Error {
 /** Whether an error from sqlite means the file is damaged, not a database at all, or not memory's layout. */
 export function isDamagedMemoryError(error: unknown): boolean {
   if (error instanceof ForeignMemoryError || isDamagedDatabaseError(error)) return true;
-  return error instanceof Error && /no such table|no such column/i.test(error.message);
+  // A disk I/O error from sqlite is most often a -wal or -shm that is not this file's (its database was
+  // deleted and made anew): an index can be rebuilt, so it is treated as damage.
+  return (
+    error instanceof Error && /no such table|no such column|disk I\/O error|SQLITE_IOERR/i.test(`${error.message} ${"code" in error ? String(error.code) : ""}`)
+  );
 }
 
 export const removeMemoryFiles = removeDatabaseFiles;
@@ -48,8 +52,9 @@ export const removeMemoryFiles = removeDatabaseFiles;
 export function openMemoryDatabase(path: string): Database {
   return openStampedDatabase(path, STAMP, {
     foreign: (at) => new ForeignMemoryError(`${at} is not a memory database of this org version`),
-    // An index that can be rebuilt: WAL without an fsync per record keeps the room's writes cheap.
-    pragmas: ["PRAGMA synchronous = NORMAL"],
+    // An index that can be rebuilt: WAL without an fsync per record keeps the room's writes cheap. What is
+    // deleted (a forgotten fact or session) is overwritten with zeros, in the file and in the WAL's pages.
+    pragmas: ["PRAGMA synchronous = NORMAL", "PRAGMA secure_delete = ON"],
     check: checkIntact,
   });
 }

@@ -18,6 +18,8 @@ export function memorySaveTool(store: MemoryStore): AnyTool {
         text,
         tags: tags ?? [],
         persona: context.persona ?? "unknown",
+        // The room's secret set: a key the model echoes is stored redacted, not only the environment's.
+        ...(context.secrets ? { secrets: context.secrets } : {}),
         ...(context.sessionId ? { sessionId: context.sessionId } : {}),
       });
       return { ok: true, output: `saved as ${saved.id}`, data: { id: saved.id, tags: saved.tags } };

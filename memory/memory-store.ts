@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
@@ -9,10 +9,10 @@ import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-emb
 import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
 import { normalized, storeMissingEmbeddings } from "../registry/embedding-cache.ts";
 import { listSessions, readTranscript, type TranscriptLine, transcriptPath } from "../room/transcript.ts";
-import { redact } from "../security/redact.ts";
+import { knownSecretFormsOf, redact } from "../security/redact.ts";
 import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
 import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
-import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile } from "../security/private-state.ts";
+import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
@@ -86,19 +86,25 @@ type Row = {
  */
 export class MemoryStore {
   #database: Database;
+  /** Which file the database is (device and inode): one deleted or replaced under this store is noticed. */
+  #identity: string | undefined;
   #notices: string[] = [];
   #forgotten = new Set<string>();
+  /** The room's secret set (config keys, URL credentials) beside the environment's: nothing stored keeps them. */
+  readonly #secrets: readonly string[];
   readonly dir: string;
   readonly databasePath: string;
   readonly factsPath: string;
   readonly sessionsDir: string;
 
-  private constructor(dir: string, sessionsDir: string, database: Database) {
+  private constructor(dir: string, sessionsDir: string, database: Database, secrets: readonly string[]) {
     this.dir = dir;
+    this.#secrets = secrets;
     this.databasePath = join(dir, MEMORY_DATABASE_FILE);
     this.factsPath = join(dir, FACTS_FILE);
     this.sessionsDir = sessionsDir;
     this.#database = database;
+    this.#identity = fileIdentity(this.databasePath);
   }
 
   /**
@@ -106,7 +112,7 @@ export class MemoryStore {
    * disk (quietly the first time a workspace has memory); a damaged one, or another program's, is deleted and
    * rebuilt. `notices` says when either happened.
    */
-  static open(workspaceDir: string, options: { sessionsDir?: string } = {}): { store: MemoryStore; notices: string[] } {
+  static open(workspaceDir: string, options: { sessionsDir?: string; secrets?: readonly string[] } = {}): { store: MemoryStore; notices: string[] } {
     const dir = join(workspaceDir, MEMORY_DIR);
     // A workspace that never had memory gets it built quietly from its transcripts; a database gone from an
     // existing memory folder was deleted, and that is said.
@@ -117,6 +123,9 @@ export class MemoryStore {
     const sessionsDir = options.sessionsDir ?? join(workspaceDir, SESSIONS_DIR);
     const path = join(dir, MEMORY_DATABASE_FILE);
     const existed = existsSync(path);
+    // A -wal or -shm without its database is what a deleted one left (a room may still hold them open):
+    // sqlite would read them as the new file's and fail with a disk I/O error.
+    if (!existed) removeSidecars(path);
     let database: Database;
     let reason: string | undefined;
     try {
@@ -127,11 +136,15 @@ export class MemoryStore {
       database = openMemoryDatabase(path);
       reason = `was damaged (${error instanceof Error ? error.message : String(error)})`;
     }
-    const store = new MemoryStore(dir, sessionsDir, database);
+    const store = new MemoryStore(dir, sessionsDir, database, options.secrets ?? []);
     if (reason === undefined && !existed && (listSessions(sessionsDir).length > 0 || existsSync(store.factsPath))) reason = "was missing";
     if (reason !== undefined) {
       const summary = store.#fill();
       if (!firstTime || reason !== "was missing") store.#notices.push(rebuiltNotice(path, reason, summary));
+    } else if (store.#isEmpty() && (listSessions(sessionsDir).length > 0 || hasContent(store.factsPath))) {
+      // Empty while there is something to remember (made anew by a process that found it gone): filled again.
+      const summary = store.#fill();
+      if (summary.entries + summary.facts > 0) store.#notices.push(rebuiltNotice(path, "was empty", summary));
     } else {
       store.#loadForgotten();
     }
@@ -153,15 +166,19 @@ export class MemoryStore {
     this.#withRepair(() => this.#insert(entries));
   }
 
-  /** Saves a fact (redacted): first to facts.jsonl, the copy a rebuild reads, then to the index. */
-  save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string }): SavedFact {
+  /**
+   * Saves a fact, redacted with the store's secrets and `secrets` (the room's set, as the tool call passes it):
+   * first to facts.jsonl, the copy a rebuild reads, then to the index.
+   */
+  save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string; secrets?: readonly string[] }): SavedFact {
+    const secrets = [...this.#secrets, ...(fact.secrets ?? [])];
     const saved: SavedFact = {
       id: `f-${new Date()
         .toISOString()
         .replace(/[-:.TZ]/g, "")
         .slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`,
-      text: redact(fact.text).slice(0, FACT_CHARS),
-      tags: [...new Set((fact.tags ?? []).map((tag) => redact(tag).slice(0, 64)))].slice(0, MAX_TAGS),
+      text: redact(fact.text, secrets).slice(0, FACT_CHARS),
+      tags: [...new Set((fact.tags ?? []).map((tag) => redact(tag, secrets).slice(0, 64)))].slice(0, MAX_TAGS),
       persona: fact.persona,
       ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
       time: new Date().toISOString(),
@@ -183,9 +200,10 @@ export class MemoryStore {
       onDisk = false; // not a session id at all
     }
     if (known === 0 && !onDisk) throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
-    this.#appendLog({ type: "forget-session", sessionId, time: new Date().toISOString() });
+    this.#rewriteLog((line) => !(line.type === "fact" && line.sessionId === sessionId), { type: "forget-session", sessionId, time: new Date().toISOString() });
     this.#forgotten.add(sessionId);
     this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
+    this.#purge();
     return known;
   }
 
@@ -195,8 +213,9 @@ export class MemoryStore {
       () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0,
     );
     if (known === 0) throw new MemoryNotFoundError(`memory has no fact "${factId}"; 'org memory search' shows fact ids (f-…).`);
-    this.#appendLog({ type: "forget-fact", id: factId, time: new Date().toISOString() });
+    this.#rewriteLog((line) => !(line.type === "fact" && line.id === factId), { type: "forget-fact", id: factId, time: new Date().toISOString() });
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
+    this.#purge();
   }
 
   /**
@@ -206,6 +225,7 @@ export class MemoryStore {
    */
   rebuild(): RebuildSummary {
     try {
+      this.#followFile();
       return this.#database.transaction(() => {
         this.#database.exec("DELETE FROM entries_fts; DELETE FROM entries; DELETE FROM forgotten;");
         return this.#fill();
@@ -215,6 +235,7 @@ export class MemoryStore {
       this.#database.close();
       removeMemoryFiles(this.databasePath);
       this.#database = openMemoryDatabase(this.databasePath);
+      this.#identity = fileIdentity(this.databasePath);
       return this.#fill();
     }
   }
@@ -326,14 +347,25 @@ export class MemoryStore {
       "INSERT OR IGNORE INTO entries (key, kind, session_id, fact_id, persona, time, text, tags, embed_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     );
     const fts = this.#database.query("INSERT INTO entries_fts (rowid, text, tags) VALUES (?, ?, ?)");
+    const forms = knownSecretFormsOf(this.#secrets);
     this.#database.transaction(() => {
       for (const entry of entries) {
-        const tags = entry.tags.join(" ");
-        const hash = createHash("sha256").update(entry.text).digest("hex");
-        const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, entry.text, tags, hash);
-        if (inserted) fts.run(inserted.id, entry.text, tags);
+        const text = this.#withoutKnownSecrets(entry.text, forms);
+        const tags = this.#withoutKnownSecrets(entry.tags.join(" "), forms);
+        const hash = createHash("sha256").update(text).digest("hex");
+        const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, text, tags, hash);
+        if (inserted) fts.run(inserted.id, text, tags);
       }
     })();
+  }
+
+  /**
+   * The transcripts are redacted as they are written and facts as they are saved; a key the config gained
+   * since is hidden here too. Only text that holds a known secret's form pays for the full redaction: a
+   * rebuild indexes every record of every session.
+   */
+  #withoutKnownSecrets(text: string, forms: readonly string[]): string {
+    return forms.some((form) => text.includes(form)) ? redact(text, this.#secrets) : text;
   }
 
   #deleteWhere(column: "session_id" | "fact_id", value: string): void {
@@ -344,8 +376,13 @@ export class MemoryStore {
     })();
   }
 
-  /** Runs `work`; a database found damaged meanwhile is rebuilt (with a notice) and `work` runs once more. */
+  /**
+   * Runs `work` on the database file at the path now: one deleted meanwhile (the README's recovery step, with
+   * a room open) is made anew from the transcripts and facts.jsonl, one replaced (another org rebuilt it) is
+   * reopened, each with a notice. A database found damaged is rebuilt (with a notice) and `work` runs again.
+   */
   #withRepair<T>(work: () => T): T {
+    this.#followFile();
     try {
       return work();
     } catch (error) {
@@ -354,6 +391,33 @@ export class MemoryStore {
       this.#notices.push(rebuiltNotice(this.databasePath, `was damaged (${error instanceof Error ? error.message : String(error)})`, summary));
       return work();
     }
+  }
+
+  /** Switches to the database file at the path when it is no longer the one this store opened. */
+  #followFile(): void {
+    const now = fileIdentity(this.databasePath);
+    if (now !== undefined && now === this.#identity) return;
+    this.#database.close();
+    if (now === undefined) removeSidecars(this.databasePath);
+    try {
+      this.#database = openMemoryDatabase(this.databasePath);
+    } catch (error) {
+      if (!isDamagedMemoryError(error)) throw error;
+      removeMemoryFiles(this.databasePath);
+      this.#database = openMemoryDatabase(this.databasePath);
+    }
+    this.#identity = fileIdentity(this.databasePath);
+    if (now === undefined || this.#isEmpty()) {
+      const summary = this.#fill();
+      this.#notices.push(rebuiltNotice(this.databasePath, now === undefined ? "was deleted while in use" : "was replaced while in use", summary));
+    } else {
+      this.#loadForgotten();
+      this.#notices.push(`the memory database ${this.databasePath} was replaced while in use (another org rebuilt it); using the new one`);
+    }
+  }
+
+  #isEmpty(): boolean {
+    return (this.#database.query<{ count: number }, []>("SELECT count(*) AS count FROM entries").get()?.count ?? 0) === 0;
   }
 
   /** Fills an empty index from the transcripts and facts.jsonl, leaving out what was forgotten. */
@@ -424,6 +488,61 @@ export class MemoryStore {
   #appendLog(line: FactLine): void {
     appendPrivateFile(this.factsPath, `${JSON.stringify(line)}\n`);
   }
+
+  /**
+   * Rewrites facts.jsonl with only the lines `keep` accepts, and `marker` (what was forgotten) at the end:
+   * written beside it, fsynced and renamed over it, so a crash leaves the old log or the new one. A damaged
+   * line goes too (it may be a torn copy of what is forgotten). A line another process appended meanwhile
+   * makes it start over, so none is lost.
+   */
+  #rewriteLog(keep: (line: FactLine) => boolean, marker: FactLine): void {
+    const read = () => {
+      try {
+        return readPrivateFile(this.factsPath);
+      } catch (error) {
+        if (error instanceof Error && "code" in error && error.code === "ENOENT") return "";
+        throw error;
+      }
+    };
+    for (let attempt = 0; ; attempt += 1) {
+      const before = read();
+      const kept = before.split("\n").filter((text) => {
+        if (text.trim() === "") return false;
+        try {
+          return keep(FactLine.parse(JSON.parse(text)));
+        } catch {
+          return false;
+        }
+      });
+      const text = [...kept, JSON.stringify(marker)].map((line) => `${line}\n`).join("");
+      if (read() !== before && attempt < 5) continue;
+      writePrivateFile(this.factsPath, text, { durable: true });
+      return;
+    }
+  }
+
+  /**
+   * After a forget: nothing of the deleted text stays in the database's files. secure_delete zeroed the rows'
+   * pages; the full-text index is merged (FTS5 keeps a deleted document's terms in its old segments until
+   * then), vectors no record uses go, VACUUM leaves no free page, and the WAL (which holds earlier versions of
+   * the pages) is checkpointed and truncated. A reader of another process can hold the WAL back; its next
+   * forget (or its own close) finishes the truncation.
+   */
+  #purge(): void {
+    this.#withRepair(() => {
+      this.#database.exec("INSERT INTO entries_fts(entries_fts) VALUES ('optimize')");
+      this.#database.exec("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM entries)");
+    });
+    try {
+      this.#database.exec("VACUUM");
+      const checkpoint = this.#database.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      if (checkpoint?.busy) throw new Error("another process is reading the database");
+    } catch (error) {
+      this.#notices.push(
+        `the forgotten records are out of memory, but ${this.databasePath} could not be compacted yet (${error instanceof Error ? error.message : String(error)}), so its files may still hold their text; run 'org memory rebuild' when no room is open`,
+      );
+    }
+  }
 }
 
 function factEntry(fact: SavedFact): MemoryEntry {
@@ -437,6 +556,23 @@ function factEntry(fact: SavedFact): MemoryEntry {
     text: fact.text,
     tags: fact.tags.map((tag) => tag.replace(/\s+/g, "_")),
   };
+}
+
+/** `device:inode` of a file, or undefined when there is none at the path. */
+function fileIdentity(path: string): string | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? `${stat.dev}:${stat.ino}` : undefined;
+}
+
+/** Whether `path` is a plain file with something in it (a link is not read here; saving refuses it). */
+function hasContent(path: string): boolean {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  return stat?.isFile() === true && stat.size > 0;
+}
+
+/** The -wal, -shm and -journal files of a database at `path` (not the database itself). */
+function removeSidecars(path: string): void {
+  for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
 }
 
 function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { environmentSettings } from "../config/environment.ts";
+import { displayUrl, serverEndpoint, withoutUserinfo } from "../config/server-url.ts";
+import { redact } from "../security/redact.ts";
 
 /** Turns texts into vectors; the registry caches what it returns by content hash and `cacheKey`. */
 export type Embedder = {
@@ -14,6 +16,11 @@ export type Embedder = {
 /** No vectors could be had: no server, no such model, or an answer that is not vectors. */
 export class EmbeddingUnavailableError extends Error {
   override name = "EmbeddingUnavailableError";
+  constructor(message: string) {
+    // Printed by `memory search` and `tool search` (and their --json): a server URL in it has no userinfo,
+    // and what the server answered keeps none of the environment's keys.
+    super(redact(withoutUserinfo(message)));
+  }
 }
 
 const EmbedResponse = z.object({ embeddings: z.array(z.array(z.number())) });
@@ -40,14 +47,17 @@ async function readCapped(response: Response, limit: number): Promise<string> {
 
 /** An embedder over Ollama's `POST /api/embed` (`{ model, input: [...] }` → `{ embeddings: [[...]] }`). */
 export function ollamaEmbedder(options: { baseUrl: string; model: string; authorization?: string; timeoutMs?: number }): Embedder {
-  const base = options.baseUrl.replace(/\/+$/, "");
+  // Credentials in the URL go as a header; the URL that is fetched, cached by and shown carries none.
+  const endpoint = serverEndpoint(options.baseUrl);
+  const base = endpoint.url.replace(/\/+$/, "");
   const url = `${base}/api/embed`;
+  const authorization = endpoint.authorization ?? options.authorization;
   // One model gives one length; the first answer sets it and any other is refused.
   let dimensions: number | undefined;
   return {
     model: options.model,
     cacheKey: `${options.model} at ${base}`,
-    label: `${options.model} at ${options.baseUrl}`,
+    label: `${options.model} at ${displayUrl(options.baseUrl)}`,
     async embed(texts, signal) {
       if (texts.length === 0) return [];
       const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
@@ -55,7 +65,7 @@ export function ollamaEmbedder(options: { baseUrl: string; model: string; author
       try {
         response = await fetch(url, {
           method: "POST",
-          headers: { "content-type": "application/json", ...(options.authorization ? { authorization: options.authorization } : {}) },
+          headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
           body: JSON.stringify({ model: options.model, input: texts }),
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });

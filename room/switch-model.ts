@@ -1,3 +1,4 @@
+import { withoutUserinfo } from "../config/server-url.ts";
 import { listModels, ModelListError } from "../llm/list-models.ts";
 import type { Model } from "../models/model.ts";
 import type { RoomEvent } from "./room-event.ts";
@@ -9,7 +10,7 @@ export class ModelNotAvailableError extends Error {
     message: string,
     readonly available: string[],
   ) {
-    super(message);
+    super(withoutUserinfo(message));
   }
 }
 

@@ -1,5 +1,5 @@
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { resolve, sep } from "node:path";
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 
 // Every file org keeps under `.org/` (transcripts, history, audit log, registry, fitness reports, journal,
@@ -204,13 +204,17 @@ export function appendPrivateFile(path: string, text: string): void {
   }
 }
 
-/** Replaces the private file `path` with `text` atomically: a new 0600 file beside it, renamed over it. */
-export function writePrivateFile(path: string, text: string | Uint8Array): void {
+/**
+ * Replaces the private file `path` with `text` atomically: a new 0600 file beside it, renamed over it. With
+ * `durable`, the new file and then its folder are fsynced, so a crash leaves the old file or the new one whole.
+ */
+export function writePrivateFile(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
   const full = resolve(path);
   const temporary = `${full}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
   const fd = openPrivateFile(temporary, O_WRONLY | O_EXCL | O_TRUNC);
   try {
     writeAll(fd, text);
+    if (options.durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -220,6 +224,14 @@ export function writePrivateFile(path: string, text: string | Uint8Array): void 
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
+  }
+  if (options.durable) {
+    const directory = openPrivateDirectory(dirname(full));
+    try {
+      fsyncSync(directory);
+    } finally {
+      closeSync(directory);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import {
 import { join } from "node:path";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { redact, redactValue } from "../security/redact.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = constants;
@@ -65,6 +66,8 @@ export class JobsLog {
   constructor(
     workspaceDir: string,
     readonly fsync: boolean,
+    /** The room's secret set (config.secrets): no line or result on disk keeps one. */
+    readonly secrets: readonly string[] = [],
   ) {
     this.dir = join(workspaceDir, SERVE_STATE_DIR);
     this.resultsDir = join(this.dir, "results");
@@ -120,7 +123,7 @@ export class JobsLog {
   /** Records an accepted job; returns only once the line is written (and fsynced when asked). */
   accept(job: AcceptedJob): void {
     if (this.#fd === undefined) throw new JobsLogError("the jobs log is closed; the server is stopping.");
-    writeSync(this.#fd, `${JSON.stringify({ op: "accept", ...job })}\n`);
+    writeSync(this.#fd, `${JSON.stringify({ op: "accept", ...job, text: redact(job.text, this.secrets) })}\n`);
     if (this.fsync) fsyncSync(this.#fd);
   }
 
@@ -177,7 +180,7 @@ export class JobsLog {
     const temporary = join(this.resultsDir, `.${result.id}.${process.pid}.${Date.now()}.tmp`);
     const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      writeSync(fd, JSON.stringify(result));
+      writeSync(fd, JSON.stringify({ ...result, events: redactValue(result.events, this.secrets) }));
       if (this.fsync) fsyncSync(fd);
     } finally {
       closeSync(fd);

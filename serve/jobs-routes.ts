@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RoomModeError } from "../room/room.ts";
-import { redact } from "../security/redact.ts";
+import { scanForSecrets } from "../security/redact.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { RequestId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
@@ -66,8 +66,9 @@ export function jobsRoutes(jobs: JobsQueue, options: { maxBodyBytes: number; sec
   return {
     async post(request: Request): Promise<Response> {
       const body = await readJsonBody(request, JobRequest, options.maxBodyBytes);
-      // The log on disk, and the room after it, keep only the redacted text: a pasted key is not stored.
-      const text = redact(body.text, options.secrets);
+      // The inbound credential guard's scan, as for /v1/messages and /v1/chat/completions: the log on disk, and
+      // the room after it, keep only the redacted text, so a pasted key is neither stored nor sent.
+      const text = scanForSecrets(body.text, options.secrets).redacted;
       const { status, id, state } = jobs.post({ ...body, text });
       return Response.json({ id, state, ...(text !== body.text ? { redacted: true } : {}) }, { status, headers: { location: `/v1/jobs/${id}` } });
     },

@@ -3,6 +3,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { RoomEvent, TurnSummary } from "../room/room-event.ts";
 import type { Room } from "../room/room.ts";
+import { scanForSecrets } from "../security/redact.ts";
 import { type CompletionRoom, type CompletionStamp, completionStream } from "./openai-completion-stream.ts";
 import { openAiUsage, turnErrorsLine } from "./openai-usage.ts";
 
@@ -111,8 +112,17 @@ function splitGroupAnswer(text: string, personas: readonly string[]): { from: st
   return parts;
 }
 
-/** The client's messages as the room's past, and the last user message as the one to send. */
-function conversation(body: ChatRequest, personas: readonly string[], target: string | undefined): { history: RoomMessage[]; text: string } {
+/**
+ * The client's messages as the room's past, and the last user message as the one to send. Every earlier
+ * message, whatever its role, passes the inbound credential guard's scan here (clients resend the whole
+ * history); the last goes through it in the room's turn, which says so with a notice.
+ */
+function conversation(
+  body: ChatRequest,
+  personas: readonly string[],
+  target: string | undefined,
+  secrets: readonly string[],
+): { history: RoomMessage[]; text: string } {
   const audience = target ? [target] : [...personas];
   const history: RoomMessage[] = [];
   const time = new Date().toISOString();
@@ -134,7 +144,8 @@ function conversation(body: ChatRequest, personas: readonly string[], target: st
         `messages[${index}]`,
       );
     }
-    const text = textOf(message, index);
+    const written = textOf(message, index);
+    const text = index === body.messages.length - 1 ? written : scanForSecrets(written, secrets).redacted;
     if (message.role === "user") say("user", text);
     else if (message.role === "system" || message.role === "developer") say("user", `(instructions) ${text}`);
     else if (message.role === "assistant") {
@@ -159,7 +170,7 @@ function conversation(body: ChatRequest, personas: readonly string[], target: st
 type ChatTurn = { target: string | undefined; history: RoomMessage[]; text: string };
 
 /** The request checked against what org serves; a ChatRequestError says what to change. */
-function readChatTurn(body: ChatRequest, personas: readonly string[]): ChatTurn {
+function readChatTurn(body: ChatRequest, personas: readonly string[], secrets: readonly string[]): ChatTurn {
   if (body.model !== GROUP_MODEL && !personas.includes(body.model)) {
     throw new ChatRequestError(
       404,
@@ -178,7 +189,7 @@ function readChatTurn(body: ChatRequest, personas: readonly string[]): ChatTurn 
     );
   }
   if (body.n !== undefined && body.n !== null && body.n !== 1) throw new ChatRequestError(400, "n must be 1: each persona answers once.", "n");
-  return { target, ...conversation(body, personas, target) };
+  return { target, ...conversation(body, personas, target, secrets) };
 }
 
 /** A room for one completion, in a turn slot, with `history` as its past and in direct mode when a persona was asked. */
@@ -248,7 +259,7 @@ async function chatCompletion(options: OpenAiChatOptions, personas: readonly str
   const body = await options.readBody(request, ChatRequest, options.maxBodyBytes);
   let turn: ChatTurn;
   try {
-    turn = readChatTurn(body, personas);
+    turn = readChatTurn(body, personas, options.config.secrets);
   } catch (error) {
     if (error instanceof ChatRequestError) return openAiError(error.status, error.message, error.param, error.code);
     throw error;

@@ -100,7 +100,7 @@ function openSessions(options: ServeHandlerOptions, opener: ReturnType<typeof se
 /** `POST /v1/jobs` and friends: a durable queue whose workers run turns in the session pool. */
 function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError: Logger) {
   const queue = new JobsQueue({
-    log: new JobsLog(options.workspaceDir, options.jobs?.fsync ?? false),
+    log: new JobsLog(options.workspaceDir, options.jobs?.fsync ?? false, options.config.secrets),
     run: sessionJobRunner(sessions),
     workers: options.jobs?.workers ?? 2,
     dedupTtlS: options.jobs?.dedupTtlS ?? 300,

@@ -77,6 +77,8 @@ export function toolRoutes(options: ToolRoutesOptions) {
           sessionId: "http",
           persona: "http",
           requestId: body.request_id ?? requestId,
+          // The room's secret set: what the tool returns, audits or stores (memory_save) is redacted with it.
+          secrets: config.secrets,
           ...(options.audit ? { audit: options.audit } : {}),
         },
       );
