@@ -90,6 +90,20 @@ function extract(text: string, toolNames: ReadonlySet<string> | undefined) {
   return { content, reasoning: thoughts.join("\n"), toolCalls };
 }
 
+/** The stretches of `text` that hold calls, in the order `extractToolCalls` returns their calls. */
+export function findToolCallBlocks(
+  text: string,
+  options: { toolNames?: readonly string[] } = {},
+): { start: number; end: number; calls: ExtractedToolCall[] }[] {
+  try {
+    return findBlocks(new ScanContext(text, options.toolNames ? new Set(options.toolNames) : undefined))
+      .filter((block) => block.calls.length > 0)
+      .map(({ start, end, calls }) => ({ start, end, calls }));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Where each stretch starts that the scan reads as calls (of any tool, quoted in backticks or not) or as a
  * thought: the markers `neutralize` breaks so that quoted text never becomes a call.
