@@ -38,6 +38,27 @@ function canonical(value: unknown): unknown {
 }
 const signature = (call: ExtractedToolCall) => JSON.stringify([call.name, canonical(call.arguments)]);
 
+const MAX_JSON_CHARS = 4 * 1024 * 1024;
+
+/** The string values (and keys' values only) of a JSON text, at any depth; none when it is not JSON. */
+function jsonStrings(text: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const strings: string[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === "string") strings.push(item);
+    else if (Array.isArray(item)) stack.push(...item);
+    else if (typeof item === "object" && item !== null) stack.push(...Object.values(item));
+  }
+  return strings;
+}
+
 /** The outside text of one reply's context, read as it reads, and the calls written in it. */
 export class OutsideText {
   #texts: string[] = [];
@@ -49,6 +70,10 @@ export class OutsideText {
     const read = asRead(text);
     this.#texts.push(read);
     for (const call of extractToolCalls(read).toolCalls) this.#calls.add(signature(call));
+    // A JSON result (memory_search's records, a workflow's output) quotes text in strings: each as it reads.
+    if (/^\s*[[{]/.test(text) && text.length <= MAX_JSON_CHARS) {
+      for (const value of jsonStrings(text)) if (value !== text) this.add(value);
+    }
   }
 
   /**
