@@ -67,7 +67,7 @@ const isSpace = (code: number) =>
 
 // `nextAmp`: the first `&` at or after the last search (-1: none left), so that text without entities is not
 // looked at twice.
-type Counter = { steps: number; nextAmp?: number };
+type Counter = { steps: number; nextAmp: number | undefined };
 
 let entityValue = "";
 
@@ -165,7 +165,7 @@ function readTitle(html: string, counter: Counter): string {
       while (end < limit && html.charCodeAt(end) !== LT) end++;
       counter.steps += end - start;
       const raw = html.slice(start, end).trim();
-      const own = { steps: 0 };
+      const own = { steps: 0, nextAmp: undefined };
       const title = decodeText(raw, 0, raw.length, own);
       counter.steps += own.steps;
       return title;
@@ -238,12 +238,14 @@ function* convert(html: string, counter: Counter): Generator<undefined, string, 
     raw += decodeText(html, textStart, open, counter);
     const nameStart = closing ? open + 2 : open + 1;
     let nameEnd = nameStart;
-    while (nameEnd < length && isWordChar(html.charCodeAt(nameEnd))) nameEnd++;
+    let upper = false;
+    for (let code = html.charCodeAt(nameEnd); nameEnd < length && isWordChar(code); code = html.charCodeAt(++nameEnd)) upper ||= code >= 65 && code <= 90;
     counter.steps += nameEnd - nameStart;
-    const name = nameEnd - nameStart <= LONGEST_NAME ? html.slice(nameStart, nameEnd) : "";
-    const kind = TAG_KINDS.get(name) ?? TAG_KINDS.get(name.toLowerCase());
+    const spelled = nameEnd - nameStart <= LONGEST_NAME ? html.slice(nameStart, nameEnd) : "";
+    const name = upper ? spelled.toLowerCase() : spelled;
+    const kind = TAG_KINDS.get(name);
     if (!closing && kind === "raw") {
-      const end = rawTextEnd(html, name.toLowerCase(), nameEnd, counter);
+      const end = rawTextEnd(html, name, nameEnd, counter);
       raw += " ";
       at = end === -1 ? length : end;
       textStart = at;
@@ -286,7 +288,7 @@ function* convert(html: string, counter: Counter): Generator<undefined, string, 
 
 /** The readable text of an HTML page, and how many characters the scan looked at. */
 export function htmlToTextRun(html: string): HtmlToTextRun {
-  const counter = { steps: 0 };
+  const counter = { steps: 0, nextAmp: undefined };
   const scan = convert(html, counter);
   for (;;) {
     const next = scan.next();
@@ -307,7 +309,7 @@ export function htmlToText(html: string): string {
  * once it is aborted: a server converting a page keeps answering, and a deadline covers the conversion.
  */
 export async function htmlToTextAsync(html: string, signal: AbortSignal): Promise<string> {
-  const scan = convert(html, { steps: 0 });
+  const scan = convert(html, { steps: 0, nextAmp: undefined });
   for (;;) {
     signal.throwIfAborted();
     const next = scan.next();
