@@ -40,6 +40,6 @@ export const ReplyReport = z.discriminatedUnion("type", [
   ProgressReport,
   z.object({ type: z.literal("waiting") }),
   z.object({ type: z.literal("loop-stop"), reason: z.enum(["max-rounds", "repeated-call", "reply-chars"]), message: z.string() }),
-  z.object({ type: z.literal("calls-refused"), message: z.string() }),
+  z.object({ type: z.literal("calls-refused"), message: z.string(), reason: z.enum(["tool-limit", "quoted-call"]).optional() }),
 ]);
 export type ReplyReport = z.infer<typeof ReplyReport>;

@@ -130,7 +130,7 @@ export function toReplyReport(event: LoopEvent): ReplyReport | undefined {
         durationMs: event.durationMs,
       };
     case "calls-refused":
-      return { type: "calls-refused", message: event.message };
+      return { type: "calls-refused", message: event.message, ...(event.reason ? { reason: event.reason } : {}) };
     case "round-start":
       return { type: "waiting" };
     default:

@@ -34,7 +34,7 @@ export function replyReporter(
         emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });
         return;
       case "calls-refused":
-        emit({ type: "notice", persona, reason: "tool-limit", message: `${persona}: ${event.message}` });
+        emit({ type: "notice", persona, reason: event.reason ?? "tool-limit", message: `${persona}: ${event.message}` });
         return;
       case "text-delta":
         record.streamed += event.text;

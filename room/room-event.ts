@@ -35,6 +35,8 @@ export const NoticeReason = z.enum([
   "budget",
   "approval",
   "tool-limit",
+  /** A call written into a reply repeated outside text (a tool's result, a page, memory) and was not run. */
+  "quoted-call",
   "file-refused",
   "damaged-transcript",
   "unknown-persona",

@@ -179,4 +179,17 @@ describe("redact", () => {
     expect(output.length).toBeGreaterThan(1_000_000);
     expect(output.endsWith(`${REDACTED}\n`)).toBe(true);
   });
+
+  test("long runs of name and scheme characters (a hostile page) come back unchanged, not after minutes", () => {
+    // Each `\b` inside `a-a-a-…` used to start a scan to the end of the run: 100 KB took over a minute.
+    for (const unit of ["a-", "sk-", "x.", "api-"]) {
+      const run = unit.repeat(200_000);
+      expect(redact(run)).toBe(run);
+    }
+    // What the patterns are for still works beside such runs.
+    expect(redact(`${"a-".repeat(1000)} https://user:hunter2pass@example.com/ api_key=Zx9Qw8Er7Ty6`)).toBe(
+      `${"a-".repeat(1000)} https://user:${REDACTED}@example.com/ api_key=${REDACTED}`,
+    );
+    expect(redact("x-1.git+https://me:pa55word@host/")).toBe(`x-1.git+https://me:${REDACTED}@host/`);
+  });
 });

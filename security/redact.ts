@@ -39,10 +39,13 @@ const AUTH_HEADER = /\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{12,})/gi;
 function looksLikeCredential(value: string): boolean {
   return /\d/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value) && value.length >= 16);
 }
-// scheme://user:password@host keeps the user and host.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi;
+// scheme://user:password@host keeps the user and host. A match starts only where a run of scheme characters
+// starts (not at each `\b` inside it), so a long run like `a-a-a-…` costs linear time, not quadratic.
+const URL_CREDENTIALS = /(?<![a-z0-9+.-])([0-9+.-]*[a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi;
 // `API_KEY=…`, `"client_secret": "…"`, `password: …` — a named secret with a value of 8+ characters.
-const NAMED_SECRET = /\b([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
+// It starts where a run of name characters starts, for the same reason.
+const NAMED_SECRET =
+  /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
 
 /**
  * Forms a known secret may take in output: as is, hex (either case), base64 at the three byte alignments,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { NetworkSettings } from "../config/org-config.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
-import { htmlToText } from "./html-to-text.ts";
+import { htmlToTextAsync } from "./html-to-text.ts";
 import { type PublicGetOptions, publicHttpGet, WebFetchRefusedError } from "./public-http-get.ts";
 
 const DESCRIPTION = [
@@ -84,7 +84,8 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
           };
         }
         const raw = decode(result.body, result.contentType);
-        const text = type === "text/html" || type === "application/xhtml+xml" ? htmlToText(raw) : raw;
+        // The deadline covers the conversion too, which gives the event loop a turn between slices.
+        const text = type === "text/html" || type === "application/xhtml+xml" ? await htmlToTextAsync(raw, signal) : raw;
         const cut = result.truncated ? `\n[cut at ${options.network.maxBytes} bytes]` : "";
         return {
           ok: result.status < 400,

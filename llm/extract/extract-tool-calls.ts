@@ -90,6 +90,44 @@ function extract(text: string, toolNames: ReadonlySet<string> | undefined) {
   return { content, reasoning: thoughts.join("\n"), toolCalls };
 }
 
+/** The stretches of `text` that hold calls, in the order `extractToolCalls` returns their calls. */
+export function findToolCallBlocks(
+  text: string,
+  options: { toolNames?: readonly string[] } = {},
+): { start: number; end: number; calls: ExtractedToolCall[] }[] {
+  try {
+    return findBlocks(new ScanContext(text, options.toolNames ? new Set(options.toolNames) : undefined))
+      .filter((block) => block.calls.length > 0)
+      .map(({ start, end, calls }) => ({ start, end, calls }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Where each stretch starts that the scan reads as calls (of any tool, quoted in backticks or not) or as a
+ * thought: the markers `neutralize` breaks so that quoted text never becomes a call.
+ */
+export function findCallMarkers(text: string): { starts: number[]; exhausted: boolean } {
+  const context = new ScanContext(text, undefined);
+  const starts: number[] = [];
+  let at = 0;
+  while (at < text.length && !context.reader.exhausted) {
+    TRIGGER.lastIndex = at;
+    const match = TRIGGER.exec(text);
+    if (!match) break;
+    const format = FORMATS[match.findIndex((group, index) => index > 0 && group !== undefined) - 1];
+    const block = format?.read(context, match.index);
+    if (!block || block.end <= match.index) {
+      at = match.index + 1;
+      continue;
+    }
+    if (block.calls.length > 0 || block.thought !== undefined || block.strayClose) starts.push(match.index);
+    at = block.end;
+  }
+  return { starts, exhausted: context.reader.exhausted };
+}
+
 /** The calls and thoughts of the text, in order; what lies between them is content. */
 function findBlocks(context: ScanContext): Block[] {
   const { text, toolNames } = context;
