@@ -218,7 +218,8 @@ describe("org's private state under .org/", () => {
   // Root starts the user's process from a world-traversable temp dir: its own bun (a hard link, or a copy across
   // file systems) and the code bundled into one file, so it runs wherever this checkout lies (a clone under a 0700
   // folder such as /root or what `mktemp -d` makes is out of that user's reach).
-  test.skipIf(!isRoot)("run as a normal user: another user's .org is refused, its own is made 0700, a planted history link is refused (needs root to switch user)", async () => {
+  // Only root can switch user: the test is skipped for anyone else.
+  test.skipIf(!isRoot)("run as a normal user: another user's .org is refused, its own is made 0700, a planted history link is refused", async () => {
     using temp = tempDir();
     chmodSync(temp.dir, 0o755);
     const bun = join(temp.dir, "bun");
