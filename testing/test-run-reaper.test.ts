@@ -34,17 +34,7 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
   const runId = `reaper-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   const tag = [process.env[TEST_RUN_ENV], runId].filter(Boolean).join(" ");
   const child = Bun.spawn(
-    [
-      process.execPath,
-      "test",
-      "--preload",
-      join(import.meta.dir, "test-run-preload.ts"),
-      "--timeout",
-      "60000",
-      "--parallel=2",
-      "--no-isolate",
-      ...SLICE,
-    ],
+    [process.execPath, "test", "--preload", join(import.meta.dir, "test-run-preload.ts"), "--timeout", "60000", "--parallel=2", "--no-isolate", ...SLICE],
     { cwd: REPO, env: { ...process.env, [TEST_RUN_ENV]: tag }, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
   );
   try {
