@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellWord } from "../security/shell-word.ts";
@@ -26,6 +26,21 @@ async function shell(commandLine: string, cwd: string, path: string) {
 }
 
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+/**
+ * A PATH with only what the launcher runs (`dirname`, `readlink`): never an `org`, though `npm link` may have put
+ * this checkout's in /usr/bin or npm's prefix.
+ */
+function pathWithoutOrg(): string {
+  const tools = join(scratch, "launcher-tools");
+  mkdirSync(tools, { recursive: true });
+  for (const tool of ["dirname", "readlink"]) {
+    const found = Bun.which(tool, { PATH: SYSTEM_PATH });
+    if (found === null) throw new Error(`${tool} is not in ${SYSTEM_PATH}: install coreutils`);
+    if (!existsSync(join(tools, tool))) symlinkSync(found, join(tools, tool));
+  }
+  return tools;
+}
 
 test("the hint says 'org' when the org on PATH is this checkout's launcher, else the launcher's absolute path", () => {
   const prefix = linkedPrefix("hint");
@@ -60,11 +75,12 @@ test("installed the way npm link does, 'org' runs from any directory with no bun
 test("without org on PATH the hint is the launcher's absolute path, and that command runs from another directory", async () => {
   const elsewhere = join(scratch, "no-link");
   mkdirSync(elsewhere);
-  const wrong = await shell(`${shellWord(LAUNCHER)} demo --slow`, elsewhere, SYSTEM_PATH);
+  const path = pathWithoutOrg();
+  const wrong = await shell(`${shellWord(LAUNCHER)} demo --slow`, elsewhere, path);
   expect(wrong.exitCode).toBe(2);
   const hint = /^Run '(.+) --help' for usage\.$/m.exec(wrong.stderr)?.[1];
   expect(hint).toBe(`${shellWord(LAUNCHER)} demo`);
-  const help = await shell(`${hint} --help`, elsewhere, SYSTEM_PATH);
+  const help = await shell(`${hint} --help`, elsewhere, path);
   expect(help.exitCode).toBe(0);
   expect(help.stdout).toStartWith("Usage: org demo");
 });

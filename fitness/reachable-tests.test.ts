@@ -6,7 +6,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { READERS_DIR } from "./folder-readers.ts";
 import { workingStrace } from "./folder-trace.ts";
-import { dealByDuration, recordedDurations, runReachableTests } from "./reachable-tests.ts";
+import { dealByDuration, errorWithoutFailure, recordedDurations, runReachableTests } from "./reachable-tests.ts";
 
 test("the gate's bun test takes no .env and no bunfig.toml from the candidate's worktree", async () => {
   const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
@@ -24,6 +24,38 @@ test("the gate's bun test takes no .env and no bunfig.toml from the candidate's 
     expect(check.figures).toMatchObject({ ran: ["loader.test.ts"], passed: 1, failed: 0 });
     expect(check.ok).toBe(true);
     expect(existsSync(marker)).toBe(false);
+  } finally {
+    rmSync(worktree, { recursive: true, force: true });
+  }
+});
+
+test("bun test exiting non-zero with no failing test: the reason and report name the file and show the error's first lines", async () => {
+  const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
+  try {
+    writeFileSync(join(worktree, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    writeFileSync(
+      join(worktree, "loader.test.ts"),
+      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n',
+    );
+    // As a probe that spawns what this user may not run does: it throws between tests, and no test fails.
+    writeFileSync(
+      join(worktree, "probe.test.ts"),
+      'import { describe, expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ndescribe("probe", () => {\n  test("runs", () => expect(GENERATED_DIR).toBeTruthy());\n  const works = Bun.spawnSync(["/nonexistent-org-dir/bun"]).exitCode === 0;\n  test.if(works)("never", () => {});\n});\n',
+    );
+    const check = await runReachableTests(worktree, process.execPath, 60_000);
+    expect(check.ok).toBe(false);
+    expect(check.figures).toMatchObject({ ran: ["loader.test.ts", "probe.test.ts"], failed: 0, errorFile: "probe.test.ts" });
+    expect(check.reason).toStartWith("bun test exited 1 though no test failed: an error in probe.test.ts: error: ENOENT");
+    expect(check.reason).toContain("posix_spawn '/nonexistent-org-dir/bun'");
+    expect((check.figures?.errorOutput as string[])[0]).toContain("ENOENT: no such file or directory, posix_spawn");
+    expect((check.figures?.errorOutput as string[]).join("\n")).toContain("Bun.spawnSync");
+
+    // Both files in one bun test: the file is the one whose output the error follows.
+    const files = ["loader.test.ts", "probe.test.ts"];
+    const both = Bun.spawnSync([process.execPath, "test", ...files.map((file) => `./${file}`)], { cwd: worktree, stdout: "pipe", stderr: "pipe" });
+    const found = errorWithoutFailure({ files, code: both.exitCode, text: `${both.stdout}\n${both.stderr}` });
+    expect(found.file).toBe("probe.test.ts");
+    expect(found.lines[0]).toStartWith("error: ENOENT");
   } finally {
     rmSync(worktree, { recursive: true, force: true });
   }

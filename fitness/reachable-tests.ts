@@ -96,7 +96,7 @@ async function runTestProcess(
   files: string[],
   signal: AbortSignal,
   wrap: (argv: string[]) => string[] = (argv) => argv,
-): Promise<{ code: number; text: string }> {
+): Promise<TestRun> {
   const child = Bun.spawn(wrap([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)]), {
     cwd: worktree,
     stdin: "ignore",
@@ -113,10 +113,37 @@ async function runTestProcess(
   if (signal.aborted) kill();
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   signal.removeEventListener("abort", kill);
-  return { code, text: `${out}\n${err}` };
+  return { files, code, text: `${out}\n${err}` };
 }
 
-type TestRun = { code: number; text: string };
+type TestRun = { files: string[]; code: number; text: string };
+
+const ERROR_OUTPUT_LINES = 12;
+
+/**
+ * Why a `bun test` that failed no test exited non-zero (an error between tests, a file that would not load): the
+ * file whose output holds the first error (bun heads each file's output with `path:`), and the first lines of that
+ * error, the `error:` line first.
+ */
+export function errorWithoutFailure(run: TestRun): { file: string; lines: string[] } {
+  const lines = run.text.split("\n");
+  const start = lines.findIndex((line) => /^# Unhandled error|^(error|\w*Error)\b.*:/.test(line));
+  const header = (line: string) => /^(\S.*\.(test|spec)\.[cm]?[jt]sx?):$/.exec(line)?.[1];
+  const file =
+    (start >= 0
+      ? lines
+          .slice(0, start)
+          .reverse()
+          .map(header)
+          .find((name) => name !== undefined)
+      : undefined) ??
+    (run.files.length === 1 ? run.files[0] : undefined) ??
+    `one of ${run.files.join(", ")}`;
+  const block = (start >= 0 ? lines.slice(start) : lines).filter((line) => line.trim() !== "" && !/^-+$/.test(line) && !/^# Unhandled/.test(line));
+  const errorLine = block.findIndex((line) => /^(error|\w*Error)\b.*:/.test(line.trim()));
+  const first = errorLine > 0 ? [...block.slice(errorLine), ...block.slice(0, errorLine)] : block;
+  return { file, lines: first.slice(0, ERROR_OUTPUT_LINES).map((line) => line.trimEnd()) };
+}
 
 /**
  * Each file in a `bun test` of its own under strace, `TEST_PROCESSES` at a time; `readers` are the files one of
@@ -213,6 +240,8 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
   const code = runs.find((run) => run.code !== 0)?.code ?? 0;
   const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
+  const silent = failures.length === 0 ? runs.find((run) => run.code !== 0) : undefined;
+  const error = silent ? errorWithoutFailure(silent) : undefined;
   const what =
     selection === "all"
       ? "that load generated tools"
@@ -227,8 +256,10 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
       ? `${passed} passed in ${ran.length} file(s) ${what}`
       : timedOut
         ? `killed after ${Math.round(timeoutMs / 1000)} s`
-        : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
-    figures: { ran, passed, failed, ...figures },
+        : error
+          ? `bun test exited ${code} though no test failed: an error in ${error.file}: ${error.lines.slice(0, 3).join(" ⏎ ")}`
+          : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
+    figures: { ran, passed, failed, ...figures, ...(error ? { errorFile: error.file, errorOutput: error.lines } : {}) },
     durationMs: performance.now() - started,
   };
 }

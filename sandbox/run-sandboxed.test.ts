@@ -154,6 +154,8 @@ describe("runSandboxed", () => {
           return false;
         }
       });
+    // "started" only says org had 300 ms: on a loaded machine the sandbox may come later.
+    for (let wait = 0; wait < 1_500 && running().length === 0; wait += 1) await Bun.sleep(20);
     expect(running()).toHaveLength(1);
     org.kill("SIGKILL");
     await org.exited;

@@ -9,8 +9,8 @@ const REPO = join(import.meta.dir, "..");
 const SKIPPED = new Set([".git", "node_modules", ".org"]);
 
 /** Copies the working tree's files into a new temp dir: never .git, node_modules or .org; the promoted tools only when asked. */
-function copyCode(prefix: string, withGeneratedTools: boolean): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+function copyCode(prefix: string, withGeneratedTools: boolean, parent = tmpdir()): string {
+  const dir = mkdtempSync(join(parent, prefix));
   chmodSync(dir, 0o755);
   cpSync(REPO, dir, {
     recursive: true,
@@ -26,11 +26,15 @@ function copyCode(prefix: string, withGeneratedTools: boolean): string {
 /**
  * Copies the working tree's files (not .git, node_modules or .org; with `withoutGeneratedTools`, not the
  * promoted tools either) into a temp dir, commits them on `main`,
- * and hard-links node_modules in (as the ops scripts would for a candidate). Removed when disposed.
+ * and hard-links node_modules in (as the ops scripts would for a candidate). In `parent` when given (the system's
+ * temp dir otherwise). Removed when disposed.
  */
-export function orgClone(prefix = "org-clone-", options: { withoutGeneratedTools?: boolean } = {}): { dir: string; head: string } & Disposable {
+export function orgClone(
+  prefix = "org-clone-",
+  options: { withoutGeneratedTools?: boolean; parent?: string } = {},
+): { dir: string; head: string } & Disposable {
   // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
-  const dir = copyCode(prefix, !options.withoutGeneratedTools);
+  const dir = copyCode(prefix, !options.withoutGeneratedTools, options.parent);
   gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
   gitSync(dir, ["add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", "org, copied for a test"]);

@@ -7,15 +7,18 @@ const REPO = join(import.meta.dir, "..");
 const directory = mkdtempSync(join(tmpdir(), "org-test-timeout-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-/** What follows `bun test` in `npm test`, as the shell npm runs it reads it (the worker count is computed there). */
+/**
+ * What follows `bun test` in `npm test`, as the shell npm runs it reads it (the worker count is computed there), its
+ * preload named from anywhere.
+ */
 function npmTestArguments(): string {
   const script = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: { test: string } }).scripts.test;
   const command = script
     .split("&&")
     .map((part) => part.trim())
-    .find((part) => part.startsWith("bun test"));
+    .find((part) => /(^|\s)bun test\s/.test(part));
   if (!command) throw new Error(`npm test does not run bun test: ${script}`);
-  return command.slice("bun test".length);
+  return command.slice(command.indexOf("bun test") + "bun test".length).replaceAll(" ./testing/", ` ${join(REPO, "testing")}/`);
 }
 
 test("npm test gives each test more than Bun's 5 s default, where Bun reads it", async () => {

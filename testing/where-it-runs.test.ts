@@ -1,6 +1,8 @@
 // No test may depend on where it runs: this runs the suite's checkout-sensitive tests in a throw-away clone
-// that has promoted a tool of its own, under a HOME whose git config signs, hooks and names branches its own
-// way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
+// that has promoted a tool of its own, at a detached HEAD, inside a 0700 folder (as a clone in /root, or anything
+// `mktemp -d` makes: as root, a process run as another user cannot reach it), under a HOME whose git config
+// signs, hooks, aliases and names branches its own way, with org npm-linked from the clone first on PATH and a
+// stranger's `org` after it.
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +39,10 @@ function hostileHome(checkout: string): { home: string; fakeBin: string; npmPref
     "[tag]\n\tgpgSign = true\n\tforceSignAnnotated = true",
     "[gpg]\n\tprogram = /bin/false",
     "[init]\n\tdefaultBranch = trunk",
-    `[core]\n\thooksPath = ${hooks}`,
+    `[core]\n\thooksPath = ${hooks}\n\tfsmonitor = true\n\tautocrlf = true`,
+    "[alias]\n\tcommit = !false\n\tstatus = !false",
+    "[pull]\n\trebase = true",
+    "[merge]\n\tff = only",
     "[user]\n\tuseConfigOnly = true",
     "[color]\n\tui = always",
     "[advice]\n\tdetachedHead = true",
@@ -68,8 +73,11 @@ function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<st
   return env;
 }
 
-test("the checkout-sensitive tests pass in a clone with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
-  using clone = orgClone("org-elsewhere-clone-");
+test("the checkout-sensitive tests pass in a clone under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
+  const privateParent = join(scratch, "private");
+  mkdirSync(privateParent, { mode: 0o700 });
+  chmodSync(privateParent, 0o700);
+  using clone = orgClone("org-elsewhere-clone-", { parent: privateParent });
   // A name the checkout has not promoted itself, whatever it has.
   const taken = new Set(existsSync(join(clone.dir, "tools", "generated")) ? readdirSync(join(clone.dir, "tools", "generated")) : []);
   let extra = "echo_len";
@@ -77,6 +85,7 @@ test("the checkout-sensitive tests pass in a clone with an extra promoted tool, 
   writeGeneratedTool(clone.dir, extra);
   gitSync(clone.dir, ["add", "-A"]);
   gitSync(clone.dir, ["commit", "--quiet", "-m", "feat(tools): a tool this checkout has not got"]);
+  gitSync(clone.dir, ["checkout", "--quiet", "--detach"]);
   const { home, fakeBin, npmPrefix } = hostileHome(clone.dir);
   const env = hostileEnv(home, fakeBin, npmPrefix);
   const files = new Set([
@@ -90,6 +99,8 @@ test("the checkout-sensitive tests pass in a clone with an extra promoted tool, 
     "cli/demo-command.test.ts",
     "cli/main.test.ts",
     "git/candidate-branch.test.ts",
+    // Starts a process as another user: under a 0700 folder, only from a copy it can reach.
+    "security/private-state.test.ts",
   ]);
   // The candidate tests stage's bun, as fitness runs it: the clone's own.
   const bun = join(clone.dir, "node_modules", ".bin", "bun");

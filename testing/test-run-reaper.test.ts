@@ -1,0 +1,70 @@
+// A killed test run leaves nothing running: a slice of the suite that starts tmux servers and org serve instances
+// (current and candidate) is killed mid-way, and none of its processes is left 10 s later.
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { descendantsOf, isSameProcess, type ProcessIdentity, processesTagged, TEST_RUN_ENV } from "./test-run-reaper.ts";
+
+const REPO = join(import.meta.dir, "..");
+const SLICE = ["./instances/side-by-side.tmux.test.ts", "./cli/workspace-isolation.tmux.test.ts"];
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/** Polls `check` every 200 ms until it returns true or `timeoutMs` passes; returns whether it did. */
+async function within(timeoutMs: number, check: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await Bun.sleep(200);
+  }
+  return check();
+}
+
+/**
+ * Starts the slice as npm test does (workers, the preload, a run id of its own under this run's), in a process
+ * group of its own; once it runs a tmux server and an org serve, `kill` ends it; returns what of it is left 10 s later.
+ */
+async function killMidway(kill: (pid: number) => void): Promise<{ before: string[]; left: string[] }> {
+  const runId = `reaper-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const tag = [process.env[TEST_RUN_ENV], runId].filter(Boolean).join(" ");
+  const child = Bun.spawn(
+    [process.execPath, "test", "--preload", join(import.meta.dir, "test-run-preload.ts"), "--timeout", "60000", "--parallel=2", "--no-isolate", ...SLICE],
+    { cwd: REPO, env: { ...process.env, [TEST_RUN_ENV]: tag }, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
+  );
+  try {
+    const seen = new Map<string, ProcessIdentity>();
+    const runs = () => {
+      for (const identity of [...processesTagged(TEST_RUN_ENV, runId), ...descendantsOf(child.pid)]) seen.set(`${identity.pid}:${identity.start}`, identity);
+      const lines = [...seen.values()].filter(isSameProcess).map((identity) => commandLine(identity.pid));
+      return lines.some((line) => /^tmux /.test(line)) && lines.some((line) => /main\.ts serve /.test(line));
+    };
+    const started = await within(180_000, runs);
+    const before = [...seen.values()].filter(isSameProcess).map((identity) => commandLine(identity.pid));
+    expect({ started, before }).toMatchObject({ started: true });
+    kill(child.pid);
+    const alive = () => [...seen.values(), ...processesTagged(TEST_RUN_ENV, runId)].filter(isSameProcess);
+    await within(10_000, () => alive().length === 0);
+    return { before, left: alive().map((identity) => `${identity.pid} ${commandLine(identity.pid)}`) };
+  } finally {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }
+}
+
+test("bun test killed with SIGKILL mid-way: its tmux servers, org serve instances and every other process are gone 10 s later", async () => {
+  const { before, left } = await killMidway((pid) => process.kill(pid, "SIGKILL"));
+  expect(before.length).toBeGreaterThan(2);
+  expect(left).toEqual([]);
+}, 240_000);
+
+test("a CI timeout that sends SIGTERM to the run's process group leaves nothing either", async () => {
+  const { left } = await killMidway((pid) => process.kill(-pid, "SIGTERM"));
+  expect(left).toEqual([]);
+}, 240_000);

@@ -1,0 +1,157 @@
+// Every process a test run starts ends with the run, however the run ends (SIGTERM, SIGKILL, a CI timeout that
+// kills the process group). package.json's test scripts start bun test with a run id in ORG_TEST_RUN, which
+// everything the run starts inherits (tmux servers and the windows they run included), and preload
+// `test-run-preload.ts`: it starts a watcher that, once the run's bun test process is gone however it went, ends
+// every process carrying the id, and those it saw below the test process (a test may start one with an
+// environment of its own).
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The variable that tags a test run's processes: the ids of the runs it belongs to, space-separated (a run started by a test belongs to both). */
+export const TEST_RUN_ENV = "ORG_TEST_RUN";
+
+/** A process as the kernel tells it apart from a later one with the same pid: its start time in clock ticks. */
+export type ProcessIdentity = { pid: number; start: string };
+
+/** The start time of `pid` (field 22 of /proc/pid/stat), or undefined when it is gone or a zombie. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process is still the one identified (not gone, not a zombie, its pid not reused). */
+export function isSameProcess(identity: ProcessIdentity): boolean {
+  return startTime(identity.pid) === identity.start;
+}
+
+function environOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+/** The live processes whose environment has `name` holding `value` as one of its space-separated words. */
+export function processesTagged(name: string, value: string): ProcessIdentity[] {
+  const found: ProcessIdentity[] = [];
+  const prefix = `${name}=`;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const variable = environOf(pid).find((line) => line.startsWith(prefix));
+    if (!variable?.slice(prefix.length).split(" ").includes(value)) continue;
+    const start = startTime(pid);
+    if (start !== undefined) found.push({ pid, start });
+  }
+  return found;
+}
+
+/** The processes below `pid` now, through every thread's children. */
+export function descendantsOf(pid: number): ProcessIdentity[] {
+  const found: ProcessIdentity[] = [];
+  const visit = (parent: number) => {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${parent}/task`);
+    } catch {
+      return;
+    }
+    for (const task of tasks) {
+      let children = "";
+      try {
+        children = readFileSync(`/proc/${parent}/task/${task}/children`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const child of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+        const start = startTime(child);
+        if (start === undefined) continue;
+        found.push({ pid: child, start });
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+function signal(identities: Iterable<ProcessIdentity>, name: "SIGTERM" | "SIGKILL"): void {
+  for (const identity of identities) {
+    if (identity.pid <= 1 || identity.pid === process.pid || !isSameProcess(identity)) continue;
+    try {
+      process.kill(identity.pid, name);
+    } catch {}
+  }
+}
+
+/**
+ * Ends the run's processes: those tagged with `runId` and those in `seen` that are still the same processes. Each
+ * round asks them to stop (SIGTERM), gives them `graceMs`, then kills what is left, and looks again for tagged
+ * processes started meanwhile; it stops after a round that finds none, or after `rounds`. Returns how many it ended.
+ */
+export async function reapRun(runId: string, seen: Iterable<ProcessIdentity> = [], options: { graceMs?: number; rounds?: number } = {}): Promise<number> {
+  const graceMs = options.graceMs ?? 1_500;
+  let ended = 0;
+  let extra = [...seen];
+  for (let round = 0; round < (options.rounds ?? 5); round += 1) {
+    const targets = [...processesTagged(TEST_RUN_ENV, runId), ...extra].filter(isSameProcess);
+    extra = [];
+    if (targets.length === 0) break;
+    ended += targets.length;
+    signal(targets, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && targets.some(isSameProcess)) await Bun.sleep(50);
+    signal(targets, "SIGKILL");
+  }
+  return ended;
+}
+
+/**
+ * Tags this process's environment with a new run id (appended to an inherited one) and starts the watcher that
+ * reaps the run when this process is gone. The watcher is in a session of its own (a kill of the run's process
+ * group spares it), holds nothing of this process's event loop, and carries no run id itself.
+ */
+/** This run's own id: the last word of the tag (the words before it are the runs this one was started in). */
+export function ownRunId(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[TEST_RUN_ENV]?.trim().split(/\s+/).at(-1) || undefined;
+}
+
+/**
+ * Starts the watcher that reaps the run when the process that owns it is gone: bun test's coordinator for a
+ * `--parallel` worker (workers end one by one; the run ends with the coordinator), else this process. The run id
+ * comes from the environment this process was started with (package.json's test scripts set it): only that reaches
+ * what a test starts with Bun.spawn's default environment. The watcher is in a session of its own (a kill of the
+ * run's process group spares it) and carries no run id itself. Returns the run id, or undefined without one.
+ */
+export function startLifeline(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const runId = ownRunId(env);
+  if (runId === undefined) return undefined;
+  const owner = env.BUN_TEST_WORKER_ID ? process.ppid : process.pid;
+  const { [TEST_RUN_ENV]: _tag, ...untagged } = env;
+  // Started through a shell that leaves it behind: bun ends the processes it spawned when a worker exits, and the
+  // watcher must outlive the worker.
+  const watcher = Bun.spawn(
+    [
+      "/bin/sh",
+      "-c",
+      '"$@" </dev/null >/dev/null 2>&1 &',
+      "sh",
+      process.execPath,
+      "--no-env-file",
+      join(import.meta.dir, "test-run-watcher.ts"),
+      runId,
+      String(owner),
+      String(process.pid),
+    ],
+    { env: untagged, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
+  );
+  watcher.unref();
+  return runId;
+}
