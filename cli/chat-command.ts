@@ -22,6 +22,7 @@ import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { groupMisspelling, sendHeld } from "./held-message.ts";
+import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -69,22 +70,16 @@ const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
 /** Everything a chat run sets up before the first message. */
 export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
 
-function prepare(args: string[]): ChatSetup {
+/** Reads the options and the config; with `--once`, a misspelt @name is refused here, before the workspace is touched. */
+function prepare(args: string[]): ChatSetup | { refused: number } {
   const options = parseChatArgs(args);
-  const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-  if (options.config !== undefined && !existsSync(options.config)) {
-    throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
+  const workspaceDir = resolve(options.workspace ?? process.cwd());
+  const config = readConfig(options, workspaceDir);
+  if (options.once !== undefined) {
+    const refused = refuseMisspeltOnce(options, config, options.once);
+    if (refused !== undefined) return { refused };
   }
-  const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
-  const loaded = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
-  // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
-  const config =
-    options.model === undefined
-      ? loaded
-      : {
-          ...loaded,
-          personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
-        };
+  prepareWorkspace(workspaceDir);
   if (options.mode !== undefined) {
     try {
       parseRoomMode(
@@ -99,6 +94,44 @@ function prepare(args: string[]): ChatSetup {
   }
   const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
   return { options, workspaceDir, config, color };
+}
+
+/**
+ * `--once` in group mode with a misspelt @name would send the message to everyone: refused with the likely name
+ * (exit 2) before a session, a scratch folder or even `.org/` is made. A resumed session's mode is known only once
+ * it is open; `runOnce` asks again then.
+ */
+function refuseMisspeltOnce(options: ChatOptions, config: OrgConfig, text: string): number | undefined {
+  const group = options.mode === undefined ? options.resume === undefined : options.mode.trim() === "group";
+  if (!group) return undefined;
+  const misspelt = misspeltMentions(
+    text,
+    config.personas.map((persona) => persona.name),
+  );
+  if (!misspelt) return undefined;
+  sayMisspelt(options, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
+  return 2;
+}
+
+function sayMisspelt(options: ChatOptions, message: string): void {
+  if (options.json) process.stdout.write(`${terminalSafeJson({ type: "error", kind: "unknown-persona", message })}\n`);
+  process.stderr.write(`org: ${sanitizeForTerminal(message)}\n`);
+}
+
+/** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
+function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
+  if (options.config !== undefined && !existsSync(options.config)) {
+    throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
+  }
+  const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
+  const loaded = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
+  // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
+  return options.model === undefined
+    ? loaded
+    : {
+        ...loaded,
+        personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
+      };
 }
 
 /** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
@@ -202,9 +235,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   const misspelt = groupMisspelling(room, text);
   if (misspelt) {
     await room.close();
-    const message = `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`;
-    if (options.json) printLine(terminalSafeJson({ type: "error", kind: "unknown-persona", message }));
-    warn(message);
+    sayMisspelt(options, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
     return 2;
   }
   // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
@@ -349,6 +380,7 @@ export const chatCommand: Command = {
   help: HELP,
   async run(args, signal) {
     const setup = prepare(args);
+    if ("refused" in setup) return setup.refused;
     if (setup.options.once !== undefined) return runOnce(setup, setup.options.once, signal);
     return runInteractive(setup, signal);
   },
