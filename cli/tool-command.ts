@@ -132,6 +132,10 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   const { toolsmith: settings } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
   const baseUrl = values["base-url"] ?? environment.ollamaBase;
+  // Nobody answering is said before anything is made, with the same way out the chat gives.
+  const { deadServerMessage, probeModelServer } = await import("./model-server-probe.ts");
+  const probe = await probeModelServer(baseUrl, signal);
+  if (!probe.reachable) throw new UserFacingError(deadServerMessage(baseUrl, probe.error, `tool new --goal ${shellWord(values.goal)}`));
   const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
   const repoDir = (await repoOf(values.repo)).repoDir;
   const outcome: ToolsmithOutcome = await runToolsmith({
