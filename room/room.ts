@@ -244,6 +244,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     names: core.names,
     workspaceDir: core.workspaceDir,
     protectedFiles: core.protectedFiles,
+    configFile: config.source,
     secrets: config.secrets,
     sessionId: core.sessionId,
     limits: config.limits,
