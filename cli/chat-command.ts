@@ -290,9 +290,10 @@ function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor:
   return createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
+    oneKey: editor.answersWithOneKey,
     // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
-    ask: askOnConsole(renderer, async (prompt) => {
-      const answer = await editor.readLine(prompt, { remember: false });
+    ask: askOnConsole(renderer, async (prompt, keys) => {
+      const answer = await editor.readLine(prompt, { remember: false, keys });
       // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
       if (answer.type === "interrupt") editor.interrupt();
       // Ctrl-D answers no; only Ctrl-C stops the turn.
@@ -350,7 +351,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await editor.start();
     greet(room, renderer, voice, options.resume !== undefined);
     const questions = {
-      ask: (prompt: string) => editor.readLine(prompt, { remember: false }),
+      ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
+      oneKey: editor.answersWithOneKey,
       say,
       credentialPrompt: ansi.text(CREDENTIAL_PROMPT, "yellow"),
     };

@@ -34,6 +34,12 @@ export type ReadLineOptions = {
   remember?: boolean;
   /** Text already on the line when it opens, the cursor at its end (a message put back to edit). */
   initialText?: string;
+  /**
+   * Answers of one key (`["y", "n"]`): on a terminal, typing one of them on an empty line submits it at once,
+   * without Enter. Off a terminal (a pipe) a line is read as always, since the Enter that follows would
+   * otherwise answer the next question.
+   */
+  keys?: readonly string[];
 };
 
 const BRACKETED_PASTE_ON = "\x1b[?2004h";
@@ -58,6 +64,7 @@ export class LineEditor {
         prompt: string;
         continuation: string;
         remember: boolean;
+        keys: readonly string[];
         renderedCursorRow: number;
         resolve: (result: ReadResult) => void;
       }
@@ -118,6 +125,7 @@ export class LineEditor {
         prompt,
         continuation: options.continuation ?? "… ",
         remember: options.remember !== false,
+        keys: this.input.isTTY ? (options.keys ?? []).map((key) => key.toLowerCase()) : [],
         renderedCursorRow: 0,
         resolve,
       };
@@ -126,6 +134,11 @@ export class LineEditor {
       this.queued = [];
       this.handleKeys(queued);
     });
+  }
+
+  /** Whether `keys` answers take one key here (input is a terminal) or need Enter too. */
+  get answersWithOneKey(): boolean {
+    return Boolean(this.input.isTTY);
   }
 
   /** The submitted lines so far, oldest first. */
@@ -157,6 +170,11 @@ export class LineEditor {
         if (key.type === "interrupt" && this.interruptHandler) this.interruptHandler();
         // Type-ahead while busy (and a Ctrl-C nobody listens for yet) waits for the next prompt.
         else this.queued.push(key);
+        continue;
+      }
+      if (key.type === "text" && reading.state.text === "" && reading.keys.includes(key.text.toLowerCase())) {
+        reading.state = { ...reading.state, text: key.text, cursor: key.text.length };
+        this.finish({ type: "line", text: key.text }, "\r\n");
         continue;
       }
       const { state, outcome } = applyKey(reading.state, key, reading.remember ? this.options.complete : undefined);
