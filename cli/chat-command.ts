@@ -34,6 +34,7 @@ import type { MemoryStore } from "../memory/memory-store.ts";
 import { formatMemoryOutcome } from "./memory-command.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -148,7 +149,7 @@ export async function openChatRoom(
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
   checkoutDir: string = REPO_DIR,
-): Promise<{ room: Room; memory: MemoryStore | undefined }> {
+): Promise<{ room: Room; memory: MemoryStore | undefined; stopWatching: () => void }> {
   const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
   const memory = openMemoryForRoom(setup.workspaceDir, notify);
   if (memory) process.once("exit", () => memory.close());
@@ -181,7 +182,35 @@ export async function openChatRoom(
       throw error;
     }
   }
-  return { room, memory };
+  const stopWatching = await watchPromotions(room, checkoutDir, setup.workspaceDir, assembly.builtIns, notify);
+  process.once("exit", stopWatching);
+  return { room, memory, stopWatching };
+}
+
+/** How often an open room looks at the checkout's HEAD for a promotion or rollback (as serve does). */
+const PROMOTION_CHECK_MS = 2_000;
+
+/**
+ * Follows the checkout's HEAD while the room is open, as serve does: after a promotion or rollback the room
+ * offers the promoted tools as they are now (a notice in the room names each change). Returns how to stop.
+ */
+async function watchPromotions(
+  room: Room,
+  checkoutDir: string,
+  workspaceDir: string,
+  builtIns: readonly AnyTool[],
+  notify: (line: string) => void,
+): Promise<() => void> {
+  const { ServedTools } = await import("../serve/served-tools.ts");
+  const promoted = await ServedTools.open(checkoutDir, builtIns, workspaceDir);
+  // A promotion between the room's assembly and now is taken at once.
+  room.offerPromotedTools(promoted.generated());
+  promoted.watch(PROMOTION_CHECK_MS, (result) => {
+    if (result.restartNeeded)
+      notify(`the checkout moved to code this chat does not run: ${result.restartNeeded.replace(/ \(ops\/start-current\.sh restarts it\)/, "")}`);
+    else room.offerPromotedTools(promoted.generated());
+  });
+  return () => promoted.stop();
 }
 
 function personaColors(config: OrgConfig): Record<string, string> {
