@@ -95,7 +95,7 @@ test("the question offers y, n and a as single keys, and says Enter is needed wh
     expect(await approve("agent", { name: "sh", arguments: {} })).toBe(true);
   }
   expect(prompts).toEqual([
-    { prompt: "allow? [y]es / [n]o / [a]lways for sh: ", keys: ["y", "n", "a"] },
-    { prompt: "allow? [y]es / [n]o / [a]lways for sh (then Enter): ", keys: ["y", "n", "a"] },
+    { prompt: "allow? [y]es / [n]o / [a]lways for sh: ", keys: ["yes", "no", "always"] },
+    { prompt: "allow? [y]es / [n]o / [a]lways for sh (then Enter): ", keys: ["yes", "no", "always"] },
   ]);
 });

@@ -13,7 +13,7 @@ export type ApprovalQuestion = {
   /** "agent wants to run sh {…}": every argument, whole; the terminal side makes control characters visible. */
   text: string;
   prompt: string;
-  /** The answers a single key gives (y, n, a), where the terminal takes one key without Enter. */
+  /** The answers one key gives (the first letter of each word), where the terminal takes one key without Enter. */
   keys: readonly string[];
   /** The line that reports the answer (`undefined` is an interrupt); the asker shows it before the question ends. */
   verdict(reply: string | undefined): string;
@@ -84,7 +84,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         call,
         text: `${persona} wants to run ${describeCall(call)}`,
         prompt: `allow? [y]es / [n]o / [a]lways for ${call.name}${options.oneKey === false ? " (then Enter)" : ""}: `,
-        keys: ["y", "n", "a"],
+        keys: ["yes", "no", "always"],
         verdict: (answer) =>
           answer === undefined
             ? `not run: ${persona}'s ${call.name} call (interrupted)`

@@ -73,7 +73,7 @@ test("where one key cannot answer (no terminal), the misspelling question says E
     },
   });
   expect(lineOnly.asked[0]).toBe('send it as "@agent hi"? [y]es / [n]o, to everyone as written (then Enter) / Enter: not sent › ');
-  expect(keysAsked).toEqual([["y", "n"]]);
+  expect(keysAsked).toEqual([["yes", "no"]]);
   const oneKey = scripted(["y"]);
   await confirmMisspelt(misspelt, "@agnet hi", { ...oneKey.questions, oneKey: true });
   expect(oneKey.asked[0]).not.toContain("then Enter");

@@ -34,7 +34,7 @@ export async function confirmMisspelt(misspelt: MisspeltMentions, text: string, 
   questions.say(`· ${misspelt.problem}; the message is held.`, "yellow");
   const shown = misspelt.corrected.length > 60 ? `${misspelt.corrected.slice(0, 59)}…` : misspelt.corrected;
   const enter = questions.oneKey === false ? " (then Enter)" : "";
-  const answer = await questions.ask(`send it as "${shown}"? [y]es / [n]o, to everyone as written${enter} / Enter: not sent › `, ["y", "n"]);
+  const answer = await questions.ask(`send it as "${shown}"? [y]es / [n]o, to everyone as written${enter} / Enter: not sent › `, ["yes", "no"]);
   const choice = answer.type === "line" ? answer.text.trim().toLowerCase() : "";
   if (choice === "y" || choice === "yes") return misspelt.corrected;
   if (choice === "n" || choice === "no") return text;
@@ -46,7 +46,7 @@ export async function confirmMisspelt(misspelt: MisspeltMentions, text: string, 
 export async function askAboutCredentials(scan: SecretScan, questions: HoldQuestions): Promise<CredentialAnswer> {
   for (const line of credentialQuestionLines(scan)) questions.say(line, "yellow");
   for (;;) {
-    const reply = await questions.ask(questions.credentialPrompt, ["r", "w", "e"]);
+    const reply = await questions.ask(questions.credentialPrompt, ["redacted", "written", "edit"]);
     const answer = parseCredentialAnswer(reply.type === "line" ? reply.text : undefined);
     if (answer !== undefined) return answer;
     questions.say("Type r (or just Enter), w or e.", "gray");

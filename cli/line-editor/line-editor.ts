@@ -25,7 +25,12 @@ export type LineEditorOptions = {
   complete?: (before: string) => string | undefined;
   /** What of a submitted line the history keeps (the chat keeps pasted keys out of `.org/history`); default: the line. */
   historyEntry?: (line: string) => string;
+  /** The clock (milliseconds) that bounds how long after a one-key answer its word's rest is dropped. */
+  now?: () => number;
 };
+
+/** How long after a one-key answer the rest of its word, typed out of habit, is still taken for that. */
+const HABIT_MS = 1_000;
 
 export type ReadLineOptions = {
   /** Shown before continuation lines of multi-line input. */
@@ -35,9 +40,10 @@ export type ReadLineOptions = {
   /** Text already on the line when it opens, the cursor at its end (a message put back to edit). */
   initialText?: string;
   /**
-   * Answers of one key (`["y", "n"]`): on a terminal, typing one of them on an empty line submits it at once,
-   * without Enter. Off a terminal (a pipe) a line is read as always, since the Enter that follows would
-   * otherwise answer the next question.
+   * Answers of one key, as the words they stand for (`["yes", "no"]`): on a terminal, typing a word's first
+   * letter on an empty line submits that letter at once, without Enter, and the rest of the word and one
+   * Enter typed out of habit right after it are dropped, so they do not land on the next prompt. Off a
+   * terminal (a pipe) a line is read as always.
    */
   keys?: readonly string[];
 };
@@ -70,6 +76,8 @@ export class LineEditor {
       }
     | undefined;
   private interruptHandler: (() => void) | undefined;
+  /** The rest of the word a one-key answer stood for: typed next, it is dropped, and so is one Enter. */
+  private habitTail: { rest: string; until: number } | undefined;
   private historyWrites: Promise<void> = Promise.resolve();
   private readonly onData = (chunk: Buffer | string) => this.handleKeys(this.decoder.feed(chunk.toString()));
   private readonly onEnd = () => this.handleKeys([{ type: "eof" }]);
@@ -162,9 +170,23 @@ export class LineEditor {
     return this.historyWrites;
   }
 
+  /** Whether `key` is the rest of a one-key answer's word (or the Enter after it), typed out of habit. */
+  private typedOutOfHabit(key: Key): boolean {
+    const tail = this.habitTail;
+    if (tail === undefined) return false;
+    this.habitTail = undefined;
+    if ((this.options.now ?? performance.now)() > tail.until) return false;
+    if (key.type === "text" && key.text !== "" && tail.rest.startsWith(key.text.toLowerCase())) {
+      this.habitTail = { ...tail, rest: tail.rest.slice(key.text.length) };
+      return true;
+    }
+    return key.type === "enter";
+  }
+
   private handleKeys(keys: Key[]): void {
     let dirty = false;
     for (const key of keys) {
+      if (this.typedOutOfHabit(key)) continue;
       const reading = this.reading;
       if (!reading) {
         if (key.type === "interrupt" && this.interruptHandler) this.interruptHandler();
@@ -172,8 +194,10 @@ export class LineEditor {
         else this.queued.push(key);
         continue;
       }
-      if (key.type === "text" && reading.state.text === "" && reading.keys.includes(key.text.toLowerCase())) {
+      const word = key.type === "text" && reading.state.text === "" ? reading.keys.find((entry) => entry.charAt(0) === key.text.toLowerCase()) : undefined;
+      if (word !== undefined && key.type === "text") {
         reading.state = { ...reading.state, text: key.text, cursor: key.text.length };
+        this.habitTail = { rest: word.slice(1), until: (this.options.now ?? performance.now)() + HABIT_MS };
         this.finish({ type: "line", text: key.text }, "\r\n");
         continue;
       }
