@@ -49,7 +49,7 @@ Options:
                      stopped, or the last command it ran in the sandbox failed; 2 if, in group mode, an
                      @name is a misspelt persona: the message is not sent and the likely name is shown)
   --json             with --once: print every room event as one JSON line
-  --yes, -y          approve tools that the config marks "ask" without asking
+  --yes, -y          approve "ask" tools (as the config says; promoted tools ask by default) without asking
   --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
 ${wrapText(slashHelp(), 108)}
