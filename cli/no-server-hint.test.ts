@@ -47,6 +47,13 @@ test("chat, doctor and tool new all point to the bundled scripted server when no
     expect({ command, says: run.output.includes(scripted) }).toEqual({ command, says: true });
     expect({ command, next: run.output.split("\n").some((line) => line.trim() === next[command as keyof typeof next]) }).toEqual({ command, next: true });
   }
+  // With --json, tool new still ends with its one JSON line.
+  const json = await org(["tool", "new", "--goal", "count the words in a text", "--repo", checkout.dir, "--json"], base);
+  expect(JSON.parse(json.output.split("\n")[0] ?? "")).toMatchObject({
+    ok: false,
+    attempts: 0,
+    failure: expect.stringContaining(`no model server answers at ${base}`),
+  });
   // tool new stops before the toolsmith makes anything in the repository.
   const branches = Bun.spawnSync(["git", "-C", checkout.dir, "branch", "--list", "cand/*"]).stdout.toString();
   expect(branches).toBe("");
