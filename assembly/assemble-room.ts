@@ -35,6 +35,7 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
     config: { ...parts.config, personas: offerToAgents(parts.config.personas, names) },
     workspaceDir: parts.workspaceDir,
     tools: [...parts.builtIns, ...parts.generated.map((entry) => entry.tool)],
+    generated: names,
     ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
     ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
     ...(parts.memory ? { memory: parts.memory } : {}),

@@ -79,3 +79,23 @@ test("an interrupted question is a no, and so is every question waiting behind i
   expect(await approve("python", { name: "python_run", arguments: {} })).toBe(true);
   expect(asked).toEqual(["agent", "python"]);
 });
+
+test("the question offers y, n and a as single keys, and says Enter is needed where one key cannot answer", async () => {
+  const prompts: { prompt: string; keys: readonly string[] }[] = [];
+  for (const oneKey of [true, false]) {
+    const approve = createApprovalPrompt({
+      assumeYes: false,
+      notify: () => {},
+      oneKey,
+      ask: async (question) => {
+        prompts.push({ prompt: question.prompt, keys: question.keys });
+        return "y";
+      },
+    });
+    expect(await approve("agent", { name: "sh", arguments: {} })).toBe(true);
+  }
+  expect(prompts).toEqual([
+    { prompt: "allow? [y]es / [n]o / [a]lways for sh: ", keys: ["yes", "no", "always"] },
+    { prompt: "allow? [y]es / [n]o / [a]lways for sh (then Enter): ", keys: ["yes", "no", "always"] },
+  ]);
+});

@@ -13,6 +13,8 @@ export type ApprovalQuestion = {
   /** "agent wants to run sh {…}": every argument, whole; the terminal side makes control characters visible. */
   text: string;
   prompt: string;
+  /** The answers one key gives (the first letter of each word), where the terminal takes one key without Enter. */
+  keys: readonly string[];
   /** The line that reports the answer (`undefined` is an interrupt); the asker shows it before the question ends. */
   verdict(reply: string | undefined): string;
 };
@@ -31,6 +33,8 @@ export type ApprovalPromptOptions = {
   assumeYes: boolean;
   /** Where notices go (stderr under `--json`, so stdout stays one event per line). */
   notify: (line: string) => void;
+  /** Whether `ask` takes one key as the answer; without, the prompt says Enter is needed. Default true. */
+  oneKey?: boolean;
 };
 
 /**
@@ -79,7 +83,8 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         persona,
         call,
         text: `${persona} wants to run ${describeCall(call)}`,
-        prompt: `allow? [y]es / [n]o / [a]lways for ${call.name}: `,
+        prompt: `allow? [y]es / [n]o / [a]lways for ${call.name}${options.oneKey === false ? " (then Enter)" : ""}: `,
+        keys: ["yes", "no", "always"],
         verdict: (answer) =>
           answer === undefined
             ? `not run: ${persona}'s ${call.name} call (interrupted)`
@@ -102,17 +107,17 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
 
 /**
  * Asks on the console: the call's real `⚙` line, then the question, while every other output waits until
- * the answer is in and its verdict shown. `readAnswer` reads one line (undefined: interrupted).
+ * the answer is in and its verdict shown. `readAnswer` reads one line, or one of `keys` (undefined: interrupted).
  */
 export function askOnConsole(
   renderer: ConsoleRenderer,
-  readAnswer: (prompt: TerminalText) => Promise<string | undefined>,
+  readAnswer: (prompt: TerminalText, keys: readonly string[]) => Promise<string | undefined>,
 ): (question: ApprovalQuestion) => Promise<string | undefined> {
   return async (question) => {
     const screen = renderer.openQuestion(question.persona, question.call.id);
     try {
       screen.say(question.text, "yellow");
-      const reply = await readAnswer(screen.prompt(question.prompt, "yellow"));
+      const reply = await readAnswer(screen.prompt(question.prompt, "yellow"), question.keys);
       screen.say(`· ${question.verdict(reply)}`, "gray");
       return reply;
     } finally {

@@ -275,6 +275,12 @@ describe("the command-line habits: --model, a missing model named at start, a mi
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('there is no persona "@pyhton" (did you mean @python?); the message was not sent. Send it again as: @python what is 6*7?');
     expect(server.requests.map((request) => request.path)).not.toContain("/v1/chat/completions");
+    // Refused before anything is made: no workspace, no .org/, no session file, no scratch folder.
+    const untouched = join(workspace, "never-made");
+    const json = await chat(["--workspace", untouched, "--once", "@pyhton hi", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ type: "error", kind: "unknown-persona" });
+    expect(existsSync(untouched)).toBe(false);
     const typesOk = await chat(["--once", "what does @types/node hold?", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
     expect(typesOk.exitCode).toBe(0);
   });

@@ -71,8 +71,8 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   await tmux.type(session, "@pyhton how is the weather?");
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /there is no persona "@pyhton" \(did you mean @python\?\); the message is held\.[\s\S]*\[y\]es/);
+  // One key answers: no Enter after it.
   await tmux.type(session, "y");
-  await tmux.keys(session, "Enter");
   const held = await tmux.waitFor(session, /Enter: not sent › y\s+python\s+│ python says: 21 degrees, computed\.[\s\S]*group › \s*$/);
   expect(held.split("agent says: sunny").length).toBe(2);
 
@@ -131,8 +131,8 @@ test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies i
   await tmux.type(session, "please run the check");
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, "allow? [y]es / [n]o / [a]lways for sh:");
+  // One key answers: no Enter after it.
   await tmux.type(session, "y");
-  await tmux.keys(session, "Enter");
   const allowed = await tmux.waitFor(session, /agent │ the check is done\./);
   expect(allowed).toContain('agent wants to run sh {"cmd":"echo check-ok"}');
   expect(allowed).toContain("· allowed: agent runs sh");
@@ -142,7 +142,6 @@ test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies i
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /allow\?[\s\S]*allow\? \[y\]es \/ \[n\]o \/ \[a\]lways for sh:/);
   await tmux.type(session, "n");
-  await tmux.keys(session, "Enter");
   const denied = await tmux.waitFor(session, /agent │ ✗ sh: the user denied the sh call/);
   expect(denied).toContain("· denied: agent may not run sh this time");
 

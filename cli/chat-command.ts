@@ -22,6 +22,7 @@ import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { groupMisspelling, sendHeld } from "./held-message.ts";
+import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -33,6 +34,7 @@ import type { MemoryStore } from "../memory/memory-store.ts";
 import { formatMemoryOutcome } from "./memory-command.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -47,7 +49,7 @@ Options:
                      stopped, or the last command it ran in the sandbox failed; 2 if, in group mode, an
                      @name is a misspelt persona: the message is not sent and the likely name is shown)
   --json             with --once: print every room event as one JSON line
-  --yes, -y          approve tools that the config marks "ask" without asking
+  --yes, -y          approve "ask" tools (as the config says; promoted tools ask by default) without asking
   --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
 ${wrapText(slashHelp(), 108)}
@@ -69,22 +71,16 @@ const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
 /** Everything a chat run sets up before the first message. */
 export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
 
-function prepare(args: string[]): ChatSetup {
+/** Reads the options and the config; with `--once`, a misspelt @name is refused here, before the workspace is touched. */
+function prepare(args: string[]): ChatSetup | { refused: number } {
   const options = parseChatArgs(args);
-  const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-  if (options.config !== undefined && !existsSync(options.config)) {
-    throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
+  const workspaceDir = resolve(options.workspace ?? process.cwd());
+  const config = readConfig(options, workspaceDir);
+  if (options.once !== undefined) {
+    const refused = refuseMisspeltOnce(options, config, options.once);
+    if (refused !== undefined) return { refused };
   }
-  const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
-  const loaded = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
-  // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
-  const config =
-    options.model === undefined
-      ? loaded
-      : {
-          ...loaded,
-          personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
-        };
+  prepareWorkspace(workspaceDir);
   if (options.mode !== undefined) {
     try {
       parseRoomMode(
@@ -101,6 +97,44 @@ function prepare(args: string[]): ChatSetup {
   return { options, workspaceDir, config, color };
 }
 
+/**
+ * `--once` in group mode with a misspelt @name would send the message to everyone: refused with the likely name
+ * (exit 2) before a session, a scratch folder or even `.org/` is made. A resumed session's mode is known only once
+ * it is open; `runOnce` asks again then.
+ */
+function refuseMisspeltOnce(options: ChatOptions, config: OrgConfig, text: string): number | undefined {
+  const group = options.mode === undefined ? options.resume === undefined : options.mode.trim() === "group";
+  if (!group) return undefined;
+  const misspelt = misspeltMentions(
+    text,
+    config.personas.map((persona) => persona.name),
+  );
+  if (!misspelt) return undefined;
+  sayMisspelt(options, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
+  return 2;
+}
+
+function sayMisspelt(options: ChatOptions, message: string): void {
+  if (options.json) process.stdout.write(`${terminalSafeJson({ type: "error", kind: "unknown-persona", message })}\n`);
+  process.stderr.write(`org: ${sanitizeForTerminal(message)}\n`);
+}
+
+/** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
+function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
+  if (options.config !== undefined && !existsSync(options.config)) {
+    throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
+  }
+  const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
+  const loaded = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
+  // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
+  return options.model === undefined
+    ? loaded
+    : {
+        ...loaded,
+        personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
+      };
+}
+
 /** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
 async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
   const baseUrls = [...new Set(config.personas.map((persona) => persona.baseUrl))];
@@ -115,7 +149,7 @@ export async function openChatRoom(
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
   checkoutDir: string = REPO_DIR,
-): Promise<{ room: Room; memory: MemoryStore | undefined }> {
+): Promise<{ room: Room; memory: MemoryStore | undefined; stopWatching: () => void }> {
   const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
   const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
   if (memory) process.once("exit", () => memory.close());
@@ -148,7 +182,35 @@ export async function openChatRoom(
       throw error;
     }
   }
-  return { room, memory };
+  const stopWatching = await watchPromotions(room, checkoutDir, setup.workspaceDir, assembly.builtIns, notify);
+  process.once("exit", stopWatching);
+  return { room, memory, stopWatching };
+}
+
+/** How often an open room looks at the checkout's HEAD for a promotion or rollback (as serve does). */
+const PROMOTION_CHECK_MS = 2_000;
+
+/**
+ * Follows the checkout's HEAD while the room is open, as serve does: after a promotion or rollback the room
+ * offers the promoted tools as they are now (a notice in the room names each change). Returns how to stop.
+ */
+async function watchPromotions(
+  room: Room,
+  checkoutDir: string,
+  workspaceDir: string,
+  builtIns: readonly AnyTool[],
+  notify: (line: string) => void,
+): Promise<() => void> {
+  const { ServedTools } = await import("../serve/served-tools.ts");
+  const promoted = await ServedTools.open(checkoutDir, builtIns, workspaceDir);
+  // A promotion between the room's assembly and now is taken at once.
+  room.offerPromotedTools(promoted.generated());
+  promoted.watch(PROMOTION_CHECK_MS, (result) => {
+    if (result.restartNeeded)
+      notify(`the checkout moved to code this chat does not run: ${result.restartNeeded.replace(/ \(ops\/start-current\.sh restarts it\)/, "")}`);
+    else room.offerPromotedTools(promoted.generated());
+  });
+  return () => promoted.stop();
 }
 
 function personaColors(config: OrgConfig): Record<string, string> {
@@ -202,9 +264,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   const misspelt = groupMisspelling(room, text);
   if (misspelt) {
     await room.close();
-    const message = `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`;
-    if (options.json) printLine(terminalSafeJson({ type: "error", kind: "unknown-persona", message }));
-    warn(message);
+    sayMisspelt(options, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
     return 2;
   }
   // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
@@ -259,9 +319,10 @@ function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor:
   return createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
+    oneKey: editor.answersWithOneKey,
     // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
-    ask: askOnConsole(renderer, async (prompt) => {
-      const answer = await editor.readLine(prompt, { remember: false });
+    ask: askOnConsole(renderer, async (prompt, keys) => {
+      const answer = await editor.readLine(prompt, { remember: false, keys });
       // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
       if (answer.type === "interrupt") editor.interrupt();
       // Ctrl-D answers no; only Ctrl-C stops the turn.
@@ -319,7 +380,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await editor.start();
     greet(room, renderer, voice, options.resume !== undefined);
     const questions = {
-      ask: (prompt: string) => editor.readLine(prompt, { remember: false }),
+      ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
+      oneKey: editor.answersWithOneKey,
       say,
       credentialPrompt: ansi.text(CREDENTIAL_PROMPT, "yellow"),
     };
@@ -349,6 +411,7 @@ export const chatCommand: Command = {
   help: HELP,
   async run(args, signal) {
     const setup = prepare(args);
+    if ("refused" in setup) return setup.refused;
     if (setup.options.once !== undefined) return runOnce(setup, setup.options.once, signal);
     return runInteractive(setup, signal);
   },

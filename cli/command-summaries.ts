@@ -2,10 +2,10 @@
 const SUMMARIES = {
   chat: "the chat room in this terminal (default); --once TEXT [--json] for one turn",
   demo: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
-  serve: "the room and its tools over HTTP (health, SSE messages, tools, metrics)",
+  serve: "the room over HTTP: SSE messages, jobs, the OpenAI chat API, tools, MCP, health and metrics",
   sandbox: "try the tool sandbox: run a command in it, or check that it works here",
   "scripted-server": "run a scripted OpenAI-compatible model server (for tests and the demo)",
-  tool: "make, list, show and run generated tools (tool new --goal …)",
+  tool: "make, list, show, run and search generated tools (tool new --goal …)",
   workflow: "run a JSON workflow that chains generated tools, or check one without running it",
   memory: "search the workspace's memory of past sessions and saved facts; forget; rebuild",
   instance: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
@@ -14,7 +14,7 @@ const SUMMARIES = {
   rollback: "revert the last promotion on main (or a named one), restart current and check its health",
   mcp: "the generated tools and workflows as an MCP server on stdio (for MCP clients)",
   init: "write a commented org.config.json for this workspace (--model M, --force)",
-  doctor: "check the model server, models, sandbox, tmux, git, checkout and disk, each with a fix",
+  doctor: "check the model server, models, sandbox, tmux, git, strace, checkout and disk, each with a fix",
   candidate: "list, rebase and prune the toolsmith's cand/* branches",
 } as const;
 

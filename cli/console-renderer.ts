@@ -143,6 +143,8 @@ type HandlerParts = {
 function roomEventHandler(parts: HandlerParts): (event: RoomEvent) => void {
   const { ansi, queue, writer } = parts;
   const turnErrors = new Map<string, string>();
+  // Blocks whose last output was a tool's line (call, result, progress).
+  const afterToolLine = new WeakSet<Block>();
   const show = (event: RoomEvent & { replyId: string; persona: string }) => {
     const block = queue.blockOf(event.replyId, event.persona);
     block.waiting = undefined;
@@ -166,24 +168,34 @@ function roomEventHandler(parts: HandlerParts): (event: RoomEvent) => void {
         const block = queue.blockOf(event.replyId, event.persona);
         block.waiting = undefined;
         if (block.toFile) break;
+        const channel = event.type === "text-delta" ? "text" : "reasoning";
+        // A new round's paragraph break after a tool's lines: the console has already begun a line of its own.
+        const text = block.channel === undefined && block.atLineStart && afterToolLine.has(block) ? event.text.replace(/^\n+/, "") : event.text;
+        if (text === "") break;
         queue.request(block);
-        writer.stream(block, event.text, event.type === "text-delta" ? "text" : "reasoning");
+        writer.stream(block, text, channel);
         break;
       }
-      case "tool-call":
-        onToolCall(parts, show(event), event);
+      case "tool-call": {
+        const block = show(event);
+        onToolCall(parts, block, event);
+        afterToolLine.add(block);
         break;
+      }
       case "tool-result": {
         const block = queue.blockOf(event.replyId, event.persona);
         queue.request(block);
         parts.callLines.delete(event.call.id);
         const line = toolResultLine(event);
         writer.line(block, line.text, line.style);
+        afterToolLine.add(block);
         break;
       }
       case "progress": {
         const line = progressLine(event);
-        writer.line(show(event), line.text, line.style);
+        const block = show(event);
+        writer.line(block, line.text, line.style);
+        afterToolLine.add(block);
         break;
       }
       case "file-written": {

@@ -67,8 +67,8 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   await tmux.type(session, `@agent really use ${KEY} now`);
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /\[e\]dit: *$/m);
+  // One key answers on a terminal: no Enter after it.
   await tmux.type(session, "w");
-  await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /went to the personas as written/);
   await tmux.waitFor(session, /agent +╰[\s\S]*agent +╰/);
   expect(userMessagesSent().at(-1)).toBe(`@agent really use ${KEY} now`);
@@ -79,7 +79,6 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /\[e\]dit: *$/m);
   await tmux.type(session, "e");
-  await tmux.keys(session, "Enter");
   const back = await tmux.waitFor(session, new RegExp(`not sent; your message is back on the line to edit\\.\\s*\\ngroup › @agent one more ${KEY}`));
   expect(back).toContain("not sent");
   expect(userMessagesSent()).toHaveLength(before);

@@ -2,7 +2,7 @@ import { statfsSync } from "node:fs";
 import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
-import { hasModel, type ProbeResult, probeModelServer } from "./model-server-probe.ts";
+import { hasModel, noServerHint, type ProbeResult, probeModelServer } from "./model-server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
@@ -50,7 +50,7 @@ export function serverCheck(probe: ProbeResult): DoctorCheck {
       name,
       status: "fail",
       detail: `no answer (${probe.error})`,
-      fix: "start Ollama ('ollama serve') or your OpenAI-compatible server, or set OLLAMA_BASE (or the persona's baseUrl) to where it listens",
+      fix: noServerHint(probe.baseUrl, "doctor").join("\n"),
     };
   }
   const models = `${probe.models.slice(0, 8).join(", ")}${probe.models.length > 8 ? ", …" : ""}`;

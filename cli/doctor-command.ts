@@ -57,7 +57,9 @@ export const doctorCommand: Command = {
     for (const check of checks) {
       const mark = check.status === "ok" ? "ok  " : check.status === "warn" ? "warn" : "FAIL";
       console.log(sanitizeForTerminal(`${mark} ${check.name}: ${check.detail}`));
-      if (check.fix && check.status !== "ok") console.log(sanitizeForTerminal(`     fix: ${check.fix}`));
+      // A fix of several lines (the scripted server's commands) keeps its own indentation under "fix:".
+      if (check.fix && check.status !== "ok")
+        console.log(sanitizeForTerminal(check.fix.includes("\n") ? `     fix:\n${check.fix.replace(/^/gm, "     ")}` : `     fix: ${check.fix}`));
     }
     const failed = checks.filter((check) => check.status === "fail").length;
     console.log(ok ? "All checks passed." : `${failed} check(s) failed; each says how to fix it.`);

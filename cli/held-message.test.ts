@@ -58,3 +58,23 @@ test("sendHeld sends a clean message as is, and hands a message with a key back 
     { text: `my key ${secret}`, credentials: "redact" },
   ]);
 });
+
+test("where one key cannot answer (no terminal), the misspelling question says Enter is needed; where it can, it offers y and n as keys", async () => {
+  const misspelt = { problem: "no persona @agnet", corrected: "@agent hi" };
+  const keysAsked: (readonly string[] | undefined)[] = [];
+  const lineOnly = scripted(["y"]);
+  const ask = lineOnly.questions.ask;
+  await confirmMisspelt(misspelt, "@agnet hi", {
+    ...lineOnly.questions,
+    oneKey: false,
+    ask: (prompt, keys) => {
+      keysAsked.push(keys);
+      return ask(prompt);
+    },
+  });
+  expect(lineOnly.asked[0]).toBe('send it as "@agent hi"? [y]es / [n]o, to everyone as written (then Enter) / Enter: not sent › ');
+  expect(keysAsked).toEqual([["yes", "no"]]);
+  const oneKey = scripted(["y"]);
+  await confirmMisspelt(misspelt, "@agnet hi", { ...oneKey.questions, oneKey: true });
+  expect(oneKey.asked[0]).not.toContain("then Enter");
+});

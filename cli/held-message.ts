@@ -8,7 +8,10 @@ import { type MisspeltMentions, misspeltMentions } from "./misspelt-mentions.ts"
 
 /** How the interactive room asks about a held message: a line read at a prompt (not kept in history), and org's own lines. */
 export type HoldQuestions = {
-  ask(prompt: string): Promise<ReadResult>;
+  /** Reads the answer: a line, or on a terminal one of `keys` alone. */
+  ask(prompt: string, keys?: readonly string[]): Promise<ReadResult>;
+  /** Whether a key of `keys` answers without Enter here; when not, the prompts say Enter is needed. */
+  oneKey?: boolean;
   say(text: string, style?: Style): void;
   /** The credential question's prompt as the terminal shows it. */
   credentialPrompt: string;
@@ -30,7 +33,8 @@ export function groupMisspelling(room: RoomPeople, text: string): MisspeltMentio
 export async function confirmMisspelt(misspelt: MisspeltMentions, text: string, questions: HoldQuestions): Promise<string | undefined> {
   questions.say(`· ${misspelt.problem}; the message is held.`, "yellow");
   const shown = misspelt.corrected.length > 60 ? `${misspelt.corrected.slice(0, 59)}…` : misspelt.corrected;
-  const answer = await questions.ask(`send it as "${shown}"? [y]es / [n]o, to everyone as written / Enter: not sent › `);
+  const enter = questions.oneKey === false ? " (then Enter)" : "";
+  const answer = await questions.ask(`send it as "${shown}"? [y]es / [n]o, to everyone as written${enter} / Enter: not sent › `, ["yes", "no"]);
   const choice = answer.type === "line" ? answer.text.trim().toLowerCase() : "";
   if (choice === "y" || choice === "yes") return misspelt.corrected;
   if (choice === "n" || choice === "no") return text;
@@ -42,7 +46,7 @@ export async function confirmMisspelt(misspelt: MisspeltMentions, text: string, 
 export async function askAboutCredentials(scan: SecretScan, questions: HoldQuestions): Promise<CredentialAnswer> {
   for (const line of credentialQuestionLines(scan)) questions.say(line, "yellow");
   for (;;) {
-    const reply = await questions.ask(questions.credentialPrompt);
+    const reply = await questions.ask(questions.credentialPrompt, ["redacted", "written", "edit"]);
     const answer = parseCredentialAnswer(reply.type === "line" ? reply.text : undefined);
     if (answer !== undefined) return answer;
     questions.say("Type r (or just Enter), w or e.", "gray");

@@ -97,3 +97,23 @@ test("the command table names each command and its summary as the loaded command
     .map((line) => line.trim().split(/\s+/)[0]);
   expect(listed).toEqual(commands.map((entry) => entry.name));
 }, 60_000);
+
+test("org --help's serve line names every kind of route serve --help lists", async () => {
+  const main = (await org(["--help"])).stdout;
+  const serveLine = main.split("\n").find((line) => line.trimStart().startsWith("serve "));
+  const routes = (await org(["serve", "--help"])).stdout;
+  // Each route of serve's own help, and the word its summary must use for it.
+  const kinds: [string, string][] = [
+    ["/v1/messages", "SSE messages"],
+    ["/v1/jobs", "jobs"],
+    ["/v1/chat/completions", "OpenAI chat API"],
+    ["/v1/tools", "tools"],
+    ["/mcp", "MCP"],
+    ["/health", "health"],
+    ["/metrics", "metrics"],
+  ];
+  for (const [route, word] of kinds) {
+    expect({ route, listed: routes.includes(` ${route}`) }).toEqual({ route, listed: true });
+    expect({ route, summary: serveLine?.includes(word) }).toEqual({ route, summary: true });
+  }
+}, 60_000);

@@ -40,24 +40,28 @@ function standInPort(baseUrl: string): number {
 }
 
 /**
- * The message for a server nobody answers at: the URL, OLLAMA_BASE, and two commands that work as printed,
- * from any directory: the bundled scripted server (the demo's personas and the scripted toolsmith), and the room
- * against it with OLLAMA_BASE and OLLAMA_MODEL set.
+ * What to do when nobody answers at `baseUrl`, one line each: OLLAMA_BASE, and two commands that work as printed,
+ * from any directory: the bundled scripted server (the demo's personas and the scripted toolsmith), and `org
+ * <then>` against it with OLLAMA_BASE and OLLAMA_MODEL set. Chat, doctor and tool new all say this.
  */
-export function deadServerMessage(baseUrl: string, detail: string): string {
+export function noServerHint(baseUrl: string, then = "chat"): string[] {
   const port = standInPort(baseUrl);
   const org = orgInvocation();
   const scripts = ["demo-script.json", "toolsmith-script.json"].map((file) => `--script ${orgPath(join("demo", file))}`).join(" ");
   return [
-    `no model server answers at ${baseUrl} (${detail}).`,
     "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
     "    (or the persona's baseUrl in org.config.json).",
     "  - No model at hand? Start the bundled scripted server instead (it plays the personas, and the toolsmith for ten small tools):",
     `      ${org} scripted-server --port ${port} ${scripts}`,
     "    then, in another terminal:",
-    `      OLLAMA_BASE=http://127.0.0.1:${port} OLLAMA_MODEL=scripted ${org} chat`,
+    `      OLLAMA_BASE=http://127.0.0.1:${port} OLLAMA_MODEL=scripted ${org} ${then}`,
     `    — or just watch '${org} demo'.`,
-  ].join("\n");
+  ];
+}
+
+/** The message for a server nobody answers at: the URL and why, then `noServerHint`. */
+export function deadServerMessage(baseUrl: string, detail: string, then = "chat"): string {
+  return [`no model server answers at ${baseUrl} (${detail}).`, ...noServerHint(baseUrl, then)].join("\n");
 }
 
 /** Whether a server's list has `model` (Ollama finds `name` as `name:latest`). */

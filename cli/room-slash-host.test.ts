@@ -8,6 +8,9 @@ import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { sh } from "../tools/sh.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
+import { type RoomParts, roomOptions } from "../assembly/assemble-room.ts";
+
+import { echoTool } from "../testing/echo-tool.ts";
 import { parseInput, runSlashCommand } from "./slash-commands.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
@@ -97,5 +100,24 @@ test("/tools lists the toolsmith's build_tool", async () => {
     expect(lines.find((line) => line.startsWith("  toolsmith:"))).toContain("build_tool");
   } finally {
     await defaults.close();
+  }
+});
+
+test('/tools marks a promoted tool the room offers as "ask" though the config names no policy for it', async () => {
+  const config = loadOrgConfig(join(workspace, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
+  const promoted = echoTool();
+  // As the room assembly does for promoted tools; the chat hands the slash commands the config as loaded.
+  const offered = roomOptions({ config, workspaceDir: workspace, builtIns: [sh], generated: [{ tool: promoted, root: workspace }] } satisfies RoomParts, {
+    onEvent: () => {},
+    prepareTools: false,
+  });
+  const promotedRoom = await openRoom(offered);
+  try {
+    const host = roomSlashHost(promotedRoom, config, workspace);
+    const lines: string[] = [];
+    await runSlashCommand({ name: "tools" }, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+    expect(lines.join("\n")).toContain("echo (asks first)");
+  } finally {
+    await promotedRoom.close();
   }
 });

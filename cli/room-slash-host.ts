@@ -53,9 +53,8 @@ export function transcriptMarkdown(room: Room, secrets: readonly string[] = []):
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
-/** Lets the slash commands act on a room; `config` says which tools ask first; `recall` searches memory. */
+/** Lets the slash commands act on a room; `config` gives the servers' keys; `recall` searches memory. */
 export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"]): SlashHost {
-  const policies = new Map(config.personas.map((persona) => [persona.name, persona.tools]));
   return {
     mode: () => formatRoomMode(room.mode),
     setMode: (mode) => room.setMode(mode),
@@ -69,7 +68,8 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
             .filter((name) => !(persona.kind === "toolsmith" && name === BUILD_TOOL))
             .map((name) => ({
               name,
-              approval: policies.get(persona.name)?.[name] === "ask" ? ("ask" as const) : ("allow" as const),
+              // The room's own policies: promoted tools are offered to agents as "ask" when the room is assembled.
+              approval: persona.policies[name] === "ask" ? ("ask" as const) : ("allow" as const),
             })),
           // The toolsmith's own tool: not in the room's policy, never asks (models/toolsmith-model.ts).
           ...(persona.kind === "toolsmith" ? [{ name: BUILD_TOOL, approval: "allow" as const }] : []),

@@ -25,7 +25,7 @@ The room and its tools over HTTP: the same room as 'chat', each session's events
 
 Options:
   --port N           port to listen on (default 7001; 0 picks a free one and prints it)
-  --host H           address to bind (default 127.0.0.1; any other needs ORG_API_TOKEN)
+  --host H           address to bind (default 127.0.0.1; any other needs ORG_API_TOKEN or ORG_API_HMAC_SECRET)
   --config FILE      room configuration (default: org.config.json in the workspace)
   --workspace DIR    where .org/ (sessions, audit, scratch) lives (default: current directory)
   --unsafe-no-sandbox  confirms ORG_SANDBOX=off: serve refuses to start with it unless both are given,

@@ -132,6 +132,15 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   const { toolsmith: settings } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
   const baseUrl = values["base-url"] ?? environment.ollamaBase;
+  // Nobody answering is said before anything is made, with the same way out the chat gives.
+  const { deadServerMessage, probeModelServer } = await import("./model-server-probe.ts");
+  const probe = await probeModelServer(baseUrl, signal);
+  if (!probe.reachable) {
+    const message = deadServerMessage(baseUrl, probe.error, `tool new --goal ${shellWord(values.goal)}`);
+    // --json keeps its promise of one last line on stdout.
+    if (values.json) console.log(terminalSafeJson({ ok: false, attempts: 0, failure: message.split("\n")[0] }));
+    throw new UserFacingError(message);
+  }
   const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
   const repoDir = (await repoOf(values.repo)).repoDir;
   const outcome: ToolsmithOutcome = await runToolsmith({

@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
+import { join } from "node:path";
+import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
+import { orgClone } from "../testing/org-clone.ts";
+import { makeCandidate } from "../testing/promotion-fixture.ts";
 import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts";
 
 async function org(args: string[], cwd: string) {
@@ -47,7 +51,7 @@ describe("org workflow", () => {
     const check = await org(["workflow", "check", "bad.json"], workspace.dir);
     expect(check.exitCode).toBe(1);
     expect(check.stderr).toBe('org: bad.json: step "count", key inputs.text: $steps.missing.output.text names no step (steps: count)\n');
-    const run = await org(["workflow", "run", "bad.json", "--inputs", "{"], workspace.dir);
+    const run = await org(["workflow", "run", "bad.json", "--inputs", '{"text":"a","loud":false}'], workspace.dir);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('step "count", key inputs.text');
     workspace.write("ok.json", {
@@ -62,5 +66,46 @@ describe("org workflow", () => {
     const schema = await org(["workflow", "run", "ok.json", "--inputs", '{"text":1}'], workspace.dir);
     expect(schema.exitCode).toBe(1);
     expect(schema.stderr).toMatch(/^org: ok\.json: key inputs: the inputs do not match the workflow's inputs schema: text: .*\n$/);
-  });
+  }, 60_000);
+
+  test("inputs that are not JSON are said as such, with where, before a step's missing tool; a missing file is named plainly", async () => {
+    using workspace = workflowWorkspace();
+    workspace.write("unknown.json", { name: "unknown", inputs: { type: "object" }, steps: [{ id: "a", tool: "no_such_tool", inputs: {} }], output: null });
+    const notJson = await org(["workflow", "run", "unknown.json", "--inputs", "notjson"], workspace.dir);
+    expect(notJson.exitCode).toBe(2);
+    expect(notJson.stderr).toStartWith(`org: --inputs is not JSON (at column 1: expected a value but found "n"); give an object such as '{"text":"hi"}'\n`);
+    expect(notJson.stderr).not.toContain("no_such_tool");
+    const missing = await org(["workflow", "run", "nope.json"], workspace.dir);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toStartWith(
+      `org: there is no workflow file nope.json (looked for ${join(workspace.dir, "nope.json")}). Give the path of an existing .json workflow file`,
+    );
+    expect(missing.stderr).not.toContain("nope.json::");
+  }, 60_000);
+
+  test("a step's tool that only a candidate branch has: the error names the branch and the command with --ref, which works as printed", async () => {
+    using clone = orgClone("org-workflow-ref-", { withoutGeneratedTools: true });
+    const branch = "cand/20261123T101500Z";
+    makeCandidate(clone.dir, branch, (worktree) => void writeGeneratedTool(worktree, "word_tally"));
+    using workspace = workflowWorkspace();
+    workspace.write("tally.json", {
+      name: "tally",
+      inputs: { type: "object" },
+      steps: [{ id: "a", tool: "word_tally", inputs: { text: "one two" } }],
+      output: "$steps.a.output",
+    });
+    const clonedOrg = async (args: string[]) => {
+      const child = Bun.spawn([join(clone.dir, "bin", "org"), ...args], { cwd: workspace.dir, stdout: "pipe", stderr: "pipe" });
+      const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+      return { stdout, stderr, exitCode };
+    };
+    const refused = await clonedOrg(["workflow", "run", "tally.json", "--json"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(`word_tally is not promoted, but candidate ${branch} has it; try the candidate's tool with:\n`);
+    const command = /^ {2}(\S+ workflow run tally\.json --json --ref cand\/\S+)$/m.exec(refused.stderr)?.[1];
+    expect(command).toEndWith(`workflow run tally.json --json --ref ${branch}`);
+    const asPrinted = Bun.spawn(["/bin/sh", "-c", command as string], { cwd: workspace.dir, stdout: "pipe", stderr: "pipe" });
+    const [stdout, exitCode] = await Promise.all([new Response(asPrinted.stdout).text(), asPrinted.exited]);
+    expect({ exitCode, stdout }).toEqual({ exitCode: 0, stdout: '{"words":2}\n' });
+  }, 120_000);
 });

@@ -1,11 +1,15 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
-import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { JsonSyntaxError, parseJsonWithLines } from "../config/parse-json-with-lines.ts";
+import { shellWord } from "../security/shell-word.ts";
+import { WorkflowError } from "../workflows/workflow-file.ts";
+import { orgInvocation } from "./org-invocation.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
-import { loadWorkflowGraph, shownName } from "../workflows/load-workflow.ts";
+import { loadWorkflowGraph, shownName, type WorkflowGraph } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -81,16 +85,44 @@ function stepLine(event: StepEvent): string {
   return `✓ ${where}${items} ${Math.round(event.durationMs)} ms`;
 }
 
+/** `--inputs` as JSON; text that is not JSON is a usage error naming where it stops being JSON. */
 function parseInputs(text: string | undefined): unknown {
   if (text === undefined) return {};
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(
-      `--inputs is not JSON (${error instanceof Error ? error.message : String(error)}); give an object such as '{"text":"hi"}'`,
-      "workflow",
-    );
+    // JSON.parse names no position; the config's parser does (it also allows comments, which JSON.parse refused).
+    let where = error instanceof Error ? error.message : String(error);
+    try {
+      parseJsonWithLines(text);
+    } catch (positioned) {
+      if (positioned instanceof JsonSyntaxError)
+        where = `at column ${positioned.column}${positioned.line > 1 ? ` of line ${positioned.line}` : ""}: ${positioned.problem}`;
+    }
+    throw new UsageError(`--inputs is not JSON (${where}); give an object such as '{"text":"hi"}'`, "workflow");
   }
+}
+
+/**
+ * A step's tool that is not promoted but is on a candidate branch of org's checkout: the message gets the branch
+ * and the same command with `--ref` added, as it can be typed.
+ */
+async function withCandidateHint(error: unknown, missing: readonly string[], args: readonly string[], name: string, signal: AbortSignal): Promise<unknown> {
+  if (!(error instanceof WorkflowError) || missing.length === 0 || !existsSync(join(CHECKOUT_DIR, ".git"))) return error;
+  const { RepoGit } = await import("../git/repo-git.ts");
+  const { candidateTools } = await import("../generated-tools/tool-catalog.ts");
+  const candidates = await candidateTools(new RepoGit(CHECKOUT_DIR), signal).catch(() => []);
+  const hints = missing.flatMap((tool) => {
+    const branches = candidates
+      .flatMap((entry) => (entry.status === "candidate" && entry.name === tool ? [entry.branch] : []))
+      .sort()
+      .reverse();
+    const newest = branches[0];
+    if (newest === undefined) return [];
+    const command = [orgInvocation(), ...name.split(" "), ...args.map(shellWord), "--ref", newest].join(" ");
+    return [`${tool} is not promoted, but candidate ${branches.join(", ")} has it; try the candidate's tool with:\n  ${command}`];
+  });
+  return hints.length === 0 ? error : new WorkflowError(`${error.message}\n${hints.join("\n")}`, error.file, error.step, error.key);
 }
 
 async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Promise<number> {
@@ -101,11 +133,26 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const [file] = positionals;
   if (positionals.length !== 1 || file === undefined) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
   const workspaceDir = resolve(values.workspace ?? process.cwd());
+  // Inputs that are not JSON are said first: a workflow's own problems are another matter.
+  const inputs = parseInputs("inputs" in values ? values.inputs : undefined);
   const branch = await branchTools(values.ref, values.repo, signal);
-  const tools = generatedToolCaller({ roots: toolRootsFor(workspaceDir), scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}) });
+  const roots = toolRootsFor(workspaceDir);
+  const tools = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}) });
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
   const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
-  const graph = loadWorkflowGraph(resolve(file), { checkTool: tools.checkTool, maxStepRuns });
+  // The tools no root has at all: without --ref, a candidate branch may have them.
+  const missing: string[] = [];
+  const checkTool = (tool: string) => {
+    const problem = tools.checkTool(tool);
+    if (problem !== undefined && !branch && !roots.some((root) => existsSync(join(root, GENERATED_TOOLS_DIR, tool)))) missing.push(tool);
+    return problem;
+  };
+  let graph: WorkflowGraph;
+  try {
+    graph = loadWorkflowGraph(resolve(file), { checkTool, maxStepRuns });
+  } catch (error) {
+    throw await withCandidateHint(error, missing, args, name, signal);
+  }
   if (checkOnly) {
     const steps = [...graph.workflows.values()].flatMap((workflow) => workflow.steps);
     const toolNames = [...new Set(steps.flatMap((step) => (step.tool ? [step.tool] : [])))].sort();
@@ -116,7 +163,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
     return 0;
   }
   const json = "json" in values && values.json === true;
-  const output = await runWorkflow(graph, parseInputs("inputs" in values ? values.inputs : undefined), {
+  const output = await runWorkflow(graph, inputs, {
     callTool: tools.callTool,
     signal,
     maxStepRuns,

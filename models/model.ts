@@ -16,8 +16,8 @@ export abstract class Model {
   /** Where `modelId` was set (the config key, OLLAMA_MODEL or /use), named when the server lacks it. */
   modelSource?: string;
   readonly baseUrl: string;
-  /** Policy per tool name; a tool not listed is denied. */
-  readonly toolPolicy: Readonly<Record<string, ToolPolicy>>;
+  /** Policy per tool name; a tool not listed is denied. The room adds "ask" for a tool promoted while it is open. */
+  readonly toolPolicy: Record<string, ToolPolicy>;
   readonly color?: PersonaColor;
   /** How many of the latest room messages it heard go into its context. */
   readonly contextMessages: number;

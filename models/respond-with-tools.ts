@@ -67,13 +67,17 @@ export async function respondWithTools(
 ): Promise<ReplyOutcome> {
   const tools = slotFreedView(host.tools, host.slot);
   let usageReported = false;
+  const rounds = roundBreaks();
   const onLoopEvent = (event: LoopEvent) => {
     if (event.type === "finish" && event.usage) {
       usageReported = true;
       host.reportUsage(event.usage);
     }
     const report = toReplyReport(event);
-    if (report) host.report(report);
+    if (!report) return;
+    const separator = rounds.before(report);
+    if (separator) host.report(separator);
+    host.report(report);
   };
   await host.slot.acquire();
   try {
@@ -105,6 +109,27 @@ export async function respondWithTools(
   } finally {
     host.slot.release();
   }
+}
+
+/**
+ * The break between two rounds' text: a reply that says something, calls a tool and says more is two
+ * paragraphs, in the stream as in the final message (which joins the rounds with a blank line). Without it
+ * every reader of the deltas (serve's stream, a transcript's open reply, a failed reply's kept text) would
+ * read "…the sandbox.It's a small …".
+ */
+export function roundBreaks(): { before(report: ReplyReport): ReplyReport | undefined } {
+  let said = false;
+  let newRound = false;
+  return {
+    before(report) {
+      if (report.type === "tool-call") newRound = true;
+      if (report.type !== "text-delta" || report.text.trim() === "") return undefined;
+      const separator = said && newRound ? { type: "text-delta" as const, text: "\n\n" } : undefined;
+      said = true;
+      newRound = false;
+      return separator;
+    },
+  };
 }
 
 /**

@@ -44,6 +44,8 @@ export const NoticeReason = z.enum([
   "tool-choice",
   "memory",
   "credential-guard",
+  /** A promotion or rollback changed the promoted tools while the room is open. */
+  "tools-changed",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 

@@ -39,6 +39,8 @@ export type RoomOptions = {
   workspaceDir: string;
   /** Built-in tools (sh, python_run, …); the room adds `chat_mode` itself. */
   tools: AnyTool[];
+  /** The names among `tools` that are promoted generated tools: `offerPromotedTools` may take them away again. */
+  generated?: readonly string[];
   audit?: AuditSink;
   /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
   toolChoice?: TurnToolChoice;
@@ -91,6 +93,12 @@ export type Room = {
   useModel(persona: string, model: string, signal?: AbortSignal): Promise<void>;
   history(): RoomMessage[];
   clear(): void;
+  /**
+   * Takes the promoted tools as they are now (after a promotion or a rollback, while the room is open): a new one
+   * is offered to agent personas ("ask" unless the config names it) from the next reply on, a gone one is no
+   * longer offered; each change is said as a notice. Returns the names added and removed.
+   */
+  offerPromotedTools(tools: readonly AnyTool[]): { added: string[]; removed: string[] };
   close(): Promise<void>;
 };
 
@@ -121,6 +129,8 @@ type RoomCore = {
   state: { mode: RoomMode; history: RoomMessage[] };
   /** Said once the room is open: a resumed session whose transcript had lines that could not be used. */
   damagedNotice?: string;
+  /** The promoted generated tools offered now, by name. */
+  generated: Set<string>;
 };
 
 /** The personas, their models and the session (new or resumed) a room starts from. */
@@ -148,6 +158,7 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     sessionId: start.sessionId,
     state: { mode: start.mode, history: start.history },
     ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}),
+    generated: new Set(options.generated ?? []),
   };
 }
 
@@ -244,6 +255,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     names: core.names,
     workspaceDir: core.workspaceDir,
     protectedFiles: core.protectedFiles,
+    configFile: config.source,
     secrets: config.secrets,
     sessionId: core.sessionId,
     limits: config.limits,
@@ -326,6 +338,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       await switchModel(model, modelId, { signal, authorization: authorizationFor(config, model.baseUrl), emit });
     },
     history: () => [...state.history],
+    offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
     clear() {
       state.history = [];
       emit({ type: "cleared" });
@@ -338,6 +351,41 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       events.close();
     },
   };
+}
+
+/** `Room.offerPromotedTools`: the room's tools and agents' policies brought to `next`, with a notice per change. */
+function offerPromotedTools(
+  core: RoomCore,
+  tools: ReturnType<typeof roomTools>,
+  emit: (event: RoomEvent) => void,
+  next: readonly AnyTool[],
+): { added: string[]; removed: string[] } {
+  const nextNames = new Set(next.map((tool) => tool.name));
+  const removed = [...core.generated].filter((name) => !nextNames.has(name));
+  for (const name of removed) {
+    tools.builtins.delete(name);
+    core.generated.delete(name);
+  }
+  const added: string[] = [];
+  for (const tool of next) {
+    // A built-in keeps its name; a promoted tool of the same name is never offered (as when the room opens).
+    if (core.generated.has(tool.name) || tools.builtins.has(tool.name)) {
+      if (core.generated.has(tool.name)) tools.builtins.set(tool.name, tool);
+      continue;
+    }
+    tools.builtins.set(tool.name, tool);
+    core.generated.add(tool.name);
+    added.push(tool.name);
+    for (const model of core.models) if (model.kind === "agent" && model.toolPolicy[tool.name] === undefined) model.toolPolicy[tool.name] = "ask";
+  }
+  for (const name of added) {
+    const offeredTo = core.models.filter((model) => tools.offered(model).includes(name));
+    const asks = offeredTo.length > 0 && offeredTo.every((model) => model.toolPolicy[name] === "ask");
+    const who = offeredTo.length === 0 ? " (no persona's policy offers it)" : asks ? " (asks first)" : "";
+    emit({ type: "notice", reason: "tools-changed", message: `new tool: ${name}${who}` });
+  }
+  for (const name of removed) emit({ type: "notice", reason: "tools-changed", message: `tool gone: ${name} (rolled back)` });
+  return { added, removed };
 }
 
 /** A persona as `personas()` shows it: its model, server, and the tools it is offered with their policies. */

@@ -31,6 +31,8 @@ export type ReplyRoom = {
   workspaceDir: string;
   /** Keys and URL credentials of this room's servers, for the redactor. */
   secrets: readonly string[];
+  /** The config file the policies came from; undefined when only defaults apply. */
+  configFile: string | undefined;
   /** Files replies may never be written to (org's config file). */
   protectedFiles: readonly string[];
   sessionId: string;
@@ -119,6 +121,7 @@ function replyHost(
       approve: room.approve,
       onNotice: (message) => emit({ type: "notice", persona, reason: "approval", message }),
       secrets: room.secrets,
+      configFile: room.configFile,
     }),
     toolContext: {
       workspaceDir: room.workspaceDir,

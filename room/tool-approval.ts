@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { CallDecision } from "../chat.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/org-config.ts";
@@ -22,25 +23,31 @@ export function toolApproval(options: {
   onNotice: (message: string) => void;
   /** The room's server keys and URL credentials: the question shows the call with them redacted. */
   secrets?: readonly string[];
+  /** The config file the policies were read from; undefined when the workspace has none and defaults apply. */
+  configFile?: string | undefined;
 }): (call: ToolCall) => Promise<boolean | CallDecision> {
   const { persona, policy, tools, ceiling, approve, onNotice } = options;
   return async (call) => {
     const own = { policy: policy[call.name] ?? "deny", from: persona };
     const decided = effectivePolicy(own, tools.get(call.name) ?? { runsCode: false }, ceiling);
-    const whose = decided.from === persona ? "org.config.json" : `${decided.from}'s policy (${decided.from} asked ${persona} for this)`;
+    const setting = policySetting(persona, call.name, options.configFile);
+    const whose =
+      decided.from === persona
+        ? `its policy ("${decided.policy}": ${setting})`
+        : `${decided.from}'s policy (${decided.from} asked ${persona} for this) marks it "${decided.policy}"`;
     // The model is told which rule said no: a policy, the user at the prompt, or that no one could be asked.
     const policyOf =
       decided.from === persona
-        ? `${persona}'s policy for ${call.name} ("${decided.policy}" in org.config.json)`
+        ? `${persona}'s policy for ${call.name} ("${decided.policy}": ${setting})`
         : `${decided.from}'s policy for ${call.name} ("${decided.policy}"; ${decided.from} asked ${persona} for this, and a hop runs code only under the stricter policy)`;
     const notRun = (why: string) => ({ run: false as const, reason: `Error: not run: ${why}. Do not retry it; answer without it or ask the user.` });
     if (decided.policy === "deny") {
-      onNotice(`${persona}'s ${call.name} call was not run: ${whose} does not let it run code.`);
+      onNotice(`${persona}'s ${call.name} call was not run: ${whose} does not let it run.`);
       return notRun(`denied by ${policyOf}, not by the user`);
     }
     if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
     if (!approve) {
-      onNotice(`${persona}'s ${call.name} call needs approval (${whose} marks it "ask") and nobody can approve here; it was denied.`);
+      onNotice(`${persona}'s ${call.name} call needs approval (${whose}) and nobody can approve here; it was denied.`);
       return notRun(
         `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`,
       );
@@ -52,4 +59,15 @@ export function toolApproval(options: {
     }
     return notRun(`${policyOf} asks the user first; ${answer.denied}`);
   };
+}
+
+/**
+ * Where a persona's policy for a tool is set, for messages: the key in the config file, or, in a workspace
+ * without one, that it is the default and how to change it.
+ */
+export function policySetting(persona: string, tool: string, configFile: string | undefined): string {
+  const key = `personas → ${persona} → tools → ${tool}`;
+  return configFile !== undefined
+    ? `${key} in ${basename(configFile)}`
+    : `the default; this workspace has no org.config.json: 'org init' writes one, then set ${key}`;
 }

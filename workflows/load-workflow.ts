@@ -33,8 +33,10 @@ function readWorkflowFile(path: string, options: LoadOptions, at: { file: string
   try {
     real = realpathSync(path);
   } catch {
+    // The file asked for on the command line has no step or key to name: the message says only what is missing.
+    const where = at.step === undefined && at.key === undefined ? "" : `${placeOf(at.file, at.step, at.key)} `;
     throw new WorkflowError(
-      `${placeOf(at.file, at.step, at.key)} there is no workflow file ${path}. Give the path of an existing .json file.`,
+      `${where}there is no workflow file ${at.step === undefined && at.key === undefined ? at.file : path}${at.step === undefined && at.key === undefined ? ` (looked for ${path})` : ""}. Give the path of an existing .json workflow file; 'org workflow --help' shows what one holds.`,
       at.file,
       at.step,
       at.key,

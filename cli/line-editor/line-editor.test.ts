@@ -61,3 +61,48 @@ test("end of input ends a pending read as eof", async () => {
   expect(await line).toEqual({ type: "eof" });
   await editor.close();
 });
+
+test("answers of one key: on a terminal y answers at once, without Enter; off a terminal the line waits for Enter", async () => {
+  const terminal = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => terminal });
+  let clock = 0;
+  const onTerminal = new LineEditor({ input: terminal, output: { write: () => true }, now: () => clock });
+  await onTerminal.start();
+  expect(onTerminal.answersWithOneKey).toBe(true);
+  const answered = onTerminal.readLine("allow? ", { remember: false, keys: ["yes", "no"] });
+  terminal.write("Y");
+  expect(await answered).toEqual({ type: "line", text: "Y" });
+  // "es" and Enter typed out of habit right after are dropped: they do not become the next message.
+  terminal.write("e");
+  terminal.write("s");
+  terminal.write("\r");
+  // A key that is no answer, or one typed after other text, edits the line as usual.
+  const typed = onTerminal.readLine("allow? ", { remember: false, keys: ["yes", "no"] });
+  terminal.write("x");
+  terminal.write("y");
+  terminal.write("\r");
+  expect(await typed).toEqual({ type: "line", text: "xy" });
+  // Long after an answer, the same letters are a new message.
+  const again = onTerminal.readLine("allow? ", { remember: false, keys: ["yes", "no"] });
+  terminal.write("n");
+  expect(await again).toEqual({ type: "line", text: "n" });
+  clock += 5_000;
+  const message = onTerminal.readLine("> ");
+  terminal.write("o");
+  terminal.write("k\r");
+  expect(await message).toEqual({ type: "line", text: "ok" });
+  await onTerminal.close();
+
+  const pipe = new PassThrough();
+  const offTerminal = new LineEditor({ input: pipe, output: { write: () => true } });
+  await offTerminal.start();
+  expect(offTerminal.answersWithOneKey).toBe(false);
+  const line = offTerminal.readLine("allow? ", { remember: false, keys: ["yes", "no"] });
+  let settled = false;
+  void line.then(() => (settled = true));
+  pipe.write("y");
+  await Bun.sleep(50);
+  expect(settled).toBe(false);
+  pipe.write("es\n");
+  expect(await line).toEqual({ type: "line", text: "yes" });
+  await offTerminal.close();
+});

@@ -25,7 +25,12 @@ export type LineEditorOptions = {
   complete?: (before: string) => string | undefined;
   /** What of a submitted line the history keeps (the chat keeps pasted keys out of `.org/history`); default: the line. */
   historyEntry?: (line: string) => string;
+  /** The clock (milliseconds) that bounds how long after a one-key answer its word's rest is dropped. */
+  now?: () => number;
 };
+
+/** How long after a one-key answer the rest of its word, typed out of habit, is still taken for that. */
+const HABIT_MS = 1_000;
 
 export type ReadLineOptions = {
   /** Shown before continuation lines of multi-line input. */
@@ -34,6 +39,13 @@ export type ReadLineOptions = {
   remember?: boolean;
   /** Text already on the line when it opens, the cursor at its end (a message put back to edit). */
   initialText?: string;
+  /**
+   * Answers of one key, as the words they stand for (`["yes", "no"]`): on a terminal, typing a word's first
+   * letter on an empty line submits that letter at once, without Enter, and the rest of the word and one
+   * Enter typed out of habit right after it are dropped, so they do not land on the next prompt. Off a
+   * terminal (a pipe) a line is read as always.
+   */
+  keys?: readonly string[];
 };
 
 const BRACKETED_PASTE_ON = "\x1b[?2004h";
@@ -58,11 +70,14 @@ export class LineEditor {
         prompt: string;
         continuation: string;
         remember: boolean;
+        keys: readonly string[];
         renderedCursorRow: number;
         resolve: (result: ReadResult) => void;
       }
     | undefined;
   private interruptHandler: (() => void) | undefined;
+  /** The rest of the word a one-key answer stood for: typed next, it is dropped, and so is one Enter. */
+  private habitTail: { rest: string; until: number } | undefined;
   private historyWrites: Promise<void> = Promise.resolve();
   private readonly onData = (chunk: Buffer | string) => this.handleKeys(this.decoder.feed(chunk.toString()));
   private readonly onEnd = () => this.handleKeys([{ type: "eof" }]);
@@ -118,6 +133,7 @@ export class LineEditor {
         prompt,
         continuation: options.continuation ?? "… ",
         remember: options.remember !== false,
+        keys: this.input.isTTY ? (options.keys ?? []).map((key) => key.toLowerCase()) : [],
         renderedCursorRow: 0,
         resolve,
       };
@@ -126,6 +142,11 @@ export class LineEditor {
       this.queued = [];
       this.handleKeys(queued);
     });
+  }
+
+  /** Whether `keys` answers take one key here (input is a terminal) or need Enter too. */
+  get answersWithOneKey(): boolean {
+    return Boolean(this.input.isTTY);
   }
 
   /** The submitted lines so far, oldest first. */
@@ -149,14 +170,35 @@ export class LineEditor {
     return this.historyWrites;
   }
 
+  /** Whether `key` is the rest of a one-key answer's word (or the Enter after it), typed out of habit. */
+  private typedOutOfHabit(key: Key): boolean {
+    const tail = this.habitTail;
+    if (tail === undefined) return false;
+    this.habitTail = undefined;
+    if ((this.options.now ?? performance.now)() > tail.until) return false;
+    if (key.type === "text" && key.text !== "" && tail.rest.startsWith(key.text.toLowerCase())) {
+      this.habitTail = { ...tail, rest: tail.rest.slice(key.text.length) };
+      return true;
+    }
+    return key.type === "enter";
+  }
+
   private handleKeys(keys: Key[]): void {
     let dirty = false;
     for (const key of keys) {
+      if (this.typedOutOfHabit(key)) continue;
       const reading = this.reading;
       if (!reading) {
         if (key.type === "interrupt" && this.interruptHandler) this.interruptHandler();
         // Type-ahead while busy (and a Ctrl-C nobody listens for yet) waits for the next prompt.
         else this.queued.push(key);
+        continue;
+      }
+      const word = key.type === "text" && reading.state.text === "" ? reading.keys.find((entry) => entry.charAt(0) === key.text.toLowerCase()) : undefined;
+      if (word !== undefined && key.type === "text") {
+        reading.state = { ...reading.state, text: key.text, cursor: key.text.length };
+        this.habitTail = { rest: word.slice(1), until: (this.options.now ?? performance.now)() + HABIT_MS };
+        this.finish({ type: "line", text: key.text }, "\r\n");
         continue;
       }
       const { state, outcome } = applyKey(reading.state, key, reading.remember ? this.options.complete : undefined);
