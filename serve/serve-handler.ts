@@ -15,7 +15,7 @@ import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
 import { requestAuth } from "./request-auth.ts";
-import { matchRoute, refuseForeignCaller, ROUTES, routePattern } from "./serve-routes.ts";
+import { matchRoute, refuseForeignCaller, refuseForeignOrigin, ROUTES, routePattern } from "./serve-routes.ts";
 import { servedRoomOpener } from "./served-room.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
@@ -216,6 +216,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   async function dispatch(given: Request, path: string, requestId: string): Promise<Response> {
     if (options.loopbackOnly) refuseForeignCaller(given);
     if (path === ROUTES.health.pattern && given.method === "GET") return healthResponse(options, metrics);
+    // MCP's transport: an invalid Origin is 403, token or not (before auth, so a page learns nothing more).
+    if (path === ROUTES.mcpPost.pattern) refuseForeignOrigin(given);
     const request = await auth.check(given);
     const { route: found, params } = matchRoute(request.method, path);
     const param = (name: string) => params[name] ?? "";
