@@ -199,6 +199,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
     ...(options.hmac ? { hmac: options.hmac } : {}),
     maxBodyBytes: config.serve.maxBodyBytes,
+    workspaceDir,
+    fsync: options.jobs?.fsync ?? false,
   });
   const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
@@ -265,6 +267,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       await mcp.close();
       await sessions.close();
       await opener.close();
+      auth.close();
     },
   };
 }
