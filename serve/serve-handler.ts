@@ -48,8 +48,12 @@ export type ServeHandlerOptions = {
   memory?: TranscriptIndex;
   /** ORG_API_HMAC_SECRET and ORG_API_HMAC_TTL_S: signed requests, an alternative to the bearer token. */
   hmac?: { secret: string; ttlS: number };
-  /** `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced. */
-  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; compactAbove?: number };
+  /**
+   * `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced, how long
+   * finished jobs are kept (ORG_SERVE_JOB_TTL_S), how many may wait (ORG_SERVE_JOB_QUEUE_MAX), and the log
+   * size past which it is compacted (ORG_SERVE_JOB_LOG_COMPACT_BYTES).
+   */
+  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; ttlS?: number; maxQueued?: number; compactAboveBytes?: number };
   /** ORG_PROFILE, shown by /health. */
   profile?: "dev" | "prod";
   /** Ranks promoted tools for the per-turn choice (and memory search) when set; without it, full-text search only. */
@@ -104,7 +108,9 @@ function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError:
     run: sessionJobRunner(sessions),
     workers: options.jobs?.workers ?? 2,
     dedupTtlS: options.jobs?.dedupTtlS ?? 300,
-    ...(options.jobs?.compactAbove !== undefined ? { compactAbove: options.jobs.compactAbove } : {}),
+    ...(options.jobs?.ttlS !== undefined ? { ttlS: options.jobs.ttlS } : {}),
+    ...(options.jobs?.maxQueued !== undefined ? { maxQueued: options.jobs.maxQueued } : {}),
+    ...(options.jobs?.compactAboveBytes !== undefined ? { compactAboveBytes: options.jobs.compactAboveBytes } : {}),
     logError,
   });
   queue.start();
