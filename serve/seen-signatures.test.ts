@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { orgCommand } from "../config/org-bun-command.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { startOrgServe } from "../testing/org-serve-process.ts";
 import { HttpError } from "./http-error.ts";
 import { signatureHeaders } from "./request-signature.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
@@ -31,27 +31,8 @@ afterAll(async () => {
   for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A real `org serve` on `dir` with signed requests on; its URL once it listens. */
-async function startServe(dir: string): Promise<{ child: ReturnType<typeof Bun.spawn>; url: string }> {
-  const env: Record<string, string | undefined> = { ...process.env, OLLAMA_BASE: model.url, NO_COLOR: "1", ORG_PROFILE: "dev", ORG_API_HMAC_SECRET: SECRET };
-  for (const name of ["ORG_API_TOKEN", "ORG_API_HMAC_TTL_S", "ORG_FSYNC"]) delete env[name];
-  const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", dir]), { env, stdout: "pipe", stderr: "pipe" });
-  const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  const deadline = Date.now() + 60_000;
-  try {
-    while (!/listening on (http:\/\/\S+)/.test(text)) {
-      if (Date.now() > deadline) throw new Error(`org serve did not start: ${text}`);
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`org serve exited before listening: ${text}${await new Response(child.stderr as ReadableStream).text()}`);
-      text += new TextDecoder().decode(value);
-    }
-  } catch (error) {
-    child.kill("SIGKILL");
-    throw error;
-  }
-  reader.releaseLock();
-  return { child, url: /listening on (http:\/\/\S+)/.exec(text)?.[1] as string };
+function startServe(dir: string) {
+  return startOrgServe({ workspace: dir, modelUrl: model.url, env: { ORG_API_HMAC_SECRET: SECRET } });
 }
 
 describe("seen HMAC signatures survive a restart", () => {
@@ -63,8 +44,7 @@ describe("seen HMAC signatures survive a restart", () => {
       try {
         expect((await fetch(`${first.url}/v1/tools`, { headers: signed })).status).toBe(200);
       } finally {
-        first.child.kill(stop);
-        await first.child.exited;
+        await first.stop(stop);
       }
       const second = await startServe(dir);
       try {
@@ -75,8 +55,7 @@ describe("seen HMAC signatures survive a restart", () => {
         const fresh = signatureHeaders(SECRET, "GET", "/v1/tools", "", Date.now() + 1_000);
         expect((await fetch(`${second.url}/v1/tools`, { headers: fresh })).status).toBe(200);
       } finally {
-        second.child.kill("SIGTERM");
-        await second.child.exited;
+        await second.stop();
       }
     }
     const file = join(dir, ".org", "serve", "seen-signatures");
