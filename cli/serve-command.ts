@@ -52,6 +52,9 @@ Environment:
                          x-org-signature: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>
   ORG_API_HMAC_TTL_S     how old a signed request may be; replays within it are refused (default 60)
   ORG_SERVE_DEDUP_TTL_S  how long a job's request_id returns the same job (default 300)
+  ORG_SERVE_JOB_TTL_S    how long a finished job and its result are kept (default 86400, a day)
+  ORG_SERVE_JOB_QUEUE_MAX  jobs that may wait; past it POST /v1/jobs is 429 with Retry-After (default 1000)
+  ORG_SERVE_JOB_LOG_COMPACT_BYTES  job log size past which it is compacted once mostly dead (default 1048576)
   ORG_PROFILE            dev (default) or prod: prod needs a token or HMAC secret even on loopback,
                          fsyncs the job log and transcripts, refuses ORG_SANDBOX=off and makes
                          web_fetch default-deny. ORG_FSYNC=on|off set explicitly wins over the profile.
@@ -132,7 +135,7 @@ export const serveCommand: Command = {
       throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
     }
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
-    const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, profile, fsync } = serveEnvironment();
+    const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = serveEnvironment();
     if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
       throw new UserFacingError(
         "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
@@ -153,7 +156,7 @@ export const serveCommand: Command = {
       version: orgVersion(),
       ...(apiToken !== undefined ? { apiToken } : {}),
       ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
-      jobs: { workers: options.workers, dedupTtlS, fsync },
+      jobs: { workers: options.workers, dedupTtlS, fsync, ttlS: jobTtlS, maxQueued: jobQueueMax, compactAboveBytes: jobLogCompactBytes },
       profile,
       audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
       toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation() }),

@@ -54,4 +54,15 @@ describe("ORG_PROFILE", () => {
     });
     for (const bad of ["0", "-1", "ten", "1e9"]) expect(() => serveEnvironment({ ORG_SERVE_DEDUP_TTL_S: bad })).toThrow(/ORG_SERVE_DEDUP_TTL_S/);
   });
+
+  test("serve's job bounds: TTL (a day), queue cap (1000), compaction threshold (1 MiB), with refusals naming the variable", () => {
+    expect(serveEnvironment({})).toMatchObject({ jobTtlS: 86_400, jobQueueMax: 1_000, jobLogCompactBytes: 1_048_576 });
+    expect(serveEnvironment({ ORG_SERVE_JOB_TTL_S: "2", ORG_SERVE_JOB_QUEUE_MAX: "5", ORG_SERVE_JOB_LOG_COMPACT_BYTES: "1" })).toMatchObject({
+      jobTtlS: 2,
+      jobQueueMax: 5,
+      jobLogCompactBytes: 1,
+    });
+    for (const bad of ["0", "-1", "ten", "1.5", "2000000"]) expect(() => serveEnvironment({ ORG_SERVE_JOB_QUEUE_MAX: bad })).toThrow(/ORG_SERVE_JOB_QUEUE_MAX/);
+    expect(() => serveEnvironment({ ORG_SERVE_JOB_TTL_S: "0" })).toThrow(/ORG_SERVE_JOB_TTL_S/);
+  });
 });

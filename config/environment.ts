@@ -81,6 +81,17 @@ function secondsFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return seconds;
 }
 
+/** A positive whole number from the environment, at most `max`; throws EnvironmentError naming the variable otherwise. */
+function countFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || count < 1 || count > max) {
+    throw new EnvironmentError(`${name}=${text} is not a whole number from 1 to ${max}: give one, or unset it for ${fallback}`);
+  }
+  return count;
+}
+
 /** Whether org's durable files (transcripts, serve's job log) are fsynced: ORG_FSYNC, else ORG_PROFILE=prod. */
 export function fsyncEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return onOff(env, "ORG_FSYNC") ?? profileOf(env) === "prod";
@@ -99,6 +110,12 @@ export function serveEnvironment(env: NodeJS.ProcessEnv = process.env) {
     hmacTtlS: secondsFrom(env, "ORG_API_HMAC_TTL_S", 60),
     /** ORG_SERVE_DEDUP_TTL_S: how long a job's request_id returns the same job. */
     dedupTtlS: secondsFrom(env, "ORG_SERVE_DEDUP_TTL_S", 300),
+    /** ORG_SERVE_JOB_TTL_S: how long a finished job and its result are kept (default a day). */
+    jobTtlS: secondsFrom(env, "ORG_SERVE_JOB_TTL_S", 86_400),
+    /** ORG_SERVE_JOB_QUEUE_MAX: jobs that may wait; past it POST /v1/jobs is 429 with Retry-After. */
+    jobQueueMax: countFrom(env, "ORG_SERVE_JOB_QUEUE_MAX", 1_000, 1_000_000),
+    /** ORG_SERVE_JOB_LOG_COMPACT_BYTES: the job log's size past which it is compacted once mostly dead lines. */
+    jobLogCompactBytes: countFrom(env, "ORG_SERVE_JOB_LOG_COMPACT_BYTES", 1024 * 1024, 2 ** 40),
   };
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { makeCandidate } from "../testing/promotion-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -80,7 +80,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect(JSON.parse((result.content as { text: string }[])[0]?.text ?? "")).toEqual({ words: 3 });
   }, 60_000);
 
-  test("bad input, a failing tool and an unknown tool are tool errors, and the server goes on", async () => {
+  test("bad input and a failing tool are tool errors; an unknown tool and a stray cursor are JSON-RPC -32602; the server goes on", async () => {
     const bad = await client.callTool({ name: "word_count", arguments: { text: 42 } });
     expect(bad.isError).toBe(true);
     expect((bad.content as { text: string }[])[0]?.text).toContain("does not match word_count's input schema");
@@ -88,9 +88,12 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect(failing.isError).toBe(true);
     expect((failing.content as { text: string }[])[0]?.text).toContain("boom failed (tool)");
     expect((failing.content as { text: string }[])[0]?.text).toContain("always fails");
-    const unknown = await client.callTool({ name: "nope", arguments: {} });
-    expect(unknown.isError).toBe(true);
-    expect((unknown.content as { text: string }[])[0]?.text).toContain('there is no tool "nope"');
+    const unknown = await client.callTool({ name: "nope", arguments: {} }).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(McpError);
+    expect((unknown as McpError).code).toBe(ErrorCode.InvalidParams);
+    expect((unknown as McpError).message).toContain('unknown tool "nope"');
+    const cursor = await client.listTools({ cursor: "page-2" }).catch((error: unknown) => error);
+    expect((cursor as McpError).code).toBe(ErrorCode.InvalidParams);
     expect((await client.listTools()).tools).toHaveLength(3);
   }, 60_000);
 

@@ -1,12 +1,13 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 import type { McpToolSet } from "./mcp-tool-set.ts";
 
 export type McpToolServerOptions = {
   tools: McpToolSet;
   version: string;
   /** Why a tool may not run through this server (undefined when it may), e.g. serve's HTTP policy. */
-  refuse?: (name: string) => string | undefined;
+  refuse?: (entry: McpToolEntry) => string | undefined;
   /** Where unexpected errors go (never stdout: on stdio that is the protocol's). */
   logError: (line: string) => void;
 };
@@ -20,12 +21,13 @@ function errorResult(text: string): CallToolResult {
 /**
  * An MCP server (the SDK's low-level `Server`) offering the tool set: list with input and output schemas and
  * annotations, calls run through the set's sandboxed runners, a failure an `isError` result naming the
- * reason (never a crash), and `notifications/tools/list_changed` after each change of the set.
+ * reason (never a crash), and `notifications/tools/list_changed` after each change of the set. As the spec
+ * says, a call of an unknown tool and a `cursor` this server never gave are JSON-RPC errors -32602.
  */
 export async function createMcpToolServer(options: McpToolServerOptions): Promise<{ server: Server; dispose(): void }> {
   // The SDK (and the JSON Schema validator it brings) loads with the first server: `serve` starts without it, and
   // loads it from node_modules with its first request to /mcp, while org's own modules stay those it started with.
-  const [{ Server }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
+  const [{ Server }, { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/index.js"),
     import("@modelcontextprotocol/sdk/types.js"),
   ]);
@@ -38,7 +40,15 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
   );
   server.onerror = (error) => options.logError(`mcp: ${error.stack ?? error.message}`);
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    // The list comes in one page: no nextCursor is ever given, so any cursor is one this server did not make.
+    const cursor = request.params?.cursor;
+    if (cursor !== undefined) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `invalid cursor ${JSON.stringify(cursor.slice(0, 100))}: this server lists every tool in one page; call tools/list without a cursor.`,
+      );
+    }
     await options.tools
       .refresh()
       .catch((error: unknown) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
@@ -60,9 +70,12 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
     const entry = options.tools.find(name);
     if (!entry) {
       const names = options.tools.entries().map((tool) => tool.name);
-      return errorResult(`there is no tool "${name.slice(0, 100)}"; the tools are: ${names.join(", ") || "(none yet)"}. List them again with tools/list.`);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `unknown tool "${name.slice(0, 100)}"; the tools are: ${names.join(", ") || "(none yet)"}. List them again with tools/list.`,
+      );
     }
-    const refused = options.refuse?.(name);
+    const refused = options.refuse?.(entry);
     if (refused) return errorResult(refused);
     try {
       const result = await entry.run(request.params.arguments ?? {}, extra.signal);

@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
@@ -31,6 +32,12 @@ export type AcceptedJob = { id: string; text: string; mode?: string; requestId?:
 /** What a finished job left: written once, atomically (a temporary file renamed into place). */
 export type JobResult = { id: string; state: "done" | "failed"; sessionId?: string; events: RoomEvent[]; finishedAt: number };
 
+/** A request_id still remembered for a finished job: what a compaction keeps of it instead of its text. */
+export type RememberedRequest = { id: string; requestId: string; textHash: string; expiresAt: number };
+
+/** What the log holds: jobs accepted, jobs finished, request_ids of finished jobs kept by a compaction. */
+export type JobsLogContents = { accepted: AcceptedJob[]; done: Set<string>; requests: RememberedRequest[] };
+
 /** `.org/serve/` is not what org made it: a link, or someone else's. */
 export class JobsLogError extends Error {
   override name = "JobsLogError";
@@ -39,8 +46,22 @@ export class JobsLogError extends Error {
 
 const JOB_ID = /^job-[a-z0-9-]{8,64}$/;
 
-/** A WAL line accepting a job: what `accepted()` needs of it; the other fields are kept only when well-typed. */
+/** A WAL line accepting a job: what `read()` needs of it; the other fields are kept only when well-typed. */
 const AcceptLine = z.looseObject({ op: z.literal("accept"), id: z.string().regex(JOB_ID), text: z.string() });
+/** A WAL line saying the job's result is written: it never runs again, even once its result has expired. */
+const DoneLine = z.looseObject({ op: z.literal("done"), id: z.string().regex(JOB_ID) });
+/** A WAL line a compaction writes for a finished job whose request_id is still remembered. */
+const RequestLine = z.looseObject({
+  op: z.literal("request"),
+  id: z.string().regex(JOB_ID),
+  requestId: z.string().min(1).max(200),
+  textHash: z.string().regex(/^[0-9a-f]{64}$/),
+  expiresAt: z.number(),
+});
+
+function lineOf(record: object): string {
+  return `${JSON.stringify(record)}\n`;
+}
 
 /** A private directory (0700), refused when it is a symbolic link. */
 function privateDir(path: string): void {
@@ -54,14 +75,17 @@ function privateDir(path: string): void {
 }
 
 /**
- * The durable side of serve's jobs: an append-only log of accepted jobs (one JSON line each, fsynced when
- * asked) and one result file per finished job. A job with an accept line and no result file is run again
- * after a restart; a result file is only ever created (never replaced), so a job completes at most once.
+ * The durable side of serve's jobs: an append-only log (one JSON line each, fsynced when asked) of accepted
+ * jobs and of finished ones, and one result file per finished job. A job with an accept line, no done line
+ * and no result file is run again after a restart; a result file is only ever created (never replaced), so
+ * a job completes at most once. `compact` rewrites the log with only what is still needed, while serve runs.
  */
 export class JobsLog {
   readonly dir: string;
   readonly resultsDir: string;
   #fd: number | undefined;
+  #lines = 0;
+  #bytes = 0;
 
   constructor(
     workspaceDir: string,
@@ -79,6 +103,18 @@ export class JobsLog {
     // A line cut by a crash: end it, so the next accept starts a line of its own.
     const text = this.#readWal();
     if (text.length > 0 && !text.endsWith("\n")) writeSync(this.#fd, "\n");
+    this.#bytes = Buffer.byteLength(text) + (text.length > 0 && !text.endsWith("\n") ? 1 : 0);
+    this.#lines = text.split("\n").filter((line) => line.trim() !== "").length;
+  }
+
+  /** Lines in the log now. */
+  get lines(): number {
+    return this.#lines;
+  }
+
+  /** Bytes in the log now. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   #readWal(): string {
@@ -95,43 +131,74 @@ export class JobsLog {
     }
   }
 
-  /** Every accepted job, in order of arrival; a line a crash cut short is skipped (its 202 was never sent). */
-  accepted(): AcceptedJob[] {
-    const jobs: AcceptedJob[] = [];
+  /**
+   * The log's records: accepted jobs in order of arrival (each once), the ids of finished jobs, the request_ids
+   * a compaction kept. A line a crash cut short is skipped (its 202, or its done, was never acted on).
+   */
+  read(): JobsLogContents {
+    const accepted: AcceptedJob[] = [];
+    const done = new Set<string>();
+    const requests: RememberedRequest[] = [];
     const seen = new Set<string>();
     for (const line of this.#readWal().split("\n")) {
       if (line.trim() === "") continue;
+      let value: unknown;
       try {
-        const parsed = AcceptLine.safeParse(JSON.parse(line));
-        if (!parsed.success || seen.has(parsed.data.id)) continue;
-        const record = parsed.data;
-        seen.add(record.id);
-        jobs.push({
-          id: record.id,
-          text: record.text,
-          acceptedAt: Number(record.acceptedAt) || 0,
-          ...(typeof record.mode === "string" ? { mode: record.mode } : {}),
-          ...(typeof record.requestId === "string" ? { requestId: record.requestId } : {}),
-        });
+        value = JSON.parse(line);
       } catch {
-        // torn by a crash mid-write
+        continue; // torn by a crash mid-write
       }
+      const finished = DoneLine.safeParse(value);
+      if (finished.success) {
+        done.add(finished.data.id);
+        continue;
+      }
+      const request = RequestLine.safeParse(value);
+      if (request.success) {
+        const { id, requestId, textHash, expiresAt } = request.data;
+        requests.push({ id, requestId, textHash, expiresAt });
+        done.add(id);
+        continue;
+      }
+      const parsed = AcceptLine.safeParse(value);
+      if (!parsed.success || seen.has(parsed.data.id)) continue;
+      const record = parsed.data;
+      seen.add(record.id);
+      accepted.push({
+        id: record.id,
+        text: record.text,
+        acceptedAt: Number(record.acceptedAt) || 0,
+        ...(typeof record.mode === "string" ? { mode: record.mode } : {}),
+        ...(typeof record.requestId === "string" ? { requestId: record.requestId } : {}),
+      });
     }
-    return jobs;
+    return { accepted, done, requests };
+  }
+
+  #append(line: string): void {
+    if (this.#fd === undefined) throw new JobsLogError("the jobs log is closed; the server is stopping.");
+    writeSync(this.#fd, line);
+    if (this.fsync) fsyncSync(this.#fd);
+    this.#lines += 1;
+    this.#bytes += Buffer.byteLength(line);
   }
 
   /** Records an accepted job; returns only once the line is written (and fsynced when asked). */
   accept(job: AcceptedJob): void {
-    if (this.#fd === undefined) throw new JobsLogError("the jobs log is closed; the server is stopping.");
-    writeSync(this.#fd, `${JSON.stringify({ op: "accept", ...job, text: redact(job.text, this.secrets) })}\n`);
-    if (this.fsync) fsyncSync(this.#fd);
+    this.#append(lineOf({ op: "accept", ...job, text: redact(job.text, this.secrets) }));
+  }
+
+  /** Records that the job's result is written: from now on it never runs again, even once its result expired. */
+  done(id: string): void {
+    this.#append(lineOf({ op: "done", id }));
   }
 
   /**
-   * Replaces the log with `keep` (the jobs still to run, and those whose request_id is still remembered):
-   * written beside it, fsynced, renamed over it. A crash before the rename leaves the old log whole.
+   * Replaces the log with `keep` (the jobs still to run) and `requests` (finished jobs whose request_id is
+   * still remembered, without their text): written beside it, fsynced, renamed over it. A crash before the
+   * rename leaves the old log whole; every job it drops has its result written or a done line.
    */
-  compact(keep: readonly AcceptedJob[]): void {
+  compact(keep: readonly AcceptedJob[], requests: readonly RememberedRequest[] = []): void {
     const path = join(this.dir, "jobs.wal");
     const temporary = join(this.dir, "jobs.wal.compacting");
     try {
@@ -139,16 +206,33 @@ export class JobsLog {
     } catch {
       // none left by an earlier crash
     }
+    const lines = [
+      ...keep.map((job) => lineOf({ op: "accept", ...job, text: redact(job.text, this.secrets) })),
+      ...requests.map((request) => lineOf({ op: "request", ...request })),
+    ];
+    const text = lines.join("");
     const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      writeSync(fd, keep.map((job) => `${JSON.stringify({ op: "accept", ...job })}\n`).join(""));
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(temporary, path);
+    if (this.fsync) this.#syncDir(this.dir);
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = openSync(path, O_WRONLY | O_APPEND | O_NOFOLLOW, 0o600);
+    this.#lines = lines.length;
+    this.#bytes = Buffer.byteLength(text);
+  }
+
+  #syncDir(dir: string): void {
+    const dirFd = openSync(dir, O_RDONLY);
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
   }
 
   /** The finished job's result, or undefined when it has none (yet). */
@@ -193,15 +277,33 @@ export class JobsLog {
     } finally {
       unlinkSync(temporary);
     }
-    if (this.fsync) {
-      const dirFd = openSync(this.resultsDir, O_RDONLY);
+    if (this.fsync) this.#syncDir(this.resultsDir);
+    return true;
+  }
+
+  /** Every result file with when it was written (its mtime, ms), oldest first. */
+  results(): { id: string; writtenAt: number }[] {
+    const found: { id: string; writtenAt: number }[] = [];
+    for (const name of readdirSync(this.resultsDir)) {
+      const id = name.slice(0, -".json".length);
+      if (!name.endsWith(".json") || !JOB_ID.test(id)) continue;
       try {
-        fsyncSync(dirFd);
-      } finally {
-        closeSync(dirFd);
+        found.push({ id, writtenAt: statSync(join(this.resultsDir, name)).mtimeMs });
+      } catch {
+        // removed meanwhile
       }
     }
-    return true;
+    return found.sort((a, b) => a.writtenAt - b.writtenAt);
+  }
+
+  /** Removes a finished job's result (it expired). */
+  removeResult(id: string): void {
+    if (!JOB_ID.test(id)) return;
+    try {
+      unlinkSync(join(this.resultsDir, `${id}.json`));
+    } catch {
+      // already gone
+    }
   }
 
   /** Temporary files a killed process left behind. */

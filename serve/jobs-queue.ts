@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { RoomEvent } from "../room/room-event.ts";
 import { HttpError } from "./http-error.ts";
-import type { AcceptedJob, JobsLog } from "./jobs-log.ts";
+import type { AcceptedJob, JobsLog, RememberedRequest } from "./jobs-log.ts";
 
 export type JobState = "queued" | "running" | "done" | "failed";
 
@@ -18,15 +18,24 @@ export type JobsQueueOptions = {
   workers: number;
   /** Seconds a request_id returns the job it made. */
   dedupTtlS: number;
-  /** Jobs that may wait; past that a POST is 429. */
+  /** Seconds a finished job and its result are kept (ORG_SERVE_JOB_TTL_S, default a day); then GET is 404. */
+  ttlS?: number;
+  /** Jobs that may wait (ORG_SERVE_JOB_QUEUE_MAX, default 1000); past that a POST is 429 with Retry-After. */
   maxQueued?: number;
-  /** Lines of log past which a start rewrites it with only the jobs it still needs (default 1000). */
-  compactAbove?: number;
+  /** Bytes of log past which it is rewritten with only what it still needs, once dead lines outnumber live ones (default 1 MiB). */
+  compactAboveBytes?: number;
   logError: (line: string) => void;
   now?: () => number;
 };
 
 const KEEP_ALIVE_MS = 15_000;
+export const DEFAULT_JOB_TTL_S = 86_400;
+export const DEFAULT_JOB_QUEUE_MAX = 1_000;
+export const DEFAULT_COMPACT_ABOVE_BYTES = 1024 * 1024;
+
+function textHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
 
 function newJobId(now: number): string {
   return `job-${now.toString(36)}-${randomUUID().slice(0, 8)}`;
@@ -35,43 +44,101 @@ function newJobId(now: number): string {
 /**
  * Serve's jobs: accepted into the write-ahead log before the answer, run by a fixed number of workers in
  * order of arrival, each finished job's result written once. After a restart, accepted jobs without a result
- * run again; finished ones answer from their result.
+ * run again; finished ones answer from their result until it expires (`ttlS`). Bounded: at most `maxQueued`
+ * jobs wait, and the log is compacted while serve runs, whenever dead lines outnumber the live ones.
  */
 export class JobsQueue {
   #jobs = new Map<string, Job>();
   #queue: Job[] = [];
   #wake: (() => void) | undefined;
-  #byRequest = new Map<string, { id: string; text: string; expiresAt: number }>();
+  #byRequest = new Map<string, Omit<RememberedRequest, "requestId">>();
+  /** Finished jobs in order of expiry (they finish in order; those found at start are sorted by mtime). */
+  #finished: { id: string; expiresAt: number }[] = [];
   #stop = new AbortController();
   #workers: Promise<void>[] = [];
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Seconds a job took to run, smoothed: what a 429's Retry-After is made of. */
+  #runS = 1;
   readonly #now: () => number;
+  readonly #ttlMs: number;
 
   constructor(readonly options: JobsQueueOptions) {
     this.#now = options.now ?? Date.now;
+    this.#ttlMs = (options.ttlS ?? DEFAULT_JOB_TTL_S) * 1000;
   }
 
-  /** Reads the log: finished jobs keep their result, the others wait to run again. Then starts the workers. */
+  /** Reads the log: finished jobs keep their result, the others wait to run again. Then starts the workers and the expiry. */
   start(): void {
-    this.options.log.sweep();
+    const { log } = this.options;
+    log.sweep();
     const now = this.#now();
-    const all = this.options.log.accepted();
-    const needed: AcceptedJob[] = [];
-    for (const accepted of all) {
+    const { accepted, done, requests } = log.read();
+    for (const job of accepted) {
       // Finished jobs stay on disk only; GET reads their result file when asked.
-      const finished = this.options.log.result(accepted.id) !== undefined;
+      const hasResult = log.result(job.id) !== undefined;
+      // A crash between the result and its done line: the done line now, so an expired result never reruns it.
+      if (hasResult && !done.has(job.id)) log.done(job.id);
+      const finished = hasResult || done.has(job.id);
       if (!finished) {
-        const job: Job = { ...accepted, state: "queued", events: [], listeners: new Set() };
-        this.#jobs.set(job.id, job);
-        this.#queue.push(job);
+        const queued: Job = { ...job, state: "queued", events: [], listeners: new Set() };
+        this.#jobs.set(queued.id, queued);
+        this.#queue.push(queued);
       }
-      const expiresAt = accepted.acceptedAt + this.options.dedupTtlS * 1000;
-      const { requestId } = accepted;
-      const remembered = requestId !== undefined && expiresAt > now;
-      if (remembered) this.#byRequest.set(requestId, { id: accepted.id, text: accepted.text, expiresAt });
-      if (!finished || remembered) needed.push(accepted);
+      const expiresAt = job.acceptedAt + this.options.dedupTtlS * 1000;
+      if (job.requestId !== undefined && expiresAt > now) this.#byRequest.set(job.requestId, { id: job.id, textHash: textHash(job.text), expiresAt });
     }
-    if (all.length > (this.options.compactAbove ?? 1000) && needed.length < all.length) this.options.log.compact(needed);
+    for (const { requestId, ...request } of requests) if (request.expiresAt > now) this.#byRequest.set(requestId, request);
+    this.#finished = log.results().map(({ id, writtenAt }) => ({ id, expiresAt: writtenAt + this.#ttlMs }));
+    this.#expire(now);
+    this.#compactIfWorth();
     for (let index = 0; index < this.options.workers; index++) this.#workers.push(this.#work());
+    // Often enough that a result outlives its TTL by at most a tenth of it (a minute at most).
+    this.#sweeper = setInterval(() => this.#tick(), Math.min(60_000, Math.max(50, this.#ttlMs / 10)));
+    this.#sweeper.unref?.();
+  }
+
+  #tick(): void {
+    try {
+      const now = this.#now();
+      this.#expire(now);
+      this.#prune(now);
+      this.#compactIfWorth();
+    } catch (error) {
+      this.options.logError(`serve: expiring or compacting jobs failed: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+  }
+
+  /** Removes the results whose time is up; their done lines keep them from running again. */
+  #expire(now: number): void {
+    let index = 0;
+    while (index < this.#finished.length && (this.#finished[index]?.expiresAt ?? Infinity) <= now) {
+      this.options.log.removeResult((this.#finished[index] as { id: string }).id);
+      index += 1;
+    }
+    if (index > 0) this.#finished.splice(0, index);
+  }
+
+  /**
+   * Rewrites the log with the jobs still to run and the request_ids still remembered, when it is past
+   * `compactAboveBytes` and its dead lines (finished jobs, done lines, forgotten request_ids) outnumber those:
+   * each line is rewritten a bounded number of times, and the log stays about twice what it must hold.
+   */
+  #compactIfWorth(): void {
+    const { log } = this.options;
+    if (log.bytes <= (this.options.compactAboveBytes ?? DEFAULT_COMPACT_ABOVE_BYTES) || log.lines <= 2 * this.#jobs.size) return;
+    const requests = [...this.#byRequest].filter(([, request]) => !this.#jobs.has(request.id) && request.expiresAt > this.#now());
+    const live = this.#jobs.size + requests.length;
+    if (log.lines - live <= live) return;
+    log.compact(
+      [...this.#jobs.values()].map(({ id, text, mode, requestId, acceptedAt }) => ({
+        id,
+        text,
+        acceptedAt,
+        ...(mode !== undefined ? { mode } : {}),
+        ...(requestId !== undefined ? { requestId } : {}),
+      })),
+      requests.map(([requestId, request]) => ({ requestId, ...request })),
+    );
   }
 
   /** Accepts a job (written to the log before this returns); the same request_id within the TTL gives the same job. */
@@ -80,14 +147,24 @@ export class JobsQueue {
     const now = this.#now();
     if (body.request_id !== undefined) {
       const known = this.#byRequest.get(body.request_id);
-      if (known && known.expiresAt > now) {
-        if (known.text !== body.text)
-          throw new HttpError(409, `request_id ${body.request_id} already made job ${known.id} with another text; use a new request_id for a new job.`);
-        return { status: 200, id: known.id, state: this.#job(known.id)?.state ?? "queued" };
+      // A job whose result expired is gone: its request_id makes a new one.
+      const state = known && known.expiresAt > now ? this.#job(known.id)?.state : undefined;
+      if (known && state) {
+        // Never the other job's id: whoever reuses a request_id learns nothing of a job it did not make.
+        if (known.textHash !== textHash(body.text))
+          throw new HttpError(409, `request_id ${body.request_id} was already used for a job with another text; use a new request_id for a new job.`);
+        return { status: 200, id: known.id, state };
       }
     }
-    if (this.#queue.length >= (this.options.maxQueued ?? 10_000)) {
-      throw new HttpError(429, `${this.#queue.length} jobs are already waiting; retry later.`, { "retry-after": "5" });
+    const max = this.options.maxQueued ?? DEFAULT_JOB_QUEUE_MAX;
+    if (this.#queue.length >= max) {
+      // About when a worker takes the next waiting job.
+      const retryS = Math.min(60, Math.max(1, Math.ceil(this.#runS / this.options.workers)));
+      throw new HttpError(
+        429,
+        `${this.#queue.length} jobs are already waiting, as many as this server queues (ORG_SERVE_JOB_QUEUE_MAX=${max}); retry in ${retryS} s.`,
+        { "retry-after": String(retryS) },
+      );
     }
     const accepted: AcceptedJob = {
       id: newJobId(now),
@@ -100,7 +177,8 @@ export class JobsQueue {
     this.options.log.accept(accepted);
     const job: Job = { ...accepted, state: "queued", events: [], listeners: new Set() };
     this.#jobs.set(job.id, job);
-    if (body.request_id !== undefined) this.#byRequest.set(body.request_id, { id: job.id, text: job.text, expiresAt: now + this.options.dedupTtlS * 1000 });
+    if (body.request_id !== undefined)
+      this.#byRequest.set(body.request_id, { id: job.id, textHash: textHash(job.text), expiresAt: now + this.options.dedupTtlS * 1000 });
     this.#prune(now);
     this.#queue.push(job);
     this.#wake?.();
@@ -163,6 +241,7 @@ export class JobsQueue {
 
   /** Stops the workers; running jobs are cancelled without a result, so they run again after a restart. */
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     this.#stop.abort(new Error("the server is stopping"));
     this.#wake?.();
     await Promise.allSettled(this.#workers);
@@ -174,7 +253,8 @@ export class JobsQueue {
     const held = this.#jobs.get(id);
     if (held) return held;
     const result = this.options.log.result(id);
-    if (!result) return undefined;
+    // Past its time but not swept yet: already gone for the client.
+    if (!result || result.finishedAt + this.#ttlMs <= this.#now()) return undefined;
     return {
       id,
       text: "",
@@ -218,6 +298,7 @@ export class JobsQueue {
       job.state = "running";
       job.events = [];
       this.#notify(job);
+      const started = this.#now();
       let outcome: { ok: boolean; sessionId?: string };
       try {
         outcome = await this.options.run(
@@ -237,16 +318,21 @@ export class JobsQueue {
       // Stopped by a shutdown: no result, so the next start runs it again.
       if (signal.aborted) return;
       const state = outcome.ok ? "done" : "failed";
+      const finishedAt = this.#now();
+      this.#runS = 0.8 * this.#runS + 0.2 * Math.max(0.001, (finishedAt - started) / 1000);
       try {
         this.options.log.complete({
           id: job.id,
           state,
           ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
           events: job.events,
-          finishedAt: this.#now(),
+          finishedAt,
         });
+        this.options.log.done(job.id);
+        this.#finished.push({ id: job.id, expiresAt: finishedAt + this.#ttlMs });
         // On disk now: memory holds only what is still to run (streams open on it keep their reference).
         this.#jobs.delete(job.id);
+        this.#compactIfWorth();
       } catch (error) {
         this.options.logError(`serve: job ${job.id} finished but its result could not be written: ${error instanceof Error ? error.stack : String(error)}`);
       }

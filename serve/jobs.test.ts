@@ -131,11 +131,17 @@ describe("POST /v1/jobs", () => {
     }
     const other = await postJob(fixture, { text: "something else", request_id: "req-1" });
     expect(other.status).toBe(409);
+    // Whoever reuses a request_id learns nothing of the job it made.
+    const conflict = await other.text();
+    expect(conflict).not.toContain(id);
+    expect(conflict).not.toMatch(/job-[a-z0-9]/);
+    expect(conflict).toContain("request_id req-1 was already used");
     await finished(fixture, id);
-    const wal = readFileSync(join(fixture.workspaceDir, ".org", "serve", "jobs.wal"), "utf8")
+    const accepts = readFileSync(join(fixture.workspaceDir, ".org", "serve", "jobs.wal"), "utf8")
       .trim()
-      .split("\n");
-    expect(wal).toHaveLength(1);
+      .split("\n")
+      .filter((line) => (JSON.parse(line) as { op: string }).op === "accept");
+    expect(accepts).toHaveLength(1);
     await Bun.sleep(1_100);
     const later = await postJob(fixture, { text: "once", request_id: "req-1" });
     expect(later.status).toBe(202);
@@ -234,10 +240,13 @@ test("a long log is compacted at start to what it still needs; finished jobs sti
       ids.push(((await (await postJob(first, { text: "e", mode: "direct:agent", request_id: "keep-me" })).json()) as { id: string }).id);
       for (const id of ids) await finished(first, id);
     }
-    expect(wal()).toHaveLength(5);
-    await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir, handlerOptions: { jobs: { compactAbove: 3 } } });
-    // Only the job whose request_id is still remembered stays in the log.
-    expect(wal().map((line) => (JSON.parse(line) as { id: string }).id)).toEqual([ids[4] as string]);
+    // Five accepted, five done.
+    expect(wal()).toHaveLength(10);
+    await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir, handlerOptions: { jobs: { compactAboveBytes: 100 } } });
+    // Only the job whose request_id is still remembered stays in the log, without its text.
+    expect(wal().map((line) => JSON.parse(line) as { id: string; op: string; text?: string })).toEqual([
+      expect.objectContaining({ op: "request", id: ids[4] as string, requestId: "keep-me" }),
+    ]);
     for (const [index, id] of ids.entries()) expect(replyText((await job(second, id)).events)).toBe(`answer for ${"abcde"[index]}`);
     const again = await postJob(second, { text: "e", mode: "direct:agent", request_id: "keep-me" });
     expect(again.status).toBe(200);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { BOOM_CODE, boomSpec, SHOUT_CODE, shoutSpec } from "../testing/mcp-fixtures.ts";
 import { type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
@@ -11,9 +11,9 @@ import { type RunningServe, startServe } from "./start-serve.ts";
 
 const TOKEN = "mcp-secret-token-1";
 
-function connect(url: string, token: string | undefined, changes: number[] = []): Promise<Client> {
+function connect(url: string, token: string | undefined, changes: number[] = [], headers: Record<string, string> = {}): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-    ...(token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}),
+    requestInit: { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } },
   });
   const client = new Client({ name: "org-http-test", version: "1.0.0" });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
@@ -114,4 +114,123 @@ describe("serve's /mcp with the MCP SDK's Streamable HTTP client", () => {
     expect(local.status).toBe(200);
     expect(local.headers.get("mcp-session-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
+});
+
+const INIT = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+};
+
+/** A raw MCP session over fetch: initialize, then `call(method, params)` returns the JSON-RPC answer (JSON or one SSE frame). */
+async function rawSession(url: string, headers: Record<string, string>) {
+  const base = { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers };
+  const init = await fetch(`${url}/mcp`, { method: "POST", headers: base, body: JSON.stringify(INIT) });
+  expect(init.status).toBe(200);
+  await init.text();
+  const session = { ...base, "mcp-session-id": init.headers.get("mcp-session-id") ?? "", "mcp-protocol-version": "2025-06-18" };
+  await (await fetch(`${url}/mcp`, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) })).text();
+  let id = 1;
+  return async (method: string, params: unknown) => {
+    id += 1;
+    const response = await fetch(`${url}/mcp`, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id, method, params }) });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const data = text.startsWith("{") ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? "");
+    return JSON.parse(data) as { result?: { isError?: boolean; content?: { text: string }[]; tools?: unknown[] }; error?: { code: number; message: string } };
+  };
+}
+
+describe("/mcp as the MCP spec says, and under the HTTP tool policy", () => {
+  const checkout = tempGitRepo("org-mcp-spec-");
+  let fixture: ServeFixture;
+  let server: RunningServe;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  beforeAll(async () => {
+    writeGeneratedTool(checkout.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    gitSync(checkout.dir, ["add", "-A"]);
+    gitSync(checkout.dir, ["commit", "--quiet", "-m", "one tool"]);
+    fixture = await serveFixture({
+      script: { rules: [{ reply: { text: "hi" } }] },
+      checkoutDir: checkout.dir,
+      apiToken: TOKEN,
+      serve: { generatedTools: "deny" },
+    });
+    server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
+  });
+
+  afterAll(async () => {
+    await server?.stop(true);
+    await fixture?.[Symbol.asyncDispose]();
+    checkout[Symbol.dispose]();
+  });
+
+  test("serve.generatedTools deny: /v1/tools lists the tool as denied and refuses its run; /mcp lists it and refuses its call alike", async () => {
+    const listing = (await (await fetch(`${server.url}/v1/tools`, { headers: auth })).json()) as { tools: { name: string; http: string }[] };
+    expect(listing.tools.find((tool) => tool.name === "word_count")?.http).toBe("deny");
+    const run = await fetch(`${server.url}/v1/tools/word_count/run`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ inputs: { text: "a b" } }),
+    });
+    expect(run.status).toBe(403);
+    const refusal = ((await run.json()) as { error: { message: string } }).error.message;
+    expect(refusal).toContain('serve.generatedTools is "deny"');
+    const client = await connect(server.url, TOKEN);
+    try {
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["word_count"]);
+      const denied = await client.callTool({ name: "word_count", arguments: { text: "a b" } });
+      expect(denied.isError).toBe(true);
+      expect((denied.content as { text: string }[])[0]?.text).toBe(refusal);
+      expect(denied.structuredContent).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  test("an unknown tool and a cursor the server never gave are JSON-RPC errors -32602 (SDK client and raw requests)", async () => {
+    const client = await connect(server.url, TOKEN);
+    try {
+      const unknown = await client.callTool({ name: "no_such_tool", arguments: {} }).catch((error: unknown) => error);
+      expect(unknown).toBeInstanceOf(McpError);
+      expect((unknown as McpError).code).toBe(ErrorCode.InvalidParams);
+      expect((unknown as McpError).message).toContain('unknown tool "no_such_tool"');
+      const cursor = await client.listTools({ cursor: "bogus" }).catch((error: unknown) => error);
+      expect(cursor).toBeInstanceOf(McpError);
+      expect((cursor as McpError).code).toBe(ErrorCode.InvalidParams);
+    } finally {
+      await client.close();
+    }
+    const call = await rawSession(server.url, auth);
+    const unknown = await call("tools/call", { name: "no_such_tool", arguments: {} });
+    expect(unknown.result).toBeUndefined();
+    expect(unknown.error?.code).toBe(-32602);
+    const cursor = await call("tools/list", { cursor: "bogus" });
+    expect(cursor.result).toBeUndefined();
+    expect(cursor.error?.code).toBe(-32602);
+    const whole = await call("tools/list", {});
+    expect(whole.result?.tools).toHaveLength(1);
+  }, 60_000);
+
+  test("with a token set, a foreign Origin is 403 (with the token or without); no Origin and the server's own origin pass", async () => {
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    for (const origin of ["https://evil.example", "http://127.0.0.1:1", "null", "http://evil.example"]) {
+      for (const token of [auth, {}]) {
+        const response = await fetch(`${server.url}/mcp`, { method: "POST", headers: { ...headers, ...token, origin }, body: JSON.stringify(INIT) });
+        expect(`${origin} ${response.status}`).toBe(`${origin} 403`);
+      }
+    }
+    await expect(connect(server.url, TOKEN, [], { origin: "https://evil.example" })).rejects.toThrow(/403/);
+    const port = new URL(server.url).port;
+    for (const origin of [server.url, `http://localhost:${port}`]) {
+      const response = await fetch(`${server.url}/mcp`, { method: "POST", headers: { ...headers, ...auth, origin }, body: JSON.stringify(INIT) });
+      expect(`${origin} ${response.status}`).toBe(`${origin} 200`);
+      await response.text();
+    }
+    const client = await connect(server.url, TOKEN);
+    expect((await client.listTools()).tools).toHaveLength(1);
+    await client.close();
+  }, 60_000);
 });

@@ -4,6 +4,7 @@ import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } fr
 import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
 import { McpToolSet } from "../mcp/mcp-tool-set.ts";
 import { HttpError } from "./http-error.ts";
+import { httpToolRefusal } from "./http-tool-policy.ts";
 import type { ServedTools } from "./served-tools.ts";
 
 export type McpHttpOptions = {
@@ -17,7 +18,7 @@ export type McpHttpOptions = {
 };
 
 export type McpHttp = {
-  /** Answers one request to /mcp (POST, GET or DELETE), after serve's auth and Host/Origin checks. */
+  /** Answers one request to /mcp (POST, GET or DELETE), after serve's Origin check (`refuseForeignOrigin`) and auth. */
   handle(request: Request): Promise<Response>;
   close(): Promise<void>;
 };
@@ -31,7 +32,8 @@ const WATCH_MS = 2_000;
 /**
  * serve's `/mcp`: the same tools as `org mcp` (the promoted tools serve offers and the workspace's
  * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
- * changes. A tool `serve.tools` marks "deny" is refused; MCP clients ask their user before each call.
+ * changes. The HTTP tool policy decides what runs (a tool or workflow "deny" is refused as a tool error);
+ * "ask" runs, since MCP clients ask their user before each call. An Origin not of this server is 403.
  */
 export function createMcpHttp(options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Session>();
@@ -47,8 +49,8 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
   });
   let watching = false;
 
-  const refuse = (name: string) =>
-    options.config.serve.tools[name] === "deny" ? `serve.tools.${name} is "deny" in org.config.json, so ${name} does not run over HTTP.` : undefined;
+  // The policy POST /v1/tools/:name/run applies; "ask" is the MCP client's to put to its user.
+  const refuse = (entry: McpToolEntry) => httpToolRefusal(options.config.serve, entry.name, entry.kind, "client");
 
   async function open(): Promise<Session> {
     if (!watching) {

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { HttpError } from "./http-error.ts";
+import { SeenSignatures } from "./seen-signatures.ts";
 
 export const TIMESTAMP_HEADER = "x-org-timestamp";
 export const SIGNATURE_HEADER = "x-org-signature";
@@ -40,17 +41,20 @@ function refuse(message: string): HttpError {
 
 /**
  * Checks signed requests: the signature must match, the timestamp be within `ttlS` seconds of now (either
- * way), and the signature not seen before within that time (a replay). Returns the request with its body
- * still readable.
+ * way), and the signature not seen before within that time (a replay), by this process or an earlier one
+ * on the same workspace (`seen` keeps them on disk). Returns the request with its body still readable.
  */
 export class SignatureCheck {
-  #seen = new Map<string, number>();
+  readonly seen: SeenSignatures;
 
   constructor(
     readonly secret: string,
     readonly ttlS: number,
     readonly now: () => number = Date.now,
-  ) {}
+    seen?: SeenSignatures,
+  ) {
+    this.seen = seen ?? new SeenSignatures({});
+  }
 
   /** The request, its body read (at most `maxBytes`, else 413) so the signature covers it. */
   async verify(request: Request, maxBytes: number): Promise<Request> {
@@ -71,10 +75,9 @@ export class SignatureCheck {
     if (Math.abs(now / 1000 - Number(timestamp)) > this.ttlS) {
       throw refuse(`the signed request is older than ${this.ttlS} s (ORG_API_HMAC_TTL_S) or from the future; sign it again with the current time.`);
     }
-    for (const [signature, expiresAt] of this.#seen) if (expiresAt <= now) this.#seen.delete(signature);
-    if (this.#seen.has(given)) throw refuse("this signed request was already received (a replay); sign each request anew.");
-    // Remembered for as long as its timestamp is accepted.
-    this.#seen.set(given, (Number(timestamp) + this.ttlS + 1) * 1000);
+    if (this.seen.has(given, now)) throw refuse("this signed request was already received (a replay); sign each request anew.");
+    // Remembered (on disk, before the request runs) for as long as its timestamp is accepted.
+    this.seen.add(given, (Number(timestamp) + this.ttlS + 1) * 1000, now);
     return new Request(request.url, {
       method: request.method,
       headers: request.headers,

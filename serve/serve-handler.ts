@@ -15,7 +15,7 @@ import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
 import { requestAuth } from "./request-auth.ts";
-import { matchRoute, refuseForeignCaller, ROUTES, routePattern } from "./serve-routes.ts";
+import { matchRoute, refuseForeignCaller, refuseForeignOrigin, ROUTES, routePattern } from "./serve-routes.ts";
 import { servedRoomOpener } from "./served-room.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
@@ -48,8 +48,12 @@ export type ServeHandlerOptions = {
   memory?: TranscriptIndex;
   /** ORG_API_HMAC_SECRET and ORG_API_HMAC_TTL_S: signed requests, an alternative to the bearer token. */
   hmac?: { secret: string; ttlS: number };
-  /** `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced. */
-  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; compactAbove?: number };
+  /**
+   * `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced, how long
+   * finished jobs are kept (ORG_SERVE_JOB_TTL_S), how many may wait (ORG_SERVE_JOB_QUEUE_MAX), and the log
+   * size past which it is compacted (ORG_SERVE_JOB_LOG_COMPACT_BYTES).
+   */
+  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; ttlS?: number; maxQueued?: number; compactAboveBytes?: number };
   /** ORG_PROFILE, shown by /health. */
   profile?: "dev" | "prod";
   /** Ranks promoted tools for the per-turn choice (and memory search) when set; without it, full-text search only. */
@@ -104,7 +108,9 @@ function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError:
     run: sessionJobRunner(sessions),
     workers: options.jobs?.workers ?? 2,
     dedupTtlS: options.jobs?.dedupTtlS ?? 300,
-    ...(options.jobs?.compactAbove !== undefined ? { compactAbove: options.jobs.compactAbove } : {}),
+    ...(options.jobs?.ttlS !== undefined ? { ttlS: options.jobs.ttlS } : {}),
+    ...(options.jobs?.maxQueued !== undefined ? { maxQueued: options.jobs.maxQueued } : {}),
+    ...(options.jobs?.compactAboveBytes !== undefined ? { compactAboveBytes: options.jobs.compactAboveBytes } : {}),
     logError,
   });
   queue.start();
@@ -199,6 +205,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
     ...(options.hmac ? { hmac: options.hmac } : {}),
     maxBodyBytes: config.serve.maxBodyBytes,
+    workspaceDir,
+    fsync: options.jobs?.fsync ?? false,
   });
   const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
@@ -216,6 +224,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   async function dispatch(given: Request, path: string, requestId: string): Promise<Response> {
     if (options.loopbackOnly) refuseForeignCaller(given);
     if (path === ROUTES.health.pattern && given.method === "GET") return healthResponse(options, metrics);
+    // MCP's transport: an invalid Origin is 403, token or not (before auth, so a page learns nothing more).
+    if (path === ROUTES.mcpPost.pattern) refuseForeignOrigin(given);
     const request = await auth.check(given);
     const { route: found, params } = matchRoute(request.method, path);
     const param = (name: string) => params[name] ?? "";
@@ -263,6 +273,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
       await mcp.close();
       await sessions.close();
       await opener.close();
+      auth.close();
     },
   };
 }

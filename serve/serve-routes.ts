@@ -88,3 +88,26 @@ export function refuseForeignCaller(request: Request): void {
     );
   }
 }
+
+function portOf(host: string): string {
+  return /:(\d+)$/.exec(host)?.[1] ?? "";
+}
+
+/**
+ * 403 when the request has an Origin that is not this server's: neither the Host it was sent to (same
+ * origin) nor a loopback name on the same port. A program (no Origin) passes. MCP's transport asks this of
+ * `/mcp` with or without a token: a page elsewhere must not drive the user's MCP session.
+ */
+export function refuseForeignOrigin(request: Request): void {
+  const origin = request.headers.get("origin");
+  if (origin === null) return;
+  const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
+  const from = URL.canParse(origin) && /^https?:$/.test(new URL(origin).protocol) ? new URL(origin).host.toLowerCase() : undefined;
+  const same = from !== undefined && (from === host || (LOOPBACK_NAME.test(from) && LOOPBACK_NAME.test(host) && portOf(from) === portOf(host)));
+  if (!same) {
+    throw new HttpError(
+      403,
+      `requests from another origin (Origin ${JSON.stringify(origin.slice(0, 100))}, this server is ${JSON.stringify(host.slice(0, 100))}) are refused on /mcp; connect from a program (without Origin) or a page this server serves.`,
+    );
+  }
+}

@@ -3,6 +3,7 @@ import type { AuditSink } from "../security/audit-log.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
+import { httpToolPolicy, httpToolRefusal } from "./http-tool-policy.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
@@ -22,7 +23,6 @@ export type ToolRoutesOptions = {
 /** `GET /v1/tools` and `POST /v1/tools/:name/run`. */
 export function toolRoutes(options: ToolRoutesOptions) {
   const { config, tools } = options;
-  const httpPolicy = (name: string, origin: string) => config.serve.tools[name] ?? (origin === "generated" ? config.serve.generatedTools : "ask");
 
   async function list(): Promise<Response> {
     const personas = await options.roomPolicies();
@@ -33,7 +33,7 @@ export function toolRoutes(options: ToolRoutesOptions) {
         origin,
         description: tool.description,
         parameters: tool.definition.function.parameters,
-        http: httpPolicy(tool.name, origin),
+        http: httpToolPolicy(config.serve, tool.name, origin),
         // What a room's persona may do with it ("http" is only for POST /v1/tools/:name/run).
         personas: Object.fromEntries(personas.map((persona) => [persona.name, persona.tools[tool.name] ?? "deny"])),
       })),
@@ -47,11 +47,8 @@ export function toolRoutes(options: ToolRoutesOptions) {
     const tool = offered.get(name);
     if (!tool) throw new HttpError(404, `there is no tool "${name}"; GET /v1/tools lists them (${[...offered.keys()].join(", ")}).`);
     const origin = tools.all().some((entry) => entry.origin === "generated" && entry.tool.name === name) ? "generated" : "built-in";
-    const policy = httpPolicy(name, origin);
-    if (policy !== "allow") {
-      const why = policy === "deny" ? `serve.tools.${name} is "deny"` : `${name} needs approval ("ask"), and nobody can approve over HTTP`;
-      throw new HttpError(403, `${why}; set "serve": { "tools": { "${name}": "allow" } } in org.config.json to run it over HTTP.`);
-    }
+    const refused = httpToolRefusal(config.serve, name, origin, "none");
+    if (refused) throw new HttpError(403, refused);
     const parsed = tool.parameters.safeParse(inputs);
     if (!parsed.success) {
       const issues = parsed.error.issues.map(
