@@ -9,6 +9,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
+import { judgeCommands } from "./org-invocation.ts";
 import { type FlagValues, parseCommandArgs } from "./parse-command-args.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
@@ -103,7 +104,7 @@ async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: Abort
     print(
       `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
     );
-    print(`next: ops/start-candidate.sh ${rebased.branch} && ops/fitness.sh`);
+    print(`next: ${judgeCommands(git.repoDir, rebased.branch)}`);
     return 0;
   } catch (error) {
     if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused to rebase ${branch}: ${error.message}`);
