@@ -52,8 +52,10 @@ async function runStage(stage: CycleStageName, command: Command, args: string[],
   const said = lines.map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("attach:"));
   const verdict = said.find((line) => line.startsWith("verdict:"));
   const reportPath = said.find((line) => line.startsWith("report: "))?.slice("report: ".length);
+  // promote says what it promoted as what, then how the baseline moved: the first is what the stage did.
+  const promoted = said.find((line) => line.startsWith("promoted ") || line.startsWith("promotion "));
   // instance start says "candidate: started; …": the stage's name is said once, in front.
-  const detail = (verdict ?? said.at(-1) ?? `exit status ${exitCode}`).replace(/^(current|candidate): /, "");
+  const detail = (verdict ?? promoted ?? said.at(-1) ?? `exit status ${exitCode}`).replace(/^(current|candidate): /, "");
   const result: CycleStage = {
     stage,
     ok: exitCode === 0,
@@ -64,6 +66,8 @@ async function runStage(stage: CycleStageName, command: Command, args: string[],
     ...(reportPath ? { reportPath } : {}),
   };
   say(`${result.ok ? "✓" : "✗"} ${stage}: ${detail}`);
+  const after = said.at(-1);
+  if (promoted && after !== undefined && after !== promoted) say(`  ${after}`);
   return result;
 }
 
