@@ -105,7 +105,10 @@ reply from each of the three personas, two streamed at once; the agent runs sh a
 /mode direct:python, and python runs python_run and sums up; then /mode direct:toolsmith, and the
 toolsmith builds a word-counting tool (spec, code, tests, validation in the sandbox) onto a cand/ branch
 of a throw-away git repository inside the workspace, never your checkout. The demo prints how to try it
-and runs it once with org tool run. Ends by printing where the transcript is.
+and runs it once with org tool run. Then the whole loop, in that repository: the fitness gate judges the
+branch against two serve instances (main and the candidate), promote merges it into main, and the session,
+opened again, offers word_count to the agent, which calls it (the demo answers the approval). Ends by
+printing where the transcript is and how to go on; the workspace is kept for that (remove it when done).
 
 Options:
   --fast             type the lines at once (no typing delay)
