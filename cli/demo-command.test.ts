@@ -145,6 +145,8 @@ test("the commands the demo prints run from another directory: the tool on its b
 
   const command = /^go on from there with a real model: (.+)$/m.exec(played.stdout)?.[1];
   expect(command).toContain(`--workspace ${demoWorkspace} --resume `);
+  // The workspace is kept for that command, and the demo says how to remove it.
+  expect(played.stdout).toContain(`the workspace stays for that; done with it: rm -rf ${demoWorkspace}\n`);
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(played.stdout)?.[1] as string;
   const before = readFileSync(transcript, "utf8").length;
   const server = await startScriptedServer({

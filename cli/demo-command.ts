@@ -280,6 +280,8 @@ async function playDemo(
   }
   write(`transcript: ${room.transcriptPath}\n`);
   write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
+  // The workspace is kept for that line; it is the user's to remove.
+  write(`the workspace stays for that; done with it: rm -rf ${shellWord(workspaceDir)}\n`, "gray");
   if (tally.errors === 0) return 0;
   process.stderr.write(
     `org: the demo hit ${tally.errors} error${tally.errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
