@@ -28,7 +28,11 @@ async function demo(args: string[]) {
 test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, the toolsmith, the gate, promote, the new tool", async () => {
   const checkoutBefore = checkoutState(repoRoot);
   const { stdout, stderr, exitCode } = await demo(["--fast", "--workspace", workspace]);
-  expect(stderr).toBe("");
+  // On an error, the lines with ✗ say where it was.
+  expect({ stderr, failed: stdout.split("\n").filter((line) => line.includes("✗") || line.startsWith("verdict:")) }).toEqual({
+    stderr: "",
+    failed: ["verdict: pass — every stage passed"],
+  });
   expect(exitCode).toBe(0);
 
   // The user's first line goes to the group; both personas answer.
