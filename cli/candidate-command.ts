@@ -2,19 +2,23 @@ import { resolve } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { checkProtectedCore } from "../fitness/protected-core.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
-import { pruneCandidates } from "../git/candidate-prune.ts";
+import { type PrunedCandidate, pruneCandidates } from "../git/candidate-prune.ts";
+import { instanceSettings } from "../config/environment.ts";
+import { readHealth } from "../fitness/instance-health.ts";
+import { stopInstances } from "../instances/side-by-side.ts";
 import { rebaseCandidate } from "../git/candidate-rebase.ts";
 import { candidateStates } from "../git/candidate-states.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
+import { judgeCommands, orgInvocation } from "./org-invocation.ts";
 import { type FlagValues, parseCommandArgs } from "./parse-command-args.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage: org candidate list [--json] [--repo DIR]
        org candidate rebase BRANCH [--repo DIR]
-       org candidate prune [--dry-run] [--older-than DAYS] [--repo DIR]
+       org candidate prune [--dry-run] [--older-than DAYS] [--force] [--repo DIR]
 
 The cand/* branches the toolsmith made, managed rather than hunted.
 
@@ -29,7 +33,8 @@ The cand/* branches the toolsmith made, managed rather than hunted.
   prune         deletes branches that are promoted, rolled back, failed or superseded (a newer live candidate,
                 or main, holds the same tool files), with their worktrees under .org/worktrees/ and their
                 reports under .org/fitness/<commit>/. --dry-run lists what would go; --older-than DAYS keeps
-                those built more recently.
+                those built more recently. A candidate whose instance is running (its commit answers /health
+                on ORG_CANDIDATE_PORT, default 7002) is kept and named; --force stops that instance first.
   --repo DIR    the checkout of main (default: the checkout this org runs from)
 
 A tool's name is taken by main and by live candidates only (untested, pass, stale).
@@ -38,7 +43,13 @@ Example:
   org candidate list
   org candidate rebase cand/20261123T101500Z`;
 
-const FLAGS = { repo: { type: "string" }, json: { type: "boolean" }, "dry-run": { type: "boolean" }, "older-than": { type: "string" } } as const;
+const FLAGS = {
+  repo: { type: "string" },
+  json: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  "older-than": { type: "string" },
+  force: { type: "boolean" },
+} as const;
 
 function print(line: string): void {
   console.log(sanitizeForTerminal(line));
@@ -103,7 +114,7 @@ async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: Abort
     print(
       `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
     );
-    print(`next: ops/start-candidate.sh ${rebased.branch} && ops/fitness.sh`);
+    print(`next: ${judgeCommands(git.repoDir, rebased.branch)}`);
     return 0;
   } catch (error) {
     if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused to rebase ${branch}: ${error.message}`);
@@ -120,7 +131,22 @@ async function pruneCandidateBranches(git: RepoGit, values: CandidateValues, sig
       throw new UsageError(`--older-than needs a number of days, got ${values["older-than"]}`, "candidate");
   }
   const dryRun = values["dry-run"] ?? false;
-  const pruned = await pruneCandidates(git, { dryRun, ...(olderThanDays !== undefined ? { olderThanDays } : {}), signal });
+  const age = olderThanDays !== undefined ? { olderThanDays } : {};
+  // A candidate instance serving a branch prune would delete runs from its worktree: keep it, or stop it first.
+  const running = await runningCandidate(await pruneCandidates(git, { dryRun: true, ...age, signal }));
+  const keep = new Set<string>();
+  if (running && values.force && !dryRun) {
+    const [stopped] = await stopInstances(instanceSettings().tmuxSession, ["candidate"]);
+    print(`stopped the candidate instance of ${running.branch} (${stopped?.outcome ?? "absent"}), to prune it`);
+  } else if (running) {
+    keep.add(running.branch);
+    // The instance is stopped by its tmux window, whichever checkout it came from: this org stops it.
+    const org = orgInvocation();
+    print(
+      `kept ${running.branch}: its instance is running on :${running.port}; stop it with ${org} instance stop candidate, or prune with --force (which stops it first)`,
+    );
+  }
+  const pruned = await pruneCandidates(git, { dryRun, ...age, keep, signal });
   for (const entry of pruned) {
     const extras = [entry.worktree ? "its worktree" : "", entry.reports ? "its reports" : ""].filter(Boolean).join(" and ");
     print(
@@ -129,6 +155,18 @@ async function pruneCandidateBranches(git: RepoGit, values: CandidateValues, sig
   }
   print(pruned.length === 0 ? "nothing to prune." : `${dryRun ? "would remove" : "removed"} ${pruned.length} candidate(s).`);
   return 0;
+}
+
+/** The candidate prune would remove whose instance answers /health on the candidate port, if any. */
+async function runningCandidate(chosen: PrunedCandidate[]): Promise<{ branch: string; port: number } | undefined> {
+  if (chosen.length === 0) return undefined;
+  const port = instanceSettings().candidatePort;
+  const commit = await readHealth(port, { timeoutMs: 2_000 }).then(
+    (health) => health.commit,
+    () => undefined,
+  );
+  const entry = commit === undefined ? undefined : chosen.find((candidate) => candidate.row.commit === commit);
+  return entry ? { branch: entry.row.branch, port } : undefined;
 }
 
 /** Refuses a flag given to an action it does not go with (--repo goes with all). */
@@ -157,7 +195,7 @@ export const candidateCommand: Command = {
       return rebaseCandidateBranch(git, branch, signal);
     }
     if (action === "prune") {
-      onlyFlags(values, action, ["dry-run", "older-than"]);
+      onlyFlags(values, action, ["dry-run", "older-than", "force"]);
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");
       return pruneCandidateBranches(git, values, signal);
     }

@@ -105,20 +105,28 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   expect(stoppedAgain.stdout).toContain(`no tmux session '${session}' is running; nothing to stop.`);
 }, 60_000);
 
-test("ops/run.sh with ORG_TMUX_SESSION set prints a stop command that stops that session, run as printed", async () => {
+test("the stop command ops/run.sh prints, run as printed, ends the room and leaves the instances' windows running", async () => {
   const session = uniqueSessionName("org-named");
+  // A served instance already runs in the session, as ops/start-current.sh leaves it: its window is "current".
+  await tmux.newSession(session, "tail -f /dev/null");
+  await tmux.tmux("rename-window", "-t", `=${session}:`, "current");
   const started = await runScript("run.sh", session);
   expect(started.code).toBe(0);
   const stop = /^  stop: +(.+)$/m.exec(started.stdout)?.[1];
-  expect(stop).toBe(`ORG_TMUX_SESSION=${session} ${join(repoRoot, "ops", "stop.sh")}`);
-  await tmux.waitFor(session, "group ›");
+  expect(stop).toBe(`ORG_TMUX_SESSION=${session} ${join(repoRoot, "ops", "stop.sh")} chat`);
+  await tmux.waitFor(`${session}:chat`, "group ›");
   // Run in a shell without ORG_TMUX_SESSION, as a user pastes it into a fresh terminal.
   const { ORG_TMUX_SESSION: _, ...env } = tmux.env;
   const child = Bun.spawn(["bash", "-c", stop as string], { cwd: workspace, env, stdout: "pipe", stderr: "pipe" });
   const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
   expect(code).toBe(0);
-  expect(stdout).toContain(`stopped org: killed tmux session '${session}'`);
-  expect(await tmux.hasSession(session)).toBe(false);
+  expect(stdout).toContain(`stopped the room: closed window 'chat' of tmux session '${session}'`);
+  expect((await tmux.tmux("list-windows", "-t", `=${session}`, "-F", "#{window_name}")).trim()).toBe("current");
+  const again = Bun.spawn(["bash", "-c", stop as string], { cwd: workspace, env, stdout: "pipe", stderr: "pipe" });
+  expect(await new Response(again.stdout).text()).toContain(`no room is running in tmux session '${session}'; nothing to stop.`);
+  expect(await again.exited).toBe(0);
+  expect(await tmux.hasSession(session)).toBe(true);
+  await tmux.tmux("kill-session", "-t", `=${session}`);
 }, 60_000);
 
 test("a tool the config marks ask prompts y/n in the pane: y runs it, n denies it", async () => {

@@ -25,10 +25,14 @@ async function demo(args: string[]) {
   return { stdout, stderr, exitCode };
 }
 
-test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, then the toolsmith", async () => {
+test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, the toolsmith, the gate, promote, the new tool", async () => {
   const checkoutBefore = checkoutState(repoRoot);
   const { stdout, stderr, exitCode } = await demo(["--fast", "--workspace", workspace]);
-  expect(stderr).toBe("");
+  // On an error, the lines with ✗ say where it was.
+  expect({ stderr, failed: stdout.split("\n").filter((line) => line.includes("✗") || line.startsWith("verdict:")) }).toEqual({
+    stderr: "",
+    failed: ["verdict: pass — every stage passed"],
+  });
   expect(exitCode).toBe(0);
 
   // The user's first line goes to the group; both personas answer.
@@ -90,6 +94,23 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({ code: 0, stdout: '{"words":3}\n', stderr: "" });
   expect(stdout).toContain('ran once, what word_count printed:\n{"words":3}\n');
 
+  // The whole loop in the throw-away repository: the fitness gate judges the branch, promote merges it into main.
+  expect(stdout).toMatch(new RegExp(`^the fitness gate: ${branchName} served at http://127\\.0\\.0\\.1:\\d+ beside main at http://127\\.0\\.0\\.1:\\d+$`, "m"));
+  expect(stdout).toMatch(/^ok +scenarios +tool word_count .*new tool: the candidate passes 3 of its 3 example\(s\)/m);
+  expect(stdout).toContain("verdict: pass — every stage passed");
+  expect(stdout).toMatch(new RegExp(`^promoted ${branchName} as [0-9a-f]{12} \\(tag promote/\\d{8}T\\d{6}Z\\); main was [0-9a-f]{12}$`, "m"));
+  expect(gitSync(toolRepo as string, ["ls-tree", "--name-only", "main:tools/generated"]).trim()).toBe("word_count");
+  expect(gitSync(toolRepo as string, ["tag", "--list", "promote/*"]).trim()).toMatch(/^promote\/\d{8}T\d{6}Z$/);
+  // Then the room, opened again on the same session, offers the promoted tool, and the agent calls it.
+  expect(stdout).toContain('direct:agent › Count the words in "the gate promoted it" with the new tool.');
+  expect(stdout).toContain("agent asks to run word_count (promoted tools ask first); the demo answers y");
+  expect(stdout).toMatch(/agent\s+│ ✓ word_count/);
+  expect(stdout).toContain("what word_count printed in the sandbox for agent:");
+  expect(stdout).toMatch(/│ .*"words":\s*4/);
+  expect(stdout).toMatch(/agent\s+│ word_count, the tool the toolsmith built and the gate promoted, counts 4 words in it\./);
+  // The opening question is answered on topic.
+  expect(stdout).toMatch(/agent\s+│ I run shell commands in this sandbox, and I call the tools the toolsmith builds/);
+
   // It ends by saying where the transcript is, and the transcript is there.
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(stdout)?.[1];
   expect(transcript).toBeDefined();
@@ -104,7 +125,7 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
     events.findIndex((event) => event.type === type && event.persona === persona && String(event.replyId).startsWith(firstTurn));
   expect(index("reply-start", "python")).toBeLessThan(index("reply-end", "agent"));
   expect(index("reply-start", "agent")).toBeLessThan(index("reply-end", "python"));
-}, 120_000);
+}, 240_000);
 
 test("the commands the demo prints run from another directory: the tool on its branch, and the session goes on", async () => {
   const demoWorkspace = join(workspace, "go-on");
@@ -128,6 +149,8 @@ test("the commands the demo prints run from another directory: the tool on its b
 
   const command = /^go on from there with a real model: (.+)$/m.exec(played.stdout)?.[1];
   expect(command).toContain(`--workspace ${demoWorkspace} --resume `);
+  // The workspace is kept for that command, and the demo says how to remove it.
+  expect(played.stdout).toContain(`the workspace stays for that; done with it: rm -rf ${demoWorkspace}\n`);
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(played.stdout)?.[1] as string;
   const before = readFileSync(transcript, "utf8").length;
   const server = await startScriptedServer({
@@ -152,7 +175,7 @@ test("the commands the demo prints run from another directory: the tool on its b
   } finally {
     await server.stop();
   }
-}, 120_000);
+}, 240_000);
 
 test("org demo --help says what it does; a wrong flag is a usage error", async () => {
   const help = await demo(["--help"]);

@@ -9,7 +9,7 @@ import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom, type Room } from "../room/room.ts";
-import { assembleRoom } from "../assembly/assemble-room.ts";
+import { assembleRoom, type RoomExtras } from "../assembly/assemble-room.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
@@ -18,7 +18,8 @@ import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type ChatLoopContext, handleLine } from "./chat-loop.ts";
-import type { Command } from "./command.ts";
+import { type Command, isUserFacing } from "./command.ts";
+import { judgeAndPromote } from "./demo-gate.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation } from "./org-invocation.ts";
@@ -38,6 +39,9 @@ export const DEMO_LINES = [
   "I need a tool to count the words in a text.",
 ];
 
+/** What the demo types once the new tool is promoted: the agent is asked to use it. */
+export const DEMO_AFTER_PROMOTION_LINES = ["/mode direct:agent", 'Count the words in "the gate promoted it" with the new tool.'];
+
 /** The input the demo runs the toolsmith's new tool with. */
 const TRY_INPUTS = '{"text":"one two three"}';
 
@@ -46,7 +50,7 @@ const TRY_INPUTS = '{"text":"one two three"}';
  * toolsmith's branch and the promoted tools read are never those of org's own checkout.
  */
 export async function openDemoRoom(
-  where: { config: OrgConfig; workspaceDir: string; toolRepoDir: string },
+  where: { config: OrgConfig; workspaceDir: string; toolRepoDir: string; resume?: string; approve?: RoomExtras["approve"] },
   onEvent: (event: RoomEvent) => void,
 ): Promise<{ room: Room; close(): Promise<void> }> {
   const { config, workspaceDir, toolRepoDir } = where;
@@ -60,7 +64,14 @@ export async function openDemoRoom(
     notify,
     ...(memory ? { memory } : {}),
   });
-  const room = await openRoom(assembly.options({ audit: new AuditLog(join(workspaceDir, AUDIT_DIR)), onEvent }));
+  const room = await openRoom(
+    assembly.options({
+      audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
+      onEvent,
+      ...(where.resume ? { resume: where.resume } : {}),
+      ...(where.approve ? { approve: where.approve } : {}),
+    }),
+  );
   return {
     room,
     async close() {
@@ -79,7 +90,9 @@ async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<Re
   const git = new RepoGit(dir);
   await git.run(["init", "--quiet", "--initial-branch=main"], { signal });
   writeFileSync(join(dir, "README.md"), "A throw-away repository for org demo: the toolsmith's candidate branches land here.\n");
-  await git.run(["add", "README.md"], { signal });
+  // The gate's reports, worktrees and key live in .org/, which is no part of the repository's files.
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  await git.run(["add", "README.md", ".gitignore"], { signal });
   await git.run(["commit", "--quiet", "-m", "demo: a main for candidate branches"], { signal });
   return git;
 }
@@ -92,7 +105,10 @@ reply from each of the three personas, two streamed at once; the agent runs sh a
 /mode direct:python, and python runs python_run and sums up; then /mode direct:toolsmith, and the
 toolsmith builds a word-counting tool (spec, code, tests, validation in the sandbox) onto a cand/ branch
 of a throw-away git repository inside the workspace, never your checkout. The demo prints how to try it
-and runs it once with org tool run. Ends by printing where the transcript is.
+and runs it once with org tool run. Then the whole loop, in that repository: the fitness gate judges the
+branch against two serve instances (main and the candidate), promote merges it into main, and the session,
+opened again, offers word_count to the agent, which calls it (the demo answers the approval). Ends by
+printing where the transcript is and how to go on; the workspace is kept for that (remove it when done).
 
 Options:
   --fast             type the lines at once (no typing delay)
@@ -135,11 +151,11 @@ type Write = (text: string, style?: Style) => void;
 async function playDemoLines(
   room: Room,
   context: ChatLoopContext,
-  play: { write: Write; idle: () => Promise<void>; tally: DemoTally; fast: boolean },
+  play: { lines: readonly string[]; write: Write; idle: () => Promise<void>; tally: DemoTally; fast: boolean },
   signal: AbortSignal,
 ): Promise<void> {
   const { write, tally } = play;
-  for (const line of DEMO_LINES) {
+  for (const line of play.lines) {
     if (signal.aborted) break;
     write(`${formatRoomMode(room.mode)} › `, "bold");
     for (const character of line) {
@@ -160,8 +176,8 @@ async function playDemoLines(
   }
 }
 
-/** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1). */
-async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: AbortSignal): Promise<number> {
+/** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
+async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
   const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
   const branch = branches[0];
   if (branch) {
@@ -171,14 +187,18 @@ async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: Abort
     write("ran once, what word_count printed:\n", "gray");
     const failed = (await toolCommand.run(tryArgs.slice(1), signal)) !== 0;
     write("\n");
-    return failed ? 1 : 0;
+    return { errors: failed ? 1 : 0, branch };
   }
-  if (signal.aborted) return 0;
+  if (signal.aborted) return { errors: 0 };
   write("the toolsmith made no branch (its reply above says why)\n");
-  return 1;
+  return { errors: 1 };
 }
 
-/** The demo's room session: the opening lines, the typed lines, then the toolsmith's tool tried once; the exit code. */
+/**
+ * The demo's room session: the opening lines, the typed lines, the toolsmith's tool tried once from its branch,
+ * judged by the fitness gate and promoted in the throw-away repository, then the same session opened again (as a
+ * new chat would be) where the agent calls the promoted tool; the exit code.
+ */
 async function playDemo(
   setup: { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: RepoGit; color: boolean; fast: boolean },
   signal: AbortSignal,
@@ -194,36 +214,74 @@ async function playDemo(
   const { ansi } = renderer;
   const write: Write = (text, style) => renderer.print(ansi.text(text, style));
   const tally: DemoTally = { toolOutputs: [], errors: 0 };
-  const { room, close } = await openDemoRoom({ config, workspaceDir, toolRepoDir: toolRepo.repoDir }, (event: RoomEvent) => {
-    renderer.handle(event);
-    tallyEvent(tally, event);
-  });
-  try {
-    write("org demo", "bold");
-    write(` — a real room; the scripted server at ${setup.serverUrl} answers as the personas.\n`);
-    write(
-      `personas: ${room
-        .personas()
-        .map((persona) => persona.name)
-        .join(", ")} · workspace ${workspaceDir}\n\n`,
-      "gray",
-    );
-    const context = {
-      host: roomSlashHost(room, config, workspaceDir),
-      send: async (text: string, turnSignal: AbortSignal) => {
-        await room.send(text, { signal: turnSignal });
-        await renderer.idle();
+  /** One room over the session (a new one, or `resume`d), the lines typed into it, then closed. */
+  const session = async (lines: readonly string[], more: { resume?: string; approve?: RoomExtras["approve"]; opening?: boolean } = {}) => {
+    const { room, close } = await openDemoRoom(
+      {
+        config,
+        workspaceDir,
+        toolRepoDir: toolRepo.repoDir,
+        ...(more.resume ? { resume: more.resume } : {}),
+        ...(more.approve ? { approve: more.approve } : {}),
       },
-      write,
-      clearScreen: () => {},
-    };
-    await playDemoLines(room, context, { write, idle: () => renderer.idle(), tally, fast: setup.fast }, signal);
-  } finally {
-    await close();
+      (event: RoomEvent) => {
+        renderer.handle(event);
+        tallyEvent(tally, event);
+      },
+    );
+    try {
+      if (more.opening) {
+        write("org demo", "bold");
+        write(` — a real room; the scripted server at ${setup.serverUrl} answers as the personas.\n`);
+        write(
+          `personas: ${room
+            .personas()
+            .map((persona) => persona.name)
+            .join(", ")} · workspace ${workspaceDir}\n\n`,
+          "gray",
+        );
+      }
+      const context = {
+        host: roomSlashHost(room, config, workspaceDir),
+        send: async (text: string, turnSignal: AbortSignal) => {
+          await room.send(text, { signal: turnSignal });
+          await renderer.idle();
+        },
+        write,
+        clearScreen: () => {},
+      };
+      await playDemoLines(room, context, { lines, write, idle: () => renderer.idle(), tally, fast: setup.fast }, signal);
+    } finally {
+      await close();
+    }
+    return room;
+  };
+  const room = await session(DEMO_LINES, { opening: true });
+  const tried = await tryToolsmithBranch(toolRepo, write, signal);
+  tally.errors += tried.errors;
+  if (tried.branch && !signal.aborted) {
+    write(`judge and promote it, as ${orgInvocation()} fitness and ${orgInvocation()} promote do for org's own tools:\n`, "bold");
+    let promoted = false;
+    try {
+      promoted = await judgeAndPromote({ config, toolRepo, branch: tried.branch, workspaceDir }, (text) => write(text), signal);
+    } catch (error) {
+      if (!isUserFacing(error)) throw error;
+      write(`${error.message}\n`);
+    }
+    write("\n");
+    if (promoted) {
+      write("the room opened again on the same session, as a new chat is, now offers word_count:\n\n", "bold");
+      const approve: RoomExtras["approve"] = async (persona, call) => {
+        write(`${persona} asks to run ${call.name} (promoted tools ask first); the demo answers y\n`, "gray");
+        return true;
+      };
+      await session(DEMO_AFTER_PROMOTION_LINES, { resume: room.sessionId, approve });
+    } else tally.errors += 1;
   }
-  tally.errors += await tryToolsmithBranch(toolRepo, write, signal);
   write(`transcript: ${room.transcriptPath}\n`);
   write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
+  // The workspace is kept for that line; it is the user's to remove.
+  write(`the workspace stays for that; done with it: rm -rf ${shellWord(workspaceDir)}\n`, "gray");
   if (tally.errors === 0) return 0;
   process.stderr.write(
     `org: the demo hit ${tally.errors} error${tally.errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,

@@ -9,6 +9,8 @@ import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
+import { missingOrgFiles } from "./org-checkout.ts";
+import { orgOf } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
@@ -89,6 +91,14 @@ export function fitnessTable(checks: FitnessCheck[]): string {
     .join("\n");
 }
 
+/** Nothing answered on the candidate's port: how to start one for `repoDir`, or why nothing there can. */
+function startCandidateHint(repoDir: string): string {
+  const missing = missingOrgFiles(repoDir);
+  if (missing.length > 0)
+    return `nothing can serve a candidate of ${repoDir}: it is not a checkout of org (it has no ${missing.join(", ")}); --repo takes an org checkout, and without it the gate judges this checkout's candidates`;
+  return `start the candidate first: ${orgOf(repoDir)} instance start candidate [BRANCH] (${orgOf(repoDir)} candidate list shows them)`;
+}
+
 export const fitnessCommand: Command = {
   ...nameAndSummary("fitness"),
   help: HELP,
@@ -136,6 +146,7 @@ export const fitnessCommand: Command = {
       log(fitnessTable(outcome.report.checks));
     }
     log(`verdict: ${outcome.report?.verdict ?? "could not judge"} — ${outcome.why}${outcome.path ? `\nreport: ${outcome.path}` : ""}`);
+    if (!outcome.report && outcome.why.startsWith("could not read the candidate's commit")) log(startCandidateHint(git.repoDir));
     return outcome.exitCode;
   },
 };

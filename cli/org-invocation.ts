@@ -30,3 +30,14 @@ function sameFile(a: string, b: string): boolean {
 export function orgInvocation(orgOnPath: string | null = Bun.which("org", { PATH: executableSearchPath() })): string {
   return orgOnPath !== null && sameFile(orgOnPath, LAUNCHER) ? "org" : shellWord(LAUNCHER);
 }
+
+/** How to run the org of checkout `repoDir` from any directory: this checkout's invocation, else that checkout's launcher (its bin/org). */
+export function orgOf(repoDir: string): string {
+  return sameFile(repoDir, REPO_DIR) ? orgInvocation() : shellWord(join(repoDir, "bin", "org"));
+}
+
+/** The commands that judge `branch` (default: the newest candidate) of checkout `repoDir`, runnable from any directory. */
+export function judgeCommands(repoDir: string, branch?: string): string {
+  const org = orgOf(repoDir);
+  return `${org} instance start candidate${branch ? ` ${shellWord(branch)}` : ""} && ${org} fitness`;
+}

@@ -6,6 +6,7 @@ import { promote } from "../git/promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { type Command, isUserFacing, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
+import { judgeCommands, orgOf } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
@@ -32,7 +33,9 @@ Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is prin
 async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal: AbortSignal): Promise<string> {
   const chosen = await mostRecentlyPassedCandidate(git, signal);
   if (!chosen)
-    throw new UserFacingError("no cand/* branch has a passing fitness report: run ops/fitness.sh on one (org candidate list shows them), or name a branch");
+    throw new UserFacingError(
+      `no cand/* branch has a passing fitness report: judge one with ${judgeCommands(git.repoDir)} (${orgOf(git.repoDir)} candidate list shows them), or name a branch`,
+    );
   log(`chose ${chosen.branch} (${chosen.commit.slice(0, 12)}): the candidate most recently judged pass (${chosen.judgedAt})`);
   return chosen.branch;
 }
@@ -70,7 +73,10 @@ export const promoteCommand: Command = {
       });
     } catch (error) {
       // Every refusal names the branch, not only a commit.
-      if (isUserFacing(error)) throw new UserFacingError(`refused to promote ${branch}: ${error.message}`);
+      if (isUserFacing(error)) {
+        const rejudge = "rejudge" in error && error.rejudge === true ? `; judge it with ${judgeCommands(git.repoDir, branch)}` : "";
+        throw new UserFacingError(`refused to promote ${branch}: ${error.message}${rejudge}`);
+      }
       throw error;
     }
     const { recovered, result, alreadyOnMain } = outcome;

@@ -2,6 +2,7 @@ import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { rollback } from "../git/rollback.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
+import { orgOf } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
@@ -51,7 +52,9 @@ export const rollbackCommand: Command = {
     if (!result) return 1;
     log(`rolled back ${result.undoes} as ${result.newMain.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
     if (result.healthy === false) {
-      log("current is NOT healthy after the rollback: look at its tmux window and ops/start-current.sh");
+      log(
+        `current is NOT healthy after the rollback: see ${orgOf(context.git.repoDir)} instance status, and start it again with ${orgOf(context.git.repoDir)} instance start current`,
+      );
       return 1;
     }
     return 0;

@@ -99,6 +99,10 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { specs: [spec] }) } });
     const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--repo", repo.dir], { OLLAMA_BASE: server.url });
     expect(made.exitCode).toBe(0);
+    // A repository that is no org checkout gets its candidate, and is told first that it can never be promoted there.
+    expect(made.stderr.split("\n")[0]).toBe(
+      `note: ${repo.dir} is not a checkout of org (it has no bin/org, ops/start-current.sh, package.json), so no gate can judge or promote a candidate made there; it can be tried with 'tool run --ref'. Leave out --repo to grow this checkout's tools.`,
+    );
     const [, branch, command] = /^word_count is on (cand\/\d{8}T\d{6}Z)\. Try it: (.+)$/m.exec(made.stdout) ?? [];
     expect(command).toEndWith(`tool run word_count --ref ${branch} --repo ${repo.dir} --inputs '{"text":"it'\\''s $HOME\\\\n \`x\`"}'`);
     expect(command).not.toContain("…");

@@ -49,7 +49,8 @@ Options:
                    org.config.json in the current directory, else the defaults)
   --ref BRANCH     main or a cand/YYYYMMDDTHHMMSSZ branch
   --inputs JSON    the tool's input, a JSON object
-  --repo DIR       the org checkout whose main the branch is made from (default: the one running)
+  --repo DIR       the org checkout whose main the branch is made from (default: the one running); in another
+                   git repository the branch is made and can be tried, but never judged or promoted (said first)
   --promote        start, judge and promote the new candidate (see new); not with --repo elsewhere
 
 Example:
@@ -143,6 +144,12 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   }
   const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
   const repoDir = (await repoOf(values.repo)).repoDir;
+  const missing = (await import("./org-checkout.ts")).missingOrgFiles(repoDir);
+  // Said before the build: a candidate outside an org checkout can be tried, never judged or promoted.
+  if (missing.length > 0)
+    say(
+      `note: ${repoDir} is not a checkout of org (it has no ${missing.join(", ")}), so no gate can judge or promote a candidate made there; it can be tried with 'tool run --ref'. Leave out --repo to grow this checkout's tools.`,
+    );
   const outcome: ToolsmithOutcome = await runToolsmith({
     goal: values.goal,
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.

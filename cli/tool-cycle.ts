@@ -43,17 +43,28 @@ async function runCaptured(command: Command, args: string[], signal: AbortSignal
   }
 }
 
+/**
+ * What a stage's command printed, summed up: the gate's verdict line, promote's "promoted … as …" (with the
+ * baseline line after it as `more`), else the last line; and the report's path when the gate wrote one.
+ */
+export function stageSummary(lines: readonly string[], exitCode: number): { detail: string; more?: string; reportPath?: string } {
+  const said = lines.map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("attach:"));
+  const verdict = said.find((line) => line.startsWith("verdict:"));
+  const reportPath = said.find((line) => line.startsWith("report: "))?.slice("report: ".length);
+  const promoted = said.find((line) => line.startsWith("promoted ") || line.startsWith("promotion "));
+  const last = said.at(-1);
+  // instance start says "candidate: started; …": the stage's name is said once, in front.
+  const detail = (verdict ?? promoted ?? last ?? `exit status ${exitCode}`).replace(/^(current|candidate): /, "");
+  return { detail, ...(promoted && last !== undefined && last !== promoted ? { more: last } : {}), ...(reportPath ? { reportPath } : {}) };
+}
+
 /** One stage: its command run and said, its detail the gate's verdict line, or the command's last line. */
 async function runStage(stage: CycleStageName, command: Command, args: string[], signal: AbortSignal): Promise<CycleStage> {
   const shown = `${orgInvocation()} ${[command.name, ...args].map(shellWord).join(" ")}`;
   say(`… ${stage}: ${shown}`);
   const started = performance.now();
   const { exitCode, lines } = await runCaptured(command, args, signal);
-  const said = lines.map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("attach:"));
-  const verdict = said.find((line) => line.startsWith("verdict:"));
-  const reportPath = said.find((line) => line.startsWith("report: "))?.slice("report: ".length);
-  // instance start says "candidate: started; …": the stage's name is said once, in front.
-  const detail = (verdict ?? said.at(-1) ?? `exit status ${exitCode}`).replace(/^(current|candidate): /, "");
+  const { detail, more, reportPath } = stageSummary(lines, exitCode);
   const result: CycleStage = {
     stage,
     ok: exitCode === 0,
@@ -64,6 +75,7 @@ async function runStage(stage: CycleStageName, command: Command, args: string[],
     ...(reportPath ? { reportPath } : {}),
   };
   say(`${result.ok ? "✓" : "✗"} ${stage}: ${detail}`);
+  if (more !== undefined) say(`  ${more}`);
   return result;
 }
 

@@ -10,6 +10,8 @@ import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
 /** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */
 export const READERS_DIR = join(FITNESS_DIR, "readers");
 const KEPT = 8;
+/** The environment variables whose presence can change what org, bun or a test does, so a trace holds only for them. */
+const KEYED_VARIABLE = /^(?:ORG_|OLLAMA_|BUN_|NODE_|LC_|TMUX_TMPDIR$|LANG$|TZ$|TMPDIR$|NO_COLOR$|PATH$|HOME$)/;
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const FolderReaders = z.strictObject({ version: z.literal(1), key: Sha256, traced: z.array(z.string()), readers: z.array(z.string()) });
 type FolderReaders = z.infer<typeof FolderReaders>;
@@ -18,10 +20,20 @@ type FolderReaders = z.infer<typeof FolderReaders>;
  * What a trace of the selected tests depends on, hashed: every file of `commit` outside `tools/generated/` (mode,
  * object id, path, so the tests and all the code they run), the test files traced, the bun that runs them, this
  * checkout's bunfig.toml and tsconfig.json (bun's configuration for them), the names of the environment's variables
- * with PATH and HOME, and the rules that read the trace (this checkout's `folder-trace.ts`). A candidate changes only files under
- * `tools/generated/`, so it shares the key of main's code; any other change makes a new key and a new trace.
+ * that org, bun or the tests read (`KEYED_VARIABLE`) with PATH and HOME, and the rules that read the trace (this
+ * checkout's `folder-trace.ts`). A candidate changes only files under `tools/generated/`, so it shares the key of
+ * main's code; any other change makes a new key and a new trace. What a shell adds and changes as it goes (OLDPWD,
+ * `_`, SHLVL, TMUX_PANE, npm's npm_*) is left out: with it, the same code got a new key, and a 30 s trace, from
+ * one shell to the next.
  */
-export async function readersKey(git: RepoGit, commit: string, tests: readonly string[], bun: string, signal?: AbortSignal): Promise<string> {
+export async function readersKey(
+  git: RepoGit,
+  commit: string,
+  tests: readonly string[],
+  bun: string,
+  signal?: AbortSignal,
+  variables: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<string> {
   const listing = await git.run(["ls-tree", "-r", "--full-tree", "--end-of-options", commit], { signal });
   const code = listing.split("\n").filter((line) => line.length > 0 && !line.split("\t")[1]?.startsWith(`${GENERATED_TOOLS_DIR}/`));
   const binary = statSync(bun);
@@ -34,7 +46,8 @@ export async function readersKey(git: RepoGit, commit: string, tests: readonly s
   };
   // bun takes its configuration from this checkout (`isolatedBunFlags`), and the tests get this process's environment.
   const configuration = ["bunfig.toml", "tsconfig.json"].map((file) => hash(join(CHECKOUT_DIR, file)));
-  const environment = { names: Object.keys(process.env).sort(), PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
+  const names = Object.keys(variables).filter((name) => variables[name] !== undefined && KEYED_VARIABLE.test(name));
+  const environment = { names: names.sort(), PATH: variables.PATH ?? "", HOME: variables.HOME ?? "" };
   const rules = hash(join(import.meta.dir, "folder-trace.ts"));
   const content = { version: 1, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
   return sha256Hex(canonicalJson(content));

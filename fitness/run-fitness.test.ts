@@ -311,6 +311,16 @@ describe("the fitness gate on throw-away repositories", () => {
     const result = await runOrg(["fitness", String(port), "--repo", repo.dir], {});
     expect(result.code).toBe(2);
     expect(result.out).toContain("could not read the candidate's commit");
+    // What to do next: nothing can serve a candidate of a repository that is no org checkout; an org checkout's launcher can.
+    expect(result.out).toContain(
+      `nothing can serve a candidate of ${repo.dir}: it is not a checkout of org (it has no bin/org, package.json); --repo takes an org checkout`,
+    );
+    mkdirSync(join(repo.dir, "bin"));
+    writeFileSync(join(repo.dir, "bin", "org"), "#!/bin/sh\n");
+    writeFileSync(join(repo.dir, "package.json"), "{}\n");
+    const hinted = await runOrg(["fitness", String(port), "--repo", repo.dir], {});
+    expect(hinted.code).toBe(2);
+    expect(hinted.out).toContain(`start the candidate first: ${join(repo.dir, "bin", "org")} instance start candidate [BRANCH]`);
     expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
   }, 60_000);
 });

@@ -22,11 +22,11 @@ export function pruneReason(row: CandidateRow): string | undefined {
  * `org candidate prune`: the `cand/*` branches that are promoted, rolled back, failed or superseded (built more than
  * `olderThanDays` ago, when given), with their worktrees under `.org/worktrees/` and their reports under
  * `.org/fitness/<commit>/`. `dryRun` only lists them. Each branch is deleted only if it still names the commit
- * that was judged here.
+ * that was judged here. Branches in `keep` (a candidate instance runs one) are left out.
  */
 export async function pruneCandidates(
   git: RepoGit,
-  options: { dryRun: boolean; olderThanDays?: number; now?: Date; signal?: AbortSignal },
+  options: { dryRun: boolean; olderThanDays?: number; now?: Date; keep?: ReadonlySet<string>; signal?: AbortSignal },
 ): Promise<PrunedCandidate[]> {
   const { signal } = options;
   const now = (options.now ?? new Date()).getTime();
@@ -35,7 +35,7 @@ export async function pruneCandidates(
   const chosen: PrunedCandidate[] = [];
   for (const row of rows) {
     const why = pruneReason(row);
-    if (!why) continue;
+    if (!why || options.keep?.has(row.branch)) continue;
     if (options.olderThanDays !== undefined && now - Date.parse(row.builtAt) < options.olderThanDays * 86_400_000) continue;
     checkCandidateBranch(row.branch);
     const worktree = join(git.repoDir, WORKTREES_DIR, row.branch.replace("/", "-"));

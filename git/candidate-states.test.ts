@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCandidate, promotionRepo, runOrg, writeFixtureTool, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
@@ -177,4 +178,37 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     expect(existsSync(join(repo.dir, ".org", "fitness", shout))).toBe(false);
     expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
   }, 90_000);
+});
+
+describe("the next steps promote and rebase print", () => {
+  test("run as printed from any directory: they name the checkout's launcher by its full path", async () => {
+    using repo = promotionRepo();
+    // The checkout's launcher: here one that notes each call, standing in for bin/org of another org checkout.
+    const calls = join(repo.dir, ".org", "launcher-calls");
+    mkdirSync(join(repo.dir, "bin"), { recursive: true });
+    writeFileSync(join(repo.dir, "bin", "org"), `#!/bin/sh\necho "$*" >> '${calls}'\n`);
+    chmodSync(join(repo.dir, "bin", "org"), 0o755);
+    makeCandidate(repo.dir, LOWER, (worktree) => writeTool(worktree, "lower", "x"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "org-hint-cwd-"));
+    try {
+      const run = (line: string) => Bun.spawnSync(["/bin/sh", "-c", line], { cwd: elsewhere, env: { PATH: "/usr/bin:/bin" }, stdin: "ignore" });
+
+      const refused = await org(repo.dir, "promote", LOWER, "--no-restart");
+      expect(refused.code).toBe(1);
+      expect(refused.out).not.toContain("ops/");
+      const hint = /judge it with (.+)$/m.exec(refused.out)?.[1];
+      expect(hint).toBe(`${join(repo.dir, "bin", "org")} instance start candidate ${LOWER} && ${join(repo.dir, "bin", "org")} fitness`);
+      expect(run(hint as string).exitCode).toBe(0);
+
+      const rebased = await org(repo.dir, "candidate", "rebase", LOWER);
+      expect(rebased.code).toBe(0);
+      const made = /made (cand\/\d{8}T\d{6}Z)/.exec(rebased.out)?.[1];
+      const next = /^next: (.+)$/m.exec(rebased.out)?.[1];
+      expect(next).toBe(`${join(repo.dir, "bin", "org")} instance start candidate ${made} && ${join(repo.dir, "bin", "org")} fitness`);
+      expect(run(next as string).exitCode).toBe(0);
+      expect(readFileSync(calls, "utf8")).toBe(`instance start candidate ${LOWER}\nfitness\ninstance start candidate ${made}\nfitness\n`);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -66,6 +66,12 @@ export type FitnessReport = z.infer<typeof FitnessReport>;
 export class NoPassingReportError extends Error {
   override name = "NoPassingReportError";
   readonly userFacing = true;
+  /** True when running the gate on the commit again is the way on; the CLI adds the commands that do it. */
+  readonly rejudge: boolean;
+  constructor(message: string, options: { rejudge?: boolean } = {}) {
+    super(message);
+    this.rejudge = options.rejudge ?? false;
+  }
 }
 
 /** The folder of `commit`'s reports in a checkout: `.org/fitness/<commit>/`. */
@@ -173,9 +179,12 @@ export function readPassingReport(repoDir: string, commit: string): FitnessRepor
     const untrusted = stored[0];
     if (untrusted)
       throw new NoPassingReportError(
-        `${untrusted.path} ${untrusted.problem ?? "is not usable"}; it promotes nothing: run ops/fitness.sh on ${commit.slice(0, 12)}`,
+        `${untrusted.path} ${untrusted.problem ?? "is not usable"}; it promotes nothing: run the fitness gate on ${commit.slice(0, 12)}`,
+        { rejudge: true },
       );
-    throw new NoPassingReportError(`no fitness report for ${commit.slice(0, 12)} (${fitnessReportDir(repoDir, commit)}/): run ops/fitness.sh on it first`);
+    throw new NoPassingReportError(`no fitness report for ${commit.slice(0, 12)} (${fitnessReportDir(repoDir, commit)}/): run the fitness gate on it first`, {
+      rejudge: true,
+    });
   }
   const report = latest.report;
   if (report.verdict !== "pass") {

@@ -64,13 +64,15 @@ async function planPromotion(
   const verdict = await request.verdict(head);
   if (verdict.commit !== head) {
     throw new PromotionRefusedError(
-      `the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run ops/fitness.sh on this commit`,
+      `the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run the fitness gate on this commit`,
+      { rejudge: true },
     );
   }
   const main = await checkCheckoutReady(git, signal);
   if (verdict.mainCommit !== main) {
     throw new PromotionRefusedError(
-      `main moved since the fitness report (judged against ${verdict.mainCommit.slice(0, 12)}, main is now ${main.slice(0, 12)}): run ops/fitness.sh again`,
+      `main moved since the fitness report (judged against ${verdict.mainCommit.slice(0, 12)}, main is now ${main.slice(0, 12)}): run the fitness gate again`,
+      { rejudge: true },
     );
   }
   const out = await git.run(["merge-tree", "--write-tree", "--end-of-options", main, head], { signal });
@@ -81,7 +83,8 @@ async function planPromotion(
   }
   if (verdict.judgedTree && verdict.judgedTree !== tree) {
     throw new PromotionRefusedError(
-      `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run ops/fitness.sh again`,
+      `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run the fitness gate again`,
+      { rejudge: true },
     );
   }
   const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");

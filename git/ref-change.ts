@@ -26,6 +26,12 @@ export type RefChangeContext = {
 export class PromotionRefusedError extends Error {
   override name = "PromotionRefusedError";
   readonly userFacing = true;
+  /** True when running the gate on the candidate again is the way on; the CLI adds the commands that do it. */
+  readonly rejudge: boolean;
+  constructor(message: string, options: { rejudge?: boolean } = {}) {
+    super(message);
+    this.rejudge = options.rejudge ?? false;
+  }
 }
 
 /** How a journaled change ended: main moved and checked out, and current's health at the new commit. */

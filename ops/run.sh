@@ -14,8 +14,9 @@ if ! command -v tmux >/dev/null 2>&1; then
   exit 1
 fi
 
-# The stop command names the session when it is not the default, so it stops this one.
-stop_command="$(printf '%q' "$root/ops/stop.sh")"
+# The stop command ends only the room's window: the served instances (ops/start-current.sh) may share the
+# session, and stopping the room must not stop them. It names the session when it is not the default.
+stop_command="$(printf '%q' "$root/ops/stop.sh") chat"
 if [ "$session" != org ]; then
   stop_command="ORG_TMUX_SESSION=$(printf '%q' "$session") $stop_command"
 fi

@@ -2,6 +2,7 @@
 # Stops org in the tmux session (default "org"; ORG_TMUX_SESSION overrides). Safe to run twice.
 #   ops/stop.sh            the served instances (SIGTERM first, so running turns can finish), then the whole session
 #   ops/stop.sh current    only the current instance's window;  ops/stop.sh candidate: only the candidate's
+#   ops/stop.sh chat       only the room's window (ops/run.sh), leaving the instances beside it running
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,15 +11,25 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 what="${1:-all}"
 
 case "$what" in
-  all | current | candidate) ;;
+  all | current | candidate | chat) ;;
   *)
-    echo "stop.sh: '$what' is not something to stop; give current, candidate or nothing (everything)." >&2
+    echo "stop.sh: '$what' is not something to stop; give current, candidate, chat or nothing (everything)." >&2
     exit 2
     ;;
 esac
 
 if ! command -v tmux >/dev/null 2>&1; then
   echo "stop.sh: tmux is not installed, so no org session can be running; nothing to stop."
+  exit 0
+fi
+
+if [ "$what" = chat ]; then
+  if tmux list-windows -t "=$session" -F '#{window_name}' 2>/dev/null | grep -qx chat; then
+    tmux kill-window -t "=$session:=chat"
+    echo "stopped the room: closed window 'chat' of tmux session '$session'. The conversation so far is in .org/sessions/ of its workspace."
+  else
+    echo "no room is running in tmux session '$session'; nothing to stop."
+  fi
   exit 0
 fi
 

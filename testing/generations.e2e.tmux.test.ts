@@ -139,6 +139,11 @@ async function expectWholeCycle(made: ToolNewLine & { stderr: string }): Promise
   expect(made.stages?.[3]?.detail).toStartWith("verdict: pass");
   for (const stage of ["current", "candidate", "fitness", "promote"]) expect(made.stderr).toMatch(new RegExp(`^… ${stage}: \\S+ `, "m"));
   expect(made.stderr).toMatch(/^✓ fitness: verdict: pass/m);
+  // The promote stage says what it promoted as what; how the baseline moved follows on its own line.
+  expect(made.stages?.[4]?.detail).toStartWith(`promoted ${made.branch} as `);
+  expect(made.stderr).toMatch(
+    new RegExp(`^✓ promote: promoted ${made.branch} as [0-9a-f]{12} \\(tag promote/\\d{8}T\\d{6}Z\\); main was [0-9a-f]{12}\n {2}baseline: `, "m"),
+  );
   // The gate took the toolsmith's signed record of the validation it had just run on the same files (a long name
   // cuts the check's name short in the table).
   expect(made.stderr).toMatch(new RegExp(`^ {2}ok +tools +${made.name}: toolsmith validation.* recorded: this code passed the same validation`, "m"));

@@ -58,7 +58,10 @@ export function scriptedToolsmithScript(): ScriptInput {
         when: { tool: "build_tool" },
         reply: { text: "I build tools on request: say what it should take and return, and I write, test and validate it on a candidate branch." },
       },
-      { when: { persona: "agent" }, reply: { text: "The toolsmith builds tools; I'll use it once it is promoted." } },
+      {
+        when: { persona: "agent" },
+        reply: { text: "I run shell commands in the sandbox, and I call the tools the toolsmith builds once the fitness gate promotes them." },
+      },
       { when: { persona: "python" }, reply: { text: "Tools are the toolsmith's job." } },
     ],
   };
