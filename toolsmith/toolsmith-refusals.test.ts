@@ -82,7 +82,7 @@ test("phones home", async () => {
     // compiled, as the tool loads under the tests. Past that it would find no network in the sandbox, and no Bun,
     // process or fetch in the fixed runner (generated-tools/run-generated-tool.test.ts runs such a tool there).
     // The failure shows where it threw: the refusing stub of withhold-globals.ts.
-    if (!outcome.ok) expect(outcome.failure).toMatch(/failed the tests stage [^]*refuseCodeFromStrings/);
+    if (!outcome.ok) expect(outcome.failure).toMatch(/failed the tests stage [\s\S]*refuseCodeFromStrings/);
   }, 60_000);
 
   test("an endless loop in the code ends as a timeout", async () => {
