@@ -3,7 +3,7 @@
 // determinism), one tool after another; the hostile corpus (toolsmith/hostile-code-corpus.ts) refused statically or
 // contained at run time, in the fixed runner and under bun test. toolsmith/policy-corpus.test.ts runs the policy on
 // all of it and the whole validation on a subset; this runs the whole validation on every tool.
-//   bun bench/ordinary-corpus.ts [--only name,name]
+//   bun bench/ordinary-corpus.ts [--only name,name] [--tool-timeout-ms 3000]
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,11 +17,12 @@ import { splitExamples } from "../toolsmith/split-examples.ts";
 import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 
-const { values } = parseArgs({ options: { only: { type: "string" } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, "tool-timeout-ms": { type: "string" } } });
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 const root = mkdtempSync(join(tmpdir(), "org-bench-corpus-"));
 chmodSync(root, 0o755);
-const settings = ToolsmithSettings.parse({});
+// The default bounds, unless --tool-timeout-ms raises a runner call's (on a loaded machine bun's start alone can take 3 s).
+const settings = ToolsmithSettings.parse(values["tool-timeout-ms"] ? { toolTimeoutMs: Number(values["tool-timeout-ms"]) } : {});
 const share = (part: number, whole: number) => `${part}/${whole} (${whole === 0 ? 0 : Math.round((part / whole) * 100)} %)`;
 
 /** CPU seconds of this process and of the children it has waited for (the sandboxes), from /proc. */

@@ -98,7 +98,7 @@ function refuseCodeFromStrings(): void {
   const refusing = (name: string, prototype: object) => {
     const stub = {
       [name]: function () {
-        throw new TypeError("code built from strings is not allowed here");
+        throw new TypeError("code built from strings is not allowed here: write the function itself, not a string of its code");
       },
     }[name] as () => never;
     Object.defineProperty(stub, "prototype", { value: prototype, writable: false, configurable: false });
