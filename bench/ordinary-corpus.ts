@@ -66,19 +66,12 @@ const dirs = validationDirs(join(root, "runtime-hostile"));
 writeFileSync(join(dirs.tool, "tool.ts"), runtimeProbeTool(RUNTIME_HOSTILE_CASES));
 writeFileSync(join(dirs.tool, "tool.test.ts"), runtimeProbeTests(RUNTIME_HOSTILE_CASES));
 const schema = { type: "object", properties: { at: { type: "integer" } }, required: ["at"] };
-const [outcomes = []] = await runnerStage(
-  dirs,
-  schema,
-  RUNTIME_HOSTILE_CASES.map((_, at) => ({ at })),
-  1,
-  settings.toolTimeoutMs,
-);
+const [[probed] = []] = await runnerStage(dirs, schema, [{ at: -1 }], 1, Math.max(10_000, settings.toolTimeoutMs));
+const lines: string[] = probed?.ok ? (JSON.parse((probed.output as { result: string }).result) as string[]) : [];
 const underTests = await testsStage(dirs, 60_000);
-const runtimeContained = RUNTIME_HOSTILE_CASES.filter((entry, at) => {
-  const outcome = outcomes[at];
-  const escapedInRunner = outcome?.ok === true && JSON.stringify(outcome.output).includes("escaped");
-  return !escapedInRunner && checkStaticPolicy(runtimeCaseTool(entry), "tool").length === 0;
-});
+const runtimeContained = RUNTIME_HOSTILE_CASES.filter(
+  (entry, at) => lines[at]?.startsWith("threw: ") === true && checkStaticPolicy(runtimeCaseTool(entry), "tool").length === 0,
+);
 const everyTestFailed = underTests.passed === 0 && underTests.failed === RUNTIME_HOSTILE_CASES.length * 2;
 rmSync(root, { recursive: true, force: true });
 

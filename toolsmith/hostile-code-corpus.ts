@@ -112,10 +112,31 @@ export const RUNTIME_HOSTILE_CASES: RuntimeHostileCase[] = [
   },
 ];
 
-/** A tool.ts that runs case `at` of `cases` and returns `{ result: String(what it returned) }`. */
+/**
+ * A tool.ts that runs case `at` of `cases` and returns `{ result: String(what it returned) }`; with `at` -1 it runs
+ * every case in turn, and its result is the JSON of one line per case: `returned: …` or `threw: …`.
+ */
 export function runtimeProbeTool(cases: RuntimeHostileCase[]): string {
   const functions = cases.map((entry) => `  async () => {\n${entry.body}\n  },`).join("\n");
-  return `import { z } from "zod";\nconst k = "constr" + "uctor";\nconst CASES: (() => Promise<unknown>)[] = [\n${functions}\n];\nexport default async function probe(input: unknown): Promise<{ result: string }> {\n  const { at } = z.object({ at: z.number().int() }).parse(input);\n  return { result: String(await CASES[at]!()) };\n}\n`;
+  return `import { z } from "zod";
+const k = "constr" + "uctor";
+const CASES: (() => Promise<unknown>)[] = [
+${functions}
+];
+export default async function probe(input: unknown): Promise<{ result: string }> {
+  const { at } = z.object({ at: z.number().int() }).parse(input);
+  if (at >= 0) return { result: String(await CASES[at]!()) };
+  const lines: string[] = [];
+  for (const run of CASES) {
+    try {
+      lines.push("returned: " + String(await run()));
+    } catch (error) {
+      lines.push("threw: " + (error instanceof Error ? error.message : String(error)));
+    }
+  }
+  return { result: JSON.stringify(lines) };
+}
+`;
 }
 
 /**

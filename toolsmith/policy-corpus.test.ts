@@ -32,7 +32,7 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
     });
     console.log(`ordinary corpus through the static policy: ${share(corpus.length - refused.length, corpus.length)} pass`);
     expect(refused).toEqual([]);
-  });
+  }, 60_000);
 
   test("the hostile corpus: every written form is refused statically, with a message", () => {
     const missed = STATIC_HOSTILE_CASES.filter((entry) => !entry.refusal.test(checkStaticPolicy(entry.code, entry.role).join("\n")));
@@ -48,21 +48,20 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
     writeFileSync(join(dirs.tool, "tool.ts"), runtimeProbeTool(cases));
     writeFileSync(join(dirs.tool, "tool.test.ts"), runtimeProbeTests(cases));
     const schema = { type: "object", properties: { at: { type: "integer" } }, required: ["at"] };
-    const [outcomes = []] = await runnerStage(
-      dirs,
-      schema,
-      cases.map((_, at) => ({ at })),
-      1,
-      5_000,
-    );
-    const escapedInRunner = cases.filter((_, at) => {
-      const outcome = outcomes[at];
-      return outcome?.ok === true && JSON.stringify(outcome.output).includes("escaped");
-    });
-    // Each case failed for the lockdown's reason, not for an unrelated one (the runner ran the tool and it threw).
-    const reasons = outcomes.map((outcome) => (outcome.ok ? "returned" : outcome.error.replace(/^the tool threw: /, "").slice(0, 80)));
+    // One call of the fixed runner runs every case in turn, each caught on its own.
+    const [[outcome] = []] = await runnerStage(dirs, schema, [{ at: -1 }], 1, 10_000);
+    if (!outcome?.ok) throw new Error(`the probe did not run: ${outcome?.error}`);
+    const lines = JSON.parse((outcome.output as { result: string }).result) as string[];
+    expect(lines).toHaveLength(cases.length);
+    const escapedInRunner = cases.filter((_, at) => !lines[at]?.startsWith("threw: "));
+    // Each case failed for the lockdown's reason: the refusing constructor, a frozen prototype, or eval gone.
     expect(
-      reasons.filter((reason) => !/code built from strings is not allowed here|readonly property|is not a function|undefined is not an object/.test(reason)),
+      lines.filter(
+        (line) =>
+          !/^threw: (code built from strings is not allowed here|Attempting to change value of a readonly property|Attempted to assign to readonly property|.*is not a function)/.test(
+            line,
+          ),
+      ),
     ).toEqual([]);
     // Under bun test each case runs twice, in the tests' scope and through the tool, and passes only if it escaped.
     const underTests = await testsStage(dirs, 30_000);
@@ -71,11 +70,10 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
       `hostile corpus, computed-key routes: ${share(contained, cases.length)} contained in the fixed runner; under bun test ${share(underTests.failed, cases.length * 2)} contained (${underTests.passed} escaped)`,
     );
     expect(escapedInRunner.map((entry) => entry.label)).toEqual([]);
-    expect(outcomes).toHaveLength(cases.length);
     expect({ passed: underTests.passed, failed: underTests.failed }).toEqual({ passed: 0, failed: cases.length * 2 });
     const hostileTotal = STATIC_HOSTILE_CASES.length + cases.length;
     console.log(`hostile corpus: ${share(hostileTotal, hostileTotal)} refused or contained`);
-  }, 120_000);
+  }, 240_000);
 
   test(`the whole validation passes for ${VALIDATED_HERE.join(", ")} (real sandbox)`, async () => {
     // Each runner call gets more than the default 3 s: on a loaded machine bun's start alone can take that long, and
