@@ -3,7 +3,7 @@
 // code or the global object is declared undefined in tool.ts's own scope (`Bun` cannot be deleted from the global
 // object), tool.ts loads only if it imports nothing but zod and never uses import.meta, and no code can be built
 // from strings: the Function global and the constructors on the function prototypes throw, zod runs without its
-// JIT (`new Function`), and `eval` is gone.
+// JIT (`new Function`), and `eval` and `ShadowRealm` are gone, all before tool.ts (or its tests) loads.
 import { z } from "zod";
 
 /** Names declared undefined in tool.ts's own scope, before its first line. */
@@ -46,6 +46,8 @@ export const WITHHELD_GLOBALS = [
 ];
 // Deleted from the global object only: strict-mode code cannot declare these names.
 const DELETED_ONLY = ["eval"];
+// Gone from the global object wherever the lockdown runs, the tests stage too: each compiles a string.
+const CODE_FROM_STRINGS_GLOBALS = ["eval", "ShadowRealm"];
 // Kept on the global object, declared undefined in tool.ts only: the runner and zod use them; Function is replaced.
 const KEPT = new Set(["globalThis", "Function", "Reflect"]);
 
@@ -84,28 +86,30 @@ export function withholdGlobals(toolPath: string, sourceOf: (path: string) => Pr
 }
 
 /**
- * `Function`, `(() => 0).constructor` and the async and generator ones become functions of the same name that throw:
- * `Function.prototype`, `instanceof Function` and `fn.constructor.name` still work for the libraries that use them
- * (fast-check reads `Function.prototype.apply` as it loads), but nothing compiles a string. zod is told to skip its
- * JIT, which needs `new Function`.
+ * `Function`, `(() => 0).constructor` and the async and generator ones become functions of the same name that throw,
+ * fixed on their prototypes (neither writable nor configurable) and frozen, so no key, written or computed at run
+ * time (`fn["constr" + "uctor"]`), leads to a constructor that compiles a string: `Function.prototype`, `instanceof
+ * Function` and `fn.constructor.name` still work for the libraries that use them (fast-check reads
+ * `Function.prototype.apply` as it loads). `eval` and `ShadowRealm` (which evaluates strings in a realm of its own)
+ * leave the global object. zod is told to skip its JIT, which needs `new Function`.
  */
 function refuseCodeFromStrings(): void {
   z.config({ jitless: true });
   const refusing = (name: string, prototype: object) => {
     const stub = {
       [name]: function () {
-        throw new TypeError("code built from strings is not allowed here");
+        throw new TypeError("code built from strings is not allowed here: write the function itself, not a string of its code");
       },
     }[name] as () => never;
-    Object.defineProperty(stub, "prototype", { value: prototype });
-    return stub;
+    Object.defineProperty(stub, "prototype", { value: prototype, writable: false, configurable: false });
+    return Object.freeze(stub);
   };
   const global = globalThis as Record<string, unknown>;
   for (const fn of [function () {}, async function () {}, function* () {}, async function* () {}]) {
     const prototype = Object.getPrototypeOf(fn) as { constructor: { name: string } };
     const stub = refusing(prototype.constructor.name, prototype);
     if (prototype === Function.prototype) global.Function = stub;
-    Object.defineProperty(prototype, "constructor", { value: stub });
+    Object.defineProperty(prototype, "constructor", { value: stub, writable: false, enumerable: false, configurable: false });
   }
-  delete global.eval;
+  for (const name of CODE_FROM_STRINGS_GLOBALS) delete global[name];
 }

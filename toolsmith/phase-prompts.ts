@@ -14,7 +14,7 @@ export const PHASE_TOOL_DESCRIPTIONS = {
   submit_spec:
     "Submit the tool's specification: a snake_case name, a description, JSON Schemas of input (an object) and output, at least 3 examples {input, output}, whether it is deterministic, and capabilities (network: false, filesystem: none).",
   submit_implementation:
-    "Submit tool.ts: TypeScript that `export default`s a function (input) => output (or a Promise of it) over JSON values. It may import only 'zod'. No fetch, Bun, process, require, eval, Function, Reflect, globalThis, dynamic import, constructor/prototype/__proto__. Computed keys only as numbers (xs[i] with a numeric counter, xs.at(i)); look keys up in a Map.",
+    "Submit tool.ts: TypeScript that `export default`s a function (input) => output (or a Promise of it) over JSON values. It may import only 'zod'. No fetch, Bun, process, require, eval, Function, Reflect, globalThis, dynamic import, constructor/prototype/__proto__. Ordinary lookups are fine (counts[word], table[ch], xs[mid], grid[r][c]).",
   submit_tests:
     "Submit tool.test.ts: bun:test tests that import the tool from './tool.ts' (default export) and may import 'fast-check'. Test the examples exactly, properties with fast-check, and abuse cases (wrong types, empty, huge). Only call the tool and assert on what it returns: no String(tool) or toString, stack traces, files or clock. No .skip/.only/.todo.",
 } as const;

@@ -23,6 +23,8 @@ describe("static policy on the syntax tree", () => {
     ["globalThis computed", tool("return (globalThis as any)['fe' + 'tch'];"), /uses globalThis/],
     ["dynamic import", tool("return import('node:fs');"), /dynamic import/],
     ["the constructor chain", tool("return (() => 1).constructor('return 1')();"), /\.constructor/],
+    ["the constructor by a literal key", tool("return ((() => 1) as any)['constructor']('return 1')();"), /\["constructor"\]/],
+    ["ShadowRealm", tool("return new (ShadowRealm as any)().evaluate('1');"), /uses ShadowRealm/],
     ["an import other than zod", `import fs from "node:fs";\nexport default () => fs;\n`, /imports "node:fs"/],
     ["a re-export", `export * from "node:fs";\nexport default () => 1;\n`, /imports "node:fs"/],
     ["@ts-ignore", tool("// @ts-ignore\nreturn 1;"), /@ts-ignore/],
@@ -32,10 +34,6 @@ describe("static policy on the syntax tree", () => {
     ["constructor destructured", tool("const { constructor: F } = (() => 0) as any;\nreturn F('return 1')();"), /names the key "constructor"/],
     ["constructor destructured by shorthand", tool("const { constructor } = (() => 0) as any;\nreturn constructor;"), /names the key "constructor"/],
     ["constructor destructured in an assignment", tool("let F: any;\n({ constructor: F } = (() => 0) as any);\nreturn F;"), /names the key "constructor"/],
-    ["a computed key built at run time", tool("const key = ['con', 'structor'].join('');\nreturn ((() => 0) as any)[key];"), /\[key\] is a computed key/],
-    ["a counter that once held a string", tool("let i: any = 0;\ni = 'constructor';\nreturn ((() => 0) as any)[i];"), /\[i\] is a computed key/],
-    ["a caught value as a key", tool("try {\n  throw 'constructor';\n} catch (k) {\n  return ((() => 0) as any)[k];\n}"), /\[k\] is a computed key/],
-    ["a computed key destructured", tool("const k = 'x';\nconst { [k]: F } = (() => 0) as any;\nreturn F;"), /destructures a computed key/],
     ["Reflect.get", tool("return Reflect.get(() => 0, 'constructor');"), /uses Reflect/],
     ["Reflect by another name", tool("const R = Reflect;\nreturn R.ownKeys(input as object);"), /uses Reflect/],
     ["getOwnPropertyDescriptor", tool("return Object.getOwnPropertyDescriptor(() => 0, 'constructor');"), /\.getOwnPropertyDescriptor/],
@@ -90,6 +88,54 @@ describe("static policy on the syntax tree", () => {
       "test('x', () => {\n  expect(run({ a: 1 })).toEqual({ a: 1 });\n  expect(() => run(null)).toThrow();\n  expect(typeof run).toBe('function');\n  expect(new Date(0).getTime()).toBe(0);\n});",
     );
     expect(checkStaticPolicy(calls, "tests")).toEqual([]);
+  });
+
+  test("each refusal of a name or key says what to write instead", () => {
+    const advice = (code: string) => checkStaticPolicy(tool(code), "tool").join("\n");
+    expect(advice("return (input as any).constructor === Array;")).toMatch(
+      /\.constructor, .*: to tell what a value is, use typeof, Array\.isArray\(x\) or x instanceof/,
+    );
+    expect(advice("const { constructor: C } = input as any;\nreturn C;")).toMatch(/names the key "constructor", .*use a literal, a class with new/);
+    expect(advice("return new Function('a', 'return a')(1);")).toMatch(
+      /uses Function, .*write the code itself \(a function declaration or an arrow function\)/,
+    );
+    expect(advice("return Reflect.get(input as object, 'a');")).toMatch(/uses Reflect, .*obj\[key\], key in obj, Object\.keys\(obj\)/);
+    expect(advice("return Object.getPrototypeOf(input);")).toMatch(/\.getPrototypeOf, .*instanceof/);
+  });
+
+  // Issue 30: keys computed at run time are ordinary lookups; the fixed runner makes the Function constructor
+  // unreachable by any key (hostile-code-corpus.ts and policy-corpus.test.ts prove the routes fail at run time).
+  test.each([
+    [
+      "a dictionary counter",
+      "const counts: Record<string, number> = {};\nfor (const word of String(input).split(' ')) counts[word] = (counts[word] ?? 0) + 1;\nreturn counts;",
+    ],
+    [
+      "a lookup table",
+      "const value: Record<string, number> = { I: 1, V: 5, X: 10 };\nlet total = 0;\nfor (const ch of String(input)) total += value[ch] ?? 0;\nreturn total;",
+    ],
+    ["a median", "const sorted = [...(input as number[])].sort((a, b) => a - b);\nconst mid = Math.floor(sorted.length / 2);\nreturn sorted[mid];"],
+    [
+      "a matrix",
+      "const grid = input as number[][];\nlet sum = 0;\nfor (let r = 0; r < grid.length; r++) for (let c = 0; c < (grid[r]?.length ?? 0); c++) sum += grid[r]![c]!;\nreturn sum;",
+    ],
+    [
+      "a reduce into an object",
+      "return (input as string[]).reduce<Record<string, number>>((acc, key) => {\n  acc[key] = (acc[key] || 0) + 1;\n  return acc;\n}, {});",
+    ],
+    [
+      "Object.entries and for…in",
+      "const o = input as Record<string, number>;\nconst out: Record<string, number> = {};\nfor (const [k, v] of Object.entries(o)) out[k] = v * 2;\nfor (const k in o) out[k] = (out[k] ?? 0) + 1;\nreturn out;",
+    ],
+    [
+      "a computed key destructured",
+      "const k = String(input);\nconst { [k]: picked, ...rest } = { a: 1, b: 2 } as Record<string, number>;\nreturn { picked, rest };",
+    ],
+  ])("tool.ts with %s passes", (_label, body) => {
+    expect(checkStaticPolicy(tool(body), "tool")).toEqual([]);
+    expect(
+      checkStaticPolicy(tests(`const t: Record<string, number> = {};\nconst k = 'x';\nt[k] = 1;\ntest('x', () => expect(run(t[k])).toBeDefined());`), "tests"),
+    ).toEqual([]);
   });
 
   test("a property or key named like a forbidden global is not a use of it", () => {

@@ -9,48 +9,55 @@ const ALLOWED_IMPORTS: Record<SourceRole, ReadonlySet<string>> = {
   tests: new Set(["bun:test", "fast-check", "./tool.ts"]),
 };
 
-// Names that reach the network, the process, the host or code from strings. The sandbox is the real wall;
-// this filter turns the plain attempts into a message the model can act on before anything runs.
-const FORBIDDEN_NAMES = new Set([
-  "fetch",
-  "Bun",
-  "process",
-  "require",
-  "eval",
-  "Function",
-  "globalThis",
-  "global",
-  "self",
-  "window",
-  "WebSocket",
-  "XMLHttpRequest",
-  "EventSource",
-  "Worker",
-  "SharedWorker",
-  "navigator",
-  "Deno",
-  "module",
-  "__dirname",
-  "__filename",
-  "importScripts",
-  "Reflect",
+// Names that reach the network, the process, the host or code from strings, each with what to write instead. The
+// sandbox is the real wall, and the fixed runner makes code from strings unreachable at run time (computed keys
+// included, see generated-tools/withhold-globals.ts); this filter turns the plain attempts into a message the model
+// can act on before anything runs.
+const HOST = "a tool gets everything it needs as its input and returns its result; it has no network, process, files or host";
+const FROM_STRINGS = "code built from strings is not allowed; write the code itself (a function declaration or an arrow function)";
+const FORBIDDEN_NAMES = new Map([
+  ["fetch", HOST],
+  ["Bun", HOST],
+  ["process", HOST],
+  ["require", "import what you need at the top of the file (zod in tool.ts)"],
+  ["eval", FROM_STRINGS],
+  ["Function", `${FROM_STRINGS}; for a type annotation write the signature, (x: number) => string`],
+  ["ShadowRealm", FROM_STRINGS],
+  ["globalThis", "use the globals by their own names (Math, JSON, Object, Array, Map, Set)"],
+  ["global", "use the globals by their own names (Math, JSON, Object, Array, Map, Set)"],
+  ["self", "use the globals by their own names (Math, JSON, Object, Array, Map, Set)"],
+  ["window", "use the globals by their own names (Math, JSON, Object, Array, Map, Set)"],
+  ["WebSocket", HOST],
+  ["XMLHttpRequest", HOST],
+  ["EventSource", HOST],
+  ["Worker", HOST],
+  ["SharedWorker", HOST],
+  ["navigator", HOST],
+  ["Deno", HOST],
+  ["module", "export the tool with 'export default'"],
+  ["__dirname", HOST],
+  ["__filename", HOST],
+  ["importScripts", HOST],
+  ["Reflect", "use the plain operation: obj[key], key in obj, Object.keys(obj), fn(...args), new Cls(...args)"],
 ]);
-// Properties that lead to the Function constructor or to an object's prototype, by any spelling: a member, a
-// destructured name, an object key.
-const FORBIDDEN_PROPERTIES = new Set([
-  "constructor",
-  "__proto__",
-  "prototype",
-  "caller",
-  "callee",
-  "getOwnPropertyDescriptor",
-  "getOwnPropertyDescriptors",
-  "getPrototypeOf",
-  "setPrototypeOf",
-  "__lookupGetter__",
-  "__lookupSetter__",
-  "__defineGetter__",
-  "__defineSetter__",
+// Properties that lead to the Function constructor or to an object's prototype, written out: a member, a destructured
+// name, an object key; each with what to write instead. A key computed at run time may be anything: the fixed runner
+// makes the constructors on the function prototypes throw, so no key leads to code built from strings.
+const TYPE_TEST = "to tell what a value is, use typeof, Array.isArray(x) or x instanceof SomeClass";
+const FORBIDDEN_PROPERTIES = new Map([
+  ["constructor", `${TYPE_TEST}; to make an object, use a literal, a class with new, or Object.create(null)`],
+  ["__proto__", "use Object.create(null) for a dictionary without a prototype, or a Map"],
+  ["prototype", "write methods in a class body"],
+  ["caller", "pass what the function needs as arguments"],
+  ["callee", "name the function and call it by its name"],
+  ["getOwnPropertyDescriptor", "read the property itself (obj.key, obj[key]) or test it with Object.hasOwn(obj, key)"],
+  ["getOwnPropertyDescriptors", "copy with a spread ({ ...obj }) or Object.entries(obj)"],
+  ["getPrototypeOf", TYPE_TEST],
+  ["setPrototypeOf", "use a class with extends, or Object.create(null) for a dictionary"],
+  ["__lookupGetter__", "read the property itself (obj.key, obj[key])"],
+  ["__lookupSetter__", "assign the property itself (obj.key = value)"],
+  ["__defineGetter__", "write a getter in a class or an object literal (get name() { … })"],
+  ["__defineSetter__", "write a setter in a class or an object literal (set name(value) { … })"],
 ]);
 const SKIPPING_PROPERTIES = new Set(["skip", "only", "todo", "skipIf", "todoIf", "failing", "if"]);
 const FORBIDDEN_DIRECTIVES = /@ts-(ignore|nocheck|expect-error)\b/;
@@ -68,7 +75,6 @@ type PolicyWalk = {
   fileName: string;
   role: SourceRole;
   allowed: ReadonlySet<string>;
-  numeric: ReturnType<typeof numericNames>;
   toolBindings: Set<string>;
   problems: string[];
   importsTool: boolean;
@@ -88,7 +94,6 @@ export function checkStaticPolicy(code: string, role: SourceRole): string[] {
     fileName,
     role,
     allowed: ALLOWED_IMPORTS[role],
-    numeric: numericNames(source),
     toolBindings: role === "tests" ? toolImportNames(source) : new Set<string>(),
     problems: syntaxProblems(source, fileName),
     importsTool: false,
@@ -139,23 +144,15 @@ function reachProblem(node: TS.Node, walk: PolicyWalk): string | undefined {
   if (ts.isImportEqualsDeclaration(node) || ts.isExternalModuleReference(node)) return "'import … = require(…)' is not allowed; use an import declaration";
   if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) return "dynamic import() is not allowed";
   if (ts.isMetaProperty(node)) return `${node.getText(source)} is not allowed`;
-  if (ts.isIdentifier(node) && FORBIDDEN_NAMES.has(node.text) && isValueReference(node)) {
-    return `uses ${node.text}; generated code may not reach the network, the process, the host or code built from strings`;
+  if (ts.isIdentifier(node) && isValueReference(node)) {
+    const instead = FORBIDDEN_NAMES.get(node.text);
+    if (instead !== undefined) return `uses ${node.text}, which generated code may not use: ${instead}`;
   }
-  if (ts.isPropertyAccessExpression(node) && FORBIDDEN_PROPERTIES.has(node.name.text)) {
-    return `accesses .${node.name.text}, which can reach the Function constructor; it is not allowed`;
-  }
-  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression) && FORBIDDEN_PROPERTIES.has(node.argumentExpression.text)) {
-    return `accesses [${JSON.stringify(node.argumentExpression.text)}], which can reach the Function constructor; it is not allowed`;
-  }
-  if (ts.isElementAccessExpression(node) && !isLiteralKey(node.argumentExpression) && !isNumeric(node.argumentExpression, walk.numeric)) {
-    return `[${node.argumentExpression.getText(source).slice(0, 40)}] is a computed key that is not a literal or plainly a number; index with a number (xs[i] where i only ever holds numbers, xs.at(i), text.charAt(i)) and look up keys in a Map`;
-  }
-  if (isPropertyName(node) && FORBIDDEN_PROPERTIES.has(propertyNameText(node) ?? "")) {
-    return `names the key ${JSON.stringify(propertyNameText(node))}, which can reach the Function constructor; it is not allowed`;
-  }
-  if (ts.isComputedPropertyName(node) && !isLiteralKey(node.expression) && isDestructuring(node.parent.parent))
-    return "destructures a computed key; name the properties you read";
+  // Keys computed at run time (counts[word], table[ch], xs[mid], grid[r][c]) are ordinary lookups: only a key written
+  // out is judged here.
+  const key = writtenKey(node);
+  const instead = key === undefined ? undefined : FORBIDDEN_PROPERTIES.get(key.name);
+  if (key !== undefined && instead !== undefined) return `${key.how}, which can reach the Function constructor or a prototype: ${instead}`;
   return undefined;
 }
 
@@ -223,125 +220,14 @@ function propertyNameText(node: TS.PropertyName): string | undefined {
   return (node as TS.Identifier | TS.StringLiteralLike | TS.NumericLiteral).text;
 }
 
-// A binding pattern, or an object or array literal that is assigned to (`({ a } = value)`, `for ([a] of xs)`).
-function isDestructuring(node: TS.Node | undefined): boolean {
-  if (!node) return false;
-  if (ts.isObjectBindingPattern(node) || ts.isArrayBindingPattern(node)) return true;
-  let current: TS.Node = node;
-  while (
-    ts.isObjectLiteralExpression(current) ||
-    ts.isArrayLiteralExpression(current) ||
-    ts.isPropertyAssignment(current) ||
-    ts.isShorthandPropertyAssignment(current) ||
-    ts.isSpreadElement(current) ||
-    ts.isSpreadAssignment(current) ||
-    ts.isParenthesizedExpression(current)
-  ) {
-    const parent: TS.Node = current.parent;
-    if (ts.isBinaryExpression(parent) && parent.left === current && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) return true;
-    if ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === current) return true;
-    current = parent;
+/** A key written out as a name or a literal: `.key`, `["key"]`, `{ key: … }`, `{ key }` destructured, and how. */
+function writtenKey(node: TS.Node): { name: string; how: string } | undefined {
+  if (ts.isPropertyAccessExpression(node)) return { name: node.name.text, how: `accesses .${node.name.text}` };
+  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)) {
+    return { name: node.argumentExpression.text, how: `accesses [${JSON.stringify(node.argumentExpression.text)}]` };
   }
-  return false;
-}
-
-const NUMERIC_OPERATORS = new Set([
-  ts.SyntaxKind.MinusToken,
-  ts.SyntaxKind.AsteriskToken,
-  ts.SyntaxKind.SlashToken,
-  ts.SyntaxKind.PercentToken,
-  ts.SyntaxKind.AsteriskAsteriskToken,
-  ts.SyntaxKind.BarToken,
-  ts.SyntaxKind.AmpersandToken,
-  ts.SyntaxKind.CaretToken,
-  ts.SyntaxKind.LessThanLessThanToken,
-  ts.SyntaxKind.GreaterThanGreaterThanToken,
-  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken,
-]);
-const NUMERIC_ASSIGNMENTS = new Set([
-  ts.SyntaxKind.MinusEqualsToken,
-  ts.SyntaxKind.AsteriskEqualsToken,
-  ts.SyntaxKind.SlashEqualsToken,
-  ts.SyntaxKind.PercentEqualsToken,
-  ts.SyntaxKind.AsteriskAsteriskEqualsToken,
-  ts.SyntaxKind.BarEqualsToken,
-  ts.SyntaxKind.AmpersandEqualsToken,
-  ts.SyntaxKind.CaretEqualsToken,
-  ts.SyntaxKind.LessThanLessThanEqualsToken,
-  ts.SyntaxKind.GreaterThanGreaterThanEqualsToken,
-  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken,
-]);
-
-/** An expression that yields a number whatever its operands hold (or a name that only ever holds such numbers). */
-function isNumeric(node: TS.Expression, numeric: ReadonlySet<string>): boolean {
-  if (ts.isNumericLiteral(node) || ts.isBigIntLiteral(node)) return true;
-  if (ts.isParenthesizedExpression(node) || ts.isNonNullExpression(node)) return isNumeric(node.expression, numeric);
-  if (ts.isIdentifier(node)) return numeric.has(node.text);
-  if (ts.isPrefixUnaryExpression(node)) return node.operator !== ts.SyntaxKind.ExclamationToken;
-  if (ts.isPostfixUnaryExpression(node)) return true;
-  if (ts.isConditionalExpression(node)) return isNumeric(node.whenTrue, numeric) && isNumeric(node.whenFalse, numeric);
-  if (ts.isBinaryExpression(node)) {
-    const operator = node.operatorToken.kind;
-    if (NUMERIC_OPERATORS.has(operator) || NUMERIC_ASSIGNMENTS.has(operator)) return true;
-    if (operator === ts.SyntaxKind.PlusToken) return isNumeric(node.left, numeric) && isNumeric(node.right, numeric);
-  }
-  return false;
-}
-
-/**
- * Names declared only with `let`/`const`/`var` whose initial value and every later assignment are numbers by
- * `isNumeric` (a loop counter, `let right = text.length - 1`), found to a fixed point; scopes are not told apart,
- * so one non-numeric use of a name anywhere rules it out.
- */
-function numericNames(source: TS.SourceFile): Set<string> {
-  const values = new Map<string, TS.Expression[]>();
-  const ruledOut = new Set<string>();
-  const visit = (node: TS.Node) => {
-    if (ts.isIdentifier(node)) {
-      const parent = node.parent;
-      const name = node.text;
-      const add = (value: TS.Expression) => values.set(name, [...(values.get(name) ?? []), value]);
-      if (ts.isVariableDeclaration(parent) && parent.name === node) {
-        // A loop's `for (const k of …)` / `in` and a `catch (k)` take values from elsewhere.
-        const loopHead =
-          ts.isVariableDeclarationList(parent.parent) && (ts.isForOfStatement(parent.parent.parent) || ts.isForInStatement(parent.parent.parent));
-        if (loopHead || ts.isCatchClause(parent.parent)) ruledOut.add(name);
-        else if (parent.initializer) add(parent.initializer);
-        else values.set(name, values.get(name) ?? []);
-      } else if (ts.isBinaryExpression(parent) && parent.left === node && isAssignment(parent.operatorToken.kind)) {
-        if (!NUMERIC_ASSIGNMENTS.has(parent.operatorToken.kind)) add(parent.right);
-      } else if (
-        ts.isParameter(parent) ||
-        ts.isBindingElement(parent) ||
-        ts.isFunctionDeclaration(parent) ||
-        ts.isClassDeclaration(parent) ||
-        ts.isFunctionExpression(parent) ||
-        ts.isClassExpression(parent) ||
-        ts.isImportClause(parent) ||
-        ts.isImportSpecifier(parent) ||
-        ts.isNamespaceImport(parent) ||
-        ts.isEnumDeclaration(parent) ||
-        ((ts.isForOfStatement(parent) || ts.isForInStatement(parent)) && parent.initializer === node) ||
-        isDestructuring(parent) ||
-        (ts.isShorthandPropertyAssignment(parent) && isDestructuring(parent.parent))
-      ) {
-        ruledOut.add(name);
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  const numeric = new Set([...values.keys()].filter((name) => !ruledOut.has(name)));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const name of numeric) {
-      if (!(values.get(name) ?? []).every((value) => isNumeric(value, numeric))) {
-        numeric.delete(name);
-        changed = true;
-      }
-    }
-  }
-  return numeric;
+  const name = isPropertyName(node) ? propertyNameText(node) : undefined;
+  return name === undefined ? undefined : { name, how: `names the key ${JSON.stringify(name)}` };
 }
 
 /** The names tool.test.ts binds to what it imports from ./tool.ts. */
@@ -405,8 +291,4 @@ function commentsOf(source: TS.SourceFile): { pos: number; text: string }[] {
   };
   visit(source);
   return [...found].map(([pos, text]) => ({ pos, text }));
-}
-
-function isAssignment(kind: TS.SyntaxKind): boolean {
-  return kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
 }

@@ -55,7 +55,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     expect(events.filter((event) => event.type === "validation-stage").map((event) => event.type === "validation-stage" && event.stage)).toEqual(["policy"]);
   }, 60_000);
 
-  test("a tool reaching for the network and an env value through a computed key is refused by the policy", async () => {
+  test("a tool reaching for the network and an env value through a computed key passes the policy and is stopped at run time", async () => {
     using repo = tempGitRepo();
     // Builds the global object through a computed key the syntax-tree check cannot read, then phones home.
     const trick = `import { z } from "zod";
@@ -78,9 +78,11 @@ test("phones home", async () => {
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [trick], tests: [hopeful] }) } });
     const outcome = await runToolsmith({ goal: WORD_COUNT.goal, endpoint: endpointOf(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome.ok).toBe(false);
-    // Past the policy it would find no network in the sandbox, and no Bun, process or fetch in the fixed runner
-    // (generated-tools/run-generated-tool.test.ts runs such a tool there).
-    if (!outcome.ok) expect(outcome.failure).toMatch(/failed the policy stage .*\[key\] is a computed key/);
+    // A key computed at run time passes the policy (issue 30); the constructor it reaches throws before anything is
+    // compiled, as the tool loads under the tests. Past that it would find no network in the sandbox, and no Bun,
+    // process or fetch in the fixed runner (generated-tools/run-generated-tool.test.ts runs such a tool there).
+    // The failure shows where it threw: the refusing stub of withhold-globals.ts.
+    if (!outcome.ok) expect(outcome.failure).toMatch(/failed the tests stage [\s\S]*refuseCodeFromStrings/);
   }, 60_000);
 
   test("an endless loop in the code ends as a timeout", async () => {

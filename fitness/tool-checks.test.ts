@@ -1,0 +1,36 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { ordinaryCorpus, submittedSources } from "../toolsmith/ordinary-corpus.ts";
+import { checkGeneratedTools } from "./tool-checks.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-tool-checks-"));
+chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("the gate's tool checks on ordinary code (issue 30)", () => {
+  test("main's tool with a lookup table in its tests and a new one with a counter pass the gate's static policy, their tests and validation again", async () => {
+    const corpus = ordinaryCorpus();
+    const [onMain, added] = ["integer_to_roman", "histogram_buckets"].map((name) => {
+      const tool = corpus.find((entry) => entry.name === name);
+      if (!tool) throw new Error(`ordinary-corpus.md has no ${name}`);
+      const { toolCode, testCode } = submittedSources(tool);
+      return { key: name, goal: tool.spec.description, spec: tool.spec as unknown as Record<string, unknown>, tool: toolCode, tests: testCode };
+    });
+    if (!onMain || !added) throw new Error("two tools expected");
+    using repo = promotionRepo([onMain]);
+    const commit = makeCandidate(repo.dir, "cand/20261125T120000Z", (worktree) => writeFixtureTool(worktree, added));
+    const git = new RepoGit(repo.dir);
+    const main = (await git.run(["rev-parse", "main"])).trim();
+    const checks = await checkGeneratedTools(git, { main, commit, runDir: join(root, "gate"), settings: ToolsmithSettings.parse({}), revalidate: true });
+    const byName = (prefix: string) => checks.find((check) => check.name.startsWith(prefix));
+    expect(byName("tool files, metadata hashes, static policy")).toMatchObject({ ok: true });
+    expect(checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.reason}`)).toEqual([]);
+    expect(byName("tool files, metadata hashes, static policy")?.reason).toBe(`2 tool(s) well-formed; changed: ${added.key}`);
+    expect(byName(`${added.key}: toolsmith validation again`)?.ok).toBe(true);
+  }, 240_000);
+});
