@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { environmentSettings } from "../config/environment.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
-import { AUDIT_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -91,7 +91,7 @@ async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<Re
   await git.run(["init", "--quiet", "--initial-branch=main"], { signal });
   writeFileSync(join(dir, "README.md"), "A throw-away repository for org demo: the toolsmith's candidate branches land here.\n");
   // The gate's reports, worktrees and key live in .org/, which is no part of the repository's files.
-  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  writeFileSync(join(dir, ".gitignore"), `${ORG_DIR}/\n`);
   await git.run(["add", "README.md", ".gitignore"], { signal });
   await git.run(["commit", "--quiet", "-m", "demo: a main for candidate branches"], { signal });
   return git;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { builtInTools } from "../assembly/room-tools.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
-import { AUDIT_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR, ORG_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
@@ -50,13 +50,13 @@ export async function judgeAndPromote(
   signal: AbortSignal,
 ): Promise<boolean> {
   const { config, toolRepo, branch, workspaceDir } = setup;
-  const worktree = join(toolRepo.repoDir, ".org", "worktrees", branch.replace("/", "-"));
+  const worktree = join(toolRepo.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
   await toolRepo.run(["worktree", "add", "--quiet", "--detach", worktree, branch], { signal });
   const servers: { close(): Promise<void> }[] = [];
   try {
-    const current = await serveCheckout(config, toolRepo.repoDir, join(workspaceDir, ".org", "demo-current"));
+    const current = await serveCheckout(config, toolRepo.repoDir, join(workspaceDir, ORG_DIR, "demo-current"));
     servers.push(current);
-    const candidate = await serveCheckout(config, worktree, join(workspaceDir, ".org", "demo-candidate"));
+    const candidate = await serveCheckout(config, worktree, join(workspaceDir, ORG_DIR, "demo-candidate"));
     servers.push(candidate);
     write(`the fitness gate: ${branch} served at ${candidate.server.url} beside main at ${current.server.url}\n`);
     const outcome = await runFitness({
