@@ -55,7 +55,7 @@ function responseOf(message: IncomingMessage, stop: () => void): Response {
     ended = true;
     notify();
   });
-  const broken = () => Object.assign(new Error("the connection closed before the response ended"), { code: "ECONNRESET" });
+  const broken = () => Object.assign(new Error("the server closed it before the response ended"), { code: "ECONNRESET" });
   message.on("error", (error) => {
     // Node's own text for a cut response is just "aborted".
     failure ??= error.message === "aborted" ? broken() : error;
