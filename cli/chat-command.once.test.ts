@@ -158,6 +158,10 @@ describe("--once against the scripted server", () => {
         { when: { persona: "agent", lastMessage: "^please fail" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo broken >&2; exit 3" } }] } },
         { when: { persona: "agent", lastMessage: "greet" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo sandboxed-hello" } }] } },
         { when: { persona: "agent", lastMessage: "break" }, reply: { text: "half a reply that never ends", chunkSize: 4, fault: { cutAfterChunks: 2 } } },
+        {
+          when: { persona: "agent", lastMessage: "crash" },
+          reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } },
+        },
         { when: {}, reply: { text: "nothing to add." } },
       ],
     }),
@@ -198,6 +202,16 @@ describe("--once against the scripted server", () => {
     const lines = events(result.stdout);
     expect(lines.some((event) => event.type === "error" && event.persona === "agent")).toBe(true);
     expect(lines.at(-1)).toMatchObject({ type: "turn-end", ok: false });
+  });
+
+  test("invariant 9: a reply whose connection drops mid-stream keeps its partial text in --json, marked failed; exit 1", async () => {
+    const result = await chat(["--once", "crash now", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    expect(result.exitCode).toBe(1);
+    const reply = events(result.stdout).find((event) => event.type === "message" && event.message.from === "agent");
+    expect(reply).toMatchObject({
+      type: "message",
+      message: { from: "agent", text: "Partial answer before", failed: expect.stringContaining("broke mid-stream") },
+    });
   });
 
   test("a reply whose last sandboxed command failed exits 1, though the model explained it; stderr says why", async () => {

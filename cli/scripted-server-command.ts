@@ -27,7 +27,7 @@ Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose condi
          embedded (hermes|mistral|json|pythonic|qwen-xml: write the calls into the text),
          wire (ollama-new|ollama-old|ollama-index-bug|openai|vllm|llamacpp; default ollama-new),
          chunkSize (characters per chunk, default 8), delayMs, firstByteDelayMs, usage (default true),
-         fault ({"status": 503} | {"cutAfterChunks": N, "midEvent"?: true} | {"malformedAfterChunks": N})
+         fault ({"status": 503} | {"cutAfterChunks": N, "midEvent"?: true, "reset"?: true} | {"malformedAfterChunks": N})
   Without a matching rule the fallback reply answers, else a text saying no rule matched.
   More in scripted-server/README.md.
 

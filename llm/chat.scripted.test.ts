@@ -2,6 +2,7 @@
 // item 2, as the server sends it. Frame-level edge cases (CRLF, split UTF-8, comment lines) live in chat.test.ts.
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LoopEvent, runWithTools } from "../chat.ts";
@@ -164,6 +165,33 @@ describe("chatOnce errors against the scripted server", () => {
       expect(error.partialContent.length).toBeGreaterThan(0);
       expect("The answer is forty-two.".startsWith(error.partialContent)).toBe(true);
       expect(server.requests).toHaveLength(1);
+    }
+  });
+
+  test("invariant 9: a connection dropped right after the partial text (a crashing server) keeps that text", async () => {
+    for (const wire of ["ollama-new", "openai"] as const) {
+      const server = await serve({
+        rules: [{ reply: { wire, text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 4, reset: true } } }],
+      });
+      const error = await failure(ask(server.url, { retry: { retries: 0 } }));
+      expect({ wire, kind: error.kind }).toEqual({ wire, kind: "interrupted" });
+      expect({ wire, partial: error.partialContent }).toEqual({ wire, partial: wire === "openai" ? "Partial answer before" : "Partial answer before the cr" });
+      expect(error.message).toContain("the partial reply is kept");
+    }
+  });
+
+  test("invariant 9: bytes that arrive together with the connection's close are read before the break is told", async () => {
+    const frame = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "Partial answer before" }, finish_reason: null }] })}\n\n`;
+    const head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+    // One write and the close: the chunked body never gets its end.
+    const cutter = createServer((socket) => socket.once("data", () => socket.end(`${head}${Buffer.byteLength(frame).toString(16)}\r\n${frame}\r\n`)));
+    await new Promise<void>((resolve) => cutter.listen(0, "127.0.0.1", resolve));
+    try {
+      const error = await failure(ask(`http://127.0.0.1:${(cutter.address() as { port: number }).port}`, { retry: { retries: 0 } }));
+      expect(error.kind).toBe("interrupted");
+      expect(error.partialContent).toBe("Partial answer before");
+    } finally {
+      cutter.close();
     }
   });
 

@@ -3,6 +3,7 @@ import { sleep } from "../concurrency/sleep.ts";
 import type { ChatRequest } from "./chat-once.ts";
 import { ChatError, connectionDetail, httpError } from "./chat-errors.ts";
 import { chatCompletionsUrl } from "./model-server-urls.ts";
+import { postForStream } from "./post-for-stream.ts";
 
 function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
   const header = response?.headers.get("retry-after-ms") ?? response?.headers.get("retry-after");
@@ -41,7 +42,7 @@ export async function openStream(request: ChatRequest): Promise<Response> {
 
   for (let attempt = 0; ; attempt += 1) {
     if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
-    const response = await fetchOnce(url, { method: "POST", headers, body, signal: request.signal }, endpoint.url);
+    const response = await fetchOnce(url, { headers, body, signal: request.signal }, endpoint.url);
     if (response instanceof Response && response.ok) return response;
     const error = response instanceof Response ? httpError(response.status, await response.text().catch(() => ""), context) : response;
     if (!error.retryable || attempt >= retries) throw error;
@@ -53,10 +54,10 @@ export async function openStream(request: ChatRequest): Promise<Response> {
 }
 
 /** One POST: the response, or the error that says no server answered (a stop by the caller is thrown). */
-async function fetchOnce(url: string, init: RequestInit & { signal?: AbortSignal | undefined }, shownUrl: string): Promise<Response | ChatError> {
+async function fetchOnce(url: string, init: Parameters<typeof postForStream>[1], shownUrl: string): Promise<Response | ChatError> {
   try {
-    // No fetch timeout: a cold model load sends nothing for minutes. Only the caller's signal ends the wait.
-    return await fetch(url, { ...init, timeout: false });
+    // No timeout: a cold model load sends nothing for minutes. Only the caller's signal ends the wait.
+    return await postForStream(url, init);
   } catch (error) {
     if (init.signal?.aborted) throw abortedError(init.signal, { content: "", reasoning: "" });
     return new ChatError(

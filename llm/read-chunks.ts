@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { isTokenCount } from "../security/budget.ts";
 import type { ToolCall, Usage } from "./chat-types.ts";
+import { readCommonChunk } from "./read-common-chunk.ts";
 
 /** A tool call whose arguments were not valid JSON keeps the raw text here; its `arguments` is `{}`. */
 export type ReceivedToolCall = ToolCall & { invalidArguments?: string };
 
-// Two schemas for each shape: a strict one that the common chunk passes at about the cost of its JSON.parse,
-// and a lenient one, tried only when the strict one fails, where a field of the wrong type reads as absent
+// Two schemas for each shape (the common chunk is read by hand first, with the same result: read-common-chunk.ts):
+// a strict one, and a lenient one, tried only when the strict one fails, where a field of the wrong type reads as absent
 // (`catch`), so one odd field never drops a chunk. They agree on every value the strict one accepts.
 const optionalString = z.string().optional().catch(undefined);
 const nullishString = z.string().nullish();
@@ -77,6 +78,11 @@ export type ReadChunk = {
 
 /** Reads a decoded chunk; undefined when it is not an object at all (such a chunk says nothing). */
 export function readChunk(value: unknown): ReadChunk | undefined {
+  return readCommonChunk(value) ?? readChunkBySchema(value);
+}
+
+/** `readChunk` by the schemas alone: what the common chunk's hand-written reading must agree with. */
+export function readChunkBySchema(value: unknown): ReadChunk | undefined {
   const strict = StrictChunk.safeParse(value);
   if (strict.success) {
     const { error, usage, choices } = strict.data;

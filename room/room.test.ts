@@ -269,6 +269,25 @@ describe("room failures and queueing", () => {
     });
   });
 
+  test("invariant 9: a connection dropped mid-reply keeps the partial text in the message event and the transcript, marked failed", async () => {
+    const script: ScriptInput = {
+      rules: [{ when: { persona: "agent" }, reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } } }],
+    };
+    await withRoom({ script, personas: [{ name: "agent", kind: "agent" as const }] }, async ({ room, events }) => {
+      const summary = await room.send("go");
+      expect(summary.ok).toBe(false);
+      const message = events.find((event) => event.type === "message" && event.message.from === "agent");
+      expect(message).toMatchObject({ type: "message", message: { from: "agent", text: "Partial answer before" } });
+      expect(message?.type === "message" ? message.message.failed : undefined).toContain("broke mid-stream");
+      const line = readFileSync(room.transcriptPath, "utf8")
+        .trim()
+        .split("\n")
+        .map((text) => JSON.parse(text))
+        .find((entry) => entry.type === "message" && entry.message?.from === "agent");
+      expect(line.message).toMatchObject({ text: "Partial answer before", failed: expect.stringContaining("partial reply is kept") });
+    });
+  });
+
   test("invariant 9: a dead model server gives a clear message in the persona's block and loses no transcript", async () => {
     const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
     const deadUrl = `http://127.0.0.1:${dead.port}`;

@@ -18,8 +18,11 @@ export const Fault = z.union([
     status: z.number().int().min(400).max(599),
     message: z.string().optional(),
   }),
-  /** N events, then EOF without [DONE]; with `midEvent`, the connection ends halfway through the next event. */
-  z.strictObject({ cutAfterChunks: z.number().int().min(0), midEvent: z.boolean().optional() }),
+  /**
+   * N events, then EOF without [DONE]; with `midEvent`, the connection ends halfway through the next event;
+   * with `reset`, the connection is dropped right after them, without the body's end (a crashing server).
+   */
+  z.strictObject({ cutAfterChunks: z.number().int().min(0), midEvent: z.boolean().optional(), reset: z.boolean().optional() }),
   z.strictObject({ malformedAfterChunks: z.number().int().min(0) }),
 ]);
 export type Fault = z.infer<typeof Fault>;

@@ -74,6 +74,7 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
   const fault = reply.fault;
   const cutAfter = fault && "cutAfterChunks" in fault ? fault.cutAfterChunks : undefined;
   const cutMidEvent = fault && "cutAfterChunks" in fault ? fault.midEvent === true : false;
+  const cutByReset = fault && "cutAfterChunks" in fault ? fault.reset === true : false;
   const malformedAfter = fault && "malformedAfterChunks" in fault ? fault.malformedAfterChunks : undefined;
   const encoder = new TextEncoder();
   const frame = (data: string) => `data: ${data}\n\n`;
@@ -81,6 +82,7 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       let sent = 0;
+      let held = "";
       for (const [writeIndex, write] of plan.writes.entries()) {
         if (writeIndex > 0) await sleep(reply.delayMs, signal);
         if (cancelled || signal.aborted) return;
@@ -95,8 +97,13 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
               const errorChunk = ollamaMidStreamErrorChunk(reply.wire);
               if (errorChunk) text += frame(errorChunk);
             }
+            if (cutByReset) text = held + text;
             if (text) controller.enqueue(encoder.encode(text));
-            controller.close();
+            if (cutByReset) {
+              // Sent first, then the stream fails: Bun closes the connection without the chunked terminator.
+              await new Promise((resolve) => setImmediate(resolve));
+              controller.error(new Error("scripted fault: the connection is dropped mid-stream (cutAfterChunks with reset)"));
+            } else controller.close();
             return;
           }
           if (malformedAfter !== undefined && sent === malformedAfter && event !== "[DONE]") {
@@ -105,8 +112,11 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
           text += frame(event);
           if (event !== "[DONE]") sent += 1;
         }
-        controller.enqueue(encoder.encode(text));
+        // A reset sends what comes before it in one piece with the drop, as a server that dies at once does.
+        if (cutByReset) held += text;
+        else controller.enqueue(encoder.encode(text));
       }
+      if (held) controller.enqueue(encoder.encode(held));
       controller.close();
     },
     cancel() {

@@ -18,6 +18,10 @@ const SCRIPT = {
     { when: { persona: "agent", lastMessage: "remember" }, reply: { text: "You said before: {{lastMessage}}" } },
     { when: { persona: "agent" }, reply: { text: "Agent here, streaming a reply in small pieces.", chunkSize: 5, delayMs: 2 } },
     { when: { persona: "python", lastMessage: "break" }, reply: { text: "Python starts to answer and then", chunkSize: 4, fault: { cutAfterChunks: 4 } } },
+    {
+      when: { persona: "python", lastMessage: "crash" },
+      reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } },
+    },
     { when: { persona: "python" }, reply: { text: "Python here, ready to run code.", chunkSize: 3, delayMs: 2 } },
     { when: { persona: "toolsmith", lastMessage: "fail hard" }, reply: { fault: { status: 400, message: "the model refuses" } } },
     { when: { persona: "toolsmith" }, reply: { text: "Toolsmith here, I build tools.", chunkSize: 6 } },
@@ -163,6 +167,15 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
     await expect(
       (async () => client.chat.completions.create({ model: "toolsmith", messages: [{ role: "user", content: "fail hard" }] }))(),
     ).rejects.toMatchObject({ status: 502, code: "no_answer" });
+  }, 60_000);
+
+  test("invariant 9: a connection dropped mid-reply: the partial content, then what broke it, in both shapes", async () => {
+    const whole = await client.chat.completions.create({ model: "python", messages: [{ role: "user", content: "crash please" }] });
+    expect(whole.choices[0]?.message.content).toMatch(/^Partial answer before\n\n\(the reply broke off: the connection to the model server broke mid-stream/);
+    const stream = await client.chat.completions.create({ model: "python", messages: [{ role: "user", content: "crash please" }], stream: true });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toMatch(/Partial answer before[\s\S]*\(the reply broke off: the connection to the model server broke mid-stream/);
   }, 60_000);
 
   test("the client's messages are the conversation the persona answers from", async () => {
