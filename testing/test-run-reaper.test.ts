@@ -1,9 +1,10 @@
 // A killed test run leaves nothing running: a slice of the suite that starts tmux servers and org serve instances
 // (current and candidate) is killed mid-way, and none of its processes is left 10 s later.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { descendantsOf, isSameProcess, type ProcessIdentity, processesTagged, TEST_RUN_ENV } from "./test-run-reaper.ts";
+import { ancestorTagged, descendantsOf, isSameProcess, ownRunId, type ProcessIdentity, processesTagged, TEST_RUN_ENV } from "./test-run-reaper.ts";
 
 const REPO = join(import.meta.dir, "..");
 const SLICE = ["./instances/side-by-side.tmux.test.ts", "./cli/workspace-isolation.tmux.test.ts"];
@@ -68,3 +69,47 @@ test("a CI timeout that sends SIGTERM to the run's process group leaves nothing 
   const { left } = await killMidway((pid) => process.kill(-pid, "SIGTERM"));
   expect(left).toEqual([]);
 }, 240_000);
+
+test("a bun test that a test starts with the run's tag as inherited reaps nothing of the run when it ends", async () => {
+  // As testing/test-timeout.test.ts does: the inner run's own id is the outer run's. Its end must not end the outer
+  // run (a watcher of its own did: it sent SIGTERM to every process of the suite).
+  const directory = mkdtempSync(join(tmpdir(), "org-nested-run-"));
+  writeFileSync(join(directory, "quick.test.ts"), 'import { test } from "bun:test";\ntest("quick", () => {});\n');
+  const tag = `nested-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const env = { ...process.env, [TEST_RUN_ENV]: tag };
+  // The outer run's other processes, and the process the inner run is started from, all carry the tag.
+  const sentinel = Bun.spawn(["sleep", "120"], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  try {
+    const inner = Bun.spawn(
+      [
+        "/bin/sh",
+        "-c",
+        '"$0" test --preload "$1" ./quick.test.ts; echo "inner ended $?"; sleep 5',
+        process.execPath,
+        join(import.meta.dir, "test-run-preload.ts"),
+      ],
+      {
+        cwd: directory,
+        env,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "ignore",
+      },
+    );
+    const output = await new Response(inner.stdout).text();
+    expect(output).toContain("inner ended 0");
+    // The shell and the sentinel outlived the inner run's end by the 5 s the shell waits, more than a watcher needs.
+    expect(await inner.exited).toBe(0);
+    expect(sentinel.killed || sentinel.exitCode !== null).toBe(false);
+  } finally {
+    sentinel.kill("SIGKILL");
+    rmSync(directory, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test("ancestorTagged tells a process below one carrying the same run id, and only that", () => {
+  const own = ownRunId();
+  // This test process runs under npm test's tag (or none); its parent chain never carries a made-up id.
+  expect(ancestorTagged(process.pid, `no-such-run-${process.pid}`)).toBe(false);
+  if (own !== undefined && process.env.BUN_TEST_WORKER_ID) expect(ancestorTagged(process.pid, own)).toBe(true);
+});

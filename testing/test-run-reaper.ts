@@ -113,11 +113,26 @@ export async function reapRun(runId: string, seen: Iterable<ProcessIdentity> = [
   return ended;
 }
 
-/**
- * Tags this process's environment with a new run id (appended to an inherited one) and starts the watcher that
- * reaps the run when this process is gone. The watcher is in a session of its own (a kill of the run's process
- * group spares it), holds nothing of this process's event loop, and carries no run id itself.
- */
+/** The parent of `pid` (field 4 of /proc/pid/stat), or undefined when it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return Number.isInteger(parent) && parent > 0 ? parent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process above `pid` (not `pid` itself) carries `runId` as its own run id. */
+export function ancestorTagged(pid: number, runId: string): boolean {
+  for (let parent = parentOf(pid); parent !== undefined && parent > 1; parent = parentOf(parent)) {
+    const variable = environOf(parent).find((line) => line.startsWith(`${TEST_RUN_ENV}=`));
+    if (variable !== undefined && ownRunId({ [TEST_RUN_ENV]: variable.slice(TEST_RUN_ENV.length + 1) }) === runId) return true;
+  }
+  return false;
+}
+
 /** This run's own id: the last word of the tag (the words before it are the runs this one was started in). */
 export function ownRunId(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env[TEST_RUN_ENV]?.trim().split(/\s+/).at(-1) || undefined;
@@ -134,6 +149,9 @@ export function startLifeline(env: NodeJS.ProcessEnv = process.env): string | un
   const runId = ownRunId(env);
   if (runId === undefined) return undefined;
   const owner = env.BUN_TEST_WORKER_ID ? process.ppid : process.pid;
+  // A bun test started by a test of the run, with the run's tag as it inherited it, is part of that run, not a run
+  // of its own: a watcher of its own would reap the whole outer run as soon as this inner one ended.
+  if (ancestorTagged(owner, runId)) return undefined;
   const { [TEST_RUN_ENV]: _tag, ...untagged } = env;
   // Started through a shell that leaves it behind: bun ends the processes it spawned when a worker exits, and the
   // watcher must outlive the worker.
