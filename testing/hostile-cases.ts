@@ -899,10 +899,12 @@ page.write(bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3]))
 function = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
 print("calling", flush=True)
 print("RETURNED", function())`,
+    // SIGSYS: the arch check killed it. SIGSEGV: the machine faults `int 0x80` before any syscall (seen in a
+    // paravirtualized guest whose kernel has i386 emulation on), so no i386 syscall runs. Either way it never returns.
     expect: ({ result }) =>
       result.stdout === "not x86_64\n"
         ? undefined
-        : unless(result.stdout === "calling\n" && result.signal === "SIGSYS", `${result.stdout} signal=${result.signal}`),
+        : unless(result.stdout === "calling\n" && (result.signal === "SIGSYS" || result.signal === "SIGSEGV"), `${result.stdout} signal=${result.signal}`),
   },
   {
     name: "x32 syscall numbers",
