@@ -33,7 +33,8 @@ export class ServedTools {
   #problems: { name: string; problem: string }[] = [];
   #restartNeeded: string | undefined;
   #reloading: Promise<ReloadResult> | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #watching = false;
   #generation = 0;
   #signature = "";
 
@@ -158,17 +159,30 @@ export class ServedTools {
   watch(intervalMs: number, onReload: (result: ReloadResult) => void): void {
     if (!this.git || intervalMs <= 0) return;
     let seen = this.#state.commit;
-    this.#timer = setInterval(async () => {
-      const head = await headCommit(this.git).catch(() => null);
-      if (head === null || head === seen) return;
-      seen = head;
-      onReload(await this.reload());
-    }, intervalMs);
+    this.#watching = true;
+    // The next look is planned only once this one has finished: on a slow machine a look can take longer than the
+    // interval, and looks started on a fixed clock would queue git processes faster than they end.
+    const look = async () => {
+      try {
+        const head = await headCommit(this.git).catch(() => null);
+        if (head !== null && head !== seen) {
+          seen = head;
+          onReload(await this.reload());
+        }
+      } finally {
+        if (this.#watching) {
+          this.#timer = setTimeout(look, intervalMs);
+          this.#timer.unref?.();
+        }
+      }
+    };
+    this.#timer = setTimeout(look, intervalMs);
     this.#timer.unref?.();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#watching = false;
+    clearTimeout(this.#timer);
   }
 }
 
