@@ -94,7 +94,7 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
       .split("\n")
       .map((line) => JSON.parse(line) as RoomEvent);
     const said = events.flatMap((event) => (event.type === "message" ? [event.message.text] : [])).join("\n");
-    expect(said).toContain("It's a small Linux box with no network");
+    expect(said).toContain("a small Linux box with no network");
 
     // The same server plays the toolsmith: tool new with the hint's OLLAMA_* builds a slugify tool (in a
     // throw-away repository, never this checkout), and its Try it line runs as printed.
