@@ -42,7 +42,15 @@ export class RepoGit {
         baseDir: directory,
         maxConcurrentProcesses: 1,
         trimmed: false,
-        config: ["core.hooksPath=/dev/null", "commit.gpgSign=false", "tag.gpgSign=false", "user.name=org toolsmith", "user.email=toolsmith@org.invalid"],
+        // A user's core.autocrlf would check promoted tools out with CRLF, and their metadata hashes would no longer match.
+        config: [
+          "core.hooksPath=/dev/null",
+          "core.autocrlf=false",
+          "commit.gpgSign=false",
+          "tag.gpgSign=false",
+          "user.name=org toolsmith",
+          "user.email=toolsmith@org.invalid",
+        ],
         // Pointing hooks at /dev/null turns them off; simple-git asks to be told that this -c is meant.
         unsafe: { allowUnsafeHooksPath: true },
         input: () => (this.#stdin === "" ? EMPTY_INPUT : this.#stdin),
