@@ -115,7 +115,8 @@ test("the checkout-sensitive tests pass in a clone under a 0700 folder at a deta
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(killer);
   const output = `${stdout}${stderr}`;
-  const failures = output.split("\n").filter((line) => /^\(fail\)|error:/.test(line));
+  // The scripted server's reset (cutAfterChunks with reset) is a fault a test asks for; bun prints it as an error.
+  const failures = output.split("\n").filter((line) => /^\(fail\)|error:/.test(line) && !line.includes("scripted fault:"));
   expect({ code, failures }).toEqual({ code: 0, failures: [] });
   expect(output).toMatch(/\b0 fail\b/);
   expect(output).not.toContain("a stranger org ran");
