@@ -34,8 +34,18 @@ beforeAll(async () => {
   env = environment;
   // Start every case now, a few at a time; each test below awaits its own outcome.
   const limit = limiter(CONCURRENCY);
+  const firstRound: Promise<unknown>[] = [];
+  // A case that ran out of its time on a busy machine did not finish, which says nothing of the sandbox: it runs
+  // once more, alone, once the first round is over, and that run decides.
+  const again = limiter(1);
   for (const hostileCase of runnable) {
-    const outcome = limit(() => runHostileCase(hostileCase, environment));
+    const first = limit(() => runHostileCase(hostileCase, environment));
+    firstRound.push(first.catch(() => {}));
+    const outcome = first.then(async (ran) => {
+      if (ran.problem === undefined || !ran.result.timedOut) return ran;
+      await Promise.allSettled(firstRound);
+      return again(() => runHostileCase(hostileCase, environment));
+    });
     outcome.catch(() => {});
     outcomes.set(hostileCase.name, outcome);
   }
@@ -64,7 +74,7 @@ for (const hostileCase of HOSTILE_CASES) {
         if (problem !== undefined) console.error(hostileCase.name, JSON.stringify(result).slice(0, 2000));
         expect(problem).toBeUndefined();
       },
-      30_000,
+      120_000,
     );
   });
 }
