@@ -394,9 +394,10 @@ import os; os._exit(0)`,
   {
     name: "memory bomb: many processes together",
     category: "resources",
-    sh: "for i in 1 2 3 4 5 6; do python3 -c 'x = bytearray(200 * 1024**2); import time; time.sleep(10)' & done; wait",
-    // Six interpreters starting at once on a loaded machine need more than the default two seconds.
-    timeoutMs: 6000,
+    sh: "for i in 1 2 3 4 5 6; do python3 -c 'x = bytearray(200 * 1024**2); import time; time.sleep(30)' & done; wait",
+    // Six interpreters starting at once on a loaded machine need more than the default two seconds; the memory
+    // limit must stop them, so the time limit is only a net, long enough for a machine busy with the whole suite.
+    timeoutMs: 20_000,
     expect: ({ result }) => unless(result.signal === "SIGKILL" && /memory/.test(result.stderr), `not stopped: ${result.stderr}`),
   },
   {
@@ -555,13 +556,14 @@ def hog():
     block = bytearray(150 << 20)
     for i in range(0, len(block), 4096): block[i] = 1
     print("holding", flush=True)
-    time.sleep(10)
+    time.sleep(30)
 for _ in range(5):
     if os.fork() == 0:
         threading.Thread(target=hog).start()
         libc.syscall(60 if os.uname().machine == "x86_64" else 93, 0)
-time.sleep(10)`,
-    timeoutMs: 8000,
+time.sleep(30)`,
+    // The memory limit must stop it; the time limit is only a net, long enough for a machine busy with the suite.
+    timeoutMs: 20_000,
     expect: ({ result }) =>
       unless(/used more than 512 MiB of memory/.test(result.stderr) && !result.timedOut, `not stopped by the memory limit: ${result.stderr}`),
   },
