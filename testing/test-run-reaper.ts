@@ -6,6 +6,7 @@
 // environment of its own).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { descendants } from "./process-tree.ts";
 
 /** The variable that tags a test run's processes: the ids of the runs it belongs to, space-separated (a run started by a test belongs to both). */
 export const TEST_RUN_ENV = "ORG_TEST_RUN";
@@ -55,31 +56,10 @@ export function processesTagged(name: string, value: string): ProcessIdentity[] 
 
 /** The processes below `pid` now, through every thread's children. */
 export function descendantsOf(pid: number): ProcessIdentity[] {
-  const found: ProcessIdentity[] = [];
-  const visit = (parent: number) => {
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${parent}/task`);
-    } catch {
-      return;
-    }
-    for (const task of tasks) {
-      let children = "";
-      try {
-        children = readFileSync(`/proc/${parent}/task/${task}/children`, "utf8");
-      } catch {
-        continue;
-      }
-      for (const child of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
-        const start = startTime(child);
-        if (start === undefined) continue;
-        found.push({ pid: child, start });
-        visit(child);
-      }
-    }
-  };
-  visit(pid);
-  return found;
+  return descendants(pid).flatMap((child) => {
+    const start = startTime(child);
+    return start === undefined ? [] : [{ pid: child, start }];
+  });
 }
 
 function signal(identities: Iterable<ProcessIdentity>, name: "SIGTERM" | "SIGKILL"): void {
