@@ -91,10 +91,14 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? upper : ((sorted[middle - 1] ?? upper) + upper) / 2;
 };
 
+/** How many runs on each instance a slowdown must hold over before it refuses the candidate. */
+export const CONFIRM_RUNS = 5;
+
 /**
  * Stage d: every scenario, `runs` times on each instance (alternating, so both see the same machine load).
  * A scenario fails when the candidate's outcome misses what it expects while current's meets it, or when the
- * candidate's median time exceeds current's by more than the margin; overall, current's pass count must not drop.
+ * candidate's median time exceeds current's by more than the margin; such a slowdown is looked at again over
+ * `CONFIRM_RUNS` runs a side, and only the medians of them all refuse. Overall, current's pass count must not drop.
  */
 export async function checkScenarios(
   request: ScenarioSettings & { candidatePort: number; currentPort: number; signal?: AbortSignal },
@@ -112,18 +116,28 @@ export async function checkScenarios(
     const started = performance.now();
     const current: RunResult[] = [];
     const candidate: RunResult[] = [];
-    for (let run = 0; run < request.runs; run += 1) {
-      current.push(await runOnce(request.currentPort, scenario, request, request.signal));
-      candidate.push(await runOnce(request.candidatePort, scenario, request, request.signal));
-    }
-    const currentOk = current.every((result) => result.ok);
-    const candidateOk = candidate.every((result) => result.ok);
+    const runPairs = async (pairs: number) => {
+      for (let run = 0; run < pairs; run += 1) {
+        current.push(await runOnce(request.currentPort, scenario, request, request.signal));
+        candidate.push(await runOnce(request.candidatePort, scenario, request, request.signal));
+      }
+    };
+    const timesOf = () => {
+      const currentMs = Math.round(median(current.map((result) => result.ms)));
+      const candidateMs = Math.round(median(candidate.map((result) => result.ms)));
+      return { currentMs, candidateMs, limitMs: Math.round(currentMs * (1 + request.marginRatio) + request.marginMs) };
+    };
+    const allOk = (results: RunResult[]) => results.every((result) => result.ok);
+    await runPairs(request.runs);
+    // A slowdown seen in few runs may be a moment of load on a busy machine: more pairs, then the medians of all decide.
+    const confirming = allOk(current) && allOk(candidate) && timesOf().candidateMs > timesOf().limitMs && current.length < CONFIRM_RUNS;
+    if (confirming) await runPairs(CONFIRM_RUNS - current.length);
+    const currentOk = allOk(current);
+    const candidateOk = allOk(candidate);
     if (currentOk) currentPasses += 1;
     if (candidateOk) candidatePasses += 1;
-    const currentMs = Math.round(median(current.map((result) => result.ms)));
-    const candidateMs = Math.round(median(candidate.map((result) => result.ms)));
-    const limitMs = Math.round(currentMs * (1 + request.marginRatio) + request.marginMs);
-    const figures = { currentMs, candidateMs, limitMs, runs: request.runs, currentOk, candidateOk };
+    const { currentMs, candidateMs, limitMs } = timesOf();
+    const figures = { currentMs, candidateMs, limitMs, runs: current.length, currentOk, candidateOk, ...(confirming ? { confirmedSlowdown: true } : {}) };
     const failure = candidate.find((result) => !result.ok)?.problem;
     let ok = true;
     let reason = `as expected on both; ${candidateMs} ms vs ${currentMs} ms (limit ${limitMs} ms)`;
