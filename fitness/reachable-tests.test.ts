@@ -161,6 +161,20 @@ test.skipIf(!workingStrace())(
     expect(changed.figures?.readersKey).not.toBe(first.figures?.readersKey);
     expect(changed.figures).toMatchObject({ selection: "traced", notReading: [] });
 
+    // A test that fails only under the tracer (as one with a time limit of its own may) runs again untraced, which
+    // decides; it counts as a reader, and the record still holds (the readers are then a superset).
+    writeFileSync(
+      join(repo.dir, "ignores.test.ts"),
+      ignores.replace(
+        'toBe("tools/generated");',
+        'toBe("tools/generated");\n  expect(require("node:fs").readFileSync("/proc/self/status", "utf8")).toMatch(/TracerPid:\\s+0\\n/);',
+      ),
+    );
+    const slowTraced = await run(commitAll("a test the tracer breaks"));
+    expect(slowTraced.ok).toBe(true);
+    expect(slowTraced.figures).toMatchObject({ selection: "traced", passedUntraced: ["ignores.test.ts"], notReading: [], passed: 2 });
+    expect(existsSync(join(repo.dir, READERS_DIR, `${slowTraced.figures?.readersKey}.json`))).toBe(true);
+
     // A traced run with a failure records nothing: a test that stopped early may not have reached its reads.
     writeFileSync(join(repo.dir, "reads.test.ts"), reads.replace("toBeGreaterThan(0)", "toBeGreaterThan(99)"));
     const failing = await run(commitAll("a failing test"));
