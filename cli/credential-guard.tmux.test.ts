@@ -66,7 +66,8 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   // 2. w: the model gets it as written; the transcript, memory and input history do not.
   await tmux.type(session, `@agent really use ${KEY} now`);
   await tmux.keys(session, "Enter");
-  await tmux.waitFor(session, /\[e\]dit: *$/m);
+  // The pane still shows the first question: wait for the second.
+  await tmux.waitFor(session, /(\[e\]dit:[\s\S]*){2}/);
   // One key answers on a terminal: no Enter after it.
   await tmux.type(session, "w");
   await tmux.waitFor(session, /went to the personas as written/);
@@ -77,7 +78,7 @@ test("a pasted token is held with a question: Enter sends it redacted, w as writ
   const before = userMessagesSent().length;
   await tmux.type(session, `@agent one more ${KEY}`);
   await tmux.keys(session, "Enter");
-  await tmux.waitFor(session, /\[e\]dit: *$/m);
+  await tmux.waitFor(session, /(\[e\]dit:[\s\S]*){3}/);
   await tmux.type(session, "e");
   const back = await tmux.waitFor(session, new RegExp(`not sent; your message is back on the line to edit\\.\\s*\\ngroup › @agent one more ${KEY}`));
   expect(back).toContain("not sent");
