@@ -222,7 +222,7 @@ export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: 
  * Runs the tool on each input through the fixed runner, `rounds` times, each call in a fresh process, all in one
  * sandbox. The later rounds run only when every call of the first gave a result (any other outcome fails the
  * examples, which the later rounds cannot change): a tool that hangs costs one round of timeouts, not three.
- * Result: outcomes[round][input], a round that did not run with no result for any input.
+ * Up to two calls that gave no result run once more, alone. Result: outcomes[round][input], a round that did not run with no result for any input.
  */
 export async function runnerStage(
   dirs: ValidationDirs,
@@ -264,8 +264,34 @@ export async function runnerStage(
     "true",
   ].join("; ");
   await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.flat().length * seconds * 1000) / 2 + 30_000, signal);
-  return readRunnerOutcomes(dirs, markers);
+  let outcomes = readRunnerOutcomes(dirs, markers);
+  // One or two calls with no result among others that gave one are more likely a moment of load (bun starting late
+  // on a busy machine) than the tool: those run once more, one at a time, and that run decides. A tool that hangs
+  // or crashes on more calls than that is judged on what it did.
+  const retry = async (rounds: number[]) => {
+    const missing = rounds.flatMap((round) => (names[round] ?? []).filter((_, index) => isNoResult(outcomes[round]?.[index])));
+    if (missing.length === 0 || missing.length > RETRIED_CALLS || signal?.aborted) return;
+    const again = `${missing.map((name) => `rm -f /scratch/out/${name}`).join("; ")}; ${runAll(missing).replace("xargs -P 2", "xargs -P 1")}; true`;
+    await run(dirs, dirs.scratch, ["/bin/sh", "-c", again], missing.length * seconds * 1000 + 30_000, signal);
+    outcomes = readRunnerOutcomes(dirs, markers);
+  };
+  const firstOk = () => outcomes[0]?.every((outcome) => outcome.ok) ?? false;
+  const laterRounds = names.slice(1).map((_, index) => index + 1);
+  if (!firstOk()) {
+    await retry([0]);
+    // The later rounds were skipped for the first round's sake: now that it gave every result, they run.
+    if (!firstOk() || later.length === 0 || signal?.aborted) return outcomes;
+    await run(dirs, dirs.scratch, ["/bin/sh", "-c", `${runAll(later.flat())}; true`], (later.flat().length * seconds * 1000) / 2 + 30_000, signal);
+    outcomes = readRunnerOutcomes(dirs, markers);
+  }
+  await retry(laterRounds);
+  return outcomes;
 }
+
+/** How many calls that gave no result `runnerStage` runs once more. */
+const RETRIED_CALLS = 2;
+const NO_RESULT = "the tool ended without a result (killed, crashed or timed out)";
+const isNoResult = (outcome: RunnerOutcome | undefined) => outcome !== undefined && !outcome.ok && outcome.error === NO_RESULT;
 
 /** The outcomes the runs of `runnerStage` left in scratch (`out/r<round>e<index>.json`), read through `readSandboxFile`. */
 export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): RunnerOutcome[][] {
@@ -280,7 +306,7 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
         return { ok: false, error: `the tool's result file ${error.message}` };
       }
       const at = stdout.lastIndexOf(`\n${marker}\n`);
-      if (at < 0) return { ok: false, error: "the tool ended without a result (killed, crashed or timed out)" };
+      if (at < 0) return { ok: false, error: NO_RESULT };
       const line = stdout.slice(at + marker.length + 2).split("\n", 1)[0] ?? "";
       try {
         const value = RunnerResult.parse(JSON.parse(line));
