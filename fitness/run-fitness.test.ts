@@ -256,7 +256,8 @@ describe("the fitness gate on throw-away repositories", () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP, { name: "slow_tool" }));
     const verdict = await judge(repo.dir, BRANCH);
-    expect(verdict.code).toBe(1);
+    // The gate's whole output on failure, so a surprise says what the gate saw.
+    expect({ code: verdict.code, out: verdict.code === 1 ? "" : verdict.out }).toEqual({ code: 1, out: "" });
     expect(verdict.failed?.stage).toBe("scenarios");
     expect(verdict.failed?.reason).toContain("over the limit");
     expect(Number(verdict.failed?.figures?.candidateMs)).toBeGreaterThan(Number(verdict.failed?.figures?.limitMs));
