@@ -180,7 +180,7 @@ export function renderLintFigures(figures: LintFigures): string {
     `| functions over ${LONG_FUNCTION_LINES} lines of their own | ${figures.longFunctions.length} | ${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
     `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
   ];
-  return rows.join("\n");
+  return rows.map((row) => row.replace(/ {2}\|$/, " |")).join("\n");
 }
 
 /** The block between the markers in `doc`, or undefined when the markers are missing. */
