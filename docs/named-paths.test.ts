@@ -51,10 +51,12 @@ const PARTS = new Set(
     .map((entry) => entry.name),
 );
 
+/** `markdown` without its fenced blocks, which show output and examples. */
+const withoutFences = (markdown: string) => markdown.replace(/^ {0,3}(```|~~~)[\s\S]*?^ {0,3}\1/gm, "");
+
 /** The backticked spans of `markdown` that the rule above takes for repo paths. */
 function namedPaths(markdown: string): string[] {
-  const prose = markdown.replace(/^ {0,3}(```|~~~)[\s\S]*?^ {0,3}\1/gm, "");
-  return [...prose.matchAll(/`([^`\n]+)`/g)]
+  return [...withoutFences(markdown).matchAll(/`([^`\n]+)`/g)]
     .map((match) => match[1] ?? "")
     .filter(
       (span) => PATH_CHARACTERS.test(span) && (PATH_KINDS.test(span) || (span.includes("/") && PARTS.has(span.split("/")[0] ?? ""))) && !span.startsWith("."),
@@ -92,6 +94,53 @@ function missingIn(readme: string, text: string, names: ReadonlySet<string>): st
     return !candidates.some((candidate) => existsSync(join(REPO, candidate)) || existsSync(join(REPO, dirname(readme), candidate)));
   });
 }
+
+/** GitHub's id for a heading: lower case, punctuation dropped, spaces as `-`; a repeated one gets `-1`, `-2`, … */
+const headingId = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+
+/** The ids of the headings of `markdown`, as GitHub makes them. */
+function headingIds(markdown: string): Set<string> {
+  const counts = new Map<string, number>();
+  const ids = new Set<string>();
+  for (const match of withoutFences(markdown).matchAll(/^#{1,6}\s+(.+)$/gm)) {
+    const id = headingId(match[1] ?? "");
+    const seen = counts.get(id) ?? 0;
+    ids.add(seen === 0 ? id : `${id}-${seen}`);
+    counts.set(id, seen + 1);
+  }
+  return ids;
+}
+
+/** The relative links of `text`, the doc at `doc`, whose file or heading is not there. */
+function brokenLinks(doc: string, text: string): string[] {
+  return [...withoutFences(text).matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => match[1] ?? "")
+    .filter((target) => !/^[a-z]+:/i.test(target))
+    .filter((target) => {
+      const [path = "", anchor] = target.split("#");
+      const file = path === "" ? doc : join(dirname(doc), path);
+      if (!existsSync(join(REPO, file))) return true;
+      return anchor !== undefined && file.endsWith(".md") && !headingIds(readFileSync(join(REPO, file), "utf8")).has(anchor);
+    });
+}
+
+describe("the links between the docs", () => {
+  test("reach a file and, with a #, a heading of it", () => {
+    const broken = readmes().flatMap((doc) => brokenLinks(doc, readFileSync(join(REPO, doc), "utf8")).map((target) => `${doc}: (${target})`));
+    expect(broken).toEqual([]);
+  });
+
+  test("a renamed heading or a moved file is caught", () => {
+    expect(headingIds("# A `web_fetch`: the web\n## Usage\n## Usage\n```\n# not a heading\n```")).toEqual(new Set(["a-web_fetch-the-web", "usage", "usage-1"]));
+    const text = "[ok](../README.md#quick-start) [gone](../README.md#no-such-heading) [moved](../cli/assemble-room.ts) [web](https://example.com/x)";
+    expect(brokenLinks("docs/lint.md", text)).toEqual(["../README.md#no-such-heading", "../cli/assemble-room.ts"]);
+  });
+});
 
 describe("the paths the READMEs name", () => {
   test("exist in the tree", () => {
