@@ -1,0 +1,77 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { BEGIN_MARKER, blockIn, END_MARKER, LONG_FUNCTION_LINES, lintFigures, REFRESH_COMMAND, renderLintFigures, withBlock } from "./lint-figures.ts";
+
+const REPO = join(import.meta.dir, "..");
+
+describe("docs/lint.md's figures", () => {
+  test("are the ones the tree has today", () => {
+    const doc = readFileSync(join(REPO, "docs", "lint.md"), "utf8");
+    const written = blockIn(doc);
+    const computed = renderLintFigures(lintFigures(REPO));
+    const stale =
+      written === computed
+        ? ""
+        : `docs/lint.md's figures differ from the tree's: run \`${REFRESH_COMMAND}\` and commit docs/lint.md.\nwritten:\n${written ?? "(no block between the markers)"}\ncomputed:\n${computed}`;
+    expect(stale).toBe("");
+    // About 2 s of CPU on an idle machine (the whole production tree parsed once); 30 s is a net for a loaded one.
+  }, 30_000);
+});
+
+describe("lintFigures counts what it says", () => {
+  const tree = mkdtempSync(join(tmpdir(), "org-lint-figures-"));
+  afterAll(() => rmSync(tree, { recursive: true, force: true }));
+  const put = (path: string, text: string) => {
+    mkdirSync(dirname(join(tree, path)), { recursive: true });
+    writeFileSync(join(tree, path), text);
+  };
+  const shared = ["const a = one();", "const b = two(a);", "if (b > 3) run(b);", "let c = a + b;", "c = c * 2;", "report(c);"].join("\n");
+  const longBody = Array.from({ length: LONG_FUNCTION_LINES }, (_, index) => `  total += ${index};`).join("\n");
+  put(
+    "part/casts.ts",
+    `const x = y as string;\nconst k = ["a"] as const;\nconst z = list[0] as number;\nconst m = map.get("k") as Thing;\n// biome-ignore lint/x: a reason\n`,
+  );
+  put(
+    "part/long.ts",
+    `export function long() {\n  let total = 0;\n${longBody}\n  return total;\n}\nexport function outer() {\n  const inner = () => {\n${longBody.replaceAll("+=", "-=")}\n  };\n  return inner;\n}\n`,
+  );
+  put("part/first.ts", `import { x } from "./x.ts";\n${shared}\n`);
+  put("other/second.ts", `// a comment\n${shared.replaceAll(" ", "   ")}\n`);
+  put("part/casts.test.ts", "const t = u as string;\n");
+  put("testing/helper.ts", "const t = u as string;\n");
+  put("tools/generated/made/tool.ts", "const t = u as string;\n");
+
+  test("casts, indexed and lookup casts, biome-ignores: tests, test helpers and generated tools apart", () => {
+    const figures = lintFigures(tree);
+    expect(figures.files).toBe(4);
+    expect(figures.casts).toBe(3);
+    expect(figures.indexedCasts).toEqual(["part/casts.ts"]);
+    expect(figures.mapGetCasts).toEqual(["part/casts.ts"]);
+    expect(figures.biomeIgnores).toEqual(["part/casts.ts"]);
+  });
+
+  test("a function's own lines make it long; a nested function's lines count for the nested one", () => {
+    const names = lintFigures(tree).longFunctions.map(({ file, name }) => `${file} ${name}`);
+    expect(names.sort()).toEqual(["part/long.ts inner", "part/long.ts long"]);
+  });
+
+  test("six shared code lines in two files are one pair, white space and comments aside", () => {
+    expect(lintFigures(tree).duplicates).toEqual([{ first: "other/second.ts", second: "part/first.ts", lines: 6 }]);
+  });
+});
+
+describe("the block between the markers", () => {
+  test("is read and replaced, the text around it kept", () => {
+    const doc = `before\n${BEGIN_MARKER}\nold\n${END_MARKER}\nafter\n`;
+    const updated = withBlock(doc, "new");
+    expect(updated).toBe(`before\n${BEGIN_MARKER}\nnew\n${END_MARKER}\nafter\n`);
+    expect(blockIn(updated)).toBe("new");
+  });
+
+  test("missing markers are named, with the command that writes the block", () => {
+    expect(blockIn("no markers")).toBeUndefined();
+    expect(() => withBlock("no markers", "new")).toThrow(REFRESH_COMMAND);
+  });
+});

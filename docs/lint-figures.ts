@@ -1,0 +1,212 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import ts from "typescript";
+
+/**
+ * The figures docs/lint.md quotes (casts, long functions, duplicated runs, `biome-ignore`s), computed from
+ * the tree with TypeScript's parser. `npm run docs:lint` rewrites the block between the markers below;
+ * docs/lint-figures.test.ts fails when the block and the tree disagree.
+ */
+
+export const BEGIN_MARKER = "<!-- lint-figures:begin (npm run docs:lint writes this block) -->";
+export const END_MARKER = "<!-- lint-figures:end -->";
+export const REFRESH_COMMAND = "npm run docs:lint";
+
+/** A function with more lines of its own than this (the functions nested in it apart) is listed. */
+export const LONG_FUNCTION_LINES = 80;
+/** Two places sharing at least this many code lines, the same after white space is folded, are a duplicate. */
+export const DUPLICATE_MIN_LINES = 6;
+/** A run standing in more places than this is boilerplate, not a duplicate worth listing. */
+const DUPLICATE_MAX_PLACES = 8;
+
+// Not production code: tests and their helpers, benchmarks, scripts, the demo, this folder.
+const NOT_PRODUCTION_TOP = new Set(["testing", "bench", "demo", "ops", "docs", "node_modules", ".org", ".git", ".ci", "coverage"]);
+
+export type LongFunction = { file: string; name: string; lines: number };
+export type DuplicatePair = { first: string; second: string; lines: number };
+export type LintFigures = {
+  files: number;
+  casts: number;
+  indexedCasts: string[];
+  mapGetCasts: string[];
+  biomeIgnores: string[];
+  longFunctions: LongFunction[];
+  duplicates: DuplicatePair[];
+};
+
+/** The production `.ts` files below `repo`, relative and sorted: not tests, not generated tools, not test-only parts. */
+export function productionFiles(repo: string): string[] {
+  const found: string[] = [];
+  const walk = (directory: string) => {
+    for (const entry of readdirSync(directory, { withFileTypes: true })) {
+      const path = join(directory, entry.name);
+      const rel = relative(repo, path);
+      if (NOT_PRODUCTION_TOP.has(rel.split("/")[0] ?? "") || rel === join("tools", "generated") || entry.name === "node_modules") continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) found.push(rel);
+    }
+  };
+  walk(repo);
+  return found.sort();
+}
+
+type FileFigures = Omit<LintFigures, "files" | "duplicates">;
+
+function functionName(node: ts.Node): string {
+  if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node)) && node.name) return node.name.getText();
+  if (ts.isConstructorDeclaration(node)) return "constructor";
+  const parent = node.parent;
+  if (parent && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))) return parent.name.getText();
+  return "(anonymous)";
+}
+
+type FunctionWithBody = ts.FunctionLikeDeclaration & { body: ts.Node };
+const hasBody = (node: ts.Node): node is FunctionWithBody => ts.isFunctionLike(node) && "body" in node && node.body !== undefined;
+
+/** The outermost functions inside `node`: their lines are theirs, not the enclosing function's. */
+function nestedFunctions(node: ts.Node): ts.Node[] {
+  const found: ts.Node[] = [];
+  const visit = (child: ts.Node) => {
+    if (hasBody(child)) found.push(child);
+    else ts.forEachChild(child, visit);
+  };
+  ts.forEachChild(node, visit);
+  return found;
+}
+
+function figuresOf(file: string, text: string): FileFigures {
+  const source = ts.createSourceFile(file, text, { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }, true);
+  const figures: FileFigures = { casts: 0, indexedCasts: [], mapGetCasts: [], biomeIgnores: [], longFunctions: [] };
+  const lineOf = (position: number) => source.getLineAndCharacterOfPosition(position).line + 1;
+  const spanOf = (node: ts.Node) => lineOf(node.getEnd()) - lineOf(node.getStart(source)) + 1;
+  const visit = (node: ts.Node) => {
+    if (ts.isAsExpression(node) || ts.isTypeAssertionExpression(node)) {
+      const isConst = ts.isTypeReferenceNode(node.type) && node.type.typeName.getText() === "const";
+      if (!isConst) {
+        figures.casts++;
+        let inner = node.expression;
+        while (ts.isParenthesizedExpression(inner)) inner = inner.expression;
+        if (ts.isElementAccessExpression(inner)) figures.indexedCasts.push(file);
+        if (ts.isCallExpression(inner) && ts.isPropertyAccessExpression(inner.expression) && inner.expression.name.text === "get")
+          figures.mapGetCasts.push(file);
+      }
+    }
+    if (hasBody(node)) {
+      const lines = spanOf(node) - nestedFunctions(node.body).reduce((sum, nested) => sum + spanOf(nested), 0);
+      if (lines > LONG_FUNCTION_LINES) figures.longFunctions.push({ file, name: functionName(node), lines });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  for (const line of text.split("\n")) if (/\/\/\s*biome-ignore\b/.test(line)) figures.biomeIgnores.push(file);
+  return figures;
+}
+
+/** A line that carries code: not blank, not a comment, not an import, not lone punctuation. */
+function codeLine(raw: string): string | undefined {
+  const line = raw.trim().replace(/\s+/g, " ");
+  if (line === "" || /^(\/\/|\/\*|\*)/.test(line) || /^(import|export \{[^}]*\} from)\b/.test(line) || /^[\s{}()[\];,.:]*$/.test(line)) return undefined;
+  return line;
+}
+
+/**
+ * Pairs of places that share a run of at least DUPLICATE_MIN_LINES code lines, identical after white space
+ * is folded: one pair per two files (the longest run), a file with itself when the run stands twice in it.
+ */
+export function duplicatePairs(sources: ReadonlyMap<string, string>): DuplicatePair[] {
+  const places = new Map<string, { file: string; index: number }[]>();
+  const lines = new Map<string, string[]>();
+  for (const [file, text] of sources) {
+    const code = text.split("\n").flatMap((raw) => codeLine(raw) ?? []);
+    lines.set(file, code);
+    for (let index = 0; index + DUPLICATE_MIN_LINES <= code.length; index++) {
+      const key = code.slice(index, index + DUPLICATE_MIN_LINES).join("\n");
+      const list = places.get(key) ?? [];
+      list.push({ file, index });
+      places.set(key, list);
+    }
+  }
+  const longest = new Map<string, DuplicatePair>();
+  for (const list of places.values()) {
+    if (list.length < 2 || list.length > DUPLICATE_MAX_PLACES) continue;
+    for (let a = 0; a < list.length; a++) {
+      for (let b = a + 1; b < list.length; b++) {
+        const first = list[a];
+        const second = list[b];
+        if (!first || !second || (first.file === second.file && second.index - first.index < DUPLICATE_MIN_LINES)) continue;
+        const firstLines = lines.get(first.file) ?? [];
+        const secondLines = lines.get(second.file) ?? [];
+        let run = DUPLICATE_MIN_LINES;
+        while (firstLines[first.index + run] !== undefined && firstLines[first.index + run] === secondLines[second.index + run]) run++;
+        const [one, two] = first.file <= second.file ? [first.file, second.file] : [second.file, first.file];
+        const key = `${one}\n${two}`;
+        if ((longest.get(key)?.lines ?? 0) < run) longest.set(key, { first: one, second: two, lines: run });
+      }
+    }
+  }
+  return [...longest.values()].sort((x, y) => y.lines - x.lines || x.first.localeCompare(y.first) || x.second.localeCompare(y.second));
+}
+
+/** The figures of the production code below `repo`: pure apart from reading the files. */
+export function lintFigures(repo: string): LintFigures {
+  const files = productionFiles(repo);
+  const sources = new Map(files.map((file) => [file, readFileSync(join(repo, file), "utf8")]));
+  const figures: LintFigures = { files: files.length, casts: 0, indexedCasts: [], mapGetCasts: [], biomeIgnores: [], longFunctions: [], duplicates: [] };
+  for (const [file, text] of sources) {
+    const one = figuresOf(file, text);
+    figures.casts += one.casts;
+    figures.indexedCasts.push(...one.indexedCasts);
+    figures.mapGetCasts.push(...one.mapGetCasts);
+    figures.biomeIgnores.push(...one.biomeIgnores);
+    figures.longFunctions.push(...one.longFunctions);
+  }
+  figures.longFunctions.sort((x, y) => y.lines - x.lines || x.file.localeCompare(y.file));
+  figures.duplicates = duplicatePairs(sources);
+  return figures;
+}
+
+/** Each file once, backticked. */
+const where = (files: string[]) => [...new Set(files)].map((file) => `\`${file}\``).join(", ");
+
+/** The Markdown block docs/lint.md carries between its markers: counts and names, no line numbers, so only a real change moves it. */
+export function renderLintFigures(figures: LintFigures): string {
+  const rows = [
+    "| figure | count | where |",
+    "| --- | --- | --- |",
+    `| \`as\` casts (\`as const\` apart) | ${figures.casts} | |`,
+    `| \`x[i] as T\` | ${figures.indexedCasts.length} | ${where(figures.indexedCasts)} |`,
+    `| \`x.get(k) as T\` | ${figures.mapGetCasts.length} | ${where(figures.mapGetCasts)} |`,
+    `| \`biome-ignore\` comments | ${figures.biomeIgnores.length} | ${where(figures.biomeIgnores)} |`,
+    `| functions over ${LONG_FUNCTION_LINES} lines of their own | ${figures.longFunctions.length} | ${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
+    `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
+  ];
+  return rows.map((row) => row.replace(/ {2}\|$/, " |")).join("\n");
+}
+
+/** The block between the markers in `doc`, or undefined when the markers are missing. */
+export function blockIn(doc: string): string | undefined {
+  const start = doc.indexOf(BEGIN_MARKER);
+  const end = doc.indexOf(END_MARKER);
+  if (start === -1 || end < start) return undefined;
+  return doc.slice(start + BEGIN_MARKER.length, end).trim();
+}
+
+/** `doc` with the block between the markers replaced by `block`. */
+export function withBlock(doc: string, block: string): string {
+  const start = doc.indexOf(BEGIN_MARKER);
+  const end = doc.indexOf(END_MARKER);
+  if (start === -1 || end < start)
+    throw new Error(`docs/lint.md has no ${BEGIN_MARKER} … ${END_MARKER} block: put the two markers back where the figures go, then run ${REFRESH_COMMAND}`);
+  return `${doc.slice(0, start + BEGIN_MARKER.length)}\n${block}\n${doc.slice(end)}`;
+}
+
+if (import.meta.main) {
+  const repo = join(import.meta.dir, "..");
+  const block = renderLintFigures(lintFigures(repo));
+  console.log(block);
+  if (process.argv.includes("--write")) {
+    const path = join(repo, "docs", "lint.md");
+    writeFileSync(path, withBlock(readFileSync(path, "utf8"), block));
+    console.log("docs/lint.md: figures written");
+  }
+}
