@@ -36,33 +36,41 @@ afterAll(async () => {
   checkout[Symbol.dispose]();
 });
 
-type Sample = { path: string; init: RequestInit; status: number };
+/** A request, the status its handler gives and a piece of its body only that handler writes. */
+type Sample = { path: string; init: RequestInit; status: number; says: string };
 
 /** One request per `METHOD pattern` that its handler answers in full; a route missing here fails the test. */
-async function samples(): Promise<Map<string, Sample>> {
-  const at = (status: number, path: string, init: RequestInit = {}): Sample => ({ path, init: { headers: AUTH, ...init }, status });
+async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Record<string, string> }> {
+  const at = (status: number, says: string, path: string, init: RequestInit = {}): Sample => ({ path, init: { headers: AUTH, ...init }, status, says });
   const posted = (body: unknown) => ({ method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
   const job = (await (await fetch(`${server.url}/v1/jobs`, posted({ text: "hello" }))).json()) as { id: string };
   const init = await fetch(`${server.url}/mcp`, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
   await init.text();
   const mcpSession = { ...MCP_HEADERS, "mcp-session-id": init.headers.get("mcp-session-id") ?? "", "mcp-protocol-version": "2025-06-18" };
-  return new Map([
-    ["GET /health", at(200, "/health", { headers: {} })],
-    ["POST /v1/messages", at(200, "/v1/messages", posted({ text: "hello", mode: "direct:agent" }))],
-    ["POST /v1/jobs", at(202, "/v1/jobs", posted({ text: "again" }))],
-    ["GET /v1/jobs/:id", at(200, `/v1/jobs/${job.id}`)],
-    ["GET /v1/jobs/:id/events", at(200, `/v1/jobs/${job.id}/events`)],
-    ["GET /v1/tools", at(200, "/v1/tools")],
-    ["POST /v1/tools/:name/run", at(200, "/v1/tools/sh/run", posted({ inputs: { cmd: "true" } }))],
-    ["GET /metrics", at(200, "/metrics")],
-    ["POST /v1/admin/reload", at(200, "/v1/admin/reload", { method: "POST", headers: AUTH })],
-    ["GET /v1/models", at(200, "/v1/models")],
-    ["GET /v1/models/:id", at(200, "/v1/models/agent")],
-    ["POST /v1/chat/completions", at(200, "/v1/chat/completions", posted({ model: "agent", messages: [{ role: "user", content: "hi" }] }))],
-    ["POST /mcp", at(200, "/mcp", { method: "POST", headers: mcpSession, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) })],
-    ["GET /mcp", at(200, "/mcp", { headers: { ...mcpSession, accept: "text/event-stream" } })],
-    ["DELETE /mcp", at(200, "/mcp", { method: "DELETE", headers: mcpSession })],
+  const wanted = new Map([
+    ["GET /health", at(200, '"uptimeS"', "/health", { headers: {} })],
+    ["POST /v1/messages", at(200, '"type":"turn-end"', "/v1/messages", posted({ text: "hello", mode: "direct:agent" }))],
+    ["POST /v1/jobs", at(202, '"state":"queued"', "/v1/jobs", posted({ text: "again" }))],
+    ["GET /v1/jobs/:id", at(200, '"events":[', `/v1/jobs/${job.id}`)],
+    ["GET /v1/jobs/:id/events", at(200, "id: 0\n", `/v1/jobs/${job.id}/events`)],
+    ["GET /v1/tools", at(200, '"personas":', "/v1/tools")],
+    ["POST /v1/tools/:name/run", at(200, '"tool":"sh","ok":true', "/v1/tools/sh/run", posted({ inputs: { cmd: "true" } }))],
+    ["GET /metrics", at(200, "org_http_requests_total", "/metrics")],
+    ["POST /v1/admin/reload", at(200, '"reloaded":true', "/v1/admin/reload", { method: "POST", headers: AUTH })],
+    ["GET /v1/models", at(200, '"object":"list"', "/v1/models")],
+    ["GET /v1/models/:id", at(200, '"id":"agent"', "/v1/models/agent")],
+    [
+      "POST /v1/chat/completions",
+      at(200, '"object":"chat.completion"', "/v1/chat/completions", posted({ model: "agent", messages: [{ role: "user", content: "hi" }] })),
+    ],
+    [
+      "POST /mcp",
+      at(200, '"result":{"tools":', "/mcp", { method: "POST", headers: mcpSession, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) }),
+    ],
+    ["GET /mcp", at(200, "text/event-stream", "/mcp", { headers: { ...mcpSession, accept: "text/event-stream" } })],
+    ["DELETE /mcp", at(200, "", "/mcp", { method: "DELETE", headers: mcpSession })],
   ]);
+  return { wanted, mcpSession };
 }
 
 const keysOf = (routes: readonly Route[]) => routes.flatMap((entry) => entry.methods.map((method) => `${method} ${entry.pattern}`));
@@ -73,7 +81,7 @@ async function errorOf(response: Response): Promise<{ status: number; message: s
 
 describe("serve's route table over a real socket", () => {
   test("every route of the table answers its own method with its handler's answer", async () => {
-    const wanted = await samples();
+    const { wanted, mcpSession } = await samples();
     const declared = keysOf(fixture.handler.routes);
     expect([...wanted.keys()].sort()).toEqual([...declared].sort());
     for (const key of declared) {
@@ -81,10 +89,18 @@ describe("serve's route table over a real socket", () => {
       const method = key.split(" ")[0] ?? "";
       const response = await fetch(`${server.url}${sample.path}`, { ...sample.init, method, signal: AbortSignal.timeout(30_000) });
       // An SSE stream (GET /mcp) stays open: its status and headers are the answer.
+      let body = response.headers.get("content-type") ?? "";
       if (key === "GET /mcp") await response.body?.cancel();
-      else await response.arrayBuffer();
-      expect({ key, status: response.status }).toEqual({ key, status: sample.status });
+      else body = await response.text();
+      expect({ key, status: response.status, says: body.includes(sample.says) }).toEqual({ key, status: sample.status, says: true });
     }
+    // DELETE /mcp reached MCP's handler: the session it ended is gone.
+    const after = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: mcpSession,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }),
+    });
+    expect(after.status).toBe(404);
     expect(fixture.errors).toEqual([]);
   }, 60_000);
 
