@@ -1,5 +1,5 @@
 import { HttpError } from "./http-error.ts";
-import type { Middleware } from "./router.ts";
+import { type Middleware, NO_HOST } from "./router.ts";
 
 const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
 
@@ -45,14 +45,14 @@ export function refuseForeignOrigin(request: Request): void {
 }
 
 /**
- * Host and Origin: with `loopbackOnly` (no token), only requests addressed to a loopback name and not sent
- * by a web page elsewhere (DNS rebinding, cross-site POSTs); on a path whose routes ask `sameOrigin` (`/mcp`),
- * no Origin but this server's, token or not. Both before auth, so a page learns nothing more.
+ * Host and Origin, before auth: a request without Host is 400; with `loopbackOnly` (no token), only requests
+ * addressed to a loopback name and not sent by a web page elsewhere (DNS rebinding, cross-site POSTs); on a
+ * path whose routes ask `sameOrigin` (`/mcp`), no Origin but this server's, token or not.
  */
 export function hostOriginMiddleware(options: { loopbackOnly: boolean }): Middleware {
   return async (context, next) => {
-    // No URL, no Host to check: the router answers it with its 400.
-    if (context.path === undefined) return next(context);
+    // Before auth too: a request without Host is malformed whoever sends it.
+    if (context.path === undefined) throw new HttpError(400, NO_HOST);
     if (options.loopbackOnly) refuseForeignCaller(context.request);
     if (context.match.onPath.some((entry) => entry.sameOrigin)) refuseForeignOrigin(context.request);
     return next(context);

@@ -91,12 +91,15 @@ export function routeListing(routes: readonly Route[]): string[] {
   return routes.flatMap((entry) => entry.methods.map((method) => `${method} ${entry.pattern}`));
 }
 
+/** Why a request without a URL (HTTP/1.0 without Host: Bun hands over no origin) is refused. */
+export const NO_HOST = "the request has no Host header (HTTP/1.0 without Host?); send 'Host: 127.0.0.1:<port>' or use HTTP/1.1.";
+
 const NO_MATCH: RouteMatch = { route: undefined, onPath: [], params: {} };
 
 /** What answers when no route took the request: 400 without a URL, 404 listing the routes, 405 with Allow. */
 function refusal(routes: readonly Route[], context: RouteContext): never {
   const { path, match, request } = context;
-  if (path === undefined) throw new HttpError(400, "the request has no Host header (HTTP/1.0 without Host?); send 'Host: 127.0.0.1:<port>' or use HTTP/1.1.");
+  if (path === undefined) throw new HttpError(400, NO_HOST);
   if (match.onPath.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are ${routeListing(routes).join(", ")}.`);
   const allowed = [...new Set(match.onPath.flatMap((entry) => entry.methods))].join(", ");
   throw new HttpError(405, `${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
