@@ -206,7 +206,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   });
   // Outermost first: metrics see every answer, each answer has its request id, errors become answers, and the
   // Host/Origin checks come before auth.
-  const fetch = createRouter(routes, [
+  const answer = createRouter(routes, [
     metricsMiddleware(metrics),
     requestIdMiddleware,
     errorMiddleware(logError),
@@ -215,7 +215,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   ]);
 
   return {
-    fetch,
+    fetch: answer,
     routes,
     metrics,
     sessions,
