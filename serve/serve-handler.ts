@@ -3,8 +3,6 @@ import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
-import { RequestId } from "./api-schemas.ts";
-import { errorResponse, HttpError } from "./http-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
@@ -15,7 +13,13 @@ import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
 import { requestAuth } from "./request-auth.ts";
-import { matchRoute, refuseForeignCaller, refuseForeignOrigin, ROUTES, routePattern } from "./serve-routes.ts";
+import { serveRoutes } from "./serve-routes.ts";
+import { createRouter, type Route } from "./router.ts";
+import { metricsMiddleware } from "./metrics-middleware.ts";
+import { requestIdMiddleware } from "./request-id-middleware.ts";
+import { errorMiddleware } from "./error-middleware.ts";
+import { hostOriginMiddleware } from "./host-origin-middleware.ts";
+import { authMiddleware } from "./auth-middleware.ts";
 import { servedRoomOpener } from "./served-room.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
@@ -67,6 +71,8 @@ export type ServeHandler = {
   readonly sessions: SessionPool;
   /** Whether every route but /health asks for the bearer token. */
   readonly authRequired: boolean;
+  /** The route table the handler answers from (404 lists it, 405 reads Allow from it). */
+  readonly routes: readonly Route[];
   /** Stops every running turn and closes the rooms (transcripts stay). */
   close(): Promise<void>;
 };
@@ -156,42 +162,6 @@ function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics): Re
   } satisfies Health);
 }
 
-/** Answers one request and turns what it throws into the error response; counts it by route pattern. */
-async function answer(
-  request: Request,
-  dispatch: (request: Request, path: string, requestId: string) => Promise<Response>,
-  metrics: ServeMetrics,
-  logError: Logger,
-): Promise<Response> {
-  const started = performance.now();
-  const given = request.headers.get("x-request-id");
-  const requestId = given !== null && RequestId.safeParse(given).success ? given : crypto.randomUUID();
-  // HTTP/1.0 may leave out Host; Bun then hands over a URL with no origin, which `new URL` refuses.
-  if (!URL.canParse(request.url)) {
-    const response = errorResponse(400, "the request has no Host header (HTTP/1.0 without Host?); send 'Host: 127.0.0.1:<port>' or use HTTP/1.1.");
-    response.headers.set("x-request-id", requestId);
-    metrics.recordRequest("unmatched", request.method, 400, (performance.now() - started) / 1000);
-    return response;
-  }
-  const path = new URL(request.url).pathname;
-  let response: Response;
-  try {
-    response = await dispatch(request, path, requestId);
-  } catch (error) {
-    if (error instanceof HttpError) {
-      response = errorResponse(error.status, error.message, error.headers);
-    } else if (request.signal.aborted) {
-      response = errorResponse(400, "the client went away before the answer.");
-    } else {
-      logError(`serve: request ${requestId} ${request.method} ${request.url} failed: ${error instanceof Error ? error.stack : String(error)}`);
-      response = errorResponse(500, `the server failed on this request; its log has the details under request id ${requestId}.`);
-    }
-  }
-  if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
-  metrics.recordRequest(routePattern(path), request.method, response.status, (performance.now() - started) / 1000);
-  return response;
-}
-
 /** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
 export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const { config, workspaceDir, tools } = options;
@@ -221,50 +191,32 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   });
   const messages = messagesRoute({ config, sessions, tools, metrics, logError });
 
-  async function dispatch(given: Request, path: string, requestId: string): Promise<Response> {
-    if (options.loopbackOnly) refuseForeignCaller(given);
-    if (path === ROUTES.health.pattern && given.method === "GET") return healthResponse(options, metrics);
-    // MCP's transport: an invalid Origin is 403, token or not (before auth, so a page learns nothing more).
-    if (path === ROUTES.mcpPost.pattern) refuseForeignOrigin(given);
-    const request = await auth.check(given);
-    const { route: found, params } = matchRoute(request.method, path);
-    const param = (name: string) => params[name] ?? "";
-    switch (found) {
-      case ROUTES.messages:
-        return messages(request, requestId);
-      case ROUTES.tools:
-        return toolsRoutes.list();
-      case ROUTES.toolRun:
-        return toolsRoutes.run(request, param("name"), requestId);
-      case ROUTES.metrics:
-        return new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
-      case ROUTES.reload: {
-        const result = await tools.reload();
-        return Response.json(result, { status: result.reloaded ? 200 : 409 });
-      }
-      case ROUTES.jobs:
-        return jobs.routes.post(request);
-      case ROUTES.job:
-        return jobs.routes.get(param("id"));
-      case ROUTES.jobEvents:
-        return jobs.routes.events(request, param("id"));
-      case ROUTES.models:
-        return openAi.models();
-      case ROUTES.model:
-        return openAi.model(param("id"));
-      case ROUTES.chatCompletions:
-        return openAi.completions(request, requestId);
-      case ROUTES.mcpPost:
-      case ROUTES.mcpGet:
-      case ROUTES.mcpDelete:
-        return mcp.handle(request);
-      default:
-        return healthResponse(options, metrics);
-    }
-  }
+  const routes = serveRoutes({
+    health: () => healthResponse(options, metrics),
+    messages,
+    tools: toolsRoutes,
+    metrics: () => new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+    reload: async () => {
+      const result = await tools.reload();
+      return Response.json(result, { status: result.reloaded ? 200 : 409 });
+    },
+    jobs: jobs.routes,
+    openAi,
+    mcp,
+  });
+  // Outermost first: metrics see every answer, each answer has its request id, errors become answers, and the
+  // Host/Origin checks come before auth.
+  const answer = createRouter(routes, [
+    metricsMiddleware(metrics),
+    requestIdMiddleware,
+    errorMiddleware(logError),
+    hostOriginMiddleware({ loopbackOnly: options.loopbackOnly ?? false }),
+    authMiddleware(auth),
+  ]);
 
   return {
-    fetch: (request) => answer(request, dispatch, metrics, logError),
+    fetch: answer,
+    routes,
     metrics,
     sessions,
     authRequired: auth.required,

@@ -1,0 +1,60 @@
+import { HttpError } from "./http-error.ts";
+import { type Middleware, NO_HOST } from "./router.ts";
+
+const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
+
+/** 403 unless the request names a loopback host and, when it has an Origin, comes from a loopback page. */
+export function refuseForeignCaller(request: Request): void {
+  const host = request.headers.get("host") ?? new URL(request.url).host;
+  if (!LOOPBACK_NAME.test(host)) {
+    throw new HttpError(
+      403,
+      `this server answers only requests to 127.0.0.1 or localhost (Host was ${JSON.stringify(host.slice(0, 100))}); set ORG_API_TOKEN to serve other names.`,
+    );
+  }
+  const origin = request.headers.get("origin");
+  if (origin !== null && !(URL.canParse(origin) && LOOPBACK_NAME.test(new URL(origin).host))) {
+    throw new HttpError(
+      403,
+      `requests from web pages (Origin ${JSON.stringify(origin.slice(0, 100))}) are refused; call the API from a program, or set ORG_API_TOKEN.`,
+    );
+  }
+}
+
+function portOf(host: string): string {
+  return /:(\d+)$/.exec(host)?.[1] ?? "";
+}
+
+/**
+ * 403 when the request has an Origin that is not this server's: neither the Host it was sent to (same
+ * origin) nor a loopback name on the same port. A program (no Origin) passes. MCP's transport asks this of
+ * `/mcp` with or without a token: a page elsewhere must not drive the user's MCP session.
+ */
+export function refuseForeignOrigin(request: Request): void {
+  const origin = request.headers.get("origin");
+  if (origin === null) return;
+  const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
+  const from = URL.canParse(origin) && /^https?:$/.test(new URL(origin).protocol) ? new URL(origin).host.toLowerCase() : undefined;
+  const same = from !== undefined && (from === host || (LOOPBACK_NAME.test(from) && LOOPBACK_NAME.test(host) && portOf(from) === portOf(host)));
+  if (!same) {
+    throw new HttpError(
+      403,
+      `requests from another origin (Origin ${JSON.stringify(origin.slice(0, 100))}, this server is ${JSON.stringify(host.slice(0, 100))}) are refused on /mcp; connect from a program (without Origin) or a page this server serves.`,
+    );
+  }
+}
+
+/**
+ * Host and Origin, before auth: a request without Host is 400; with `loopbackOnly` (no token), only requests
+ * addressed to a loopback name and not sent by a web page elsewhere (DNS rebinding, cross-site POSTs); on a
+ * path whose routes ask `sameOrigin` (`/mcp`), no Origin but this server's, token or not.
+ */
+export function hostOriginMiddleware(options: { loopbackOnly: boolean }): Middleware {
+  return async (context, next) => {
+    // Before auth too: a request without Host is malformed whoever sends it.
+    if (context.path === undefined) throw new HttpError(400, NO_HOST);
+    if (options.loopbackOnly) refuseForeignCaller(context.request);
+    if (context.match.onPath.some((entry) => entry.sameOrigin)) refuseForeignOrigin(context.request);
+    return next(context);
+  };
+}

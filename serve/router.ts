@@ -1,0 +1,129 @@
+import { HttpError } from "./http-error.ts";
+
+/**
+ * What the middleware and a route's handler see of one request. A middleware hands the next one a changed
+ * copy: auth a verified request, the request-id middleware the id.
+ */
+export type RouteContext = {
+  readonly request: Request;
+  /** Set by the request-id middleware; empty before it ran. */
+  readonly requestId: string;
+  /** The URL's path; undefined when the request has no parseable URL (HTTP/1.0 without Host). */
+  readonly path: string | undefined;
+  readonly match: RouteMatch;
+  /** The matched route's `:name` parameters, decoded. */
+  readonly params: Record<string, string>;
+};
+
+export type RouteHandler = (context: RouteContext) => Response | Promise<Response>;
+
+export type Middleware = (context: RouteContext, next: (context: RouteContext) => Promise<Response>) => Promise<Response>;
+
+export type Route = {
+  readonly methods: readonly string[];
+  readonly pattern: string;
+  readonly handler: RouteHandler;
+  /** false: answered without a token (only `/health`). */
+  readonly auth: boolean;
+  /** An Origin other than this server's is refused on this path before auth (MCP's transport asks it of `/mcp`). */
+  readonly sameOrigin: boolean;
+  /** The `:name` parameters, decoded, when the path fits the pattern; undefined otherwise. */
+  params(path: string): Record<string, string> | undefined;
+};
+
+/**
+ * The routes a path fits (`onPath`, any method) and the one of them that takes the request's method, with its
+ * parameters; `route` is undefined for an unknown path (404) or a known one with another method (405).
+ */
+export type RouteMatch = { route: Route | undefined; onPath: readonly Route[]; params: Record<string, string> };
+
+/** A path segment decoded; one that is not valid percent-encoding stays as it came (no tool has such a name). */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** A route whose `:name` parts match one path segment each (never a `/`), handed over decoded; the rest matches exactly. */
+export function route(
+  methods: string | readonly string[],
+  pattern: string,
+  handler: RouteHandler,
+  options: { auth?: boolean; sameOrigin?: boolean } = {},
+): Route {
+  if (!/^(\/([\w.-]+|:\w+))+$/.test(pattern)) throw new Error(`route pattern ${JSON.stringify(pattern)} is not /segment/:param/…; write it as one.`);
+  const names: string[] = [];
+  const regex = new RegExp(
+    `^${pattern.replace(/\./g, "\\.").replace(/:(\w+)/g, (_, name: string) => {
+      names.push(name);
+      return "([^/]+)";
+    })}$`,
+  );
+  return {
+    methods: typeof methods === "string" ? [methods] : [...methods],
+    pattern,
+    handler,
+    auth: options.auth ?? true,
+    sameOrigin: options.sameOrigin ?? false,
+    params(path) {
+      const found = regex.exec(path);
+      return found ? Object.fromEntries(names.map((name, index) => [name, decodePart(found[index + 1] ?? "")])) : undefined;
+    },
+  };
+}
+
+/** The route of a method and path: the first declared one that fits both. */
+export function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch {
+  const onPath = routes.filter((candidate) => candidate.params(path) !== undefined);
+  const found = onPath.find((candidate) => candidate.methods.includes(method));
+  return { route: found, onPath, params: found?.params(path) ?? {} };
+}
+
+/** The pattern metrics count a request under (never the raw path: a scan of random paths adds one series). */
+export function matchedPattern(match: RouteMatch): string {
+  return match.route?.pattern ?? match.onPath[0]?.pattern ?? "unmatched";
+}
+
+/** Every route as `METHOD /pattern`, in the table's order: what a 404 lists. */
+export function routeListing(routes: readonly Route[]): string[] {
+  return routes.flatMap((entry) => entry.methods.map((method) => `${method} ${entry.pattern}`));
+}
+
+/** Why a request without a URL (HTTP/1.0 without Host: Bun hands over no origin) is refused. */
+export const NO_HOST = "the request has no Host header (HTTP/1.0 without Host?); send 'Host: 127.0.0.1:<port>' or use HTTP/1.1.";
+
+const NO_MATCH: RouteMatch = { route: undefined, onPath: [], params: {} };
+
+/** What answers when no route took the request: 400 without a URL, 404 listing the routes, 405 with Allow. */
+function refusal(routes: readonly Route[], context: RouteContext): never {
+  const { path, match, request } = context;
+  if (path === undefined) throw new HttpError(400, NO_HOST);
+  if (match.onPath.length === 0) throw new HttpError(404, `no route ${path.slice(0, 200)}; the routes are ${routeListing(routes).join(", ")}.`);
+  const allowed = [...new Set(match.onPath.flatMap((entry) => entry.methods))].join(", ");
+  throw new HttpError(405, `${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; use ${allowed}.`, { allow: allowed });
+}
+
+/**
+ * One `(Request) → Response` from a route table and middleware (outermost first). The request is matched once,
+ * before the middleware: a route's handler runs only for its own methods and pattern, and anything else ends
+ * in the table's 404 or 405, behind the same middleware (so auth still comes before a 404).
+ */
+export function createRouter(routes: readonly Route[], middleware: readonly Middleware[]): (request: Request) => Promise<Response> {
+  const declared = new Set<string>();
+  for (const entry of routes) {
+    for (const method of entry.methods) {
+      const key = `${method} ${entry.pattern}`;
+      if (declared.has(key)) throw new Error(`the route ${key} is declared twice; keep one.`);
+      declared.add(key);
+    }
+  }
+  const end = async (context: RouteContext) => (context.match.route ? context.match.route.handler(context) : refusal(routes, context));
+  const chain = middleware.reduceRight<(context: RouteContext) => Promise<Response>>((next, layer) => (context) => layer(context, next), end);
+  return (request) => {
+    const path = URL.canParse(request.url) ? new URL(request.url).pathname : undefined;
+    const match = path === undefined ? NO_MATCH : matchRoute(routes, request.method, path);
+    return chain({ request, requestId: "", path, match, params: match.params });
+  };
+}
