@@ -12,6 +12,7 @@ import {
   verifyContent,
   writeSyncedTemporary,
 } from "./gate-key.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
 
@@ -100,7 +101,7 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
   if (!lstatSync(dir).isDirectory()) throw new GateKeyError(`${dir} is not a directory; remove it and run the gate again`);
   const temporary = writeSyncedTemporary(dir, ".tmp-", `${JSON.stringify(signed, null, 2)}\n`);
@@ -111,7 +112,7 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
         linkSync(temporary, path);
         return path;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 1000) throw error;
+        if (errorCode(error) !== "EEXIST" || attempt > 1000) throw error;
       }
     }
   } finally {

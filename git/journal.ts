@@ -4,6 +4,7 @@ import { z } from "zod";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
 import { ensureOrgDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
 
@@ -83,7 +84,7 @@ export class PromotionJournal {
         this.point();
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        if (errorCode(error) !== "EEXIST") throw error;
       }
       let holder: z.infer<typeof LockFile> | undefined;
       try {
@@ -112,7 +113,7 @@ export class PromotionJournal {
     try {
       text = readPrivateFile(this.#journalPath);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (errorCode(error) === "ENOENT") return undefined;
       throw error;
     }
     try {
