@@ -1,5 +1,5 @@
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "./candidate-branch.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "./candidate-branch-name.ts";
 import { latestReport } from "./fitness-report.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolFolderTree } from "./tool-tree.ts";

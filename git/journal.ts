@@ -5,6 +5,7 @@ import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
 import { ensureOrgDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { CANDIDATE_REF_PATTERN } from "./candidate-branch-name.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
 
@@ -25,7 +26,7 @@ export const JournalEntry = z.strictObject({
   /** Created in the same transaction as main's move. */
   tag: z.string().regex(PROMOTION_TAG_PATTERN),
   /** A ref that must still name this commit when main moves (the candidate branch a promotion merges). */
-  verify: z.strictObject({ ref: z.string().regex(/^refs\/heads\/cand\/\d{8}T\d{6}Z$/), commit: Sha }).optional(),
+  verify: z.strictObject({ ref: z.string().regex(CANDIDATE_REF_PATTERN), commit: Sha }).optional(),
   /** For a rollback: the promotion tag it undoes. */
   undoes: z.string().regex(PROMOTION_TAG_PATTERN).optional(),
   /** Whether current is restarted and must come back healthy at newMain. */
