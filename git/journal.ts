@@ -1,9 +1,9 @@
-import { closeSync, constants, fsyncSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
-import { ensureOrgDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
+import { ensureOrgDir, openPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { CANDIDATE_REF_PATTERN } from "./candidate-branch-name.ts";
 
@@ -42,18 +42,6 @@ export class PromotionBlockedError extends Error {
 }
 
 const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z.iso.datetime() });
-
-function writeDurably(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openPrivateFile(temporary, constants.O_WRONLY | constants.O_TRUNC);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-}
 
 /**
  * The promotion lock and journal of one repository, under `.org/`. One holder at a time (a lock file naming
@@ -127,7 +115,7 @@ export class PromotionJournal {
   }
 
   write(entry: JournalEntry): void {
-    writeDurably(this.#journalPath, `${JSON.stringify(JournalEntry.parse(entry), null, 2)}\n`);
+    writePrivateFile(this.#journalPath, `${JSON.stringify(JournalEntry.parse(entry), null, 2)}\n`, { durable: true });
     this.point();
   }
 
