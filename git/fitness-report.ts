@@ -13,6 +13,7 @@ import {
   writeSyncedTemporary,
 } from "./gate-key.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { PromotionRefusedError } from "./ref-change.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
 
@@ -64,15 +65,8 @@ export const FitnessReport = z.strictObject({
 export type FitnessReport = z.infer<typeof FitnessReport>;
 
 /** No passing report for the commit a promotion would merge; the message says what to run. */
-export class NoPassingReportError extends Error {
+export class NoPassingReportError extends PromotionRefusedError {
   override name = "NoPassingReportError";
-  readonly userFacing = true;
-  /** True when running the gate on the commit again is the way on; the CLI adds the commands that do it. */
-  readonly rejudge: boolean;
-  constructor(message: string, options: { rejudge?: boolean } = {}) {
-    super(message);
-    this.rejudge = options.rejudge ?? false;
-  }
 }
 
 /** The folder of `commit`'s reports in a checkout: `.org/fitness/<commit>/`. */
