@@ -7,7 +7,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
-import { isMainOrCandidate } from "../git/candidate-branch-name.ts";
+import { isMainOrCandidate } from "../git/ref-names.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
 

@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { isMainOrCandidate } from "../git/candidate-branch-name.ts";
+import { isMainOrCandidate } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";

@@ -15,7 +15,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
-import { isMainOrCandidate } from "../git/candidate-branch-name.ts";
+import { isMainOrCandidate } from "../git/ref-names.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage:

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { candidateBranchName } from "./candidate-branch-name.ts";
+import { candidateBranchName } from "./ref-names.ts";
 import { CandidateRefusedError, checkCandidateBranch, landCandidate } from "./candidate-branch.ts";
 import { RepoGit } from "./repo-git.ts";
 

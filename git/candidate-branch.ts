@@ -2,7 +2,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./candidate-branch-name.ts";
+import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./ref-names.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";

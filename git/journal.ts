@@ -5,12 +5,9 @@ import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
 import { ensureOrgDir, openPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
-import { CANDIDATE_REF_PATTERN } from "./candidate-branch-name.ts";
+import { CANDIDATE_REF_PATTERN, PROMOTION_TAG_PATTERN } from "./ref-names.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
-
-/** The names org gives promotion and rollback tags: `promote/20261123T101500Z`. */
-export const PROMOTION_TAG_PATTERN = /^(promote|rollback)\/\d{8}T\d{6}Z$/;
 
 /** How far a promotion or rollback got; each step is done (and recorded) before the next starts. */
 export const JOURNAL_STEPS = ["planned", "ref-moved", "checkout-synced", "restarted"] as const;

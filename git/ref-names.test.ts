@@ -1,5 +1,13 @@
 import { expect, test } from "bun:test";
-import { CANDIDATE_BRANCH_PATTERN, CANDIDATE_REF_PATTERN, candidateBranchName, isMainOrCandidate } from "./candidate-branch-name.ts";
+import {
+  CANDIDATE_BRANCH_PATTERN,
+  CANDIDATE_REF_PATTERN,
+  candidateBranchName,
+  isMainOrCandidate,
+  PROMOTE_TAG_PATTERN,
+  PROMOTION_TAG_PATTERN,
+  utcSecondStamp,
+} from "./ref-names.ts";
 
 const BAD = [
   "--force",
@@ -27,5 +35,17 @@ test("--ref takes main or a candidate branch and nothing else", () => {
   for (const bad of BAD) {
     expect(CANDIDATE_BRANCH_PATTERN.test(bad)).toBe(false);
     expect(CANDIDATE_REF_PATTERN.test(`refs/heads/${bad}`)).toBe(false);
+  }
+});
+
+test("promote/ and rollback/ tags carry the same UTC second; only promote/ passes as a promotion to undo", () => {
+  const stamp = utcSecondStamp(new Date("2026-11-23T10:15:00.999Z"));
+  expect(stamp).toBe("20261123T101500Z");
+  expect(PROMOTE_TAG_PATTERN.test(`promote/${stamp}`)).toBe(true);
+  expect(PROMOTE_TAG_PATTERN.test(`rollback/${stamp}`)).toBe(false);
+  for (const kind of ["promote", "rollback"]) expect(PROMOTION_TAG_PATTERN.test(`${kind}/${stamp}`)).toBe(true);
+  for (const bad of [`cand/${stamp}`, `promote/${stamp}x`, `promote/${stamp.slice(1)}`, `refs/tags/promote/${stamp}`, `promote/${stamp}\n`]) {
+    expect(PROMOTE_TAG_PATTERN.test(bad)).toBe(false);
+    expect(PROMOTION_TAG_PATTERN.test(bad)).toBe(false);
   }
 });
