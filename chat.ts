@@ -4,6 +4,7 @@ import { type ChatRequest, chatOnce, type ReceivedToolCall } from "./llm/chat-on
 import type { ChatMessage, StreamEvent, ToolCall, Usage } from "./llm/chat-types.ts";
 import { OutsideText } from "./llm/extract/call-provenance.ts";
 import { extractToolCalls } from "./llm/extract/extract-tool-calls.ts";
+import type { LoopStopReason } from "./llm/loop-stop-reasons.ts";
 import { type AnyTool, runTool, type ToolContext, type ToolResult, toolSeconds } from "./tools/define-tool.ts";
 
 /** Events of the tool loop: the stream's own events plus what happens between completions. */
@@ -11,7 +12,7 @@ export type LoopEvent =
   | StreamEvent
   | { type: "round-start"; round: number }
   | { type: "tool-result"; call: ToolCall; result: ToolResult; durationMs: number }
-  | { type: "loop-stop"; reason: "max-rounds" | "repeated-call" | "reply-chars"; message: string }
+  | { type: "loop-stop"; reason: LoopStopReason; message: string }
   /**
    * Calls not run: beyond the reply's call limit (and beyond the first, not shown), or written into the text
    * as a repetition of outside text (`quoted-call`).
@@ -23,7 +24,7 @@ export type LoopResult = {
   messages: ChatMessage[];
   content: string;
   reasoning: string;
-  stopReason: "done" | "max-rounds" | "repeated-call" | "reply-chars";
+  stopReason: "done" | LoopStopReason;
   usage: Usage;
   rounds: number;
 };

@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import { BUILTIN_TOOL_NAMES } from "../config/tool-names.ts";
+import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { memorySaveTool } from "../memory/memory-save-tool.ts";
 import { memorySearchTool } from "../memory/memory-search-tool.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
@@ -17,9 +17,6 @@ export type ToolProblem = { name: string; problem: string };
 /** A promoted tool offered to the room, and the workspace or checkout it was read from. */
 export type GeneratedRoomTool = { tool: AnyTool; root: string };
 
-/** Names no generated tool may take: the built-ins, and the tools the room or the registry add themselves. */
-export const RESERVED_TOOL_NAMES: ReadonlySet<string> = new Set([...BUILTIN_TOOL_NAMES, "build_tool", "find_tool"]);
-
 /** The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory. */
 export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder }): AnyTool[] {
   const { memory } = options;
@@ -29,7 +26,7 @@ export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore;
 
 /**
  * The promoted tools of each root (the workspace first, then org's checkout, as workflows read them). A tool
- * named like a built-in is refused, never offered in its place; a name a root before it has is skipped.
+ * with a reserved name (config/tool-names.ts) is refused, never offered in its place; a name a root before it has is skipped.
  */
 export function promotedRoomTools(roots: readonly string[], reserved: Iterable<string> = []): { generated: GeneratedRoomTool[]; problems: ToolProblem[] } {
   const refused = new Set([...RESERVED_TOOL_NAMES, ...reserved]);
@@ -38,7 +35,8 @@ export function promotedRoomTools(roots: readonly string[], reserved: Iterable<s
   const taken = new Set<string>();
   for (const root of new Set(roots)) {
     for (const tool of promotedToolsIn(root, (name, problem) => problems.push({ name, problem }))) {
-      if (refused.has(tool.name)) problems.push({ name: tool.name, problem: "a built-in tool has this name; it is not offered" });
+      if (refused.has(tool.name))
+        problems.push({ name: tool.name, problem: "a reserved tool name (a built-in, or one the room or the toolsmith adds); it is not offered" });
       else if (!taken.has(tool.name)) {
         taken.add(tool.name);
         generated.push({ tool: promotedToolAsTool(tool), root });

@@ -7,6 +7,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { isMainOrCandidate } from "../git/ref-names.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
 
@@ -27,8 +28,6 @@ Options:
 Client configuration (e.g. claude_desktop_config.json):
   { "mcpServers": { "org": { "command": "org", "args": ["mcp", "--workspace", "/path/to/workspace"] } } }`;
 
-// As in tool-command.ts: kept here so loading the CLI does not load git.
-const REF_PATTERN = /^(main|cand\/\d{8}T\d{6}Z)$/;
 /** How often the tools are read again for a promotion, a rollback or a changed workflow. */
 const WATCH_MS = 2_000;
 
@@ -42,7 +41,7 @@ export const mcpCommand: Command = {
   help: HELP,
   async run(args, signal) {
     const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
-    if (values.ref !== undefined && !REF_PATTERN.test(values.ref))
+    if (values.ref !== undefined && !isMainOrCandidate(values.ref))
       throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
     const repoDir = values.repo ?? CHECKOUT_DIR;
     if (values.ref !== undefined && !existsSync(join(repoDir, ".git")))

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./command.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 /** One flag of a command: `--name VALUE` (string) or `--name` (boolean); `valueOptional` lets `--name` stand alone. */
 export type FlagSpec = {
@@ -88,7 +89,7 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
       tokens: true,
     });
   } catch (error) {
-    const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+    const code = errorCode(error);
     const message = error instanceof Error ? error.message : String(error);
     const flag = flagIn(message);
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw usage(`unknown option '${flag}' for ${command}`);

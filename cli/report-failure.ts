@@ -2,10 +2,11 @@ import { withoutUserinfo } from "../config/server-url.ts";
 import { redact } from "../security/redact.ts";
 import { isUserFacing, UsageError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 /** An error the operating system raised (a path, an address, a permission): its message names what, not a bug of ours. */
 export function isSystemRefusal(error: unknown): error is Error {
-  return error instanceof Error && /^E[A-Z0-9]+$/.test(String((error as NodeJS.ErrnoException).code));
+  return error instanceof Error && /^E[A-Z0-9]+$/.test(errorCode(error) ?? "");
 }
 
 /**

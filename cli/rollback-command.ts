@@ -1,4 +1,5 @@
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";
 import { rollback } from "../git/rollback.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -37,7 +38,7 @@ export const rollbackCommand: Command = {
     const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });
     if (positionals.length > 1) throw new UsageError(`rollback takes one target (a promote/ tag or a tool name), got ${positionals.length}`, "rollback");
     const target = positionals[0];
-    const byTag = target !== undefined && /^promote\/\d{8}T\d{6}Z$/.test(target);
+    const byTag = target !== undefined && PROMOTE_TAG_PATTERN.test(target);
     if (target !== undefined && !byTag && !TOOL_NAME_PATTERN.test(target)) {
       throw new UsageError(`${JSON.stringify(target)} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`, "rollback");
     }

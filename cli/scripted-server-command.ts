@@ -3,6 +3,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const help = `Usage: org scripted-server --script FILE [--script FILE …] [--port N] [--host ADDRESS]
 
@@ -82,7 +83,7 @@ export const scriptedServerCommand: Command = {
           },
         });
       } catch (error) {
-        const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+        const code = errorCode(error);
         if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
           throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
         }

@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { isMainOrCandidate } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
@@ -58,10 +59,6 @@ Example:
   org tool list
   org tool run word_count --inputs '{"text":"one two three"}' --ref cand/20261123T101500Z`;
 
-// The same pattern as git/candidate-branch.ts, here so that loading the CLI does not load simple-git and the
-// toolsmith (TypeScript's compiler): those are imported when a tool action runs.
-export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
-
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
 /** One progress line for an event of the pipeline. */
@@ -90,7 +87,7 @@ function checkName(name: string | undefined): string {
 }
 
 function checkRef(ref: string | undefined): string | undefined {
-  if (ref !== undefined && ref !== "main" && !CANDIDATE_BRANCH_PATTERN.test(ref)) {
+  if (ref !== undefined && !isMainOrCandidate(ref)) {
     throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "tool");
   }
   return ref;

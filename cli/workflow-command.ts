@@ -15,7 +15,7 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "./tool-command.ts";
+import { isMainOrCandidate } from "../git/ref-names.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage:
@@ -67,8 +67,7 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
     if (repo !== undefined) throw new UsageError("--repo goes with --ref BRANCH", "workflow");
     return undefined;
   }
-  if (ref !== "main" && !CANDIDATE_BRANCH_PATTERN.test(ref))
-    throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
+  if (!isMainOrCandidate(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
   const repoDir = resolve(repo ?? CHECKOUT_DIR);
   if (!existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout; give --repo the org checkout that has ${ref}`);
   const { RepoGit } = await import("../git/repo-git.ts");

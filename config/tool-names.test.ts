@@ -8,6 +8,7 @@ import { memorySearchTool } from "../memory/memory-search-tool.ts";
 import { buildTool } from "../models/build-tool.ts";
 import { turnToolChoice } from "../registry/turn-tool-choice.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
+import { PHASE_TOOL_DESCRIPTIONS } from "../toolsmith/phase-prompts.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
@@ -50,6 +51,11 @@ describe("the one reserved-name list", () => {
         const roomAdded = [buildTool(async () => "").name, ...(offer?.tools.keys() ?? [])].filter((name) => name !== "word_count");
         expect(roomAdded.sort()).toEqual(["build_tool", "find_tool"]);
         for (const name of [...builtIn.map((tool) => tool.name), ...roomAdded]) expect(RESERVED_TOOL_NAMES).toContain(name);
+        // The toolsmith's phase tools, and nothing besides these three groups.
+        const phaseTools = Object.keys(PHASE_TOOL_DESCRIPTIONS);
+        expect(phaseTools.sort()).toEqual(["submit_implementation", "submit_spec", "submit_tests"]);
+        expect([...RESERVED_TOOL_NAMES].sort()).toEqual([...builtIn.map((tool) => tool.name), ...roomAdded, ...phaseTools].sort());
+        expect(new Set(RESERVED_TOOL_NAMES).size).toBe(RESERVED_TOOL_NAMES.length);
       } finally {
         registry.close();
         store.close();

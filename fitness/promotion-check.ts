@@ -1,6 +1,6 @@
 import type { PassingVerdict } from "../git/promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import { NoPassingReportError, readPassingReport, storedReports } from "../git/fitness-report.ts";
 import { checkProtectedCore } from "./protected-core.ts";
 

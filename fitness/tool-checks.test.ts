@@ -2,9 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { CLAMP } from "../testing/toolsmith-fixtures.ts";
 import { ordinaryCorpus, submittedSources } from "../toolsmith/ordinary-corpus.ts";
 import { checkGeneratedTools } from "./tool-checks.ts";
 
@@ -33,4 +35,31 @@ describe("the gate's tool checks on ordinary code (issue 30)", () => {
     expect(byName("tool files, metadata hashes, static policy")?.reason).toBe(`2 tool(s) well-formed; changed: ${added.key}`);
     expect(byName(`${added.key}: toolsmith validation again`)?.ok).toBe(true);
   }, 240_000);
+});
+
+describe("the gate's tool checks on names", () => {
+  test("a candidate whose tool takes a reserved name (a built-in, one the room adds, a phase tool) is refused before any test runs", async () => {
+    const reserved = ["sh", "find_tool", "submit_tests"];
+    for (const name of reserved) expect(RESERVED_TOOL_NAMES).toContain(name);
+    using repo = promotionRepo([CLAMP]);
+    const commit = makeCandidate(repo.dir, "cand/20261125T120100Z", (worktree) => {
+      for (const name of reserved) writeFixtureTool(worktree, CLAMP, { name });
+    });
+    const git = new RepoGit(repo.dir);
+    const main = (await git.run(["rev-parse", "main"])).trim();
+    let ranTests = false;
+    const checks = await checkGeneratedTools(git, {
+      main,
+      commit,
+      runDir: join(root, "reserved"),
+      settings: ToolsmithSettings.parse({}),
+      onWellFormed: () => (ranTests = true),
+    });
+    expect(ranTests).toBe(false);
+    const formed = checks.find((check) => check.name === "tool files, metadata hashes, static policy");
+    expect(formed?.ok).toBe(false);
+    expect(formed?.reason.split("; ").sort()).toEqual(
+      reserved.map((name) => `${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`).sort(),
+    );
+  }, 60_000);
 });

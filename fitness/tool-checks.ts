@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GENERATED_TOOL_FILES, GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
+import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
@@ -46,6 +47,8 @@ async function readTool(
   signal?: AbortSignal,
 ): Promise<{ problems: string[]; tool?: JudgedTool }> {
   if (!TOOL_NAME_PATTERN.test(name)) return { problems: [`${JSON.stringify(name)} is not a tool name`] };
+  if (RESERVED_TOOL_NAMES.includes(name))
+    return { problems: [`${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`] };
   const listed = [...files.keys()].sort();
   const toolId = files.get("tool.ts");
   const testsId = files.get("tool.test.ts");

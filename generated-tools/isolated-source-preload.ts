@@ -19,7 +19,8 @@ function readLine(fd: number): string {
     try {
       got = readSync(fd, byte, 0, 1, null);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      // Not errorCode: this file is copied alone (beside withhold-globals.ts) into the sandbox's /org/runner/.
+      if (!(error instanceof Error && "code" in error && error.code === "EAGAIN")) throw error;
       Bun.sleepSync(1);
       continue;
     }

@@ -1,6 +1,6 @@
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/candidate-branch.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { type CatalogEntry, promotedTools } from "./catalog-entry.ts";

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { CandidateRefusedError, candidateBranchName, checkCandidateBranch, landCandidate } from "./candidate-branch.ts";
+import { candidateBranchName } from "./ref-names.ts";
+import { CandidateRefusedError, checkCandidateBranch, landCandidate } from "./candidate-branch.ts";
 import { RepoGit } from "./repo-git.ts";
 
 const change = (name: string) => ({

@@ -2,13 +2,12 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./ref-names.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 
-/** The only shape a candidate branch may have; checked before any git call that names one. */
-export const CANDIDATE_BRANCH_PATTERN = /^cand\/\d{8}T\d{6}Z$/;
 const TRAILER_KEY = /^[A-Z][A-Za-z0-9-]{0,40}$/;
 // How many following seconds are tried when the wanted one is taken.
 const MAX_SECOND_TRIES = 120;
@@ -16,15 +15,6 @@ const MAX_SECOND_TRIES = 120;
 /** A branch name, file path or trailer that org refuses to hand to git. */
 export class CandidateRefusedError extends Error {
   override name = "CandidateRefusedError";
-}
-
-/** `cand/<UTC timestamp>` for a moment, to the second: `cand/20261123T101500Z`. */
-export function candidateBranchName(date: Date): string {
-  const stamp = date
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d{3}Z$/, "Z");
-  return `cand/${stamp}`;
 }
 
 /** Returns the name when it is a candidate branch name; throws otherwise. */

@@ -1,5 +1,5 @@
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "./candidate-branch.ts";
+import { CANDIDATE_BRANCH_PATTERN, PROMOTE_TAG_PATTERN } from "./ref-names.ts";
 import { latestReport } from "./fitness-report.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolFolderTree } from "./tool-tree.ts";
@@ -53,7 +53,7 @@ async function candidateRefs(git: RepoGit, signal?: AbortSignal): Promise<Ref[]>
 export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
   const tags = await git.run(["for-each-ref", "--sort=refname", "--format=%(refname:strip=2)", "refs/tags/promote/"], { signal });
   const byCandidate = new Map<string, string>();
-  for (const tag of tags.split("\n").filter((name) => /^promote\/\d{8}T\d{6}Z$/.test(name))) {
+  for (const tag of tags.split("\n").filter((name) => PROMOTE_TAG_PATTERN.test(name))) {
     const second = await git.resolveCommit(`refs/tags/${tag}^2`);
     if (second) byCandidate.set(second, tag);
   }
@@ -63,7 +63,7 @@ export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<
 /** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
 export async function undonePromotions(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
   const out = await git.run(["for-each-ref", "--format=%(contents)%00", "refs/tags/rollback/"], { signal });
-  return new Set([...out.matchAll(/^Rolls-Back: (promote\/\d{8}T\d{6}Z)$/gm)].flatMap(([, tag]) => (tag === undefined ? [] : [tag])));
+  return new Set([...out.matchAll(/^Rolls-Back: (\S+)$/gm)].flatMap(([, tag]) => (tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? [tag] : [])));
 }
 
 /** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */

@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import { CANDIDATE_BRANCH_PATTERN, CandidateRefusedError, checkCandidateBranch } from "./candidate-branch.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "./ref-names.ts";
+import { CandidateRefusedError, checkCandidateBranch } from "./candidate-branch.ts";
 import type { RepoGit } from "./repo-git.ts";
 
 /** A candidate's worktree, checked out at the branch's commit (detached, so the branch stays free to move or go). */

@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from
 import { join } from "node:path";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { canonicalJson } from "./gate-key.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -84,7 +85,7 @@ export function codeIdentity(checkoutDir: string = CHECKOUT_DIR, options: { unch
     const file = readCodeFile(join(checkoutDir, INSTALLED_TREE));
     installed = file.bytes ? sha256(file.bytes) : `${file.size} ${file.mtimeMs}`;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (errorCode(error) !== "ENOENT") throw error;
   }
   return sha256(canonicalJson({ version: 2, files: files.sort(), installed, bun: `${Bun.version} ${Bun.revision}` }));
 }

@@ -12,6 +12,8 @@ import {
   verifyContent,
   writeSyncedTemporary,
 } from "./gate-key.ts";
+import { errorCode } from "../concurrency/error-code.ts";
+import { PromotionRefusedError } from "./ref-change.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
 
@@ -63,15 +65,8 @@ export const FitnessReport = z.strictObject({
 export type FitnessReport = z.infer<typeof FitnessReport>;
 
 /** No passing report for the commit a promotion would merge; the message says what to run. */
-export class NoPassingReportError extends Error {
+export class NoPassingReportError extends PromotionRefusedError {
   override name = "NoPassingReportError";
-  readonly userFacing = true;
-  /** True when running the gate on the commit again is the way on; the CLI adds the commands that do it. */
-  readonly rejudge: boolean;
-  constructor(message: string, options: { rejudge?: boolean } = {}) {
-    super(message);
-    this.rejudge = options.rejudge ?? false;
-  }
 }
 
 /** The folder of `commit`'s reports in a checkout: `.org/fitness/<commit>/`. */
@@ -100,7 +95,7 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
   if (!lstatSync(dir).isDirectory()) throw new GateKeyError(`${dir} is not a directory; remove it and run the gate again`);
   const temporary = writeSyncedTemporary(dir, ".tmp-", `${JSON.stringify(signed, null, 2)}\n`);
@@ -111,7 +106,7 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
         linkSync(temporary, path);
         return path;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 1000) throw error;
+        if (errorCode(error) !== "EEXIST" || attempt > 1000) throw error;
       }
     }
   } finally {

@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, rea
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -28,7 +29,7 @@ function readKey(path: string): Buffer | undefined {
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     if (code === "ENOENT") return undefined;
     throw new GateKeyError(`cannot open ${path} (${code}): it must be a regular file, not a link; remove it and run 'org fitness' again`);
   }
@@ -62,7 +63,7 @@ export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
     fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   } catch (error) {
     // Another gate made it meanwhile: use that one.
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return readKey(path);
+    if (errorCode(error) === "EEXIST") return readKey(path);
     throw error;
   }
   try {
@@ -106,7 +107,7 @@ export function readRegularFile(path: string, maxBytes: number): { ok: true; tex
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
-    return { ok: false, errno: (error as NodeJS.ErrnoException).code ?? "unknown" };
+    return { ok: false, errno: errorCode(error) ?? "unknown" };
   }
   try {
     const stat = fstatSync(fd);

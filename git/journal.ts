@@ -1,14 +1,13 @@
-import { closeSync, constants, fsyncSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
-import { ensureOrgDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
+import { ensureOrgDir, openPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
+import { CANDIDATE_REF_PATTERN, PROMOTION_TAG_PATTERN } from "./ref-names.ts";
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
-
-/** The names org gives promotion and rollback tags: `promote/20261123T101500Z`. */
-export const PROMOTION_TAG_PATTERN = /^(promote|rollback)\/\d{8}T\d{6}Z$/;
 
 /** How far a promotion or rollback got; each step is done (and recorded) before the next starts. */
 export const JOURNAL_STEPS = ["planned", "ref-moved", "checkout-synced", "restarted"] as const;
@@ -24,7 +23,7 @@ export const JournalEntry = z.strictObject({
   /** Created in the same transaction as main's move. */
   tag: z.string().regex(PROMOTION_TAG_PATTERN),
   /** A ref that must still name this commit when main moves (the candidate branch a promotion merges). */
-  verify: z.strictObject({ ref: z.string().regex(/^refs\/heads\/cand\/\d{8}T\d{6}Z$/), commit: Sha }).optional(),
+  verify: z.strictObject({ ref: z.string().regex(CANDIDATE_REF_PATTERN), commit: Sha }).optional(),
   /** For a rollback: the promotion tag it undoes. */
   undoes: z.string().regex(PROMOTION_TAG_PATTERN).optional(),
   /** Whether current is restarted and must come back healthy at newMain. */
@@ -40,18 +39,6 @@ export class PromotionBlockedError extends Error {
 }
 
 const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z.iso.datetime() });
-
-function writeDurably(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openPrivateFile(temporary, constants.O_WRONLY | constants.O_TRUNC);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-}
 
 /**
  * The promotion lock and journal of one repository, under `.org/`. One holder at a time (a lock file naming
@@ -83,7 +70,7 @@ export class PromotionJournal {
         this.point();
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        if (errorCode(error) !== "EEXIST") throw error;
       }
       let holder: z.infer<typeof LockFile> | undefined;
       try {
@@ -112,7 +99,7 @@ export class PromotionJournal {
     try {
       text = readPrivateFile(this.#journalPath);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (errorCode(error) === "ENOENT") return undefined;
       throw error;
     }
     try {
@@ -125,7 +112,7 @@ export class PromotionJournal {
   }
 
   write(entry: JournalEntry): void {
-    writeDurably(this.#journalPath, `${JSON.stringify(JournalEntry.parse(entry), null, 2)}\n`);
+    writePrivateFile(this.#journalPath, `${JSON.stringify(JournalEntry.parse(entry), null, 2)}\n`, { durable: true });
     this.point();
   }
 

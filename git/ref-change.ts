@@ -1,6 +1,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./journal.ts";
+import { utcSecondStamp } from "./ref-names.ts";
 import { GitCommandError, type RepoGit } from "./repo-git.ts";
 
 /** The running `current` instance: restarted after main moves, then asked for its commit. */
@@ -40,11 +41,7 @@ export type RefChangeOutcome = { kind: "applied"; health: { ok: boolean; detail:
 /** `<kind>/<UTC second>`, the first second from now whose tag does not exist yet. */
 export async function freeTagName(git: RepoGit, kind: "promote" | "rollback", now: Date): Promise<string> {
   for (let offset = 0; offset < 600; offset += 1) {
-    const stamp = new Date(now.getTime() + offset * 1000)
-      .toISOString()
-      .replace(/[-:]/g, "")
-      .replace(/\.\d{3}Z$/, "Z");
-    const tag = `${kind}/${stamp}`;
+    const tag = `${kind}/${utcSecondStamp(new Date(now.getTime() + offset * 1000))}`;
     if ((await git.resolveCommit(`refs/tags/${tag}`)) === undefined) return tag;
   }
   throw new PromotionRefusedError(`no free ${kind}/ tag name in the next 10 minutes`);

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { EMBEDDINGS_TABLE } from "../registry/embedding-cache.ts";
 import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 // Stamped into the file so a database that is not memory's (or an older layout) is recognised.
 const STAMP: DatabaseStamp = {
@@ -37,9 +38,7 @@ export function isDamagedMemoryError(error: unknown): boolean {
   if (error instanceof ForeignMemoryError || isDamagedDatabaseError(error)) return true;
   // A disk I/O error from sqlite is most often a -wal or -shm that is not this file's (its database was
   // deleted and made anew): an index can be rebuilt, so it is treated as damage.
-  return (
-    error instanceof Error && /no such table|no such column|disk I\/O error|SQLITE_IOERR/i.test(`${error.message} ${"code" in error ? String(error.code) : ""}`)
-  );
+  return error instanceof Error && /no such table|no such column|disk I\/O error|SQLITE_IOERR/i.test(`${error.message} ${errorCode(error) ?? ""}`);
 }
 
 export const removeMemoryFiles = removeDatabaseFiles;

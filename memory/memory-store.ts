@@ -13,6 +13,7 @@ import { knownSecretFormsOf, redact } from "../security/redact.ts";
 import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
 import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
 import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
@@ -461,7 +462,7 @@ export class MemoryStore {
     try {
       log = readPrivateFile(this.factsPath);
     } catch (error) {
-      if (error instanceof Error && "code" in error && error.code === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
+      if (errorCode(error) === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
       throw error;
     }
     const facts = new Map<string, SavedFact>();
@@ -500,7 +501,7 @@ export class MemoryStore {
       try {
         return readPrivateFile(this.factsPath);
       } catch (error) {
-        if (error instanceof Error && "code" in error && error.code === "ENOENT") return "";
+        if (errorCode(error) === "ENOENT") return "";
         throw error;
       }
     };

@@ -1,5 +1,6 @@
 import type { ToolLoopAllowance } from "../chat.ts";
 import type { Usage } from "../llm/chat-types.ts";
+import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";
 import type { ReplyReport } from "./reply-report.ts";
 import type { RoomMessage } from "./room-message.ts";
 
@@ -36,7 +37,7 @@ export type ReplyHost = Readonly<ToolLoopAllowance> & {
 export type ReplyOutcome = {
   text: string;
   /** Set when the tool loop was cut short, so the answer may be missing. */
-  stopped?: "max-rounds" | "repeated-call" | "reply-chars";
+  stopped?: LoopStopReason;
   /** Whom the reply asks next; by default the personas its text @mentions. */
   addressed?: string[];
 };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LOOP_STOP_REASONS } from "../llm/loop-stop-reasons.ts";
 import { RoomToolCall } from "./room-message.ts";
 
 /** Where a step of a multi-step reply (the toolsmith's pipeline) stands. */
@@ -39,7 +40,7 @@ export const ReplyReport = z.discriminatedUnion("type", [
   ToolResultReport,
   ProgressReport,
   z.object({ type: z.literal("waiting") }),
-  z.object({ type: z.literal("loop-stop"), reason: z.enum(["max-rounds", "repeated-call", "reply-chars"]), message: z.string() }),
+  z.object({ type: z.literal("loop-stop"), reason: z.enum(LOOP_STOP_REASONS), message: z.string() }),
   z.object({ type: z.literal("calls-refused"), message: z.string(), reason: z.enum(["tool-limit", "quoted-call"]).optional() }),
 ]);
 export type ReplyReport = z.infer<typeof ReplyReport>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LOOP_STOP_REASONS } from "../llm/loop-stop-reasons.ts";
 import { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } from "../models/reply-report.ts";
 import { RoomMessage } from "../models/room-message.ts";
 
@@ -21,17 +22,15 @@ export type PersonaStats = z.infer<typeof PersonaStats>;
 export const IncompleteReply = z.object({
   persona: z.string(),
   replyId: z.string(),
-  reason: z.enum(["max-rounds", "repeated-call", "reply-chars", "tool-failed"]),
+  reason: z.enum([...LOOP_STOP_REASONS, "tool-failed"]),
 });
 export type IncompleteReply = z.infer<typeof IncompleteReply>;
 
 export const NoticeReason = z.enum([
   "hop-limit",
   "replies-in-a-row",
-  "max-rounds",
-  "repeated-call",
-  /** A reply reached limits.replyChars and was cut there. */
-  "reply-chars",
+  /** A tool loop stopped; `reply-chars`: a reply reached limits.replyChars and was cut there. */
+  ...LOOP_STOP_REASONS,
   "budget",
   "approval",
   "tool-limit",

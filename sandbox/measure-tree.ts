@@ -1,4 +1,4 @@
-import { errorCode } from "./error-code.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 import { lstatSync, readdirSync } from "node:fs";
 
 /** A directory tree's size, entry and directory counts, and the first entry the walk could not measure, if any. */

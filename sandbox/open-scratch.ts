@@ -1,7 +1,7 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import { errorCode } from "./error-code.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 /** The scratch path cannot be used as given: not a plain directory, or a directory org must not take over. */
 export class ScratchDirectoryError extends Error {

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
-import { errorCode } from "./error-code.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 // Linux's O_CLOEXEC (node:fs does not export it); the same value on x86_64 and aarch64.
 const O_CLOEXEC = 0o2000000;

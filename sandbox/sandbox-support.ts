@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { supportFiles } from "./bwrap-argv.ts";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
-import { errorCode } from "./error-code.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 let supportDir: string | undefined;
 

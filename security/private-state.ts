@@ -1,6 +1,7 @@
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 // Every file org keeps under `.org/` (transcripts, history, audit log, registry, fitness reports, journal,
 // worktree and toolsmith folders) goes through here: `.org` and every folder below it must be a real
@@ -34,7 +35,7 @@ function uid(): number {
 }
 
 function describe(error: unknown, path?: string): string {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = errorCode(error);
   if (path !== undefined && (code === "ENOTDIR" || code === "ELOOP")) {
     try {
       if (lstatSync(path).isSymbolicLink()) return "it is a symbolic link";
@@ -62,12 +63,12 @@ function openPrivateChild(parentFd: number, name: string, shown: string): number
   try {
     fd = open();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw refuse(shown, describe(error, path));
+    if (errorCode(error) !== "ENOENT") throw refuse(shown, describe(error, path));
     try {
       // mkdir never follows a link in its last component: one planted meanwhile makes it fail (EEXIST), then the open refuses it.
       mkdirSync(path, { mode: 0o700 });
     } catch (mkdirError) {
-      if ((mkdirError as NodeJS.ErrnoException).code !== "EEXIST") throw mkdirError;
+      if (errorCode(mkdirError) !== "EEXIST") throw mkdirError;
     }
     try {
       fd = open();
@@ -113,7 +114,7 @@ function writeIgnoreFile(orgFd: number, shown: string): void {
   try {
     fd = openSync(`/proc/self/fd/${orgFd}/.gitignore`, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return;
+    if (errorCode(error) === "EEXIST") return;
     throw refuse(`${shown}${sep}.gitignore`, describe(error));
   }
   try {
@@ -153,7 +154,7 @@ function openPrivate(path: string, flags: number): number {
     // O_NONBLOCK: a FIFO planted at the path fails at once instead of blocking org.
     fd = openSync(`/proc/self/fd/${directory}/${name}`, flags | O_NOFOLLOW | O_NONBLOCK, 0o600);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     // O_EXCL meets a link as EEXIST too: say it is a link rather than let the caller think the file is there.
     if (code === "EEXIST" && lstatSync(`/proc/self/fd/${directory}/${name}`, { throwIfNoEntry: false })?.isSymbolicLink()) {
       throw refuse(full, "it is a symbolic link");
@@ -248,7 +249,7 @@ export function preparePrivateDatabase(path: string): void {
     try {
       fd = openSync(sidecar, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      if (errorCode(error) === "ENOENT") continue;
       throw refuse(sidecar, describe(error));
     }
     try {

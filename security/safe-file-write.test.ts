@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLinkSwapper } from "../testing/link-swapper-process.ts";
 import { appendInsideWorkspace, protectedTargetProblem, UnsafeWriteError } from "./safe-file-write.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-safe-write-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -120,7 +121,7 @@ describe("appendInsideWorkspace", () => {
       try {
         appendInsideWorkspace(workspace, "notes/target.md", "reply\n");
       } catch (error) {
-        if (!(error instanceof UnsafeWriteError) && (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        if (!(error instanceof UnsafeWriteError) && errorCode(error) !== "ENOENT") throw error;
         refused += 1;
       }
     }

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, rea
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { replyFileProblem } from "./reply-file-name.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 /** A write org refuses: the target is org's own state, or the path leads through a link or out of the workspace. */
 export class UnsafeWriteError extends Error {
@@ -95,13 +96,13 @@ function openDirectory(parent: number, part: string, relativePath: string, shown
   try {
     return open();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw refusal(error, relativePath, shown);
+    if (errorCode(error) !== "ENOENT") throw refusal(error, relativePath, shown);
   }
   try {
     // mkdir never follows a link in the last component: a link planted meanwhile makes it fail with EEXIST.
     mkdirSync(path, { mode: 0o755 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (errorCode(error) !== "EEXIST") throw error;
   }
   try {
     return open();
@@ -111,7 +112,7 @@ function openDirectory(parent: number, part: string, relativePath: string, shown
 }
 
 function refusal(error: unknown, relativePath: string, shown: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = errorCode(error);
   if (code === "ELOOP" || code === "ENOTDIR") {
     return new UnsafeWriteError(
       `"${relativePath}" was not written: ${shown} is a symbolic link or not a directory, and replies are only written to plain files inside the workspace.`,

@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { preparePrivateDatabase } from "./private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 /**
  * What marks an sqlite file under `.org/` as one part's, in one layout: sqlite's application id and user version,
@@ -12,7 +13,7 @@ export type DatabaseStamp = { applicationId: number; schemaVersion: number; sche
 /** Whether an error from sqlite means the file is damaged or not a database at all. */
 export function isDamagedDatabaseError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = "code" in error && typeof error.code === "string" ? error.code : "";
+  const code = errorCode(error) ?? "";
   return /not a database|malformed|corrupt|SQLITE_CORRUPT|SQLITE_NOTADB|disk image/i.test(`${error.message} ${code}`);
 }
 

@@ -20,6 +20,7 @@ import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import type { RoomEvent } from "../room/room-event.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = constants;
 
@@ -272,7 +273,7 @@ export class JobsLog {
     try {
       linkSync(temporary, target);
     } catch (error) {
-      if (error instanceof Error && "code" in error && error.code === "EEXIST") return false;
+      if (errorCode(error) === "EEXIST") return false;
       throw error;
     } finally {
       unlinkSync(temporary);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { HttpError } from "./http-error.ts";
 import { SERVE_STATE_DIR } from "./jobs-log.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_WRONLY, O_APPEND } = constants;
 
@@ -48,7 +49,7 @@ export class SeenSignatures {
     try {
       text = readPrivateFile(this.#path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (errorCode(error) !== "ENOENT") throw error;
     }
     for (const line of text.split("\n")) {
       // A line a crash cut short is skipped: its request was never answered.

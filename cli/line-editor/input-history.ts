@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { appendPrivateFile, writePrivateFile } from "../../security/private-state.ts";
+import { errorCode } from "../../concurrency/error-code.ts";
 
 /** Entries kept in memory and on disk; older ones are dropped when the file is rewritten. */
 export const HISTORY_LIMIT = 1000;
@@ -13,7 +14,7 @@ export async function loadHistory(path: string, limit = HISTORY_LIMIT): Promise<
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (errorCode(error) === "ENOENT") return [];
     throw error;
   }
   const entries: string[] = [];
