@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { errorCode } from "../concurrency/error-code.ts";
 import type { ServeHandler } from "./serve-handler.ts";
 
 /** `serve` will not start as asked; the message says what to change. */
@@ -43,7 +44,7 @@ export function startServe(options: { handler: ServeHandler; host: string; port:
       error: () => Response.json({ error: { status: 500, code: "internal_error", message: "the server failed on this request." } }, { status: 500 }),
     });
   } catch (error) {
-    const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+    const code = errorCode(error);
     if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
       throw new ServeStartError(`port ${options.port} on ${options.host} is in use; stop what listens there or pick another with --port.`);
     }
