@@ -1,10 +1,10 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ChatError, connectionDetail } from "./chat-errors.ts";
-import type { ChatResult, StreamEvent, Usage } from "./chat-types.ts";
+import type { StreamEvent, Usage } from "./chat-types.ts";
 import type { Completion, CompletionRequest } from "./language-model.ts";
 import { abortedError, openStream } from "./open-stream.ts";
-import { chunkErrorMessage, fragmentLength, type ReceivedToolCall, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
-import { type ReplyLimitStop, StreamLimit } from "./stream-limit.ts";
+import { chunkErrorMessage, fragmentLength, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
+import { StreamLimit } from "./stream-limit.ts";
 import { ThinkSplitter } from "./think-splitter.ts";
 
 export type ChatRequest = CompletionRequest & {
