@@ -23,7 +23,7 @@ export type Completion = ChatResult & { toolCalls: ReceivedToolCall[]; limitReac
 export type LanguageModel = {
   /** The model id asked for (e.g. `qwen3:8b`). */
   readonly modelId: string;
-  /** Where the model runs, as org shows it (a server URL without credentials, or `scripted`); also the concurrency key. */
+  /** Where the model runs, as org shows it (a server URL without credentials; the scripted model says `http://scripted.invalid`); also the concurrency key. */
   readonly server: string;
   /** Streams one completion, reporting events as they arrive; throws ChatError when it fails. */
   stream(request: CompletionRequest): Promise<Completion>;

@@ -36,7 +36,7 @@ export function scriptedModel(script: Script, options: { modelId?: string; model
   const modelId = options.modelId ?? "scripted";
   const model: ScriptedModel = {
     modelId,
-    server: "scripted",
+    server: "http://scripted.invalid",
     requests,
     async stream(request) {
       const index = requests.length;
