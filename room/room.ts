@@ -73,12 +73,16 @@ export type PersonaInfo = {
   name: string;
   kind: string;
   model: string;
-  baseUrl: string;
+  /** Where its model runs, as org shows it (no credentials). */
+  server: string;
   tools: string[];
   /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
   policies: Record<string, "allow" | "ask">;
   color?: string;
 };
+
+/** The models one server offers, or why it could not say. */
+export type ServerModels = { server: string; models: string[] } | { server: string; error: string };
 
 export type Room = {
   readonly sessionId: string;
@@ -94,6 +98,8 @@ export type Room = {
    * there. A server that answers without a model list gets the switch anyway, with a notice.
    */
   useModel(persona: string, model: string, signal?: AbortSignal): Promise<void>;
+  /** What each of the personas' servers offers (asked through the personas' models), or why it cannot say. */
+  serverModels(signal: AbortSignal): Promise<ServerModels[]>;
   history(): RoomMessage[];
   clear(): void;
   /**
@@ -337,6 +343,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     personas: () => core.models.map((model) => personaInfo(model, tools.offered(model))),
     send,
     setMode: (next: string) => setMode(next, "user"),
+    serverModels: (signal) => serverModels(core.models, signal),
     async useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
       const model = byName.get(persona);
       if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
@@ -399,9 +406,23 @@ function personaInfo(model: Model, tools: string[]): PersonaInfo {
     name: model.name,
     kind: model.kind,
     model: model.modelId,
-    baseUrl: model.languageModel.server,
+    server: model.languageModel.server,
     tools,
     policies: Object.fromEntries(tools.map((name) => [name, model.toolPolicy[name] === "allow" ? "allow" : "ask"])),
     ...(model.color ? { color: model.color } : {}),
   };
+}
+
+/** Asks each server once, through the first persona's model on it. */
+function serverModels(models: readonly Model[], signal: AbortSignal): Promise<ServerModels[]> {
+  const byServer = new Map(models.map((model) => [model.languageModel.server, model.languageModel]));
+  return Promise.all(
+    [...byServer].map(async ([server, languageModel]): Promise<ServerModels> => {
+      try {
+        return { server, models: await languageModel.listModels(signal) };
+      } catch (error) {
+        return { server, error: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
 }
