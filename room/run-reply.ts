@@ -235,7 +235,7 @@ export async function runReply(
     destination: mode.kind === "file" ? formatRoomMode(mode) : "console",
   });
   const offered = await toolsFor(room, model, trigger, turn.signal, replyId);
-  const { report, record } = replyReporter({ replyId, persona, baseUrl: model.languageModel.server }, stats, emit);
+  const { report, record } = replyReporter({ replyId, persona, server: model.languageModel.server }, stats, emit);
   const host = replyHost(room, turn, { model, trigger, replyId, ceiling }, offered, stats, report);
 
   let outcome: ReplyOutcome;
