@@ -1,7 +1,8 @@
 import { Budget, BudgetExceededError, type TurnBudget } from "./security/budget.ts";
 import type { ToolTimeBudget } from "./security/tool-time-budget.ts";
-import { type ChatRequest, chatOnce, type ReceivedToolCall } from "./llm/chat-once.ts";
+import type { ReceivedToolCall } from "./llm/chat-once.ts";
 import type { ChatMessage, StreamEvent, ToolCall, Usage } from "./llm/chat-types.ts";
+import type { Completion, LanguageModel } from "./llm/language-model.ts";
 import { OutsideText } from "./llm/extract/call-provenance.ts";
 import { extractToolCalls } from "./llm/extract/extract-tool-calls.ts";
 import type { LoopStopReason } from "./llm/loop-stop-reasons.ts";
@@ -60,14 +61,14 @@ export type ToolLoopAllowance = {
   budget: Budget;
   /** Seconds of tool time (each call's timeout) the user's turn has left; shared by the turn's replies. */
   toolTime: ToolTimeBudget;
-  /** The Authorization header that belongs to the model's server, if any. */
-  authorization?: string | undefined;
 };
 
-type CompletionResult = Awaited<ReturnType<typeof chatOnce>>;
-
-type LoopRequest = Pick<ChatRequest, "baseUrl" | "model" | "messages" | "signal" | "apiKey" | "modelSource" | "retry"> &
-  Pick<ToolLoopAllowance, "tools" | "toolContext"> &
+type LoopRequest = {
+  /** The model the loop asks each round. */
+  model: LanguageModel;
+  messages: ChatMessage[];
+  signal?: AbortSignal | undefined;
+} & Pick<ToolLoopAllowance, "tools" | "toolContext"> &
   Partial<Omit<ToolLoopAllowance, "tools" | "toolContext">> & {
     onEvent?: (event: LoopEvent) => void;
     /** Text from outside the model put into `messages` other than as tool results (recalled memory, a workflow's output). */
@@ -192,7 +193,7 @@ function roundAllowed(budget: TurnBudget, emit: (event: LoopEvent) => void): boo
  * Counts a completion's tokens (estimated when the server sent none) against the reply and the session. The
  * budget crossed mid-stream ends the reply as the check before a call would: nothing more runs.
  */
-function chargeRound(completion: CompletionResult, conversation: ChatMessage[], usage: Usage, budget: TurnBudget): void {
+function chargeRound(completion: Completion, conversation: ChatMessage[], usage: Usage, budget: TurnBudget): void {
   const roundUsage = completion.usage ?? estimateUsage(conversation, completion.content + completion.reasoning);
   usage.promptTokens += roundUsage.promptTokens;
   usage.completionTokens += roundUsage.completionTokens;
@@ -254,18 +255,12 @@ function completeRound(
   conversation: ChatMessage[],
   onEvent: (event: LoopEvent) => void,
   stopAt: { chars: number; tokens: number },
-): ReturnType<typeof chatOnce> {
-  return chatOnce({
-    baseUrl: request.baseUrl,
-    model: request.model,
+): Promise<Completion> {
+  return request.model.stream({
     messages: conversation,
     tools: [...request.tools.values()].map((tool) => tool.definition),
     signal: request.signal,
     onEvent,
-    apiKey: request.apiKey,
-    authorization: request.authorization,
-    ...(request.modelSource ? { modelSource: request.modelSource } : {}),
-    retry: request.retry,
     stopAt,
   });
 }

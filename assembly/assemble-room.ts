@@ -1,4 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
+import { httpModels } from "../llm/persona-model.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
@@ -39,6 +40,8 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
     ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
     ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
     ...(parts.memory ? { memory: parts.memory } : {}),
+    // The personas' models, with their servers' credentials, are made here once for the room.
+    models: extras.models ?? httpModels(parts.config),
   };
 }
 

@@ -1,9 +1,8 @@
 import { BUILD_TOOL } from "../models/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { TRANSCRIPTS_DIR } from "../config/workspace-paths.ts";
-import { listModels } from "../llm/list-models.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
@@ -53,7 +52,7 @@ export function transcriptMarkdown(room: Room, secrets: readonly string[] = []):
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
-/** Lets the slash commands act on a room; `config` gives the servers' keys; `recall` searches memory. */
+/** Lets the slash commands act on a room; `config` gives the secrets to redact; `recall` searches memory. */
 export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"]): SlashHost {
   return {
     mode: () => formatRoomMode(room.mode),
@@ -62,7 +61,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
       room.personas().map((persona) => ({
         name: persona.name,
         model: persona.model,
-        baseUrl: persona.baseUrl,
+        server: persona.server,
         tools: [
           ...persona.tools
             .filter((name) => !(persona.kind === "toolsmith" && name === BUILD_TOOL))
@@ -75,18 +74,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
           ...(persona.kind === "toolsmith" ? [{ name: BUILD_TOOL, approval: "allow" as const }] : []),
         ],
       })),
-    serverModels: async (signal) => {
-      const baseUrls = [...new Set(room.personas().map((persona) => persona.baseUrl))];
-      return Promise.all(
-        baseUrls.map(async (baseUrl) => {
-          try {
-            return { baseUrl, models: await listModels(baseUrl, { signal, authorization: authorizationFor(config, baseUrl) }) };
-          } catch (error) {
-            return { baseUrl, error: error instanceof Error ? error.message : String(error) };
-          }
-        }),
-      );
-    },
+    serverModels: (signal) => room.serverModels(signal),
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => room.history().slice(-count).map(formatMessage),
     clear: () => room.clear(),

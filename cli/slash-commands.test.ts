@@ -62,10 +62,10 @@ function host(): SlashHost & { calls: string[] } {
       mode = next;
     },
     personas: () => [
-      { name: "agent", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [{ name: "sh", approval: "ask" }] },
-      { name: "python", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [{ name: "python_run", approval: "allow" }] },
+      { name: "agent", model: "qwen3:8b", server: "http://127.0.0.1:1", tools: [{ name: "sh", approval: "ask" }] },
+      { name: "python", model: "qwen3:8b", server: "http://127.0.0.1:1", tools: [{ name: "python_run", approval: "allow" }] },
     ],
-    serverModels: async () => [{ baseUrl: "http://127.0.0.1:1", models: ["qwen3:8b", "llama3.2"] }],
+    serverModels: async () => [{ server: "http://127.0.0.1:1", models: ["qwen3:8b", "llama3.2"] }],
     useModel: async (persona, model) => {
       if (model === "missing") throw new Error(`model 'missing' is not on the server; it has qwen3:8b, llama3.2`);
       calls.push(`use ${persona} ${model}`);
@@ -105,8 +105,8 @@ describe("runSlashCommand", () => {
       await run("/models", {
         ...host(),
         personas: () => [
-          { name: "a", model: "qwen3:8b", baseUrl: "http://127.0.0.1:1", tools: [] },
-          { name: "toolsmith", model: "m", baseUrl: "http://127.0.0.1:22", tools: [] },
+          { name: "a", model: "qwen3:8b", server: "http://127.0.0.1:1", tools: [] },
+          { name: "toolsmith", model: "m", server: "http://127.0.0.1:22", tools: [] },
         ],
       })
     ).output

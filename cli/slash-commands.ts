@@ -1,4 +1,5 @@
 import { TRANSCRIPTS_DIR } from "../config/workspace-paths.ts";
+import type { ServerModels } from "../room/room.ts";
 /** A command typed in the chat, after parsing. */
 export type SlashCommand =
   | { name: "mode"; mode?: string }
@@ -166,7 +167,7 @@ function editDistance(a: string, b: string): number {
 export type PersonaSummary = {
   name: string;
   model: string;
-  baseUrl: string;
+  server: string;
   tools: Array<{ name: string; approval: "allow" | "ask" }>;
 };
 
@@ -177,7 +178,7 @@ export type SlashHost = {
   setMode(mode: string): void;
   personas(): PersonaSummary[];
   /** The model ids each server offers; a server that cannot be reached gives its error message. */
-  serverModels(signal: AbortSignal): Promise<Array<{ baseUrl: string; models: string[] } | { baseUrl: string; error: string }>>;
+  serverModels(signal: AbortSignal): Promise<ServerModels[]>;
   /** Throws when the persona or model is unknown, with a message that says so. */
   useModel(persona: string, model: string, signal: AbortSignal): Promise<void>;
   /** The last `count` messages, formatted for the terminal. */
@@ -210,11 +211,11 @@ export async function runSlashCommand(
         }
         return "continue";
       case "models": {
-        const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.baseUrl])];
+        const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.server])];
         for (const row of alignColumns(rows)) write(`  ${row}`);
         for (const server of await host.serverModels(context.signal)) {
-          if ("error" in server) write(`  ${server.baseUrl}: cannot list models (${server.error})`);
-          else write(`  ${server.baseUrl} has: ${server.models.join(", ") || "(no models)"}`);
+          if ("error" in server) write(`  ${server.server}: cannot list models (${server.error})`);
+          else write(`  ${server.server} has: ${server.models.join(", ") || "(no models)"}`);
         }
         return "continue";
       }

@@ -16,6 +16,7 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
+import { httpModel } from "../llm/http-model.ts";
 
 const HELP = `Usage:
   org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
@@ -150,7 +151,11 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   const outcome: ToolsmithOutcome = await runToolsmith({
     goal: values.goal,
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
-    endpoint: { baseUrl, model: values.model ?? environment.ollamaModel, apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined },
+    model: httpModel({
+      baseUrl,
+      modelId: values.model ?? environment.ollamaModel,
+      apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined,
+    }),
     repoDir,
     settings,
     signal,

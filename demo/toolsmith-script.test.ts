@@ -9,6 +9,7 @@ import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { expectValidatedAtDefaults } from "../testing/expect-validated-at-defaults.ts";
 import { specPrompt } from "../toolsmith/phase-prompts.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
+import { httpModel } from "../llm/http-model.ts";
 
 const FILE = join(import.meta.dir, "toolsmith-script.json");
 
@@ -41,18 +42,22 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
   test("builds a tool from the script in three phases, passing validation at the default thresholds; a taken name and an unknown goal fail, saying why", async () => {
     using repo = tempGitRepo();
     await using server = await startScriptedServer({ script: await loadScript(FILE) });
-    const outcome = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+    const outcome = await runToolsmith({
+      goal: "count the words in a text",
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+      repoDir: repo.dir,
+    });
     if (!outcome.ok) throw new Error(`count the words in a text: ${outcome.failure}`);
     expect(outcome.name).toBe("word_count");
     expect(outcome.attempts).toBe(3);
     expectValidatedAtDefaults(repo.dir, outcome.branch, "word_count");
 
     // The same goal again: the name is taken by the live candidate, and the failure says so.
-    const again = await runToolsmith({ goal: "count the words in a text", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+    const again = await runToolsmith({ goal: "count the words in a text", model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
     expect(again).toMatchObject({ ok: false });
     if (!again.ok) expect(again.failure).toContain("the name word_count is taken");
     // A goal it does not know: the failure says what it can build.
-    const unknown = await runToolsmith({ goal: "sort a list of names", endpoint: { baseUrl: server.url, model: "qwen3:8b" }, repoDir: repo.dir });
+    const unknown = await runToolsmith({ goal: "sort a list of names", model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
     expect(unknown).toMatchObject({ ok: false });
     if (!unknown.ok) expect(unknown.failure).toContain('It said: "I am the scripted toolsmith: no model, ten tools');
   }, 120_000);

@@ -1,17 +1,15 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ChatError, connectionDetail } from "./chat-errors.ts";
-import type { ChatMessage, ChatResult, StreamEvent, ToolDefinition, Usage } from "./chat-types.ts";
+import type { StreamEvent, Usage } from "./chat-types.ts";
+import type { Completion, CompletionRequest } from "./language-model.ts";
 import { abortedError, openStream } from "./open-stream.ts";
-import { chunkErrorMessage, fragmentLength, type ReceivedToolCall, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
+import { chunkErrorMessage, fragmentLength, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
+import { StreamLimit } from "./stream-limit.ts";
 import { ThinkSplitter } from "./think-splitter.ts";
 
-export type ChatRequest = {
+export type ChatRequest = CompletionRequest & {
   baseUrl: string;
   model: string;
-  messages: ChatMessage[];
-  tools?: ToolDefinition[];
-  signal?: AbortSignal;
-  onEvent?: (event: StreamEvent) => void;
   /** Retries before the first byte on connection errors, 429 and 503. Default: 2 retries from 500 ms. */
   retry?: { retries?: number; baseDelayMs?: number };
   /** Sent as `Authorization: Bearer …` for servers that want a key (credentials in the URL take precedence). */
@@ -20,48 +18,13 @@ export type ChatRequest = {
   authorization?: string | undefined;
   /** Where the model name came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
   modelSource?: string;
-  /**
-   * Where the stream is cut: after `chars` characters of text, reasoning and tool-call arguments, or once the
-   * characters received (about four a token) would spend more than `tokens`. The result says which.
-   */
-  stopAt?: { chars?: number; tokens?: number };
 };
 
-/** Why a stream was cut before the model finished: the reply's size limit or the session's token budget. */
-export type ReplyLimitStop = { reason: "reply-chars" | "budget"; message: string };
+export type { ReplyLimitStop } from "./stream-limit.ts";
 
 export type { ReceivedToolCall } from "./read-chunks.ts";
 
 type Emit = (event: StreamEvent) => void;
-
-/** Cuts the stream once the reply's characters or the session's tokens are spent. */
-class StreamLimit {
-  reached: ReplyLimitStop | undefined;
-  #received = 0;
-  constructor(
-    private readonly maxChars: number,
-    private readonly maxTokens: number,
-  ) {}
-
-  /** How much of `length` more characters may be taken; sets `reached` once a limit is hit. */
-  take(length: number): number {
-    if (this.reached) return 0;
-    const allowed = Math.max(0, Math.min(length, this.maxChars - this.#received));
-    this.#received += allowed;
-    if (allowed < length) {
-      this.reached = {
-        reason: "reply-chars",
-        message: `the reply was stopped at ${this.maxChars} characters (limits.replyChars in org.config.json); what came before is kept.`,
-      };
-    } else if (Math.ceil(this.#received / 4) > this.maxTokens) {
-      this.reached = {
-        reason: "budget",
-        message: `the reply was stopped mid-stream: it would spend more than the ${this.maxTokens} tokens left in the session's budget (limits.sessionTokens in org.config.json). Start a new session or raise the limit.`,
-      };
-    }
-    return allowed;
-  }
-}
 
 /** Builds one completion from parsed chunks: text and reasoning (split out of `<think>`), tool calls, usage. */
 class CompletionAssembly {
@@ -138,7 +101,7 @@ class CompletionAssembly {
  * One streamed completion from `POST {baseUrl}/v1/chat/completions`: content, reasoning and tool calls
  * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM).
  */
-export async function chatOnce(request: ChatRequest): Promise<ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop }> {
+export async function chatOnce(request: ChatRequest): Promise<Completion> {
   const response = await openStream(request);
   request.onEvent?.({ type: "response-start", status: response.status });
   const emit = request.onEvent ?? (() => {});

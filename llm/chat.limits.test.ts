@@ -14,6 +14,7 @@ import { defineTool, toolSet } from "../tools/define-tool.ts";
 import type { ChatMessage } from "./chat-types.ts";
 import { echoTool } from "../testing/echo-tool.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { httpModel } from "./http-model.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-limits-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -44,13 +45,11 @@ describe("limits a hostile server cannot switch off", () => {
       text("never sent"),
     ]);
     const attempt = runWithTools({
-      baseUrl: server.url,
-      model: "m",
+      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "y".repeat(400) }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       budget,
-      retry: { retries: 0 },
     });
     await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
     expect(server.requests).toHaveLength(1);
@@ -74,13 +73,11 @@ describe("limits a hostile server cannot switch off", () => {
     await using server = startFrameServer([calls(many), text("done")]);
     const events: LoopEvent[] = [];
     const result = await runWithTools({
-      baseUrl: server.url,
-      model: "m",
+      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       onEvent: (event) => events.push(event),
-      retry: { retries: 0 },
     });
     expect(result.stopReason).toBe("done");
     expect(runs).toHaveLength(32);
@@ -98,13 +95,11 @@ describe("limits a hostile server cannot switch off", () => {
     const two = (round: number) => calls([0, 1].map((n) => ({ name: "echo", arguments: { text: `r${round}-${n}` } })));
     await using server = startFrameServer([two(1), two(2), text("done")]);
     await runWithTools({
-      baseUrl: server.url,
-      model: "m",
+      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       maxToolCalls: 3,
-      retry: { retries: 0 },
     });
     expect(runs).toEqual(["r1-0", "r1-1", "r2-0"]);
     expect(sent(server.requests[2]).at(-1)?.content).toContain("not run");
@@ -123,13 +118,11 @@ describe("limits a hostile server cannot switch off", () => {
       text("done"),
     ]);
     await runWithTools({
-      baseUrl: server.url,
-      model: "m",
+      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([slow, echo]),
       toolContext: { workspaceDir },
       toolTime,
-      retry: { retries: 0 },
     });
     // The third call would take the default 30 s: 590 + 30 > 600. A tool that runs no code costs nothing.
     expect(runs).toEqual(["slow", "slow", "free"]);
@@ -185,14 +178,12 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     await using server = await huge({ text: "x".repeat(1_000_000), chunkSize: 65_536 });
     const events: LoopEvent[] = [];
     const result = await runWithTools({
-      baseUrl: server.url,
-      model: "qwen3:8b",
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "talk" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       maxReplyChars: 10_000,
       onEvent: (event) => events.push(event),
-      retry: { retries: 0 },
     });
     expect(result.content.length).toBe(10_000);
     expect(result.stopReason).toBe("reply-chars");
@@ -207,13 +198,11 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     runs.length = 0;
     await using server = await huge({ toolCalls: [{ name: "echo", arguments: { text: "y".repeat(500_000) } }], chunkSize: 65_536, wire: "openai" });
     const result = await runWithTools({
-      baseUrl: server.url,
-      model: "qwen3:8b",
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "call" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       maxReplyChars: 10_000,
-      retry: { retries: 0 },
     });
     expect(result.stopReason).toBe("reply-chars");
     expect(runs).toEqual([]);
@@ -225,13 +214,11 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     const big = { toolCalls: [{ name: "echo", arguments: { text: "z".repeat(6000) } }], chunkSize: 1024, wire: "openai" as const };
     await using server = await startScriptedServer({ script: { rules: [{ reply: big }] }, port: 0 });
     const result = await runWithTools({
-      baseUrl: server.url,
-      model: "qwen3:8b",
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "call twice" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       maxReplyChars: 10_000,
-      retry: { retries: 0 },
     });
     expect(result.stopReason).toBe("reply-chars");
     expect(runs).toHaveLength(1);
@@ -243,14 +230,12 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     const budget = new Budget({ maxSessionTokens: 1000 });
     const streamed: string[] = [];
     const attempt = runWithTools({
-      baseUrl: server.url,
-      model: "qwen3:8b",
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "talk" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
       budget,
       onEvent: (event) => event.type === "text-delta" && streamed.push(event.text),
-      retry: { retries: 0 },
     });
     await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
     // About four characters a token: the stream stopped within one chunk of 4000 characters.

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { Budget, BudgetExceededError } from "../security/budget.ts";
 import { type LoopEvent, runWithTools } from "../chat.ts";
-import type { ChatMessage } from "./chat-types.ts";
-import { type FrameReply, startFrameServer, textReply, toolCallsReply } from "../testing/frame-server.ts";
+import type { CompletionRequest } from "./language-model.ts";
+import { type ScriptedReply, scriptedModel } from "./scripted-model.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
 import { echoTool } from "../testing/echo-tool.ts";
@@ -24,30 +24,28 @@ const explode = defineTool("explode", {
 });
 const tools = toolSet([echo, explode]);
 
-const wholeCall = (name: string, args: unknown, id = `call_${name}`) => toolCallsReply([{ id, name, arguments: args }]);
-const text = (content: string) => textReply(content);
+// The loop runs on the in-memory model: the wire is chatOnce's, tested over the scripted server (chat.scripted.test.ts).
+const wholeCall = (name: string, args: Record<string, unknown> | string, id = `call_${name}`): ScriptedReply => ({
+  toolCalls: [{ id, name, arguments: args }],
+  usage: { promptTokens: 10, completionTokens: 5 },
+});
+const text = (content: string): ScriptedReply => ({ text: content, usage: { promptTokens: 20, completionTokens: 7 } });
 
-async function loop(replies: FrameReply[], extra: Partial<Parameters<typeof runWithTools>[0]> = {}) {
-  const server = startFrameServer(replies);
+async function loop(replies: ScriptedReply[], extra: Partial<Parameters<typeof runWithTools>[0]> = {}) {
+  const model = scriptedModel(replies, { modelId: "qwen3:8b" });
   const events: LoopEvent[] = [];
-  try {
-    const result = await runWithTools({
-      baseUrl: server.url,
-      model: "qwen3:8b",
-      messages: [{ role: "user", content: "go" }],
-      tools,
-      toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
-      onEvent: (event) => events.push(event),
-      retry: { retries: 0 },
-      ...extra,
-    });
-    return { result, events, requests: server.requests };
-  } finally {
-    await server.stop();
-  }
+  const result = await runWithTools({
+    model,
+    messages: [{ role: "user", content: "go" }],
+    tools,
+    toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
+    onEvent: (event) => events.push(event),
+    ...extra,
+  });
+  return { result, events, requests: model.requests };
 }
 
-const sentMessages = (request: { body: unknown } | undefined) => (request?.body as { messages: ChatMessage[] }).messages;
+const sentMessages = (request: CompletionRequest | undefined) => request?.messages ?? [];
 
 describe("runWithTools", () => {
   test("runs a native call, appends the result as a tool message, and returns the final answer", async () => {
@@ -62,7 +60,7 @@ describe("runWithTools", () => {
     expect(second.at(-1)).toEqual({ role: "tool", tool_call_id: "call_echo", name: "echo", content: "echo: hi" });
     const toolResult = events.find((event) => event.type === "tool-result");
     expect(toolResult).toMatchObject({ type: "tool-result", result: { ok: true, output: "echo: hi" } });
-    expect((requests[0]?.body as { tools: { function: { name: string } }[] }).tools.map((tool) => tool.function.name)).toEqual(["echo", "explode"]);
+    expect(requests[0]?.tools?.map((tool) => tool.function.name)).toEqual(["echo", "explode"]);
   });
 
   test("runs a call the model wrote into its text, and keeps the prose", async () => {
@@ -112,21 +110,10 @@ describe("runWithTools", () => {
 
   test("the round bound stops a model that never stops calling", async () => {
     let n = 0;
-    const server = startFrameServer(() => wholeCall("echo", { text: `n${n++}` }));
-    try {
-      const result = await runWithTools({
-        baseUrl: server.url,
-        model: "m",
-        messages: [{ role: "user", content: "go" }],
-        tools,
-        toolContext: { workspaceDir },
-        maxRounds: 4,
-      });
-      expect(result.stopReason).toBe("max-rounds");
-      expect(server.requests).toHaveLength(4);
-    } finally {
-      await server.stop();
-    }
+    const model = scriptedModel(() => wholeCall("echo", { text: `n${n++}` }));
+    const result = await runWithTools({ model, messages: [{ role: "user", content: "go" }], tools, toolContext: { workspaceDir }, maxRounds: 4 });
+    expect(result.stopReason).toBe("max-rounds");
+    expect(model.requests).toHaveLength(4);
   });
 
   test("a denied approval gives the model a refusal instead of running the tool", async () => {
@@ -187,22 +174,11 @@ describe("runWithTools", () => {
 
   test("the budget is checked before each LLM call: a spent budget sends no request", async () => {
     const budget = new Budget({ maxSessionTokens: 10 });
-    const server = startFrameServer([wholeCall("echo", { text: "x" }), text("never")]);
-    try {
-      const attempt = runWithTools({
-        baseUrl: server.url,
-        model: "m",
-        messages: [{ role: "user", content: "go" }],
-        tools,
-        toolContext: { workspaceDir },
-        budget,
-      });
-      await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
-      expect(server.requests).toHaveLength(1);
-      expect(budget.tokensUsed).toBe(15);
-    } finally {
-      await server.stop();
-    }
+    const model = scriptedModel([wholeCall("echo", { text: "x" }), text("never")]);
+    const attempt = runWithTools({ model, messages: [{ role: "user", content: "go" }], tools, toolContext: { workspaceDir }, budget });
+    await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(model.requests).toHaveLength(1);
+    expect(budget.tokensUsed).toBe(15);
   });
 
   test("tool runs are audited with redacted arguments", async () => {

@@ -13,6 +13,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { chatFailure, collectChat } from "../testing/chat-helpers.ts";
 import { toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
+import { httpModel } from "./http-model.ts";
 
 const servers: { stop(): Promise<void> }[] = [];
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-chat-scripted-"));
@@ -219,12 +220,10 @@ describe("chatOnce errors against the scripted server", () => {
       ],
     });
     const result = await runWithTools({
-      baseUrl: server.url,
-      model: "qwen3:8b",
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: user("run two"),
       tools: toolSet([sh]),
       toolContext: { workspaceDir, sessionId: "index-bug-history" },
-      retry: { retries: 0 },
     });
     expect(result.content).toBe("both ran");
     expect(server.requests.map((request) => request.outcome)).toEqual(["200 rule 0", "200 rule 1"]);
@@ -278,13 +277,11 @@ describe("runWithTools runs calls the model wrote into its text, with the real s
       });
       const events: LoopEvent[] = [];
       const result = await runWithTools({
-        baseUrl: server.url,
-        model: "qwen3:8b",
+        model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
         messages: user("what does the shell say?"),
         tools,
         toolContext: { workspaceDir, sessionId: `embedded-${embedded}` },
         onEvent: (event) => events.push(event),
-        retry: { retries: 0 },
       });
       expect(result.stopReason).toBe("done");
       expect(result.rounds).toBe(2);

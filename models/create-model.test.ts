@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import type { PersonaConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "./room-message.ts";
-import { AgentModel } from "./agent-model.ts";
 import { BuildToolArguments } from "./build-tool.ts";
+import { scriptedModel } from "../llm/scripted-model.ts";
 import { createModel } from "./create-model.ts";
-import { PythonModel } from "./python-model.ts";
-import { SimpleContextModel } from "./simple-context-model.ts";
+import { Model } from "./model.ts";
+import { PERSONA_ROLES } from "./persona-roles.ts";
 import { TOOLSMITH_NOT_BUILT, ToolsmithModel } from "./toolsmith-model.ts";
 
 const persona = (name: string, kind: PersonaConfig["kind"], extra: Partial<PersonaConfig> = {}): PersonaConfig => ({
@@ -29,15 +29,18 @@ const message = (from: string, text: string, heardBy: string[]): RoomMessage => 
 });
 
 describe("models", () => {
-  test("each kind gets its class, and every system prompt begins 'You are <name>, '", () => {
+  test("kinds that differ by role are records; the toolsmith keeps its class; every system prompt begins 'You are <name>, '", () => {
     const room = ["agent", "python", "toolsmith", "plain"];
     const models = [
-      createModel(persona("agent", "agent")),
-      createModel(persona("python", "python")),
-      createModel(persona("toolsmith", "toolsmith")),
-      createModel(persona("plain", "simple", { instructions: "Answer in French." })),
+      createModel(persona("agent", "agent"), scriptedModel([])),
+      createModel(persona("python", "python"), scriptedModel([])),
+      createModel(persona("toolsmith", "toolsmith"), scriptedModel([])),
+      createModel(persona("plain", "simple", { instructions: "Answer in French." }), scriptedModel([])),
     ];
-    expect(models.map((model) => model.constructor)).toEqual([AgentModel, PythonModel, ToolsmithModel, SimpleContextModel]);
+    expect(models.map((model) => model.constructor)).toEqual([Model, Model, ToolsmithModel, Model]);
+    expect(models[0]?.systemPrompt(room)).toContain(PERSONA_ROLES.agent);
+    expect(models[1]?.systemPrompt(room)).toContain(PERSONA_ROLES.python);
+    expect(models[3]?.systemPrompt(room)).toContain(PERSONA_ROLES.simple);
     for (const model of models) {
       const prompt = model.systemPrompt(room);
       expect(prompt.startsWith(`You are ${model.name}, `)).toBe(true);
@@ -48,7 +51,7 @@ describe("models", () => {
   });
 
   test("the context holds what the persona heard: its own words as assistant, others' named", () => {
-    const agent = createModel(persona("agent", "agent", { contextMessages: 3 }));
+    const agent = createModel(persona("agent", "agent", { contextMessages: 3 }), scriptedModel([]));
     const history = [
       message("user", "old news", ["agent"]),
       message("user", "for python only", ["python"]),

@@ -1,21 +1,20 @@
 import type { ChatMessage } from "../llm/chat-types.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 import type { PersonaColor, PersonaConfig, PersonaKind, ToolPolicy } from "../config/org-config.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
 import { respondWithTools } from "./respond-with-tools.ts";
 import type { RoomMessage } from "./room-message.ts";
 
 /**
- * A persona in the room: who it is (name, system prompt), which model answers for it and where,
- * which tools it may use, and how much of the room's history it keeps in its context.
+ * A persona in the room: who it is (name, system prompt), which model answers for it, which tools it may
+ * use, and how much of the room's history it keeps in its context. Kinds that differ only by their role
+ * are this class with a role from `PERSONA_ROLES`; a kind with behaviour of its own subclasses it.
  */
-export abstract class Model {
+export class Model {
   readonly name: string;
   readonly kind: PersonaKind;
-  /** The LLM model id sent to the server; `Room.useModel` changes it. */
-  modelId: string;
-  /** Where `modelId` was set (the config key, OLLAMA_MODEL or /use), named when the server lacks it. */
-  modelSource?: string;
-  readonly baseUrl: string;
+  /** The model that answers for it; `Room.useModel` swaps it for the same server's other model. */
+  languageModel: LanguageModel;
   /** Policy per tool name; a tool not listed is denied. The room adds "ask" for a tool promoted while it is open. */
   readonly toolPolicy: Record<string, ToolPolicy>;
   readonly color?: PersonaColor;
@@ -23,20 +22,26 @@ export abstract class Model {
   readonly contextMessages: number;
   readonly instructions?: string;
 
-  constructor(config: PersonaConfig) {
+  readonly #role: string;
+  constructor(config: PersonaConfig, languageModel: LanguageModel, role = "") {
     this.name = config.name;
     this.kind = config.kind;
-    this.modelId = config.model;
-    this.modelSource = config.modelSource;
-    this.baseUrl = config.baseUrl;
+    this.languageModel = languageModel;
+    this.#role = role;
     this.toolPolicy = { ...config.tools };
     this.color = config.color;
     this.contextMessages = config.contextMessages;
     this.instructions = config.instructions;
   }
 
+  /** The model id it is asked with now. */
+  get modelId(): string {
+    return this.languageModel.modelId;
+  }
   /** What this persona is, after "You are <name>, ". */
-  protected abstract role(): string;
+  protected role(): string {
+    return this.#role;
+  }
 
   /** The system prompt; it begins "You are <name>, " (scripted servers pick the persona by that). */
   systemPrompt(roomPersonas: readonly string[]): string {
@@ -66,6 +71,6 @@ export abstract class Model {
 
   /** How this persona answers the message `host.trigger`: by default its model in the tool loop. */
   respond(host: ReplyHost): Promise<ReplyOutcome> {
-    return respondWithTools(host, this, this.context(host.history, host.roomPersonas));
+    return respondWithTools(host, this.context(host.history, host.roomPersonas));
   }
 }

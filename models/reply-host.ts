@@ -1,16 +1,9 @@
 import type { ToolLoopAllowance } from "../chat.ts";
 import type { Usage } from "../llm/chat-types.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";
 import type { ReplyReport } from "./reply-report.ts";
 import type { RoomMessage } from "./room-message.ts";
-
-/** A request slot on the persona's model server (a stock Ollama serves one request at a time). */
-export type ServerSlot = {
-  /** Waits for a free slot (reporting the wait); a no-op while this reply holds one. */
-  acquire(): Promise<void>;
-  /** Gives the slot back; a no-op when none is held. */
-  release(): void;
-};
 
 /**
  * What a persona's `respond` may use from the room: a narrow view, so models never import the room. Its
@@ -26,7 +19,8 @@ export type ReplyHost = Readonly<ToolLoopAllowance> & {
   readonly history: readonly RoomMessage[];
   /** Every persona's name in the room. */
   readonly roomPersonas: readonly string[];
-  readonly slot: ServerSlot;
+  /** The persona's model, holding its server's request slot only while a completion streams. */
+  readonly model: LanguageModel;
   /** Streams what the reply does to the room (console, transcript, `--json`, SSE). */
   report(event: ReplyReport): void;
   /** Token usage of one model call, for the reply's figures. */

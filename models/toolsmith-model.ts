@@ -1,4 +1,5 @@
 import type { PersonaConfig } from "../config/org-config.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 import { toolSet } from "../tools/define-tool.ts";
 import { BUILD_TOOL, buildTool } from "./build-tool.ts";
 import { Model } from "./model.ts";
@@ -13,9 +14,7 @@ export const TOOLSMITH_NOT_BUILT =
 export type ToolsmithJob = (request: {
   /** The tool to build, as the toolsmith's model put it in its build_tool call. */
   goal: string;
-  /** The toolsmith persona's model server and model, for the pipeline's own calls (credentials in `host.authorization`). */
-  endpoint: { baseUrl: string; modelId: string };
-  /** The reply's host: its abort signal, tools, server slot, `report` for text. */
+  /** The reply's host: its abort signal, tools, its model (holding the server's slot per call), `report` for text. */
   host: ReplyHost;
   /** Reports one step, shown live in the room. */
   progress(step: string, status: ProgressStatus, detail?: string): void;
@@ -25,12 +24,12 @@ export type ToolsmithJob = (request: {
 export class ToolsmithModel extends Model {
   readonly #job: ToolsmithJob | undefined;
 
-  constructor(config: PersonaConfig, job?: ToolsmithJob) {
-    super(config);
+  constructor(config: PersonaConfig, languageModel: LanguageModel, job?: ToolsmithJob) {
+    super(config, languageModel);
     this.#job = job;
   }
 
-  protected role(): string {
+  protected override role(): string {
     if (this.#job) {
       return "the toolsmith of this room. When someone asks for a new tool, call build_tool with its goal: your pipeline writes it (spec, code, tests), validates it in the sandbox and lands it on a candidate branch; a fitness gate decides whether it is promoted. Otherwise answer briefly in text; never claim a tool exists that the pipeline has not reported.";
     }
@@ -61,7 +60,6 @@ export class ToolsmithModel extends Model {
           host.report(event);
         },
       },
-      this,
       this.context(host.history, host.roomPersonas),
     );
     if (!built) return outcome;
@@ -74,7 +72,6 @@ export class ToolsmithModel extends Model {
     if (this.#job) {
       return this.#job({
         goal,
-        endpoint: { baseUrl: this.baseUrl, modelId: this.modelId },
         host,
         progress: (step, status, detail) => host.report({ type: "progress", step, status, ...(detail !== undefined ? { detail } : {}) }),
       });

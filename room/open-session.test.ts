@@ -7,6 +7,7 @@ import { createModel } from "../models/create-model.ts";
 import { Budget } from "../security/budget.ts";
 import { startSession } from "./open-session.ts";
 import { Transcript } from "./transcript.ts";
+import { scriptedModel } from "../llm/scripted-model.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -18,7 +19,7 @@ function setup(mode?: string) {
   dirs.push(workspaceDir);
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
   if (mode !== undefined) config.mode = mode;
-  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona)]));
+  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona, scriptedModel([]))]));
   return { config, workspaceDir, sessionsDir: join(workspaceDir, "sessions"), protectedFiles: ["org.config.json"], byName, budget: new Budget({}) };
 }
 

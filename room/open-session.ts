@@ -35,8 +35,7 @@ function resumeSession(options: SessionStartOptions, which: string | true): Sess
   for (const [persona, model] of Object.entries(restored.models)) {
     const found = byName.get(persona);
     if (found) {
-      found.modelId = model;
-      found.modelSource = "/use (earlier in this session)";
+      found.languageModel = found.languageModel.withModelId(model, "/use (earlier in this session)");
     }
   }
   options.budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });

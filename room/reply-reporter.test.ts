@@ -8,7 +8,7 @@ const call = { id: "c1", name: "sh", arguments: { command: "ls" } };
 test("reports are stamped with reply and persona; text and tool runs are kept for the message", () => {
   const events: RoomEvent[] = [];
   const stats = new ReplyStatsRecorder();
-  const { report, record } = replyReporter({ replyId: "r1", persona: "agent", baseUrl: "http://127.0.0.1:1" }, stats, (event) => events.push(event));
+  const { report, record } = replyReporter({ replyId: "r1", persona: "agent", server: "http://127.0.0.1:1" }, stats, (event) => events.push(event));
   report({ type: "waiting" });
   report({ type: "text-delta", text: "hi " });
   report({ type: "waiting" });
@@ -28,7 +28,7 @@ test("reports are stamped with reply and persona; text and tool runs are kept fo
 
 test("a stopped loop and refused calls become notices; a result without an exit code leaves the sandbox verdict", () => {
   const events: RoomEvent[] = [];
-  const { report, record } = replyReporter({ replyId: "r2", persona: "py", baseUrl: "u" }, new ReplyStatsRecorder(), (event) => events.push(event));
+  const { report, record } = replyReporter({ replyId: "r2", persona: "py", server: "u" }, new ReplyStatsRecorder(), (event) => events.push(event));
   report({ type: "tool-result", call, ok: true, output: "", exitCode: 0, durationMs: 1 });
   report({ type: "tool-result", call, ok: false, output: "denied", durationMs: 0 });
   report({ type: "loop-stop", reason: "max-rounds", message: "stopped after 8 rounds" });

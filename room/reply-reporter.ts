@@ -19,7 +19,7 @@ export type ReplyRecord = {
  * calls become notices. Figures go to `stats`, the text and tool runs to the returned record.
  */
 export function replyReporter(
-  reply: { replyId: string; persona: string; baseUrl: string },
+  reply: { replyId: string; persona: string; server: string },
   stats: ReplyStatsRecorder,
   emit: (event: RoomEvent) => void,
 ): { report: (event: ReplyReport) => void; record: ReplyRecord } {
@@ -28,7 +28,7 @@ export function replyReporter(
   const report = (event: ReplyReport) => {
     switch (event.type) {
       case "waiting":
-        if (!stats.visible) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: reply.baseUrl });
+        if (!stats.visible) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: reply.server });
         return;
       case "loop-stop":
         emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });

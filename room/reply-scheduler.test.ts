@@ -8,12 +8,13 @@ import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ReplyRoom } from "./run-reply.ts";
+import { scriptedModel } from "../llm/scripted-model.ts";
 
 function scheduler() {
   const config = loadOrgConfig(join(tmpdir(), "no-such-dir", "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
   config.limits.hopsPerMessage = 2;
   config.limits.repliesInARow = 1;
-  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona)]));
+  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona, scriptedModel([]))]));
   const events: RoomEvent[] = [];
   // No reply runs in these cases: the limits stop them first, so the room a reply would need is never asked.
   const { schedule } = replyScheduler({ config, byName, builtins: new Map(), replyRoom: {} as ReplyRoom, emit: (event) => events.push(event) });

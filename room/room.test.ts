@@ -681,9 +681,9 @@ describe("persona strategies", () => {
       ["spec", "done", "word_count: text → { words }"],
       ["tests", "failed", "2 of 9 failed"],
     ];
-    const jobEndpoints: { baseUrl: string; modelId: string }[] = [];
-    const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, endpoint, host, progress }) => {
-      jobEndpoints.push(endpoint);
+    const jobModels: { server: string; modelId: string }[] = [];
+    const toolsmithJob: RoomOptions["toolsmithJob"] = async ({ goal, host, progress }) => {
+      jobModels.push({ server: host.model.server, modelId: host.model.modelId });
       for (const [step, status, detail] of steps) progress(step, status, detail);
       host.report({ type: "text-delta", text: `could not finish "${goal}" yet` });
       return { text: `could not finish "${goal}" yet`, addressed: [] };
@@ -695,7 +695,7 @@ describe("persona strategies", () => {
         // The goal is the model's, from its build_tool call.
         expect(summary.messages.at(-1)?.text).toBe('could not finish "count the words of a text" yet');
         expect(personasOf(server)).toEqual(["toolsmith"]);
-        expect(jobEndpoints).toEqual([{ baseUrl: server.url, modelId: "qwen3:8b" }]);
+        expect(jobModels).toEqual([{ server: server.url, modelId: "qwen3:8b" }]);
         const progress = events.filter((event) => event.type === "progress");
         expect(progress.map((event) => [event.persona, event.step, event.status])).toEqual(steps.map(([step, status]) => ["toolsmith", step, status]));
         const replyId = events.find((event) => event.type === "reply-start")?.replyId;

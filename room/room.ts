@@ -5,7 +5,8 @@ import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
-import { authorizationFor, CONFIG_FILE_NAME, type OrgConfig, serverConcurrency } from "../config/org-config.ts";
+import { httpModels, type ModelFactory } from "../llm/persona-model.ts";
+import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency } from "../config/org-config.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -55,7 +56,9 @@ export type RoomOptions = {
   /** The toolsmith's pipeline, run when someone asks the toolsmith for a tool; without it the toolsmith says it cannot. */
   toolsmithJob?: ToolsmithJob;
   /** Request slots per model server; pass one `serverSlots(config)` to several rooms to share them (default: the room's own). */
-  serverSlots?: (baseUrl: string) => FifoSemaphore;
+  serverSlots?: (server: string) => FifoSemaphore;
+  /** The model each persona talks to; default: its OpenAI-compatible server from the config (`httpModels`). */
+  models?: ModelFactory;
   /** Memory's index; a failure to index never touches the transcript or the room: it becomes a notice. */
   memory?: TranscriptIndex;
   /**
@@ -70,12 +73,16 @@ export type PersonaInfo = {
   name: string;
   kind: string;
   model: string;
-  baseUrl: string;
+  /** Where its model runs, as org shows it (no credentials). */
+  server: string;
   tools: string[];
   /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
   policies: Record<string, "allow" | "ask">;
   color?: string;
 };
+
+/** The models one server offers, or why it could not say. */
+export type ServerModels = { server: string; models: string[] } | { server: string; error: string };
 
 export type Room = {
   readonly sessionId: string;
@@ -91,6 +98,8 @@ export type Room = {
    * there. A server that answers without a model list gets the switch anyway, with a notice.
    */
   useModel(persona: string, model: string, signal?: AbortSignal): Promise<void>;
+  /** What each of the personas' servers offers (asked through the personas' models), or why it cannot say. */
+  serverModels(signal: AbortSignal): Promise<ServerModels[]>;
   history(): RoomMessage[];
   clear(): void;
   /**
@@ -102,14 +111,14 @@ export type Room = {
   close(): Promise<void>;
 };
 
-/** Request slots per model server base URL, each sized by the config (`servers[url].concurrency`, else the limit). */
-export function serverSlots(config: OrgConfig): (baseUrl: string) => FifoSemaphore {
+/** Request slots per model server (a model's `server`), each sized by the config (`servers[url].concurrency`, else the limit). */
+export function serverSlots(config: OrgConfig): (server: string) => FifoSemaphore {
   const slots = new Map<string, FifoSemaphore>();
-  return (baseUrl) => {
-    let found = slots.get(baseUrl);
+  return (server) => {
+    let found = slots.get(server);
     if (!found) {
-      found = new FifoSemaphore(serverConcurrency(config, baseUrl));
-      slots.set(baseUrl, found);
+      found = new FifoSemaphore(serverConcurrency(config, server));
+      slots.set(server, found);
     }
     return found;
   };
@@ -138,7 +147,10 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   const { config, workspaceDir } = options;
   // Replies in file mode never go over org's config file (the default name, and the file actually read).
   const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
-  const models: Model[] = config.personas.map((persona) => createModel(persona, options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}));
+  const languageModel = options.models ?? httpModels(config);
+  const models: Model[] = config.personas.map((persona) =>
+    createModel(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+  );
   const byName = new Map(models.map((model) => [model.name, model]));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
@@ -260,7 +272,6 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     sessionId: core.sessionId,
     limits: config.limits,
     budget: core.budget,
-    authorization: (baseUrl) => authorizationFor(config, baseUrl),
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.approve ? { approve: options.approve } : {}),
     slots: options.serverSlots ?? serverSlots(config),
@@ -332,10 +343,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     personas: () => core.models.map((model) => personaInfo(model, tools.offered(model))),
     send,
     setMode: (next: string) => setMode(next, "user"),
+    serverModels: (signal) => serverModels(core.models, signal),
     async useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
       const model = byName.get(persona);
       if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-      await switchModel(model, modelId, { signal, authorization: authorizationFor(config, model.baseUrl), emit });
+      await switchModel(model, modelId, { signal, emit });
     },
     history: () => [...state.history],
     offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
@@ -394,9 +406,23 @@ function personaInfo(model: Model, tools: string[]): PersonaInfo {
     name: model.name,
     kind: model.kind,
     model: model.modelId,
-    baseUrl: model.baseUrl,
+    server: model.languageModel.server,
     tools,
     policies: Object.fromEntries(tools.map((name) => [name, model.toolPolicy[name] === "allow" ? "allow" : "ask"])),
     ...(model.color ? { color: model.color } : {}),
   };
+}
+
+/** Asks each server once, through the first persona's model on it. */
+function serverModels(models: readonly Model[], signal: AbortSignal): Promise<ServerModels[]> {
+  const byServer = new Map(models.map((model) => [model.languageModel.server, model.languageModel]));
+  return Promise.all(
+    [...byServer].map(async ([server, languageModel]): Promise<ServerModels> => {
+      try {
+        return { server, models: await languageModel.listModels(signal) };
+      } catch (error) {
+        return { server, error: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
 }

@@ -19,7 +19,7 @@ import { addStats, emptyStats, ReplyStatsRecorder } from "./reply-stats.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent } from "./room-event.ts";
 import { replyReporter } from "./reply-reporter.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
-import { serverSlot } from "./server-slot.ts";
+import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 
@@ -38,12 +38,10 @@ export type ReplyRoom = {
   sessionId: string;
   limits: OrgLimits;
   budget: Budget;
-  /** The Authorization header that belongs to a server, if any. */
-  authorization(baseUrl: string): string | undefined;
   audit?: AuditSink;
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
-  /** Requests open against one model server: a stock Ollama serves one at a time. */
-  slots(baseUrl: string): FifoSemaphore;
+  /** Requests open against one model server (a model's `server`): a stock Ollama serves one at a time. */
+  slots(server: string): FifoSemaphore;
   /** The tools this persona's policy offers (allow and ask). */
   tools(model: Model): ReadonlyMap<string, AnyTool>;
   /** Per-turn tool choice among many generated tools; absent: every tool the policy offers. */
@@ -101,15 +99,15 @@ function replyHost(
   const { model, trigger, replyId } = reply;
   const persona = model.name;
   const { emit } = room;
-  const authorization = room.authorization(model.baseUrl);
+  const { languageModel } = model;
   return {
     replyId,
     signal: turn.signal,
     trigger,
     history: room.context(persona, trigger),
     roomPersonas: room.names,
-    slot: serverSlot(room.slots(model.baseUrl), turn.signal, {
-      onQueued: () => emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: model.baseUrl }),
+    model: withServerSlot(languageModel, room.slots(languageModel.server), {
+      onQueued: () => emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: languageModel.server }),
       onWaited: (ms) => stats.queued(ms),
     }),
     tools: offered.tools,
@@ -136,7 +134,6 @@ function replyHost(
     maxReplyChars: room.limits.replyChars,
     budget: room.budget,
     toolTime: turn.toolTime,
-    ...(authorization !== undefined ? { authorization } : {}),
     report,
     reportUsage: (usage) => stats.usage(usage),
   };
@@ -238,7 +235,7 @@ export async function runReply(
     destination: mode.kind === "file" ? formatRoomMode(mode) : "console",
   });
   const offered = await toolsFor(room, model, trigger, turn.signal, replyId);
-  const { report, record } = replyReporter({ replyId, persona, baseUrl: model.baseUrl }, stats, emit);
+  const { report, record } = replyReporter({ replyId, persona, server: model.languageModel.server }, stats, emit);
   const host = replyHost(room, turn, { model, trigger, replyId, ceiling }, offered, stats, report);
 
   let outcome: ReplyOutcome;
@@ -248,8 +245,6 @@ export async function runReply(
   } catch (error) {
     outcome = { text: record.streamed };
     failed = replyFailed(room, turn, { persona, replyId, streamed: record.streamed }, stats, error);
-  } finally {
-    host.slot.release();
   }
 
   const message = replyMessage(room, { persona, replyId, turnId: turn.turnId, mode }, outcome, record.toolRuns, failed);

@@ -1,5 +1,5 @@
 import { withoutUserinfo } from "../config/server-url.ts";
-import { listModels, ModelListError } from "../llm/list-models.ts";
+import { ModelListError } from "../llm/list-models.ts";
 import type { Model } from "../models/model.ts";
 import type { RoomEvent } from "./room-event.ts";
 
@@ -19,21 +19,16 @@ export class ModelNotAvailableError extends Error {
  * A server that answers without a model list gets the switch anyway, with a notice; one that has the
  * list but not the model throws ModelNotAvailableError; one that does not answer throws ModelListError.
  */
-export async function switchModel(
-  model: Model,
-  modelId: string,
-  options: { signal?: AbortSignal | undefined; authorization?: string | undefined; emit(event: RoomEvent): void },
-): Promise<void> {
+export async function switchModel(model: Model, modelId: string, options: { signal?: AbortSignal | undefined; emit(event: RoomEvent): void }): Promise<void> {
   const { emit } = options;
   const persona = model.name;
   let available: string[];
   try {
-    available = await listModels(model.baseUrl, { signal: options.signal, authorization: options.authorization });
+    available = await model.languageModel.listModels(options.signal);
   } catch (error) {
     if (!(error instanceof ModelListError) || error.reason !== "no-list") throw error;
     // Chat may work on a server that lists no models (some proxies and gateways): switch, and say it was not checked.
-    model.modelId = modelId;
-    model.modelSource = "/use";
+    model.languageModel = model.languageModel.withModelId(modelId, "/use");
     emit({
       type: "notice",
       persona,
@@ -46,11 +41,10 @@ export async function switchModel(
   const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
   if (!match) {
     throw new ModelNotAvailableError(
-      `model "${modelId}" is not on ${model.baseUrl}. It has: ${available.join(", ") || "no models"}. Pull it first (ollama pull ${modelId}) or pick one of those.`,
+      `model "${modelId}" is not on ${model.languageModel.server}. It has: ${available.join(", ") || "no models"}. Pull it first (ollama pull ${modelId}) or pick one of those.`,
       available,
     );
   }
-  model.modelId = match;
-  model.modelSource = "/use";
+  model.languageModel = model.languageModel.withModelId(match, "/use");
   emit({ type: "model-changed", persona, model: match });
 }

@@ -1,15 +1,10 @@
 import type { z } from "zod";
-import { chatOnce, type ReceivedToolCall } from "../llm/chat-once.ts";
+import type { ReceivedToolCall } from "../llm/chat-once.ts";
+import type { Completion, LanguageModel } from "../llm/language-model.ts";
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
 import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { type Phase, type PhaseProvenance, recordableBaseUrl, sha256Hex } from "../generated-tools/tool-metadata.ts";
-
-/** Where the toolsmith's model runs. */
-export type ModelEndpoint = { baseUrl: string; model: string; apiKey?: string };
-
-/** A request slot on the model server, held only while a model call runs (validation runs without it). */
-export type ModelSlot = { acquire(): Promise<void>; release(): void };
 
 /** A phase whose model never made a usable call; the message says what was wrong the last time. */
 export class PhaseFailedError extends Error {
@@ -38,7 +33,8 @@ function describeIssues(error: z.ZodError): string {
 /** What a phase asks for: the one tool it offers, the conversation so far, and the checks an answer must pass. */
 type PhaseRequest<Parameters extends z.ZodType> = {
   phase: Phase;
-  endpoint: ModelEndpoint;
+  /** The model asked (in the room: holding its server's request slot per call, so validation runs without it). */
+  model: LanguageModel;
   tool: { name: string; description: string; parameters: Parameters };
   messages: ChatMessage[];
   retries: number;
@@ -46,13 +42,8 @@ type PhaseRequest<Parameters extends z.ZodType> = {
   check?: (value: z.output<Parameters>) => string | undefined;
   /** Reads valid arguments into what the phase keeps (undoing a model's habits), or says what to send instead. */
   adjust?: (value: z.output<Parameters>) => { value: z.output<Parameters>; notes: string[] } | { problem: string };
-  /** Held around each model call (the room's request slot on that server). */
-  slot?: ModelSlot;
   signal?: AbortSignal;
 };
-
-/** One completion of the model, as a phase reads it. */
-type Completion = Awaited<ReturnType<typeof chatOnce>>;
 
 /** One answer read: the kept value, or the problem to send back (with what the model wrote when it called nothing). */
 type PhaseAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string };
@@ -75,9 +66,9 @@ export async function callPhase<Parameters extends z.ZodType>(
     const completion = await askModel(request, conversation, definition);
     const answer = readPhaseAnswer(request, completion);
     if (answer.ok) {
-      const { model, baseUrl } = request.endpoint;
+      const { modelId: model, server } = request.model;
       const finishedAt = new Date().toISOString();
-      const provenance = { phase: request.phase, model, baseUrl: recordableBaseUrl(baseUrl), promptSha256, attempts: attempt, startedAt, finishedAt };
+      const provenance = { phase: request.phase, model, baseUrl: recordableBaseUrl(server), promptSha256, attempts: attempt, startedAt, finishedAt };
       return { value: answer.value, notes: answer.notes, provenance };
     }
     last = answer;
@@ -95,25 +86,9 @@ export async function callPhase<Parameters extends z.ZodType>(
   );
 }
 
-/** One model call of a phase, holding the server's request slot only while it runs. */
-async function askModel(
-  request: Pick<PhaseRequest<z.ZodType>, "endpoint" | "slot" | "signal">,
-  conversation: ChatMessage[],
-  definition: ToolDefinition,
-): Promise<Completion> {
-  await request.slot?.acquire();
-  try {
-    return await chatOnce({
-      baseUrl: request.endpoint.baseUrl,
-      model: request.endpoint.model,
-      apiKey: request.endpoint.apiKey,
-      messages: conversation,
-      tools: [definition],
-      signal: request.signal,
-    });
-  } finally {
-    request.slot?.release();
-  }
+/** One model call of a phase. */
+function askModel(request: Pick<PhaseRequest<z.ZodType>, "model" | "signal">, conversation: ChatMessage[], definition: ToolDefinition): Promise<Completion> {
+  return request.model.stream({ messages: conversation, tools: [definition], signal: request.signal });
 }
 
 /** Reads one completion: the phase's tool called (natively or in the text) with arguments that pass every check, or why not. */

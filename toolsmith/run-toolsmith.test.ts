@@ -6,6 +6,7 @@ import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts
 import { CLAMP, toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
+import { httpModel } from "../llm/http-model.ts";
 
 const FAST = { testTimeoutMs: 10_000 };
 
@@ -22,7 +23,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: FAST,
       onEvent: (event) => events.push(event),
@@ -52,7 +53,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: CLAMP.goal,
-      endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: FAST,
       onEvent: (event) => events.push(event),
@@ -71,7 +72,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const before = checkoutState(repo.dir);
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: { ...FAST, implementationRepairs: 2 },
     });

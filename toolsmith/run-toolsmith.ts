@@ -10,7 +10,8 @@ import { landCandidate, oneLine } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
 import { removeAbandonedRuns } from "./abandoned-runs.ts";
-import { callPhase, type ModelEndpoint, type ModelSlot, PhaseFailedError } from "./phase-call.ts";
+import { callPhase, PhaseFailedError } from "./phase-call.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { takenToolNames } from "../generated-tools/tool-catalog.ts";
@@ -54,13 +55,12 @@ export type ToolsmithOutcome =
 /** What `runToolsmith` is asked to build, with which model, where. */
 export type ToolsmithRequest = {
   goal: string;
-  endpoint: ModelEndpoint;
+  /** The model every phase asks; in the room it holds its server's request slot only during a call. */
+  model: LanguageModel;
   repoDir: string;
   settings?: ToolsmithSettingsInput;
   signal?: AbortSignal;
   onEvent?: (event: ToolsmithEvent) => void;
-  /** Held around each model call, so other personas can use the server while validation runs. */
-  slot?: ModelSlot;
   now?: () => Date;
 };
 
@@ -129,11 +129,10 @@ async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
     run,
     await callPhase({
       phase: "spec",
-      endpoint: run.endpoint,
+      model: run.model,
       tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: ToolSpec },
       messages: specPrompt(run.goal, [...taken].sort()),
       retries: run.settings.argumentRetries,
-      slot: run.slot,
       check: (value) => specProblem(value, taken),
       signal: run.signal,
     }),
@@ -151,11 +150,10 @@ async function askForSource(run: ToolsmithRun, phase: "implementation" | "tests"
     run,
     await callPhase({
       phase,
-      endpoint: run.endpoint,
+      model: run.model,
       tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: SourceSubmission },
       messages,
       retries: run.settings.argumentRetries,
-      slot: run.slot,
       adjust: ({ code }) => {
         const read = readSubmittedSource(code, phase === "implementation" ? "tool.ts" : "tool.test.ts");
         return read.ok ? { value: { code: read.code }, notes: read.habits } : read;

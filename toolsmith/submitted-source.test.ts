@@ -4,6 +4,7 @@ import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { parsesAsTypeScript, readSubmittedSource } from "./submitted-source.ts";
+import { httpModel } from "../llm/http-model.ts";
 
 const TOOL = 'export default function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() + "!" };\n}\n';
 const NAMED = "export function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() };\n}\n";
@@ -113,7 +114,7 @@ describe("the toolsmith takes the block out instead of losing a round (scripted 
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: { testTimeoutMs: 10_000 },
       onEvent: (event) => events.push(event),

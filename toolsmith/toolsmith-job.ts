@@ -36,17 +36,15 @@ export function toolsmithJob(options: {
   /** How the try-it command starts org (a shell word: `org`, or the launcher's path); default `org`. */
   invocation?: string;
 }): ToolsmithJob {
-  return async ({ goal, endpoint, host, progress }): Promise<ReplyOutcome> => {
+  return async ({ goal, host, progress }): Promise<ReplyOutcome> => {
     const { runToolsmith } = await import("./run-toolsmith.ts");
-    const apiKey = host.authorization?.replace(/^Bearer\s+/i, "");
     const outcome = await runToolsmith({
       goal,
-      endpoint: { baseUrl: endpoint.baseUrl, model: endpoint.modelId, ...(apiKey ? { apiKey } : {}) },
+      model: host.model,
       repoDir: options.repoDir,
       ...(options.settings ? { settings: options.settings } : {}),
       ...(options.now ? { now: options.now } : {}),
       signal: host.signal,
-      slot: host.slot,
       onEvent: (event) => progress(...progressOf(event)),
     });
     const tryIt = outcome.ok

@@ -3,8 +3,9 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { checkoutState, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { SLUGIFY, SUM, toolsmithRules, VOWELS, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
+import { httpModel } from "../llm/http-model.ts";
 
-const endpointOf = (url: string) => ({ baseUrl: url, model: "qwen3:8b" });
+const modelAt = (url: string) => httpModel({ baseUrl: url, modelId: "qwen3:8b" });
 const NO_REPAIRS = { implementationRepairs: 0, testRepairs: 0, testTimeoutMs: 10_000 };
 
 describe("what the toolsmith refuses (scripted server, real sandbox, throw-away repo)", () => {
@@ -12,7 +13,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     using repo = tempGitRepo();
     const specs = [{ ...SUM.spec, name: "Sum Numbers" }, { ...SUM.spec, name: "web_fetch" }, SUM.spec];
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(SUM, { specs }) } });
-    const outcome = await runToolsmith({ goal: SUM.goal, endpoint: endpointOf(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
+    const outcome = await runToolsmith({ goal: SUM.goal, model: modelAt(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome).toMatchObject({ ok: true, name: "sum_numbers", attempts: 5 });
     const sentBack = server.requests.map((request) => JSON.stringify(request.body)).filter((body) => body.includes("Call submit_spec again"));
     expect(sentBack[0]).toContain("name: must be snake_case");
@@ -32,7 +33,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
         }),
       },
     });
-    const outcome = await runToolsmith({ goal: SUM.goal, endpoint: endpointOf(server.url), repoDir: repo.dir, settings: { argumentRetries: 1 } });
+    const outcome = await runToolsmith({ goal: SUM.goal, model: modelAt(server.url), repoDir: repo.dir, settings: { argumentRetries: 1 } });
     expect(outcome).toMatchObject({ ok: false, attempts: 2 });
     if (!outcome.ok) expect(outcome.failure).toContain("examples: Too small");
     expect(checkoutState(repo.dir)).toBe(before);
@@ -45,7 +46,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      endpoint: endpointOf(server.url),
+      model: modelAt(server.url),
       repoDir: repo.dir,
       settings: NO_REPAIRS,
       onEvent: (event) => events.push(event),
@@ -76,7 +77,7 @@ test("phones home", async () => {
 });
 `;
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [trick], tests: [hopeful] }) } });
-    const outcome = await runToolsmith({ goal: WORD_COUNT.goal, endpoint: endpointOf(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
+    const outcome = await runToolsmith({ goal: WORD_COUNT.goal, model: modelAt(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome.ok).toBe(false);
     // A key computed at run time passes the policy (issue 30); the constructor it reaches throws before anything is
     // compiled, as the tool loads under the tests. Past that it would find no network in the sandbox, and no Bun,
@@ -91,7 +92,7 @@ test("phones home", async () => {
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(VOWELS, { tools: [looping] }) } });
     const outcome = await runToolsmith({
       goal: VOWELS.goal,
-      endpoint: endpointOf(server.url),
+      model: modelAt(server.url),
       repoDir: repo.dir,
       settings: { ...NO_REPAIRS, testTimeoutMs: 2_000 },
     });
@@ -106,7 +107,7 @@ test("phones home", async () => {
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: SLUGIFY.goal,
-      endpoint: endpointOf(server.url),
+      model: modelAt(server.url),
       repoDir: repo.dir,
       settings: { testRepairs: 1, testTimeoutMs: 10_000 },
       onEvent: (event) => events.push(event),

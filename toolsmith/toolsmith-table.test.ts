@@ -4,6 +4,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { expectValidatedAtDefaults } from "../testing/expect-validated-at-defaults.ts";
 import { CELSIUS, CLAMP, FIZZBUZZ, PALINDROME, SUM, TOOL_FIXTURES, type ToolFixture, toolsmithRules, VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { runToolsmith } from "./run-toolsmith.ts";
+import { httpModel } from "../llm/http-model.ts";
 
 // Planted-bad answers: each must be refused, whatever stage catches it.
 const BAD: { label: string; fixture: ToolFixture; tool?: string; tests?: string; stages: string[] }[] = [
@@ -123,7 +124,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
     for (const fixture of TOOL_FIXTURES) {
       const outcome = await runToolsmith({
         goal: fixture.goal,
-        endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+        model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
         repoDir: repo.dir,
         settings: { testTimeoutMs: 15_000 },
       });
@@ -144,7 +145,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       await using server = await startScriptedServer({ script: { rules } });
       const outcome = await runToolsmith({
         goal: bad.fixture.goal,
-        endpoint: { baseUrl: server.url, model: "qwen3:8b" },
+        model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
         repoDir: repo.dir,
         settings: { implementationRepairs: 0, testRepairs: 0, testTimeoutMs: 15_000 },
       });

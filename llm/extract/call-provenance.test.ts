@@ -7,6 +7,7 @@ import { echoTool } from "../../testing/echo-tool.ts";
 import { startFrameServer, textReply, toolCallsReply } from "../../testing/frame-server.ts";
 import { toolSet } from "../../tools/define-tool.ts";
 import { OutsideText } from "./call-provenance.ts";
+import { httpModel } from "../http-model.ts";
 
 const NAMES = ["sh", "echo"];
 
@@ -65,12 +66,10 @@ describe("runWithTools: provenance", () => {
     const events: LoopEvent[] = [];
     try {
       const result = await runWithTools({
-        baseUrl: server.url,
-        model: "local",
+        model: httpModel({ baseUrl: server.url, modelId: "local", retry: { retries: 0 } }),
         messages: [{ role: "user", content: "go" }],
         tools: toolSet([echoTool((text) => ran.push(text))]),
         toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
-        retry: { retries: 0 },
         onEvent: (event) => events.push(event),
       });
       expect(result.content).toBe("done");
@@ -89,13 +88,11 @@ describe("runWithTools: provenance", () => {
     const server = startFrameServer([textReply(`Recalled: ${quotedCall}`), textReply("done")]);
     try {
       await runWithTools({
-        baseUrl: server.url,
-        model: "local",
+        model: httpModel({ baseUrl: server.url, modelId: "local", retry: { retries: 0 } }),
         messages: [{ role: "user", content: `memory: ${quotedCall}` }],
         outsideText: [`memory: ${quotedCall}`],
         tools: toolSet([echoTool((text) => ran.push(text))]),
         toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
-        retry: { retries: 0 },
       });
       expect(ran).toEqual([]);
     } finally {

@@ -7,6 +7,7 @@ import type { ChatMessage } from "../chat-types.ts";
 import { type FrameReply, sseFrames, startFrameServer } from "../../testing/frame-server.ts";
 import { toolSet } from "../../tools/define-tool.ts";
 import { echoTool } from "../../testing/echo-tool.ts";
+import { httpModel } from "../http-model.ts";
 
 // The extractor inside the real loop: a model that writes its call into the text, streamed in small
 // deltas from a real socket, gets the tool run and its result back, whatever format it writes.
@@ -27,12 +28,10 @@ async function loop(first: string) {
   const server = startFrameServer([streamed(first), streamed("ok")]);
   try {
     const result = await runWithTools({
-      baseUrl: server.url,
-      model: "local",
+      model: httpModel({ baseUrl: server.url, modelId: "local", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
-      retry: { retries: 0 },
     });
     return { result, sent: (server.requests[1]?.body as { messages: ChatMessage[] } | undefined)?.messages ?? [] };
   } finally {

@@ -1,0 +1,37 @@
+import { serverEndpoint } from "../config/server-url.ts";
+import { type ChatRequest, chatOnce } from "./chat-once.ts";
+import type { LanguageModel } from "./language-model.ts";
+import { listModels } from "./list-models.ts";
+
+/** Where an OpenAI-compatible model is reached, and how: the transport details no caller of the port sees. */
+export type HttpModelSettings = {
+  baseUrl: string;
+  modelId: string;
+  /** Where the model id came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
+  modelSource?: string | undefined;
+  apiKey?: string | undefined;
+  /** The whole Authorization header value; wins over `apiKey` (credentials in the URL win over both). */
+  authorization?: string | undefined;
+  retry?: ChatRequest["retry"];
+};
+
+/** The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server. */
+export function httpModel(settings: HttpModelSettings): LanguageModel {
+  const { baseUrl, modelId, modelSource, apiKey, authorization, retry } = settings;
+  return {
+    modelId,
+    server: serverEndpoint(baseUrl).url.replace(/\/+$/, ""),
+    stream: (request) =>
+      chatOnce({
+        ...request,
+        baseUrl,
+        model: modelId,
+        ...(modelSource ? { modelSource } : {}),
+        ...(apiKey ? { apiKey } : {}),
+        authorization,
+        ...(retry ? { retry } : {}),
+      }),
+    listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), ...(apiKey ? { apiKey } : {}), authorization }),
+    withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
+  };
+}

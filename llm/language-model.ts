@@ -1,0 +1,34 @@
+import type { ReceivedToolCall } from "./read-chunks.ts";
+import type { ReplyLimitStop } from "./stream-limit.ts";
+import type { ChatMessage, ChatResult, StreamEvent, ToolDefinition } from "./chat-types.ts";
+
+/** One completion to stream: the conversation, the tools offered, where to cut it, and who listens. */
+export type CompletionRequest = {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  signal?: AbortSignal | undefined;
+  onEvent?: ((event: StreamEvent) => void) | undefined;
+  /** Cut the stream after `chars` characters or once it would spend more than `tokens` (about four characters a token). */
+  stopAt?: { chars?: number; tokens?: number };
+};
+
+/** A finished completion: text, reasoning, tool calls (arguments parsed or kept raw when invalid), usage, and a cut if any. */
+export type Completion = ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop };
+
+/**
+ * The model a persona talks to (as the AI SDK's `LanguageModelV3`): stream one completion, list what the
+ * server offers. How it is reached (URL, keys, retries) belongs to the implementation: `httpModel` speaks
+ * the OpenAI-compatible protocol, `scriptedModel` answers from a script in memory, for tests.
+ */
+export type LanguageModel = {
+  /** The model id asked for (e.g. `qwen3:8b`). */
+  readonly modelId: string;
+  /** Where the model runs, as org shows it (a server URL without credentials; the scripted model says `http://scripted.invalid`); also the concurrency key. */
+  readonly server: string;
+  /** Streams one completion, reporting events as they arrive; throws ChatError when it fails. */
+  stream(request: CompletionRequest): Promise<Completion>;
+  /** The model ids the server offers; throws ModelListError when it cannot say. */
+  listModels(signal?: AbortSignal): Promise<string[]>;
+  /** The same server with another model id; `source` names where the id came from (e.g. "/use"). */
+  withModelId(modelId: string, source: string): LanguageModel;
+};

@@ -1,0 +1,17 @@
+import { authorizationFor, type OrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import { httpModel } from "./http-model.ts";
+import type { LanguageModel } from "./language-model.ts";
+
+/** Builds the model a persona talks to from its config entry. */
+export type ModelFactory = (persona: PersonaConfig) => LanguageModel;
+
+/** The OpenAI-compatible model of each persona, with its server's credentials from the config: built once, where the room is assembled. */
+export function httpModels(config: OrgConfig): ModelFactory {
+  return (persona) =>
+    httpModel({
+      baseUrl: persona.baseUrl,
+      modelId: persona.model,
+      modelSource: persona.modelSource,
+      authorization: authorizationFor(config, persona.baseUrl),
+    });
+}
