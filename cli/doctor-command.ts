@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { sandboxSettings } from "../tools/sandbox-settings.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { doctorChecks } from "./doctor-checks.ts";
@@ -48,7 +48,7 @@ export const doctorCommand: Command = {
       throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
     const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
     const config = loadOrgConfig(values.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
-    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxDisabled: sandboxSettings().sandboxDisabled, signal });
+    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxPolicy: sandboxPolicyFrom({ env, config }), signal });
     const ok = checks.every((check) => check.status !== "fail");
     if (values.json) {
       console.log(terminalSafeJson({ ok, checks }));

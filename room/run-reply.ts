@@ -22,6 +22,7 @@ import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { serverSlot } from "./server-slot.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /** What a reply needs from its room. */
 export type ReplyRoom = {
@@ -41,6 +42,8 @@ export type ReplyRoom = {
   /** The Authorization header that belongs to a server, if any. */
   authorization(baseUrl: string): string | undefined;
   audit?: AuditSink;
+  /** The sandbox policy its tools run under. */
+  sandbox?: SandboxPolicy;
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
   /** Requests open against one model server: a stock Ollama serves one at a time. */
   slots(baseUrl: string): FifoSemaphore;
@@ -130,6 +133,7 @@ function replyHost(
       secrets: room.secrets,
       workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
+      ...(room.sandbox ? { sandbox: room.sandbox } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,

@@ -1,6 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { RequestId } from "./api-schemas.ts";
@@ -58,6 +59,8 @@ export type ServeHandlerOptions = {
   profile?: "dev" | "prod";
   /** Ranks promoted tools for the per-turn choice (and memory search) when set; without it, full-text search only. */
   embedder?: Embedder;
+  /** What every tool runs under (assembly/sandbox-policy-from.ts); the default policy when absent. */
+  sandboxPolicy?: SandboxPolicy;
 };
 
 export type ServeHandler = {
@@ -84,6 +87,7 @@ function roomOpener(options: ServeHandlerOptions, logError: Logger) {
     ...(options.memory ? { memory: options.memory } : {}),
     ...(options.embedder ? { embedder: options.embedder } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
   });
 }
 
@@ -217,6 +221,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     metrics,
     sessions,
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
     roomPolicies: async () => roomPolicies(await opener.parts()),
   });
   const messages = messagesRoute({ config, sessions, tools, metrics, logError });
