@@ -78,3 +78,25 @@ test("a server nobody answers at fails with how to start one", async () => {
   expect(result.exitCode).toBe(1);
   expect(result.report.checks.find((check) => check.name === `server ${base}`)?.fix).toContain("ollama serve");
 }, 60_000);
+
+test("org doctor shows the sandbox policy as one section: on or off, network, time, memory, mounts; off is a warning with its fix", async () => {
+  using server = fakeOllama({ "qwen3:8b": ["completion", "tools"] });
+  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ORG_SANDBOX: "on", OPENAI_API_KEY: "sk-doctor-never-shown" };
+  const child = Bun.spawn(orgCommand(["doctor", "--workspace", workspace, "--repo", checkout.dir]), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [printed] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  const line = printed.split("\n").find((text) => text.startsWith("ok   sandbox policy: "));
+  expect(line).toContain("sandbox: on: every model-made command runs in bubblewrap");
+  expect(line).toContain("network: none: no run may reach the network");
+  expect(line).toContain("time: 30 s wall clock");
+  expect(line).toContain("memory: 1024 MiB address space per process");
+  expect(line).toContain("mounts: /usr read-only");
+  expect(line).toContain("secrets: ");
+  expect(printed).not.toContain("sk-doctor-never-shown");
+
+  const off = await doctor([], { ...env, ORG_SANDBOX: "off" });
+  expect(off.report.checks.find((check) => check.name === "sandbox policy")).toMatchObject({
+    status: "warn",
+    detail: expect.stringContaining("sandbox: OFF (ORG_SANDBOX=off)"),
+    fix: "unset ORG_SANDBOX (or set it to 'on') to run every tool in the sandbox",
+  });
+}, 60_000);
