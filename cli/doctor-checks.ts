@@ -105,13 +105,13 @@ async function sandboxChecks(workspaceDir: string, policy: SandboxPolicy): Promi
   );
 }
 
-/** The sandbox policy as one check: a line per setting; a warning when ORG_SANDBOX=off turned the sandbox off. */
+/** The sandbox policy as one check, a line per setting; a warning when ORG_SANDBOX=off turned the sandbox off. */
 export function sandboxPolicyCheck(policy: SandboxPolicy): DoctorCheck {
   const lines = describeSandboxPolicy(policy).map((line) => `${line.name}: ${line.detail}`);
   return {
     name: "sandbox policy",
     status: policy.enabled ? "ok" : "warn",
-    detail: lines.join("; "),
+    detail: lines.join("\n"),
     ...(policy.enabled ? {} : { fix: "unset ORG_SANDBOX (or set it to 'on') to run every tool in the sandbox" }),
   };
 }

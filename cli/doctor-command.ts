@@ -14,8 +14,8 @@ import { prepareWorkspace } from "./workspace-dir.ts";
 const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]
 
 Checks what org needs, each with how to fix it: the model server answers; each persona's model is there
-and can call tools (from Ollama's /api/show capabilities, where the server has them); bwrap works for this
-workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
+and can call tools (from Ollama's /api/show capabilities, where the server has them); the sandbox policy tools
+run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
 org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space. Exit 0 when
 nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
 
@@ -56,7 +56,9 @@ export const doctorCommand: Command = {
     }
     for (const check of checks) {
       const mark = check.status === "ok" ? "ok  " : check.status === "warn" ? "warn" : "FAIL";
-      console.log(sanitizeForTerminal(`${mark} ${check.name}: ${check.detail}`));
+      // A detail of several lines (the sandbox policy) goes under its name, indented as a fix is.
+      const detail = check.detail.includes("\n") ? `\n${check.detail.replace(/^/gm, "     ")}` : ` ${check.detail}`;
+      console.log(sanitizeForTerminal(`${mark} ${check.name}:${detail}`));
       // A fix of several lines (the scripted server's commands) keeps its own indentation under "fix:".
       if (check.fix && check.status !== "ok")
         console.log(sanitizeForTerminal(check.fix.includes("\n") ? `     fix:\n${check.fix.replace(/^/gm, "     ")}` : `     fix: ${check.fix}`));

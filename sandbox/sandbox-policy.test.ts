@@ -39,7 +39,7 @@ test("described for a person: on or off, network, time, memory, mounts; a secret
   expect(text).toContain("sandbox: on: every model-made command runs in bubblewrap");
   expect(text).toContain("network: none");
   expect(text).toContain("time: 30 s wall clock");
-  expect(text).toContain("memory: 1024 MiB address space per process, 2048 MiB resident");
+  expect(text).toContain("memory: 1 GiB address space per process, 2 GiB resident");
   expect(text).toContain("/scratch read-write (512 MiB, 20000 entries)");
   expect(text).toContain("secrets: 1 secret value(s)");
   expect(text).not.toContain("tok-abcdef-123456");

@@ -1,4 +1,5 @@
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
+import { formatBytes as mib } from "./run-watchdog.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, type SandboxLimits } from "./sandbox-limits.ts";
 import { MAX_POOL_SIZE } from "./sandbox-pool.ts";
 
@@ -55,12 +56,9 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }
 
-const MiB = 1024 * 1024;
-
 /** The policy as lines for a person (`org doctor`): each says what it means; no secret value is shown. */
 export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; detail: string }[] {
   const { limits } = policy;
-  const mib = (bytes: number) => `${Math.round((bytes / MiB) * 10) / 10} MiB`;
   return [
     {
       name: "sandbox",
@@ -69,7 +67,7 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
     { name: "network", detail: policy.network ? "a run may share the host's network when it asks" : "none: no run may reach the network" },
     {
       name: "time",
-      detail: `${policy.timeoutMs / 1000} s wall clock unless the call gives its own; CPU seconds per process as many as its timeout`,
+      detail: `${policy.timeoutMs / 1000} s wall clock unless the call gives its own, and as many CPU seconds per process`,
     },
     {
       name: "memory",
