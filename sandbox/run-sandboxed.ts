@@ -69,11 +69,15 @@ export class Sandbox {
   private waiterShell: boolean | undefined;
   /** The key of the last pooled call (or prestart): a call with the same key is a repeat, worth a waiting sandbox. */
   private lastKey: string | undefined;
+  private launched = 0;
+
   /**
    * How many sandboxes ran a command, the probe included (read by a test: a first call launches one). Sandboxes
    * started ahead of need count when they are handed their command.
    */
-  launches = 0;
+  get launches(): number {
+    return this.launched;
+  }
 
   /** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
   ensureAvailable(): Promise<void> {
@@ -180,7 +184,7 @@ export class Sandbox {
     const limits = resolveLimits(options.limits, timeoutMs, policy.limits);
     const dropRoot = isRoot();
     const scratch = openScratch(options.scratchDir, dropRoot);
-    this.launches += 1;
+    this.launched += 1;
     try {
       const plan = planFor(options, limits, dropRoot);
       const handOver = pooling ? this.handOverFor(options, plan, policy, scratch.directory) : undefined;
