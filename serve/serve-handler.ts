@@ -212,7 +212,14 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     workspaceDir,
     fsync: options.jobs?.fsync ?? false,
   });
-  const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
+  const mcp = createMcpHttp({
+    config,
+    workspaceDir,
+    tools,
+    version: options.version,
+    logError,
+    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+  });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
   const toolsRoutes = toolRoutes({
     config,
