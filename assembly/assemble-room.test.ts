@@ -20,6 +20,7 @@ import { createServeHandler, type ServeHandler } from "../serve/serve-handler.ts
 import { ServedTools } from "../serve/served-tools.ts";
 import { orgCodeCopy } from "../testing/org-clone.ts";
 import { simpleSpec, WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { assembleRoom } from "./assemble-room.ts";
@@ -350,4 +351,29 @@ test("the assembly's sandbox policy reaches the room's tools: the sandbox turned
   } finally {
     rmSync(workspaceDir, { recursive: true, force: true });
   }
+}, 120_000);
+
+test("serve's tool route runs under the policy serve was assembled with, not one read from the environment", async () => {
+  using checkout = tempGitRepo("org-assembly-serve-policy-");
+  const runSh = async (handlerOptions: Parameters<typeof serveFixture>[0]["handlerOptions"]) => {
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } }, handlerOptions });
+    const response = await fixture.handler.fetch(
+      new Request(`${BASE}/v1/tools/sh/run`, {
+        method: "POST",
+        body: JSON.stringify({ inputs: { cmd: "id -u; pwd" } }),
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    return { stdout: ((await response.json()) as { data?: { stdout?: string } }).data?.stdout, workspaceDir: fixture.workspaceDir };
+  };
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  let off: { stdout: string | undefined; workspaceDir: string };
+  try {
+    off = await runSh({ sandboxPolicy: sandboxPolicy({ enabled: false }) });
+  } finally {
+    process.stderr.write = write;
+  }
+  expect(off.stdout).toBe(`${process.getuid?.()}\n${join(off.workspaceDir, ".org", "scratch", "http")}\n`);
+  expect((await runSh(undefined)).stdout).toBe("65534\n/scratch\n");
 }, 120_000);
