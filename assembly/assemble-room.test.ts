@@ -12,12 +12,15 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { orgVersion } from "../config/version.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
-import type { PersonaInfo, Room } from "../room/room.ts";
+import { openRoom, type PersonaInfo, type Room } from "../room/room.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { createServeHandler, type ServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { orgCodeCopy } from "../testing/org-clone.ts";
 import { simpleSpec, WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { assembleRoom } from "./assemble-room.ts";
@@ -294,3 +297,83 @@ test("a tool index that cannot be opened leaves every allowed tool offered, with
   expect(assembly.generated.length).toBe(2);
   expect(notices.join("\n")).toContain("could not open the tool index");
 });
+
+test("the assembly's sandbox policy reaches the room's tools: the sandbox turned off there runs sh on the host", async () => {
+  await using server = await startScriptedServer({
+    script: {
+      rules: [
+        { when: { lastRole: "tool" }, reply: { text: "ran" } },
+        { when: { persona: "agent" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "id -u; pwd" } }] } },
+      ],
+    },
+    port: 0,
+  });
+  const workspaceDir = mkdtempSync(join(tmpdir(), "org-assembly-policy-"));
+  chmodSync(workspaceDir, 0o755);
+  using checkout = tempGitRepo("org-assembly-policy-checkout-");
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" },
+    { workspaceDir, checkoutDir: checkout.dir },
+  );
+  const uidThrough = async (policy: ReturnType<typeof sandboxPolicy> | undefined) => {
+    const assembly = await assembleRoom({
+      config,
+      workspaceDir,
+      checkoutDir: checkout.dir,
+      toolsmith: false,
+      notify: () => {},
+      ...(policy ? { sandboxPolicy: policy } : {}),
+    });
+    const events: RoomEvent[] = [];
+    const room = await openRoom(assembly.options({ onEvent: (event) => events.push(event), prepareTools: false }));
+    try {
+      await room.send("@agent who are you?", { signal: AbortSignal.timeout(60_000) });
+    } finally {
+      await room.close();
+      assembly.close();
+    }
+    const result = events.find((event) => event.type === "tool-result");
+    return result?.type === "tool-result" ? result.output : undefined;
+  };
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  let host: string | undefined;
+  try {
+    host = await uidThrough(sandboxPolicy({ enabled: false }));
+  } finally {
+    process.stderr.write = write;
+  }
+  try {
+    expect(host).toContain(`stdout:\n${process.getuid?.()}\n${join(workspaceDir, ".org", "scratch")}`);
+    // Made from the config and this test's environment (no ORG_SANDBOX=off): sandboxed.
+    expect(await uidThrough(undefined)).toContain("stdout:\n65534\n/scratch\n");
+  } finally {
+    rmSync(workspaceDir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test("serve's tool route runs under the policy serve was assembled with, not one read from the environment", async () => {
+  using checkout = tempGitRepo("org-assembly-serve-policy-");
+  const runSh = async (handlerOptions: Parameters<typeof serveFixture>[0]["handlerOptions"]) => {
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } }, handlerOptions });
+    const response = await fixture.handler.fetch(
+      new Request(`${BASE}/v1/tools/sh/run`, {
+        method: "POST",
+        body: JSON.stringify({ inputs: { cmd: "id -u; pwd" } }),
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    return { stdout: ((await response.json()) as { data?: { stdout?: string } }).data?.stdout, workspaceDir: fixture.workspaceDir };
+  };
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  let off: { stdout: string | undefined; workspaceDir: string };
+  try {
+    off = await runSh({ sandboxPolicy: sandboxPolicy({ enabled: false }) });
+  } finally {
+    process.stderr.write = write;
+  }
+  expect(off.stdout).toBe(`${process.getuid?.()}\n${join(off.workspaceDir, ".org", "scratch", "http")}\n`);
+  expect((await runSh(undefined)).stdout).toBe("65534\n/scratch\n");
+}, 120_000);

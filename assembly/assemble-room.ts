@@ -5,11 +5,13 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import type { RoomOptions, TranscriptIndex } from "../room/room.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { TurnToolChoice } from "../room/turn-tool-choice.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
+import { sandboxPolicyFrom } from "./sandbox-policy-from.ts";
 
 // The one place a room is put together: chat, serve (sessions, jobs, the OpenAI route) and demo open their
 // rooms from what this file hands them, so they offer the same tools under the same policies.
@@ -20,13 +22,15 @@ export type RoomParts = {
   workspaceDir: string;
   builtIns: readonly AnyTool[];
   generated: readonly GeneratedRoomTool[];
+  /** What every tool of these rooms runs under, made once from the config and the environment. */
+  sandboxPolicy: SandboxPolicy;
   toolChoice?: TurnToolChoice;
   toolsmithJob?: ToolsmithJob;
   memory?: TranscriptIndex;
 };
 
 /** What differs between two rooms of one entry point: who listens, who approves, the session to resume. */
-export type RoomExtras = Omit<RoomOptions, "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory">;
+export type RoomExtras = Omit<RoomOptions, "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandboxPolicy">;
 
 /** openRoom's options: the parts' tools, with the promoted ones offered to agent personas ("ask" unless the config says). */
 export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
@@ -37,6 +41,7 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
     workspaceDir: parts.workspaceDir,
     tools: [...parts.builtIns, ...parts.generated.map((entry) => entry.tool)],
     generated: names,
+    sandboxPolicy: parts.sandboxPolicy,
     ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
     ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
     ...(parts.memory ? { memory: parts.memory } : {}),
@@ -89,6 +94,8 @@ export type RoomAssemblyOptions = {
   embedder?: Embedder;
   /** Said once, for a person: skipped tools, registry notices. */
   notify: (line: string) => void;
+  /** The sandbox policy; by default made from `config` and the environment (sandboxPolicyFrom). */
+  sandboxPolicy?: SandboxPolicy;
   signal?: AbortSignal;
 };
 
@@ -102,6 +109,7 @@ export type RoomAssembly = RoomParts & {
 /** Everything a room is opened with, from one config, workspace and checkout. */
 export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAssembly> {
   const { config, workspaceDir, checkoutDir, memory, embedder } = options;
+  const sandboxPolicy = options.sandboxPolicy ?? sandboxPolicyFrom({ config });
   const builtIns = builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) });
   const { generated, problems } = promotedRoomTools(
     [workspaceDir, checkoutDir],
@@ -122,12 +130,14 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
     workspaceDir,
     builtIns,
     generated,
+    sandboxPolicy,
     ...(choice ? { toolChoice: choice.choice } : {}),
     ...(smith
       ? {
           toolsmithJob: toolsmithJob({
             repoDir: smith.repoDir ?? checkoutDir,
             settings: config.toolsmith,
+            sandboxPolicy,
             ...(smith.hintRepo !== undefined ? { hintRepo: smith.hintRepo } : {}),
             ...(smith.invocation !== undefined ? { invocation: smith.invocation } : {}),
           }),

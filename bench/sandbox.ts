@@ -256,8 +256,8 @@ const callScript = (workspace: string, mode: CallMode) =>
   [
     `import { runTool } from ${JSON.stringify(join(import.meta.dir, "..", "tools", "define-tool.ts"))};`,
     `import { sh } from ${JSON.stringify(join(import.meta.dir, "..", "tools", "sh.ts"))};`,
-    `import { setSandboxPoolSize } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "sandbox-pool.ts"))};`,
-    mode === "off" ? "setSandboxPoolSize(0);" : "",
+    `import { sharedSandbox } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "run-sandboxed.ts"))};`,
+    mode === "off" ? "sharedSandbox().pool.resize(0);" : "",
     mode === "prestart" ? `sh.prepare?.({ workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench" }); await Bun.sleep(${pauseMs});` : "",
     "const times = [];",
     "for (let call = 0; call < 3; call += 1) {",

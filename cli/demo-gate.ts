@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { builtInTools } from "../assembly/room-tools.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { AUDIT_DIR, ORG_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
@@ -29,6 +30,7 @@ async function serveCheckout(config: OrgConfig, checkoutDir: string, workspaceDi
     profile: "dev",
     audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
     loopbackOnly: true,
+    sandboxPolicy: sandboxPolicyFrom({ config }),
   });
   const server = startServe({ handler, host: "127.0.0.1", port: 0 });
   return {

@@ -2,6 +2,7 @@ import { statfsSync } from "node:fs";
 import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
+import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { hasModel, noServerHint, type ProbeResult, probeModelServer } from "./model-server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
@@ -92,14 +93,27 @@ export async function modelCheck(
 }
 
 /** The sandbox's own checks, each with the same fix. */
-async function sandboxChecks(workspaceDir: string, sandboxDisabled: boolean): Promise<DoctorCheck[]> {
-  const sandbox = await checkSandbox({ workspaceDir, sandboxDisabled });
-  return sandbox.map((item) => ({
-    name: `sandbox: ${item.name}`,
-    status: item.ok ? "ok" : "fail",
-    detail: item.detail,
-    ...(item.ok ? {} : { fix: "see 'org sandbox check' and sandbox/README.md (Debian/Ubuntu: apt-get install -y bubblewrap)" }),
-  }));
+async function sandboxChecks(workspaceDir: string, policy: SandboxPolicy): Promise<DoctorCheck[]> {
+  const sandbox = await checkSandbox({ workspaceDir, policy });
+  return sandbox.map(
+    (item): DoctorCheck => ({
+      name: `sandbox: ${item.name}`,
+      status: item.ok ? "ok" : "fail",
+      detail: item.detail,
+      ...(item.ok ? {} : { fix: "see 'org sandbox check' and sandbox/README.md (Debian/Ubuntu: apt-get install -y bubblewrap)" }),
+    }),
+  );
+}
+
+/** The sandbox policy as one check, a line per setting; a warning when ORG_SANDBOX=off turned the sandbox off. */
+export function sandboxPolicyCheck(policy: SandboxPolicy): DoctorCheck {
+  const lines = describeSandboxPolicy(policy).map((line) => `${line.name}: ${line.detail}`);
+  return {
+    name: "sandbox policy",
+    status: policy.enabled ? "ok" : "warn",
+    detail: lines.join("\n"),
+    ...(policy.enabled ? {} : { fix: "unset ORG_SANDBOX (or set it to 'on') to run every tool in the sandbox" }),
+  };
 }
 
 /** Whether tmux and git are installed. */
@@ -166,7 +180,8 @@ export async function doctorChecks(options: {
   workspaceDir: string;
   /** The checkout promotions go into; its readiness is a check. */
   repoDir: string;
-  sandboxDisabled: boolean;
+  /** The policy tools would run under here, shown as one check and used by the sandbox's own. */
+  sandboxPolicy: SandboxPolicy;
   signal: AbortSignal;
 }): Promise<DoctorCheck[]> {
   const { config, signal } = options;
@@ -184,7 +199,12 @@ export async function doctorChecks(options: {
       ),
     );
   }
-  checks.push(...(await sandboxChecks(options.workspaceDir, options.sandboxDisabled)), ...programChecks(), straceCheck());
+  checks.push(
+    sandboxPolicyCheck(options.sandboxPolicy),
+    ...(await sandboxChecks(options.workspaceDir, options.sandboxPolicy)),
+    ...programChecks(),
+    straceCheck(),
+  );
   checks.push(await checkoutCheck(options.repoDir, signal), diskCheck(options.workspaceDir));
   return checks;
 }

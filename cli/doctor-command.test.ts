@@ -78,3 +78,34 @@ test("a server nobody answers at fails with how to start one", async () => {
   expect(result.exitCode).toBe(1);
   expect(result.report.checks.find((check) => check.name === `server ${base}`)?.fix).toContain("ollama serve");
 }, 60_000);
+
+test("org doctor shows the sandbox policy as one section: on or off, network, time, memory, mounts; off is a warning with its fix", async () => {
+  using server = fakeOllama({ "qwen3:8b": ["completion", "tools"] });
+  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ORG_SANDBOX: "on", OPENAI_API_KEY: "sk-doctor-never-shown" };
+  const child = Bun.spawn(orgCommand(["doctor", "--workspace", workspace, "--repo", checkout.dir]), {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [printed] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  // Its own name, then a line per setting under it.
+  const lines = printed.split("\n");
+  const start = lines.indexOf("ok   sandbox policy:");
+  expect(start).toBeGreaterThan(-1);
+  expect(lines.slice(start + 1, start + 10).map((line) => line.replace(/:.*/, ""))).toEqual(
+    ["sandbox", "network", "time", "memory", "processes", "mounts", "output", "started ahead", "secrets"].map((name) => `     ${name}`),
+  );
+  const section = lines.slice(start + 1, start + 10).join("\n");
+  expect(section).toContain("     sandbox: on: every model-made command runs in bubblewrap\n     network: none: no run may reach the network\n");
+  expect(section).toContain("time: 30 s wall clock");
+  expect(section).toContain("memory: 1 GiB address space per process");
+  expect(section).toContain("mounts: /usr read-only");
+  expect(printed).not.toContain("sk-doctor-never-shown");
+
+  const off = await doctor([], { ...env, ORG_SANDBOX: "off" });
+  expect(off.report.checks.find((check) => check.name === "sandbox policy")).toMatchObject({
+    status: "warn",
+    detail: expect.stringContaining("sandbox: OFF (ORG_SANDBOX=off)"),
+    fix: "unset ORG_SANDBOX (or set it to 'on') to run every tool in the sandbox",
+  });
+}, 60_000);

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { sandboxSettings } from "../tools/sandbox-settings.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { doctorChecks } from "./doctor-checks.ts";
@@ -14,8 +14,8 @@ import { prepareWorkspace } from "./workspace-dir.ts";
 const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]
 
 Checks what org needs, each with how to fix it: the model server answers; each persona's model is there
-and can call tools (from Ollama's /api/show capabilities, where the server has them); bwrap works for this
-workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
+and can call tools (from Ollama's /api/show capabilities, where the server has them); the sandbox policy tools
+run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
 org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space. Exit 0 when
 nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
 
@@ -48,7 +48,7 @@ export const doctorCommand: Command = {
       throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
     const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
     const config = loadOrgConfig(values.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
-    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxDisabled: sandboxSettings().sandboxDisabled, signal });
+    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxPolicy: sandboxPolicyFrom({ env, config }), signal });
     const ok = checks.every((check) => check.status !== "fail");
     if (values.json) {
       console.log(terminalSafeJson({ ok, checks }));
@@ -56,7 +56,9 @@ export const doctorCommand: Command = {
     }
     for (const check of checks) {
       const mark = check.status === "ok" ? "ok  " : check.status === "warn" ? "warn" : "FAIL";
-      console.log(sanitizeForTerminal(`${mark} ${check.name}: ${check.detail}`));
+      // A detail of several lines (the sandbox policy) goes under its name, indented as a fix is.
+      const detail = check.detail.includes("\n") ? `\n${check.detail.replace(/^/gm, "     ")}` : ` ${check.detail}`;
+      console.log(sanitizeForTerminal(`${mark} ${check.name}:${detail}`));
       // A fix of several lines (the scripted server's commands) keeps its own indentation under "fix:".
       if (check.fix && check.status !== "ok")
         console.log(sanitizeForTerminal(check.fix.includes("\n") ? `     fix:\n${check.fix.replace(/^/gm, "     ")}` : `     fix: ${check.fix}`));

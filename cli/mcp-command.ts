@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { orgVersion } from "../config/version.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -56,7 +57,7 @@ export const mcpCommand: Command = {
     const { createMcpToolServer } = await import("../mcp/mcp-tool-server.ts");
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
     const version = orgVersion();
-    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log });
+    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, sandboxPolicy: sandboxPolicyFrom() });
     await tools.refresh();
     const { server, dispose } = await createMcpToolServer({ tools, version, logError: log });
     const transport = new StdioServerTransport();

@@ -9,6 +9,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { sh } from "../tools/sh.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
 import { type RoomParts, roomOptions } from "../assembly/assemble-room.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 
 import { echoTool } from "../testing/echo-tool.ts";
 import { parseInput, runSlashCommand } from "./slash-commands.ts";
@@ -107,10 +108,19 @@ test('/tools marks a promoted tool the room offers as "ask" though the config na
   const config = loadOrgConfig(join(workspace, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
   const promoted = echoTool();
   // As the room assembly does for promoted tools; the chat hands the slash commands the config as loaded.
-  const offered = roomOptions({ config, workspaceDir: workspace, builtIns: [sh], generated: [{ tool: promoted, root: workspace }] } satisfies RoomParts, {
-    onEvent: () => {},
-    prepareTools: false,
-  });
+  const offered = roomOptions(
+    {
+      config,
+      workspaceDir: workspace,
+      builtIns: [sh],
+      generated: [{ tool: promoted, root: workspace }],
+      sandboxPolicy: DEFAULT_SANDBOX_POLICY,
+    } satisfies RoomParts,
+    {
+      onEvent: () => {},
+      prepareTools: false,
+    },
+  );
   const promotedRoom = await openRoom(offered);
   try {
     const host = roomSlashHost(promotedRoom, config, workspace);

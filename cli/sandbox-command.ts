@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { setSandboxPoolSize } from "../sandbox/sandbox-pool.ts";
-import { sandboxSettings } from "../tools/sandbox-settings.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -67,8 +66,9 @@ export function parseRunArgs(args: string[]): RunOptions {
 async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const options = parseRunArgs(args);
   const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
-  // One call, then org exits: a sandbox started ahead for a next call would only cost time.
-  setSandboxPoolSize(0);
+  // One call, then org exits: a sandbox started ahead for a next call would only cost time. `--net` is the
+  // user's own ask, on their own command line: the only policy that lets a run share the network.
+  const policy = sandboxPolicyFrom({ changes: { poolSize: 0, network: options.network } });
   try {
     const result = await runSandboxed({
       argv: options.argv,
@@ -77,7 +77,7 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
       limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
       network: options.network,
       abortSignal: signal,
-      ...sandboxSettings(),
+      policy,
     });
     console.log(JSON.stringify(result, null, 2));
     return 0;
@@ -94,7 +94,7 @@ async function checkCommand(args: string[]): Promise<number> {
   const workspace = values.workspace ?? process.cwd();
   // Loaded here only: `sandbox run` has no use for it.
   const { checkSandbox } = await import("../sandbox/sandbox-check.ts");
-  const items = await checkSandbox({ workspaceDir: resolve(workspace), sandboxDisabled: sandboxSettings().sandboxDisabled });
+  const items = await checkSandbox({ workspaceDir: resolve(workspace), policy: sandboxPolicyFrom() });
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
   const ok = items.every((item) => item.ok);
   const onlyWorkspace = items.every((item) => item.ok || item.name === "workspace");

@@ -8,6 +8,7 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { builtInTools } from "../assembly/room-tools.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { orgVersion } from "../config/version.ts";
 import { startServe } from "../serve/start-serve.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
@@ -141,6 +142,7 @@ export const serveCommand: Command = {
         "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
       );
     }
+    const sandboxPolicy = sandboxPolicyFrom({ config });
     const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
     const embedder = embedderFromEnvironment();
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
@@ -159,8 +161,9 @@ export const serveCommand: Command = {
       jobs: { workers: options.workers, dedupTtlS, fsync, ttlS: jobTtlS, maxQueued: jobQueueMax, compactAboveBytes: jobLogCompactBytes },
       profile,
       audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
-      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation() }),
+      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation(), sandboxPolicy }),
       ...(embedder ? { embedder } : {}),
+      sandboxPolicy,
       // No token means loopback only (checked at start): then refuse what a browser page could send.
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
@@ -159,6 +160,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     repoDir,
     settings,
     signal,
+    sandboxPolicy: sandboxPolicyFrom(),
     onEvent: (event) => say(describeToolsmithEvent(event)),
   });
   const cycle = outcome.ok && values.promote ? await (await import("./tool-cycle.ts")).promoteCandidate(outcome.branch, signal) : undefined;
@@ -330,7 +332,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   const tool = await loadTool(git, name, ref, signal);
   const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
   // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.
-  const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal });
+  const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal, policy: sandboxPolicyFrom() });
   if (!result.ok) {
     say(`org: ${name} failed (${result.reason}): ${result.error}`);
     return 1;

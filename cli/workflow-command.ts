@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "../config/parse-json-with-lines.ts";
@@ -136,7 +137,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const inputs = parseInputs("inputs" in values ? values.inputs : undefined);
   const branch = await branchTools(values.ref, values.repo, signal);
   const roots = toolRootsFor(workspaceDir);
-  const tools = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}) });
+  const tools = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}), policy: sandboxPolicyFrom() });
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
   const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
   // The tools no root has at all: without --ref, a candidate branch may have them.

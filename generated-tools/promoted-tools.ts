@@ -5,6 +5,7 @@ import { z } from "zod";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
 import { type GeneratedToolRun, runGeneratedTool } from "./run-generated-tool.ts";
@@ -44,6 +45,7 @@ export async function runToolCopy(options: {
   /** Default: a fresh folder beside the copy, removed with it. */
   scratchDir?: string;
   signal?: AbortSignal;
+  policy?: SandboxPolicy;
 }): Promise<GeneratedToolRun> {
   const runDir = join(ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)), `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
@@ -58,6 +60,7 @@ export async function runToolCopy(options: {
       scratchDir: options.scratchDir ?? join(runDir, "scratch"),
       timeoutMs: options.metadata.sandbox.timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
     });
   } finally {
     rmSync(runDir, { recursive: true, force: true });
@@ -70,7 +73,10 @@ export function changedFileProblem(name: string, file: "tool.ts" | "tool.test.ts
 }
 
 /** Runs a promoted tool after checking its files' hashes again, from a fresh copy (see `runToolCopy`). */
-export async function runPromotedTool(tool: PromotedTool, options: { input: unknown; scratchDir: string; signal?: AbortSignal }): Promise<GeneratedToolRun> {
+export async function runPromotedTool(
+  tool: PromotedTool,
+  options: { input: unknown; scratchDir: string; signal?: AbortSignal; policy?: SandboxPolicy },
+): Promise<GeneratedToolRun> {
   const verified = verifiedToolCode(tool);
   if (!verified.ok) return { ok: false, reason: "tool", error: changedFileProblem(tool.name, verified.file), durationMs: 0 };
   return runToolCopy({ repoDir: tool.root, code: verified.code, metadata: tool.metadata, ...options });
@@ -92,7 +98,12 @@ export function promotedToolAsTool(tool: PromotedTool): AnyTool {
       if (!verifiedToolCode(tool).ok) {
         return { ok: false, output: `Error: ${spec.name}'s files changed after validation; it will not run. Tell the user.` };
       }
-      const result = await runPromotedTool(tool, { input: args, scratchDir: scratchDirFor(context), signal: context.signal });
+      const result = await runPromotedTool(tool, {
+        input: args,
+        scratchDir: scratchDirFor(context),
+        signal: context.signal,
+        ...(context.sandbox ? { policy: context.sandbox } : {}),
+      });
       if (!result.ok) return { ok: false, output: `Error: ${spec.name} failed (${result.reason}): ${result.error}` };
       return { ok: true, output: JSON.stringify(result.output), data: result.output as JsonValue };
     },

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { redact } from "../security/redact.ts";
-import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, TOOLCHAIN_ENV, runnerMounts } from "./sandbox-toolchain.ts";
 
 /** How long a generated tool may compute, by default; the sandbox adds bun's start-up on top. */
@@ -32,6 +32,8 @@ export async function runGeneratedTool(options: {
   scratchDir: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The policy org was assembled with; the default policy when absent. */
+  policy?: SandboxPolicy;
 }): Promise<GeneratedToolRun> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   const marker = `org-result-${randomBytes(16).toString("hex")}`;
@@ -49,7 +51,7 @@ export async function runGeneratedTool(options: {
     readOnlyMounts: [...runnerMounts(), { source: options.toolDir, target: SANDBOX_TOOL_DIR }],
     env: TOOLCHAIN_ENV,
     abortSignal: options.signal,
-    ...sandboxSettings(),
+    ...(options.policy ? { policy: options.policy } : {}),
   });
   const durationMs = result.durationMs;
   if (result.timedOut) {

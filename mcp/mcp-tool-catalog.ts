@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { redact } from "../security/redact.ts";
 import { changedFileProblem, promotedToolsIn, runToolCopy } from "../generated-tools/promoted-tools.ts";
@@ -54,6 +55,7 @@ function generatedEntry(
   origin: string,
   runDir: string,
   code: () => Promise<{ ok: true; code: string } | { ok: false; error: string }>,
+  policy: SandboxPolicy | undefined,
 ): McpToolEntry {
   const { spec } = metadata;
   const objectOutput = spec.output_schema.type === "object";
@@ -78,19 +80,28 @@ function generatedEntry(
       if (problem) return { ok: false, error: `the input does not match ${spec.name}'s input schema: ${redact(problem)}` };
       const loaded = await code();
       if (!loaded.ok) return { ok: false, error: loaded.error };
-      const result = await runToolCopy({ repoDir: runDir, code: loaded.code, metadata, input, ...(signal ? { signal } : {}) });
+      const result = await runToolCopy({ repoDir: runDir, code: loaded.code, metadata, input, ...(signal ? { signal } : {}), ...(policy ? { policy } : {}) });
       return result.ok ? { ok: true, output: result.output } : { ok: false, error: `${spec.name} failed (${result.reason}): ${result.error}` };
     },
   };
 }
 
-/** The promoted tools of a checkout's working tree (`tools/generated/`), hash-checked now and again at each call. */
-export function promotedEntries(repoDir: string, onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
+/**
+ * The promoted tools of a checkout's working tree (`tools/generated/`), hash-checked now and again at each call,
+ * run under `policy` (the default policy when absent).
+ */
+export function promotedEntries(repoDir: string, onSkip: (name: string, problem: string) => void = () => {}, policy?: SandboxPolicy): McpToolEntry[] {
   return promotedToolsIn(repoDir, onSkip).map((tool) =>
-    generatedEntry(tool.metadata, "", repoDir, async () => {
-      const verified = verifiedToolCode(tool);
-      return verified.ok ? verified : { ok: false, error: changedFileProblem(tool.name, verified.file) };
-    }),
+    generatedEntry(
+      tool.metadata,
+      "",
+      repoDir,
+      async () => {
+        const verified = verifiedToolCode(tool);
+        return verified.ok ? verified : { ok: false, error: changedFileProblem(tool.name, verified.file) };
+      },
+      policy,
+    ),
   );
 }
 
@@ -106,6 +117,7 @@ export async function entriesAtCommit(
   label: string,
   onSkip: (name: string, problem: string) => void = () => {},
   signal?: AbortSignal,
+  policy?: SandboxPolicy,
 ): Promise<McpToolEntry[]> {
   if (!OBJECT_ID.test(commit)) throw new Error(`not a commit id: ${commit}`);
   const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
@@ -135,7 +147,7 @@ export async function entriesAtCommit(
       if (sha256Hex(code) !== metadata.files["tool.ts"] || sha256Hex(testCode) !== metadata.files["tool.test.ts"]) {
         throw new Error("its files do not match the hashes recorded at validation");
       }
-      entries.push(generatedEntry(metadata, ` from ${label}`, git.repoDir, async () => ({ ok: true, code })));
+      entries.push(generatedEntry(metadata, ` from ${label}`, git.repoDir, async () => ({ ok: true, code }), policy));
     } catch (error) {
       onSkip(name, error instanceof Error ? error.message : String(error));
     }
@@ -152,6 +164,7 @@ export function workflowEntries(
   workspaceDir: string,
   toolRoots: readonly string[],
   onSkip: (name: string, problem: string) => void = () => {},
+  policy?: SandboxPolicy,
 ): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
   const folder = join(workspaceDir, "workflows");
@@ -173,7 +186,7 @@ export function workflowEntries(
       continue;
     }
     const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
-    const tools = generatedToolCaller({ roots, scratchDir });
+    const tools = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
     let text: string;
     try {
       // One read for the listing; every call reads and checks the file again.
@@ -191,7 +204,7 @@ export function workflowEntries(
         annotations: { title: parsed.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
         signature: `workflow:${name}:${sha256Hex(text)}`,
         async run(input, signal) {
-          const fresh = generatedToolCaller({ roots, scratchDir });
+          const fresh = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
           try {
             const checkedGraph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: fresh.checkTool });
             const output = await runWorkflow(checkedGraph, input, { callTool: fresh.callTool, ...(signal ? { signal } : {}) });

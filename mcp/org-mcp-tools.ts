@@ -1,4 +1,5 @@
 import { RepoGit } from "../git/repo-git.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { entriesAtCommit, type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "./mcp-tool-catalog.ts";
 import { McpToolSet } from "./mcp-tool-set.ts";
 
@@ -11,6 +12,8 @@ export type OrgMcpToolsOptions = {
   ref?: string;
   /** Told once about each tool that is not offered, with the reason. */
   log: (line: string) => void;
+  /** What every tool runs under; the default policy when absent. */
+  sandboxPolicy?: SandboxPolicy;
 };
 
 /** The tools `org mcp` offers: a ref's tools, the checkout's promoted tools, the workspace's workflows, one per name. */
@@ -27,11 +30,15 @@ export function orgMcpTools(options: OrgMcpToolsOptions): McpToolSet {
     const fromRef: McpToolEntry[] = [];
     if (git && options.ref) {
       const commit = await git.resolveCommit(`refs/heads/${options.ref}`);
-      if (commit) fromRef.push(...(await entriesAtCommit(git, commit, options.ref, onSkip)));
+      if (commit) fromRef.push(...(await entriesAtCommit(git, commit, options.ref, onSkip, undefined, options.sandboxPolicy)));
       else onSkip(options.ref, "no such branch (any more); its tools are not offered");
     }
     return uniqueEntries(
-      [...fromRef, ...promotedEntries(options.repoDir, onSkip), ...workflowEntries(options.workspaceDir, [options.repoDir], onSkip)],
+      [
+        ...fromRef,
+        ...promotedEntries(options.repoDir, onSkip, options.sandboxPolicy),
+        ...workflowEntries(options.workspaceDir, [options.repoDir], onSkip, options.sandboxPolicy),
+      ],
       (name, problem) => {
         // A ref's tool hiding the promoted one of the same name is the point of --ref.
         if (!(fromRef.some((entry) => entry.name === name) && problem.startsWith("a generated"))) onSkip(name, problem);

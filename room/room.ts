@@ -24,6 +24,7 @@ import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
 import { type CredentialChoice, sendTurn } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -43,6 +44,8 @@ export type RoomOptions = {
   /** The names among `tools` that are promoted generated tools: `offerPromotedTools` may take them away again. */
   generated?: readonly string[];
   audit?: AuditSink;
+  /** The sandbox policy org was assembled with, handed to every tool call; the default policy when absent. */
+  sandboxPolicy?: SandboxPolicy;
   /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
   toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
@@ -236,7 +239,12 @@ function roomTools(core: RoomCore, setMode: (next: string, by?: string) => void)
 /** Lets each tool some persona may use do its work ahead of the first call (the sh tool starts its sandbox). */
 function prepareOfferedTools(core: RoomCore, tools: ReturnType<typeof roomTools>): void {
   const offered = new Set(core.models.flatMap((model) => tools.offered(model)));
-  for (const name of offered) tools.builtins.get(name)?.prepare?.({ workspaceDir: core.workspaceDir, sessionId: core.sessionId });
+  for (const name of offered)
+    tools.builtins.get(name)?.prepare?.({
+      workspaceDir: core.workspaceDir,
+      sessionId: core.sessionId,
+      ...(core.options.sandboxPolicy ? { sandbox: core.options.sandboxPolicy } : {}),
+    });
 }
 
 /** Who hears a message: in direct mode the persona, whoever is named and the speaker; else everyone. */
@@ -273,6 +281,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     limits: config.limits,
     budget: core.budget,
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.sandboxPolicy ? { sandbox: options.sandboxPolicy } : {}),
     ...(options.approve ? { approve: options.approve } : {}),
     slots: options.serverSlots ?? serverSlots(config),
     tools: tools.forModel,

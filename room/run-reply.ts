@@ -22,6 +22,7 @@ import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /** What a reply needs from its room. */
 export type ReplyRoom = {
@@ -39,6 +40,8 @@ export type ReplyRoom = {
   limits: OrgLimits;
   budget: Budget;
   audit?: AuditSink;
+  /** The sandbox policy its tools run under. */
+  sandbox?: SandboxPolicy;
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
   /** Requests open against one model server (a model's `server`): a stock Ollama serves one at a time. */
   slots(server: string): FifoSemaphore;
@@ -128,6 +131,7 @@ function replyHost(
       secrets: room.secrets,
       workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
+      ...(room.sandbox ? { sandbox: room.sandbox } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,

@@ -4,8 +4,8 @@ import { HOSTILE_CASES, runHostileCase } from "../testing/hostile-cases.ts";
 import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
 import type { SandboxResult } from "./run-sandboxed.ts";
 
-// These cases are hostile on purpose. runHostileCase never passes sandboxDisabled, and sandbox/ reads no
-// environment, so ORG_SANDBOX=off cannot send them to this machine unsandboxed.
+// These cases are hostile on purpose. runHostileCase never passes a policy (the default one sandboxes), and
+// sandbox/ reads no environment, so ORG_SANDBOX=off cannot send them to this machine unsandboxed.
 
 // Two cores, other suites running too: a few cases at a time.
 const CONCURRENCY = 3;

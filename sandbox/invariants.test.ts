@@ -9,6 +9,7 @@ import { sh } from "../tools/sh.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
 import { runSandboxed } from "./run-sandboxed.ts";
+import { sandboxPolicy } from "./sandbox-policy.ts";
 
 // docs/ARCHITECTURE.md invariants 1–4, each against the real sandbox and the real tools.
 
@@ -90,6 +91,7 @@ describe("docs/ARCHITECTURE.md invariants", () => {
         scratchDir: env.scratchFor("invariant-3"),
         timeoutMs: 5000,
         network,
+        ...(network ? { policy: sandboxPolicy({ network: true }) } : {}),
       });
 
     test("invariant 3: by default a host listener on 127.0.0.1 is unreachable", async () => {
@@ -98,7 +100,14 @@ describe("docs/ARCHITECTURE.md invariants", () => {
       expect(accepted).toBe(0);
     });
 
-    test("invariant 3: with network: true the same listener is reached", async () => {
+    test("invariant 3: network: true under a policy that does not allow it is refused, and nothing runs", async () => {
+      await expect(runSandboxed({ argv: ["/bin/true"], scratchDir: env.scratchFor("invariant-3"), network: true })).rejects.toThrow(
+        /asks for the host's network, which its sandbox policy does not allow/,
+      );
+      expect(accepted).toBe(0);
+    });
+
+    test("invariant 3: with network: true under a policy that allows it, the same listener is reached", async () => {
       const result = await connect(true);
       expect(result.stdout).toBe("hello from the host\n");
       expect(accepted).toBe(1);

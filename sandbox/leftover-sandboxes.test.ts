@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { descendants, isLive } from "../testing/process-tree.ts";
 import { pidNamespaceOf, pidOfTask, processesIn } from "./pid-namespace.ts";
-import { prestartSandbox, runSandboxed } from "./run-sandboxed.ts";
-import { discardWaitingSandboxes, waitingSandboxPids } from "./sandbox-pool.ts";
+import { prestartSandbox, runSandboxed, sharedSandbox } from "./run-sandboxed.ts";
+
+const pool = sharedSandbox().pool;
 
 // A sandbox killed at any step of its start, or whose org is killed then, must leave no process behind. Each
 // such process costs a pid slot under the cap all sandboxes share (as root), so a long-lived `org serve` could
@@ -17,7 +18,7 @@ import { discardWaitingSandboxes, waitingSandboxPids } from "./sandbox-pool.ts";
 const root = mkdtempSync(join(tmpdir(), "org-leftover-sandboxes-"));
 const marker = `orgleft${process.pid}x${Date.now().toString(36)}`;
 afterAll(() => {
-  discardWaitingSandboxes();
+  pool.discardAll();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -206,13 +207,13 @@ test("a waiting sandbox discarded at each step of its start leaves no process be
   const made: Made[] = [];
   for (const moment of moments()) {
     const scratchDir = freshScratch();
-    discardWaitingSandboxes();
+    pool.discardAll();
     prestartSandbox({ scratchDir, timeoutMs: 60_000 });
-    const [launcher] = waitingSandboxPids();
+    const [launcher] = pool.waitingPids();
     if (launcher === undefined) throw new Error("prestartSandbox started no sandbox");
     await reach(launcher, moment);
     made.push(snapshot(launcher, scratchDir));
-    discardWaitingSandboxes();
+    pool.discardAll();
   }
   expect(await leftovers(made)).toEqual([]);
 }, 120_000);

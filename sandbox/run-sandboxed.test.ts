@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSandboxed } from "./run-sandboxed.ts";
+import { sandboxPolicy } from "./sandbox-policy.ts";
 import { scratchDirFor } from "./scratch-dir.ts";
 import { MAX_WATCHED_DIRECTORIES } from "./run-watchdog.ts";
 
@@ -227,8 +228,8 @@ describe("runSandboxed", () => {
   });
 
   test("refuses to pass one of the secret values it was given in env", async () => {
-    await expect(sh("true", { env: { X: "tok-abcdef-123456" }, secretValues: ["tok-abcdef-123456"] })).rejects.toThrow(/secrets/);
-    expect((await sh("echo $X", { env: { X: "not-a-secret" }, secretValues: ["tok-abcdef-123456"] })).stdout).toBe("not-a-secret\n");
+    await expect(sh("true", { env: { X: "tok-abcdef-123456" }, policy: sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }) })).rejects.toThrow(/secrets/);
+    expect((await sh("echo $X", { env: { X: "not-a-secret" }, policy: sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }) })).stdout).toBe("not-a-secret\n");
   });
 
   test("reads no setting from the environment: ORG_SANDBOX=off there alone still runs sandboxed", async () => {

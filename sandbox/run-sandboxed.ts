@@ -6,36 +6,30 @@ import { handOverLine, WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
 import { openExistingScratch, openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
 import { startWatchdog } from "./run-watchdog.ts";
-import { DEFAULT_TIMEOUT_MS, resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
-import { refillPool, sandboxPoolSize, takeWaitingSandbox, type WaitingSandbox } from "./sandbox-pool.ts";
+import { resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
+import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy, SandboxPolicyError } from "./sandbox-policy.ts";
+import { SandboxPool, type WaitingSandbox } from "./sandbox-pool.ts";
 import { SCRATCH_MOUNT_POINT, sandboxSupportDir } from "./sandbox-support.ts";
 import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
 
-/**
- * What the sandbox takes from org's settings, given by the caller (which reads them where settings are read):
- * sandbox/ reads no environment of its own.
- */
-export type SandboxSettings = {
-  /** `ORG_SANDBOX=off`: run on the host, unsandboxed, with a warning every time. Off unless given. */
-  sandboxDisabled?: boolean;
-  /** The values of org's secrets: `env` may carry none of them into the sandbox. */
-  secretValues?: readonly string[];
-};
-
-/** One sandboxed run: the command, what it may touch, its bounds, and the settings it runs under. */
-export type SandboxOptions = SandboxSettings & {
+/** One sandboxed run: the command, what it may touch, its bounds, and the policy it runs under. */
+export type SandboxOptions = {
+  /** org's settings for every run (sandbox-policy.ts); DEFAULT_SANDBOX_POLICY when left out. */
+  policy?: SandboxPolicy;
   argv: string[];
   /** Text fed to the command's stdin; without it stdin is /dev/null, so a stray read ends at once. */
   stdin?: string;
   /** Host directory mounted read-write at /scratch (also HOME and cwd); created if missing. */
   scratchDir: string;
+  /** The policy's `timeoutMs` when left out. */
   timeoutMs?: number;
+  /** Over the policy's limits. */
   limits?: Partial<SandboxLimits>;
-  /** Share the host's network. Off unless a tool's declared capability asks for it and config allows it. */
+  /** Share the host's network: refused unless the policy allows it (invariant 3). */
   network?: boolean;
   /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
   readOnlyMounts?: readonly ReadOnlyMount[];
-  /** Extra variables for the command; refused if a value is one of `secretValues`. */
+  /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
   env?: Record<string, string>;
   abortSignal?: AbortSignal;
 };
@@ -59,97 +53,239 @@ export class SandboxUnavailableError extends Error {
   override name = "SandboxUnavailableError";
 }
 
-let availability: Promise<void> | undefined;
-/** A sandbox has started here: a run (or the probe) got as far as its command. */
-let confirmed = false;
-let toolsFound = false;
 /**
- * How many sandboxes this process ran a command in, the probe included (read by a test: a first call launches
- * one). Sandboxes started ahead of need count when they are handed their command.
+ * What one org process keeps between sandboxed runs: whether a sandbox is known to work here, the probe under way,
+ * the bound on runs at once, the sandboxes started ahead of need. Policy comes with each run; state stays here.
  */
-let launches = 0;
+export class Sandbox {
+  /** Sandboxes started ahead of need, waiting for a call like the one before. */
+  readonly pool = new SandboxPool();
+  // A bound on sandboxes running at once, so several models calling tools cannot overload the host.
+  private readonly slots = new FifoSemaphore(4);
+  private availability: Promise<void> | undefined;
+  /** A sandbox has started here: a run (or the probe) got as far as its command. */
+  private confirmed = false;
+  private toolsFound = false;
+  private waiterShell: boolean | undefined;
+  /** The key of the last pooled call (or prestart): a call with the same key is a repeat, worth a waiting sandbox. */
+  private lastKey: string | undefined;
+  private launched = 0;
 
-export function sandboxLaunchCount(): number {
-  return launches;
-}
+  /**
+   * How many sandboxes ran a command, the probe included (read by a test: a first call launches one). Sandboxes
+   * started ahead of need count when they are handed their command.
+   */
+  get launches(): number {
+    return this.launched;
+  }
 
-/** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
-export function ensureSandboxAvailable(): Promise<void> {
-  if (confirmed) return Promise.resolve();
-  availability ??= probeSandbox().catch((error) => {
-    availability = undefined;
-    throw error;
-  });
-  return availability;
-}
+  /** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
+  ensureAvailable(): Promise<void> {
+    if (this.confirmed) return Promise.resolve();
+    this.availability ??= this.probe().catch((error) => {
+      this.availability = undefined;
+      throw error;
+    });
+    return this.availability;
+  }
 
-function checkToolsInstalled(): void {
-  if (toolsFound) return;
-  for (const tool of ["bwrap", "prlimit"]) {
-    if (!Bun.which(tool, { PATH: LAUNCHER_ENV.PATH })) {
-      const hint = tool === "bwrap" ? INSTALL_HINT : "Install util-linux, which provides it.";
-      throw new SandboxUnavailableError(`the sandbox cannot run: ${tool} is not installed. ${hint}`);
+  /**
+   * Runs `argv` in bubblewrap with no network (unless asked and allowed), a read-only system, private /tmp and
+   * /dev/shm, one writable scratch dir, a scrubbed environment, seccomp, rlimits, a wall-clock kill and output
+   * caps. Command failures, timeouts and limit kills are results; only a sandbox that cannot start throws.
+   */
+  async run(options: SandboxOptions): Promise<SandboxResult> {
+    const policy = options.policy ?? DEFAULT_SANDBOX_POLICY;
+    if (options.argv.length === 0) throw new RangeError("runSandboxed needs a command (argv is empty)");
+    const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new RangeError(`runSandboxed needs a positive timeoutMs, got ${options.timeoutMs}`);
+    }
+    checkNetwork(options, policy);
+    checkEnvironment(options.env, policy.secretValues);
+    if (!policy.enabled) return runUnsandboxed(options, policy);
+    this.checkToolsInstalled();
+    let release: () => void;
+    try {
+      release = await this.slots.acquire({ signal: options.abortSignal });
+    } catch {
+      return canceledBeforeStart(); // aborted while queued: the only way acquire without a timeout rejects
+    }
+    let result: SandboxResult;
+    try {
+      if (options.abortSignal?.aborted) return canceledBeforeStart();
+      result = await this.spawn(options, policy, true);
+    } finally {
+      release();
+    }
+    // No probe before the first run (it cost a whole second sandbox): a run that succeeded proves the sandbox
+    // works; one that failed before any sandbox was known to work is checked by the probe, which throws if bwrap
+    // itself could not start, so the failure is never mistaken for the command's.
+    if (result.exitCode === 0) this.confirmed = true;
+    else if (!this.confirmed && !result.isCanceled && !result.timedOut) await this.ensureAvailable();
+    return result;
+  }
+
+  /**
+   * Starts, in the background, the sandbox a call with these options would be handed, so that even a session's
+   * first call pays none of bwrap's set-up: call it when a session opens, long before its first tool call. It
+   * makes scratch as that call would. Nothing happens when the pool is off, the sandbox is disabled or not
+   * installed, or such a call could not be handed over (extra `env`); any failure is left for the call to report.
+   */
+  prestart(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
+    const policy = options.policy ?? DEFAULT_SANDBOX_POLICY;
+    if (!policy.enabled || !this.poolUsable(options.env ?? {}, policy)) return;
+    try {
+      this.checkToolsInstalled();
+      checkNetwork(options, policy);
+      checkEnvironment(options.env, policy.secretValues);
+      const dropRoot = isRoot();
+      const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
+      const plan = planFor(options, resolveLimits(options.limits, timeoutMs, policy.limits), dropRoot);
+      const scratch = openScratch(options.scratchDir, dropRoot);
+      closeSync(scratch.fd);
+      const key = poolKey(plan, scratch.directory);
+      this.lastKey = key;
+      this.pool.refill(key, () => startWaiting(plan, scratch.directory, key), policy.poolSize);
+    } catch {
+      // The first call meets the same problem and reports it.
     }
   }
-  toolsFound = true;
+
+  private checkToolsInstalled(): void {
+    if (this.toolsFound) return;
+    for (const tool of ["bwrap", "prlimit"]) {
+      if (!Bun.which(tool, { PATH: LAUNCHER_ENV.PATH })) {
+        const hint = tool === "bwrap" ? INSTALL_HINT : "Install util-linux, which provides it.";
+        throw new SandboxUnavailableError(`the sandbox cannot run: ${tool} is not installed. ${hint}`);
+      }
+    }
+    this.toolsFound = true;
+  }
+
+  private async probe(): Promise<void> {
+    this.checkToolsInstalled();
+    const scratch = join(sandboxSupportDir(), "probe-scratch");
+    const result = await this.spawn({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 }, DEFAULT_SANDBOX_POLICY, false);
+    if (result.exitCode !== 0) {
+      const detail = result.stderr.trim() || `exit code ${result.exitCode}`;
+      throw new SandboxUnavailableError(
+        `the sandbox cannot run: bwrap could not create its namespaces (${detail}). ` +
+          "On Ubuntu 23.10+ allow unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=0 " +
+          "or an AppArmor profile for bwrap); inside Docker, run with a seccomp profile that allows them. " +
+          INSTALL_HINT,
+      );
+    }
+    this.confirmed = true;
+  }
+
+  private async spawn(options: SandboxOptions, policy: SandboxPolicy, pooling: boolean): Promise<SandboxResult> {
+    const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
+    const limits = resolveLimits(options.limits, timeoutMs, policy.limits);
+    const dropRoot = isRoot();
+    const scratch = openScratch(options.scratchDir, dropRoot);
+    this.launched += 1;
+    try {
+      const plan = planFor(options, limits, dropRoot);
+      const handOver = pooling ? this.handOverFor(options, plan, policy, scratch.directory) : undefined;
+      // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
+      // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
+      const waited = handOver && this.handOverToWaiting(handOver, scratch.fd);
+      const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
+      const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
+        startWatchdog({
+          launcherPid: proc.pid,
+          scratchDir: scratch.directory,
+          scratchBytes: limits.scratchBytes,
+          scratchFiles: limits.scratchFiles,
+          totalMemoryBytes: limits.totalMemoryBytes,
+          onLimit: kill,
+        }),
+      );
+      const { tooDeep } = resetScratchModes(scratch.fd);
+      if (tooDeep > 0) {
+        const separator = result.stderr && !result.stderr.endsWith("\n") ? "\n" : "";
+        result.stderr += `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} levels in scratch were left as they are; delete them]\n`;
+      }
+      // The next call like this one most likely comes from the same session: its sandbox starts now, once the
+      // caller has this result (setImmediate), and only where a sandbox is known to work. Only for a call that
+      // repeats (it was handed over, or the call before had the same key): callers that open a new scratch for
+      // every run (the toolsmith's stages, the gate) would otherwise pay a second bwrap start per run for nothing.
+      const repeated = handOver !== undefined && (waited !== undefined || this.lastKey === handOver.key);
+      this.lastKey = handOver?.key;
+      if (handOver && repeated) {
+        setImmediate(() => this.confirmed && this.pool.refill(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key), policy.poolSize));
+      }
+      return result;
+    } finally {
+      closeSync(scratch.fd);
+    }
+  }
+
+  /**
+   * What a waiting sandbox needs to take this call: the key its launcher must match and the line it is handed;
+   * undefined when the call starts its own (stdin text, extra environment, an argv no line carries, no dash).
+   */
+  private handOverFor(options: SandboxOptions, plan: BwrapPlan, policy: SandboxPolicy, scratchDirectory: string): HandOver | undefined {
+    if (options.stdin !== undefined || !this.poolUsable(plan.env, policy)) return undefined;
+    const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv]);
+    if (line === undefined) return undefined;
+    return { key: poolKey(plan, scratchDirectory), line };
+  }
+
+  /** A waiting sandbox can take a call with this environment: the pool is on, dash is there, no extra `env`. */
+  private poolUsable(env: Record<string, string>, policy: SandboxPolicy): boolean {
+    if (policy.poolSize === 0 || this.pool.capacity === 0 || Object.keys(env).length > 0) return false;
+    this.waiterShell ??= existsSync(WAITER_SHELL);
+    return this.waiterShell;
+  }
+
+  /** The waiting sandbox for this call, handed its command; undefined when none waits (or it no longer fits). */
+  private handOverToWaiting(handOver: HandOver, scratchFd: number): PipedProcess | undefined {
+    const waiting = this.pool.take(handOver.key, scratchFd);
+    if (!waiting) return undefined;
+    // superviseRun starts the timeout, the output caps and the watchdog after this: they count from here.
+    const { proc, stdin } = waiting;
+    try {
+      stdin.write(handOver.line);
+      Promise.resolve(stdin.end()).catch(() => {});
+    } catch {
+      // The sandbox died meanwhile: its exit is the run's result, as a fresh sandbox's failure would be.
+    }
+    return proc;
+  }
 }
 
-async function probeSandbox(): Promise<void> {
-  checkToolsInstalled();
-  const scratch = join(sandboxSupportDir(), "probe-scratch");
-  const result = await spawnSandbox({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 }, false);
-  if (result.exitCode !== 0) {
-    const detail = result.stderr.trim() || `exit code ${result.exitCode}`;
-    throw new SandboxUnavailableError(
-      `the sandbox cannot run: bwrap could not create its namespaces (${detail}). ` +
-        "On Ubuntu 23.10+ allow unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=0 " +
-        "or an AppArmor profile for bwrap); inside Docker, run with a seccomp profile that allows them. " +
-        INSTALL_HINT,
-    );
-  }
-  confirmed = true;
+let shared: Sandbox | undefined;
+
+/** This process's sandbox state, made on first use: every run of org's shares its probe, slots and pool. */
+export function sharedSandbox(): Sandbox {
+  shared ??= new Sandbox();
+  return shared;
+}
+
+/** `sharedSandbox().run(options)`. */
+export function runSandboxed(options: SandboxOptions): Promise<SandboxResult> {
+  return sharedSandbox().run(options);
+}
+
+/** `sharedSandbox().prestart(options)`. */
+export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
+  sharedSandbox().prestart(options);
+}
+
+/** `sharedSandbox().ensureAvailable()`. */
+export function ensureSandboxAvailable(): Promise<void> {
+  return sharedSandbox().ensureAvailable();
+}
+
+/** How many sandboxes this process ran a command in (`sharedSandbox().launches`). */
+export function sandboxLaunchCount(): number {
+  return sharedSandbox().launches;
 }
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
-}
-
-// A bound on sandboxes running at once, so several models calling tools cannot overload the host.
-const sandboxSlots = new FifoSemaphore(4);
-
-/**
- * Runs `argv` in bubblewrap with no network (unless asked), a read-only system, private /tmp and /dev/shm,
- * one writable scratch dir, a scrubbed environment, seccomp, rlimits, a wall-clock kill and output caps.
- * Command failures, timeouts and limit kills are results; only a sandbox that cannot start throws.
- */
-export async function runSandboxed(options: SandboxOptions): Promise<SandboxResult> {
-  if (options.argv.length === 0) throw new RangeError("runSandboxed needs a command (argv is empty)");
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(`runSandboxed needs a positive timeoutMs, got ${options.timeoutMs}`);
-  }
-  checkEnvironment(options.env, options.secretValues ?? []);
-  if (options.sandboxDisabled) return runUnsandboxed(options);
-  checkToolsInstalled();
-  let release: () => void;
-  try {
-    release = await sandboxSlots.acquire({ signal: options.abortSignal });
-  } catch {
-    return canceledBeforeStart(); // aborted while queued: the only way acquire without a timeout rejects
-  }
-  let result: SandboxResult;
-  try {
-    if (options.abortSignal?.aborted) return canceledBeforeStart();
-    result = await spawnSandbox(options, true);
-  } finally {
-    release();
-  }
-  // No probe before the first run (it cost a whole second sandbox): a run that succeeded proves the sandbox
-  // works; one that failed before any sandbox was known to work is checked by the probe, which throws if bwrap
-  // itself could not start, so the failure is never mistaken for the command's.
-  if (result.exitCode === 0) confirmed = true;
-  else if (!confirmed && !result.isCanceled && !result.timedOut) await ensureSandboxAvailable();
-  return result;
 }
 
 /** A run cancelled while it waited for a slot: nothing was started. */
@@ -166,52 +302,19 @@ function canceledBeforeStart(): SandboxResult {
   };
 }
 
+function checkNetwork(options: { network?: boolean }, policy: SandboxPolicy): void {
+  if (options.network && !policy.network) {
+    throw new SandboxPolicyError(
+      "this run asks for the host's network, which its sandbox policy does not allow: leave out network: true, or run it under a policy with network: true",
+    );
+  }
+}
+
 function checkEnvironment(env: Record<string, string> | undefined, secretValues: readonly string[]): void {
   if (!env) return;
   const secrets = new Set(secretValues);
   for (const [name, value] of Object.entries(env)) {
     if (secrets.has(value)) throw new Error(`refusing to pass ${name} into the sandbox: its value is one of org's secrets`);
-  }
-}
-
-async function spawnSandbox(options: SandboxOptions, pooling: boolean): Promise<SandboxResult> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const limits = resolveLimits(options.limits, timeoutMs);
-  const dropRoot = isRoot();
-  const scratch = openScratch(options.scratchDir, dropRoot);
-  launches += 1;
-  try {
-    const plan = planFor(options, limits, dropRoot);
-    const handOver = pooling ? handOverFor(options, plan, scratch.directory) : undefined;
-    // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
-    // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
-    const waited = handOver && handOverToWaiting(handOver, scratch.fd);
-    const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan.supportDir, scratch.fd);
-    const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
-      startWatchdog({
-        launcherPid: proc.pid,
-        scratchDir: scratch.directory,
-        scratchBytes: limits.scratchBytes,
-        scratchFiles: limits.scratchFiles,
-        totalMemoryBytes: limits.totalMemoryBytes,
-        onLimit: kill,
-      }),
-    );
-    const { tooDeep } = resetScratchModes(scratch.fd);
-    if (tooDeep > 0) {
-      const separator = result.stderr && !result.stderr.endsWith("\n") ? "\n" : "";
-      result.stderr += `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} levels in scratch were left as they are; delete them]\n`;
-    }
-    // The next call like this one most likely comes from the same session: its sandbox starts now, once the
-    // caller has this result (setImmediate), and only where a sandbox is known to work. Only for a call that
-    // repeats (it was handed over, or the call before had the same key): callers that open a new scratch for
-    // every run (the toolsmith's stages, the gate) would otherwise pay a second bwrap start per run for nothing.
-    const repeated = handOver !== undefined && (waited !== undefined || lastKey === handOver.key);
-    lastKey = handOver?.key;
-    if (handOver && repeated) setImmediate(() => confirmed && refillPool(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key)));
-    return result;
-  } finally {
-    closeSync(scratch.fd);
   }
 }
 
@@ -231,32 +334,6 @@ function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, li
     readOnlyMounts: options.readOnlyMounts,
   };
 }
-
-/**
- * Starts, in the background, the sandbox a call with these options would be handed, so that even a session's
- * first call pays none of bwrap's set-up: call it when a session opens, long before its first tool call. It
- * makes scratch as that call would. Nothing happens when the pool is off, the sandbox is disabled or not
- * installed, or such a call could not be handed over (extra `env`); any failure is left for the call to report.
- */
-export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
-  if (options.sandboxDisabled || !poolUsable(options.env ?? {})) return;
-  try {
-    checkToolsInstalled();
-    checkEnvironment(options.env, options.secretValues ?? []);
-    const dropRoot = isRoot();
-    const plan = planFor(options, resolveLimits(options.limits, options.timeoutMs ?? DEFAULT_TIMEOUT_MS), dropRoot);
-    const scratch = openScratch(options.scratchDir, dropRoot);
-    closeSync(scratch.fd);
-    const key = poolKey(plan, scratch.directory);
-    lastKey = key;
-    refillPool(key, () => startWaiting(plan, scratch.directory, key));
-  } catch {
-    // The first call meets the same problem and reports it.
-  }
-}
-
-/** The key of the last pooled call (or prestart): a call with the same key is a repeat, worth a waiting sandbox. */
-let lastKey: string | undefined;
 
 function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
   return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;
@@ -288,43 +365,6 @@ function spawnLauncher(command: string[], stdin: string | undefined | { pipe: tr
 
 type HandOver = { key: string; line: string };
 
-/**
- * What a waiting sandbox needs to take this call: the key its launcher must match and the line it is handed;
- * undefined when the call starts its own (stdin text, extra environment, an argv no line carries, no dash).
- */
-function handOverFor(options: SandboxOptions, plan: BwrapPlan, scratchDirectory: string): HandOver | undefined {
-  if (options.stdin !== undefined || !poolUsable(plan.env)) return undefined;
-  const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv]);
-  if (line === undefined) return undefined;
-  return { key: poolKey(plan, scratchDirectory), line };
-}
-
-/** A waiting sandbox can take a call with this environment: the pool is on, dash is there, no extra `env`. */
-function poolUsable(env: Record<string, string>): boolean {
-  return sandboxPoolSize() > 0 && Object.keys(env).length === 0 && waiterShellPresent();
-}
-
-let waiterShell: boolean | undefined;
-function waiterShellPresent(): boolean {
-  waiterShell ??= existsSync(WAITER_SHELL);
-  return waiterShell;
-}
-
-/** The waiting sandbox for this call, handed its command; undefined when none waits (or it no longer fits). */
-function handOverToWaiting(handOver: HandOver, scratchFd: number): PipedProcess | undefined {
-  const waiting = takeWaitingSandbox(handOver.key, scratchFd);
-  if (!waiting) return undefined;
-  // superviseRun starts the timeout, the output caps and the watchdog after this: they count from here.
-  const { proc, stdin } = waiting;
-  try {
-    stdin.write(handOver.line);
-    Promise.resolve(stdin.end()).catch(() => {});
-  } catch {
-    // The sandbox died meanwhile: its exit is the run's result, as a fresh sandbox's failure would be.
-  }
-  return proc;
-}
-
 /** Starts a sandbox that waits for its command, on the scratch directory if that still exists. */
 function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: string): WaitingSandbox | undefined {
   const scratch = openExistingScratch(scratchDirectory, plan.dropRoot);
@@ -346,12 +386,12 @@ function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: string): W
 }
 
 /** `ORG_SANDBOX=off`: the user chose to run model-made commands on the host. Said loudly, every time. */
-async function runUnsandboxed(options: SandboxOptions): Promise<SandboxResult> {
+async function runUnsandboxed(options: SandboxOptions, policy: SandboxPolicy): Promise<SandboxResult> {
   process.stderr.write(
     `org: WARNING: ORG_SANDBOX=off — running a model-made command UNSANDBOXED on this host: ${JSON.stringify(options.argv).slice(0, 200)}\n`,
   );
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const limits = resolveLimits(options.limits, timeoutMs);
+  const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
+  const limits = resolveLimits(options.limits, timeoutMs, policy.limits);
   const scratchDir = resolve(options.scratchDir);
   if (!existsSync(scratchDir)) mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
   const proc = spawnPiped(options.argv, options.stdin, {

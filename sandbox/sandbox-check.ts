@@ -3,16 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { ensureSandboxAvailable, runSandboxed } from "./run-sandboxed.ts";
+import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
 
 export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
 
 /**
  * Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it;
- * with `workspaceDir`, also that its scratch directories are kept from other host users. `sandboxDisabled` is
- * `ORG_SANDBOX=off` as the caller read it.
+ * with `workspaceDir`, also that its scratch directories are kept from other host users, under the caller's policy.
  */
-export async function checkSandbox(options: { workspaceDir?: string; sandboxDisabled: boolean }): Promise<SandboxCheckItem[]> {
+export async function checkSandbox(options: { workspaceDir?: string; policy: SandboxPolicy }): Promise<SandboxCheckItem[]> {
   const { workspaceDir } = options;
   const items: SandboxCheckItem[] = [];
   const isRoot = process.getuid?.() === 0;
@@ -39,7 +39,7 @@ export async function checkSandbox(options: { workspaceDir?: string; sandboxDisa
       detail: problem ?? `scratch under ${scratchRootFor(workspaceDir)} is private to this user (0700) and reaches each sandbox as an open directory`,
     });
   }
-  if (options.sandboxDisabled) {
+  if (!options.policy.enabled) {
     items.push({ name: "ORG_SANDBOX", ok: false, detail: "ORG_SANDBOX=off: model-made commands run UNSANDBOXED on the host" });
     return items;
   }

@@ -48,11 +48,15 @@ export const DEFAULT_LIMITS: Omit<SandboxLimits, "cpuSeconds"> = {
   outputKillBytes: 16 * MiB,
 };
 
-/** Fills in defaults and rejects values that would disable a bound. */
-export function resolveLimits(partial: Partial<SandboxLimits> | undefined, timeoutMs: number): SandboxLimits {
+/** Fills in `defaults` (a policy's limits) and rejects values that would disable a bound. */
+export function resolveLimits(
+  partial: Partial<SandboxLimits> | undefined,
+  timeoutMs: number,
+  defaults: Omit<SandboxLimits, "cpuSeconds"> = DEFAULT_LIMITS,
+): SandboxLimits {
   const limits: SandboxLimits = {
     cpuSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
-    ...DEFAULT_LIMITS,
+    ...defaults,
     ...Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined)),
   };
   for (const [name, value] of Object.entries(limits)) {

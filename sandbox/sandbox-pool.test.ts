@@ -4,13 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
 import { HOSTILE_WORDS } from "./hostile-words.ts";
-import { prestartSandbox, runSandboxed, type SandboxOptions, type SandboxResult } from "./run-sandboxed.ts";
-import { discardWaitingSandboxes, MAX_POOL_SIZE, poolHandOvers, setSandboxPoolSize, waitingSandboxPids } from "./sandbox-pool.ts";
+import { prestartSandbox, runSandboxed, sharedSandbox, type SandboxOptions, type SandboxResult } from "./run-sandboxed.ts";
+import { MAX_POOL_SIZE } from "./sandbox-pool.ts";
+import { sandboxPolicy } from "./sandbox-policy.ts";
+
+const pool = sharedSandbox().pool;
 
 const root = mkdtempSync(join(tmpdir(), "org-sandbox-pool-"));
-afterEach(() => setSandboxPoolSize(MAX_POOL_SIZE));
+afterEach(() => pool.resize(MAX_POOL_SIZE));
 afterAll(() => {
-  discardWaitingSandboxes();
+  pool.discardAll();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -34,7 +37,7 @@ async function repeated(options: SandboxOptions): Promise<SandboxResult> {
 /** No sandbox waiting, and no refill of an earlier call still to come. */
 async function emptyPool(): Promise<void> {
   await refilled();
-  discardWaitingSandboxes();
+  pool.discardAll();
 }
 
 /** A process gone from /proc: ended and reaped, not a zombie left behind. */
@@ -45,15 +48,15 @@ async function freshAndPooled(options: Omit<SandboxOptions, "scratchDir">): Prom
   const scratchDir = freshScratch();
   await emptyPool();
   const fresh = await repeated({ ...options, scratchDir });
-  const before = poolHandOvers();
-  const [waiting] = waitingSandboxPids();
+  const before = pool.handOvers;
+  const [waiting] = pool.waitingPids();
   const pooled = await runSandboxed({ ...options, scratchDir });
   // Single use: the sandbox that took the call is out of the pool and gone with its command.
   if (waiting !== undefined) {
-    expect(waitingSandboxPids()).not.toContain(waiting);
+    expect(pool.waitingPids()).not.toContain(waiting);
     await waitUntil("the used sandbox is gone and reaped", () => gone(waiting));
   }
-  return { fresh, pooled, tookWaiting: poolHandOvers() === before + 1 };
+  return { fresh, pooled, tookWaiting: pool.handOvers === before + 1 };
 }
 
 const withoutTime = (result: SandboxResult) => ({ ...result, durationMs: 0 });
@@ -96,11 +99,11 @@ test("the timeout starts at the hand-over, not when the waiting sandbox started"
   const scratchDir = freshScratch();
   await emptyPool();
   await repeated({ argv: ["/bin/true"], scratchDir, timeoutMs: 1000 });
-  expect(waitingSandboxPids()).toHaveLength(1);
+  expect(pool.waitingPids()).toHaveLength(1);
   await Bun.sleep(1500); // the waiting sandbox is now older than the call's whole timeout
-  const before = poolHandOvers();
+  const before = pool.handOvers;
   const result = await runSandboxed({ argv: ["/bin/sh", "-c", "sleep 0.2; echo done"], scratchDir, timeoutMs: 1000 });
-  expect(poolHandOvers()).toBe(before + 1);
+  expect(pool.handOvers).toBe(before + 1);
   expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: "done\n" });
 });
 
@@ -108,10 +111,10 @@ test("a call whose configuration differs starts a fresh sandbox, and the waiting
   const scratchDir = freshScratch();
   await emptyPool();
   await repeated({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
-  expect(waitingSandboxPids()).toHaveLength(1);
-  const handOvers = poolHandOvers();
+  expect(pool.waitingPids()).toHaveLength(1);
+  const handOvers = pool.handOvers;
   const differing: Partial<SandboxOptions>[] = [
-    { network: true },
+    { network: true, policy: sandboxPolicy({ network: true }) },
     { limits: { tmpBytes: 4 * 1024 * 1024 } },
     { env: { EXTRA: "1" } },
     { stdin: "text\n" },
@@ -126,7 +129,7 @@ test("a call whose configuration differs starts a fresh sandbox, and the waiting
       ...change,
     });
     expect(result.exitCode).toBe(0);
-    expect(poolHandOvers()).toBe(handOvers);
+    expect(pool.handOvers).toBe(handOvers);
   }
 });
 
@@ -134,7 +137,7 @@ test("a waiting sandbox whose scratch directory was replaced is ended, and the c
   const scratchDir = freshScratch();
   await emptyPool();
   await repeated({ argv: ["/bin/sh", "-c", "echo old > mark"], scratchDir, timeoutMs: 5000 });
-  const [waiting] = waitingSandboxPids();
+  const [waiting] = pool.waitingPids();
   if (waiting === undefined) throw new Error("a sandbox should wait after the first call");
   rmSync(scratchDir, { recursive: true });
   mkdirSync(scratchDir, { mode: 0o700 });
@@ -151,7 +154,7 @@ test("a scratch directory removed after a call is not made again by the refill",
   await runSandboxed({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
   rmSync(scratchDir, { recursive: true });
   await refilled();
-  expect(waitingSandboxPids()).toEqual([]);
+  expect(pool.waitingPids()).toEqual([]);
   expect(existsSync(scratchDir)).toBe(false);
 });
 
@@ -159,15 +162,15 @@ test("the pool is bounded, single use, and can be turned off", async () => {
   await emptyPool();
   for (let call = 0; call < MAX_POOL_SIZE + 2; call += 1) {
     await repeated({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
-    expect(waitingSandboxPids().length).toBeLessThanOrEqual(MAX_POOL_SIZE);
+    expect(pool.waitingPids().length).toBeLessThanOrEqual(MAX_POOL_SIZE);
   }
-  const waiting = waitingSandboxPids();
+  const waiting = pool.waitingPids();
   expect(waiting).toHaveLength(MAX_POOL_SIZE);
-  setSandboxPoolSize(0);
-  expect(waitingSandboxPids()).toEqual([]);
+  pool.resize(0);
+  expect(pool.waitingPids()).toEqual([]);
   for (const pid of waiting) await waitUntil(`waiting sandbox ${pid} is gone and reaped`, () => gone(pid));
   await repeated({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
-  expect(waitingSandboxPids()).toEqual([]);
+  expect(pool.waitingPids()).toEqual([]);
 });
 
 test("calls that each open a scratch of their own (the toolsmith's stages, the gate) start no sandbox ahead", async () => {
@@ -175,7 +178,7 @@ test("calls that each open a scratch of their own (the toolsmith's stages, the g
   for (let call = 0; call < 3; call += 1) {
     await runSandboxed({ argv: ["/bin/true"], scratchDir: freshScratch(), timeoutMs: 5000 });
     await refilled();
-    expect(waitingSandboxPids()).toEqual([]);
+    expect(pool.waitingPids()).toEqual([]);
   }
 });
 
@@ -184,11 +187,11 @@ test("waiting sandboxes never keep org running, and die with it", async () => {
   const script = (thenWait: boolean) =>
     [
       `import { runSandboxed } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
-      `import { waitingSandboxPids } from ${JSON.stringify(join(import.meta.dir, "sandbox-pool.ts"))};`,
+      `import { sharedSandbox } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
       `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
       `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
       "await new Promise((resolve) => setImmediate(resolve));",
-      "console.log(JSON.stringify(waitingSandboxPids()));",
+      "console.log(JSON.stringify(sharedSandbox().pool.waitingPids()));",
       thenWait ? "setInterval(() => {}, 1000);" : "",
     ].join("\n");
   // Ends on its own although a sandbox waits: the pool holds no reference on the event loop.
@@ -214,12 +217,12 @@ test("a sandbox started when a session opens takes its first call", async () => 
   await emptyPool();
   const scratchDir = freshScratch();
   prestartSandbox({ scratchDir, env: { EXTRA: "1" } });
-  prestartSandbox({ scratchDir, sandboxDisabled: true });
-  expect(waitingSandboxPids()).toEqual([]);
+  prestartSandbox({ scratchDir, policy: sandboxPolicy({ enabled: false }) });
+  expect(pool.waitingPids()).toEqual([]);
   prestartSandbox({ scratchDir });
-  expect(waitingSandboxPids()).toHaveLength(1);
-  const before = poolHandOvers();
+  expect(pool.waitingPids()).toHaveLength(1);
+  const before = pool.handOvers;
   const result = await runSandboxed({ argv: ["/bin/sh", "-c", "echo first; pwd"], scratchDir, timeoutMs: 5000 });
-  expect(poolHandOvers()).toBe(before + 1);
+  expect(pool.handOvers).toBe(before + 1);
   expect(result).toMatchObject({ exitCode: 0, stdout: "first\n/scratch\n", stderr: "" });
 });

@@ -3,6 +3,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
 import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
 import { McpToolSet } from "../mcp/mcp-tool-set.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolRefusal } from "./http-tool-policy.ts";
 import type { ServedTools } from "./served-tools.ts";
@@ -15,6 +16,7 @@ export type McpHttpOptions = {
   logError: (line: string) => void;
   /** MCP sessions kept at once; past it the one used least recently is closed. */
   maxSessions?: number;
+  sandboxPolicy?: SandboxPolicy;
 };
 
 export type McpHttp = {
@@ -43,9 +45,12 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     // Only the tools serve offers now (hash-checked at its last reload); read again when it reloaded.
     if (generated?.generation !== options.tools.generation) {
       const offered = new Set(options.tools.generated().map((tool) => tool.name));
-      generated = { generation: options.tools.generation, entries: promotedEntries(options.tools.checkoutDir).filter((entry) => offered.has(entry.name)) };
+      generated = {
+        generation: options.tools.generation,
+        entries: promotedEntries(options.tools.checkoutDir, undefined, options.sandboxPolicy).filter((entry) => offered.has(entry.name)),
+      };
     }
-    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir])]);
+    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir], undefined, options.sandboxPolicy)]);
   });
   let watching = false;
 

@@ -1,6 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
@@ -62,6 +63,8 @@ export type ServeHandlerOptions = {
   profile?: "dev" | "prod";
   /** Ranks promoted tools for the per-turn choice (and memory search) when set; without it, full-text search only. */
   embedder?: Embedder;
+  /** What every tool runs under (assembly/sandbox-policy-from.ts); the default policy when absent. */
+  sandboxPolicy?: SandboxPolicy;
 };
 
 export type ServeHandler = {
@@ -90,6 +93,7 @@ function roomOpener(options: ServeHandlerOptions, logError: Logger) {
     ...(options.memory ? { memory: options.memory } : {}),
     ...(options.embedder ? { embedder: options.embedder } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
   });
 }
 
@@ -178,7 +182,14 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     workspaceDir,
     fsync: options.jobs?.fsync ?? false,
   });
-  const mcp = createMcpHttp({ config, workspaceDir, tools, version: options.version, logError });
+  const mcp = createMcpHttp({
+    config,
+    workspaceDir,
+    tools,
+    version: options.version,
+    logError,
+    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+  });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
   const toolsRoutes = toolRoutes({
     config,
@@ -187,6 +198,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     metrics,
     sessions,
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
     roomPolicies: async () => roomPolicies(await opener.parts()),
   });
   const messages = messagesRoute({ config, sessions, tools, metrics, logError });

@@ -3,6 +3,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
+import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { ServedTools } from "./served-tools.ts";
 
@@ -14,6 +15,7 @@ export type ServedRoomOptions = {
   memory?: TranscriptIndex;
   embedder?: Embedder;
   audit?: AuditSink;
+  sandboxPolicy?: SandboxPolicy;
   notify: (line: string) => void;
 };
 
@@ -46,6 +48,7 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       workspaceDir: options.workspaceDir,
       builtIns: tools.builtIns,
       generated: tools.generatedEntries(),
+      sandboxPolicy: options.sandboxPolicy ?? DEFAULT_SANDBOX_POLICY,
       ...(choice ? { toolChoice: choice.choice } : {}),
       ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
       ...(options.memory ? { memory: options.memory } : {}),

@@ -1,4 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
@@ -16,6 +17,7 @@ export type ToolRoutesOptions = {
   metrics: ServeMetrics;
   sessions: SessionPool;
   audit?: AuditSink;
+  sandboxPolicy?: SandboxPolicy;
   /** Each persona's policy per tool in a room (`/v1/messages`, jobs, the OpenAI route), as the room assembly sets it. */
   roomPolicies: () => Promise<{ name: string; tools: Record<string, string> }[]>;
 };
@@ -77,6 +79,7 @@ export function toolRoutes(options: ToolRoutesOptions) {
           // The room's secret set: what the tool returns, audits or stores (memory_save) is redacted with it.
           secrets: config.secrets,
           ...(options.audit ? { audit: options.audit } : {}),
+          ...(options.sandboxPolicy ? { sandbox: options.sandboxPolicy } : {}),
         },
       );
       const seconds = (performance.now() - started) / 1000;

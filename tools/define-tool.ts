@@ -3,6 +3,7 @@ import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /** What a tool knows about the call it serves. */
 export type ToolContext = {
@@ -19,6 +20,8 @@ export type ToolContext = {
   secrets?: readonly string[];
   /** limits.workflowStepRuns: step runs one workflow_run may make in all. */
   workflowStepRuns?: number;
+  /** The sandbox policy org was assembled with; the default policy (sandboxed, no network) when absent. */
+  sandbox?: SandboxPolicy;
 };
 
 /**
@@ -51,7 +54,7 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
 };
 
 /** The session a tool is prepared for. */
-export type ToolSession = { workspaceDir: string; sessionId?: string };
+export type ToolSession = { workspaceDir: string; sessionId?: string; sandbox?: SandboxPolicy };
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;

@@ -4,7 +4,6 @@ import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
-import { sandboxSettings } from "./sandbox-settings.ts";
 
 /** The `timeout_s` parameter of a tool that runs a program in the sandbox: wall-clock seconds, 30 when left out. */
 export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30).");
@@ -22,7 +21,7 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
       scratchDir: scratchDirFor(context),
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
-      ...sandboxSettings(),
+      ...(context.sandbox ? { policy: context.sandbox } : {}),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
     // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
@@ -48,7 +47,7 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
 export function prestartSessionSandbox(session: ToolSession): void {
   try {
     makeScratchRootPrivate(session.workspaceDir);
-    prestartSandbox({ scratchDir: scratchDirFor(session), ...sandboxSettings() });
+    prestartSandbox({ scratchDir: scratchDirFor(session), ...(session.sandbox ? { policy: session.sandbox } : {}) });
   } catch {
     // The first call meets the same problem and reports it as its result.
   }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import { environmentSettings } from "../config/environment.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { generatedToolPath, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
@@ -62,6 +62,8 @@ export type ToolsmithRequest = {
   signal?: AbortSignal;
   onEvent?: (event: ToolsmithEvent) => void;
   now?: () => Date;
+  /** The policy org was assembled with: the toolsmith refuses to run when it turns the sandbox off. */
+  sandboxPolicy?: SandboxPolicy;
 };
 
 /** One run as its parts share it: the request, its settings and repo, and the provenance gathered so far. */
@@ -86,7 +88,7 @@ type Draft = { toolCode: string; testCode: string; implementationRepairs: number
 export async function runToolsmith(request: ToolsmithRequest): Promise<ToolsmithOutcome> {
   const { settings: given, onEvent, ...rest } = request;
   const settings = ToolsmithSettings.parse(given ?? {});
-  if (environmentSettings().sandboxDisabled) {
+  if (request.sandboxPolicy?.enabled === false) {
     return { ok: false, attempts: 0, failure: "the toolsmith validates tools only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX" };
   }
   const git = new RepoGit(request.repoDir);

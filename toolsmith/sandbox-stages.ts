@@ -7,7 +7,6 @@ import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { RunnerResult } from "../generated-tools/run-generated-tool.ts";
 import { redact } from "../security/redact.ts";
-import { sandboxSettings } from "../tools/sandbox-settings.ts";
 import {
   SANDBOX_BUN,
   SANDBOX_ISOLATED_TEST_RUNS,
@@ -83,7 +82,6 @@ function run(
     network: false,
     limits: { outputBytes: 256 * 1024 },
     abortSignal: signal,
-    ...sandboxSettings(),
   });
 }
 

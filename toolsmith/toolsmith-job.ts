@@ -2,6 +2,7 @@ import type { ReplyOutcome } from "../models/reply-host.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { ToolsmithEvent } from "./run-toolsmith.ts";
 import { tryItCommand } from "./try-it-command.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 
 /** One room progress step for a pipeline event: `[step, status, detail]`. */
@@ -35,6 +36,7 @@ export function toolsmithJob(options: {
   hintRepo?: string;
   /** How the try-it command starts org (a shell word: `org`, or the launcher's path); default `org`. */
   invocation?: string;
+  sandboxPolicy?: SandboxPolicy;
 }): ToolsmithJob {
   return async ({ goal, host, progress }): Promise<ReplyOutcome> => {
     const { runToolsmith } = await import("./run-toolsmith.ts");
@@ -44,6 +46,7 @@ export function toolsmithJob(options: {
       repoDir: options.repoDir,
       ...(options.settings ? { settings: options.settings } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
       signal: host.signal,
       onEvent: (event) => progress(...progressOf(event)),
     });

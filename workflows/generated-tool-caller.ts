@@ -4,6 +4,7 @@ import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts"
 import { changedFileProblem, runPromotedTool, runToolCopy } from "../generated-tools/promoted-tools.ts";
 import { type PromotedToolRead, readPromotedTool, verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import type { ToolAtRef } from "../generated-tools/tool-catalog.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
 /** Where a workflow's tools are looked up, first match first: the workspace's, then org's own checkout's. */
@@ -19,8 +20,11 @@ export function generatedToolCaller(options: {
   scratchDir: string;
   /** A candidate branch's tools (`workflow run --ref`), used before the roots' for the names they have; run from copies under `repoDir`. */
   branch?: { tools: ReadonlyMap<string, ToolAtRef>; repoDir: string };
+  /** The policy org was assembled with; the default policy when absent. */
+  policy?: SandboxPolicy;
 }): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
   const cache = new Map<string, PromotedToolRead>();
+  const policy = options.policy ? { policy: options.policy } : {};
   const branchTool = (name: string) => options.branch?.tools.get(name);
   const load = (name: string): PromotedToolRead => {
     const cached = cache.get(name);
@@ -45,11 +49,19 @@ export function generatedToolCaller(options: {
       if (fromBranch && options.branch) {
         if (!fromBranch.ok) return { ok: false, reason: "tool", error: fromBranch.problem, durationMs: 0 };
         const { code, metadata } = fromBranch;
-        return runToolCopy({ repoDir: options.branch.repoDir, code, metadata, input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}) });
+        return runToolCopy({
+          repoDir: options.branch.repoDir,
+          code,
+          metadata,
+          input,
+          scratchDir: options.scratchDir,
+          ...(signal ? { signal } : {}),
+          ...policy,
+        });
       }
       const loaded = load(name);
       if (!loaded.ok) return { ok: false, reason: "tool", error: loaded.problem, durationMs: 0 };
-      return runPromotedTool(loaded.tool, { input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}) });
+      return runPromotedTool(loaded.tool, { input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}), ...policy });
     },
   };
 }

@@ -24,7 +24,11 @@ export const workflowRun: AnyTool = defineTool("workflow_run", {
   }),
   runsCode: true,
   async execute({ file, inputs }, context) {
-    const tools = generatedToolCaller({ roots: toolRootsFor(context.workspaceDir), scratchDir: scratchDirFor(context) });
+    const tools = generatedToolCaller({
+      roots: toolRootsFor(context.workspaceDir),
+      scratchDir: scratchDirFor(context),
+      ...(context.sandbox ? { policy: context.sandbox } : {}),
+    });
     try {
       const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
       const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool, maxStepRuns });

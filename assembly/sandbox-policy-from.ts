@@ -1,0 +1,21 @@
+import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import { type SandboxPolicy, sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+
+/**
+ * The sandbox policy org runs under, from its environment (`ORG_SANDBOX`, `ORG_PROFILE`, the secret-looking
+ * variables) and, when there is one, its config (the servers' keys and URL credentials are secrets too). Made
+ * once where an entry point is assembled and handed down; throws EnvironmentError naming a variable org cannot use.
+ * `changes` are the entry point's own (`org sandbox run` starts none ahead, and may share the network).
+ */
+export function sandboxPolicyFrom(
+  options: { env?: NodeJS.ProcessEnv; config?: Pick<OrgConfig, "secrets">; changes?: Partial<Pick<SandboxPolicy, "network" | "poolSize">> } = {},
+): SandboxPolicy {
+  const settings = environmentSettings(options.env);
+  const secrets = [...secretEnvironmentValues(options.env), ...(options.config?.secrets ?? [])];
+  return sandboxPolicy({
+    ...options.changes,
+    enabled: !settings.sandboxDisabled,
+    secretValues: [...new Set(secrets)],
+  });
+}
