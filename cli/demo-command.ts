@@ -12,6 +12,7 @@ import { openRoom, type Room } from "../room/room.ts";
 import { assembleRoom, type RoomExtras } from "../assembly/assemble-room.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
@@ -25,7 +26,6 @@ import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
-import { toolCommand } from "./tool-command.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
 const DEMO_DIR = join(import.meta.dir, "..", "demo");
@@ -176,6 +176,24 @@ async function playDemoLines(
   }
 }
 
+/** Runs word_count once from `branch` as `tool run --ref` does (checked, sandboxed, redacted) and writes its output or why it failed. */
+async function runToolOnce(toolRepo: RepoGit, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
+  const { readToolAt } = await import("../generated-tools/tool-catalog.ts");
+  const read = await readToolAt(toolRepo, branch, "word_count", signal);
+  if (!read.ok) {
+    write(`${read.problem}\n`);
+    return false;
+  }
+  const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
+  const result = await runToolCopy({ repoDir: toolRepo.repoDir, code: read.code, metadata: read.metadata, input: JSON.parse(TRY_INPUTS), signal });
+  if (!result.ok) {
+    write(`word_count failed (${result.reason}): ${result.error}\n`);
+    return false;
+  }
+  write(`${terminalSafeJson(result.output)}\n`);
+  return true;
+}
+
 /** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
 async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
   const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
@@ -185,7 +203,7 @@ async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: Abort
     write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);
     write(`try it: ${orgInvocation()} ${tryArgs.map(shellWord).join(" ")}\n`, "bold");
     write("ran once, what word_count printed:\n", "gray");
-    const failed = (await toolCommand.run(tryArgs.slice(1), signal)) !== 0;
+    const failed = !(await runToolOnce(toolRepo, branch, write, signal));
     write("\n");
     return { errors: failed ? 1 : 0, branch };
   }

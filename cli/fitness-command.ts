@@ -3,7 +3,8 @@ import { join, resolve } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig, OrgConfigError } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { environmentSettings, instanceSettings } from "../config/environment.ts";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import { fitnessLines, verdictLine } from "../fitness/fitness-lines.ts";
+import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -70,27 +71,6 @@ function numberFlag(name: string, value: string | undefined, fallback: number, m
   return number;
 }
 
-/** A cell cut to `width` columns with an ellipsis, or padded to it. */
-function fitCell(cell: string, width: number): string {
-  return cell.length > width ? `${cell.slice(0, width - 1)}…` : cell.padEnd(width);
-}
-
-/** The short table the gate prints: one line per check. */
-export function fitnessTable(checks: FitnessCheck[]): string {
-  return checks
-    .map((check) => {
-      const cells = [
-        fitCell(check.ok ? "ok" : "FAIL", 4),
-        fitCell(check.stage, 14),
-        fitCell(check.name, 44),
-        fitCell(`${(check.durationMs / 1000).toFixed(1)} s`, 7),
-      ];
-      const reason = check.reason.length > 160 ? `${check.reason.slice(0, 159)}…` : check.reason;
-      return `${cells.join("  ")}  ${reason}`;
-    })
-    .join("\n");
-}
-
 /** Nothing answered on the candidate's port: how to start one for `repoDir`, or why nothing there can. */
 function startCandidateHint(repoDir: string): string {
   const missing = missingOrgFiles(repoDir);
@@ -117,7 +97,7 @@ export const fitnessCommand: Command = {
       ({ toolsmith: settings } = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: git.repoDir }));
     } catch (error) {
       if (!(error instanceof OrgConfigError)) throw error;
-      log(`verdict: could not judge — ${error.message}`);
+      log(verdictLine({ why: error.message }));
       return 2;
     }
     const outcome = await runFitness({
@@ -128,24 +108,18 @@ export const fitnessCommand: Command = {
       allowCore: values["allow-core"] ?? false,
       revalidate: values.revalidate ?? false,
       bun: process.execPath,
-      testsTimeoutMs: numberFlag("tests-timeout-s", values["tests-timeout-s"], 300, 1) * 1000,
+      testsTimeoutMs: numberFlag("tests-timeout-s", values["tests-timeout-s"], GATE_DEFAULTS.testsTimeoutS, 1) * 1000,
       scenarios: {
         dir: join(git.repoDir, "fitness", "scenarios"),
-        runs: Math.round(numberFlag("runs", values.runs, 3, 1)),
-        marginRatio: numberFlag("margin-percent", values["margin-percent"], 50, 0) / 100,
-        marginMs: numberFlag("margin-ms", values["margin-ms"], 200, 0),
+        runs: Math.round(numberFlag("runs", values.runs, GATE_DEFAULTS.runs, 1)),
+        marginRatio: numberFlag("margin-percent", values["margin-percent"], GATE_DEFAULTS.marginPercent, 0) / 100,
+        marginMs: numberFlag("margin-ms", values["margin-ms"], GATE_DEFAULTS.marginMs, 0),
         token: environmentSettings().apiToken,
-        timeoutMs: 120_000,
+        timeoutMs: GATE_DEFAULTS.scenarioTimeoutMs,
       },
       signal,
     });
-    if (outcome.report) {
-      log(
-        `fitness of ${outcome.report.commit}${outcome.report.branch ? ` (${outcome.report.branch})` : ""} against main ${outcome.report.mainCommit.slice(0, 12)}`,
-      );
-      log(fitnessTable(outcome.report.checks));
-    }
-    log(`verdict: ${outcome.report?.verdict ?? "could not judge"} — ${outcome.why}${outcome.path ? `\nreport: ${outcome.path}` : ""}`);
+    for (const line of fitnessLines(outcome)) log(line);
     if (!outcome.report && outcome.why.startsWith("could not read the candidate's commit")) log(startCandidateHint(git.repoDir));
     return outcome.exitCode;
   },

@@ -1,13 +1,13 @@
-import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { environmentSettings, instanceSettings, windowEnvironment } from "../config/environment.ts";
-import { type InstanceRole, type StartReport, startInstance, stopInstances } from "../instances/side-by-side.ts";
+import { instanceSettings } from "../config/environment.ts";
+import { attachLine, describeStart } from "../instances/describe-start.ts";
+import { type InstanceRole, stopInstances } from "../instances/side-by-side.ts";
+import { startFromEnvironment } from "../instances/start-from-environment.ts";
 import { probeHealth } from "../instances/health-probe.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
-import { shellWord } from "../security/shell-word.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { checkSandboxOffConsent } from "./serve-command.ts";
 
@@ -46,20 +46,6 @@ restarted otherwise.
 Example:
   org instance start candidate cand/20261123T101500Z`;
 
-function describe(report: StartReport): string {
-  const at = `${report.url} (commit ${report.commit.slice(0, 12)}${report.branch ? ` on ${report.branch}` : ""})`;
-  switch (report.action) {
-    case "already running":
-      return `${report.role}: already running at ${at} in tmux window ${report.window}; nothing to do.`;
-    case "hot reloaded":
-      return `${report.role}: took the new commit without a restart (only generated tools changed): ${at}.`;
-    case "restarted":
-      return `${report.role}: restarted; healthy at ${at} in tmux window ${report.window}.`;
-    default:
-      return `${report.role}: started; healthy at ${at} in tmux window ${report.window}.`;
-  }
-}
-
 function print(line: string): void {
   console.log(sanitizeForTerminal(line));
 }
@@ -85,26 +71,17 @@ export const instanceCommand: Command = {
         throw new UsageError("say which to start: 'instance start current' or 'instance start candidate [BRANCH]'", "instance");
       if ((role === "current" && branch !== undefined) || extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? branch}'`, "instance");
       checkSandboxOffConsent("instance", unsafeNoSandbox);
-      const { apiToken } = environmentSettings();
-      const report = await startInstance({
+      const { report, tmuxSession } = await startFromEnvironment({
         role,
         checkoutDir: CHECKOUT_DIR,
         ...(branch !== undefined ? { branch } : {}),
         ...(values.config !== undefined ? { config: values.config } : {}),
         unsafeNoSandbox,
-        settings: {
-          port: role === "current" ? settings.currentPort : settings.candidatePort,
-          tmuxSession: settings.tmuxSession,
-          startTimeoutMs: settings.startTimeoutS * 1000,
-        },
-        env: windowEnvironment(),
-        ...(apiToken !== undefined ? { apiToken } : {}),
         say: print,
         signal,
       });
-      print(describe(report));
-      const session = settings.tmuxSession === "org" ? "" : `ORG_TMUX_SESSION=${shellWord(settings.tmuxSession)} `;
-      print(`  attach: tmux attach -t ${shellWord(settings.tmuxSession)}    stop: ${session}${shellWord(join(CHECKOUT_DIR, "ops", "stop.sh"))} ${role}`);
+      print(describeStart(report));
+      print(attachLine(tmuxSession, CHECKOUT_DIR, role));
       return 0;
     }
     if (action === "stop") {

@@ -1,10 +1,7 @@
-import { checkedPassingVerdict, mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
-import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
-import { candidateStates } from "../git/candidate-states.ts";
-import { BASELINE_FILE, raiseBaseline } from "../git/fitness-baseline.ts";
-import { promote } from "../git/promote.ts";
+import { checkPromotableName, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
+import { mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { type Command, isUserFacing, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { judgeCommands, orgOf } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -47,65 +44,12 @@ export const promoteCommand: Command = {
     const { values, positionals } = parseCommandArgs("promote", args, REF_CHANGE_FLAGS, { positionals: true });
     if (positionals.length > 1) throw new UsageError(`promote takes one branch, got ${positionals.length}`, "promote");
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "promote");
-    const named = positionals[0];
-    if (named !== undefined) {
-      try {
-        checkCandidateBranch(named);
-      } catch (error) {
-        if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused: ${error.message}`);
-        throw error;
-      }
-    }
+    if (positionals[0] !== undefined) checkPromotableName(positionals[0]);
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { git, log } = context;
-    const branch = named ?? (await judgedCandidate(git, log, signal));
-    let outcome: Awaited<ReturnType<typeof promote>>;
-    let passes: Record<string, number> | undefined;
-    try {
-      outcome = await promote(context, {
-        branch,
-        restart,
-        verdict: async (commit) => {
-          const verdict = await checkedPassingVerdict(git, commit, signal);
-          passes = verdict.scenarioPasses;
-          return verdict;
-        },
-      });
-    } catch (error) {
-      // Every refusal names the branch, not only a commit.
-      if (isUserFacing(error)) {
-        const rejudge = "rejudge" in error && error.rejudge === true ? `; judge it with ${judgeCommands(git.repoDir, branch)}` : "";
-        throw new UserFacingError(`refused to promote ${branch}: ${error.message}${rejudge}`);
-      }
-      throw error;
-    }
-    const { recovered, result, alreadyOnMain } = outcome;
-    if (recovered) {
-      log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run promote again if needed.`);
-      return recovered.outcome === "finished" ? 0 : 1;
-    }
-    if (alreadyOnMain) {
-      const row = (await candidateStates(git, signal)).find((entry) => entry.branch === branch);
-      if (row?.state === "rolled-back") {
-        throw new UserFacingError(
-          `refused to promote ${branch}: it was promoted and rolled back${row.promotion ? ` (${row.promotion})` : ""}, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from today's main with its tool files, to judge and promote`,
-        );
-      }
-      log(`${branch} (${alreadyOnMain.slice(0, 12)}) is already on main; nothing to do`);
-      return 0;
-    }
-    if (!result) return 1;
-    if (result.rolledBack) {
-      log(
-        `promotion ${result.tag} ROLLED BACK by ${result.rolledBack.tag}: current was not healthy (${result.rolledBack.reason}); main is back at ${result.rolledBack.newMain.slice(0, 12)}`,
-      );
-      return 1;
-    }
-    log(`promoted ${branch} as ${result.merge.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
-    if (passes) {
-      const baseline = raiseBaseline(git.repoDir, passes, result.merge);
-      log(`baseline: ${Object.keys(baseline.scenarios).length} scenario count(s) in ${BASELINE_FILE}, none lowered`);
-    }
-    return 0;
+    const branch = positionals[0] ?? (await judgedCandidate(git, log, signal));
+    const outcome = await promoteJudged(context, { branch, restart, rejudgeHint: (named) => judgeCommands(git.repoDir, named) });
+    for (const line of promoteLines(outcome)) log(line);
+    return promoteSucceeded(outcome) ? 0 : 1;
   },
 };

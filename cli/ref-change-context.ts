@@ -24,14 +24,17 @@ export function healthTimeoutMs(value: string | undefined, command: string): num
   return seconds * 1000;
 }
 
-/** The repository, journal, current instance (unless `--no-restart`) and terminal log promote and rollback run with. */
+/**
+ * The repository, journal, current instance (unless `--no-restart`) and log promote and rollback run with; the
+ * log is the terminal's stdout unless another is given.
+ */
 export function refChangeContext(
   values: { repo?: string; "no-restart"?: boolean; config?: string },
   timeoutMs: number,
   signal: AbortSignal,
+  log: (line: string) => void = (line) => console.log(sanitizeForTerminal(line)),
 ): { context: RefChangeContext; restart: boolean } {
   const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
-  const log = (line: string) => console.log(sanitizeForTerminal(line));
   const restart = !values["no-restart"];
   const port = instanceSettings().currentPort;
   const current = restart ? currentInstance(git.repoDir, port, timeoutMs, log, values.config === undefined ? [] : ["--config", values.config]) : undefined;

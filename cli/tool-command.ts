@@ -7,6 +7,7 @@ import { isMainOrCandidate } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import type { CycleOutcome } from "../cycle/promote-candidate.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { CatalogEntry } from "../generated-tools/catalog-entry.ts";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
@@ -141,7 +142,6 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     if (values.json) console.log(terminalSafeJson({ ok: false, attempts: 0, failure: message.split("\n")[0] }));
     throw new UserFacingError(message);
   }
-  const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
   const repoDir = (await repoOf(values.repo)).repoDir;
   const missing = (await import("./org-checkout.ts")).missingOrgFiles(repoDir);
   // Said before the build: a candidate outside an org checkout can be tried, never judged or promoted.
@@ -149,7 +149,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     say(
       `note: ${repoDir} is not a checkout of org (it has no ${missing.join(", ")}), so no gate can judge or promote a candidate made there; it can be tried with 'tool run --ref'. Leave out --repo to grow this checkout's tools.`,
     );
-  const outcome: ToolsmithOutcome = await runToolsmith({
+  const toolsmith = {
     goal: values.goal,
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
     model: httpModel({
@@ -159,11 +159,25 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     }),
     repoDir,
     settings,
-    signal,
     sandboxPolicy: sandboxPolicyFrom(),
-    onEvent: (event) => say(describeToolsmithEvent(event)),
-  });
-  const cycle = outcome.ok && values.promote ? await (await import("./tool-cycle.ts")).promoteCandidate(outcome.branch, signal) : undefined;
+  };
+  const showEvent = (event: ToolsmithEvent) => say(describeToolsmithEvent(event));
+  let outcome: ToolsmithOutcome;
+  let cycle: CycleOutcome | undefined;
+  const cycleCli = values.promote ? await import("./tool-cycle.ts") : undefined;
+  if (cycleCli) {
+    const { buildAndPromote } = await import("../cycle/build-and-promote.ts");
+    const show = cycleCli.showCycleProgress();
+    ({ built: outcome, cycle } = await buildAndPromote({
+      toolsmith,
+      ...cycleCli.checkoutCycle(signal),
+      onProgress: (progress) => (progress.type === "toolsmith" ? showEvent(progress.event) : show(progress)),
+      signal,
+    }));
+  } else {
+    const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
+    outcome = await runToolsmith({ ...toolsmith, signal, onEvent: showEvent });
+  }
   const built = {
     stage: "build",
     ok: outcome.ok,
@@ -179,7 +193,13 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
       ...(outcome.ok ? { branch: outcome.branch, commit: outcome.commit } : {}),
       attempts: outcome.attempts,
       ...(failure !== undefined ? { failure } : {}),
-      ...(values.promote ? { promoted: ok, ...(ok ? {} : { stoppedAt: stopped?.stage ?? "build" }), stages: [built, ...(cycle?.stages ?? [])] } : {}),
+      ...(values.promote
+        ? {
+            promoted: ok,
+            ...(ok ? {} : { stoppedAt: stopped?.stage ?? "build" }),
+            stages: [built, ...(cycle && cycleCli ? cycle.stages.map((stage) => cycleCli.stageJson(stage, cycle.branch)) : [])],
+          }
+        : {}),
     };
     console.log(terminalSafeJson(line));
   } else if (outcome.ok && cycle?.ok) {

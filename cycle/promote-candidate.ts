@@ -1,0 +1,167 @@
+import { verdictLine } from "../fitness/fitness-lines.ts";
+import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
+import { type FitnessOutcome, type FitnessRequest, runFitness } from "../fitness/run-fitness.ts";
+import type { FitnessReport } from "../git/fitness-report.ts";
+import type { RefChangeContext } from "../git/ref-change.ts";
+import type { InstanceRole } from "../instances/side-by-side.ts";
+
+/** The stages after the build, in order. */
+export const CYCLE_STAGES = ["current", "candidate", "fitness", "promote"] as const;
+export type CycleStageName = "build" | (typeof CYCLE_STAGES)[number];
+
+/** How one stage went: the exit status its command would have, and the line that says what happened. */
+export type CycleStage = { stage: CycleStageName; ok: boolean; exitCode: number; detail: string; durationMs: number; reportPath?: string };
+
+/** An instance the gate can reach; `said` is the line that says how it was started ("candidate: started; …"). */
+export type CycleInstance = { role: InstanceRole; port: number; url: string; said: string };
+
+/** How the cycle starts and stops the two instances: tmux windows for `tool new --promote`, in-process servers for the demo. */
+export type CycleInstances = {
+  /** Starts current (on main) or the candidate (`branch`), or finds it running; throws a user-facing error that says why not. */
+  start(role: InstanceRole, branch: string, note: (line: string) => void, signal: AbortSignal): Promise<CycleInstance>;
+  /** After a promotion the candidate's instance has nothing left to show: stopped, or what kept it from stopping. */
+  stopCandidate?(): Promise<string | undefined>;
+};
+
+/** What the cycle says while it runs, for a person to watch; the outcome holds the same facts as values. */
+export type CycleProgress =
+  | { type: "stage-start"; stage: CycleStageName; branch: string }
+  /** A line a stage's own code said on the way (a worktree made, current restarted). */
+  | { type: "note"; stage: CycleStageName; line: string }
+  | { type: "instance-started"; instance: CycleInstance }
+  | { type: "judged"; outcome: FitnessOutcome }
+  | { type: "promoted"; outcome: PromoteOutcome }
+  /** `more`: a second line of the stage's answer (how the baseline moved). */
+  | { type: "stage-done"; result: CycleStage; more?: string }
+  | { type: "candidate-not-stopped"; problem: string };
+
+/** What the gate runs with, apart from the instances' ports; a user-facing error from it means the gate could not judge. */
+export type GateOptions = Omit<FitnessRequest, "candidatePort" | "currentPort" | "signal">;
+
+export type CandidateCycleRequest = {
+  branch: string;
+  instances: CycleInstances;
+  gate: () => GateOptions;
+  promotion: {
+    /** The repository, journal and current (to restart) of the promotion; `log` is where its lines go. */
+    context: (log: (line: string) => void) => Omit<RefChangeContext, "signal">;
+    restart: boolean;
+    /** The commands that judge `branch` again, added to a refusal for which that is the way on. */
+    rejudgeHint?: (branch: string) => string;
+  };
+  onProgress?: (progress: CycleProgress) => void;
+  signal: AbortSignal;
+};
+
+export type CycleOutcome = {
+  ok: boolean;
+  branch: string;
+  stages: CycleStage[];
+  /** The stage that failed; the candidate is left as it was then, to inspect. */
+  stoppedAt?: CycleStageName;
+  /** Why it stopped: that stage's detail. */
+  failure?: string;
+  verdict?: FitnessReport["verdict"];
+  reportPath?: string;
+  promotion?: PromoteOutcome;
+};
+
+/** A stage's error that is an answer for the user (a refusal, a port taken, an errno of the system), not a bug. */
+function isStageRefusal(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  if ("userFacing" in error && error.userFacing === true) return true;
+  return "code" in error && typeof error.code === "string" && /^E[A-Z0-9]+$/.test(error.code);
+}
+
+/**
+ * After a candidate branch is made: current started (or left as it is), the candidate started beside it, the
+ * fitness gate run on it, and a pass promoted; then the candidate instance stopped. Stops at the first stage that
+ * fails, leaving the candidate running for inspection. Each stage is a call returning values; `onProgress` hears
+ * them as they come. An error that is not a refusal (a bug) is thrown.
+ */
+export async function promoteCandidate(request: CandidateCycleRequest): Promise<CycleOutcome> {
+  const { branch, instances, signal } = request;
+  const tell = (progress: CycleProgress) => request.onProgress?.(progress);
+  const outcome: CycleOutcome = { ok: false, branch, stages: [] };
+  const running: Partial<Record<InstanceRole, CycleInstance>> = {};
+
+  /** Runs one stage: `work` answers with its result, or throws a refusal, which becomes the stage's failure. */
+  const stage = async (name: CycleStageName, work: () => Promise<Omit<CycleStage, "stage" | "durationMs"> & { more?: string }>): Promise<boolean> => {
+    tell({ type: "stage-start", stage: name, branch });
+    const started = performance.now();
+    let done: Omit<CycleStage, "stage" | "durationMs"> & { more?: string };
+    try {
+      done = await work();
+    } catch (error) {
+      if (!isStageRefusal(error)) throw error;
+      done = { ok: false, exitCode: 1, detail: error.message };
+    }
+    const { more, ...rest } = done;
+    // A start says "candidate: started; …": the stage's name is said once, in front.
+    const result: CycleStage = {
+      stage: name,
+      ...rest,
+      detail: rest.detail.replace(/^(current|candidate): /, ""),
+      durationMs: Math.round(performance.now() - started),
+    };
+    outcome.stages.push(result);
+    tell({ type: "stage-done", result, ...(more !== undefined ? { more } : {}) });
+    if (!result.ok) {
+      outcome.stoppedAt = name;
+      outcome.failure = result.detail;
+    }
+    return result.ok;
+  };
+
+  const start = (role: InstanceRole) => async () => {
+    const instance = await instances.start(role, branch, (line) => tell({ type: "note", stage: role, line }), signal);
+    running[role] = instance;
+    tell({ type: "instance-started", instance });
+    return { ok: true, exitCode: 0, detail: instance.said };
+  };
+
+  const judge = async () => {
+    const current = running.current;
+    const candidate = running.candidate;
+    if (!current || !candidate) throw new Error("the gate ran before both instances were started");
+    let options: GateOptions;
+    try {
+      options = request.gate();
+    } catch (error) {
+      if (!isStageRefusal(error)) throw error;
+      return { ok: false, exitCode: 2, detail: verdictLine({ why: error.message }) };
+    }
+    const judged = await runFitness({ ...options, candidatePort: candidate.port, currentPort: current.port, signal });
+    tell({ type: "judged", outcome: judged });
+    if (judged.report) outcome.verdict = judged.report.verdict;
+    if (judged.path) outcome.reportPath = judged.path;
+    return { ok: judged.exitCode === 0, exitCode: judged.exitCode, detail: verdictLine(judged), ...(judged.path ? { reportPath: judged.path } : {}) };
+  };
+
+  const promote = async () => {
+    const log = (line: string) => tell({ type: "note", stage: "promote", line });
+    const context = { ...request.promotion.context(log), signal };
+    const promoted = await promoteJudged(context, {
+      branch,
+      restart: request.promotion.restart,
+      ...(request.promotion.rejudgeHint ? { rejudgeHint: request.promotion.rejudgeHint } : {}),
+    });
+    outcome.promotion = promoted;
+    tell({ type: "promoted", outcome: promoted });
+    const [detail = promoted.kind, more] = promoteLines(promoted);
+    const ok = promoteSucceeded(promoted);
+    return { ok, exitCode: ok ? 0 : 1, detail, ...(more !== undefined ? { more } : {}) };
+  };
+
+  const ok =
+    (await stage("current", start("current"))) &&
+    (await stage("candidate", start("candidate"))) &&
+    (await stage("fitness", judge)) &&
+    (await stage("promote", promote));
+  if (!ok) return outcome;
+  outcome.ok = true;
+  // Promoted: the branch is on main and current serves it; the candidate instance has nothing left to show.
+  const problem = await instances.stopCandidate?.();
+  if (problem !== undefined) tell({ type: "candidate-not-stopped", problem });
+  return outcome;
+}
