@@ -31,7 +31,7 @@ import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import type { ApprovalAnswer } from "../room/tool-approval.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
-import { formatMemoryOutcome } from "./memory-command.ts";
+import { formatMemoryOutcome } from "./format-memory-outcome.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 import type { AnyTool } from "../tools/define-tool.ts";

@@ -9,7 +9,7 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { checkSandboxOffConsent } from "./serve-command.ts";
+import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
 
 const HELP = `Usage: org instance start current [--config FILE] [--unsafe-no-sandbox]
        org instance start candidate [BRANCH] [--config FILE] [--unsafe-no-sandbox]

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
-import { MemoryStore, type MemorySearchOutcome } from "../memory/memory-store.ts";
+import { MemoryStore } from "../memory/memory-store.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
+import { formatMemoryOutcome, terminalLine } from "./format-memory-outcome.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
@@ -37,29 +37,6 @@ Examples:
   org memory search "staging database port"
   org memory search "deploy" --json --limit 3
   org memory forget --session 20261123-171502-a1b2c3`;
-
-/** One line of stored text for the terminal: no controls, no line breaks, at most `max` characters. */
-function terminalLine(text: string, max: number): string {
-  const flat = sanitizeForTerminal(text.replace(/[\r\n\t]+/g, " ").trim());
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** The human-readable search result: what was used, then one record per line (`/recall` prints it too). */
-export function formatMemoryOutcome(outcome: MemorySearchOutcome): string {
-  const lines = [
-    `searched memory with ${outcome.method === "fts+embeddings" ? "full-text (BM25) + embeddings, fused by reciprocal rank" : "full-text (BM25)"}`,
-  ];
-  if (outcome.note) lines.push(terminalLine(outcome.note, 300));
-  if (outcome.hits.length === 0) lines.push("nothing in memory matches; try other words");
-  for (const [index, hit] of outcome.hits.entries()) {
-    const where = hit.factId ? `fact ${hit.factId}` : `session ${hit.sessionId ?? "?"}`;
-    lines.push(
-      `${String(index + 1).padStart(2)}. ${hit.time.slice(0, 19).replace("T", " ")}  ${terminalLine(where, 60)}  ${terminalLine(hit.persona, 24)} (${hit.kind})`,
-    );
-    lines.push(`    ${terminalLine(hit.snippet, 300)}`);
-  }
-  return lines.join("\n");
-}
 
 async function search(store: MemoryStore, args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs(

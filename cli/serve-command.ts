@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { environmentSettings, serveEnvironment } from "../config/environment.ts";
+import { serveEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -19,6 +19,7 @@ import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { orgInvocation } from "./org-invocation.ts";
+import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
 
 const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--unsafe-no-sandbox]
 
@@ -97,26 +98,6 @@ function parseOptions(args: string[]) {
     workers,
     unsafeNoSandbox: values["unsafe-no-sandbox"] ?? false,
   };
-}
-
-/**
- * Turning the sandbox off for a server is the user's act, twice over: ORG_SANDBOX=off in the environment
- * they start it in and `--unsafe-no-sandbox` on its command line. Either alone is refused, naming both.
- */
-export function checkSandboxOffConsent(command: string, confirmed: boolean, env: NodeJS.ProcessEnv = process.env): void {
-  const off = environmentSettings(env).sandboxDisabled;
-  if (off && !confirmed) {
-    throw new UsageError(
-      `ORG_SANDBOX=off is set, which would run every model-made command UNSANDBOXED on this host for anyone who reaches the server. Unset ORG_SANDBOX, or give --unsafe-no-sandbox as well if you mean it.`,
-      command,
-    );
-  }
-  if (confirmed && !off) {
-    throw new UsageError(
-      "--unsafe-no-sandbox only confirms ORG_SANDBOX=off and does nothing alone; leave it out, or set ORG_SANDBOX=off too if you mean it.",
-      command,
-    );
-  }
 }
 
 function log(line: string): void {

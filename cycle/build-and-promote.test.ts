@@ -65,7 +65,13 @@ test("a goal becomes a tool on main: built, started beside current, judged pass 
   const goal = SCRIPTED_TOOLS.find((tool) => tool.fixture.spec.name === "word_count")?.goal as string;
   try {
     const { built, cycle } = await buildAndPromote({
-      toolsmith: { goal, model: httpModel({ baseUrl: server.url, modelId: "scripted" }), repoDir: repo.git.repoDir, settings: config.toolsmith, sandboxPolicy: sandboxPolicyFrom({ config }) },
+      toolsmith: {
+        goal,
+        model: httpModel({ baseUrl: server.url, modelId: "scripted" }),
+        repoDir: repo.git.repoDir,
+        settings: config.toolsmith,
+        sandboxPolicy: sandboxPolicyFrom({ config }),
+      },
       ...parts,
       onProgress: (progress) => heard.push(progress),
       signal: AbortSignal.timeout(240_000),

@@ -1,0 +1,17 @@
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+// `org tool search` is a subcommand of `org tool`, kept in a file of its own: the one command file another imports.
+const SUBCOMMANDS = new Set(["tool-command.ts -> tool-search-command.ts"]);
+
+test("no command imports another command: what two commands share lives in a lower module", () => {
+  const commands = readdirSync(import.meta.dir).filter((name) => name.endsWith("-command.ts"));
+  expect(commands.length).toBeGreaterThan(10);
+  const crossings = commands.flatMap((file) =>
+    [...readFileSync(join(import.meta.dir, file), "utf8").matchAll(/(?:from|import\()\s*["']\.\/([a-z-]+-command\.ts)["']/g)]
+      .map(([, imported]) => `${file} -> ${imported}`)
+      .filter((edge) => !SUBCOMMANDS.has(edge)),
+  );
+  expect(crossings).toEqual([]);
+});
