@@ -61,6 +61,33 @@ test("bun test exiting non-zero with no failing test: the reason and report name
   }
 });
 
+test("a file that fails beside others runs once more alone, and that run decides; one that fails alone too still fails the stage", async () => {
+  const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
+  try {
+    writeFileSync(join(worktree, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    const plain =
+      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => expect(GENERATED_DIR).toBe("tools/generated"));\n(globalThis as { orgRan?: boolean }).orgRan = true;\n';
+    // Nine files over at most four processes: every process has two or more, and this one (last of its process by
+    // name) fails unless alone.
+    for (const name of ["a", "b", "c", "d", "e", "f", "g", "h"]) writeFileSync(join(worktree, `${name}.test.ts`), plain);
+    writeFileSync(
+      join(worktree, "z-crowded.test.ts"),
+      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("alone", () => {\n  expect(GENERATED_DIR).toBeTruthy();\n  expect((globalThis as { orgRan?: boolean }).orgRan).toBeUndefined();\n});\n',
+    );
+    const check = await runReachableTests(worktree, process.execPath, 120_000);
+    expect(check.reason).toContain("passed in 9 file(s)");
+    expect(check).toMatchObject({ ok: true, figures: { passedAlone: ["z-crowded.test.ts"], failed: 0 } });
+
+    writeFileSync(join(worktree, "z-crowded.test.ts"), plain.replace('toBe("tools/generated")', 'toBe("elsewhere")'));
+    const broken = await runReachableTests(worktree, process.execPath, 120_000);
+    expect(broken.ok).toBe(false);
+    expect(broken.reason).toContain("1 failed: names the folder");
+    expect(broken.figures).not.toHaveProperty("passedAlone");
+  } finally {
+    rmSync(worktree, { recursive: true, force: true });
+  }
+}, 120_000);
+
 test("the tests stage deals files by their recorded durations, so no process ends long after the others", () => {
   const durations = new Map([
     ["a.test.ts", 9000],

@@ -197,6 +197,44 @@ async function runTraced(
   return { runs, readers: readers.sort(), rerun: rerun.sort(), complete };
 }
 
+/** The files of a failed run whose output holds a failed test or an error (bun heads each file's output with `path:`); all of them when none can be told. */
+function failingFiles(run: TestRun): string[] {
+  if (run.files.length === 1) return run.files;
+  const found = new Set<string>();
+  let current: string | undefined;
+  for (const line of run.text.split("\n")) {
+    const header = /^(\S.*\.(?:test|spec)\.[cm]?[jt]sx?):$/.exec(line)?.[1];
+    if (header !== undefined) current = header.replace(/^\.\//, "");
+    else if (current !== undefined && (/^\(fail\) /.test(line) || /^(error|\w*Error)\b.*:/.test(line))) found.add(current);
+  }
+  const known = run.files.filter((file) => found.has(file));
+  return known.length > 0 ? known : run.files;
+}
+
+/**
+ * A run of several files that failed: each file with a failure or an error runs once more alone, and that run
+ * decides, since a test with a time limit of its own can miss it while the machine is busy with the other files.
+ * The run returned keeps the first run's passes and what still failed alone.
+ */
+async function rerunFailedAlone(run: TestRun, worktree: string, bun: string, signal: AbortSignal): Promise<{ run: TestRun; passedAlone: string[] }> {
+  if (!failedRun(run) || signal.aborted) return { run, passedAlone: [] };
+  const failing = failingFiles(run);
+  const again: TestRun[] = [];
+  for (const file of failing) again.push(await runTestProcess(worktree, bun, [file], signal));
+  const still = again.filter(failedRun);
+  const passedAlone = failing.filter((_, index) => !failedRun(again[index] ?? run));
+  // Nothing passed alone: the first run's output says why, as it stands.
+  if (passedAlone.length === 0) return { run, passedAlone };
+  const kept = run.text
+    .split("\n")
+    .filter((line) => !/^\(fail\) /.test(line) && !/^\s*\d+ fail\s*$/.test(line) && !/^(error|\w*Error)\b.*:/.test(line))
+    .join("\n");
+  return {
+    run: { files: run.files, code: still[0]?.code ?? 0, text: [...still.map((failed) => failed.text), kept].join("\n") },
+    passedAlone,
+  };
+}
+
 /** Whether a `bun test` run failed: a non-zero exit or a failed test. */
 function failedRun(run: TestRun): boolean {
   return run.code !== 0 || /^\s*[1-9]\d* fail/m.test(run.text);
@@ -233,7 +271,14 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
   const ran = known ? tests.filter((test) => known.includes(test)) : tests;
   const left = tests.filter((test) => !ran.includes(test));
   const selection = known ? "recorded readers" : key ? "traced" : "all";
-  const figures: { loaders: string[]; selection: string; readersKey?: string; notReading: string[]; passedUntraced?: string[] } = {
+  const figures: {
+    loaders: string[];
+    selection: string;
+    readersKey?: string;
+    notReading: string[];
+    passedUntraced?: string[];
+    passedAlone?: string[];
+  } = {
     loaders,
     selection,
     ...(key ? { readersKey: key } : {}),
@@ -256,7 +301,15 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
     }
   } else {
     const shares = dealByDuration(ran, recordedDurations(), TEST_PROCESSES);
-    runs = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
+    const dealt = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
+    runs = [];
+    const passedAlone: string[] = [];
+    for (const run of dealt) {
+      const decided = await rerunFailedAlone(run, worktree, bun, stop);
+      runs.push(decided.run);
+      passedAlone.push(...decided.passedAlone);
+    }
+    if (passedAlone.length > 0) figures.passedAlone = passedAlone.sort();
   }
   const timedOut = timeout.aborted;
   const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + Number(pattern.exec(run.text)?.[1] ?? 0), 0);
