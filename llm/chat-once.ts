@@ -1,4 +1,4 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
 import { ChatError, connectionDetail } from "./chat-errors.ts";
 import type { ChatMessage, ChatResult, StreamEvent, ToolDefinition, Usage } from "./chat-types.ts";
 import { abortedError, openStream } from "./open-stream.ts";
@@ -213,7 +213,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
       while (!stopped()) {
         const { value, done: ended } = await reader.read();
         if (ended) break;
-        parser.feed(decoder.decode(value, { stream: true }));
+        feedSplit(parser, decoder.decode(value, { stream: true }));
       }
       // Flush a last event that lacked its blank line; if it is cut short it counts as an interruption.
       atEndOfStream = true;
@@ -230,6 +230,21 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
   }
   if (assembly.failure) throw assembly.failure;
   return done || assembly.limit.reached !== undefined;
+}
+
+/**
+ * Feeds `text` in two parts: up to its first line end, then the rest. The parser joins a held partial
+ * line with the next text it is fed before reading on; fed whole, that join copies the whole piece
+ * (hundreds of kB a read), fed so, only the line that completes it. The parser reads the same either way.
+ */
+function feedSplit(parser: EventSourceParser, text: string): void {
+  const lineEnd = text.indexOf("\n");
+  if (lineEnd < 0 || lineEnd === text.length - 1) {
+    parser.feed(text);
+    return;
+  }
+  parser.feed(text.slice(0, lineEnd + 1));
+  parser.feed(text.slice(lineEnd + 1));
 }
 
 function unparsableEvent(data: string, atEndOfStream: boolean, partial: { partialContent: string; partialReasoning: string }): ChatError {
