@@ -75,7 +75,7 @@ class CompletionAssembly {
   failure: ChatError | undefined;
 
   constructor(
-    private readonly emit: Emit,
+    private readonly emit: Emit | undefined,
     readonly limit: StreamLimit,
   ) {}
 
@@ -84,24 +84,31 @@ class CompletionAssembly {
   }
 
   #emitSplit(split: { text: string; reasoning: string }) {
-    if (split.reasoning) {
-      this.reasoningParts.push(split.reasoning);
-      this.emit({ type: "reasoning-delta", text: split.reasoning });
-    }
-    if (split.text) {
-      this.contentParts.push(split.text);
-      this.emit({ type: "text-delta", text: split.text });
-    }
+    if (split.reasoning) this.#emitReasoning(split.reasoning);
+    if (split.text) this.#emitText(split.text);
+  }
+
+  // Without a listener no event object is built: streaming pays these on every chunk.
+  #emitText(text: string) {
+    this.contentParts.push(text);
+    if (this.emit) this.emit({ type: "text-delta", text });
+  }
+
+  #emitReasoning(text: string) {
+    this.reasoningParts.push(text);
+    if (this.emit) this.emit({ type: "reasoning-delta", text });
   }
 
   #addText(whole: string) {
     const text = whole.slice(0, this.limit.take(whole.length));
-    if (text !== "") this.#emitSplit(this.splitter.push(text));
+    if (text === "") return;
+    if (this.splitter.passesThrough(text)) this.#emitText(text);
+    else this.#emitSplit(this.splitter.push(text));
   }
 
   #addReasoning(whole: string) {
     const text = whole.slice(0, this.limit.take(whole.length));
-    if (text !== "") this.#emitSplit({ text: "", reasoning: text });
+    if (text !== "") this.#emitReasoning(text);
   }
 
   /** Takes one decoded chunk (already JSON); a chunk that is not an object says nothing. */
@@ -143,7 +150,7 @@ export async function chatOnce(request: ChatRequest): Promise<ChatResult & { too
   request.onEvent?.({ type: "response-start", status: response.status });
   const emit = request.onEvent ?? (() => {});
   const limit = new StreamLimit(request.stopAt?.chars ?? Number.POSITIVE_INFINITY, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY);
-  const assembly = new CompletionAssembly(emit, limit);
+  const assembly = new CompletionAssembly(request.onEvent, limit);
   const done = await readEvents(response, assembly, request.signal);
   assembly.flush();
   if (!done && assembly.finishReason === undefined) {
