@@ -1,4 +1,4 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
 import { ChatError, connectionDetail } from "./chat-errors.ts";
 import type { StreamEvent, Usage } from "./chat-types.ts";
 import type { Completion, CompletionRequest } from "./language-model.ts";
@@ -38,7 +38,7 @@ class CompletionAssembly {
   failure: ChatError | undefined;
 
   constructor(
-    private readonly emit: Emit,
+    private readonly emit: Emit | undefined,
     readonly limit: StreamLimit,
   ) {}
 
@@ -47,24 +47,31 @@ class CompletionAssembly {
   }
 
   #emitSplit(split: { text: string; reasoning: string }) {
-    if (split.reasoning) {
-      this.reasoningParts.push(split.reasoning);
-      this.emit({ type: "reasoning-delta", text: split.reasoning });
-    }
-    if (split.text) {
-      this.contentParts.push(split.text);
-      this.emit({ type: "text-delta", text: split.text });
-    }
+    if (split.reasoning) this.#emitReasoning(split.reasoning);
+    if (split.text) this.#emitText(split.text);
+  }
+
+  // Without a listener no event object is built: streaming pays these on every chunk.
+  #emitText(text: string) {
+    this.contentParts.push(text);
+    if (this.emit) this.emit({ type: "text-delta", text });
+  }
+
+  #emitReasoning(text: string) {
+    this.reasoningParts.push(text);
+    if (this.emit) this.emit({ type: "reasoning-delta", text });
   }
 
   #addText(whole: string) {
     const text = whole.slice(0, this.limit.take(whole.length));
-    if (text !== "") this.#emitSplit(this.splitter.push(text));
+    if (text === "") return;
+    if (this.splitter.passesThrough(text)) this.#emitText(text);
+    else this.#emitSplit(this.splitter.push(text));
   }
 
   #addReasoning(whole: string) {
     const text = whole.slice(0, this.limit.take(whole.length));
-    if (text !== "") this.#emitSplit({ text: "", reasoning: text });
+    if (text !== "") this.#emitReasoning(text);
   }
 
   /** Takes one decoded chunk (already JSON); a chunk that is not an object says nothing. */
@@ -106,7 +113,7 @@ export async function chatOnce(request: ChatRequest): Promise<Completion> {
   request.onEvent?.({ type: "response-start", status: response.status });
   const emit = request.onEvent ?? (() => {});
   const limit = new StreamLimit(request.stopAt?.chars ?? Number.POSITIVE_INFINITY, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY);
-  const assembly = new CompletionAssembly(emit, limit);
+  const assembly = new CompletionAssembly(request.onEvent, limit);
   const done = await readEvents(response, assembly, request.signal);
   assembly.flush();
   if (!done && assembly.finishReason === undefined) {
@@ -176,7 +183,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
       while (!stopped()) {
         const { value, done: ended } = await reader.read();
         if (ended) break;
-        parser.feed(decoder.decode(value, { stream: true }));
+        feedSplit(parser, decoder.decode(value, { stream: true }));
       }
       // Flush a last event that lacked its blank line; if it is cut short it counts as an interruption.
       atEndOfStream = true;
@@ -193,6 +200,21 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
   }
   if (assembly.failure) throw assembly.failure;
   return done || assembly.limit.reached !== undefined;
+}
+
+/**
+ * Feeds `text` in two parts: up to its first line end, then the rest. The parser joins a held partial
+ * line with the next text it is fed before reading on; fed whole, that join copies the whole piece
+ * (hundreds of kB a read), fed so, only the line that completes it. The parser reads the same either way.
+ */
+function feedSplit(parser: EventSourceParser, text: string): void {
+  const lineEnd = text.indexOf("\n");
+  if (lineEnd < 0 || lineEnd === text.length - 1) {
+    parser.feed(text);
+    return;
+  }
+  parser.feed(text.slice(0, lineEnd + 1));
+  parser.feed(text.slice(lineEnd + 1));
 }
 
 function unparsableEvent(data: string, atEndOfStream: boolean, partial: { partialContent: string; partialReasoning: string }): ChatError {

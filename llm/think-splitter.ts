@@ -11,12 +11,14 @@ export class ThinkSplitter {
   /** After `</think>` the blank lines models put before their answer are layout, not content. */
   #afterClose = false;
 
+  /** Whether `push(delta)` would give `delta` back whole as text and change nothing: plain text, no tag in sight. */
+  passesThrough(delta: string): boolean {
+    return !this.#inside && this.#pending === "" && !this.#afterClose && !delta.includes("<");
+  }
+
   /** Feeds one delta; returns the parts that are certainly text or reasoning so far. */
   push(delta: string): { text: string; reasoning: string } {
-    // Fast path for the common case: plain text with no tag in sight.
-    if (!this.#inside && this.#pending === "" && !this.#afterClose && !delta.includes("<")) {
-      return { text: delta, reasoning: "" };
-    }
+    if (this.passesThrough(delta)) return { text: delta, reasoning: "" };
     let input = this.#pending + delta;
     this.#pending = "";
     let text = "";
