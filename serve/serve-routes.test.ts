@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect } from "node:net";
-import { type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
+import { rawHttp, type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
 import { seededFractions } from "../testing/seeded-random.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import type { Route } from "./router.ts";
@@ -131,14 +130,7 @@ describe("serve's route table over a real socket", () => {
   });
 
   test("HTTP/1.0 without Host is 400 before auth asks for the token (no route can be matched without a URL)", async () => {
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(server.port, "127.0.0.1", () => socket.write("GET /v1/tools HTTP/1.0\r\n\r\n"));
-      let data = "";
-      socket.setTimeout(10_000, () => socket.destroy(new Error("no answer in 10 s")));
-      socket.on("data", (chunk) => (data += chunk));
-      socket.on("error", reject);
-      socket.on("close", () => resolve(data));
-    });
+    const raw = await rawHttp(server.port, "GET /v1/tools HTTP/1.0\r\n\r\n");
     expect(raw.split("\r\n")[0]).toMatch(/^HTTP\/1\.[01] 400 /);
     expect(raw).toContain("no Host header");
     expect(raw.toLowerCase()).toContain("x-request-id: ");

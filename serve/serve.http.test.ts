@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { connect } from "node:net";
 import { join } from "node:path";
-import { parseSse, post, readEvents, serveFixture } from "../testing/serve-fixture.ts";
+import { parseSse, post, rawHttp, readEvents, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { isLoopbackHost, ServeStartError, startServe } from "./start-serve.ts";
@@ -37,14 +36,7 @@ describe("serve over a real socket on 127.0.0.1", () => {
       const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
       try {
         for (const path of ["/health", "/v1/tools"]) {
-          const raw = await new Promise<string>((resolve, reject) => {
-            const socket = connect(server.port, "127.0.0.1", () => socket.write(`GET ${path} HTTP/1.0\r\n\r\n`));
-            let data = "";
-            socket.setTimeout(10_000, () => socket.destroy(new Error("no answer in 10 s")));
-            socket.on("data", (chunk) => (data += chunk));
-            socket.on("error", reject);
-            socket.on("close", () => resolve(data));
-          });
+          const raw = await rawHttp(server.port, `GET ${path} HTTP/1.0\r\n\r\n`);
           expect(raw.split("\r\n")[0]).toMatch(/^HTTP\/1\.[01] 400 /);
           const body = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)) as { error: { status: number; code: string; message: string } };
           expect(body.error).toMatchObject({ status: 400, code: "bad_request" });

@@ -1,5 +1,6 @@
 // Shared by the serve tests: a scripted model server, a throw-away checkout, a workspace and a handler on them.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig, type OrgConfig, type ServeSettings } from "../config/org-config.ts";
@@ -124,5 +125,17 @@ export function post(url: string, body: unknown, headers: Record<string, string>
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Sends `request` as written over a plain socket to 127.0.0.1:`port` and reads until the server closes (10 s at most). */
+export function rawHttp(port: number, request: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    let data = "";
+    socket.setTimeout(10_000, () => socket.destroy(new Error("no answer in 10 s")));
+    socket.on("data", (chunk) => (data += chunk));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(data));
   });
 }
