@@ -130,14 +130,15 @@ export async function checkScenarios(
     const allOk = (results: RunResult[]) => results.every((result) => result.ok);
     await runPairs(request.runs);
     // A slowdown seen in few runs may be a moment of load on a busy machine: more pairs, then the medians of all decide.
-    const confirming = allOk(current) && allOk(candidate) && timesOf().candidateMs > timesOf().limitMs && current.length < CONFIRM_RUNS;
+    const first = timesOf();
+    const confirming = allOk(current) && allOk(candidate) && first.candidateMs > first.limitMs && current.length < CONFIRM_RUNS;
     if (confirming) await runPairs(CONFIRM_RUNS - current.length);
     const currentOk = allOk(current);
     const candidateOk = allOk(candidate);
     if (currentOk) currentPasses += 1;
     if (candidateOk) candidatePasses += 1;
     const { currentMs, candidateMs, limitMs } = timesOf();
-    const figures = { currentMs, candidateMs, limitMs, runs: current.length, currentOk, candidateOk, ...(confirming ? { confirmedSlowdown: true } : {}) };
+    const figures = { currentMs, candidateMs, limitMs, runs: current.length, currentOk, candidateOk, ...(confirming ? { slowdownRechecked: true } : {}) };
     const failure = candidate.find((result) => !result.ok)?.problem;
     let ok = true;
     let reason = `as expected on both; ${candidateMs} ms vs ${currentMs} ms (limit ${limitMs} ms)`;
