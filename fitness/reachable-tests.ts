@@ -121,6 +121,9 @@ async function runTestProcess(
 type TestRun = { files: string[]; code: number; text: string };
 
 const ERROR_OUTPUT_LINES = 12;
+// bun heads each file's output with `path:`; an error's first line starts with `error` or an Error's name.
+const FILE_HEADER = /^(\S.*\.(?:test|spec)\.[cm]?[jt]sx?):$/;
+const ERROR_LINE = /^(error|\w*Error)\b.*:/;
 
 /**
  * Why a `bun test` that failed no test exited non-zero (an error between tests, a file that would not load): the
@@ -129,8 +132,8 @@ const ERROR_OUTPUT_LINES = 12;
  */
 export function errorWithoutFailure(run: TestRun): { file: string; lines: string[] } {
   const lines = run.text.split("\n");
-  const start = lines.findIndex((line) => /^# Unhandled error|^(error|\w*Error)\b.*:/.test(line));
-  const header = (line: string) => /^(\S.*\.(test|spec)\.[cm]?[jt]sx?):$/.exec(line)?.[1];
+  const start = lines.findIndex((line) => /^# Unhandled error/.test(line) || ERROR_LINE.test(line));
+  const header = (line: string) => FILE_HEADER.exec(line)?.[1];
   const file =
     (start >= 0
       ? lines
@@ -142,7 +145,7 @@ export function errorWithoutFailure(run: TestRun): { file: string; lines: string
     (run.files.length === 1 ? run.files[0] : undefined) ??
     `one of ${run.files.join(", ")}`;
   const block = (start >= 0 ? lines.slice(start) : lines).filter((line) => line.trim() !== "" && !/^-+$/.test(line) && !/^# Unhandled/.test(line));
-  const errorLine = block.findIndex((line) => /^(error|\w*Error)\b.*:/.test(line.trim()));
+  const errorLine = block.findIndex((line) => ERROR_LINE.test(line.trim()));
   const first = errorLine > 0 ? [...block.slice(errorLine), ...block.slice(0, errorLine)] : block;
   return { file, lines: first.slice(0, ERROR_OUTPUT_LINES).map((line) => line.trimEnd()) };
 }
@@ -178,10 +181,10 @@ async function runTraced(
         rmSync(output, { force: true });
         // A test with a time limit of its own can miss it under the tracer's cost: the file runs again untraced, and
         // that run decides. It then counts as a reader, as its trace may have stopped before its reads.
-        if (failedRun(traced) && !signal.aborted) {
-          const again = await runTestProcess(worktree, bun, [file], signal);
-          runs.push(again);
-          if (!failedRun(again)) rerun.push(file);
+        if (failedRun(traced)) {
+          const decided = await rerunFailedAlone(traced, worktree, bun, signal);
+          runs.push(decided.run);
+          rerun.push(...decided.passedAlone);
           readers.push(file);
           continue;
         }
@@ -203,9 +206,9 @@ function failingFiles(run: TestRun): string[] {
   const found = new Set<string>();
   let current: string | undefined;
   for (const line of run.text.split("\n")) {
-    const header = /^(\S.*\.(?:test|spec)\.[cm]?[jt]sx?):$/.exec(line)?.[1];
+    const header = FILE_HEADER.exec(line)?.[1];
     if (header !== undefined) current = header.replace(/^\.\//, "");
-    else if (current !== undefined && (/^\(fail\) /.test(line) || /^(error|\w*Error)\b.*:/.test(line))) found.add(current);
+    else if (current !== undefined && (/^\(fail\) /.test(line) || ERROR_LINE.test(line))) found.add(current);
   }
   const known = run.files.filter((file) => found.has(file));
   return known.length > 0 ? known : run.files;
@@ -214,7 +217,8 @@ function failingFiles(run: TestRun): string[] {
 /**
  * A run of several files that failed: each file with a failure or an error runs once more alone, and that run
  * decides, since a test with a time limit of its own can miss it while the machine is busy with the other files.
- * The run returned keeps the first run's passes and what still failed alone.
+ * The run returned keeps the first run's passes (a file that passed alone counts only the tests that passed the
+ * first time) and what still failed alone.
  */
 async function rerunFailedAlone(run: TestRun, worktree: string, bun: string, signal: AbortSignal): Promise<{ run: TestRun; passedAlone: string[] }> {
   if (!failedRun(run) || signal.aborted) return { run, passedAlone: [] };
@@ -225,9 +229,11 @@ async function rerunFailedAlone(run: TestRun, worktree: string, bun: string, sig
   const passedAlone = failing.filter((_, index) => !failedRun(again[index] ?? run));
   // Nothing passed alone: the first run's output says why, as it stands.
   if (passedAlone.length === 0) return { run, passedAlone };
+  // One file that passed alone: that run is the whole story.
+  if (run.files.length === 1 && again[0]) return { run: again[0], passedAlone };
   const kept = run.text
     .split("\n")
-    .filter((line) => !/^\(fail\) /.test(line) && !/^\s*\d+ fail\s*$/.test(line) && !/^(error|\w*Error)\b.*:/.test(line))
+    .filter((line) => !/^\(fail\) /.test(line) && !/^\s*\d+ fail\s*$/.test(line) && !ERROR_LINE.test(line))
     .join("\n");
   return {
     run: { files: run.files, code: still[0]?.code ?? 0, text: [...still.map((failed) => failed.text), kept].join("\n") },
@@ -312,9 +318,10 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
     if (passedAlone.length > 0) figures.passedAlone = passedAlone.sort();
   }
   const timedOut = timeout.aborted;
-  const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + Number(pattern.exec(run.text)?.[1] ?? 0), 0);
-  const passed = count(/^\s*(\d+) pass/m);
-  const failed = count(/^\s*(\d+) fail/m);
+  // A run put together by rerunFailedAlone holds a summary of each process it ran: all of them count.
+  const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
+  const passed = count(/^\s*(\d+) pass/gm);
+  const failed = count(/^\s*(\d+) fail/gm);
   const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
   const code = runs.find((run) => run.code !== 0)?.code ?? 0;
   const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
