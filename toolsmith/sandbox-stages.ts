@@ -249,40 +249,41 @@ export async function runnerStage(
   const seconds = Math.ceil(toolTimeoutMs / 1000) + 3;
   // Two at a time (the machines this targets have two cores), each call its own process, its result in its own
   // file. Request names are ours (r0e00.json …); nothing model-made reaches this command line.
-  const runAll = (batch: string[]) =>
-    `printf '%s\\n' ${batch.join(" ")} | xargs -P 2 -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`;
+  const runAll = (batch: string[], parallel = 2) =>
+    `printf '%s\\n' ${batch.join(" ")} | xargs -P ${parallel} -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`;
   const [first = [], ...later] = names;
   // Whether each first-round call printed a result; only decides whether to go on (what the tool printed can pass
   // for one, and then the later rounds just run): the host reads every result itself, after its marker.
   const firstRoundGaveResults = `for f in ${first.join(" ")}; do [ -f "/scratch/out/$f" ] && grep -qs '^{"ok":true,' "/scratch/out/$f" || exit 1; done`;
+  let outcomes: RunnerOutcome[][] = [];
+  /** Runs `script` in the sandbox, given time for `calls` calls `parallel` at a time, then reads every result again. */
+  const runScript = async (script: string, calls: number, parallel: number) => {
+    await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (calls * seconds * 1000) / parallel + 30_000, signal);
+    outcomes = readRunnerOutcomes(dirs, markers);
+  };
   const script = [
     "rm -rf /scratch/out && mkdir /scratch/out",
     runAll(first),
     ...(later.length > 0 ? [`if (${firstRoundGaveResults}); then ${runAll(later.flat())}; fi`] : []),
     "true",
   ].join("; ");
-  await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (names.flat().length * seconds * 1000) / 2 + 30_000, signal);
-  let outcomes = readRunnerOutcomes(dirs, markers);
+  await runScript(script, names.flat().length, 2);
   // One or two calls with no result among others that gave one are more likely a moment of load (bun starting late
   // on a busy machine) than the tool: those run once more, one at a time, and that run decides. A tool that hangs
   // or crashes on more calls than that is judged on what it did.
   const retry = async (rounds: number[]) => {
     const missing = rounds.flatMap((round) => (names[round] ?? []).filter((_, index) => isNoResult(outcomes[round]?.[index])));
     if (missing.length === 0 || missing.length > RETRIED_CALLS || signal?.aborted) return;
-    const again = `${missing.map((name) => `rm -f /scratch/out/${name}`).join("; ")}; ${runAll(missing).replace("xargs -P 2", "xargs -P 1")}; true`;
-    await run(dirs, dirs.scratch, ["/bin/sh", "-c", again], missing.length * seconds * 1000 + 30_000, signal);
-    outcomes = readRunnerOutcomes(dirs, markers);
+    await runScript(`${missing.map((name) => `rm -f /scratch/out/${name}`).join("; ")}; ${runAll(missing, 1)}; true`, missing.length, 1);
   };
   const firstOk = () => outcomes[0]?.every((outcome) => outcome.ok) ?? false;
-  const laterRounds = names.slice(1).map((_, index) => index + 1);
   if (!firstOk()) {
     await retry([0]);
     // The later rounds were skipped for the first round's sake: now that it gave every result, they run.
     if (!firstOk() || later.length === 0 || signal?.aborted) return outcomes;
-    await run(dirs, dirs.scratch, ["/bin/sh", "-c", `${runAll(later.flat())}; true`], (later.flat().length * seconds * 1000) / 2 + 30_000, signal);
-    outcomes = readRunnerOutcomes(dirs, markers);
+    await runScript(`${runAll(later.flat())}; true`, later.flat().length, 2);
   }
-  await retry(laterRounds);
+  await retry(later.map((_, index) => index + 1));
   return outcomes;
 }
 
