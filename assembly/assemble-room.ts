@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import { httpModels } from "../llm/persona-model.ts";
+import { httpModels } from "../models/persona-model.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";

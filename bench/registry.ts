@@ -150,7 +150,7 @@ try {
   }
 
   await using server = await embeddingServer(root);
-  const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
+  const embedder = ollamaEmbedder({ server: server.url, model: "nomic-embed-text" });
   started = performance.now();
   const embedded = await registry.embedDocuments(embedder);
   const embedMs = performance.now() - started;

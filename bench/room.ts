@@ -96,7 +96,7 @@ function roomConfig(url: string, count: number, workspaceDir: string): OrgConfig
     name: `p${index}`,
     kind: "simple" as const,
     model: "bench:1b",
-    baseUrl: url,
+    server: url,
     tools: {},
     contextMessages: 4,
   }));

@@ -15,7 +15,8 @@ import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
-import { deadServerMessage, missingModelMessages, probeModelServer } from "./model-server-probe.ts";
+import { probeModelServer } from "../llm/probe-model-server.ts";
+import { deadServerMessage, missingModelMessages } from "./model-server-probe.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
@@ -137,10 +138,10 @@ function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
 
 /** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
 async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
-  const baseUrls = [...new Set(config.personas.map((persona) => persona.baseUrl))];
-  const results = await Promise.all(baseUrls.map((baseUrl) => probeModelServer(baseUrl, signal)));
+  const servers = [...new Set(config.personas.map((persona) => persona.server))];
+  const results = await Promise.all(servers.map((server) => probeModelServer(server, signal)));
   const dead = results.find((result) => !result.reachable);
-  return { dead: dead && !dead.reachable ? deadServerMessage(dead.baseUrl, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
+  return { dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }
 
 /** Chat's room, from the room assembly; `checkoutDir` (org's checkout) is where promoted tools and the toolsmith's branches are. */

@@ -27,12 +27,12 @@ if (!persona) throw new Error("the default config has personas");
 const signal = new AbortController().signal;
 
 test("a server that does not answer fails with how to start one; one that does lists its models", () => {
-  expect(serverCheck({ baseUrl, reachable: false, error: "refused" })).toMatchObject({ status: "fail", detail: "no answer (refused)" });
-  expect(serverCheck({ baseUrl, reachable: true, models: ["a", "b"] })).toMatchObject({ status: "ok", detail: "answers; 2 model(s): a, b" });
+  expect(serverCheck({ server: baseUrl, reachable: false, error: "refused" })).toMatchObject({ status: "fail", detail: "no answer (refused)" });
+  expect(serverCheck({ server: baseUrl, reachable: true, models: ["a", "b"] })).toMatchObject({ status: "ok", detail: "answers; 2 model(s): a, b" });
 });
 
 test("a model is checked on its server: missing, able to call tools, not able, or unknown", async () => {
-  const probe = { baseUrl, reachable: true as const, models: ["tooly", "chatty", "quiet"] };
+  const probe = { server: baseUrl, reachable: true as const, models: ["tooly", "chatty", "quiet"] };
   expect((await modelCheck(config, persona, undefined, signal)).status).toBe("fail");
   expect(await modelCheck(config, { ...persona, model: "absent" }, probe, signal)).toMatchObject({
     status: "fail",

@@ -3,35 +3,14 @@ import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { hasModel, noServerHint, type ProbeResult, probeModelServer } from "./model-server-probe.ts";
+import { type ProbeResult, probeModelServer, toolCapability } from "../llm/probe-model-server.ts";
+import { hasModel, noServerHint } from "./model-server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
 
-const SHOW_TIMEOUT_MS = 5_000;
 /** Below this much free space in the workspace, sessions, worktrees and candidates run out. */
 const MIN_FREE_BYTES = 1024 ** 3;
-
-/**
- * Whether the model can call tools, from Ollama's `POST /api/show` (its `capabilities`); undefined when the
- * server does not say (not Ollama, or an Ollama older than capabilities).
- */
-async function toolCapability(baseUrl: string, model: string, authorization: string | undefined, signal: AbortSignal): Promise<boolean | undefined> {
-  try {
-    const response = await fetch(new URL("/api/show", baseUrl), {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-      body: JSON.stringify({ model }),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(SHOW_TIMEOUT_MS)]),
-    });
-    if (!response.ok) return undefined;
-    const body: unknown = await response.json();
-    const capabilities = typeof body === "object" && body !== null && "capabilities" in body ? body.capabilities : undefined;
-    return Array.isArray(capabilities) ? capabilities.includes("tools") : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Runs `command --version`-like argv; its first output line, or undefined when it is not there. */
 function versionOf(argv: string[]): string | undefined {
@@ -45,13 +24,13 @@ function versionOf(argv: string[]): string | undefined {
 
 /** Whether each model server answers, and which models it has. */
 export function serverCheck(probe: ProbeResult): DoctorCheck {
-  const name = `server ${probe.baseUrl}`;
+  const name = `server ${probe.server}`;
   if (!probe.reachable) {
     return {
       name,
       status: "fail",
       detail: `no answer (${probe.error})`,
-      fix: noServerHint(probe.baseUrl, "doctor").join("\n"),
+      fix: noServerHint(probe.server, "doctor").join("\n"),
     };
   }
   const models = `${probe.models.slice(0, 8).join(", ")}${probe.models.length > 8 ? ", …" : ""}`;
@@ -66,16 +45,16 @@ export async function modelCheck(
   signal: AbortSignal,
 ): Promise<DoctorCheck> {
   const name = `${persona.name}'s model ${persona.model}`;
-  if (!probe?.reachable) return { name, status: "fail", detail: `its server ${persona.baseUrl} does not answer`, fix: "start the server first (above)" };
+  if (!probe?.reachable) return { name, status: "fail", detail: `its server ${persona.server} does not answer`, fix: "start the server first (above)" };
   if (probe.models.length > 0 && !hasModel(probe.models, persona.model)) {
     return {
       name,
       status: "fail",
-      detail: `not on ${persona.baseUrl}, which has: ${probe.models.join(", ")}`,
+      detail: `not on ${persona.server}, which has: ${probe.models.join(", ")}`,
       fix: `ollama pull ${persona.model}, or pick one it has: org chat --model MODEL (or "model" in org.config.json)`,
     };
   }
-  const tools = await toolCapability(persona.baseUrl, persona.model, authorizationFor(config, persona.baseUrl), signal);
+  const tools = await toolCapability(persona.server, persona.model, authorizationFor(config, persona.server), signal);
   if (tools === false) {
     return {
       name,
@@ -185,8 +164,8 @@ export async function doctorChecks(options: {
   signal: AbortSignal;
 }): Promise<DoctorCheck[]> {
   const { config, signal } = options;
-  const baseUrls = [...new Set(config.personas.map((persona) => persona.baseUrl))];
-  const probes = await Promise.all(baseUrls.map((baseUrl) => probeModelServer(baseUrl, signal)));
+  const servers = [...new Set(config.personas.map((persona) => persona.server))];
+  const probes = await Promise.all(servers.map((server) => probeModelServer(server, signal)));
   const checks = probes.map(serverCheck);
   // In the config's order, one persona at a time.
   for (const persona of config.personas) {
@@ -194,7 +173,7 @@ export async function doctorChecks(options: {
       await modelCheck(
         config,
         persona,
-        probes.find((entry) => entry.baseUrl === persona.baseUrl),
+        probes.find((entry) => entry.server === persona.server),
         signal,
       ),
     );

@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, DEFAULT_LIMITS, DEFAULT_SERVE } from "../config/org-config.ts";
+import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -31,7 +32,7 @@ export function initConfigText(model: string): string {
 // Every key is optional: remove one to get its default. 'org doctor' checks that the models are there.
 {
   // Who is in the room. Each persona has a kind (agent, python, toolsmith or simple), a model and tools.
-  // A persona's server is OLLAMA_BASE unless it has "baseUrl": "http://host:port" (any OpenAI-compatible server).
+  // A persona's server is OLLAMA_BASE unless it has "${SERVER_URL_KEY}": "http://host:port" (any OpenAI-compatible server).
   "personas": [
     {
       "name": "agent",

@@ -1,37 +1,17 @@
 import { join } from "node:path";
-import { requestModelList } from "../llm/list-models.ts";
+import { SERVER_URL_KEY } from "../llm/persona-server.ts";
+import type { ProbeResult } from "../llm/probe-model-server.ts";
 import { orgInvocation, orgPath } from "./org-invocation.ts";
-import { connectionDetail } from "../llm/chat-errors.ts";
-
-/** What a model server said when asked for its models. */
-export type ProbeResult = { baseUrl: string; reachable: true; models: string[] } | { baseUrl: string; reachable: false; error: string };
-
-const PROBE_TIMEOUT_MS = 3_000;
-
-/**
- * Asks a server for its model list (`GET /v1/models`). Any HTTP answer means something listens there;
- * only a failed connection counts as unreachable. The model list is empty when the server has none to say.
- */
-export async function probeModelServer(baseUrl: string, signal?: AbortSignal): Promise<ProbeResult> {
-  const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-  try {
-    const answer = await requestModelList(baseUrl, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-    return { baseUrl, reachable: true, models: answer.models ?? [] };
-  } catch (error) {
-    const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : connectionDetail(error);
-    return { baseUrl, reachable: false, error: detail };
-  }
-}
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /**
- * Where the bundled scripted server should listen to stand in for `baseUrl`: that port when `baseUrl` is a
+ * Where the bundled scripted server should listen to stand in for `server`: that port when `server` is a
  * loopback address, else Ollama's 11434 (and the hint then sets OLLAMA_BASE to it).
  */
-function standInPort(baseUrl: string): number {
+function standInPort(server: string): number {
   try {
-    const url = new URL(baseUrl);
+    const url = new URL(server);
     if (LOOPBACK.has(url.hostname) && url.protocol === "http:") return Number(url.port || 80);
   } catch {
     // Not a URL: the default port.
@@ -40,17 +20,17 @@ function standInPort(baseUrl: string): number {
 }
 
 /**
- * What to do when nobody answers at `baseUrl`, one line each: OLLAMA_BASE, and two commands that work as printed,
+ * What to do when nobody answers at `server`, one line each: OLLAMA_BASE, and two commands that work as printed,
  * from any directory: the bundled scripted server (the demo's personas and the scripted toolsmith), and `org
  * <then>` against it with OLLAMA_BASE and OLLAMA_MODEL set. Chat, doctor and tool new all say this.
  */
-export function noServerHint(baseUrl: string, then = "chat"): string[] {
-  const port = standInPort(baseUrl);
+export function noServerHint(server: string, then = "chat"): string[] {
+  const port = standInPort(server);
   const org = orgInvocation();
   const scripts = ["demo-script.json", "toolsmith-script.json"].map((file) => `--script ${orgPath(join("demo", file))}`).join(" ");
   return [
     "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
-    "    (or the persona's baseUrl in org.config.json).",
+    `    (or the persona's ${SERVER_URL_KEY} in org.config.json).`,
     "  - No model at hand? Start the bundled scripted server instead (it plays the personas, and the toolsmith for ten small tools):",
     `      ${org} scripted-server --port ${port} ${scripts}`,
     "    then, in another terminal:",
@@ -60,8 +40,8 @@ export function noServerHint(baseUrl: string, then = "chat"): string[] {
 }
 
 /** The message for a server nobody answers at: the URL and why, then `noServerHint`. */
-export function deadServerMessage(baseUrl: string, detail: string, then = "chat"): string {
-  return [`no model server answers at ${baseUrl} (${detail}).`, ...noServerHint(baseUrl, then)].join("\n");
+export function deadServerMessage(server: string, detail: string, then = "chat"): string {
+  return [`no model server answers at ${server} (${detail}).`, ...noServerHint(server, then)].join("\n");
 }
 
 /** Whether a server's list has `model` (Ollama finds `name` as `name:latest`). */
@@ -74,15 +54,15 @@ export function hasModel(available: readonly string[], model: string): boolean {
  * where the model was set, and what the server has. Servers that list nothing are not judged.
  */
 export function missingModelMessages(
-  personas: readonly { name: string; model: string; baseUrl: string; modelSource?: string }[],
+  personas: readonly { name: string; model: string; server: string; modelSource?: string }[],
   results: readonly ProbeResult[],
 ): string[] {
   const messages: string[] = [];
   for (const persona of personas) {
-    const result = results.find((entry) => entry.baseUrl === persona.baseUrl);
+    const result = results.find((entry) => entry.server === persona.server);
     if (!result?.reachable || result.models.length === 0 || hasModel(result.models, persona.model)) continue;
     messages.push(
-      `${persona.name}'s model "${persona.model}"${persona.modelSource ? ` (from ${persona.modelSource})` : ""} is not on ${persona.baseUrl}; it has: ${result.models.join(", ")}. Pull it (ollama pull ${persona.model}), or pick one with --model or /use ${persona.name} MODEL.`,
+      `${persona.name}'s model "${persona.model}"${persona.modelSource ? ` (from ${persona.modelSource})` : ""} is not on ${persona.server}; it has: ${result.models.join(", ")}. Pull it (ollama pull ${persona.model}), or pick one with --model or /use ${persona.name} MODEL.`,
     );
   }
   return messages;

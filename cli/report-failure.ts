@@ -1,4 +1,4 @@
-import { withoutUserinfo } from "../config/server-url.ts";
+import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
 import { isUserFacing, UsageError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";

@@ -19,6 +19,7 @@ import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { describeRecordedModel } from "../llm/recorded-model.ts";
 
 const HELP = `Usage:
   org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
@@ -132,12 +133,13 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   const { CONFIG_FILE_NAME, loadOrgConfig } = await import("../config/org-config.ts");
   const { toolsmith: settings } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
-  const baseUrl = values["base-url"] ?? environment.ollamaBase;
+  const server = values["base-url"] ?? environment.ollamaBase;
   // Nobody answering is said before anything is made, with the same way out the chat gives.
-  const { deadServerMessage, probeModelServer } = await import("./model-server-probe.ts");
-  const probe = await probeModelServer(baseUrl, signal);
+  const { deadServerMessage } = await import("./model-server-probe.ts");
+  const { probeModelServer } = await import("../llm/probe-model-server.ts");
+  const probe = await probeModelServer(server, signal);
   if (!probe.reachable) {
-    const message = deadServerMessage(baseUrl, probe.error, `tool new --goal ${shellWord(values.goal)}`);
+    const message = deadServerMessage(server, probe.error, `tool new --goal ${shellWord(values.goal)}`);
     // --json keeps its promise of one last line on stdout.
     if (values.json) console.log(terminalSafeJson({ ok: false, attempts: 0, failure: message.split("\n")[0] }));
     throw new UserFacingError(message);
@@ -153,9 +155,9 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     goal: values.goal,
     // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
     model: httpModel({
-      baseUrl,
+      server,
       modelId: values.model ?? environment.ollamaModel,
-      apiKey: baseUrl === environment.ollamaBase ? environment.apiKey : undefined,
+      apiKey: server === environment.ollamaBase ? environment.apiKey : undefined,
     }),
     repoDir,
     settings,
@@ -301,7 +303,7 @@ function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
     `examples: ${spec.examples.map((example) => `${JSON.stringify(example.input)} → ${JSON.stringify(example.output)}`).join("; ")}`,
     `validation: ${validation.stages.map((stage) => `${stage.stage} ${stage.durationMs} ms`).join(", ")}`,
     `tests ${validation.tests.passed} passed, line coverage ${Math.round(validation.coverage.lines * 100)} %, mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
-    `made by ${[...new Set(provenance.phases.map((phase) => `${phase.model} at ${phase.baseUrl}`))].join(", ")} in ${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
+    `made by ${[...new Set(provenance.phases.map(describeRecordedModel))].join(", ")} in ${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
     "",
     tool.code,
   ].join("\n");

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { displayUrl, withoutUserinfo } from "../config/server-url.ts";
+import { displayUrl, withoutUserinfo } from "../llm/server-url.ts";
 import { freePort } from "../testing/free-port.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 

@@ -1,5 +1,5 @@
 // The one module that reads process.env; everything else asks here.
-import { urlCredentials } from "./server-url.ts";
+import { urlCredentials } from "../llm/server-url.ts";
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
@@ -13,7 +13,7 @@ export class EnvironmentError extends Error {
 }
 
 /** `host:port` as Ollama's own OLLAMA_HOST takes it gets the http:// a URL needs. */
-function baseUrlOf(value: string): string {
+function serverUrlOf(value: string): string {
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
   return url.replace(/\/+$/, "");
 }
@@ -36,7 +36,7 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
     profile,
     /** Whether the jobs' write-ahead log and the transcripts are fsynced: ORG_FSYNC=on|off, else on under prod. */
     fsync: onOff(env, "ORG_FSYNC") ?? profile === "prod",
-    ollamaBase: baseUrlOf(env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
+    ollamaBase: serverUrlOf(env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
     ollamaModel: env.OLLAMA_MODEL?.trim() || DEFAULT_MODEL,
     /** Where `ollamaModel` came from, for messages that tell the user where to change it. */
     ollamaModelSource: env.OLLAMA_MODEL?.trim() ? "OLLAMA_MODEL" : "OLLAMA_MODEL (unset: org's default model)",
@@ -47,7 +47,7 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
     /** The model tool search embeds with; undefined when ORG_EMBED_MODEL=off (full-text search alone). */
     embedModel: env.ORG_EMBED_MODEL?.trim() === "off" ? undefined : env.ORG_EMBED_MODEL?.trim() || DEFAULT_EMBED_MODEL,
     /** The server of `/api/embed`: ORG_EMBED_BASE, else OLLAMA_BASE. */
-    embedBase: baseUrlOf(env.ORG_EMBED_BASE?.trim() || env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
+    embedBase: serverUrlOf(env.ORG_EMBED_BASE?.trim() || env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
     /** `ORG_API_TOKEN`: the bearer token `serve` asks of every request but /health; unset means no auth. */
     apiToken: env.ORG_API_TOKEN?.trim() || undefined,
   };
@@ -190,7 +190,7 @@ const parsedCredentials = new Map<string, string[]>();
 function credentialsOf(value: string): string[] {
   let found = parsedCredentials.get(value);
   if (found === undefined) {
-    found = value.includes("@") ? urlCredentials(baseUrlOf(value)) : [];
+    found = value.includes("@") ? urlCredentials(serverUrlOf(value)) : [];
     if (parsedCredentials.size > 16) parsedCredentials.clear();
     parsedCredentials.set(value, found);
   }

@@ -39,7 +39,7 @@ describe("loadOrgConfig", () => {
   test("without a file: agent, python and toolsmith on OLLAMA_BASE and OLLAMA_MODEL", () => {
     withConfig(undefined, (path) => {
       const config = loadOrgConfig(path, env);
-      expect(config.personas.map((persona) => [persona.name, persona.kind, persona.model, persona.baseUrl])).toEqual([
+      expect(config.personas.map((persona) => [persona.name, persona.kind, persona.model, persona.server])).toEqual([
         ["agent", "agent", "tiny:1b", "http://127.0.0.1:9"],
         ["python", "python", "tiny:1b", "http://127.0.0.1:9"],
         ["toolsmith", "toolsmith", "tiny:1b", "http://127.0.0.1:9"],
@@ -225,7 +225,7 @@ describe("credentials and limits in the config", () => {
       expect(authorizationFor(config, "http://10.0.0.7:11434/v1")).toBe("Bearer far-key-456");
       expect(authorizationFor(config, "https://models.example:8443/v1")).toBe(`Basic ${Buffer.from("bob:s3cret-pass").toString("base64")}`);
       expect(authorizationFor(config, "http://elsewhere:11434")).toBeUndefined();
-      expect(config.personas.map((persona) => persona.baseUrl)).toEqual(["http://127.0.0.1:9", "http://10.0.0.7:11434", "https://models.example:8443/v1"]);
+      expect(config.personas.map((persona) => persona.server)).toEqual(["http://127.0.0.1:9", "http://10.0.0.7:11434", "https://models.example:8443/v1"]);
       expect(config.secrets).toEqual(expect.arrayContaining(["near-key-123", "far-key-456", "s3cret-pass"]));
       expect(serverConcurrency(config, "http://10.0.0.7:11434")).toBe(2);
       expect(config.limits).toMatchObject({ toolCallsPerReply: 5, toolSecondsPerTurn: 90 });

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { environmentSettings, environmentVariable } from "./environment.ts";
-import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "./server-url.ts";
+import { PersonaServerFields, personaServerUrl } from "../llm/persona-server.ts";
+import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "../llm/server-url.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
 import { BUILTIN_TOOL_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
@@ -29,7 +30,7 @@ export const PersonaEntry = z.strictObject({
   name: personaName,
   kind: PersonaKind,
   model: z.string().min(1).optional(),
-  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  ...PersonaServerFields,
   /** Policy per tool name (built-in or generated); a tool not listed is denied. */
   tools: z.record(z.string().min(1), ToolPolicy).optional(),
   instructions: z.string().optional(),
@@ -137,8 +138,10 @@ export const OrgConfigFile = z.strictObject({
 export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
 /** A persona with the defaults filled in: its model, server, tools and context length are always set. */
-export type PersonaConfig = PersonaEntry &
-  Required<Pick<PersonaEntry, "model" | "baseUrl" | "tools" | "contextMessages">> & {
+export type PersonaConfig = Omit<PersonaEntry, keyof typeof PersonaServerFields> &
+  Required<Pick<PersonaEntry, "model" | "tools" | "contextMessages">> & {
+    /** The persona's model server, as org shows it (credentials kept apart, see `authorizations`). */
+    server: string;
     /** Where `model` was set, named when the server does not have it. */
     modelSource?: string;
   };
@@ -322,7 +325,7 @@ function resolveOrgConfig(
       model: full.model ?? settings.ollamaModel,
       modelSource: full.model !== undefined ? `${source ?? CONFIG_FILE_NAME} (personas[${index}].model)` : settings.ollamaModelSource,
       // Credentials in the URL are kept apart (see `authorizations`): the URL org shows and stores has none.
-      baseUrl: displayUrl(full.baseUrl ?? settings.ollamaBase).replace(/\/+$/, ""),
+      server: displayUrl(personaServerUrl(full) ?? settings.ollamaBase).replace(/\/+$/, ""),
       tools: { ...DEFAULT_TOOLS[full.kind], ...(full.tools ?? {}) },
       ...(full.instructions !== undefined ? { instructions: full.instructions } : {}),
       ...(full.color !== undefined ? { color: full.color } : {}),
@@ -349,11 +352,7 @@ function resolveOrgConfig(
     }
     authorizations[urlOrigin(url)] = `Bearer ${value}`;
   }
-  const urls = [
-    settings.ollamaBase,
-    ...entries.flatMap((entry) => ("baseUrl" in entry && entry.baseUrl ? [entry.baseUrl] : [])),
-    ...Object.keys(file.servers ?? {}),
-  ];
+  const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {})];
   for (const url of urls) {
     const { authorization } = serverEndpoint(url);
     if (authorization) authorizations[urlOrigin(url)] = authorization;
@@ -381,11 +380,11 @@ function resolveOrgConfig(
 }
 
 /** The Authorization header for a server, if credentials belong to it (same origin); never another server's. */
-export function authorizationFor(config: OrgConfig, baseUrl: string): string | undefined {
-  return config.authorizations[urlOrigin(baseUrl)];
+export function authorizationFor(config: OrgConfig, server: string): string | undefined {
+  return config.authorizations[urlOrigin(server)];
 }
 
 /** Concurrent requests the room sends to one model server. */
-export function serverConcurrency(config: OrgConfig, baseUrl: string): number {
-  return config.servers[displayUrl(baseUrl.replace(/\/+$/, ""))]?.concurrency ?? config.limits.concurrencyPerServer;
+export function serverConcurrency(config: OrgConfig, server: string): number {
+  return config.servers[displayUrl(server.replace(/\/+$/, ""))]?.concurrency ?? config.limits.concurrencyPerServer;
 }

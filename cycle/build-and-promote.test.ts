@@ -67,7 +67,7 @@ test("a goal becomes a tool on main: built, started beside current, judged pass 
     const { built, cycle } = await buildAndPromote({
       toolsmith: {
         goal,
-        model: httpModel({ baseUrl: server.url, modelId: "scripted" }),
+        model: httpModel({ server: server.url, modelId: "scripted" }),
         repoDir: repo.git.repoDir,
         settings: config.toolsmith,
         sandboxPolicy: sandboxPolicyFrom({ config }),

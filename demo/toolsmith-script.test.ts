@@ -44,7 +44,7 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     await using server = await startScriptedServer({ script: await loadScript(FILE) });
     const outcome = await runToolsmith({
       goal: "count the words in a text",
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
     });
     if (!outcome.ok) throw new Error(`count the words in a text: ${outcome.failure}`);
@@ -53,11 +53,11 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     expectValidatedAtDefaults(repo.dir, outcome.branch, "word_count");
 
     // The same goal again: the name is taken by the live candidate, and the failure says so.
-    const again = await runToolsmith({ goal: "count the words in a text", model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
+    const again = await runToolsmith({ goal: "count the words in a text", model: httpModel({ server: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
     expect(again).toMatchObject({ ok: false });
     if (!again.ok) expect(again.failure).toContain("the name word_count is taken");
     // A goal it does not know: the failure says what it can build.
-    const unknown = await runToolsmith({ goal: "sort a list of names", model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
+    const unknown = await runToolsmith({ goal: "sort a list of names", model: httpModel({ server: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
     expect(unknown).toMatchObject({ ok: false });
     if (!unknown.ok) expect(unknown.failure).toContain('It said: "I am the scripted toolsmith: no model, ten tools');
   }, 120_000);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { generatedToolMetadata, wordCountSpec } from "../testing/generated-tool-fixture.ts";
-import { parseToolMetadata, recordableBaseUrl, sha256Hex, ToolMetadataError, ToolSpec } from "./tool-metadata.ts";
+import { recordableServerUrl } from "../llm/recorded-model.ts";
+import { parseToolMetadata, sha256Hex, ToolMetadataError, ToolSpec } from "./tool-metadata.ts";
 
 const spec = wordCountSpec();
 const base = generatedToolMetadata(spec, "a", "b");
@@ -29,11 +30,11 @@ describe("metadata.json", () => {
     expect(parseToolMetadata(JSON.stringify(metadata), "m.json")).toEqual(metadata as never);
   });
 
-  test("a base URL with credentials is refused, and recordableBaseUrl strips them", () => {
+  test("a base URL with credentials is refused, and recordableServerUrl strips them", () => {
     const phases = [{ ...metadata.provenance.phases[0], baseUrl: "http://user:pw@host:1/v1" }];
     const bad = { ...metadata, provenance: { ...metadata.provenance, phases } };
     expect(() => parseToolMetadata(JSON.stringify(bad), "m.json")).toThrow(ToolMetadataError);
-    expect(recordableBaseUrl("http://user:pw@host:1/v1?key=x#y")).toBe("http://host:1/v1");
+    expect(recordableServerUrl("http://user:pw@host:1/v1?key=x#y")).toBe("http://host:1/v1");
   });
 
   test("bad JSON and wrong hashes name the file", () => {

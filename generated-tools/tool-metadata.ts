@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { displayUrl } from "../config/server-url.ts";
+import { RecordedModelFields } from "../llm/recorded-model.ts";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 
 // fitness/ checks tool names through this module.
@@ -50,12 +50,6 @@ export type SourceSubmission = z.infer<typeof SourceSubmission>;
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
 const Timestamp = z.iso.datetime();
 
-/** A base URL as recorded: no user name or password in it. */
-export const RecordedBaseUrl = z.url().refine((text) => {
-  const url = new URL(text);
-  return url.username === "" && url.password === "";
-}, "must not carry credentials");
-
 export const VALIDATION_STAGES = ["policy", "typecheck", "tests", "mutants", "examples", "determinism"] as const;
 export const ValidationStage = z.enum(VALIDATION_STAGES);
 export type ValidationStage = z.infer<typeof ValidationStage>;
@@ -70,8 +64,7 @@ export type Phase = z.infer<typeof Phase>;
 /** One phase's model calls: which model at which server, the prompts' hashes, how many tries. */
 export const PhaseProvenance = z.strictObject({
   phase: Phase,
-  model: z.string().min(1).max(200),
-  baseUrl: RecordedBaseUrl,
+  ...RecordedModelFields,
   promptSha256: z.array(Sha256),
   attempts: z.number().int().min(1),
   startedAt: Timestamp,
@@ -139,12 +132,4 @@ export function parseToolMetadata(text: string, source: string): ToolMetadata {
 /** The lowercase hex sha256 of a file's content, as metadata.json records it. */
 export function sha256Hex(content: string | Uint8Array): string {
   return createHash("sha256").update(content).digest("hex");
-}
-
-/** A base URL fit to record: user name, password, query and fragment removed. */
-export function recordableBaseUrl(baseUrl: string): string {
-  const url = new URL(displayUrl(baseUrl));
-  url.search = "";
-  url.hash = "";
-  return url.toString().replace(/\/+$/, "");
 }

@@ -1,4 +1,4 @@
-import { withoutUserinfo } from "../config/server-url.ts";
+import { withoutUserinfo } from "./server-url.ts";
 import { chatCompletionsUrl, modelsUrl } from "./model-server-urls.ts";
 
 /** What went wrong talking to a model server; the chat loop and the room switch on it. */

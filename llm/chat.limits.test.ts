@@ -45,7 +45,7 @@ describe("limits a hostile server cannot switch off", () => {
       text("never sent"),
     ]);
     const attempt = runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "y".repeat(400) }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
@@ -73,7 +73,7 @@ describe("limits a hostile server cannot switch off", () => {
     await using server = startFrameServer([calls(many), text("done")]);
     const events: LoopEvent[] = [];
     const result = await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
@@ -95,7 +95,7 @@ describe("limits a hostile server cannot switch off", () => {
     const two = (round: number) => calls([0, 1].map((n) => ({ name: "echo", arguments: { text: `r${round}-${n}` } })));
     await using server = startFrameServer([two(1), two(2), text("done")]);
     await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
@@ -118,7 +118,7 @@ describe("limits a hostile server cannot switch off", () => {
       text("done"),
     ]);
     await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([slow, echo]),
       toolContext: { workspaceDir },
@@ -178,7 +178,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     await using server = await huge({ text: "x".repeat(1_000_000), chunkSize: 65_536 });
     const events: LoopEvent[] = [];
     const result = await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "talk" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
@@ -198,7 +198,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     runs.length = 0;
     await using server = await huge({ toolCalls: [{ name: "echo", arguments: { text: "y".repeat(500_000) } }], chunkSize: 65_536, wire: "openai" });
     const result = await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "call" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
@@ -214,7 +214,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     const big = { toolCalls: [{ name: "echo", arguments: { text: "z".repeat(6000) } }], chunkSize: 1024, wire: "openai" as const };
     await using server = await startScriptedServer({ script: { rules: [{ reply: big }] }, port: 0 });
     const result = await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "call twice" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },
@@ -230,7 +230,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     const budget = new Budget({ maxSessionTokens: 1000 });
     const streamed: string[] = [];
     const attempt = runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "talk" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir },

@@ -220,7 +220,7 @@ describe("chatOnce errors against the scripted server", () => {
       ],
     });
     const result = await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: user("run two"),
       tools: toolSet([sh]),
       toolContext: { workspaceDir, sessionId: "index-bug-history" },
@@ -277,7 +277,7 @@ describe("runWithTools runs calls the model wrote into its text, with the real s
       });
       const events: LoopEvent[] = [];
       const result = await runWithTools({
-        model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
+        model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
         messages: user("what does the shell say?"),
         tools,
         toolContext: { workspaceDir, sessionId: `embedded-${embedded}` },

@@ -1,11 +1,12 @@
-import { serverEndpoint } from "../config/server-url.ts";
+import { serverEndpoint } from "./server-url.ts";
 import { type ChatRequest, chatOnce } from "./chat-once.ts";
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
 
 /** Where an OpenAI-compatible model is reached, and how: the transport details no caller of the port sees. */
 export type HttpModelSettings = {
-  baseUrl: string;
+  /** The server's base URL (credentials in it travel as a header, never in the URL shown). */
+  server: string;
   modelId: string;
   /** Where the model id came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
   modelSource?: string | undefined;
@@ -17,7 +18,7 @@ export type HttpModelSettings = {
 
 /** The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server. */
 export function httpModel(settings: HttpModelSettings): LanguageModel {
-  const { baseUrl, modelId, modelSource, apiKey, authorization, retry } = settings;
+  const { server: baseUrl, modelId, modelSource, apiKey, authorization, retry } = settings;
   return {
     modelId,
     server: serverEndpoint(baseUrl).url.replace(/\/+$/, ""),

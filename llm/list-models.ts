@@ -1,4 +1,4 @@
-import { serverEndpoint, withoutUserinfo } from "../config/server-url.ts";
+import { serverEndpoint, withoutUserinfo } from "./server-url.ts";
 import { connectionDetail } from "./chat-errors.ts";
 import { modelsUrl } from "./model-server-urls.ts";
 

@@ -1,4 +1,4 @@
-import { serverEndpoint } from "../config/server-url.ts";
+import { serverEndpoint } from "./server-url.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import type { ChatRequest } from "./chat-once.ts";
 import { ChatError, connectionDetail, httpError } from "./chat-errors.ts";

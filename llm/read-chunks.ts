@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isTokenCount } from "../security/budget.ts";
+import { isTokenCount } from "./token-count.ts";
 import type { ToolCall, Usage } from "./chat-types.ts";
 import { readCommonChunk } from "./read-common-chunk.ts";
 

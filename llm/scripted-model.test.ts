@@ -16,7 +16,7 @@ async function both(wire: Parameters<typeof startFrameServer>[0], scripted: Lang
   await using server = startFrameServer(wire);
   const httpEvents: StreamEvent[] = [];
   const scriptedEvents: StreamEvent[] = [];
-  const overHttp = await httpModel({ baseUrl: server.url, modelId: "m", retry: { retries: 0 } }).stream(request(httpEvents, extra));
+  const overHttp = await httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }).stream(request(httpEvents, extra));
   const inMemory = await scripted.stream(request(scriptedEvents, extra));
   return { overHttp, inMemory, httpEvents, scriptedEvents };
 }

@@ -44,7 +44,7 @@ test("memory.sqlite deleted while a chat is open: search rebuilds with a notice,
     port: 0,
   });
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
-  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { memory_save: "allow" } }];
+  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: { memory_save: "allow" } }];
   const { store } = MemoryStore.open(workspaceDir);
   const notices: string[] = [];
   const room = await openRoom({

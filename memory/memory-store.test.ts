@@ -26,7 +26,7 @@ async function session(workspaceDir: string, script: ScriptInput, messages: stri
   const server = await startScriptedServer({ script, port: 0 });
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
   config.personas = [
-    { name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
+    { name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
   ];
   const events: RoomEvent[] = [];
   const room = await openRoom({
@@ -170,7 +170,7 @@ describe("memory", () => {
     };
     const server = await startScriptedServer({ script: { rules: [{ reply: { text: "still here" } }] }, port: 0 });
     const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
-    config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: {} }];
+    config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: {} }];
     const events: RoomEvent[] = [];
     const room = await openRoom({ config, workspaceDir, tools: [], memory: broken, onEvent: (event) => events.push(event) });
     try {
@@ -304,14 +304,14 @@ describe("memory", () => {
     store.save({ text: "Coffee is in the left cupboard.", persona: "agent" });
     const server = await startScriptedServer({ script: { models: ["qwen3:8b", "nomic-embed-text"], rules: [] }, port: 0 });
     try {
-      const blended = await store.search("release checklist", { embedder: ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" }) });
+      const blended = await store.search("release checklist", { embedder: ollamaEmbedder({ server: server.url, model: "nomic-embed-text" }) });
       expect(blended.method).toBe("fts+embeddings");
       expect(blended.hits[0]?.snippet).toContain("release checklist");
     } finally {
       await server.stop();
     }
     const none = await store.search("release checklist", {
-      embedder: ollamaEmbedder({ baseUrl: "http://127.0.0.1:9", model: "nomic-embed-text", timeoutMs: 2_000 }),
+      embedder: ollamaEmbedder({ server: "http://127.0.0.1:9", model: "nomic-embed-text", timeoutMs: 2_000 }),
     });
     expect(none.method).toBe("fts");
     expect(none.note).toContain("embeddings not used");

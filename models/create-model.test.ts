@@ -12,7 +12,7 @@ const persona = (name: string, kind: PersonaConfig["kind"], extra: Partial<Perso
   name,
   kind,
   model: "m",
-  baseUrl: "http://127.0.0.1:1",
+  server: "http://127.0.0.1:1",
   tools: {},
   contextMessages: 60,
   ...extra,

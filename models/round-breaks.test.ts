@@ -26,7 +26,7 @@ test("a reply that speaks, calls a tool and speaks again keeps its two rounds ap
   mkdirSync(workspaceDir);
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
   config.personas = [
-    { name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
+    { name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
   ];
   let console = "";
   const renderer = createConsoleRenderer({ write: (chunk) => (console += chunk), color: false });

@@ -40,7 +40,7 @@ describe("an embedding server that answers nonsense is no server", () => {
     ["more than 32 MiB", () => new Response(new Uint8Array(33 * 1024 * 1024).fill(32)), "passed 33554432 bytes"],
   ])("%s", async (_label, answer, message) => {
     using server = serverAnswering(answer);
-    const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
+    const embedder = ollamaEmbedder({ server: server.url, model: "nomic-embed-text" });
     const attempt = embedder.embed(["a", "b"]);
     await expect(attempt).rejects.toBeInstanceOf(EmbeddingUnavailableError);
     await expect(embedder.embed(["a", "b"])).rejects.toThrow(message);
@@ -50,15 +50,15 @@ describe("an embedding server that answers nonsense is no server", () => {
 test("a server whose vectors change length between answers is refused after the first", async () => {
   let dimensions = 3;
   using server = serverAnswering(() => Response.json({ embeddings: [Array.from({ length: dimensions }, (_, index) => index + 1)] }));
-  const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
+  const embedder = ollamaEmbedder({ server: server.url, model: "nomic-embed-text" });
   expect((await embedder.embed(["a"]))[0]).toHaveLength(3);
   dimensions = 2;
   await expect(embedder.embed(["a"])).rejects.toThrow("(nomic-embed-text gave 3 dimensions before)");
 });
 
 test("the cache key names the server as well as the model", () => {
-  const one = ollamaEmbedder({ baseUrl: "http://127.0.0.1:1/", model: "nomic-embed-text" });
-  const two = ollamaEmbedder({ baseUrl: "http://127.0.0.1:2", model: "nomic-embed-text" });
+  const one = ollamaEmbedder({ server: "http://127.0.0.1:1/", model: "nomic-embed-text" });
+  const two = ollamaEmbedder({ server: "http://127.0.0.1:2", model: "nomic-embed-text" });
   expect(one.cacheKey).toBe("nomic-embed-text at http://127.0.0.1:1");
   expect(one.cacheKey).not.toBe(two.cacheKey);
 });

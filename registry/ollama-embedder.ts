@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { environmentSettings } from "../config/environment.ts";
-import { displayUrl, serverEndpoint, withoutUserinfo } from "../config/server-url.ts";
+import { displayUrl, serverEndpoint, withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
 
 /** Turns texts into vectors; the registry caches what it returns by content hash and `cacheKey`. */
@@ -46,9 +46,9 @@ async function readCapped(response: Response, limit: number): Promise<string> {
 }
 
 /** An embedder over Ollama's `POST /api/embed` (`{ model, input: [...] }` → `{ embeddings: [[...]] }`). */
-export function ollamaEmbedder(options: { baseUrl: string; model: string; authorization?: string; timeoutMs?: number }): Embedder {
+export function ollamaEmbedder(options: { server: string; model: string; authorization?: string; timeoutMs?: number }): Embedder {
   // Credentials in the URL go as a header; the URL that is fetched, cached by and shown carries none.
-  const endpoint = serverEndpoint(options.baseUrl);
+  const endpoint = serverEndpoint(options.server);
   const base = endpoint.url.replace(/\/+$/, "");
   const url = `${base}/api/embed`;
   const authorization = endpoint.authorization ?? options.authorization;
@@ -57,7 +57,7 @@ export function ollamaEmbedder(options: { baseUrl: string; model: string; author
   return {
     model: options.model,
     cacheKey: `${options.model} at ${base}`,
-    label: `${options.model} at ${displayUrl(options.baseUrl)}`,
+    label: `${options.model} at ${displayUrl(options.server)}`,
     async embed(texts, signal) {
       if (texts.length === 0) return [];
       const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
@@ -110,7 +110,7 @@ export function embedderFromEnvironment(): Embedder | undefined {
   const settings = environmentSettings();
   if (!settings.embedModel) return undefined;
   return ollamaEmbedder({
-    baseUrl: settings.embedBase,
+    server: settings.embedBase,
     model: settings.embedModel,
     // OPENAI_API_KEY belongs to OLLAMA_BASE's server only.
     ...(settings.apiKey && settings.embedBase === settings.ollamaBase ? { authorization: `Bearer ${settings.apiKey}` } : {}),

@@ -229,7 +229,7 @@ describe("blended with embeddings from /api/embed", () => {
     await using server = await startScriptedServer({ script: { models: ["nomic-embed-text"], rules: [] } });
     const { registry } = await opened(checkout());
     using _ = registry;
-    const embedder = ollamaEmbedder({ baseUrl: server.url, model: "nomic-embed-text" });
+    const embedder = ollamaEmbedder({ server: server.url, model: "nomic-embed-text" });
     // One word FTS cannot split: only the embeddings (shared word pieces) find it.
     expect((await registry.search("wordcount")).hits).toEqual([]);
     const blended = await registry.search("wordcount", { embedder, limit: 3 });
@@ -329,13 +329,13 @@ describe("blended with embeddings from /api/embed", () => {
       },
     });
     try {
-      const lying = ollamaEmbedder({ baseUrl: `http://127.0.0.1:${liar.port}`, model: "nomic-embed-text" });
+      const lying = ollamaEmbedder({ server: `http://127.0.0.1:${liar.port}`, model: "nomic-embed-text" });
       await registry.search("wordcount", { embedder: lying });
       expect(lyingCalls).toBe(2);
     } finally {
       liar.stop(true);
     }
-    const embedder = ollamaEmbedder({ baseUrl: honest.url, model: "nomic-embed-text" });
+    const embedder = ollamaEmbedder({ server: honest.url, model: "nomic-embed-text" });
     const blended = await registry.search("wordcount", { embedder, limit: 3 });
     // The honest server was asked for every document, not only the query: nothing of the liar's was reused.
     const bodies = honest.requests.map((request) => request.body as { input: string[] });
@@ -349,7 +349,7 @@ describe("blended with embeddings from /api/embed", () => {
     await using server = await startScriptedServer({ script: { rules: [] } });
     const closed = server.url;
     await server.stop();
-    const outcome = await registry.search("how many words", { embedder: ollamaEmbedder({ baseUrl: closed, model: "nomic-embed-text", timeoutMs: 5_000 }) });
+    const outcome = await registry.search("how many words", { embedder: ollamaEmbedder({ server: closed, model: "nomic-embed-text", timeoutMs: 5_000 }) });
     expect(outcome.method).toBe("fts");
     expect(outcome.note).toContain(`embeddings not used: no embedding server answered at ${closed}/api/embed`);
     expect(outcome.hits[0]?.name).toBe("word_count");

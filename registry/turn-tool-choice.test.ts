@@ -50,7 +50,7 @@ describe("per-turn tool choice in the room", () => {
           name: "agent",
           kind: "agent",
           model: "qwen3:8b",
-          baseUrl: server.url,
+          server: server.url,
           contextMessages: 60,
           tools: { ...DEFAULT_TOOLS.agent, ...Object.fromEntries(promoted.map((tool) => [tool.name, "allow" as const])) },
         },

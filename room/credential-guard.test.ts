@@ -17,7 +17,7 @@ test("a user message with a key goes redacted by default, as written only when a
   mkdirSync(workspaceDir, { recursive: true });
   await using server = await startScriptedServer({ script: { rules: [{ reply: { text: "fine" } }] }, port: 0 });
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
-  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools: {} }];
+  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: {} }];
   const { store } = MemoryStore.open(workspaceDir);
   const events: RoomEvent[] = [];
   const room = await openRoom({ config, workspaceDir, tools: [], memory: store, onEvent: (event) => events.push(event) });

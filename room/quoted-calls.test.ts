@@ -28,7 +28,7 @@ async function agentRoom(script: ScriptInput, run: (events: RoomEvent[], send: (
   chmodSync(workspaceDir, 0o777);
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
   const tools = { ...DEFAULT_TOOLS.agent, sh: "allow" as const, memory_search: "allow" as const };
-  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", baseUrl: server.url, contextMessages: 60, tools }];
+  config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools }];
   // The workspace's memory holds the page as a saved fact (a page saved in an earlier session).
   const { store } = MemoryStore.open(workspaceDir);
   if (page !== undefined) store.save({ text: page, persona: "agent" });

@@ -1,3 +1,4 @@
+import { modelWait } from "../llm/model-wait.ts";
 import type { ReplyReport } from "../models/reply-report.ts";
 import type { RoomToolRun } from "../models/room-message.ts";
 import type { ReplyStatsRecorder } from "./reply-stats.ts";
@@ -28,7 +29,7 @@ export function replyReporter(
   const report = (event: ReplyReport) => {
     switch (event.type) {
       case "waiting":
-        if (!stats.visible) emit({ type: "waiting", replyId, persona, reason: "first-token", baseUrl: reply.server });
+        if (!stats.visible) emit({ type: "waiting", replyId, persona, ...modelWait("first-token", reply.server) });
         return;
       case "loop-stop":
         emit({ type: "notice", persona, reason: event.reason, message: `${persona}: ${event.message}` });

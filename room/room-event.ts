@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LOOP_STOP_REASONS } from "../llm/loop-stop-reasons.ts";
+import { ModelWaitFields } from "../llm/model-wait.ts";
 import { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } from "../models/reply-report.ts";
 import { RoomMessage } from "../models/room-message.ts";
 
@@ -63,7 +64,7 @@ export const RoomEvent = z.discriminatedUnion("type", [
     /** "console" or "file:<path>". */
     destination: z.string(),
   }),
-  z.object({ type: z.literal("waiting"), ...Stamp, reason: z.enum(["queued", "first-token"]), baseUrl: z.string() }),
+  z.object({ type: z.literal("waiting"), ...Stamp, ...ModelWaitFields }),
   TextDeltaReport.extend(Stamp),
   ReasoningDeltaReport.extend(Stamp),
   ToolCallReport.extend(Stamp),

@@ -45,7 +45,7 @@ async function withRoom(setup: Setup, run: (context: Context) => Promise<void>) 
   if (setup.personas) {
     config.personas = setup.personas.map((persona) => ({
       model: "qwen3:8b",
-      baseUrl: server.url,
+      server: server.url,
       contextMessages: 60,
       ...persona,
       tools: { ...DEFAULT_TOOLS[persona.kind], ...persona.tools },
@@ -261,8 +261,8 @@ describe("credentials go only to their server and are never printed or stored (i
       const configFile = { servers: { [far.url]: { apiKeyEnv: "FAR_KEY" } } };
       const personas = [
         { name: "near", kind: "simple" as const },
-        { name: "far", kind: "simple" as const, baseUrl: far.url },
-        { name: "other", kind: "simple" as const, baseUrl: other.url },
+        { name: "far", kind: "simple" as const, server: far.url },
+        { name: "other", kind: "simple" as const, server: other.url },
       ];
       await withRoom(
         { script, personas, configFile, env: { OPENAI_API_KEY: openaiKey, FAR_KEY: farKey }, limits: { concurrencyPerServer: 3 } },

@@ -42,7 +42,7 @@ async function withRoom(
   if (setup.personas) {
     config.personas = setup.personas.map((persona) => ({
       model: "qwen3:8b",
-      baseUrl: server.url,
+      server: server.url,
       contextMessages: 60,
       ...persona,
       tools: { ...DEFAULT_TOOLS[persona.kind], ...persona.tools },
@@ -294,7 +294,7 @@ describe("room failures and queueing", () => {
     dead.stop(true);
     const personas = [
       { name: "agent", kind: "agent" as const },
-      { name: "python", kind: "python" as const, baseUrl: deadUrl },
+      { name: "python", kind: "python" as const, server: deadUrl },
     ];
     await withRoom({ script: { rules: [say("agent", "still here")] }, personas, concurrency: 2 }, async ({ room, output }) => {
       const summary = await room.send("anyone there?");

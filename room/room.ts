@@ -5,7 +5,7 @@ import type { ToolCall } from "../llm/chat-types.ts";
 import { createModel } from "../models/create-model.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
-import { httpModels, type ModelFactory } from "../llm/persona-model.ts";
+import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency } from "../config/org-config.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";

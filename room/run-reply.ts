@@ -19,6 +19,7 @@ import { addStats, emptyStats, ReplyStatsRecorder } from "./reply-stats.ts";
 import type { IncompleteReply, PersonaStats, RoomEvent } from "./room-event.ts";
 import { replyReporter } from "./reply-reporter.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
+import { modelWait } from "../llm/model-wait.ts";
 import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
@@ -110,7 +111,7 @@ function replyHost(
     history: room.context(persona, trigger),
     roomPersonas: room.names,
     model: withServerSlot(languageModel, room.slots(languageModel.server), {
-      onQueued: () => emit({ type: "waiting", replyId, persona, reason: "queued", baseUrl: languageModel.server }),
+      onQueued: () => emit({ type: "waiting", replyId, persona, ...modelWait("queued", languageModel.server) }),
       onWaited: (ms) => stats.queued(ms),
     }),
     tools: offered.tools,

@@ -1,4 +1,4 @@
-import { withoutUserinfo } from "../config/server-url.ts";
+import { withoutUserinfo } from "../llm/server-url.ts";
 import { ModelListError } from "../llm/list-models.ts";
 import type { Model } from "../models/model.ts";
 import type { RoomEvent } from "./room-event.ts";

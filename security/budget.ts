@@ -1,3 +1,5 @@
+import { isTokenCount } from "../llm/token-count.ts";
+
 /** Tokens one completion used, as the server reported them or as estimated. */
 type TokenUsage = { promptTokens: number; completionTokens: number };
 
@@ -10,11 +12,6 @@ export class BudgetExceededError extends Error {
   ) {
     super(message);
   }
-}
-
-/** A token count a server may report: a finite, non-negative number (anything else is not usage). */
-export function isTokenCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }
 
 /**

@@ -3,8 +3,9 @@ import type { ReceivedToolCall } from "../llm/chat-once.ts";
 import type { Completion, LanguageModel } from "../llm/language-model.ts";
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
 import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
+import { recordedModel } from "../llm/recorded-model.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { type Phase, type PhaseProvenance, recordableBaseUrl, sha256Hex } from "../generated-tools/tool-metadata.ts";
+import { type Phase, type PhaseProvenance, sha256Hex } from "../generated-tools/tool-metadata.ts";
 
 /** A phase whose model never made a usable call; the message says what was wrong the last time. */
 export class PhaseFailedError extends Error {
@@ -66,9 +67,8 @@ export async function callPhase<Parameters extends z.ZodType>(
     const completion = await askModel(request, conversation, definition);
     const answer = readPhaseAnswer(request, completion);
     if (answer.ok) {
-      const { modelId: model, server } = request.model;
       const finishedAt = new Date().toISOString();
-      const provenance = { phase: request.phase, model, baseUrl: recordableBaseUrl(server), promptSha256, attempts: attempt, startedAt, finishedAt };
+      const provenance = { phase: request.phase, ...recordedModel(request.model), promptSha256, attempts: attempt, startedAt, finishedAt };
       return { value: answer.value, notes: answer.notes, provenance };
     }
     last = answer;

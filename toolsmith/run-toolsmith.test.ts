@@ -23,7 +23,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: FAST,
       onEvent: (event) => events.push(event),
@@ -53,7 +53,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: CLAMP.goal,
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: FAST,
       onEvent: (event) => events.push(event),
@@ -72,7 +72,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const before = checkoutState(repo.dir);
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: { ...FAST, implementationRepairs: 2 },
     });

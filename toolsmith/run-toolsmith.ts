@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS } from "../sandbox/sandbox-limits.ts";
 import { removeAbandonedRuns } from "./abandoned-runs.ts";
 import { callPhase, PhaseFailedError } from "./phase-call.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import { describeRecordedModel } from "../llm/recorded-model.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { takenToolNames } from "../generated-tools/tool-catalog.ts";
@@ -327,7 +328,7 @@ function trailersOf(metadata: ToolMetadata): Record<string, string> {
     const add = (name: string, value: string) => {
       trailers[name] = trailers[name] ? `${trailers[name]}; ${value}` : value;
     };
-    add(`Org-${key}-Model`, `${phase.model} at ${phase.baseUrl}`);
+    add(`Org-${key}-Model`, describeRecordedModel(phase));
     add(`Org-${key}-Prompts`, phase.promptSha256.map((hash) => hash.slice(0, 16)).join(" "));
   }
   trailers["Org-Attempts"] = String(metadata.provenance.attempts);

@@ -114,7 +114,7 @@ describe("the toolsmith takes the block out instead of losing a round (scripted 
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
       goal: WORD_COUNT.goal,
-      model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
       settings: { testTimeoutMs: 10_000 },
       onEvent: (event) => events.push(event),

@@ -5,7 +5,7 @@ import { SLUGIFY, SUM, toolsmithRules, VOWELS, WORD_COUNT } from "../testing/too
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
 
-const modelAt = (url: string) => httpModel({ baseUrl: url, modelId: "qwen3:8b" });
+const modelAt = (url: string) => httpModel({ server: url, modelId: "qwen3:8b" });
 const NO_REPAIRS = { implementationRepairs: 0, testRepairs: 0, testTimeoutMs: 10_000 };
 
 describe("what the toolsmith refuses (scripted server, real sandbox, throw-away repo)", () => {

@@ -124,7 +124,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
     for (const fixture of TOOL_FIXTURES) {
       const outcome = await runToolsmith({
         goal: fixture.goal,
-        model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+        model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
         repoDir: repo.dir,
         settings: { testTimeoutMs: 15_000 },
       });
@@ -145,7 +145,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       await using server = await startScriptedServer({ script: { rules } });
       const outcome = await runToolsmith({
         goal: bad.fixture.goal,
-        model: httpModel({ baseUrl: server.url, modelId: "qwen3:8b" }),
+        model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
         repoDir: repo.dir,
         settings: { implementationRepairs: 0, testRepairs: 0, testTimeoutMs: 15_000 },
       });

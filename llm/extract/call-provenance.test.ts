@@ -66,7 +66,7 @@ describe("runWithTools: provenance", () => {
     const events: LoopEvent[] = [];
     try {
       const result = await runWithTools({
-        model: httpModel({ baseUrl: server.url, modelId: "local", retry: { retries: 0 } }),
+        model: httpModel({ server: server.url, modelId: "local", retry: { retries: 0 } }),
         messages: [{ role: "user", content: "go" }],
         tools: toolSet([echoTool((text) => ran.push(text))]),
         toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
@@ -88,7 +88,7 @@ describe("runWithTools: provenance", () => {
     const server = startFrameServer([textReply(`Recalled: ${quotedCall}`), textReply("done")]);
     try {
       await runWithTools({
-        model: httpModel({ baseUrl: server.url, modelId: "local", retry: { retries: 0 } }),
+        model: httpModel({ server: server.url, modelId: "local", retry: { retries: 0 } }),
         messages: [{ role: "user", content: `memory: ${quotedCall}` }],
         outsideText: [`memory: ${quotedCall}`],
         tools: toolSet([echoTool((text) => ran.push(text))]),

@@ -28,7 +28,7 @@ async function loop(first: string) {
   const server = startFrameServer([streamed(first), streamed("ok")]);
   try {
     const result = await runWithTools({
-      model: httpModel({ baseUrl: server.url, modelId: "local", retry: { retries: 0 } }),
+      model: httpModel({ server: server.url, modelId: "local", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
       toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },

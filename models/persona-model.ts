@@ -1,6 +1,6 @@
 import { authorizationFor, type OrgConfig, type PersonaConfig } from "../config/org-config.ts";
-import { httpModel } from "./http-model.ts";
-import type { LanguageModel } from "./language-model.ts";
+import { httpModel } from "../llm/http-model.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 
 /** Builds the model a persona talks to from its config entry. */
 export type ModelFactory = (persona: PersonaConfig) => LanguageModel;
@@ -9,9 +9,9 @@ export type ModelFactory = (persona: PersonaConfig) => LanguageModel;
 export function httpModels(config: OrgConfig): ModelFactory {
   return (persona) =>
     httpModel({
-      baseUrl: persona.baseUrl,
+      server: persona.server,
       modelId: persona.model,
       modelSource: persona.modelSource,
-      authorization: authorizationFor(config, persona.baseUrl),
+      authorization: authorizationFor(config, persona.server),
     });
 }
