@@ -1,0 +1,161 @@
+import { closeSync, fstatSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { USAGE_DIR } from "../config/workspace-paths.ts";
+import { errorCode } from "../concurrency/error-code.ts";
+import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
+import { redact } from "../security/redact.ts";
+
+// The record of every call of a generated tool under `<repo>/.org/usage/`: one JSON line per call appended to
+// `calls.jsonl`, which is renamed to `calls-<ms>-<pid>-<random>.jsonl` once it passes a size and a fresh one
+// begins; only the newest archives are kept, so the record's size is bounded. Each line is one write of an
+// O_APPEND file, so processes may append at once; a line torn by a crash (or anything that is not a call) is
+// skipped when read.
+
+/** Why a call failed, as the runner says (generated-tools/run-generated-tool.ts). */
+export const CallFailure = z.enum(["input", "tool", "timeout", "output", "sandbox"]);
+export type CallFailure = z.infer<typeof CallFailure>;
+
+/** One recorded call. `input` and `error` are kept (redacted, cut short) for failures only: they seed a rebuild. */
+export const ToolCall = z.object({
+  /** When the call ended, ms since the epoch. */
+  t: z.number().finite(),
+  tool: z.string().min(1).max(200),
+  /** sha256 of the tool.ts that ran: a rebuilt tool starts a new record. */
+  version: z.string().max(128).optional(),
+  ok: z.boolean(),
+  reason: CallFailure.optional(),
+  ms: z.number().finite().min(0),
+  input: z.string().max(4_000).optional(),
+  error: z.string().max(4_000).optional(),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
+/** Bytes of `calls.jsonl` past which it is archived and a new one begun. */
+export const ROTATE_AT_BYTES = 4 * 1024 * 1024;
+/** Archives kept beside the current file; older ones are removed. */
+export const KEPT_ARCHIVES = 2;
+const INPUT_CHARS = 1_000;
+const ERROR_CHARS = 500;
+const CURRENT = "calls.jsonl";
+const ARCHIVE = /^calls-(\d{13})-\d+-[0-9a-z]+\.jsonl$/;
+
+/** What a finished call reports to `recordToolCall`. */
+export type FinishedCall = {
+  tool: string;
+  version?: string;
+  ok: boolean;
+  reason?: CallFailure;
+  durationMs: number;
+  input?: unknown;
+  error?: string;
+  /** Default: now. */
+  time?: number;
+};
+
+const cut = (text: string, chars: number) => (text.length > chars ? `${text.slice(0, chars - 1)}…` : text);
+
+function inputText(input: unknown, secrets: readonly string[]): string {
+  let text: string;
+  try {
+    text = JSON.stringify(input) ?? "null";
+  } catch {
+    text = String(input);
+  }
+  return cut(redact(text, secrets), INPUT_CHARS);
+}
+
+/**
+ * Appends one call to `<repoDir>/.org/usage/calls.jsonl`, archiving the file when it passes `rotateAtBytes`.
+ * Never throws: a record that cannot be written must not fail the call; the problem is returned instead.
+ */
+export function recordToolCall(
+  repoDir: string,
+  call: FinishedCall,
+  options: { secrets?: readonly string[]; rotateAtBytes?: number; keptArchives?: number } = {},
+): string | undefined {
+  const secrets = options.secrets ?? [];
+  const line: ToolCall = {
+    t: call.time ?? Date.now(),
+    tool: call.tool,
+    ...(call.version !== undefined ? { version: call.version } : {}),
+    ok: call.ok,
+    ...(call.ok || call.reason === undefined ? {} : { reason: call.reason }),
+    ms: Math.max(0, Math.round(call.durationMs)),
+    ...(call.ok ? {} : { input: inputText(call.input, secrets) }),
+    ...(call.ok || call.error === undefined ? {} : { error: cut(redact(call.error, secrets), ERROR_CHARS) }),
+  };
+  try {
+    const directory = ensurePrivateDir(join(repoDir, USAGE_DIR));
+    const fd = openPrivateFile(join(directory, CURRENT));
+    let size: number;
+    try {
+      writeSync(fd, `${JSON.stringify(line)}\n`);
+      size = fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+    if (size > (options.rotateAtBytes ?? ROTATE_AT_BYTES)) rotate(directory, options.keptArchives ?? KEPT_ARCHIVES);
+    return undefined;
+  } catch (error) {
+    return `the call of ${call.tool} was not recorded in ${join(repoDir, USAGE_DIR)}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+function archivesIn(directory: string): string[] {
+  try {
+    return readdirSync(directory)
+      .filter((name) => ARCHIVE.test(name))
+      .sort();
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return [];
+    throw error;
+  }
+}
+
+function rotate(directory: string, kept: number): void {
+  const name = `calls-${String(Date.now()).padStart(13, "0")}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.jsonl`;
+  try {
+    renameSync(join(directory, CURRENT), join(directory, name));
+  } catch (error) {
+    // Another process rotated it first.
+    if (errorCode(error) !== "ENOENT") throw error;
+  }
+  const archives = archivesIn(directory);
+  for (const old of archives.slice(0, Math.max(0, archives.length - kept))) rmSync(join(directory, old), { force: true });
+}
+
+/** The lines of a record file that are calls; a torn last line, or any line that is not a call, is skipped. */
+export function parseToolCalls(text: string): ToolCall[] {
+  const calls: ToolCall[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const parsed = ToolCall.safeParse(value);
+    if (parsed.success) calls.push(parsed.data);
+  }
+  return calls;
+}
+
+/** Every recorded call of `<repoDir>/.org/usage/`, oldest first (archives, then the current file). */
+export function readToolCalls(repoDir: string): ToolCall[] {
+  const directory = join(repoDir, USAGE_DIR);
+  const calls: ToolCall[] = [];
+  for (const name of [...archivesIn(directory), CURRENT]) {
+    let text: string;
+    try {
+      text = readPrivateFile(join(directory, name));
+    } catch (error) {
+      // Rotated away or removed between the listing and the read.
+      if (errorCode(error) === "ENOENT") continue;
+      throw error;
+    }
+    calls.push(...parseToolCalls(text));
+  }
+  return calls.sort((a, b) => a.t - b.t);
+}
