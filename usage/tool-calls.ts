@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { USAGE_DIR } from "../config/workspace-paths.ts";
@@ -7,7 +7,7 @@ import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/
 import { redact } from "../security/redact.ts";
 
 // The record of every call of a generated tool under `<repo>/.org/usage/`: one JSON line per call appended to
-// `calls.jsonl`, which is renamed to `calls-<ms>-<pid>-<random>.jsonl` once it passes a size and a fresh one
+// `calls.jsonl`, which is renamed to `calls-<ms>-<ns>-<pid>.jsonl` once it passes a size and a fresh one
 // begins; only the newest archives are kept, so the record's size is bounded. Each line is one write of an
 // O_APPEND file, so processes may append at once; a line torn by a crash (or anything that is not a call) is
 // skipped when read.
@@ -38,7 +38,7 @@ export const KEPT_ARCHIVES = 2;
 const INPUT_CHARS = 1_000;
 const ERROR_CHARS = 500;
 const CURRENT = "calls.jsonl";
-const ARCHIVE = /^calls-(\d{13})-\d+-[0-9a-z]+\.jsonl$/;
+const ARCHIVE = /^calls-\d{13}-\d{20}-\d+\.jsonl$/;
 
 /** What a finished call reports to `recordToolCall`. */
 export type FinishedCall = {
@@ -87,10 +87,10 @@ export function recordToolCall(
   };
   try {
     const directory = ensurePrivateDir(join(repoDir, USAGE_DIR));
-    const fd = openPrivateFile(join(directory, CURRENT));
+    const fd = openPrivateFile(join(directory, CURRENT), constants.O_RDWR | constants.O_APPEND);
     let size: number;
     try {
-      writeSync(fd, `${JSON.stringify(line)}\n`);
+      writeSync(fd, `${tornLineEnd(fd)}${JSON.stringify(line)}\n`);
       size = fstatSync(fd).size;
     } finally {
       closeSync(fd);
@@ -100,6 +100,15 @@ export function recordToolCall(
   } catch (error) {
     return `the call of ${call.tool} was not recorded in ${join(repoDir, USAGE_DIR)}: ${error instanceof Error ? error.message : String(error)}`;
   }
+}
+
+/** A newline when the file ends in a line torn by a crash, so the new line is not glued to it. */
+function tornLineEnd(fd: number): string {
+  const { size } = fstatSync(fd);
+  if (size === 0) return "";
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a ? "" : "\n";
 }
 
 function archivesIn(directory: string): string[] {
@@ -114,7 +123,8 @@ function archivesIn(directory: string): string[] {
 }
 
 function rotate(directory: string, kept: number): void {
-  const name = `calls-${String(Date.now()).padStart(13, "0")}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.jsonl`;
+  // The monotonic clock orders two archives of the same millisecond; the wall clock orders them across reboots.
+  const name = `calls-${String(Date.now()).padStart(13, "0")}-${String(process.hrtime.bigint()).padStart(20, "0")}-${process.pid}.jsonl`;
   try {
     renameSync(join(directory, CURRENT), join(directory, name));
   } catch (error) {
