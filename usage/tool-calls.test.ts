@@ -46,7 +46,7 @@ describe("the call record", () => {
     using repo = tempRepo();
     recordToolCall(repo.dir, { tool: "a_tool", ok: true, durationMs: 1, time: 1 });
     const file = join(repo.dir, USAGE_DIR, "calls.jsonl");
-    appendFileSync(file, '{"__proto__":{"ok":true},"t":2}\n[1,2]\nnot json\n{"t":3,"tool":"a_tool","ok":tr');
+    appendFileSync(file, '{"__proto__":{"ok":true},"t":2}\n[1,2]\nnot json\n{"t":2,"tool":"x\\u001b[2J","ok":true,"ms":1}\n{"t":3,"tool":"a_tool","ok":tr');
     recordToolCall(repo.dir, { tool: "a_tool", ok: false, reason: "tool", durationMs: 2, time: 4 });
     expect(readToolCalls(repo.dir).map((call) => [call.t, call.ok])).toEqual([
       [1, true],

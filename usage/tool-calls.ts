@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { USAGE_DIR } from "../config/workspace-paths.ts";
+import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { redact } from "../security/redact.ts";
@@ -20,7 +20,8 @@ export type CallFailure = z.infer<typeof CallFailure>;
 export const ToolCall = z.object({
   /** When the call ended, ms since the epoch. */
   t: z.number().finite(),
-  tool: z.string().min(1).max(200),
+  /** A generated tool's name: a line naming anything else was not written by org and is skipped. */
+  tool: z.string().regex(TOOL_NAME_PATTERN),
   /** sha256 of the tool.ts that ran: a rebuilt tool starts a new record. */
   version: z.string().max(128).optional(),
   ok: z.boolean(),
