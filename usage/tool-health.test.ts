@@ -139,6 +139,16 @@ describe("tool health", () => {
     ]);
   });
 
+  test("a tool.ts that is a FIFO is not read (a read would block for ever) and the tool is not judged", () => {
+    using repo = workspace();
+    const version = repo.promote("fifo_tool");
+    calls(repo.dir, "fifo_tool", version, { end: NOW, count: 20, okShare: 0 });
+    const file = join(repo.dir, GENERATED_TOOLS_DIR, "fifo_tool", "tool.ts");
+    rmSync(file);
+    expect(Bun.spawnSync(["mkfifo", file]).exitCode).toBe(0);
+    expect(judgeToolHealth({ workspaceRoot: repo.dir, config: settings(), now: new Date(NOW) })).toEqual({ prune: [], judged: [] });
+  });
+
   test("no tools, no record: nothing to do", () => {
     using repo = workspace();
     expect(judgeToolHealth({ workspaceRoot: repo.dir, config: settings({ pruneUnusedDays: 1 }), now: new Date(NOW) })).toEqual({ prune: [], judged: [] });

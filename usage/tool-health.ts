@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { readSandboxFile } from "../sandbox/read-sandbox-file.ts";
 import { join } from "node:path";
 import type { GrowSettings, GrowWindow } from "../config/grow-settings.ts";
 import { generatedToolFolders } from "../config/tool-names.ts";
@@ -129,10 +130,15 @@ export function judgeCalls(
   return { last, ...(previous ? { previous } : {}), reasons, lastCalls };
 }
 
-function sha256File(path: string): string | undefined {
+/** tool.ts is read as any tool file is: without following a link or blocking on a FIFO, and bounded. */
+const MAX_TOOL_BYTES = 400_000;
+
+function sha256OfToolCode(workspaceRoot: string, tool: string): string | undefined {
   try {
-    return createHash("sha256").update(readFileSync(path)).digest("hex");
+    const code = readSandboxFile(workspaceRoot, generatedToolPath(tool, "tool.ts"), MAX_TOOL_BYTES);
+    return code === undefined ? undefined : createHash("sha256").update(code).digest("hex");
   } catch {
+    // A link, a FIFO or a file too big: not a tool that runs, so not one to judge.
     return undefined;
   }
 }
@@ -157,7 +163,7 @@ export function judgeToolHealth(options: { workspaceRoot: string; config: { grow
   const prune: PruneProposal[] = [];
   for (const tool of generatedToolFolders(workspaceRoot).names) {
     const named = calls.filter((call) => call.tool === tool);
-    const version = sha256File(join(workspaceRoot, generatedToolPath(tool, "tool.ts")));
+    const version = sha256OfToolCode(workspaceRoot, tool);
     if (version !== undefined) {
       const verdict = judgeCalls(
         named.filter((call) => call.version === version),
