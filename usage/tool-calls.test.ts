@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { USAGE_DIR } from "../config/workspace-paths.ts";
-import { readToolCalls, recordToolCall } from "./tool-calls.ts";
+import { readToolCalls, recordToolCall, ToolCallTail } from "./tool-calls.ts";
 
 function tempRepo(): { dir: string; [Symbol.dispose](): void } {
   const dir = mkdtempSync(join(tmpdir(), "org-usage-"));
@@ -68,6 +68,25 @@ describe("the call record", () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(times.at(-1)).toBe(1_059);
     for (const name of files) expect(readFileSync(join(repo.dir, USAGE_DIR, name), "utf8").length).toBeLessThan(700);
+  });
+
+  test("read again and again (serve's /metrics): new lines are added once, a line still being written waits, a rotation counts nothing twice", () => {
+    using repo = tempRepo();
+    const tail = new ToolCallTail(repo.dir);
+    expect(tail.calls()).toEqual([]);
+    const options = { rotateAtBytes: 300, keptArchives: 5 };
+    recordToolCall(repo.dir, { tool: "a_tool", ok: true, durationMs: 1, time: 1 }, options);
+    expect(tail.calls().map((call) => call.t)).toEqual([1]);
+    const file = join(repo.dir, USAGE_DIR, "calls.jsonl");
+    appendFileSync(file, '{"t":2,"tool":"a_tool","ok":tr');
+    expect(tail.calls().map((call) => call.t)).toEqual([1]);
+    appendFileSync(file, 'ue,"ms":1}\n');
+    expect(tail.calls().map((call) => call.t)).toEqual([1, 2]);
+    for (let time = 3; time <= 12; time += 1) recordToolCall(repo.dir, { tool: "a_tool", ok: true, durationMs: 1, time }, options);
+    expect(readdirSync(join(repo.dir, USAGE_DIR)).filter((name) => name.startsWith("calls-")).length).toBeGreaterThan(0);
+    const times = tail.calls().map((call) => call.t);
+    expect(times.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(tail.calls()).toHaveLength(12);
   });
 
   test("a record that cannot be written is a problem returned, never a throw (the call itself stands)", () => {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
@@ -153,20 +153,64 @@ export function parseToolCalls(text: string): ToolCall[] {
   return calls;
 }
 
+type FileRead = { size: number; chars: number; head: string; calls: ToolCall[] };
+
+/**
+ * The record of `<repoDir>/.org/usage/` read again and again (serve's `/metrics`): an archive never changes and
+ * is parsed once, the current file only from where the last read stopped. A file is known by its inode, so the
+ * current file renamed to an archive is not read twice; its first line tells it from a new file on a reused inode.
+ */
+export class ToolCallTail {
+  readonly #directory: string;
+  #files = new Map<number, FileRead>();
+
+  constructor(repoDir: string) {
+    this.#directory = join(repoDir, USAGE_DIR);
+  }
+
+  /** Every recorded call, archives first, each file's in the order written. */
+  calls(): ToolCall[] {
+    const next = new Map<number, FileRead>();
+    const calls: ToolCall[] = [];
+    for (const name of [...archivesIn(this.#directory), CURRENT]) {
+      const path = join(this.#directory, name);
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (!stat) continue;
+      let read = this.#files.get(stat.ino);
+      if (!read || read.size !== stat.size) {
+        const fresh = readRecordFile(path, read);
+        if (!fresh) continue;
+        read = fresh;
+      }
+      next.set(stat.ino, read);
+      for (const call of read.calls) calls.push(call);
+    }
+    this.#files = next;
+    return calls;
+  }
+}
+
+/** A record file's calls, parsing only past `known` when the file is `known` grown; undefined when it is gone. */
+function readRecordFile(path: string, known: FileRead | undefined): FileRead | undefined {
+  let text: string;
+  try {
+    text = readPrivateFile(path);
+  } catch (error) {
+    // Rotated away or removed between the listing and the read.
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+  const head = text.slice(0, text.indexOf("\n") + 1);
+  const same = known !== undefined && known.head === head && text.length >= known.chars;
+  const from = same ? known.chars : 0;
+  // A last line without its newline may still be being written: it is read once it is whole.
+  const end = text.lastIndexOf("\n") + 1;
+  const calls = same ? [...known.calls] : [];
+  if (end > from) for (const call of parseToolCalls(text.slice(from, end))) calls.push(call);
+  return { size: Buffer.byteLength(text), chars: Math.max(from, end), head, calls };
+}
+
 /** Every recorded call of `<repoDir>/.org/usage/`, oldest first (archives, then the current file). */
 export function readToolCalls(repoDir: string): ToolCall[] {
-  const directory = join(repoDir, USAGE_DIR);
-  const calls: ToolCall[] = [];
-  for (const name of [...archivesIn(directory), CURRENT]) {
-    let text: string;
-    try {
-      text = readPrivateFile(join(directory, name));
-    } catch (error) {
-      // Rotated away or removed between the listing and the read.
-      if (errorCode(error) === "ENOENT") continue;
-      throw error;
-    }
-    calls.push(...parseToolCalls(text));
-  }
-  return calls.sort((a, b) => a.t - b.t);
+  return new ToolCallTail(repoDir).calls().sort((a, b) => a.t - b.t);
 }
