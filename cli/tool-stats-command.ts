@@ -3,8 +3,7 @@ import { generatedToolFolders } from "../config/tool-names.ts";
 import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { readToolCalls } from "../usage/tool-calls.ts";
-import { type ToolStats, toolStatsOf } from "../usage/tool-stats.ts";
+import type { ToolStats } from "../usage/tool-stats.ts";
 import { UsageError, UserFacingError } from "./command.ts";
 import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -52,6 +51,8 @@ export async function toolStatsCommand(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError("tool stats takes at most one NAME, e.g. tool stats word_count", "tool");
   if (name !== undefined && !TOOL_NAME_PATTERN.test(name)) throw new UsageError(`'${name}' is not a tool name (snake_case, like word_count)`, "tool");
   const repo = resolve(values.repo ?? REPO_DIR);
+  // Loaded here, not at the top, so that the other `org tool` actions start without the record's reader.
+  const [{ readToolCalls }, { toolStatsOf }] = await Promise.all([import("../usage/tool-calls.ts"), import("../usage/tool-stats.ts")]);
   const promoted = generatedToolFolders(repo).names;
   const all = toolStatsOf(readToolCalls(repo), Date.now(), promoted);
   const stats = name === undefined ? all : all.filter((entry) => entry.tool === name);
