@@ -13,8 +13,8 @@ const refusal = (text: string): string => {
 };
 
 describe("grow settings in org.config.json", () => {
-  test("defaults: a window of 100 calls or a day, failures above half, no pruning", () => {
-    expect(GrowSettings.parse({})).toEqual({ window: { calls: 100, hours: 24 }, maxFailureRate: 0.5 });
+  test("defaults: a window of 100 calls or a day, failures above a quarter, no pruning", () => {
+    expect(GrowSettings.parse({})).toEqual({ window: { calls: 100, hours: 24 }, maxFailureRate: 0.25 });
   });
 
   test("a window is a number of calls (a day at most) or {calls, hours}", () => {

@@ -24,7 +24,7 @@ export const GrowSettings = z.strictObject({
   /** The window a promoted tool's success rate is judged over: 100 calls or a day by default. */
   window: GrowWindow.default({ calls: 100, hours: 24 }),
   /** A promoted tool whose failures in its last window pass this share (0 to 1) is rolled back. */
-  maxFailureRate: z.number().min(0).max(1).default(0.5),
+  maxFailureRate: z.number().min(0).max(1).default(0.25),
   /** Days without a call after which a promoted tool is proposed for removal; absent: never. */
   pruneUnusedDays: z.number().positive().max(3650).optional(),
 });
