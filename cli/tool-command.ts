@@ -18,6 +18,7 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
+import { TOOL_STATS_HELP, toolStatsCommand } from "./tool-stats-command.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { describeRecordedModel } from "../llm/recorded-model.ts";
 
@@ -27,6 +28,7 @@ const HELP = `Usage:
   org tool show NAME [--ref BRANCH] [--repo DIR]
   org tool run NAME --inputs JSON [--ref BRANCH] [--repo DIR]
   org tool search "QUERY" [--limit N] [--json] [--repo DIR]
+  org tool stats [NAME] [--json] [--repo DIR]
 
 new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation in the sandbox (policy,
       typecheck, tests with coverage, mutants, held-out examples, determinism), repairs, and a new branch
@@ -45,6 +47,7 @@ show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it 
 run   Runs a tool once in the sandbox through the fixed runner: input and output checked against the
       spec's schemas, output redacted, printed as JSON. --ref runs a candidate's tool from its branch.
 ${TOOL_SEARCH_HELP}
+${TOOL_STATS_HELP}
 
 Options:
   --goal TEXT      what the tool should do, in words
@@ -366,7 +369,9 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
 export const toolCommand: Command = {
   ...nameAndSummary("tool"),
   help: HELP,
-  run: runSubcommand("tool", { new: toolNew, list: toolList, show: toolShow, run: toolRun, search: toolSearchCommand }, (action) =>
-    action === undefined ? "tool needs an action: new, list, show, run or search" : `unknown tool action '${action}': new, list, show, run or search`,
+  run: runSubcommand("tool", { new: toolNew, list: toolList, show: toolShow, run: toolRun, search: toolSearchCommand, stats: toolStatsCommand }, (action) =>
+    action === undefined
+      ? "tool needs an action: new, list, show, run, search or stats"
+      : `unknown tool action '${action}': new, list, show, run, search or stats`,
   ),
 };

@@ -7,6 +7,7 @@ import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "../llm/se
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
 import { BUILTIN_TOOL_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
+import { GrowSettings } from "./grow-settings.ts";
 
 export const CONFIG_FILE_NAME = "org.config.json";
 
@@ -134,6 +135,8 @@ export const OrgConfigFile = z.strictObject({
   network: NetworkEntry.optional(),
   /** The toolsmith's thresholds and rounds; a key left out keeps its default. */
   toolsmith: ToolsmithSettings.optional(),
+  /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
+  grow: GrowSettings.optional(),
 });
 export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
@@ -153,6 +156,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   serve: ServeSettings;
   network: NetworkSettings;
   toolsmith: ToolsmithSettings;
+  grow: GrowSettings;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
    * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
@@ -225,6 +229,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "serve" && path.length === 1) return Object.keys(ServeEntry.shape);
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
+  if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
   return [];
 }
 
@@ -373,6 +378,7 @@ function resolveOrgConfig(
       defaultDeny: settings.profile === "prod" ? true : (file.network?.defaultDeny ?? true),
     },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
+    grow: file.grow ?? GrowSettings.parse({}),
     authorizations,
     secrets,
     ...(source !== undefined ? { source } : {}),

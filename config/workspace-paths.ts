@@ -22,6 +22,8 @@ export const HISTORY_FILE = join(ORG_DIR, "history");
 export const TOOLSMITH_WORK_DIR = join(ORG_DIR, "toolsmith");
 /** Memory: `.org/memory/memory.sqlite` (an index, rebuilt from the transcripts) and `facts.jsonl` (saved facts). */
 export const MEMORY_DIR = join(ORG_DIR, "memory");
+/** Every call of a generated tool, one JSON line each: `.org/usage/calls.jsonl` and its rotated archives. */
+export const USAGE_DIR = join(ORG_DIR, "usage");
 /** Git worktrees org makes: `.org/worktrees`. */
 export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
 

@@ -9,7 +9,8 @@ import { writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type ToolFixture, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "./promoted-tools.ts";
-import { ToolSpec } from "./tool-metadata.ts";
+import { readToolCalls } from "../usage/tool-calls.ts";
+import { sha256Hex, ToolSpec } from "./tool-metadata.ts";
 
 /** Writes a fixture as a promoted tool, metadata hashes and all, as a promotion would leave it. */
 function promote(repoDir: string, fixture: ToolFixture): string {
@@ -99,6 +100,8 @@ describe("promoted generated tools", () => {
       const summary = await room.send("count the words of 'one two'");
       expect(asked.map((call) => call.name)).toEqual(["word_count"]);
       expect(summary.messages.at(-1)?.text).toBe('result: {"words":2}');
+      // The call is recorded where the tool was read from, under the version that ran (usage/tool-calls.ts).
+      expect(readToolCalls(repo.dir)).toMatchObject([{ tool: "word_count", ok: true, version: sha256Hex(WORD_COUNT.tool) }]);
     } finally {
       await room.close();
     }

@@ -8,6 +8,7 @@ import { ensurePrivateDir } from "../security/private-state.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
+import { recordToolCall } from "../usage/tool-calls.ts";
 import { type GeneratedToolRun, runGeneratedTool } from "./run-generated-tool.ts";
 import type { ToolMetadata } from "./tool-metadata.ts";
 
@@ -36,6 +37,8 @@ export function promotedToolsIn(repoDir: string, onSkip: (name: string, problem:
  * Runs a generated tool's code (already checked against its metadata) from a fresh copy: only tool.ts, in a new
  * folder under `<repoDir>/.org/toolsmith/`, read-only in the sandbox, so a change to the tool's own folder
  * after the check cannot reach the run. The folder is removed afterwards (`removeAbandonedRuns` if killed).
+ * Every run passes here (room, serve, MCP, workflows, `tool run`), so here each is recorded under
+ * `<repoDir>/.org/usage/` (usage/tool-calls.ts).
  */
 export async function runToolCopy(options: {
   repoDir: string;
@@ -47,6 +50,19 @@ export async function runToolCopy(options: {
   signal?: AbortSignal;
   policy?: SandboxPolicy;
 }): Promise<GeneratedToolRun> {
+  const started = performance.now();
+  const result = await runCopy(options);
+  recordToolCall(options.repoDir, {
+    tool: options.metadata.spec.name,
+    version: options.metadata.files["tool.ts"],
+    ok: result.ok,
+    durationMs: performance.now() - started,
+    ...(result.ok ? {} : { reason: result.reason, input: options.input, error: result.error }),
+  });
+  return result;
+}
+
+async function runCopy(options: Parameters<typeof runToolCopy>[0]): Promise<GeneratedToolRun> {
   const runDir = join(ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)), `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     const toolDir = join(runDir, "tool");

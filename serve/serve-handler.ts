@@ -25,6 +25,7 @@ import { servedRoomOpener } from "./served-room.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
+import { ToolUsage } from "./tool-usage.ts";
 import type { Health } from "../fitness/instance-health.ts";
 
 export type ServeHandlerOptions = {
@@ -202,12 +203,24 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     roomPolicies: async () => roomPolicies(await opener.parts()),
   });
   const messages = messagesRoute({ config, sessions, tools, metrics, logError });
+  const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
 
   const routes = serveRoutes({
     health: () => healthResponse(options, metrics),
     messages,
     tools: toolsRoutes,
-    metrics: () => new Response(metrics.render({ sessionsOpen: sessions.size }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+    metrics: () => {
+      let toolUsage: ReturnType<ToolUsage["stats"]> | undefined;
+      try {
+        toolUsage = usage.stats();
+      } catch (error) {
+        // A record org cannot read (say a planted link in .org/usage/) costs the tool series, not the whole answer.
+        logError(`org: /metrics left out the tool calls: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return new Response(metrics.render({ sessionsOpen: sessions.size, ...(toolUsage ? { toolUsage } : {}) }), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    },
     reload: async () => {
       const result = await tools.reload();
       return Response.json(result, { status: result.reloaded ? 200 : 409 });

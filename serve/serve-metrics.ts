@@ -1,3 +1,5 @@
+import type { ToolStats } from "../usage/tool-stats.ts";
+
 // Prometheus text exposition (format 0.0.4): counters and histograms keyed by their label values.
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -73,6 +75,30 @@ class Histogram {
   }
 }
 
+/**
+ * Generated tools' calls from the usage record (usage/tool-calls.ts), every process's, not only this server's:
+ * `org_tool_calls_total{tool,outcome}` (outcome `ok` or why it failed: input, tool, timeout, output, sandbox),
+ * `org_tool_duration_seconds{tool}` (a summary: p50, p95, sum, count) and `org_tool_trust{tool}`. The record
+ * rotates, so a counter may go down; Prometheus reads that as a reset.
+ */
+export function toolUsageLines(stats: readonly ToolStats[]): string[] {
+  const calls = ["# HELP org_tool_calls_total Calls of generated tools by tool and outcome (ok, or why it failed).", "# TYPE org_tool_calls_total counter"];
+  const seconds = ["# HELP org_tool_duration_seconds Time of a generated tool's calls.", "# TYPE org_tool_duration_seconds summary"];
+  const trust = ["# HELP org_tool_trust A generated tool's success weighted by recency (half-life 7 days).", "# TYPE org_tool_trust gauge"];
+  for (const entry of stats) {
+    const tool = { tool: entry.tool };
+    if (entry.ok > 0) calls.push(`org_tool_calls_total${labelText(tool, { outcome: "ok" })} ${entry.ok}`);
+    for (const [outcome, count] of Object.entries(entry.failedBy)) calls.push(`org_tool_calls_total${labelText(tool, { outcome })} ${count}`);
+    if (entry.calls === 0) continue;
+    seconds.push(`org_tool_duration_seconds${labelText(tool, { quantile: "0.5" })} ${entry.latencyMs.p50 / 1000}`);
+    seconds.push(`org_tool_duration_seconds${labelText(tool, { quantile: "0.95" })} ${entry.latencyMs.p95 / 1000}`);
+    seconds.push(`org_tool_duration_seconds_sum${labelText(tool)} ${entry.latencyMs.total / 1000}`);
+    seconds.push(`org_tool_duration_seconds_count${labelText(tool)} ${entry.calls}`);
+    if (entry.trust !== undefined) trust.push(`org_tool_trust${labelText(tool)} ${Number(entry.trust.toFixed(6))}`);
+  }
+  return [...calls, ...seconds, ...trust];
+}
+
 /** What `serve` counts: requests by route and status, tool runs per tool, durations, tokens. */
 export class ServeMetrics {
   readonly requests = new Counter("org_http_requests_total", "HTTP requests by route, method and status.");
@@ -101,7 +127,7 @@ export class ServeMetrics {
   }
 
   /** The whole exposition, ending with a newline as Prometheus expects. */
-  render(extra: { sessionsOpen: number }): string {
+  render(extra: { sessionsOpen: number; toolUsage?: readonly ToolStats[] }): string {
     const gauge = (name: string, help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
     return [
       ...this.requests.render(),
@@ -110,6 +136,7 @@ export class ServeMetrics {
       ...this.toolRuns.render(),
       ...this.toolSeconds.render(),
       ...this.tokens.render(),
+      ...(extra.toolUsage ? toolUsageLines(extra.toolUsage) : []),
       ...gauge("org_turns_in_progress", "Room turns running now.", this.#turnsInProgress),
       ...gauge("org_sessions_open", "Room sessions held open in memory.", extra.sessionsOpen),
       ...gauge("org_uptime_seconds", "Seconds since the server started.", Math.round((Date.now() - this.startedAt) / 1000)),

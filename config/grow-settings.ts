@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+/**
+ * A window of a tool's calls: the most recent `calls` calls, none older than `hours` before the window's end.
+ * A bare number is a count of calls with the default span of a day.
+ */
+export const GrowWindow = z
+  .union([
+    z.int().min(1).max(100_000),
+    z.strictObject({
+      calls: z.int().min(1).max(100_000).default(100),
+      hours: z
+        .number()
+        .positive()
+        .max(24 * 365)
+        .default(24),
+    }),
+  ])
+  .transform((value) => (typeof value === "number" ? { calls: value, hours: 24 } : value));
+export type GrowWindow = z.output<typeof GrowWindow>;
+
+/** `org grow`'s settings (`grow` in org.config.json); every field has a default. */
+export const GrowSettings = z.strictObject({
+  /** The window a promoted tool's success rate is judged over: 100 calls or a day by default. */
+  window: GrowWindow.default({ calls: 100, hours: 24 }),
+  /** A promoted tool whose failures in its last window pass this share (0 to 1) is rolled back. */
+  maxFailureRate: z.number().min(0).max(1).default(0.25),
+  /** Days without a call after which a promoted tool is proposed for removal; absent: never. */
+  pruneUnusedDays: z.number().positive().max(3650).optional(),
+});
+export type GrowSettings = z.output<typeof GrowSettings>;
