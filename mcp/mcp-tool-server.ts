@@ -112,9 +112,11 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
     level = request.params.level;
     return {};
   });
+  const logged = (at: LoggingLevel) => LOG_LEVELS.indexOf(at) >= LOG_LEVELS.indexOf(level);
+  const logLine = (at: LoggingLevel, data: string) => ({ method: "notifications/message" as const, params: { level: at, logger: "org", data: redact(data) } });
   const log = (at: LoggingLevel, data: string) => {
-    if (LOG_LEVELS.indexOf(at) < LOG_LEVELS.indexOf(level)) return;
-    server.notification({ method: "notifications/message", params: { level: at, logger: "org", data: redact(data) } }).catch(() => {
+    if (!logged(at)) return;
+    server.notification(logLine(at, data)).catch(() => {
       // Not connected (yet or any more): a log line is not worth keeping.
     });
   };
@@ -149,14 +151,22 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
     // Progress for a client that asked (a progressToken): each workflow step, and a beat while a tool runs.
     const token = request.params._meta?.progressToken;
     let progress = 0;
-    const tell = (message: string) => {
-      if (token === undefined) return;
-      progress += 1;
-      extra
-        .sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, message: redact(message).slice(0, 500) } })
+    // The call's notifications go out in order on its own stream, all before its answer.
+    let sent = Promise.resolve();
+    const say = (notification: Parameters<typeof extra.sendNotification>[0]) => {
+      sent = sent
+        .then(() => extra.sendNotification(notification))
         .catch(() => {
           // The request's stream is gone: the call goes on, its result is what counts.
         });
+    };
+    const tell = (message: string) => {
+      if (token === undefined) return;
+      progress += 1;
+      say({ method: "notifications/progress", params: { progressToken: token, progress, message: redact(message).slice(0, 500) } });
+    };
+    const callLog = (at: LoggingLevel, data: string) => {
+      if (logged(at)) say(logLine(at, data));
     };
     const started = performance.now();
     tell(`${name}: started (${entry.kind === "workflow" ? "a workflow" : "in the sandbox"})`);
@@ -164,14 +174,14 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
       token === undefined
         ? undefined
         : setInterval(() => tell(`${name}: still running (${Math.round((performance.now() - started) / 1000)} s)`), options.progressEveryMs ?? 5_000);
-    log("debug", `${name}: called`);
+    callLog("debug", `${name}: called`);
     try {
       const result = await entry.run(request.params.arguments ?? {}, extra.signal, (step) => {
         tell(`${name}: ${step}`);
-        log("info", `${name}: ${step}`);
+        callLog("info", `${name}: ${step}`);
       });
       if (!result.ok) {
-        log("warning", `${name} failed: ${result.error.slice(0, 1000)}`);
+        callLog("warning", `${name} failed: ${result.error.slice(0, 1000)}`);
         return errorResult(`Error: ${result.error}`);
       }
       const text = JSON.stringify(result.output) ?? "null";
@@ -183,10 +193,11 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
     } catch (error) {
       if (extra.signal.aborted) return errorResult("the call was cancelled.");
       options.logError(`mcp: ${name} failed: ${error instanceof Error ? error.stack : String(error)}`);
-      log("error", `${name} failed inside org: ${error instanceof Error ? error.message : String(error)}`);
+      callLog("error", `${name} failed inside org: ${error instanceof Error ? error.message : String(error)}`);
       return errorResult(`${name} failed inside org (${error instanceof Error ? error.message : String(error)}); the server's log has the details.`);
     } finally {
       clearInterval(beat);
+      await sent;
     }
   });
 
