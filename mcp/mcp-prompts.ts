@@ -31,10 +31,7 @@ type Property = { type?: unknown; description?: unknown; enum?: unknown };
 function properties(entry: McpToolEntry): [string, Property][] {
   const props = entry.inputSchema.properties;
   if (typeof props !== "object" || props === null) return [];
-  return Object.entries(props as Record<string, unknown>).map(([name, value]) => [
-    name,
-    typeof value === "object" && value !== null ? (value as Property) : {},
-  ]);
+  return Object.entries(props).map(([name, value]: [string, unknown]): [string, Property] => [name, typeof value === "object" && value !== null ? value : {}]);
 }
 
 function required(entry: McpToolEntry): Set<string> {

@@ -88,9 +88,14 @@ export type ResourceRead = { ok: true; text: string; mimeType: string } | { ok: 
 
 type ParsedUri = { kind: "tool"; name: string; document: ToolDocument } | { kind: "report"; name: string; n: number } | { kind: "workflow"; name: string };
 
+function isToolDocument(value: string | undefined): value is ToolDocument {
+  return value !== undefined && Object.hasOwn(TOOL_DOCUMENTS, value);
+}
+
 function parseUri(uri: string): ParsedUri | undefined {
   const tool = /^org:\/\/tools\/([^/]{1,64})\/(spec|source|tests|metadata)$/.exec(uri);
-  if (tool?.[1] && tool[2]) return { kind: "tool", name: tool[1], document: tool[2] as ToolDocument };
+  const document = tool?.[2];
+  if (tool?.[1] && isToolDocument(document)) return { kind: "tool", name: tool[1], document };
   const report = /^org:\/\/tools\/([^/]{1,64})\/reports\/([1-9][0-9]{0,5})$/.exec(uri);
   if (report?.[1] && report[2]) return { kind: "report", name: report[1], n: Number(report[2]) };
   const workflow = /^org:\/\/workflows\/([^/]{1,64})$/.exec(uri);
