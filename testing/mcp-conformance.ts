@@ -65,3 +65,29 @@ export async function runConformance(url: string, options: { scenario?: string; 
     rmSync(outDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * What is wrong with a run: a scenario that needs no fixture and did not pass, a listed one missing, or a listed
+ * one that failed for anything but the fixture its reason names (org answers -32602 for a tool or prompt it does
+ * not have, -32002 for a resource). Empty when all is as it should be.
+ */
+export function conformanceProblems(outcomes: readonly ScenarioOutcome[]): string[] {
+  const problems: string[] = [];
+  for (const outcome of outcomes) {
+    const reason = FIXTURE_SCENARIOS[outcome.scenario];
+    if (reason === undefined) {
+      if (outcome.failures.length > 0 || !outcome.statuses.includes("SUCCESS"))
+        problems.push(`${outcome.scenario} did not pass: ${outcome.failures.join("; ")}`);
+      continue;
+    }
+    const fixture = reason.split(" ").at(-1) ?? reason;
+    if (outcome.failures.length === 0) problems.push(`${outcome.scenario} passed: take it off FIXTURE_SCENARIOS`);
+    for (const failure of outcome.failures) {
+      if (!/MCP error -32(002|602)/.test(failure) || !failure.includes(fixture))
+        problems.push(`${outcome.scenario} failed for another reason than ${fixture}: ${failure}`);
+    }
+  }
+  const ran = new Set(outcomes.map((outcome) => outcome.scenario));
+  for (const scenario of Object.keys(FIXTURE_SCENARIOS)) if (!ran.has(scenario)) problems.push(`${scenario} did not run`);
+  return problems;
+}
