@@ -72,7 +72,7 @@ export async function stdioHttpBridge(command: string, args: string[], env: Reco
         }
         const own = next++;
         const params = record(fields.params);
-        const meta = record(params?.["_meta"]);
+        const meta = record(params?._meta);
         const token = meta?.progressToken;
         const entry: Pending = { session, id: fields.id as string | number, ...(typeof token === "string" || typeof token === "number" ? { token } : {}) };
         pending.set(own, entry);
