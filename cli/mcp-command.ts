@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { CONFIG_FILE_NAME, loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { orgVersion } from "../config/version.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
@@ -18,7 +19,11 @@ with its description, input and output JSON Schema and annotations. Every call r
 through the same fixed runner as 'org tool run': input and output checked against the schemas, output
 redacted; a failure comes back as a tool error with the reason. When main moves (a promotion or a
 rollback) or a workflow file changes, the list changes without a restart and the client is told
-(notifications/tools/list_changed). Only the protocol goes to stdout; messages go to stderr.
+(notifications/tools/list_changed). Also: resources (each tool's spec, source, tests, metadata and
+fitness reports as org://tools/<name>/..., each workflow as org://workflows/<name>, with templates and
+subscriptions), prompts (one per persona of the workspace's org.config.json, one per workflow),
+completion, logging and progress for calls that ask for it. Only the protocol goes to stdout; messages
+go to stderr.
 
 Options:
   --ref BRANCH       also offer the tools of main or a cand/YYYYMMDDTHHMMSSZ branch, read through git
@@ -34,6 +39,16 @@ const WATCH_MS = 2_000;
 
 function log(line: string): void {
   process.stderr.write(`org mcp: ${sanitizeForTerminal(line)}\n`);
+}
+
+/** The workspace's personas (one MCP prompt each); none, with a line on stderr, when its org.config.json is wrong. */
+function personasOf(workspaceDir: string, repoDir: string): PersonaConfig[] {
+  try {
+    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir, checkoutDir: repoDir }).personas;
+  } catch (error) {
+    log(`no persona prompts: ${error instanceof Error ? error.message : String(error)}`);
+    return [];
+  }
 }
 
 /** `org mcp`: the generated tools and workflows over MCP's stdio transport until stdin closes. */
@@ -59,7 +74,7 @@ export const mcpCommand: Command = {
     const version = orgVersion();
     const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, sandboxPolicy: sandboxPolicyFrom() });
     await tools.refresh();
-    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log });
+    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: personasOf(workspaceDir, repoDir) });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = () => resolve();

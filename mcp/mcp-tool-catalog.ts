@@ -5,6 +5,7 @@ import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../co
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { redact } from "../security/redact.ts";
 import { changedFileProblem, promotedToolsIn, runToolCopy } from "../generated-tools/promoted-tools.ts";
 import { verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
@@ -26,6 +27,14 @@ export type McpToolAnnotations = {
   openWorldHint: boolean;
 };
 
+/** The texts a tool's resources show: a generated tool's spec, source, tests and metadata, or a workflow's JSON. */
+export type McpToolDocuments =
+  | { ok: true; documents: { spec: string; source: string; tests: string; metadata: string } | { workflow: string } }
+  | { ok: false; error: string };
+
+/** The files a generated tool's sources are read from: at most this many bytes each (metadata.json has its own cap). */
+const MAX_SOURCE_BYTES = 400_000;
+
 /** One tool as MCP offers it; `signature` changes whenever what a client sees or runs changes. */
 export type McpToolEntry = {
   name: string;
@@ -37,7 +46,12 @@ export type McpToolEntry = {
   wrapsOutput: boolean;
   annotations: McpToolAnnotations;
   signature: string;
-  run(input: unknown, signal?: AbortSignal): Promise<McpToolRun>;
+  /** The checkout whose fitness reports judged this tool (a generated tool's). */
+  repoDir?: string;
+  /** Its texts for `resources/read`, read again and checked against the recorded hashes at each call. */
+  documents(): Promise<McpToolDocuments>;
+  /** `onStep` hears each finished workflow step (progress for the client). */
+  run(input: unknown, signal?: AbortSignal, onStep?: (step: string) => void): Promise<McpToolRun>;
 };
 
 /** MCP tool names: letters, digits, `_`, `-` and `.`, 1 to 64 of them. */
@@ -56,6 +70,7 @@ function generatedEntry(
   runDir: string,
   code: () => Promise<{ ok: true; code: string } | { ok: false; error: string }>,
   policy: SandboxPolicy | undefined,
+  files: () => Promise<{ ok: true; source: string; tests: string; metadata: string } | { ok: false; error: string }>,
 ): McpToolEntry {
   const { spec } = metadata;
   const objectOutput = spec.output_schema.type === "object";
@@ -75,6 +90,12 @@ function generatedEntry(
       openWorldHint: spec.capabilities.network,
     },
     signature: `${spec.name}:${metadata.files["tool.ts"]}:${metadata.files["tool.test.ts"]}:${sha256Hex(JSON.stringify(spec))}`,
+    repoDir: runDir,
+    async documents() {
+      const read = await files();
+      if (!read.ok) return read;
+      return { ok: true, documents: { spec: `${JSON.stringify(spec, null, 2)}\n`, source: read.source, tests: read.tests, metadata: read.metadata } };
+    },
     async run(input, signal) {
       const problem = inputProblem(spec.input_schema, input);
       if (problem) return { ok: false, error: `the input does not match ${spec.name}'s input schema: ${redact(problem)}` };
@@ -101,8 +122,34 @@ export function promotedEntries(repoDir: string, onSkip: (name: string, problem:
         return verified.ok ? verified : { ok: false, error: changedFileProblem(tool.name, verified.file) };
       },
       policy,
+      async () => promotedFiles(repoDir, tool.name, tool.metadata),
     ),
   );
+}
+
+/** A promoted tool's three files as they are now, when they still match the metadata it was listed with. */
+function promotedFiles(
+  repoDir: string,
+  name: string,
+  listed: ToolMetadata,
+): { ok: true; source: string; tests: string; metadata: string } | { ok: false; error: string } {
+  const directory = join(repoDir, GENERATED_TOOLS_DIR, name);
+  try {
+    // Not following links, not blocking, bounded: the folder is a model's work.
+    const metadata = readSandboxFile(directory, "metadata.json", MAX_METADATA_BYTES)?.toString("utf8");
+    const source = readSandboxFile(directory, "tool.ts", MAX_SOURCE_BYTES)?.toString("utf8");
+    const tests = readSandboxFile(directory, "tool.test.ts", MAX_SOURCE_BYTES)?.toString("utf8");
+    if (metadata === undefined || source === undefined || tests === undefined) {
+      return { ok: false, error: `${GENERATED_TOOLS_DIR}/${name}/ lacks one of its files now (a rollback?); list the resources again` };
+    }
+    if (sha256Hex(source) !== listed.files["tool.ts"] || sha256Hex(tests) !== listed.files["tool.test.ts"]) {
+      return { ok: false, error: `${GENERATED_TOOLS_DIR}/${name}/ changed since it was listed; list the resources again` };
+    }
+    return { ok: true, source, tests, metadata };
+  } catch (error) {
+    if (error instanceof SandboxFileError) return { ok: false, error: `${GENERATED_TOOLS_DIR}/${name}/${error.message}` };
+    throw error;
+  }
 }
 
 const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -140,14 +187,25 @@ export async function entriesAtCommit(
     }
     try {
       if (meta.size > MAX_METADATA_BYTES) throw new Error(`metadata.json has ${meta.size} bytes, more than ${MAX_METADATA_BYTES}`);
-      const metadata = parseToolMetadata(await git.run(["cat-file", "blob", meta.blob], { signal }), `${label}:${generatedToolPath(name, "metadata.json")}`);
+      const metadataText = await git.run(["cat-file", "blob", meta.blob], { signal });
+      const metadata = parseToolMetadata(metadataText, `${label}:${generatedToolPath(name, "metadata.json")}`);
       if (metadata.spec.name !== name) throw new Error(`metadata.json names ${metadata.spec.name}, not ${name}`);
       const code = await git.run(["cat-file", "blob", tool.blob], { signal });
       const testCode = await git.run(["cat-file", "blob", tests.blob], { signal });
       if (sha256Hex(code) !== metadata.files["tool.ts"] || sha256Hex(testCode) !== metadata.files["tool.test.ts"]) {
         throw new Error("its files do not match the hashes recorded at validation");
       }
-      entries.push(generatedEntry(metadata, ` from ${label}`, git.repoDir, async () => ({ ok: true, code }), policy));
+      const files = { ok: true as const, source: code, tests: testCode, metadata: metadataText };
+      entries.push(
+        generatedEntry(
+          metadata,
+          ` from ${label}`,
+          git.repoDir,
+          async () => ({ ok: true, code }),
+          policy,
+          async () => files,
+        ),
+      );
     } catch (error) {
       onSkip(name, error instanceof Error ? error.message : String(error));
     }
@@ -203,11 +261,18 @@ export function workflowEntries(
         wrapsOutput: false,
         annotations: { title: parsed.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
         signature: `workflow:${name}:${sha256Hex(text)}`,
-        async run(input, signal) {
+        async documents() {
+          return { ok: true, documents: { workflow: `${JSON.stringify(workflow, null, 2)}\n` } };
+        },
+        async run(input, signal, onStep) {
           const fresh = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
           try {
             const checkedGraph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: fresh.checkTool });
-            const output = await runWorkflow(checkedGraph, input, { callTool: fresh.callTool, ...(signal ? { signal } : {}) });
+            const output = await runWorkflow(checkedGraph, input, {
+              callTool: fresh.callTool,
+              ...(signal ? { signal } : {}),
+              ...(onStep ? { onStep: (event) => onStep(`step ${event.step} ${event.status}`) } : {}),
+            });
             const text = redact(JSON.stringify(output ?? null));
             try {
               const output: unknown = JSON.parse(text);

@@ -10,6 +10,7 @@ const entry = (name: string, signature = name): McpToolEntry => ({
   wrapsOutput: false,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   signature,
+  documents: async () => ({ ok: false, error: "no documents" }),
   run: async () => ({ ok: true, output: {} }),
 });
 

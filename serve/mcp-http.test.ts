@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  type Progress,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { BOOM_CODE, boomSpec, SHOUT_CODE, shoutSpec } from "../testing/mcp-fixtures.ts";
 import { type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
@@ -88,6 +95,28 @@ describe("serve's /mcp with the MCP SDK's Streamable HTTP client", () => {
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name)).toContain("shout");
       expect((await client.callTool({ name: "shout", arguments: { text: "hey" } })).structuredContent).toEqual({ result: "HEY" });
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  test("resources, persona prompts, and a call's progress and log lines on its own POST stream", async () => {
+    const client = await connect(server.url, TOKEN);
+    const logs: { level: string; data: unknown }[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      logs.push({ level: notification.params.level, data: notification.params.data });
+    });
+    try {
+      expect((await client.readResource({ uri: "org://tools/word_count/source" })).contents[0]).toMatchObject({ text: WORD_COUNT_CODE });
+      expect((await client.listPrompts()).prompts.map((prompt) => prompt.name)).toEqual(["agent", "python", "toolsmith"]);
+      await client.setLoggingLevel("debug");
+      const progress: Progress[] = [];
+      const result = await client.callTool({ name: "word_count", arguments: { text: "a b" } }, CallToolResultSchema, {
+        onprogress: (step) => progress.push(step),
+      });
+      expect(result.structuredContent).toEqual({ words: 2 });
+      expect(progress[0]).toMatchObject({ progress: 1, message: "word_count: started (in the sandbox)" });
+      expect(logs).toContainEqual({ level: "debug", data: "word_count: called" });
     } finally {
       await client.close();
     }

@@ -67,7 +67,13 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
       if (oldest) await closeSession(oldest[0]);
     }
-    const { server, dispose } = await createMcpToolServer({ tools: toolSet, version: options.version, logError: options.logError, refuse });
+    const { server, dispose } = await createMcpToolServer({
+      tools: toolSet,
+      version: options.version,
+      logError: options.logError,
+      refuse,
+      personas: options.config.personas,
+    });
     const { WebStandardStreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js");
     const usedAt = Date.now();
     // The callbacks run once a client initializes or ends the session, after `session` below exists.
