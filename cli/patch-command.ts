@@ -156,7 +156,7 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     say(`org patch: the result broke the task's contract after the repair rounds:\n${outcome.problems.map((problem) => `  - ${problem}`).join("\n")}`);
     return PATCH_EXIT.contractBroken;
   }
-  say(`org patch: ${outcome.files.length} file(s) changed: ${outcome.files.map((file) => `${file.change} ${JSON.stringify(file.path)}`).join(", ")}`);
+  say(`org patch: ${outcome.files.length} file(s) changed: ${outcome.files.map((file) => `${file.status} ${JSON.stringify(file.path)}`).join(", ")}`);
   process.stdout.write(`${COMMIT_MSG_MARKER}\n${outcome.commitMessage}\n${PATCH_MARKER}\n`);
   process.stdout.write(outcome.diff);
   return PATCH_EXIT.patch;

@@ -1,4 +1,4 @@
-import { isolatedGitEnvironment } from "./change-set.ts";
+import { executableSearchPath } from "../config/environment.ts";
 
 /**
  * Whether `diff` applies cleanly from the root of `repoDir`: undefined when `git apply --check` accepts it, else
@@ -15,4 +15,16 @@ export async function gitApplyCheck(repoDir: string, diff: Uint8Array, signal?: 
   });
   const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
   return exitCode === 0 ? undefined : stderr.trim().slice(0, 2_000) || `git apply --check exited ${exitCode}`;
+}
+
+/** git's environment for org's own checks: no user or system config, a fixed locale. */
+function isolatedGitEnvironment(): Record<string, string> {
+  return {
+    PATH: executableSearchPath(),
+    HOME: "/nonexistent",
+    LC_ALL: "C",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+  };
 }

@@ -7,14 +7,17 @@ import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
-import { type ChangedFile, compareTrees, unifiedDiff } from "./change-set.ts";
+import type { ChangeSet, FileChange } from "../workspace/change-set.ts";
+import { checkChangeSet, escapeName } from "../workspace/check-change-set.ts";
+import { type PrivateCopy, takeChangeSet } from "../workspace/private-copy.ts";
+import { unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
 import { gitApplyCheck } from "./git-apply-check.ts";
 import { brokenGuarantee, checkableGuarantee } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
 import type { PatchTask } from "./patch-task.ts";
-import { privateCopy } from "./private-copy.ts";
+import { scratchCopy } from "./scratch-copy.ts";
 
 /** What one `org patch` run is given. */
 export type PatchRequest = {
@@ -40,7 +43,7 @@ export type PatchRequest = {
 
 /** How a run ended: a patch, nothing to change, or a result that broke the task's contract after the repairs. */
 export type PatchOutcome =
-  | { kind: "patch"; commitMessage: string; diff: Buffer; files: ChangedFile[] }
+  | { kind: "patch"; commitMessage: string; diff: Buffer; files: FileChange[] }
   | { kind: "nothing" }
   | { kind: "contract-broken"; problems: string[] };
 
@@ -62,25 +65,29 @@ function userPrompt(task: PatchTask, context: readonly { path: string; text: str
   return [task.prompt, ...files].join("\n\n");
 }
 
-/** Everything wrong with the copy as a patch for this task: refused files, paths outside the outputs, broken guarantees. */
-function contractProblems(request: PatchRequest, copyDir: string): { problems: string[]; files: ChangedFile[] } {
-  const { files, refused } = compareTrees(request.repoDir, copyDir);
+/**
+ * Everything wrong with the copy as a patch for this task: what the workspace's check refuses (protected paths,
+ * hostile names, links out, special files, sizes), paths outside the outputs, broken checkable guarantees.
+ */
+function contractProblems(request: PatchRequest, copy: PrivateCopy): { problems: string[]; changeSet: ChangeSet } {
+  const changeSet = takeChangeSet(copy);
+  const check = checkChangeSet(changeSet);
   const isOutput = outputMatcher(request.task.outputs);
   const problems = [
-    ...refused.map(({ path, reason }) => `${JSON.stringify(path)} cannot be part of the patch: ${reason}. Remove it.`),
-    ...files
+    ...(check.ok ? [] : check.refusals.map(({ path, reason }) => `${path === undefined ? "the change" : escapeName(path)} is refused: ${reason}.`)),
+    ...changeSet.changes
       .filter(({ path }) => !isOutput(path))
       .map(
-        ({ path, change }) =>
-          `${JSON.stringify(path)} was ${change}, but it is not among the outputs (${request.task.outputs.join(", ")}). ${change === "added" ? "Delete it." : "Put it back exactly as it was."}`,
+        ({ path, status }) =>
+          `${escapeName(path)} was ${status === "mode" ? "changed in mode" : status}, but it is not among the outputs (${request.task.outputs.join(", ")}). ${status === "added" ? "Delete it." : "Put it back exactly as it was."}`,
       ),
   ];
   for (const text of request.task.guarantees) {
     const guarantee = checkableGuarantee(text);
-    const broken = guarantee && brokenGuarantee(copyDir, guarantee);
+    const broken = guarantee && brokenGuarantee(copy.copyDir, guarantee);
     if (broken) problems.push(broken);
   }
-  return { problems, files };
+  return { problems, changeSet };
 }
 
 function describeEvent(event: LoopEvent): string | undefined {
@@ -101,11 +108,11 @@ function describeEvent(event: LoopEvent): string | undefined {
 export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome> {
   const { task, progress } = request;
   const context = readContextFiles(request.contextDir, task.context);
-  await using copy = privateCopy(request.repoDir, SESSION);
-  progress(`copied ${request.repoDir} for the agent (${copy.fileCount} files)`);
+  await using scratch = scratchCopy(request.repoDir, SESSION);
+  progress(`copied ${request.repoDir} for the agent (${scratch.copy.copyBaseline.size} entries)`);
   const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
   const toolContext = {
-    workspaceDir: copy.workspaceDir,
+    workspaceDir: scratch.workspaceDir,
     sessionId: SESSION,
     persona: "agent",
     audit,
@@ -131,14 +138,14 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
       },
     });
     messages.push(...result.messages);
-    const { problems, files } = contractProblems(request, copy.dir);
+    const { problems, changeSet } = contractProblems(request, scratch.copy);
     if (problems.length === 0) {
-      if (files.length === 0) return { kind: "nothing" };
-      const diff = await unifiedDiff(request.repoDir, copy.dir, files, request.signal);
+      if (changeSet.changes.length === 0) return { kind: "nothing" };
+      const diff = Buffer.from(unifiedDiff(changeSet));
       const applies = await gitApplyCheck(request.repoDir, diff, request.signal);
       if (applies !== undefined) return { kind: "contract-broken", problems: [`the patch does not apply to ${request.repoDir}: ${applies}`] };
       const fallback = `Apply ${basename(task.file)}: ${task.prompt.split("\n")[0] ?? ""}`;
-      return { kind: "patch", commitMessage: commitMessage(result.content, fallback, request.breadcrumb), diff, files };
+      return { kind: "patch", commitMessage: commitMessage(result.content, fallback, request.breadcrumb), diff, files: changeSet.changes };
     }
     for (const problem of problems) progress(`contract: ${sanitizeOneLine(problem, 300)}`);
     if (repair >= repairRounds) return { kind: "contract-broken", problems };
