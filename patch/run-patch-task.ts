@@ -109,7 +109,8 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
   const { task, progress } = request;
   const context = readContextFiles(request.contextDir, task.context);
   await using scratch = scratchCopy(request.repoDir, SESSION);
-  progress(`copied ${request.repoDir} for the agent (${scratch.copy.copyBaseline.size} entries)`);
+  const entries = scratch.copy.copyBaseline.size;
+  progress(`copied ${request.repoDir} for the agent (${entries} ${entries === 1 ? "entry" : "entries"})`);
   const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
   const toolContext = {
     workspaceDir: scratch.workspaceDir,
