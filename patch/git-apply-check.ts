@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { executableSearchPath } from "../config/environment.ts";
 
 /**
@@ -7,7 +8,9 @@ import { executableSearchPath } from "../config/environment.ts";
 export async function gitApplyCheck(repoDir: string, diff: Uint8Array, signal?: AbortSignal): Promise<string | undefined> {
   const child = Bun.spawn(["git", "-c", "core.hooksPath=/dev/null", "apply", "--check", "-"], {
     cwd: repoDir,
-    env: isolatedGitEnvironment(),
+    // Run in a folder of a larger repository, git apply would take paths from that repository's root and skip,
+    // as a success, every path outside the folder: git may not look above the repository it was given.
+    env: { ...isolatedGitEnvironment(), GIT_CEILING_DIRECTORIES: dirname(repoDir) },
     stdin: diff,
     stdout: "ignore",
     stderr: "pipe",
