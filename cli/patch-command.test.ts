@@ -99,18 +99,21 @@ test("a result outside the outputs is told to the model, and still outside after
   expect(result.stderr).toContain('"old.txt" was deleted, but it is not among the outputs (src/*.py)');
 }, 30_000);
 
-test("LLM_PROVIDER=null needs no server and exits 5; a dead server exits 3; a task without its yaml block exits 2", async () => {
+test("LLM_PROVIDER=null needs no server and exits 5; a dead server exits 3; a task without its yaml block exits 2; --dry-run asks no model", async () => {
   const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
   const deadUrl = `http://127.0.0.1:${dead.port}`;
   dead.stop(true);
-  const [none, unreachable, broken] = await Promise.all([
+  const [none, unreachable, broken, dry] = await Promise.all([
     orgPatch(["--task", join(dir, "greet.md"), "--var", "WHO=x"], { LLM_PROVIDER: "null", LLM_BASE_URL: deadUrl }),
     orgPatch(["--task", join(dir, "greet.md"), "--var", "WHO=x"], { LLM_BASE_URL: deadUrl }),
     orgPatch(["--task", join(dir, "broken.md")], {}),
+    orgPatch(["--task", join(dir, "greet.md"), "--var", "WHO=the dry run", "--dry-run"], { LLM_BASE_URL: deadUrl }),
   ]);
   expect([none.exitCode, none.stdout]).toEqual([5, ""]);
   expect([unreachable.exitCode, unreachable.stdout]).toEqual([3, ""]);
   expect(unreachable.stderr).toContain(`no model server answered at ${deadUrl}`);
   expect([broken.exitCode, broken.stdout]).toEqual([2, ""]);
   expect(broken.stderr).toContain("has 0 yaml blocks; it needs exactly one");
+  expect([dry.exitCode, dry.stdout]).toEqual([0, ""]);
+  expect(dry.stderr).toContain("Make greet say the dry run");
 }, 30_000);

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { EnvironmentError, environmentSettings, patchEnvironment, secretEnvironmentValues } from "../config/environment.ts";
 import { ChatError } from "../llm/chat-errors.ts";
+import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { httpModel } from "../llm/http-model.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { breadcrumbProblem, COMMIT_MSG_MARKER, PATCH_MARKER } from "../patch/commit-message.ts";
@@ -56,7 +57,7 @@ Environment:
 Every completion asks for temperature 0 and seed ${SEED}, so a server that honours them answers alike.
 
 Exit codes: 0 a patch; 2 bad usage, settings or task file; 3 the model server failed; 4 the model's result broke
-the task's contract after the repair rounds; 5 nothing to change.
+the task's contract after the repair rounds; 5 nothing to change; 1 anything else (no sandbox here, a bug).
 
 Example:
   LLM_BASE_URL=http://127.0.0.1:11434 TRACKING_BREADCRUMB=JIRA-42 org patch --task fix-readme.md --var NAME=org > out.txt`;
@@ -176,6 +177,10 @@ export const patchCommand: Command = {
       if (error instanceof ChatError && !signal.aborted) {
         say(`org patch: the model server failed: ${error.message}`);
         return PATCH_EXIT.modelServer;
+      }
+      if (error instanceof SandboxUnavailableError) {
+        say(`org patch: the sandbox cannot run here, so the agent cannot work: ${error.message}`);
+        return 1;
       }
       throw error;
     }

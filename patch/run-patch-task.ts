@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { runWithTools, type LoopEvent } from "../chat.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
@@ -103,11 +104,14 @@ function describeEvent(event: LoopEvent): string | undefined {
  * Runs one task: the agent works with `sh` in a private copy of the repository; what it changed becomes a
  * unified diff. A result that breaks the contract (a path outside `outputs`, a link or special file, a broken
  * guarantee) is told to the model, which gets `repairRounds` more turns to fix it. The repository is only read;
- * the diff is checked with `git apply --check` against it. A failing model server throws its ChatError.
+ * the diff is checked with `git apply --check` against it. A failing model server throws its ChatError; a
+ * sandbox that cannot start here, SandboxUnavailableError.
  */
 export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome> {
   const { task, progress } = request;
   const context = readContextFiles(request.contextDir, task.context);
+  // Without a sandbox every call would fail and the model would change nothing: that is no "nothing to change".
+  if (request.sandbox.enabled) await ensureSandboxAvailable();
   await using scratch = scratchCopy(request.repoDir, SESSION);
   const entries = scratch.copy.copyBaseline.size;
   progress(`copied ${request.repoDir} for the agent (${entries} ${entries === 1 ? "entry" : "entries"})`);
