@@ -1,3 +1,4 @@
+import { WORKSPACE_VIEWS } from "../config/org-config.ts";
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
 import { formatBytes as mib } from "./run-watchdog.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, type SandboxLimits } from "./sandbox-limits.ts";
@@ -27,8 +28,6 @@ export type SandboxPolicy = Readonly<{
   workspace: WorkspaceView;
 }>;
 
-/** `sandbox.workspace`'s values. */
-export const WORKSPACE_VIEWS = ["read", "write", "none"] as const;
 export type WorkspaceView = (typeof WORKSPACE_VIEWS)[number];
 
 /** Where a session's commands see the workspace, and start. */
