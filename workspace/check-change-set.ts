@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, normalize } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 
 /** Bounds on one change set: bytes of any one file, and files in all. */
@@ -12,7 +13,7 @@ export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1
  */
 export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".git/**",
-  ".org/**",
+  `${ORG_DIR}/**`,
   ".env*",
   "**/.npmrc",
   "bunfig.toml",

@@ -1,5 +1,6 @@
 import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
 
 /** What one path of a tree is, as `lstat` sees it: never through a link. */
 export type EntryState =
@@ -12,7 +13,7 @@ export type EntryState =
 export type TreeSnapshot = Map<string, EntryState>;
 
 /** The top folders a view of the workspace never carries: org's own state and git's. */
-export const EXCLUDED_TOP = [".org", ".git"] as const;
+export const EXCLUDED_TOP = [ORG_DIR, ".git"] as const;
 
 /** A tree holds more entries than a snapshot may list; the message says how many were allowed. */
 export class TreeTooLargeError extends Error {
