@@ -122,7 +122,9 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     persona: "agent",
     audit,
     secrets: request.secrets,
-    sandbox: request.sandbox,
+    // The copy is the session's scratch, where commands start when no workspace view is mounted: the tools'
+    // workspace is a throw-away folder, whose view would show the model nothing of the repository.
+    sandbox: { ...request.sandbox, workspace: "none" as const },
   };
   const messages: ChatMessage[] = [
     { role: "system", content: systemPrompt(task) },
