@@ -34,6 +34,9 @@ test("a result with a stray file and a link to /etc/passwd is told to the model,
     progress: (line) => progress.push(line),
     audit: { record: (entry) => audit.push(entry) },
   });
+  // The sh the model is offered says where the copy is, not the room's /workspace.
+  expect(model.requests[0]?.tools?.map((tool) => tool.function.name)).toEqual(["sh"]);
+  expect(model.requests[0]?.tools?.[0]?.function.description).toContain("/scratch (also HOME), which holds a private copy of the repository");
   const repair = model.requests[2]?.messages.at(-1)?.content ?? "";
   expect(repair).toContain('"stray.txt" was added, but it is not among the outputs (config.json). Delete it.');
   expect(repair).toContain('"pw" is refused: a link to "/etc/passwd", outside the workspace');

@@ -7,7 +7,6 @@ import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { toolSet } from "../tools/define-tool.ts";
-import { sh } from "../tools/sh.ts";
 import type { ChangeSet, FileChange } from "../workspace/change-set.ts";
 import { checkChangeSet, escapeName } from "../workspace/check-change-set.ts";
 import { type PrivateCopy, takeChangeSet } from "../workspace/private-copy.ts";
@@ -17,6 +16,7 @@ import { readContextFiles } from "./context-files.ts";
 import { gitApplyCheck } from "./git-apply-check.ts";
 import { brokenGuarantee, checkableGuarantee } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
+import { patchSh } from "./patch-sh.ts";
 import type { PatchTask } from "./patch-task.ts";
 import { scratchCopy } from "./scratch-copy.ts";
 
@@ -135,7 +135,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     const result = await runWithTools({
       model: request.model,
       messages,
-      tools: toolSet([sh]),
+      tools: toolSet([patchSh]),
       toolContext,
       maxRounds: request.maxToolRounds ?? 16,
       signal: request.signal,
