@@ -1,6 +1,6 @@
 // runPatchTask in process, on the scripted model port and the real sandbox: the repair round and hostile results.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -13,6 +13,9 @@ const TASK = '# Add a config\n\n```yaml\nprompt: "Add config.json"\noutputs: [co
 
 test("a result with a stray file and a link to /etc/passwd is told to the model, which repairs it; the patch holds only the output", async () => {
   using repo = tempGitRepo("org-patch-run-");
+  // More files than scratch may hold in the room: the copy's own entries are on top of the bound.
+  mkdirSync(join(repo.dir, "data"));
+  for (let index = 0; index < 10; index += 1) writeFileSync(join(repo.dir, "data", `${index}.txt`), `${index}\n`);
   const before = checkoutState(repo.dir);
   const model = scriptedModel([
     { toolCalls: [{ name: "sh", arguments: { cmd: "echo '{\"a\": 1}' > config.json && echo x > stray.txt && ln -s /etc/passwd pw" } }] },
@@ -28,7 +31,7 @@ test("a result with a stray file and a link to /etc/passwd is told to the model,
     contextDir: repo.dir,
     model,
     breadcrumb: "JIRA-9",
-    sandbox: sandboxPolicy({ poolSize: 0 }),
+    sandbox: sandboxPolicy({ poolSize: 0, limits: { scratchFiles: 5 } }),
     secrets: [],
     signal: AbortSignal.timeout(60_000),
     progress: (line) => progress.push(line),

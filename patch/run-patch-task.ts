@@ -3,7 +3,7 @@ import { runWithTools, type LoopEvent } from "../chat.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { type SandboxPolicy, sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { toolSet } from "../tools/define-tool.ts";
@@ -91,6 +91,22 @@ function contractProblems(request: PatchRequest, copy: PrivateCopy): { problems:
   return { problems, changeSet };
 }
 
+/**
+ * The policy for commands on the copy. It is the session's scratch, where commands start when no workspace view
+ * is mounted (the tools' workspace is a throw-away folder, whose view would show nothing of the repository);
+ * scratch's bounds are the room's on top of what the copy already holds, so a big repository is no overflow.
+ */
+function copySandbox(policy: SandboxPolicy, copy: PrivateCopy): SandboxPolicy {
+  let bytes = 0;
+  for (const state of copy.copyBaseline.values()) if (state.type === "file") bytes += state.size;
+  const { limits } = policy;
+  return sandboxPolicy({
+    ...policy,
+    workspace: "none",
+    limits: { ...limits, scratchFiles: limits.scratchFiles + copy.copyBaseline.size, scratchBytes: limits.scratchBytes + bytes },
+  });
+}
+
 function describeEvent(event: LoopEvent): string | undefined {
   if (event.type === "tool-call") return `agent calls ${event.call.name} ${sanitizeOneLine(JSON.stringify(event.call.arguments), 160)}`;
   if (event.type === "tool-result")
@@ -122,9 +138,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     persona: "agent",
     audit,
     secrets: request.secrets,
-    // The copy is the session's scratch, where commands start when no workspace view is mounted: the tools'
-    // workspace is a throw-away folder, whose view would show the model nothing of the repository.
-    sandbox: { ...request.sandbox, workspace: "none" as const },
+    sandbox: copySandbox(request.sandbox, scratch.copy),
   };
   const messages: ChatMessage[] = [
     { role: "system", content: systemPrompt(task) },
