@@ -1,6 +1,6 @@
-// runPatchTask in process, on the scripted model port and the real sandbox: the repair round and hostile results.
+// runPatchTask in process, on the scripted model port and the real sandbox: hostile commands and the repair round.
 import { expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -11,16 +11,14 @@ import { runPatchTask } from "./run-patch-task.ts";
 
 const TASK = '# Add a config\n\n```yaml\nprompt: "Add config.json"\noutputs: [config.json]\nguarantees: ["config.json is valid JSON"]\n```\n';
 
-test("a result with a stray file and a link to /etc/passwd is told to the model, which repairs it; the patch holds only the output", async () => {
+test("a link to /etc/passwd is refused as it is made, a stray file is told back after the turn and removed; the patch holds only the output", async () => {
   using repo = tempGitRepo("org-patch-run-");
-  // More files than scratch may hold in the room: the copy's own entries are on top of the bound.
-  mkdirSync(join(repo.dir, "data"));
-  for (let index = 0; index < 10; index += 1) writeFileSync(join(repo.dir, "data", `${index}.txt`), `${index}\n`);
   const before = checkoutState(repo.dir);
   const model = scriptedModel([
-    { toolCalls: [{ name: "sh", arguments: { cmd: "echo '{\"a\": 1}' > config.json && echo x > stray.txt && ln -s /etc/passwd pw" } }] },
+    { toolCalls: [{ name: "sh", arguments: { cmd: "echo '{\"a\": 1}' > config.json && ln -s /etc/passwd pw" } }] },
+    { toolCalls: [{ name: "sh", arguments: { cmd: "ls; echo '{\"a\": 1}' > /workspace/config.json && echo x > stray.txt" } }] },
     { text: "feat: add config" },
-    { toolCalls: [{ name: "sh", arguments: { cmd: "rm stray.txt pw" } }] },
+    { toolCalls: [{ name: "sh", arguments: { cmd: "rm stray.txt" } }] },
     { text: "feat: add config.json\n\nIt holds a." },
   ]);
   const audit: AuditEntry[] = [];
@@ -31,24 +29,26 @@ test("a result with a stray file and a link to /etc/passwd is told to the model,
     contextDir: repo.dir,
     model,
     breadcrumb: "JIRA-9",
-    sandbox: sandboxPolicy({ poolSize: 0, limits: { scratchFiles: 5 } }),
+    sandbox: sandboxPolicy({ poolSize: 0 }),
     secrets: [],
     signal: AbortSignal.timeout(60_000),
     progress: (line) => progress.push(line),
     audit: { record: (entry) => audit.push(entry) },
   });
-  // The sh the model is offered says where the copy is, not the room's /workspace.
-  expect(model.requests[0]?.tools?.map((tool) => tool.function.name)).toEqual(["sh"]);
-  expect(model.requests[0]?.tools?.[0]?.function.description).toContain("/scratch (also HOME), which holds a private copy of the repository");
-  const repair = model.requests[2]?.messages.at(-1)?.content ?? "";
-  expect(repair).toContain('"stray.txt" was added, but it is not among the outputs (config.json). Delete it.');
-  expect(repair).toContain('"pw" is refused: a link to "/etc/passwd", outside the workspace');
+  const told = (request: number) => model.requests[request]?.messages.at(-1)?.content ?? "";
+  expect(told(1)).toContain('"pw": a link to "/etc/passwd", outside the workspace');
+  // The refused change was not kept: the next command starts from the repository's files again.
+  expect(told(2)).toContain("README.md\n");
+  expect(told(2)).not.toContain("pw\n");
+  expect(told(2)).toContain("kept for the patch: 2 files (+2 −0)");
+  expect(told(3)).toContain('"stray.txt" was added, but it is not among the outputs (config.json). Delete it.');
   expect(outcome.kind).toBe("patch");
   if (outcome.kind !== "patch") return;
   expect(outcome.files.map((file) => [file.status, file.path])).toEqual([["added", "config.json"]]);
   expect(outcome.commitMessage).toBe("feat: add config.json\n\nIt holds a.\n\nTracking-Breadcrumb: JIRA-9");
   expect(outcome.diff.toString()).toContain('+{"a": 1}');
   expect(audit.map((entry) => [entry.tool, entry.breadcrumb])).toEqual([
+    ["sh", "JIRA-9"],
     ["sh", "JIRA-9"],
     ["sh", "JIRA-9"],
   ]);

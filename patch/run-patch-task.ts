@@ -3,22 +3,22 @@ import { runWithTools, type LoopEvent } from "../chat.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
-import { type SandboxPolicy, sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
-import { toolSet } from "../tools/define-tool.ts";
-import type { ChangeSet, FileChange } from "../workspace/change-set.ts";
+import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
+import { sh } from "../tools/sh.ts";
+import { applyChangeSet } from "../workspace/apply-change-set.ts";
+import { type ChangeSet, computeChangeSet, type FileChange } from "../workspace/change-set.ts";
 import { checkChangeSet, escapeName } from "../workspace/check-change-set.ts";
-import { type PrivateCopy, takeChangeSet } from "../workspace/private-copy.ts";
-import { unifiedDiff } from "../workspace/unified-diff.ts";
+import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
 import { gitApplyCheck } from "./git-apply-check.ts";
 import { brokenGuarantee, checkableGuarantee } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
-import { patchSh } from "./patch-sh.ts";
 import type { PatchTask } from "./patch-task.ts";
-import { scratchCopy } from "./scratch-copy.ts";
+import { patchWorkspace } from "./patch-workspace.ts";
 
 /** What one `org patch` run is given. */
 export type PatchRequest = {
@@ -54,7 +54,7 @@ function systemPrompt(task: PatchTask): string {
   const guarantees = task.guarantees.length > 0 ? task.guarantees.map((text) => `- ${text}`).join("\n") : "- (none beyond the outputs)";
   return [
     "You are agent, an engineer making one change to a repository for a script that turns your work into a patch.",
-    "A copy of the repository is your working directory (/scratch); change files there with the sh tool (sed -i, a heredoc with cat > FILE, rm, mkdir). There is no network and no git history.",
+    "The repository is at /workspace, where your commands start; change files there with the sh tool (sed -i, a heredoc with cat > FILE, rm, mkdir). Your changes go into a private copy, never into the repository itself. There is no network and no git history.",
     `Change only these paths (globs allowed): ${task.outputs.join(", ")}. Any other change is refused.`,
     `The result must keep these guarantees:\n${guarantees}`,
     "When the change is done, answer with its commit message alone: a summary line of at most 72 characters, a blank line, then a few lines on why. Do not run more commands after that.",
@@ -67,11 +67,12 @@ function userPrompt(task: PatchTask, context: readonly { path: string; text: str
 }
 
 /**
- * Everything wrong with the copy as a patch for this task: what the workspace's check refuses (protected paths,
- * hostile names, links out, special files, sizes), paths outside the outputs, broken checkable guarantees.
+ * Everything wrong with the agent's work as a patch for this task: what the workspace's check refuses
+ * (protected paths, hostile names, links out, special files, sizes), paths outside the outputs, broken
+ * checkable guarantees.
  */
-function contractProblems(request: PatchRequest, copy: PrivateCopy): { problems: string[]; changeSet: ChangeSet } {
-  const changeSet = takeChangeSet(copy);
+function contractProblems(request: PatchRequest, workDir: string): { problems: string[]; changeSet: ChangeSet } {
+  const changeSet = computeChangeSet({ baseDir: request.repoDir, changedDir: workDir });
   const check = checkChangeSet(changeSet);
   const isOutput = outputMatcher(request.task.outputs);
   const problems = [
@@ -85,26 +86,24 @@ function contractProblems(request: PatchRequest, copy: PrivateCopy): { problems:
   ];
   for (const text of request.task.guarantees) {
     const guarantee = checkableGuarantee(text);
-    const broken = guarantee && brokenGuarantee(copy.copyDir, guarantee);
+    const broken = guarantee && brokenGuarantee(workDir, guarantee);
     if (broken) problems.push(broken);
   }
   return { problems, changeSet };
 }
 
 /**
- * The policy for commands on the copy. It is the session's scratch, where commands start when no workspace view
- * is mounted (the tools' workspace is a throw-away folder, whose view would show nothing of the repository);
- * scratch's bounds are the room's on top of what the copy already holds, so a big repository is no overflow.
+ * What becomes of one command's change under the write view: org, not the model, keeps it in the patch's
+ * workspace when the workspace's check lets it (no protected path, hostile name, link out, special file or
+ * oversized file); a refused change is not kept, and the copy is brought back level before the next command.
  */
-function copySandbox(policy: SandboxPolicy, copy: PrivateCopy): SandboxPolicy {
-  let bytes = 0;
-  for (const state of copy.copyBaseline.values()) if (state.type === "file") bytes += state.size;
-  const { limits } = policy;
-  return sandboxPolicy({
-    ...policy,
-    workspace: "none",
-    limits: { ...limits, scratchFiles: limits.scratchFiles + copy.copyBaseline.size, scratchBytes: limits.scratchBytes + bytes },
-  });
+function keepChange(workDir: string, proposal: ProposedChange): string {
+  if (proposal.refused) return proposal.refused;
+  const check = checkChangeSet(proposal.changeSet);
+  if (!check.ok) return check.message;
+  applyChangeSet(workDir, proposal.changeSet, { force: true, what: "the change" });
+  const stats = diffStats(proposal.changeSet);
+  return `kept for the patch: ${stats.files} file${stats.files === 1 ? "" : "s"} (+${stats.added} −${stats.removed})`;
 }
 
 function describeEvent(event: LoopEvent): string | undefined {
@@ -117,8 +116,8 @@ function describeEvent(event: LoopEvent): string | undefined {
 }
 
 /**
- * Runs one task: the agent works with `sh` in a private copy of the repository; what it changed becomes a
- * unified diff. A result that breaks the contract (a path outside `outputs`, a link or special file, a broken
+ * Runs one task: the agent works with `sh` under the write view on a copy of the repository; what it changed
+ * becomes a unified diff. A result that breaks the contract (a path outside `outputs`, a link or special file, a broken
  * guarantee) is told to the model, which gets `repairRounds` more turns to fix it. The repository is only read;
  * the diff is checked with `git apply --check` against it. A failing model server throws its ChatError; a
  * sandbox that cannot start here, SandboxUnavailableError.
@@ -128,17 +127,18 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
   const context = readContextFiles(request.contextDir, task.context);
   // Without a sandbox every call would fail and the model would change nothing: that is no "nothing to change".
   if (request.sandbox.enabled) await ensureSandboxAvailable();
-  await using scratch = scratchCopy(request.repoDir, SESSION);
-  const entries = scratch.copy.copyBaseline.size;
-  progress(`copied ${request.repoDir} for the agent (${entries} ${entries === 1 ? "entry" : "entries"})`);
+  await using work = patchWorkspace(request.repoDir);
+  progress(`copied ${request.repoDir} for the agent (${work.entries} ${work.entries === 1 ? "entry" : "entries"})`);
   const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
   const toolContext = {
-    workspaceDir: scratch.workspaceDir,
+    workspaceDir: work.dir,
     sessionId: SESSION,
     persona: "agent",
     audit,
     secrets: request.secrets,
-    sandbox: copySandbox(request.sandbox, scratch.copy),
+    // The write view: commands run on a private copy of the patch's workspace at /workspace, where they start.
+    sandbox: { ...request.sandbox, workspace: "write" as const },
+    workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal),
   };
   const messages: ChatMessage[] = [
     { role: "system", content: systemPrompt(task) },
@@ -149,7 +149,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     const result = await runWithTools({
       model: request.model,
       messages,
-      tools: toolSet([patchSh]),
+      tools: toolSet([sh]),
       toolContext,
       maxRounds: request.maxToolRounds ?? 16,
       signal: request.signal,
@@ -159,7 +159,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
       },
     });
     messages.push(...result.messages);
-    const { problems, changeSet } = contractProblems(request, scratch.copy);
+    const { problems, changeSet } = contractProblems(request, work.dir);
     if (problems.length === 0) {
       if (changeSet.changes.length === 0) return { kind: "nothing" };
       const diff = Buffer.from(unifiedDiff(changeSet));
