@@ -37,7 +37,8 @@ The task file is markdown with one \`\`\`yaml block:
   prompt:      what to do; {NAME} is replaced by --var NAME=value (a name without a value is an error)
   context:     files to read, relative to the context root; their text goes to the model with the prompt
   outputs:     the only paths (or globs: *, **) the patch may touch
-  guarantees:  sentences listed to the model; "PATH exists" and "PATH is valid JSON" are also checked
+  guarantees:  sentences listed to the model; "PATH exists", "PATH is valid JSON", and "file exists" or
+               "valid JSON" (said of every output named exactly) are also checked
 A result that touches a path outside outputs, adds a link or special file, or breaks a checked guarantee is
 told to the model, which gets 2 repair rounds; the patch is checked with 'git apply --check' before it prints.
 

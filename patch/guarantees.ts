@@ -11,15 +11,27 @@ const JSON_FILE = /^(?:the\s+)?(?:file\s+)?`?([^\s`]+)`?\s+is\s+valid\s+json\.?$
 /** JSON files this large are not read to check them (the patch refuses them anyway). */
 const MAX_CHECKED_BYTES = 16 * 1024 * 1024;
 
-/** The guarantee a sentence states, when it is one org checks ("PATH exists", "PATH is valid JSON"); else undefined (told to the model only). */
-export function checkableGuarantee(text: string): CheckableGuarantee | undefined {
+// "file exists", "the outputs exist"; "valid JSON", "outputs are valid JSON": said of every output named exactly.
+const EXISTS_ALL = /^(?:the\s+)?(?:output\s+)?(?:files?|outputs?)\s+exists?\.?$/i;
+const JSON_ALL = /^(?:(?:the\s+)?(?:output\s+)?(?:files?|outputs?)\s+(?:is|are)\s+)?valid\s+json\.?$/i;
+const GLOB = /[*?[\]{}]/;
+
+/**
+ * The checks a sentence states, when org can make them: "PATH exists", "PATH is valid JSON", or the same said
+ * of the outputs ("file exists", "valid JSON": each output named exactly, the `.json` ones for JSON). An empty
+ * list: the sentence is only told to the model.
+ */
+export function checkableGuarantees(text: string, outputs: readonly string[]): CheckableGuarantee[] {
   const trimmed = text.trim();
+  const exact = outputs.filter((output) => !GLOB.test(output));
+  if (EXISTS_ALL.test(trimmed)) return exact.map((path) => ({ kind: "exists", path, text: trimmed }));
+  if (JSON_ALL.test(trimmed)) return exact.filter((path) => path.toLowerCase().endsWith(".json")).map((path) => ({ kind: "json", path, text: trimmed }));
   const exists = EXISTS.exec(trimmed)?.[1];
-  if (exists !== undefined && checkOutputPattern(exists) === undefined) return { kind: "exists", path: exists, text: trimmed };
+  if (exists !== undefined && checkOutputPattern(exists) === undefined) return [{ kind: "exists", path: exists, text: trimmed }];
   const jsonMatch = JSON_FILE.exec(trimmed);
   const json = jsonMatch?.[1] ?? jsonMatch?.[2];
-  if (json !== undefined && checkOutputPattern(json) === undefined) return { kind: "json", path: json, text: trimmed };
-  return undefined;
+  if (json !== undefined && checkOutputPattern(json) === undefined) return [{ kind: "json", path: json, text: trimmed }];
+  return [];
 }
 
 /** What is broken of `guarantee` in the tree at `root` (a regular file only; links are not followed), or undefined when it holds. */

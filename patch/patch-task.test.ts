@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BREADCRUMB_TRAILER, breadcrumbProblem, commitMessage } from "./commit-message.ts";
-import { brokenGuarantee, checkableGuarantee } from "./guarantees.ts";
+import { brokenGuarantee, checkableGuarantees } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
 import { PatchTaskError, parsePatchTask } from "./patch-task.ts";
 
@@ -57,15 +57,15 @@ test("the checkable guarantees are checked on the copy; the rest are only told t
   try {
     writeFileSync(join(dir, "good.json"), '{"a": 1}');
     writeFileSync(join(dir, "bad.json"), "{a: 1}");
-    const check = (text: string) => {
-      const guarantee = checkableGuarantee(text);
-      return guarantee && (brokenGuarantee(dir, guarantee) ?? "holds");
-    };
-    expect(check("good.json is valid JSON")).toBe("holds");
-    expect(check("`bad.json` is valid JSON")).toContain("is not valid JSON");
-    expect(check("file missing.txt exists")).toContain("missing.txt does not exist");
-    expect(check("The tests keep passing")).toBeUndefined();
-    expect(check("../outside exists")).toBeUndefined();
+    const check = (text: string, outputs = ["good.json"]) => checkableGuarantees(text, outputs).map((guarantee) => brokenGuarantee(dir, guarantee) ?? "holds");
+    expect(check("good.json is valid JSON")).toEqual(["holds"]);
+    expect(check("`bad.json` is valid JSON")[0]).toContain("is not valid JSON");
+    expect(check("file missing.txt exists")[0]).toContain("missing.txt does not exist");
+    // Said of the outputs: each output named exactly; for JSON, the .json ones.
+    expect(check("valid JSON", ["good.json", "bad.json", "notes.txt", "src/*.json"])).toEqual(["holds", expect.stringContaining("bad.json is not valid JSON")]);
+    expect(check("Output files exist", ["good.json", "gone.txt"])).toEqual(["holds", expect.stringContaining("gone.txt does not exist")]);
+    expect(check("The tests keep passing")).toEqual([]);
+    expect(check("../outside exists")).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

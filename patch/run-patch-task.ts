@@ -15,7 +15,7 @@ import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
 import { gitApplyCheck } from "./git-apply-check.ts";
-import { brokenGuarantee, checkableGuarantee } from "./guarantees.ts";
+import { brokenGuarantee, checkableGuarantees } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
 import type { PatchTask } from "./patch-task.ts";
 import { patchWorkspace } from "./patch-workspace.ts";
@@ -85,9 +85,10 @@ function contractProblems(request: PatchRequest, workDir: string): { problems: s
       ),
   ];
   for (const text of request.task.guarantees) {
-    const guarantee = checkableGuarantee(text);
-    const broken = guarantee && brokenGuarantee(workDir, guarantee);
-    if (broken) problems.push(broken);
+    for (const guarantee of checkableGuarantees(text, request.task.outputs)) {
+      const broken = brokenGuarantee(workDir, guarantee);
+      if (broken) problems.push(broken);
+    }
   }
   return { problems, changeSet };
 }
