@@ -4,7 +4,7 @@ import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ProposedChange } from "../tools/define-tool.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
 import { applyAndRecord } from "../workspace/change-journal.ts";
-import { checkChangeSet, DEFAULT_PROTECTED_PATHS, escapeName } from "../workspace/check-change-set.ts";
+import { checkChangeSet, DEFAULT_PROTECTED_PATHS, describeRefusals, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
@@ -38,16 +38,24 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: { persona: stri
       notice(`${persona}'s change to the workspace was refused: ${proposal.refused}`);
       return proposal.refused;
     }
-    const { changeSet } = proposal;
-    if (proposal.conflicts.length > 0) {
-      const message = `not applied: the user changed ${proposal.conflicts.map(escapeName).join(", ")} in the workspace meanwhile; nothing of either side was lost. Look at the files again and redo the change.`;
-      notice(`${persona}'s change to the workspace conflicts with your edits and was not applied: ${proposal.conflicts.map(escapeName).join(", ")}`);
+    const refuse = (message: string) => {
+      notice(`${persona}'s change to the workspace: ${message}`);
       return message;
+    };
+    if (proposal.paths.length > room.limits.patchFiles) {
+      return refuse(
+        describeRefusals([
+          { reason: `it touches ${proposal.paths.length} files, more than limits.patchFiles (${room.limits.patchFiles}); make a smaller change` },
+        ]),
+      );
     }
+    const changeSet = proposal.changeSet();
     const check = checkChangeSet(changeSet, { limits: room.limits, protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths] });
-    if (!check.ok) {
-      notice(`${persona}'s change to the workspace: ${check.message}`);
-      return check.message;
+    if (!check.ok) return refuse(check.message);
+    const conflicts = proposal.conflicts();
+    if (conflicts.length > 0) {
+      notice(`${persona}'s change to the workspace conflicts with your edits and was not applied: ${conflicts.map(escapeName).join(", ")}`);
+      return `not applied: the user changed ${conflicts.map(escapeName).join(", ")} in the workspace meanwhile; nothing of either side was lost. Look at the files again and redo the change.`;
     }
     const stats = diffStats(changeSet);
     room.setLastDiff(unifiedDiff(changeSet));

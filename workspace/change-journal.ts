@@ -36,6 +36,7 @@ export type ChangeRecord = z.infer<typeof ChangeRecord>;
 /** Nothing left to undo, or the journal cannot be read; the message says what to do. */
 export class ChangeJournalError extends Error {
   override name = "ChangeJournalError";
+  readonly userFacing = true;
 }
 
 /**
