@@ -31,8 +31,12 @@ export type ToolContext = {
   workspaceWrite?: (proposal: ProposedChange) => Promise<string>;
 };
 
-/** A change a command made on the private copy: the change set, the paths the user changed meanwhile, or why it was refused before. */
-export type ProposedChange = { changeSet: ChangeSet; conflicts: string[]; refused?: string };
+/**
+ * A change a command made on the private copy: the paths it touched; its change set and the paths the user
+ * changed meanwhile, each read only when asked (a hostile command may touch many files); or why it was refused
+ * before anything was read.
+ */
+export type ProposedChange = { paths: readonly string[]; changeSet(): ChangeSet; conflicts(): string[]; refused?: string };
 
 /**
  * What a tool hands back: `output` is the text the model reads (`ok: false` is a failure it should act on);

@@ -4,7 +4,8 @@ import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
-import { takeChangeSet, workspaceChangedPaths } from "../workspace/private-copy.ts";
+import { computeChangeSet } from "../workspace/change-set.ts";
+import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
 import { workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
@@ -54,23 +55,23 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
 }
 
 /** What the command changed in its private copy, handed to the room; the line for the model, or undefined when nothing changed. */
-async function settleChanges(copy: NonNullable<ReturnType<typeof workspaceMounts>["copy"]>, context: ToolContext): Promise<string | undefined> {
-  let changeSet: ReturnType<typeof takeChangeSet>;
+async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<string | undefined> {
+  let paths: string[];
   try {
-    changeSet = takeChangeSet(copy);
+    paths = copyChangedPaths(copy);
   } catch (error) {
     if (!(error instanceof TreeTooLargeError)) throw error;
-    const message = `the change was refused whole, nothing applied: ${error.message}`;
-    await context.workspaceWrite?.({ changeSet: { changes: [] }, conflicts: [], refused: message });
-    return message;
+    const refused = `the change was refused whole; nothing of it was applied: ${error.message}`;
+    await context.workspaceWrite?.({ paths: [], changeSet: () => ({ changes: [] }), conflicts: () => [], refused });
+    return refused;
   }
-  if (changeSet.changes.length === 0) return undefined;
-  const conflicts = workspaceChangedPaths(
-    copy,
-    changeSet.changes.map((change) => change.path),
-  );
+  if (paths.length === 0) return undefined;
   if (!context.workspaceWrite) return "the workspace was not changed: nothing here can apply changes (run it in the room)";
-  return context.workspaceWrite({ changeSet, conflicts });
+  return context.workspaceWrite({
+    paths,
+    changeSet: () => computeChangeSet({ baseDir: copy.workspaceDir, changedDir: copy.copyDir, paths }),
+    conflicts: () => workspaceChangedPaths(copy, paths),
+  });
 }
 
 /**

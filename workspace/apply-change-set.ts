@@ -6,6 +6,7 @@ import { escapeName } from "./check-change-set.ts";
 /** Files changed in the workspace since the change was made: applying it would lose someone's work. */
 export class ChangeConflictError extends Error {
   override name = "ChangeConflictError";
+  readonly userFacing = true;
   constructor(
     readonly paths: string[],
     what: string,

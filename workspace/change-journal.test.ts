@@ -22,11 +22,16 @@ describe("the change journal", () => {
     const copy = join(root, "copy");
     write(workspace, { "src/a.ts": "a\n", "gone.txt": "old\n", "keep.bin": "\0bin" });
     write(copy, { "src/a.ts": "a changed\n", "new/b.txt": "b\n", "keep.bin": "\0bin" });
-    const first = applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }), { sessionId: "s1", turn: 4, persona: "agent" });
+    const first = applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }), {
+      sessionId: "s1",
+      turnId: "t4",
+      replyId: "r4",
+      persona: "agent",
+    });
     expect(readFileSync(join(workspace, "src/a.ts"), "utf8")).toBe("a changed\n");
     expect(existsSync(join(workspace, "gone.txt"))).toBe(false);
     expect(readFileSync(join(workspace, "new/b.txt"), "utf8")).toBe("b\n");
-    expect(first).toMatchObject({ sessionId: "s1", turn: 4, persona: "agent", stats: { files: 3, added: 2, removed: 2 } });
+    expect(first).toMatchObject({ sessionId: "s1", turnId: "t4", replyId: "r4", persona: "agent", stats: { files: 3, added: 2, removed: 2 } });
     expect(recordedPatch(workspace, first)).toContain("+a changed\n");
 
     write(copy, { "src/a.ts": "a third\n" });

@@ -20,8 +20,9 @@ export const ChangeRecord = z.object({
   id: z.string().regex(/^[0-9]{8}T[0-9]{6}-[0-9]{3}-[a-z0-9]{6}$/),
   time: z.string(),
   sessionId: z.string().optional(),
-  /** The transcript index of the turn whose tool call made the change. */
-  turn: z.int().optional(),
+  /** The user turn and the reply (the room message's id) whose tool call made the change. */
+  turnId: z.string().optional(),
+  replyId: z.string().optional(),
   persona: z.string().optional(),
   stats: z.object({ files: z.int(), added: z.int(), removed: z.int() }),
   files: z.array(
@@ -35,13 +36,18 @@ export type ChangeRecord = z.infer<typeof ChangeRecord>;
 /** Nothing left to undo, or the journal cannot be read; the message says what to do. */
 export class ChangeJournalError extends Error {
   override name = "ChangeJournalError";
+  readonly userFacing = true;
 }
 
 /**
  * Records a change about to be applied (the patch, the prior bytes of every touched file, those written and
  * their hashes, who made it), then applies it; should the apply fail, the record is removed. Returns the record.
  */
-export function applyAndRecord(workspaceDir: string, changeSet: ChangeSet, origin: { sessionId?: string; turn?: number; persona?: string } = {}): ChangeRecord {
+export function applyAndRecord(
+  workspaceDir: string,
+  changeSet: ChangeSet,
+  origin: { sessionId?: string; turnId?: string; replyId?: string; persona?: string } = {},
+): ChangeRecord {
   const now = new Date();
   const stamp = now
     .toISOString()

@@ -49,15 +49,17 @@ export function openPrivateCopy(options: { workspaceDir: string; copyDir: string
  */
 export function refreshPrivateCopy(copy: PrivateCopy): void {
   const workspaceNow = snapshotTree(copy.workspaceDir, { maxEntries: copy.maxEntries });
-  const copyNow = snapshotTree(copy.copyDir, { maxEntries: copy.maxEntries });
+  const copyNow = copySnapshot(copy);
   // Deepest first, so a folder is emptied before it is removed.
   for (const [path, state] of [...copyNow].reverse()) {
+    // The write view mounts the real .git/ (read-only) on this folder; a sandbox waiting for its call may hold it.
+    if (path === ".git" && state.type === "directory") continue;
     const wanted = copyable(workspaceNow.get(path));
     if (wanted === undefined || wanted.type !== state.type || (state.type !== "directory" && !unchanged(copy, path, wanted, state))) {
       rmSync(join(copy.copyDir, path), { recursive: true, force: true });
     }
   }
-  const copyKept = snapshotTree(copy.copyDir, { maxEntries: copy.maxEntries });
+  const copyKept = copySnapshot(copy);
   for (const [path, state] of workspaceNow) {
     const wanted = copyable(state);
     if (wanted === undefined) continue;
@@ -72,12 +74,17 @@ export function refreshPrivateCopy(copy: PrivateCopy): void {
   }
   if (copy.owner !== undefined) lchownSync(copy.copyDir, copy.owner, copy.owner);
   copy.workspaceBaseline = workspaceNow;
-  copy.copyBaseline = snapshotTree(copy.copyDir, { maxEntries: copy.maxEntries });
+  copy.copyBaseline = copySnapshot(copy);
+}
+
+/** The copy whole: a `.org/` or `.git/` file a command made there is a change, refused by the checks with its reason. */
+function copySnapshot(copy: PrivateCopy): TreeSnapshot {
+  return snapshotTree(copy.copyDir, { excludeTop: [], maxEntries: copy.maxEntries });
 }
 
 /** Paths the copy changed since it was last brought level (added, changed or removed; folders through what they hold). */
 export function copyChangedPaths(copy: PrivateCopy): string[] {
-  const now = snapshotTree(copy.copyDir, { maxEntries: copy.maxEntries });
+  const now = copySnapshot(copy);
   const changed = new Set<string>();
   for (const [path, state] of now) if (state.type !== "directory" && !sameState(state, copy.copyBaseline.get(path))) changed.add(path);
   for (const [path, state] of copy.copyBaseline) if (state.type !== "directory" && !sameState(state, now.get(path))) changed.add(path);
