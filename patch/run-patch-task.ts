@@ -10,7 +10,7 @@ import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
 import { applyChangeSet } from "../workspace/apply-change-set.ts";
 import { type ChangeSet, computeChangeSet, type FileChange } from "../workspace/change-set.ts";
-import { checkChangeSet, escapeName } from "../workspace/check-change-set.ts";
+import { checkChangeSet, DEFAULT_CHANGE_SET_LIMITS, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
@@ -100,10 +100,16 @@ function contractProblems(request: PatchRequest, workDir: string): { problems: s
  */
 function keepChange(workDir: string, proposal: ProposedChange): string {
   if (proposal.refused) return proposal.refused;
-  const check = checkChangeSet(proposal.changeSet);
+  // A command that touched more files than a change may carry is refused before any of them is read.
+  const { patchFiles } = DEFAULT_CHANGE_SET_LIMITS;
+  if (proposal.paths.length > patchFiles) {
+    return `the change was refused whole; nothing of it was kept: it touches ${proposal.paths.length} files, more than ${patchFiles}; make a smaller change`;
+  }
+  const changeSet = proposal.changeSet();
+  const check = checkChangeSet(changeSet);
   if (!check.ok) return check.message;
-  applyChangeSet(workDir, proposal.changeSet, { force: true, what: "the change" });
-  const stats = diffStats(proposal.changeSet);
+  applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
+  const stats = diffStats(changeSet);
   return `kept for the patch: ${stats.files} file${stats.files === 1 ? "" : "s"} (+${stats.added} −${stats.removed})`;
 }
 
