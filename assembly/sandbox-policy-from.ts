@@ -9,13 +9,18 @@ import { type SandboxPolicy, sandboxPolicy } from "../sandbox/sandbox-policy.ts"
  * `changes` are the entry point's own (`org sandbox run` starts none ahead, and may share the network).
  */
 export function sandboxPolicyFrom(
-  options: { env?: NodeJS.ProcessEnv; config?: Pick<OrgConfig, "secrets">; changes?: Partial<Pick<SandboxPolicy, "network" | "poolSize">> } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    config?: Pick<OrgConfig, "secrets"> & Partial<Pick<OrgConfig, "sandbox">>;
+    changes?: Partial<Pick<SandboxPolicy, "network" | "poolSize">>;
+  } = {},
 ): SandboxPolicy {
   const settings = environmentSettings(options.env);
   const secrets = [...secretEnvironmentValues(options.env), ...(options.config?.secrets ?? [])];
   return sandboxPolicy({
     ...options.changes,
     enabled: !settings.sandboxDisabled,
+    ...(options.config?.sandbox ? { workspace: options.config.sandbox.workspace } : {}),
     secretValues: [...new Set(secrets)],
   });
 }

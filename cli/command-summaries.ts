@@ -16,6 +16,8 @@ const SUMMARIES = {
   init: "write a commented org.config.json for this workspace (--model M, --force)",
   doctor: "check the model server, models, sandbox, tmux, git, strace, checkout and disk, each with a fix",
   candidate: "list, rebase and prune the toolsmith's cand/* branches",
+  undo: "take back the newest change the agents applied to the workspace (--list, --json, --force)",
+  patch: "one task file run by the agent on a private copy of a repository, printed as a commit message and a patch (for CI)",
 } as const;
 
 /** The name of a subcommand of `org`. */

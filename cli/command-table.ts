@@ -23,4 +23,6 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("init"), load: async () => (await import("./init-command.ts")).initCommand },
   { ...nameAndSummary("doctor"), load: async () => (await import("./doctor-command.ts")).doctorCommand },
   { ...nameAndSummary("candidate"), load: async () => (await import("./candidate-command.ts")).candidateCommand },
+  { ...nameAndSummary("undo"), load: async () => (await import("./undo-command.ts")).undoCommand },
+  { ...nameAndSummary("patch"), load: async () => (await import("./patch-command.ts")).patchCommand },
 ];

@@ -92,10 +92,10 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
   const lines = printed.split("\n");
   const start = lines.indexOf("ok   sandbox policy:");
   expect(start).toBeGreaterThan(-1);
-  expect(lines.slice(start + 1, start + 10).map((line) => line.replace(/:.*/, ""))).toEqual(
-    ["sandbox", "network", "time", "memory", "processes", "mounts", "output", "started ahead", "secrets"].map((name) => `     ${name}`),
+  expect(lines.slice(start + 1, start + 11).map((line) => line.replace(/:.*/, ""))).toEqual(
+    ["sandbox", "network", "time", "memory", "processes", "mounts", "output", "workspace", "started ahead", "secrets"].map((name) => `     ${name}`),
   );
-  const section = lines.slice(start + 1, start + 10).join("\n");
+  const section = lines.slice(start + 1, start + 11).join("\n");
   expect(section).toContain("     sandbox: on: every model-made command runs in bubblewrap\n     network: none: no run may reach the network\n");
   expect(section).toContain("time: 30 s wall clock");
   expect(section).toContain("memory: 1 GiB address space per process");

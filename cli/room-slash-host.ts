@@ -78,6 +78,11 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => room.history().slice(-count).map(formatMessage),
     clear: () => room.clear(),
+    diff: () => room.lastDiff(),
+    undo: (force) => {
+      const record = room.undo({ force });
+      return `undid change ${record.id}: ${record.files.length} ${record.files.length === 1 ? "file" : "files"} restored`;
+    },
     ...(recall ? { recall } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));

@@ -73,6 +73,11 @@ function host(): SlashHost & { calls: string[] } {
     history: (count) => ["you: hi", "agent: hello"].slice(-count),
     clear: () => calls.push("clear"),
     save: async (file) => file ?? ".org/transcripts/s1.md",
+    diff: () => undefined,
+    undo: (force) => {
+      if (!force) throw new Error('the undo of change c1 was not applied: this file was changed in the workspace meanwhile: "a.txt"');
+      return "undid change c1: 1 file restored";
+    },
   };
 }
 
@@ -88,6 +93,13 @@ async function run(line: string, room = host()) {
 }
 
 describe("runSlashCommand", () => {
+  test("/diff with no change says so; /undo refused names the file, --force goes on; a stray argument is refused", async () => {
+    expect((await run("/diff")).output).toBe("(no workspace change in this session yet)");
+    expect((await run("/undo")).output).toContain('/undo: the undo of change c1 was not applied: this file was changed in the workspace meanwhile: "a.txt"');
+    expect((await run("/undo --force")).output).toBe("undid change c1: 1 file restored");
+    expect(parseInput("/undo now")).toEqual({ type: "invalid", message: expect.stringContaining("takes only --force") });
+  });
+
   test("/mode shows and switches; a refused mode prints the room's reason and keeps going", async () => {
     expect((await run("/mode")).output).toBe("mode: group  (others: group, direct:agent, direct:python, file:<path>)");
     const switched = await run("/mode direct:python");

@@ -10,6 +10,8 @@ export type SlashCommand =
   | { name: "clear" }
   | { name: "save"; file?: string }
   | { name: "recall"; query: string }
+  | { name: "diff" }
+  | { name: "undo"; force: boolean }
   | { name: "help" }
   | { name: "quit" };
 
@@ -23,7 +25,7 @@ export type ParsedInput =
 type Spec = { usage: string; summary: string; parse(args: string[]): SlashCommand | string };
 
 /** The commands that take no arguments. */
-type BareCommand = Extract<SlashCommand, { name: "models" | "tools" | "clear" | "help" | "quit" }>;
+type BareCommand = Extract<SlashCommand, { name: "models" | "tools" | "clear" | "diff" | "help" | "quit" }>;
 
 /** A command that takes no arguments: its usage is its name. */
 const bare = (name: BareCommand["name"], summary: string): Spec => ({
@@ -78,6 +80,15 @@ const SPECS: Record<string, Spec> = {
     usage: "/recall <words>",
     summary: "search the workspace's memory of past sessions and saved facts",
     parse: (args) => (args.length === 0 ? "needs words to look for, e.g. /recall staging database" : { name: "recall", query: args.join(" ") }),
+  },
+  diff: bare("diff", "show the diff of the newest change a command made to the workspace"),
+  undo: {
+    usage: "/undo [--force]",
+    summary: "take back the newest applied workspace change (again: the one before); --force even over later edits",
+    parse: (args) => {
+      if (args.length === 0) return { name: "undo", force: false };
+      return args.length === 1 && args[0] === "--force" ? { name: "undo", force: true } : "takes only --force, e.g. /undo --force";
+    },
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
@@ -188,6 +199,10 @@ export type SlashHost = {
   save(file: string | undefined): Promise<string>;
   /** Searches memory; resolves to the lines to show. Absent when memory is off. */
   recall?(query: string, signal: AbortSignal): Promise<string>;
+  /** The newest workspace change's diff, or undefined when none was made here. */
+  diff(): string | undefined;
+  /** Takes back the newest applied workspace change; the line to show. Throws with what to do when it cannot. */
+  undo(force: boolean): string;
 };
 
 export type SlashOutcome = "continue" | "quit" | "cleared";
@@ -246,6 +261,14 @@ export async function runSlashCommand(
       case "recall":
         if (!host.recall) write("memory is off for this session (org said why when the room opened).");
         else write(await host.recall(command.query, context.signal));
+        return "continue";
+      case "diff": {
+        const diff = host.diff();
+        write(diff === undefined ? "(no workspace change in this session yet)" : diff.replace(/\n$/, ""));
+        return "continue";
+      }
+      case "undo":
+        write(host.undo(command.force));
         return "continue";
       case "help":
         write(slashHelp());

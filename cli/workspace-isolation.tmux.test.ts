@@ -66,8 +66,8 @@ describe("org in tmux, started from a hostile workspace, with a tmux server whos
         body: JSON.stringify({ inputs: { cmd: "pwd" } }),
       });
       const result = (await response.json()) as { ok: boolean; data: { stdout: string } };
-      // In the sandbox the shell starts in /scratch; on the host it would be the checkout's .org/scratch/….
-      expect(result.data.stdout).toBe("/scratch\n");
+      // In the sandbox the shell starts in the read view of the workspace; on the host it would be the checkout's path.
+      expect(result.data.stdout).toBe("/workspace\n");
       expect(workspace.markers()).toEqual([]);
     } finally {
       await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env });

@@ -228,3 +228,27 @@ export function testKillPoint(env: NodeJS.ProcessEnv = process.env): number | un
   const text = env.ORG_TEST_KILL_AT?.trim();
   return text && /^\d+$/.test(text) ? Number(text) : undefined;
 }
+
+/** The model providers `org patch` speaks to: both OpenAI-compatible, or none at all (`null`, for wiring tests). */
+export const PATCH_PROVIDERS = ["ollama", "openai", "null"] as const;
+
+/**
+ * What `org patch` takes from the environment (the one-shot executor's contract): where the repository and the
+ * task's context are, the breadcrumb, and the model. Unset paths are left to the command, which knows its
+ * defaults; an unknown LLM_PROVIDER throws EnvironmentError naming the values it takes.
+ */
+export function patchEnvironment(env: NodeJS.ProcessEnv = process.env) {
+  const provider = env.LLM_PROVIDER?.trim() || "ollama";
+  if (!(PATCH_PROVIDERS as readonly string[]).includes(provider)) {
+    throw new EnvironmentError(`LLM_PROVIDER=${provider} is not a provider org knows: use ${PATCH_PROVIDERS.join(", ")} (unset means ollama)`);
+  }
+  return {
+    repoRoot: env.REPO_ROOT?.trim() || undefined,
+    contextRoot: env.CONTEXT_ROOT?.trim() || undefined,
+    breadcrumb: env.TRACKING_BREADCRUMB?.trim() || undefined,
+    provider: provider as (typeof PATCH_PROVIDERS)[number],
+    model: env.LLM_MODEL?.trim() || undefined,
+    server: env.LLM_BASE_URL?.trim() ? serverUrlOf(env.LLM_BASE_URL.trim()) : undefined,
+    apiKey: env.LLM_API_KEY?.trim() || undefined,
+  };
+}

@@ -62,6 +62,13 @@ export const OrgLimits = z.strictObject({
   replyChars: z.int().min(1).max(100_000_000),
   /** Step runs one workflow run may make in all (foreach bodies count once per item); more is refused or stopped. */
   workflowStepRuns: z.int().min(1).max(10_000_000),
+  /** Bytes of any one file a workspace change may carry; a larger one refuses the change whole. */
+  patchBytes: z
+    .int()
+    .min(1)
+    .max(1024 * 1024 * 1024),
+  /** Files one workspace change may touch; more refuses it whole. */
+  patchFiles: z.int().min(1).max(100_000),
 });
 export type OrgLimits = z.infer<typeof OrgLimits>;
 
@@ -122,6 +129,20 @@ export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny:
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
 export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
 
+/** `sandbox.workspace`'s values: how sandboxed commands see the workspace. */
+export const WORKSPACE_VIEWS = ["read", "write", "none"] as const;
+
+/** How sandboxed commands see the workspace, and what their changes may touch. */
+export const SandboxEntry = z.strictObject({
+  /** "read": read-only at /workspace (default); "write": a private copy whose changes come back as patches; "none": not at all. */
+  workspace: z.enum(WORKSPACE_VIEWS).optional(),
+  /** Paths (globs) no workspace change may touch, beside the defaults (.git/**, .org/**, .env*, …). */
+  protectedPaths: z.array(z.string().min(1).max(500)).max(500).optional(),
+  /** The workspace_write policy in the console: "ask" (default), "allow" or "deny". Over HTTP, serve.tools.workspace_write (default "deny"). */
+  workspaceWrite: ToolPolicy.optional(),
+});
+export type SandboxSettings = { workspace: (typeof WORKSPACE_VIEWS)[number]; protectedPaths: string[]; workspaceWrite: ToolPolicy };
+
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
 export const OrgConfigFile = z.strictObject({
   $schema: z.string().optional(),
@@ -137,6 +158,7 @@ export const OrgConfigFile = z.strictObject({
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
+  sandbox: SandboxEntry.optional(),
 });
 export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
@@ -157,6 +179,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   network: NetworkSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  sandbox: SandboxSettings;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
    * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
@@ -179,6 +202,8 @@ export const DEFAULT_LIMITS: OrgLimits = {
   generatedToolsPerTurn: 8,
   replyChars: 200_000,
   workflowStepRuns: 10_000,
+  patchBytes: 1024 * 1024,
+  patchFiles: 200,
 };
 
 /** The tools each kind of persona gets unless the config says otherwise. */
@@ -379,6 +404,11 @@ function resolveOrgConfig(
     },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     grow: file.grow ?? GrowSettings.parse({}),
+    sandbox: {
+      workspace: file.sandbox?.workspace ?? "read",
+      protectedPaths: file.sandbox?.protectedPaths ?? [],
+      workspaceWrite: file.sandbox?.workspaceWrite ?? "ask",
+    },
     authorizations,
     secrets,
     ...(source !== undefined ? { source } : {}),

@@ -18,7 +18,12 @@ export type ChatRequest = CompletionRequest & {
   authorization?: string | undefined;
   /** Where the model name came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
   modelSource?: string;
+  /** Sent as they are: `temperature: 0` and a `seed` make a server that honours them answer the same way each time. */
+  sampling?: Sampling;
 };
+
+/** The request fields that make a completion repeatable where the server allows it (OpenAI, Ollama, vLLM, llama.cpp). */
+export type Sampling = { temperature?: number; seed?: number };
 
 export type { ReplyLimitStop } from "./stream-limit.ts";
 

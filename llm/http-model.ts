@@ -1,5 +1,5 @@
 import { serverEndpoint } from "./server-url.ts";
-import { type ChatRequest, chatOnce } from "./chat-once.ts";
+import { type ChatRequest, chatOnce, type Sampling } from "./chat-once.ts";
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
 
@@ -14,11 +14,13 @@ export type HttpModelSettings = {
   /** The whole Authorization header value; wins over `apiKey` (credentials in the URL win over both). */
   authorization?: string | undefined;
   retry?: ChatRequest["retry"];
+  /** Temperature and seed for every completion (`org patch` asks for 0 and a fixed seed); the server's defaults when absent. */
+  sampling?: Sampling | undefined;
 };
 
 /** The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server. */
 export function httpModel(settings: HttpModelSettings): LanguageModel {
-  const { server: baseUrl, modelId, modelSource, apiKey, authorization, retry } = settings;
+  const { server: baseUrl, modelId, modelSource, apiKey, authorization, retry, sampling } = settings;
   return {
     modelId,
     server: serverEndpoint(baseUrl).url.replace(/\/+$/, ""),
@@ -31,6 +33,7 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
         ...(apiKey ? { apiKey } : {}),
         authorization,
         ...(retry ? { retry } : {}),
+        ...(sampling ? { sampling } : {}),
       }),
     listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), ...(apiKey ? { apiKey } : {}), authorization }),
     withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),

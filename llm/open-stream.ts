@@ -31,6 +31,7 @@ export async function openStream(request: ChatRequest): Promise<Response> {
     messages: request.messages,
     stream: true,
     stream_options: { include_usage: true },
+    ...request.sampling,
     ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
   });
   const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };

@@ -46,6 +46,8 @@ export const NoticeReason = z.enum([
   "credential-guard",
   /** A promotion or rollback changed the promoted tools while the room is open. */
   "tools-changed",
+  /** A change a command made on the private copy of the workspace: shown, refused, applied or undone. */
+  "workspace-change",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 
@@ -86,6 +88,8 @@ export const RoomEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("model-changed"), persona: z.string(), model: z.string() }),
   z.object({ type: z.literal("notice"), persona: z.string().optional(), reason: NoticeReason, message: z.string() }),
   z.object({ type: z.literal("cleared") }),
+  /** `/undo` reverted an applied workspace change; the reply that made it (`replyId`) leaves the models' context. */
+  z.object({ type: z.literal("change-undone"), changeId: z.string(), replyId: z.string().optional(), persona: z.string().optional() }),
   z.object({
     type: z.literal("error"),
     persona: z.string().optional(),

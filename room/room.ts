@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
@@ -6,7 +6,8 @@ import { createModel } from "../models/create-model.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
-import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
+import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -50,6 +51,8 @@ export type RoomOptions = {
   toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
+  /** The workspace_write policy of this entry point (serve gives its own); default the config's sandbox.workspaceWrite. */
+  workspaceWrite?: ToolPolicy;
   /** Default `<workspaceDir>/.org/sessions`. */
   sessionsDir?: string;
   /** A session id, or true for the latest session. */
@@ -104,6 +107,14 @@ export type Room = {
   /** What each of the personas' servers offers (asked through the personas' models), or why it cannot say. */
   serverModels(signal: AbortSignal): Promise<ServerModels[]>;
   history(): RoomMessage[];
+  /** The diff of the newest workspace change a command made in this room (shown, applied or not); `/diff`. */
+  lastDiff(): string | undefined;
+  /**
+   * `/undo`: reverts the newest applied workspace change (each call one further back) and takes the reply that
+   * made it out of the models' context. Throws ChangeConflictError naming files changed since (unless `force`),
+   * ChangeJournalError when there is nothing to undo.
+   */
+  undo(options?: { force?: boolean }): ChangeRecord;
   clear(): void;
   /**
    * Takes the promoted tools as they are now (after a promotion or a rollback, while the room is open): a new one
@@ -129,6 +140,8 @@ export function serverSlots(config: OrgConfig): (server: string) => FifoSemaphor
 
 /** What the parts of a room share: its personas and where it keeps things, and the state that changes. */
 type RoomCore = {
+  /** The diff of the newest workspace change a command made here, for `/diff`. */
+  lastDiff?: string;
   options: RoomOptions;
   config: OrgConfig;
   workspaceDir: string;
@@ -261,9 +274,10 @@ function heardBy(core: RoomCore, speaker: string, mentions: string[]): string[] 
  */
 function contextFor(history: RoomMessage[], persona: string, trigger: RoomMessage): RoomMessage[] {
   const index = history.indexOf(trigger);
-  if (index === -1) return history;
+  const kept = (messages: RoomMessage[]) => messages.filter((message) => message.undone === undefined);
+  if (index === -1) return kept(history);
   const own = history.slice(index + 1).filter((message) => message.from === persona);
-  return [...history.slice(0, index), ...own, trigger];
+  return kept([...history.slice(0, index), ...own, trigger]);
 }
 
 /** What a reply needs of the room (run-reply.ts). */
@@ -283,6 +297,18 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.sandboxPolicy ? { sandbox: options.sandboxPolicy } : {}),
     ...(options.approve ? { approve: options.approve } : {}),
+    workspaceWrite: {
+      workspaceDir: core.workspaceDir,
+      sessionId: core.sessionId,
+      policy: options.workspaceWrite ?? config.sandbox.workspaceWrite,
+      protectedPaths: [...config.sandbox.protectedPaths, ...core.protectedFiles.flatMap((file) => workspaceRelative(core.workspaceDir, file))],
+      limits: config.limits,
+      approve: options.approve,
+      emit,
+      setLastDiff: (diff) => {
+        core.lastDiff = diff;
+      },
+    },
     slots: options.serverSlots ?? serverSlots(config),
     tools: tools.forModel,
     ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
@@ -290,6 +316,33 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     heardBy: (speaker, mentions) => heardBy(core, speaker, mentions),
     record: (message) => core.state.history.push(message),
   };
+}
+
+/** A path org protects, as a workspace-relative pattern; none when it lies outside the workspace. */
+function workspaceRelative(workspaceDir: string, file: string): string[] {
+  const path = relative(workspaceDir, resolve(workspaceDir, file));
+  return path === "" || path.startsWith("..") || isAbsolute(path) ? [] : [path];
+}
+
+/** `/undo`: reverts the newest applied change, marks the reply that made it undone, and says so. */
+function undoChange(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
+  const record = undoLastChange(core.workspaceDir, { force });
+  const index = core.state.history.findIndex((message) => message.id === record.replyId);
+  const message = core.state.history[index];
+  if (message) core.state.history[index] = { ...message, undone: record.id };
+  emit({
+    type: "change-undone",
+    changeId: record.id,
+    ...(record.replyId ? { replyId: record.replyId } : {}),
+    ...(record.persona ? { persona: record.persona } : {}),
+  });
+  const counts = `${record.stats.files} ${record.stats.files === 1 ? "file" : "files"}`;
+  emit({
+    type: "notice",
+    reason: "workspace-change",
+    message: `↶ undid ${record.persona ?? "a"}'s change ${record.id} (${counts}); that reply is out of the models' context`,
+  });
+  return record;
 }
 
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
@@ -359,6 +412,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       await switchModel(model, modelId, { signal, emit });
     },
     history: () => [...state.history],
+    lastDiff: () => core.lastDiff,
+    undo: (undoOptions = {}) => undoChange(core, emit, undoOptions.force ?? false),
     offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
     clear() {
       state.history = [];

@@ -24,6 +24,7 @@ import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
 
 /** What a reply needs from its room. */
 export type ReplyRoom = {
@@ -43,6 +44,8 @@ export type ReplyRoom = {
   audit?: AuditSink;
   /** The sandbox policy its tools run under. */
   sandbox?: SandboxPolicy;
+  /** Where changes commands made on the workspace's private copy are decided (`sandbox.workspace: "write"`). */
+  workspaceWrite?: WorkspaceWriteRoom;
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
   /** Requests open against one model server (a model's `server`): a stock Ollama serves one at a time. */
   slots(server: string): FifoSemaphore;
@@ -133,6 +136,7 @@ function replyHost(
       workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
       ...(room.sandbox ? { sandbox: room.sandbox } : {}),
+      ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, { persona, turnId: turn.turnId, replyId }) } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,

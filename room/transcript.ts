@@ -268,6 +268,12 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
         history.push(line.message);
         open.delete(line.message.id);
         break;
+      case "change-undone": {
+        const index = history.findIndex((message) => message.id === line.replyId);
+        const message = history[index];
+        if (message) history[index] = { ...message, undone: line.changeId };
+        break;
+      }
       case "reply-end":
         open.delete(line.replyId);
         tokensUsed += line.stats.promptTokens + line.stats.completionTokens;

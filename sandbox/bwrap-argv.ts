@@ -36,6 +36,12 @@ export type BwrapPlan = {
   scratchMountPoint?: string;
   /** Host files or folders shown read-only at a path inside (a runtime, libraries, a tool's folder). */
   readOnlyMounts?: readonly ReadOnlyMount[];
+  /** Host folders shown writable at a path inside (a private copy of the workspace), mounted before the read-only ones. */
+  writableMounts?: readonly ReadOnlyMount[];
+  /** Folders inside hidden under an empty read-only tmpfs (the workspace's `.org/`), after every mount. */
+  maskedDirs?: readonly string[];
+  /** The command's working directory; SCRATCH_MOUNT when left out. */
+  workingDir?: string;
 };
 
 /** A host path shown read-only inside the sandbox at `target`. */
@@ -154,7 +160,7 @@ export function mountTable(mountPoint: string, sources: readonly string[]): stri
  */
 function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
-  const sources = (plan.readOnlyMounts ?? []).map((mount) => mount.source);
+  const sources = hostMounts(plan).map((mount) => mount.source);
   return [
     "unshare",
     "--mount",
@@ -218,7 +224,7 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
     ...setenv(commandEnvironment(plan.env)),
     ...filesystemArgs(plan),
     "--chdir",
-    SCRATCH_MOUNT,
+    plan.workingDir ?? SCRATCH_MOUNT,
     // bwrap builds / and /dev as tmpfs without a size; read-only, they cannot be used to fill host memory.
     "--remount-ro",
     "/dev",
@@ -295,12 +301,25 @@ function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     "--bind-fd",
     String(plan.scratchFd),
     SCRATCH_MOUNT,
-    ...(plan.readOnlyMounts ?? []).flatMap((mount, index) => {
+    ...hostMounts(plan).flatMap((mount, index) => {
       checkReadOnlyMount(mount);
       // As root, the launcher's prefix has mounted the source where the sandbox uid can reach it.
       const source = plan.dropRoot ? `${plan.scratchMountPoint}/ro${index}` : mount.source;
-      return ["--ro-bind", source, mount.target];
+      return [mount.writable ? "--bind" : "--ro-bind", source, mount.target];
     }),
+    // Over a read-only mount: an empty tmpfs, itself made read-only, so nothing below shows and nothing lands there.
+    ...(plan.maskedDirs ?? []).flatMap((target) => {
+      checkReadOnlyMount({ source: "/", target });
+      return ["--perms", "0555", "--size", "4096", "--tmpfs", target, "--remount-ro", target];
+    }),
+  ];
+}
+
+/** The host folders a sandbox mounts, writable ones first, each with its place in the drop-root table. */
+function hostMounts(plan: Omit<BwrapPlan, "argv">): (ReadOnlyMount & { writable: boolean })[] {
+  return [
+    ...(plan.writableMounts ?? []).map((mount) => ({ ...mount, writable: true })),
+    ...(plan.readOnlyMounts ?? []).map((mount) => ({ ...mount, writable: false })),
   ];
 }
 

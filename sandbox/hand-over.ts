@@ -31,8 +31,8 @@ export function quoteWord(word: string): string {
 }
 
 /** `env -i` and the environment a fresh sandbox's command gets (no extra variables), PWD last as bwrap sets it. */
-export function environmentCommand(): string[] {
-  const variables = { ...commandEnvironment({}), PWD: SCRATCH_MOUNT };
+export function environmentCommand(workingDir: string = SCRATCH_MOUNT): string[] {
+  const variables = { ...commandEnvironment({}), PWD: workingDir };
   return ["/usr/bin/env", "-i", ...Object.entries(variables).map(([name, value]) => `${name}=${value}`)];
 }
 
@@ -41,8 +41,8 @@ export function environmentCommand(): string[] {
  * /dev/null; undefined when it cannot be handed over faithfully: a NUL (no argv holds one; a fresh spawn refuses
  * it as before), text that is not well-formed UTF-16 (its bytes could differ), or a line too long.
  */
-export function handOverLine(command: readonly string[]): string | undefined {
+export function handOverLine(command: readonly string[], workingDir: string = SCRATCH_MOUNT): string | undefined {
   if (command.some((word) => word.includes("\0") || !word.isWellFormed())) return undefined;
-  const line = `exec 0</dev/null ${[...environmentCommand(), ...command].map(quoteWord).join(" ")}\n`;
+  const line = `exec 0</dev/null ${[...environmentCommand(workingDir), ...command].map(quoteWord).join(" ")}\n`;
   return Buffer.byteLength(line) <= MAX_HAND_OVER_BYTES ? line : undefined;
 }

@@ -29,6 +29,12 @@ export type SandboxOptions = {
   network?: boolean;
   /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
   readOnlyMounts?: readonly ReadOnlyMount[];
+  /** Host folders shown writable inside (a private copy of the workspace). */
+  writableMounts?: readonly ReadOnlyMount[];
+  /** Folders inside hidden under an empty read-only tmpfs. */
+  maskedDirs?: readonly string[];
+  /** The command's working directory inside; /scratch when left out. */
+  workingDir?: string;
   /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
   env?: Record<string, string>;
   abortSignal?: AbortSignal;
@@ -228,7 +234,7 @@ export class Sandbox {
    */
   private handOverFor(options: SandboxOptions, plan: BwrapPlan, policy: SandboxPolicy, scratchDirectory: string): HandOver | undefined {
     if (options.stdin !== undefined || !this.poolUsable(plan.env, policy)) return undefined;
-    const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv]);
+    const line = handOverLine([...limitsCommand(plan.limits), ...plan.argv], plan.workingDir);
     if (line === undefined) return undefined;
     return { key: poolKey(plan, scratchDirectory), line };
   }
@@ -332,6 +338,9 @@ function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, li
     dropRoot,
     scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
     readOnlyMounts: options.readOnlyMounts,
+    writableMounts: options.writableMounts,
+    maskedDirs: options.maskedDirs,
+    workingDir: options.workingDir,
   };
 }
 

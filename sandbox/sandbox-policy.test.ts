@@ -11,6 +11,7 @@ test("the default policy sandboxes, shares no network, and holds the default bou
     limits: DEFAULT_LIMITS,
     poolSize: MAX_POOL_SIZE,
     secretValues: [],
+    workspace: "read",
   });
   expect(sandboxPolicy()).toEqual(DEFAULT_SANDBOX_POLICY);
   expect(Object.isFrozen(sandboxPolicy({ secretValues: ["a-secret-value"] }).secretValues)).toBe(true);
@@ -34,7 +35,18 @@ test("a value that would disable a bound is refused, naming the field and what t
 
 test("described for a person: on or off, network, time, memory, mounts; a secret's value never shown", () => {
   const lines = describeSandboxPolicy(sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }));
-  expect(lines.map((line) => line.name)).toEqual(["sandbox", "network", "time", "memory", "processes", "mounts", "output", "started ahead", "secrets"]);
+  expect(lines.map((line) => line.name)).toEqual([
+    "sandbox",
+    "network",
+    "time",
+    "memory",
+    "processes",
+    "mounts",
+    "output",
+    "workspace",
+    "started ahead",
+    "secrets",
+  ]);
   const text = lines.map((line) => `${line.name}: ${line.detail}`).join("\n");
   expect(text).toContain("sandbox: on: every model-made command runs in bubblewrap");
   expect(text).toContain("network: none");

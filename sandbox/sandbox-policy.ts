@@ -1,3 +1,4 @@
+import { WORKSPACE_VIEWS } from "../config/org-config.ts";
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
 import { formatBytes as mib } from "./run-watchdog.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, type SandboxLimits } from "./sandbox-limits.ts";
@@ -20,7 +21,17 @@ export type SandboxPolicy = Readonly<{
   poolSize: number;
   /** The values of org's secrets: a run's `env` may carry none of them into the sandbox. */
   secretValues: readonly string[];
+  /**
+   * How a session's commands (sh, python_run) see the workspace (`sandbox.workspace`): "read" at /workspace,
+   * read-only, where they start; "write" on a private copy whose changes come back as patches; "none" not at all.
+   */
+  workspace: WorkspaceView;
 }>;
+
+export type WorkspaceView = (typeof WORKSPACE_VIEWS)[number];
+
+/** Where a session's commands see the workspace, and start. */
+export const WORKSPACE_MOUNT = "/workspace";
 
 /** The policy when a caller gives none: sandboxed, no network, the default bounds, no secrets known. */
 export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = Object.freeze({
@@ -30,6 +41,7 @@ export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = Object.freeze({
   limits: Object.freeze({ ...DEFAULT_LIMITS }),
   poolSize: MAX_POOL_SIZE,
   secretValues: Object.freeze([]),
+  workspace: "read",
 });
 
 /** A policy field holds a value that would disable a bound; the message names the field and what it takes. */
@@ -45,6 +57,9 @@ export function sandboxPolicy(changes: Partial<Omit<SandboxPolicy, "limits">> & 
     if (!Number.isFinite(value) || value <= 0) {
       throw new SandboxPolicyError(`sandbox policy ${name} is ${value}: give a positive finite number, or leave it out for the default`);
     }
+  }
+  if (!WORKSPACE_VIEWS.includes(policy.workspace)) {
+    throw new SandboxPolicyError(`sandbox policy workspace is ${JSON.stringify(policy.workspace)}: give one of ${WORKSPACE_VIEWS.join(", ")}`);
   }
   if (!Number.isInteger(policy.poolSize) || policy.poolSize < 0 || policy.poolSize > MAX_POOL_SIZE) {
     throw new SandboxPolicyError(`sandbox policy poolSize is ${policy.poolSize}: give a whole number from 0 to ${MAX_POOL_SIZE} (0 starts none ahead)`);
@@ -81,6 +96,15 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
     {
       name: "output",
       detail: `${mib(limits.outputBytes)} of each stream kept, killed past ${mib(limits.outputKillBytes)} in all; files up to ${mib(limits.fileSizeBytes)}`,
+    },
+    {
+      name: "workspace",
+      detail:
+        policy.workspace === "none"
+          ? "not visible (sandbox.workspace: none)"
+          : policy.workspace === "read"
+            ? `read-only at ${WORKSPACE_MOUNT} (commands start there), .org/ hidden`
+            : `a private copy at ${WORKSPACE_MOUNT}, .git/ read-only, .org/ absent; changes come back as patches under the workspace_write policy`,
     },
     { name: "started ahead", detail: policy.poolSize === 0 ? "none" : `up to ${policy.poolSize} sandboxes wait for a session's next call` },
     { name: "secrets", detail: `${policy.secretValues.length} secret value(s) may not be passed into a sandbox's environment` },

@@ -10,6 +10,8 @@ export type AuditEntry = {
   requestId?: string;
   /** Whose policy let the call run when that was not the caller's own (a hop under a stricter policy). */
   policyFrom?: string;
+  /** The caller's tracking id (`org patch`'s TRACKING_BREADCRUMB), so a run's calls can be found again. */
+  breadcrumb?: string;
   tool: string;
   arguments: unknown;
   ok: boolean;

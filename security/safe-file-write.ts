@@ -1,4 +1,18 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, realpathSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { replyFileProblem } from "./reply-file-name.ts";
@@ -87,6 +101,84 @@ export function appendInsideWorkspace(
     return { bytes: bytes.byteLength };
   } finally {
     for (const fd of opened.reverse()) closeSync(fd);
+  }
+}
+
+/** What replaces a workspace path: a file's bytes and mode, a link's target, or nothing (the path is removed). */
+export type WorkspaceEntry = { type: "file"; content: Uint8Array; mode: number } | { type: "symlink"; target: string } | undefined;
+
+/**
+ * Makes `relativePath` inside `workspaceDir` hold `entry` (or removes it), following no link on the way: each
+ * directory is opened with O_NOFOLLOW relative to the one before (missing ones made), and the entry itself is
+ * written as a new file beside it and renamed over it, so a link or FIFO planted at the path is replaced, never
+ * written through. `.org/` and `.git` are refused. A removal also removes folders it left empty. Throws
+ * UnsafeWriteError when refused.
+ */
+export function replaceInsideWorkspace(workspaceDir: string, relativePath: string, entry: WorkspaceEntry): void {
+  const problem = protectedTargetProblem(workspaceDir, relativePath);
+  if (problem) throw new UnsafeWriteError(problem.replace("replies may not be written", "changes may not be written"));
+  const parts = components(relativePath);
+  const name = parts.pop();
+  if (name === undefined) throw new UnsafeWriteError(`"${relativePath}" names no file`);
+  const opened: number[] = [];
+  try {
+    let directory = openSync(realRoot(workspaceDir), O_RDONLY | O_DIRECTORY);
+    opened.push(directory);
+    for (const [index, part] of parts.entries()) {
+      directory =
+        entry === undefined
+          ? openExisting(directory, part, relativePath, parts.slice(0, index + 1).join("/"))
+          : openDirectory(directory, part, relativePath, parts.slice(0, index + 1).join("/"));
+      if (directory < 0) return; // removing what is already gone
+      opened.push(directory);
+    }
+    const target = `/proc/self/fd/${directory}/${name}`;
+    if (entry === undefined) {
+      try {
+        unlinkSync(target);
+      } catch (error) {
+        if (errorCode(error) !== "ENOENT") throw refusal(error, relativePath, relativePath);
+      }
+      // Folders the removal emptied go too, as git leaves none; rmdir never follows a link and fails on a full one.
+      for (let depth = opened.length - 1; depth > 0; depth -= 1) {
+        try {
+          rmdirSync(`/proc/self/fd/${opened[depth - 1]}/${parts[depth - 1]}`);
+        } catch {
+          break;
+        }
+      }
+      return;
+    }
+    const temporary = `/proc/self/fd/${directory}/.org-write-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    if (entry.type === "symlink") {
+      symlinkSync(entry.target, temporary);
+    } else {
+      const file = openSync(temporary, O_WRONLY | O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        for (let written = 0; written < entry.content.byteLength; ) written += writeSync(file, entry.content, written);
+        fchmodSync(file, entry.mode & 0o777);
+      } finally {
+        closeSync(file);
+      }
+    }
+    try {
+      renameSync(temporary, target);
+    } catch (error) {
+      unlinkSync(temporary);
+      throw refusal(error, relativePath, relativePath);
+    }
+  } finally {
+    for (const fd of opened.reverse()) closeSync(fd);
+  }
+}
+
+/** An existing directory opened without following a link, or -1 when it is missing. */
+function openExisting(parent: number, part: string, relativePath: string, shown: string): number {
+  try {
+    return openSync(`/proc/self/fd/${parent}/${part}`, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return -1;
+    throw refusal(error, relativePath, shown);
   }
 }
 

@@ -4,6 +4,7 @@ import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { ChangeSet } from "../workspace/change-set.ts";
 
 /** What a tool knows about the call it serves. */
 export type ToolContext = {
@@ -22,7 +23,20 @@ export type ToolContext = {
   workflowStepRuns?: number;
   /** The sandbox policy org was assembled with; the default policy (sandboxed, no network) when absent. */
   sandbox?: SandboxPolicy;
+  /**
+   * Takes what a command changed in the session's private copy of the workspace (`sandbox.workspace: "write"`):
+   * the room checks it, asks under `workspace_write`, applies and records it, and answers a line for the model.
+   * Without it nothing is applied.
+   */
+  workspaceWrite?: (proposal: ProposedChange) => Promise<string>;
 };
+
+/**
+ * A change a command made on the private copy: the paths it touched; its change set and the paths the user
+ * changed meanwhile, each read only when asked (a hostile command may touch many files); or why it was refused
+ * before anything was read.
+ */
+export type ProposedChange = { paths: readonly string[]; changeSet(): ChangeSet; conflicts(): string[]; refused?: string };
 
 /**
  * What a tool hands back: `output` is the text the model reads (`ok: false` is a failure it should act on);

@@ -4,8 +4,9 @@ import { runInSandbox, TIMEOUT_S_PARAMETER } from "./run-in-sandbox.ts";
 
 const DESCRIPTION = [
   "Run Python 3 code in an isolated sandbox and get its exit code, stdout and stderr (print what you need).",
-  "The standard library is available; the working directory /scratch persists between calls in this session;",
-  "there is no network and no access to the user's files. Limits: the timeout (default 30 s), 1 GiB memory.",
+  "The standard library is available; it starts in the user's project at /workspace (read-only unless the room",
+  "lets you edit it); /scratch persists between calls in this session; there is no network.",
+  "Limits: the timeout (default 30 s), 1 GiB memory.",
 ].join(" ");
 
 /** The host's system Python, mounted read-only with the rest of /usr. */

@@ -3,30 +3,44 @@ import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
+import { computeChangeSet } from "../workspace/change-set.ts";
+import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
+import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
+import { workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 
 /** The `timeout_s` parameter of a tool that runs a program in the sandbox: wall-clock seconds, 30 when left out. */
 export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30).");
 
 /**
- * Runs a tool's command in the sandbox, in the session's scratch dir, and describes the outcome for the model.
- * A sandbox that cannot start becomes a failed result saying why, so the model (and the user) can act on it.
+ * Runs a tool's command in the sandbox, in the session's scratch dir, with the workspace as `sandbox.workspace`
+ * says (workspace-view.ts), and describes the outcome for the model. With the write view, what the command
+ * changed in its private copy goes to the room (`context.workspaceWrite`), which checks, asks and applies it;
+ * what it said is added to the result. A sandbox that cannot start becomes a failed result saying why, so the
+ * model (and the user) can act on it.
  */
 export async function runInSandbox(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext): Promise<ToolResult> {
   try {
     makeScratchRootPrivate(context.workspaceDir);
+    const view = (context.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
+    const { copy, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
     const result = await runSandboxed({
       argv: command.argv,
       stdin: command.stdin,
       scratchDir: scratchDirFor(context),
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
+      ...mounts,
       ...(context.sandbox ? { policy: context.sandbox } : {}),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
     // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
     const data = { exitCode, signal, timedOut, isCanceled, stdout: result.stdout, stderr: result.stderr, truncated, durationMs };
-    return { ...describeSandboxResult(result), exitCode, data };
+    const described = describeSandboxResult(result);
+    const workspace = copy ? await settleChanges(copy, context) : undefined;
+    const output = workspace ? `${described.output}\n[workspace: ${workspace}]` : described.output;
+    return { ...described, output, exitCode, data: workspace ? { ...data, workspace } : data };
   } catch (error) {
     if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {
       return {
@@ -40,6 +54,26 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
   }
 }
 
+/** What the command changed in its private copy, handed to the room; the line for the model, or undefined when nothing changed. */
+async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<string | undefined> {
+  let paths: string[];
+  try {
+    paths = copyChangedPaths(copy);
+  } catch (error) {
+    if (!(error instanceof TreeTooLargeError)) throw error;
+    const refused = `the change was refused whole; nothing of it was applied: ${error.message}`;
+    await context.workspaceWrite?.({ paths: [], changeSet: () => ({ changes: [] }), conflicts: () => [], refused });
+    return refused;
+  }
+  if (paths.length === 0) return undefined;
+  if (!context.workspaceWrite) return "the workspace was not changed: nothing here can apply changes (run it in the room)";
+  return context.workspaceWrite({
+    paths,
+    changeSet: () => computeChangeSet({ baseDir: copy.workspaceDir, changedDir: copy.copyDir, paths }),
+    conflicts: () => workspaceChangedPaths(copy, paths),
+  });
+}
+
 /**
  * Starts the sandbox a session's first command-only call (no stdin text) will be handed, so that call pays
  * none of bwrap's set-up; a problem is left for that call to report.
@@ -47,7 +81,8 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
 export function prestartSessionSandbox(session: ToolSession): void {
   try {
     makeScratchRootPrivate(session.workspaceDir);
-    prestartSandbox({ scratchDir: scratchDirFor(session), ...(session.sandbox ? { policy: session.sandbox } : {}) });
+    const { copy: _copy, ...mounts } = workspaceMounts((session.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace, session.workspaceDir, session);
+    prestartSandbox({ scratchDir: scratchDirFor(session), ...mounts, ...(session.sandbox ? { policy: session.sandbox } : {}) });
   } catch {
     // The first call meets the same problem and reports it as its result.
   }

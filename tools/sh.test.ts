@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { pythonRun } from "./python-run.ts";
 import { sh } from "./sh.ts";
 
@@ -14,14 +15,18 @@ const tools = toolSet([sh, pythonRun]);
 const context = (sessionId?: string): ToolContext => ({ signal: new AbortController().signal, workspaceDir, sessionId });
 
 describe("sh tool", () => {
-  test("runs in the session's scratch dir and reports exit code and output", async () => {
-    const result = await runTool(tools, { name: "sh", arguments: { cmd: "echo hi; pwd; echo oops >&2; exit 2" } }, context("s1"));
+  test("runs with sandbox.workspace none in the session's scratch dir and reports exit code and output", async () => {
+    const result = await runTool(
+      tools,
+      { name: "sh", arguments: { cmd: "echo hi; pwd; ls /workspace; echo oops >&2; exit 2" } },
+      { ...context("s1"), sandbox: sandboxPolicy({ workspace: "none" }) },
+    );
     expect(result.ok).toBe(false);
     expect(result.exitCode).toBe(2);
     expect(result.output).toContain("exit code: 2");
     expect(result.output).toContain("stdout:\nhi\n/scratch");
-    expect(result.output).toContain("stderr:\noops");
-    expect(result.data).toMatchObject({ exitCode: 2, signal: null, timedOut: false, stdout: "hi\n/scratch\n", stderr: "oops\n", truncated: false });
+    expect(result.output).toContain("stderr:\nls: cannot access '/workspace': No such file or directory\noops");
+    expect(result.data).toMatchObject({ exitCode: 2, signal: null, timedOut: false, stdout: "hi\n/scratch\n", truncated: false });
     expect(existsSync(join(workspaceDir, ".org", "scratch", "s1"))).toBe(true);
   });
 
@@ -32,10 +37,18 @@ describe("sh tool", () => {
     expect(existsSync(join(workspaceDir, ".org", "scratch", "default"))).toBe(true);
   });
 
-  test("the workspace itself is not visible inside", async () => {
-    const result = await runTool(tools, { name: "sh", arguments: { cmd: `ls ${workspaceDir}` } }, context());
-    expect(result.ok).toBe(false);
+  test("by default it starts in the workspace, read-only at /workspace, .org/ hidden, secrets redacted", async () => {
+    writeFileSync(join(workspaceDir, "notes.txt"), "token sk-test-secret-value-123\n");
+    mkdirSync(join(workspaceDir, ".org", "private"), { recursive: true });
+    writeFileSync(join(workspaceDir, ".org", "private", "state"), "org's own\n");
+    const cmd = `pwd; cat notes.txt; ls -A .org; ls ${workspaceDir} 2>&1; echo x > written.txt`;
+    const result = await runTool(tools, { name: "sh", arguments: { cmd } }, { ...context(), secrets: ["sk-test-secret-value-123"] });
+    expect(result.output).toContain("stdout:\n/workspace\ntoken [REDACTED]\n");
+    expect(result.output).not.toContain("sk-test-secret-value-123");
+    expect(result.output).not.toContain("private");
     expect(result.output).toContain("No such file or directory");
+    expect(result.output).toContain("Read-only file system");
+    expect(existsSync(join(workspaceDir, "written.txt"))).toBe(false);
   });
 });
 

@@ -4,9 +4,10 @@ import { prestartSessionSandbox, runInSandbox, TIMEOUT_S_PARAMETER } from "./run
 
 const DESCRIPTION = [
   "Run a shell command (/bin/sh -c) in an isolated sandbox and get its exit code, stdout and stderr.",
-  "The working directory /scratch (also HOME) is yours and persists between calls in this session;",
-  "/tmp is private and small; the system (/usr) is read-only; there is no network and no access to the",
-  "user's files. Limits: the timeout (default 30 s), 1 GiB memory per process, 64 processes, 64 MiB per file.",
+  "The user's project is at /workspace, where commands start: read-only, unless the room lets you edit it, and",
+  "then your changes there go to the user as a patch to approve. /scratch (also HOME) is yours and persists",
+  "between calls in this session; /tmp is private and small; the system (/usr) is read-only; there is no network.",
+  "Limits: the timeout (default 30 s), 1 GiB memory per process, 64 processes, 64 MiB per file.",
 ].join(" ");
 
 export const sh = defineTool("sh", {

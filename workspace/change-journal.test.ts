@@ -1,0 +1,87 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChangeConflictError } from "./apply-change-set.ts";
+import { computeChangeSet } from "./change-set.ts";
+import { applyAndRecord, listChanges, recordedPatch, undoLastChange } from "./change-journal.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-change-journal-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function write(dir: string, files: Record<string, string>): void {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+describe("the change journal", () => {
+  test("applies and records a change; undo restores every byte, newest first; a file changed since refuses the undo unless forced", () => {
+    const workspace = join(root, "ws");
+    const copy = join(root, "copy");
+    write(workspace, { "src/a.ts": "a\n", "gone.txt": "old\n", "keep.bin": "\0bin" });
+    write(copy, { "src/a.ts": "a changed\n", "new/b.txt": "b\n", "keep.bin": "\0bin" });
+    const first = applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }), {
+      sessionId: "s1",
+      turnId: "t4",
+      replyId: "r4",
+      persona: "agent",
+    });
+    expect(readFileSync(join(workspace, "src/a.ts"), "utf8")).toBe("a changed\n");
+    expect(existsSync(join(workspace, "gone.txt"))).toBe(false);
+    expect(readFileSync(join(workspace, "new/b.txt"), "utf8")).toBe("b\n");
+    expect(first).toMatchObject({ sessionId: "s1", turnId: "t4", replyId: "r4", persona: "agent", stats: { files: 3, added: 2, removed: 2 } });
+    expect(recordedPatch(workspace, first)).toContain("+a changed\n");
+
+    write(copy, { "src/a.ts": "a third\n" });
+    const second = applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }));
+    expect(listChanges(workspace).map((record) => record.id)).toEqual([second.id, first.id]);
+
+    write(workspace, { "src/a.ts": "the user's edit\n" });
+    expect(() => undoLastChange(workspace)).toThrow(ChangeConflictError);
+    expect(() => undoLastChange(workspace)).toThrow(/src\/a\.ts/);
+    expect(readFileSync(join(workspace, "src/a.ts"), "utf8")).toBe("the user's edit\n");
+    expect(undoLastChange(workspace, { force: true }).id).toBe(second.id);
+    expect(readFileSync(join(workspace, "src/a.ts"), "utf8")).toBe("a changed\n");
+    expect(undoLastChange(workspace).id).toBe(first.id);
+    expect(readFileSync(join(workspace, "src/a.ts"), "utf8")).toBe("a\n");
+    expect(readFileSync(join(workspace, "gone.txt"), "utf8")).toBe("old\n");
+    expect(existsSync(join(workspace, "new"))).toBe(false);
+    expect(() => undoLastChange(workspace)).toThrow(/no applied change to undo/);
+  });
+
+  test("a link planted on the way is replaced, never written through", () => {
+    const workspace = join(root, "ws-link");
+    const outside = join(root, "outside");
+    write(workspace, { "x.txt": "x\n" });
+    write(outside, { "target.txt": "precious\n" });
+    symlinkSync(outside, join(workspace, "dir"));
+    symlinkSync(join(outside, "target.txt"), join(workspace, "file.txt"));
+    const changeSet = {
+      changes: [
+        {
+          path: "file.txt",
+          status: "modified" as const,
+          before: { type: "symlink" as const, target: join(outside, "target.txt") },
+          after: { type: "file" as const, mode: 0o644, size: 2, content: new TextEncoder().encode("y\n") },
+        },
+      ],
+    };
+    applyAndRecord(workspace, changeSet);
+    expect(readFileSync(join(outside, "target.txt"), "utf8")).toBe("precious\n");
+    expect(readFileSync(join(workspace, "file.txt"), "utf8")).toBe("y\n");
+    const through = {
+      changes: [
+        {
+          path: "dir/target.txt",
+          status: "modified" as const,
+          before: { type: "file" as const, mode: 0o644, size: 9, content: new TextEncoder().encode("precious\n") },
+          after: { type: "file" as const, mode: 0o644, size: 2, content: new TextEncoder().encode("z\n") },
+        },
+      ],
+    };
+    expect(() => applyAndRecord(workspace, through)).toThrow();
+    expect(readFileSync(join(outside, "target.txt"), "utf8")).toBe("precious\n");
+  });
+});

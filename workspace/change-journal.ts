@@ -1,0 +1,157 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { ORG_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { applyChangeSet, reverseChangeSet } from "./apply-change-set.ts";
+import { type ChangeSet, type FileVersion, readFileNoFollow } from "./change-set.ts";
+import { diffStats, unifiedDiff } from "./unified-diff.ts";
+
+/** Where applied changes are recorded: `.org/changes/<id>/`. */
+export const CHANGES_DIR = join(ORG_DIR, "changes");
+
+const StoredVersion = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("file"), mode: z.int(), size: z.int(), sha256: z.string(), blob: z.string().regex(/^(before|after)\/\d+$/) }),
+  z.object({ type: z.literal("symlink"), target: z.string() }),
+]);
+
+/** One applied change as `.org/changes/<id>/change.json` keeps it; the bytes sit beside it in `before/` and `after/`. */
+export const ChangeRecord = z.object({
+  id: z.string().regex(/^[0-9]{8}T[0-9]{6}-[0-9]{3}-[a-z0-9]{6}$/),
+  time: z.string(),
+  sessionId: z.string().optional(),
+  /** The user turn and the reply (the room message's id) whose tool call made the change. */
+  turnId: z.string().optional(),
+  replyId: z.string().optional(),
+  persona: z.string().optional(),
+  stats: z.object({ files: z.int(), added: z.int(), removed: z.int() }),
+  files: z.array(
+    z.object({ path: z.string(), status: z.enum(["added", "modified", "deleted", "mode"]), before: StoredVersion.optional(), after: StoredVersion.optional() }),
+  ),
+  /** When it was undone. */
+  undone: z.string().optional(),
+});
+export type ChangeRecord = z.infer<typeof ChangeRecord>;
+
+/** Nothing left to undo, or the journal cannot be read; the message says what to do. */
+export class ChangeJournalError extends Error {
+  override name = "ChangeJournalError";
+  readonly userFacing = true;
+}
+
+/**
+ * Records a change about to be applied (the patch, the prior bytes of every touched file, those written and
+ * their hashes, who made it), then applies it; should the apply fail, the record is removed. Returns the record.
+ */
+export function applyAndRecord(
+  workspaceDir: string,
+  changeSet: ChangeSet,
+  origin: { sessionId?: string; turnId?: string; replyId?: string; persona?: string } = {},
+): ChangeRecord {
+  const now = new Date();
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.(\d{3})Z$/, "-$1");
+  const id = `${stamp}-${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
+  const directory = ensurePrivateDir(join(workspaceDir, CHANGES_DIR, id));
+  ensurePrivateDir(join(directory, "before"));
+  ensurePrivateDir(join(directory, "after"));
+  const store = (version: FileVersion | undefined, side: "before" | "after", index: number) => {
+    if (version === undefined) return undefined;
+    if (version.type === "symlink") return { type: "symlink" as const, target: version.target };
+    if (version.type !== "file" || version.content === undefined) throw new RangeError("only checked change sets are recorded: files with content and links");
+    const blob = `${side}/${index}`;
+    writePrivateFile(join(directory, blob), version.content);
+    return {
+      type: "file" as const,
+      mode: version.mode,
+      size: version.size,
+      sha256: new Bun.CryptoHasher("sha256").update(version.content).digest("hex"),
+      blob,
+    };
+  };
+  const record: ChangeRecord = {
+    id,
+    time: now.toISOString(),
+    ...origin,
+    stats: diffStats(changeSet),
+    files: changeSet.changes.map((change, index) => ({
+      path: change.path,
+      status: change.status,
+      ...(change.before ? { before: store(change.before, "before", index) } : {}),
+      ...(change.after ? { after: store(change.after, "after", index) } : {}),
+    })),
+  };
+  writePrivateFile(join(directory, "patch.diff"), unifiedDiff(changeSet));
+  writePrivateFile(join(directory, "change.json"), `${JSON.stringify(record, null, 2)}\n`, { durable: true });
+  try {
+    applyChangeSet(workspaceDir, changeSet);
+  } catch (error) {
+    markUndone(workspaceDir, { ...record, undone: "never applied" });
+    throw error;
+  }
+  return record;
+}
+
+/** Every recorded change, newest first; an unreadable record is left out. */
+export function listChanges(workspaceDir: string): ChangeRecord[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(join(workspaceDir, CHANGES_DIR));
+  } catch {
+    return [];
+  }
+  const records: ChangeRecord[] = [];
+  for (const id of ids.sort().reverse()) {
+    const record = readRecord(workspaceDir, id);
+    if (record && record.undone !== "never applied") records.push(record);
+  }
+  return records;
+}
+
+/** The change set a record stands for, its bytes read back from the journal. */
+export function loadChangeSet(workspaceDir: string, record: ChangeRecord): ChangeSet {
+  const directory = join(workspaceDir, CHANGES_DIR, record.id);
+  const load = (stored: ChangeRecord["files"][number]["before"]): FileVersion | undefined => {
+    if (stored === undefined) return undefined;
+    if (stored.type === "symlink") return stored;
+    const content = readFileNoFollow(join(directory, stored.blob), stored.size);
+    if (content === undefined || new Bun.CryptoHasher("sha256").update(content).digest("hex") !== stored.sha256) {
+      throw new ChangeJournalError(`the record of change ${record.id} is damaged (${stored.blob} is missing or altered); it cannot be undone`);
+    }
+    return { type: "file", mode: stored.mode, size: stored.size, content };
+  };
+  return { changes: record.files.map((file) => ({ path: file.path, status: file.status, before: load(file.before), after: load(file.after) })) };
+}
+
+/** The unified diff recorded with a change. */
+export function recordedPatch(workspaceDir: string, record: ChangeRecord): string {
+  return readPrivateFile(join(workspaceDir, CHANGES_DIR, record.id, "patch.diff"));
+}
+
+/**
+ * Reverts the newest change not yet undone (each call goes one further back) and marks it undone; returns it.
+ * Refused with ChangeConflictError, naming the files, when any changed since, unless `force`.
+ */
+export function undoLastChange(workspaceDir: string, options: { force?: boolean } = {}): ChangeRecord {
+  const record = listChanges(workspaceDir).find((change) => change.undone === undefined);
+  if (record === undefined) throw new ChangeJournalError("there is no applied change to undo (org undo --list shows what was recorded)");
+  applyChangeSet(workspaceDir, reverseChangeSet(loadChangeSet(workspaceDir, record)), { force: options.force, what: `the undo of change ${record.id}` });
+  const undone = { ...record, undone: new Date().toISOString() };
+  markUndone(workspaceDir, undone);
+  return undone;
+}
+
+function markUndone(workspaceDir: string, record: ChangeRecord): void {
+  writePrivateFile(join(workspaceDir, CHANGES_DIR, record.id, "change.json"), `${JSON.stringify(record, null, 2)}\n`, { durable: true });
+}
+
+function readRecord(workspaceDir: string, id: string): ChangeRecord | undefined {
+  try {
+    const parsed = ChangeRecord.safeParse(JSON.parse(readPrivateFile(join(workspaceDir, CHANGES_DIR, id, "change.json"))));
+    return parsed.success && parsed.data.id === id ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, test } from "bun:test";
+import type { FileChange } from "./change-set.ts";
+import { checkChangeSet, DEFAULT_PROTECTED_PATHS, matchesPattern } from "./check-change-set.ts";
+
+const text = (path: string, body = "x\n"): FileChange => ({
+  path,
+  status: "added",
+  after: { type: "file", mode: 0o644, size: body.length, content: new TextEncoder().encode(body) },
+});
+
+function refusedFor(...changes: FileChange[]): string {
+  const check = checkChangeSet({ changes });
+  if (check.ok) throw new Error("expected a refusal");
+  return check.message;
+}
+
+describe("checkChangeSet", () => {
+  test("a plain edit passes", () => {
+    expect(checkChangeSet({ changes: [text("src/a.ts"), text("docs/b.md")] })).toEqual({ ok: true });
+  });
+
+  test("protected paths, hostile names, links out, special and large files are refused whole, the reason named", () => {
+    for (const path of [".git/hooks/pre-commit", ".git/config", ".env", ".env.local", "sub/.npmrc", "bunfig.toml", "org.config.json", ".org/x"]) {
+      expect(refusedFor(text("ok.txt"), text(path))).toContain("protected path");
+    }
+    expect(refusedFor(text("../escape"))).toContain("'..'");
+    expect(refusedFor(text("/etc/passwd"))).toContain("absolute");
+    const evil = "a\nb\u001b[2Jc.txt";
+    const message = refusedFor(text(evil));
+    expect(message).toContain("control characters");
+    expect(message).toContain('"a\\nb\\u001b[2Jc.txt"');
+    expect(message).not.toContain("\u001b");
+    expect(refusedFor({ path: "link", status: "added", after: { type: "symlink", target: "/etc/passwd" } })).toContain("outside the workspace");
+    expect(refusedFor({ path: "a/link", status: "added", after: { type: "symlink", target: "../../x" } })).toContain("outside the workspace");
+    expect(checkChangeSet({ changes: [{ path: "a/link", status: "added", after: { type: "symlink", target: "../b" } }] }).ok).toBe(true);
+    expect(refusedFor({ path: "pipe", status: "added", after: { type: "fifo" } })).toContain("FIFO");
+    expect(refusedFor({ path: "big", status: "added", after: { type: "file", mode: 0o644, size: 500 * 1024 * 1024 } })).toContain("limits.patchBytes");
+    const many = Array.from({ length: 10_000 }, (_, index) => text(`f${index}`));
+    expect(refusedFor(...many)).toContain("limits.patchFiles");
+  });
+
+  test("allowedPaths limits what a change may touch", () => {
+    const check = checkChangeSet({ changes: [text("out/a.json"), text("src/b.ts")] }, { allowedPaths: ["out/**"] });
+    expect(check.ok ? [] : check.refusals.map((refusal) => refusal.path)).toEqual(["src/b.ts"]);
+  });
+
+  test("patterns: ** spans folders, a bare name matches in any folder", () => {
+    expect(DEFAULT_PROTECTED_PATHS.some((pattern) => matchesPattern(pattern, ".git"))).toBe(true);
+    expect(matchesPattern("**/.npmrc", ".npmrc")).toBe(true);
+    expect(matchesPattern("src/*.ts", "src/a/b.ts")).toBe(false);
+    expect(matchesPattern("src/**", "src/a/b.ts")).toBe(true);
+    expect(matchesPattern(".env*", "environment.ts")).toBe(false);
+  });
+});

@@ -1,0 +1,140 @@
+import { dirname, isAbsolute, normalize } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
+import type { ChangeSet, FileChange } from "./change-set.ts";
+
+/** Bounds on one change set: bytes of any one file, and files in all. */
+export type ChangeSetLimits = { patchBytes: number; patchFiles: number };
+
+export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1024, patchFiles: 200 };
+
+/**
+ * Paths no change may touch (`sandbox.protectedPaths`' default): git's and org's state, secrets, and every file
+ * org or its runtime reads settings from. A pattern without `/` matches that name in any folder.
+ */
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
+  ".git/**",
+  `${ORG_DIR}/**`,
+  ".env*",
+  "**/.npmrc",
+  "bunfig.toml",
+  "org.config.json",
+  ".gitmodules",
+  ".gitattributes",
+];
+
+/** Why one path (or the whole set, without a path) is refused. */
+export type Refusal = { path?: string; reason: string };
+
+export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; message: string };
+
+/**
+ * Whether a change set may be applied whole: every name plain and inside the workspace, no protected path, no
+ * link pointing outside, no device, FIFO or socket, no file over `limits.patchBytes` (or not read), at most
+ * `limits.patchFiles` files, and, when `allowedPaths` is given, nothing outside it. Any refusal refuses all.
+ */
+export function checkChangeSet(
+  changeSet: ChangeSet,
+  options: { limits?: ChangeSetLimits; protectedPaths?: readonly string[]; allowedPaths?: readonly string[] } = {},
+): ChangeSetCheck {
+  const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
+  const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
+  const refusals: Refusal[] = [];
+  if (changeSet.changes.length > limits.patchFiles) {
+    refusals.push({ reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change` });
+  }
+  for (const change of changeSet.changes) {
+    const reason = pathProblem(change, limits, protectedPaths, options.allowedPaths);
+    if (reason) refusals.push({ path: change.path, reason });
+    if (refusals.length >= 20) break;
+  }
+  if (refusals.length === 0) return { ok: true };
+  return { ok: false, refusals, message: describeRefusals(refusals) };
+}
+
+/** Refusals as lines for a person or a model, each name escaped so no byte of it can drive a terminal. */
+export function describeRefusals(refusals: readonly Refusal[]): string {
+  const lines = refusals.map((refusal) => (refusal.path === undefined ? `- ${refusal.reason}` : `- ${escapeName(refusal.path)}: ${refusal.reason}`));
+  return `the change was refused whole; nothing of it was applied:\n${lines.join("\n")}`;
+}
+
+/** A name as JSON would quote it, with every control and non-ASCII character as an escape: safe on any terminal. */
+export function escapeName(name: string): string {
+  return JSON.stringify(name).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function pathProblem(
+  change: FileChange,
+  limits: ChangeSetLimits,
+  protectedPaths: readonly string[],
+  allowedPaths: readonly string[] | undefined,
+): string | undefined {
+  const { path } = change;
+  if (path === "" || isAbsolute(path)) return "an absolute or empty name; changes name paths inside the workspace";
+  if (path.split("/").some((part) => part === ".." || part === "." || part === ""))
+    return "a name with '..', '.' or an empty part; it could reach outside the workspace";
+  if (/[\x00-\x1f\x7f]/.test(path)) return "a name with control characters (a newline, an escape); rename the file";
+  if (normalize(path) !== path) return "a name that is not in plain form";
+  const guarded = protectedPaths.find((pattern) => matchesPattern(pattern, path));
+  if (guarded !== undefined) return `a protected path (sandbox.protectedPaths: ${guarded}); org never writes it from a change`;
+  if (allowedPaths && !allowedPaths.some((pattern) => matchesPattern(pattern, path))) return "outside the paths this change may touch";
+  for (const version of [change.after, change.before]) {
+    if (version === undefined) continue;
+    if (version.type === "fifo" || version.type === "device" || version.type === "socket")
+      return `a ${version.type === "fifo" ? "FIFO" : version.type}; only plain files and links are carried`;
+    if (version.type === "file" && (version.size > limits.patchBytes || version.content === undefined)) {
+      return `${version.size} bytes, more than limits.patchBytes (${limits.patchBytes})`;
+    }
+  }
+  if (change.after?.type === "symlink" && linkLeavesWorkspace(path, change.after.target)) {
+    return `a link to ${escapeName(change.after.target)}, outside the workspace`;
+  }
+  return undefined;
+}
+
+/** Whether a link at `path` with `target` resolves outside the workspace (lexically: every link of a change is checked). */
+function linkLeavesWorkspace(path: string, target: string): boolean {
+  if (isAbsolute(target)) return true;
+  let depth = dirname(path) === "." ? 0 : dirname(path).split("/").length;
+  for (const part of target.split("/")) {
+    if (part === "..") depth -= 1;
+    else if (part !== "." && part !== "") depth += 1;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `path` matches a glob: `**` any number of folders, `*` and `?` within one name. A pattern without `/`
+ * matches the name in any folder; one ending in `/**` also matches the folder itself.
+ */
+export function matchesPattern(pattern: string, path: string): boolean {
+  let compiled = compiledPatterns.get(pattern);
+  if (compiled === undefined) {
+    compiled = compilePattern(pattern);
+    compiledPatterns.set(pattern, compiled);
+  }
+  return compiled.test(path);
+}
+
+const compiledPatterns = new Map<string, RegExp>();
+
+function compilePattern(pattern: string): RegExp {
+  const anchored = pattern.includes("/") ? pattern.replace(/^\//, "") : `**/${pattern}`;
+  let source = "";
+  for (let index = 0; index < anchored.length; index += 1) {
+    const char = anchored[index] as string;
+    if (anchored.startsWith("**/", index)) {
+      source += "(?:.*/)?";
+      index += 2;
+    } else if (anchored.startsWith("/**", index) && index + 3 === anchored.length) {
+      source += "(?:/.*)?";
+      index += 2;
+    } else if (anchored.startsWith("**", index)) {
+      source += ".*";
+      index += 1;
+    } else if (char === "*") source += "[^/]*";
+    else if (char === "?") source += "[^/]";
+    else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`, "s");
+}

@@ -1,0 +1,63 @@
+import { lstatSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
+import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
+import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
+import { WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
+import { openPrivateCopy, type PrivateCopy, refreshPrivateCopy } from "./private-copy.ts";
+
+/** Where each session's private copy lives: `.org/workspaces/<session>`. */
+export const COPIES_DIR = join(ORG_DIR, "workspaces");
+
+/** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
+export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "maskedDirs" | "workingDir"> & { copy?: PrivateCopy };
+
+// One copy per session folder, kept between calls so a refresh copies again only what changed.
+const copies = new Map<string, PrivateCopy>();
+
+/**
+ * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` hidden under an
+ * empty tmpfs (a bind, not a copy: a big tree costs nothing); "write" binds the session's private copy,
+ * brought level with the workspace first, writable at /workspace, the real `.git/` read-only over it; "none"
+ * mounts nothing (commands start in /scratch).
+ */
+export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: { sessionId?: string }): ViewMounts {
+  const root = resolve(workspaceDir);
+  if (view === "none") return {};
+  if (view === "read") {
+    ensurePrivateDir(join(root, ORG_DIR));
+    return { readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }], maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`], workingDir: WORKSPACE_MOUNT };
+  }
+  const copy = sessionCopy(root, session.sessionId);
+  const gitDir = join(root, ".git");
+  const git = isDirectory(gitDir) ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
+  return { writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }], readOnlyMounts: git, workingDir: WORKSPACE_MOUNT, copy };
+}
+
+/** The session's private copy, made or brought level with the workspace. */
+export function sessionCopy(workspaceDir: string, sessionId: string | undefined): PrivateCopy {
+  const copyDir = join(ensurePrivateDir(join(workspaceDir, COPIES_DIR)), safeName(sessionId ?? "default"));
+  // As root the sandbox runs as its own uid, which must own what it may write.
+  const owner = process.getuid?.() === 0 ? SANDBOX_HOST_UID : undefined;
+  const known = copies.get(copyDir);
+  if (known) {
+    refreshPrivateCopy(known);
+    return known;
+  }
+  const copy = openPrivateCopy({ workspaceDir, copyDir, ...(owner !== undefined ? { owner } : {}) });
+  copies.set(copyDir, copy);
+  return copy;
+}
+
+function safeName(session: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session) ? session : new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 16);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
