@@ -24,7 +24,7 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const view = (context.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
-    const { copy, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
+    const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
     const result = await runSandboxed({
       argv: command.argv,
       stdin: command.stdin,
@@ -38,7 +38,7 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
     // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
     const data = { exitCode, signal, timedOut, isCanceled, stdout: result.stdout, stderr: result.stderr, truncated, durationMs };
     const described = describeSandboxResult(result);
-    const workspace = copy ? await settleChanges(copy, context) : undefined;
+    const workspace = copy ? await settleChanges(copy, context) : notShown;
     const output = workspace ? `${described.output}\n[workspace: ${workspace}]` : described.output;
     return { ...described, output, exitCode, data: workspace ? { ...data, workspace } : data };
   } catch (error) {

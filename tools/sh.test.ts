@@ -50,6 +50,25 @@ describe("sh tool", () => {
     expect(result.output).toContain("Read-only file system");
     expect(existsSync(join(workspaceDir, "written.txt"))).toBe(false);
   });
+
+  test("a workspace the sandbox's uid may not enter (as root, a 0700 folder) is not shown: the command runs in /scratch and is told why", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "org-sh-closed-"));
+    try {
+      writeFileSync(join(closed, "secret.txt"), "root's own\n");
+      const result = await runTool(tools, { name: "sh", arguments: { cmd: "pwd; cat secret.txt" } }, { ...context(), workspaceDir: closed });
+      if (process.getuid?.() === 0) {
+        expect(result.output).toContain("stdout:\n/scratch\n");
+        expect(result.output).not.toContain("root's own");
+        expect(result.output).toContain("[workspace: the workspace is not shown at /workspace: org runs as root");
+        expect(result.output).toContain("mode 0700");
+      } else {
+        // A user's own 0700 folder is theirs, and the sandbox runs as them.
+        expect(result.output).toContain("stdout:\n/workspace\nroot's own\n");
+      }
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("python_run tool", () => {

@@ -1,4 +1,4 @@
-import { lstatSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
@@ -11,7 +11,11 @@ import { openPrivateCopy, type PrivateCopy, refreshPrivateCopy } from "./private
 export const COPIES_DIR = join(ORG_DIR, "workspaces");
 
 /** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
-export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "maskedDirs" | "workingDir"> & { copy?: PrivateCopy };
+export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "maskedDirs" | "workingDir"> & {
+  copy?: PrivateCopy;
+  /** Why the workspace is not shown this call, with the fix; the command then starts in /scratch. */
+  notShown?: string;
+};
 
 // One copy per session folder, kept between calls so a refresh copies again only what changed.
 const copies = new Map<string, PrivateCopy>();
@@ -26,6 +30,8 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
   const root = resolve(workspaceDir);
   if (view === "none") return {};
   if (view === "read") {
+    const closed = closedToSandbox(root);
+    if (closed) return { notShown: closed };
     ensurePrivateDir(join(root, ORG_DIR));
     return { readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }], maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`], workingDir: WORKSPACE_MOUNT };
   }
@@ -52,6 +58,19 @@ export function sessionCopy(workspaceDir: string, sessionId: string | undefined)
 
 function safeName(session: string): string {
   return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session) ? session : new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 16);
+}
+
+/**
+ * As root, the sandbox runs as its own uid (SANDBOX_HOST_UID), which reads the workspace as any other user would:
+ * a workspace folder others may not enter (a 0700 folder of root's) cannot be shown, and bwrap would fail on it.
+ * The reason and the fix, or undefined when the sandbox can enter it.
+ */
+function closedToSandbox(root: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const mode = statSync(root).mode;
+  if ((mode & 0o005) === 0o005) return undefined;
+  const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  return `the workspace is not shown at ${WORKSPACE_MOUNT}: org runs as root, so the sandbox runs as uid ${SANDBOX_HOST_UID}, and the workspace folder is mode ${octal}, which other users may not read and enter. Run org as a normal user, or let others read it (chmod o+rx on the folder), or set sandbox.workspace to "none" in org.config.json to say nothing of it.`;
 }
 
 function isDirectory(path: string): boolean {
