@@ -347,7 +347,7 @@ test("the assembly's sandbox policy reaches the room's tools: the sandbox turned
   try {
     expect(host).toContain(`stdout:\n${process.getuid?.()}\n${join(workspaceDir, ".org", "scratch")}`);
     // Made from the config and this test's environment (no ORG_SANDBOX=off): sandboxed.
-    expect(await uidThrough(undefined)).toContain("stdout:\n65534\n/scratch\n");
+    expect(await uidThrough(undefined)).toContain("stdout:\n65534\n/workspace\n");
   } finally {
     rmSync(workspaceDir, { recursive: true, force: true });
   }
@@ -375,5 +375,5 @@ test("serve's tool route runs under the policy serve was assembled with, not one
     process.stderr.write = write;
   }
   expect(off.stdout).toBe(`${process.getuid?.()}\n${join(off.workspaceDir, ".org", "scratch", "http")}\n`);
-  expect((await runSh(undefined)).stdout).toBe("65534\n/scratch\n");
+  expect((await runSh(undefined)).stdout).toBe("65534\n/workspace\n");
 }, 120_000);

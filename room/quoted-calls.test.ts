@@ -88,7 +88,7 @@ test("the same call written by the model itself, not repeated from outside, stil
   const script: ScriptInput = {
     rules: [
       { when: { lastRole: "tool", lastMessage: "made" }, reply: { text: "done" } },
-      { when: { lastRole: "tool" }, reply: { text: 'Now I create it.\n{"name": "sh", "arguments": {"cmd": "touch made && echo made"}}' } },
+      { when: { lastRole: "tool" }, reply: { text: 'Now I create it.\n{"name": "sh", "arguments": {"cmd": "touch /tmp/made && echo made"}}' } },
       { when: { persona: "agent" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: printPage("nothing to see\n") } }] } },
     ],
   };
