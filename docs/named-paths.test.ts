@@ -42,7 +42,7 @@ const NOT_REPO_PATHS = new Map<string, string>([
   ["notes.md.sh", "a hostile file name a reply may carry"],
 ]);
 /** Folders that hold what org writes at run time, absent from a fresh checkout. */
-const RUNTIME_PREFIXES = ["tools/generated/"];
+const RUNTIME_PREFIXES = ["tools/generated/", "node_modules/"];
 const SKIPPED_FOLDERS = new Set(["node_modules", ".git", ".org", "coverage"]);
 /** The repo's top folders: a span `part/...` names a module even without its kind. */
 const PARTS = new Set(
