@@ -91,8 +91,7 @@ function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<s
   // Sorted, a folder comes before what it holds: removals run backwards (contents first), copies forwards.
   const sorted = [...fix].sort();
   const removedFolders: string[] = [];
-  for (let index = sorted.length - 1; index >= 0; index -= 1) {
-    const path = sorted[index] as string;
+  for (const path of [...sorted].reverse()) {
     // The write view mounts the real .git/ (read-only) on this folder; a sandbox waiting for its call may hold it.
     if (path === ".git") continue;
     const have = entryState(join(copy.copyDir, path));
