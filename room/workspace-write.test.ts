@@ -305,3 +305,53 @@ test("the diff /diff and the question show is redacted; the file written keeps i
   }
   expect(readFileSync(join(workspaceDir, "keys.txt"), "utf8")).toContain(key);
 });
+
+test("through the real sandbox: an agent's hostile commands are each refused whole or fail read-only, the room says why, nothing is applied", async () => {
+  const workspaceDir = join(base, "hostile-sandbox");
+  mkdirSync(join(workspaceDir, ".git"), { recursive: true });
+  writeFileSync(join(workspaceDir, ".git", "config"), "[core]\n");
+  writeFileSync(join(workspaceDir, "a.txt"), "a\n");
+  chmodSync(workspaceDir, 0o755);
+  const before = filesOf(workspaceDir);
+  const commands = [
+    "mkfifo pipe",
+    "ln -s /etc/passwd passwd",
+    "echo TOKEN=x >> .env",
+    "printf x > \"$(printf 'evil\\n\\033]0;pwned\\007.txt')\"",
+    "mkdir -p tools/generated/evil && echo 'export default 1' > tools/generated/evil/tool.ts",
+    "echo x > ../escape.txt",
+    "echo '[core] hooksPath=/tmp' > .git/config",
+  ];
+  const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
+  config.sandbox.workspaceWrite = "allow";
+  const events: RoomEvent[] = [];
+  const room = await openRoom({
+    config,
+    workspaceDir,
+    tools: [sh],
+    models: () => model,
+    sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
+    prepareTools: false,
+    onEvent: (event) => events.push(event),
+  });
+  try {
+    await room.send("@agent go");
+  } finally {
+    await room.close();
+  }
+  const said = notices(events).join("\n");
+  expect(said).toContain('"pipe": a FIFO');
+  expect(said).toContain('"passwd": a link to "/etc/passwd", outside the workspace');
+  expect(said).toContain('".env": a protected path');
+  expect(said).toContain('"evil\\n\\u001b]0;pwned\\u0007.txt": a name with control characters');
+  expect(said).toContain('"tools/generated/evil/tool.ts": a protected path');
+  expect(said).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  const outputs = events.flatMap((event) => (event.type === "tool-result" ? [event.output] : []));
+  expect(outputs.filter((output) => output.includes("Read-only file system"))).toHaveLength(2);
+  expect(filesOf(workspaceDir)).toEqual(before);
+  expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe("[core]\n");
+  expect(existsSync(join(base, "escape.txt"))).toBe(false);
+  expect(listChanges(workspaceDir)).toEqual([]);
+}, 60_000);
