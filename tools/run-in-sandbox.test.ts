@@ -85,6 +85,10 @@ test("under the write view, two commands of one session at once take turns on it
       );
     await Promise.all([run("slow", "sleep 1; echo a > a.txt"), run("quick", "echo b > b.txt")]);
     expect(proposed).toEqual({ slow: ["a.txt"], quick: ["b.txt"] });
+    // Running the project's Python leaves no bytecode cache to come back as a change.
+    writeFileSync(join(writeDir, "mod.py"), "VALUE = 1\n");
+    await run("python", "python3 -c 'import mod; print(mod.VALUE)' && echo c > c.txt");
+    expect(proposed.python).toEqual(["c.txt"]);
   } finally {
     releaseSessionCopy(writeDir, "both", { keepSpare: false });
     rmSync(writeDir, { recursive: true, force: true });

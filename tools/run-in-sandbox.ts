@@ -45,6 +45,8 @@ async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: 
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
       ...mounts,
+      // On the private copy, Python's bytecode caches would come back as changes to the project.
+      ...(copy ? { env: { PYTHONDONTWRITEBYTECODE: "1" } } : {}),
       ...(context.sandbox ? { policy: context.sandbox } : {}),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
