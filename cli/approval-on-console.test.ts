@@ -190,3 +190,23 @@ test("invariant 10: while the question is open another persona's cursor-up and f
     await server.stop();
   }
 }, 30_000);
+
+test("a workspace change's question shows its diff above the prompt, made terminal-safe", async () => {
+  let screen = "";
+  const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
+  let shown = "";
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    ask: askOnConsole(renderer, async () => {
+      shown = screen;
+      return "y";
+    }),
+  });
+  const preview = "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-old\n+new \u001b]0;pwned\u0007";
+  const call = { id: "w1", name: "workspace_write", arguments: { files: ["a.txt"], added: 1, removed: 1 }, preview };
+  expect(await approve("agent", call)).toBe(true);
+  expect(shown).toContain('agent wants to run workspace_write {"files":["a.txt"],"added":1,"removed":1}\ndiff --git a/a.txt b/a.txt\n');
+  expect(shown).toContain("-old\n+new ");
+  expect(terminalControlProblem(shown)).toBeUndefined();
+});

@@ -4,7 +4,13 @@ import type { TerminalText } from "./ansi.ts";
 import type { ConsoleRenderer } from "./console-renderer.ts";
 
 /** A tool call waiting for the user's yes or no, its arguments as they will run (after validation). */
-export type PendingCall = { id?: string; name: string; arguments: unknown };
+export type PendingCall = {
+  id?: string;
+  name: string;
+  arguments: unknown;
+  /** What the call would do, shown above the question (a workspace change's diff); redacted by whoever made it. */
+  preview?: string;
+};
 
 /** One question for the user: what to show, the prompt line, and what an answer means. */
 export type ApprovalQuestion = {
@@ -117,6 +123,7 @@ export function askOnConsole(
     const screen = renderer.openQuestion(question.persona, question.call.id);
     try {
       screen.say(question.text, "yellow");
+      if (question.call.preview) screen.say(question.call.preview);
       const reply = await readAnswer(screen.prompt(question.prompt, "yellow"), question.keys);
       screen.say(`· ${question.verdict(reply)}`, "gray");
       return reply;

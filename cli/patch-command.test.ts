@@ -1,7 +1,7 @@
 // `org patch` end to end (issue 31, item 4): a real process, the scripted model server on 127.0.0.1, the real
 // sandbox, real git repositories in temp dirs.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
@@ -53,6 +53,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every entry under `dir`, `.git/` included, with its mode, size, mtime and bytes: any write shows. */
+function treeState(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    const stat = lstatSync(join(dir, path));
+    const line = `${path} ${stat.mode} ${stat.size} ${stat.mtimeMs}`;
+    if (entry.isDirectory()) return [line, ...treeState(dir, path)];
+    return [entry.isFile() ? `${line} ${Bun.hash(readFileSync(join(dir, path)))}` : line];
+  });
+}
+
 async function orgPatch(args: string[], env: Record<string, string>) {
   const child = Bun.spawn(orgCommand(["patch", "--repo", repo.dir, "--context", join(dir, "context"), ...args]), {
     cwd: dir,
@@ -67,11 +78,15 @@ async function orgPatch(args: string[], env: Record<string, string>) {
 
 test("a task's patch applies with git apply in a clean clone and yields the expected files; the repository is not written", async () => {
   const before = checkoutState(repo.dir);
+  const tree = treeState(repo.dir);
   const result = await orgPatch(["--task", join(dir, "greet.md"), "--var", "WHO=hello, world"], {});
   expect(result.exitCode).toBe(0);
   const [head, diff] = result.stdout.split("\n---PATCH---\n");
   expect(head).toBe("---COMMIT_MSG---\nfeat: greet the world\n\nThe greeting names the world; config.json holds it.\n\nTracking-Breadcrumb: JIRA-7");
   expect(diff).toStartWith("diff --git ");
+  // Nothing under the repository was written, not even org's own `.org/`: it may be mounted read-only.
+  // (Before git status below, which may refresh the index itself.)
+  expect(treeState(repo.dir)).toEqual(tree);
   expect(checkoutState(repo.dir)).toBe(before);
   // The breadcrumb is in the audit line of the tool call; every completion asked for temperature 0 and a seed.
   expect(result.stderr).toMatch(/audit: \{.*"tool":"sh".*"breadcrumb":"JIRA-7"/);
@@ -112,6 +127,7 @@ test("LLM_PROVIDER=null needs no server and exits 5; a dead server exits 3; a ta
   expect([none.exitCode, none.stdout]).toEqual([5, ""]);
   expect([unreachable.exitCode, unreachable.stdout]).toEqual([3, ""]);
   expect(unreachable.stderr).toContain(`no model server answered at ${deadUrl}`);
+  expect(unreachable.stderr).toContain("it reads LLM_PROVIDER, LLM_BASE_URL, LLM_MODEL and LLM_API_KEY");
   expect([broken.exitCode, broken.stdout]).toEqual([2, ""]);
   expect(broken.stderr).toContain("has 0 yaml blocks; it needs exactly one");
   expect([dry.exitCode, dry.stdout]).toEqual([0, ""]);

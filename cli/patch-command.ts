@@ -177,6 +177,10 @@ export const patchCommand: Command = {
       }
       if (error instanceof ChatError && !signal.aborted) {
         say(`org patch: the model server failed: ${error.message}`);
+        // The client's hints name the room's variables; org patch reads its own.
+        say(
+          "org patch: it reads LLM_PROVIDER, LLM_BASE_URL, LLM_MODEL and LLM_API_KEY (see org patch --help); for ollama, OLLAMA_BASE when LLM_BASE_URL is unset",
+        );
         return PATCH_EXIT.modelServer;
       }
       if (error instanceof SandboxUnavailableError) {

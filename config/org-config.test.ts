@@ -160,7 +160,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {

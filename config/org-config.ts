@@ -5,7 +5,7 @@ import { environmentSettings, environmentVariable } from "./environment.ts";
 import { PersonaServerFields, personaServerUrl } from "../llm/persona-server.ts";
 import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "../llm/server-url.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
-import { BUILTIN_TOOL_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
+import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 
@@ -295,7 +295,7 @@ export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /** Validates the text of a config file against the tool names given; exported so `org` can check a file without loading it. */
-export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownTools: readonly string[] = BUILTIN_TOOL_NAMES): OrgConfigFile {
+export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownTools: readonly string[] = BUILTIN_POLICY_NAMES): OrgConfigFile {
   let parsed: ReturnType<typeof parseJsonWithLines>;
   try {
     parsed = parseJsonWithLines(text.replace(/^\uFEFF/, ""));

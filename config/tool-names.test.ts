@@ -15,7 +15,7 @@ import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { DEFAULT_NETWORK } from "./org-config.ts";
-import { BUILTIN_TOOL_NAMES, knownToolNames, RESERVED_TOOL_NAMES } from "./tool-names.ts";
+import { BUILTIN_TOOL_NAMES, knownToolNames, POLICY_ONLY_TOOL_NAMES, RESERVED_TOOL_NAMES } from "./tool-names.ts";
 
 function withWorkspace(run: (dir: string) => Promise<void> | void) {
   return async () => {
@@ -51,10 +51,10 @@ describe("the one reserved-name list", () => {
         const roomAdded = [buildTool(async () => "").name, ...(offer?.tools.keys() ?? [])].filter((name) => name !== "word_count");
         expect(roomAdded.sort()).toEqual(["build_tool", "find_tool"]);
         for (const name of [...builtIn.map((tool) => tool.name), ...roomAdded]) expect(RESERVED_TOOL_NAMES).toContain(name);
-        // The toolsmith's phase tools, and nothing besides these three groups.
+        // The toolsmith's phase tools, the policies that are no tool (workspace_write), and nothing besides these groups.
         const phaseTools = Object.keys(PHASE_TOOL_DESCRIPTIONS);
         expect(phaseTools.sort()).toEqual(["submit_implementation", "submit_spec", "submit_tests"]);
-        expect([...RESERVED_TOOL_NAMES].sort()).toEqual([...builtIn.map((tool) => tool.name), ...roomAdded, ...phaseTools].sort());
+        expect([...RESERVED_TOOL_NAMES].sort()).toEqual([...builtIn.map((tool) => tool.name), ...roomAdded, ...phaseTools, ...POLICY_ONLY_TOOL_NAMES].sort());
         expect(new Set(RESERVED_TOOL_NAMES).size).toBe(RESERVED_TOOL_NAMES.length);
       } finally {
         registry.close();
@@ -66,8 +66,8 @@ describe("the one reserved-name list", () => {
   test(
     "a generated tool's folder named like a reserved tool is no tool a config may give a persona",
     withWorkspace((dir) => {
-      for (const name of ["find_tool", "build_tool", "word_count"]) mkdirSync(join(dir, "tools", "generated", name), { recursive: true });
-      expect(knownToolNames(dir, dir)).toEqual([...BUILTIN_TOOL_NAMES, "word_count"]);
+      for (const name of ["find_tool", "build_tool", "workspace_write", "word_count"]) mkdirSync(join(dir, "tools", "generated", name), { recursive: true });
+      expect(knownToolNames(dir, dir)).toEqual([...BUILTIN_TOOL_NAMES, "workspace_write", "word_count"]);
     }),
   );
 });

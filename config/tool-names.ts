@@ -9,12 +9,21 @@ export { GENERATED_TOOLS_DIR };
 export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch"] as const;
 
 /**
+ * Policies a persona's `tools` may set that are not tools a model calls: `workspace_write` decides the changes its
+ * commands make to the workspace (`sandbox.workspace: "write"`).
+ */
+export const POLICY_ONLY_TOOL_NAMES = ["workspace_write"] as const;
+
+/** What a persona's `tools` may name without a generated tool: the built-in tools and the policy-only names. */
+export const BUILTIN_POLICY_NAMES: readonly string[] = [...BUILTIN_TOOL_NAMES, ...POLICY_ONLY_TOOL_NAMES];
+
+/**
  * The one list of names a generated tool may not take: the built-in tools, the tools the room adds on its own
  * (`find_tool` for a large catalogue, `build_tool` for the toolsmith) and the toolsmith's phase tools. The config's
  * check and the toolsmith's name check both read it; a generated folder with one of these names is never offered.
  */
 export const RESERVED_TOOL_NAMES: readonly string[] = [
-  ...BUILTIN_TOOL_NAMES,
+  ...BUILTIN_POLICY_NAMES,
   "find_tool",
   "build_tool",
   "submit_spec",
@@ -45,5 +54,5 @@ export function generatedToolNames(roots: readonly string[]): string[] {
 /** Every tool name a config may give a persona: the built-in ones, then the generated ones in the workspace or the checkout. */
 export function knownToolNames(workspaceDir: string, checkoutDir: string = CHECKOUT_DIR): string[] {
   const generated = generatedToolNames([workspaceDir, checkoutDir]).filter((name) => !RESERVED_TOOL_NAMES.includes(name));
-  return [...BUILTIN_TOOL_NAMES, ...generated];
+  return [...BUILTIN_POLICY_NAMES, ...generated];
 }

@@ -2,6 +2,10 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openPrivateCopy } from "../workspace/private-copy.ts";
+import { releaseSessionCopy } from "../workspace/workspace-view.ts";
+
+/** The session id org patch's tool calls run under: its copy is `.org/workspaces/patch` of the throw-away workspace. */
+export const PATCH_SESSION = "patch";
 
 /** A throw-away workspace holding a copy of the repository; removed when disposed. */
 export type PatchWorkspace = AsyncDisposable & { dir: string; entries: number };
@@ -18,7 +22,12 @@ export function patchWorkspace(repoDir: string): PatchWorkspace {
     // As root the sandbox runs as its own uid, which must pass through to the session's copy below.
     chmodSync(dir, 0o755);
     const copy = openPrivateCopy({ workspaceDir: repoDir, copyDir: dir });
-    return { dir, entries: copy.copyBaseline.size, [Symbol.asyncDispose]: async () => rmSync(dir, { recursive: true, force: true }) };
+    const dispose = async () => {
+      // The agent's session copy lives inside `dir`: forget it, then remove everything.
+      releaseSessionCopy(dir, PATCH_SESSION, { keepSpare: false });
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { dir, entries: copy.copyBaseline.size, [Symbol.asyncDispose]: dispose };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -18,7 +18,7 @@ import { gitApplyCheck } from "./git-apply-check.ts";
 import { brokenGuarantee, checkableGuarantees } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
 import type { PatchTask } from "./patch-task.ts";
-import { patchWorkspace } from "./patch-workspace.ts";
+import { PATCH_SESSION, patchWorkspace } from "./patch-workspace.ts";
 
 /** What one `org patch` run is given. */
 export type PatchRequest = {
@@ -47,8 +47,6 @@ export type PatchOutcome =
   | { kind: "patch"; commitMessage: string; diff: Buffer; files: FileChange[] }
   | { kind: "nothing" }
   | { kind: "contract-broken"; problems: string[] };
-
-const SESSION = "patch";
 
 function systemPrompt(task: PatchTask): string {
   const guarantees = task.guarantees.length > 0 ? task.guarantees.map((text) => `- ${text}`).join("\n") : "- (none beyond the outputs)";
@@ -139,7 +137,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
   const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
   const toolContext = {
     workspaceDir: work.dir,
-    sessionId: SESSION,
+    sessionId: PATCH_SESSION,
     persona: "agent",
     audit,
     secrets: request.secrets,

@@ -8,6 +8,7 @@ import type { Model } from "../models/model.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
 import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
+import { releaseSessionCopy } from "../workspace/workspace-view.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -51,7 +52,7 @@ export type RoomOptions = {
   toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
-  /** The workspace_write policy of this entry point (serve gives its own); default the config's sandbox.workspaceWrite. */
+  /** The workspace_write policy of this entry point, which no persona's policy loosens (serve: serve.tools.workspace_write, default "deny"). */
   workspaceWrite?: ToolPolicy;
   /** Default `<workspaceDir>/.org/sessions`. */
   sessionsDir?: string;
@@ -300,7 +301,9 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     workspaceWrite: {
       workspaceDir: core.workspaceDir,
       sessionId: core.sessionId,
-      policy: options.workspaceWrite ?? config.sandbox.workspaceWrite,
+      policy: config.sandbox.workspaceWrite,
+      ...(options.workspaceWrite ? { entryPolicy: options.workspaceWrite } : {}),
+      secrets: config.secrets,
       protectedPaths: [...config.sandbox.protectedPaths, ...core.protectedFiles.flatMap((file) => workspaceRelative(core.workspaceDir, file))],
       limits: config.limits,
       approve: options.approve,
@@ -424,6 +427,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       closed = true;
       closing.abort(new Error("the room was closed"));
       await Promise.allSettled([...turns]);
+      // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
+      releaseSessionCopy(core.workspaceDir, core.sessionId);
       events.close();
     },
   };

@@ -24,7 +24,7 @@ import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
+import { WORKSPACE_WRITE, type WorkspaceWriteReply, type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
 
 /** What a reply needs from its room. */
 export type ReplyRoom = {
@@ -136,7 +136,7 @@ function replyHost(
       workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
       ...(room.sandbox ? { sandbox: room.sandbox } : {}),
-      ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, { persona, turnId: turn.turnId, replyId }) } : {}),
+      ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn.turnId, replyId, reply.ceiling)) } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,
@@ -146,6 +146,12 @@ function replyHost(
     report,
     reportUsage: (usage) => stats.usage(usage),
   };
+}
+
+/** The reply a workspace change is decided for: its persona's own `workspace_write` policy, and a hop's ceiling. */
+function writeReply(model: Model, turnId: string, replyId: string, ceiling: DecidingPolicy | undefined): WorkspaceWriteReply {
+  const personaPolicy = model.toolPolicy[WORKSPACE_WRITE];
+  return { persona: model.name, turnId, replyId, ...(personaPolicy ? { personaPolicy } : {}), ...(ceiling ? { ceiling } : {}) };
 }
 
 /**

@@ -8,7 +8,7 @@ import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
+import { checkoutState, gitSync, testGitEnv } from "../testing/temp-git-repo.ts";
 import { sh } from "../tools/sh.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
 import { listChanges } from "../workspace/change-journal.ts";
@@ -16,7 +16,7 @@ import { computeChangeSet } from "../workspace/change-set.ts";
 import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
-import { workspaceWriter } from "./workspace-write.ts";
+import { workspaceWritePolicy, workspaceWriter } from "./workspace-write.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-workspace-write-"));
 chmodSync(base, 0o755);
@@ -66,7 +66,7 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
   const persona: PersonaConfig = { name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 };
   config.personas = [persona];
-  const asked: ToolCall[] = [];
+  const asked: (ToolCall & { preview?: string })[] = [];
   const events: RoomEvent[] = [];
   const room = await openRoom({
     config,
@@ -89,7 +89,13 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     expect(results[1]).toContain("[workspace: applied to the workspace as change");
     expect(notices(events)).toContain("✎ agent changed 3 files (+2 −2) — /diff shows it");
     expect(asked).toEqual([
-      { id: expect.any(String), name: "workspace_write", arguments: { files: ["NOTES.md", "old.txt", "src/sum.sh"], added: 2, removed: 2 } },
+      {
+        id: expect.any(String),
+        name: "workspace_write",
+        arguments: { files: ["NOTES.md", "old.txt", "src/sum.sh"], added: 2, removed: 2 },
+        // The question shows the diff itself, not only the file names: the user can read what they allow.
+        preview: expect.stringContaining("-sum() { echo $(($1 - $2)); }\n+sum() { echo $(($1 + $2)); }"),
+      },
     ]);
     expect(readFileSync(join(workspaceDir, "src/sum.sh"), "utf8")).toBe("sum() { echo $(($1 + $2)); }\n");
     expect(readFileSync(join(workspaceDir, "NOTES.md"), "utf8")).toBe("sum adds now\n");
@@ -228,9 +234,124 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     expect(existsSync(join(workspaceDir, "..", "escape.txt"))).toBe(false);
   });
 
-  test("a change to a file the user edited since the copy was taken is a conflict, naming it", async () => {
+  test("a change to a file the user edited since the copy was taken is a conflict, naming it; neither side is lost", async () => {
     const { answer, said } = await propose(() => writeFileSync(join(workspaceDir, "a.txt"), "a\n"));
     expect(answer).toContain('not applied: the user changed "a.txt" in the workspace meanwhile');
-    expect(said).toEqual(['agent\'s change to the workspace conflicts with your edits and was not applied: "a.txt"']);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toStartWith('agent\'s change to the workspace conflicts with your edits and was not applied: "a.txt". Your files are as you left them');
+    // The command's version is kept as a patch against the user's files: git apply takes it from the workspace's root.
+    const kept = /kept in (\.org\/conflicts\/[^ ]+\/patch\.diff)/.exec(said[0] ?? "")?.[1] ?? "";
+    const elsewhere = join(base, "conflict-apply");
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, "a.txt"), readFileSync(join(workspaceDir, "a.txt")));
+    const applied = Bun.spawnSync(["git", "apply", join(workspaceDir, kept)], { cwd: elsewhere, env: testGitEnv(), stderr: "pipe" });
+    expect(applied.stderr.toString()).toBe("");
+    expect(readFileSync(join(elsewhere, "a.txt"), "utf8")).toBe("an honest edit beside it\n");
   });
 });
+
+test("workspace_write is a tool policy: a persona's tools may set it, over HTTP serve's is the most it gets, a hop gets the stricter", () => {
+  const file = join(base, "policy.config.json");
+  writeFileSync(file, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "allow", workspace_write: "allow" } }] }));
+  const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  const personaPolicy = config.personas[0]?.tools.workspace_write;
+  expect(personaPolicy).toBe("allow");
+  const reply = { persona: "agent", turnId: "t", replyId: "r" };
+  expect(workspaceWritePolicy({ policy: "ask" }, reply)).toEqual({ policy: "ask", setting: "sandbox.workspaceWrite" });
+  expect(workspaceWritePolicy({ policy: "ask" }, { ...reply, personaPolicy })).toEqual({
+    policy: "allow",
+    setting: "personas → agent → tools → workspace_write",
+  });
+  expect(workspaceWritePolicy({ policy: "ask", entryPolicy: "deny" }, { ...reply, personaPolicy }).policy).toBe("deny");
+  expect(workspaceWritePolicy({ policy: "ask", entryPolicy: "allow" }, { ...reply, personaPolicy: "ask" }).policy).toBe("ask");
+  expect(workspaceWritePolicy({ policy: "allow" }, { ...reply, ceiling: { policy: "ask", from: "python" } })).toEqual({
+    policy: "ask",
+    setting: "python's policy (python asked agent for this)",
+  });
+});
+
+test("the diff /diff and the question show is redacted; the file written keeps its bytes", async () => {
+  const workspaceDir = join(base, "redacted");
+  mkdirSync(workspaceDir);
+  const key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+  const content = new TextEncoder().encode(`OPENAI_KEY_FOR_TESTS=${key}\n`);
+  const changeSet = {
+    changes: [{ path: "keys.txt", status: "added" as const, after: { type: "file" as const, mode: 0o644, size: content.byteLength, content } }],
+  };
+  let shown = "";
+  let previewed = "";
+  const write = workspaceWriter(
+    {
+      workspaceDir,
+      sessionId: "s",
+      policy: "ask",
+      protectedPaths: [],
+      limits: { patchBytes: 1024, patchFiles: 10 },
+      approve: async (_persona, call) => {
+        previewed = call.preview ?? "";
+        return true;
+      },
+      emit: () => {},
+      setLastDiff: (diff) => {
+        shown = diff;
+      },
+    },
+    { persona: "agent", turnId: "t", replyId: "r" },
+  );
+  expect(await write({ paths: ["keys.txt"], changeSet: () => changeSet, conflicts: () => [] })).toContain("applied to the workspace");
+  for (const text of [shown, previewed]) {
+    expect(text).toContain("+OPENAI_KEY_FOR_TESTS=");
+    expect(text).not.toContain(key);
+  }
+  expect(readFileSync(join(workspaceDir, "keys.txt"), "utf8")).toContain(key);
+});
+
+test("through the real sandbox: an agent's hostile commands are each refused whole or fail read-only, the room says why, nothing is applied", async () => {
+  const workspaceDir = join(base, "hostile-sandbox");
+  mkdirSync(join(workspaceDir, ".git"), { recursive: true });
+  writeFileSync(join(workspaceDir, ".git", "config"), "[core]\n");
+  writeFileSync(join(workspaceDir, "a.txt"), "a\n");
+  chmodSync(workspaceDir, 0o755);
+  const before = filesOf(workspaceDir);
+  const commands = [
+    "mkfifo pipe",
+    "ln -s /etc/passwd passwd",
+    "echo TOKEN=x >> .env",
+    "printf x > \"$(printf 'evil\\n\\033]0;pwned\\007.txt')\"",
+    "mkdir -p tools/generated/evil && echo 'export default 1' > tools/generated/evil/tool.ts",
+    "echo x > ../escape.txt",
+    "echo '[core] hooksPath=/tmp' > .git/config",
+  ];
+  const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
+  config.sandbox.workspaceWrite = "allow";
+  const events: RoomEvent[] = [];
+  const room = await openRoom({
+    config,
+    workspaceDir,
+    tools: [sh],
+    models: () => model,
+    sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
+    prepareTools: false,
+    onEvent: (event) => events.push(event),
+  });
+  try {
+    await room.send("@agent go");
+  } finally {
+    await room.close();
+  }
+  const said = notices(events).join("\n");
+  expect(said).toContain('"pipe": a FIFO');
+  expect(said).toContain('"passwd": a link to "/etc/passwd", outside the workspace');
+  expect(said).toContain('".env": a protected path');
+  expect(said).toContain('"evil\\n\\u001b]0;pwned\\u0007.txt": a name with control characters');
+  expect(said).toContain('"tools/generated/evil/tool.ts": a protected path');
+  expect(said).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  const outputs = events.flatMap((event) => (event.type === "tool-result" ? [event.output] : []));
+  expect(outputs.filter((output) => output.includes("Read-only file system"))).toHaveLength(2);
+  expect(filesOf(workspaceDir)).toEqual(before);
+  expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe("[core]\n");
+  expect(existsSync(join(base, "escape.txt"))).toBe(false);
+  expect(listChanges(workspaceDir)).toEqual([]);
+}, 60_000);

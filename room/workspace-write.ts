@@ -1,36 +1,59 @@
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/org-config.ts";
+import { type DecidingPolicy, effectivePolicy, stricterPolicy } from "../security/policy.ts";
+import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ProposedChange } from "../tools/define-tool.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
-import { applyAndRecord } from "../workspace/change-journal.ts";
+import { applyAndRecord, keepConflictedChange } from "../workspace/change-journal.ts";
 import { checkChangeSet, DEFAULT_PROTECTED_PATHS, describeRefusals, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
 
+/** The policy's name, as a persona's `tools` and `serve.tools` write it. */
+export const WORKSPACE_WRITE = "workspace_write";
+
+/** Lines of the diff the approval question shows before it asks; the rest is on /diff. */
+const PREVIEW_LINES = 120;
+
 /** What deciding a workspace change needs of the room. */
 export type WorkspaceWriteRoom = {
   workspaceDir: string;
   sessionId: string;
-  /** The `workspace_write` policy here: the console's `sandbox.workspaceWrite`, or serve's. */
+  /** The `workspace_write` policy of a persona whose `tools` do not name it: the console's `sandbox.workspaceWrite`. */
   policy: ToolPolicy;
+  /** Over HTTP, `serve.tools.workspace_write` ("deny" unless set): no persona's policy loosens it. */
+  entryPolicy?: ToolPolicy;
   /** `sandbox.protectedPaths` and org's config file, beside DEFAULT_PROTECTED_PATHS. */
   protectedPaths: readonly string[];
   limits: { patchBytes: number; patchFiles: number };
-  approve: ((persona: string, call: ToolCall) => Promise<ApprovalAnswer>) | undefined;
+  approve: ((persona: string, call: ToolCall & { preview?: string }) => Promise<ApprovalAnswer>) | undefined;
+  /** The room's server keys and URL credentials: a diff shown on the console is redacted with them. */
+  secrets?: readonly string[];
   emit(event: RoomEvent): void;
   /** Keeps the newest change's diff for `/diff`. */
   setLastDiff(diff: string): void;
 };
 
+/** The reply whose command made the change, and the policies that bear on it. */
+export type WorkspaceWriteReply = {
+  persona: string;
+  turnId: string;
+  replyId: string;
+  /** The persona's own `tools.workspace_write`, when its config names it. */
+  personaPolicy?: ToolPolicy;
+  /** A hop: the code policy of the personas up the chain (invariant 12). */
+  ceiling?: DecidingPolicy;
+};
+
 /**
- * The room's side of a change a command made on its private copy: refused whole when it conflicts with the
- * user's edits or fails the checks; otherwise shown (`✎ agent changed 3 files (+12 −4)`), decided under
- * `workspace_write` (allow, ask, deny), applied through the safe writer and recorded for `/undo`. Answers
- * the line the model reads; the room is told every outcome.
+ * The room's side of a change a command made on its private copy: refused whole when it fails the checks; kept
+ * aside (not applied, the user's files untouched) when it conflicts with the user's edits; otherwise shown
+ * (`✎ agent changed 3 files (+12 −4)`), decided under `workspace_write` (allow, ask, deny), applied through the
+ * safe writer and recorded for `/undo`. Answers the line the model reads; the room is told every outcome.
  */
-export function workspaceWriter(room: WorkspaceWriteRoom, reply: { persona: string; turnId: string; replyId: string }) {
+export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteReply) {
   const { persona } = reply;
   const notice = (message: string) => room.emit({ type: "notice", persona, reason: "workspace-change", message });
   return async (proposal: ProposedChange): Promise<string> => {
@@ -52,21 +75,23 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: { persona: stri
     const changeSet = proposal.changeSet();
     const check = checkChangeSet(changeSet, { limits: room.limits, protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths] });
     if (!check.ok) return refuse(check.message);
+    const diff = redact(unifiedDiff(changeSet), room.secrets ?? []);
     const conflicts = proposal.conflicts();
     if (conflicts.length > 0) {
-      notice(`${persona}'s change to the workspace conflicts with your edits and was not applied: ${conflicts.map(escapeName).join(", ")}`);
-      return `not applied: the user changed ${conflicts.map(escapeName).join(", ")} in the workspace meanwhile; nothing of either side was lost. Look at the files again and redo the change.`;
+      const names = conflicts.map(escapeName).join(", ");
+      const kept = keepConflictedChange(room.workspaceDir, changeSet);
+      room.setLastDiff(diff);
+      notice(
+        `${persona}'s change to the workspace conflicts with your edits and was not applied: ${names}. Your files are as you left them; the change is kept in ${kept} (/diff shows it; git apply it to take it)`,
+      );
+      return `not applied: the user changed ${names} in the workspace meanwhile; nothing of either side was lost (your change is kept aside for the user). Look at the files again and redo the change.`;
     }
     const stats = diffStats(changeSet);
-    room.setLastDiff(unifiedDiff(changeSet));
+    room.setLastDiff(diff);
     const counts = `${stats.files} ${stats.files === 1 ? "file" : "files"} (+${stats.added} −${stats.removed})`;
     notice(`✎ ${persona} changed ${counts} — /diff shows it`);
-    const decision = await decide(
-      room,
-      persona,
-      changeSet.changes.map((change) => change.path),
-      stats,
-    );
+    const files = changeSet.changes.map((change) => change.path);
+    const decision = await decide(room, reply, { files, added: stats.added, removed: stats.removed }, diff);
     if (decision !== true) {
       notice(`${persona}'s change was not applied: ${decision}`);
       return `not applied: ${decision}. Do not retry it; tell the user what you wanted to change.`;
@@ -83,12 +108,47 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: { persona: stri
   };
 }
 
-async function decide(room: WorkspaceWriteRoom, persona: string, files: string[], stats: { added: number; removed: number }): Promise<true | string> {
-  if (room.policy === "allow") return true;
-  if (room.policy === "deny") return 'the workspace_write policy is "deny" (sandbox.workspaceWrite, or serve.tools.workspace_write over HTTP)';
-  if (!room.approve) return 'the workspace_write policy asks the user first ("ask"), and nobody can answer here';
-  const call: ToolCall = { id: `workspace-write-${Date.now()}`, name: "workspace_write", arguments: { files, added: stats.added, removed: stats.removed } };
-  const answer = await room.approve(persona, call);
+/**
+ * The policy a change is decided under, and the setting that gave it: the persona's `tools.workspace_write`, else
+ * the room's; over HTTP never looser than `serve.tools.workspace_write`; in a hop never looser than the code policy
+ * of the personas that asked.
+ */
+export function workspaceWritePolicy(
+  room: Pick<WorkspaceWriteRoom, "policy" | "entryPolicy">,
+  reply: WorkspaceWriteReply,
+): { policy: ToolPolicy; setting: string } {
+  const own =
+    reply.personaPolicy !== undefined
+      ? { policy: reply.personaPolicy, setting: `personas → ${reply.persona} → tools → ${WORKSPACE_WRITE}` }
+      : { policy: room.policy, setting: "sandbox.workspaceWrite" };
+  let decided = own;
+  if (room.entryPolicy !== undefined && stricterPolicy(room.entryPolicy, own.policy) !== own.policy) {
+    decided = { policy: room.entryPolicy, setting: `serve.tools.${WORKSPACE_WRITE}, over HTTP ("deny" unless set)` };
+  }
+  const hop = effectivePolicy({ policy: decided.policy, from: reply.persona }, { runsCode: true }, reply.ceiling);
+  if (hop.from !== reply.persona) return { policy: hop.policy, setting: `${hop.from}'s policy (${hop.from} asked ${reply.persona} for this)` };
+  return decided;
+}
+
+async function decide(
+  room: WorkspaceWriteRoom,
+  reply: WorkspaceWriteReply,
+  summary: { files: string[]; added: number; removed: number },
+  diff: string,
+): Promise<true | string> {
+  const { policy, setting } = workspaceWritePolicy(room, reply);
+  if (policy === "allow") return true;
+  if (policy === "deny") return `the ${WORKSPACE_WRITE} policy is "deny" (${setting})`;
+  if (!room.approve) return `the ${WORKSPACE_WRITE} policy asks the user first ("ask": ${setting}), and nobody can answer here`;
+  const call = { id: `workspace-write-${Date.now()}`, name: WORKSPACE_WRITE, arguments: summary, preview: previewOf(diff) };
+  const answer = await room.approve(reply.persona, call);
   if (answer === true) return true;
   return answer === false ? "the user said no" : answer.denied;
+}
+
+/** The diff as the approval question shows it: whole up to PREVIEW_LINES lines, then how much more /diff shows. */
+function previewOf(diff: string): string {
+  const lines = diff.replace(/\n$/, "").split("\n");
+  if (lines.length <= PREVIEW_LINES) return lines.join("\n");
+  return `${lines.slice(0, PREVIEW_LINES).join("\n")}\n… ${lines.length - PREVIEW_LINES} more lines (answer n, then /diff shows the whole change)`;
 }

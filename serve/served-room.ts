@@ -5,6 +5,7 @@ import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
+import { WORKSPACE_WRITE } from "../room/workspace-write.ts";
 import type { ServedTools } from "./served-tools.ts";
 
 export type ServedRoomOptions = {
@@ -60,6 +61,8 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       const { audit } = options;
       return openRoom(
         roomOptions(await parts(), {
+          // Nobody can answer a question over HTTP: workspace changes are denied unless serve.tools allows them.
+          workspaceWrite: options.config.serve.tools[WORKSPACE_WRITE] ?? "deny",
           ...extras,
           ...(audit ? { audit: { record: (entry) => audit.record({ ...entry, requestId: entry.requestId ?? requestId() }) } } : {}),
         }),

@@ -1,10 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { sh } from "./sh.ts";
+import { releaseSessionCopy } from "../workspace/workspace-view.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-run-in-sandbox-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -60,3 +61,36 @@ test("no tool file of tools/ reads the environment: the sandbox policy comes thr
     .filter((name) => /process\.env|config\/environment/.test(readFileSync(join(directory, name), "utf8")));
   expect(readers).toEqual([]);
 });
+
+test("under the write view, two commands of one session at once take turns on its copy: each change holds only its own files", async () => {
+  const writeDir = mkdtempSync(join(tmpdir(), "org-run-in-sandbox-write-"));
+  chmodSync(writeDir, 0o755);
+  try {
+    writeFileSync(join(writeDir, "base.txt"), "base\n");
+    const proposed: Record<string, readonly string[]> = {};
+    const run = (name: string, cmd: string) =>
+      runTool(
+        toolSet([sh]),
+        { name: "sh", arguments: { cmd } },
+        {
+          signal: new AbortController().signal,
+          workspaceDir: writeDir,
+          sessionId: "both",
+          sandbox: sandboxPolicy({ workspace: "write", poolSize: 0 }),
+          workspaceWrite: async (proposal) => {
+            proposed[name] = proposal.paths;
+            return "not applied here";
+          },
+        },
+      );
+    await Promise.all([run("slow", "sleep 1; echo a > a.txt"), run("quick", "echo b > b.txt")]);
+    expect(proposed).toEqual({ slow: ["a.txt"], quick: ["b.txt"] });
+    // Running the project's Python leaves no bytecode cache to come back as a change.
+    writeFileSync(join(writeDir, "mod.py"), "VALUE = 1\n");
+    await run("python", "python3 -c 'import mod; print(mod.VALUE)' && echo c > c.txt");
+    expect(proposed.python).toEqual(["c.txt"]);
+  } finally {
+    releaseSessionCopy(writeDir, "both", { keepSpare: false });
+    rmSync(writeDir, { recursive: true, force: true });
+  }
+}, 30_000);

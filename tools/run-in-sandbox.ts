@@ -3,11 +3,11 @@ import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
-import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
+import { DEFAULT_SANDBOX_POLICY, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { computeChangeSet } from "../workspace/change-set.ts";
 import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
-import { workspaceMounts } from "../workspace/workspace-view.ts";
+import { lockSessionCopy, workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 
 /** The `timeout_s` parameter of a tool that runs a program in the sandbox: wall-clock seconds, 30 when left out. */
@@ -21,10 +21,23 @@ export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().des
  * model (and the user) can act on it.
  */
 export async function runInSandbox(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext): Promise<ToolResult> {
+  const view = (context.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
+  if (view !== "write") return runOnView(command, context, view);
+  // One command at a time on a session's copy: from bringing it level to deciding what it changed.
+  const release = await lockSessionCopy(context.workspaceDir, context.sessionId, context.signal);
+  try {
+    return await runOnView(command, context, view);
+  } finally {
+    release();
+  }
+}
+
+async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext, view: WorkspaceView): Promise<ToolResult> {
   try {
     makeScratchRootPrivate(context.workspaceDir);
-    const view = (context.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
     const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
+    // From here the command may change anything in the copy: the next refresh looks at all of it unless told what.
+    if (copy) copy.dirty = undefined;
     const result = await runSandboxed({
       argv: command.argv,
       stdin: command.stdin,
@@ -32,6 +45,8 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
       ...mounts,
+      // On the private copy, Python's bytecode caches would come back as changes to the project.
+      ...(copy ? { env: { PYTHONDONTWRITEBYTECODE: "1" } } : {}),
       ...(context.sandbox ? { policy: context.sandbox } : {}),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
@@ -42,6 +57,10 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
     const output = workspace ? `${described.output}\n[workspace: ${workspace}]` : described.output;
     return { ...described, output, exitCode, data: workspace ? { ...data, workspace } : data };
   } catch (error) {
+    if (error instanceof TreeTooLargeError) {
+      const message = `the workspace cannot be copied for the write view: ${error.message}. Set sandbox.workspace to "read" in org.config.json to show it read-only instead.`;
+      return { ok: false, output: `Error: ${message}`, exitCode: null, data: { exitCode: null, error: message } };
+    }
     if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {
       return {
         ok: false,
@@ -79,9 +98,12 @@ async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<s
  * none of bwrap's set-up; a problem is left for that call to report.
  */
 export function prestartSessionSandbox(session: ToolSession): void {
+  const view = (session.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
+  // The write view's first call copies the workspace: a room must not wait for that to open, to save bwrap's start.
+  if (view === "write") return;
   try {
     makeScratchRootPrivate(session.workspaceDir);
-    const { copy: _copy, ...mounts } = workspaceMounts((session.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace, session.workspaceDir, session);
+    const { copy: _copy, ...mounts } = workspaceMounts(view, session.workspaceDir, session);
     prestartSandbox({ scratchDir: scratchDirFor(session), ...mounts, ...(session.sandbox ? { policy: session.sandbox } : {}) });
   } catch {
     // The first call meets the same problem and reports it as its result.

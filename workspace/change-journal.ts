@@ -10,6 +10,9 @@ import { diffStats, unifiedDiff } from "./unified-diff.ts";
 /** Where applied changes are recorded: `.org/changes/<id>/`. */
 export const CHANGES_DIR = join(ORG_DIR, "changes");
 
+/** Where a change that conflicted with the user's edits is kept, not applied: `.org/conflicts/<id>/patch.diff`. */
+export const CONFLICTS_DIR = join(ORG_DIR, "conflicts");
+
 const StoredVersion = z.discriminatedUnion("type", [
   z.object({ type: z.literal("file"), mode: z.int(), size: z.int(), sha256: z.string(), blob: z.string().regex(/^(before|after)\/\d+$/) }),
   z.object({ type: z.literal("symlink"), target: z.string() }),
@@ -49,11 +52,7 @@ export function applyAndRecord(
   origin: { sessionId?: string; turnId?: string; replyId?: string; persona?: string } = {},
 ): ChangeRecord {
   const now = new Date();
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.(\d{3})Z$/, "-$1");
-  const id = `${stamp}-${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
+  const id = changeId(now);
   const directory = ensurePrivateDir(join(workspaceDir, CHANGES_DIR, id));
   ensurePrivateDir(join(directory, "before"));
   ensurePrivateDir(join(directory, "after"));
@@ -92,6 +91,27 @@ export function applyAndRecord(
     throw error;
   }
   return record;
+}
+
+/** A new change's id: its time to the millisecond and six random characters, so ids sort by time. */
+function changeId(now: Date): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.(\d{3})Z$/, "-$1");
+  return `${stamp}-${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
+}
+
+/**
+ * Keeps a change that conflicted with the user's edits instead of applying it, so neither side is lost: the
+ * user's files stay as they are, and the change is written as a diff against them (`git apply` takes it from the
+ * workspace's root to get the command's version). Returns the diff's workspace-relative path.
+ */
+export function keepConflictedChange(workspaceDir: string, changeSet: ChangeSet): string {
+  const directory = join(CONFLICTS_DIR, changeId(new Date()));
+  ensurePrivateDir(join(workspaceDir, directory));
+  writePrivateFile(join(workspaceDir, directory, "patch.diff"), unifiedDiff(changeSet), { durable: true });
+  return join(directory, "patch.diff");
 }
 
 /** Every recorded change, newest first; an unreadable record is left out. */

@@ -20,7 +20,10 @@ describe("checkChangeSet", () => {
   });
 
   test("protected paths, hostile names, links out, special and large files are refused whole, the reason named", () => {
-    for (const path of [".git/hooks/pre-commit", ".git/config", ".env", ".env.local", "sub/.npmrc", "bunfig.toml", "org.config.json", ".org/x"]) {
+    const protectedPaths = [".git/hooks/pre-commit", ".git/config", ".env", ".env.local", "sub/.npmrc", "bunfig.toml", "org.config.json", ".org/x"];
+    // A nested repository's hooks and config, the promoted tools org offers from the workspace, the workflows it serves.
+    protectedPaths.push("vendor/lib/.git/hooks/post-checkout", "sub/.git", "tools/generated/word_count/tool.ts", "workflows/deploy.json");
+    for (const path of protectedPaths) {
       expect(refusedFor(text("ok.txt"), text(path))).toContain("protected path");
     }
     expect(refusedFor(text("../escape"))).toContain("'..'");

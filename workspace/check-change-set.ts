@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, normalize } from "node:path";
-import { ORG_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 
 /** Bounds on one change set: bytes of any one file, and files in all. */
@@ -8,16 +8,22 @@ export type ChangeSetLimits = { patchBytes: number; patchFiles: number };
 export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1024, patchFiles: 200 };
 
 /**
- * Paths no change may touch (`sandbox.protectedPaths`' default): git's and org's state, secrets, and every file
- * org or its runtime reads settings from. A pattern without `/` matches that name in any folder.
+ * Paths no change may touch (`sandbox.protectedPaths`' default): git's and org's state (a nested repository's
+ * `.git` too: its hooks and config run when git is used there), secrets, and every file org or its runtime reads
+ * settings from: `org.config.json`, bun's `bunfig.toml` and `.npmrc`, the promoted tools org offers from the
+ * workspace (`tools/generated/`) and the workflows it serves over MCP (`workflows/*.json`). A pattern without `/`
+ * matches that name in any folder.
  */
 export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".git/**",
+  "**/.git/**",
   `${ORG_DIR}/**`,
   ".env*",
   "**/.npmrc",
   "bunfig.toml",
   "org.config.json",
+  `${GENERATED_TOOLS_DIR}/**`,
+  "workflows/*.json",
   ".gitmodules",
   ".gitattributes",
 ];

@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, takeChangeSet, workspaceChangedPaths } from "./private-copy.ts";
+import { SPARE_NAME } from "./spare-copy.ts";
+import { COPIES_DIR, releaseSessionCopy, sessionCopy } from "./workspace-view.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-private-copy-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -36,5 +38,76 @@ describe("a private copy", () => {
     expect(readFileSync(join(copy.copyDir, "b.txt"), "utf8")).toBe("the user's edit\n");
     expect(existsSync(join(copy.copyDir, "c.txt"))).toBe(false);
     expect(copyChangedPaths(copy)).toEqual([]);
+  });
+});
+
+describe("keeping the copy level costs what changed, not the workspace", () => {
+  /** Each file of the copy and its inode: a file org copied again gets a new one. */
+  const inodes = (dir: string, paths: string[]): Record<string, number> => Object.fromEntries(paths.map((path) => [path, statSync(join(dir, path)).ino]));
+
+  test("a refresh copies again only the paths the user or the command changed; folders a command removed or made are put back", () => {
+    const workspaceDir = join(root, "level");
+    mkdirSync(join(workspaceDir, "lib/deep"), { recursive: true });
+    for (const name of ["one", "two", "three"]) writeFileSync(join(workspaceDir, name), `${name}\n`);
+    writeFileSync(join(workspaceDir, "lib/deep/x"), "x\n");
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "level-copy") });
+    const before = inodes(copy.copyDir, ["one", "two", "three"]);
+
+    writeFileSync(join(workspaceDir, "one"), "the user's one\n");
+    writeFileSync(join(copy.copyDir, "two"), "the command's two\n");
+    rmSync(join(copy.copyDir, "lib"), { recursive: true });
+    mkdirSync(join(copy.copyDir, "made/inside"), { recursive: true });
+    writeFileSync(join(copy.copyDir, "made/inside/y"), "y\n");
+    expect(copyChangedPaths(copy)).toEqual(["lib/deep/x", "made/inside/y", "two"]);
+    refreshPrivateCopy(copy);
+
+    expect(readFileSync(join(copy.copyDir, "one"), "utf8")).toBe("the user's one\n");
+    expect(readFileSync(join(copy.copyDir, "two"), "utf8")).toBe("two\n");
+    expect(readFileSync(join(copy.copyDir, "lib/deep/x"), "utf8")).toBe("x\n");
+    expect(existsSync(join(copy.copyDir, "made"))).toBe(false);
+    const after = inodes(copy.copyDir, ["one", "two", "three"]);
+    expect(after.three).toBe(before.three as number);
+    expect(copyChangedPaths(copy)).toEqual([]);
+
+    // Without being told what the command changed (a call that never reported back), the refresh finds it itself.
+    writeFileSync(join(copy.copyDir, "three"), "changed unseen\n");
+    copy.dirty = undefined;
+    refreshPrivateCopy(copy);
+    expect(readFileSync(join(copy.copyDir, "three"), "utf8")).toBe("three\n");
+    expect(statSync(join(copy.copyDir, "one")).ino).toBe(after.one as number);
+  });
+
+  test("a closed session's copy is the next session's start: only what changed since is copied, a copy touched meanwhile is not trusted, and one spare is kept", () => {
+    const workspaceDir = join(root, "spare");
+    mkdirSync(workspaceDir);
+    chmodSync(workspaceDir, 0o755);
+    for (const name of ["kept", "edited", "tampered"]) writeFileSync(join(workspaceDir, name), `${name}\n`);
+    const first = sessionCopy(workspaceDir, "first");
+    const kept = statSync(join(first.copyDir, "kept")).ino;
+    writeFileSync(join(first.copyDir, "edited"), "a command's edit, never applied\n");
+    copyChangedPaths(first);
+    releaseSessionCopy(workspaceDir, "first");
+    expect(existsSync(first.copyDir)).toBe(false);
+    const spare = join(workspaceDir, COPIES_DIR, SPARE_NAME, "tree");
+    expect(existsSync(spare)).toBe(true);
+
+    // Meanwhile the user edits a file, and something writes into the waiting spare, keeping size and mtime.
+    writeFileSync(join(workspaceDir, "edited"), "the user's edit\n");
+    const tamperedAt = statSync(join(spare, "tampered"));
+    writeFileSync(join(spare, "tampered"), "TAMPERED\n");
+    utimesSync(join(spare, "tampered"), tamperedAt.atime, tamperedAt.mtime);
+
+    const second = sessionCopy(workspaceDir, "second");
+    expect(existsSync(join(workspaceDir, COPIES_DIR, SPARE_NAME))).toBe(false);
+    expect(statSync(join(second.copyDir, "kept")).ino).toBe(kept);
+    expect(readFileSync(join(second.copyDir, "edited"), "utf8")).toBe("the user's edit\n");
+    expect(readFileSync(join(second.copyDir, "tampered"), "utf8")).toBe("tampered\n");
+    expect(copyChangedPaths(second)).toEqual([]);
+
+    // Two sessions closing leave one spare, not two copies.
+    sessionCopy(workspaceDir, "third");
+    releaseSessionCopy(workspaceDir, "second");
+    releaseSessionCopy(workspaceDir, "third");
+    expect(readdirSync(join(workspaceDir, COPIES_DIR))).toEqual([SPARE_NAME]);
   });
 });

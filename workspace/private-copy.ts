@@ -1,7 +1,7 @@
-import { chmodSync, constants, copyFileSync, lchownSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, constants, copyFileSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type ChangeSet, computeChangeSet } from "./change-set.ts";
-import { type EntryState, entryState, sameState, snapshotTree, type TreeSnapshot } from "./tree-snapshot.ts";
+import { type EntryState, entryState, sameState, snapshotTree, TreeTooLargeError, type TreeSnapshot } from "./tree-snapshot.ts";
 
 /**
  * A private, writable copy of a workspace (without `.org/` and `.git/`) that sandboxed commands may change,
@@ -13,8 +13,14 @@ export type PrivateCopy = {
   copyDir: string;
   /** The workspace when the copy was last brought level with it. */
   workspaceBaseline: TreeSnapshot;
-  /** The copy right after that. */
+  /** The copy right after that, kept up to date for every path org itself changed there since. */
   copyBaseline: TreeSnapshot;
+  /**
+   * The copy's paths that may differ from `copyBaseline`: what the last command changed (`copyChangedPaths`);
+   * undefined when a command may have changed anything since (handed to a sandbox, or unknown), so the next
+   * refresh walks the copy.
+   */
+  dirty: Set<string> | undefined;
   /** Entries either tree may hold (a hostile command could make millions). */
   maxEntries: number;
   /** Give every copied entry to this uid (the sandbox's host uid when org runs as root), so the sandbox can write it. */
@@ -24,17 +30,26 @@ export type PrivateCopy = {
 export const DEFAULT_COPY_ENTRIES = 200_000;
 
 /**
- * Makes `copyDir` a copy of the workspace (creating it, or bringing an old copy level) and returns it with its
- * baselines. Files are copied (a reflink where the file system offers one), never hard-linked: the sandbox
- * could otherwise write through a link into the workspace. Special files (FIFOs, devices, sockets) are not copied.
+ * Makes `copyDir` a copy of the workspace (creating it, or bringing an old copy level: without baselines every
+ * entry is copied again) and returns it with its baselines. Files are copied (a reflink where the file system
+ * offers one), never hard-linked: the sandbox could otherwise write through a link into the workspace. Special
+ * files (FIFOs, devices, sockets) are not copied.
  */
-export function openPrivateCopy(options: { workspaceDir: string; copyDir: string; maxEntries?: number; owner?: number }): PrivateCopy {
+export function openPrivateCopy(options: {
+  workspaceDir: string;
+  copyDir: string;
+  maxEntries?: number;
+  owner?: number;
+  /** What both trees were when this copy was last level (`savedBaselines`): only what changed since is copied. */
+  baselines?: { workspace: TreeSnapshot; copy: TreeSnapshot };
+}): PrivateCopy {
   mkdirSync(options.copyDir, { recursive: true, mode: 0o700 });
   const copy: PrivateCopy = {
     workspaceDir: options.workspaceDir,
     copyDir: options.copyDir,
-    workspaceBaseline: new Map(),
-    copyBaseline: new Map(),
+    workspaceBaseline: options.baselines?.workspace ?? new Map(),
+    copyBaseline: options.baselines?.copy ?? new Map(),
+    dirty: undefined,
     maxEntries: options.maxEntries ?? DEFAULT_COPY_ENTRIES,
     ...(options.owner !== undefined ? { owner: options.owner } : {}),
   };
@@ -43,38 +58,103 @@ export function openPrivateCopy(options: { workspaceDir: string; copyDir: string
 }
 
 /**
- * Brings the copy level with the workspace before a call: every path that changed on either side since the
- * last refresh is copied again from the workspace, every path the workspace no longer has is removed. Both
- * baselines are then taken anew.
+ * Brings the copy level with the workspace before a call: every path the user changed in the workspace since
+ * the last refresh (one walk of the workspace), and every path the copy changed (known from the last command's
+ * `copyChangedPaths`, else one walk of the copy), is copied again from the workspace or removed. Nothing else is
+ * touched, so a later call costs a walk, not a copy. The baselines are then brought up to date.
  */
 export function refreshPrivateCopy(copy: PrivateCopy): void {
   const workspaceNow = snapshotTree(copy.workspaceDir, { maxEntries: copy.maxEntries });
-  const copyNow = copySnapshot(copy);
-  // Deepest first, so a folder is emptied before it is removed.
-  for (const [path, state] of [...copyNow].reverse()) {
-    // The write view mounts the real .git/ (read-only) on this folder; a sandbox waiting for its call may hold it.
-    if (path === ".git" && state.type === "directory") continue;
-    const wanted = copyable(workspaceNow.get(path));
-    if (wanted === undefined || wanted.type !== state.type || (state.type !== "directory" && !unchanged(copy, path, wanted, state))) {
-      rmSync(join(copy.copyDir, path), { recursive: true, force: true });
+  const fix = new Set<string>();
+  for (const [path, state] of workspaceNow) if (!sameState(state, copy.workspaceBaseline.get(path))) fix.add(path);
+  for (const path of copy.workspaceBaseline.keys()) if (!workspaceNow.has(path)) fix.add(path);
+  let copyChanged = copy.dirty;
+  if (copyChanged === undefined) {
+    try {
+      copyChanged = changedSince(copySnapshot(copy), copy.copyBaseline);
+    } catch (error) {
+      if (!(error instanceof TreeTooLargeError)) throw error;
+      // A command filled the copy past the bound: start it again from nothing.
+      emptyCopy(copy);
+      copyChanged = new Set();
+      for (const path of workspaceNow.keys()) fix.add(path);
     }
   }
-  const copyKept = copySnapshot(copy);
-  for (const [path, state] of workspaceNow) {
-    const wanted = copyable(state);
-    if (wanted === undefined) continue;
-    const target = join(copy.copyDir, path);
-    const kept = copyKept.get(path);
-    if (kept !== undefined) {
-      if (wanted.type === "directory" && kept.type === "directory" && kept.mode !== wanted.mode) chmodSync(target, wanted.mode | 0o700);
-      continue;
+  for (const path of copyChanged) fix.add(path);
+  level(copy, workspaceNow, fix);
+  copy.workspaceBaseline = workspaceNow;
+  copy.dirty = new Set();
+}
+
+/** Makes each path in `fix` in the copy what it is in `workspaceNow` (absent, a folder, a file or a link), and records its new state. */
+function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<string>): void {
+  // Sorted, a folder comes before what it holds: removals run backwards (contents first), copies forwards.
+  const sorted = [...fix].sort();
+  const removedFolders: string[] = [];
+  for (const path of [...sorted].reverse()) {
+    // The write view mounts the real .git/ (read-only) on this folder; a sandbox waiting for its call may hold it.
+    if (path === ".git") continue;
+    const have = entryState(join(copy.copyDir, path));
+    if (have === undefined) continue;
+    const wanted = copyable(workspaceNow.get(path));
+    if (wanted === undefined || wanted.type !== have.type || have.type !== "directory") {
+      rmSync(join(copy.copyDir, path), { recursive: true, force: true });
+      if (have.type === "directory") removedFolders.push(path);
     }
-    copyEntry(join(copy.workspaceDir, path), target, wanted);
-    if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
+  }
+  if (removedFolders.length > 0) forgetBelow(copy.copyBaseline, removedFolders);
+  for (const path of sorted) {
+    const wanted = copyable(workspaceNow.get(path));
+    const target = join(copy.copyDir, path);
+    if (wanted !== undefined) {
+      const have = entryState(target);
+      if (have === undefined) {
+        makeParents(copy, workspaceNow, path);
+        copyEntry(join(copy.workspaceDir, path), target, wanted);
+        if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
+      } else if (wanted.type === "directory" && have.type === "directory" && have.mode !== (wanted.mode | 0o700)) {
+        chmodSync(target, wanted.mode | 0o700);
+      }
+    }
+    const now = entryState(target);
+    if (now === undefined) copy.copyBaseline.delete(path);
+    else copy.copyBaseline.set(path, now);
   }
   if (copy.owner !== undefined) lchownSync(copy.copyDir, copy.owner, copy.owner);
-  copy.workspaceBaseline = workspaceNow;
-  copy.copyBaseline = copySnapshot(copy);
+}
+
+/** The folders above `path` that the copy lacks (a command removed them), made as the workspace has them. */
+function makeParents(copy: PrivateCopy, workspaceNow: TreeSnapshot, path: string): void {
+  const parts = path.split("/");
+  for (let depth = 1; depth < parts.length; depth += 1) {
+    const folder = parts.slice(0, depth).join("/");
+    const target = join(copy.copyDir, folder);
+    if (entryState(target) !== undefined) continue;
+    const state = workspaceNow.get(folder);
+    copyEntry("", target, state?.type === "directory" ? state : { type: "directory", mode: 0o755 });
+    if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
+    const now = entryState(target);
+    if (now) copy.copyBaseline.set(folder, now);
+  }
+}
+
+/** Drops from a snapshot every path below the given folders. */
+function forgetBelow(snapshot: TreeSnapshot, folders: readonly string[]): void {
+  const gone = new Set(folders);
+  for (const path of snapshot.keys()) {
+    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+      if (gone.has(path.slice(0, slash))) {
+        snapshot.delete(path);
+        break;
+      }
+    }
+  }
+}
+
+/** Empties the copy (but the folder the real .git/ is mounted on) and forgets its baselines: the next level copies everything. */
+function emptyCopy(copy: PrivateCopy): void {
+  for (const name of readdirSync(copy.copyDir)) if (name !== ".git") rmSync(join(copy.copyDir, name), { recursive: true, force: true });
+  copy.copyBaseline = new Map();
 }
 
 /** The copy whole: a `.org/` or `.git/` file a command made there is a change, refused by the checks with its reason. */
@@ -82,13 +162,24 @@ function copySnapshot(copy: PrivateCopy): TreeSnapshot {
   return snapshotTree(copy.copyDir, { excludeTop: [], maxEntries: copy.maxEntries });
 }
 
-/** Paths the copy changed since it was last brought level (added, changed or removed; folders through what they hold). */
+/** Every path whose state differs between a snapshot and a baseline, folders included. */
+function changedSince(now: TreeSnapshot, baseline: TreeSnapshot): Set<string> {
+  const changed = new Set<string>();
+  for (const [path, state] of now) if (!sameState(state, baseline.get(path))) changed.add(path);
+  for (const path of baseline.keys()) if (!now.has(path)) changed.add(path);
+  return changed;
+}
+
+/**
+ * Paths the copy changed since it was last brought level (added, changed or removed; folders through what they
+ * hold), from one walk of the copy. The next refresh puts back only these (and the user's changes).
+ */
 export function copyChangedPaths(copy: PrivateCopy): string[] {
   const now = copySnapshot(copy);
-  const changed = new Set<string>();
-  for (const [path, state] of now) if (state.type !== "directory" && !sameState(state, copy.copyBaseline.get(path))) changed.add(path);
-  for (const [path, state] of copy.copyBaseline) if (state.type !== "directory" && !sameState(state, now.get(path))) changed.add(path);
-  return [...changed].sort();
+  const changed = changedSince(now, copy.copyBaseline);
+  copy.dirty = changed;
+  const isFolder = (state: EntryState | undefined) => state === undefined || state.type === "directory";
+  return [...changed].filter((path) => !(isFolder(now.get(path)) && isFolder(copy.copyBaseline.get(path)))).sort();
 }
 
 /** Of `paths`, those the user changed in the workspace since the copy was last brought level: a change to them conflicts. */
@@ -105,11 +196,6 @@ export function workspaceChangedPaths(copy: PrivateCopy, paths: Iterable<string>
 /** What the copy changed since it was last brought level, against the workspace as it is now. */
 export function takeChangeSet(copy: PrivateCopy, options: { maxFileBytes?: number } = {}): ChangeSet {
   return computeChangeSet({ baseDir: copy.workspaceDir, changedDir: copy.copyDir, paths: copyChangedPaths(copy), ...options });
-}
-
-/** Whether a copy entry still stands for the workspace's: neither side changed since the baselines. */
-function unchanged(copy: PrivateCopy, path: string, workspaceState: EntryState, copyState: EntryState): boolean {
-  return sameState(workspaceState, copy.workspaceBaseline.get(path)) && sameState(copyState, copy.copyBaseline.get(path));
 }
 
 /** Only what a workspace view carries: files, links and folders (at the top, never `.org/` or `.git/`). */

@@ -1,11 +1,13 @@
-import { lstatSync, statSync } from "node:fs";
+import { lstatSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
 import { WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { openPrivateCopy, type PrivateCopy, refreshPrivateCopy } from "./private-copy.ts";
+import { releaseAsSpare, takeSpare } from "./spare-copy.ts";
 
 /** Where each session's private copy lives: `.org/workspaces/<session>`. */
 export const COPIES_DIR = join(ORG_DIR, "workspaces");
@@ -17,8 +19,10 @@ export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts
   notShown?: string;
 };
 
-// One copy per session folder, kept between calls so a refresh copies again only what changed.
+// One copy per session folder, kept between calls so a refresh copies again only what changed; and one lock per
+// folder, so two commands of a session (two personas at once) never run on, or compare, the same copy together.
 const copies = new Map<string, PrivateCopy>();
+const copyLocks = new Map<string, FifoSemaphore>();
 
 /**
  * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` hidden under an
@@ -41,9 +45,14 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
   return { writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }], readOnlyMounts: git, workingDir: WORKSPACE_MOUNT, copy };
 }
 
-/** The session's private copy, made or brought level with the workspace. */
+/**
+ * The session's private copy, made or brought level with the workspace. A session's first call takes the
+ * workspace's spare copy (one a closed session left, `spare-copy.ts`) when there is one, so it too copies only
+ * what changed since.
+ */
 export function sessionCopy(workspaceDir: string, sessionId: string | undefined): PrivateCopy {
-  const copyDir = join(ensurePrivateDir(join(workspaceDir, COPIES_DIR)), safeName(sessionId ?? "default"));
+  const root = ensurePrivateDir(join(workspaceDir, COPIES_DIR));
+  const copyDir = join(root, safeName(sessionId ?? "default"));
   // As root the sandbox runs as its own uid, which must own what it may write.
   const owner = process.getuid?.() === 0 ? SANDBOX_HOST_UID : undefined;
   const known = copies.get(copyDir);
@@ -51,9 +60,37 @@ export function sessionCopy(workspaceDir: string, sessionId: string | undefined)
     refreshPrivateCopy(known);
     return known;
   }
-  const copy = openPrivateCopy({ workspaceDir, copyDir, ...(owner !== undefined ? { owner } : {}) });
+  const baselines = takeSpare(root, copyDir);
+  const copy = openPrivateCopy({ workspaceDir, copyDir, ...(owner !== undefined ? { owner } : {}), ...(baselines ? { baselines } : {}) });
   copies.set(copyDir, copy);
   return copy;
+}
+
+/** Waits until no other command of this session works on its copy; the release function lets the next one in. */
+export function lockSessionCopy(workspaceDir: string, sessionId: string | undefined, signal?: AbortSignal): Promise<() => void> {
+  const copyDir = join(resolve(workspaceDir), COPIES_DIR, safeName(sessionId ?? "default"));
+  let lock = copyLocks.get(copyDir);
+  if (!lock) {
+    lock = new FifoSemaphore(1);
+    copyLocks.set(copyDir, lock);
+  }
+  return lock.acquire(signal ? { signal } : {});
+}
+
+/**
+ * A session is over: its copy becomes the workspace's spare (or is removed when there is one), so copies do not
+ * pile up under `.org/workspaces/`, one per session (`keepSpare: false`: it is removed). Nothing happens for a
+ * session that made none.
+ */
+export function releaseSessionCopy(workspaceDir: string, sessionId: string | undefined, options: { keepSpare?: boolean } = {}): void {
+  const root = join(resolve(workspaceDir), COPIES_DIR);
+  const copyDir = join(root, safeName(sessionId ?? "default"));
+  const copy = copies.get(copyDir);
+  if (!copy) return;
+  copies.delete(copyDir);
+  copyLocks.delete(copyDir);
+  if (options.keepSpare === false) rmSync(copyDir, { recursive: true, force: true });
+  else releaseAsSpare(copy, root);
 }
 
 function safeName(session: string): string {
