@@ -1,6 +1,6 @@
 // The write view through the user's paths (issue 31): `org chat --once` applies an agent's change, `org undo`
 // lists it, refuses over the user's later edit, takes it back with --force, and the resumed session's models no
-// longer carry the reply that made it. Real processes, the scripted server on 127.0.0.1, the real sandbox.
+// longer carry the turn that made it. Real processes, the scripted server on 127.0.0.1, the real sandbox.
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +27,7 @@ async function org(args: string[], env: Record<string, string> = {}) {
   return { stdout, stderr, exitCode };
 }
 
-test("org chat applies the agent's change under the write view; org undo lists it, refuses over a later edit, --force takes it back, and the reply leaves the context", async () => {
+test("org chat applies the agent's change under the write view; org undo lists it, refuses over a later edit, --force takes it back, and the turn leaves the context", async () => {
   mkdirSync(join(workspace, "src"));
   writeFileSync(join(workspace, "src", "sum.sh"), "sum() { echo $(($1 - $2)); }\n");
   writeFileSync(join(workspace, "org.config.json"), JSON.stringify({ sandbox: { workspace: "write" } }));
@@ -86,6 +86,8 @@ test("org chat applies the agent's change under the write view; org undo lists i
   const resumed = await org(["chat", "--resume", "--once", "@agent and now?", "--json"], env);
   expect(resumed.exitCode).toBe(0);
   const messages = (server.requests.at(-1)?.body as { messages: ChatMessage[] }).messages;
-  expect(JSON.stringify(messages)).toContain("fix the sum");
+  // The undone turn is out of the context, the ask with the reply; the new message is in.
+  expect(JSON.stringify(messages)).not.toContain("fix the sum");
   expect(JSON.stringify(messages)).not.toContain("Fixed: sum adds now.");
+  expect(JSON.stringify(messages)).toContain("and now?");
 }, 60_000);

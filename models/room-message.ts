@@ -25,7 +25,7 @@ export const RoomMessage = z.object({
   file: z.string().optional(),
   /** The tools the reply ran, in order. */
   tools: z.array(RoomToolRun).optional(),
-  /** The workspace change this reply made was undone (`/undo`): the models' context leaves it out. */
+  /** The workspace change made in this message's turn was undone (`/undo`): the models' context leaves it out. */
   undone: z.string().optional(),
 });
 export type RoomMessage = z.infer<typeof RoomMessage>;

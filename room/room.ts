@@ -26,6 +26,7 @@ import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
 import { type CredentialChoice, sendTurn } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
+import { markTurnUndone } from "./undo-turn.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 export { RoomModeError } from "./room-mode.ts";
@@ -327,12 +328,10 @@ function workspaceRelative(workspaceDir: string, file: string): string[] {
   return path === "" || path.startsWith("..") || isAbsolute(path) ? [] : [path];
 }
 
-/** `/undo`: reverts the newest applied change, marks the reply that made it undone, and says so. */
+/** `/undo`: reverts the newest applied change, marks the turn that made it undone, and says so. */
 function undoChange(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
   const record = undoLastChange(core.workspaceDir, { force });
-  const index = core.state.history.findIndex((message) => message.id === record.replyId);
-  const message = core.state.history[index];
-  if (message) core.state.history[index] = { ...message, undone: record.id };
+  markTurnUndone(core.state.history, record.replyId, record.id);
   emit({
     type: "change-undone",
     changeId: record.id,
@@ -343,7 +342,7 @@ function undoChange(core: RoomCore, emit: (event: RoomEvent) => void, force: boo
   emit({
     type: "notice",
     reason: "workspace-change",
-    message: `↶ undid ${record.persona ?? "a"}'s change ${record.id} (${counts}); that reply is out of the models' context`,
+    message: `↶ undid ${record.persona ?? "a"}'s change ${record.id} (${counts}); that turn is out of the models' context`,
   });
   return record;
 }

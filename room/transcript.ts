@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { RoomEvent } from "./room-event.ts";
+import { markTurnUndone } from "./undo-turn.ts";
 
 /** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
 export const TranscriptLine = z
@@ -268,12 +269,9 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
         history.push(line.message);
         open.delete(line.message.id);
         break;
-      case "change-undone": {
-        const index = history.findIndex((message) => message.id === line.replyId);
-        const message = history[index];
-        if (message) history[index] = { ...message, undone: line.changeId };
+      case "change-undone":
+        markTurnUndone(history, line.replyId, line.changeId);
         break;
-      }
       case "reply-end":
         open.delete(line.replyId);
         tokensUsed += line.stats.promptTokens + line.stats.completionTokens;

@@ -114,8 +114,13 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     expect(checkoutState(workspaceDir)).toBe(gitBefore);
     const fixer = room.history().find((message) => message.from === "agent");
     expect(fixer?.undone).toBe(listChanges(workspaceDir)[0]?.id);
+    // The whole turn leaves the models' context: the ask as well as the reply that made the change.
+    expect(room.history().find((message) => message.from === "user")?.undone).toBe(fixer?.undone);
     await room.send("@agent and now?");
-    expect(JSON.stringify(model.requests.at(-1)?.messages)).not.toContain("Fixed: sum subtracted.");
+    const context = JSON.stringify(model.requests.at(-1)?.messages);
+    expect(context).not.toContain("Fixed: sum subtracted.");
+    expect(context).not.toContain("the test fails, fix it");
+    expect(context).toContain("and now?");
   } finally {
     await room.close();
   }
