@@ -9,6 +9,7 @@ import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
 import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
+import { scanForSecrets } from "../security/redact.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
@@ -116,6 +117,8 @@ export type Room = {
    */
   undo(options?: { force?: boolean }): ChangeRecord;
   clear(): void;
+  /** `/wish TEXT`: records a need for `org grow` in the transcript (a `wish` notice), secrets taken out first. */
+  wish(text: string): void;
   /**
    * Takes the promoted tools as they are now (after a promotion or a rollback, while the room is open): a new one
    * is offered to agent personas ("ask" unless the config names it) from the next reply on, a gone one is no
@@ -418,6 +421,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     clear() {
       state.history = [];
       emit({ type: "cleared" });
+    },
+    wish(text: string) {
+      const wished = scanForSecrets(text.trim(), config.secrets).redacted;
+      if (wished === "") throw new Error("a wish needs words: /wish a tool that converts currencies");
+      emit({ type: "notice", reason: "wish", message: wished });
     },
     async close() {
       if (closed) return;

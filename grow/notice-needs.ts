@@ -1,0 +1,209 @@
+// Noticing: what happened in a workspace since grow last looked. The transcripts (`.org/sessions/*.jsonl`), the
+// audit log (`.org/audit/<day>.jsonl`: tool calls made outside any transcript, such as serve's `/v1/tools`), and
+// serve's finished jobs whose session left no transcript. Each source is read from the cursor on, bounded per run
+// (the rest waits for the next), without following links; a line that is not an event is passed over.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
+import { AUDIT_DIR, SESSIONS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
+import type { GrowCursor } from "./grow-state.ts";
+import { missingToolGoal, oneLine, QUOTE_CHARS } from "./need-signals.ts";
+import { type Need, needsOfRoomEvents, type ToolKindOf } from "./room-needs.ts";
+import { readAppendedLines } from "./read-appended.ts";
+
+/** Bytes read from one file in one run; the rest is read by the next. */
+const FILE_BYTES_PER_RUN = 8 * 1024 * 1024;
+/** Bytes read from all sources in one run. */
+const RUN_BYTES = 64 * 1024 * 1024;
+/** A job result larger than this is not read. */
+const MAX_JOB_BYTES = 4 * 1024 * 1024;
+/** Job results looked at per run. */
+const JOBS_PER_RUN = 2_000;
+
+const SESSION_FILE = /^([A-Za-z0-9][\w.-]{0,127})\.jsonl$/;
+const AUDIT_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+const JOB_FILE = /^(job-[a-z0-9-]{8,64})\.json$/;
+
+/** What one look found, and the cursor to keep once its needs are kept. */
+export type Noticed = {
+  needs: Need[];
+  cursor: GrowCursor;
+  /** Sources read, for the report. */
+  read: { sessions: number; auditDays: number; jobs: number; bytes: number; skippedLines: number };
+  /** Whether a source holds more than this run read (the next run goes on). */
+  more: boolean;
+};
+
+function listDir(path: string): string[] {
+  try {
+    return readdirSync(path).sort();
+  } catch {
+    return [];
+  }
+}
+
+function parseLine(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the room knows by this name: its built-ins and own tools, and the promoted generated tools given. */
+export function toolKinds(generated: Iterable<string>): ToolKindOf {
+  const promoted = new Set(generated);
+  const builtIn = new Set(RESERVED_TOOL_NAMES);
+  return (name) => (builtIn.has(name) ? "built-in" : promoted.has(name) ? "generated" : undefined);
+}
+
+const AuditLine = z.object({
+  time: z.string().max(64),
+  sessionId: z.string().max(200).optional(),
+  requestId: z.string().max(200).optional(),
+  tool: z.string().max(200),
+  arguments: z.unknown(),
+  ok: z.boolean(),
+});
+
+const JobFile = z.object({ id: z.string(), sessionId: z.string().optional(), events: z.array(z.unknown()), finishedAt: z.number() });
+
+const PLAIN = /^[\w.:-]{1,128}$/;
+const plain = (text: string | undefined, fallback: string) => (text !== undefined && PLAIN.test(text) ? text : fallback);
+
+/**
+ * Reads what the workspace's sources gained since `cursor` and finds the needs in it. Reads only; the caller keeps
+ * the returned cursor together with what it made of the needs.
+ */
+export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor; kindOf: ToolKindOf; now?: Date }): Noticed {
+  const { workspaceDir, kindOf } = options;
+  const now = (options.now ?? new Date()).toISOString();
+  const cursor: GrowCursor = structuredClone(options.cursor);
+  const needs: Need[] = [];
+  const read = { sessions: 0, auditDays: 0, jobs: 0, bytes: 0, skippedLines: 0 };
+  let more = false;
+  const budget = () => RUN_BYTES - read.bytes;
+
+  const sessionsDir = join(workspaceDir, SESSIONS_DIR);
+  const transcripts = new Set<string>();
+  for (const file of listDir(sessionsDir)) {
+    const session = SESSION_FILE.exec(file)?.[1];
+    if (session === undefined) continue;
+    transcripts.add(session);
+    if (budget() <= 0) {
+      more = true;
+      continue;
+    }
+    const previous = cursor.sessions[session];
+    const lines = readAppendedLines(join(sessionsDir, file), previous, Math.min(FILE_BYTES_PER_RUN, budget()));
+    if (!lines) continue;
+    read.bytes += lines.bytes;
+    read.skippedLines += lines.skipped;
+    more ||= lines.more;
+    if (lines.lines.length === 0 && previous?.offset === lines.mark.offset && previous.ino === lines.mark.ino) continue;
+    read.sessions += 1;
+    const replaced = !previous || previous.ino !== lines.mark.ino || lines.mark.offset < previous.offset;
+    const position = {
+      ...(replaced ? {} : { turn: previous.turn, turnText: previous.turnText }),
+      replies: replaced ? {} : { ...previous.replies },
+    };
+    const events = lines.lines.map((line) => ({ offset: line.offset, value: parseLine(line.text) }));
+    needs.push(...needsOfRoomEvents(session, events, position, kindOf, now));
+    cursor.sessions[session] = {
+      ...lines.mark,
+      ...(position.turn !== undefined ? { turn: position.turn } : {}),
+      ...(position.turnText !== undefined ? { turnText: position.turnText } : {}),
+      ...(Object.keys(position.replies).length > 0 ? { replies: position.replies } : {}),
+    };
+  }
+
+  const auditDir = join(workspaceDir, AUDIT_DIR);
+  for (const file of listDir(auditDir)) {
+    const day = AUDIT_FILE.exec(file)?.[1];
+    if (day === undefined) continue;
+    if (budget() <= 0) {
+      more = true;
+      continue;
+    }
+    const previous = cursor.audit[day];
+    const lines = readAppendedLines(join(auditDir, file), previous, Math.min(FILE_BYTES_PER_RUN, budget()));
+    if (!lines) continue;
+    read.bytes += lines.bytes;
+    read.skippedLines += lines.skipped;
+    more ||= lines.more;
+    cursor.audit[day] = lines.mark;
+    if (lines.lines.length === 0) continue;
+    read.auditDays += 1;
+    for (const line of lines.lines) {
+      const entry = AuditLine.safeParse(parseLine(line.text));
+      if (!entry.success || entry.data.ok) continue;
+      // A call made in a session is read, with its words, from that session's transcript.
+      if (entry.data.sessionId !== undefined && transcripts.has(entry.data.sessionId)) continue;
+      const need = auditNeed(entry.data, kindOf, now);
+      if (need) needs.push(need);
+    }
+  }
+
+  const resultsDir = join(workspaceDir, SERVE_STATE_DIR, "results");
+  const seen = new Set(cursor.jobs.ids);
+  const jobs: { id: string; path: string; finishedAt: number }[] = [];
+  for (const file of listDir(resultsDir)) {
+    const id = JOB_FILE.exec(file)?.[1];
+    if (id === undefined) continue;
+    const path = join(resultsDir, file);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat?.isFile() || stat.size > MAX_JOB_BYTES) continue;
+    // A result is written once, atomically, when its job ends: its mtime is when it finished.
+    const finishedAt = Math.floor(stat.mtimeMs);
+    if (finishedAt < cursor.jobs.through || (finishedAt === cursor.jobs.through && seen.has(id))) continue;
+    jobs.push({ id, path, finishedAt });
+  }
+  jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
+  if (jobs.length > JOBS_PER_RUN) more = true;
+  for (const job of jobs.slice(0, JOBS_PER_RUN)) {
+    const lines = readAppendedLines(job.path, undefined, MAX_JOB_BYTES);
+    const parsed = JobFile.safeParse(parseLine(lines?.lines.map((line) => line.text).join("\n") ?? ""));
+    cursor.jobs =
+      job.finishedAt > cursor.jobs.through ? { through: job.finishedAt, ids: [job.id] } : { through: job.finishedAt, ids: [...cursor.jobs.ids, job.id] };
+    if (!parsed.success) continue;
+    read.jobs += 1;
+    // A job's turn is in its session's transcript when that is still there.
+    if (parsed.data.sessionId !== undefined && transcripts.has(parsed.data.sessionId)) continue;
+    const session = plain(parsed.data.sessionId, job.id);
+    const events = parsed.data.events.map((value, index) => ({ offset: index, value }));
+    needs.push(...needsOfRoomEvents(session, events, { replies: {} }, kindOf, now));
+  }
+  return { needs, cursor, read, more };
+}
+
+/** The need in an audited call that failed outside any transcript: a tool that does not exist, or a generated tool failing. */
+function auditNeed(entry: z.infer<typeof AuditLine>, kindOf: ToolKindOf, now: string): Need | undefined {
+  const session = plain(entry.sessionId, "audit");
+  const turn = plain(entry.requestId, `call-${entry.time}`).slice(0, 128);
+  const time = Number.isFinite(Date.parse(entry.time)) ? new Date(Date.parse(entry.time)).toISOString() : now;
+  const args = oneLine(JSON.stringify(entry.arguments ?? null) ?? "", 200);
+  const kind = kindOf(entry.tool);
+  if (kind === undefined) {
+    return {
+      kind: "missing-tool",
+      goal: missingToolGoal(entry.tool, entry.arguments),
+      ...(TOOL_NAME_PATTERN.test(entry.tool) ? { tool: entry.tool } : {}),
+      session,
+      turn,
+      quote: oneLine(`${entry.tool}(${args}): no such tool`, QUOTE_CHARS),
+      time,
+    };
+  }
+  if (kind !== "generated") return undefined;
+  return {
+    kind: "failed-call",
+    goal: oneLine(`${entry.tool} that also works for ${args}`, 200),
+    tool: entry.tool,
+    session,
+    turn,
+    quote: oneLine(`${entry.tool}(${args}) failed`, QUOTE_CHARS),
+    time,
+  };
+}

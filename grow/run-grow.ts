@@ -1,0 +1,299 @@
+// One run of `org grow`: notice what happened since the last run, merge it into proposals, mark those an existing
+// tool answers, act on the promoted tools' health (one rollback at most), then build the most-needed proposals within
+// the budget. Proposals and the cursor are kept after each step, and the run's report (`.org/grow/<id>.json`) is
+// rewritten after each step too, so a run killed anywhere leaves consistent state and says how far it got.
+import type { GateOptions } from "../cycle/promote-candidate.ts";
+import type { BuildProgress } from "../cycle/build-and-promote.ts";
+import type { GrowSettings } from "../config/grow-settings.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { generatedToolNames } from "../config/tool-names.ts";
+import { candidateStates } from "../git/candidate-states.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import type { CurrentInstance } from "../git/ref-change.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
+import { probeModelServer } from "../llm/probe-model-server.ts";
+import { cosine } from "../registry/need-similarity.ts";
+import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
+import { ToolRegistry } from "../registry/tool-registry.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { buildProposal } from "./build-proposal.ts";
+import { coverProposals } from "./cover-needs.ts";
+import { GrowBudget, type GrowLimits } from "./grow-budget.ts";
+import { takeGrowLock } from "./grow-lock.ts";
+import { type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
+import { type GrowState, readGrowState, writeGrowState } from "./grow-state.ts";
+import { actOnHealth } from "./health-actions.ts";
+import { byNeed, type GoalVectors, mergeNeeds } from "./merge-needs.ts";
+import { noticeNeeds, toolKinds } from "./notice-needs.ts";
+import type { Proposal } from "./proposal.ts";
+
+/** What a run is asked to do, and with what. */
+export type GrowRequest = {
+  /** Where the sessions, the audit log and serve's jobs are read, and `.org/grow/` is kept. */
+  workspaceDir: string;
+  /** The repository whose main grows: built from, judged, promoted into, and whose tools' health is judged. */
+  repoDir: string;
+  /** The room's config (the in-process instances' personas); `settings` is its `grow`. */
+  config: OrgConfig;
+  settings: GrowSettings;
+  /** The toolsmith's thresholds for the builds, and the gate's (from the repository's own config). */
+  toolsmithSettings: ToolsmithSettings;
+  gateSettings: ToolsmithSettings;
+  /** The gate's other options, apart from the settings and the repository. */
+  gateOptions: Omit<GateOptions, "settings" | "git">;
+  /** The toolsmith's model. */
+  model: LanguageModel;
+  embedder?: Embedder;
+  sandboxPolicy: SandboxPolicy;
+  limits: GrowLimits;
+  dryRun: boolean;
+  /** Current, restarted after a promotion or rollback; absent: not restarted (`--no-restart`, or serve, which follows main itself). */
+  current?: CurrentInstance;
+  /** Says what the lock holds (`org grow --once`, `serve --grow-every 1h`). */
+  command: string;
+  onProgress?: (progress: GrowProgress) => void;
+  signal: AbortSignal;
+  now?: () => Date;
+};
+
+/** What a run says while it works: a line of its own, or a build's progress. */
+export type GrowProgress = { type: "line"; text: string } | { type: "build"; proposal: string; progress: BuildProgress };
+
+/** The outcome of a run: its report and where it was written (none for a dry run). */
+export type GrowOutcome = { report: GrowReport; path?: string };
+
+/** Proposals the build step may take now: pending builds, and rebuilds of tools no longer on main. */
+export function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<string>): Proposal[] {
+  return proposals
+    .filter((proposal) => proposal.state === "pending" && (proposal.kind === "build" || (proposal.kind === "rebuild" && !onMain.has(proposal.tool ?? ""))))
+    .sort(byNeed);
+}
+
+/** One run of `org grow`; throws GrowBusyError when another run holds the workspace's lock. */
+export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
+  const { workspaceDir, repoDir, dryRun, signal } = request;
+  const clock = request.now ?? (() => new Date());
+  const say = (text: string) => request.onProgress?.({ type: "line", text });
+  const lock = dryRun ? undefined : takeGrowLock(workspaceDir, request.command);
+  const startedAt = clock();
+  const budget = new GrowBudget(request.limits);
+  const report: GrowReport = {
+    version: 1,
+    id: reportId(startedAt),
+    pid: process.pid,
+    state: "running",
+    startedAt: startedAt.toISOString(),
+    dryRun,
+    workspace: workspaceDir,
+    repo: repoDir,
+    autoPromote: request.settings.autoPromote,
+    summary: { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 },
+    budget: budget.spent(),
+    proposals: [],
+    builds: [],
+    removals: [],
+    notes: [],
+  };
+  let path: string | undefined;
+  const save = (state: GrowState) => {
+    if (!dryRun) writeGrowState(workspaceDir, state);
+  };
+  const keepReport = () => {
+    report.budget = budget.spent();
+    if (!dryRun) path = writeGrowReport(workspaceDir, report);
+  };
+  let state = readGrowState(workspaceDir);
+  try {
+    keepReport();
+    if (lock?.tookOver) {
+      const interrupted = state.proposals.filter((proposal) => proposal.state === "building");
+      for (const proposal of interrupted) proposal.state = "pending";
+      if (interrupted.length > 0)
+        report.notes.push(`a run that ended without finishing had ${interrupted.map((p) => p.id).join(", ")} building: pending again`);
+    }
+    const git = new RepoGit(repoDir);
+    await followCandidates(state.proposals, git, signal);
+
+    // Noticing and merging.
+    const generated = generatedToolNames([workspaceDir, repoDir]);
+    const noticed = noticeNeeds({ workspaceDir, cursor: state.cursor, kindOf: toolKinds(generated), now: clock() });
+    report.read = { ...noticed.read, more: noticed.more };
+    const vectors = await goalVectors(request.embedder, [...state.proposals.map((p) => p.goal), ...noticed.needs.map((n) => n.goal)], signal, report.notes);
+    const merged = mergeNeeds(state.proposals, noticed.needs, { now: clock(), ...(vectors ? { vectors, cosine } : {}) });
+    report.summary.noticed = noticed.needs.length;
+    report.summary.created = merged.created.length;
+    report.summary.merged = noticed.needs.length - merged.created.length;
+    say(
+      `noticed ${noticed.needs.length} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
+    );
+
+    // What an existing tool answers.
+    const { registry, notices } = ToolRegistry.open(repoDir);
+    for (const notice of notices) report.notes.push(`registry: ${notice}`);
+    let covered: string[];
+    try {
+      await registry.refresh(signal);
+      covered = await coverProposals(merged.proposals, merged.touched, registry, {
+        now: clock().toISOString(),
+        signal,
+        ...(request.embedder && vectors ? { embedder: request.embedder } : {}),
+      });
+    } finally {
+      registry.close();
+    }
+    report.summary.covered = covered.length;
+    state = { version: 1, cursor: noticed.cursor, proposals: merged.proposals };
+    save(state);
+    const createdSet = new Set(merged.created);
+    report.proposals = state.proposals
+      .filter((proposal) => merged.touched.has(proposal.id))
+      .map((proposal) => ({
+        id: proposal.id,
+        goal: proposal.goal,
+        state: proposal.state,
+        count: proposal.count,
+        new: createdSet.has(proposal.id),
+        ...(proposal.coveredBy ? { coveredBy: proposal.coveredBy } : {}),
+      }));
+    keepReport();
+
+    // The promoted tools' health.
+    const promotion = {
+      context: (log: (line: string) => void) => ({
+        git,
+        journal: new PromotionJournal(repoDir),
+        log,
+        ...(request.current ? { current: request.current } : {}),
+      }),
+      restart: request.current !== undefined,
+    };
+    const health = await actOnHealth({
+      repoDir,
+      settings: request.settings,
+      proposals: state.proposals,
+      refChange: () => ({ ...promotion.context(say), signal }),
+      dryRun,
+      autoPromote: request.settings.autoPromote,
+      now: clock(),
+    });
+    state = { ...state, proposals: health.proposals };
+    if (health.rollback) {
+      report.rollback = health.rollback;
+      if (health.rollback.ok) report.summary.rolledBack = 1;
+    }
+    report.removals = health.removals;
+    report.summary.removed = health.removals.filter((removal) => removal.removed).length;
+    report.summary.proposedForRemoval = health.removals.filter((removal) => !removal.removed).length;
+    save(state);
+    keepReport();
+
+    // Building, most needed first, within the budget.
+    const onMain = new Set(generatedToolNames([repoDir]));
+    const queue = buildable(state.proposals, onMain);
+    const unreachable = !dryRun && queue.length > 0 && request.limits.maxTools > 0 ? await modelServerProblem(request.model, signal) : undefined;
+    if (unreachable) report.notes.push(`${unreachable}: nothing was built this run; the ${queue.length} proposal(s) wait for the next`);
+    if (dryRun) {
+      report.wouldBuild = queue
+        .slice(0, request.limits.maxTools)
+        .map((proposal) => ({ id: proposal.id, goal: proposal.goal, count: proposal.count, kind: proposal.kind }));
+    } else if (!unreachable) {
+      const context = {
+        git,
+        config: request.config,
+        toolsmithSettings: request.toolsmithSettings,
+        model: request.model,
+        sandboxPolicy: request.sandboxPolicy,
+        gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git }),
+        ...(request.settings.autoPromote ? { promotion } : {}),
+        budget,
+      };
+      for (const [index, proposal] of queue.entries()) {
+        if (signal.aborted) break;
+        const reached = budget.check();
+        if (reached) {
+          report.notes.push(`the ${reached} budget was reached: ${queue.length - index} proposal(s) wait for the next run`);
+          break;
+        }
+        budget.countTool();
+        proposal.state = "building";
+        save(state);
+        say(`building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`);
+        try {
+          const built = await buildProposal(
+            proposal,
+            { ...context, onProgress: (progress) => request.onProgress?.({ type: "build", proposal: proposal.id, progress }) },
+            budget.stepSignal(signal),
+          );
+          report.builds.push(built);
+          if (built.branch) report.summary.built += 1;
+          if (built.verdict) report.summary.judged += 1;
+          if (built.state === "promoted") report.summary.promoted += 1;
+          if (built.state === "failed") report.summary.failed += 1;
+          if (built.waiting) report.notes.push(`${built.branch} (${built.tool}) passed the gate and waits: org promote ${built.branch}`);
+        } finally {
+          // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
+          if (proposal.state === "building") proposal.state = "pending";
+          save(state);
+          keepReport();
+        }
+      }
+    }
+    report.state = "done";
+  } catch (error) {
+    report.state = "failed";
+    report.error = error instanceof Error ? error.message : String(error);
+    throw error;
+  } finally {
+    report.endedAt = clock().toISOString();
+    try {
+      keepReport();
+    } finally {
+      lock?.release();
+    }
+  }
+  return { report, ...(path ? { path } : {}) };
+}
+
+/** Candidates built and left for `org promote`: promoted by hand since, or rolled back. */
+async function followCandidates(proposals: Proposal[], git: RepoGit, signal: AbortSignal): Promise<void> {
+  const waiting = proposals.filter((proposal) => proposal.state === "built" && proposal.branch);
+  if (waiting.length === 0) return;
+  const rows = new Map((await candidateStates(git, signal)).map((row) => [row.branch, row]));
+  for (const proposal of waiting) {
+    const row = rows.get(proposal.branch ?? "");
+    if (row?.state === "promoted") {
+      proposal.state = "promoted";
+      if (row.promotion) proposal.promotion = row.promotion;
+    } else if (!row || row.state === "rolled-back" || row.state === "fail") {
+      proposal.state = "failed";
+      proposal.failure = row ? `${proposal.branch} is ${row.state}` : `${proposal.branch} is gone`;
+    } else continue;
+    proposal.updatedAt = new Date().toISOString();
+  }
+}
+
+/** Why the toolsmith's model server cannot build now, or undefined when it answers. */
+async function modelServerProblem(model: LanguageModel, signal: AbortSignal): Promise<string | undefined> {
+  const probe = await probeModelServer(model.server, signal);
+  return probe.reachable ? undefined : `the toolsmith's model server ${model.server} does not answer (${probe.error})`;
+}
+
+/** Each goal's embedding, when an embedding server answers; a note says why not when it does not. */
+async function goalVectors(embedder: Embedder | undefined, goals: string[], signal: AbortSignal, notes: string[]): Promise<GoalVectors | undefined> {
+  if (!embedder) return undefined;
+  const unique = [...new Set(goals)];
+  if (unique.length === 0) return new Map();
+  try {
+    const vectors = await embedder.embed(
+      unique.map((goal) => `search_query: ${goal}`),
+      signal,
+    );
+    return new Map(unique.flatMap((goal, index) => (vectors[index] ? [[goal, vectors[index]] as const] : [])));
+  } catch (error) {
+    if (!(error instanceof EmbeddingUnavailableError)) throw error;
+    notes.push(`embeddings not used for merging needs: ${error.message}`);
+    return undefined;
+  }
+}
