@@ -1,7 +1,8 @@
-import { closeSync, constants, fsyncSync, linkSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, linkSync, lstatSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
+import { GROW_DIR } from "../config/workspace-paths.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { growDir } from "./grow-state.ts";
@@ -48,9 +49,11 @@ function lockPath(workspaceDir: string): string {
   return join(growDir(workspaceDir), "grow.lock");
 }
 
-/** Who holds the workspace's grow lock, if a live process does. */
+/** Who holds the workspace's grow lock, if a live process does (looked at without making anything). */
 export function growLockHolder(workspaceDir: string): GrowLockHolder | undefined {
-  const holder = readHolder(lockPath(workspaceDir));
+  const path = join(workspaceDir, GROW_DIR, "grow.lock");
+  if (!lstatSync(path, { throwIfNoEntry: false })) return undefined;
+  const holder = readHolder(path);
   return holder && holderAlive(holder) ? holder : undefined;
 }
 

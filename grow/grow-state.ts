@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
@@ -52,6 +53,8 @@ export function proposalsPath(workspaceDir: string): string {
 
 /** The workspace's proposals and cursor; empty when grow never ran there. */
 export function readGrowState(workspaceDir: string): GrowState {
+  // Looked for first: reading a private file makes its folders, and a dry run or `status` makes nothing.
+  if (!lstatSync(proposalsPath(workspaceDir), { throwIfNoEntry: false })) return { version: 1, cursor: structuredClone(EMPTY_CURSOR), proposals: [] };
   let text: string;
   try {
     text = readPrivateFile(proposalsPath(workspaceDir));

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { promoteJudged } from "../fitness/promote-judged.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { TranscriptLine } from "../room/transcript.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
+import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { growRequest } from "./grow-request.ts";
+import { readGrowReport, reportIds } from "./grow-report.ts";
+import { readGrowState } from "./grow-state.ts";
+import { type GrowRequest, runGrow } from "./run-grow.ts";
+
+// One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
+// sessions written as the room writes them, the scripted toolsmith, the real sandbox and the real gate against two
+// in-process serves. The proof through real processes is grow.e2e.test.ts.
+let server: ScriptedServer;
+let config: OrgConfig;
+
+beforeAll(async () => {
+  server = await startScriptedServer({ script: scriptedToolsmithScript() });
+  config = loadOrgConfig(join(import.meta.dir, "..", "demo", "org.config.json"), { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A throw-away main whose .org/ is no part of its files, with sessions in which users asked for things. */
+function workspaceRepo(sessions: Record<string, string[]>): { dir: string } & Disposable {
+  const repo = tempGitRepo("org-grow-");
+  writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
+  gitSync(repo.dir, ["add", ".gitignore"]);
+  gitSync(repo.dir, ["commit", "--quiet", "-m", "a main to grow"]);
+  const dir = join(repo.dir, ".org", "sessions");
+  mkdirSync(dir, { recursive: true });
+  const time = new Date().toISOString();
+  for (const [id, texts] of Object.entries(sessions)) {
+    const lines = texts.map((text, index) =>
+      JSON.stringify(TranscriptLine.parse({ type: "turn-start", turnId: `${id}-${index}`, text, mode: "direct:agent", addressed: ["agent"], time })),
+    );
+    writeFileSync(join(dir, `${id}.jsonl`), `${lines.join("\n")}\n`);
+  }
+  return repo;
+}
+
+function request(dir: string, changes: Partial<GrowRequest> & { maxTools?: number; dryRun?: boolean; autoPromote?: boolean }): GrowRequest {
+  const { maxTools, dryRun = false, autoPromote = false, ...rest } = changes;
+  const made = growRequest({
+    workspaceDir: dir,
+    repoDir: dir,
+    config: { ...config, grow: { ...config.grow, autoPromote } },
+    dryRun,
+    ...(maxTools !== undefined ? { maxTools } : {}),
+    command: "run-grow.test",
+    signal: AbortSignal.timeout(240_000),
+  });
+  // No embedding server here: the words alone decide.
+  const { embedder: _none, ...withoutEmbedder } = made;
+  // One run of each scenario is enough to judge here (there are none in this repository).
+  return { ...withoutEmbedder, gateOptions: { ...made.gateOptions, scenarios: { ...made.gateOptions.scenarios, runs: 1 } }, ...rest };
+}
+
+const SESSIONS = {
+  s1: ["we need a tool that counts the vowels in a text"],
+  s2: ["is there a tool for counting vowels of a sentence?", "we need a tool that reverses the order of the words in a sentence"],
+};
+
+test("--dry-run says what it would build, most needed first, and changes nothing: no state, no report, no ref", async () => {
+  using repo = workspaceRepo(SESSIONS);
+  const before = checkoutState(repo.dir);
+  const { report, path } = await runGrow(request(repo.dir, { dryRun: true, maxTools: 2 }));
+  expect(path).toBeUndefined();
+  expect(report).toMatchObject({ dryRun: true, state: "done", summary: { noticed: 3, created: 2, merged: 1, built: 0 } });
+  expect(report.wouldBuild?.map((wanted) => `${wanted.count} ${wanted.goal}`)).toEqual(["2 counts the vowels in a text", "1 reverses the order of the words in a sentence"]);
+  expect(readdirSync(join(repo.dir, ".org")).includes("grow")).toBe(false);
+  expect(checkoutState(repo.dir)).toBe(before);
+}, 60_000);
+
+test("without grow.autoPromote: the most-needed proposal is built and judged, waits for org promote, and is promoted once a person promotes it", async () => {
+  using repo = workspaceRepo(SESSIONS);
+  const git = new RepoGit(repo.dir);
+  const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+  const { report, path } = await runGrow(request(repo.dir, { maxTools: 1 }));
+  expect(report.summary).toMatchObject({ noticed: 3, created: 2, merged: 1, built: 1, judged: 1, promoted: 0, rolledBack: 0 });
+  expect(report.budget).toMatchObject({ tools: 1, maxTools: 1, stoppedBy: "tools" });
+  const [build] = report.builds;
+  expect(build).toMatchObject({ ok: true, state: "built", tool: "vowel_count", verdict: "pass" });
+  expect(build?.waiting).toStartWith(`waiting for org promote ${build?.branch}`);
+  expect(report.notes.some((note) => note.includes(`org promote ${build?.branch}`))).toBe(true);
+  // main is as it was: nothing is promoted without grow.autoPromote.
+  expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).toBe(mainBefore);
+  expect(gitSync(repo.dir, ["rev-parse", build?.branch as string]).trim()).toBe(build?.commit as string);
+  // The report on disk is the one returned; the state keeps both proposals.
+  expect(path).toBe(join(repo.dir, ".org", "grow", `${report.id}.json`));
+  expect(readGrowReport(repo.dir, report.id)).toEqual(report);
+  const state = readGrowState(repo.dir);
+  expect(state.proposals.map((proposal) => `${proposal.state} ${proposal.count} ${proposal.tool ?? "-"}`).sort()).toEqual(["built 2 vowel_count", "pending 1 -"]);
+
+  // A person promotes it; the next run (building nothing) sees it promoted.
+  await promoteJudged({ git, journal: new PromotionJournal(repo.dir), log: () => {} }, { branch: build?.branch as string, restart: false });
+  const next = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(next.report.summary).toMatchObject({ noticed: 0, built: 0 });
+  expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ state: "promoted" });
+  expect(reportIds(repo.dir)).toEqual([report.id, next.report.id]);
+  // The remaining proposal waits: the tools budget is 0 this run.
+  expect(next.report.builds).toEqual([]);
+  expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count", "tool.ts"))).toBe(true);
+}, 240_000);
+
+test("a wall-time budget already spent builds nothing and says so; the proposals wait for the next run", async () => {
+  using repo = workspaceRepo(SESSIONS);
+  const made = request(repo.dir, { maxTools: 3 });
+  const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 1 } });
+  expect(report.builds).toEqual([]);
+  expect(report.budget.stoppedBy).toBe("time");
+  expect(report.notes).toContain("the time budget was reached: 2 proposal(s) wait for the next run");
+  expect(readGrowState(repo.dir).proposals.every((proposal) => proposal.state === "pending")).toBe(true);
+}, 60_000);
