@@ -81,23 +81,31 @@ export async function actOnHealth(options: {
     }
     if (record.ok) {
       const goal = rebuildGoal(tool, description, evidence.failingInputs);
-      const needs: Need[] = evidence.failingInputs.map((call) => ({
-        kind: "rollback",
-        asks: "rebuild",
-        goal,
-        tool,
-        session: "usage",
-        turn: call.time,
-        quote: oneLine(`${tool}(${call.input}) failed (${call.reason})${call.error ? `: ${call.error}` : ""}`, 240),
-        time: call.time,
-      }));
-      if (needs.length === 0) needs.push({ kind: "rollback", asks: "rebuild", goal, tool, session: "usage", turn: now, quote: evidence.summary, time: now });
+      const newest = evidence.failingInputs[0];
+      // One need for the rollback: its failing calls are counted below, not once more each (serve's audit log or a
+      // transcript may have told of the same calls already).
+      const needs: Need[] = [
+        {
+          kind: "rollback",
+          asks: "rebuild",
+          goal,
+          tool,
+          session: "usage",
+          turn: `${record.tag ?? "rollback"}`,
+          quote: oneLine(
+            `${evidence.summary}${newest ? `; newest failing input ${newest.input} (${newest.reason})${newest.error ? `: ${newest.error}` : ""}` : ""}`,
+            240,
+          ),
+          time: now,
+        },
+      ];
       const merged = mergeNeeds(proposals, needs, { now: options.now });
       proposals = merged.proposals;
       created.push(...merged.created);
       const rebuild = proposals.find((proposal) => proposal.kind === "rebuild" && proposal.tool === tool && proposal.state === "pending");
       if (rebuild) {
         record.proposal = rebuild.id;
+        rebuild.count = Math.max(rebuild.count, evidence.last.failed);
         // Its goal says what failed, whatever goal the room's failures gave it first.
         rebuild.goal = goal;
         rebuild.goalFrom = "rollback";

@@ -3,10 +3,10 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
 import { TranscriptLine } from "../room/transcript.ts";
+import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { EMPTY_CURSOR } from "./grow-state.ts";
 import { mergeNeeds } from "./merge-needs.ts";
@@ -46,8 +46,8 @@ async function session(workspaceDir: string, turns: string[], wish?: string): Pr
       return { ok: false, output: "Error: word_count failed (tool): the tool threw: boom" };
     },
   });
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
-  const persona: PersonaConfig = {
+  const config = scriptedConfig(join(workspaceDir, "org.config.json"), "http://127.0.0.1:9", "m");
+  const persona: ReturnType<typeof scriptedConfig>["personas"][number] = {
     name: "agent",
     kind: "agent",
     model: "m",

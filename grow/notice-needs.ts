@@ -56,7 +56,7 @@ function parseLine(text: string): unknown {
 export function toolKinds(generated: Iterable<string>): ToolKindOf {
   const promoted = new Set(generated);
   const builtIn = new Set(RESERVED_TOOL_NAMES);
-  return (name) => (builtIn.has(name) ? "built-in" : promoted.has(name) ? "generated" : undefined);
+  return (name) => (builtIn.has(name) ? "built-in" : promoted.has(name) ? "promoted" : undefined);
 }
 
 const AuditLine = z.object({
@@ -196,7 +196,7 @@ function auditNeed(entry: z.infer<typeof AuditLine>, kindOf: ToolKindOf, now: st
       time,
     };
   }
-  if (kind !== "generated") return undefined;
+  if (kind !== "promoted") return undefined;
   return {
     kind: "failed-call",
     goal: oneLine(`${entry.tool} that also works for ${args}`, 200),

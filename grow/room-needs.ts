@@ -23,7 +23,7 @@ export type Need = {
 };
 
 /** What a tool name is in this workspace: a built-in (or org's own), a promoted generated tool, or nothing. */
-export type ToolKindOf = (name: string) => "built-in" | "generated" | undefined;
+export type ToolKindOf = (name: string) => "built-in" | "promoted" | undefined;
 
 /** Where a session's reading stands between batches: its turn, that turn's text, and which turn each reply is in. */
 export type SessionPosition = { turn?: string; turnText?: string; replies: Record<string, string> };
@@ -147,7 +147,7 @@ export function toolResultNeed(name: string, args: unknown, output: string, kind
     if (absent !== undefined && kindOf(absent) === undefined)
       return { kind: "failed-step", goal: missingToolGoal(absent, {}), tool: absent, quote: `workflow_run(${safeJson(args)}): ${output}` };
     const failed = WORKFLOW_FAILED.exec(output);
-    if (failed?.[2] !== undefined && kindOf(failed[2]) === "generated")
+    if (failed?.[2] !== undefined && kindOf(failed[2]) === "promoted")
       return {
         kind: "failed-step",
         goal: oneLine(`${failed[2]} that also works where step ${failed[1]} failed (${failed[3]}): ${failed[4] ?? ""}`, GOAL_CHARS),
@@ -157,7 +157,7 @@ export function toolResultNeed(name: string, args: unknown, output: string, kind
       };
     return undefined;
   }
-  if (kindOf(name) === "generated" && output.startsWith(`Error: ${name} failed (`)) {
+  if (kindOf(name) === "promoted" && output.startsWith(`Error: ${name} failed (`)) {
     return {
       kind: "failed-call",
       goal: oneLine(`${name} that also works for ${safeJson(args)} (it failed: ${output.slice(`Error: ${name} failed `.length)})`, GOAL_CHARS),

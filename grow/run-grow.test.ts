@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { promoteJudged } from "../fitness/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { readNeedHints } from "../registry/need-hints.ts";
+import { wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
@@ -16,23 +18,25 @@ import { type GrowRequest, runGrow } from "./run-grow.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
 // sessions written as the room writes them, the scripted toolsmith, the real sandbox and the real gate against two
-// in-process serves. The proof through real processes is grow.e2e.test.ts.
+// in-process serves. The proof through real processes is grow.e2e.test.ts. The config comes through testing/, so the
+// gate does not count this file among the tests a change of the checkout's tools could reach (it reads none of them).
 let server: ScriptedServer;
-let config: OrgConfig;
+let config: ReturnType<typeof scriptedConfig>;
 
 beforeAll(async () => {
   server = await startScriptedServer({ script: scriptedToolsmithScript() });
-  config = loadOrgConfig(join(import.meta.dir, "..", "demo", "org.config.json"), { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+  config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
 });
 afterAll(async () => {
   await server?.stop();
 });
 
 /** A throw-away main whose .org/ is no part of its files, with sessions in which users asked for things. */
-function workspaceRepo(sessions: Record<string, string[]>): { dir: string } & Disposable {
+function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) => void = () => {}): { dir: string } & Disposable {
   const repo = tempGitRepo("org-grow-");
   writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
-  gitSync(repo.dir, ["add", ".gitignore"]);
+  setup(repo.dir);
+  gitSync(repo.dir, ["add", "-A"]);
   gitSync(repo.dir, ["commit", "--quiet", "-m", "a main to grow"]);
   const dir = join(repo.dir, ".org", "sessions");
   mkdirSync(dir, { recursive: true });
@@ -74,7 +78,10 @@ test("--dry-run says what it would build, most needed first, and changes nothing
   const { report, path } = await runGrow(request(repo.dir, { dryRun: true, maxTools: 2 }));
   expect(path).toBeUndefined();
   expect(report).toMatchObject({ dryRun: true, state: "done", summary: { noticed: 3, created: 2, merged: 1, built: 0 } });
-  expect(report.wouldBuild?.map((wanted) => `${wanted.count} ${wanted.goal}`)).toEqual(["2 counts the vowels in a text", "1 reverses the order of the words in a sentence"]);
+  expect(report.wouldBuild?.map((wanted) => `${wanted.count} ${wanted.goal}`)).toEqual([
+    "2 counts the vowels in a text",
+    "1 reverses the order of the words in a sentence",
+  ]);
   expect(readdirSync(join(repo.dir, ".org")).includes("grow")).toBe(false);
   expect(checkoutState(repo.dir)).toBe(before);
 }, 60_000);
@@ -97,7 +104,10 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   expect(path).toBe(join(repo.dir, ".org", "grow", `${report.id}.json`));
   expect(readGrowReport(repo.dir, report.id)).toEqual(report);
   const state = readGrowState(repo.dir);
-  expect(state.proposals.map((proposal) => `${proposal.state} ${proposal.count} ${proposal.tool ?? "-"}`).sort()).toEqual(["built 2 vowel_count", "pending 1 -"]);
+  expect(state.proposals.map((proposal) => `${proposal.state} ${proposal.count} ${proposal.tool ?? "-"}`).sort()).toEqual([
+    "built 2 vowel_count",
+    "pending 1 -",
+  ]);
 
   // A person promotes it; the next run (building nothing) sees it promoted.
   await promoteJudged({ git, journal: new PromotionJournal(repo.dir), log: () => {} }, { branch: build?.branch as string, restart: false });
@@ -118,4 +128,18 @@ test("a wall-time budget already spent builds nothing and says so; the proposals
   expect(report.budget.stoppedBy).toBe("time");
   expect(report.notes).toContain("the time budget was reached: 2 proposal(s) wait for the next run");
   expect(readGrowState(repo.dir).proposals.every((proposal) => proposal.state === "pending")).toBe(true);
+}, 60_000);
+
+test("a need a promoted tool already answers is covered by it, built for nobody, and per-turn tool choice is told", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the words in a text", "is there a tool to tell how many words a sentence has?"] }, (dir) =>
+    writeGeneratedTool(dir, wordCountSpec()),
+  );
+  const { report } = await runGrow(request(repo.dir, { maxTools: 3 }));
+  expect(report.summary).toMatchObject({ noticed: 2, created: 1, merged: 1, covered: 1, built: 0 });
+  expect(report.proposals).toEqual([expect.objectContaining({ state: "covered", coveredBy: "word_count", count: 2 })]);
+  expect(readNeedHints(repo.dir)).toEqual([{ goal: "counts the words in a text", tool: "word_count" }]);
+  // A second run with nothing new changes nothing: the need stays covered.
+  const again = await runGrow(request(repo.dir, { maxTools: 3 }));
+  expect(again.report.summary).toMatchObject({ noticed: 0, covered: 0, built: 0 });
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["covered"]);
 }, 60_000);

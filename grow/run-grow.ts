@@ -16,6 +16,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { probeModelServer } from "../llm/probe-model-server.ts";
 import { cosine } from "../registry/need-similarity.ts";
 import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
+import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { buildProposal } from "./build-proposal.ts";
@@ -146,6 +147,7 @@ export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
     report.summary.covered = covered.length;
     state = { version: 1, cursor: noticed.cursor, proposals: merged.proposals };
     save(state);
+    if (!dryRun) writeNeedHints(workspaceDir, coveredHints(state.proposals));
     const createdSet = new Set(merged.created);
     report.proposals = state.proposals
       .filter((proposal) => merged.touched.has(proposal.id))
@@ -254,6 +256,13 @@ export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
     }
   }
   return { report, ...(path ? { path } : {}) };
+}
+
+/** What per-turn tool choice is told: each covered need, most recently seen first, and the tool that answers it. */
+function coveredHints(proposals: readonly Proposal[]): NeedHint[] {
+  return [...proposals]
+    .sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
+    .flatMap((proposal) => (proposal.state === "covered" && proposal.coveredBy ? [{ goal: proposal.goal, tool: proposal.coveredBy }] : []));
 }
 
 /** Candidates built and left for `org promote`: promoted by hand since, or rolled back. */
