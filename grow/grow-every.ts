@@ -19,7 +19,9 @@ export async function growEvery(options: {
   const { signal, say } = options;
   while (!signal.aborted) {
     try {
-      options.onRun?.(await options.run());
+      // Awaited first: `onRun?.(await run())` would skip the run itself whenever no onRun is given.
+      const outcome = await options.run();
+      options.onRun?.(outcome);
     } catch (error) {
       if (signal.aborted) break;
       if (error instanceof GrowBusyError) say(`skipped: ${error.message}`);

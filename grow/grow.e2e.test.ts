@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -18,6 +18,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 const code = orgCodeCopy("org-grow-code-");
 const workspace = tempGitRepo("org-grow-e2e-");
 const W = workspace.dir;
+const killedWorkspace = tempGitRepo("org-grow-killed-");
 let server: ScriptedServer;
 const timings: string[] = [];
 const started = performance.now();
@@ -35,6 +36,8 @@ function script(): ScriptInput {
   return {
     models: stock.models,
     rules: [
+      // A toolsmith that takes its time over slugs: the run is killed while it waits.
+      { when: { tool: "submit_spec", lastMessage: "^Goal: [^\\n]*slug" }, reply: { ...calls("submit_spec", {}), firstByteDelayMs: 60_000 } },
       { when: { tool: "submit_spec", lastMessage: clampWords }, reply: calls("submit_spec", CLAMP.spec) },
       { when: { tool: "submit_implementation", lastMessage: clampWords }, reply: calls("submit_implementation", { code: CLAMP.tool }) },
       { when: { tool: "submit_tests", lastMessage: clampWords }, reply: calls("submit_tests", { code: CLAMP.tests }) },
@@ -85,16 +88,17 @@ afterAll(async () => {
   await server?.stop().catch(() => undefined);
   code[Symbol.dispose]();
   workspace[Symbol.dispose]();
+  killedWorkspace[Symbol.dispose]();
   process.stderr.write(`grow e2e: ${timings.join("; ")}; total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 });
 
 type Run = { stdout: string; stderr: string; code: number | null };
 
 /** `bin/org ARGS` in the workspace, as a person types it; killed after `limitMs`. */
-async function org(args: string[], limitMs = 120_000): Promise<Run> {
+async function org(args: string[], limitMs = 120_000, cwd = W): Promise<Run> {
   const begun = performance.now();
   const child = Bun.spawn([join(code.dir, "bin", "org"), ...args], {
-    cwd: W,
+    cwd,
     env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
     stdout: "pipe",
     stderr: "pipe",
@@ -107,8 +111,8 @@ async function org(args: string[], limitMs = 120_000): Promise<Run> {
   return { stdout, stderr, code: child.exitCode };
 }
 
-async function orgOk(args: string[], limitMs?: number): Promise<Run> {
-  const run = await org(args, limitMs);
+async function orgOk(args: string[], limitMs?: number, cwd?: string): Promise<Run> {
+  const run = await org(args, limitMs, cwd);
   if (run.code !== 0) throw new Error(`org ${args.join(" ")} exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
   return run;
 }
@@ -252,3 +256,60 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
   expect(status).toMatchObject({ runs: 2, autoPromote: true, every: "1h", last: { id: two.id, state: "done" } });
   expect(status.running).toBeUndefined();
 }, 900_000);
+
+test("a run killed with kill -9 mid-build leaves consistent state: the next run takes the lock over and the proposal is pending again", async () => {
+  const dir = killedWorkspace.dir;
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "a main to grow"]);
+  mkdirSync(join(dir, ".org", "sessions"), { recursive: true });
+  const line = {
+    type: "turn-start",
+    turnId: "t1",
+    text: "we need a tool that slugifies a title for a URL",
+    mode: "group",
+    addressed: [],
+    time: new Date().toISOString(),
+  };
+  writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), `${JSON.stringify(line)}\n`);
+  const refsBefore = gitSync(dir, ["for-each-ref"]);
+  const child = Bun.spawn([join(code.dir, "bin", "org"), "grow", "--once", "--repo", dir], {
+    cwd: dir,
+    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    stdout: "ignore",
+    stderr: "ignore",
+    stdin: "ignore",
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+  try {
+    // Killed while the toolsmith waits for the model, the proposal marked building.
+    const building = () => {
+      try {
+        return JSON.parse(readFileSync(join(dir, ".org", "grow", "proposals.json"), "utf8")).proposals[0]?.state === "building";
+      } catch {
+        return false;
+      }
+    };
+    for (const deadline = Date.now() + 60_000; !building(); ) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error("the run never reached its build");
+      await Bun.sleep(50);
+    }
+    child.kill("SIGKILL");
+    await child.exited;
+  } finally {
+    clearTimeout(killer);
+  }
+  const status = JSON.parse((await orgOk(["grow", "status", "--json"], undefined, dir)).stdout);
+  expect(status.last.state).toBe("interrupted");
+  expect(status.running).toBeUndefined();
+  expect(existsSync(join(dir, ".org", "grow", "grow.lock"))).toBe(true);
+  const next = JSON.parse(
+    (await orgOk(["grow", "--once", "--max-tools", "0", "--repo", dir, "--json"], undefined, dir)).stdout.trim().split("\n").at(-1) as string,
+  );
+  expect(next.notes[0]).toMatch(/^a run that ended without finishing had p[0-9a-f]+ building: pending again$/);
+  const proposals = JSON.parse((await orgOk(["grow", "proposals", "--json"], undefined, dir)).stdout);
+  expect(proposals.map((proposal: { state: string; goal: string }) => `${proposal.state} ${proposal.goal}`)).toEqual(["pending slugifies a title for a URL"]);
+  expect(existsSync(join(dir, ".org", "grow", "grow.lock"))).toBe(false);
+  // Nothing reached git: no branch, no tag, main where it was.
+  expect(gitSync(dir, ["for-each-ref"])).toBe(refsBefore);
+}, 180_000);
