@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { instanceSettings } from "../config/environment.ts";
 import { formatDuration } from "../config/duration.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
@@ -66,6 +66,12 @@ Exit status: 0 the run went through (builds that failed are part of it); 1 it co
 lock, a damaged state file, …); 2 wrong command line.`;
 
 const SUBCOMMANDS = new Set(["proposals", "reject", "status"]);
+
+/** A path as the user may type it from here: relative when it is under the current directory. */
+function shownPath(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown === "" || shown.startsWith("..") || isAbsolute(shown) ? path : shown;
+}
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
 function workspaceOf(value: string | undefined): string {
@@ -137,7 +143,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
     );
     if (values.json) console.log(terminalSafeJson(outcome.report));
     else for (const line of reportLines(outcome.report)) console.log(sanitizeForTerminal(line));
-    if (outcome.path && !values.json) say(`report: ${outcome.path}`);
+    if (outcome.path && !values.json) say(`report: ${shownPath(outcome.path)}`);
     return outcome;
   };
   if (values.once || dryRun) {
@@ -223,7 +229,7 @@ async function status(args: string[]): Promise<number> {
   const { growStatus, statusLines } = await import("../grow/grow-status.ts");
   const found = growStatus(workspaceDir, config.grow);
   if (values.json) console.log(terminalSafeJson(found));
-  else for (const line of statusLines(found)) console.log(sanitizeForTerminal(line));
+  else for (const line of statusLines(found, shownPath)) console.log(sanitizeForTerminal(line));
   return 0;
 }
 

@@ -101,6 +101,16 @@ function parseOptions(args: string[]) {
   if (values["grow-every"] !== undefined && (growEvery === undefined || growEvery < 1000 || growEvery > MAX_DURATION_MS)) {
     throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, "serve");
   }
+  if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
+    throw new UserFacingError(
+      `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
+    );
+  }
+  if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
+    throw new UserFacingError(
+      `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
+    );
+  }
   return {
     growEvery,
     port,
@@ -120,7 +130,9 @@ function log(line: string): void {
  * `--grow-every`: org grow in this process, a run now and then every `everyMs`, growing the checkout serve runs from
  * with the workspace's sessions. No restart after a promotion: serve follows its checkout's HEAD by itself.
  */
-function startGrowing(options: { everyMs: number; workspaceDir: string; configFile: string; signal: AbortSignal }): Promise<void> {
+function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDir: string, signal: AbortSignal): Promise<void> | undefined {
+  if (serveOptions.growEvery === undefined) return undefined;
+  const options = { everyMs: serveOptions.growEvery, workspaceDir, configFile: serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME), signal };
   const say = (line: string) => log(`grow: ${line}`);
   log(`grow: org grow runs in serve now and every ${formatDuration(options.everyMs)} (--grow-every), growing ${CHECKOUT_DIR}`);
   return (async () => {
@@ -168,11 +180,6 @@ export const serveCommand: Command = {
       throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
     }
     const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
-    if (options.growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
-      throw new UserFacingError(
-        `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
-      );
-    }
     const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = serveEnvironment();
     if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
       throw new UserFacingError(
@@ -218,15 +225,7 @@ export const serveCommand: Command = {
     );
 
     const stopping = new AbortController();
-    const growing =
-      options.growEvery === undefined
-        ? undefined
-        : startGrowing({
-            everyMs: options.growEvery,
-            workspaceDir,
-            configFile: options.config ?? join(workspaceDir, CONFIG_FILE_NAME),
-            signal: stopping.signal,
-          });
+    const growing = startGrowing(options, workspaceDir, stopping.signal);
     const onStop = () => stopping.abort();
     signal.addEventListener("abort", onStop, { once: true });
     process.on("SIGINT", onStop);

@@ -57,15 +57,15 @@ export function growStatus(workspaceDir: string, settings: GrowSettings): GrowSt
   };
 }
 
-/** The status as lines for a person. */
-export function statusLines(status: GrowStatus): string[] {
+/** The status as lines for a person; `shown` writes a path as the person may type it. */
+export function statusLines(status: GrowStatus, shown: (path: string) => string = (path) => path): string[] {
   const lines: string[] = [];
   lines.push(status.running ? `running now: pid ${status.running.pid} (${status.running.command}) since ${status.running.since}` : "no run now");
   if (status.last) {
     const ended = status.last.endedAt ? `, ended ${status.last.endedAt}` : "";
     lines.push(`last run ${status.last.id} (${status.last.state}; started ${status.last.startedAt}${ended}): ${status.last.summary}`);
     if (status.last.report.error) lines.push(`  it failed: ${status.last.report.error}`);
-    lines.push(`  report: ${status.last.path}`);
+    lines.push(`  report: ${shown(status.last.path)}`);
   } else lines.push("no run yet: org grow --once");
   const counts = Object.entries(status.proposals).map(([state, count]) => `${count} ${state}`);
   lines.push(`proposals: ${counts.length > 0 ? counts.join(", ") : "none"}`);

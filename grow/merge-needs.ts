@@ -53,45 +53,43 @@ function proposalId(goal: string, taken: ReadonlySet<string>): string {
 /** A need's evidence key: one turn of one session counts once per proposal. */
 const evidenceKey = (evidence: { session: string; turn: string }) => `${evidence.session}\u0000${evidence.turn}`;
 
-/**
- * Merges `needs` into `proposals` (not changed; a new list is returned). `now` bounds times from the future.
- * `vectors`, when given, holds an embedding of each goal.
- */
-export function mergeNeeds(
-  proposals: readonly Proposal[],
-  needs: readonly Need[],
-  options: { now: Date; vectors?: GoalVectors; cosine?: (a: Float32Array, b: Float32Array) => number },
-): MergeOutcome {
-  const now = options.now.toISOString();
-  const result = proposals.map((proposal) => ({ ...proposal, evidence: [...proposal.evidence], signals: { ...proposal.signals } }));
-  const terms = new Map<string, NeedTerms>(result.map((proposal) => [proposal.id, needTerms(proposal.goal)]));
-  const keys = new Map<string, Set<string>>(result.map((proposal) => [proposal.id, new Set(proposal.evidence.map(evidenceKey))]));
-  const created: string[] = [];
-  const touched = new Set<string>();
-  let merged = 0;
+/** How merging weighs goals: the words, and embeddings' cosine when the caller has vectors. */
+type MergeOptions = { now: Date; vectors?: GoalVectors; cosine?: (a: Float32Array, b: Float32Array) => number };
 
-  const similar = (proposal: Proposal, need: Need, needTermsOf: NeedTerms): number => {
-    const lexical = needSimilarity(terms.get(proposal.id) ?? needTerms(proposal.goal), needTermsOf);
-    const a = options.vectors?.get(proposal.goal);
-    const b = options.vectors?.get(need.goal);
-    if (a && b && options.cosine && options.cosine(a, b) >= SAME_NEED_COSINE) return Math.max(lexical, 1);
+/** The proposals being merged into: copies of the given ones, with each one's terms and evidence keys at hand. */
+class ProposalSet {
+  readonly list: Proposal[];
+  readonly #terms: Map<string, NeedTerms>;
+  readonly #keys: Map<string, Set<string>>;
+
+  constructor(
+    proposals: readonly Proposal[],
+    readonly options: MergeOptions,
+  ) {
+    this.list = proposals.map((proposal) => ({ ...proposal, evidence: [...proposal.evidence], signals: { ...proposal.signals } }));
+    this.#terms = new Map(this.list.map((proposal) => [proposal.id, needTerms(proposal.goal)]));
+    this.#keys = new Map(this.list.map((proposal) => [proposal.id, new Set(proposal.evidence.map(evidenceKey))]));
+  }
+
+  #similarity(proposal: Proposal, need: Need, terms: NeedTerms): number {
+    const lexical = needSimilarity(this.#terms.get(proposal.id) ?? needTerms(proposal.goal), terms);
+    const a = this.options.vectors?.get(proposal.goal);
+    const b = this.options.vectors?.get(need.goal);
+    if (a && b && this.options.cosine && this.options.cosine(a, b) >= SAME_NEED_COSINE) return Math.max(lexical, 1);
     return lexical;
-  };
+  }
 
-  for (const need of needs) {
-    const time = need.time.localeCompare(now) > 0 ? now : need.time;
-    const kind = kindOfNeed(need);
-    const needTermsOf = needTerms(need.goal);
-    let target: Proposal | undefined;
-    if (need.tool !== undefined) {
-      // The proposal about this very tool: to build it (a missing tool), or to rebuild or remove it.
-      target = result.find((proposal) => proposal.tool === need.tool && proposal.kind === kind && proposal.state !== "promoted");
-    }
+  /** The proposal a need joins: the one about its tool, else the most alike to build; then whatever carries that one on. */
+  target(need: Need, kind: ProposalKind, terms: NeedTerms): Proposal | undefined {
+    let target =
+      need.tool === undefined
+        ? undefined
+        : this.list.find((proposal) => proposal.tool === need.tool && proposal.kind === kind && proposal.state !== "promoted");
     if (!target && kind === "build") {
       let best = 0;
-      for (const proposal of result) {
+      for (const proposal of this.list) {
         if (proposal.kind !== "build") continue;
-        const score = similar(proposal, need, needTermsOf);
+        const score = this.#similarity(proposal, need, terms);
         if (score >= SAME_NEED && score > best + 1e-9) {
           best = score;
           target = proposal;
@@ -100,42 +98,46 @@ export function mergeNeeds(
     }
     // A proposal rolled back and filed again as a rebuild hands its needs on to that rebuild.
     for (let hops = 0; target?.supersededBy !== undefined && hops < 8; hops += 1) {
-      const next: string = target.supersededBy;
-      target = result.find((proposal) => proposal.id === next) ?? target;
-      if (target.id !== next) break;
+      const next = target.supersededBy;
+      const found = this.list.find((proposal) => proposal.id === next);
+      if (!found) break;
+      target = found;
     }
+    return target;
+  }
+
+  /** A new pending proposal for a need no other is like. */
+  create(need: Need, kind: ProposalKind, terms: NeedTerms, time: string): Proposal {
     const evidence = { session: need.session, turn: need.turn, quote: need.quote };
-    if (!target) {
-      const id = proposalId(need.goal, new Set(result.map((proposal) => proposal.id)));
-      const proposal: Proposal = {
-        id,
-        goal: need.goal,
-        evidence: [evidence],
-        count: 1,
-        firstSeen: time,
-        lastSeen: time,
-        state: "pending",
-        kind,
-        goalFrom: need.kind,
-        signals: { [need.kind]: 1 },
-        ...(need.tool !== undefined ? { tool: need.tool } : {}),
-        attempts: 0,
-        updatedAt: now,
-      };
-      result.push(proposal);
-      terms.set(id, needTermsOf);
-      keys.set(id, new Set([evidenceKey(evidence)]));
-      created.push(id);
-      touched.add(id);
-      continue;
-    }
-    merged += 1;
-    touched.add(target.id);
+    const proposal: Proposal = {
+      id: proposalId(need.goal, new Set(this.list.map((entry) => entry.id))),
+      goal: need.goal,
+      evidence: [evidence],
+      count: 1,
+      firstSeen: time,
+      lastSeen: time,
+      state: "pending",
+      kind,
+      goalFrom: need.kind,
+      signals: { [need.kind]: 1 },
+      ...(need.tool !== undefined ? { tool: need.tool } : {}),
+      attempts: 0,
+      updatedAt: this.options.now.toISOString(),
+    };
+    this.list.push(proposal);
+    this.#terms.set(proposal.id, terms);
+    this.#keys.set(proposal.id, new Set([evidenceKey(evidence)]));
+    return proposal;
+  }
+
+  /** A need joins `target`: counted once per turn, its evidence kept (the newest), its words the goal when they rank higher. */
+  absorb(target: Proposal, need: Need, kind: ProposalKind, terms: NeedTerms, time: string): void {
+    const evidence = { session: need.session, turn: need.turn, quote: need.quote };
     target.signals[need.kind] = (target.signals[need.kind] ?? 0) + 1;
-    const seen = keys.get(target.id) ?? new Set<string>();
+    const seen = this.#keys.get(target.id) ?? new Set<string>();
     if (!seen.has(evidenceKey(evidence))) {
       seen.add(evidenceKey(evidence));
-      keys.set(target.id, seen);
+      this.#keys.set(target.id, seen);
       target.count += 1;
       target.evidence = [...target.evidence, evidence].slice(-MAX_EVIDENCE);
     }
@@ -144,14 +146,41 @@ export function mergeNeeds(
     if (GOAL_RANK[need.kind] > GOAL_RANK[target.goalFrom] && target.state === "pending") {
       target.goal = need.goal;
       target.goalFrom = need.kind;
-      terms.set(target.id, needTermsOf);
+      this.#terms.set(target.id, terms);
     }
     if (need.tool !== undefined && target.tool === undefined && kind === "build") target.tool = need.tool;
     // A failed build gets another try when the need comes back, a few times.
     if (target.state === "failed" && target.attempts < MAX_ATTEMPTS && target.kind === "build") target.state = "pending";
-    target.updatedAt = now;
+    target.updatedAt = this.options.now.toISOString();
   }
-  return { proposals: result, created, merged, touched };
+}
+
+/**
+ * Merges `needs` into `proposals` (not changed; a new list is returned). `now` bounds times from the future.
+ * `vectors`, when given, holds an embedding of each goal.
+ */
+export function mergeNeeds(proposals: readonly Proposal[], needs: readonly Need[], options: MergeOptions): MergeOutcome {
+  const now = options.now.toISOString();
+  const set = new ProposalSet(proposals, options);
+  const created: string[] = [];
+  const touched = new Set<string>();
+  let merged = 0;
+  for (const need of needs) {
+    const time = need.time.localeCompare(now) > 0 ? now : need.time;
+    const kind = kindOfNeed(need);
+    const terms = needTerms(need.goal);
+    const target = set.target(need, kind, terms);
+    if (target) {
+      set.absorb(target, need, kind, terms, time);
+      merged += 1;
+      touched.add(target.id);
+    } else {
+      const proposal = set.create(need, kind, terms, time);
+      created.push(proposal.id);
+      touched.add(proposal.id);
+    }
+  }
+  return { proposals: set.list, created, merged, touched };
 }
 
 /** The most-needed first: seen most often, then most recently, then longest known, then by id. */

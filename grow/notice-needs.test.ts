@@ -173,6 +173,44 @@ describe("noticing reads the room's own transcripts", () => {
   });
 });
 
+describe("noticing reads the audit log and serve's jobs where no transcript tells", () => {
+  test("a failed call outside any session, and a job whose session left no transcript, are needs; a job with a transcript is read there", async () => {
+    const dir = workspace();
+    const id = await session(dir, ["we need a tool that clamps a number into a range"]);
+    const time = new Date().toISOString();
+    mkdirSync(join(dir, ".org", "audit"), { recursive: true });
+    const audit = [
+      { time, sessionId: "http", requestId: "req-1", tool: "word_count", arguments: { text: "x" }, ok: false, durationMs: 3, bytes: 10 },
+      { time, sessionId: "http", requestId: "req-2", tool: "word_count", arguments: { text: "y" }, ok: true, durationMs: 3, bytes: 10 },
+      { time, sessionId: "http", requestId: "req-3", tool: "roman_numeral", arguments: { number: 4 }, ok: false, durationMs: 1, bytes: 10 },
+      // In a session with a transcript: read there, not here.
+      { time, sessionId: id, tool: "nope_tool", arguments: {}, ok: false, durationMs: 1, bytes: 10 },
+    ];
+    writeFileSync(join(dir, ".org", "audit", `${time.slice(0, 10)}.jsonl`), `${audit.map((line) => JSON.stringify(line)).join("\n")}\n`);
+    mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
+    const events = (text: string) => [{ type: "turn-start", turnId: "j1", text, mode: "group", addressed: [] }];
+    writeFileSync(
+      join(dir, ".org", "serve", "results", "job-aaaaaaaa.json"),
+      JSON.stringify({ id: "job-aaaaaaaa", state: "done", sessionId: "gone-session", events: events("we need a tool that slugifies titles"), finishedAt: 1 }),
+    );
+    writeFileSync(
+      join(dir, ".org", "serve", "results", "job-bbbbbbbb.json"),
+      JSON.stringify({ id: "job-bbbbbbbb", state: "done", sessionId: id, events: events("we need a tool that is read twice"), finishedAt: 1 }),
+    );
+    const first = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    expect(first.needs.map((need) => `${need.kind} ${need.session} ${need.tool ?? need.goal}`)).toEqual([
+      `request ${id} clamps a number into a range`,
+      `cannot ${id} clamps a number into a range`,
+      "failed-call http word_count",
+      "missing-tool http roman_numeral",
+      "request gone-session slugifies titles",
+    ]);
+    expect(first.read).toMatchObject({ sessions: 1, auditDays: 1, jobs: 2 });
+    // Each source once: nothing again from the cursor.
+    expect(noticeNeeds({ workspaceDir: dir, cursor: first.cursor, kindOf }).needs).toEqual([]);
+  });
+});
+
 describe("the words of a need", () => {
   test("requests name a tool and a job; replies say they could not; manners of speaking are not needs", () => {
     expect(requestedGoal("we need a tool that clamps a number into a range")).toBe("clamps a number into a range");

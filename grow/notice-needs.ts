@@ -2,7 +2,7 @@
 // audit log (`.org/audit/<day>.jsonl`: tool calls made outside any transcript, such as serve's `/v1/tools`), and
 // serve's finished jobs whose session left no transcript. Each source is read from the cursor on, bounded per run
 // (the rest waits for the next), without following links; a line that is not an event is passed over.
-import { readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
@@ -11,7 +11,8 @@ import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
 import type { GrowCursor } from "./grow-state.ts";
 import { missingToolGoal, oneLine, QUOTE_CHARS } from "./need-signals.ts";
 import { type Need, needsOfRoomEvents, type ToolKindOf } from "./room-needs.ts";
-import { readAppendedLines } from "./read-appended.ts";
+import { type FileMark, readAppendedLines } from "./read-appended.ts";
+import { readFileNoFollow } from "../workspace/change-set.ts";
 
 /** Bytes read from one file in one run; the rest is read by the next. */
 const FILE_BYTES_PER_RUN = 8 * 1024 * 1024;
@@ -73,109 +74,132 @@ const JobFile = z.object({ id: z.string(), sessionId: z.string().optional(), eve
 const PLAIN = /^[\w.:-]{1,128}$/;
 const plain = (text: string | undefined, fallback: string) => (text !== undefined && PLAIN.test(text) ? text : fallback);
 
+/** What one look shares across its sources: the cursor it moves, the needs it finds, the bytes it may still read. */
+type Look = {
+  workspaceDir: string;
+  kindOf: ToolKindOf;
+  now: string;
+  cursor: GrowCursor;
+  needs: Need[];
+  read: Noticed["read"];
+  more: boolean;
+  /** The sessions that have a transcript: a call or job of one is read there, with its words. */
+  transcripts: Set<string>;
+};
+
+const budgetLeft = (look: Look) => RUN_BYTES - look.read.bytes;
+
 /**
  * Reads what the workspace's sources gained since `cursor` and finds the needs in it. Reads only; the caller keeps
  * the returned cursor together with what it made of the needs.
  */
 export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor; kindOf: ToolKindOf; now?: Date }): Noticed {
-  const { workspaceDir, kindOf } = options;
-  const now = (options.now ?? new Date()).toISOString();
-  const cursor: GrowCursor = structuredClone(options.cursor);
-  const needs: Need[] = [];
-  const read = { sessions: 0, auditDays: 0, jobs: 0, bytes: 0, skippedLines: 0 };
-  let more = false;
-  const budget = () => RUN_BYTES - read.bytes;
+  const look: Look = {
+    workspaceDir: options.workspaceDir,
+    kindOf: options.kindOf,
+    now: (options.now ?? new Date()).toISOString(),
+    cursor: structuredClone(options.cursor),
+    needs: [],
+    read: { sessions: 0, auditDays: 0, jobs: 0, bytes: 0, skippedLines: 0 },
+    more: false,
+    transcripts: new Set(),
+  };
+  readTranscripts(look);
+  readAuditLog(look);
+  readJobs(look);
+  return { needs: look.needs, cursor: look.cursor, read: look.read, more: look.more };
+}
 
-  const sessionsDir = join(workspaceDir, SESSIONS_DIR);
-  const transcripts = new Set<string>();
+/** The lines a file gained since `mark`, within the run's bytes; counted in the look. */
+function appended(look: Look, path: string, mark: FileMark | undefined) {
+  if (budgetLeft(look) <= 0) {
+    look.more = true;
+    return undefined;
+  }
+  const lines = readAppendedLines(path, mark, Math.min(FILE_BYTES_PER_RUN, budgetLeft(look)));
+  if (!lines) return undefined;
+  look.read.bytes += lines.bytes;
+  look.read.skippedLines += lines.skipped;
+  look.more ||= lines.more;
+  return lines;
+}
+
+/** `.org/sessions/*.jsonl`: each read on from where its cursor stopped, in the turn it stopped in. */
+function readTranscripts(look: Look): void {
+  const sessionsDir = join(look.workspaceDir, SESSIONS_DIR);
   for (const file of listDir(sessionsDir)) {
     const session = SESSION_FILE.exec(file)?.[1];
     if (session === undefined) continue;
-    transcripts.add(session);
-    if (budget() <= 0) {
-      more = true;
-      continue;
-    }
-    const previous = cursor.sessions[session];
-    const lines = readAppendedLines(join(sessionsDir, file), previous, Math.min(FILE_BYTES_PER_RUN, budget()));
-    if (!lines) continue;
-    read.bytes += lines.bytes;
-    read.skippedLines += lines.skipped;
-    more ||= lines.more;
-    if (lines.lines.length === 0 && previous?.offset === lines.mark.offset && previous.ino === lines.mark.ino) continue;
-    read.sessions += 1;
+    look.transcripts.add(session);
+    const previous = look.cursor.sessions[session];
+    const lines = appended(look, join(sessionsDir, file), previous);
+    if (!lines || (lines.lines.length === 0 && previous?.offset === lines.mark.offset && previous.ino === lines.mark.ino)) continue;
+    look.read.sessions += 1;
     const replaced = !previous || previous.ino !== lines.mark.ino || lines.mark.offset < previous.offset;
     const position = {
       ...(replaced ? {} : { turn: previous.turn, turnText: previous.turnText }),
       replies: replaced ? {} : { ...previous.replies },
     };
     const events = lines.lines.map((line) => ({ offset: line.offset, value: parseLine(line.text) }));
-    needs.push(...needsOfRoomEvents(session, events, position, kindOf, now));
-    cursor.sessions[session] = {
+    look.needs.push(...needsOfRoomEvents(session, events, position, look.kindOf, look.now));
+    look.cursor.sessions[session] = {
       ...lines.mark,
       ...(position.turn !== undefined ? { turn: position.turn } : {}),
       ...(position.turnText !== undefined ? { turnText: position.turnText } : {}),
       ...(Object.keys(position.replies).length > 0 ? { replies: position.replies } : {}),
     };
   }
+}
 
-  const auditDir = join(workspaceDir, AUDIT_DIR);
+/** `.org/audit/<day>.jsonl`: failed calls made outside any transcript (serve's `/v1/tools`, for one). */
+function readAuditLog(look: Look): void {
+  const auditDir = join(look.workspaceDir, AUDIT_DIR);
   for (const file of listDir(auditDir)) {
     const day = AUDIT_FILE.exec(file)?.[1];
     if (day === undefined) continue;
-    if (budget() <= 0) {
-      more = true;
-      continue;
-    }
-    const previous = cursor.audit[day];
-    const lines = readAppendedLines(join(auditDir, file), previous, Math.min(FILE_BYTES_PER_RUN, budget()));
+    const lines = appended(look, join(auditDir, file), look.cursor.audit[day]);
     if (!lines) continue;
-    read.bytes += lines.bytes;
-    read.skippedLines += lines.skipped;
-    more ||= lines.more;
-    cursor.audit[day] = lines.mark;
-    if (lines.lines.length === 0) continue;
-    read.auditDays += 1;
+    look.cursor.audit[day] = lines.mark;
+    if (lines.lines.length > 0) look.read.auditDays += 1;
     for (const line of lines.lines) {
       const entry = AuditLine.safeParse(parseLine(line.text));
       if (!entry.success || entry.data.ok) continue;
-      // A call made in a session is read, with its words, from that session's transcript.
-      if (entry.data.sessionId !== undefined && transcripts.has(entry.data.sessionId)) continue;
-      const need = auditNeed(entry.data, kindOf, now);
-      if (need) needs.push(need);
+      if (entry.data.sessionId !== undefined && look.transcripts.has(entry.data.sessionId)) continue;
+      const need = auditNeed(entry.data, look.kindOf, look.now);
+      if (need) look.needs.push(need);
     }
   }
+}
 
-  const resultsDir = join(workspaceDir, SERVE_STATE_DIR, "results");
-  const seen = new Set(cursor.jobs.ids);
+/** Serve's finished jobs (`.org/serve/results/<id>.json`) since the cursor, whose session left no transcript. */
+function readJobs(look: Look): void {
+  const resultsDir = join(look.workspaceDir, SERVE_STATE_DIR, "results");
+  const seen = new Set(look.cursor.jobs.ids);
   const jobs: { id: string; path: string; finishedAt: number }[] = [];
   for (const file of listDir(resultsDir)) {
     const id = JOB_FILE.exec(file)?.[1];
     if (id === undefined) continue;
     const path = join(resultsDir, file);
-    const stat = statSync(path, { throwIfNoEntry: false });
+    const stat = lstatSync(path, { throwIfNoEntry: false });
     if (!stat?.isFile() || stat.size > MAX_JOB_BYTES) continue;
     // A result is written once, atomically, when its job ends: its mtime is when it finished.
     const finishedAt = Math.floor(stat.mtimeMs);
-    if (finishedAt < cursor.jobs.through || (finishedAt === cursor.jobs.through && seen.has(id))) continue;
+    if (finishedAt < look.cursor.jobs.through || (finishedAt === look.cursor.jobs.through && seen.has(id))) continue;
     jobs.push({ id, path, finishedAt });
   }
   jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
-  if (jobs.length > JOBS_PER_RUN) more = true;
+  if (jobs.length > JOBS_PER_RUN) look.more = true;
   for (const job of jobs.slice(0, JOBS_PER_RUN)) {
-    const lines = readAppendedLines(job.path, undefined, MAX_JOB_BYTES);
-    const parsed = JobFile.safeParse(parseLine(lines?.lines.map((line) => line.text).join("\n") ?? ""));
-    cursor.jobs =
-      job.finishedAt > cursor.jobs.through ? { through: job.finishedAt, ids: [job.id] } : { through: job.finishedAt, ids: [...cursor.jobs.ids, job.id] };
+    const through = look.cursor.jobs.through;
+    look.cursor.jobs = { through: job.finishedAt, ids: job.finishedAt > through ? [job.id] : [...look.cursor.jobs.ids, job.id] };
+    const bytes = readFileNoFollow(job.path, MAX_JOB_BYTES);
+    const parsed = JobFile.safeParse(parseLine(bytes ? Buffer.from(bytes).toString("utf8") : ""));
     if (!parsed.success) continue;
-    read.jobs += 1;
-    // A job's turn is in its session's transcript when that is still there.
-    if (parsed.data.sessionId !== undefined && transcripts.has(parsed.data.sessionId)) continue;
-    const session = plain(parsed.data.sessionId, job.id);
+    look.read.jobs += 1;
+    if (parsed.data.sessionId !== undefined && look.transcripts.has(parsed.data.sessionId)) continue;
     const events = parsed.data.events.map((value, index) => ({ offset: index, value }));
-    needs.push(...needsOfRoomEvents(session, events, { replies: {} }, kindOf, now));
+    look.needs.push(...needsOfRoomEvents(plain(parsed.data.sessionId, job.id), events, { replies: {} }, look.kindOf, look.now));
   }
-  return { needs, cursor, read, more };
 }
 
 /** The need in an audited call that failed outside any transcript: a tool that does not exist, or a generated tool failing. */

@@ -6,6 +6,8 @@ export type FileMark = { offset: number; ino: number };
 /** Whole lines appended since `mark`, each with the byte offset it starts at, and the mark to start from next time. */
 export type AppendedLines = { lines: { offset: number; text: string }[]; mark: FileMark; more: boolean; skipped: number; bytes: number };
 
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /** A line longer than this is no event org wrote whole; it is skipped, never parsed. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
@@ -16,15 +18,10 @@ export const MAX_LINE_BYTES = 1024 * 1024;
  * left for next time; a line over MAX_LINE_BYTES is skipped and counted.
  */
 export function readAppendedLines(path: string, mark: FileMark | undefined, maxBytes: number): AppendedLines | undefined {
-  let fd: number;
+  const opened = openRegularFile(path);
+  if (!opened) return undefined;
+  const { fd, stat } = opened;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return undefined;
     const from = mark && mark.ino === stat.ino && mark.offset <= stat.size ? mark.offset : 0;
     const length = Math.min(stat.size - from, maxBytes);
     const buffer = Buffer.alloc(Math.max(0, length));
@@ -52,6 +49,20 @@ export function readAppendedLines(path: string, mark: FileMark | undefined, maxB
   } finally {
     closeSync(fd);
   }
+}
+
+/** `path` opened for reading when it is a regular file (no link followed, no FIFO waited on), with its stat. */
+function openRegularFile(path: string): { fd: number; stat: { size: number; ino: number } } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch {
+    return undefined;
+  }
+  const stat = fstatSync(fd);
+  if (stat.isFile()) return { fd, stat };
+  closeSync(fd);
+  return undefined;
 }
 
 /** The offset after the next newline at or past `position` (the file's size when there is none). */

@@ -50,12 +50,15 @@ function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) 
   return repo;
 }
 
-function request(dir: string, changes: Partial<GrowRequest> & { maxTools?: number; dryRun?: boolean; autoPromote?: boolean }): GrowRequest {
-  const { maxTools, dryRun = false, autoPromote = false, ...rest } = changes;
+function request(
+  dir: string,
+  changes: Partial<GrowRequest> & { maxTools?: number; dryRun?: boolean; autoPromote?: boolean; pruneUnusedDays?: number },
+): GrowRequest {
+  const { maxTools, dryRun = false, autoPromote = false, pruneUnusedDays, ...rest } = changes;
   const made = growRequest({
     workspaceDir: dir,
     repoDir: dir,
-    config: { ...config, grow: { ...config.grow, autoPromote } },
+    config: { ...config, grow: { ...config.grow, autoPromote, ...(pruneUnusedDays !== undefined ? { pruneUnusedDays } : {}) } },
     dryRun,
     ...(maxTools !== undefined ? { maxTools } : {}),
     command: "run-grow.test",
@@ -118,6 +121,20 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   // The remaining proposal waits: the tools budget is 0 this run.
   expect(next.report.builds).toEqual([]);
   expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count", "tool.ts"))).toBe(true);
+
+  // Three days on, never called: proposed for removal, and removed only under grow.autoPromote.
+  const later = () => new Date(Date.now() + 3 * 86_400_000);
+  const proposed = await runGrow(request(repo.dir, { maxTools: 0, pruneUnusedDays: 2, now: later }));
+  expect(proposed.report.summary).toMatchObject({ proposedForRemoval: 1, removed: 0 });
+  expect(proposed.report.removals).toEqual([expect.objectContaining({ tool: "vowel_count", removed: false, idleDays: 3 })]);
+  expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count"))).toBe(true);
+  const removed = await runGrow(request(repo.dir, { maxTools: 0, pruneUnusedDays: 2, autoPromote: true, now: later }));
+  expect(removed.report.summary).toMatchObject({ removed: 1 });
+  const [removal] = removed.report.removals;
+  expect(removal?.tags).toHaveLength(1);
+  expect(gitSync(repo.dir, ["rev-parse", `${removal?.tags[0]}^{commit}`]).trim()).toBe(gitSync(repo.dir, ["rev-parse", "main"]).trim());
+  expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count"))).toBe(false);
+  expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.kind === "remove")).toMatchObject({ state: "promoted", tool: "vowel_count" });
 }, 240_000);
 
 test("a wall-time budget already spent builds nothing and says so; the proposals wait for the next run", async () => {

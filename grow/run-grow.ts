@@ -23,7 +23,7 @@ import { buildProposal } from "./build-proposal.ts";
 import { coverProposals } from "./cover-needs.ts";
 import { GrowBudget, type GrowLimits } from "./grow-budget.ts";
 import { takeGrowLock } from "./grow-lock.ts";
-import { type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
+import { type BuildRecord, type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
 import { type GrowState, readGrowState, writeGrowState } from "./grow-state.ts";
 import { actOnHealth } from "./health-actions.ts";
 import { byNeed, type GoalVectors, mergeNeeds } from "./merge-needs.ts";
@@ -74,188 +74,227 @@ export function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<st
 
 /** One run of `org grow`; throws GrowBusyError when another run holds the workspace's lock. */
 export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
-  const { workspaceDir, repoDir, dryRun, signal } = request;
-  const clock = request.now ?? (() => new Date());
-  const say = (text: string) => request.onProgress?.({ type: "line", text });
-  const lock = dryRun ? undefined : takeGrowLock(workspaceDir, request.command);
-  const startedAt = clock();
-  const budget = new GrowBudget(request.limits);
-  const report: GrowReport = {
-    version: 1,
-    id: reportId(startedAt),
-    pid: process.pid,
-    state: "running",
-    startedAt: startedAt.toISOString(),
-    dryRun,
-    workspace: workspaceDir,
-    repo: repoDir,
-    autoPromote: request.settings.autoPromote,
-    summary: { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 },
-    budget: budget.spent(),
-    proposals: [],
-    builds: [],
-    removals: [],
-    notes: [],
-  };
-  let path: string | undefined;
-  const save = (state: GrowState) => {
-    if (!dryRun) writeGrowState(workspaceDir, state);
-  };
-  const keepReport = () => {
-    report.budget = budget.spent();
-    if (!dryRun) path = writeGrowReport(workspaceDir, report);
-  };
-  let state = readGrowState(workspaceDir);
+  const lock = request.dryRun ? undefined : takeGrowLock(request.workspaceDir, request.command);
+  let run: GrowRun;
   try {
-    keepReport();
-    if (lock?.tookOver) {
-      const interrupted = state.proposals.filter((proposal) => proposal.state === "building");
-      for (const proposal of interrupted) proposal.state = "pending";
-      if (interrupted.length > 0)
-        report.notes.push(`a run that ended without finishing had ${interrupted.map((p) => p.id).join(", ")} building: pending again`);
+    // Read under the lock: a damaged state file is said, and the lock let go.
+    run = new GrowRun(request);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  try {
+    run.keepReport();
+    if (lock?.tookOver) run.resumeInterrupted();
+    await followCandidates(run.state.proposals, run.git, request.signal);
+    await run.notice();
+    await run.actOnHealth();
+    await run.build();
+    run.report.state = "done";
+  } catch (error) {
+    run.report.state = "failed";
+    run.report.error = error instanceof Error ? error.message : String(error);
+    throw error;
+  } finally {
+    run.report.endedAt = run.clock().toISOString();
+    try {
+      run.keepReport();
+    } finally {
+      lock?.release();
     }
-    const git = new RepoGit(repoDir);
-    await followCandidates(state.proposals, git, signal);
+  }
+  return { report: run.report, ...(run.path ? { path: run.path } : {}) };
+}
 
-    // Noticing and merging.
+/** A run under way: its state, report and budget, kept on disk after each step (unless a dry run). */
+class GrowRun {
+  readonly clock: () => Date;
+  readonly budget: GrowBudget;
+  readonly report: GrowReport;
+  readonly git: RepoGit;
+  state: GrowState;
+  path: string | undefined;
+
+  constructor(readonly request: GrowRequest) {
+    this.clock = request.now ?? (() => new Date());
+    this.budget = new GrowBudget(request.limits);
+    this.git = new RepoGit(request.repoDir);
+    this.state = readGrowState(request.workspaceDir);
+    const startedAt = this.clock();
+    this.report = {
+      version: 1,
+      id: reportId(startedAt),
+      pid: process.pid,
+      state: "running",
+      startedAt: startedAt.toISOString(),
+      dryRun: request.dryRun,
+      workspace: request.workspaceDir,
+      repo: request.repoDir,
+      autoPromote: request.settings.autoPromote,
+      summary: { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 },
+      budget: this.budget.spent(),
+      proposals: [],
+      builds: [],
+      removals: [],
+      notes: [],
+    };
+  }
+
+  say(text: string): void {
+    this.request.onProgress?.({ type: "line", text });
+  }
+
+  save(): void {
+    if (!this.request.dryRun) writeGrowState(this.request.workspaceDir, this.state);
+  }
+
+  keepReport(): void {
+    this.report.budget = this.budget.spent();
+    if (!this.request.dryRun) this.path = writeGrowReport(this.request.workspaceDir, this.report);
+  }
+
+  /** How a pass is promoted, and rollbacks made: the repository's journal, and current when it is restarted. */
+  get promotion() {
+    const { repoDir, current } = this.request;
+    return {
+      context: (log: (line: string) => void) => ({ git: this.git, journal: new PromotionJournal(repoDir), log, ...(current ? { current } : {}) }),
+      restart: current !== undefined,
+    };
+  }
+
+  /** The lock was a dead run's: what it was building is pending again. */
+  resumeInterrupted(): void {
+    const interrupted = this.state.proposals.filter((proposal) => proposal.state === "building");
+    for (const proposal of interrupted) proposal.state = "pending";
+    if (interrupted.length > 0)
+      this.report.notes.push(`a run that ended without finishing had ${interrupted.map((p) => p.id).join(", ")} building: pending again`);
+  }
+
+  /** Noticing, merging and the cover check; the proposals and the cursor kept together. */
+  async notice(): Promise<void> {
+    const { workspaceDir, repoDir, signal, embedder } = this.request;
     const generated = generatedToolNames([workspaceDir, repoDir]);
-    const noticed = noticeNeeds({ workspaceDir, cursor: state.cursor, kindOf: toolKinds(generated), now: clock() });
-    report.read = { ...noticed.read, more: noticed.more };
-    const vectors = await goalVectors(request.embedder, [...state.proposals.map((p) => p.goal), ...noticed.needs.map((n) => n.goal)], signal, report.notes);
-    const merged = mergeNeeds(state.proposals, noticed.needs, { now: clock(), ...(vectors ? { vectors, cosine } : {}) });
-    report.summary.noticed = noticed.needs.length;
-    report.summary.created = merged.created.length;
-    report.summary.merged = noticed.needs.length - merged.created.length;
-    say(
+    const noticed = noticeNeeds({ workspaceDir, cursor: this.state.cursor, kindOf: toolKinds(generated), now: this.clock() });
+    this.report.read = { ...noticed.read, more: noticed.more };
+    const goals = [...this.state.proposals.map((proposal) => proposal.goal), ...noticed.needs.map((need) => need.goal)];
+    const vectors = await goalVectors(embedder, goals, signal, this.report.notes);
+    const merged = mergeNeeds(this.state.proposals, noticed.needs, { now: this.clock(), ...(vectors ? { vectors, cosine } : {}) });
+    Object.assign(this.report.summary, { noticed: noticed.needs.length, created: merged.created.length, merged: noticed.needs.length - merged.created.length });
+    this.say(
       `noticed ${noticed.needs.length} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
     );
-
-    // What an existing tool answers.
     const { registry, notices } = ToolRegistry.open(repoDir);
-    for (const notice of notices) report.notes.push(`registry: ${notice}`);
-    let covered: string[];
+    for (const notice of notices) this.report.notes.push(`registry: ${notice}`);
     try {
       await registry.refresh(signal);
-      covered = await coverProposals(merged.proposals, merged.touched, registry, {
-        now: clock().toISOString(),
+      const covered = await coverProposals(merged.proposals, merged.touched, registry, {
+        now: this.clock().toISOString(),
         signal,
-        ...(request.embedder && vectors ? { embedder: request.embedder } : {}),
+        ...(embedder && vectors ? { embedder } : {}),
       });
+      this.report.summary.covered = covered.length;
     } finally {
       registry.close();
     }
-    report.summary.covered = covered.length;
-    state = { version: 1, cursor: noticed.cursor, proposals: merged.proposals };
-    save(state);
-    if (!dryRun) writeNeedHints(workspaceDir, coveredHints(state.proposals));
-    const createdSet = new Set(merged.created);
-    report.proposals = state.proposals
+    this.state = { version: 1, cursor: noticed.cursor, proposals: merged.proposals };
+    this.save();
+    if (!this.request.dryRun) writeNeedHints(workspaceDir, coveredHints(this.state.proposals));
+    const created = new Set(merged.created);
+    this.report.proposals = this.state.proposals
       .filter((proposal) => merged.touched.has(proposal.id))
       .map((proposal) => ({
         id: proposal.id,
         goal: proposal.goal,
         state: proposal.state,
         count: proposal.count,
-        new: createdSet.has(proposal.id),
+        new: created.has(proposal.id),
         ...(proposal.coveredBy ? { coveredBy: proposal.coveredBy } : {}),
       }));
-    keepReport();
+    this.keepReport();
+  }
 
-    // The promoted tools' health.
-    const promotion = {
-      context: (log: (line: string) => void) => ({
-        git,
-        journal: new PromotionJournal(repoDir),
-        log,
-        ...(request.current ? { current: request.current } : {}),
-      }),
-      restart: request.current !== undefined,
-    };
+  /** The promoted tools' health: one rollback at most, removals proposed (or made under grow.autoPromote). */
+  async actOnHealth(): Promise<void> {
     const health = await actOnHealth({
-      repoDir,
-      settings: request.settings,
-      proposals: state.proposals,
-      refChange: () => ({ ...promotion.context(say), signal }),
-      dryRun,
-      autoPromote: request.settings.autoPromote,
-      now: clock(),
+      repoDir: this.request.repoDir,
+      settings: this.request.settings,
+      proposals: this.state.proposals,
+      refChange: () => ({ ...this.promotion.context((line) => this.say(line)), signal: this.request.signal }),
+      dryRun: this.request.dryRun,
+      autoPromote: this.request.settings.autoPromote,
+      now: this.clock(),
     });
-    state = { ...state, proposals: health.proposals };
+    this.state = { ...this.state, proposals: health.proposals };
     if (health.rollback) {
-      report.rollback = health.rollback;
-      if (health.rollback.ok) report.summary.rolledBack = 1;
+      this.report.rollback = health.rollback;
+      if (health.rollback.ok) this.report.summary.rolledBack = 1;
     }
-    report.removals = health.removals;
-    report.summary.removed = health.removals.filter((removal) => removal.removed).length;
-    report.summary.proposedForRemoval = health.removals.filter((removal) => !removal.removed).length;
-    save(state);
-    keepReport();
+    this.report.removals = health.removals;
+    this.report.summary.removed = health.removals.filter((removal) => removal.removed).length;
+    this.report.summary.proposedForRemoval = health.removals.filter((removal) => !removal.removed).length;
+    this.save();
+    this.keepReport();
+  }
 
-    // Building, most needed first, within the budget.
-    const onMain = new Set(generatedToolNames([repoDir]));
-    const queue = buildable(state.proposals, onMain);
-    const unreachable = !dryRun && queue.length > 0 && request.limits.maxTools > 0 ? await modelServerProblem(request.model, signal) : undefined;
-    if (unreachable) report.notes.push(`${unreachable}: nothing was built this run; the ${queue.length} proposal(s) wait for the next`);
-    if (dryRun) {
+  /** The most-needed proposals built, one at a time, while the budget lasts (a dry run says which it would build). */
+  async build(): Promise<void> {
+    const { request, report } = this;
+    const queue = buildable(this.state.proposals, new Set(generatedToolNames([request.repoDir])));
+    if (request.dryRun) {
       report.wouldBuild = queue
         .slice(0, request.limits.maxTools)
         .map((proposal) => ({ id: proposal.id, goal: proposal.goal, count: proposal.count, kind: proposal.kind }));
-    } else if (!unreachable) {
-      const context = {
-        git,
-        config: request.config,
-        toolsmithSettings: request.toolsmithSettings,
-        model: request.model,
-        sandboxPolicy: request.sandboxPolicy,
-        gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git }),
-        ...(request.settings.autoPromote ? { promotion } : {}),
-        budget,
-      };
-      for (const [index, proposal] of queue.entries()) {
-        if (signal.aborted) break;
-        const reached = budget.check();
-        if (reached) {
-          report.notes.push(`the ${reached} budget was reached: ${queue.length - index} proposal(s) wait for the next run`);
-          break;
-        }
-        budget.countTool();
-        proposal.state = "building";
-        save(state);
-        say(`building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`);
-        try {
-          const built = await buildProposal(
-            proposal,
-            { ...context, onProgress: (progress) => request.onProgress?.({ type: "build", proposal: proposal.id, progress }) },
-            budget.stepSignal(signal),
-          );
-          report.builds.push(built);
-          if (built.branch) report.summary.built += 1;
-          if (built.verdict) report.summary.judged += 1;
-          if (built.state === "promoted") report.summary.promoted += 1;
-          if (built.state === "failed") report.summary.failed += 1;
-          if (built.waiting) report.notes.push(`${built.branch} (${built.tool}) passed the gate and waits: org promote ${built.branch}`);
-        } finally {
-          // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
-          if (proposal.state === "building") proposal.state = "pending";
-          save(state);
-          keepReport();
-        }
+      return;
+    }
+    const unreachable = queue.length > 0 && request.limits.maxTools > 0 ? await modelServerProblem(request.model, request.signal) : undefined;
+    if (unreachable) {
+      report.notes.push(`${unreachable}: nothing was built this run; the ${queue.length} proposal(s) wait for the next`);
+      return;
+    }
+    const context = {
+      git: this.git,
+      config: request.config,
+      toolsmithSettings: request.toolsmithSettings,
+      model: request.model,
+      sandboxPolicy: request.sandboxPolicy,
+      gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git: this.git }),
+      ...(request.settings.autoPromote ? { promotion: this.promotion } : {}),
+      budget: this.budget,
+    };
+    for (const [index, proposal] of queue.entries()) {
+      if (request.signal.aborted) break;
+      const reached = this.budget.check();
+      if (reached) {
+        report.notes.push(`the ${reached} budget was reached: ${queue.length - index} proposal(s) wait for the next run`);
+        break;
+      }
+      this.budget.countTool();
+      proposal.state = "building";
+      this.save();
+      this.say(
+        `building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`,
+      );
+      try {
+        const onProgress = (progress: BuildProgress) => request.onProgress?.({ type: "build", proposal: proposal.id, progress });
+        this.record(await buildProposal(proposal, { ...context, onProgress }, this.budget.stepSignal(request.signal)));
+      } finally {
+        // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
+        if (proposal.state === "building") proposal.state = "pending";
+        this.save();
+        this.keepReport();
       }
     }
-    report.state = "done";
-  } catch (error) {
-    report.state = "failed";
-    report.error = error instanceof Error ? error.message : String(error);
-    throw error;
-  } finally {
-    report.endedAt = clock().toISOString();
-    try {
-      keepReport();
-    } finally {
-      lock?.release();
-    }
   }
-  return { report, ...(path ? { path } : {}) };
+
+  record(built: BuildRecord): void {
+    const { report } = this;
+    report.builds.push(built);
+    if (built.branch) report.summary.built += 1;
+    if (built.verdict) report.summary.judged += 1;
+    if (built.state === "promoted") report.summary.promoted += 1;
+    if (built.state === "failed") report.summary.failed += 1;
+    if (built.waiting) report.notes.push(`${built.branch} (${built.tool}) passed the gate and waits: org promote ${built.branch}`);
+  }
 }
 
 /** What per-turn tool choice is told: each covered need, most recently seen first, and the tool that answers it. */
