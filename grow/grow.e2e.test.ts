@@ -219,6 +219,13 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
     for (let value = 0; value < 10; value += 1) expect((await run({ value, min: 9, max: 1 })).ok).toBe(false);
   });
 
+  // A dry run says it would roll clamp_number back, and changes nothing.
+  const mainBeforeDry = git(["rev-parse", "main"]);
+  const dry = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", W, "--json"])).stdout);
+  expect(dry.rollback).toMatchObject({ tool: "clamp_number", wouldRollBack: true, ok: false });
+  expect(git(["rev-parse", "main"])).toBe(mainBeforeDry);
+  expect(tags("rollback")).toEqual([]);
+
   // The next run rolls clamp_number back, with the windows as evidence, and files its rebuild.
   const second = await orgOk(["grow", "--once", "--max-tools", "0", "--repo", W, "--json"], 300_000);
   const two = lastJson(second.stdout);
@@ -309,6 +316,14 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
   expect(next.notes[0]).toMatch(/^a run that ended without finishing had p[0-9a-f]+ building: pending again$/);
   const proposals = JSON.parse((await orgOk(["grow", "proposals", "--json"], undefined, dir)).stdout);
   expect(proposals.map((proposal: { state: string; goal: string }) => `${proposal.state} ${proposal.goal}`)).toEqual(["pending slugifies a title for a URL"]);
+  // A person says no: the proposal is never built, and a dry run no longer lists it.
+  const rejected = await orgOk(["grow", "reject", proposals[0].id], undefined, dir);
+  expect(rejected.stdout).toStartWith(`rejected ${proposals[0].id} (was pending): slugifies a title for a URL`);
+  const after = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", dir, "--json"], undefined, dir)).stdout);
+  expect(after.wouldBuild).toEqual([]);
+  const unknown = await org(["grow", "reject", "p0000000000"], undefined, dir);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain("no proposal p0000000000");
   expect(existsSync(join(dir, ".org", "grow", "grow.lock"))).toBe(false);
   // Nothing reached git: no branch, no tag, main where it was.
   expect(gitSync(dir, ["for-each-ref"])).toBe(refsBefore);
