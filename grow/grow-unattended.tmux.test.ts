@@ -13,6 +13,8 @@ import { waitUntil } from "../testing/wait-until.ts";
 // here each must run on its own, write its report, take one run at a time and stop cleanly.
 const clone = orgClone("org-grow-unattended-", { withoutGeneratedTools: true });
 const base = mkdtempSync(join(tmpdir(), "org-grow-unattended-ws-"));
+// The sandbox's uid must pass through to a workspace when tests run as root.
+chmodSync(base, 0o755);
 const session = uniqueSessionName("org-grow");
 let tmux: TmuxServer;
 
