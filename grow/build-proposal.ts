@@ -107,10 +107,19 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
     proposal.promotion = promotion.tag;
     return { ...record, ok: true, state: "promoted", promotion: { tag: promotion.tag, merge: promotion.merge, mainBefore: promotion.mainBefore } };
   }
-  if (promotion) {
-    // Already on main, or an interrupted change finished instead: on main as asked, but nothing new was tagged.
+  if (promotion?.kind === "already-on-main") {
     proposal.state = "promoted";
     return { ...record, ok: true, state: "promoted" };
+  }
+  if (promotion?.kind === "recovered") {
+    // An interrupted promote or rollback was finished instead: this pass is not on main yet.
+    proposal.state = "built";
+    return {
+      ...record,
+      ok: true,
+      state: "built",
+      waiting: `waiting for org promote ${built.branch} (an interrupted ${promotion.recovery.op} was finished first)`,
+    };
   }
   proposal.state = "built";
   return { ...record, ok: true, state: "built", waiting: `waiting for org promote ${built.branch} (grow.autoPromote is false)` };

@@ -8,14 +8,13 @@ import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { generatedToolNames } from "../config/tool-names.ts";
-import { candidateStates } from "../git/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { probeModelServer } from "../llm/probe-model-server.ts";
 import { cosine } from "../registry/need-similarity.ts";
-import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
+import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -26,9 +25,14 @@ import { takeGrowLock } from "./grow-lock.ts";
 import { type BuildRecord, type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
 import { type GrowState, readGrowState, writeGrowState } from "./grow-state.ts";
 import { actOnHealth } from "./health-actions.ts";
-import { byNeed, type GoalVectors, mergeNeeds } from "./merge-needs.ts";
+import { followCandidates } from "./follow-candidates.ts";
+import { goalVectors } from "./goal-vectors.ts";
+import { byNeed, mergeNeeds } from "./merge-needs.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
 import type { Proposal } from "./proposal.ts";
+
+/** Goals embedded in one run at most (the newest proposals' and the needs'). */
+const MAX_EMBEDDED_GOALS = 2_000;
 
 /** What a run is asked to do, and with what. */
 export type GrowRequest = {
@@ -176,8 +180,9 @@ class GrowRun {
     const generated = generatedToolNames([workspaceDir, repoDir]);
     const noticed = noticeNeeds({ workspaceDir, cursor: this.state.cursor, kindOf: toolKinds(generated), now: this.clock() });
     this.report.read = { ...noticed.read, more: noticed.more };
-    const goals = [...this.state.proposals.map((proposal) => proposal.goal), ...noticed.needs.map((need) => need.goal)];
-    const vectors = await goalVectors(embedder, goals, signal, this.report.notes);
+    // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
+    const goals = noticed.needs.length === 0 ? [] : [...this.state.proposals.map((proposal) => proposal.goal), ...noticed.needs.map((need) => need.goal)];
+    const vectors = await goalVectors(embedder, goals.slice(-MAX_EMBEDDED_GOALS), signal, this.report.notes);
     const merged = mergeNeeds(this.state.proposals, noticed.needs, { now: this.clock(), ...(vectors ? { vectors, cosine } : {}) });
     Object.assign(this.report.summary, { noticed: noticed.needs.length, created: merged.created.length, merged: noticed.needs.length - merged.created.length });
     this.say(
@@ -304,44 +309,8 @@ function coveredHints(proposals: readonly Proposal[]): NeedHint[] {
     .flatMap((proposal) => (proposal.state === "covered" && proposal.coveredBy ? [{ goal: proposal.goal, tool: proposal.coveredBy }] : []));
 }
 
-/** Candidates built and left for `org promote`: promoted by hand since, or rolled back. */
-async function followCandidates(proposals: Proposal[], git: RepoGit, signal: AbortSignal): Promise<void> {
-  const waiting = proposals.filter((proposal) => proposal.state === "built" && proposal.branch);
-  if (waiting.length === 0) return;
-  const rows = new Map((await candidateStates(git, signal)).map((row) => [row.branch, row]));
-  for (const proposal of waiting) {
-    const row = rows.get(proposal.branch ?? "");
-    if (row?.state === "promoted") {
-      proposal.state = "promoted";
-      if (row.promotion) proposal.promotion = row.promotion;
-    } else if (!row || row.state === "rolled-back" || row.state === "fail") {
-      proposal.state = "failed";
-      proposal.failure = row ? `${proposal.branch} is ${row.state}` : `${proposal.branch} is gone`;
-    } else continue;
-    proposal.updatedAt = new Date().toISOString();
-  }
-}
-
 /** Why the toolsmith's model server cannot build now, or undefined when it answers. */
 async function modelServerProblem(model: LanguageModel, signal: AbortSignal): Promise<string | undefined> {
   const probe = await probeModelServer(model.server, signal);
   return probe.reachable ? undefined : `the toolsmith's model server ${model.server} does not answer (${probe.error})`;
-}
-
-/** Each goal's embedding, when an embedding server answers; a note says why not when it does not. */
-async function goalVectors(embedder: Embedder | undefined, goals: string[], signal: AbortSignal, notes: string[]): Promise<GoalVectors | undefined> {
-  if (!embedder) return undefined;
-  const unique = [...new Set(goals)];
-  if (unique.length === 0) return new Map();
-  try {
-    const vectors = await embedder.embed(
-      unique.map((goal) => `search_query: ${goal}`),
-      signal,
-    );
-    return new Map(unique.flatMap((goal, index) => (vectors[index] ? [[goal, vectors[index]] as const] : [])));
-  } catch (error) {
-    if (!(error instanceof EmbeddingUnavailableError)) throw error;
-    notes.push(`embeddings not used for merging needs: ${error.message}`);
-    return undefined;
-  }
 }
