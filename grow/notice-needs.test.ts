@@ -157,10 +157,13 @@ describe("noticing reads the room's own transcripts", () => {
         durationMs: 1,
       },
       { type: "notice", reason: "memory", message: "we need a tool that is not a wish" },
+      // A reply id that is an object's own key elsewhere: it names no turn here.
+      { type: "tool-result", replyId: "__proto__", persona: "agent", call: { id: "e", name: "ghost_tool", arguments: {} }, ok: false, output: 'Error: there is no tool named "ghost_tool"', durationMs: 1 },
     ].map((event) => JSON.stringify(TranscriptLine.parse({ ...event, time })));
     writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
-    expect(needs.map((need) => need.kind)).toEqual(["request", "missing-tool"]);
+    expect(needs.map((need) => need.kind)).toEqual(["request", "missing-tool", "missing-tool"]);
+    expect(needs[2]).toMatchObject({ tool: "ghost_tool", turn: "unknown-turn" });
     for (const need of needs) {
       expect(need.goal.length).toBeLessThanOrEqual(200);
       expect(need.quote.length).toBeLessThanOrEqual(240);

@@ -107,6 +107,10 @@ export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor;
   readTranscripts(look);
   readAuditLog(look);
   readJobs(look);
+  // A transcript or audit day deleted since: its place in the cursor goes too.
+  for (const session of Object.keys(look.cursor.sessions)) if (!look.transcripts.has(session)) delete look.cursor.sessions[session];
+  const days = new Set(listDir(join(look.workspaceDir, AUDIT_DIR)).flatMap((file) => AUDIT_FILE.exec(file)?.[1] ?? []));
+  for (const day of Object.keys(look.cursor.audit)) if (!days.has(day)) delete look.cursor.audit[day];
   return { needs: look.needs, cursor: look.cursor, read: look.read, more: look.more };
 }
 

@@ -47,6 +47,8 @@ const Message = z.object({
 const Wish = z.object({ type: z.literal("notice"), reason: z.literal("wish"), message: z.string(), ...Time });
 
 const TURN_ID = /^[\w.:-]{1,128}$/;
+// What the cursor keeps of a turn's message, for a reply read in a later run: enough for its goal.
+const TURN_TEXT_CHARS = 600;
 // Replies remembered per session between batches: a reply's turn is needed only while it is being written.
 const REMEMBERED_REPLIES = 64;
 
@@ -81,7 +83,7 @@ export function needsOfRoomEvents(
         const turn = TurnStart.safeParse(value);
         if (!turn.success) break;
         position.turn = turnOf(turn.data.turnId);
-        position.turnText = turn.data.text.slice(0, 4000);
+        position.turnText = turn.data.text.slice(0, TURN_TEXT_CHARS);
         position.replies = {};
         const goal = requestedGoal(turn.data.text);
         if (goal) add({ kind: "request", goal, turn: position.turn, quote: turn.data.text, time: turn.data.time });
@@ -97,7 +99,9 @@ export function needsOfRoomEvents(
       case "tool-result": {
         const result = ToolResult.safeParse(value);
         if (!result.success || result.data.ok) break;
-        const turn = position.replies[result.data.replyId] ?? turnOf(position.turn);
+        // Looked up as an own key: a reply id such as "__proto__" names nothing.
+        const replyId = result.data.replyId;
+        const turn = (Object.hasOwn(position.replies, replyId) ? position.replies[replyId] : undefined) ?? turnOf(position.turn);
         const need = toolResultNeed(result.data.call.name, result.data.call.arguments, result.data.output, kindOf);
         if (need) add({ ...need, turn, time: result.data.time });
         break;
