@@ -9,11 +9,12 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
-import type { GateOptions } from "../cycle/promote-candidate.ts";
+import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { GrowBudget } from "./grow-budget.ts";
 import type { BuildRecord } from "./grow-report.ts";
 import { oneLine } from "./need-signals.ts";
@@ -67,10 +68,8 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
     rmSync(instancesRoot, { recursive: true, force: true });
   }
   const after = context.budget.spent();
-  const now = new Date().toISOString();
-  const { built, cycle } = outcome;
   proposal.attempts += 1;
-  proposal.updatedAt = now;
+  proposal.updatedAt = new Date().toISOString();
   const record: BuildRecord = {
     proposal: proposal.id,
     goal: proposal.goal,
@@ -81,6 +80,12 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
     modelMs: after.modelMs - before.modelMs,
     tokens: after.tokens - before.tokens,
   };
+  return settle(proposal, record, outcome);
+}
+
+/** The proposal's state after its cycle (`promoted`, `built` waiting for `org promote`, or `failed`), and the build's record. */
+function settle(proposal: Proposal, record: BuildRecord, outcome: { built: ToolsmithOutcome; cycle?: CycleOutcome }): BuildRecord {
+  const { built, cycle } = outcome;
   if (!built.ok) {
     proposal.state = "failed";
     proposal.failure = oneLine(`the toolsmith made no tool: ${built.failure}`, 1000);

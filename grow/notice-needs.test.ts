@@ -158,7 +158,15 @@ describe("noticing reads the room's own transcripts", () => {
       },
       { type: "notice", reason: "memory", message: "we need a tool that is not a wish" },
       // A reply id that is an object's own key elsewhere: it names no turn here.
-      { type: "tool-result", replyId: "__proto__", persona: "agent", call: { id: "e", name: "ghost_tool", arguments: {} }, ok: false, output: 'Error: there is no tool named "ghost_tool"', durationMs: 1 },
+      {
+        type: "tool-result",
+        replyId: "__proto__",
+        persona: "agent",
+        call: { id: "e", name: "ghost_tool", arguments: {} },
+        ok: false,
+        output: 'Error: there is no tool named "ghost_tool"',
+        durationMs: 1,
+      },
     ].map((event) => JSON.stringify(TranscriptLine.parse({ ...event, time })));
     writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
