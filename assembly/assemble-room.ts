@@ -3,6 +3,7 @@ import { httpModels } from "../models/persona-model.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
+import { readNeedHints } from "../registry/need-hints.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import type { RoomOptions, TranscriptIndex } from "../room/room.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -57,6 +58,8 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
 export async function openToolChoice(options: {
   config: OrgConfig;
   checkoutDir: string;
+  /** Whose `org grow` hints (needs a promoted tool covers) put that tool first for a message like the need. */
+  workspaceDir?: string;
   generated: readonly GeneratedRoomTool[];
   embedder?: Embedder;
   notify: (line: string) => void;
@@ -68,6 +71,7 @@ export async function openToolChoice(options: {
       repoDir: options.checkoutDir,
       generated: options.generated.map((entry) => entry.tool.name),
       perTurn: options.config.limits.generatedToolsPerTurn,
+      ...(options.workspaceDir !== undefined ? { hints: readNeedHints(options.workspaceDir) } : {}),
       ...(options.embedder ? { embedder: options.embedder } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -119,6 +123,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
   const choice = await openToolChoice({
     config,
     checkoutDir,
+    workspaceDir,
     generated,
     notify: options.notify,
     ...(embedder ? { embedder } : {}),

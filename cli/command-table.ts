@@ -25,4 +25,5 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("candidate"), load: async () => (await import("./candidate-command.ts")).candidateCommand },
   { ...nameAndSummary("undo"), load: async () => (await import("./undo-command.ts")).undoCommand },
   { ...nameAndSummary("patch"), load: async () => (await import("./patch-command.ts")).patchCommand },
+  { ...nameAndSummary("grow"), load: async () => (await import("./grow-command.ts")).growCommand },
 ];

@@ -29,6 +29,7 @@ export function roomNoticeLine(event: RoomEvent): EventLine | undefined {
     case "model-changed":
       return { text: `· ${event.persona} now uses ${event.model}`, style: "gray" };
     case "notice":
+      if (event.reason === "wish") return { text: `· wish noted for org grow: ${event.message}`, style: "yellow" };
       return { text: `· ${event.message}`, style: "yellow" };
     case "cleared":
       return { text: "· history cleared", style: "gray" };

@@ -83,6 +83,7 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
       const record = room.undo({ force });
       return `undid change ${record.id}: ${record.files.length} ${record.files.length === 1 ? "file" : "files"} restored`;
     },
+    wish: (text) => room.wish(text),
     ...(recall ? { recall } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));

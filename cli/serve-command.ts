@@ -20,8 +20,11 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
+import { growProgressLine } from "./grow-lines.ts";
+import { formatDuration, MAX_DURATION_MS, parseDuration } from "../config/duration.ts";
+import { sleep } from "../concurrency/sleep.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--unsafe-no-sandbox]
+const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -33,6 +36,9 @@ Options:
   --unsafe-no-sandbox  confirms ORG_SANDBOX=off: serve refuses to start with it unless both are given,
                      since every model-made command then runs UNSANDBOXED on this host
   --workers N        jobs (POST /v1/jobs) run at once, in order of arrival (default 2)
+  --grow-every DURATION  run org grow inside serve now and then every DURATION ("1h", "30m", "1h30m"): the
+                     workspace's sessions grow the checkout serve runs from, by the workspace's "grow" settings;
+                     serve takes each promotion or rollback itself (see org grow --help). Each run's summary is logged.
 
 Routes:
   GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)
@@ -81,6 +87,7 @@ function parseOptions(args: string[]) {
     workspace: { type: "string" },
     "unsafe-no-sandbox": { type: "boolean" },
     workers: { type: "string" },
+    "grow-every": { type: "string" },
   });
   const port = Number(values.port ?? 7001);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
@@ -90,7 +97,22 @@ function parseOptions(args: string[]) {
   if (values.workers !== undefined && (!/^\d+$/.test(values.workers) || workers < 1 || workers > 64)) {
     throw new UsageError(`--workers must be a number from 1 to 64, not '${values.workers}'`, "serve");
   }
+  const growEvery = values["grow-every"] === undefined ? undefined : parseDuration(values["grow-every"]);
+  if (values["grow-every"] !== undefined && (growEvery === undefined || growEvery < 1000 || growEvery > MAX_DURATION_MS)) {
+    throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, "serve");
+  }
+  if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
+    throw new UserFacingError(
+      `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
+    );
+  }
+  if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
+    throw new UserFacingError(
+      `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
+    );
+  }
   return {
+    growEvery,
     port,
     host: values.host ?? "127.0.0.1",
     config: values.config,
@@ -102,6 +124,47 @@ function parseOptions(args: string[]) {
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${sanitizeForTerminal(line)}\n`);
+}
+
+/**
+ * `--grow-every`: org grow in this process, a run now and then every `everyMs`, growing the checkout serve runs from
+ * with the workspace's sessions. No restart after a promotion: serve follows its checkout's HEAD by itself.
+ */
+function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDir: string, signal: AbortSignal): Promise<void> | undefined {
+  if (serveOptions.growEvery === undefined) return undefined;
+  const options = { everyMs: serveOptions.growEvery, workspaceDir, configFile: serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME), signal };
+  const say = (line: string) => log(`grow: ${line}`);
+  log(`grow: org grow runs in serve now and every ${formatDuration(options.everyMs)} (--grow-every), growing ${CHECKOUT_DIR}`);
+  return (async () => {
+    const [{ growEvery }, { growRequest }, { runGrow }, { summaryLine }] = await Promise.all([
+      import("../grow/grow-every.ts"),
+      import("../grow/grow-request.ts"),
+      import("../grow/run-grow.ts"),
+      import("../grow/grow-report.ts"),
+    ]);
+    await growEvery({
+      everyMs: options.everyMs,
+      // The config is read again for each run: a change to the "grow" settings counts from the next run.
+      run: () =>
+        runGrow(
+          growRequest({
+            workspaceDir: options.workspaceDir,
+            repoDir: CHECKOUT_DIR,
+            config: loadOrgConfig(options.configFile, process.env, { workspaceDir: options.workspaceDir }),
+            dryRun: false,
+            command: `org serve --grow-every ${formatDuration(options.everyMs)} (pid ${process.pid})`,
+            onProgress: (progress) => {
+              const line = growProgressLine(progress);
+              if (line !== undefined) say(line);
+            },
+            signal: options.signal,
+          }),
+        ),
+      onRun: (outcome) => say(`${summaryLine(outcome.report)}${outcome.path ? ` (report ${outcome.path})` : ""}`),
+      say,
+      signal: options.signal,
+    });
+  })().catch((error) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));
 }
 
 /** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
@@ -162,6 +225,7 @@ export const serveCommand: Command = {
     );
 
     const stopping = new AbortController();
+    const growing = startGrowing(options, workspaceDir, stopping.signal);
     const onStop = () => stopping.abort();
     signal.addEventListener("abort", onStop, { once: true });
     process.on("SIGINT", onStop);
@@ -175,6 +239,8 @@ export const serveCommand: Command = {
       await handler.close();
       memory?.close();
       await server.stop(true);
+      // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending.
+      if (growing) await Promise.race([growing, sleep(DRAIN_MS)]);
       log("stopped");
       return 0;
     } finally {

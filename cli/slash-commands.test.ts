@@ -78,6 +78,9 @@ function host(): SlashHost & { calls: string[] } {
       if (!force) throw new Error('the undo of change c1 was not applied: this file was changed in the workspace meanwhile: "a.txt"');
       return "undid change c1: 1 file restored";
     },
+    wish: (text) => {
+      calls.push(`wish ${text}`);
+    },
   };
 }
 
@@ -93,6 +96,17 @@ async function run(line: string, room = host()) {
 }
 
 describe("runSlashCommand", () => {
+  test("/wish hands its words to the room, which notes it for org grow; no words is refused with an example", async () => {
+    expect(parseInput("/wish  a tool that converts   currencies")).toEqual({
+      type: "command",
+      command: { name: "wish", text: "a tool that converts currencies" },
+    });
+    expect(parseInput("/wish")).toEqual({ type: "invalid", message: expect.stringContaining("/wish needs words, e.g. /wish a tool that converts currencies") });
+    const wished = await run("/wish convert euros to dollars");
+    expect(wished.outcome).toBe("continue");
+    expect(wished.room.calls).toEqual(["wish convert euros to dollars"]);
+  });
+
   test("/diff with no change says so; /undo refused names the file, --force goes on; a stray argument is refused", async () => {
     expect((await run("/diff")).output).toBe("(no workspace change in this session yet)");
     expect((await run("/undo")).output).toContain('/undo: the undo of change c1 was not applied: this file was changed in the workspace meanwhile: "a.txt"');

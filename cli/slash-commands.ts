@@ -12,6 +12,7 @@ export type SlashCommand =
   | { name: "recall"; query: string }
   | { name: "diff" }
   | { name: "undo"; force: boolean }
+  | { name: "wish"; text: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -89,6 +90,11 @@ const SPECS: Record<string, Spec> = {
       if (args.length === 0) return { name: "undo", force: false };
       return args.length === 1 && args[0] === "--force" ? { name: "undo", force: true } : "takes only --force, e.g. /undo --force";
     },
+  },
+  wish: {
+    usage: "/wish <words>",
+    summary: "say what you wish the room could do; org grow reads it and may build a tool for it",
+    parse: (args) => (args.length === 0 ? "needs words, e.g. /wish a tool that converts currencies" : { name: "wish", text: args.join(" ") }),
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
@@ -203,6 +209,8 @@ export type SlashHost = {
   diff(): string | undefined;
   /** Takes back the newest applied workspace change; the line to show. Throws with what to do when it cannot. */
   undo(force: boolean): string;
+  /** Records a wish for `org grow` (the room says it as a notice). */
+  wish(text: string): void;
 };
 
 export type SlashOutcome = "continue" | "quit" | "cleared";
@@ -269,6 +277,9 @@ export async function runSlashCommand(
       }
       case "undo":
         write(host.undo(command.force));
+        return "continue";
+      case "wish":
+        host.wish(command.text);
         return "continue";
       case "help":
         write(slashHelp());

@@ -13,8 +13,24 @@ const refusal = (text: string): string => {
 };
 
 describe("grow settings in org.config.json", () => {
-  test("defaults: a window of 100 calls or a day, failures above a quarter, no pruning", () => {
-    expect(GrowSettings.parse({})).toEqual({ window: { calls: 100, hours: 24 }, maxFailureRate: 0.25 });
+  test("defaults: a window of 100 calls or a day, failures above a quarter, no pruning, no promotion, a run an hour", () => {
+    expect(GrowSettings.parse({})).toEqual({
+      window: { calls: 100, hours: 24 },
+      maxFailureRate: 0.25,
+      autoPromote: false,
+      every: 3_600_000,
+      budgetMinutes: 30,
+      maxTools: 3,
+      maxTokens: 500_000,
+    });
+  });
+
+  test("grow.every is a duration: text such as 1h30m, or seconds", () => {
+    expect(parseOrgConfigText('{"grow": {"every": "1h30m"}}').grow?.every).toBe(5_400_000);
+    expect(parseOrgConfigText('{"grow": {"every": "45m", "autoPromote": true}}').grow).toMatchObject({ every: 2_700_000, autoPromote: true });
+    expect(parseOrgConfigText('{"grow": {"every": 90}}').grow?.every).toBe(90_000);
+    expect(refusal('{"grow": {"every": "soon"}}')).toContain('"soon" is not a duration');
+    expect(refusal('{"grow": {"every": "0s"}}')).toContain("is not a duration from 1s to 365d");
   });
 
   test("a window is a number of calls (a day at most) or {calls, hours}", () => {
@@ -25,6 +41,6 @@ describe("grow settings in org.config.json", () => {
 
   test("a wrong value names its line and key and what to give", () => {
     expect(refusal('{\n  "grow": {\n    "maxFailureRate": 20\n  }\n}')).toContain("line 3, key grow.maxFailureRate");
-    expect(refusal('{"grow": {"windows": 10}}')).toMatch(/remove "windows" .*known keys: .*window, maxFailureRate, pruneUnusedDays/);
+    expect(refusal('{"grow": {"windows": 10}}')).toMatch(/remove "windows" .*known keys: .*window, maxFailureRate, pruneUnusedDays, autoPromote, every/);
   });
 });

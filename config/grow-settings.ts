@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Duration } from "./duration.ts";
 
 /**
  * A window of a tool's calls: the most recent `calls` calls, none older than `hours` before the window's end.
@@ -27,5 +28,19 @@ export const GrowSettings = z.strictObject({
   maxFailureRate: z.number().min(0).max(1).default(0.25),
   /** Days without a call after which a promoted tool is proposed for removal; absent: never. */
   pruneUnusedDays: z.number().positive().max(3650).optional(),
+  /** Whether `org grow` promotes the candidates that pass the gate (and removes idle tools); else they wait for `org promote`. */
+  autoPromote: z.boolean().default(false),
+  /** How long `org grow` (without --once), `ops/grow.sh` and `serve --grow-every` wait between runs: "1h", "30m", or seconds. */
+  every: Duration.default(3_600_000),
+  /** The wall time one run may spend, in minutes, unless `--budget-minutes` says otherwise. */
+  budgetMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(30),
+  /** Tools one run may build, unless `--max-tools` says otherwise. */
+  maxTools: z.int().min(0).max(100).default(3),
+  /** Model tokens (prompt and completion) one run's builds may spend. */
+  maxTokens: z.int().min(1).max(1_000_000_000).default(500_000),
 });
 export type GrowSettings = z.output<typeof GrowSettings>;

@@ -24,6 +24,8 @@ export const TOOLSMITH_WORK_DIR = join(ORG_DIR, "toolsmith");
 export const MEMORY_DIR = join(ORG_DIR, "memory");
 /** Every call of a generated tool, one JSON line each: `.org/usage/calls.jsonl` and its rotated archives. */
 export const USAGE_DIR = join(ORG_DIR, "usage");
+/** `org grow`'s proposals, cursor, lock and one report per run: `.org/grow`. */
+export const GROW_DIR = join(ORG_DIR, "grow");
 /** Git worktrees org makes: `.org/worktrees`. */
 export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
 

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inProcessInstances } from "../cli/demo-gate.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { httpModel } from "../llm/http-model.ts";
@@ -13,6 +12,7 @@ import { makeCandidate } from "../testing/promotion-fixture.ts";
 import { SCRIPTED_TOOLS, scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type BuildProgress, buildAndPromote } from "./build-and-promote.ts";
+import { inProcessInstances } from "./in-process-instances.ts";
 import { type CandidateCycleRequest, type CycleProgress, promoteCandidate } from "./promote-candidate.ts";
 
 // The cycle called directly, as `org grow` will call it: a throw-away repository, the scripted toolsmith, the real
@@ -45,7 +45,7 @@ function cycleOn(git: RepoGit): Omit<CandidateCycleRequest, "branch" | "onProgre
   chmodSync(workspaceDir, 0o755);
   workspaces.push(workspaceDir);
   return {
-    instances: inProcessInstances({ config, toolRepo: git, workspaceDir }),
+    instances: inProcessInstances({ config, toolRepo: git, instanceWorkspace: (role) => join(workspaceDir, ".org", `cycle-${role}`) }),
     gate: () => ({
       settings: config.toolsmith,
       git,

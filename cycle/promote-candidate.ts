@@ -42,7 +42,8 @@ export type CandidateCycleRequest = {
   branch: string;
   instances: CycleInstances;
   gate: () => GateOptions;
-  promotion: {
+  /** How a pass is promoted; absent, the cycle ends at the gate's verdict and a pass waits for `org promote`. */
+  promotion?: {
     /** The repository, journal and current (to restart) of the promotion; `log` is where its lines go. */
     context: (log: (line: string) => void) => Omit<RefChangeContext, "signal">;
     restart: boolean;
@@ -75,7 +76,7 @@ function isStageRefusal(error: unknown): error is Error {
 
 /**
  * After a candidate branch is made: current started (or left as it is), the candidate started beside it, the
- * fitness gate run on it, and a pass promoted; then the candidate instance stopped. Stops at the first stage that
+ * fitness gate run on it, and a pass promoted (when `promotion` says how); then the candidate instance stopped. Stops at the first stage that
  * fails, leaving the candidate running for inspection. Each stage is a call returning values; `onProgress` hears
  * them as they come. An error that is not a refusal (a bug) is thrown.
  */
@@ -139,12 +140,14 @@ export async function promoteCandidate(request: CandidateCycleRequest): Promise<
   };
 
   const promote = async () => {
+    const promotion = request.promotion;
+    if (!promotion) throw new Error("the promote stage ran without a promotion");
     const log = (line: string) => tell({ type: "note", stage: "promote", line });
-    const context = { ...request.promotion.context(log), signal };
+    const context = { ...promotion.context(log), signal };
     const promoted = await promoteJudged(context, {
       branch,
-      restart: request.promotion.restart,
-      ...(request.promotion.rejudgeHint ? { rejudgeHint: request.promotion.rejudgeHint } : {}),
+      restart: promotion.restart,
+      ...(promotion.rejudgeHint ? { rejudgeHint: promotion.rejudgeHint } : {}),
     });
     outcome.promotion = promoted;
     tell({ type: "promoted", outcome: promoted });
@@ -157,10 +160,10 @@ export async function promoteCandidate(request: CandidateCycleRequest): Promise<
     (await stage("current", start("current"))) &&
     (await stage("candidate", start("candidate"))) &&
     (await stage("fitness", judge)) &&
-    (await stage("promote", promote));
+    (request.promotion === undefined || (await stage("promote", promote)));
   if (!ok) return outcome;
   outcome.ok = true;
-  // Promoted: the branch is on main and current serves it; the candidate instance has nothing left to show.
+  // Promoted (or judged, to wait for `org promote`): the candidate instance has nothing left to show.
   const problem = await instances.stopCandidate?.();
   if (problem !== undefined) tell({ type: "candidate-not-stopped", problem });
   return outcome;

@@ -3,6 +3,7 @@
 #   ops/stop.sh            the served instances (SIGTERM first, so running turns can finish), then the whole session
 #   ops/stop.sh current    only the current instance's window;  ops/stop.sh candidate: only the candidate's
 #   ops/stop.sh chat       only the room's window (ops/run.sh), leaving the instances beside it running
+#   ops/stop.sh grow       only org grow's window (ops/grow.sh)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,9 +12,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 what="${1:-all}"
 
 case "$what" in
-  all | current | candidate | chat) ;;
+  all | current | candidate | chat | grow) ;;
   *)
-    echo "stop.sh: '$what' is not something to stop; give current, candidate, chat or nothing (everything)." >&2
+    echo "stop.sh: '$what' is not something to stop; give current, candidate, chat, grow or nothing (everything)." >&2
     exit 2
     ;;
 esac
@@ -29,6 +30,23 @@ if [ "$what" = chat ]; then
     echo "stopped the room: closed window 'chat' of tmux session '$session'. The conversation so far is in .org/sessions/ of its workspace."
   else
     echo "no room is running in tmux session '$session'; nothing to stop."
+  fi
+  exit 0
+fi
+
+if [ "$what" = grow ]; then
+  if tmux list-windows -t "=$session" -F '#{window_name}' 2>/dev/null | grep -qx grow; then
+    # SIGTERM first: a run under way cancels its build and leaves its proposals pending (a kill would too, later).
+    pane_pid="$(tmux list-panes -t "=$session:=grow" -F '#{pane_pid}' 2>/dev/null | head -n 1)"
+    if [ -n "$pane_pid" ]; then pkill -TERM -P "$pane_pid" 2>/dev/null || true; fi
+    for _ in $(seq 30); do
+      pgrep -P "$pane_pid" >/dev/null 2>&1 || break
+      sleep 0.1
+    done
+    tmux kill-window -t "=$session:=grow"
+    echo "stopped org grow: closed window 'grow' of tmux session '$session'. Its reports are in .org/grow/ of its workspace."
+  else
+    echo "org grow is not running in tmux session '$session'; nothing to stop."
   fi
   exit 0
 fi

@@ -8,6 +8,7 @@ import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
+import { readNeedHints, writeNeedHints } from "./need-hints.ts";
 import { openTurnToolChoice } from "./turn-tool-choice.ts";
 
 const TOOLS = [
@@ -97,6 +98,33 @@ describe("per-turn tool choice in the room", () => {
       rmSync(repoDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  test("a need org grow found covered puts its tool first for a message like the need, whatever the words rank", async () => {
+    const repoDir = mkdtempSync(join(tmpdir(), "org-tool-hints-"));
+    try {
+      for (const spec of TOOLS) writeGeneratedTool(repoDir, spec);
+      const promoted = promotedToolsIn(repoDir);
+      // The words rank word_count first for this need; org grow found url_parse answers it (say, the persona's reply).
+      writeNeedHints(repoDir, [{ goal: "count the words of a link", tool: "url_parse" }]);
+      const hints = readNeedHints(repoDir);
+      expect(hints).toEqual([{ goal: "count the words of a link", tool: "url_parse" }]);
+      const offered = new Map(promoted.map((tool) => [tool.name, promotedToolAsTool(tool)] as const));
+      const without = await openTurnToolChoice({ repoDir, generated: [...offered.keys()], perTurn: 2 });
+      const withHints = await openTurnToolChoice({ repoDir, generated: [...offered.keys()], perTurn: 2, hints });
+      try {
+        const message = "how many words are in this link?";
+        expect((await without?.choice.offer(offered, message))?.chosen[0]).toBe("word_count");
+        expect((await withHints?.choice.offer(offered, message))?.chosen).toEqual(["url_parse", "word_count"]);
+        // A message about something else: the hint says nothing.
+        expect((await withHints?.choice.offer(offered, "reverse a string character by character"))?.chosen[0]).toBe("reverse_text");
+      } finally {
+        without?.close();
+        withHints?.close();
+      }
+    } finally {
+      rmSync(repoDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   test("at or under the limit nothing changes: every allowed tool is offered and no registry is opened", async () => {
     expect(await openTurnToolChoice({ repoDir: "/nonexistent", generated: ["a_tool", "b_tool"], perTurn: 8 })).toBeUndefined();

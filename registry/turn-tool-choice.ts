@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { type AnyTool, defineTool } from "../tools/define-tool.ts";
+import type { NeedHint } from "./need-hints.ts";
+import { needSimilarity, SAME_NEED } from "./need-similarity.ts";
 import type { Embedder } from "./ollama-embedder.ts";
 import { ToolRegistry } from "./tool-registry.ts";
 
@@ -22,9 +24,16 @@ export type ToolOffer = {
  * Per-turn tool choice: when a persona may use more generated tools than `perTurn`, it is offered its other
  * tools, the `perTurn` generated tools the registry ranks best for the message it answers, and `find_tool`
  * to look for more; what `find_tool` finds is callable from the next round. Fewer generated tools: all of
- * them, as before (undefined).
+ * them, as before (undefined). A tool `hints` name for a need like the message (`org grow` found it covers a need
+ * the room said it could not meet) comes first.
  */
-export function turnToolChoice(options: { registry: ToolRegistry; embedder?: Embedder; perTurn?: number; isGenerated: (name: string) => boolean }) {
+export function turnToolChoice(options: {
+  registry: ToolRegistry;
+  embedder?: Embedder;
+  perTurn?: number;
+  isGenerated: (name: string) => boolean;
+  hints?: readonly NeedHint[];
+}) {
   const perTurn = options.perTurn ?? DEFAULT_GENERATED_TOOLS_PER_TURN;
   const ranked = async (query: string, allowed: ReadonlySet<string>, signal?: AbortSignal) => {
     const outcome = await options.registry.search(query, {
@@ -42,7 +51,8 @@ export function turnToolChoice(options: { registry: ToolRegistry; embedder?: Emb
       if (generated.length <= perTurn) return undefined;
       const allowed = new Set(generated);
       const { method, hits } = await ranked(message, allowed, signal);
-      const chosen = hits.slice(0, perTurn).map((hit) => hit.name);
+      const hinted = (options.hints ?? []).filter((hint) => allowed.has(hint.tool) && needSimilarity(hint.goal, message) >= SAME_NEED).map((hint) => hint.tool);
+      const chosen = [...new Set([...hinted, ...hits.map((hit) => hit.name)])].slice(0, perTurn);
       const tools = new Map([...offered].filter(([name]) => !allowed.has(name)));
       for (const name of chosen) addOffered(tools, offered, name);
       tools.set(
@@ -95,6 +105,7 @@ export async function openTurnToolChoice(options: {
   generated: readonly string[];
   perTurn: number;
   embedder?: Embedder;
+  hints?: readonly NeedHint[];
   signal?: AbortSignal;
 }): Promise<{ choice: ReturnType<typeof turnToolChoice>; notices: string[]; close(): void } | undefined> {
   if (options.generated.length <= options.perTurn) return undefined;
@@ -106,6 +117,7 @@ export async function openTurnToolChoice(options: {
     perTurn: options.perTurn,
     isGenerated: (name) => names.has(name),
     ...(options.embedder ? { embedder: options.embedder } : {}),
+    ...(options.hints ? { hints: options.hints } : {}),
   });
   return { choice, notices: [...notices, ...summary.notices], close: () => registry.close() };
 }

@@ -48,6 +48,8 @@ export const NoticeReason = z.enum([
   "tools-changed",
   /** A change a command made on the private copy of the workspace: shown, refused, applied or undone. */
   "workspace-change",
+  /** `/wish TEXT`: something the user wants the room to be able to do; `org grow` reads it from the transcript. */
+  "wish",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 

@@ -10,6 +10,7 @@ import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } 
 import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
 import { releaseSessionCopy } from "../workspace/workspace-view.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
+import { scanForSecrets } from "../security/redact.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
@@ -118,6 +119,8 @@ export type Room = {
    */
   undo(options?: { force?: boolean }): ChangeRecord;
   clear(): void;
+  /** `/wish TEXT`: records a need for `org grow` in the transcript (a `wish` notice), secrets taken out first. */
+  wish(text: string): void;
   /**
    * Takes the promoted tools as they are now (after a promotion or a rollback, while the room is open): a new one
    * is offered to agent personas ("ask" unless the config names it) from the next reply on, a gone one is no
@@ -420,6 +423,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     clear() {
       state.history = [];
       emit({ type: "cleared" });
+    },
+    wish(text: string) {
+      const wished = scanForSecrets(text.trim(), config.secrets).redacted;
+      if (wished === "") throw new Error("a wish needs words: /wish a tool that converts currencies");
+      emit({ type: "notice", reason: "wish", message: wished });
     },
     async close() {
       if (closed) return;

@@ -34,6 +34,7 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       found = openToolChoice({
         config: options.config,
         checkoutDir: tools.checkoutDir,
+        workspaceDir: tools.workspaceDir,
         generated: tools.generatedEntries(),
         notify: options.notify,
         ...(options.embedder ? { embedder: options.embedder } : {}),

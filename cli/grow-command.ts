@@ -1,0 +1,251 @@
+import { existsSync, realpathSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import { instanceSettings } from "../config/environment.ts";
+import { formatDuration } from "../config/duration.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
+import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
+import { currentInstance } from "./current-instance.ts";
+import { growProgressLine } from "./grow-lines.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { alignColumns } from "./slash-commands.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+const HELP = `Usage:
+  org grow [--once] [--budget-minutes N] [--max-tools N] [--dry-run] [--json] [--workspace DIR] [--repo DIR] [--config FILE] [--no-restart]
+  org grow proposals [--json] [--workspace DIR]
+  org grow reject ID [--workspace DIR]
+  org grow status [--json] [--workspace DIR]
+
+org notices what its rooms could not do and grows tools for it, within a budget, keeping only what earns its place.
+Each run:
+  1. reads what happened in the workspace since the last run (.org/sessions/*.jsonl, the audit log, serve's jobs):
+     calls of tools that do not exist, generated tools and workflow steps that failed, commands missing in the
+     sandbox, replies in which a persona said it could not do something, requests for a tool in so many words,
+     and /wish TEXT. Needs that mean the same thing become one proposal (.org/grow/proposals.json); one that a
+     promoted tool already answers (the registry's search, weighed by how alike the words are) is covered by it.
+  2. judges the promoted tools by their calls (grow.window, grow.maxFailureRate): at most one is rolled back
+     (org rollback TOOL's journaled change, tagged rollback/<time>), and a proposal is filed to rebuild it from
+     the inputs it failed on. Tools unused for grow.pruneUnusedDays are proposed for removal (removed only with
+     grow.autoPromote).
+  3. builds the most-needed pending proposals, each by the toolsmith on a candidate branch of its own, judged by
+     the fitness gate against current (both served inside this process). With "grow": {"autoPromote": true} in
+     org.config.json a pass is promoted before the next is built, so each is judged on the main the one before
+     left; without it a pass waits for 'org promote BRANCH', and the report says so.
+  The budget (wall time, model tokens, tools) is checked before each build; a run that reaches it stops there.
+  Each run writes .org/grow/<UTC time>.json and prints what it did and a summary line. One run at a time per
+  workspace (.org/grow/grow.lock; a run killed with kill -9 leaves a lock the next takes over).
+  Without --once it runs again every grow.every (default 1h) until stopped (ops/grow.sh runs it in tmux).
+
+Options:
+  --once               one run, then exit
+  --budget-minutes N   wall time for a run (default grow.budgetMinutes, 30)
+  --max-tools N        tools a run may build (default grow.maxTools, 3); 0 builds none
+  --dry-run            say what the run would notice, roll back and build; change nothing
+  --json               print each run's report as one JSON line on stdout (progress stays on stderr)
+  --workspace DIR      whose sessions are read and where .org/grow/ is kept (default: current directory)
+  --repo DIR           the repository whose main grows (default: the checkout org runs from)
+  --config FILE        room configuration with the "grow" settings (default: org.config.json in the workspace)
+  --no-restart         do not restart current (ops/start-current.sh) after a promotion or rollback
+
+proposals   every proposal: id, state (pending, covered, building, built, failed, promoted, rejected), how often
+            it was seen, when last, and its goal; --json gives them whole, with their evidence.
+reject ID   never build that proposal (new evidence still counts).
+status      the last run, whether one runs now, proposals by state, candidates waiting for org promote.
+
+Examples:
+  org grow --once --max-tools 2
+  org grow --once --dry-run
+  org grow proposals
+  org grow reject p3f9a2c1b04e
+
+Exit status: 0 the run went through (builds that failed are part of it); 1 it could not run (another run holds the
+lock, a damaged state file, …); 2 wrong command line.`;
+
+const SUBCOMMANDS = new Set(["proposals", "reject", "status"]);
+
+/** A path as the user may type it from here: relative when it is under the current directory. */
+function shownPath(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown === "" || shown.startsWith("..") || isAbsolute(shown) ? path : shown;
+}
+const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
+
+function workspaceOf(value: string | undefined): string {
+  return prepareWorkspace(value ?? process.cwd());
+}
+
+function configOf(path: string | undefined, workspaceDir: string): OrgConfig {
+  if (path !== undefined && !existsSync(path))
+    throw new UserFacingError(`no config file at ${path}. Check the path, or leave out --config to use the defaults.`);
+  return loadOrgConfig(path ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
+}
+
+function repoOf(value: string | undefined): string {
+  const directory = value ?? CHECKOUT_DIR;
+  if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the repository whose main should grow`);
+  return realpathSync(directory);
+}
+
+function count(value: string | undefined, flag: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(number) || number > max)
+    throw new UsageError(`${flag} needs a number from 0 to ${max}, got '${value}'`, "grow");
+  return number;
+}
+
+async function run(args: string[], signal: AbortSignal): Promise<number> {
+  const { values } = parseCommandArgs("grow", args, {
+    once: { type: "boolean" },
+    "budget-minutes": { type: "string" },
+    "max-tools": { type: "string" },
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+    workspace: { type: "string" },
+    repo: { type: "string" },
+    config: { type: "string" },
+    "no-restart": { type: "boolean" },
+  });
+  const budgetMinutes = count(values["budget-minutes"], "--budget-minutes", 24 * 60);
+  if (budgetMinutes === 0) throw new UsageError("--budget-minutes needs more than 0 minutes", "grow");
+  const maxTools = count(values["max-tools"], "--max-tools", 100);
+  if (maxTools !== undefined && !Number.isInteger(maxTools)) throw new UsageError(`--max-tools needs a whole number, got '${values["max-tools"]}'`, "grow");
+  const workspaceDir = workspaceOf(values.workspace);
+  const config = configOf(values.config, workspaceDir);
+  const repoDir = repoOf(values.repo);
+  const dryRun = values["dry-run"] ?? false;
+  const { growRequest } = await import("../grow/grow-request.ts");
+  const { runGrow } = await import("../grow/run-grow.ts");
+  const { reportLines } = await import("../grow/grow-report.ts");
+  const current =
+    values["no-restart"] || dryRun ? undefined : currentInstance(repoDir, instanceSettings().currentPort, instanceSettings().startTimeoutS * 1000, say);
+  const once = async () => {
+    const outcome = await runGrow(
+      growRequest({
+        workspaceDir,
+        repoDir,
+        config: configOf(values.config, workspaceDir),
+        dryRun,
+        ...(maxTools !== undefined ? { maxTools } : {}),
+        ...(budgetMinutes !== undefined ? { budgetMinutes } : {}),
+        ...(current ? { current } : {}),
+        command: `org grow${values.once ? " --once" : ""} (pid ${process.pid})`,
+        onProgress: (progress) => {
+          const line = growProgressLine(progress);
+          if (line !== undefined) say(line);
+        },
+        signal,
+      }),
+    );
+    if (values.json) console.log(terminalSafeJson(outcome.report));
+    else for (const line of reportLines(outcome.report)) console.log(sanitizeForTerminal(line));
+    if (outcome.path && !values.json) say(`report: ${shownPath(outcome.path)}`);
+    return outcome;
+  };
+  if (values.once || dryRun) {
+    await once();
+    return 0;
+  }
+  const { growEvery } = await import("../grow/grow-every.ts");
+  say(`org grow: a run now, then every ${formatDuration(config.grow.every)} (grow.every) until stopped`);
+  await growEvery({ everyMs: config.grow.every, run: once, say: (line) => say(`org grow: ${line}`), signal });
+  return 0;
+}
+
+async function proposals(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs("grow proposals", args, { json: { type: "boolean" }, workspace: { type: "string" } });
+  const { readGrowState } = await import("../grow/grow-state.ts");
+  const { byNeed } = await import("../grow/merge-needs.ts");
+  const list = [...readGrowState(workspaceOf(values.workspace)).proposals].sort(byNeed);
+  if (values.json) {
+    console.log(terminalSafeJson(list));
+    return 0;
+  }
+  if (list.length === 0) {
+    console.log("no proposals yet: org grow --once reads the sessions and files what they could not do");
+    return 0;
+  }
+  const rows = [["id", "state", "seen", "last seen", "goal"]];
+  for (const proposal of list) {
+    const about = proposal.coveredBy
+      ? ` (covered by ${proposal.coveredBy})`
+      : proposal.state === "built" && proposal.branch
+        ? ` (org promote ${proposal.branch})`
+        : proposal.state === "promoted" && proposal.tool
+          ? ` (${proposal.tool}, ${proposal.promotion ?? "on main"})`
+          : proposal.kind !== "build" && proposal.tool
+            ? ` (${proposal.kind} ${proposal.tool})`
+            : "";
+    rows.push([proposal.id, proposal.state, `${proposal.count}×`, proposal.lastSeen.slice(0, 19), sanitizeOneLine(`${proposal.goal}${about}`, 120)]);
+  }
+  for (const line of alignColumns(rows)) console.log(line);
+  return 0;
+}
+
+async function reject(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("grow reject", args, { workspace: { type: "string" } }, { positionals: true });
+  const [id, ...more] = positionals;
+  if (id === undefined || more.length > 0)
+    throw new UsageError("grow reject takes one proposal id, e.g. org grow reject p3f9a2c1b04e ('org grow proposals' lists them)", "grow");
+  const workspaceDir = workspaceOf(values.workspace);
+  const { takeGrowLock } = await import("../grow/grow-lock.ts");
+  const { readGrowState, writeGrowState } = await import("../grow/grow-state.ts");
+  const lock = takeGrowLock(workspaceDir, `org grow reject ${id.slice(0, 40)} (pid ${process.pid})`);
+  try {
+    const state = readGrowState(workspaceDir);
+    const proposal = state.proposals.find((entry) => entry.id === id);
+    if (!proposal) throw new UserFacingError(`no proposal ${sanitizeOneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
+    if (proposal.state === "rejected") {
+      console.log(`${proposal.id} was already rejected`);
+      return 0;
+    }
+    if (proposal.state === "promoted")
+      throw new UserFacingError(
+        `${proposal.id} is promoted${proposal.tool ? ` (${proposal.tool})` : ""}; roll it back with org rollback ${proposal.tool ?? "TOOL"}, then reject it`,
+      );
+    if (proposal.state === "building")
+      throw new UserFacingError(`${proposal.id} is being built by a run that ended without finishing; run org grow --once first`);
+    const was = proposal.state;
+    proposal.state = "rejected";
+    proposal.updatedAt = new Date().toISOString();
+    writeGrowState(workspaceDir, state);
+    console.log(
+      `rejected ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`,
+    );
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs("grow status", args, { json: { type: "boolean" }, workspace: { type: "string" } });
+  const workspaceDir = workspaceOf(values.workspace);
+  const config = configOf(undefined, workspaceDir);
+  const { growStatus, statusLines } = await import("../grow/grow-status.ts");
+  const found = growStatus(workspaceDir, config.grow);
+  if (values.json) console.log(terminalSafeJson(found));
+  else for (const line of statusLines(found, shownPath)) console.log(sanitizeForTerminal(line));
+  return 0;
+}
+
+/** `org grow`: notice, build within a budget, judge, promote, roll back; `proposals`, `reject`, `status`. */
+export const growCommand: Command = {
+  ...nameAndSummary("grow"),
+  help: HELP,
+  async run(args, signal) {
+    const [first, ...rest] = args;
+    if (first !== undefined && SUBCOMMANDS.has(first)) {
+      if (first === "proposals") return proposals(rest);
+      if (first === "reject") return reject(rest);
+      return status(rest);
+    }
+    if (first !== undefined && !first.startsWith("-"))
+      throw new UsageError(`unknown grow subcommand '${first}': give proposals, reject ID or status, or options for a run`, "grow");
+    return run(args, signal);
+  },
+};

@@ -1,0 +1,76 @@
+// Current and a candidate as two `serve`s inside this process, each on a free loopback port: what the demo's gate
+// and `org grow` judge a candidate against. They run this process's code, the candidate's only with its tool files
+// (read from a worktree, run through the sandboxed runner): nothing of a candidate runs on the host before it is
+// judged (docs/ARCHITECTURE.md, invariant 15). No tmux, no fixed port: a person's own instances are left alone.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { builtInTools } from "../assembly/room-tools.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import { orgVersion } from "../config/version.ts";
+import { AUDIT_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { AuditLog } from "../security/audit-log.ts";
+import { createServeHandler } from "../serve/serve-handler.ts";
+import { ServedTools } from "../serve/served-tools.ts";
+import { type RunningServe, startServe } from "../serve/start-serve.ts";
+import type { CycleInstances } from "./promote-candidate.ts";
+
+/** One in-process `serve` of `checkoutDir` on a free loopback port, its workspace `workspaceDir`. */
+async function serveCheckout(config: OrgConfig, checkoutDir: string, workspaceDir: string): Promise<{ server: RunningServe; close(): Promise<void> }> {
+  mkdirSync(workspaceDir, { recursive: true, mode: 0o755 });
+  const tools = await ServedTools.open(checkoutDir, builtInTools({ config }), workspaceDir);
+  const handler = createServeHandler({
+    config,
+    workspaceDir,
+    tools,
+    version: orgVersion(),
+    jobs: { workers: 1 },
+    profile: "dev",
+    audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
+    loopbackOnly: true,
+    sandboxPolicy: sandboxPolicyFrom({ config }),
+  });
+  const server = startServe({ handler, host: "127.0.0.1", port: 0 });
+  return {
+    server,
+    async close() {
+      await server.stop(true);
+      await handler.close();
+    },
+  };
+}
+
+/**
+ * Current (`toolRepo`'s checkout) and the candidate (`branch` in a worktree of it) as in-process `serve`s on free
+ * loopback ports, for the cycle; each one's workspace is `instanceWorkspace(role)`. `close` stops both and removes
+ * the worktree.
+ */
+export function inProcessInstances(setup: {
+  config: OrgConfig;
+  toolRepo: RepoGit;
+  instanceWorkspace: (role: "current" | "candidate") => string;
+}): CycleInstances & {
+  close(): Promise<void>;
+} {
+  const { config, toolRepo } = setup;
+  const servers: { close(): Promise<void> }[] = [];
+  const worktrees: string[] = [];
+  return {
+    async start(role, branch, _note, signal) {
+      let checkout = toolRepo.repoDir;
+      if (role === "candidate") {
+        checkout = join(toolRepo.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
+        await toolRepo.run(["worktree", "add", "--quiet", "--detach", checkout, branch], { signal });
+        worktrees.push(checkout);
+      }
+      const served = await serveCheckout(config, checkout, setup.instanceWorkspace(role));
+      servers.push(served);
+      return { role, port: served.server.port, url: served.server.url, said: `${role}: served at ${served.server.url}` };
+    },
+    async close() {
+      for (const server of servers.splice(0).reverse()) await server.close();
+      for (const worktree of worktrees.splice(0)) await toolRepo.run(["worktree", "remove", "--force", worktree]).catch(() => {});
+    },
+  };
+}

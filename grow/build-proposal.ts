@@ -1,0 +1,131 @@
+// One proposal through the cycle: the toolsmith builds a tool for its goal on a candidate branch of its own, the gate
+// judges it against current (both `serve`s in this process), and with grow.autoPromote a pass is promoted, so the next
+// build is made from, and judged on, the main this one left. Without it the cycle ends at the verdict and a pass
+// waits for `org promote`. Every stage is a typed call of cycle/ returning values; nothing here reads printed text.
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.ts";
+import { inProcessInstances } from "../cycle/in-process-instances.ts";
+import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
+import type { RefChangeContext } from "../git/ref-change.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
+import type { GrowBudget } from "./grow-budget.ts";
+import type { BuildRecord } from "./grow-report.ts";
+import { oneLine } from "./need-signals.ts";
+import type { Proposal } from "./proposal.ts";
+
+/** What every build of a run shares. */
+export type BuildContext = {
+  git: RepoGit;
+  /** The room's config: the in-process instances' personas and tools. */
+  config: OrgConfig;
+  /** The toolsmith's thresholds and rounds for the build. */
+  toolsmithSettings: ToolsmithSettings;
+  model: LanguageModel;
+  sandboxPolicy: SandboxPolicy;
+  gate: () => GateOptions;
+  /** How a pass is promoted; absent: grow.autoPromote is false, and a pass waits for `org promote`. */
+  promotion?: { context: (log: (line: string) => void) => Omit<RefChangeContext, "signal">; restart: boolean };
+  budget: GrowBudget;
+  onProgress?: (progress: BuildProgress) => void;
+};
+
+/**
+ * Builds, judges and (with `promotion`) promotes one proposal, updating it in place: `promoted`, `built` (a pass
+ * waiting for `org promote`) or `failed`, with the branch, report and why. Returns the build's record.
+ */
+export async function buildProposal(proposal: Proposal, context: BuildContext, signal: AbortSignal): Promise<BuildRecord> {
+  const started = performance.now();
+  const before = context.budget.spent();
+  const instancesRoot = mkdtempSync(join(tmpdir(), "org-grow-instances-"));
+  // The sandbox's uid reads the instances' workspaces.
+  chmodSync(instancesRoot, 0o755);
+  const instances = inProcessInstances({ config: context.config, toolRepo: context.git, instanceWorkspace: (role) => join(instancesRoot, role) });
+  let outcome: Awaited<ReturnType<typeof buildAndPromote>>;
+  try {
+    outcome = await buildAndPromote({
+      toolsmith: {
+        goal: proposal.goal,
+        model: context.budget.model(context.model),
+        repoDir: context.git.repoDir,
+        settings: context.toolsmithSettings,
+        sandboxPolicy: context.sandboxPolicy,
+      },
+      instances,
+      gate: context.gate,
+      ...(context.promotion ? { promotion: context.promotion } : {}),
+      ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+      signal,
+    });
+  } finally {
+    await instances.close();
+    rmSync(instancesRoot, { recursive: true, force: true });
+  }
+  const after = context.budget.spent();
+  proposal.attempts += 1;
+  proposal.updatedAt = new Date().toISOString();
+  const record: BuildRecord = {
+    proposal: proposal.id,
+    goal: proposal.goal,
+    kind: proposal.kind,
+    ok: false,
+    state: "failed",
+    durationMs: Math.round(performance.now() - started),
+    modelMs: after.modelMs - before.modelMs,
+    tokens: after.tokens - before.tokens,
+  };
+  return settle(proposal, record, outcome);
+}
+
+/** The proposal's state after its cycle (`promoted`, `built` waiting for `org promote`, or `failed`), and the build's record. */
+function settle(proposal: Proposal, record: BuildRecord, outcome: { built: ToolsmithOutcome; cycle?: CycleOutcome }): BuildRecord {
+  const { built, cycle } = outcome;
+  if (!built.ok) {
+    proposal.state = "failed";
+    proposal.failure = oneLine(`the toolsmith made no tool: ${built.failure}`, 1000);
+    return { ...record, stoppedAt: "build", failure: proposal.failure, ...(built.name ? { tool: built.name } : {}) };
+  }
+  Object.assign(record, { tool: built.name, branch: built.branch, commit: built.commit });
+  proposal.branch = built.branch;
+  proposal.commit = built.commit;
+  if (cycle?.verdict) record.verdict = cycle.verdict;
+  if (cycle?.reportPath) {
+    record.reportPath = cycle.reportPath;
+    proposal.reportPath = cycle.reportPath;
+  }
+  if (!cycle?.ok) {
+    proposal.state = "failed";
+    proposal.failure = oneLine(`${built.branch} stopped at ${cycle?.stoppedAt ?? "?"}: ${cycle?.failure ?? "no cycle ran"}`, 1000);
+    return { ...record, ...(cycle?.stoppedAt ? { stoppedAt: cycle.stoppedAt } : {}), failure: proposal.failure };
+  }
+  delete proposal.failure;
+  proposal.tool = built.name;
+  const promotion = cycle.promotion;
+  if (promotion?.kind === "promoted") {
+    proposal.state = "promoted";
+    proposal.promotion = promotion.tag;
+    return { ...record, ok: true, state: "promoted", promotion: { tag: promotion.tag, merge: promotion.merge, mainBefore: promotion.mainBefore } };
+  }
+  if (promotion?.kind === "already-on-main") {
+    proposal.state = "promoted";
+    return { ...record, ok: true, state: "promoted" };
+  }
+  if (promotion?.kind === "recovered") {
+    // An interrupted promote or rollback was finished instead: this pass is not on main yet.
+    proposal.state = "built";
+    return {
+      ...record,
+      ok: true,
+      state: "built",
+      waiting: `waiting for org promote ${built.branch} (an interrupted ${promotion.recovery.op} was finished first)`,
+    };
+  }
+  proposal.state = "built";
+  return { ...record, ok: true, state: "built", waiting: `waiting for org promote ${built.branch} (grow.autoPromote is false)` };
+}

@@ -1,0 +1,101 @@
+import type { LanguageModel } from "../llm/language-model.ts";
+
+/** What one run may spend: wall time, model tokens, tools built. */
+export type GrowLimits = { budgetMs: number; maxTokens: number; maxTools: number };
+
+/** What a run spent, and what stopped it when something did. */
+export type BudgetSpent = {
+  wallMs: number;
+  budgetMs: number;
+  tokens: number;
+  maxTokens: number;
+  tools: number;
+  maxTools: number;
+  /** Time the model servers took answering the builds (part of wallMs). */
+  modelMs: number;
+  /** The bound that stopped the run's builds, when one did. */
+  stoppedBy?: "time" | "tokens" | "tools";
+};
+
+/** A step under way when the wall-time budget ends gets this share of the budget more (at least a minute), then is cancelled. */
+const GRACE_SHARE = 0.25;
+const MIN_GRACE_MS = 60_000;
+
+/**
+ * A run's budget: `check()` before each step says which bound is reached, if any; `model()` wraps the toolsmith's
+ * model so every completion's tokens (the server's usage, else about four characters a token) and time count;
+ * `stepSignal()` is the run's signal, aborted once a step overruns the wall-time budget by its grace.
+ */
+export class GrowBudget {
+  readonly #started = performance.now();
+  #tokens = 0;
+  #tools = 0;
+  #modelMs = 0;
+  #stoppedBy: BudgetSpent["stoppedBy"];
+
+  constructor(readonly limits: GrowLimits) {}
+
+  /** The bound reached, if any: no further step starts once one is. */
+  check(): BudgetSpent["stoppedBy"] {
+    const reached =
+      this.#tools >= this.limits.maxTools
+        ? "tools"
+        : this.#tokens >= this.limits.maxTokens
+          ? "tokens"
+          : performance.now() - this.#started >= this.limits.budgetMs
+            ? "time"
+            : undefined;
+    if (reached && !this.#stoppedBy) this.#stoppedBy = reached;
+    return reached;
+  }
+
+  /** Counts a build started. */
+  countTool(): void {
+    this.#tools += 1;
+  }
+
+  /** The run's signal for one step: `signal`, or the wall-time budget past its grace. */
+  stepSignal(signal: AbortSignal): AbortSignal {
+    const grace = Math.max(MIN_GRACE_MS, this.limits.budgetMs * GRACE_SHARE);
+    const left = this.limits.budgetMs + grace - (performance.now() - this.#started);
+    return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, left))]);
+  }
+
+  /** `model`, counting the tokens and time of every completion. */
+  model(model: LanguageModel): LanguageModel {
+    const budget = this;
+    const wrap = (inner: LanguageModel): LanguageModel => ({
+      modelId: inner.modelId,
+      server: inner.server,
+      listModels: (signal) => inner.listModels(signal),
+      withModelId: (modelId, source) => wrap(inner.withModelId(modelId, source)),
+      async stream(request) {
+        const started = performance.now();
+        try {
+          const completion = await inner.stream(request);
+          const usage = completion.usage;
+          const counted = usage ? Math.max(0, usage.promptTokens) + Math.max(0, usage.completionTokens) : undefined;
+          const estimated = Math.ceil((JSON.stringify(request.messages).length + completion.content.length + JSON.stringify(completion.toolCalls).length) / 4);
+          budget.#tokens += counted !== undefined && Number.isFinite(counted) ? counted : estimated;
+          return completion;
+        } finally {
+          budget.#modelMs += performance.now() - started;
+        }
+      },
+    });
+    return wrap(model);
+  }
+
+  spent(): BudgetSpent {
+    return {
+      wallMs: Math.round(performance.now() - this.#started),
+      budgetMs: this.limits.budgetMs,
+      tokens: this.#tokens,
+      maxTokens: this.limits.maxTokens,
+      tools: this.#tools,
+      maxTools: this.limits.maxTools,
+      modelMs: Math.round(this.#modelMs),
+      ...(this.#stoppedBy ? { stoppedBy: this.#stoppedBy } : {}),
+    };
+  }
+}

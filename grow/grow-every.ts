@@ -1,0 +1,36 @@
+import { sleep } from "../concurrency/sleep.ts";
+import { formatDuration } from "../config/duration.ts";
+import { GrowBusyError } from "./grow-lock.ts";
+import type { GrowOutcome } from "./run-grow.ts";
+
+/**
+ * Runs `run` now and then every `everyMs` (measured from the end of one run to the start of the next) until `signal`
+ * aborts: what `org grow` without --once, `ops/grow.sh` and `serve --grow-every` do. A run another process holds the
+ * lock for is skipped, and one that fails is said and the next tried: an unattended loop outlives a bad hour.
+ */
+export async function growEvery(options: {
+  everyMs: number;
+  run: () => Promise<GrowOutcome>;
+  onRun?: (outcome: GrowOutcome) => void;
+  /** A line for the log: a skipped run, a failure, when the next run starts. */
+  say: (line: string) => void;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { signal, say } = options;
+  while (!signal.aborted) {
+    try {
+      // Awaited first: `onRun?.(await run())` would skip the run itself whenever no onRun is given.
+      const outcome = await options.run();
+      options.onRun?.(outcome);
+    } catch (error) {
+      if (signal.aborted) break;
+      if (error instanceof GrowBusyError) say(`skipped: ${error.message}`);
+      else if (error instanceof Error && "userFacing" in error && error.userFacing === true) say(`the run failed: ${error.message}`);
+      // Not an answer for the user but a bug: its stack, for the report that fixes it.
+      else say(`the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    if (signal.aborted) break;
+    say(`next run in ${formatDuration(options.everyMs)}, at ${new Date(Date.now() + options.everyMs).toISOString()}`);
+    await sleep(options.everyMs, signal);
+  }
+}

@@ -1,0 +1,211 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { formatDuration } from "../config/duration.ts";
+import { GROW_DIR } from "../config/workspace-paths.ts";
+import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { growDir } from "./grow-state.ts";
+import { ProposalKind, ProposalState } from "./proposal.ts";
+
+const Count = z.int().min(0);
+
+/** One build of a run: the proposal, what the toolsmith made, how the gate judged it, whether it was promoted. */
+export const BuildRecord = z.strictObject({
+  proposal: z.string(),
+  goal: z.string(),
+  kind: ProposalKind,
+  ok: z.boolean(),
+  /** The proposal's state after the build. */
+  state: ProposalState,
+  tool: z.string().optional(),
+  branch: z.string().optional(),
+  commit: z.string().optional(),
+  verdict: z.enum(["pass", "fail", "error"]).optional(),
+  reportPath: z.string().optional(),
+  promotion: z.strictObject({ tag: z.string(), merge: z.string(), mainBefore: z.string() }).optional(),
+  /** The stage that stopped it (build, current, candidate, fitness, promote). */
+  stoppedAt: z.string().optional(),
+  failure: z.string().optional(),
+  /** Set when it passed and waits for `org promote` (grow.autoPromote is false). */
+  waiting: z.string().optional(),
+  durationMs: Count,
+  modelMs: Count,
+  tokens: Count,
+});
+export type BuildRecord = z.infer<typeof BuildRecord>;
+
+/** A tool rolled back this run: why, with the figures, and the proposal filed to rebuild it. */
+export const RollbackRecord = z.strictObject({
+  tool: z.string(),
+  ok: z.boolean(),
+  tag: z.string().optional(),
+  undoes: z.string().optional(),
+  mainBefore: z.string().optional(),
+  newMain: z.string().optional(),
+  summary: z.string(),
+  reasons: z.array(z.string()),
+  evidence: z.unknown(),
+  proposal: z.string().optional(),
+  failure: z.string().optional(),
+  /** A dry run: what would have been done. */
+  wouldRollBack: z.boolean().optional(),
+});
+export type RollbackRecord = z.infer<typeof RollbackRecord>;
+
+/** `.org/grow/<ts>.json`: one run, written when it starts and after each step, so a killed run's report says how far it got. */
+export const GrowReport = z.strictObject({
+  version: z.literal(1),
+  id: z.string(),
+  pid: z.int(),
+  state: z.enum(["running", "done", "failed"]),
+  startedAt: z.iso.datetime(),
+  endedAt: z.iso.datetime().optional(),
+  dryRun: z.boolean(),
+  workspace: z.string(),
+  repo: z.string(),
+  autoPromote: z.boolean(),
+  summary: z.strictObject({
+    /** Needs found since the last run. */
+    noticed: Count,
+    /** Of those, how many joined a proposal that was already there or made this run. */
+    merged: Count,
+    /** Proposals made this run. */
+    created: Count,
+    /** Proposals found answered by an existing tool this run. */
+    covered: Count,
+    /** Candidate branches the toolsmith made. */
+    built: Count,
+    /** Candidates the gate judged (pass or fail). */
+    judged: Count,
+    promoted: Count,
+    rolledBack: Count,
+    /** Idle tools removed (grow.autoPromote) or proposed for removal. */
+    removed: Count,
+    proposedForRemoval: Count,
+    /** Builds that failed (the toolsmith, the gate, or the promotion). */
+    failed: Count,
+  }),
+  budget: z.strictObject({
+    wallMs: Count,
+    budgetMs: Count,
+    tokens: Count,
+    maxTokens: Count,
+    tools: Count,
+    maxTools: Count,
+    modelMs: Count,
+    stoppedBy: z.enum(["time", "tokens", "tools"]).optional(),
+  }),
+  read: z.strictObject({ sessions: Count, auditDays: Count, jobs: Count, bytes: Count, skippedLines: Count, more: z.boolean() }).optional(),
+  /** What the run noticed, by proposal: new ones and those that grew. */
+  proposals: z.array(
+    z.strictObject({ id: z.string(), goal: z.string(), state: ProposalState, count: Count, new: z.boolean(), coveredBy: z.string().optional() }),
+  ),
+  builds: z.array(BuildRecord),
+  rollback: RollbackRecord.optional(),
+  removals: z.array(
+    z.strictObject({
+      tool: z.string(),
+      proposal: z.string(),
+      idleDays: Count,
+      removed: z.boolean(),
+      tags: z.array(z.string()),
+      failure: z.string().optional(),
+    }),
+  ),
+  /** A dry run: the proposals it would build, most needed first. */
+  wouldBuild: z.array(z.strictObject({ id: z.string(), goal: z.string(), count: Count, kind: ProposalKind })).optional(),
+  /** Lines worth reading: why something was skipped, what waits for a person. */
+  notes: z.array(z.string()),
+  error: z.string().optional(),
+});
+export type GrowReport = z.infer<typeof GrowReport>;
+
+const REPORT_FILE = /^(\d{8}T\d{6}(?:\d{3})?Z(?:-\d+)?)\.json$/;
+
+/** A new report's id: the UTC time to the millisecond, `20261123T101500123Z`. */
+export function reportId(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, "").replace(".", "");
+}
+
+/** `.org/grow/<id>.json`. */
+export function reportPath(workspaceDir: string, id: string): string {
+  return join(workspaceDir, GROW_DIR, `${id}.json`);
+}
+
+/** Writes (or rewrites) a run's report, atomically. */
+export function writeGrowReport(workspaceDir: string, report: GrowReport): string {
+  growDir(workspaceDir);
+  const path = reportPath(workspaceDir, report.id);
+  writePrivateFile(path, `${JSON.stringify(GrowReport.parse(report), null, 2)}\n`, { durable: true });
+  return path;
+}
+
+/** The ids of the workspace's reports, oldest first. */
+export function reportIds(workspaceDir: string): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(join(workspaceDir, GROW_DIR));
+  } catch {
+    return [];
+  }
+  return files.flatMap((file) => REPORT_FILE.exec(file)?.[1] ?? []).sort();
+}
+
+/** A report by id; undefined when it is missing or not a report. */
+export function readGrowReport(workspaceDir: string, id: string): GrowReport | undefined {
+  try {
+    return GrowReport.parse(JSON.parse(readPrivateFile(reportPath(workspaceDir, id))));
+  } catch {
+    return undefined;
+  }
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The run's summary line: noticed, merged, covered, built, judged, promoted, rolled back, and the budget spent. */
+export function summaryLine(report: GrowReport): string {
+  const { summary: s, budget: b } = report;
+  const parts = [
+    `noticed ${s.noticed}`,
+    `merged ${s.merged}`,
+    `covered ${s.covered}`,
+    `built ${s.built}`,
+    `judged ${s.judged}`,
+    `promoted ${s.promoted}`,
+    `rolled back ${s.rolledBack}`,
+  ];
+  const budget = `budget spent: ${seconds(b.wallMs)} of ${formatDuration(b.budgetMs)}, ${b.tokens} of ${b.maxTokens} tokens, ${b.tools} of ${b.maxTools} tools${b.stoppedBy ? ` (stopped: ${b.stoppedBy} budget reached)` : ""}`;
+  return `${report.dryRun ? "dry run: " : ""}${parts.join(", ")}; ${budget}`;
+}
+
+/** What a person reads of a run: each build, the rollback, what waits, then the summary line. */
+export function reportLines(report: GrowReport): string[] {
+  const lines: string[] = [];
+  const fresh = report.proposals.filter((proposal) => proposal.new);
+  if (fresh.length > 0)
+    lines.push(`new proposals: ${fresh.map((proposal) => `${proposal.id} (${proposal.count}×) ${JSON.stringify(proposal.goal)}`).join("; ")}`);
+  for (const proposal of report.proposals.filter((entry) => entry.state === "covered" && entry.coveredBy))
+    lines.push(`covered: ${proposal.id} ${JSON.stringify(proposal.goal)} is answered by ${proposal.coveredBy}`);
+  if (report.rollback) {
+    const r = report.rollback;
+    if (r.wouldRollBack) lines.push(`would roll back ${r.tool}: ${r.summary}`);
+    else if (r.ok) lines.push(`rolled back ${r.tool} (${r.tag}, undoes ${r.undoes}): ${r.summary}; rebuild proposal ${r.proposal ?? "-"}`);
+    else lines.push(`could not roll back ${r.tool}: ${r.failure ?? "?"} (${r.summary})`);
+  }
+  for (const removal of report.removals)
+    lines.push(
+      removal.removed
+        ? `removed ${removal.tool} (unused ${removal.idleDays} days): ${removal.tags.join(", ")}`
+        : `proposed for removal: ${removal.tool} (unused ${removal.idleDays} days), ${removal.proposal}${removal.failure ? `: ${removal.failure}` : ""}`,
+    );
+  for (const wanted of report.wouldBuild ?? []) lines.push(`would build ${wanted.id} (${wanted.count}×): ${JSON.stringify(wanted.goal)}`);
+  for (const build of report.builds) {
+    const what = `${build.proposal} ${JSON.stringify(build.goal)}`;
+    if (build.promotion) lines.push(`promoted ${build.tool} for ${what}: ${build.branch} as ${build.promotion.merge.slice(0, 12)} (${build.promotion.tag})`);
+    else if (build.waiting) lines.push(`built ${build.tool} for ${what}: ${build.branch} passed the gate; ${build.waiting}`);
+    else lines.push(`failed ${what}${build.stoppedAt ? ` at ${build.stoppedAt}` : ""}: ${build.failure ?? "?"}`);
+  }
+  for (const note of report.notes) lines.push(note);
+  lines.push(summaryLine(report));
+  return lines;
+}

@@ -1,0 +1,79 @@
+import { join } from "node:path";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { environmentSettings } from "../config/environment.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
+import type { CurrentInstance } from "../git/ref-change.ts";
+import { httpModel } from "../llm/http-model.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
+import { httpModels } from "../models/persona-model.ts";
+import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
+import type { GrowProgress, GrowRequest } from "./run-grow.ts";
+
+/** The toolsmith's model: the config's toolsmith persona (its model, server and key), else OLLAMA_BASE's OLLAMA_MODEL. */
+export function toolsmithModel(config: OrgConfig): LanguageModel {
+  const persona = config.personas.find((entry) => entry.kind === "toolsmith");
+  if (persona) return httpModels(config)(persona);
+  const environment = environmentSettings();
+  return httpModel({ server: environment.ollamaBase, modelId: environment.ollamaModel, apiKey: environment.apiKey });
+}
+
+/** What a run is given by whoever starts it (`org grow`, `serve --grow-every`); the rest comes from config and environment. */
+export type GrowSetup = {
+  workspaceDir: string;
+  repoDir: string;
+  config: OrgConfig;
+  dryRun: boolean;
+  /** Limits given on the command line, over grow's settings. */
+  maxTools?: number;
+  budgetMinutes?: number;
+  current?: CurrentInstance;
+  command: string;
+  onProgress?: (progress: GrowProgress) => void;
+  signal: AbortSignal;
+};
+
+/**
+ * A run's request as org starts one: the toolsmith's model and the embedder from the config and the environment,
+ * the sandbox policy, the gate with its defaults and the thresholds of the grown repository's own org.config.json
+ * (never the workspace's: the gate judges by the code it guards), the budget from grow's settings and the flags.
+ */
+export function growRequest(setup: GrowSetup): GrowRequest {
+  const { config, repoDir } = setup;
+  const settings = config.grow;
+  const gateSettings = loadOrgConfig(join(repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: repoDir }).toolsmith;
+  const embedder = embedderFromEnvironment();
+  return {
+    workspaceDir: setup.workspaceDir,
+    repoDir,
+    config,
+    settings,
+    toolsmithSettings: config.toolsmith,
+    gateSettings,
+    gateOptions: {
+      allowCore: false,
+      bun: process.execPath,
+      testsTimeoutMs: GATE_DEFAULTS.testsTimeoutS * 1000,
+      scenarios: {
+        dir: join(repoDir, "fitness", "scenarios"),
+        runs: GATE_DEFAULTS.runs,
+        marginRatio: GATE_DEFAULTS.marginPercent / 100,
+        marginMs: GATE_DEFAULTS.marginMs,
+        timeoutMs: GATE_DEFAULTS.scenarioTimeoutMs,
+      },
+    },
+    model: toolsmithModel(config),
+    ...(embedder ? { embedder } : {}),
+    sandboxPolicy: sandboxPolicyFrom({ config }),
+    limits: {
+      budgetMs: (setup.budgetMinutes ?? settings.budgetMinutes) * 60_000,
+      maxTokens: settings.maxTokens,
+      maxTools: setup.maxTools ?? settings.maxTools,
+    },
+    dryRun: setup.dryRun,
+    ...(setup.current ? { current: setup.current } : {}),
+    command: setup.command,
+    ...(setup.onProgress ? { onProgress: setup.onProgress } : {}),
+    signal: setup.signal,
+  };
+}

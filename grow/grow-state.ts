@@ -1,0 +1,79 @@
+import { lstatSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { errorCode } from "../concurrency/error-code.ts";
+import { GROW_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { Proposal } from "./proposal.ts";
+
+const Mark = z.strictObject({ offset: z.int().min(0), ino: z.number().min(0) });
+
+/**
+ * How far noticing has read: each transcript (and the turn it was in, with that turn's message, for a reply read
+ * in a later run), each day of the audit log, and serve's finished jobs up to a time.
+ */
+export const GrowCursor = z.strictObject({
+  sessions: z.record(
+    z.string(),
+    Mark.extend({ turn: z.string().max(128).optional(), turnText: z.string().max(4000).optional(), replies: z.record(z.string(), z.string()).optional() }),
+  ),
+  audit: z.record(z.string(), Mark),
+  jobs: z.strictObject({ through: z.number().min(0), ids: z.array(z.string()).max(10_000) }),
+});
+export type GrowCursor = z.infer<typeof GrowCursor>;
+
+/**
+ * `.org/grow/proposals.json`: the proposals and the cursor they were noticed up to, written together in one atomic,
+ * fsynced write, so a run killed anywhere neither loses a need nor counts one twice.
+ */
+export const GrowState = z.strictObject({
+  version: z.literal(1),
+  cursor: GrowCursor,
+  proposals: z.array(Proposal),
+});
+export type GrowState = z.infer<typeof GrowState>;
+
+export const EMPTY_CURSOR: GrowCursor = { sessions: {}, audit: {}, jobs: { through: 0, ids: [] } };
+
+/** The proposals file is not grow's, or is damaged: the message says what to do. */
+export class GrowStateError extends Error {
+  override name = "GrowStateError";
+  readonly userFacing = true;
+}
+
+/** `<workspace>/.org/grow`, made private (0700, no links) when missing. */
+export function growDir(workspaceDir: string): string {
+  return ensurePrivateDir(join(workspaceDir, GROW_DIR));
+}
+
+/** `.org/grow/proposals.json` of a workspace. */
+export function proposalsPath(workspaceDir: string): string {
+  return join(workspaceDir, GROW_DIR, "proposals.json");
+}
+
+/** The workspace's proposals and cursor; empty when grow never ran there. */
+export function readGrowState(workspaceDir: string): GrowState {
+  // Looked for first: reading a private file makes its folders, and a dry run or `status` makes nothing.
+  if (!lstatSync(proposalsPath(workspaceDir), { throwIfNoEntry: false })) return { version: 1, cursor: structuredClone(EMPTY_CURSOR), proposals: [] };
+  let text: string;
+  try {
+    text = readPrivateFile(proposalsPath(workspaceDir));
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return { version: 1, cursor: structuredClone(EMPTY_CURSOR), proposals: [] };
+    throw error;
+  }
+  try {
+    return GrowState.parse(JSON.parse(text));
+  } catch (error) {
+    const why = error instanceof z.ZodError ? (error.issues[0]?.message ?? "does not fit") : error instanceof Error ? error.message : String(error);
+    throw new GrowStateError(
+      `${proposalsPath(workspaceDir)} is damaged (${why.split("\n")[0]}); move it aside to start afresh (every transcript is read again), or restore it from a copy`,
+    );
+  }
+}
+
+/** Replaces the workspace's proposals and cursor in one atomic, durable write. */
+export function writeGrowState(workspaceDir: string, state: GrowState): void {
+  growDir(workspaceDir);
+  writePrivateFile(proposalsPath(workspaceDir), `${JSON.stringify(GrowState.parse(state), null, 2)}\n`, { durable: true });
+}

@@ -1,0 +1,330 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ScriptInput } from "../scripted-server/script.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { orgCodeCopy } from "../testing/org-clone.ts";
+import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
+import { CLAMP } from "../testing/toolsmith-fixtures.ts";
+import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+
+// The proof of `org grow`, through real processes only (bin/org of a copy of org's code with no promoted tools, a
+// throw-away git repository that is both the workspace and the main that grows, one scripted model server playing the
+// agent and the toolsmith). Users ask for three things the room cannot do (one of them three times, in other words
+// each time); the agent calls a tool that does not exist; a workflow step fails. One `org grow --once --max-tools 2`
+// with grow.autoPromote builds and promotes the two most-needed tools; a new chat uses one; a stream of real calls
+// through serve's /v1/tools that starts failing makes the next run roll that tool back. The test itself never changes
+// git: every ref move is org's, and main holds exactly what the reports say.
+const code = orgCodeCopy("org-grow-code-");
+const workspace = tempGitRepo("org-grow-e2e-");
+const W = workspace.dir;
+const killedWorkspace = tempGitRepo("org-grow-killed-");
+let server: ScriptedServer;
+const timings: string[] = [];
+const started = performance.now();
+
+const agent = (lastMessage: string, reply: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  when: { persona: "agent", lastMessage, ...extra },
+  reply,
+});
+const calls = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ name, arguments: args }] });
+// The toolsmith knows the clamp tool by any of the words the users used for it.
+const clampWords = "^Goal: [^\\n]*(clamp|bounds|range)";
+
+function script(): ScriptInput {
+  const stock = scriptedToolsmithScript();
+  return {
+    models: stock.models,
+    rules: [
+      // A toolsmith that takes its time over slugs: the run is killed while it waits.
+      { when: { tool: "submit_spec", lastMessage: "^Goal: [^\\n]*slug" }, reply: { ...calls("submit_spec", {}), firstByteDelayMs: 60_000 } },
+      { when: { tool: "submit_spec", lastMessage: clampWords }, reply: calls("submit_spec", CLAMP.spec) },
+      { when: { tool: "submit_implementation", lastMessage: clampWords }, reply: calls("submit_implementation", { code: CLAMP.tool }) },
+      { when: { tool: "submit_tests", lastMessage: clampWords }, reply: calls("submit_tests", { code: CLAMP.tests }) },
+      // After a tool ran: what the agent says of its result.
+      agent("there is no tool named", { text: "celsius_to_fahrenheit is not among my tools." }, { lastRole: "tool" }),
+      agent("there is no promoted tool", { text: "The workflow stopped at its convert step." }, { lastRole: "tool" }),
+      agent('"result"', { text: "It is 10." }, { lastRole: "tool" }),
+      // The users' messages.
+      agent("clamps a number into a range", { text: "I can't do that with the tools I have." }),
+      agent("keep a value within bounds", { text: "None of my tools can keep a value within bounds." }),
+      agent("lower and upper bounds", { text: "Sorry, I cannot do that." }),
+      agent("celsius in fahrenheit", calls("celsius_to_fahrenheit", { celsius: 21 })),
+      agent("workflows/report\\.json", calls("workflow_run", { file: "workflows/report.json", inputs: { celsius: 30 } })),
+      agent("palindromes", { text: "There is no tool that checks palindromes here." }),
+      agent("^clamp 15", calls("clamp_number", { value: 15, min: 0, max: 10 })),
+      ...stock.rules,
+    ],
+  };
+}
+
+beforeAll(async () => {
+  server = await startScriptedServer({ script: script() });
+  writeFileSync(join(W, ".gitignore"), ".org/\n");
+  writeFileSync(
+    join(W, "org.config.json"),
+    JSON.stringify({
+      personas: [
+        { name: "agent", kind: "agent" },
+        { name: "toolsmith", kind: "toolsmith" },
+      ],
+      grow: { autoPromote: true, window: 10 },
+    }),
+  );
+  mkdirSync(join(W, "workflows"));
+  writeFileSync(
+    join(W, "workflows", "report.json"),
+    JSON.stringify({
+      name: "report",
+      inputs: { type: "object", properties: { celsius: { type: "number" } }, required: ["celsius"] },
+      steps: [{ id: "convert", tool: "celsius_to_fahrenheit", inputs: { celsius: "$inputs.celsius" } }],
+      output: { fahrenheit: "$steps.convert.output.fahrenheit" },
+    }),
+  );
+  gitSync(W, ["add", "-A"]);
+  gitSync(W, ["commit", "--quiet", "-m", "a workspace whose main grows"]);
+});
+afterAll(async () => {
+  await server?.stop().catch(() => undefined);
+  code[Symbol.dispose]();
+  workspace[Symbol.dispose]();
+  killedWorkspace[Symbol.dispose]();
+  process.stderr.write(`grow e2e: ${timings.join("; ")}; total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+});
+
+type Run = { stdout: string; stderr: string; code: number | null };
+
+/** `bin/org ARGS` in the workspace, as a person types it; killed after `limitMs`. */
+async function org(args: string[], limitMs = 120_000, cwd = W): Promise<Run> {
+  const begun = performance.now();
+  const child = Bun.spawn([join(code.dir, "bin", "org"), ...args], {
+    cwd,
+    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+  const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(killer);
+  timings.push(`${args.slice(0, 2).join(" ")} ${((performance.now() - begun) / 1000).toFixed(1)} s`);
+  return { stdout, stderr, code: child.exitCode };
+}
+
+async function orgOk(args: string[], limitMs?: number, cwd?: string): Promise<Run> {
+  const run = await org(args, limitMs, cwd);
+  if (run.code !== 0) throw new Error(`org ${args.join(" ")} exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
+  return run;
+}
+
+const chat = (text: string) => org(["chat", "--once", text, "--mode", "direct:agent", "--yes"]);
+const git = (args: string[]) => gitSync(W, args).trim();
+const tags = (prefix: string) =>
+  git(["tag", "--list", `${prefix}/*`])
+    .split("\n")
+    .filter(Boolean)
+    .sort();
+const toolsOnMain = () => git(["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean).sort();
+const lastJson = (text: string) => JSON.parse(text.trim().split("\n").at(-1) ?? "null");
+
+/** serve in the workspace on a free port, until `run` is done. */
+async function withServe(run: (url: string) => Promise<void>): Promise<void> {
+  const child = Bun.spawn([join(code.dir, "bin", "org"), "serve", "--port", "0"], {
+    cwd: W,
+    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  try {
+    const reader = child.stdout.getReader();
+    let said = "";
+    while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(said)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`serve ended before it listened: ${said}${await new Response(child.stderr).text()}`);
+      said += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    await run(/listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(said)?.[1] as string);
+  } finally {
+    child.kill("SIGTERM");
+    await child.exited;
+    clearTimeout(killer);
+  }
+}
+
+test("grow notices, builds and promotes the two most-needed tools, a new chat uses one, and failing calls roll it back", async () => {
+  // The sessions: three things the room cannot do, one asked three times in other words; a call of a tool that does
+  // not exist; a workflow whose step names it. Two chats at a time, each a session of its own.
+  const asked = [
+    "we need a tool that clamps a number into a range",
+    "can you make a tool to keep a value within bounds?",
+    "I'd like a tool that limits a number to lower and upper bounds.",
+    "what is 21 degrees celsius in fahrenheit?",
+    "run the workflow workflows/report.json for 30 degrees",
+    "Is there a tool for checking palindromes?",
+  ];
+  for (let index = 0; index < asked.length; index += 2) await Promise.all(asked.slice(index, index + 2).map((text) => chat(text)));
+  expect(readdirSync(join(W, ".org", "sessions")).filter((file) => file.endsWith(".jsonl"))).toHaveLength(6);
+  const mainAtStart = git(["rev-parse", "main"]);
+
+  // One run: noticed, merged, two built, judged and promoted, the third left pending.
+  const first = await orgOk(["grow", "--once", "--max-tools", "2", "--repo", W, "--json"], 600_000);
+  const one = lastJson(first.stdout);
+  expect(one).toMatchObject({ state: "done", dryRun: false, autoPromote: true });
+  expect(one.summary).toMatchObject({ noticed: 10, created: 3, merged: 7, covered: 0, built: 2, judged: 2, promoted: 2, rolledBack: 0, failed: 0 });
+  expect(one.budget).toMatchObject({ tools: 2, maxTools: 2 });
+  const counts = Object.fromEntries(one.proposals.map((proposal: { goal: string; count: number }) => [proposal.count, proposal.goal]));
+  expect(Object.keys(counts).sort()).toEqual(["1", "2", "3"]);
+  expect(counts["2"]).toContain("celsius_to_fahrenheit");
+  expect(counts["1"]).toContain("palindrome");
+  expect(one.builds.map((build: { tool: string; state: string }) => `${build.tool} ${build.state}`)).toEqual([
+    "clamp_number promoted",
+    "celsius_to_fahrenheit promoted",
+  ]);
+  // Main holds exactly what the report says: two merges, in order, each tagged; the second made on the first.
+  const [clampBuild, celsiusBuild] = one.builds;
+  expect(tags("promote")).toEqual([clampBuild.promotion.tag, celsiusBuild.promotion.tag].sort());
+  expect(clampBuild.promotion.mainBefore).toBe(mainAtStart);
+  expect(celsiusBuild.promotion.mainBefore).toBe(clampBuild.promotion.merge);
+  expect(git(["rev-parse", "main"])).toBe(celsiusBuild.promotion.merge);
+  expect(git(["rev-parse", "HEAD"])).toBe(celsiusBuild.promotion.merge);
+  expect(toolsOnMain()).toEqual(["celsius_to_fahrenheit", "clamp_number"]);
+  expect(first.stderr).toContain("✓ promote: promoted");
+  expect(existsSync(join(W, ".org", "grow", `${one.id}.json`))).toBe(true);
+
+  // A new chat uses a tool grown for it.
+  const used = await orgOk(["chat", "--once", "clamp 15 into the range from 0 to 10", "--mode", "direct:agent", "--yes", "--json"]);
+  const result = used.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+    .find((event) => event.type === "tool-result");
+  expect(result).toMatchObject({ call: { name: "clamp_number" }, ok: true });
+  expect(result.output).toContain("10");
+
+  // Real calls of the tool through serve: it works, then it starts failing (min above max), ten times.
+  await withServe(async (url) => {
+    const run = async (inputs: Record<string, number>) => {
+      const response = await fetch(`${url}/v1/tools/clamp_number/run`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputs }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      return (await response.json()) as { ok: boolean };
+    };
+    for (let value = 0; value < 10; value += 1) expect((await run({ value, min: 2, max: 7 })).ok).toBe(true);
+    for (let value = 0; value < 10; value += 1) expect((await run({ value, min: 9, max: 1 })).ok).toBe(false);
+  });
+
+  // A dry run says it would roll clamp_number back, and changes nothing.
+  const mainBeforeDry = git(["rev-parse", "main"]);
+  const dry = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", W, "--json"])).stdout);
+  expect(dry.rollback).toMatchObject({ tool: "clamp_number", wouldRollBack: true, ok: false });
+  expect(git(["rev-parse", "main"])).toBe(mainBeforeDry);
+  expect(tags("rollback")).toEqual([]);
+
+  // The next run rolls clamp_number back, with the windows as evidence, and files its rebuild.
+  const second = await orgOk(["grow", "--once", "--max-tools", "0", "--repo", W, "--json"], 300_000);
+  const two = lastJson(second.stdout);
+  expect(two.summary).toMatchObject({ rolledBack: 1, built: 0, promoted: 0 });
+  expect(two.rollback).toMatchObject({ tool: "clamp_number", ok: true, reasons: ["success-drop", "failure-rate"], undoes: clampBuild.promotion.tag });
+  expect(two.rollback.summary).toContain("success 0.0 % over its last 10 calls; 100.0 % over the 10 before");
+  expect(two.rollback.evidence.failingInputs[0].input).toContain('"min":9');
+  expect(tags("rollback")).toEqual([two.rollback.tag]);
+  expect(git(["rev-parse", "main"])).toBe(two.rollback.newMain);
+  expect(two.rollback.mainBefore).toBe(celsiusBuild.promotion.merge);
+  expect(toolsOnMain()).toEqual(["celsius_to_fahrenheit"]);
+  expect(existsSync(join(W, "tools", "generated", "clamp_number"))).toBe(false);
+  // Every step of main since the start is org's: two promotions, then one rollback, as the reports say.
+  expect(git(["rev-list", "--first-parent", `${mainAtStart}..main`]).split("\n")).toEqual([
+    two.rollback.newMain,
+    celsiusBuild.promotion.merge,
+    clampBuild.promotion.merge,
+  ]);
+
+  const proposals = JSON.parse((await orgOk(["grow", "proposals", "--json"])).stdout) as {
+    id: string;
+    state: string;
+    kind: string;
+    tool?: string;
+    count: number;
+    supersededBy?: string;
+  }[];
+  const rebuild = proposals.find((proposal) => proposal.kind === "rebuild");
+  expect(rebuild).toMatchObject({ id: two.rollback.proposal, state: "pending", tool: "clamp_number" });
+  expect(proposals.find((proposal) => proposal.kind === "build" && proposal.count === 3)).toMatchObject({ state: "failed", supersededBy: rebuild?.id });
+  expect(proposals.find((proposal) => proposal.tool === "celsius_to_fahrenheit")).toMatchObject({ state: "promoted", count: 2 });
+  expect(proposals.find((proposal) => proposal.count === 1 && proposal.kind === "build")).toMatchObject({ state: "pending" });
+
+  const status = JSON.parse((await orgOk(["grow", "status", "--json"])).stdout);
+  expect(status).toMatchObject({ runs: 2, autoPromote: true, every: "1h", last: { id: two.id, state: "done" } });
+  expect(status.running).toBeUndefined();
+}, 900_000);
+
+test("a run killed with kill -9 mid-build leaves consistent state: the next run takes the lock over and the proposal is pending again", async () => {
+  const dir = killedWorkspace.dir;
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "a main to grow"]);
+  mkdirSync(join(dir, ".org", "sessions"), { recursive: true });
+  const line = {
+    type: "turn-start",
+    turnId: "t1",
+    text: "we need a tool that slugifies a title for a URL",
+    mode: "group",
+    addressed: [],
+    time: new Date().toISOString(),
+  };
+  writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), `${JSON.stringify(line)}\n`);
+  const refsBefore = gitSync(dir, ["for-each-ref"]);
+  const child = Bun.spawn([join(code.dir, "bin", "org"), "grow", "--once", "--repo", dir], {
+    cwd: dir,
+    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    stdout: "ignore",
+    stderr: "ignore",
+    stdin: "ignore",
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+  try {
+    // Killed while the toolsmith waits for the model, the proposal marked building.
+    const building = () => {
+      try {
+        return JSON.parse(readFileSync(join(dir, ".org", "grow", "proposals.json"), "utf8")).proposals[0]?.state === "building";
+      } catch {
+        return false;
+      }
+    };
+    for (const deadline = Date.now() + 60_000; !building(); ) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error("the run never reached its build");
+      await Bun.sleep(50);
+    }
+    child.kill("SIGKILL");
+    await child.exited;
+  } finally {
+    clearTimeout(killer);
+  }
+  const status = JSON.parse((await orgOk(["grow", "status", "--json"], undefined, dir)).stdout);
+  expect(status.last.state).toBe("interrupted");
+  expect(status.running).toBeUndefined();
+  expect(existsSync(join(dir, ".org", "grow", "grow.lock"))).toBe(true);
+  const next = JSON.parse(
+    (await orgOk(["grow", "--once", "--max-tools", "0", "--repo", dir, "--json"], undefined, dir)).stdout.trim().split("\n").at(-1) as string,
+  );
+  expect(next.notes[0]).toMatch(/^a run that ended without finishing had p[0-9a-f]+ building: pending again$/);
+  const proposals = JSON.parse((await orgOk(["grow", "proposals", "--json"], undefined, dir)).stdout);
+  expect(proposals.map((proposal: { state: string; goal: string }) => `${proposal.state} ${proposal.goal}`)).toEqual(["pending slugifies a title for a URL"]);
+  // A person says no: the proposal is never built, and a dry run no longer lists it.
+  const rejected = await orgOk(["grow", "reject", proposals[0].id], undefined, dir);
+  expect(rejected.stdout).toStartWith(`rejected ${proposals[0].id} (was pending): slugifies a title for a URL`);
+  const after = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", dir, "--json"], undefined, dir)).stdout);
+  expect(after.wouldBuild).toEqual([]);
+  const unknown = await org(["grow", "reject", "p0000000000"], undefined, dir);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain("no proposal p0000000000");
+  expect(existsSync(join(dir, ".org", "grow", "grow.lock"))).toBe(false);
+  // Nothing reached git: no branch, no tag, main where it was.
+  expect(gitSync(dir, ["for-each-ref"])).toBe(refsBefore);
+}, 180_000);

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
+import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
+
+/** Where a proposal stands. */
+export const ProposalState = z.enum(["pending", "covered", "building", "built", "failed", "promoted", "rejected"]);
+export type ProposalState = z.infer<typeof ProposalState>;
+
+/** What a need was noticed from. */
+export const NeedKind = z.enum([
+  /** A call of a tool that does not exist. */
+  "missing-tool",
+  /** A generated tool's call that failed. */
+  "failed-call",
+  /** A workflow step that failed: its tool failed, or does not exist. */
+  "failed-step",
+  /** A sandboxed command or Python module that is not there. */
+  "missing-command",
+  /** A persona said it could not do something. */
+  "cannot",
+  /** A user asked for a tool in so many words. */
+  "request",
+  /** `/wish TEXT` in the room. */
+  "wish",
+  /** `org grow` rolled the tool back: its failing inputs. */
+  "rollback",
+  /** A promoted tool nobody called for grow.pruneUnusedDays. */
+  "idle",
+]);
+export type NeedKind = z.infer<typeof NeedKind>;
+
+/** One place a need was seen: the session (or `usage` for the call record), the turn, and what was said, cut short. */
+export const Evidence = z.strictObject({
+  session: z.string().min(1).max(128),
+  turn: z.string().min(1).max(128),
+  quote: z.string().max(QUOTE_CHARS),
+});
+export type Evidence = z.infer<typeof Evidence>;
+
+const ToolName = z.string().regex(TOOL_NAME_PATTERN);
+
+/** What a proposal asks for: a new tool, a tool rolled back to be built again, a tool to remove. */
+export const ProposalKind = z.enum(["build", "rebuild", "remove"]);
+export type ProposalKind = z.infer<typeof ProposalKind>;
+
+/** One unmet need, however often and wherever it was seen. */
+export const Proposal = z.strictObject({
+  id: z.string().regex(/^p[0-9a-f]{10,16}$/),
+  goal: z.string().min(1).max(GOAL_CHARS),
+  /** The newest places it was seen (at most MAX_EVIDENCE); `count` counts them all. */
+  evidence: z.array(Evidence),
+  /** How many times (distinct turns) it was seen. */
+  count: z.int().min(0),
+  firstSeen: z.iso.datetime(),
+  lastSeen: z.iso.datetime(),
+  state: ProposalState,
+  kind: ProposalKind,
+  /** The signal the goal's words came from (a user's words win over a tool's name). */
+  goalFrom: NeedKind,
+  /** How often each signal was seen. */
+  signals: z.partialRecord(NeedKind, z.int().min(0)),
+  /** The tool it names: a missing tool's name, the tool to rebuild or remove, or (promoted) the tool built for it. */
+  tool: ToolName.optional(),
+  /** `covered`: the promoted tool that already answers it. */
+  coveredBy: ToolName.optional(),
+  /** The candidate built for it, and how it was judged and promoted. */
+  branch: z.string().regex(CANDIDATE_BRANCH_PATTERN).optional(),
+  commit: z
+    .string()
+    .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/)
+    .optional(),
+  reportPath: z.string().max(4096).optional(),
+  promotion: z.string().max(64).optional(),
+  /** Why it failed (or was rolled back), in one line. */
+  failure: z.string().max(1000).optional(),
+  /** The proposal that carries this need on (the rebuild filed when the tool built for it was rolled back). */
+  supersededBy: z
+    .string()
+    .regex(/^p[0-9a-f]{10,16}$/)
+    .optional(),
+  /** Builds tried. */
+  attempts: z.int().min(0).default(0),
+  updatedAt: z.iso.datetime(),
+});
+export type Proposal = z.infer<typeof Proposal>;
+
+/** Evidence kept per proposal: the newest; `count` keeps counting. */
+export const MAX_EVIDENCE = 20;
+/** Builds a proposal gets before it stays `failed` whatever new evidence comes. */
+export const MAX_ATTEMPTS = 3;

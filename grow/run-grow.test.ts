@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promoteJudged } from "../fitness/promote-judged.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { TranscriptLine } from "../room/transcript.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { readNeedHints } from "../registry/need-hints.ts";
+import { wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { scriptedConfig } from "../testing/scripted-config.ts";
+import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
+import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { growRequest } from "./grow-request.ts";
+import { readGrowReport, reportIds } from "./grow-report.ts";
+import { readGrowState } from "./grow-state.ts";
+import { type GrowRequest, runGrow } from "./run-grow.ts";
+
+// One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
+// sessions written as the room writes them, the scripted toolsmith, the real sandbox and the real gate against two
+// in-process serves. The proof through real processes is grow.e2e.test.ts. The config comes through testing/, so the
+// gate does not count this file among the tests a change of the checkout's tools could reach (it reads none of them).
+let server: ScriptedServer;
+let config: ReturnType<typeof scriptedConfig>;
+
+beforeAll(async () => {
+  server = await startScriptedServer({ script: scriptedToolsmithScript() });
+  config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A throw-away main whose .org/ is no part of its files, with sessions in which users asked for things. */
+function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) => void = () => {}): { dir: string } & Disposable {
+  const repo = tempGitRepo("org-grow-");
+  writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
+  setup(repo.dir);
+  gitSync(repo.dir, ["add", "-A"]);
+  gitSync(repo.dir, ["commit", "--quiet", "-m", "a main to grow"]);
+  const dir = join(repo.dir, ".org", "sessions");
+  mkdirSync(dir, { recursive: true });
+  const time = new Date().toISOString();
+  for (const [id, texts] of Object.entries(sessions)) {
+    const lines = texts.map((text, index) =>
+      JSON.stringify(TranscriptLine.parse({ type: "turn-start", turnId: `${id}-${index}`, text, mode: "direct:agent", addressed: ["agent"], time })),
+    );
+    writeFileSync(join(dir, `${id}.jsonl`), `${lines.join("\n")}\n`);
+  }
+  return repo;
+}
+
+function request(
+  dir: string,
+  changes: Partial<GrowRequest> & { maxTools?: number; dryRun?: boolean; autoPromote?: boolean; pruneUnusedDays?: number },
+): GrowRequest {
+  const { maxTools, dryRun = false, autoPromote = false, pruneUnusedDays, ...rest } = changes;
+  const made = growRequest({
+    workspaceDir: dir,
+    repoDir: dir,
+    config: { ...config, grow: { ...config.grow, autoPromote, ...(pruneUnusedDays !== undefined ? { pruneUnusedDays } : {}) } },
+    dryRun,
+    ...(maxTools !== undefined ? { maxTools } : {}),
+    command: "run-grow.test",
+    signal: AbortSignal.timeout(240_000),
+  });
+  // No embedding server here: the words alone decide.
+  const { embedder: _none, ...withoutEmbedder } = made;
+  // One run of each scenario is enough to judge here (there are none in this repository).
+  return { ...withoutEmbedder, gateOptions: { ...made.gateOptions, scenarios: { ...made.gateOptions.scenarios, runs: 1 } }, ...rest };
+}
+
+const SESSIONS = {
+  s1: ["we need a tool that counts the vowels in a text"],
+  s2: ["is there a tool for counting vowels of a sentence?", "we need a tool that reverses the order of the words in a sentence"],
+};
+
+test("--dry-run says what it would build, most needed first, and changes nothing: no state, no report, no ref", async () => {
+  using repo = workspaceRepo(SESSIONS);
+  const before = checkoutState(repo.dir);
+  const { report, path } = await runGrow(request(repo.dir, { dryRun: true, maxTools: 2 }));
+  expect(path).toBeUndefined();
+  expect(report).toMatchObject({ dryRun: true, state: "done", summary: { noticed: 3, created: 2, merged: 1, built: 0 } });
+  expect(report.wouldBuild?.map((wanted) => `${wanted.count} ${wanted.goal}`)).toEqual([
+    "2 counts the vowels in a text",
+    "1 reverses the order of the words in a sentence",
+  ]);
+  expect(readdirSync(join(repo.dir, ".org")).includes("grow")).toBe(false);
+  expect(checkoutState(repo.dir)).toBe(before);
+}, 60_000);
+
+test("without grow.autoPromote: the most-needed proposal is built and judged, waits for org promote, and is promoted once a person promotes it", async () => {
+  using repo = workspaceRepo(SESSIONS);
+  const git = new RepoGit(repo.dir);
+  const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+  const { report, path } = await runGrow(request(repo.dir, { maxTools: 1 }));
+  expect(report.summary).toMatchObject({ noticed: 3, created: 2, merged: 1, built: 1, judged: 1, promoted: 0, rolledBack: 0 });
+  expect(report.budget).toMatchObject({ tools: 1, maxTools: 1, stoppedBy: "tools" });
+  const [build] = report.builds;
+  expect(build).toMatchObject({ ok: true, state: "built", tool: "vowel_count", verdict: "pass" });
+  expect(build?.waiting).toStartWith(`waiting for org promote ${build?.branch}`);
+  expect(report.notes.some((note) => note.includes(`org promote ${build?.branch}`))).toBe(true);
+  // main is as it was: nothing is promoted without grow.autoPromote.
+  expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).toBe(mainBefore);
+  expect(gitSync(repo.dir, ["rev-parse", build?.branch as string]).trim()).toBe(build?.commit as string);
+  // The report on disk is the one returned; the state keeps both proposals.
+  expect(path).toBe(join(repo.dir, ".org", "grow", `${report.id}.json`));
+  expect(readGrowReport(repo.dir, report.id)).toEqual(report);
+  const state = readGrowState(repo.dir);
+  expect(state.proposals.map((proposal) => `${proposal.state} ${proposal.count} ${proposal.tool ?? "-"}`).sort()).toEqual([
+    "built 2 vowel_count",
+    "pending 1 -",
+  ]);
+
+  // A person promotes it; the next run (building nothing) sees it promoted.
+  await promoteJudged({ git, journal: new PromotionJournal(repo.dir), log: () => {} }, { branch: build?.branch as string, restart: false });
+  const next = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(next.report.summary).toMatchObject({ noticed: 0, built: 0 });
+  expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ state: "promoted" });
+  expect(reportIds(repo.dir)).toEqual([report.id, next.report.id]);
+  // The remaining proposal waits: the tools budget is 0 this run.
+  expect(next.report.builds).toEqual([]);
+  expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count", "tool.ts"))).toBe(true);
+
+  // Three days on, never called: proposed for removal, and removed only under grow.autoPromote.
+  const later = () => new Date(Date.now() + 3 * 86_400_000);
+  const proposed = await runGrow(request(repo.dir, { maxTools: 0, pruneUnusedDays: 2, now: later }));
+  expect(proposed.report.summary).toMatchObject({ proposedForRemoval: 1, removed: 0 });
+  expect(proposed.report.removals).toEqual([expect.objectContaining({ tool: "vowel_count", removed: false, idleDays: 3 })]);
+  expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count"))).toBe(true);
+  const removed = await runGrow(request(repo.dir, { maxTools: 0, pruneUnusedDays: 2, autoPromote: true, now: later }));
+  expect(removed.report.summary).toMatchObject({ removed: 1 });
+  const [removal] = removed.report.removals;
+  expect(removal?.tags).toHaveLength(1);
+  expect(gitSync(repo.dir, ["rev-parse", `${removal?.tags[0]}^{commit}`]).trim()).toBe(gitSync(repo.dir, ["rev-parse", "main"]).trim());
+  expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count"))).toBe(false);
+  expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.kind === "remove")).toMatchObject({ state: "promoted", tool: "vowel_count" });
+}, 240_000);
+
+test("a wall-time budget already spent builds nothing and says so; the proposals wait for the next run", async () => {
+  using repo = workspaceRepo(SESSIONS);
+  const made = request(repo.dir, { maxTools: 3 });
+  const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 1 } });
+  expect(report.builds).toEqual([]);
+  expect(report.budget.stoppedBy).toBe("time");
+  expect(report.notes).toContain("the time budget was reached: 2 proposal(s) wait for the next run");
+  expect(readGrowState(repo.dir).proposals.every((proposal) => proposal.state === "pending")).toBe(true);
+}, 60_000);
+
+test("a need a promoted tool already answers is covered by it, built for nobody, and per-turn tool choice is told", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the words in a text", "is there a tool to tell how many words a sentence has?"] }, (dir) =>
+    writeGeneratedTool(dir, wordCountSpec()),
+  );
+  const { report } = await runGrow(request(repo.dir, { maxTools: 3 }));
+  expect(report.summary).toMatchObject({ noticed: 2, created: 1, merged: 1, covered: 1, built: 0 });
+  expect(report.proposals).toEqual([expect.objectContaining({ state: "covered", coveredBy: "word_count", count: 2 })]);
+  expect(readNeedHints(repo.dir)).toEqual([{ goal: "counts the words in a text", tool: "word_count" }]);
+  // A second run with nothing new changes nothing: the need stays covered.
+  const again = await runGrow(request(repo.dir, { maxTools: 3 }));
+  expect(again.report.summary).toMatchObject({ noticed: 0, covered: 0, built: 0 });
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["covered"]);
+}, 60_000);
+
+test("a planted transcript makes grow run nothing and write nothing outside .org/grow: its words are a goal, never a path or a command", async () => {
+  using repo = workspaceRepo({});
+  const planted = join(repo.dir, ".org", "sessions", "20261123-101500-planted.jsonl");
+  const time = new Date().toISOString();
+  const lines = [
+    {
+      type: "turn-start",
+      turnId: "../../../x",
+      text: "we need a tool that runs `touch ../pwned` && $(touch pwned) ; rm -rf /",
+      mode: "group",
+      addressed: [],
+      time,
+    },
+    { type: "notice", reason: "wish", message: "../../etc/passwd\u001b]0;owned\u0007 > pwned", time },
+    { type: "reply-start", turnId: "t", replyId: "r", persona: "agent", model: "m", hop: 0, destination: "console", time },
+    {
+      type: "tool-result",
+      replyId: "r",
+      persona: "agent",
+      call: { id: "c", name: "../../pwned", arguments: { path: "/etc/shadow" } },
+      ok: false,
+      output: 'Error: there is no tool named "../../pwned"',
+      durationMs: 1,
+      time,
+    },
+  ];
+  writeFileSync(planted, `${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+  const files = (dir: string, prefix = ""): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? files(join(dir, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+    );
+  const before = new Set(files(repo.dir));
+  const refs = gitSync(repo.dir, ["for-each-ref"]);
+  const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(report.summary.noticed).toBe(3);
+  const added = files(repo.dir).filter((file) => !before.has(file));
+  // The proposals, the hints and the report; the registry's cache of the repository's tools; .org's own ignore file.
+  expect(added.filter((file) => !file.startsWith(".org/grow/") && !file.startsWith(".org/registry/") && file !== ".org/.gitignore")).toEqual([]);
+  expect(files(repo.dir).some((file) => file.includes("pwned"))).toBe(false);
+  expect(gitSync(repo.dir, ["for-each-ref"])).toBe(refs);
+  const state = readGrowState(repo.dir);
+  for (const proposal of state.proposals) {
+    expect(proposal.goal).not.toMatch(/[\u0000-\u001f]/);
+    expect(proposal.evidence.every((evidence) => /^[\w.:-]+$/.test(evidence.turn))).toBe(true);
+    expect(proposal.tool).toBeUndefined();
+  }
+}, 60_000);

@@ -1,0 +1,316 @@
+// One run of `org grow`: notice what happened since the last run, merge it into proposals, mark those an existing
+// tool answers, act on the promoted tools' health (one rollback at most), then build the most-needed proposals within
+// the budget. Proposals and the cursor are kept after each step, and the run's report (`.org/grow/<id>.json`) is
+// rewritten after each step too, so a run killed anywhere leaves consistent state and says how far it got.
+import type { GateOptions } from "../cycle/promote-candidate.ts";
+import type { BuildProgress } from "../cycle/build-and-promote.ts";
+import type { GrowSettings } from "../config/grow-settings.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { generatedToolNames } from "../config/tool-names.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import type { CurrentInstance } from "../git/ref-change.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
+import { probeModelServer } from "../llm/probe-model-server.ts";
+import { cosine } from "../registry/need-similarity.ts";
+import type { Embedder } from "../registry/ollama-embedder.ts";
+import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
+import { ToolRegistry } from "../registry/tool-registry.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { buildProposal } from "./build-proposal.ts";
+import { coverProposals } from "./cover-needs.ts";
+import { GrowBudget, type GrowLimits } from "./grow-budget.ts";
+import { takeGrowLock } from "./grow-lock.ts";
+import { type BuildRecord, type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
+import { type GrowState, readGrowState, writeGrowState } from "./grow-state.ts";
+import { actOnHealth } from "./health-actions.ts";
+import { followCandidates } from "./follow-candidates.ts";
+import { goalVectors } from "./goal-vectors.ts";
+import { byNeed, mergeNeeds } from "./merge-needs.ts";
+import { noticeNeeds, toolKinds } from "./notice-needs.ts";
+import type { Proposal } from "./proposal.ts";
+
+/** Goals embedded in one run at most (the newest proposals' and the needs'). */
+const MAX_EMBEDDED_GOALS = 2_000;
+
+/** What a run is asked to do, and with what. */
+export type GrowRequest = {
+  /** Where the sessions, the audit log and serve's jobs are read, and `.org/grow/` is kept. */
+  workspaceDir: string;
+  /** The repository whose main grows: built from, judged, promoted into, and whose tools' health is judged. */
+  repoDir: string;
+  /** The room's config (the in-process instances' personas); `settings` is its `grow`. */
+  config: OrgConfig;
+  settings: GrowSettings;
+  /** The toolsmith's thresholds for the builds, and the gate's (from the repository's own config). */
+  toolsmithSettings: ToolsmithSettings;
+  gateSettings: ToolsmithSettings;
+  /** The gate's other options, apart from the settings and the repository. */
+  gateOptions: Omit<GateOptions, "settings" | "git">;
+  /** The toolsmith's model. */
+  model: LanguageModel;
+  embedder?: Embedder;
+  sandboxPolicy: SandboxPolicy;
+  limits: GrowLimits;
+  dryRun: boolean;
+  /** Current, restarted after a promotion or rollback; absent: not restarted (`--no-restart`, or serve, which follows main itself). */
+  current?: CurrentInstance;
+  /** Says what the lock holds (`org grow --once`, `serve --grow-every 1h`). */
+  command: string;
+  onProgress?: (progress: GrowProgress) => void;
+  signal: AbortSignal;
+  now?: () => Date;
+};
+
+/** What a run says while it works: a line of its own, or a build's progress. */
+export type GrowProgress = { type: "line"; text: string } | { type: "build"; proposal: string; progress: BuildProgress };
+
+/** The outcome of a run: its report and where it was written (none for a dry run). */
+export type GrowOutcome = { report: GrowReport; path?: string };
+
+/** Proposals the build step may take now: pending builds, and rebuilds of tools no longer on main. */
+export function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<string>): Proposal[] {
+  return proposals
+    .filter((proposal) => proposal.state === "pending" && (proposal.kind === "build" || (proposal.kind === "rebuild" && !onMain.has(proposal.tool ?? ""))))
+    .sort(byNeed);
+}
+
+/** One run of `org grow`; throws GrowBusyError when another run holds the workspace's lock. */
+export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
+  const lock = request.dryRun ? undefined : takeGrowLock(request.workspaceDir, request.command);
+  let run: GrowRun;
+  try {
+    // Read under the lock: a damaged state file is said, and the lock let go.
+    run = new GrowRun(request);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  try {
+    run.keepReport();
+    if (lock?.tookOver) run.resumeInterrupted();
+    await followCandidates(run.state.proposals, run.git, request.signal);
+    await run.notice();
+    await run.actOnHealth();
+    await run.build();
+    run.report.state = "done";
+  } catch (error) {
+    run.report.state = "failed";
+    run.report.error = error instanceof Error ? error.message : String(error);
+    throw error;
+  } finally {
+    run.report.endedAt = run.clock().toISOString();
+    try {
+      run.keepReport();
+    } finally {
+      lock?.release();
+    }
+  }
+  return { report: run.report, ...(run.path ? { path: run.path } : {}) };
+}
+
+/** A run under way: its state, report and budget, kept on disk after each step (unless a dry run). */
+class GrowRun {
+  readonly clock: () => Date;
+  readonly budget: GrowBudget;
+  readonly report: GrowReport;
+  readonly git: RepoGit;
+  state: GrowState;
+  path: string | undefined;
+
+  constructor(readonly request: GrowRequest) {
+    this.clock = request.now ?? (() => new Date());
+    this.budget = new GrowBudget(request.limits);
+    this.git = new RepoGit(request.repoDir);
+    this.state = readGrowState(request.workspaceDir);
+    const startedAt = this.clock();
+    this.report = {
+      version: 1,
+      id: reportId(startedAt),
+      pid: process.pid,
+      state: "running",
+      startedAt: startedAt.toISOString(),
+      dryRun: request.dryRun,
+      workspace: request.workspaceDir,
+      repo: request.repoDir,
+      autoPromote: request.settings.autoPromote,
+      summary: { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 },
+      budget: this.budget.spent(),
+      proposals: [],
+      builds: [],
+      removals: [],
+      notes: [],
+    };
+  }
+
+  say(text: string): void {
+    this.request.onProgress?.({ type: "line", text });
+  }
+
+  save(): void {
+    if (!this.request.dryRun) writeGrowState(this.request.workspaceDir, this.state);
+  }
+
+  keepReport(): void {
+    this.report.budget = this.budget.spent();
+    if (!this.request.dryRun) this.path = writeGrowReport(this.request.workspaceDir, this.report);
+  }
+
+  /** How a pass is promoted, and rollbacks made: the repository's journal, and current when it is restarted. */
+  get promotion() {
+    const { repoDir, current } = this.request;
+    return {
+      context: (log: (line: string) => void) => ({ git: this.git, journal: new PromotionJournal(repoDir), log, ...(current ? { current } : {}) }),
+      restart: current !== undefined,
+    };
+  }
+
+  /** The lock was a dead run's: what it was building is pending again. */
+  resumeInterrupted(): void {
+    const interrupted = this.state.proposals.filter((proposal) => proposal.state === "building");
+    for (const proposal of interrupted) proposal.state = "pending";
+    if (interrupted.length > 0)
+      this.report.notes.push(`a run that ended without finishing had ${interrupted.map((p) => p.id).join(", ")} building: pending again`);
+  }
+
+  /** Noticing, merging and the cover check; the proposals and the cursor kept together. */
+  async notice(): Promise<void> {
+    const { workspaceDir, repoDir, signal, embedder } = this.request;
+    const generated = generatedToolNames([workspaceDir, repoDir]);
+    const noticed = noticeNeeds({ workspaceDir, cursor: this.state.cursor, kindOf: toolKinds(generated), now: this.clock() });
+    this.report.read = { ...noticed.read, more: noticed.more };
+    // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
+    const goals = noticed.needs.length === 0 ? [] : [...this.state.proposals.map((proposal) => proposal.goal), ...noticed.needs.map((need) => need.goal)];
+    const vectors = await goalVectors(embedder, goals.slice(-MAX_EMBEDDED_GOALS), signal, this.report.notes);
+    const merged = mergeNeeds(this.state.proposals, noticed.needs, { now: this.clock(), ...(vectors ? { vectors, cosine } : {}) });
+    Object.assign(this.report.summary, { noticed: noticed.needs.length, created: merged.created.length, merged: noticed.needs.length - merged.created.length });
+    this.say(
+      `noticed ${noticed.needs.length} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
+    );
+    const { registry, notices } = ToolRegistry.open(repoDir);
+    for (const notice of notices) this.report.notes.push(`registry: ${notice}`);
+    try {
+      await registry.refresh(signal);
+      const covered = await coverProposals(merged.proposals, merged.touched, registry, {
+        now: this.clock().toISOString(),
+        signal,
+        ...(embedder && vectors ? { embedder } : {}),
+      });
+      this.report.summary.covered = covered.length;
+    } finally {
+      registry.close();
+    }
+    this.state = { version: 1, cursor: noticed.cursor, proposals: merged.proposals };
+    this.save();
+    if (!this.request.dryRun) writeNeedHints(workspaceDir, coveredHints(this.state.proposals));
+    const created = new Set(merged.created);
+    this.report.proposals = this.state.proposals
+      .filter((proposal) => merged.touched.has(proposal.id))
+      .map((proposal) => ({
+        id: proposal.id,
+        goal: proposal.goal,
+        state: proposal.state,
+        count: proposal.count,
+        new: created.has(proposal.id),
+        ...(proposal.coveredBy ? { coveredBy: proposal.coveredBy } : {}),
+      }));
+    this.keepReport();
+  }
+
+  /** The promoted tools' health: one rollback at most, removals proposed (or made under grow.autoPromote). */
+  async actOnHealth(): Promise<void> {
+    const health = await actOnHealth({
+      repoDir: this.request.repoDir,
+      settings: this.request.settings,
+      proposals: this.state.proposals,
+      refChange: () => ({ ...this.promotion.context((line) => this.say(line)), signal: this.request.signal }),
+      dryRun: this.request.dryRun,
+      autoPromote: this.request.settings.autoPromote,
+      now: this.clock(),
+    });
+    this.state = { ...this.state, proposals: health.proposals };
+    if (health.rollback) {
+      this.report.rollback = health.rollback;
+      if (health.rollback.ok) this.report.summary.rolledBack = 1;
+    }
+    this.report.removals = health.removals;
+    this.report.summary.removed = health.removals.filter((removal) => removal.removed).length;
+    this.report.summary.proposedForRemoval = health.removals.filter((removal) => !removal.removed).length;
+    this.save();
+    this.keepReport();
+  }
+
+  /** The most-needed proposals built, one at a time, while the budget lasts (a dry run says which it would build). */
+  async build(): Promise<void> {
+    const { request, report } = this;
+    const queue = buildable(this.state.proposals, new Set(generatedToolNames([request.repoDir])));
+    if (request.dryRun) {
+      report.wouldBuild = queue
+        .slice(0, request.limits.maxTools)
+        .map((proposal) => ({ id: proposal.id, goal: proposal.goal, count: proposal.count, kind: proposal.kind }));
+      return;
+    }
+    const unreachable = queue.length > 0 && request.limits.maxTools > 0 ? await modelServerProblem(request.model, request.signal) : undefined;
+    if (unreachable) {
+      report.notes.push(`${unreachable}: nothing was built this run; the ${queue.length} proposal(s) wait for the next`);
+      return;
+    }
+    const context = {
+      git: this.git,
+      config: request.config,
+      toolsmithSettings: request.toolsmithSettings,
+      model: request.model,
+      sandboxPolicy: request.sandboxPolicy,
+      gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git: this.git }),
+      ...(request.settings.autoPromote ? { promotion: this.promotion } : {}),
+      budget: this.budget,
+    };
+    for (const [index, proposal] of queue.entries()) {
+      if (request.signal.aborted) break;
+      const reached = this.budget.check();
+      if (reached) {
+        report.notes.push(`the ${reached} budget was reached: ${queue.length - index} proposal(s) wait for the next run`);
+        break;
+      }
+      this.budget.countTool();
+      proposal.state = "building";
+      this.save();
+      this.say(
+        `building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`,
+      );
+      try {
+        const onProgress = (progress: BuildProgress) => request.onProgress?.({ type: "build", proposal: proposal.id, progress });
+        this.record(await buildProposal(proposal, { ...context, onProgress }, this.budget.stepSignal(request.signal)));
+      } finally {
+        // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
+        if (proposal.state === "building") proposal.state = "pending";
+        this.save();
+        this.keepReport();
+      }
+    }
+  }
+
+  record(built: BuildRecord): void {
+    const { report } = this;
+    report.builds.push(built);
+    if (built.branch) report.summary.built += 1;
+    if (built.verdict) report.summary.judged += 1;
+    if (built.state === "promoted") report.summary.promoted += 1;
+    if (built.state === "failed") report.summary.failed += 1;
+    if (built.waiting) report.notes.push(`${built.branch} (${built.tool}) passed the gate and waits: org promote ${built.branch}`);
+  }
+}
+
+/** What per-turn tool choice is told: each covered need, most recently seen first, and the tool that answers it. */
+function coveredHints(proposals: readonly Proposal[]): NeedHint[] {
+  return [...proposals]
+    .sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
+    .flatMap((proposal) => (proposal.state === "covered" && proposal.coveredBy ? [{ goal: proposal.goal, tool: proposal.coveredBy }] : []));
+}
+
+/** Why the toolsmith's model server cannot build now, or undefined when it answers. */
+async function modelServerProblem(model: LanguageModel, signal: AbortSignal): Promise<string | undefined> {
+  const probe = await probeModelServer(model.server, signal);
+  return probe.reachable ? undefined : `the toolsmith's model server ${model.server} does not answer (${probe.error})`;
+}

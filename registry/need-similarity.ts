@@ -1,0 +1,218 @@
+// Whether two needs (or a need and a tool) mean the same thing, deterministically and without a model: each text
+// becomes a set of weighted terms (lower case, snake_case and camelCase split, a light stemmer, a small thesaurus
+// that folds the many ways a tool's goal is said into one concept, and the words every request shares dropped), and
+// two sets are compared by weighted Jaccard, or by containment when the smaller set is specific enough. What many
+// tools work on (text, number, list, file) weighs least, a word a little more, and the job and its particular object
+// (count, reverse, clamp, vowel, palindrome, yaml) most, so "count the vowels in a text" and "count the words in a
+// text" stay apart while "clamp a number into a range" and "keep a value within bounds" meet. With an embedding server, a cosine of
+// SAME_NEED_COSINE or more also counts as the same need (`org grow` asks; the words alone decide otherwise).
+
+/** Weighted Jaccard (or containment) at or above which two needs are one proposal. */
+export const SAME_NEED = 0.5;
+/** Similarity at or above which an existing tool (its name and description) is taken to answer a need. */
+export const COVERED_BY_TOOL = 0.5;
+/** Cosine of two goals' embeddings at or above which they are one need whatever their words. */
+export const SAME_NEED_COSINE = 0.92;
+
+/** A need's meaning as terms and their weights. */
+export type NeedTerms = ReadonlyMap<string, number>;
+
+// Phrases that say one concept in several words; applied to the lower-cased text before it is split.
+const PHRASES: readonly [RegExp, string][] = [
+  [/\bhow (?:many|much)\b/g, " count "],
+  [/\bnumber of\b/g, " count "],
+  [/\badds? up\b|\badding up\b/g, " sum "],
+  [/\blower ?case\b/g, " lowercase "],
+  [/\bupper ?case\b|\bcapital letters\b/g, " uppercase "],
+  [/\b(?:turns?|turning|changes?|changing) ((?:\w+ ){0,3}?)(?:into|to)\b/g, " convert $1 "],
+  [/\bkeeps? ((?:\w+ ){0,3}?)(within|between|inside)\b/g, " clamp $1$2 "],
+  [/\breads? the same (?:backwards?|both ways|in reverse)\b/g, " palindrome "],
+];
+
+// Words that say nothing of what the tool does: articles, pronouns, auxiliaries, and how people ask for tools.
+const STOP_WORDS = new Set(
+  (
+    "a an the this that these those it its it's of in into on onto to for from with without by at as and or but nor not no " +
+    "is are be been being was were am do does did done can could would should will shall may might must i me my we us our " +
+    "you your he she they them their there here what which who whom whose when where why how whether if then than so such " +
+    "some any all each every one ones also just only very really please thanks thank tool tools function functions " +
+    "something anything thing things way ways need needs needed want wants wanted wish wished like love would'd " +
+    "make makes made build builds create creates write writes add get gets give gives have has had let lets use uses using " +
+    "new able help me up out about over again still yet even maybe perhaps kind sort lot lots via per named called given"
+  ).split(/\s+/),
+);
+
+// Stems (after the stemmer) folded into one concept.
+const CONCEPTS: Record<string, string> = {
+  tally: "count",
+  enumerate: "count",
+  string: "text",
+  sentence: "text",
+  phrase: "text",
+  paragraph: "text",
+  passage: "text",
+  value: "number",
+  integer: "number",
+  int: "number",
+  float: "number",
+  numeral: "number",
+  figure: "number",
+  conversion: "convert",
+  transform: "convert",
+  translate: "convert",
+  restrict: "clamp",
+  constrain: "clamp",
+  confine: "clamp",
+  limit: "clamp",
+  cap: "clamp",
+  bound: "range",
+  interval: "range",
+  between: "range",
+  within: "range",
+  inside: "range",
+  lower: "range",
+  upper: "range",
+  degree: "temperature",
+  centigrade: "celsius",
+  backward: "reverse",
+  invert: "reverse",
+  flip: "reverse",
+  maximum: "max",
+  largest: "max",
+  biggest: "max",
+  greatest: "max",
+  highest: "max",
+  minimum: "min",
+  smallest: "min",
+  lowest: "min",
+  least: "min",
+  total: "sum",
+  test: "check",
+  verify: "check",
+  validate: "check",
+  detect: "check",
+  tell: "check",
+  array: "list",
+  sequence: "list",
+  calculate: "compute",
+  calculation: "compute",
+  work: "compute",
+  find: "compute",
+  determine: "compute",
+};
+
+// What many tools work on: it counts, but less than the job and the particular thing it is done to.
+const COMMON: ReadonlySet<string> = new Set(["text", "number", "list", "file", "data", "compute", "return", "input", "output", "result"]);
+const COMMON_WEIGHT = 0.35;
+// Words: a thing many text tools work on, yet not nothing ("count words" is not "count numbers").
+const MIDDLE: ReadonlySet<string> = new Set(["word"]);
+const MIDDLE_WEIGHT = 0.7;
+// A set must weigh this much for containment to count: one specific word and something more.
+const CONTAINMENT_MINIMUM = 1.3;
+const CONTAINMENT_FACTOR = 0.9;
+const MAX_INPUT = 2_000;
+
+/** A light suffix stemmer: plurals, -ing, -ed, -er, -ly, a final e; enough to meet "reverse", "reversing" and "reversed". */
+export function stem(word: string): string {
+  let w = word;
+  if (w.length > 4 && w.endsWith("ies")) w = `${w.slice(0, -3)}y`;
+  else if (w.length > 4 && w.endsWith("sses")) w = w.slice(0, -2);
+  else if (w.length > 4 && /(?:ches|shes|xes|zes)$/.test(w)) w = w.slice(0, -2);
+  else if (w.length > 3 && w.endsWith("s") && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  if (w.length > 5 && w.endsWith("ing")) w = undouble(w.slice(0, -3));
+  else if (w.length > 4 && w.endsWith("ed") && !w.endsWith("eed")) w = undouble(w.slice(0, -2));
+  else if (w.length > 5 && w.endsWith("er") && !COMMON_ER.has(w)) w = w.slice(0, -2);
+  else if (w.length > 5 && w.endsWith("ly")) w = w.slice(0, -2);
+  if (w.length > 4 && w.endsWith("e") && !w.endsWith("ee")) w = w.slice(0, -1);
+  return w;
+}
+
+// Words whose -er is no suffix.
+const COMMON_ER = new Set(["number", "lower", "upper", "letter", "filter", "center", "parameter", "character", "order", "border", "header", "integer"]);
+
+// The thesaurus by stem, so that every form of a word finds its concept.
+const CONCEPT_OF: ReadonlyMap<string, string> = new Map([
+  ...Object.values(CONCEPTS).map((concept) => [stem(concept), concept] as const),
+  ...Object.entries(CONCEPTS).map(([word, concept]) => [stem(word), concept] as const),
+]);
+
+function undouble(word: string): string {
+  // "clamped" → "clamp", "running" → "run", "capped" → "cap"; but "checked" → "check".
+  if (/([b-df-hj-np-tv-z])\1$/.test(word) && !/(?:ss|ll|zz|ff)$/.test(word)) return word.slice(0, -1);
+  return word;
+}
+
+/** The words of a text: lower case, snake_case and camelCase split, letters and digits only. */
+export function needWords(text: string): string[] {
+  // A text cut short loses its last, partial word rather than keep a stub of it.
+  const cut = text.length > MAX_INPUT ? text.slice(0, MAX_INPUT).replace(/\S*$/, "") : text;
+  let lowered = cut
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .replace(/_/g, " ");
+  for (const [pattern, replacement] of PHRASES) lowered = lowered.replace(pattern, replacement);
+  return lowered.split(/[^\p{L}\p{N}']+/u).flatMap((word) => {
+    const bare = word.replace(/^'+|'+$/g, "").replace(/'s$/, "");
+    return bare === "" ? [] : [bare];
+  });
+}
+
+/** The weighted terms of a need or a tool's name and description. */
+export function needTerms(text: string): NeedTerms {
+  const terms = new Map<string, number>();
+  for (const word of needWords(text)) {
+    if (STOP_WORDS.has(word) || /^\d+$/.test(word)) continue;
+    const stemmed = stem(word);
+    if (STOP_WORDS.has(stemmed) || stemmed.length < 2) continue;
+    const concept = CONCEPT_OF.get(stemmed) ?? stemmed;
+    terms.set(concept, COMMON.has(concept) ? COMMON_WEIGHT : MIDDLE.has(concept) ? MIDDLE_WEIGHT : 1);
+  }
+  // A least and a most make a range ("between a min and a max", "Clamps value into [min, max]").
+  if (terms.has("min") && terms.has("max")) terms.set("range", 1);
+  return terms;
+}
+
+function weight(terms: NeedTerms): number {
+  let total = 0;
+  for (const value of terms.values()) total += value;
+  return total;
+}
+
+/**
+ * How alike two needs are, 0 to 1: weighted Jaccard of their terms, or, when all of the smaller set's terms are in
+ * the larger and it is specific enough (a word that tells tools apart and more), 0.9. Symmetric and deterministic.
+ */
+export function needSimilarity(a: string | NeedTerms, b: string | NeedTerms): number {
+  const left = typeof a === "string" ? needTerms(a) : a;
+  const right = typeof b === "string" ? needTerms(b) : b;
+  const leftWeight = weight(left);
+  const rightWeight = weight(right);
+  if (leftWeight === 0 || rightWeight === 0) return 0;
+  let shared = 0;
+  for (const [term, value] of left) if (right.has(term)) shared += value;
+  const jaccard = shared / (leftWeight + rightWeight - shared);
+  const smaller = Math.min(leftWeight, rightWeight);
+  const contained = smaller >= CONTAINMENT_MINIMUM && Math.abs(shared - smaller) < 1e-9 ? CONTAINMENT_FACTOR : 0;
+  return Math.max(jaccard, contained);
+}
+
+/** The terms of a text in a stable order, for a proposal's key and for display: "clamp number range". */
+export function needKey(terms: NeedTerms): string {
+  return [...terms.keys()].sort().join(" ");
+}
+
+/** Cosine similarity of two vectors of the same length (0 when either is empty or zero). */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length || a.length === 0) return 0;
+  let dot = 0;
+  let left = 0;
+  let right = 0;
+  for (let index = 0; index < a.length; index += 1) {
+    const x = a[index] ?? 0;
+    const y = b[index] ?? 0;
+    dot += x * y;
+    left += x * x;
+    right += y * y;
+  }
+  return left === 0 || right === 0 ? 0 : dot / Math.sqrt(left * right);
+}
