@@ -12,6 +12,7 @@ export type SlashCommand =
   | { name: "recall"; query: string }
   | { name: "diff" }
   | { name: "undo"; force: boolean }
+  | { name: "mcp"; trust?: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -88,6 +89,17 @@ const SPECS: Record<string, Spec> = {
     parse: (args) => {
       if (args.length === 0) return { name: "undo", force: false };
       return args.length === 1 && args[0] === "--force" ? { name: "undo", force: true } : "takes only --force, e.g. /undo --force";
+    },
+  },
+  mcp: {
+    usage: "/mcp [trust <server>]",
+    summary: "list the MCP servers, their state and tools; trust <server> confirms one and starts it",
+    parse: (args) => {
+      if (args.length === 0) return { name: "mcp" };
+      const [word, server] = args;
+      return word === "trust" && server !== undefined && args.length === 2
+        ? { name: "mcp", trust: server }
+        : "takes nothing, or trust <server>, e.g. /mcp trust files";
     },
   },
   help: bare("help", "show this list"),
@@ -203,6 +215,8 @@ export type SlashHost = {
   diff(): string | undefined;
   /** Takes back the newest applied workspace change; the line to show. Throws with what to do when it cannot. */
   undo(force: boolean): string;
+  /** The room's MCP servers: their lines for `/mcp`, and confirming one (the line to show). Absent when none is configured. */
+  mcp?: { lines(): string[]; trust(server: string): string };
 };
 
 export type SlashOutcome = "continue" | "quit" | "cleared";
@@ -269,6 +283,11 @@ export async function runSlashCommand(
       }
       case "undo":
         write(host.undo(command.force));
+        return "continue";
+      case "mcp":
+        if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see the README\'s MCP section)');
+        else if (command.trust !== undefined) write(host.mcp.trust(command.trust));
+        else for (const line of host.mcp.lines()) write(line);
         return "continue";
       case "help":
         write(slashHelp());

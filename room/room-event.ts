@@ -48,6 +48,8 @@ export const NoticeReason = z.enum([
   "tools-changed",
   /** A change a command made on the private copy of the workspace: shown, refused, applied or undone. */
   "workspace-change",
+  /** The room's MCP servers: one started, stopped, is restarting, waits for the user's confirmation; its tools changed. */
+  "mcp",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 

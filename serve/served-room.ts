@@ -6,6 +6,7 @@ import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { ServedTools } from "./served-tools.ts";
+import type { ToolFeed } from "../room/tool-feed.ts";
 
 export type ServedRoomOptions = {
   config: OrgConfig;
@@ -16,6 +17,7 @@ export type ServedRoomOptions = {
   embedder?: Embedder;
   audit?: AuditSink;
   sandboxPolicy?: SandboxPolicy;
+  toolFeed?: ToolFeed;
   notify: (line: string) => void;
 };
 
@@ -52,6 +54,7 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       ...(choice ? { toolChoice: choice.choice } : {}),
       ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
       ...(options.memory ? { memory: options.memory } : {}),
+      ...(options.toolFeed ? { toolFeed: options.toolFeed } : {}),
     };
   };
   return {
