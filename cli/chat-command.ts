@@ -289,6 +289,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   } finally {
     process.off("SIGINT", onInterrupt);
     await room.close();
+    await mcp?.close();
     if (!readerGone) process.stdout.off("error", onStdoutError);
   }
 }
@@ -431,6 +432,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     signal.removeEventListener("abort", onAbort);
     await editor.close();
     await room.close();
+    await mcp?.close();
   }
   const elsewhere = resolve(setup.workspaceDir) === resolve(process.cwd()) ? "" : ` --workspace ${shellWord(setup.workspaceDir)}`;
   say(`transcript: ${shownPath(room.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${room.sessionId}`);

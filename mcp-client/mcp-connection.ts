@@ -244,15 +244,20 @@ export class McpConnection {
       const failedTransport = this.transport;
       this.transport = undefined;
       if (client) client.onclose = undefined;
+      // A program that failed by itself (not found, a crash) has usually exited already: its exit says why, not the pipe.
+      const program = this.process;
+      if (program) await Promise.race([program.exited, Bun.sleep(300)]);
+      program?.kill("it failed to start");
       client?.close().catch(() => {});
-      this.process?.kill("it failed to start");
       await failedTransport?.close().catch(() => {});
       if (this.stopping) return;
       if (error instanceof PermanentStartError) {
         this.state = { kind: "off", reason };
         this.notice(`${server.name} stays off: ${reason}`);
       } else {
-        this.scheduleRestart(`it failed to start: ${[reason, await endingOf(failedTransport)].filter(Boolean).join("; ")}`);
+        const ending = await endingOf(failedTransport);
+        const byItself = ending !== "" && !ending.startsWith("killed:");
+        this.scheduleRestart(`it failed to start: ${byItself ? ending : [reason, ending].filter(Boolean).join("; ")}`);
       }
     } finally {
       clearTimeout(timer);

@@ -1,3 +1,4 @@
+import { resolve, sep } from "node:path";
 import { z } from "zod";
 import { type McpServerConfig, type McpSettings, mcpToolOwner } from "../config/mcp-servers.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
@@ -92,6 +93,12 @@ export class McpHub {
       const connection = this.connections.get(server.name);
       if (!connection) continue;
       if (isTrusted(server, this.options.workspaceDir)) {
+        const reach = reachesWorkspace(server, this.options.workspaceDir);
+        if (reach)
+          this.changed({
+            type: "notice",
+            message: `mcp: ${server.name} runs as you and is given ${reach}, which holds the workspace and its org.config.json: a model could change org's settings through its tools. Give it "sandbox": true (it then sees the workspace read-only), or a folder inside the workspace.`,
+          });
         connection.start();
         continue;
       }
@@ -277,6 +284,17 @@ export class McpHub {
     this.roomTools.set(entry.name, { key, tool: made });
     return made;
   }
+}
+
+/** The argument of an unsandboxed stdio server that names the workspace or a folder above it, if one does. */
+function reachesWorkspace(server: McpServerConfig, workspaceDir: string): string | undefined {
+  if (server.transport !== "stdio" || server.sandbox === true) return undefined;
+  const workspace = resolve(workspaceDir);
+  return (server.args ?? []).find((arg) => {
+    if (!/^[./~]/.test(arg)) return false;
+    const path = resolve(workspace, arg);
+    return path === workspace || workspace.startsWith(path.endsWith(sep) ? path : `${path}${sep}`);
+  });
 }
 
 /** A tool's policy by its server's config: its own entry in `tools`, else the server's `policy`. */

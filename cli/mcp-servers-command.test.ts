@@ -1,0 +1,132 @@
+// The room's MCP servers through the paths a user takes, as real `org` processes: `org mcp trust`, `org mcp servers
+// [--json]`, `org doctor` and `org chat --once`, against @modelcontextprotocol/server-everything and -filesystem.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { orgCommand } from "../config/org-bun-command.ts";
+import type { McpServerStatus } from "../mcp-client/mcp-hub.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
+
+const NODE_MODULES = join(import.meta.dir, "..", "node_modules");
+const EVERYTHING = join(NODE_MODULES, "@modelcontextprotocol", "server-everything", "dist", "index.js");
+const FILESYSTEM = join(NODE_MODULES, "@modelcontextprotocol", "server-filesystem", "dist", "index.js");
+const BUN = process.execPath;
+
+const workspace = mkdtempSync(join(tmpdir(), "org-mcp-cli-"));
+chmodSync(workspace, 0o755);
+const checkout = tempGitRepo("org-mcp-cli-repo-");
+let model: ScriptedServer;
+
+beforeAll(async () => {
+  writeFileSync(
+    join(workspace, "org.config.json"),
+    JSON.stringify(
+      {
+        personas: [{ name: "agent", kind: "agent" }],
+        mcpServers: {
+          everything: { command: BUN, args: [EVERYTHING, "stdio"], tools: { echo: "allow" } },
+          broken: { command: "/nonexistent/mcp-server", args: ["--stdio"] },
+          waiting: { command: BUN, args: [EVERYTHING, "stdio"] },
+          whole: { command: BUN, args: [FILESYSTEM, "."] },
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  model = await startScriptedServer({
+    script: {
+      models: ["scripted"],
+      rules: [
+        { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the tool said: {{lastMessage}}" } },
+        { when: { persona: "agent", lastMessage: "echo" }, reply: { toolCalls: [{ name: "everything__echo", arguments: { message: "hi from once" } }] } },
+        { when: {}, reply: { text: "ok" } },
+      ],
+    },
+    port: 0,
+  });
+});
+
+afterAll(async () => {
+  await model.stop();
+  rmSync(workspace, { recursive: true, force: true });
+  checkout[Symbol.dispose]();
+});
+
+async function org(args: string[], env: Record<string, string> = {}) {
+  const child = Bun.spawn(orgCommand(args), {
+    cwd: workspace,
+    env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, exitCode };
+}
+
+const servers = async () => (JSON.parse((await org(["mcp", "servers", "--json"])).stdout) as { servers: McpServerStatus[] }).servers;
+const byName = (list: McpServerStatus[], name: string) => list.find((entry) => entry.name === name);
+
+test("org mcp trust confirms servers as configured; org mcp servers lists each one's state and tools, as JSON and as text", async () => {
+  const before = await servers();
+  expect(before.map((entry) => [entry.name, entry.state])).toEqual([
+    ["everything", "untrusted"],
+    ["broken", "untrusted"],
+    ["waiting", "untrusted"],
+    ["whole", "untrusted"],
+  ]);
+  const none = await org(["mcp", "trust"]);
+  expect(none.exitCode).toBe(2);
+  expect(none.stderr).toContain("waiting for confirmation: everything, broken, waiting, whole");
+
+  const trusted = await org(["mcp", "trust", "everything", "broken", "whole"]);
+  expect(trusted.exitCode).toBe(0);
+  expect(trusted.stdout).toContain(`confirmed everything: ${BUN} ${EVERYTHING} stdio — on this host as you, unsandboxed`);
+  expect((await org(["mcp", "trust", "nope"])).stderr).toContain('there is no MCP server "nope"');
+
+  const after = await servers();
+  expect(byName(after, "everything")).toMatchObject({ state: "up", transport: "stdio", sandbox: false });
+  const tools = byName(after, "everything")?.tools ?? [];
+  expect(tools).toContainEqual({ name: "everything__echo", policy: "allow", description: "Echoes back the input string" });
+  expect(tools).toContainEqual(expect.objectContaining({ name: "everything__get-sum", policy: "ask" }));
+  expect(byName(after, "broken")).toMatchObject({ state: "down", tools: [] });
+  expect(byName(after, "broken")?.detail).toContain("it failed to start");
+  expect(byName(after, "broken")?.detail).toContain("exited with code 127");
+  expect(byName(after, "waiting")?.state).toBe("untrusted");
+
+  const text = await org(["mcp", "servers"]);
+  expect(text.exitCode).toBe(0);
+  expect(text.stdout).toContain("everything  up (stdio, as you) — 12 tools (1 not offered)\n");
+  expect(text.stdout).toMatch(/^ {2}everything__echo +allow {2}Echoes back the input string$/m);
+  expect(text.stdout).toContain("waiting  untrusted (stdio, as you): not confirmed");
+}, 60_000);
+
+test("org doctor starts each confirmed server and says ok, or what failed and the fix", async () => {
+  const child = await org(["doctor", "--json", "--workspace", workspace, "--repo", checkout.dir]);
+  const checks = (JSON.parse(child.stdout) as { checks: { name: string; status: string; detail: string; fix?: string }[] }).checks;
+  const check = (name: string) => checks.find((entry) => entry.name === `mcp server ${name}`);
+  expect(check("everything")).toMatchObject({ status: "ok" });
+  expect(check("everything")?.detail).toStartWith("started on this host as you; 12 tool(s): everything__echo,");
+  expect(check("broken")).toMatchObject({ status: "fail", fix: "run it yourself to see why: /nonexistent/mcp-server --stdio" });
+  expect(check("waiting")).toMatchObject({ status: "fail", fix: "check the command, then: org mcp trust waiting (or answer its question in 'org chat')" });
+  expect(child.exitCode).toBe(1);
+}, 60_000);
+
+test("chat --once waits for the servers' first start, calls a confirmed server's tool; an unconfirmed one stays off with a notice", async () => {
+  const once = await org(["chat", "--once", "please echo", "--json"]);
+  const events = once.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as RoomEvent);
+  const result = events.find((event): event is Extract<RoomEvent, { type: "tool-result" }> => event.type === "tool-result");
+  expect(result).toMatchObject({ ok: true, output: "Echo: hi from once", call: { name: "everything__echo" } });
+  expect(once.stderr).toContain("org: mcp: waiting stays off: its command, args or env are new or changed since you last confirmed it");
+  expect(once.stderr).toContain("org mcp trust waiting");
+  // A server given the workspace itself, unsandboxed, could rewrite org's config: said when it starts.
+  expect(once.stderr).toContain("org: mcp: whole runs as you and is given ., which holds the workspace and its org.config.json");
+  expect(once.exitCode).toBe(0);
+}, 60_000);
