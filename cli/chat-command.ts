@@ -353,7 +353,7 @@ export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQue
     const reply = await ask({
       persona: "mcp",
       call: { name: `mcp:${server.name}`, arguments: {} },
-      text: `MCP server ${server.name} is new or changed since you last confirmed it. It would run: ${describeLaunch(server)}`,
+      text: `MCP server ${server.name} is new or changed since you last confirmed it. It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
       prompt: `start it, and remember this? [y]es / [n]o${oneKey ? "" : " (then Enter)"}: `,
       keys: ["yes", "no"],
       verdict: (answer) => (yes(answer) ? `confirmed ${server.name}: starting it` : `${server.name} stays off (/mcp trust ${server.name} starts it later)`),

@@ -14,7 +14,7 @@ const SUMMARIES = {
   rollback: "revert the last promotion on main (or a named one), restart current and check its health",
   mcp: "the generated tools and workflows as an MCP server on stdio; servers and trust for the room's own MCP servers",
   init: "write a commented org.config.json for this workspace (--model M, --force)",
-  doctor: "check the model server, models, sandbox, tmux, git, strace, checkout and disk, each with a fix",
+  doctor: "check the model server, models, sandbox, tmux, git, strace, checkout, disk and MCP servers, each with a fix",
   candidate: "list, rebase and prune the toolsmith's cand/* branches",
   undo: "take back the newest change the agents applied to the workspace (--list, --json, --force)",
   patch: "one task file run by the agent on a private copy of a repository, printed as a commit message and a patch (for CI)",

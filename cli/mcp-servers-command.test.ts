@@ -9,6 +9,12 @@ import type { McpServerStatus } from "../mcp-client/mcp-hub.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { startOrgServe } from "../testing/org-serve-process.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
+import { McpHub } from "../mcp-client/mcp-hub.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { confirmMcpServers } from "./chat-command.ts";
+import type { ApprovalQuestion } from "./approval-prompt.ts";
 
 const NODE_MODULES = join(import.meta.dir, "..", "node_modules");
 const EVERYTHING = join(NODE_MODULES, "@modelcontextprotocol", "server-everything", "dist", "index.js");
@@ -129,4 +135,63 @@ test("chat --once waits for the servers' first start, calls a confirmed server's
   // A server given the workspace itself, unsandboxed, could rewrite org's config: said when it starts.
   expect(once.stderr).toContain("org: mcp: whole runs as you and is given ., which holds the workspace and its org.config.json");
   expect(once.exitCode).toBe(0);
+}, 60_000);
+
+test("org serve offers a confirmed server's tools over HTTP; one not confirmed stays off, said in its log", async () => {
+  const serve = await startOrgServe({ workspace, modelUrl: model.url, env: { OLLAMA_MODEL: "scripted" } });
+  const reader = (serve.child.stderr as ReadableStream<Uint8Array>).getReader();
+  let log = "";
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!log.includes("mcp: everything is up") && Date.now() < deadline) {
+      const read = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
+      if (!read || read.done) break;
+      log += new TextDecoder().decode(read.value);
+    }
+    expect(log).toContain("mcp: waiting stays off: its command, args or env are new or changed since you last confirmed it");
+    expect(log).toContain("mcp: everything is up: 12 tools");
+    const response = await fetch(`${serve.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "agent", messages: [{ role: "user", content: "please echo" }] }),
+    });
+    const body = (await response.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]?.message.content).toContain("Echo: hi from once");
+  } finally {
+    reader.releaseLock();
+    await serve.stop();
+  }
+}, 90_000);
+
+test("the console asks about each server that is new or changed: no leaves it off, yes remembers it and starts it", async () => {
+  const config = loadOrgConfig(join(workspace, "org.config.json"), { ...process.env, OLLAMA_BASE: model.url }, { workspaceDir: workspace });
+  const waitingOnly = config.mcpServers.filter((server) => server.name === "waiting");
+  const asked: ApprovalQuestion[] = [];
+  const answering = (answer: string) => async (question: ApprovalQuestion) => {
+    asked.push(question);
+    return answer;
+  };
+  const hub = new McpHub({
+    servers: waitingOnly,
+    settings: config.mcp,
+    workspaceDir: workspace,
+    sandboxPolicy: sandboxPolicy({ poolSize: 0 }),
+    version: "test",
+  });
+  try {
+    hub.start();
+    await confirmMcpServers(hub, answering("n"), true);
+    expect(asked[0]?.text).toBe(
+      `MCP server waiting is new or changed since you last confirmed it. It would run: ${BUN} ${EVERYTHING} stdio — on this host as you, unsandboxed`,
+    );
+    expect(asked[0]?.verdict("n")).toBe("waiting stays off (/mcp trust waiting starts it later)");
+    expect(hub.status()[0]?.state).toBe("untrusted");
+    await confirmMcpServers(hub, answering("y"), true);
+    await hub.ready();
+    expect(hub.status()[0]?.state).toBe("up");
+  } finally {
+    await hub.close();
+  }
+  // Remembered: the next start needs no question.
+  expect(byName(await servers(), "waiting")?.state).toBe("up");
 }, 60_000);

@@ -134,7 +134,7 @@ describe("mcpServers in org.config.json", () => {
       // In the sandbox: only the entry's own; the sandbox sets PATH, HOME and LANG.
       expect(boxed && mcpServerEnvironment(boxed, env)).toEqual({ ok: true, values: { MODE: "slow" } });
       expect(gh && mcpServerHeaders(gh, {})).toEqual({ ok: false, missing: ["GH_TOKEN", "TRACE"] });
-      expect(config.mcp).toEqual({ callTimeoutS: 60, startTimeoutS: 30 });
+      expect(config.mcp).toEqual({ callTimeoutS: 30, startTimeoutS: 30 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

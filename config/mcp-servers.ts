@@ -53,7 +53,7 @@ export const McpSettings = z.strictObject({
 });
 export type McpSettings = Required<z.infer<typeof McpSettings>>;
 
-export const DEFAULT_MCP: McpSettings = { callTimeoutS: 60, startTimeoutS: 30 };
+export const DEFAULT_MCP: McpSettings = { callTimeoutS: 30, startTimeoutS: 30 };
 
 /** A configured server with its kind decided and its policy filled in. */
 export type McpServerConfig = Omit<McpServerEntry, "type" | "policy" | "tools"> & {

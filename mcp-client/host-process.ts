@@ -1,5 +1,6 @@
 import { closeSync } from "node:fs";
-import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
+import { type LongRunningProcess, longRunning } from "../sandbox/sandboxed-process.ts";
+import { RunKiller, spawnPiped } from "../sandbox/supervise-run.ts";
 
 /** The fd (in the launcher) of org's lifeline: one end of a socket pair whose other end only org holds. */
 const LIFELINE_FD = 3;
@@ -27,49 +28,26 @@ const LAUNCHER = [
  * death (the lifeline). Throws when the launcher itself cannot start.
  */
 export function startHostProcess(options: { command: string; args: readonly string[]; env: Record<string, string>; cwd: string }): LongRunningProcess {
-  const proc = Bun.spawn(["/bin/sh", "-c", LAUNCHER, "sh", options.command, ...options.args], {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    stdio: ["pipe", "pipe", "pipe", "pipe"],
-  });
+  const proc = spawnPiped(
+    ["/bin/sh", "-c", LAUNCHER, "sh", options.command, ...options.args],
+    { pipe: true },
+    {
+      env: options.env,
+      cwd: options.cwd,
+      extraFds: ["pipe"],
+    },
+  );
   const lifeline = proc.stdio[LIFELINE_FD];
-  const { stdin, stdout, stderr } = proc;
-  if (typeof lifeline !== "number" || typeof stdin !== "object" || stdin === null) {
+  if (typeof lifeline !== "number") {
     proc.kill("SIGKILL");
-    throw new Error("could not give the MCP server's launcher its pipes; this Bun cannot pass extra pipes to a child");
+    throw new Error("could not give the MCP server's launcher its lifeline; this Bun cannot pass extra pipes to a child");
   }
-  let killedFor: string | undefined;
   let lifelineOpen = true;
   const closeLifeline = () => {
     if (!lifelineOpen) return;
     lifelineOpen = false;
     closeSync(lifeline);
   };
-  const exited = proc.exited.then((code) => {
-    closeLifeline();
-    return proc.signalCode === null ? code : null;
-  });
-  return {
-    pid: proc.pid,
-    stdin,
-    stdout,
-    stderr,
-    exited,
-    kill(reason) {
-      killedFor ??= reason;
-      // Only while Bun has not reaped the launcher: after that its pid, and so the group's id, may be someone else's.
-      if (proc.exitCode === null && proc.signalCode === null) {
-        try {
-          process.kill(-proc.pid, "SIGKILL");
-        } catch {
-          // The group is gone already.
-        }
-      }
-      closeLifeline();
-    },
-    get killedFor() {
-      return killedFor;
-    },
-  };
+  // Killed: the group (RunKiller, only while the launcher is not reaped), then the lifeline, whose watcher kills the group too.
+  return longRunning(proc, new RunKiller(proc), { onExit: closeLifeline, onKill: closeLifeline });
 }

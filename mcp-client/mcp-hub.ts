@@ -124,18 +124,23 @@ export class McpHub {
     connection.start();
   }
 
-  /** Resolves once each started server's first start has succeeded or failed, or after `mcp.startTimeoutS` (and a little). */
+  /**
+   * Resolves once each started server's first start, and any start under way, has succeeded or failed, or after
+   * `mcp.startTimeoutS` (and a little).
+   */
   async ready(signal?: AbortSignal): Promise<void> {
-    const bound = (this.options.settings.startTimeoutS + 2) * 1000;
+    const deadline = Date.now() + (this.options.settings.startTimeoutS + 2) * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all([...this.connections.values()].map((connection) => connection.firstAttempt)),
       new Promise((resolve) => {
-        timer = setTimeout(resolve, bound);
+        timer = setTimeout(resolve, deadline - Date.now());
         signal?.addEventListener("abort", resolve, { once: true });
       }),
     ]);
     clearTimeout(timer);
+    const starting = () => [...this.connections.values()].some((connection) => connection.state.kind === "starting");
+    while (starting() && Date.now() < deadline && !signal?.aborted) await Bun.sleep(25);
   }
 
   /** The tools the room offers now: each listed tool of each server that has listed some, unless its config denies it. */
@@ -306,7 +311,9 @@ export function policyOf(server: McpServerConfig, tool: string): ToolPolicy {
 function detailOf(server: McpServerConfig, state: McpServerState, retries: boolean): { detail?: string } {
   switch (state.kind) {
     case "untrusted":
-      return { detail: `not confirmed: new or changed since you last confirmed it; answer its question in 'org chat', or run 'org mcp trust ${server.name}'` };
+      return {
+        detail: `not confirmed: new or changed since you last confirmed it; confirm it with 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`,
+      };
     case "off":
       return { detail: state.reason };
     case "down":

@@ -37,6 +37,7 @@ type World = {
 };
 
 let at: World;
+const afterAllKill: number[] = [];
 
 /** The persona's model: "call NAME {json}" makes it call NAME; a tool result makes it say what came back. */
 const persona = scriptedModel((request) => {
@@ -153,6 +154,13 @@ afterAll(async () => {
   await at.assembly.mcp?.close();
   at.assembly.close();
   delete process.env.ORG_MCP_TEST_TOKEN;
+  for (const pid of afterAllKill) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone already, as it should be.
+    }
+  }
   // No server, and nothing a server started, is left behind.
   await waitUntil("every server's process group to be gone", () => groups.every((group) => !existsSync(`/proc/${group}`)));
   rmSync(at.workspace, { recursive: true, force: true });
@@ -282,6 +290,8 @@ describe("the room's MCP client against published servers", () => {
     const before = status("everything").pid;
     const stopped = serverProcess("everything");
     process.kill(stopped, "SIGSTOP");
+    // Should the test stop early, the stopped process is not left behind (a stopped process ignores SIGTERM).
+    afterAllKill.push(stopped);
     const hung = await say('call everything__get-sum {"a":1,"b":2}');
     expect(hung.results[0]?.ok).toBe(false);
     expect(hung.results[0]?.output).toContain("did not answer within 3 s (mcp.callTimeoutS)");

@@ -86,29 +86,40 @@ export async function startSandboxedProcess(options: {
       totalMemoryBytes: limits.totalMemoryBytes,
       onLimit: (reason) => killer.kill(reason),
     });
-    const exited = proc.exited.then((code) => {
-      watchdog.stop();
-      return proc.signalCode === null ? code : null;
-    });
-    const { stdin, stdout, stderr } = proc;
-    if (typeof stdin !== "object" || stdin === null) {
-      killer.kill("no stdin pipe");
-      throw new Error("the sandbox launcher got no stdin pipe; this Bun cannot pipe a child's stdin");
-    }
-    return {
-      pid: proc.pid,
-      stdin,
-      stdout,
-      stderr,
-      exited,
-      kill: (reason) => killer.kill(reason),
-      get killedFor() {
-        return killer.reason;
-      },
-    };
+    return longRunning(proc, killer, { onExit: () => watchdog.stop() });
   } finally {
     closeSync(scratch.fd);
   }
+}
+
+/**
+ * A piped process (`spawnPiped`, stdin a pipe) as a LongRunningProcess: `kill` goes through `killer` (the process group,
+ * and a sandbox's pid namespace) and then `onKill`; `onExit` runs once it has exited.
+ */
+export function longRunning(proc: PipedProcess, killer: RunKiller, hooks: { onExit?: () => void; onKill?: () => void } = {}): LongRunningProcess {
+  const exited = proc.exited.then((code) => {
+    hooks.onExit?.();
+    return proc.signalCode === null ? code : null;
+  });
+  const { stdin, stdout, stderr } = proc;
+  if (typeof stdin !== "object" || stdin === null) {
+    killer.kill("no stdin pipe");
+    throw new Error("the launcher got no stdin pipe; this Bun cannot pipe a child's stdin");
+  }
+  return {
+    pid: proc.pid,
+    stdin,
+    stdout,
+    stderr,
+    exited,
+    kill(reason) {
+      killer.kill(reason);
+      hooks.onKill?.();
+    },
+    get killedFor() {
+      return killer.reason;
+    },
+  };
 }
 
 /** A hosts file of the allowed names in the support directory (which the sandbox's uid can read), named after its content. */
