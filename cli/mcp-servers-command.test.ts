@@ -1,7 +1,7 @@
 // The room's MCP servers through the paths a user takes, as real `org` processes: `org mcp trust`, `org mcp servers
 // [--json]`, `org doctor` and `org chat --once`, against @modelcontextprotocol/server-everything and -filesystem.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
@@ -9,6 +9,8 @@ import type { McpServerStatus } from "../mcp-client/mcp-hub.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { descendants } from "../testing/process-tree.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 import { startOrgServe } from "../testing/org-serve-process.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
@@ -37,6 +39,8 @@ beforeAll(async () => {
           broken: { command: "/nonexistent/mcp-server", args: ["--stdio"] },
           waiting: { command: BUN, args: [EVERYTHING, "stdio"] },
           whole: { command: BUN, args: [FILESYSTEM, "."] },
+          // A server that outlives its stdin (most exit when it closes): only org's lifeline ends it when org is killed.
+          stubborn: { command: "/bin/sh", args: ["-c", '"$0" "$1" stdio; exec sleep 600', BUN, EVERYTHING] },
         },
       },
       null,
@@ -84,12 +88,13 @@ test("org mcp trust confirms servers as configured; org mcp servers lists each o
     ["broken", "untrusted"],
     ["waiting", "untrusted"],
     ["whole", "untrusted"],
+    ["stubborn", "untrusted"],
   ]);
   const none = await org(["mcp", "trust"]);
   expect(none.exitCode).toBe(2);
-  expect(none.stderr).toContain("waiting for confirmation: everything, broken, waiting, whole");
+  expect(none.stderr).toContain("waiting for confirmation: everything, broken, waiting, whole, stubborn");
 
-  const trusted = await org(["mcp", "trust", "everything", "broken", "whole"]);
+  const trusted = await org(["mcp", "trust", "everything", "broken", "whole", "stubborn"]);
   expect(trusted.exitCode).toBe(0);
   expect(trusted.stdout).toContain(`confirmed everything: ${BUN} ${EVERYTHING} stdio — on this host as you, unsandboxed`);
   expect((await org(["mcp", "trust", "nope"])).stderr).toContain('there is no MCP server "nope"');
@@ -109,6 +114,22 @@ test("org mcp trust confirms servers as configured; org mcp servers lists each o
   expect(text.stdout).toContain("everything  up (stdio, as you) — 12 tools (1 not offered)\n");
   expect(text.stdout).toMatch(/^ {2}everything__echo +allow {2}Echoes back the input string$/m);
   expect(text.stdout).toContain("waiting  untrusted (stdio, as you): not confirmed");
+}, 60_000);
+
+test("org workflow run calls an MCP tool set to allow as a step, starting its server for the run", async () => {
+  mkdirSync(join(workspace, "workflows"), { recursive: true });
+  writeFileSync(
+    join(workspace, "workflows", "shout.json"),
+    JSON.stringify({
+      name: "shout",
+      inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+      steps: [{ id: "echo", tool: "everything__echo", inputs: { message: "$inputs.text" } }],
+      output: { said: "$steps.echo.output" },
+    }),
+  );
+  const run = await org(["workflow", "run", "workflows/shout.json", "--inputs", '{"text":"from a workflow"}', "--json"]);
+  expect(run.stdout.trim()).toBe('{"said":"Echo: from a workflow"}');
+  expect(run.exitCode).toBe(0);
 }, 60_000);
 
 test("org doctor starts each confirmed server and says ok, or what failed and the fix", async () => {
@@ -143,7 +164,7 @@ test("org serve offers a confirmed server's tools over HTTP; one not confirmed s
   let log = "";
   try {
     const deadline = Date.now() + 30_000;
-    while (!log.includes("mcp: everything is up") && Date.now() < deadline) {
+    while (!(log.includes("mcp: everything is up") && log.includes("mcp: stubborn is up")) && Date.now() < deadline) {
       const read = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
       if (!read || read.done) break;
       log += new TextDecoder().decode(read.value);
@@ -157,6 +178,18 @@ test("org serve offers a confirmed server's tools over HTTP; one not confirmed s
     });
     const body = (await response.json()) as { choices: { message: { content: string } }[] };
     expect(body.choices[0]?.message.content).toContain("Echo: hi from once");
+    // org killed outright (no exit handler runs): its lifeline takes every server with it.
+    const servers = descendants(serve.child.pid).filter((pid) => {
+      try {
+        const program = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return program[0] === BUN || program.includes(EVERYTHING);
+      } catch {
+        return false;
+      }
+    });
+    expect(servers.length).toBeGreaterThan(2);
+    await serve.stop("SIGKILL");
+    await waitUntil("the servers to go with org", () => servers.every((pid) => !existsSync(`/proc/${pid}`)), 10_000);
   } finally {
     reader.releaseLock();
     await serve.stop();

@@ -99,7 +99,7 @@ beforeAll(async () => {
         everything: {
           command: BUN,
           args: [EVERYTHING, "stdio"],
-          env: { API_TOKEN: "${ORG_MCP_TEST_TOKEN}" },
+          env: { SERVICE_AUTH: "${ORG_MCP_TEST_VALUE}" },
           tools: {
             "get-env": "allow",
             "get-sum": "allow",
@@ -114,7 +114,7 @@ beforeAll(async () => {
       },
     }),
   );
-  process.env.ORG_MCP_TEST_TOKEN = TOKEN;
+  process.env.ORG_MCP_TEST_VALUE = TOKEN;
   const env = { ...process.env, OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "scripted" };
   const config = loadOrgConfig(join(workspace, "org.config.json"), env, { workspaceDir: workspace, checkoutDir: workspace });
   for (const server of config.mcpServers) {
@@ -153,7 +153,7 @@ afterAll(async () => {
   await at.room.close();
   await at.assembly.mcp?.close();
   at.assembly.close();
-  delete process.env.ORG_MCP_TEST_TOKEN;
+  delete process.env.ORG_MCP_TEST_VALUE;
   for (const pid of afterAllKill) {
     try {
       process.kill(pid, "SIGKILL");
@@ -205,7 +205,7 @@ describe("the room's MCP client against published servers", () => {
     const { results } = await say("call everything__get-env {}");
     expect(at.approvals.length).toBe(asked); // policy allow: nobody is asked
     const output = results[0]?.output ?? "";
-    expect(output).toContain("API_TOKEN");
+    expect(output).toContain("SERVICE_AUTH");
     expect(output).not.toContain(TOKEN);
     expect(output).toContain("[REDACTED]");
     expect(JSON.stringify(persona.requests.at(-1)?.messages)).not.toContain(TOKEN);
