@@ -1,6 +1,4 @@
-import { lookup } from "node:dns/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CallToolResultSchema,
@@ -10,17 +8,14 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
-import { type McpServerConfig, type McpSettings, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
-import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { type AllowedHost, type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
-import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
+import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolResult } from "../tools/define-tool.ts";
-import { workspaceMounts } from "../workspace/workspace-view.ts";
-import { startHostProcess } from "./host-process.ts";
 import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry } from "./mcp-tool-entry.ts";
 import { type CallResult, toolResultOf } from "./mcp-result.ts";
+import { openTransport, PermanentStartError } from "./open-transport.ts";
 import { ProcessTransport } from "./process-transport.ts";
 
 /** Where one server is: confirmed or not, starting, up, down and waiting to start again, off for good, stopped. */
@@ -61,11 +56,6 @@ const MAX_PAGES = 10;
 const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
   getValidator: () => (input: unknown) => ({ valid: true as const, data: input as never, errorMessage: undefined }),
 };
-
-/** A start that cannot succeed until the config or the environment changes: the server stays off, no retries. */
-class PermanentStartError extends Error {
-  override name = "PermanentStartError";
-}
 
 /**
  * One configured MCP server: starts it (as a process on the host or in the sandbox, or at its URL), lists its tools,
@@ -213,7 +203,9 @@ export class McpConnection {
     const timer = setTimeout(() => controller.abort(new Error(`it did not start within ${settings.startTimeoutS} s (mcp.startTimeoutS)`)), ms);
     let client: Client | undefined;
     try {
-      const transport = await this.openTransport();
+      const opened = await openTransport(this.options);
+      const { transport } = opened;
+      this.process = opened.process;
       this.transport = transport;
       if (this.stopping) throw new Error("stopped");
       client = new Client({ name: "org", version: this.options.version }, { capabilities: {}, jsonSchemaValidator: NO_OUTPUT_VALIDATION });
@@ -262,52 +254,6 @@ export class McpConnection {
     } finally {
       clearTimeout(timer);
       this.settleFirst();
-    }
-  }
-
-  /** The transport for this server: its process started on the host or in the sandbox, or its URL. */
-  private async openTransport(): Promise<Transport> {
-    const { server, env } = this.options;
-    if (server.transport === "http") {
-      const headers = mcpServerHeaders(server, env);
-      if (!headers.ok) throw new PermanentStartError(missingMessage(headers.missing, "its headers"));
-      return new StreamableHTTPClientTransport(new URL(server.url ?? ""), { requestInit: { headers: headers.values } });
-    }
-    const environment = mcpServerEnvironment(server, env);
-    if (!environment.ok) throw new PermanentStartError(missingMessage(environment.missing, "its env"));
-    this.process = server.sandbox === true ? await this.startSandboxed(environment.values) : this.startOnHost(environment.values);
-    const transport = new ProcessTransport(this.process);
-    return transport;
-  }
-
-  private startOnHost(env: Record<string, string>): LongRunningProcess {
-    const { server, workspaceDir } = this.options;
-    return startHostProcess({ command: server.command ?? "", args: server.args ?? [], env, cwd: workspaceDir });
-  }
-
-  private async startSandboxed(env: Record<string, string>): Promise<LongRunningProcess> {
-    const { server, workspaceDir, sandboxPolicy } = this.options;
-    try {
-      makeScratchRootPrivate(workspaceDir);
-      // The workspace read-only at /workspace (where it starts), as the room's commands see it; never the write view.
-      const view = sandboxPolicy.workspace === "none" ? "none" : "read";
-      const { copy: _copy, notShown: _notShown, ...mounts } = workspaceMounts(view, workspaceDir, {});
-      const readOnlyMounts = [...(mounts.readOnlyMounts ?? []), ...(server.readOnlyPaths ?? []).map((path) => ({ source: path, target: path }))];
-      return await startSandboxedProcess({
-        policy: sandboxPolicy,
-        argv: [server.command ?? "", ...(server.args ?? [])],
-        scratchDir: scratchDirFor({ workspaceDir, sessionId: `mcp-${server.name}` }),
-        env,
-        hosts: await resolveHosts(server.network ?? []),
-        readOnlyMounts,
-        ...(mounts.maskedDirs ? { maskedDirs: mounts.maskedDirs } : {}),
-        ...(mounts.workingDir ? { workingDir: mounts.workingDir } : {}),
-      });
-    } catch (error) {
-      // No sandbox here, or a mount the sandbox refuses: trying again changes nothing.
-      if (error instanceof SandboxUnavailableError || error instanceof RangeError)
-        throw new PermanentStartError(`it asks for the sandbox ("sandbox": true), which cannot run it: ${error.message}`);
-      throw error;
     }
   }
 
@@ -408,23 +354,4 @@ async function endingOf(transport: Transport | undefined): Promise<string> {
   if (!(transport instanceof ProcessTransport)) return "";
   await transport.ended();
   return transport.ending;
-}
-
-function missingMessage(missing: readonly string[], where: string): string {
-  const names = missing.join(", ");
-  return `${where} name${missing.length === 1 ? "s" : ""} ${names}, which ${missing.length === 1 ? "is" : "are"} not set: export ${missing.length === 1 ? "it" : "them"} in the shell that starts org`;
-}
-
-/** Each allowed host with the addresses it has now; a name that does not resolve is left out (it will not resolve inside either). */
-async function resolveHosts(names: readonly string[]): Promise<AllowedHost[]> {
-  const hosts = await Promise.all(
-    names.map(async (name): Promise<AllowedHost> => {
-      try {
-        return { name, addresses: (await lookup(name, { all: true })).map((entry) => entry.address) };
-      } catch {
-        return { name, addresses: [] };
-      }
-    }),
-  );
-  return hosts.filter((host) => host.addresses.length > 0);
 }
