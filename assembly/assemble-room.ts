@@ -13,6 +13,9 @@ import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
 import { sandboxPolicyFrom } from "./sandbox-policy-from.ts";
+import type { ToolFeed } from "../room/tool-feed.ts";
+import type { McpHub } from "../mcp-client/mcp-hub.ts";
+import { mcpHubFor } from "./mcp-hub-for.ts";
 
 // The one place a room is put together: chat, serve (sessions, jobs, the OpenAI route) and demo open their
 // rooms from what this file hands them, so they offer the same tools under the same policies.
@@ -28,10 +31,12 @@ export type RoomParts = {
   toolChoice?: TurnToolChoice;
   toolsmithJob?: ToolsmithJob;
   memory?: TranscriptIndex;
+  /** The room's MCP servers' tools, which come and go while a room is open. */
+  toolFeed?: ToolFeed;
 };
 
 /** What differs between two rooms of one entry point: who listens, who approves, the session to resume. */
-export type RoomExtras = Omit<RoomOptions, "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandboxPolicy">;
+export type RoomExtras = Omit<RoomOptions, "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandboxPolicy" | "toolFeed">;
 
 /** openRoom's options: the parts' tools, with the promoted ones offered to agent personas ("ask" unless the config says). */
 export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
@@ -46,6 +51,7 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
     ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
     ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
     ...(parts.memory ? { memory: parts.memory } : {}),
+    ...(parts.toolFeed ? { toolFeed: parts.toolFeed } : {}),
     // The personas' models, with their servers' credentials, are made here once for the room.
     models: extras.models ?? httpModels(parts.config),
   };
@@ -105,6 +111,8 @@ export type RoomAssemblyOptions = {
 
 export type RoomAssembly = RoomParts & {
   problems: readonly ToolProblem[];
+  /** The room's MCP servers (`mcpServers`), started; undefined when the config names none. */
+  mcp?: McpHub;
   /** openRoom's options for one room of this entry point. */
   options(extras: RoomExtras): RoomOptions;
   close(): void;
@@ -114,7 +122,8 @@ export type RoomAssembly = RoomParts & {
 export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAssembly> {
   const { config, workspaceDir, checkoutDir, memory, embedder } = options;
   const sandboxPolicy = options.sandboxPolicy ?? sandboxPolicyFrom({ config });
-  const builtIns = builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) });
+  const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: options.notify });
+  const builtIns = builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) });
   const { generated, problems } = promotedRoomTools(
     [workspaceDir, checkoutDir],
     builtIns.map((tool) => tool.name),
@@ -149,8 +158,18 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
         }
       : {}),
     ...(memory ? { memory } : {}),
+    ...(mcp ? { toolFeed: mcp } : {}),
   };
-  return { ...parts, problems, options: (extras) => roomOptions(parts, extras), close: () => choice?.close() };
+  return {
+    ...parts,
+    problems,
+    ...(mcp ? { mcp } : {}),
+    options: (extras) => roomOptions(parts, extras),
+    close: () => {
+      choice?.close();
+      mcp?.closeNow();
+    },
+  };
 }
 
 /** Each persona's policy per tool in a room of these parts: what it may run, what it would ask, what it may not. */

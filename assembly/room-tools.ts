@@ -9,7 +9,8 @@ import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
-import { workflowRun } from "../workflows/workflow-run-tool.ts";
+import { workflowRunTool } from "../workflows/workflow-run-tool.ts";
+import type { McpStepTools } from "../workflows/mcp-steps.ts";
 
 /** A generated tool folder that is not offered, and why. */
 export type ToolProblem = { name: string; problem: string };
@@ -17,11 +18,14 @@ export type ToolProblem = { name: string; problem: string };
 /** A promoted tool offered to the room, and the workspace or checkout it was read from. */
 export type GeneratedRoomTool = { tool: AnyTool; root: string };
 
-/** The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory. */
-export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder }): AnyTool[] {
+/**
+ * The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory; workflow
+ * steps may call the room's MCP servers' tools (`mcp`) set to "allow".
+ */
+export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder; mcp?: McpStepTools }): AnyTool[] {
   const { memory } = options;
   const memoryTools = memory ? [memorySearchTool(memory, options.embedder), memorySaveTool(memory)] : [];
-  return [sh, pythonRun, workflowRun, webFetchTool({ network: options.config.network }), ...memoryTools];
+  return [sh, pythonRun, workflowRunTool(options.mcp), webFetchTool({ network: options.config.network }), ...memoryTools];
 }
 
 /**

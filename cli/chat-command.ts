@@ -36,6 +36,9 @@ import { formatMemoryOutcome } from "./format-memory-outcome.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
+import type { McpHub } from "../mcp-client/mcp-hub.ts";
+import { describeLaunch } from "../mcp-client/mcp-trust.ts";
+import type { ApprovalQuestion } from "./approval-prompt.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -150,7 +153,7 @@ export async function openChatRoom(
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
   checkoutDir: string = REPO_DIR,
-): Promise<{ room: Room; memory: MemoryStore | undefined; stopWatching: () => void }> {
+): Promise<{ room: Room; memory: MemoryStore | undefined; stopWatching: () => void; mcp: McpHub | undefined }> {
   const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
   const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
   if (memory) process.once("exit", () => memory.close());
@@ -185,7 +188,7 @@ export async function openChatRoom(
   }
   const stopWatching = await watchPromotions(room, checkoutDir, setup.workspaceDir, assembly.builtIns, notify);
   process.once("exit", stopWatching);
-  return { room, memory, stopWatching };
+  return { room, memory, stopWatching, mcp: assembly.mcp };
 }
 
 /** How often an open room looks at the checkout's HEAD for a promotion or rollback (as serve does). */
@@ -256,11 +259,13 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
     columns: terminalColumns,
   });
   const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
-  const { room } = await openChatRoom(setup, approve, (event) => {
+  const { room, mcp } = await openChatRoom(setup, approve, (event) => {
     // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
     if (options.json) printLine(terminalSafeJson(event));
     else renderer.handle(event);
   });
+  // One turn: its MCP servers get their first start (at most mcp.startTimeoutS) so their tools are there for it.
+  await mcp?.ready(signal);
   // A misspelt @name in group mode would send the message to everyone: refused, with the likely name.
   const misspelt = groupMisspelling(room, text);
   if (misspelt) {
@@ -284,6 +289,7 @@ async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Pro
   } finally {
     process.off("SIGINT", onInterrupt);
     await room.close();
+    await mcp?.close();
     if (!readerGone) process.stdout.off("error", onStdoutError);
   }
 }
@@ -315,21 +321,46 @@ async function warnAboutServers(config: OrgConfig, say: (text: string, style?: S
   for (const line of missing) say(`warning: ${line}`, "yellow");
 }
 
-/** The approval question asked at the line editor; until the answer, nothing else reaches the terminal. */
+/** A question asked at the line editor; until the answer, nothing else reaches the terminal. */
+function editorAsk(renderer: ConsoleRenderer, editor: LineEditor): (question: ApprovalQuestion) => Promise<string | undefined> {
+  // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
+  return askOnConsole(renderer, async (prompt, keys) => {
+    const answer = await editor.readLine(prompt, { remember: false, keys });
+    // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
+    if (answer.type === "interrupt") editor.interrupt();
+    // Ctrl-D answers no; only Ctrl-C stops the turn.
+    return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
+  });
+}
+
+/** The approval question asked at the line editor. */
 function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor: LineEditor, say: (text: string, style?: Style) => void) {
   return createApprovalPrompt({
     assumeYes: options.yes,
     notify: (line) => say(`· ${line}`, "gray"),
     oneKey: editor.answersWithOneKey,
-    // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
-    ask: askOnConsole(renderer, async (prompt, keys) => {
-      const answer = await editor.readLine(prompt, { remember: false, keys });
-      // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
-      if (answer.type === "interrupt") editor.interrupt();
-      // Ctrl-D answers no; only Ctrl-C stops the turn.
-      return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
-    }),
+    ask: editorAsk(renderer, editor),
   });
+}
+
+/**
+ * Asks, for each MCP server that is new or changed since the user last confirmed it, whether to start it (showing
+ * exactly what would run and where); yes remembers it and starts it, no leaves it off for this session.
+ */
+export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQuestion) => Promise<string | undefined>, oneKey: boolean): Promise<void> {
+  for (const server of hub.awaitingTrust()) {
+    const yes = (reply: string | undefined) => ["y", "yes"].includes((reply ?? "").trim().toLowerCase());
+    const reply = await ask({
+      persona: "mcp",
+      call: { name: `mcp:${server.name}`, arguments: {} },
+      text: `MCP server ${server.name} is new or changed since you last confirmed it. It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
+      prompt: `start it, and remember this? [y]es / [n]o${oneKey ? "" : " (then Enter)"}: `,
+      keys: ["yes", "no"],
+      verdict: (answer) => (yes(answer) ? `confirmed ${server.name}: starting it` : `${server.name} stays off (/mcp trust ${server.name} starts it later)`),
+    });
+    if (reply === undefined) return;
+    if (yes(reply)) hub.trust(server.name);
+  }
 }
 
 /** The `recall` of /recall: the workspace's memory searched (with embeddings when configured); undefined without memory. */
@@ -374,12 +405,13 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     // A pasted key stays out of .org/history as it does out of the transcript.
     historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
   });
-  const { room, memory } = await openChatRoom(setup, editorApproval(options, renderer, editor, say), (event) => renderer.handle(event));
+  const { room, memory, mcp } = await openChatRoom(setup, editorApproval(options, renderer, editor, say), (event) => renderer.handle(event));
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     await editor.start();
     greet(room, renderer, voice, options.resume !== undefined);
+    if (mcp) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
     const questions = {
       ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
       oneKey: editor.answersWithOneKey,
@@ -389,7 +421,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await runChatLoop(
       editor,
       {
-        host: roomSlashHost(room, config, setup.workspaceDir, memoryRecall(memory)),
+        host: roomSlashHost(room, config, setup.workspaceDir, memoryRecall(memory), mcp),
         send: sendHeld(room, config.secrets, questions, () => renderer.idle()),
         write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
@@ -400,6 +432,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     signal.removeEventListener("abort", onAbort);
     await editor.close();
     await room.close();
+    await mcp?.close();
   }
   const elsewhere = resolve(setup.workspaceDir) === resolve(process.cwd()) ? "" : ` --workspace ${shellWord(setup.workspaceDir)}`;
   say(`transcript: ${shownPath(room.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${room.sessionId}`);

@@ -2,9 +2,13 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-// `org tool search` and `org tool stats` are subcommands of `org tool`, each kept in a file of its own: the only
-// command files another imports.
-const SUBCOMMANDS = new Set(["tool-command.ts -> tool-search-command.ts", "tool-command.ts -> tool-stats-command.ts"]);
+// `org tool search` and `org tool stats` are subcommands of `org tool`, and `org mcp servers` and `org mcp trust` of
+// `org mcp`, each kept in a file of its own: the only command files another imports.
+const SUBCOMMANDS = new Set([
+  "tool-command.ts -> tool-search-command.ts",
+  "tool-command.ts -> tool-stats-command.ts",
+  "mcp-command.ts -> mcp-servers-command.ts",
+]);
 
 test("no command imports another command: what two commands share lives in a lower module", () => {
   const commands = readdirSync(import.meta.dir).filter((name) => name.endsWith("-command.ts"));

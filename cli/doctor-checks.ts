@@ -153,6 +153,48 @@ function diskCheck(workspaceDir: string): DoctorCheck {
   }
 }
 
+/**
+ * Each MCP server of the config: a confirmed one is started and its tools listed (then stopped); one not yet
+ * confirmed is not started. Each says ok, or what failed and the fix.
+ */
+export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, sandboxPolicy: SandboxPolicy, signal: AbortSignal): Promise<DoctorCheck[]> {
+  if (config.mcpServers.length === 0) return [];
+  const { probeMcpServers } = await import("../mcp-client/probe-mcp-servers.ts");
+  const { orgVersion } = await import("../config/version.ts");
+  const statuses = await probeMcpServers({ servers: config.mcpServers, settings: config.mcp, workspaceDir, sandboxPolicy, version: orgVersion(), signal });
+  return statuses.map((status): DoctorCheck => {
+    const name = `mcp server ${status.name}`;
+    const where = status.transport === "http" ? "at its URL" : status.sandbox ? "in the sandbox" : "on this host as you";
+    switch (status.state) {
+      case "up": {
+        const shown = status.tools.slice(0, 6).map((tool) => tool.name);
+        const more = status.tools.length > shown.length ? ", …" : "";
+        const skipped = status.skipped.length > 0 ? `; ${status.skipped.length} listed tool(s) not offered (org mcp servers says why)` : "";
+        return { name, status: "ok", detail: `started ${where}; ${status.tools.length} tool(s): ${shown.join(", ")}${more}${skipped}` };
+      }
+      case "untrusted":
+        return {
+          name,
+          status: "fail",
+          detail: `not started: new or changed since you last confirmed it (${status.launch})`,
+          fix: `check the command, then: org mcp trust ${status.name} (or answer its question in 'org chat')`,
+        };
+      case "off":
+        return { name, status: "fail", detail: status.detail ?? "off", fix: "do what the line says, then run 'org doctor' again" };
+      default:
+        return {
+          name,
+          status: "fail",
+          detail: status.detail ?? `it did not start ${where}`,
+          fix:
+            status.transport === "http"
+              ? "check that the URL answers MCP (Streamable HTTP) and that its headers' variables are exported"
+              : `run it yourself to see why: ${status.launch.replace(/ — .*$/, "")}${status.sandbox ? ' (it runs in the sandbox: what it needs beyond /usr must be under "readOnlyPaths" or in the workspace)' : ""}`,
+        };
+    }
+  });
+}
+
 /** Every check of `org doctor`, in order; none throws. */
 export async function doctorChecks(options: {
   config: OrgConfig;
@@ -185,5 +227,6 @@ export async function doctorChecks(options: {
     straceCheck(),
   );
   checks.push(await checkoutCheck(options.repoDir, signal), diskCheck(options.workspaceDir));
+  checks.push(...(await mcpServerChecks(config, options.workspaceDir, options.sandboxPolicy, signal)));
   return checks;
 }

@@ -16,7 +16,8 @@ const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspac
 Checks what org needs, each with how to fix it: the model server answers; each persona's model is there
 and can call tools (from Ollama's /api/show capabilities, where the server has them); the sandbox policy tools
 run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
-org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space. Exit 0 when
+org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space; each MCP server of
+mcpServers starts and lists its tools (one not yet confirmed is not started: 'org mcp trust NAME'). Exit 0 when
 nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
 
 Options:

@@ -10,8 +10,11 @@ import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
+import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
+       org mcp servers [--json]    (the room's own MCP servers: see below)
+       org mcp trust NAME...
 
 An MCP server on stdin/stdout (for Claude Desktop, Cursor, opencode and any other MCP client): every
 promoted generated tool, and every workflow file in the workspace's workflows/ folder, as an MCP tool
@@ -32,7 +35,9 @@ Options:
   --repo DIR         the org checkout whose tools/generated/ is offered (default: the one running)
 
 Client configuration (e.g. claude_desktop_config.json):
-  { "mcpServers": { "org": { "command": "org", "args": ["mcp", "--workspace", "/path/to/workspace"] } } }`;
+  { "mcpServers": { "org": { "command": "org", "args": ["mcp", "--workspace", "/path/to/workspace"] } } }
+
+${MCP_SERVERS_HELP}`;
 
 /** How often the tools are read again for a promotion, a rollback or a changed workflow. */
 const WATCH_MS = 2_000;
@@ -56,6 +61,9 @@ export const mcpCommand: Command = {
   ...nameAndSummary("mcp"),
   help: HELP,
   async run(args, signal) {
+    // The room's own MCP servers; without a subcommand, org's server on stdio.
+    if (args[0] === "servers") return mcpServersSubcommand(args.slice(1), signal);
+    if (args[0] === "trust") return mcpTrustSubcommand(args.slice(1));
     const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
     if (values.ref !== undefined && !isMainOrCandidate(values.ref))
       throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");

@@ -10,6 +10,8 @@ import { sanitizeOutput } from "../sandbox/describe-result.ts";
 import { writePrivateFile } from "../security/private-state.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import type { SlashHost } from "./slash-commands.ts";
+import type { McpHub } from "../mcp-client/mcp-hub.ts";
+import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
 
 /** One message for the terminal: "speaker: text", later lines indented under it. */
 export function formatMessage(message: RoomMessage): string {
@@ -52,9 +54,23 @@ export function transcriptMarkdown(room: Room, secrets: readonly string[] = []):
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
-/** Lets the slash commands act on a room; `config` gives the secrets to redact; `recall` searches memory. */
-export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"]): SlashHost {
+/** `/mcp`: the hub's servers as lines, and confirming one by name. */
+export function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
   return {
+    lines: () => formatMcpStatus(hub.status()),
+    trust: (server) => {
+      const known = hub.servers.map((entry) => entry.name);
+      if (!known.includes(server)) throw new Error(`there is no MCP server "${server}"; mcpServers has: ${known.join(", ")}`);
+      hub.trust(server);
+      return `confirmed ${server}: it starts now, and starts from now on until its command, args or env change (remembered in .org/mcp-trust.json)`;
+    },
+  };
+}
+
+/** Lets the slash commands act on a room; `config` gives the secrets to redact; `recall` searches memory; `mcp` the room's MCP servers. */
+export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"], mcp?: McpHub): SlashHost {
+  return {
+    ...(mcp ? { mcp: mcpSlashHost(mcp) } : {}),
     mode: () => formatRoomMode(room.mode),
     setMode: (mode) => room.setMode(mode),
     personas: () =>

@@ -8,6 +8,7 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { builtInTools } from "../assembly/room-tools.ts";
+import { mcpHubFor } from "../assembly/mcp-hub-for.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { orgVersion } from "../config/version.ts";
 import { startServe } from "../serve/start-serve.ts";
@@ -189,10 +190,13 @@ export const serveCommand: Command = {
     const sandboxPolicy = sandboxPolicyFrom({ config });
     const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
     const embedder = embedderFromEnvironment();
+    // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
+    const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: log });
+    if (mcp) mcp.subscribe((change) => change.type === "notice" && log(change.message));
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
     const tools = await ServedTools.open(
       CHECKOUT_DIR,
-      builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}) }),
+      builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) }),
       workspaceDir,
     );
     const handler = createServeHandler({
@@ -212,6 +216,7 @@ export const serveCommand: Command = {
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,
       ...(memory ? { memory } : {}),
+      ...(mcp ? { toolFeed: mcp } : {}),
     });
     const server = startServe({ handler, host: options.host, port: options.port });
     tools.watch(HEAD_CHECK_MS, (result) => {
@@ -237,6 +242,7 @@ export const serveCommand: Command = {
       await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
       clearTimeout(timer);
       await handler.close();
+      await mcp?.close();
       memory?.close();
       await server.stop(true);
       // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending.

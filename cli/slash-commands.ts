@@ -13,6 +13,7 @@ export type SlashCommand =
   | { name: "diff" }
   | { name: "undo"; force: boolean }
   | { name: "wish"; text: string }
+  | { name: "mcp"; trust?: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -95,6 +96,17 @@ const SPECS: Record<string, Spec> = {
     usage: "/wish <words>",
     summary: "say what you wish the room could do; org grow reads it and may build a tool for it",
     parse: (args) => (args.length === 0 ? "needs words, e.g. /wish a tool that converts currencies" : { name: "wish", text: args.join(" ") }),
+  },
+  mcp: {
+    usage: "/mcp [trust <server>]",
+    summary: "list the MCP servers, their state and tools; trust <server> confirms one and starts it",
+    parse: (args) => {
+      if (args.length === 0) return { name: "mcp" };
+      const [word, server] = args;
+      return word === "trust" && server !== undefined && args.length === 2
+        ? { name: "mcp", trust: server }
+        : "takes nothing, or trust <server>, e.g. /mcp trust files";
+    },
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
@@ -211,6 +223,8 @@ export type SlashHost = {
   undo(force: boolean): string;
   /** Records a wish for `org grow` (the room says it as a notice). */
   wish(text: string): void;
+  /** The room's MCP servers: their lines for `/mcp`, and confirming one (the line to show). Absent when none is configured. */
+  mcp?: { lines(): string[]; trust(server: string): string };
 };
 
 export type SlashOutcome = "continue" | "quit" | "cleared";
@@ -280,6 +294,11 @@ export async function runSlashCommand(
         return "continue";
       case "wish":
         host.wish(command.text);
+        return "continue";
+      case "mcp":
+        if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see the README\'s MCP section)');
+        else if (command.trust !== undefined) write(host.mcp.trust(command.trust));
+        else for (const line of host.mcp.lines()) write(line);
         return "continue";
       case "help":
         write(slashHelp());

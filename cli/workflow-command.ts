@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "../config/parse-json-with-lines.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -17,6 +17,9 @@ import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
+import { McpHub } from "../mcp-client/mcp-hub.ts";
+import { orgVersion } from "../config/version.ts";
+import { withMcpSteps } from "../workflows/mcp-steps.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage:
@@ -125,6 +128,15 @@ async function withCandidateHint(error: unknown, missing: readonly string[], arg
   return hints.length === 0 ? error : new WorkflowError(`${error.message}\n${hints.join("\n")}`, error.file, error.step, error.key);
 }
 
+/**
+ * The room's MCP servers for steps that call their tools (`<server>__<tool>`, policy "allow"): each starts at its
+ * first call; undefined when the config names none.
+ */
+function workflowMcp(config: OrgConfig, workspaceDir: string): McpHub | undefined {
+  if (config.mcpServers.length === 0) return undefined;
+  return new McpHub({ servers: config.mcpServers, settings: config.mcp, workspaceDir, sandboxPolicy: sandboxPolicyFrom({ config }), version: orgVersion() });
+}
+
 async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Promise<number> {
   const name = checkOnly ? "workflow check" : "workflow run";
   const { values, positionals } = parseCommandArgs(name, args, checkOnly ? { workspace: FLAGS.workspace, ref: FLAGS.ref, repo: FLAGS.repo } : FLAGS, {
@@ -137,9 +149,40 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const inputs = parseInputs("inputs" in values ? values.inputs : undefined);
   const branch = await branchTools(values.ref, values.repo, signal);
   const roots = toolRootsFor(workspaceDir);
-  const tools = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}), policy: sandboxPolicyFrom() });
+  const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME));
+  const mcp = workflowMcp(config, workspaceDir);
+  try {
+    return await checkAndRun(
+      { args, name, file, inputs, branch, roots, mcp, checkOnly, json: "json" in values && values.json === true, workspaceDir, config },
+      signal,
+    );
+  } finally {
+    await mcp?.close();
+  }
+}
+
+/** The workflow checked (its tools: generated ones, and the MCP servers'), then run unless `checkOnly`. */
+async function checkAndRun(
+  what: {
+    args: string[];
+    name: string;
+    file: string;
+    inputs: unknown;
+    branch: Awaited<ReturnType<typeof branchTools>>;
+    roots: string[];
+    mcp: McpHub | undefined;
+    checkOnly: boolean;
+    json: boolean;
+    workspaceDir: string;
+    config: OrgConfig;
+  },
+  signal: AbortSignal,
+): Promise<number> {
+  const { args, name, file, inputs, branch, roots, checkOnly, workspaceDir } = what;
+  const generated = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}), policy: sandboxPolicyFrom() });
+  const tools = withMcpSteps(generated, what.mcp);
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
-  const maxStepRuns = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME)).limits.workflowStepRuns;
+  const maxStepRuns = what.config.limits.workflowStepRuns;
   // The tools no root has at all: without --ref, a candidate branch may have them.
   const missing: string[] = [];
   const checkTool = (tool: string) => {
@@ -162,7 +205,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
     );
     return 0;
   }
-  const json = "json" in values && values.json === true;
+  const { json } = what;
   const output = await runWorkflow(graph, inputs, {
     callTool: tools.callTool,
     signal,

@@ -8,12 +8,22 @@ import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts"
 import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { ToolPolicy } from "./tool-policy.ts";
+import {
+  DEFAULT_MCP,
+  McpServerEntry,
+  McpSettings,
+  type McpServerConfig,
+  mcpServerProblems,
+  mcpServerConfigs,
+  mcpSecrets,
+  mcpToolOwner,
+} from "./mcp-servers.ts";
 
 export const CONFIG_FILE_NAME = "org.config.json";
 
-/** What a persona may do with a tool: run it, run it after the user approves, or never see it. */
-export const ToolPolicy = z.enum(["allow", "ask", "deny"]);
-export type ToolPolicy = z.infer<typeof ToolPolicy>;
+// Declared beside the MCP servers' schema, which needs it too; every other file keeps importing it from here.
+export { ToolPolicy } from "./tool-policy.ts";
 
 export const PersonaKind = z.enum(["agent", "python", "toolsmith", "simple"]);
 export type PersonaKind = z.infer<typeof PersonaKind>;
@@ -159,6 +169,10 @@ export const OrgConfigFile = z.strictObject({
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
   sandbox: SandboxEntry.optional(),
+  /** MCP servers whose tools join the room as `<server>__<tool>` (config/mcp-servers.ts). */
+  mcpServers: z.record(z.string(), McpServerEntry).optional(),
+  /** How long a call to an MCP server's tool, and its start, may take. */
+  mcp: McpSettings.optional(),
 });
 export type OrgConfigFile = z.infer<typeof OrgConfigFile>;
 
@@ -180,6 +194,9 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
   sandbox: SandboxSettings;
+  /** The MCP servers of `mcpServers`, in the file's order. */
+  mcpServers: McpServerConfig[];
+  mcp: McpSettings;
   /**
    * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
    * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
@@ -255,6 +272,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
+  if (first === "mcpServers" && path.length === 2) return Object.keys(McpServerEntry.shape);
+  if (first === "mcp" && path.length === 1) return Object.keys(McpSettings.shape);
   return [];
 }
 
@@ -315,6 +334,13 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownT
     const first = messages[0];
     throw new OrgConfigError(`${file} is not valid:\n  ${messages.map((message) => message.text).join("\n  ")}`, file, first?.line, first?.key);
   }
+  const [mcpProblem] = mcpServerProblems(result.data.mcpServers ?? {});
+  if (mcpProblem) {
+    const line = parsed.lineOf(mcpProblem.path);
+    const key = keyName(mcpProblem.path);
+    throw new OrgConfigError(`${file} line ${line}, key ${key}: ${mcpProblem.message}.`, file, line, key);
+  }
+  const mcpServers = Object.keys(result.data.mcpServers ?? {});
   const names = new Set<string>();
   for (const [index, persona] of (result.data.personas ?? []).entries()) {
     if (names.has(persona.name)) {
@@ -328,10 +354,10 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownT
     }
     names.add(persona.name);
     for (const tool of Object.keys(persona.tools ?? {})) {
-      if (knownTools.includes(tool)) continue;
+      if (knownTools.includes(tool) || mcpToolOwner(tool, mcpServers) !== undefined) continue;
       const line = parsed.lineOf(["personas", index, "tools", tool]);
       throw new OrgConfigError(
-        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ${knownTools.map((name) => `"${name}"`).join(", ")} (the built-in tools, and generated tools promoted into ${GENERATED_TOOLS_DIR}/ of the workspace or of org's checkout).`,
+        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ${knownTools.map((name) => `"${name}"`).join(", ")} (the built-in tools, and generated tools promoted into ${GENERATED_TOOLS_DIR}/ of the workspace or of org's checkout)${mcpServers.length > 0 ? `, or <server>__<tool> for a tool of ${mcpServers.join(", ")} (mcpServers)` : ""}.`,
         file,
         line,
         `personas[${index}].tools.${tool}`,
@@ -388,7 +414,8 @@ function resolveOrgConfig(
     if (authorization) authorizations[urlOrigin(url)] = authorization;
   }
   const keys = [settings.apiKey, ...Object.values(file.servers ?? {}).map((server) => server.apiKeyEnv && environmentVariable(server.apiKeyEnv, env))];
-  const secrets = [...new Set([...keys.filter((key): key is string => !!key), ...urls.flatMap(urlCredentials)])];
+  const mcpServers = mcpServerConfigs(file.mcpServers ?? {});
+  const secrets = [...new Set([...keys.filter((key): key is string => !!key), ...urls.flatMap(urlCredentials), ...mcpSecrets(mcpServers, env)])];
   return {
     personas,
     servers,
@@ -409,6 +436,8 @@ function resolveOrgConfig(
       protectedPaths: file.sandbox?.protectedPaths ?? [],
       workspaceWrite: file.sandbox?.workspaceWrite ?? "ask",
     },
+    mcpServers,
+    mcp: { ...DEFAULT_MCP, ...file.mcp },
     authorizations,
     secrets,
     ...(source !== undefined ? { source } : {}),

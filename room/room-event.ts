@@ -50,6 +50,8 @@ export const NoticeReason = z.enum([
   "workspace-change",
   /** `/wish TEXT`: something the user wants the room to be able to do; `org grow` reads it from the transcript. */
   "wish",
+  /** The room's MCP servers: one started, stopped, is restarting, waits for the user's confirmation; its tools changed. */
+  "mcp",
 ]);
 export type NoticeReason = z.infer<typeof NoticeReason>;
 

@@ -15,6 +15,7 @@ import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
+import type { FedTool, ToolFeed } from "./tool-feed.ts";
 import type { ReplyRoom } from "./run-reply.ts";
 import { switchModel } from "./switch-model.ts";
 import type { RoomMessage } from "../models/room-message.ts";
@@ -47,6 +48,8 @@ export type RoomOptions = {
   tools: AnyTool[];
   /** The names among `tools` that are promoted generated tools: `offerPromotedTools` may take them away again. */
   generated?: readonly string[];
+  /** Tools that come and go while the room is open (its MCP servers'), with their notices. */
+  toolFeed?: ToolFeed;
   audit?: AuditSink;
   /** The sandbox policy org was assembled with, handed to every tool call; the default policy when absent. */
   sandboxPolicy?: SandboxPolicy;
@@ -161,6 +164,8 @@ type RoomCore = {
   damagedNotice?: string;
   /** The promoted generated tools offered now, by name. */
   generated: Set<string>;
+  /** The tools of `toolFeed` offered now, by name, and the personas whose policy for each the feed set. */
+  fed: Map<string, Set<Model>>;
 };
 
 /** The personas, their models and the session (new or resumed) a room starts from. */
@@ -192,6 +197,7 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     state: { mode: start.mode, history: start.history },
     ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}),
     generated: new Set(options.generated ?? []),
+    fed: new Map(),
   };
 }
 
@@ -363,6 +369,12 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);
+  const feed = options.toolFeed;
+  if (feed) offerFedTools(core, tools, emit, feed.tools());
+  const stopFeed = feed?.subscribe((change) => {
+    if (change.type === "notice") emit({ type: "notice", reason: "mcp", message: change.message });
+    else offerFedTools(core, tools, emit, feed.tools());
+  });
   if (options.prepareTools !== false) prepareOfferedTools(core, tools);
   const replyRoom = replyRoomOf(core, emit, tools);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
@@ -432,6 +444,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     async close() {
       if (closed) return;
       closed = true;
+      stopFeed?.();
       closing.abort(new Error("the room was closed"));
       await Promise.allSettled([...turns]);
       // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
@@ -474,6 +487,41 @@ function offerPromotedTools(
   }
   for (const name of removed) emit({ type: "notice", reason: "tools-changed", message: `tool gone: ${name} (rolled back)` });
   return { added, removed };
+}
+
+/**
+ * The feed's tools as they are now: a new one is offered to agent personas under the policy the feed gives it, unless
+ * a persona's config names it (that wins, for that persona); a gone one is no longer offered. A name the room already
+ * has (a built-in, a promoted tool) keeps its tool: the fed one is refused with a notice.
+ */
+function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit: (event: RoomEvent) => void, next: readonly FedTool[]): void {
+  const nextNames = new Set(next.map((fed) => fed.tool.name));
+  for (const [name, setFor] of core.fed) {
+    if (nextNames.has(name)) continue;
+    tools.builtins.delete(name);
+    for (const model of setFor) delete model.toolPolicy[name];
+    core.fed.delete(name);
+  }
+  for (const { tool, policy } of next) {
+    const setFor = core.fed.get(tool.name);
+    if (setFor) {
+      tools.builtins.set(tool.name, tool);
+      for (const model of setFor) model.toolPolicy[tool.name] = policy;
+      continue;
+    }
+    if (tools.builtins.has(tool.name)) {
+      emit({ type: "notice", reason: "mcp", message: `mcp: ${tool.name} is not offered: the room has a tool of that name already` });
+      continue;
+    }
+    tools.builtins.set(tool.name, tool);
+    const givenTo = new Set<Model>();
+    for (const model of core.models) {
+      if (model.kind !== "agent" || model.toolPolicy[tool.name] !== undefined) continue;
+      model.toolPolicy[tool.name] = policy;
+      givenTo.add(model);
+    }
+    core.fed.set(tool.name, givenTo);
+  }
 }
 
 /** A persona as `personas()` shows it: its model, server, and the tools it is offered with their policies. */

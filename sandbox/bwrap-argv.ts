@@ -42,6 +42,11 @@ export type BwrapPlan = {
   maskedDirs?: readonly string[];
   /** The command's working directory; SCRATCH_MOUNT when left out. */
   workingDir?: string;
+  /**
+   * A hosts file shown at /etc/hosts instead of the synthetic one, without /etc/resolv.conf: with `network`, only the
+   * names it lists resolve inside (a sandboxed MCP server's `network` hosts).
+   */
+  hostsFile?: string;
 };
 
 /** A host path shown read-only inside the sandbox at `target`. */
@@ -278,9 +283,9 @@ function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     `${plan.supportDir}/group`,
     "/etc/group",
     "--ro-bind",
-    `${plan.supportDir}/hosts`,
+    plan.hostsFile ?? `${plan.supportDir}/hosts`,
     "/etc/hosts",
-    ...(plan.network ? ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"] : []),
+    ...(plan.network && plan.hostsFile === undefined ? ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"] : []),
     "--proc",
     "/proc",
     "--dev",

@@ -290,7 +290,8 @@ export function sandboxLaunchCount(): number {
   return sharedSandbox().launches;
 }
 
-function isRoot(): boolean {
+/** Whether org runs as root (the launcher then drops to the sandbox's own uid). */
+export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
@@ -325,7 +326,7 @@ function checkEnvironment(env: Record<string, string> | undefined, secretValues:
 }
 
 /** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3. */
-function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, limits: SandboxLimits, dropRoot: boolean): BwrapPlan {
+export function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, limits: SandboxLimits, dropRoot: boolean): BwrapPlan {
   const supportDir = sandboxSupportDir();
   return {
     argv: options.argv ?? [],
@@ -353,7 +354,7 @@ function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
  * fd 5 (LIFELINE_FD): a socket whose other end only this process holds (close-on-exec), closed once the launcher
  * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox.
  */
-function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
+export function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
   // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
   const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
   let proc: PipedProcess;

@@ -22,6 +22,7 @@ import { errorMiddleware } from "./error-middleware.ts";
 import { hostOriginMiddleware } from "./host-origin-middleware.ts";
 import { authMiddleware } from "./auth-middleware.ts";
 import { servedRoomOpener } from "./served-room.ts";
+import type { ToolFeed } from "../room/tool-feed.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
@@ -66,6 +67,8 @@ export type ServeHandlerOptions = {
   embedder?: Embedder;
   /** What every tool runs under (assembly/sandbox-policy-from.ts); the default policy when absent. */
   sandboxPolicy?: SandboxPolicy;
+  /** The room's MCP servers' tools, offered in every room this server opens. */
+  toolFeed?: ToolFeed;
 };
 
 export type ServeHandler = {
@@ -95,6 +98,7 @@ function roomOpener(options: ServeHandlerOptions, logError: Logger) {
     ...(options.embedder ? { embedder: options.embedder } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+    ...(options.toolFeed ? { toolFeed: options.toolFeed } : {}),
   });
 }
 

@@ -7,6 +7,7 @@ import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-p
 import type { AuditSink } from "../security/audit-log.ts";
 import { WORKSPACE_WRITE } from "../room/workspace-write.ts";
 import type { ServedTools } from "./served-tools.ts";
+import type { ToolFeed } from "../room/tool-feed.ts";
 
 export type ServedRoomOptions = {
   config: OrgConfig;
@@ -17,6 +18,7 @@ export type ServedRoomOptions = {
   embedder?: Embedder;
   audit?: AuditSink;
   sandboxPolicy?: SandboxPolicy;
+  toolFeed?: ToolFeed;
   notify: (line: string) => void;
 };
 
@@ -54,6 +56,7 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       ...(choice ? { toolChoice: choice.choice } : {}),
       ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
       ...(options.memory ? { memory: options.memory } : {}),
+      ...(options.toolFeed ? { toolFeed: options.toolFeed } : {}),
     };
   };
   return {

@@ -62,6 +62,8 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   definition: ToolDefinition;
   /** It runs model-made code or commands: a hop runs it under the stricter policy, its timeout counts against the turn. */
   runsCode: boolean;
+  /** The seconds a call may take when its arguments give no `timeout_s` (an MCP server's tool: `mcp.callTimeoutS`). */
+  timeoutS?: number;
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
   /** Work a session may do ahead of the first call, when it opens (the sh tool starts its sandbox); never throws. */
   prepare?(session: ToolSession): void;
@@ -114,7 +116,7 @@ export function toolSeconds(tool: AnyTool, args: unknown): number {
   if (!parsed.success) return 0;
   const data: unknown = parsed.data;
   const timeout = typeof data === "object" && data !== null && "timeout_s" in data ? data.timeout_s : undefined;
-  return typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS / 1000;
+  return typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0 ? timeout : (tool.timeoutS ?? DEFAULT_TIMEOUT_MS / 1000);
 }
 
 function describeIssues(error: z.ZodError): string {

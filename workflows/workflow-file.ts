@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../generated-tools/tool-metadata.ts";
 
+/** A tool of one of the room's MCP servers, as the room names it. */
+const MCP_STEP_TOOL = /^[A-Za-z][A-Za-z0-9_-]{0,23}__[A-Za-z0-9_-]{1,64}$/;
+
 /** A step's id: what `$steps.<id>.output` names. */
 export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 /** A nested workflow is named by a plain file name in the same folder: no path, no `..`. */
@@ -9,7 +12,13 @@ export const WORKFLOW_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.json$/;
 export const WorkflowStep = z
   .strictObject({
     id: z.string().regex(STEP_ID_PATTERN, "must be snake_case: a lowercase letter, then up to 47 lowercase letters, digits or _"),
-    tool: z.string().regex(TOOL_NAME_PATTERN, "must be a generated tool's name (snake_case)").optional(),
+    tool: z
+      .string()
+      .refine(
+        (name) => TOOL_NAME_PATTERN.test(name) || MCP_STEP_TOOL.test(name),
+        "must be a generated tool's name (snake_case) or an MCP server's tool (<server>__<tool>)",
+      )
+      .optional(),
     workflow: z.string().regex(WORKFLOW_FILE_PATTERN, "must be a .json file name in the same folder (no path)").optional(),
     inputs: z.record(z.string(), z.unknown()).default({}),
     if_condition: z.string().startsWith("$", "must be a reference such as $inputs.flag").optional(),

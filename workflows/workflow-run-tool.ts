@@ -7,38 +7,46 @@ import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow } from "./run-workflow.ts";
 import { DEFAULT_WORKFLOW_STEP_RUNS } from "./step-run-count.ts";
 import { WorkflowError } from "./workflow-file.ts";
+import { type McpStepTools, withMcpSteps } from "./mcp-steps.ts";
 
 const MAX_OUTPUT_CHARACTERS = 30_000;
 
 /**
  * `workflow_run`: runs a workflow file of the workspace (never one outside it or in `.org/`) with the given
- * inputs; every tool call in the sandbox. A wrong workflow or a failing step comes back as a result naming
- * the step and key, for the model to fix and call again.
+ * inputs; every generated tool's call in the sandbox, and the room's MCP servers' tools set to "allow" (`mcp`). A wrong
+ * workflow or a failing step comes back as a result naming the step and key, for the model to fix and call again.
  */
-export const workflowRun: AnyTool = defineTool("workflow_run", {
-  description:
-    "Runs a workflow: a JSON file in the workspace that chains generated tools (steps with $inputs.x and $steps.<id>.output.<field> references, if_condition, foreach). Returns the workflow's output as JSON. Give the file's path relative to the workspace and its inputs as an object.",
-  parameters: z.strictObject({
-    file: z.string().min(1).max(500).describe("the workflow file, relative to the workspace, e.g. workflows/count.json"),
-    inputs: z.record(z.string(), z.unknown()).default({}).describe("the workflow's inputs, matching its inputs schema"),
-  }),
-  runsCode: true,
-  async execute({ file, inputs }, context) {
-    const tools = generatedToolCaller({
-      roots: toolRootsFor(context.workspaceDir),
-      scratchDir: scratchDirFor(context),
-      ...(context.sandbox ? { policy: context.sandbox } : {}),
-    });
-    try {
-      const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
-      const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool, maxStepRuns });
-      const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
-      const text = JSON.stringify(output) ?? "null";
-      const shown = text.length > MAX_OUTPUT_CHARACTERS ? `${text.slice(0, MAX_OUTPUT_CHARACTERS)}… (output cut at ${MAX_OUTPUT_CHARACTERS} characters)` : text;
-      return { ok: true, output: shown, data: (output ?? null) as JsonValue };
-    } catch (error) {
-      if (!(error instanceof WorkflowError)) throw error;
-      return { ok: false, output: `Error: ${error.message} Fix the workflow file or the inputs and call workflow_run again.` };
-    }
-  },
-});
+export function workflowRunTool(mcp?: McpStepTools): AnyTool {
+  return defineTool("workflow_run", {
+    description:
+      "Runs a workflow: a JSON file in the workspace that chains generated tools (steps with $inputs.x and $steps.<id>.output.<field> references, if_condition, foreach). Returns the workflow's output as JSON. Give the file's path relative to the workspace and its inputs as an object.",
+    parameters: z.strictObject({
+      file: z.string().min(1).max(500).describe("the workflow file, relative to the workspace, e.g. workflows/count.json"),
+      inputs: z.record(z.string(), z.unknown()).default({}).describe("the workflow's inputs, matching its inputs schema"),
+    }),
+    runsCode: true,
+    async execute({ file, inputs }, context) {
+      const generated = generatedToolCaller({
+        roots: toolRootsFor(context.workspaceDir),
+        scratchDir: scratchDirFor(context),
+        ...(context.sandbox ? { policy: context.sandbox } : {}),
+      });
+      const tools = withMcpSteps(generated, mcp);
+      try {
+        const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
+        const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool, maxStepRuns });
+        const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
+        const text = JSON.stringify(output) ?? "null";
+        const shown =
+          text.length > MAX_OUTPUT_CHARACTERS ? `${text.slice(0, MAX_OUTPUT_CHARACTERS)}… (output cut at ${MAX_OUTPUT_CHARACTERS} characters)` : text;
+        return { ok: true, output: shown, data: (output ?? null) as JsonValue };
+      } catch (error) {
+        if (!(error instanceof WorkflowError)) throw error;
+        return { ok: false, output: `Error: ${error.message} Fix the workflow file or the inputs and call workflow_run again.` };
+      }
+    },
+  });
+}
+
+/** `workflow_run` without MCP servers. */
+export const workflowRun: AnyTool = workflowRunTool();

@@ -1,0 +1,30 @@
+import type { OrgConfig } from "../config/org-config.ts";
+import { orgVersion } from "../config/version.ts";
+import { McpHub } from "../mcp-client/mcp-hub.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+
+/**
+ * The room's MCP servers for one entry point (chat, serve, demo), started in the background: undefined when the config
+ * names none. Servers not yet confirmed stay off with a notice to `notify` (each entry point decides whether it can ask).
+ * Every server's process group is killed when org exits (`McpHub.start`), however it exits.
+ */
+export function mcpHubFor(options: {
+  config: OrgConfig;
+  workspaceDir: string;
+  sandboxPolicy: SandboxPolicy;
+  notify: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}): McpHub | undefined {
+  if (options.config.mcpServers.length === 0) return undefined;
+  const hub = new McpHub({
+    servers: options.config.mcpServers,
+    settings: options.config.mcp,
+    workspaceDir: options.workspaceDir,
+    sandboxPolicy: options.sandboxPolicy,
+    version: orgVersion(),
+    notify: options.notify,
+    ...(options.env ? { env: options.env } : {}),
+  });
+  hub.start();
+  return hub;
+}

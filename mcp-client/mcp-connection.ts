@@ -1,0 +1,357 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
+import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import type { ToolResult } from "../tools/define-tool.ts";
+import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry } from "./mcp-tool-entry.ts";
+import { type CallResult, toolResultOf } from "./mcp-result.ts";
+import { openTransport, PermanentStartError } from "./open-transport.ts";
+import { ProcessTransport } from "./process-transport.ts";
+
+/** Where one server is: confirmed or not, starting, up, down and waiting to start again, off for good, stopped. */
+export type McpServerState =
+  | { kind: "untrusted" }
+  | { kind: "off"; reason: string }
+  | { kind: "starting"; attempt: number }
+  | { kind: "up"; since: number }
+  | { kind: "down"; reason: string; retryAt: number; attempt: number }
+  | { kind: "stopped" };
+
+/** What a connection tells its owner: its tools changed, or a line for the user. */
+export type ConnectionChange = { type: "tools" } | { type: "notice"; message: string };
+
+export type McpConnectionOptions = {
+  server: McpServerConfig;
+  settings: McpSettings;
+  workspaceDir: string;
+  sandboxPolicy: SandboxPolicy;
+  /** Where `${VAR}` references and the inherited variables are read; config's default (the process's) when absent. */
+  env?: NodeJS.ProcessEnv;
+  version: string;
+  onChange: (change: ConnectionChange) => void;
+};
+
+/** The first wait before a restart, doubled each time up to MAX_BACKOFF_MS. */
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 60_000;
+/** A server up this long before it died starts again from the first wait. */
+const STABLE_MS = 60_000;
+/** How long a server that let a call time out has to answer a ping before it counts as hung and is restarted. */
+const PING_MS = 5000;
+/** Pages of `tools/list` read at most. */
+const MAX_PAGES = 10;
+
+// A server's output schemas are not compiled or run in org's process (a schema's regular expressions are its author's):
+// `structuredContent` is passed on as data, redacted like any result.
+const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
+  getValidator: () => (input: unknown) => ({ valid: true as const, data: input as never, errorMessage: undefined }),
+};
+
+/**
+ * One configured MCP server: starts it (as a process on the host or in the sandbox, or at its URL), lists its tools,
+ * answers calls, and restarts it with backoff when it fails to start, dies or hangs. Nobody waits on it: a call while
+ * it is down is answered at once with a result saying so.
+ */
+export class McpConnection {
+  state: McpServerState = { kind: "stopped" };
+  /** The tools of its last listing (kept while it restarts, so the room's offer does not flicker). */
+  tools: McpToolEntry[] = [];
+  /** Listed tools that are not offered, and why. */
+  skipped: { name: string; problem: string }[] = [];
+  /** The log messages (`notifications/message`) it sent since org started it, and the last one, made safe to show. */
+  log: { count: number; last?: string } = { count: 0 };
+  private client: Client | undefined;
+  private transport: Transport | undefined;
+  private process: LongRunningProcess | undefined;
+  private attempts = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopping = false;
+  private settleFirst: () => void = () => {};
+  /** Resolves once the first start has succeeded or failed (or the server was never started). */
+  readonly firstAttempt: Promise<void>;
+
+  constructor(private readonly options: McpConnectionOptions) {
+    this.firstAttempt = new Promise((resolve) => {
+      this.settleFirst = resolve;
+    });
+  }
+
+  get name(): string {
+    return this.options.server.name;
+  }
+
+  /** The process group of its program while it runs (a stdio server). */
+  get pid(): number | undefined {
+    return this.state.kind === "up" ? this.process?.pid : undefined;
+  }
+
+  /** Marks it as waiting for the user's confirmation; it does not start. */
+  awaitTrust(): void {
+    this.state = { kind: "untrusted" };
+    this.settleFirst();
+  }
+
+  /** Starts it in the background unless it is starting or up already. */
+  start(): void {
+    this.stopping = false;
+    if (this.state.kind === "starting" || this.state.kind === "up") return;
+    clearTimeout(this.timer);
+    void this.connect();
+  }
+
+  /** Stops it and whatever it started; no restart follows. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.state = { kind: "stopped" };
+    this.settleFirst();
+    const { client, transport } = this;
+    this.client = undefined;
+    this.transport = undefined;
+    await (client ? client.close() : transport?.close())?.catch(() => {});
+    this.process?.kill("org closed it");
+  }
+
+  /** Kills its process at once (org is exiting): nothing is awaited. */
+  stopNow(): void {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.state = { kind: "stopped" };
+    this.process?.kill("org exited");
+  }
+
+  /**
+   * Calls one of its tools, bounded by `mcp.callTimeoutS` and `signal`. Every outcome is a result for the model: the
+   * server's answer, its error, a timeout (then a ping decides whether it hangs, and a hung server is restarted), the
+   * server stopping mid-call, or the server being down (answered at once).
+   */
+  async call(entry: McpToolEntry, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolResult> {
+    const { client } = this;
+    if (!client || this.state.kind !== "up") return { ok: false, output: `Error: ${this.unavailable()}` };
+    const ms = this.options.settings.callTimeoutS * 1000;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error("mcp.callTimeoutS")), ms);
+    try {
+      const result = await client.callTool({ name: entry.tool, arguments: args }, CallToolResultSchema, {
+        signal: AbortSignal.any([signal, timeout.signal]),
+        timeout: ms + 1000,
+        // Asking for progress: a server that reports it (a long call) is heard and the call goes on.
+        onprogress: () => {},
+      });
+      return toolResultOf(entry.name, result as CallResult);
+    } catch (error) {
+      if (signal.aborted) return { ok: false, output: `Error: ${entry.name} was cancelled.` };
+      if (timeout.signal.aborted) {
+        void this.checkAlive(client);
+        return {
+          ok: false,
+          output: `Error: ${entry.name} did not answer within ${this.options.settings.callTimeoutS} s (mcp.callTimeoutS), so the call was cancelled. Try again later, or go on without it.`,
+        };
+      }
+      if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+        return {
+          ok: false,
+          output: `Error: the MCP server ${this.name} stopped during the call, which did not finish; org starts the server again. Try again in a few seconds, or go on without it.`,
+        };
+      }
+      const message = sanitizeOneLine(error instanceof Error ? error.message : String(error), 2000);
+      if (this.options.server.transport === "http" && !(error instanceof McpError)) {
+        // The endpoint did not answer at all: a new session is started, with backoff.
+        this.lost(client, `its endpoint failed: ${message}`);
+        return { ok: false, output: `Error: ${entry.name} failed: ${message}; ${this.unavailable()}` };
+      }
+      return { ok: false, output: `Error: ${entry.name} failed: ${message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Why a call cannot run now, and when to try again, for the model. */
+  private unavailable(): string {
+    const { state } = this;
+    switch (state.kind) {
+      case "down":
+        return `the MCP server ${this.name} is down (${state.reason}); org starts it again in ${Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000))} s. Try again later, or go on without it.`;
+      case "starting":
+        return `the MCP server ${this.name} is starting; try again in a few seconds.`;
+      case "off":
+        return `the MCP server ${this.name} is off: ${state.reason}.`;
+      case "untrusted":
+        return `the MCP server ${this.name} is off until the user confirms it.`;
+      default:
+        return `the MCP server ${this.name} is not running.`;
+    }
+  }
+
+  private async connect(): Promise<void> {
+    this.attempts += 1;
+    const attempt = this.attempts;
+    this.state = { kind: "starting", attempt };
+    const { settings, server } = this.options;
+    const controller = new AbortController();
+    const ms = settings.startTimeoutS * 1000;
+    const timer = setTimeout(() => controller.abort(new Error(`it did not start within ${settings.startTimeoutS} s (mcp.startTimeoutS)`)), ms);
+    let client: Client | undefined;
+    try {
+      const opened = await openTransport(this.options);
+      const { transport } = opened;
+      this.process = opened.process;
+      this.transport = transport;
+      if (this.stopping) throw new Error("stopped");
+      client = new Client({ name: "org", version: this.options.version }, { capabilities: {}, jsonSchemaValidator: NO_OUTPUT_VALIDATION });
+      const connected = client;
+      connected.onclose = () => this.lost(connected, "");
+      connected.onerror = () => {};
+      await connected.connect(transport, { signal: controller.signal, timeout: ms });
+      const listed = await this.listTools(connected, controller.signal, ms);
+      if (this.stopping) throw new Error("stopped");
+      this.client = connected;
+      this.state = { kind: "up", since: Date.now() };
+      this.takeTools(listed);
+      connected.setNotificationHandler(ToolListChangedNotificationSchema, () => void this.relist(connected));
+      // Kept for `/mcp` and `org mcp servers`, not said in the room: a server may log every few seconds.
+      connected.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+        const { level, data } = notification.params;
+        this.log = { count: this.log.count + 1, last: sanitizeOneLine(`(${level}) ${typeof data === "string" ? data : JSON.stringify(data)}`, 200) };
+      });
+      const count = `${this.tools.length} tool${this.tools.length === 1 ? "" : "s"}`;
+      this.notice(`${server.name} is up: ${count}${this.skipped.length > 0 ? ` (${this.skipped.length} not offered)` : ""}`);
+    } catch (error) {
+      const reason = controller.signal.aborted
+        ? String((controller.signal.reason as Error | undefined)?.message ?? "it did not start in time")
+        : error instanceof Error
+          ? error.message
+          : String(error);
+      this.client = undefined;
+      const failedTransport = this.transport;
+      this.transport = undefined;
+      if (client) client.onclose = undefined;
+      // A program that failed by itself (not found, a crash) has usually exited already: its exit says why, not the pipe.
+      const program = this.process;
+      if (program) await Promise.race([program.exited, Bun.sleep(300)]);
+      program?.kill("it failed to start");
+      client?.close().catch(() => {});
+      await failedTransport?.close().catch(() => {});
+      if (this.stopping) return;
+      if (error instanceof PermanentStartError) {
+        this.state = { kind: "off", reason };
+        this.notice(`${server.name} stays off: ${reason}`);
+      } else {
+        const ending = await endingOf(failedTransport);
+        const byItself = ending !== "" && !ending.startsWith("killed:");
+        this.scheduleRestart(`it failed to start: ${byItself ? ending : [reason, ending].filter(Boolean).join("; ")}`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.settleFirst();
+    }
+  }
+
+  private async listTools(client: Client, signal: AbortSignal, ms: number): Promise<ListedTool[]> {
+    const listed: ListedTool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const result = await client.listTools(cursor === undefined ? {} : { cursor }, { signal, timeout: ms });
+      listed.push(...(result.tools as ListedTool[]));
+      cursor = result.nextCursor;
+      if (cursor === undefined || listed.length >= MAX_TOOLS_PER_SERVER) break;
+    }
+    return listed;
+  }
+
+  /** `notifications/tools/list_changed`: the list is read again; a failure leaves the old one. */
+  private async relist(client: Client): Promise<void> {
+    if (client !== this.client) return;
+    const ms = this.options.settings.startTimeoutS * 1000;
+    try {
+      const listed = await this.listTools(client, AbortSignal.timeout(ms), ms);
+      if (client === this.client) this.takeTools(listed);
+    } catch (error) {
+      this.notice(`${this.name} said its tools changed, but listing them failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Takes a listing: the tools that pass the checks, first of a name wins; a notice for what is left out. */
+  private takeTools(listed: readonly ListedTool[]): void {
+    const tools: McpToolEntry[] = [];
+    const skipped: { name: string; problem: string }[] = [];
+    const seen = new Set<string>();
+    for (const tool of listed.slice(0, MAX_TOOLS_PER_SERVER)) {
+      const checked = mcpToolEntry(this.name, tool);
+      if (!checked.ok) skipped.push({ name: checked.name, problem: checked.problem });
+      else if (seen.has(checked.entry.name)) skipped.push({ name: checked.entry.tool, problem: "a second tool of the same name" });
+      else {
+        seen.add(checked.entry.name);
+        tools.push(checked.entry);
+      }
+    }
+    if (listed.length > MAX_TOOLS_PER_SERVER)
+      skipped.push({ name: `${listed.length - MAX_TOOLS_PER_SERVER} more`, problem: `over ${MAX_TOOLS_PER_SERVER} tools` });
+    const before = JSON.stringify(this.tools);
+    const newSkips = skipped.filter((skip) => !this.skipped.some((old) => old.name === skip.name && old.problem === skip.problem));
+    this.tools = tools;
+    this.skipped = skipped;
+    for (const skip of newSkips) this.notice(`${this.name}'s tool ${skip.name} is not offered: ${skip.problem}`);
+    const unknown = Object.keys(this.options.server.tools).filter((name) => !listed.some((tool) => tool.name === name));
+    if (unknown.length > 0 && before === "[]")
+      this.notice(`mcpServers.${this.name}.tools names ${unknown.map((name) => sanitizeOneLine(name, 60)).join(", ")}, which ${this.name} does not offer`);
+    if (JSON.stringify(tools) !== before) this.options.onChange({ type: "tools" });
+  }
+
+  /** After a call timed out: a server that does not answer a ping either is hung, and is restarted. */
+  private async checkAlive(client: Client): Promise<void> {
+    const ms = Math.min(PING_MS, this.options.settings.callTimeoutS * 1000);
+    try {
+      await client.ping({ signal: AbortSignal.timeout(ms), timeout: ms });
+    } catch {
+      if (client !== this.client) return;
+      this.process?.kill("it stopped answering");
+      this.lost(client, `it hung: a call timed out and it did not answer a ping within ${ms / 1000} s`);
+    }
+  }
+
+  /** The connection of `client` is gone (the process died, was killed, or the endpoint failed): restart with backoff. */
+  private lost(client: Client, reason: string): void {
+    if (client !== this.client || this.stopping) return;
+    this.client = undefined;
+    const transport = this.transport;
+    this.transport = undefined;
+    if (this.state.kind === "up" && Date.now() - this.state.since >= STABLE_MS) this.attempts = 0;
+    // Down at once, so calls are answered so; the notice waits for how the process ended.
+    this.state = { kind: "down", reason, retryAt: Date.now() + MAX_BACKOFF_MS, attempt: this.attempts };
+    void (async () => {
+      await transport?.close().catch(() => {});
+      this.scheduleRestart(`it stopped: ${[reason, await endingOf(transport)].filter(Boolean).join("; ") || "its connection closed"}`);
+    })();
+  }
+
+  private scheduleRestart(reason: string): void {
+    if (this.stopping) return;
+    const wait = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, this.attempts - 1));
+    this.state = { kind: "down", reason: sanitizeOneLine(reason, 400), retryAt: Date.now() + wait, attempt: this.attempts };
+    this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}); starting it again in ${wait / 1000} s`);
+    this.timer = setTimeout(() => void this.connect(), wait);
+    this.timer.unref?.();
+  }
+
+  private notice(message: string): void {
+    this.options.onChange({ type: "notice", message: `mcp: ${message}` });
+  }
+}
+
+/** For a process's transport: how the process ended and the end of its stderr; nothing for HTTP. */
+async function endingOf(transport: Transport | undefined): Promise<string> {
+  if (!(transport instanceof ProcessTransport)) return "";
+  await transport.ended();
+  return transport.ending;
+}

@@ -1,0 +1,326 @@
+import { resolve, sep } from "node:path";
+import { z } from "zod";
+import { type McpServerConfig, type McpSettings, mcpToolOwner } from "../config/mcp-servers.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
+import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
+import type { McpToolEntry } from "./mcp-tool-entry.ts";
+import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
+
+/** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
+export type McpRoomTool = { tool: AnyTool; policy: ToolPolicy; server: string };
+
+/** One server as `/mcp`, `org mcp servers` and `org doctor` show it. */
+export type McpServerStatus = {
+  name: string;
+  transport: "stdio" | "http";
+  sandbox: boolean;
+  /** How it starts (command line, env as written, where it runs) or its URL. */
+  launch: string;
+  state: McpServerState["kind"];
+  /** Why it is off or down, and what to do. */
+  detail?: string;
+  tools: { name: string; policy: ToolPolicy; description: string }[];
+  /** Listed tools it does not offer, and why. */
+  skipped: { name: string; problem: string }[];
+  /** The log messages it sent while org ran it, and the last one. */
+  log: { count: number; last?: string };
+  /** Its program's process group, while it runs (a stdio server). */
+  pid?: number;
+};
+
+export type McpHubOptions = {
+  servers: readonly McpServerConfig[];
+  settings: McpSettings;
+  workspaceDir: string;
+  sandboxPolicy: SandboxPolicy;
+  /** org's version, as the client names itself to servers. */
+  version: string;
+  /** Where `${VAR}` references and inherited variables come from; the process's environment when absent. */
+  env?: NodeJS.ProcessEnv;
+  /** Where notices go while nobody listens (before a room subscribes). */
+  notify?: (line: string) => void;
+};
+
+// Any object: a server checks its own arguments against its schema, which org passes on to the model as it is
+// and does not run (its patterns are its author's).
+const ARGUMENTS = z.record(z.string(), z.unknown());
+
+/**
+ * The room's MCP servers (`mcpServers` in org.config.json): each a connection that starts, restarts and answers on its
+ * own. As a `ToolFeed` it gives the room every tool a server has listed and its config does not deny, as
+ * `<server>__<tool>`, and says what happens to the servers. A server that needs the user's confirmation
+ * (`mcp-trust.ts`) stays off until `trust(name)`.
+ */
+export class McpHub {
+  private readonly connections = new Map<string, McpConnection>();
+  private readonly listeners = new Set<(change: ConnectionChange) => void>();
+  private readonly roomTools = new Map<string, { key: string; tool: McpRoomTool }>();
+  // A server must not outlive org: on exit (however org ends, short of SIGKILL, where the lifeline acts) its group is killed.
+  private readonly onExit = () => this.closeNow();
+
+  constructor(private readonly options: McpHubOptions) {
+    for (const server of options.servers) {
+      this.connections.set(
+        server.name,
+        new McpConnection({
+          server,
+          settings: options.settings,
+          workspaceDir: options.workspaceDir,
+          sandboxPolicy: options.sandboxPolicy,
+          version: options.version,
+          ...(options.env ? { env: options.env } : {}),
+          onChange: (change) => this.changed(change),
+        }),
+      );
+    }
+  }
+
+  get servers(): readonly McpServerConfig[] {
+    return this.options.servers;
+  }
+
+  /**
+   * Starts every server the user has confirmed (or that needs no confirmation) in the background; the others wait,
+   * each with a notice saying how to confirm it. `only` starts just those names.
+   */
+  start(only?: readonly string[]): void {
+    process.off("exit", this.onExit);
+    process.once("exit", this.onExit);
+    for (const server of this.options.servers) {
+      if (only && !only.includes(server.name)) continue;
+      const connection = this.connections.get(server.name);
+      if (!connection) continue;
+      if (isTrusted(server, this.options.workspaceDir)) {
+        const reach = reachesWorkspace(server, this.options.workspaceDir);
+        if (reach)
+          this.changed({
+            type: "notice",
+            message: `mcp: ${server.name} runs as you and is given ${reach}, which holds the workspace and its org.config.json: a model could change org's settings through its tools. Give it "sandbox": true (it then sees the workspace read-only), or a folder inside the workspace.`,
+          });
+        connection.start();
+        continue;
+      }
+      connection.awaitTrust();
+      this.changed({
+        type: "notice",
+        message: `mcp: ${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or run 'org mcp trust ${server.name}'.`,
+      });
+    }
+  }
+
+  /** The servers waiting for the user's confirmation. */
+  awaitingTrust(): McpServerConfig[] {
+    return this.options.servers.filter((server) => this.connections.get(server.name)?.state.kind === "untrusted");
+  }
+
+  /** Records the user's confirmation of `name` as configured now, and starts it. */
+  trust(name: string): void {
+    const server = this.options.servers.find((entry) => entry.name === name);
+    const connection = this.connections.get(name);
+    if (!server || !connection) throw new Error(`there is no MCP server "${name}" in mcpServers`);
+    if (needsTrust(server)) recordTrust(server, this.options.workspaceDir);
+    connection.start();
+  }
+
+  /**
+   * Resolves once each started server's first start, and any start under way, has succeeded or failed, or after
+   * `mcp.startTimeoutS` (and a little).
+   */
+  async ready(signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + (this.options.settings.startTimeoutS + 2) * 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.connections.values()].map((connection) => connection.firstAttempt)),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, deadline - Date.now());
+        signal?.addEventListener("abort", resolve, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    const starting = () => [...this.connections.values()].some((connection) => connection.state.kind === "starting");
+    while (starting() && Date.now() < deadline && !signal?.aborted) await Bun.sleep(25);
+  }
+
+  /** The tools the room offers now: each listed tool of each server that has listed some, unless its config denies it. */
+  tools(): McpRoomTool[] {
+    const tools: McpRoomTool[] = [];
+    for (const server of this.options.servers) {
+      const connection = this.connections.get(server.name);
+      for (const entry of connection?.tools ?? []) {
+        const policy = policyOf(server, entry.tool);
+        if (policy === "deny" || !connection) continue;
+        tools.push(this.roomTool(server, connection, entry, policy));
+      }
+    }
+    return tools;
+  }
+
+  /** Listens to tool changes and notices; returns how to stop. */
+  subscribe(listener: (change: ConnectionChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Each server: its state, how it starts, its tools with their policies, what it leaves out (`retries`: say when a down one starts again). */
+  status(options: { retries?: boolean } = {}): McpServerStatus[] {
+    return this.options.servers.map((server) => {
+      const connection = this.connections.get(server.name);
+      const state = connection?.state ?? { kind: "stopped" as const };
+      return {
+        name: server.name,
+        transport: server.transport,
+        sandbox: server.sandbox === true,
+        launch: describeLaunch(server),
+        state: state.kind,
+        ...detailOf(server, state, options.retries ?? true),
+        tools: (connection?.tools ?? []).map((entry) => ({ name: entry.name, policy: policyOf(server, entry.tool), description: entry.description })),
+        skipped: connection?.skipped ?? [],
+        log: connection?.log ?? { count: 0 },
+        ...(connection?.pid !== undefined ? { pid: connection.pid } : {}),
+      };
+    });
+  }
+
+  /**
+   * Why a workflow step may not call the room tool `name`, or undefined when it may: a workflow runs its steps without
+   * asking anyone, so only a tool of a configured server whose policy is "allow".
+   */
+  workflowProblem(name: string): string | undefined {
+    const owner = mcpToolOwner(
+      name,
+      this.options.servers.map((server) => server.name),
+    );
+    const server = this.options.servers.find((entry) => entry.name === owner);
+    if (!server) return undefined;
+    const tool = name.slice(server.name.length + 2);
+    const policy = policyOf(server, tool);
+    if (policy === "allow") return undefined;
+    return `${name} is an MCP tool whose policy is "${policy}"; a workflow runs its steps without asking, so it may call only MCP tools set to "allow": set mcpServers.${server.name}.tools["${tool}"] to "allow" in org.config.json`;
+  }
+
+  /** Whether `name` is `<server>__<tool>` of a configured server. */
+  owns(name: string): boolean {
+    return (
+      mcpToolOwner(
+        name,
+        this.options.servers.map((server) => server.name),
+      ) !== undefined
+    );
+  }
+
+  /**
+   * Calls the room tool `name` for a workflow step (which checked `workflowProblem` first): starts its server if it is
+   * not running yet and waits for its first start, then calls as the room would.
+   */
+  async callForWorkflow(name: string, input: unknown, signal?: AbortSignal): Promise<ToolResult> {
+    const server = this.options.servers.find((entry) => entry.name === mcpToolOwner(name, [entry.name]));
+    const connection = server && this.connections.get(server.name);
+    if (!server || !connection) return { ok: false, output: `Error: no MCP server offers ${name}` };
+    if (connection.state.kind === "stopped") {
+      this.start([server.name]);
+      await connection.firstAttempt;
+    }
+    if (connection.state.kind === "starting") await this.waitUp(connection, signal);
+    const tool = name.slice(server.name.length + 2);
+    const entry = connection.tools.find((candidate) => candidate.tool === tool);
+    if (!entry) {
+      if (connection.state.kind !== "up")
+        return {
+          ok: false,
+          output: `Error: the MCP server ${server.name} is ${connection.state.kind}: ${detailOf(server, connection.state, true).detail ?? "not running"}`,
+        };
+      return { ok: false, output: `Error: the MCP server ${server.name} offers no tool ${tool}` };
+    }
+    const parsed = ARGUMENTS.safeParse(input ?? {});
+    if (!parsed.success) return { ok: false, output: `Error: ${name} takes an object of arguments` };
+    return connection.call(entry, parsed.data, signal ?? new AbortController().signal);
+  }
+
+  /** Stops every server and what it started. */
+  async close(): Promise<void> {
+    process.off("exit", this.onExit);
+    await Promise.all([...this.connections.values()].map((connection) => connection.stop()));
+  }
+
+  /** Kills every server's process at once (org is exiting). */
+  closeNow(): void {
+    process.off("exit", this.onExit);
+    for (const connection of this.connections.values()) connection.stopNow();
+  }
+
+  private async waitUp(connection: McpConnection, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.options.settings.startTimeoutS * 1000;
+    while (connection.state.kind === "starting" && Date.now() < deadline && !signal?.aborted) await Bun.sleep(50);
+  }
+
+  private changed(change: ConnectionChange): void {
+    if (this.listeners.size === 0 && change.type === "notice") this.options.notify?.(change.message);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  /** The room tool of one listed tool, made once per name, schema and description and reused while they stay. */
+  private roomTool(server: McpServerConfig, connection: McpConnection, entry: McpToolEntry, policy: ToolPolicy): McpRoomTool {
+    const key = JSON.stringify([entry.description, entry.inputSchema, policy]);
+    const known = this.roomTools.get(entry.name);
+    if (known?.key === key) return known.tool;
+    const description = `${entry.description || `${entry.tool} of the MCP server ${server.name}`} (MCP server ${server.name}${server.sandbox === true ? ", sandboxed" : server.transport === "stdio" ? ", runs as the user" : ""})`;
+    const tool: AnyTool = {
+      name: entry.name,
+      description,
+      parameters: ARGUMENTS,
+      definition: { type: "function", function: { name: entry.name, description, parameters: entry.inputSchema } },
+      // Not the model's code, but the model decides what it does on the host: a hop runs it under the stricter policy.
+      runsCode: true,
+      timeoutS: this.options.settings.callTimeoutS,
+      execute: async (args, context) => {
+        const current = connection.tools.find((candidate) => candidate.name === entry.name) ?? entry;
+        return connection.call(current, args as Record<string, JsonValue>, context.signal);
+      },
+    };
+    const made = { tool, policy, server: server.name };
+    this.roomTools.set(entry.name, { key, tool: made });
+    return made;
+  }
+}
+
+/** The argument of an unsandboxed stdio server that names the workspace or a folder above it, if one does. */
+function reachesWorkspace(server: McpServerConfig, workspaceDir: string): string | undefined {
+  if (server.transport !== "stdio" || server.sandbox === true) return undefined;
+  const workspace = resolve(workspaceDir);
+  return (server.args ?? []).find((arg) => {
+    if (!/^[./~]/.test(arg)) return false;
+    const path = resolve(workspace, arg);
+    return path === workspace || workspace.startsWith(path.endsWith(sep) ? path : `${path}${sep}`);
+  });
+}
+
+/** A tool's policy by its server's config: its own entry in `tools`, else the server's `policy`. */
+export function policyOf(server: McpServerConfig, tool: string): ToolPolicy {
+  return Object.hasOwn(server.tools, tool) ? (server.tools[tool] ?? server.policy) : server.policy;
+}
+
+/** What to say of a server in a state: why it is off or down and what to do. */
+function detailOf(server: McpServerConfig, state: McpServerState, retries: boolean): { detail?: string } {
+  switch (state.kind) {
+    case "untrusted":
+      return {
+        detail: `not confirmed: new or changed since you last confirmed it; confirm it with 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`,
+      };
+    case "off":
+      return { detail: state.reason };
+    case "down":
+      return { detail: retries ? `${state.reason}; next start in ${Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000))} s` : state.reason };
+    case "starting":
+      return { detail: `starting (attempt ${state.attempt})` };
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,75 @@
+import { afterEach, expect, test } from "bun:test";
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
+import { describeLaunch, isTrusted, launchFingerprint, MCP_TRUST_FILE, needsTrust, recordTrust } from "./mcp-trust.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), "org-mcp-trust-"));
+  dirs.push(dir);
+  return dir;
+}
+
+const server: McpServerConfig = {
+  name: "fs",
+  transport: "stdio",
+  command: "npx",
+  args: ["-y", "server", "/tmp/x"],
+  env: { TOKEN: "${TOKEN}" },
+  policy: "ask",
+  tools: {},
+};
+
+test("a stdio server starts only as confirmed: a change to its command, args, env or sandbox needs a new confirmation; its policies do not", () => {
+  const dir = workspace();
+  expect(isTrusted(server, dir)).toBe(false);
+  recordTrust(server, dir);
+  expect(isTrusted(server, dir)).toBe(true);
+  expect((statSync(join(dir, MCP_TRUST_FILE)).mode & 0o777).toString(8)).toBe("600");
+  for (const changed of [
+    { ...server, command: "node" },
+    { ...server, args: ["-y", "server", "/"] },
+    { ...server, env: { TOKEN: "${OTHER}" } },
+    { ...server, sandbox: true },
+    { ...server, name: "fs2" },
+  ])
+    expect(isTrusted(changed, dir)).toBe(false);
+  expect(isTrusted({ ...server, policy: "allow", tools: { write_file: "deny" } }, dir)).toBe(true);
+  // The file keeps the hash, never the command or a value.
+  expect(readFileSync(join(dir, MCP_TRUST_FILE), "utf8")).not.toContain("npx");
+});
+
+test("a confirmation that came with the folder is not believed: another place, a file others may read, a link", () => {
+  const first = workspace();
+  recordTrust(server, first);
+  // The same file in a folder at another path (a clone, an archive).
+  const second = workspace();
+  cpSync(join(first, ".org"), join(second, ".org"), { recursive: true });
+  expect(isTrusted(server, second)).toBe(false);
+  // Mode 0644, as git and tar make files: not org's.
+  chmodSync(join(first, MCP_TRUST_FILE), 0o644);
+  expect(isTrusted(server, first)).toBe(false);
+  // A link to a file that says yes.
+  const third = workspace();
+  recordTrust(server, third);
+  const real = join(third, "elsewhere.json");
+  writeFileSync(real, readFileSync(join(third, MCP_TRUST_FILE)), { mode: 0o600 });
+  rmSync(join(third, MCP_TRUST_FILE));
+  symlinkSync(real, join(third, MCP_TRUST_FILE));
+  expect(isTrusted(server, third)).toBe(false);
+});
+
+test("an HTTP server needs a confirmation only when its headers send variables of the user's; the question shows what runs", () => {
+  const http: McpServerConfig = { name: "gh", transport: "http", url: "https://x.test/mcp", policy: "ask", tools: {} };
+  expect(needsTrust(http)).toBe(false);
+  expect(isTrusted(http, workspace())).toBe(true);
+  expect(needsTrust({ ...http, headers: { Authorization: "Bearer ${GH_TOKEN}" } })).toBe(true);
+  expect(describeLaunch(server)).toBe("TOKEN='${TOKEN}' npx -y server /tmp/x — on this host as you, unsandboxed");
+  expect(describeLaunch({ ...server, env: {}, sandbox: true, network: ["a.test"] })).toBe("npx -y server /tmp/x — in the sandbox (network: a.test)");
+  expect(launchFingerprint(server, "/a")).not.toBe(launchFingerprint(server, "/b"));
+});

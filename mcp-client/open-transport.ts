@@ -1,0 +1,89 @@
+import { lookup } from "node:dns/promises";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
+import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { type AllowedHost, type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
+import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { workspaceMounts } from "../workspace/workspace-view.ts";
+import { startHostProcess } from "./host-process.ts";
+import { ProcessTransport } from "./process-transport.ts";
+
+/** A start that cannot succeed until the config or the environment changes: the server stays off, no retries. */
+export class PermanentStartError extends Error {
+  override name = "PermanentStartError";
+}
+
+/**
+ * The transport for a server: its program started as the user or in the sandbox (with the process, to kill), or its
+ * URL with its headers. Throws PermanentStartError when a variable it names is unset or the sandbox cannot run it.
+ */
+export async function openTransport(options: {
+  server: McpServerConfig;
+  workspaceDir: string;
+  sandboxPolicy: SandboxPolicy;
+  env?: NodeJS.ProcessEnv;
+}): Promise<{ transport: Transport; process?: LongRunningProcess }> {
+  const { server, env } = options;
+  if (server.transport === "http") {
+    const headers = mcpServerHeaders(server, env);
+    if (!headers.ok) throw new PermanentStartError(missingMessage(headers.missing, "its headers"));
+    return { transport: new StreamableHTTPClientTransport(new URL(server.url ?? ""), { requestInit: { headers: headers.values } }) };
+  }
+  const environment = mcpServerEnvironment(server, env);
+  if (!environment.ok) throw new PermanentStartError(missingMessage(environment.missing, "its env"));
+  const program =
+    server.sandbox === true
+      ? await startSandboxed(options, environment.values)
+      : startHostProcess({ command: server.command ?? "", args: server.args ?? [], env: environment.values, cwd: options.workspaceDir });
+  return { transport: new ProcessTransport(program), process: program };
+}
+
+async function startSandboxed(
+  options: { server: McpServerConfig; workspaceDir: string; sandboxPolicy: SandboxPolicy },
+  env: Record<string, string>,
+): Promise<LongRunningProcess> {
+  const { server, workspaceDir, sandboxPolicy } = options;
+  try {
+    makeScratchRootPrivate(workspaceDir);
+    // The workspace read-only at /workspace (where it starts), as the room's commands see it; never the write view.
+    const view = sandboxPolicy.workspace === "none" ? "none" : "read";
+    const { copy: _copy, notShown: _notShown, ...mounts } = workspaceMounts(view, workspaceDir, {});
+    const readOnlyMounts = [...(mounts.readOnlyMounts ?? []), ...(server.readOnlyPaths ?? []).map((path) => ({ source: path, target: path }))];
+    return await startSandboxedProcess({
+      policy: sandboxPolicy,
+      argv: [server.command ?? "", ...(server.args ?? [])],
+      scratchDir: scratchDirFor({ workspaceDir, sessionId: `mcp-${server.name}` }),
+      env,
+      hosts: await resolveHosts(server.network ?? []),
+      readOnlyMounts,
+      ...(mounts.maskedDirs ? { maskedDirs: mounts.maskedDirs } : {}),
+      ...(mounts.workingDir ? { workingDir: mounts.workingDir } : {}),
+    });
+  } catch (error) {
+    // No sandbox here, or a mount the sandbox refuses: trying again changes nothing.
+    if (error instanceof SandboxUnavailableError || error instanceof RangeError)
+      throw new PermanentStartError(`it asks for the sandbox ("sandbox": true), which cannot run it: ${error.message}`);
+    throw error;
+  }
+}
+
+function missingMessage(missing: readonly string[], where: string): string {
+  const names = missing.join(", ");
+  return `${where} name${missing.length === 1 ? "s" : ""} ${names}, which ${missing.length === 1 ? "is" : "are"} not set: export ${missing.length === 1 ? "it" : "them"} in the shell that starts org`;
+}
+
+/** Each allowed host with the addresses it has now; a name that does not resolve is left out (it will not resolve inside either). */
+async function resolveHosts(names: readonly string[]): Promise<AllowedHost[]> {
+  const hosts = await Promise.all(
+    names.map(async (name): Promise<AllowedHost> => {
+      try {
+        return { name, addresses: (await lookup(name, { all: true })).map((entry) => entry.address) };
+      } catch {
+        return { name, addresses: [] };
+      }
+    }),
+  );
+  return hosts.filter((host) => host.addresses.length > 0);
+}

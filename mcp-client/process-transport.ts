@@ -1,0 +1,145 @@
+import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { constants } from "node:os";
+import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
+
+/** The longest line (one JSON-RPC message) a server may send; past it the connection is closed. */
+export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** The end of a server's stderr kept for the notice when it stops. */
+const STDERR_TAIL_BYTES = 2048;
+
+/**
+ * The MCP stdio transport over a process org started (on the host or in the sandbox), framed with the SDK's own
+ * `ReadBuffer` and `serializeMessage` as its `StdioClientTransport` frames. That transport spawns its child itself
+ * with three pipes; org's servers need a process group killed whole, org's lifeline, and, in the sandbox, the
+ * seccomp program and scratch as further descriptors, so the process is made first and handed here.
+ */
+export class ProcessTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private readonly buffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
+  private stderrTail = "";
+  private stderrRead: Promise<void> = Promise.resolve();
+  private exitText = "";
+  private closed = false;
+
+  constructor(readonly process: LongRunningProcess) {}
+
+  /** The last lines the server wrote to stderr, for a notice. */
+  get stderr(): string {
+    return this.stderrTail;
+  }
+
+  /** How the process ended ("exited with code 1", "killed: …"), once it has; with the end of its stderr, on one line. */
+  get ending(): string {
+    const tail = this.stderrTail
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .slice(-3)
+      .join(" | ");
+    return [this.exitText || "its process is still running", ...(tail ? [`stderr: ${tail}`] : [])].join("; ");
+  }
+
+  async start(): Promise<void> {
+    void this.readStdout();
+    this.stderrRead = this.readStderr();
+    void this.process.exited.then((code) => {
+      const killed = this.process.killedFor;
+      this.exitText = killed ? `killed: ${killed}` : describeExit(code);
+      this.finish();
+    });
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) throw new Error("the MCP server's process is gone");
+    try {
+      this.process.stdin.write(serializeMessage(message));
+      await this.process.stdin.flush();
+    } catch (error) {
+      throw new Error(`could not write to the MCP server (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      // A server reads end-of-file on stdin as the request to stop; what is left is killed a moment later.
+      await this.process.stdin.end();
+    } catch {
+      // Gone already.
+    }
+    const timer = setTimeout(() => this.process.kill("closed by org"), 500);
+    await this.process.exited;
+    clearTimeout(timer);
+    this.finish();
+  }
+
+  /** Resolves once the process has exited and its stderr is read (at most a moment after the exit). */
+  async ended(): Promise<void> {
+    await this.process.exited;
+    await Promise.race([this.stderrRead, Bun.sleep(300)]);
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.buffer.clear();
+    this.onclose?.();
+  }
+
+  private async readStdout(): Promise<void> {
+    try {
+      for await (const chunk of this.process.stdout) {
+        try {
+          this.buffer.append(Buffer.from(chunk));
+        } catch (error) {
+          // A line past MAX_MESSAGE_BYTES: the server is not speaking MCP; it is stopped (and restarted).
+          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+          this.process.kill(`it sent a message over ${MAX_MESSAGE_BYTES / (1024 * 1024)} MiB`);
+          return;
+        }
+        this.deliver();
+      }
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private deliver(): void {
+    for (;;) {
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.buffer.readMessage();
+      } catch (error) {
+        // One line that is not JSON-RPC (a stray log line on stdout) is reported and skipped.
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      if (message === null) return;
+      this.onmessage?.(message);
+    }
+  }
+
+  private async readStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.process.stderr) {
+        this.stderrTail = (this.stderrTail + decoder.decode(chunk, { stream: true })).slice(-STDERR_TAIL_BYTES);
+      }
+    } catch {
+      // The stream broke with the process: what came is kept.
+    }
+  }
+}
+
+/** How a launcher's exit reads: its shell (and bwrap) exit 128+N when the program died of signal N. */
+function describeExit(code: number | null): string {
+  if (code === null) return "its process was ended by a signal";
+  if (code > 128 && code < 128 + 65) {
+    const name = Object.entries(constants.signals).find(([, number]) => number === code - 128)?.[0];
+    return `its process was killed by ${name ?? `signal ${code - 128}`}`;
+  }
+  return `its process exited with code ${code}`;
+}
