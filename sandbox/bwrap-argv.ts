@@ -54,15 +54,18 @@ export type ReadOnlyMount = { source: string; target: string };
 
 // Targets a read-only mount may not cover: the system, the sandbox's own mounts and its synthetic /etc.
 const RESERVED_TARGETS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc", "/dev", "/tmp", SCRATCH_MOUNT];
+// Of those, the folders a mount may sit inside without covering them: /tmp is the sandbox's own tmpfs, mounted
+// before the host mounts, so a host path under /tmp (a checkout there) can be shown at its own path.
+const NESTABLE_TARGETS = new Set(["/tmp"]);
 
 /** Refuses a mount target that is not a plain absolute path or that would hide one of the sandbox's own mounts. */
 export function checkReadOnlyMount(mount: ReadOnlyMount): void {
   const { target } = mount;
   const plain = /^(\/[A-Za-z0-9_.@+-]+)+$/.test(target) && !target.split("/").some((part) => part === "." || part === "..");
-  const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+  const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || (!NESTABLE_TARGETS.has(prefix) && target.startsWith(`${prefix}/`)));
   if (!plain || reserved || !mount.source.startsWith("/")) {
     throw new RangeError(
-      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")}`,
+      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")} (inside /tmp is allowed)`,
     );
   }
 }

@@ -33,6 +33,21 @@ describe("read-only mounts", () => {
     expect(at).toBeLessThan(argv.join("\0").indexOf(["--remount-ro", "/"].join("\0")));
   });
 
+  test("a host folder shown inside the sandbox's own /tmp (a checkout under /tmp) is read there, and /tmp stays writable", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-tmp-"));
+    made.push(directory);
+    chmodSync(directory, 0o755);
+    writeFileSync(join(directory, "data.txt"), "under tmp\n", { mode: 0o644 });
+    const target = "/tmp/org-checkout/node_modules";
+    const result = await runSandboxed({
+      argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > /tmp/other && cat /tmp/other`],
+      scratchDir: join(directory, "scratch"),
+      readOnlyMounts: [{ source: directory, target }],
+      timeoutMs: 10_000,
+    });
+    expect(result.stdout).toBe("under tmp\nREAD-ONLY\ny\n");
+  });
+
   test("the sandbox reads a mounted file and cannot write it", async () => {
     const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-"));
     made.push(directory);
