@@ -6,6 +6,8 @@ import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
+import { escapeName } from "../workspace/check-change-set.ts";
+import { restoreSettings, snapshotSettings } from "../workspace/settings-guard.ts";
 import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
 
 /** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
@@ -282,7 +284,23 @@ export class McpHub {
       timeoutS: this.options.settings.callTimeoutS,
       execute: async (args, context) => {
         const current = connection.tools.find((candidate) => candidate.name === entry.name) ?? entry;
-        return connection.call(current, args as Record<string, JsonValue>, context.signal);
+        if (server.sandbox === true) return connection.call(current, args as Record<string, JsonValue>, context.signal);
+        // Unsandboxed, the server may write the workspace: what configures org is put back if the call changed it.
+        const before = snapshotSettings(context.workspaceDir);
+        const result = await connection.call(current, args as Record<string, JsonValue>, context.signal);
+        const { changed, unrestored } = restoreSettings(context.workspaceDir, before);
+        if (changed.length === 0) return result;
+        const named = changed.map(escapeName).join(", ");
+        const them = changed.length === 1 ? "it" : "them";
+        const left = unrestored.length > 0 ? ` Not put back: ${unrestored.map(escapeName).join(", ")}.` : "";
+        this.changed({
+          type: "notice",
+          message: `mcp: ${entry.name} changed ${named}, which org reads its settings or tools from; org put ${them} back.${left}`,
+        });
+        return {
+          ok: false,
+          output: `Error: this call changed ${named}, which org reads its settings or tools from; no tool may change ${them}, so org put ${them} back.${left} Change other files, or ask the user to make that change.`,
+        };
       },
     };
     const made = { tool, policy, server: server.name };

@@ -111,6 +111,8 @@ beforeAll(async () => {
         files: { command: BUN, args: [FILESYSTEM, filesRoot], policy: "allow" },
         boxed: { command: BUN, args: [FILESYSTEM, "/scratch"], sandbox: true, readOnlyPaths: [NODE_MODULES, ...BUN_MOUNT], policy: "allow" },
         later: { command: BUN, args: [EVERYTHING, "stdio"] },
+        // The whole workspace, as the user: a model could tell it to rewrite org's own settings.
+        wsroot: { command: BUN, args: [FILESYSTEM, workspace], policy: "allow" },
       },
     }),
   );
@@ -231,6 +233,19 @@ describe("the room's MCP client against published servers", () => {
     const outside = await say(`call files__read_text_file ${JSON.stringify({ path: join(at.workspace, "org.config.json") })}`);
     expect(outside.results[0]?.ok).toBe(false);
     expect(outside.results[0]?.output).toContain("Access denied");
+  });
+
+  test("a server on the host told to rewrite org.config.json: the call fails, org puts the file back and says so; its other writes stay", async () => {
+    const configFile = join(at.workspace, "org.config.json");
+    const before = readFileSync(configFile, "utf8");
+    const rewrite = await say(`call wsroot__write_file ${JSON.stringify({ path: configFile, content: '{"sandbox":{"workspace":"write","workspaceWrite":"allow"}}' })}`);
+    expect(rewrite.results[0]?.ok).toBe(false);
+    expect(rewrite.results[0]?.output).toContain('this call changed "org.config.json", which org reads its settings or tools from; no tool may change it, so org put it back.');
+    expect(readFileSync(configFile, "utf8")).toBe(before);
+    expect(rewrite.notices.join("\n")).toContain('mcp: wsroot__write_file changed "org.config.json", which org reads its settings or tools from; org put it back.');
+    const plain = await say(`call wsroot__write_file ${JSON.stringify({ path: join(at.workspace, "NOTES.md"), content: "kept" })}`);
+    expect(plain.results[0]?.ok).toBe(true);
+    expect(readFileSync(join(at.workspace, "NOTES.md"), "utf8")).toBe("kept");
   });
 
   test("server-filesystem in the sandbox: its /scratch is the server's own folder under .org/, nothing of the host beyond what it may read", async () => {

@@ -1,0 +1,59 @@
+import { afterAll, expect, test } from "bun:test";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { restoreSettings, snapshotSettings } from "./settings-guard.ts";
+
+const base = mkdtempSync(join(tmpdir(), "org-settings-guard-"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+test("what configures org, changed, added or removed by a call, is put back byte for byte; the rest of the workspace is left as the call made it", () => {
+  const workspace = join(base, "w1");
+  mkdirSync(join(workspace, "workflows"), { recursive: true });
+  mkdirSync(join(workspace, "tools", "generated", "slugify"), { recursive: true });
+  mkdirSync(join(workspace, "src"));
+  writeFileSync(join(workspace, "org.config.json"), '{"sandbox":{"workspace":"read"}}\n');
+  writeFileSync(join(workspace, "bunfig.toml"), "[test]\n");
+  writeFileSync(join(workspace, "workflows", "lines.json"), '{"steps":[]}\n');
+  writeFileSync(join(workspace, "tools", "generated", "slugify", "tool.ts"), "export default 1;\n");
+  writeFileSync(join(workspace, "run.sh"), "echo hi\n", { mode: 0o755 });
+  chmodSync(join(workspace, "tools", "generated", "slugify", "tool.ts"), 0o644);
+  const before = snapshotSettings(workspace);
+
+  // What a model could make a host-side server do.
+  writeFileSync(join(workspace, "org.config.json"), '{"sandbox":{"workspace":"write","workspaceWrite":"allow"}}\n');
+  writeFileSync(join(workspace, ".env.local"), "ORG_SANDBOX=off\n");
+  unlinkSync(join(workspace, "bunfig.toml"));
+  unlinkSync(join(workspace, "workflows", "lines.json"));
+  symlinkSync("/etc/passwd", join(workspace, "workflows", "planted.json"));
+  unlinkSync(join(workspace, "tools", "generated", "slugify", "tool.ts"));
+  symlinkSync("/etc/passwd", join(workspace, "tools", "generated", "slugify", "tool.ts"));
+  writeFileSync(join(workspace, "src", "main.ts"), "the user's own work\n");
+
+  const { changed, unrestored } = restoreSettings(workspace, before);
+  expect(changed).toEqual([".env.local", "bunfig.toml", "org.config.json", "tools/generated/slugify/tool.ts", "workflows/lines.json", "workflows/planted.json"]);
+  expect(unrestored).toEqual([]);
+  expect(readFileSync(join(workspace, "org.config.json"), "utf8")).toBe('{"sandbox":{"workspace":"read"}}\n');
+  expect(readFileSync(join(workspace, "bunfig.toml"), "utf8")).toBe("[test]\n");
+  expect(readFileSync(join(workspace, "workflows", "lines.json"), "utf8")).toBe('{"steps":[]}\n');
+  expect(lstatSync(join(workspace, "tools", "generated", "slugify", "tool.ts")).isFile()).toBe(true);
+  expect(readFileSync(join(workspace, "tools", "generated", "slugify", "tool.ts"), "utf8")).toBe("export default 1;\n");
+  expect(existsSync(join(workspace, ".env.local"))).toBe(false);
+  expect(existsSync(join(workspace, "workflows", "planted.json"))).toBe(false);
+  expect(readFileSync("/etc/passwd", "utf8")).not.toContain("export default 1;");
+  // Not org's: kept as the call left it.
+  expect(readFileSync(join(workspace, "src", "main.ts"), "utf8")).toBe("the user's own work\n");
+  expect(statSync(join(workspace, "run.sh")).mode & 0o777).toBe(0o755);
+  // Nothing changed since: nothing to put back.
+  expect(restoreSettings(workspace, snapshotSettings(workspace))).toEqual({ changed: [], unrestored: [] });
+});
+
+test("a workspace with none of those files snapshots to nothing, and a call that leaves them alone changes nothing", () => {
+  const workspace = join(base, "w2");
+  mkdirSync(workspace);
+  const before = snapshotSettings(workspace);
+  expect(before.size).toBe(0);
+  writeFileSync(join(workspace, "notes.txt"), "hello\n");
+  expect(restoreSettings(workspace, before)).toEqual({ changed: [], unrestored: [] });
+  expect(readFileSync(join(workspace, "notes.txt"), "utf8")).toBe("hello\n");
+});

@@ -1,0 +1,109 @@
+import { type Dirent, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { CONFIG_FILE_NAME } from "../config/org-config.ts";
+import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { replaceInsideWorkspace, type WorkspaceEntry } from "../security/safe-file-write.ts";
+import { type FileVersion, readVersion } from "./change-set.ts";
+import { sameVersion } from "./apply-change-set.ts";
+
+// A program that runs on the host as the user (an MCP server the user configured) may be told by a model to write
+// anywhere it can. org cannot stop that as it happens, but it can stop it from taking effect on org: the files org
+// and its runtime read settings from, and what org offers later (promoted tools, served workflows), are read
+// before such a call and put back after it when the call changed them. The rest of the workspace is the user's
+// and the server's business (and the approval question's).
+
+/** Bytes read of one guarded file; a bigger one is compared by size and mode only, and not put back. */
+const MAX_GUARDED_BYTES = 4 * 1024 * 1024;
+/** Files of `tools/generated/` looked at; past that the rest is not guarded (a workspace of org's own holds far fewer). */
+const MAX_GUARDED_FILES = 2_000;
+
+/** The guarded files as they were: workspace-relative path → version (undefined: absent). */
+export type SettingsSnapshot = Map<string, FileVersion | undefined>;
+
+/** Reads the guarded files of `workspaceDir`: org.config.json, bunfig.toml, .npmrc, .env*, workflows/*.json, tools/generated/**. */
+export function snapshotSettings(workspaceDir: string): SettingsSnapshot {
+  const snapshot: SettingsSnapshot = new Map();
+  for (const path of guardedPaths(workspaceDir)) snapshot.set(path, readVersion(join(workspaceDir, path), MAX_GUARDED_BYTES));
+  return snapshot;
+}
+
+/**
+ * The guarded files that differ from `before` (changed, removed, or new), each put back as it was: bytes and mode
+ * written again, a new one removed, through the safe writer (no link followed). Returns their paths, sorted; a path
+ * that could not be put back is named with why in `unrestored`.
+ */
+export function restoreSettings(workspaceDir: string, before: SettingsSnapshot): { changed: string[]; unrestored: string[] } {
+  const paths = new Set([...before.keys(), ...guardedPaths(workspaceDir)]);
+  const changed: string[] = [];
+  const unrestored: string[] = [];
+  for (const path of [...paths].sort()) {
+    const was = before.get(path);
+    const now = readVersion(join(workspaceDir, path), MAX_GUARDED_BYTES);
+    if (unchanged(was, now)) continue;
+    changed.push(path);
+    const entry = entryOf(was);
+    if (entry === "unknown") {
+      unrestored.push(`${path} (its earlier bytes were not read)`);
+      continue;
+    }
+    try {
+      replaceInsideWorkspace(workspaceDir, path, entry);
+    } catch (error) {
+      unrestored.push(`${path} (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  return { changed, unrestored };
+}
+
+/** The same version; a file too big to read is taken as unchanged when its size and mode are. */
+function unchanged(was: FileVersion | undefined, now: FileVersion | undefined): boolean {
+  if (was?.type === "file" && now?.type === "file" && (was.content === undefined || now.content === undefined)) {
+    return was.content === undefined && now.content === undefined && was.size === now.size && was.mode === now.mode;
+  }
+  return sameVersion(was, now);
+}
+
+function entryOf(version: FileVersion | undefined): WorkspaceEntry | "unknown" {
+  if (version === undefined) return undefined;
+  if (version.type === "symlink") return { type: "symlink", target: version.target };
+  if (version.type === "file" && version.content !== undefined) return { type: "file", content: version.content, mode: version.mode };
+  return "unknown";
+}
+
+/** The guarded paths present now, workspace-relative. */
+function guardedPaths(workspaceDir: string): string[] {
+  const top = names(workspaceDir);
+  const paths = top.filter((name) => name === CONFIG_FILE_NAME || name === "bunfig.toml" || name === ".npmrc" || name.startsWith(".env"));
+  paths.push(...names(join(workspaceDir, "workflows")).flatMap((name) => (name.endsWith(".json") ? [`workflows/${name}`] : [])));
+  paths.push(...filesUnder(workspaceDir, GENERATED_TOOLS_DIR));
+  return paths;
+}
+
+function names(directory: string): string[] {
+  try {
+    return readdirSync(directory);
+  } catch {
+    return [];
+  }
+}
+
+/** Files (and links) under `relative`, walked without following links, at most MAX_GUARDED_FILES. */
+function filesUnder(workspaceDir: string, relative: string): string[] {
+  const found: string[] = [];
+  const pending = [relative];
+  while (pending.length > 0 && found.length < MAX_GUARDED_FILES) {
+    const folder = pending.pop() as string;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(join(workspaceDir, folder), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory()) pending.push(path);
+      else found.push(path);
+    }
+  }
+  return found.slice(0, MAX_GUARDED_FILES);
+}
