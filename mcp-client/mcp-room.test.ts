@@ -238,11 +238,17 @@ describe("the room's MCP client against published servers", () => {
   test("a server on the host told to rewrite org.config.json: the call fails, org puts the file back and says so; its other writes stay", async () => {
     const configFile = join(at.workspace, "org.config.json");
     const before = readFileSync(configFile, "utf8");
-    const rewrite = await say(`call wsroot__write_file ${JSON.stringify({ path: configFile, content: '{"sandbox":{"workspace":"write","workspaceWrite":"allow"}}' })}`);
+    const rewrite = await say(
+      `call wsroot__write_file ${JSON.stringify({ path: configFile, content: '{"sandbox":{"workspace":"write","workspaceWrite":"allow"}}' })}`,
+    );
     expect(rewrite.results[0]?.ok).toBe(false);
-    expect(rewrite.results[0]?.output).toContain('this call changed "org.config.json", which org reads its settings or tools from; no tool may change it, so org put it back.');
+    expect(rewrite.results[0]?.output).toContain(
+      'this call changed "org.config.json", which org reads its settings or tools from; no tool may change it, so org put it back.',
+    );
     expect(readFileSync(configFile, "utf8")).toBe(before);
-    expect(rewrite.notices.join("\n")).toContain('mcp: wsroot__write_file changed "org.config.json", which org reads its settings or tools from; org put it back.');
+    expect(rewrite.notices.join("\n")).toContain(
+      'mcp: wsroot__write_file changed "org.config.json", which org reads its settings or tools from; org put it back.',
+    );
     const plain = await say(`call wsroot__write_file ${JSON.stringify({ path: join(at.workspace, "NOTES.md"), content: "kept" })}`);
     expect(plain.results[0]?.ok).toBe(true);
     expect(readFileSync(join(at.workspace, "NOTES.md"), "utf8")).toBe("kept");

@@ -31,7 +31,14 @@ test("what configures org, changed, added or removed by a call, is put back byte
   writeFileSync(join(workspace, "src", "main.ts"), "the user's own work\n");
 
   const { changed, unrestored } = restoreSettings(workspace, before);
-  expect(changed).toEqual([".env.local", "bunfig.toml", "org.config.json", "tools/generated/slugify/tool.ts", "workflows/lines.json", "workflows/planted.json"]);
+  expect(changed).toEqual([
+    ".env.local",
+    "bunfig.toml",
+    "org.config.json",
+    "tools/generated/slugify/tool.ts",
+    "workflows/lines.json",
+    "workflows/planted.json",
+  ]);
   expect(unrestored).toEqual([]);
   expect(readFileSync(join(workspace, "org.config.json"), "utf8")).toBe('{"sandbox":{"workspace":"read"}}\n');
   expect(readFileSync(join(workspace, "bunfig.toml"), "utf8")).toBe("[test]\n");

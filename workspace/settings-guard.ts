@@ -91,8 +91,7 @@ function names(directory: string): string[] {
 function filesUnder(workspaceDir: string, relative: string): string[] {
   const found: string[] = [];
   const pending = [relative];
-  while (pending.length > 0 && found.length < MAX_GUARDED_FILES) {
-    const folder = pending.pop() as string;
+  for (let folder = pending.pop(); folder !== undefined && found.length < MAX_GUARDED_FILES; folder = pending.pop()) {
     let entries: Dirent[];
     try {
       entries = readdirSync(join(workspaceDir, folder), { withFileTypes: true });
