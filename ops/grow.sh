@@ -8,6 +8,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=tmux-session.sh
 . "$root/ops/tmux-session.sh"
+# shellcheck source=org-window.sh
+. "$root/ops/org-window.sh"
 org="$root/bin/org"
 
 if ! command -v tmux >/dev/null 2>&1; then
@@ -24,9 +26,7 @@ if [ "$session" != org ]; then
   stop_command="ORG_TMUX_SESSION=$(printf '%q' "$session") $stop_command"
 fi
 
-has_session=false
 if tmux has-session -t "=$session" 2>/dev/null; then
-  has_session=true
   if tmux list-windows -t "=$session" -F '#{window_name}' | grep -qx grow; then
     echo "org grow is already running in window 'grow' of tmux session '$session'; nothing started."
     echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
@@ -34,23 +34,7 @@ if tmux has-session -t "=$session" 2>/dev/null; then
   fi
 fi
 
-# A tmux server that is already running would give the window its own, older environment: pass what org reads.
-env_args=()
-while IFS= read -r name; do
-  env_args+=(-e "$name=${!name}")
-done < <(compgen -e | grep -E '^(OLLAMA_|ORG_|NO_COLOR$|PATH$|HOME$|TERM$)' | grep -v '^ORG_TMUX_SESSION$' || true)
-# The tmux server's own environment is not the user's and must not turn the sandbox off.
-[ -n "${ORG_SANDBOX:-}" ] || env_args+=(-e "ORG_SANDBOX=on")
-
-# The pane stays after org grow exits so its last words (an error, the last summary) stay readable.
-grow="$(printf '%q ' "$org" grow "$@")"
-shell_command="$grow; code=\$?; echo; echo \"org grow exited with code \$code. Press Enter to close this window.\"; read -r _"
-
-if $has_session; then
-  tmux new-window -d -t "=$session:" -n grow -c "$PWD" "${env_args[@]}" "$shell_command"
-else
-  tmux new-session -d -s "$session" -n grow -c "$PWD" -x 160 -y 40 "${env_args[@]}" "$shell_command"
-fi
+open_org_window grow 160 "org grow" "$org" grow "$@"
 echo "started org grow in window 'grow' of tmux session '$session' (org grow${*:+ $*}, workspace $PWD): a run now, then every grow.every."
 echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
 echo "  status:  $(printf '%q' "$org") grow status"

@@ -7,6 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=tmux-session.sh
 . "$root/ops/tmux-session.sh"
+# shellcheck source=org-window.sh
+. "$root/ops/org-window.sh"
 org="$root/bin/org"
 
 if ! command -v tmux >/dev/null 2>&1; then
@@ -27,9 +29,7 @@ attach_hint() {
 }
 
 # The session may hold only the served instances (ops/start-current.sh): then the room gets a window beside them.
-has_session=false
 if tmux has-session -t "=$session" 2>/dev/null; then
-  has_session=true
   if tmux list-windows -t "=$session" -F '#{window_name}' | grep -qx chat; then
     echo "org is already running in tmux session '$session'; nothing started."
     attach_hint
@@ -42,23 +42,6 @@ if [ ! -x "$root/node_modules/.bin/bun" ] && ! command -v bun >/dev/null 2>&1; t
   exit 1
 fi
 
-# A tmux server that is already running would give the session its own, older environment:
-# pass the settings org reads explicitly.
-env_args=()
-while IFS= read -r name; do
-  env_args+=(-e "$name=${!name}")
-done < <(compgen -e | grep -E '^(OLLAMA_|ORG_|NO_COLOR$|PATH$|HOME$|TERM$)' | grep -v '^ORG_TMUX_SESSION$' || true)
-# Always set: the tmux server's own environment is not the user's and must not turn the sandbox off.
-[ -n "${ORG_SANDBOX:-}" ] || env_args+=(-e "ORG_SANDBOX=on")
-
-# Keep the pane open after the room exits so its last words (an error, the transcript path) stay readable.
-chat="$(printf '%q ' "$org" chat "$@")"
-shell_command="$chat; code=\$?; echo; echo \"org exited with code \$code. Press Enter to close this window.\"; read -r _"
-
-if $has_session; then
-  tmux new-window -d -t "=$session:" -n chat -c "$PWD" "${env_args[@]}" "$shell_command"
-else
-  tmux new-session -d -s "$session" -n chat -c "$PWD" -x 120 -y 40 "${env_args[@]}" "$shell_command"
-fi
+open_org_window chat 120 org "$org" chat "$@"
 echo "started org in tmux session '$session' (org chat${*:+ $*}, workspace $PWD)."
 attach_hint
