@@ -86,10 +86,14 @@ describe("the fitness gate on throw-away repositories", () => {
 
     const toolTests = (verdict: { report?: { checks: FitnessCheck[] } }) =>
       verdict.report?.checks.find((check) => check.name === "every tool's tests (main's tests for main's tools)")?.figures;
+    const toolScenario = (verdict: { report?: { checks: FitnessCheck[] } }, name: string) =>
+      verdict.report?.checks.find((check) => check.name === `tool ${name}`);
     const recorded = await judge(repo.dir, BRANCH);
     expect(recorded.code).toBe(0);
-    // No gate ran before: every tool's tests ran (and are now recorded).
-    expect(toolTests(recorded)).toMatchObject({ ran: [spec.name, WORD_COUNT.spec.name].sort(), recorded: [] });
+    // No gate ran before: main's tool's tests ran (and are now recorded); the candidate's ran in the toolsmith's
+    // recorded validation of the very same files, which stands for them.
+    expect(toolTests(recorded)).toMatchObject({ ran: [WORD_COUNT.spec.name], recorded: [], validated: [spec.name] });
+    expect(toolScenario(recorded, String(WORD_COUNT.spec.name))?.figures?.recorded).toBeUndefined();
     expect(validation(recorded)?.reason).toStartWith("recorded: this code passed the same validation of these files");
     expect(validation(recorded)?.figures).toMatchObject({ recorded: true, mutantsKilled: 7, testsPassed: 1 });
 
@@ -99,6 +103,7 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(validation(revalidated)?.figures?.recorded).toBeUndefined();
     expect(validation(revalidated)?.figures?.testsPassed).toBeGreaterThan(1);
     expect(toolTests(revalidated)).toMatchObject({ ran: [spec.name, WORD_COUNT.spec.name].sort(), recorded: [] });
+    expect(toolScenario(revalidated, String(WORD_COUNT.spec.name))?.figures?.recorded).toBeUndefined();
 
     // The same tool with one more line: the record is not for these files, so the gate validates them itself.
     const other = "cand/20261123T101600Z";
@@ -107,8 +112,19 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(edited.code).toBe(0);
     expect(validation(edited)?.reason).toStartWith("policy, typecheck, tests, mutants");
     expect(validation(edited)?.figures?.recorded).toBeUndefined();
-    // word_count is main's, unchanged: its tests passed with these files and this code before. clamp's code is new.
+    // word_count is main's, unchanged: its tests passed with these files and this code before, and so did its examples
+    // on both instances, which are set up as they were. clamp's code is new.
     expect(toolTests(edited)).toMatchObject({ ran: [spec.name], recorded: [WORD_COUNT.spec.name] });
+    expect(toolScenario(edited, String(WORD_COUNT.spec.name))?.reason).toStartWith(`recorded: main's ${examplesOf(WORD_COUNT)} example(s) passed here`);
+    expect(toolScenario(edited, String(WORD_COUNT.spec.name))?.figures).toMatchObject({ recorded: true, candidatePasses: examplesOf(WORD_COUNT) });
+    expect(edited.report?.scenarioPasses?.[`tool ${WORD_COUNT.spec.name}`]).toBe(examplesOf(WORD_COUNT));
+
+    // A candidate instance set up otherwise (its /health names other settings: here a runner that breaks old tools)
+    // meets no record: word_count's examples run again, and the break is caught.
+    const otherwise = await judge(repo.dir, other, [], { FAKE_BROKEN_RUNNER: "1" });
+    expect(otherwise.code).toBe(1);
+    expect(otherwise.failed?.name).toBe(`tool ${WORD_COUNT.spec.name}`);
+    expect(otherwise.failed?.reason).toContain("fewer than current's");
   }, 180_000);
 
   test("a stale candidate (main gained another tool since it was built) is judged on today's main, passes, is promoted, and a second run keeps the first report", async () => {

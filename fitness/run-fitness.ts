@@ -10,7 +10,7 @@ import { OBJECT_ID, readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";
 import { runReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
-import { checkGeneratedTools } from "./tool-checks.ts";
+import { checkGeneratedTools, judgingCode } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
 import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
@@ -87,6 +87,8 @@ class GateRun {
   judged: string;
   readonly scenarioPasses: Record<string, number> = {};
   readonly settings: ToolsmithSettings;
+  /** The code judging, told once for the records every stage keeps (`judgingCode`). */
+  readonly code = { identity: judgingCode() };
 
   constructor(
     readonly request: FitnessRequest,
@@ -158,6 +160,7 @@ function toolScenarios(run: GateRun, signal: AbortSignal): Promise<ToolScenarios
     currentPort: request.currentPort,
     ...(request.scenarios.token ? { token: request.scenarios.token } : {}),
     timeoutMs: request.scenarios.timeoutMs,
+    ...(run.code.identity ? { records: { repoDir: request.git.repoDir, gate: run.code.identity, revalidate: request.revalidate ?? false } } : {}),
     signal,
   });
 }
@@ -216,6 +219,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
       runDir: run.runDir,
       settings: run.settings,
       revalidate: request.revalidate ?? false,
+      code: run.code,
       onWellFormed: startExamples,
       signal,
     });
