@@ -113,14 +113,19 @@ describe("the fitness gate on throw-away repositories", () => {
     expect(validation(edited)?.reason).toStartWith("policy, typecheck, tests, mutants");
     expect(validation(edited)?.figures?.recorded).toBeUndefined();
     // word_count is main's, unchanged: its tests passed with these files and this code before, and so did its examples
-    // on both instances, which are set up as they were. clamp's code is new.
+    // on both instances, which run the same code set up as they were. clamp's code is new.
     expect(toolTests(edited)).toMatchObject({ ran: [spec.name], recorded: [WORD_COUNT.spec.name] });
-    expect(toolScenario(edited, String(WORD_COUNT.spec.name))?.reason).toStartWith(`recorded: main's ${examplesOf(WORD_COUNT)} example(s) passed here`);
-    expect(toolScenario(edited, String(WORD_COUNT.spec.name))?.figures).toMatchObject({ recorded: true, candidatePasses: examplesOf(WORD_COUNT) });
+    expect(toolScenario(edited, String(WORD_COUNT.spec.name))?.reason).toContain("every example passed on candidate and current as recorded");
+    expect(toolScenario(edited, String(WORD_COUNT.spec.name))?.figures).toMatchObject({
+      recorded: ["candidate", "current"],
+      candidatePasses: examplesOf(WORD_COUNT),
+      currentPasses: examplesOf(WORD_COUNT),
+    });
+    expect(toolScenario(edited, spec.name)?.figures?.recorded).toBeUndefined();
     expect(edited.report?.scenarioPasses?.[`tool ${WORD_COUNT.spec.name}`]).toBe(examplesOf(WORD_COUNT));
 
     // A candidate instance set up otherwise (its /health names other settings: here a runner that breaks old tools)
-    // meets no record: word_count's examples run again, and the break is caught.
+    // meets no record: word_count's examples run on it again, and the break is caught against current's record.
     const otherwise = await judge(repo.dir, other, [], { FAKE_BROKEN_RUNNER: "1" });
     expect(otherwise.code).toBe(1);
     expect(otherwise.failed?.name).toBe(`tool ${WORD_COUNT.spec.name}`);
@@ -188,6 +193,12 @@ describe("the fitness gate on throw-away repositories", () => {
     const lowered = await judge(repo.dir, "cand/20261123T101600Z");
     expect(lowered.code).toBe(1);
     expect(lowered.failed?.name).toBe("baseline");
+    // clamp's examples all passed on the candidate that brought it: on current, which now serves the same files with
+    // the same code and settings, that record stands for them, as it does on this candidate.
+    expect(lowered.report?.checks.find((check) => check.name === `tool ${CLAMP.spec.name}`)?.figures).toMatchObject({
+      recorded: ["candidate", "current"],
+      currentPasses: examplesOf(CLAMP),
+    });
     expect(lowered.failed?.reason).toContain(`tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}`);
     // A baseline written by hand is not trusted: the gate cannot judge with it.
     writeFileSync(join(repo.dir, BASELINE_FILE), JSON.stringify({ ...baseline, scenarios: {} }));
