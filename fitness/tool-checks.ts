@@ -39,13 +39,7 @@ const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) => a !== undefined &&
 type JudgedTool = { name: string; toolCode: string; testCode: string; metadata: ToolMetadata; changed: boolean; testsFrom: "main" | "candidate" };
 
 /** A tool's folder read with git: the problems that refuse it, or the tool as the gate judges it. */
-async function readTool(
-  git: RepoGit,
-  name: string,
-  files: ToolFiles,
-  mainFiles: ToolFiles | undefined,
-  signal?: AbortSignal,
-): Promise<{ problems: string[]; tool?: JudgedTool }> {
+function readTool(name: string, files: ToolFiles, mainFiles: ToolFiles | undefined, blobs: Map<string, Buffer>): { problems: string[]; tool?: JudgedTool } {
   if (!TOOL_NAME_PATTERN.test(name)) return { problems: [`${JSON.stringify(name)} is not a tool name`] };
   if (RESERVED_TOOL_NAMES.includes(name))
     return { problems: [`${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`] };
@@ -56,12 +50,12 @@ async function readTool(
   if (listed.join(",") !== TOOL_FILES.join(",") || toolId === undefined || testsId === undefined || metadataId === undefined) {
     return { problems: [`${name}: the folder must hold exactly ${TOOL_FILES.join(", ")}; it holds ${listed.join(", ")}`] };
   }
-  const blob = (id: string) => git.run(["cat-file", "blob", id], { signal });
-  const toolCode = await blob(toolId);
-  const ownTests = await blob(testsId);
+  const blob = (id: string) => blobs.get(id)?.toString("utf8") ?? "";
+  const toolCode = blob(toolId);
+  const ownTests = blob(testsId);
   let metadata: ToolMetadata;
   try {
-    metadata = parseToolMetadata(await blob(metadataId), generatedToolPath(name, "metadata.json"));
+    metadata = parseToolMetadata(blob(metadataId), generatedToolPath(name, "metadata.json"));
   } catch (error) {
     return { problems: [`${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`] };
   }
@@ -72,7 +66,7 @@ async function readTool(
   }
   // main's test file for a tool main has: an edited test cannot hide a break.
   const mainTestsId = mainFiles?.get("tool.test.ts");
-  const testCode = mainTestsId ? await blob(mainTestsId) : ownTests;
+  const testCode = mainTestsId ? blob(mainTestsId) : ownTests;
   for (const problem of [...checkStaticPolicy(toolCode, "tool"), ...checkStaticPolicy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
   const tool: JudgedTool = { name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" };
   return { problems, tool };
@@ -171,10 +165,15 @@ export async function checkGeneratedTools(
     add("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started);
     return checks;
   }
+  // Every file the tools' checks read, with one git process.
+  const wanted = [...onCandidate].flatMap(([name, files]) =>
+    [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
+  );
+  const blobs = await git.readBlobs(wanted, { ...(signal ? { signal } : {}) });
   const judged: JudgedTool[] = [];
   const problems: string[] = [];
   for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
-    const read = await readTool(git, name, files, onMain.get(name), signal);
+    const read = readTool(name, files, onMain.get(name), blobs);
     problems.push(...read.problems);
     if (read.tool) judged.push(read.tool);
   }

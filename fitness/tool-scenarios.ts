@@ -17,6 +17,7 @@ async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Prom
   const out = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
   const found = new Map<string, ToolAt>();
   const files = new Map<string, Record<string, string>>();
+  const metadata: { name: string; blob: string; path: string }[] = [];
   for (const row of out.split("\0").filter(Boolean)) {
     const [info = "", path = ""] = row.split("\t");
     const [mode, type, blob = "", size = ""] = info.split(/\s+/);
@@ -26,13 +27,20 @@ async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Prom
     files.set(name, { ...own, [[file, ...rest].join("/")]: `${mode} ${blob}` });
     if (file !== "metadata.json" || rest.length > 0 || mode !== "100644" || type !== "blob") continue;
     if (Number(size) > MAX_METADATA_BYTES) continue;
+    metadata.push({ name, blob, path });
+  }
+  // Every tool's metadata.json with one git process.
+  const blobs = await git.readBlobs(
+    metadata.map((entry) => entry.blob),
+    { ...(signal ? { signal } : {}) },
+  );
+  for (const { name, blob, path } of metadata) {
     try {
-      found.set(name, { examples: parseToolMetadata(await git.run(["cat-file", "blob", blob], { signal }), path).spec.examples, files: {} });
+      found.set(name, { examples: parseToolMetadata(blobs.get(blob)?.toString("utf8") ?? "", path).spec.examples, files: files.get(name) ?? {} });
     } catch {
       // The tools stage has already refused a candidate whose metadata does not parse; main's is trusted.
     }
   }
-  for (const [name, tool] of found) tool.files = files.get(name) ?? {};
   return found;
 }
 
