@@ -5,10 +5,10 @@ import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
-import { withFitnessWorktree, pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
+import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 import { OBJECT_ID, readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";
-import { runReachableTests } from "./reachable-tests.ts";
+import { judgeReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
 import { checkGeneratedTools, judgingCode } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
@@ -203,10 +203,7 @@ function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
 async function laterStages(run: GateRun): Promise<boolean> {
   const { request } = run;
   const { git, signal } = request;
-  const tests = startStage((stageSignal) => {
-    const test = (worktree: string) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, stageSignal, { git, commit: run.judged });
-    return withFitnessWorktree(git, run.judged, test, stageSignal);
-  }, signal);
+  const tests = startStage((stageSignal) => judgeReachableTests(git, run.judged, request.bun, request.testsTimeoutMs, stageSignal), signal);
   let tools: Started<ToolScenarios> | undefined;
   try {
     const startExamples = () => {
