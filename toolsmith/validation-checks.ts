@@ -54,18 +54,47 @@ export async function checkTests(dirs: ValidationDirs, settings: ToolsmithSettin
   return { figures, durationMs };
 }
 
-/** The tests against each mutant of tool.ts; `testsDurationMs` is what the real tests took. */
+/** How long each mutant's run may take: a few times what the real tests took, at least 3 s (a mutant may loop forever), at most the tests' own limit. */
+export function perMutantMs(settings: ToolsmithSettings, testsDurationMs: number): number {
+  return Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
+}
+
+/**
+ * The tests against each mutant of tool.ts. `testsDurationMs` is what the real tests took, once they have run: the
+ * mutants start at once with the bound that tests of up to 600 ms give (3 s, the floor, which they nearly always
+ * take), so their sandbox and process start beside the real tests rather than after them; should the tests take
+ * longer, that run is stopped and the mutants run again with the bound their time gives. Either way each mutant runs
+ * under exactly the bound `perMutantMs` gives for the tests' time. Its result is read only once the tests passed.
+ */
 export async function checkMutants(
   dirs: ValidationDirs,
   toolCode: string,
   settings: ToolsmithSettings,
-  testsDurationMs: number,
+  testsDurationMs: Promise<number>,
   signal: AbortSignal,
 ): Promise<StageResult> {
   const mutants = makeMutants(toolCode, settings.mutants);
-  // A mutant may loop forever: give each a few times what the real tests took, then count it as caught.
-  const perMutantMs = Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
-  const result = await mutantsStage(dirs, mutants, perMutantMs, signal);
+  const early = perMutantMs(settings, 0);
+  const stopEarly = new AbortController();
+  const earlyRun = mutantsStage(dirs, mutants, early, AbortSignal.any([signal, stopEarly.signal])).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const aborted = signal.aborted
+    ? Promise.resolve(Number.NaN)
+    : new Promise<number>((resolve) => signal.addEventListener("abort", () => resolve(Number.NaN), { once: true }));
+  const tookMs = await Promise.race([testsDurationMs, aborted]);
+  const bound = Number.isNaN(tookMs) ? early : perMutantMs(settings, tookMs);
+  let result: Awaited<ReturnType<typeof mutantsStage>>;
+  if (bound === early) {
+    const settled = await earlyRun;
+    if ("error" in settled) throw settled.error;
+    result = settled.value;
+  } else {
+    stopEarly.abort();
+    await earlyRun;
+    result = await mutantsStage(dirs, mutants, bound, signal);
+  }
   const figures = { mutants: { total: result.total, killed: result.killed, score: result.score } };
   if (result.total > 0 && result.score >= settings.mutationScore) return { figures };
   return {
