@@ -61,10 +61,11 @@ export function perMutantMs(settings: ToolsmithSettings, testsDurationMs: number
 
 /**
  * The tests against each mutant of tool.ts. `testsDurationMs` is what the real tests took, once they have run: the
- * mutants start at once with the bound that tests of up to 600 ms give (3 s, the floor, which they nearly always
- * take), so their sandbox and process start beside the real tests rather than after them; should the tests take
- * longer, that run is stopped and the mutants run again with the bound their time gives. Either way each mutant runs
- * under exactly the bound `perMutantMs` gives for the tests' time. Its result is read only once the tests passed.
+ * mutants start at once with the least bound (`perMutantMs` for no time at all: 3 s), so their sandbox and process start
+ * beside the real tests rather than after them. When the tests' time gives a larger bound, that run stands only if the
+ * bound decided no verdict (no mutant was killed past it, none was left without a verdict): a bound only cuts runs
+ * short, so every verdict is then the one the larger bound gives. Otherwise the mutants run again under the larger
+ * bound. Its result is read only once the tests passed. `run` is the stage's sandbox (a test gives its own).
  */
 export async function checkMutants(
   dirs: ValidationDirs,
@@ -72,29 +73,20 @@ export async function checkMutants(
   settings: ToolsmithSettings,
   testsDurationMs: Promise<number>,
   signal: AbortSignal,
+  run: typeof mutantsStage = mutantsStage,
 ): Promise<StageResult> {
   const mutants = makeMutants(toolCode, settings.mutants);
   const early = perMutantMs(settings, 0);
-  const stopEarly = new AbortController();
-  const earlyRun = mutantsStage(dirs, mutants, early, AbortSignal.any([signal, stopEarly.signal])).then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
+  const earlyRun = run(dirs, mutants, early, signal);
+  // Read (and rethrown) below; an error must not count as unhandled meanwhile.
+  earlyRun.catch(() => {});
   const aborted = signal.aborted
     ? Promise.resolve(Number.NaN)
     : new Promise<number>((resolve) => signal.addEventListener("abort", () => resolve(Number.NaN), { once: true }));
   const tookMs = await Promise.race([testsDurationMs, aborted]);
   const bound = Number.isNaN(tookMs) ? early : perMutantMs(settings, tookMs);
-  let result: Awaited<ReturnType<typeof mutantsStage>>;
-  if (bound === early) {
-    const settled = await earlyRun;
-    if ("error" in settled) throw settled.error;
-    result = settled.value;
-  } else {
-    stopEarly.abort();
-    await earlyRun;
-    result = await mutantsStage(dirs, mutants, bound, signal);
-  }
+  const first = await earlyRun;
+  const result = bound === early || !first.bounded ? first : await run(dirs, mutants, bound, signal);
   const figures = { mutants: { total: result.total, killed: result.killed, score: result.score } };
   if (result.total > 0 && result.score >= settings.mutationScore) return { figures };
   return {
