@@ -100,7 +100,7 @@ async function runExamples(
 ): Promise<Record<SideName, SideOutcome>> {
   const outcome: Record<SideName, SideOutcome> = {
     candidate: recorded.candidate ? { passes: examples.length, recorded: recorded.candidate } : { passes: 0 },
-    current: recorded.current ? { passes: examples.length, recorded: recorded.current } : { passes: 0 },
+    current: onCurrent && recorded.current ? { passes: examples.length, recorded: recorded.current } : { passes: 0 },
   };
   const ports: [SideName, number][] = [];
   if (!recorded.candidate) ports.push(["candidate", request.candidatePort]);
