@@ -145,18 +145,23 @@ test("the durations come from a readable table, and a missing or malformed one w
   }
 });
 
+/** Makes `dir` a repository with a module that names the tool folder (.org/ ignored); returns "commit everything" (→ the commit). */
+function loaderRepo(dir: string): (message: string) => string {
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  writeFileSync(join(dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+  return (message) => {
+    gitSync(dir, ["add", "-A"]);
+    gitSync(dir, ["commit", "--quiet", "-m", message]);
+    return gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  };
+}
+
 test.skipIf(!workingStrace())(
   "with a record, a code version is traced once; later candidates of that code run only the files that read the tool folders",
   async () => {
     using repo = tempGitRepo("org-readers-");
     const git = new RepoGit(repo.dir);
-    const commitAll = (message: string) => {
-      gitSync(repo.dir, ["add", "-A"]);
-      gitSync(repo.dir, ["commit", "--quiet", "-m", message]);
-      return gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
-    };
-    writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
-    writeFileSync(join(repo.dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    const commitAll = loaderRepo(repo.dir);
     const reads =
       'import { expect, test } from "bun:test";\nimport { readdirSync } from "node:fs";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("lists the tools", () => {\n  expect(readdirSync(GENERATED_DIR).length).toBeGreaterThan(0);\n});\n';
     const ignores =
@@ -224,13 +229,7 @@ test.skipIf(!workingStrace())(
   async () => {
     using repo = tempGitRepo("org-readers-none-");
     const git = new RepoGit(repo.dir);
-    const commitAll = (message: string) => {
-      gitSync(repo.dir, ["add", "-A"]);
-      gitSync(repo.dir, ["commit", "--quiet", "-m", message]);
-      return gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
-    };
-    writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
-    writeFileSync(join(repo.dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    const commitAll = loaderRepo(repo.dir);
     writeFileSync(
       join(repo.dir, "ignores.test.ts"),
       'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n',

@@ -2,7 +2,7 @@
 // under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { runWhereItRunsPart, WHERE_IT_RUNS_PARTS, whereItRunsShares } from "./where-it-runs.ts";
+import { expectPartPasses, WHERE_IT_RUNS_PARTS, whereItRunsShares } from "./where-it-runs.ts";
 
 test("the parts together run every checkout-sensitive file exactly once", () => {
   const shares = whereItRunsShares(join(import.meta.dir, ".."));
@@ -15,9 +15,5 @@ test("the parts together run every checkout-sensitive file exactly once", () => 
 });
 
 test("the checkout-sensitive tests (part 1) pass in a clone under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
-  const run = await runWhereItRunsPart(1);
-  expect(run.files.length).toBeGreaterThan(0);
-  expect({ code: run.code, failures: run.failures }).toEqual({ code: 0, failures: [] });
-  expect(run.output).toMatch(/\b0 fail\b/);
-  expect(run.output).not.toContain("a stranger org ran");
+  await expectPartPasses(1);
 }, 960_000);

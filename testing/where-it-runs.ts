@@ -4,6 +4,7 @@
 // and names branches its own way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
 // The files are dealt over a few test files (where-it-runs.part-N.test.ts) by their recorded durations, so that
 // bun's --parallel runs the parts at once: each part makes its own clone and runs its share there.
+import { expect } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -143,4 +144,13 @@ export async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
 /** The files of every part, in order: together, each checkout-sensitive file exactly once. */
 export function whereItRunsShares(root: string): string[][] {
   return dealByDuration(checkoutSensitiveFiles(root), recordedDurations(), WHERE_IT_RUNS_PARTS);
+}
+
+/** Runs part `part` (`runWhereItRunsPart`) and expects every one of its files to pass there, with no stranger's `org` run. */
+export async function expectPartPasses(part: number): Promise<void> {
+  const run = await runWhereItRunsPart(part);
+  expect(run.files.length).toBeGreaterThan(0);
+  expect({ code: run.code, failures: run.failures }).toEqual({ code: 0, failures: [] });
+  expect(run.output).toMatch(/\b0 fail\b/);
+  expect(run.output).not.toContain("a stranger org ran");
 }
