@@ -8,11 +8,12 @@ import { CLAMP, SLUGIFY, SUM, WORD_COUNT } from "../testing/toolsmith-fixtures.t
 
 // The gate's scenarios stage on throw-away repositories with stand-in instances (testing/fake-current-server.ts):
 // each tool's examples on both instances, the baseline, and the model scenarios' latency. The other stages are
-// run-fitness.test.ts's; the files run at once.
+// run-fitness.test.ts's; the files run at once, and so do these tests (each with a repository, ports and instances of
+// its own): they mostly wait on the stand-ins' answers.
 const BRANCH = "cand/20261123T101500Z";
 const examplesOf = (fixture: { spec: { examples?: unknown } }) => (fixture.spec.examples as unknown[]).length;
 
-describe("the fitness gate's scenarios on throw-away repositories", () => {
+describe.concurrent("the fitness gate's scenarios on throw-away repositories", () => {
   test("each tool's examples run on both instances; promotion raises the baseline; a candidate that lowers a count is refused", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));

@@ -16,7 +16,9 @@ import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 const BRANCH = "cand/20261123T101500Z";
 const examplesOf = (fixture: { spec: { examples?: unknown } }) => (fixture.spec.examples as unknown[]).length;
 
-describe("the fitness gate on throw-away repositories", () => {
+// Each test has a repository, ports and instances of its own, and much of its time is spent waiting on org processes:
+// they run at once.
+describe.concurrent("the fitness gate on throw-away repositories", () => {
   test("a good candidate (a new tool) passes every stage and is then promoted", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
