@@ -1,9 +1,10 @@
 // The toolsmith's cost with the model's time left out: validation of each known-good fixture tool, stage by
 // stage (policy, typecheck, tests, mutants, examples, determinism), and the time to land a branch. Compared
 // against bare sandbox start-up (`true` through runSandboxed) measured in the same run. Stages overlap (after the
-// policy, typecheck, tests and examples start together; mutants follow the tests), so a stage's time is its own wall
-// time and the stages add up to more than the whole. The examples' time includes the two later rounds of runs that
-// determinism compares (one sandbox for all three), so determinism itself takes next to nothing.
+// policy, typecheck, tests, mutants and examples start together; the mutants' time bound waits on the tests' time),
+// so a stage's time is its own wall time and the stages add up to more than the whole. The examples' time includes
+// the two later rounds of runs that determinism compares (one sandbox for all three), so determinism itself takes
+// next to nothing.
 //   bun bench/toolsmith.ts [--rounds 2]
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";

@@ -23,7 +23,7 @@ ops/stop.sh call this.
   start current            serve this checkout on ORG_CURRENT_PORT (default 7001)
   start candidate [BRANCH] serve a cand/YYYYMMDDTHHMMSSZ branch (default the newest untested, pass or stale
                            one, see 'org candidate list'; else the newest) from its worktree under
-                           .org/worktrees/ on ORG_CANDIDATE_PORT (default 7002); dependencies are hard-linked
+                           .org/worktrees/ on ORG_CANDIDATE_PORT (default 7002); dependencies are linked
                            from this checkout when package-lock.json is the same, else npm ci --offline.
                            The protected-core check runs first: a branch whose diff from main touches anything
                            outside tools/generated/<tool>/ is refused with the list of files, so a candidate

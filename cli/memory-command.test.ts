@@ -6,14 +6,21 @@ import { join } from "node:path";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { orgCodeCopy } from "../testing/org-clone.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-memory-cli-"));
 chmodSync(workspace, 0o755);
-afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+// org's code alone: the tools this checkout has promoted are no part of what memory does, and are then never read
+// (so the gate does not count this file a reader of a candidate's tools).
+const code = orgCodeCopy("org-memory-code-");
+afterAll(() => {
+  rmSync(workspace, { recursive: true, force: true });
+  code[Symbol.dispose]();
+});
 
 /** `org …` as a real child process in the temp workspace. */
 async function org(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn(orgCommand([...args]), {
+  const child = Bun.spawn(orgCommand([...args], { checkoutDir: code.dir }), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", ORG_EMBED_MODEL: "off", ...env },
     stdout: "pipe",

@@ -2,7 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { probeHealth } from "../instances/health-probe.ts";
 import { serveFixture } from "../testing/serve-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { Health, readHealth } from "./instance-health.ts";
+import { DEFAULT_SERVE } from "../config/org-config.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
+import { Health, readHealth, toolRunSettings } from "./instance-health.ts";
 
 const checkout = tempGitRepo("org-health-contract-");
 afterAll(() => checkout[Symbol.dispose]());
@@ -53,5 +55,22 @@ describe("the /health contract: one schema for serve, the instance probe and the
         expect((await probeHealth(port, 10_000)).kind).toBe("other");
       },
     );
+  });
+
+  test("settings: serve's /health names how it runs tools, hashed; other serve settings, sandbox bounds or profile give another hash, secrets none", async () => {
+    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    const answer = Health.parse(await (await fixture.handler.fetch(new Request("http://org.test/health"))).json());
+    expect(answer.settings).toBe(toolRunSettings({ serve: fixture.config.serve, profile: "dev", version: "9.9.9" }));
+    const base = { serve: DEFAULT_SERVE, sandbox: DEFAULT_SANDBOX_POLICY, profile: "dev", version: "1.0.0" };
+    const hash = toolRunSettings(base);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(toolRunSettings({ ...base })).toBe(hash);
+    expect(toolRunSettings({ ...base, serve: { ...DEFAULT_SERVE, generatedTools: "deny" } })).not.toBe(hash);
+    expect(toolRunSettings({ ...base, sandbox: { ...DEFAULT_SANDBOX_POLICY, enabled: false } })).not.toBe(hash);
+    expect(toolRunSettings({ ...base, sandbox: { ...DEFAULT_SANDBOX_POLICY, limits: { ...DEFAULT_SANDBOX_POLICY.limits, memoryBytes: 1 } } })).not.toBe(hash);
+    expect(toolRunSettings({ ...base, profile: "prod" })).not.toBe(hash);
+    expect(toolRunSettings({ ...base, version: "1.0.1" })).not.toBe(hash);
+    // The secrets' values are no part of an answer anyone may read, not even hashed.
+    expect(toolRunSettings({ ...base, sandbox: { ...DEFAULT_SANDBOX_POLICY, secretValues: ["hunter2-secret"] } })).toBe(hash);
   });
 });

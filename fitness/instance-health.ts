@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
+import { canonicalJson } from "../git/gate-key.ts";
+import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /** A full git object id: SHA-1 (40 hex digits) or SHA-256 (64). */
 export const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -19,13 +22,32 @@ export const Health = z.object({
   uptimeS: z.number(),
   /** Set when the checkout moved past what this process can hot-reload. */
   restartNeeded: z.string().optional(),
+  /** What decides how this instance runs a tool over HTTP, hashed (`toolRunSettings`). */
+  settings: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type Health = z.infer<typeof Health>;
+
+/**
+ * What decides how an instance runs a tool over `POST /v1/tools/:name/run`, hashed: its `serve` settings (which
+ * tools HTTP may run), its sandbox policy but the secret values (on or off, network, time limit, bounds), its profile,
+ * org's version and the bun it runs on. `/health` shows it, so a gate's record of a tool's scenario holds only between
+ * instances set up as they were then (`tool-scenario-records.ts`); the secrets stay out of an answer anyone may read.
+ */
+export function toolRunSettings(parts: { serve: unknown; sandbox?: SandboxPolicy; profile: string; version: string }): string {
+  const { secretValues: _secrets, ...sandbox } = parts.sandbox ?? DEFAULT_SANDBOX_POLICY;
+  const content = { version: 1, serve: parts.serve, sandbox, profile: parts.profile, org: parts.version, bun: `${Bun.version} ${Bun.revision}` };
+  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+}
 
 /** The part of the contract the gate and promote rely on: `ok` and a commit (other fields are not needed). */
 export const InstanceHealth = z.looseObject({
   ok: Health.shape.ok,
   commit: Health.shape.commit.unwrap(),
+  version: z.string().optional(),
+  settings: Health.shape.settings,
 });
 export type InstanceHealth = z.infer<typeof InstanceHealth>;
 

@@ -6,7 +6,15 @@ import { RepoGit } from "../git/repo-git.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { READERS_DIR } from "./folder-readers.ts";
 import { workingStrace } from "./folder-trace.ts";
-import { dealByDuration, errorWithoutFailure, recordedDurations, runReachableTests } from "./reachable-tests.ts";
+import {
+  dealByDuration,
+  errorWithoutFailure,
+  judgeReachableTests,
+  reachableTests,
+  reachableTestsAt,
+  recordedDurations,
+  runReachableTests,
+} from "./reachable-tests.ts";
 
 test("the gate's bun test takes no .env and no bunfig.toml from the candidate's worktree", async () => {
   const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
@@ -137,18 +145,23 @@ test("the durations come from a readable table, and a missing or malformed one w
   }
 });
 
+/** Makes `dir` a repository with a module that names the tool folder (.org/ ignored); returns "commit everything" (→ the commit). */
+function loaderRepo(dir: string): (message: string) => string {
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  writeFileSync(join(dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+  return (message) => {
+    gitSync(dir, ["add", "-A"]);
+    gitSync(dir, ["commit", "--quiet", "-m", message]);
+    return gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  };
+}
+
 test.skipIf(!workingStrace())(
   "with a record, a code version is traced once; later candidates of that code run only the files that read the tool folders",
   async () => {
     using repo = tempGitRepo("org-readers-");
     const git = new RepoGit(repo.dir);
-    const commitAll = (message: string) => {
-      gitSync(repo.dir, ["add", "-A"]);
-      gitSync(repo.dir, ["commit", "--quiet", "-m", message]);
-      return gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
-    };
-    writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
-    writeFileSync(join(repo.dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    const commitAll = loaderRepo(repo.dir);
     const reads =
       'import { expect, test } from "bun:test";\nimport { readdirSync } from "node:fs";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("lists the tools", () => {\n  expect(readdirSync(GENERATED_DIR).length).toBeGreaterThan(0);\n});\n';
     const ignores =
@@ -207,6 +220,43 @@ test.skipIf(!workingStrace())(
     const failing = await run(commitAll("a failing test"));
     expect(failing.ok).toBe(false);
     expect(existsSync(join(repo.dir, READERS_DIR, `${failing.figures?.readersKey}.json`))).toBe(false);
+  },
+  120_000,
+);
+
+test.skipIf(!workingStrace())(
+  "the gate's stage: files chosen from the commit's objects as from a checkout; no worktree is made when the recorded trace leaves no file to run",
+  async () => {
+    using repo = tempGitRepo("org-readers-none-");
+    const git = new RepoGit(repo.dir);
+    const commitAll = loaderRepo(repo.dir);
+    writeFileSync(
+      join(repo.dir, "ignores.test.ts"),
+      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n',
+    );
+    // Not chosen, from a checkout or from the objects alike: a dot-folder, a file that only looks like a test.
+    mkdirSync(join(repo.dir, ".hidden"));
+    writeFileSync(join(repo.dir, ".hidden", "x.test.ts"), 'import "../loader.ts";\n');
+    writeFileSync(join(repo.dir, "notes.test.md"), "import './loader.ts'\n");
+    mkdirSync(join(repo.dir, "tools", "generated", "word_count"), { recursive: true });
+    writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export {};\n");
+    const main = commitAll("code and one tool");
+    expect(await reachableTestsAt(git, main)).toEqual(reachableTests(repo.dir));
+    expect(reachableTests(repo.dir)).toEqual({ tests: ["ignores.test.ts"], loaders: ["loader.ts"] });
+
+    const worktrees = join(repo.dir, ".org", "worktrees");
+    const first = await judgeReachableTests(git, main, process.execPath, 60_000, new AbortController().signal);
+    expect(first.figures).toMatchObject({ selection: "traced", ran: ["ignores.test.ts"], notReading: ["ignores.test.ts"], passed: 1 });
+    // The trace ran the file in a fresh worktree, since removed.
+    expect(existsSync(worktrees)).toBe(true);
+    expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
+    rmSync(worktrees, { recursive: true });
+
+    writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export const changed = 1;\n");
+    const candidate = commitAll("a candidate's tool");
+    const second = await judgeReachableTests(git, candidate, process.execPath, 60_000, new AbortController().signal);
+    expect(second).toMatchObject({ ok: true, figures: { selection: "recorded readers", ran: [], notReading: ["ignores.test.ts"] } });
+    expect(existsSync(worktrees)).toBe(false);
   },
   120_000,
 );

@@ -8,6 +8,7 @@ import { readCachedReaders, readersKey, writeCachedReaders } from "./folder-read
 import { firstFolderAccess, tracedArgv, workingStrace } from "./folder-trace.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
+import { withFitnessWorktree } from "./fitness-worktree.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
 const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DIR]);
@@ -39,9 +40,36 @@ function tsFiles(root: string, directory = root): string[] {
  * reads that folder (the registry, served tools, the tool catalog, config's tool names…), or read it themselves.
  * Deeper importers go through those modules, whose own tests are among these. Paths relative to `root`.
  */
-export function reachableTests(root: string): { tests: string[]; loaders: string[] } {
-  const files = tsFiles(root);
-  const source = new Map(files.map((file) => [file, readFileSync(join(root, file), "utf8")]));
+export function reachableTests(root: string): Reachable {
+  return selectReachable(new Map(tsFiles(root).map((file) => [file, readFileSync(join(root, file), "utf8")])));
+}
+
+/** The test files a change limited to tools/generated/ can reach, and the modules that read that folder (paths relative to the root). */
+export type Reachable = { tests: string[]; loaders: string[] };
+
+/** As `reachableTests`, read from `commit`'s objects (one git process for the sources) rather than a checkout of it. */
+export async function reachableTestsAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Reachable> {
+  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit], { signal });
+  const files: { path: string; blob: string }[] = [];
+  for (const row of listing.split("\0").filter(Boolean)) {
+    const [info = "", path = ""] = row.split("\t");
+    const [mode, type, blob = ""] = info.split(" ");
+    const parts = path.split("/");
+    // As a checkout walked by `tsFiles` has them: regular .ts files, none under a skipped top folder or a dot-folder.
+    if (type !== "blob" || (mode !== "100644" && mode !== "100755") || !path.endsWith(".ts")) continue;
+    if (parts.some((part) => part.startsWith(".")) || SKIPPED_TOP.has(parts[0] ?? "") || path.startsWith(`${GENERATED_TOOLS_DIR}/`)) continue;
+    files.push({ path, blob });
+  }
+  const blobs = await git.readBlobs(
+    files.map((file) => file.blob),
+    { ...(signal ? { signal } : {}) },
+  );
+  return selectReachable(new Map(files.map(({ path, blob }) => [path, blobs.get(blob)?.toString("utf8") ?? ""])));
+}
+
+/** `reachableTests` over the sources given (path relative to the root → text). */
+export function selectReachable(source: ReadonlyMap<string, string>): Reachable {
+  const files = [...source.keys()];
   const loaders = files.filter(
     (file) =>
       !file.endsWith(".test.ts") &&
@@ -262,9 +290,31 @@ export type ReadersRecord = { git: RepoGit; commit: string };
  * touches the folder runs the same whatever the candidate put there, so running it again judges nothing of the
  * candidate. The report names the files that ran and those left out.
  */
-export async function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal, record?: ReadersRecord): Promise<FitnessCheck> {
+export function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal, record?: ReadersRecord): Promise<FitnessCheck> {
+  return reachableTestsCheck(reachableTests(worktree), (use) => use(worktree), bun, timeoutMs, signal, record);
+}
+
+/**
+ * Stage c as the gate runs it on `commit`: the files are chosen from the commit's objects, and the fresh, locked
+ * worktree (`withFitnessWorktree`) is made only when a file is to run; when this code's trace is recorded and none of
+ * the files read the tool folders, none is.
+ */
+export async function judgeReachableTests(git: RepoGit, commit: string, bun: string, timeoutMs: number, signal: AbortSignal): Promise<FitnessCheck> {
+  const selected = await reachableTestsAt(git, commit, signal);
+  return reachableTestsCheck(selected, (use) => withFitnessWorktree(git, commit, use, signal), bun, timeoutMs, signal, { git, commit });
+}
+
+/** `runReachableTests` over the files `selected`, in the worktree `inWorktree` gives when a file is to run. */
+async function reachableTestsCheck(
+  selected: Reachable,
+  inWorktree: (use: (worktree: string) => Promise<FitnessCheck>) => Promise<FitnessCheck>,
+  bun: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  record?: ReadersRecord,
+): Promise<FitnessCheck> {
   const started = performance.now();
-  const { tests, loaders } = reachableTests(worktree);
+  const { tests, loaders } = selected;
   const name = "candidate's tests the change reaches";
   if (tests.length === 0) {
     return { stage: "tests", name, ok: true, reason: "no test imports a module that reads tools/generated/", figures: { ran: [] }, durationMs: 0 };
@@ -294,57 +344,59 @@ export async function runReachableTests(worktree: string, bun: string, timeoutMs
     const reason = `none of the ${tests.length} file(s) that import a module reading tools/generated/ read it when traced`;
     return { stage: "tests", name, ok: true, reason, figures: { ran, ...figures }, durationMs: performance.now() - started };
   }
-  let runs: TestRun[];
-  let readers: string[] = [];
-  if (key && strace && !known) {
-    const traced = await runTraced(worktree, bun, strace, tests, stop);
-    runs = traced.runs;
-    readers = traced.readers;
-    figures.notReading = tests.filter((test) => !readers.includes(test));
-    if (traced.rerun.length > 0) figures.passedUntraced = traced.rerun;
-    if (traced.complete && record && !stop.aborted && !runs.some(failedRun)) {
-      writeCachedReaders(record.git.repoDir, key, tests, readers);
+  return inWorktree(async (worktree) => {
+    let runs: TestRun[];
+    let readers: string[] = [];
+    if (key && strace && !known) {
+      const traced = await runTraced(worktree, bun, strace, tests, stop);
+      runs = traced.runs;
+      readers = traced.readers;
+      figures.notReading = tests.filter((test) => !readers.includes(test));
+      if (traced.rerun.length > 0) figures.passedUntraced = traced.rerun;
+      if (traced.complete && record && !stop.aborted && !runs.some(failedRun)) {
+        writeCachedReaders(record.git.repoDir, key, tests, readers);
+      }
+    } else {
+      const shares = dealByDuration(ran, recordedDurations(), TEST_PROCESSES);
+      const dealt = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
+      runs = [];
+      const passedAlone: string[] = [];
+      for (const run of dealt) {
+        const decided = await rerunFailedAlone(run, worktree, bun, stop);
+        runs.push(decided.run);
+        passedAlone.push(...decided.passedAlone);
+      }
+      if (passedAlone.length > 0) figures.passedAlone = passedAlone.sort();
     }
-  } else {
-    const shares = dealByDuration(ran, recordedDurations(), TEST_PROCESSES);
-    const dealt = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
-    runs = [];
-    const passedAlone: string[] = [];
-    for (const run of dealt) {
-      const decided = await rerunFailedAlone(run, worktree, bun, stop);
-      runs.push(decided.run);
-      passedAlone.push(...decided.passedAlone);
-    }
-    if (passedAlone.length > 0) figures.passedAlone = passedAlone.sort();
-  }
-  const timedOut = timeout.aborted;
-  // A run put together by rerunFailedAlone holds a summary of each process it ran: all of them count.
-  const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
-  const passed = count(/^\s*(\d+) pass/gm);
-  const failed = count(/^\s*(\d+) fail/gm);
-  const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
-  const code = runs.find((run) => run.code !== 0)?.code ?? 0;
-  const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
-  const silent = failures.length === 0 ? runs.find((run) => run.code !== 0) : undefined;
-  const error = silent ? errorWithoutFailure(silent) : undefined;
-  const what =
-    selection === "all"
-      ? "that load generated tools"
-      : selection === "traced"
-        ? `traced alone, ${readers.length} of them read tools/generated/ (recorded for this code)`
-        : `that read tools/generated/ when this code was traced; ${left.length} that did not were left out`;
-  return {
-    stage: "tests",
-    name,
-    ok,
-    reason: ok
-      ? `${passed} passed in ${ran.length} file(s) ${what}`
-      : timedOut
-        ? `killed after ${Math.round(timeoutMs / 1000)} s`
-        : error
-          ? `bun test exited ${code} though no test failed: an error in ${error.file}: ${error.lines.slice(0, 3).join(" ⏎ ")}`
-          : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
-    figures: { ran, passed, failed, ...figures, ...(error ? { errorFile: error.file, errorOutput: error.lines } : {}) },
-    durationMs: performance.now() - started,
-  };
+    const timedOut = timeout.aborted;
+    // A run put together by rerunFailedAlone holds a summary of each process it ran: all of them count.
+    const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
+    const passed = count(/^\s*(\d+) pass/gm);
+    const failed = count(/^\s*(\d+) fail/gm);
+    const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
+    const code = runs.find((run) => run.code !== 0)?.code ?? 0;
+    const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
+    const silent = failures.length === 0 ? runs.find((run) => run.code !== 0) : undefined;
+    const error = silent ? errorWithoutFailure(silent) : undefined;
+    const what =
+      selection === "all"
+        ? "that load generated tools"
+        : selection === "traced"
+          ? `traced alone, ${readers.length} of them read tools/generated/ (recorded for this code)`
+          : `that read tools/generated/ when this code was traced; ${left.length} that did not were left out`;
+    return {
+      stage: "tests",
+      name,
+      ok,
+      reason: ok
+        ? `${passed} passed in ${ran.length} file(s) ${what}`
+        : timedOut
+          ? `killed after ${Math.round(timeoutMs / 1000)} s`
+          : error
+            ? `bun test exited ${code} though no test failed: an error in ${error.file}: ${error.lines.slice(0, 3).join(" ⏎ ")}`
+            : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
+      figures: { ran, passed, failed, ...figures, ...(error ? { errorFile: error.file, errorOutput: error.lines } : {}) },
+      durationMs: performance.now() - started,
+    };
+  });
 }

@@ -5,12 +5,12 @@ import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
-import { withFitnessWorktree, pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
+import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 import { OBJECT_ID, readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";
-import { runReachableTests } from "./reachable-tests.ts";
+import { judgeReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
-import { checkGeneratedTools } from "./tool-checks.ts";
+import { checkGeneratedTools, judgingCode } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
 import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
@@ -87,6 +87,8 @@ class GateRun {
   judged: string;
   readonly scenarioPasses: Record<string, number> = {};
   readonly settings: ToolsmithSettings;
+  /** The code judging, told once for the records every stage keeps (`judgingCode`). */
+  readonly code = { identity: judgingCode() };
 
   constructor(
     readonly request: FitnessRequest,
@@ -158,6 +160,7 @@ function toolScenarios(run: GateRun, signal: AbortSignal): Promise<ToolScenarios
     currentPort: request.currentPort,
     ...(request.scenarios.token ? { token: request.scenarios.token } : {}),
     timeoutMs: request.scenarios.timeoutMs,
+    ...(run.code.identity ? { records: { repoDir: request.git.repoDir, gate: run.code.identity, revalidate: request.revalidate ?? false } } : {}),
     signal,
   });
 }
@@ -200,10 +203,7 @@ function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
 async function laterStages(run: GateRun): Promise<boolean> {
   const { request } = run;
   const { git, signal } = request;
-  const tests = startStage((stageSignal) => {
-    const test = (worktree: string) => runReachableTests(worktree, request.bun, request.testsTimeoutMs, stageSignal, { git, commit: run.judged });
-    return withFitnessWorktree(git, run.judged, test, stageSignal);
-  }, signal);
+  const tests = startStage((stageSignal) => judgeReachableTests(git, run.judged, request.bun, request.testsTimeoutMs, stageSignal), signal);
   let tools: Started<ToolScenarios> | undefined;
   try {
     const startExamples = () => {
@@ -216,6 +216,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
       runDir: run.runDir,
       settings: run.settings,
       revalidate: request.revalidate ?? false,
+      code: run.code,
       onWellFormed: startExamples,
       signal,
     });

@@ -1,19 +1,17 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONFIRM_RUNS, checkScenarios } from "./scenarios.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+// The tests wait on slow answers (seconds each) and share nothing, each with its own servers and folder: they run at
+// once (`test.concurrent`), so the file takes as long as its slowest test.
 
-function scenarioDir(): string {
+/** A folder of one scenario, removed when disposed. */
+function scenarioDir(): { dir: string } & Disposable {
   const dir = mkdtempSync(join(tmpdir(), "org-scenarios-"));
-  dirs.push(dir);
   writeFileSync(join(dir, "greets.json"), JSON.stringify({ name: "greets", request: { text: "hi" }, expect: { events: ["reply-end"], includes: ["hello"] } }));
-  return dir;
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** An instance's /v1/messages on 127.0.0.1 that answers after `delayMs(n)` for its n-th request (0-based). */
@@ -33,18 +31,20 @@ function instance(delayMs: (request: number) => number) {
 
 const settings = { runs: 1, marginRatio: 0.5, marginMs: 1_000, timeoutMs: 30_000 };
 
-test("a slowdown seen once (a moment of load) is looked at again over more runs, and the medians of all let the candidate pass", async () => {
+test.concurrent("a slowdown seen once (a moment of load) is looked at again over more runs, and the medians of all let the candidate pass", async () => {
   using current = instance(() => 0);
   using candidate = instance((request) => (request === 0 ? 4_000 : 0));
-  const checks = await checkScenarios({ dir: scenarioDir(), ...settings, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
+  using scenarios = scenarioDir();
+  const checks = await checkScenarios({ dir: scenarios.dir, ...settings, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
   expect(checks.map((check) => check.ok)).toEqual([true, true]);
   expect(checks[0]?.figures).toMatchObject({ runs: CONFIRM_RUNS, slowdownRechecked: true, currentOk: true, candidateOk: true });
 });
 
-test("a candidate slow on every run is refused after the confirming runs, naming the limit", async () => {
+test.concurrent("a candidate slow on every run is refused after the confirming runs, naming the limit", async () => {
   using current = instance(() => 0);
   using candidate = instance(() => 2_500);
-  const checks = await checkScenarios({ dir: scenarioDir(), ...settings, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
+  using scenarios = scenarioDir();
+  const checks = await checkScenarios({ dir: scenarios.dir, ...settings, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
   expect(checks).toHaveLength(1);
   expect(checks[0]?.ok).toBe(false);
   expect(checks[0]?.reason).toContain("over the limit");
@@ -52,10 +52,11 @@ test("a candidate slow on every run is refused after the confirming runs, naming
   expect(Number(checks[0]?.figures?.candidateMs)).toBeGreaterThan(Number(checks[0]?.figures?.limitMs));
 }, 60_000);
 
-test("a candidate within the margin is judged on the runs asked for, with no confirming runs", async () => {
+test.concurrent("a candidate within the margin is judged on the runs asked for, with no confirming runs", async () => {
   using current = instance(() => 0);
   using candidate = instance(() => 0);
-  const checks = await checkScenarios({ dir: scenarioDir(), ...settings, runs: 2, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
+  using scenarios = scenarioDir();
+  const checks = await checkScenarios({ dir: scenarios.dir, ...settings, runs: 2, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
   expect(checks[0]?.ok).toBe(true);
   expect(checks[0]?.figures?.runs).toBe(2);
   expect(checks[0]?.figures).not.toHaveProperty("slowdownRechecked");

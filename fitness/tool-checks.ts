@@ -9,7 +9,7 @@ import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
-import { readValidationRecord } from "../toolsmith/validation-record.ts";
+import { readValidationRecord, type ValidatedInput, type ValidationRecord } from "../toolsmith/validation-record.ts";
 import { codeIdentity } from "../git/code-identity.ts";
 import { canonicalJson, FITNESS_DIR } from "../git/gate-key.ts";
 import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
@@ -39,13 +39,7 @@ const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) => a !== undefined &&
 type JudgedTool = { name: string; toolCode: string; testCode: string; metadata: ToolMetadata; changed: boolean; testsFrom: "main" | "candidate" };
 
 /** A tool's folder read with git: the problems that refuse it, or the tool as the gate judges it. */
-async function readTool(
-  git: RepoGit,
-  name: string,
-  files: ToolFiles,
-  mainFiles: ToolFiles | undefined,
-  signal?: AbortSignal,
-): Promise<{ problems: string[]; tool?: JudgedTool }> {
+function readTool(name: string, files: ToolFiles, mainFiles: ToolFiles | undefined, blobs: Map<string, Buffer>): { problems: string[]; tool?: JudgedTool } {
   if (!TOOL_NAME_PATTERN.test(name)) return { problems: [`${JSON.stringify(name)} is not a tool name`] };
   if (RESERVED_TOOL_NAMES.includes(name))
     return { problems: [`${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`] };
@@ -56,12 +50,12 @@ async function readTool(
   if (listed.join(",") !== TOOL_FILES.join(",") || toolId === undefined || testsId === undefined || metadataId === undefined) {
     return { problems: [`${name}: the folder must hold exactly ${TOOL_FILES.join(", ")}; it holds ${listed.join(", ")}`] };
   }
-  const blob = (id: string) => git.run(["cat-file", "blob", id], { signal });
-  const toolCode = await blob(toolId);
-  const ownTests = await blob(testsId);
+  const blob = (id: string) => blobs.get(id)?.toString("utf8") ?? "";
+  const toolCode = blob(toolId);
+  const ownTests = blob(testsId);
   let metadata: ToolMetadata;
   try {
-    metadata = parseToolMetadata(await blob(metadataId), generatedToolPath(name, "metadata.json"));
+    metadata = parseToolMetadata(blob(metadataId), generatedToolPath(name, "metadata.json"));
   } catch (error) {
     return { problems: [`${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`] };
   }
@@ -72,32 +66,31 @@ async function readTool(
   }
   // main's test file for a tool main has: an edited test cannot hide a break.
   const mainTestsId = mainFiles?.get("tool.test.ts");
-  const testCode = mainTestsId ? await blob(mainTestsId) : ownTests;
+  const testCode = mainTestsId ? blob(mainTestsId) : ownTests;
   for (const problem of [...checkStaticPolicy(toolCode, "tool"), ...checkStaticPolicy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
   const tool: JudgedTool = { name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" };
   return { problems, tool };
 }
 
+/** What the toolsmith's validation of `tool` is given, with the examples held out as the toolsmith holds them out. */
+function validationInput(tool: JudgedTool, settings: ToolsmithSettings): ValidatedInput {
+  const { spec } = tool.metadata;
+  return { spec, heldOut: splitExamples(spec, settings.heldOutShare).heldOut, toolCode: tool.toolCode, testCode: tool.testCode, settings };
+}
+
 /**
  * A new or changed tool through the toolsmith's own validation again, with the examples held out as the toolsmith
  * holds them out, so the validation is the very one it ran. When this checkout's toolsmith recorded (signed with the
- * gate key) that this code passed that validation of these exact files, spec and settings, the record stands for
- * it, unless `revalidate`.
+ * gate key) that this code passed that validation of these exact files, spec and settings (`recorded`, read by the
+ * caller unless `revalidate`), the record stands for it.
  */
 async function validateAgain(
   tool: JudgedTool,
-  request: { repoDir: string; runDir: string; settings: ToolsmithSettings; revalidate?: boolean; code: string | undefined; signal?: AbortSignal },
+  recorded: ValidationRecord | undefined,
+  request: { runDir: string; settings: ToolsmithSettings; signal?: AbortSignal },
 ): Promise<FitnessCheck> {
   const started = performance.now();
   const { spec } = tool.metadata;
-  const input = {
-    spec,
-    heldOut: splitExamples(spec, request.settings.heldOutShare).heldOut,
-    toolCode: tool.toolCode,
-    testCode: tool.testCode,
-    settings: request.settings,
-  };
-  const recorded = request.revalidate || request.code === undefined ? undefined : readValidationRecord(request.repoDir, input, { identity: request.code });
   if (recorded) {
     return {
       stage: "tools",
@@ -115,6 +108,7 @@ async function validateAgain(
       durationMs: performance.now() - started,
     };
   }
+  const input = validationInput(tool, request.settings);
   const report = await validateTool({ runDir: join(request.runDir, "validate", tool.name), ...input, ...(request.signal ? { signal: request.signal } : {}) });
   return {
     stage: "tools",
@@ -149,6 +143,8 @@ export async function checkGeneratedTools(
     runDir: string;
     settings: ToolsmithSettings;
     revalidate?: boolean;
+    /** The identity of the code judging (`codeIdentity`), when the caller has told it already: undefined when it cannot be told. */
+    code?: { identity: string | undefined };
     /** Called once every tool folder is well-formed and within the static policy, before the tools' tests run. */
     onWellFormed?: () => void;
     signal?: AbortSignal;
@@ -169,10 +165,15 @@ export async function checkGeneratedTools(
     add("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started);
     return checks;
   }
+  // Every file the tools' checks read, with one git process.
+  const wanted = [...onCandidate].flatMap(([name, files]) =>
+    [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
+  );
+  const blobs = await git.readBlobs(wanted, { ...(signal ? { signal } : {}) });
   const judged: JudgedTool[] = [];
   const problems: string[] = [];
   for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
-    const read = await readTool(git, name, files, onMain.get(name), signal);
+    const read = readTool(name, files, onMain.get(name), blobs);
     problems.push(...read.problems);
     if (read.tool) judged.push(read.tool);
   }
@@ -185,18 +186,22 @@ export async function checkGeneratedTools(
   started = performance.now();
   // The code running this stage, told once (undefined when it cannot be, or changed on disk since the gate began: then
   // no record is used or made).
-  let code: string | undefined;
-  try {
-    code = codeIdentity(undefined, { unchangedSince: performance.timeOrigin });
-  } catch {}
+  const code = request.code ? request.code.identity : judgingCode();
   // The changed tools' validation (its own folders, its own processes) runs meanwhile; it is recorded after the
   // tools' tests and dropped, stopped, when they fail, so the checks are those of one after the other.
   const stopValidation = new AbortController();
   const validationSignal = signal ? AbortSignal.any([signal, stopValidation.signal]) : stopValidation.signal;
+  // The toolsmith's records of the changed tools' validations, read once: each stands for its validation and, as that
+  // validation ran the same test file on the same tool code under the same code and settings, for the tool's tests.
+  const validationRecords = new Map(
+    judged
+      .filter((tool) => tool.changed && !request.revalidate && code !== undefined)
+      .map((tool) => [tool.name, readValidationRecord(git.repoDir, validationInput(tool, request.settings), { identity: code })]),
+  );
   const validations = (async () => {
     const validated: FitnessCheck[] = [];
     for (const tool of judged.filter((entry) => entry.changed)) {
-      const check = await validateAgain(tool, { ...request, repoDir: git.repoDir, code, signal: validationSignal });
+      const check = await validateAgain(tool, validationRecords.get(tool.name), { ...request, signal: validationSignal });
       validated.push(check);
       if (!check.ok) break;
     }
@@ -208,11 +213,15 @@ export async function checkGeneratedTools(
   try {
     const keys = toolTestKeys(judged, request.settings.testTimeoutMs, code);
     const recorded = request.revalidate ? [] : judged.filter((tool) => hasPassRecord(git.repoDir, keys.get(tool.name)));
-    const toRun = judged.filter((tool) => !recorded.includes(tool));
+    const validated = judged.filter((tool) => !recorded.includes(tool) && validationRecords.get(tool.name) !== undefined);
+    const toRun = judged.filter((tool) => !recorded.includes(tool) && !validated.includes(tool));
     const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
     const failing = batch.filter((result) => !result.ok);
     if (failing.length === 0) for (const tool of toRun) recordPass(git.repoDir, keys.get(tool.name), tool.name);
-    const fromRecords = recorded.length > 0 ? `; ${recorded.length} of them as this gate recorded them passing with the same files and code` : "";
+    const fromRecords = [
+      recorded.length > 0 ? `; ${recorded.length} of them as this gate recorded them passing with the same files and code` : "",
+      validated.length > 0 ? `; ${validated.length} as the toolsmith's recorded validation of the same files ran them` : "",
+    ].join("");
     const testsReason =
       failing.length === 0
         ? `${judged.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}${fromRecords}`
@@ -221,6 +230,7 @@ export async function checkGeneratedTools(
       tools: judged.length,
       ran: toRun.map((tool) => tool.name),
       recorded: recorded.map((tool) => tool.name),
+      ...(validated.length > 0 ? { validated: validated.map((tool) => tool.name) } : {}),
       failing: failing.map((result) => result.name),
     };
     if (!add("every tool's tests (main's tests for main's tools)", failing.length === 0, testsReason, started, figures)) return checks;
@@ -234,6 +244,18 @@ export async function checkGeneratedTools(
   } finally {
     stopValidation.abort();
     await validations;
+  }
+}
+
+/**
+ * The code running the gate, told once (undefined when it cannot be, or changed on disk since the process began: then no
+ * record is used or made).
+ */
+export function judgingCode(): string | undefined {
+  try {
+    return codeIdentity(undefined, { unchangedSince: performance.timeOrigin });
+  } catch {
+    return undefined;
   }
 }
 

@@ -3,22 +3,40 @@ import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-path
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, type ToolExample } from "../generated-tools/tool-metadata.ts";
+import { readHealth } from "./instance-health.ts";
+import { committedCode, type ExamplesPassed, type InstanceSide, readExamplesPass, recordExamplesPass, toolExamplesKey } from "./tool-scenario-records.ts";
 
 /** The name a tool's own scenario goes by in reports and the baseline. */
 export const toolScenarioName = (tool: string) => `tool ${tool}`;
 
-/** Every tool's spec examples at a commit (metadata.json read with git; a tool whose metadata does not parse has none). */
-async function examplesAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, ToolExample[]>> {
+/** A tool at a commit: its spec examples (none when its metadata does not parse) and its files' blob ids. */
+type ToolAt = { examples: ToolExample[]; files: Record<string, string> };
+
+/** Every tool's spec examples and files at a commit (metadata.json read with git; a tool whose metadata does not parse has no examples). */
+async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, ToolAt>> {
   const out = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
-  const found = new Map<string, ToolExample[]>();
+  const found = new Map<string, ToolAt>();
+  const files = new Map<string, Record<string, string>>();
+  const metadata: { name: string; blob: string; path: string }[] = [];
   for (const row of out.split("\0").filter(Boolean)) {
     const [info = "", path = ""] = row.split("\t");
     const [mode, type, blob = "", size = ""] = info.split(/\s+/);
     const [, , name = "", file = "", ...rest] = path.split("/");
-    if (file !== "metadata.json" || rest.length > 0 || !TOOL_NAME_PATTERN.test(name) || mode !== "100644" || type !== "blob") continue;
+    if (!TOOL_NAME_PATTERN.test(name)) continue;
+    const own = files.get(name) ?? {};
+    files.set(name, { ...own, [[file, ...rest].join("/")]: `${mode} ${blob}` });
+    if (file !== "metadata.json" || rest.length > 0 || mode !== "100644" || type !== "blob") continue;
     if (Number(size) > MAX_METADATA_BYTES) continue;
+    metadata.push({ name, blob, path });
+  }
+  // Every tool's metadata.json with one git process.
+  const blobs = await git.readBlobs(
+    metadata.map((entry) => entry.blob),
+    { ...(signal ? { signal } : {}) },
+  );
+  for (const { name, blob, path } of metadata) {
     try {
-      found.set(name, parseToolMetadata(await git.run(["cat-file", "blob", blob], { signal }), path).spec.examples);
+      found.set(name, { examples: parseToolMetadata(blobs.get(blob)?.toString("utf8") ?? "", path).spec.examples, files: files.get(name) ?? {} });
     } catch {
       // The tools stage has already refused a candidate whose metadata does not parse; main's is trusted.
     }
@@ -63,17 +81,30 @@ async function runExample(
   }
 }
 
-/** A tool's examples on the candidate, and on current too when main has the tool: both instances at once, as nothing is timed. */
+/** Which instance: the candidate judged, or current (main's checkout). */
+type SideName = "candidate" | "current";
+
+/** What the examples gave on one instance: its passes and first miss, or the record that stands for them all passing. */
+type SideOutcome = { passes: number; problem?: string; recorded?: ExamplesPassed };
+
+/**
+ * A tool's examples on the candidate, and on current too when main has the tool: both instances at once, as nothing is
+ * timed. A side that a record stands for (`recorded`) does not run: every example passed there.
+ */
 async function runExamples(
   tool: string,
   examples: ToolExample[],
   onCurrent: boolean,
+  recorded: Partial<Record<SideName, ExamplesPassed>>,
   request: { candidatePort: number; currentPort: number; token?: string; timeoutMs: number; signal?: AbortSignal },
-) {
-  let currentPasses = 0;
-  let candidatePasses = 0;
-  let currentProblem: string | undefined;
-  let candidateProblem: string | undefined;
+): Promise<Record<SideName, SideOutcome>> {
+  const outcome: Record<SideName, SideOutcome> = {
+    candidate: recorded.candidate ? { passes: examples.length, recorded: recorded.candidate } : { passes: 0 },
+    current: onCurrent && recorded.current ? { passes: examples.length, recorded: recorded.current } : { passes: 0 },
+  };
+  const ports: [SideName, number][] = [];
+  if (!recorded.candidate) ports.push(["candidate", request.candidatePort]);
+  if (onCurrent && !recorded.current) ports.push(["current", request.currentPort]);
   // A miss is tried once more on its own: on a busy machine a tool's run can pass its time limit on one side only,
   // and a verdict should not turn on that. A tool that really misses misses twice.
   const attempt = async (port: number, example: ToolExample) => {
@@ -81,25 +112,27 @@ async function runExamples(
     return first.ok || request.signal?.aborted ? first : runExample(port, tool, example, request, request.signal);
   };
   for (const example of examples) {
-    const [candidate, current] = await Promise.all([attempt(request.candidatePort, example), onCurrent ? attempt(request.currentPort, example) : undefined]);
-    if (candidate.ok) candidatePasses += 1;
-    else candidateProblem ??= candidate.problem;
-    if (current?.ok) currentPasses += 1;
-    else if (current) currentProblem ??= current.problem;
+    const results = await Promise.all(ports.map(([, port]) => attempt(port, example)));
+    ports.forEach(([side], index) => {
+      const result = results[index];
+      if (result?.ok) outcome[side].passes += 1;
+      else outcome[side].problem ??= result?.problem;
+    });
   }
-  return { candidatePasses, currentPasses, candidateProblem, currentProblem };
+  return outcome;
 }
 
-/** One tool's scenario: its examples on the candidate, and on current too when main has the tool. */
+/** One tool's scenario: its examples on the candidate, and on current too when main has the tool; a side a record stands for is not run. */
 async function toolScenario(
   tool: string,
   examples: ToolExample[],
   where: { onMain: boolean; served: boolean },
+  recorded: Partial<Record<SideName, ExamplesPassed>>,
   request: { candidatePort: number; currentPort: number; token?: string; timeoutMs: number; signal?: AbortSignal },
-): Promise<FitnessCheck> {
+): Promise<{ check: FitnessCheck; ran: Partial<Record<SideName, SideOutcome>> }> {
   const started = performance.now();
   if (!where.served) {
-    return {
+    const check: FitnessCheck = {
       stage: "scenarios",
       name: toolScenarioName(tool),
       ok: true,
@@ -107,25 +140,68 @@ async function toolScenario(
       figures: { examples: examples.length, skipped: true },
       durationMs: 0,
     };
+    return { check, ran: {} };
   }
-  const { candidatePasses, currentPasses, candidateProblem, currentProblem } = await runExamples(tool, examples, where.onMain, request);
+  const sides = await runExamples(tool, examples, where.onMain, recorded, request);
+  const { passes: candidatePasses, problem: candidateProblem } = sides.candidate;
+  const { passes: currentPasses, problem: currentProblem } = sides.current;
   const hint = [candidateProblem, currentProblem].some((problem) => problem?.startsWith("HTTP 403"))
     ? `; to compare, start both instances with "serve": { "generatedTools": "allow" } in their config`
     : "";
+  const fromRecords = (["candidate", "current"] as const).filter((side) => sides[side].recorded && (side === "candidate" || where.onMain));
+  const recordedNote =
+    fromRecords.length > 0
+      ? `; every example passed on ${fromRecords.join(" and ")} as recorded with these files, this code and these settings (record ${fromRecords
+          .map((side) => sides[side].recorded?.key.slice(0, 12))
+          .join(", ")}; --revalidate runs them)`
+      : "";
   const ok = candidatePasses >= currentPasses;
   const reason = !where.onMain
     ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
     : ok
       ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
       : `main's ${examples.length} example(s): the candidate passes ${candidatePasses}, fewer than current's ${currentPasses} (${candidateProblem})`;
-  return {
+  const check: FitnessCheck = {
     stage: "scenarios",
     name: toolScenarioName(tool),
     ok,
-    reason: `${reason.length > 400 ? `${reason.slice(0, 399)}…` : reason}${hint}`,
-    figures: { examples: examples.length, candidatePasses, currentPasses },
+    reason: `${reason.length > 400 ? `${reason.slice(0, 399)}…` : reason}${recordedNote}${hint}`,
+    figures: { examples: examples.length, candidatePasses, currentPasses, ...(fromRecords.length > 0 ? { recorded: fromRecords } : {}) },
     durationMs: performance.now() - started,
   };
+  const ran: Partial<Record<SideName, SideOutcome>> = {};
+  if (!sides.candidate.recorded) ran.candidate = sides.candidate;
+  if (where.onMain && !sides.current.recorded) ran.current = sides.current;
+  return { check, ran };
+}
+
+/** How a gate keeps and takes records of a tool's examples passing on an instance: its checkout, its own code's identity, `--revalidate`. */
+export type ScenarioRecords = { repoDir: string; gate: string; revalidate: boolean };
+
+/** An instance as a record's key tells it, with its tools by name; undefined when it cannot be told (then its examples always run). */
+type Side = InstanceSide & { tools: Map<string, ToolAt> };
+
+async function instanceSide(
+  git: RepoGit,
+  port: number,
+  commit: string | undefined,
+  tools: (commit: string) => Promise<Map<string, ToolAt>>,
+  signal?: AbortSignal,
+) {
+  try {
+    const health = await readHealth(port, { signal });
+    if (!health.settings || health.version === undefined || (commit !== undefined && health.commit !== commit)) return undefined;
+    if (!(await git.resolveCommit(health.commit))) return undefined;
+    const side: Side = {
+      code: await committedCode(git, health.commit, signal),
+      version: health.version,
+      settings: health.settings,
+      tools: await tools(health.commit),
+    };
+    return side;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -134,6 +210,11 @@ async function toolScenario(
  * unchanged tool broken by a changed runner is caught; a new tool with the candidate's examples on the candidate.
  * The candidate may not pass fewer examples of a tool than current. Returns the checks, the candidate's passes,
  * and the scenarios it could not run (main's tools its instance, built on an older main, does not serve).
+ *
+ * With `records`, a tool whose every example passed on an instance is recorded, signed (`tool-scenario-records.ts`),
+ * and that stands for the next run of exactly the same inputs on either instance: the same gate code, examples and
+ * time limit, the same code and settings of the instance, the same files of that tool. So a gate runs the examples of
+ * the tools a candidate adds or changes, on the candidate, and all of them again when code or settings change.
  */
 export async function checkToolScenarios(
   git: RepoGit,
@@ -145,18 +226,43 @@ export async function checkToolScenarios(
     currentPort: number;
     token?: string;
     timeoutMs: number;
+    records?: ScenarioRecords;
     signal?: AbortSignal;
   },
 ): Promise<ToolScenarios> {
-  const { signal } = request;
-  const onMain = await examplesAt(git, request.main, signal);
-  const onCandidate = await examplesAt(git, request.judged, signal);
+  const { signal, records } = request;
+  const onMain = await toolsAt(git, request.main, signal);
+  const onCandidate = await toolsAt(git, request.judged, signal);
   // What the candidate's instance serves: its own commit's tools (a stale one lacks main's newer tools).
-  const served = request.commit === request.judged ? onCandidate : await examplesAt(git, request.commit, signal);
+  const served = request.commit === request.judged ? onCandidate : await toolsAt(git, request.commit, signal);
+  const tools = [...onCandidate].sort(([a], [b]) => a.localeCompare(b));
+  const [candidateSide, currentSide] = records
+    ? await Promise.all([
+        instanceSide(git, request.candidatePort, request.commit, async () => served, signal),
+        instanceSide(git, request.currentPort, undefined, async (commit) => (commit === request.main ? onMain : toolsAt(git, commit, signal)), signal),
+      ])
+    : [undefined, undefined];
+  /** The records that stand for `tool`'s examples on each instance, and the keys to record new passes under. */
+  const recordsOf = (tool: string, examples: ToolExample[]) => {
+    const keys: Partial<Record<SideName, string>> = {};
+    const found: Partial<Record<SideName, ExamplesPassed>> = {};
+    for (const [name, side] of [
+      ["candidate", candidateSide],
+      ["current", currentSide],
+    ] as const) {
+      const files = side?.tools.get(tool)?.files;
+      if (!records || !side || !files) continue;
+      const { tools: _tools, ...instance } = side;
+      const key = toolExamplesKey({ gate: records.gate, tool, examples, timeoutMs: request.timeoutMs, instance, files });
+      keys[name] = key;
+      const recorded = records.revalidate ? undefined : readExamplesPass(records.repoDir, key, tool, examples.length);
+      if (recorded) found[name] = recorded;
+    }
+    return { keys, found };
+  };
   const checks: FitnessCheck[] = [];
   const passes: Record<string, number> = {};
   const skipped: string[] = [];
-  const tools = [...onCandidate].sort(([a], [b]) => a.localeCompare(b));
   // Two tools at a time (each on both instances at once); a tool that fails stops the ones not yet started, and
   // the checks are those of one tool after another, cut at the first failure.
   const results: (FitnessCheck | undefined)[] = new Array(tools.length).fill(undefined);
@@ -167,8 +273,15 @@ export async function checkToolScenarios(
       const index = next++;
       const entry = tools[index];
       if (entry === undefined) return;
-      const [tool, candidateExamples] = entry;
-      const check = await toolScenario(tool, onMain.get(tool) ?? candidateExamples, { onMain: onMain.has(tool), served: served.has(tool) }, request);
+      const [tool, { examples: candidateExamples }] = entry;
+      const examples = onMain.get(tool)?.examples ?? candidateExamples;
+      const { keys, found } = recordsOf(tool, examples);
+      const { check, ran } = await toolScenario(tool, examples, { onMain: onMain.has(tool), served: served.has(tool) }, found, request);
+      // A side whose every example passed is recorded; a miss never is, so a verdict never stands on one.
+      for (const side of ["candidate", "current"] as const) {
+        const key = keys[side];
+        if (records && key && ran[side]?.passes === examples.length && !signal?.aborted) recordExamplesPass(records.repoDir, key, tool, examples.length);
+      }
       results[index] = check;
       if (!check.ok) failed = true;
     }

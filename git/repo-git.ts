@@ -9,6 +9,8 @@ const locks = new Map<string, FifoSemaphore>();
 // simple-git writes no stdin for an empty string and never closes it, so git would wait for ever: empty input
 // goes as an empty Buffer, which it writes and closes.
 const EMPTY_INPUT = Buffer.alloc(0);
+// A full object id: SHA-1 (40 hex digits) or SHA-256 (64).
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** A git command failed; the message carries git's own words. */
 export class GitCommandError extends Error {
@@ -78,6 +80,44 @@ export class RepoGit {
       throw new GitCommandError(`git ${args[0]} failed: ${message}`, { cause: error });
     } finally {
       this.#stdin = undefined;
+      release();
+    }
+  }
+
+  /**
+   * The contents of blobs by object id, read with one `git cat-file --batch` (after every earlier command of this
+   * repo) rather than a process each; throws when an id is no object id, or names no blob git has.
+   */
+  async readBlobs(ids: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
+    const wanted = [...new Set(ids)];
+    const bad = wanted.find((id) => !OBJECT_ID.test(id));
+    if (bad !== undefined) throw new GitCommandError(`git cat-file failed: ${JSON.stringify(bad.slice(0, 80))} is no object id`);
+    const blobs = new Map<string, Buffer>();
+    if (wanted.length === 0) return blobs;
+    const release = await this.#lock.acquire({ signal: options.signal });
+    try {
+      const child = Bun.spawn(["git", "-c", "core.hooksPath=/dev/null", "cat-file", "--batch"], {
+        cwd: this.repoDir,
+        stdin: new TextEncoder().encode(`${wanted.join("\n")}\n`),
+        stdout: "pipe",
+        stderr: "pipe",
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const [out, err, code] = await Promise.all([new Response(child.stdout).arrayBuffer(), new Response(child.stderr).text(), child.exited]);
+      if (code !== 0) throw new GitCommandError(`git cat-file failed: ${err.trim()}`);
+      const bytes = Buffer.from(out);
+      let at = 0;
+      for (const id of wanted) {
+        const end = bytes.indexOf(0x0a, at);
+        const header = bytes.toString("utf8", at, end < 0 ? bytes.length : end).split(" ");
+        if (end < 0 || header[0] !== id || header[1] !== "blob" || !/^\d+$/.test(header[2] ?? ""))
+          throw new GitCommandError(`git cat-file failed: ${id} is no blob git has (${header.join(" ").slice(0, 120)})`);
+        const size = Number(header[2]);
+        blobs.set(id, bytes.subarray(end + 1, end + 1 + size));
+        at = end + 1 + size + 1;
+      }
+      return blobs;
+    } finally {
       release();
     }
   }

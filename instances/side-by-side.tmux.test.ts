@@ -79,14 +79,14 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     expect(await panePid("current")).toBe(pid);
   }, 90_000);
 
-  test("the newest candidate runs from its own worktree with hard-linked dependencies; the checkout is untouched", async () => {
+  test("the newest candidate runs from its own worktree with the checkout's dependencies linked; the checkout is untouched", async () => {
     const older = candidateBranch("cand/20261123T101500Z", () => writeGeneratedTool(clone.dir, "older_tool"));
     const newer = candidateBranch("cand/20261123T101600Z", () => writeGeneratedTool(clone.dir, "word_count"));
     expect(older).not.toBe(newer);
     const before = checkoutState(clone.dir);
     const started = await runScript("start-candidate.sh");
     expect(started.code).toBe(0);
-    expect(started.stdout).toContain("dependencies hard-linked from the current checkout");
+    expect(started.stdout).toContain("dependencies linked from the current checkout");
     const worktree = join(clone.dir, ".org", "worktrees", "cand-20261123T101600Z");
     const candidate = await health(candidatePort);
     expect(candidate).toMatchObject({ commit: newer, branch: "cand/20261123T101600Z" });

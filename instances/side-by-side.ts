@@ -183,7 +183,7 @@ async function candidateTarget(
   say(`candidate: ${branch} at ${worktree.commit.slice(0, 12)} in ${worktree.directory} (${worktree.reused ? "reused" : "new"} worktree)`);
   const dependencies = await installDependencies(checkoutDir, worktree.directory, signal);
   say(
-    `candidate: dependencies ${dependencies === "linked" ? "hard-linked from the current checkout (same package-lock.json)" : dependencies === "kept" ? "already installed" : "installed with npm ci --offline"}`,
+    `candidate: dependencies ${dependencies === "linked" ? "linked from the current checkout (same package-lock.json)" : dependencies === "kept" ? "already installed" : "installed with npm ci --offline"}`,
   );
   return { directory: worktree.directory, commit: worktree.commit, branchLabel: branch, dependencies };
 }

@@ -27,7 +27,7 @@ import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
 import { ToolUsage } from "./tool-usage.ts";
-import type { Health } from "../fitness/instance-health.ts";
+import { type Health, toolRunSettings } from "../fitness/instance-health.ts";
 
 export type ServeHandlerOptions = {
   config: OrgConfig;
@@ -156,8 +156,8 @@ function openAiRoutes(
   });
 }
 
-/** `GET /health`: no token needed; what runs, from which commit, with which tools. */
-function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics): Response {
+/** `GET /health`: no token needed; what runs, from which commit, with which tools, set up how for running them. */
+function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics, settings: string): Response {
   const { tools } = options;
   return Response.json({
     ok: true,
@@ -168,6 +168,7 @@ function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics): Re
     tools: tools.all().map((entry) => entry.tool.name),
     uptimeS: Math.round((Date.now() - metrics.startedAt) / 1000),
     ...(tools.restartNeeded ? { restartNeeded: tools.restartNeeded } : {}),
+    settings,
   } satisfies Health);
 }
 
@@ -175,6 +176,7 @@ function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics): Re
 export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const { config, workspaceDir, tools } = options;
   const metrics = new ServeMetrics();
+  const settings = toolRunSettings({ serve: config.serve, sandbox: options.sandboxPolicy, profile: options.profile ?? "dev", version: options.version });
   const slots = serverSlots(config);
   const logError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
   const opener = roomOpener(options, logError);
@@ -210,7 +212,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
 
   const routes = serveRoutes({
-    health: () => healthResponse(options, metrics),
+    health: () => healthResponse(options, metrics, settings),
     messages,
     tools: toolsRoutes,
     metrics: () => {

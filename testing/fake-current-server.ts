@@ -2,7 +2,8 @@
 // was at when it started (ok=false when the checkout carries tools/generated/breaks_current/), and
 // POST /v1/messages with a short event stream (1.5 s late when the checkout carries tools/generated/slow_tool/),
 // and POST /v1/tools/<name>/run by importing the checkout's fixture tool (every answer off by one key when
-// FAKE_BROKEN_RUNNER=1: a runner change that breaks old tools; FAKE_BROKEN_TOOL=<name>: only that tool's).
+// FAKE_BROKEN_RUNNER=1: a runner change that breaks old tools; FAKE_BROKEN_TOOL=<name>: only that tool's). Its /health
+// names those switches among its settings, as serve names its own.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -13,12 +14,15 @@ const commit = head.stdout.toString().trim();
 const has = (tool: string) => existsSync(join(repoDir, "tools", "generated", tool));
 const ok = !has("breaks_current");
 const delayMs = has("slow_tool") ? 1_500 : 0;
+// How it runs tools, as serve's /health tells it (`toolRunSettings`): here, the FAKE_* switches that change its answers.
+const fakeSwitches = Object.entries(process.env).filter(([name]) => name.startsWith("FAKE_"));
+const settings = new Bun.CryptoHasher("sha256").update(JSON.stringify(fakeSwitches.sort())).digest("hex");
 Bun.serve({
   hostname: "127.0.0.1",
   port: Number(portText),
   async fetch(request) {
     const path = new URL(request.url).pathname;
-    if (path === "/health") return Response.json({ ok, commit });
+    if (path === "/health") return Response.json({ ok, commit, version: "0.0.0-fake", settings });
     if (path === "/v1/messages" && request.method === "POST") {
       const { text } = (await request.json()) as { text: string };
       await Bun.sleep(delayMs);

@@ -1,6 +1,6 @@
 // A throw-away copy of this checkout as a git repository of its own (never this repository's git state),
 // for tests that run org's ops scripts, promotions and candidates against it.
-import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gitSync } from "./temp-git-repo.ts";
@@ -8,18 +8,30 @@ import { gitSync } from "./temp-git-repo.ts";
 const REPO = join(import.meta.dir, "..");
 const SKIPPED = new Set([".git", "node_modules", ".org"]);
 
-/** Copies the working tree's files into a new temp dir: never .git, node_modules or .org; the promoted tools only when asked. */
+/**
+ * Copies the working tree's files into a new temp dir: never .git, node_modules or .org; the promoted tools only when
+ * asked. Files keep their modes (the ops scripts and bin/org stay executable); a link is made again as a link. A walk
+ * of its own with `copyFileSync`: `cpSync` with a filter took 0.6 s of a test's time for org's 700 files.
+ */
 function copyCode(prefix: string, withGeneratedTools: boolean, parent = tmpdir()): string {
   const dir = mkdtempSync(join(parent, prefix));
   chmodSync(dir, 0o755);
-  cpSync(REPO, dir, {
-    recursive: true,
-    filter: (source) => {
-      const relative = source.slice(REPO.length + 1);
-      if (!withGeneratedTools && (relative === "tools/generated" || relative.startsWith("tools/generated/"))) return false;
-      return !SKIPPED.has(relative.split("/")[0] ?? "");
-    },
-  });
+  const copy = (relative: string) => {
+    for (const entry of readdirSync(join(REPO, relative), { withFileTypes: true })) {
+      const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (relative === "" && SKIPPED.has(entry.name)) continue;
+      // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
+      if (!withGeneratedTools && path === "tools/generated") continue;
+      const from = join(REPO, path);
+      const to = join(dir, path);
+      if (entry.isDirectory()) {
+        mkdirSync(to, { mode: statSync(from).mode & 0o7777 });
+        copy(path);
+      } else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+      else if (entry.isFile()) copyFileSync(from, to);
+    }
+  };
+  copy("");
   return dir;
 }
 

@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
-import { type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
+import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
+import { freePort } from "./free-port.ts";
 import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
@@ -221,4 +222,25 @@ export function writeFixtureTool(root: string, fixture: ToolFixture, overrides: 
   const code = overrides.tool ?? fixture.tool;
   const tests = overrides.tests ?? fixture.tests;
   writeGeneratedTool(root, spec, code, tests);
+}
+
+/**
+ * Starts a stand-in current on the checkout and a stand-in candidate on a worktree of `branch` (with `candidateEnv`),
+ * runs the gate CLI (`--runs 3` and `extra`), and returns its result, its report and the first check that failed.
+ */
+export async function judgeCandidate(dir: string, branch: string, extra: string[] = [], candidateEnv: Record<string, string> = {}) {
+  const currentPort = freePort();
+  const candidatePort = freePort();
+  const worktree = join(dir, ".org", "candidate-instance");
+  gitSync(dir, ["worktree", "add", "--quiet", "--detach", worktree, branch]);
+  try {
+    using _current = await startFakeInstance(dir, currentPort);
+    using _candidate = await startFakeInstance(worktree, candidatePort, candidateEnv);
+    const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], { ORG_CURRENT_PORT: String(currentPort) });
+    const commit = gitSync(dir, ["rev-parse", branch]).trim();
+    const report = latestReport(dir, commit)?.report;
+    return { ...result, report, failed: report?.checks.find((check) => !check.ok) };
+  } finally {
+    gitSync(dir, ["worktree", "remove", "--force", worktree]);
+  }
 }

@@ -216,7 +216,7 @@ test("where it runs", () => {
     );
     expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
     const copies = [0, 1, 2].map((index) => ({ description: `copy ${index}`, code: "export default (n: number) => n + 1;\n" }));
-    expect(await mutantsStage(dirs, copies, 20_000)).toMatchObject({ total: 3, killed: 0 });
+    expect(await mutantsStage(dirs, copies, 20_000)).toMatchObject({ total: 3, killed: 0, bounded: false });
     const views = (scratch: string) =>
       readdirSync(scratch)
         .filter((name) => name.startsWith("view-"))
@@ -333,5 +333,7 @@ export default (n: unknown) => z.number().parse(n) + 1;
     const dirs = setUp("run-loops");
     const result = await mutantsStage(dirs, [correct, correct, looping, wrong, brokenAtLoad, correct, wrong, reportBreaking, correct], 2_000);
     expect(result).toMatchObject({ total: 9, killed: 5, survivors: ["a faithful copy", "a faithful copy", "a faithful copy", "a faithful copy"] });
+    // The time bound decided a verdict (the looping one's), so a run under a larger bound could end otherwise.
+    expect(result.bounded).toBe(true);
   }, 120_000);
 });

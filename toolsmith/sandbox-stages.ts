@@ -204,13 +204,16 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   for (const [, index, verdict] of result.stdout.matchAll(/^(\d+) (passed|failed|timed-out)$/gm)) verdicts.set(Number(index), verdict ?? "");
   const survivors: string[] = [];
   let killed = 0;
+  // Whether the time bound decided a verdict: a run killed past it, or one left without a verdict when the sandbox
+  // (whose own limit follows the bound) ended first.
+  const bounded = mutants.some((_, index) => verdicts.get(index) === "timed-out" || !verdicts.has(index));
   mutants.forEach((mutant, index) => {
     const verdict = verdicts.get(index);
     // No verdict (the sandbox ended first) counts as survived: only a run that failed catches a mutant.
     if (verdict === "failed" || verdict === "timed-out") killed += 1;
     else survivors.push(mutant.description);
   });
-  return { total: mutants.length, killed, score: mutants.length === 0 ? 0 : killed / mutants.length, survivors };
+  return { total: mutants.length, killed, score: mutants.length === 0 ? 0 : killed / mutants.length, survivors, bounded };
 }
 
 /** What one run of the fixed runner gave for one input. */

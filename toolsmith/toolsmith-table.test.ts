@@ -138,8 +138,9 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
     expect(branches.sort()).toEqual([...landed].sort());
   }, 240_000);
 
+  // Each with a repository and a scripted server of its own, and most of their time spent waiting on sandboxes: at once.
   for (const bad of BAD) {
-    test(`refused: ${bad.label}`, async () => {
+    test.concurrent(`refused: ${bad.label}`, async () => {
       using repo = tempGitRepo();
       const rules = toolsmithRules(bad.fixture, { ...(bad.tool ? { tools: [bad.tool] } : {}), ...(bad.tests ? { tests: [bad.tests] } : {}) });
       await using server = await startScriptedServer({ script: { rules } });

@@ -57,14 +57,17 @@ export async function validateTool(request: ValidationRequest): Promise<Validati
 }
 
 /**
- * The stages in report order: the policy first, then typecheck, tests and examples at once; mutants after the tests,
- * determinism (a comparison of the examples' three rounds) after the examples.
+ * The stages in report order: the policy first, then typecheck, tests, mutants and examples at once (the mutants' time
+ * bound waits on the tests' time), determinism (a comparison of the examples' three rounds) after the examples.
  */
 function validationTasks(request: ValidationRequest, dirs: ValidationDirs): StageTask[] {
   const { spec, heldOut, settings } = request;
-  // Handed on by a stage to the one that runs after it (`after`): the tests' time bounds each mutant; the examples'
-  // three rounds of runs are what the determinism stage compares.
-  let testsDurationMs = 0;
+  // Handed on by a stage to another: the tests' time bounds each mutant (the mutants start beside the tests, see
+  // `checkMutants`); the examples' three rounds of runs are what the determinism stage compares.
+  let testsTook: (ms: number) => void = () => {};
+  const testsDurationMs = new Promise<number>((resolve) => {
+    testsTook = resolve;
+  });
   let rounds: RunnerOutcome[][] = [];
   const tasks: StageTask[] = [
     { stage: "policy", run: async () => checkPolicy(request.toolCode, request.testCode) },
@@ -73,12 +76,18 @@ function validationTasks(request: ValidationRequest, dirs: ValidationDirs): Stag
       stage: "tests",
       after: "policy",
       run: async (signal) => {
-        const result = await checkTests(dirs, settings, signal);
-        testsDurationMs = result.durationMs;
-        return result;
+        let took = Number.NaN;
+        try {
+          const result = await checkTests(dirs, settings, signal);
+          took = result.durationMs;
+          return result;
+        } finally {
+          testsTook(took);
+        }
       },
     },
-    { stage: "mutants", after: "tests", run: (signal) => checkMutants(dirs, request.toolCode, settings, testsDurationMs, signal) },
+    // Reported after the tests and read only when they passed, but started with them: see `checkMutants`.
+    { stage: "mutants", after: "policy", run: (signal) => checkMutants(dirs, request.toolCode, settings, testsDurationMs, signal) },
     {
       stage: "examples",
       after: "policy",

@@ -54,18 +54,39 @@ export async function checkTests(dirs: ValidationDirs, settings: ToolsmithSettin
   return { figures, durationMs };
 }
 
-/** The tests against each mutant of tool.ts; `testsDurationMs` is what the real tests took. */
+/** How long each mutant's run may take: a few times what the real tests took, at least 3 s (a mutant may loop forever), at most the tests' own limit. */
+export function perMutantMs(settings: ToolsmithSettings, testsDurationMs: number): number {
+  return Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
+}
+
+/**
+ * The tests against each mutant of tool.ts. `testsDurationMs` is what the real tests took, once they have run: the
+ * mutants start at once with the least bound (`perMutantMs` for no time at all: 3 s), so their sandbox and process start
+ * beside the real tests rather than after them. When the tests' time gives a larger bound, that run stands only if the
+ * bound decided no verdict (no mutant was killed past it, none was left without a verdict): a bound only cuts runs
+ * short, so every verdict is then the one the larger bound gives. Otherwise the mutants run again under the larger
+ * bound. Its result is read only once the tests passed. `run` is the stage's sandbox (a test gives its own).
+ */
 export async function checkMutants(
   dirs: ValidationDirs,
   toolCode: string,
   settings: ToolsmithSettings,
-  testsDurationMs: number,
+  testsDurationMs: Promise<number>,
   signal: AbortSignal,
+  run: typeof mutantsStage = mutantsStage,
 ): Promise<StageResult> {
   const mutants = makeMutants(toolCode, settings.mutants);
-  // A mutant may loop forever: give each a few times what the real tests took, then count it as caught.
-  const perMutantMs = Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
-  const result = await mutantsStage(dirs, mutants, perMutantMs, signal);
+  const early = perMutantMs(settings, 0);
+  const earlyRun = run(dirs, mutants, early, signal);
+  // Read (and rethrown) below; an error must not count as unhandled meanwhile.
+  earlyRun.catch(() => {});
+  const aborted = signal.aborted
+    ? Promise.resolve(Number.NaN)
+    : new Promise<number>((resolve) => signal.addEventListener("abort", () => resolve(Number.NaN), { once: true }));
+  const tookMs = await Promise.race([testsDurationMs, aborted]);
+  const bound = Number.isNaN(tookMs) ? early : perMutantMs(settings, tookMs);
+  const first = await earlyRun;
+  const result = bound === early || !first.bounded ? first : await run(dirs, mutants, bound, signal);
   const figures = { mutants: { total: result.total, killed: result.killed, score: result.score } };
   if (result.total > 0 && result.score >= settings.mutationScore) return { figures };
   return {

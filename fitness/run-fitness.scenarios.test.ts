@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BASELINE_FILE, raiseBaseline, readBaseline } from "../git/fitness-baseline.ts";
+import { judgeCandidate, makeCandidate, promotionRepo, runOrg, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { CLAMP, SLUGIFY, SUM, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+
+// The gate's scenarios stage on throw-away repositories with stand-in instances (testing/fake-current-server.ts):
+// each tool's examples on both instances, the baseline, and the model scenarios' latency. The other stages are
+// run-fitness.test.ts's; the files run at once, and so do these tests (each with a repository, ports and instances of
+// its own): they mostly wait on the stand-ins' answers.
+const BRANCH = "cand/20261123T101500Z";
+const examplesOf = (fixture: { spec: { examples?: unknown } }) => (fixture.spec.examples as unknown[]).length;
+
+describe.concurrent("the fitness gate's scenarios on throw-away repositories", () => {
+  test("each tool's examples run on both instances; promotion raises the baseline; a candidate that lowers a count is refused", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    // A runner change that breaks main's tool over HTTP, though every test of the tool still passes.
+    const broken = await judgeCandidate(repo.dir, BRANCH, [], { FAKE_BROKEN_RUNNER: "1" });
+    expect(broken.code).toBe(1);
+    expect(broken.failed?.name).toBe(`tool ${WORD_COUNT.spec.name}`);
+    expect(broken.failed?.reason).toContain("fewer than current's");
+
+    const verdict = await judgeCandidate(repo.dir, BRANCH);
+    expect(verdict.code).toBe(0);
+    const examples = examplesOf(WORD_COUNT);
+    expect(verdict.report?.checks.find((check) => check.name === `tool ${WORD_COUNT.spec.name}`)?.figures).toMatchObject({
+      candidatePasses: examples,
+      currentPasses: examples,
+    });
+    expect(verdict.report?.scenarioPasses).toEqual({ echo: 1, [`tool ${WORD_COUNT.spec.name}`]: examples, [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) });
+    expect(verdict.report?.checks.find((check) => check.name === "baseline")?.reason).toContain("no baseline yet");
+    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.code).toBe(0);
+    expect(promoted.out).toContain("baseline: 3 scenario count(s)");
+    const baseline = readBaseline(repo.dir);
+    expect(baseline?.scenarios).toEqual(verdict.report?.scenarioPasses as Record<string, number>);
+    expect(statSync(join(repo.dir, BASELINE_FILE)).mode & 0o777).toBe(0o600);
+    expect(candidate).toMatch(/^[0-9a-f]{40}$/);
+
+    // The next candidate: judged against the baseline; a count it cannot reach refuses it.
+    makeCandidate(repo.dir, "cand/20261123T101600Z", (worktree) => writeFixtureTool(worktree, SLUGIFY));
+    raiseBaseline(repo.dir, { [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) + 1 }, gitSync(repo.dir, ["rev-parse", "main"]).trim());
+    const lowered = await judgeCandidate(repo.dir, "cand/20261123T101600Z");
+    expect(lowered.code).toBe(1);
+    expect(lowered.failed?.name).toBe("baseline");
+    // clamp's examples all passed on the candidate that brought it: on current, which now serves the same files with
+    // the same code and settings, that record stands for them, as it does on this candidate.
+    expect(lowered.report?.checks.find((check) => check.name === `tool ${CLAMP.spec.name}`)?.figures).toMatchObject({
+      recorded: ["candidate", "current"],
+      currentPasses: examplesOf(CLAMP),
+    });
+    expect(lowered.failed?.reason).toContain(`tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}`);
+    // A baseline written by hand is not trusted: the gate cannot judge with it.
+    writeFileSync(join(repo.dir, BASELINE_FILE), JSON.stringify({ ...baseline, scenarios: {} }));
+    const forged = await judgeCandidate(repo.dir, "cand/20261123T101600Z");
+    expect(forged.code).toBe(2);
+    expect(forged.out).toContain("was not written by this checkout's gate");
+  }, 240_000);
+
+  test("the tools' examples run two tools at a time, yet the report is that of one after another, cut at the first miss", async () => {
+    using repo = promotionRepo([CLAMP, SLUGIFY, WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, SUM));
+    // The candidate's instance breaks slugify alone: clamp_number before it passes, sum_numbers and word_count after it
+    // may well have run beside it, but a report of one check after another ends at slugify.
+    const verdict = await judgeCandidate(repo.dir, BRANCH, [], { FAKE_BROKEN_TOOL: String(SLUGIFY.spec.name) });
+    expect(verdict.code).toBe(1);
+    expect(verdict.failed?.name).toBe(`tool ${SLUGIFY.spec.name}`);
+    const toolChecks = verdict.report?.checks
+      .filter((check) => check.stage === "scenarios" && check.name.startsWith("tool "))
+      .map((check) => `${check.name} ${check.ok}`);
+    expect(toolChecks).toEqual([`tool ${CLAMP.spec.name} true`, `tool ${SLUGIFY.spec.name} false`]);
+    expect(verdict.report?.checks.at(-1)?.name).toBe(`tool ${SLUGIFY.spec.name}`);
+  }, 120_000);
+
+  test("refused: a candidate that slows a scenario past the margin", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP, { name: "slow_tool" }));
+    const verdict = await judgeCandidate(repo.dir, BRANCH);
+    // The gate's whole output on failure, so a surprise says what the gate saw.
+    expect({ code: verdict.code, out: verdict.code === 1 ? "" : verdict.out }).toEqual({ code: 1, out: "" });
+    expect(verdict.failed?.stage).toBe("scenarios");
+    expect(verdict.failed?.reason).toContain("over the limit");
+    expect(Number(verdict.failed?.figures?.candidateMs)).toBeGreaterThan(Number(verdict.failed?.figures?.limitMs));
+  }, 120_000);
+});

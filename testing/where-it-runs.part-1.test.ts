@@ -1,0 +1,19 @@
+// No test may depend on where it runs (testing/where-it-runs.ts): part 1 of the checkout-sensitive files, in a clone
+// under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { expectPartPasses, WHERE_IT_RUNS_PARTS, whereItRunsShares } from "./where-it-runs.ts";
+
+test("the parts together run every checkout-sensitive file exactly once", () => {
+  const shares = whereItRunsShares(join(import.meta.dir, ".."));
+  expect(shares).toHaveLength(WHERE_IT_RUNS_PARTS);
+  const all = shares.flat();
+  expect(new Set(all).size).toBe(all.length);
+  expect(all).toContain("cli/demo-command.test.ts");
+  expect(all).toContain("security/private-state.test.ts");
+  for (const share of shares) expect(share.length).toBeGreaterThan(0);
+});
+
+test("the checkout-sensitive tests (part 1) pass in a clone under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
+  await expectPartPasses(1);
+}, 960_000);

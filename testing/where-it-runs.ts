@@ -1,0 +1,156 @@
+// No test may depend on where it runs: the suite's checkout-sensitive tests run in a throw-away clone that has
+// promoted a tool of its own, at a detached HEAD, inside a 0700 folder (as a clone in /root, or anything `mktemp -d`
+// makes: as root, a process run as another user cannot reach it), under a HOME whose git config signs, hooks, aliases
+// and names branches its own way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
+// The files are dealt over a few test files (where-it-runs.part-N.test.ts) by their recorded durations, so that
+// bun's --parallel runs the parts at once: each part makes its own clone and runs its share there.
+import { expect } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dealByDuration, reachableTests, recordedDurations } from "../fitness/reachable-tests.ts";
+import { orgClone } from "./org-clone.ts";
+import { gitSync } from "./temp-git-repo.ts";
+import { writeGeneratedTool } from "./generated-tool-files.ts";
+
+/** How many test files the checkout-sensitive files are dealt over (`where-it-runs.part-<n>.test.ts`). */
+export const WHERE_IT_RUNS_PARTS = 3;
+
+/**
+ * A HOME as a hostile user's: git signs with a program that fails, runs hooks that fail, names branches `trunk`;
+ * npm's global prefix holds `org` linked to `checkout` (the README's `npm link`), and a stranger's `org` waits
+ * further down PATH.
+ */
+function hostileHome(scratch: string, checkout: string): { home: string; fakeBin: string; npmPrefix: string } {
+  const home = join(scratch, "home");
+  const hooks = join(home, "hooks");
+  const fakeBin = join(home, "bin");
+  const npmPrefix = join(home, "npm-global");
+  mkdirSync(hooks, { recursive: true });
+  mkdirSync(fakeBin);
+  mkdirSync(join(npmPrefix, "bin"), { recursive: true });
+  mkdirSync(join(home, ".config", "git"), { recursive: true });
+  const failing = "#!/bin/sh\necho 'a hook of the user ran' >&2\nexit 1\n";
+  for (const hook of ["pre-commit", "commit-msg", "pre-merge-commit", "post-checkout", "reference-transaction", "pre-push"]) {
+    writeFileSync(join(hooks, hook), failing);
+    chmodSync(join(hooks, hook), 0o755);
+  }
+  const config = [
+    "[commit]\n\tgpgSign = true",
+    "[tag]\n\tgpgSign = true\n\tforceSignAnnotated = true",
+    "[gpg]\n\tprogram = /bin/false",
+    "[init]\n\tdefaultBranch = trunk",
+    `[core]\n\thooksPath = ${hooks}\n\tfsmonitor = true\n\tautocrlf = true`,
+    "[alias]\n\tcommit = !false\n\tstatus = !false",
+    "[pull]\n\trebase = true",
+    "[merge]\n\tff = only",
+    "[user]\n\tuseConfigOnly = true",
+    "[color]\n\tui = always",
+    "[advice]\n\tdetachedHead = true",
+    "",
+  ].join("\n");
+  writeFileSync(join(home, ".gitconfig"), config);
+  writeFileSync(join(home, ".config", "git", "config"), config);
+  writeFileSync(join(fakeBin, "org"), "#!/bin/sh\necho 'a stranger org ran' >&2\nexit 3\n");
+  chmodSync(join(fakeBin, "org"), 0o755);
+  mkdirSync(join(npmPrefix, "lib", "node_modules"), { recursive: true });
+  symlinkSync(checkout, join(npmPrefix, "lib", "node_modules", "org"));
+  symlinkSync(join("..", "lib", "node_modules", "org", "bin", "org"), join(npmPrefix, "bin", "org"));
+  return { home, fakeBin, npmPrefix };
+}
+
+/** The test process's environment minus what would name an identity or a git config, plus the hostile parts. */
+function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name.startsWith("GIT_") || name === "EMAIL" || name === "TMUX" || name.startsWith("npm_")) continue;
+    env[name] = value;
+  }
+  env.HOME = home;
+  env.XDG_CONFIG_HOME = join(home, ".config");
+  env.PATH = `${join(npmPrefix, "bin")}:${fakeBin}:${process.env.PATH ?? "/usr/bin:/bin"}`;
+  env.npm_config_prefix = npmPrefix;
+  env.NPM_CONFIG_PREFIX = npmPrefix;
+  return env;
+}
+
+/** The files that depend on the checkout they run in, as the gate selects them (`reachableTests`) and those known to. */
+function checkoutSensitiveFiles(root: string): string[] {
+  return [
+    ...new Set([
+      ...reachableTests(root).tests,
+      "config/org-config.test.ts",
+      "registry/tool-registry.test.ts",
+      "registry/ollama-embedder.test.ts",
+      "cli/tool-command.test.ts",
+      "cli/org-invocation.test.ts",
+      "cli/chat-command.once.test.ts",
+      "cli/demo-command.test.ts",
+      "cli/main.test.ts",
+      "git/candidate-branch.test.ts",
+      // Starts a process as another user: under a 0700 folder, only from a copy it can reach.
+      "security/private-state.test.ts",
+    ]),
+  ].sort();
+}
+
+/** What one part's run in the clone said: its exit code, the lines that report a failure, and all of its output. */
+export type ElsewhereRun = { files: string[]; code: number; failures: string[]; output: string };
+
+/**
+ * Part `part` (1-based) of `WHERE_IT_RUNS_PARTS`: its share of the checkout-sensitive files (dealt by recorded
+ * durations, the same way in every part), run with the clone's own bun in a clone under a 0700 folder at a detached
+ * HEAD with an extra promoted tool, a hostile HOME and git config, and org npm-linked first on PATH.
+ */
+export async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
+  const scratch = mkdtempSync(join(tmpdir(), "org-elsewhere-"));
+  try {
+    const privateParent = join(scratch, "private");
+    mkdirSync(privateParent, { mode: 0o700 });
+    chmodSync(privateParent, 0o700);
+    using clone = orgClone("org-elsewhere-clone-", { parent: privateParent });
+    // A name the checkout has not promoted itself, whatever it has.
+    const taken = new Set(existsSync(join(clone.dir, "tools", "generated")) ? readdirSync(join(clone.dir, "tools", "generated")) : []);
+    let extra = "echo_len";
+    for (let suffix = 2; taken.has(extra); suffix += 1) extra = `echo_len_${suffix}`;
+    writeGeneratedTool(clone.dir, extra);
+    gitSync(clone.dir, ["add", "-A"]);
+    gitSync(clone.dir, ["commit", "--quiet", "-m", "feat(tools): a tool this checkout has not got"]);
+    gitSync(clone.dir, ["checkout", "--quiet", "--detach"]);
+    const { home, fakeBin, npmPrefix } = hostileHome(scratch, clone.dir);
+    const env = hostileEnv(home, fakeBin, npmPrefix);
+    const files = dealByDuration(checkoutSensitiveFiles(clone.dir), recordedDurations(), WHERE_IT_RUNS_PARTS)[part - 1] ?? [];
+    // The candidate tests stage's bun, as fitness runs it: the clone's own.
+    const bun = join(clone.dir, "node_modules", ".bin", "bun");
+    const child = Bun.spawn([bun, "test", "--timeout", "60000", "--parallel", "--no-isolate", ...files.map((file) => `./${file}`)], {
+      cwd: clone.dir,
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 900_000);
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    clearTimeout(killer);
+    const output = `${stdout}${stderr}`;
+    // The scripted server's reset (cutAfterChunks with reset) is a fault a test asks for; bun prints it as an error.
+    const failures = output.split("\n").filter((line) => /^\(fail\)|error:/.test(line) && !line.includes("scripted fault:"));
+    return { files, code, failures, output };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The files of every part, in order: together, each checkout-sensitive file exactly once. */
+export function whereItRunsShares(root: string): string[][] {
+  return dealByDuration(checkoutSensitiveFiles(root), recordedDurations(), WHERE_IT_RUNS_PARTS);
+}
+
+/** Runs part `part` (`runWhereItRunsPart`) and expects every one of its files to pass there, with no stranger's `org` run. */
+export async function expectPartPasses(part: number): Promise<void> {
+  const run = await runWhereItRunsPart(part);
+  expect(run.files.length).toBeGreaterThan(0);
+  expect({ code: run.code, failures: run.failures }).toEqual({ code: 0, failures: [] });
+  expect(run.output).toMatch(/\b0 fail\b/);
+  expect(run.output).not.toContain("a stranger org ran");
+}
