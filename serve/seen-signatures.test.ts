@@ -41,15 +41,17 @@ describe("seen HMAC signatures survive a restart", () => {
     const dir = workspace();
     for (const stop of ["SIGKILL", "SIGTERM"] as const) {
       const first = await startServe(dir);
-      const signed = signatureHeaders(SECRET, "GET", "/v1/tools", "");
+      // Each round signs its own path: two rounds within one second would otherwise sign the very same request.
+      const path = `/v1/tools?round=${stop}`;
+      const signed = signatureHeaders(SECRET, "GET", path, "");
       try {
-        expect((await fetch(`${first.url}/v1/tools`, { headers: signed })).status).toBe(200);
+        expect((await fetch(`${first.url}${path}`, { headers: signed })).status).toBe(200);
       } finally {
         await first.stop(stop);
       }
       const second = await startServe(dir);
       try {
-        const replay = await fetch(`${second.url}/v1/tools`, { headers: signed });
+        const replay = await fetch(`${second.url}${path}`, { headers: signed });
         expect(`${stop} ${replay.status}`).toBe(`${stop} 401`);
         expect(((await replay.json()) as { error: { message: string } }).error.message).toContain("already received (a replay)");
         // The refusal is the replay's: a request signed anew runs.
