@@ -11,12 +11,15 @@ import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 // Issue 18 §1 through tmux: ops/run.sh and `org instance start` start org in a tmux window. Neither the
 // workspace's files nor the tmux server's own global environment may configure it or turn the sandbox off.
 const REPO = join(import.meta.dir, "..");
-const workspace = hostileWorkspace("org-iso-tmux-");
-const clone = orgClone("org-iso-clone-");
+// Made when the tests start, not when the file is imported: an import that runs no test leaves nothing behind.
+let workspace: ReturnType<typeof hostileWorkspace>;
+let clone: ReturnType<typeof orgClone>;
 let tmux: TmuxServer;
 let model: Awaited<ReturnType<typeof startScriptedServer>>;
 
 beforeAll(async () => {
+  workspace = hostileWorkspace("org-iso-tmux-");
+  clone = orgClone("org-iso-clone-");
   tmux = await TmuxServer.start();
   model = await startScriptedServer({ script: { rules: [{ reply: { text: "an untouched answer" } }] }, port: 0 });
   // A tmux server that outlives the tests' sessions, whose global environment the windows would inherit.
@@ -25,8 +28,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await model?.stop();
   await tmux?.close();
-  workspace[Symbol.dispose]();
-  clone[Symbol.dispose]();
+  workspace?.[Symbol.dispose]();
+  clone?.[Symbol.dispose]();
 });
 
 function environment(session: string): Record<string, string | undefined> {
