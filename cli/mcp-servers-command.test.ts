@@ -13,6 +13,7 @@ import { descendants } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { startOrgServe } from "../testing/org-serve-process.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
+import { orgCodeCopy } from "../testing/org-clone.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { confirmMcpServers } from "./chat-command.ts";
@@ -26,6 +27,9 @@ const BUN = process.execPath;
 const workspace = mkdtempSync(join(tmpdir(), "org-mcp-cli-"));
 chmodSync(workspace, 0o755);
 const checkout = tempGitRepo("org-mcp-cli-repo-");
+// org's code alone: this checkout's promoted tools are no part of what MCP servers do, and are then never read
+// (so the gate does not count this file a reader of a candidate's tools).
+const code = orgCodeCopy("org-mcp-cli-code-");
 let model: ScriptedServer;
 
 beforeAll(async () => {
@@ -64,10 +68,11 @@ afterAll(async () => {
   await model.stop();
   rmSync(workspace, { recursive: true, force: true });
   checkout[Symbol.dispose]();
+  code[Symbol.dispose]();
 });
 
 async function org(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn(orgCommand(args), {
+  const child = Bun.spawn(orgCommand(args, { checkoutDir: code.dir }), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ...env },
     stdout: "pipe",
@@ -197,7 +202,11 @@ test("org serve offers a confirmed server's tools over HTTP; one not confirmed s
 }, 90_000);
 
 test("the console asks about each server that is new or changed: no leaves it off, yes remembers it and starts it", async () => {
-  const config = loadOrgConfig(join(workspace, "org.config.json"), { ...process.env, OLLAMA_BASE: model.url }, { workspaceDir: workspace });
+  const config = loadOrgConfig(
+    join(workspace, "org.config.json"),
+    { ...process.env, OLLAMA_BASE: model.url },
+    { workspaceDir: workspace, checkoutDir: code.dir },
+  );
   const waitingOnly = config.mcpServers.filter((server) => server.name === "waiting");
   const asked: ApprovalQuestion[] = [];
   const answering = (answer: string) => async (question: ApprovalQuestion) => {

@@ -120,7 +120,7 @@ describe("mcpServers in org.config.json", () => {
         HOME: "/home/me",
         OPENAI_API_KEY: "sk-x",
       };
-      const config = loadOrgConfig(join(dir, "org.config.json"), env, { workspaceDir: dir });
+      const config = loadOrgConfig(join(dir, "org.config.json"), env, { workspaceDir: dir, checkoutDir: dir });
       expect(config.secrets).toContain("gh-secret-value");
       expect(config.secrets).toContain("local-secret-value");
       expect(config.secrets).not.toContain("trace-id-1");

@@ -63,7 +63,7 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     { text: "Fixed: sum subtracted." },
     { text: "ok" },
   ]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
   const persona: PersonaConfig = { name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 };
   config.personas = [persona];
   const asked: (ToolCall & { preview?: string })[] = [];
@@ -258,7 +258,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
 test("workspace_write is a tool policy: a persona's tools may set it, over HTTP serve's is the most it gets, a hop gets the stricter", () => {
   const file = join(base, "policy.config.json");
   writeFileSync(file, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "allow", workspace_write: "allow" } }] }));
-  const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: base });
   const personaPolicy = config.personas[0]?.tools.workspace_write;
   expect(personaPolicy).toBe("allow");
   const reply = { persona: "agent", turnId: "t", replyId: "r" };
@@ -328,7 +328,7 @@ test("through the real sandbox: an agent's hostile commands are each refused who
     "echo '[core] hooksPath=/tmp' > .git/config",
   ];
   const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
   config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
   config.sandbox.workspaceWrite = "allow";
   const events: RoomEvent[] = [];
