@@ -164,7 +164,7 @@ test("chat --once waits for the servers' first start, calls a confirmed server's
 }, 60_000);
 
 test("org serve offers a confirmed server's tools over HTTP; one not confirmed stays off, said in its log", async () => {
-  const serve = await startOrgServe({ workspace, modelUrl: model.url, env: { OLLAMA_MODEL: "scripted" } });
+  const serve = await startOrgServe({ workspace, modelUrl: model.url, env: { OLLAMA_MODEL: "scripted" }, checkoutDir: code.dir });
   const reader = (serve.child.stderr as ReadableStream<Uint8Array>).getReader();
   let log = "";
   try {

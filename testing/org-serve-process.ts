@@ -18,9 +18,16 @@ const SERVE_VARIABLES = [
 
 /**
  * Starts `org serve --port 0` on `workspace` against the model server at `modelUrl`, with `env` on top, and
- * waits (at most 60 s) for its listening line. Killed when it does not get there.
+ * waits (at most 60 s) for its listening line. Killed when it does not get there. `checkoutDir` runs org's code from
+ * there (an `orgCodeCopy`) instead of this checkout, whose promoted tools and HEAD serve would otherwise read.
  */
-export async function startOrgServe(options: { workspace: string; modelUrl: string; env?: Record<string, string>; args?: string[] }): Promise<OrgServeProcess> {
+export async function startOrgServe(options: {
+  workspace: string;
+  modelUrl: string;
+  env?: Record<string, string>;
+  args?: string[];
+  checkoutDir?: string;
+}): Promise<OrgServeProcess> {
   const env: Record<string, string | undefined> = {
     ...process.env,
     OLLAMA_BASE: options.modelUrl,
@@ -29,7 +36,8 @@ export async function startOrgServe(options: { workspace: string; modelUrl: stri
     ORG_PROFILE: "dev",
   };
   for (const name of SERVE_VARIABLES) if (name !== "ORG_PROFILE") delete env[name];
-  const child = Bun.spawn(orgCommand(["serve", "--port", "0", "--workspace", options.workspace, ...(options.args ?? [])]), {
+  const argv = ["serve", "--port", "0", "--workspace", options.workspace, ...(options.args ?? [])];
+  const child = Bun.spawn(orgCommand(argv, options.checkoutDir === undefined ? {} : { checkoutDir: options.checkoutDir }), {
     env: { ...env, ...options.env },
     stdout: "pipe",
     stderr: "pipe",
