@@ -8,7 +8,7 @@ import { openRoom } from "../room/room.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { EMPTY_CURSOR } from "./grow-state.ts";
+import { EMPTY_CURSOR, readGrowState, writeGrowState } from "./grow-state.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
@@ -181,6 +181,49 @@ describe("noticing reads the room's own transcripts", () => {
     expect(needs[0]?.turn).toBe("unknown-turn");
     expect(needs[1]?.tool).toBeUndefined();
     expect(readdirSync(dir)).toEqual([".org"]);
+  });
+});
+
+describe("noticing keeps what a proposal can hold", () => {
+  test("a time outside ISO's four-digit years, in a transcript, the audit log or a job, reads as now: the proposals and the cursor can still be kept", () => {
+    const dir = workspace();
+    const sessions = join(dir, ".org", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    // Each parses as a date, and each is a time JavaScript writes as no ISO 8601 datetime ("+010000-…", "-000001-…").
+    const times = ["+010000-01-01T00:00:00Z", "-000001-01-01T00:00:00Z", "275760-09-13"];
+    const turns = times.map((time, index) =>
+      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that converts unit ${index} to metres`, time }),
+    );
+    const replies = times.map((time, index) =>
+      JSON.stringify({ type: "message", message: { from: "agent", text: `I can't convert unit ${index} to metres`, turnId: `t${index}`, time } }),
+    );
+    writeFileSync(join(sessions, "s1.jsonl"), `${[...turns, ...replies].join("\n")}\n`);
+    mkdirSync(join(dir, ".org", "audit"), { recursive: true });
+    const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false }));
+    // Not plain: the call's stand-in turn must not carry it.
+    audit.push(JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false }));
+    writeFileSync(join(dir, ".org", "audit", "2026-01-01.jsonl"), `${audit.join("\n")}\n`);
+    mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
+    writeFileSync(
+      join(dir, ".org", "serve", "results", "job-cccccccc.json"),
+      JSON.stringify({
+        id: "job-cccccccc",
+        sessionId: "gone",
+        events: [{ type: "turn-start", turnId: "j1", text: "we need a tool that slugifies titles", time: times[0] }],
+        finishedAt: 1,
+      }),
+    );
+    const now = new Date("2026-11-23T10:15:00.000Z");
+    const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf, now });
+    expect(noticed.needs).toHaveLength(3 + 3 + 4 + 1);
+    for (const need of noticed.needs) {
+      expect(z.iso.datetime().safeParse(need.time).success).toBe(true);
+      expect(need.turn).toMatch(/^[\w.:-]{1,128}$/);
+    }
+    expect(noticed.needs.every((need) => need.time === now.toISOString())).toBe(true);
+    const merged = mergeNeeds([], noticed.needs, { now });
+    writeGrowState(dir, { version: 1, cursor: noticed.cursor, proposals: merged.proposals });
+    expect(readGrowState(dir).proposals.length).toBe(merged.proposals.length);
   });
 });
 

@@ -10,7 +10,7 @@ import { AUDIT_DIR, SESSIONS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-
 import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
 import type { GrowCursor } from "./grow-state.ts";
 import { missingToolGoal, oneLine, QUOTE_CHARS } from "./need-signals.ts";
-import { type Need, needsOfRoomEvents, type ToolKindOf } from "./room-needs.ts";
+import { type Need, needsOfRoomEvents, type ToolKindOf, validTime } from "./room-needs.ts";
 import { type FileMark, readAppendedLines } from "./read-appended.ts";
 import { readFileNoFollow } from "../workspace/change-set.ts";
 
@@ -209,8 +209,9 @@ function readJobs(look: Look): void {
 /** The need in an audited call that failed outside any transcript: a tool that does not exist, or a generated tool failing. */
 function auditNeed(entry: z.infer<typeof AuditLine>, kindOf: ToolKindOf, now: string): Need | undefined {
   const session = plain(entry.sessionId, "audit");
-  const turn = plain(entry.requestId, `call-${entry.time}`).slice(0, 128);
-  const time = Number.isFinite(Date.parse(entry.time)) ? new Date(Date.parse(entry.time)).toISOString() : now;
+  const time = validTime(entry.time) ?? now;
+  // A call without a request id is told apart by its time, as written when that is plain.
+  const turn = plain(entry.requestId, plain(`call-${entry.time}`, `call-${time}`)).slice(0, 128);
   const args = oneLine(JSON.stringify(entry.arguments ?? null) ?? "", 200);
   const kind = kindOf(entry.tool);
   if (kind === undefined) {
