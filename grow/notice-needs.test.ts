@@ -279,6 +279,22 @@ describe("the words of a need", () => {
     expect(cannotGoal("I can help with that!")).toBeUndefined();
   });
 
+  test("a message with long runs of blanks is read in one pass over it, not one per blank: a transcript of such lines is noticed at once", () => {
+    const dir = workspace();
+    const sessions = join(dir, ".org", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    // Every line as long as a sentence is read (20 000 characters): before, each blank of a run went over the rest of
+    // the run again, about a second a line, and a run read 64 MiB of them with serve's event loop held meanwhile.
+    const blanks = " \t".repeat(9_500);
+    const lines = Array.from({ length: 100 }, (_, index) => [
+      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that clamps${blanks}numbers` }),
+      JSON.stringify({ type: "message", message: { from: "agent", text: `I can't clamp${blanks}numbers`, turnId: `t${index}` } }),
+    ]).flat();
+    writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
+    const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    expect(needs.map((need) => need.goal)).toEqual(Array.from({ length: 100 }, () => ["clamps numbers", "clamp numbers"]).flat());
+  }, 20_000);
+
   test("failed runs: a missing program or module is a need; an ordinary failure is not", () => {
     expect(toolResultNeed("sh", { cmd: "jq ." }, "exit code: 127\nstderr: sh: 1: jq: not found", kindOf)).toMatchObject({
       kind: "missing-command",
