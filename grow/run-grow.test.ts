@@ -13,7 +13,8 @@ import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
 import { readGrowReport, reportIds } from "./grow-report.ts";
-import { readGrowState } from "./grow-state.ts";
+import { readGrowState, writeGrowState } from "./grow-state.ts";
+import { takeGrowLock } from "./grow-lock.ts";
 import { type GrowRequest, runGrow } from "./run-grow.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
@@ -207,4 +208,27 @@ test("a planted transcript makes grow run nothing and write nothing outside .org
     expect(proposal.evidence.every((evidence) => /^[\w.:-]+$/.test(evidence.turn))).toBe(true);
     expect(proposal.tool).toBeUndefined();
   }
+}, 60_000);
+
+test("a proposal a killed run left building is pending again on the next run, even when the dead run's lock was taken over and let go since", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
+  await runGrow(request(repo.dir, { maxTools: 0 }));
+  const state = readGrowState(repo.dir);
+  const [proposal] = state.proposals;
+  expect(proposal).toMatchObject({ state: "pending" });
+  // A run killed mid-build: the proposal says building, and its lock names a dead process.
+  writeGrowState(repo.dir, { ...state, proposals: state.proposals.map((entry) => ({ ...entry, state: "building" as const })) });
+  const dead = Bun.spawn(["true"]);
+  await dead.exited;
+  writeFileSync(
+    join(repo.dir, ".org", "grow", "grow.lock"),
+    JSON.stringify({ pid: dead.pid, start: "", since: new Date().toISOString(), command: "org grow" }),
+  );
+  // `org grow reject` of another proposal takes that lock over and lets it go.
+  const taken = takeGrowLock(repo.dir, "org grow reject");
+  expect(taken.tookOver).toBe(true);
+  taken.release();
+  const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(report.notes).toContain(`a run that ended without finishing had ${proposal?.id} building: pending again`);
+  expect(readGrowState(repo.dir).proposals.map((entry) => entry.state)).toEqual(["pending"]);
 }, 60_000);

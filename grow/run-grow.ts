@@ -89,7 +89,7 @@ export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
   }
   try {
     run.keepReport();
-    if (lock?.tookOver) run.resumeInterrupted();
+    if (lock) run.resumeInterrupted();
     await followCandidates(run.state.proposals, run.git, request.signal);
     await run.notice();
     await run.actOnHealth();
@@ -166,7 +166,11 @@ class GrowRun {
     };
   }
 
-  /** The lock was a dead run's: what it was building is pending again. */
+  /**
+   * Under the lock no other run builds, so a proposal still `building` is a dead run's: pending again. Looked for on
+   * every run, not only when the dead run's lock is taken over: `org grow reject` may have taken that lock over and
+   * let it go since, or a person removed it.
+   */
   resumeInterrupted(): void {
     const interrupted = this.state.proposals.filter((proposal) => proposal.state === "building");
     for (const proposal of interrupted) proposal.state = "pending";
