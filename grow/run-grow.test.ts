@@ -94,12 +94,23 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   using repo = workspaceRepo(SESSIONS);
   const git = new RepoGit(repo.dir);
   const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
-  const { report, path } = await runGrow(request(repo.dir, { maxTools: 1 }));
+  // The candidate is kept with its proposal as soon as it is made, before the gate: a run killed later finds it.
+  let keptAtBranch: string | undefined;
+  const { report, path } = await runGrow(
+    request(repo.dir, {
+      maxTools: 1,
+      onProgress: (progress) => {
+        if (progress.type === "build" && progress.progress.type === "toolsmith" && progress.progress.event.type === "branch-created")
+          keptAtBranch = readGrowState(repo.dir).proposals.find((proposal) => proposal.state === "building")?.branch;
+      },
+    }),
+  );
   expect(report.summary).toMatchObject({ noticed: 3, created: 2, merged: 1, built: 1, judged: 1, promoted: 0, rolledBack: 0 });
   expect(report.budget).toMatchObject({ tools: 1, maxTools: 1, stoppedBy: "tools" });
   const [build] = report.builds;
   expect(build).toMatchObject({ ok: true, state: "built", tool: "vowel_count", verdict: "pass" });
   expect(build?.waiting).toStartWith(`waiting for org promote ${build?.branch}`);
+  expect(keptAtBranch).toBe(build?.branch as string);
   expect(report.notes.some((note) => note.includes(`org promote ${build?.branch}`))).toBe(true);
   // main is as it was: nothing is promoted without grow.autoPromote.
   expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).toBe(mainBefore);
@@ -231,4 +242,35 @@ test("a proposal a killed run left building is pending again on the next run, ev
   const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
   expect(report.notes).toContain(`a run that ended without finishing had ${proposal?.id} building: pending again`);
   expect(readGrowState(repo.dir).proposals.map((entry) => entry.state)).toEqual(["pending"]);
+}, 60_000);
+
+test("a run killed after its build was promoted leaves the proposal promoted, with its tag, not built again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text", "we need a tool that reverses the order of the words in a sentence"] });
+  await runGrow(request(repo.dir, { maxTools: 0 }));
+  const state = readGrowState(repo.dir);
+  const vowels = state.proposals.find((proposal) => proposal.goal.includes("vowels"));
+  const words = state.proposals.find((proposal) => proposal.goal.includes("words"));
+  // What the killed run did: the toolsmith's candidate, merged into main and tagged as a promotion, then kill -9
+  // before the proposals were written again (both still building; the vowels one with its candidate kept).
+  const branch = "cand/20261123T101500Z";
+  gitSync(repo.dir, ["checkout", "--quiet", "-b", branch]);
+  writeGeneratedTool(repo.dir, { ...wordCountSpec("vowel_count", "Counts the vowels of a text.") });
+  gitSync(repo.dir, ["add", "-A"]);
+  gitSync(repo.dir, ["commit", "--quiet", "-m", "vowel_count"]);
+  const commit = gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
+  gitSync(repo.dir, ["checkout", "--quiet", "main"]);
+  gitSync(repo.dir, ["merge", "--quiet", "--no-ff", "-m", "promote vowel_count", branch]);
+  gitSync(repo.dir, ["tag", "promote/20261123T101510Z"]);
+  writeGrowState(repo.dir, {
+    ...state,
+    proposals: state.proposals.map((proposal) =>
+      proposal.id === vowels?.id ? { ...proposal, state: "building" as const, branch, commit } : { ...proposal, state: "building" as const },
+    ),
+  });
+  const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(report.notes).toContain(`a run that ended without finishing promoted ${branch} for ${vowels?.id} (promote/20261123T101510Z)`);
+  expect(report.notes).toContain(`a run that ended without finishing had ${words?.id} building: pending again`);
+  const after = readGrowState(repo.dir).proposals;
+  expect(after.find((proposal) => proposal.id === vowels?.id)).toMatchObject({ state: "promoted", tool: "vowel_count", promotion: "promote/20261123T101510Z" });
+  expect(after.find((proposal) => proposal.id === words?.id)).toMatchObject({ state: "pending" });
 }, 60_000);

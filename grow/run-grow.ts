@@ -8,6 +8,7 @@ import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { generatedToolNames } from "../config/tool-names.ts";
+import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
@@ -89,7 +90,7 @@ export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
   }
   try {
     run.keepReport();
-    if (lock) run.resumeInterrupted();
+    if (lock) await run.resumeInterrupted();
     await followCandidates(run.state.proposals, run.git, request.signal);
     await run.notice();
     await run.actOnHealth();
@@ -171,11 +172,35 @@ class GrowRun {
    * every run, not only when the dead run's lock is taken over: `org grow reject` may have taken that lock over and
    * let it go since, or a person removed it.
    */
-  resumeInterrupted(): void {
+  async resumeInterrupted(): Promise<void> {
     const interrupted = this.state.proposals.filter((proposal) => proposal.state === "building");
-    for (const proposal of interrupted) proposal.state = "pending";
-    if (interrupted.length > 0)
-      this.report.notes.push(`a run that ended without finishing had ${interrupted.map((p) => p.id).join(", ")} building: pending again`);
+    if (interrupted.length === 0) return;
+    // A build whose candidate was made may have been judged and promoted before the run died: that candidate says so.
+    const rows = interrupted.some((proposal) => proposal.branch)
+      ? new Map((await candidateStates(this.git, this.request.signal)).map((row) => [row.branch, row]))
+      : new Map<string, CandidateRow>();
+    const pending: string[] = [];
+    for (const proposal of interrupted) {
+      const row = proposal.branch === undefined ? undefined : rows.get(proposal.branch);
+      const [tool] = row?.tools.length === 1 ? row.tools : [];
+      if (row?.state === "promoted") {
+        proposal.state = "promoted";
+        if (tool) proposal.tool = tool;
+        if (row.promotion) proposal.promotion = row.promotion;
+        this.report.notes.push(`a run that ended without finishing promoted ${row.branch} for ${proposal.id} (${row.promotion ?? "on main"})`);
+      } else if (row?.state === "pass") {
+        proposal.state = "built";
+        if (tool) proposal.tool = tool;
+        this.report.notes.push(
+          `a run that ended without finishing built ${row.branch} for ${proposal.id}; it passed the gate and waits: org promote ${row.branch}`,
+        );
+      } else {
+        proposal.state = "pending";
+        pending.push(proposal.id);
+      }
+      proposal.updatedAt = this.clock().toISOString();
+    }
+    if (pending.length > 0) this.report.notes.push(`a run that ended without finishing had ${pending.join(", ")} building: pending again`);
   }
 
   /** Noticing, merging and the cover check; the proposals and the cursor kept together. */
@@ -279,12 +304,23 @@ class GrowRun {
       }
       this.budget.countTool();
       proposal.state = "building";
+      // The candidate of an earlier try is no part of this one.
+      delete proposal.branch;
+      delete proposal.commit;
       this.save();
       this.say(
         `building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`,
       );
       try {
-        const onProgress = (progress: BuildProgress) => request.onProgress?.({ type: "build", proposal: proposal.id, progress });
+        const onProgress = (progress: BuildProgress) => {
+          // Kept before the gate judges it and a promotion merges it: a run killed after those finds what the build became.
+          if (progress.type === "toolsmith" && progress.event.type === "branch-created") {
+            proposal.branch = progress.event.branch;
+            proposal.commit = progress.event.commit;
+            this.save();
+          }
+          request.onProgress?.({ type: "build", proposal: proposal.id, progress });
+        };
         this.record(await buildProposal(proposal, { ...context, onProgress }, this.budget.stepSignal(request.signal)));
       } finally {
         // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
