@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -213,7 +213,7 @@ describe("noticing keeps what a proposal can hold", () => {
         finishedAt: 1,
       }),
     );
-    const now = new Date("2026-11-23T10:15:00.000Z");
+    const now = new Date();
     const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf, now });
     expect(noticed.needs).toHaveLength(3 + 3 + 4 + 1);
     for (const need of noticed.needs) {
@@ -262,6 +262,30 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
     expect(first.read).toMatchObject({ sessions: 1, auditDays: 1, jobs: 2 });
     // Each source once: nothing again from the cursor.
     expect(noticeNeeds({ workspaceDir: dir, cursor: first.cursor, kindOf }).needs).toEqual([]);
+  });
+});
+
+describe("noticing serve's jobs", () => {
+  test("a job result dated in the future waits for its time, and the jobs that end meanwhile are read", () => {
+    const dir = workspace();
+    const results = join(dir, ".org", "serve", "results");
+    mkdirSync(results, { recursive: true });
+    const job = (id: string, text: string) => {
+      const path = join(results, `${id}.json`);
+      writeFileSync(path, JSON.stringify({ id, sessionId: id, events: [{ type: "turn-start", turnId: "j1", text }], finishedAt: 1 }));
+      return path;
+    };
+    // Planted, or written while the clock was ahead: the cursor must not move past every job to come.
+    const ahead = job("job-ffffffff", "we need a tool that slugifies titles");
+    utimesSync(ahead, new Date("2099-01-01T00:00:00Z"), new Date("2099-01-01T00:00:00Z"));
+    const first = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    expect(first.needs).toEqual([]);
+    job("job-aaaaaaaa", "we need a tool that counts vowels");
+    const second = noticeNeeds({ workspaceDir: dir, cursor: first.cursor, kindOf });
+    expect(second.needs.map((need) => need.goal)).toEqual(["counts vowels"]);
+    // Its time come, the dated one is read, once.
+    const later = new Date("2099-01-01T00:00:01Z");
+    expect(noticeNeeds({ workspaceDir: dir, cursor: second.cursor, kindOf, now: later }).needs.map((need) => need.goal)).toEqual(["slugifies titles"]);
   });
 });
 

@@ -179,6 +179,7 @@ function readAuditLog(look: Look): void {
 function readJobs(look: Look): void {
   const resultsDir = join(look.workspaceDir, SERVE_STATE_DIR, "results");
   const seen = new Set(look.cursor.jobs.ids);
+  const nowMs = Date.parse(look.now);
   const jobs: { id: string; path: string; finishedAt: number }[] = [];
   for (const file of listDir(resultsDir)) {
     const id = JOB_FILE.exec(file)?.[1];
@@ -189,6 +190,9 @@ function readJobs(look: Look): void {
     // A result is written once, atomically, when its job ends: its mtime is when it finished.
     const finishedAt = Math.floor(stat.mtimeMs);
     if (finishedAt < look.cursor.jobs.through || (finishedAt === look.cursor.jobs.through && seen.has(id))) continue;
+    // Dated ahead of now (planted, or written while the clock was ahead): read once its time comes, since taking it
+    // now would move the cursor past every job that ends meanwhile.
+    if (finishedAt > nowMs) continue;
     jobs.push({ id, path, finishedAt });
   }
   jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
