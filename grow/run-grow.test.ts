@@ -12,7 +12,7 @@ import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
-import { readGrowReport, reportIds } from "./grow-report.ts";
+import { readGrowReport, reportIds, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { type GrowRequest, runGrow } from "./run-grow.ts";
@@ -25,7 +25,10 @@ let server: ScriptedServer;
 let config: ReturnType<typeof scriptedConfig>;
 
 beforeAll(async () => {
-  server = await startScriptedServer({ script: scriptedToolsmithScript() });
+  const stock = scriptedToolsmithScript();
+  // A toolsmith that never answers a goal about stalling: a build still under way when the budget runs out.
+  const stalls = { when: { tool: "submit_spec", lastMessage: "^Goal: [^\\n]*stall" }, reply: { toolCalls: [], firstByteDelayMs: 600_000 } };
+  server = await startScriptedServer({ script: { ...stock, rules: [stalls, ...stock.rules] } });
   config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
 });
 afterAll(async () => {
@@ -273,4 +276,16 @@ test("a run killed after its build was promoted leaves the proposal promoted, wi
   const after = readGrowState(repo.dir).proposals;
   expect(after.find((proposal) => proposal.id === vowels?.id)).toMatchObject({ state: "promoted", tool: "vowel_count", promotion: "promote/20261123T101510Z" });
   expect(after.find((proposal) => proposal.id === words?.id)).toMatchObject({ state: "pending" });
+}, 60_000);
+
+test("a build still under way when the time budget and its grace run out is cancelled: the run ends done, says so, and prints its summary", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that stalls the toolsmith for good"] });
+  const made = request(repo.dir, { maxTools: 1 });
+  // The budget outlasts the noticing by far; its grace is cut to nothing, so the stalled build is cancelled once it ends.
+  const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 5_000, graceMs: 1 } });
+  expect(report.state).toBe("done");
+  expect(report.budget.stoppedBy).toBe("time");
+  expect(report.notes.join("\n")).toMatch(/the time budget/);
+  expect(summaryLine(report)).toContain("(stopped: time budget reached)");
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
 }, 60_000);

@@ -321,7 +321,20 @@ class GrowRun {
           }
           request.onProgress?.({ type: "build", proposal: proposal.id, progress });
         };
-        this.record(await buildProposal(proposal, { ...context, onProgress }, this.budget.stepSignal(request.signal)));
+        const step = this.budget.stepSignal(request.signal);
+        try {
+          this.record(await buildProposal(proposal, { ...context, onProgress }, step));
+        } catch (error) {
+          // Cancelled by the budget (not the run's own signal): the budget was reached, and the run ends here as any
+          // run that reaches it does. Anything else ends the run.
+          if (request.signal.aborted || !step.aborted) throw error;
+          this.budget.overran();
+          const others = queue.length - index - 1;
+          report.notes.push(
+            `the time budget ran out while ${proposal.id} was being built: it was cancelled and waits for the next run${others > 0 ? `, as do ${others} other proposal(s)` : ""}`,
+          );
+          break;
+        }
       } finally {
         // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
         if (proposal.state === "building") proposal.state = "pending";
