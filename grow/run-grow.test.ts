@@ -289,3 +289,24 @@ test("a build still under way when the time budget and its grace run out is canc
   expect(summaryLine(report)).toContain("(stopped: time budget reached)");
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
 }, 60_000);
+
+test("a build cut short after its promotion merged (current's restart broke) leaves the proposal promoted, not pending to be built again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
+  const current = {
+    restart: async () => {
+      throw new Error("current's restart broke");
+    },
+    waitHealthy: async () => ({ ok: true, detail: "" }),
+  };
+  const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+  const made = request(repo.dir, { maxTools: 1, autoPromote: true, current });
+  await expect(runGrow(made)).rejects.toThrow("current's restart broke");
+  // main moved and was tagged before the restart: the proposal says what main holds.
+  expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).not.toBe(mainBefore);
+  const [tag] = gitSync(repo.dir, ["tag", "--list", "promote/*"]).split("\n").filter(Boolean);
+  expect(readGrowState(repo.dir).proposals).toEqual([expect.objectContaining({ state: "promoted", tool: "vowel_count", promotion: tag })]);
+  const [id] = reportIds(repo.dir);
+  const report = readGrowReport(repo.dir, id as string);
+  expect(report?.notes.some((note) => note.startsWith("a build cut short promoted cand/"))).toBe(true);
+  expect(report?.summary).toMatchObject({ built: 1, judged: 1, promoted: 1 });
+}, 120_000);
