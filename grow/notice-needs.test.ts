@@ -8,7 +8,7 @@ import { openRoom } from "../room/room.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { EMPTY_CURSOR, readGrowState, writeGrowState } from "./grow-state.ts";
+import { EMPTY_CURSOR, GrowCursor, readGrowState, writeGrowState } from "./grow-state.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
@@ -287,6 +287,31 @@ describe("noticing serve's jobs", () => {
     const later = new Date("2099-01-01T00:00:01Z");
     expect(noticeNeeds({ workspaceDir: dir, cursor: second.cursor, kindOf, now: later }).needs.map((need) => need.goal)).toEqual(["slugifies titles"]);
   });
+
+  test("more results of one millisecond than the cursor keeps are passed over, not kept in a cursor no run could write", () => {
+    const dir = workspace();
+    const results = join(dir, ".org", "serve", "results");
+    mkdirSync(results, { recursive: true });
+    // As a checkout or an archive may leave planted files: all of one time to the millisecond.
+    const time = new Date(Date.now() - 60_000);
+    for (let index = 0; index <= 10_000; index += 1) {
+      const path = join(results, `job-${String(index).padStart(8, "0")}.json`);
+      writeFileSync(path, "{}");
+      utimesSync(path, time, time);
+    }
+    let cursor = EMPTY_CURSOR;
+    for (let run = 0; run < 6; run += 1) {
+      cursor = noticeNeeds({ workspaceDir: dir, cursor, kindOf }).cursor;
+      expect(GrowCursor.safeParse(cursor).success).toBe(true);
+    }
+    // Past them all: a job that ends later is read.
+    const later = join(results, "job-zzzzzzzz.json");
+    writeFileSync(
+      later,
+      JSON.stringify({ id: "job-zzzzzzzz", events: [{ type: "turn-start", turnId: "j1", text: "we need a tool that counts vowels" }], finishedAt: 1 }),
+    );
+    expect(noticeNeeds({ workspaceDir: dir, cursor, kindOf }).needs.map((need) => need.goal)).toEqual(["counts vowels"]);
+  }, 60_000);
 });
 
 describe("the words of a need", () => {

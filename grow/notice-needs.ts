@@ -8,7 +8,7 @@ import { z } from "zod";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { AUDIT_DIR, SESSIONS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
-import type { GrowCursor } from "./grow-state.ts";
+import { type GrowCursor, MAX_JOB_IDS } from "./grow-state.ts";
 import { missingToolGoal, oneLine, QUOTE_CHARS } from "./need-signals.ts";
 import { type Need, needsOfRoomEvents, type ToolKindOf, validTime } from "./room-needs.ts";
 import { type FileMark, readAppendedLines } from "./read-appended.ts";
@@ -199,6 +199,13 @@ function readJobs(look: Look): void {
   if (jobs.length > JOBS_PER_RUN) look.more = true;
   for (const job of jobs.slice(0, JOBS_PER_RUN)) {
     const through = look.cursor.jobs.through;
+    if (job.finishedAt < through) continue;
+    if (job.finishedAt === through && look.cursor.jobs.ids.length >= MAX_JOB_IDS) {
+      // More results of one millisecond than the cursor keeps (planted, or unpacked all at once; serve writes nothing
+      // like it): the rest of that millisecond is passed over rather than kept in a cursor no run could write.
+      look.cursor.jobs = { through: through + 1, ids: [] };
+      continue;
+    }
     look.cursor.jobs = { through: job.finishedAt, ids: job.finishedAt > through ? [job.id] : [...look.cursor.jobs.ids, job.id] };
     const bytes = readFileNoFollow(job.path, MAX_JOB_BYTES);
     const parsed = JobFile.safeParse(parseLine(bytes ? Buffer.from(bytes).toString("utf8") : ""));
