@@ -1,7 +1,10 @@
 import type { LanguageModel } from "../llm/language-model.ts";
 
-/** What one run may spend: wall time, model tokens, tools built. */
-export type GrowLimits = { budgetMs: number; maxTokens: number; maxTools: number };
+/**
+ * What one run may spend: wall time, model tokens, tools built. `graceMs`: how long a step under way when the wall
+ * time runs out may go on before it is cancelled (a quarter of the budget, at least a minute, when not given).
+ */
+export type GrowLimits = { budgetMs: number; maxTokens: number; maxTools: number; graceMs?: number };
 
 /** What a run spent, and what stopped it when something did. */
 export type BudgetSpent = {
@@ -49,6 +52,11 @@ export class GrowBudget {
     return reached;
   }
 
+  /** A step was cancelled past the wall-time budget's grace: the time budget stopped the run. */
+  overran(): void {
+    this.#stoppedBy ??= "time";
+  }
+
   /** Counts a build started. */
   countTool(): void {
     this.#tools += 1;
@@ -56,7 +64,7 @@ export class GrowBudget {
 
   /** The run's signal for one step: `signal`, or the wall-time budget past its grace. */
   stepSignal(signal: AbortSignal): AbortSignal {
-    const grace = Math.max(MIN_GRACE_MS, this.limits.budgetMs * GRACE_SHARE);
+    const grace = this.limits.graceMs ?? Math.max(MIN_GRACE_MS, this.limits.budgetMs * GRACE_SHARE);
     const left = this.limits.budgetMs + grace - (performance.now() - this.#started);
     return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, left))]);
   }

@@ -7,6 +7,8 @@ import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security
 import { Proposal } from "./proposal.ts";
 
 const Mark = z.strictObject({ offset: z.int().min(0), ino: z.number().min(0) });
+/** Jobs of the cursor's newest millisecond it keeps by id. */
+export const MAX_JOB_IDS = 10_000;
 
 /**
  * How far noticing has read: each transcript (and the turn it was in, with that turn's message, for a reply read
@@ -18,7 +20,7 @@ export const GrowCursor = z.strictObject({
     Mark.extend({ turn: z.string().max(128).optional(), turnText: z.string().max(4000).optional(), replies: z.record(z.string(), z.string()).optional() }),
   ),
   audit: z.record(z.string(), Mark),
-  jobs: z.strictObject({ through: z.number().min(0), ids: z.array(z.string()).max(10_000) }),
+  jobs: z.strictObject({ through: z.number().min(0), ids: z.array(z.string()).max(MAX_JOB_IDS) }),
 });
 export type GrowCursor = z.infer<typeof GrowCursor>;
 

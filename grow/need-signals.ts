@@ -23,12 +23,13 @@ export function oneLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
 }
 
-// A sentence ends at . ! ? ; or a line break (a decimal point such as 2.5 does not end one).
+// A sentence ends at . ! ? ; or a line break (a decimal point such as 2.5 does not end one). Its blanks are one space
+// each: the patterns below start with \s*, which at each blank of a long run would go over the rest of the run again.
 function sentences(text: string): string[] {
   return text
     .slice(0, 20_000)
     .split(/(?<!\d)[.!?;]+(?!\d)|\n+/)
-    .map((sentence) => sentence.trim())
+    .map((sentence) => sentence.replace(/\s+/g, " ").trim())
     .filter(Boolean);
 }
 

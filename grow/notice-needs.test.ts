@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -8,7 +8,7 @@ import { openRoom } from "../room/room.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { EMPTY_CURSOR } from "./grow-state.ts";
+import { EMPTY_CURSOR, GrowCursor, readGrowState, writeGrowState } from "./grow-state.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
@@ -184,6 +184,49 @@ describe("noticing reads the room's own transcripts", () => {
   });
 });
 
+describe("noticing keeps what a proposal can hold", () => {
+  test("a time outside ISO's four-digit years, in a transcript, the audit log or a job, reads as now: the proposals and the cursor can still be kept", () => {
+    const dir = workspace();
+    const sessions = join(dir, ".org", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    // Each parses as a date, and each is a time JavaScript writes as no ISO 8601 datetime ("+010000-…", "-000001-…").
+    const times = ["+010000-01-01T00:00:00Z", "-000001-01-01T00:00:00Z", "275760-09-13"];
+    const turns = times.map((time, index) =>
+      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that converts unit ${index} to metres`, time }),
+    );
+    const replies = times.map((time, index) =>
+      JSON.stringify({ type: "message", message: { from: "agent", text: `I can't convert unit ${index} to metres`, turnId: `t${index}`, time } }),
+    );
+    writeFileSync(join(sessions, "s1.jsonl"), `${[...turns, ...replies].join("\n")}\n`);
+    mkdirSync(join(dir, ".org", "audit"), { recursive: true });
+    const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false }));
+    // Not plain: the call's stand-in turn must not carry it.
+    audit.push(JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false }));
+    writeFileSync(join(dir, ".org", "audit", "2026-01-01.jsonl"), `${audit.join("\n")}\n`);
+    mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
+    writeFileSync(
+      join(dir, ".org", "serve", "results", "job-cccccccc.json"),
+      JSON.stringify({
+        id: "job-cccccccc",
+        sessionId: "gone",
+        events: [{ type: "turn-start", turnId: "j1", text: "we need a tool that slugifies titles", time: times[0] }],
+        finishedAt: 1,
+      }),
+    );
+    const now = new Date();
+    const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf, now });
+    expect(noticed.needs).toHaveLength(3 + 3 + 4 + 1);
+    for (const need of noticed.needs) {
+      expect(z.iso.datetime().safeParse(need.time).success).toBe(true);
+      expect(need.turn).toMatch(/^[\w.:-]{1,128}$/);
+    }
+    expect(noticed.needs.every((need) => need.time === now.toISOString())).toBe(true);
+    const merged = mergeNeeds([], noticed.needs, { now });
+    writeGrowState(dir, { version: 1, cursor: noticed.cursor, proposals: merged.proposals });
+    expect(readGrowState(dir).proposals.length).toBe(merged.proposals.length);
+  });
+});
+
 describe("noticing reads the audit log and serve's jobs where no transcript tells", () => {
   test("a failed call outside any session, and a job whose session left no transcript, are needs; a job with a transcript is read there", async () => {
     const dir = workspace();
@@ -222,6 +265,55 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
   });
 });
 
+describe("noticing serve's jobs", () => {
+  test("a job result dated in the future waits for its time, and the jobs that end meanwhile are read", () => {
+    const dir = workspace();
+    const results = join(dir, ".org", "serve", "results");
+    mkdirSync(results, { recursive: true });
+    const job = (id: string, text: string) => {
+      const path = join(results, `${id}.json`);
+      writeFileSync(path, JSON.stringify({ id, sessionId: id, events: [{ type: "turn-start", turnId: "j1", text }], finishedAt: 1 }));
+      return path;
+    };
+    // Planted, or written while the clock was ahead: the cursor must not move past every job to come.
+    const ahead = job("job-ffffffff", "we need a tool that slugifies titles");
+    utimesSync(ahead, new Date("2099-01-01T00:00:00Z"), new Date("2099-01-01T00:00:00Z"));
+    const first = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    expect(first.needs).toEqual([]);
+    job("job-aaaaaaaa", "we need a tool that counts vowels");
+    const second = noticeNeeds({ workspaceDir: dir, cursor: first.cursor, kindOf });
+    expect(second.needs.map((need) => need.goal)).toEqual(["counts vowels"]);
+    // Its time come, the dated one is read, once.
+    const later = new Date("2099-01-01T00:00:01Z");
+    expect(noticeNeeds({ workspaceDir: dir, cursor: second.cursor, kindOf, now: later }).needs.map((need) => need.goal)).toEqual(["slugifies titles"]);
+  });
+
+  test("more results of one millisecond than the cursor keeps are passed over, not kept in a cursor no run could write", () => {
+    const dir = workspace();
+    const results = join(dir, ".org", "serve", "results");
+    mkdirSync(results, { recursive: true });
+    // As a checkout or an archive may leave planted files: all of one time to the millisecond.
+    const time = new Date(Date.now() - 60_000);
+    for (let index = 0; index <= 10_000; index += 1) {
+      const path = join(results, `job-${String(index).padStart(8, "0")}.json`);
+      writeFileSync(path, "{}");
+      utimesSync(path, time, time);
+    }
+    let cursor = EMPTY_CURSOR;
+    for (let run = 0; run < 6; run += 1) {
+      cursor = noticeNeeds({ workspaceDir: dir, cursor, kindOf }).cursor;
+      expect(GrowCursor.safeParse(cursor).success).toBe(true);
+    }
+    // Past them all: a job that ends later is read.
+    const later = join(results, "job-zzzzzzzz.json");
+    writeFileSync(
+      later,
+      JSON.stringify({ id: "job-zzzzzzzz", events: [{ type: "turn-start", turnId: "j1", text: "we need a tool that counts vowels" }], finishedAt: 1 }),
+    );
+    expect(noticeNeeds({ workspaceDir: dir, cursor, kindOf }).needs.map((need) => need.goal)).toEqual(["counts vowels"]);
+  }, 60_000);
+});
+
 describe("the words of a need", () => {
   test("requests name a tool and a job; replies say they could not; manners of speaking are not needs", () => {
     expect(requestedGoal("we need a tool that clamps a number into a range")).toBe("clamps a number into a range");
@@ -235,6 +327,22 @@ describe("the words of a need", () => {
     expect(cannotGoal("We can't be sure.")).toBeUndefined();
     expect(cannotGoal("I can help with that!")).toBeUndefined();
   });
+
+  test("a message with long runs of blanks is read in one pass over it, not one per blank: a transcript of such lines is noticed at once", () => {
+    const dir = workspace();
+    const sessions = join(dir, ".org", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    // Every line as long as a sentence is read (20 000 characters): before, each blank of a run went over the rest of
+    // the run again, about a second a line, and a run read 64 MiB of them with serve's event loop held meanwhile.
+    const blanks = " \t".repeat(9_500);
+    const lines = Array.from({ length: 100 }, (_, index) => [
+      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that clamps${blanks}numbers` }),
+      JSON.stringify({ type: "message", message: { from: "agent", text: `I can't clamp${blanks}numbers`, turnId: `t${index}` } }),
+    ]).flat();
+    writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
+    const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    expect(needs.map((need) => need.goal)).toEqual(Array.from({ length: 100 }, () => ["clamps numbers", "clamp numbers"]).flat());
+  }, 20_000);
 
   test("failed runs: a missing program or module is a need; an ordinary failure is not", () => {
     expect(toolResultNeed("sh", { cmd: "jq ." }, "exit code: 127\nstderr: sh: 1: jq: not found", kindOf)).toMatchObject({

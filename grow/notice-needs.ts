@@ -8,9 +8,9 @@ import { z } from "zod";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { AUDIT_DIR, SESSIONS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
-import type { GrowCursor } from "./grow-state.ts";
+import { type GrowCursor, MAX_JOB_IDS } from "./grow-state.ts";
 import { missingToolGoal, oneLine, QUOTE_CHARS } from "./need-signals.ts";
-import { type Need, needsOfRoomEvents, type ToolKindOf } from "./room-needs.ts";
+import { type Need, needsOfRoomEvents, type ToolKindOf, validTime } from "./room-needs.ts";
 import { type FileMark, readAppendedLines } from "./read-appended.ts";
 import { readFileNoFollow } from "../workspace/change-set.ts";
 
@@ -179,6 +179,7 @@ function readAuditLog(look: Look): void {
 function readJobs(look: Look): void {
   const resultsDir = join(look.workspaceDir, SERVE_STATE_DIR, "results");
   const seen = new Set(look.cursor.jobs.ids);
+  const nowMs = Date.parse(look.now);
   const jobs: { id: string; path: string; finishedAt: number }[] = [];
   for (const file of listDir(resultsDir)) {
     const id = JOB_FILE.exec(file)?.[1];
@@ -189,12 +190,22 @@ function readJobs(look: Look): void {
     // A result is written once, atomically, when its job ends: its mtime is when it finished.
     const finishedAt = Math.floor(stat.mtimeMs);
     if (finishedAt < look.cursor.jobs.through || (finishedAt === look.cursor.jobs.through && seen.has(id))) continue;
+    // Dated ahead of now (planted, or written while the clock was ahead): read once its time comes, since taking it
+    // now would move the cursor past every job that ends meanwhile.
+    if (finishedAt > nowMs) continue;
     jobs.push({ id, path, finishedAt });
   }
   jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
   if (jobs.length > JOBS_PER_RUN) look.more = true;
   for (const job of jobs.slice(0, JOBS_PER_RUN)) {
     const through = look.cursor.jobs.through;
+    if (job.finishedAt < through) continue;
+    if (job.finishedAt === through && look.cursor.jobs.ids.length >= MAX_JOB_IDS) {
+      // More results of one millisecond than the cursor keeps (planted, or unpacked all at once; serve writes nothing
+      // like it): the rest of that millisecond is passed over rather than kept in a cursor no run could write.
+      look.cursor.jobs = { through: through + 1, ids: [] };
+      continue;
+    }
     look.cursor.jobs = { through: job.finishedAt, ids: job.finishedAt > through ? [job.id] : [...look.cursor.jobs.ids, job.id] };
     const bytes = readFileNoFollow(job.path, MAX_JOB_BYTES);
     const parsed = JobFile.safeParse(parseLine(bytes ? Buffer.from(bytes).toString("utf8") : ""));
@@ -209,8 +220,9 @@ function readJobs(look: Look): void {
 /** The need in an audited call that failed outside any transcript: a tool that does not exist, or a generated tool failing. */
 function auditNeed(entry: z.infer<typeof AuditLine>, kindOf: ToolKindOf, now: string): Need | undefined {
   const session = plain(entry.sessionId, "audit");
-  const turn = plain(entry.requestId, `call-${entry.time}`).slice(0, 128);
-  const time = Number.isFinite(Date.parse(entry.time)) ? new Date(Date.parse(entry.time)).toISOString() : now;
+  const time = validTime(entry.time) ?? now;
+  // A call without a request id is told apart by its time, as written when that is plain.
+  const turn = plain(entry.requestId, plain(`call-${entry.time}`, `call-${time}`)).slice(0, 128);
   const args = oneLine(JSON.stringify(entry.arguments ?? null) ?? "", 200);
   const kind = kindOf(entry.tool);
   if (kind === undefined) {

@@ -182,8 +182,15 @@ function safeJson(value: unknown): string {
   }
 }
 
-function validTime(time: string | undefined): string | undefined {
+/**
+ * A line's time as the ISO datetime a proposal keeps, or undefined. A date past year 9999 or before year 0 parses, but
+ * JavaScript writes it with six digits and a sign ("+010000-…"), which no proposal holds: kept, it would make every
+ * run's state unwritable, and the line that brought it be read again by the next run.
+ */
+export function validTime(time: string | undefined): string | undefined {
   if (time === undefined) return undefined;
   const parsed = Date.parse(time);
-  return Number.isFinite(parsed) ? new Date(parsed).toISOString() : undefined;
+  if (!Number.isFinite(parsed)) return undefined;
+  const iso = new Date(parsed).toISOString();
+  return /^\d{4}-/.test(iso) ? iso : undefined;
 }

@@ -12,8 +12,9 @@ import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
-import { readGrowReport, reportIds } from "./grow-report.ts";
-import { readGrowState } from "./grow-state.ts";
+import { readGrowReport, reportIds, summaryLine } from "./grow-report.ts";
+import { readGrowState, writeGrowState } from "./grow-state.ts";
+import { takeGrowLock } from "./grow-lock.ts";
 import { type GrowRequest, runGrow } from "./run-grow.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
@@ -24,7 +25,10 @@ let server: ScriptedServer;
 let config: ReturnType<typeof scriptedConfig>;
 
 beforeAll(async () => {
-  server = await startScriptedServer({ script: scriptedToolsmithScript() });
+  const stock = scriptedToolsmithScript();
+  // A toolsmith that never answers a goal about stalling: a build still under way when the budget runs out.
+  const stalls = { when: { tool: "submit_spec", lastMessage: "^Goal: [^\\n]*stall" }, reply: { toolCalls: [], firstByteDelayMs: 600_000 } };
+  server = await startScriptedServer({ script: { ...stock, rules: [stalls, ...stock.rules] } });
   config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
 });
 afterAll(async () => {
@@ -93,12 +97,23 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   using repo = workspaceRepo(SESSIONS);
   const git = new RepoGit(repo.dir);
   const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
-  const { report, path } = await runGrow(request(repo.dir, { maxTools: 1 }));
+  // The candidate is kept with its proposal as soon as it is made, before the gate: a run killed later finds it.
+  let keptAtBranch: string | undefined;
+  const { report, path } = await runGrow(
+    request(repo.dir, {
+      maxTools: 1,
+      onProgress: (progress) => {
+        if (progress.type === "build" && progress.progress.type === "toolsmith" && progress.progress.event.type === "branch-created")
+          keptAtBranch = readGrowState(repo.dir).proposals.find((proposal) => proposal.state === "building")?.branch;
+      },
+    }),
+  );
   expect(report.summary).toMatchObject({ noticed: 3, created: 2, merged: 1, built: 1, judged: 1, promoted: 0, rolledBack: 0 });
   expect(report.budget).toMatchObject({ tools: 1, maxTools: 1, stoppedBy: "tools" });
   const [build] = report.builds;
   expect(build).toMatchObject({ ok: true, state: "built", tool: "vowel_count", verdict: "pass" });
   expect(build?.waiting).toStartWith(`waiting for org promote ${build?.branch}`);
+  expect(keptAtBranch).toBe(build?.branch as string);
   expect(report.notes.some((note) => note.includes(`org promote ${build?.branch}`))).toBe(true);
   // main is as it was: nothing is promoted without grow.autoPromote.
   expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).toBe(mainBefore);
@@ -208,3 +223,90 @@ test("a planted transcript makes grow run nothing and write nothing outside .org
     expect(proposal.tool).toBeUndefined();
   }
 }, 60_000);
+
+test("a proposal a killed run left building is pending again on the next run, even when the dead run's lock was taken over and let go since", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
+  await runGrow(request(repo.dir, { maxTools: 0 }));
+  const state = readGrowState(repo.dir);
+  const [proposal] = state.proposals;
+  expect(proposal).toMatchObject({ state: "pending" });
+  // A run killed mid-build: the proposal says building, and its lock names a dead process.
+  writeGrowState(repo.dir, { ...state, proposals: state.proposals.map((entry) => ({ ...entry, state: "building" as const })) });
+  const dead = Bun.spawn(["true"]);
+  await dead.exited;
+  writeFileSync(
+    join(repo.dir, ".org", "grow", "grow.lock"),
+    JSON.stringify({ pid: dead.pid, start: "", since: new Date().toISOString(), command: "org grow" }),
+  );
+  // `org grow reject` of another proposal takes that lock over and lets it go.
+  const taken = takeGrowLock(repo.dir, "org grow reject");
+  expect(taken.tookOver).toBe(true);
+  taken.release();
+  const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(report.notes).toContain(`a run that ended without finishing had ${proposal?.id} building: pending again`);
+  expect(readGrowState(repo.dir).proposals.map((entry) => entry.state)).toEqual(["pending"]);
+}, 60_000);
+
+test("a run killed after its build was promoted leaves the proposal promoted, with its tag, not built again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text", "we need a tool that reverses the order of the words in a sentence"] });
+  await runGrow(request(repo.dir, { maxTools: 0 }));
+  const state = readGrowState(repo.dir);
+  const vowels = state.proposals.find((proposal) => proposal.goal.includes("vowels"));
+  const words = state.proposals.find((proposal) => proposal.goal.includes("words"));
+  // What the killed run did: the toolsmith's candidate, merged into main and tagged as a promotion, then kill -9
+  // before the proposals were written again (both still building; the vowels one with its candidate kept).
+  const branch = "cand/20261123T101500Z";
+  gitSync(repo.dir, ["checkout", "--quiet", "-b", branch]);
+  writeGeneratedTool(repo.dir, { ...wordCountSpec("vowel_count", "Counts the vowels of a text.") });
+  gitSync(repo.dir, ["add", "-A"]);
+  gitSync(repo.dir, ["commit", "--quiet", "-m", "vowel_count"]);
+  const commit = gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
+  gitSync(repo.dir, ["checkout", "--quiet", "main"]);
+  gitSync(repo.dir, ["merge", "--quiet", "--no-ff", "-m", "promote vowel_count", branch]);
+  gitSync(repo.dir, ["tag", "promote/20261123T101510Z"]);
+  writeGrowState(repo.dir, {
+    ...state,
+    proposals: state.proposals.map((proposal) =>
+      proposal.id === vowels?.id ? { ...proposal, state: "building" as const, branch, commit } : { ...proposal, state: "building" as const },
+    ),
+  });
+  const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
+  expect(report.notes).toContain(`a run that ended without finishing promoted ${branch} for ${vowels?.id} (promote/20261123T101510Z)`);
+  expect(report.notes).toContain(`a run that ended without finishing had ${words?.id} building: pending again`);
+  const after = readGrowState(repo.dir).proposals;
+  expect(after.find((proposal) => proposal.id === vowels?.id)).toMatchObject({ state: "promoted", tool: "vowel_count", promotion: "promote/20261123T101510Z" });
+  expect(after.find((proposal) => proposal.id === words?.id)).toMatchObject({ state: "pending" });
+}, 60_000);
+
+test("a build still under way when the time budget and its grace run out is cancelled: the run ends done, says so, and prints its summary", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that stalls the toolsmith for good"] });
+  const made = request(repo.dir, { maxTools: 1 });
+  // The budget outlasts the noticing by far; its grace is cut to nothing, so the stalled build is cancelled once it ends.
+  const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 5_000, graceMs: 1 } });
+  expect(report.state).toBe("done");
+  expect(report.budget.stoppedBy).toBe("time");
+  expect(report.notes.join("\n")).toMatch(/the time budget/);
+  expect(summaryLine(report)).toContain("(stopped: time budget reached)");
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
+}, 60_000);
+
+test("a build cut short after its promotion merged (current's restart broke) leaves the proposal promoted, not pending to be built again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
+  const current = {
+    restart: async () => {
+      throw new Error("current's restart broke");
+    },
+    waitHealthy: async () => ({ ok: true, detail: "" }),
+  };
+  const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+  const made = request(repo.dir, { maxTools: 1, autoPromote: true, current });
+  await expect(runGrow(made)).rejects.toThrow("current's restart broke");
+  // main moved and was tagged before the restart: the proposal says what main holds.
+  expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).not.toBe(mainBefore);
+  const [tag] = gitSync(repo.dir, ["tag", "--list", "promote/*"]).split("\n").filter(Boolean);
+  expect(readGrowState(repo.dir).proposals).toEqual([expect.objectContaining({ state: "promoted", tool: "vowel_count", promotion: tag })]);
+  const [id] = reportIds(repo.dir);
+  const report = readGrowReport(repo.dir, id as string);
+  expect(report?.notes.some((note) => note.startsWith("a build cut short promoted cand/"))).toBe(true);
+  expect(report?.summary).toMatchObject({ built: 1, judged: 1, promoted: 1 });
+}, 120_000);

@@ -8,6 +8,7 @@ import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { generatedToolNames } from "../config/tool-names.ts";
+import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
@@ -29,7 +30,7 @@ import { followCandidates } from "./follow-candidates.ts";
 import { goalVectors } from "./goal-vectors.ts";
 import { byNeed, mergeNeeds } from "./merge-needs.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
-import type { Proposal } from "./proposal.ts";
+import type { Proposal, ProposalState } from "./proposal.ts";
 
 /** Goals embedded in one run at most (the newest proposals' and the needs'). */
 const MAX_EMBEDDED_GOALS = 2_000;
@@ -89,7 +90,7 @@ export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
   }
   try {
     run.keepReport();
-    if (lock?.tookOver) run.resumeInterrupted();
+    if (lock) await run.resumeInterrupted();
     await followCandidates(run.state.proposals, run.git, request.signal);
     await run.notice();
     await run.actOnHealth();
@@ -166,12 +167,51 @@ class GrowRun {
     };
   }
 
-  /** The lock was a dead run's: what it was building is pending again. */
-  resumeInterrupted(): void {
-    const interrupted = this.state.proposals.filter((proposal) => proposal.state === "building");
-    for (const proposal of interrupted) proposal.state = "pending";
-    if (interrupted.length > 0)
-      this.report.notes.push(`a run that ended without finishing had ${interrupted.map((p) => p.id).join(", ")} building: pending again`);
+  /**
+   * Under the lock no other run builds, so a proposal still `building` is a dead run's. Looked for on every run, not
+   * only when the dead run's lock is taken over: `org grow reject` may have taken that lock over and let it go since,
+   * or a person removed it.
+   */
+  async resumeInterrupted(): Promise<void> {
+    await this.settleUnfinished(
+      this.state.proposals.filter((proposal) => proposal.state === "building"),
+      "a run that ended without finishing",
+      this.request.signal,
+    );
+  }
+
+  /**
+   * Builds that ended without their cycle's outcome (a run killed, a build cancelled or broken): a build whose
+   * candidate was made may have been judged and promoted first, and that candidate says so. `promoted` (with its tag),
+   * `built` (passed, waiting for org promote), else `pending` again; each said in the report's notes after `who`.
+   * Returns the states they were given.
+   */
+  async settleUnfinished(unfinished: Proposal[], who: string, signal?: AbortSignal): Promise<ProposalState[]> {
+    if (unfinished.length === 0) return [];
+    const rows = unfinished.some((proposal) => proposal.branch)
+      ? new Map((await candidateStates(this.git, signal)).map((row) => [row.branch, row]))
+      : new Map<string, CandidateRow>();
+    const pending: string[] = [];
+    for (const proposal of unfinished) {
+      const row = proposal.branch === undefined ? undefined : rows.get(proposal.branch);
+      const [tool] = row?.tools.length === 1 ? row.tools : [];
+      if (row?.state === "promoted") {
+        proposal.state = "promoted";
+        if (tool) proposal.tool = tool;
+        if (row.promotion) proposal.promotion = row.promotion;
+        this.report.notes.push(`${who} promoted ${row.branch} for ${proposal.id} (${row.promotion ?? "on main"})`);
+      } else if (row?.state === "pass") {
+        proposal.state = "built";
+        if (tool) proposal.tool = tool;
+        this.report.notes.push(`${who} built ${row.branch} for ${proposal.id}; it passed the gate and waits: org promote ${row.branch}`);
+      } else {
+        proposal.state = "pending";
+        pending.push(proposal.id);
+      }
+      proposal.updatedAt = this.clock().toISOString();
+    }
+    if (pending.length > 0) this.report.notes.push(`${who} had ${pending.join(", ")} building: pending again`);
+    return unfinished.map((proposal) => proposal.state);
   }
 
   /** Noticing, merging and the cover check; the proposals and the cursor kept together. */
@@ -275,16 +315,51 @@ class GrowRun {
       }
       this.budget.countTool();
       proposal.state = "building";
+      // The candidate of an earlier try is no part of this one.
+      delete proposal.branch;
+      delete proposal.commit;
       this.save();
       this.say(
         `building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`,
       );
       try {
-        const onProgress = (progress: BuildProgress) => request.onProgress?.({ type: "build", proposal: proposal.id, progress });
-        this.record(await buildProposal(proposal, { ...context, onProgress }, this.budget.stepSignal(request.signal)));
+        const onProgress = (progress: BuildProgress) => {
+          // Kept before the gate judges it and a promotion merges it: a run killed after those finds what the build became.
+          if (progress.type === "toolsmith" && progress.event.type === "branch-created") {
+            proposal.branch = progress.event.branch;
+            proposal.commit = progress.event.commit;
+            this.save();
+          }
+          request.onProgress?.({ type: "build", proposal: proposal.id, progress });
+        };
+        const step = this.budget.stepSignal(request.signal);
+        try {
+          this.record(await buildProposal(proposal, { ...context, onProgress }, step));
+        } catch (error) {
+          // Cancelled by the budget (not the run's own signal): the budget was reached, and the run ends here as any
+          // run that reaches it does. Anything else ends the run.
+          if (request.signal.aborted || !step.aborted) throw error;
+          this.budget.overran();
+          const others = queue.length - index - 1;
+          report.notes.push(
+            `the time budget ran out while ${proposal.id} was being built: it was cancelled${others > 0 ? `, and ${others} other proposal(s) wait for the next run` : ""}`,
+          );
+          break;
+        }
       } finally {
-        // Cancelled or broken mid-build: the proposal is pending again, not stuck in `building`.
-        if (proposal.state === "building") proposal.state = "pending";
+        // Cancelled or broken mid-build: not stuck in `building`, and not built again when it was promoted first. Read
+        // without the run's signal, which may be what cancelled it.
+        if (proposal.state === "building") {
+          const [settled] = await this.settleUnfinished([proposal], "a build cut short").catch(() => {
+            proposal.state = "pending";
+            return [];
+          });
+          // What this run did before it was cut short counts in its summary.
+          const { summary } = report;
+          if (proposal.branch) summary.built += 1;
+          if (settled === "promoted" || settled === "built") summary.judged += 1;
+          if (settled === "promoted") summary.promoted += 1;
+        }
         this.save();
         this.keepReport();
       }
