@@ -88,5 +88,9 @@ test("an HTTP server needs a confirmation only when its headers send variables o
   expect(needsTrust({ ...http, headers: { Authorization: "Bearer ${GH_TOKEN}" } })).toBe(true);
   expect(describeLaunch(server)).toBe("TOKEN='${TOKEN}' npx -y server /tmp/x — on this host as you, unsandboxed");
   expect(describeLaunch({ ...server, env: {}, sandbox: true, network: ["a.test"] })).toBe("npx -y server /tmp/x — in the sandbox (network: a.test)");
+  // The host paths a sandboxed server may read are part of what the user confirms.
+  expect(describeLaunch({ ...server, env: {}, sandbox: true, readOnlyPaths: ["/home/me/.ssh", "/srv/data"] })).toBe(
+    "npx -y server /tmp/x — in the sandbox (no network; reads /home/me/.ssh, /srv/data)",
+  );
   expect(launchFingerprint(server, "/a")).not.toBe(launchFingerprint(server, "/b"));
 });

@@ -105,7 +105,7 @@ export function recordTrust(server: McpServerConfig, workspaceDir: string, now: 
   writePrivateFile(join(workspaceDir, MCP_TRUST_FILE), `${JSON.stringify(trust, null, 2)}\n`, { durable: true });
 }
 
-/** How the server starts, in one line for the user's question: the command as a shell would read it, its env, the sandbox. */
+/** How the server starts, in one line for the user's question: the command as a shell would read it, its env, the sandbox and what it may read. */
 export function describeLaunch(server: McpServerConfig): string {
   if (server.transport === "http") {
     const headers = Object.entries(server.headers ?? {}).map(([name, value]) => `${name}: ${value}`);
@@ -113,9 +113,11 @@ export function describeLaunch(server: McpServerConfig): string {
   }
   const command = [server.command ?? "", ...(server.args ?? [])].map(shellWord).join(" ");
   const env = Object.entries(server.env ?? {}).map(([name, value]) => `${name}=${shellWord(value)}`);
+  // Everything the fingerprint covers is shown: the host paths a sandboxed server may read too.
+  const reads = server.readOnlyPaths?.length ? `; reads ${server.readOnlyPaths.map(shellWord).join(", ")}` : "";
   const where =
     server.sandbox === true
-      ? `in the sandbox${server.network?.length ? ` (network: ${server.network.join(", ")})` : " (no network)"}`
+      ? `in the sandbox (${server.network?.length ? `network: ${server.network.join(", ")}` : "no network"}${reads})`
       : "on this host as you, unsandboxed";
   return `${env.length > 0 ? `${env.join(" ")} ` : ""}${command} — ${where}`;
 }
