@@ -204,7 +204,7 @@ export function mcpServerConfigs(servers: Record<string, McpServerEntry>): McpSe
  * The values of the variables the servers' credential-named headers and env entries reference (set ones only): the
  * redactor hides them wherever they turn up, as it does the model servers' keys.
  */
-export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.ProcessEnv): string[] {
+export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.ProcessEnv = process.env): string[] {
   const values: string[] = [];
   for (const server of servers) {
     for (const [name, value] of [...Object.entries(server.headers ?? {}), ...Object.entries(server.env ?? {})]) {

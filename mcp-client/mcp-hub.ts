@@ -1,8 +1,9 @@
 import { resolve, sep } from "node:path";
 import { z } from "zod";
-import { type McpServerConfig, type McpSettings, mcpToolOwner } from "../config/mcp-servers.ts";
+import { type McpServerConfig, type McpSettings, mcpSecrets, mcpToolOwner } from "../config/mcp-servers.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { redact, redactValue } from "../security/redact.ts";
 import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
@@ -237,7 +238,15 @@ export class McpHub {
     }
     const parsed = ARGUMENTS.safeParse(input ?? {});
     if (!parsed.success) return { ok: false, output: `Error: ${name} takes an object of arguments` };
-    return connection.call(entry, parsed.data, signal ?? new AbortController().signal);
+    const result = await connection.call(entry, parsed.data, signal ?? new AbortController().signal);
+    // A workflow's step does not pass runTool (the room's redaction point): the result is redacted here, where it is made,
+    // with the values of the servers' credential variables beside the environment's.
+    const secrets = mcpSecrets(this.options.servers, this.options.env);
+    return {
+      ...result,
+      output: redact(result.output, secrets),
+      ...(result.data !== undefined ? { data: redactValue(result.data, secrets) } : {}),
+    };
   }
 
   /** Stops every server and what it started. */
