@@ -119,3 +119,54 @@ test("a workflow step's MCP result is redacted where it is made: the server's ow
     await hub.close();
   }
 }, 60_000);
+
+test("over Streamable HTTP a message is bounded too: a JSON answer or an event past 8 MiB fails the call, not org's memory", async () => {
+  // 9 MiB of one string: over the bound, under anything that would strain the test.
+  const huge = "x".repeat(9 * 1024 * 1024);
+  const endpoint = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      if (request.method !== "POST") return new Response(null, { status: 405 });
+      const message = (await request.json()) as { id?: number; method: string; params?: { name?: string; protocolVersion?: string } };
+      if (message.id === undefined) return new Response(null, { status: 202 });
+      const answer = (result: unknown) => JSON.stringify({ jsonrpc: "2.0", id: message.id, result });
+      if (message.method === "initialize")
+        return Response.json(
+          JSON.parse(answer({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "big", version: "1" } })),
+        );
+      if (message.method === "tools/list")
+        return Response.json(JSON.parse(answer({ tools: ["json", "event"].map((name) => ({ name, inputSchema: { type: "object" } })) })));
+      const body = answer({ content: [{ type: "text", text: huge }] });
+      if (message.params?.name === "json") return new Response(body, { headers: { "content-type": "application/json" } });
+      return new Response(`event: message\ndata: ${body}\n\n`, { headers: { "content-type": "text/event-stream" } });
+    },
+  });
+  const server: McpServerConfig = { name: "big", transport: "http", url: `http://127.0.0.1:${endpoint.port}/mcp`, policy: "allow", tools: {} };
+  const connection = new McpConnection({
+    server,
+    // The SDK leaves a call whose event stream broke waiting: it ends at mcp.callTimeoutS, having read no more.
+    settings: { ...DEFAULT_MCP, callTimeoutS: 5 },
+    workspaceDir: dir,
+    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
+    version: "test",
+    env: {},
+    onChange: () => {},
+  });
+  try {
+    for (const tool of ["json", "event"]) {
+      connection.start();
+      await waitUntil("the server is up", () => connection.state.kind === "up", 20_000);
+      const entry = connection.tools.find((candidate) => candidate.tool === tool);
+      if (!entry) throw new Error(`no tool ${tool}`);
+      const result = await connection.call(entry, {}, AbortSignal.timeout(20_000));
+      expect(result.ok).toBe(false);
+      expect(result.output).toContain(tool === "json" ? "over 8 MiB" : "did not answer within 5 s");
+      // It counts as the endpoint failing: a new session after the backoff.
+      await connection.stop();
+    }
+  } finally {
+    await connection.stop();
+    endpoint.stop(true);
+  }
+}, 60_000);
