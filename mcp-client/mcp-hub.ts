@@ -8,7 +8,7 @@ import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
-import { restoreSettings, snapshotSettings } from "../workspace/settings-guard.ts";
+import { SettingsGuard } from "../workspace/settings-guard.ts";
 import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
 
 /** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
@@ -60,6 +60,7 @@ export class McpHub {
   private readonly connections = new Map<string, McpConnection>();
   private readonly listeners = new Set<(change: ConnectionChange) => void>();
   private readonly roomTools = new Map<string, { key: string; tool: McpRoomTool }>();
+  private readonly settingsGuard = new SettingsGuard();
   // A server must not outlive org: on exit (however org ends, short of SIGKILL, where the lifeline acts) its group is killed.
   private readonly onExit = () => this.closeNow();
 
@@ -295,9 +296,11 @@ export class McpHub {
         const current = connection.tools.find((candidate) => candidate.name === entry.name) ?? entry;
         if (server.sandbox === true) return connection.call(current, args as Record<string, JsonValue>, context.signal);
         // Unsandboxed, the server may write the workspace: what configures org is put back if the call changed it.
-        const before = snapshotSettings(context.workspaceDir);
-        const result = await connection.call(current, args as Record<string, JsonValue>, context.signal);
-        const { changed, unrestored } = restoreSettings(context.workspaceDir, before);
+        const {
+          value: result,
+          changed,
+          unrestored,
+        } = await this.settingsGuard.around(context.workspaceDir, () => connection.call(current, args as Record<string, JsonValue>, context.signal));
         if (changed.length === 0) return result;
         const named = changed.map(escapeName).join(", ");
         const them = changed.length === 1 ? "it" : "them";
