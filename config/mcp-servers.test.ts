@@ -81,6 +81,9 @@ describe("mcpServers in org.config.json", () => {
     expect(refusal('{ "mcpServers": { "a": { "command": "x", "url": "https://x.test" } } }')?.message).toContain('has both "command" and "url"');
     expect(refusal('{ "mcpServers": { "a": {} } }')?.message).toContain('key mcpServers.a: needs "command"');
     expect(refusal('{ "mcpServers": { "a__b": { "command": "x" } } }')?.message).toContain('"a__b" is not a server name org can use');
+    // Server "a" with tool "_b" and server "a_" with tool "b" would both be a___b in the room: a name ends in a letter, digit or '-'.
+    expect(refusal('{ "mcpServers": { "a": { "command": "x" }, "a_": { "command": "y" } } }')?.message).toContain('"a_" is not a server name org can use');
+    expect(refusal('{ "mcpServers": { "a-b_c-": { "command": "x" } } }')).toBeUndefined();
     expect(refusal('{ "mcpServers": { "a": { "command": "x", "network": ["a.test"] } } }')?.message).toContain('"network" applies only to a sandboxed server');
     expect(refusal('{ "mcpServers": { "a": { "url": "https://x.test", "env": { "A": "b" } } } }')?.message).toContain('"env" is for a server org starts');
     expect(refusal('{ "mcpServers": { "a": { "command": "x", "env": { "A": "${1}" } } } }')?.message).toContain("is not a variable reference");

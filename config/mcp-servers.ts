@@ -7,8 +7,12 @@ import { ToolPolicy } from "./tool-policy.ts";
 // HTTP; plus org's own keys: `policy` and `tools` (allow / ask / deny), `sandbox`, `network`, `readOnlyPaths`.
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** A server's name: the first part of its tools' names in the room (`<server>__<tool>`). */
-export const MCP_SERVER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
+/**
+ * A server's name: the first part of its tools' names in the room (`<server>__<tool>`). It never ends in '_' (nor
+ * holds "__"), so the first "__" of a room name ends the server's name: server "a" with tool "_b" and server "a_"
+ * with tool "b" cannot both be `a___b`.
+ */
+export const MCP_SERVER_NAME = /^[A-Za-z](?:[A-Za-z0-9_-]{0,22}[A-Za-z0-9-])?$/;
 /** Between a server's name and its tool's in the room. */
 export const MCP_NAME_SEPARATOR = "__";
 
@@ -137,7 +141,7 @@ export function mcpServerProblems(servers: Record<string, McpServerEntry>): McpS
     if (!MCP_SERVER_NAME.test(name) || name.includes(MCP_NAME_SEPARATOR)) {
       problems.push({
         path: at(),
-        message: `"${name.slice(0, 40)}" is not a server name org can use: 1–24 letters, digits, '-' or '_' (never "__"), starting with a letter; its tools are named <server>__<tool>`,
+        message: `"${name.slice(0, 40)}" is not a server name org can use: 1–24 letters, digits, '-' or '_' (never "__"), starting with a letter and not ending in '_'; its tools are named <server>__<tool>`,
       });
       continue;
     }
@@ -200,7 +204,7 @@ export function mcpServerConfigs(servers: Record<string, McpServerEntry>): McpSe
  * The values of the variables the servers' credential-named headers and env entries reference (set ones only): the
  * redactor hides them wherever they turn up, as it does the model servers' keys.
  */
-export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.ProcessEnv): string[] {
+export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.ProcessEnv = process.env): string[] {
   const values: string[] = [];
   for (const server of servers) {
     for (const [name, value] of [...Object.entries(server.headers ?? {}), ...Object.entries(server.env ?? {})]) {

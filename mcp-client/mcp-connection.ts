@@ -76,6 +76,8 @@ export class McpConnection {
   private attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopping = false;
+  /** The listing under way after a `list_changed`, and whether another was asked for meanwhile. */
+  private relisting: { client: Client; again: boolean } | undefined;
   private settleFirst: () => void = () => {};
   /** Resolves once the first start has succeeded or failed (or the server was never started). */
   readonly firstAttempt: Promise<void>;
@@ -269,15 +271,31 @@ export class McpConnection {
     return listed;
   }
 
-  /** `notifications/tools/list_changed`: the list is read again; a failure leaves the old one. */
+  /**
+   * `notifications/tools/list_changed`: the list is read again; a failure leaves the old one. One listing at a time:
+   * the notifications that come meanwhile (a server may send thousands) ask for one more after it, not one each.
+   */
   private async relist(client: Client): Promise<void> {
     if (client !== this.client) return;
+    if (this.relisting?.client === client) {
+      this.relisting.again = true;
+      return;
+    }
+    const run = { client, again: true };
+    this.relisting = run;
     const ms = this.options.settings.startTimeoutS * 1000;
     try {
-      const listed = await this.listTools(client, AbortSignal.timeout(ms), ms);
-      if (client === this.client) this.takeTools(listed);
-    } catch (error) {
-      this.notice(`${this.name} said its tools changed, but listing them failed: ${error instanceof Error ? error.message : String(error)}`);
+      while (run.again && client === this.client) {
+        run.again = false;
+        try {
+          const listed = await this.listTools(client, AbortSignal.timeout(ms), ms);
+          if (client === this.client) this.takeTools(listed);
+        } catch (error) {
+          this.notice(`${this.name} said its tools changed, but listing them failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    } finally {
+      if (this.relisting === run) this.relisting = undefined;
     }
   }
 

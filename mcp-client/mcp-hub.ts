@@ -1,13 +1,14 @@
 import { resolve, sep } from "node:path";
 import { z } from "zod";
-import { type McpServerConfig, type McpSettings, mcpToolOwner } from "../config/mcp-servers.ts";
+import { type McpServerConfig, type McpSettings, mcpSecrets, mcpToolOwner } from "../config/mcp-servers.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { redact, redactValue } from "../security/redact.ts";
 import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
-import { restoreSettings, snapshotSettings } from "../workspace/settings-guard.ts";
+import { SettingsGuard } from "../workspace/settings-guard.ts";
 import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
 
 /** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
@@ -59,6 +60,7 @@ export class McpHub {
   private readonly connections = new Map<string, McpConnection>();
   private readonly listeners = new Set<(change: ConnectionChange) => void>();
   private readonly roomTools = new Map<string, { key: string; tool: McpRoomTool }>();
+  private readonly settingsGuard = new SettingsGuard();
   // A server must not outlive org: on exit (however org ends, short of SIGKILL, where the lifeline acts) its group is killed.
   private readonly onExit = () => this.closeNow();
 
@@ -237,7 +239,15 @@ export class McpHub {
     }
     const parsed = ARGUMENTS.safeParse(input ?? {});
     if (!parsed.success) return { ok: false, output: `Error: ${name} takes an object of arguments` };
-    return connection.call(entry, parsed.data, signal ?? new AbortController().signal);
+    const result = await connection.call(entry, parsed.data, signal ?? new AbortController().signal);
+    // A workflow's step does not pass runTool (the room's redaction point): the result is redacted here, where it is made,
+    // with the values of the servers' credential variables beside the environment's.
+    const secrets = mcpSecrets(this.options.servers, this.options.env);
+    return {
+      ...result,
+      output: redact(result.output, secrets),
+      ...(result.data !== undefined ? { data: redactValue(result.data, secrets) } : {}),
+    };
   }
 
   /** Stops every server and what it started. */
@@ -286,9 +296,11 @@ export class McpHub {
         const current = connection.tools.find((candidate) => candidate.name === entry.name) ?? entry;
         if (server.sandbox === true) return connection.call(current, args as Record<string, JsonValue>, context.signal);
         // Unsandboxed, the server may write the workspace: what configures org is put back if the call changed it.
-        const before = snapshotSettings(context.workspaceDir);
-        const result = await connection.call(current, args as Record<string, JsonValue>, context.signal);
-        const { changed, unrestored } = restoreSettings(context.workspaceDir, before);
+        const {
+          value: result,
+          changed,
+          unrestored,
+        } = await this.settingsGuard.around(context.workspaceDir, () => connection.call(current, args as Record<string, JsonValue>, context.signal));
         if (changed.length === 0) return result;
         const named = changed.map(escapeName).join(", ");
         const them = changed.length === 1 ? "it" : "them";

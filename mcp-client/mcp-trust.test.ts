@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
@@ -64,6 +64,23 @@ test("a confirmation that came with the folder is not believed: another place, a
   expect(isTrusted(server, third)).toBe(false);
 });
 
+test("a trust file made for this very path elsewhere (an archive, a clone made 0600 by the umask) is not believed", () => {
+  const dir = workspace();
+  recordTrust(server, dir);
+  expect(isTrusted(server, dir)).toBe(true);
+  const made = readFileSync(join(dir, MCP_TRUST_FILE));
+  // The folder as an archive or a clone brings it back: the same path, the same bytes, a 0600 file and a 0700 .org of this
+  // user's; only what the kernel gives a new folder (its inode, its birth) differs.
+  rmSync(join(dir, ".org"), { recursive: true });
+  mkdirSync(join(dir, ".org"), { mode: 0o700 });
+  writeFileSync(join(dir, MCP_TRUST_FILE), made, { mode: 0o600 });
+  expect(isTrusted(server, dir)).toBe(false);
+  // Confirmed again here, it is believed, and stays so when another server's confirmation rewrites the file.
+  recordTrust(server, dir);
+  recordTrust({ ...server, name: "other" }, dir);
+  expect(isTrusted(server, dir)).toBe(true);
+});
+
 test("an HTTP server needs a confirmation only when its headers send variables of the user's; the question shows what runs", () => {
   const http: McpServerConfig = { name: "gh", transport: "http", url: "https://x.test/mcp", policy: "ask", tools: {} };
   expect(needsTrust(http)).toBe(false);
@@ -71,5 +88,9 @@ test("an HTTP server needs a confirmation only when its headers send variables o
   expect(needsTrust({ ...http, headers: { Authorization: "Bearer ${GH_TOKEN}" } })).toBe(true);
   expect(describeLaunch(server)).toBe("TOKEN='${TOKEN}' npx -y server /tmp/x — on this host as you, unsandboxed");
   expect(describeLaunch({ ...server, env: {}, sandbox: true, network: ["a.test"] })).toBe("npx -y server /tmp/x — in the sandbox (network: a.test)");
+  // The host paths a sandboxed server may read are part of what the user confirms.
+  expect(describeLaunch({ ...server, env: {}, sandbox: true, readOnlyPaths: ["/home/me/.ssh", "/srv/data"] })).toBe(
+    "npx -y server /tmp/x — in the sandbox (no network; reads /home/me/.ssh, /srv/data)",
+  );
   expect(launchFingerprint(server, "/a")).not.toBe(launchFingerprint(server, "/b"));
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { type McpServerConfig, variableReferences } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { shellWord } from "../security/shell-word.ts";
 
 // A stdio server's command comes from a file in the workspace, which anyone who wrote the folder (a clone, an
@@ -29,8 +29,10 @@ export function needsTrust(server: McpServerConfig): boolean {
 
 /**
  * What is confirmed, as a sha256: the workspace's real path (a confirmation copied in with someone else's folder
- * names another place), the server's name, and how it starts: command, args, env and headers as written (with their
- * `${VAR}` references, not the values), sandbox, network and the paths it may read, or its URL.
+ * names another place), its `.org` folder as the kernel made it (device, inode, birth time: no clone or archive,
+ * even one unpacked at the same path with the file 0600, can make them again), the server's name, and how it
+ * starts: command, args, env and headers as written (with their `${VAR}` references, not the values), sandbox,
+ * network and the paths it may read, or its URL.
  */
 export function launchFingerprint(server: McpServerConfig, workspaceDir: string): string {
   let workspace = workspaceDir;
@@ -41,6 +43,7 @@ export function launchFingerprint(server: McpServerConfig, workspaceDir: string)
   }
   const launch = {
     workspace,
+    stateFolder: folderIdentity(join(workspaceDir, ORG_DIR)),
     name: server.name,
     transport: server.transport,
     command: server.command ?? null,
@@ -53,6 +56,16 @@ export function launchFingerprint(server: McpServerConfig, workspaceDir: string)
     headers: sorted(server.headers ?? {}),
   };
   return createHash("sha256").update(JSON.stringify(launch)).digest("hex");
+}
+
+/** A folder's device, inode and birth time, or "none" when it is not a folder. */
+function folderIdentity(path: string): string {
+  try {
+    const stat = lstatSync(path, { bigint: true });
+    return stat.isDirectory() ? `${stat.dev}:${stat.ino}:${stat.birthtimeNs}` : "none";
+  } catch {
+    return "none";
+  }
 }
 
 function sorted(record: Record<string, string>): [string, string][] {
@@ -85,12 +98,14 @@ export function isTrusted(server: McpServerConfig, workspaceDir: string): boolea
 
 /** Records the user's confirmation of this server as configured now (replacing an older one of the same name). */
 export function recordTrust(server: McpServerConfig, workspaceDir: string, now: Date = new Date()): void {
+  // The fingerprint names the `.org` folder the confirmation is kept in, so it is made first.
+  ensureOrgDir(workspaceDir);
   const trust = readTrust(workspaceDir);
   trust.servers[server.name] = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt: now.toISOString() };
   writePrivateFile(join(workspaceDir, MCP_TRUST_FILE), `${JSON.stringify(trust, null, 2)}\n`, { durable: true });
 }
 
-/** How the server starts, in one line for the user's question: the command as a shell would read it, its env, the sandbox. */
+/** How the server starts, in one line for the user's question: the command as a shell would read it, its env, the sandbox and what it may read. */
 export function describeLaunch(server: McpServerConfig): string {
   if (server.transport === "http") {
     const headers = Object.entries(server.headers ?? {}).map(([name, value]) => `${name}: ${value}`);
@@ -98,9 +113,11 @@ export function describeLaunch(server: McpServerConfig): string {
   }
   const command = [server.command ?? "", ...(server.args ?? [])].map(shellWord).join(" ");
   const env = Object.entries(server.env ?? {}).map(([name, value]) => `${name}=${shellWord(value)}`);
+  // Everything the fingerprint covers is shown: the host paths a sandboxed server may read too.
+  const reads = server.readOnlyPaths?.length ? `; reads ${server.readOnlyPaths.map(shellWord).join(", ")}` : "";
   const where =
     server.sandbox === true
-      ? `in the sandbox${server.network?.length ? ` (network: ${server.network.join(", ")})` : " (no network)"}`
+      ? `in the sandbox (${server.network?.length ? `network: ${server.network.join(", ")}` : "no network"}${reads})`
       : "on this host as you, unsandboxed";
   return `${env.length > 0 ? `${env.join(" ")} ` : ""}${command} — ${where}`;
 }

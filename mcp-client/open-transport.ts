@@ -7,8 +7,9 @@ import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { type AllowedHost, type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { workspaceMounts } from "../workspace/workspace-view.ts";
+import { boundedFetch } from "./bounded-fetch.ts";
 import { startHostProcess } from "./host-process.ts";
-import { ProcessTransport } from "./process-transport.ts";
+import { MAX_MESSAGE_BYTES, ProcessTransport } from "./process-transport.ts";
 
 /** A start that cannot succeed until the config or the environment changes: the server stays off, no retries. */
 export class PermanentStartError extends Error {
@@ -29,7 +30,9 @@ export async function openTransport(options: {
   if (server.transport === "http") {
     const headers = mcpServerHeaders(server, env);
     if (!headers.ok) throw new PermanentStartError(missingMessage(headers.missing, "its headers"));
-    return { transport: new StreamableHTTPClientTransport(new URL(server.url ?? ""), { requestInit: { headers: headers.values } }) };
+    // Each answer bounded as a stdio server's message is (the SDK reads a body or an event whole).
+    const fetch = boundedFetch(MAX_MESSAGE_BYTES);
+    return { transport: new StreamableHTTPClientTransport(new URL(server.url ?? ""), { requestInit: { headers: headers.values }, fetch }) };
   }
   const environment = mcpServerEnvironment(server, env);
   if (!environment.ok) throw new PermanentStartError(missingMessage(environment.missing, "its env"));

@@ -64,13 +64,14 @@ export class ProcessTransport implements Transport {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // A server reads end-of-file on stdin as the request to stop; what is left is killed a moment later. The end is
+    // not awaited: it waits for the pipe to drain, which a server that stopped reading (hung mid-call) never does.
+    const timer = setTimeout(() => this.process.kill("closed by org"), 500);
     try {
-      // A server reads end-of-file on stdin as the request to stop; what is left is killed a moment later.
-      await this.process.stdin.end();
+      Promise.resolve(this.process.stdin.end()).catch(() => {});
     } catch {
       // Gone already.
     }
-    const timer = setTimeout(() => this.process.kill("closed by org"), 500);
     await this.process.exited;
     clearTimeout(timer);
     this.finish();

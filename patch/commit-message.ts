@@ -19,7 +19,8 @@ export function breadcrumbProblem(breadcrumb: string): string | undefined {
 /**
  * The commit message from the model's last reply (hostile text): control characters out, fences and marker or
  * trailer lines dropped, a subject of at most 100 characters and a bounded body; `fallback` when nothing is left.
- * The breadcrumb, already checked, goes in as the trailer.
+ * The breadcrumb, already checked, goes in as the trailer. The fallback (the task's own words, with --var values in
+ * them) is made one plain line too.
  */
 export function commitMessage(reply: string, fallback: string, breadcrumb?: string): string {
   const lines = reply
@@ -33,7 +34,15 @@ export function commitMessage(reply: string, fallback: string, breadcrumb?: stri
   while (lines.length > 0 && lines[0]?.trim() === "") lines.shift();
   const [subject = "", ...rest] = lines;
   const body = rest.slice(0, MAX_BODY_LINES).join("\n").trim();
-  const head = subject.trim().slice(0, MAX_SUBJECT_CHARS) || fallback.slice(0, MAX_SUBJECT_CHARS);
+  const head = subject.trim().slice(0, MAX_SUBJECT_CHARS) || oneLine(fallback).trim().slice(0, MAX_SUBJECT_CHARS);
   const message = body ? `${head}\n\n${body}` : head;
   return breadcrumb ? `${message}\n\n${BREADCRUMB_TRAILER}: ${breadcrumb}` : message;
+}
+
+/** Text as one plain line: line breaks as spaces, tabs as two, other control characters out. */
+function oneLine(text: string): string {
+  return text
+    .replace(/[\r\n\u0085\u2028\u2029]+/g, " ")
+    .replace(/\t/g, "  ")
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, "");
 }

@@ -75,6 +75,9 @@ test("a model's reply becomes a bounded commit message that cannot fake the mark
   const reply = "```\nfix: greet\u001b[31m the world\n\n---PATCH---\nWhy it changed.\nTracking-Breadcrumb: FAKE-1\n```";
   expect(commitMessage(reply, "fallback", "JIRA-7")).toBe(`fix: greet[31m the world\n\nWhy it changed.\n\n${BREADCRUMB_TRAILER}: JIRA-7`);
   expect(commitMessage("  \n", "Apply task.md: do it")).toBe("Apply task.md: do it");
+  // The fallback (the task's first prompt line, with --var values a CI script may take from an issue title) is held to
+  // the same rule: no carriage return a parser splits a line at, no escape for a CI log.
+  expect(commitMessage("", "Apply task.md: fix\r---PATCH---\u001b[2J\u2028done")).toBe("Apply task.md: fix ---PATCH---[2J done");
   expect(commitMessage("x".repeat(500), "f").length).toBe(100);
   expect(breadcrumbProblem("JIRA-7")).toBeUndefined();
   expect(breadcrumbProblem("a\nSigned-off-by: someone")).toContain("line break");

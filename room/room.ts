@@ -469,11 +469,13 @@ function offerPromotedTools(
   }
   const added: string[] = [];
   for (const tool of next) {
-    // A built-in keeps its name; a promoted tool of the same name is never offered (as when the room opens).
-    if (core.generated.has(tool.name) || tools.builtins.has(tool.name)) {
-      if (core.generated.has(tool.name)) tools.builtins.set(tool.name, tool);
+    if (core.generated.has(tool.name)) {
+      tools.builtins.set(tool.name, tool);
       continue;
     }
+    // A built-in keeps its name; a promoted tool of the same name is never offered (as when the room opens). A server's
+    // tool gives the name up: it never takes a promoted tool's, however late the promotion.
+    if (tools.builtins.has(tool.name) && !releaseFedName(core, tools, emit, tool.name)) continue;
     tools.builtins.set(tool.name, tool);
     core.generated.add(tool.name);
     added.push(tool.name);
@@ -487,6 +489,17 @@ function offerPromotedTools(
   }
   for (const name of removed) emit({ type: "notice", reason: "tools-changed", message: `tool gone: ${name} (rolled back)` });
   return { added, removed };
+}
+
+/** Takes a fed tool's name away from it (a promoted tool wants it): false when no fed tool holds the name. */
+function releaseFedName(core: RoomCore, tools: ReturnType<typeof roomTools>, emit: (event: RoomEvent) => void, name: string): boolean {
+  const setFor = core.fed.get(name);
+  if (!setFor) return false;
+  tools.builtins.delete(name);
+  for (const model of setFor) delete model.toolPolicy[name];
+  core.fed.delete(name);
+  emit({ type: "notice", reason: "mcp", message: `mcp: ${name} is not offered: the room has a tool of that name already` });
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -83,4 +83,37 @@ test("fed tools join and leave an open room: agents get them at the feed's polic
   }
   tools.say("after close");
   expect(events.some((event) => event.type === "notice" && event.message === "after close")).toBe(false);
+});
+
+test("a tool promoted while the room is open takes its name back from a server's tool that held it", async () => {
+  const workspace = join(dir, "promoted");
+  mkdirSync(workspace);
+  writeFileSync(
+    join(workspace, "org.config.json"),
+    JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { files__read: "allow" } }], mcpServers: { files: { command: "unused" } } }),
+  );
+  const config = loadOrgConfig(
+    join(workspace, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    {
+      workspaceDir: workspace,
+      checkoutDir: workspace,
+    },
+  );
+  const tools = feed([{ tool: fedTool("files__read", "the server's answer"), policy: "allow" }]);
+  const events: RoomEvent[] = [];
+  const model = scriptedModel([{ toolCalls: [{ name: "files__read", arguments: {} }] }, { text: "done" }]);
+  const room = await openRoom({ config, workspaceDir: workspace, tools: [], toolFeed: tools, models: () => model, onEvent: (event) => events.push(event) });
+  try {
+    // The gate promotes a generated tool of that very name (generated names may hold "__").
+    expect(room.offerPromotedTools([fedTool("files__read", "the promoted tool's answer")]).added).toEqual(["files__read"]);
+    // The server lists again: its tool stays out.
+    tools.set([{ tool: fedTool("files__read", "the server's answer"), policy: "allow" }]);
+    expect(events).toContainEqual({ type: "notice", reason: "mcp", message: "mcp: files__read is not offered: the room has a tool of that name already" });
+    await room.send("@agent go");
+    const result = events.find((event): event is Extract<RoomEvent, { type: "tool-result" }> => event.type === "tool-result");
+    expect(result?.output).toContain("the promoted tool's answer");
+  } finally {
+    await room.close();
+  }
 });

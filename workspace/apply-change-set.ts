@@ -18,12 +18,16 @@ export class ChangeConflictError extends Error {
 }
 
 /**
- * Of the change set's paths, those whose workspace state is not the change's `before` (content, link target,
- * executable bit): a change made on an older view of them conflicts.
+ * Of the change set's paths, those whose workspace state is neither the change's `before` nor its `after` (content,
+ * link target, executable bit): a change made on an older view of them conflicts. One already as the change makes it
+ * loses nothing when written again, so a change cut short by a crash (its record written first) applies or undoes whole.
  */
 export function conflictingPaths(workspaceDir: string, changeSet: ChangeSet): string[] {
   return changeSet.changes
-    .filter((change) => !sameVersion(readVersion(join(workspaceDir, change.path), largest(change)), change.before))
+    .filter((change) => {
+      const now = readVersion(join(workspaceDir, change.path), largest(change));
+      return !sameVersion(now, change.before) && !sameVersion(now, change.after);
+    })
     .map((change) => change.path);
 }
 

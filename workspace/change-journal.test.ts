@@ -51,6 +51,25 @@ describe("the change journal", () => {
     expect(() => undoLastChange(workspace)).toThrow(/no applied change to undo/);
   });
 
+  test("a change cut short (org killed mid-apply) is undone whole without --force: a file already as the undo makes it is no conflict", () => {
+    const workspace = join(root, "ws-cut");
+    const copy = join(root, "copy-cut");
+    write(workspace, { "one.txt": "one\n", "two.txt": "two\n" });
+    write(copy, { "one.txt": "one changed\n", "two.txt": "two changed\n", "three.txt": "three\n" });
+    applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }));
+    // The record was made before the first write; the kill came after one.txt, before two.txt and three.txt.
+    write(workspace, { "two.txt": "two\n" });
+    rmSync(join(workspace, "three.txt"));
+    undoLastChange(workspace);
+    expect(readFileSync(join(workspace, "one.txt"), "utf8")).toBe("one\n");
+    expect(readFileSync(join(workspace, "two.txt"), "utf8")).toBe("two\n");
+    expect(existsSync(join(workspace, "three.txt"))).toBe(false);
+    // A file that is neither side is still the user's edit, and still refuses.
+    applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }));
+    write(workspace, { "two.txt": "the user's two\n" });
+    expect(() => undoLastChange(workspace)).toThrow(/two\.txt/);
+  });
+
   test("a link planted on the way is replaced, never written through", () => {
     const workspace = join(root, "ws-link");
     const outside = join(root, "outside");

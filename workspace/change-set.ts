@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { type EntryState, entryState, snapshotTree } from "./tree-snapshot.ts";
+import { type EntryState, entryState, entryStateBelow, snapshotTree } from "./tree-snapshot.ts";
 
 /** One side of a changed path. A file's `content` is absent when it is larger than the bound it was read with. */
 export type FileVersion =
@@ -44,8 +44,8 @@ export function computeChangeSet(options: {
     ]);
   const changes: FileChange[] = [];
   for (const path of new Set(paths)) {
-    const before = readVersion(join(options.baseDir, path), maxFileBytes);
-    const after = readVersion(join(options.changedDir, path), maxFileBytes);
+    const before = readVersionBelow(options.baseDir, path, maxFileBytes);
+    const after = readVersionBelow(options.changedDir, path, maxFileBytes);
     const change = describeChange(path, before, after);
     if (change) changes.push(change);
   }
@@ -95,6 +95,11 @@ export function readVersion(path: string, maxFileBytes: number): FileVersion | u
   const content = readFileNoFollow(path, maxFileBytes);
   if (content === undefined) return { type: "file", mode: state.mode, size: state.size };
   return { type: "file", mode: state.mode, size: content.byteLength, content };
+}
+
+/** The version of the relative `path` below `root`, as a walk of it sees it: none when a folder on the way is a link. */
+export function readVersionBelow(root: string, path: string, maxFileBytes: number): FileVersion | undefined {
+  return entryStateBelow(root, path) === undefined ? undefined : readVersion(join(root, path), maxFileBytes);
 }
 
 /** A plain file's bytes, opened without following a link or blocking on a FIFO; undefined past `maxBytes` or when not a plain file. */

@@ -42,9 +42,28 @@ describe("checkChangeSet", () => {
     expect(refusedFor(...many)).toContain("limits.patchFiles");
   });
 
+  test("a protected path in another case or a compatibility form is refused too: a case-insensitive file system takes it for the same file", () => {
+    // WSL's /mnt/c, vfat, ext4 with casefold: .ENV is where bun reads .env, .GIT/hooks is git's; 'ſ' folds to 's'.
+    const lookAlikes = [
+      ".GIT/hooks/pre-commit",
+      ".Env",
+      "ORG.CONFIG.JSON",
+      "Bunfig.toml",
+      "sub/.NPMRC",
+      ".ORG/x",
+      "Tools/Generated/x/tool.ts",
+      "workflowſ/deploy.json",
+    ];
+    for (const path of lookAlikes) expect(refusedFor(text("ok.txt"), text(path))).toContain("protected path");
+    expect(checkChangeSet({ changes: [text("src/Environment.ts"), text("docs/ORG.md")] })).toEqual({ ok: true });
+  });
+
   test("allowedPaths limits what a change may touch", () => {
     const check = checkChangeSet({ changes: [text("out/a.json"), text("src/b.ts")] }, { allowedPaths: ["out/**"] });
     expect(check.ok ? [] : check.refusals.map((refusal) => refusal.path)).toEqual(["src/b.ts"]);
+    // Allowed is exact: another case is another path where the file system tells them apart.
+    const other = checkChangeSet({ changes: [text("OUT/a.json")] }, { allowedPaths: ["out/**"] });
+    expect(other.ok).toBe(false);
   });
 
   test("patterns: ** spans folders, a bare name matches in any folder", () => {

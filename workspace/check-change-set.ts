@@ -80,7 +80,9 @@ function pathProblem(
     return "a name with '..', '.' or an empty part; it could reach outside the workspace";
   if (/[\x00-\x1f\x7f]/.test(path)) return "a name with control characters (a newline, an escape); rename the file";
   if (normalize(path) !== path) return "a name that is not in plain form";
-  const guarded = protectedPaths.find((pattern) => matchesPattern(pattern, path));
+  // Matched as written and as a case-insensitive file system may take it (WSL's /mnt/c, vfat, ext4 casefold): there
+  // .ENV is the .env bun reads and .GIT/hooks git's. Allowed paths stay exact: refusing more is the safe side.
+  const guarded = protectedPaths.find((pattern) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
   if (guarded !== undefined) return `a protected path (sandbox.protectedPaths: ${guarded}); org never writes it from a change`;
   if (allowedPaths && !allowedPaths.some((pattern) => matchesPattern(pattern, path))) return "outside the paths this change may touch";
   for (const version of [change.after, change.before]) {
@@ -95,6 +97,11 @@ function pathProblem(
     return `a link to ${escapeName(change.after.target)}, outside the workspace`;
   }
   return undefined;
+}
+
+/** A name as a case-insensitive file system may see it: compatibility forms joined (NFKC: 'ſ' is 's'), in lower case. */
+function folded(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
 }
 
 /** Whether a link at `path` with `target` resolves outside the workspace (lexically: every link of a change is checked). */

@@ -1,5 +1,19 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, takeChangeSet, workspaceChangedPaths } from "./private-copy.ts";
@@ -109,5 +123,34 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     releaseSessionCopy(workspaceDir, "second");
     releaseSessionCopy(workspaceDir, "third");
     expect(readdirSync(join(workspaceDir, COPIES_DIR))).toEqual([SPARE_NAME]);
+  });
+});
+
+describe("a link a command put in place of a folder", () => {
+  test("is not followed: what lay below the folder counts as deleted, and bringing the copy level touches nothing the link points at", () => {
+    const workspaceDir = join(root, "swapped");
+    mkdirSync(join(workspaceDir, "src"), { recursive: true });
+    writeFileSync(join(workspaceDir, "src/keep.txt"), "the project's file\n");
+    // A folder outside the copy holding a file of the same name: the user's, elsewhere on the host.
+    const elsewhere = join(root, "swapped-elsewhere");
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, "keep.txt"), "a host file the sandbox cannot see\n");
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "swapped-copy") });
+
+    // The command (in the sandbox) replaces src/ with a link whose target, read on the host, is that folder.
+    rmSync(join(copy.copyDir, "src"), { recursive: true });
+    symlinkSync(elsewhere, join(copy.copyDir, "src"));
+
+    const changes = takeChangeSet(copy).changes;
+    expect(changes.map((change) => `${change.status} ${change.path}`)).toEqual(["added src", "deleted src/keep.txt"]);
+    expect(JSON.stringify(changes.map((change) => Buffer.from(change.after?.type === "file" ? (change.after.content ?? []) : []).toString()))).not.toContain(
+      "host file",
+    );
+
+    refreshPrivateCopy(copy);
+    expect(readFileSync(join(elsewhere, "keep.txt"), "utf8")).toBe("a host file the sandbox cannot see\n");
+    expect(lstatSync(join(copy.copyDir, "src")).isDirectory()).toBe(true);
+    expect(readFileSync(join(copy.copyDir, "src/keep.txt"), "utf8")).toBe("the project's file\n");
+    expect(copyChangedPaths(copy)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { chmodSync, constants, copyFileSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type ChangeSet, computeChangeSet } from "./change-set.ts";
-import { type EntryState, entryState, sameState, snapshotTree, TreeTooLargeError, type TreeSnapshot } from "./tree-snapshot.ts";
+import { type EntryState, entryState, entryStateBelow, sameState, snapshotTree, TreeTooLargeError, type TreeSnapshot } from "./tree-snapshot.ts";
 
 /**
  * A private, writable copy of a workspace (without `.org/` and `.git/`) that sandboxed commands may change,
@@ -94,7 +94,8 @@ function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<s
   for (const path of [...sorted].reverse()) {
     // The write view mounts the real .git/ (read-only) on this folder; a sandbox waiting for its call may hold it.
     if (path === ".git") continue;
-    const have = entryState(join(copy.copyDir, path));
+    // Below a link a command put in place of a folder lies no entry of the copy: the link itself goes, never what it points at.
+    const have = entryStateBelow(copy.copyDir, path);
     if (have === undefined) continue;
     const wanted = copyable(workspaceNow.get(path));
     if (wanted === undefined || wanted.type !== have.type || have.type !== "directory") {
@@ -107,35 +108,41 @@ function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<s
     const wanted = copyable(workspaceNow.get(path));
     const target = join(copy.copyDir, path);
     if (wanted !== undefined) {
-      const have = entryState(target);
+      const have = entryStateBelow(copy.copyDir, path);
       if (have === undefined) {
-        makeParents(copy, workspaceNow, path);
+        if (!makeParents(copy, workspaceNow, path)) continue;
         copyEntry(join(copy.workspaceDir, path), target, wanted);
         if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
       } else if (wanted.type === "directory" && have.type === "directory" && have.mode !== (wanted.mode | 0o700)) {
         chmodSync(target, wanted.mode | 0o700);
       }
     }
-    const now = entryState(target);
+    const now = entryStateBelow(copy.copyDir, path);
     if (now === undefined) copy.copyBaseline.delete(path);
     else copy.copyBaseline.set(path, now);
   }
   if (copy.owner !== undefined) lchownSync(copy.copyDir, copy.owner, copy.owner);
 }
 
-/** The folders above `path` that the copy lacks (a command removed them), made as the workspace has them. */
-function makeParents(copy: PrivateCopy, workspaceNow: TreeSnapshot, path: string): void {
+/**
+ * The folders above `path` that the copy lacks (a command removed them), made as the workspace has them; false (and
+ * nothing made) when one on the way is there but no folder (a link), which is never written through.
+ */
+function makeParents(copy: PrivateCopy, workspaceNow: TreeSnapshot, path: string): boolean {
   const parts = path.split("/");
   for (let depth = 1; depth < parts.length; depth += 1) {
     const folder = parts.slice(0, depth).join("/");
     const target = join(copy.copyDir, folder);
-    if (entryState(target) !== undefined) continue;
+    const have = entryState(target);
+    if (have?.type === "directory") continue;
+    if (have !== undefined) return false;
     const state = workspaceNow.get(folder);
     copyEntry("", target, state?.type === "directory" ? state : { type: "directory", mode: 0o755 });
     if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
     const now = entryState(target);
     if (now) copy.copyBaseline.set(folder, now);
   }
+  return true;
 }
 
 /** Drops from a snapshot every path below the given folders. */

@@ -55,6 +55,35 @@ export function restoreSettings(workspaceDir: string, before: SettingsSnapshot):
   return { changed, unrestored };
 }
 
+/**
+ * One snapshot shared by the guarded calls that overlap in a workspace: the first to start reads the files, each
+ * one puts back against that first reading when it ends, and the last to end lets it go. Two snapshots would undo
+ * each other: a call started after another changed a file would "put back" the change the first call undid.
+ */
+export class SettingsGuard {
+  private readonly open = new Map<string, { snapshot: SettingsSnapshot; calls: number }>();
+
+  /** Runs `call` with the guarded files of `workspaceDir` read before it and put back after it; returns what changed. */
+  async around<T>(workspaceDir: string, call: () => Promise<T>): Promise<{ value: T; changed: string[]; unrestored: string[] }> {
+    let entry = this.open.get(workspaceDir);
+    if (entry === undefined) {
+      entry = { snapshot: snapshotSettings(workspaceDir), calls: 0 };
+      this.open.set(workspaceDir, entry);
+    }
+    entry.calls += 1;
+    try {
+      const value = await call();
+      return { value, ...restoreSettings(workspaceDir, entry.snapshot) };
+    } catch (error) {
+      restoreSettings(workspaceDir, entry.snapshot);
+      throw error;
+    } finally {
+      entry.calls -= 1;
+      if (entry.calls === 0) this.open.delete(workspaceDir);
+    }
+  }
+}
+
 /** The same version; a file too big to read is taken as unchanged when its size and mode are. */
 function unchanged(was: FileVersion | undefined, now: FileVersion | undefined): boolean {
   if (was?.type === "file" && now?.type === "file" && (was.content === undefined || now.content === undefined)) {

@@ -65,6 +65,19 @@ export function entryState(path: string): EntryState | undefined {
   return { type: "device" };
 }
 
+/**
+ * The state of the workspace-relative `path` below `root` as a walk of `root` sees it: undefined when a folder on the
+ * way is a link (or no folder), which a walk never enters. A link a command put in place of a folder is never
+ * followed to what lies below it, there or on the host.
+ */
+export function entryStateBelow(root: string, path: string): EntryState | undefined {
+  const parts = path.split("/");
+  for (let depth = 1; depth < parts.length; depth += 1) {
+    if (entryState(join(root, ...parts.slice(0, depth)))?.type !== "directory") return undefined;
+  }
+  return entryState(join(root, path));
+}
+
 /** Whether two states are the same without reading content: same kind, mode, size, times and inode. */
 export function sameState(a: EntryState | undefined, b: EntryState | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
