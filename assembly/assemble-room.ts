@@ -123,7 +123,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
   const { config, workspaceDir, checkoutDir, memory, embedder } = options;
   const sandboxPolicy = options.sandboxPolicy ?? sandboxPolicyFrom({ config });
   const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: options.notify });
-  const builtIns = builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) });
+  const builtIns = builtInTools({ config, checkoutDir, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) });
   const { generated, problems } = promotedRoomTools(
     [workspaceDir, checkoutDir],
     builtIns.map((tool) => tool.name),

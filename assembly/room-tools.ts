@@ -20,12 +20,19 @@ export type GeneratedRoomTool = { tool: AnyTool; root: string };
 
 /**
  * The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory; workflow
- * steps may call the room's MCP servers' tools (`mcp`) set to "allow".
+ * steps may call the room's MCP servers' tools (`mcp`) set to "allow", and the promoted tools of the workspace and then of
+ * `checkoutDir` (org's own checkout by default).
  */
-export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder; mcp?: McpStepTools }): AnyTool[] {
+export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder; mcp?: McpStepTools; checkoutDir?: string }): AnyTool[] {
   const { memory } = options;
   const memoryTools = memory ? [memorySearchTool(memory, options.embedder), memorySaveTool(memory)] : [];
-  return [sh, pythonRun, workflowRunTool(options.mcp), webFetchTool({ network: options.config.network }), ...memoryTools];
+  return [
+    sh,
+    pythonRun,
+    workflowRunTool({ ...(options.mcp ? { mcp: options.mcp } : {}), ...(options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}) }),
+    webFetchTool({ network: options.config.network }),
+    ...memoryTools,
+  ];
 }
 
 /**

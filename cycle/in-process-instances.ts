@@ -19,7 +19,7 @@ import type { CycleInstances } from "./promote-candidate.ts";
 /** One in-process `serve` of `checkoutDir` on a free loopback port, its workspace `workspaceDir`. */
 async function serveCheckout(config: OrgConfig, checkoutDir: string, workspaceDir: string): Promise<{ server: RunningServe; close(): Promise<void> }> {
   mkdirSync(workspaceDir, { recursive: true, mode: 0o755 });
-  const tools = await ServedTools.open(checkoutDir, builtInTools({ config }), workspaceDir);
+  const tools = await ServedTools.open(checkoutDir, builtInTools({ config, checkoutDir }), workspaceDir);
   const handler = createServeHandler({
     config,
     workspaceDir,

@@ -8,7 +8,7 @@ import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
 /** Where a workflow's tools are looked up, first match first: the workspace's, then org's own checkout's. */
-export const toolRootsFor = (workspaceDir: string): string[] => [...new Set([workspaceDir, CHECKOUT_DIR])];
+export const toolRootsFor = (workspaceDir: string, checkoutDir: string = CHECKOUT_DIR): string[] => [...new Set([workspaceDir, checkoutDir])];
 
 /**
  * Promoted generated tools for workflows, from `tools/generated/` of the first of `roots` that has the tool: `checkTool` says why a name cannot be used (no such

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
-import { workflowRun } from "./workflow-run-tool.ts";
+import { workflowRun, workflowRunTool } from "./workflow-run-tool.ts";
 
 const count = {
   name: "count",
@@ -41,4 +41,15 @@ describe("workflow_run, the agent's tool", () => {
       expect(result.output).toContain("is outside the workspace (or in .org/)");
     }
   });
+
+  test("a workspace without the tool runs it from the checkout it was given, as a candidate's instance serves its own tools", async () => {
+    using checkout = workflowWorkspace("org-workflow-checkout-");
+    using workspace = workflowWorkspace("org-workflow-bare-");
+    rmSync(join(workspace.dir, "tools"), { recursive: true });
+    workspace.write("count.json", count);
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir };
+    const tools = toolSet([workflowRunTool({ checkoutDir: checkout.dir })]);
+    const ran = await runTool(tools, { name: "workflow_run", arguments: { file: "count.json", inputs: { text: "one two", loud: false } } }, context);
+    expect(ran).toMatchObject({ ok: true, data: { words: 2 } });
+  }, 30_000);
 });

@@ -13,10 +13,12 @@ const MAX_OUTPUT_CHARACTERS = 30_000;
 
 /**
  * `workflow_run`: runs a workflow file of the workspace (never one outside it or in `.org/`) with the given
- * inputs; every generated tool's call in the sandbox, and the room's MCP servers' tools set to "allow" (`mcp`). A wrong
+ * inputs; every generated tool's call in the sandbox (tools looked up in the workspace, then `checkoutDir`, org's own
+ * checkout by default), and the room's MCP servers' tools set to "allow" (`mcp`). A wrong
  * workflow or a failing step comes back as a result naming the step and key, for the model to fix and call again.
  */
-export function workflowRunTool(mcp?: McpStepTools): AnyTool {
+export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: string } = {}): AnyTool {
+  const { mcp, checkoutDir } = options;
   return defineTool("workflow_run", {
     description:
       "Runs a workflow: a JSON file in the workspace that chains generated tools (steps with $inputs.x and $steps.<id>.output.<field> references, if_condition, foreach). Returns the workflow's output as JSON. Give the file's path relative to the workspace and its inputs as an object.",
@@ -27,7 +29,7 @@ export function workflowRunTool(mcp?: McpStepTools): AnyTool {
     runsCode: true,
     async execute({ file, inputs }, context) {
       const generated = generatedToolCaller({
-        roots: toolRootsFor(context.workspaceDir),
+        roots: toolRootsFor(context.workspaceDir, checkoutDir),
         scratchDir: scratchDirFor(context),
         ...(context.sandbox ? { policy: context.sandbox } : {}),
       });
