@@ -34,9 +34,11 @@ async function within(timeoutMs: number, check: () => boolean): Promise<boolean>
 async function killMidway(kill: (pid: number) => void): Promise<{ before: string[]; left: string[] }> {
   const runId = `reaper-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   const tag = [process.env[TEST_RUN_ENV], runId].filter(Boolean).join(" ");
+  // The killed files never reach their afterAll: their clones and workspaces go in a folder of this test's, removed here.
+  const temporary = mkdtempSync(join(tmpdir(), "org-killed-run-"));
   const child = Bun.spawn(
     [process.execPath, "test", "--preload", join(import.meta.dir, "test-run-preload.ts"), "--timeout", "60000", "--parallel=2", "--no-isolate", ...SLICE],
-    { cwd: REPO, env: { ...process.env, [TEST_RUN_ENV]: tag }, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
+    { cwd: REPO, env: { ...process.env, [TEST_RUN_ENV]: tag, TMPDIR: temporary }, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
   );
   try {
     const seen = new Map<string, ProcessIdentity>();
@@ -56,6 +58,7 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
     try {
       process.kill(-child.pid, "SIGKILL");
     } catch {}
+    rmSync(temporary, { recursive: true, force: true });
   }
 }
 
