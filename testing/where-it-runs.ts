@@ -3,12 +3,14 @@
 // makes: as root, a process run as another user cannot reach it), under a HOME whose git config signs, hooks, aliases
 // and names branches its own way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
 // The files are dealt over a few test files (where-it-runs.part-N.test.ts) by their recorded durations, so that
-// bun's --parallel runs the parts at once: each part makes its own clone and runs its share there.
+// bun's --parallel runs the parts at once: each part makes its own clone and runs its share there. `npm test` runs
+// those files there only (testing/where-it-runs.files lists them), never a second time in this checkout.
 import { expect } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dealByDuration, reachableTests, recordedDurations } from "../fitness/reachable-tests.ts";
+import { dealByDuration, recordedDurations } from "../fitness/reachable-tests.ts";
+import { checkoutSensitiveFiles } from "./where-it-runs-files.ts";
 import { orgClone } from "./org-clone.ts";
 import { gitSync } from "./temp-git-repo.ts";
 import { writeGeneratedTool } from "./generated-tool-files.ts";
@@ -74,26 +76,6 @@ function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<st
   return env;
 }
 
-/** The files that depend on the checkout they run in, as the gate selects them (`reachableTests`) and those known to. */
-function checkoutSensitiveFiles(root: string): string[] {
-  return [
-    ...new Set([
-      ...reachableTests(root).tests,
-      "config/org-config.test.ts",
-      "registry/tool-registry.test.ts",
-      "registry/ollama-embedder.test.ts",
-      "cli/tool-command.test.ts",
-      "cli/org-invocation.test.ts",
-      "cli/chat-command.once.test.ts",
-      "cli/demo-command.test.ts",
-      "cli/main.test.ts",
-      "git/candidate-branch.test.ts",
-      // Starts a process as another user: under a 0700 folder, only from a copy it can reach.
-      "security/private-state.test.ts",
-    ]),
-  ].sort();
-}
-
 /** What one part's run in the clone said: its exit code, the lines that report a failure, and all of its output. */
 export type ElsewhereRun = { files: string[]; code: number; failures: string[]; output: string };
 
@@ -149,6 +131,8 @@ export function whereItRunsShares(root: string): string[][] {
 /** Runs part `part` (`runWhereItRunsPart`) and expects every one of its files to pass there, with no stranger's `org` run. */
 export async function expectPartPasses(part: number): Promise<void> {
   const run = await runWhereItRunsPart(part);
+  // npm test runs these files here only: a failure shows what bun said of it.
+  if (run.code !== 0 || run.failures.length > 0) process.stderr.write(`where-it-runs part ${part}, in the clone:\n${run.output.slice(-60_000)}\n`);
   expect(run.files.length).toBeGreaterThan(0);
   expect({ code: run.code, failures: run.failures }).toEqual({ code: 0, failures: [] });
   expect(run.output).toMatch(/\b0 fail\b/);
