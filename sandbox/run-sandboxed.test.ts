@@ -98,16 +98,17 @@ describe("runSandboxed", () => {
   test("a scratch with more directories than the watchdog watches is still bounded, by its poll", async () => {
     const crowded = join(root, "crowded");
     // An earlier run left the directories, as a package install would.
-    const made = await sh(`mkdir $(seq -f 'd%g' 0 ${MAX_WATCHED_DIRECTORIES})`, { scratchDir: crowded });
+    // The watchdog watches each new directory as it comes: on a busy machine the 2 001 take more than a few seconds.
+    const made = await sh(`mkdir $(seq -f 'd%g' 0 ${MAX_WATCHED_DIRECTORIES})`, { scratchDir: crowded, timeoutMs: 60_000 });
     expect(made.exitCode).toBe(0);
     const result = await sh("i=0; while head -c 1M /dev/zero > f$i; do i=$((i+1)); done", {
       scratchDir: crowded,
-      timeoutMs: 8000,
+      timeoutMs: 20_000,
       limits: { scratchBytes: 16 * 1024 * 1024 },
     });
     expect(result.timedOut).toBe(false);
     expect(result.stderr).toContain("the scratch directory grew past its 16 MiB limit");
-  });
+  }, 120_000);
 
   test("a scratch already over its limit is reported even when the command ends before a walk could stop it", async () => {
     const full = join(root, "full");
