@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type AnyTool, defineTool } from "../tools/define-tool.ts";
 import type { NeedHint } from "./need-hints.ts";
-import { needSimilarity, SAME_NEED } from "./need-similarity.ts";
+import { type NeedTerms, needSimilarity, needTerms, SAME_NEED } from "./need-similarity.ts";
 import type { Embedder } from "./ollama-embedder.ts";
 import { ToolRegistry } from "./tool-registry.ts";
 
@@ -35,6 +35,13 @@ export function turnToolChoice(options: {
   hints?: readonly NeedHint[];
 }) {
   const perTurn = options.perTurn ?? DEFAULT_GENERATED_TOOLS_PER_TURN;
+  // Up to a few thousand hints, each read once, not once a message.
+  let hintTerms: { tool: string; terms: NeedTerms }[] | undefined;
+  const hinted = (allowed: ReadonlySet<string>, message: string): string[] => {
+    hintTerms ??= (options.hints ?? []).map((hint) => ({ tool: hint.tool, terms: needTerms(hint.goal) }));
+    const asked = needTerms(message);
+    return hintTerms.filter((hint) => allowed.has(hint.tool) && needSimilarity(hint.terms, asked) >= SAME_NEED).map((hint) => hint.tool);
+  };
   const ranked = async (query: string, allowed: ReadonlySet<string>, signal?: AbortSignal) => {
     const outcome = await options.registry.search(query, {
       limit: SEARCH_DEPTH,
@@ -51,8 +58,7 @@ export function turnToolChoice(options: {
       if (generated.length <= perTurn) return undefined;
       const allowed = new Set(generated);
       const { method, hits } = await ranked(message, allowed, signal);
-      const hinted = (options.hints ?? []).filter((hint) => allowed.has(hint.tool) && needSimilarity(hint.goal, message) >= SAME_NEED).map((hint) => hint.tool);
-      const chosen = [...new Set([...hinted, ...hits.map((hit) => hit.name)])].slice(0, perTurn);
+      const chosen = [...new Set([...hinted(allowed, message), ...hits.map((hit) => hit.name)])].slice(0, perTurn);
       const tools = new Map([...offered].filter(([name]) => !allowed.has(name)));
       for (const name of chosen) addOffered(tools, offered, name);
       tools.set(
