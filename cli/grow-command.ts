@@ -1,3 +1,4 @@
+import { describeFailure } from "./report-failure.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { instanceSettings } from "../config/environment.ts";
@@ -152,7 +153,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   }
   const { growEvery } = await import("../grow/grow-every.ts");
   say(`org grow: a run now, then every ${formatDuration(config.grow.every)} (grow.every) until stopped`);
-  await growEvery({ everyMs: config.grow.every, run: once, say: (line) => say(`org grow: ${line}`), signal });
+  await growEvery({ everyMs: config.grow.every, run: once, say: (line) => say(`org grow: ${line}`), describe: describeFailure, signal });
   return 0;
 }
 

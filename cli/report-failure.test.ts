@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { UsageError, UserFacingError } from "./command.ts";
-import { reportFailure } from "./report-failure.ts";
+import { describeFailure, reportFailure } from "./report-failure.ts";
 
 /** The error a real call throws. */
 function thrownBy(run: () => unknown): unknown {
@@ -89,4 +89,28 @@ test("what the system refuses (a missing file, a busy port) is one line naming i
   expect(report.exitCode).toBe(1);
   expect(report.text).toStartWith("org: ENOENT");
   expect(report.text.trimEnd().split("\n")).toHaveLength(1);
+});
+
+test("an unattended loop's failure line: a user-facing error in one line, a bug with its stack, neither with a URL's key", async () => {
+  const { growEvery } = await import("../grow/grow-every.ts");
+  const lines: string[] = [];
+  const stop = new AbortController();
+  const failures = [new UserFacingError("the model server http://me:hunter2secret@127.0.0.1:9/v1 did not answer"), new TypeError("x is undefined")];
+  await growEvery({
+    everyMs: 1,
+    run: async () => {
+      const failure = failures.shift();
+      if (failure === undefined) stop.abort();
+      throw failure ?? new Error("stopped");
+    },
+    say: (line) => lines.push(line),
+    describe: describeFailure,
+    signal: stop.signal,
+  });
+  const failed = lines.filter((line) => line.startsWith("the run failed: "));
+  expect(failed[0]).toBe("the run failed: the model server http://127.0.0.1:9/v1 did not answer");
+  expect(failed[1]).toStartWith("the run failed: unexpected error, a bug in org");
+  expect(failed[1]).toContain("TypeError: x is undefined\n    at ");
+  expect(failed).toHaveLength(2);
+  expect(lines.join("\n")).not.toContain("hunter2secret");
 });

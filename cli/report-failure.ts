@@ -20,6 +20,13 @@ export function reportFailure(error: unknown, invocation = orgInvocation()): { t
   return { ...report, text: redact(withoutUserinfo(report.text)) };
 }
 
+/** A failure as one entry of a log that goes on (an unattended loop's): the report's text without "org: ", redacted. */
+export function describeFailure(error: unknown): string {
+  return reportFailure(error)
+    .text.replace(/^org: /, "")
+    .trimEnd();
+}
+
 function reportOf(error: unknown, invocation: string): { text: string; exitCode: number } {
   if (error instanceof UsageError) {
     return { text: `org: ${error.message}\nRun '${invocation} ${error.command ? `${error.command} ` : ""}--help' for usage.\n`, exitCode: 2 };

@@ -14,6 +14,8 @@ export async function growEvery(options: {
   onRun?: (outcome: GrowOutcome) => void;
   /** A line for the log: a skipped run, a failure, when the next run starts. */
   say: (line: string) => void;
+  /** A failed run's error as the log shows it: the CLI's report, redacted (an error may quote a URL with a key). */
+  describe: (error: unknown) => string;
   signal: AbortSignal;
 }): Promise<void> {
   const { signal, say } = options;
@@ -25,9 +27,7 @@ export async function growEvery(options: {
     } catch (error) {
       if (signal.aborted) break;
       if (error instanceof GrowBusyError) say(`skipped: ${error.message}`);
-      else if (error instanceof Error && "userFacing" in error && error.userFacing === true) say(`the run failed: ${error.message}`);
-      // Not an answer for the user but a bug: its stack, for the report that fixes it.
-      else say(`the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      else say(`the run failed: ${options.describe(error)}`);
     }
     if (signal.aborted) break;
     say(`next run in ${formatDuration(options.everyMs)}, at ${new Date(Date.now() + options.everyMs).toISOString()}`);
