@@ -1,3 +1,4 @@
+import { describeFailure } from "./report-failure.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -22,7 +23,7 @@ import { prepareWorkspace } from "./workspace-dir.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
 import { growProgressLine } from "./grow-lines.ts";
-import { formatDuration, MAX_DURATION_MS, parseDuration } from "../config/duration.ts";
+import { Duration, formatDuration } from "../config/duration.ts";
 import { sleep } from "../concurrency/sleep.ts";
 
 const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--unsafe-no-sandbox]
@@ -98,15 +99,11 @@ function parseOptions(args: string[]) {
   if (values.workers !== undefined && (!/^\d+$/.test(values.workers) || workers < 1 || workers > 64)) {
     throw new UsageError(`--workers must be a number from 1 to 64, not '${values.workers}'`, "serve");
   }
-  const growEvery = values["grow-every"] === undefined ? undefined : parseDuration(values["grow-every"]);
-  if (values["grow-every"] !== undefined && (growEvery === undefined || growEvery < 1000 || growEvery > MAX_DURATION_MS)) {
+  const parsedEvery = values["grow-every"] === undefined ? undefined : Duration.safeParse(values["grow-every"]);
+  if (parsedEvery?.success === false) {
     throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, "serve");
   }
-  if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
-    throw new UserFacingError(
-      `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
-    );
-  }
+  const growEvery = parsedEvery?.data;
   if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
     throw new UserFacingError(
       `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
@@ -163,6 +160,7 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
         ),
       onRun: (outcome) => say(`${summaryLine(outcome.report)}${outcome.path ? ` (report ${outcome.path})` : ""}`),
       say,
+      describe: describeFailure,
       signal: options.signal,
     });
   })().catch((error) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));

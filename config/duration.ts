@@ -16,10 +16,10 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 
 /** The longest span org waits between two runs of anything: a year. */
-export const MAX_DURATION_MS = 365 * DAY_MS;
+const MAX_DURATION_MS = 365 * DAY_MS;
 
 /** Milliseconds of `text` ("1h30m", "45s", "90" seconds), or undefined when it is not a duration. */
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   const trimmed = text.trim().toLowerCase();
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed) * SECOND_MS;
   if (!WHOLE.test(trimmed)) return undefined;
