@@ -7,7 +7,7 @@
 // those files there only (testing/where-it-runs.files lists them), never a second time in this checkout.
 import { expect } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { dealByDuration, recordedDurations } from "../fitness/reachable-tests.ts";
 import { checkoutSensitiveFiles } from "./where-it-runs-files.ts";
@@ -77,14 +77,14 @@ function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<st
 }
 
 /** What one part's run in the clone said: its exit code, the lines that report a failure, and all of its output. */
-export type ElsewhereRun = { files: string[]; code: number; failures: string[]; output: string };
+type ElsewhereRun = { files: string[]; code: number; failures: string[]; output: string };
 
 /**
  * Part `part` (1-based) of `WHERE_IT_RUNS_PARTS`: its share of the checkout-sensitive files (dealt by recorded
  * durations, the same way in every part), run with the clone's own bun in a clone under a 0700 folder at a detached
  * HEAD with an extra promoted tool, a hostile HOME and git config, and org npm-linked first on PATH.
  */
-export async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
+async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
   const scratch = mkdtempSync(join(tmpdir(), "org-elsewhere-"));
   try {
     const privateParent = join(scratch, "private");
@@ -101,10 +101,13 @@ export async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
     gitSync(clone.dir, ["checkout", "--quiet", "--detach"]);
     const { home, fakeBin, npmPrefix } = hostileHome(scratch, clone.dir);
     const env = hostileEnv(home, fakeBin, npmPrefix);
-    const files = dealByDuration(checkoutSensitiveFiles(clone.dir), recordedDurations(), WHERE_IT_RUNS_PARTS)[part - 1] ?? [];
+    const files = whereItRunsShares(clone.dir)[part - 1] ?? [];
     // The candidate tests stage's bun, as fitness runs it: the clone's own.
     const bun = join(clone.dir, "node_modules", ".bin", "bun");
-    const child = Bun.spawn([bun, "test", "--timeout", "60000", "--parallel", "--no-isolate", ...files.map((file) => `./${file}`)], {
+    // The parts run at once beside the rest of the suite: together they take about one worker a core.
+    const workers = Math.max(1, Math.ceil(availableParallelism() / WHERE_IT_RUNS_PARTS));
+    const argv = [bun, "test", "--timeout", "60000", `--parallel=${workers}`, "--no-isolate", "--timings=testing/test-timings.json"];
+    const child = Bun.spawn([...argv, ...files.map((file) => `./${file}`)], {
       cwd: clone.dir,
       env,
       stdin: "ignore",
@@ -137,7 +140,7 @@ export async function expectPartPasses(part: number): Promise<void> {
   expect({ code: run.code, failures: run.failures }).toEqual({ code: 0, failures: [] });
   expect(run.output).toMatch(/\b0 fail\b/);
   // Their tests are counted in the clone's run, not in this one's totals: the log says how many passed there.
-  const passed = /^\s*(\d+) pass$/m.exec(run.output)?.[1];
+  const passed = [...run.output.matchAll(/^\s*(\d+) pass$/gm)].at(-1)?.[1];
   process.stderr.write(`where-it-runs part ${part}: ${passed ?? "?"} tests passed in ${run.files.length} files in the clone\n`);
   expect(Number(passed)).toBeGreaterThan(0);
   expect(run.output).not.toContain("a stranger org ran");
