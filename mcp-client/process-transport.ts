@@ -1,8 +1,8 @@
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { constants } from "node:os";
 import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
+import { signalFromExitCode } from "../sandbox/supervise-run.ts";
 
 /** The longest line (one JSON-RPC message) a server may send; past it the connection is closed. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -138,9 +138,6 @@ export class ProcessTransport implements Transport {
 /** How a launcher's exit reads: its shell (and bwrap) exit 128+N when the program died of signal N. */
 function describeExit(code: number | null): string {
   if (code === null) return "its process was ended by a signal";
-  if (code > 128 && code < 128 + 65) {
-    const name = Object.entries(constants.signals).find(([, number]) => number === code - 128)?.[0];
-    return `its process was killed by ${name ?? `signal ${code - 128}`}`;
-  }
+  if (code > 128 && code < 128 + 65) return `its process was killed by ${signalFromExitCode(code) ?? `signal ${code - 128}`}`;
   return `its process exited with code ${code}`;
 }

@@ -201,7 +201,7 @@ const SIGNAL_NAMES: Record<number, string> = {
 };
 
 // bwrap reports a command killed by signal N as exit code 128 + N, the way a shell does.
-function signalFromExitCode(exitCode: number | null): string | null {
+export function signalFromExitCode(exitCode: number | null): string | null {
   if (exitCode === null || exitCode <= 128) return null;
   return SIGNAL_NAMES[exitCode - 128] ?? null;
 }
