@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expandReferences, literalSecretProblem, mcpServerEnvironment, mcpServerHeaders, namesCredential } from "./mcp-servers.ts";
+import { expandReferences, isMcpRoomToolName, literalSecretProblem, mcpServerEnvironment, mcpServerHeaders, namesCredential } from "./mcp-servers.ts";
 import { loadOrgConfig, OrgConfigError, parseOrgConfigText } from "./org-config.ts";
 
 /** The message a config text is refused with (and its line), or undefined when it parses. */
@@ -142,4 +142,11 @@ describe("mcpServers in org.config.json", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test("a room name of a server's tool is a server name the config allows, then __, then the tool's", () => {
+  for (const name of ["files__read_file", "a__b", "my-server__x-y_z"]) expect({ name, ok: isMcpRoomToolName(name) }).toEqual({ name, ok: true });
+  for (const name of ["files", "files__", "__read", "9files__x", `files__${"x".repeat(65)}`, `${"s".repeat(25)}__x`, "files__a.b"]) {
+    expect({ name, ok: isMcpRoomToolName(name) }).toEqual({ name, ok: false });
+  }
 });

@@ -16,6 +16,13 @@ export const MCP_SERVER_NAME = /^[A-Za-z](?:[A-Za-z0-9_-]{0,22}[A-Za-z0-9-])?$/;
 /** Between a server's name and its tool's in the room. */
 export const MCP_NAME_SEPARATOR = "__";
 
+/** Whether `name` can be a room name of a server's tool: a server name as the config allows one, "__", the tool's. */
+export function isMcpRoomToolName(name: string): boolean {
+  const at = name.indexOf(MCP_NAME_SEPARATOR);
+  if (at < 0) return false;
+  return MCP_SERVER_NAME.test(name.slice(0, at)) && /^[A-Za-z0-9_-]{1,64}$/.test(name.slice(at + MCP_NAME_SEPARATOR.length));
+}
+
 const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
@@ -220,7 +227,8 @@ export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.Proc
 
 /** The configured server a room tool name `<server>__<tool>` belongs to, if any. */
 export function mcpToolOwner(toolName: string, servers: Iterable<string>): string | undefined {
-  for (const server of servers) if (toolName.startsWith(`${server}${MCP_NAME_SEPARATOR}`) && toolName.length > server.length + 2) return server;
+  for (const server of servers)
+    if (toolName.startsWith(`${server}${MCP_NAME_SEPARATOR}`) && toolName.length > server.length + MCP_NAME_SEPARATOR.length) return server;
   return undefined;
 }
 

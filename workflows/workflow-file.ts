@@ -1,8 +1,6 @@
 import { z } from "zod";
+import { isMcpRoomToolName } from "../config/mcp-servers.ts";
 import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../generated-tools/tool-metadata.ts";
-
-/** A tool of one of the room's MCP servers, as the room names it. */
-const MCP_STEP_TOOL = /^[A-Za-z][A-Za-z0-9_-]{0,23}__[A-Za-z0-9_-]{1,64}$/;
 
 /** A step's id: what `$steps.<id>.output` names. */
 export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
@@ -15,7 +13,7 @@ export const WorkflowStep = z
     tool: z
       .string()
       .refine(
-        (name) => TOOL_NAME_PATTERN.test(name) || MCP_STEP_TOOL.test(name),
+        (name) => TOOL_NAME_PATTERN.test(name) || isMcpRoomToolName(name),
         "must be a generated tool's name (snake_case) or an MCP server's tool (<server>__<tool>)",
       )
       .optional(),
