@@ -1,7 +1,6 @@
+import { cutOutput } from "../tools/cut-output.ts";
 import type { JsonValue, ToolResult } from "../tools/define-tool.ts";
 
-/** The characters of a result the model reads at most (as workflow_run's); the rest is cut, and it says so. */
-export const MAX_RESULT_CHARACTERS = 30_000;
 /** The largest `structuredContent` (as JSON) kept as the result's data. */
 const MAX_DATA_CHARACTERS = 256 * 1024;
 
@@ -40,7 +39,7 @@ function blockText(block: ContentBlock): string {
 }
 
 /**
- * A server's answer as a result for the model: its content as text (cut at MAX_RESULT_CHARACTERS, saying so), its
+ * A server's answer as a result for the model: its content as text (cut at MAX_OUTPUT_CHARACTERS, saying so), its
  * `structuredContent` as the data (when not too large), `isError` as a failure. Redaction comes after, in `runTool`.
  */
 export function toolResultOf(roomName: string, result: CallResult): ToolResult {
@@ -49,7 +48,7 @@ export function toolResultOf(roomName: string, result: CallResult): ToolResult {
   const structured = result.structuredContent;
   const structuredText = structured === undefined ? undefined : JSON.stringify(structured);
   const whole = blocks.length > 0 ? blocks.join("\n") : (structuredText ?? "(no content)");
-  const shown = whole.length > MAX_RESULT_CHARACTERS ? `${whole.slice(0, MAX_RESULT_CHARACTERS)}… (output cut at ${MAX_RESULT_CHARACTERS} characters)` : whole;
+  const shown = cutOutput(whole);
   const data: JsonValue | undefined =
     structuredText !== undefined && structuredText.length <= MAX_DATA_CHARACTERS
       ? (structured as JsonValue)

@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import { formatMcpStatus } from "./format-mcp-status.ts";
 import type { McpServerStatus } from "./mcp-hub.ts";
 import { MAX_DESCRIPTION, MAX_SCHEMA_CHARS, mcpToolEntry } from "./mcp-tool-entry.ts";
-import { toolResultOf, MAX_RESULT_CHARACTERS } from "./mcp-result.ts";
+import { toolResultOf } from "./mcp-result.ts";
+import { MAX_OUTPUT_CHARACTERS } from "../tools/cut-output.ts";
 
 const OBJECT = { type: "object", properties: {} };
 
@@ -61,6 +62,6 @@ test("a result is text for the model, its structured content the data; images ar
     ok: false,
     output: "Error: s__t failed: no such file",
   });
-  const long = toolResultOf("s__t", { content: [{ type: "text", text: "x".repeat(MAX_RESULT_CHARACTERS + 10) }] });
-  expect(long.output).toEndWith(`… (output cut at ${MAX_RESULT_CHARACTERS} characters)`);
+  const long = toolResultOf("s__t", { content: [{ type: "text", text: "x".repeat(MAX_OUTPUT_CHARACTERS + 10) }] });
+  expect(long.output).toEndWith(`… (output cut at ${MAX_OUTPUT_CHARACTERS} characters)`);
 });

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { cutOutput } from "../tools/cut-output.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
 import { generatedToolCaller, toolRootsFor } from "./generated-tool-caller.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
@@ -8,8 +9,6 @@ import { runWorkflow } from "./run-workflow.ts";
 import { DEFAULT_WORKFLOW_STEP_RUNS } from "./step-run-count.ts";
 import { WorkflowError } from "./workflow-file.ts";
 import { type McpStepTools, withMcpSteps } from "./mcp-steps.ts";
-
-const MAX_OUTPUT_CHARACTERS = 30_000;
 
 /**
  * `workflow_run`: runs a workflow file of the workspace (never one outside it or in `.org/`) with the given
@@ -38,10 +37,7 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
         const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
         const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool, maxStepRuns });
         const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
-        const text = JSON.stringify(output) ?? "null";
-        const shown =
-          text.length > MAX_OUTPUT_CHARACTERS ? `${text.slice(0, MAX_OUTPUT_CHARACTERS)}… (output cut at ${MAX_OUTPUT_CHARACTERS} characters)` : text;
-        return { ok: true, output: shown, data: (output ?? null) as JsonValue };
+        return { ok: true, output: cutOutput(JSON.stringify(output) ?? "null"), data: (output ?? null) as JsonValue };
       } catch (error) {
         if (!(error instanceof WorkflowError)) throw error;
         return { ok: false, output: `Error: ${error.message} Fix the workflow file or the inputs and call workflow_run again.` };
