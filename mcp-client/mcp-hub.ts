@@ -8,6 +8,7 @@ import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
+import { sleep } from "../concurrency/sleep.ts";
 import { SettingsGuard } from "../workspace/settings-guard.ts";
 import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
 
@@ -134,15 +135,13 @@ export class McpHub {
    */
   async ready(signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + (this.options.settings.startTimeoutS + 2) * 1000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The wait ends its timer and its listener on the caller's signal once every first attempt has settled.
+    const settled = new AbortController();
     await Promise.race([
       Promise.all([...this.connections.values()].map((connection) => connection.firstAttempt)),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, deadline - Date.now());
-        signal?.addEventListener("abort", resolve, { once: true });
-      }),
+      sleep(deadline - Date.now(), signal ? AbortSignal.any([signal, settled.signal]) : settled.signal),
     ]);
-    clearTimeout(timer);
+    settled.abort();
     const starting = () => [...this.connections.values()].some((connection) => connection.state.kind === "starting");
     while (starting() && Date.now() < deadline && !signal?.aborted) await Bun.sleep(25);
   }
