@@ -1,3 +1,5 @@
+import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+
 /** The markers of `org patch`'s output; a commit message never holds a line equal to one. */
 export const COMMIT_MSG_MARKER = "---COMMIT_MSG---";
 export const PATCH_MARKER = "---PATCH---";
@@ -25,7 +27,7 @@ export function breadcrumbProblem(breadcrumb: string): string | undefined {
 export function commitMessage(reply: string, fallback: string, breadcrumb?: string): string {
   const lines = reply
     .replace(/\r\n?/g, "\n")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, "")
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "")
     .replace(/\t/g, "  ")
     .split("\n")
     .map((line) => line.trimEnd().slice(0, MAX_LINE_CHARS))
@@ -34,15 +36,7 @@ export function commitMessage(reply: string, fallback: string, breadcrumb?: stri
   while (lines.length > 0 && lines[0]?.trim() === "") lines.shift();
   const [subject = "", ...rest] = lines;
   const body = rest.slice(0, MAX_BODY_LINES).join("\n").trim();
-  const head = subject.trim().slice(0, MAX_SUBJECT_CHARS) || oneLine(fallback).trim().slice(0, MAX_SUBJECT_CHARS);
+  const head = subject.trim().slice(0, MAX_SUBJECT_CHARS) || sanitizeOneLine(fallback, MAX_SUBJECT_CHARS);
   const message = body ? `${head}\n\n${body}` : head;
   return breadcrumb ? `${message}\n\n${BREADCRUMB_TRAILER}: ${breadcrumb}` : message;
-}
-
-/** Text as one plain line: line breaks as spaces, tabs as two, other control characters out. */
-function oneLine(text: string): string {
-  return text
-    .replace(/[\r\n\u0085\u2028\u2029]+/g, " ")
-    .replace(/\t/g, "  ")
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, "");
 }

@@ -77,7 +77,10 @@ test("a model's reply becomes a bounded commit message that cannot fake the mark
   expect(commitMessage("  \n", "Apply task.md: do it")).toBe("Apply task.md: do it");
   // The fallback (the task's first prompt line, with --var values a CI script may take from an issue title) is held to
   // the same rule: no carriage return a parser splits a line at, no escape for a CI log.
-  expect(commitMessage("", "Apply task.md: fix\r---PATCH---\u001b[2J\u2028done")).toBe("Apply task.md: fix ---PATCH---[2J done");
+  expect(commitMessage("", "Apply task.md: fix\r---PATCH---\u001b[2J\u2028done")).toBe("Apply task.md: fix ---PATCH---\\x1b[2J done");
+  // Bidi controls that reorder what a log shows (Trojan Source) reach no subject, from the reply or the fallback.
+  expect(commitMessage("fix: a\u202eb\u2066c", "f")).toBe("fix: abc");
+  expect(commitMessage("", "Apply \u202etask")).toBe("Apply \\u202etask");
   expect(commitMessage("x".repeat(500), "f").length).toBe(100);
   expect(breadcrumbProblem("JIRA-7")).toBeUndefined();
   expect(breadcrumbProblem("a\nSigned-off-by: someone")).toContain("line break");
