@@ -36,8 +36,6 @@ async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: 
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
-    // From here the command may change anything in the copy: the next refresh looks at all of it unless told what.
-    if (copy) copy.dirty = undefined;
     const result = await runSandboxed({
       argv: command.argv,
       stdin: command.stdin,

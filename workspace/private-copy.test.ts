@@ -83,9 +83,10 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     expect(after.three).toBe(before.three as number);
     expect(copyChangedPaths(copy)).toEqual([]);
 
-    // Without being told what the command changed (a call that never reported back), the refresh finds it itself.
+    // Without being told what the command changed (a call that never reported back), the refresh finds it itself:
+    // a refresh hands the copy out, and what the command then does is unknown until copyChangedPaths.
+    refreshPrivateCopy(copy);
     writeFileSync(join(copy.copyDir, "three"), "changed unseen\n");
-    copy.dirty = undefined;
     refreshPrivateCopy(copy);
     expect(readFileSync(join(copy.copyDir, "three"), "utf8")).toBe("three\n");
     expect(statSync(join(copy.copyDir, "one")).ino).toBe(after.one as number);

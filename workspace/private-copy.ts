@@ -40,7 +40,7 @@ export function openPrivateCopy(options: {
   copyDir: string;
   maxEntries?: number;
   owner?: number;
-  /** What both trees were when this copy was last level (`savedBaselines`): only what changed since is copied. */
+  /** What both trees were when this copy was last level (kept across sessions by `takeSpare`): only what changed since is copied. */
   baselines?: { workspace: TreeSnapshot; copy: TreeSnapshot };
 }): PrivateCopy {
   mkdirSync(options.copyDir, { recursive: true, mode: 0o700 });
@@ -65,9 +65,7 @@ export function openPrivateCopy(options: {
  */
 export function refreshPrivateCopy(copy: PrivateCopy): void {
   const workspaceNow = snapshotTree(copy.workspaceDir, { maxEntries: copy.maxEntries });
-  const fix = new Set<string>();
-  for (const [path, state] of workspaceNow) if (!sameState(state, copy.workspaceBaseline.get(path))) fix.add(path);
-  for (const path of copy.workspaceBaseline.keys()) if (!workspaceNow.has(path)) fix.add(path);
+  const fix = changedSince(workspaceNow, copy.workspaceBaseline);
   let copyChanged = copy.dirty;
   if (copyChanged === undefined) {
     try {
@@ -83,7 +81,9 @@ export function refreshPrivateCopy(copy: PrivateCopy): void {
   for (const path of copyChanged) fix.add(path);
   level(copy, workspaceNow, fix);
   copy.workspaceBaseline = workspaceNow;
-  copy.dirty = new Set();
+  // The copy is level now and goes to a command, which may change anything: until `copyChangedPaths` says what it
+  // changed, the next refresh walks the copy.
+  copy.dirty = undefined;
 }
 
 /** Makes each path in `fix` in the copy what it is in `workspaceNow` (absent, a folder, a file or a link), and records its new state. */

@@ -51,8 +51,8 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
  * what changed since.
  */
 export function sessionCopy(workspaceDir: string, sessionId: string | undefined): PrivateCopy {
-  const root = ensurePrivateDir(join(workspaceDir, COPIES_DIR));
-  const copyDir = join(root, safeName(sessionId ?? "default"));
+  const { root, copyDir } = copyPlace(workspaceDir, sessionId);
+  ensurePrivateDir(root);
   // As root the sandbox runs as its own uid, which must own what it may write.
   const owner = process.getuid?.() === 0 ? SANDBOX_HOST_UID : undefined;
   const known = copies.get(copyDir);
@@ -61,14 +61,19 @@ export function sessionCopy(workspaceDir: string, sessionId: string | undefined)
     return known;
   }
   const baselines = takeSpare(root, copyDir);
-  const copy = openPrivateCopy({ workspaceDir, copyDir, ...(owner !== undefined ? { owner } : {}), ...(baselines ? { baselines } : {}) });
+  const copy = openPrivateCopy({
+    workspaceDir: resolve(workspaceDir),
+    copyDir,
+    ...(owner !== undefined ? { owner } : {}),
+    ...(baselines ? { baselines } : {}),
+  });
   copies.set(copyDir, copy);
   return copy;
 }
 
 /** Waits until no other command of this session works on its copy; the release function lets the next one in. */
 export function lockSessionCopy(workspaceDir: string, sessionId: string | undefined, signal?: AbortSignal): Promise<() => void> {
-  const copyDir = join(resolve(workspaceDir), COPIES_DIR, safeName(sessionId ?? "default"));
+  const { copyDir } = copyPlace(workspaceDir, sessionId);
   let lock = copyLocks.get(copyDir);
   if (!lock) {
     lock = new FifoSemaphore(1);
@@ -83,14 +88,19 @@ export function lockSessionCopy(workspaceDir: string, sessionId: string | undefi
  * session that made none.
  */
 export function releaseSessionCopy(workspaceDir: string, sessionId: string | undefined, options: { keepSpare?: boolean } = {}): void {
-  const root = join(resolve(workspaceDir), COPIES_DIR);
-  const copyDir = join(root, safeName(sessionId ?? "default"));
+  const { root, copyDir } = copyPlace(workspaceDir, sessionId);
   const copy = copies.get(copyDir);
   if (!copy) return;
   copies.delete(copyDir);
   copyLocks.delete(copyDir);
   if (options.keepSpare === false) rmSync(copyDir, { recursive: true, force: true });
   else releaseAsSpare(copy, root);
+}
+
+/** Where a session's copy lives: `root`, the workspace's copies folder, and `copyDir`, the session's own in it. */
+function copyPlace(workspaceDir: string, sessionId: string | undefined): { root: string; copyDir: string } {
+  const root = join(resolve(workspaceDir), COPIES_DIR);
+  return { root, copyDir: join(root, safeName(sessionId ?? "default")) };
 }
 
 function safeName(session: string): string {
