@@ -100,7 +100,8 @@ function pathProblem(
 }
 
 /** A name as a case-insensitive file system may see it: compatibility forms joined (NFKC: 'ſ' is 's'), in lower case. */
-function folded(name: string): string {
+/** A name as a case-insensitive file system may take it (NFKC, lower case): `.ENV` is the `.env` bun reads there. */
+export function folded(name: string): string {
   return name.normalize("NFKC").toLowerCase();
 }
 

@@ -64,3 +64,13 @@ test("a workspace with none of those files snapshots to nothing, and a call that
   expect(restoreSettings(workspace, before)).toEqual({ changed: [], unrestored: [] });
   expect(readFileSync(join(workspace, "notes.txt"), "utf8")).toBe("hello\n");
 });
+
+test("names a case-insensitive file system takes for org's settings (.ENV, Bunfig.toml, ORG.CONFIG.JSON) are guarded as theirs", () => {
+  const workspace = join(base, "w3");
+  mkdirSync(workspace);
+  const before = snapshotSettings(workspace);
+  for (const name of [".ENV", "Bunfig.toml", "ORG.CONFIG.JSON", ".NPMRC", "Notes.md"]) writeFileSync(join(workspace, name), "planted\n");
+  expect(restoreSettings(workspace, before)).toEqual({ changed: [".ENV", ".NPMRC", "Bunfig.toml", "ORG.CONFIG.JSON"], unrestored: [] });
+  expect(existsSync(join(workspace, ".ENV"))).toBe(false);
+  expect(existsSync(join(workspace, "Notes.md"))).toBe(true);
+});

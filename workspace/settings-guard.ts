@@ -5,6 +5,7 @@ import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { replaceInsideWorkspace, type WorkspaceEntry } from "../security/safe-file-write.ts";
 import { type FileVersion, readVersion } from "./change-set.ts";
 import { sameVersion } from "./apply-change-set.ts";
+import { folded } from "./check-change-set.ts";
 
 // A program that runs on the host as the user (an MCP server the user configured) may be told by a model to write
 // anywhere it can. org cannot stop that as it happens, but it can stop it from taking effect on org: the files org
@@ -102,7 +103,9 @@ function entryOf(version: FileVersion | undefined): WorkspaceEntry | "unknown" {
 /** The guarded paths present now, workspace-relative. */
 function guardedPaths(workspaceDir: string): string[] {
   const top = names(workspaceDir);
-  const paths = top.filter((name) => name === CONFIG_FILE_NAME || name === "bunfig.toml" || name === ".npmrc" || name.startsWith(".env"));
+  // Folded, as the change checks match them: on a case-insensitive file system `.ENV` is the `.env` bun reads.
+  const settings = new Set([CONFIG_FILE_NAME, "bunfig.toml", ".npmrc"]);
+  const paths = top.filter((name) => settings.has(folded(name)) || folded(name).startsWith(".env"));
   paths.push(...names(join(workspaceDir, "workflows")).flatMap((name) => (name.endsWith(".json") ? [`workflows/${name}`] : [])));
   paths.push(...filesUnder(workspaceDir, GENERATED_TOOLS_DIR));
   return paths;
