@@ -12,7 +12,9 @@ export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_ru
  * Policies a persona's `tools` may set that are not tools a model calls: `workspace_write` decides the changes its
  * commands make to the workspace (`sandbox.workspace: "write"`).
  */
-export const POLICY_ONLY_TOOL_NAMES = ["workspace_write"] as const;
+/** The policy's name, as a persona's `tools` and `serve.tools` write it. */
+export const WORKSPACE_WRITE = "workspace_write";
+export const POLICY_ONLY_TOOL_NAMES = [WORKSPACE_WRITE] as const;
 
 /** What a persona's `tools` may name without a generated tool: the built-in tools and the policy-only names. */
 export const BUILTIN_POLICY_NAMES: readonly string[] = [...BUILTIN_TOOL_NAMES, ...POLICY_ONLY_TOOL_NAMES];

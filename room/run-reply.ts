@@ -1,3 +1,4 @@
+import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ReplyHost, ReplyOutcome } from "../models/reply-host.ts";
@@ -24,7 +25,7 @@ import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { WORKSPACE_WRITE, type WorkspaceWriteReply, type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
+import { type WorkspaceWriteReply, type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
 
 /** What a reply needs from its room. */
 export type ReplyRoom = {

@@ -1,3 +1,4 @@
+import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/org-config.ts";
 import { type DecidingPolicy, effectivePolicy, stricterPolicy } from "../security/policy.ts";
@@ -10,9 +11,6 @@ import { checkChangeSet, DEFAULT_PROTECTED_PATHS, describeRefusals, escapeName }
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
-
-/** The policy's name, as a persona's `tools` and `serve.tools` write it. */
-export const WORKSPACE_WRITE = "workspace_write";
 
 /** Lines of the diff the approval question shows before it asks; the rest is on /diff. */
 const PREVIEW_LINES = 120;

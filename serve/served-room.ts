@@ -5,7 +5,7 @@ import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
-import { WORKSPACE_WRITE } from "../room/workspace-write.ts";
+import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 

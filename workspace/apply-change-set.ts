@@ -73,11 +73,18 @@ export function reverseChangeSet(changeSet: ChangeSet): ChangeSet {
   };
 }
 
-function entryOf(version: FileVersion | undefined, path: string): WorkspaceEntry {
+/** What the safe writer makes of a version (undefined: absent); "unknown" for one it cannot write (no content read, a FIFO…). */
+export function writableEntry(version: FileVersion | undefined): WorkspaceEntry | "unknown" {
   if (version === undefined) return undefined;
   if (version.type === "symlink") return { type: "symlink", target: version.target };
   if (version.type === "file" && version.content !== undefined) return { type: "file", content: version.content, mode: version.mode };
-  throw new RangeError(`${escapeName(path)} cannot be written: only files with content and links are; check the change set first`);
+  return "unknown";
+}
+
+function entryOf(version: FileVersion | undefined, path: string): WorkspaceEntry {
+  const entry = writableEntry(version);
+  if (entry === "unknown") throw new RangeError(`${escapeName(path)} cannot be written: only files with content and links are; check the change set first`);
+  return entry;
 }
 
 function largest(change: FileChange): number {

@@ -2,9 +2,9 @@ import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/org-config.ts";
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { replaceInsideWorkspace, type WorkspaceEntry } from "../security/safe-file-write.ts";
+import { replaceInsideWorkspace } from "../security/safe-file-write.ts";
 import { type FileVersion, readVersion } from "./change-set.ts";
-import { sameVersion } from "./apply-change-set.ts";
+import { sameVersion, writableEntry } from "./apply-change-set.ts";
 import { folded } from "./check-change-set.ts";
 
 // A program that runs on the host as the user (an MCP server the user configured) may be told by a model to write
@@ -42,7 +42,7 @@ export function restoreSettings(workspaceDir: string, before: SettingsSnapshot):
     const now = readVersion(join(workspaceDir, path), MAX_GUARDED_BYTES);
     if (unchanged(was, now)) continue;
     changed.push(path);
-    const entry = entryOf(was);
+    const entry = writableEntry(was);
     if (entry === "unknown") {
       unrestored.push(`${path} (its earlier bytes were not read)`);
       continue;
@@ -91,13 +91,6 @@ function unchanged(was: FileVersion | undefined, now: FileVersion | undefined): 
     return was.content === undefined && now.content === undefined && was.size === now.size && was.mode === now.mode;
   }
   return sameVersion(was, now);
-}
-
-function entryOf(version: FileVersion | undefined): WorkspaceEntry | "unknown" {
-  if (version === undefined) return undefined;
-  if (version.type === "symlink") return { type: "symlink", target: version.target };
-  if (version.type === "file" && version.content !== undefined) return { type: "file", content: version.content, mode: version.mode };
-  return "unknown";
 }
 
 /** The guarded paths present now, workspace-relative. */
