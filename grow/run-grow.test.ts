@@ -12,7 +12,7 @@ import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
-import { readGrowReport, reportIds, summaryLine } from "./grow-report.ts";
+import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { type GrowRequest, runGrow } from "./run-grow.ts";
@@ -114,7 +114,8 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   expect(build).toMatchObject({ ok: true, state: "built", tool: "vowel_count", verdict: "pass" });
   expect(build?.waiting).toStartWith(`waiting for org promote ${build?.branch}`);
   expect(keptAtBranch).toBe(build?.branch as string);
-  expect(report.notes.some((note) => note.includes(`org promote ${build?.branch}`))).toBe(true);
+  // Said once, by the build's own line.
+  expect(reportLines(report).filter((line) => line.includes(`org promote ${build?.branch}`))).toHaveLength(1);
   // main is as it was: nothing is promoted without grow.autoPromote.
   expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).toBe(mainBefore);
   expect(gitSync(repo.dir, ["rev-parse", build?.branch as string]).trim()).toBe(build?.commit as string);
@@ -140,7 +141,7 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   // Three days on, never called: proposed for removal, and removed only under grow.autoPromote.
   const later = () => new Date(Date.now() + 3 * 86_400_000);
   const proposed = await runGrow(request(repo.dir, { maxTools: 0, pruneUnusedDays: 2, now: later }));
-  expect(proposed.report.summary).toMatchObject({ proposedForRemoval: 1, removed: 0 });
+  expect(proposed.report.summary).toMatchObject({ proposedForRemoval: 1, removed: 0, created: 1 });
   expect(proposed.report.removals).toEqual([expect.objectContaining({ tool: "vowel_count", removed: false, idleDays: 3 })]);
   expect(existsSync(join(repo.dir, "tools", "generated", "vowel_count"))).toBe(true);
   const removed = await runGrow(request(repo.dir, { maxTools: 0, pruneUnusedDays: 2, autoPromote: true, now: later }));

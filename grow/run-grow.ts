@@ -277,6 +277,8 @@ class GrowRun {
     this.report.removals = health.removals;
     this.report.summary.removed = health.removals.filter((removal) => removal.removed).length;
     this.report.summary.proposedForRemoval = health.removals.filter((removal) => !removal.removed).length;
+    // A rebuild of a rolled-back tool, a removal: proposals made this run too.
+    this.report.summary.created += health.created.length;
     this.save();
     this.keepReport();
   }
@@ -373,7 +375,6 @@ class GrowRun {
     if (built.verdict) report.summary.judged += 1;
     if (built.state === "promoted") report.summary.promoted += 1;
     if (built.state === "failed") report.summary.failed += 1;
-    if (built.waiting) report.notes.push(`${built.branch} (${built.tool}) passed the gate and waits: org promote ${built.branch}`);
   }
 }
 
