@@ -1,9 +1,9 @@
-import { closeSync, constants, fsyncSync, rmSync, writeSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { testKillPoint } from "../config/environment.ts";
-import { ensureOrgDir, openPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { takePidLock } from "../security/pid-lock.ts";
+import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { CANDIDATE_REF_PATTERN, PROMOTION_TAG_PATTERN } from "./ref-names.ts";
 
@@ -38,8 +38,6 @@ export class PromotionBlockedError extends Error {
   readonly userFacing = true;
 }
 
-const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z.iso.datetime() });
-
 /**
  * The promotion lock and journal of one repository, under `.org/`. One holder at a time (a lock file naming
  * its pid, taken with O_EXCL; a dead holder's lock is taken over). Each journal write is atomic (write, fsync,
@@ -47,6 +45,7 @@ const LockFile = z.strictObject({ pid: z.number().int().positive(), startedAt: z
  */
 export class PromotionJournal {
   readonly #lockPath: string;
+  #release: (() => void) | undefined;
   readonly #journalPath: string;
   #points = 0;
   readonly #killAt = testKillPoint();
@@ -61,36 +60,21 @@ export class PromotionJournal {
 
   /** Takes the lock, or throws PromotionBlockedError naming the live holder. */
   lock(): void {
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      try {
-        const fd = openPrivateFile(this.#lockPath, constants.O_WRONLY | constants.O_EXCL);
-        writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
-        fsyncSync(fd);
-        closeSync(fd);
-        this.point();
-        return;
-      } catch (error) {
-        if (errorCode(error) !== "EEXIST") throw error;
-      }
-      let holder: z.infer<typeof LockFile> | undefined;
-      try {
-        holder = LockFile.parse(JSON.parse(readPrivateFile(this.#lockPath)));
-      } catch {
-        holder = undefined; // Killed between create and write: an empty or torn lock file is stale.
-      }
-      if (holder && holder.pid !== process.pid && isProcessAlive(holder.pid)) {
-        throw new PromotionBlockedError(
-          `another promote or rollback (pid ${holder.pid}, since ${holder.startedAt}) is running in this repository; wait for it to finish`,
-        );
-      }
-      rmSync(this.#lockPath, { force: true });
-      this.tookOverStaleLock = true;
+    const lock = takePidLock(this.#lockPath, "promote or rollback");
+    if (lock.kind === "busy") {
+      throw new PromotionBlockedError(
+        `another promote or rollback (pid ${lock.holder.pid}, since ${lock.holder.since}) is running in this repository; wait for it to finish`,
+      );
     }
-    throw new PromotionBlockedError(`could not take ${this.#lockPath}; remove it if no promote or rollback is running`);
+    if (lock.kind === "stuck") throw new PromotionBlockedError(`could not take ${this.#lockPath}; remove it if no promote or rollback is running`);
+    this.#release = lock.release;
+    this.tookOverStaleLock = lock.tookOver;
+    this.point();
   }
 
   unlock(): void {
-    rmSync(this.#lockPath, { force: true });
+    this.#release?.();
+    this.#release = undefined;
   }
 
   /** The interrupted change, if a run died before finishing one. */
