@@ -96,7 +96,9 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
     ["sandbox", "network", "time", "memory", "processes", "mounts", "output", "workspace", "started ahead", "secrets"].map((name) => `     ${name}`),
   );
   const section = lines.slice(start + 1, start + 11).join("\n");
-  expect(section).toContain("     sandbox: on: every model-made command runs in bubblewrap\n     network: none: no run may reach the network\n");
+  expect(section).toContain(
+    "     sandbox: on: every model-made command runs in bubblewrap\n     network: none: no run may reach the network (a sandboxed MCP server with network hosts in mcpServers may)\n",
+  );
   expect(section).toContain("time: 30 s wall clock");
   expect(section).toContain("memory: 1 GiB address space per process");
   expect(section).toContain("mounts: /usr read-only");

@@ -11,7 +11,11 @@ import { MAX_POOL_SIZE } from "./sandbox-pool.ts";
 export type SandboxPolicy = Readonly<{
   /** False only for `ORG_SANDBOX=off`: commands run on the host, unsandboxed, with a warning every time. */
   enabled: boolean;
-  /** Whether a run may ask for the host's network (`network: true`); a room's tools never may. */
+  /**
+   * Whether a run may ask for the host's network (`network: true`); a room's tools never may. A sandboxed MCP server
+   * the user configured with `network` hosts is not a run: it shares the network with its hosts named (and trusted by
+   * hash with its command).
+   */
   network: boolean;
   /** A run's wall-clock timeout when it gives none. */
   timeoutMs: number;
@@ -79,7 +83,12 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
       name: "sandbox",
       detail: policy.enabled ? "on: every model-made command runs in bubblewrap" : "OFF (ORG_SANDBOX=off): model-made commands run UNSANDBOXED on the host",
     },
-    { name: "network", detail: policy.network ? "a run may share the host's network when it asks" : "none: no run may reach the network" },
+    {
+      name: "network",
+      detail: policy.network
+        ? "a run may share the host's network when it asks"
+        : "none: no run may reach the network (a sandboxed MCP server with network hosts in mcpServers may)",
+    },
     {
       name: "time",
       detail: `${policy.timeoutMs / 1000} s wall clock unless the call gives its own, and as many CPU seconds per process`,
