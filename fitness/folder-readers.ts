@@ -1,11 +1,12 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sha256Hex } from "../generated-tools/tool-metadata.ts";
 import { FITNESS_DIR, canonicalJson } from "../git/gate-key.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
+import { committedCode } from "./tool-scenario-records.ts";
 
 /** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */
 export const READERS_DIR = join(FITNESS_DIR, "readers");
@@ -34,8 +35,7 @@ export async function readersKey(
   signal?: AbortSignal,
   variables: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<string> {
-  const listing = await git.run(["ls-tree", "-r", "--full-tree", "--end-of-options", commit], { signal });
-  const code = listing.split("\n").filter((line) => line.length > 0 && !line.split("\t")[1]?.startsWith(`${GENERATED_TOOLS_DIR}/`));
+  const code = await committedCode(git, commit, signal);
   const binary = statSync(bun);
   const hash = (path: string) => {
     try {
@@ -49,7 +49,7 @@ export async function readersKey(
   const names = Object.keys(variables).filter((name) => variables[name] !== undefined && KEYED_VARIABLE.test(name));
   const environment = { names: names.sort(), PATH: variables.PATH ?? "", HOME: variables.HOME ?? "" };
   const rules = hash(join(import.meta.dir, "folder-trace.ts"));
-  const content = { version: 1, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
+  const content = { version: 2, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
   return sha256Hex(canonicalJson(content));
 }
 
