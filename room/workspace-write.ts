@@ -73,11 +73,13 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
     const changeSet = proposal.changeSet();
     const check = checkChangeSet(changeSet, { limits: room.limits, protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths] });
     if (!check.ok) return refuse(check.message);
-    const diff = redact(unifiedDiff(changeSet), room.secrets ?? []);
+    // Made once: kept whole for git apply (a conflict, the record), shown redacted.
+    const patch = unifiedDiff(changeSet);
+    const diff = redact(patch, room.secrets ?? []);
     const conflicts = proposal.conflicts();
     if (conflicts.length > 0) {
       const names = conflicts.map(escapeName).join(", ");
-      const kept = keepConflictedChange(room.workspaceDir, changeSet);
+      const kept = keepConflictedChange(room.workspaceDir, patch);
       room.setLastDiff(diff);
       notice(
         `${persona}'s change to the workspace conflicts with your edits and was not applied: ${names}. Your files are as you left them; the change is kept in ${kept} (/diff shows it; git apply it to take it)`,
@@ -95,7 +97,7 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
       return `not applied: ${decision}. Do not retry it; tell the user what you wanted to change.`;
     }
     try {
-      const record = applyAndRecord(room.workspaceDir, changeSet, { sessionId: room.sessionId, turnId: reply.turnId, replyId: reply.replyId, persona });
+      const record = applyAndRecord(room.workspaceDir, changeSet, { sessionId: room.sessionId, turnId: reply.turnId, replyId: reply.replyId, persona }, patch);
       notice(`✎ ${persona}'s change was applied (${counts}); /undo takes it back`);
       return `applied to the workspace as change ${record.id}: ${counts}`;
     } catch (error) {

@@ -50,6 +50,8 @@ export function applyAndRecord(
   workspaceDir: string,
   changeSet: ChangeSet,
   origin: { sessionId?: string; turnId?: string; replyId?: string; persona?: string } = {},
+  /** The change's unified diff, when the caller made it already. */
+  patch: string = unifiedDiff(changeSet),
 ): ChangeRecord {
   const now = new Date();
   const id = changeId(now);
@@ -82,7 +84,7 @@ export function applyAndRecord(
       ...(change.after ? { after: store(change.after, "after", index) } : {}),
     })),
   };
-  writePrivateFile(join(directory, "patch.diff"), unifiedDiff(changeSet));
+  writePrivateFile(join(directory, "patch.diff"), patch);
   writePrivateFile(join(directory, "change.json"), `${JSON.stringify(record, null, 2)}\n`, { durable: true });
   try {
     applyChangeSet(workspaceDir, changeSet);
@@ -104,13 +106,13 @@ function changeId(now: Date): string {
 
 /**
  * Keeps a change that conflicted with the user's edits instead of applying it, so neither side is lost: the
- * user's files stay as they are, and the change is written as a diff against them (`git apply` takes it from the
- * workspace's root to get the command's version). Returns the diff's workspace-relative path.
+ * user's files stay as they are, and the change's diff (`unifiedDiff` of it, against them: `git apply` takes it from the
+ * workspace's root to get the command's version) is written aside. Returns the diff's workspace-relative path.
  */
-export function keepConflictedChange(workspaceDir: string, changeSet: ChangeSet): string {
+export function keepConflictedChange(workspaceDir: string, patch: string): string {
   const directory = join(CONFLICTS_DIR, changeId(new Date()));
   ensurePrivateDir(join(workspaceDir, directory));
-  writePrivateFile(join(workspaceDir, directory, "patch.diff"), unifiedDiff(changeSet), { durable: true });
+  writePrivateFile(join(workspaceDir, directory, "patch.diff"), patch, { durable: true });
   return join(directory, "patch.diff");
 }
 
