@@ -55,7 +55,7 @@ export function transcriptMarkdown(room: Room, secrets: readonly string[] = []):
 }
 
 /** `/mcp`: the hub's servers as lines, and confirming one by name. */
-export function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
+function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
   return {
     lines: () => formatMcpStatus(hub.status()),
     trust: (server) => {

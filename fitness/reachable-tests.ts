@@ -68,7 +68,7 @@ export async function reachableTestsAt(git: RepoGit, commit: string, signal?: Ab
 }
 
 /** `reachableTests` over the sources given (path relative to the root → text). */
-export function selectReachable(source: ReadonlyMap<string, string>): Reachable {
+function selectReachable(source: ReadonlyMap<string, string>): Reachable {
   const files = [...source.keys()];
   const loaders = files.filter(
     (file) =>

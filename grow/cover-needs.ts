@@ -11,7 +11,7 @@ const HITS = 5;
  * and embeddings when there are), each weighed by needSimilarity against its name and description; the best at or
  * above COVERED_BY_TOOL answers it.
  */
-export async function coveringTool(
+async function coveringTool(
   registry: ToolRegistry,
   goal: string,
   options: { embedder?: Embedder; signal?: AbortSignal } = {},

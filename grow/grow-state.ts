@@ -49,7 +49,7 @@ export function growDir(workspaceDir: string): string {
 }
 
 /** `.org/grow/proposals.json` of a workspace. */
-export function proposalsPath(workspaceDir: string): string {
+function proposalsPath(workspaceDir: string): string {
   return join(workspaceDir, GROW_DIR, "proposals.json");
 }
 

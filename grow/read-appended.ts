@@ -9,7 +9,7 @@ export type AppendedLines = { lines: { offset: number; text: string }[]; mark: F
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A line longer than this is no event org wrote whole; it is skipped, never parsed. */
-export const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
 
 /**
  * Reads the whole lines appended to `path` since `mark`, at most `maxBytes` of them (`more` says whether the file

@@ -71,7 +71,7 @@ export type GrowProgress = { type: "line"; text: string } | { type: "build"; pro
 export type GrowOutcome = { report: GrowReport; path?: string };
 
 /** Proposals the build step may take now: pending builds, and rebuilds of tools no longer on main. */
-export function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<string>): Proposal[] {
+function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<string>): Proposal[] {
   return proposals
     .filter((proposal) => proposal.state === "pending" && (proposal.kind === "build" || (proposal.kind === "rebuild" && !onMain.has(proposal.tool ?? ""))))
     .sort(byNeed);

@@ -332,7 +332,7 @@ function reachesWorkspace(server: McpServerConfig, workspaceDir: string): string
 }
 
 /** A tool's policy by its server's config: its own entry in `tools`, else the server's `policy`. */
-export function policyOf(server: McpServerConfig, tool: string): ToolPolicy {
+function policyOf(server: McpServerConfig, tool: string): ToolPolicy {
   return Object.hasOwn(server.tools, tool) ? (server.tools[tool] ?? server.policy) : server.policy;
 }
 

@@ -7,7 +7,7 @@ import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanit
 /** A tool's name as a server may give it: what OpenAI-compatible servers accept in a tool name. */
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** The longest name a tool may have in the room (OpenAI's limit). */
-export const MAX_ROOM_TOOL_NAME = 64;
+const MAX_ROOM_TOOL_NAME = 64;
 /** The longest description passed on; the rest is cut. */
 export const MAX_DESCRIPTION = 2000;
 /** The largest input schema (as JSON) passed on to the model. */
@@ -68,7 +68,7 @@ export function mcpToolEntry(server: string, listed: ListedTool): { ok: true; en
 }
 
 /** A description for the model and the terminal: controls and bidi controls made visible, cut at MAX_DESCRIPTION. */
-export function safeDescription(text: string): string {
+function safeDescription(text: string): string {
   const safe = sanitizeForTerminal(text).trim();
   return safe.length > MAX_DESCRIPTION ? `${safe.slice(0, MAX_DESCRIPTION - 1)}…` : safe;
 }

@@ -19,7 +19,7 @@ const NeedHints = z.strictObject({ version: z.literal(1), hints: z.array(NeedHin
 const MAX_BYTES = 1024 * 1024;
 
 /** `.org/grow/covered.json` of a workspace. */
-export function needHintsPath(workspaceDir: string): string {
+function needHintsPath(workspaceDir: string): string {
   return join(workspaceDir, GROW_DIR, "covered.json");
 }
 

@@ -143,7 +143,7 @@ function undouble(word: string): string {
 }
 
 /** The words of a text: lower case, snake_case and camelCase split, letters and digits only. */
-export function needWords(text: string): string[] {
+function needWords(text: string): string[] {
   // A text cut short loses its last, partial word rather than keep a stub of it.
   const cut = text.length > MAX_INPUT ? text.slice(0, MAX_INPUT).replace(/\S*$/, "") : text;
   let lowered = cut

@@ -11,7 +11,7 @@ import { diffStats, unifiedDiff } from "./unified-diff.ts";
 export const CHANGES_DIR = join(ORG_DIR, "changes");
 
 /** Where a change that conflicted with the user's edits is kept, not applied: `.org/conflicts/<id>/patch.diff`. */
-export const CONFLICTS_DIR = join(ORG_DIR, "conflicts");
+const CONFLICTS_DIR = join(ORG_DIR, "conflicts");
 
 const StoredVersion = z.discriminatedUnion("type", [
   z.object({ type: z.literal("file"), mode: z.int(), size: z.int(), sha256: z.string(), blob: z.string().regex(/^(before|after)\/\d+$/) }),

@@ -98,7 +98,7 @@ export function readVersion(path: string, maxFileBytes: number): FileVersion | u
 }
 
 /** The version of the relative `path` below `root`, as a walk of it sees it: none when a folder on the way is a link. */
-export function readVersionBelow(root: string, path: string, maxFileBytes: number): FileVersion | undefined {
+function readVersionBelow(root: string, path: string, maxFileBytes: number): FileVersion | undefined {
   return entryStateBelow(root, path) === undefined ? undefined : readVersion(join(root, path), maxFileBytes);
 }
 
