@@ -493,13 +493,23 @@ function offerPromotedTools(
 
 /** Takes a fed tool's name away from it (a promoted tool wants it): false when no fed tool holds the name. */
 function releaseFedName(core: RoomCore, tools: ReturnType<typeof roomTools>, emit: (event: RoomEvent) => void, name: string): boolean {
+  if (!dropFedTool(core, tools, name)) return false;
+  emit(nameTakenNotice(name));
+  return true;
+}
+
+/** Drops the fed tool `name` (its tool and the policies it was given); false when no fed tool holds the name. */
+function dropFedTool(core: RoomCore, tools: ReturnType<typeof roomTools>, name: string): boolean {
   const setFor = core.fed.get(name);
   if (!setFor) return false;
   tools.builtins.delete(name);
   for (const model of setFor) delete model.toolPolicy[name];
   core.fed.delete(name);
-  emit({ type: "notice", reason: "mcp", message: `mcp: ${name} is not offered: the room has a tool of that name already` });
   return true;
+}
+
+function nameTakenNotice(name: string): RoomEvent {
+  return { type: "notice", reason: "mcp", message: `mcp: ${name} is not offered: the room has a tool of that name already` };
 }
 
 /**
@@ -509,12 +519,7 @@ function releaseFedName(core: RoomCore, tools: ReturnType<typeof roomTools>, emi
  */
 function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit: (event: RoomEvent) => void, next: readonly FedTool[]): void {
   const nextNames = new Set(next.map((fed) => fed.tool.name));
-  for (const [name, setFor] of core.fed) {
-    if (nextNames.has(name)) continue;
-    tools.builtins.delete(name);
-    for (const model of setFor) delete model.toolPolicy[name];
-    core.fed.delete(name);
-  }
+  for (const name of [...core.fed.keys()]) if (!nextNames.has(name)) dropFedTool(core, tools, name);
   for (const { tool, policy } of next) {
     const setFor = core.fed.get(tool.name);
     if (setFor) {
@@ -523,7 +528,7 @@ function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit
       continue;
     }
     if (tools.builtins.has(tool.name)) {
-      emit({ type: "notice", reason: "mcp", message: `mcp: ${tool.name} is not offered: the room has a tool of that name already` });
+      emit(nameTakenNotice(tool.name));
       continue;
     }
     tools.builtins.set(tool.name, tool);
