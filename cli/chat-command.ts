@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
+import { loadCommandConfig } from "./command-config.ts";
 import { join, relative, resolve } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { type ConsoleRenderer, createConsoleRenderer } from "./console-renderer.ts";
@@ -12,7 +12,7 @@ import { AuditLog } from "../security/audit-log.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
 import { probeModelServer } from "../llm/probe-model-server.ts";
@@ -125,11 +125,8 @@ function sayMisspelt(options: ChatOptions, message: string): void {
 
 /** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
 function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
-  if (options.config !== undefined && !existsSync(options.config)) {
-    throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
-  }
   const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
-  const loaded = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
+  const loaded = loadCommandConfig(options.config, workspaceDir, env);
   // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
   return options.model === undefined
     ? loaded

@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { loadCommandConfig } from "./command-config.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { doctorChecks } from "./doctor-checks.ts";
 import { REPO_DIR } from "./org-invocation.ts";
@@ -45,10 +43,8 @@ export const doctorCommand: Command = {
     });
     if (values.model !== undefined && values.model.trim() === "") throw new UsageError("--model needs a model name", "doctor");
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-    if (values.config !== undefined && !existsSync(values.config))
-      throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
     const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
-    const config = loadOrgConfig(values.config ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
+    const config = loadCommandConfig(values.config, workspaceDir, env);
     const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxPolicy: sandboxPolicyFrom({ env, config }), signal });
     const ok = checks.every((check) => check.status !== "fail");
     if (values.json) {

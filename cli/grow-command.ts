@@ -1,9 +1,9 @@
+import { loadCommandConfig } from "./command-config.ts";
 import { describeFailure } from "./report-failure.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { instanceSettings } from "../config/environment.ts";
 import { formatDuration } from "../config/duration.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -79,12 +79,6 @@ function workspaceOf(value: string | undefined): string {
   return prepareWorkspace(value ?? process.cwd());
 }
 
-function configOf(path: string | undefined, workspaceDir: string): OrgConfig {
-  if (path !== undefined && !existsSync(path))
-    throw new UserFacingError(`no config file at ${path}. Check the path, or leave out --config to use the defaults.`);
-  return loadOrgConfig(path ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
-}
-
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
   if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the repository whose main should grow`);
@@ -116,7 +110,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   const maxTools = count(values["max-tools"], "--max-tools", 100);
   if (maxTools !== undefined && !Number.isInteger(maxTools)) throw new UsageError(`--max-tools needs a whole number, got '${values["max-tools"]}'`, "grow");
   const workspaceDir = workspaceOf(values.workspace);
-  const config = configOf(values.config, workspaceDir);
+  const config = loadCommandConfig(values.config, workspaceDir);
   const repoDir = repoOf(values.repo);
   const dryRun = values["dry-run"] ?? false;
   const { growRequest } = await import("../grow/grow-request.ts");
@@ -129,7 +123,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
       growRequest({
         workspaceDir,
         repoDir,
-        config: configOf(values.config, workspaceDir),
+        config: loadCommandConfig(values.config, workspaceDir),
         dryRun,
         ...(maxTools !== undefined ? { maxTools } : {}),
         ...(budgetMinutes !== undefined ? { budgetMinutes } : {}),
@@ -226,7 +220,7 @@ async function reject(args: string[]): Promise<number> {
 async function status(args: string[]): Promise<number> {
   const { values } = parseCommandArgs("grow status", args, { json: { type: "boolean" }, workspace: { type: "string" } });
   const workspaceDir = workspaceOf(values.workspace);
-  const config = configOf(undefined, workspaceDir);
+  const config = loadCommandConfig(undefined, workspaceDir);
   const { growStatus, statusLines } = await import("../grow/grow-status.ts");
   const found = growStatus(workspaceDir, config.grow);
   if (values.json) console.log(terminalSafeJson(found));

@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { loadCommandConfig } from "./command-config.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
 import { describeLaunch, isTrusted, needsTrust, recordTrust } from "../mcp-client/mcp-trust.ts";
@@ -29,9 +28,7 @@ that changes. It prints what it confirmed.`;
 
 function readConfig(values: { config?: string; workspace?: string }): { config: OrgConfig; workspaceDir: string } {
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-  if (values.config !== undefined && !existsSync(values.config))
-    throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config.`);
-  return { config: loadOrgConfig(values.config ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir }), workspaceDir };
+  return { config: loadCommandConfig(values.config, workspaceDir), workspaceDir };
 }
 
 const FLAGS = { config: { type: "string" }, workspace: { type: "string" } } as const;

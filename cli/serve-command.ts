@@ -1,3 +1,4 @@
+import { loadCommandConfig } from "./command-config.ts";
 import { describeFailure } from "./report-failure.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -175,10 +176,7 @@ export const serveCommand: Command = {
     checkSandboxOffConsent("serve", options.unsafeNoSandbox);
     if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
     const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-    if (options.config !== undefined && !existsSync(options.config)) {
-      throw new UserFacingError(`no config file at ${options.config}. Check the path, or leave out --config to use the defaults.`);
-    }
-    const config = loadOrgConfig(options.config ?? join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir });
+    const config = loadCommandConfig(options.config, workspaceDir);
     const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = serveEnvironment();
     if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
       throw new UserFacingError(
