@@ -1,3 +1,4 @@
+import { isTokenCount } from "../llm/token-count.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 
 /**
@@ -82,9 +83,11 @@ export class GrowBudget {
         try {
           const completion = await inner.stream(request);
           const usage = completion.usage;
-          const counted = usage ? Math.max(0, usage.promptTokens) + Math.max(0, usage.completionTokens) : undefined;
-          const estimated = Math.ceil((JSON.stringify(request.messages).length + completion.content.length + JSON.stringify(completion.toolCalls).length) / 4);
-          budget.#tokens += counted !== undefined && Number.isFinite(counted) ? counted : estimated;
+          // The server's count when it gave a sound one; else about four characters a token of what went and came.
+          budget.#tokens +=
+            usage && isTokenCount(usage.promptTokens) && isTokenCount(usage.completionTokens)
+              ? usage.promptTokens + usage.completionTokens
+              : Math.ceil((JSON.stringify(request.messages).length + completion.content.length + JSON.stringify(completion.toolCalls).length) / 4);
           return completion;
         } finally {
           budget.#modelMs += performance.now() - started;
