@@ -1,14 +1,10 @@
-// `tool new --promote`: the cycle of cycle/ run on this checkout as the commands a person would type next
-// (instance start current, instance start candidate, fitness, promote), each stage said as it runs.
-import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import type { BuildProgress } from "../cycle/build-and-promote.ts";
 import type { CandidateCycleRequest, CycleStage, CycleStageName } from "../cycle/promote-candidate.ts";
 import { tmuxInstances } from "../cycle/tmux-instances.ts";
 import { fitnessLines } from "../fitness/fitness-lines.ts";
-import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
+import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import { promoteLines } from "../fitness/promote-judged.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -48,23 +44,7 @@ export function checkoutCycle(signal: AbortSignal): Omit<CandidateCycleRequest, 
     gate: () => {
       const git = new RepoGit(CHECKOUT_DIR);
       // The thresholds come from current's checkout, never from the directory the gate runs in.
-      const { toolsmith: settings } = loadOrgConfig(join(git.repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: git.repoDir });
-      const token = environmentSettings().apiToken;
-      return {
-        settings,
-        git,
-        allowCore: false,
-        bun: process.execPath,
-        testsTimeoutMs: GATE_DEFAULTS.testsTimeoutS * 1000,
-        scenarios: {
-          dir: join(git.repoDir, "fitness", "scenarios"),
-          runs: GATE_DEFAULTS.runs,
-          marginRatio: GATE_DEFAULTS.marginPercent / 100,
-          marginMs: GATE_DEFAULTS.marginMs,
-          ...(token !== undefined ? { token } : {}),
-          timeoutMs: GATE_DEFAULTS.scenarioTimeoutMs,
-        },
-      };
+      return { settings: gateThresholds(git.repoDir), git, ...defaultGateOptions(git.repoDir, environmentSettings().apiToken) };
     },
     promotion: {
       context: (log) => refChangeContext({}, healthTimeoutMs(undefined, "promote"), signal, log).context,

@@ -1,8 +1,7 @@
-import { join } from "node:path";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { environmentSettings } from "../config/environment.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
-import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { httpModel } from "../llm/http-model.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
@@ -41,7 +40,7 @@ export type GrowSetup = {
 export function growRequest(setup: GrowSetup): GrowRequest {
   const { config, repoDir } = setup;
   const settings = config.grow;
-  const gateSettings = loadOrgConfig(join(repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: repoDir }).toolsmith;
+  const gateSettings = gateThresholds(repoDir);
   const embedder = embedderFromEnvironment();
   return {
     workspaceDir: setup.workspaceDir,
@@ -50,18 +49,7 @@ export function growRequest(setup: GrowSetup): GrowRequest {
     settings,
     toolsmithSettings: config.toolsmith,
     gateSettings,
-    gateOptions: {
-      allowCore: false,
-      bun: process.execPath,
-      testsTimeoutMs: GATE_DEFAULTS.testsTimeoutS * 1000,
-      scenarios: {
-        dir: join(repoDir, "fitness", "scenarios"),
-        runs: GATE_DEFAULTS.runs,
-        marginRatio: GATE_DEFAULTS.marginPercent / 100,
-        marginMs: GATE_DEFAULTS.marginMs,
-        timeoutMs: GATE_DEFAULTS.scenarioTimeoutMs,
-      },
-    },
+    gateOptions: defaultGateOptions(repoDir),
     model: toolsmithModel(config),
     ...(embedder ? { embedder } : {}),
     sandboxPolicy: sandboxPolicyFrom({ config }),
