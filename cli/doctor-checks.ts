@@ -159,9 +159,13 @@ function diskCheck(workspaceDir: string): DoctorCheck {
  */
 export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, sandboxPolicy: SandboxPolicy, signal: AbortSignal): Promise<DoctorCheck[]> {
   if (config.mcpServers.length === 0) return [];
-  const { probeMcpServers } = await import("../mcp-client/probe-mcp-servers.ts");
+  const [{ probeMcpServers }, { describeCommand }] = await Promise.all([import("../mcp-client/probe-mcp-servers.ts"), import("../mcp-client/mcp-trust.ts")]);
   const { orgVersion } = await import("../config/version.ts");
   const statuses = await probeMcpServers({ servers: config.mcpServers, settings: config.mcp, workspaceDir, sandboxPolicy, version: orgVersion(), signal });
+  const commandOf = (name: string) => {
+    const server = config.mcpServers.find((candidate) => candidate.name === name);
+    return server ? describeCommand(server) : name;
+  };
   return statuses.map((status): DoctorCheck => {
     const name = `mcp server ${status.name}`;
     const where = status.transport === "http" ? "at its URL" : status.sandbox ? "in the sandbox" : "on this host as you";
@@ -189,7 +193,7 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, s
           fix:
             status.transport === "http"
               ? "check that the URL answers MCP (Streamable HTTP) and that its headers' variables are exported"
-              : `run it yourself to see why: ${status.launch.replace(/ — .*$/, "")}${status.sandbox ? ' (it runs in the sandbox: what it needs beyond /usr must be under "readOnlyPaths" or in the workspace)' : ""}`,
+              : `run it yourself to see why: ${commandOf(status.name)}${status.sandbox ? ' (it runs in the sandbox: what it needs beyond /usr must be under "readOnlyPaths" or in the workspace)' : ""}`,
         };
     }
   });

@@ -40,7 +40,7 @@ beforeAll(async () => {
         personas: [{ name: "agent", kind: "agent" }],
         mcpServers: {
           everything: { command: BUN, args: [EVERYTHING, "stdio"], tools: { echo: "allow" } },
-          broken: { command: "/nonexistent/mcp-server", args: ["--stdio"] },
+          broken: { command: "/nonexistent/mcp-server", args: ["--stdio", "--title=a — b"] },
           waiting: { command: BUN, args: [EVERYTHING, "stdio"] },
           whole: { command: BUN, args: [FILESYSTEM, "."] },
           // A server that outlives its stdin (most exit when it closes): only org's lifeline ends it when org is killed.
@@ -143,7 +143,7 @@ test("org doctor starts each confirmed server and says ok, or what failed and th
   const check = (name: string) => checks.find((entry) => entry.name === `mcp server ${name}`);
   expect(check("everything")).toMatchObject({ status: "ok" });
   expect(check("everything")?.detail).toStartWith("started on this host as you; 12 tool(s): everything__echo,");
-  expect(check("broken")).toMatchObject({ status: "fail", fix: "run it yourself to see why: /nonexistent/mcp-server --stdio" });
+  expect(check("broken")).toMatchObject({ status: "fail", fix: "run it yourself to see why: /nonexistent/mcp-server --stdio '--title=a — b'" });
   expect(check("waiting")).toMatchObject({ status: "fail", fix: "check the command, then: org mcp trust waiting (or answer its question in 'org chat')" });
   expect(child.exitCode).toBe(1);
 }, 60_000);

@@ -111,13 +111,18 @@ export function describeLaunch(server: McpServerConfig): string {
     const headers = Object.entries(server.headers ?? {}).map(([name, value]) => `${name}: ${value}`);
     return `${server.url}${headers.length > 0 ? ` with headers ${headers.join("; ")}` : ""}`;
   }
-  const command = [server.command ?? "", ...(server.args ?? [])].map(shellWord).join(" ");
-  const env = Object.entries(server.env ?? {}).map(([name, value]) => `${name}=${shellWord(value)}`);
   // Everything the fingerprint covers is shown: the host paths a sandboxed server may read too.
   const reads = server.readOnlyPaths?.length ? `; reads ${server.readOnlyPaths.map(shellWord).join(", ")}` : "";
   const where =
     server.sandbox === true
       ? `in the sandbox (${server.network?.length ? `network: ${server.network.join(", ")}` : "no network"}${reads})`
       : "on this host as you, unsandboxed";
-  return `${env.length > 0 ? `${env.join(" ")} ` : ""}${command} — ${where}`;
+  return `${describeCommand(server)} — ${where}`;
+}
+
+/** A stdio server's command line as a shell would take it: its env, its command and args, each quoted. */
+export function describeCommand(server: McpServerConfig): string {
+  const command = [server.command ?? "", ...(server.args ?? [])].map(shellWord).join(" ");
+  const env = Object.entries(server.env ?? {}).map(([name, value]) => `${name}=${shellWord(value)}`);
+  return `${env.length > 0 ? `${env.join(" ")} ` : ""}${command}`;
 }
