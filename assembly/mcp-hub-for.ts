@@ -13,7 +13,6 @@ export function mcpHubFor(options: {
   workspaceDir: string;
   sandboxPolicy: SandboxPolicy;
   notify: (line: string) => void;
-  env?: NodeJS.ProcessEnv;
 }): McpHub | undefined {
   if (options.config.mcpServers.length === 0) return undefined;
   const hub = new McpHub({
@@ -23,7 +22,6 @@ export function mcpHubFor(options: {
     sandboxPolicy: options.sandboxPolicy,
     version: orgVersion(),
     notify: options.notify,
-    ...(options.env ? { env: options.env } : {}),
   });
   hub.start();
   return hub;

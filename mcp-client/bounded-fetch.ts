@@ -11,9 +11,9 @@ const CR = 0x0d;
  * body, or of an event stream one event (the bytes between blank lines; the stream may go on for hours). The SDK reads
  * either whole into memory, so without it a server's answer could take all of org's.
  */
-export function boundedFetch(maxBytes: number, base: FetchLike = fetch): FetchLike {
+export function boundedFetch(maxBytes: number): FetchLike {
   return async (url, init) => {
-    const response = await base(url, init);
+    const response = await fetch(url, init);
     if (response.body === null || NULL_BODY.has(response.status)) return response;
     const events = (response.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
     return new Response(response.body.pipeThrough(byteBound(maxBytes, events)), {

@@ -4,7 +4,7 @@ import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
 import { openScratch } from "./open-scratch.ts";
 import { ensureSandboxAvailable, isRoot, planFor, SandboxUnavailableError, spawnLauncher } from "./run-sandboxed.ts";
 import { startWatchdog } from "./run-watchdog.ts";
-import { resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
+import { resolveLimits } from "./sandbox-limits.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { sandboxSupportDir } from "./sandbox-support.ts";
 import { type PipedProcess, RunKiller } from "./supervise-run.ts";
@@ -50,13 +50,12 @@ export async function startSandboxedProcess(options: {
   readOnlyMounts?: readonly ReadOnlyMount[];
   maskedDirs?: readonly string[];
   workingDir?: string;
-  limits?: Partial<SandboxLimits>;
 }): Promise<LongRunningProcess> {
   if (!options.policy.enabled)
     throw new SandboxUnavailableError("the sandbox is off (ORG_SANDBOX=off), so nothing that asks for it can run; unset ORG_SANDBOX to turn it on");
   await ensureSandboxAvailable();
   const dropRoot = isRoot();
-  const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES, ...options.limits }, SERVICE_CPU_MS, options.policy.limits);
+  const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES }, SERVICE_CPU_MS, options.policy.limits);
   const scratch = openScratch(options.scratchDir, dropRoot);
   try {
     const hosts = options.hosts ?? [];
