@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { orgCommand } from "../config/org-bun-command.ts";
+import { runOrgProcess } from "../testing/org-process.ts";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,15 +18,7 @@ afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 /** Runs `org chat …` as a real child process, in the temp workspace unless args name another. */
 async function chat(args: string[], env: Record<string, string>) {
   const where = args.includes("--workspace") ? [] : ["--workspace", workspace];
-  const child = Bun.spawn(orgCommand(["chat", ...where, ...args]), {
-    cwd: workspace,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { stdout, stderr, exitCode };
+  return runOrgProcess(["chat", ...where, ...args], { cwd: workspace, env });
 }
 
 /** A loopback port nothing listens on: bind one, then let it go. */

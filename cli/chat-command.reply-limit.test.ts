@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { orgCommand } from "../config/org-bun-command.ts";
+import { runOrgProcess } from "../testing/org-process.ts";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,15 +10,11 @@ const workspace = mkdtempSync(join(tmpdir(), "org-reply-limit-"));
 chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
-async function chatJson(env: Record<string, string>): Promise<{ events: RoomEvent[]; exitCode: number; stderr: string }> {
-  const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--once", "talk", "--mode", "direct:agent", "--json"]), {
+async function chatJson(env: Record<string, string>): Promise<{ events: RoomEvent[]; exitCode: number | null; stderr: string }> {
+  const { stdout, stderr, exitCode } = await runOrgProcess(["chat", "--workspace", workspace, "--once", "talk", "--mode", "direct:agent", "--json"], {
     cwd: workspace,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
+    env,
   });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return {
     events: stdout
       .trim()

@@ -5,9 +5,9 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { orgCommand } from "../config/org-bun-command.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { runOrgProcess } from "../testing/org-process.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-undo-"));
@@ -15,17 +15,7 @@ const workspace = mkdtempSync(join(tmpdir(), "org-undo-"));
 chmodSync(workspace, 0o755);
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
-async function org(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn(orgCommand(args), {
-    cwd: workspace,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { stdout, stderr, exitCode };
-}
+const org = (args: string[], env: Record<string, string> = {}) => runOrgProcess(args, { cwd: workspace, env });
 
 test("org chat applies the agent's change under the write view; org undo lists it, refuses over a later edit, --force takes it back, and the turn leaves the context", async () => {
   mkdirSync(join(workspace, "src"));

@@ -1,5 +1,5 @@
+import { runOrgProcess } from "./org-process.ts";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
 import { freePort } from "./free-port.ts";
@@ -134,15 +134,8 @@ export async function runOrg(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; signal: string | null; out: string }> {
-  const child = Bun.spawn(orgCommand(args), {
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: timeoutMs,
-  });
-  const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
-  await child.exited;
-  return { code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode), out: `${out}${err}` };
+  const run = await runOrgProcess(args, { env, timeoutMs });
+  return { code: run.exitCode, signal: run.signal, out: `${run.stdout}${run.stderr}` };
 }
 
 /**
