@@ -1,7 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { Embedder } from "./ollama-embedder.ts";
-
-const EMBED_BATCH = 64;
+import { EMBED_BATCH, type Embedder } from "./ollama-embedder.ts";
 
 /** The table `storeMissingEmbeddings` fills: one vector per embedded text's hash and embedder, in every database that caches them. */
 export const EMBEDDINGS_TABLE = `CREATE TABLE embeddings (

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { EmbeddingUnavailableError, ollamaEmbedder } from "./ollama-embedder.ts";
+import { EMBED_BATCH, EmbeddingUnavailableError, ollamaEmbedder } from "./ollama-embedder.ts";
 
 /** A server on 127.0.0.1 that answers /api/embed with `body`. */
 function serverAnswering(body: () => Response) {
@@ -61,4 +61,26 @@ test("the cache key names the server as well as the model", () => {
   const two = ollamaEmbedder({ server: "http://127.0.0.1:2", model: "nomic-embed-text" });
   expect(one.cacheKey).toBe("nomic-embed-text at http://127.0.0.1:1");
   expect(one.cacheKey).not.toBe(two.cacheKey);
+});
+
+test("many texts go in requests of EMBED_BATCH, and their vectors come back in order", async () => {
+  const sizes: number[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (request) => {
+      const { input } = (await request.json()) as { input: string[] };
+      sizes.push(input.length);
+      // Each text's vector holds its number, so the order can be checked.
+      return Response.json({ embeddings: input.map((text) => [Number(text.slice(1)) + 1, 1]) });
+    },
+  });
+  try {
+    const texts = Array.from({ length: 2 * EMBED_BATCH + 2 }, (_, index) => `t${index}`);
+    const vectors = await ollamaEmbedder({ server: `http://127.0.0.1:${server.port}`, model: "nomic-embed-text" }).embed(texts);
+    expect(sizes).toEqual([EMBED_BATCH, EMBED_BATCH, 2]);
+    expect(vectors.map((vector) => vector[0])).toEqual(texts.map((_, index) => index + 1));
+  } finally {
+    server.stop(true);
+  }
 });

@@ -23,6 +23,9 @@ export class EmbeddingUnavailableError extends Error {
   }
 }
 
+/** Texts sent in one request: a batch's vectors are well under MAX_RESPONSE_BYTES at any usual dimension. */
+export const EMBED_BATCH = 64;
+
 const EmbedResponse = z.object({ embeddings: z.array(z.array(z.number())) });
 // A server's answer is read only this far: vectors for a batch are well under a megabyte.
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -54,53 +57,59 @@ export function ollamaEmbedder(options: { server: string; model: string; authori
   const authorization = endpoint.authorization ?? options.authorization;
   // One model gives one length; the first answer sets it and any other is refused.
   let dimensions: number | undefined;
+  /** One request: the vectors of `texts` (at most EMBED_BATCH of them). */
+  const request = async (texts: string[], signal?: AbortSignal): Promise<Float32Array[]> => {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ model: options.model, input: texts }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new EmbeddingUnavailableError(`no embedding server answered at ${url} (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const text = await readCapped(response, MAX_RESPONSE_BYTES);
+    if (!response.ok) {
+      throw new EmbeddingUnavailableError(`${url} answered ${response.status}: ${text.slice(0, 200).replace(/\s+/g, " ")}`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new EmbeddingUnavailableError(`${url} answered something that is not JSON`);
+    }
+    const parsed = EmbedResponse.safeParse(body);
+    if (!parsed.success) throw new EmbeddingUnavailableError(`${url} answered JSON without an "embeddings" list of number lists`);
+    const vectors = parsed.data.embeddings;
+    const length = dimensions ?? vectors[0]?.length ?? 0;
+    if (vectors.length !== texts.length || length === 0 || vectors.some((vector) => vector.length !== length)) {
+      throw new EmbeddingUnavailableError(
+        `${url} answered ${vectors.length} vectors of uneven, changed or no length for ${texts.length} texts${dimensions ? ` (${options.model} gave ${dimensions} dimensions before)` : ""}`,
+      );
+    }
+    const converted = vectors.map((vector) => Float32Array.from(vector));
+    for (const vector of converted) {
+      // 1e308 is Infinity as float32, and an all-zero vector has no direction: both would rank as NaN.
+      if (!vector.every(Number.isFinite))
+        throw new EmbeddingUnavailableError(`${url} answered a vector with a number that is not finite as float32; vectors refused`);
+      if (vector.every((value) => value === 0)) throw new EmbeddingUnavailableError(`${url} answered an all-zero vector; vectors refused`);
+    }
+    dimensions = length;
+    return converted;
+  };
   return {
     model: options.model,
     cacheKey: `${options.model} at ${base}`,
     label: `${options.model} at ${displayUrl(options.server)}`,
     async embed(texts, signal) {
-      if (texts.length === 0) return [];
-      const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-          body: JSON.stringify({ model: options.model, input: texts }),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        throw new EmbeddingUnavailableError(`no embedding server answered at ${url} (${error instanceof Error ? error.message : String(error)})`);
-      }
-      const text = await readCapped(response, MAX_RESPONSE_BYTES);
-      if (!response.ok) {
-        throw new EmbeddingUnavailableError(`${url} answered ${response.status}: ${text.slice(0, 200).replace(/\s+/g, " ")}`);
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new EmbeddingUnavailableError(`${url} answered something that is not JSON`);
-      }
-      const parsed = EmbedResponse.safeParse(body);
-      if (!parsed.success) throw new EmbeddingUnavailableError(`${url} answered JSON without an "embeddings" list of number lists`);
-      const vectors = parsed.data.embeddings;
-      const length = dimensions ?? vectors[0]?.length ?? 0;
-      if (vectors.length !== texts.length || length === 0 || vectors.some((vector) => vector.length !== length)) {
-        throw new EmbeddingUnavailableError(
-          `${url} answered ${vectors.length} vectors of uneven, changed or no length for ${texts.length} texts${dimensions ? ` (${options.model} gave ${dimensions} dimensions before)` : ""}`,
-        );
-      }
-      const converted = vectors.map((vector) => Float32Array.from(vector));
-      for (const vector of converted) {
-        // 1e308 is Infinity as float32, and an all-zero vector has no direction: both would rank as NaN.
-        if (!vector.every(Number.isFinite))
-          throw new EmbeddingUnavailableError(`${url} answered a vector with a number that is not finite as float32; vectors refused`);
-        if (vector.every((value) => value === 0)) throw new EmbeddingUnavailableError(`${url} answered an all-zero vector; vectors refused`);
-      }
-      dimensions = length;
-      return converted;
+      // In batches, so no answer comes near MAX_RESPONSE_BYTES however many texts a caller has.
+      const vectors: Float32Array[] = [];
+      for (let start = 0; start < texts.length; start += EMBED_BATCH) vectors.push(...(await request(texts.slice(start, start + EMBED_BATCH), signal)));
+      return vectors;
     },
   };
 }
