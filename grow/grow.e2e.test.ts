@@ -94,12 +94,15 @@ afterAll(async () => {
 
 type Run = { stdout: string; stderr: string; code: number | null };
 
+/** The environment every `bin/org` of this test runs with: the scripted server as the model, no colours. */
+const orgEnv = () => ({ ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" });
+
 /** `bin/org ARGS` in the workspace, as a person types it; killed after `limitMs`. */
 async function org(args: string[], limitMs = 120_000, cwd = W): Promise<Run> {
   const begun = performance.now();
   const child = Bun.spawn([join(code.dir, "bin", "org"), ...args], {
     cwd,
-    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    env: orgEnv(),
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
@@ -131,7 +134,7 @@ const lastJson = (text: string) => JSON.parse(text.trim().split("\n").at(-1) ?? 
 async function withServe(run: (url: string) => Promise<void>): Promise<void> {
   const child = Bun.spawn([join(code.dir, "bin", "org"), "serve", "--port", "0"], {
     cwd: W,
-    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    env: orgEnv(),
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
@@ -283,7 +286,7 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
   const refsBefore = gitSync(dir, ["for-each-ref"]);
   const child = Bun.spawn([join(code.dir, "bin", "org"), "grow", "--once", "--repo", dir], {
     cwd: dir,
-    env: { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted", NO_COLOR: "1" },
+    env: orgEnv(),
     stdout: "ignore",
     stderr: "ignore",
     stdin: "ignore",
