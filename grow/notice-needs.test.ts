@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -8,7 +8,7 @@ import { openRoom } from "../room/room.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { EMPTY_CURSOR, GrowCursor, readGrowState, writeGrowState } from "./grow-state.ts";
+import { EMPTY_CURSOR, GrowCursor, MAX_JOB_IDS, readGrowState, writeGrowState } from "./grow-state.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
@@ -292,13 +292,14 @@ describe("noticing serve's jobs", () => {
     const dir = workspace();
     const results = join(dir, ".org", "serve", "results");
     mkdirSync(results, { recursive: true });
-    // As a checkout or an archive may leave planted files: all of one time to the millisecond.
+    // As a checkout or an archive may leave planted files: all of one time to the millisecond (links to one file,
+    // which share its time: one more than the cursor keeps).
     const time = new Date(Date.now() - 60_000);
-    for (let index = 0; index <= 10_000; index += 1) {
-      const path = join(results, `job-${String(index).padStart(8, "0")}.json`);
-      writeFileSync(path, "{}");
-      utimesSync(path, time, time);
-    }
+    const first = join(results, `job-${String(0).padStart(8, "0")}.json`);
+    writeFileSync(first, "{}");
+    utimesSync(first, time, time);
+    for (let index = 1; index <= MAX_JOB_IDS; index += 1) linkSync(first, join(results, `job-${String(index).padStart(8, "0")}.json`));
+    expect(readdirSync(results)).toHaveLength(MAX_JOB_IDS + 1);
     let cursor = EMPTY_CURSOR;
     for (let run = 0; run < 6; run += 1) {
       cursor = noticeNeeds({ workspaceDir: dir, cursor, kindOf }).cursor;
