@@ -113,6 +113,9 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
     expect(otherwise.code).toBe(1);
     expect(otherwise.failed?.name).toBe(`tool ${WORD_COUNT.spec.name}`);
     expect(otherwise.failed?.reason).toContain("fewer than current's");
+    // clamp's validation of these files passed in the gate's run before: its own signed record stands for it now.
+    expect(validation(otherwise)?.reason).toStartWith("recorded: this code passed the same validation of these files");
+    expect(validation(otherwise)?.figures).toMatchObject({ recorded: true, testsPassed: validation(edited)?.figures?.testsPassed });
   }, 180_000);
 
   test("a stale candidate (main gained another tool since it was built) is judged on today's main, passes, is promoted, and a second run keeps the first report", async () => {
@@ -134,6 +137,8 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
     const first = latestReport(repo.dir, candidate)?.path;
     const again = await judgeCandidate(repo.dir, BRANCH);
     expect(again.code).toBe(0);
+    // The first run's validation of clamp passed and was recorded: the second takes the record.
+    expect(again.report?.checks.find((check) => check.name === `${CLAMP.spec.name}: toolsmith validation again`)?.figures?.recorded).toBe(true);
     expect(storedReports(repo.dir, candidate).map((entry) => entry.path)).toContain(first as string);
     expect(storedReports(repo.dir, candidate)).toHaveLength(2);
     const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});

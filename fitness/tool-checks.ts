@@ -5,11 +5,10 @@ import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { runSandboxed } from "../sandbox/run-sandboxed.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
-import { checkStaticPolicy } from "../toolsmith/static-policy.ts";
+import type { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
-import { validateTool } from "../toolsmith/validate-tool.ts";
-import { readValidationRecord, type ValidatedInput, type ValidationRecord } from "../toolsmith/validation-record.ts";
+import { readValidationRecord, recordValidation, type ValidatedInput, type ValidationRecord } from "../toolsmith/validation-record.ts";
 import { codeIdentity } from "../git/code-identity.ts";
 import { canonicalJson, FITNESS_DIR } from "../git/gate-key.ts";
 import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
@@ -39,7 +38,13 @@ const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) => a !== undefined &&
 type JudgedTool = { name: string; toolCode: string; testCode: string; metadata: ToolMetadata; changed: boolean; testsFrom: "main" | "candidate" };
 
 /** A tool's folder read with git: the problems that refuse it, or the tool as the gate judges it. */
-function readTool(name: string, files: ToolFiles, mainFiles: ToolFiles | undefined, blobs: Map<string, Buffer>): { problems: string[]; tool?: JudgedTool } {
+function readTool(
+  name: string,
+  files: ToolFiles,
+  mainFiles: ToolFiles | undefined,
+  blobs: Map<string, Buffer>,
+  policy: typeof checkStaticPolicy,
+): { problems: string[]; tool?: JudgedTool } {
   if (!TOOL_NAME_PATTERN.test(name)) return { problems: [`${JSON.stringify(name)} is not a tool name`] };
   if (RESERVED_TOOL_NAMES.includes(name))
     return { problems: [`${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`] };
@@ -67,7 +72,7 @@ function readTool(name: string, files: ToolFiles, mainFiles: ToolFiles | undefin
   // main's test file for a tool main has: an edited test cannot hide a break.
   const mainTestsId = mainFiles?.get("tool.test.ts");
   const testCode = mainTestsId ? blob(mainTestsId) : ownTests;
-  for (const problem of [...checkStaticPolicy(toolCode, "tool"), ...checkStaticPolicy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
+  for (const problem of [...policy(toolCode, "tool"), ...policy(testCode, "tests")]) problems.push(`${name}: ${problem}`);
   const tool: JudgedTool = { name, toolCode, testCode, metadata, changed: !sameFiles(mainFiles, files), testsFrom: mainFiles ? "main" : "candidate" };
   return { problems, tool };
 }
@@ -80,14 +85,15 @@ function validationInput(tool: JudgedTool, settings: ToolsmithSettings): Validat
 
 /**
  * A new or changed tool through the toolsmith's own validation again, with the examples held out as the toolsmith
- * holds them out, so the validation is the very one it ran. When this checkout's toolsmith recorded (signed with the
- * gate key) that this code passed that validation of these exact files, spec and settings (`recorded`, read by the
- * caller unless `revalidate`), the record stands for it.
+ * holds them out, so the validation is the very one it ran. When this checkout's toolsmith, or an earlier gate,
+ * recorded (signed with the gate key) that this code passed that validation of these exact files, spec and settings
+ * (`recorded`, read by the caller unless `revalidate`), the record stands for it. A pass of its own is recorded the
+ * same way (with the code's `identity`, when it can be told), so judging the same candidate again does not repeat it.
  */
 async function validateAgain(
   tool: JudgedTool,
   recorded: ValidationRecord | undefined,
-  request: { runDir: string; settings: ToolsmithSettings; signal?: AbortSignal },
+  request: { runDir: string; settings: ToolsmithSettings; repoDir: string; identity: string | undefined; signal?: AbortSignal },
 ): Promise<FitnessCheck> {
   const started = performance.now();
   const { spec } = tool.metadata;
@@ -109,7 +115,9 @@ async function validateAgain(
     };
   }
   const input = validationInput(tool, request.settings);
+  const { validateTool } = await import("../toolsmith/validate-tool.ts");
   const report = await validateTool({ runDir: join(request.runDir, "validate", tool.name), ...input, ...(request.signal ? { signal: request.signal } : {}) });
+  if (report.ok && request.identity !== undefined && !request.signal?.aborted) recordValidation(request.repoDir, input, report, { identity: request.identity });
   return {
     stage: "tools",
     name: `${tool.name}: toolsmith validation again`,
@@ -170,10 +178,13 @@ export async function checkGeneratedTools(
     [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
   );
   const blobs = await git.readBlobs(wanted, { ...(signal ? { signal } : {}) });
+  // The policy parses with TypeScript's compiler (8 MB): loaded here, so a gate that stops before the tools stage
+  // (a refused core, an instance that cannot be judged) never pays for it.
+  const { checkStaticPolicy } = await import("../toolsmith/static-policy.ts");
   const judged: JudgedTool[] = [];
   const problems: string[] = [];
   for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
-    const read = readTool(name, files, onMain.get(name), blobs);
+    const read = readTool(name, files, onMain.get(name), blobs, checkStaticPolicy);
     problems.push(...read.problems);
     if (read.tool) judged.push(read.tool);
   }
@@ -201,7 +212,7 @@ export async function checkGeneratedTools(
   const validations = (async () => {
     const validated: FitnessCheck[] = [];
     for (const tool of judged.filter((entry) => entry.changed)) {
-      const check = await validateAgain(tool, validationRecords.get(tool.name), { ...request, signal: validationSignal });
+      const check = await validateAgain(tool, validationRecords.get(tool.name), { ...request, repoDir: git.repoDir, identity: code, signal: validationSignal });
       validated.push(check);
       if (!check.ok) break;
     }
