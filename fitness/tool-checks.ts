@@ -37,7 +37,11 @@ const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) => a !== undefined &&
 
 type JudgedTool = { name: string; toolCode: string; testCode: string; metadata: ToolMetadata; changed: boolean; testsFrom: "main" | "candidate" };
 
-/** A tool's folder read with git: the problems that refuse it, or the tool as the gate judges it. */
+/**
+ * A tool's folder read with git: the problems that refuse it, or the tool as the gate judges it. The static `policy`
+ * parses with TypeScript's compiler (8 MB), which the caller loads when this stage starts, so a gate that stops before
+ * it (a refused core, an instance that cannot be judged) never pays for it.
+ */
 function readTool(
   name: string,
   files: ToolFiles,
@@ -177,10 +181,7 @@ export async function checkGeneratedTools(
   const wanted = [...onCandidate].flatMap(([name, files]) =>
     [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
   );
-  const blobs = await git.readBlobs(wanted, { ...(signal ? { signal } : {}) });
-  // The policy parses with TypeScript's compiler (8 MB): loaded here, so a gate that stops before the tools stage
-  // (a refused core, an instance that cannot be judged) never pays for it.
-  const { checkStaticPolicy } = await import("../toolsmith/static-policy.ts");
+  const [blobs, { checkStaticPolicy }] = await Promise.all([git.readBlobs(wanted, { ...(signal ? { signal } : {}) }), import("../toolsmith/static-policy.ts")]);
   const judged: JudgedTool[] = [];
   const problems: string[] = [];
   for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
