@@ -1,6 +1,6 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseScript } from "../scripted-server/script.ts";
@@ -25,9 +25,19 @@ async function demo(args: string[]) {
   return { stdout, stderr, exitCode };
 }
 
-test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, the toolsmith, the gate, promote, the new tool", async () => {
+// One played demo serves both tests below (it is the slowest thing here): the first reads what it printed and its
+// transcript as the demo left it; the second runs the commands it printed, and goes on in its session.
+let played: { stdout: string; stderr: string; exitCode: number; transcriptText: string; checkoutBefore: string };
+beforeAll(async () => {
   const checkoutBefore = checkoutState(repoRoot);
-  const { stdout, stderr, exitCode } = await demo(["--fast", "--workspace", workspace]);
+  const result = await demo(["--fast", "--workspace", workspace]);
+  const transcript = /^transcript: (.+\.jsonl)$/m.exec(result.stdout)?.[1];
+  const transcriptText = transcript !== undefined && existsSync(transcript) ? readFileSync(transcript, "utf8") : "";
+  played = { ...result, transcriptText, checkoutBefore };
+}, 240_000);
+
+test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, the toolsmith, the gate, promote, the new tool", async () => {
+  const { stdout, stderr, exitCode, checkoutBefore } = played;
   // On an error, the lines with ✗ say where it was.
   expect({ stderr, failed: stdout.split("\n").filter((line) => line.includes("✗") || line.startsWith("verdict:")) }).toEqual({
     stderr: "",
@@ -115,7 +125,7 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(stdout)?.[1];
   expect(transcript).toBeDefined();
   expect(existsSync(transcript as string)).toBe(true);
-  const events = readFileSync(transcript as string, "utf8")
+  const events = played.transcriptText
     .trim()
     .split("\n")
     .map((line) => JSON.parse(line));
@@ -128,9 +138,6 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
 }, 240_000);
 
 test("the commands the demo prints run from another directory: the tool on its branch, and the session goes on", async () => {
-  const demoWorkspace = join(workspace, "go-on");
-  mkdirSync(demoWorkspace, { mode: 0o755 });
-  const played = await demo(["--fast", "--workspace", demoWorkspace]);
   expect(played.exitCode).toBe(0);
 
   const tryIt = /^try it: (.+ tool run word_count --inputs .+ --ref cand\/\S+ --repo .+)$/m.exec(played.stdout)?.[1];
@@ -148,9 +155,9 @@ test("the commands the demo prints run from another directory: the tool on its b
   expect(JSON.parse(ranOut)).toEqual({ words: 3 });
 
   const command = /^go on from there with a real model: (.+)$/m.exec(played.stdout)?.[1];
-  expect(command).toContain(`--workspace ${demoWorkspace} --resume `);
+  expect(command).toContain(`--workspace ${workspace} --resume `);
   // The workspace is kept for that command, and the demo says how to remove it.
-  expect(played.stdout).toContain(`the workspace stays for that; done with it: rm -rf ${demoWorkspace}\n`);
+  expect(played.stdout).toContain(`the workspace stays for that; done with it: rm -rf ${workspace}\n`);
   const transcript = /^transcript: (.+\.jsonl)$/m.exec(played.stdout)?.[1] as string;
   const before = readFileSync(transcript, "utf8").length;
   const server = await startScriptedServer({

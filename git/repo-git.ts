@@ -1,5 +1,5 @@
 import { realpathSync } from "node:fs";
-import { type SimpleGit, simpleGit } from "simple-git";
+import type { SimpleGit } from "simple-git";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 
 // One git process at a time per repository (its worktrees included): parallel git commands collide on
@@ -37,9 +37,11 @@ export class RepoGit {
     this.#lock = lock;
   }
 
-  #git(directory: string): SimpleGit {
+  async #git(directory: string): Promise<SimpleGit> {
     let git = this.#instances.get(directory);
     if (!git) {
+      // Loaded at the first git command: most runs of `org chat` never run one (simple-git and its logger cost start-up).
+      const { simpleGit } = await import("simple-git");
       git = simpleGit({
         baseDir: directory,
         maxConcurrentProcesses: 1,
@@ -74,7 +76,7 @@ export class RepoGit {
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
       this.#stdin = options.stdin;
-      return await this.#git(options.directory ?? this.repoDir).raw(args);
+      return await (await this.#git(options.directory ?? this.repoDir)).raw(args);
     } catch (error) {
       const message = error instanceof Error ? error.message.trim() : String(error);
       throw new GitCommandError(`git ${args[0]} failed: ${message}`, { cause: error });

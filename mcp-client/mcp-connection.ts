@@ -1,12 +1,5 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  CallToolResultSchema,
-  ErrorCode,
-  LoggingMessageNotificationSchema,
-  McpError,
-  ToolListChangedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -56,6 +49,14 @@ const MAX_PAGES = 10;
 const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
   getValidator: () => (input: unknown) => ({ valid: true as const, data: input as never, errorMessage: undefined }),
 };
+
+/**
+ * The SDK's client and its message schemas, loaded at a server's first start: a room whose config names no MCP server
+ * (most) never pays for them (with the JSON Schema validator they bring, they are a third of `org chat`'s start-up).
+ */
+function mcpSdk() {
+  return Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/types.js")]);
+}
 
 /**
  * One configured MCP server: starts it (as a process on the host or in the sandbox, or at its URL), lists its tools,
@@ -140,6 +141,7 @@ export class McpConnection {
   async call(entry: McpToolEntry, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolResult> {
     const { client } = this;
     if (!client || this.state.kind !== "up") return { ok: false, output: `Error: ${this.unavailable()}` };
+    const [, { CallToolResultSchema, ErrorCode, McpError }] = await mcpSdk();
     const ms = this.options.settings.callTimeoutS * 1000;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error("mcp.callTimeoutS")), ms);
@@ -205,6 +207,7 @@ export class McpConnection {
     const timer = setTimeout(() => controller.abort(new Error(`it did not start within ${settings.startTimeoutS} s (mcp.startTimeoutS)`)), ms);
     let client: Client | undefined;
     try {
+      const [{ Client }, { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema }] = await mcpSdk();
       const opened = await openTransport(this.options);
       const { transport } = opened;
       this.process = opened.process;

@@ -1,5 +1,4 @@
 import { lookup } from "node:dns/promises";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
@@ -32,6 +31,7 @@ export async function openTransport(options: {
     if (!headers.ok) throw new PermanentStartError(missingMessage(headers.missing, "its headers"));
     // Each answer bounded as a stdio server's message is (the SDK reads a body or an event whole).
     const fetch = boundedFetch(MAX_MESSAGE_BYTES);
+    const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
     return { transport: new StreamableHTTPClientTransport(new URL(server.url ?? ""), { requestInit: { headers: headers.values }, fetch }) };
   }
   const environment = mcpServerEnvironment(server, env);

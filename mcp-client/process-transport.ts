@@ -1,4 +1,4 @@
-import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import type { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
@@ -19,7 +19,8 @@ export class ProcessTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
-  private readonly buffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
+  /** The SDK's framing, loaded by `start` (with the SDK's message schemas, which a room with no MCP server never needs). */
+  private framing: { buffer: ReadBuffer; serialize: typeof serializeMessage } | undefined;
   private stderrTail = "";
   private stderrRead: Promise<void> = Promise.resolve();
   private exitText = "";
@@ -43,6 +44,8 @@ export class ProcessTransport implements Transport {
   }
 
   async start(): Promise<void> {
+    const { ReadBuffer, serializeMessage } = await import("@modelcontextprotocol/sdk/shared/stdio.js");
+    this.framing = { buffer: new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES }), serialize: serializeMessage };
     void this.readStdout();
     this.stderrRead = this.readStderr();
     void this.process.exited.then((code) => {
@@ -54,8 +57,9 @@ export class ProcessTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) throw new Error("the MCP server's process is gone");
+    if (!this.framing) throw new Error("the MCP transport was not started");
     try {
-      this.process.stdin.write(serializeMessage(message));
+      this.process.stdin.write(this.framing.serialize(message));
       await this.process.stdin.flush();
     } catch (error) {
       throw new Error(`could not write to the MCP server (${error instanceof Error ? error.message : String(error)})`);
@@ -86,33 +90,35 @@ export class ProcessTransport implements Transport {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.buffer.clear();
+    this.framing?.buffer.clear();
     this.onclose?.();
   }
 
   private async readStdout(): Promise<void> {
+    const buffer = this.framing?.buffer;
+    if (!buffer) return;
     try {
       for await (const chunk of this.process.stdout) {
         try {
-          this.buffer.append(Buffer.from(chunk));
+          buffer.append(Buffer.from(chunk));
         } catch (error) {
           // A line past MAX_MESSAGE_BYTES: the server is not speaking MCP; it is stopped (and restarted).
           this.onerror?.(error instanceof Error ? error : new Error(String(error)));
           this.process.kill(`it sent a message over ${MAX_MESSAGE_BYTES / (1024 * 1024)} MiB`);
           return;
         }
-        this.deliver();
+        this.deliver(buffer);
       }
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  private deliver(): void {
+  private deliver(buffer: ReadBuffer): void {
     for (;;) {
       let message: JSONRPCMessage | null;
       try {
-        message = this.buffer.readMessage();
+        message = buffer.readMessage();
       } catch (error) {
         // One line that is not JSON-RPC (a stray log line on stdout) is reported and skipped.
         this.onerror?.(error instanceof Error ? error : new Error(String(error)));

@@ -90,7 +90,8 @@ async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
     const privateParent = join(scratch, "private");
     mkdirSync(privateParent, { mode: 0o700 });
     chmodSync(privateParent, 0o700);
-    using clone = orgClone("org-elsewhere-clone-", { parent: privateParent });
+    // Its bun and packages under the 0700 folder too, not a link out of it.
+    using clone = orgClone("org-elsewhere-clone-", { parent: privateParent, ownNodeModules: true });
     // A name the checkout has not promoted itself, whatever it has.
     const taken = new Set(existsSync(join(clone.dir, "tools", "generated")) ? readdirSync(join(clone.dir, "tools", "generated")) : []);
     let extra = "echo_len";
