@@ -1,12 +1,5 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  CallToolResultSchema,
-  ErrorCode,
-  LoggingMessageNotificationSchema,
-  McpError,
-  ToolListChangedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -15,8 +8,35 @@ import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolResult } from "../tools/define-tool.ts";
 import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry } from "./mcp-tool-entry.ts";
 import { type CallResult, toolResultOf } from "./mcp-result.ts";
-import { openTransport, PermanentStartError } from "./open-transport.ts";
-import { ProcessTransport } from "./process-transport.ts";
+
+/**
+ * The SDK's client, its schemas and the transports, loaded when the first server starts: about 0.1 s of CPU that
+ * every `org chat`, `serve` or `doctor` with no MCP server (or none confirmed) would otherwise pay at start-up.
+ */
+const loadSdk = async () => {
+  const [client, types, opening, processTransport] = await Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+    import("./open-transport.ts"),
+    import("./process-transport.ts"),
+  ]);
+  return {
+    Client: client.Client,
+    CallToolResultSchema: types.CallToolResultSchema,
+    ErrorCode: types.ErrorCode,
+    LoggingMessageNotificationSchema: types.LoggingMessageNotificationSchema,
+    McpError: types.McpError,
+    ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
+    openTransport: opening.openTransport,
+    PermanentStartError: opening.PermanentStartError,
+    ProcessTransport: processTransport.ProcessTransport,
+  };
+};
+let sdkLoading: ReturnType<typeof loadSdk> | undefined;
+const mcpSdk = () => {
+  sdkLoading ??= loadSdk();
+  return sdkLoading;
+};
 
 /** Where one server is: confirmed or not, starting, up, down and waiting to start again, off for good, stopped. */
 export type McpServerState =
@@ -140,6 +160,7 @@ export class McpConnection {
   async call(entry: McpToolEntry, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolResult> {
     const { client } = this;
     if (!client || this.state.kind !== "up") return { ok: false, output: `Error: ${this.unavailable()}` };
+    const { CallToolResultSchema, ErrorCode, McpError } = await mcpSdk();
     const ms = this.options.settings.callTimeoutS * 1000;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error("mcp.callTimeoutS")), ms);
@@ -199,6 +220,7 @@ export class McpConnection {
     this.attempts += 1;
     const attempt = this.attempts;
     this.state = { kind: "starting", attempt };
+    const { Client, LoggingMessageNotificationSchema, openTransport, PermanentStartError, ToolListChangedNotificationSchema } = await mcpSdk();
     const { settings, server } = this.options;
     const controller = new AbortController();
     const ms = settings.startTimeoutS * 1000;
@@ -369,7 +391,7 @@ export class McpConnection {
 
 /** For a process's transport: how the process ended and the end of its stderr; nothing for HTTP. */
 async function endingOf(transport: Transport | undefined): Promise<string> {
-  if (!(transport instanceof ProcessTransport)) return "";
+  if (!(transport instanceof (await mcpSdk()).ProcessTransport)) return "";
   await transport.ended();
   return transport.ending;
 }
