@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
@@ -29,11 +29,18 @@ function commitAll(dir: string, message: string): string {
 }
 
 describe("generated tools of the checkout", () => {
+  // One checkout with word_count promoted, for the tests that only read it (each serves it with its own workspace).
+  let promoted: { dir: string } & Disposable;
+  beforeAll(() => {
+    promoted = tempGitRepo("org-served-tools-promoted-");
+    chmodSync(promoted.dir, 0o755);
+    writeGeneratedTool(promoted.dir, "word_count");
+    commitAll(promoted.dir, "add word_count");
+  });
+  afterAll(() => promoted[Symbol.dispose]());
+
   test("a promoted tool is listed and runs over HTTP in the real sandbox", async () => {
-    const dir = repo();
-    chmodSync(dir, 0o755);
-    writeGeneratedTool(dir, "word_count");
-    commitAll(dir, "add word_count");
+    const dir = promoted.dir;
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir, serve: { tools: { word_count: "allow" } } });
     const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as { tools: { name: string; origin: string }[] };
     expect(listing.tools.map((tool) => `${tool.name}:${tool.origin}`)).toEqual(["sh:built-in", "python_run:built-in", "word_count:generated"]);
@@ -44,10 +51,7 @@ describe("generated tools of the checkout", () => {
   });
 
   test("by default a generated tool runs over HTTP (the gate's tool scenarios need it); serve.generatedTools ask turns that off", async () => {
-    const dir = repo();
-    chmodSync(dir, 0o755);
-    writeGeneratedTool(dir, "word_count");
-    commitAll(dir, "add word_count");
+    const dir = promoted.dir;
     {
       await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir });
       const ran = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two" } }));
@@ -58,10 +62,7 @@ describe("generated tools of the checkout", () => {
   });
 
   test("serve.generatedTools allow runs every generated tool over HTTP (the gate's tool scenarios), never a built-in", async () => {
-    const dir = repo();
-    chmodSync(dir, 0o755);
-    writeGeneratedTool(dir, "word_count");
-    commitAll(dir, "add word_count");
+    const dir = promoted.dir;
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: dir, serve: { generatedTools: "allow" } });
     const ran = await fixture.handler.fetch(post(`${BASE}/v1/tools/word_count/run`, { inputs: { text: "one two" } }));
     expect(await ran.json()).toMatchObject({ ok: true, data: { words: 2 } });
@@ -71,10 +72,7 @@ describe("generated tools of the checkout", () => {
   });
 
   test("in a turn, an agent persona is offered the promoted tool; 'ask' is denied over HTTP, 'allow' runs it", async () => {
-    const dir = repo();
-    chmodSync(dir, 0o755);
-    writeGeneratedTool(dir, "word_count");
-    commitAll(dir, "add word_count");
+    const dir = promoted.dir;
     const script = {
       rules: [
         { when: { lastRole: "tool" as const }, reply: { text: "counted: {{lastMessage}}" } },

@@ -9,11 +9,11 @@ const REPO = join(import.meta.dir, "..");
 const SKIPPED = new Set([".git", "node_modules", ".org"]);
 
 /**
- * Copies the working tree's files into a new temp dir: never .git, node_modules or .org; the promoted tools only when
- * asked. Files keep their modes (the ops scripts and bin/org stay executable); a link is made again as a link. A walk
+ * Copies the working tree's files into a new temp dir: never .git, node_modules or .org; the promoted tools, and the
+ * test files and docs, only when asked. Files keep their modes (the ops scripts and bin/org stay executable); a link is made again as a link. A walk
  * of its own with `copyFileSync`: `cpSync` with a filter took 0.6 s of a test's time for org's 700 files.
  */
-function copyCode(prefix: string, withGeneratedTools: boolean, parent = tmpdir()): string {
+function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs: boolean }, parent = tmpdir()): string {
   const dir = mkdtempSync(join(parent, prefix));
   chmodSync(dir, 0o755);
   const copy = (relative: string) => {
@@ -21,7 +21,8 @@ function copyCode(prefix: string, withGeneratedTools: boolean, parent = tmpdir()
       const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
       if (relative === "" && SKIPPED.has(entry.name)) continue;
       // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
-      if (!withGeneratedTools && path === "tools/generated") continue;
+      if (!what.generatedTools && path === "tools/generated") continue;
+      if (!what.testsAndDocs && entry.isFile() && (entry.name.endsWith(".test.ts") || entry.name.endsWith(".md"))) continue;
       const from = join(REPO, path);
       const to = join(dir, path);
       if (entry.isDirectory()) {
@@ -48,7 +49,7 @@ export function orgClone(
   options: { withoutGeneratedTools?: boolean; parent?: string; ownNodeModules?: boolean } = {},
 ): { dir: string; head: string } & Disposable {
   // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
-  const dir = copyCode(prefix, !options.withoutGeneratedTools, options.parent);
+  const dir = copyCode(prefix, { generatedTools: !options.withoutGeneratedTools, testsAndDocs: true }, options.parent);
   gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
   // Every blob into one pack rather than a file each (with a fan-out folder): the add took a second of system time.
   gitSync(dir, ["-c", "core.bigFileThreshold=1", "add", "-A"]);
@@ -63,11 +64,13 @@ export function orgClone(
 
 /**
  * Org's code alone, for a test that only runs it (and may edit a file first): the files as `orgClone` copies them
- * but never the promoted tools, node_modules a link to this checkout's, no git. Cheap, and it reads nothing of
- * this checkout's tools/generated/ or git state, so the gate's trace does not count the test a reader of them.
+ * but never the promoted tools, and none of the test files and docs (a third of the files, which org never reads
+ * when it runs; each file made costs the test's process time), node_modules a link to this checkout's, no git.
+ * Cheap, and it reads nothing of this checkout's tools/generated/ or git state, so the gate's trace does not count
+ * the test a reader of them.
  */
 export function orgCodeCopy(prefix = "org-code-"): { dir: string } & Disposable {
-  const dir = copyCode(prefix, false);
+  const dir = copyCode(prefix, { generatedTools: false, testsAndDocs: false });
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
