@@ -1,6 +1,6 @@
 // A throw-away copy of this checkout as a git repository of its own (never this repository's git state),
 // for tests that run org's ops scripts, promotions and candidates against it.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gitSync } from "./temp-git-repo.ts";
@@ -40,8 +40,8 @@ function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs:
  * Copies the working tree's files (not .git, node_modules or .org; with `withoutGeneratedTools`, not the
  * promoted tools either) into a temp dir, commits them on `main`, and links node_modules in as a link to this
  * checkout's (as the ops scripts do for a candidate whose package-lock.json is the same; git ignores it). With
- * `ownNodeModules`, node_modules is hard-linked in instead, files of the clone's own under `parent`: some 13 000
- * entries, about a second of CPU to make and remove. In `parent` when given (the system's temp dir otherwise).
+ * `ownNodeModules`, node_modules is a folder of the clone's own under `parent` (`ownNodeModules`). In `parent` when
+ * given (the system's temp dir otherwise).
  * Removed when disposed.
  */
 export function orgClone(
@@ -54,12 +54,25 @@ export function orgClone(
   // Every blob into one pack rather than a file each (with a fan-out folder): the add took a second of system time.
   gitSync(dir, ["-c", "core.bigFileThreshold=1", "add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", "org, copied for a test"]);
-  if (options.ownNodeModules) {
-    const linked = Bun.spawnSync(["cp", "-al", "--", join(REPO, "node_modules"), join(dir, "node_modules")]);
-    if (linked.exitCode !== 0) throw new Error(`could not link node_modules: ${linked.stderr.toString()}`);
-  } else symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  if (options.ownNodeModules) ownNodeModules(dir);
+  else symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   const head = gitSync(dir, ["rev-parse", "HEAD"]).trim();
   return { dir, head, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * `dir/node_modules` as a folder of its own, so that the clone's bun is a file under `dir`: the bun package and the
+ * `.bin` links copied, every other package a link to this checkout's. Hard links would not do: the temp dir may be
+ * another file system than the checkout (the test command puts it on a RAM disk when there is one).
+ */
+function ownNodeModules(dir: string): void {
+  const from = join(REPO, "node_modules");
+  const to = join(dir, "node_modules");
+  mkdirSync(to);
+  for (const entry of readdirSync(from)) {
+    if (entry === "bun" || entry === ".bin") cpSync(join(from, entry), join(to, entry), { recursive: true, verbatimSymlinks: true });
+    else symlinkSync(join(from, entry), join(to, entry));
+  }
 }
 
 /**
