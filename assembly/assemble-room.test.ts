@@ -263,7 +263,7 @@ describe("the drift the three copies had", () => {
 });
 
 test("the version comes from package.json, for --version as for serve", () => {
-  using clone = orgCodeCopy("org-version-");
+  using clone = orgCodeCopy("org-version-", { editable: ["package.json"] });
   const file = join(clone.dir, "package.json");
   const manifest = JSON.parse(readFileSync(file, "utf8")) as { version: string };
   writeFileSync(file, `${JSON.stringify({ ...manifest, version: "7.7.7-test" }, null, 2)}\n`);
