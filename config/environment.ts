@@ -184,6 +184,18 @@ export function environmentVariable(name: string, env: NodeJS.ProcessEnv = proce
 
 const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWORD|SECRET/i;
 
+const secretNames = new Map<string, boolean>();
+
+function isSecretName(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_NAME.test(name);
+    if (secretNames.size > 4096) secretNames.clear();
+    secretNames.set(name, secret);
+  }
+  return secret;
+}
+
 // The redactor asks for the environment's secrets on every call: a URL is parsed once per value.
 const parsedCredentials = new Map<string, string[]>();
 
@@ -205,7 +217,14 @@ const SERVER_URL_VARIABLES = ["OLLAMA_BASE", "ORG_EMBED_BASE"] as const;
  * password (or lone token) of OLLAMA_BASE's and ORG_EMBED_BASE's userinfo.
  */
 export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  const named = Object.entries(env).flatMap(([name, value]) => (SECRET_NAME.test(name) && value !== undefined ? [value] : []));
+  // The redactor calls this for every string it sees: only the secret-looking names' values are read (taking every
+  // value of process.env, as Object.entries does, cost most of a streamed reply's CPU), and a name is tested once.
+  const named: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (!isSecretName(name)) continue;
+    const value = env[name];
+    if (value !== undefined) named.push(value);
+  }
   const inUrls = SERVER_URL_VARIABLES.flatMap((name) => {
     const value = env[name]?.trim();
     const credentials = value ? credentialsOf(value) : [];

@@ -185,12 +185,13 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     [".env", (dir) => writeFileSync(join(dir, ".env"), "TOKEN=x\n"), /"\.env": a protected path/],
     ["a symlink to /etc/passwd", (dir) => symlinkSync("/etc/passwd", join(dir, "passwd")), /a link to "\/etc\/passwd", outside the workspace/],
     [
-      "10 000 files",
+      "one file more than limits.patchFiles",
       (dir) => {
+        // With the honest edit beside them, 201 files: the refusal is the limit's, however far past it a command goes.
         mkdirSync(join(dir, "many"));
-        for (let index = 0; index < 10_000; index += 1) writeFileSync(join(dir, "many", `f${index}`), "");
+        for (let index = 0; index < 200; index += 1) writeFileSync(join(dir, "many", `f${index}`), "");
       },
-      /it touches 10001 files, more than limits\.patchFiles \(200\)/,
+      /it touches 201 files, more than limits\.patchFiles \(200\)/,
     ],
     [
       "a 500 MB file (sparse)",
@@ -208,14 +209,13 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     ],
   ];
   for (const [name, mutate, reason] of cases) {
-    // Ten thousand files take seconds to write and walk on a busy disk: the bound is generous, the check is not timed.
     test(name, async () => {
       const { answer, said } = await propose(mutate);
       expect(answer).toMatch(reason);
       expect(answer).toContain("refused whole; nothing of it was applied");
       expect(said.join("\n")).toMatch(reason);
       expect(said.join("\n")).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
-    }, 60_000);
+    });
   }
 
   test("../ names never come from a tree, and are refused when a change set carries one", async () => {

@@ -222,8 +222,12 @@ function knownForms(extraSecrets: readonly string[]): string[] {
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
 export function redact(text: string, extraSecrets: readonly string[] = []): string {
+  return redactWithForms(text, knownForms(extraSecrets));
+}
+
+/** `redact` with the known secrets' forms already worked out (once for a whole value, by `redactValue`). */
+function redactWithForms(text: string, forms: readonly string[]): string {
   let result = text;
-  const forms = knownForms(extraSecrets);
   for (const secret of forms) {
     if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   }
@@ -251,10 +255,14 @@ function looksSecret(value: string): boolean {
  * approval questions and reply reports all use it.
  */
 export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
-  if (typeof value === "string") return redact(value, secrets) as Value;
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets)) as Value;
+  return redactValueWithForms(value, knownForms(secrets));
+}
+
+function redactValueWithForms<Value>(value: Value, forms: readonly string[]): Value {
+  if (typeof value === "string") return redactWithForms(value, forms) as Value;
+  if (Array.isArray(value)) return value.map((item) => redactValueWithForms(item, forms)) as Value;
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, secrets), redactValue(item, secrets)])) as Value;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redactWithForms(key, forms), redactValueWithForms(item, forms)])) as Value;
   }
   return value;
 }

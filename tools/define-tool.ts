@@ -75,6 +75,19 @@ export type ToolSession = { workspaceDir: string; sessionId?: string; sandbox?: 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;
 
+// A tool made anew for each reply (build_tool) from a schema declared once converts it once.
+const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
+  let schema = jsonSchemas.get(parameters);
+  if (schema === undefined) {
+    const { $schema: _ignored, ...rest } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
+    schema = rest;
+    jsonSchemas.set(parameters, schema);
+  }
+  return schema;
+}
+
 /** Declares a tool once: the zod schema gives its type, its validation and the JSON Schema the model sees. */
 export function defineTool<Parameters extends z.ZodType>(
   name: string,
@@ -86,7 +99,7 @@ export function defineTool<Parameters extends z.ZodType>(
     prepare?(session: ToolSession): void;
   },
 ): Tool<Parameters> {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(spec.parameters, { io: "input" }) as Record<string, unknown>;
+  const schema = jsonSchemaOf(spec.parameters);
   return {
     name,
     description: spec.description,

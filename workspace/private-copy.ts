@@ -88,24 +88,27 @@ export function refreshPrivateCopy(copy: PrivateCopy): void {
 
 /** Makes each path in `fix` in the copy what it is in `workspaceNow` (absent, a folder, a file or a link), and records its new state. */
 function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<string>): void {
-  // Sorted, a folder comes before what it holds: removals run backwards (contents first), copies forwards.
+  // Sorted, a folder comes before what it holds: a folder removed whole takes what it holds with it, unvisited (a
+  // command's node_modules is one removal, not one per file).
   const sorted = [...fix].sort();
-  const removedFolders: string[] = [];
-  for (const path of [...sorted].reverse()) {
+  const removedFolders = new Set<string>();
+  for (const path of sorted) {
     // The write view mounts the real .git/ (read-only) on this folder; a sandbox waiting for its call may hold it.
-    if (path === ".git") continue;
+    if (path === ".git" || isBelow(path, removedFolders)) continue;
     // Below a link a command put in place of a folder lies no entry of the copy: the link itself goes, never what it points at.
     const have = entryStateBelow(copy.copyDir, path);
     if (have === undefined) continue;
     const wanted = copyable(workspaceNow.get(path));
     if (wanted === undefined || wanted.type !== have.type || have.type !== "directory") {
       rmSync(join(copy.copyDir, path), { recursive: true, force: true });
-      if (have.type === "directory") removedFolders.push(path);
+      if (have.type === "directory") removedFolders.add(path);
     }
   }
-  if (removedFolders.length > 0) forgetBelow(copy.copyBaseline, removedFolders);
+  if (removedFolders.size > 0) forgetBelow(copy.copyBaseline, [...removedFolders]);
   for (const path of sorted) {
     const wanted = copyable(workspaceNow.get(path));
+    // Gone with its folder, and forgotten with it; the workspace holds nothing below a folder the copy had to remove.
+    if (wanted === undefined && isBelow(path, removedFolders)) continue;
     const target = join(copy.copyDir, path);
     if (wanted !== undefined) {
       const have = entryStateBelow(copy.copyDir, path);
@@ -143,6 +146,15 @@ function makeParents(copy: PrivateCopy, workspaceNow: TreeSnapshot, path: string
     if (now) copy.copyBaseline.set(folder, now);
   }
   return true;
+}
+
+/** Whether a folder of `folders` holds `path` (at any depth). */
+function isBelow(path: string, folders: ReadonlySet<string>): boolean {
+  if (folders.size === 0) return false;
+  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+    if (folders.has(path.slice(0, slash))) return true;
+  }
+  return false;
 }
 
 /** Drops from a snapshot every path below the given folders. */
