@@ -53,19 +53,21 @@ export type BwrapPlan = {
 export type ReadOnlyMount = { source: string; target: string };
 
 // Targets a read-only mount may not cover: the system, the sandbox's own mounts and its synthetic /etc.
-const RESERVED_TARGETS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc", "/dev", "/tmp", SCRATCH_MOUNT];
-// Of those, the folders a mount may sit inside without covering them: /tmp is the sandbox's own tmpfs, mounted
-// before the host mounts, so a host path under /tmp (a checkout there) can be shown at its own path.
-const NESTABLE_TARGETS = new Set(["/tmp"]);
+const RESERVED_TARGETS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc", "/dev/shm", "/dev", "/tmp", SCRATCH_MOUNT];
+// Of those, the folders a mount may sit inside without covering them: /tmp and /dev/shm are the sandbox's own
+// tmpfs, mounted before the host mounts, so a host path under either (a checkout on a RAM disk) can be shown at its
+// own path.
+const NESTABLE_TARGETS = ["/tmp", "/dev/shm"];
 
 /** Refuses a mount target that is not a plain absolute path or that would hide one of the sandbox's own mounts. */
 export function checkReadOnlyMount(mount: ReadOnlyMount): void {
   const { target } = mount;
   const plain = /^(\/[A-Za-z0-9_.@+-]+)+$/.test(target) && !target.split("/").some((part) => part === "." || part === "..");
-  const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || (!NESTABLE_TARGETS.has(prefix) && target.startsWith(`${prefix}/`)));
+  const nested = NESTABLE_TARGETS.some((folder) => target.startsWith(`${folder}/`));
+  const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || (!nested && target.startsWith(`${prefix}/`)));
   if (!plain || reserved || !mount.source.startsWith("/")) {
     throw new RangeError(
-      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")} (inside /tmp is allowed)`,
+      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")} (inside /tmp and /dev/shm is allowed)`,
     );
   }
 }

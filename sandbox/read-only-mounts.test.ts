@@ -12,9 +12,12 @@ afterAll(() => {
 });
 
 describe("read-only mounts", () => {
-  test.each(["/usr/lib/x", "/etc/passwd", "/scratch", "/proc/1", "/tmp", "relative", "/a/../usr", "/a b"])("a target of %s is refused", (target) => {
-    expect(() => checkReadOnlyMount({ source: "/bin/true", target })).toThrow(RangeError);
-  });
+  test.each(["/usr/lib/x", "/etc/passwd", "/scratch", "/proc/1", "/tmp", "/dev/shm", "/dev/null", "/dev/pts/x", "/dev/shmx", "relative", "/a/../usr", "/a b"])(
+    "a target of %s is refused",
+    (target) => {
+      expect(() => checkReadOnlyMount({ source: "/bin/true", target })).toThrow(RangeError);
+    },
+  );
 
   test("an accepted mount is an --ro-bind before the root is made read-only", () => {
     const argv = bwrapCommand({
@@ -46,6 +49,21 @@ describe("read-only mounts", () => {
       timeoutMs: 10_000,
     });
     expect(result.stdout).toBe("under tmp\nREAD-ONLY\ny\n");
+  });
+
+  test("a host folder shown inside the sandbox's own /dev/shm (a checkout on a RAM disk) is read there, and /dev/shm stays writable", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-shm-"));
+    made.push(directory);
+    chmodSync(directory, 0o755);
+    writeFileSync(join(directory, "data.txt"), "on a ram disk\n", { mode: 0o644 });
+    const target = "/dev/shm/org-checkout/node_modules";
+    const result = await runSandboxed({
+      argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > /dev/shm/other && cat /dev/shm/other`],
+      scratchDir: join(directory, "scratch"),
+      readOnlyMounts: [{ source: directory, target }],
+      timeoutMs: 10_000,
+    });
+    expect(result.stdout).toBe("on a ram disk\nREAD-ONLY\ny\n");
   });
 
   test("the sandbox reads a mounted file and cannot write it", async () => {

@@ -1,6 +1,6 @@
 // A throw-away copy of this checkout as a git repository of its own (never this repository's git state),
 // for tests that run org's ops scripts, promotions and candidates against it.
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gitSync } from "./temp-git-repo.ts";
@@ -61,18 +61,17 @@ export function orgClone(
 }
 
 /**
- * `dir/node_modules` as a folder of its own, so that the clone's bun is a file under `dir`: the bun package and the
- * `.bin` links copied, every other package a link to this checkout's. Hard links would not do: the temp dir may be
- * another file system than the checkout (the test command puts it on a RAM disk when there is one).
+ * `dir/node_modules` as a folder of the clone's own, so that its bun and packages are files under `dir` (a sandboxed
+ * MCP server of a test reads its package from there): hard links to this checkout's, or a copy where the temp dir is
+ * another file system (the test command puts it on a RAM disk when there is one).
  */
 function ownNodeModules(dir: string): void {
   const from = join(REPO, "node_modules");
   const to = join(dir, "node_modules");
-  mkdirSync(to);
-  for (const entry of readdirSync(from)) {
-    if (entry === "bun" || entry === ".bin") cpSync(join(from, entry), join(to, entry), { recursive: true, verbatimSymlinks: true });
-    else symlinkSync(join(from, entry), join(to, entry));
-  }
+  if (Bun.spawnSync(["cp", "-al", "--", from, to], { stderr: "ignore" }).exitCode === 0) return;
+  rmSync(to, { recursive: true, force: true });
+  const copied = Bun.spawnSync(["cp", "-a", "--", from, to]);
+  if (copied.exitCode !== 0) throw new Error(`could not copy node_modules: ${copied.stderr.toString()}`);
 }
 
 /**
