@@ -36,34 +36,20 @@ describe("read-only mounts", () => {
     expect(at).toBeLessThan(argv.join("\0").indexOf(["--remount-ro", "/"].join("\0")));
   });
 
-  test("a host folder shown inside the sandbox's own /tmp (a checkout under /tmp) is read there, and /tmp stays writable", async () => {
-    const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-tmp-"));
+  // Both are the sandbox's own tmpfs, mounted before the host mounts: a checkout under /tmp or on the RAM disk.
+  test.each(["/tmp", "/dev/shm"])("a host folder shown inside the sandbox's own %s is read there, and the folder stays writable", async (folder) => {
+    const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-nested-"));
     made.push(directory);
     chmodSync(directory, 0o755);
-    writeFileSync(join(directory, "data.txt"), "under tmp\n", { mode: 0o644 });
-    const target = "/tmp/org-checkout/node_modules";
+    writeFileSync(join(directory, "data.txt"), "nested\n", { mode: 0o644 });
+    const target = `${folder}/org-checkout/node_modules`;
     const result = await runSandboxed({
-      argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > /tmp/other && cat /tmp/other`],
+      argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > ${folder}/other && cat ${folder}/other`],
       scratchDir: join(directory, "scratch"),
       readOnlyMounts: [{ source: directory, target }],
       timeoutMs: 10_000,
     });
-    expect(result.stdout).toBe("under tmp\nREAD-ONLY\ny\n");
-  });
-
-  test("a host folder shown inside the sandbox's own /dev/shm (a checkout on a RAM disk) is read there, and /dev/shm stays writable", async () => {
-    const directory = mkdtempSync(join(tmpdir(), "org-ro-mount-shm-"));
-    made.push(directory);
-    chmodSync(directory, 0o755);
-    writeFileSync(join(directory, "data.txt"), "on a ram disk\n", { mode: 0o644 });
-    const target = "/dev/shm/org-checkout/node_modules";
-    const result = await runSandboxed({
-      argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > /dev/shm/other && cat /dev/shm/other`],
-      scratchDir: join(directory, "scratch"),
-      readOnlyMounts: [{ source: directory, target }],
-      timeoutMs: 10_000,
-    });
-    expect(result.stdout).toBe("on a ram disk\nREAD-ONLY\ny\n");
+    expect(result.stdout).toBe("nested\nREAD-ONLY\ny\n");
   });
 
   test("the sandbox reads a mounted file and cannot write it", async () => {
