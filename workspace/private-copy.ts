@@ -104,7 +104,7 @@ function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<s
       if (have.type === "directory") removedFolders.add(path);
     }
   }
-  if (removedFolders.size > 0) forgetBelow(copy.copyBaseline, [...removedFolders]);
+  forgetBelow(copy.copyBaseline, removedFolders);
   for (const path of sorted) {
     const wanted = copyable(workspaceNow.get(path));
     // Gone with its folder, and forgotten with it; the workspace holds nothing below a folder the copy had to remove.
@@ -158,16 +158,9 @@ function isBelow(path: string, folders: ReadonlySet<string>): boolean {
 }
 
 /** Drops from a snapshot every path below the given folders. */
-function forgetBelow(snapshot: TreeSnapshot, folders: readonly string[]): void {
-  const gone = new Set(folders);
-  for (const path of snapshot.keys()) {
-    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
-      if (gone.has(path.slice(0, slash))) {
-        snapshot.delete(path);
-        break;
-      }
-    }
-  }
+function forgetBelow(snapshot: TreeSnapshot, folders: ReadonlySet<string>): void {
+  if (folders.size === 0) return;
+  for (const path of snapshot.keys()) if (isBelow(path, folders)) snapshot.delete(path);
 }
 
 /** Empties the copy (but the folder the real .git/ is mounted on) and forgets its baselines: the next level copies everything. */
