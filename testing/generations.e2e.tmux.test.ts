@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { latestReport } from "../git/fitness-report.ts";
 import { probeHealth } from "../instances/health-probe.ts";
 import { freePort } from "./free-port.ts";
 import { orgClone } from "./org-clone.ts";
@@ -20,8 +21,14 @@ import { withoutDelays } from "./without-delays.ts";
 // before it is promoted; a rollback by name of a promotion that is not the newest, that tool rebuilt and
 // promoted again; candidate prune; and at the end main, the tags, the checkout and current checked together.
 // `tool new --promote` is checked here too (its stages printed and in --json; a stage that fails stops the cycle
-// and leaves the branch), in the same clone: a clone's first gate traces the suite once, which is the dearest part.
-const clone = orgClone("org-generations-", { withoutGeneratedTools: true });
+// and leaves the branch), in the same clone.
+//
+// Of org's test files the clone keeps a few that load generated tools (`TRACED_TESTS`): the first gate traces those
+// a test file at a time, records which read tools/generated/, and every later gate takes that record. With the whole
+// suite the first gate traced 53 files, two thirds of this file's CPU, to judge a change to tools/generated/ alone;
+// those files run elsewhere anyway, with a promoted tool of the clone's own (testing/where-it-runs.ts).
+const TRACED_TESTS = ["config/tool-names.test.ts", "generated-tools/promoted-tools.test.ts", "generated-tools/tool-catalog.test.ts"];
+const clone = orgClone("org-generations-", { withoutGeneratedTools: true, onlyTests: TRACED_TESTS });
 const session = uniqueSessionName("org-gen");
 const scratch = mkdtempSync(join(tmpdir(), "org-generations-workflow-"));
 let tmux: TmuxServer;
@@ -170,6 +177,12 @@ async function startAndJudge(branch: string): Promise<void> {
 
 const branchOf: Record<string, string> = {};
 
+/** The figures of the tests stage in the gate's newest signed report on `branch`'s head. */
+function testsStageOf(branch: string): Record<string, unknown> | undefined {
+  const report = latestReport(clone.dir, rev(branch))?.report;
+  return report?.checks.find((check) => check.stage === "tests")?.figures;
+}
+
 describe("ten generations, stale candidates, a named rollback, a killed promotion, tool new --promote (one throw-away clone, real tmux)", () => {
   test("--promote with --repo of another checkout is a usage error before anything runs", async () => {
     const refused = await org(["tool", "new", "--goal", "x", "--promote", "--repo", scratch], { limitMs: 60_000 });
@@ -189,6 +202,11 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
       recordPromotion(made.branch, name, before);
     }
     expect(toolsOnMain()).toEqual([...FIRST_SEVEN].sort());
+    // The first gate traced the clone's test files that load generated tools, each alone; the next took its record.
+    const [first, second] = FIRST_SEVEN.map((name) => testsStageOf(branchOf[name] as string));
+    expect(first).toMatchObject({ selection: "traced", loaders: expect.arrayContaining(["generated-tools/tool-catalog.ts"]) });
+    expect([...((first?.ran as string[]) ?? [])].sort()).toEqual([...TRACED_TESTS].sort());
+    expect(second).toMatchObject({ selection: "recorded readers", readersKey: first?.readersKey, notReading: first?.notReading });
   }, 3_600_000);
 
   test("two candidates on the same main; a workflow runs the first's tool by --ref before it is promoted", async () => {

@@ -1,6 +1,6 @@
 // A throw-away copy of this checkout as a git repository of its own (never this repository's git state),
 // for tests that run org's ops scripts, promotions and candidates against it.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gitSync } from "./temp-git-repo.ts";
@@ -10,10 +10,11 @@ const SKIPPED = new Set([".git", "node_modules", ".org"]);
 
 /**
  * Copies the working tree's files into a new temp dir: never .git, node_modules or .org; the promoted tools, and the
- * test files and docs, only when asked. Files keep their modes (the ops scripts and bin/org stay executable); a link is made again as a link. A walk
- * of its own with `copyFileSync`: `cpSync` with a filter took 0.6 s of a test's time for org's 700 files.
+ * test files and docs, only when asked (`onlyTests`: of the test files, those alone). Files keep their modes (the ops
+ * scripts and bin/org stay executable); a link is made again as a link. A walk of its own with `copyFileSync`:
+ * `cpSync` with a filter took 0.6 s of a test's time for org's 700 files.
  */
-function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs: boolean }, parent = tmpdir()): string {
+function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs: boolean; onlyTests?: ReadonlySet<string> }, parent = tmpdir()): string {
   const dir = mkdtempSync(join(parent, prefix));
   chmodSync(dir, 0o755);
   const copy = (relative: string) => {
@@ -23,6 +24,7 @@ function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs:
       // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
       if (!what.generatedTools && path === "tools/generated") continue;
       if (!what.testsAndDocs && entry.isFile() && (entry.name.endsWith(".test.ts") || entry.name.endsWith(".md"))) continue;
+      if (what.onlyTests && entry.isFile() && entry.name.endsWith(".test.ts") && !what.onlyTests.has(path)) continue;
       const from = join(REPO, path);
       const to = join(dir, path);
       if (entry.isDirectory()) {
@@ -33,23 +35,29 @@ function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs:
     }
   };
   copy("");
+  const missing = [...(what.onlyTests ?? [])].filter((path) => !existsSync(join(dir, path)));
+  if (missing.length > 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`orgClone: no test file ${missing.join(", ")} in this checkout to keep`);
+  }
   return dir;
 }
 
 /**
  * Copies the working tree's files (not .git, node_modules or .org; with `withoutGeneratedTools`, not the
- * promoted tools either) into a temp dir, commits them on `main`, and links node_modules in as a link to this
- * checkout's (as the ops scripts do for a candidate whose package-lock.json is the same; git ignores it). With
- * `ownNodeModules`, node_modules is a folder of the clone's own under `parent` (`ownNodeModules`). In `parent` when
- * given (the system's temp dir otherwise).
+ * promoted tools either; with `onlyTests`, of the test files only those named, relative to the checkout) into a temp
+ * dir, commits them on `main`, and links node_modules in as a link to this checkout's (as the ops scripts do for a
+ * candidate whose package-lock.json is the same; git ignores it). With `ownNodeModules`, node_modules is a folder of
+ * the clone's own under `parent` (`ownNodeModules`). In `parent` when given (the system's temp dir otherwise).
  * Removed when disposed.
  */
 export function orgClone(
   prefix = "org-clone-",
-  options: { withoutGeneratedTools?: boolean; parent?: string; ownNodeModules?: boolean } = {},
+  options: { withoutGeneratedTools?: boolean; parent?: string; ownNodeModules?: boolean; onlyTests?: readonly string[] } = {},
 ): { dir: string; head: string } & Disposable {
   // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
-  const dir = copyCode(prefix, { generatedTools: !options.withoutGeneratedTools, testsAndDocs: true }, options.parent);
+  const what = { generatedTools: !options.withoutGeneratedTools, testsAndDocs: true, ...(options.onlyTests ? { onlyTests: new Set(options.onlyTests) } : {}) };
+  const dir = copyCode(prefix, what, options.parent);
   gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
   // Every blob into one pack rather than a file each (with a fan-out folder): the add took a second of system time.
   gitSync(dir, ["-c", "core.bigFileThreshold=1", "add", "-A"]);
