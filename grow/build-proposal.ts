@@ -2,8 +2,7 @@
 // judges it against current (both `serve`s in this process), and with grow.autoPromote a pass is promoted, so the next
 // build is made from, and judged on, the main this one left. Without it the cycle ends at the verdict and a pass
 // waits for `org promote`. Every stage is a typed call of cycle/ returning values; nothing here reads printed text.
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
@@ -33,6 +32,11 @@ export type BuildContext = {
   /** How a pass is promoted; absent: grow.autoPromote is false, and a pass waits for `org promote`. */
   promotion?: { context: (log: (line: string) => void) => Omit<RefChangeContext, "signal">; restart: boolean };
   budget: GrowBudget;
+  /**
+   * Where the build's in-process instances keep their workspaces (`.org/grow/instances` of the grow workspace). The
+   * grow lock keeps every other build out, so each build empties it first: a killed run's are removed by the next.
+   */
+  instancesDir: string;
   onProgress?: (progress: BuildProgress) => void;
 };
 
@@ -43,7 +47,9 @@ export type BuildContext = {
 export async function buildProposal(proposal: Proposal, context: BuildContext, signal: AbortSignal): Promise<BuildRecord> {
   const started = performance.now();
   const before = context.budget.spent();
-  const instancesRoot = mkdtempSync(join(tmpdir(), "org-grow-instances-"));
+  const instancesRoot = context.instancesDir;
+  rmSync(instancesRoot, { recursive: true, force: true });
+  mkdirSync(instancesRoot);
   // The sandbox's uid reads the instances' workspaces.
   chmodSync(instancesRoot, 0o755);
   const instances = inProcessInstances({ config: context.config, toolRepo: context.git, instanceWorkspace: (role) => join(instancesRoot, role) });

@@ -284,6 +284,7 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
   };
   writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), `${JSON.stringify(line)}\n`);
   const refsBefore = gitSync(dir, ["for-each-ref"]);
+  const instancesDir = join(dir, ".org", "grow", "instances");
   const child = Bun.spawn([join(code.dir, "bin", "org"), "grow", "--once", "--repo", dir], {
     cwd: dir,
     env: orgEnv(),
@@ -293,10 +294,11 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
   });
   const killer = setTimeout(() => child.kill("SIGKILL"), 90_000);
   try {
-    // Killed while the toolsmith waits for the model, the proposal marked building.
+    // Killed while the toolsmith waits for the model, the proposal marked building and the build's instances made.
     const building = () => {
       try {
-        return JSON.parse(readFileSync(join(dir, ".org", "grow", "proposals.json"), "utf8")).proposals[0]?.state === "building";
+        const state = JSON.parse(readFileSync(join(dir, ".org", "grow", "proposals.json"), "utf8")).proposals[0]?.state;
+        return state === "building" && existsSync(instancesDir);
       } catch {
         return false;
       }
@@ -318,6 +320,8 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
     (await orgOk(["grow", "--once", "--max-tools", "0", "--repo", dir, "--json"], undefined, dir)).stdout.trim().split("\n").at(-1) as string,
   );
   expect(next.notes[0]).toMatch(/^a run that ended without finishing had p[0-9a-f]+ building: pending again$/);
+  // The killed build's instance workspaces went with the run that found it dead.
+  expect(existsSync(instancesDir)).toBe(false);
   const proposals = JSON.parse((await orgOk(["grow", "proposals", "--json"], undefined, dir)).stdout);
   expect(proposals.map((proposal: { state: string; goal: string }) => `${proposal.state} ${proposal.goal}`)).toEqual(["pending slugifies a title for a URL"]);
   // A person says no: the proposal is never built, and a dry run no longer lists it.

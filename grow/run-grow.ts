@@ -2,6 +2,9 @@
 // tool answers, act on the promoted tools' health (one rollback at most), then build the most-needed proposals within
 // the budget. Proposals and the cursor are kept after each step, and the run's report (`.org/grow/<id>.json`) is
 // rewritten after each step too, so a run killed anywhere leaves consistent state and says how far it got.
+import { rmSync } from "node:fs";
+import { GROW_DIR } from "../config/workspace-paths.ts";
+import { join } from "node:path";
 import type { GateOptions } from "../cycle/promote-candidate.ts";
 import type { BuildProgress } from "../cycle/build-and-promote.ts";
 import type { GrowSettings } from "../config/grow-settings.ts";
@@ -119,11 +122,14 @@ class GrowRun {
   readonly git: RepoGit;
   state: GrowState;
   path: string | undefined;
+  /** `.org/grow/instances` of the workspace: the workspaces of a build's in-process instances, one build at a time. */
+  readonly instancesDir: string;
 
   constructor(readonly request: GrowRequest) {
     this.clock = request.now ?? (() => new Date());
     this.budget = new GrowBudget(request.limits);
     this.git = new RepoGit(request.repoDir);
+    this.instancesDir = join(request.workspaceDir, GROW_DIR, "instances");
     this.state = readGrowState(request.workspaceDir);
     const startedAt = this.clock();
     this.report = {
@@ -170,9 +176,10 @@ class GrowRun {
   /**
    * Under the lock no other run builds, so a proposal still `building` is a dead run's. Looked for on every run, not
    * only when the dead run's lock is taken over: `org grow reject` may have taken that lock over and let it go since,
-   * or a person removed it.
+   * or a person removed it. The instances' workspaces a dead run's build left go too.
    */
   async resumeInterrupted(): Promise<void> {
+    rmSync(this.instancesDir, { recursive: true, force: true });
     await this.settleUnfinished(
       this.state.proposals.filter((proposal) => proposal.state === "building"),
       "a run that ended without finishing",
@@ -307,6 +314,7 @@ class GrowRun {
       gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git: this.git }),
       ...(request.settings.autoPromote ? { promotion: this.promotion } : {}),
       budget: this.budget,
+      instancesDir: this.instancesDir,
     };
     for (const [index, proposal] of queue.entries()) {
       if (request.signal.aborted) break;
