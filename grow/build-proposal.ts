@@ -34,7 +34,8 @@ export type BuildContext = {
   budget: GrowBudget;
   /**
    * Where the build's in-process instances keep their workspaces (`.org/grow/instances` of the grow workspace). The
-   * grow lock keeps every other build out, so each build empties it first: a killed run's are removed by the next.
+   * grow lock keeps every other build out, so each build starts from an empty one and removes it when it ends; what a
+   * killed run left, the next run removes (`resumeInterrupted`).
    */
   instancesDir: string;
   onProgress?: (progress: BuildProgress) => void;

@@ -3,8 +3,8 @@
 // the budget. Proposals and the cursor are kept after each step, and the run's report (`.org/grow/<id>.json`) is
 // rewritten after each step too, so a run killed anywhere leaves consistent state and says how far it got.
 import { rmSync } from "node:fs";
-import { GROW_DIR } from "../config/workspace-paths.ts";
 import { join } from "node:path";
+import { GROW_DIR } from "../config/workspace-paths.ts";
 import type { GateOptions } from "../cycle/promote-candidate.ts";
 import type { BuildProgress } from "../cycle/build-and-promote.ts";
 import type { GrowSettings } from "../config/grow-settings.ts";

@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fakeEmbedding } from "../scripted-server/embeddings.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { generatedToolMetadata, simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { simpleSpec, writeGeneratedTool, writeGeneratedToolMetadata } from "../testing/generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type Embedder, ollamaEmbedder } from "./ollama-embedder.ts";
 import { REGISTRY_DATABASE_PATH } from "./registry-database.ts";
@@ -273,12 +272,7 @@ describe("blended with embeddings from /api/embed", () => {
     // Just past the 1 000 where the scan starts (vector-matrix.ts), and still past it after one removed and one added.
     // The registry reads a tool's metadata.json alone, so that is all these tools are given: files are slow to make.
     const names = Array.from({ length: 1_001 }, (_, index) => `${word()}_${word()}_${index}`);
-    mkdirSync(join(root, GENERATED_TOOLS_DIR), { recursive: true });
-    for (const name of names) {
-      const directory = join(root, GENERATED_TOOLS_DIR, name);
-      mkdirSync(directory);
-      writeFileSync(join(directory, "metadata.json"), JSON.stringify(generatedToolMetadata(simpleSpec(name, Array.from({ length: 8 }, word).join(" ")))));
-    }
+    for (const name of names) writeGeneratedToolMetadata(root, simpleSpec(name, Array.from({ length: 8 }, word).join(" ")));
     const { registry } = await opened(root);
     using _ = registry;
     const query = "count the words of the csv";

@@ -72,10 +72,19 @@ export const WORD_COUNT_TESTS = `import { expect, test } from "bun:test";\nimpor
 
 /** Writes `tools/generated/<name>/` (tool.ts, tool.test.ts, metadata.json with matching hashes) under `root`; returns the folder. */
 export function writeGeneratedTool(root: string, spec: ToolSpec, code = "export default () => ({});\n", testCode = "// tests\n"): string {
-  const directory = join(root, GENERATED_TOOLS_DIR, spec.name);
-  mkdirSync(directory, { recursive: true });
+  const directory = writeGeneratedToolMetadata(root, spec, code, testCode);
   writeFileSync(join(directory, "tool.ts"), code);
   writeFileSync(join(directory, "tool.test.ts"), testCode);
+  return directory;
+}
+
+/**
+ * Writes `tools/generated/<name>/metadata.json` alone (hashes of `code` and `testCode`, which are not written): what
+ * the registry reads, for a table of many tools, whose files are slow to make. Returns the folder.
+ */
+export function writeGeneratedToolMetadata(root: string, spec: ToolSpec, code = "export default () => ({});\n", testCode = "// tests\n"): string {
+  const directory = join(root, GENERATED_TOOLS_DIR, spec.name);
+  mkdirSync(directory, { recursive: true });
   writeFileSync(join(directory, "metadata.json"), `${JSON.stringify(generatedToolMetadata(spec, code, testCode), null, 2)}\n`);
   return directory;
 }
