@@ -296,7 +296,7 @@ export async function runSlashCommand(
         host.wish(command.text);
         return "continue";
       case "mcp":
-        if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see the README\'s MCP section)');
+        if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)');
         else if (command.trust !== undefined) write(host.mcp.trust(command.trust));
         else for (const line of host.mcp.lines()) write(line);
         return "continue";

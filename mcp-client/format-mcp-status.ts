@@ -13,7 +13,7 @@ function where(status: McpServerStatus): string {
  * Everything a server said is made safe for the terminal here.
  */
 export function formatMcpStatus(statuses: readonly McpServerStatus[], options: { tools?: boolean } = {}): string[] {
-  if (statuses.length === 0) return ['no MCP servers: add them under "mcpServers" in org.config.json (see the README\'s MCP section)'];
+  if (statuses.length === 0) return ['no MCP servers: add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)'];
   const lines: string[] = [];
   for (const status of statuses) {
     const count = status.state === "up" || status.tools.length > 0 ? ` — ${status.tools.length} tool${status.tools.length === 1 ? "" : "s"}` : "";
