@@ -1,6 +1,7 @@
 import { statfsSync } from "node:fs";
 import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
+import { installedGitVersion } from "../git/installed-git-version.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { type ProbeResult, probeModelServer, toolCapability } from "../llm/probe-model-server.ts";
@@ -98,11 +99,10 @@ export function sandboxPolicyCheck(policy: SandboxPolicy): DoctorCheck {
 /** Whether tmux and git are installed. */
 function programChecks(): DoctorCheck[] {
   const programs = [
-    ["tmux", ["tmux", "-V"], "ops/run.sh and side-by-side instances run in tmux"],
-    ["git", ["git", "--version"], "candidate branches, promotion and rollback use git"],
-  ] as const;
-  return programs.map(([tool, argv, why]): DoctorCheck => {
-    const version = versionOf([...argv]);
+    { tool: "tmux", version: versionOf(["tmux", "-V"]), why: "ops/run.sh and side-by-side instances run in tmux" },
+    { tool: "git", version: installedGitVersion(), why: "candidate branches, promotion and rollback use git" },
+  ];
+  return programs.map(({ tool, version, why }): DoctorCheck => {
     return version
       ? { name: tool, status: "ok", detail: version }
       : { name: tool, status: "fail", detail: `not found: ${why}`, fix: `install ${tool} (Debian/Ubuntu: apt-get install -y ${tool})` };
