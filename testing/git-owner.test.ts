@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import ts from "typescript";
+import { productionFiles } from "./production-files.ts";
 
 // docs/ARCHITECTURE.md: git is driven only from git/ (RepoGit's typed reads and writes, the functions of git/).
 // Production code is every .ts file of the parts in the layers table, tests (*.test.ts) left out. Tests and the
@@ -12,18 +13,6 @@ import ts from "typescript";
 const REPO = join(import.meta.dir, "..");
 const NOT_PRODUCTION = new Set(["testing", "bench", "ops", "demo", "docs", "node_modules", ".org", ".git", ".ci"]);
 const SPAWNS = new Set(["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork", "execa", "execaSync"]);
-
-function productionFiles(directory: string): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync(directory)) {
-    const path = join(directory, name);
-    const rel = relative(REPO, path);
-    if (NOT_PRODUCTION.has(rel.split("/")[0] ?? "")) continue;
-    if (statSync(path).isDirectory()) found.push(...productionFiles(path));
-    else if (name.endsWith(".ts") && !name.endsWith(".test.ts")) found.push(rel);
-  }
-  return found;
-}
 
 const isGit = (text: string) => text === "git" || text.endsWith("/git");
 const stringText = (node: ts.Node | undefined) => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined);
@@ -63,7 +52,7 @@ export function gitDrivers(file: string, source: string): string[] {
 }
 
 describe("git is driven only from git/ (docs/ARCHITECTURE.md)", () => {
-  const files = productionFiles(REPO);
+  const files = productionFiles(NOT_PRODUCTION);
 
   test("no production file outside git/ runs git: no .run(…) on a repository, no git argv or spawn, no simple-git", () => {
     const outside = files.filter((file) => !file.startsWith("git/"));
