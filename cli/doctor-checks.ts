@@ -1,5 +1,5 @@
 import { statfsSync } from "node:fs";
-import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
 import { installedGitVersion } from "../git/installed-git-version.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
@@ -55,7 +55,7 @@ export async function modelCheck(
       fix: `ollama pull ${persona.model}, or pick one it has: org chat --model MODEL (or "model" in org.config.json)`,
     };
   }
-  const tools = await toolCapability(persona.server, persona.model, authorizationFor(config, persona.server), signal);
+  const tools = await toolCapability(persona.server, persona.model, config.authorizations, signal);
   if (tools === false) {
     return {
       name,

@@ -1,5 +1,6 @@
 import { connectionDetail } from "./chat-errors.ts";
 import { requestModelList } from "./list-models.ts";
+import { authorizationFor, type ServerKeys } from "./server-keys.ts";
 import { serverEndpoint } from "./server-url.ts";
 
 /** What a model server said when asked for its models; `server` is the URL as org shows it. */
@@ -27,9 +28,9 @@ export async function probeModelServer(server: string, signal?: AbortSignal): Pr
  * Whether the model can call tools, from Ollama's `POST /api/show` (its `capabilities`); undefined when the
  * server does not say (not Ollama, or an Ollama older than capabilities).
  */
-export async function toolCapability(server: string, model: string, authorization: string | undefined, signal: AbortSignal): Promise<boolean | undefined> {
+export async function toolCapability(server: string, model: string, keys: ServerKeys, signal: AbortSignal): Promise<boolean | undefined> {
   const endpoint = serverEndpoint(server);
-  const header = endpoint.authorization ?? authorization;
+  const header = authorizationFor(keys, server);
   try {
     const response = await fetch(new URL("/api/show", endpoint.url), {
       method: "POST",
