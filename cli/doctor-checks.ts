@@ -4,8 +4,9 @@ import { workingStrace } from "../fitness/folder-trace.ts";
 import { installedGitVersion } from "../git/installed-git-version.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { type ProbeResult, probeModelServer, toolCapability } from "../llm/probe-model-server.ts";
-import { hasModel, noServerHint } from "./model-server-probe.ts";
+import type { ProbeResult } from "../llm/language-model.ts";
+import { toolCapability } from "../llm/probe-model-server.ts";
+import { hasModel, noServerHint, probeServers } from "./model-server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
@@ -210,8 +211,7 @@ export async function doctorChecks(options: {
   signal: AbortSignal;
 }): Promise<DoctorCheck[]> {
   const { config, signal } = options;
-  const servers = [...new Set(config.personas.map((persona) => persona.server))];
-  const probes = await Promise.all(servers.map((server) => probeModelServer(server, signal)));
+  const probes = await probeServers(config, signal);
   const checks = probes.map(serverCheck);
   // In the config's order, one persona at a time.
   for (const persona of config.personas) {

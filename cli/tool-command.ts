@@ -137,10 +137,11 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   const { toolsmith: settings, authorizations } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
   const server = values["base-url"] ?? environment.ollamaBase;
+  // The key the config gives that server (OPENAI_API_KEY belongs to OLLAMA_BASE's), none to another given with --base-url.
+  const model = modelFor({ server, modelId: values.model ?? environment.ollamaModel }, authorizations);
   // Nobody answering is said before anything is made, with the same way out the chat gives.
   const { deadServerMessage } = await import("./model-server-probe.ts");
-  const { probeModelServer } = await import("../llm/probe-model-server.ts");
-  const probe = await probeModelServer(server, signal);
+  const probe = await model.probe(signal);
   if (!probe.reachable) {
     const message = deadServerMessage(server, probe.error, `tool new --goal ${shellWord(values.goal)}`);
     // --json keeps its promise of one last line on stdout.
@@ -156,8 +157,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     );
   const toolsmith = {
     goal: values.goal,
-    // The key the config gives that server (OPENAI_API_KEY belongs to OLLAMA_BASE's), none to another given with --base-url.
-    model: modelFor({ server, modelId: values.model ?? environment.ollamaModel }, authorizations),
+    model,
     repoDir,
     settings,
     sandboxPolicy: sandboxPolicyFrom(),

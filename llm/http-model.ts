@@ -2,6 +2,7 @@ import { serverEndpoint } from "./server-url.ts";
 import { type ChatRequest, chatOnce, type Sampling } from "./chat-once.ts";
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
+import { probeModelServer } from "./probe-model-server.ts";
 
 /** Where an OpenAI-compatible model is reached, and how: the transport details no caller of the port sees. */
 export type HttpModelSettings = {
@@ -38,6 +39,7 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
         ...(sampling ? { sampling } : {}),
       }),
     listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), authorization }),
+    probe: (signal) => probeModelServer(baseUrl, { server, authorization, signal }),
     withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
   };
 }

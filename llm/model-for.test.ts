@@ -2,11 +2,12 @@ import { expect, test } from "bun:test";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { modelFor } from "./model-for.ts";
 import { serverKeys } from "./server-keys.ts";
+import { wrapModel } from "./wrap-model.ts";
 
 const script = { models: ["m", "n"], rules: [{ reply: { text: "hi" } }] };
 
 // The one key rule, proved where it is enforced: real servers on 127.0.0.1 record the Authorization header each got,
-// for a completion and a model list alike.
+// for a completion, a model list and a probe alike.
 test("modelFor: OPENAI_API_KEY only to OLLAMA_BASE's server, a named key only to its own, URL credentials as a header, none elsewhere", async () => {
   await using near = await startScriptedServer({ script });
   await using far = await startScriptedServer({ script });
@@ -23,6 +24,7 @@ test("modelFor: OPENAI_API_KEY only to OLLAMA_BASE's server, a named key only to
     const model = modelFor({ server, modelId: "m", retry: { retries: 0 } }, keys);
     await model.stream({ messages: [{ role: "user", content: "hello" }] });
     await model.listModels();
+    expect((await model.probe()).reachable).toBe(true);
     return model;
   };
   await ask(near.url);
@@ -55,4 +57,23 @@ test("serverKeys: a name that is no URL keys nothing (no `__proto__` origin), an
   const keys = serverKeys({ defaultServer: "__proto__", defaultKey: "k", named: [{ server: "not a url", key: "k2" }] });
   expect(Object.keys(keys)).toEqual([]);
   expect(Object.getPrototypeOf(keys)).toBe(Object.prototype);
+});
+
+test("probe: an unreachable server is said, never thrown, within its bound; a wrapped model probes and lists through its inner one", async () => {
+  const server = await startScriptedServer({ script });
+  const url = server.url;
+  await server.stop();
+  const model = modelFor({ server: url, modelId: "m" }, {});
+  const probe = await model.probe(AbortSignal.timeout(10_000));
+  expect(probe).toMatchObject({ server: url, reachable: false });
+  let streamed = 0;
+  const wrapped = wrapModel(model, {
+    async wrapStream({ doStream }) {
+      streamed += 1;
+      return await doStream();
+    },
+  });
+  expect(await wrapped.probe()).toMatchObject({ server: url, reachable: false });
+  expect(wrapped.withModelId("n", "/use").modelId).toBe("n");
+  expect(streamed).toBe(0);
 });
