@@ -13,3 +13,9 @@ test("how a model server is reached stays in llm/: no production file outside it
   const naming = files.filter((file) => /baseUrl/i.test(readFileSync(join(REPO, file), "utf8")));
   expect(naming).toEqual([]);
 });
+
+test("a model is made by modelFor alone: no production file outside llm/ calls httpModel or probes a server by its URL", () => {
+  const files = productionFiles(EXEMPT_TOP);
+  const direct = files.filter((file) => /\b(httpModel|probeModelServer|chatOnce)\(|llm\/http-model\.ts/.test(readFileSync(join(REPO, file), "utf8")));
+  expect(direct).toEqual([]);
+});
