@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listingSettled, measureTree, measureTreeOffThread, unmeasurableEntry } from "./measure-tree.ts";
+import { listingSettled, measureTree, TreeListings, TreeMeasurer, unmeasurableEntry } from "./measure-tree.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-measure-tree-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,7 +56,8 @@ test("stops counting once a limit is passed", () => {
 
 test("off the calling thread, the worker gives the same measure, and each of several requests its own", async () => {
   const directories = ["links", "bytes", "limit"].map((name) => join(root, name));
-  const measures = await Promise.all(directories.map((directory) => measureTreeOffThread(directory, 1 << 30, 1000, { inlineEntries: 0 })));
+  const measurer = new TreeMeasurer();
+  const measures = await Promise.all(directories.map((directory) => measurer.offThread(directory, 1 << 30, 1000, { inlineEntries: 0 })));
   expect(measures).toEqual(directories.map((directory) => measureTree(directory, 1 << 30, 1000)));
 });
 
@@ -66,15 +67,16 @@ test("before the worker is started, a small tree is measured on the calling thre
   const whole = measureTree(directory, 1 << 30, 1000);
   // A fresh process, so no worker is running yet: the measure is there after one microtask turn.
   const script = [
-    `import { measureTreeOffThread } from ${JSON.stringify(join(import.meta.dir, "measure-tree.ts"))};`,
+    `import { TreeMeasurer } from ${JSON.stringify(join(import.meta.dir, "measure-tree.ts"))};`,
+    "const measurer = new TreeMeasurer();",
     "let settled;",
     `const root = ${JSON.stringify(directory)};`,
-    `measureTreeOffThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries} }).then((measure) => { settled = measure; });`,
+    `measurer.offThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries} }).then((measure) => { settled = measure; });`,
     "await Promise.resolve();",
     "const inline = settled;",
     // One entry short of the tree: it goes to the worker, and the worker gives the same measure.
-    `const offThread = await measureTreeOffThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries - 1} });`,
-    "const limited = await measureTreeOffThread(root, 1 << 30, 10);",
+    `const offThread = await measurer.offThread(root, 1 << 30, 1000, { inlineEntries: ${whole.entries - 1} });`,
+    "const limited = await measurer.offThread(root, 1 << 30, 10);",
     "console.log(JSON.stringify({ inline, offThread, limitedEntries: limited.entries }));",
   ].join("\n");
   const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
@@ -85,7 +87,8 @@ test("before the worker is started, a small tree is measured on the calling thre
 
 describe("reusing listings of unchanged directories", () => {
   const settle = () => Bun.sleep(120);
-  const walk = (directory: string) => measureTree(directory, 1 << 30, 100_000, { reuseListings: true });
+  const listings = new TreeListings();
+  const walk = (directory: string) => measureTree(directory, 1 << 30, 100_000, { listings });
 
   test("a settled tree is walked again without reading its directories, and gives the same measure", async () => {
     const directory = fixture("reuse-quiet");

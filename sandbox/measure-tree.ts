@@ -9,7 +9,7 @@ export type TreeMeasure = {
   unmeasurable?: string;
   /** Set when the walk did not finish within its deadline: how long it was given. */
   stalled?: string;
-  /** With `reuseListings`: how many directories the walk had to read, the others being unchanged. */
+  /** With listings to reuse: how many directories the walk had to read, the others being unchanged. */
   directoriesRead?: number;
 };
 
@@ -18,10 +18,6 @@ const SLASH = Buffer.from("/");
 /** What a walk read of one directory: its names, trusted again only while its inode and ctime are unchanged. */
 type Listing = DirectoryStamp & { names: Buffer[] };
 type DirectoryStamp = { dev: bigint; ino: bigint; ctimeNs: bigint };
-
-/** Listings kept per root for walks with `reuseListings`, the most recently walked roots last. */
-const listingsByRoot = new Map<string, Map<string, Listing>>();
-const REMEMBERED_ROOTS = 8;
 
 /**
  * Whether a directory whose ctime is `ctimeNs` can be listed once and trusted while the ctime stays the same.
@@ -36,15 +32,23 @@ export function listingSettled(ctimeNs: bigint, readAtMs: number): boolean {
   return ctimeNs < BigInt(Math.floor(readAtMs - marginMs)) * 1_000_000n;
 }
 
-/** Listings kept per root for walks with `reuseListings`: the previous walk's, and this walk's as it reads them. */
-function listingsFor(root: string, reuseListings: boolean): { previous: Map<string, Listing> | undefined; listings: Map<string, Listing> } {
-  const listings = new Map<string, Listing>();
-  if (!reuseListings) return { previous: undefined, listings };
-  const previous = listingsByRoot.get(root);
-  listingsByRoot.delete(root);
-  listingsByRoot.set(root, listings);
-  for (const stale of [...listingsByRoot.keys()].slice(0, -REMEMBERED_ROOTS)) listingsByRoot.delete(stale);
-  return { previous, listings };
+/**
+ * What walks of the same roots remember of each other: per root, the listings its last walk read, for the most
+ * recently walked REMEMBERED_ROOTS roots. Each walker (a TreeMeasurer, the worker thread) holds its own.
+ */
+export class TreeListings {
+  static readonly REMEMBERED_ROOTS = 8;
+  readonly #byRoot = new Map<string, Map<string, Listing>>();
+
+  /** The previous walk's listings of `root`, and the map this walk fills in its place. */
+  begin(root: string): { previous: Map<string, Listing> | undefined; listings: Map<string, Listing> } {
+    const listings = new Map<string, Listing>();
+    const previous = this.#byRoot.get(root);
+    this.#byRoot.delete(root);
+    this.#byRoot.set(root, listings);
+    for (const stale of [...this.#byRoot.keys()].slice(0, -TreeListings.REMEMBERED_ROOTS)) this.#byRoot.delete(stale);
+    return { previous, listings };
+  }
 }
 
 /** Where a walk failed, as the root-relative path (shortened past 120 characters) and the error's code. */
@@ -121,13 +125,13 @@ function rootStamp(rootBytes: Buffer, reuseListings: boolean): DirectoryStamp | 
  * that vanished between readdir and lstat is skipped; any other failure (a path past PATH_MAX, a directory
  * without read permission) is reported as `unmeasurable`, because whatever lies below it would go uncounted.
  *
- * With `reuseListings`, a directory unchanged since the last such walk of the same root is not read again:
+ * With `listings`, a directory unchanged since the last walk of the same root with them is not read again:
  * its names are taken from that walk and only lstat'ed. Re-measuring a scratch full of quiet directories
  * then costs a third as much, which is what keeps a watchdog's walks close behind a fast writer.
  */
-export function measureTree(root: string, maxBytes: number, maxEntries: number, options: { reuseListings?: boolean } = {}): TreeMeasure {
-  const reuseListings = options.reuseListings ?? false;
-  const { previous, listings } = listingsFor(root, reuseListings);
+export function measureTree(root: string, maxBytes: number, maxEntries: number, options: { listings?: TreeListings } = {}): TreeMeasure {
+  const reuseListings = options.listings !== undefined;
+  const { previous, listings } = options.listings?.begin(root) ?? { previous: undefined, listings: new Map<string, Listing>() };
   const walk = new TreeWalk(reuseListings, previous, listings);
   const rootBytes = Buffer.from(root);
   const pending: { path: Buffer; stat: DirectoryStamp | undefined }[] = [{ path: rootBytes, stat: rootStamp(rootBytes, reuseListings) }];
@@ -158,86 +162,93 @@ export function measureTree(root: string, maxBytes: number, maxEntries: number, 
 type Request = { id: number; root: string; maxBytes: number; maxEntries: number; reuseListings: boolean };
 type Waiter = { request: Request; worker: Worker; resolve(measure: TreeMeasure): void; deadline: ReturnType<typeof setTimeout> };
 
-/** Until its worker has started, measureTreeOffThread walks a tree of at most this many entries on the calling thread. */
+/** Until its worker has started, a TreeMeasurer walks a tree of at most this many entries on the calling thread. */
 export const INLINE_WALK_ENTRIES = 256;
 
 /** A walk still running after this long is taken as stuck (a hung filesystem, a starved machine). */
 export const WALK_DEADLINE_MS = 30_000;
 
-let worker: Worker | undefined;
-let nextId = 0;
-const waiting = new Map<number, Waiter>();
-// Workers this module ended itself: their close event is no failure.
-const ended = new WeakSet<Worker>();
-
-function settle(id: number, measure: TreeMeasure): void {
-  const waiter = waiting.get(id);
-  if (!waiter) return;
-  waiting.delete(id);
-  clearTimeout(waiter.deadline);
-  waiter.resolve(measure);
-}
-
-/** Drops a worker that failed, stopped or stalled; whoever waited on it gets `answer` for their request. */
-function abandon(broken: Worker, answer: (request: Request) => TreeMeasure): void {
-  if (worker === broken) worker = undefined;
-  if (!ended.has(broken)) {
-    ended.add(broken);
-    broken.terminate();
-  }
-  for (const [id, waiter] of [...waiting]) if (waiter.worker === broken) settle(id, answer(waiter.request));
-}
-
-function startWorker(): Worker {
-  const started = new Worker(new URL("./measure-tree-worker.ts", import.meta.url).href);
-  started.unref();
-  started.addEventListener("message", (event: MessageEvent<{ id: number; measure: TreeMeasure }>) => {
-    settle(event.data.id, event.data.measure);
-  });
-  // A thrown error or an exit must not leave a watchdog waiting forever: measure on the calling thread.
-  const fallBack = () => {
-    if (ended.has(started)) return;
-    abandon(started, ({ root, maxBytes, maxEntries, reuseListings }) => measureTree(root, maxBytes, maxEntries, { reuseListings }));
-  };
-  started.addEventListener("error", fallBack);
-  started.addEventListener("close", fallBack);
-  return started;
-}
-
 /**
- * measureTree on a worker thread shared by all watchdogs, so walking a large scratch tree (20 000 entries
- * take about 200 ms) never stalls the room's event loop; on the calling thread where workers are unavailable.
- * A walk past WALK_DEADLINE_MS comes back `stalled`, so the watchdog stops the run rather than wait blind;
- * the other walks waiting on that worker come back stalled too, since it is ended with them.
+ * Walks of trees for the watchdogs of one Sandbox: on the calling thread while they are cheap, else on one worker
+ * thread they share, so walking a large scratch tree (20 000 entries take about 200 ms) never stalls the room's event
+ * loop. It remembers listings for walks that reuse them (`TreeListings`), here and in the worker.
  */
-export function measureTreeOffThread(
-  root: string,
-  maxBytes: number,
-  maxEntries: number,
-  options: { reuseListings?: boolean; inlineEntries?: number } = {},
-): Promise<TreeMeasure> {
-  const reuseListings = options.reuseListings ?? false;
-  // Until the worker is needed, a tree this small is walked here at once: starting the worker costs tens of
-  // milliseconds on a busy machine (paid by a process's first sandboxed call), more than the walk. A larger one
-  // costs at most this many lstat calls before it goes to the worker, which then takes every walk.
-  const inline = Math.min(maxEntries, options.inlineEntries ?? INLINE_WALK_ENTRIES);
-  if (inline > 0 && worker === undefined) {
-    const small = measureTree(root, maxBytes, inline, { reuseListings });
-    if (small.entries <= inline) return Promise.resolve(small);
+export class TreeMeasurer {
+  readonly #listings = new TreeListings();
+  #worker: Worker | undefined;
+  #nextId = 0;
+  readonly #waiting = new Map<number, Waiter>();
+  // Workers this measurer ended itself: their close event is no failure.
+  readonly #ended = new WeakSet<Worker>();
+
+  /** measureTree on the calling thread; `reuseListings` with this measurer's listings. */
+  measure(root: string, maxBytes: number, maxEntries: number, options: { reuseListings?: boolean } = {}): TreeMeasure {
+    return measureTree(root, maxBytes, maxEntries, options.reuseListings ? { listings: this.#listings } : {});
   }
-  const request: Request = { id: nextId++, root, maxBytes, maxEntries, reuseListings };
-  try {
-    worker ??= startWorker();
-  } catch {
-    return Promise.resolve(measureTree(root, maxBytes, maxEntries, { reuseListings }));
+
+  /**
+   * measureTree on the worker thread; on the calling thread where workers are unavailable. A walk past
+   * WALK_DEADLINE_MS comes back `stalled`, so the watchdog stops the run rather than wait blind; the other walks
+   * waiting on that worker come back stalled too, since it is ended with them.
+   */
+  offThread(root: string, maxBytes: number, maxEntries: number, options: { reuseListings?: boolean; inlineEntries?: number } = {}): Promise<TreeMeasure> {
+    const reuseListings = options.reuseListings ?? false;
+    // Until the worker is needed, a tree this small is walked here at once: starting the worker costs tens of
+    // milliseconds on a busy machine (paid by a process's first sandboxed call), more than the walk. A larger one
+    // costs at most this many lstat calls before it goes to the worker, which then takes every walk.
+    const inline = Math.min(maxEntries, options.inlineEntries ?? INLINE_WALK_ENTRIES);
+    if (inline > 0 && this.#worker === undefined) {
+      const small = this.measure(root, maxBytes, inline, { reuseListings });
+      if (small.entries <= inline) return Promise.resolve(small);
+    }
+    const request: Request = { id: this.#nextId++, root, maxBytes, maxEntries, reuseListings };
+    let running: Worker;
+    try {
+      running = this.#worker ??= this.#startWorker();
+    } catch {
+      return Promise.resolve(this.measure(root, maxBytes, maxEntries, { reuseListings }));
+    }
+    // The worker is unref'd so it never keeps org alive; the deadline timer keeps it alive while a walk runs.
+    return new Promise((resolve) => {
+      const deadline = setTimeout(() => {
+        this.#abandon(running, () => ({ bytes: 0, entries: 0, directories: 0, stalled: `${WALK_DEADLINE_MS / 1000} s` }));
+      }, WALK_DEADLINE_MS);
+      this.#waiting.set(request.id, { request, worker: running, resolve, deadline });
+      running.postMessage(request);
+    });
   }
-  const running = worker;
-  // The worker is unref'd so it never keeps org alive; the deadline timer keeps it alive while a walk runs.
-  return new Promise((resolve) => {
-    const deadline = setTimeout(() => {
-      abandon(running, () => ({ bytes: 0, entries: 0, directories: 0, stalled: `${WALK_DEADLINE_MS / 1000} s` }));
-    }, WALK_DEADLINE_MS);
-    waiting.set(request.id, { request, worker: running, resolve, deadline });
-    running.postMessage(request);
-  });
+
+  #settle(id: number, measure: TreeMeasure): void {
+    const waiter = this.#waiting.get(id);
+    if (!waiter) return;
+    this.#waiting.delete(id);
+    clearTimeout(waiter.deadline);
+    waiter.resolve(measure);
+  }
+
+  /** Drops a worker that failed, stopped or stalled; whoever waited on it gets `answer` for their request. */
+  #abandon(broken: Worker, answer: (request: Request) => TreeMeasure): void {
+    if (this.#worker === broken) this.#worker = undefined;
+    if (!this.#ended.has(broken)) {
+      this.#ended.add(broken);
+      broken.terminate();
+    }
+    for (const [id, waiter] of [...this.#waiting]) if (waiter.worker === broken) this.#settle(id, answer(waiter.request));
+  }
+
+  #startWorker(): Worker {
+    const started = new Worker(new URL("./measure-tree-worker.ts", import.meta.url).href);
+    started.unref();
+    started.addEventListener("message", (event: MessageEvent<{ id: number; measure: TreeMeasure }>) => {
+      this.#settle(event.data.id, event.data.measure);
+    });
+    // A thrown error or an exit must not leave a watchdog waiting forever: measure on the calling thread.
+    const fallBack = () => {
+      if (this.#ended.has(started)) return;
+      this.#abandon(started, ({ root, maxBytes, maxEntries, reuseListings }) => this.measure(root, maxBytes, maxEntries, { reuseListings }));
+    };
+    started.addEventListener("error", fallBack);
+    started.addEventListener("close", fallBack);
+    return started;
+  }
 }

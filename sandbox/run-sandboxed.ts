@@ -9,7 +9,8 @@ import { startWatchdog } from "./run-watchdog.ts";
 import { resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy, SandboxPolicyError } from "./sandbox-policy.ts";
 import { SandboxPool, type WaitingSandbox } from "./sandbox-pool.ts";
-import { SCRATCH_MOUNT_POINT, sandboxSupportDir } from "./sandbox-support.ts";
+import { prepareSandboxSupport, SCRATCH_MOUNT_POINT } from "./sandbox-support.ts";
+import { TreeMeasurer } from "./measure-tree.ts";
 import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
 
 /** One sandboxed run: the command, what it may touch, its bounds, and the policy it runs under. */
@@ -61,11 +62,15 @@ export class SandboxUnavailableError extends Error {
 
 /**
  * What one org process keeps between sandboxed runs: whether a sandbox is known to work here, the probe under way,
- * the bound on runs at once, the sandboxes started ahead of need. Policy comes with each run; state stays here.
+ * the bound on runs at once, the sandboxes started ahead of need, the support directory, the walks of scratch. Policy
+ * comes with each run; state stays here.
  */
 export class Sandbox {
   /** Sandboxes started ahead of need, waiting for a call like the one before. */
   readonly pool = new SandboxPool();
+  /** What the watchdogs of this sandbox's runs walk scratch with. */
+  readonly trees = new TreeMeasurer();
+  #supportDir: string | undefined;
   // A bound on sandboxes running at once, so several models calling tools cannot overload the host.
   private readonly slots = new FifoSemaphore(4);
   private availability: Promise<void> | undefined;
@@ -83,6 +88,12 @@ export class Sandbox {
    */
   get launches(): number {
     return this.launched;
+  }
+
+  /** The seccomp program and synthetic /etc every sandbox mounts (sandbox-support.ts), made at the first run. */
+  get supportDir(): string {
+    this.#supportDir ??= prepareSandboxSupport();
+    return this.#supportDir;
   }
 
   /** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
@@ -147,7 +158,7 @@ export class Sandbox {
       checkEnvironment(options.env, policy.secretValues);
       const dropRoot = isRoot();
       const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
-      const plan = planFor(options, resolveLimits(options.limits, timeoutMs, policy.limits), dropRoot);
+      const plan = planFor(options, resolveLimits(options.limits, timeoutMs, policy.limits), dropRoot, this.supportDir);
       const scratch = openScratch(options.scratchDir, dropRoot);
       closeSync(scratch.fd);
       const key = poolKey(plan, scratch.directory);
@@ -171,7 +182,7 @@ export class Sandbox {
 
   private async probe(): Promise<void> {
     this.checkToolsInstalled();
-    const scratch = join(sandboxSupportDir(), "probe-scratch");
+    const scratch = join(this.supportDir, "probe-scratch");
     const result = await this.spawn({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 }, DEFAULT_SANDBOX_POLICY, false);
     if (result.exitCode !== 0) {
       const detail = result.stderr.trim() || `exit code ${result.exitCode}`;
@@ -192,7 +203,7 @@ export class Sandbox {
     const scratch = openScratch(options.scratchDir, dropRoot);
     this.launched += 1;
     try {
-      const plan = planFor(options, limits, dropRoot);
+      const plan = planFor(options, limits, dropRoot, this.supportDir);
       const handOver = pooling ? this.handOverFor(options, plan, policy, scratch.directory) : undefined;
       // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
       // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
@@ -205,6 +216,7 @@ export class Sandbox {
           scratchBytes: limits.scratchBytes,
           scratchFiles: limits.scratchFiles,
           totalMemoryBytes: limits.totalMemoryBytes,
+          measurer: this.trees,
           onLimit: kill,
         }),
       );
@@ -325,9 +337,13 @@ function checkEnvironment(env: Record<string, string> | undefined, secretValues:
   }
 }
 
-/** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3. */
-export function planFor(options: Omit<SandboxOptions, "argv"> & { argv?: string[] }, limits: SandboxLimits, dropRoot: boolean): BwrapPlan {
-  const supportDir = sandboxSupportDir();
+/** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3 (from `supportDir`). */
+export function planFor(
+  options: Omit<SandboxOptions, "argv" | "policy"> & { argv?: string[] },
+  limits: SandboxLimits,
+  dropRoot: boolean,
+  supportDir: string,
+): BwrapPlan {
   return {
     argv: options.argv ?? [],
     limits,

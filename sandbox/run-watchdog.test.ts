@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TreeMeasurer } from "./measure-tree.ts";
 import { MAX_WATCHED_DIRECTORIES, startWatchdog } from "./run-watchdog.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-run-watchdog-"));
@@ -27,6 +28,7 @@ describe("startWatchdog", () => {
       scratchFiles: 100_000,
       totalMemoryBytes: 2 ** 40,
       intervalMs: 3_600_000,
+      measurer: new TreeMeasurer(),
       onLimit: (reason) => {
         verdicts.push(reason);
         writer.kill("SIGKILL");

@@ -1,6 +1,6 @@
 import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
 import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
-import { measureTree, measureTreeOffThread, type TreeMeasure } from "./measure-tree.ts";
+import type { TreeMeasure, TreeMeasurer } from "./measure-tree.ts";
 import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
 import { pidOfTask, processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
 import { niceSessions } from "./session-niceness.ts";
@@ -89,6 +89,8 @@ type WatchdogOptions = {
   scratchFiles: number;
   totalMemoryBytes: number;
   intervalMs?: number;
+  /** Whose walks measure scratch (the Sandbox's): its worker thread and the listings it remembers. */
+  measurer: TreeMeasurer;
   onLimit(reason: string): void;
 };
 
@@ -159,10 +161,10 @@ class ScratchWalks {
 
   /** One walk of scratch, on this thread when walks are cheap and the watch is decided, else on the worker. */
   measure(): Promise<TreeMeasure> | TreeMeasure {
-    const { scratchDir, scratchBytes, scratchFiles } = this.options;
+    const { scratchDir, scratchBytes, scratchFiles, measurer } = this.options;
     return this.#watchDecided && this.#scratchCheckCost < CHEAP_WALK_MS
-      ? measureTree(scratchDir, scratchBytes, scratchFiles, { reuseListings: true })
-      : measureTreeOffThread(scratchDir, scratchBytes, scratchFiles, { reuseListings: true });
+      ? measurer.measure(scratchDir, scratchBytes, scratchFiles, { reuseListings: true })
+      : measurer.offThread(scratchDir, scratchBytes, scratchFiles, { reuseListings: true });
   }
 
   /** What a walk's result says against the bounds (and remembers its size). */

@@ -2,11 +2,11 @@ import { expect, test } from "bun:test";
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
-import { sandboxSupportDir } from "./sandbox-support.ts";
+import { prepareSandboxSupport } from "./sandbox-support.ts";
 
 test("one support dir per user and content, shared by processes, writable only by its owner", async () => {
-  const directory = sandboxSupportDir();
-  const script = `import { sandboxSupportDir } from ${JSON.stringify(join(import.meta.dir, "sandbox-support.ts"))}; console.log(sandboxSupportDir());`;
+  const directory = prepareSandboxSupport();
+  const script = `import { prepareSandboxSupport } from ${JSON.stringify(join(import.meta.dir, "sandbox-support.ts"))}; console.log(prepareSandboxSupport());`;
   const other = Bun.spawnSync([process.execPath, "-e", script]).stdout.toString().trim();
   expect(other).toBe(directory);
   const stat = lstatSync(directory);

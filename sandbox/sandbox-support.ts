@@ -5,25 +5,23 @@ import { supportFiles } from "./bwrap-argv.ts";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
-let supportDir: string | undefined;
-
 /** An empty directory in the support dir where, as root, each launcher mounts its scratch in a namespace of its own. */
 export const SCRATCH_MOUNT_POINT = "scratch-mount";
 
 /**
- * The directory holding the seccomp program and the synthetic /etc files every sandbox mounts read-only.
- * Named after its content and owner, so all org processes of one user share it and none leaves a copy behind
- * (bun test does not run exit handlers). Readable by the sandbox uid, writable only by this uid.
+ * Makes (or brings up to date) the directory holding the seccomp program and the synthetic /etc files every sandbox
+ * mounts read-only, and returns it. Named after its content and owner, so all org processes of one user share it and
+ * none leaves a copy behind (bun test does not run exit handlers). Readable by the sandbox uid, writable only by this
+ * uid. A Sandbox prepares it once, at its first run.
  */
-export function sandboxSupportDir(): string {
-  if (supportDir) return supportDir;
+export function prepareSandboxSupport(): string {
   const files: Record<string, string | Uint8Array> = { "seccomp.bpf": buildSeccompFilter(), ...supportFiles() };
   // Bun's own hasher: loading node:crypto costs tens of milliseconds, on the path of every `org sandbox run`.
   const hash = new Bun.CryptoHasher("sha256");
   for (const [name, content] of Object.entries(files)) hash.update(name).update("\0").update(content).update("\0");
   const uid = process.getuid?.() ?? 0;
   const shared = join(tmpdir(), `org-sandbox-${uid}-${hash.digest("hex").slice(0, 16)}`);
-  supportDir = isOwnPrivateDirectory(shared) ? shared : privateCopy();
+  const supportDir = isOwnPrivateDirectory(shared) ? shared : privateCopy();
   for (const [name, content] of Object.entries(files)) writeIfChanged(join(supportDir, name), content);
   try {
     mkdirSync(join(supportDir, SCRATCH_MOUNT_POINT), { mode: 0o755 });

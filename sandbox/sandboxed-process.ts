@@ -2,11 +2,10 @@ import { closeSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
 import { openScratch } from "./open-scratch.ts";
-import { ensureSandboxAvailable, isRoot, planFor, SandboxUnavailableError, spawnLauncher } from "./run-sandboxed.ts";
+import { isRoot, planFor, SandboxUnavailableError, sharedSandbox, spawnLauncher } from "./run-sandboxed.ts";
 import { startWatchdog } from "./run-watchdog.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
-import { sandboxSupportDir } from "./sandbox-support.ts";
 import { type PipedProcess, RunKiller } from "./supervise-run.ts";
 
 /** A process that lives until it is stopped (a sandboxed MCP server), its stdin, stdout and stderr piped to org. */
@@ -53,7 +52,8 @@ export async function startSandboxedProcess(options: {
 }): Promise<LongRunningProcess> {
   if (!options.policy.enabled)
     throw new SandboxUnavailableError("the sandbox is off (ORG_SANDBOX=off), so nothing that asks for it can run; unset ORG_SANDBOX to turn it on");
-  await ensureSandboxAvailable();
+  const sandbox = sharedSandbox();
+  await sandbox.ensureAvailable();
   const dropRoot = isRoot();
   const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES }, SERVICE_CPU_MS, options.policy.limits);
   const scratch = openScratch(options.scratchDir, dropRoot);
@@ -72,8 +72,9 @@ export async function startSandboxedProcess(options: {
         },
         limits,
         dropRoot,
+        sandbox.supportDir,
       ),
-      ...(hosts.length > 0 ? { hostsFile: hostsFileFor(hosts) } : {}),
+      ...(hosts.length > 0 ? { hostsFile: hostsFileFor(hosts, sandbox.supportDir) } : {}),
     };
     const proc = spawnLauncher(bwrapCommand(plan), { pipe: true }, plan.supportDir, scratch.fd);
     const killer = new RunKiller(proc);
@@ -83,6 +84,7 @@ export async function startSandboxedProcess(options: {
       scratchBytes: limits.scratchBytes,
       scratchFiles: limits.scratchFiles,
       totalMemoryBytes: limits.totalMemoryBytes,
+      measurer: sandbox.trees,
       onLimit: (reason) => killer.kill(reason),
     });
     return longRunning(proc, killer, { onExit: () => watchdog.stop() });
@@ -122,14 +124,14 @@ export function longRunning(proc: PipedProcess, killer: RunKiller, hooks: { onEx
 }
 
 /** A hosts file of the allowed names in the support directory (which the sandbox's uid can read), named after its content. */
-function hostsFileFor(hosts: readonly AllowedHost[]): string {
+function hostsFileFor(hosts: readonly AllowedHost[], supportDir: string): string {
   const lines = [
     "127.0.0.1 localhost sandbox",
     "::1 localhost ip6-localhost ip6-loopback",
     ...hosts.flatMap((host) => host.addresses.map((address) => `${address} ${host.name}`)),
   ];
   const text = `${lines.join("\n")}\n`;
-  const path = join(sandboxSupportDir(), `hosts-${new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 16)}`);
+  const path = join(supportDir, `hosts-${new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 16)}`);
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, text, { mode: 0o644 });
   renameSync(temporary, path);
