@@ -25,6 +25,7 @@ import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { assembleRoom } from "./assemble-room.ts";
 import { builtInTools } from "./room-tools.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const BASE = "http://127.0.0.1";
 const GREETING = { rules: [{ reply: { text: "hello" } }] };
@@ -71,11 +72,12 @@ async function serveFor(at: World, config: OrgConfig): Promise<{ handler: ServeH
   const tools = await ServedTools.open(at.checkoutDir, builtInTools({ config, ...(memory ? { memory } : {}) }), at.workspaceDir);
   const errors: string[] = [];
   const handler = createServeHandler({
+    ...testSandboxAccess(),
     config,
     workspaceDir: at.workspaceDir,
     tools,
     version: orgVersion(),
-    toolsmithJob: toolsmithJob({ repoDir: at.checkoutDir, settings: config.toolsmith }),
+    toolsmithJob: toolsmithJob({ ...testSandboxAccess(), repoDir: at.checkoutDir, settings: config.toolsmith }),
     logError: (line) => errors.push(line),
     ...(memory ? { memory } : {}),
   });
@@ -127,7 +129,7 @@ describe("one room assembly for chat, serve and demo", () => {
       () => {},
       at.checkoutDir,
     );
-    const demo = await openDemoRoom({ config, workspaceDir: at.workspaceDir, toolRepoDir: at.checkoutDir }, () => {});
+    const demo = await openDemoRoom({ ...testSandboxAccess(), config, workspaceDir: at.workspaceDir, toolRepoDir: at.checkoutDir }, () => {});
     const serve = await serveFor(at, config);
     try {
       const lease = await serve.handler.sessions.lease(undefined, "parity", AbortSignal.timeout(30_000));
@@ -238,7 +240,13 @@ describe("the drift the three copies had", () => {
   test("a promoted tool named like a built-in is refused in chat (it replaced the built-in) with a notice", async () => {
     const config = configFor(at);
     const notices: string[] = [];
-    const assembly = await assembleRoom({ config, workspaceDir: at.workspaceDir, checkoutDir: at.checkoutDir, notify: (line) => notices.push(line) });
+    const assembly = await assembleRoom({
+      ...testSandboxAccess(),
+      config,
+      workspaceDir: at.workspaceDir,
+      checkoutDir: at.checkoutDir,
+      notify: (line) => notices.push(line),
+    });
     assembly.close();
     expect(assembly.generated.map((entry) => entry.tool.name).sort()).toEqual(["echo_text", "ws_count"]);
     expect(notices.some((line) => line.includes("sh") && line.includes("built-in"))).toBe(true);
@@ -286,6 +294,7 @@ test("a tool index that cannot be opened leaves every allowed tool offered, with
   config.limits.generatedToolsPerTurn = 1;
   const notices: string[] = [];
   const assembly = await assembleRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir: checkout.dir,
     checkoutDir: checkout.dir,
@@ -318,6 +327,7 @@ test("the assembly's sandbox policy reaches the room's tools: the sandbox turned
   );
   const uidThrough = async (policy: ReturnType<typeof sandboxPolicy> | undefined) => {
     const assembly = await assembleRoom({
+      ...testSandboxAccess(),
       config,
       workspaceDir,
       checkoutDir: checkout.dir,

@@ -6,13 +6,13 @@ import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import type { RoomOptions, TranscriptIndex } from "../room/room.ts";
+import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { TurnToolChoice } from "../room/turn-tool-choice.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
-import { sandboxPolicyFrom } from "./sandbox-policy-from.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { mcpHubFor } from "./mcp-hub-for.ts";
@@ -26,6 +26,8 @@ export type RoomParts = {
   workspaceDir: string;
   builtIns: readonly AnyTool[];
   generated: readonly GeneratedRoomTool[];
+  /** The process's sandbox, made here once: every tool of these rooms runs in it (its probe, its bound, its pool). */
+  sandbox: Sandbox;
   /** What every tool of these rooms runs under, made once from the config and the environment. */
   sandboxPolicy: SandboxPolicy;
   toolChoice?: TurnToolChoice;
@@ -36,7 +38,10 @@ export type RoomParts = {
 };
 
 /** What differs between two rooms of one entry point: who listens, who approves, the session to resume. */
-export type RoomExtras = Omit<RoomOptions, "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandboxPolicy" | "toolFeed">;
+export type RoomExtras = Omit<
+  RoomOptions,
+  "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandbox" | "sandboxPolicy" | "toolFeed"
+>;
 
 /** openRoom's options: the parts' tools, with the promoted ones offered to agent personas ("ask" unless the config says). */
 export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
@@ -47,6 +52,7 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
     workspaceDir: parts.workspaceDir,
     tools: [...parts.builtIns, ...parts.generated.map((entry) => entry.tool)],
     generated: names,
+    sandbox: parts.sandbox,
     sandboxPolicy: parts.sandboxPolicy,
     ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
     ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
@@ -92,7 +98,8 @@ export async function openToolChoice(options: {
   return opened ? { choice: opened.choice, close: () => opened.close() } : undefined;
 }
 
-export type RoomAssemblyOptions = {
+/** What a room is assembled from; `sandbox` and `sandboxPolicy` are the entry point's (`sandboxAccessFrom`). */
+export type RoomAssemblyOptions = SandboxAccess & {
   config: OrgConfig;
   /** Where `.org/` lives; its `tools/generated/` is read first. */
   workspaceDir: string;
@@ -104,8 +111,6 @@ export type RoomAssemblyOptions = {
   embedder?: Embedder;
   /** Said once, for a person: skipped tools, registry notices. */
   notify: (line: string) => void;
-  /** The sandbox policy; by default made from `config` and the environment (sandboxPolicyFrom). */
-  sandboxPolicy?: SandboxPolicy;
   signal?: AbortSignal;
 };
 
@@ -120,9 +125,8 @@ export type RoomAssembly = RoomParts & {
 
 /** Everything a room is opened with, from one config, workspace and checkout. */
 export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAssembly> {
-  const { config, workspaceDir, checkoutDir, memory, embedder } = options;
-  const sandboxPolicy = options.sandboxPolicy ?? sandboxPolicyFrom({ config });
-  const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: options.notify });
+  const { config, workspaceDir, checkoutDir, memory, embedder, sandbox, sandboxPolicy } = options;
+  const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: options.notify });
   const builtIns = builtInTools({ config, checkoutDir, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) });
   const { generated, problems } = promotedRoomTools(
     [workspaceDir, checkoutDir],
@@ -144,6 +148,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
     workspaceDir,
     builtIns,
     generated,
+    sandbox,
     sandboxPolicy,
     ...(choice ? { toolChoice: choice.choice } : {}),
     ...(smith
@@ -151,6 +156,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
           toolsmithJob: toolsmithJob({
             repoDir: smith.repoDir ?? checkoutDir,
             settings: config.toolsmith,
+            sandbox,
             sandboxPolicy,
             ...(smith.hintRepo !== undefined ? { hintRepo: smith.hintRepo } : {}),
             ...(smith.invocation !== undefined ? { invocation: smith.invocation } : {}),

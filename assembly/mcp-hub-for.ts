@@ -1,24 +1,26 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 
 /**
  * The room's MCP servers for one entry point (chat, serve, demo), started in the background: undefined when the config
  * names none. Servers not yet confirmed stay off with a notice to `notify` (each entry point decides whether it can ask).
  * Every server's process group is killed when org exits (`McpHub.start`), however it exits.
  */
-export function mcpHubFor(options: {
-  config: OrgConfig;
-  workspaceDir: string;
-  sandboxPolicy: SandboxPolicy;
-  notify: (line: string) => void;
-}): McpHub | undefined {
+export function mcpHubFor(
+  options: SandboxAccess & {
+    config: OrgConfig;
+    workspaceDir: string;
+    notify: (line: string) => void;
+  },
+): McpHub | undefined {
   if (options.config.mcpServers.length === 0) return undefined;
   const hub = new McpHub({
     servers: options.config.mcpServers,
     settings: options.config.mcp,
     workspaceDir: options.workspaceDir,
+    sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
     version: orgVersion(),
     notify: options.notify,

@@ -1,5 +1,6 @@
 import { environmentSettings, secretEnvironmentValues } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
+import { Sandbox, type SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { type SandboxPolicy, sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /**
@@ -23,4 +24,13 @@ export function sandboxPolicyFrom(
     ...(options.config?.sandbox ? { workspace: options.config.sandbox.workspace } : {}),
     secretValues: [...new Set(secrets)],
   });
+}
+
+/**
+ * What an entry point's parts run model-made code with, made once where it is assembled: the process's one Sandbox
+ * and the policy from `sandboxPolicyFrom`. Everything of that entry point (its rooms, toolsmith, gate, MCP servers)
+ * is handed these two, so runs share one probe, one bound on runs at once and one pool.
+ */
+export function sandboxAccessFrom(options: Parameters<typeof sandboxPolicyFrom>[0] = {}): SandboxAccess {
+  return { sandbox: new Sandbox(), sandboxPolicy: sandboxPolicyFrom(options) };
 }

@@ -24,6 +24,7 @@ import { runGrow } from "../grow/run-grow.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { SCRIPTED_TOOLS, scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
 
 const { values } = parseArgs({ options: { sessions: { type: "string", default: "400" }, tools: { type: "string", default: "3" } } });
 const sessionCount = Math.max(1, Number(values.sessions));
@@ -130,6 +131,8 @@ console.log(
 const server = await startScriptedServer({ script: scriptedToolsmithScript() });
 const config = loadOrgConfig(join(import.meta.dir, "..", "demo", "org.config.json"), { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
 const goals = SCRIPTED_TOOLS.slice(0, toolCount).map((tool) => tool.goal);
+// One sandbox for the whole bench, as one org process has.
+const sandbox = new Sandbox();
 
 function repo(prefix: string): { dir: string } & Disposable {
   const made = tempGitRepo(prefix);
@@ -144,19 +147,28 @@ const bare: { ms: number; modelMs: number; validationMs: number }[] = [];
 {
   using made = repo("org-bench-cycle-");
   const git = new RepoGit(made.dir);
-  const request = growRequest({ workspaceDir: made.dir, repoDir: made.dir, config, dryRun: false, command: "bench", signal: AbortSignal.timeout(600_000) });
+  const request = growRequest({
+    sandbox,
+    workspaceDir: made.dir,
+    repoDir: made.dir,
+    config,
+    dryRun: false,
+    command: "bench",
+    signal: AbortSignal.timeout(600_000),
+  });
+  const access = { sandbox: request.sandbox, sandboxPolicy: request.sandboxPolicy };
   for (const goal of goals) {
     const budget = new GrowBudget({ budgetMs: 600_000, maxTokens: 1e9, maxTools: 100 });
     const instancesDir = mkdtempSync(join(tmpdir(), "org-bench-instances-"));
     chmodSync(instancesDir, 0o755);
-    const instances = inProcessInstances({ config, toolRepo: git, instanceWorkspace: (role) => join(instancesDir, role) });
+    const instances = inProcessInstances({ config, toolRepo: git, instanceWorkspace: (role) => join(instancesDir, role), ...access });
     let validationMs = 0;
     const started = performance.now();
     try {
       const { built, cycle } = await buildAndPromote({
-        toolsmith: { goal, model: budget.model(request.model), repoDir: made.dir, settings: request.toolsmithSettings, sandboxPolicy: request.sandboxPolicy },
+        toolsmith: { goal, model: budget.model(request.model), repoDir: made.dir, settings: request.toolsmithSettings, ...access },
         instances,
-        gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git }),
+        gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git, ...access }),
         promotion: { context: (log) => ({ git, journal: new PromotionJournal(made.dir), log }), restart: false },
         onProgress: (progress) => {
           if (progress.type === "toolsmith" && progress.event.type === "validation-passed") validationMs = progress.event.durationMs;
@@ -187,6 +199,7 @@ let grown: { wallMs: number; modelMs: number; builds: { ms: number; modelMs: num
   });
   const validations: number[] = [];
   const made2 = growRequest({
+    sandbox,
     workspaceDir: made.dir,
     repoDir: made.dir,
     config: { ...config, grow: { ...config.grow, autoPromote: true } },

@@ -9,7 +9,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
-import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 import { RUNTIME_HOSTILE_CASES, runtimeCaseTool, runtimeProbeTests, runtimeProbeTool, STATIC_HOSTILE_CASES } from "../toolsmith/hostile-code-corpus.ts";
 import { ordinaryCorpus, submittedSources } from "../toolsmith/ordinary-corpus.ts";
 import { runnerStage, testsStage, validationDirs } from "../toolsmith/sandbox-stages.ts";
@@ -32,7 +33,9 @@ function cpuSeconds(): number {
   return [11, 12, 13, 14].reduce((sum, at) => sum + Number(fields[at] ?? 0), 0) / 100;
 }
 
-await ensureSandboxAvailable();
+// One sandbox for the bench, as one org process has, under the default policy.
+const access = { sandbox: new Sandbox(), sandboxPolicy: DEFAULT_SANDBOX_POLICY };
+await access.sandbox.ensureAvailable();
 const corpus = ordinaryCorpus().filter((tool) => !only || only.has(tool.name));
 
 const policyRefused = corpus.filter((tool) => {
@@ -51,6 +54,7 @@ for (const tool of corpus) {
     heldOut: splitExamples(tool.spec, settings.heldOutShare).heldOut,
     ...submittedSources(tool),
     settings,
+    ...access,
   });
   times.push(performance.now() - started);
   const verdict = report.ok
@@ -66,9 +70,9 @@ const dirs = validationDirs(join(root, "runtime-hostile"));
 writeFileSync(join(dirs.tool, "tool.ts"), runtimeProbeTool(RUNTIME_HOSTILE_CASES));
 writeFileSync(join(dirs.tool, "tool.test.ts"), runtimeProbeTests(RUNTIME_HOSTILE_CASES));
 const schema = { type: "object", properties: { at: { type: "integer" } }, required: ["at"] };
-const [[probed] = []] = await runnerStage(dirs, schema, [{ at: -1 }], 1, Math.max(10_000, settings.toolTimeoutMs));
+const [[probed] = []] = await runnerStage(dirs, access, schema, [{ at: -1 }], 1, Math.max(10_000, settings.toolTimeoutMs));
 const lines: string[] = probed?.ok ? (JSON.parse((probed.output as { result: string }).result) as string[]) : [];
-const underTests = await testsStage(dirs, 60_000);
+const underTests = await testsStage(dirs, access, 60_000);
 const runtimeContained = RUNTIME_HOSTILE_CASES.filter(
   (entry, at) => lines[at]?.startsWith("threw: ") === true && checkStaticPolicy(runtimeCaseTool(entry), "tool").length === 0,
 );

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
 import { openRoom } from "../room/room.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const PERSONAS = 8;
 const RUNS = 5;
@@ -62,6 +63,7 @@ async function runOnce(config: OrgConfig, workspaceDir: string): Promise<RunResu
     config,
     workspaceDir,
     tools: [],
+    ...testSandboxAccess(),
     onEvent(event) {
       if (event.type === "text-delta" && !streamed.has(event.persona)) streamed.set(event.persona, performance.now() - started);
       renderer.handle(event);

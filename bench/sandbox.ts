@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { measureTree, TreeListings } from "../sandbox/measure-tree.ts";
 import { redact } from "../security/redact.ts";
-import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
+import { Sandbox, type SandboxOptions, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 import { sandboxPidNamespace } from "../sandbox/pid-namespace.ts";
 import { usageIn } from "../sandbox/run-watchdog.ts";
 
@@ -26,6 +27,9 @@ const pauseMs = Number(values["pause-ms"]);
 const loadAtStart = loadavg();
 const root = mkdtempSync(join(tmpdir(), "org-bench-sandbox-"));
 const scratchDir = join(root, "scratch");
+// One sandbox for the bench, as one org process has, under the default policy.
+const sandbox = new Sandbox();
+const runSandboxed = (options: Omit<SandboxOptions, "policy">): Promise<SandboxResult> => sandbox.run({ policy: DEFAULT_SANDBOX_POLICY, ...options });
 
 async function bare(argv: string[]): Promise<void> {
   const proc = Bun.spawn(argv, { env: { PATH: "/usr/bin:/bin" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -85,7 +89,7 @@ const variants: [string, () => Promise<void>][] = [
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
-await ensureSandboxAvailable();
+await sandbox.ensureAvailable();
 for (const [, run] of variants) for (let warm = 0; warm < 3; warm += 1) await run();
 const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]));
 for (let round = 0; round < runs; round += 1) {
@@ -257,13 +261,15 @@ const callScript = (workspace: string, mode: CallMode) =>
   [
     `import { runTool } from ${JSON.stringify(join(import.meta.dir, "..", "tools", "define-tool.ts"))};`,
     `import { sh } from ${JSON.stringify(join(import.meta.dir, "..", "tools", "sh.ts"))};`,
-    `import { sharedSandbox } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "run-sandboxed.ts"))};`,
-    mode === "off" ? "sharedSandbox().pool.resize(0);" : "",
-    mode === "prestart" ? `sh.prepare?.({ workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench" }); await Bun.sleep(${pauseMs});` : "",
+    `import { Sandbox } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "run-sandboxed.ts"))};`,
+    `import { DEFAULT_SANDBOX_POLICY } from ${JSON.stringify(join(import.meta.dir, "..", "sandbox", "sandbox-policy.ts"))};`,
+    "const access = { sandbox: new Sandbox(), sandboxPolicy: DEFAULT_SANDBOX_POLICY };",
+    mode === "off" ? "access.sandbox.pool.resize(0);" : "",
+    mode === "prestart" ? `sh.prepare?.({ workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench", ...access }); await Bun.sleep(${pauseMs});` : "",
     "const times = [];",
     "for (let call = 0; call < 3; call += 1) {",
     "  const started = performance.now();",
-    `  const result = await runTool(new Map([["sh", sh]]), { name: "sh", arguments: { cmd: "echo hi" } }, { signal: new AbortController().signal, workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench" });`,
+    `  const result = await runTool(new Map([["sh", sh]]), { name: "sh", arguments: { cmd: "echo hi" } }, { signal: new AbortController().signal, workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench", ...access });`,
     "  times.push(performance.now() - started);",
     "  if (!result.ok) throw new Error(result.output);",
     `  await Bun.sleep(${pauseMs});`,

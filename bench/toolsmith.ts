@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { landCandidate } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { ensureSandboxAvailable, runSandboxed } from "../sandbox/run-sandboxed.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
 import { ToolSpec, VALIDATION_STAGES, type ValidationStage } from "../generated-tools/tool-metadata.ts";
@@ -33,14 +34,16 @@ const median = (values: number[]) => {
 };
 const ms = (value: number) => `${Math.round(value)} ms`.padStart(8);
 
-await ensureSandboxAvailable();
+// One sandbox for the bench, as one org process has, under the default policy.
+const access = { sandbox: new Sandbox(), sandboxPolicy: DEFAULT_SANDBOX_POLICY };
+await access.sandbox.ensureAvailable();
 // Warm-up: the first sandbox and the first bun start pay for cold caches.
-await runSandboxed({ argv: ["/usr/bin/true"], scratchDir: join(root, "warm"), timeoutMs: 10_000 });
+await access.sandbox.run({ policy: access.sandboxPolicy, argv: ["/usr/bin/true"], scratchDir: join(root, "warm"), timeoutMs: 10_000 });
 
 const sandboxStarts: number[] = [];
 for (let index = 0; index < 10; index += 1) {
   const started = performance.now();
-  await runSandboxed({ argv: ["/usr/bin/true"], scratchDir: join(root, "true"), timeoutMs: 10_000 });
+  await access.sandbox.run({ policy: access.sandboxPolicy, argv: ["/usr/bin/true"], scratchDir: join(root, "true"), timeoutMs: 10_000 });
   sandboxStarts.push(performance.now() - started);
 }
 
@@ -58,6 +61,7 @@ for (let round = 0; round < rounds; round += 1) {
       toolCode: fixture.tool,
       testCode: fixture.tests,
       settings,
+      ...access,
     });
     if (!report.ok) throw new Error(`${fixture.key} failed ${report.failure?.stage}: ${report.failure?.message}`);
     totals.push(performance.now() - started);

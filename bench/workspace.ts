@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { sandboxPolicy, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
@@ -18,7 +18,9 @@ const { values } = parseArgs({ options: { files: { type: "string", default: "100
 const fileCount = Number(values.files);
 const runs = Number(values.runs);
 const loadAtStart = loadavg();
-await ensureSandboxAvailable();
+// One sandbox for the bench, as one org process has.
+const sandbox = new Sandbox();
+await sandbox.ensureAvailable();
 
 const root = mkdtempSync(join(tmpdir(), "org-bench-workspace-"));
 // As root the sandbox runs as its own uid, which must be able to enter the workspaces.
@@ -56,7 +58,8 @@ async function call(dir: string, view: WorkspaceView, sessionId: string): Promis
       signal: AbortSignal.timeout(600_000),
       workspaceDir: dir,
       sessionId,
-      sandbox: sandboxPolicy({ workspace: view, poolSize: 0 }),
+      sandbox,
+      sandboxPolicy: sandboxPolicy({ workspace: view, poolSize: 0 }),
       workspaceWrite: async () => "not applied in the bench",
     },
   );

@@ -9,6 +9,7 @@ import { terminalControlProblem } from "../testing/terminal-hostile-cases.ts";
 import { sh } from "../tools/sh.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-approval-console-"));
@@ -75,6 +76,7 @@ async function openConsoleRoom(url: string, onEvent: (event: RoomEvent) => void,
     ask: askOnConsole(renderer, () => readAnswer(() => screen)),
   });
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [sh],

@@ -38,6 +38,7 @@ import type { AnyTool } from "../tools/define-tool.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { describeLaunch } from "../mcp-client/mcp-trust.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -158,6 +159,7 @@ export async function openChatRoom(
     config: setup.config,
     workspaceDir: setup.workspaceDir,
     checkoutDir,
+    ...sandboxAccessFrom({ config: setup.config }),
     toolsmith: { invocation: orgInvocation() },
     notify,
     ...(memory ? { memory } : {}),

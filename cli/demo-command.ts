@@ -28,6 +28,8 @@ import { orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 
 const DEMO_DIR = join(import.meta.dir, "..", "demo");
 
@@ -51,7 +53,7 @@ const TRY_INPUTS = '{"text":"one two three"}';
  * toolsmith's branch and the promoted tools read are never those of org's own checkout.
  */
 export async function openDemoRoom(
-  where: { config: OrgConfig; workspaceDir: string; toolRepoDir: string; resume?: string; approve?: RoomExtras["approve"] },
+  where: SandboxAccess & { config: OrgConfig; workspaceDir: string; toolRepoDir: string; resume?: string; approve?: RoomExtras["approve"] },
   onEvent: (event: RoomEvent) => void,
 ): Promise<{ room: Room; close(): Promise<void> }> {
   const { config, workspaceDir, toolRepoDir } = where;
@@ -61,6 +63,8 @@ export async function openDemoRoom(
     config,
     workspaceDir,
     checkoutDir: toolRepoDir,
+    sandbox: where.sandbox,
+    sandboxPolicy: where.sandboxPolicy,
     toolsmith: { hintRepo: toolRepoDir, invocation: orgInvocation() },
     notify,
     ...(memory ? { memory } : {}),
@@ -174,7 +178,7 @@ async function playDemoLines(
 }
 
 /** Runs word_count once from `branch` as `tool run --ref` does (checked, sandboxed, redacted) and writes its output or why it failed. */
-async function runToolOnce(toolRepo: RepoGit, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
+async function runToolOnce(toolRepo: RepoGit, access: SandboxAccess, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
   const { readToolAt } = await import("../generated-tools/tool-catalog.ts");
   const read = await readToolAt(toolRepo, branch, "word_count", signal);
   if (!read.ok) {
@@ -182,7 +186,7 @@ async function runToolOnce(toolRepo: RepoGit, branch: string, write: Write, sign
     return false;
   }
   const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
-  const result = await runToolCopy({ repoDir: toolRepo.repoDir, code: read.code, metadata: read.metadata, input: JSON.parse(TRY_INPUTS), signal });
+  const result = await runToolCopy({ repoDir: toolRepo.repoDir, code: read.code, metadata: read.metadata, input: JSON.parse(TRY_INPUTS), signal, ...access });
   if (!result.ok) {
     write(`word_count failed (${result.reason}): ${result.error}\n`);
     return false;
@@ -192,14 +196,14 @@ async function runToolOnce(toolRepo: RepoGit, branch: string, write: Write, sign
 }
 
 /** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
-async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
+async function tryToolsmithBranch(toolRepo: RepoGit, access: SandboxAccess, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
   const branch = (await toolRepo.candidateRefs(signal)).refs[0]?.branch;
   if (branch) {
     const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
     write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);
     write(`try it: ${orgInvocation()} ${tryArgs.map(shellWord).join(" ")}\n`, "bold");
     write("ran once, what word_count printed:\n", "gray");
-    const failed = !(await runToolOnce(toolRepo, branch, write, signal));
+    const failed = !(await runToolOnce(toolRepo, access, branch, write, signal));
     write("\n");
     return { errors: failed ? 1 : 0, branch };
   }
@@ -218,6 +222,8 @@ async function playDemo(
   signal: AbortSignal,
 ): Promise<number> {
   const { config, workspaceDir, toolRepo } = setup;
+  // One sandbox for the whole demo (both rooms, the tool tried once, the gate's instances), under the config's policy.
+  const access = sandboxAccessFrom({ config });
   // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
   const renderer = createConsoleRenderer({
     write: (text) => process.stdout.write(text),
@@ -235,6 +241,7 @@ async function playDemo(
         config,
         workspaceDir,
         toolRepoDir: toolRepo.repoDir,
+        ...access,
         ...(more.resume ? { resume: more.resume } : {}),
         ...(more.approve ? { approve: more.approve } : {}),
       },
@@ -271,13 +278,13 @@ async function playDemo(
     return room;
   };
   const room = await session(DEMO_LINES, { opening: true });
-  const tried = await tryToolsmithBranch(toolRepo, write, signal);
+  const tried = await tryToolsmithBranch(toolRepo, access, write, signal);
   tally.errors += tried.errors;
   if (tried.branch && !signal.aborted) {
     write(`judge and promote it, as ${orgInvocation()} fitness and ${orgInvocation()} promote do for org's own tools:\n`, "bold");
     let promoted = false;
     try {
-      promoted = await judgeAndPromote({ config, toolRepo, branch: tried.branch, workspaceDir }, (text) => write(text), signal);
+      promoted = await judgeAndPromote({ config, toolRepo, branch: tried.branch, workspaceDir, ...access }, (text) => write(text), signal);
     } catch (error) {
       if (!isUserFacing(error)) throw error;
       write(`${error.message}\n`);

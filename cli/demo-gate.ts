@@ -10,6 +10,7 @@ import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
 import { promoteLines } from "../fitness/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { judgeCommands } from "./org-invocation.ts";
 
 /**
@@ -18,12 +19,18 @@ import { judgeCommands } from "./org-invocation.ts";
  * branch is on main afterwards.
  */
 export async function judgeAndPromote(
-  setup: { config: OrgConfig; toolRepo: RepoGit; branch: string; workspaceDir: string },
+  setup: SandboxAccess & { config: OrgConfig; toolRepo: RepoGit; branch: string; workspaceDir: string },
   write: (text: string) => void,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const { config, toolRepo, branch, workspaceDir } = setup;
-  const instances = inProcessInstances({ config, toolRepo, instanceWorkspace: (role) => join(workspaceDir, ORG_DIR, `demo-${role}`) });
+  const { config, toolRepo, branch, workspaceDir, sandbox, sandboxPolicy } = setup;
+  const instances = inProcessInstances({
+    config,
+    toolRepo,
+    instanceWorkspace: (role) => join(workspaceDir, ORG_DIR, `demo-${role}`),
+    sandbox,
+    sandboxPolicy,
+  });
   let current: CycleInstance | undefined;
   const show = (progress: CycleProgress) => {
     if (progress.type === "instance-started" && progress.instance.role === "current") current = progress.instance;
@@ -48,6 +55,8 @@ export async function judgeAndPromote(
         bun: process.execPath,
         testsTimeoutMs: 120_000,
         scenarios: { dir: join(toolRepo.repoDir, "fitness", "scenarios"), runs: 1, marginRatio: 0.5, marginMs: 200, timeoutMs: 60_000 },
+        sandbox,
+        sandboxPolicy,
       }),
       promotion: {
         context: (log) => ({ git: toolRepo, journal: new PromotionJournal(toolRepo.repoDir), log }),

@@ -4,6 +4,7 @@ import { workingStrace } from "../fitness/folder-trace.ts";
 import { installedGitVersion } from "../git/installed-git-version.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ProbeResult } from "../llm/language-model.ts";
 import { toolCapability } from "../llm/probe-model-server.ts";
 import { hasModel, noServerHint, probeServers } from "./model-server-probe.ts";
@@ -74,9 +75,9 @@ export async function modelCheck(
 }
 
 /** The sandbox's own checks, each with the same fix. */
-async function sandboxChecks(workspaceDir: string, policy: SandboxPolicy): Promise<DoctorCheck[]> {
-  const sandbox = await checkSandbox({ workspaceDir, policy });
-  return sandbox.map(
+async function sandboxChecks(workspaceDir: string, access: SandboxAccess): Promise<DoctorCheck[]> {
+  const items = await checkSandbox({ sandbox: access.sandbox, workspaceDir, policy: access.sandboxPolicy });
+  return items.map(
     (item): DoctorCheck => ({
       name: `sandbox: ${item.name}`,
       status: item.ok ? "ok" : "fail",
@@ -158,11 +159,11 @@ function diskCheck(workspaceDir: string): DoctorCheck {
  * Each MCP server of the config: a confirmed one is started and its tools listed (then stopped); one not yet
  * confirmed is not started. Each says ok, or what failed and the fix.
  */
-export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, sandboxPolicy: SandboxPolicy, signal: AbortSignal): Promise<DoctorCheck[]> {
+export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, access: SandboxAccess, signal: AbortSignal): Promise<DoctorCheck[]> {
   if (config.mcpServers.length === 0) return [];
   const [{ probeMcpServers }, { describeCommand }] = await Promise.all([import("../mcp-client/probe-mcp-servers.ts"), import("../mcp-client/mcp-trust.ts")]);
   const { orgVersion } = await import("../config/version.ts");
-  const statuses = await probeMcpServers({ servers: config.mcpServers, settings: config.mcp, workspaceDir, sandboxPolicy, version: orgVersion(), signal });
+  const statuses = await probeMcpServers({ servers: config.mcpServers, settings: config.mcp, workspaceDir, ...access, version: orgVersion(), signal });
   const commandOf = (name: string) => {
     const server = config.mcpServers.find((candidate) => candidate.name === name);
     return server ? describeCommand(server) : name;
@@ -201,15 +202,17 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, s
 }
 
 /** Every check of `org doctor`, in order; none throws. */
-export async function doctorChecks(options: {
-  config: OrgConfig;
-  workspaceDir: string;
-  /** The checkout promotions go into; its readiness is a check. */
-  repoDir: string;
-  /** The policy tools would run under here, shown as one check and used by the sandbox's own. */
-  sandboxPolicy: SandboxPolicy;
-  signal: AbortSignal;
-}): Promise<DoctorCheck[]> {
+export async function doctorChecks(
+  options: SandboxAccess & {
+    config: OrgConfig;
+    workspaceDir: string;
+    /** The checkout promotions go into; its readiness is a check. */
+    repoDir: string;
+    signal: AbortSignal;
+  },
+): Promise<DoctorCheck[]> {
+  // `sandboxPolicy`: the policy tools would run under here, shown as one check and used by the sandbox's own.
+  const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const { config, signal } = options;
   const probes = await probeServers(config, signal);
   const checks = probes.map(serverCheck);
@@ -224,13 +227,8 @@ export async function doctorChecks(options: {
       ),
     );
   }
-  checks.push(
-    sandboxPolicyCheck(options.sandboxPolicy),
-    ...(await sandboxChecks(options.workspaceDir, options.sandboxPolicy)),
-    ...programChecks(),
-    straceCheck(),
-  );
+  checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), diskCheck(options.workspaceDir));
-  checks.push(...(await mcpServerChecks(config, options.workspaceDir, options.sandboxPolicy, signal)));
+  checks.push(...(await mcpServerChecks(config, options.workspaceDir, access, signal)));
   return checks;
 }

@@ -1,6 +1,6 @@
 import { loadCommandConfig } from "./command-config.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { doctorChecks } from "./doctor-checks.ts";
@@ -45,7 +45,7 @@ export const doctorCommand: Command = {
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
     const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
     const config = loadCommandConfig(values.config, workspaceDir, env);
-    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, sandboxPolicy: sandboxPolicyFrom({ env, config }), signal });
+    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, ...sandboxAccessFrom({ env, config }), signal });
     const ok = checks.every((check) => check.status !== "fail");
     if (values.json) {
       console.log(terminalSafeJson({ ok, checks }));

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig, OrgConfigError } from "../config/org-config.ts";
-import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig, OrgConfigError } from "../config/org-config.ts";
 import { environmentSettings, instanceSettings } from "../config/environment.ts";
 import { fitnessLines, verdictLine } from "../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
@@ -14,6 +13,7 @@ import { missingOrgFiles } from "./org-checkout.ts";
 import { orgOf } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 
 const HELP = `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
 
@@ -92,16 +92,18 @@ export const fitnessCommand: Command = {
     const log = (line: string) => console.log(sanitizeForTerminal(line));
     if (values.config !== undefined && !existsSync(values.config)) throw new UsageError(`no config file at ${values.config}`, "fitness");
     // The thresholds come from current's checkout (or --config), never from the directory the gate runs in.
-    let settings: ToolsmithSettings;
+    let config: OrgConfig;
     try {
-      ({ toolsmith: settings } = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: git.repoDir }));
+      config = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: git.repoDir });
     } catch (error) {
       if (!(error instanceof OrgConfigError)) throw error;
       log(verdictLine({ why: error.message }));
       return 2;
     }
     const outcome = await runFitness({
-      settings,
+      settings: config.toolsmith,
+      // The tools' tests and validation run under the policy of that config, its secrets too.
+      ...sandboxAccessFrom({ config }),
       git,
       candidatePort,
       currentPort: instances.currentPort,

@@ -14,6 +14,7 @@ import { growProgressLine } from "./grow-lines.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { alignColumns } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
 
 const HELP = `Usage:
   org grow [--once] [--budget-minutes N] [--max-tools N] [--dry-run] [--json] [--workspace DIR] [--repo DIR] [--config FILE] [--no-restart]
@@ -116,11 +117,14 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   const { growRequest } = await import("../grow/grow-request.ts");
   const { runGrow } = await import("../grow/run-grow.ts");
   const { reportLines } = await import("../grow/grow-report.ts");
+  // One sandbox for every run of this process; each run's policy follows its config.
+  const sandbox = new Sandbox();
   const current =
     values["no-restart"] || dryRun ? undefined : currentInstance(repoDir, instanceSettings().currentPort, instanceSettings().startTimeoutS * 1000, say);
   const once = async () => {
     const outcome = await runGrow(
       growRequest({
+        sandbox,
         workspaceDir,
         repoDir,
         config: loadCommandConfig(values.config, workspaceDir),

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { orgVersion } from "../config/version.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -46,13 +46,16 @@ function log(line: string): void {
   process.stderr.write(`org mcp: ${sanitizeForTerminal(line)}\n`);
 }
 
-/** The workspace's personas (one MCP prompt each); none, with a line on stderr, when its org.config.json is wrong. */
-function personasOf(workspaceDir: string, repoDir: string): PersonaConfig[] {
+/**
+ * The workspace's config: its personas are one MCP prompt each, its secrets are the sandbox policy's. Undefined, with a
+ * line on stderr, when its org.config.json is wrong: then no persona prompts, and the environment's secrets alone.
+ */
+function workspaceConfig(workspaceDir: string, repoDir: string): OrgConfig | undefined {
   try {
-    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir, checkoutDir: repoDir }).personas;
+    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), undefined, { workspaceDir, checkoutDir: repoDir });
   } catch (error) {
     log(`no persona prompts: ${error instanceof Error ? error.message : String(error)}`);
-    return [];
+    return undefined;
   }
 }
 
@@ -80,9 +83,10 @@ export const mcpCommand: Command = {
     const { createMcpToolServer } = await import("../mcp/mcp-tool-server.ts");
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
     const version = orgVersion();
-    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, sandboxPolicy: sandboxPolicyFrom() });
+    const config = workspaceConfig(workspaceDir, repoDir);
+    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, ...sandboxAccessFrom(config ? { config } : {}) });
     await tools.refresh();
-    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: personasOf(workspaceDir, repoDir) });
+    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: config?.personas ?? [] });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = () => resolve();

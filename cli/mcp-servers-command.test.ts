@@ -18,6 +18,7 @@ import { McpHub } from "../mcp-client/mcp-hub.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { confirmMcpServers } from "./chat-command.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const NODE_MODULES = join(import.meta.dir, "..", "node_modules");
 const EVERYTHING = join(NODE_MODULES, "@modelcontextprotocol", "server-everything", "dist", "index.js");
@@ -217,6 +218,7 @@ test("the console asks about each server that is new or changed: no leaves it of
     return answer;
   };
   const hub = new McpHub({
+    ...testSandboxAccess(),
     servers: waitingOnly,
     settings: config.mcp,
     workspaceDir: workspace,

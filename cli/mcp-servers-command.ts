@@ -1,5 +1,5 @@
 import { loadCommandConfig } from "./command-config.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
@@ -41,7 +41,7 @@ export async function mcpServersSubcommand(args: string[], signal: AbortSignal):
     servers: config.mcpServers,
     settings: config.mcp,
     workspaceDir,
-    sandboxPolicy: sandboxPolicyFrom({ config, changes: { poolSize: 0 } }),
+    ...sandboxAccessFrom({ config, changes: { poolSize: 0 } }),
     version: orgVersion(),
     signal,
   });

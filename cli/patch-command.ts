@@ -1,6 +1,6 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { EnvironmentError, environmentSettings, patchEnvironment, secretEnvironmentValues } from "../config/environment.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
@@ -131,14 +131,13 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     return PATCH_EXIT.nothing;
   }
   const model = modelOf(settings);
-  const sandbox = sandboxPolicyFrom({ changes: { poolSize: 0 } });
   const outcome = await runPatchTask({
     task,
     repoDir,
     contextDir,
     model,
     breadcrumb: settings.breadcrumb,
-    sandbox,
+    ...sandboxAccessFrom({ changes: { poolSize: 0 } }),
     secrets: [...secretEnvironmentValues(), ...(settings.apiKey ? [settings.apiKey] : [])],
     signal,
     progress: (line) => say(`org patch: ${line}`),

@@ -13,6 +13,7 @@ import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 
 import { echoTool } from "../testing/echo-tool.ts";
 import { parseInput, runSlashCommand } from "./slash-commands.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
 // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
@@ -39,7 +40,14 @@ beforeAll(async () => {
   const configFile = join(workspace, "org.config.json");
   await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
   const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
-  room = await openRoom({ config, workspaceDir: workspace, tools: [sh], approve: async () => true, onEvent: (event) => events.push(event) });
+  room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir: workspace,
+    tools: [sh],
+    approve: async () => true,
+    onEvent: (event) => events.push(event),
+  });
   const host = roomSlashHost(room, config, workspace);
   run = async (line) => {
     const parsed = parseInput(line);
@@ -89,7 +97,7 @@ test("/models lists the server's models, /use checks them, /tools marks ask", as
 
 test("/tools lists the toolsmith's build_tool", async () => {
   const config = loadOrgConfig(join(workspace, "none.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
-  const defaults = await openRoom({ config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
+  const defaults = await openRoom({ ...testSandboxAccess(), config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
   try {
     const lines: string[] = [];
     const parsed = parseInput("/tools");
@@ -110,16 +118,14 @@ test('/tools marks a promoted tool the room offers as "ask" though the config na
   // As the room assembly does for promoted tools; the chat hands the slash commands the config as loaded.
   const offered = roomOptions(
     {
+      ...testSandboxAccess(),
       config,
       workspaceDir: workspace,
       builtIns: [sh],
       generated: [{ tool: promoted, root: workspace }],
       sandboxPolicy: DEFAULT_SANDBOX_POLICY,
     } satisfies RoomParts,
-    {
-      onEvent: () => {},
-      prepareTools: false,
-    },
+    { ...testSandboxAccess(), onEvent: () => {}, prepareTools: false },
   );
   const promotedRoom = await openRoom(offered);
   try {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
-import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -68,9 +68,9 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
   const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
   // One call, then org exits: a sandbox started ahead for a next call would only cost time. `--net` is the
   // user's own ask, on their own command line: the only policy that lets a run share the network.
-  const policy = sandboxPolicyFrom({ changes: { poolSize: 0, network: options.network } });
+  const { sandbox, sandboxPolicy: policy } = sandboxAccessFrom({ changes: { poolSize: 0, network: options.network } });
   try {
-    const result = await runSandboxed({
+    const result = await sandbox.run({
       argv: options.argv,
       scratchDir: options.scratch ?? join(temporary ?? tmpdir(), "scratch"),
       timeoutMs: options.timeoutMs,
@@ -94,7 +94,8 @@ async function checkCommand(args: string[]): Promise<number> {
   const workspace = values.workspace ?? process.cwd();
   // Loaded here only: `sandbox run` has no use for it.
   const { checkSandbox } = await import("../sandbox/sandbox-check.ts");
-  const items = await checkSandbox({ workspaceDir: resolve(workspace), policy: sandboxPolicyFrom() });
+  const { sandbox, sandboxPolicy: policy } = sandboxAccessFrom();
+  const items = await checkSandbox({ sandbox, workspaceDir: resolve(workspace), policy });
   for (const item of items) console.log(`${item.ok ? "ok  " : "FAIL"} ${item.name}: ${item.detail}`);
   const ok = items.every((item) => item.ok);
   const onlyWorkspace = items.every((item) => item.ok || item.name === "workspace");

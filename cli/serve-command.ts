@@ -11,7 +11,8 @@ import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { builtInTools } from "../assembly/room-tools.ts";
 import { mcpHubFor } from "../assembly/mcp-hub-for.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../config/version.ts";
 import { startServe } from "../serve/start-serve.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
@@ -129,7 +130,7 @@ function log(line: string): void {
  * `--grow-every`: org grow in this process, a run now and then every `everyMs`, growing the checkout serve runs from
  * with the workspace's sessions. No restart after a promotion: serve follows its checkout's HEAD by itself.
  */
-function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDir: string, signal: AbortSignal): Promise<void> | undefined {
+function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDir: string, sandbox: Sandbox, signal: AbortSignal): Promise<void> | undefined {
   if (serveOptions.growEvery === undefined) return undefined;
   const options = { everyMs: serveOptions.growEvery, workspaceDir, configFile: serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME), signal };
   const say = (line: string) => log(`grow: ${line}`);
@@ -147,6 +148,7 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
       run: () =>
         runGrow(
           growRequest({
+            sandbox,
             workspaceDir: options.workspaceDir,
             repoDir: CHECKOUT_DIR,
             config: loadOrgConfig(options.configFile, process.env, { workspaceDir: options.workspaceDir }),
@@ -183,11 +185,12 @@ export const serveCommand: Command = {
         "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
       );
     }
-    const sandboxPolicy = sandboxPolicyFrom({ config });
+    // One sandbox for the server: its rooms, tools, toolsmith, MCP servers and grow runs share its bound and pool.
+    const { sandbox, sandboxPolicy } = sandboxAccessFrom({ config });
     const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
     const embedder = embedderFromEnvironment();
     // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
-    const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: log });
+    const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
     if (mcp) mcp.subscribe((change) => change.type === "notice" && log(change.message));
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
     const tools = await ServedTools.open(
@@ -205,8 +208,9 @@ export const serveCommand: Command = {
       jobs: { workers: options.workers, dedupTtlS, fsync, ttlS: jobTtlS, maxQueued: jobQueueMax, compactAboveBytes: jobLogCompactBytes },
       profile,
       audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
-      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation(), sandboxPolicy }),
+      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation(), sandbox, sandboxPolicy }),
       ...(embedder ? { embedder } : {}),
+      sandbox,
       sandboxPolicy,
       // No token means loopback only (checked at start): then refuse what a browser page could send.
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
@@ -226,7 +230,7 @@ export const serveCommand: Command = {
     );
 
     const stopping = new AbortController();
-    const growing = startGrowing(options, workspaceDir, stopping.signal);
+    const growing = startGrowing(options, workspaceDir, sandbox, stopping.signal);
     const onStop = () => stopping.abort();
     signal.addEventListener("abort", onStop, { once: true });
     process.on("SIGINT", onStop);

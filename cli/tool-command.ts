@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
@@ -134,7 +134,8 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
   }
   const { CONFIG_FILE_NAME, loadOrgConfig } = await import("../config/org-config.ts");
-  const { toolsmith: settings, authorizations } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
+  const config = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
+  const { toolsmith: settings, authorizations } = config;
   const environment = environmentSettings();
   const server = values["base-url"] ?? environment.ollamaBase;
   // The key the config gives that server (OPENAI_API_KEY belongs to OLLAMA_BASE's), none to another given with --base-url.
@@ -155,13 +156,9 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     say(
       `note: ${repoDir} is not a checkout of org (it has no ${missing.join(", ")}), so no gate can judge or promote a candidate made there; it can be tried with 'tool run --ref'. Leave out --repo to grow this checkout's tools.`,
     );
-  const toolsmith = {
-    goal: values.goal,
-    model,
-    repoDir,
-    settings,
-    sandboxPolicy: sandboxPolicyFrom(),
-  };
+  // One sandbox for the command, its policy with the config's secrets: the toolsmith's validation and the gate's runs.
+  const access = sandboxAccessFrom({ config });
+  const toolsmith = { goal: values.goal, model, repoDir, settings, ...access };
   const showEvent = (event: ToolsmithEvent) => say(describeToolsmithEvent(event));
   let outcome: ToolsmithOutcome;
   let cycle: CycleOutcome | undefined;
@@ -171,7 +168,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     const show = cycleCli.showCycleProgress();
     ({ built: outcome, cycle } = await buildAndPromote({
       toolsmith,
-      ...cycleCli.checkoutCycle(signal),
+      ...cycleCli.checkoutCycle(signal, access),
       onProgress: (progress) => (progress.type === "toolsmith" ? showEvent(progress.event) : show(progress)),
       signal,
     }));
@@ -353,7 +350,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   const tool = await loadTool(git, name, ref, signal);
   const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
   // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.
-  const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal, policy: sandboxPolicyFrom() });
+  const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal, ...sandboxAccessFrom() });
   if (!result.ok) {
     say(`org: ${name} failed (${result.reason}): ${result.error}`);
     return 1;

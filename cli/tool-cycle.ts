@@ -11,6 +11,7 @@ import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { judgeCommands, orgInvocation } from "./org-invocation.ts";
 import { healthTimeoutMs, refChangeContext } from "./ref-change-context.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 /** What a stage's own code said, indented under the stage. */
@@ -36,15 +37,16 @@ export function stageJson(stage: CycleStage, branch: string) {
 
 /**
  * The cycle on this checkout: its instances in tmux on the environment's ports, the gate with its defaults and the
- * thresholds of the checkout's org.config.json, and promote restarting current with ops/start-current.sh.
+ * thresholds of the checkout's org.config.json (its tools run in `access`, the command's), and promote restarting
+ * current with ops/start-current.sh.
  */
-export function checkoutCycle(signal: AbortSignal): Omit<CandidateCycleRequest, "branch" | "onProgress" | "signal"> {
+export function checkoutCycle(signal: AbortSignal, access: SandboxAccess): Omit<CandidateCycleRequest, "branch" | "onProgress" | "signal"> {
   return {
     instances: tmuxInstances(CHECKOUT_DIR),
     gate: () => {
       const git = new RepoGit(CHECKOUT_DIR);
       // The thresholds come from current's checkout, never from the directory the gate runs in.
-      return { settings: gateThresholds(git.repoDir), git, ...defaultGateOptions(git.repoDir, environmentSettings().apiToken) };
+      return { settings: gateThresholds(git.repoDir), git, ...defaultGateOptions(git.repoDir, environmentSettings().apiToken), ...access };
     },
     promotion: {
       context: (log) => refChangeContext({}, healthTimeoutMs(undefined, "promote"), signal, log).context,

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "../config/parse-json-with-lines.ts";
@@ -8,7 +8,7 @@ import { shellWord } from "../security/shell-word.ts";
 import { WorkflowError } from "../workflows/workflow-file.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph, shownName, type WorkflowGraph } from "../workflows/load-workflow.ts";
@@ -133,9 +133,9 @@ async function withCandidateHint(error: unknown, missing: readonly string[], arg
  * The room's MCP servers for steps that call their tools (`<server>__<tool>`, policy "allow"): each starts at its
  * first call; undefined when the config names none.
  */
-function workflowMcp(config: OrgConfig, workspaceDir: string, sandboxPolicy: SandboxPolicy): McpHub | undefined {
+function workflowMcp(config: OrgConfig, workspaceDir: string, access: SandboxAccess): McpHub | undefined {
   if (config.mcpServers.length === 0) return undefined;
-  return new McpHub({ servers: config.mcpServers, settings: config.mcp, workspaceDir, sandboxPolicy, version: orgVersion() });
+  return new McpHub({ servers: config.mcpServers, settings: config.mcp, workspaceDir, ...access, version: orgVersion() });
 }
 
 async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Promise<number> {
@@ -151,12 +151,12 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const branch = await branchTools(values.ref, values.repo, signal);
   const roots = toolRootsFor(workspaceDir);
   const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME));
-  // One policy for the whole workflow, its generated tools' steps and its MCP servers', as the room has.
-  const sandboxPolicy = sandboxPolicyFrom({ config });
-  const mcp = workflowMcp(config, workspaceDir, sandboxPolicy);
+  // One sandbox and policy for the whole workflow, its generated tools' steps and its MCP servers', as the room has.
+  const access = sandboxAccessFrom({ config });
+  const mcp = workflowMcp(config, workspaceDir, access);
   try {
     return await checkAndRun(
-      { args, name, file, inputs, branch, roots, mcp, checkOnly, json: "json" in values && values.json === true, workspaceDir, config, sandboxPolicy },
+      { args, name, file, inputs, branch, roots, mcp, checkOnly, json: "json" in values && values.json === true, workspaceDir, config, access },
       signal,
     );
   } finally {
@@ -178,12 +178,12 @@ async function checkAndRun(
     json: boolean;
     workspaceDir: string;
     config: OrgConfig;
-    sandboxPolicy: SandboxPolicy;
+    access: SandboxAccess;
   },
   signal: AbortSignal,
 ): Promise<number> {
   const { args, name, file, inputs, branch, roots, checkOnly, workspaceDir } = what;
-  const generated = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}), policy: what.sandboxPolicy });
+  const generated = generatedToolCaller({ roots, scratchDir: scratchDirFor({ workspaceDir }), ...(branch ? { branch } : {}), ...what.access });
   const tools = withMcpSteps(generated, what.mcp);
   // limits.workflowStepRuns of the workspace's org.config.json (default 10 000).
   const maxStepRuns = what.config.limits.workflowStepRuns;

@@ -14,6 +14,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type BuildProgress, buildAndPromote } from "./build-and-promote.ts";
 import { inProcessInstances } from "./in-process-instances.ts";
 import { type CandidateCycleRequest, type CycleProgress, promoteCandidate } from "./promote-candidate.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // The cycle called directly, as `org grow` will call it: a throw-away repository, the scripted toolsmith, the real
 // sandbox, the real gate against two in-process `serve`s, and the real promotion. Everything comes back as values.
@@ -48,8 +49,9 @@ function cycleOn(git: RepoGit): Omit<CandidateCycleRequest, "branch" | "onProgre
   chmodSync(workspaceDir, 0o755);
   workspaces.push(workspaceDir);
   return {
-    instances: inProcessInstances({ config, toolRepo: git, instanceWorkspace: (role) => join(workspaceDir, ".org", `cycle-${role}`) }),
+    instances: inProcessInstances({ ...testSandboxAccess(), config, toolRepo: git, instanceWorkspace: (role) => join(workspaceDir, ".org", `cycle-${role}`) }),
     gate: () => ({
+      ...testSandboxAccess(),
       settings: config.toolsmith,
       git,
       allowCore: false,
@@ -69,6 +71,7 @@ test("a goal becomes a tool on main: built, started beside current, judged pass 
   try {
     const { built, cycle } = await buildAndPromote({
       toolsmith: {
+        ...testSandboxAccess(),
         goal,
         model: httpModel({ server: server.url, modelId: "scripted" }),
         repoDir: repo.git.repoDir,

@@ -5,19 +5,24 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { builtInTools } from "../assembly/room-tools.ts";
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { AUDIT_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { type RunningServe, startServe } from "../serve/start-serve.ts";
 import type { CycleInstances } from "./promote-candidate.ts";
 
-/** One in-process `serve` of `checkoutDir` on a free loopback port, its workspace `workspaceDir`. */
-async function serveCheckout(config: OrgConfig, checkoutDir: string, workspaceDir: string): Promise<{ server: RunningServe; close(): Promise<void> }> {
+/** One in-process `serve` of `checkoutDir` on a free loopback port, its workspace `workspaceDir`, its tools run in `access`. */
+async function serveCheckout(
+  config: OrgConfig,
+  access: SandboxAccess,
+  checkoutDir: string,
+  workspaceDir: string,
+): Promise<{ server: RunningServe; close(): Promise<void> }> {
   mkdirSync(workspaceDir, { recursive: true, mode: 0o755 });
   const tools = await ServedTools.open(checkoutDir, builtInTools({ config, checkoutDir }), workspaceDir);
   const handler = createServeHandler({
@@ -29,7 +34,8 @@ async function serveCheckout(config: OrgConfig, checkoutDir: string, workspaceDi
     profile: "dev",
     audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
     loopbackOnly: true,
-    sandboxPolicy: sandboxPolicyFrom({ config }),
+    sandbox: access.sandbox,
+    sandboxPolicy: access.sandboxPolicy,
   });
   const server = startServe({ handler, host: "127.0.0.1", port: 0 });
   return {
@@ -43,17 +49,20 @@ async function serveCheckout(config: OrgConfig, checkoutDir: string, workspaceDi
 
 /**
  * Current (`toolRepo`'s checkout) and the candidate (`branch` in a worktree of it) as in-process `serve`s on free
- * loopback ports, for the cycle; each one's workspace is `instanceWorkspace(role)`. `close` stops both and removes
- * the worktree.
+ * loopback ports, for the cycle; each one's workspace is `instanceWorkspace(role)`; their tools run in this process's
+ * sandbox under its policy. `close` stops both and removes the worktree.
  */
-export function inProcessInstances(setup: {
-  config: OrgConfig;
-  toolRepo: RepoGit;
-  instanceWorkspace: (role: "current" | "candidate") => string;
-}): CycleInstances & {
+export function inProcessInstances(
+  setup: SandboxAccess & {
+    config: OrgConfig;
+    toolRepo: RepoGit;
+    instanceWorkspace: (role: "current" | "candidate") => string;
+  },
+): CycleInstances & {
   close(): Promise<void>;
 } {
   const { config, toolRepo } = setup;
+  const access = { sandbox: setup.sandbox, sandboxPolicy: setup.sandboxPolicy };
   const servers: { close(): Promise<void> }[] = [];
   const worktrees: string[] = [];
   return {
@@ -64,7 +73,7 @@ export function inProcessInstances(setup: {
         await toolRepo.addWorktree(checkout, branch, { signal });
         worktrees.push(checkout);
       }
-      const served = await serveCheckout(config, checkout, setup.instanceWorkspace(role));
+      const served = await serveCheckout(config, access, checkout, setup.instanceWorkspace(role));
       servers.push(served);
       return { role, port: served.server.port, url: served.server.url, said: `${role}: served at ${served.server.url}` };
     },

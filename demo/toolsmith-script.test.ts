@@ -10,6 +10,7 @@ import { expectValidatedAtDefaults } from "../testing/expect-validated-at-defaul
 import { specPrompt } from "../toolsmith/phase-prompts.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const FILE = join(import.meta.dir, "toolsmith-script.json");
 
@@ -43,6 +44,7 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     using repo = tempGitRepo();
     await using server = await startScriptedServer({ script: await loadScript(FILE) });
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: "count the words in a text",
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
@@ -53,11 +55,21 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     expectValidatedAtDefaults(repo.dir, outcome.branch, "word_count");
 
     // The same goal again: the name is taken by the live candidate, and the failure says so.
-    const again = await runToolsmith({ goal: "count the words in a text", model: httpModel({ server: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
+    const again = await runToolsmith({
+      ...testSandboxAccess(),
+      goal: "count the words in a text",
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
+      repoDir: repo.dir,
+    });
     expect(again).toMatchObject({ ok: false });
     if (!again.ok) expect(again.failure).toContain("the name word_count is taken");
     // A goal it does not know: the failure says what it can build.
-    const unknown = await runToolsmith({ goal: "sort a list of names", model: httpModel({ server: server.url, modelId: "qwen3:8b" }), repoDir: repo.dir });
+    const unknown = await runToolsmith({
+      ...testSandboxAccess(),
+      goal: "sort a list of names",
+      model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
+      repoDir: repo.dir,
+    });
     expect(unknown).toMatchObject({ ok: false });
     if (!unknown.ok) expect(unknown.failure).toContain('It said: "I am the scripted toolsmith: no model, ten tools');
   }, 120_000);

@@ -60,7 +60,7 @@ describe("the /health contract: one schema for serve, the instance probe and the
   test("settings: serve's /health names how it runs tools, hashed; other serve settings, sandbox bounds or profile give another hash, secrets none", async () => {
     await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
     const answer = Health.parse(await (await fixture.handler.fetch(new Request("http://org.test/health"))).json());
-    expect(answer.settings).toBe(toolRunSettings({ serve: fixture.config.serve, profile: "dev", version: "9.9.9" }));
+    expect(answer.settings).toBe(toolRunSettings({ serve: fixture.config.serve, sandbox: DEFAULT_SANDBOX_POLICY, profile: "dev", version: "9.9.9" }));
     const base = { serve: DEFAULT_SERVE, sandbox: DEFAULT_SANDBOX_POLICY, profile: "dev", version: "1.0.0" };
     const hash = toolRunSettings(base);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
 import { canonicalJson } from "../git/gate-key.ts";
 import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
-import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /**
  * What `GET /health` of an org server answers: the one definition of the contract. `serve` builds its
@@ -34,8 +34,8 @@ export type Health = z.infer<typeof Health>;
  * org's version and the bun it runs on. `/health` shows it, so a gate's record of a tool's scenario holds only between
  * instances set up as they were then (`tool-scenario-records.ts`); the secrets stay out of an answer anyone may read.
  */
-export function toolRunSettings(parts: { serve: unknown; sandbox?: SandboxPolicy; profile: string; version: string }): string {
-  const { secretValues: _secrets, ...sandbox } = parts.sandbox ?? DEFAULT_SANDBOX_POLICY;
+export function toolRunSettings(parts: { serve: unknown; sandbox: SandboxPolicy; profile: string; version: string }): string {
+  const { secretValues: _secrets, ...sandbox } = parts.sandbox;
   const content = { version: 1, serve: parts.serve, sandbox, profile: parts.profile, org: parts.version, bun: `${Bun.version} ${Bun.revision}` };
   return createHash("sha256").update(canonicalJson(content)).digest("hex");
 }

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
@@ -28,7 +29,8 @@ async function treeOf(git: RepoGit, commit: string): Promise<{ judgedTree?: stri
   return tree ? { judgedTree: tree } : {};
 }
 
-export type FitnessRequest = {
+/** What the gate judges and how; the tools' tests and validation run in `sandbox` under `sandboxPolicy`. */
+export type FitnessRequest = SandboxAccess & {
   git: RepoGit;
   /** The candidate instance's port: its /health names the commit judged. */
   candidatePort: number;
@@ -212,6 +214,8 @@ async function laterStages(run: GateRun): Promise<boolean> {
       revalidate: request.revalidate ?? false,
       code: run.code,
       onWellFormed: startExamples,
+      sandbox: request.sandbox,
+      sandboxPolicy: request.sandboxPolicy,
       signal,
     });
     if (!toolChecks.every(run.record)) return false;

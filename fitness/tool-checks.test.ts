@@ -9,6 +9,7 @@ import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promo
 import { CLAMP } from "../testing/toolsmith-fixtures.ts";
 import { ordinaryCorpus, submittedSources } from "../toolsmith/ordinary-corpus.ts";
 import { checkGeneratedTools } from "./tool-checks.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-tool-checks-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
@@ -28,7 +29,14 @@ describe("the gate's tool checks on ordinary code (issue 30)", () => {
     const commit = makeCandidate(repo.dir, "cand/20261125T120000Z", (worktree) => writeFixtureTool(worktree, added));
     const git = new RepoGit(repo.dir);
     const main = (await git.run(["rev-parse", "main"])).trim();
-    const checks = await checkGeneratedTools(git, { main, commit, runDir: join(root, "gate"), settings: ToolsmithSettings.parse({}), revalidate: true });
+    const checks = await checkGeneratedTools(git, {
+      ...testSandboxAccess(),
+      main,
+      commit,
+      runDir: join(root, "gate"),
+      settings: ToolsmithSettings.parse({}),
+      revalidate: true,
+    });
     const byName = (prefix: string) => checks.find((check) => check.name.startsWith(prefix));
     expect(byName("tool files, metadata hashes, static policy")).toMatchObject({ ok: true });
     expect(checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.reason}`)).toEqual([]);
@@ -49,6 +57,7 @@ describe("the gate's tool checks on names", () => {
     const main = (await git.run(["rev-parse", "main"])).trim();
     let ranTests = false;
     const checks = await checkGeneratedTools(git, {
+      ...testSandboxAccess(),
       main,
       commit,
       runDir: join(root, "reserved"),

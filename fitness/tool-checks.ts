@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { GENERATED_TOOL_FILES, GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { runSandboxed } from "../sandbox/run-sandboxed.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import type { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
@@ -94,7 +94,7 @@ function validationInput(tool: JudgedTool, settings: ToolsmithSettings): Validat
 async function validateAgain(
   tool: JudgedTool,
   recorded: ValidationRecord | undefined,
-  request: { runDir: string; settings: ToolsmithSettings; repoDir: string; identity: string | undefined; signal?: AbortSignal },
+  request: SandboxAccess & { runDir: string; settings: ToolsmithSettings; repoDir: string; identity: string | undefined; signal?: AbortSignal },
 ): Promise<FitnessCheck> {
   const started = performance.now();
   const { spec } = tool.metadata;
@@ -117,7 +117,13 @@ async function validateAgain(
   }
   const input = validationInput(tool, request.settings);
   const { validateTool } = await import("../toolsmith/validate-tool.ts");
-  const report = await validateTool({ runDir: join(request.runDir, "validate", tool.name), ...input, ...(request.signal ? { signal: request.signal } : {}) });
+  const report = await validateTool({
+    runDir: join(request.runDir, "validate", tool.name),
+    ...input,
+    sandbox: request.sandbox,
+    sandboxPolicy: request.sandboxPolicy,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
   if (report.ok && request.identity !== undefined && !request.signal?.aborted) recordValidation(request.repoDir, input, report, { identity: request.identity });
   return {
     stage: "tools",
@@ -146,7 +152,7 @@ async function validateAgain(
  */
 export async function checkGeneratedTools(
   git: RepoGit,
-  request: {
+  request: SandboxAccess & {
     main: string;
     commit: string;
     runDir: string;
@@ -224,7 +230,7 @@ export async function checkGeneratedTools(
     const recorded = request.revalidate ? [] : judged.filter((tool) => hasPassRecord(git.repoDir, keys.get(tool.name)));
     const validated = judged.filter((tool) => !recorded.includes(tool) && validationRecords.get(tool.name) !== undefined);
     const toRun = judged.filter((tool) => !recorded.includes(tool) && !validated.includes(tool));
-    const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request.settings.testTimeoutMs, signal);
+    const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request, request.settings.testTimeoutMs, signal);
     const failing = batch.filter((result) => !result.ok);
     if (failing.length === 0) for (const tool of toRun) recordPass(git.repoDir, keys.get(tool.name), tool.name);
     const fromRecords = [
@@ -303,6 +309,7 @@ function recordPass(repoDir: string, key: string | undefined, tool: string): voi
 async function runAllToolTests(
   tools: JudgedTool[],
   dir: string,
+  access: SandboxAccess,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ name: string; ok: boolean; detail: string }[]> {
@@ -319,7 +326,8 @@ async function runAllToolTests(
   // Folder names are tool names (checked against the pattern); nothing else model-made reaches this line.
   // Each tool's code behind the same second layer as in the toolsmith's tests stage (generated-tools/tool-source-preload.ts).
   const script = `cd /org/tools && ls -d * | xargs -P 2 -I{} /bin/sh -c 'cd /org/tools/{} && timeout -s KILL ${seconds} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ./tool.test.ts < ./tool.ts >/scratch/{}.log 2>&1; echo "{} $?"'`;
-  const result = await runSandboxed({
+  const result = await access.sandbox.run({
+    policy: access.sandboxPolicy,
     argv: ["/bin/sh", "-c", script],
     scratchDir: join(dir, "scratch"),
     timeoutMs: (seconds * tools.length * 1000) / 2 + 30_000,

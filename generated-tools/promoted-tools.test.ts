@@ -11,6 +11,7 @@ import { type ToolFixture, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "./promoted-tools.ts";
 import { readToolCalls } from "../usage/tool-calls.ts";
 import { sha256Hex, ToolSpec } from "./tool-metadata.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 /** Writes a fixture as a promoted tool, metadata hashes and all, as a promotion would leave it. */
 function promote(repoDir: string, fixture: ToolFixture): string {
@@ -30,7 +31,7 @@ describe("promoted generated tools", () => {
     const skipped: string[] = [];
     expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
     expect(skipped).toEqual(["word_count: its files do not match the hashes recorded at validation"]);
-    const result = await asTool.execute({ text: "a b" }, { signal: new AbortController().signal, workspaceDir: repo.dir });
+    const result = await asTool.execute({ text: "a b" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: repo.dir });
     expect(result).toMatchObject({ ok: false });
   });
 
@@ -87,6 +88,7 @@ describe("promoted generated tools", () => {
     expect(personas.find((persona) => persona.kind === "python")?.tools.word_count).toBeUndefined();
     const asked: ToolCall[] = [];
     const room = await openRoom({
+      ...testSandboxAccess(),
       config: { ...config, personas: personas.filter((persona) => persona.kind === "agent") },
       workspaceDir,
       tools: promoted.map(promotedToolAsTool),

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
 import { recordToolCall } from "../usage/tool-calls.ts";
@@ -40,16 +40,17 @@ export function promotedToolsIn(repoDir: string, onSkip: (name: string, problem:
  * Every run passes here (room, serve, MCP, workflows, `tool run`), so here each is recorded under
  * `<repoDir>/.org/usage/` (usage/tool-calls.ts).
  */
-export async function runToolCopy(options: {
-  repoDir: string;
-  code: string;
-  metadata: ToolMetadata;
-  input: unknown;
-  /** Default: a fresh folder beside the copy, removed with it. */
-  scratchDir?: string;
-  signal?: AbortSignal;
-  policy?: SandboxPolicy;
-}): Promise<GeneratedToolRun> {
+export async function runToolCopy(
+  options: SandboxAccess & {
+    repoDir: string;
+    code: string;
+    metadata: ToolMetadata;
+    input: unknown;
+    /** Default: a fresh folder beside the copy, removed with it. */
+    scratchDir?: string;
+    signal?: AbortSignal;
+  },
+): Promise<GeneratedToolRun> {
   const started = performance.now();
   const result = await runCopy(options);
   recordToolCall(options.repoDir, {
@@ -75,8 +76,9 @@ async function runCopy(options: Parameters<typeof runToolCopy>[0]): Promise<Gene
       input: options.input,
       scratchDir: options.scratchDir ?? join(runDir, "scratch"),
       timeoutMs: options.metadata.sandbox.timeoutMs,
+      sandbox: options.sandbox,
+      sandboxPolicy: options.sandboxPolicy,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.policy ? { policy: options.policy } : {}),
     });
   } finally {
     rmSync(runDir, { recursive: true, force: true });
@@ -91,7 +93,7 @@ export function changedFileProblem(name: string, file: "tool.ts" | "tool.test.ts
 /** Runs a promoted tool after checking its files' hashes again, from a fresh copy (see `runToolCopy`). */
 export async function runPromotedTool(
   tool: PromotedTool,
-  options: { input: unknown; scratchDir: string; signal?: AbortSignal; policy?: SandboxPolicy },
+  options: SandboxAccess & { input: unknown; scratchDir: string; signal?: AbortSignal },
 ): Promise<GeneratedToolRun> {
   const verified = verifiedToolCode(tool);
   if (!verified.ok) return { ok: false, reason: "tool", error: changedFileProblem(tool.name, verified.file), durationMs: 0 };
@@ -118,7 +120,8 @@ export function promotedToolAsTool(tool: PromotedTool): AnyTool {
         input: args,
         scratchDir: scratchDirFor(context),
         signal: context.signal,
-        ...(context.sandbox ? { policy: context.sandbox } : {}),
+        sandbox: context.sandbox,
+        sandboxPolicy: context.sandboxPolicy,
       });
       if (!result.ok) return { ok: false, output: `Error: ${spec.name} failed (${result.reason}): ${result.error}` };
       return { ok: true, output: JSON.stringify(result.output), data: result.output as JsonValue };

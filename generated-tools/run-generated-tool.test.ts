@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runGeneratedTool } from "./run-generated-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-generated-run-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
@@ -19,7 +20,7 @@ function toolDir(name: string, code: string): string {
 }
 
 const run = (directory: string, input: unknown, timeoutMs?: number) =>
-  runGeneratedTool({ toolDir: directory, inputSchema, outputSchema, input, scratchDir: join(root, "scratch"), timeoutMs });
+  runGeneratedTool({ ...testSandboxAccess(), toolDir: directory, inputSchema, outputSchema, input, scratchDir: join(root, "scratch"), timeoutMs });
 
 const WORDS = `export default (input: { text: string }) => ({ words: input.text.split(/\\s+/).filter(Boolean).length });\n`;
 
@@ -52,7 +53,14 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
 
   // Issue 18 §5: tools written to disk directly, past the static policy, as an escape from it would be.
   const anyOutput = (directory: string) =>
-    runGeneratedTool({ toolDir: directory, inputSchema, outputSchema: { type: "object" }, input: { text: "x" }, scratchDir: join(root, "scratch") });
+    runGeneratedTool({
+      ...testSandboxAccess(),
+      toolDir: directory,
+      inputSchema,
+      outputSchema: { type: "object" },
+      input: { text: "x" },
+      scratchDir: join(root, "scratch"),
+    });
 
   test("a tool past the policy finds every global it could reach the host with undefined, and compiles no string", async () => {
     const names = [

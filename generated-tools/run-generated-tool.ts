@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { runSandboxed } from "../sandbox/run-sandboxed.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
 import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, TOOLCHAIN_ENV, runnerMounts } from "./sandbox-toolchain.ts";
 
@@ -24,20 +23,21 @@ export const RunnerResult = z.union([
  * Runs a generated tool once, in a fresh sandbox, through the fixed runner: its folder read-only, scratch
  * writable, no network. The output is checked against the output schema and redacted before anyone sees it.
  */
-export async function runGeneratedTool(options: {
-  toolDir: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema: Record<string, unknown>;
-  input: unknown;
-  scratchDir: string;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** The policy org was assembled with; the default policy when absent. */
-  policy?: SandboxPolicy;
-}): Promise<GeneratedToolRun> {
+export async function runGeneratedTool(
+  options: SandboxAccess & {
+    toolDir: string;
+    inputSchema: Record<string, unknown>;
+    outputSchema: Record<string, unknown>;
+    input: unknown;
+    scratchDir: string;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
+): Promise<GeneratedToolRun> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   const marker = `org-result-${randomBytes(16).toString("hex")}`;
-  const result = await runSandboxed({
+  const result = await options.sandbox.run({
+    policy: options.sandboxPolicy,
     argv: [SANDBOX_BUN, SANDBOX_RUNNER],
     stdin: JSON.stringify({
       marker,
@@ -51,7 +51,6 @@ export async function runGeneratedTool(options: {
     readOnlyMounts: [...runnerMounts(), { source: options.toolDir, target: SANDBOX_TOOL_DIR }],
     env: TOOLCHAIN_ENV,
     abortSignal: options.signal,
-    ...(options.policy ? { policy: options.policy } : {}),
   });
   const durationMs = result.durationMs;
   if (result.timedOut) {

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runSandboxed } from "../sandbox/run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import { runnerMounts, SANDBOX_BUN, SANDBOX_RUNNER, TOOLCHAIN_ENV, toolchainMounts } from "./sandbox-toolchain.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-toolchain-"));
@@ -23,7 +23,7 @@ test("a tool's run mounts bun, the runner and zod only, each as the checking san
 });
 
 test("inside a tool run's sandbox, /org and /node_modules hold exactly what runnerMounts names", async () => {
-  const result = await runSandboxed({
+  const result = await runInTestSandbox({
     argv: ["/bin/sh", "-c", "ls -A /org /org/runner /node_modules"],
     scratchDir: join(root, "scratch"),
     readOnlyMounts: runnerMounts(),
@@ -47,7 +47,7 @@ test("inside a tool run's sandbox, /org and /node_modules hold exactly what runn
   // zod's entry is the shim over the package, mounted after it, so `import "zod"` loads the bytecode bundle.
   const shim = runnerMounts().find(({ target }) => target === "/node_modules/zod/index.js");
   expect(shim).toBeDefined();
-  const entry = await runSandboxed({ argv: ["/bin/cat", "/node_modules/zod/index.js"], scratchDir: join(root, "scratch"), readOnlyMounts: runnerMounts() });
+  const entry = await runInTestSandbox({ argv: ["/bin/cat", "/node_modules/zod/index.js"], scratchDir: join(root, "scratch"), readOnlyMounts: runnerMounts() });
   expect(entry.stdout).toStartWith('export * from "org-bundled-zod/');
   expect(entry.stdout).toBe(await Bun.file(shim?.source ?? "").text());
 });

@@ -12,22 +12,21 @@ import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { GrowBudget } from "./grow-budget.ts";
 import type { BuildRecord } from "./grow-report.ts";
 import { oneLine } from "./need-signals.ts";
 import type { Proposal } from "./proposal.ts";
 
-/** What every build of a run shares. */
-export type BuildContext = {
+/** What every build of a run shares: the toolsmith, the gate and the instances run in `sandbox` under `sandboxPolicy`. */
+export type BuildContext = SandboxAccess & {
   git: RepoGit;
   /** The room's config: the in-process instances' personas and tools. */
   config: OrgConfig;
   /** The toolsmith's thresholds and rounds for the build. */
   toolsmithSettings: ToolsmithSettings;
   model: LanguageModel;
-  sandboxPolicy: SandboxPolicy;
   gate: () => GateOptions;
   /** How a pass is promoted; absent: grow.autoPromote is false, and a pass waits for `org promote`. */
   promotion?: { context: (log: (line: string) => void) => Omit<RefChangeContext, "signal">; restart: boolean };
@@ -53,7 +52,13 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
   mkdirSync(instancesRoot);
   // The sandbox's uid reads the instances' workspaces.
   chmodSync(instancesRoot, 0o755);
-  const instances = inProcessInstances({ config: context.config, toolRepo: context.git, instanceWorkspace: (role) => join(instancesRoot, role) });
+  const instances = inProcessInstances({
+    config: context.config,
+    toolRepo: context.git,
+    instanceWorkspace: (role) => join(instancesRoot, role),
+    sandbox: context.sandbox,
+    sandboxPolicy: context.sandboxPolicy,
+  });
   let outcome: Awaited<ReturnType<typeof buildAndPromote>>;
   try {
     outcome = await buildAndPromote({
@@ -62,6 +67,7 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
         model: context.budget.model(context.model),
         repoDir: context.git.repoDir,
         settings: context.toolsmithSettings,
+        sandbox: context.sandbox,
         sandboxPolicy: context.sandboxPolicy,
       },
       instances,

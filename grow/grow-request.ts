@@ -1,9 +1,10 @@
-import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { environmentSettings } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { modelFor } from "../llm/model-for.ts";
 import { httpModels } from "../models/persona-model.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
@@ -17,8 +18,12 @@ function toolsmithModel(config: OrgConfig): LanguageModel {
   return modelFor({ server: environment.ollamaBase, modelId: environment.ollamaModel }, config.authorizations);
 }
 
-/** What a run is given by whoever starts it (`org grow`, `serve --grow-every`); the rest comes from config and environment. */
+/**
+ * What a run is given by whoever starts it (`org grow`, `serve --grow-every`), with the sandbox of that process; the rest
+ * comes from config and environment.
+ */
 export type GrowSetup = {
+  sandbox: Sandbox;
   workspaceDir: string;
   repoDir: string;
   config: OrgConfig;
@@ -52,6 +57,7 @@ export function growRequest(setup: GrowSetup): GrowRequest {
     gateOptions: defaultGateOptions(repoDir),
     model: toolsmithModel(config),
     ...(embedder ? { embedder } : {}),
+    sandbox: setup.sandbox,
     sandboxPolicy: sandboxPolicyFrom({ config }),
     limits: {
       budgetMs: (setup.budgetMinutes ?? settings.budgetMinutes) * 60_000,

@@ -13,6 +13,7 @@ import { mergeNeeds } from "./merge-needs.ts";
 import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
 import { toolResultNeed } from "./room-needs.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-grow-notice-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -56,7 +57,7 @@ async function session(workspaceDir: string, turns: string[], wish?: string): Pr
     contextMessages: 60,
   };
   config.personas = [persona];
-  const room = await openRoom({ config, workspaceDir, tools: [wordCount], models: () => model, onEvent: () => {} });
+  const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [wordCount], models: () => model, onEvent: () => {} });
   try {
     for (const text of turns) await room.send(text);
     if (wish !== undefined) room.wish(wish);

@@ -16,6 +16,7 @@ import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-repo
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { type GrowRequest, runGrow } from "./run-grow.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
 // sessions written as the room writes them, the scripted toolsmith, the real sandbox and the real gate against two
@@ -60,6 +61,7 @@ function request(
 ): GrowRequest {
   const { maxTools, dryRun = false, autoPromote = false, pruneUnusedDays, ...rest } = changes;
   const made = growRequest({
+    ...testSandboxAccess(),
     workspaceDir: dir,
     repoDir: dir,
     config: { ...config, grow: { ...config.grow, autoPromote, ...(pruneUnusedDays !== undefined ? { pruneUnusedDays } : {}) } },

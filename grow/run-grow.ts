@@ -20,7 +20,7 @@ import { cosine } from "../registry/need-similarity.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { buildProposal } from "./build-proposal.ts";
 import { coverProposals } from "./cover-needs.ts";
 import { GrowBudget, type GrowLimits } from "./grow-budget.ts";
@@ -37,8 +37,8 @@ import type { Proposal, ProposalState } from "./proposal.ts";
 /** Goals embedded in one run at most (the newest proposals' and the needs'). */
 const MAX_EMBEDDED_GOALS = 2_000;
 
-/** What a run is asked to do, and with what. */
-export type GrowRequest = {
+/** What a run is asked to do, and with what; its builds run in `sandbox` under `sandboxPolicy`. */
+export type GrowRequest = SandboxAccess & {
   /** Where the sessions, the audit log and serve's jobs are read, and `.org/grow/` is kept. */
   workspaceDir: string;
   /** The repository whose main grows: built from, judged, promoted into, and whose tools' health is judged. */
@@ -50,11 +50,10 @@ export type GrowRequest = {
   toolsmithSettings: ToolsmithSettings;
   gateSettings: ToolsmithSettings;
   /** The gate's other options, apart from the settings and the repository. */
-  gateOptions: Omit<GateOptions, "settings" | "git">;
+  gateOptions: Omit<GateOptions, "settings" | "git" | "sandbox" | "sandboxPolicy">;
   /** The toolsmith's model. */
   model: LanguageModel;
   embedder?: Embedder;
-  sandboxPolicy: SandboxPolicy;
   limits: GrowLimits;
   dryRun: boolean;
   /** Current, restarted after a promotion or rollback; absent: not restarted (`--no-restart`, or serve, which follows main itself). */
@@ -309,8 +308,9 @@ class GrowRun {
       config: request.config,
       toolsmithSettings: request.toolsmithSettings,
       model: request.model,
+      sandbox: request.sandbox,
       sandboxPolicy: request.sandboxPolicy,
-      gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git: this.git }),
+      gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git: this.git, sandbox: request.sandbox, sandboxPolicy: request.sandboxPolicy }),
       ...(request.settings.autoPromote ? { promotion: this.promotion } : {}),
       budget: this.budget,
       instancesDir: this.instancesDir,

@@ -15,6 +15,7 @@ import type { ChatMessage } from "./chat-types.ts";
 import { echoTool } from "../testing/echo-tool.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { httpModel } from "./http-model.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-limits-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -48,7 +49,7 @@ describe("limits a hostile server cannot switch off", () => {
       model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "y".repeat(400) }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       budget,
     });
     await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
@@ -76,7 +77,7 @@ describe("limits a hostile server cannot switch off", () => {
       model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       onEvent: (event) => events.push(event),
     });
     expect(result.stopReason).toBe("done");
@@ -98,7 +99,7 @@ describe("limits a hostile server cannot switch off", () => {
       model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       maxToolCalls: 3,
     });
     expect(runs).toEqual(["r1-0", "r1-1", "r2-0"]);
@@ -121,7 +122,7 @@ describe("limits a hostile server cannot switch off", () => {
       model: httpModel({ server: server.url, modelId: "m", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([slow, echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       toolTime,
     });
     // The third call would take the default 30 s: 590 + 30 > 600. A tool that runs no code costs nothing.
@@ -181,7 +182,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
       model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "talk" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       maxReplyChars: 10_000,
       onEvent: (event) => events.push(event),
     });
@@ -201,7 +202,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
       model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "call" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       maxReplyChars: 10_000,
     });
     expect(result.stopReason).toBe("reply-chars");
@@ -217,7 +218,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
       model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "call twice" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       maxReplyChars: 10_000,
     });
     expect(result.stopReason).toBe("reply-chars");
@@ -233,7 +234,7 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
       model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "talk" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir },
+      toolContext: { ...testSandboxAccess(), workspaceDir },
       budget,
       onEvent: (event) => event.type === "text-delta" && streamed.push(event.text),
     });

@@ -10,6 +10,7 @@ import { type ScriptedReply, scriptedModel } from "./scripted-model.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { defineTool, toolSet } from "../tools/define-tool.ts";
 import { echoTool } from "../testing/echo-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-loop-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -38,7 +39,7 @@ async function loop(replies: ScriptedReply[], extra: Partial<Parameters<typeof r
     model,
     messages: [{ role: "user", content: "go" }],
     tools,
-    toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
+    toolContext: { ...testSandboxAccess(), workspaceDir, persona: "agent", sessionId: "s1" },
     onEvent: (event) => events.push(event),
     ...extra,
   });
@@ -111,7 +112,13 @@ describe("runWithTools", () => {
   test("the round bound stops a model that never stops calling", async () => {
     let n = 0;
     const model = scriptedModel(() => wholeCall("echo", { text: `n${n++}` }));
-    const result = await runWithTools({ model, messages: [{ role: "user", content: "go" }], tools, toolContext: { workspaceDir }, maxRounds: 4 });
+    const result = await runWithTools({
+      model,
+      messages: [{ role: "user", content: "go" }],
+      tools,
+      toolContext: { ...testSandboxAccess(), workspaceDir },
+      maxRounds: 4,
+    });
     expect(result.stopReason).toBe("max-rounds");
     expect(model.requests).toHaveLength(4);
   });
@@ -175,7 +182,7 @@ describe("runWithTools", () => {
   test("the budget is checked before each LLM call: a spent budget sends no request", async () => {
     const budget = new Budget({ maxSessionTokens: 10 });
     const model = scriptedModel([wholeCall("echo", { text: "x" }), text("never")]);
-    const attempt = runWithTools({ model, messages: [{ role: "user", content: "go" }], tools, toolContext: { workspaceDir }, budget });
+    const attempt = runWithTools({ model, messages: [{ role: "user", content: "go" }], tools, toolContext: { ...testSandboxAccess(), workspaceDir }, budget });
     await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
     expect(model.requests).toHaveLength(1);
     expect(budget.tokensUsed).toBe(15);
@@ -185,7 +192,7 @@ describe("runWithTools", () => {
     const entries: AuditEntry[] = [];
     const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
     await loop([wholeCall("echo", { text: secret }), text("ok")], {
-      toolContext: { workspaceDir, persona: "agent", sessionId: "s9", audit: { record: (entry) => entries.push(entry) } },
+      toolContext: { ...testSandboxAccess(), workspaceDir, persona: "agent", sessionId: "s9", audit: { record: (entry) => entries.push(entry) } },
     });
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ tool: "echo", persona: "agent", sessionId: "s9", ok: true });

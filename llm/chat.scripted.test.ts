@@ -14,6 +14,7 @@ import { chatFailure, collectChat } from "../testing/chat-helpers.ts";
 import { toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
 import { httpModel } from "./http-model.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const servers: { stop(): Promise<void> }[] = [];
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-chat-scripted-"));
@@ -223,7 +224,7 @@ describe("chatOnce errors against the scripted server", () => {
       model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
       messages: user("run two"),
       tools: toolSet([sh]),
-      toolContext: { workspaceDir, sessionId: "index-bug-history" },
+      toolContext: { ...testSandboxAccess(), workspaceDir, sessionId: "index-bug-history" },
     });
     expect(result.content).toBe("both ran");
     expect(server.requests.map((request) => request.outcome)).toEqual(["200 rule 0", "200 rule 1"]);
@@ -280,7 +281,7 @@ describe("runWithTools runs calls the model wrote into its text, with the real s
         model: httpModel({ server: server.url, modelId: "qwen3:8b", retry: { retries: 0 } }),
         messages: user("what does the shell say?"),
         tools,
-        toolContext: { workspaceDir, sessionId: `embedded-${embedded}` },
+        toolContext: { ...testSandboxAccess(), workspaceDir, sessionId: `embedded-${embedded}` },
         onEvent: (event) => events.push(event),
       });
       expect(result.stopReason).toBe("done");

@@ -9,6 +9,7 @@ import { waitUntil } from "../testing/wait-until.ts";
 import { type ConnectionChange, McpConnection } from "./mcp-connection.ts";
 import { McpHub } from "./mcp-hub.ts";
 import { recordTrust } from "./mcp-trust.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "org-mcp-connection-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,6 +61,7 @@ test("a storm of tools/list_changed is answered by a few listings, not one each"
   const server: McpServerConfig = { name: "storm", transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
   const changes: ConnectionChange[] = [];
   const connection = new McpConnection({
+    ...testSandboxAccess(),
     server,
     settings: DEFAULT_MCP,
     workspaceDir: dir,
@@ -110,6 +112,7 @@ test("a workflow step's MCP result is redacted where it is made: the server's ow
   };
   recordTrust(server, dir);
   const hub = new McpHub({
+    ...testSandboxAccess(),
     servers: [server],
     settings: DEFAULT_MCP,
     workspaceDir: dir,
@@ -154,6 +157,7 @@ test("over Streamable HTTP a message is bounded too: a JSON answer or an event p
   });
   const server: McpServerConfig = { name: "big", transport: "http", url: `http://127.0.0.1:${endpoint.port}/mcp`, policy: "allow", tools: {} };
   const connection = new McpConnection({
+    ...testSandboxAccess(),
     server,
     // The SDK leaves a call whose event stream broke waiting: it ends at mcp.callTimeoutS, having read no more.
     settings: { ...DEFAULT_MCP, callTimeoutS: 5 },
@@ -187,6 +191,7 @@ test("two calls of unsandboxed servers at once: a settings file one call changed
   const server: McpServerConfig = { name: "host", transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
   recordTrust(server, workspace);
   const hub = new McpHub({
+    ...testSandboxAccess(),
     servers: [server],
     settings: DEFAULT_MCP,
     workspaceDir: workspace,
@@ -199,7 +204,7 @@ test("two calls of unsandboxed servers at once: a settings file one call changed
     await hub.ready(AbortSignal.timeout(20_000));
     const hold = hub.tools().find((entry) => entry.tool.name === "host__hold")?.tool;
     if (!hold) throw new Error("no host__hold");
-    const context = { signal: AbortSignal.timeout(20_000), workspaceDir: workspace };
+    const context = { signal: AbortSignal.timeout(20_000), workspaceDir: workspace, ...testSandboxAccess() };
     // One persona's call rewrites the config and is still running when another persona's call starts.
     const writer = hold.execute({ write: '{ "personas": "granted" }', release: "release-writer" }, context);
     await waitUntil("the call to write the config", () => readFileSync(join(workspace, "org.config.json"), "utf8").includes("granted"));

@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolResult } from "../tools/define-tool.ts";
@@ -23,11 +23,11 @@ export type McpServerState =
 /** What a connection tells its owner: its tools changed, or a line for the user. */
 export type ConnectionChange = { type: "tools" } | { type: "notice"; message: string };
 
-export type McpConnectionOptions = {
+/** One server's settings, and the sandbox and policy a sandboxed server runs under. */
+export type McpConnectionOptions = SandboxAccess & {
   server: McpServerConfig;
   settings: McpSettings;
   workspaceDir: string;
-  sandboxPolicy: SandboxPolicy;
   /** Where `${VAR}` references and the inherited variables are read; config's default (the process's) when absent. */
   env?: NodeJS.ProcessEnv;
   version: string;

@@ -10,6 +10,7 @@ import { freePort } from "../testing/free-port.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { McpHub } from "./mcp-hub.ts";
 import { recordTrust } from "./mcp-trust.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const EVERYTHING = join(import.meta.dir, "..", "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
 const TOKEN = `http-test-${crypto.randomUUID()}`;
@@ -62,6 +63,7 @@ beforeAll(async () => {
   ];
   for (const server of servers) recordTrust(server, workspace);
   hub = new McpHub({
+    ...testSandboxAccess(),
     servers,
     settings: { callTimeoutS: 10, startTimeoutS: 20 },
     workspaceDir: workspace,
@@ -94,7 +96,7 @@ test("headers carry the token from the environment; a wrong one fails the start 
   });
   const echo = hub.tools().find((tool) => tool.tool.name === "remote__echo");
   expect(echo?.policy).toBe("allow");
-  const result = await echo?.tool.execute({ message: "over http" }, { signal: new AbortController().signal, workspaceDir: workspace });
+  const result = await echo?.tool.execute({ message: "over http" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace });
   expect(result).toMatchObject({ ok: true, output: "Echo: over http" });
 }, 30_000);
 
@@ -102,10 +104,10 @@ test("an endpoint that stops answering: the call fails as a result, and the serv
   upstream.kill("SIGKILL");
   await upstream.exited;
   const echo = hub.tools().find((tool) => tool.tool.name === "remote__echo");
-  const result = await echo?.tool.execute({ message: "anyone?" }, { signal: new AbortController().signal, workspaceDir: workspace });
+  const result = await echo?.tool.execute({ message: "anyone?" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace });
   expect(typeof result === "object" && result.ok).toBe(false);
   await waitUntil("remote to count as down", () => state("remote")?.state === "down" || state("remote")?.state === "starting", 15_000);
   // Its tools stay offered while it is down; a call is answered at once, saying so.
-  const again = await echo?.tool.execute({ message: "still?" }, { signal: new AbortController().signal, workspaceDir: workspace });
+  const again = await echo?.tool.execute({ message: "still?" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace });
   expect(typeof again === "object" && again.output).toMatch(/the MCP server remote is (down|starting)/);
 }, 30_000);

@@ -2,7 +2,7 @@ import { resolve, sep } from "node:path";
 import { z } from "zod";
 import { type McpServerConfig, type McpSettings, mcpSecrets, mcpToolOwner } from "../config/mcp-servers.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
@@ -34,11 +34,11 @@ export type McpServerStatus = {
   pid?: number;
 };
 
-export type McpHubOptions = {
+/** The room's servers, and the sandbox and policy the sandboxed ones run under. */
+export type McpHubOptions = SandboxAccess & {
   servers: readonly McpServerConfig[];
   settings: McpSettings;
   workspaceDir: string;
-  sandboxPolicy: SandboxPolicy;
   /** org's version, as the client names itself to servers. */
   version: string;
   /** Where `${VAR}` references and inherited variables come from; the process's environment when absent. */
@@ -73,6 +73,7 @@ export class McpHub {
           server,
           settings: options.settings,
           workspaceDir: options.workspaceDir,
+          sandbox: options.sandbox,
           sandboxPolicy: options.sandboxPolicy,
           version: options.version,
           ...(options.env ? { env: options.env } : {}),

@@ -16,6 +16,7 @@ import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { descendants } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { recordTrust } from "./mcp-trust.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const NODE_MODULES = join(import.meta.dir, "..", "node_modules");
 const EVERYTHING = join(NODE_MODULES, "@modelcontextprotocol", "server-everything", "dist", "index.js");
@@ -125,6 +126,7 @@ beforeAll(async () => {
   }
   const notices: string[] = [];
   const assembly = await assembleRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir: workspace,
     checkoutDir: workspace,

@@ -1,8 +1,7 @@
 import { lookup } from "node:dns/promises";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
-import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { type SandboxAccess, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { type AllowedHost, type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { workspaceMounts } from "../workspace/workspace-view.ts";
@@ -19,12 +18,13 @@ export class PermanentStartError extends Error {
  * The transport for a server: its program started as the user or in the sandbox (with the process, to kill), or its
  * URL with its headers. Throws PermanentStartError when a variable it names is unset or the sandbox cannot run it.
  */
-export async function openTransport(options: {
-  server: McpServerConfig;
-  workspaceDir: string;
-  sandboxPolicy: SandboxPolicy;
-  env?: NodeJS.ProcessEnv;
-}): Promise<{ transport: Transport; process?: LongRunningProcess }> {
+export async function openTransport(
+  options: SandboxAccess & {
+    server: McpServerConfig;
+    workspaceDir: string;
+    env?: NodeJS.ProcessEnv;
+  },
+): Promise<{ transport: Transport; process?: LongRunningProcess }> {
   const { server, env } = options;
   if (server.transport === "http") {
     const headers = mcpServerHeaders(server, env);
@@ -44,10 +44,10 @@ export async function openTransport(options: {
 }
 
 async function startSandboxed(
-  options: { server: McpServerConfig; workspaceDir: string; sandboxPolicy: SandboxPolicy },
+  options: SandboxAccess & { server: McpServerConfig; workspaceDir: string },
   env: Record<string, string>,
 ): Promise<LongRunningProcess> {
-  const { server, workspaceDir, sandboxPolicy } = options;
+  const { server, workspaceDir, sandbox, sandboxPolicy } = options;
   try {
     makeScratchRootPrivate(workspaceDir);
     // The workspace read-only at /workspace (where it starts), as the room's commands see it; never the write view.
@@ -55,6 +55,7 @@ async function startSandboxed(
     const { copy: _copy, notShown: _notShown, ...mounts } = workspaceMounts(view, workspaceDir, {});
     const readOnlyMounts = [...(mounts.readOnlyMounts ?? []), ...(server.readOnlyPaths ?? []).map((path) => ({ source: path, target: path }))];
     return await startSandboxedProcess({
+      sandbox,
       policy: sandboxPolicy,
       argv: [server.command ?? "", ...(server.args ?? [])],
       scratchDir: scratchDirFor({ workspaceDir, sessionId: `mcp-${server.name}` }),

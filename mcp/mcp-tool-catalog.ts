@@ -4,7 +4,7 @@ import { z } from "zod";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { isObjectId } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { redact } from "../security/redact.ts";
@@ -70,7 +70,7 @@ function generatedEntry(
   origin: string,
   runDir: string,
   code: () => Promise<{ ok: true; code: string } | { ok: false; error: string }>,
-  policy: SandboxPolicy | undefined,
+  access: SandboxAccess,
   files: () => Promise<{ ok: true; source: string; tests: string; metadata: string } | { ok: false; error: string }>,
 ): McpToolEntry {
   const { spec } = metadata;
@@ -102,7 +102,7 @@ function generatedEntry(
       if (problem) return { ok: false, error: `the input does not match ${spec.name}'s input schema: ${redact(problem)}` };
       const loaded = await code();
       if (!loaded.ok) return { ok: false, error: loaded.error };
-      const result = await runToolCopy({ repoDir: runDir, code: loaded.code, metadata, input, ...(signal ? { signal } : {}), ...(policy ? { policy } : {}) });
+      const result = await runToolCopy({ repoDir: runDir, code: loaded.code, metadata, input, ...access, ...(signal ? { signal } : {}) });
       return result.ok ? { ok: true, output: result.output } : { ok: false, error: `${spec.name} failed (${result.reason}): ${result.error}` };
     },
   };
@@ -110,9 +110,9 @@ function generatedEntry(
 
 /**
  * The promoted tools of a checkout's working tree (`tools/generated/`), hash-checked now and again at each call,
- * run under `policy` (the default policy when absent).
+ * run in `access`'s sandbox under its policy.
  */
-export function promotedEntries(repoDir: string, onSkip: (name: string, problem: string) => void = () => {}, policy?: SandboxPolicy): McpToolEntry[] {
+export function promotedEntries(repoDir: string, access: SandboxAccess, onSkip: (name: string, problem: string) => void = () => {}): McpToolEntry[] {
   return promotedToolsIn(repoDir, onSkip).map((tool) =>
     generatedEntry(
       tool.metadata,
@@ -122,7 +122,7 @@ export function promotedEntries(repoDir: string, onSkip: (name: string, problem:
         const verified = verifiedToolCode(tool);
         return verified.ok ? verified : { ok: false, error: changedFileProblem(tool.name, verified.file) };
       },
-      policy,
+      access,
       async () => promotedFiles(repoDir, tool.name, tool.metadata),
     ),
   );
@@ -161,9 +161,9 @@ export async function entriesAtCommit(
   git: RepoGit,
   commit: string,
   label: string,
+  access: SandboxAccess,
   onSkip: (name: string, problem: string) => void = () => {},
   signal?: AbortSignal,
-  policy?: SandboxPolicy,
 ): Promise<McpToolEntry[]> {
   if (!isObjectId(commit)) throw new Error(`not a commit id: ${commit}`);
   const blobs = new Map<string, { blob: string; size: number }>();
@@ -198,7 +198,7 @@ export async function entriesAtCommit(
           ` from ${label}`,
           git.repoDir,
           async () => ({ ok: true, code }),
-          policy,
+          access,
           async () => files,
         ),
       );
@@ -217,8 +217,8 @@ export async function entriesAtCommit(
 export function workflowEntries(
   workspaceDir: string,
   toolRoots: readonly string[],
+  access: SandboxAccess,
   onSkip: (name: string, problem: string) => void = () => {},
-  policy?: SandboxPolicy,
 ): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
   const folder = join(workspaceDir, "workflows");
@@ -240,7 +240,7 @@ export function workflowEntries(
       continue;
     }
     const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
-    const tools = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
+    const tools = generatedToolCaller({ roots, scratchDir, ...access });
     let text: string;
     try {
       // One read for the listing; every call reads and checks the file again.
@@ -261,7 +261,7 @@ export function workflowEntries(
           return { ok: true, documents: { workflow: `${JSON.stringify(workflow, null, 2)}\n` } };
         },
         async run(input, signal, onStep) {
-          const fresh = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
+          const fresh = generatedToolCaller({ roots, scratchDir, ...access });
           try {
             const checkedGraph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: fresh.checkTool });
             const output = await runWorkflow(checkedGraph, input, {

@@ -11,6 +11,7 @@ import { type McpToolEntry, promotedEntries } from "./mcp-tool-catalog.ts";
 import { MAX_RESOURCE_BYTES } from "./mcp-resources.ts";
 import { createMcpToolServer } from "./mcp-tool-server.ts";
 import { McpToolSet } from "./mcp-tool-set.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // The server in-process, over the SDK's in-memory transport, on hand-made or real on-disk entries: no sandbox run.
 const cleanups: (() => void)[] = [];
@@ -81,7 +82,7 @@ test("a resource read refuses a file swapped for a link and a text over the cap,
   const big = entry("big_tool", {
     documents: async () => ({ ok: true, documents: { spec: "{}", source: "x".repeat(MAX_RESOURCE_BYTES + 1), tests: "", metadata: "{}" } }),
   });
-  const listed = promotedEntries(root);
+  const listed = promotedEntries(root, testSandboxAccess());
   const client = await connected(() => [...listed, big]);
   expect((await client.readResource({ uri: "org://tools/word_count/source" })).contents[0]).toMatchObject({ text: WORD_COUNT_CODE });
   // A model's folder changes under the server: tool.ts becomes a link to a file outside.

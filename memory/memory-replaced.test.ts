@@ -12,6 +12,7 @@ import { openRoom } from "../room/room.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { memorySaveTool } from "./memory-save-tool.ts";
 import { MEMORY_DATABASE_FILE, MemoryStore } from "./memory-store.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-memory-replaced-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -48,6 +49,7 @@ test("memory.sqlite deleted while a chat is open: search rebuilds with a notice,
   const { store } = MemoryStore.open(workspaceDir);
   const notices: string[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [memorySaveTool(store)],

@@ -17,6 +17,7 @@ import { post } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { MemoryStore } from "./memory-store.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // No known key format, not in this process's environment: only the config's apiKeyEnv makes it a secret.
 const KEY = "staging-pw-Q7w8e9r0t1y2";
@@ -100,7 +101,7 @@ test("serve: /v1/jobs and /v1/tools/memory_save/run with a configured key leave 
   const { workspaceDir, config } = workspaceWithKey("serve", server.url);
   const { store: memory } = MemoryStore.open(workspaceDir, { secrets: config.secrets });
   const tools = await ServedTools.open(checkout.dir, builtInTools({ config, memory }), workspaceDir);
-  const handler = createServeHandler({ config, workspaceDir, tools, version: orgVersion(), logError: () => {}, memory });
+  const handler = createServeHandler({ ...testSandboxAccess(), config, workspaceDir, tools, version: orgVersion(), logError: () => {}, memory });
   const http = startServe({ handler, host: "127.0.0.1", port: 0 });
   try {
     const accepted = await fetch(post(`${http.url}/v1/jobs`, { text: `remember the staging key ${KEY}`, mode: "direct:agent" }));

@@ -13,6 +13,7 @@ import { echoTool } from "../testing/echo-tool.ts";
 import { memorySaveTool } from "./memory-save-tool.ts";
 import { memorySearchTool } from "./memory-search-tool.ts";
 import { FACTS_FILE, MEMORY_DATABASE_FILE, MemoryNotFoundError, MemoryStore } from "./memory-store.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-memory-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -30,6 +31,7 @@ async function session(workspaceDir: string, script: ScriptInput, messages: stri
   ];
   const events: RoomEvent[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [memorySearchTool(store), memorySaveTool(store), echoTool()],
@@ -172,7 +174,7 @@ describe("memory", () => {
     const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
     config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: {} }];
     const events: RoomEvent[] = [];
-    const room = await openRoom({ config, workspaceDir, tools: [], memory: broken, onEvent: (event) => events.push(event) });
+    const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], memory: broken, onEvent: (event) => events.push(event) });
     try {
       const summary = await room.send("hello");
       await room.send("again");
@@ -213,7 +215,14 @@ describe("memory", () => {
       { workspaceDir, checkoutDir: workspaceDir },
     );
     const { store } = MemoryStore.open(workspaceDir);
-    const room = await openRoom({ config, workspaceDir, tools: [memorySearchTool(store), memorySaveTool(store)], memory: store, onEvent: () => {} });
+    const room = await openRoom({
+      ...testSandboxAccess(),
+      config,
+      workspaceDir,
+      tools: [memorySearchTool(store), memorySaveTool(store)],
+      memory: store,
+      onEvent: () => {},
+    });
     try {
       expect(room.personas()[0]?.tools).toContain("memory_save");
       expect(room.personas()[0]?.tools).not.toContain("memory_search");

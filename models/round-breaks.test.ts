@@ -8,6 +8,7 @@ import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { echoTool } from "../testing/echo-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-round-breaks-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -32,6 +33,7 @@ test("a reply that speaks, calls a tool and speaks again keeps its two rounds ap
   const renderer = createConsoleRenderer({ write: (chunk) => (console += chunk), color: false });
   const events: RoomEvent[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [echoTool()],

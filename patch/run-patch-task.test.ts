@@ -8,6 +8,7 @@ import type { AuditEntry } from "../security/audit-log.ts";
 import { checkoutState, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { parsePatchTask } from "./patch-task.ts";
 import { runPatchTask } from "./run-patch-task.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const TASK = '# Add a config\n\n```yaml\nprompt: "Add config.json"\noutputs: [config.json]\nguarantees: ["config.json is valid JSON"]\n```\n';
 
@@ -29,7 +30,7 @@ test("a link to /etc/passwd is refused as it is made, a stray file is told back 
     contextDir: repo.dir,
     model,
     breadcrumb: "JIRA-9",
-    sandbox: sandboxPolicy({ poolSize: 0 }),
+    ...testSandboxAccess(sandboxPolicy({ poolSize: 0 })),
     secrets: [],
     signal: AbortSignal.timeout(60_000),
     progress: (line) => progress.push(line),

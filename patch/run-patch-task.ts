@@ -2,8 +2,7 @@ import { basename } from "node:path";
 import { runWithTools, type LoopEvent } from "../chat.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
@@ -20,8 +19,8 @@ import { outputMatcher } from "./output-paths.ts";
 import type { PatchTask } from "./patch-task.ts";
 import { PATCH_SESSION, patchWorkspace } from "./patch-workspace.ts";
 
-/** What one `org patch` run is given. */
-export type PatchRequest = {
+/** What one `org patch` run is given; the agent's commands run in `sandbox` under `sandboxPolicy` (with the write view). */
+export type PatchRequest = SandboxAccess & {
   task: PatchTask;
   /** The repository the patch is for; only read. */
   repoDir: string;
@@ -29,7 +28,6 @@ export type PatchRequest = {
   contextDir: string;
   model: LanguageModel;
   breadcrumb?: string | undefined;
-  sandbox: SandboxPolicy;
   secrets: readonly string[];
   signal: AbortSignal;
   /** One line of progress for a person (stderr). */
@@ -131,7 +129,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
   const { task, progress } = request;
   const context = readContextFiles(request.contextDir, task.context);
   // Without a sandbox every call would fail and the model would change nothing: that is no "nothing to change".
-  if (request.sandbox.enabled) await ensureSandboxAvailable();
+  if (request.sandboxPolicy.enabled) await request.sandbox.ensureAvailable();
   await using work = patchWorkspace(request.repoDir);
   progress(`copied ${request.repoDir} for the agent (${work.entries} ${work.entries === 1 ? "entry" : "entries"})`);
   const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
@@ -142,7 +140,8 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     audit,
     secrets: request.secrets,
     // The write view: commands run on a private copy of the patch's workspace at /workspace, where they start.
-    sandbox: { ...request.sandbox, workspace: "write" as const },
+    sandbox: request.sandbox,
+    sandboxPolicy: { ...request.sandboxPolicy, workspace: "write" as const },
     workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal),
   };
   const messages: ChatMessage[] = [

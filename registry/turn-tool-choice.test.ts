@@ -10,6 +10,7 @@ import { simpleSpec, writeGeneratedTool } from "../testing/generated-tool-fixtur
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { readNeedHints, writeNeedHints } from "./need-hints.ts";
 import { openTurnToolChoice } from "./turn-tool-choice.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const TOOLS = [
   simpleSpec("word_count", "Counts the words in a text.", "text", "words"),
@@ -62,6 +63,7 @@ describe("per-turn tool choice in the room", () => {
       expect(choice.notices).toEqual([]);
       const events: RoomEvent[] = [];
       const room = await openRoom({
+        ...testSandboxAccess(),
         config,
         workspaceDir: repoDir,
         tools: promoted.map(promotedToolAsTool),

@@ -7,6 +7,7 @@ import { MemoryStore } from "../memory/memory-store.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-guard-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -20,7 +21,7 @@ test("a user message with a key goes redacted by default, as written only when a
   config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: {} }];
   const { store } = MemoryStore.open(workspaceDir);
   const events: RoomEvent[] = [];
-  const room = await openRoom({ config, workspaceDir, tools: [], memory: store, onEvent: (event) => events.push(event) });
+  const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], memory: store, onEvent: (event) => events.push(event) });
   const lastUser = () => {
     const body = server.requests.filter((request) => request.path.endsWith("/chat/completions")).at(-1)?.body as {
       messages: { role: string; content: string }[];
@@ -53,7 +54,7 @@ test("a user message with a key goes redacted by default, as written only when a
   expect(JSON.stringify(recalled)).not.toContain(KEY);
   store.close();
 
-  const resumed = await openRoom({ config, workspaceDir, tools: [], resume: room.sessionId, onEvent: () => {} });
+  const resumed = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], resume: room.sessionId, onEvent: () => {} });
   try {
     expect(JSON.stringify(resumed.history())).not.toContain(KEY);
   } finally {

@@ -11,6 +11,7 @@ import { MemoryStore } from "../memory/memory-store.ts";
 import { neutralize } from "../memory/quoted-memory.ts";
 import { sh } from "../tools/sh.ts";
 import { openRoom } from "./room.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // A page (or a recalled record, or a workflow's output) that holds a tool call is data: a model that repeats
 // it word for word writes a call, and the loop must not run it (provenance), in whatever format it is written.
@@ -33,7 +34,7 @@ async function agentRoom(script: ScriptInput, run: (events: RoomEvent[], send: (
   const { store } = MemoryStore.open(workspaceDir);
   if (page !== undefined) store.save({ text: page, persona: "agent" });
   const events: RoomEvent[] = [];
-  const room = await openRoom({ config, workspaceDir, tools: [sh, memorySearchTool(store)], onEvent: (event) => events.push(event) });
+  const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [sh, memorySearchTool(store)], onEvent: (event) => events.push(event) });
   try {
     await run(events, (text) => room.send(text, { signal: AbortSignal.timeout(60_000) }).then(() => {}));
   } finally {

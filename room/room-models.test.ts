@@ -11,6 +11,7 @@ import { scriptedModel } from "../llm/scripted-model.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-room-models-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -38,6 +39,7 @@ test("the server's request slot is held while the persona's model streams and fr
   config.personas = [persona];
   const events: RoomEvent[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [probe],

@@ -13,6 +13,7 @@ import { startLinkSwapper } from "../testing/link-swapper-process.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 import { echoTool as makeEchoTool } from "../testing/echo-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const base = mkdtempSync(join(tmpdir(), "org-room-security-"));
@@ -57,6 +58,7 @@ async function withRoom(setup: Setup, run: (context: Context) => Promise<void>) 
   const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
   const events: RoomEvent[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [],
@@ -114,7 +116,7 @@ describe("file mode cannot write outside the workspace or into org's state (inva
     const configPath = join(workspaceDir, "org.config.json");
     writeFileSync(configPath, JSON.stringify({ mode: "file:.org/history" }));
     const config = loadOrgConfig(configPath, { OLLAMA_BASE: "http://127.0.0.1:9" }, { checkoutDir: workspaceDir });
-    await expect(openRoom({ config, workspaceDir, tools: [], onEvent: () => {} })).rejects.toBeInstanceOf(OrgConfigError);
+    await expect(openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], onEvent: () => {} })).rejects.toBeInstanceOf(OrgConfigError);
   });
 
   test("a parent directory swapped for a symlink after the mode was set is refused with a notice; the console never says written", async () => {
@@ -466,6 +468,7 @@ describe("a damaged transcript at resume", () => {
       const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
       const events: RoomEvent[] = [];
       const resumed = await openRoom({
+        ...testSandboxAccess(),
         config,
         workspaceDir,
         tools: [],

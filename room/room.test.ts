@@ -14,6 +14,7 @@ import { readTranscript } from "./transcript.ts";
 import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
 import { ModelNotAvailableError } from "./switch-model.ts";
 import { echoTool } from "../testing/echo-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const base = mkdtempSync(join(tmpdir(), "org-room-"));
@@ -58,6 +59,7 @@ async function withRoom(
   const { mkdirSync } = await import("node:fs");
   mkdirSync(workspaceDir, { recursive: true });
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [echo],
@@ -352,7 +354,7 @@ test("a start mode in the config that names no persona is an error naming the fi
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
   config.mode = "direct:nobody";
   config.source = join(workspaceDir, "org.config.json");
-  await expect(openRoom({ config, workspaceDir, tools: [], onEvent() {} })).rejects.toThrow(
+  await expect(openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], onEvent() {} })).rejects.toThrow(
     new RegExp(`^${join(workspaceDir, "org.config.json").replace(/[.\\/]/g, "\\$&")}, key mode: `),
   );
 });
@@ -381,7 +383,7 @@ describe("room tools", () => {
         description: `Prepares as ${name}.`,
         parameters: z.object({}),
         execute: async () => "done",
-        prepare: (session) => prepared.push({ tool: name, ...session }),
+        prepare: ({ workspaceDir, sessionId }) => prepared.push({ tool: name, workspaceDir, ...(sessionId !== undefined ? { sessionId } : {}) }),
       });
     const tools = { offered: "allow" as const, denied: "deny" as const };
     const roomPersonas = [
@@ -566,7 +568,7 @@ describe("room transcript", () => {
 
       const events: RoomEvent[] = [];
       const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
-      const room = await openRoom({ config, workspaceDir, tools: [], resume: true, onEvent: (event) => events.push(event) });
+      const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], resume: true, onEvent: (event) => events.push(event) });
       try {
         expect(room.sessionId).toBe(sessionId);
         expect(room.mode).toEqual({ kind: "direct", persona: "agent" });
@@ -644,7 +646,7 @@ describe("what a new user hit", () => {
       mkdirSync(workspaceDir, { recursive: true });
       const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: gatewayUrl, OLLAMA_MODEL: "qwen3:8b" });
       config.personas = config.personas.filter((persona) => persona.name === "agent");
-      const room = await openRoom({ config, workspaceDir, tools: [], onEvent: (event) => events.push(event) });
+      const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], onEvent: (event) => events.push(event) });
       try {
         await room.useModel("agent", "other:1b");
         expect(room.personas()[0]?.model).toBe("other:1b");
@@ -771,7 +773,7 @@ describe("transcript size and loss", () => {
       // The reply's text is there twice (its deltas and its message); one line per chunk would be ~150 KB.
       expect(size).toBeLessThan(3 * 4096);
       const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
-      const resumed = await openRoom({ config, workspaceDir, tools: [], resume: room.sessionId, onEvent() {} });
+      const resumed = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], resume: room.sessionId, onEvent() {} });
       try {
         expect(resumed.history()).toEqual(history);
       } finally {
@@ -835,7 +837,7 @@ describe("transcript size and loss", () => {
       expect(readFileSync(path, "utf8")).not.toContain('"type":"reply-end"');
 
       const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
-      const room = await openRoom({ config, workspaceDir, tools: [], resume: sessionId, onEvent() {} });
+      const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], resume: sessionId, onEvent() {} });
       try {
         const history = room.history();
         expect(history.map((message) => message.from)).toEqual(["user", "agent"]);

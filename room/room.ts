@@ -29,6 +29,7 @@ import { type CredentialChoice, sendTurn } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
 import { markTurnUndone } from "./undo-turn.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 export { RoomModeError } from "./room-mode.ts";
@@ -51,8 +52,10 @@ export type RoomOptions = {
   /** Tools that come and go while the room is open (its MCP servers'), with their notices. */
   toolFeed?: ToolFeed;
   audit?: AuditSink;
-  /** The sandbox policy org was assembled with, handed to every tool call; the default policy when absent. */
-  sandboxPolicy?: SandboxPolicy;
+  /** The process's sandbox, made where org was assembled: every tool call of the room runs in it. */
+  sandbox: Sandbox;
+  /** The sandbox policy org was assembled with, handed to every tool call. */
+  sandboxPolicy: SandboxPolicy;
   /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
   toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
@@ -267,7 +270,8 @@ function prepareOfferedTools(core: RoomCore, tools: ReturnType<typeof roomTools>
     tools.builtins.get(name)?.prepare?.({
       workspaceDir: core.workspaceDir,
       sessionId: core.sessionId,
-      ...(core.options.sandboxPolicy ? { sandbox: core.options.sandboxPolicy } : {}),
+      sandbox: core.options.sandbox,
+      sandboxPolicy: core.options.sandboxPolicy,
     });
 }
 
@@ -306,7 +310,8 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     limits: config.limits,
     budget: core.budget,
     ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.sandboxPolicy ? { sandbox: options.sandboxPolicy } : {}),
+    sandbox: options.sandbox,
+    sandboxPolicy: options.sandboxPolicy,
     ...(options.approve ? { approve: options.approve } : {}),
     workspaceWrite: {
       workspaceDir: core.workspaceDir,

@@ -24,11 +24,11 @@ import { modelWait } from "../llm/model-wait.ts";
 import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { type WorkspaceWriteReply, type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
 
-/** What a reply needs from its room. */
-export type ReplyRoom = {
+/** What a reply needs from its room, with the sandbox and the policy its tools run under. */
+export type ReplyRoom = SandboxAccess & {
   emit(event: RoomEvent): void;
   mode(): RoomMode;
   names: readonly string[];
@@ -43,8 +43,6 @@ export type ReplyRoom = {
   limits: OrgLimits;
   budget: Budget;
   audit?: AuditSink;
-  /** The sandbox policy its tools run under. */
-  sandbox?: SandboxPolicy;
   /** Where changes commands made on the workspace's private copy are decided (`sandbox.workspace: "write"`). */
   workspaceWrite?: WorkspaceWriteRoom;
   approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
@@ -136,7 +134,8 @@ function replyHost(
       secrets: room.secrets,
       workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
-      ...(room.sandbox ? { sandbox: room.sandbox } : {}),
+      sandbox: room.sandbox,
+      sandboxPolicy: room.sandboxPolicy,
       ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn.turnId, replyId, reply.ceiling)) } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,

@@ -9,6 +9,7 @@ import { defineTool } from "../tools/define-tool.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
 import type { FeedChange, FedTool, ToolFeed } from "./tool-feed.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "org-tool-feed-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +59,15 @@ test("fed tools join and leave an open room: agents get them at the feed's polic
   ]);
   const events: RoomEvent[] = [];
   const model = scriptedModel([{ toolCalls: [{ name: "chat_mode", arguments: {} }] }, { text: "done" }]);
-  const room = await openRoom({ config, workspaceDir: dir, tools: [], toolFeed: tools, models: () => model, onEvent: (event) => events.push(event) });
+  const room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir: dir,
+    tools: [],
+    toolFeed: tools,
+    models: () => model,
+    onEvent: (event) => events.push(event),
+  });
   try {
     const policies = () => Object.fromEntries(room.personas().map((persona) => [persona.name, persona.policies]));
     expect(policies()).toEqual({
@@ -103,7 +112,15 @@ test("a tool promoted while the room is open takes its name back from a server's
   const tools = feed([{ tool: fedTool("files__read", "the server's answer"), policy: "allow" }]);
   const events: RoomEvent[] = [];
   const model = scriptedModel([{ toolCalls: [{ name: "files__read", arguments: {} }] }, { text: "done" }]);
-  const room = await openRoom({ config, workspaceDir: workspace, tools: [], toolFeed: tools, models: () => model, onEvent: (event) => events.push(event) });
+  const room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir: workspace,
+    tools: [],
+    toolFeed: tools,
+    models: () => model,
+    onEvent: (event) => events.push(event),
+  });
   try {
     // The gate promotes a generated tool of that very name (generated names may hold "__").
     expect(room.offerPromotedTools([fedTool("files__read", "the promoted tool's answer")]).added).toEqual(["files__read"]);

@@ -17,6 +17,7 @@ import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, workspaceChanged
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
 import { workspaceWritePolicy, workspaceWriter } from "./workspace-write.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-workspace-write-"));
 chmodSync(base, 0o755);
@@ -69,6 +70,7 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
   const asked: (ToolCall & { preview?: string })[] = [];
   const events: RoomEvent[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [sh],
@@ -333,6 +335,7 @@ test("through the real sandbox: an agent's hostile commands are each refused who
   config.sandbox.workspaceWrite = "allow";
   const events: RoomEvent[] = [];
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir,
     tools: [sh],

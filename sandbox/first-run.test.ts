@@ -9,13 +9,15 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 // A fresh process each time: what a first call pays depends on module state no other test has touched.
 async function firstRuns(commands: string[]): Promise<{ exitCodes: (number | null)[]; launches: number }> {
   const script = [
-    `import { runSandboxed, sandboxLaunchCount } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
+    `import { Sandbox } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
+    `import { DEFAULT_SANDBOX_POLICY } from ${JSON.stringify(join(import.meta.dir, "sandbox-policy.ts"))};`,
+    "const sandbox = new Sandbox();",
     "const exitCodes = [];",
     `for (const cmd of ${JSON.stringify(commands)}) {`,
-    `  const result = await runSandboxed({ argv: ["/bin/sh", "-c", cmd], scratchDir: ${JSON.stringify(join(root, "scratch"))}, timeoutMs: 20_000 });`,
+    `  const result = await sandbox.run({ policy: DEFAULT_SANDBOX_POLICY, argv: ["/bin/sh", "-c", cmd], scratchDir: ${JSON.stringify(join(root, "scratch"))}, timeoutMs: 20_000 });`,
     "  exitCodes.push(result.exitCode);",
     "}",
-    "console.log(JSON.stringify({ exitCodes, launches: sandboxLaunchCount() }));",
+    "console.log(JSON.stringify({ exitCodes, launches: sandbox.launches }));",
   ].join("\n");
   const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

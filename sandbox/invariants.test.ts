@@ -8,8 +8,9 @@ import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
-import { runSandboxed } from "./run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // docs/ARCHITECTURE.md invariants 1–4, each against the real sandbox and the real tools.
 
@@ -21,7 +22,7 @@ afterAll(async () => {
   await env.close();
 });
 
-const context = (): ToolContext => ({ signal: new AbortController().signal, workspaceDir: env.workspaceDir, sessionId: "inv" });
+const context = (): ToolContext => ({ ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: env.workspaceDir, sessionId: "inv" });
 const tools = () => toolSet([sh, pythonRun]);
 
 describe("docs/ARCHITECTURE.md invariants", () => {
@@ -53,7 +54,7 @@ describe("docs/ARCHITECTURE.md invariants", () => {
       `ls -a ~ /root ${env.workspaceDir} 2>&1`,
       `cat ${env.workspaceDir}/.env ${env.workspaceDir}/.git/config 2>&1`,
     ].join("; ");
-    const result = await runSandboxed({ argv: ["/bin/sh", "-c", cmd], scratchDir: env.scratchFor("invariant-2"), timeoutMs: 5000 });
+    const result = await runInTestSandbox({ argv: ["/bin/sh", "-c", cmd], scratchDir: env.scratchFor("invariant-2"), timeoutMs: 5000 });
     expect(result.stdout).not.toContain(env.fakeToken);
     expect(result.stdout).not.toContain(env.fakeTokenName);
     expect(result.stdout).not.toContain("do-not-leak");
@@ -81,7 +82,7 @@ describe("docs/ARCHITECTURE.md invariants", () => {
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const connect = (network: boolean | undefined) =>
-      runSandboxed({
+      runInTestSandbox({
         argv: [
           "/usr/bin/python3",
           "-I",
@@ -101,7 +102,7 @@ describe("docs/ARCHITECTURE.md invariants", () => {
     });
 
     test("invariant 3: network: true under a policy that does not allow it is refused, and nothing runs", async () => {
-      await expect(runSandboxed({ argv: ["/bin/true"], scratchDir: env.scratchFor("invariant-3"), network: true })).rejects.toThrow(
+      await expect(runInTestSandbox({ argv: ["/bin/true"], scratchDir: env.scratchFor("invariant-3"), network: true })).rejects.toThrow(
         /asks for the host's network, which its sandbox policy does not allow/,
       );
       expect(accepted).toBe(0);

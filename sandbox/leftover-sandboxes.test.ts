@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { descendants, isLive } from "../testing/process-tree.ts";
 import { pidNamespaceOf, pidOfTask, processesIn } from "./pid-namespace.ts";
-import { prestartSandbox, runSandboxed, sharedSandbox } from "./run-sandboxed.ts";
+import { runInTestSandbox, testSandbox } from "../testing/test-sandbox.ts";
+import { DEFAULT_SANDBOX_POLICY } from "./sandbox-policy.ts";
 
-const pool = sharedSandbox().pool;
+const pool = testSandbox.pool;
 
 // A sandbox killed at any step of its start, or whose org is killed then, must leave no process behind. Each
 // such process costs a pid slot under the cap all sandboxes share (as root), so a long-lived `org serve` could
@@ -193,7 +194,7 @@ test("a running sandbox cancelled at each step of its start leaves no process be
     const scratchDir = freshScratch();
     const before = new Set(descendants(process.pid));
     const cancel = new AbortController();
-    const run = runSandboxed({ argv: sleeper, scratchDir, timeoutMs: 60_000, abortSignal: cancel.signal });
+    const run = runInTestSandbox({ argv: sleeper, scratchDir, timeoutMs: 60_000, abortSignal: cancel.signal });
     const launcher = await newChild(process.pid, before);
     await reach(launcher, moment);
     made.push(snapshot(launcher, scratchDir));
@@ -208,9 +209,9 @@ test("a waiting sandbox discarded at each step of its start leaves no process be
   for (const moment of moments()) {
     const scratchDir = freshScratch();
     pool.discardAll();
-    prestartSandbox({ scratchDir, timeoutMs: 60_000 });
+    testSandbox.prestart({ policy: DEFAULT_SANDBOX_POLICY, scratchDir, timeoutMs: 60_000 });
     const [launcher] = pool.waitingPids();
-    if (launcher === undefined) throw new Error("prestartSandbox started no sandbox");
+    if (launcher === undefined) throw new Error("prestart started no sandbox");
     await reach(launcher, moment);
     made.push(snapshot(launcher, scratchDir));
     pool.discardAll();
@@ -222,10 +223,12 @@ test("a waiting sandbox discarded at each step of its start leaves no process be
 async function killOrgAt(kind: "running" | "waiting", moment: Step | number): Promise<Made> {
   const scratchDir = freshScratch();
   const module = JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"));
+  const policies = JSON.stringify(join(import.meta.dir, "sandbox-policy.ts"));
+  const imports = `import { Sandbox } from ${module}; import { DEFAULT_SANDBOX_POLICY } from ${policies}; const sandbox = new Sandbox();`;
   const script =
     kind === "running"
-      ? `import { runSandboxed } from ${module}; runSandboxed({ argv: ${JSON.stringify(sleeper)}, scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 60_000 }); setInterval(() => {}, 1000);`
-      : `import { prestartSandbox } from ${module}; prestartSandbox({ scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 60_000 }); setInterval(() => {}, 1000);`;
+      ? `${imports} sandbox.run({ policy: DEFAULT_SANDBOX_POLICY, argv: ${JSON.stringify(sleeper)}, scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 60_000 }); setInterval(() => {}, 1000);`
+      : `${imports} sandbox.prestart({ policy: DEFAULT_SANDBOX_POLICY, scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 60_000 }); setInterval(() => {}, 1000);`;
   const org = Bun.spawn([process.execPath, "-e", script], { stdio: ["ignore", "ignore", "ignore"] });
   try {
     const launcher = await newChild(org.pid, new Set());

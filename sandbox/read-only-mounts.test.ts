@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bwrapCommand, checkReadOnlyMount, mountTable } from "./bwrap-argv.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
-import { runSandboxed } from "./run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 
 const made: string[] = [];
 afterAll(() => {
@@ -43,7 +43,7 @@ describe("read-only mounts", () => {
     chmodSync(directory, 0o755);
     writeFileSync(join(directory, "data.txt"), "nested\n", { mode: 0o644 });
     const target = `${folder}/org-checkout/node_modules`;
-    const result = await runSandboxed({
+    const result = await runInTestSandbox({
       argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > ${folder}/other && cat ${folder}/other`],
       scratchDir: join(directory, "scratch"),
       readOnlyMounts: [{ source: directory, target }],
@@ -57,7 +57,7 @@ describe("read-only mounts", () => {
     made.push(directory);
     chmodSync(directory, 0o755);
     writeFileSync(join(directory, "data.txt"), "hello\n", { mode: 0o666 });
-    const result = await runSandboxed({
+    const result = await runInTestSandbox({
       argv: ["/bin/sh", "-c", "cat /org/data/data.txt; echo changed > /org/data/data.txt && echo WROTE"],
       scratchDir: join(directory, "scratch"),
       readOnlyMounts: [{ source: directory, target: "/org/data" }],
@@ -86,7 +86,7 @@ describe("read-only mounts", () => {
         { source: join(directory, `file ${name}`), target: `/org/f${index}` },
       ];
     });
-    const result = await runSandboxed({
+    const result = await runInTestSandbox({
       argv: ["/bin/sh", "-c", names.map((_, index) => `cat /org/d${index}/inside.txt /org/f${index}`).join("; ")],
       scratchDir: join(directory, "scratch"),
       readOnlyMounts: mounts,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostProcessesMatching, leftoverProcesses } from "../testing/hostile-environment.ts";
-import { runSandboxed } from "./run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 
 // A watchdog that kills bwrap while it still sets the sandbox up once left bwrap's child behind holding the
 // pipes: the run never returned and kept its slot. On a busy CPU that happened in about one run of three.
@@ -33,8 +33,8 @@ test("beside CPU hogs, runs the watchdog kills at once all return, leave nothing
   for (let index = 0; index < 3; index += 1) {
     hogs.push(Bun.spawn(["/bin/sh", "-c", "while :; do :; done"], { stdio: ["ignore", "ignore", "ignore"] }).pid);
   }
-  const sh = (scratchDir: string, cmd: string, extra: Partial<Parameters<typeof runSandboxed>[0]> = {}) =>
-    runSandboxed({ argv: ["/bin/sh", "-c", `${cmd} # ${marker}`], scratchDir, timeoutMs: 10_000, ...extra });
+  const sh = (scratchDir: string, cmd: string, extra: Partial<Parameters<typeof runInTestSandbox>[0]> = {}) =>
+    runInTestSandbox({ argv: ["/bin/sh", "-c", `${cmd} # ${marker}`], scratchDir, timeoutMs: 10_000, ...extra });
   for (let run = 0; run < 12; run += 1) {
     const full = join(root, `full-${run}`);
     const filled = await within(30_000, `filling scratch (run ${run})`, sh(full, "head -c 2M /dev/zero > leftover"));

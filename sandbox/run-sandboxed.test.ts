@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runSandboxed } from "./run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 import { scratchDirFor } from "./scratch-dir.ts";
 import { MAX_WATCHED_DIRECTORIES } from "./run-watchdog.ts";
@@ -12,10 +12,10 @@ const root = mkdtempSync(join(tmpdir(), "org-run-sandboxed-"));
 const scratchDir = join(root, "scratch");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const sh = (cmd: string, extra: Partial<Parameters<typeof runSandboxed>[0]> = {}) =>
-  runSandboxed({ argv: ["/bin/sh", "-c", cmd], scratchDir, timeoutMs: 5000, ...extra });
+const sh = (cmd: string, extra: Partial<Parameters<typeof runInTestSandbox>[0]> = {}) =>
+  runInTestSandbox({ argv: ["/bin/sh", "-c", cmd], scratchDir, timeoutMs: 5000, ...extra });
 
-describe("runSandboxed", () => {
+describe("Sandbox.run", () => {
   test("runs a command and returns its output and exit code", async () => {
     const result = await sh("echo out; echo err >&2; exit 3");
     expect(result).toMatchObject({ exitCode: 3, signal: null, timedOut: false, isCanceled: false, truncated: false });
@@ -141,8 +141,9 @@ describe("runSandboxed", () => {
   test("when org itself dies, its sandboxes die with it", async () => {
     const marker = `orgcrash${process.pid}x${Date.now().toString(36)}`;
     const script = [
-      `import { runSandboxed } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
-      `runSandboxed({ argv: ["/bin/bash", "-c", "exec -a ${marker} sleep 300"], scratchDir: ${JSON.stringify(scratchDir)} });`,
+      `import { Sandbox } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
+      `import { DEFAULT_SANDBOX_POLICY } from ${JSON.stringify(join(import.meta.dir, "sandbox-policy.ts"))};`,
+      `new Sandbox().run({ policy: DEFAULT_SANDBOX_POLICY, argv: ["/bin/bash", "-c", "exec -a ${marker} sleep 300"], scratchDir: ${JSON.stringify(scratchDir)} });`,
       `setTimeout(() => console.log("started"), 300);`,
     ].join("\n");
     const org = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });

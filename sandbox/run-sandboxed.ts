@@ -15,8 +15,8 @@ import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts"
 
 /** One sandboxed run: the command, what it may touch, its bounds, and the policy it runs under. */
 export type SandboxOptions = {
-  /** org's settings for every run (sandbox-policy.ts); DEFAULT_SANDBOX_POLICY when left out. */
-  policy?: SandboxPolicy;
+  /** org's settings for every run (sandbox-policy.ts), as org was assembled with them. */
+  policy: SandboxPolicy;
   argv: string[];
   /** Text fed to the command's stdin; without it stdin is /dev/null, so a stray read ends at once. */
   stdin?: string;
@@ -112,11 +112,11 @@ export class Sandbox {
    * caps. Command failures, timeouts and limit kills are results; only a sandbox that cannot start throws.
    */
   async run(options: SandboxOptions): Promise<SandboxResult> {
-    const policy = options.policy ?? DEFAULT_SANDBOX_POLICY;
-    if (options.argv.length === 0) throw new RangeError("runSandboxed needs a command (argv is empty)");
+    const { policy } = options;
+    if (options.argv.length === 0) throw new RangeError("a sandboxed run needs a command (argv is empty)");
     const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new RangeError(`runSandboxed needs a positive timeoutMs, got ${options.timeoutMs}`);
+      throw new RangeError(`a sandboxed run needs a positive timeoutMs, got ${options.timeoutMs}`);
     }
     checkNetwork(options, policy);
     checkEnvironment(options.env, policy.secretValues);
@@ -131,7 +131,7 @@ export class Sandbox {
     let result: SandboxResult;
     try {
       if (options.abortSignal?.aborted) return canceledBeforeStart();
-      result = await this.spawn(options, policy, true);
+      result = await this.spawn(options, true);
     } finally {
       release();
     }
@@ -150,7 +150,7 @@ export class Sandbox {
    * installed, or such a call could not be handed over (extra `env`); any failure is left for the call to report.
    */
   prestart(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
-    const policy = options.policy ?? DEFAULT_SANDBOX_POLICY;
+    const { policy } = options;
     if (!policy.enabled || !this.poolUsable(options.env ?? {}, policy)) return;
     try {
       this.checkToolsInstalled();
@@ -183,7 +183,8 @@ export class Sandbox {
   private async probe(): Promise<void> {
     this.checkToolsInstalled();
     const scratch = join(this.supportDir, "probe-scratch");
-    const result = await this.spawn({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000 }, DEFAULT_SANDBOX_POLICY, false);
+    // Whether bwrap starts at all: the default bounds are enough for /bin/true, whatever policy a caller runs under.
+    const result = await this.spawn({ argv: ["/bin/true"], scratchDir: scratch, timeoutMs: 10_000, policy: DEFAULT_SANDBOX_POLICY }, false);
     if (result.exitCode !== 0) {
       const detail = result.stderr.trim() || `exit code ${result.exitCode}`;
       throw new SandboxUnavailableError(
@@ -196,7 +197,8 @@ export class Sandbox {
     this.confirmed = true;
   }
 
-  private async spawn(options: SandboxOptions, policy: SandboxPolicy, pooling: boolean): Promise<SandboxResult> {
+  private async spawn(options: SandboxOptions, pooling: boolean): Promise<SandboxResult> {
+    const { policy } = options;
     const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
     const limits = resolveLimits(options.limits, timeoutMs, policy.limits);
     const dropRoot = isRoot();
@@ -274,33 +276,11 @@ export class Sandbox {
   }
 }
 
-let shared: Sandbox | undefined;
-
-/** This process's sandbox state, made on first use: every run of org's shares its probe, slots and pool. */
-export function sharedSandbox(): Sandbox {
-  shared ??= new Sandbox();
-  return shared;
-}
-
-/** `sharedSandbox().run(options)`. */
-export function runSandboxed(options: SandboxOptions): Promise<SandboxResult> {
-  return sharedSandbox().run(options);
-}
-
-/** `sharedSandbox().prestart(options)`. */
-export function prestartSandbox(options: Omit<SandboxOptions, "argv" | "stdin" | "abortSignal">): void {
-  sharedSandbox().prestart(options);
-}
-
-/** `sharedSandbox().ensureAvailable()`. */
-export function ensureSandboxAvailable(): Promise<void> {
-  return sharedSandbox().ensureAvailable();
-}
-
-/** How many sandboxes this process ran a command in (`sharedSandbox().launches`). */
-export function sandboxLaunchCount(): number {
-  return sharedSandbox().launches;
-}
+/**
+ * What a part that runs model-made code is handed where org is assembled: the process's one Sandbox (its probe, its
+ * bound on runs at once, its pool) and the policy every run of it goes under.
+ */
+export type SandboxAccess = { sandbox: Sandbox; sandboxPolicy: SandboxPolicy };
 
 /** Whether org runs as root (the launcher then drops to the sandbox's own uid). */
 export function isRoot(): boolean {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import { ensureSandboxAvailable, runSandboxed } from "./run-sandboxed.ts";
+import type { Sandbox } from "./run-sandboxed.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
 
@@ -12,7 +12,7 @@ export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
  * Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it;
  * with `workspaceDir`, also that its scratch directories are kept from other host users, under the caller's policy.
  */
-export async function checkSandbox(options: { workspaceDir?: string; policy: SandboxPolicy }): Promise<SandboxCheckItem[]> {
+export async function checkSandbox(options: { sandbox: Sandbox; workspaceDir?: string; policy: SandboxPolicy }): Promise<SandboxCheckItem[]> {
   const { workspaceDir } = options;
   const items: SandboxCheckItem[] = [];
   const isRoot = process.getuid?.() === 0;
@@ -46,7 +46,7 @@ export async function checkSandbox(options: { workspaceDir?: string; policy: San
   // Without bwrap or prlimit there is nothing to probe; a workspace out of reach still leaves the probes.
   if (items.some((item) => !item.ok && item.name !== "workspace")) return items;
   try {
-    await ensureSandboxAvailable();
+    await options.sandbox.ensureAvailable();
     items.push({ name: "namespaces", ok: true, detail: "bwrap can create user, pid, net, ipc, uts, mount namespaces" });
   } catch (error) {
     items.push({ name: "namespaces", ok: false, detail: error instanceof Error ? error.message : String(error) });
@@ -54,7 +54,8 @@ export async function checkSandbox(options: { workspaceDir?: string; policy: San
   }
   const scratchRoot = mkdtempSync(join(tmpdir(), "org-sandbox-check-"));
   try {
-    const result = await runSandboxed({
+    const result = await options.sandbox.run({
+      policy: options.policy,
       argv: ["/bin/sh", "-c", "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status"],
       scratchDir: join(scratchRoot, "scratch"),
       timeoutMs: 10_000,

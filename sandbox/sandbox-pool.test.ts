@@ -4,11 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
 import { HOSTILE_WORDS } from "./hostile-words.ts";
-import { prestartSandbox, runSandboxed, sharedSandbox, type SandboxOptions, type SandboxResult } from "./run-sandboxed.ts";
+import type { SandboxResult } from "./run-sandboxed.ts";
+import { runInTestSandbox as runSandboxed, testSandbox } from "../testing/test-sandbox.ts";
+import { DEFAULT_SANDBOX_POLICY } from "./sandbox-policy.ts";
 import { MAX_POOL_SIZE } from "./sandbox-pool.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 
-const pool = sharedSandbox().pool;
+const pool = testSandbox.pool;
+
+/** A call as these tests give it: the default policy unless it names one. */
+type TestRun = Parameters<typeof runSandboxed>[0];
 
 const root = mkdtempSync(join(tmpdir(), "org-sandbox-pool-"));
 afterEach(() => pool.resize(MAX_POOL_SIZE));
@@ -27,7 +32,7 @@ const refilled = () => new Promise((resolve) => setImmediate(resolve));
  * A call run twice on one scratch: the second is a repeat, so a sandbox for the next one starts (a call on a
  * scratch no call used just before starts none).
  */
-async function repeated(options: SandboxOptions): Promise<SandboxResult> {
+async function repeated(options: TestRun): Promise<SandboxResult> {
   const first = await runSandboxed(options);
   await runSandboxed(options);
   await refilled();
@@ -44,7 +49,7 @@ async function emptyPool(): Promise<void> {
 const gone = (pid: number) => !existsSync(`/proc/${pid}`);
 
 /** A call run twice on one scratch, the second time handed to the sandbox the first left waiting. */
-async function freshAndPooled(options: Omit<SandboxOptions, "scratchDir">): Promise<{ fresh: SandboxResult; pooled: SandboxResult; tookWaiting: boolean }> {
+async function freshAndPooled(options: Omit<TestRun, "scratchDir">): Promise<{ fresh: SandboxResult; pooled: SandboxResult; tookWaiting: boolean }> {
   const scratchDir = freshScratch();
   await emptyPool();
   const fresh = await repeated({ ...options, scratchDir });
@@ -113,7 +118,7 @@ test("a call whose configuration differs starts a fresh sandbox, and the waiting
   await repeated({ argv: ["/bin/true"], scratchDir, timeoutMs: 5000 });
   expect(pool.waitingPids()).toHaveLength(1);
   const handOvers = pool.handOvers;
-  const differing: Partial<SandboxOptions>[] = [
+  const differing: Partial<TestRun>[] = [
     { network: true, policy: sandboxPolicy({ network: true }) },
     { limits: { tmpBytes: 4 * 1024 * 1024 } },
     { env: { EXTRA: "1" } },
@@ -186,12 +191,13 @@ test("waiting sandboxes never keep org running, and die with it", async () => {
   const scratchDir = freshScratch();
   const script = (thenWait: boolean) =>
     [
-      `import { runSandboxed } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
-      `import { sharedSandbox } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
-      `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
-      `await runSandboxed({ argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
+      `import { Sandbox } from ${JSON.stringify(join(import.meta.dir, "run-sandboxed.ts"))};`,
+      `import { DEFAULT_SANDBOX_POLICY } from ${JSON.stringify(join(import.meta.dir, "sandbox-policy.ts"))};`,
+      "const sandbox = new Sandbox();",
+      `await sandbox.run({ policy: DEFAULT_SANDBOX_POLICY, argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
+      `await sandbox.run({ policy: DEFAULT_SANDBOX_POLICY, argv: ["/bin/true"], scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 5000 });`,
       "await new Promise((resolve) => setImmediate(resolve));",
-      "console.log(JSON.stringify(sharedSandbox().pool.waitingPids()));",
+      "console.log(JSON.stringify(sandbox.pool.waitingPids()));",
       thenWait ? "setInterval(() => {}, 1000);" : "",
     ].join("\n");
   // Ends on its own although a sandbox waits: the pool holds no reference on the event loop.
@@ -216,10 +222,10 @@ test("waiting sandboxes never keep org running, and die with it", async () => {
 test("a sandbox started when a session opens takes its first call", async () => {
   await emptyPool();
   const scratchDir = freshScratch();
-  prestartSandbox({ scratchDir, env: { EXTRA: "1" } });
-  prestartSandbox({ scratchDir, policy: sandboxPolicy({ enabled: false }) });
+  testSandbox.prestart({ policy: DEFAULT_SANDBOX_POLICY, scratchDir, env: { EXTRA: "1" } });
+  testSandbox.prestart({ scratchDir, policy: sandboxPolicy({ enabled: false }) });
   expect(pool.waitingPids()).toEqual([]);
-  prestartSandbox({ scratchDir });
+  testSandbox.prestart({ policy: DEFAULT_SANDBOX_POLICY, scratchDir });
   expect(pool.waitingPids()).toHaveLength(1);
   const before = pool.handOvers;
   const result = await runSandboxed({ argv: ["/bin/sh", "-c", "echo first; pwd"], scratchDir, timeoutMs: 5000 });

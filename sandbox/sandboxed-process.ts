@@ -2,7 +2,7 @@ import { closeSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
 import { openScratch } from "./open-scratch.ts";
-import { isRoot, planFor, SandboxUnavailableError, sharedSandbox, spawnLauncher } from "./run-sandboxed.ts";
+import { isRoot, planFor, type Sandbox, SandboxUnavailableError, spawnLauncher } from "./run-sandboxed.ts";
 import { startWatchdog } from "./run-watchdog.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
@@ -33,7 +33,7 @@ const SERVICE_ADDRESS_SPACE_BYTES = 4 * 1024 * 1024 * 1024;
 export type AllowedHost = { name: string; addresses: readonly string[] };
 
 /**
- * Starts `argv` in bubblewrap as `runSandboxed` would (read-only system, private /tmp, one writable scratch, a
+ * Starts `argv` in bubblewrap as `Sandbox.run` would (read-only system, private /tmp, one writable scratch, a
  * scrubbed environment, seccomp, rlimits, the watchdog over scratch and memory, org's lifeline), but with stdin,
  * stdout and stderr as pipes for as long as it runs. No network unless `hosts` names some: then the sandbox shares
  * the host's network and only those names resolve inside (no resolv.conf; bubblewrap cannot filter addresses, so a
@@ -41,6 +41,7 @@ export type AllowedHost = { name: string; addresses: readonly string[] };
  * user configured for this program. Throws SandboxUnavailableError when the sandbox is off or cannot start here.
  */
 export async function startSandboxedProcess(options: {
+  sandbox: Sandbox;
   policy: SandboxPolicy;
   argv: string[];
   scratchDir: string;
@@ -52,7 +53,7 @@ export async function startSandboxedProcess(options: {
 }): Promise<LongRunningProcess> {
   if (!options.policy.enabled)
     throw new SandboxUnavailableError("the sandbox is off (ORG_SANDBOX=off), so nothing that asks for it can run; unset ORG_SANDBOX to turn it on");
-  const sandbox = sharedSandbox();
+  const { sandbox } = options;
   await sandbox.ensureAvailable();
   const dropRoot = isRoot();
   const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES }, SERVICE_CPU_MS, options.policy.limits);

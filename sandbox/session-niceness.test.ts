@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
-import { runSandboxed } from "./run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import { readSessionNiceness } from "./session-niceness.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-session-niceness-"));
@@ -30,7 +30,7 @@ describe.skipIf(!existsSync("/proc/self/autogroup"))("the sandbox's session nice
   });
 
   test("a sandbox's session is made nicer than org's, and stays so when the sandbox tries to lower it or starts a new session", async () => {
-    const result = await runSandboxed({
+    const result = await runInTestSandbox({
       argv: ["/bin/sh", "-c", `${AWAIT_NICED}; { echo 0 > /proc/self/autogroup; } 2>/dev/null; ${AWAIT_NICED}; setsid -w sh -c '${AWAIT_NICED}'`],
       scratchDir: join(root, "scratch"),
       timeoutMs: 25_000,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { defineTool, runTool, toolSet } from "../tools/define-tool.ts";
 import { AuditLog } from "./audit-log.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-audit-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,9 +19,9 @@ describe("AuditLog", () => {
       parameters: z.object({ text: z.string() }),
       execute: async ({ text }) => text,
     });
-    const context = { signal: new AbortController().signal, workspaceDir: root, sessionId: "s1", persona: "agent", audit };
+    const context = { signal: new AbortController().signal, workspaceDir: root, sessionId: "s1", persona: "agent", audit, ...testSandboxAccess() };
     const key = `ghp_${"a1B2c3D4e5".repeat(4)}`;
-    await runTool(toolSet([echo]), { name: "echo", arguments: { text: `key ${key}` } }, { ...context, requestId: "r-1" });
+    await runTool(toolSet([echo]), { name: "echo", arguments: { text: `key ${key}` } }, { ...testSandboxAccess(), ...context, requestId: "r-1" });
     await runTool(toolSet([echo]), { name: "missing", arguments: {} }, context);
     const day = new Date().toISOString().slice(0, 10);
     const text = readFileSync(join(directory, `${day}.jsonl`), "utf8");

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { defineTool, runTool, toolSet } from "../tools/define-tool.ts";
 import { EventRedactor } from "./event-redactor.ts";
 import { REDACTED, redactValue } from "./redact.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const SECRET: string = "room-server-key-9f8e7d6c5b4a";
@@ -26,7 +27,7 @@ describe("redactValue: one deep redaction, keys included (invariant 4)", () => {
     const result = await runTool(
       toolSet([leaky]),
       { name: "leaky", arguments: {} },
-      { signal: AbortSignal.timeout(10_000), workspaceDir: ".", secrets: [SECRET] },
+      { ...testSandboxAccess(), signal: AbortSignal.timeout(10_000), workspaceDir: ".", secrets: [SECRET] },
     );
     expect(JSON.stringify(result.data)).not.toContain(SECRET);
     expect(JSON.stringify(result.data)).not.toContain(GITHUB);

@@ -3,12 +3,12 @@ import type { OrgConfig } from "../config/org-config.ts";
 import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
 import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
 import { McpToolSet } from "../mcp/mcp-tool-set.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolRefusal } from "./http-tool-policy.ts";
 import type { ServedTools } from "./served-tools.ts";
 
-export type McpHttpOptions = {
+export type McpHttpOptions = SandboxAccess & {
   config: OrgConfig;
   workspaceDir: string;
   tools: ServedTools;
@@ -16,7 +16,6 @@ export type McpHttpOptions = {
   logError: (line: string) => void;
   /** MCP sessions kept at once; past it the one used least recently is closed. */
   maxSessions?: number;
-  sandboxPolicy?: SandboxPolicy;
 };
 
 export type McpHttp = {
@@ -41,16 +40,17 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Session>();
   const maxSessions = options.maxSessions ?? 64;
   let generated: { generation: number; entries: McpToolEntry[] } | undefined;
+  const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const toolSet = new McpToolSet(async () => {
     // Only the tools serve offers now (hash-checked at its last reload); read again when it reloaded.
     if (generated?.generation !== options.tools.generation) {
       const offered = new Set(options.tools.generated().map((tool) => tool.name));
       generated = {
         generation: options.tools.generation,
-        entries: promotedEntries(options.tools.checkoutDir, undefined, options.sandboxPolicy).filter((entry) => offered.has(entry.name)),
+        entries: promotedEntries(options.tools.checkoutDir, access).filter((entry) => offered.has(entry.name)),
       };
     }
-    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir], undefined, options.sandboxPolicy)]);
+    return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir], access)]);
   });
   let watching = false;
 

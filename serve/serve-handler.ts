@@ -1,7 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
@@ -29,7 +29,8 @@ import { messagesRoute } from "./messages-route.ts";
 import { ToolUsage } from "./tool-usage.ts";
 import { type Health, toolRunSettings } from "../fitness/instance-health.ts";
 
-export type ServeHandlerOptions = {
+/** What serve answers with; `sandbox` and `sandboxPolicy` (assembly/sandbox-policy-from.ts) are what every tool runs under. */
+export type ServeHandlerOptions = SandboxAccess & {
   config: OrgConfig;
   /** Where `.org/` (sessions, audit, scratch) lives. */
   workspaceDir: string;
@@ -65,8 +66,6 @@ export type ServeHandlerOptions = {
   profile?: "dev" | "prod";
   /** Ranks promoted tools for the per-turn choice (and memory search) when set; without it, full-text search only. */
   embedder?: Embedder;
-  /** What every tool runs under (assembly/sandbox-policy-from.ts); the default policy when absent. */
-  sandboxPolicy?: SandboxPolicy;
   /** The room's MCP servers' tools, offered in every room this server opens. */
   toolFeed?: ToolFeed;
 };
@@ -97,7 +96,8 @@ function roomOpener(options: ServeHandlerOptions, logError: Logger) {
     ...(options.memory ? { memory: options.memory } : {}),
     ...(options.embedder ? { embedder: options.embedder } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+    sandbox: options.sandbox,
+    sandboxPolicy: options.sandboxPolicy,
     ...(options.toolFeed ? { toolFeed: options.toolFeed } : {}),
   });
 }
@@ -195,7 +195,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     tools,
     version: options.version,
     logError,
-    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+    sandbox: options.sandbox,
+    sandboxPolicy: options.sandboxPolicy,
   });
   const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
   const toolsRoutes = toolRoutes({
@@ -205,7 +206,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     metrics,
     sessions,
     ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+    sandbox: options.sandbox,
+    sandboxPolicy: options.sandboxPolicy,
     roomPolicies: async () => roomPolicies(await opener.parts()),
   });
   const messages = messagesRoute({ config, sessions, tools, metrics, logError });

@@ -3,13 +3,13 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
-import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 
-export type ServedRoomOptions = {
+export type ServedRoomOptions = SandboxAccess & {
   config: OrgConfig;
   workspaceDir: string;
   tools: ServedTools;
@@ -17,7 +17,6 @@ export type ServedRoomOptions = {
   memory?: TranscriptIndex;
   embedder?: Embedder;
   audit?: AuditSink;
-  sandboxPolicy?: SandboxPolicy;
   toolFeed?: ToolFeed;
   notify: (line: string) => void;
 };
@@ -52,7 +51,8 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       workspaceDir: options.workspaceDir,
       builtIns: tools.builtIns,
       generated: tools.generatedEntries(),
-      sandboxPolicy: options.sandboxPolicy ?? DEFAULT_SANDBOX_POLICY,
+      sandbox: options.sandbox,
+      sandboxPolicy: options.sandboxPolicy,
       ...(choice ? { toolChoice: choice.choice } : {}),
       ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
       ...(options.memory ? { memory: options.memory } : {}),

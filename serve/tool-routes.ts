@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
@@ -10,14 +10,13 @@ import type { ServedTools } from "./served-tools.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
 import type { SessionPool } from "./session-pool.ts";
 
-export type ToolRoutesOptions = {
+export type ToolRoutesOptions = SandboxAccess & {
   config: OrgConfig;
   workspaceDir: string;
   tools: ServedTools;
   metrics: ServeMetrics;
   sessions: SessionPool;
   audit?: AuditSink;
-  sandboxPolicy?: SandboxPolicy;
   /** Each persona's policy per tool in a room (`/v1/messages`, jobs, the OpenAI route), as the room assembly sets it. */
   roomPolicies: () => Promise<{ name: string; tools: Record<string, string> }[]>;
 };
@@ -79,7 +78,8 @@ export function toolRoutes(options: ToolRoutesOptions) {
           // The room's secret set: what the tool returns, audits or stores (memory_save) is redacted with it.
           secrets: config.secrets,
           ...(options.audit ? { audit: options.audit } : {}),
-          ...(options.sandboxPolicy ? { sandbox: options.sandboxPolicy } : {}),
+          sandbox: options.sandbox,
+          sandboxPolicy: options.sandboxPolicy,
         },
       );
       const seconds = (performance.now() - started) / 1000;

@@ -5,7 +5,9 @@ import { SANDBOX_NICENESS } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { type HostileEnvironment, leftoverProcesses } from "./hostile-environment.ts";
 import { redact } from "../security/redact.ts";
-import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
+import { testSandbox } from "./test-sandbox.ts";
 import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
 import { measureTree } from "../sandbox/measure-tree.ts";
 
@@ -1010,7 +1012,8 @@ export async function runHostileCase(hostileCase: HostileCase, env: HostileEnvir
       ? ["/usr/bin/python3", "-I", "-B", "-c", code(hostileCase.python)]
       : undefined;
   if (!argv) throw new Error(`hostile case ${hostileCase.name} has neither sh nor python`);
-  const result = await runSandboxed({
+  const result = await testSandbox.run({
+    policy: DEFAULT_SANDBOX_POLICY,
     argv,
     scratchDir: env.scratchFor(hostileCase.name),
     timeoutMs: hostileCase.timeoutMs ?? HOSTILE_DEFAULT_TIMEOUT_MS,

@@ -10,6 +10,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { caseToolRuns, ROOM_HOSTILE_CASES, type RoomHostileCase, type RoomHostileOutcome } from "./room-hostile-cases.ts";
+import { testSandboxAccess } from "./test-sandbox.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-room-hostile-"));
 // The sandbox drops to another uid, which must be able to enter the workspaces under it.
@@ -34,6 +35,7 @@ async function play(hostile: RoomHostileCase, index: number): Promise<RoomHostil
   let console = "";
   const renderer = createConsoleRenderer({ write: (text) => (console += text), color: false });
   const room = await openRoom({
+    ...testSandboxAccess(),
     config,
     workspaceDir: place.workspaceDir,
     tools: [sh, pythonRun, ...(hostile.tools ?? [])],

@@ -13,6 +13,7 @@ import { sh } from "../tools/sh.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { createServeHandler, type ServeHandler, type ServeHandlerOptions } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
+import { testSandboxAccess } from "./test-sandbox.ts";
 
 export type ServeFixture = {
   handler: ServeHandler;
@@ -57,6 +58,7 @@ export async function serveFixture(options: {
       workspaceDir,
       tools,
       version: "9.9.9",
+      ...testSandboxAccess(),
       ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
       logError: (line) => errors.push(line),

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { z } from "zod";
 import { REDACTED } from "../security/redact.ts";
 import { defineTool, runTool, toolSet } from "./define-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const TOKEN = `ghp_${"a1B2c3D4".repeat(5)}`;
 
@@ -17,10 +18,7 @@ test("a tool's structured data comes back beside its text, every string redacted
   const result = await runTool(
     toolSet([report]),
     { name: "report", arguments: { name: "files" } },
-    {
-      signal: new AbortController().signal,
-      workspaceDir: "/nonexistent",
-    },
+    { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: "/nonexistent" },
   );
   expect(result.output).toBe("found files");
   expect(result.data).toEqual({ name: "files", count: 2, items: [{ token: REDACTED }], [REDACTED]: true });

@@ -3,11 +3,14 @@ import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ChangeSet } from "../workspace/change-set.ts";
 
-/** What a tool knows about the call it serves. */
-export type ToolContext = {
+/**
+ * What a tool knows about the call it serves, and what it runs with: the process's Sandbox and the policy org was
+ * assembled with (`SandboxAccess`), made where the entry point is assembled; every run a tool makes goes under it.
+ */
+export type ToolContext = SandboxAccess & {
   signal: AbortSignal;
   /** The directory a tool may touch; model-given paths are resolved inside it. */
   workspaceDir: string;
@@ -21,8 +24,6 @@ export type ToolContext = {
   secrets?: readonly string[];
   /** limits.workflowStepRuns: step runs one workflow_run may make in all. */
   workflowStepRuns?: number;
-  /** The sandbox policy org was assembled with; the default policy (sandboxed, no network) when absent. */
-  sandbox?: SandboxPolicy;
   /**
    * Takes what a command changed in the session's private copy of the workspace (`sandbox.workspace: "write"`):
    * the room checks it, asks under `workspace_write`, applies and records it, and answers a line for the model.
@@ -70,7 +71,7 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
 };
 
 /** The session a tool is prepared for. */
-export type ToolSession = { workspaceDir: string; sessionId?: string; sandbox?: SandboxPolicy };
+export type ToolSession = SandboxAccess & { workspaceDir: string; sessionId?: string };
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;

@@ -6,10 +6,11 @@ import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { sh } from "./sh.ts";
 import { releaseSessionCopy } from "../workspace/workspace-view.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-run-in-sandbox-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
-const context = (): ToolContext => ({ signal: new AbortController().signal, workspaceDir });
+const context = (): ToolContext => ({ ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir });
 
 test("a policy with the sandbox off reaches the sandbox through the tool's context: it runs on the host, with a loud warning every time", async () => {
   const tools = toolSet([sh]);
@@ -23,7 +24,7 @@ test("a policy with the sandbox off reaches the sandbox through the tool's conte
   try {
     // A harmless command that shows where it ran: the host keeps its uid and the scratch's host path.
     for (let run = 0; run < 2; run += 1) {
-      const result = await runTool(tools, call, { ...context(), sandbox: sandboxPolicy({ enabled: false }) });
+      const result = await runTool(tools, call, { ...context(), sandboxPolicy: sandboxPolicy({ enabled: false }) });
       expect(result.data).toMatchObject({ stdout: `${process.getuid?.()}\n${join(workspaceDir, ".org", "scratch", "default")}\n` });
     }
   } finally {
@@ -73,10 +74,11 @@ test("under the write view, two commands of one session at once take turns on it
         toolSet([sh]),
         { name: "sh", arguments: { cmd } },
         {
+          ...testSandboxAccess(),
           signal: new AbortController().signal,
           workspaceDir: writeDir,
           sessionId: "both",
-          sandbox: sandboxPolicy({ workspace: "write", poolSize: 0 }),
+          sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
           workspaceWrite: async (proposal) => {
             proposed[name] = proposal.paths;
             return "not applied here";

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
-import { prestartSandbox, runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
-import { DEFAULT_SANDBOX_POLICY, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
+import type { WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { computeChangeSet } from "../workspace/change-set.ts";
 import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
@@ -21,7 +21,7 @@ export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().des
  * model (and the user) can act on it.
  */
 export async function runInSandbox(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext): Promise<ToolResult> {
-  const view = (context.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
+  const view = context.sandboxPolicy.workspace;
   if (view !== "write") return runOnView(command, context, view);
   // One command at a time on a session's copy: from bringing it level to deciding what it changed.
   const release = await lockSessionCopy(context.workspaceDir, context.sessionId, context.signal);
@@ -36,7 +36,8 @@ async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: 
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
-    const result = await runSandboxed({
+    const result = await context.sandbox.run({
+      policy: context.sandboxPolicy,
       argv: command.argv,
       stdin: command.stdin,
       scratchDir: scratchDirFor(context),
@@ -45,7 +46,6 @@ async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: 
       ...mounts,
       // On the private copy, Python's bytecode caches would come back as changes to the project.
       ...(copy ? { env: { PYTHONDONTWRITEBYTECODE: "1" } } : {}),
-      ...(context.sandbox ? { policy: context.sandbox } : {}),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
     // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
@@ -96,13 +96,13 @@ async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<s
  * none of bwrap's set-up; a problem is left for that call to report.
  */
 export function prestartSessionSandbox(session: ToolSession): void {
-  const view = (session.sandbox ?? DEFAULT_SANDBOX_POLICY).workspace;
+  const view = session.sandboxPolicy.workspace;
   // The write view's first call copies the workspace: a room must not wait for that to open, to save bwrap's start.
   if (view === "write") return;
   try {
     makeScratchRootPrivate(session.workspaceDir);
     const { copy: _copy, ...mounts } = workspaceMounts(view, session.workspaceDir, session);
-    prestartSandbox({ scratchDir: scratchDirFor(session), ...mounts, ...(session.sandbox ? { policy: session.sandbox } : {}) });
+    session.sandbox.prestart({ policy: session.sandboxPolicy, scratchDir: scratchDirFor(session), ...mounts });
   } catch {
     // The first call meets the same problem and reports it as its result.
   }

@@ -6,20 +6,21 @@ import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { pythonRun } from "./python-run.ts";
 import { sh } from "./sh.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-sh-tool-"));
 chmodSync(workspaceDir, 0o755);
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
 
 const tools = toolSet([sh, pythonRun]);
-const context = (sessionId?: string): ToolContext => ({ signal: new AbortController().signal, workspaceDir, sessionId });
+const context = (sessionId?: string): ToolContext => ({ ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir, sessionId });
 
 describe("sh tool", () => {
   test("runs with sandbox.workspace none in the session's scratch dir and reports exit code and output", async () => {
     const result = await runTool(
       tools,
       { name: "sh", arguments: { cmd: "echo hi; pwd; ls /workspace; echo oops >&2; exit 2" } },
-      { ...context("s1"), sandbox: sandboxPolicy({ workspace: "none" }) },
+      { ...context("s1"), sandboxPolicy: sandboxPolicy({ workspace: "none" }) },
     );
     expect(result.ok).toBe(false);
     expect(result.exitCode).toBe(2);

@@ -11,6 +11,7 @@ import { refusedAddressReason } from "../security/public-address.ts";
 import { runTool, toolSet, type ToolResult } from "./define-tool.ts";
 import type { Resolver } from "./public-http-get.ts";
 import { type WebFetchOptions, webFetchTool } from "./web-fetch.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 type Reply = (socket: Socket, path: string) => void;
 
@@ -129,7 +130,7 @@ async function fetchWith(url: string, options: Partial<WebFetchOptions> = {}, pe
   const result = await runTool(
     toolSet([tool]),
     { name: "web_fetch", arguments: { url } },
-    { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona, audit: { record: (entry) => audit.push(entry) } },
+    { ...testSandboxAccess(), signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona, audit: { record: (entry) => audit.push(entry) } },
   );
   return { ...result, audit };
 }
@@ -137,7 +138,11 @@ async function fetchWith(url: string, options: Partial<WebFetchOptions> = {}, pe
 /** The tool exactly as the room gets it: no test allowances at all. */
 async function fetchAsShipped(url: string, settings: Partial<NetworkSettings> = {}, resolver?: Resolver): Promise<ToolResult> {
   const tool = webFetchTool({ network: network(settings), ...(resolver ? { resolver } : {}) });
-  return runTool(toolSet([tool]), { name: "web_fetch", arguments: { url } }, { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir() });
+  return runTool(
+    toolSet([tool]),
+    { name: "web_fetch", arguments: { url } },
+    { ...testSandboxAccess(), signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir() },
+  );
 }
 
 describe("refusedAddressReason", () => {
@@ -397,7 +402,7 @@ describe("web_fetch against real local servers", () => {
       runTool(
         tools,
         { name: "web_fetch", arguments: { url: `http://public.test:${local.port}/hello` } },
-        { signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona },
+        { ...testSandboxAccess(), signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona },
       );
     expect((await call("agent")).ok).toBe(true);
     expect((await call("agent")).ok).toBe(true);

@@ -9,7 +9,9 @@ import { runnerStage, testsStage, validationDirs } from "./sandbox-stages.ts";
 import { splitExamples } from "./split-examples.ts";
 import { checkStaticPolicy } from "./static-policy.ts";
 import { validateTool } from "./validate-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
+const access = testSandboxAccess();
 const root = mkdtempSync(join(tmpdir(), "org-policy-corpus-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -49,7 +51,7 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
     writeFileSync(join(dirs.tool, "tool.test.ts"), runtimeProbeTests(cases));
     const schema = { type: "object", properties: { at: { type: "integer" } }, required: ["at"] };
     // One call of the fixed runner runs every case in turn, each caught on its own.
-    const [[outcome] = []] = await runnerStage(dirs, schema, [{ at: -1 }], 1, 10_000);
+    const [[outcome] = []] = await runnerStage(dirs, access, schema, [{ at: -1 }], 1, 10_000);
     if (!outcome?.ok) throw new Error(`the probe did not run: ${outcome?.error}`);
     const lines = JSON.parse((outcome.output as { result: string }).result) as string[];
     expect(lines).toHaveLength(cases.length);
@@ -64,7 +66,7 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
       ),
     ).toEqual([]);
     // Under bun test each case runs twice, in the tests' scope and through the tool, and passes only if it escaped.
-    const underTests = await testsStage(dirs, 30_000);
+    const underTests = await testsStage(dirs, access, 30_000);
     const contained = cases.length - escapedInRunner.length;
     console.log(
       `hostile corpus, computed-key routes: ${share(contained, cases.length)} contained in the fixed runner; under bun test ${share(underTests.failed, cases.length * 2)} contained (${underTests.passed} escaped)`,
@@ -84,6 +86,7 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
       const tool = corpus.find((entry) => entry.name === name);
       if (!tool) throw new Error(`ordinary-corpus.md has no ${name}`);
       const report = await validateTool({
+        ...testSandboxAccess(),
         runDir: join(root, `validate-${name}`),
         spec: tool.spec,
         heldOut: splitExamples(tool.spec, settings.heldOutShare).heldOut,

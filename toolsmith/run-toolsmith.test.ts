@@ -7,6 +7,7 @@ import { CLAMP, toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures
 import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const FAST = { testTimeoutMs: 10_000 };
 
@@ -22,6 +23,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const before = checkoutState(repo.dir);
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
@@ -52,6 +54,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(CLAMP, { tools: [broken, CLAMP.tool], embedded: true }) } });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: CLAMP.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,
@@ -71,6 +74,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [wrong] }) } });
     const before = checkoutState(repo.dir);
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
       repoDir: repo.dir,

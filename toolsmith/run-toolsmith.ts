@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { generatedToolPath, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
@@ -53,8 +53,11 @@ export type ToolsmithOutcome =
     }
   | { ok: false; name?: string; attempts: number; failure: string };
 
-/** What `runToolsmith` is asked to build, with which model, where. */
-export type ToolsmithRequest = {
+/**
+ * What `runToolsmith` is asked to build, with which model, where; its validation runs in `sandbox` under
+ * `sandboxPolicy`, and it refuses to run when that policy turns the sandbox off.
+ */
+export type ToolsmithRequest = SandboxAccess & {
   goal: string;
   /** The model every phase asks; in the room it holds its server's request slot only during a call. */
   model: LanguageModel;
@@ -63,8 +66,6 @@ export type ToolsmithRequest = {
   signal?: AbortSignal;
   onEvent?: (event: ToolsmithEvent) => void;
   now?: () => Date;
-  /** The policy org was assembled with: the toolsmith refuses to run when it turns the sandbox off. */
-  sandboxPolicy?: SandboxPolicy;
 };
 
 /** One run as its parts share it: the request, its settings and repo, and the provenance gathered so far. */
@@ -89,7 +90,7 @@ type Draft = { toolCode: string; testCode: string; implementationRepairs: number
 export async function runToolsmith(request: ToolsmithRequest): Promise<ToolsmithOutcome> {
   const { settings: given, onEvent, ...rest } = request;
   const settings = ToolsmithSettings.parse(given ?? {});
-  if (request.sandboxPolicy?.enabled === false) {
+  if (!request.sandboxPolicy.enabled) {
     return { ok: false, attempts: 0, failure: "the toolsmith validates tools only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX" };
   }
   const git = new RepoGit(request.repoDir);
@@ -184,6 +185,8 @@ async function validateAndRepair(
     const report = await validateTool({
       runDir,
       ...validated,
+      sandbox: run.sandbox,
+      sandboxPolicy: run.sandboxPolicy,
       signal: run.signal,
       onStage: (event) => run.emit({ type: "validation-stage", ...event, round }),
     });

@@ -3,11 +3,13 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
-import { runSandboxed } from "../sandbox/run-sandboxed.ts";
+import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import { CLAMP } from "../testing/toolsmith-fixtures.ts";
 import { makeMutants } from "./mutants.ts";
 import { mutantsStage, readRunnerOutcomes, runnerStage, testsStage, typecheckStage, validationDirs } from "./sandbox-stages.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
+const access = testSandboxAccess();
 const root = mkdtempSync(join(tmpdir(), "org-sandbox-stages-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,7 +20,7 @@ mkdirSync(hostSecrets);
 writeFileSync(join(hostSecrets, "shadow"), "root:$6$secret-hash:19000:0:99999:7:::\n");
 writeFileSync(join(hostSecrets, "lcov.info"), "SF:/org/tool/tool.ts\nLF:10\nLH:10\nend_of_record\n");
 
-const hostile = (scratchDir: string, script: string) => runSandboxed({ argv: ["/bin/sh", "-c", script], scratchDir, timeoutMs: 20_000 });
+const hostile = (scratchDir: string, script: string) => runInTestSandbox({ argv: ["/bin/sh", "-c", script], scratchDir, timeoutMs: 20_000 });
 const errorOf = (fn: () => unknown) => {
   try {
     fn();
@@ -62,7 +64,7 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
       `export default (input: { text: string }) => ({ text: input.text === "big" ? "x".repeat(5_000_000) : input.text });\n`,
     );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
-    const [first] = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }, { text: "c" }, { text: "big" }], 1, 5_000);
+    const [first] = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "b" }, { text: "c" }, { text: "big" }], 1, 5_000);
     expect(first?.slice(0, 3)).toEqual([
       { ok: true, output: { text: "a" } },
       { ok: true, output: { text: "b" } },
@@ -96,14 +98,14 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
       `export default (input: { text: string }) => { if (input.text === "bad") throw new Error("no"); return { text: input.text }; };\n`,
     );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
-    const good = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }], 3, 5_000);
+    const good = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "b" }], 3, 5_000);
     expect(good).toEqual(
       [0, 1, 2].map(() => [
         { ok: true, output: { text: "a" } },
         { ok: true, output: { text: "b" } },
       ]),
     );
-    const bad = await runnerStage(dirs, schema, [{ text: "a" }, { text: "bad" }], 3, 5_000);
+    const bad = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "bad" }], 3, 5_000);
     expect(bad[0]).toEqual([
       { ok: true, output: { text: "a" } },
       { ok: false, error: "the tool threw: no" },
@@ -125,11 +127,11 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
       `export default (input: { text: string }) => { while (input.text === "late" && Date.now() < ${until}) {} return { text: input.text }; };\n`,
     );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
-    const rounds = await runnerStage(dirs, schema, [{ text: "a" }, { text: "late" }], 3, 1_000);
+    const rounds = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "late" }], 3, 1_000);
     expect(rounds).toEqual([0, 1, 2].map(() => ["a", "late"].map((text) => ({ ok: true, output: { text } }))));
 
     writeFileSync(join(dirs.tool, "tool.ts"), "export default () => { while (true) {} };\n");
-    const hangs = await runnerStage(dirs, schema, [{ text: "a" }], 3, 1_000);
+    const hangs = await runnerStage(dirs, access, schema, [{ text: "a" }], 3, 1_000);
     expect(hangs[0]).toEqual([{ ok: false, error: "the tool ended without a result (killed, crashed or timed out)" }]);
   }, 90_000);
 
@@ -137,7 +139,7 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     const dirs = validationDirs(join(root, "run-fresh"));
     writeFileSync(join(dirs.tool, "tool.ts"), `let calls = 0;\nexport default (input: { text: string }) => ({ text: input.text, calls: ++calls });\n`);
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
-    const rounds = await runnerStage(dirs, schema, [{ text: "a" }, { text: "b" }, { text: "c" }], 3, 5_000);
+    const rounds = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "b" }, { text: "c" }], 3, 5_000);
     expect(rounds).toEqual([0, 1, 2].map(() => ["a", "b", "c"].map((text) => ({ ok: true, output: { text, calls: 1 } }))));
   }, 60_000);
 
@@ -149,7 +151,7 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
       join(dirs.tool, "tool.test.ts"),
       `import { expect, test } from "bun:test";\nimport { mkdirSync, rmSync, symlinkSync } from "node:fs";\nimport next from "./tool.ts";\nrmSync("/scratch/coverage", { recursive: true, force: true });\nsymlinkSync(${JSON.stringify(hostSecrets)}, "/scratch/coverage");\ntest("adds one", () => expect(next(1)).toBe(2));\n`,
     );
-    const result = await testsStage(dirs, 20_000);
+    const result = await testsStage(dirs, access, 20_000);
     expect(result.coverage).toBe(0);
     expect(result.unreadable).toBe("the coverage report coverage/lcov.info: coverage is a symbolic link; links are not followed, it was not read");
   }, 60_000);
@@ -160,7 +162,7 @@ describe("the typecheck (real sandbox)", () => {
     const dirs = validationDirs(join(root, name));
     writeFileSync(join(dirs.tool, "tool.ts"), tool);
     writeFileSync(join(dirs.tool, "tool.test.ts"), tests);
-    return typecheckStage(dirs);
+    return typecheckStage(dirs, access);
   };
 
   test("passes a tool and tests that type, and fails a type error in either, naming the file", async () => {
@@ -196,13 +198,13 @@ test("where it runs", () => {
     writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
     writeFileSync(join(dirs.tool, "tool.test.ts"), CHEAT);
     // It passes on the real tool.
-    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    expect(await testsStage(dirs, access, 20_000)).toMatchObject({ ok: true, passed: 1 });
     const mutants = makeMutants(CLAMP.tool, 6);
     expect(mutants.length).toBe(6);
-    const cheat = await mutantsStage(dirs, mutants, 20_000);
+    const cheat = await mutantsStage(dirs, access, mutants, 20_000);
     expect(cheat).toMatchObject({ total: 6, killed: 0 });
     writeFileSync(join(dirs.tool, "tool.test.ts"), CLAMP.tests);
-    const real = await mutantsStage(dirs, mutants, 20_000);
+    const real = await mutantsStage(dirs, access, mutants, 20_000);
     expect(real.killed).toBeGreaterThanOrEqual(4);
   }, 180_000);
 
@@ -214,9 +216,9 @@ test("where it runs", () => {
       join(dirs.tool, "tool.test.ts"),
       `import { expect, test } from "bun:test";\nimport { readlinkSync, writeFileSync } from "node:fs";\nimport next from "./tool.ts";\ntest("sees", () => {\n  expect(next(1)).toBe(2);\n  const view = { env: process.env, cwd: process.cwd(), argv: process.argv, execArgv: process.execArgv, main: Bun.main, path: import.meta.path, stdin: readlinkSync("/proc/self/fd/0").replace(/[0-9]+/, "N") };\n  writeFileSync(\`/scratch/view-\${crypto.randomUUID()}.json\`, JSON.stringify(view));\n});\n`,
     );
-    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    expect(await testsStage(dirs, access, 20_000)).toMatchObject({ ok: true, passed: 1 });
     const copies = [0, 1, 2].map((index) => ({ description: `copy ${index}`, code: "export default (n: number) => n + 1;\n" }));
-    expect(await mutantsStage(dirs, copies, 20_000)).toMatchObject({ total: 3, killed: 0, bounded: false });
+    expect(await mutantsStage(dirs, access, copies, 20_000)).toMatchObject({ total: 3, killed: 0, bounded: false });
     const views = (scratch: string) =>
       readdirSync(scratch)
         .filter((name) => name.startsWith("view-"))
@@ -231,7 +233,7 @@ test("where it runs", () => {
     const dirs = validationDirs(join(root, "run-coverage-real"));
     writeFileSync(join(dirs.tool, "tool.ts"), CLAMP.tool);
     writeFileSync(join(dirs.tool, "tool.test.ts"), CLAMP.tests);
-    const result = await testsStage(dirs, 20_000);
+    const result = await testsStage(dirs, access, 20_000);
     expect(result).toMatchObject({ ok: true, failed: 0, unreadable: undefined });
     expect(result.coverage).toBeGreaterThan(0.8);
   }, 60_000);
@@ -246,9 +248,9 @@ test("where it runs", () => {
       join(dirs.tool, "tool.test.ts"),
       `import { expect, test } from "bun:test";\nimport probe from "./tool.ts";\ntest("withheld", async () => expect(await probe()).toBe("undefined undefined undefined undefined undefined refused refused"));\n`,
     );
-    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 1 });
+    expect(await testsStage(dirs, access, 20_000)).toMatchObject({ ok: true, passed: 1 });
     writeFileSync(join(dirs.tool, "tool.ts"), `import { readFileSync } from "node:fs";\nexport default () => readFileSync("/etc/passwd", "utf8");\n`);
-    const refused = await testsStage(dirs, 20_000);
+    const refused = await testsStage(dirs, access, 20_000);
     expect(refused.ok).toBe(false);
     expect(refused.output).toContain('tool.ts may import only zod, not "node:fs"');
   }, 60_000);
@@ -304,9 +306,9 @@ export default (n: unknown) => z.number().parse(n) + 1;
 
   test("a mutant that patches globals, prototypes and zod changes no other mutant's verdict, in the same warm process", async () => {
     const dirs = setUp("run-leaks");
-    expect(await testsStage(dirs, 20_000)).toMatchObject({ ok: true, passed: 2 });
+    expect(await testsStage(dirs, access, 20_000)).toMatchObject({ ok: true, passed: 2 });
     // In one warm process: the ones that leak first, then faithful copies.
-    const result = await mutantsStage(dirs, [leaky, patchesZod, correct, correct, correct, correct], 20_000);
+    const result = await mutantsStage(dirs, access, [leaky, patchesZod, correct, correct, correct, correct], 20_000);
     expect(result).toMatchObject({ total: 6, killed: 2, survivors: ["a faithful copy", "a faithful copy", "a faithful copy", "a faithful copy"] });
     // Every faithful copy ran (a leaky run may fail before it writes), all in one process: the isolation is bun's
     // fresh global object and module registry per file, not a process each.
@@ -325,13 +327,13 @@ export default (n: unknown) => z.number().parse(n) + 1;
     const copy = { description: "a faithful copy", code: "export default (n: number) => n + 1;\n" };
     const crashes = { description: "ends with 3", code: "export default (n: number) => n + 2;\n" };
     const endsCleanly = { description: "ends with 0", code: "export default (n: number) => n + 3;\n" };
-    const result = await mutantsStage(dirs, [copy, crashes, copy, endsCleanly, copy], 20_000);
+    const result = await mutantsStage(dirs, access, [copy, crashes, copy, endsCleanly, copy], 20_000);
     expect(result).toMatchObject({ total: 5, killed: 1, survivors: ["a faithful copy", "a faithful copy", "ends with 0", "a faithful copy"] });
   }, 120_000);
 
   test("a mutant that loops is killed past its time and caught; one that throws as it loads or breaks bun's report is caught; the others keep their verdicts", async () => {
     const dirs = setUp("run-loops");
-    const result = await mutantsStage(dirs, [correct, correct, looping, wrong, brokenAtLoad, correct, wrong, reportBreaking, correct], 2_000);
+    const result = await mutantsStage(dirs, access, [correct, correct, looping, wrong, brokenAtLoad, correct, wrong, reportBreaking, correct], 2_000);
     expect(result).toMatchObject({ total: 9, killed: 5, survivors: ["a faithful copy", "a faithful copy", "a faithful copy", "a faithful copy"] });
     // The time bound decided a verdict (the looping one's), so a run under a larger bound could end otherwise.
     expect(result.bounded).toBe(true);

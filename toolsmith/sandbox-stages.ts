@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
-import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import type { SandboxAccess, SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { RunnerResult } from "../generated-tools/run-generated-tool.ts";
 import { redact } from "../security/redact.ts";
 import {
@@ -65,6 +65,7 @@ function mounts(dirs: ValidationDirs): ReadOnlyMount[] {
 
 function run(
   dirs: ValidationDirs,
+  access: SandboxAccess,
   scratchDir: string,
   argv: string[],
   timeoutMs: number,
@@ -72,7 +73,8 @@ function run(
   stdin?: string,
   env: Record<string, string> = {},
 ): Promise<SandboxResult> {
-  return runSandboxed({
+  return access.sandbox.run({
+    policy: access.sandboxPolicy,
     argv,
     stdin,
     scratchDir,
@@ -102,7 +104,7 @@ export function outputForModel(text: string, max = 3_000): string {
 const TSGO_ENV = { GOGC: "off", GOMEMLIMIT: "256MiB" };
 
 /** Typechecks tool.ts and tool.test.ts with the native TypeScript compiler; which file the errors are in. */
-export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal) {
+export async function typecheckStage(dirs: ValidationDirs, access: SandboxAccess, signal?: AbortSignal) {
   writeFileSync(
     join(dirs.config, "tsconfig.json"),
     JSON.stringify({
@@ -123,6 +125,7 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
   );
   const result = await run(
     dirs,
+    access,
     dirs.stageScratch.typecheck,
     [SANDBOX_TSGO, "-p", `${MOUNT.config}/tsconfig.json`, "--pretty", "false"],
     60_000,
@@ -137,9 +140,10 @@ export async function typecheckStage(dirs: ValidationDirs, signal?: AbortSignal)
 }
 
 /** Runs the tests once with line coverage; counts and the coverage of tool.ts (0 when the tests never load it). */
-export async function testsStage(dirs: ValidationDirs, timeoutMs: number, signal?: AbortSignal) {
+export async function testsStage(dirs: ValidationDirs, access: SandboxAccess, timeoutMs: number, signal?: AbortSignal) {
   const result = await run(
     dirs,
+    access,
     dirs.stageScratch.tests,
     // From the tool's folder, tool.ts piped in and served as /org/tool/tool.ts by `tool-source-preload.ts`, as each
     // mutant is served at that path in the mutants stage: one path, one file name, one environment, stdin a pipe read
@@ -185,7 +189,7 @@ export function toolLineCoverage(lcov: string): number {
  * (`generated-tools/isolated-test-runs.ts`): each mutant's run gets a fresh global object and module registry, and
  * tool.ts served from the mutant at /org/tool/tool.ts; which mutants the tests caught.
  */
-export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
+export async function mutantsStage(dirs: ValidationDirs, access: SandboxAccess, mutants: Mutant[], timeoutMs: number, signal?: AbortSignal) {
   const names = mutants.map((_, index) => `m${String(index).padStart(2, "0")}.ts`);
   for (const [index, mutant] of mutants.entries()) writeFileSync(join(dirs.mutants, names[index] ?? ""), mutant.code);
   const perRunMs = Math.max(1_000, Math.ceil(timeoutMs));
@@ -194,6 +198,7 @@ export async function mutantsStage(dirs: ValidationDirs, mutants: Mutant[], time
   // pipe read to its end either way. The same `cd` as the tests stage's, so PWD and OLDPWD are the tests stage's too.
   const result = await run(
     dirs,
+    access,
     dirs.stageScratch.mutants,
     ["/bin/sh", "-c", `cat | { cd ${SANDBOX_TOOL_DIR} && ${SANDBOX_BUN} ${SANDBOX_ISOLATED_TEST_RUNS}; }`],
     perRunMs * mutants.length + 40_000,
@@ -227,6 +232,7 @@ export type RunnerOutcome = { ok: true; output: unknown } | { ok: false; error: 
  */
 export async function runnerStage(
   dirs: ValidationDirs,
+  access: SandboxAccess,
   inputSchema: Record<string, unknown>,
   inputs: unknown[],
   rounds: number,
@@ -261,7 +267,7 @@ export async function runnerStage(
   let outcomes: RunnerOutcome[][] = [];
   /** Runs `script` in the sandbox, given time for `calls` calls `parallel` at a time, then reads every result again. */
   const runScript = async (script: string, calls: number, parallel: number) => {
-    await run(dirs, dirs.scratch, ["/bin/sh", "-c", script], (calls * seconds * 1000) / parallel + 30_000, signal);
+    await run(dirs, access, dirs.scratch, ["/bin/sh", "-c", script], (calls * seconds * 1000) / parallel + 30_000, signal);
     outcomes = readRunnerOutcomes(dirs, markers);
   };
   const script = [

@@ -8,6 +8,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { toolsmithJob } from "./toolsmith-job.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 describe("the toolsmith in the room", () => {
   test("a request for a tool runs the pipeline with progress step by step, ends with the branch, and the agent is not blocked", async () => {
@@ -26,10 +27,11 @@ describe("the toolsmith in the room", () => {
     config.personas = config.personas.filter((persona) => persona.kind === "agent" || persona.kind === "toolsmith");
     const events: RoomEvent[] = [];
     const room = await openRoom({
+      ...testSandboxAccess(),
       config,
       workspaceDir,
       tools: [],
-      toolsmithJob: toolsmithJob({ repoDir: repo.dir, settings: { testTimeoutMs: 15_000 } }),
+      toolsmithJob: toolsmithJob({ ...testSandboxAccess(), repoDir: repo.dir, settings: { testTimeoutMs: 15_000 } }),
       onEvent: (event) => events.push(event),
     });
     try {

@@ -2,7 +2,7 @@ import type { ReplyOutcome } from "../models/reply-host.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { ToolsmithEvent } from "./run-toolsmith.ts";
 import { tryItCommand } from "./try-it-command.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 
 /** One room progress step for a pipeline event: `[step, status, detail]`. */
@@ -28,16 +28,17 @@ export function progressOf(event: ToolsmithEvent): [string, "started" | "running
  * progress, holds the server's request slot only during model calls, and ends with the branch and how to try
  * it, or with what failed. The pipeline (and TypeScript's compiler) is loaded when the first job runs.
  */
-export function toolsmithJob(options: {
-  repoDir: string;
-  settings?: ToolsmithSettingsInput;
-  now?: () => Date;
-  /** `--repo` for the try-it command, when the repository is not the org checkout `org tool` defaults to. */
-  hintRepo?: string;
-  /** How the try-it command starts org (a shell word: `org`, or the launcher's path); default `org`. */
-  invocation?: string;
-  sandboxPolicy?: SandboxPolicy;
-}): ToolsmithJob {
+export function toolsmithJob(
+  options: SandboxAccess & {
+    repoDir: string;
+    settings?: ToolsmithSettingsInput;
+    now?: () => Date;
+    /** `--repo` for the try-it command, when the repository is not the org checkout `org tool` defaults to. */
+    hintRepo?: string;
+    /** How the try-it command starts org (a shell word: `org`, or the launcher's path); default `org`. */
+    invocation?: string;
+  },
+): ToolsmithJob {
   return async ({ goal, host, progress }): Promise<ReplyOutcome> => {
     const { runToolsmith } = await import("./run-toolsmith.ts");
     const outcome = await runToolsmith({
@@ -46,7 +47,8 @@ export function toolsmithJob(options: {
       repoDir: options.repoDir,
       ...(options.settings ? { settings: options.settings } : {}),
       ...(options.now ? { now: options.now } : {}),
-      ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+      sandbox: options.sandbox,
+      sandboxPolicy: options.sandboxPolicy,
       signal: host.signal,
       onEvent: (event) => progress(...progressOf(event)),
     });

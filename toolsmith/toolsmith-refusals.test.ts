@@ -4,6 +4,7 @@ import { checkoutState, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { SLUGIFY, SUM, toolsmithRules, VOWELS, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const modelAt = (url: string) => httpModel({ server: url, modelId: "qwen3:8b" });
 const NO_REPAIRS = { implementationRepairs: 0, testRepairs: 0, testTimeoutMs: 10_000 };
@@ -13,7 +14,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     using repo = tempGitRepo();
     const specs = [{ ...SUM.spec, name: "Sum Numbers" }, { ...SUM.spec, name: "web_fetch" }, SUM.spec];
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(SUM, { specs }) } });
-    const outcome = await runToolsmith({ goal: SUM.goal, model: modelAt(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
+    const outcome = await runToolsmith({ ...testSandboxAccess(), goal: SUM.goal, model: modelAt(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome).toMatchObject({ ok: true, name: "sum_numbers", attempts: 5 });
     const sentBack = server.requests.map((request) => JSON.stringify(request.body)).filter((body) => body.includes("Call submit_spec again"));
     expect(sentBack[0]).toContain("name: must be snake_case");
@@ -33,7 +34,13 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
         }),
       },
     });
-    const outcome = await runToolsmith({ goal: SUM.goal, model: modelAt(server.url), repoDir: repo.dir, settings: { argumentRetries: 1 } });
+    const outcome = await runToolsmith({
+      ...testSandboxAccess(),
+      goal: SUM.goal,
+      model: modelAt(server.url),
+      repoDir: repo.dir,
+      settings: { argumentRetries: 1 },
+    });
     expect(outcome).toMatchObject({ ok: false, attempts: 2 });
     if (!outcome.ok) expect(outcome.failure).toContain("examples: Too small");
     expect(checkoutState(repo.dir)).toBe(before);
@@ -45,6 +52,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [fetching] }) } });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: modelAt(server.url),
       repoDir: repo.dir,
@@ -77,7 +85,7 @@ test("phones home", async () => {
 });
 `;
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [trick], tests: [hopeful] }) } });
-    const outcome = await runToolsmith({ goal: WORD_COUNT.goal, model: modelAt(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
+    const outcome = await runToolsmith({ ...testSandboxAccess(), goal: WORD_COUNT.goal, model: modelAt(server.url), repoDir: repo.dir, settings: NO_REPAIRS });
     expect(outcome.ok).toBe(false);
     // A key computed at run time passes the policy (issue 30); the constructor it reaches throws before anything is
     // compiled, as the tool loads under the tests. Past that it would find no network in the sandbox, and no Bun,
@@ -91,6 +99,7 @@ test("phones home", async () => {
     const looping = VOWELS.tool.replace("let vowels = 0;", "let vowels = 0;\n  while (text.length >= 0) vowels = vowels + 0;");
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(VOWELS, { tools: [looping] }) } });
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: VOWELS.goal,
       model: modelAt(server.url),
       repoDir: repo.dir,
@@ -106,6 +115,7 @@ test("phones home", async () => {
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(SLUGIFY, { tests: [trivial] }) } });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      ...testSandboxAccess(),
       goal: SLUGIFY.goal,
       model: modelAt(server.url),
       repoDir: repo.dir,

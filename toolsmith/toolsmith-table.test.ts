@@ -5,6 +5,7 @@ import { expectValidatedAtDefaults } from "../testing/expect-validated-at-defaul
 import { CELSIUS, CLAMP, FIZZBUZZ, PALINDROME, SUM, TOOL_FIXTURES, type ToolFixture, toolsmithRules, VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { runToolsmith } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // Planted-bad answers: each must be refused, whatever stage catches it.
 const BAD: { label: string; fixture: ToolFixture; tool?: string; tests?: string; stages: string[] }[] = [
@@ -123,6 +124,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
     const landed: string[] = [];
     for (const fixture of TOOL_FIXTURES) {
       const outcome = await runToolsmith({
+        ...testSandboxAccess(),
         goal: fixture.goal,
         model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
         repoDir: repo.dir,
@@ -145,6 +147,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       const rules = toolsmithRules(bad.fixture, { ...(bad.tool ? { tools: [bad.tool] } : {}), ...(bad.tests ? { tests: [bad.tests] } : {}) });
       await using server = await startScriptedServer({ script: { rules } });
       const outcome = await runToolsmith({
+        ...testSandboxAccess(),
         goal: bad.fixture.goal,
         model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
         repoDir: repo.dir,

@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StageTiming, ToolExample, ToolSpec } from "../generated-tools/tool-metadata.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { type RunnerOutcome, type ValidationDirs, validationDirs } from "./sandbox-stages.ts";
 import { runStagesInOrder, type StageEvent, type StageTask, type ValidationFailure, type ValidationFigures } from "./stage-order.ts";
 import { checkDeterminism, checkExamples, checkMutants, checkPolicy, checkTests, checkTypes } from "./validation-checks.ts";
@@ -13,8 +14,8 @@ export type ValidationReport = ValidationFigures & {
   heldOutExamples: number;
 };
 
-/** What `validateTool` is asked to judge, and how. */
-export type ValidationRequest = {
+/** What `validateTool` is asked to judge, and how: every stage runs in `sandbox` under `sandboxPolicy`. */
+export type ValidationRequest = SandboxAccess & {
   runDir: string;
   spec: ToolSpec;
   heldOut: ToolExample[];
@@ -62,6 +63,7 @@ export async function validateTool(request: ValidationRequest): Promise<Validati
  */
 function validationTasks(request: ValidationRequest, dirs: ValidationDirs): StageTask[] {
   const { spec, heldOut, settings } = request;
+  const access = { sandbox: request.sandbox, sandboxPolicy: request.sandboxPolicy };
   // Handed on by a stage to another: the tests' time bounds each mutant (the mutants start beside the tests, see
   // `checkMutants`); the examples' three rounds of runs are what the determinism stage compares.
   let testsTook: (ms: number) => void = () => {};
@@ -71,14 +73,14 @@ function validationTasks(request: ValidationRequest, dirs: ValidationDirs): Stag
   let rounds: RunnerOutcome[][] = [];
   const tasks: StageTask[] = [
     { stage: "policy", run: async () => checkPolicy(request.toolCode, request.testCode) },
-    { stage: "typecheck", after: "policy", run: (signal) => checkTypes(dirs, signal) },
+    { stage: "typecheck", after: "policy", run: (signal) => checkTypes(dirs, access, signal) },
     {
       stage: "tests",
       after: "policy",
       run: async (signal) => {
         let took = Number.NaN;
         try {
-          const result = await checkTests(dirs, settings, signal);
+          const result = await checkTests(dirs, access, settings, signal);
           took = result.durationMs;
           return result;
         } finally {
@@ -87,12 +89,12 @@ function validationTasks(request: ValidationRequest, dirs: ValidationDirs): Stag
       },
     },
     // Reported after the tests and read only when they passed, but started with them: see `checkMutants`.
-    { stage: "mutants", after: "policy", run: (signal) => checkMutants(dirs, request.toolCode, settings, testsDurationMs, signal) },
+    { stage: "mutants", after: "policy", run: (signal) => checkMutants(dirs, access, request.toolCode, settings, testsDurationMs, signal) },
     {
       stage: "examples",
       after: "policy",
       run: async (signal) => {
-        const result = await checkExamples(dirs, spec, heldOut, spec.deterministic ? 3 : 1, settings, signal);
+        const result = await checkExamples(dirs, access, spec, heldOut, spec.deterministic ? 3 : 1, settings, signal);
         rounds = result.outcomes;
         return result;
       },

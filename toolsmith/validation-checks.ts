@@ -13,6 +13,7 @@ import {
   type ValidationDirs,
 } from "./sandbox-stages.ts";
 import type { StageResult, ValidationFailure } from "./stage-order.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { checkStaticPolicy } from "./static-policy.ts";
 
 // Each stage of validate-tool.ts as a verdict: what it ran, and the failure (with whom to blame) when it did not pass.
@@ -29,16 +30,21 @@ export function checkPolicy(toolCode: string, testCode: string): StageResult {
 }
 
 /** The native compiler on both files; errors only in the tests blame the tests. */
-export async function checkTypes(dirs: ValidationDirs, signal: AbortSignal): Promise<StageResult> {
-  const result = await typecheckStage(dirs, signal);
+export async function checkTypes(dirs: ValidationDirs, access: SandboxAccess, signal: AbortSignal): Promise<StageResult> {
+  const result = await typecheckStage(dirs, access, signal);
   if (result.ok) return {};
   return { failure: { stage: "typecheck", blame: result.onlyTests ? "tests" : "implementation", message: `type errors:\n${result.output}` } };
 }
 
 /** The tests once, with line coverage of tool.ts; also how long they took (the mutants' time bound). */
-export async function checkTests(dirs: ValidationDirs, settings: ToolsmithSettings, signal: AbortSignal): Promise<StageResult & { durationMs: number }> {
+export async function checkTests(
+  dirs: ValidationDirs,
+  access: SandboxAccess,
+  settings: ToolsmithSettings,
+  signal: AbortSignal,
+): Promise<StageResult & { durationMs: number }> {
   const started = performance.now();
-  const result = await testsStage(dirs, settings.testTimeoutMs, signal);
+  const result = await testsStage(dirs, access, settings.testTimeoutMs, signal);
   const durationMs = performance.now() - started;
   const figures = { tests: { passed: result.passed, failed: result.failed }, coverage: result.coverage };
   const fail = (failure: ValidationFailure) => ({ failure, figures, durationMs });
@@ -69,6 +75,7 @@ export function perMutantMs(settings: ToolsmithSettings, testsDurationMs: number
  */
 export async function checkMutants(
   dirs: ValidationDirs,
+  access: SandboxAccess,
   toolCode: string,
   settings: ToolsmithSettings,
   testsDurationMs: Promise<number>,
@@ -77,7 +84,7 @@ export async function checkMutants(
 ): Promise<StageResult> {
   const mutants = makeMutants(toolCode, settings.mutants);
   const early = perMutantMs(settings, 0);
-  const earlyRun = run(dirs, mutants, early, signal);
+  const earlyRun = run(dirs, access, mutants, early, signal);
   // Read (and rethrown) below; an error must not count as unhandled meanwhile.
   earlyRun.catch(() => {});
   const aborted = signal.aborted
@@ -86,7 +93,7 @@ export async function checkMutants(
   const tookMs = await Promise.race([testsDurationMs, aborted]);
   const bound = Number.isNaN(tookMs) ? early : perMutantMs(settings, tookMs);
   const first = await earlyRun;
-  const result = bound === early || !first.bounded ? first : await run(dirs, mutants, bound, signal);
+  const result = bound === early || !first.bounded ? first : await run(dirs, access, mutants, bound, signal);
   const figures = { mutants: { total: result.total, killed: result.killed, score: result.score } };
   if (result.total > 0 && result.score >= settings.mutationScore) return { figures };
   return {
@@ -133,6 +140,7 @@ function exampleFailure(spec: ToolSpec, example: ToolExample, outcome: RunnerOut
  */
 export async function checkExamples(
   dirs: ValidationDirs,
+  access: SandboxAccess,
   spec: ToolSpec,
   heldOut: ToolExample[],
   rounds: number,
@@ -141,7 +149,7 @@ export async function checkExamples(
 ): Promise<StageResult & { outcomes: RunnerOutcome[][] }> {
   const examples = examplesToRun(spec, heldOut);
   const inputs = examples.map((example) => example.input);
-  const outcomes = await runnerStage(dirs, spec.input_schema, inputs, rounds, settings.toolTimeoutMs, signal);
+  const outcomes = await runnerStage(dirs, access, spec.input_schema, inputs, rounds, settings.toolTimeoutMs, signal);
   for (const [index, example] of examples.entries()) {
     const failure = exampleFailure(spec, example, outcomes[0]?.[index], index < heldOut.length);
     if (failure) return { failure, outcomes };

@@ -4,7 +4,7 @@ import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts"
 import { changedFileProblem, runPromotedTool, runToolCopy } from "../generated-tools/promoted-tools.ts";
 import { type PromotedToolRead, readPromotedTool, verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import type { ToolAtRef } from "../generated-tools/tool-catalog.ts";
-import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ToolCaller } from "./run-workflow.ts";
 
 /** Where a workflow's tools are looked up, first match first: the workspace's, then org's own checkout's. */
@@ -15,16 +15,16 @@ export const toolRootsFor = (workspaceDir: string, checkoutDir: string = CHECKOU
  * folder, metadata that does not validate, a file whose hash is not the recorded one); `callTool` runs one
  * the way `tool run` does (a fresh copy, checked again, in the sandbox), with the tool's own timeout.
  */
-export function generatedToolCaller(options: {
-  roots: readonly string[];
-  scratchDir: string;
-  /** A candidate branch's tools (`workflow run --ref`), used before the roots' for the names they have; run from copies under `repoDir`. */
-  branch?: { tools: ReadonlyMap<string, ToolAtRef>; repoDir: string };
-  /** The policy org was assembled with; the default policy when absent. */
-  policy?: SandboxPolicy;
-}): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
+export function generatedToolCaller(
+  options: SandboxAccess & {
+    roots: readonly string[];
+    scratchDir: string;
+    /** A candidate branch's tools (`workflow run --ref`), used before the roots' for the names they have; run from copies under `repoDir`. */
+    branch?: { tools: ReadonlyMap<string, ToolAtRef>; repoDir: string };
+  },
+): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
   const cache = new Map<string, PromotedToolRead>();
-  const policy = options.policy ? { policy: options.policy } : {};
+  const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const branchTool = (name: string) => options.branch?.tools.get(name);
   const load = (name: string): PromotedToolRead => {
     const cached = cache.get(name);
@@ -56,12 +56,12 @@ export function generatedToolCaller(options: {
           input,
           scratchDir: options.scratchDir,
           ...(signal ? { signal } : {}),
-          ...policy,
+          ...access,
         });
       }
       const loaded = load(name);
       if (!loaded.ok) return { ok: false, reason: "tool", error: loaded.problem, durationMs: 0 };
-      return runPromotedTool(loaded.tool, { input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}), ...policy });
+      return runPromotedTool(loaded.tool, { input, scratchDir: options.scratchDir, ...(signal ? { signal } : {}), ...access });
     },
   };
 }

@@ -6,9 +6,10 @@ import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts
 import { generatedToolCaller } from "./generated-tool-caller.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow, type StepEvent } from "./run-workflow.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 function setup(workspace: ReturnType<typeof workflowWorkspace>) {
-  return generatedToolCaller({ roots: [workspace.dir], scratchDir: join(workspace.dir, ".org", "scratch", "test") });
+  return generatedToolCaller({ ...testSandboxAccess(), roots: [workspace.dir], scratchDir: join(workspace.dir, ".org", "scratch", "test") });
 }
 
 describe("workflows over real generated tools in the sandbox", () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { workflowRun, workflowRunTool } from "./workflow-run-tool.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const count = {
   name: "count",
@@ -16,7 +17,7 @@ describe("workflow_run, the agent's tool", () => {
   test("runs a workspace workflow in the sandbox; its output is the result's data; failures are results naming step and key", async () => {
     using workspace = workflowWorkspace();
     workspace.write("count.json", count);
-    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, sessionId: "s1" };
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, sessionId: "s1", ...testSandboxAccess() };
     const tools = toolSet([workflowRun]);
     const ran = await runTool(tools, { name: "workflow_run", arguments: { file: "count.json", inputs: { text: "a b c", loud: false } } }, context);
     expect(ran).toMatchObject({ ok: true, output: '{"words":3}', data: { words: 3 } });
@@ -33,7 +34,7 @@ describe("workflow_run, the agent's tool", () => {
     elsewhere.write("count.json", count);
     mkdirSync(join(workspace.dir, ".org"), { recursive: true });
     workspace.write(".org/count.json", count);
-    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir };
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, ...testSandboxAccess() };
     const tools = toolSet([workflowRun]);
     for (const file of [join(elsewhere.dir, "count.json"), `../${join(elsewhere.dir.split("/").at(-1) as string, "count.json")}`, ".org/count.json"]) {
       const result = await runTool(tools, { name: "workflow_run", arguments: { file, inputs: { text: "a", loud: false } } }, context);
@@ -47,7 +48,7 @@ describe("workflow_run, the agent's tool", () => {
     using workspace = workflowWorkspace("org-workflow-bare-");
     rmSync(join(workspace.dir, "tools"), { recursive: true });
     workspace.write("count.json", count);
-    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir };
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, ...testSandboxAccess() };
     const tools = toolSet([workflowRunTool({ checkoutDir: checkout.dir })]);
     const ran = await runTool(tools, { name: "workflow_run", arguments: { file: "count.json", inputs: { text: "one two", loud: false } } }, context);
     expect(ran).toMatchObject({ ok: true, data: { words: 2 } });

@@ -30,7 +30,8 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
       const generated = generatedToolCaller({
         roots: toolRootsFor(context.workspaceDir, checkoutDir),
         scratchDir: scratchDirFor(context),
-        ...(context.sandbox ? { policy: context.sandbox } : {}),
+        sandbox: context.sandbox,
+        sandboxPolicy: context.sandboxPolicy,
       });
       const tools = withMcpSteps(generated, mcp);
       try {

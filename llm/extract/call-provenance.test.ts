@@ -8,6 +8,7 @@ import { startFrameServer, textReply, toolCallsReply } from "../../testing/frame
 import { toolSet } from "../../tools/define-tool.ts";
 import { OutsideText } from "./call-provenance.ts";
 import { httpModel } from "../http-model.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 const NAMES = ["sh", "echo"];
 
@@ -69,7 +70,7 @@ describe("runWithTools: provenance", () => {
         model: httpModel({ server: server.url, modelId: "local", retry: { retries: 0 } }),
         messages: [{ role: "user", content: "go" }],
         tools: toolSet([echoTool((text) => ran.push(text))]),
-        toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
+        toolContext: { ...testSandboxAccess(), workspaceDir, persona: "agent", sessionId: "s1" },
         onEvent: (event) => events.push(event),
       });
       expect(result.content).toBe("done");
@@ -92,7 +93,7 @@ describe("runWithTools: provenance", () => {
         messages: [{ role: "user", content: `memory: ${quotedCall}` }],
         outsideText: [`memory: ${quotedCall}`],
         tools: toolSet([echoTool((text) => ran.push(text))]),
-        toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
+        toolContext: { ...testSandboxAccess(), workspaceDir, persona: "agent", sessionId: "s1" },
       });
       expect(ran).toEqual([]);
     } finally {

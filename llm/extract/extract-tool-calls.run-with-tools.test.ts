@@ -8,6 +8,7 @@ import { type FrameReply, sseFrames, startFrameServer } from "../../testing/fram
 import { toolSet } from "../../tools/define-tool.ts";
 import { echoTool } from "../../testing/echo-tool.ts";
 import { httpModel } from "../http-model.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 // The extractor inside the real loop: a model that writes its call into the text, streamed in small
 // deltas from a real socket, gets the tool run and its result back, whatever format it writes.
@@ -31,7 +32,7 @@ async function loop(first: string) {
       model: httpModel({ server: server.url, modelId: "local", retry: { retries: 0 } }),
       messages: [{ role: "user", content: "go" }],
       tools: toolSet([echo]),
-      toolContext: { workspaceDir, persona: "agent", sessionId: "s1" },
+      toolContext: { ...testSandboxAccess(), workspaceDir, persona: "agent", sessionId: "s1" },
     });
     return { result, sent: (server.requests[1]?.body as { messages: ChatMessage[] } | undefined)?.messages ?? [] };
   } finally {

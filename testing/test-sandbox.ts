@@ -1,0 +1,15 @@
+import { Sandbox, type SandboxAccess, type SandboxOptions, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+
+/** The sandbox a test process runs model-made code in, made once as an entry point of org makes its own. */
+export const testSandbox = new Sandbox();
+
+/** `testSandbox` under `policy`: the default policy (sandboxed, no network, the default bounds) unless a test gives one. */
+export function testSandboxAccess(policy: SandboxPolicy = DEFAULT_SANDBOX_POLICY): SandboxAccess {
+  return { sandbox: testSandbox, sandboxPolicy: policy };
+}
+
+/** A run in `testSandbox`, under the default policy unless the options give one. */
+export function runInTestSandbox(options: Omit<SandboxOptions, "policy"> & { policy?: SandboxPolicy }): Promise<SandboxResult> {
+  return testSandbox.run({ ...options, policy: options.policy ?? DEFAULT_SANDBOX_POLICY });
+}
