@@ -15,6 +15,7 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
+import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { mcpHubFor } from "./mcp-hub-for.ts";
 
 // The one place a room is put together: chat, serve (sessions, jobs, the OpenAI route) and demo open their
@@ -30,6 +31,8 @@ export type RoomParts = {
   sandbox: Sandbox;
   /** What every tool of these rooms runs under, made once from the config and the environment. */
   sandboxPolicy: SandboxPolicy;
+  /** The sessions' private copies of the workspace (write view), made here once for these rooms. */
+  workspaceCopies: WorkspaceCopies;
   toolChoice?: TurnToolChoice;
   toolsmithJob?: ToolsmithJob;
   memory?: TranscriptIndex;
@@ -40,7 +43,7 @@ export type RoomParts = {
 /** What differs between two rooms of one entry point: who listens, who approves, the session to resume. */
 export type RoomExtras = Omit<
   RoomOptions,
-  "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandbox" | "sandboxPolicy" | "toolFeed"
+  "config" | "workspaceDir" | "tools" | "toolChoice" | "toolsmithJob" | "memory" | "sandbox" | "sandboxPolicy" | "workspaceCopies" | "toolFeed"
 >;
 
 /** openRoom's options: the parts' tools, with the promoted ones offered to agent personas ("ask" unless the config says). */
@@ -54,6 +57,7 @@ export function roomOptions(parts: RoomParts, extras: RoomExtras): RoomOptions {
     generated: names,
     sandbox: parts.sandbox,
     sandboxPolicy: parts.sandboxPolicy,
+    workspaceCopies: parts.workspaceCopies,
     ...(parts.toolChoice ? { toolChoice: parts.toolChoice } : {}),
     ...(parts.toolsmithJob ? { toolsmithJob: parts.toolsmithJob } : {}),
     ...(parts.memory ? { memory: parts.memory } : {}),
@@ -150,6 +154,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
     generated,
     sandbox,
     sandboxPolicy,
+    workspaceCopies: new WorkspaceCopies(),
     ...(choice ? { toolChoice: choice.choice } : {}),
     ...(smith
       ? {

@@ -12,14 +12,15 @@ import { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { sandboxPolicy, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
-import { releaseSessionCopy } from "../workspace/workspace-view.ts";
+import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 
 const { values } = parseArgs({ options: { files: { type: "string", default: "100000" }, runs: { type: "string", default: "5" } } });
 const fileCount = Number(values.files);
 const runs = Number(values.runs);
 const loadAtStart = loadavg();
-// One sandbox for the bench, as one org process has.
+// One sandbox and one set of session copies for the bench, as one org process has.
 const sandbox = new Sandbox();
+const workspaceCopies = new WorkspaceCopies();
 await sandbox.ensureAvailable();
 
 const root = mkdtempSync(join(tmpdir(), "org-bench-workspace-"));
@@ -60,6 +61,7 @@ async function call(dir: string, view: WorkspaceView, sessionId: string): Promis
       sessionId,
       sandbox,
       sandboxPolicy: sandboxPolicy({ workspace: view, poolSize: 0 }),
+      workspaceCopies,
       workspaceWrite: async () => "not applied in the bench",
     },
   );
@@ -104,7 +106,7 @@ await measure("write view: a later call after the user edited a file", async (di
   return call(dir, "write", firstSession.get(dir) ?? "none");
 });
 await measure("write view: the next session's first call (takes the spare)", async (dir) => {
-  releaseSessionCopy(dir, firstSession.get(dir));
+  workspaceCopies.release(dir, firstSession.get(dir));
   const session = `next-${sessions++}`;
   firstSession.set(dir, session);
   return call(dir, "write", session);

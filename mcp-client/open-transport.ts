@@ -4,7 +4,7 @@ import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "..
 import { type SandboxAccess, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { type AllowedHost, type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
-import { workspaceMounts } from "../workspace/workspace-view.ts";
+import { readOnlyViewMounts } from "../workspace/workspace-view.ts";
 import { boundedFetch } from "./bounded-fetch.ts";
 import { startHostProcess } from "./host-process.ts";
 import { MAX_MESSAGE_BYTES, ProcessTransport } from "./process-transport.ts";
@@ -52,7 +52,7 @@ async function startSandboxed(
     makeScratchRootPrivate(workspaceDir);
     // The workspace read-only at /workspace (where it starts), as the room's commands see it; never the write view.
     const view = sandboxPolicy.workspace === "none" ? "none" : "read";
-    const { copy: _copy, notShown: _notShown, ...mounts } = workspaceMounts(view, workspaceDir, {});
+    const { copy: _copy, notShown: _notShown, ...mounts } = readOnlyViewMounts(view, workspaceDir);
     const readOnlyMounts = [...(mounts.readOnlyMounts ?? []), ...(server.readOnlyPaths ?? []).map((path) => ({ source: path, target: path }))];
     return await startSandboxedProcess({
       sandbox,

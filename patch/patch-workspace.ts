@@ -2,13 +2,13 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openPrivateCopy } from "../workspace/private-copy.ts";
-import { releaseSessionCopy } from "../workspace/workspace-view.ts";
+import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 
-/** The session id org patch's tool calls run under: its copy is `.org/workspaces/patch` of the throw-away workspace. */
-export const PATCH_SESSION = "patch";
-
-/** A throw-away workspace holding a copy of the repository; removed when disposed. */
-export type PatchWorkspace = AsyncDisposable & { dir: string; entries: number };
+/**
+ * A throw-away workspace holding a copy of the repository, and the agent's private copies of it (the write view's):
+ * all removed when disposed.
+ */
+export type PatchWorkspace = AsyncDisposable & { dir: string; entries: number; copies: WorkspaceCopies };
 
 /**
  * Copies the repository (`openPrivateCopy`: not `.git/` or `.org/`, links as links, no FIFOs, sockets or
@@ -22,12 +22,13 @@ export function patchWorkspace(repoDir: string): PatchWorkspace {
     // As root the sandbox runs as its own uid, which must pass through to the session's copy below.
     chmodSync(dir, 0o755);
     const copy = openPrivateCopy({ workspaceDir: repoDir, copyDir: dir });
+    const copies = new WorkspaceCopies();
     const dispose = async () => {
-      // The agent's session copy lives inside `dir`: forget it, then remove everything.
-      releaseSessionCopy(dir, PATCH_SESSION, { keepSpare: false });
+      // The agent's session copy lives inside `dir`: drop it, then remove everything.
+      copies.discardAll();
       rmSync(dir, { recursive: true, force: true });
     };
-    return { dir, entries: copy.copyBaseline.size, [Symbol.asyncDispose]: dispose };
+    return { dir, entries: copy.copyBaseline.size, copies, [Symbol.asyncDispose]: dispose };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

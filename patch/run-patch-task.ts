@@ -17,7 +17,10 @@ import { gitApplyCheck } from "../git/git-apply-check.ts";
 import { brokenGuarantee, checkableGuarantees } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
 import type { PatchTask } from "./patch-task.ts";
-import { PATCH_SESSION, patchWorkspace } from "./patch-workspace.ts";
+import { patchWorkspace } from "./patch-workspace.ts";
+
+/** The session id the agent's tool calls run under: its copy is `.org/workspaces/patch` of the throw-away workspace. */
+const PATCH_SESSION = "patch";
 
 /** What one `org patch` run is given; the agent's commands run in `sandbox` under `sandboxPolicy` (with the write view). */
 export type PatchRequest = SandboxAccess & {
@@ -142,6 +145,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     // The write view: commands run on a private copy of the patch's workspace at /workspace, where they start.
     sandbox: request.sandbox,
     sandboxPolicy: { ...request.sandboxPolicy, workspace: "write" as const },
+    workspaceCopies: work.copies,
     workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal),
   };
   const messages: ChatMessage[] = [

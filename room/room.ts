@@ -8,7 +8,7 @@ import type { Model } from "../models/model.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
 import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
-import { releaseSessionCopy } from "../workspace/workspace-view.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
@@ -56,6 +56,8 @@ export type RoomOptions = {
   sandbox: Sandbox;
   /** The sandbox policy org was assembled with, handed to every tool call. */
   sandboxPolicy: SandboxPolicy;
+  /** The sessions' private copies of the workspace (write view), made where org was assembled; this room's is released when it closes. */
+  workspaceCopies: WorkspaceCopies;
   /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
   toolChoice?: TurnToolChoice;
   /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
@@ -312,6 +314,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     ...(options.audit ? { audit: options.audit } : {}),
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
+    workspaceCopies: options.workspaceCopies,
     ...(options.approve ? { approve: options.approve } : {}),
     workspaceWrite: {
       workspaceDir: core.workspaceDir,
@@ -453,7 +456,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       closing.abort(new Error("the room was closed"));
       await Promise.allSettled([...turns]);
       // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
-      releaseSessionCopy(core.workspaceDir, core.sessionId);
+      core.options.workspaceCopies.release(core.workspaceDir, core.sessionId);
       events.close();
     },
   };

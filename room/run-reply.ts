@@ -25,10 +25,12 @@ import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { type WorkspaceWriteReply, type WorkspaceWriteRoom, workspaceWriter } from "./workspace-write.ts";
 
-/** What a reply needs from its room, with the sandbox and the policy its tools run under. */
+/** What a reply needs from its room, with the sandbox and the policy its tools run under and the sessions' copies. */
 export type ReplyRoom = SandboxAccess & {
+  workspaceCopies: WorkspaceCopies;
   emit(event: RoomEvent): void;
   mode(): RoomMode;
   names: readonly string[];
@@ -136,6 +138,7 @@ function replyHost(
       ...(room.audit ? { audit: room.audit } : {}),
       sandbox: room.sandbox,
       sandboxPolicy: room.sandboxPolicy,
+      workspaceCopies: room.workspaceCopies,
       ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn.turnId, replyId, reply.ceiling)) } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,

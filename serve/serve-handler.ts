@@ -2,6 +2,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
@@ -86,7 +87,7 @@ export type ServeHandler = {
 type Logger = (line: string) => void;
 
 /** How every room of this server is opened (sessions, jobs, the OpenAI route): from the room assembly. */
-function roomOpener(options: ServeHandlerOptions, logError: Logger) {
+function roomOpener(options: ServeHandlerOptions, workspaceCopies: WorkspaceCopies, logError: Logger) {
   return servedRoomOpener({
     config: options.config,
     workspaceDir: options.workspaceDir,
@@ -98,6 +99,7 @@ function roomOpener(options: ServeHandlerOptions, logError: Logger) {
     ...(options.audit ? { audit: options.audit } : {}),
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
+    workspaceCopies,
     ...(options.toolFeed ? { toolFeed: options.toolFeed } : {}),
   });
 }
@@ -179,7 +181,9 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const settings = toolRunSettings({ serve: config.serve, sandbox: options.sandboxPolicy, profile: options.profile ?? "dev", version: options.version });
   const slots = serverSlots(config);
   const logError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const opener = roomOpener(options, logError);
+  // The sessions' private copies of the workspace (write view), of the rooms and of `POST /v1/tools/:name/run`.
+  const workspaceCopies = new WorkspaceCopies();
+  const opener = roomOpener(options, workspaceCopies, logError);
   const sessions = openSessions(options, opener, slots);
   const jobs = openJobs(options, sessions, logError);
   const auth = requestAuth({
@@ -208,6 +212,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     ...(options.audit ? { audit: options.audit } : {}),
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
+    workspaceCopies,
     roomPolicies: async () => roomPolicies(await opener.parts()),
   });
   const messages = messagesRoute({ config, sessions, tools, metrics, logError });

@@ -4,12 +4,15 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 
 export type ServedRoomOptions = SandboxAccess & {
+  /** Serve's sessions' private copies of the workspace (write view), made with its handler. */
+  workspaceCopies: WorkspaceCopies;
   config: OrgConfig;
   workspaceDir: string;
   tools: ServedTools;
@@ -53,6 +56,7 @@ export function servedRoomOpener(options: ServedRoomOptions) {
       generated: tools.generatedEntries(),
       sandbox: options.sandbox,
       sandboxPolicy: options.sandboxPolicy,
+      workspaceCopies: options.workspaceCopies,
       ...(choice ? { toolChoice: choice.choice } : {}),
       ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
       ...(options.memory ? { memory: options.memory } : {}),

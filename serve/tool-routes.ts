@@ -1,5 +1,6 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
@@ -11,6 +12,7 @@ import type { ServeMetrics } from "./serve-metrics.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 export type ToolRoutesOptions = SandboxAccess & {
+  workspaceCopies: WorkspaceCopies;
   config: OrgConfig;
   workspaceDir: string;
   tools: ServedTools;
@@ -80,6 +82,7 @@ export function toolRoutes(options: ToolRoutesOptions) {
           ...(options.audit ? { audit: options.audit } : {}),
           sandbox: options.sandbox,
           sandboxPolicy: options.sandboxPolicy,
+          workspaceCopies: options.workspaceCopies,
         },
       );
       const seconds = (performance.now() - started) / 1000;

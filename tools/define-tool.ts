@@ -5,12 +5,15 @@ import { redact, redactValue } from "../security/redact.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ChangeSet } from "../workspace/change-set.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 
 /**
- * What a tool knows about the call it serves, and what it runs with: the process's Sandbox and the policy org was
- * assembled with (`SandboxAccess`), made where the entry point is assembled; every run a tool makes goes under it.
+ * What a tool knows about the call it serves, and what it runs with, made where the entry point is assembled: the
+ * process's Sandbox and the policy org was assembled with (`SandboxAccess`; every run a tool makes goes under it), and
+ * the sessions' private copies of the workspace (`workspaceCopies`, the write view's).
  */
 export type ToolContext = SandboxAccess & {
+  workspaceCopies: WorkspaceCopies;
   signal: AbortSignal;
   /** The directory a tool may touch; model-given paths are resolved inside it. */
   workspaceDir: string;

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { sh } from "./sh.ts";
-import { releaseSessionCopy } from "../workspace/workspace-view.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-run-in-sandbox-"));
@@ -66,6 +65,8 @@ test("no tool file of tools/ reads the environment: the sandbox policy comes thr
 test("under the write view, two commands of one session at once take turns on its copy: each change holds only its own files", async () => {
   const writeDir = mkdtempSync(join(tmpdir(), "org-run-in-sandbox-write-"));
   chmodSync(writeDir, 0o755);
+  // One context for the session's calls, as a room gives: one registry of copies, whose lock they share.
+  const access = testSandboxAccess(sandboxPolicy({ workspace: "write", poolSize: 0 }));
   try {
     writeFileSync(join(writeDir, "base.txt"), "base\n");
     const proposed: Record<string, readonly string[]> = {};
@@ -74,11 +75,10 @@ test("under the write view, two commands of one session at once take turns on it
         toolSet([sh]),
         { name: "sh", arguments: { cmd } },
         {
-          ...testSandboxAccess(),
+          ...access,
           signal: new AbortController().signal,
           workspaceDir: writeDir,
           sessionId: "both",
-          sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
           workspaceWrite: async (proposal) => {
             proposed[name] = proposal.paths;
             return "not applied here";
@@ -92,7 +92,7 @@ test("under the write view, two commands of one session at once take turns on it
     await run("python", "python3 -c 'import mod; print(mod.VALUE)' && echo c > c.txt");
     expect(proposed.python).toEqual(["c.txt"]);
   } finally {
-    releaseSessionCopy(writeDir, "both", { keepSpare: false });
+    access.workspaceCopies.release(writeDir, "both", { keepSpare: false });
     rmSync(writeDir, { recursive: true, force: true });
   }
 }, 30_000);

@@ -7,7 +7,7 @@ import type { WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { computeChangeSet } from "../workspace/change-set.ts";
 import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
-import { lockSessionCopy, workspaceMounts } from "../workspace/workspace-view.ts";
+import { readOnlyViewMounts, workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 
 /** The `timeout_s` parameter of a tool that runs a program in the sandbox: wall-clock seconds, 30 when left out. */
@@ -24,7 +24,7 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
   const view = context.sandboxPolicy.workspace;
   if (view !== "write") return runOnView(command, context, view);
   // One command at a time on a session's copy: from bringing it level to deciding what it changed.
-  const release = await lockSessionCopy(context.workspaceDir, context.sessionId, context.signal);
+  const release = await context.workspaceCopies.lock(context.workspaceDir, context.sessionId, context.signal);
   try {
     return await runOnView(command, context, view);
   } finally {
@@ -101,7 +101,7 @@ export function prestartSessionSandbox(session: ToolSession): void {
   if (view === "write") return;
   try {
     makeScratchRootPrivate(session.workspaceDir);
-    const { copy: _copy, ...mounts } = workspaceMounts(view, session.workspaceDir, session);
+    const { copy: _copy, ...mounts } = readOnlyViewMounts(view, session.workspaceDir);
     session.sandbox.prestart({ policy: session.sandboxPolicy, scratchDir: scratchDirFor(session), ...mounts });
   } catch {
     // The first call meets the same problem and reports it as its result.

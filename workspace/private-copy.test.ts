@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, takeChangeSet, workspaceChangedPaths } from "./private-copy.ts";
 import { SPARE_NAME } from "./spare-copy.ts";
-import { COPIES_DIR, releaseSessionCopy, sessionCopy } from "./workspace-view.ts";
+import { COPIES_DIR, WorkspaceCopies } from "./workspace-copies.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-private-copy-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -97,11 +97,12 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     mkdirSync(workspaceDir);
     chmodSync(workspaceDir, 0o755);
     for (const name of ["kept", "edited", "tampered"]) writeFileSync(join(workspaceDir, name), `${name}\n`);
-    const first = sessionCopy(workspaceDir, "first");
+    const copies = new WorkspaceCopies();
+    const first = copies.sessionCopy(workspaceDir, "first");
     const kept = statSync(join(first.copyDir, "kept")).ino;
     writeFileSync(join(first.copyDir, "edited"), "a command's edit, never applied\n");
     copyChangedPaths(first);
-    releaseSessionCopy(workspaceDir, "first");
+    copies.release(workspaceDir, "first");
     expect(existsSync(first.copyDir)).toBe(false);
     const spare = join(workspaceDir, COPIES_DIR, SPARE_NAME, "tree");
     expect(existsSync(spare)).toBe(true);
@@ -112,7 +113,7 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     writeFileSync(join(spare, "tampered"), "TAMPERED\n");
     utimesSync(join(spare, "tampered"), tamperedAt.atime, tamperedAt.mtime);
 
-    const second = sessionCopy(workspaceDir, "second");
+    const second = copies.sessionCopy(workspaceDir, "second");
     expect(existsSync(join(workspaceDir, COPIES_DIR, SPARE_NAME))).toBe(false);
     expect(statSync(join(second.copyDir, "kept")).ino).toBe(kept);
     expect(readFileSync(join(second.copyDir, "edited"), "utf8")).toBe("the user's edit\n");
@@ -120,9 +121,9 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     expect(copyChangedPaths(second)).toEqual([]);
 
     // Two sessions closing leave one spare, not two copies.
-    sessionCopy(workspaceDir, "third");
-    releaseSessionCopy(workspaceDir, "second");
-    releaseSessionCopy(workspaceDir, "third");
+    copies.sessionCopy(workspaceDir, "third");
+    copies.release(workspaceDir, "second");
+    copies.release(workspaceDir, "third");
     expect(readdirSync(join(workspaceDir, COPIES_DIR))).toEqual([SPARE_NAME]);
   });
 });

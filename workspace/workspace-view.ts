@@ -1,16 +1,12 @@
-import { lstatSync, rmSync, statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
 import { WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import { openPrivateCopy, type PrivateCopy, refreshPrivateCopy } from "./private-copy.ts";
-import { releaseAsSpare, takeSpare } from "./spare-copy.ts";
-
-/** Where each session's private copy lives: `.org/workspaces/<session>`. */
-export const COPIES_DIR = join(ORG_DIR, "workspaces");
+import type { PrivateCopy } from "./private-copy.ts";
+import type { WorkspaceCopies } from "./workspace-copies.ts";
 
 /** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
 export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "maskedDirs" | "workingDir"> & {
@@ -19,92 +15,29 @@ export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts
   notShown?: string;
 };
 
-// One copy per session folder, kept between calls so a refresh copies again only what changed; and one lock per
-// folder, so two commands of a session (two personas at once) never run on, or compare, the same copy together.
-const copies = new Map<string, PrivateCopy>();
-const copyLocks = new Map<string, FifoSemaphore>();
-
 /**
  * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` hidden under an
- * empty tmpfs (a bind, not a copy: a big tree costs nothing); "write" binds the session's private copy,
- * brought level with the workspace first, writable at /workspace, the real `.git/` read-only over it; "none"
- * mounts nothing (commands start in /scratch).
+ * empty tmpfs (a bind, not a copy: a big tree costs nothing); "write" binds the session's private copy (from
+ * `copies`), brought level with the workspace first, writable at /workspace, the real `.git/` read-only over it;
+ * "none" mounts nothing (commands start in /scratch).
  */
-export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: { sessionId?: string }): ViewMounts {
+export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: { sessionId?: string; workspaceCopies: WorkspaceCopies }): ViewMounts {
+  if (view !== "write") return readOnlyViewMounts(view, workspaceDir);
   const root = resolve(workspaceDir);
-  if (view === "none") return {};
-  if (view === "read") {
-    const closed = closedToSandbox(root);
-    if (closed) return { notShown: closed };
-    ensurePrivateDir(join(root, ORG_DIR));
-    return { readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }], maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`], workingDir: WORKSPACE_MOUNT };
-  }
-  const copy = sessionCopy(root, session.sessionId);
+  const copy = session.workspaceCopies.sessionCopy(root, session.sessionId);
   const gitDir = join(root, ".git");
   const git = isDirectory(gitDir) ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
   return { writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }], readOnlyMounts: git, workingDir: WORKSPACE_MOUNT, copy };
 }
 
-/**
- * The session's private copy, made or brought level with the workspace. A session's first call takes the
- * workspace's spare copy (one a closed session left, `spare-copy.ts`) when there is one, so it too copies only
- * what changed since.
- */
-export function sessionCopy(workspaceDir: string, sessionId: string | undefined): PrivateCopy {
-  const { root, copyDir } = copyPlace(workspaceDir, sessionId);
-  ensurePrivateDir(root);
-  // As root the sandbox runs as its own uid, which must own what it may write.
-  const owner = process.getuid?.() === 0 ? SANDBOX_HOST_UID : undefined;
-  const known = copies.get(copyDir);
-  if (known) {
-    refreshPrivateCopy(known);
-    return known;
-  }
-  const baselines = takeSpare(root, copyDir);
-  const copy = openPrivateCopy({
-    workspaceDir: resolve(workspaceDir),
-    copyDir,
-    ...(owner !== undefined ? { owner } : {}),
-    ...(baselines ? { baselines } : {}),
-  });
-  copies.set(copyDir, copy);
-  return copy;
-}
-
-/** Waits until no other command of this session works on its copy; the release function lets the next one in. */
-export function lockSessionCopy(workspaceDir: string, sessionId: string | undefined, signal?: AbortSignal): Promise<() => void> {
-  const { copyDir } = copyPlace(workspaceDir, sessionId);
-  let lock = copyLocks.get(copyDir);
-  if (!lock) {
-    lock = new FifoSemaphore(1);
-    copyLocks.set(copyDir, lock);
-  }
-  return lock.acquire(signal ? { signal } : {});
-}
-
-/**
- * A session is over: its copy becomes the workspace's spare (or is removed when there is one), so copies do not
- * pile up under `.org/workspaces/`, one per session (`keepSpare: false`: it is removed). Nothing happens for a
- * session that made none.
- */
-export function releaseSessionCopy(workspaceDir: string, sessionId: string | undefined, options: { keepSpare?: boolean } = {}): void {
-  const { root, copyDir } = copyPlace(workspaceDir, sessionId);
-  const copy = copies.get(copyDir);
-  if (!copy) return;
-  copies.delete(copyDir);
-  copyLocks.delete(copyDir);
-  if (options.keepSpare === false) rmSync(copyDir, { recursive: true, force: true });
-  else releaseAsSpare(copy, root);
-}
-
-/** Where a session's copy lives: `root`, the workspace's copies folder, and `copyDir`, the session's own in it. */
-function copyPlace(workspaceDir: string, sessionId: string | undefined): { root: string; copyDir: string } {
-  const root = join(resolve(workspaceDir), COPIES_DIR);
-  return { root, copyDir: join(root, safeName(sessionId ?? "default")) };
-}
-
-function safeName(session: string): string {
-  return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session) ? session : new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 16);
+/** The mounts of a view that makes no copy: "read" (the workspace read-only at /workspace, `.org/` hidden) or "none". */
+export function readOnlyViewMounts(view: "read" | "none", workspaceDir: string): ViewMounts {
+  if (view === "none") return {};
+  const root = resolve(workspaceDir);
+  const closed = closedToSandbox(root);
+  if (closed) return { notShown: closed };
+  ensurePrivateDir(join(root, ORG_DIR));
+  return { readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }], maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`], workingDir: WORKSPACE_MOUNT };
 }
 
 /**
