@@ -6,7 +6,7 @@ import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 /**
  * The room's MCP servers for one entry point (chat, serve, demo), started in the background: undefined when the config
  * names none. Servers not yet confirmed stay off with a notice to `notify` (each entry point decides whether it can ask).
- * Every server's process group is killed when org exits (`McpHub.start`), however it exits.
+ * Every server's process group dies with org (its lifeline); the entry point closes the hub as org exits.
  */
 export function mcpHubFor(
   options: SandboxAccess & {

@@ -191,7 +191,11 @@ export const serveCommand: Command = {
     const embedder = embedderFromEnvironment();
     // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
     const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
-    if (mcp) mcp.subscribe((change) => change.type === "notice" && log(change.message));
+    if (mcp) {
+      mcp.subscribe((change) => change.type === "notice" && log(change.message));
+      // However serve ends, its servers' groups are killed as it exits (their lifeline would end them a moment later).
+      process.once("exit", () => mcp.closeNow());
+    }
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
     const tools = await ServedTools.open(
       CHECKOUT_DIR,

@@ -53,12 +53,10 @@ const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
 /**
  * The SDK's client and its message schemas, loaded at a server's first start: a room whose config names no MCP server
  * (most) never pays for them (with the JSON Schema validator they bring, they are a third of `org chat`'s start-up).
+ * The module loader keeps them once loaded: a later start gets them at once.
  */
-let loadedSdk: ReturnType<typeof loadSdk> | undefined;
-const loadSdk = () => Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/types.js")]);
 function mcpSdk() {
-  loadedSdk ??= loadSdk();
-  return loadedSdk;
+  return Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/types.js")]);
 }
 
 /**

@@ -55,15 +55,14 @@ const ARGUMENTS = z.record(z.string(), z.unknown());
  * The room's MCP servers (`mcpServers` in org.config.json): each a connection that starts, restarts and answers on its
  * own. As a `ToolFeed` it gives the room every tool a server has listed and its config does not deny, as
  * `<server>__<tool>`, and says what happens to the servers. A server that needs the user's confirmation
- * (`mcp-trust.ts`) stays off until `trust(name)`.
+ * (`mcp-trust.ts`) stays off until `trust(name)`. The hub keeps no hold on the process: a server dies with org by its
+ * lifeline however org ends, and whoever made the hub closes it (`closeNow` as org exits: chat's and serve's entry).
  */
 export class McpHub {
   private readonly connections = new Map<string, McpConnection>();
   private readonly listeners = new Set<(change: ConnectionChange) => void>();
   private readonly roomTools = new Map<string, { key: string; tool: McpRoomTool }>();
   private readonly settingsGuard = new SettingsGuard();
-  // A server must not outlive org: on exit (however org ends, short of SIGKILL, where the lifeline acts) its group is killed.
-  private readonly onExit = () => this.closeNow();
 
   constructor(private readonly options: McpHubOptions) {
     for (const server of options.servers) {
@@ -92,8 +91,6 @@ export class McpHub {
    * each with a notice saying how to confirm it. `only` starts just those names.
    */
   start(only?: readonly string[]): void {
-    process.off("exit", this.onExit);
-    process.once("exit", this.onExit);
     for (const server of this.options.servers) {
       if (only && !only.includes(server.name)) continue;
       const connection = this.connections.get(server.name);
@@ -252,13 +249,11 @@ export class McpHub {
 
   /** Stops every server and what it started. */
   async close(): Promise<void> {
-    process.off("exit", this.onExit);
     await Promise.all([...this.connections.values()].map((connection) => connection.stop()));
   }
 
   /** Kills every server's process at once (org is exiting). */
   closeNow(): void {
-    process.off("exit", this.onExit);
     for (const connection of this.connections.values()) connection.stopNow();
   }
 
