@@ -45,11 +45,13 @@ export function checkChangeSet(
   const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
   const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
   const refusals: Refusal[] = [];
+  // Each pattern compiled once for the whole set: a check may read thousands of paths.
+  const matches = patternMatcher();
   if (changeSet.changes.length > limits.patchFiles) {
     refusals.push({ reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change` });
   }
   for (const change of changeSet.changes) {
-    const reason = pathProblem(change, limits, protectedPaths, options.allowedPaths);
+    const reason = pathProblem(change, limits, { protectedPaths, allowedPaths: options.allowedPaths, matches });
     if (reason) refusals.push({ path: change.path, reason });
     if (refusals.length >= 20) break;
   }
@@ -71,10 +73,10 @@ export function escapeName(name: string): string {
 function pathProblem(
   change: FileChange,
   limits: ChangeSetLimits,
-  protectedPaths: readonly string[],
-  allowedPaths: readonly string[] | undefined,
+  paths: { protectedPaths: readonly string[]; allowedPaths: readonly string[] | undefined; matches: (pattern: string, path: string) => boolean },
 ): string | undefined {
   const { path } = change;
+  const { protectedPaths, allowedPaths, matches } = paths;
   if (path === "" || isAbsolute(path)) return "an absolute or empty name; changes name paths inside the workspace";
   if (path.split("/").some((part) => part === ".." || part === "." || part === ""))
     return "a name with '..', '.' or an empty part; it could reach outside the workspace";
@@ -82,9 +84,9 @@ function pathProblem(
   if (normalize(path) !== path) return "a name that is not in plain form";
   // Matched as written and as a case-insensitive file system may take it (WSL's /mnt/c, vfat, ext4 casefold): there
   // .ENV is the .env bun reads and .GIT/hooks git's. Allowed paths stay exact: refusing more is the safe side.
-  const guarded = protectedPaths.find((pattern) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
+  const guarded = protectedPaths.find((pattern) => matches(pattern, path) || matches(folded(pattern), folded(path)));
   if (guarded !== undefined) return `a protected path (sandbox.protectedPaths: ${guarded}); org never writes it from a change`;
-  if (allowedPaths && !allowedPaths.some((pattern) => matchesPattern(pattern, path))) return "outside the paths this change may touch";
+  if (allowedPaths && !allowedPaths.some((pattern) => matches(pattern, path))) return "outside the paths this change may touch";
   for (const version of [change.after, change.before]) {
     if (version === undefined) continue;
     if (version.type === "fifo" || version.type === "device" || version.type === "socket")
@@ -122,15 +124,21 @@ function linkLeavesWorkspace(path: string, target: string): boolean {
  * matches the name in any folder; one ending in `/**` also matches the folder itself.
  */
 export function matchesPattern(pattern: string, path: string): boolean {
-  let compiled = compiledPatterns.get(pattern);
-  if (compiled === undefined) {
-    compiled = compilePattern(pattern);
-    compiledPatterns.set(pattern, compiled);
-  }
-  return compiled.test(path);
+  return compilePattern(pattern).test(path);
 }
 
-const compiledPatterns = new Map<string, RegExp>();
+/** `matchesPattern` that compiles each pattern once, for the paths of one check. */
+function patternMatcher(): (pattern: string, path: string) => boolean {
+  const compiled = new Map<string, RegExp>();
+  return (pattern, path) => {
+    let regExp = compiled.get(pattern);
+    if (regExp === undefined) {
+      regExp = compilePattern(pattern);
+      compiled.set(pattern, regExp);
+    }
+    return regExp.test(path);
+  };
+}
 
 function compilePattern(pattern: string): RegExp {
   const anchored = pattern.includes("/") ? pattern.replace(/^\//, "") : `**/${pattern}`;
