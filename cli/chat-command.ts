@@ -1,6 +1,6 @@
 import { loadCommandConfig } from "./command-config.ts";
 import { join, relative, resolve } from "node:path";
-import { environmentSettings } from "../config/environment.ts";
+import { environmentSettings, processEnvironment } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
@@ -125,7 +125,7 @@ function sayMisspelt(options: ChatOptions, message: string): void {
 
 /** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
 function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
-  const env = options.model !== undefined ? { ...process.env, OLLAMA_MODEL: options.model.trim() } : process.env;
+  const env = processEnvironment(options.model !== undefined ? { OLLAMA_MODEL: options.model.trim() } : {});
   const loaded = loadCommandConfig(options.config, workspaceDir, env);
   // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
   return options.model === undefined

@@ -5,9 +5,9 @@ import { UserFacingError } from "./command.ts";
 
 /**
  * A command's config: `--config FILE` (which must exist), else the workspace's org.config.json (or the defaults when
- * it has none), read under `env`.
+ * it has none), read under `env` (the process's environment when left out).
  */
-export function loadCommandConfig(path: string | undefined, workspaceDir: string, env: NodeJS.ProcessEnv = process.env): OrgConfig {
+export function loadCommandConfig(path: string | undefined, workspaceDir: string, env?: NodeJS.ProcessEnv): OrgConfig {
   if (path !== undefined && !existsSync(path))
     throw new UserFacingError(`no config file at ${path}. Check the path, or leave out --config to use the defaults.`);
   return loadOrgConfig(path ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
-import { environmentSettings } from "../config/environment.ts";
+import { environmentSettings, processEnvironment } from "../config/environment.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { AUDIT_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
@@ -329,11 +329,13 @@ export const demoCommand: Command = {
     const server = await startScriptedServer({ script, port: 0 });
     try {
       // The demo's personas live in demo/org.config.json; the scripted server stands in for Ollama.
-      const config = loadOrgConfig(join(DEMO_DIR, "org.config.json"), {
-        ...process.env,
-        OLLAMA_BASE: server.url,
-        OLLAMA_MODEL: "scripted", // demo-script.json offers this model id
-      });
+      const config = loadOrgConfig(
+        join(DEMO_DIR, "org.config.json"),
+        processEnvironment({
+          OLLAMA_BASE: server.url,
+          OLLAMA_MODEL: "scripted", // demo-script.json offers this model id
+        }),
+      );
       return await playDemo({ config, workspaceDir, serverUrl: server.url, toolRepo, color, fast }, signal);
     } finally {
       await server.stop();

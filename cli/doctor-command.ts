@@ -8,6 +8,7 @@ import { REPO_DIR } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { processEnvironment } from "../config/environment.ts";
 
 const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]
 
@@ -43,7 +44,7 @@ export const doctorCommand: Command = {
     });
     if (values.model !== undefined && values.model.trim() === "") throw new UsageError("--model needs a model name", "doctor");
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-    const env = values.model !== undefined ? { ...process.env, OLLAMA_MODEL: values.model.trim() } : process.env;
+    const env = processEnvironment(values.model !== undefined ? { OLLAMA_MODEL: values.model.trim() } : {});
     const config = loadCommandConfig(values.config, workspaceDir, env);
     const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, ...sandboxAccessFrom({ env, config }), signal });
     const ok = checks.every((check) => check.status !== "fail");

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig, OrgConfigError } from "../config/org-config.ts";
-import { environmentSettings, instanceSettings } from "../config/environment.ts";
+import { environmentSettings, instanceSettings, processEnvironment } from "../config/environment.ts";
 import { fitnessLines, verdictLine } from "../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
@@ -94,7 +94,7 @@ export const fitnessCommand: Command = {
     // The thresholds come from current's checkout (or --config), never from the directory the gate runs in.
     let config: OrgConfig;
     try {
-      config = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: git.repoDir });
+      config = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), processEnvironment(), { checkoutDir: git.repoDir });
     } catch (error) {
       if (!(error instanceof OrgConfigError)) throw error;
       log(verdictLine({ why: error.message }));

@@ -11,6 +11,7 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
+import { processEnvironment } from "../config/environment.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
        org mcp servers [--json]    (the room's own MCP servers: see below)
@@ -52,7 +53,7 @@ function log(line: string): void {
  */
 function workspaceConfig(workspaceDir: string, repoDir: string): OrgConfig | undefined {
   try {
-    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), undefined, { workspaceDir, checkoutDir: repoDir });
+    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), processEnvironment(), { workspaceDir, checkoutDir: repoDir });
   } catch (error) {
     log(`no persona prompts: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;

@@ -9,6 +9,7 @@ import { runSubcommand } from "./run-subcommand.ts";
 import { formatMemoryOutcome, terminalLine } from "./format-memory-outcome.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { processEnvironment } from "../config/environment.ts";
 
 const HELP = `Usage: org memory <search|forget|rebuild> [options]
 
@@ -100,7 +101,7 @@ function workspaceOf(args: string[]): string | undefined {
  */
 function roomSecrets(workspaceDir: string): readonly string[] {
   try {
-    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), process.env, { workspaceDir }).secrets;
+    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), processEnvironment(), { workspaceDir }).secrets;
   } catch {
     return [];
   }

@@ -5,7 +5,7 @@ import { UsageError } from "./command.ts";
  * Turning the sandbox off for a server is the user's act, twice over: ORG_SANDBOX=off in the environment
  * they start it in and `--unsafe-no-sandbox` on its command line. Either alone is refused, naming both.
  */
-export function checkSandboxOffConsent(command: string, confirmed: boolean, env: NodeJS.ProcessEnv = process.env): void {
+export function checkSandboxOffConsent(command: string, confirmed: boolean, env?: NodeJS.ProcessEnv): void {
   const off = environmentSettings(env).sandboxDisabled;
   if (off && !confirmed) {
     throw new UsageError(

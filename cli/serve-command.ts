@@ -3,7 +3,7 @@ import { describeFailure } from "./report-failure.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { serveEnvironment } from "../config/environment.ts";
+import { processEnvironment, serveEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -151,7 +151,7 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
             sandbox,
             workspaceDir: options.workspaceDir,
             repoDir: CHECKOUT_DIR,
-            config: loadOrgConfig(options.configFile, process.env, { workspaceDir: options.workspaceDir }),
+            config: loadOrgConfig(options.configFile, processEnvironment(), { workspaceDir: options.workspaceDir }),
             dryRun: false,
             command: `org serve --grow-every ${formatDuration(options.everyMs)} (pid ${process.pid})`,
             onProgress: (progress) => {

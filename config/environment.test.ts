@@ -1,11 +1,20 @@
 import { describe, expect, test } from "bun:test";
-import { EnvironmentError, environmentSettings, fsyncEnabled, instanceSettings, serveEnvironment, tmuxSessionName } from "./environment.ts";
+import { EnvironmentError, environmentSettings, fsyncEnabled, instanceSettings, processEnvironment, serveEnvironment, tmuxSessionName } from "./environment.ts";
 import { join } from "node:path";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 
 const CHECKOUT = join(import.meta.dir, "..");
 const KEPT = ["org", "org-test_2", "A".repeat(64)];
 const CHANGED = ["o.rg", "org:1", "a b", "tab\there", "back\\slash", "new\nline", "ünï", "x".repeat(65), "$1", "=org"];
+
+test("processEnvironment: the process's environment with a command line's values over it, the process's own left as it was", () => {
+  const before = process.env.OLLAMA_MODEL;
+  const env = processEnvironment({ OLLAMA_MODEL: "from-the-command-line" });
+  expect(env.OLLAMA_MODEL).toBe("from-the-command-line");
+  expect(env.PATH).toBe(process.env.PATH);
+  expect(process.env.OLLAMA_MODEL).toBe(before);
+  expect(processEnvironment()).toEqual({ ...process.env });
+});
 
 test("ORG_TMUX_SESSION: names tmux would change are refused in one place, with what to use instead", () => {
   for (const name of KEPT) expect(tmuxSessionName({ ORG_TMUX_SESSION: name })).toBe(name);

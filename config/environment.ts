@@ -1,4 +1,4 @@
-// The one module that reads process.env; everything else asks here.
+// The one module that reads process.env; everything else asks here (config/'s loaders take what it gives them).
 import { urlCredentials } from "../llm/server-url.ts";
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
@@ -232,6 +232,15 @@ export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): s
     return credentials.length === 2 ? credentials.slice(1) : credentials;
   });
   return [...new Set([...named, ...inUrls])].filter((value) => value.length >= 6).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * This process's environment, with `overrides` over it (a command line's `--model` for OLLAMA_MODEL, the demo's scripted
+ * server for OLLAMA_BASE): what the config loader is given when the variables it resolves are not only the process's,
+ * and what a key over the environment a process hands on is made from (`fitness/folder-readers.ts`).
+ */
+export function processEnvironment(overrides: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
 }
 
 /** The PATH commands are looked up in (to tell whether `org` there is this checkout's launcher). */

@@ -20,7 +20,7 @@ test("the trace's key is the same for the same code: other tools, and another sh
   const second = commitTool("letters");
   const tests = ["reads.test.ts"];
   const shell = { PATH: "/usr/bin:/bin", HOME: "/home/someone", ORG_SANDBOX: "on", LANG: "C.UTF-8", TERM: "xterm" };
-  const key = (commit: string, variables: Record<string, string>) => readersKey(git, commit, tests, process.execPath, undefined, variables);
+  const key = (commit: string, variables: Record<string, string>) => readersKey(git, commit, tests, process.execPath, variables);
 
   const base = await key(first, shell);
   expect(await key(second, shell)).toBe(base);

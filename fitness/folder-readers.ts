@@ -32,8 +32,8 @@ export async function readersKey(
   commit: string,
   tests: readonly string[],
   bun: string,
+  variables: Readonly<Record<string, string | undefined>>,
   signal?: AbortSignal,
-  variables: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<string> {
   const code = await committedCode(git, commit, signal);
   const binary = statSync(bun);

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import type { FitnessRequest } from "./run-fitness.ts";
+import { processEnvironment } from "../config/environment.ts";
 
 /** The gate's settings when nobody gives others: `org fitness` without flags, and `tool new --promote`. */
 export const GATE_DEFAULTS = {
@@ -37,5 +38,5 @@ export function defaultGateOptions(repoDir: string, token?: string): Pick<Fitnes
 
 /** The gate's thresholds: the toolsmith settings of `repoDir`'s own org.config.json, never the directory the gate runs in. */
 export function gateThresholds(repoDir: string): ToolsmithSettings {
-  return loadOrgConfig(join(repoDir, CONFIG_FILE_NAME), process.env, { checkoutDir: repoDir }).toolsmith;
+  return loadOrgConfig(join(repoDir, CONFIG_FILE_NAME), processEnvironment(), { checkoutDir: repoDir }).toolsmith;
 }

@@ -9,6 +9,7 @@ import { firstFolderAccess, tracedArgv, workingStrace } from "./folder-trace.ts"
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { withFitnessWorktree } from "./fitness-worktree.ts";
+import { processEnvironment } from "../config/environment.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
 const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DIR]);
@@ -319,7 +320,7 @@ async function reachableTestsCheck(
   const timeout = AbortSignal.timeout(timeoutMs);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const strace = record ? workingStrace() : undefined;
-  const key = record && strace ? await readersKey(record.git, record.commit, tests, bun, stop) : undefined;
+  const key = record && strace ? await readersKey(record.git, record.commit, tests, bun, processEnvironment(), stop) : undefined;
   const known = record && key ? readCachedReaders(record.git.repoDir, key) : undefined;
   const ran = known ? tests.filter((test) => known.includes(test)) : tests;
   const left = tests.filter((test) => !ran.includes(test));

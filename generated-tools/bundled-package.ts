@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { executableSearchPath } from "../config/environment.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 
 /**
@@ -73,7 +74,7 @@ function build(entryPath: string, dir: string, file: string, shimText: string): 
         "--banner",
         '"use strict";',
       ],
-      { cwd: dirname(entryPath), stdout: "ignore", stderr: "ignore", env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" }, timeout: 60_000 },
+      { cwd: dirname(entryPath), stdout: "ignore", stderr: "ignore", env: { PATH: executableSearchPath(), NO_COLOR: "1" }, timeout: 60_000 },
     );
     if (!result.success || !isStrictBytecodeBundle(join(partial, file))) throw new Error(`bun could not bundle ${entryPath}`);
     writeFileSync(join(partial, "shim.js"), shimText);
