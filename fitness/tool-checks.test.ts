@@ -15,6 +15,10 @@ const root = mkdtempSync(join(tmpdir(), "org-tool-checks-"));
 chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as root
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** The gate's tool checks of `commit` against `main`, in this test process's sandbox, at the default settings. */
+const judge = (git: RepoGit, refs: { main: string; commit: string }, runDir: string, more: { revalidate?: boolean; onWellFormed?: () => void } = {}) =>
+  checkGeneratedTools(git, { ...testSandboxAccess(), ...refs, runDir: join(root, runDir), settings: ToolsmithSettings.parse({}), ...more });
+
 describe("the gate's tool checks on ordinary code (issue 30)", () => {
   test("main's tool with a lookup table in its tests and a new one with a counter pass the gate's static policy, their tests and validation again", async () => {
     const corpus = ordinaryCorpus();
@@ -29,14 +33,7 @@ describe("the gate's tool checks on ordinary code (issue 30)", () => {
     const commit = makeCandidate(repo.dir, "cand/20261125T120000Z", (worktree) => writeFixtureTool(worktree, added));
     const git = new RepoGit(repo.dir);
     const main = (await git.run(["rev-parse", "main"])).trim();
-    const checks = await checkGeneratedTools(git, {
-      ...testSandboxAccess(),
-      main,
-      commit,
-      runDir: join(root, "gate"),
-      settings: ToolsmithSettings.parse({}),
-      revalidate: true,
-    });
+    const checks = await judge(git, { main, commit }, "gate", { revalidate: true });
     const byName = (prefix: string) => checks.find((check) => check.name.startsWith(prefix));
     expect(byName("tool files, metadata hashes, static policy")).toMatchObject({ ok: true });
     expect(checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.reason}`)).toEqual([]);
@@ -56,14 +53,7 @@ describe("the gate's tool checks on names", () => {
     const git = new RepoGit(repo.dir);
     const main = (await git.run(["rev-parse", "main"])).trim();
     let ranTests = false;
-    const checks = await checkGeneratedTools(git, {
-      ...testSandboxAccess(),
-      main,
-      commit,
-      runDir: join(root, "reserved"),
-      settings: ToolsmithSettings.parse({}),
-      onWellFormed: () => (ranTests = true),
-    });
+    const checks = await judge(git, { main, commit }, "reserved", { onWellFormed: () => (ranTests = true) });
     expect(ranTests).toBe(false);
     const formed = checks.find((check) => check.name === "tool files, metadata hashes, static policy");
     expect(formed?.ok).toBe(false);

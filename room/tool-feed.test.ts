@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadOrgConfig } from "../config/org-config.ts";
-import { scriptedModel } from "../llm/scripted-model.ts";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { type ScriptedModel, scriptedModel } from "../llm/scripted-model.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
@@ -38,6 +38,18 @@ function feed(initial: FedTool[]) {
   return value;
 }
 
+/** A room of `config` in `workspaceDir` whose only tools beside the built-ins come from `tools`, answered by `model`. */
+const openFedRoom = (setup: { config: OrgConfig; workspaceDir: string; tools: ToolFeed; model: ScriptedModel; events: RoomEvent[] }) =>
+  openRoom({
+    ...testSandboxAccess(),
+    config: setup.config,
+    workspaceDir: setup.workspaceDir,
+    tools: [],
+    toolFeed: setup.tools,
+    models: () => setup.model,
+    onEvent: (event) => setup.events.push(event),
+  });
+
 test("fed tools join and leave an open room: agents get them at the feed's policy, a persona's config wins, a built-in's name is never taken", async () => {
   writeFileSync(
     join(dir, "org.config.json"),
@@ -59,15 +71,7 @@ test("fed tools join and leave an open room: agents get them at the feed's polic
   ]);
   const events: RoomEvent[] = [];
   const model = scriptedModel([{ toolCalls: [{ name: "chat_mode", arguments: {} }] }, { text: "done" }]);
-  const room = await openRoom({
-    ...testSandboxAccess(),
-    config,
-    workspaceDir: dir,
-    tools: [],
-    toolFeed: tools,
-    models: () => model,
-    onEvent: (event) => events.push(event),
-  });
+  const room = await openFedRoom({ config, workspaceDir: dir, tools, model, events });
   try {
     const policies = () => Object.fromEntries(room.personas().map((persona) => [persona.name, persona.policies]));
     expect(policies()).toEqual({
@@ -112,15 +116,7 @@ test("a tool promoted while the room is open takes its name back from a server's
   const tools = feed([{ tool: fedTool("files__read", "the server's answer"), policy: "allow" }]);
   const events: RoomEvent[] = [];
   const model = scriptedModel([{ toolCalls: [{ name: "files__read", arguments: {} }] }, { text: "done" }]);
-  const room = await openRoom({
-    ...testSandboxAccess(),
-    config,
-    workspaceDir: workspace,
-    tools: [],
-    toolFeed: tools,
-    models: () => model,
-    onEvent: (event) => events.push(event),
-  });
+  const room = await openFedRoom({ config, workspaceDir: workspace, tools, model, events });
   try {
     // The gate promotes a generated tool of that very name (generated names may hold "__").
     expect(room.offerPromotedTools([fedTool("files__read", "the promoted tool's answer")]).added).toEqual(["files__read"]);
