@@ -10,7 +10,7 @@ import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import type { GrowProgress, GrowRequest } from "./run-grow.ts";
 
 /** The toolsmith's model: the config's toolsmith persona (its model, server and key), else OLLAMA_BASE's OLLAMA_MODEL. */
-function toolsmithModel(config: OrgConfig): LanguageModel {
+export function toolsmithModel(config: OrgConfig): LanguageModel {
   const persona = config.personas.find((entry) => entry.kind === "toolsmith");
   if (persona) return httpModels(config)(persona);
   const environment = environmentSettings();
