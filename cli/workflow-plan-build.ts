@@ -8,7 +8,7 @@ import { describeToolsmithEvent } from "./tool-command.ts";
  */
 export async function buildMissing(first: PlanResult, setup: PlanSetup, show: { json: boolean; say: (text: string) => void }): Promise<PlanResult> {
   if (first.outcome.kind !== "missing") return first;
-  const [{ runToolsmith }, { toolsmithModel }] = await Promise.all([import("../toolsmith/run-toolsmith.ts"), import("../grow/grow-request.ts")]);
+  const [{ runToolsmith }, { toolsmithModel }] = await Promise.all([import("../toolsmith/run-toolsmith.ts"), import("../models/persona-model.ts")]);
   const refs = [...setup.refs];
   const notes = [...first.notes];
   for (const step of first.outcome.missing) {

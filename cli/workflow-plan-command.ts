@@ -1,10 +1,11 @@
 import { join, resolve } from "node:path";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../config/workspace-paths.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import { plannerModel } from "../models/persona-model.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -103,14 +104,6 @@ function readPlanArgs(args: string[]): PlanArgs {
   };
 }
 
-/** The planner: workflow.plannerModel (or --model) on the toolsmith persona's server, else the toolsmith's own model. */
-async function plannerModel(config: OrgConfig, override: string | undefined): Promise<LanguageModel> {
-  const { toolsmithModel } = await import("../grow/grow-request.ts");
-  const base = toolsmithModel(config);
-  if (override !== undefined) return base.withModelId(override, "--model");
-  return config.workflow.plannerModel !== undefined ? base.withModelId(config.workflow.plannerModel, "workflow.plannerModel in org.config.json") : base;
-}
-
 /** Progress on stderr: each plan as it is read. */
 function showRound(event: PlanRound): void {
   if (event.outcome === "refused") {
@@ -123,7 +116,7 @@ function showRound(event: PlanRound): void {
 export async function workflowPlan(args: string[], signal: AbortSignal): Promise<number> {
   const asked = readPlanArgs(args);
   const config = loadOrgConfig(join(asked.workspaceDir, CONFIG_FILE_NAME));
-  const model = await plannerModel(config, asked.model);
+  const model = plannerModel(config, asked.model);
   const embedder = embedderFromEnvironment();
   const { planFromGoal } = await import("../planner/plan-and-run.ts");
   const setup: PlanSetup = {

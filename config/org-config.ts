@@ -229,7 +229,7 @@ export const DEFAULT_LIMITS: OrgLimits = {
 
 /** The tools each kind of persona gets unless the config says otherwise. */
 export const DEFAULT_TOOLS: Record<PersonaKind, Record<string, ToolPolicy>> = {
-  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow" },
+  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", plan_workflow: "ask", memory_search: "allow", memory_save: "allow" },
   python: { python_run: "allow" },
   toolsmith: {},
   simple: {},
