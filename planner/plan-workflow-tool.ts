@@ -13,7 +13,7 @@ import { planSteps } from "./plan-steps.ts";
 
 const Parameters = z.strictObject({
   goal: z.string().trim().min(1).max(2_000).describe("what the workflow should do, in a sentence"),
-  inputs: z.record(z.string(), z.unknown()).optional().describe("the values to run it on, as an object, e.g. {\"number\": 5}"),
+  inputs: z.record(z.string(), z.unknown()).optional().describe('the values to run it on, as an object, e.g. {"number": 5}'),
 });
 
 /**
@@ -60,7 +60,11 @@ export function planToolResult(result: PlanResult): ToolResult {
   switch (outcome.kind) {
     case "planned": {
       const output = result.ran?.output ?? null;
-      const text = [`planned in ${outcome.rounds} round(s), ${outcome.workflow.steps.length} step(s):`, ...planSteps(outcome.workflow), `output: ${JSON.stringify(output)}`];
+      const text = [
+        `planned in ${outcome.rounds} round(s), ${outcome.workflow.steps.length} step(s):`,
+        ...planSteps(outcome.workflow),
+        `output: ${JSON.stringify(output)}`,
+      ];
       // The workflow and the output were parsed from JSON (the planner's call, the tools' results): JSON values both.
       const data = { workflow: outcome.workflow, output, rounds: outcome.rounds, plan: result.record?.id ?? null } as JsonValue;
       return { ok: true, output: cutOutput(text.join("\n")), data };
@@ -71,7 +75,10 @@ export function planToolResult(result: PlanResult): ToolResult {
         output: `Error: the goal needs tools nobody has: ${outcome.missing.map((step) => `${step.id} (${step.goal})`).join("; ")}. Ask the toolsmith to build them, then plan again.`,
       };
     case "refused":
-      return { ok: false, output: `Error: no plan passed org's check in ${outcome.rounds} round(s): ${outcome.errors.slice(0, 5).map(planErrorLine).join("; ")}` };
+      return {
+        ok: false,
+        output: `Error: no plan passed org's check in ${outcome.rounds} round(s): ${outcome.errors.slice(0, 5).map(planErrorLine).join("; ")}`,
+      };
     case "silent":
       return { ok: false, output: "Error: the planner never called submit_workflow; try again with a clearer goal." };
   }
