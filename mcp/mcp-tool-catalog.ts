@@ -1,4 +1,3 @@
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
@@ -12,8 +11,9 @@ import { verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
+import { workflowFiles, workflowsFolder } from "../workflows/workflow-files.ts";
 import { runWorkflow } from "../workflows/run-workflow.ts";
-import { parseWorkflow, WORKFLOW_FILE_PATTERN, WorkflowError } from "../workflows/workflow-file.ts";
+import { parseWorkflow, WorkflowError } from "../workflows/workflow-file.ts";
 
 /** What one call of a catalog tool gave: its output, or why there is none (for the client's model to read). */
 export type McpToolRun = { ok: true; output: unknown } | { ok: false; error: string };
@@ -225,16 +225,8 @@ export function workflowEntries(
   policy?: SandboxPolicy,
 ): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
-  const folder = join(workspaceDir, "workflows");
-  let files: string[];
-  try {
-    files = readdirSync(folder, { withFileTypes: true })
-      .filter((entry) => entry.isFile() && WORKFLOW_FILE_PATTERN.test(entry.name))
-      .map((entry) => entry.name)
-      .sort();
-  } catch {
-    return [];
-  }
+  const folder = workflowsFolder(workspaceDir);
+  const files = workflowFiles(workspaceDir);
   const entries: McpToolEntry[] = [];
   for (const file of files) {
     const name = file.replace(/\.json$/, "");

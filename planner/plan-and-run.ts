@@ -12,7 +12,8 @@ import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
 import { type BranchTools, type CatalogTool, planCatalog } from "./plan-catalog.ts";
 import { type PlanRecord, savePlanRecord } from "./plan-store.ts";
 import { type PlanOutcome, type PlanRound, planWorkflow } from "./plan-workflow.ts";
-import { savedWorkflows, workflowsFolder } from "./saved-workflows.ts";
+import { savedWorkflows } from "./saved-workflows.ts";
+import { workflowsFolder } from "../workflows/workflow-files.ts";
 
 /** Where a plan is made and run: the workspace (its workflows, its private state), the repository whose tools and candidates count. */
 export type PlanPlace = { workspaceDir: string; repoDir: string; config: OrgConfig; sandboxPolicy: SandboxPolicy; refs: readonly string[] };

@@ -10,6 +10,9 @@ const SYSTEM = [
   "user's goal; the tools do the work, in a sandbox. Answer only by calling submit_workflow, once.",
 ].join(" ");
 
+/** The planner's one tool. */
+export const PLAN_TOOL_NAME = "submit_workflow";
+
 /** What `submit_workflow` is, as the model sees it. */
 export const SUBMIT_WORKFLOW_DESCRIPTION = [
   "Submit the workflow: name, description, inputs (a JSON Schema object describing the inputs it takes), steps and output.",

@@ -6,7 +6,7 @@ import { checkPlan, type PlanError, type PlanTool } from "../workflows/check-pla
 import type { Workflow } from "../workflows/workflow-file.ts";
 import type { WorkflowSettings } from "../config/workflow-settings.ts";
 import { type MissingStep, type PlannedWorkflow, SubmitWorkflowArguments, workflowOf } from "./planned-workflow.ts";
-import { planMessages, REMINDER, repairMessage, SUBMIT_WORKFLOW_DESCRIPTION } from "./plan-prompt.ts";
+import { PLAN_TOOL_NAME, planMessages, REMINDER, repairMessage, SUBMIT_WORKFLOW_DESCRIPTION } from "./plan-prompt.ts";
 import type { CatalogTool } from "./plan-catalog.ts";
 
 /** What planning asks: the goal, the inputs it will run on, the tools and saved workflows it may use, the planner. */
@@ -38,8 +38,8 @@ export type PlanOutcome =
  * without the call gets one reminder; a second is the end (no retry storm). A plan naming missing steps ends planning.
  */
 export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
-  const definition = phaseTool("submit_workflow", SUBMIT_WORKFLOW_DESCRIPTION, SubmitWorkflowArguments);
-  const tool = { name: "submit_workflow", description: SUBMIT_WORKFLOW_DESCRIPTION, parameters: SubmitWorkflowArguments };
+  const definition = phaseTool(PLAN_TOOL_NAME, SUBMIT_WORKFLOW_DESCRIPTION, SubmitWorkflowArguments);
+  const tool = { name: PLAN_TOOL_NAME, description: SUBMIT_WORKFLOW_DESCRIPTION, parameters: SubmitWorkflowArguments };
   const tools = new Map<string, PlanTool>(request.tools.map((entry) => [entry.name, entry]));
   const conversation: ChatMessage[] = planMessages(request.goal, request.inputs, request.tools, request.workflows);
   let errors: PlanError[] = [];

@@ -1,10 +1,7 @@
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
-import { type Workflow, WORKFLOW_FILE_PATTERN } from "../workflows/workflow-file.ts";
-
-/** The folder a workspace keeps its workflows in, where a plan runs as if it were a file (its nested workflows resolve there). */
-export const workflowsFolder = (workspaceDir: string) => join(workspaceDir, "workflows");
+import type { Workflow } from "../workflows/workflow-file.ts";
+import { workflowFiles, workflowsFolder } from "../workflows/workflow-files.ts";
 
 /**
  * The workflows saved in the workspace's `workflows/` that check out (their tools usable, their nesting sound), by
@@ -14,16 +11,7 @@ export function savedWorkflows(workspaceDir: string, checkTool: (name: string) =
   const folder = workflowsFolder(workspaceDir);
   const workflows = new Map<string, Workflow>();
   const notes: string[] = [];
-  let files: string[];
-  try {
-    files = readdirSync(folder, { withFileTypes: true })
-      .filter((entry) => entry.isFile() && WORKFLOW_FILE_PATTERN.test(entry.name))
-      .map((entry) => entry.name)
-      .sort();
-  } catch {
-    return { workflows, notes };
-  }
-  for (const file of files) {
+  for (const file of workflowFiles(workspaceDir)) {
     try {
       const graph = loadWorkflowGraph(join(folder, file), { within: workspaceDir, checkTool });
       const workflow = graph.workflows.get(graph.root);
