@@ -19,6 +19,7 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 import { parseInputs, stepLine } from "./workflow-lines.ts";
 import type { PlanResult, PlanSetup } from "../planner/plan-and-run.ts";
 import type { PlanRound } from "../planner/plan-workflow.ts";
+import { planSteps } from "../planner/plan-steps.ts";
 
 export const PLAN_HELP = `  org workflow plan --goal TEXT [--inputs JSON] [--run] [--save NAME] [--build] [--json] [--model M]
                     [--workspace DIR] [--ref BRANCH] [--repo DIR]
@@ -185,6 +186,7 @@ async function report(result: PlanResult, asked: PlanArgs, setup: PlanSetup): Pr
     }
     if (ran) console.log(sanitizeForTerminal(JSON.stringify(ran.output, null, 2) ?? "null"));
     else {
+      for (const line of planSteps(outcome.workflow)) say(line);
       console.log(sanitizeForTerminal(JSON.stringify(outcome.workflow, null, 2)));
       const inputs = asked.inputs !== undefined ? ` --inputs ${shellWord(JSON.stringify(asked.inputs))}` : "";
       say(`plan ${record.id} is kept in ${join(asked.workspaceDir, PLANS_DIR)}; run it: ${orgInvocation()} workflow run --plan ${record.id}${inputs}`);
