@@ -24,8 +24,16 @@ const nameOf = (index: number) => `${VERBS[index % VERBS.length]}_${NOUNS[Math.f
 
 const root = mkdtempSync(join(tmpdir(), "org-bench-plan-"));
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-const median = (samples: number[]) => quantile([...samples].sort((a, b) => a - b), 0.5);
-const p99 = (samples: number[]) => quantile([...samples].sort((a, b) => a - b), 0.99);
+const median = (samples: number[]) =>
+  quantile(
+    [...samples].sort((a, b) => a - b),
+    0.5,
+  );
+const p99 = (samples: number[]) =>
+  quantile(
+    [...samples].sort((a, b) => a - b),
+    0.99,
+  );
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 function time<T>(samples: number[], work: () => T): T {
@@ -92,8 +100,12 @@ try {
     errors = time(full, () => checkPlan(workflow, { tools, workflows: new Map(), maxSteps: 12, inputs: { text: "a b", loud: true } })).length;
   }
   const together = median(lookup) + median(full);
-  console.log(`registry lookup (search and the ${offered.length} offered tools' metadata): p50 ${ms(median(lookup))}, p99 ${ms(p99(lookup))}; bare full-text search p50 ${ms(median(bare))} (${(median(lookup) / median(bare)).toFixed(1)}×)`);
-  console.log(`check of a 12-step plan (${errors} error(s)): p50 ${ms(median(full))}, p99 ${ms(p99(full))}; workflow check's static checks alone p50 ${ms(median(staticOnly))} (${(median(full) / median(staticOnly)).toFixed(1)}×)`);
+  console.log(
+    `registry lookup (search and the ${offered.length} offered tools' metadata): p50 ${ms(median(lookup))}, p99 ${ms(p99(lookup))}; bare full-text search p50 ${ms(median(bare))} (${(median(lookup) / median(bare)).toFixed(1)}×)`,
+  );
+  console.log(
+    `check of a 12-step plan (${errors} error(s)): p50 ${ms(median(full))}, p99 ${ms(p99(full))}; workflow check's static checks alone p50 ${ms(median(staticOnly))} (${(median(full) / median(staticOnly)).toFixed(1)}×)`,
+  );
   console.log(`lookup + check: ${ms(together)} at p50 — target ≤ 50 ms: ${together <= 50 ? "met" : "missed"}`);
 } finally {
   rmSync(root, { recursive: true, force: true });

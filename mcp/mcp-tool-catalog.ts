@@ -214,9 +214,9 @@ export async function entriesAtCommit(
 }
 
 /**
- * Every workflow file in `<workspaceDir>/workflows/` as a tool named after the file (without `.json`); it runs
- * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`
- * (the checkout whose promoted tools are offered).
+ * Every workflow file in `<workspaceDir>/workflows/`, then in each of `toolRoots`' (the checkout whose promoted tools
+ * and workflows are offered), as a tool named after the file (without `.json`; the first folder to have a name wins);
+ * it runs like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`.
  */
 export function workflowEntries(
   workspaceDir: string,
@@ -225,6 +225,21 @@ export function workflowEntries(
   policy?: SandboxPolicy,
 ): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
+  const seen = new Set<string>();
+  return roots.flatMap((root) => {
+    const entries = workflowEntriesIn(root, { scratchOf: workspaceDir, roots }, onSkip, policy).filter((entry) => !seen.has(entry.name));
+    for (const entry of entries) seen.add(entry.name);
+    return entries;
+  });
+}
+
+/** The workflows of one folder's `workflows/`, read within that folder, their tools looked up in `roots`, run with the workspace's scratch. */
+function workflowEntriesIn(
+  workspaceDir: string,
+  { scratchOf, roots }: { scratchOf: string; roots: readonly string[] },
+  onSkip: (name: string, problem: string) => void,
+  policy?: SandboxPolicy,
+): McpToolEntry[] {
   const folder = workflowsFolder(workspaceDir);
   const files = workflowFiles(workspaceDir);
   const entries: McpToolEntry[] = [];
@@ -235,7 +250,7 @@ export function workflowEntries(
       onSkip(file, "its name is not a valid MCP tool name (letters, digits, _ - . only, at most 64)");
       continue;
     }
-    const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
+    const scratchDir = scratchDirFor({ workspaceDir: scratchOf, sessionId: "mcp" });
     const tools = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
     let text: string;
     try {
