@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { planRepo, planRule, repairRule } from "../testing/plan-fixture.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { CLAMP, toolsmithRules } from "../testing/toolsmith-fixtures.ts";
 
 const object = (properties: Record<string, unknown>) => ({ type: "object", properties, required: Object.keys(properties) });
 
@@ -43,6 +45,16 @@ const NESTED = {
   output: { per_line: "$steps.per_line.output.per_line", vowels: "$steps.vowels.output.vowels" },
 };
 
+// A goal no offered tool does: the first plan names the missing step; once the toolsmith built clamp_number on a
+// candidate, the plan over that candidate uses it.
+const CLAMPED = {
+  name: "clamp a reading",
+  inputs: object({ value: { type: "number" } }),
+  steps: [{ id: "clamp", tool: "clamp_number", inputs: { value: "$inputs.value", min: 0, max: 10 } }],
+  output: { clamped: "$steps.clamp.output.result" },
+};
+const CLAMP_MISSING = { ...CLAMPED, steps: [], missing: [{ id: "clamp", goal: CLAMP.goal }] };
+
 let server: Awaited<ReturnType<typeof startScriptedServer>>;
 beforeAll(async () => {
   server = await startScriptedServer({
@@ -50,6 +62,12 @@ beforeAll(async () => {
     script: {
       models: ["scripted"],
       rules: [
+        {
+          when: { persona: "planner", lastMessage: '^Goal: clamp the reading[\\s\\S]*"name":"clamp_number"' },
+          reply: { toolCalls: [{ name: "submit_workflow", arguments: CLAMPED }] },
+        },
+        planRule("clamp the reading", CLAMP_MISSING),
+        ...toolsmithRules(CLAMP),
         planRule("calculate the square", SQUARE),
         repairRule("key inputs.numbers", WORDS_FIXED),
         planRule("the most words on a line", WORDS_IN_ALL),
@@ -137,4 +155,20 @@ describe("org workflow plan", () => {
     expect(line).toMatchObject({ ok: false, rounds: 3 });
     expect(line.errors[0].message).toContain("invalid arguments for submit_workflow");
   });
+
+  test("a missing tool: named (exit 1); with --build the toolsmith makes it on a candidate, and the plan over it runs", async () => {
+    using repo = planRepo();
+    const missing = await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":15}', "--json"]);
+    expect(missing.exitCode).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, missing: [{ id: "clamp", goal: CLAMP.goal }] });
+    const built = await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":15}', "--build", "--run", "--json"]);
+    expect({ code: built.exitCode, stderr: built.stderr }).toEqual({ code: 0, stderr: "" });
+    const line = JSON.parse(built.stdout);
+    const branch: string = line.built?.[0] ?? "";
+    expect(branch).toMatch(/^cand\/\d{8}T\d{6}Z$/);
+    expect(line).toMatchObject({ ok: true, output: { clamped: 10 } });
+    // The tool waits on its candidate branch; main is as it was.
+    expect(gitSync(repo.dir, ["ls-tree", "--name-only", `${branch}:tools/generated`])).toContain("clamp_number");
+    expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"])).not.toContain("clamp_number");
+  }, 120_000);
 });
