@@ -249,6 +249,14 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
     expect(verdict.report).toBeUndefined();
   }, 60_000);
 
+  test("ORG_SANDBOX=off: the gate judges nothing, since it runs a candidate's code only in the sandbox (exit 2, no report)", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const result = await runOrg(["fitness", String(freePort()), "--repo", repo.dir], { ORG_SANDBOX: "off" });
+    expect(result.code).toBe(2);
+    expect(result.out).toContain("the gate runs a candidate's code only in the sandbox, and ORG_SANDBOX=off turned it off");
+    expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
+  }, 60_000);
+
   test("no candidate answering on the port: exit 2 and why, no report", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     const port = freePort();

@@ -265,6 +265,13 @@ async function reportOf(run: GateRun, verdict: FitnessReport["verdict"], started
  * nothing the candidate carries; writes a signed `.org/fitness/<commit>/<UTC time>.json` in current's checkout.
  */
 export async function runFitness(request: FitnessRequest): Promise<FitnessOutcome> {
+  // A candidate's code is judged in the sandbox only, as the toolsmith validates it there only.
+  if (!request.sandboxPolicy.enabled) {
+    return {
+      exitCode: 2,
+      why: "the gate runs a candidate's code only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX and judge it again",
+    };
+  }
   const startedAt = new Date();
   const started = performance.now();
   const candidate = await identifyCandidate(request);
