@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { serveEnvironment } from "../config/environment.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
@@ -13,7 +13,7 @@ import { builtInTools } from "../assembly/room-tools.ts";
 import { mcpHubFor } from "../assembly/mcp-hub-for.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { orgVersion } from "../config/version.ts";
-import { startServe } from "../serve/start-serve.ts";
+import { bindServe, type RunningServe } from "../serve/start-serve.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
@@ -167,27 +167,22 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
   })().catch((error) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));
 }
 
-/** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
-export const serveCommand: Command = {
-  ...nameAndSummary("serve"),
-  help: HELP,
-  async run(args, signal) {
-    const options = parseOptions(args);
-    checkSandboxOffConsent("serve", options.unsafeNoSandbox);
-    if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
-    const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-    const config = loadCommandConfig(options.config, workspaceDir);
-    const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = serveEnvironment();
-    if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
-      throw new UserFacingError(
-        "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
-      );
-    }
-    const sandboxPolicy = sandboxPolicyFrom({ config });
-    const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
-    const embedder = embedderFromEnvironment();
-    // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
-    const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: log });
+type ServeOptions = ReturnType<typeof parseOptions>;
+type ServeSettings = ReturnType<typeof serveEnvironment>;
+
+/**
+ * Everything serve answers with, started once the port is held: memory, the MCP servers, the served tools and the
+ * handler. Should any part fail to start, those already started are closed before the error goes on, so a failed
+ * start leaves no MCP server running.
+ */
+async function assembleServed(options: ServeOptions, workspaceDir: string, config: OrgConfig, settings: ServeSettings) {
+  const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
+  const sandboxPolicy = sandboxPolicyFrom({ config });
+  const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
+  const embedder = embedderFromEnvironment();
+  // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
+  const mcp = mcpHubFor({ config, workspaceDir, sandboxPolicy, notify: log });
+  try {
     if (mcp) mcp.subscribe((change) => change.type === "notice" && log(change.message));
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
     const tools = await ServedTools.open(
@@ -214,7 +209,76 @@ export const serveCommand: Command = {
       ...(memory ? { memory } : {}),
       ...(mcp ? { toolFeed: mcp } : {}),
     });
-    const server = startServe({ handler, host: options.host, port: options.port });
+    return { tools, handler, mcp, memory };
+  } catch (error) {
+    await mcp?.close();
+    memory?.close();
+    throw error;
+  }
+}
+
+/** Waits for SIGTERM, Ctrl-C or the command's signal, then stops: no new requests, running turns get DRAIN_MS, then the rest. */
+async function serveUntilStopped(
+  served: Awaited<ReturnType<typeof assembleServed>>,
+  server: RunningServe,
+  growing: (stopping: AbortSignal) => Promise<void> | undefined,
+  signal: AbortSignal,
+): Promise<number> {
+  const { tools, handler, mcp, memory } = served;
+  const stopping = new AbortController();
+  const grown = growing(stopping.signal);
+  const onStop = () => stopping.abort();
+  signal.addEventListener("abort", onStop, { once: true });
+  process.on("SIGINT", onStop);
+  try {
+    if (!signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
+    log("stopping: no new requests; running turns get up to 0.5 s");
+    tools.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+    clearTimeout(timer);
+    await handler.close();
+    await mcp?.close();
+    memory?.close();
+    await server.stop(true);
+    // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending.
+    if (grown) await Promise.race([grown, sleep(DRAIN_MS)]);
+    log("stopped");
+    return 0;
+  } finally {
+    signal.removeEventListener("abort", onStop);
+    process.off("SIGINT", onStop);
+  }
+}
+
+/** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
+export const serveCommand: Command = {
+  ...nameAndSummary("serve"),
+  help: HELP,
+  async run(args, signal) {
+    const options = parseOptions(args);
+    checkSandboxOffConsent("serve", options.unsafeNoSandbox);
+    if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
+    const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
+    const config = loadCommandConfig(options.config, workspaceDir);
+    const settings = serveEnvironment();
+    const { apiToken, hmacSecret, profile } = settings;
+    if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
+      throw new UserFacingError(
+        "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
+      );
+    }
+    // The port first: a port in use is said before any MCP server, memory or tool is started, so nothing is left running.
+    const server = bindServe({ host: options.host, port: options.port, authRequired: apiToken !== undefined || hmacSecret !== undefined });
+    let served: Awaited<ReturnType<typeof assembleServed>>;
+    try {
+      served = await assembleServed(options, workspaceDir, config, settings);
+      server.serve(served.handler);
+    } catch (error) {
+      await server.stop(true);
+      throw error;
+    }
+    const { tools } = served;
     tools.watch(HEAD_CHECK_MS, (result) => {
       if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
       else log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}, removed ${result.removed.join(", ") || "none"}`);
@@ -224,30 +288,6 @@ export const serveCommand: Command = {
     console.log(
       `org serve listening on ${server.url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${apiToken || hmacSecret ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`,
     );
-
-    const stopping = new AbortController();
-    const growing = startGrowing(options, workspaceDir, stopping.signal);
-    const onStop = () => stopping.abort();
-    signal.addEventListener("abort", onStop, { once: true });
-    process.on("SIGINT", onStop);
-    try {
-      if (!signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
-      log("stopping: no new requests; running turns get up to 0.5 s");
-      tools.stop();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
-      clearTimeout(timer);
-      await handler.close();
-      await mcp?.close();
-      memory?.close();
-      await server.stop(true);
-      // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending.
-      if (growing) await Promise.race([growing, sleep(DRAIN_MS)]);
-      log("stopped");
-      return 0;
-    } finally {
-      signal.removeEventListener("abort", onStop);
-      process.off("SIGINT", onStop);
-    }
+    return serveUntilStopped(served, server, (stopping) => startGrowing(options, workspaceDir, stopping), signal);
   },
 };
