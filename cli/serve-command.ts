@@ -164,7 +164,7 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
       describe: describeFailure,
       signal: options.signal,
     });
-  })().catch((error) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));
+  })().catch((error) => say(`stopped: ${describeFailure(error)}`));
 }
 
 type ServeOptions = ReturnType<typeof parseOptions>;

@@ -257,7 +257,9 @@ export class McpConnection {
       } else {
         const ending = await endingOf(failedTransport);
         const byItself = ending !== "" && !ending.startsWith("killed:");
-        this.scheduleRestart(`it failed to start: ${byItself ? ending : [reason, ending].filter(Boolean).join("; ")}`);
+        // An error without a message and a process that said nothing still leave the notice a reason.
+        const why = byItself ? ending : [reason, ending].filter(Boolean).join("; ");
+        this.scheduleRestart(`it failed to start: ${why || "no reason given: the error had no message and the server wrote nothing on stderr"}`);
       }
     } finally {
       clearTimeout(timer);
