@@ -212,9 +212,18 @@ test("a tool's time counts its run only, not the time the room spent deciding on
     messages: [{ role: "user", content: "go" }],
     tools: toolSet([edits]),
     // The user takes ten seconds over the change's question.
-    toolContext: { workspaceDir, workspaceWrite: async () => ((clock += 10_000), "applied") },
+    toolContext: {
+      workspaceDir,
+      workspaceWrite: async () => {
+        clock += 10_000;
+        return "applied";
+      },
+    },
     // A slow approval of the call itself is left out as well.
-    approve: async () => ((clock += 3_000), true),
+    approve: async () => {
+      clock += 3_000;
+      return true;
+    },
     onEvent: (event) => events.push(event),
     now: () => clock,
   });

@@ -77,14 +77,22 @@ describe("serve over a real socket on 127.0.0.1", () => {
       await bound.stop(true);
     }
     const stopped = bindServe({ host: "127.0.0.1", port: 0, authRequired: false });
-    const pending = fetch(`${stopped.url}/health`).then((response) => response.status, () => "closed");
+    const pending = fetch(`${stopped.url}/health`).then(
+      (response) => response.status,
+      () => "closed",
+    );
     await Bun.sleep(50);
     await stopped.stop(false);
     expect([503, "closed"]).toContain(await pending);
     // The bind was told of a token the handler does not ask for: refused, and the port let go.
     const open = bindServe({ host: "0.0.0.0", port: 0, authRequired: true });
     expect(() => open.serve(fixture.handler)).toThrow(/ORG_API_TOKEN/);
-    expect(await fetch(`http://127.0.0.1:${open.port}/health`).then((response) => response.status, () => "closed")).not.toBe(200);
+    expect(
+      await fetch(`http://127.0.0.1:${open.port}/health`).then(
+        (response) => response.status,
+        () => "closed",
+      ),
+    ).not.toBe(200);
   });
 
   test("100 concurrent messages in 100 sessions all stream a whole turn; the server stays healthy", async () => {
