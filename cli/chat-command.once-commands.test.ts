@@ -42,7 +42,12 @@ function freshWorkspace(): string {
   chmodSync(dir, 0o755);
   writeFileSync(
     join(dir, "org.config.json"),
-    JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }, { name: "python", kind: "python" }] }),
+    JSON.stringify({
+      personas: [
+        { name: "agent", kind: "agent", tools: { sh: "allow" } },
+        { name: "python", kind: "python" },
+      ],
+    }),
   );
   return dir;
 }
@@ -63,7 +68,9 @@ async function chat(workspace: string, args: string[]) {
 const sentToModels = () =>
   server.requests
     .filter((request) => request.path.endsWith("/chat/completions"))
-    .map((request) => (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content);
+    .map(
+      (request) => (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content,
+    );
 
 const transcript = (workspace: string) => {
   const dir = join(workspace, ".org", "sessions");
@@ -103,7 +110,11 @@ test("a command typed wrong, and /quit, are refused before anything is made; // 
   });
   const usage = await chat(workspace, ["--once", "/history lots", "--json"]);
   expect(usage.exitCode).toBe(2);
-  expect(JSON.parse(usage.stdout)).toEqual({ type: "error", kind: "usage", message: "/history takes a positive number, e.g. /history 50. Usage: /history [N] Nothing was sent." });
+  expect(JSON.parse(usage.stdout)).toEqual({
+    type: "error",
+    kind: "usage",
+    message: "/history takes a positive number, e.g. /history 50. Usage: /history [N] Nothing was sent.",
+  });
   const quit = await chat(workspace, ["--once", "/quit"]);
   expect(quit.exitCode).toBe(2);
   expect(quit.stderr).toContain("--once leaves by itself");
@@ -138,7 +149,10 @@ test("/mode, /undo and /help run as in the room; with --resume, /history and /ou
   const history = await chat(workspace, ["--resume", "--once", "/history"]);
   expect(history.stdout).toContain('agent: counted.\n    ⚙ sh {"cmd":"seq 1 9"} → ✓ 12 lines of output · /output 1\n');
   const output = await chat(workspace, ["--resume", "--once", "/output 1"]);
-  expect(output).toMatchObject({ exitCode: 0, stdout: `── sh for agent, result 1 ──\nexit code: 0\nstdout:\n${[1, 2, 3, 4, 5, 6, 7, 8, 9].join("\n")}\nstderr: (empty)\n` });
+  expect(output).toMatchObject({
+    exitCode: 0,
+    stdout: `── sh for agent, result 1 ──\nexit code: 0\nstdout:\n${[1, 2, 3, 4, 5, 6, 7, 8, 9].join("\n")}\nstderr: (empty)\n`,
+  });
   const missing = await chat(workspace, ["--resume", "--once", "/output 5", "--json"]);
   expect(missing.exitCode).toBe(1);
   expect(JSON.parse(missing.stdout.trim().split("\n").at(-1) ?? "")).toEqual({

@@ -13,6 +13,8 @@ import { currentInstance } from "./current-instance.ts";
 import { growProgressLine } from "./grow-lines.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { alignColumns } from "./slash-commands.ts";
+import { orgCloneNote } from "./org-clone-note.ts";
+import type { GrowReport } from "../grow/grow-report.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
 const HELP = `Usage:
@@ -40,6 +42,8 @@ Each run:
   Each run writes .org/grow/<UTC time>.json and prints what it did and a summary line. One run at a time per
   workspace (.org/grow/grow.lock; a run killed with kill -9 leaves a lock the next takes over).
   Without --once it runs again every grow.every (default 1h) until stopped (ops/grow.sh runs it in tmux).
+  Run from a project with the default --repo, the branches, merges and rollbacks go to org's own clone: a run that
+  made any ends with a 'note:' line naming them, since a later 'git pull' of org there will need a merge.
 
 Options:
   --once               one run, then exit
@@ -83,6 +87,19 @@ function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
   if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the repository whose main should grow`);
   return realpathSync(directory);
+}
+
+/** Run from a project, what a run made went to org's own clone (branches, merges, a rollback): one line naming it. */
+function cloneNote(report: GrowReport, workspaceDir: string): string | undefined {
+  const made = report.builds.flatMap((build) =>
+    build.branch ? [`${build.tool ?? build.proposal} (${build.branch}${build.promotion ? ", merged into main" : ""})`] : [],
+  );
+  const rolledBack = report.rollback?.ok && report.rollback.tag ? [`the rollback of ${report.rollback.tool} (${report.rollback.tag})`] : [];
+  const removed = report.removals.flatMap((removal) => (removal.removed ? [`the removal of ${removal.tool}`] : []));
+  const went = [...made, ...rolledBack, ...removed];
+  if (report.dryRun || went.length === 0) return undefined;
+  const onMain = report.builds.some((build) => build.promotion) || rolledBack.length > 0 || removed.length > 0;
+  return orgCloneNote({ repoDir: report.repo, from: workspaceDir, went: went.join(", "), onMain });
 }
 
 function count(value: string | undefined, flag: string, max: number): number | undefined {
@@ -139,6 +156,8 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
     if (values.json) console.log(terminalSafeJson(outcome.report));
     else for (const line of reportLines(outcome.report)) console.log(sanitizeForTerminal(line));
     if (outcome.path && !values.json) say(`report: ${shownPath(outcome.path)}`);
+    const note = cloneNote(outcome.report, workspaceDir);
+    if (note) say(note);
     return outcome;
   };
   if (values.once || dryRun) {

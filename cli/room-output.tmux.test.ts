@@ -91,9 +91,15 @@ test("a notice that comes while the prompt is open goes above it; the prompt com
   const listed = await tmux.waitFor(session, /agent │ listed twelve rows\./);
   expect(listed).toMatch(/agent │ ✓ sh · \d+ ms · 15 lines of output · \/output 1\n/);
   expect(listed).toContain(
-    ["agent │   exit code: 0", "agent │   stdout:", "agent │   row-1", "agent │   row-2", "agent │   row-3", "agent │   row-4", "agent │   … 9 more lines: /output 1"].join(
-      "\n",
-    ),
+    [
+      "agent │   exit code: 0",
+      "agent │   stdout:",
+      "agent │   row-1",
+      "agent │   row-2",
+      "agent │   row-3",
+      "agent │   row-4",
+      "agent │   … 9 more lines: /output 1",
+    ].join("\n"),
   );
   expect(listed).not.toContain("row-5");
   await tmux.type(session, "/output 1");

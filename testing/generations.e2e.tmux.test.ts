@@ -159,7 +159,14 @@ async function expectWholeCycle(made: ToolNewLine & { stderr: string }): Promise
   expect(current.kind === "org" && current.health.tools).toContain(made.name);
   // The candidate instance was stopped: its branch is on main.
   expect((await probeHealth(candidatePort)).kind).toBe("none");
+  // Last, what still runs, where, and the exact command that stops it (on stderr: stdout ends with the JSON line).
+  expect(made.stderr.trimEnd().split("\n").at(-1)).toBe(
+    `still running: current serving ${made.name} at http://127.0.0.1:${currentPort} (tmux window ${session}:current); look with tmux attach -t ${session}; stop it with: ${stopCommand("current")}`,
+  );
 }
+
+/** The command that stops an instance of the clone's tmux session, pasted into a fresh terminal. */
+const stopCommand = (role: string) => `ORG_TMUX_SESSION=${session} ${join(clone.dir, "bin", "org")} instance stop ${role}`;
 
 /** `candidate list --json`: branch → state. */
 async function states(): Promise<Record<string, string>> {
@@ -278,6 +285,10 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
       expect(branch).toBeDefined();
       expect(rev(`refs/heads/${branch}`)).toMatch(/^[0-9a-f]{40}$/);
       expect(toolsOnMain()).not.toContain("word_count");
+      // Current still runs (the squatter on the candidate's port is no instance): said last, with its stop command.
+      expect(made.stderr.trimEnd().split("\n").at(-1)).toBe(
+        `still running: current at http://127.0.0.1:${currentPort} (tmux window ${session}:current); look with tmux attach -t ${session}; stop it with: ${stopCommand("current")}`,
+      );
       branchOf.word_count = branch as string;
     } finally {
       squatter.stop(true);
