@@ -1,13 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { runSandboxed, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
-import { loadCommandConfig } from "./command-config.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { runSubcommand } from "./run-subcommand.ts";
 
@@ -89,8 +90,12 @@ export function parseRunArgs(args: string[]): RunOptions {
 /** The workspace as the room's commands see it for one run: its mounts, and what the run tells about it afterwards. */
 async function workspaceView(options: RunOptions) {
   const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-  const config = loadCommandConfig(options.config, workspaceDir);
-  const view = config.sandbox.workspace;
+  // The config's schema takes longer to load than the run itself: read only when there is a file to read.
+  const config =
+    options.config !== undefined || existsSync(join(workspaceDir, CONFIG_FILE_NAME))
+      ? (await import("./command-config.ts")).loadCommandConfig(options.config, workspaceDir)
+      : undefined;
+  const view = config?.sandbox.workspace ?? DEFAULT_SANDBOX_POLICY.workspace;
   const { workspaceMounts, releaseSessionCopy } = await import("../workspace/workspace-view.ts");
   // A copy of its own for this run (write view), kept afterwards as the workspace's spare, as a closed session's is.
   const session = { sessionId: `sandbox-run-${process.pid}` };
@@ -120,7 +125,7 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
   const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
   // One call, then org exits: a sandbox started ahead for a next call would only cost time. `--net` is the
   // user's own ask, on their own command line: the only policy that lets a run share the network.
-  const policy = sandboxPolicyFrom({ config: workspace.config, changes: { poolSize: 0, network: options.network } });
+  const policy = sandboxPolicyFrom({ ...(workspace.config ? { config: workspace.config } : {}), changes: { poolSize: 0, network: options.network } });
   try {
     const result = await runSandboxed({
       argv: options.argv,

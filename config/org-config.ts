@@ -20,7 +20,10 @@ import {
   mcpToolOwner,
 } from "./mcp-servers.ts";
 
-export const CONFIG_FILE_NAME = "org.config.json";
+// Declared with the workspace's layout, so a command can look for the file without loading this schema; every other
+// file keeps importing it from here.
+import { CONFIG_FILE_NAME } from "./workspace-paths.ts";
+export { CONFIG_FILE_NAME };
 
 // Declared beside the MCP servers' schema, which needs it too; every other file keeps importing it from here.
 export { ToolPolicy } from "./tool-policy.ts";

@@ -6,6 +6,8 @@ import { join } from "node:path";
 /** The checkout org runs from. */
 export const CHECKOUT_DIR = join(import.meta.dir, "..");
 
+/** A workspace's room configuration (read by `config/org-config.ts`). */
+export const CONFIG_FILE_NAME = "org.config.json";
 /** org's state folder under a workspace or checkout; it is git-ignored. */
 export const ORG_DIR = ".org";
 /** Per-session scratch folders: `.org/scratch/<session>`. */
