@@ -1,7 +1,7 @@
 // `tool new` and `grow` run from a project put their branches (and merges) into org's own clone, as documented: each says
 // so in one line where the user runs it, naming where the tool went, since a later `git pull` of org meets them.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -16,17 +16,9 @@ const project = mkdtempSync(join(tmpdir(), "org-clone-note-project-"));
 chmodSync(project, 0o755);
 let server: ScriptedServer;
 
+// The project has no org.config.json: the default room (agent, python, toolsmith) and grow settings.
 beforeAll(async () => {
   server = await startScriptedServer({ script: scriptedToolsmithScript() });
-  writeFileSync(
-    join(project, "org.config.json"),
-    JSON.stringify({
-      personas: [
-        { name: "agent", kind: "agent" },
-        { name: "toolsmith", kind: "toolsmith" },
-      ],
-    }),
-  );
 });
 afterAll(async () => {
   await server?.stop();

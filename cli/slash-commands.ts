@@ -37,6 +37,13 @@ const bare = (name: BareCommand["name"], summary: string): Spec => ({
   parse: (args) => (args.length === 0 ? { name } : "takes no arguments"),
 });
 
+/** A command that takes nothing or one whole number above 0: the command, or `refusal` for anything else. */
+function optionalCount(args: string[], command: (count: number | undefined) => SlashCommand, refusal: string): SlashCommand | string {
+  if (args.length === 0) return command(undefined);
+  const count = Number(args[0]);
+  return args.length > 1 || !Number.isInteger(count) || count <= 0 ? refusal : command(count);
+}
+
 const SPECS: Record<string, Spec> = {
   mode: {
     usage: "/mode [group | direct:<persona> | file:<path>]",
@@ -63,12 +70,8 @@ const SPECS: Record<string, Spec> = {
   history: {
     usage: "/history [N]",
     summary: "show the last N messages of this session (default 20), with the tools each reply ran",
-    parse: (args) => {
-      if (args.length === 0) return { name: "history" };
-      const count = Number(args[0]);
-      if (args.length > 1 || !Number.isInteger(count) || count <= 0) return "takes a positive number, e.g. /history 50";
-      return { name: "history", count };
-    },
+    parse: (args) =>
+      optionalCount(args, (count) => ({ name: "history", ...(count === undefined ? {} : { count }) }), "takes a positive number, e.g. /history 50"),
   },
   clear: bare("clear", "forget the conversation so far (the session file keeps it) and clear the screen"),
   save: {
@@ -112,12 +115,12 @@ const SPECS: Record<string, Spec> = {
   output: {
     usage: "/output [N]",
     summary: "show the whole output of the newest tool result, or of result N (its ✓ line names N)",
-    parse: (args) => {
-      if (args.length === 0) return { name: "output" };
-      const number = Number(args[0]);
-      if (args.length > 1 || !Number.isInteger(number) || number <= 0) return "takes a result's number, e.g. /output 3 (its ✓ line names it)";
-      return { name: "output", number };
-    },
+    parse: (args) =>
+      optionalCount(
+        args,
+        (number) => ({ name: "output", ...(number === undefined ? {} : { number }) }),
+        "takes a result's number, e.g. /output 3 (its ✓ line names it)",
+      ),
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
