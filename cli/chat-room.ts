@@ -6,8 +6,7 @@ import { openRoom, type Room, RoomModeError } from "../room/room.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import type { ChatOptions } from "./chat-args.ts";
 import { UsageError } from "./command.ts";
-import { probeModelServer } from "../llm/probe-model-server.ts";
-import { deadServerMessage, missingModelMessages } from "./model-server-probe.ts";
+import { deadServerMessage, missingModelMessages, probeServers } from "./model-server-probe.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { assembleRoom } from "../assembly/assemble-room.ts";
@@ -26,8 +25,7 @@ export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: Or
 
 /** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
 export async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
-  const servers = [...new Set(config.personas.map((persona) => persona.server))];
-  const results = await Promise.all(servers.map((server) => probeModelServer(server, signal)));
+  const results = await probeServers(config, signal);
   const dead = results.find((result) => !result.reachable);
   return { dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }
