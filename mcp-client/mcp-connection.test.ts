@@ -14,10 +14,12 @@ const dir = mkdtempSync(join(tmpdir(), "org-mcp-connection-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Answers initialize and tools/list (counting the lists); the tool "storm" sends 2 000 list_changed notifications at
-// once, "lists" says how many tools/list requests came so far, "secret" answers with its API_TOKEN, and "hold" may write
+// once, "flood" does the same after which every listing adds 200 tools with invalid names, new ones each time, "lists"
+// says how many tools/list requests came so far, "secret" answers with its API_TOKEN, and "hold" may write
 // org.config.json and then waits for the test to let it answer.
 const HOSTILE_SERVER = `
 let lists = 0;
+let flood = false;
 const send = (message) => process.stdout.write(JSON.stringify({ jsonrpc: "2.0", ...message }) + "\\n");
 let buffer = "";
 process.stdin.on("data", (chunk) => {
@@ -31,8 +33,10 @@ process.stdin.on("data", (chunk) => {
       send({ id: request.id, result: { protocolVersion: request.params.protocolVersion, capabilities: { tools: { listChanged: true } }, serverInfo: { name: "storm", version: "1" } } });
     else if (request.method === "tools/list") {
       lists += 1;
-      send({ id: request.id, result: { tools: ["storm", "lists", "secret", "hold"].map((name) => ({ name, inputSchema: { type: "object" } })) } });
-    } else if (request.method === "tools/call" && request.params.name === "storm") {
+      const invalid = flood ? Array.from({ length: 200 }, (_, index) => "bad name " + lists + "/" + index) : [];
+      send({ id: request.id, result: { tools: ["storm", "flood", "lists", "secret", "hold", ...invalid].map((name) => ({ name, inputSchema: { type: "object" } })) } });
+    } else if (request.method === "tools/call" && (request.params.name === "storm" || request.params.name === "flood")) {
+      flood = request.params.name === "flood";
       for (let index = 0; index < 2000; index += 1) send({ method: "notifications/tools/list_changed" });
       send({ id: request.id, result: { content: [{ type: "text", text: "sent" }] } });
     } else if (request.method === "tools/call" && request.params.name === "secret") {
@@ -92,6 +96,52 @@ test("a storm of tools/list_changed is answered by a few listings, not one each"
     // The start's listing, then at most one running and one more after it.
     expect(count).toBeGreaterThanOrEqual(2);
     expect(count).toBeLessThanOrEqual(5);
+  } finally {
+    await connection.stop();
+  }
+}, 60_000);
+
+test("a flood of invalid tools is said once per listing, as a count, not once per tool", async () => {
+  const server: McpServerConfig = { name: "flood", transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
+  const notices: string[] = [];
+  const connection = new McpConnection({
+    server,
+    settings: DEFAULT_MCP,
+    workspaceDir: dir,
+    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
+    version: "test",
+    env: {},
+    onChange: (change) => {
+      if (change.type === "notice") notices.push(change.message);
+    },
+  });
+  try {
+    connection.start();
+    await waitUntil("the server is up", () => connection.state.kind === "up", 20_000);
+    const flood = connection.tools.find((entry) => entry.tool === "flood");
+    const lists = connection.tools.find((entry) => entry.tool === "lists");
+    if (!flood || !lists) throw new Error("the server's tools were not listed");
+    const signal = AbortSignal.timeout(20_000);
+    expect((await connection.call(flood, {}, signal)).output).toBe("sent");
+    let count = Number.NaN;
+    await waitUntil(
+      "the listings to settle",
+      async () => {
+        const before = Number((await connection.call(lists, {}, signal)).output);
+        await Bun.sleep(200);
+        count = Number((await connection.call(lists, {}, signal)).output);
+        return count === before;
+      },
+      20_000,
+    );
+    const skipped = notices.filter((notice) => notice.includes("not offered"));
+    // Every listing after the flood brought 200 new invalid names: one notice each, at most, that counts them.
+    expect(skipped.length).toBeGreaterThanOrEqual(1);
+    expect(skipped.length).toBeLessThanOrEqual(count);
+    // 200 tools are read of a listing: the 195 invalid ones among them, and the rest as one "5 more" (new the first time).
+    for (const notice of skipped)
+      expect(notice).toMatch(/^mcp: flood: 19[56] listed tools are not offered \(bad name \d+\/0, bad name \d+\/1, bad name \d+\/2, …\); \/mcp says why$/);
+    expect(connection.skipped.length).toBe(196);
   } finally {
     await connection.stop();
   }

@@ -325,7 +325,9 @@ export class McpConnection {
     const newSkips = skipped.filter((skip) => !this.skipped.some((old) => old.name === skip.name && old.problem === skip.problem));
     this.tools = tools;
     this.skipped = skipped;
-    for (const skip of newSkips) this.notice(`${this.name}'s tool ${skip.name} is not offered: ${skip.problem}`);
+    // One notice a listing, however many it left out: a server may list hundreds of invalid tools after each of a
+    // storm of list_changed notifications.
+    if (newSkips.length > 0) this.notice(skipNotice(this.name, newSkips));
     const unknown = Object.keys(this.options.server.tools).filter((name) => !listed.some((tool) => tool.name === name));
     if (unknown.length > 0 && before === "[]")
       this.notice(`mcpServers.${this.name}.tools names ${unknown.map((name) => sanitizeOneLine(name, 60)).join(", ")}, which ${this.name} does not offer`);
@@ -371,6 +373,14 @@ export class McpConnection {
   private notice(message: string): void {
     this.options.onChange({ type: "notice", message: `mcp: ${message}` });
   }
+}
+
+/** What a listing left out that the one before did not: the tool and why when one, else how many and a few names. */
+function skipNotice(server: string, skips: readonly { name: string; problem: string }[]): string {
+  const [only] = skips;
+  if (skips.length === 1 && only) return `${server}'s tool ${only.name} is not offered: ${only.problem}`;
+  const shown = skips.slice(0, 3).map((skip) => skip.name);
+  return `${server}: ${skips.length} listed tools are not offered (${shown.join(", ")}${skips.length > shown.length ? ", …" : ""}); /mcp says why`;
 }
 
 /** For a process's transport: how the process ended and the end of its stderr; nothing for HTTP. */
