@@ -3,7 +3,7 @@ import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
-import { describeLaunch, isTrusted, needsTrust, recordTrust } from "../mcp-client/mcp-trust.ts";
+import { describeLaunch, isTrusted, recordTrust } from "../mcp-client/mcp-trust.ts";
 import { probeMcpServers } from "../mcp-client/probe-mcp-servers.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -68,10 +68,6 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
       throw new UserFacingError(
         `there is no MCP server "${name}" in ${config.source ?? CONFIG_FILE_NAME}; ${known.length > 0 ? `it has: ${known.join(", ")}` : "it has no mcpServers"}`,
       );
-    }
-    if (!needsTrust(server)) {
-      console.log(sanitizeForTerminal(`${name} needs no confirmation (an HTTP server whose headers send none of your variables): ${describeLaunch(server)}`));
-      continue;
     }
     recordTrust(server, workspaceDir);
     console.log(sanitizeForTerminal(`confirmed ${name}: ${describeLaunch(server)}`));

@@ -180,29 +180,70 @@ test("a workflow step's MCP result is redacted where it is made: the server's ow
   }
 }, 60_000);
 
-test("over Streamable HTTP a message is bounded too: a JSON answer or an event past 8 MiB fails the call, not org's memory", async () => {
-  // 9 MiB of one string: over the bound, under anything that would strain the test.
-  const huge = "x".repeat(9 * 1024 * 1024);
+/** A Streamable HTTP endpoint on loopback that lists `tools` and answers a call with `answer(tool)`; counts its requests. */
+function httpEndpoint(tools: string[], answer: (tool: string | undefined, body: string) => Response) {
+  const requests = { count: 0 };
   const endpoint = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     async fetch(request) {
+      requests.count += 1;
       if (request.method !== "POST") return new Response(null, { status: 405 });
       const message = (await request.json()) as { id?: number; method: string; params?: { name?: string; protocolVersion?: string } };
       if (message.id === undefined) return new Response(null, { status: 202 });
-      const answer = (result: unknown) => JSON.stringify({ jsonrpc: "2.0", id: message.id, result });
+      const result = (value: unknown) => JSON.stringify({ jsonrpc: "2.0", id: message.id, result: value });
       if (message.method === "initialize")
         return Response.json(
-          JSON.parse(answer({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "big", version: "1" } })),
+          JSON.parse(result({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "endpoint", version: "1" } })),
         );
       if (message.method === "tools/list")
-        return Response.json(JSON.parse(answer({ tools: ["json", "event"].map((name) => ({ name, inputSchema: { type: "object" } })) })));
-      const body = answer({ content: [{ type: "text", text: huge }] });
-      if (message.params?.name === "json") return new Response(body, { headers: { "content-type": "application/json" } });
-      return new Response(`event: message\ndata: ${body}\n\n`, { headers: { "content-type": "text/event-stream" } });
+        return Response.json(JSON.parse(result({ tools: tools.map((name) => ({ name, inputSchema: { type: "object" } })) })));
+      return answer(message.params?.name, result({ content: [{ type: "text", text: "answered" }] }));
     },
   });
-  const server: McpServerConfig = { name: "big", transport: "http", url: `http://127.0.0.1:${endpoint.port}/mcp`, policy: "allow", tools: {} };
+  return { endpoint, requests, url: `http://127.0.0.1:${endpoint.port}/mcp` };
+}
+
+test("an HTTP server on loopback without headers is not contacted, nor its tools offered, until the user confirms it", async () => {
+  const { endpoint, requests, url } = httpEndpoint(["echo"], (_tool, body) => new Response(body, { headers: { "content-type": "application/json" } }));
+  const workspace = mkdtempSync(join(dir, "http-trust-"));
+  const server: McpServerConfig = { name: "local", transport: "http", url, policy: "allow", tools: {} };
+  const notices: string[] = [];
+  const hub = new McpHub({
+    servers: [server],
+    settings: DEFAULT_MCP,
+    workspaceDir: workspace,
+    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
+    version: "test",
+    env: {},
+    notify: (line) => notices.push(line),
+  });
+  try {
+    hub.start();
+    await hub.ready(AbortSignal.timeout(20_000));
+    expect(hub.status()[0]?.state).toBe("untrusted");
+    expect(hub.tools()).toEqual([]);
+    expect(requests.count).toBe(0);
+    expect(notices.join("\n")).toContain("run 'org mcp trust local'");
+    hub.trust("local");
+    await waitUntil("the server is up once confirmed", () => hub.status()[0]?.state === "up", 20_000);
+    expect(requests.count).toBeGreaterThan(0);
+    expect(hub.tools().map((tool) => tool.tool.name)).toEqual(["local__echo"]);
+  } finally {
+    await hub.close();
+    endpoint.stop(true);
+  }
+}, 60_000);
+
+test("over Streamable HTTP a message is bounded too: a JSON answer or an event past 8 MiB fails the call, not org's memory", async () => {
+  // 9 MiB of one string: over the bound, under anything that would strain the test.
+  const huge = JSON.stringify("x".repeat(9 * 1024 * 1024));
+  const { endpoint, url } = httpEndpoint(["json", "event"], (tool, body) => {
+    const big = body.replace('"answered"', huge);
+    if (tool === "json") return new Response(big, { headers: { "content-type": "application/json" } });
+    return new Response(`event: message\ndata: ${big}\n\n`, { headers: { "content-type": "text/event-stream" } });
+  });
+  const server: McpServerConfig = { name: "big", transport: "http", url, policy: "allow", tools: {} };
   const connection = new McpConnection({
     server,
     // The SDK leaves a call whose event stream broke waiting: it ends at mcp.callTimeoutS, having read no more.

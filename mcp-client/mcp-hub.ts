@@ -10,7 +10,7 @@ import type { McpToolEntry } from "./mcp-tool-entry.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import { SettingsGuard } from "../workspace/settings-guard.ts";
-import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
+import { describeLaunch, isTrusted, recordTrust } from "./mcp-trust.ts";
 
 /** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
 export type McpRoomTool = { tool: AnyTool; policy: ToolPolicy; server: string };
@@ -54,7 +54,7 @@ const ARGUMENTS = z.record(z.string(), z.unknown());
 /**
  * The room's MCP servers (`mcpServers` in org.config.json): each a connection that starts, restarts and answers on its
  * own. As a `ToolFeed` it gives the room every tool a server has listed and its config does not deny, as
- * `<server>__<tool>`, and says what happens to the servers. A server that needs the user's confirmation
+ * `<server>__<tool>`, and says what happens to the servers. A server the user has not confirmed as configured now
  * (`mcp-trust.ts`) stays off until `trust(name)`.
  */
 export class McpHub {
@@ -87,7 +87,7 @@ export class McpHub {
   }
 
   /**
-   * Starts every server the user has confirmed (or that needs no confirmation) in the background; the others wait,
+   * Starts every server the user has confirmed in the background; the others wait,
    * each with a notice saying how to confirm it. `only` starts just those names.
    */
   start(only?: readonly string[]): void {
@@ -125,7 +125,7 @@ export class McpHub {
     const server = this.options.servers.find((entry) => entry.name === name);
     const connection = this.connections.get(name);
     if (!server || !connection) throw new Error(`there is no MCP server "${name}" in mcpServers`);
-    if (needsTrust(server)) recordTrust(server, this.options.workspaceDir);
+    recordTrust(server, this.options.workspaceDir);
     connection.start();
   }
 

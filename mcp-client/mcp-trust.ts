@@ -7,10 +7,10 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { shellWord } from "../security/shell-word.ts";
 
-// A stdio server's command comes from a file in the workspace, which anyone who wrote the folder (a clone, an
-// archive, a model) may have written; it runs on the host. So it starts only once the user has confirmed exactly
-// that command, its args and env (and whether it is sandboxed), in the console or with `org mcp trust NAME`. The
-// same holds for an HTTP server whose headers send the user's environment variables: where they go is confirmed.
+// Every server comes from a file in the workspace, which anyone who wrote the folder (a clone, an archive, a model) may
+// have written. A stdio server runs on the host; an HTTP server is sent the user's variables its headers name, and its
+// tools get the policies the file gives them (`allow` runs them unasked), wherever its URL points (loopback included).
+// So none starts until the user has confirmed exactly that launch, in the console or with `org mcp trust NAME`.
 
 /** Where confirmations are kept: `.org/mcp-trust.json`, one fingerprint per server name. */
 export const MCP_TRUST_FILE = join(ORG_DIR, "mcp-trust.json");
@@ -20,12 +20,6 @@ const TrustFile = z.object({
   servers: z.record(z.string(), z.object({ fingerprint: z.string().regex(/^[0-9a-f]{64}$/), trustedAt: z.string() })),
 });
 type TrustFile = z.infer<typeof TrustFile>;
-
-/** Whether a server starts only once confirmed: every stdio server, and an HTTP server whose headers name variables. */
-export function needsTrust(server: McpServerConfig): boolean {
-  if (server.transport === "stdio") return true;
-  return Object.values(server.headers ?? {}).some((value) => variableReferences(value).length > 0);
-}
 
 /**
  * What is confirmed, as a sha256: the workspace's real path (a confirmation copied in with someone else's folder
@@ -92,7 +86,6 @@ function readTrust(workspaceDir: string): TrustFile {
 
 /** Whether the user confirmed this server, as it is configured now, in this workspace. */
 export function isTrusted(server: McpServerConfig, workspaceDir: string): boolean {
-  if (!needsTrust(server)) return true;
   return readTrust(workspaceDir).servers[server.name]?.fingerprint === launchFingerprint(server, workspaceDir);
 }
 
