@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { type McpServerConfig, variableReferences } from "../config/mcp-servers.ts";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { shellWord } from "../security/shell-word.ts";
