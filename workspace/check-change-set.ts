@@ -96,7 +96,33 @@ function pathProblem(
   if (change.after?.type === "symlink" && linkLeavesWorkspace(path, change.after.target)) {
     return `a link to ${escapeName(change.after.target)}, outside the workspace`;
   }
+  if (change.after?.type === "symlink") {
+    // `tools -> x` puts x/generated/ where org reads tools/generated/ from, and no check above saw x's files as that.
+    const above = protectedPaths.find((pattern) =>
+      parentPatterns(pattern).some((parent) => matchesPattern(parent, path) || matchesPattern(folded(parent), folded(path))),
+    );
+    if (above !== undefined) return `a link at a folder above protected paths (sandbox.protectedPaths: ${above}); org reads them only through real folders`;
+  }
   return undefined;
+}
+
+/**
+ * The folders above what a pattern anchored at the root matches, as patterns: `tools/generated/**` gives `tools` and
+ * `tools/generated`; a `**` in a middle folder gives the folders before it and everything under them. A pattern for a
+ * name in any folder (one that starts with `**`, or has no `/`) has none: wherever a link leads, that name is protected.
+ */
+function parentPatterns(pattern: string): string[] {
+  const parts = pattern.replace(/^\//, "").split("/");
+  if (parts.length < 2 || parts[0] === "**") return [];
+  const parents: string[] = [];
+  for (const [index, part] of parts.slice(0, -1).entries()) {
+    if (part === "**") {
+      parents.push(`${parts.slice(0, index).join("/")}/**`);
+      break;
+    }
+    parents.push(parts.slice(0, index + 1).join("/"));
+  }
+  return parents;
 }
 
 /** A name as a case-insensitive file system may see it: compatibility forms joined (NFKC: 'ſ' is 's'), in lower case. */
