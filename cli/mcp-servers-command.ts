@@ -23,8 +23,9 @@ offers them (<server>__<tool>, with the policy each gets). A confirmed server is
 as "untrusted". --json prints { "servers": [{ name, transport, sandbox, launch, state, detail?, tools, skipped }] }.
 
 trust: confirms the named servers exactly as configured now (command, args, env, sandbox, network; or URL and
-headers), so the room, 'org serve' and 'chat --once' start them; remembered in .org/mcp-trust.json until any of
-that changes. It prints what it confirmed.`;
+headers) and, for a program, the files it starts from as they are now (the program its command finds, its script,
+the package npx, bunx or uvx finds in the workspace), so the room, 'org serve' and 'chat --once' start them;
+remembered in .org/mcp-trust.json until any of that changes. It prints what it confirmed.`;
 
 function readConfig(values: { config?: string; workspace?: string }): { config: OrgConfig; workspaceDir: string } {
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
@@ -69,8 +70,9 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
         `there is no MCP server "${name}" in ${config.source ?? CONFIG_FILE_NAME}; ${known.length > 0 ? `it has: ${known.join(", ")}` : "it has no mcpServers"}`,
       );
     }
-    recordTrust(server, workspaceDir);
-    console.log(sanitizeForTerminal(`confirmed ${name}: ${describeLaunch(server)}`));
+    const covered = recordTrust(server, workspaceDir);
+    const files = covered > 0 ? `, and the ${covered} files and folders it starts from as they are now` : "";
+    console.log(sanitizeForTerminal(`confirmed ${name}: ${describeLaunch(server)}${files}`));
   }
   return 0;
 }

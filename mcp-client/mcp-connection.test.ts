@@ -60,9 +60,18 @@ process.stdin.on("data", (chunk) => {
 const script = join(dir, "hostile-server.js");
 writeFileSync(script, HOSTILE_SERVER);
 
-test("a storm of tools/list_changed is answered by a few listings, not one each", async () => {
-  const server: McpServerConfig = { name: "storm", transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
-  const changes: ConnectionChange[] = [];
+/** A hub of `servers` in `workspaceDir`, with the defaults and no environment of the test's. */
+function hubOf(servers: McpServerConfig[], workspaceDir: string, more: { env?: NodeJS.ProcessEnv; notify?: (line: string) => void } = {}): McpHub {
+  return new McpHub({ servers, settings: DEFAULT_MCP, workspaceDir, sandboxPolicy: DEFAULT_SANDBOX_POLICY, version: "test", env: {}, ...more });
+}
+
+/**
+ * Starts the hostile server as `name`, calls its tool `trigger` (a storm of list_changed) and waits for the listings to
+ * settle; returns how many listings the server answered and the notices the connection gave.
+ */
+async function afterStorm(name: string, trigger: "storm" | "flood"): Promise<{ lists: number; notices: string[]; skipped: number }> {
+  const server: McpServerConfig = { name, transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
+  const notices: string[] = [];
   const connection = new McpConnection({
     server,
     settings: DEFAULT_MCP,
@@ -70,12 +79,14 @@ test("a storm of tools/list_changed is answered by a few listings, not one each"
     sandboxPolicy: DEFAULT_SANDBOX_POLICY,
     version: "test",
     env: {},
-    onChange: (change) => changes.push(change),
+    onChange: (change: ConnectionChange) => {
+      if (change.type === "notice") notices.push(change.message);
+    },
   });
   try {
     connection.start();
     await waitUntil("the server is up", () => connection.state.kind === "up", 20_000);
-    const storm = connection.tools.find((entry) => entry.tool === "storm");
+    const storm = connection.tools.find((entry) => entry.tool === trigger);
     const lists = connection.tools.find((entry) => entry.tool === "lists");
     if (!storm || !lists) throw new Error("the server's tools were not listed");
     const signal = AbortSignal.timeout(20_000);
@@ -93,58 +104,29 @@ test("a storm of tools/list_changed is answered by a few listings, not one each"
       },
       20_000,
     );
-    // The start's listing, then at most one running and one more after it.
-    expect(count).toBeGreaterThanOrEqual(2);
-    expect(count).toBeLessThanOrEqual(5);
+    return { lists: count, notices, skipped: connection.skipped.length };
   } finally {
     await connection.stop();
   }
+}
+
+test("a storm of tools/list_changed is answered by a few listings, not one each", async () => {
+  const { lists } = await afterStorm("storm", "storm");
+  // The start's listing, then at most one running and one more after it.
+  expect(lists).toBeGreaterThanOrEqual(2);
+  expect(lists).toBeLessThanOrEqual(5);
 }, 60_000);
 
 test("a flood of invalid tools is said once per listing, as a count, not once per tool", async () => {
-  const server: McpServerConfig = { name: "flood", transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
-  const notices: string[] = [];
-  const connection = new McpConnection({
-    server,
-    settings: DEFAULT_MCP,
-    workspaceDir: dir,
-    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
-    version: "test",
-    env: {},
-    onChange: (change) => {
-      if (change.type === "notice") notices.push(change.message);
-    },
-  });
-  try {
-    connection.start();
-    await waitUntil("the server is up", () => connection.state.kind === "up", 20_000);
-    const flood = connection.tools.find((entry) => entry.tool === "flood");
-    const lists = connection.tools.find((entry) => entry.tool === "lists");
-    if (!flood || !lists) throw new Error("the server's tools were not listed");
-    const signal = AbortSignal.timeout(20_000);
-    expect((await connection.call(flood, {}, signal)).output).toBe("sent");
-    let count = Number.NaN;
-    await waitUntil(
-      "the listings to settle",
-      async () => {
-        const before = Number((await connection.call(lists, {}, signal)).output);
-        await Bun.sleep(200);
-        count = Number((await connection.call(lists, {}, signal)).output);
-        return count === before;
-      },
-      20_000,
-    );
-    const skipped = notices.filter((notice) => notice.includes("not offered"));
-    // Every listing after the flood brought 200 new invalid names: one notice each, at most, that counts them.
-    expect(skipped.length).toBeGreaterThanOrEqual(1);
-    expect(skipped.length).toBeLessThanOrEqual(count);
-    // 200 tools are read of a listing: the 195 invalid ones among them, and the rest as one "5 more" (new the first time).
-    for (const notice of skipped)
-      expect(notice).toMatch(/^mcp: flood: 19[56] listed tools are not offered \(bad name \d+\/0, bad name \d+\/1, bad name \d+\/2, …\); \/mcp says why$/);
-    expect(connection.skipped.length).toBe(196);
-  } finally {
-    await connection.stop();
-  }
+  const { lists, notices, skipped } = await afterStorm("flood", "flood");
+  const said = notices.filter((notice) => notice.includes("not offered"));
+  // Every listing after the flood brought 200 new invalid names: one notice each, at most, that counts them.
+  expect(said.length).toBeGreaterThanOrEqual(1);
+  expect(said.length).toBeLessThanOrEqual(lists);
+  // 200 tools are read of a listing: the 195 invalid ones among them, and the rest as one "5 more" (new the first time).
+  for (const notice of said)
+    expect(notice).toMatch(/^mcp: flood: 19[56] listed tools are not offered \(bad name \d+\/0, bad name \d+\/1, bad name \d+\/2, …\); \/mcp says why$/);
+  expect(skipped).toBe(196);
 }, 60_000);
 
 test("a workflow step's MCP result is redacted where it is made: the server's own credential never reaches the step's output", async () => {
@@ -159,14 +141,7 @@ test("a workflow step's MCP result is redacted where it is made: the server's ow
     tools: {},
   };
   recordTrust(server, dir);
-  const hub = new McpHub({
-    servers: [server],
-    settings: DEFAULT_MCP,
-    workspaceDir: dir,
-    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
-    version: "test",
-    env: { LEAKY_TOKEN: token },
-  });
+  const hub = hubOf([server], dir, { env: { LEAKY_TOKEN: token } });
   try {
     hub.start();
     await hub.ready(AbortSignal.timeout(20_000));
@@ -209,15 +184,7 @@ test("an HTTP server on loopback without headers is not contacted, nor its tools
   const workspace = mkdtempSync(join(dir, "http-trust-"));
   const server: McpServerConfig = { name: "local", transport: "http", url, policy: "allow", tools: {} };
   const notices: string[] = [];
-  const hub = new McpHub({
-    servers: [server],
-    settings: DEFAULT_MCP,
-    workspaceDir: workspace,
-    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
-    version: "test",
-    env: {},
-    notify: (line) => notices.push(line),
-  });
+  const hub = hubOf([server], workspace, { notify: (line) => notices.push(line) });
   try {
     hub.start();
     await hub.ready(AbortSignal.timeout(20_000));
@@ -277,14 +244,7 @@ test("two calls of unsandboxed servers at once: a settings file one call changed
   writeFileSync(join(workspace, "org.config.json"), "{}\n");
   const server: McpServerConfig = { name: "host", transport: "stdio", command: process.execPath, args: [script], policy: "allow", tools: {} };
   recordTrust(server, workspace);
-  const hub = new McpHub({
-    servers: [server],
-    settings: DEFAULT_MCP,
-    workspaceDir: workspace,
-    sandboxPolicy: DEFAULT_SANDBOX_POLICY,
-    version: "test",
-    env: {},
-  });
+  const hub = hubOf([server], workspace);
   try {
     hub.start();
     await hub.ready(AbortSignal.timeout(20_000));
