@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { LINES_WORKFLOW } from "../testing/mcp-fixtures.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { workflowFiles } from "../workflows/workflow-files.ts";
 import { workflowEntries } from "./mcp-tool-catalog.ts";
 
 test("workflows are served only from a real workflows/ folder: a link there (or one made since the listing) serves nothing", async () => {
@@ -21,6 +22,8 @@ test("workflows are served only from a real workflows/ folder: a link there (or 
     ok: false,
     error: "workflows is a symbolic link; org reads workflows/ only through real folders, so nothing under it is used",
   });
+  // The one reader of a workflows/ folder (the planner's saved workflows read through it too) lists none.
+  expect(workflowFiles(repo.dir)).toEqual([]);
   const skipped: string[] = [];
   expect(workflowEntries(repo.dir, [repo.dir], (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
   expect(skipped).toEqual(["workflows: workflows is a symbolic link; org reads workflows/ only through real folders, so nothing under it is used"]);
