@@ -26,7 +26,8 @@ import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
-import { describeLaunch } from "../mcp-client/mcp-trust.ts";
+import { describeChangedFiles, describeLaunch } from "../mcp-client/mcp-trust.ts";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
 import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
 import { type OnceInput, onceInput, runOnce, sayMisspelt } from "./chat-once.ts";
@@ -181,7 +182,7 @@ export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQue
     const reply = await ask({
       persona: "mcp",
       call: { name: `mcp:${server.name}`, arguments: {} },
-      text: `MCP server ${server.name} is new or changed since you last confirmed it. It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
+      text: `${confirmationReason(hub, server)} It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
       prompt: `start it, and remember this? [y]es / [n]o${oneKey ? "" : " (then Enter)"}: `,
       keys: ["yes", "no"],
       verdict: (answer) => (yes(answer) ? `confirmed ${server.name}: starting it` : `${server.name} stays off (/mcp trust ${server.name} starts it later)`),
@@ -189,6 +190,13 @@ export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQue
     if (reply === undefined) return;
     if (yes(reply)) hub.trust(server.name);
   }
+}
+
+/** Why the console asks about a server: it is new or changed, or files it runs changed since it was confirmed (which). */
+function confirmationReason(hub: McpHub, server: McpServerConfig): string {
+  const problem = hub.trustProblem(server);
+  if (problem?.kind !== "files") return `MCP server ${server.name} is new or changed since you last confirmed it.`;
+  return `What MCP server ${server.name} runs changed since you confirmed it: ${describeChangedFiles(problem, hub.workspaceDir)}; something other than you may have put code there.`;
 }
 
 /** The first lines: who is in the room and the session, how to talk, and after --resume the last messages. */

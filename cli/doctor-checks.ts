@@ -181,8 +181,8 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, s
         return {
           name,
           status: "fail",
-          detail: `not started: new or changed since you last confirmed it (${status.launch})`,
-          fix: `check the command, then: org mcp trust ${status.name} (or answer its question in 'org chat')`,
+          detail: `not started: ${status.changed === undefined ? "new or changed since you last confirmed it" : `what it runs changed since you confirmed it: ${status.changed}`} (${status.launch})`,
+          fix: `check the command and the files it runs, then: org mcp trust ${status.name} (or answer its question in 'org chat')`,
         };
       case "off":
         return { name, status: "fail", detail: status.detail ?? "off", fix: "do what the line says, then run 'org doctor' again" };

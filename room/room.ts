@@ -30,6 +30,7 @@ import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
 import { markTurnUndone } from "./undo-turn.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -315,6 +316,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
       ...(options.workspaceWrite ? { entryPolicy: options.workspaceWrite } : {}),
       secrets: config.secrets,
       protectedPaths: [...config.sandbox.protectedPaths, ...core.protectedFiles.flatMap((file) => workspaceRelative(core.workspaceDir, file))],
+      executedPaths: mcpExecutedPaths(config.mcpServers, core.workspaceDir),
       limits: config.limits,
       approve: options.approve,
       emit,

@@ -203,6 +203,24 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     ],
     ["a FIFO", (dir) => expect(Bun.spawnSync(["mkfifo", join(dir, "pipe")]).exitCode).toBe(0), /"pipe": a FIFO/],
     [
+      "tools -> x, with a generated tool under x/generated/ (the room would offer it unjudged)",
+      (dir) => {
+        mkdirSync(join(dir, "x/generated/pwn_tool"), { recursive: true });
+        writeFileSync(join(dir, "x/generated/pwn_tool/tool.ts"), "export default () => 1;\n");
+        symlinkSync("x", join(dir, "tools"));
+      },
+      /"tools": a link at a folder above protected paths \(sandbox\.protectedPaths: tools\/generated\/\*\*\)/,
+    ],
+    [
+      "Workflows -> wf (MCP would serve the agent's workflow; matched in any case)",
+      (dir) => {
+        mkdirSync(join(dir, "wf"));
+        writeFileSync(join(dir, "wf/pwn.json"), "{}\n");
+        symlinkSync("wf", join(dir, "Workflows"));
+      },
+      /"Workflows": a link at a folder above protected paths \(sandbox\.protectedPaths: workflows\/\*\.json\)/,
+    ],
+    [
       "a name with a newline and a terminal escape",
       (dir) => writeFileSync(join(dir, "evil\n\u001b]0;pwned\u0007.txt"), "x"),
       /"evil\\n\\u001b\]0;pwned\\u0007\.txt": a name with control characters/,

@@ -28,6 +28,12 @@ export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".gitattributes",
 ];
 
+/** A pattern of paths a program the user runs executes from, and that program (`the unsandboxed MCP server x`). */
+export type ExecutedPath = { pattern: string; by: string };
+
+/** A pattern no change may touch, as a refusal names one path under it and all of them. */
+type Guard = { pattern: string; one: string; all: string };
+
 /** Why one path (or the whole set, without a path) is refused. */
 export type Refusal = { path?: string; reason: string };
 
@@ -40,16 +46,34 @@ export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; me
  */
 export function checkChangeSet(
   changeSet: ChangeSet,
-  options: { limits?: ChangeSetLimits; protectedPaths?: readonly string[]; allowedPaths?: readonly string[] } = {},
+  options: {
+    limits?: ChangeSetLimits;
+    protectedPaths?: readonly string[];
+    allowedPaths?: readonly string[];
+    /** Paths a program that runs as the user executes from (an unsandboxed MCP server's), refused like protected paths. */
+    executedPaths?: readonly ExecutedPath[];
+  } = {},
 ): ChangeSetCheck {
   const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
   const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
+  const guards: Guard[] = [
+    ...protectedPaths.map((pattern) => ({
+      pattern,
+      one: `a protected path (sandbox.protectedPaths: ${pattern})`,
+      all: `protected paths (sandbox.protectedPaths: ${pattern})`,
+    })),
+    ...(options.executedPaths ?? []).map(({ pattern, by }) => ({
+      pattern,
+      one: `a path ${by} runs from (${pattern})`,
+      all: `paths ${by} runs from (${pattern})`,
+    })),
+  ];
   const refusals: Refusal[] = [];
   if (changeSet.changes.length > limits.patchFiles) {
     refusals.push({ reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change` });
   }
   for (const change of changeSet.changes) {
-    const reason = pathProblem(change, limits, protectedPaths, options.allowedPaths);
+    const reason = pathProblem(change, limits, guards, options.allowedPaths);
     if (reason) refusals.push({ path: change.path, reason });
     if (refusals.length >= 20) break;
   }
@@ -68,12 +92,7 @@ export function escapeName(name: string): string {
   return JSON.stringify(name).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-function pathProblem(
-  change: FileChange,
-  limits: ChangeSetLimits,
-  protectedPaths: readonly string[],
-  allowedPaths: readonly string[] | undefined,
-): string | undefined {
+function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: readonly Guard[], allowedPaths: readonly string[] | undefined): string | undefined {
   const { path } = change;
   if (path === "" || isAbsolute(path)) return "an absolute or empty name; changes name paths inside the workspace";
   if (path.split("/").some((part) => part === ".." || part === "." || part === ""))
@@ -82,8 +101,8 @@ function pathProblem(
   if (normalize(path) !== path) return "a name that is not in plain form";
   // Matched as written and as a case-insensitive file system may take it (WSL's /mnt/c, vfat, ext4 casefold): there
   // .ENV is the .env bun reads and .GIT/hooks git's. Allowed paths stay exact: refusing more is the safe side.
-  const guarded = protectedPaths.find((pattern) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
-  if (guarded !== undefined) return `a protected path (sandbox.protectedPaths: ${guarded}); org never writes it from a change`;
+  const guarded = guards.find(({ pattern }) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
+  if (guarded !== undefined) return `${guarded.one}; org never writes it from a change`;
   if (allowedPaths && !allowedPaths.some((pattern) => matchesPattern(pattern, path))) return "outside the paths this change may touch";
   for (const version of [change.after, change.before]) {
     if (version === undefined) continue;
@@ -96,7 +115,33 @@ function pathProblem(
   if (change.after?.type === "symlink" && linkLeavesWorkspace(path, change.after.target)) {
     return `a link to ${escapeName(change.after.target)}, outside the workspace`;
   }
+  if (change.after?.type === "symlink") {
+    // `tools -> x` puts x/generated/ where org reads tools/generated/ from, and no check above saw x's files as that.
+    const above = guards.find(({ pattern }) =>
+      parentPatterns(pattern).some((parent) => matchesPattern(parent, path) || matchesPattern(folded(parent), folded(path))),
+    );
+    if (above !== undefined) return `a link at a folder above ${above.all}; org reads them only through real folders`;
+  }
   return undefined;
+}
+
+/**
+ * The folders above what a pattern anchored at the root matches, as patterns: `tools/generated/**` gives `tools` and
+ * `tools/generated`; a `**` in a middle folder gives the folders before it and everything under them. A pattern for a
+ * name in any folder (one that starts with `**`, or has no `/`) has none: wherever a link leads, that name is protected.
+ */
+function parentPatterns(pattern: string): string[] {
+  const parts = pattern.replace(/^\//, "").split("/");
+  if (parts.length < 2 || parts[0] === "**") return [];
+  const parents: string[] = [];
+  for (const [index, part] of parts.slice(0, -1).entries()) {
+    if (part === "**") {
+      parents.push(`${parts.slice(0, index).join("/")}/**`);
+      break;
+    }
+    parents.push(parts.slice(0, index + 1).join("/"));
+  }
+  return parents;
 }
 
 /** A name as a case-insensitive file system may see it: compatibility forms joined (NFKC: 'ſ' is 's'), in lower case. */
