@@ -154,6 +154,8 @@ type RoomCore = {
   config: OrgConfig;
   workspaceDir: string;
   protectedFiles: string[];
+  /** What a workspace change (or its undo) may not touch, beside DEFAULT_PROTECTED_PATHS: the config's paths and files, and the secret paths. */
+  changeRules: { protectedPaths: string[]; secretPaths: readonly string[] };
   models: Model[];
   names: string[];
   byName: Map<string, Model>;
@@ -190,7 +192,12 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
-  const core = { options, config, workspaceDir, protectedFiles, models, names: models.map((model) => model.name), byName, budget };
+  const changeRules = {
+    protectedPaths: [...config.sandbox.protectedPaths, ...protectedFiles.flatMap((file) => workspaceRelative(workspaceDir, file))],
+    // The views hide the policy's secret paths; the config's are never written either.
+    secretPaths: [...new Set([...config.sandbox.secretPaths, ...(options.sandboxPolicy?.secretPaths ?? [])])],
+  };
+  const core = { options, config, workspaceDir, protectedFiles, changeRules, models, names: models.map((model) => model.name), byName, budget };
   return {
     ...core,
     sessionId: start.sessionId,
@@ -314,7 +321,8 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
       policy: config.sandbox.workspaceWrite,
       ...(options.workspaceWrite ? { entryPolicy: options.workspaceWrite } : {}),
       secrets: config.secrets,
-      protectedPaths: [...config.sandbox.protectedPaths, ...core.protectedFiles.flatMap((file) => workspaceRelative(core.workspaceDir, file))],
+      protectedPaths: core.changeRules.protectedPaths,
+      secretPaths: core.changeRules.secretPaths,
       limits: config.limits,
       approve: options.approve,
       emit,

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS, loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -131,7 +131,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
   mkdirSync(join(workspaceDir, ".git", "hooks"), { recursive: true });
   writeFileSync(join(workspaceDir, ".git", "config"), "[core]\n");
   writeFileSync(join(workspaceDir, "a.txt"), "a\n");
-  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy") });
+  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy"), secretPaths: DEFAULT_SECRET_PATHS });
   const before = filesOf(workspaceDir);
   const gitConfig = readFileSync(join(workspaceDir, ".git", "config"), "utf8");
 

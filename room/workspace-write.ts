@@ -25,6 +25,8 @@ export type WorkspaceWriteRoom = {
   entryPolicy?: ToolPolicy;
   /** `sandbox.protectedPaths` and org's config file, beside DEFAULT_PROTECTED_PATHS. */
   protectedPaths: readonly string[];
+  /** `sandbox.secretPaths`, hidden from the views and never written (DEFAULT_SECRET_PATHS when absent). */
+  secretPaths?: readonly string[];
   limits: { patchBytes: number; patchFiles: number };
   approve: ((persona: string, call: ToolCall & { preview?: string }) => Promise<ApprovalAnswer>) | undefined;
   /** The room's server keys and URL credentials: a diff shown on the console is redacted with them. */
@@ -71,7 +73,12 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
       );
     }
     const changeSet = proposal.changeSet();
-    const check = checkChangeSet(changeSet, { limits: room.limits, protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths] });
+    const check = checkChangeSet(changeSet, {
+      limits: room.limits,
+      protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths],
+      ...(room.secretPaths ? { secretPaths: room.secretPaths } : {}),
+      workspaceDir: room.workspaceDir,
+    });
     if (!check.ok) return refuse(check.message);
     // Made once: kept whole for git apply (a conflict, the record), shown redacted.
     const patch = unifiedDiff(changeSet);

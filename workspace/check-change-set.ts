@@ -1,6 +1,8 @@
 import { dirname, isAbsolute, normalize } from "node:path";
+import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
 import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
+import { linksLeaving } from "./link-resolution.ts";
 
 /** Bounds on one change set: bytes of any one file, and files in all. */
 export type ChangeSetLimits = { patchBytes: number; patchFiles: number };
@@ -34,25 +36,40 @@ export type Refusal = { path?: string; reason: string };
 export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; message: string };
 
 /**
- * Whether a change set may be applied whole: every name plain and inside the workspace, no protected path, no
- * link pointing outside, no device, FIFO or socket, no file over `limits.patchBytes` (or not read), at most
- * `limits.patchFiles` files, and, when `allowedPaths` is given, nothing outside it. Any refusal refuses all.
+ * Whether a change set may be applied whole: every name plain and inside the workspace, no protected or secret path,
+ * no link leading outside (as written, or through the links on its way: the change's own, and with `workspaceDir` the
+ * workspace's, whose own links must not be made to lead out either), no device, FIFO or socket, no file over
+ * `limits.patchBytes` (or not read), at most `limits.patchFiles` files, and, when `allowedPaths` is given, nothing
+ * outside it. Any refusal refuses all.
  */
 export function checkChangeSet(
   changeSet: ChangeSet,
-  options: { limits?: ChangeSetLimits; protectedPaths?: readonly string[]; allowedPaths?: readonly string[] } = {},
+  options: {
+    limits?: ChangeSetLimits;
+    protectedPaths?: readonly string[];
+    /** `sandbox.secretPaths`: hidden from the agents, so never theirs to write (default DEFAULT_SECRET_PATHS). */
+    secretPaths?: readonly string[];
+    allowedPaths?: readonly string[];
+    /** The workspace the change is for: links are followed through it as well as through the change. */
+    workspaceDir?: string;
+  } = {},
 ): ChangeSetCheck {
   const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
-  const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
+  const guards = {
+    protectedPaths: options.protectedPaths ?? DEFAULT_PROTECTED_PATHS,
+    isSecret: secretPathMatcher(options.secretPaths ?? DEFAULT_SECRET_PATHS),
+  };
   const refusals: Refusal[] = [];
   if (changeSet.changes.length > limits.patchFiles) {
     refusals.push({ reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change` });
   }
   for (const change of changeSet.changes) {
-    const reason = pathProblem(change, limits, protectedPaths, options.allowedPaths);
+    const reason = pathProblem(change, limits, guards, options.allowedPaths);
     if (reason) refusals.push({ path: change.path, reason });
     if (refusals.length >= 20) break;
   }
+  // Links that leave only through other links; each plain by now (a bad name was refused above, and stops here).
+  if (refusals.length === 0) refusals.push(...linksLeaving(changeSet, options.workspaceDir, (target) => `a link to ${escapeName(target)}`).slice(0, 20));
   if (refusals.length === 0) return { ok: true };
   return { ok: false, refusals, message: describeRefusals(refusals) };
 }
@@ -71,9 +88,10 @@ export function escapeName(name: string): string {
 function pathProblem(
   change: FileChange,
   limits: ChangeSetLimits,
-  protectedPaths: readonly string[],
+  guards: { protectedPaths: readonly string[]; isSecret: (path: string) => string | undefined },
   allowedPaths: readonly string[] | undefined,
 ): string | undefined {
+  const { protectedPaths } = guards;
   const { path } = change;
   if (path === "" || isAbsolute(path)) return "an absolute or empty name; changes name paths inside the workspace";
   if (path.split("/").some((part) => part === ".." || part === "." || part === ""))
@@ -84,6 +102,8 @@ function pathProblem(
   // .ENV is the .env bun reads and .GIT/hooks git's. Allowed paths stay exact: refusing more is the safe side.
   const guarded = protectedPaths.find((pattern) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
   if (guarded !== undefined) return `a protected path (sandbox.protectedPaths: ${guarded}); org never writes it from a change`;
+  const secret = guards.isSecret(path);
+  if (secret !== undefined) return `a secret path (sandbox.secretPaths: ${secret}), hidden from the agents; org never writes it from a change`;
   if (allowedPaths && !allowedPaths.some((pattern) => matchesPattern(pattern, path))) return "outside the paths this change may touch";
   for (const version of [change.after, change.before]) {
     if (version === undefined) continue;
@@ -99,7 +119,6 @@ function pathProblem(
   return undefined;
 }
 
-/** A name as a case-insensitive file system may see it: compatibility forms joined (NFKC: 'ſ' is 's'), in lower case. */
 /** A name as a case-insensitive file system may take it (NFKC, lower case): `.ENV` is the `.env` bun reads there. */
 export function folded(name: string): string {
   return name.normalize("NFKC").toLowerCase();
@@ -115,6 +134,30 @@ function linkLeavesWorkspace(path: string, target: string): boolean {
     if (depth < 0) return true;
   }
   return false;
+}
+
+/**
+ * Which of `secretPaths` hides a workspace-relative path (the path itself, or a folder above it), as written or as a
+ * case-insensitive file system takes it; undefined when none does. Folders' answers are kept for the next path.
+ */
+export function secretPathMatcher(secretPaths: readonly string[]): (path: string) => string | undefined {
+  const forms = secretPaths.map((pattern) => ({ pattern, folded: folded(pattern) }));
+  const folders = new Map<string, string | undefined>();
+  const own = (path: string) => {
+    const foldedPath = folded(path);
+    return forms.find((form) => matchesPattern(form.pattern, path) || matchesPattern(form.folded, foldedPath))?.pattern;
+  };
+  const folder = (path: string): string | undefined => {
+    if (folders.has(path)) return folders.get(path);
+    const slash = path.lastIndexOf("/");
+    const found = (slash === -1 ? undefined : folder(path.slice(0, slash))) ?? own(path);
+    folders.set(path, found);
+    return found;
+  };
+  return (path) => {
+    const slash = path.lastIndexOf("/");
+    return (slash === -1 ? undefined : folder(path.slice(0, slash))) ?? own(path);
+  };
 }
 
 /**

@@ -32,7 +32,7 @@ describe("a private copy", () => {
     writeFileSync(join(workspaceDir, "src/a.ts"), "a\n");
     writeFileSync(join(workspaceDir, "b.txt"), "b\n");
     writeFileSync(join(workspaceDir, ".org/secret"), "s\n");
-    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "copy") });
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "copy"), secretPaths: [] });
     expect(readFileSync(join(copy.copyDir, "src/a.ts"), "utf8")).toBe("a\n");
     expect(existsSync(join(copy.copyDir, ".org"))).toBe(false);
     expect(existsSync(join(copy.copyDir, ".git"))).toBe(false);
@@ -64,7 +64,7 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     mkdirSync(join(workspaceDir, "lib/deep"), { recursive: true });
     for (const name of ["one", "two", "three"]) writeFileSync(join(workspaceDir, name), `${name}\n`);
     writeFileSync(join(workspaceDir, "lib/deep/x"), "x\n");
-    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "level-copy") });
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "level-copy"), secretPaths: [] });
     const before = inodes(copy.copyDir, ["one", "two", "three"]);
 
     writeFileSync(join(workspaceDir, "one"), "the user's one\n");
@@ -136,7 +136,7 @@ describe("a link a command put in place of a folder", () => {
     const elsewhere = join(root, "swapped-elsewhere");
     mkdirSync(elsewhere);
     writeFileSync(join(elsewhere, "keep.txt"), "a host file the sandbox cannot see\n");
-    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "swapped-copy") });
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "swapped-copy"), secretPaths: [] });
 
     // The command (in the sandbox) replaces src/ with a link whose target, read on the host, is that folder.
     rmSync(join(copy.copyDir, "src"), { recursive: true });
