@@ -35,6 +35,11 @@ const HOSTILE_MESSAGE = [
 
 beforeAll(async () => {
   writeFileSync(join(repo.dir, "README.md"), "# project\n");
+  // The user's secrets beside the project, ignored by git as they usually are.
+  writeFileSync(join(repo.dir, ".gitignore"), ".env\nconf/\n");
+  writeFileSync(join(repo.dir, ".env"), "DB_PASSWORD=patch-secret-value-42\n");
+  mkdirSync(join(repo.dir, "conf"));
+  writeFileSync(join(repo.dir, "conf", "server.key"), "patch-key-material\n");
   gitSync(repo.dir, ["add", "-A"]);
   gitSync(repo.dir, ["commit", "--quiet", "-m", "the project"]);
   mkdirSync(join(dir, "context"));
@@ -49,6 +54,7 @@ beforeAll(async () => {
   task("notes.md", "Write the notes", ["notes.md"], ["notes.md"]);
   task("through-link.md", "Read the context", ["sub/passwd"], ["notes.md"]);
   task("links.md", "Link the bashrc", [], ["**"]);
+  task("secrets.md", "Copy the secrets", [], ["leak.txt", "conf"]);
   server = await startScriptedServer({
     script: {
       models: ["qwen3:8b"],
@@ -60,6 +66,15 @@ beforeAll(async () => {
         {
           when: { persona: "agent", lastRole: "user", lastMessage: "^Link the bashrc" },
           reply: { toolCalls: [{ name: "sh", arguments: { cmd: "ln -s . s && ln -s s/s/s/../../../root/.bashrc rc" } }] },
+        },
+        {
+          when: { persona: "agent", lastRole: "user", lastMessage: "^Copy the secrets" },
+          reply: {
+            toolCalls: [
+              { name: "sh", arguments: { cmd: "(base64 .env; rev .env; cat conf/server.key; ls -a . conf) > leak.txt 2>&1" } },
+              { name: "sh", arguments: { cmd: "rm -rf conf && echo replaced > conf" } },
+            ],
+          },
         },
         { when: { persona: "agent", lastRole: "user", lastMessage: "breaks the task's contract" }, reply: { text: "I cannot fix it." } },
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: HOSTILE_MESSAGE } },
@@ -120,4 +135,20 @@ test("item 2: org patch never prints a chain of '.' links that leaves the reposi
   expect(result.exitCode).toBe(5);
   expect(result.stdout).toBe("");
   expect(result.stderr).toContain('"rc": a link to "s/s/s/../../../root/.bashrc", which leads outside the workspace through the links on its way');
+}, 30_000);
+
+test("item 4: org patch's agent sees no secret file of the repository, and cannot replace the folder that holds one", async () => {
+  const result = await orgPatch("secrets.md");
+  expect(result.exitCode).toBe(0);
+  for (const text of [
+    "patch-secret-value-42",
+    Buffer.from("DB_PASSWORD=patch-secret-value-42\n").toString("base64").slice(0, 20),
+    "24-eulav-terces",
+    "patch-key-material",
+  ]) {
+    expect(result.stdout).not.toContain(text);
+  }
+  expect(result.stdout).toContain("+++ b/leak.txt");
+  expect(result.stdout).not.toContain("b/conf");
+  expect(result.stderr).toContain('"conf" was not written: it is a folder that still holds files');
 }, 30_000);

@@ -5,6 +5,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { ensureSandboxAvailable } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";
+import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
@@ -112,7 +113,13 @@ function keepChange(workDir: string, proposal: ProposedChange, request: PatchReq
   const changeSet = proposal.changeSet();
   const check = checkChangeSet(changeSet, { secretPaths: request.sandbox.secretPaths, workspaceDir: workDir });
   if (!check.ok) return refused(check.message);
-  applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
+  try {
+    applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
+  } catch (error) {
+    // A folder that still holds a file the agent never saw (a secret one) is not replaced: nothing of the change is kept.
+    if (error instanceof UnsafeWriteError) return refused(`the change was not kept: ${error.message}`);
+    throw error;
+  }
   const stats = diffStats(changeSet);
   return `kept for the patch: ${stats.files} file${stats.files === 1 ? "" : "s"} (+${stats.added} −${stats.removed})`;
 }

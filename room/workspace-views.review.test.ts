@@ -121,8 +121,11 @@ const SECRETS = {
   ".npmrc": "//registry.example/:_authToken=npm-token-value-1234\n",
   "conf/vault.token": "vault-token-value-5678\n",
   "src/app.ts": "export const app = 1;\n",
+  "box/.env": "BOX_VALUE=box-secret-value-0001\n",
+  "box/x.txt": "x\n",
 };
 const SECRET_WORDS = [
+  "box-secret-value",
   "hunter2-horse",
   "correct-battery-staple",
   "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
@@ -163,14 +166,24 @@ test("item 4: the read view hides .env*, .npmrc, keys and sandbox.secretPaths in
 
 test("item 4: the write view copies no secret file; removing their folders or writing their names never reaches the user's files", async () => {
   const dir = secretWorkspace("secrets-write");
-  const commands = [READS, "rm -rf sub certs deploy conf", "echo 'TOKEN=mine' > .env", "echo key > new.key", "echo changed > src/app.ts"];
+  const commands = [
+    READS,
+    "rm -rf sub certs deploy conf",
+    "echo 'TOKEN=mine' > .env",
+    "echo key > new.key",
+    "echo changed > src/app.ts",
+    "rm -rf box && echo replaced > box",
+  ];
   const { outputs, said } = await agentRuns(dir, commands, sandboxPolicy({ workspace: "write", poolSize: 0, secretPaths: SECRET_PATTERNS }));
   expectNoSecret(outputs[0] ?? "");
   expect(outputs[0]).toContain("export const app = 1;");
   expect(said).toContain('".env": a protected path');
   expect(said).toContain('"new.key": a secret path (sandbox.secretPaths: *.key)');
+  // A folder that still holds a hidden file is not replaced by a file: the change is not applied, nothing is lost.
+  expect(said).toContain('"box" was not written: it is a folder that still holds files');
   // The folders' other files went; the hidden ones stayed, and so did their folders.
-  for (const [path, content] of Object.entries(SECRETS)) if (path !== "src/app.ts") expect(readFileSync(join(dir, path), "utf8")).toBe(content);
+  for (const [path, content] of Object.entries(SECRETS))
+    if (path !== "src/app.ts" && path !== "box/x.txt") expect(readFileSync(join(dir, path), "utf8")).toBe(content);
   expect(readFileSync(join(dir, "src/app.ts"), "utf8")).toBe("changed\n");
   expect(existsSync(join(dir, "new.key"))).toBe(false);
   // Nothing secret was kept in the session's copy or its spare.
