@@ -87,10 +87,10 @@ export function linksLeaving(changeSet: ChangeSet, root: string | undefined, des
   }
   const touchesLinks = changeSet.changes.some((change) => change.before?.type === "symlink" || change.after?.type === "symlink");
   if (root === undefined || !touchesLinks) return refusals;
-  let links: [string, string][];
+  let links: { path: string; target: string }[];
   try {
     links = [...snapshotTree(root, { maxEntries: MAX_WALKED_ENTRIES })].flatMap(([path, state]) =>
-      state.type === "symlink" ? [[path, state.target] as [string, string]] : [],
+      state.type === "symlink" ? [{ path, target: state.target }] : [],
     );
   } catch (error) {
     if (!(error instanceof TreeTooLargeError)) throw error;
@@ -104,7 +104,7 @@ export function linksLeaving(changeSet: ChangeSet, root: string | undefined, des
   }
   const before = treeOnDisk(root);
   const changed = new Set(changeSet.changes.map((change) => change.path));
-  for (const [path, target] of links) {
+  for (const { path, target } of links) {
     if (changed.has(path) || followLink(after, path, target) !== "outside" || followLink(before, path, target) === "outside") continue;
     refusals.push({ path, reason: `${describe(target)} already in the workspace, which this change's links would make lead outside it` });
   }

@@ -162,7 +162,7 @@ function makeParents(copy: PrivateCopy, workspaceNow: TreeSnapshot, path: string
     if (have?.type === "directory") continue;
     if (have !== undefined) return false;
     const state = workspaceNow.get(folder);
-    copyEntry("", target, state?.type === "directory" ? state : { type: "directory", mode: 0o755 });
+    copyEntry("", target, state?.type === "directory" ? state : { type: "directory", mode: 0o755, blocks: 0 });
     if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
     const now = entryState(target);
     if (now) copy.copyBaseline.set(folder, now);

@@ -100,7 +100,7 @@ export class SecretFileScan {
       secretLinks: [],
     };
     for (const entry of readdirSync(absolute, { withFileTypes: true })) {
-      if (folder === "" && (EXCLUDED_TOP as readonly string[]).includes(entry.name)) continue;
+      if (folder === "" && EXCLUDED_TOP.some((name) => name === entry.name)) continue;
       listing.entries += 1;
       const secret = this.#isSecret(folder === "" ? entry.name : `${folder}/${entry.name}`) !== undefined;
       if (entry.isDirectory()) (secret ? listing.secretFolders : listing.folders).push(entry.name);

@@ -4,14 +4,13 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
-import { measureTree } from "../sandbox/measure-tree.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
 import { type SandboxPolicy, WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { openPrivateCopy, type PrivateCopy, refreshPrivateCopy } from "./private-copy.ts";
 import { SecretFileScan } from "./secret-files.ts";
 import { releaseAsSpare, takeSpare } from "./spare-copy.ts";
-import { TreeTooLargeError } from "./tree-snapshot.ts";
+import { heldBySnapshot, TreeTooLargeError } from "./tree-snapshot.ts";
 
 /** Where each session's private copy lives: `.org/workspaces/<session>`. */
 export const COPIES_DIR = join(ORG_DIR, "workspaces");
@@ -30,6 +29,8 @@ const copyLocks = new Map<string, FifoSemaphore>();
 // The read view's scans of secret files, per workspace and list, kept so a repeated call reads only changed folders.
 const secretScans = new Map<string, SecretFileScan>();
 const REMEMBERED_SCANS = 8;
+// The folder the real .git/ is mounted on in the copy (the baseline never holds it): one entry, one folder's blocks.
+const EMPTY_FOLDER_BYTES = 4096;
 
 /** Who asks for a view: the session (whose copy the write view uses) and its policy's `secretPaths`. */
 export type ViewSession = { sessionId?: string; sandbox?: Pick<SandboxPolicy, "secretPaths"> };
@@ -69,11 +70,12 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
   const copy = sessionCopy(root, session.sessionId, secretPaths);
   const gitDir = join(root, ".git");
   const git = isDirectory(gitDir) ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
-  // What the copy holds now, counted as the watchdog counts: a command may add scratch's bounds to it, no more.
-  const held = measureTree(copy.copyDir, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, { reuseListings: true });
+  // What the copy holds now (level with its baseline), counted as the watchdog counts: a command may add scratch's
+  // bounds to it, no more.
+  const held = heldBySnapshot(copy.copyBaseline);
   return {
     writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }],
-    grownMounts: [{ dir: copy.copyDir, shownAs: WORKSPACE_MOUNT, heldBytes: held.bytes, heldEntries: held.entries }],
+    grownMounts: [{ dir: copy.copyDir, shownAs: WORKSPACE_MOUNT, heldBytes: held.bytes + EMPTY_FOLDER_BYTES, heldEntries: held.entries + 1 }],
     readOnlyMounts: git,
     workingDir: WORKSPACE_MOUNT,
     copy,
