@@ -17,13 +17,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig } from "../config/org-config.ts";
-import { scriptedModel } from "../llm/scripted-model.ts";
-import { type SandboxPolicy, sandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { sh } from "../tools/sh.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { agentRunsCommands } from "../testing/agent-commands.ts";
 import { listChanges } from "../workspace/change-journal.ts";
-import type { RoomEvent } from "./room-event.ts";
-import { openRoom } from "./room.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-views-review-"));
 chmodSync(base, 0o755);
@@ -41,45 +37,13 @@ function workspace(name: string, files: Record<string, string> = {}): string {
   return dir;
 }
 
-/** The agent runs each command with sh (one reply, calls in order); the room applies what the write view allows. */
-async function agentRuns(
-  workspaceDir: string,
-  commands: string[],
-  policy: SandboxPolicy,
-  configure: (config: ReturnType<typeof loadOrgConfig>) => void = () => {},
-) {
-  const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
-  config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
-  config.sandbox.workspaceWrite = "allow";
-  configure(config);
-  const events: RoomEvent[] = [];
-  const room = await openRoom({
-    config,
-    workspaceDir,
-    tools: [sh],
-    models: () => model,
-    sandboxPolicy: policy,
-    prepareTools: false,
-    onEvent: (event) => events.push(event),
-  });
-  try {
-    await room.send("@agent go");
-  } finally {
-    await room.close();
-  }
-  const outputs = events.flatMap((event) => (event.type === "tool-result" ? [event.output] : []));
-  const said = events.flatMap((event) => (event.type === "notice" && event.reason === "workspace-change" ? [event.message] : [])).join("\n");
-  return { outputs, said, model };
-}
-
 const writeView = sandboxPolicy({ workspace: "write", poolSize: 0 });
 const readView = sandboxPolicy({ workspace: "read", poolSize: 0 });
 
 test("item 2: a chain of '.' links that leaves the workspace is refused whole; a chain that stays inside is applied", async () => {
   const dir = workspace("link-chain", { "a.txt": "a\n", "sub/b.txt": "b\n" });
   symlinkSync("sub/../a.txt", join(dir, "up"));
-  const { said } = await agentRuns(
+  const { said } = await agentRunsCommands(
     dir,
     [
       "ln -s . s && ln -s s/s/s/../../../root/.bashrc rc",
@@ -101,7 +65,7 @@ test("item 2: a chain of '.' links that leaves the workspace is refused whole; a
 test("item 10: a file the agent made 0777 (or setuid) lands without group and other write bits, keeping the executable bit", async () => {
   const dir = workspace("modes", { "shared.txt": "x\n" });
   chmodSync(join(dir, "shared.txt"), 0o664);
-  const { said } = await agentRuns(
+  const { said } = await agentRunsCommands(
     dir,
     ["printf '#!/bin/sh\\n' > run.sh && chmod 4777 run.sh && printf 'y\\n' > open.txt && chmod 0666 open.txt && echo more >> shared.txt"],
     writeView,
@@ -157,7 +121,7 @@ function expectNoSecret(text: string): void {
 
 test("item 4: the read view hides .env*, .npmrc, keys and sandbox.secretPaths in any folder; base64 and rev read an empty placeholder", async () => {
   const dir = secretWorkspace("secrets-read");
-  const { outputs } = await agentRuns(dir, [READS], sandboxPolicy({ workspace: "read", poolSize: 0, secretPaths: SECRET_PATTERNS }));
+  const { outputs } = await agentRunsCommands(dir, [READS], sandboxPolicy({ workspace: "read", poolSize: 0, secretPaths: SECRET_PATTERNS }));
   const output = outputs.join("\n");
   expectNoSecret(output);
   expect(output).toContain("export const app = 1;");
@@ -174,7 +138,7 @@ test("item 4: the write view copies no secret file; removing their folders or wr
     "echo changed > src/app.ts",
     "rm -rf box && echo replaced > box",
   ];
-  const { outputs, said } = await agentRuns(dir, commands, sandboxPolicy({ workspace: "write", poolSize: 0, secretPaths: SECRET_PATTERNS }));
+  const { outputs, said } = await agentRunsCommands(dir, commands, sandboxPolicy({ workspace: "write", poolSize: 0, secretPaths: SECRET_PATTERNS }));
   expectNoSecret(outputs[0] ?? "");
   expect(outputs[0]).toContain("export const app = 1;");
   expect(said).toContain('".env": a protected path');
@@ -197,7 +161,7 @@ test("item 4: the write view copies no secret file; removing their folders or wr
 test("item 5: a command that writes past the scratch's bounds into the write view's copy is stopped, and nothing of it is kept", async () => {
   const dir = workspace("copy-bound", { "a.txt": "a\n" });
   const bounded = sandboxPolicy({ workspace: "write", poolSize: 0, limits: { scratchBytes: 8 * 1024 * 1024, scratchFiles: 200 } });
-  const { outputs, said } = await agentRuns(
+  const { outputs, said } = await agentRunsCommands(
     dir,
     [
       "for i in 1 2 3 4 5 6; do head -c 4000000 /dev/zero > big$i.bin; done; echo wrote",
@@ -222,6 +186,6 @@ test("item 5: a command that writes past the scratch's bounds into the write vie
 
 test("the read view still starts in /workspace and shows an ordinary project whole", async () => {
   const dir = workspace("plain-read", { "src/app.ts": "export const app = 1;\n", "README.md": "hi\n" });
-  const { outputs } = await agentRuns(dir, ["pwd; cat src/app.ts README.md"], readView);
+  const { outputs } = await agentRunsCommands(dir, ["pwd; cat src/app.ts README.md"], readView);
   expect(outputs[0]).toContain("/workspace\nexport const app = 1;\nhi");
 }, 60_000);
