@@ -169,10 +169,9 @@ test("item 5: a command that writes past the scratch's bounds into the write vie
     ],
     bounded,
   );
+  // Killed as it writes, or, should it finish first on a busy machine, told by the walk after it ends.
   expect(outputs[0]).toContain("/workspace grew past its limit of 8 MiB more than it held");
-  expect(outputs[0]).not.toContain("wrote");
   expect(outputs[1]).toContain("/workspace grew past its limit of 200 entries more than it held");
-  expect(outputs[1]).not.toContain("made");
   expect(said).not.toContain("change was applied");
   expect(readdirSync(dir).sort()).toEqual([".org", "a.txt"]);
   expect(listChanges(dir)).toEqual([]);
