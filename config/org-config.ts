@@ -145,16 +145,32 @@ export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow"
 /** `sandbox.workspace`'s values: how sandboxed commands see the workspace. */
 export const WORKSPACE_VIEWS = ["read", "write", "none"] as const;
 
+/**
+ * `sandbox.secretPaths`' default: files that hold credentials, hidden from both workspace views in any folder (as
+ * `.org/` is) and never written by a change. A pattern without `/` matches that name in any folder.
+ */
+export const DEFAULT_SECRET_PATHS: readonly string[] = [".env*", ".npmrc", "*.pem", "*.key", "id_*", ".netrc", ".git-credentials"];
+
 /** How sandboxed commands see the workspace, and what their changes may touch. */
 export const SandboxEntry = z.strictObject({
   /** "read": read-only at /workspace (default); "write": a private copy whose changes come back as patches; "none": not at all. */
   workspace: z.enum(WORKSPACE_VIEWS).optional(),
   /** Paths (globs) no workspace change may touch, beside the defaults (.git/**, .org/**, .env*, …). */
   protectedPaths: z.array(z.string().min(1).max(500)).max(500).optional(),
+  /**
+   * Paths (globs) of secret files the agents never see in either view nor change (default DEFAULT_SECRET_PATHS: .env*,
+   * .npmrc, *.pem, *.key, id_*, .netrc, .git-credentials); a list given here replaces the default.
+   */
+  secretPaths: z.array(z.string().min(1).max(500)).max(500).optional(),
   /** The workspace_write policy in the console: "ask" (default), "allow" or "deny". Over HTTP, serve.tools.workspace_write (default "deny"). */
   workspaceWrite: ToolPolicy.optional(),
 });
-export type SandboxSettings = { workspace: (typeof WORKSPACE_VIEWS)[number]; protectedPaths: string[]; workspaceWrite: ToolPolicy };
+export type SandboxSettings = {
+  workspace: (typeof WORKSPACE_VIEWS)[number];
+  protectedPaths: string[];
+  secretPaths: readonly string[];
+  workspaceWrite: ToolPolicy;
+};
 
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
 export const OrgConfigFile = z.strictObject({
@@ -460,6 +476,7 @@ function resolveOrgConfig(
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],
+      secretPaths: file.sandbox?.secretPaths ?? DEFAULT_SECRET_PATHS,
       workspaceWrite: file.sandbox?.workspaceWrite ?? "ask",
     },
     mcpServers,

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { ensureOrgDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
 import { changedStates, launchStates, type PathState } from "./launch-file-states.ts";
@@ -51,7 +51,7 @@ export function launchFingerprint(server: McpServerConfig, workspaceDir: string)
   }
   const launch = {
     workspace,
-    stateFolder: folderIdentity(join(workspaceDir, ORG_DIR)),
+    stateFolder: orgDirIdentity(workspaceDir),
     name: server.name,
     transport: server.transport,
     command: server.command ?? null,
@@ -64,16 +64,6 @@ export function launchFingerprint(server: McpServerConfig, workspaceDir: string)
     headers: sorted(server.headers ?? {}),
   };
   return createHash("sha256").update(JSON.stringify(launch)).digest("hex");
-}
-
-/** A folder's device, inode and birth time, or "none" when it is not a folder. */
-function folderIdentity(path: string): string {
-  try {
-    const stat = lstatSync(path, { bigint: true });
-    return stat.isDirectory() ? `${stat.dev}:${stat.ino}:${stat.birthtimeNs}` : "none";
-  } catch {
-    return "none";
-  }
 }
 
 function sorted(record: Record<string, string>): [string, string][] {

@@ -1,4 +1,4 @@
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
@@ -7,7 +7,8 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
-import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
+import type { ChangeRecord } from "../workspace/change-journal.ts";
+import { changeRules } from "./change-rules.ts";
 import { releaseSessionCopy } from "../workspace/workspace-view.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { scanForSecrets } from "../security/redact.ts";
@@ -28,6 +29,7 @@ import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
 import { type CredentialChoice, sendTurn } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
+import { undoChange } from "./undo-change.ts";
 import { markTurnUndone } from "./undo-turn.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
@@ -155,6 +157,8 @@ type RoomCore = {
   config: OrgConfig;
   workspaceDir: string;
   protectedFiles: string[];
+  /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
+  changeRules: ReturnType<typeof changeRules>;
   models: Model[];
   names: string[];
   byName: Map<string, Model>;
@@ -191,7 +195,17 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
-  const core = { options, config, workspaceDir, protectedFiles, models, names: models.map((model) => model.name), byName, budget };
+  const core = {
+    options,
+    config,
+    workspaceDir,
+    protectedFiles,
+    changeRules: changeRules(config, workspaceDir, options.sandboxPolicy?.secretPaths),
+    models,
+    names: models.map((model) => model.name),
+    byName,
+    budget,
+  };
   return {
     ...core,
     sessionId: start.sessionId,
@@ -315,7 +329,8 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
       policy: config.sandbox.workspaceWrite,
       ...(options.workspaceWrite ? { entryPolicy: options.workspaceWrite } : {}),
       secrets: config.secrets,
-      protectedPaths: [...config.sandbox.protectedPaths, ...core.protectedFiles.flatMap((file) => workspaceRelative(core.workspaceDir, file))],
+      protectedPaths: core.changeRules.protectedPaths,
+      secretPaths: core.changeRules.secretPaths,
       executedPaths: mcpExecutedPaths(config.mcpServers, core.workspaceDir),
       limits: config.limits,
       approve: options.approve,
@@ -333,28 +348,11 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
   };
 }
 
-/** A path org protects, as a workspace-relative pattern; none when it lies outside the workspace. */
-function workspaceRelative(workspaceDir: string, file: string): string[] {
-  const path = relative(workspaceDir, resolve(workspaceDir, file));
-  return path === "" || path.startsWith("..") || isAbsolute(path) ? [] : [path];
-}
-
-/** `/undo`: reverts the newest applied change, marks the turn that made it undone, and says so. */
-function undoChange(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
-  const record = undoLastChange(core.workspaceDir, { force });
+/** `/undo`: reverts the newest applied change under the rules a change is checked by, marks the turn that made it undone, and says so. */
+function undoInRoom(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
+  const { record, events } = undoChange(core.workspaceDir, { force, rules: core.changeRules });
   markTurnUndone(core.state.history, record.replyId, record.id);
-  emit({
-    type: "change-undone",
-    changeId: record.id,
-    ...(record.replyId ? { replyId: record.replyId } : {}),
-    ...(record.persona ? { persona: record.persona } : {}),
-  });
-  const counts = `${record.stats.files} ${record.stats.files === 1 ? "file" : "files"}`;
-  emit({
-    type: "notice",
-    reason: "workspace-change",
-    message: `↶ undid ${record.persona ?? "a"}'s change ${record.id} (${counts}); that turn is out of the models' context`,
-  });
+  for (const event of events) emit(event);
   return record;
 }
 
@@ -432,7 +430,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     },
     history: () => [...state.history],
     lastDiff: () => core.lastDiff,
-    undo: (undoOptions = {}) => undoChange(core, emit, undoOptions.force ?? false),
+    undo: (undoOptions = {}) => undoInRoom(core, emit, undoOptions.force ?? false),
     offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
     clear() {
       state.history = [];

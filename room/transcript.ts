@@ -167,6 +167,26 @@ export class Transcript {
   }
 }
 
+/**
+ * Appends events to a session's existing transcript from outside its room (`org undo`), each as the room would write
+ * it: a line of the transcript's schema with its time. Nothing is written for a session that has no transcript here.
+ */
+export function appendToTranscript(sessionsDir: string, sessionId: string, events: readonly RoomEvent[]): void {
+  if (!SESSION_ID.test(sessionId) || events.length === 0) return;
+  const path = transcriptPath(sessionsDir, sessionId);
+  if (!existsSync(path)) return;
+  const time = new Date().toISOString();
+  const lines = events.map((event) => TranscriptLine.parse({ time, ...event }));
+  const fd = openPrivateFile(path);
+  try {
+    // A line cut by a crash: end it so these start on their own line.
+    const text = readFileSync(`/proc/self/fd/${fd}`, "utf8");
+    writeSync(fd, `${text === "" || text.endsWith("\n") ? "" : "\n"}${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
 export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
   const lines: TranscriptLine[] = [];

@@ -4,10 +4,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS, loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { agentRunsCommands } from "../testing/agent-commands.ts";
 import { checkoutState, gitSync, testGitEnv } from "../testing/temp-git-repo.ts";
 import { sh } from "../tools/sh.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
@@ -131,7 +132,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
   mkdirSync(join(workspaceDir, ".git", "hooks"), { recursive: true });
   writeFileSync(join(workspaceDir, ".git", "config"), "[core]\n");
   writeFileSync(join(workspaceDir, "a.txt"), "a\n");
-  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy") });
+  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy"), secretPaths: DEFAULT_SECRET_PATHS });
   const before = filesOf(workspaceDir);
   const gitConfig = readFileSync(join(workspaceDir, ".git", "config"), "utf8");
 
@@ -345,33 +346,13 @@ test("through the real sandbox: an agent's hostile commands are each refused who
     "echo x > ../escape.txt",
     "echo '[core] hooksPath=/tmp' > .git/config",
   ];
-  const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
-  config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
-  config.sandbox.workspaceWrite = "allow";
-  const events: RoomEvent[] = [];
-  const room = await openRoom({
-    config,
-    workspaceDir,
-    tools: [sh],
-    models: () => model,
-    sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
-    prepareTools: false,
-    onEvent: (event) => events.push(event),
-  });
-  try {
-    await room.send("@agent go");
-  } finally {
-    await room.close();
-  }
-  const said = notices(events).join("\n");
+  const { outputs, said } = await agentRunsCommands(workspaceDir, commands, sandboxPolicy({ workspace: "write", poolSize: 0 }));
   expect(said).toContain('"pipe": a FIFO');
   expect(said).toContain('"passwd": a link to "/etc/passwd", outside the workspace');
   expect(said).toContain('".env": a protected path');
   expect(said).toContain('"evil\\n\\u001b]0;pwned\\u0007.txt": a name with control characters');
   expect(said).toContain('"tools/generated/evil/tool.ts": a protected path');
   expect(said).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
-  const outputs = events.flatMap((event) => (event.type === "tool-result" ? [event.output] : []));
   expect(outputs.filter((output) => output.includes("Read-only file system"))).toHaveLength(2);
   expect(filesOf(workspaceDir)).toEqual(before);
   expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe("[core]\n");

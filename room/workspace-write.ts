@@ -27,6 +27,8 @@ export type WorkspaceWriteRoom = {
   protectedPaths: readonly string[];
   /** What the room's unsandboxed MCP servers run from: a change there would run as the user at their next start. */
   executedPaths?: readonly ExecutedPath[];
+  /** `sandbox.secretPaths`, hidden from the views and never written (DEFAULT_SECRET_PATHS when absent). */
+  secretPaths?: readonly string[];
   limits: { patchBytes: number; patchFiles: number };
   approve: ((persona: string, call: ToolCall & { preview?: string }) => Promise<ApprovalAnswer>) | undefined;
   /** The room's server keys and URL credentials: a diff shown on the console is redacted with them. */
@@ -77,6 +79,8 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
       limits: room.limits,
       protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths],
       executedPaths: room.executedPaths ?? [],
+      ...(room.secretPaths ? { secretPaths: room.secretPaths } : {}),
+      workspaceDir: room.workspaceDir,
     });
     if (!check.ok) return refuse(check.message);
     // Made once: kept whole for git apply (a conflict, the record), shown redacted.

@@ -1,6 +1,8 @@
 import { dirname, isAbsolute, normalize } from "node:path";
+import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
 import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
+import { linksLeaving } from "./link-resolution.ts";
 
 /** Bounds on one change set: bytes of any one file, and files in all. */
 export type ChangeSetLimits = { patchBytes: number; patchFiles: number };
@@ -33,6 +35,8 @@ export type ExecutedPath = { pattern: string; by: string };
 
 /** A pattern no change may touch, as a refusal names one path under it and all of them. */
 type Guard = { pattern: string; one: string; all: string };
+/** What a change may not touch: protected and run-from patterns, and the secret paths' matcher. */
+type Guards = { list: readonly Guard[]; isSecret: (path: string) => string | undefined };
 
 /** Why one path (or the whole set, without a path) is refused. */
 export type Refusal = { path?: string; reason: string };
@@ -40,9 +44,11 @@ export type Refusal = { path?: string; reason: string };
 export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; message: string };
 
 /**
- * Whether a change set may be applied whole: every name plain and inside the workspace, no protected path, no
- * link pointing outside, no device, FIFO or socket, no file over `limits.patchBytes` (or not read), at most
- * `limits.patchFiles` files, and, when `allowedPaths` is given, nothing outside it. Any refusal refuses all.
+ * Whether a change set may be applied whole: every name plain and inside the workspace, no protected or secret path,
+ * no link leading outside (as written, or through the links on its way: the change's own, and with `workspaceDir` the
+ * workspace's, whose own links must not be made to lead out either), no device, FIFO or socket, no file over
+ * `limits.patchBytes` (or not read), at most `limits.patchFiles` files, and, when `allowedPaths` is given, nothing
+ * outside it. Any refusal refuses all.
  */
 export function checkChangeSet(
   changeSet: ChangeSet,
@@ -52,22 +58,29 @@ export function checkChangeSet(
     allowedPaths?: readonly string[];
     /** Paths a program that runs as the user executes from (an unsandboxed MCP server's), refused like protected paths. */
     executedPaths?: readonly ExecutedPath[];
+    /** `sandbox.secretPaths`: hidden from the agents, so never theirs to write (default DEFAULT_SECRET_PATHS). */
+    secretPaths?: readonly string[];
+    /** The workspace the change is for: links are followed through it as well as through the change. */
+    workspaceDir?: string;
   } = {},
 ): ChangeSetCheck {
   const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
   const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
-  const guards: Guard[] = [
-    ...protectedPaths.map((pattern) => ({
-      pattern,
-      one: `a protected path (sandbox.protectedPaths: ${pattern})`,
-      all: `protected paths (sandbox.protectedPaths: ${pattern})`,
-    })),
-    ...(options.executedPaths ?? []).map(({ pattern, by }) => ({
-      pattern,
-      one: `a path ${by} runs from (${pattern})`,
-      all: `paths ${by} runs from (${pattern})`,
-    })),
-  ];
+  const guards: Guards = {
+    list: [
+      ...protectedPaths.map((pattern) => ({
+        pattern,
+        one: `a protected path (sandbox.protectedPaths: ${pattern})`,
+        all: `protected paths (sandbox.protectedPaths: ${pattern})`,
+      })),
+      ...(options.executedPaths ?? []).map(({ pattern, by }) => ({
+        pattern,
+        one: `a path ${by} runs from (${pattern})`,
+        all: `paths ${by} runs from (${pattern})`,
+      })),
+    ],
+    isSecret: secretPathMatcher(options.secretPaths ?? DEFAULT_SECRET_PATHS),
+  };
   const refusals: Refusal[] = [];
   if (changeSet.changes.length > limits.patchFiles) {
     refusals.push({ reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change` });
@@ -77,6 +90,8 @@ export function checkChangeSet(
     if (reason) refusals.push({ path: change.path, reason });
     if (refusals.length >= 20) break;
   }
+  // Links that leave only through other links; each plain by now (a bad name was refused above, and stops here).
+  if (refusals.length === 0) refusals.push(...linksLeaving(changeSet, options.workspaceDir, (target) => `a link to ${escapeName(target)}`).slice(0, 20));
   if (refusals.length === 0) return { ok: true };
   return { ok: false, refusals, message: describeRefusals(refusals) };
 }
@@ -92,7 +107,7 @@ export function escapeName(name: string): string {
   return JSON.stringify(name).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: readonly Guard[], allowedPaths: readonly string[] | undefined): string | undefined {
+function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: Guards, allowedPaths: readonly string[] | undefined): string | undefined {
   const { path } = change;
   if (path === "" || isAbsolute(path)) return "an absolute or empty name; changes name paths inside the workspace";
   if (path.split("/").some((part) => part === ".." || part === "." || part === ""))
@@ -101,8 +116,10 @@ function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: readon
   if (normalize(path) !== path) return "a name that is not in plain form";
   // Matched as written and as a case-insensitive file system may take it (WSL's /mnt/c, vfat, ext4 casefold): there
   // .ENV is the .env bun reads and .GIT/hooks git's. Allowed paths stay exact: refusing more is the safe side.
-  const guarded = guards.find(({ pattern }) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
+  const guarded = guards.list.find(({ pattern }) => matchesPattern(pattern, path) || matchesPattern(folded(pattern), folded(path)));
   if (guarded !== undefined) return `${guarded.one}; org never writes it from a change`;
+  const secret = guards.isSecret(path);
+  if (secret !== undefined) return `a secret path (sandbox.secretPaths: ${secret}), hidden from the agents; org never writes it from a change`;
   if (allowedPaths && !allowedPaths.some((pattern) => matchesPattern(pattern, path))) return "outside the paths this change may touch";
   for (const version of [change.after, change.before]) {
     if (version === undefined) continue;
@@ -117,7 +134,7 @@ function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: readon
   }
   if (change.after?.type === "symlink") {
     // `tools -> x` puts x/generated/ where org reads tools/generated/ from, and no check above saw x's files as that.
-    const above = guards.find(({ pattern }) =>
+    const above = guards.list.find(({ pattern }) =>
       parentPatterns(pattern).some((parent) => matchesPattern(parent, path) || matchesPattern(folded(parent), folded(path))),
     );
     if (above !== undefined) return `a link at a folder above ${above.all}; org reads them only through real folders`;
@@ -144,7 +161,6 @@ function parentPatterns(pattern: string): string[] {
   return parents;
 }
 
-/** A name as a case-insensitive file system may see it: compatibility forms joined (NFKC: 'ſ' is 's'), in lower case. */
 /** A name as a case-insensitive file system may take it (NFKC, lower case): `.ENV` is the `.env` bun reads there. */
 export function folded(name: string): string {
   return name.normalize("NFKC").toLowerCase();
@@ -160,6 +176,30 @@ function linkLeavesWorkspace(path: string, target: string): boolean {
     if (depth < 0) return true;
   }
   return false;
+}
+
+/**
+ * Which of `secretPaths` hides a workspace-relative path (the path itself, or a folder above it), as written or as a
+ * case-insensitive file system takes it; undefined when none does. Folders' answers are kept for the next path.
+ */
+export function secretPathMatcher(secretPaths: readonly string[]): (path: string) => string | undefined {
+  const forms = secretPaths.map((pattern) => ({ pattern, folded: folded(pattern) }));
+  const folders = new Map<string, string | undefined>();
+  const own = (path: string) => {
+    const foldedPath = folded(path);
+    return forms.find((form) => matchesPattern(form.pattern, path) || matchesPattern(form.folded, foldedPath))?.pattern;
+  };
+  const folder = (path: string): string | undefined => {
+    if (folders.has(path)) return folders.get(path);
+    const slash = path.lastIndexOf("/");
+    const found = (slash === -1 ? undefined : folder(path.slice(0, slash))) ?? own(path);
+    folders.set(path, found);
+    return found;
+  };
+  return (path) => {
+    const slash = path.lastIndexOf("/");
+    return (slash === -1 ? undefined : folder(path.slice(0, slash))) ?? own(path);
+  };
 }
 
 /**

@@ -1,19 +1,22 @@
 import { lstatSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
-import { WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
+import { type SandboxPolicy, WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { openPrivateCopy, type PrivateCopy, refreshPrivateCopy } from "./private-copy.ts";
+import { SecretFileScan } from "./secret-files.ts";
 import { releaseAsSpare, takeSpare } from "./spare-copy.ts";
+import { heldBySnapshot, TreeTooLargeError } from "./tree-snapshot.ts";
 
 /** Where each session's private copy lives: `.org/workspaces/<session>`. */
 export const COPIES_DIR = join(ORG_DIR, "workspaces");
 
 /** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
-export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "maskedDirs" | "workingDir"> & {
+export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "grownMounts" | "maskedDirs" | "maskedFiles" | "workingDir"> & {
   copy?: PrivateCopy;
   /** Why the workspace is not shown this call, with the fix; the command then starts in /scratch. */
   notShown?: string;
@@ -23,26 +26,60 @@ export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts
 // folder, so two commands of a session (two personas at once) never run on, or compare, the same copy together.
 const copies = new Map<string, PrivateCopy>();
 const copyLocks = new Map<string, FifoSemaphore>();
+// The read view's scans of secret files, per workspace and list, kept so a repeated call reads only changed folders.
+const secretScans = new Map<string, SecretFileScan>();
+const REMEMBERED_SCANS = 8;
+// The folder the real .git/ is mounted on in the copy (the baseline never holds it): one entry, one folder's blocks.
+const EMPTY_FOLDER_BYTES = 4096;
+
+/** Who asks for a view: the session (whose copy the write view uses) and its policy's `secretPaths`. */
+export type ViewSession = { sessionId?: string; sandbox?: Pick<SandboxPolicy, "secretPaths"> };
 
 /**
- * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` hidden under an
- * empty tmpfs (a bind, not a copy: a big tree costs nothing); "write" binds the session's private copy,
- * brought level with the workspace first, writable at /workspace, the real `.git/` read-only over it; "none"
- * mounts nothing (commands start in /scratch).
+ * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` and every secret
+ * folder hidden under an empty tmpfs and every secret file under an empty read-only file (a bind, not a copy: a big
+ * tree costs a walk of its folders, and a repeated call an lstat of each); "write" binds the session's private copy,
+ * brought level with the workspace first (no secret file in it), writable at /workspace, the real `.git/` read-only
+ * over it; "none" mounts nothing (commands start in /scratch).
  */
-export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: { sessionId?: string }): ViewMounts {
+export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: ViewSession): ViewMounts {
   const root = resolve(workspaceDir);
+  const secretPaths = session.sandbox?.secretPaths ?? DEFAULT_SECRET_PATHS;
   if (view === "none") return {};
   if (view === "read") {
     const closed = closedToSandbox(root);
     if (closed) return { notShown: closed };
     ensurePrivateDir(join(root, ORG_DIR));
-    return { readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }], maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`], workingDir: WORKSPACE_MOUNT };
+    let secrets: { files: string[]; folders: string[] };
+    try {
+      secrets = secretScan(root, secretPaths).scan();
+    } catch (error) {
+      if (!(error instanceof TreeTooLargeError)) throw error;
+      return {
+        notShown: `the workspace is not shown at ${WORKSPACE_MOUNT}: ${error.message}. Set sandbox.workspace to "none" in org.config.json, or start org in a smaller folder.`,
+      };
+    }
+    const inside = (path: string) => `${WORKSPACE_MOUNT}/${path}`;
+    return {
+      readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }],
+      maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`, ...secrets.folders.map(inside)],
+      ...(secrets.files.length > 0 ? { maskedFiles: secrets.files.map(inside) } : {}),
+      workingDir: WORKSPACE_MOUNT,
+    };
   }
-  const copy = sessionCopy(root, session.sessionId);
+  const copy = sessionCopy(root, session.sessionId, secretPaths);
   const gitDir = join(root, ".git");
   const git = isDirectory(gitDir) ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
-  return { writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }], readOnlyMounts: git, workingDir: WORKSPACE_MOUNT, copy };
+  // What the copy holds now (level with its baseline), counted as the watchdog counts: a command may add scratch's
+  // bounds to it, no more.
+  const held = heldBySnapshot(copy.copyBaseline);
+  return {
+    writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }],
+    grownMounts: [{ dir: copy.copyDir, shownAs: WORKSPACE_MOUNT, heldBytes: held.bytes + EMPTY_FOLDER_BYTES, heldEntries: held.entries + 1 }],
+    readOnlyMounts: git,
+    workingDir: WORKSPACE_MOUNT,
+    copy,
+  };
 }
 
 /**
@@ -50,7 +87,7 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
  * workspace's spare copy (one a closed session left, `spare-copy.ts`) when there is one, so it too copies only
  * what changed since.
  */
-export function sessionCopy(workspaceDir: string, sessionId: string | undefined): PrivateCopy {
+export function sessionCopy(workspaceDir: string, sessionId: string | undefined, secretPaths: readonly string[] = DEFAULT_SECRET_PATHS): PrivateCopy {
   const { root, copyDir } = copyPlace(workspaceDir, sessionId);
   ensurePrivateDir(root);
   // As root the sandbox runs as its own uid, which must own what it may write.
@@ -64,6 +101,7 @@ export function sessionCopy(workspaceDir: string, sessionId: string | undefined)
   const copy = openPrivateCopy({
     workspaceDir: resolve(workspaceDir),
     copyDir,
+    secretPaths,
     ...(owner !== undefined ? { owner } : {}),
     ...(baselines ? { baselines } : {}),
   });
@@ -93,8 +131,28 @@ export function releaseSessionCopy(workspaceDir: string, sessionId: string | und
   if (!copy) return;
   copies.delete(copyDir);
   copyLocks.delete(copyDir);
-  if (options.keepSpare === false) rmSync(copyDir, { recursive: true, force: true });
-  else releaseAsSpare(copy, root);
+  if (options.keepSpare !== false && levelled(copy)) releaseAsSpare(copy, root);
+  else rmSync(copyDir, { recursive: true, force: true });
+}
+
+/** The scan of `root`'s secret files under `secretPaths`, kept from the last call when there was one. */
+function secretScan(root: string, secretPaths: readonly string[]): SecretFileScan {
+  const key = `${root}\0${secretPaths.join("\0")}`;
+  const scan = secretScans.get(key) ?? new SecretFileScan(root, secretPaths);
+  secretScans.delete(key);
+  secretScans.set(key, scan);
+  for (const stale of [...secretScans.keys()].slice(0, -REMEMBERED_SCANS)) secretScans.delete(stale);
+  return scan;
+}
+
+/** Brings a closing session's copy level, so what its last command left there unapplied is not kept; false when it cannot be. */
+function levelled(copy: PrivateCopy): boolean {
+  try {
+    refreshPrivateCopy(copy);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Where a session's copy lives: `root`, the workspace's copies folder, and `copyDir`, the session's own in it. */
