@@ -12,7 +12,8 @@ import { judgeReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
 import { checkGeneratedTools, judgingCode } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
-import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
+import { BASELINE_FILE, countSetBy, readBaseline, TOOL_SCENARIO_PREFIX } from "../git/fitness-baseline.ts";
+import { toolNamesAt } from "../git/tool-tree.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
@@ -165,8 +166,12 @@ function toolScenarios(run: GateRun, signal: AbortSignal): Promise<ToolScenarios
   });
 }
 
-/** Every count of the baseline promotions have raised must be met by the candidate's passes. */
-function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
+/**
+ * Every count of the baseline must be met by the candidate's passes, but a tool's count where main has no such tool (a
+ * baseline that did not follow a change of main; the candidate cannot drop one of main's tools, the tools stage
+ * refuses that). A refusal names the promotion that set each count and the ways on.
+ */
+async function baselineCheck(run: GateRun, tools: ToolScenarios): Promise<FitnessCheck> {
   const started = performance.now();
   const passes = run.scenarioPasses;
   for (const check of run.checks) {
@@ -174,22 +179,31 @@ function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
       passes[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
   }
   Object.assign(passes, tools.passes);
-  const baseline = readBaseline(run.request.git.repoDir);
-  const lower = Object.entries(baseline?.scenarios ?? {})
-    .filter(([name, count]) => !tools.skipped.includes(name) && (passes[name] ?? 0) < count)
-    .map(([name, count]) => `${name}: ${passes[name] ?? 0} < ${count}`);
-  return {
-    stage: "scenarios",
-    name: "baseline",
-    ok: lower.length === 0,
-    reason: !baseline
-      ? `no baseline yet (${BASELINE_FILE} is written by the first promotion)`
-      : lower.length === 0
-        ? `every one of ${Object.keys(baseline.scenarios).length} scenario count(s) kept or raised`
-        : `the candidate lowers the baseline: ${lower.slice(0, 10).join("; ")}`,
-    figures: { scenarios: Object.keys(baseline?.scenarios ?? {}).length, lowered: lower.length },
-    durationMs: performance.now() - started,
-  };
+  const { git, signal } = run.request;
+  const baseline = readBaseline(git.repoDir);
+  const onMain = await toolNamesAt(git, run.candidate.main, signal);
+  const names = Object.keys(baseline?.scenarios ?? {});
+  const gone = names.filter((name) => name.startsWith(TOOL_SCENARIO_PREFIX) && !onMain.has(name.slice(TOOL_SCENARIO_PREFIX.length)));
+  const lower = Object.entries(baseline?.scenarios ?? {}).filter(
+    ([name, count]) => !tools.skipped.includes(name) && !gone.includes(name) && (passes[name] ?? 0) < count,
+  );
+  const figures = { scenarios: names.length, lowered: lower.length, ...(gone.length > 0 ? { notOnMain: gone } : {}) };
+  const result = { stage: "scenarios" as const, name: "baseline", ok: lower.length === 0, figures };
+  if (!baseline) return { ...result, reason: `no baseline yet (${BASELINE_FILE} is written by the first promotion)`, durationMs: performance.now() - started };
+  const ignored = gone.length > 0 ? `; ${gone.length} count(s) of tools main no longer has ignored (${gone.slice(0, 3).join(", ")})` : "";
+  if (lower.length === 0) {
+    const reason = `every one of ${names.length - gone.length} scenario count(s) kept or raised${ignored}`;
+    return { ...result, reason, durationMs: performance.now() - started };
+  }
+  const listed = lower.slice(0, 10).map(([name, count]) => `${name}: ${passes[name] ?? 0} < ${count}, ${countSetBy(baseline, name).text}`);
+  const [firstName = ""] = lower[0] ?? [];
+  const setter = countSetBy(baseline, firstName);
+  const wayOn = [
+    "the candidate must pass these as main did",
+    `if main itself no longer does, ${setter.by && !setter.undoneBy ? `roll back the promotion that set the count ('org rollback ${setter.by}') or ` : ""}drop the count ('org fitness --drop-baseline "${firstName}"')`,
+  ].join("; ");
+  const reason = `the candidate lowers the baseline: ${listed.join("; ")}. ${wayOn}${ignored}`;
+  return { ...result, reason, durationMs: performance.now() - started };
 }
 
 /**
@@ -226,7 +240,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
     const examples = await resultOf(examplesStage);
     const scenarios = await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal });
     if (!scenarios.every(run.record) || !examples.checks.every(run.record)) return false;
-    return run.record(baselineCheck(run, examples));
+    return run.record(await baselineCheck(run, examples));
   } finally {
     // Nothing is left running: a stage dropped after a failure or an abort is stopped and waited for (its worktree removed).
     tests.stop();

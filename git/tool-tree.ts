@@ -48,6 +48,16 @@ export async function treeWithToolFolders(git: RepoGit, commit: string, folders:
   return await mktree(git, replace(root, toolsName, toolsTree), signal);
 }
 
+/** The names of the tool folders under `tools/generated/` at a commit (none when it has no such folder). */
+export async function toolNamesAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Set<string>> {
+  const out = await git.run(["ls-tree", "-d", "-z", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  const names = out
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => line.split("\t")[1]?.split("/").at(-1) ?? "");
+  return new Set(names.filter((name) => TOOL_NAME_PATTERN.test(name)));
+}
+
 /** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
 export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
@@ -69,4 +79,23 @@ export async function folderTreeWith(git: RepoGit, tree: string | undefined, fil
     list.push({ mode: "100644", type: "blob", id, name });
   }
   return await mktree(git, list, signal);
+}
+
+/** Whether a diff between two commits changes anything outside tools/generated/ (a promotion let through with --allow-core). */
+export async function changesOutsideTools(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<boolean> {
+  const out = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--", ".", `:(exclude)${GENERATED_TOOLS_DIR}/`], {
+    signal,
+  });
+  return out.split("\0").some(Boolean);
+}
+
+/** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
+export async function toolsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
+  const out = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  const names = out
+    .split("\0")
+    .filter(Boolean)
+    .map((path) => path.split("/")[2] ?? "")
+    .filter((name) => TOOL_NAME_PATTERN.test(name));
+  return [...new Set(names)].sort();
 }
