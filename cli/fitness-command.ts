@@ -156,6 +156,8 @@ export const fitnessCommand: Command = {
         token: environmentSettings().apiToken,
         timeoutMs: GATE_DEFAULTS.scenarioTimeoutMs,
       },
+      // While it runs, on stderr: the verdict and table on stdout stay what a script reads.
+      onProgress: (line) => process.stderr.write(`… ${sanitizeForTerminal(line)}\n`),
       signal,
     });
     for (const line of fitnessLines(outcome)) log(line);

@@ -51,6 +51,13 @@ export type FitnessRequest = {
   signal?: AbortSignal;
   /** Each stage as it ends. */
   onCheck?: (check: FitnessCheck) => void;
+  /** What a slow stage says while it runs (the tests stage's trace: why it is new, how many files are done). */
+  onProgress?: (line: string) => void;
+  /**
+   * A trace of this code already under way in this process (`traceReachableTests`, started beside the build): the
+   * tests stage waits for it, then finds its record, rather than tracing the same files at the same time.
+   */
+  testsTraced?: Promise<unknown>;
 };
 
 /** What the gate decided; `exitCode` 0 pass, 1 fail, 2 could not judge. `path` is the report written, if any. */
@@ -217,7 +224,14 @@ async function baselineCheck(run: GateRun, tools: ToolScenarios): Promise<Fitnes
 async function laterStages(run: GateRun): Promise<boolean> {
   const { request } = run;
   const { git, signal } = request;
-  const tests = startStage((stageSignal) => judgeReachableTests(git, run.judged, request.bun, request.testsTimeoutMs, stageSignal), signal);
+  const tests = startStage(async (stageSignal) => {
+    if (request.testsTraced) {
+      request.onProgress?.("waiting for the trace of the tests started beside the build");
+      // Not past a stop: a stage dropped after another's failure must end now, not when the trace does.
+      await Promise.race([request.testsTraced, new Promise((resolve) => stageSignal.addEventListener("abort", resolve, { once: true }))]);
+    }
+    return judgeReachableTests(git, run.judged, request.bun, request.testsTimeoutMs, stageSignal, request.onProgress);
+  }, signal);
   let tools: Started<ToolScenarios> | undefined;
   try {
     const startExamples = () => {

@@ -99,3 +99,18 @@ export async function toolsChanged(git: RepoGit, from: string, to: string, signa
     .filter((name) => TOOL_NAME_PATTERN.test(name));
   return [...new Set(names)].sort();
 }
+
+/**
+ * Every file of `commit` outside `tools/generated/`: path → mode and object id. What a candidate may not change
+ * (protected core), so a candidate and its main have the same; read from git, nothing checked out.
+ */
+export async function filesOutsideTools(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit], { signal });
+  const files = new Map<string, string>();
+  for (const row of listing.split("\0")) {
+    const [info = "", path = ""] = row.split("\t");
+    const [mode = "", , id = ""] = info.split(" ");
+    if (path !== "" && !path.startsWith(`${GENERATED_TOOLS_DIR}/`)) files.set(path, `${mode} ${id}`);
+  }
+  return files;
+}
