@@ -46,7 +46,9 @@ try {
     });
     console.log(`${run}. untraced ${seconds(untraced.ms).padStart(8)}  cpu ${untraced.cpu.toFixed(1)} s  (${untraced.said}; load ${loadavg()[0]?.toFixed(1)})`);
     rmSync(join(clone.dir, READERS_DIR), { recursive: true, force: true });
-    const traced = await timed(() => traceReachableTests(git, main, process.execPath, 900_000, new AbortController().signal));
+    const traced = await timed(
+      async () => (await traceReachableTests({ git, commit: main }, { bun: process.execPath, timeoutMs: 900_000, signal: new AbortController().signal })).said,
+    );
     console.log(`${run}. traced   ${seconds(traced.ms).padStart(8)}  cpu ${traced.cpu.toFixed(1)} s  (${traced.said}; load ${loadavg()[0]?.toFixed(1)})`);
     ratios.push(traced.ms / untraced.ms);
   }

@@ -25,8 +25,12 @@ function traceBesideBuild(
   const done = (async () => {
     const main = await options.git.resolveCommit("refs/heads/main");
     if (!main) return;
-    const said = await traceReachableTests(options.git, main, options.bun, options.testsTimeoutMs, both, (line) => note(`beside the build: ${line}`));
-    note(`beside the build: ${said}`);
+    const { traced, said } = await traceReachableTests(
+      { git: options.git, commit: main },
+      { bun: options.bun, timeoutMs: options.testsTimeoutMs, signal: both, onProgress: (line) => note(`beside the build: ${line}`) },
+    );
+    // A trace recorded already is the usual case after the first: nothing to say. Without strace the gate says it.
+    if (traced) note(`beside the build: ${said}`);
   })().catch((error: unknown) => {
     // The gate traces again (or says why it cannot): nothing is lost but the head start.
     if (!both.aborted)

@@ -344,29 +344,28 @@ export async function judgeReachableTests(
  * what it did, in a line.
  */
 export async function traceReachableTests(
-  git: RepoGit,
-  commit: string,
-  bun: string,
-  timeoutMs: number,
-  signal: AbortSignal,
-  onProgress?: TestsProgress,
-): Promise<string> {
+  { git, commit }: ReadersRecord,
+  { bun, timeoutMs, signal, onProgress }: { bun: string; timeoutMs: number; signal: AbortSignal; onProgress?: TestsProgress },
+): Promise<{ traced: boolean; said: string }> {
   const selected = await reachableTestsAt(git, commit, signal);
-  if (selected.tests.length === 0) return "no test imports a module that reads tools/generated/";
+  if (selected.tests.length === 0) return { traced: false, said: "no test imports a module that reads tools/generated/" };
   const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
   const env = gateTestEnvironment();
   const plan = await planTests(selected, { bun, timeoutMs, signal, record: { git, commit } }, env, stop);
   const { trace } = plan;
-  if (!trace)
-    return plan.figures.selection === "recorded readers" ? "this code's trace was recorded already" : "no working strace: every gate runs the selected files";
+  if (!trace) {
+    const said =
+      plan.figures.selection === "recorded readers" ? "this code's trace was recorded already" : "no working strace: every gate runs the selected files";
+    return { traced: false, said };
+  }
   onProgress?.(`tracing the ${plan.tests.length} test file(s) a tool can reach, each alone under strace, once for this code (${plan.figures.traceReason})`);
   return withFitnessWorktree(
     git,
     commit,
     async (worktree) => {
       const { runs, readers } = await runPlanned(plan, { worktree, bun, env: env.variables, signal: stop }, onProgress);
-      if (runs.some(failedRun)) return `traced ${runs.length} file(s); a test failed, so nothing was recorded`;
-      return `traced ${runs.length} file(s): ${readers.length} read tools/generated/ (recorded for this code)`;
+      if (runs.some(failedRun)) return { traced: true, said: `traced ${runs.length} file(s); a test failed, so nothing was recorded` };
+      return { traced: true, said: `traced ${runs.length} file(s): ${readers.length} read tools/generated/ (recorded for this code)` };
     },
     signal,
   );

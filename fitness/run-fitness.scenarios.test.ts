@@ -56,7 +56,7 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
     });
     // The refusal names the promotion that set the count and the ways on.
     expect(lowered.failed?.reason).toContain(
-      `tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}, set by ${raisedBy} (cand/20261123T115900Z). the candidate must pass these as main did; if main itself no longer does, roll back the promotion that set the count ('org rollback ${raisedBy}') or drop the count ('org fitness --drop-baseline "tool ${CLAMP.spec.name}"')`,
+      `tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}, set by ${raisedBy} (cand/20261123T115900Z); it must pass these as main did, and if main itself no longer does, roll back the promotion that set the count ('org rollback ${raisedBy}') or drop the count ('org fitness --drop-baseline "tool ${CLAMP.spec.name}"')`,
     );
     // A person drops the count: the baseline is re-signed without it, and the candidate passes.
     const dropped = await runOrg(["fitness", "--drop-baseline", `tool ${CLAMP.spec.name}`, "--repo", repo.dir], {});

@@ -205,11 +205,9 @@ async function baselineCheck(run: GateRun, tools: ToolScenarios): Promise<Fitnes
   const listed = lower.slice(0, 10).map(([name, count]) => `${name}: ${passes[name] ?? 0} < ${count}, ${countSetBy(baseline, name).text}`);
   const [firstName = ""] = lower[0] ?? [];
   const setter = countSetBy(baseline, firstName);
-  const wayOn = [
-    "the candidate must pass these as main did",
-    `if main itself no longer does, ${setter.by && !setter.undoneBy ? `roll back the promotion that set the count ('org rollback ${setter.by}') or ` : ""}drop the count ('org fitness --drop-baseline "${firstName}"')`,
-  ].join("; ");
-  const reason = `the candidate lowers the baseline: ${listed.join("; ")}. ${wayOn}${ignored}`;
+  const rollBack = setter.by && !setter.undoneBy ? `roll back the promotion that set the count ('org rollback ${setter.by}') or ` : "";
+  const wayOn = `it must pass these as main did, and if main itself no longer does, ${rollBack}drop the count ('org fitness --drop-baseline "${firstName}"')`;
+  const reason = `the candidate lowers the baseline: ${listed.join("; ")}; ${wayOn}${ignored}`;
   return { ...result, reason, durationMs: performance.now() - started };
 }
 
