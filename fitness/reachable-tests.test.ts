@@ -40,10 +40,12 @@ test("the gate's bun test takes no .env and no bunfig.toml from the candidate's 
 test("the gate's bun test gets none of the gate's model server, keys or settings: only config's gateTestEnvironment", async () => {
   const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
   try {
+    // A test of the worktree that fails on a variable of the gate's shell.
+    const asserts = ["expect(process.env.ORG_GATE_SHELL_ONLY).toBeUndefined();", "expect(process.env.PATH).toBeTruthy();"];
     writeFileSync(join(worktree, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
     writeFileSync(
       join(worktree, "loader.test.ts"),
-      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("only the passed variables", () => {\n  expect(process.env.ORG_GATE_SHELL_ONLY).toBeUndefined();\n  expect(process.env.PATH).toBeTruthy();\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n',
+      `import { expect, test } from "bun:test";\nimport "./loader.ts";\ntest("only the passed variables", () => {\n  ${asserts.join("\n  ")}\n});\n`,
     );
     // The gate in a process of its own, started from a shell with a variable no test should see (as OLLAMA_BASE, an
     // API key or ORG_PROFILE would be).

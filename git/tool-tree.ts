@@ -3,25 +3,20 @@ import type { RepoGit } from "./repo-git.ts";
 
 type TreeEntry = { mode: string; type: string; id: string; name: string };
 
-async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
+/** The entries of a tree (none for no tree). */
+export async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
   if (!tree) return [];
-  const out = await git.run(["ls-tree", "-z", "--end-of-options", tree], { signal });
-  return out
-    .split("\0")
-    .filter(Boolean)
-    .map((line) => {
-      const [meta = "", name = ""] = line.split("\t");
-      const [mode = "", type = "", id = ""] = meta.split(" ");
-      return { mode, type, id, name };
-    });
+  return (await git.treeEntries(tree, { signal })).map(({ mode, type, id, path }) => ({ mode, type, id, name: path }));
 }
 
-async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
+/** A tree made of `list`. */
+export async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
   const input = list.map((entry) => `${entry.mode} ${entry.type} ${entry.id}\t${entry.name}\0`).join("");
   return (await git.run(["mktree", "-z"], { stdin: input, signal })).trim();
 }
 
-function subtree(parent: TreeEntry[], name: string): string | undefined {
+/** The id of the subtree `name` of a tree's entries. */
+export function subtree(parent: TreeEntry[], name: string): string | undefined {
   return parent.find((entry) => entry.name === name && entry.type === "tree")?.id;
 }
 
@@ -32,7 +27,7 @@ function subtree(parent: TreeEntry[], name: string): string | undefined {
  */
 export async function treeWithToolFolders(git: RepoGit, commit: string, folders: Map<string, string | undefined>, signal?: AbortSignal): Promise<string> {
   for (const name of folders.keys()) if (!TOOL_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a tool name`);
-  const [toolsName, generatedName] = GENERATED_TOOLS_DIR.split("/") as [string, string];
+  const [toolsName = "tools", generatedName = "generated"] = GENERATED_TOOLS_DIR.split("/");
   const root = await entries(git, `${commit}^{tree}`, signal);
   const tools = await entries(git, subtree(root, toolsName), signal);
   const generated = await entries(git, subtree(tools, generatedName), signal);
@@ -50,21 +45,16 @@ export async function treeWithToolFolders(git: RepoGit, commit: string, folders:
 
 /** The names of the tool folders under `tools/generated/` at a commit (none when it has no such folder). */
 export async function toolNamesAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Set<string>> {
-  const out = await git.run(["ls-tree", "-d", "-z", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
-  const names = out
-    .split("\0")
-    .filter(Boolean)
-    .map((line) => line.split("\t")[1]?.split("/").at(-1) ?? "");
+  const entries = await git.treeEntries(commit, { paths: [`${GENERATED_TOOLS_DIR}/`], signal });
+  const names = entries.filter((entry) => entry.type === "tree").map((entry) => entry.path.split("/").at(-1) ?? "");
   return new Set(names.filter((name) => TOOL_NAME_PATTERN.test(name)));
 }
 
 /** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
 export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
-  const out = await git.run(["ls-tree", "-z", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/${tool}`], { signal }).catch(() => "");
-  const [meta = ""] = out.split("\t");
-  const [, type, id] = meta.split(" ");
-  return type === "tree" ? id : undefined;
+  const [entry] = await git.treeEntries(commit, { paths: [`${GENERATED_TOOLS_DIR}/${tool}`], signal }).catch(() => []);
+  return entry?.type === "tree" ? entry.id : undefined;
 }
 
 /**
@@ -83,20 +73,13 @@ export async function folderTreeWith(git: RepoGit, tree: string | undefined, fil
 
 /** Whether a diff between two commits changes anything outside tools/generated/ (a promotion let through with --allow-core). */
 export async function changesOutsideTools(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<boolean> {
-  const out = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--", ".", `:(exclude)${GENERATED_TOOLS_DIR}/`], {
-    signal,
-  });
-  return out.split("\0").some(Boolean);
+  return (await git.changes(from, to, { signal })).some((change) => !change.path.startsWith(`${GENERATED_TOOLS_DIR}/`));
 }
 
 /** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
 export async function toolsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
-  const out = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
-  const names = out
-    .split("\0")
-    .filter(Boolean)
-    .map((path) => path.split("/")[2] ?? "")
-    .filter((name) => TOOL_NAME_PATTERN.test(name));
+  const changes = await git.changes(from, to, { paths: [`${GENERATED_TOOLS_DIR}/`], signal });
+  const names = changes.map((change) => change.path.split("/")[2] ?? "").filter((name) => TOOL_NAME_PATTERN.test(name));
   return [...new Set(names)].sort();
 }
 
@@ -105,12 +88,9 @@ export async function toolsChanged(git: RepoGit, from: string, to: string, signa
  * (protected core), so a candidate and its main have the same; read from git, nothing checked out.
  */
 export async function filesOutsideTools(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, string>> {
-  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit], { signal });
   const files = new Map<string, string>();
-  for (const row of listing.split("\0")) {
-    const [info = "", path = ""] = row.split("\t");
-    const [mode = "", , id = ""] = info.split(" ");
-    if (path !== "" && !path.startsWith(`${GENERATED_TOOLS_DIR}/`)) files.set(path, `${mode} ${id}`);
+  for (const entry of await git.treeEntries(commit, { recursive: true, signal })) {
+    if (!entry.path.startsWith(`${GENERATED_TOOLS_DIR}/`)) files.set(entry.path, `${entry.mode} ${entry.id}`);
   }
   return files;
 }
