@@ -9,6 +9,7 @@ import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./too
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
+import { WORKSPACE_VIEWS } from "./workspace-views.ts";
 import {
   DEFAULT_MCP,
   McpServerEntry,
@@ -138,9 +139,6 @@ export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny:
 // Generated tools run over HTTP unless the config says otherwise: each was validated, runs only in the sandbox
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
 export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
-
-/** `sandbox.workspace`'s values: how sandboxed commands see the workspace. */
-export const WORKSPACE_VIEWS = ["read", "write", "none"] as const;
 
 /** How sandboxed commands see the workspace, and what their changes may touch. */
 export const SandboxEntry = z.strictObject({
