@@ -3,8 +3,12 @@ import { connect as tlsConnect } from "node:tls";
 import { ChunkedBody } from "./chunked-body.ts";
 import { type BodyFraming, bodyFraming, headEnd, parseHead, type ResponseHead } from "./http1-head.ts";
 
-/** Pieces held for the reader before the socket is paused; a slow reader never buffers a whole stream. */
-const MOST_HELD_PIECES = 64;
+/**
+ * Bytes held for the reader before the socket is paused; a slow reader never buffers a whole stream. Bytes, not
+ * pieces: a server that writes an event a write sends pieces of a few hundred bytes, and a bound on their number
+ * paused the socket every few kB, which cost more than the reading.
+ */
+const MOST_HELD_BYTES = 1024 * 1024;
 
 type Init = { headers: Record<string, string>; body: string; signal?: AbortSignal | undefined };
 
@@ -103,8 +107,11 @@ function bodyStream(socket: Socket, framing: BodyFraming, first: Uint8Array): Re
   let wake: (() => void) | undefined;
   const chunked = framing.kind === "chunked" ? new ChunkedBody() : undefined;
   let left = framing.kind === "length" ? framing.bytes : Number.POSITIVE_INFINITY;
+  let heldBytes = 0;
   const keep = (bytes: Uint8Array) => {
-    if (bytes.length > 0) held.push(bytes);
+    if (bytes.length === 0) return;
+    held.push(bytes);
+    heldBytes += bytes.length;
   };
   const take = (piece: Uint8Array) => {
     if (ended) return;
@@ -129,7 +136,7 @@ function bodyStream(socket: Socket, framing: BodyFraming, first: Uint8Array): Re
       failure ??= error instanceof Error ? error : new Error(String(error));
     }
     if (ended || failure) socket.destroy();
-    else if (held.length >= MOST_HELD_PIECES) socket.pause();
+    else if (heldBytes >= MOST_HELD_BYTES) socket.pause();
     notify();
   };
   onData(Buffer.from(first));
@@ -151,6 +158,7 @@ function bodyStream(socket: Socket, framing: BodyFraming, first: Uint8Array): Re
         if (held.length > 0) {
           // Everything received so far in one piece: a read per piece costs more than the reading it serves.
           controller.enqueue(held.length === 1 ? (held.pop() ?? new Uint8Array(0)) : Buffer.concat(held.splice(0)));
+          heldBytes = 0;
           if (socket.isPaused()) socket.resume();
         } else if (ended) controller.close();
         else controller.error(failure);
