@@ -41,13 +41,24 @@ export class ChunkedBody {
 
   /** The chunk data in `piece`, up to where the body broke, if it did (then `failure` says how). */
   push(piece: Uint8Array): Uint8Array {
-    const runs: number[] = [];
+    // The data is moved together to the piece's start as it is found: `out` bytes so far, and the first run kept
+    // as it is when it is the only one (no move).
+    let out = 0;
+    let runs = 0;
+    let firstStart = 0;
     let at = 0;
     try {
       while (at < piece.length && this.#state !== "done" && !this.failure) {
         if (this.#state === "data") {
           const end = Math.min(piece.length, at + this.#size);
-          runs.push(at, end);
+          if (runs === 0) firstStart = at;
+          else {
+            if (runs === 1) piece.copyWithin(0, firstStart, firstStart + out);
+            // copyWithin is a memmove, several times cheaper per call than Buffer#copy or set().
+            piece.copyWithin(out, at, end);
+          }
+          runs += 1;
+          out += end - at;
           this.#size -= end - at;
           at = end;
           if (this.#size === 0) this.#state = "data-end";
@@ -60,7 +71,8 @@ export class ChunkedBody {
       if (!(error instanceof ChunkedBodyError)) throw error;
       this.failure = error;
     }
-    return gather(piece, runs);
+    if (runs === 0) return NO_DATA;
+    return runs === 1 ? piece.subarray(firstStart, firstStart + out) : piece.subarray(0, out);
   }
 
   /**
@@ -118,19 +130,4 @@ export class ChunkedBody {
     this.#digits = 0;
     this.#state = this.#size === 0 ? "trailer" : "data";
   }
-}
-
-/** The bytes of `piece` in the runs (start, end pairs), moved together to its start (forward only, in place). */
-function gather(piece: Uint8Array, runs: readonly number[]): Uint8Array {
-  if (runs.length === 0) return NO_DATA;
-  if (runs.length === 2) return piece.subarray(runs[0], runs[1]);
-  let length = 0;
-  for (let index = 0; index < runs.length; index += 2) {
-    const start = runs[index] ?? 0;
-    const end = runs[index + 1] ?? 0;
-    // copyWithin is a memmove, several times cheaper per call than Buffer#copy or set().
-    piece.copyWithin(length, start, end);
-    length += end - start;
-  }
-  return piece.subarray(0, length);
 }
