@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createServer, type Socket } from "node:net";
-import { ChatError } from "./chat-errors.ts";
+import { chatFailure as failure } from "../testing/chat-helpers.ts";
 import { chatOnce } from "./chat-once.ts";
 
 // The transport under chatOnce speaks HTTP/1.1 on a socket itself: these servers answer with exact bytes, the ways
@@ -28,16 +28,6 @@ async function rawServer(answer: (socket: Socket) => void) {
 }
 
 const ask = (baseUrl: string) => chatOnce({ baseUrl, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } });
-
-async function failure(promise: Promise<unknown>): Promise<ChatError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ChatError) return error;
-    throw error;
-  }
-  throw new Error("expected the completion to fail");
-}
 
 describe("the HTTP/1.1 transport", () => {
   test("reads a body framed by content-length, by the connection's close, and chunked with extensions and trailers", async () => {
