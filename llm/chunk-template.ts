@@ -26,16 +26,20 @@ export class ChunkTemplate {
 
   /** The field and text of an event that fits the template, or undefined: read it in full. */
   read(data: string): { field: TemplateField; text: string } | undefined {
+    return this.readAt(data, 0, data.length);
+  }
+
+  /** `read` of the event data in `text` from `start` to `end`, with no slice of it but the text it carries. */
+  readAt(text: string, start: number, end: number): { field: TemplateField; text: string } | undefined {
     const field = this.#field;
-    const open = this.#prefix.length;
-    const close = data.length - this.#suffix.length - 1;
-    if (field === undefined || close <= open || data.charCodeAt(open) !== 34 || data.charCodeAt(close) !== 34) return undefined;
-    // lastIndexOf from 0 looks at the start alone, and costs less than startsWith here.
-    if (data.lastIndexOf(this.#prefix, 0) !== 0 || !data.endsWith(this.#suffix)) return undefined;
-    const text = plainText(data, open + 1, close) ?? stringToken(data.slice(open, close + 1));
-    if (text === undefined) return undefined;
+    const open = start + this.#prefix.length;
+    const close = end - this.#suffix.length - 1;
+    if (field === undefined || close <= open || text.charCodeAt(open) !== 34 || text.charCodeAt(close) !== 34) return undefined;
+    if (!text.startsWith(this.#prefix, start) || !text.startsWith(this.#suffix, close + 1)) return undefined;
+    const value = plainText(text, open + 1, close) ?? stringToken(text.slice(open, close + 1));
+    if (value === undefined) return undefined;
     this.#matched += 1;
-    return { field, text };
+    return { field, text: value };
   }
 
   /** Takes `data`, read in full as `chunk`, as the template of the events after it, when it can be one. */
