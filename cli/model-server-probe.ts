@@ -1,9 +1,8 @@
-import { join } from "node:path";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
 import type { ProbeResult } from "../llm/language-model.ts";
 import { httpModels } from "../models/persona-model.ts";
-import { orgInvocation, orgPath } from "./org-invocation.ts";
+import { orgInvocation } from "./org-invocation.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -23,18 +22,18 @@ function standInPort(server: string): number {
 
 /**
  * What to do when nobody answers at `server`, one line each: OLLAMA_BASE, and two commands that work as printed,
- * from any directory: the bundled scripted server (the demo's personas and the scripted toolsmith), and `org
- * <then>` against it with OLLAMA_BASE and OLLAMA_MODEL set. Chat, doctor and tool new all say this.
+ * from any directory: the bundled scripted server (the playground: an agent that works on the project, and the
+ * toolsmith), and `org <then>` against it with OLLAMA_BASE and OLLAMA_MODEL set. Chat, doctor and tool new all say this.
  */
 export function noServerHint(server: string, then = "chat"): string[] {
   const port = standInPort(server);
   const org = orgInvocation();
-  const scripts = ["demo-script.json", "toolsmith-script.json"].map((file) => `--script ${orgPath(join("demo", file))}`).join(" ");
   return [
     "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
     `    (or the persona's ${SERVER_URL_KEY} in org.config.json).`,
-    "  - No model at hand? Start the bundled scripted server instead (it plays the personas, and the toolsmith for ten small tools):",
-    `      ${org} scripted-server --port ${port} ${scripts}`,
+    "  - No model at hand? Start the bundled scripted server instead: its agent looks at your project, runs its tests",
+    "    in the sandbox and writes NOTES.md; its toolsmith builds ten small tools (docs/models.md says what else it does):",
+    `      ${org} scripted-server --port ${port} --script playground`,
     "    then, in another terminal:",
     `      OLLAMA_BASE=http://127.0.0.1:${port} OLLAMA_MODEL=scripted ${org} ${then}`,
     `    — or just watch '${org} demo'.`,

@@ -9,8 +9,10 @@ import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts"
 import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
+import { WORKSPACE_VIEWS } from "./workspace-views.ts";
 import {
   DEFAULT_MCP,
   McpServerEntry,
@@ -141,15 +143,6 @@ export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny:
 // Generated tools run over HTTP unless the config says otherwise: each was validated, runs only in the sandbox
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
 export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
-
-/** `sandbox.workspace`'s values: how sandboxed commands see the workspace. */
-export const WORKSPACE_VIEWS = ["read", "write", "none"] as const;
-
-/**
- * `sandbox.secretPaths`' default: files that hold credentials, hidden from both workspace views in any folder (as
- * `.org/` is) and never written by a change. A pattern without `/` matches that name in any folder.
- */
-export const DEFAULT_SECRET_PATHS: readonly string[] = [".env*", ".npmrc", "*.pem", "*.key", "id_*", ".netrc", ".git-credentials"];
 
 /** How sandboxed commands see the workspace, and what their changes may touch. */
 export const SandboxEntry = z.strictObject({

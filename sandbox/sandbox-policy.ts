@@ -1,4 +1,5 @@
-import { DEFAULT_SECRET_PATHS, WORKSPACE_VIEWS } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
+import { WORKSPACE_VIEWS } from "../config/workspace-views.ts";
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
 import { formatBytes as mib } from "./run-watchdog.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, type SandboxLimits } from "./sandbox-limits.ts";

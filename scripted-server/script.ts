@@ -33,7 +33,10 @@ export const ScriptToolCall = z.strictObject({
 });
 
 export const Reply = z.strictObject({
-  /** Content; `{{lastMessage}}` is replaced by the last message's content. */
+  /**
+   * Content; `{{lastMessage}}` is replaced by the last message's content, `{{match.NAME}}` by what the named group NAME
+   * of the rule's `lastMessage` expression matched (empty when it matched nothing).
+   */
   text: z.string().optional(),
   reasoning: z.string().optional(),
   /** How reasoning travels: the wire's own field (default; `<think>` in content for "openai") or `<think>` in content. */
@@ -50,20 +53,37 @@ export const Reply = z.strictObject({
 });
 export type Reply = z.infer<typeof Reply>;
 
-export const Rule = z.strictObject({
-  when: z
-    .strictObject({
-      persona: z.string().min(1).optional(),
-      lastMessage: z.string().refine(isRegex, "is not a valid regular expression").optional(),
-      lastRole: z.enum(["user", "tool", "assistant", "system"]).optional(),
-      model: z.string().optional(),
-      /** A tool the request offers, by name: how a script plays the toolsmith (each phase offers one tool). */
-      tool: z.string().min(1).optional(),
-      times: z.number().int().min(1).optional(),
-    })
-    .optional(),
-  reply: Reply,
-});
+/** The names of the `(?<name>…)` groups of a pattern. */
+function groupNames(pattern: string): Set<string> {
+  return new Set([...pattern.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((found) => found[1] ?? ""));
+}
+
+export const Rule = z
+  .strictObject({
+    when: z
+      .strictObject({
+        persona: z.string().min(1).optional(),
+        lastMessage: z.string().refine(isRegex, "is not a valid regular expression").optional(),
+        lastRole: z.enum(["user", "tool", "assistant", "system"]).optional(),
+        model: z.string().optional(),
+        /** A tool the request offers, by name: how a script plays the toolsmith (each phase offers one tool). */
+        tool: z.string().min(1).optional(),
+        /** The tool whose result the last message is (a `tool` message answering a call of that name). */
+        lastTool: z.string().min(1).optional(),
+        times: z.number().int().min(1).optional(),
+      })
+      .optional(),
+    reply: Reply,
+  })
+  .superRefine((rule, context) => {
+    // A `{{match.NAME}}` must name a group of the rule's lastMessage expression, or it could never be filled in.
+    const groups = groupNames(rule.when?.lastMessage ?? "");
+    for (const [, name] of (rule.reply.text ?? "").matchAll(/\{\{match\.(\w+)\}\}/g)) {
+      if (name !== undefined && !groups.has(name)) {
+        context.addIssue({ code: "custom", path: ["reply", "text"], message: `{{match.${name}}} names no (?<${name}>…) group of when.lastMessage` });
+      }
+    }
+  });
 export type Rule = z.infer<typeof Rule>;
 
 export const Script = z.strictObject({

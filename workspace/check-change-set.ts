@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, normalize } from "node:path";
-import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 import { linksLeaving } from "./link-resolution.ts";

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
 import { SecretFileScan } from "./secret-files.ts";
 

@@ -1,7 +1,7 @@
 import { lstatSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { DEFAULT_SECRET_PATHS } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
