@@ -12,9 +12,21 @@ import { redact } from "../security/redact.ts";
 // O_APPEND file, so processes may append at once; a line torn by a crash (or anything that is not a call) is
 // skipped when read.
 
-/** Why a call failed, as the runner says (generated-tools/run-generated-tool.ts). */
-export const CallFailure = z.enum(["input", "tool", "timeout", "output", "sandbox"]);
+/**
+ * Why a call did not succeed, as the runner says (generated-tools/run-generated-tool.ts). `input` (the tool's own input
+ * schema refused what the caller sent) and `cancelled` (its caller cut it) are the caller's, not the tool's: outcomes
+ * of their own (`NOT_THE_TOOLS`), shown by `tool stats`, never counted toward a tool's health.
+ */
+export const CallFailure = z.enum(["input", "tool", "timeout", "output", "sandbox", "cancelled"]);
 export type CallFailure = z.infer<typeof CallFailure>;
+
+/** Outcomes that say nothing of the tool: it refused an input its schema does not accept, or its caller cut the call. */
+export const NOT_THE_TOOLS: ReadonlySet<CallFailure> = new Set(["input", "cancelled"]);
+
+/** Whether a call judges its tool: it succeeded, or failed on an input its schema accepted and ran to its end. */
+export function judgesTool(call: Pick<ToolCall, "ok" | "reason">): boolean {
+  return call.ok || call.reason === undefined || !NOT_THE_TOOLS.has(call.reason);
+}
 
 /** One recorded call. `input` and `error` are kept (redacted, cut short) for failures only: they seed a rebuild. */
 export const ToolCall = z.object({
