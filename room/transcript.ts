@@ -167,30 +167,36 @@ export class Transcript {
   }
 }
 
-/** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
-export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
-  const lines: TranscriptLine[] = [];
-  let damagedLines = 0;
-  const damagedLineNumbers: number[] = [];
-  const damaged = (lineNumber: number) => {
-    damagedLines += 1;
-    if (damagedLineNumbers.length < DAMAGED_LINES_LISTED) damagedLineNumbers.push(lineNumber);
-  };
-  // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
-  for (const [index, text] of readPrivateFile(path).split("\n").entries()) {
+/**
+ * Transcript lines as text, each with where it stands (a line number, a byte offset: the caller's), read as events:
+ * the lines that are transcript lines, in order, and where the others are (a line a crash tore, or anything else).
+ * The one parser of transcript lines: the room's resume, memory, and `org grow` reading from its cursor.
+ */
+export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: string }>): { events: { at: Where; line: TranscriptLine }[]; damaged: Where[] } {
+  const events: { at: Where; line: TranscriptLine }[] = [];
+  const damaged: Where[] = [];
+  for (const { at, text } of lines) {
     if (text.trim() === "") continue;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      damaged(index + 1);
+      damaged.push(at);
       continue;
     }
     const parsed = TranscriptLine.safeParse(value);
-    if (parsed.success) lines.push(parsed.data);
-    else damaged(index + 1);
+    if (parsed.success) events.push({ at, line: parsed.data });
+    else damaged.push(at);
   }
-  return { lines, damagedLines, damagedLineNumbers };
+  return { events, damaged };
+}
+
+/** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
+export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
+  // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
+  const text = readPrivateFile(path).split("\n");
+  const { events, damaged } = readTranscriptEvents(text.map((line, index) => ({ at: index + 1, text: line })));
+  return { lines: events.map((event) => event.line), damagedLines: damaged.length, damagedLineNumbers: damaged.slice(0, DAMAGED_LINES_LISTED) };
 }
 
 /** Which session `resume` means: an id, or `true` for the one written last. */
