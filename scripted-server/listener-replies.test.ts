@@ -66,7 +66,14 @@ describe("the listener's replies", () => {
 
   test("the arguments alone, as a small model writes them: a JSON object without the tool's name", async () => {
     await using server = await startScriptedServer({
-      script: { rules: [{ when: { tool: "report_needs" }, reply: { reportNeeds: [{ match: "vowel", need: { goal: "count vowels", quote: "{{match}}" } }], embedded: "arguments" } }] },
+      script: {
+        rules: [
+          {
+            when: { tool: "report_needs" },
+            reply: { reportNeeds: [{ match: "vowel", need: { goal: "count vowels", quote: "{{match}}" } }], embedded: "arguments" },
+          },
+        ],
+      },
     });
     const reply = await chatOnce({
       baseUrl: server.url,
