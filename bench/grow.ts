@@ -114,7 +114,7 @@ for (let round = 0; round < 5; round += 1) {
   if (parsed !== lines) throw new Error(`read ${parsed} lines of ${lines}`);
   started = performance.now();
   const noticed = noticeNeeds({ workspaceDir: workspace, cursor: EMPTY_CURSOR, kindOf });
-  const merged = mergeNeeds([], noticed.needs, { now: new Date() });
+  const merged = await mergeNeeds([], noticed.needs, { now: new Date(), confirmSessions: 2 });
   const took = performance.now() - started;
   if (took < notice.ms) notice = { ms: took, needs: noticed.needs.length, proposals: merged.proposals.length };
 }
