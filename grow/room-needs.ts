@@ -73,6 +73,8 @@ type ReadEvent = RoomEvent | TranscriptLine;
 /** One read of a session's events: the turns heard so far, the needs found, and the session's position. */
 class SessionRead {
   readonly #turns = new Map<string, HeardTurn>();
+  /** Turns whose start is in this read: heard from their message on, not from the one the cursor remembers. */
+  readonly started = new Set<string>();
 
   constructor(
     readonly session: string,
@@ -93,7 +95,8 @@ class SessionRead {
     let heard = this.#turns.get(turn);
     if (!heard) {
       heard = { session: this.session, turn, time: validTime(time) ?? this.now, pieces: [] };
-      if (turn === this.position.turn && this.position.turnText) heard.pieces.push({ source: "user", who: "user", text: this.position.turnText });
+      if (!this.started.has(turn) && turn === this.position.turn && this.position.turnText)
+        heard.pieces.push({ source: "user", who: "user", text: this.position.turnText });
       this.#turns.set(turn, heard);
       this.hearing.turns.push(heard);
     }
@@ -142,6 +145,7 @@ function hearEvent(read: SessionRead, at: number, event: ReadEvent): void {
       position.turn = turnOf(event.turnId);
       position.turnText = event.text.slice(0, TURN_TEXT_CHARS);
       position.replies = {};
+      read.started.add(position.turn);
       read.piece(position.turn, time, { source: "user", who: "user", text: event.text }, PIECE_CHARS.user);
       const goal = requestedGoal(event.text);
       if (goal) read.need({ kind: "request", goal, turn: position.turn, quote: event.text, source: "user", time });
