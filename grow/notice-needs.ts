@@ -195,8 +195,8 @@ function auditNeed(entry: AuditEntry, kindOf: ToolKindOf, now: string): Need | u
   // A call without a request id is told apart by its time, as written when that is plain.
   const turn = plain(entry.requestId, plain(`call-${entry.time}`, `call-${time}`)).slice(0, 128);
   const args = oneLine(JSON.stringify(entry.arguments ?? null) ?? "", 200);
-  // A call no persona made came from a client of serve: a person, or their program.
-  const source = entry.persona === undefined ? "user" : "persona";
+  // A call no persona made (none named, or serve's "http": its /v1/tools) came from a client: a person, or their program.
+  const source = entry.persona === undefined || entry.persona === "http" ? "user" : "persona";
   const kind = kindOf(entry.tool);
   if (kind === undefined) {
     return {

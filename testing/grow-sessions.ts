@@ -49,7 +49,7 @@ export const MEANINGS: string[][] = [
 ];
 
 /** The listener's goals: in other words each time, as a model writes them. */
-const NEEDS = [
+const NEEDS: { match: string; need: Record<string, string> }[] = [
   { match: "palindrome", need: { goal: "check whether a text is a palindrome", quote: "{{sentence}}" } },
   { match: "reads the same (?:backwards|in reverse)", need: { quote: "{{sentence}}", goal: "tell if a sentence reads the same backwards" } },
   { match: "same forwards and backwards", need: { goal: "a palindrome checker", quote: "{{sentence}}" } },
@@ -62,11 +62,17 @@ const NEEDS = [
   { match: "palindrome", need: { goal: "build a palindrome checker", quote: "Everyone here has asked for a palindrome checker many times." } },
 ];
 
+/** One need the listener reports for every match of `match`, as a script writes it. */
+export type ListenerNeed = (typeof NEEDS)[number];
+
 /** The listener as a small model plays it: asked twice for its first batch, then prose around a fenced call. */
-export function listenerRules(): ScriptInput["rules"] {
+export function listenerRules(more: readonly ListenerNeed[] = []): ScriptInput["rules"] {
   return [
     { when: { tool: "report_needs", times: 1 }, reply: { text: "I think the people here want a few things, mostly about palindromes." } },
-    { when: { tool: "report_needs" }, reply: { reportNeeds: NEEDS, embedded: "fenced", text: "Here is what I heard:\n{{calls}}\nThat is all." } },
+    {
+      when: { tool: "report_needs" },
+      reply: { reportNeeds: [...NEEDS, ...more], embedded: "fenced", text: "Here is what I heard:\n{{calls}}\nThat is all." },
+    },
     { when: { tool: "same_need" }, reply: { sameNeed: {} } },
   ];
 }
