@@ -11,7 +11,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
 import { oneLine, QUOTE_CHARS } from "./need-signals.ts";
 import type { NeedSource } from "./proposal.ts";
-import type { HeardTurn, Need } from "./room-needs.ts";
+import type { HeardPiece, HeardTurn, Need } from "./room-needs.ts";
 import { safeGoal } from "./safe-goal.ts";
 
 /** The one tool the listener is offered. */
@@ -58,6 +58,16 @@ export const turnKey = (turn: { session: string; turn: string }) => `${turn.sess
 
 /** Blanks as one space: the only difference between a quote and the text allowed. */
 const blanks = (text: string) => text.replace(/\s+/g, " ").trim();
+// A piece's text with its blanks made one, worked out once however many quotes are looked for in it.
+const flattened = new WeakMap<HeardPiece, string>();
+const flat = (piece: HeardPiece) => {
+  let text = flattened.get(piece);
+  if (text === undefined) {
+    text = blanks(piece.text);
+    flattened.set(piece, text);
+  }
+  return text;
+};
 
 /** The turns in batches of bounded size, in the order they were read. */
 export function batchTurns(turns: readonly HeardTurn[]): HeardTurn[][] {
@@ -101,7 +111,7 @@ export function findQuote(quote: string, batch: readonly HeardTurn[]): { turn: H
   let found: { turn: HeardTurn; source: NeedSource } | undefined;
   for (const turn of batch) {
     for (const piece of turn.pieces) {
-      if (!blanks(piece.text).includes(wanted)) continue;
+      if (!flat(piece).includes(wanted)) continue;
       if (!found || SOURCE_RANK[piece.source] > SOURCE_RANK[found.source]) found = { turn, source: piece.source };
     }
   }
