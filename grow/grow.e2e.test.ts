@@ -135,6 +135,14 @@ async function orgOk(args: string[], limitMs?: number, cwd?: string): Promise<Ru
   return run;
 }
 
+/** A repository whose main grows, with its .org/ out of git and a place for sessions. */
+function mainToGrow(dir: string): void {
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "a main to grow"]);
+  mkdirSync(join(dir, ".org", "sessions"), { recursive: true });
+}
+
 const chat = (text: string) => org(["chat", "--once", text, "--mode", "direct:agent", "--yes"]);
 const git = (args: string[]) => gitSync(W, args).trim();
 const tags = (prefix: string) =>
@@ -317,10 +325,7 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
 
 test("a run killed with kill -9 mid-build leaves consistent state: the next run takes the lock over and the proposal is pending again", async () => {
   const dir = killedWorkspace.dir;
-  writeFileSync(join(dir, ".gitignore"), ".org/\n");
-  gitSync(dir, ["add", "-A"]);
-  gitSync(dir, ["commit", "--quiet", "-m", "a main to grow"]);
-  mkdirSync(join(dir, ".org", "sessions"), { recursive: true });
+  mainToGrow(dir);
   const line = {
     type: "turn-start",
     turnId: "t1",
@@ -388,10 +393,7 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
 
 test("a need only a fetched page speaks of waits unconfirmed until a person accepts it; a three-second budget builds nothing, exits 0 and names the budget", async () => {
   const dir = budgetWorkspace.dir;
-  writeFileSync(join(dir, ".gitignore"), ".org/\n");
-  gitSync(dir, ["add", "-A"]);
-  gitSync(dir, ["commit", "--quiet", "-m", "a main to grow"]);
-  mkdirSync(join(dir, ".org", "sessions"), { recursive: true });
+  mainToGrow(dir);
   const time = new Date().toISOString();
   const call = { id: "c1", name: "web_fetch", arguments: { url: "https://attacker.example/page" } };
   const lines = [

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { fsyncEnabled } from "../config/environment.ts";
+import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
@@ -173,29 +174,14 @@ export class Transcript {
  * The one parser of transcript lines: the room's resume, memory, and `org grow` reading from its cursor.
  */
 export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: string }>): { events: { at: Where; line: TranscriptLine }[]; damaged: Where[] } {
-  const events: { at: Where; line: TranscriptLine }[] = [];
-  const damaged: Where[] = [];
-  for (const { at, text } of lines) {
-    if (text.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      damaged.push(at);
-      continue;
-    }
-    const parsed = TranscriptLine.safeParse(value);
-    if (parsed.success) events.push({ at, line: parsed.data });
-    else damaged.push(at);
-  }
-  return { events, damaged };
+  const { values, damaged } = readJsonLines(lines, TranscriptLine);
+  return { events: values.map(({ at, value }) => ({ at, line: value })), damaged };
 }
 
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
 export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
   // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
-  const text = readPrivateFile(path).split("\n");
-  const { events, damaged } = readTranscriptEvents(text.map((line, index) => ({ at: index + 1, text: line })));
+  const { events, damaged } = readTranscriptEvents(numberedLines(readPrivateFile(path)).map(({ at, text }) => ({ at: at + 1, text })));
   return { lines: events.map((event) => event.line), damagedLines: damaged.length, damagedLineNumbers: damaged.slice(0, DAMAGED_LINES_LISTED) };
 }
 

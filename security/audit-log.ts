@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { readJsonLines } from "../config/json-lines.ts";
 import { appendPrivateFile, ensurePrivateDir } from "./private-state.ts";
 import { redact } from "./redact.ts";
 
@@ -40,19 +41,10 @@ const AuditLine = z.object({
 
 /** The audit entries among lines of the log's text; a line a crash tore, or anything that is not an entry, is passed over. */
 export function readAuditLines(lines: Iterable<string>): AuditEntry[] {
-  const entries: AuditEntry[] = [];
-  for (const text of lines) {
-    if (text.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      continue;
-    }
-    const parsed = AuditLine.safeParse(value);
-    if (parsed.success) entries.push(parsed.data);
-  }
-  return entries;
+  return readJsonLines(
+    [...lines].map((text) => ({ at: 0, text })),
+    AuditLine,
+  ).values.map(({ value }) => value);
 }
 
 const AUDIT_DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
@@ -150,19 +151,7 @@ function rotate(directory: string, kept: number): void {
 
 /** The lines of a record file that are calls; a torn last line, or any line that is not a call, is skipped. */
 export function parseToolCalls(text: string): ToolCall[] {
-  const calls: ToolCall[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const parsed = ToolCall.safeParse(value);
-    if (parsed.success) calls.push(parsed.data);
-  }
-  return calls;
+  return readJsonLines(numberedLines(text), ToolCall).values.map(({ value }) => value);
 }
 
 type FileRead = { size: number; chars: number; head: string; calls: ToolCall[] };
