@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
-import type { ProbeResult } from "../llm/probe-model-server.ts";
+import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
+import type { ProbeResult } from "../llm/language-model.ts";
+import { httpModels } from "../models/persona-model.ts";
 import { orgInvocation, orgPath } from "./org-invocation.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -37,6 +39,14 @@ export function noServerHint(server: string, then = "chat"): string[] {
     `      OLLAMA_BASE=http://127.0.0.1:${port} OLLAMA_MODEL=scripted ${org} ${then}`,
     `    — or just watch '${org} demo'.`,
   ];
+}
+
+/** Each server the personas use, probed once (in the order the personas name them) through the first persona's model on it, with its key. */
+export async function probeServers(config: OrgConfig, signal: AbortSignal): Promise<ProbeResult[]> {
+  const models = httpModels(config);
+  const onServer = new Map<string, PersonaConfig>();
+  for (const persona of config.personas) if (!onServer.has(persona.server)) onServer.set(persona.server, persona);
+  return await Promise.all([...onServer.values()].map((persona) => models(persona).probe(signal)));
 }
 
 /** The message for a server nobody answers at: the URL and why, then `noServerHint`. */

@@ -1,9 +1,10 @@
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./ref-names.ts";
-import { GitCommandError, type RepoGit } from "./repo-git.ts";
+import { GitCommandError } from "./git-command-error.ts";
+import type { RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
@@ -107,23 +108,14 @@ export async function createBranchAtFreeSecond(git: RepoGit, commit: string, now
   throw new CandidateRefusedError(`no free candidate branch name in ${MAX_SECOND_TRIES} seconds from ${candidateBranchName(new Date(start))}`);
 }
 
-async function removeWorktree(git: RepoGit, worktree: string): Promise<void> {
-  try {
-    await git.run(["worktree", "remove", "--force", "--", worktree]);
-  } catch {
-    rmSync(worktree, { recursive: true, force: true });
-    await git.run(["worktree", "prune"]).catch(() => {});
-  }
-}
-
 // A toolsmith killed mid-landing (kill -9) leaves its worktree behind; its name carries the owner's pid.
 async function removeAbandonedWorktrees(git: RepoGit, worktreesDir: string): Promise<void> {
   for (const name of readdirSync(worktreesDir)) {
     const pid = Number(/^toolsmith-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
     if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
-    await removeWorktree(git, join(worktreesDir, name));
+    await git.removeWorktree(join(worktreesDir, name));
   }
-  await git.run(["worktree", "prune"]).catch(() => {});
+  await git.pruneWorktrees();
 }
 
 // What the toolsmith may commit: the three files of one generated tool.

@@ -58,12 +58,7 @@ export async function pruneCandidates(
 
 /** The worktree of a candidate (when there is one), then its branch, deleted only while it still names `commit`. */
 async function removeCandidate(git: RepoGit, branch: string, commit: string, worktree: string | null, signal?: AbortSignal): Promise<void> {
-  if (worktree) {
-    await git.run(["worktree", "remove", "--force", "--", worktree], { signal }).catch(async () => {
-      if (lstatSync(worktree).isDirectory()) rmSync(worktree, { recursive: true, force: true });
-      await git.run(["worktree", "prune"], { signal }).catch(() => {});
-    });
-  }
+  if (worktree) await git.removeWorktree(worktree, signal);
   await git.run(["update-ref", "-d", `refs/heads/${branch}`, commit], { signal });
 }
 

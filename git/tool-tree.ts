@@ -5,15 +5,7 @@ type TreeEntry = { mode: string; type: string; id: string; name: string };
 
 async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
   if (!tree) return [];
-  const out = await git.run(["ls-tree", "-z", "--end-of-options", tree], { signal });
-  return out
-    .split("\0")
-    .filter(Boolean)
-    .map((line) => {
-      const [meta = "", name = ""] = line.split("\t");
-      const [mode = "", type = "", id = ""] = meta.split(" ");
-      return { mode, type, id, name };
-    });
+  return (await git.treeEntries(tree, { signal })).map(({ mode, type, id, path }) => ({ mode, type, id, name: path }));
 }
 
 async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
@@ -51,10 +43,8 @@ export async function treeWithToolFolders(git: RepoGit, commit: string, folders:
 /** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
 export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
-  const out = await git.run(["ls-tree", "-z", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/${tool}`], { signal }).catch(() => "");
-  const [meta = ""] = out.split("\t");
-  const [, type, id] = meta.split(" ");
-  return type === "tree" ? id : undefined;
+  const [entry] = await git.treeEntries(commit, { paths: [`${GENERATED_TOOLS_DIR}/${tool}`], signal }).catch(() => []);
+  return entry?.type === "tree" ? entry.id : undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { isTokenCount } from "../llm/token-count.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import { wrapModel } from "../llm/wrap-model.ts";
 
 /**
  * What one run may spend: wall time, model tokens, tools built. `minBuildMs`: the time left below which no build
@@ -100,35 +101,30 @@ export class GrowBudget {
 
   /** `model`, counting the tokens and time of every completion, and cutting a stream once the run's tokens are spent. */
   model(model: LanguageModel): LanguageModel {
-    const budget = this;
-    const wrap = (inner: LanguageModel): LanguageModel => ({
-      modelId: inner.modelId,
-      server: inner.server,
-      listModels: (signal) => inner.listModels(signal),
-      withModelId: (modelId, source) => wrap(inner.withModelId(modelId, source)),
-      async stream(request) {
+    return wrapModel(model, {
+      // The request goes on with the run's tokens as its cut and the budget's end in its signal.
+      wrapStream: async ({ request, model: inner }) => {
         const prompt = tokensOf(JSON.stringify(request.messages).length);
-        const left = budget.limits.maxTokens - budget.#tokens - prompt;
-        if (left <= 0) budget.#exhaust();
-        const signal = AbortSignal.any([...(request.signal ? [request.signal] : []), budget.#exhausted.signal]);
+        const left = this.limits.maxTokens - this.#tokens - prompt;
+        if (left <= 0) this.#exhaust();
+        const signal = AbortSignal.any([...(request.signal ? [request.signal] : []), this.#exhausted.signal]);
         const tokens = Math.max(0, Math.min(left, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY));
         const started = performance.now();
         try {
           const completion = await inner.stream({ ...request, signal, stopAt: { ...request.stopAt, tokens } });
           const usage = completion.usage;
           // The server's count when it gave a sound one; else about four characters a token of what went and came.
-          budget.#tokens +=
+          this.#tokens +=
             usage && isTokenCount(usage.promptTokens) && isTokenCount(usage.completionTokens)
               ? usage.promptTokens + usage.completionTokens
               : prompt + tokensOf(completion.content.length + completion.reasoning.length + JSON.stringify(completion.toolCalls).length);
-          if (completion.limitReached?.reason === "budget" || budget.#tokens >= budget.limits.maxTokens) budget.#exhaust();
+          if (completion.limitReached?.reason === "budget" || this.#tokens >= this.limits.maxTokens) this.#exhaust();
           return completion;
         } finally {
-          budget.#modelMs += performance.now() - started;
+          this.#modelMs += performance.now() - started;
         }
       },
     });
-    return wrap(model);
   }
 
   spent(): BudgetSpent {

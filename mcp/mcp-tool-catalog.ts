@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { isObjectId } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
@@ -152,8 +153,6 @@ function promotedFiles(
   }
 }
 
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-
 /**
  * Every generated tool at a commit, read through git (nothing checked out): metadata validated, tool.ts and
  * tool.test.ts hashed against it. Runs copy the checked code; the commit is fixed, so it cannot change after.
@@ -166,13 +165,10 @@ export async function entriesAtCommit(
   signal?: AbortSignal,
   policy?: SandboxPolicy,
 ): Promise<McpToolEntry[]> {
-  if (!OBJECT_ID.test(commit)) throw new Error(`not a commit id: ${commit}`);
-  const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  if (!isObjectId(commit)) throw new Error(`not a commit id: ${commit}`);
   const blobs = new Map<string, { blob: string; size: number }>();
-  for (const row of tree.split("\n")) {
-    const [info = "", path = ""] = row.split("\t");
-    const [mode, type, blob = "", size = ""] = info.split(/\s+/);
-    if (mode === "100644" && type === "blob" && OBJECT_ID.test(blob)) blobs.set(path, { blob, size: Number(size) });
+  for (const { mode, type, id, size, path } of await git.treeEntries(commit, { recursive: true, sizes: true, paths: [`${GENERATED_TOOLS_DIR}/`], signal })) {
+    if (mode === "100644" && type === "blob") blobs.set(path, { blob: id, size: size ?? 0 });
   }
   const names = [...new Set([...blobs.keys()].map((path) => path.split("/")[2] ?? ""))].filter((name) => TOOL_NAME_PATTERN.test(name)).sort();
   const entries: McpToolEntry[] = [];
@@ -187,11 +183,11 @@ export async function entriesAtCommit(
     }
     try {
       if (meta.size > MAX_METADATA_BYTES) throw new Error(`metadata.json has ${meta.size} bytes, more than ${MAX_METADATA_BYTES}`);
-      const metadataText = await git.run(["cat-file", "blob", meta.blob], { signal });
+      const metadataText = await git.readBlob(meta.blob, signal);
       const metadata = parseToolMetadata(metadataText, `${label}:${generatedToolPath(name, "metadata.json")}`);
       if (metadata.spec.name !== name) throw new Error(`metadata.json names ${metadata.spec.name}, not ${name}`);
-      const code = await git.run(["cat-file", "blob", tool.blob], { signal });
-      const testCode = await git.run(["cat-file", "blob", tests.blob], { signal });
+      const code = await git.readBlob(tool.blob, signal);
+      const testCode = await git.readBlob(tests.blob, signal);
       if (sha256Hex(code) !== metadata.files["tool.ts"] || sha256Hex(testCode) !== metadata.files["tool.test.ts"]) {
         throw new Error("its files do not match the hashes recorded at validation");
       }
