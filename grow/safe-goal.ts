@@ -12,7 +12,7 @@ const HOST = /(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,2
 const IP = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])|\[[0-9a-f:]{2,39}\](?::\d{1,5})?/gi;
 // What ends a file name, not a host: a name like "notes.txt" or "tool.ts" stays.
 const FILE_SUFFIXES = new Set(
-  "txt md ts tsx js jsx mjs cjs json jsonl yaml yml toml xml csv tsv html htm css py rb go rs java c h cpp sh log pdf png jpg jpeg gif svg zip tar gz tgz bz2 xz lock ini cfg conf env sql db sqlite wasm".split(
+  "txt md ts tsx js jsx mjs cjs json jsonl yaml yml toml xml csv tsv html htm css py rb go rs java c h cpp sh log pdf png jpg jpeg gif svg zip tar gz tgz bz2 xz lock ini cfg conf env sql db sqlite wasm pem crt key pub".split(
     " ",
   ),
 );
@@ -28,15 +28,16 @@ const TOKEN = /(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{24,}(?![\w-
 export function safeGoal(text: string): string {
   let goal = oneLine(text, GOAL_CHARS * 4);
   goal = scanForSecrets(goal).redacted.replaceAll(REDACTED, "a secret");
+  // Whole URLs and paths first: a host or a file name inside one goes with it.
   goal = goal
     .replace(URL, "a URL")
     .replace(EMAIL, "an email address")
-    .replace(HOST, (host, suffix: string) => (FILE_SUFFIXES.has(suffix.toLowerCase()) ? host : "a host"))
-    .replace(IP, "a host")
     .replace(DRIVE_PATH, "a path")
     .replace(CLIMBING_PATH, "a path")
     .replace(HOME_PATH, "a path")
     .replace(ABSOLUTE_PATH, "a path")
+    .replace(HOST, (host, suffix: string) => (FILE_SUFFIXES.has(suffix.toLowerCase()) ? host : "a host"))
+    .replace(IP, "a host")
     .replace(TOKEN, "a secret");
   return oneLine(goal, GOAL_CHARS);
 }
