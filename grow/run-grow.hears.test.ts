@@ -156,9 +156,9 @@ test("budgets: three seconds build nothing and say so; a token budget spent whil
   await roomSession(workspace.dir, [PHRASINGS.palindrome[0], "we need a tool that counts the vowels in a text"]);
   const short = await runGrow(request(workspace.dir, { limits: { budgetMs: 3_000 } }));
   expect(short.report).toMatchObject({ state: "done", builds: [], budget: { stoppedBy: "time", tools: 0 } });
-  expect(
-    short.report.notes.some((note) => /^the time budget has \d+\.\d s left, too little for a build: 2 proposal\(s\) wait for the next run$/.test(note)),
-  ).toBe(true);
+  // Too little left for a build (or, on a machine slow enough, none left at all once the needs were heard).
+  const stopped = /^the time budget (has \d+\.\d s left, too little for a build|was reached): 2 proposal\(s\) wait for the next run$/;
+  expect(short.report.notes.some((note) => stopped.test(note))).toBe(true);
   expect(gitSync(workspace.dir, ["for-each-ref", "refs/heads/cand/", "refs/tags/"])).toBe("");
 
   using other = repo();

@@ -301,7 +301,7 @@ test("a build still under way when the time budget runs out is cut at once: the 
   // The budget outlasts the noticing; a build may start with any time left, and the stalled one is cut when it ends.
   // No model hears: the word rules notice at once, and the budget is left for the build.
   const { listener: _none, ...words } = made;
-  const { report } = await runGrow({ ...words, limits: { ...made.limits, budgetMs: 5_000, minBuildMs: 1 } });
+  const { report } = await runGrow({ ...words, limits: { ...made.limits, budgetMs: 15_000, minBuildMs: 1 } });
   expect(report.state).toBe("done");
   expect(report.budget.stoppedBy).toBe("time");
   expect(report.notes.join("\n")).toMatch(/the time budget ran out while p[0-9a-f]+ was being built: it was cut/);
