@@ -54,6 +54,13 @@ function proposalId(goal: string, taken: ReadonlySet<string>): string {
 const evidenceKey = (evidence: { session: string; turn: string }) => `${evidence.session}\u0000${evidence.turn}`;
 /** A session as a proposal remembers it. */
 const sessionKey = (session: string) => createHash("sha256").update(session).digest("hex").slice(0, 8);
+
+/** A proposal kept before sessions were counted: its sessions as its evidence tells them (in place). */
+export function countSessionsOfOlderProposal(proposal: Proposal): void {
+  if (proposal.seenIn.length > 0 || proposal.evidence.length === 0) return;
+  proposal.seenIn = [...new Set(proposal.evidence.map((evidence) => sessionKey(evidence.session)))];
+  proposal.sessions = Math.max(proposal.sessions, proposal.seenIn.length);
+}
 /** Whose words weigh most as evidence of a turn: a person's, then a model's, then a tool's. */
 const SOURCE_RANK: Record<NeedSource, number> = { user: 2, persona: 1, tool: 0 };
 

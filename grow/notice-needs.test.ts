@@ -250,6 +250,32 @@ describe("noticing keeps what a proposal can hold", () => {
   });
 });
 
+describe("proposals kept before sessions and sources were recorded", () => {
+  test("read, they count their sessions from their evidence, and stay as they were otherwise", async () => {
+    const dir = workspace();
+    const time = new Date().toISOString();
+    const older = {
+      id: "p0123456789a",
+      goal: "clamps a number into a range",
+      evidence: ["s1", "s2", "s1"].map((session, index) => ({ session, turn: `t${index}`, quote: "we need a tool that clamps a number into a range" })),
+      count: 3,
+      firstSeen: time,
+      lastSeen: time,
+      state: "pending",
+      kind: "build",
+      goalFrom: "request",
+      signals: { request: 3 },
+      attempts: 0,
+      updatedAt: time,
+    };
+    mkdirSync(join(dir, ".org", "grow"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, ".org", "grow", "proposals.json"), JSON.stringify({ version: 1, cursor: EMPTY_CURSOR, proposals: [older] }), { mode: 0o600 });
+    const [read] = readGrowState(dir).proposals;
+    expect(read).toMatchObject({ sessions: 2, sources: {}, state: "pending", count: 3 });
+    expect(read?.seenIn).toHaveLength(2);
+  });
+});
+
 describe("noticing reads the audit log and serve's jobs where no transcript tells", () => {
   test("a failed call outside any session, and a job whose session left no transcript, are needs; a job with a transcript is read there", async () => {
     const dir = workspace();
