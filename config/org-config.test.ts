@@ -51,7 +51,14 @@ describe("loadOrgConfig", () => {
         ["python", "python", "tiny:1b", "http://127.0.0.1:9"],
         ["toolsmith", "toolsmith", "tiny:1b", "http://127.0.0.1:9"],
       ]);
-      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow" });
+      expect(config.personas[0]?.tools).toEqual({
+        sh: "allow",
+        chat_mode: "allow",
+        workflow_run: "ask",
+        plan_workflow: "ask",
+        memory_search: "allow",
+        memory_save: "allow",
+      });
       expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
       expect(config.source).toBeUndefined();
       expect(serverConcurrency(config, "http://127.0.0.1:9")).toBe(1);
@@ -71,6 +78,7 @@ describe("loadOrgConfig", () => {
         sh: "ask",
         chat_mode: "allow",
         workflow_run: "ask",
+        plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
         python_run: "allow",
@@ -148,6 +156,7 @@ describe("loadOrgConfig", () => {
         sh: "deny",
         chat_mode: "allow",
         workflow_run: "ask",
+        plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
         word_count: "ask",
@@ -167,7 +176,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -176,8 +185,17 @@ describe("loadOrgConfig", () => {
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
-    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), so they are named here.
-    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name, "memory_search", "memory_save", "web_fetch"]);
+    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), plan_workflow per config, so they are named here.
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([
+      sh.name,
+      pythonRun.name,
+      "chat_mode",
+      workflowRun.name,
+      "plan_workflow",
+      "memory_search",
+      "memory_save",
+      "web_fetch",
+    ]);
   });
 
   test("the advice reads well: an object, a name pattern's own words", () => {

@@ -9,6 +9,7 @@ import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts"
 import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { WorkflowSettings } from "./workflow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import {
   DEFAULT_MCP,
@@ -167,6 +168,8 @@ export const OrgConfigFile = z.strictObject({
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
+  /** `org workflow plan` and `plan_workflow`: the planner's model, repair rounds and step bound. */
+  workflow: WorkflowSettings.optional(),
   sandbox: SandboxEntry.optional(),
   /** MCP servers whose tools join the room as `<server>__<tool>` (config/mcp-servers.ts). */
   mcpServers: z.record(z.string(), McpServerEntry).optional(),
@@ -192,6 +195,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   network: NetworkSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  workflow: WorkflowSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
@@ -225,7 +229,7 @@ export const DEFAULT_LIMITS: OrgLimits = {
 
 /** The tools each kind of persona gets unless the config says otherwise. */
 export const DEFAULT_TOOLS: Record<PersonaKind, Record<string, ToolPolicy>> = {
-  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow" },
+  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", plan_workflow: "ask", memory_search: "allow", memory_save: "allow" },
   python: { python_run: "allow" },
   toolsmith: {},
   simple: {},
@@ -272,6 +276,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
+  if (first === "workflow" && path.length === 1) return Object.keys(WorkflowSettings.shape);
   if (first === "mcpServers" && path.length === 2) return Object.keys(McpServerEntry.shape);
   if (first === "mcp" && path.length === 1) return Object.keys(McpSettings.shape);
   return [];
@@ -448,6 +453,7 @@ function resolveOrgConfig(
     },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     grow: file.grow ?? GrowSettings.parse({}),
+    workflow: file.workflow ?? WorkflowSettings.parse({}),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],

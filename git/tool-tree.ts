@@ -3,17 +3,20 @@ import type { RepoGit } from "./repo-git.ts";
 
 type TreeEntry = { mode: string; type: string; id: string; name: string };
 
-async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
+/** The entries of a tree (none for no tree). */
+export async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
   if (!tree) return [];
   return (await git.treeEntries(tree, { signal })).map(({ mode, type, id, path }) => ({ mode, type, id, name: path }));
 }
 
-async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
+/** A tree made of `list`. */
+export async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
   const input = list.map((entry) => `${entry.mode} ${entry.type} ${entry.id}\t${entry.name}\0`).join("");
   return (await git.run(["mktree", "-z"], { stdin: input, signal })).trim();
 }
 
-function subtree(parent: TreeEntry[], name: string): string | undefined {
+/** The id of the subtree `name` of a tree's entries. */
+export function subtree(parent: TreeEntry[], name: string): string | undefined {
   return parent.find((entry) => entry.name === name && entry.type === "tree")?.id;
 }
 
@@ -24,7 +27,7 @@ function subtree(parent: TreeEntry[], name: string): string | undefined {
  */
 export async function treeWithToolFolders(git: RepoGit, commit: string, folders: Map<string, string | undefined>, signal?: AbortSignal): Promise<string> {
   for (const name of folders.keys()) if (!TOOL_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a tool name`);
-  const [toolsName, generatedName] = GENERATED_TOOLS_DIR.split("/") as [string, string];
+  const [toolsName = "tools", generatedName = "generated"] = GENERATED_TOOLS_DIR.split("/");
   const root = await entries(git, `${commit}^{tree}`, signal);
   const tools = await entries(git, subtree(root, toolsName), signal);
   const generated = await entries(git, subtree(tools, generatedName), signal);

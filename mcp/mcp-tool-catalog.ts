@@ -1,4 +1,3 @@
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
@@ -13,8 +12,9 @@ import { verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
+import { workflowFiles, workflowsFolder } from "../workflows/workflow-files.ts";
 import { runWorkflow } from "../workflows/run-workflow.ts";
-import { parseWorkflow, WORKFLOW_FILE_PATTERN, WorkflowError } from "../workflows/workflow-file.ts";
+import { parseWorkflow, WorkflowError } from "../workflows/workflow-file.ts";
 
 /** What one call of a catalog tool gave: its output, or why there is none (for the client's model to read). */
 export type McpToolRun = { ok: true; output: unknown } | { ok: false; error: string };
@@ -210,9 +210,9 @@ export async function entriesAtCommit(
 }
 
 /**
- * Every workflow file in `<workspaceDir>/workflows/` as a tool named after the file (without `.json`); it runs
- * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`
- * (the checkout whose promoted tools are offered).
+ * Every workflow file in `<workspaceDir>/workflows/`, then in each of `toolRoots`' (the checkout whose promoted tools
+ * and workflows are offered), as a tool named after the file (without `.json`; the first folder to have a name wins);
+ * it runs like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`.
  */
 export function workflowEntries(
   workspaceDir: string,
@@ -221,16 +221,23 @@ export function workflowEntries(
   policy?: SandboxPolicy,
 ): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
-  const folder = join(workspaceDir, "workflows");
-  let files: string[];
-  try {
-    files = readdirSync(folder, { withFileTypes: true })
-      .filter((entry) => entry.isFile() && WORKFLOW_FILE_PATTERN.test(entry.name))
-      .map((entry) => entry.name)
-      .sort();
-  } catch {
-    return [];
-  }
+  const seen = new Set<string>();
+  return roots.flatMap((root) => {
+    const entries = workflowEntriesIn(root, { scratchOf: workspaceDir, roots }, onSkip, policy).filter((entry) => !seen.has(entry.name));
+    for (const entry of entries) seen.add(entry.name);
+    return entries;
+  });
+}
+
+/** The workflows of one folder's `workflows/`, read within that folder, their tools looked up in `roots`, run with the workspace's scratch. */
+function workflowEntriesIn(
+  workspaceDir: string,
+  { scratchOf, roots }: { scratchOf: string; roots: readonly string[] },
+  onSkip: (name: string, problem: string) => void,
+  policy?: SandboxPolicy,
+): McpToolEntry[] {
+  const folder = workflowsFolder(workspaceDir);
+  const files = workflowFiles(workspaceDir);
   const entries: McpToolEntry[] = [];
   for (const file of files) {
     const name = file.replace(/\.json$/, "");
@@ -239,7 +246,7 @@ export function workflowEntries(
       onSkip(file, "its name is not a valid MCP tool name (letters, digits, _ - . only, at most 64)");
       continue;
     }
-    const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
+    const scratchDir = scratchDirFor({ workspaceDir: scratchOf, sessionId: "mcp" });
     const tools = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
     let text: string;
     try {

@@ -45,8 +45,11 @@ export type OneToolRequest<Parameters extends z.ZodType> = {
   signal?: AbortSignal;
 };
 
-/** One answer read: the kept value, or the problem to send back (with what the model wrote when it called nothing). */
-export type OneToolAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string };
+/**
+ * One answer read: the kept value, or the problem to send back (with what the model wrote when it called nothing, and
+ * whether it called the tool at all).
+ */
+export type OneToolAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string; called: boolean };
 
 /** What an answer kept: the value, what adjust noted, how many tries it took and the hash input of each prompt. */
 export type OneToolResult<Value> = { value: Value; notes: string[]; attempts: number; conversations: ChatMessage[][] };
@@ -60,7 +63,7 @@ export async function askForOneCall<Parameters extends z.ZodType>(request: OneTo
   const definition = oneToolDefinition(request.tool.name, request.tool.description, request.tool.parameters);
   const conversation = [...request.messages];
   const conversations: ChatMessage[][] = [];
-  let last: OneToolAnswer<unknown> = { ok: false, problem: "", words: "" };
+  let last: OneToolAnswer<unknown> = { ok: false, problem: "", words: "", called: false };
   for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
     conversations.push([...conversation]);
     const completion = await request.model.stream({ messages: conversation, tools: [definition], signal: request.signal });
@@ -112,7 +115,7 @@ export function readOneToolAnswer<Parameters extends z.ZodType>(
   ];
   const bare = request.bareArguments && calls.length === 0 ? bareArgumentsOf(completion.content) : undefined;
   const call = calls.find((candidate) => candidate.name === name) ?? (bare === undefined ? undefined : { name, arguments: bare, invalid: undefined });
-  const refuse = (problem: string, words = "") => ({ ok: false as const, problem, words });
+  const refuse = (problem: string, words = "") => ({ ok: false as const, problem, words, called: call !== undefined });
   if (!call) {
     const named = calls.map((candidate) => candidate.name).join(", ");
     const words = completion.content.replace(/\s+/g, " ").trim().slice(0, 400);
