@@ -1,3 +1,4 @@
+import { computedReply } from "./computed-replies.ts";
 import type { Reply, Script } from "./script.ts";
 
 /** The parts of a chat request that rules look at. */
@@ -30,6 +31,11 @@ export class RuleMatcher {
   pick(request: ChatRequestView): { reply: Reply; ruleIndex: number | "fallback" | "none" } {
     const last = request.messages.at(-1);
     const lastText = messageText(last?.content);
+    const texts = () => ({
+      firstUser: messageText(request.messages.find((message) => message.role === "user")?.content),
+      last: lastText,
+      tool: request.toolNames?.[0],
+    });
     const systemText = request.messages
       .filter((message) => message.role === "system")
       .map((message) => messageText(message.content))
@@ -47,9 +53,10 @@ export class RuleMatcher {
         continue;
       }
       this.#fired[index] = (this.#fired[index] ?? 0) + 1;
-      return { reply: withPlaceholders(rule.reply, lastText, match?.groups), ruleIndex: index };
+      return { reply: computedReply(withPlaceholders(rule.reply, lastText, match?.groups), texts, this.script.meanings), ruleIndex: index };
     }
-    if (this.script.fallback) return { reply: withPlaceholders(this.script.fallback, lastText), ruleIndex: "fallback" };
+    if (this.script.fallback)
+      return { reply: computedReply(withPlaceholders(this.script.fallback, lastText), texts, this.script.meanings), ruleIndex: "fallback" };
     const quoted = lastText.length > 200 ? `${lastText.slice(0, 200)}…` : lastText;
     return {
       reply: {

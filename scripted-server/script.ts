@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 
 export const WIRE_FORMATS = ["ollama-new", "ollama-old", "ollama-index-bug", "openai", "vllm", "llamacpp"] as const;
-export const EMBEDDED_FORMATS = ["hermes", "mistral", "json", "pythonic", "qwen-xml"] as const;
+export const EMBEDDED_FORMATS = ["hermes", "mistral", "json", "fenced", "arguments", "pythonic", "qwen-xml"] as const;
 
 const isRegex = (pattern: string) => {
   try {
@@ -32,6 +32,15 @@ export const ScriptToolCall = z.strictObject({
   arguments: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * One need `reportNeeds` reports for every match of `match` in the batch it is sent: `need` written as given (its keys in
+ * the order given), `{{match}}` and `{{sentence}}` in a value replaced by the match and the sentence around it.
+ */
+export const NeedTemplate = z.strictObject({
+  match: z.string().refine(isRegex, "is not a valid regular expression"),
+  need: z.record(z.string(), z.string()),
+});
+
 export const Reply = z.strictObject({
   /**
    * Content; `{{lastMessage}}` is replaced by the last message's content, `{{match.NAME}}` by what the named group NAME
@@ -50,6 +59,17 @@ export const Reply = z.strictObject({
   /** false leaves the usage chunk out; an object sends these counts instead of the computed ones (any numbers). */
   usage: z.union([z.boolean(), z.strictObject({ prompt_tokens: z.number(), completion_tokens: z.number() })]).default(true),
   fault: Fault.optional(),
+  /**
+   * Plays org grow's listener: calls the request's one offered tool (`report_needs`) with `{"needs": […]}`, one need
+   * per match of each template in the request's first user message (the batch of turns).
+   */
+  reportNeeds: z.array(NeedTemplate).optional(),
+  /**
+   * Plays org grow's merge question: finds the lines `A: …` and `B: …` of the last message and calls the request's one
+   * offered tool (`same_need`) with `{"same": true}` when both say one of the script's `meanings`, else false (`words`:
+   * "yes"/"no", as a small model writes a boolean).
+   */
+  sameNeed: z.strictObject({ words: z.boolean().optional() }).optional(),
 });
 export type Reply = z.infer<typeof Reply>;
 
@@ -90,6 +110,11 @@ export const Script = z.strictObject({
   models: z.array(z.string().min(1)).min(1).default(["qwen3:8b"]),
   rules: z.array(Rule),
   fallback: Reply.optional(),
+  /**
+   * Meanings, each a list of phrases (any case) that say it: texts that say the same meaning get embeddings near each
+   * other (paraphrases placed near, as a real embedding model places them), and `sameNeed` answers by them.
+   */
+  meanings: z.array(z.array(z.string().min(1)).min(1)).default([]),
 });
 export type Script = z.infer<typeof Script>;
 /** A script as written in a file, before defaults are filled in. */
@@ -145,12 +170,13 @@ export async function loadScript(path: string): Promise<Script> {
   return parseScript(await file.text(), path);
 }
 
-/** Several scripts as one: their rules in order, every model any of them lists, the first fallback. */
+/** Several scripts as one: their rules in order, every model any of them lists, the first fallback, every meaning. */
 export function mergeScripts(scripts: readonly Script[]): Script {
   const fallback = scripts.find((script) => script.fallback !== undefined)?.fallback;
   return {
     models: [...new Set(scripts.flatMap((script) => script.models))],
     rules: scripts.flatMap((script) => script.rules),
     ...(fallback ? { fallback } : {}),
+    meanings: scripts.flatMap((script) => script.meanings),
   };
 }
