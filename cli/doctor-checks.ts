@@ -3,8 +3,8 @@ import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { type ProbeResult, probeModelServer, toolCapability } from "../llm/probe-model-server.ts";
-import { hasModel, noServerHint } from "./model-server-probe.ts";
+import { hasModel, type ProbeResult, probeModelServer, toolCapability } from "../llm/probe-model-server.ts";
+import { noServerHint } from "./model-server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };

@@ -8,6 +8,7 @@ import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts"
 import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import {
   DEFAULT_MCP,
@@ -168,6 +169,10 @@ export const OrgConfigFile = z.strictObject({
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
+  /** `org supervise`: how often it checks, its bounds, which fixes apply without a person, its webhook. */
+  supervise: SuperviseSettings.optional(),
+  /** `org backup`: where backups go and how many are kept. */
+  backup: BackupSettings.optional(),
   sandbox: SandboxEntry.optional(),
   /** MCP servers whose tools join the room as `<server>__<tool>` (config/mcp-servers.ts). */
   mcpServers: z.record(z.string(), McpServerEntry).optional(),
@@ -193,6 +198,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   network: NetworkSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  supervise: SuperviseSettings;
+  backup: BackupSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
@@ -272,6 +279,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
+  if (first === "supervise" && path.length === 1) return Object.keys(SuperviseSettings.shape);
+  if (first === "backup" && path.length === 1) return Object.keys(BackupSettings.shape);
   if (first === "mcpServers" && path.length === 2) return Object.keys(McpServerEntry.shape);
   if (first === "mcp" && path.length === 1) return Object.keys(McpSettings.shape);
   return [];
@@ -431,6 +440,8 @@ function resolveOrgConfig(
     },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     grow: file.grow ?? GrowSettings.parse({}),
+    supervise: file.supervise ?? SuperviseSettings.parse({}),
+    backup: file.backup ?? BackupSettings.parse({}),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],
