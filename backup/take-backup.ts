@@ -70,7 +70,7 @@ async function refsUnderLock(
       if (!(error instanceof PromotionBlockedError) || Date.now() > deadline || signal?.aborted) {
         throw new BackupError(`the refs could not be read consistently: ${error instanceof Error ? error.message : String(error)}`);
       }
-      await sleep(250, signal);
+      await sleep(25, signal);
     }
   }
   try {

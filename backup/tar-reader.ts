@@ -77,7 +77,9 @@ export async function* readTar(path: string): AsyncGenerator<TarEntry> {
   let previous = "the start of the archive";
   for (;;) {
     const where = `after ${previous}`;
-    const block = await reader.exact(BLOCK);
+    const block = await reader.exact(BLOCK).catch((error: unknown) => {
+      throw error instanceof TarError ? new TarError(`${error.message}, ${where}`) : error;
+    });
     if (block.length === 0) throw new TarError(`${path} ends ${where} without the end-of-archive blocks: it is cut short`);
     if (block.length < BLOCK) throw new TarError(`${path} is cut short in the header ${where}`);
     const header = parseHeader(block, where);
@@ -105,7 +107,10 @@ function entryOf(reader: ByteReader, path: string, entryName: string, length: nu
   const left = { bytes: length, padded: false };
   const body = async function* (): AsyncGenerator<Buffer> {
     while (left.bytes > 0) {
-      const part = await reader.some(Math.min(left.bytes, 1024 * 1024));
+      const part = await reader.some(Math.min(left.bytes, 1024 * 1024)).catch((error: unknown) => {
+        // gzip's own end (cut short, damaged) met inside an entry: the entry is named.
+        throw error instanceof TarError ? new TarError(`${error.message}, inside ${entryName} (${length - left.bytes} of ${length} bytes read)`) : error;
+      });
       if (part.length === 0) throw new TarError(`${path} is cut short inside ${entryName} (${length - left.bytes} of ${length} bytes)`);
       left.bytes -= part.length;
       yield part;
