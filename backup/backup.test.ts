@@ -212,7 +212,10 @@ for (let index = 0; !existsSync(stop) && index < 5000; index += 1) {
   } catch {} finally { journal.clear(); journal.unlock(); }
   await Bun.sleep(15);
 }
-`.replace('gitSync(repo, ["update-ref", "--stdin"], );', 'Bun.spawnSync(["git", "update-ref", "--stdin"], { cwd: repo, stdin: new TextEncoder().encode("start\\nupdate refs/heads/main " + next + " " + main + "\\ncreate refs/tags/" + tag + " " + next + "\\nprepare\\ncommit\\n") });'),
+`.replace(
+        'gitSync(repo, ["update-ref", "--stdin"], );',
+        'Bun.spawnSync(["git", "update-ref", "--stdin"], { cwd: repo, stdin: new TextEncoder().encode("start\\nupdate refs/heads/main " + next + " " + main + "\\ncreate refs/tags/" + tag + " " + next + "\\nprepare\\ncommit\\n") });',
+      ),
     );
     const child = Bun.spawn([process.execPath, script, busy.dir, stop], { stdout: "ignore", stderr: "inherit" });
     const promoted: number[] = [];

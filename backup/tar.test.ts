@@ -65,7 +65,9 @@ describe("the backup's tar: written as it goes, read back with nothing but files
       ["file", long],
     ]);
     expect(read[2]?.text).toBe(readFileSync(big, "utf8"));
-    const listed = Bun.spawnSync(["tar", "-tzf", join(dir, "a.tar.gz")]).stdout.toString().split("\n");
+    const listed = Bun.spawnSync(["tar", "-tzf", join(dir, "a.tar.gz")])
+      .stdout.toString()
+      .split("\n");
     expect(listed).toContain(long);
   });
 

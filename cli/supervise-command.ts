@@ -158,7 +158,7 @@ async function apply(args: string[], signal: AbortSignal): Promise<number> {
   if (id === undefined || more.length > 0)
     throw new UsageError("supervise apply takes one fix id, e.g. org supervise apply f3a9c2e1b0 ('org supervise status' lists them)", "supervise");
   const setup = await setupOf(values, signal, (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`));
-  const [{ SupervisorState, SUPERVISOR_DIR }, { waitForLock }, { applyFixById }] = await Promise.all([
+  const [{ SupervisorState, SUPERVISOR_DIR }, { contextOf, waitForLock }, { applyFixById }] = await Promise.all([
     import("../supervise/supervisor-state.ts"),
     import("../supervise/supervisor.ts"),
     import("../supervise/apply-fix.ts"),

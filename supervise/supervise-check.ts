@@ -22,6 +22,8 @@ export type SuperviseContext = {
   say: (line: string) => void;
   /** Free bytes on the disk of `dir` (statfs by default). */
   freeBytes?: (dir: string) => number;
+  /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
+  webhookSecret?: string;
   signal: AbortSignal;
 };
 

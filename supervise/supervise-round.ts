@@ -93,7 +93,9 @@ async function verifyByCheck(
   summary: RoundSummary,
   record: (state: FixState, detail: string) => void,
 ): Promise<void> {
-  const check = checkNamed(incident.pattern) ?? checkNamed(FIX_EXECUTORS[fix.action as keyof typeof FIX_EXECUTORS].check);
+  // A novel incident is over when its error stops repeating, which only later rounds can see.
+  const check =
+    incident.pattern === "novel" ? undefined : (checkNamed(incident.pattern) ?? checkNamed(FIX_EXECUTORS[fix.action as keyof typeof FIX_EXECUTORS].check));
   if (!check) {
     record("applied", `${detail}; verified once the error stops repeating`);
     return;

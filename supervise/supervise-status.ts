@@ -19,6 +19,7 @@ export type SuperviseStatus = {
   incidents: {
     id: string;
     pattern: string;
+    key: string;
     title: string;
     detail: string;
     openedAt: string | null;
@@ -64,6 +65,7 @@ export function superviseStatus(setup: { workspaceDir: string; repoDir: string; 
       return {
         id: incident.id,
         pattern: incident.pattern,
+        key: incident.key,
         title: incident.title,
         detail: incident.detail,
         openedAt: iso(incident.openedAt),

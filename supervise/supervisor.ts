@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
+import { environmentVariable } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { takePidLock } from "../security/pid-lock.ts";
@@ -51,7 +52,7 @@ export async function waitForLock(path: string, command: string, timeoutMs: numb
   }
 }
 
-function contextOf(setup: SupervisorSetup, state: SupervisorState, config: OrgConfig): SuperviseContext {
+export function contextOf(setup: SupervisorSetup, state: SupervisorState, config: OrgConfig): SuperviseContext {
   return {
     workspaceDir: setup.workspaceDir,
     repoDir: setup.repoDir,
@@ -61,8 +62,15 @@ function contextOf(setup: SupervisorSetup, state: SupervisorState, config: OrgCo
     instance: setup.instance,
     say: setup.say,
     ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
+    ...webhookSecretOf(config),
     signal: setup.signal,
   };
+}
+
+function webhookSecretOf(config: OrgConfig): { webhookSecret?: string } {
+  const name = config.supervise.webhookSecret;
+  const value = name === undefined ? undefined : environmentVariable(name);
+  return value === undefined ? {} : { webhookSecret: value };
 }
 
 /** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */

@@ -1,6 +1,5 @@
 import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
-import { environmentVariable } from "../config/environment.ts";
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
 import type { SuperviseContext } from "./supervise-check.ts";
@@ -34,7 +33,7 @@ async function post(context: SuperviseContext, key: string, text: string): Promi
   const body = webhookBody(text, context.now(), key);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (webhookSecret !== undefined) {
-    const secret = environmentVariable(webhookSecret);
+    const secret = context.webhookSecret;
     if (secret === undefined)
       return `not sent: supervise.webhookSecret names ${webhookSecret}, which is not set (nothing is sent unsigned when a secret is asked for)`;
     headers[SIGNATURE_HEADER] = signBody(body, secret);
@@ -60,7 +59,7 @@ async function post(context: SuperviseContext, key: string, text: string): Promi
  * when it ends (the latest one held per incident). What is sent is redacted.
  */
 export async function notify(context: SuperviseContext, key: string, message: string): Promise<void> {
-  const text = safeText(`[org supervise] ${message}`, context.config.secrets);
+  const text = safeText(`[org supervise] ${message}`, [...context.config.secrets, ...(context.webhookSecret ? [context.webhookSecret] : [])]);
   const now = context.now();
   context.state.event("notice", text, now);
   if (context.config.supervise.webhook === undefined) return;
