@@ -171,17 +171,7 @@ async function apply(args: string[], signal: AbortSignal): Promise<number> {
     signal,
   );
   try {
-    const config = setup.loadConfig();
-    const context = {
-      workspaceDir: setup.workspaceDir,
-      repoDir: setup.repoDir,
-      config,
-      state,
-      now: Date.now,
-      instance: setup.instance,
-      say: setup.say,
-      signal,
-    };
+    const context = contextOf(setup, state, setup.loadConfig());
     const { fix, incident } = await applyFixById(context, id);
     if (values.json) console.log(terminalSafeJson({ fix, incident, steps: state.fixEvents(fix.id) }));
     else out(`${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${incident.state === "resolved" ? ` (incident ${incident.id} is over)` : ""}`);
