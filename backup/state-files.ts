@@ -31,8 +31,11 @@ function isSqlite(path: string): boolean {
   }
 }
 
-/** The state files under the `.org/` folder `orgDir`, in a stable order; a missing folder has none. */
-export function stateFiles(orgDir: string): StateFile[] {
+/**
+ * The state files under the `.org/` folder `orgDir`, in a stable order; a missing folder has none. A database in `held`
+ * (open in this process) is never opened to be recognised: closing that descriptor would drop the process's locks.
+ */
+export function stateFiles(orgDir: string, held: ReadonlySet<string> = new Set()): StateFile[] {
   const found: StateFile[] = [];
   const walk = (relative: string) => {
     let entries: import("node:fs").Dirent[];
@@ -47,7 +50,7 @@ export function stateFiles(orgDir: string): StateFile[] {
         if (!LEFT_OUT_DIRS.has(path)) walk(path);
       } else if (entry.isFile() && !LEFT_OUT_FILE.test(entry.name) && path !== ".gitignore") {
         const full = join(orgDir, path);
-        found.push({ relative: path, path: full, kind: SQLITE_NAME.test(entry.name) && isSqlite(full) ? "sqlite" : "file" });
+        found.push({ relative: path, path: full, kind: held.has(full) || (SQLITE_NAME.test(entry.name) && isSqlite(full)) ? "sqlite" : "file" });
       }
     }
   };

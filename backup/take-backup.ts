@@ -28,6 +28,8 @@ export type BackupRequest = {
   dir: string;
   now?: () => Date;
   onProgress?: (line: string) => void;
+  /** Databases this process holds open, by path: copied through that connection, never opened again here. */
+  held?: ReadonlyMap<string, Database>;
   signal?: AbortSignal;
 };
 
@@ -101,13 +103,19 @@ async function consistentBundle(repoDir: string, file: string, say: (line: strin
   }
 }
 
-/** An online copy of the SQLite database at `path` into `to` (`VACUUM INTO`), after `quick_check`; the reason when it cannot be. */
-function copyDatabase(path: string, to: string): string | undefined {
-  let database: Database | undefined;
+/**
+ * An online copy of the SQLite database at `path` into `to` (`VACUUM INTO`), after `quick_check`, through `held` when
+ * this process holds it open; the reason when it cannot be.
+ */
+function copyDatabase(path: string, to: string, held?: Database): string | undefined {
+  let database: Database | undefined = held;
   try {
-    preparePrivateDatabase(path);
-    database = new Database(path, { readwrite: true, create: false, strict: true });
-    database.exec("PRAGMA busy_timeout = 10000");
+    if (!held) {
+      preparePrivateDatabase(path);
+      database = new Database(path, { readwrite: true, create: false, strict: true });
+      database.exec("PRAGMA busy_timeout = 10000");
+    }
+    if (!database) return "not open";
     const check = database.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
     if (check.length !== 1 || check[0]?.quick_check !== "ok")
       return `damaged (quick_check: ${check
@@ -119,18 +127,25 @@ function copyDatabase(path: string, to: string): string | undefined {
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   } finally {
-    database?.close();
+    if (!held) database?.close();
   }
 }
 
 /** Writes the state files of one `.org/` folder under `prefix`; SQLite databases as online copies made in `scratch`. */
-async function addState(writer: TarWriter, orgDir: string, prefix: string, scratch: string, manifest: Pick<BackupManifest, "entries" | "skipped">) {
-  for (const file of stateFiles(orgDir)) {
+async function addState(
+  writer: TarWriter,
+  orgDir: string,
+  prefix: string,
+  scratch: string,
+  manifest: Pick<BackupManifest, "entries" | "skipped">,
+  held: ReadonlyMap<string, Database>,
+) {
+  for (const file of stateFiles(orgDir, new Set(held.keys()))) {
     if (file.relative === JOURNAL_FILE) continue;
     let source = file.path;
     if (file.kind === "sqlite") {
       source = join(scratch, `db-${manifest.entries.length}`);
-      const problem = copyDatabase(file.path, source);
+      const problem = copyDatabase(file.path, source, held.get(file.path));
       if (problem !== undefined) {
         manifest.skipped.push({ path: file.path, reason: problem.slice(0, 2000) });
         continue;
@@ -198,8 +213,9 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
     manifest.entries.push((await writer.addFile(BUNDLE_ENTRY, bundle)) as WrittenEntry);
     if (snapshot.journal) manifest.entries.push(await writer.addBytes(`${REPO_STATE_PREFIX}${JOURNAL_FILE}`, snapshot.journal));
     say("copying the .org/ state (SQLite databases online)…");
-    await addState(writer, join(request.repoDir, ORG_DIR), REPO_STATE_PREFIX, scratch, manifest);
-    if (!same) await addState(writer, join(request.workspaceDir, ORG_DIR), WORKSPACE_STATE_PREFIX, scratch, manifest);
+    const held = request.held ?? new Map();
+    await addState(writer, join(request.repoDir, ORG_DIR), REPO_STATE_PREFIX, scratch, manifest, held);
+    if (!same) await addState(writer, join(request.workspaceDir, ORG_DIR), WORKSPACE_STATE_PREFIX, scratch, manifest, held);
     request.signal?.throwIfAborted();
     await writer.addBytes(MANIFEST_ENTRY, `${JSON.stringify(manifest, null, 2)}\n`);
     await writer.finish();

@@ -182,28 +182,21 @@ function startSupervising(serveOptions: ReturnType<typeof parseOptions>, workspa
   const say = (line: string) => log(`supervise: ${line}`);
   const configFile = serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME);
   return (async () => {
-    const [{ superviseEvery }, { diagnosisModel }, { roundLines }] = await Promise.all([
-      import("../supervise/supervisor.ts"),
-      import("../supervise/diagnose-incident.ts"),
-      import("../supervise/supervise-round.ts"),
-    ]);
+    const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([import("../supervise/supervisor.ts"), import("../supervise/diagnose-incident.ts")]);
     const settings = instanceSettings();
     const loadConfig = () => loadOrgConfig(configFile, process.env, { workspaceDir });
     say(
       `org supervise runs in serve now and every ${formatDuration(loadConfig().supervise.every)} (--supervise), watching ${workspaceDir} and ${CHECKOUT_DIR}`,
     );
-    await superviseEvery(
-      {
-        workspaceDir,
-        repoDir: CHECKOUT_DIR,
-        loadConfig,
-        instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
-        say,
-        diagnosisModel,
-        signal,
-      },
-      { onRound: (summary) => roundLines(summary).forEach(say) },
-    );
+    await superviseEvery({
+      workspaceDir,
+      repoDir: CHECKOUT_DIR,
+      loadConfig,
+      instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
+      say,
+      diagnosisModel,
+      signal,
+    });
   })().catch((error) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));
 }
 

@@ -6,7 +6,7 @@ import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import type { SupervisorSetup } from "../supervise/supervisor.ts";
-import { type RoundSummary, roundLines } from "../supervise/supervise-round.ts";
+import type { RoundSummary } from "../supervise/supervise-round.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { loadCommandConfig } from "./command-config.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -111,7 +111,6 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   const { SupervisorState } = await import("../supervise/supervisor-state.ts");
   const report = (summary: RoundSummary) => {
     if (values.json) console.log(terminalSafeJson(summary));
-    else if (!values.once) for (const line of roundLines(summary)) say(line);
   };
   if (values.once) {
     const state = SupervisorState.open(setup.workspaceDir);

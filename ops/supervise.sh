@@ -34,7 +34,8 @@ if tmux has-session -t "=$session" 2>/dev/null; then
   fi
 fi
 
-open_org_window supervise 160 "org supervise" "$org" supervise "$@"
+# The supervisor watches the instances of this session: it is told which (windows get no ORG_TMUX_SESSION of their own).
+open_org_window supervise 160 "org supervise" env "ORG_TMUX_SESSION=$session" "$org" supervise "$@"
 echo "started org supervise in window 'supervise' of tmux session '$session' (org supervise${*:+ $*}, workspace $PWD): a round now, then every supervise.every."
 echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
 echo "  status:  $(printf '%q' "$org") supervise status"

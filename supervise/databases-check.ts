@@ -3,7 +3,7 @@ import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { processesHolding } from "../concurrency/open-files.ts";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
-import { isDamagedMemoryError, openMemoryDatabase } from "../memory/memory-database.ts";
+import { checkMemoryFile, isDamagedMemoryError } from "../memory/memory-database.ts";
 import { MEMORY_DATABASE_FILE } from "../memory/memory-store.ts";
 import { REGISTRY_DATABASE_PATH, recreateRegistryDatabase } from "../registry/registry-database.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
@@ -43,7 +43,7 @@ export function checkDatabase(database: WatchedDatabase, context: SuperviseConte
   let connection: Database | undefined;
   try {
     let rows = ["ok"];
-    if (database.role === "memory") openMemoryDatabase(database.path).close();
+    if (database.role === "memory") checkMemoryFile(database.path, context.config.supervise.lockBound);
     else if (database.role === "supervisor") rows = quickCheck(context.state.db);
     else {
       connection = new Database(database.path, { readwrite: true, create: false, strict: true });

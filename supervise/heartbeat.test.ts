@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { listBackups } from "../backup/backup-retention.ts";
+import { applyRetention, backupDirOf, listBackups } from "../backup/backup-retention.ts";
+import { takeBackup } from "../backup/take-backup.ts";
 import { verifyBackup } from "../backup/verify-backup.ts";
 import { deadPid, superviseFixture } from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
@@ -17,6 +18,19 @@ const WEDNESDAY = Date.parse("2026-11-25T12:00:00Z");
 test("the heartbeat takes the daily backup once a day, writes the day's report, and last week's digest with its chart once the week turns", async () => {
   using fixture = superviseFixture({ start: WEDNESDAY });
   const repo = fixture.context.repoDir;
+  // In this process, on the test's clock, through the state's own connection (`org backup` as a process uses the real clock).
+  fixture.context.takeBackup = async (context) => {
+    const dir = backupDirOf(context.workspaceDir, context.config.backup);
+    const taken = await takeBackup({
+      repoDir: context.repoDir,
+      workspaceDir: context.workspaceDir,
+      dir,
+      now: () => new Date(context.now()),
+      held: new Map([[context.state.path, context.state.db]]),
+    });
+    const dropped = applyRetention(dir, context.config.backup.keep).map((file) => file.path);
+    return { path: taken.path, bytes: taken.bytes, entries: taken.manifest.entries.length, skipped: taken.manifest.skipped, dropped };
+  };
   const main = gitSync(repo, ["rev-parse", "main"]).trim();
   gitSync(repo, ["tag", "promote/20261124T090000Z", main]);
   const revert = gitSync(repo, [

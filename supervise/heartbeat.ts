@@ -1,5 +1,6 @@
-import { applyRetention, backupDirOf, listBackups } from "../backup/backup-retention.ts";
-import { takeBackup } from "../backup/take-backup.ts";
+import { z } from "zod";
+import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { writeDailyReport } from "./daily-report.ts";
 import { isMuted } from "./mutes.ts";
 import type { SuperviseContext } from "./supervise-check.ts";
@@ -16,6 +17,27 @@ const KEEP_MS = 60 * DAY_MS;
 /** The last backup the heartbeat took (JSON: path, at, bytes, entries). */
 export const LAST_BACKUP_KEY = "backup:last";
 
+const BackupOutput = z.object({ path: z.string(), bytes: z.number(), entries: z.number(), skipped: z.array(z.unknown()), dropped: z.array(z.string()) });
+
+/**
+ * `org backup` for the workspace and checkout, as a process of its own: it opens by path (to check and copy them) the
+ * databases this process holds, and a file opened and closed in this process would drop this process's SQLite locks on
+ * it. Bounded by an hour; its JSON line, or why it failed.
+ */
+async function runBackup(context: SuperviseContext): Promise<z.infer<typeof BackupOutput>> {
+  const child = Bun.spawn(orgCommand(["backup", "--json", "--workspace", context.workspaceDir, "--repo", context.repoDir]), {
+    cwd: context.workspaceDir,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 3_600_000,
+    signal: context.signal,
+  });
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (code !== 0) throw new Error(err.trim().split("\n").slice(-3).join(" / ") || `org backup exited with ${code}`);
+  return BackupOutput.parse(JSON.parse(out.trim().split("\n").at(-1) ?? ""));
+}
+
 /** The daily backup, when the newest in the backup folder is a day old (a failed one is tried again after an hour). */
 async function dailyBackup(context: SuperviseContext, summary: RoundSummary): Promise<void> {
   const { state } = context;
@@ -26,13 +48,12 @@ async function dailyBackup(context: SuperviseContext, summary: RoundSummary): Pr
   if (now - Number(state.get("backup:tried") ?? 0) < HOUR_MS) return;
   state.set("backup:tried", String(now));
   try {
-    const outcome = await takeBackup({ repoDir: context.repoDir, workspaceDir: context.workspaceDir, dir, now: () => new Date(now), signal: context.signal });
-    const dropped = applyRetention(dir, context.config.backup.keep);
+    const outcome = await (context.takeBackup ?? runBackup)(context);
     state.set(
       LAST_BACKUP_KEY,
-      JSON.stringify({ path: outcome.path, at: now, bytes: outcome.bytes, entries: outcome.manifest.entries.length, skipped: outcome.manifest.skipped.length }),
+      JSON.stringify({ path: outcome.path, at: now, bytes: outcome.bytes, entries: outcome.entries, skipped: outcome.skipped.length }),
     );
-    const text = `daily backup ${outcome.path} (${outcome.manifest.entries.length} entries, ${(outcome.bytes / 1024 / 1024).toFixed(1)} MiB)${dropped.length > 0 ? `; backup.keep removed ${dropped.length}` : ""}`;
+    const text = `daily backup ${outcome.path} (${outcome.entries} entries, ${(outcome.bytes / 1024 / 1024).toFixed(1)} MiB)${outcome.dropped.length > 0 ? `; backup.keep removed ${outcome.dropped.length}` : ""}`;
     state.event("backup", text, now);
     context.say(text);
     const failed = state.openIncidentOf("heartbeat", "backup");

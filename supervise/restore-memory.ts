@@ -4,7 +4,7 @@ import { REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "../backup/backup-mani
 import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
 import { extractEntries } from "../backup/extract-entries.ts";
 import { MEMORY_DIR, ORG_DIR } from "../config/workspace-paths.ts";
-import { openMemoryDatabase } from "../memory/memory-database.ts";
+import { checkMemoryFile, openMemoryDatabase } from "../memory/memory-database.ts";
 import { MEMORY_DATABASE_FILE, MemoryStore } from "../memory/memory-store.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import type { FixExecutor, SuperviseContext } from "./supervise-check.ts";
@@ -71,7 +71,7 @@ export const restoreMemory: FixExecutor = {
     const kept = keepDamaged(target, context.now());
     if (restored) {
       renameSync(restored.file, target);
-      openMemoryDatabase(target).close();
+      checkMemoryFile(target);
       return {
         ok: true,
         detail: `restored ${target} from ${restored.backup} (taken ${restored.takenAt}); the damaged file is kept as ${kept}; 'org memory rebuild' indexes the sessions since`,

@@ -24,6 +24,8 @@ export type SuperviseContext = {
   freeBytes?: (dir: string) => number;
   /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
   webhookSecret?: string;
+  /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
+  takeBackup?: (context: SuperviseContext) => Promise<{ path: string; bytes: number; entries: number; skipped: unknown[]; dropped: string[] }>;
   signal: AbortSignal;
 };
 

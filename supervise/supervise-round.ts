@@ -177,12 +177,3 @@ export async function superviseRound(context: SuperviseContext, checks: readonly
   summary.ms = Math.round(performance.now() - started);
   return summary;
 }
-
-/** The lines a round leaves in the log: what it opened, fixed and closed (a quiet round says nothing). */
-export function roundLines(summary: RoundSummary): string[] {
-  return [
-    ...summary.opened.map((incident) => `incident ${incident.id} (${incident.pattern}): ${incident.title}`),
-    ...summary.fixes.map((fix) => `fix ${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}`),
-    ...summary.resolved.map((incident) => `recovered ${incident.id} (${incident.pattern}): ${incident.title}`),
-  ];
-}
