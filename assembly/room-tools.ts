@@ -10,6 +10,9 @@ import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { workflowRunTool } from "../workflows/workflow-run-tool.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { plannerModel } from "../models/persona-model.ts";
+import { planWorkflowTool } from "../planner/plan-workflow-tool.ts";
 import type { McpStepTools } from "../workflows/mcp-steps.ts";
 
 /** A generated tool folder that is not offered, and why. */
@@ -31,6 +34,12 @@ export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore;
     pythonRun,
     workflowRunTool({ ...(options.mcp ? { mcp: options.mcp } : {}), ...(options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}) }),
     webFetchTool({ network: options.config.network }),
+    planWorkflowTool({
+      config: options.config,
+      model: plannerModel(options.config),
+      checkoutDir: options.checkoutDir ?? CHECKOUT_DIR,
+      ...(options.embedder ? { embedder: options.embedder } : {}),
+    }),
     ...memoryTools,
   ];
 }

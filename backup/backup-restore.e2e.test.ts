@@ -23,7 +23,8 @@ chmodSync(scratch, 0o755);
 const workspace = join(scratch, "workspace");
 let model: ScriptedServer;
 const session = "20261123-101500-abcdef";
-const request = (text: string) => `${JSON.stringify({ type: "turn-start", turnId: `t-${text.length}`, text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })}\n`;
+const request = (text: string) =>
+  `${JSON.stringify({ type: "turn-start", turnId: `t-${text.length}`, text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })}\n`;
 
 async function org(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const run = await runOrgProcess(args, { env: { OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ORG_EMBED_MODEL: "off" }, timeoutMs: 120_000 });

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { initRepository, listRefs, restoreFromBundle, verifyBundle } from "../git/bundle.ts";
+import { emptyRepository, listRefs, restoreFromBundle } from "../git/bundle.ts";
 import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
 import { type BackupManifest, BUNDLE_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
@@ -76,8 +76,9 @@ async function writeEntry(layout: Layout, name: string, entry: TarEntry): Promis
 /** Builds the checkout from the restored bundle: verified by git, every ref the manifest names, main checked out. */
 async function buildCheckout(layout: Layout, manifest: BackupManifest, signal?: AbortSignal): Promise<{ main: string; refs: number }> {
   const bundle = join(layout.staging, "refs.bundle");
-  const git = await initRepository(layout.checkoutDir, signal);
-  await verifyBundle(git, bundle, signal);
+  const git = await emptyRepository(layout.checkoutDir, signal);
+  const verified = await git.verifyBundle(bundle, signal);
+  if (!verified.ok) throw new BadBackupError(`the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
   const main = await restoreFromBundle(git, bundle, signal);
   const refs = await listRefs(git, signal);
   const missing = Object.entries(manifest.repo.refs).find(([ref, id]) => refs.get(ref) !== id);

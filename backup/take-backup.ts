@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { orgVersion } from "../config/version.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { bundleHeads, createBundle, listRefs } from "../git/bundle.ts";
+import { BundleError, bundleRefs, listRefs } from "../git/bundle.ts";
 import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
 import { utcSecondStamp } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
@@ -94,8 +94,12 @@ async function consistentBundle(repoDir: string, file: string, say: (line: strin
     if (main === undefined) throw new BackupError(`${repoDir} has no main branch; org backs up a checkout of org with its main`);
     say(`bundling ${snapshot.refs.size} refs (main, cand/*, promote/*, rollback/*)…`);
     rmSync(file, { force: true });
-    await createBundle(git, file, signal);
-    const heads = await bundleHeads(git, file, signal);
+    try {
+      await git.createBundle(file, signal);
+    } catch (error) {
+      throw new BundleError(`could not bundle the refs of ${repoDir}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const heads = await bundleRefs(git, file, signal);
     const moved = [...new Set([...snapshot.refs.keys(), ...heads.keys()])].filter((ref) => snapshot.refs.get(ref) !== heads.get(ref));
     if (moved.length === 0) return { ...snapshot, main };
     if (attempt >= BUNDLE_TRIES) throw new BackupError(`the refs kept moving while they were bundled (${moved.slice(0, 3).join(", ")}); try again`);

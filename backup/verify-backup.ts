@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleHeads, initRepository, verifyBundle } from "../git/bundle.ts";
+import { bundleRefs, emptyRepository } from "../git/bundle.ts";
 import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError } from "./check-backup.ts";
 import { extractEntries } from "./extract-entries.ts";
@@ -18,11 +18,11 @@ export async function verifyBackup(file: string, signal?: AbortSignal): Promise<
   try {
     const bundle = join(scratch, "refs.bundle");
     const { manifest } = await extractEntries(file, (name) => (name === BUNDLE_ENTRY ? bundle : undefined));
-    const git = await initRepository(join(scratch, "repo"), signal);
-    await verifyBundle(git, bundle, signal).catch((error: unknown) => {
-      throw new BadBackupError(`${file}: the entry "${BUNDLE_ENTRY}" ${error instanceof Error ? error.message : String(error)}`);
-    });
-    const heads = await bundleHeads(git, bundle, signal);
+    const git = await emptyRepository(join(scratch, "repo"), signal);
+    const verified = await git.verifyBundle(bundle, signal);
+    if (!verified.ok)
+      throw new BadBackupError(`${file}: the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
+    const heads = await bundleRefs(git, bundle, signal);
     const wrong = Object.entries(manifest.repo.refs).find(([ref, id]) => heads.get(ref) !== id);
     if (wrong) throw new BadBackupError(`${file}: the git bundle has ${wrong[0]} at ${heads.get(wrong[0]) ?? "nothing"}, the manifest says ${wrong[1]}`);
     const bytes = manifest.entries.reduce((sum, entry) => sum + entry.size, 0);

@@ -104,7 +104,7 @@ async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: Abort
     const head = await git.resolveCommit(`refs/heads/${branch}`);
     if (!head) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates`);
     const main = await git.resolveCommit("refs/heads/main");
-    const base = main ? (await git.run(["merge-base", "--end-of-options", main, head], { signal }).catch(() => "")).trim() : "";
+    const base = main ? ((await git.mergeBase(main, head, signal)) ?? "") : "";
     // Only tool files are carried over; a branch touching anything else is refused outright.
     if (base && base !== head) {
       const core = await checkProtectedCore(git, base, head, { allowCore: false, signal });

@@ -15,9 +15,8 @@ import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
-import { probeModelServer } from "../llm/probe-model-server.ts";
 import { deadServerMessage } from "./model-server-probe.ts";
-import { missingModelMessages } from "../llm/probe-model-server.ts";
+import { missingModelMessages, probeServers } from "../models/server-probe.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
@@ -139,8 +138,7 @@ function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
 
 /** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
 async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
-  const servers = [...new Set(config.personas.map((persona) => persona.server))];
-  const results = await Promise.all(servers.map((server) => probeModelServer(server, signal)));
+  const results = await probeServers(config, signal);
   const dead = results.find((result) => !result.reachable);
   return { dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }

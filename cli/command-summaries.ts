@@ -6,7 +6,7 @@ const SUMMARIES = {
   sandbox: "try the tool sandbox: run a command in it, or check that it works here",
   "scripted-server": "run a scripted OpenAI-compatible model server (for tests and the demo)",
   tool: "make, list, show, run and search generated tools (tool new --goal …)",
-  workflow: "run a JSON workflow that chains generated tools, or check one without running it",
+  workflow: "run or check a JSON workflow that chains generated tools, or plan one from a goal",
   memory: "search the workspace's memory of past sessions and saved facts; forget; rebuild",
   instance: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
   fitness: "judge the running candidate's exact commit against current (the fitness gate)",

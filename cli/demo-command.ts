@@ -14,7 +14,8 @@ import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import { initRepository } from "../git/init-repository.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -87,14 +88,10 @@ async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<Re
   const dir = mkdtempSync(join(parentDir, "toolsmith-repo-"));
   // Validation runs as the sandbox's uid, which must pass through the repository's folder.
   chmodSync(dir, 0o755);
-  const git = new RepoGit(dir);
-  await git.run(["init", "--quiet", "--initial-branch=main"], { signal });
   writeFileSync(join(dir, "README.md"), "A throw-away repository for org demo: the toolsmith's candidate branches land here.\n");
   // The gate's reports, worktrees and key live in .org/, which is no part of the repository's files.
   writeFileSync(join(dir, ".gitignore"), `${ORG_DIR}/\n`);
-  await git.run(["add", "README.md", ".gitignore"], { signal });
-  await git.run(["commit", "--quiet", "-m", "demo: a main for candidate branches"], { signal });
-  return git;
+  return await initRepository(dir, { paths: ["README.md", ".gitignore"], message: "demo: a main for candidate branches" }, signal);
 }
 
 const HELP = `Usage: org demo [--fast] [--workspace DIR]
@@ -196,8 +193,7 @@ async function runToolOnce(toolRepo: RepoGit, branch: string, write: Write, sign
 
 /** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
 async function tryToolsmithBranch(toolRepo: RepoGit, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
-  const branches = (await toolRepo.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal })).split("\n").filter(Boolean);
-  const branch = branches[0];
+  const branch = (await toolRepo.candidateRefs(signal)).refs[0]?.branch;
   if (branch) {
     const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
     write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);

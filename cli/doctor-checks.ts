@@ -1,10 +1,13 @@
 import { statfsSync } from "node:fs";
-import { authorizationFor, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
+import { installedGitVersion } from "../git/installed-git-version.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { hasModel, type ProbeResult, probeModelServer, toolCapability } from "../llm/probe-model-server.ts";
+import type { ProbeResult } from "../llm/language-model.ts";
+import { toolCapability } from "../llm/probe-model-server.ts";
 import { noServerHint } from "./model-server-probe.ts";
+import { hasModel, probeServers } from "../models/server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
@@ -54,7 +57,7 @@ export async function modelCheck(
       fix: `ollama pull ${persona.model}, or pick one it has: org chat --model MODEL (or "model" in org.config.json)`,
     };
   }
-  const tools = await toolCapability(persona.server, persona.model, authorizationFor(config, persona.server), signal);
+  const tools = await toolCapability(persona.server, persona.model, config.authorizations, signal);
   if (tools === false) {
     return {
       name,
@@ -98,11 +101,10 @@ export function sandboxPolicyCheck(policy: SandboxPolicy): DoctorCheck {
 /** Whether tmux and git are installed. */
 function programChecks(): DoctorCheck[] {
   const programs = [
-    ["tmux", ["tmux", "-V"], "ops/run.sh and side-by-side instances run in tmux"],
-    ["git", ["git", "--version"], "candidate branches, promotion and rollback use git"],
-  ] as const;
-  return programs.map(([tool, argv, why]): DoctorCheck => {
-    const version = versionOf([...argv]);
+    { tool: "tmux", version: versionOf(["tmux", "-V"]), why: "ops/run.sh and side-by-side instances run in tmux" },
+    { tool: "git", version: installedGitVersion(), why: "candidate branches, promotion and rollback use git" },
+  ];
+  return programs.map(({ tool, version, why }): DoctorCheck => {
     return version
       ? { name: tool, status: "ok", detail: version }
       : { name: tool, status: "fail", detail: `not found: ${why}`, fix: `install ${tool} (Debian/Ubuntu: apt-get install -y ${tool})` };
@@ -210,8 +212,7 @@ export async function doctorChecks(options: {
   signal: AbortSignal;
 }): Promise<DoctorCheck[]> {
   const { config, signal } = options;
-  const servers = [...new Set(config.personas.map((persona) => persona.server))];
-  const probes = await Promise.all(servers.map((server) => probeModelServer(server, signal)));
+  const probes = await probeServers(config, signal);
   const checks = probes.map(serverCheck);
   // In the config's order, one persona at a time.
   for (const persona of config.personas) {

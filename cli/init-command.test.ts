@@ -31,6 +31,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
     sh: "allow",
     chat_mode: "allow",
     workflow_run: "ask",
+    plan_workflow: "ask",
     memory_search: "allow",
     memory_save: "allow",
     web_fetch: "deny",

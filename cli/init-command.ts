@@ -42,7 +42,7 @@ export function initConfigText(model: string): string {
       // Per-tool policy: "allow" runs it, "ask" asks you first (denied over HTTP), "deny" or a tool left out never runs.
       // Promoted generated tools are offered to agents as "ask" unless named here.
       // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below.
-      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny" }
+      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny" }
     },
     {
       "name": "python",

@@ -4,7 +4,8 @@ import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { EnvironmentError, environmentSettings, patchEnvironment, secretEnvironmentValues } from "../config/environment.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { httpModel } from "../llm/http-model.ts";
+import { modelFor } from "../llm/model-for.ts";
+import { serverKeys } from "../llm/server-keys.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { breadcrumbProblem, COMMIT_MSG_MARKER, PATCH_MARKER } from "../patch/commit-message.ts";
 import { PatchTaskError, readPatchTask } from "../patch/patch-task.ts";
@@ -87,26 +88,19 @@ function directory(path: string, what: string): string {
   throw new PatchTaskError(`${what} ${path} is not a directory: give an existing one`);
 }
 
+/** The model `org patch` asks: LLM_PROVIDER's server and model, with LLM_API_KEY as that server's key (and no other's). */
 function modelOf(settings: ReturnType<typeof patchEnvironment>): LanguageModel {
-  const sampling = { temperature: 0, seed: SEED };
+  let choice: { server: string; modelId: string; modelSource: string | undefined };
   if (settings.provider === "openai") {
     if (!settings.model) throw new EnvironmentError("LLM_PROVIDER=openai needs LLM_MODEL: name the model, e.g. LLM_MODEL=gpt-4o-mini");
-    return httpModel({
-      server: settings.server ?? "https://api.openai.com",
-      modelId: settings.model,
-      modelSource: "LLM_MODEL",
-      apiKey: settings.apiKey,
-      sampling,
-    });
+    choice = { server: settings.server ?? "https://api.openai.com", modelId: settings.model, modelSource: "LLM_MODEL" };
+  } else {
+    const defaults = environmentSettings();
+    const modelSource = settings.model ? "LLM_MODEL" : defaults.ollamaModelSource;
+    choice = { server: settings.server ?? defaults.ollamaBase, modelId: settings.model ?? defaults.ollamaModel, modelSource };
   }
-  const defaults = environmentSettings();
-  return httpModel({
-    server: settings.server ?? defaults.ollamaBase,
-    modelId: settings.model ?? defaults.ollamaModel,
-    modelSource: settings.model ? "LLM_MODEL" : defaults.ollamaModelSource,
-    apiKey: settings.apiKey,
-    sampling,
-  });
+  const keys = serverKeys({ named: settings.apiKey ? [{ server: choice.server, key: settings.apiKey }] : [] });
+  return modelFor({ ...choice, sampling: { temperature: 0, seed: SEED } }, keys);
 }
 
 async function runPatch(args: string[], signal: AbortSignal): Promise<number> {

@@ -19,7 +19,7 @@ import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
 import { TOOL_STATS_HELP, toolStatsCommand } from "./tool-stats-command.ts";
-import { httpModel } from "../llm/http-model.ts";
+import { modelFor } from "../llm/model-for.ts";
 import { describeRecordedModel } from "../llm/recorded-model.ts";
 
 const HELP = `Usage:
@@ -134,13 +134,14 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
   }
   const { CONFIG_FILE_NAME, loadOrgConfig } = await import("../config/org-config.ts");
-  const { toolsmith: settings } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
+  const { toolsmith: settings, authorizations } = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
   const environment = environmentSettings();
   const server = values["base-url"] ?? environment.ollamaBase;
+  // The key the config gives that server (OPENAI_API_KEY belongs to OLLAMA_BASE's), none to another given with --base-url.
+  const model = modelFor({ server, modelId: values.model ?? environment.ollamaModel }, authorizations);
   // Nobody answering is said before anything is made, with the same way out the chat gives.
   const { deadServerMessage } = await import("./model-server-probe.ts");
-  const { probeModelServer } = await import("../llm/probe-model-server.ts");
-  const probe = await probeModelServer(server, signal);
+  const probe = await model.probe(signal);
   if (!probe.reachable) {
     const message = deadServerMessage(server, probe.error, `tool new --goal ${shellWord(values.goal)}`);
     // --json keeps its promise of one last line on stdout.
@@ -156,12 +157,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     );
   const toolsmith = {
     goal: values.goal,
-    // The key belongs to OLLAMA_BASE's server; it is not sent to another one given on the command line.
-    model: httpModel({
-      server,
-      modelId: values.model ?? environment.ollamaModel,
-      apiKey: server === environment.ollamaBase ? environment.apiKey : undefined,
-    }),
+    model,
     repoDir,
     settings,
     sandboxPolicy: sandboxPolicyFrom(),

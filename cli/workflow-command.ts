@@ -3,7 +3,6 @@ import { join, resolve } from "node:path";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { JsonSyntaxError, parseJsonWithLines } from "../config/parse-json-with-lines.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { WorkflowError } from "../workflows/workflow-file.ts";
 import { orgInvocation } from "./org-invocation.ts";
@@ -13,6 +12,8 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph, shownName, type WorkflowGraph } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
+import { parseInputs, stepLine } from "./workflow-lines.ts";
+import { PLAN_HELP, workflowPlan } from "./workflow-plan-command.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -25,11 +26,15 @@ import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 
 const HELP = `Usage:
   org workflow run FILE [--inputs JSON] [--json] [--workspace DIR] [--ref BRANCH [--repo DIR]]
+  org workflow run --plan ID [--inputs JSON] [--json] [--workspace DIR]
   org workflow check FILE [--workspace DIR] [--ref BRANCH [--repo DIR]]
+${PLAN_HELP}
 
 run    Checks the workflow FILE (and the workflows it nests), then runs its steps in order, every tool call
        in the sandbox through the same runner as 'tool run'. Prints each step as it finishes on stderr and
        the workflow's output as JSON on stdout; with --json, only the output, as one JSON line.
+       With --plan ID, runs a plan 'workflow plan' kept in .org/plans/ (its nested workflows from workflows/,
+       its candidates' tools from the branches it was planned over).
 check  Checks FILE without running anything: the schema, every reference, the tools it names, nested
        workflows and cycles. Exit status 0 when it can run, 1 with the step and key that is wrong.
 
@@ -60,6 +65,7 @@ Example:
 
 const FLAGS = {
   inputs: { type: "string" },
+  plan: { type: "string" },
   json: { type: "boolean" },
   workspace: { type: "string" },
   ref: { type: "string" },
@@ -80,31 +86,6 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
   if ((await git.resolveCommit(`refs/heads/${ref}`)) === undefined) throw new UserFacingError(`no branch ${ref} in ${repoDir}; see org tool list`);
   const { toolsAtRef } = await import("../generated-tools/tool-catalog.ts");
   return { tools: await toolsAtRef(git, `refs/heads/${ref}`, signal), repoDir: git.repoDir };
-}
-
-function stepLine(event: StepEvent): string {
-  const where = `${sanitizeForTerminal(event.file)} › ${event.step}`;
-  if (event.status === "skipped") return `– ${where}: skipped (if_condition is false)`;
-  const items = event.items === undefined ? "" : ` (${event.items} item${event.items === 1 ? "" : "s"})`;
-  return `✓ ${where}${items} ${Math.round(event.durationMs)} ms`;
-}
-
-/** `--inputs` as JSON; text that is not JSON is a usage error naming where it stops being JSON. */
-function parseInputs(text: string | undefined): unknown {
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    // JSON.parse names no position; the config's parser does (it also allows comments, which JSON.parse refused).
-    let where = error instanceof Error ? error.message : String(error);
-    try {
-      parseJsonWithLines(text);
-    } catch (positioned) {
-      if (positioned instanceof JsonSyntaxError)
-        where = `at column ${positioned.column}${positioned.line > 1 ? ` of line ${positioned.line}` : ""}: ${positioned.problem}`;
-    }
-    throw new UsageError(`--inputs is not JSON (${where}); give an object such as '{"text":"hi"}'`, "workflow");
-  }
 }
 
 /**
@@ -144,6 +125,16 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
     positionals: true,
   });
   const [file] = positionals;
+  if (!checkOnly && "plan" in values && values.plan !== undefined) {
+    if (positionals.length > 0 || values.ref !== undefined) throw new UsageError("--plan ID runs a kept plan: give no FILE and no --ref with it", "workflow");
+    return runKeptPlan(
+      values.plan,
+      parseInputs("inputs" in values ? values.inputs : undefined),
+      resolve(values.workspace ?? process.cwd()),
+      "json" in values && values.json === true,
+      signal,
+    );
+  }
   if (positionals.length !== 1 || file === undefined) throw new UsageError(`${name} takes one workflow FILE, e.g. ${name} count.json`, "workflow");
   const workspaceDir = resolve(values.workspace ?? process.cwd());
   // Inputs that are not JSON are said first: a workflow's own problems are another matter.
@@ -220,12 +211,31 @@ async function checkAndRun(
   return 0;
 }
 
+/** `workflow run --plan ID`: a kept plan, run as `workflow run` runs a file. */
+async function runKeptPlan(id: string, inputs: unknown, workspaceDir: string, json: boolean, signal: AbortSignal): Promise<number> {
+  const [{ readPlanRecord }, { runPlan }] = await Promise.all([import("../planner/plan-store.ts"), import("../planner/plan-and-run.ts")]);
+  const record = readPlanRecord(workspaceDir, id);
+  const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME));
+  const { output } = await runPlan(record, {
+    workspaceDir,
+    repoDir: record.repoDir,
+    config,
+    sandboxPolicy: sandboxPolicyFrom({ config }),
+    refs: record.refs,
+    inputs,
+    signal,
+    ...(json ? {} : { onStep: (event: StepEvent) => process.stderr.write(`${stepLine(event)}\n`) }),
+  });
+  console.log(json ? terminalSafeJson(output) : sanitizeForTerminal(JSON.stringify(output, null, 2) ?? "null"));
+  return 0;
+}
+
 export const workflowCommand: Command = {
   ...nameAndSummary("workflow"),
   help: HELP,
   run: runSubcommand(
     "workflow",
-    { run: (args, signal) => run(args, signal, false), check: (args, signal) => run(args, signal, true) },
-    (subcommand) => `workflow needs 'run' or 'check', got ${subcommand ?? "nothing"}`,
+    { run: (args, signal) => run(args, signal, false), check: (args, signal) => run(args, signal, true), plan: workflowPlan },
+    (subcommand) => `workflow needs 'run', 'check' or 'plan', got ${subcommand ?? "nothing"}`,
   ),
 };

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { authorizationFor, loadOrgConfig as loadFrom, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { authorizationFor } from "../llm/server-keys.ts";
+import { loadOrgConfig as loadFrom, OrgConfigError, serverConcurrency } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
@@ -50,7 +51,14 @@ describe("loadOrgConfig", () => {
         ["python", "python", "tiny:1b", "http://127.0.0.1:9"],
         ["toolsmith", "toolsmith", "tiny:1b", "http://127.0.0.1:9"],
       ]);
-      expect(config.personas[0]?.tools).toEqual({ sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow" });
+      expect(config.personas[0]?.tools).toEqual({
+        sh: "allow",
+        chat_mode: "allow",
+        workflow_run: "ask",
+        plan_workflow: "ask",
+        memory_search: "allow",
+        memory_save: "allow",
+      });
       expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
       expect(config.source).toBeUndefined();
       expect(serverConcurrency(config, "http://127.0.0.1:9")).toBe(1);
@@ -70,6 +78,7 @@ describe("loadOrgConfig", () => {
         sh: "ask",
         chat_mode: "allow",
         workflow_run: "ask",
+        plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
         python_run: "allow",
@@ -147,6 +156,7 @@ describe("loadOrgConfig", () => {
         sh: "deny",
         chat_mode: "allow",
         workflow_run: "ask",
+        plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
         word_count: "ask",
@@ -166,7 +176,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "memory_search", "memory_save", "web_fetch", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -175,8 +185,17 @@ describe("loadOrgConfig", () => {
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
-    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), so they are named here.
-    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([sh.name, pythonRun.name, "chat_mode", workflowRun.name, "memory_search", "memory_save", "web_fetch"]);
+    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), plan_workflow per config, so they are named here.
+    expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([
+      sh.name,
+      pythonRun.name,
+      "chat_mode",
+      workflowRun.name,
+      "plan_workflow",
+      "memory_search",
+      "memory_save",
+      "web_fetch",
+    ]);
   });
 
   test("the advice reads well: an object, a name pattern's own words", () => {
@@ -227,10 +246,10 @@ describe("credentials and limits in the config", () => {
     });
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, { ...env, OPENAI_API_KEY: "near-key-123", FAR_KEY: "far-key-456" });
-      expect(authorizationFor(config, "http://127.0.0.1:9")).toBe("Bearer near-key-123");
-      expect(authorizationFor(config, "http://10.0.0.7:11434/v1")).toBe("Bearer far-key-456");
-      expect(authorizationFor(config, "https://models.example:8443/v1")).toBe(`Basic ${Buffer.from("bob:s3cret-pass").toString("base64")}`);
-      expect(authorizationFor(config, "http://elsewhere:11434")).toBeUndefined();
+      expect(authorizationFor(config.authorizations, "http://127.0.0.1:9")).toBe("Bearer near-key-123");
+      expect(authorizationFor(config.authorizations, "http://10.0.0.7:11434/v1")).toBe("Bearer far-key-456");
+      expect(authorizationFor(config.authorizations, "https://models.example:8443/v1")).toBe(`Basic ${Buffer.from("bob:s3cret-pass").toString("base64")}`);
+      expect(authorizationFor(config.authorizations, "http://elsewhere:11434")).toBeUndefined();
       expect(config.personas.map((persona) => persona.server)).toEqual(["http://127.0.0.1:9", "http://10.0.0.7:11434", "https://models.example:8443/v1"]);
       expect(config.secrets).toEqual(expect.arrayContaining(["near-key-123", "far-key-456", "s3cret-pass"]));
       expect(serverConcurrency(config, "http://10.0.0.7:11434")).toBe(2);
@@ -242,6 +261,51 @@ describe("credentials and limits in the config", () => {
     const error = configError(JSON.stringify({ servers: { "http://10.0.0.7:11434": { apiKeyEnv: "NOT_SET_ANYWHERE" } } }));
     expect(error.message).toContain("NOT_SET_ANYWHERE is not set");
     expect(error.message).toContain("remove apiKeyEnv");
+    const persona = configError(
+      JSON.stringify({ personas: [{ name: "far", kind: "simple", baseUrl: "http://10.0.0.7:11434", apiKeyEnv: "NOT_SET_ANYWHERE" }] }),
+    );
+    expect(persona).toMatchObject({ key: "personas[0].apiKeyEnv" });
+    expect(persona.message).toContain("NOT_SET_ANYWHERE is not set");
+  });
+
+  test("a persona's apiKeyEnv is its server's key: every persona there gets it, OLLAMA_BASE's over OPENAI_API_KEY; two keys for one server are refused", () => {
+    const text = JSON.stringify({
+      personas: [
+        { name: "near", kind: "simple", apiKeyEnv: "NEAR_KEY" },
+        { name: "far", kind: "simple", baseUrl: "http://10.0.0.7:11434", apiKeyEnv: "FAR_KEY" },
+        { name: "far2", kind: "simple", baseUrl: "http://10.0.0.7:11434/v1" },
+        { name: "other", kind: "simple", baseUrl: "http://10.0.0.9:11434" },
+      ],
+    });
+    withConfig(text, (path) => {
+      const config = loadOrgConfig(path, { ...env, OPENAI_API_KEY: "openai-key-1", NEAR_KEY: "near-key-2", FAR_KEY: "far-key-3" });
+      const keyOf = (name: string) => authorizationFor(config.authorizations, config.personas.find((persona) => persona.name === name)?.server ?? "");
+      expect([keyOf("near"), keyOf("far"), keyOf("far2"), keyOf("other")]).toEqual(["Bearer near-key-2", "Bearer far-key-3", "Bearer far-key-3", undefined]);
+      expect(config.secrets).toEqual(expect.arrayContaining(["openai-key-1", "near-key-2", "far-key-3"]));
+      // The resolved persona carries no key field: the key lives in `authorizations` alone.
+      expect(Object.keys(config.personas[1] ?? {})).not.toContain("apiKeyEnv");
+    });
+    const two = JSON.stringify({
+      personas: [{ name: "far", kind: "simple", baseUrl: "http://10.0.0.7:11434", apiKeyEnv: "FAR_KEY" }],
+      servers: { "http://10.0.0.7:11434/v1": { apiKeyEnv: "OTHER_KEY" } },
+    });
+    withConfig(two, (path) => {
+      const error = (() => {
+        try {
+          loadOrgConfig(path, { ...env, FAR_KEY: "far-key-3", OTHER_KEY: "other-key-4" });
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(OrgConfigError);
+      expect(error).toMatchObject({ key: "personas[0].apiKeyEnv" });
+      expect(String(error)).toContain("FAR_KEY and OTHER_KEY");
+      expect(String(error)).not.toContain("far-key-3");
+      // The same variable named twice is one key.
+      expect(loadOrgConfig(path, { ...env, FAR_KEY: "same-key", OTHER_KEY: "same-key" }).authorizations).toMatchObject({
+        "http://10.0.0.7:11434": "Bearer same-key",
+      });
+    });
   });
 
   test("a model named in the file says so, for the 404 hint", () => {

@@ -2,13 +2,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { environmentSettings, environmentVariable } from "./environment.ts";
-import { PersonaServerFields, personaServerUrl } from "../llm/persona-server.ts";
-import { displayUrl, serverEndpoint, urlCredentials, urlOrigin } from "../llm/server-url.ts";
+import { ApiKeyEnvName, PersonaServerFields, personaServerUrl } from "../llm/persona-server.ts";
+import { type NamedKey, type ServerKeys, serverKeys } from "../llm/server-keys.ts";
+import { displayUrl, urlCredentials, urlOrigin } from "../llm/server-url.ts";
 import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts";
 import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
+import { WorkflowSettings } from "./workflow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import {
   DEFAULT_MCP,
@@ -83,13 +85,11 @@ export const OrgLimits = z.strictObject({
 });
 export type OrgLimits = z.infer<typeof OrgLimits>;
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /** One model server's settings, keyed by its URL. */
 export const ServerEntry = z.strictObject({
   concurrency: z.int().min(1).max(64).optional(),
   /** The environment variable holding this server's API key (sent as a Bearer token to it and nowhere else). */
-  apiKeyEnv: z.string().regex(ENV_NAME, "an environment variable name: letters, digits and '_'").optional(),
+  apiKeyEnv: ApiKeyEnvName.optional(),
 });
 export type ServerEntry = z.infer<typeof ServerEntry>;
 
@@ -173,6 +173,8 @@ export const OrgConfigFile = z.strictObject({
   supervise: SuperviseSettings.optional(),
   /** `org backup`: where backups go and how many are kept. */
   backup: BackupSettings.optional(),
+  /** `org workflow plan` and `plan_workflow`: the planner's model, repair rounds and step bound. */
+  workflow: WorkflowSettings.optional(),
   sandbox: SandboxEntry.optional(),
   /** MCP servers whose tools join the room as `<server>__<tool>` (config/mcp-servers.ts). */
   mcpServers: z.record(z.string(), McpServerEntry).optional(),
@@ -200,15 +202,17 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   grow: GrowSettings;
   supervise: SuperviseSettings;
   backup: BackupSettings;
+  workflow: WorkflowSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
   mcp: McpSettings;
   /**
-   * The Authorization header value per server origin: credentials in the server's URL, else its `apiKeyEnv`
-   * key, else OPENAI_API_KEY for OLLAMA_BASE's origin only. No server gets another's.
+   * The Authorization header value per server origin (`llm/server-keys.ts`, the one key rule): credentials in the
+   * server's URL, else the key its `apiKeyEnv` (a server's or a persona's) names, else OPENAI_API_KEY for
+   * OLLAMA_BASE's origin only. No server gets another's. `modelFor` reads it.
    */
-  authorizations: Record<string, string>;
+  authorizations: ServerKeys;
   /** Values to hide wherever they turn up: the API keys and credentials in server URLs. */
   secrets: string[];
   /** The file the config came from; undefined when only defaults apply. */
@@ -232,7 +236,7 @@ export const DEFAULT_LIMITS: OrgLimits = {
 
 /** The tools each kind of persona gets unless the config says otherwise. */
 export const DEFAULT_TOOLS: Record<PersonaKind, Record<string, ToolPolicy>> = {
-  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", memory_search: "allow", memory_save: "allow" },
+  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", plan_workflow: "ask", memory_search: "allow", memory_save: "allow" },
   python: { python_run: "allow" },
   toolsmith: {},
   simple: {},
@@ -281,6 +285,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
   if (first === "supervise" && path.length === 1) return Object.keys(SuperviseSettings.shape);
   if (first === "backup" && path.length === 1) return Object.keys(BackupSettings.shape);
+  if (first === "workflow" && path.length === 1) return Object.keys(WorkflowSettings.shape);
   if (first === "mcpServers" && path.length === 2) return Object.keys(McpServerEntry.shape);
   if (first === "mcp" && path.length === 1) return Object.keys(McpSettings.shape);
   return [];
@@ -376,6 +381,41 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownT
   return result.data;
 }
 
+/**
+ * The keys the config's `apiKeyEnv`s name, each for its server: a `servers` entry's URL, the server a persona's entry names (or
+ * OLLAMA_BASE when it has none). A variable that is not set, or two different keys for one server, is an error
+ * naming the key to change.
+ */
+function namedServerKeys(file: OrgConfigFile, entries: readonly PersonaEntry[], ollamaBase: string, where: string, env: NodeJS.ProcessEnv): NamedKey[] {
+  const named: (NamedKey & { variable: string; at: string })[] = [];
+  const take = (server: string, variable: string, at: string) => {
+    const key = environmentVariable(variable, env);
+    if (key === undefined) {
+      throw new OrgConfigError(
+        `${where}, key ${at}: the environment variable ${variable} is not set. Export it with the key for that server, or remove apiKeyEnv.`,
+        where,
+        undefined,
+        at,
+      );
+    }
+    const other = named.find((entry) => urlOrigin(entry.server) === urlOrigin(server) && entry.key !== key);
+    if (other) {
+      throw new OrgConfigError(
+        `${where}, key ${at}: ${variable} and ${other.variable} (${other.at}) hold two different keys for one server, ${displayUrl(urlOrigin(server))}. A server has one key: name the same variable in both, or remove one apiKeyEnv.`,
+        where,
+        undefined,
+        at,
+      );
+    }
+    named.push({ server, key, variable, at });
+  };
+  for (const [url, server] of Object.entries(file.servers ?? {}))
+    if (server.apiKeyEnv !== undefined) take(url, server.apiKeyEnv, `servers["${displayUrl(url)}"].apiKeyEnv`);
+  for (const [index, entry] of entries.entries())
+    if (entry.apiKeyEnv !== undefined) take(personaServerUrl(entry) ?? ollamaBase, entry.apiKeyEnv, `personas[${index}].apiKeyEnv`);
+  return named.map(({ server, key }) => ({ server, key }));
+}
+
 function resolveOrgConfig(
   file: OrgConfigFile,
   settings: ReturnType<typeof environmentSettings>,
@@ -401,28 +441,10 @@ function resolveOrgConfig(
   for (const [url, server] of Object.entries(file.servers ?? {})) servers[displayUrl(url.replace(/\/+$/, ""))] = server;
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
   // credentials written into a URL to that URL's server.
-  const authorizations: Record<string, string> = {};
-  if (settings.apiKey) authorizations[urlOrigin(settings.ollamaBase)] = `Bearer ${settings.apiKey}`;
-  for (const [url, server] of Object.entries(file.servers ?? {})) {
-    if (server.apiKeyEnv === undefined) continue;
-    const value = environmentVariable(server.apiKeyEnv, env);
-    if (value === undefined) {
-      const file = source ?? CONFIG_FILE_NAME;
-      throw new OrgConfigError(
-        `${file}, key servers["${displayUrl(url)}"].apiKeyEnv: the environment variable ${server.apiKeyEnv} is not set. Export it with the key for that server, or remove apiKeyEnv.`,
-        file,
-        undefined,
-        `servers["${displayUrl(url)}"].apiKeyEnv`,
-      );
-    }
-    authorizations[urlOrigin(url)] = `Bearer ${value}`;
-  }
+  const named = namedServerKeys(file, entries, settings.ollamaBase, source ?? CONFIG_FILE_NAME, env);
   const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {})];
-  for (const url of urls) {
-    const { authorization } = serverEndpoint(url);
-    if (authorization) authorizations[urlOrigin(url)] = authorization;
-  }
-  const keys = [settings.apiKey, ...Object.values(file.servers ?? {}).map((server) => server.apiKeyEnv && environmentVariable(server.apiKeyEnv, env))];
+  const authorizations = serverKeys({ defaultServer: settings.ollamaBase, defaultKey: settings.apiKey, named, urls });
+  const keys = [settings.apiKey, ...named.map((entry) => entry.key)];
   const mcpServers = mcpServerConfigs(file.mcpServers ?? {});
   const secrets = [...new Set([...keys.filter((key): key is string => !!key), ...urls.flatMap(urlCredentials), ...mcpSecrets(mcpServers, env)])];
   return {
@@ -442,6 +464,7 @@ function resolveOrgConfig(
     grow: file.grow ?? GrowSettings.parse({}),
     supervise: file.supervise ?? SuperviseSettings.parse({}),
     backup: file.backup ?? BackupSettings.parse({}),
+    workflow: file.workflow ?? WorkflowSettings.parse({}),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],
@@ -453,11 +476,6 @@ function resolveOrgConfig(
     secrets,
     ...(source !== undefined ? { source } : {}),
   };
-}
-
-/** The Authorization header for a server, if credentials belong to it (same origin); never another server's. */
-export function authorizationFor(config: OrgConfig, server: string): string | undefined {
-  return config.authorizations[urlOrigin(server)];
 }
 
 /** Concurrent requests the room sends to one model server. */

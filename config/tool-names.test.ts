@@ -14,7 +14,10 @@ import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
-import { DEFAULT_NETWORK } from "./org-config.ts";
+import { scriptedModel } from "../llm/scripted-model.ts";
+import { PLAN_TOOL_NAME } from "../planner/plan-prompt.ts";
+import { planWorkflowTool } from "../planner/plan-workflow-tool.ts";
+import { DEFAULT_NETWORK, loadOrgConfig } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES, knownToolNames, POLICY_ONLY_TOOL_NAMES, RESERVED_TOOL_NAMES } from "./tool-names.ts";
 
 function withWorkspace(run: (dir: string) => Promise<void> | void) {
@@ -43,6 +46,7 @@ describe("the one reserved-name list", () => {
           memorySearchTool(store),
           memorySaveTool(store),
           chatModeTool({ mode: "group", personas: ["agent"], setMode: () => {} }),
+          planWorkflowTool({ config: loadOrgConfig(join(dir, "none.json"), {}), model: scriptedModel([]), checkoutDir: dir }),
         ];
         expect(builtIn.map((tool) => tool.name).sort()).toEqual([...BUILTIN_TOOL_NAMES].sort());
         // find_tool: what a persona is offered when it may use more generated tools than one turn shows.
@@ -51,9 +55,9 @@ describe("the one reserved-name list", () => {
         const roomAdded = [buildTool(async () => "").name, ...(offer?.tools.keys() ?? [])].filter((name) => name !== "word_count");
         expect(roomAdded.sort()).toEqual(["build_tool", "find_tool"]);
         for (const name of [...builtIn.map((tool) => tool.name), ...roomAdded]) expect(RESERVED_TOOL_NAMES).toContain(name);
-        // The toolsmith's phase tools, the policies that are no tool (workspace_write), and nothing besides these groups.
-        const phaseTools = Object.keys(PHASE_TOOL_DESCRIPTIONS);
-        expect(phaseTools.sort()).toEqual(["submit_implementation", "submit_spec", "submit_tests"]);
+        // The toolsmith's phase tools and the planner's one, the policies that are no tool (workspace_write), and nothing besides these groups.
+        const phaseTools = [...Object.keys(PHASE_TOOL_DESCRIPTIONS), PLAN_TOOL_NAME];
+        expect(phaseTools.sort()).toEqual(["submit_implementation", "submit_spec", "submit_tests", "submit_workflow"]);
         expect([...RESERVED_TOOL_NAMES].sort()).toEqual([...builtIn.map((tool) => tool.name), ...roomAdded, ...phaseTools, ...POLICY_ONLY_TOOL_NAMES].sort());
         expect(new Set(RESERVED_TOOL_NAMES).size).toBe(RESERVED_TOOL_NAMES.length);
       } finally {

@@ -26,8 +26,15 @@ export const MEMORY_DIR = join(ORG_DIR, "memory");
 export const USAGE_DIR = join(ORG_DIR, "usage");
 /** `org grow`'s proposals, cursor, lock and one report per run: `.org/grow`. */
 export const GROW_DIR = join(ORG_DIR, "grow");
+/** Workflows `org workflow plan` planned, one JSON file each: `.org/plans/<id>.json`. */
+export const PLANS_DIR = join(ORG_DIR, "plans");
 /** Git worktrees org makes: `.org/worktrees`. */
 export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
+
+/** Where a workspace or checkout keeps its JSON workflows, one file each: `workflows/<name>.json`. */
+export const WORKFLOWS_DIR = "workflows";
+/** A workflow's file name: a plain `.json` name, no path, no `..`. */
+export const WORKFLOW_FILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.json$/;
 
 /** Where promoted generated tools live, one folder each, under a workspace or org's checkout. */
 export const GENERATED_TOOLS_DIR = join("tools", "generated");

@@ -61,7 +61,7 @@ export function inProcessInstances(setup: {
       let checkout = toolRepo.repoDir;
       if (role === "candidate") {
         checkout = join(toolRepo.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
-        await toolRepo.run(["worktree", "add", "--quiet", "--detach", checkout, branch], { signal });
+        await toolRepo.addWorktree(checkout, branch, { signal });
         worktrees.push(checkout);
       }
       const served = await serveCheckout(config, checkout, setup.instanceWorkspace(role));
@@ -70,7 +70,7 @@ export function inProcessInstances(setup: {
     },
     async close() {
       for (const server of servers.splice(0).reverse()) await server.close();
-      for (const worktree of worktrees.splice(0)) await toolRepo.run(["worktree", "remove", "--force", worktree]).catch(() => {});
+      for (const worktree of worktrees.splice(0)) await toolRepo.removeWorktree(worktree).catch(() => {});
     },
   };
 }

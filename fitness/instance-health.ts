@@ -2,10 +2,8 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
 import { canonicalJson } from "../git/gate-key.ts";
+import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
-
-/** A full git object id: SHA-1 (40 hex digits) or SHA-256 (64). */
-export const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /**
  * What `GET /health` of an org server answers: the one definition of the contract. `serve` builds its
@@ -16,7 +14,7 @@ export const Health = z.object({
   profile: z.enum(["dev", "prod"]).optional(),
   version: z.string(),
   /** Null when the server does not run from a git checkout. */
-  commit: z.string().regex(OBJECT_ID, "must be a full commit id").nullable(),
+  commit: z.string().regex(OBJECT_ID_PATTERN, "must be a full commit id").nullable(),
   branch: z.string().nullable(),
   tools: z.array(z.string()),
   uptimeS: z.number(),

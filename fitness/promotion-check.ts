@@ -1,6 +1,5 @@
 import type { PassingVerdict } from "../git/promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import { NoPassingReportError, readPassingReport, storedReports } from "../git/fitness-report.ts";
 import { checkProtectedCore } from "./protected-core.ts";
 
@@ -17,7 +16,7 @@ export async function checkedPassingVerdict(
   const report = readPassingReport(git.repoDir, commit);
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new NoPassingReportError(`the repository at ${git.repoDir} has no main branch`);
-  const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();
+  const base = await git.mergeBase(main, commit, signal);
   if (!base) throw new NoPassingReportError(`${commit.slice(0, 12)} shares no history with main`);
   const allowCore = report.checks.some((check) => check.stage === "protected-core" && check.ok && Number(check.figures?.allowedByFlag ?? 0) > 0);
   const core = await checkProtectedCore(git, base, commit, { allowCore, ...(signal ? { signal } : {}) });
@@ -37,12 +36,7 @@ export async function mostRecentlyPassedCandidate(
   signal?: AbortSignal,
 ): Promise<{ branch: string; commit: string; judgedAt: string } | undefined> {
   const heads = new Map<string, string[]>();
-  const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads/cand/"], { signal });
-  for (const line of out.split("\n").filter(Boolean)) {
-    const [commit = "", branch = ""] = line.split(" ");
-    if (!CANDIDATE_BRANCH_PATTERN.test(branch)) continue;
-    heads.set(commit, [...(heads.get(commit) ?? []), branch]);
-  }
+  for (const { commit, branch } of (await git.candidateRefs(signal)).refs) heads.set(commit, [...(heads.get(commit) ?? []), branch]);
   const main = await git.resolveCommit("refs/heads/main");
   for (const stored of storedReports(git.repoDir)) {
     if (!stored.trusted || !stored.report) continue;
@@ -53,8 +47,7 @@ export async function mostRecentlyPassedCandidate(
       heads.delete(stored.report.commit);
       continue;
     }
-    const base = main ? (await git.run(["merge-base", "--end-of-options", main, stored.report.commit], { signal }).catch(() => "")).trim() : "";
-    if (base === stored.report.commit) {
+    if (main && (await git.mergeBase(main, stored.report.commit, signal)) === stored.report.commit) {
       heads.delete(stored.report.commit);
       continue;
     }

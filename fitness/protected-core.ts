@@ -1,4 +1,3 @@
-import { OBJECT_ID } from "./instance-health.ts";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
@@ -6,31 +5,6 @@ import type { FitnessCheck } from "../git/fitness-report.ts";
 /** The largest file a candidate may add under tools/generated/. */
 export const MAX_TOOL_FILE_BYTES = 256 * 1024;
 const TOOL_FILE = new RegExp(`^${GENERATED_TOOLS_DIR}/${TOOL_NAME_PATTERN.source.slice(1, -1)}/[A-Za-z0-9_.-]{1,64}$`);
-
-/** One entry of `git diff --raw -z`: modes, blob ids, status letter and path. */
-type RawChange = { newMode: string; newBlob: string; status: string; path: string };
-
-function parseRawDiff(out: string): RawChange[] {
-  const fields = out.split("\0");
-  const changes: RawChange[] = [];
-  for (let index = 0; index + 1 < fields.length; index += 2) {
-    const meta = fields[index] ?? "";
-    if (!meta.startsWith(":")) break;
-    const [, newMode = "", , newBlob = "", status = ""] = meta.slice(1).split(" ");
-    changes.push({ newMode, newBlob, status: status.charAt(0), path: fields[index + 1] ?? "" });
-  }
-  return changes;
-}
-
-/** The sizes of some blobs, with one `git cat-file --batch-check` (a blob git does not have has no size, so it is refused). */
-async function blobSizes(git: RepoGit, blobs: string[], signal?: AbortSignal): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  const ids = blobs.filter((blob) => OBJECT_ID.test(blob));
-  if (ids.length === 0) return sizes;
-  const out = await git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], { stdin: `${ids.join("\n")}\n`, signal });
-  for (const [, id, size] of out.matchAll(/^([0-9a-f]{40,64}) blob (\d+)$/gm)) if (id !== undefined) sizes.set(id, Number(size));
-  return sizes;
-}
 
 /**
  * Stage a: the diff from the merge base may only add or change regular, non-executable files of at most
@@ -45,11 +19,10 @@ export async function checkProtectedCore(
   options: { allowCore: boolean; signal?: AbortSignal },
 ): Promise<FitnessCheck> {
   const started = performance.now();
-  const out = await git.run(["diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--end-of-options", base, commit], { signal: options.signal });
-  const changes = parseRawDiff(out);
-  const sizes = await blobSizes(
-    git,
-    changes.filter((change) => change.newMode === "100644" && change.status !== "D").map((change) => change.newBlob),
+  const changes = await git.changes(base, commit, { signal: options.signal });
+  // A blob git does not have has no size, so it is refused.
+  const sizes = await git.blobSizes(
+    changes.filter((change) => change.newMode === "100644" && change.status !== "D").map((change) => change.newId),
     options.signal,
   );
   const refused: string[] = [];
@@ -64,7 +37,7 @@ export async function checkProtectedCore(
     else if (change.newMode === "100755") problem = "is executable";
     else if (change.newMode !== "100644") problem = `has mode ${change.newMode}`;
     else {
-      const size = sizes.get(change.newBlob);
+      const size = sizes.get(change.newId);
       if (size === undefined) problem = "has a blob this repository cannot read";
       else if (size > MAX_TOOL_FILE_BYTES) problem = `is ${size} bytes (limit ${MAX_TOOL_FILE_BYTES})`;
     }

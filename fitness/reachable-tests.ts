@@ -49,11 +49,8 @@ export type Reachable = { tests: string[]; loaders: string[] };
 
 /** As `reachableTests`, read from `commit`'s objects (one git process for the sources) rather than a checkout of it. */
 export async function reachableTestsAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Reachable> {
-  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit], { signal });
   const files: { path: string; blob: string }[] = [];
-  for (const row of listing.split("\0").filter(Boolean)) {
-    const [info = "", path = ""] = row.split("\t");
-    const [mode, type, blob = ""] = info.split(" ");
+  for (const { mode, type, id: blob, path } of await git.treeEntries(commit, { recursive: true, signal })) {
     const parts = path.split("/");
     // As a checkout walked by `tsFiles` has them: regular .ts files, none under a skipped top folder or a dot-folder.
     if (type !== "blob" || (mode !== "100644" && mode !== "100755") || !path.endsWith(".ts")) continue;

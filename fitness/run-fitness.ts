@@ -1,12 +1,11 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "../git/fitness-report.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
-import { OBJECT_ID, readHealth } from "./instance-health.ts";
+import { readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";
 import { judgeReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
@@ -19,17 +18,14 @@ const firstLine = (error: unknown) => (error instanceof Error ? (error.message.s
 
 /** `git merge-tree --write-tree` of main and the candidate (for a change `--allow-core` let through); throws on conflicts. */
 async function mergedTree(git: RepoGit, main: string, commit: string, signal?: AbortSignal): Promise<string> {
-  const lines = (await git.run(["merge-tree", "--write-tree", "--end-of-options", main, commit], { signal }).catch((error) => String(error)))
-    .split("\n")
-    .filter(Boolean);
-  const [tree] = lines;
-  if (lines.length !== 1 || tree === undefined || !OBJECT_ID.test(tree)) throw new Error(`it conflicts with main: ${lines.slice(1, 3).join("; ")}`);
-  return tree;
+  const merged = await git.mergeTree(main, commit, { signal });
+  if ("conflicts" in merged) throw new Error(`it conflicts with main: ${merged.conflicts.slice(0, 2).join("; ")}`);
+  return merged.tree;
 }
 
 async function treeOf(git: RepoGit, commit: string): Promise<{ judgedTree?: string }> {
-  const tree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${commit}^{tree}`]).catch(() => "")).trim();
-  return OBJECT_ID.test(tree) ? { judgedTree: tree } : {};
+  const tree = await git.resolveTree(commit);
+  return tree ? { judgedTree: tree } : {};
 }
 
 export type FitnessRequest = {
@@ -72,11 +68,9 @@ async function identifyCandidate(request: FitnessRequest): Promise<Candidate | F
   }
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) return { exitCode: 2, why: `the repository at ${git.repoDir} has no main branch` };
-  const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();
+  const base = await git.mergeBase(main, commit, signal);
   if (!base) return { exitCode: 2, why: `${commit.slice(0, 12)} shares no history with main` };
-  const branches = (await git.run(["for-each-ref", "--format=%(refname:strip=2)", "--points-at", commit, "refs/heads/cand/"], { signal }))
-    .split("\n")
-    .filter((name) => CANDIDATE_BRANCH_PATTERN.test(name));
+  const branches = (await git.candidateRefs(signal)).refs.filter((ref) => ref.commit === commit).map((ref) => ref.branch);
   return { commit, main, base, branches };
 }
 
@@ -121,7 +115,7 @@ async function protectedCoreStage(run: GateRun): Promise<boolean> {
   try {
     const tree = Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
     const message = `fitness: ${commit.slice(0, 12)} on main ${main.slice(0, 12)}`;
-    run.judged = (await git.run(["commit-tree", "-p", main, "-p", commit, "-m", message, "--end-of-options", tree], { signal })).trim();
+    run.judged = await git.commitTree(tree, { parents: [main, commit], message, signal });
     const reason = `built on ${base.slice(0, 12)}, main is at ${main.slice(0, 12)}: main plus the candidate's tool folder(s) is judged`;
     return run.record({ stage: "protected-core", name, ok: true, reason, durationMs: performance.now() - started });
   } catch (error) {

@@ -21,11 +21,8 @@ type ToolFiles = Map<string, string>; // file name → blob id
 
 /** The generated tools at a commit: tool name → its files' blob ids (read with git, nothing checked out). */
 async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, ToolFiles>> {
-  const out = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
   const tools = new Map<string, ToolFiles>();
-  for (const entry of out.split("\0").filter(Boolean)) {
-    const [meta = "", path = ""] = entry.split("\t");
-    const blob = meta.split(" ")[2] ?? "";
+  for (const { id: blob, path } of await git.treeEntries(commit, { recursive: true, paths: [`${GENERATED_TOOLS_DIR}/`], signal })) {
     const [, , name = "", ...rest] = path.split("/");
     if (!tools.has(name)) tools.set(name, new Map());
     tools.get(name)?.set(rest.join("/"), blob);

@@ -50,8 +50,11 @@ export function toolExamplesKey(input: {
  * path), hashed. The protected core lets a candidate change nothing else, so a candidate shares its main's code.
  */
 export async function committedCode(git: RepoGit, commit: string, signal?: AbortSignal): Promise<string> {
-  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit], { signal });
-  const code = listing.split("\0").filter((line) => line.length > 0 && !line.split("\t")[1]?.startsWith(`${GENERATED_TOOLS_DIR}/`));
+  const entries = await git.treeEntries(commit, { recursive: true, signal });
+  // Each entry as `ls-tree` prints it (`mode type id\tpath`), so the hash, and the records keyed on it, stay as they were.
+  const code = entries
+    .filter((entry) => !entry.path.startsWith(`${GENERATED_TOOLS_DIR}/`))
+    .map((entry) => `${entry.mode} ${entry.type} ${entry.id}\t${entry.path}`);
   return sha256Hex(code.join("\n"));
 }
 

@@ -14,19 +14,17 @@ type ToolAt = { examples: ToolExample[]; files: Record<string, string> };
 
 /** Every tool's spec examples and files at a commit (metadata.json read with git; a tool whose metadata does not parse has no examples). */
 async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, ToolAt>> {
-  const out = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  const entries = await git.treeEntries(commit, { recursive: true, sizes: true, paths: [`${GENERATED_TOOLS_DIR}/`], signal });
   const found = new Map<string, ToolAt>();
   const files = new Map<string, Record<string, string>>();
   const metadata: { name: string; blob: string; path: string }[] = [];
-  for (const row of out.split("\0").filter(Boolean)) {
-    const [info = "", path = ""] = row.split("\t");
-    const [mode, type, blob = "", size = ""] = info.split(/\s+/);
+  for (const { mode, type, id: blob, size, path } of entries) {
     const [, , name = "", file = "", ...rest] = path.split("/");
     if (!TOOL_NAME_PATTERN.test(name)) continue;
     const own = files.get(name) ?? {};
     files.set(name, { ...own, [[file, ...rest].join("/")]: `${mode} ${blob}` });
     if (file !== "metadata.json" || rest.length > 0 || mode !== "100644" || type !== "blob") continue;
-    if (Number(size) > MAX_METADATA_BYTES) continue;
+    if ((size ?? 0) > MAX_METADATA_BYTES) continue;
     metadata.push({ name, blob, path });
   }
   // Every tool's metadata.json with one git process.

@@ -1,6 +1,5 @@
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { type CatalogEntry, promotedTools } from "./catalog-entry.ts";
@@ -9,32 +8,25 @@ import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } f
 /** One `tools/generated/<name>/metadata.json` on a candidate branch, as `git ls-tree` lists it (not read yet). */
 export type CandidateMetadataFile = { branch: string; commit: string; name: string; path: string; blob: string; size: number };
 
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-
 /**
  * Every `cand/*` branch's `tools/generated/<name>/metadata.json` (regular files only), listed through git without
  * touching the checkout; only branches named `cand/YYYYMMDDTHHMMSSZ`, objects named by id. Other branches are noticed.
  */
 export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal): Promise<{ files: CandidateMetadataFile[]; notices: string[] }> {
-  const refs = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/cand/"], { signal });
+  const { refs, strays } = await git.candidateRefs(signal);
   const files: CandidateMetadataFile[] = [];
-  const notices: string[] = [];
-  for (const line of refs.split("\n")) {
-    if (line === "") continue;
-    const [commit = "", ref = ""] = line.split(" ", 2);
-    const branch = ref.replace(/^refs\/heads\//, "");
-    if (!CANDIDATE_BRANCH_PATTERN.test(branch) || !OBJECT_ID.test(commit)) {
-      notices.push(`skipped branch ${JSON.stringify(branch)}: not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
-      continue;
-    }
-    const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
-    for (const row of tree.split("\n")) {
-      const [info = "", path = ""] = row.split("\t");
-      const [mode, type, blob = "", size = ""] = info.split(/\s+/);
+  const notices = strays.map((branch) => `skipped branch ${JSON.stringify(branch)}: not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
+  for (const { branch, commit } of refs) {
+    for (const { mode, type, id: blob, size, path } of await git.treeEntries(commit, {
+      recursive: true,
+      sizes: true,
+      paths: [`${GENERATED_TOOLS_DIR}/`],
+      signal,
+    })) {
       const name = path.split("/")[2] ?? "";
       if (path !== generatedToolPath(name, "metadata.json") || !TOOL_NAME_PATTERN.test(name)) continue;
-      if (mode !== "100644" || type !== "blob" || !OBJECT_ID.test(blob)) continue;
-      files.push({ branch, commit, name, path, blob, size: Number(size) });
+      if (mode !== "100644" || type !== "blob") continue;
+      files.push({ branch, commit, name, path, blob, size: size ?? 0 });
     }
   }
   return { files, notices };
@@ -46,7 +38,7 @@ export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal)
  * candidates. Metadata validated, nothing checked out. This is what holds a name besides main.
  */
 export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promise<CatalogEntry[]> {
-  const onMain = new Set((await git.run(["ls-tree", "--name-only", `refs/heads/main:${GENERATED_TOOLS_DIR}`], { signal }).catch(() => "")).split("\n"));
+  const onMain = new Set((await git.treeEntries(`refs/heads/main:${GENERATED_TOOLS_DIR}`, { signal }).catch(() => [])).map((entry) => entry.path));
   const live = await liveCandidateToolNames(git, signal);
   const entries: CatalogEntry[] = [];
   for (const { branch, commit, name, path, blob, size } of (await candidateMetadataFiles(git, signal)).files) {
@@ -54,7 +46,7 @@ export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promis
     const where = `${branch}:${path}`;
     try {
       if (size > MAX_METADATA_BYTES) throw new Error(`${where}: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have`);
-      const text = await git.run(["cat-file", "blob", blob], { signal });
+      const text = await git.readBlob(blob, signal);
       entries.push({ status: "candidate", name, metadata: parseToolMetadata(text, where), branch, commit });
     } catch (error) {
       entries.push({ status: "broken", name, where, problem: error instanceof Error ? error.message : String(error) });
@@ -72,7 +64,7 @@ export async function takenToolNames(git: RepoGit, signal?: AbortSignal): Promis
 
 /** Reads one file of a generated tool at a ref (no checkout). */
 export function readToolFileAt(git: RepoGit, ref: string, name: string, file: GeneratedToolFile, signal?: AbortSignal): Promise<string> {
-  return git.run(["show", `${ref}:${generatedToolPath(name, file)}`], { signal });
+  return git.readBlob(`${ref}:${generatedToolPath(name, file)}`, signal);
 }
 
 /** A generated tool read from a branch: its code and validated metadata, files checked against the recorded hashes. */
@@ -103,11 +95,11 @@ export async function readToolAt(git: RepoGit, ref: string, name: string, signal
 
 /** Every generated tool on `ref` (its own versions, main's included), each read and checked; names in order. */
 export async function toolsAtRef(git: RepoGit, ref: string, signal?: AbortSignal): Promise<Map<string, ToolAtRef>> {
-  const listing = await git.run(["ls-tree", "--name-only", "--end-of-options", `${ref}:${GENERATED_TOOLS_DIR}`], { signal }).catch(() => "");
+  const listing = await git.treeEntries(`${ref}:${GENERATED_TOOLS_DIR}`, { signal }).catch(() => []);
   const tools = new Map<string, ToolAtRef>();
   for (const name of listing
-    .split("\n")
-    .filter((entry) => TOOL_NAME_PATTERN.test(entry))
+    .map((entry) => entry.path)
+    .filter((name) => TOOL_NAME_PATTERN.test(name))
     .sort())
     tools.set(name, await readToolAt(git, ref, name, signal));
   return tools;

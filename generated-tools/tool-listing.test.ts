@@ -2,13 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { candidateRefNames } from "../git/candidate-ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { promotedTools } from "./catalog-entry.ts";
 import { candidateTools } from "./tool-catalog.ts";
-import { candidateRefNames, listGeneratedTools } from "./tool-listing.ts";
+import { listGeneratedTools } from "./tool-listing.ts";
 
 describe("the listing of generated tools (throw-away repos)", () => {
   test("a checkout with no tool folder and no cand/* branch lists nothing", async () => {

@@ -1,23 +1,10 @@
 import { generatedToolFolders } from "../config/tool-names.ts";
+import { candidateRefNames } from "../git/candidate-ref-names.ts";
 import type { CatalogEntry } from "./catalog-entry.ts";
 
 // `org tool list` reads the catalogue through here. Reading it needs zod (metadata is validated on every read),
 // simple-git and the candidate states, which cost a start-up several times bare bun's: they are loaded only when
 // there is a promoted tool folder or a `cand/*` branch to read.
-
-/** The names of the `refs/heads/cand/*` refs, from one `git for-each-ref`; undefined when git fails. */
-export async function candidateRefNames(repoDir: string, signal?: AbortSignal): Promise<string[] | undefined> {
-  // Read-only: it takes no lock and runs no hook, so it needs none of RepoGit's serialising or settings.
-  const child = Bun.spawn(["git", "for-each-ref", "--format=%(refname)", "refs/heads/cand/"], {
-    cwd: repoDir,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "ignore",
-    ...(signal ? { signal } : {}),
-  });
-  const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
-  return exitCode === 0 ? stdout.split("\n").filter(Boolean) : undefined;
-}
 
 /**
  * Every generated tool of the checkout: its promoted tools (`promotedTools`, catalog-entry.ts), then the live

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { RecordedModelFields } from "../llm/recorded-model.ts";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 
 // fitness/ checks tool names through this module.
 export { TOOL_NAME_PATTERN };
@@ -102,10 +103,8 @@ export const ToolMetadata = z.strictObject({
     repairRounds: z.number().int().min(0),
     startedAt: Timestamp,
     finishedAt: Timestamp,
-    orgCommit: z
-      .string()
-      .regex(/^[0-9a-f]{40}$/)
-      .nullable(),
+    // The commit of org that built the tool (SHA-1 or, in a SHA-256 repository, SHA-256).
+    orgCommit: z.string().regex(OBJECT_ID_PATTERN).nullable(),
   }),
 });
 export type ToolMetadata = z.infer<typeof ToolMetadata>;

@@ -1,10 +1,12 @@
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./ref-names.ts";
-import { GitCommandError, type RepoGit } from "./repo-git.ts";
+import { GitCommandError } from "./git-command-error.ts";
+import type { RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
+import { isWorkflowFilePath, treeWithWorkflowFiles } from "./workflow-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 
@@ -51,7 +53,8 @@ export async function landCandidate(git: RepoGit, change: CandidateChange, optio
   const paths = Object.keys(change.files);
   if (paths.length === 0) throw new CandidateRefusedError("nothing to commit");
   for (const path of paths) {
-    if (!isCandidateFile(path)) throw new CandidateRefusedError(`refusing to commit ${JSON.stringify(path)}: only tools/generated/<name>/ files`);
+    if (!isCandidateFile(path) && !isWorkflowFilePath(path))
+      throw new CandidateRefusedError(`refusing to commit ${JSON.stringify(path)}: only tools/generated/<name>/ files and workflows/<name>.json`);
   }
   for (const key of Object.keys(change.trailers)) {
     if (!TRAILER_KEY.test(key)) throw new CandidateRefusedError(`refusing trailer key ${JSON.stringify(key)}`);
@@ -64,7 +67,12 @@ export async function landCandidate(git: RepoGit, change: CandidateChange, optio
 
   // Each tool folder as a tree of its files (main's other files of that folder kept), then main's tree with them.
   const byTool = new Map<string, Map<string, string>>();
+  const workflows = new Map<string, string>();
   for (const [path, content] of Object.entries(change.files)) {
+    if (isWorkflowFilePath(path)) {
+      workflows.set(path.split("/")[1] ?? "", content);
+      continue;
+    }
     const [, , tool = "", file = ""] = path.split("/");
     if (!byTool.has(tool)) byTool.set(tool, new Map());
     byTool.get(tool)?.set(file, content);
@@ -74,7 +82,8 @@ export async function landCandidate(git: RepoGit, change: CandidateChange, optio
     const kept = await toolFolderTree(git, base, tool, signal);
     folders.set(tool, await folderTreeWith(git, kept, files, signal));
   }
-  const tree = await treeWithToolFolders(git, base, folders, signal);
+  const toolsTree = await treeWithToolFolders(git, base, folders, signal);
+  const tree = workflows.size > 0 ? await treeWithWorkflowFiles(git, toolsTree, workflows, signal) : toolsTree;
   const message = [
     oneLine(change.subject, 100),
     ...(change.body ? ["", ...change.body.split("\n").map((line) => sanitizeOneLine(line))] : []),
@@ -107,23 +116,14 @@ export async function createBranchAtFreeSecond(git: RepoGit, commit: string, now
   throw new CandidateRefusedError(`no free candidate branch name in ${MAX_SECOND_TRIES} seconds from ${candidateBranchName(new Date(start))}`);
 }
 
-async function removeWorktree(git: RepoGit, worktree: string): Promise<void> {
-  try {
-    await git.run(["worktree", "remove", "--force", "--", worktree]);
-  } catch {
-    rmSync(worktree, { recursive: true, force: true });
-    await git.run(["worktree", "prune"]).catch(() => {});
-  }
-}
-
 // A toolsmith killed mid-landing (kill -9) leaves its worktree behind; its name carries the owner's pid.
 async function removeAbandonedWorktrees(git: RepoGit, worktreesDir: string): Promise<void> {
   for (const name of readdirSync(worktreesDir)) {
     const pid = Number(/^toolsmith-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
     if (!Number.isSafeInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
-    await removeWorktree(git, join(worktreesDir, name));
+    await git.removeWorktree(join(worktreesDir, name));
   }
-  await git.run(["worktree", "prune"]).catch(() => {});
+  await git.pruneWorktrees();
 }
 
 // What the toolsmith may commit: the three files of one generated tool.

@@ -50,12 +50,7 @@ export async function pruneCandidates(
   }
   if (options.dryRun) return chosen;
   for (const entry of chosen) {
-    if (entry.worktree) {
-      await git.run(["worktree", "remove", "--force", "--", entry.worktree], { signal }).catch(async () => {
-        if (lstatSync(entry.worktree as string).isDirectory()) rmSync(entry.worktree as string, { recursive: true, force: true });
-        await git.run(["worktree", "prune"], { signal }).catch(() => {});
-      });
-    }
+    if (entry.worktree) await git.removeWorktree(entry.worktree, signal);
     await git.run(["update-ref", "-d", `refs/heads/${entry.row.branch}`, entry.row.commit], { signal });
     if (entry.reports && lstatSync(entry.reports).isDirectory()) rmSync(entry.reports, { recursive: true, force: true });
   }

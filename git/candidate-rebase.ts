@@ -17,7 +17,7 @@ export async function candidateOnMain(
 ): Promise<{ tree: string; tools: string[]; main: string; base: string }> {
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch`);
-  const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();
+  const base = await git.mergeBase(main, commit, signal);
   if (!base) throw new CandidateRefusedError(`${commit.slice(0, 12)} shares no history with main`);
   const tools = await toolsChanged(git, base, commit, signal);
   if (tools.length === 0) throw new CandidateRefusedError(`${commit.slice(0, 12)} adds or changes no tool under tools/generated/`);
@@ -37,7 +37,8 @@ export async function rebaseCandidate(git: RepoGit, branch: string, options: { n
   if (!from) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates`);
   // A candidate already merged (promoted, then rolled back) is taken from its own first parent.
   const main = await git.resolveCommit("refs/heads/main");
-  const onMain = main !== undefined && (await git.run(["merge-base", "--end-of-options", main, from], { signal }).catch(() => "")).trim() === from;
+  if (!main) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch`);
+  const onMain = (await git.mergeBase(main, from, signal)) === from;
   let tree: string;
   let tools: string[];
   if (onMain) {
@@ -50,11 +51,11 @@ export async function rebaseCandidate(git: RepoGit, branch: string, options: { n
   } else {
     ({ tree, tools } = await candidateOnMain(git, from, signal));
   }
-  const mainTree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${main}^{tree}`], { signal })).trim();
-  if (tree === mainTree) throw new CandidateRefusedError(`main already holds ${tools.join(", ")} exactly as ${branch} has them; nothing to rebase`);
-  const original = (await git.run(["log", "-1", "--format=%B", "--end-of-options", from], { signal })).trimEnd();
+  if (tree === (await git.resolveTree(main)))
+    throw new CandidateRefusedError(`main already holds ${tools.join(", ")} exactly as ${branch} has them; nothing to rebase`);
+  const original = (await git.commitMessage(from, signal)).trimEnd();
   const message = `${original}\nRebased-From: ${branch} ${from}\n`;
-  const commit = (await git.run(["commit-tree", "-p", main as string, "-m", message, "--end-of-options", tree], { signal })).trim();
+  const commit = await git.commitTree(tree, { parents: [main], message, signal });
   const created = await createBranchAtFreeSecond(git, commit, options.now ?? (() => new Date()), signal);
-  return { branch: created, commit, from, tools, main: main as string };
+  return { branch: created, commit, from, tools, main };
 }

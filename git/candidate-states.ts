@@ -1,5 +1,5 @@
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN, PROMOTE_TAG_PATTERN } from "./ref-names.ts";
+import { PROMOTE_TAG_PATTERN } from "./ref-names.ts";
 import { latestReport } from "./fitness-report.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolFolderTree } from "./tool-tree.ts";
@@ -33,47 +33,26 @@ export type CandidateRow = {
   promotion: string | null;
 };
 
-type Ref = { branch: string; commit: string; date: string };
-
-async function candidateRefs(git: RepoGit, signal?: AbortSignal): Promise<Ref[]> {
-  const out = await git.run(["for-each-ref", "--sort=refname", "--format=%(objectname) %(refname:strip=2) %(committerdate:iso-strict)", "refs/heads/cand/"], {
-    signal,
-  });
-  return out
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [commit = "", branch = "", date = ""] = line.split(" ");
-      return { commit, branch, date };
-    })
-    .filter((ref) => CANDIDATE_BRANCH_PATTERN.test(ref.branch) && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref.commit));
-}
-
 /** promote/ tag → the candidate commit it merged (its second parent), and the tags rollbacks undid. */
 export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
-  const tags = await git.run(["for-each-ref", "--sort=refname", "--format=%(refname:strip=2)", "refs/tags/promote/"], { signal });
   const byCandidate = new Map<string, string>();
-  for (const tag of tags.split("\n").filter((name) => PROMOTE_TAG_PATTERN.test(name))) {
-    const second = await git.resolveCommit(`refs/tags/${tag}^2`);
-    if (second) byCandidate.set(second, tag);
+  for (const tag of await git.promotionTags("promote", signal)) {
+    const second = await git.resolveCommit(`${tag.commit}^2`);
+    if (second) byCandidate.set(second, tag.name);
   }
   return { byCandidate, undone: await undonePromotions(git, signal) };
 }
 
 /** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
 export async function undonePromotions(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
-  const out = await git.run(["for-each-ref", "--format=%(contents)%00", "refs/tags/rollback/"], { signal });
-  return new Set([...out.matchAll(/^Rolls-Back: (\S+)$/gm)].flatMap(([, tag]) => (tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? [tag] : [])));
+  const messages = (await git.promotionTags("rollback", signal)).map((tag) => tag.message).join("\n");
+  return new Set([...messages.matchAll(/^Rolls-Back: (\S+)$/gm)].flatMap(([, tag]) => (tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? [tag] : [])));
 }
 
 /** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
 export async function toolsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
-  const out = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
-  const names = out
-    .split("\0")
-    .filter(Boolean)
-    .map((path) => path.split("/")[2] ?? "")
-    .filter((name) => TOOL_NAME_PATTERN.test(name));
+  const changes = await git.changes(from, to, { paths: [`${GENERATED_TOOLS_DIR}/`], signal });
+  const names = changes.map((change) => change.path.split("/")[2] ?? "").filter((name) => TOOL_NAME_PATTERN.test(name));
   return [...new Set(names)].sort();
 }
 
@@ -98,9 +77,9 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
   if (!main) return [];
   const { byCandidate, undone } = await promotionsOf(git, signal);
   const rows: CandidateRow[] = [];
-  for (const ref of await candidateRefs(git, signal)) {
-    const base = (await git.run(["merge-base", "--end-of-options", main, ref.commit], { signal }).catch(() => "")).trim();
-    const message = await git.run(["log", "-1", "--format=%B", "--end-of-options", ref.commit], { signal }).catch(() => "");
+  for (const ref of (await git.candidateRefs(signal)).refs) {
+    const base = (await git.mergeBase(main, ref.commit, signal)) ?? "";
+    const message = await git.commitMessage(ref.commit, signal).catch(() => "");
     const onMain = base === ref.commit;
     const parent = onMain ? await git.resolveCommit(`${ref.commit}^1`) : base;
     const tools = parent ? await toolsChanged(git, parent, ref.commit, signal) : [];
@@ -124,7 +103,7 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
       tools,
       state,
       commit: ref.commit,
-      builtAt: ref.date,
+      builtAt: ref.committedAt,
       reportPath: latest?.path ?? null,
       model: modelOf(message),
       verdict: latest?.report.verdict ?? null,

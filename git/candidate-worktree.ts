@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "./ref-names.ts";
+import { isObjectId } from "./ref-names.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "./candidate-branch.ts";
 import type { RepoGit } from "./repo-git.ts";
 
@@ -11,13 +11,7 @@ export type CandidateWorktree = { branch: string; commit: string; directory: str
 
 /** The newest `cand/<UTC timestamp>` branch (their names sort by time), or undefined when there is none. */
 export async function newestCandidateBranch(git: RepoGit, signal?: AbortSignal): Promise<string | undefined> {
-  const listing = await git.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"], { signal });
-  return listing
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((name) => CANDIDATE_BRANCH_PATTERN.test(name))
-    .sort()
-    .at(-1);
+  return (await git.candidateRefs(signal)).refs.map((ref) => ref.branch).at(-1);
 }
 
 /**
@@ -29,11 +23,10 @@ export async function newestCandidateBranch(git: RepoGit, signal?: AbortSignal):
 export async function prepareCandidateWorktree(git: RepoGit, branch: string, signal?: AbortSignal, at?: string): Promise<CandidateWorktree> {
   checkCandidateBranch(branch);
   const commit = at ?? (await git.resolveCommit(`refs/heads/${branch}`));
-  if (!commit || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit))
-    throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
+  if (!commit || !isObjectId(commit)) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
   ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
   const directory = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
-  const registered = (await git.run(["worktree", "list", "--porcelain"], { signal })).split("\n").some((line) => line === `worktree ${directory}`);
+  const registered = (await git.worktrees(signal)).some((worktree) => worktree.path === directory);
   if (registered && existsSync(directory)) {
     const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
     if (head !== commit) await git.run(["checkout", "--quiet", "--force", "--detach", commit, "--"], { directory, signal });
@@ -42,8 +35,8 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
     await checkHead(git, directory, commit, signal);
     return { branch, commit, directory, reused: true };
   }
-  await git.run(["worktree", "prune"], { signal });
-  await git.run(["worktree", "add", "--detach", "--force", "--quiet", "--", directory, commit], { signal });
+  await git.pruneWorktrees(signal);
+  await git.addWorktree(directory, commit, { signal });
   await checkHead(git, directory, commit, signal);
   return { branch, commit, directory, reused: false };
 }

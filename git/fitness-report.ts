@@ -14,8 +14,9 @@ import {
 } from "./gate-key.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { PromotionRefusedError } from "./ref-change.ts";
+import { OBJECT_ID_PATTERN } from "./ref-names.ts";
 
-const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
+const Sha = z.string().regex(OBJECT_ID_PATTERN);
 
 /** The gate's stages, cheapest first. */
 export const FITNESS_STAGES = ["identify", "protected-core", "tools", "tests", "scenarios"] as const;

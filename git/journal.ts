@@ -5,9 +5,9 @@ import { testKillPoint } from "../config/environment.ts";
 import { takePidLock } from "../security/pid-lock.ts";
 import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
-import { CANDIDATE_REF_PATTERN, PROMOTION_TAG_PATTERN } from "./ref-names.ts";
+import { CANDIDATE_REF_PATTERN, OBJECT_ID_PATTERN, PROMOTION_TAG_PATTERN } from "./ref-names.ts";
 
-const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit id");
+const Sha = z.string().regex(OBJECT_ID_PATTERN, "must be a full commit id");
 
 /** How far a promotion or rollback got; each step is done (and recorded) before the next starts. */
 export const JOURNAL_STEPS = ["planned", "ref-moved", "checkout-synced", "restarted"] as const;

@@ -1,5 +1,4 @@
 import { undonePromotions } from "./candidate-states.ts";
-import { PROMOTE_TAG_PATTERN } from "./ref-names.ts";
 import type { RepoGit } from "./repo-git.ts";
 
 /** A promotion still on main: its `promote/<UTC second>` tag, the merge it names, and when it was made (from the tag). */
@@ -18,14 +17,11 @@ export function tagTime(tag: string): Date | undefined {
 export async function lastPromotionInPlace(git: RepoGit, signal?: AbortSignal): Promise<PromotionInPlace | undefined> {
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) return undefined;
-  const out = await git.run(["for-each-ref", "--sort=-refname", "--format=%(refname:strip=2) %(objectname)", "refs/tags/promote/"], { signal });
   const undone = await undonePromotions(git, signal);
-  for (const line of out.split("\n")) {
-    const [tag = "", commit = ""] = line.split(" ");
-    if (!PROMOTE_TAG_PATTERN.test(tag) || undone.has(tag)) continue;
-    const base = (await git.run(["merge-base", "--end-of-options", commit, main], { signal }).catch(() => "")).trim();
-    const at = tagTime(tag);
-    if (base === commit && at) return { tag, commit, at };
+  for (const tag of (await git.promotionTags("promote", signal)).reverse()) {
+    const at = tagTime(tag.name);
+    if (undone.has(tag.name) || !at) continue;
+    if ((await git.mergeBase(tag.commit, main, signal)) === tag.commit) return { tag: tag.name, commit: tag.commit, at };
   }
   return undefined;
 }
@@ -37,21 +33,18 @@ export async function promotionTagsBetween(
   to: number,
   signal?: AbortSignal,
 ): Promise<{ promotions: { tag: string; at: Date }[]; rollbacks: { tag: string; at: Date; undoes?: string }[] }> {
-  const out = await git.run(
-    ["for-each-ref", "--sort=refname", "--format=%(refname:strip=2)%00%(contents)%00%00", "refs/tags/promote/", "refs/tags/rollback/"],
-    { signal },
-  );
-  const promotions: { tag: string; at: Date }[] = [];
-  const rollbacks: { tag: string; at: Date; undoes?: string }[] = [];
-  for (const record of out.split("\0\0")) {
-    const [tag = "", contents = ""] = record.replace(/^\n/, "").split("\0");
-    const at = tagTime(tag);
-    if (!at || at.getTime() < from || at.getTime() >= to) continue;
-    if (tag.startsWith("promote/")) promotions.push({ tag, at });
-    else {
-      const undoes = /^Rolls-Back: (\S+)$/m.exec(contents)?.[1];
-      rollbacks.push({ tag, at, ...(undoes ? { undoes } : {}) });
-    }
-  }
+  const within = (name: string) => {
+    const at = tagTime(name);
+    return at && at.getTime() >= from && at.getTime() < to ? at : undefined;
+  };
+  const promotions = (await git.promotionTags("promote", signal)).flatMap((tag) => {
+    const at = within(tag.name);
+    return at ? [{ tag: tag.name, at }] : [];
+  });
+  const rollbacks = (await git.promotionTags("rollback", signal)).flatMap((tag) => {
+    const at = within(tag.name);
+    const undoes = /^Rolls-Back: (\S+)$/m.exec(tag.message)?.[1];
+    return at ? [{ tag: tag.name, at, ...(undoes ? { undoes } : {}) }] : [];
+  });
   return { promotions, rollbacks };
 }

@@ -34,8 +34,7 @@ export async function promote(
     if (recovered) return { recovered };
     const head = await context.git.resolveCommit(`refs/heads/${branch}`);
     if (!head) throw new PromotionRefusedError(`there is no branch ${branch}`);
-    const base = (await context.git.run(["merge-base", "--end-of-options", head, "refs/heads/main"], { signal: context.signal }).catch(() => "")).trim();
-    if (base === head) return { alreadyOnMain: head };
+    if ((await context.git.mergeBase(head, "refs/heads/main", context.signal)) === head) return { alreadyOnMain: head };
     const entry = await planPromotion(context, branch, head, request);
     context.journal.write(entry);
     const outcome = await applyRefChange(context, entry);
@@ -75,12 +74,9 @@ async function planPromotion(
       { rejudge: true },
     );
   }
-  const out = await git.run(["merge-tree", "--write-tree", "--end-of-options", main, head], { signal });
-  const lines = out.split("\n").filter(Boolean);
-  const [tree] = lines;
-  if (lines.length !== 1 || tree === undefined || !/^[0-9a-f]{40,64}$/.test(tree)) {
-    throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${lines.slice(1, 4).join("; ")})`);
-  }
+  const merged = await git.mergeTree(main, head, { signal });
+  if ("conflicts" in merged) throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${merged.conflicts.slice(0, 3).join("; ")})`);
+  const { tree } = merged;
   if (verdict.judgedTree && verdict.judgedTree !== tree) {
     throw new PromotionRefusedError(
       `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run the fitness gate again`,
@@ -88,7 +84,7 @@ async function planPromotion(
     );
   }
   const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
-  const merge = (await git.run(["commit-tree", "-p", main, "-p", head, "-m", message, "--end-of-options", tree], { signal })).trim();
+  const merge = await git.commitTree(tree, { parents: [main, head], message, signal });
   const tag = await freeTagName(git, "promote", (context.now ?? (() => new Date()))());
   return {
     op: "promote",

@@ -2,7 +2,8 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./journal.ts";
 import { utcSecondStamp } from "./ref-names.ts";
-import { GitCommandError, type RepoGit } from "./repo-git.ts";
+import { GitCommandError } from "./git-command-error.ts";
+import type { RepoGit } from "./repo-git.ts";
 
 /** The running `current` instance: restarted after main moves, then asked for its commit. */
 export type CurrentInstance = {

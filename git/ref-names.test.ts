@@ -4,6 +4,7 @@ import {
   CANDIDATE_REF_PATTERN,
   candidateBranchName,
   isMainOrCandidate,
+  isObjectId,
   PROMOTE_TAG_PATTERN,
   PROMOTION_TAG_PATTERN,
   utcSecondStamp,
@@ -48,4 +49,11 @@ test("promote/ and rollback/ tags carry the same UTC second; only promote/ passe
     expect(PROMOTE_TAG_PATTERN.test(bad)).toBe(false);
     expect(PROMOTION_TAG_PATTERN.test(bad)).toBe(false);
   }
+});
+
+test("isObjectId: a full SHA-1 or SHA-256 id in lower case, nothing git would resolve", () => {
+  expect(isObjectId("a".repeat(40))).toBe(true);
+  expect(isObjectId("0123456789abcdef".repeat(4))).toBe(true);
+  for (const bad of ["HEAD", "main", "a".repeat(39), "a".repeat(41), "a".repeat(63), "A".repeat(40), `${"a".repeat(40)}\n`, `-${"a".repeat(39)}`, ""])
+    expect(isObjectId(bad)).toBe(false);
 });

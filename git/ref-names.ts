@@ -1,5 +1,19 @@
 // The names org gives its branches and tags. Imports nothing, so the CLI can check a --ref without loading git.
 
+/** A full object id: SHA-1 (40 hex digits) or SHA-256 (64), as git prints it (lower case). */
+export const OBJECT_ID_PATTERN = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Whether `text` is a full object id (a commit, tree or blob named exactly, never a revision git would resolve). */
+export function isObjectId(text: string): boolean {
+  return OBJECT_ID_PATTERN.test(text);
+}
+
+/** Where the candidate branches live: `refs/heads/cand/…`. */
+export const CANDIDATE_REFS_PREFIX = "refs/heads/cand/";
+
+/** What a promotion or a rollback tags: `refs/tags/promote/…`, `refs/tags/rollback/…`. */
+export type PromotionTagKind = "promote" | "rollback";
+
 /** A UTC second as org stamps its branch and tag names: `20261123T101500Z`. */
 const UTC_SECOND = String.raw`\d{8}T\d{6}Z`;
 

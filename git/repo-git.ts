@@ -1,6 +1,16 @@
-import { realpathSync } from "node:fs";
+import { createReadStream, createWriteStream, lstatSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { SimpleGit } from "simple-git";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import { WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { bundlePackOffset } from "./bundle-pack.ts";
+import { type FileChange, parseRawDiff } from "./file-change.ts";
+import { GitCommandError } from "./git-command-error.ts";
+import { CANDIDATE_BRANCH_PATTERN, CANDIDATE_REFS_PREFIX, isObjectId, PROMOTION_TAG_PATTERN, type PromotionTagKind } from "./ref-names.ts";
+import { parseTreeEntries, type TreeEntry } from "./tree-entry.ts";
+import { parseWorktreeList, type Worktree } from "./worktree-entry.ts";
 
 // One git process at a time per repository (its worktrees included): parallel git commands collide on
 // index.lock and ref locks. Keyed by the real path of the main repository folder.
@@ -9,17 +19,20 @@ const locks = new Map<string, FifoSemaphore>();
 // simple-git writes no stdin for an empty string and never closes it, so git would wait for ever: empty input
 // goes as an empty Buffer, which it writes and closes.
 const EMPTY_INPUT = Buffer.alloc(0);
-// A full object id: SHA-1 (40 hex digits) or SHA-256 (64).
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-/** A git command failed; the message carries git's own words. */
-export class GitCommandError extends Error {
-  override name = "GitCommandError";
-}
+/** A `cand/<UTC second>` branch and the commit it names. */
+export type CandidateRef = { branch: string; commit: string /** The commit's date (ISO 8601). */; committedAt: string };
+/** A `promote/…` or `rollback/…` tag, the commit it names and that commit's message. */
+export type PromotionTag = { name: string; commit: string; message: string };
+/** A ref a bundle carries, and its commit. */
+export type BundleHead = { ref: string; commit: string };
+/** What `git merge-tree --write-tree` made of two commits: the merged tree, or the conflicts it names. */
+export type MergedTree = { tree: string } | { conflicts: string[] };
 
 /**
  * git for one repository through simple-git (≥ 4.0.2): one process at a time, hooks off, no signing, a fixed
- * identity, and stdin for `update-ref --stdin` ref transactions and `mktree`.
+ * identity, and stdin for `update-ref --stdin` ref transactions and `mktree`. The typed reads and writes below are
+ * what the rest of org calls; `run` (raw argv) is for git/'s own modules (testing/git-owner.test.ts holds that).
  */
 export class RepoGit {
   readonly repoDir: string;
@@ -71,7 +84,7 @@ export class RepoGit {
     return git;
   }
 
-  /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this repo. */
+  /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this repo. For git/ only. */
   async run(args: string[], options: { directory?: string; stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
@@ -92,7 +105,7 @@ export class RepoGit {
    */
   async readBlobs(ids: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
     const wanted = [...new Set(ids)];
-    const bad = wanted.find((id) => !OBJECT_ID.test(id));
+    const bad = wanted.find((id) => !isObjectId(id));
     if (bad !== undefined) throw new GitCommandError(`git cat-file failed: ${JSON.stringify(bad.slice(0, 80))} is no object id`);
     const blobs = new Map<string, Buffer>();
     if (wanted.length === 0) return blobs;
@@ -126,10 +139,245 @@ export class RepoGit {
 
   /** The commit a revision names, or undefined when it names none. */
   async resolveCommit(revision: string): Promise<string | undefined> {
+    return await this.#resolve(`${revision}^{commit}`);
+  }
+
+  /** The tree a revision names (a commit's tree), or undefined when it names none. */
+  async resolveTree(revision: string): Promise<string | undefined> {
+    return await this.#resolve(`${revision}^{tree}`);
+  }
+
+  async #resolve(revision: string): Promise<string | undefined> {
     try {
-      return (await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", `${revision}^{commit}`])).trim() || undefined;
+      return (await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision])).trim() || undefined;
     } catch {
       return undefined;
     }
   }
+
+  /** The best common ancestor of two commits, or undefined when they share no history (or one is no commit). */
+  async mergeBase(a: string, b: string, signal?: AbortSignal): Promise<string | undefined> {
+    return (await this.run(["merge-base", "--end-of-options", a, b], { signal }).catch(() => "")).trim() || undefined;
+  }
+
+  /** The branch checked out in the repository (`main`), or undefined on a detached HEAD. */
+  async headBranch(signal?: AbortSignal): Promise<string | undefined> {
+    return (await this.run(["symbolic-ref", "--quiet", "--short", "HEAD"], { signal }).catch(() => "")).trim() || undefined;
+  }
+
+  /** Whether the folder is inside a git repository at all. */
+  async isRepository(signal?: AbortSignal): Promise<boolean> {
+    return await this.run(["rev-parse", "--git-dir"], { signal }).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * The entries of a tree (`commit`, a tree id, or `REV:folder`), read with `ls-tree -z`: only those under `paths`
+   * when given, every file below when `recursive`, with blob sizes when `sizes`. Throws when there is no such tree.
+   */
+  async treeEntries(
+    treeish: string,
+    options: { recursive?: boolean; paths?: readonly string[]; sizes?: boolean; signal?: AbortSignal } = {},
+  ): Promise<TreeEntry[]> {
+    const flags = [...(options.recursive ? ["-r"] : []), ...(options.sizes ? ["-l"] : [])];
+    const paths = options.paths ? ["--", ...options.paths] : [];
+    return parseTreeEntries(await this.run(["ls-tree", "-z", "--full-tree", ...flags, "--end-of-options", treeish, ...paths], { signal: options.signal }));
+  }
+
+  /** One blob's content as text: an object id, or `REV:PATH`. Throws when it names no blob. */
+  async readBlob(blob: string, signal?: AbortSignal): Promise<string> {
+    return await this.run(["cat-file", "blob", "--end-of-options", blob], { signal });
+  }
+
+  /** The sizes of the blobs among `ids`, with one `cat-file --batch-check`; an id that names no blob has none. */
+  async blobSizes(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    const wanted = [...new Set(ids)].filter(isObjectId);
+    if (wanted.length === 0) return sizes;
+    const out = await this.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], { stdin: `${wanted.join("\n")}\n`, signal });
+    for (const [, id, size] of out.matchAll(/^(\S+) blob (\d+)$/gm)) if (id !== undefined && isObjectId(id)) sizes.set(id, Number(size));
+    return sizes;
+  }
+
+  /** The files that differ between two commits (under `paths` when given), renames as a delete and an add. */
+  async changes(from: string, to: string, options: { paths?: readonly string[]; signal?: AbortSignal } = {}): Promise<FileChange[]> {
+    const paths = ["--", ...(options.paths ?? [])];
+    return parseRawDiff(
+      await this.run(["diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--end-of-options", from, to, ...paths], { signal: options.signal }),
+    );
+  }
+
+  /** The commits of `revision`'s history that touch `paths`, newest first, each with the paths it changed there. */
+  async pathHistory(revision: string, paths: readonly string[], signal?: AbortSignal): Promise<{ commit: string; paths: string[] }[]> {
+    const log = await this.run(["log", "--format=%x00%H", "--name-only", "-z", "--end-of-options", revision, "--", ...paths], { signal });
+    // Each commit is `\0<id>\0`, then `\n` and its paths each ending with `\0`, then one more `\0`: an id follows an empty field.
+    const history: { commit: string; paths: string[] }[] = [];
+    let previous: string | undefined;
+    for (const field of log.split("\0").map((text) => text.replace(/^\n/, ""))) {
+      if (previous === "" && isObjectId(field)) history.push({ commit: field, paths: [] });
+      else if (field !== "") history.at(-1)?.paths.push(field);
+      previous = field;
+    }
+    return history;
+  }
+
+  /** A commit's whole message. */
+  async commitMessage(commit: string, signal?: AbortSignal): Promise<string> {
+    return await this.run(["log", "-1", "--format=%B", "--end-of-options", commit], { signal });
+  }
+
+  /**
+   * The `cand/<UTC second>` branches (names sorted, oldest first) with their commits, and as `strays` the other
+   * names under `refs/heads/cand/` (org never hands those to git again).
+   */
+  async candidateRefs(signal?: AbortSignal): Promise<{ refs: CandidateRef[]; strays: string[] }> {
+    const out = await this.run(["for-each-ref", "--sort=refname", "--format=%(objectname) %(committerdate:iso-strict) %(refname)", CANDIDATE_REFS_PREFIX], {
+      signal,
+    });
+    const refs: CandidateRef[] = [];
+    const strays: string[] = [];
+    for (const line of out.split("\n").filter(Boolean)) {
+      const [commit = "", committedAt = "", ...rest] = line.split(" ");
+      const branch = rest.join(" ").replace(/^refs\/heads\//, "");
+      if (CANDIDATE_BRANCH_PATTERN.test(branch) && isObjectId(commit)) refs.push({ branch, commit, committedAt });
+      else strays.push(branch);
+    }
+    return { refs, strays };
+  }
+
+  /** The local branches that name `commit` (short names). */
+  async branchesAt(commit: string, signal?: AbortSignal): Promise<string[]> {
+    const out = await this.run(["for-each-ref", "--format=%(refname:short)", "--points-at", commit, "refs/heads/"], { signal });
+    return out.split("\n").filter(Boolean);
+  }
+
+  /** The `promote/…` or `rollback/…` tags, names sorted (oldest first), each with its commit and that commit's message. */
+  async promotionTags(kind: PromotionTagKind, signal?: AbortSignal): Promise<PromotionTag[]> {
+    // A commit message holds no NUL (git refuses one), so NULs part the fields; each record ends with NUL and a newline.
+    const out = await this.run(
+      [
+        "for-each-ref",
+        "--sort=refname",
+        "--format=%(refname:strip=2)%00%(if)%(*objectname)%(then)%(*objectname)%(else)%(objectname)%(end)%00%(contents)%00",
+        `refs/tags/${kind}/`,
+      ],
+      {
+        signal,
+      },
+    );
+    const fields = out.split("\0");
+    const tags: PromotionTag[] = [];
+    for (let index = 0; index + 2 < fields.length; index += 3) {
+      const name = (fields[index] ?? "").replace(/^\n/, "");
+      const commit = fields[index + 1] ?? "";
+      if (PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit)) tags.push({ name, commit, message: fields[index + 2] ?? "" });
+    }
+    return tags;
+  }
+
+  /**
+   * A commit of `tree` with `parents` and `message` (a final newline added when it lacks one, as `-m` does); no ref
+   * moves. Returns the commit's id.
+   */
+  async commitTree(tree: string, options: { parents: readonly string[]; message: string; signal?: AbortSignal }): Promise<string> {
+    const message = options.message.endsWith("\n") ? options.message : `${options.message}\n`;
+    const parents = options.parents.flatMap((parent) => ["-p", parent]);
+    return (await this.run(["commit-tree", ...parents, "-F", "-", "--end-of-options", tree], { stdin: message, signal: options.signal })).trim();
+  }
+
+  /** `git merge-tree --write-tree` of two commits (against `mergeBase` when given): the tree, or the conflicts. No ref, index or file moves. */
+  async mergeTree(ours: string, theirs: string, options: { mergeBase?: string; signal?: AbortSignal } = {}): Promise<MergedTree> {
+    const base = options.mergeBase ? [`--merge-base=${options.mergeBase}`] : [];
+    let out: string;
+    try {
+      out = await this.run(["merge-tree", "--write-tree", ...base, "--end-of-options", ours, theirs], { signal: options.signal });
+    } catch (error) {
+      return { conflicts: [error instanceof Error ? error.message : String(error)] };
+    }
+    const [tree = "", ...rest] = out.split("\n").filter(Boolean);
+    return rest.length === 0 && isObjectId(tree) ? { tree } : { conflicts: rest };
+  }
+
+  /** Every worktree of the repository, the main one first. */
+  async worktrees(signal?: AbortSignal): Promise<Worktree[]> {
+    return parseWorktreeList(await this.run(["worktree", "list", "--porcelain", "-z"], { signal }));
+  }
+
+  /**
+   * A new worktree at `path` with `revision` checked out detached (a branch named stays free to move), locked with
+   * `lockReason` from the moment it exists when one is given. `--force` takes over a path a vanished worktree held.
+   */
+  async addWorktree(path: string, revision: string, options: { lockReason?: string; signal?: AbortSignal } = {}): Promise<void> {
+    const lock = options.lockReason !== undefined ? ["--lock", "--reason", options.lockReason] : [];
+    await this.run(["worktree", "add", "--detach", "--force", "--quiet", ...lock, "--", path, revision], { signal: options.signal });
+  }
+
+  /**
+   * Removes the worktree at `path`, locked or not, changes and all. When git cannot (its registration is gone or
+   * broken), a folder under `.org/worktrees/` is deleted by hand and the registrations pruned; never one elsewhere.
+   */
+  async removeWorktree(path: string, signal?: AbortSignal): Promise<void> {
+    await this.run(["worktree", "unlock", "--", path], { signal }).catch(() => {});
+    try {
+      await this.run(["worktree", "remove", "--force", "--", path], { signal });
+    } catch {
+      const inside = relative(join(this.repoDir, WORKTREES_DIR), path);
+      const ours = inside !== "" && !inside.startsWith("..") && !inside.startsWith("/");
+      if (ours && lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) rmSync(path, { recursive: true, force: true });
+      await this.pruneWorktrees(signal);
+    }
+  }
+
+  /** Forgets the worktrees whose folders are gone; a failure is left unsaid (the next prune tries again). */
+  async pruneWorktrees(signal?: AbortSignal): Promise<void> {
+    await this.run(["worktree", "prune"], { signal }).catch(() => {});
+  }
+
+  /**
+   * Writes every branch and tag of the repository, and HEAD, with all their history to the bundle `file` (a new
+   * file; an absolute path), and returns what it carries. Throws when the repository has no commit.
+   */
+  async createBundle(file: string, signal?: AbortSignal): Promise<BundleHead[]> {
+    // Branches, tags and HEAD: `--all` would add the linked worktrees' HEADs (`worktrees/<name>/HEAD`) as refs.
+    await this.run(["bundle", "create", "--quiet", "--", absoluteFile(file), "--branches", "--tags", "HEAD"], { signal });
+    return await this.bundleHeads(file, signal);
+  }
+
+  /**
+   * Whether `file` is a whole bundle this repository could take: its header and prerequisites (`bundle verify`), and
+   * every object of its pack read and its checksum checked (`index-pack` of the pack, in a folder of its own: `bundle
+   * verify` alone passes a cut or altered pack). `problem` is git's word when not.
+   */
+  async verifyBundle(file: string, signal?: AbortSignal): Promise<{ ok: true } | { ok: false; problem: string }> {
+    const scratch = mkdtempSync(join(tmpdir(), "org-bundle-check-"));
+    try {
+      await this.run(["bundle", "verify", "--quiet", "--", absoluteFile(file)], { signal });
+      const pack = join(scratch, "bundle.pack");
+      // Streamed: Bun.write of a sliced Bun.file copies the whole file (bun 1.4).
+      await pipeline(createReadStream(file, { start: bundlePackOffset(file) }), createWriteStream(pack, { flags: "wx" }), { signal });
+      await this.run(["index-pack", "-o", join(scratch, "bundle.idx"), pack], { signal });
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, problem: error instanceof Error ? error.message : String(error) };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** The refs a bundle carries, with their commits. */
+  async bundleHeads(file: string, signal?: AbortSignal): Promise<BundleHead[]> {
+    const out = await this.run(["bundle", "list-heads", "--", absoluteFile(file)], { signal });
+    return out.split("\n").flatMap((line) => {
+      const [commit = "", ref = ""] = line.split(" ", 2);
+      return isObjectId(commit) && ref !== "" ? [{ ref, commit }] : [];
+    });
+  }
+}
+
+// A bundle file named by a relative path would be read against the repository, whatever the caller's folder.
+function absoluteFile(file: string): string {
+  if (!file.startsWith("/")) throw new GitCommandError(`git bundle failed: ${JSON.stringify(file)} is no absolute path; give the bundle's whole path`);
+  return file;
 }

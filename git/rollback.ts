@@ -9,16 +9,7 @@ export type RollbackResult = { tag: string; undoes: string; mainBefore: string; 
 
 /** Every `promote/` tag, newest first, with the commit it names. */
 async function promotionTags(context: RefChangeContext): Promise<{ tag: string; commit: string }[]> {
-  const out = await context.git.run(["for-each-ref", "--sort=-refname", "--format=%(refname:strip=2) %(objectname)", "refs/tags/promote/"], {
-    signal: context.signal,
-  });
-  return out
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [tag = "", commit = ""] = line.split(" ");
-      return { tag, commit };
-    });
+  return (await context.git.promotionTags("promote", context.signal)).reverse().map(({ name, commit }) => ({ tag: name, commit }));
 }
 
 /**
@@ -116,8 +107,7 @@ export async function planRollback(context: RefChangeContext, options: { promoti
   const inPlace: { tag: string; commit: string }[] = [];
   for (const candidate of tags) {
     if (undone.has(candidate.tag)) continue;
-    const base = (await git.run(["merge-base", "--end-of-options", candidate.commit, main], { signal }).catch(() => "")).trim();
-    if (base === candidate.commit) inPlace.push(candidate);
+    if ((await git.mergeBase(candidate.commit, main, signal)) === candidate.commit) inPlace.push(candidate);
   }
   let promotion: { tag: string; commit: string } | undefined;
   if (options.tool !== undefined) promotion = await promotionOfTool(context, options.tool, inPlace);

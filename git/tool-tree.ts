@@ -3,25 +3,20 @@ import type { RepoGit } from "./repo-git.ts";
 
 type TreeEntry = { mode: string; type: string; id: string; name: string };
 
-async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
+/** The entries of a tree (none for no tree). */
+export async function entries(git: RepoGit, tree: string | undefined, signal?: AbortSignal): Promise<TreeEntry[]> {
   if (!tree) return [];
-  const out = await git.run(["ls-tree", "-z", "--end-of-options", tree], { signal });
-  return out
-    .split("\0")
-    .filter(Boolean)
-    .map((line) => {
-      const [meta = "", name = ""] = line.split("\t");
-      const [mode = "", type = "", id = ""] = meta.split(" ");
-      return { mode, type, id, name };
-    });
+  return (await git.treeEntries(tree, { signal })).map(({ mode, type, id, path }) => ({ mode, type, id, name: path }));
 }
 
-async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
+/** A tree made of `list`. */
+export async function mktree(git: RepoGit, list: TreeEntry[], signal?: AbortSignal): Promise<string> {
   const input = list.map((entry) => `${entry.mode} ${entry.type} ${entry.id}\t${entry.name}\0`).join("");
   return (await git.run(["mktree", "-z"], { stdin: input, signal })).trim();
 }
 
-function subtree(parent: TreeEntry[], name: string): string | undefined {
+/** The id of the subtree `name` of a tree's entries. */
+export function subtree(parent: TreeEntry[], name: string): string | undefined {
   return parent.find((entry) => entry.name === name && entry.type === "tree")?.id;
 }
 
@@ -32,7 +27,7 @@ function subtree(parent: TreeEntry[], name: string): string | undefined {
  */
 export async function treeWithToolFolders(git: RepoGit, commit: string, folders: Map<string, string | undefined>, signal?: AbortSignal): Promise<string> {
   for (const name of folders.keys()) if (!TOOL_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a tool name`);
-  const [toolsName, generatedName] = GENERATED_TOOLS_DIR.split("/") as [string, string];
+  const [toolsName = "tools", generatedName = "generated"] = GENERATED_TOOLS_DIR.split("/");
   const root = await entries(git, `${commit}^{tree}`, signal);
   const tools = await entries(git, subtree(root, toolsName), signal);
   const generated = await entries(git, subtree(tools, generatedName), signal);
@@ -51,10 +46,8 @@ export async function treeWithToolFolders(git: RepoGit, commit: string, folders:
 /** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
 export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
-  const out = await git.run(["ls-tree", "-z", "--end-of-options", commit, "--", `${GENERATED_TOOLS_DIR}/${tool}`], { signal }).catch(() => "");
-  const [meta = ""] = out.split("\t");
-  const [, type, id] = meta.split(" ");
-  return type === "tree" ? id : undefined;
+  const [entry] = await git.treeEntries(commit, { paths: [`${GENERATED_TOOLS_DIR}/${tool}`], signal }).catch(() => []);
+  return entry?.type === "tree" ? entry.id : undefined;
 }
 
 /**

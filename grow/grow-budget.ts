@@ -1,5 +1,6 @@
 import { isTokenCount } from "../llm/token-count.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import { wrapModel } from "../llm/wrap-model.ts";
 
 /**
  * What one run may spend: wall time, model tokens, tools built. `graceMs`: how long a step under way when the wall
@@ -72,29 +73,23 @@ export class GrowBudget {
 
   /** `model`, counting the tokens and time of every completion. */
   model(model: LanguageModel): LanguageModel {
-    const budget = this;
-    const wrap = (inner: LanguageModel): LanguageModel => ({
-      modelId: inner.modelId,
-      server: inner.server,
-      listModels: (signal) => inner.listModels(signal),
-      withModelId: (modelId, source) => wrap(inner.withModelId(modelId, source)),
-      async stream(request) {
+    return wrapModel(model, {
+      wrapStream: async ({ request, doStream }) => {
         const started = performance.now();
         try {
-          const completion = await inner.stream(request);
+          const completion = await doStream();
           const usage = completion.usage;
           // The server's count when it gave a sound one; else about four characters a token of what went and came.
-          budget.#tokens +=
+          this.#tokens +=
             usage && isTokenCount(usage.promptTokens) && isTokenCount(usage.completionTokens)
               ? usage.promptTokens + usage.completionTokens
               : Math.ceil((JSON.stringify(request.messages).length + completion.content.length + JSON.stringify(completion.toolCalls).length) / 4);
           return completion;
         } finally {
-          budget.#modelMs += performance.now() - started;
+          this.#modelMs += performance.now() - started;
         }
       },
     });
-    return wrap(model);
   }
 
   spent(): BudgetSpent {

@@ -1,21 +1,10 @@
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
-import { environmentSettings } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
-import { httpModel } from "../llm/http-model.ts";
-import type { LanguageModel } from "../llm/language-model.ts";
-import { httpModels } from "../models/persona-model.ts";
+import { toolsmithModel } from "../models/persona-model.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import type { GrowProgress, GrowRequest } from "./run-grow.ts";
-
-/** The toolsmith's model: the config's toolsmith persona (its model, server and key), else OLLAMA_BASE's OLLAMA_MODEL. */
-function toolsmithModel(config: OrgConfig): LanguageModel {
-  const persona = config.personas.find((entry) => entry.kind === "toolsmith");
-  if (persona) return httpModels(config)(persona);
-  const environment = environmentSettings();
-  return httpModel({ server: environment.ollamaBase, modelId: environment.ollamaModel, apiKey: environment.apiKey });
-}
 
 /** What a run is given by whoever starts it (`org grow`, `serve --grow-every`); the rest comes from config and environment. */
 export type GrowSetup = {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
+import { CANDIDATE_BRANCH_PATTERN, OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
 
 /** Where a proposal stands. */
@@ -66,10 +66,7 @@ export const Proposal = z.strictObject({
   coveredBy: ToolName.optional(),
   /** The candidate built for it, and how it was judged and promoted. */
   branch: z.string().regex(CANDIDATE_BRANCH_PATTERN).optional(),
-  commit: z
-    .string()
-    .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/)
-    .optional(),
+  commit: z.string().regex(OBJECT_ID_PATTERN).optional(),
   reportPath: z.string().max(4096).optional(),
   promotion: z.string().max(64).optional(),
   /** Why it failed (or was rolled back), in one line. */

@@ -16,7 +16,6 @@ import { PromotionJournal } from "../git/journal.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { probeModelServer } from "../llm/probe-model-server.ts";
 import { cosine } from "../registry/need-similarity.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
@@ -395,6 +394,6 @@ function coveredHints(proposals: readonly Proposal[]): NeedHint[] {
 
 /** Why the toolsmith's model server cannot build now, or undefined when it answers. */
 async function modelServerProblem(model: LanguageModel, signal: AbortSignal): Promise<string | undefined> {
-  const probe = await probeModelServer(model.server, signal);
+  const probe = await model.probe(signal);
   return probe.reachable ? undefined : `the toolsmith's model server ${model.server} does not answer (${probe.error})`;
 }

@@ -126,8 +126,7 @@ export async function startInstance(options: {
 async function currentTarget(git: RepoGit): Promise<Target> {
   const commit = await git.resolveCommit("HEAD");
   if (!commit) throw new InstanceStartError(`${git.repoDir} has no commit checked out; the current instance runs a git checkout of main.`);
-  const branch = (await git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "")).trim() || null;
-  return { directory: git.repoDir, commit, branchLabel: branch };
+  return { directory: git.repoDir, commit, branchLabel: (await git.headBranch()) ?? null };
 }
 
 /**
@@ -145,7 +144,7 @@ export async function checkCandidateStartable(git: RepoGit, branch: string, sign
   if (!commit) throw new InstanceStartError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new InstanceStartError(`the repository at ${git.repoDir} has no main branch; a candidate runs beside main.`);
-  const base = (await git.run(["merge-base", "--end-of-options", main, commit], { signal }).catch(() => "")).trim();
+  const base = await git.mergeBase(main, commit, signal);
   if (!base) throw new InstanceStartError(`${branch} (${commit.slice(0, 12)}) shares no history with main; it is not started.`);
   const check = await checkProtectedCore(git, base, commit, { allowCore: false, ...(signal ? { signal } : {}) });
   if (!check.ok) {

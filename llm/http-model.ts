@@ -2,6 +2,7 @@ import { serverEndpoint } from "./server-url.ts";
 import { type ChatRequest, chatOnce, type Sampling } from "./chat-once.ts";
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
+import { probeModelServer } from "./probe-model-server.ts";
 
 /** Where an OpenAI-compatible model is reached, and how: the transport details no caller of the port sees. */
 export type HttpModelSettings = {
@@ -10,32 +11,35 @@ export type HttpModelSettings = {
   modelId: string;
   /** Where the model id came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
   modelSource?: string | undefined;
-  apiKey?: string | undefined;
-  /** The whole Authorization header value; wins over `apiKey` (credentials in the URL win over both). */
+  /** The whole Authorization header value (credentials in the URL win over it); `modelFor` gives the one its server's key makes. */
   authorization?: string | undefined;
   retry?: ChatRequest["retry"];
   /** Temperature and seed for every completion (`org patch` asks for 0 and a fixed seed); the server's defaults when absent. */
   sampling?: Sampling | undefined;
 };
 
-/** The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server. */
+/**
+ * The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server. Production code
+ * makes one with `modelFor` (`model-for.ts`), which decides the key; tests may make one directly.
+ */
 export function httpModel(settings: HttpModelSettings): LanguageModel {
-  const { server: baseUrl, modelId, modelSource, apiKey, authorization, retry, sampling } = settings;
+  const { server: baseUrl, modelId, modelSource, authorization, retry, sampling } = settings;
+  const server = serverEndpoint(baseUrl).url.replace(/\/+$/, "");
   return {
     modelId,
-    server: serverEndpoint(baseUrl).url.replace(/\/+$/, ""),
+    server,
     stream: (request) =>
       chatOnce({
         ...request,
         baseUrl,
         model: modelId,
         ...(modelSource ? { modelSource } : {}),
-        ...(apiKey ? { apiKey } : {}),
         authorization,
         ...(retry ? { retry } : {}),
         ...(sampling ? { sampling } : {}),
       }),
-    listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), ...(apiKey ? { apiKey } : {}), authorization }),
+    listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), authorization }),
+    probe: (signal) => probeModelServer(baseUrl, { server, authorization, signal }),
     withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
   };
 }

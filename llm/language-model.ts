@@ -15,10 +15,14 @@ export type CompletionRequest = {
 /** A finished completion: text, reasoning, tool calls (arguments parsed or kept raw when invalid), usage, and a cut if any. */
 export type Completion = ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop };
 
+/** What a model server said when asked for its models; `server` is the URL as org shows it. */
+export type ProbeResult = { server: string; reachable: true; models: string[] } | { server: string; reachable: false; error: string };
+
 /**
  * The model a persona talks to (as the AI SDK's `LanguageModelV3`): stream one completion, list what the
- * server offers. How it is reached (URL, keys, retries) belongs to the implementation: `httpModel` speaks
- * the OpenAI-compatible protocol, `scriptedModel` answers from a script in memory, for tests.
+ * server offers, probe it. How it is reached (URL, keys, retries) belongs to the implementation: `httpModel`
+ * (made by `modelFor`, the one place org builds one) speaks the OpenAI-compatible protocol, `scriptedModel`
+ * answers from a script in memory, for tests. `wrapModel` adds behaviour around one (a request slot, a budget).
  */
 export type LanguageModel = {
   /** The model id asked for (e.g. `qwen3:8b`). */
@@ -29,6 +33,11 @@ export type LanguageModel = {
   stream(request: CompletionRequest): Promise<Completion>;
   /** The model ids the server offers; throws ModelListError when it cannot say. */
   listModels(signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Whether the server answers, and what models it lists (empty when it says none), within a few seconds and
+   * with the model's own credentials; never throws. Any HTTP answer counts as reachable, only a failed connection not.
+   */
+  probe(signal?: AbortSignal): Promise<ProbeResult>;
   /** The same server with another model id; `source` names where the id came from (e.g. "/use"). */
   withModelId(modelId: string, source: string): LanguageModel;
 };

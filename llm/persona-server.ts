@@ -6,8 +6,14 @@ import { z } from "zod";
  */
 export const SERVER_URL_KEY = "baseUrl";
 
-/** The server fields of a persona's entry, spread into config's persona schema. */
-export const PersonaServerFields = { [SERVER_URL_KEY]: z.url({ protocol: /^https?$/ }).optional() } as const;
+/** The name of the environment variable that holds a server's API key (`apiKeyEnv`): letters, digits and '_'. */
+export const ApiKeyEnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name: letters, digits and '_'");
+
+/**
+ * The server fields of a persona's entry, spread into config's persona schema: its server, and the environment
+ * variable holding that server's key (`server-keys.ts`: the key goes to that server, and to no other).
+ */
+export const PersonaServerFields = { [SERVER_URL_KEY]: z.url({ protocol: /^https?$/ }).optional(), apiKeyEnv: ApiKeyEnvName.optional() } as const;
 
 /** The server a persona's entry names, if any. */
 export function personaServerUrl(entry: { readonly [SERVER_URL_KEY]?: string | undefined }): string | undefined {

@@ -48,6 +48,9 @@ export function scriptedModel(script: Script, options: { modelId?: string; model
     async listModels() {
       return options.models ?? [modelId];
     },
+    async probe() {
+      return { server: model.server, reachable: true, models: options.models ?? [modelId] };
+    },
     withModelId(id) {
       return { ...scriptedModel(script, { ...options, modelId: id }), stream: model.stream, requests };
     },

@@ -1,7 +1,7 @@
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { isObjectId } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
@@ -12,8 +12,9 @@ import { verifiedToolCode } from "../generated-tools/read-promoted-tool.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
+import { workflowFiles, workflowsFolder } from "../workflows/workflow-files.ts";
 import { runWorkflow } from "../workflows/run-workflow.ts";
-import { parseWorkflow, WORKFLOW_FILE_PATTERN, WorkflowError } from "../workflows/workflow-file.ts";
+import { parseWorkflow, WorkflowError } from "../workflows/workflow-file.ts";
 
 /** What one call of a catalog tool gave: its output, or why there is none (for the client's model to read). */
 export type McpToolRun = { ok: true; output: unknown } | { ok: false; error: string };
@@ -152,8 +153,6 @@ function promotedFiles(
   }
 }
 
-const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-
 /**
  * Every generated tool at a commit, read through git (nothing checked out): metadata validated, tool.ts and
  * tool.test.ts hashed against it. Runs copy the checked code; the commit is fixed, so it cannot change after.
@@ -166,13 +165,10 @@ export async function entriesAtCommit(
   signal?: AbortSignal,
   policy?: SandboxPolicy,
 ): Promise<McpToolEntry[]> {
-  if (!OBJECT_ID.test(commit)) throw new Error(`not a commit id: ${commit}`);
-  const tree = await git.run(["ls-tree", "-r", "-l", "--full-tree", commit, "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+  if (!isObjectId(commit)) throw new Error(`not a commit id: ${commit}`);
   const blobs = new Map<string, { blob: string; size: number }>();
-  for (const row of tree.split("\n")) {
-    const [info = "", path = ""] = row.split("\t");
-    const [mode, type, blob = "", size = ""] = info.split(/\s+/);
-    if (mode === "100644" && type === "blob" && OBJECT_ID.test(blob)) blobs.set(path, { blob, size: Number(size) });
+  for (const { mode, type, id, size, path } of await git.treeEntries(commit, { recursive: true, sizes: true, paths: [`${GENERATED_TOOLS_DIR}/`], signal })) {
+    if (mode === "100644" && type === "blob") blobs.set(path, { blob: id, size: size ?? 0 });
   }
   const names = [...new Set([...blobs.keys()].map((path) => path.split("/")[2] ?? ""))].filter((name) => TOOL_NAME_PATTERN.test(name)).sort();
   const entries: McpToolEntry[] = [];
@@ -187,11 +183,11 @@ export async function entriesAtCommit(
     }
     try {
       if (meta.size > MAX_METADATA_BYTES) throw new Error(`metadata.json has ${meta.size} bytes, more than ${MAX_METADATA_BYTES}`);
-      const metadataText = await git.run(["cat-file", "blob", meta.blob], { signal });
+      const metadataText = await git.readBlob(meta.blob, signal);
       const metadata = parseToolMetadata(metadataText, `${label}:${generatedToolPath(name, "metadata.json")}`);
       if (metadata.spec.name !== name) throw new Error(`metadata.json names ${metadata.spec.name}, not ${name}`);
-      const code = await git.run(["cat-file", "blob", tool.blob], { signal });
-      const testCode = await git.run(["cat-file", "blob", tests.blob], { signal });
+      const code = await git.readBlob(tool.blob, signal);
+      const testCode = await git.readBlob(tests.blob, signal);
       if (sha256Hex(code) !== metadata.files["tool.ts"] || sha256Hex(testCode) !== metadata.files["tool.test.ts"]) {
         throw new Error("its files do not match the hashes recorded at validation");
       }
@@ -214,9 +210,9 @@ export async function entriesAtCommit(
 }
 
 /**
- * Every workflow file in `<workspaceDir>/workflows/` as a tool named after the file (without `.json`); it runs
- * like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`
- * (the checkout whose promoted tools are offered).
+ * Every workflow file in `<workspaceDir>/workflows/`, then in each of `toolRoots`' (the checkout whose promoted tools
+ * and workflows are offered), as a tool named after the file (without `.json`; the first folder to have a name wins);
+ * it runs like `workflow_run`: checked first, each step's tool in the sandbox, tools from the workspace, then `toolRoots`.
  */
 export function workflowEntries(
   workspaceDir: string,
@@ -225,16 +221,23 @@ export function workflowEntries(
   policy?: SandboxPolicy,
 ): McpToolEntry[] {
   const roots = [...new Set([workspaceDir, ...toolRoots])];
-  const folder = join(workspaceDir, "workflows");
-  let files: string[];
-  try {
-    files = readdirSync(folder, { withFileTypes: true })
-      .filter((entry) => entry.isFile() && WORKFLOW_FILE_PATTERN.test(entry.name))
-      .map((entry) => entry.name)
-      .sort();
-  } catch {
-    return [];
-  }
+  const seen = new Set<string>();
+  return roots.flatMap((root) => {
+    const entries = workflowEntriesIn(root, { scratchOf: workspaceDir, roots }, onSkip, policy).filter((entry) => !seen.has(entry.name));
+    for (const entry of entries) seen.add(entry.name);
+    return entries;
+  });
+}
+
+/** The workflows of one folder's `workflows/`, read within that folder, their tools looked up in `roots`, run with the workspace's scratch. */
+function workflowEntriesIn(
+  workspaceDir: string,
+  { scratchOf, roots }: { scratchOf: string; roots: readonly string[] },
+  onSkip: (name: string, problem: string) => void,
+  policy?: SandboxPolicy,
+): McpToolEntry[] {
+  const folder = workflowsFolder(workspaceDir);
+  const files = workflowFiles(workspaceDir);
   const entries: McpToolEntry[] = [];
   for (const file of files) {
     const name = file.replace(/\.json$/, "");
@@ -243,7 +246,7 @@ export function workflowEntries(
       onSkip(file, "its name is not a valid MCP tool name (letters, digits, _ - . only, at most 64)");
       continue;
     }
-    const scratchDir = scratchDirFor({ workspaceDir, sessionId: "mcp" });
+    const scratchDir = scratchDirFor({ workspaceDir: scratchOf, sessionId: "mcp" });
     const tools = generatedToolCaller({ roots, scratchDir, ...(policy ? { policy } : {}) });
     let text: string;
     try {

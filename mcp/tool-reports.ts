@@ -16,21 +16,20 @@ export type ToolReport = { path: string; report: FitnessReport };
 export async function toolReports(repoDir: string, signal?: AbortSignal): Promise<Map<string, ToolReport[]>> {
   const found = new Map<string, ToolReport[]>();
   if (!existsSync(join(repoDir, FITNESS_DIR))) return found;
-  let log: string;
+  let history: { commit: string; paths: string[] }[];
   try {
-    log = await new RepoGit(repoDir).run(["log", "--format=%x00%H", "--name-only", "HEAD", "--", `${GENERATED_TOOLS_DIR}/`], { signal });
+    history = await new RepoGit(repoDir).pathHistory("HEAD", [`${GENERATED_TOOLS_DIR}/`], signal);
   } catch {
     // No commit yet, or not a repository: no history, so no reports.
     return found;
   }
   const commitsOf = new Map<string, Set<string>>();
-  for (const block of log.split("\0").slice(1)) {
-    const [commit = "", ...paths] = block.split("\n");
+  for (const { commit, paths } of history) {
     for (const path of paths) {
       const name = path.split("/")[2] ?? "";
       if (!path.startsWith(`${GENERATED_TOOLS_DIR}/`) || !TOOL_NAME_PATTERN.test(name)) continue;
       const commits = commitsOf.get(name) ?? new Set<string>();
-      commits.add(commit.trim());
+      commits.add(commit);
       commitsOf.set(name, commits);
     }
   }

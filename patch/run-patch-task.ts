@@ -14,7 +14,7 @@ import { checkChangeSet, DEFAULT_CHANGE_SET_LIMITS, escapeName } from "../worksp
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
-import { gitApplyCheck } from "./git-apply-check.ts";
+import { gitApplyCheck } from "../git/git-apply-check.ts";
 import { brokenGuarantee, checkableGuarantees } from "./guarantees.ts";
 import { outputMatcher } from "./output-paths.ts";
 import type { PatchTask } from "./patch-task.ts";

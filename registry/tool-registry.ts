@@ -147,6 +147,22 @@ export class ToolRegistry {
     return missing.length;
   }
 
+  /** The first `limit` tools by name (promoted first), with no query: what a planner is offered when the index holds few. */
+  listed(limit: number, origin?: "promoted"): ToolHit[] {
+    const rows = this.#database
+      .query<Row, [number]>(
+        `SELECT id, name, description, origin, branch FROM tools ${origin === "promoted" ? "WHERE origin = 'promoted'" : ""} ORDER BY origin = 'candidate', name LIMIT ?`,
+      )
+      .all(Math.max(0, limit));
+    return rows.map((found) => ({
+      name: found.name,
+      description: found.description,
+      origin: found.origin,
+      ...(found.branch ? { branch: found.branch } : {}),
+      score: 0,
+    }));
+  }
+
   #hits(ranked: readonly { id: number; score: number }[]): ToolHit[] {
     const row = this.#database.query<Row, [number]>("SELECT id, name, description, origin, branch FROM tools WHERE id = ?");
     return ranked.flatMap(({ id, score }) => {

@@ -79,7 +79,7 @@ async function candidateSources(repoDir: string, promoted: Map<string, Uint8Arra
       notices.push(`skipped ${label}: ${size} bytes, more than the ${MAX_METADATA_BYTES} a metadata.json may have`);
       continue;
     }
-    sources.push({ key: `${branch}:${name}`, name, origin: "candidate", branch, blob, label, read: () => git.run(["cat-file", "blob", blob], { signal }) });
+    sources.push({ key: `${branch}:${name}`, name, origin: "candidate", branch, blob, label, read: () => git.readBlob(blob, signal) });
   }
   return sources;
 }

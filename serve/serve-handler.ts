@@ -25,6 +25,7 @@ import { servedRoomOpener } from "./served-room.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
+import { workflowRoutes } from "./workflow-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
 import { ToolUsage } from "./tool-usage.ts";
 import { type Health, toolRunSettings } from "../fitness/instance-health.ts";
@@ -215,6 +216,14 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     health: () => healthResponse(options, metrics, settings),
     messages,
     tools: toolsRoutes,
+    workflows: workflowRoutes({
+      config,
+      workspaceDir,
+      checkoutDir: tools.checkoutDir,
+      metrics,
+      sessions,
+      ...(options.sandboxPolicy ? { sandboxPolicy: options.sandboxPolicy } : {}),
+    }),
     metrics: () => {
       let toolUsage: ReturnType<ToolUsage["stats"]> | undefined;
       try {

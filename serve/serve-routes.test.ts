@@ -55,6 +55,8 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
     ["GET /v1/jobs/:id/events", at(200, "id: 0\n", `/v1/jobs/${job.id}/events`)],
     ["GET /v1/tools", at(200, '"personas":', "/v1/tools")],
     ["POST /v1/tools/:name/run", at(200, '"tool":"sh","ok":true', "/v1/tools/sh/run", posted({ inputs: { cmd: "true" } }))],
+    ["GET /v1/workflows", at(200, '"workflows":[', "/v1/workflows")],
+    ["POST /v1/workflows/:name/run", at(404, 'there is no workflow \\"nope\\"', "/v1/workflows/nope/run", posted({ inputs: {} }))],
     ["GET /metrics", at(200, "org_http_requests_total", "/metrics")],
     ["POST /v1/admin/reload", at(200, '"reloaded":true', "/v1/admin/reload", { method: "POST", headers: AUTH })],
     ["GET /v1/models", at(200, '"object":"list"', "/v1/models")],

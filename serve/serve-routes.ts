@@ -4,12 +4,14 @@ import type { messagesRoute } from "./messages-route.ts";
 import type { createOpenAiChat } from "./openai-chat.ts";
 import { type Route, route } from "./router.ts";
 import type { toolRoutes } from "./tool-routes.ts";
+import type { workflowRoutes } from "./workflow-routes.ts";
 
 /** What serve's routes answer with, built by `createServeHandler`. */
 export type ServeRouteParts = {
   health: () => Response;
   messages: ReturnType<typeof messagesRoute>;
   tools: ReturnType<typeof toolRoutes>;
+  workflows: ReturnType<typeof workflowRoutes>;
   metrics: () => Response;
   reload: () => Promise<Response>;
   jobs: ReturnType<typeof jobsRoutes>;
@@ -27,6 +29,8 @@ export function serveRoutes(parts: ServeRouteParts): Route[] {
     route("GET", "/v1/jobs/:id/events", ({ request, params }) => parts.jobs.events(request, params.id ?? "")),
     route("GET", "/v1/tools", () => parts.tools.list()),
     route("POST", "/v1/tools/:name/run", ({ request, params, requestId }) => parts.tools.run(request, params.name ?? "", requestId)),
+    route("GET", "/v1/workflows", () => parts.workflows.list()),
+    route("POST", "/v1/workflows/:name/run", ({ request, params }) => parts.workflows.run(request, params.name ?? "")),
     route("GET", "/metrics", () => parts.metrics()),
     route("POST", "/v1/admin/reload", () => parts.reload()),
     route("GET", "/v1/models", () => parts.openAi.models()),

@@ -56,7 +56,7 @@ export class ServedTools {
     let git: RepoGit | undefined;
     try {
       git = new RepoGit(checkoutDir);
-      await git.run(["rev-parse", "--git-dir"]);
+      if (!(await git.isRepository())) git = undefined;
     } catch {
       git = undefined;
     }
@@ -195,18 +195,13 @@ async function headCommit(git: RepoGit | undefined): Promise<string | null> {
 async function checkoutState(git: RepoGit | undefined): Promise<CheckoutState> {
   const commit = await headCommit(git);
   if (!git || !commit) return { commit, branch: null };
-  const symbolic = (await git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "")).trim();
-  if (symbolic) return { commit, branch: symbolic };
-  const pointing = await git.run(["branch", "--format=%(refname:short)", "--points-at", commit]).catch(() => "");
-  const branch = pointing
-    .split("\n")
-    .map((line) => line.trim())
-    .find((line) => line !== "" && !line.startsWith("("));
+  const checkedOut = await git.headBranch();
+  if (checkedOut) return { commit, branch: checkedOut };
+  const [branch] = await git.branchesAt(commit).catch(() => []);
   return { commit, branch: branch ?? null };
 }
 
 /** The files a move of HEAD changed outside tools/generated/: code this process runs only after a restart. */
 async function changedOutsideTools(git: RepoGit, from: string, to: string): Promise<string[]> {
-  const names = await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", from, to, "--"]);
-  return names.split("\0").filter((path) => path !== "" && !path.startsWith(GENERATED_PREFIX));
+  return (await git.changes(from, to)).map((change) => change.path).filter((path) => !path.startsWith(GENERATED_PREFIX));
 }

@@ -4,7 +4,7 @@ import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GROW_DIR, ORG_DIR, TOOLSMITH_WORK_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { candidateStates, LIVE_CANDIDATE_STATES } from "../git/candidate-states.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { listWorktrees, pruneWorktrees, removeWorktree, type Worktree } from "../git/worktree-list.ts";
+import type { Worktree } from "../git/worktree-entry.ts";
 import { growLockHolder } from "../grow/grow-lock.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
 import { abandonedRuns } from "../toolsmith/abandoned-runs.ts";
@@ -90,7 +90,7 @@ function safeList(dir: string): string[] {
 export async function findLeftovers(context: SuperviseContext): Promise<Leftover[]> {
   const git = new RepoGit(context.repoDir);
   const root = join(git.repoDir, WORKTREES_DIR);
-  const worktrees = (await listWorktrees(git, context.signal)).filter((worktree) => !worktree.main && worktree.path.startsWith(`${root}/`));
+  const worktrees = (await git.worktrees(context.signal)).filter((worktree) => worktree.path.startsWith(`${root}/`));
   const found: Leftover[] = [];
   for (const worktree of worktrees) {
     const why = deadRunWorktree(worktree);
@@ -105,8 +105,8 @@ export async function findLeftovers(context: SuperviseContext): Promise<Leftover
 
 /** Removes one leftover: a worktree through git, a window through tmux, a folder or file from disk. */
 export async function removeLeftover(leftover: Leftover, context: SuperviseContext): Promise<void> {
-  if (leftover.kind === "worktree") await removeWorktree(new RepoGit(context.repoDir), leftover.path, context.signal);
+  if (leftover.kind === "worktree") await new RepoGit(context.repoDir).removeWorktree(leftover.path, context.signal);
   else if (leftover.kind === "window") await new TmuxWindow(context.instance.tmuxSession, "candidate").stop(1_000);
   else rmSync(leftover.path, { recursive: true, force: true });
-  if (leftover.kind === "worktree") await pruneWorktrees(new RepoGit(context.repoDir), context.signal);
+  if (leftover.kind === "worktree") await new RepoGit(context.repoDir).pruneWorktrees(context.signal);
 }

@@ -1,5 +1,5 @@
 import { growPause, pauseGrow, resumeGrow } from "../grow/grow-pause.ts";
-import { missingModelMessages, type ProbeResult, probeModelServer } from "../llm/probe-model-server.ts";
+import { missingModelMessages, probeServers } from "../models/server-probe.ts";
 import type { Check, CheckResult, FixExecutor, Finding, SuperviseContext } from "./supervise-check.ts";
 
 /** Who pauses grow runs, as grow/grow-pause.ts records it; only such a pause is lifted when the server is back. */
@@ -8,8 +8,7 @@ export const PAUSED_BY = "org supervise";
 /** Pattern 2: each persona's model server answers, and has the persona's model. */
 async function runModelServerCheck(context: SuperviseContext): Promise<CheckResult> {
   const { personas } = context.config;
-  const servers = [...new Set(personas.map((persona) => persona.server))];
-  const results: ProbeResult[] = await Promise.all(servers.map((server) => probeModelServer(server, context.signal)));
+  const results = await probeServers(context.config, context.signal);
   const paused = growPause(context.workspaceDir) !== undefined;
   const pause = (why: string): Finding["fix"] => (paused ? undefined : { action: "pause-grow", target: "grow", detail: `pause unattended grow runs: ${why}` });
   const findings: Finding[] = [];

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import ts from "typescript";
+import { productionFiles } from "./production-files.ts";
 
 const REPO = join(import.meta.dir, "..");
 
@@ -24,18 +25,6 @@ function layersFromArchitecture(): Record<string, number> {
 const LAYER = layersFromArchitecture();
 // Test-only code may import anything.
 const EXEMPT_TOP = new Set(["testing", "bench", "node_modules", ".org", ".git", "ops", "demo", ".ci", "docs"]);
-
-function sourceFiles(directory: string): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync(directory)) {
-    const path = join(directory, name);
-    const rel = relative(REPO, path);
-    if (EXEMPT_TOP.has(rel.split("/")[0] ?? "")) continue;
-    if (statSync(path).isDirectory()) found.push(...sourceFiles(path));
-    else if (name.endsWith(".ts") && !name.endsWith(".test.ts")) found.push(rel);
-  }
-  return found;
-}
 
 /** Every relative module a file names: static imports and exports (type-only too) and `import("…")`. */
 function importsOf(file: string): string[] {
@@ -61,7 +50,7 @@ const partOf = (file: string) => file.split("/")[0] ?? file;
 /** The folder a file sits in, for the cycle check (`llm/extract` and `llm` are two nodes). */
 const folderOf = (file: string) => (file.includes("/") ? dirname(file) : file);
 
-const files = sourceFiles(REPO);
+const files = productionFiles(EXEMPT_TOP);
 const edges = files.flatMap((file) => importsOf(file).map((target) => ({ file, target })));
 
 describe("the parts' import arrows (docs/ARCHITECTURE.md)", () => {

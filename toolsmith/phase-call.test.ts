@@ -22,6 +22,7 @@ describe("reading one answer of a phase", () => {
       ok: false,
       problem: "you did not call submit_tests. Answer only by calling submit_tests.",
       words: "I cannot do that",
+      called: false,
     });
     expect(readPhaseAnswer({ tool }, native({ code: "z" }, "submit_spec"))).toMatchObject({
       ok: false,
@@ -41,8 +42,9 @@ describe("reading one answer of a phase", () => {
       ok: false,
       problem: "adjust refused",
       words: "",
+      called: true,
     });
-    expect(readPhaseAnswer({ tool, check }, native({ code: "a" }))).toEqual({ ok: false, problem: "checked and refused", words: "" });
+    expect(readPhaseAnswer({ tool, check }, native({ code: "a" }))).toEqual({ ok: false, problem: "checked and refused", words: "", called: true });
   });
 });
 

@@ -47,7 +47,7 @@ type PhaseRequest<Parameters extends z.ZodType> = {
 };
 
 /** One answer read: the kept value, or the problem to send back (with what the model wrote when it called nothing). */
-type PhaseAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string };
+type PhaseAnswer<Value> = { ok: true; value: Value; notes: string[] } | { ok: false; problem: string; words: string; called: boolean };
 
 /**
  * One phase: asks the model, offering exactly one tool, until it calls that tool with arguments that pass
@@ -61,7 +61,7 @@ export async function callPhase<Parameters extends z.ZodType>(
   const definition = phaseTool(request.tool.name, request.tool.description, request.tool.parameters);
   const conversation = [...request.messages];
   const promptSha256: string[] = [];
-  let last: PhaseAnswer<unknown> = { ok: false, problem: "", words: "" };
+  let last: PhaseAnswer<unknown> = { ok: false, problem: "", words: "", called: false };
   for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
     promptSha256.push(sha256Hex(JSON.stringify(conversation)));
     const completion = await askModel(request, conversation, definition);
@@ -103,7 +103,7 @@ export function readPhaseAnswer<Parameters extends z.ZodType>(
     ...embedded.toolCalls.map((call) => ({ name: call.name, arguments: call.arguments, invalid: undefined })),
   ];
   const call = calls.find((candidate) => candidate.name === name);
-  const refuse = (problem: string, words = "") => ({ ok: false as const, problem, words });
+  const refuse = (problem: string, words = "") => ({ ok: false as const, problem, words, called: call !== undefined });
   if (!call) {
     const named = calls.map((candidate) => candidate.name).join(", ");
     const words = completion.content.replace(/\s+/g, " ").trim().slice(0, 400);

@@ -65,6 +65,26 @@ function readWorkflowFile(path: string, options: LoadOptions, at: { file: string
  * and references before anything runs, and refuses a cycle of workflows naming the chain.
  */
 export function loadWorkflowGraph(path: string, options: LoadOptions = {}): WorkflowGraph {
+  const builder = graphBuilder(options);
+  const root = builder.visit(path, [], { file: shownName(path) });
+  return builder.graph(root);
+}
+
+/**
+ * The graph of a workflow held in memory (a plan) as if it were the file `name` in `folder`: the workflows it nests
+ * are read from that folder and checked as `loadWorkflowGraph` checks them.
+ */
+export function workflowGraphOf(workflow: Workflow, folder: string, name: string, options: LoadOptions = {}): WorkflowGraph {
+  const builder = graphBuilder(options);
+  const root = join(folder, name);
+  checkWorkflow(workflow, name, options);
+  builder.addSteps(root, workflow, [root]);
+  builder.workflows.set(root, workflow);
+  return builder.graph(root);
+}
+
+/** What both loaders share: reading a file once by real path, its nested workflows after it, the cycle and depth checks. */
+function graphBuilder(options: LoadOptions) {
   const workflows = new Map<string, Workflow>();
   const nested = new Map<string, string>();
   const visit = (file: string, stack: string[], at: { file: string; step?: string; key?: string }): string => {
@@ -84,17 +104,23 @@ export function loadWorkflowGraph(path: string, options: LoadOptions = {}): Work
     const shown = shownName(real);
     const workflow = parseWorkflow(text, shown);
     checkWorkflow(workflow, shown, options);
-    for (const step of workflow.steps) {
-      if (step.workflow === undefined) continue;
-      nested.set(`${real}#${step.id}`, visit(join(dirname(real), step.workflow), [...stack, real], { file: shown, step: step.id, key: "workflow" }));
-    }
+    addSteps(real, workflow, [...stack, real]);
     workflows.set(real, workflow);
     return real;
   };
-  const root = visit(path, [], { file: shownName(path) });
-  const graph = { root, workflows, nested };
-  checkStepRuns(graph, options.maxStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS);
-  return graph;
+  const addSteps = (real: string, workflow: Workflow, stack: string[]) => {
+    const shown = shownName(real);
+    for (const step of workflow.steps) {
+      if (step.workflow === undefined) continue;
+      nested.set(`${real}#${step.id}`, visit(join(dirname(real), step.workflow), stack, { file: shown, step: step.id, key: "workflow" }));
+    }
+  };
+  const graph = (root: string): WorkflowGraph => {
+    const built = { root, workflows, nested };
+    checkStepRuns(built, options.maxStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS);
+    return built;
+  };
+  return { visit, addSteps, graph, workflows };
 }
 
 /** The static checks: unique ids, references to inputs that exist and to steps that ran before, usable tools. */

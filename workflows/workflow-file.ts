@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { isMcpRoomToolName } from "../config/mcp-servers.ts";
 import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../generated-tools/tool-metadata.ts";
+import { WORKFLOW_FILE_NAME_PATTERN } from "../config/workspace-paths.ts";
 
 /** A step's id: what `$steps.<id>.output` names. */
 export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 /** A nested workflow is named by a plain file name in the same folder: no path, no `..`. */
-export const WORKFLOW_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.json$/;
+export const WORKFLOW_FILE_PATTERN = WORKFLOW_FILE_NAME_PATTERN;
 
 export const WorkflowStep = z
   .strictObject({
@@ -28,10 +29,18 @@ export const WorkflowStep = z
   });
 export type WorkflowStep = z.infer<typeof WorkflowStep>;
 
+/** A run a saved workflow was seen to make: the gate runs it again on both instances and expects the same output. */
+export const WorkflowExample = z.strictObject({ inputs: z.record(z.string(), z.unknown()), output: z.unknown() });
+export type WorkflowExample = z.infer<typeof WorkflowExample>;
+
 /** A workflow file: its inputs (a JSON Schema object), the steps in order, and what it outputs. */
 export const Workflow = z.strictObject({
   name: z.string().min(1).max(100),
   description: z.string().max(2_000).optional(),
+  /** The goal it was planned from (`org workflow plan --save`). */
+  goal: z.string().max(2_000).optional(),
+  /** Runs it made, which the fitness gate repeats on a candidate that brings or changes it. */
+  examples: z.array(WorkflowExample).max(20).optional(),
   inputs: JsonSchemaObject.refine((schema) => schema.type === "object", { message: 'must be a JSON Schema with "type": "object"' }),
   steps: z.array(WorkflowStep).min(1).max(200),
   output: z.unknown(),

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { planRepo } from "../testing/plan-fixture.ts";
 import { TEXT_AND_LOUD, workflowWorkspace } from "../testing/workflow-fixture.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { workflowRun, workflowRunTool } from "./workflow-run-tool.ts";
@@ -51,5 +52,17 @@ describe("workflow_run, the agent's tool", () => {
     const tools = toolSet([workflowRunTool({ checkoutDir: checkout.dir })]);
     const ran = await runTool(tools, { name: "workflow_run", arguments: { file: "count.json", inputs: { text: "one two", loud: false } } }, context);
     expect(ran).toMatchObject({ ok: true, data: { words: 2 } });
+  }, 30_000);
+
+  test("a promoted workflow (workflows/<name>.json of the checkout) runs when the workspace has none of that name", async () => {
+    using checkout = planRepo("org-workflow-promoted-");
+    using workspace = workflowWorkspace("org-workflow-without-");
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir };
+    const tools = toolSet([workflowRunTool({ checkoutDir: checkout.dir })]);
+    const ran = await runTool(tools, { name: "workflow_run", arguments: { file: "workflows/line-words.json", inputs: { text: "a b\nc" } } }, context);
+    expect(ran).toMatchObject({ ok: true, data: { per_line: [{ words: 2 }, { words: 1 }] } });
+    // Only that one spelling reaches the checkout: any other path stays in the workspace.
+    const other = await runTool(tools, { name: "workflow_run", arguments: { file: "./workflows/line-words.json", inputs: { text: "a" } } }, context);
+    expect(other.ok).toBe(false);
   }, 30_000);
 });

@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { CHECKOUT_DIR, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
 import { z } from "zod";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { cutOutput } from "../tools/cut-output.ts";
@@ -7,7 +9,7 @@ import { generatedToolCaller, toolRootsFor } from "./generated-tool-caller.ts";
 import { loadWorkflowGraph } from "./load-workflow.ts";
 import { runWorkflow } from "./run-workflow.ts";
 import { DEFAULT_WORKFLOW_STEP_RUNS } from "./step-run-count.ts";
-import { WorkflowError } from "./workflow-file.ts";
+import { WORKFLOW_FILE_PATTERN, WorkflowError } from "./workflow-file.ts";
 import { type McpStepTools, withMcpSteps } from "./mcp-steps.ts";
 
 /**
@@ -35,7 +37,8 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
       const tools = withMcpSteps(generated, mcp);
       try {
         const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
-        const graph = loadWorkflowGraph(resolve(context.workspaceDir, file), { within: context.workspaceDir, checkTool: tools.checkTool, maxStepRuns });
+        const within = workflowHome(file, context.workspaceDir, checkoutDir ?? CHECKOUT_DIR);
+        const graph = loadWorkflowGraph(resolve(within, file), { within, checkTool: tools.checkTool, maxStepRuns });
         const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
         return { ok: true, output: cutOutput(JSON.stringify(output) ?? "null"), data: (output ?? null) as JsonValue };
       } catch (error) {
@@ -44,6 +47,16 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
       }
     },
   });
+}
+
+/**
+ * Where `file` is read from: the workspace; or, for `workflows/<name>.json` the workspace lacks, org's checkout, whose
+ * promoted workflows are served like its promoted tools.
+ */
+function workflowHome(file: string, workspaceDir: string, checkoutDir: string): string {
+  const [folder, name = "", ...rest] = file.split("/");
+  const promoted = folder === WORKFLOWS_DIR && rest.length === 0 && WORKFLOW_FILE_PATTERN.test(name);
+  return promoted && !existsSync(resolve(workspaceDir, file)) && existsSync(resolve(checkoutDir, file)) ? checkoutDir : workspaceDir;
 }
 
 /** `workflow_run` without MCP servers. */

@@ -1,0 +1,64 @@
+import type { OrgConfig } from "../config/org-config.ts";
+import { type McpToolEntry, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { ToolRunRequest } from "./api-schemas.ts";
+import { HttpError } from "./http-error.ts";
+import { httpToolPolicy, httpToolRefusal } from "./http-tool-policy.ts";
+import { readJsonBody } from "./read-json-body.ts";
+import type { ServeMetrics } from "./serve-metrics.ts";
+import type { SessionPool } from "./session-pool.ts";
+
+export type WorkflowRoutesOptions = {
+  config: OrgConfig;
+  workspaceDir: string;
+  /** The checkout whose promoted tools and workflows are served after the workspace's. */
+  checkoutDir: string;
+  metrics: ServeMetrics;
+  sessions: SessionPool;
+  sandboxPolicy?: SandboxPolicy;
+};
+
+/**
+ * `GET /v1/workflows` and `POST /v1/workflows/:name/run`: the workflows of the workspace's `workflows/`, then of the
+ * checkout's (a promoted one among them), each read and checked again at every call, under the HTTP tool policy
+ * (`serve.tools.<name>`, else `serve.generatedTools`). The fitness gate runs a candidate's workflows' examples here.
+ */
+export function workflowRoutes(options: WorkflowRoutesOptions) {
+  const { config } = options;
+  const entries = (): McpToolEntry[] => workflowEntries(options.workspaceDir, [options.checkoutDir], undefined, options.sandboxPolicy);
+
+  function list(): Response {
+    return Response.json({
+      workflows: entries().map((entry) => ({
+        name: entry.name,
+        description: entry.description,
+        inputs: entry.inputSchema,
+        http: httpToolPolicy(config.serve, entry.name, "workflow"),
+      })),
+    });
+  }
+
+  async function run(request: Request, name: string): Promise<Response> {
+    const body = await readJsonBody(request, ToolRunRequest, config.serve.maxBodyBytes);
+    const entry = entries().find((candidate) => candidate.name === name);
+    if (!entry) throw new HttpError(404, `there is no workflow "${name}"; GET /v1/workflows lists them.`);
+    const refused = httpToolRefusal(config.serve, name, "workflow", "none");
+    if (refused) throw new HttpError(403, refused);
+    const lease = await options.sessions.toolSlot(request.signal);
+    const started = performance.now();
+    try {
+      const result = await entry.run(body.inputs, request.signal);
+      const seconds = (performance.now() - started) / 1000;
+      options.metrics.recordToolRun(name, result.ok, seconds);
+      return Response.json(
+        result.ok
+          ? { workflow: name, ok: true, output: result.output, durationMs: Math.round(seconds * 1000) }
+          : { workflow: name, ok: false, error: result.error, durationMs: Math.round(seconds * 1000) },
+      );
+    } finally {
+      lease();
+    }
+  }
+
+  return { list, run };
+}

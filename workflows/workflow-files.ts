@@ -1,0 +1,19 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { WORKFLOW_FILE_PATTERN } from "./workflow-file.ts";
+
+/** The folder a workspace or checkout keeps its workflows in. */
+export const workflowsFolder = (dir: string) => join(dir, WORKFLOWS_DIR);
+
+/** The workflow files of `<dir>/workflows/` (regular files with a workflow's name), sorted; none when there is no folder. */
+export function workflowFiles(dir: string): string[] {
+  try {
+    return readdirSync(workflowsFolder(dir), { withFileTypes: true })
+      .filter((entry) => entry.isFile() && WORKFLOW_FILE_PATTERN.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
