@@ -12,7 +12,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { ensurePrivateDir, preparePrivateDatabase } from "../security/private-state.ts";
 import { type BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
 import { stateFiles } from "./state-files.ts";
-import { SourceChangedError, TarWriter, type WrittenEntry } from "./tar-writer.ts";
+import { SourceChangedError, TarWriter } from "./tar-writer.ts";
 
 /** A backup could not be taken; the message says why and what to do. Nothing is left but what was there before. */
 export class BackupError extends Error {
@@ -214,7 +214,9 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
       entries: [],
       skipped: [],
     };
-    manifest.entries.push((await writer.addFile(BUNDLE_ENTRY, bundle)) as WrittenEntry);
+    const bundled = await writer.addFile(BUNDLE_ENTRY, bundle);
+    if (!bundled) throw new BackupError(`the bundle ${bundle} went missing before it was archived`);
+    manifest.entries.push(bundled);
     if (snapshot.journal) manifest.entries.push(await writer.addBytes(`${REPO_STATE_PREFIX}${JOURNAL_FILE}`, snapshot.journal));
     say("copying the .org/ state (SQLite databases online)…");
     const held = request.held ?? new Map();

@@ -58,7 +58,7 @@ class ByteReader {
 async function* gunzipped(path: string): AsyncGenerator<Buffer> {
   const stream = createReadStream(path).pipe(createGunzip());
   try {
-    for await (const chunk of stream) yield chunk as Buffer;
+    for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new TarError(/unexpected end/i.test(message) ? `${path} is cut short (${message})` : `${path} is not a gzipped archive org wrote (${message})`);

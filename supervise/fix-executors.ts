@@ -1,4 +1,4 @@
-import type { FixAction } from "../config/supervise-settings.ts";
+import { FixAction } from "../config/supervise-settings.ts";
 import { restartCurrent, rollbackPromotion } from "./current-fixes.ts";
 import { databasesCheck, rebuildRegistry } from "./databases-check.ts";
 import { currentCheck } from "./current-check.ts";
@@ -42,6 +42,12 @@ export const FIX_EXECUTORS: Record<FixAction, FixExecutor> = {
   "rotate-logs": rotateLogs,
   "finish-interrupted": finishInterruptedFix,
 };
+
+/** The executor of a fix action as the state records it (text), or undefined for a name that is no known fix. */
+export function executorOf(action: string): FixExecutor | undefined {
+  const known = FixAction.safeParse(action);
+  return known.success ? FIX_EXECUTORS[known.data] : undefined;
+}
 
 /** The check of a pattern, when it is one of the known ten. */
 export function checkNamed(name: PatternName | string): Check | undefined {

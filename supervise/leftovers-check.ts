@@ -15,7 +15,7 @@ export const leftoversCheck: Check = {
     const leftovers = await findLeftovers(context);
     if (leftovers.length === 0) return { state: "ok", detail: "no worktree, window, folder or file of a dead run", findings: [] };
     const findings: Finding[] = [];
-    for (const [kind, title] of Object.entries(KINDS) as [Leftover["kind"], string][]) {
+    for (const [kind, title] of Object.entries(KINDS)) {
       const some = leftovers.filter((leftover) => leftover.kind === kind);
       if (some.length === 0) continue;
       const detail = some.map((leftover) => `${leftover.path} (${leftover.why})`).join("; ");

@@ -3,7 +3,7 @@ import type { SupervisorState } from "./supervisor-state.ts";
 
 /** Why `pattern` is nothing `org supervise mute` can silence, or undefined when it is a check, an incident, its key or a signature. */
 export function knownMutePattern(state: SupervisorState, pattern: string): string | undefined {
-  if ((PATTERNS as readonly string[]).includes(pattern) || pattern === "novel" || pattern === "heartbeat") return undefined;
+  if (PATTERNS.some((name) => name === pattern) || pattern === "novel" || pattern === "heartbeat") return undefined;
   if (state.incident(pattern)) return undefined;
   if (state.db.query("SELECT 1 FROM signatures WHERE id = ?").get(pattern)) return undefined;
   if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern)) return undefined;

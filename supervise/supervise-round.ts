@@ -1,4 +1,4 @@
-import { checkNamed, FIX_EXECUTORS } from "./fix-executors.ts";
+import { checkNamed, executorOf } from "./fix-executors.ts";
 import { isMuted } from "./mutes.ts";
 import type { Check, CheckResult, Finding, SuperviseContext } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
@@ -63,7 +63,7 @@ export async function closeIncident(
  * at once by running its check again (the problem must be gone), by the fix itself, or by a later round — or failed.
  */
 export async function applyFix(fix: FixRow, incident: IncidentRow, context: SuperviseContext, summary: RoundSummary): Promise<FixRow> {
-  const executor = FIX_EXECUTORS[fix.action as keyof typeof FIX_EXECUTORS];
+  const executor = executorOf(fix.action);
   const record = (state: FixState, detail: string) => {
     context.state.moveFix(fix.id, state, detail, context.now());
     summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state, detail });
@@ -72,7 +72,7 @@ export async function applyFix(fix: FixRow, incident: IncidentRow, context: Supe
   const refusal = executor ? await executor.refuse(fix.target, context) : `${fix.action} is no fix org knows`;
   if (!executor || refusal !== undefined) {
     record("failed", `not applied: ${refusal}`);
-    return context.state.fix(fix.id) as FixRow;
+    return context.state.requireFix(fix.id);
   }
   context.state.moveFix(fix.id, "applied", `applying: ${fix.detail}`, context.now());
   const outcome = await executor
@@ -82,7 +82,7 @@ export async function applyFix(fix: FixRow, incident: IncidentRow, context: Supe
   else if (outcome.verify === "self") record("verified", outcome.detail);
   else if (outcome.verify === "later") record("applied", `${outcome.detail}; verified once a later round finds the problem gone`);
   else await verifyByCheck(fix, incident, outcome.detail, context, summary, record);
-  return context.state.fix(fix.id) as FixRow;
+  return context.state.requireFix(fix.id);
 }
 
 async function verifyByCheck(
@@ -94,8 +94,7 @@ async function verifyByCheck(
   record: (state: FixState, detail: string) => void,
 ): Promise<void> {
   // A novel incident is over when its error stops repeating, which only later rounds can see.
-  const check =
-    incident.pattern === "novel" ? undefined : (checkNamed(incident.pattern) ?? checkNamed(FIX_EXECUTORS[fix.action as keyof typeof FIX_EXECUTORS].check));
+  const check = incident.pattern === "novel" ? undefined : (checkNamed(incident.pattern) ?? checkNamed(executorOf(fix.action)?.check ?? ""));
   if (!check) {
     record("applied", `${detail}; verified once the error stops repeating`);
     return;

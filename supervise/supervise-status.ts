@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { join } from "node:path";
 import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
 import type { OrgConfig } from "../config/org-config.ts";
@@ -7,6 +8,7 @@ import { activeMutes, isMuted } from "./mutes.ts";
 import { LAST_ROUND_KEY } from "./supervisor.ts";
 import { SUPERVISOR_DIR, type SupervisorState } from "./supervisor-state.ts";
 
+const LastRound = z.object({ at: z.string(), ms: z.number() });
 const iso = (at: number | null | undefined) => (at === null || at === undefined ? null : new Date(at).toISOString());
 
 /** What `org supervise status` shows, as values (`--json` prints this). */
@@ -49,7 +51,7 @@ export type SuperviseStatus = {
 export function superviseStatus(setup: { workspaceDir: string; repoDir: string; config: OrgConfig }, state: SupervisorState, now: number): SuperviseStatus {
   const holder = pidLockHolder(join(setup.workspaceDir, SUPERVISOR_DIR, "supervise.lock"));
   const last = state.get(LAST_ROUND_KEY);
-  const round = last ? (JSON.parse(last) as { at: string; ms: number }) : null;
+  const round = LastRound.safeParse(JSON.parse(last ?? "null")).data ?? null;
   const backup = listBackups(backupDirOf(setup.workspaceDir, setup.config.backup))[0];
   const pause = growPause(setup.workspaceDir);
   return {

@@ -157,13 +157,13 @@ export class SupervisorState {
       this.#db
         .query("UPDATE incidents SET title = ?, detail = ?, updated_at = ?, seen = seen + 1, excerpt = coalesce(?, excerpt) WHERE id = ?")
         .run(title, detail.slice(0, 4000), at, excerpt ?? null, open.id);
-      return { incident: this.incident(open.id) as IncidentRow, opened: false };
+      return { incident: this.#existing(this.incident(open.id), open.id), opened: false };
     }
     const id = newId("i");
     this.#db
       .query("INSERT INTO incidents (id, pattern, key, state, title, detail, excerpt, opened_at, updated_at, seen) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1)")
       .run(id, pattern, key, title, detail.slice(0, 4000), excerpt ?? null, at, at);
-    return { incident: this.incident(id) as IncidentRow, opened: true };
+    return { incident: this.#existing(this.incident(id), id), opened: true };
   }
 
   openIncidentOf(pattern: string, key: string): IncidentRow | undefined {
@@ -213,7 +213,7 @@ export class SupervisorState {
         .run(id, incident, action, target.slice(0, 1000), by, auto ? 1 : 0, detail.slice(0, 4000), at, at);
       this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, 'proposed', ?, ?)").run(id, at, detail.slice(0, 4000));
     })();
-    return this.fix(id) as FixRow;
+    return this.requireFix(id);
   }
 
   /** Moves a fix on (applied, verified or failed), with what happened, as one more event of its lifecycle. */
@@ -222,6 +222,17 @@ export class SupervisorState {
       this.#db.query("UPDATE fixes SET state = ?, detail = ?, updated_at = ? WHERE id = ?").run(state, detail.slice(0, 4000), at, id);
       this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, ?, ?, ?)").run(id, state, at, detail.slice(0, 4000));
     })();
+  }
+
+  /** A row just written or known to be there; its absence is the state file changing under the supervisor. */
+  #existing<Row>(row: Row | undefined, id: string): Row {
+    if (row === undefined) throw new Error(`${id} vanished from ${this.path} as it was written`);
+    return row;
+  }
+
+  /** The fix `id`, which must be there. */
+  requireFix(id: string): FixRow {
+    return this.#existing(this.fix(id), id);
   }
 
   fix(id: string): FixRow | undefined {

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
 import { withoutUserinfo } from "../llm/server-url.ts";
@@ -9,6 +10,8 @@ export const SIGNATURE_HEADER = "x-org-signature";
 const SEND_TIMEOUT_MS = 10_000;
 /** Discord refuses `content` past 2 000 characters. */
 const MAX_TEXT = 1_900;
+/** A message held for its quiet time, as the state keeps it. */
+const Held = z.object({ text: z.string(), at: z.number() });
 /** A held message older than this is dropped rather than sent late. */
 const MAX_HELD_MS = 24 * 3_600_000;
 
@@ -97,7 +100,7 @@ export async function flushNotices(context: SuperviseContext): Promise<void> {
     .all();
   for (const row of held) {
     if (row.sentAt !== null && now - row.sentAt < quietMs) continue;
-    const pending = JSON.parse(row.pending) as { text: string; at: number };
+    const pending = Held.parse(JSON.parse(row.pending));
     if (now - pending.at > MAX_HELD_MS) {
       context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
       continue;

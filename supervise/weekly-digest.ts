@@ -45,11 +45,18 @@ export async function weekFacts(state: SupervisorState, repoDir: string, start: 
     ok: 0,
   }));
   const dayOf = (at: number) => days[Math.floor((at - start) / DAY_MS)];
-  for (const promotion of promotions) (dayOf(promotion.at.getTime()) as DigestDay).promotions += 1;
-  for (const rollback of rollbacks) (dayOf(rollback.at.getTime()) as DigestDay).rollbacks += 1;
+  for (const promotion of promotions) {
+    const day = dayOf(promotion.at.getTime());
+    if (day) day.promotions += 1;
+  }
+  for (const rollback of rollbacks) {
+    const day = dayOf(rollback.at.getTime());
+    if (day) day.rollbacks += 1;
+  }
   const tools = new Map<string, { tool: string; calls: number; ok: number }>();
   for (const call of calls) {
-    const day = dayOf(call.t) as DigestDay;
+    const day = dayOf(call.t);
+    if (!day) continue;
     day.calls += 1;
     const tool = tools.get(call.tool) ?? { tool: call.tool, calls: 0, ok: 0 };
     tool.calls += 1;
