@@ -54,7 +54,7 @@ async function runLocksCheck(context: SuperviseContext): Promise<{ state: "ok" |
       findings.push({
         key: path,
         title: `a lock of a dead process: ${path}`,
-        detail: `${path} is held by ${holder}`,
+        detail: `held by ${holder}`,
         fix: { action: "clear-stale-lock", target: path, detail: `clear ${path}` },
       });
   }

@@ -101,6 +101,8 @@ async function verifyByCheck(
   }
   const again = await runCheck(check, context);
   context.state.recordCheck(check.name, again.state, again.detail, context.now(), again.ms);
+  const shown = summary.checks.find((entry) => entry.name === check.name);
+  if (shown) Object.assign(shown, { state: again.state, detail: again.detail });
   const still = again.findings.find((finding) => finding.key === incident.key);
   if (still) {
     record("failed", `${detail}; but the check still finds it: ${still.detail}`);
