@@ -8,12 +8,6 @@ import { type BackupManifest, BUNDLE_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_P
 import { BadBackupError, checkBackup, hashEntry, shownName } from "./check-backup.ts";
 import type { TarEntry } from "./tar-reader.ts";
 
-/** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
-export class RestoreError extends Error {
-  override name = "RestoreError";
-  readonly userFacing = true;
-}
-
 export type RestoreOutcome = {
   checkoutDir: string;
   workspaceDir: string;
@@ -24,6 +18,12 @@ export type RestoreOutcome = {
   /** Cursor marks of `org grow` moved to the restored files. */
   cursorMarks: number;
 };
+
+/** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
+export class RestoreError extends Error {
+  override name = "RestoreError";
+  readonly userFacing = true;
+}
 
 /** Where the restore puts things: the checkout and the workspace (one folder, or `checkout/` and `workspace/`). */
 type Layout = { to: string; checkoutDir: string; workspaceDir: string; staging: string };

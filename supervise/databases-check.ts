@@ -74,22 +74,15 @@ function findingOf(database: WatchedDatabase, found: { kind: string; detail: str
   }
   const detail = `${database.path}: ${found.detail}`;
   if (found.kind !== "damaged") return { key: database.path, title: `${database.path} could not be checked`, detail };
-  if (database.role === "memory")
-    return {
-      key: database.path,
-      title,
-      detail,
-      fix: { action: "restore-memory", target: database.path, detail: "restore it from the newest good backup, keeping the damaged file beside it" },
-    };
-  if (database.role === "registry")
-    return {
-      key: database.path,
-      title,
-      detail,
-      fix: { action: "rebuild-registry", target: database.path, detail: "the registry is a cache: make it anew from the tools" },
-    };
-  return { key: database.path, title, detail };
+  const fix = DAMAGE_FIXES[database.role];
+  return fix ? { key: database.path, title, detail, fix: { ...fix, target: database.path } } : { key: database.path, title, detail };
 }
+
+/** What a damaged database of each role gets; the supervisor's own state is begun anew when it is opened. */
+const DAMAGE_FIXES: Partial<Record<WatchedDatabase["role"], { action: "restore-memory" | "rebuild-registry"; detail: string }>> = {
+  memory: { action: "restore-memory", detail: "restore it from the newest good backup, keeping the damaged file beside it" },
+  registry: { action: "rebuild-registry", detail: "the registry is a cache: make it anew from the tools" },
+};
 
 /** Pattern 7: each watched database passes `quick_check` and is not locked past `supervise.lockBound`; unchanged files are not read again. */
 async function runDatabasesCheck(context: SuperviseContext): Promise<CheckResult> {

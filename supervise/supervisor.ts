@@ -14,12 +14,6 @@ import { type RoundSummary, superviseRound } from "./supervise-round.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { flushNotices, notify } from "./webhook.ts";
 
-/** Another supervisor holds the workspace, or a round runs and did not end in time; the message says which. */
-export class SuperviseBusyError extends Error {
-  override name = "SuperviseBusyError";
-  readonly userFacing = true;
-}
-
 /** What a supervisor is given: its folders, how to read the config (again each round), and the parts a test replaces. */
 export type SupervisorSetup = {
   workspaceDir: string;
@@ -35,6 +29,12 @@ export type SupervisorSetup = {
   checks?: readonly Check[];
   signal: AbortSignal;
 };
+
+/** Another supervisor holds the workspace, or a round runs and did not end in time; the message says which. */
+export class SuperviseBusyError extends Error {
+  override name = "SuperviseBusyError";
+  readonly userFacing = true;
+}
 
 /** The last round's summary, as status shows it. */
 export const LAST_ROUND_KEY = "round:last";
