@@ -338,4 +338,31 @@ describe("org supervise beside a served current, through real processes", () => 
     expect(stopped.stdout).toContain("stopped org supervise");
     expect(existsSync(join(clone.dir, ".org", "supervisor", "supervise.lock"))).toBe(false);
   }, 60_000);
+
+  test("serve --supervise runs the supervisor inside serve: its lines in serve's log, its state in serve's workspace", async () => {
+    const workspace = join(clone.dir, ".org", "serve-supervise-workspace");
+    // Its own settings: a round every second, and the clone's checkout (serve's own) watched.
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(join(workspace, "org.config.json"), JSON.stringify({ supervise: { every: "1s" } }));
+    const child = Bun.spawn([join(clone.dir, "bin", "org"), "serve", "--port", "0", "--supervise", "--workspace", workspace], {
+      cwd: workspace,
+      env: env(),
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+    try {
+      await until("a round of the supervisor in serve", () => existsSync(join(workspace, ".org", "supervisor", "reports")));
+    } finally {
+      child.kill("SIGTERM");
+      await child.exited;
+      clearTimeout(killer);
+    }
+    const log = await new Response(child.stderr).text();
+    if (child.exitCode !== 0) console.log(log);
+    expect(log).toContain(`supervise: org supervise runs in serve now and every 1s (--supervise), watching ${workspace}`);
+    expect(log).toContain("stopped");
+    expect(child.exitCode).toBe(0);
+  }, 120_000);
 });

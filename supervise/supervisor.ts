@@ -4,6 +4,7 @@ import { environmentVariable } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { takePidLock } from "../security/pid-lock.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
 import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
 import { ALL_CHECKS } from "./fix-executors.ts";
 import { heartbeat } from "./heartbeat.ts";
@@ -115,16 +116,22 @@ export async function superviseEvery(
   setup: SupervisorSetup,
   options: { onRound?: (summary: RoundSummary) => void; wait?: (ms: number, signal: AbortSignal) => Promise<void> } = {},
 ): Promise<void> {
-  const lockPath = join(setup.workspaceDir, SUPERVISOR_DIR, "supervise.lock");
-  const state = SupervisorState.open(setup.workspaceDir);
+  const lockPath = join(ensurePrivateDir(join(setup.workspaceDir, SUPERVISOR_DIR)), "supervise.lock");
+  // The lock first: a second supervisor touches nothing of the state the first one holds open.
   const lock = takePidLock(lockPath, `org supervise (pid ${process.pid})`);
   if (lock.kind !== "taken") {
-    state.close();
     throw new SuperviseBusyError(
       lock.kind === "busy"
         ? `another org supervise (pid ${lock.holder.pid}, since ${lock.holder.since}) watches ${setup.workspaceDir}; 'org supervise status' shows what it found`
         : `could not take ${lockPath}`,
     );
+  }
+  let state: SupervisorState;
+  try {
+    state = SupervisorState.open(setup.workspaceDir);
+  } catch (error) {
+    lock.release();
+    throw error;
   }
   for (const notice of state.notices) setup.say(notice);
   const wait = options.wait ?? sleep;
@@ -133,7 +140,9 @@ export async function superviseEvery(
       let every = 60_000;
       try {
         every = setup.loadConfig().supervise.every;
-        options.onRound?.(await superviseOnce(setup, state));
+        // Awaited first: `onRound?.(await …)` would skip the round itself whenever no onRound is given.
+        const summary = await superviseOnce(setup, state);
+        options.onRound?.(summary);
       } catch (error) {
         if (setup.signal.aborted) break;
         setup.say(`the round failed: ${error instanceof Error ? error.message : String(error)}`);
