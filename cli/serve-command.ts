@@ -184,7 +184,7 @@ function startSupervising(serveOptions: ReturnType<typeof parseOptions>, workspa
   return (async () => {
     const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([import("../supervise/supervisor.ts"), import("../supervise/diagnose-incident.ts")]);
     const settings = instanceSettings();
-    const loadConfig = () => loadOrgConfig(configFile, process.env, { workspaceDir });
+    const loadConfig = () => loadOrgConfig(configFile, undefined, { workspaceDir });
     say(
       `org supervise runs in serve now and every ${formatDuration(loadConfig().supervise.every)} (--supervise), watching ${workspaceDir} and ${CHECKOUT_DIR}`,
     );
