@@ -6,7 +6,8 @@ import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { ProbeResult } from "../llm/language-model.ts";
 import { toolCapability } from "../llm/probe-model-server.ts";
-import { hasModel, noServerHint, probeServers } from "./model-server-probe.ts";
+import { noServerHint } from "./model-server-probe.ts";
+import { hasModel, probeServers } from "../models/server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };

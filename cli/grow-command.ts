@@ -184,9 +184,16 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
     await once();
     return 0;
   }
-  const { growEvery } = await import("../grow/grow-every.ts");
+  const [{ growEvery }, { growPause }] = await Promise.all([import("../grow/grow-every.ts"), import("../grow/grow-pause.ts")]);
   say(`org grow: a run now, then every ${formatDuration(config.grow.every)} (grow.every) until stopped`);
-  await growEvery({ everyMs: config.grow.every, run: once, say: (line) => say(`org grow: ${line}`), describe: describeFailure, signal });
+  await growEvery({
+    everyMs: config.grow.every,
+    run: once,
+    say: (line) => say(`org grow: ${line}`),
+    describe: describeFailure,
+    paused: () => growPause(workspaceDir),
+    signal,
+  });
   return 0;
 }
 

@@ -3,7 +3,7 @@ import { describeFailure } from "./report-failure.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { serveEnvironment } from "../config/environment.ts";
+import { instanceSettings, serveEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -27,7 +27,7 @@ import { growProgressLine } from "./grow-lines.ts";
 import { Duration, formatDuration } from "../config/duration.ts";
 import { sleep } from "../concurrency/sleep.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--unsafe-no-sandbox]
+const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -42,6 +42,8 @@ Options:
   --grow-every DURATION  run org grow inside serve now and then every DURATION ("1h", "30m", "1h30m"): the
                      workspace's sessions grow the checkout serve runs from, by the workspace's "grow" settings;
                      serve takes each promotion or rollback itself (see org grow --help). Each run's summary is logged.
+  --supervise        run org supervise inside serve: a round of checks now and every supervise.every, for the
+                     workspace and the checkout serve runs from (see org supervise --help); what it does is logged.
 
 Routes:
   GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)
@@ -91,6 +93,7 @@ function parseOptions(args: string[]) {
     "unsafe-no-sandbox": { type: "boolean" },
     workers: { type: "string" },
     "grow-every": { type: "string" },
+    supervise: { type: "boolean" },
   });
   const port = Number(values.port ?? 7001);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
@@ -112,6 +115,7 @@ function parseOptions(args: string[]) {
   }
   return {
     growEvery,
+    supervise: values.supervise ?? false,
     port,
     host: values.host ?? "127.0.0.1",
     config: values.config,
@@ -135,11 +139,12 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
   const say = (line: string) => log(`grow: ${line}`);
   log(`grow: org grow runs in serve now and every ${formatDuration(options.everyMs)} (--grow-every), growing ${CHECKOUT_DIR}`);
   return (async () => {
-    const [{ growEvery }, { growRequest }, { runGrow }, { summaryLine }] = await Promise.all([
+    const [{ growEvery }, { growRequest }, { runGrow }, { summaryLine }, { growPause }] = await Promise.all([
       import("../grow/grow-every.ts"),
       import("../grow/grow-request.ts"),
       import("../grow/run-grow.ts"),
       import("../grow/grow-report.ts"),
+      import("../grow/grow-pause.ts"),
     ]);
     await growEvery({
       everyMs: options.everyMs,
@@ -162,9 +167,43 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
       onRun: (outcome) => say(`${summaryLine(outcome.report)}${outcome.path ? ` (report ${outcome.path})` : ""}`),
       say,
       describe: describeFailure,
+      paused: () => growPause(options.workspaceDir),
       signal: options.signal,
     });
   })().catch((error) => say(`stopped: ${describeFailure(error)}`));
+}
+
+/**
+ * `--supervise`: org supervise in this process, for the workspace and the checkout serve runs from, its lines in serve's
+ * log. A round under way when serve stops ends with it.
+ */
+function startSupervising(serveOptions: ReturnType<typeof parseOptions>, workspaceDir: string, signal: AbortSignal): Promise<void> | undefined {
+  if (!serveOptions.supervise) return undefined;
+  const say = (line: string) => log(`supervise: ${line}`);
+  const configFile = serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME);
+  return (async () => {
+    const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([import("../supervise/supervisor.ts"), import("../supervise/diagnose-incident.ts")]);
+    const settings = instanceSettings();
+    const loadConfig = () => loadOrgConfig(configFile, undefined, { workspaceDir });
+    say(
+      `org supervise runs in serve now and every ${formatDuration(loadConfig().supervise.every)} (--supervise), watching ${workspaceDir} and ${CHECKOUT_DIR}`,
+    );
+    await superviseEvery({
+      workspaceDir,
+      repoDir: CHECKOUT_DIR,
+      loadConfig,
+      instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
+      say,
+      diagnosisModel,
+      signal,
+    });
+  })().catch((error) => say(`stopped: ${describeFailure(error)}`));
+}
+
+/** What serve runs beside its routes until it stops: `--grow-every` and `--supervise`. */
+function startBeside(options: ReturnType<typeof parseOptions>, workspaceDir: string, stopping: AbortSignal): Promise<void> | undefined {
+  const running = [startGrowing(options, workspaceDir, stopping), startSupervising(options, workspaceDir, stopping)].filter((work) => work !== undefined);
+  return running.length === 0 ? undefined : Promise.all(running).then(() => undefined);
 }
 
 type ServeOptions = ReturnType<typeof parseOptions>;
@@ -241,7 +280,7 @@ async function serveUntilStopped(
     await mcp?.close();
     memory?.close();
     await server.stop(true);
-    // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending.
+    // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending; a supervisor round ends.
     if (grown) await Promise.race([grown, sleep(DRAIN_MS)]);
     log("stopped");
     return 0;
@@ -288,6 +327,6 @@ export const serveCommand: Command = {
     console.log(
       `org serve listening on ${server.url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${apiToken || hmacSecret ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`,
     );
-    return serveUntilStopped(served, server, (stopping) => startGrowing(options, workspaceDir, stopping), signal);
+    return serveUntilStopped(served, server, (stopping) => startBeside(options, workspaceDir, stopping), signal);
   },
 };

@@ -10,6 +10,7 @@ import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./too
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
+import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import { WORKSPACE_VIEWS } from "./workspace-views.ts";
@@ -180,6 +181,10 @@ export const OrgConfigFile = z.strictObject({
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
+  /** `org supervise`: how often it checks, its bounds, which fixes apply without a person, its webhook. */
+  supervise: SuperviseSettings.optional(),
+  /** `org backup`: where backups go and how many are kept. */
+  backup: BackupSettings.optional(),
   /** `org workflow plan` and `plan_workflow`: the planner's model, repair rounds and step bound. */
   workflow: WorkflowSettings.optional(),
   sandbox: SandboxEntry.optional(),
@@ -207,6 +212,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   network: NetworkSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  supervise: SuperviseSettings;
+  backup: BackupSettings;
   workflow: WorkflowSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
@@ -288,6 +295,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
+  if (first === "supervise" && path.length === 1) return Object.keys(SuperviseSettings.shape);
+  if (first === "backup" && path.length === 1) return Object.keys(BackupSettings.shape);
   if (first === "workflow" && path.length === 1) return Object.keys(WorkflowSettings.shape);
   if (first === "mcpServers" && path.length === 2) return Object.keys(McpServerEntry.shape);
   if (first === "mcp" && path.length === 1) return Object.keys(McpSettings.shape);
@@ -465,6 +474,8 @@ function resolveOrgConfig(
     },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     grow: file.grow ?? GrowSettings.parse({}),
+    supervise: file.supervise ?? SuperviseSettings.parse({}),
+    backup: file.backup ?? BackupSettings.parse({}),
     workflow: file.workflow ?? WorkflowSettings.parse({}),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",

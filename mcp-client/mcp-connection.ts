@@ -10,6 +10,7 @@ import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry 
 import { type CallResult, toolResultOf } from "./mcp-result.ts";
 import { openTransport, PermanentStartError } from "./open-transport.ts";
 import { ProcessTransport } from "./process-transport.ts";
+import { mcpHold, recordMcpRestart } from "./mcp-restarts.ts";
 
 /** Where one server is: confirmed or not, starting, up, down and waiting to start again, off for good, stopped. */
 export type McpServerState =
@@ -377,6 +378,14 @@ export class McpConnection {
 
   private scheduleRestart(reason: string): void {
     if (this.stopping) return;
+    const held = mcpHold(this.options.workspaceDir, this.options.server);
+    if (held) {
+      recordMcpRestart(this.options.workspaceDir, this.name, "held", reason);
+      this.state = { kind: "off", reason: `held by org supervise (${held.reason}); change its entry in mcpServers, or 'org supervise release ${this.name}'` };
+      this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}) and held by org supervise: not started again`);
+      return;
+    }
+    recordMcpRestart(this.options.workspaceDir, this.name, "restart", reason);
     const wait = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, this.attempts - 1));
     this.state = { kind: "down", reason: sanitizeOneLine(reason, 400), retryAt: Date.now() + wait, attempt: this.attempts };
     this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}); starting it again in ${wait / 1000} s`);
