@@ -73,6 +73,8 @@ type LoopRequest = {
     onEvent?: (event: LoopEvent) => void;
     /** Text from outside the model put into `messages` other than as tool results (recalled memory, a workflow's output). */
     outsideText?: readonly string[];
+    /** The clock (milliseconds) a tool's run is timed with; `performance.now` unless a test moves one. */
+    now?: () => number;
   };
 
 /** What a call written into the text gets when it repeats outside text. */
@@ -320,10 +322,13 @@ async function runRoundCalls(
   return { messages, endsReply };
 }
 
-/** Runs one call once the user allowed it; `durationMs` counts the run only, not the wait for approval. */
+/**
+ * Runs one call once the user allowed it; `durationMs` counts the run only: neither the wait for approval nor what the
+ * room does with a change the command made to the workspace (shown, asked about, applied) is the tool's time.
+ */
 async function runOneCall(
   call: ReceivedToolCall,
-  request: { tools: ReadonlyMap<string, AnyTool>; approve?: ApproveCall; toolTime?: ToolTimeBudget },
+  request: { tools: ReadonlyMap<string, AnyTool>; approve?: ApproveCall; toolTime?: ToolTimeBudget; now?: () => number },
   context: ToolContext,
 ): Promise<{ result: ToolResult; durationMs: number }> {
   const notRun = (output: string) => ({ result: { ok: false, output }, durationMs: 0 });
@@ -351,9 +356,27 @@ async function runOneCall(
   }
   const charged = request.toolTime?.charge(seconds);
   if (charged) return notRun(`Error: not run: ${charged}`);
-  const started = performance.now();
-  const result = await runTool(request.tools, call, decision.policyFrom === undefined ? context : { ...context, policyFrom: decision.policyFrom });
-  return { result, durationMs: Math.round(performance.now() - started) };
+  const now = request.now ?? (() => performance.now());
+  const room = roomTimed(context, now);
+  const started = now();
+  const result = await runTool(request.tools, call, decision.policyFrom === undefined ? room.context : { ...room.context, policyFrom: decision.policyFrom });
+  return { result, durationMs: Math.max(0, Math.round(now() - started - room.spentMs())) };
+}
+
+/** The context with its `workspaceWrite` timed: how long the room spent on the changes (the user's answer included). */
+function roomTimed(context: ToolContext, now: () => number): { context: ToolContext; spentMs: () => number } {
+  const decide = context.workspaceWrite;
+  let spent = 0;
+  if (!decide) return { context, spentMs: () => 0 };
+  const workspaceWrite: NonNullable<ToolContext["workspaceWrite"]> = async (proposal) => {
+    const from = now();
+    try {
+      return await decide(proposal);
+    } finally {
+      spent += now() - from;
+    }
+  };
+  return { context: { ...context, workspaceWrite }, spentMs: () => spent };
 }
 
 /** A rough count for servers that send no (or no believable) usage: about four characters a token. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openChatRoom } from "../cli/chat-command.ts";
+import { openChatRoom } from "../cli/chat-room.ts";
 import { parseChatArgs } from "../cli/chat-args.ts";
 import { openDemoRoom } from "../cli/demo-command.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";

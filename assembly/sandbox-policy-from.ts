@@ -21,7 +21,7 @@ export function sandboxPolicyFrom(
   return sandboxPolicy({
     ...options.changes,
     enabled: !settings.sandboxDisabled,
-    ...(options.config?.sandbox ? { workspace: options.config.sandbox.workspace } : {}),
+    ...(options.config?.sandbox ? { workspace: options.config.sandbox.workspace, secretPaths: options.config.sandbox.secretPaths } : {}),
     secretValues: [...new Set(secrets)],
   });
 }

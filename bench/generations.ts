@@ -86,6 +86,8 @@ try {
     });
     const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     const wallMs = performance.now() - started;
+    // The CPU of tool new and every process it waited for (the gate's bun test processes, their tracer), not the instances'.
+    const cpuS = Number(child.resourceUsage()?.cpuTime.total ?? 0) / 1e6;
     const line = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { ok?: boolean; name?: string; failure?: string; stages?: Stage[] };
     if (code !== 0 || !line.ok) throw new Error(`generation ${index + 1} (${goal}) failed: ${line.failure ?? stderr.slice(-2000)}`);
     const stage = (name: string) => line.stages?.find((entry) => entry.stage === name)?.durationMs ?? 0;
@@ -96,7 +98,7 @@ try {
     totals.build += buildMs;
     totals.gate += stage("fitness");
     console.log(
-      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ${seconds(stage("promote"))}`,
+      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ${seconds(stage("promote"))}; cpu ${cpuS.toFixed(1)} s, load ${loadavg()[0]?.toFixed(1)}`,
     );
     gateChecks(line.stages?.find((entry) => entry.stage === "fitness")?.reportPath);
   }
@@ -105,6 +107,11 @@ try {
     `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
   );
   console.log(`gate parts over ${count} generations: ${[...gateParts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
+  // The first generation of a clone also traces the tests a tool can reach (beside its build): issue 47's target.
+  const first = walls[0] ?? 0;
+  console.log(
+    `the first generation (its gate's first trace of this code): ${seconds(first)}; target ≤ 45 s on an idle 2-core machine: ${first <= 45_000 ? "met" : "NOT met"} at this load`,
+  );
   const later = walls.slice(1);
   if (later.length > 0) {
     const typical = median(later);

@@ -9,7 +9,6 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { orgInvocation } from "./org-invocation.ts";
 
-const repoRoot = join(import.meta.dir, "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-once-"));
 // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
 chmodSync(workspace, 0o755);
@@ -41,12 +40,10 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
   expect(lines[0]).toMatchObject({ type: "error", kind: "unreachable" });
   expect(lines[0].message).toContain(`no model server answers at ${base}`);
   expect(result.stderr).toContain("OLLAMA_BASE");
-  // Absolute paths, so the hint works from the user's workspace too; the port is the one OLLAMA_BASE names.
+  // A bundled script by name, so the hint works from the user's workspace too; the port is the one OLLAMA_BASE names.
   const port = new URL(base).port;
-  const serverCommand = new RegExp(`^ +(.+ scripted-server --port ${port} --script \\S+demo-script\\.json --script \\S+toolsmith-script\\.json)$`, "m").exec(
-    result.stderr,
-  )?.[1];
-  expect(serverCommand).toStartWith(`${orgInvocation()} scripted-server --port ${port} --script ${join(repoRoot, "demo", "demo-script.json")} `);
+  const serverCommand = new RegExp(`^ +(.+ scripted-server --port ${port} --script playground)$`, "m").exec(result.stderr)?.[1];
+  expect(serverCommand).toBe(`${orgInvocation()} scripted-server --port ${port} --script playground`);
   const chatCommand = /^ +(OLLAMA_BASE=\S+ OLLAMA_MODEL=scripted .+ chat)$/m.exec(result.stderr)?.[1];
   expect(chatCommand).toBe(`OLLAMA_BASE=${base} OLLAMA_MODEL=scripted ${orgInvocation()} chat`);
 
@@ -86,7 +83,8 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
       .split("\n")
       .map((line) => JSON.parse(line) as RoomEvent);
     const said = events.flatMap((event) => (event.type === "message" ? [event.message.text] : [])).join("\n");
-    expect(said).toContain("a small Linux box with no network");
+    // The playground's agent looks at the workspace it is given (a new one: nothing in it).
+    expect(said).toContain("Entries at the top of /workspace: 0, and no README.");
 
     // The same server plays the toolsmith: tool new with the hint's OLLAMA_* builds a slugify tool (in a
     // throw-away repository, never this checkout), and its Try it line runs as printed.

@@ -10,7 +10,7 @@ import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
 import { makeCandidate, promotionRepo, runOrg, writePassingReport } from "../testing/promotion-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { parseChatArgs } from "./chat-args.ts";
-import { openChatRoom } from "./chat-command.ts";
+import { openChatRoom } from "./chat-room.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-chat-promotion-"));
 chmodSync(workspace, 0o755);

@@ -1,44 +1,37 @@
 import { loadCommandConfig } from "./command-config.ts";
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { environmentSettings, processEnvironment } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
-import { AUDIT_DIR, HISTORY_FILE } from "../config/workspace-paths.ts";
+import { HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { type ConsoleRenderer, createConsoleRenderer } from "./console-renderer.ts";
-import type { IncompleteReply, RoomEvent } from "../room/room-event.ts";
-import { openRoom, type Room, RoomModeError } from "../room/room.ts";
+import { type Room, RoomModeError } from "../room/room.ts";
 import { formatRoomMode, parseRoomMode } from "../room/room-mode.ts";
-import { AuditLog } from "../security/audit-log.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { runChatLoop } from "./chat-loop.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
-import { deadServerMessage, missingModelMessages, probeServers } from "./model-server-probe.ts";
 import { shellWord } from "../security/shell-word.ts";
-import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
+import { orgInvocation } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
 import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
-import { groupMisspelling, sendHeld } from "./held-message.ts";
+import { sendHeld } from "./held-message.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { assembleRoom } from "../assembly/assemble-room.ts";
-import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import type { ApprovalAnswer } from "../room/tool-approval.ts";
-import { openMemoryForRoom } from "../memory/open-memory.ts";
-import type { MemoryStore } from "../memory/memory-store.ts";
-import { formatMemoryOutcome } from "./format-memory-outcome.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
-import type { AnyTool } from "../tools/define-tool.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
-import { describeLaunch } from "../mcp-client/mcp-trust.ts";
+import { describeChangedFiles, describeLaunch } from "../mcp-client/mcp-trust.ts";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
-import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
+import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
+import { type OnceInput, onceInput, runOnce, sayMisspelt } from "./chat-once.ts";
+import { ToolOutputs } from "./tool-outputs.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -51,8 +44,12 @@ Options:
   --resume [ID]      go on with a saved session (the newest when no id is given)
   --once TEXT        send one message, print the replies, exit (1 if a reply failed, its tool loop was
                      stopped, or the last command it ran in the sandbox failed; 2 if, in group mode, an
-                     @name is a misspelt persona: the message is not sent and the likely name is shown)
-  --json             with --once: print every room event as one JSON line
+                     @name is a misspelt persona: the message is not sent and the likely name is shown).
+                     A /command is run on the session as in the room, never sent to the models (/wish,
+                     /mode, /undo, /history, /output, …; exit 1 if it failed); one typed wrong, and
+                     /quit, are refused (exit 2); start with // to send a message that begins with /
+  --json             with --once: print every room event as one JSON line (a /command's lines as
+                     {"type":"command","command","ok","lines"} after them)
   --yes, -y          approve "ask" tools (as the config says; promoted tools ask by default) without asking
   --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
@@ -62,26 +59,24 @@ Examples:
   org chat
   org chat -m llama3.1:8b
   org chat --once "what is in this folder?" --mode direct:agent --json
+  org chat --once "/wish a tool that converts currencies"
+  org chat --resume --once "/output 2"
   OLLAMA_BASE=http://127.0.0.1:11434 OLLAMA_MODEL=qwen3:8b org chat --resume`;
 
-/** Why `--once` exits 1 though no reply failed outright. */
-const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
-  "max-rounds": "its tool loop hit limits.toolRoundsPerTurn before a final answer (exit 1).",
-  "repeated-call": "its tool loop was stopped for repeating the same call (exit 1).",
-  "reply-chars": "it was cut at limits.replyChars characters (exit 1).",
-  "tool-failed": "the last command it ran in the sandbox failed (exit 1).",
-};
-
-/** Everything a chat run sets up before the first message. */
-export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: OrgConfig; color: boolean };
-
-/** Reads the options and the config; with `--once`, a misspelt @name is refused here, before the workspace is touched. */
-function prepare(args: string[]): ChatSetup | { refused: number } {
+/**
+ * Reads the options and the config; with `--once`, a /command typed wrong and a misspelt @name are refused here, before
+ * the workspace is touched.
+ */
+function prepare(args: string[]): (ChatSetup & { once?: OnceInput }) | { refused: number } {
   const options = parseChatArgs(args);
   const workspaceDir = resolve(options.workspace ?? process.cwd());
   const config = readConfig(options, workspaceDir);
+  let once: OnceInput | undefined;
   if (options.once !== undefined) {
-    const refused = refuseMisspeltOnce(options, config, options.once);
+    const input = onceInput(options.once);
+    if ("refused" in input) return { refused: refuseOnce(options, input.refused) };
+    once = input;
+    const refused = input.type === "message" ? refuseMisspeltOnce(options, config, input.text) : undefined;
     if (refused !== undefined) return { refused };
   }
   prepareWorkspace(workspaceDir);
@@ -98,7 +93,14 @@ function prepare(args: string[]): ChatSetup | { refused: number } {
     }
   }
   const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
-  return { options, workspaceDir, config, color };
+  return { options, workspaceDir, config, color, ...(once ? { once } : {}) };
+}
+
+/** A `--once` text that cannot run: said on stderr (and as a JSON error line under `--json`); exit 2. */
+function refuseOnce(options: ChatOptions, message: string): number {
+  if (options.json) process.stdout.write(`${terminalSafeJson({ type: "error", kind: "usage", message })}\n`);
+  process.stderr.write(`org: ${sanitizeForTerminal(message)}\n`);
+  return 2;
 }
 
 /**
@@ -114,13 +116,8 @@ function refuseMisspeltOnce(options: ChatOptions, config: OrgConfig, text: strin
     config.personas.map((persona) => persona.name),
   );
   if (!misspelt) return undefined;
-  sayMisspelt(options, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
+  sayMisspelt({ options }, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
   return 2;
-}
-
-function sayMisspelt(options: ChatOptions, message: string): void {
-  if (options.json) process.stdout.write(`${terminalSafeJson({ type: "error", kind: "unknown-persona", message })}\n`);
-  process.stderr.write(`org: ${sanitizeForTerminal(message)}\n`);
 }
 
 /** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
@@ -134,171 +131,6 @@ function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
         ...loaded,
         personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
       };
-}
-
-/** The first server nobody answers at, with the reason (undefined when all answer), and each persona whose model its server lacks. */
-async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
-  const results = await probeServers(config, signal);
-  const dead = results.find((result) => !result.reachable);
-  return { dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
-}
-
-/** Chat's room, from the room assembly; `checkoutDir` (org's checkout) is where promoted tools and the toolsmith's branches are. */
-export async function openChatRoom(
-  setup: ChatSetup,
-  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
-  onEvent: (event: RoomEvent) => void,
-  checkoutDir: string = REPO_DIR,
-): Promise<{ room: Room; memory: MemoryStore | undefined; stopWatching: () => void; mcp: McpHub | undefined }> {
-  const notify = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
-  const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
-  if (memory) process.once("exit", () => memory.close());
-  // The same assembly as serve and demo: built-ins, memory, promoted tools of the workspace and the checkout.
-  const embedder = embedderFromEnvironment();
-  const assembly = await assembleRoom({
-    config: setup.config,
-    workspaceDir: setup.workspaceDir,
-    checkoutDir,
-    ...sandboxAccessFrom({ config: setup.config }),
-    toolsmith: { invocation: orgInvocation() },
-    notify,
-    ...(memory ? { memory } : {}),
-    ...(embedder ? { embedder } : {}),
-  });
-  process.once("exit", () => assembly.close());
-  const room = await openRoom(
-    assembly.options({
-      audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
-      approve,
-      ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
-      onEvent,
-    }),
-  );
-  if (setup.options.mode !== undefined) {
-    try {
-      room.setMode(setup.options.mode);
-    } catch (error) {
-      await room.close();
-      if (error instanceof RoomModeError) throw new UsageError(`--mode: ${error.message}`, "chat");
-      throw error;
-    }
-  }
-  const stopWatching = await watchPromotions(room, checkoutDir, setup.workspaceDir, assembly.builtIns, notify);
-  process.once("exit", stopWatching);
-  return { room, memory, stopWatching, mcp: assembly.mcp };
-}
-
-/** How often an open room looks at the checkout's HEAD for a promotion or rollback (as serve does). */
-const PROMOTION_CHECK_MS = 2_000;
-
-/**
- * Follows the checkout's HEAD while the room is open, as serve does: after a promotion or rollback the room
- * offers the promoted tools as they are now (a notice in the room names each change). Returns how to stop.
- */
-async function watchPromotions(
-  room: Room,
-  checkoutDir: string,
-  workspaceDir: string,
-  builtIns: readonly AnyTool[],
-  notify: (line: string) => void,
-): Promise<() => void> {
-  const { ServedTools } = await import("../serve/served-tools.ts");
-  const promoted = await ServedTools.open(checkoutDir, builtIns, workspaceDir);
-  // A promotion between the room's assembly and now is taken at once.
-  room.offerPromotedTools(promoted.generated());
-  promoted.watch(PROMOTION_CHECK_MS, (result) => {
-    if (result.restartNeeded)
-      notify(`the checkout moved to code this chat does not run: ${result.restartNeeded.replace(/ \(ops\/start-current\.sh restarts it\)/, "")}`);
-    else room.offerPromotedTools(promoted.generated());
-  });
-  return () => promoted.stop();
-}
-
-function personaColors(config: OrgConfig): Record<string, string> {
-  const colors: Record<string, string> = {};
-  for (const persona of config.personas) if (persona.color) colors[persona.name] = persona.color;
-  return colors;
-}
-
-/** `--once TEXT`: one turn, printed by the console renderer or as JSON lines; exit 1 when a reply failed. */
-async function runOnce(setup: ChatSetup, text: string, signal: AbortSignal): Promise<number> {
-  const { options } = setup;
-  // A reader that goes away (`| head`) stops the turn quietly instead of crashing on EPIPE.
-  const stop = new AbortController();
-  let readerGone = false;
-  const onStdoutError = () => {
-    readerGone = true;
-    stop.abort(new Error("standard output was closed"));
-  };
-  process.stdout.on("error", onStdoutError);
-  const print = (chunk: string) => {
-    if (readerGone) return;
-    try {
-      process.stdout.write(chunk);
-    } catch {
-      onStdoutError();
-    }
-  };
-  const printLine = (line: string) => print(`${line}\n`);
-  // What org says on stderr quotes models and servers too: it passes the terminal sanitizer.
-  const warn = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
-  const { dead, missing } = await checkServers(setup.config, signal);
-  if (dead) {
-    if (options.json) printLine(terminalSafeJson({ type: "error", kind: "unreachable", message: dead }));
-    warn(dead);
-    return 1;
-  }
-  for (const line of missing) warn(line);
-  const renderer = createConsoleRenderer({
-    write: print,
-    color: setup.color,
-    personaColors: personaColors(setup.config),
-    columns: terminalColumns,
-  });
-  const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
-  const { room, mcp } = await openChatRoom(setup, approve, (event) => {
-    // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
-    if (options.json) printLine(terminalSafeJson(event));
-    else renderer.handle(event);
-  });
-  // One turn: its MCP servers get their first start (at most mcp.startTimeoutS) so their tools are there for it.
-  await mcp?.ready(signal);
-  // A misspelt @name in group mode would send the message to everyone: refused, with the likely name.
-  const misspelt = groupMisspelling(room, text);
-  if (misspelt) {
-    await room.close();
-    sayMisspelt(options, `${misspelt.problem}; the message was not sent. Send it again as: ${misspelt.corrected}`);
-    return 2;
-  }
-  // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
-  const onInterrupt = () => stop.abort(new Error("stopped with Ctrl-C"));
-  process.on("SIGINT", onInterrupt);
-  try {
-    const summary = await room.send(text, { signal: AbortSignal.any([signal, stop.signal]) });
-    await renderer.idle();
-    // The stopped replies end quietly (one report, not one per persona): this is it.
-    if (stop.signal.aborted && !readerGone) warn("stopped with Ctrl-C");
-    if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
-    for (const reply of summary.incomplete) {
-      process.stderr.write(`org: ${sanitizeForTerminal(reply.persona)}'s reply is incomplete: ${INCOMPLETE[reply.reason]}\n`);
-    }
-    return summary.ok && summary.incomplete.length === 0 && !stop.signal.aborted ? 0 : 1;
-  } finally {
-    process.off("SIGINT", onInterrupt);
-    await room.close();
-    await mcp?.close();
-    if (!readerGone) process.stdout.off("error", onStdoutError);
-  }
-}
-
-/** The terminal's width when stdout is one; a pipe gets lines unwrapped. */
-function terminalColumns(): number | undefined {
-  return process.stdout.isTTY ? process.stdout.columns : undefined;
-}
-
-function shownPath(path: string): string {
-  const shown = relative(process.cwd(), path);
-  return shown.startsWith("..") ? path : shown;
 }
 
 /** Org's own lines in the interactive room: sanitized, wrapped between words at the terminal's width as replies are. */
@@ -350,7 +182,7 @@ export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQue
     const reply = await ask({
       persona: "mcp",
       call: { name: `mcp:${server.name}`, arguments: {} },
-      text: `MCP server ${server.name} is new or changed since you last confirmed it. It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
+      text: `${confirmationReason(hub, server)} It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
       prompt: `start it, and remember this? [y]es / [n]o${oneKey ? "" : " (then Enter)"}: `,
       keys: ["yes", "no"],
       verdict: (answer) => (yes(answer) ? `confirmed ${server.name}: starting it` : `${server.name} stays off (/mcp trust ${server.name} starts it later)`),
@@ -360,15 +192,15 @@ export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQue
   }
 }
 
-/** The `recall` of /recall: the workspace's memory searched (with embeddings when configured); undefined without memory. */
-function memoryRecall(memory: MemoryStore | undefined): ((query: string, signal: AbortSignal) => Promise<string>) | undefined {
-  if (!memory) return undefined;
-  const embedder = embedderFromEnvironment();
-  return async (query, signal) => formatMemoryOutcome(await memory.search(query, { limit: 8, signal, ...(embedder ? { embedder } : {}) }));
+/** Why the console asks about a server: it is new or changed, or files it runs changed since it was confirmed (which). */
+function confirmationReason(hub: McpHub, server: McpServerConfig): string {
+  const problem = hub.trustProblem(server);
+  if (problem?.kind !== "files") return `MCP server ${server.name} is new or changed since you last confirmed it.`;
+  return `What MCP server ${server.name} runs changed since you confirmed it: ${describeChangedFiles(problem, hub.workspaceDir)}; something other than you may have put code there.`;
 }
 
 /** The first lines: who is in the room and the session, how to talk, and after --resume the last messages. */
-function greet(room: Room, renderer: ConsoleRenderer, voice: ReturnType<typeof terminalVoice>, resumed: boolean): void {
+function greet(room: Room, renderer: ConsoleRenderer, voice: ReturnType<typeof terminalVoice>, resumed: boolean, outputs: ToolOutputs): void {
   const { ansi } = renderer;
   const personas = room.personas().map((persona) => `${persona.name} (${persona.model})`);
   const banner = voice.wrap(`org — ${personas.join(", ")}. Session ${room.sessionId}.`);
@@ -378,36 +210,42 @@ function greet(room: Room, renderer: ConsoleRenderer, voice: ReturnType<typeof t
     // A replayed transcript is outside text like a live reply: say() sanitizes it.
     const earlier = room.history();
     voice.say(`Resumed with ${earlier.length} earlier messages; the last ones:`, "gray");
-    for (const message of earlier.slice(-4)) voice.say(formatMessage(message), "gray");
+    for (const message of earlier.slice(-4)) voice.say(formatMessage(message, outputs), "gray");
   }
 }
 
 async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
   const { options, config, color } = setup;
-  // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
-  const renderer = createConsoleRenderer({
-    write: (text) => process.stdout.write(text),
-    color,
-    personaColors: personaColors(config),
-    columns: terminalColumns,
-  });
-  const { ansi } = renderer;
-  const voice = terminalVoice(renderer);
-  const { say } = voice;
-  await warnAboutServers(config, say, signal);
-
   const editor = new LineEditor({
     historyFile: join(setup.workspaceDir, HISTORY_FILE),
     complete: completeSlashCommand,
     // A pasted key stays out of .org/history as it does out of the transcript.
     historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
   });
-  const { room, memory, mcp } = await openChatRoom(setup, editorApproval(options, renderer, editor, say), (event) => renderer.handle(event));
+  const outputs = new ToolOutputs();
+  // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after. What comes
+  // while the prompt is open (a server's notice, a promotion) is written above it, and the prompt drawn again.
+  const renderer = createConsoleRenderer({
+    write: (text) => editor.writeAbove(text),
+    color,
+    personaColors: personaColors(config),
+    columns: terminalColumns,
+    toolOutputs: outputs,
+  });
+  const { ansi } = renderer;
+  const voice = terminalVoice(renderer);
+  const { say } = voice;
+  await warnAboutServers(config, say, signal);
+  const notify = (line: string) => say(`org: ${line}`, "yellow");
+  const opened = await openChatRoom(setup, editorApproval(options, renderer, editor, say), (event) => renderer.handle(event), undefined, notify);
+  const { room, memory, mcp } = opened;
+  // A resumed session's results keep their numbers: /output N finds them, and new ones follow.
+  outputs.addMessages(room.history());
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     await editor.start();
-    greet(room, renderer, voice, options.resume !== undefined);
+    greet(room, renderer, voice, options.resume !== undefined, outputs);
     if (mcp) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
     const questions = {
       ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
@@ -418,7 +256,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     await runChatLoop(
       editor,
       {
-        host: roomSlashHost(room, config, setup.workspaceDir, memoryRecall(memory), mcp),
+        host: roomSlashHost(room, config, setup.workspaceDir, memoryRecall(memory), mcp, outputs),
         send: sendHeld(room, config.secrets, questions, () => renderer.idle()),
         write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
@@ -443,7 +281,7 @@ export const chatCommand: Command = {
   async run(args, signal) {
     const setup = prepare(args);
     if ("refused" in setup) return setup.refused;
-    if (setup.options.once !== undefined) return runOnce(setup, setup.options.once, signal);
+    if (setup.once !== undefined) return runOnce(setup, setup.once, signal);
     return runInteractive(setup, signal);
   },
 };

@@ -17,7 +17,10 @@ const SUMMARIES = {
   doctor: "check the model server, models, sandbox, tmux, git, strace, checkout, disk and MCP servers, each with a fix",
   candidate: "list, rebase and prune the toolsmith's cand/* branches",
   undo: "take back the newest change the agents applied to the workspace (--list, --json, --force)",
-  grow: "notice what the rooms could not do, build it within a budget, judge, promote, roll back (--once, proposals, status)",
+  grow: "notice what the rooms could not do, build it within a budget, judge, promote, roll back (--once, proposals, show, accept, status)",
+  supervise: "keep org alive unattended: known failures found and fixed, incidents reported (--once, status, apply, mute)",
+  backup: "one file holding every ref and org's state, verified by hash (verify FILE, list)",
+  restore: "rebuild a checkout and workspace from a backup into a new folder (FILE --to DIR)",
   patch: "one task file run by the agent on a private copy of a repository, printed as a commit message and a patch (for CI)",
 } as const;
 

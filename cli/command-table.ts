@@ -26,4 +26,7 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("undo"), load: async () => (await import("./undo-command.ts")).undoCommand },
   { ...nameAndSummary("patch"), load: async () => (await import("./patch-command.ts")).patchCommand },
   { ...nameAndSummary("grow"), load: async () => (await import("./grow-command.ts")).growCommand },
+  { ...nameAndSummary("supervise"), load: async () => (await import("./supervise-command.ts")).superviseCommand },
+  { ...nameAndSummary("backup"), load: async () => (await import("./backup-command.ts")).backupCommand },
+  { ...nameAndSummary("restore"), load: async () => (await import("./restore-command.ts")).restoreCommand },
 ];

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { PersonaStats, RoomEvent } from "../room/room-event.ts";
+import { ToolOutputs } from "./tool-outputs.ts";
 
 const stats: PersonaStats = {
   replies: 1,
@@ -13,9 +14,9 @@ const stats: PersonaStats = {
   durationMs: 300,
 };
 
-function render(events: RoomEvent[]) {
+function render(events: RoomEvent[], toolOutputs?: ToolOutputs) {
   let output = "";
-  const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false });
+  const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false, ...(toolOutputs ? { toolOutputs } : {}) });
   for (const event of events) renderer.handle(event);
   return renderer.idle().then(() => output);
 }
@@ -72,18 +73,32 @@ describe("console renderer", () => {
     expect(output).toContain("agent │ → reply written to notes.md (40 bytes)\n");
   });
 
-  test("tool calls and results are one line each, without the raw output", async () => {
+  test("a tool result shows the first lines of its output under it, at most six, and how many more /output N shows", async () => {
     const call = { id: "c1", name: "sh", arguments: { cmd: "ls" } };
-    const output = await render([
-      start("agent"),
-      delta("agent", "let me look"),
-      { type: "tool-call", replyId: "r-agent", persona: "agent", call },
-      { type: "tool-result", replyId: "r-agent", persona: "agent", call, ok: true, output: "a\nb\nc", durationMs: 4 },
-      delta("agent", "three files"),
-      end("agent"),
-    ]);
-    expect(output).toContain('agent │ let me look\nagent │ ⚙ sh {"cmd":"ls"}\nagent │ ✓ sh · 4 ms · 3 lines of output\nagent │ three files\n');
-    expect(output).not.toContain("a\nb\nc");
+    const outputs = new ToolOutputs();
+    const long = Array.from({ length: 16 }, (_, index) => `line ${index + 1}`).join("\n");
+    const output = await render(
+      [
+        start("agent"),
+        delta("agent", "let me look"),
+        { type: "tool-call", replyId: "r-agent", persona: "agent", call },
+        { type: "tool-result", replyId: "r-agent", persona: "agent", call, ok: true, output: "a\nb\nc", durationMs: 4 },
+        { type: "tool-call", replyId: "r-agent", persona: "agent", call },
+        { type: "tool-result", replyId: "r-agent", persona: "agent", call, ok: true, output: `${long}\u001b]52;c;aGk=\u0007`, durationMs: 9 },
+        delta("agent", "three files"),
+        end("agent"),
+      ],
+      outputs,
+    );
+    expect(output).toContain(
+      'agent │ let me look\nagent │ ⚙ sh {"cmd":"ls"}\nagent │ ✓ sh · 4 ms · 3 lines of output · /output 1\nagent │   a\nagent │   b\nagent │   c\nagent │ ⚙ sh {"cmd":"ls"}\n',
+    );
+    expect(output).toContain(
+      "agent │ ✓ sh · 9 ms · 16 lines of output · /output 2\nagent │   line 1\nagent │   line 2\nagent │   line 3\nagent │   line 4\nagent │   line 5\nagent │   line 6\nagent │   … 10 more lines: /output 2\nagent │ three files\n",
+    );
+    // The whole output is kept for /output, as the tool gave it; the screen never got the escape.
+    expect(outputs.get()?.output).toEndWith("line 16\u001b]52;c;aGk=\u0007");
+    expect(output).not.toContain("\u001b]52");
   });
 
   test("a failed tool names itself once; several personas failing alike show the message once a turn", async () => {

@@ -4,7 +4,8 @@ import { type BlockQueue, createBlockQueue } from "./block-queue.ts";
 import { type Block, type BlockWriter, createBlockWriter } from "./block-writer.ts";
 import { type ConsoleScreen, createConsoleScreen } from "./console-screen.ts";
 import { callPreview, formatStats } from "./reply-lines.ts";
-import { progressLine, roomNoticeLine, toolResultLine } from "./room-event-lines.ts";
+import { progressLine, roomNoticeLine, toolOutputPreview, toolResultLine } from "./room-event-lines.ts";
+import type { ToolOutputs } from "./tool-outputs.ts";
 import { createWaitStatus } from "./wait-status.ts";
 
 const PALETTE: Style[] = ["cyan", "yellow", "magenta", "green", "blue", "red"];
@@ -52,6 +53,8 @@ export function createConsoleRenderer(options: {
   columns?: () => number | undefined;
   /** The clock waits are measured with (milliseconds). */
   now?: () => number;
+  /** Where each tool result is kept and numbered for `/output`; without it results are shown unnumbered. */
+  toolOutputs?: ToolOutputs;
 }): ConsoleRenderer {
   const ansi = createAnsi(options.color);
   const now = options.now ?? (() => performance.now());
@@ -76,7 +79,16 @@ export function createConsoleRenderer(options: {
     notice: queue.notice,
   });
   const callLines = new Map<string, { persona: string; text: TerminalText }>();
-  const handle = roomEventHandler({ ansi, queue, writer, callLines, now, width, startStatus: status.start });
+  const handle = roomEventHandler({
+    ansi,
+    queue,
+    writer,
+    callLines,
+    now,
+    width,
+    startStatus: status.start,
+    ...(options.toolOutputs ? { toolOutputs: options.toolOutputs } : {}),
+  });
   return {
     ansi,
     handle,
@@ -137,6 +149,7 @@ type HandlerParts = {
   /** The longest persona name so far: prefixes are padded to it. */
   width: { value: number };
   startStatus: () => void;
+  toolOutputs?: ToolOutputs;
 };
 
 /** Turns each room event into block output: reply events into their reply's block, the rest into notices. */
@@ -186,8 +199,9 @@ function roomEventHandler(parts: HandlerParts): (event: RoomEvent) => void {
         const block = queue.blockOf(event.replyId, event.persona);
         queue.request(block);
         parts.callLines.delete(event.call.id);
-        const line = toolResultLine(event);
-        writer.line(block, line.text, line.style);
+        const number = parts.toolOutputs?.add(event.replyId, event.persona, event);
+        // The result's line, then the first lines of what it printed; `/output N` shows the whole.
+        for (const line of [toolResultLine(event, number), ...toolOutputPreview(event, number)]) writer.line(block, line.text, line.style);
         afterToolLine.add(block);
         break;
       }

@@ -7,7 +7,8 @@ import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-po
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ProbeResult } from "../llm/language-model.ts";
 import { toolCapability } from "../llm/probe-model-server.ts";
-import { hasModel, noServerHint, probeServers } from "./model-server-probe.ts";
+import { noServerHint } from "./model-server-probe.ts";
+import { hasModel, probeServers } from "../models/server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
@@ -182,8 +183,8 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, a
         return {
           name,
           status: "fail",
-          detail: `not started: new or changed since you last confirmed it (${status.launch})`,
-          fix: `check the command, then: org mcp trust ${status.name} (or answer its question in 'org chat')`,
+          detail: `not started: ${status.changed === undefined ? "new or changed since you last confirmed it" : `what it runs changed since you confirmed it: ${status.changed}`} (${status.launch})`,
+          fix: `check the command and the files it runs, then: org mcp trust ${status.name} (or answer its question in 'org chat')`,
         };
       case "off":
         return { name, status: "fail", detail: status.detail ?? "off", fix: "do what the line says, then run 'org doctor' again" };

@@ -5,6 +5,8 @@ import { environmentSettings, instanceSettings, processEnvironment } from "../co
 import { fitnessLines, verdictLine } from "../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
+import { BASELINE_FILE, countSetBy, dropBaselineCounts, readBaseline } from "../git/fitness-baseline.ts";
+import { PromotionJournal } from "../git/journal.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -16,6 +18,7 @@ import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 
 const HELP = `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
+       org fitness --drop-baseline SCENARIO [--drop-baseline SCENARIO …] [--repo DIR]
 
 The fitness gate. Reads the commit of the candidate instance on PORT (default ORG_CANDIDATE_PORT, else 7002)
 from its /health and judges exactly that commit against main, cheapest stage first, stopping at the first
@@ -33,7 +36,8 @@ failure:
                   ORG_CURRENT_PORT, else 7001): outcomes as expected, median time within the margin;
                   then each generated tool's spec examples through POST /v1/tools/<name>/run on both (main's
                   examples for main's tools; the candidate may not pass fewer), and every pass count against
-                  .org/fitness/baseline.json, which each promotion raises and nothing lowers
+                  .org/fitness/baseline.json: each promotion adds its counts, a rollback withdraws what the
+                  promotion it undid set; a refusal names the promotion that set the count
 A candidate built on an older main is judged as today's main plus its tool folders.
 Nothing the candidate carries is trusted. Each run writes its own report, .org/fitness/<commit>/<UTC time>.json
 of current's checkout, signed (HMAC-SHA256) with .org/fitness/gate.key (0600, made on first use): promote
@@ -50,6 +54,8 @@ Options:
   --margin-percent P     how much slower than current a scenario may be, in percent (default 50) ...
   --margin-ms M          ... plus this many milliseconds (default 200)
   --tests-timeout-s N    time limit of the tests stage (default 300)
+  --drop-baseline NAME   judge nothing: remove scenario NAME's count from the baseline (main no longer reaches it
+                         and no rollback will bring it back), re-signed with that as the reason
 
 Exit status: 0 pass; 1 fail; 2 could not judge (the reason is printed).`;
 
@@ -62,7 +68,33 @@ const FLAGS = {
   "margin-percent": { type: "string" },
   "margin-ms": { type: "string" },
   "tests-timeout-s": { type: "string" },
+  "drop-baseline": { type: "string", multiple: true },
 } as const;
+
+/** `--drop-baseline`: a person's decision about main, made under the promotion lock so no promote or rollback moves the baseline meanwhile. */
+async function dropCounts(git: RepoGit, names: readonly string[], log: (line: string) => void): Promise<number> {
+  const journal = new PromotionJournal(git.repoDir);
+  journal.lock();
+  try {
+    const main = (await git.resolveCommit("refs/heads/main")) ?? "";
+    const before = readBaseline(git.repoDir);
+    const { dropped, baseline } = dropBaselineCounts(git.repoDir, names, main);
+    for (const name of dropped)
+      log(`dropped ${name} from ${BASELINE_FILE} (it was ${before?.scenarios[name]}, ${before ? countSetBy(before, name).text : ""})`);
+    const missing = names.filter((name) => !dropped.includes(name));
+    if (missing.length > 0) {
+      const known = Object.keys(baseline?.scenarios ?? {});
+      log(
+        `${BASELINE_FILE} has no count named ${missing.map((name) => JSON.stringify(name)).join(", ")}; ${known.length > 0 ? `it counts ${known.map((name) => JSON.stringify(name)).join(", ")}` : "it counts nothing"}`,
+      );
+      return 1;
+    }
+    log(`${Object.keys(baseline?.scenarios ?? {}).length} count(s) left, signed with the reason "${baseline?.reason}"`);
+    return 0;
+  } finally {
+    journal.unlock();
+  }
+}
 
 function numberFlag(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -90,6 +122,13 @@ export const fitnessCommand: Command = {
     if (!Number.isInteger(candidatePort) || candidatePort > 65_535) throw new UsageError(`${positionals[0]} is not a port`, "fitness");
     const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
     const log = (line: string) => console.log(sanitizeForTerminal(line));
+    const drop = values["drop-baseline"];
+    if (drop !== undefined) {
+      const other = Object.keys(values).find((flag) => flag !== "repo" && flag !== "drop-baseline");
+      if (other !== undefined || positionals.length > 0)
+        throw new UsageError(`--drop-baseline judges nothing; it goes with --repo alone, not ${other ? `--${other}` : positionals[0]}`, "fitness");
+      return dropCounts(git, drop, log);
+    }
     if (values.config !== undefined && !existsSync(values.config)) throw new UsageError(`no config file at ${values.config}`, "fitness");
     // The thresholds come from current's checkout (or --config), never from the directory the gate runs in.
     let config: OrgConfig;
@@ -119,6 +158,8 @@ export const fitnessCommand: Command = {
         token: environmentSettings().apiToken,
         timeoutMs: GATE_DEFAULTS.scenarioTimeoutMs,
       },
+      // While it runs, on stderr: the verdict and table on stdout stay what a script reads.
+      onProgress: (line) => process.stderr.write(`… ${sanitizeForTerminal(line)}\n`),
       signal,
     });
     for (const line of fitnessLines(outcome)) log(line);

@@ -11,50 +11,72 @@ import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { currentInstance } from "./current-instance.ts";
 import { growProgressLine } from "./grow-lines.ts";
+import { growAccept, growReject, growShow } from "./grow-proposal-commands.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { alignColumns } from "./slash-commands.ts";
+import { orgCloneNote } from "./org-clone-note.ts";
+import type { GrowReport } from "../grow/grow-report.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
 
 const HELP = `Usage:
   org grow [--once] [--budget-minutes N] [--max-tools N] [--dry-run] [--json] [--workspace DIR] [--repo DIR] [--config FILE] [--no-restart]
   org grow proposals [--json] [--workspace DIR]
+  org grow show ID [--json] [--workspace DIR]
+  org grow accept ID [--workspace DIR]
   org grow reject ID [--workspace DIR]
   org grow status [--json] [--workspace DIR]
 
 org notices what its rooms could not do and grows tools for it, within a budget, keeping only what earns its place.
 Each run:
-  1. reads what happened in the workspace since the last run (.org/sessions/*.jsonl, the audit log, serve's jobs):
-     calls of tools that do not exist, generated tools and workflow steps that failed, commands missing in the
-     sandbox, replies in which a persona said it could not do something, requests for a tool in so many words,
-     and /wish TEXT. Needs that mean the same thing become one proposal (.org/grow/proposals.json); one that a
-     promoted tool already answers (the registry's search, weighed by how alike the words are) is covered by it.
+  1. reads what happened in the workspace since the last run (.org/sessions/*.jsonl, the audit log, serve's jobs).
+     The model (grow.model, else the toolsmith's) hears the turns in batches, offered one tool, report_needs: a
+     need is kept only when its quote is found word for word in one turn, whose words it is (user, persona, or
+     tool: a tool's output or a fetched page) being its source. Calls of tools that do not exist, generated tools
+     and workflow steps that failed, commands missing in the sandbox and /wish TEXT are facts, read by rules; with
+     no model answering, word rules hear what was said, and the run says noticing was degraded. Needs that mean
+     the same thing become one proposal (.org/grow/proposals.json): alike words, embeddings when an embedding
+     server answers, the model asked (same_need) when two are close but not certain. One a promoted tool, or a
+     candidate waiting for org promote, already answers is covered by it. A proposal no person asked for (only
+     a persona's or a tool's words) is unconfirmed: never built until it is seen in grow.confirmSessions (2)
+     sessions or a person runs org grow accept ID.
   2. judges the promoted tools by their calls (grow.window, grow.maxFailureRate): at most one is rolled back
      (org rollback TOOL's journaled change, tagged rollback/<time>), and a proposal is filed to rebuild it from
      the inputs it failed on. Tools unused for grow.pruneUnusedDays are proposed for removal (removed only with
      grow.autoPromote).
-  3. builds the most-needed pending proposals, each by the toolsmith on a candidate branch of its own, judged by
-     the fitness gate against current (both served inside this process). With "grow": {"autoPromote": true} in
-     org.config.json a pass is promoted before the next is built, so each is judged on the main the one before
-     left; without it a pass waits for 'org promote BRANCH', and the report says so.
-  The budget (wall time, model tokens, tools) is checked before each build; a run that reaches it stops there.
+  3. builds the most-needed pending proposals (most sessions, then most recent), each by the toolsmith on a
+     candidate branch of its own, judged by the fitness gate against current (both served inside this process).
+     With "grow": {"autoPromote": true} in org.config.json a pass is promoted before the next is built, so each is
+     judged on the main the one before left; without it a pass waits for 'org promote BRANCH', and the report
+     says so. A proposal whose tool's name a candidate or main holds is covered by it, never built.
+  The budget bounds the whole run: wall time (the model's calls, the toolsmith and the gate get what is left as
+  their deadline; no build starts with less than 30 s left), model tokens (grow.maxTokens, counted as they
+  stream) and tools. A build the budget cuts leaves no candidate and promotes nothing; the report says which
+  budget stopped what.
   Each run writes .org/grow/<UTC time>.json and prints what it did and a summary line. One run at a time per
   workspace (.org/grow/grow.lock; a run killed with kill -9 leaves a lock the next takes over).
   Without --once it runs again every grow.every (default 1h) until stopped (ops/grow.sh runs it in tmux).
+  Run from a project with the default --repo, the branches, merges and rollbacks go to org's own clone: a run that
+  made any ends with a 'note:' line naming them, since a later 'git pull' of org there will need a merge.
 
 Options:
   --once               one run, then exit
   --budget-minutes N   wall time for a run (default grow.budgetMinutes, 30)
   --max-tools N        tools a run may build (default grow.maxTools, 3); 0 builds none
-  --dry-run            say what the run would notice, roll back and build; change nothing
+  --dry-run            notice and keep what was noticed (the proposals and the cursor), then print every
+                       proposal with its evidence, source and count, and what a run would build and roll
+                       back, and why; nothing changes in git
   --json               print each run's report as one JSON line on stdout (progress stays on stderr)
   --workspace DIR      whose sessions are read and where .org/grow/ is kept (default: current directory)
   --repo DIR           the repository whose main grows (default: the checkout org runs from)
   --config FILE        room configuration with the "grow" settings (default: org.config.json in the workspace)
   --no-restart         do not restart current (ops/start-current.sh) after a promotion or rollback
 
-proposals   every proposal: id, state (pending, covered, building, built, failed, promoted, rejected), how often
-            it was seen, when last, and its goal; --json gives them whole, with their evidence.
+proposals   every proposal, most needed first: id, state (pending, unconfirmed, covered, building, built, failed,
+            promoted, rejected), how often and in how many sessions it was seen, when last, and its goal; --json
+            gives them whole, with their evidence ({session, turn, quote, source}).
+show ID     one proposal whole: goal, counts, sources, why a run builds it or not, every piece of evidence.
+accept ID   build it though no person asked for it (unconfirmed), or again (rejected, failed).
 reject ID   never build that proposal (new evidence still counts).
 status      the last run, whether one runs now, proposals by state, candidates waiting for org promote.
 
@@ -62,12 +84,14 @@ Examples:
   org grow --once --max-tools 2
   org grow --once --dry-run
   org grow proposals
+  org grow show p3f9a2c1b04e
+  org grow accept p3f9a2c1b04e
   org grow reject p3f9a2c1b04e
 
 Exit status: 0 the run went through (builds that failed are part of it); 1 it could not run (another run holds the
 lock, a damaged state file, …); 2 wrong command line.`;
 
-const SUBCOMMANDS = new Set(["proposals", "reject", "status"]);
+const SUBCOMMANDS = new Set(["proposals", "show", "accept", "reject", "status"]);
 
 /** A path as the user may type it from here: relative when it is under the current directory. */
 function shownPath(path: string): string {
@@ -84,6 +108,19 @@ function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
   if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the repository whose main should grow`);
   return realpathSync(directory);
+}
+
+/** Run from a project, what a run made went to org's own clone (branches, merges, a rollback): one line naming it. */
+function cloneNote(report: GrowReport, workspaceDir: string): string | undefined {
+  const made = report.builds.flatMap((build) =>
+    build.branch ? [`${build.tool ?? build.proposal} (${build.branch}${build.promotion ? ", merged into main" : ""})`] : [],
+  );
+  const rolledBack = report.rollback?.ok && report.rollback.tag ? [`the rollback of ${report.rollback.tool} (${report.rollback.tag})`] : [];
+  const removed = report.removals.flatMap((removal) => (removal.removed ? [`the removal of ${removal.tool}`] : []));
+  const went = [...made, ...rolledBack, ...removed];
+  if (report.dryRun || went.length === 0) return undefined;
+  const onMain = report.builds.some((build) => build.promotion) || rolledBack.length > 0 || removed.length > 0;
+  return orgCloneNote({ repoDir: report.repo, from: workspaceDir, went: went.join(", "), onMain });
 }
 
 function count(value: string | undefined, flag: string, max: number): number | undefined {
@@ -143,15 +180,24 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
     if (values.json) console.log(terminalSafeJson(outcome.report));
     else for (const line of reportLines(outcome.report)) console.log(sanitizeForTerminal(line));
     if (outcome.path && !values.json) say(`report: ${shownPath(outcome.path)}`);
+    const note = cloneNote(outcome.report, workspaceDir);
+    if (note) say(note);
     return outcome;
   };
   if (values.once || dryRun) {
     await once();
     return 0;
   }
-  const { growEvery } = await import("../grow/grow-every.ts");
+  const [{ growEvery }, { growPause }] = await Promise.all([import("../grow/grow-every.ts"), import("../grow/grow-pause.ts")]);
   say(`org grow: a run now, then every ${formatDuration(config.grow.every)} (grow.every) until stopped`);
-  await growEvery({ everyMs: config.grow.every, run: once, say: (line) => say(`org grow: ${line}`), describe: describeFailure, signal });
+  await growEvery({
+    everyMs: config.grow.every,
+    run: once,
+    say: (line) => say(`org grow: ${line}`),
+    describe: describeFailure,
+    paused: () => growPause(workspaceDir),
+    signal,
+  });
   return 0;
 }
 
@@ -168,10 +214,10 @@ async function proposals(args: string[]): Promise<number> {
     console.log("no proposals yet: org grow --once reads the sessions and files what they could not do");
     return 0;
   }
-  const rows = [["id", "state", "seen", "last seen", "goal"]];
+  const rows = [["id", "state", "seen", "sessions", "last seen", "goal"]];
   for (const proposal of list) {
     const about = proposal.coveredBy
-      ? ` (covered by ${proposal.coveredBy})`
+      ? ` (covered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}: org promote ${proposal.candidate}` : ""})`
       : proposal.state === "built" && proposal.branch
         ? ` (org promote ${proposal.branch})`
         : proposal.state === "promoted" && proposal.tool
@@ -179,46 +225,17 @@ async function proposals(args: string[]): Promise<number> {
           : proposal.kind !== "build" && proposal.tool
             ? ` (${proposal.kind} ${proposal.tool})`
             : "";
-    rows.push([proposal.id, proposal.state, `${proposal.count}×`, proposal.lastSeen.slice(0, 19), sanitizeOneLine(`${proposal.goal}${about}`, 120)]);
+    rows.push([
+      proposal.id,
+      proposal.state,
+      `${proposal.count}×`,
+      String(proposal.sessions),
+      proposal.lastSeen.slice(0, 19),
+      sanitizeOneLine(`${proposal.goal}${about}`, 120),
+    ]);
   }
   for (const line of alignColumns(rows)) console.log(line);
   return 0;
-}
-
-async function reject(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs("grow reject", args, { workspace: { type: "string" } }, { positionals: true });
-  const [id, ...more] = positionals;
-  if (id === undefined || more.length > 0)
-    throw new UsageError("grow reject takes one proposal id, e.g. org grow reject p3f9a2c1b04e ('org grow proposals' lists them)", "grow");
-  const workspaceDir = workspaceOf(values.workspace);
-  const { takeGrowLock } = await import("../grow/grow-lock.ts");
-  const { readGrowState, writeGrowState } = await import("../grow/grow-state.ts");
-  const lock = takeGrowLock(workspaceDir, `org grow reject ${id.slice(0, 40)} (pid ${process.pid})`);
-  try {
-    const state = readGrowState(workspaceDir);
-    const proposal = state.proposals.find((entry) => entry.id === id);
-    if (!proposal) throw new UserFacingError(`no proposal ${sanitizeOneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
-    if (proposal.state === "rejected") {
-      console.log(`${proposal.id} was already rejected`);
-      return 0;
-    }
-    if (proposal.state === "promoted")
-      throw new UserFacingError(
-        `${proposal.id} is promoted${proposal.tool ? ` (${proposal.tool})` : ""}; roll it back with org rollback ${proposal.tool ?? "TOOL"}, then reject it`,
-      );
-    if (proposal.state === "building")
-      throw new UserFacingError(`${proposal.id} is being built by a run that ended without finishing; run org grow --once first`);
-    const was = proposal.state;
-    proposal.state = "rejected";
-    proposal.updatedAt = new Date().toISOString();
-    writeGrowState(workspaceDir, state);
-    console.log(
-      `rejected ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`,
-    );
-    return 0;
-  } finally {
-    lock.release();
-  }
 }
 
 async function status(args: string[]): Promise<number> {
@@ -240,11 +257,13 @@ export const growCommand: Command = {
     const [first, ...rest] = args;
     if (first !== undefined && SUBCOMMANDS.has(first)) {
       if (first === "proposals") return proposals(rest);
-      if (first === "reject") return reject(rest);
+      if (first === "show") return growShow(rest);
+      if (first === "accept") return growAccept(rest);
+      if (first === "reject") return growReject(rest);
       return status(rest);
     }
     if (first !== undefined && !first.startsWith("-"))
-      throw new UsageError(`unknown grow subcommand '${first}': give proposals, reject ID or status, or options for a run`, "grow");
+      throw new UsageError(`unknown grow subcommand '${first}': give proposals, show ID, accept ID, reject ID or status, or options for a run`, "grow");
     return run(args, signal);
   },
 };

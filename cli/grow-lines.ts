@@ -18,6 +18,10 @@ export function growProgressLine(progress: GrowProgress): string | undefined {
     }
     case "stage-done":
       return `  ${proposal} ${inner.result.ok ? "✓" : "✗"} ${inner.result.stage}: ${inner.result.detail}`;
+    case "note":
+      // The gate's trace of a code version (beside the build, or in the gate) takes a while: it says how far it is.
+      // The other stages' notes are details.
+      return inner.stage === "fitness" || inner.stage === "build" ? `  ${proposal} … ${inner.line}` : undefined;
     case "candidate-not-stopped":
       return `  ${proposal} the candidate instance did not stop: ${inner.problem}`;
     default:

@@ -1,9 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_LIMITS, loadOrgConfig, parseOrgConfigText } from "../config/org-config.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { runOrgProcess } from "../testing/org-process.ts";
 import { initConfigText } from "./init-command.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-init-"));
@@ -48,8 +50,41 @@ test("org init writes a commented org.config.json that org reads as written; it 
   expect(loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1" }, { checkoutDir: workspace }).personas[0]?.model).toBe("qwen3:4b");
 });
 
+test("without --model or OLLAMA_MODEL, init leaves the model to the environment: OLLAMA_MODEL then picks it as org starts", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "org-init-env-"));
+  // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
+  chmodSync(dir, 0o755);
+  try {
+    const { OLLAMA_MODEL: _left, ...env } = process.env;
+    const child = Bun.spawn(orgCommand(["init", "--workspace", dir]), { env, stdout: "pipe", stderr: "pipe" });
+    const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain("agent, python and toolsmith on OLLAMA_MODEL's model as org starts (unset now: qwen3:8b; pin one with --model M)");
+    const file = join(dir, "org.config.json");
+    const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:1", OLLAMA_MODEL: "other:1b" }, { checkoutDir: dir });
+    expect(config.personas.map((persona) => `${persona.name}:${persona.model} from ${persona.modelSource}`)).toEqual([
+      "agent:other:1b from OLLAMA_MODEL",
+      "python:other:1b from OLLAMA_MODEL",
+      "toolsmith:other:1b from OLLAMA_MODEL",
+    ]);
+    expect(config.sandbox.workspace).toBe("read");
+
+    // What the no-server hint says to run: OLLAMA_MODEL=scripted against a server that has that model alone.
+    await using server = await startScriptedServer({ script: { models: ["scripted"], rules: [{ reply: { text: "hello from the scripted model" } }] } });
+    const chat = await runOrgProcess(["chat", "--workspace", dir, "--once", "@agent hi"], {
+      cwd: dir,
+      env: { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
+    });
+    expect({ exitCode: chat.exitCode, stderr: chat.exitCode === 0 ? "" : chat.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    expect(chat.stdout).toContain("hello from the scripted model");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
 test("comments are white space to the config reader, and its errors still name the right line", () => {
   expect(() => parseOrgConfigText(initConfigText("m"))).not.toThrow();
+  expect(() => parseOrgConfigText(initConfigText(undefined))).not.toThrow();
   const text = '// a comment\n{\n  /* two\n     lines */\n  "mode": "group", // trailing\n  "limits": { "hopsPerMessage": -1 }\n}\n';
   expect(() => parseOrgConfigText(text)).toThrow("line 6, key limits.hopsPerMessage");
   expect(() => parseOrgConfigText('{ "mode": "group" /* never closed }')).toThrow("never closed");

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { environmentSettings } from "../config/environment.ts";
+import { DEFAULT_MODEL, environmentSettings } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, DEFAULT_LIMITS, DEFAULT_SERVE } from "../config/org-config.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -17,28 +17,38 @@ HTTP. Comments (// …) are allowed in the file; every key is optional, and a ke
 An existing file is left alone unless --force is given.
 
 Options:
-  --model M          the model every persona uses (default: OLLAMA_MODEL, else qwen3:8b)
+  --model M          the model every persona uses, written into the file. Without it, OLLAMA_MODEL's model
+                     is written when OLLAMA_MODEL is set; when it is not, the file names no model and each
+                     persona takes OLLAMA_MODEL (or chat --model) as org starts, else qwen3:8b
   --force            overwrite an existing ${CONFIG_FILE_NAME}
   --workspace DIR    where to write it (default: current directory)
 
 Example:
   org init --model qwen3:8b && org chat`;
 
-/** The text of a commented org.config.json for `model`; it parses with org's config reader (comments included). */
-export function initConfigText(model: string): string {
+/**
+ * The text of a commented org.config.json whose personas use `model`, or, without one, no model of their own (the
+ * environment's); it parses with org's config reader (comments included).
+ */
+export function initConfigText(model: string | undefined): string {
   const limits = DEFAULT_LIMITS;
-  const m = JSON.stringify(model);
+  const modelLine = model === undefined ? "" : `\n      "model": ${JSON.stringify(model)},`;
+  const modelNote =
+    model === undefined
+      ? `// No persona names a model: each uses OLLAMA_MODEL (or 'org chat --model M') as org starts, else ${DEFAULT_MODEL}.
+  // Pin one for a persona with "model": "NAME" (or write this file again with 'org init --model NAME --force').`
+      : `// Each persona's "model" wins over OLLAMA_MODEL and 'org chat --model'; remove it to take theirs.`;
   return `// org's configuration for this workspace (written by 'org init'). Comments like this one are allowed.
 // Every key is optional: remove one to get its default. 'org doctor' checks that the models are there.
 {
   // Who is in the room. Each persona has a kind (agent, python, toolsmith or simple), a model and tools.
   // A persona's server is OLLAMA_BASE unless it has "${SERVER_URL_KEY}": "http://host:port" (any OpenAI-compatible server).
+  ${modelNote}
   "personas": [
     {
       "name": "agent",
       "kind": "agent",
-      "color": "cyan",
-      "model": ${m},
+      "color": "cyan",${modelLine}
       // Per-tool policy: "allow" runs it, "ask" asks you first (denied over HTTP), "deny" or a tool left out never runs.
       // Promoted generated tools are offered to agents as "ask" unless named here.
       // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below.
@@ -47,15 +57,13 @@ export function initConfigText(model: string): string {
     {
       "name": "python",
       "kind": "python",
-      "color": "yellow",
-      "model": ${m},
+      "color": "yellow",${modelLine}
       "tools": { "python_run": "allow" }
     },
     {
       "name": "toolsmith",
       "kind": "toolsmith",
-      "color": "magenta",
-      "model": ${m},
+      "color": "magenta",${modelLine}
       // The toolsmith's own build_tool needs no entry: it writes tools onto cand/* branches, never into the room.
       "tools": {}
     }
@@ -63,6 +71,11 @@ export function initConfigText(model: string): string {
 
   // The mode a new session starts in: "group" (everyone hears you), "direct:<persona>", or "file:<path>".
   "mode": "group",
+
+  // How the agents' commands (sh, python_run) see this workspace: "read", read-only at /workspace (the default);
+  // "write", on a private copy whose changes come to you as a diff to approve (/diff shows it, /undo takes it back);
+  // or "none".
+  "sandbox": { "workspace": "read" },
 
   // The room's limits (these are the defaults).
   "limits": {
@@ -105,9 +118,12 @@ export const initCommand: Command = {
     if (existsSync(file) && !values.force) {
       throw new UserFacingError(`${file} already exists; it was left as it is. Give --force to overwrite it, or edit it.`);
     }
-    const model = values.model?.trim() ?? environmentSettings().ollamaModel;
+    const settings = environmentSettings();
+    // --model, else OLLAMA_MODEL as it is now; neither: the file leaves the model to the environment org starts in.
+    const model = values.model?.trim() ?? (settings.ollamaModelSource === "OLLAMA_MODEL" ? settings.ollamaModel : undefined);
     writeFileSync(file, initConfigText(model), { mode: 0o644 });
-    console.log(sanitizeForTerminal(`wrote ${file}: agent, python and toolsmith on ${model}. Check it with: org doctor`));
+    const on = model === undefined ? `OLLAMA_MODEL's model as org starts (unset now: ${settings.ollamaModel}; pin one with --model M)` : model;
+    console.log(sanitizeForTerminal(`wrote ${file}: agent, python and toolsmith on ${on}. Check it with: org doctor`));
     return 0;
   },
 };

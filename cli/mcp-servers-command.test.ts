@@ -146,7 +146,10 @@ test("org doctor starts each confirmed server and says ok, or what failed and th
   expect(check("everything")).toMatchObject({ status: "ok" });
   expect(check("everything")?.detail).toStartWith("started on this host as you; 12 tool(s): everything__echo,");
   expect(check("broken")).toMatchObject({ status: "fail", fix: "run it yourself to see why: /nonexistent/mcp-server --stdio '--title=a — b'" });
-  expect(check("waiting")).toMatchObject({ status: "fail", fix: "check the command, then: org mcp trust waiting (or answer its question in 'org chat')" });
+  expect(check("waiting")).toMatchObject({
+    status: "fail",
+    fix: "check the command and the files it runs, then: org mcp trust waiting (or answer its question in 'org chat')",
+  });
   expect(child.exitCode).toBe(1);
 }, 60_000);
 

@@ -3,7 +3,7 @@ import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
-import { describeLaunch, isTrusted, needsTrust, recordTrust } from "../mcp-client/mcp-trust.ts";
+import { describeLaunch, isTrusted, recordTrust } from "../mcp-client/mcp-trust.ts";
 import { probeMcpServers } from "../mcp-client/probe-mcp-servers.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -23,8 +23,9 @@ offers them (<server>__<tool>, with the policy each gets). A confirmed server is
 as "untrusted". --json prints { "servers": [{ name, transport, sandbox, launch, state, detail?, tools, skipped }] }.
 
 trust: confirms the named servers exactly as configured now (command, args, env, sandbox, network; or URL and
-headers), so the room, 'org serve' and 'chat --once' start them; remembered in .org/mcp-trust.json until any of
-that changes. It prints what it confirmed.`;
+headers) and, for a program, the files it starts from as they are now (the program its command finds, its script,
+the package npx, bunx or uvx finds in the workspace), so the room, 'org serve' and 'chat --once' start them;
+remembered in .org/mcp-trust.json until any of that changes. It prints what it confirmed.`;
 
 function readConfig(values: { config?: string; workspace?: string }): { config: OrgConfig; workspaceDir: string } {
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
@@ -69,12 +70,9 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
         `there is no MCP server "${name}" in ${config.source ?? CONFIG_FILE_NAME}; ${known.length > 0 ? `it has: ${known.join(", ")}` : "it has no mcpServers"}`,
       );
     }
-    if (!needsTrust(server)) {
-      console.log(sanitizeForTerminal(`${name} needs no confirmation (an HTTP server whose headers send none of your variables): ${describeLaunch(server)}`));
-      continue;
-    }
-    recordTrust(server, workspaceDir);
-    console.log(sanitizeForTerminal(`confirmed ${name}: ${describeLaunch(server)}`));
+    const covered = recordTrust(server, workspaceDir);
+    const files = covered > 0 ? `, and the ${covered} files and folders it starts from as they are now` : "";
+    console.log(sanitizeForTerminal(`confirmed ${name}: ${describeLaunch(server)}${files}`));
   }
   return 0;
 }

@@ -13,7 +13,9 @@ Reverts a promotion still in place on main (git revert -m 1 semantics, built wit
 with no TARGET the newest; TARGET a promote/<UTC time> tag, that one; TARGET a tool name, the newest promotion
 in place that added or changed that tool. An older promotion is reverted even when later ones exist, as long as
 they did not change its tool folders (each folder goes back to what it was before that promotion). Then moves main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
-main, restarts current with ops/start-current.sh and waits for /health at the new commit.
+main, restarts current with ops/start-current.sh and waits for /health at the new commit. The gate's baseline
+(.org/fitness/baseline.json) follows main: what the undone promotion set is withdrawn, re-signed with this
+rollback as the reason, so the next candidate is judged against main as it is now.
 A promote or rollback killed at any point is finished first (journal in .org/); then nothing else is done.
 
 Options:
@@ -52,6 +54,7 @@ export const rollbackCommand: Command = {
     }
     if (!result) return 1;
     log(`rolled back ${result.undoes} as ${result.newMain.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
+    if (result.baseline) log(result.baseline);
     if (result.healthy === false) {
       log(
         `current is NOT healthy after the rollback: see ${orgOf(context.git.repoDir)} instance status, and start it again with ${orgOf(context.git.repoDir)} instance start current`,

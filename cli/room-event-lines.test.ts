@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { progressLine, roomNoticeLine, toolResultLine } from "./room-event-lines.ts";
+import { progressLine, roomNoticeLine, toolOutputPreview, toolResultLine } from "./room-event-lines.ts";
 
 const call = { id: "c", name: "sh", arguments: {} };
 const stamp = { replyId: "r", persona: "agent" };
@@ -11,6 +11,11 @@ test("a tool result is counted in lines, or its failure said in red", () => {
   });
   expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: true, output: "", durationMs: 0 }).text).toBe("✓ sh · 0 ms · 0 lines of output");
   expect(toolResultLine({ type: "tool-result", ...stamp, call, ok: false, output: "Error: boom", durationMs: 0 }).style).toBe("red");
+  // With its number for /output; a failure says its start on the line itself and shows no lines under it.
+  const failed = { type: "tool-result" as const, ...stamp, call, ok: false, output: "Error: sh exit code: 1\nmore", durationMs: 3 };
+  expect(toolResultLine(failed, 4).text).toBe("✗ sh: exit code: 1 more · /output 4");
+  expect(toolOutputPreview(failed, 4)).toEqual([]);
+  expect(toolOutputPreview({ ...failed, ok: true, output: `${"x".repeat(300)}\n` }, 2)).toEqual([{ text: `  ${"x".repeat(199)}…`, style: "dim" }]);
 });
 
 test("progress marks each status; a failed step is red", () => {

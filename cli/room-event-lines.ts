@@ -7,11 +7,30 @@ export type EventLine = { text: string; style?: Style };
 
 type Of<T extends RoomEvent["type"]> = Extract<RoomEvent, { type: T }>;
 
-/** `✓ sh · 12 ms · 3 lines of output`, or `✗ sh: why` in red. */
-export function toolResultLine(event: Of<"tool-result">): EventLine {
+/** Lines of a tool's output the room shows under its result, and how much of each. */
+export const OUTPUT_PREVIEW = { lines: 6, width: 200 };
+
+/** `✓ sh · 12 ms · 3 lines of output · /output 4`, or `✗ sh: why · /output 4` in red; `number` is the result's in `/output`. */
+export function toolResultLine(event: Of<"tool-result">, number?: number): EventLine {
   const lines = event.output === "" ? 0 : event.output.split("\n").length;
-  if (event.ok) return { text: `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output`, style: "dim" };
-  return { text: `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}`, style: "red" };
+  const more = number === undefined ? "" : ` · /output ${number}`;
+  if (event.ok) return { text: `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output${more}`, style: "dim" };
+  return { text: `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}${more}`, style: "red" };
+}
+
+/**
+ * The first lines of a successful tool's output, indented under its result line (each cut at a width), and how many
+ * more there are with the `/output` that shows them. A failure's line already says its output; it gets none.
+ */
+export function toolOutputPreview(event: Of<"tool-result">, number?: number): EventLine[] {
+  if (!event.ok || event.output === "") return [];
+  const lines = event.output.replace(/\n$/, "").split("\n");
+  const shown = lines
+    .slice(0, OUTPUT_PREVIEW.lines)
+    .map((line) => ({ text: `  ${line.length > OUTPUT_PREVIEW.width ? `${line.slice(0, OUTPUT_PREVIEW.width - 1)}…` : line}`, style: "dim" as const }));
+  const rest = lines.length - shown.length;
+  if (rest > 0) shown.push({ text: `  … ${rest} more line${rest === 1 ? "" : "s"}${number === undefined ? "" : `: /output ${number}`}`, style: "dim" });
+  return shown;
 }
 
 /** One step of a multi-step reply: `✓ tests: done · 9 passed`. */

@@ -12,12 +12,36 @@ import { scanForSecrets } from "../security/redact.ts";
 import type { SlashHost } from "./slash-commands.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
+import { callPreview } from "./reply-lines.ts";
+import { ToolOutputs } from "./tool-outputs.ts";
 
-/** One message for the terminal: "speaker: text", later lines indented under it. */
-export function formatMessage(message: RoomMessage): string {
+/**
+ * One message for the terminal: "speaker: text", later lines indented under it, then a line for each tool its reply
+ * ran, with the `/output` number that shows its whole output when `outputs` knows it.
+ */
+export function formatMessage(message: RoomMessage, outputs?: ToolOutputs): string {
   const failed = message.failed ? ` (ended early: ${message.failed})` : "";
   const where = message.file ? ` → ${message.file}` : "";
-  return `${message.from}: ${message.text.replace(/\n/g, "\n    ")}${failed}${where}`;
+  const tools = (message.tools ?? []).map((run, index) => {
+    const lines = run.output === "" ? 0 : run.output.split("\n").length;
+    const number = outputs?.numberOf(message.id, index);
+    const result = run.ok ? `✓ ${lines} line${lines === 1 ? "" : "s"} of output` : "✗ failed";
+    return `\n    ⚙ ${run.call.name} ${callPreview(run.call)} → ${result}${number === undefined ? "" : ` · /output ${number}`}`;
+  });
+  return `${message.from}: ${message.text.replace(/\n/g, "\n    ")}${failed}${where}${tools.join("")}`;
+}
+
+/** `/output [N]`: a result's whole output under a line that says whose it is; the newest without a number. */
+function toolOutputText(outputs: ToolOutputs, number: number | undefined): string {
+  const entry = outputs.get(number);
+  if (!entry) {
+    if (outputs.newest === 0) throw new Error("no tool has run in this session yet");
+    if (number !== undefined && number <= outputs.newest)
+      throw new Error(`result ${number} is no longer kept (only the newest are); /save writes every output`);
+    throw new Error(`there is no result ${number}: give a number from 1 to ${outputs.newest}, or none for the newest`);
+  }
+  const status = entry.ok ? "" : " (failed)";
+  return `── ${entry.name} for ${entry.persona}, result ${entry.number}${status} ──\n${entry.output === "" ? "(no output)" : entry.output.replace(/\n$/, "")}`;
 }
 
 /** A fenced block that no backtick run inside the text can close early. */
@@ -68,8 +92,18 @@ function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
 }
 
 /** Lets the slash commands act on a room; `config` gives the secrets to redact; `recall` searches memory; `mcp` the room's MCP servers. */
-export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: string, recall?: SlashHost["recall"], mcp?: McpHub): SlashHost {
+export function roomSlashHost(
+  room: Room,
+  config: OrgConfig,
+  workspaceDir: string,
+  recall?: SlashHost["recall"],
+  mcp?: McpHub,
+  outputs?: ToolOutputs,
+): SlashHost {
+  // Without the console's own record, the session's messages are numbered as they stand.
+  const results = () => outputs ?? ToolOutputs.fromHistory(room.history());
   return {
+    output: (number) => toolOutputText(results(), number),
     ...(mcp ? { mcp: mcpSlashHost(mcp) } : {}),
     mode: () => formatRoomMode(room.mode),
     setMode: (mode) => room.setMode(mode),
@@ -92,7 +126,13 @@ export function roomSlashHost(room: Room, config: OrgConfig, workspaceDir: strin
       })),
     serverModels: (signal) => room.serverModels(signal),
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
-    history: (count) => room.history().slice(-count).map(formatMessage),
+    history: (count) => {
+      const known = results();
+      return room
+        .history()
+        .slice(-count)
+        .map((message) => formatMessage(message, known));
+    },
     clear: () => room.clear(),
     diff: () => room.lastDiff(),
     undo: (force) => {

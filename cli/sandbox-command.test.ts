@@ -1,6 +1,6 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./command.ts";
@@ -8,8 +8,17 @@ import { parseRunArgs } from "./sandbox-command.ts";
 
 const main = join(import.meta.dir, "..", "main.ts");
 
+// Where the commands run: `sandbox run` shows the current directory at /workspace, as the room does.
+const here = mkdtempSync(join(tmpdir(), "org-sandbox-cwd-"));
+chmodSync(here, 0o755);
+afterAll(() => rmSync(here, { recursive: true, force: true }));
+
 async function org(...args: string[]) {
-  const proc = Bun.spawn(orgCommand(args), { stdout: "pipe", stderr: "pipe" });
+  return orgIn(here, ...args);
+}
+
+async function orgIn(cwd: string, ...args: string[]) {
+  const proc = Bun.spawn(orgCommand(args), { cwd, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, exitCode };
 }
@@ -89,5 +98,79 @@ describe("sandbox command", () => {
     const { stderr, exitCode } = await org("sandbox", "run", "--");
     expect(exitCode).toBe(2);
     expect(stderr).toContain("needs a command after --");
+  });
+});
+
+describe("sandbox run sees the workspace as the room's commands do", () => {
+  /** A project with one file, readable by the sandbox's uid; `view` written as its sandbox.workspace when given. */
+  function project(view?: string): string {
+    const dir = mkdtempSync(join(tmpdir(), "org-sandbox-project-"));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "notes.txt"), "one\ntwo\n");
+    if (view) writeFileSync(join(dir, "org.config.json"), JSON.stringify({ sandbox: { workspace: view } }));
+    return dir;
+  }
+  const run = (stdout: string) => JSON.parse(stdout) as { exitCode: number; stdout: string; stderr: string; workspace: Record<string, unknown> };
+
+  test("the current directory, read-only at /workspace where the command starts, .org/ hidden, by default", async () => {
+    const dir = project();
+    try {
+      mkdirSync(join(dir, ".org"), { recursive: true, mode: 0o700 });
+      const { stdout, exitCode } = await orgIn(dir, "sandbox", "run", "--", "sh", "-c", "pwd; cat notes.txt; ls -A .org | wc -l; echo x > new.txt");
+      expect(exitCode).toBe(0);
+      const result = run(stdout);
+      // Before --workspace there was no /workspace at all: the command started in /scratch.
+      expect(result.stdout).toBe("/workspace\none\ntwo\n0\n");
+      expect(result.stderr).toContain("Read-only file system");
+      expect(result.workspace).toEqual({ dir, view: "read" });
+      expect(existsSync(join(dir, "new.txt"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.if(process.getuid?.() === 0)("as root, a workspace other users may not enter is not shown, and the JSON says why", async () => {
+    const dir = project();
+    try {
+      chmodSync(dir, 0o700);
+      const result = run((await org("sandbox", "run", "--workspace", dir, "--", "pwd")).stdout);
+      expect(result.stdout).toBe("/scratch\n");
+      expect(String(result.workspace.notShown)).toContain("the workspace is not shown at /workspace: org runs as root");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--workspace DIR with the write view: a private copy, what changed listed and never applied; none shows nothing", async () => {
+    const dir = project("write");
+    try {
+      const { stdout, exitCode } = await org(
+        "sandbox",
+        "run",
+        "--workspace",
+        dir,
+        "--",
+        "sh",
+        "-c",
+        "echo three >> notes.txt; echo x > made.txt; cat notes.txt",
+      );
+      expect(exitCode).toBe(0);
+      const result = run(stdout);
+      expect(result.stdout).toBe("one\ntwo\nthree\n");
+      expect(result.workspace).toEqual({ dir, view: "write", changed: ["made.txt", "notes.txt"] });
+      expect(readdirSync(dir).sort()).toEqual([".org", "notes.txt", "org.config.json"]);
+      // The next run starts from the workspace as it is, not from what the last one left in its copy.
+      const again = run((await org("sandbox", "run", "--workspace", dir, "--", "cat", "notes.txt")).stdout);
+      expect(again.stdout).toBe("one\ntwo\n");
+      writeFileSync(join(dir, "none.config.json"), JSON.stringify({ sandbox: { workspace: "none" } }));
+      const none = run(
+        (await org("sandbox", "run", "--workspace", dir, "--config", join(dir, "none.config.json"), "--", "sh", "-c", "pwd; ls /workspace")).stdout,
+      );
+      expect(none.stdout).toBe("/scratch\n");
+      expect(none.exitCode).not.toBe(0);
+      expect(none.workspace).toEqual({ dir, view: "none" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,20 +1,29 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
 import { runSubcommand } from "./run-subcommand.ts";
 
 const HELP = `Usage:
-  org sandbox run [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
+  org sandbox run [--workspace DIR] [--config FILE] [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
   org sandbox check [--workspace DIR]
 
-run    Runs CMD in the same sandbox the models' tools use and prints the result as JSON:
-       {"exitCode","signal","timedOut","isCanceled","stdout","stderr","truncated","durationMs"}.
+run    Runs CMD in the same sandbox the models' tools use, seeing the workspace as they see it, and prints the
+       result as JSON: {"exitCode","signal","timedOut","isCanceled","stdout","stderr","truncated","durationMs",
+       "workspace"}, where "workspace" is {"dir","view"} and, as it happened, "notShown" (why the workspace is
+       not at /workspace) or "changed" (what the command changed on its private copy; never applied).
+       The view is the config's sandbox.workspace, as in the room: "read" (the default) binds the workspace
+       read-only at /workspace, where CMD starts, with .org/ hidden; "write" runs CMD on a private copy of it,
+       writable at /workspace, and lists what CMD changed there without applying it (in the room those changes
+       come to you as a patch to approve); "none" shows nothing and CMD starts in /scratch.
        Exit status: 0 when the sandbox ran the command, whatever the command's own exit code was (read
        it from the JSON); 1 when the sandbox could not start; 2 for a wrong command line.
 check  Says whether bwrap works on this machine and what is missing, and whether the scratch directories
@@ -22,6 +31,8 @@ check  Says whether bwrap works on this machine and what is missing, and whether
        Exit status 0 if all is well, else 1.
 
 Options for run:
+  --workspace DIR  the project the command sees at /workspace (default: the current directory, as the room)
+  --config FILE    the config whose sandbox.workspace picks the view (default: org.config.json in the workspace)
   --timeout-ms N   wall-clock timeout in milliseconds (default 30000)
   --mem-mb N       address-space limit per process in MiB (default 1024)
   --net            share the host's network (off by default)
@@ -30,9 +41,18 @@ Options for run:
                    so it must be new, empty, or already the sandbox user's.
 
 Example:
-  org sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'`;
+  org sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'
+  org sandbox run --workspace ~/project -- ls -la /workspace`;
 
-type RunOptions = { timeoutMs?: number; memoryMb?: number; network: boolean; scratch?: string; argv: string[] };
+type RunOptions = {
+  timeoutMs?: number;
+  memoryMb?: number;
+  network: boolean;
+  scratch?: string;
+  workspace?: string;
+  config?: string;
+  argv: string[];
+};
 
 function parsePositive(flag: string, value: string): number {
   const number = Number(value);
@@ -45,6 +65,8 @@ const RUN_FLAGS = {
   "mem-mb": { type: "string" },
   net: { type: "boolean" },
   scratch: { type: "string" },
+  workspace: { type: "string" },
+  config: { type: "string" },
 } as const;
 
 /** Parses `sandbox run`'s flags up to `--`; everything after it is the command. */
@@ -60,15 +82,57 @@ export function parseRunArgs(args: string[]): RunOptions {
     ...(values["timeout-ms"] !== undefined ? { timeoutMs: parsePositive("--timeout-ms", values["timeout-ms"]) } : {}),
     ...(values["mem-mb"] !== undefined ? { memoryMb: parsePositive("--mem-mb", values["mem-mb"]) } : {}),
     ...(values.scratch !== undefined ? { scratch: values.scratch } : {}),
+    ...(values.workspace !== undefined ? { workspace: values.workspace } : {}),
+    ...(values.config !== undefined ? { config: values.config } : {}),
+  };
+}
+
+/** `--config`, or the workspace's config file when there is one; undefined when there is none to read. */
+async function runConfig(options: RunOptions, workspaceDir: string) {
+  // The config's schema takes longer to load than the run itself: read only when there is a file to read.
+  return options.config !== undefined || existsSync(join(workspaceDir, CONFIG_FILE_NAME))
+    ? (await import("./command-config.ts")).loadCommandConfig(options.config, workspaceDir)
+    : undefined;
+}
+
+/**
+ * The workspace as the room's commands see it for one run under `policy` (its view and secret paths): its mounts,
+ * and what the run tells about it afterwards.
+ */
+async function workspaceView(workspaceDir: string, policy: SandboxPolicy) {
+  const view = policy.workspace;
+  const [{ workspaceMounts }, { WorkspaceCopies }] = await Promise.all([import("../workspace/workspace-view.ts"), import("../workspace/workspace-copies.ts")]);
+  // A copy of its own for this run (write view), kept afterwards as the workspace's spare, as a closed session's is.
+  const workspaceCopies = new WorkspaceCopies();
+  const session = { sessionId: `sandbox-run-${process.pid}`, sandboxPolicy: policy, workspaceCopies };
+  const { copy, notShown, ...mounts } = workspaceMounts(view, workspaceDir, session);
+  return {
+    // On the private copy, Python's bytecode caches would come back as changes to the project.
+    mounts: { ...mounts, ...(copy ? { env: { PYTHONDONTWRITEBYTECODE: "1" } } : {}) },
+    /** What the JSON says of the workspace: where it is, the view, and why it was not shown or what the command changed. */
+    async describe() {
+      const described: { dir: string; view: typeof view; notShown?: string; changed?: string[] } = {
+        dir: workspaceDir,
+        view,
+        ...(notShown ? { notShown } : {}),
+      };
+      if (copy) described.changed = (await import("../workspace/private-copy.ts")).copyChangedPaths(copy);
+      return described;
+    },
+    /** The copy becomes the workspace's spare, as a closed session's does: the next run copies only what changed. */
+    release: () => workspaceCopies.release(workspaceDir, session.sessionId),
   };
 }
 
 async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const options = parseRunArgs(args);
-  const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
+  const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
+  const config = await runConfig(options, workspaceDir);
   // One call, then org exits: a sandbox started ahead for a next call would only cost time. `--net` is the
   // user's own ask, on their own command line: the only policy that lets a run share the network.
-  const { sandbox, sandboxPolicy: policy } = sandboxAccessFrom({ changes: { poolSize: 0, network: options.network } });
+  const { sandbox, sandboxPolicy: policy } = sandboxAccessFrom({ ...(config ? { config } : {}), changes: { poolSize: 0, network: options.network } });
+  const workspace = await workspaceView(workspaceDir, policy);
+  const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
   try {
     const result = await sandbox.run({
       argv: options.argv,
@@ -78,13 +142,15 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
       network: options.network,
       abortSignal: signal,
       policy,
+      ...workspace.mounts,
     });
-    console.log(JSON.stringify(result, null, 2));
+    console.log(JSON.stringify({ ...result, workspace: await workspace.describe() }, null, 2));
     return 0;
   } catch (error) {
     if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) throw new UserFacingError(error.message);
     throw error;
   } finally {
+    workspace.release();
     if (temporary) rmSync(temporary, { recursive: true, force: true });
   }
 }

@@ -116,7 +116,7 @@ describe("org scripted-server", () => {
   test("--help shows usage, the defaults and an example", async () => {
     const result = await org("scripted-server", "--help");
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain("Usage: org scripted-server --script FILE [--script FILE …] [--port N]");
+    expect(result.stdout).toContain("Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N]");
     expect(result.stdout).toContain("default 11434");
     expect(result.stdout).toContain("Example:");
   });

@@ -1,3 +1,4 @@
+import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
 import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
@@ -5,15 +6,21 @@ import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
-const help = `Usage: org scripted-server --script FILE [--script FILE …] [--port N] [--host ADDRESS]
+const help = `Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N] [--host ADDRESS]
 
 Runs a scripted OpenAI-compatible model server (what Ollama speaks) that answers from a JSON script
-instead of a model: for tests, the demo and benchmarks, on machines without model weights.
+instead of a model: for trying org without one, the demo, tests and benchmarks.
 
 Options:
   --script FILE    the script: {"models": [...], "rules": [...], "fallback": {...}} (required); given
                    more than once, the scripts' rules are tried in the order given, every model of
                    each is served, and the first fallback answers
+  --script NAME    one of org's own scripts, from any directory:
+                     playground  an agent that looks at /workspace, runs the project's tests in the
+                                 sandbox and writes NOTES.md (try the write view, /diff, /undo, org patch);
+                                 python counts the project's lines; the toolsmith builds ten small tools
+                     demo        the demo's personas (a few set phrases) and the toolsmith
+                     toolsmith   the toolsmith alone
   --port N         port to listen on (default 11434; 0 picks a free port and prints it)
   --host ADDRESS   address to bind (default 127.0.0.1)
   -h, --help       show this help
@@ -23,8 +30,10 @@ POST /api/embed and /v1/embeddings (deterministic normalized vectors).
 
 Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose conditions all hold answers.
   when:  persona (a name in the system prompt, whole word), lastMessage (case-insensitive regex on the
-         last message), lastRole (user|tool|assistant), model, times (how often the rule may fire)
-  reply: text ({{lastMessage}} is replaced), reasoning, reasoningAs (field|think), toolCalls [{name, arguments}],
+         last message), lastRole (user|tool|assistant), lastTool (the tool whose result the last message
+         is), tool (a tool the request offers), model, times (how often the rule may fire)
+  reply: text ({{lastMessage}} is replaced, {{match.NAME}} by what lastMessage's (?<NAME>…) group matched),
+         reasoning, reasoningAs (field|think), toolCalls [{name, arguments}],
          embedded (hermes|mistral|json|pythonic|qwen-xml: write the calls into the text),
          wire (ollama-new|ollama-old|ollama-index-bug|openai|vllm|llamacpp; default ollama-new),
          chunkSize (characters per chunk, default 8), delayMs, firstByteDelayMs, usage (default true),
@@ -60,7 +69,7 @@ export const scriptedServerCommand: Command = {
     const options = parseOptions(args);
     let script: Awaited<ReturnType<typeof loadScript>>;
     try {
-      script = mergeScripts(await Promise.all(options.scripts.map((file) => loadScript(file))));
+      script = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
     } catch (error) {
       if (error instanceof ScriptError) throw new UserFacingError(error.message);
       throw error;

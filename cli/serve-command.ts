@@ -3,8 +3,8 @@ import { describeFailure } from "./report-failure.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { processEnvironment, serveEnvironment } from "../config/environment.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { instanceSettings, processEnvironment, serveEnvironment } from "../config/environment.ts";
+import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
@@ -12,9 +12,9 @@ import { ServedTools } from "../serve/served-tools.ts";
 import { builtInTools } from "../assembly/room-tools.ts";
 import { mcpHubFor } from "../assembly/mcp-hub-for.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
-import type { Sandbox } from "../sandbox/run-sandboxed.ts";
+import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../config/version.ts";
-import { startServe } from "../serve/start-serve.ts";
+import { bindServe, type RunningServe } from "../serve/start-serve.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
@@ -28,7 +28,7 @@ import { growProgressLine } from "./grow-lines.ts";
 import { Duration, formatDuration } from "../config/duration.ts";
 import { sleep } from "../concurrency/sleep.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--unsafe-no-sandbox]
+const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -43,6 +43,8 @@ Options:
   --grow-every DURATION  run org grow inside serve now and then every DURATION ("1h", "30m", "1h30m"): the
                      workspace's sessions grow the checkout serve runs from, by the workspace's "grow" settings;
                      serve takes each promotion or rollback itself (see org grow --help). Each run's summary is logged.
+  --supervise        run org supervise inside serve: a round of checks now and every supervise.every, for the
+                     workspace and the checkout serve runs from (see org supervise --help); what it does is logged.
 
 Routes:
   GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)
@@ -92,6 +94,7 @@ function parseOptions(args: string[]) {
     "unsafe-no-sandbox": { type: "boolean" },
     workers: { type: "string" },
     "grow-every": { type: "string" },
+    supervise: { type: "boolean" },
   });
   const port = Number(values.port ?? 7001);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
@@ -113,6 +116,7 @@ function parseOptions(args: string[]) {
   }
   return {
     growEvery,
+    supervise: values.supervise ?? false,
     port,
     host: values.host ?? "127.0.0.1",
     config: values.config,
@@ -136,11 +140,12 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
   const say = (line: string) => log(`grow: ${line}`);
   log(`grow: org grow runs in serve now and every ${formatDuration(options.everyMs)} (--grow-every), growing ${CHECKOUT_DIR}`);
   return (async () => {
-    const [{ growEvery }, { growRequest }, { runGrow }, { summaryLine }] = await Promise.all([
+    const [{ growEvery }, { growRequest }, { runGrow }, { summaryLine }, { growPause }] = await Promise.all([
       import("../grow/grow-every.ts"),
       import("../grow/grow-request.ts"),
       import("../grow/run-grow.ts"),
       import("../grow/grow-report.ts"),
+      import("../grow/grow-pause.ts"),
     ]);
     await growEvery({
       everyMs: options.everyMs,
@@ -164,33 +169,69 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
       onRun: (outcome) => say(`${summaryLine(outcome.report)}${outcome.path ? ` (report ${outcome.path})` : ""}`),
       say,
       describe: describeFailure,
+      paused: () => growPause(options.workspaceDir),
       signal: options.signal,
     });
-  })().catch((error) => say(`stopped: ${error instanceof Error ? error.message : String(error)}`));
+  })().catch((error) => say(`stopped: ${describeFailure(error)}`));
 }
 
-/** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
-export const serveCommand: Command = {
-  ...nameAndSummary("serve"),
-  help: HELP,
-  async run(args, signal) {
-    const options = parseOptions(args);
-    checkSandboxOffConsent("serve", options.unsafeNoSandbox);
-    if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
-    const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-    const config = loadCommandConfig(options.config, workspaceDir);
-    const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = serveEnvironment();
-    if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
-      throw new UserFacingError(
-        "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
-      );
-    }
-    // One sandbox for the server: its rooms, tools, toolsmith, MCP servers and grow runs share its bound and pool.
-    const { sandbox, sandboxPolicy } = sandboxAccessFrom({ config });
-    const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
-    const embedder = embedderFromEnvironment();
-    // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
-    const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
+/**
+ * `--supervise`: org supervise in this process, for the workspace and the checkout serve runs from, its lines in serve's
+ * log. A round under way when serve stops ends with it.
+ */
+function startSupervising(
+  serveOptions: ReturnType<typeof parseOptions>,
+  workspaceDir: string,
+  sandbox: Sandbox,
+  signal: AbortSignal,
+): Promise<void> | undefined {
+  if (!serveOptions.supervise) return undefined;
+  const say = (line: string) => log(`supervise: ${line}`);
+  const configFile = serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME);
+  return (async () => {
+    const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([import("../supervise/supervisor.ts"), import("../supervise/diagnose-incident.ts")]);
+    const settings = instanceSettings();
+    const loadConfig = () => loadOrgConfig(configFile, undefined, { workspaceDir });
+    say(
+      `org supervise runs in serve now and every ${formatDuration(loadConfig().supervise.every)} (--supervise), watching ${workspaceDir} and ${CHECKOUT_DIR}`,
+    );
+    await superviseEvery({
+      workspaceDir,
+      repoDir: CHECKOUT_DIR,
+      sandbox,
+      loadConfig,
+      instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
+      say,
+      diagnosisModel,
+      signal,
+    });
+  })().catch((error) => say(`stopped: ${describeFailure(error)}`));
+}
+
+/** What serve runs beside its routes until it stops, in serve's sandbox: `--grow-every` and `--supervise`. */
+function startBeside(options: ReturnType<typeof parseOptions>, workspaceDir: string, sandbox: Sandbox, stopping: AbortSignal): Promise<void> | undefined {
+  const running = [startGrowing(options, workspaceDir, sandbox, stopping), startSupervising(options, workspaceDir, sandbox, stopping)].filter(
+    (work) => work !== undefined,
+  );
+  return running.length === 0 ? undefined : Promise.all(running).then(() => undefined);
+}
+
+type ServeOptions = ReturnType<typeof parseOptions>;
+type ServeSettings = ReturnType<typeof serveEnvironment>;
+
+/**
+ * Everything serve answers with, started once the port is held: memory, the MCP servers, the served tools and the
+ * handler. Should any part fail to start, those already started are closed before the error goes on, so a failed
+ * start leaves no MCP server running.
+ */
+async function assembleServed(options: ServeOptions, workspaceDir: string, config: OrgConfig, settings: ServeSettings, access: SandboxAccess) {
+  const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
+  const { sandbox, sandboxPolicy } = access;
+  const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
+  const embedder = embedderFromEnvironment();
+  // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
+  const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
+  try {
     if (mcp) {
       mcp.subscribe((change) => change.type === "notice" && log(change.message));
       // However serve ends, its servers' groups are killed as it exits (their lifeline would end them a moment later).
@@ -222,7 +263,78 @@ export const serveCommand: Command = {
       ...(memory ? { memory } : {}),
       ...(mcp ? { toolFeed: mcp } : {}),
     });
-    const server = startServe({ handler, host: options.host, port: options.port });
+    return { tools, handler, mcp, memory };
+  } catch (error) {
+    await mcp?.close();
+    memory?.close();
+    throw error;
+  }
+}
+
+/** Waits for SIGTERM, Ctrl-C or the command's signal, then stops: no new requests, running turns get DRAIN_MS, then the rest. */
+async function serveUntilStopped(
+  served: Awaited<ReturnType<typeof assembleServed>>,
+  server: RunningServe,
+  growing: (stopping: AbortSignal) => Promise<void> | undefined,
+  signal: AbortSignal,
+): Promise<number> {
+  const { tools, handler, mcp, memory } = served;
+  const stopping = new AbortController();
+  const grown = growing(stopping.signal);
+  const onStop = () => stopping.abort();
+  signal.addEventListener("abort", onStop, { once: true });
+  process.on("SIGINT", onStop);
+  try {
+    if (!signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
+    log("stopping: no new requests; running turns get up to 0.5 s");
+    tools.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+    clearTimeout(timer);
+    await handler.close();
+    await mcp?.close();
+    memory?.close();
+    await server.stop(true);
+    // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending; a supervisor round ends.
+    if (grown) await Promise.race([grown, sleep(DRAIN_MS)]);
+    log("stopped");
+    return 0;
+  } finally {
+    signal.removeEventListener("abort", onStop);
+    process.off("SIGINT", onStop);
+  }
+}
+
+/** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
+export const serveCommand: Command = {
+  ...nameAndSummary("serve"),
+  help: HELP,
+  async run(args, signal) {
+    const options = parseOptions(args);
+    checkSandboxOffConsent("serve", options.unsafeNoSandbox);
+    if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
+    const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
+    const config = loadCommandConfig(options.config, workspaceDir);
+    const settings = serveEnvironment();
+    const { apiToken, hmacSecret, profile } = settings;
+    if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
+      throw new UserFacingError(
+        "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
+      );
+    }
+    // One sandbox for the server: its rooms, tools, toolsmith, MCP servers, grow runs and supervisor share its bound and pool.
+    const access = sandboxAccessFrom({ config });
+    // The port first: a port in use is said before any MCP server, memory or tool is started, so nothing is left running.
+    const server = bindServe({ host: options.host, port: options.port, authRequired: apiToken !== undefined || hmacSecret !== undefined });
+    let served: Awaited<ReturnType<typeof assembleServed>>;
+    try {
+      served = await assembleServed(options, workspaceDir, config, settings, access);
+      server.serve(served.handler);
+    } catch (error) {
+      await server.stop(true);
+      throw error;
+    }
+    const { tools } = served;
     tools.watch(HEAD_CHECK_MS, (result) => {
       if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
       else log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}, removed ${result.removed.join(", ") || "none"}`);
@@ -232,30 +344,6 @@ export const serveCommand: Command = {
     console.log(
       `org serve listening on ${server.url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${apiToken || hmacSecret ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`,
     );
-
-    const stopping = new AbortController();
-    const growing = startGrowing(options, workspaceDir, sandbox, stopping.signal);
-    const onStop = () => stopping.abort();
-    signal.addEventListener("abort", onStop, { once: true });
-    process.on("SIGINT", onStop);
-    try {
-      if (!signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve, { once: true }));
-      log("stopping: no new requests; running turns get up to 0.5 s");
-      tools.stop();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([server.stop(false), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
-      clearTimeout(timer);
-      await handler.close();
-      await mcp?.close();
-      memory?.close();
-      await server.stop(true);
-      // A grow run under way was cancelled with the rest: its build winds down, its proposals stay pending.
-      if (growing) await Promise.race([growing, sleep(DRAIN_MS)]);
-      log("stopped");
-      return 0;
-    } finally {
-      signal.removeEventListener("abort", onStop);
-      process.off("SIGINT", onStop);
-    }
+    return serveUntilStopped(served, server, (stopping) => startBeside(options, workspaceDir, access.sandbox, stopping), signal);
   },
 };

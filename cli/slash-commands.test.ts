@@ -81,6 +81,10 @@ function host(): SlashHost & { calls: string[] } {
     wish: (text) => {
       calls.push(`wish ${text}`);
     },
+    output: (number) => {
+      if (number !== undefined && number !== 1) throw new Error(`there is no result ${number}: give a number from 1 to 1, or none for the newest`);
+      return "── sh for agent, result 1 ──\nline one";
+    },
   };
 }
 
@@ -120,8 +124,22 @@ describe("runSlashCommand", () => {
     expect(switched.output).toBe("");
     expect(switched.room.mode()).toBe("direct:python");
     const refused = await run("/mode direct:nobody");
-    expect(refused.outcome).toBe("continue");
+    // The command failed and said why; the room goes on (the chat loop reads the next line).
+    expect(refused.outcome).toBe("failed");
     expect(refused.output).toBe("/mode: no persona named nobody; the room has agent, python");
+  });
+
+  test("/output shows a result's whole output, the newest without a number; a wrong number is refused with the range", async () => {
+    expect(parseInput("/output")).toEqual({ type: "command", command: { name: "output" } });
+    expect(parseInput("/output 3")).toEqual({ type: "command", command: { name: "output", number: 3 } });
+    expect((parseInput("/output last") as { message: string }).message).toBe(
+      "/output takes a result's number, e.g. /output 3 (its ✓ line names it). Usage: /output [N]",
+    );
+    expect(await run("/output")).toMatchObject({ outcome: "continue", output: "── sh for agent, result 1 ──\nline one" });
+    expect(await run("/output 7")).toMatchObject({
+      outcome: "failed",
+      output: "/output: there is no result 7: give a number from 1 to 1, or none for the newest",
+    });
   });
 
   test("/models, /tools, /use, /history, /save, /clear, /help, /quit", async () => {

@@ -14,6 +14,7 @@ export type SlashCommand =
   | { name: "undo"; force: boolean }
   | { name: "wish"; text: string }
   | { name: "mcp"; trust?: string }
+  | { name: "output"; number?: number }
   | { name: "help" }
   | { name: "quit" };
 
@@ -35,6 +36,13 @@ const bare = (name: BareCommand["name"], summary: string): Spec => ({
   summary,
   parse: (args) => (args.length === 0 ? { name } : "takes no arguments"),
 });
+
+/** A command that takes nothing or one whole number above 0: the command, or `refusal` for anything else. */
+function optionalCount(args: string[], command: (count: number | undefined) => SlashCommand, refusal: string): SlashCommand | string {
+  if (args.length === 0) return command(undefined);
+  const count = Number(args[0]);
+  return args.length > 1 || !Number.isInteger(count) || count <= 0 ? refusal : command(count);
+}
 
 const SPECS: Record<string, Spec> = {
   mode: {
@@ -61,13 +69,9 @@ const SPECS: Record<string, Spec> = {
   tools: bare("tools", "list the tools each persona may call, and which ones ask you first"),
   history: {
     usage: "/history [N]",
-    summary: "show the last N messages of this session (default 20)",
-    parse: (args) => {
-      if (args.length === 0) return { name: "history" };
-      const count = Number(args[0]);
-      if (args.length > 1 || !Number.isInteger(count) || count <= 0) return "takes a positive number, e.g. /history 50";
-      return { name: "history", count };
-    },
+    summary: "show the last N messages of this session (default 20), with the tools each reply ran",
+    parse: (args) =>
+      optionalCount(args, (count) => ({ name: "history", ...(count === undefined ? {} : { count }) }), "takes a positive number, e.g. /history 50"),
   },
   clear: bare("clear", "forget the conversation so far (the session file keeps it) and clear the screen"),
   save: {
@@ -107,6 +111,16 @@ const SPECS: Record<string, Spec> = {
         ? { name: "mcp", trust: server }
         : "takes nothing, or trust <server>, e.g. /mcp trust files";
     },
+  },
+  output: {
+    usage: "/output [N]",
+    summary: "show the whole output of the newest tool result, or of result N (its ✓ line names N)",
+    parse: (args) =>
+      optionalCount(
+        args,
+        (number) => ({ name: "output", ...(number === undefined ? {} : { number }) }),
+        "takes a result's number, e.g. /output 3 (its ✓ line names it)",
+      ),
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
@@ -225,93 +239,114 @@ export type SlashHost = {
   wish(text: string): void;
   /** The room's MCP servers: their lines for `/mcp`, and confirming one (the line to show). Absent when none is configured. */
   mcp?: { lines(): string[]; trust(server: string): string };
+  /** A tool result's whole output for `/output` (the newest without a number); throws saying which there are. */
+  output(number: number | undefined): string;
 };
 
-export type SlashOutcome = "continue" | "quit" | "cleared";
+/** `failed`: the command could not do what it was asked (it said why); the room goes on. */
+export type SlashOutcome = "continue" | "quit" | "cleared" | "failed";
+
+type SlashContext = { write(line: string): void; signal: AbortSignal };
+type Handlers = {
+  [Name in SlashCommand["name"]]: (command: Extract<SlashCommand, { name: Name }>, host: SlashHost, context: SlashContext) => Promise<void> | void;
+};
+
+/** What each command does; `runSlashCommand` says the outcome. */
+const HANDLERS: Handlers = {
+  mode(command, host, { write }) {
+    if (command.mode === undefined) {
+      const names = host.personas().map((persona) => persona.name);
+      write(`mode: ${host.mode()}  (others: group, ${names.map((name) => `direct:${name}`).join(", ")}, file:<path>)`);
+    }
+    // The room announces the new mode itself (the same way as when a persona switches it).
+    else host.setMode(command.mode);
+  },
+  async models(_command, host, { write, signal }) {
+    const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.server])];
+    for (const row of alignColumns(rows)) write(`  ${row}`);
+    for (const server of await host.serverModels(signal)) {
+      if ("error" in server) write(`  ${server.server}: cannot list models (${server.error})`);
+      else write(`  ${server.server} has: ${server.models.join(", ") || "(no models)"}`);
+    }
+  },
+  // The room announces the change itself (a "model" event), so it is said once.
+  use: (command, host, { signal }) => host.useModel(command.persona, command.model, signal),
+  tools(_command, host, { write }) {
+    for (const persona of host.personas()) {
+      const tools = persona.tools.map((tool) => (tool.approval === "ask" ? `${tool.name} (asks first)` : tool.name));
+      write(`  ${persona.name}: ${tools.join(", ") || "no tools"}`);
+    }
+  },
+  history(command, host, { write }) {
+    const lines = host.history(command.count ?? 20);
+    if (lines.length === 0) write("(no messages yet)");
+    for (const line of lines) write(line);
+  },
+  clear: (_command, host) => host.clear(),
+  save: async (command, host, { write }) => write(`saved the conversation to ${await host.save(command.file)}`),
+  async recall(command, host, { write, signal }) {
+    if (!host.recall) write("memory is off for this session (org said why when the room opened).");
+    else write(await host.recall(command.query, signal));
+  },
+  diff(_command, host, { write }) {
+    const diff = host.diff();
+    write(diff === undefined ? "(no workspace change in this session yet)" : diff.replace(/\n$/, ""));
+  },
+  undo: (command, host, { write }) => write(host.undo(command.force)),
+  wish: (command, host) => host.wish(command.text),
+  mcp(command, host, { write }) {
+    if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)');
+    else if (command.trust !== undefined) write(host.mcp.trust(command.trust));
+    else for (const line of host.mcp.lines()) write(line);
+  },
+  output: (command, host, { write }) => write(host.output(command.number)),
+  help: (_command, _host, { write }) => write(slashHelp()),
+  quit: () => {},
+};
+
+/** Hands `command` to its handler (a switch, so each gets its own command type). */
+function dispatch(command: SlashCommand, host: SlashHost, context: SlashContext): Promise<void> | void {
+  switch (command.name) {
+    case "mode":
+      return HANDLERS.mode(command, host, context);
+    case "models":
+      return HANDLERS.models(command, host, context);
+    case "use":
+      return HANDLERS.use(command, host, context);
+    case "tools":
+      return HANDLERS.tools(command, host, context);
+    case "history":
+      return HANDLERS.history(command, host, context);
+    case "clear":
+      return HANDLERS.clear(command, host, context);
+    case "save":
+      return HANDLERS.save(command, host, context);
+    case "recall":
+      return HANDLERS.recall(command, host, context);
+    case "diff":
+      return HANDLERS.diff(command, host, context);
+    case "undo":
+      return HANDLERS.undo(command, host, context);
+    case "wish":
+      return HANDLERS.wish(command, host, context);
+    case "mcp":
+      return HANDLERS.mcp(command, host, context);
+    case "output":
+      return HANDLERS.output(command, host, context);
+    case "help":
+      return HANDLERS.help(command, host, context);
+    case "quit":
+      return HANDLERS.quit(command, host, context);
+  }
+}
 
 /** Runs one command against the room; prints results and problems with `write`, never throws for user errors. */
-export async function runSlashCommand(
-  command: SlashCommand,
-  host: SlashHost,
-  context: { write(line: string): void; signal: AbortSignal },
-): Promise<SlashOutcome> {
-  const { write } = context;
+export async function runSlashCommand(command: SlashCommand, host: SlashHost, context: SlashContext): Promise<SlashOutcome> {
   try {
-    switch (command.name) {
-      case "mode":
-        if (command.mode === undefined) {
-          const names = host.personas().map((persona) => persona.name);
-          write(`mode: ${host.mode()}  (others: group, ${names.map((name) => `direct:${name}`).join(", ")}, file:<path>)`);
-        } else {
-          // The room announces the new mode itself (the same way as when a persona switches it).
-          host.setMode(command.mode);
-        }
-        return "continue";
-      case "models": {
-        const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.server])];
-        for (const row of alignColumns(rows)) write(`  ${row}`);
-        for (const server of await host.serverModels(context.signal)) {
-          if ("error" in server) write(`  ${server.server}: cannot list models (${server.error})`);
-          else write(`  ${server.server} has: ${server.models.join(", ") || "(no models)"}`);
-        }
-        return "continue";
-      }
-      case "use":
-        // The room announces the change itself (a "model" event), so it is said once.
-        await host.useModel(command.persona, command.model, context.signal);
-        return "continue";
-      case "tools": {
-        const personas = host.personas();
-        for (const persona of personas) {
-          const tools = persona.tools.map((tool) => (tool.approval === "ask" ? `${tool.name} (asks first)` : tool.name));
-          write(`  ${persona.name}: ${tools.join(", ") || "no tools"}`);
-        }
-        return "continue";
-      }
-      case "history": {
-        const lines = host.history(command.count ?? 20);
-        if (lines.length === 0) write("(no messages yet)");
-        for (const line of lines) write(line);
-        return "continue";
-      }
-      case "clear":
-        host.clear();
-        return "cleared";
-      case "save":
-        write(`saved the conversation to ${await host.save(command.file)}`);
-        return "continue";
-      case "recall":
-        if (!host.recall) write("memory is off for this session (org said why when the room opened).");
-        else write(await host.recall(command.query, context.signal));
-        return "continue";
-      case "diff": {
-        const diff = host.diff();
-        write(diff === undefined ? "(no workspace change in this session yet)" : diff.replace(/\n$/, ""));
-        return "continue";
-      }
-      case "undo":
-        write(host.undo(command.force));
-        return "continue";
-      case "wish":
-        host.wish(command.text);
-        return "continue";
-      case "mcp":
-        if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)');
-        else if (command.trust !== undefined) write(host.mcp.trust(command.trust));
-        else for (const line of host.mcp.lines()) write(line);
-        return "continue";
-      case "help":
-        write(slashHelp());
-        return "continue";
-      case "quit":
-        return "quit";
-    }
+    await dispatch(command, host, context);
+    return command.name === "quit" ? "quit" : command.name === "clear" ? "cleared" : "continue";
   } catch (error) {
-    if (context.signal.aborted) {
-      write(`/${command.name} was stopped.`);
-      return "continue";
-    }
-    write(`/${command.name}: ${error instanceof Error ? error.message : String(error)}`);
-    return "continue";
+    context.write(context.signal.aborted ? `/${command.name} was stopped.` : `/${command.name}: ${error instanceof Error ? error.message : String(error)}`);
+    return "failed";
   }
 }

@@ -14,6 +14,7 @@ import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
+import { orgCloneNote } from "./org-clone-note.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -41,6 +42,9 @@ new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation
       then the candidate instance is stopped. It stops at the first stage that fails, says why, and leaves
       the candidate running to inspect (exit 1). With --json the line also has "promoted", "stages"
       ([{stage, ok, command, exitCode, detail, durationMs, reportPath?}]) and, on failure, "stoppedAt".
+      Last (on stderr with --json) it says what still runs in tmux (current, serving the tool), at which URL
+      and window, and the exact command that stops it.
+      Run from a directory outside org's clone, the branch still goes to the clone: a 'note:' line says so.
 list  Promoted tools (tools/generated/ of the checkout) and candidates (cand/* branches, read with git).
 show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch. A name that
       is not promoted is looked up on the cand/* branches: each candidate is shown with the --ref to use.
@@ -176,22 +180,51 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
     outcome = await runToolsmith({ ...toolsmith, signal, onEvent: showEvent });
   }
-  const built = {
-    stage: "build",
-    ok: outcome.ok,
-    detail: outcome.ok ? `${outcome.name} on ${outcome.branch} (${outcome.commit.slice(0, 12)})` : outcome.failure,
-  };
+  return reportToolNew({ json: values.json ?? false, promote: values.promote ?? false, repo: values.repo, repoDir }, outcome, cycle, cycleCli);
+}
+
+/**
+ * What `tool new` prints at the end and its exit code: the `--json` line, or the line for a person; after a cycle,
+ * what it left running in tmux and the command that stops it, last (on stderr under `--json`).
+ */
+async function reportToolNew(
+  asked: { json: boolean; promote: boolean; repo: string | undefined; repoDir: string },
+  outcome: ToolsmithOutcome,
+  cycle: CycleOutcome | undefined,
+  cycleCli: typeof import("./tool-cycle.ts") | undefined,
+): Promise<number> {
   const stopped = cycle?.stages.find((stage) => !stage.ok);
   const failure = outcome.ok ? (stopped ? `stopped at ${stopped.stage}: ${stopped.detail}` : undefined) : outcome.failure;
   const ok = outcome.ok && (cycle?.ok ?? true);
-  if (values.json) {
+  // The cycle started current, and the candidate unless it stopped before: whichever answers still runs.
+  const running =
+    cycle && cycleCli && (ok || (stopped && stopped.stage !== "build"))
+      ? await cycleCli.runningInstancesLine(ok ? ["current"] : ["current", "candidate"], ok && outcome.ok ? `serving ${outcome.name}` : "")
+      : undefined;
+  // Run from a project, the branch (and a merge) went to org's own clone: said once, before the last line.
+  const promoted = ok && cycle !== undefined;
+  const note = outcome.ok
+    ? orgCloneNote({
+        repoDir: asked.repoDir,
+        from: process.cwd(),
+        went: promoted ? `${outcome.name} (${outcome.branch}, merged into main)` : `${outcome.name}'s branch ${outcome.branch}`,
+        onMain: promoted,
+      })
+    : undefined;
+  if (note) say(note);
+  if (asked.json) {
+    const built = {
+      stage: "build",
+      ok: outcome.ok,
+      detail: outcome.ok ? `${outcome.name} on ${outcome.branch} (${outcome.commit.slice(0, 12)})` : outcome.failure,
+    };
     const line = {
       ok,
       ...(outcome.ok || outcome.name ? { name: outcome.name } : {}),
       ...(outcome.ok ? { branch: outcome.branch, commit: outcome.commit } : {}),
       attempts: outcome.attempts,
       ...(failure !== undefined ? { failure } : {}),
-      ...(values.promote
+      ...(asked.promote
         ? {
             promoted: ok,
             ...(ok ? {} : { stoppedAt: stopped?.stage ?? "build" }),
@@ -199,14 +232,17 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
           }
         : {}),
     };
+    if (running) say(running);
     console.log(terminalSafeJson(line));
   } else if (outcome.ok && cycle?.ok) {
-    console.log(`${outcome.name} is promoted: ${outcome.branch} is on main, and current serves it. Undo with ${orgInvocation()} rollback`);
+    console.log(`${outcome.name} is promoted: ${outcome.branch} is on main; undo it with ${orgInvocation()} rollback`);
+    if (running) console.log(running);
   } else if (outcome.ok && stopped) {
     say(`stopped at ${stopped.stage}: ${stopped.detail}`);
     say(
-      `the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}; stop it with ${orgInvocation()} instance stop candidate`,
+      `the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}`,
     );
+    if (running) say(running);
   } else if (outcome.ok) {
     const { tryItCommand } = await import("../toolsmith/try-it-command.ts");
     const tryIt = tryItCommand({
@@ -214,7 +250,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
       name: outcome.name,
       branch: outcome.branch,
       input: outcome.tryInput,
-      ...(values.repo === undefined ? {} : { repo: repoDir }),
+      ...(asked.repo === undefined ? {} : { repo: asked.repoDir }),
     });
     console.log(`${outcome.name} is on ${outcome.branch}. Try it: ${tryIt}`);
   } else {

@@ -1,4 +1,4 @@
-import { environmentSettings } from "../config/environment.ts";
+import { environmentSettings, instanceSettings } from "../config/environment.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import type { BuildProgress } from "../cycle/build-and-promote.ts";
 import type { CandidateCycleRequest, CycleStage, CycleStageName } from "../cycle/promote-candidate.ts";
@@ -7,6 +7,8 @@ import { fitnessLines } from "../fitness/fitness-lines.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import { promoteLines } from "../fitness/promote-judged.ts";
 import { RepoGit } from "../git/repo-git.ts";
+import { probeHealth } from "../instances/health-probe.ts";
+import type { InstanceRole } from "../instances/side-by-side.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { judgeCommands, orgInvocation } from "./org-invocation.ts";
@@ -83,4 +85,29 @@ export function showCycleProgress(): (progress: BuildProgress) => void {
         return;
     }
   };
+}
+
+/**
+ * What still runs in tmux after `tool new --promote`, where, and the exact command that stops it, as one line: the
+ * cycle starts current (and the candidate) and leaves current serving the promoted tool. Each role is asked on its
+ * port; one that does not answer is not named. Undefined when none answers.
+ */
+export async function runningInstancesLine(roles: readonly InstanceRole[], what = ""): Promise<string | undefined> {
+  const settings = instanceSettings();
+  const port = (role: InstanceRole) => (role === "current" ? settings.currentPort : settings.candidatePort);
+  const answering: InstanceRole[] = [];
+  for (const role of roles) if ((await probeHealth(port(role), 1_000)).kind === "org") answering.push(role);
+  if (answering.length === 0) return undefined;
+  const session = settings.tmuxSession;
+  // The stop command works pasted into a fresh terminal: a session other than the default is named on it.
+  const prefix = session === "org" ? "" : `ORG_TMUX_SESSION=${shellWord(session)} `;
+  const where = answering.map(
+    (role) =>
+      `${role === "current" ? "current" : "the candidate"}${role === "current" && what ? ` ${what}` : ""} at http://127.0.0.1:${port(role)} (tmux window ${session}:${role})`,
+  );
+  const stop =
+    answering.length === 1
+      ? `stop it with: ${prefix}${orgInvocation()} instance stop ${answering[0]}`
+      : `stop both with: ${prefix}${orgInvocation()} instance stop`;
+  return `still running: ${where.join(" and ")}; look with tmux attach -t ${shellWord(session)}; ${stop}`;
 }

@@ -15,6 +15,28 @@ const now = Date.now();
 recordToolCall(root, { tool: "word_count", version: "v1", ok: true, durationMs: 40, time: now - 1_000 });
 recordToolCall(root, { tool: "word_count", version: "v1", ok: true, durationMs: 60, time: now - 500 });
 recordToolCall(root, { tool: "word_count", version: "v1", ok: false, reason: "timeout", durationMs: 3_000, input: { text: "x" }, error: "killed", time: now });
+// The caller's, not the tool's: refused by its input schema, and cut by the caller.
+for (const time of [now - 300, now - 200])
+  recordToolCall(root, {
+    tool: "word_count",
+    version: "v1",
+    ok: false,
+    reason: "input",
+    durationMs: 30,
+    input: { nottext: 1 },
+    error: "the input does not match",
+    time,
+  });
+recordToolCall(root, {
+  tool: "word_count",
+  version: "v1",
+  ok: false,
+  reason: "cancelled",
+  durationMs: 10,
+  input: { text: "y" },
+  error: "cancelled",
+  time: now - 100,
+});
 
 async function toolStats(args: string[]) {
   const child = Bun.spawn(orgCommand(["tool", "stats", ...args, "--repo", root]), { stdout: "pipe", stderr: "pipe" });
@@ -29,7 +51,9 @@ describe("tool stats", () => {
     const { tools } = JSON.parse(stdout);
     expect(tools.map((entry: { tool: string }) => entry.tool)).toEqual(["never_used", "word_count"]);
     expect(tools[0]).toMatchObject({ calls: 0, ok: 0, failed: 0 });
-    expect(tools[1]).toMatchObject({ calls: 3, ok: 2, failed: 1, failedBy: { timeout: 1 }, latencyMs: { p50: 60, max: 3_000 } });
+    // Input and cancelled calls are outcomes of their own: neither a failure of the tool nor part of its success or trust.
+    expect(tools[1]).toMatchObject({ calls: 6, ok: 2, failed: 1, input: 2, cancelled: 1, failedBy: { timeout: 1 }, latencyMs: { max: 3_000 } });
+    expect(tools[1].successRate).toBeCloseTo(2 / 3, 6);
     expect(tools[1].trust).toBeCloseTo(2 / 3, 3);
   });
 
@@ -37,8 +61,8 @@ describe("tool stats", () => {
     const one = await toolStats(["word_count"]);
     expect(one.exitCode).toBe(0);
     const lines = one.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^tool +calls +ok +failed +success +trust +p50 ms +p95 ms +last call$/);
-    expect(lines[1]).toMatch(/^word_count +3 +2 +1 +66\.7 % +66\.7 % +60 +3000 +\d{4}-/);
+    expect(lines[0]).toMatch(/^tool +calls +ok +failed +input +cancelled +success +trust +p50 ms +p95 ms +last call$/);
+    expect(lines[1]).toMatch(/^word_count +6 +2 +1 +2 +1 +66\.7 % +66\.7 % +\d+ +3000 +\d{4}-/);
     expect(lines[2]).toMatch(/^ +failed: timeout 1$/);
     const none = await toolStats(["no_such_tool"]);
     expect(none.exitCode).toBe(1);
@@ -53,6 +77,8 @@ describe("tool stats", () => {
         ok: 0,
         failed: 0,
         failedBy: {},
+        input: 0,
+        cancelled: 0,
         latencyMs: { mean: 0, p50: 0, p95: 0, max: 0, total: 0 },
       },
     ]);

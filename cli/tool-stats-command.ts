@@ -10,9 +10,12 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 
 /** The `tool stats` paragraph of `org tool --help`. */
 export const TOOL_STATS_HELP = `stats Every call of a generated tool, from the room, serve, MCP, workflows and tool run, as recorded in
-      .org/usage/ of the checkout: calls, ok, failed (by reason), success, trust (the success weighted by
-      age, half-life 7 days), latency p50/p95. NAME shows one tool. --json prints one JSON line
-      {"tools":[{tool, calls, ok, failed, failedBy, successRate, trust, latencyMs, firstCall, lastCall}]}.`;
+      .org/usage/ of the checkout: calls, ok, failed (the tool's own failures, by reason), input (refused by
+      the tool's input schema: the caller's mistake), cancelled (cut by the caller), success and trust (over
+      ok and failed only; trust weighted by age, half-life 7 days), latency p50/p95. Input and cancelled
+      calls never count toward a tool's health (org grow's rollbacks). NAME shows one tool. --json prints one
+      JSON line {"tools":[{tool, calls, ok, failed, failedBy, input, cancelled, successRate, trust, latencyMs,
+      firstCall, lastCall}]}.`;
 
 const percent = (rate: number | undefined) => (rate === undefined ? "-" : `${(rate * 100).toFixed(1)} %`);
 
@@ -22,7 +25,7 @@ export function formatToolStats(stats: readonly ToolStats[]): string {
   const names = stats.map((entry) => sanitizeOneLine(entry.tool).slice(0, 48));
   const width = Math.max(4, ...names.map((name) => name.length));
   const lines = [
-    `${"tool".padEnd(width)}  ${"calls".padStart(6)}  ${"ok".padStart(6)}  ${"failed".padStart(6)}  success    trust    p50 ms  p95 ms  last call`,
+    `${"tool".padEnd(width)}  ${"calls".padStart(6)}  ${"ok".padStart(6)}  ${"failed".padStart(6)}  ${"input".padStart(6)}  cancelled  success    trust    p50 ms  p95 ms  last call`,
   ];
   for (const [index, entry] of stats.entries()) {
     lines.push(
@@ -31,6 +34,8 @@ export function formatToolStats(stats: readonly ToolStats[]): string {
         String(entry.calls).padStart(6),
         String(entry.ok).padStart(6),
         String(entry.failed).padStart(6),
+        String(entry.input).padStart(6),
+        String(entry.cancelled).padStart(9),
         percent(entry.successRate).padStart(7),
         percent(entry.trust).padStart(8),
         String(entry.latencyMs.p50).padStart(8),

@@ -2,13 +2,15 @@
 // lists it, refuses over the user's later edit, takes it back with --force, and the resumed session's models no
 // longer carry the turn that made it. Real processes, the scripted server on 127.0.0.1, the real sandbox.
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
+import { applyAndRecord, CHANGES_DIR } from "../workspace/change-journal.ts";
+import { computeChangeSet } from "../workspace/change-set.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-undo-"));
 // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
@@ -80,4 +82,42 @@ test("org chat applies the agent's change under the write view; org undo lists i
   expect(JSON.stringify(messages)).not.toContain("fix the sum");
   expect(JSON.stringify(messages)).not.toContain("Fixed: sum adds now.");
   expect(JSON.stringify(messages)).toContain("and now?");
+}, 60_000);
+
+test("org undo ignores a journal that came with a clone: a repository shipping .org/changes/2999…/ gets nothing replayed", async () => {
+  const base = mkdtempSync(join(tmpdir(), "org-undo-clone-"));
+  try {
+    // Where the records were made: taking them back there would write .npmrc, a workflow and a link to ~/.bashrc.
+    const origin = join(base, "origin");
+    mkdirSync(join(origin, "workflows"), { recursive: true });
+    writeFileSync(join(origin, ".npmrc"), "registry=https://evil.example/\n");
+    writeFileSync(join(origin, "workflows", "deploy.json"), '{"steps":[]}\n');
+    symlinkSync("/root/.bashrc", join(origin, "rc"));
+    mkdirSync(join(origin, "empty"));
+    const record = applyAndRecord(origin, computeChangeSet({ baseDir: origin, changedDir: join(origin, "empty") }));
+    const planted = "29991231T235959-999-zzzzzz";
+    cpSync(join(origin, CHANGES_DIR, record.id), join(origin, CHANGES_DIR, planted), { recursive: true });
+    const json = join(origin, CHANGES_DIR, planted, "change.json");
+    writeFileSync(json, readFileSync(json, "utf8").replace(record.id, planted));
+    rmSync(join(origin, "empty"), { recursive: true });
+    writeFileSync(join(origin, "README.md"), "a project\n");
+    gitSync(origin, ["init", "--quiet", "--initial-branch=main"]);
+    gitSync(origin, ["add", "README.md"]);
+    gitSync(origin, ["add", "--force", ".org/changes"]);
+    gitSync(origin, ["commit", "--quiet", "-m", "a project with a journal"]);
+    const clone = join(base, "clone");
+    gitSync(base, ["clone", "--quiet", origin, clone]);
+    expect(existsSync(join(clone, CHANGES_DIR, planted, "change.json"))).toBe(true);
+
+    const listed = await runOrgProcess(["undo", "--list"], { cwd: clone, env: {} });
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stdout).toBe("(no change recorded in this workspace)\n");
+    expect(listed.stderr).toContain("2 record(s) under .org/changes/ are ignored: not made in this workspace's .org");
+    const undone = await runOrgProcess(["undo", "--force"], { cwd: clone, env: {} });
+    expect(undone.exitCode).toBe(1);
+    expect(undone.stderr).toContain("there is no applied change to undo");
+    for (const path of [".npmrc", "workflows", "rc"]) expect(lstatSync(join(clone, path), { throwIfNoEntry: false })).toBeUndefined();
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 }, 60_000);

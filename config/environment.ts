@@ -177,6 +177,27 @@ export function windowEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
   return passed;
 }
 
+// The gate's tests stage runs main's tests with these of the gate's variables and no others: no model server, API key
+// or org setting of the shell reaches them (a test must not depend on where it runs). Those that can move what a test
+// touches on disk into the judged worktree (where programs are found, home, temporary files) are `keyed`: the trace of
+// which tests read tools/generated/ holds only for their values. The rest are passed as they are (a locale, a time
+// zone, the terminal's name, the test run's id for its reaper) and can only change what a test reads outside it.
+const GATE_TEST_KEYED = ["PATH", "HOME", "TMPDIR"] as const;
+const GATE_TEST_PASSED = ["LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "USER", "LOGNAME", "SHELL", "ORG_TEST_RUN"] as const;
+
+/** The environment the gate's tests stage runs its `bun test` processes with, and the part of it a trace is keyed on. */
+export function gateTestEnvironment(env: NodeJS.ProcessEnv = process.env): { variables: Record<string, string>; keyed: Record<string, string> } {
+  const pick = (names: readonly string[]) =>
+    Object.fromEntries(
+      names.flatMap((name) => {
+        const value = env[name];
+        return value === undefined ? [] : [[name, value] as const];
+      }),
+    );
+  const keyed = pick(GATE_TEST_KEYED);
+  return { variables: { ...pick(GATE_TEST_PASSED), ...keyed }, keyed };
+}
+
 /** The value of a variable the config names (e.g. a server's `apiKeyEnv`); undefined when unset or blank. */
 export function environmentVariable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env[name]?.trim() || undefined;

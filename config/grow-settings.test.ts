@@ -22,6 +22,7 @@ describe("grow settings in org.config.json", () => {
       budgetMinutes: 30,
       maxTools: 3,
       maxTokens: 500_000,
+      confirmSessions: 2,
     });
   });
 

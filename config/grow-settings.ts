@@ -40,7 +40,11 @@ export const GrowSettings = z.strictObject({
     .default(30),
   /** Tools one run may build, unless `--max-tools` says otherwise. */
   maxTools: z.int().min(0).max(100).default(3),
-  /** Model tokens (prompt and completion) one run's builds may spend. */
+  /** Model tokens (prompt and completion) one run may spend: noticing, merging and the builds, counted as they stream. */
   maxTokens: z.int().min(1).max(1_000_000_000).default(500_000),
+  /** The model that hears needs in what was said and judges whether two needs are one (on the toolsmith's server); default: the toolsmith's. */
+  model: z.string().trim().min(1).max(200).optional(),
+  /** Sessions a need no person asked for (only a model's or a tool's words) must be seen in before a run builds it. */
+  confirmSessions: z.int().min(1).max(1000).default(2),
 });
 export type GrowSettings = z.output<typeof GrowSettings>;

@@ -9,8 +9,11 @@ import { JsonSyntaxError, parseJsonWithLines } from "./parse-json-with-lines.ts"
 import { BUILTIN_POLICY_NAMES, GENERATED_TOOLS_DIR, knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
+import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
+import { WORKSPACE_VIEWS } from "./workspace-views.ts";
 import {
   DEFAULT_MCP,
   McpServerEntry,
@@ -22,7 +25,10 @@ import {
   mcpToolOwner,
 } from "./mcp-servers.ts";
 
-export const CONFIG_FILE_NAME = "org.config.json";
+// Declared with the workspace's layout, so a command can look for the file without loading this schema; every other
+// file keeps importing it from here.
+import { CONFIG_FILE_NAME } from "./workspace-paths.ts";
+export { CONFIG_FILE_NAME };
 
 // Declared beside the MCP servers' schema, which needs it too; every other file keeps importing it from here.
 export { ToolPolicy } from "./tool-policy.ts";
@@ -139,19 +145,26 @@ export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny:
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
 export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
 
-/** `sandbox.workspace`'s values: how sandboxed commands see the workspace. */
-export const WORKSPACE_VIEWS = ["read", "write", "none"] as const;
-
 /** How sandboxed commands see the workspace, and what their changes may touch. */
 export const SandboxEntry = z.strictObject({
   /** "read": read-only at /workspace (default); "write": a private copy whose changes come back as patches; "none": not at all. */
   workspace: z.enum(WORKSPACE_VIEWS).optional(),
   /** Paths (globs) no workspace change may touch, beside the defaults (.git/**, .org/**, .env*, …). */
   protectedPaths: z.array(z.string().min(1).max(500)).max(500).optional(),
+  /**
+   * Paths (globs) of secret files the agents never see in either view nor change (default DEFAULT_SECRET_PATHS: .env*,
+   * .npmrc, *.pem, *.key, id_*, .netrc, .git-credentials); a list given here replaces the default.
+   */
+  secretPaths: z.array(z.string().min(1).max(500)).max(500).optional(),
   /** The workspace_write policy in the console: "ask" (default), "allow" or "deny". Over HTTP, serve.tools.workspace_write (default "deny"). */
   workspaceWrite: ToolPolicy.optional(),
 });
-export type SandboxSettings = { workspace: (typeof WORKSPACE_VIEWS)[number]; protectedPaths: string[]; workspaceWrite: ToolPolicy };
+export type SandboxSettings = {
+  workspace: (typeof WORKSPACE_VIEWS)[number];
+  protectedPaths: string[];
+  secretPaths: readonly string[];
+  workspaceWrite: ToolPolicy;
+};
 
 /** `org.config.json`: every key optional; the defaults and the environment fill in the rest. */
 export const OrgConfigFile = z.strictObject({
@@ -168,6 +181,10 @@ export const OrgConfigFile = z.strictObject({
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
+  /** `org supervise`: how often it checks, its bounds, which fixes apply without a person, its webhook. */
+  supervise: SuperviseSettings.optional(),
+  /** `org backup`: where backups go and how many are kept. */
+  backup: BackupSettings.optional(),
   /** `org workflow plan` and `plan_workflow`: the planner's model, repair rounds and step bound. */
   workflow: WorkflowSettings.optional(),
   sandbox: SandboxEntry.optional(),
@@ -195,6 +212,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   network: NetworkSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  supervise: SuperviseSettings;
+  backup: BackupSettings;
   workflow: WorkflowSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
@@ -276,6 +295,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
+  if (first === "supervise" && path.length === 1) return Object.keys(SuperviseSettings.shape);
+  if (first === "backup" && path.length === 1) return Object.keys(BackupSettings.shape);
   if (first === "workflow" && path.length === 1) return Object.keys(WorkflowSettings.shape);
   if (first === "mcpServers" && path.length === 2) return Object.keys(McpServerEntry.shape);
   if (first === "mcp" && path.length === 1) return Object.keys(McpSettings.shape);
@@ -453,10 +474,13 @@ function resolveOrgConfig(
     },
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     grow: file.grow ?? GrowSettings.parse({}),
+    supervise: file.supervise ?? SuperviseSettings.parse({}),
+    backup: file.backup ?? BackupSettings.parse({}),
     workflow: file.workflow ?? WorkflowSettings.parse({}),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],
+      secretPaths: file.sandbox?.secretPaths ?? DEFAULT_SECRET_PATHS,
       workspaceWrite: file.sandbox?.workspaceWrite ?? "ask",
     },
     mcpServers,

@@ -1,6 +1,6 @@
 import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "./workspace-paths.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, linkOnTheWay, TOOL_NAME_PATTERN } from "./workspace-paths.ts";
 
 // config/org-config.ts names the folder in its refusals through this module.
 export { GENERATED_TOOLS_DIR };
@@ -36,9 +36,12 @@ export const RESERVED_TOOL_NAMES: readonly string[] = [
 
 /**
  * The folders under `<root>/tools/generated/`: `names` are real directories with a tool's name (sorted), `others`
- * the directories whose name is not one. A symlink is not followed: a tool's folder is a real directory.
+ * the directories whose name is not one. A symlink is not followed: a tool's folder is a real directory, and so are
+ * `tools/` and `tools/generated/` (when one is a link, `linked` names it and there are no folders).
  */
-export function generatedToolFolders(root: string): { names: string[]; others: string[] } {
+export function generatedToolFolders(root: string): { names: string[]; others: string[]; linked?: string } {
+  const linked = linkOnTheWay(root, GENERATED_TOOLS_DIR);
+  if (linked !== undefined) return { names: [], others: [], linked };
   let entries: Dirent[];
   try {
     entries = readdirSync(join(root, GENERATED_TOOLS_DIR), { withFileTypes: true });

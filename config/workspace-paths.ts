@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 
 // The layout org keeps in a workspace and in its own checkout: `.org/` for state (never committed) and
@@ -6,6 +7,8 @@ import { join } from "node:path";
 /** The checkout org runs from. */
 export const CHECKOUT_DIR = join(import.meta.dir, "..");
 
+/** A workspace's room configuration (read by `config/org-config.ts`). */
+export const CONFIG_FILE_NAME = "org.config.json";
 /** org's state folder under a workspace or checkout; it is git-ignored. */
 export const ORG_DIR = ".org";
 /** Per-session scratch folders: `.org/scratch/<session>`. */
@@ -38,6 +41,29 @@ export const WORKFLOW_FILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.jso
 
 /** Where promoted generated tools live, one folder each, under a workspace or org's checkout. */
 export const GENERATED_TOOLS_DIR = join("tools", "generated");
+
+/**
+ * The first folder on the way to `relative` under `root` (`relative` itself included) that is a link, or undefined
+ * when each is a real folder or is not there. org reads `tools/generated/` and `workflows/` only through real
+ * folders: a link `tools -> x` would put x/generated/, which no check saw as promoted tools, in their place.
+ */
+export function linkOnTheWay(root: string, relative: string): string | undefined {
+  const parts = relative.split("/");
+  for (let count = 1; count <= parts.length; count += 1) {
+    const path = parts.slice(0, count).join("/");
+    try {
+      if (lstatSync(join(root, path)).isSymbolicLink()) return path;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Why org reads nothing under `relative` of a root: `link`, a folder on the way, is a link. */
+export function linkedFolderProblem(relative: string, link: string): string {
+  return `${link} is a symbolic link; org reads ${relative}/ only through real folders, so nothing under it is used`;
+}
 
 /** A generated tool's name, and so its folder's: snake_case, 2–48 characters, safe as a folder and an OpenAI tool name. */
 export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { workingStrace } from "../fitness/folder-trace.ts";
+import { FitnessReport } from "../git/fitness-report.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -34,11 +36,21 @@ afterAll(async () => {
   for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A throw-away main whose .org/ (reports, worktrees, the gate's key) is no part of its files. */
-function throwawayRepo(): { git: RepoGit } & Disposable {
+/**
+ * A throw-away main whose .org/ (reports, worktrees, the gate's key) is no part of its files; `withTests`: a module
+ * that names tools/generated/ and two tests that import it, one of which looks into the folder (the gate's tests stage).
+ */
+function throwawayRepo(withTests = false): { git: RepoGit } & Disposable {
   const repo = tempGitRepo("org-cycle-");
   writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
-  gitSync(repo.dir, ["add", ".gitignore"]);
+  if (withTests) {
+    writeFileSync(join(repo.dir, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    const test = (body: string) =>
+      `import { expect, test } from "bun:test";\nimport { existsSync } from "node:fs";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("t", () => {\n  ${body}\n});\n`;
+    writeFileSync(join(repo.dir, "looks.test.ts"), test('expect(typeof existsSync(GENERATED_DIR)).toBe("boolean");'));
+    writeFileSync(join(repo.dir, "names.test.ts"), test('expect(GENERATED_DIR).toBe("tools/generated");'));
+  }
+  gitSync(repo.dir, ["add", "-A"]);
   gitSync(repo.dir, ["commit", "--quiet", "-m", "a main for candidates"]);
   return { git: new RepoGit(repo.dir), [Symbol.dispose]: () => repo[Symbol.dispose]() };
 }
@@ -63,8 +75,8 @@ function cycleOn(git: RepoGit): Omit<CandidateCycleRequest, "branch" | "onProgre
   };
 }
 
-test("a goal becomes a tool on main: built, started beside current, judged pass and promoted, each stage a value", async () => {
-  using repo = throwawayRepo();
+test("a goal becomes a tool on main: built (main's tests traced beside it), started beside current, judged pass and promoted, each stage a value", async () => {
+  using repo = throwawayRepo(true);
   const parts = cycleOn(repo.git);
   const heard: BuildProgress[] = [];
   const goal = SCRIPTED_TOOLS.find((tool) => tool.fixture.spec.name === "word_count")?.goal as string;
@@ -99,6 +111,20 @@ test("a goal becomes a tool on main: built, started beside current, judged pass 
     expect(cycle.promotion).toMatchObject({ kind: "promoted", branch: built.branch, merge: main });
     expect(gitSync(repo.git.repoDir, ["rev-parse", "main^2"]).trim()).toBe(built.commit);
     expect(gitSync(repo.git.repoDir, ["ls-tree", "--name-only", "main:tools/generated"]).trim()).toBe("word_count");
+    // Main's tests were traced beside the build, so the gate ran only the one that looks into tools/generated/.
+    const beside = heard.flatMap((progress) => (progress.type === "note" && progress.stage === "build" ? [progress.line] : []));
+    const tests = FitnessReport.parse(JSON.parse(readFileSync(cycle.reportPath as string, "utf8"))).checks.find((check) => check.stage === "tests");
+    if (workingStrace()) {
+      expect(beside).toEqual([
+        "beside the build: tracing the 2 test file(s) a tool can reach, each alone under strace, once for this code (first trace for this code)",
+        "beside the build: tracing the tests this change reaches: 2/2",
+        "beside the build: traced 2 file(s): 1 read tools/generated/ (recorded for this code)",
+      ]);
+      expect(tests?.figures).toMatchObject({ selection: "recorded readers", ran: ["looks.test.ts"], notReading: ["names.test.ts"], passed: 1 });
+    } else {
+      expect(beside).toEqual([]);
+      expect(tests?.figures).toMatchObject({ selection: "all", ran: ["looks.test.ts", "names.test.ts"] });
+    }
     // Progress came in order: the toolsmith's branch, then each stage started and done, the gate's outcome before its end.
     const order = heard.flatMap((progress) =>
       progress.type === "toolsmith" && progress.event.type === "branch-created"

@@ -132,7 +132,8 @@ export async function promoteCandidate(request: CandidateCycleRequest): Promise<
       if (!isStageRefusal(error)) throw error;
       return { ok: false, exitCode: 2, detail: verdictLine({ why: error.message }) };
     }
-    const judged = await runFitness({ ...options, candidatePort: candidate.port, currentPort: current.port, signal });
+    const onProgress = (line: string) => tell({ type: "note", stage: "fitness", line });
+    const judged = await runFitness({ ...options, candidatePort: candidate.port, currentPort: current.port, onProgress, signal });
     tell({ type: "judged", outcome: judged });
     if (judged.report) outcome.verdict = judged.report.verdict;
     if (judged.path) outcome.reportPath = judged.path;

@@ -40,6 +40,8 @@ const NOT_REPO_PATHS = new Map<string, string>([
   ["x.md/", "a hostile file name a reply may carry"],
   ["run.md.sh", "a hostile file name a reply may carry"],
   ["notes.md.sh", "a hostile file name a reply may carry"],
+  ["NOTES.md", "the file the playground's scripted agent writes in the user's project"],
+  ["Cargo.toml", "a Rust project's file, by which the playground's agent knows how to run its tests"],
 ]);
 /** Folders that hold what org writes at run time, absent from a fresh checkout. */
 const RUNTIME_PREFIXES = ["tools/generated/", "node_modules/"];

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -6,51 +6,69 @@ import { sha256Hex } from "../generated-tools/tool-metadata.ts";
 import { FITNESS_DIR, canonicalJson } from "../git/gate-key.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
-import { committedCode } from "./tool-scenario-records.ts";
+import { filesOutsideTools } from "../git/tool-tree.ts";
 
 /** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */
 export const READERS_DIR = join(FITNESS_DIR, "readers");
 const KEPT = 8;
-/** The environment variables whose presence can change what org, bun or a test does, so a trace holds only for them. */
-const KEYED_VARIABLE = /^(?:ORG_|OLLAMA_|BUN_|NODE_|LC_|TMUX_TMPDIR$|LANG$|TZ$|TMPDIR$|NO_COLOR$|PATH$|HOME$)/;
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-const FolderReaders = z.strictObject({ version: z.literal(1), key: Sha256, traced: z.array(z.string()), readers: z.array(z.string()) });
+/**
+ * What a trace depends on, part by part, as a record keeps it to say later why a trace is new: each file of the code
+ * (path → mode and the start of its object id), the tests, the bun, bun's configuration files and the keyed
+ * variables (their values hashed).
+ */
+const TraceParts = z.strictObject({
+  code: z.record(z.string(), z.string()),
+  tests: z.array(z.string()),
+  bun: z.string(),
+  configuration: z.record(z.string(), z.string()),
+  environment: z.record(z.string(), z.string()),
+  rules: z.string(),
+});
+export type TraceParts = z.infer<typeof TraceParts>;
+const FolderReaders = z.strictObject({ version: z.literal(2), key: Sha256, traced: z.array(z.string()), readers: z.array(z.string()), parts: TraceParts });
 type FolderReaders = z.infer<typeof FolderReaders>;
 
+const hashFile = (path: string) => {
+  try {
+    return sha256Hex(readFileSync(path));
+  } catch {
+    return "none";
+  }
+};
+
 /**
- * What a trace of the selected tests depends on, hashed: every file of `commit` outside `tools/generated/` (mode,
- * object id, path, so the tests and all the code they run), the test files traced, the bun that runs them, this
- * checkout's bunfig.toml and tsconfig.json (bun's configuration for them), the names of the environment's variables
- * that org, bun or the tests read (`KEYED_VARIABLE`) with PATH and HOME, and the rules that read the trace (this
- * checkout's `folder-trace.ts`). A candidate changes only files under `tools/generated/`, so it shares the key of
- * main's code; any other change makes a new key and a new trace. What a shell adds and changes as it goes (OLDPWD,
- * `_`, SHLVL, TMUX_PANE, npm's npm_*) is left out: with it, the same code got a new key, and a 30 s trace, from
- * one shell to the next.
+ * What a trace of the selected tests depends on, hashed, with its parts: every file of `commit` outside
+ * `tools/generated/` (mode, object id, path, so the tests and all the code they run), the test files traced, the bun
+ * that runs them, this checkout's bunfig.toml and tsconfig.json (bun's configuration for them), the values of the
+ * variables of the tests' environment that can move what they touch into the judged worktree (`keyed`: PATH, HOME,
+ * TMPDIR; the tests get no other variable of the gate's but a few that cannot, config's `gateTestEnvironment`), and
+ * the rules that read the trace (this checkout's `folder-trace.ts`). A candidate changes only files under
+ * `tools/generated/`, so it shares the key of main's code; any other change makes a new key and a new trace.
  */
 export async function readersKey(
   git: RepoGit,
   commit: string,
   tests: readonly string[],
   bun: string,
-  variables: Readonly<Record<string, string | undefined>>,
+  keyed: Readonly<Record<string, string>>,
   signal?: AbortSignal,
-): Promise<string> {
-  const code = await committedCode(git, commit, signal);
+): Promise<{ key: string; parts: TraceParts }> {
+  const files = await filesOutsideTools(git, commit, signal);
   const binary = statSync(bun);
-  const hash = (path: string) => {
-    try {
-      return sha256Hex(readFileSync(path));
-    } catch {
-      return "none";
-    }
+  // bun takes its configuration from this checkout (`isolatedBunFlags`).
+  const configuration = Object.fromEntries(["bunfig.toml", "tsconfig.json"].map((file) => [file, hashFile(join(CHECKOUT_DIR, file))]));
+  const environment = Object.fromEntries(Object.entries(keyed).map(([name, value]) => [name, sha256Hex(value)]));
+  const common = {
+    tests: [...tests].sort(),
+    bun: `${bun} ${binary.size} ${binary.mtimeMs}`,
+    configuration,
+    environment,
+    rules: hashFile(join(import.meta.dir, "folder-trace.ts")),
   };
-  // bun takes its configuration from this checkout (`isolatedBunFlags`), and the tests get this process's environment.
-  const configuration = ["bunfig.toml", "tsconfig.json"].map((file) => hash(join(CHECKOUT_DIR, file)));
-  const names = Object.keys(variables).filter((name) => variables[name] !== undefined && KEYED_VARIABLE.test(name));
-  const environment = { names: names.sort(), PATH: variables.PATH ?? "", HOME: variables.HOME ?? "" };
-  const rules = hash(join(import.meta.dir, "folder-trace.ts"));
-  const content = { version: 2, code, tests: [...tests].sort(), bun: `${bun} ${binary.size} ${binary.mtimeMs}`, configuration, environment, rules };
-  return sha256Hex(canonicalJson(content));
+  const key = sha256Hex(canonicalJson({ version: 3, code: Object.fromEntries(files), ...common }));
+  const code = Object.fromEntries([...files].map(([path, entry]) => [path, entry.slice(0, 19)]));
+  return { key, parts: { code, ...common } };
 }
 
 /** The readers recorded under `key` by this checkout's gate (signed with its key), or undefined: none, unsigned, malformed. */
@@ -58,8 +76,50 @@ export function readCachedReaders(repoDir: string, key: string): string[] | unde
   return readSignedRecord(repoDir, READERS_DIR, key, FolderReaders)?.readers;
 }
 
-/** Records, signed with the gate key, which of the traced files read the tool folders; keeps the newest few records. */
-export function writeCachedReaders(repoDir: string, key: string, traced: readonly string[], readers: readonly string[]): void {
-  const content: FolderReaders = FolderReaders.parse({ version: 1, key, traced: [...traced].sort(), readers: [...readers].sort() });
+/** Records, signed with the gate key, which of the traced files read the tool folders, and what the trace depended on; keeps the newest few records. */
+export function writeCachedReaders(repoDir: string, key: string, parts: TraceParts, traced: readonly string[], readers: readonly string[]): void {
+  const content: FolderReaders = FolderReaders.parse({ version: 2, key, traced: [...traced].sort(), readers: [...readers].sort(), parts });
   writeSignedRecord(repoDir, READERS_DIR, key, content, KEPT);
+}
+
+/** The newest record this checkout's gate signed, or undefined. */
+function newestRecord(repoDir: string): FolderReaders | undefined {
+  const folder = join(repoDir, READERS_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
+  } catch {
+    return undefined;
+  }
+  const byAge = names.map((name) => ({ name, time: statSync(join(folder, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.time - a.time);
+  for (const { name } of byAge) {
+    const record = readSignedRecord(repoDir, READERS_DIR, name.slice(0, 64), FolderReaders);
+    if (record) return record;
+  }
+  return undefined;
+}
+
+const listed = (names: readonly string[], most = 3) => `${names.slice(0, most).join(", ")}${names.length > most ? `, and ${names.length - most} more` : ""}`;
+
+/** What differs between two sets of keyed entries (added, removed or changed names). */
+function differing(now: Readonly<Record<string, string>>, before: Readonly<Record<string, string>>): string[] {
+  return [...new Set([...Object.keys(now), ...Object.keys(before)])].filter((name) => now[name] !== before[name]).sort();
+}
+
+/** Why there is no record for this trace's key: the first trace in this checkout, or what changed since the newest record. */
+export function newTraceReason(repoDir: string, parts: TraceParts): string {
+  const previous = newestRecord(repoDir)?.parts;
+  if (!previous) return "first trace for this code";
+  const changes: string[] = [];
+  const code = differing(parts.code, previous.code);
+  if (code.length > 0) changes.push(`code changed: ${code.length} file(s) (${listed(code)})`);
+  const tests = differing(Object.fromEntries(parts.tests.map((test) => [test, ""])), Object.fromEntries(previous.tests.map((test) => [test, ""])));
+  if (tests.length > 0) changes.push(`other tests import a module that reads tools/generated/ (${listed(tests)})`);
+  if (parts.bun !== previous.bun) changes.push("another bun runs them");
+  const configuration = differing(parts.configuration, previous.configuration);
+  if (configuration.length > 0) changes.push(`${configuration.join(" and ")} changed`);
+  const environment = differing(parts.environment, previous.environment);
+  if (environment.length > 0) changes.push(`the tests' ${environment.join(", ")} changed`);
+  if (parts.rules !== previous.rules) changes.push("the rules that read a trace changed (fitness/folder-trace.ts)");
+  return changes.length > 0 ? `${changes.join("; ")} since the last trace` : "the last trace of this code recorded nothing (a test failed or it was stopped)";
 }

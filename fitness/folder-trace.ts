@@ -30,7 +30,9 @@ export function workingStrace(locations: readonly string[] = STRACE_LOCATIONS): 
 /**
  * `argv` under strace, following every child (`-f`), with every syscall that names a path (`%file`: open, stat,
  * access, readlink, exec, chdir, mount…), directory listings, and io_uring set-ups (which could read files
- * unseen), file descriptors decoded to paths (`-y`) and strings and argument lists unabbreviated, into `output`.
+ * unseen), file descriptors decoded to paths (`-y`), strings unabbreviated and an exec's arguments and environment
+ * in full, into `output`. Other structures stay abbreviated: a listing's entries or a stat's fields are never read
+ * here, and printing them (`-v`) doubled the log and much of the tracer's time.
  */
 export function tracedArgv(strace: string, output: string, argv: readonly string[]): string[] {
   return [
@@ -39,7 +41,8 @@ export function tracedArgv(strace: string, output: string, argv: readonly string
     "--seccomp-bpf",
     "-qq",
     "-y",
-    "-v",
+    "-e",
+    "abbrev=!execve,execveat",
     "-s",
     "65536",
     "-e",

@@ -93,7 +93,7 @@ export async function waitForCommit(
       last = `answered ok=${health.ok} at ${health.commit.slice(0, 12)}`;
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      last = error instanceof Error ? error.message : String(error);
+      last = (error instanceof Error ? error.message || error.name : String(error)) || "no answer";
     }
     if (Date.now() >= deadline) return { ok: false, detail: `after ${Math.round(options.timeoutMs / 1000)} s on port ${port}: ${last}` };
     await sleep(Math.min(Date.now() < often ? 25 : 200, Math.max(0, deadline - Date.now())), options.signal);

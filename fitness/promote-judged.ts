@@ -1,6 +1,5 @@
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
 import { candidateStates } from "../git/candidate-states.ts";
-import { BASELINE_FILE, raiseBaseline } from "../git/fitness-baseline.ts";
 import { promote } from "../git/promote.ts";
 import { PromotionRefusedError, type RefChangeContext } from "../git/ref-change.ts";
 import type { Recovery } from "../git/rollback.ts";
@@ -8,12 +7,13 @@ import { checkedPassingVerdict } from "./promotion-check.ts";
 
 /** How a promotion of a judged candidate ended. */
 export type PromoteOutcome =
-  | { kind: "promoted"; branch: string; tag: string; merge: string; mainBefore: string; baseline?: { counts: number } }
+  /** `baseline`: how the baseline took the promoted report's counts, in a line. */
+  | { kind: "promoted"; branch: string; tag: string; merge: string; mainBefore: string; baseline?: string }
   | { kind: "already-on-main"; branch: string; commit: string }
   /** An interrupted promote or rollback was finished (or abandoned) instead; nothing else was done. */
   | { kind: "recovered"; branch: string; recovery: Recovery }
   /** Current was not healthy at the merge, so the promotion rolled itself back. */
-  | { kind: "rolled-back"; branch: string; tag: string; rollbackTag: string; reason: string; newMain: string };
+  | { kind: "rolled-back"; branch: string; tag: string; rollbackTag: string; reason: string; newMain: string; baseline?: string };
 
 /** Whether the candidate is on main afterwards as the caller asked (promote's exit status 0). */
 export function promoteSucceeded(outcome: PromoteOutcome): boolean {
@@ -32,11 +32,12 @@ export function promoteLines(outcome: PromoteOutcome): string[] {
     case "rolled-back":
       return [
         `promotion ${outcome.tag} ROLLED BACK by ${outcome.rollbackTag}: current was not healthy (${outcome.reason}); main is back at ${outcome.newMain.slice(0, 12)}`,
+        ...(outcome.baseline ? [outcome.baseline] : []),
       ];
     case "promoted":
       return [
         `promoted ${outcome.branch} as ${outcome.merge.slice(0, 12)} (tag ${outcome.tag}); main was ${outcome.mainBefore.slice(0, 12)}`,
-        ...(outcome.baseline ? [`baseline: ${outcome.baseline.counts} scenario count(s) in ${BASELINE_FILE}, none lowered`] : []),
+        ...(outcome.baseline ? [outcome.baseline] : []),
       ];
   }
 }
@@ -53,7 +54,7 @@ export function checkPromotableName(branch: string): string {
 
 /**
  * Merges `branch` into main when this checkout's gate signed a passing report for its head (`git/promote.ts`
- * says the rest), then raises the baseline to that report's counts. A refusal is a `PromotionRefusedError` whose
+ * says the rest; the baseline takes that report's counts as main moves). A refusal is a `PromotionRefusedError` whose
  * message names the branch; `rejudgeHint` adds the commands that judge it again when that is the way on.
  */
 export async function promoteJudged(
@@ -61,17 +62,12 @@ export async function promoteJudged(
   request: { branch: string; restart: boolean; rejudgeHint?: (branch: string) => string },
 ): Promise<PromoteOutcome> {
   const branch = checkPromotableName(request.branch);
-  let passes: Record<string, number> | undefined;
   let outcome: Awaited<ReturnType<typeof promote>>;
   try {
     outcome = await promote(context, {
       branch,
       restart: request.restart,
-      verdict: async (commit) => {
-        const verdict = await checkedPassingVerdict(context.git, commit, context.signal);
-        passes = verdict.scenarioPasses;
-        return verdict;
-      },
+      verdict: (commit) => checkedPassingVerdict(context.git, commit, context.signal),
     });
   } catch (error) {
     // Every refusal names the branch, not only a commit.
@@ -101,14 +97,14 @@ export async function promoteJudged(
       rollbackTag: result.rolledBack.tag,
       reason: result.rolledBack.reason,
       newMain: result.rolledBack.newMain,
+      ...(result.rolledBack.baseline ? { baseline: result.rolledBack.baseline } : {}),
     };
-  const baseline = passes ? raiseBaseline(context.git.repoDir, passes, result.merge) : undefined;
   return {
     kind: "promoted",
     branch,
     tag: result.tag,
     merge: result.merge,
     mainBefore: result.mainBefore,
-    ...(baseline ? { baseline: { counts: Object.keys(baseline.scenarios).length } } : {}),
+    ...(result.baseline ? { baseline: result.baseline } : {}),
   };
 }

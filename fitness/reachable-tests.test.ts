@@ -37,6 +37,30 @@ test("the gate's bun test takes no .env and no bunfig.toml from the candidate's 
   }
 });
 
+test("the gate's bun test gets none of the gate's model server, keys or settings: only config's gateTestEnvironment", async () => {
+  const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
+  try {
+    // A test of the worktree that fails on a variable of the gate's shell.
+    const asserts = ["expect(process.env.ORG_GATE_SHELL_ONLY).toBeUndefined();", "expect(process.env.PATH).toBeTruthy();"];
+    writeFileSync(join(worktree, "loader.ts"), 'export const GENERATED_DIR = "tools/generated";\n');
+    writeFileSync(
+      join(worktree, "loader.test.ts"),
+      `import { expect, test } from "bun:test";\nimport "./loader.ts";\ntest("only the passed variables", () => {\n  ${asserts.join("\n  ")}\n});\n`,
+    );
+    // The gate in a process of its own, started from a shell with a variable no test should see (as OLLAMA_BASE, an
+    // API key or ORG_PROFILE would be).
+    const gate = `const { runReachableTests } = await import(${JSON.stringify(join(import.meta.dir, "reachable-tests.ts"))});\nconst check = await runReachableTests(${JSON.stringify(worktree)}, process.execPath, 60_000);\nconsole.log(JSON.stringify({ ok: check.ok, reason: check.reason }));`;
+    const child = Bun.spawn([process.execPath, "-e", gate], { env: { ...process.env, ORG_GATE_SHELL_ONLY: "1" }, stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect({ out: out.trim(), err: child.exitCode === 0 ? "" : err }).toEqual({
+      out: JSON.stringify({ ok: true, reason: "1 passed in 1 file(s) that load generated tools" }),
+      err: "",
+    });
+  } finally {
+    rmSync(worktree, { recursive: true, force: true });
+  }
+});
+
 test("bun test exiting non-zero with no failing test: the reason and report name the file and show the error's first lines", async () => {
   const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
   try {
@@ -171,11 +195,21 @@ test.skipIf(!workingStrace())(
     mkdirSync(join(repo.dir, "tools", "generated", "word_count"), { recursive: true });
     writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export {};\n");
     const main = commitAll("code and one tool");
-    const run = (commit: string) => runReachableTests(repo.dir, process.execPath, 60_000, undefined, { git, commit });
+    let said: string[] = [];
+    const run = (commit: string) => {
+      said = [];
+      return runReachableTests(repo.dir, process.execPath, 60_000, undefined, { git, commit }, (line) => said.push(line));
+    };
 
     const first = await run(main);
     expect(first.ok).toBe(true);
     expect(first.figures).toMatchObject({ selection: "traced", ran: ["ignores.test.ts", "reads.test.ts"], notReading: ["ignores.test.ts"], passed: 2 });
+    // It says that it traces, why, and how far it is.
+    expect(first.figures?.traceReason).toBe("first trace for this code");
+    expect(said).toEqual([
+      "tracing the 2 test file(s) this change reaches, each alone under strace, once for this code (first trace for this code)",
+      "tracing the tests this change reaches: 2/2",
+    ]);
     const record = join(repo.dir, READERS_DIR, `${first.figures?.readersKey}.json`);
     expect(existsSync(record)).toBe(true);
 
@@ -187,6 +221,7 @@ test.skipIf(!workingStrace())(
     const second = await run(candidate);
     expect(second.figures).toMatchObject({ selection: "recorded readers", ran: ["reads.test.ts"], notReading: ["ignores.test.ts"], passed: 1 });
     expect(second.figures?.readersKey).toBe(first.figures?.readersKey);
+    expect(said).toEqual(["running the 1 test file(s) this change reaches (those that read tools/generated/ when this code was traced)"]);
 
     // A record not signed by this checkout's gate key is not believed: the code is traced again.
     writeFileSync(record, `${JSON.stringify({ version: 1, key: first.figures?.readersKey, traced: [], readers: [], mac: "0".repeat(64) })}\n`);
@@ -200,6 +235,7 @@ test.skipIf(!workingStrace())(
     const changed = await run(commitAll("code change"));
     expect(changed.figures?.readersKey).not.toBe(first.figures?.readersKey);
     expect(changed.figures).toMatchObject({ selection: "traced", notReading: [] });
+    expect(changed.figures?.traceReason).toBe("code changed: 1 file(s) (ignores.test.ts) since the last trace");
 
     // A test that fails only under the tracer (as one with a time limit of its own may) runs again untraced, which
     // decides; it counts as a reader, and the record still holds (the readers are then a superset).

@@ -4,12 +4,12 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { readCachedReaders, readersKey, writeCachedReaders } from "./folder-readers.ts";
+import { newTraceReason, readCachedReaders, readersKey, type TraceParts, writeCachedReaders } from "./folder-readers.ts";
 import { firstFolderAccess, tracedArgv, workingStrace } from "./folder-trace.ts";
+import { gateTestEnvironment } from "../config/environment.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { withFitnessWorktree } from "./fitness-worktree.ts";
-import { processEnvironment } from "../config/environment.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
 const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DIR]);
@@ -19,10 +19,9 @@ const WRITES_ONLY = new Set(["toolsmith/run-toolsmith.ts"]);
 const READS_GENERATED = /GENERATED_(TOOLS_)?DIR\b|["']tools\/generated["']|["']generated["']/;
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.{1,2}\/[^"']+)["']/g;
 
-// bun test processes at once: twice the cores, as these files mostly wait on the processes and servers they start.
+// bun test processes at once: twice the cores, as these files mostly wait on the processes and servers they start
+// (traced too: under strace they spend twice the CPU, yet still wait for most of their time).
 const TEST_PROCESSES = Math.min(4, 2 * availableParallelism());
-// Under strace every file and process call stops for the tracer, so traced files keep the cores busy: one a core.
-const TRACED_PROCESSES = Math.max(1, Math.min(4, availableParallelism()));
 
 function tsFiles(root: string, directory = root): string[] {
   const found: string[] = [];
@@ -117,16 +116,15 @@ export function dealByDuration(files: readonly string[], durations: ReadonlyMap<
   return shares.map((share) => share.files.sort());
 }
 
+/** Where and how the stage's `bun test` processes run: the worktree, the bun, their environment, the stage's signal. */
+type TestRunner = { worktree: string; bun: string; env: Record<string, string>; signal: AbortSignal };
+
 /** One `bun test` of some of the files, in its own process group (killed with it on abort or timeout); `wrap` puts it under strace. */
-async function runTestProcess(
-  worktree: string,
-  bun: string,
-  files: string[],
-  signal: AbortSignal,
-  wrap: (argv: string[]) => string[] = (argv) => argv,
-): Promise<TestRun> {
+async function runTestProcess(runner: TestRunner, files: string[], wrap: (argv: string[]) => string[] = (argv) => argv): Promise<TestRun> {
+  const { worktree, bun, env, signal } = runner;
   const child = Bun.spawn(wrap([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)]), {
     cwd: worktree,
+    env,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -176,30 +174,44 @@ export function errorWithoutFailure(run: TestRun): { file: string; lines: string
   return { file, lines: first.slice(0, ERROR_OUTPUT_LINES).map((line) => line.trimEnd()) };
 }
 
+/** A progress line at most every `everyMs` (and always the last), so a long stage tells how far it is without a line per file. */
+function throttled(say: ((line: string) => void) | undefined, everyMs = 5_000): (done: number, total: number, line: () => string) => void {
+  let last = performance.now();
+  return (done, total, line) => {
+    if (!say || (done < total && performance.now() - last < everyMs)) return;
+    last = performance.now();
+    say(line());
+  };
+}
+
 /**
- * Each file in a `bun test` of its own under strace, `TRACED_PROCESSES` at a time; `readers` are the files one of
- * whose processes touched the worktree's tools/generated/ or git state (`firstFolderAccess`). `complete` is false
- * when a trace is missing or empty: such a file counts as a reader, and nothing is recorded from the run. A file
- * that fails under strace runs once more untraced, which decides (`rerun` when it then passed); it counts as a reader.
+ * Each file in a `bun test` of its own under strace, `TEST_PROCESSES` at a time (the files mostly wait on the
+ * processes and servers they start), the longest first by the recorded durations so none is left to run alone at
+ * the end; `readers` are the files one of whose processes touched the worktree's tools/generated/ or git state
+ * (`firstFolderAccess`). `complete` is false when a trace is missing or empty: such a file counts as a reader, and
+ * nothing is recorded from the run. A file that fails under strace runs once more untraced, which decides (`rerun`
+ * when it then passed); it counts as a reader. `onProgress` hears how many are done.
  */
 async function runTraced(
-  worktree: string,
-  bun: string,
+  runner: TestRunner,
   strace: string,
   files: readonly string[],
-  signal: AbortSignal,
+  onProgress?: (line: string) => void,
 ): Promise<{ runs: TestRun[]; readers: string[]; rerun: string[]; complete: boolean }> {
   const traces = mkdtempSync(join(tmpdir(), "org-fitness-trace-"));
   const runs: TestRun[] = [];
   const readers: string[] = [];
   const rerun: string[] = [];
   let complete = true;
+  const progress = throttled(onProgress);
   try {
-    const queue = [...files].entries();
+    const durations = recordedDurations();
+    // One iterator that every worker takes from: the longest first.
+    const pending = [...files].sort((a, b) => (durations.get(b) ?? 0) - (durations.get(a) ?? 0) || a.localeCompare(b)).entries();
     const worker = async () => {
-      for (const [index, file] of queue) {
+      for (const [index, file] of pending) {
         const output = join(traces, `${index}.trace`);
-        const traced = await runTestProcess(worktree, bun, [file], signal, (argv) => tracedArgv(strace, output, argv));
+        const traced = await runTestProcess(runner, [file], (argv) => tracedArgv(strace, output, argv));
         let trace = "";
         try {
           trace = readFileSync(output, "utf8");
@@ -208,18 +220,19 @@ async function runTraced(
         // A test with a time limit of its own can miss it under the tracer's cost: the file runs again untraced, and
         // that run decides. It then counts as a reader, as its trace may have stopped before its reads.
         if (failedRun(traced)) {
-          const decided = await rerunFailedAlone(traced, worktree, bun, signal);
+          const decided = await rerunFailedAlone(traced, runner);
           runs.push(decided.run);
           rerun.push(...decided.passedAlone);
           readers.push(file);
-          continue;
+        } else {
+          runs.push(traced);
+          if (trace.length === 0) complete = false;
+          if (trace.length === 0 || firstFolderAccess(trace, runner.worktree) !== undefined) readers.push(file);
         }
-        runs.push(traced);
-        if (trace.length === 0) complete = false;
-        if (trace.length === 0 || firstFolderAccess(trace, worktree) !== undefined) readers.push(file);
+        progress(runs.length, files.length, () => `tracing the tests this change reaches: ${runs.length}/${files.length}`);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(TRACED_PROCESSES, files.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(TEST_PROCESSES, files.length) }, worker));
   } finally {
     rmSync(traces, { recursive: true, force: true });
   }
@@ -246,11 +259,11 @@ function failingFiles(run: TestRun): string[] {
  * The run returned keeps the first run's passes (a file that passed alone counts only the tests that passed the
  * first time) and what still failed alone.
  */
-async function rerunFailedAlone(run: TestRun, worktree: string, bun: string, signal: AbortSignal): Promise<{ run: TestRun; passedAlone: string[] }> {
-  if (!failedRun(run) || signal.aborted) return { run, passedAlone: [] };
+async function rerunFailedAlone(run: TestRun, runner: TestRunner): Promise<{ run: TestRun; passedAlone: string[] }> {
+  if (!failedRun(run) || runner.signal.aborted) return { run, passedAlone: [] };
   const failing = failingFiles(run);
   const again: TestRun[] = [];
-  for (const file of failing) again.push(await runTestProcess(worktree, bun, [file], signal));
+  for (const file of failing) again.push(await runTestProcess(runner, [file]));
   const still = again.filter(failedRun);
   const passedAlone = failing.filter((_, index) => !failedRun(again[index] ?? run));
   // Nothing passed alone: the first run's output says why, as it stands.
@@ -275,21 +288,32 @@ function failedRun(run: TestRun): boolean {
 /** Where the tests stage may keep what a trace found: the repository whose gate runs, and the commit judged. */
 export type ReadersRecord = { git: RepoGit; commit: string };
 
+/** What the stage says while it runs (the trace's start and why it is new, how many files are done), for a person to watch. */
+export type TestsProgress = (line: string) => void;
+
 /**
  * Stage c: runs the reachable tests with `bun test` in the candidate's fresh worktree, the files dealt over a few
  * processes by their recorded durations (bun's own `--parallel` workers would read the worktree's bunfig.toml), each in its own process group,
  * all killed after `timeoutMs`. bun takes its configuration from the checkout running the gate
- * (`isolatedBunFlags`), never from the candidate's worktree.
+ * (`isolatedBunFlags`), never from the candidate's worktree, and the processes get only the variables of
+ * `gateTestEnvironment`, never the gate's model server, keys or org settings.
  *
  * With `record` and a working strace, only the files that read the tool folders run: the first time a code
  * version (`readersKey`: everything outside tools/generated/) is judged, every selected file runs alone under
  * strace and those that touched the worktree's tools/generated/ or git state are recorded, signed, in
  * `.org/fitness/readers/` (only when all passed); later candidates of that code run just those. A file that never
  * touches the folder runs the same whatever the candidate put there, so running it again judges nothing of the
- * candidate. The report names the files that ran and those left out.
+ * candidate. The report names the files that ran and those left out, and why a trace was new.
  */
-export function runReachableTests(worktree: string, bun: string, timeoutMs: number, signal?: AbortSignal, record?: ReadersRecord): Promise<FitnessCheck> {
-  return reachableTestsCheck(reachableTests(worktree), (use) => use(worktree), bun, timeoutMs, signal, record);
+export function runReachableTests(
+  worktree: string,
+  bun: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  record?: ReadersRecord,
+  onProgress?: TestsProgress,
+): Promise<FitnessCheck> {
+  return reachableTestsCheck(reachableTests(worktree), (use) => use(worktree), { bun, timeoutMs, signal, record, onProgress });
 }
 
 /**
@@ -297,104 +321,194 @@ export function runReachableTests(worktree: string, bun: string, timeoutMs: numb
  * worktree (`withFitnessWorktree`) is made only when a file is to run; when this code's trace is recorded and none of
  * the files read the tool folders, none is.
  */
-export async function judgeReachableTests(git: RepoGit, commit: string, bun: string, timeoutMs: number, signal: AbortSignal): Promise<FitnessCheck> {
+export async function judgeReachableTests(
+  git: RepoGit,
+  commit: string,
+  bun: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  onProgress?: TestsProgress,
+): Promise<FitnessCheck> {
   const selected = await reachableTestsAt(git, commit, signal);
-  return reachableTestsCheck(selected, (use) => withFitnessWorktree(git, commit, use, signal), bun, timeoutMs, signal, { git, commit });
+  return reachableTestsCheck(selected, (use) => withFitnessWorktree(git, commit, use, signal), { bun, timeoutMs, signal, record: { git, commit }, onProgress });
+}
+
+/**
+ * The trace alone, ahead of a gate: when this code (`commit`'s files outside tools/generated/) has no recorded
+ * trace yet and strace works, every selected file runs under strace in a fresh worktree of `commit`, and the readers
+ * are recorded as the tests stage records them; a gate of a candidate of that code then runs only those. `tool new
+ * --promote` and `org grow` start it beside the build, so a first gate no longer waits for the whole trace. Returns
+ * what it did, in a line.
+ */
+export async function traceReachableTests(
+  { git, commit }: ReadersRecord,
+  { bun, timeoutMs, signal, onProgress }: { bun: string; timeoutMs: number; signal: AbortSignal; onProgress?: TestsProgress },
+): Promise<{ traced: boolean; said: string }> {
+  const selected = await reachableTestsAt(git, commit, signal);
+  if (selected.tests.length === 0) return { traced: false, said: "no test imports a module that reads tools/generated/" };
+  const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  const env = gateTestEnvironment();
+  const plan = await planTests(selected, { bun, timeoutMs, signal, record: { git, commit } }, env, stop);
+  const { trace } = plan;
+  if (!trace) {
+    const said =
+      plan.figures.selection === "recorded readers" ? "this code's trace was recorded already" : "no working strace: every gate runs the selected files";
+    return { traced: false, said };
+  }
+  onProgress?.(`tracing the ${plan.tests.length} test file(s) a tool can reach, each alone under strace, once for this code (${plan.figures.traceReason})`);
+  return withFitnessWorktree(
+    git,
+    commit,
+    async (worktree) => {
+      const { runs, readers } = await runPlanned(plan, { worktree, bun, env: env.variables, signal: stop }, onProgress);
+      if (runs.some(failedRun)) return { traced: true, said: `traced ${runs.length} file(s); a test failed, so nothing was recorded` };
+      return { traced: true, said: `traced ${runs.length} file(s): ${readers.length} read tools/generated/ (recorded for this code)` };
+    },
+    signal,
+  );
+}
+
+type StageOptions = {
+  bun: string;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  record?: ReadersRecord | undefined;
+  onProgress?: TestsProgress | undefined;
+};
+
+/** What the stage decided before any file runs: the files to run, how they were chosen, the trace's key and its parts. */
+type TestsPlan = {
+  tests: string[];
+  ran: string[];
+  figures: {
+    loaders: string[];
+    selection: "recorded readers" | "traced" | "all";
+    readersKey?: string;
+    traceReason?: string;
+    notReading: string[];
+    passedUntraced?: string[];
+    passedAlone?: string[];
+  };
+  trace?: { strace: string; key: string; parts: TraceParts; record: ReadersRecord };
+};
+
+/** Chooses what runs: the recorded readers of this code, or every selected file (traced when a trace can be made and none is recorded). */
+async function planTests(selected: Reachable, options: StageOptions, env: ReturnType<typeof gateTestEnvironment>, stop: AbortSignal): Promise<TestsPlan> {
+  const { tests, loaders } = selected;
+  const { record } = options;
+  const strace = record ? workingStrace() : undefined;
+  const keyed = record && strace ? await readersKey(record.git, record.commit, tests, options.bun, env.keyed, stop) : undefined;
+  const known = record && keyed ? readCachedReaders(record.git.repoDir, keyed.key) : undefined;
+  const ran = known ? tests.filter((test) => known.includes(test)) : tests;
+  const figures: TestsPlan["figures"] = {
+    loaders,
+    selection: known ? "recorded readers" : keyed ? "traced" : "all",
+    ...(keyed ? { readersKey: keyed.key } : {}),
+    notReading: tests.filter((test) => !ran.includes(test)),
+  };
+  if (!record || !strace || !keyed || known) return { tests, ran, figures };
+  figures.traceReason = newTraceReason(record.git.repoDir, keyed.parts);
+  return { tests, ran, figures, trace: { strace, key: keyed.key, parts: keyed.parts, record } };
 }
 
 /** `runReachableTests` over the files `selected`, in the worktree `inWorktree` gives when a file is to run. */
 async function reachableTestsCheck(
   selected: Reachable,
   inWorktree: (use: (worktree: string) => Promise<FitnessCheck>) => Promise<FitnessCheck>,
-  bun: string,
-  timeoutMs: number,
-  signal?: AbortSignal,
-  record?: ReadersRecord,
+  options: StageOptions,
 ): Promise<FitnessCheck> {
   const started = performance.now();
-  const { tests, loaders } = selected;
   const name = "candidate's tests the change reaches";
-  if (tests.length === 0) {
+  if (selected.tests.length === 0) {
     return { stage: "tests", name, ok: true, reason: "no test imports a module that reads tools/generated/", figures: { ran: [] }, durationMs: 0 };
   }
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const strace = record ? workingStrace() : undefined;
-  const key = record && strace ? await readersKey(record.git, record.commit, tests, bun, processEnvironment(), stop) : undefined;
-  const known = record && key ? readCachedReaders(record.git.repoDir, key) : undefined;
-  const ran = known ? tests.filter((test) => known.includes(test)) : tests;
-  const left = tests.filter((test) => !ran.includes(test));
-  const selection = known ? "recorded readers" : key ? "traced" : "all";
-  const figures: {
-    loaders: string[];
-    selection: string;
-    readersKey?: string;
-    notReading: string[];
-    passedUntraced?: string[];
-    passedAlone?: string[];
-  } = {
-    loaders,
-    selection,
-    ...(key ? { readersKey: key } : {}),
-    notReading: left,
-  };
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const stop = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const env = gateTestEnvironment();
+  const plan = await planTests(selected, options, env, stop);
+  const { ran, figures } = plan;
   if (ran.length === 0) {
-    const reason = `none of the ${tests.length} file(s) that import a module reading tools/generated/ read it when traced`;
+    const reason = `none of the ${plan.tests.length} file(s) that import a module reading tools/generated/ read it when traced`;
     return { stage: "tests", name, ok: true, reason, figures: { ran, ...figures }, durationMs: performance.now() - started };
   }
+  const { onProgress } = options;
+  if (plan.trace)
+    onProgress?.(`tracing the ${ran.length} test file(s) this change reaches, each alone under strace, once for this code (${figures.traceReason})`);
+  else
+    onProgress?.(
+      `running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? " (those that read tools/generated/ when this code was traced)" : ""}`,
+    );
   return inWorktree(async (worktree) => {
-    let runs: TestRun[];
-    let readers: string[] = [];
-    if (key && strace && !known) {
-      const traced = await runTraced(worktree, bun, strace, tests, stop);
-      runs = traced.runs;
-      readers = traced.readers;
-      figures.notReading = tests.filter((test) => !readers.includes(test));
-      if (traced.rerun.length > 0) figures.passedUntraced = traced.rerun;
-      if (traced.complete && record && !stop.aborted && !runs.some(failedRun)) {
-        writeCachedReaders(record.git.repoDir, key, tests, readers);
-      }
-    } else {
-      const shares = dealByDuration(ran, recordedDurations(), TEST_PROCESSES);
-      const dealt = await Promise.all(shares.map((files) => runTestProcess(worktree, bun, files, stop)));
-      runs = [];
-      const passedAlone: string[] = [];
-      for (const run of dealt) {
-        const decided = await rerunFailedAlone(run, worktree, bun, stop);
-        runs.push(decided.run);
-        passedAlone.push(...decided.passedAlone);
-      }
-      if (passedAlone.length > 0) figures.passedAlone = passedAlone.sort();
-    }
-    const timedOut = timeout.aborted;
-    // A run put together by rerunFailedAlone holds a summary of each process it ran: all of them count.
-    const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
-    const passed = count(/^\s*(\d+) pass/gm);
-    const failed = count(/^\s*(\d+) fail/gm);
-    const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
-    const code = runs.find((run) => run.code !== 0)?.code ?? 0;
-    const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
-    const silent = failures.length === 0 ? runs.find((run) => run.code !== 0) : undefined;
-    const error = silent ? errorWithoutFailure(silent) : undefined;
-    const what =
-      selection === "all"
-        ? "that load generated tools"
-        : selection === "traced"
-          ? `traced alone, ${readers.length} of them read tools/generated/ (recorded for this code)`
-          : `that read tools/generated/ when this code was traced; ${left.length} that did not were left out`;
-    return {
-      stage: "tests",
-      name,
-      ok,
-      reason: ok
-        ? `${passed} passed in ${ran.length} file(s) ${what}`
-        : timedOut
-          ? `killed after ${Math.round(timeoutMs / 1000)} s`
-          : error
-            ? `bun test exited ${code} though no test failed: an error in ${error.file}: ${error.lines.slice(0, 3).join(" ⏎ ")}`
-            : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
-      figures: { ran, passed, failed, ...figures, ...(error ? { errorFile: error.file, errorOutput: error.lines } : {}) },
-      durationMs: performance.now() - started,
-    };
+    const runner: TestRunner = { worktree, bun: options.bun, env: env.variables, signal: stop };
+    const { runs, readers } = await runPlanned(plan, runner, onProgress);
+    return summarize({ plan, runs, readers, timedOut: timeout.aborted, timeoutMs: options.timeoutMs, name, started });
   });
+}
+
+/** Runs what the plan chose: the trace (recorded when complete and passing), or the files dealt over a few processes. */
+async function runPlanned(plan: TestsPlan, runner: TestRunner, onProgress?: TestsProgress): Promise<{ runs: TestRun[]; readers: string[] }> {
+  const { figures, trace } = plan;
+  if (trace) {
+    const traced = await runTraced(runner, trace.strace, plan.tests, onProgress);
+    figures.notReading = plan.tests.filter((test) => !traced.readers.includes(test));
+    if (traced.rerun.length > 0) figures.passedUntraced = traced.rerun;
+    if (traced.complete && !runner.signal.aborted && !traced.runs.some(failedRun)) {
+      writeCachedReaders(trace.record.git.repoDir, trace.key, trace.parts, plan.tests, traced.readers);
+    }
+    return { runs: traced.runs, readers: traced.readers };
+  }
+  const shares = dealByDuration(plan.ran, recordedDurations(), TEST_PROCESSES);
+  const dealt = await Promise.all(shares.map((files) => runTestProcess(runner, files)));
+  const runs: TestRun[] = [];
+  const passedAlone: string[] = [];
+  for (const run of dealt) {
+    const decided = await rerunFailedAlone(run, runner);
+    runs.push(decided.run);
+    passedAlone.push(...decided.passedAlone);
+  }
+  if (passedAlone.length > 0) figures.passedAlone = passedAlone.sort();
+  return { runs, readers: [] };
+}
+
+/** The stage's check from what ran: passes and failures counted over every process, and why it failed. */
+function summarize(done: {
+  plan: TestsPlan;
+  runs: TestRun[];
+  readers: string[];
+  timedOut: boolean;
+  timeoutMs: number;
+  name: string;
+  started: number;
+}): FitnessCheck {
+  const { plan, runs, readers, timedOut } = done;
+  const { ran, figures } = plan;
+  // A run put together by rerunFailedAlone holds a summary of each process it ran: all of them count.
+  const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
+  const passed = count(/^\s*(\d+) pass/gm);
+  const failed = count(/^\s*(\d+) fail/gm);
+  const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
+  const code = runs.find((run) => run.code !== 0)?.code ?? 0;
+  const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
+  const silent = failures.length === 0 ? runs.find((run) => run.code !== 0) : undefined;
+  const error = silent ? errorWithoutFailure(silent) : undefined;
+  const what =
+    figures.selection === "all"
+      ? "that load generated tools"
+      : figures.selection === "traced"
+        ? `traced alone, ${readers.length} of them read tools/generated/ (recorded for this code; traced because: ${figures.traceReason})`
+        : `that read tools/generated/ when this code was traced; ${figures.notReading.length} that did not were left out`;
+  return {
+    stage: "tests",
+    name: done.name,
+    ok,
+    reason: ok
+      ? `${passed} passed in ${ran.length} file(s) ${what}`
+      : timedOut
+        ? `killed after ${Math.round(done.timeoutMs / 1000)} s`
+        : error
+          ? `bun test exited ${code} though no test failed: an error in ${error.file}: ${error.lines.slice(0, 3).join(" ⏎ ")}`
+          : `${failed} failed: ${failures.join("; ") || `bun test exited ${code}`}`,
+    figures: { ran, passed, failed, ...figures, ...(error ? { errorFile: error.file, errorOutput: error.lines } : {}) },
+    durationMs: performance.now() - done.started,
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASELINE_FILE, raiseBaseline, readBaseline } from "../git/fitness-baseline.ts";
+import { BASELINE_FILE, followPromotion, readBaseline } from "../git/fitness-baseline.ts";
 import { judgeCandidate, makeCandidate, promotionRepo, runOrg, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, SLUGIFY, SUM, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
@@ -42,7 +42,9 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
 
     // The next candidate: judged against the baseline; a count it cannot reach refuses it.
     makeCandidate(repo.dir, "cand/20261123T101600Z", (worktree) => writeFixtureTool(worktree, SLUGIFY));
-    raiseBaseline(repo.dir, { [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) + 1 }, gitSync(repo.dir, ["rev-parse", "main"]).trim());
+    const raisedBy = "promote/20261123T120000Z";
+    const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+    followPromotion(repo.dir, { tag: raisedBy, branch: "cand/20261123T115900Z", merge: main, passes: { [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) + 1 } });
     const lowered = await judgeCandidate(repo.dir, "cand/20261123T101600Z");
     expect(lowered.code).toBe(1);
     expect(lowered.failed?.name).toBe("baseline");
@@ -52,13 +54,72 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
       recorded: ["candidate", "current"],
       currentPasses: examplesOf(CLAMP),
     });
-    expect(lowered.failed?.reason).toContain(`tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}`);
+    // The refusal names the promotion that set the count and the ways on.
+    expect(lowered.failed?.reason).toContain(
+      `tool ${CLAMP.spec.name}: ${examplesOf(CLAMP)} < ${examplesOf(CLAMP) + 1}, set by ${raisedBy} (cand/20261123T115900Z); it must pass these as main did, and if main itself no longer does, roll back the promotion that set the count ('org rollback ${raisedBy}') or drop the count ('org fitness --drop-baseline "tool ${CLAMP.spec.name}"')`,
+    );
+    // A person drops the count: the baseline is re-signed without it, and the candidate passes.
+    const dropped = await runOrg(["fitness", "--drop-baseline", `tool ${CLAMP.spec.name}`, "--repo", repo.dir], {});
+    expect(dropped.out).toContain(`dropped tool ${CLAMP.spec.name} from ${BASELINE_FILE} (it was ${examplesOf(CLAMP) + 1}, set by ${raisedBy}`);
+    expect(dropped.code).toBe(0);
+    expect(readBaseline(repo.dir)?.reason).toBe(`dropped by hand: tool ${CLAMP.spec.name}`);
+    const unknown = await runOrg(["fitness", "--drop-baseline", "no such", "--repo", repo.dir], {});
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toContain(`has no count named "no such"; it counts "echo", "tool ${WORD_COUNT.spec.name}"`);
+    expect((await judgeCandidate(repo.dir, "cand/20261123T101600Z")).code).toBe(0);
     // A baseline written by hand is not trusted: the gate cannot judge with it.
     writeFileSync(join(repo.dir, BASELINE_FILE), JSON.stringify({ ...baseline, scenarios: {} }));
     const forged = await judgeCandidate(repo.dir, "cand/20261123T101600Z");
     expect(forged.code).toBe(2);
     expect(forged.out).toContain("was not written by this checkout's gate");
   }, 240_000);
+
+  test("a rollback takes back what its promotion set: the baseline follows main, re-signed, and a fresh good candidate passes", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    expect((await judgeCandidate(repo.dir, BRANCH)).code).toBe(0);
+    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.code).toBe(0);
+    const promotion = /\(tag (promote\/\S+)\)/.exec(promoted.out)?.[1];
+    expect(readBaseline(repo.dir)?.scenarios).toEqual({
+      echo: 1,
+      [`tool ${WORD_COUNT.spec.name}`]: examplesOf(WORD_COUNT),
+      [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP),
+    });
+
+    const rolled = await runOrg(["rollback", "--repo", repo.dir, "--no-restart"], {});
+    expect(rolled.code).toBe(0);
+    const rollback = /\(tag (rollback\/\S+)\)/.exec(rolled.out)?.[1];
+    // The counts the promotion could have changed go (its tool, the model scenario); word_count's, measured from its own folder, stays.
+    expect(rolled.out).toContain(
+      `baseline: 1 scenario count(s) in ${BASELINE_FILE}; ${rollback} undid ${promotion}, so it withdrew echo (was 1), tool ${CLAMP.spec.name} (was ${examplesOf(CLAMP)})`,
+    );
+    const baseline = readBaseline(repo.dir);
+    expect(baseline).toMatchObject({
+      scenarios: { [`tool ${WORD_COUNT.spec.name}`]: examplesOf(WORD_COUNT) },
+      mainCommit: gitSync(repo.dir, ["rev-parse", "main"]).trim(),
+      reason: `${rollback} undid ${promotion}`,
+    });
+
+    // A fresh candidate on main as it is now passes; the one rolled back would have been required before.
+    const fresh = "cand/20261123T101600Z";
+    makeCandidate(repo.dir, fresh, (worktree) => writeFixtureTool(worktree, SLUGIFY));
+    const verdict = await judgeCandidate(repo.dir, fresh);
+    expect({ code: verdict.code, failed: verdict.failed?.reason }).toEqual({ code: 0, failed: undefined });
+    expect(verdict.report?.checks.find((check) => check.name === "baseline")?.reason).toBe("every one of 1 scenario count(s) kept or raised");
+  }, 240_000);
+
+  test("a count of a tool main no longer has refuses no candidate (a baseline that did not follow a change of main)", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
+    followPromotion(repo.dir, { tag: "promote/20261123T100000Z", merge: main, passes: { echo: 1, "tool vowel_count": 3 } });
+    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    const verdict = await judgeCandidate(repo.dir, BRANCH);
+    expect({ code: verdict.code, failed: verdict.failed?.reason }).toEqual({ code: 0, failed: undefined });
+    const check = verdict.report?.checks.find((entry) => entry.name === "baseline");
+    expect(check?.reason).toBe("every one of 1 scenario count(s) kept or raised; 1 count(s) of tools main no longer has ignored (tool vowel_count)");
+    expect(check?.figures).toMatchObject({ notOnMain: ["tool vowel_count"] });
+  }, 120_000);
 
   test("the tools' examples run two tools at a time, yet the report is that of one after another, cut at the first miss", async () => {
     using repo = promotionRepo([CLAMP, SLUGIFY, WORD_COUNT]);

@@ -12,7 +12,8 @@ import { judgeReachableTests } from "./reachable-tests.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
 import { checkGeneratedTools, judgingCode } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";
-import { BASELINE_FILE, readBaseline } from "../git/fitness-baseline.ts";
+import { BASELINE_FILE, countSetBy, readBaseline, TOOL_SCENARIO_PREFIX } from "../git/fitness-baseline.ts";
+import { toolNamesAt } from "../git/tool-tree.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
@@ -48,6 +49,13 @@ export type FitnessRequest = SandboxAccess & {
   signal?: AbortSignal;
   /** Each stage as it ends. */
   onCheck?: (check: FitnessCheck) => void;
+  /** What a slow stage says while it runs (the tests stage's trace: why it is new, how many files are done). */
+  onProgress?: (line: string) => void;
+  /**
+   * A trace of this code already under way in this process (`traceReachableTests`, started beside the build): the
+   * tests stage waits for it, then finds its record, rather than tracing the same files at the same time.
+   */
+  testsTraced?: Promise<unknown>;
 };
 
 /** What the gate decided; `exitCode` 0 pass, 1 fail, 2 could not judge. `path` is the report written, if any. */
@@ -161,8 +169,12 @@ function toolScenarios(run: GateRun, signal: AbortSignal): Promise<ToolScenarios
   });
 }
 
-/** Every count of the baseline promotions have raised must be met by the candidate's passes. */
-function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
+/**
+ * Every count of the baseline must be met by the candidate's passes, but a tool's count where main has no such tool (a
+ * baseline that did not follow a change of main; the candidate cannot drop one of main's tools, the tools stage
+ * refuses that). A refusal names the promotion that set each count and the ways on.
+ */
+async function baselineCheck(run: GateRun, tools: ToolScenarios): Promise<FitnessCheck> {
   const started = performance.now();
   const passes = run.scenarioPasses;
   for (const check of run.checks) {
@@ -170,22 +182,29 @@ function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
       passes[check.name.slice("scenario ".length)] = check.figures?.candidateOk === true ? 1 : 0;
   }
   Object.assign(passes, tools.passes);
-  const baseline = readBaseline(run.request.git.repoDir);
-  const lower = Object.entries(baseline?.scenarios ?? {})
-    .filter(([name, count]) => !tools.skipped.includes(name) && (passes[name] ?? 0) < count)
-    .map(([name, count]) => `${name}: ${passes[name] ?? 0} < ${count}`);
-  return {
-    stage: "scenarios",
-    name: "baseline",
-    ok: lower.length === 0,
-    reason: !baseline
-      ? `no baseline yet (${BASELINE_FILE} is written by the first promotion)`
-      : lower.length === 0
-        ? `every one of ${Object.keys(baseline.scenarios).length} scenario count(s) kept or raised`
-        : `the candidate lowers the baseline: ${lower.slice(0, 10).join("; ")}`,
-    figures: { scenarios: Object.keys(baseline?.scenarios ?? {}).length, lowered: lower.length },
-    durationMs: performance.now() - started,
-  };
+  const { git, signal } = run.request;
+  const baseline = readBaseline(git.repoDir);
+  const onMain = await toolNamesAt(git, run.candidate.main, signal);
+  const names = Object.keys(baseline?.scenarios ?? {});
+  const gone = names.filter((name) => name.startsWith(TOOL_SCENARIO_PREFIX) && !onMain.has(name.slice(TOOL_SCENARIO_PREFIX.length)));
+  const lower = Object.entries(baseline?.scenarios ?? {}).filter(
+    ([name, count]) => !tools.skipped.includes(name) && !gone.includes(name) && (passes[name] ?? 0) < count,
+  );
+  const figures = { scenarios: names.length, lowered: lower.length, ...(gone.length > 0 ? { notOnMain: gone } : {}) };
+  const result = { stage: "scenarios" as const, name: "baseline", ok: lower.length === 0, figures };
+  if (!baseline) return { ...result, reason: `no baseline yet (${BASELINE_FILE} is written by the first promotion)`, durationMs: performance.now() - started };
+  const ignored = gone.length > 0 ? `; ${gone.length} count(s) of tools main no longer has ignored (${gone.slice(0, 3).join(", ")})` : "";
+  if (lower.length === 0) {
+    const reason = `every one of ${names.length - gone.length} scenario count(s) kept or raised${ignored}`;
+    return { ...result, reason, durationMs: performance.now() - started };
+  }
+  const listed = lower.slice(0, 10).map(([name, count]) => `${name}: ${passes[name] ?? 0} < ${count}, ${countSetBy(baseline, name).text}`);
+  const [firstName = ""] = lower[0] ?? [];
+  const setter = countSetBy(baseline, firstName);
+  const rollBack = setter.by && !setter.undoneBy ? `roll back the promotion that set the count ('org rollback ${setter.by}') or ` : "";
+  const wayOn = `it must pass these as main did, and if main itself no longer does, ${rollBack}drop the count ('org fitness --drop-baseline "${firstName}"')`;
+  const reason = `the candidate lowers the baseline: ${listed.join("; ")}; ${wayOn}${ignored}`;
+  return { ...result, reason, durationMs: performance.now() - started };
 }
 
 /**
@@ -199,7 +218,14 @@ function baselineCheck(run: GateRun, tools: ToolScenarios): FitnessCheck {
 async function laterStages(run: GateRun): Promise<boolean> {
   const { request } = run;
   const { git, signal } = request;
-  const tests = startStage((stageSignal) => judgeReachableTests(git, run.judged, request.bun, request.testsTimeoutMs, stageSignal), signal);
+  const tests = startStage(async (stageSignal) => {
+    if (request.testsTraced) {
+      request.onProgress?.("waiting for the trace of the tests started beside the build");
+      // Not past a stop: a stage dropped after another's failure must end now, not when the trace does.
+      await Promise.race([request.testsTraced, new Promise((resolve) => stageSignal.addEventListener("abort", resolve, { once: true }))]);
+    }
+    return judgeReachableTests(git, run.judged, request.bun, request.testsTimeoutMs, stageSignal, request.onProgress);
+  }, signal);
   let tools: Started<ToolScenarios> | undefined;
   try {
     const startExamples = () => {
@@ -224,7 +250,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
     const examples = await resultOf(examplesStage);
     const scenarios = await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal });
     if (!scenarios.every(run.record) || !examples.checks.every(run.record)) return false;
-    return run.record(baselineCheck(run, examples));
+    return run.record(await baselineCheck(run, examples));
   } finally {
     // Nothing is left running: a stage dropped after a failure or an abort is stopped and waited for (its worktree removed).
     tests.stop();

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { TOOL_SCENARIO_PREFIX } from "../git/fitness-baseline.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, type ToolExample } from "../generated-tools/tool-metadata.ts";
@@ -7,7 +8,7 @@ import { readHealth } from "./instance-health.ts";
 import { committedCode, type ExamplesPassed, type InstanceSide, readExamplesPass, recordExamplesPass, toolExamplesKey } from "./tool-scenario-records.ts";
 
 /** The name a tool's own scenario goes by in reports and the baseline. */
-export const toolScenarioName = (tool: string) => `tool ${tool}`;
+export const toolScenarioName = (tool: string) => `${TOOL_SCENARIO_PREFIX}${tool}`;
 
 /** A tool at a commit: its spec examples (none when its metadata does not parse) and its files' blob ids. */
 type ToolAt = { examples: ToolExample[]; files: Record<string, string> };

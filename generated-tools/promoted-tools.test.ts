@@ -9,6 +9,9 @@ import { writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type ToolFixture, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { offerToAgents, promotedToolAsTool, promotedToolsIn } from "./promoted-tools.ts";
+import { readPromotedTool } from "./read-promoted-tool.ts";
+import { generatedToolFolders, knownToolNames } from "../config/tool-names.ts";
+import { promotedRoomTools } from "../assembly/room-tools.ts";
 import { readToolCalls } from "../usage/tool-calls.ts";
 import { sha256Hex, ToolSpec } from "./tool-metadata.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
@@ -48,6 +51,26 @@ describe("promoted generated tools", () => {
       "linked_meta: tools/generated/linked_meta/metadata.json: it is a symbolic link; links are not followed, it was not read",
       "word_count: its files do not match the hashes recorded at validation",
     ]);
+  });
+
+  test("tools/ or tools/generated/ as a link: nothing under it is a tool, for the room, the registry, the config or a read by name", () => {
+    using repo = tempGitRepo();
+    // What the agent's `tools -> x` would leave: a tool that passes every check of its own, behind a linked folder.
+    promote(join(repo.dir, "x"), { ...WORD_COUNT, spec: { ...WORD_COUNT.spec, name: "pwn_tool" } });
+    symlinkSync("x/tools", join(repo.dir, "tools"));
+    expect(promotedToolsIn(join(repo.dir, "x")).map((tool) => tool.name)).toEqual(["pwn_tool"]);
+    const skipped: string[] = [];
+    expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
+    expect(skipped).toEqual(["tools/generated: tools is a symbolic link; org reads tools/generated/ only through real folders, so nothing under it is used"]);
+    expect(readPromotedTool(repo.dir, "pwn_tool")).toEqual({ ok: false, problem: expect.stringContaining("tools is a symbolic link") });
+    expect(knownToolNames(repo.dir, repo.dir)).not.toContain("pwn_tool");
+    expect(promotedRoomTools([repo.dir]).generated).toEqual([]);
+    // One level down too: tools/ real, tools/generated a link.
+    rmSync(join(repo.dir, "tools"));
+    mkdirSync(join(repo.dir, "tools"));
+    symlinkSync("../x/tools/generated", join(repo.dir, "tools", "generated"));
+    expect(promotedToolsIn(repo.dir)).toEqual([]);
+    expect(generatedToolFolders(repo.dir)).toEqual({ names: [], others: [], linked: "tools/generated" });
   });
 
   test("FIFOs in a tool's folder are refused at once, never read (a read would block for ever)", () => {

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { generatedToolFolders } from "../config/tool-names.ts";
-import { GENERATED_TOOLS_DIR, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, linkedFolderProblem, TOOLSMITH_WORK_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
@@ -19,12 +19,14 @@ import { type PromotedTool, readPromotedTool, verifiedToolCode } from "./read-pr
 
 /**
  * The generated tools promoted into `<repoDir>/tools/generated/`: real folders with a tool's name, metadata that
- * fits its schema and names that folder, files that match their recorded hashes. Anything else is skipped and
- * reported through `onSkip`.
+ * fits its schema and names that folder, files that match their recorded hashes, reached through real folders only.
+ * Anything else is skipped and reported through `onSkip`.
  */
 export function promotedToolsIn(repoDir: string, onSkip: (name: string, problem: string) => void = () => {}): PromotedTool[] {
   const found: PromotedTool[] = [];
-  for (const name of generatedToolFolders(repoDir).names) {
+  const folders = generatedToolFolders(repoDir);
+  if (folders.linked !== undefined) onSkip(GENERATED_TOOLS_DIR, linkedFolderProblem(GENERATED_TOOLS_DIR, folders.linked));
+  for (const name of folders.names) {
     const read = readPromotedTool(repoDir, name);
     if (!read.ok) onSkip(name, read.problem);
     else if (!verifiedToolCode(read.tool).ok) onSkip(name, "its files do not match the hashes recorded at validation");

@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
-import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, linkedFolderProblem, linkOnTheWay, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
 
@@ -21,20 +21,23 @@ export function readPromotedTool(root: string, name: string): PromotedToolRead {
   if (!TOOL_NAME_PATTERN.test(name)) return { ok: false, problem: `${JSON.stringify(name)} is not a generated tool's name` };
   const where = join(GENERATED_TOOLS_DIR, name);
   const directory = join(root, where);
+  const linked = linkOnTheWay(root, GENERATED_TOOLS_DIR);
+  if (linked !== undefined) return { ok: false, problem: linkedFolderProblem(GENERATED_TOOLS_DIR, linked) };
   try {
     if (!lstatSync(directory).isDirectory()) return { ok: false, problem: `${where} is not a folder` };
   } catch {
     return { ok: false, problem: `there is no promoted tool "${name}" (no ${where}/); 'org tool search' finds tools by what they do` };
   }
   try {
-    // Not following links, not blocking on a FIFO, bounded: the folder may come from anyone's clone.
-    const bytes = readSandboxFile(directory, "metadata.json", MAX_METADATA_BYTES);
+    // From the root one folder at a time, following no link, not blocking on a FIFO, bounded: the folder may come from
+    // anyone's clone, and `tools/` may have become a link since it was looked at.
+    const bytes = readSandboxFile(root, join(where, "metadata.json"), MAX_METADATA_BYTES);
     if (!bytes) return { ok: false, problem: `${where}/metadata.json is missing` };
     const metadata = parseToolMetadata(bytes.toString("utf8"), join(where, "metadata.json"));
     if (metadata.spec.name !== name) return { ok: false, problem: `${where}/metadata.json names ${metadata.spec.name}, not ${name}` };
     return { ok: true, tool: { name, root, directory, metadata } };
   } catch (error) {
-    if (error instanceof SandboxFileError) return { ok: false, problem: `${where}/${error.message}` };
+    if (error instanceof SandboxFileError) return { ok: false, problem: error.message };
     return { ok: false, problem: error instanceof Error ? error.message : String(error) };
   }
 }
@@ -46,7 +49,7 @@ const MAX_SOURCE_BYTES = 400_000;
 export function verifiedToolCode(tool: PromotedTool): { ok: true; code: string } | { ok: false; file: "tool.ts" | "tool.test.ts" } {
   const read = (file: "tool.ts" | "tool.test.ts") => {
     try {
-      return readSandboxFile(tool.directory, file, MAX_SOURCE_BYTES);
+      return readSandboxFile(tool.root, join(GENERATED_TOOLS_DIR, tool.name, file), MAX_SOURCE_BYTES);
     } catch {
       return undefined;
     }

@@ -35,6 +35,22 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
     expect(result).toMatchObject({ ok: false, reason: "input" });
   });
 
+  test("a call its caller cuts is cancelled, the caller's outcome, not the tool's", async () => {
+    const controller = new AbortController();
+    const slow = toolDir("slow", `export default async () => { await new Promise((done) => setTimeout(done, 2_000)); return { words: 1 }; };\n`);
+    const pending = runGeneratedTool({
+      ...testSandboxAccess(),
+      toolDir: slow,
+      inputSchema,
+      outputSchema,
+      input: { text: "x" },
+      scratchDir: join(root, "scratch"),
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 200);
+    expect(await pending).toMatchObject({ ok: false, reason: "cancelled" });
+  }, 30_000);
+
   test("output that does not match the output schema is refused", async () => {
     const result = await run(toolDir("bad-output", `export default () => ({ words: "many" });\n`), { text: "x" });
     expect(result).toMatchObject({ ok: false, reason: "output" });

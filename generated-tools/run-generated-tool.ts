@@ -11,7 +11,7 @@ const STARTUP_ALLOWANCE_MS = 3_000;
 /** What running a generated tool gave: its output (checked and redacted), or why there is none. */
 export type GeneratedToolRun =
   | { ok: true; output: unknown; durationMs: number }
-  | { ok: false; reason: "input" | "tool" | "timeout" | "output" | "sandbox"; error: string; durationMs: number };
+  | { ok: false; reason: "input" | "tool" | "timeout" | "output" | "sandbox" | "cancelled"; error: string; durationMs: number };
 
 /** The result line the fixed runner (generated-tool-runner.ts) prints after its marker. */
 export const RunnerResult = z.union([
@@ -53,6 +53,8 @@ export async function runGeneratedTool(
     abortSignal: options.signal,
   });
   const durationMs = result.durationMs;
+  // Cut by its caller: no judgement of the tool, whatever the run left.
+  if (options.signal?.aborted) return { ok: false, reason: "cancelled", error: "the call was cancelled by its caller before it ended", durationMs };
   if (result.timedOut) {
     return { ok: false, reason: "timeout", error: `the tool ran past its ${timeoutMs} ms timeout and was killed`, durationMs };
   }

@@ -50,9 +50,30 @@ export async function pruneCandidates(
   }
   if (options.dryRun) return chosen;
   for (const entry of chosen) {
-    if (entry.worktree) await git.removeWorktree(entry.worktree, signal);
-    await git.run(["update-ref", "-d", `refs/heads/${entry.row.branch}`, entry.row.commit], { signal });
+    await removeCandidate(git, entry.row.branch, entry.row.commit, entry.worktree, signal);
     if (entry.reports && lstatSync(entry.reports).isDirectory()) rmSync(entry.reports, { recursive: true, force: true });
   }
   return chosen;
+}
+
+/** The worktree of a candidate (when there is one), then its branch, deleted only while it still names `commit`. */
+async function removeCandidate(git: RepoGit, branch: string, commit: string, worktree: string | null, signal?: AbortSignal): Promise<void> {
+  if (worktree) await git.removeWorktree(worktree, signal);
+  await git.run(["update-ref", "-d", `refs/heads/${branch}`, commit], { signal });
+}
+
+/**
+ * A candidate a build made and did not see judged (the build cut by a budget, or its run killed): half-made, it must
+ * not stay to hold its tool's name. Its worktree and branch go, the branch only while it still names `commit` (a
+ * branch moved since is someone else's). Returns whether it was removed.
+ */
+export async function discardCandidate(git: RepoGit, branch: string, commit: string, signal?: AbortSignal): Promise<boolean> {
+  checkCandidateBranch(branch);
+  const worktree = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
+  try {
+    await removeCandidate(git, branch, commit, existsSync(worktree) ? worktree : null, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }

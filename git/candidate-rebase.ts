@@ -1,5 +1,5 @@
 import { CandidateRefusedError, checkCandidateBranch, createBranchAtFreeSecond } from "./candidate-branch.ts";
-import { toolsChanged } from "./candidate-states.ts";
+import { toolsChanged } from "./tool-tree.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 

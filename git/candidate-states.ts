@@ -1,8 +1,7 @@
-import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { PROMOTE_TAG_PATTERN } from "./ref-names.ts";
 import { latestReport } from "./fitness-report.ts";
 import type { RepoGit } from "./repo-git.ts";
-import { toolFolderTree } from "./tool-tree.ts";
+import { toolFolderTree, toolsChanged } from "./tool-tree.ts";
 
 /**
  * Where a candidate stands: `untested` (no report, built on today's main), `pass` / `fail` (its newest signed
@@ -47,13 +46,6 @@ export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<
 export async function undonePromotions(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
   const messages = (await git.promotionTags("rollback", signal)).map((tag) => tag.message).join("\n");
   return new Set([...messages.matchAll(/^Rolls-Back: (\S+)$/gm)].flatMap(([, tag]) => (tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? [tag] : [])));
-}
-
-/** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
-export async function toolsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
-  const changes = await git.changes(from, to, { paths: [`${GENERATED_TOOLS_DIR}/`], signal });
-  const names = changes.map((change) => change.path.split("/")[2] ?? "").filter((name) => TOOL_NAME_PATTERN.test(name));
-  return [...new Set(names)].sort();
 }
 
 function modelOf(message: string): string | null {

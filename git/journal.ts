@@ -10,7 +10,7 @@ import { CANDIDATE_REF_PATTERN, OBJECT_ID_PATTERN, PROMOTION_TAG_PATTERN } from 
 const Sha = z.string().regex(OBJECT_ID_PATTERN, "must be a full commit id");
 
 /** How far a promotion or rollback got; each step is done (and recorded) before the next starts. */
-export const JOURNAL_STEPS = ["planned", "ref-moved", "checkout-synced", "restarted"] as const;
+export const JOURNAL_STEPS = ["planned", "ref-moved", "baseline-followed", "checkout-synced", "restarted"] as const;
 
 /** `.org/promotion-journal.json`: the ref change under way, written before each step is left behind. */
 export const JournalEntry = z.strictObject({
@@ -26,6 +26,8 @@ export const JournalEntry = z.strictObject({
   verify: z.strictObject({ ref: z.string().regex(CANDIDATE_REF_PATTERN), commit: Sha }).optional(),
   /** For a rollback: the promotion tag it undoes. */
   undoes: z.string().regex(PROMOTION_TAG_PATTERN).optional(),
+  /** For a promotion: the counts of the passing report it merges, which the baseline takes once main has moved. */
+  passes: z.record(z.string().max(300), z.number().int().min(0)).optional(),
   /** Whether current is restarted and must come back healthy at newMain. */
   restart: z.boolean(),
   startedAt: z.iso.datetime(),

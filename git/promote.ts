@@ -4,7 +4,14 @@ import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError,
 import { finishInterrupted, planRollback, type Recovery, type RollbackResult, runRollback } from "./rollback.ts";
 
 /** The fitness verdict a promotion needs: a pass for exactly this candidate commit, judged against this main. */
-export type PassingVerdict = { commit: string; mainCommit: string; summary: string; judgedTree?: string };
+export type PassingVerdict = {
+  commit: string;
+  mainCommit: string;
+  summary: string;
+  judgedTree?: string;
+  /** The scenario counts the report gave: the baseline takes them once main has moved (`followBaseline`). */
+  scenarioPasses?: Record<string, number>;
+};
 
 export type PromoteResult = {
   tag: string;
@@ -13,6 +20,8 @@ export type PromoteResult = {
   /** Set when current came back unhealthy and the promotion rolled itself back. */
   rolledBack?: RollbackResult & { reason: string };
   healthy: boolean | undefined;
+  /** How the baseline took the promotion's counts (undefined: the report had none). */
+  baseline?: string;
 };
 
 /**
@@ -39,7 +48,13 @@ export async function promote(
     context.journal.write(entry);
     const outcome = await applyRefChange(context, entry);
     if (outcome.kind === "abandoned") throw new PromotionRefusedError(`promotion abandoned: ${outcome.reason}`);
-    const result: PromoteResult = { tag: entry.tag, merge: entry.newMain, mainBefore: entry.mainBefore, healthy: outcome.health?.ok };
+    const result: PromoteResult = {
+      tag: entry.tag,
+      merge: entry.newMain,
+      mainBefore: entry.mainBefore,
+      healthy: outcome.health?.ok,
+      ...(outcome.baseline ? { baseline: outcome.baseline } : {}),
+    };
     if (outcome.health && !outcome.health.ok) {
       const rollback = await runRollback(context, await planRollback(context, { promotionTag: entry.tag, restart: entry.restart }));
       result.rolledBack = { ...rollback, reason: outcome.health.detail };
@@ -93,6 +108,7 @@ async function planPromotion(
     newMain: merge,
     tag,
     verify: { ref: `refs/heads/${branch}`, commit: head },
+    ...(verdict.scenarioPasses ? { passes: verdict.scenarioPasses } : {}),
     restart: request.restart,
     startedAt: new Date().toISOString(),
   };

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readBaseline } from "./fitness-baseline.ts";
 import { PromotionJournal } from "./journal.ts";
 import { promote } from "./promote.ts";
 import { RepoGit } from "./repo-git.ts";
@@ -9,18 +10,22 @@ import { gitSync } from "../testing/temp-git-repo.ts";
 const BRANCH = "cand/20261123T101500Z";
 // More kill points than a run has: the loop stops at the first k the run outlives.
 const MAX_POINTS = 12;
+// The counts the candidate's passing report gives: the baseline takes them as main moves, and gives back what a rollback undoes.
+const PASSES = { echo: 1, "tool lower": 2, "tool upper": 1 };
 
 /** A repository with a judged candidate; `promoted` also merges it (in-process, no restart) first. */
 async function prepared(promoted: boolean) {
   const repo = promotionRepo();
   const before = gitSync(repo.dir, ["rev-parse", "main"]).trim();
   const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "new"));
-  writePassingReport(repo.dir, candidate, BRANCH);
+  writePassingReport(repo.dir, candidate, BRANCH, (report) => {
+    report.scenarioPasses = PASSES;
+  });
   if (promoted) {
     const git = new RepoGit(repo.dir);
     await promote(
       { git, journal: new PromotionJournal(git.repoDir), log: () => {} },
-      { branch: BRANCH, restart: false, verdict: (commit) => ({ commit, mainCommit: before, summary: "pass" }) },
+      { branch: BRANCH, restart: false, verdict: (commit) => ({ commit, mainCommit: before, summary: "pass", scenarioPasses: PASSES }) },
     );
   }
   return { repo, before, candidate };
@@ -47,7 +52,13 @@ describe("kill -9 at every journaled point, then a rerun, leaves a consistent re
         point,
         parents: [before, candidate],
       });
-      expect(gitSync(repo.dir, ["tag", "--points-at", main]).trim()).toMatch(/^promote\/\d{8}T\d{6}Z$/);
+      const tag = gitSync(repo.dir, ["tag", "--points-at", main]).trim();
+      expect(tag).toMatch(/^promote\/\d{8}T\d{6}Z$/);
+      // The baseline followed main once: the report's counts, named for this promotion, signed for the merge.
+      expect({ point, baseline: readBaseline(repo.dir) }).toMatchObject({
+        point,
+        baseline: { scenarios: PASSES, mainCommit: main, reason: `${tag} merged ${BRANCH}` },
+      });
       expect({ point, problems: await consistencyProblems(repo.dir, port) }).toEqual({ point, problems: [] });
       stopCurrents(repo.dir);
     }
@@ -78,7 +89,14 @@ describe("kill -9 at every journaled point, then a rerun, leaves a consistent re
         tree: gitSync(repo.dir, ["rev-parse", `${before}^{tree}`]).trim(),
       });
       expect(gitSync(repo.dir, ["rev-parse", "main^"]).trim()).toBe(merge);
-      expect(gitSync(repo.dir, ["tag", "--points-at", "main"]).trim()).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+      const tag = gitSync(repo.dir, ["tag", "--points-at", "main"]).trim();
+      expect(tag).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+      // The baseline followed main: what the undone promotion could have changed is withdrawn, upper's count stays.
+      const undone = gitSync(repo.dir, ["tag", "--points-at", merge]).trim();
+      expect({ point, baseline: readBaseline(repo.dir) }).toMatchObject({
+        point,
+        baseline: { scenarios: { "tool upper": 1 }, mainCommit: gitSync(repo.dir, ["rev-parse", "main"]).trim(), reason: `${tag} undid ${undone}` },
+      });
       expect({ point, problems: await consistencyProblems(repo.dir, port) }).toEqual({ point, problems: [] });
       stopCurrents(repo.dir);
     }

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { followBaseline } from "./baseline-follow.ts";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./journal.ts";
 import { utcSecondStamp } from "./ref-names.ts";
 import { GitCommandError } from "./git-command-error.ts";
@@ -36,8 +37,13 @@ export class PromotionRefusedError extends Error {
   }
 }
 
-/** How a journaled change ended: main moved and checked out, and current's health at the new commit. */
-export type RefChangeOutcome = { kind: "applied"; health: { ok: boolean; detail: string } | undefined } | { kind: "abandoned"; reason: string };
+/**
+ * How a journaled change ended: main moved and checked out, current's health at the new commit, and how the baseline
+ * followed main (undefined when this run did not move it: none to follow, or an earlier run did).
+ */
+export type RefChangeOutcome =
+  | { kind: "applied"; health: { ok: boolean; detail: string } | undefined; baseline?: string }
+  | { kind: "abandoned"; reason: string };
 
 /** `<kind>/<UTC second>`, the first second from now whose tag does not exist yet. */
 export async function freeTagName(git: RepoGit, kind: "promote" | "rollback", now: Date): Promise<string> {
@@ -112,7 +118,8 @@ function transactionOf(entry: JournalEntry): string {
 
 /**
  * Carries a journaled change from its recorded step to the end: moves main and creates the tag in one
- * `update-ref --stdin` transaction with expected old values, brings the checkout's files up to main, restarts
+ * `update-ref --stdin` transaction with expected old values, makes the baseline follow main (`followBaseline`),
+ * brings the checkout's files up to main, restarts
  * current and waits for its health. Every step is recorded before the next, and each one is safe to repeat,
  * so a run killed anywhere is finished by the next. A transaction that can no longer apply (main or the
  * candidate moved) is abandoned: nothing changed.
@@ -153,7 +160,14 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
     next("ref-moved");
   }
 
+  // The baseline is a judgement about main: it follows main's move before anything else can judge the new main.
+  let baseline: string | undefined;
   if (entry.step === "ref-moved") {
+    baseline = await followBaseline(git, entry, signal);
+    next("baseline-followed");
+  }
+
+  if (entry.step === "baseline-followed") {
     if (await syncCheckout(context, entry.mainBefore, entry.newMain)) context.log(`brought the checkout's files up to main (${short(entry.newMain)})`);
     next("checkout-synced");
   }
@@ -171,5 +185,5 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
     health = await context.current.waitHealthy(entry.newMain, signal);
     context.log(health.ok ? `current is healthy at ${short(entry.newMain)}` : `current is NOT healthy at ${short(entry.newMain)}: ${health.detail}`);
   }
-  return { kind: "applied", health };
+  return { kind: "applied", health, ...(baseline ? { baseline } : {}) };
 }

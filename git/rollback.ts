@@ -1,11 +1,19 @@
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { toolsChanged, undonePromotions } from "./candidate-states.ts";
+import { undonePromotions } from "./candidate-states.ts";
 import type { JournalEntry } from "./journal.ts";
 import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
-import { toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
+import { toolFolderTree, toolsChanged, treeWithToolFolders } from "./tool-tree.ts";
 
 /** What a rollback (or the rollback a failed promotion does of itself) ended with. */
-export type RollbackResult = { tag: string; undoes: string; mainBefore: string; newMain: string; healthy: boolean | undefined };
+export type RollbackResult = {
+  tag: string;
+  undoes: string;
+  mainBefore: string;
+  newMain: string;
+  healthy: boolean | undefined;
+  /** How the baseline followed main: what the undone promotion had set, withdrawn (undefined: no baseline). */
+  baseline?: string;
+};
 
 /** Every `promote/` tag, newest first, with the commit it names. */
 async function promotionTags(context: RefChangeContext): Promise<{ tag: string; commit: string }[]> {
@@ -142,7 +150,14 @@ export async function runRollback(context: RefChangeContext, entry: JournalEntry
   const outcome = await applyRefChange(context, entry);
   if (outcome.kind === "abandoned") throw new PromotionRefusedError(`rollback abandoned: ${outcome.reason}`);
   context.journal.clear();
-  return { tag: entry.tag, undoes: entry.undoes ?? "", mainBefore: entry.mainBefore, newMain: entry.newMain, healthy: outcome.health?.ok };
+  return {
+    tag: entry.tag,
+    undoes: entry.undoes ?? "",
+    mainBefore: entry.mainBefore,
+    newMain: entry.newMain,
+    healthy: outcome.health?.ok,
+    ...(outcome.baseline ? { baseline: outcome.baseline } : {}),
+  };
 }
 
 /** What finishing an interrupted run did, for the user. */
@@ -164,7 +179,12 @@ export async function finishInterrupted(context: RefChangeContext): Promise<Reco
     return { op: entry.op, tag: entry.tag, outcome: "rolled back", detail: `current was unhealthy; rolled back by ${rollback.tag}` };
   }
   context.journal.clear();
-  return { op: entry.op, tag: entry.tag, outcome: "finished", detail: `main is at ${entry.newMain.slice(0, 12)}` };
+  return {
+    op: entry.op,
+    tag: entry.tag,
+    outcome: "finished",
+    detail: `main is at ${entry.newMain.slice(0, 12)}${outcome.baseline ? `; ${outcome.baseline}` : ""}`,
+  };
 }
 
 /**

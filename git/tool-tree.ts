@@ -43,6 +43,13 @@ export async function treeWithToolFolders(git: RepoGit, commit: string, folders:
   return await mktree(git, replace(root, toolsName, toolsTree), signal);
 }
 
+/** The names of the tool folders under `tools/generated/` at a commit (none when it has no such folder). */
+export async function toolNamesAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Set<string>> {
+  const entries = await git.treeEntries(commit, { paths: [`${GENERATED_TOOLS_DIR}/`], signal });
+  const names = entries.filter((entry) => entry.type === "tree").map((entry) => entry.path.split("/").at(-1) ?? "");
+  return new Set(names.filter((name) => TOOL_NAME_PATTERN.test(name)));
+}
+
 /** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
 export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
@@ -62,4 +69,28 @@ export async function folderTreeWith(git: RepoGit, tree: string | undefined, fil
     list.push({ mode: "100644", type: "blob", id, name });
   }
   return await mktree(git, list, signal);
+}
+
+/** Whether a diff between two commits changes anything outside tools/generated/ (a promotion let through with --allow-core). */
+export async function changesOutsideTools(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<boolean> {
+  return (await git.changes(from, to, { signal })).some((change) => !change.path.startsWith(`${GENERATED_TOOLS_DIR}/`));
+}
+
+/** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
+export async function toolsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
+  const changes = await git.changes(from, to, { paths: [`${GENERATED_TOOLS_DIR}/`], signal });
+  const names = changes.map((change) => change.path.split("/")[2] ?? "").filter((name) => TOOL_NAME_PATTERN.test(name));
+  return [...new Set(names)].sort();
+}
+
+/**
+ * Every file of `commit` outside `tools/generated/`: path → mode and object id. What a candidate may not change
+ * (protected core), so a candidate and its main have the same; read from git, nothing checked out.
+ */
+export async function filesOutsideTools(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await git.treeEntries(commit, { recursive: true, signal })) {
+    if (!entry.path.startsWith(`${GENERATED_TOOLS_DIR}/`)) files.set(entry.path, `${entry.mode} ${entry.id}`);
+  }
+  return files;
 }

@@ -1,7 +1,9 @@
-// One proposal through the cycle: the toolsmith builds a tool for its goal on a candidate branch of its own, the gate
-// judges it against current (both `serve`s in this process), and with grow.autoPromote a pass is promoted, so the next
-// build is made from, and judged on, the main this one left. Without it the cycle ends at the verdict and a pass
-// waits for `org promote`. Every stage is a typed call of cycle/ returning values; nothing here reads printed text.
+// One proposal through the cycle: the toolsmith builds a tool for its goal on a candidate branch of its own and the
+// gate judges it against current (both `serve`s in this process), both under the run's deadline; with
+// grow.autoPromote a pass is then promoted, so the next build is made from, and judged on, the main this one left.
+// A promotion starts only before the deadline, and once started runs to its end (one ref transaction and current's
+// restart), so a build the budget cuts is never half promoted. Without grow.autoPromote a pass waits for
+// `org promote`. Every stage is a typed call returning values; nothing here reads printed text.
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
@@ -9,6 +11,7 @@ import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
 import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
+import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
@@ -18,6 +21,7 @@ import type { GrowBudget } from "./grow-budget.ts";
 import type { BuildRecord } from "./grow-report.ts";
 import { oneLine } from "./need-signals.ts";
 import type { Proposal } from "./proposal.ts";
+import { safeGoal } from "./safe-goal.ts";
 
 /** What every build of a run shares: the toolsmith, the gate and the instances run in `sandbox` under `sandboxPolicy`. */
 export type BuildContext = SandboxAccess & {
@@ -40,11 +44,19 @@ export type BuildContext = SandboxAccess & {
   onProgress?: (progress: BuildProgress) => void;
 };
 
+/** How the cycle ended: what the toolsmith made, how the gate judged it, and the promotion grow made of a pass. */
+type BuildOutcome = { built: ToolsmithOutcome; cycle?: CycleOutcome; promotion?: Promotion };
+
+/** A pass's promotion: what `promoteJudged` did, a refusal (what it said), or none because the deadline came first. */
+type Promotion = PromoteOutcome | { kind: "refused"; message: string } | { kind: "deadline" };
+
 /**
  * Builds, judges and (with `promotion`) promotes one proposal, updating it in place: `promoted`, `built` (a pass
- * waiting for `org promote`) or `failed`, with the branch, report and why. Returns the build's record.
+ * waiting for `org promote`) or `failed`, with the branch, report and why. The toolsmith and the gate run under
+ * `deadline` (the budget's end; it throws when it fires); a promotion under `signal` (the run's own). Returns the
+ * build's record.
  */
-export async function buildProposal(proposal: Proposal, context: BuildContext, signal: AbortSignal): Promise<BuildRecord> {
+export async function buildProposal(proposal: Proposal, context: BuildContext, deadline: AbortSignal, signal: AbortSignal): Promise<BuildRecord> {
   const started = performance.now();
   const before = context.budget.spent();
   const instancesRoot = context.instancesDir;
@@ -59,11 +71,13 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
     sandbox: context.sandbox,
     sandboxPolicy: context.sandboxPolicy,
   });
-  let outcome: Awaited<ReturnType<typeof buildAndPromote>>;
+  let outcome: BuildOutcome;
   try {
     outcome = await buildAndPromote({
       toolsmith: {
-        goal: proposal.goal,
+        // Made safe again: a goal of an older state, or a rule's, carries no URL, host, outside path or secret either.
+        goal: safeGoal(proposal.goal),
+        ...(proposal.failingInputs ? { failingInputs: proposal.failingInputs } : {}),
         model: context.budget.model(context.model),
         repoDir: context.git.repoDir,
         settings: context.toolsmithSettings,
@@ -72,14 +86,15 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
       },
       instances,
       gate: context.gate,
-      ...(context.promotion ? { promotion: context.promotion } : {}),
       ...(context.onProgress ? { onProgress: context.onProgress } : {}),
-      signal,
+      signal: deadline,
     });
   } finally {
     await instances.close();
     rmSync(instancesRoot, { recursive: true, force: true });
   }
+  if (outcome.cycle?.ok && context.promotion)
+    outcome.promotion = deadline.aborted ? { kind: "deadline" } : await promote(outcome.cycle.branch, context, signal);
   const after = context.budget.spent();
   proposal.attempts += 1;
   proposal.updatedAt = new Date().toISOString();
@@ -96,8 +111,32 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, s
   return settle(proposal, record, outcome);
 }
 
+/** Promotes a judged pass (as `org promote` does), saying it as the cycle's promote stage. */
+async function promote(branch: string, context: BuildContext, signal: AbortSignal): Promise<Promotion> {
+  const promotion = context.promotion;
+  if (!promotion) throw new Error("a promotion was asked for without grow.autoPromote's context");
+  const tell = (progress: BuildProgress) => context.onProgress?.(progress);
+  tell({ type: "stage-start", stage: "promote", branch });
+  const started = performance.now();
+  const log = (line: string) => tell({ type: "note", stage: "promote", line });
+  const done = (ok: boolean, detail: string) =>
+    tell({ type: "stage-done", result: { stage: "promote", ok, exitCode: ok ? 0 : 1, detail, durationMs: Math.round(performance.now() - started) } });
+  let promoted: PromoteOutcome;
+  try {
+    promoted = await promoteJudged({ ...promotion.context(log), signal }, { branch, restart: promotion.restart });
+  } catch (error) {
+    // A refusal (the gate's report, the branch moved, a promotion under way) is the stage's answer; anything else a bug.
+    if (!(error instanceof Error && "userFacing" in error && error.userFacing === true)) throw error;
+    done(false, error.message);
+    return { kind: "refused", message: error.message };
+  }
+  tell({ type: "promoted", outcome: promoted });
+  done(promoteSucceeded(promoted), promoteLines(promoted)[0] ?? promoted.kind);
+  return promoted;
+}
+
 /** The proposal's state after its cycle (`promoted`, `built` waiting for `org promote`, or `failed`), and the build's record. */
-function settle(proposal: Proposal, record: BuildRecord, outcome: { built: ToolsmithOutcome; cycle?: CycleOutcome }): BuildRecord {
+function settle(proposal: Proposal, record: BuildRecord, outcome: BuildOutcome): BuildRecord {
   const { built, cycle } = outcome;
   if (!built.ok) {
     proposal.state = "failed";
@@ -119,7 +158,17 @@ function settle(proposal: Proposal, record: BuildRecord, outcome: { built: Tools
   }
   delete proposal.failure;
   proposal.tool = built.name;
-  const promotion = cycle.promotion;
+  const promotion = outcome.promotion;
+  if (promotion?.kind === "deadline") {
+    proposal.state = "built";
+    return { ...record, ok: true, state: "built", waiting: `waiting for org promote ${built.branch} (the time budget ran out once it had passed the gate)` };
+  }
+  const refusal = promotion?.kind === "refused" ? promotion.message : promotion?.kind === "rolled-back" ? promoteLines(promotion)[0] : undefined;
+  if (refusal !== undefined) {
+    proposal.state = "failed";
+    proposal.failure = oneLine(`${built.branch} passed the gate but was not promoted: ${refusal}`, 1000);
+    return { ...record, stoppedAt: "promote", failure: proposal.failure };
+  }
   if (promotion?.kind === "promoted") {
     proposal.state = "promoted";
     proposal.promotion = promotion.tag;

@@ -1,58 +1,102 @@
+// A need an existing tool answers is `covered` by it, built for nobody: a promoted tool, or a candidate's that waits for
+// `org promote` (a tool the toolsmith built in chat, say). A proposal that names a tool (a call of a missing tool) is
+// covered by whatever holds that name; any other by the registry's best hits for its goal, each judged the same way
+// needs are merged (the words, the embeddings' cosine, the model when close but not certain).
 import type { Embedder } from "../registry/ollama-embedder.ts";
-import { COVERED_BY_TOOL, needSimilarity } from "../registry/need-similarity.ts";
-import type { ToolRegistry } from "../registry/tool-registry.ts";
+import { needTerms } from "../registry/need-similarity.ts";
+import type { ToolHit, ToolRegistry } from "../registry/tool-registry.ts";
+import { goalVectors } from "./goal-vectors.ts";
+import { openState } from "./merge-needs.ts";
 import type { Proposal } from "./proposal.ts";
+import { type MeaningJudge, sameMeaningAmong } from "./same-meaning.ts";
 
 /** Registry hits weighed per need. */
 const HITS = 5;
 
-/**
- * The promoted tool that already answers a need, if one does: the registry's best few hits for the goal (full text,
- * and embeddings when there are), each weighed by needSimilarity against its name and description; the best at or
- * above COVERED_BY_TOOL answers it.
- */
-async function coveringTool(
-  registry: ToolRegistry,
-  goal: string,
-  options: { embedder?: Embedder; signal?: AbortSignal } = {},
-): Promise<{ tool: string; similarity: number } | undefined> {
-  const outcome = await registry.search(goal, {
-    limit: HITS,
-    promotedOnly: true,
-    ...(options.embedder ? { embedder: options.embedder } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  let best: { tool: string; similarity: number } | undefined;
-  for (const hit of outcome.hits) {
-    const similarity = needSimilarity(goal, `${hit.name} ${hit.description}`);
-    if (similarity >= COVERED_BY_TOOL && (!best || similarity > best.similarity)) best = { tool: hit.name, similarity };
+/** What answers a need: the tool, and the candidate branch it waits on when it is not promoted. */
+export type Cover = { tool: string; candidate?: string };
+
+/** What the cover check is given: the registry, the tools that hold a name, and how meaning is judged. */
+export type CoverContext = {
+  registry: ToolRegistry;
+  /** Promoted tools by name. */
+  promoted: ReadonlySet<string>;
+  /** Live candidates' tools (untested, passed, stale: a build that may still be promoted), by name: their branch. */
+  candidates: ReadonlyMap<string, string>;
+  embedder?: Embedder;
+  meaning: MeaningJudge;
+  confirmSessions: number;
+  now: string;
+  notes: string[];
+  signal: AbortSignal;
+};
+
+/** A hit that still answers: promoted, or the live candidate of that name (not a failed or promoted branch's copy). */
+function answers(hit: ToolHit, context: CoverContext): boolean {
+  return hit.origin === "promoted" ? context.promoted.has(hit.name) : hit.branch !== undefined && context.candidates.get(hit.name) === hit.branch;
+}
+
+const toolText = (hit: ToolHit) => `${hit.name.replace(/_/g, " ")}: ${hit.description}`;
+
+/** Each proposal's hits that answer, with the texts' vectors added to the judge's when an embedder answers. */
+async function hitsOf(goals: readonly string[], context: CoverContext): Promise<{ hits: Map<string, ToolHit[]>; meaning: MeaningJudge }> {
+  const hits = new Map<string, ToolHit[]>();
+  for (const goal of new Set(goals)) {
+    const found = await context.registry.search(goal, { limit: HITS, ...(context.embedder ? { embedder: context.embedder } : {}), signal: context.signal });
+    hits.set(
+      goal,
+      found.hits.filter((hit) => answers(hit, context)),
+    );
   }
-  return best;
+  if (!context.meaning.vectors) return { hits, meaning: context.meaning };
+  const texts = [...new Set([...hits.values()].flat().map(toolText))];
+  const vectors = await goalVectors(context.embedder, texts, context.signal, context.notes);
+  return { hits, meaning: { ...context.meaning, vectors: new Map([...context.meaning.vectors, ...(vectors ?? [])]) } };
+}
+
+/** The tool that covers `proposal`: the holder of the name it names, else the hit that means its goal. */
+async function coverOf(proposal: Proposal, hits: readonly ToolHit[], meaning: MeaningJudge, context: CoverContext): Promise<Cover | undefined> {
+  const named = proposal.tool;
+  if (named !== undefined) {
+    if (context.promoted.has(named)) return { tool: named };
+    const branch = context.candidates.get(named);
+    if (branch !== undefined) return { tool: named, candidate: branch };
+  }
+  const meant = (hit: ToolHit) => ({ text: toolText(hit), terms: needTerms(`${hit.name} ${hit.description}`) });
+  const hit = await sameMeaningAmong({ text: proposal.goal, terms: needTerms(proposal.goal) }, hits, meant, meaning);
+  if (!hit) return undefined;
+  return hit.origin === "promoted" || hit.branch === undefined ? { tool: hit.name } : { tool: hit.name, candidate: hit.branch };
 }
 
 /**
- * Marks each of `ids` (proposals to build, pending or covered) covered by the tool that answers it, or pending
- * again when the tool that covered it is gone. Returns the ids newly covered.
+ * Marks each of `ids` (proposals to build that nobody works on: pending, unconfirmed, covered) covered by the tool
+ * that answers it, or open again when what covered it is gone (rolled back, failed, pruned). Returns the ids newly
+ * covered.
  */
-export async function coverProposals(
-  proposals: Proposal[],
-  ids: ReadonlySet<string>,
-  registry: ToolRegistry,
-  options: { embedder?: Embedder; signal?: AbortSignal; now: string },
-): Promise<string[]> {
+export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<string>, context: CoverContext): Promise<string[]> {
+  const open = proposals.filter(
+    (proposal) => ids.has(proposal.id) && proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state),
+  );
+  if (open.length === 0) return [];
+  const { hits, meaning } = await hitsOf(
+    open.map((proposal) => proposal.goal),
+    context,
+  );
   const covered: string[] = [];
-  for (const proposal of proposals) {
-    if (!ids.has(proposal.id) || proposal.kind !== "build" || (proposal.state !== "pending" && proposal.state !== "covered")) continue;
-    const answer = await coveringTool(registry, proposal.goal, options);
-    if (answer) {
-      if (proposal.state !== "covered" || proposal.coveredBy !== answer.tool) covered.push(proposal.id);
+  for (const proposal of open) {
+    const cover = await coverOf(proposal, hits.get(proposal.goal) ?? [], meaning, context);
+    if (cover) {
+      if (proposal.state !== "covered" || proposal.coveredBy !== cover.tool || proposal.candidate !== cover.candidate) covered.push(proposal.id);
       proposal.state = "covered";
-      proposal.coveredBy = answer.tool;
+      proposal.coveredBy = cover.tool;
+      if (cover.candidate) proposal.candidate = cover.candidate;
+      else delete proposal.candidate;
     } else if (proposal.state === "covered") {
-      proposal.state = "pending";
       delete proposal.coveredBy;
+      delete proposal.candidate;
+      proposal.state = openState(proposal, context.confirmSessions);
     } else continue;
-    proposal.updatedAt = options.now;
+    proposal.updatedAt = context.now;
   }
   return covered;
 }

@@ -1,5 +1,5 @@
 import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
-import type { GoalVectors } from "./merge-needs.ts";
+import type { GoalVectors } from "./same-meaning.ts";
 
 /** Each goal's embedding, when an embedding server answers; a note says why not when it does not. */
 export async function goalVectors(embedder: Embedder | undefined, goals: string[], signal: AbortSignal, notes: string[]): Promise<GoalVectors | undefined> {

@@ -3,10 +3,13 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { wrapModel } from "../llm/wrap-model.ts";
 
 /**
- * What one run may spend: wall time, model tokens, tools built. `graceMs`: how long a step under way when the wall
- * time runs out may go on before it is cancelled (a quarter of the budget, at least a minute, when not given).
+ * What one run may spend: wall time, model tokens, tools built. `minBuildMs`: the time left below which no build
+ * starts (a build cut by the deadline is work thrown away; default MIN_BUILD_MS).
  */
-export type GrowLimits = { budgetMs: number; maxTokens: number; maxTools: number; graceMs?: number };
+export type GrowLimits = { budgetMs: number; maxTokens: number; maxTools: number; minBuildMs?: number };
+
+/** The bounds a budget has: what stopped a run's builds, when one did. */
+export type BudgetBound = "time" | "tokens" | "tools";
 
 /** What a run spent, and what stopped it when something did. */
 export type BudgetSpent = {
@@ -16,47 +19,69 @@ export type BudgetSpent = {
   maxTokens: number;
   tools: number;
   maxTools: number;
-  /** Time the model servers took answering the builds (part of wallMs). */
+  /** Time the model servers took answering (part of wallMs): noticing, merging and the builds. */
   modelMs: number;
   /** The bound that stopped the run's builds, when one did. */
-  stoppedBy?: "time" | "tokens" | "tools";
+  stoppedBy?: BudgetBound;
 };
 
-/** A step under way when the wall-time budget ends gets this share of the budget more (at least a minute), then is cancelled. */
-const GRACE_SHARE = 0.25;
-const MIN_GRACE_MS = 60_000;
+/** A build needs at least this much of the time budget left to be started: less is never enough for the toolsmith and the gate. */
+export const MIN_BUILD_MS = 30_000;
+
+/** The budget ran out: what a step cut by it was aborted with. */
+export class BudgetReachedError extends Error {
+  override name = "BudgetReachedError";
+  constructor(readonly bound: BudgetBound) {
+    super(`the ${bound} budget was reached`);
+  }
+}
+
+/** About four characters a token: what is counted while a completion streams, and when a server gives no sound usage. */
+const tokensOf = (chars: number) => Math.ceil(chars / 4);
 
 /**
- * A run's budget: `check()` before each step says which bound is reached, if any; `model()` wraps the toolsmith's
- * model so every completion's tokens (the server's usage, else about four characters a token) and time count;
- * `stepSignal()` is the run's signal, aborted once a step overruns the wall-time budget by its grace.
+ * A run's budget over the whole run: `deadline()` is the run's signal, aborted once the wall time is up or the tokens
+ * are spent (every model call and every build runs under it); `check()` before each build says which bound is reached;
+ * `model()` wraps a model so that every completion counts, its stream cut where the tokens run out.
  */
 export class GrowBudget {
   readonly #started = performance.now();
+  readonly #exhausted = new AbortController();
+  readonly #timer: AbortSignal;
   #tokens = 0;
   #tools = 0;
   #modelMs = 0;
-  #stoppedBy: BudgetSpent["stoppedBy"];
+  #stoppedBy: BudgetBound | undefined;
 
-  constructor(readonly limits: GrowLimits) {}
+  constructor(readonly limits: GrowLimits) {
+    this.#timer = AbortSignal.timeout(Math.max(1, limits.budgetMs));
+  }
 
-  /** The bound reached, if any: no further step starts once one is. */
-  check(): BudgetSpent["stoppedBy"] {
+  /** Milliseconds of wall time left (0 once it is spent). */
+  timeLeftMs(): number {
+    return Math.max(0, this.limits.budgetMs - (performance.now() - this.#started));
+  }
+
+  /** The bound reached, if any: no further build starts once one is. */
+  check(): BudgetBound | undefined {
     const reached =
-      this.#tools >= this.limits.maxTools
-        ? "tools"
-        : this.#tokens >= this.limits.maxTokens
-          ? "tokens"
-          : performance.now() - this.#started >= this.limits.budgetMs
-            ? "time"
-            : undefined;
-    if (reached && !this.#stoppedBy) this.#stoppedBy = reached;
+      this.#tools >= this.limits.maxTools ? "tools" : this.#tokens >= this.limits.maxTokens ? "tokens" : this.timeLeftMs() <= 0 ? "time" : undefined;
+    if (reached) this.#stoppedBy ??= reached;
     return reached;
   }
 
-  /** A step was cancelled past the wall-time budget's grace: the time budget stopped the run. */
-  overran(): void {
-    this.#stoppedBy ??= "time";
+  /** Whether the time left is too little for a build to be started (said as the time budget stopping the run). */
+  tooLittleTimeForABuild(): boolean {
+    const short = this.timeLeftMs() < (this.limits.minBuildMs ?? MIN_BUILD_MS);
+    if (short) this.#stoppedBy ??= "time";
+    return short;
+  }
+
+  /** A step was cut by the deadline: the bound that cut it (time, or tokens). */
+  cut(): BudgetBound {
+    const bound = this.#exhausted.signal.aborted ? "tokens" : "time";
+    this.#stoppedBy ??= bound;
+    return bound;
   }
 
   /** Counts a build started. */
@@ -64,26 +89,36 @@ export class GrowBudget {
     this.#tools += 1;
   }
 
-  /** The run's signal for one step: `signal`, or the wall-time budget past its grace. */
-  stepSignal(signal: AbortSignal): AbortSignal {
-    const grace = this.limits.graceMs ?? Math.max(MIN_GRACE_MS, this.limits.budgetMs * GRACE_SHARE);
-    const left = this.limits.budgetMs + grace - (performance.now() - this.#started);
-    return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, left))]);
+  /** `signal`, or the budget's end (wall time or tokens), whichever comes first. */
+  deadline(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, this.#timer, this.#exhausted.signal]);
   }
 
-  /** `model`, counting the tokens and time of every completion. */
+  #exhaust(): void {
+    this.#stoppedBy ??= "tokens";
+    if (!this.#exhausted.signal.aborted) this.#exhausted.abort(new BudgetReachedError("tokens"));
+  }
+
+  /** `model`, counting the tokens and time of every completion, and cutting a stream once the run's tokens are spent. */
   model(model: LanguageModel): LanguageModel {
     return wrapModel(model, {
-      wrapStream: async ({ request, doStream }) => {
+      // The request goes on with the run's tokens as its cut and the budget's end in its signal.
+      wrapStream: async ({ request, model: inner }) => {
+        const prompt = tokensOf(JSON.stringify(request.messages).length);
+        const left = this.limits.maxTokens - this.#tokens - prompt;
+        if (left <= 0) this.#exhaust();
+        const signal = AbortSignal.any([...(request.signal ? [request.signal] : []), this.#exhausted.signal]);
+        const tokens = Math.max(0, Math.min(left, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY));
         const started = performance.now();
         try {
-          const completion = await doStream();
+          const completion = await inner.stream({ ...request, signal, stopAt: { ...request.stopAt, tokens } });
           const usage = completion.usage;
           // The server's count when it gave a sound one; else about four characters a token of what went and came.
           this.#tokens +=
             usage && isTokenCount(usage.promptTokens) && isTokenCount(usage.completionTokens)
               ? usage.promptTokens + usage.completionTokens
-              : Math.ceil((JSON.stringify(request.messages).length + completion.content.length + JSON.stringify(completion.toolCalls).length) / 4);
+              : prompt + tokensOf(completion.content.length + completion.reasoning.length + JSON.stringify(completion.toolCalls).length);
+          if (completion.limitReached?.reason === "budget" || this.#tokens >= this.limits.maxTokens) this.#exhaust();
           return completion;
         } finally {
           this.#modelMs += performance.now() - started;

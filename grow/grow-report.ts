@@ -5,7 +5,7 @@ import { formatDuration } from "../config/duration.ts";
 import { GROW_DIR } from "../config/workspace-paths.ts";
 import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { growDir } from "./grow-state.ts";
-import { ProposalKind, ProposalState } from "./proposal.ts";
+import { Evidence, NeedSource, ProposalKind, ProposalState } from "./proposal.ts";
 
 const Count = z.int().min(0);
 
@@ -96,9 +96,38 @@ export const GrowReport = z.strictObject({
     stoppedBy: z.enum(["time", "tokens", "tools"]).optional(),
   }),
   read: z.strictObject({ sessions: Count, auditDays: Count, jobs: Count, bytes: Count, skippedLines: Count, more: z.boolean() }).optional(),
-  /** What the run noticed, by proposal: new ones and those that grew. */
+  /** How the run heard: by the model (batches it answered), by the word rules (and why), needs dropped for a made-up quote. */
+  noticing: z
+    .strictObject({
+      by: z.enum(["model", "rules", "model and rules", "nothing to hear"]),
+      model: z.string().optional(),
+      batches: Count,
+      byModel: Count,
+      byRules: Count,
+      dropped: Count,
+      /** `same_need` questions put to the model while merging and covering. */
+      questions: Count,
+      /** Why the word rules heard what the model did not: noticing was degraded. */
+      degraded: z.array(z.string()).optional(),
+    })
+    .optional(),
+  /** What the run noticed, by proposal (a dry run: every proposal): new ones and those that grew, with their evidence and why. */
   proposals: z.array(
-    z.strictObject({ id: z.string(), goal: z.string(), state: ProposalState, count: Count, new: z.boolean(), coveredBy: z.string().optional() }),
+    z.strictObject({
+      id: z.string(),
+      goal: z.string(),
+      kind: ProposalKind.optional(),
+      state: ProposalState,
+      count: Count,
+      sessions: Count.optional(),
+      sources: z.partialRecord(NeedSource, Count).optional(),
+      new: z.boolean(),
+      coveredBy: z.string().optional(),
+      candidate: z.string().optional(),
+      evidence: z.array(Evidence).optional(),
+      /** What a run does with it, and why: would build (most needed), waits (unconfirmed, covered, the budget), … */
+      why: z.string().optional(),
+    }),
   ),
   builds: z.array(BuildRecord),
   rollback: RollbackRecord.optional(),
@@ -112,8 +141,10 @@ export const GrowReport = z.strictObject({
       failure: z.string().optional(),
     }),
   ),
-  /** A dry run: the proposals it would build, most needed first. */
-  wouldBuild: z.array(z.strictObject({ id: z.string(), goal: z.string(), count: Count, kind: ProposalKind })).optional(),
+  /** A dry run: the proposals it would build, most needed first, and why. */
+  wouldBuild: z
+    .array(z.strictObject({ id: z.string(), goal: z.string(), count: Count, sessions: Count.optional(), kind: ProposalKind, why: z.string().optional() }))
+    .optional(),
   /** Lines worth reading: why something was skipped, what waits for a person. */
   notes: z.array(z.string()),
   error: z.string().optional(),
@@ -178,14 +209,48 @@ export function summaryLine(report: GrowReport): string {
   return `${report.dryRun ? "dry run: " : ""}${parts.join(", ")}; ${budget}`;
 }
 
-/** What a person reads of a run: each build, the rollback, what waits, then the summary line. */
+/** How the run heard, as one line: by the model, or degraded to the word rules and why. */
+function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | undefined {
+  if (noticing.by === "nothing to hear") return undefined;
+  const dropped = noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "";
+  const heard =
+    noticing.byModel > 0 ? `heard by the model ${noticing.model ?? "?"}: ${noticing.byModel} of ${noticing.batches} batch(es)${dropped}` : undefined;
+  const degraded =
+    noticing.byRules > 0 || (noticing.degraded?.length ?? 0) > 0
+      ? `noticing degraded: ${(noticing.degraded ?? []).join("; ") || "?"}; the word rules heard ${noticing.byRules} batch(es)`
+      : undefined;
+  return [heard, degraded].filter(Boolean).join(". ");
+}
+
+/** A proposal as a dry run lists it: a line, why, and each piece of evidence with whose words it is. */
+export function proposalLines(proposal: GrowReport["proposals"][number]): string[] {
+  const sources = Object.entries(proposal.sources ?? {})
+    .map(([source, count]) => `${source} ${count}`)
+    .join(", ");
+  const seen = `${proposal.count}×${proposal.sessions !== undefined ? ` in ${proposal.sessions} session(s)` : ""}${sources ? ` (${sources})` : ""}`;
+  const lines = [`${proposal.id} ${proposal.state} ${seen}: ${JSON.stringify(proposal.goal)}`];
+  if (proposal.why) lines.push(`  why: ${proposal.why}`);
+  for (const evidence of proposal.evidence ?? [])
+    lines.push(
+      `  evidence: session ${evidence.session}, turn ${evidence.turn}, ${evidence.source ?? "source not recorded"}: ${JSON.stringify(evidence.quote)}`,
+    );
+  return lines;
+}
+
+/** What a person reads of a run: how it heard, each proposal (a dry run: whole), each build, the rollback, what waits, then the summary line. */
 export function reportLines(report: GrowReport): string[] {
   const lines: string[] = [];
+  const noticing = report.noticing ? noticingLine(report.noticing) : undefined;
+  if (noticing) lines.push(noticing);
   const fresh = report.proposals.filter((proposal) => proposal.new);
-  if (fresh.length > 0)
+  if (report.dryRun) for (const proposal of report.proposals) lines.push(...proposalLines(proposal));
+  else if (fresh.length > 0)
     lines.push(`new proposals: ${fresh.map((proposal) => `${proposal.id} (${proposal.count}×) ${JSON.stringify(proposal.goal)}`).join("; ")}`);
-  for (const proposal of report.proposals.filter((entry) => entry.state === "covered" && entry.coveredBy))
-    lines.push(`covered: ${proposal.id} ${JSON.stringify(proposal.goal)} is answered by ${proposal.coveredBy}`);
+  if (!report.dryRun)
+    for (const proposal of report.proposals.filter((entry) => entry.state === "covered" && entry.coveredBy))
+      lines.push(
+        `covered: ${proposal.id} ${JSON.stringify(proposal.goal)} is answered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}, which waits for org promote ${proposal.candidate}` : ""}`,
+      );
   if (report.rollback) {
     const r = report.rollback;
     if (r.wouldRollBack) lines.push(`would roll back ${r.tool}: ${r.summary}`);
@@ -199,13 +264,15 @@ export function reportLines(report: GrowReport): string[] {
         : `proposed for removal: ${removal.tool} (unused ${removal.idleDays} days), ${removal.proposal}${removal.failure ? `: ${removal.failure}` : ""}`,
     );
   for (const wanted of report.wouldBuild ?? []) lines.push(`would build ${wanted.id} (${wanted.count}×): ${JSON.stringify(wanted.goal)}`);
-  for (const build of report.builds) {
-    const what = `${build.proposal} ${JSON.stringify(build.goal)}`;
-    if (build.promotion) lines.push(`promoted ${build.tool} for ${what}: ${build.branch} as ${build.promotion.merge.slice(0, 12)} (${build.promotion.tag})`);
-    else if (build.waiting) lines.push(`built ${build.tool} for ${what}: ${build.branch} passed the gate; ${build.waiting}`);
-    else lines.push(`failed ${what}${build.stoppedAt ? ` at ${build.stoppedAt}` : ""}: ${build.failure ?? "?"}`);
-  }
+  for (const build of report.builds) lines.push(buildLine(build));
   for (const note of report.notes) lines.push(note);
   lines.push(summaryLine(report));
   return lines;
+}
+
+function buildLine(build: BuildRecord): string {
+  const what = `${build.proposal} ${JSON.stringify(build.goal)}`;
+  if (build.promotion) return `promoted ${build.tool} for ${what}: ${build.branch} as ${build.promotion.merge.slice(0, 12)} (${build.promotion.tag})`;
+  if (build.waiting) return `built ${build.tool} for ${what}: ${build.branch} passed the gate; ${build.waiting}`;
+  return `failed ${what}${build.stoppedAt ? ` at ${build.stoppedAt}` : ""}: ${build.failure ?? "?"}`;
 }

@@ -27,7 +27,7 @@ export type GrowSetup = {
 };
 
 /**
- * A run's request as org starts one: the toolsmith's model and the embedder from the config and the environment,
+ * A run's request as org starts one: the toolsmith's model (and the listener's, grow.model) and the embedder from the config and the environment,
  * the sandbox policy, the gate with its defaults and the thresholds of the grown repository's own org.config.json
  * (never the workspace's: the gate judges by the code it guards), the budget from grow's settings and the flags.
  */
@@ -36,6 +36,7 @@ export function growRequest(setup: GrowSetup): GrowRequest {
   const settings = config.grow;
   const gateSettings = gateThresholds(repoDir);
   const embedder = embedderFromEnvironment();
+  const model = toolsmithModel(config);
   return {
     workspaceDir: setup.workspaceDir,
     repoDir,
@@ -44,7 +45,9 @@ export function growRequest(setup: GrowSetup): GrowRequest {
     toolsmithSettings: config.toolsmith,
     gateSettings,
     gateOptions: defaultGateOptions(repoDir),
-    model: toolsmithModel(config),
+    model,
+    // grow.model on the toolsmith's server, else the toolsmith's own model, hears the needs and judges them.
+    listener: settings.model ? model.withModelId(settings.model, "grow.model") : model,
     ...(embedder ? { embedder } : {}),
     sandbox: setup.sandbox,
     sandboxPolicy: sandboxPolicyFrom({ config }),

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
 import { GROW_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { countSessionsOfOlderProposal } from "./merge-needs.ts";
 import { Proposal } from "./proposal.ts";
 
 const Mark = z.strictObject({ offset: z.int().min(0), ino: z.number().min(0) });
@@ -64,14 +65,17 @@ export function readGrowState(workspaceDir: string): GrowState {
     if (errorCode(error) === "ENOENT") return { version: 1, cursor: structuredClone(EMPTY_CURSOR), proposals: [] };
     throw error;
   }
+  let state: GrowState;
   try {
-    return GrowState.parse(JSON.parse(text));
+    state = GrowState.parse(JSON.parse(text));
   } catch (error) {
     const why = error instanceof z.ZodError ? (error.issues[0]?.message ?? "does not fit") : error instanceof Error ? error.message : String(error);
     throw new GrowStateError(
       `${proposalsPath(workspaceDir)} is damaged (${why.split("\n")[0]}); move it aside to start afresh (every transcript is read again), or restore it from a copy`,
     );
   }
+  for (const proposal of state.proposals) countSessionsOfOlderProposal(proposal);
+  return state;
 }
 
 /** Replaces the workspace's proposals and cursor in one atomic, durable write. */

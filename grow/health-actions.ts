@@ -11,6 +11,7 @@ import { judgeToolHealth, type PruneProposal, type ToolHealth } from "../usage/t
 import type { RollbackRecord } from "./grow-report.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { GOAL_CHARS, oneLine } from "./need-signals.ts";
+import { safeGoal } from "./safe-goal.ts";
 import { MAX_ATTEMPTS, type Proposal } from "./proposal.ts";
 import type { Need } from "./room-needs.ts";
 
@@ -38,11 +39,36 @@ function isRefusal(error: unknown): error is Error {
   return error instanceof Error && "userFacing" in error && error.userFacing === true;
 }
 
-/** The rebuild's goal: what the tool was for, and the inputs it failed on. */
-function rebuildGoal(tool: string, description: string | undefined, failing: readonly { input: string; error?: string }[]): string {
-  const first = failing[0];
-  const inputs = first ? ` It must also handle inputs like ${first.input}${first.error ? ` (it failed: ${first.error})` : ""}.` : "";
-  return oneLine(`${tool}: ${description ?? "the tool of that name"}${inputs}`, GOAL_CHARS);
+/** The rebuild's goal: what the tool was for. The inputs it failed on go beside it, as data (`failingInputs`). */
+function rebuildGoal(tool: string, description: string | undefined): string {
+  return safeGoal(`${tool}: ${description ?? "the tool of that name"} (rebuilt: it failed on inputs its schema accepts)`);
+}
+
+/** Failing inputs kept with a rebuild, and the bounds of each: a caller's input is data for the toolsmith, never its instructions. */
+const KEPT_INPUTS = 3;
+const INPUT_CHARS = 400;
+const ERROR_CHARS = 300;
+
+/** A recorded input (redacted text, maybe cut) as a bounded JSON excerpt: the value re-encoded when it parses, else the text as a JSON string. */
+function jsonExcerpt(text: string): string {
+  let encoded: string;
+  try {
+    encoded = JSON.stringify(JSON.parse(text)) ?? JSON.stringify(text);
+  } catch {
+    encoded = JSON.stringify(text);
+  }
+  return encoded.length > INPUT_CHARS ? `${encoded.slice(0, INPUT_CHARS - 1)}…` : encoded;
+}
+
+/** The newest distinct failing inputs, as the rebuild proposal keeps them. */
+function failingInputsOf(failing: readonly { input: string; error?: string }[]): NonNullable<Proposal["failingInputs"]> {
+  const kept = new Map<string, { input: string; error?: string }>();
+  for (const call of failing) {
+    const input = jsonExcerpt(call.input);
+    if (kept.has(input) || kept.size >= KEPT_INPUTS) continue;
+    kept.set(input, { input, ...(call.error !== undefined ? { error: oneLine(call.error, ERROR_CHARS) } : {}) });
+  }
+  return [...kept.values()];
 }
 
 /** What acting on health is given. */
@@ -93,7 +119,7 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
     record.failure = describe(error);
   }
   if (!record.ok) return;
-  const goal = rebuildGoal(tool, description, evidence.failingInputs);
+  const goal = rebuildGoal(tool, description);
   const newest = evidence.failingInputs[0];
   // One need for the rollback: its failing calls are counted below, not once more each (serve's audit log or a
   // transcript may have told of the same calls already).
@@ -104,13 +130,14 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
     tool,
     session: "usage",
     turn: record.tag ?? "rollback",
+    source: "tool",
     quote: oneLine(
       `${evidence.summary}${newest ? `; newest failing input ${newest.input} (${newest.reason})${newest.error ? `: ${newest.error}` : ""}` : ""}`,
       240,
     ),
     time: now,
   };
-  const merged = mergeNeeds(outcome.proposals, [need], { now: request.now });
+  const merged = await mergeNeeds(outcome.proposals, [need], { now: request.now, confirmSessions: request.settings.confirmSessions });
   outcome.proposals = merged.proposals;
   outcome.created.push(...merged.created);
   const rebuild = outcome.proposals.find((proposal) => proposal.kind === "rebuild" && proposal.tool === tool && proposal.state === "pending");
@@ -120,6 +147,7 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
     // Its goal says what failed, whatever goal the room's failures gave it first.
     rebuild.goal = goal;
     rebuild.goalFrom = "rollback";
+    rebuild.failingInputs = failingInputsOf(evidence.failingInputs);
   }
   for (const proposal of outcome.proposals) {
     if (proposal.state !== "promoted" || proposal.tool !== tool || proposal.kind === "remove") continue;
@@ -141,10 +169,11 @@ async function proposeRemoval(request: HealthRequest, idle: PruneProposal, outco
     tool: idle.tool,
     session: "usage",
     turn: `idle-since-${idle.idleSince}`,
+    source: "tool",
     quote: `${idle.tool}: no call for ${idle.idleDays} days (idle since ${idle.idleSince})`,
     time: now,
   };
-  const merged = mergeNeeds(outcome.proposals, [need], { now: request.now });
+  const merged = await mergeNeeds(outcome.proposals, [need], { now: request.now, confirmSessions: request.settings.confirmSessions });
   outcome.proposals = merged.proposals;
   outcome.created.push(...merged.created);
   const proposal = outcome.proposals.find((entry) => entry.kind === "remove" && entry.tool === idle.tool && entry.state !== "promoted");

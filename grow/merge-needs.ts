@@ -1,15 +1,18 @@
 // Needs that mean the same thing become one proposal. A need that names a tool (a missing tool, a failing one)
-// joins the proposal about that tool; any other joins the proposal whose goal is most alike (needSimilarity at or
-// above SAME_NEED, or embeddings' cosine at or above SAME_NEED_COSINE when the caller has them), the oldest on a tie;
-// else it starts a proposal. The same turn seen twice (a request and the reply that could not meet it, or a
-// re-read after a crash) counts once. Deterministic: the same needs in the same order give the same proposals.
+// joins the proposal about that tool; any other joins the proposal that means the same (`sameMeaning`: the words, the
+// embeddings' cosine when there are vectors, and a model asked when two goals are close but not certain), the most
+// alike first, the oldest on a tie; else it starts a proposal. The same turn seen twice (a request and the reply that
+// could not meet it, or a re-read after a crash) counts once. With the same answers, the same needs in the same order
+// give the same proposals.
 import { createHash } from "node:crypto";
-import { type NeedTerms, needKey, needSimilarity, needTerms, SAME_NEED, SAME_NEED_COSINE } from "../registry/need-similarity.ts";
-import { MAX_ATTEMPTS, MAX_EVIDENCE, type NeedKind, type Proposal, type ProposalKind } from "./proposal.ts";
+import { type NeedTerms, needKey, needTerms } from "../registry/need-similarity.ts";
+import { type MeaningJudge, sameMeaningAmong } from "./same-meaning.ts";
+import { MAX_ATTEMPTS, MAX_EVIDENCE, MAX_SEEN_SESSIONS, type NeedKind, type NeedSource, type Proposal, type ProposalKind } from "./proposal.ts";
 import type { Need } from "./room-needs.ts";
 
-/** Which signal's words make the better goal: a person's own words first, a tool's name last. */
+/** Which signal's words make the better goal: the model's short line of what was heard, a person's own words, a tool's name last. */
 const GOAL_RANK: Record<NeedKind, number> = {
+  noticed: 8,
   wish: 7,
   request: 6,
   cannot: 5,
@@ -32,9 +35,6 @@ function kindOfNeed(need: Pick<Need, "kind" | "asks">): ProposalKind {
 /** What a merge did: the proposals after it, and how many needs started one and how many joined one. */
 export type MergeOutcome = { proposals: Proposal[]; created: string[]; merged: number; touched: Set<string> };
 
-/** Optional vectors of goals (an embedding server's), by goal text. */
-export type GoalVectors = ReadonlyMap<string, Float32Array>;
-
 /** A stable id for a new proposal: `p` and hex of its goal's terms, longer when taken. */
 function proposalId(goal: string, taken: ReadonlySet<string>): string {
   const hash = createHash("sha256")
@@ -52,9 +52,35 @@ function proposalId(goal: string, taken: ReadonlySet<string>): string {
 
 /** A need's evidence key: one turn of one session counts once per proposal. */
 const evidenceKey = (evidence: { session: string; turn: string }) => `${evidence.session}\u0000${evidence.turn}`;
+/** A session as a proposal remembers it. */
+const sessionKey = (session: string) => createHash("sha256").update(session).digest("hex").slice(0, 8);
 
-/** How merging weighs goals: the words, and embeddings' cosine when the caller has vectors. */
-type MergeOptions = { now: Date; vectors?: GoalVectors; cosine?: (a: Float32Array, b: Float32Array) => number };
+/** A proposal kept before sessions were counted: its sessions as its evidence tells them (in place). */
+export function countSessionsOfOlderProposal(proposal: Proposal): void {
+  if (proposal.seenIn.length > 0 || proposal.evidence.length === 0) return;
+  proposal.seenIn = [...new Set(proposal.evidence.map((evidence) => sessionKey(evidence.session)))];
+  proposal.sessions = Math.max(proposal.sessions, proposal.seenIn.length);
+}
+/** Whose words weigh most as evidence of a turn: a person's, then a model's, then a tool's. */
+const SOURCE_RANK: Record<NeedSource, number> = { user: 2, persona: 1, tool: 0 };
+
+/** How merging weighs goals (`MeaningJudge`), and how many sessions confirm a need no person asked for. */
+export type MergeOptions = { now: Date; confirmSessions: number; meaning?: MeaningJudge };
+
+/**
+ * Where a proposal to build that nobody is working on stands: `pending` when a person asked for it (their words,
+ * `org grow accept`, or evidence kept before sources were recorded) or it was seen in `confirmSessions` sessions;
+ * else `unconfirmed`. Rebuilds and removals are org's own judgement of a tool: pending.
+ */
+export function openState(proposal: Proposal, confirmSessions: number): "pending" | "unconfirmed" {
+  if (proposal.kind !== "build") return "pending";
+  const confirmed =
+    proposal.accepted === true ||
+    (proposal.sources.user ?? 0) > 0 ||
+    proposal.sessions >= confirmSessions ||
+    proposal.evidence.some((evidence) => evidence.source === undefined);
+  return confirmed ? "pending" : "unconfirmed";
+}
 
 /** The proposals being merged into: copies of the given ones, with each one's terms and evidence keys at hand. */
 class ProposalSet {
@@ -66,35 +92,27 @@ class ProposalSet {
     proposals: readonly Proposal[],
     readonly options: MergeOptions,
   ) {
-    this.list = proposals.map((proposal) => ({ ...proposal, evidence: [...proposal.evidence], signals: { ...proposal.signals } }));
+    this.list = proposals.map((proposal) => ({
+      ...proposal,
+      evidence: proposal.evidence.map((evidence) => ({ ...evidence })),
+      signals: { ...proposal.signals },
+      sources: { ...proposal.sources },
+      seenIn: [...proposal.seenIn],
+    }));
     this.#terms = new Map(this.list.map((proposal) => [proposal.id, needTerms(proposal.goal)]));
     this.#keys = new Map(this.list.map((proposal) => [proposal.id, new Set(proposal.evidence.map(evidenceKey))]));
   }
 
-  #similarity(proposal: Proposal, need: Need, terms: NeedTerms): number {
-    const lexical = needSimilarity(this.#terms.get(proposal.id) ?? needTerms(proposal.goal), terms);
-    const a = this.options.vectors?.get(proposal.goal);
-    const b = this.options.vectors?.get(need.goal);
-    if (a && b && this.options.cosine && this.options.cosine(a, b) >= SAME_NEED_COSINE) return Math.max(lexical, 1);
-    return lexical;
-  }
-
-  /** The proposal a need joins: the one about its tool, else the most alike to build; then whatever carries that one on. */
-  target(need: Need, kind: ProposalKind, terms: NeedTerms): Proposal | undefined {
+  /** The proposal a need joins: the one about its tool, else the one to build that means the same; then whatever carries that one on. */
+  async target(need: Need, kind: ProposalKind, terms: NeedTerms): Promise<Proposal | undefined> {
     let target =
       need.tool === undefined
         ? undefined
         : this.list.find((proposal) => proposal.tool === need.tool && proposal.kind === kind && proposal.state !== "promoted");
     if (!target && kind === "build") {
-      let best = 0;
-      for (const proposal of this.list) {
-        if (proposal.kind !== "build") continue;
-        const score = this.#similarity(proposal, need, terms);
-        if (score >= SAME_NEED && score > best + 1e-9) {
-          best = score;
-          target = proposal;
-        }
-      }
+      const builds = this.list.filter((proposal) => proposal.kind === "build");
+      const meant = (proposal: Proposal) => ({ text: proposal.goal, terms: this.#terms.get(proposal.id) ?? needTerms(proposal.goal) });
+      target = await sameMeaningAmong({ text: need.goal, terms }, builds, meant, this.options.meaning);
     }
     // A proposal rolled back and filed again as a rebuild hands its needs on to that rebuild.
     for (let hops = 0; target?.supersededBy !== undefined && hops < 8; hops += 1) {
@@ -106,14 +124,17 @@ class ProposalSet {
     return target;
   }
 
-  /** A new pending proposal for a need no other is like. */
+  /** A new proposal for a need no other means: pending, or unconfirmed when no person asked for it. */
   create(need: Need, kind: ProposalKind, terms: NeedTerms, time: string): Proposal {
-    const evidence = { session: need.session, turn: need.turn, quote: need.quote };
+    const evidence = { session: need.session, turn: need.turn, quote: need.quote, source: need.source };
     const proposal: Proposal = {
       id: proposalId(need.goal, new Set(this.list.map((entry) => entry.id))),
       goal: need.goal,
       evidence: [evidence],
       count: 1,
+      sessions: 1,
+      seenIn: [sessionKey(need.session)],
+      sources: { [need.source]: 1 },
       firstSeen: time,
       lastSeen: time,
       state: "pending",
@@ -124,42 +145,57 @@ class ProposalSet {
       attempts: 0,
       updatedAt: this.options.now.toISOString(),
     };
+    proposal.state = openState(proposal, this.options.confirmSessions);
     this.list.push(proposal);
     this.#terms.set(proposal.id, terms);
     this.#keys.set(proposal.id, new Set([evidenceKey(evidence)]));
     return proposal;
   }
 
-  /** A need joins `target`: counted once per turn, its evidence kept (the newest), its words the goal when they rank higher. */
+  /** A need joins `target`: counted once per turn and session, its evidence kept (the newest), its words the goal when they rank higher. */
   absorb(target: Proposal, need: Need, kind: ProposalKind, terms: NeedTerms, time: string): void {
-    const evidence = { session: need.session, turn: need.turn, quote: need.quote };
     target.signals[need.kind] = (target.signals[need.kind] ?? 0) + 1;
-    const seen = this.#keys.get(target.id) ?? new Set<string>();
-    if (!seen.has(evidenceKey(evidence))) {
-      seen.add(evidenceKey(evidence));
-      this.#keys.set(target.id, seen);
-      target.count += 1;
-      target.evidence = [...target.evidence, evidence].slice(-MAX_EVIDENCE);
-    }
+    target.sources[need.source] = (target.sources[need.source] ?? 0) + 1;
+    this.#count(target, { session: need.session, turn: need.turn, quote: need.quote, source: need.source });
     if (time > target.lastSeen) target.lastSeen = time;
     if (time < target.firstSeen) target.firstSeen = time;
-    if (GOAL_RANK[need.kind] > GOAL_RANK[target.goalFrom] && target.state === "pending") {
+    if (GOAL_RANK[need.kind] > GOAL_RANK[target.goalFrom] && (target.state === "pending" || target.state === "unconfirmed")) {
       target.goal = need.goal;
       target.goalFrom = need.kind;
       this.#terms.set(target.id, terms);
     }
     if (need.tool !== undefined && target.tool === undefined && kind === "build") target.tool = need.tool;
-    // A failed build gets another try when the need comes back, a few times.
-    if (target.state === "failed" && target.attempts < MAX_ATTEMPTS && target.kind === "build") target.state = "pending";
+    // A failed build gets another try when the need comes back, a few times; an unconfirmed one may be confirmed now.
+    if ((target.state === "failed" && target.attempts < MAX_ATTEMPTS && target.kind === "build") || target.state === "unconfirmed")
+      target.state = openState(target, this.options.confirmSessions);
     target.updatedAt = this.options.now.toISOString();
+  }
+
+  /** Counts a turn once (its evidence raised to the weightier source when seen again) and a session once. */
+  #count(target: Proposal, evidence: Proposal["evidence"][number] & { source: NeedSource }): void {
+    const seen = this.#keys.get(target.id) ?? new Set<string>();
+    this.#keys.set(target.id, seen);
+    if (seen.has(evidenceKey(evidence))) {
+      const kept = target.evidence.find((entry) => evidenceKey(entry) === evidenceKey(evidence));
+      if (kept?.source !== undefined && SOURCE_RANK[evidence.source] > SOURCE_RANK[kept.source]) Object.assign(kept, evidence);
+      return;
+    }
+    seen.add(evidenceKey(evidence));
+    target.count += 1;
+    target.evidence = [...target.evidence, evidence].slice(-MAX_EVIDENCE);
+    const key = sessionKey(evidence.session);
+    if (!target.seenIn.includes(key)) {
+      target.sessions += 1;
+      target.seenIn = [...target.seenIn, key].slice(-MAX_SEEN_SESSIONS);
+    }
   }
 }
 
 /**
  * Merges `needs` into `proposals` (not changed; a new list is returned). `now` bounds times from the future.
- * `vectors`, when given, holds an embedding of each goal.
+ * `meaning` gives the embeddings and the model that judge what the words cannot.
  */
-export function mergeNeeds(proposals: readonly Proposal[], needs: readonly Need[], options: MergeOptions): MergeOutcome {
+export async function mergeNeeds(proposals: readonly Proposal[], needs: readonly Need[], options: MergeOptions): Promise<MergeOutcome> {
   const now = options.now.toISOString();
   const set = new ProposalSet(proposals, options);
   const created: string[] = [];
@@ -169,7 +205,7 @@ export function mergeNeeds(proposals: readonly Proposal[], needs: readonly Need[
     const time = need.time.localeCompare(now) > 0 ? now : need.time;
     const kind = kindOfNeed(need);
     const terms = needTerms(need.goal);
-    const target = set.target(need, kind, terms);
+    const target = await set.target(need, kind, terms);
     if (target) {
       set.absorb(target, need, kind, terms, time);
       merged += 1;
@@ -183,7 +219,9 @@ export function mergeNeeds(proposals: readonly Proposal[], needs: readonly Need[
   return { proposals: set.list, created, merged, touched };
 }
 
-/** The most-needed first: seen most often, then most recently, then longest known, then by id. */
+/** The most-needed first: seen in most sessions, then most recently, then most often, then longest known, then by id. */
 export function byNeed(a: Proposal, b: Proposal): number {
-  return b.count - a.count || b.lastSeen.localeCompare(a.lastSeen) || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id);
+  return (
+    b.sessions - a.sessions || b.lastSeen.localeCompare(a.lastSeen) || b.count - a.count || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id)
+  );
 }

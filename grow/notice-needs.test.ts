@@ -27,6 +27,19 @@ function workspace(): string {
 
 const kindOf = toolKinds(["word_count"]);
 
+/** A persona's message as the room writes it in a transcript. */
+const roomMessage = (from: string, text: string, turnId: string, time: string) => ({
+  id: `${turnId}-${from}`,
+  turnId,
+  from,
+  text,
+  time,
+  heardBy: [from],
+  addressed: [],
+});
+/** A finished job's events, as serve keeps them: the turn a job's text started. */
+const jobEvents = (text: string) => [{ type: "turn-start", turnId: "j1", text, mode: "group", addressed: [] }];
+
 /** A real room on the in-memory model: the agent answers each message by the script, and the transcript is the room's own. */
 async function session(workspaceDir: string, turns: string[], wish?: string): Promise<string> {
   const model = scriptedModel((request) => {
@@ -96,10 +109,18 @@ describe("noticing reads the room's own transcripts", () => {
     await session(dir, ["can you make a tool to keep a value within bounds?"]);
     const second = noticeNeeds({ workspaceDir: dir, cursor: first.cursor, kindOf });
     expect(second.needs.map((need) => need.kind)).toEqual(["request", "cannot"]);
-    const merged = mergeNeeds(mergeNeeds([], first.needs, { now: new Date() }).proposals, second.needs, { now: new Date() });
+    const options = { now: new Date(), confirmSessions: 2 };
+    const merged = await mergeNeeds((await mergeNeeds([], first.needs, options)).proposals, second.needs, options);
     const clamp = merged.proposals.find((proposal) => proposal.goal.includes("clamp"));
     // One need, seen in two turns, said in two ways.
-    expect(clamp).toMatchObject({ count: 2, state: "pending", kind: "build", signals: { request: 2, cannot: 2 } });
+    expect(clamp).toMatchObject({
+      count: 2,
+      sessions: 2,
+      state: "pending",
+      kind: "build",
+      signals: { request: 2, cannot: 2 },
+      sources: { user: 2, persona: 2 },
+    });
     expect(merged.created).toEqual([]);
   });
 
@@ -186,33 +207,35 @@ describe("noticing reads the room's own transcripts", () => {
 });
 
 describe("noticing keeps what a proposal can hold", () => {
-  test("a time outside ISO's four-digit years, in a transcript, the audit log or a job, reads as now: the proposals and the cursor can still be kept", () => {
+  test("a time outside ISO's four-digit years, in a transcript, the audit log or a job, reads as now: the proposals and the cursor can still be kept", async () => {
     const dir = workspace();
     const sessions = join(dir, ".org", "sessions");
     mkdirSync(sessions, { recursive: true });
     // Each parses as a date, and each is a time JavaScript writes as no ISO 8601 datetime ("+010000-…", "-000001-…").
     const times = ["+010000-01-01T00:00:00Z", "-000001-01-01T00:00:00Z", "275760-09-13"];
     const turns = times.map((time, index) =>
-      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that converts unit ${index} to metres`, time }),
+      JSON.stringify({
+        type: "turn-start",
+        turnId: `t${index}`,
+        text: `we need a tool that converts unit ${index} to metres`,
+        mode: "group",
+        addressed: [],
+        time,
+      }),
     );
     const replies = times.map((time, index) =>
-      JSON.stringify({ type: "message", message: { from: "agent", text: `I can't convert unit ${index} to metres`, turnId: `t${index}`, time } }),
+      JSON.stringify({ type: "message", message: roomMessage("agent", `I can't convert unit ${index} to metres`, `t${index}`, time), time }),
     );
     writeFileSync(join(sessions, "s1.jsonl"), `${[...turns, ...replies].join("\n")}\n`);
     mkdirSync(join(dir, ".org", "audit"), { recursive: true });
-    const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false }));
+    const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false, durationMs: 1, bytes: 1 }));
     // Not plain: the call's stand-in turn must not carry it.
-    audit.push(JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false }));
+    audit.push(JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false, durationMs: 1, bytes: 1 }));
     writeFileSync(join(dir, ".org", "audit", "2026-01-01.jsonl"), `${audit.join("\n")}\n`);
     mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-cccccccc.json"),
-      JSON.stringify({
-        id: "job-cccccccc",
-        sessionId: "gone",
-        events: [{ type: "turn-start", turnId: "j1", text: "we need a tool that slugifies titles", time: times[0] }],
-        finishedAt: 1,
-      }),
+      JSON.stringify({ id: "job-cccccccc", state: "done", sessionId: "gone", events: jobEvents("we need a tool that slugifies titles"), finishedAt: 1 }),
     );
     const now = new Date();
     const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf, now });
@@ -222,9 +245,35 @@ describe("noticing keeps what a proposal can hold", () => {
       expect(need.turn).toMatch(/^[\w.:-]{1,128}$/);
     }
     expect(noticed.needs.every((need) => need.time === now.toISOString())).toBe(true);
-    const merged = mergeNeeds([], noticed.needs, { now });
+    const merged = await mergeNeeds([], noticed.needs, { now, confirmSessions: 2 });
     writeGrowState(dir, { version: 1, cursor: noticed.cursor, proposals: merged.proposals });
     expect(readGrowState(dir).proposals.length).toBe(merged.proposals.length);
+  });
+});
+
+describe("proposals kept before sessions and sources were recorded", () => {
+  test("read, they count their sessions from their evidence, and stay as they were otherwise", async () => {
+    const dir = workspace();
+    const time = new Date().toISOString();
+    const older = {
+      id: "p0123456789a",
+      goal: "clamps a number into a range",
+      evidence: ["s1", "s2", "s1"].map((session, index) => ({ session, turn: `t${index}`, quote: "we need a tool that clamps a number into a range" })),
+      count: 3,
+      firstSeen: time,
+      lastSeen: time,
+      state: "pending",
+      kind: "build",
+      goalFrom: "request",
+      signals: { request: 3 },
+      attempts: 0,
+      updatedAt: time,
+    };
+    mkdirSync(join(dir, ".org", "grow"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, ".org", "grow", "proposals.json"), JSON.stringify({ version: 1, cursor: EMPTY_CURSOR, proposals: [older] }), { mode: 0o600 });
+    const [read] = readGrowState(dir).proposals;
+    expect(read).toMatchObject({ sessions: 2, sources: {}, state: "pending", count: 3 });
+    expect(read?.seenIn).toHaveLength(2);
   });
 });
 
@@ -243,7 +292,7 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
     ];
     writeFileSync(join(dir, ".org", "audit", `${time.slice(0, 10)}.jsonl`), `${audit.map((line) => JSON.stringify(line)).join("\n")}\n`);
     mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
-    const events = (text: string) => [{ type: "turn-start", turnId: "j1", text, mode: "group", addressed: [] }];
+    const events = jobEvents;
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-aaaaaaaa.json"),
       JSON.stringify({ id: "job-aaaaaaaa", state: "done", sessionId: "gone-session", events: events("we need a tool that slugifies titles"), finishedAt: 1 }),
@@ -273,7 +322,7 @@ describe("noticing serve's jobs", () => {
     mkdirSync(results, { recursive: true });
     const job = (id: string, text: string) => {
       const path = join(results, `${id}.json`);
-      writeFileSync(path, JSON.stringify({ id, sessionId: id, events: [{ type: "turn-start", turnId: "j1", text }], finishedAt: 1 }));
+      writeFileSync(path, JSON.stringify({ id, state: "done", sessionId: id, events: jobEvents(text), finishedAt: 1 }));
       return path;
     };
     // Planted, or written while the clock was ahead: the cursor must not move past every job to come.
@@ -308,10 +357,7 @@ describe("noticing serve's jobs", () => {
     }
     // Past them all: a job that ends later is read.
     const later = join(results, "job-zzzzzzzz.json");
-    writeFileSync(
-      later,
-      JSON.stringify({ id: "job-zzzzzzzz", events: [{ type: "turn-start", turnId: "j1", text: "we need a tool that counts vowels" }], finishedAt: 1 }),
-    );
+    writeFileSync(later, JSON.stringify({ id: "job-zzzzzzzz", state: "done", events: jobEvents("we need a tool that counts vowels"), finishedAt: 1 }));
     expect(noticeNeeds({ workspaceDir: dir, cursor, kindOf }).needs.map((need) => need.goal)).toEqual(["counts vowels"]);
   }, 60_000);
 });
@@ -337,9 +383,10 @@ describe("the words of a need", () => {
     // Every line as long as a sentence is read (20 000 characters): before, each blank of a run went over the rest of
     // the run again, about a second a line, and a run read 64 MiB of them with serve's event loop held meanwhile.
     const blanks = " \t".repeat(9_500);
+    const time = new Date().toISOString();
     const lines = Array.from({ length: 100 }, (_, index) => [
-      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that clamps${blanks}numbers` }),
-      JSON.stringify({ type: "message", message: { from: "agent", text: `I can't clamp${blanks}numbers`, turnId: `t${index}` } }),
+      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that clamps${blanks}numbers`, mode: "group", addressed: [], time }),
+      JSON.stringify({ type: "message", message: roomMessage("agent", `I can't clamp${blanks}numbers`, `t${index}`, time), time }),
     ]).flat();
     writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });

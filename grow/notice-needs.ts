@@ -1,35 +1,33 @@
 // Noticing: what happened in a workspace since grow last looked. The transcripts (`.org/sessions/*.jsonl`), the
 // audit log (`.org/audit/<day>.jsonl`: tool calls made outside any transcript, such as serve's `/v1/tools`), and
 // serve's finished jobs whose session left no transcript. Each source is read from the cursor on, bounded per run
-// (the rest waits for the next), without following links; a line that is not an event is passed over.
-import { lstatSync, readdirSync } from "node:fs";
+// (the rest waits for the next), without following links, and parsed by its owner's reader (the room's
+// `readTranscriptEvents`, the audit log's `readAuditLines`, serve's `finishedJobs`); a line that is not theirs is
+// passed over.
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { AUDIT_DIR, SESSIONS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
+import { readTranscriptEvents } from "../room/transcript.ts";
+import { type AuditEntry, auditDayFiles, readAuditLines } from "../security/audit-log.ts";
+import { finishedJobs } from "../serve/finished-jobs.ts";
 import { type GrowCursor, MAX_JOB_IDS } from "./grow-state.ts";
 import { missingToolGoal, oneLine, QUOTE_CHARS } from "./need-signals.ts";
-import { type Need, needsOfRoomEvents, type ToolKindOf, validTime } from "./room-needs.ts";
 import { type FileMark, readAppendedLines } from "./read-appended.ts";
-import { readFileNoFollow } from "../workspace/change-set.ts";
+import { hearRoomEvents, type Need, type RoomHearing, type ToolKindOf, validTime } from "./room-needs.ts";
+import { safeGoal } from "./safe-goal.ts";
 
 /** Bytes read from one file in one run; the rest is read by the next. */
 const FILE_BYTES_PER_RUN = 8 * 1024 * 1024;
 /** Bytes read from all sources in one run. */
 const RUN_BYTES = 64 * 1024 * 1024;
-/** A job result larger than this is not read. */
-const MAX_JOB_BYTES = 4 * 1024 * 1024;
 /** Job results looked at per run. */
 const JOBS_PER_RUN = 2_000;
 
 const SESSION_FILE = /^([A-Za-z0-9][\w.-]{0,127})\.jsonl$/;
-const AUDIT_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
-const JOB_FILE = /^(job-[a-z0-9-]{8,64})\.json$/;
 
-/** What one look found, and the cursor to keep once its needs are kept. */
-export type Noticed = {
-  needs: Need[];
+/** What one look found (the rules' needs, and the turns as said, for the model), and the cursor to keep once they are kept. */
+export type Noticed = RoomHearing & {
   cursor: GrowCursor;
   /** Sources read, for the report. */
   read: { sessions: number; auditDays: number; jobs: number; bytes: number; skippedLines: number };
@@ -45,14 +43,6 @@ function listDir(path: string): string[] {
   }
 }
 
-function parseLine(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** What the room knows by this name: its built-ins and own tools, and the promoted generated tools given. */
 export function toolKinds(generated: Iterable<string>): ToolKindOf {
   const promoted = new Set(generated);
@@ -60,27 +50,16 @@ export function toolKinds(generated: Iterable<string>): ToolKindOf {
   return (name) => (builtIn.has(name) ? "built-in" : promoted.has(name) ? "promoted" : undefined);
 }
 
-const AuditLine = z.object({
-  time: z.string().max(64),
-  sessionId: z.string().max(200).optional(),
-  requestId: z.string().max(200).optional(),
-  tool: z.string().max(200),
-  arguments: z.unknown(),
-  ok: z.boolean(),
-});
-
-const JobFile = z.object({ id: z.string(), sessionId: z.string().optional(), events: z.array(z.unknown()), finishedAt: z.number() });
-
 const PLAIN = /^[\w.:-]{1,128}$/;
 const plain = (text: string | undefined, fallback: string) => (text !== undefined && PLAIN.test(text) ? text : fallback);
 
-/** What one look shares across its sources: the cursor it moves, the needs it finds, the bytes it may still read. */
+/** What one look shares across its sources: the cursor it moves, what it hears, the bytes it may still read. */
 type Look = {
   workspaceDir: string;
   kindOf: ToolKindOf;
   now: string;
   cursor: GrowCursor;
-  needs: Need[];
+  hearing: RoomHearing;
   read: Noticed["read"];
   more: boolean;
   /** The sessions that have a transcript: a call or job of one is read there, with its words. */
@@ -99,7 +78,7 @@ export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor;
     kindOf: options.kindOf,
     now: (options.now ?? new Date()).toISOString(),
     cursor: structuredClone(options.cursor),
-    needs: [],
+    hearing: { needs: [], turns: [] },
     read: { sessions: 0, auditDays: 0, jobs: 0, bytes: 0, skippedLines: 0 },
     more: false,
     transcripts: new Set(),
@@ -109,9 +88,9 @@ export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor;
   readJobs(look);
   // A transcript or audit day deleted since: its place in the cursor goes too.
   for (const session of Object.keys(look.cursor.sessions)) if (!look.transcripts.has(session)) delete look.cursor.sessions[session];
-  const days = new Set(listDir(join(look.workspaceDir, AUDIT_DIR)).flatMap((file) => AUDIT_FILE.exec(file)?.[1] ?? []));
+  const days = new Set(auditDayFiles(join(look.workspaceDir, AUDIT_DIR)).map((file) => file.day));
   for (const day of Object.keys(look.cursor.audit)) if (!days.has(day)) delete look.cursor.audit[day];
-  return { needs: look.needs, cursor: look.cursor, read: look.read, more: look.more };
+  return { ...look.hearing, cursor: look.cursor, read: look.read, more: look.more };
 }
 
 /** The lines a file gained since `mark`, within the run's bytes; counted in the look. */
@@ -144,8 +123,15 @@ function readTranscripts(look: Look): void {
       ...(replaced ? {} : { turn: previous.turn, turnText: previous.turnText }),
       replies: replaced ? {} : { ...previous.replies },
     };
-    const events = lines.lines.map((line) => ({ offset: line.offset, value: parseLine(line.text) }));
-    look.needs.push(...needsOfRoomEvents(session, events, position, look.kindOf, look.now));
+    const { events } = readTranscriptEvents(lines.lines.map((line) => ({ at: line.offset, text: line.text })));
+    hearRoomEvents(
+      session,
+      events.map(({ at, line }) => ({ at, event: line })),
+      position,
+      look.kindOf,
+      look.now,
+      look.hearing,
+    );
     look.cursor.sessions[session] = {
       ...lines.mark,
       ...(position.turn !== undefined ? { turn: position.turn } : {}),
@@ -157,45 +143,28 @@ function readTranscripts(look: Look): void {
 
 /** `.org/audit/<day>.jsonl`: failed calls made outside any transcript (serve's `/v1/tools`, for one). */
 function readAuditLog(look: Look): void {
-  const auditDir = join(look.workspaceDir, AUDIT_DIR);
-  for (const file of listDir(auditDir)) {
-    const day = AUDIT_FILE.exec(file)?.[1];
-    if (day === undefined) continue;
-    const lines = appended(look, join(auditDir, file), look.cursor.audit[day]);
+  for (const { day, path } of auditDayFiles(join(look.workspaceDir, AUDIT_DIR))) {
+    const lines = appended(look, path, look.cursor.audit[day]);
     if (!lines) continue;
     look.cursor.audit[day] = lines.mark;
     if (lines.lines.length > 0) look.read.auditDays += 1;
-    for (const line of lines.lines) {
-      const entry = AuditLine.safeParse(parseLine(line.text));
-      if (!entry.success || entry.data.ok) continue;
-      if (entry.data.sessionId !== undefined && look.transcripts.has(entry.data.sessionId)) continue;
-      const need = auditNeed(entry.data, look.kindOf, look.now);
-      if (need) look.needs.push(need);
+    for (const entry of readAuditLines(lines.lines.map((line) => line.text))) {
+      if (entry.ok) continue;
+      if (entry.sessionId !== undefined && look.transcripts.has(entry.sessionId)) continue;
+      const need = auditNeed(entry, look.kindOf, look.now);
+      if (need) look.hearing.needs.push(need);
     }
   }
 }
 
-/** Serve's finished jobs (`.org/serve/results/<id>.json`) since the cursor, whose session left no transcript. */
+/** Serve's finished jobs since the cursor, whose session left no transcript; one dated ahead of now waits for its time. */
 function readJobs(look: Look): void {
-  const resultsDir = join(look.workspaceDir, SERVE_STATE_DIR, "results");
   const seen = new Set(look.cursor.jobs.ids);
-  const nowMs = Date.parse(look.now);
-  const jobs: { id: string; path: string; finishedAt: number }[] = [];
-  for (const file of listDir(resultsDir)) {
-    const id = JOB_FILE.exec(file)?.[1];
-    if (id === undefined) continue;
-    const path = join(resultsDir, file);
-    const stat = lstatSync(path, { throwIfNoEntry: false });
-    if (!stat?.isFile() || stat.size > MAX_JOB_BYTES) continue;
-    // A result is written once, atomically, when its job ends: its mtime is when it finished.
-    const finishedAt = Math.floor(stat.mtimeMs);
-    if (finishedAt < look.cursor.jobs.through || (finishedAt === look.cursor.jobs.through && seen.has(id))) continue;
-    // Dated ahead of now (planted, or written while the clock was ahead): read once its time comes, since taking it
-    // now would move the cursor past every job that ends meanwhile.
-    if (finishedAt > nowMs) continue;
-    jobs.push({ id, path, finishedAt });
-  }
-  jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
+  // Dated ahead of now (planted, or written while the clock was ahead): read once its time comes, since taking it
+  // now would move the cursor past every job that ends meanwhile.
+  const jobs = finishedJobs(look.workspaceDir, { since: look.cursor.jobs.through, until: Date.parse(look.now) }).filter(
+    (job) => job.finishedAt > look.cursor.jobs.through || !seen.has(job.id),
+  );
   if (jobs.length > JOBS_PER_RUN) look.more = true;
   for (const job of jobs.slice(0, JOBS_PER_RUN)) {
     const through = look.cursor.jobs.through;
@@ -210,43 +179,46 @@ function readJobs(look: Look): void {
     // planted millisecond of 10 000 results quadratic).
     if (job.finishedAt > through) look.cursor.jobs = { through: job.finishedAt, ids: [job.id] };
     else look.cursor.jobs.ids.push(job.id);
-    const bytes = readFileNoFollow(job.path, MAX_JOB_BYTES);
-    const parsed = JobFile.safeParse(parseLine(bytes ? Buffer.from(bytes).toString("utf8") : ""));
-    if (!parsed.success) continue;
+    const result = job.result();
+    if (!result) continue;
     look.read.jobs += 1;
-    if (parsed.data.sessionId !== undefined && look.transcripts.has(parsed.data.sessionId)) continue;
-    const events = parsed.data.events.map((value, index) => ({ offset: index, value }));
-    look.needs.push(...needsOfRoomEvents(plain(parsed.data.sessionId, job.id), events, { replies: {} }, look.kindOf, look.now));
+    if (result.sessionId !== undefined && look.transcripts.has(result.sessionId)) continue;
+    const events = result.events.map((event, index) => ({ at: index, event }));
+    hearRoomEvents(plain(result.sessionId, job.id), events, { replies: {} }, look.kindOf, look.now, look.hearing);
   }
 }
 
 /** The need in an audited call that failed outside any transcript: a tool that does not exist, or a generated tool failing. */
-function auditNeed(entry: z.infer<typeof AuditLine>, kindOf: ToolKindOf, now: string): Need | undefined {
+function auditNeed(entry: AuditEntry, kindOf: ToolKindOf, now: string): Need | undefined {
   const session = plain(entry.sessionId, "audit");
   const time = validTime(entry.time) ?? now;
   // A call without a request id is told apart by its time, as written when that is plain.
   const turn = plain(entry.requestId, plain(`call-${entry.time}`, `call-${time}`)).slice(0, 128);
   const args = oneLine(JSON.stringify(entry.arguments ?? null) ?? "", 200);
+  // A call no persona made (none named, or serve's "http": its /v1/tools) came from a client: a person, or their program.
+  const source = entry.persona === undefined || entry.persona === "http" ? "user" : "persona";
   const kind = kindOf(entry.tool);
   if (kind === undefined) {
     return {
       kind: "missing-tool",
-      goal: missingToolGoal(entry.tool, entry.arguments),
+      goal: safeGoal(missingToolGoal(entry.tool, entry.arguments)),
       ...(TOOL_NAME_PATTERN.test(entry.tool) ? { tool: entry.tool } : {}),
       session,
       turn,
       quote: oneLine(`${entry.tool}(${args}): no such tool`, QUOTE_CHARS),
+      source,
       time,
     };
   }
   if (kind !== "promoted") return undefined;
   return {
     kind: "failed-call",
-    goal: oneLine(`${entry.tool} that also works for ${args}`, 200),
+    goal: safeGoal(`${entry.tool} that also works for ${args}`),
     tool: entry.tool,
     session,
     turn,
     quote: oneLine(`${entry.tool}(${args}) failed`, QUOTE_CHARS),
+    source: "tool",
     time,
   };
 }

@@ -3,8 +3,11 @@ import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
 
-/** Where a proposal stands. */
-export const ProposalState = z.enum(["pending", "covered", "building", "built", "failed", "promoted", "rejected"]);
+/**
+ * Where a proposal stands. `unconfirmed`: no person's words asked for it (only a model's or a tool's), in fewer than
+ * grow.confirmSessions sessions, and no `org grow accept`: shown, never built.
+ */
+export const ProposalState = z.enum(["pending", "unconfirmed", "covered", "building", "built", "failed", "promoted", "rejected"]);
 export type ProposalState = z.infer<typeof ProposalState>;
 
 /** What a need was noticed from. */
@@ -21,6 +24,8 @@ export const NeedKind = z.enum([
   "cannot",
   /** A user asked for a tool in so many words. */
   "request",
+  /** The model heard it in what was said (`report_needs`), its quote found in the turn. */
+  "noticed",
   /** `/wish TEXT` in the room. */
   "wish",
   /** `org grow` rolled the tool back: its failing inputs. */
@@ -30,11 +35,20 @@ export const NeedKind = z.enum([
 ]);
 export type NeedKind = z.infer<typeof NeedKind>;
 
-/** One place a need was seen: the session (or `usage` for the call record), the turn, and what was said, cut short. */
+/**
+ * Whose words showed a need, by the kind of event they were in (never by what a model claims): `user` what a person
+ * typed (or a client of serve called), `persona` a model's reply or call, `tool` a tool's result or a fetched page.
+ */
+export const NeedSource = z.enum(["user", "persona", "tool"]);
+export type NeedSource = z.infer<typeof NeedSource>;
+
+/** One place a need was seen: the session (or `usage` for the call record), the turn, what was said (cut short), and whose words. */
 export const Evidence = z.strictObject({
   session: z.string().min(1).max(128),
   turn: z.string().min(1).max(128),
   quote: z.string().max(QUOTE_CHARS),
+  /** Absent on evidence kept before sources were recorded. */
+  source: NeedSource.optional(),
 });
 export type Evidence = z.infer<typeof Evidence>;
 
@@ -52,6 +66,14 @@ export const Proposal = z.strictObject({
   evidence: z.array(Evidence),
   /** How many times (distinct turns) it was seen. */
   count: z.int().min(0),
+  /** In how many distinct sessions (most-needed means most sessions, then most recent). */
+  sessions: z.int().min(0).default(0),
+  /** Short hashes of those sessions (the newest MAX_SEEN_SESSIONS), so a session is counted once. */
+  seenIn: z.array(z.string().regex(/^[0-9a-f]{8}$/)).default([]),
+  /** How often each source's words showed it. */
+  sources: z.partialRecord(NeedSource, z.int().min(0)).default({}),
+  /** A person ran `org grow accept`: built like a confirmed proposal whatever its sources. */
+  accepted: z.boolean().optional(),
   firstSeen: z.iso.datetime(),
   lastSeen: z.iso.datetime(),
   state: ProposalState,
@@ -62,8 +84,14 @@ export const Proposal = z.strictObject({
   signals: z.partialRecord(NeedKind, z.int().min(0)),
   /** The tool it names: a missing tool's name, the tool to rebuild or remove, or (promoted) the tool built for it. */
   tool: ToolName.optional(),
-  /** `covered`: the promoted tool that already answers it. */
+  /** `covered`: the tool that already answers it (promoted, or on `candidate`, waiting for `org promote`). */
   coveredBy: ToolName.optional(),
+  candidate: z.string().regex(CANDIDATE_BRANCH_PATTERN).optional(),
+  /** A rebuild: the inputs the rolled-back tool failed on, as data (JSON excerpts, bounded), never as instructions. */
+  failingInputs: z
+    .array(z.strictObject({ input: z.string().max(400), error: z.string().max(300).optional() }))
+    .max(3)
+    .optional(),
   /** The candidate built for it, and how it was judged and promoted. */
   branch: z.string().regex(CANDIDATE_BRANCH_PATTERN).optional(),
   commit: z.string().regex(OBJECT_ID_PATTERN).optional(),
@@ -86,3 +114,5 @@ export type Proposal = z.infer<typeof Proposal>;
 export const MAX_EVIDENCE = 20;
 /** Builds a proposal gets before it stays `failed` whatever new evidence comes. */
 export const MAX_ATTEMPTS = 3;
+/** Sessions a proposal remembers by hash; past them the count keeps growing by sessions not among the newest. */
+export const MAX_SEEN_SESSIONS = 512;

@@ -1,11 +1,15 @@
-// The needs in a stream of room events (a transcript's lines, or a finished job's events): requests in the user's
-// words, replies that say a persona could not do something, calls of tools that do not exist, failing generated
-// tools, workflow steps that failed, commands missing in the sandbox, and `/wish`. Events are read with small
-// schemas of the fields used; anything else in a line, or a line that is not an event, is passed over.
-import { z } from "zod";
+// What a stream of room events says of needs (a transcript's lines, or a finished job's events, read by their owners'
+// readers): the facts (calls of tools that do not exist, failing generated tools, workflow steps that failed,
+// commands missing in the sandbox, `/wish`), the needs the word rules find in what was said (requests in a user's
+// words, replies that say a persona could not do something), and each turn as it was said, piece by piece with whose
+// words each piece is, for the model to hear. Transcript text is hostile: it only ever becomes a bounded goal, a quote
+// and a piece, never a command, a path or a name grow acts on.
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import type { NeedKind, ProposalKind } from "./proposal.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import type { TranscriptLine } from "../room/transcript.ts";
 import { cannotGoal, GOAL_CHARS, messageGoal, missingCommandGoal, missingToolGoal, oneLine, QUOTE_CHARS, requestedGoal } from "./need-signals.ts";
+import type { NeedKind, NeedSource, ProposalKind } from "./proposal.ts";
+import { safeGoal } from "./safe-goal.ts";
 
 /** One need as noticed, before it joins a proposal. */
 export type Need = {
@@ -16,11 +20,27 @@ export type Need = {
   session: string;
   turn: string;
   quote: string;
+  /** Whose words showed it: the kind of event it was in. */
+  source: NeedSource;
   /** ISO time it was seen. */
   time: string;
   /** What it asks for when its kind does not say (a workflow step whose generated tool failed asks for a rebuild). */
   asks?: ProposalKind;
 };
+
+/** One piece of a turn as said: whose words (`who`: a persona, a tool) and the text, one bounded line. */
+export type HeardPiece = { source: NeedSource; who: string; text: string };
+/** A turn of a session as the model hears it: its pieces in order. */
+export type HeardTurn = { session: string; turn: string; time: string; pieces: HeardPiece[] };
+
+/**
+ * What noticing gathers from room events: the needs the rules find, in order (facts, and the word rules' needs in
+ * what was said: `WORDED_KINDS`, which the model's hearing of the same turns replaces), and the turns to hear.
+ */
+export type RoomHearing = { needs: Need[]; turns: HeardTurn[] };
+
+/** The kinds the word rules find in what was said; the other kinds are facts of calls and results, and stay rules. */
+export const WORDED_KINDS: ReadonlySet<NeedKind> = new Set(["request", "cannot"]);
 
 /** What a tool name is in this workspace: a built-in (or org's own), a promoted generated tool, or nothing. */
 export type ToolKindOf = (name: string) => "built-in" | "promoted" | undefined;
@@ -28,29 +48,14 @@ export type ToolKindOf = (name: string) => "built-in" | "promoted" | undefined;
 /** Where a session's reading stands between batches: its turn, that turn's text, and which turn each reply is in. */
 export type SessionPosition = { turn?: string; turnText?: string; replies: Record<string, string> };
 
-const Time = { time: z.string().max(64).optional() };
-const TurnStart = z.object({ type: z.literal("turn-start"), turnId: z.string(), text: z.string(), ...Time });
-const ReplyStart = z.object({ type: z.literal("reply-start"), turnId: z.string(), replyId: z.string() });
-const ToolResult = z.object({
-  type: z.literal("tool-result"),
-  replyId: z.string(),
-  call: z.object({ name: z.string(), arguments: z.unknown() }),
-  ok: z.boolean(),
-  output: z.string(),
-  ...Time,
-});
-const Message = z.object({
-  type: z.literal("message"),
-  message: z.object({ from: z.string(), text: z.string(), turnId: z.string(), time: z.string().optional() }),
-  ...Time,
-});
-const Wish = z.object({ type: z.literal("notice"), reason: z.literal("wish"), message: z.string(), ...Time });
-
 const TURN_ID = /^[\w.:-]{1,128}$/;
-// What the cursor keeps of a turn's message, for a reply read in a later run: enough for its goal.
-const TURN_TEXT_CHARS = 600;
+// What the cursor keeps of a turn's message, for a reply read in a later run: enough for its goal and to be heard.
+const TURN_TEXT_CHARS = 1_200;
 // Replies remembered per session between batches: a reply's turn is needed only while it is being written.
 const REMEMBERED_REPLIES = 64;
+// Each piece a turn is heard in, cut to a bound: a person's message, a persona's reply, a call, a tool's output.
+const PIECE_CHARS: Record<NeedSource | "call", number> = { user: 1_200, persona: 800, call: 300, tool: 500 };
+const PIECES_PER_TURN = 16;
 
 /** A turn id as evidence keeps it: as written when it is plain, else a stand-in that cannot carry anything. */
 function turnOf(id: string | undefined): string {
@@ -62,80 +67,139 @@ const NO_TOOL_NAMED = /^Error: there is no tool named "([^"\n]{1,200})"/;
 const WORKFLOW_MISSING = /there is no promoted tool "([a-z][a-z0-9_]{1,47})"/;
 const WORKFLOW_FAILED = /step "([^"\n]{1,100})"[^\n]*?the tool ([a-z][a-z0-9_]{1,47}) failed \((\w+)\): ([^\n]*)/;
 
+/** An event as read: a transcript's line (with its time) or a job's event (without). */
+type ReadEvent = RoomEvent | TranscriptLine;
+
+/** One read of a session's events: the turns heard so far, the needs found, and the session's position. */
+class SessionRead {
+  readonly #turns = new Map<string, HeardTurn>();
+  /** Turns whose start is in this read: heard from their message on, not from the one the cursor remembers. */
+  readonly started = new Set<string>();
+
+  constructor(
+    readonly session: string,
+    readonly position: SessionPosition,
+    readonly kindOf: ToolKindOf,
+    readonly now: string,
+    readonly hearing: RoomHearing,
+  ) {}
+
+  need(need: Omit<Need, "session" | "quote" | "time" | "goal"> & { goal: string; quote: string; time?: string | undefined }): void {
+    const goal = safeGoal(need.goal);
+    if (goal === "") return;
+    this.hearing.needs.push({ ...need, goal, session: this.session, quote: oneLine(need.quote, QUOTE_CHARS), time: validTime(need.time) ?? this.now });
+  }
+
+  /** The turn `turn` as heard in this read; a turn that began in an earlier read starts with its remembered message. */
+  heard(turn: string, time: string | undefined): HeardTurn {
+    let heard = this.#turns.get(turn);
+    if (!heard) {
+      heard = { session: this.session, turn, time: validTime(time) ?? this.now, pieces: [] };
+      if (!this.started.has(turn) && turn === this.position.turn && this.position.turnText)
+        heard.pieces.push({ source: "user", who: "user", text: this.position.turnText });
+      this.#turns.set(turn, heard);
+      this.hearing.turns.push(heard);
+    }
+    return heard;
+  }
+
+  piece(turn: string, time: string | undefined, piece: HeardPiece, bound: number): void {
+    const text = oneLine(piece.text, bound);
+    if (text === "") return;
+    const heard = this.heard(turn, time);
+    if (heard.pieces.length < PIECES_PER_TURN) heard.pieces.push({ ...piece, who: oneLine(piece.who, 64), text });
+  }
+
+  /** The turn a reply belongs to: the one its start named, else the turn being read. */
+  replyTurn(replyId: string): string {
+    // Looked up as an own key: a reply id such as "__proto__" names nothing.
+    return (Object.hasOwn(this.position.replies, replyId) ? this.position.replies[replyId] : undefined) ?? turnOf(this.position.turn);
+  }
+}
+
 /**
- * The needs in `events` (parsed JSON values, each with the byte offset its line started at), read in order from
- * where `position` left the session; `position` is updated as the events go by.
+ * Reads `events` (each with the byte offset its line started at) in order from where `position` left the session,
+ * adding what they say to `hearing`; `position` is updated as the events go by.
  */
-export function needsOfRoomEvents(
+export function hearRoomEvents(
   session: string,
-  events: readonly { offset: number; value: unknown }[],
+  events: readonly { at: number; event: ReadEvent }[],
   position: SessionPosition,
   kindOf: ToolKindOf,
   now: string,
-): Need[] {
-  const needs: Need[] = [];
-  const add = (need: Omit<Need, "session" | "quote" | "time"> & { quote: string; time?: string }) =>
-    needs.push({ ...need, session, quote: oneLine(need.quote, QUOTE_CHARS), time: validTime(need.time) ?? now });
-  for (const { offset, value } of events) {
-    if (typeof value !== "object" || value === null || !("type" in value)) continue;
-    switch (value.type) {
-      case "turn-start": {
-        const turn = TurnStart.safeParse(value);
-        if (!turn.success) break;
-        position.turn = turnOf(turn.data.turnId);
-        position.turnText = turn.data.text.slice(0, TURN_TEXT_CHARS);
-        position.replies = {};
-        const goal = requestedGoal(turn.data.text);
-        if (goal) add({ kind: "request", goal, turn: position.turn, quote: turn.data.text, time: turn.data.time });
-        break;
-      }
-      case "reply-start": {
-        const reply = ReplyStart.safeParse(value);
-        if (!reply.success) break;
-        const replies = Object.entries(position.replies).slice(-(REMEMBERED_REPLIES - 1));
-        position.replies = Object.fromEntries([...replies, [reply.data.replyId.slice(0, 128), turnOf(reply.data.turnId)]]);
-        break;
-      }
-      case "tool-result": {
-        const result = ToolResult.safeParse(value);
-        if (!result.success || result.data.ok) break;
-        // Looked up as an own key: a reply id such as "__proto__" names nothing.
-        const replyId = result.data.replyId;
-        const turn = (Object.hasOwn(position.replies, replyId) ? position.replies[replyId] : undefined) ?? turnOf(position.turn);
-        const need = toolResultNeed(result.data.call.name, result.data.call.arguments, result.data.output, kindOf);
-        if (need) add({ ...need, turn, time: result.data.time });
-        break;
-      }
-      case "message": {
-        const message = Message.safeParse(value);
-        if (!message.success || message.data.message.from === "user") break;
-        const turnText = position.turn === turnOf(message.data.message.turnId) ? position.turnText : undefined;
-        const goal = cannotGoal(message.data.message.text, () => (turnText === undefined ? undefined : messageGoal(turnText)));
-        if (goal)
-          add({
-            kind: "cannot",
-            goal,
-            turn: turnOf(message.data.message.turnId),
-            quote: `${message.data.message.from}: ${message.data.message.text}`,
-            time: message.data.message.time ?? message.data.time,
-          });
-        break;
-      }
-      case "notice": {
-        const wish = Wish.safeParse(value);
-        if (!wish.success) break;
-        const goal = oneLine(wish.data.message, GOAL_CHARS);
-        if (goal !== "") add({ kind: "wish", goal, turn: `wish-${offset}`, quote: `/wish ${wish.data.message}`, time: wish.data.time });
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  return needs;
+  hearing: RoomHearing,
+): void {
+  const read = new SessionRead(session, position, kindOf, now, hearing);
+  for (const { at, event } of events) hearEvent(read, at, event);
 }
 
-/** The need a failed tool result shows, if any. */
+function timeOf(event: ReadEvent): string | undefined {
+  return "time" in event && typeof event.time === "string" ? event.time : undefined;
+}
+
+function hearEvent(read: SessionRead, at: number, event: ReadEvent): void {
+  const { position } = read;
+  const time = timeOf(event);
+  switch (event.type) {
+    case "turn-start": {
+      position.turn = turnOf(event.turnId);
+      position.turnText = event.text.slice(0, TURN_TEXT_CHARS);
+      position.replies = {};
+      read.started.add(position.turn);
+      read.piece(position.turn, time, { source: "user", who: "user", text: event.text }, PIECE_CHARS.user);
+      const goal = requestedGoal(event.text);
+      if (goal) read.need({ kind: "request", goal, turn: position.turn, quote: event.text, source: "user", time });
+      return;
+    }
+    case "reply-start": {
+      const replies = Object.entries(position.replies).slice(-(REMEMBERED_REPLIES - 1));
+      position.replies = Object.fromEntries([...replies, [event.replyId.slice(0, 128), turnOf(event.turnId)]]);
+      return;
+    }
+    case "tool-call":
+      read.piece(
+        read.replyTurn(event.replyId),
+        time,
+        { source: "persona", who: `${event.persona} calls ${event.call.name}`, text: safeJson(event.call.arguments) },
+        PIECE_CHARS.call,
+      );
+      return;
+    case "tool-result":
+      hearToolResult(read, event, time);
+      return;
+    case "message":
+      hearMessage(read, event.message, time);
+      return;
+    case "notice": {
+      if (event.reason !== "wish") return;
+      const goal = oneLine(event.message, GOAL_CHARS);
+      if (goal !== "") read.need({ kind: "wish", goal, turn: `wish-${at}`, quote: `/wish ${event.message}`, source: "user", time });
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function hearToolResult(read: SessionRead, event: Extract<ReadEvent, { type: "tool-result" }>, time: string | undefined): void {
+  const turn = read.replyTurn(event.replyId);
+  read.piece(turn, time, { source: "tool", who: `${event.call.name} result`, text: event.output }, PIECE_CHARS.tool);
+  if (event.ok) return;
+  const need = toolResultNeed(event.call.name, event.call.arguments, event.output, read.kindOf);
+  if (need) read.need({ ...need, turn, time });
+}
+
+function hearMessage(read: SessionRead, message: Extract<ReadEvent, { type: "message" }>["message"], time: string | undefined): void {
+  if (message.from === "user") return;
+  const { position } = read;
+  const turn = turnOf(message.turnId);
+  read.piece(turn, message.time ?? time, { source: "persona", who: message.from, text: message.text }, PIECE_CHARS.persona);
+  const turnText = position.turn === turn ? position.turnText : undefined;
+  const goal = cannotGoal(message.text, () => (turnText === undefined ? undefined : messageGoal(turnText)));
+  if (goal) read.need({ kind: "cannot", goal, turn, quote: `${message.from}: ${message.text}`, source: "persona", time: message.time ?? time });
+}
+
+/** The need a failed tool result shows, if any: a fact of the call (a missing tool is the persona's call; a failure the tool's). */
 export function toolResultNeed(name: string, args: unknown, output: string, kindOf: ToolKindOf): Omit<Need, "session" | "turn" | "time"> | undefined {
   const missing = NO_TOOL_NAMED.exec(output)?.[1];
   if (missing !== undefined && missing === name && kindOf(name) === undefined) {
@@ -144,33 +208,39 @@ export function toolResultNeed(name: string, args: unknown, output: string, kind
       goal: missingToolGoal(name, args),
       ...(TOOL_NAME_PATTERN.test(name) ? { tool: name } : {}),
       quote: `${name}(${safeJson(args)}): ${output}`,
+      source: "persona",
     };
   }
-  if (name === "workflow_run") {
-    const absent = WORKFLOW_MISSING.exec(output)?.[1];
-    if (absent !== undefined && kindOf(absent) === undefined)
-      return { kind: "failed-step", goal: missingToolGoal(absent, {}), tool: absent, quote: `workflow_run(${safeJson(args)}): ${output}` };
-    const failed = WORKFLOW_FAILED.exec(output);
-    if (failed?.[2] !== undefined && kindOf(failed[2]) === "promoted")
-      return {
-        kind: "failed-step",
-        goal: oneLine(`${failed[2]} that also works where step ${failed[1]} failed (${failed[3]}): ${failed[4] ?? ""}`, GOAL_CHARS),
-        tool: failed[2],
-        asks: "rebuild",
-        quote: `workflow_run(${safeJson(args)}): ${output}`,
-      };
-    return undefined;
-  }
+  if (name === "workflow_run") return workflowNeed(args, output, kindOf);
   if (kindOf(name) === "promoted" && output.startsWith(`Error: ${name} failed (`)) {
     return {
       kind: "failed-call",
       goal: oneLine(`${name} that also works for ${safeJson(args)} (it failed: ${output.slice(`Error: ${name} failed `.length)})`, GOAL_CHARS),
       tool: name,
       quote: `${name}(${safeJson(args)}): ${output}`,
+      source: "tool",
     };
   }
   const command = missingCommandGoal(name, output);
-  if (command) return { kind: "missing-command", goal: command.goal, quote: `${name}(${safeJson(args)}): ${output}` };
+  if (command) return { kind: "missing-command", goal: command.goal, quote: `${name}(${safeJson(args)}): ${output}`, source: "tool" };
+  return undefined;
+}
+
+function workflowNeed(args: unknown, output: string, kindOf: ToolKindOf): Omit<Need, "session" | "turn" | "time"> | undefined {
+  const quote = `workflow_run(${safeJson(args)}): ${output}`;
+  const absent = WORKFLOW_MISSING.exec(output)?.[1];
+  if (absent !== undefined && kindOf(absent) === undefined)
+    return { kind: "failed-step", goal: missingToolGoal(absent, {}), tool: absent, quote, source: "tool" };
+  const failed = WORKFLOW_FAILED.exec(output);
+  if (failed?.[2] !== undefined && kindOf(failed[2]) === "promoted")
+    return {
+      kind: "failed-step",
+      goal: oneLine(`${failed[2]} that also works where step ${failed[1]} failed (${failed[3]}): ${failed[4] ?? ""}`, GOAL_CHARS),
+      tool: failed[2],
+      asks: "rebuild",
+      quote,
+      source: "tool",
+    };
   return undefined;
 }
 

@@ -81,18 +81,34 @@ const SESSIONS = {
   s2: ["is there a tool for counting vowels of a sentence?", "we need a tool that reverses the order of the words in a sentence"],
 };
 
-test("--dry-run says what it would build, most needed first, and changes nothing: no state, no report, no ref", async () => {
+test("--dry-run says what it would build, most needed first, with every proposal's evidence and why; it keeps what it noticed and changes nothing in git", async () => {
   using repo = workspaceRepo(SESSIONS);
   const before = checkoutState(repo.dir);
-  const { report, path } = await runGrow(request(repo.dir, { dryRun: true, maxTools: 2 }));
+  const refs = gitSync(repo.dir, ["for-each-ref"]);
+  const { report, path } = await runGrow(request(repo.dir, { dryRun: true, maxTools: 1 }));
   expect(path).toBeUndefined();
   expect(report).toMatchObject({ dryRun: true, state: "done", summary: { noticed: 3, created: 2, merged: 1, built: 0 } });
-  expect(report.wouldBuild?.map((wanted) => `${wanted.count} ${wanted.goal}`)).toEqual([
-    "2 counts the vowels in a text",
-    "1 reverses the order of the words in a sentence",
+  expect(report.wouldBuild?.map((wanted) => `${wanted.count} ${wanted.goal}`)).toEqual(["2 counts the vowels in a text"]);
+  expect(report.wouldBuild?.[0]?.why).toStartWith("would build: number 1 of the most needed (2 session(s), 2 turn(s)");
+  const [vowels, words] = report.proposals;
+  expect(vowels).toMatchObject({ state: "pending", count: 2, sessions: 2, sources: { user: 2 } });
+  expect(vowels?.evidence?.map((evidence) => `${evidence.session} ${evidence.source} ${evidence.quote}`)).toEqual([
+    "s1 user we need a tool that counts the vowels in a text",
+    "s2 user is there a tool for counting vowels of a sentence?",
   ]);
-  expect(readdirSync(join(repo.dir, ".org")).includes("grow")).toBe(false);
+  expect(words?.why).toStartWith("waits: this run's 1 tool(s) go to more-needed proposals");
+  // The model did not answer report_needs (the stock toolsmith knows no such tool): the word rules heard, and it says so.
+  expect(report.noticing).toMatchObject({ by: "rules", byModel: 0, byRules: 1 });
+  expect(report.noticing?.degraded?.[0]).toContain("no usable report_needs call");
+  expect(reportLines(report).some((line) => line.startsWith("noticing degraded: the model gave no usable report_needs call"))).toBe(true);
+  // What it noticed is kept, as a run keeps it: the next run does not read it again.
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.id)).toEqual(report.proposals.map((proposal) => proposal.id));
+  expect(reportIds(repo.dir)).toEqual([]);
   expect(checkoutState(repo.dir)).toBe(before);
+  expect(gitSync(repo.dir, ["for-each-ref"])).toBe(refs);
+  const again = await runGrow(request(repo.dir, { dryRun: true, maxTools: 1 }));
+  expect(again.report.summary.noticed).toBe(0);
+  expect(again.report.proposals).toHaveLength(2);
 }, 60_000);
 
 test("without grow.autoPromote: the most-needed proposal is built and judged, waits for org promote, and is promoted once a person promotes it", async () => {
@@ -281,14 +297,16 @@ test("a run killed after its build was promoted leaves the proposal promoted, wi
   expect(after.find((proposal) => proposal.id === words?.id)).toMatchObject({ state: "pending" });
 }, 60_000);
 
-test("a build still under way when the time budget and its grace run out is cancelled: the run ends done, says so, and prints its summary", async () => {
+test("a build still under way when the time budget runs out is cut at once: the run ends done, says so, and prints its summary", async () => {
   using repo = workspaceRepo({ s1: ["we need a tool that stalls the toolsmith for good"] });
   const made = request(repo.dir, { maxTools: 1 });
-  // The budget outlasts the noticing by far; its grace is cut to nothing, so the stalled build is cancelled once it ends.
-  const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 5_000, graceMs: 1 } });
+  // The budget outlasts the noticing; a build may start with any time left, and the stalled one is cut when it ends.
+  // No model hears: the word rules notice at once, and the budget is left for the build.
+  const { listener: _none, ...words } = made;
+  const { report } = await runGrow({ ...words, limits: { ...made.limits, budgetMs: 15_000, minBuildMs: 1 } });
   expect(report.state).toBe("done");
   expect(report.budget.stoppedBy).toBe("time");
-  expect(report.notes.join("\n")).toMatch(/the time budget/);
+  expect(report.notes.join("\n")).toMatch(/the time budget ran out while p[0-9a-f]+ was being built: it was cut/);
   expect(summaryLine(report)).toContain("(stopped: time budget reached)");
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
 }, 60_000);

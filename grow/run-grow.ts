@@ -11,31 +11,27 @@ import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { generatedToolNames } from "../config/tool-names.ts";
+import { candidateTools } from "../generated-tools/tool-catalog.ts";
+import { discardCandidate } from "../git/candidate-prune.ts";
 import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { cosine } from "../registry/need-similarity.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
-import { ToolRegistry } from "../registry/tool-registry.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { buildProposal } from "./build-proposal.ts";
-import { coverProposals } from "./cover-needs.ts";
 import { GrowBudget, type GrowLimits } from "./grow-budget.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { type BuildRecord, type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
 import { type GrowState, readGrowState, writeGrowState } from "./grow-state.ts";
 import { actOnHealth } from "./health-actions.ts";
 import { followCandidates } from "./follow-candidates.ts";
-import { goalVectors } from "./goal-vectors.ts";
-import { byNeed, mergeNeeds } from "./merge-needs.ts";
-import { noticeNeeds, toolKinds } from "./notice-needs.ts";
+import { byNeed } from "./merge-needs.ts";
+import { noticeStep } from "./notice-step.ts";
 import type { Proposal, ProposalState } from "./proposal.ts";
-
-/** Goals embedded in one run at most (the newest proposals' and the needs'). */
-const MAX_EMBEDDED_GOALS = 2_000;
+import { proposalWhy, reportedProposal } from "./proposal-why.ts";
 
 /** What a run is asked to do, and with what; its builds run in `sandbox` under `sandboxPolicy`. */
 export type GrowRequest = SandboxAccess & {
@@ -53,6 +49,8 @@ export type GrowRequest = SandboxAccess & {
   gateOptions: Omit<GateOptions, "settings" | "git" | "sandbox" | "sandboxPolicy">;
   /** The toolsmith's model. */
   model: LanguageModel;
+  /** The model that hears needs and judges whether two are one (grow.model, else the toolsmith's); absent: the word rules alone. */
+  listener?: LanguageModel;
   embedder?: Embedder;
   limits: GrowLimits;
   dryRun: boolean;
@@ -68,7 +66,7 @@ export type GrowRequest = SandboxAccess & {
 /** What a run says while it works: a line of its own, or a build's progress. */
 export type GrowProgress = { type: "line"; text: string } | { type: "build"; proposal: string; progress: BuildProgress };
 
-/** The outcome of a run: its report and where it was written (none for a dry run). */
+/** The outcome of a run: its report and where it was written (none for a dry run, which keeps only what it noticed). */
 export type GrowOutcome = { report: GrowReport; path?: string };
 
 /** Proposals the build step may take now: pending builds, and rebuilds of tools no longer on main. */
@@ -78,20 +76,23 @@ function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<string>):
     .sort(byNeed);
 }
 
-/** One run of `org grow`; throws GrowBusyError when another run holds the workspace's lock. */
+/**
+ * One run of `org grow`; throws GrowBusyError when another run holds the workspace's lock. A dry run holds it too: it
+ * keeps what it noticed (the proposals and the cursor), and changes nothing in git.
+ */
 export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
-  const lock = request.dryRun ? undefined : takeGrowLock(request.workspaceDir, request.command);
+  const lock = takeGrowLock(request.workspaceDir, request.command);
   let run: GrowRun;
   try {
     // Read under the lock: a damaged state file is said, and the lock let go.
     run = new GrowRun(request);
   } catch (error) {
-    lock?.release();
+    lock.release();
     throw error;
   }
   try {
     run.keepReport();
-    if (lock) await run.resumeInterrupted();
+    if (!request.dryRun) await run.resumeInterrupted();
     await followCandidates(run.state.proposals, run.git, request.signal);
     await run.notice();
     await run.actOnHealth();
@@ -106,13 +107,13 @@ export async function runGrow(request: GrowRequest): Promise<GrowOutcome> {
     try {
       run.keepReport();
     } finally {
-      lock?.release();
+      lock.release();
     }
   }
   return { report: run.report, ...(run.path ? { path: run.path } : {}) };
 }
 
-/** A run under way: its state, report and budget, kept on disk after each step (unless a dry run). */
+/** A run under way: its state, report and budget, kept on disk after each step (a dry run: its state alone). */
 class GrowRun {
   readonly clock: () => Date;
   readonly budget: GrowBudget;
@@ -154,7 +155,7 @@ class GrowRun {
   }
 
   save(): void {
-    if (!this.request.dryRun) writeGrowState(this.request.workspaceDir, this.state);
+    writeGrowState(this.request.workspaceDir, this.state);
   }
 
   keepReport(): void {
@@ -186,10 +187,10 @@ class GrowRun {
   }
 
   /**
-   * Builds that ended without their cycle's outcome (a run killed, a build cancelled or broken): a build whose
+   * Builds that ended without their cycle's outcome (a run killed, a build cut by the budget or broken): a build whose
    * candidate was made may have been judged and promoted first, and that candidate says so. `promoted` (with its tag),
-   * `built` (passed, waiting for org promote), else `pending` again; each said in the report's notes after `who`.
-   * Returns the states they were given.
+   * `built` (passed, waiting for org promote), else `pending` again, its candidate removed: half-made, it must not stay
+   * to hold its tool's name. Each said in the report's notes after `who`. Returns the states they were given.
    */
   async settleUnfinished(unfinished: Proposal[], who: string, signal?: AbortSignal): Promise<ProposalState[]> {
     if (unfinished.length === 0) return [];
@@ -212,6 +213,10 @@ class GrowRun {
       } else {
         proposal.state = "pending";
         pending.push(proposal.id);
+        if (row && row.commit === proposal.commit && (await discardCandidate(this.git, row.branch, row.commit, signal)))
+          this.report.notes.push(`${who} left ${row.branch} for ${proposal.id} unjudged: it was removed`);
+        delete proposal.branch;
+        delete proposal.commit;
       }
       proposal.updatedAt = this.clock().toISOString();
     }
@@ -219,47 +224,41 @@ class GrowRun {
     return unfinished.map((proposal) => proposal.state);
   }
 
-  /** Noticing, merging and the cover check; the proposals and the cursor kept together. */
+  /** Noticing, hearing, merging and the cover check; the proposals and the cursor kept together. */
   async notice(): Promise<void> {
-    const { workspaceDir, repoDir, signal, embedder } = this.request;
-    const generated = generatedToolNames([workspaceDir, repoDir]);
-    const noticed = noticeNeeds({ workspaceDir, cursor: this.state.cursor, kindOf: toolKinds(generated), now: this.clock() });
+    const { workspaceDir, repoDir, signal, embedder, listener } = this.request;
+    const step = await noticeStep({
+      workspaceDir,
+      repoDir,
+      git: this.git,
+      state: this.state,
+      ...(listener ? { listener: this.budget.model(listener) } : {}),
+      ...(embedder ? { embedder } : {}),
+      confirmSessions: this.request.settings.confirmSessions,
+      now: this.clock(),
+      deadline: this.budget.deadline(signal),
+      signal,
+      notes: this.report.notes,
+    });
+    const { noticed, merged } = step;
     this.report.read = { ...noticed.read, more: noticed.more };
-    // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
-    const goals = noticed.needs.length === 0 ? [] : [...this.state.proposals.map((proposal) => proposal.goal), ...noticed.needs.map((need) => need.goal)];
-    const vectors = await goalVectors(embedder, goals.slice(-MAX_EMBEDDED_GOALS), signal, this.report.notes);
-    const merged = mergeNeeds(this.state.proposals, noticed.needs, { now: this.clock(), ...(vectors ? { vectors, cosine } : {}) });
-    Object.assign(this.report.summary, { noticed: noticed.needs.length, created: merged.created.length, merged: noticed.needs.length - merged.created.length });
+    this.report.noticing = step.noticing;
+    Object.assign(this.report.summary, {
+      noticed: step.needs,
+      created: merged.created.length,
+      merged: step.needs - merged.created.length,
+      covered: step.covered.length,
+    });
     this.say(
-      `noticed ${noticed.needs.length} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
+      `noticed ${step.needs} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
     );
-    const { registry, notices } = ToolRegistry.open(repoDir);
-    for (const notice of notices) this.report.notes.push(`registry: ${notice}`);
-    try {
-      await registry.refresh(signal);
-      const covered = await coverProposals(merged.proposals, merged.touched, registry, {
-        now: this.clock().toISOString(),
-        signal,
-        ...(embedder && vectors ? { embedder } : {}),
-      });
-      this.report.summary.covered = covered.length;
-    } finally {
-      registry.close();
-    }
-    this.state = { version: 1, cursor: noticed.cursor, proposals: merged.proposals };
+    this.state = step.state;
     this.save();
-    if (!this.request.dryRun) writeNeedHints(workspaceDir, coveredHints(this.state.proposals));
+    writeNeedHints(workspaceDir, coveredHints(this.state.proposals));
     const created = new Set(merged.created);
     this.report.proposals = this.state.proposals
       .filter((proposal) => merged.touched.has(proposal.id))
-      .map((proposal) => ({
-        id: proposal.id,
-        goal: proposal.goal,
-        state: proposal.state,
-        count: proposal.count,
-        new: created.has(proposal.id),
-        ...(proposal.coveredBy ? { coveredBy: proposal.coveredBy } : {}),
-      }));
+      .map((proposal) => reportedProposal(proposal, created.has(proposal.id)));
     this.keepReport();
   }
 
@@ -288,16 +287,70 @@ class GrowRun {
     this.keepReport();
   }
 
-  /** The most-needed proposals built, one at a time, while the budget lasts (a dry run says which it would build). */
+  /** A dry run's account: every proposal with its evidence and why, and what it would build. */
+  account(queue: readonly Proposal[]): void {
+    const { request, report } = this;
+    const wouldBuild = queue.slice(0, request.limits.maxTools);
+    const context = {
+      confirmSessions: request.settings.confirmSessions,
+      maxTools: request.limits.maxTools,
+      onMain: new Set(generatedToolNames([request.repoDir])),
+      wouldBuild: wouldBuild.map((proposal) => proposal.id),
+    };
+    const fresh = new Set(report.proposals.filter((proposal) => proposal.new).map((proposal) => proposal.id));
+    report.proposals = [...this.state.proposals]
+      .sort(byNeed)
+      .map((proposal) => reportedProposal(proposal, fresh.has(proposal.id), proposalWhy(proposal, context)));
+    report.wouldBuild = wouldBuild.map((proposal) => ({
+      id: proposal.id,
+      goal: proposal.goal,
+      count: proposal.count,
+      sessions: proposal.sessions,
+      kind: proposal.kind,
+      why: proposalWhy(proposal, context),
+    }));
+  }
+
+  /** Why no build may start now: a bound of the budget reached, or too little time left for one; undefined when one may. */
+  stopBeforeBuild(waiting: number): string | undefined {
+    const reached = this.budget.check();
+    if (reached) return `the ${reached} budget was reached: ${waiting} proposal(s) wait for the next run`;
+    if (this.budget.tooLittleTimeForABuild())
+      return `the time budget has ${(this.budget.timeLeftMs() / 1000).toFixed(1)} s left, too little for a build: ${waiting} proposal(s) wait for the next run`;
+    return undefined;
+  }
+
+  /**
+   * A proposal whose tool's name is held already (by a waiting candidate, or main): covered by that tool, and no build
+   * spends the budget on it. Returns whether it is.
+   */
+  async heldElsewhere(proposal: Proposal): Promise<boolean> {
+    const name = proposal.tool;
+    if (name === undefined || proposal.kind !== "build") return false;
+    const onMain = generatedToolNames([this.request.repoDir]).includes(name);
+    const candidate = onMain
+      ? undefined
+      : (await candidateTools(this.git, this.request.signal)).find((entry) => entry.status === "candidate" && entry.name === name);
+    if (!onMain && candidate?.status !== "candidate") return false;
+    proposal.state = "covered";
+    proposal.coveredBy = name;
+    if (candidate?.status === "candidate") proposal.candidate = candidate.branch;
+    proposal.updatedAt = this.clock().toISOString();
+    this.report.summary.covered += 1;
+    this.report.notes.push(
+      candidate?.status === "candidate"
+        ? `${proposal.id} is not built: ${name} waits on ${candidate.branch} (org promote ${candidate.branch})`
+        : `${proposal.id} is not built: ${name} is on main`,
+    );
+    this.save();
+    return true;
+  }
+
+  /** The most-needed proposals built, one at a time, while the budget lasts (a dry run says which it would build, and why). */
   async build(): Promise<void> {
     const { request, report } = this;
     const queue = buildable(this.state.proposals, new Set(generatedToolNames([request.repoDir])));
-    if (request.dryRun) {
-      report.wouldBuild = queue
-        .slice(0, request.limits.maxTools)
-        .map((proposal) => ({ id: proposal.id, goal: proposal.goal, count: proposal.count, kind: proposal.kind }));
-      return;
-    }
+    if (request.dryRun) return this.account(queue);
     const unreachable = queue.length > 0 && request.limits.maxTools > 0 ? await modelServerProblem(request.model, request.signal) : undefined;
     if (unreachable) {
       report.notes.push(`${unreachable}: nothing was built this run; the ${queue.length} proposal(s) wait for the next`);
@@ -315,63 +368,72 @@ class GrowRun {
       budget: this.budget,
       instancesDir: this.instancesDir,
     };
+    let started = 0;
     for (const [index, proposal] of queue.entries()) {
       if (request.signal.aborted) break;
-      const reached = this.budget.check();
-      if (reached) {
-        report.notes.push(`the ${reached} budget was reached: ${queue.length - index} proposal(s) wait for the next run`);
+      const stop = this.stopBeforeBuild(queue.length - index);
+      if (stop) {
+        report.notes.push(stop);
         break;
       }
-      this.budget.countTool();
-      proposal.state = "building";
-      // The candidate of an earlier try is no part of this one.
-      delete proposal.branch;
-      delete proposal.commit;
-      this.save();
-      this.say(
-        `building ${proposal.id} (${index + 1} of at most ${Math.min(queue.length, request.limits.maxTools)}, seen ${proposal.count}×): ${proposal.goal}`,
-      );
-      try {
-        const onProgress = (progress: BuildProgress) => {
-          // Kept before the gate judges it and a promotion merges it: a run killed after those finds what the build became.
-          if (progress.type === "toolsmith" && progress.event.type === "branch-created") {
-            proposal.branch = progress.event.branch;
-            proposal.commit = progress.event.commit;
-            this.save();
-          }
-          request.onProgress?.({ type: "build", proposal: proposal.id, progress });
-        };
-        const step = this.budget.stepSignal(request.signal);
-        try {
-          this.record(await buildProposal(proposal, { ...context, onProgress }, step));
-        } catch (error) {
-          // Cancelled by the budget (not the run's own signal): the budget was reached, and the run ends here as any
-          // run that reaches it does. Anything else ends the run.
-          if (request.signal.aborted || !step.aborted) throw error;
-          this.budget.overran();
-          const others = queue.length - index - 1;
-          report.notes.push(
-            `the time budget ran out while ${proposal.id} was being built: it was cancelled${others > 0 ? `, and ${others} other proposal(s) wait for the next run` : ""}`,
-          );
-          break;
-        }
-      } finally {
-        // Cancelled or broken mid-build: not stuck in `building`, and not built again when it was promoted first. Read
-        // without the run's signal, which may be what cancelled it.
-        if (proposal.state === "building") {
-          const [settled] = await this.settleUnfinished([proposal], "a build cut short").catch(() => {
-            proposal.state = "pending";
-            return [];
-          });
-          // What this run did before it was cut short counts in its summary.
-          const { summary } = report;
-          if (proposal.branch) summary.built += 1;
-          if (settled === "promoted" || settled === "built") summary.judged += 1;
-          if (settled === "promoted") summary.promoted += 1;
-        }
-        this.save();
-        this.keepReport();
+      if (await this.heldElsewhere(proposal)) continue;
+      started += 1;
+      const cut = await this.buildOne(proposal, { ...context, position: `${started} of at most ${Math.min(queue.length, request.limits.maxTools)}` });
+      if (cut) {
+        const others = queue.length - index - 1;
+        report.notes.push(
+          `the ${cut} budget ran out while ${proposal.id} was being built: it was cut${others > 0 ? `, and ${others} other proposal(s) wait for the next run` : ""}`,
+        );
+        break;
       }
+    }
+  }
+
+  /** One build, under the run's deadline; returns the bound that cut it, when one did. */
+  async buildOne(proposal: Proposal, context: Parameters<typeof buildProposal>[1] & { position: string }): Promise<string | undefined> {
+    const { request, report } = this;
+    this.budget.countTool();
+    proposal.state = "building";
+    // The candidate of an earlier try is no part of this one.
+    delete proposal.branch;
+    delete proposal.commit;
+    this.save();
+    this.say(`building ${proposal.id} (${context.position}, seen ${proposal.count}× in ${proposal.sessions} session(s)): ${proposal.goal}`);
+    const onProgress = (progress: BuildProgress) => {
+      // Kept before the gate judges it and a promotion merges it: a run killed after those finds what the build became.
+      if (progress.type === "toolsmith" && progress.event.type === "branch-created") {
+        proposal.branch = progress.event.branch;
+        proposal.commit = progress.event.commit;
+        this.save();
+      }
+      request.onProgress?.({ type: "build", proposal: proposal.id, progress });
+    };
+    const deadline = this.budget.deadline(request.signal);
+    try {
+      this.record(await buildProposal(proposal, { ...context, onProgress }, deadline, request.signal));
+      return undefined;
+    } catch (error) {
+      // Cut by the budget (not the run's own signal): the run ends here as any run that reaches it does. Anything
+      // else ends the run.
+      if (request.signal.aborted || !deadline.aborted) throw error;
+      return this.budget.cut();
+    } finally {
+      // Cut or broken mid-build: not stuck in `building`, and not built again when it was promoted first. Read without
+      // the run's signal, which may be what cancelled it.
+      if (proposal.state === "building") {
+        const built = proposal.branch !== undefined;
+        const [settled] = await this.settleUnfinished([proposal], "a build cut short").catch(() => {
+          proposal.state = "pending";
+          return [];
+        });
+        // What this run did before it was cut short counts in its summary.
+        const { summary } = report;
+        if (built && settled !== "pending") summary.built += 1;
+        if (settled === "promoted" || settled === "built") summary.judged += 1;
+        if (settled === "promoted") summary.promoted += 1;
+      }
+      this.save();
+      this.keepReport();
     }
   }
 

@@ -172,6 +172,31 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     expect((await health(currentPort)).commit).toBe(changed);
   }, 90_000);
 
+  test("an org server in current's window that serves another checkout is restarted, and the line says why", async () => {
+    expect((await runScript("stop.sh", "current")).stdout).toContain("current: stopped.");
+    // An org of another checkout: its /health and its reload both name a commit this checkout does not have.
+    const elsewhere = "e".repeat(40);
+    const standIn = join(clone.dir, ".org", "other-checkout-server.ts");
+    Bun.write(
+      standIn,
+      `const answer = { ok: true, version: "0.0.0-elsewhere", commit: "${elsewhere}", branch: "main", tools: [], uptimeS: 1 };
+Bun.serve({ hostname: "127.0.0.1", port: ${currentPort}, fetch: (request) => new URL(request.url).pathname === "/v1/admin/reload"
+  ? Response.json({ reloaded: true, previousCommit: "${elsewhere}", commit: "${elsewhere}", added: [], removed: [] })
+  : Response.json(answer) });
+`,
+    );
+    await tmux.tmux("new-window", "-d", "-t", `=${session}:`, "-n", "current", `exec ${process.execPath} ${standIn}`);
+    const deadline = Date.now() + 20_000;
+    while ((await probeHealth(currentPort, 500)).kind !== "org" && Date.now() < deadline) await Bun.sleep(50);
+    const result = await runScript("start-current.sh");
+    expect(result.code).toBe(0);
+    const line = result.stdout.split("\n").find((entry) => entry.startsWith("current: restarting the running instance:"));
+    expect(line).toBe(
+      `current: restarting the running instance: it answered the reload at ${elsewhere.slice(0, 12)}, not at ${gitSync(clone.dir, ["rev-parse", "HEAD"]).trim().slice(0, 12)} (the HEAD of ${clone.dir}): it runs from another checkout, or HEAD moved meanwhile`,
+    );
+    expect((await health(currentPort)).version).not.toBe("0.0.0-elsewhere");
+  }, 90_000);
+
   test("a candidate that changes main.ts is refused before it runs, naming the file; nothing starts", async () => {
     candidateBranch("cand/20261123T101700Z", () => Bun.write(join(clone.dir, "main.ts"), 'throw new Error("candidate code ran");\n'));
     const result = await runScript("start-candidate.sh");

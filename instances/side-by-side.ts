@@ -90,7 +90,10 @@ export async function startInstance(options: {
     if (probe.kind === "org" && role === "current") {
       const reloaded = await hotReload(settings.port, options.apiToken);
       if (reloaded.ok && reloaded.commit === target.commit) return report(atTarget && !reloaded.changed ? "already running" : "hot reloaded");
-      reason = reloaded.reason;
+      // A reload that went through but took another commit: the server there does not serve this checkout's HEAD.
+      reason = reloaded.ok
+        ? `it answered the reload at ${reloaded.commit?.slice(0, 12) ?? "no commit"}, not at ${target.commit.slice(0, 12)} (the HEAD of ${target.directory}): it runs from another checkout, or HEAD moved meanwhile`
+        : reloaded.reason;
     } else {
       reason = probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
     }
@@ -188,7 +191,10 @@ async function candidateTarget(
 }
 
 /** Asks current to take the checkout's HEAD; `changed` when that moved its commit or its set of tools. */
-async function hotReload(port: number, apiToken: string | undefined): Promise<{ ok: boolean; commit?: string | null; changed?: boolean; reason: string }> {
+async function hotReload(
+  port: number,
+  apiToken: string | undefined,
+): Promise<{ ok: true; commit: string | null; changed: boolean } | { ok: false; reason: string }> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/v1/admin/reload`, {
       method: "POST",
@@ -206,11 +212,12 @@ async function hotReload(port: number, apiToken: string | undefined): Promise<{ 
     };
     if (response.ok && body.reloaded) {
       const changed = body.previousCommit !== body.commit || (body.added?.length ?? 0) > 0 || (body.removed?.length ?? 0) > 0;
-      return { ok: true, commit: body.commit ?? null, changed, reason: "" };
+      return { ok: true, commit: body.commit ?? null, changed };
     }
-    return { ok: false, reason: body.restartNeeded ?? body.error?.message ?? `the reload answered HTTP ${response.status}` };
+    // Each part is the server's own words, and may be empty: the status says at least what happened.
+    return { ok: false, reason: body.restartNeeded?.trim() || body.error?.message?.trim() || `the reload answered HTTP ${response.status}` };
   } catch (error) {
-    return { ok: false, reason: `the reload failed: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, reason: `the reload failed: ${error instanceof Error ? error.message || error.name : String(error)}` };
   }
 }
 

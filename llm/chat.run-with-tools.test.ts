@@ -199,3 +199,42 @@ describe("runWithTools", () => {
     expect(JSON.stringify(entries[0])).not.toContain(secret);
   });
 });
+
+test("a tool's time counts its run only, not the time the room spent deciding on its workspace change", async () => {
+  let clock = 1_000;
+  const edits = defineTool("edits", {
+    description: "Changes the workspace and hands the change to the room.",
+    parameters: z.object({}),
+    async execute(_args, context) {
+      clock += 7;
+      const answer = await context.workspaceWrite?.({ paths: ["a.txt"], changeSet: () => ({ changes: [] }), conflicts: () => [] });
+      clock += 5;
+      return `the room said: ${answer}`;
+    },
+  });
+  const model = scriptedModel([wholeCall("edits", {}), text("done")]);
+  const events: LoopEvent[] = [];
+  await runWithTools({
+    model,
+    messages: [{ role: "user", content: "go" }],
+    tools: toolSet([edits]),
+    // The user takes ten seconds over the change's question.
+    toolContext: {
+      ...testSandboxAccess(),
+      workspaceDir,
+      workspaceWrite: async () => {
+        clock += 10_000;
+        return "applied";
+      },
+    },
+    // A slow approval of the call itself is left out as well.
+    approve: async () => {
+      clock += 3_000;
+      return true;
+    },
+    onEvent: (event) => events.push(event),
+    now: () => clock,
+  });
+  const result = events.find((event) => event.type === "tool-result");
+  expect(result).toMatchObject({ type: "tool-result", result: { ok: true, output: "the room said: applied" }, durationMs: 12 });
+});

@@ -10,15 +10,20 @@ import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry 
 import { type CallResult, toolResultOf } from "./mcp-result.ts";
 import { openTransport, PermanentStartError } from "./open-transport.ts";
 import { ProcessTransport } from "./process-transport.ts";
+import { mcpHold, recordMcpRestart } from "./mcp-restarts.ts";
 
 /** Where one server is: confirmed or not, starting, up, down and waiting to start again, off for good, stopped. */
 export type McpServerState =
-  | { kind: "untrusted" }
+  /** `changed`: the files it runs that changed since it was confirmed, when that is why. */
+  | { kind: "untrusted"; changed?: string }
   | { kind: "off"; reason: string }
   | { kind: "starting"; attempt: number }
   | { kind: "up"; since: number }
   | { kind: "down"; reason: string; retryAt: number; attempt: number }
   | { kind: "stopped" };
+
+/** Why a server may not start: the notice that says so, and the files it runs that changed, when that is why. */
+export type Untrusted = { notice: string; changed?: string };
 
 /** What a connection tells its owner: its tools changed, or a line for the user. */
 export type ConnectionChange = { type: "tools" } | { type: "notice"; message: string };
@@ -32,6 +37,8 @@ export type McpConnectionOptions = SandboxAccess & {
   env?: NodeJS.ProcessEnv;
   version: string;
   onChange: (change: ConnectionChange) => void;
+  /** Why it may not start now (its launch or the files it runs changed since the user confirmed it), asked before each start. */
+  checkTrust?: () => Untrusted | undefined;
 };
 
 /** The first wait before a restart, doubled each time up to MAX_BACKOFF_MS. */
@@ -99,9 +106,9 @@ export class McpConnection {
     return this.state.kind === "up" ? this.process?.pid : undefined;
   }
 
-  /** Marks it as waiting for the user's confirmation; it does not start. */
-  awaitTrust(): void {
-    this.state = { kind: "untrusted" };
+  /** Marks it as waiting for the user's confirmation (`changed`: the files it runs that changed); it does not start. */
+  awaitTrust(changed?: string): void {
+    this.state = changed === undefined ? { kind: "untrusted" } : { kind: "untrusted", changed };
     this.settleFirst();
   }
 
@@ -199,6 +206,12 @@ export class McpConnection {
   }
 
   private async connect(): Promise<void> {
+    const untrusted = this.options.checkTrust?.();
+    if (untrusted !== undefined) {
+      this.awaitTrust(untrusted.changed);
+      this.notice(untrusted.notice);
+      return;
+    }
     this.attempts += 1;
     const attempt = this.attempts;
     this.state = { kind: "starting", attempt };
@@ -255,7 +268,9 @@ export class McpConnection {
       } else {
         const ending = await endingOf(failedTransport);
         const byItself = ending !== "" && !ending.startsWith("killed:");
-        this.scheduleRestart(`it failed to start: ${byItself ? ending : [reason, ending].filter(Boolean).join("; ")}`);
+        // An error without a message and a process that said nothing still leave the notice a reason.
+        const why = byItself ? ending : [reason, ending].filter(Boolean).join("; ");
+        this.scheduleRestart(`it failed to start: ${why || "no reason given: the error had no message and the server wrote nothing on stderr"}`);
       }
     } finally {
       clearTimeout(timer);
@@ -323,7 +338,9 @@ export class McpConnection {
     const newSkips = skipped.filter((skip) => !this.skipped.some((old) => old.name === skip.name && old.problem === skip.problem));
     this.tools = tools;
     this.skipped = skipped;
-    for (const skip of newSkips) this.notice(`${this.name}'s tool ${skip.name} is not offered: ${skip.problem}`);
+    // One notice a listing, however many it left out: a server may list hundreds of invalid tools after each of a
+    // storm of list_changed notifications.
+    if (newSkips.length > 0) this.notice(skipNotice(this.name, newSkips));
     const unknown = Object.keys(this.options.server.tools).filter((name) => !listed.some((tool) => tool.name === name));
     if (unknown.length > 0 && before === "[]")
       this.notice(`mcpServers.${this.name}.tools names ${unknown.map((name) => sanitizeOneLine(name, 60)).join(", ")}, which ${this.name} does not offer`);
@@ -359,6 +376,14 @@ export class McpConnection {
 
   private scheduleRestart(reason: string): void {
     if (this.stopping) return;
+    const held = mcpHold(this.options.workspaceDir, this.options.server);
+    if (held) {
+      recordMcpRestart(this.options.workspaceDir, this.name, "held", reason);
+      this.state = { kind: "off", reason: `held by org supervise (${held.reason}); change its entry in mcpServers, or 'org supervise release ${this.name}'` };
+      this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}) and held by org supervise: not started again`);
+      return;
+    }
+    recordMcpRestart(this.options.workspaceDir, this.name, "restart", reason);
     const wait = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, this.attempts - 1));
     this.state = { kind: "down", reason: sanitizeOneLine(reason, 400), retryAt: Date.now() + wait, attempt: this.attempts };
     this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}); starting it again in ${wait / 1000} s`);
@@ -369,6 +394,14 @@ export class McpConnection {
   private notice(message: string): void {
     this.options.onChange({ type: "notice", message: `mcp: ${message}` });
   }
+}
+
+/** What a listing left out that the one before did not: the tool and why when one, else how many and a few names. */
+function skipNotice(server: string, skips: readonly { name: string; problem: string }[]): string {
+  const [only] = skips;
+  if (skips.length === 1 && only) return `${server}'s tool ${only.name} is not offered: ${only.problem}`;
+  const shown = skips.slice(0, 3).map((skip) => skip.name);
+  return `${server}: ${skips.length} listed tools are not offered (${shown.join(", ")}${skips.length > shown.length ? ", …" : ""}); /mcp says why`;
 }
 
 /** For a process's transport: how the process ended and the end of its stderr; nothing for HTTP. */

@@ -5,12 +5,12 @@ import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
-import { type ConnectionChange, McpConnection, type McpServerState } from "./mcp-connection.ts";
+import { type ConnectionChange, McpConnection, type McpServerState, type Untrusted } from "./mcp-connection.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import { SettingsGuard } from "../workspace/settings-guard.ts";
-import { describeLaunch, isTrusted, needsTrust, recordTrust } from "./mcp-trust.ts";
+import { describeChangedFiles, describeLaunch, describeTrustProblem, recordTrust, type TrustProblem, trustProblem } from "./mcp-trust.ts";
 
 /** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
 export type McpRoomTool = { tool: AnyTool; policy: ToolPolicy; server: string };
@@ -25,6 +25,8 @@ export type McpServerStatus = {
   state: McpServerState["kind"];
   /** Why it is off or down, and what to do. */
   detail?: string;
+  /** Untrusted because files it runs changed since it was confirmed: which. */
+  changed?: string;
   tools: { name: string; policy: ToolPolicy; description: string }[];
   /** Listed tools it does not offer, and why. */
   skipped: { name: string; problem: string }[];
@@ -54,7 +56,7 @@ const ARGUMENTS = z.record(z.string(), z.unknown());
 /**
  * The room's MCP servers (`mcpServers` in org.config.json): each a connection that starts, restarts and answers on its
  * own. As a `ToolFeed` it gives the room every tool a server has listed and its config does not deny, as
- * `<server>__<tool>`, and says what happens to the servers. A server that needs the user's confirmation
+ * `<server>__<tool>`, and says what happens to the servers. A server the user has not confirmed as configured now
  * (`mcp-trust.ts`) stays off until `trust(name)`. The hub keeps no hold on the process: a server dies with org by its
  * lifeline however org ends, and whoever made the hub closes it (`closeNow` as org exits: chat's and serve's entry).
  */
@@ -77,6 +79,8 @@ export class McpHub {
           version: options.version,
           ...(options.env ? { env: options.env } : {}),
           onChange: (change) => this.changed(change),
+          // Asked before every start, restarts included: what it runs may have changed since the room opened.
+          checkTrust: () => this.untrustedBecause(server),
         }),
       );
     }
@@ -86,8 +90,13 @@ export class McpHub {
     return this.options.servers;
   }
 
+  /** The workspace its servers start in (and are confirmed for). */
+  get workspaceDir(): string {
+    return this.options.workspaceDir;
+  }
+
   /**
-   * Starts every server the user has confirmed (or that needs no confirmation) in the background; the others wait,
+   * Starts every server the user has confirmed in the background; the others wait,
    * each with a notice saying how to confirm it. `only` starts just those names.
    */
   start(only?: readonly string[]): void {
@@ -95,7 +104,8 @@ export class McpHub {
       if (only && !only.includes(server.name)) continue;
       const connection = this.connections.get(server.name);
       if (!connection) continue;
-      if (isTrusted(server, this.options.workspaceDir)) {
+      const untrusted = this.untrustedBecause(server);
+      if (untrusted === undefined) {
         const reach = reachesWorkspace(server, this.options.workspaceDir);
         if (reach)
           this.changed({
@@ -105,12 +115,22 @@ export class McpHub {
         connection.start();
         continue;
       }
-      connection.awaitTrust();
-      this.changed({
-        type: "notice",
-        message: `mcp: ${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or run 'org mcp trust ${server.name}'.`,
-      });
+      connection.awaitTrust(untrusted.changed);
+      this.changed({ type: "notice", message: `mcp: ${untrusted.notice}` });
     }
+  }
+
+  /** Why `server` may not start now (its launch or the files it runs are not as the user confirmed them), or undefined. */
+  untrustedBecause(server: McpServerConfig): Untrusted | undefined {
+    const problem = this.trustProblem(server);
+    if (!problem) return undefined;
+    const notice = describeTrustProblem(server, problem, this.options.workspaceDir);
+    return problem.kind === "files" ? { notice, changed: describeChangedFiles(problem, this.options.workspaceDir) } : { notice };
+  }
+
+  /** What the user's confirmation of `server` does not cover now, or undefined. */
+  trustProblem(server: McpServerConfig): TrustProblem | undefined {
+    return trustProblem(server, this.options.workspaceDir, this.options.env);
   }
 
   /** The servers waiting for the user's confirmation. */
@@ -123,7 +143,7 @@ export class McpHub {
     const server = this.options.servers.find((entry) => entry.name === name);
     const connection = this.connections.get(name);
     if (!server || !connection) throw new Error(`there is no MCP server "${name}" in mcpServers`);
-    if (needsTrust(server)) recordTrust(server, this.options.workspaceDir);
+    recordTrust(server, this.options.workspaceDir, this.options.env ? { env: this.options.env } : {});
     connection.start();
   }
 
@@ -176,6 +196,7 @@ export class McpHub {
         launch: describeLaunch(server),
         state: state.kind,
         ...detailOf(server, state, options.retries ?? true),
+        ...(state.kind === "untrusted" && state.changed !== undefined ? { changed: state.changed } : {}),
         tools: (connection?.tools ?? []).map((entry) => ({ name: entry.name, policy: policyOf(server, entry.tool), description: entry.description })),
         skipped: connection?.skipped ?? [],
         log: connection?.log ?? { count: 0 },
@@ -337,7 +358,7 @@ function detailOf(server: McpServerConfig, state: McpServerState, retries: boole
   switch (state.kind) {
     case "untrusted":
       return {
-        detail: `not confirmed: new or changed since you last confirmed it; confirm it with 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`,
+        detail: `not confirmed: ${state.changed === undefined ? "new or changed since you last confirmed it" : `what it runs changed since you confirmed it: ${state.changed}`}; confirm it with 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`,
       };
     case "off":
       return { detail: state.reason };

@@ -17,6 +17,7 @@ import { descendants } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { recordTrust } from "./mcp-trust.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { isSameProcess, type ProcessIdentity, startTime } from "../testing/test-run-reaper.ts";
 
 const NODE_MODULES = join(import.meta.dir, "..", "node_modules");
 const EVERYTHING = join(NODE_MODULES, "@modelcontextprotocol", "server-everything", "dist", "index.js");
@@ -38,7 +39,8 @@ type World = {
 };
 
 let at: World;
-const afterAllKill: number[] = [];
+// Each with its start time: by afterAll the process may be gone and its pid another process's.
+const afterAllKill: ProcessIdentity[] = [];
 
 /** The persona's model: "call NAME {json}" makes it call NAME; a tool result makes it say what came back. */
 const persona = scriptedModel((request) => {
@@ -158,9 +160,10 @@ afterAll(async () => {
   await at.assembly.mcp?.close();
   at.assembly.close();
   delete process.env.ORG_MCP_TEST_VALUE;
-  for (const pid of afterAllKill) {
+  for (const identity of afterAllKill) {
+    if (!isSameProcess(identity)) continue;
     try {
-      process.kill(pid, "SIGKILL");
+      process.kill(identity.pid, "SIGKILL");
     } catch {
       // Gone already, as it should be.
     }
@@ -314,7 +317,7 @@ describe("the room's MCP client against published servers", () => {
     const stopped = serverProcess("everything");
     process.kill(stopped, "SIGSTOP");
     // Should the test stop early, the stopped process is not left behind (a stopped process ignores SIGTERM).
-    afterAllKill.push(stopped);
+    afterAllKill.push({ pid: stopped, start: startTime(stopped) ?? "" });
     const hung = await say('call everything__get-sum {"a":1,"b":2}');
     expect(hung.results[0]?.ok).toBe(false);
     expect(hung.results[0]?.output).toContain("did not answer within 3 s (mcp.callTimeoutS)");

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
-import { describeLaunch, isTrusted, launchFingerprint, MCP_TRUST_FILE, needsTrust, recordTrust } from "./mcp-trust.ts";
+import { describeLaunch, isTrusted, launchFingerprint, MCP_TRUST_FILE, recordTrust } from "./mcp-trust.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -81,11 +81,16 @@ test("a trust file made for this very path elsewhere (an archive, a clone made 0
   expect(isTrusted(server, dir)).toBe(true);
 });
 
-test("an HTTP server needs a confirmation only when its headers send variables of the user's; the question shows what runs", () => {
-  const http: McpServerConfig = { name: "gh", transport: "http", url: "https://x.test/mcp", policy: "ask", tools: {} };
-  expect(needsTrust(http)).toBe(false);
-  expect(isTrusted(http, workspace())).toBe(true);
-  expect(needsTrust({ ...http, headers: { Authorization: "Bearer ${GH_TOKEN}" } })).toBe(true);
+test("an HTTP server waits for a confirmation too, loopback and no headers included, and a new URL or header needs another; the question shows what runs", () => {
+  const dir = workspace();
+  for (const url of ["https://x.test/mcp", "http://127.0.0.1:8931/mcp", "http://localhost/mcp"]) {
+    const http: McpServerConfig = { name: "gh", transport: "http", url, policy: "allow", tools: {} };
+    expect(isTrusted(http, dir)).toBe(false);
+    recordTrust(http, dir);
+    expect(isTrusted(http, dir)).toBe(true);
+    expect(isTrusted({ ...http, url: `${url}/other` }, dir)).toBe(false);
+    expect(isTrusted({ ...http, headers: { "X-Team": "a" } }, dir)).toBe(false);
+  }
   expect(describeLaunch(server)).toBe("TOKEN='${TOKEN}' npx -y server /tmp/x — on this host as you, unsandboxed");
   expect(describeLaunch({ ...server, env: {}, sandbox: true, network: ["a.test"] })).toBe("npx -y server /tmp/x — in the sandbox (network: a.test)");
   // The host paths a sandboxed server may read are part of what the user confirms.

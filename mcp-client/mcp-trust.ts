@@ -1,31 +1,39 @@
 import { createHash } from "node:crypto";
 import { lstatSync, realpathSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
-import { type McpServerConfig, variableReferences } from "../config/mcp-servers.ts";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { ensureOrgDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { shellWord } from "../security/shell-word.ts";
+import { escapeName } from "../workspace/check-change-set.ts";
+import { changedStates, launchStates, type PathState } from "./launch-file-states.ts";
+import { launchPlan } from "./launch-files.ts";
 
-// A stdio server's command comes from a file in the workspace, which anyone who wrote the folder (a clone, an
-// archive, a model) may have written; it runs on the host. So it starts only once the user has confirmed exactly
-// that command, its args and env (and whether it is sandboxed), in the console or with `org mcp trust NAME`. The
-// same holds for an HTTP server whose headers send the user's environment variables: where they go is confirmed.
+// Every server comes from a file in the workspace, which anyone who wrote the folder (a clone, an archive, a model) may
+// have written. A stdio server runs on the host; an HTTP server is sent the user's variables its headers name, and its
+// tools get the policies the file gives them (`allow` runs them unasked), wherever its URL points (loopback included).
+// So none starts until the user has confirmed exactly that launch, in the console or with `org mcp trust NAME`. For a
+// stdio server that launch is also what it runs (launch-files.ts): the program its command finds, its script, the
+// package a runner finds in the workspace; a change to any of them needs the user's confirmation again.
 
 /** Where confirmations are kept: `.org/mcp-trust.json`, one fingerprint per server name. */
 export const MCP_TRUST_FILE = join(ORG_DIR, "mcp-trust.json");
 
+const HEX64 = /^[0-9a-f]{64}$/;
 const TrustFile = z.object({
   version: z.literal(1),
-  servers: z.record(z.string(), z.object({ fingerprint: z.string().regex(/^[0-9a-f]{64}$/), trustedAt: z.string() })),
+  servers: z.record(
+    z.string(),
+    z.object({
+      fingerprint: z.string().regex(HEX64),
+      trustedAt: z.string(),
+      /** The state of each path the launch depends on, by the sha256 of the path (the file names no path). */
+      files: z.record(z.string().regex(HEX64), z.object({ digest: z.string().regex(HEX64), stat: z.string().max(200).optional() })).optional(),
+    }),
+  ),
 });
 type TrustFile = z.infer<typeof TrustFile>;
-
-/** Whether a server starts only once confirmed: every stdio server, and an HTTP server whose headers name variables. */
-export function needsTrust(server: McpServerConfig): boolean {
-  if (server.transport === "stdio") return true;
-  return Object.values(server.headers ?? {}).some((value) => variableReferences(value).length > 0);
-}
 
 /**
  * What is confirmed, as a sha256: the workspace's real path (a confirmation copied in with someone else's folder
@@ -43,7 +51,7 @@ export function launchFingerprint(server: McpServerConfig, workspaceDir: string)
   }
   const launch = {
     workspace,
-    stateFolder: folderIdentity(join(workspaceDir, ORG_DIR)),
+    stateFolder: orgDirIdentity(workspaceDir),
     name: server.name,
     transport: server.transport,
     command: server.command ?? null,
@@ -56,16 +64,6 @@ export function launchFingerprint(server: McpServerConfig, workspaceDir: string)
     headers: sorted(server.headers ?? {}),
   };
   return createHash("sha256").update(JSON.stringify(launch)).digest("hex");
-}
-
-/** A folder's device, inode and birth time, or "none" when it is not a folder. */
-function folderIdentity(path: string): string {
-  try {
-    const stat = lstatSync(path, { bigint: true });
-    return stat.isDirectory() ? `${stat.dev}:${stat.ino}:${stat.birthtimeNs}` : "none";
-  } catch {
-    return "none";
-  }
 }
 
 function sorted(record: Record<string, string>): [string, string][] {
@@ -90,19 +88,68 @@ function readTrust(workspaceDir: string): TrustFile {
   }
 }
 
-/** Whether the user confirmed this server, as it is configured now, in this workspace. */
-export function isTrusted(server: McpServerConfig, workspaceDir: string): boolean {
-  if (!needsTrust(server)) return true;
-  return readTrust(workspaceDir).servers[server.name]?.fingerprint === launchFingerprint(server, workspaceDir);
+/** Why a server may not start as it is now: its launch is new or changed, or files it runs changed since it was confirmed. */
+export type TrustProblem = { kind: "launch" } | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number };
+
+const keyOf = (label: string) => createHash("sha256").update(label).digest("hex");
+
+/**
+ * Why the user's confirmation of this server in this workspace does not cover it as it is now, or undefined when it
+ * does: the launch as configured (`launchFingerprint`) and the state of every file it runs from (`launchPlan`), which
+ * `env` (the process's when absent) helps find (PATH).
+ */
+export function trustProblem(server: McpServerConfig, workspaceDir: string, env?: NodeJS.ProcessEnv): TrustProblem | undefined {
+  const entry = readTrust(workspaceDir).servers[server.name];
+  // A confirmation made before org kept the files is one of the launch alone: not enough.
+  if (entry?.fingerprint !== launchFingerprint(server, workspaceDir) || entry.files === undefined) return { kind: "launch" };
+  const kept = entry.files;
+  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[keyOf(label)]);
+  const { changed, gone } = changedStates(kept, now, keyOf);
+  return changed.length > 0 || gone > 0 ? { kind: "files", changed, gone } : undefined;
 }
 
-/** Records the user's confirmation of this server as configured now (replacing an older one of the same name). */
-export function recordTrust(server: McpServerConfig, workspaceDir: string, now: Date = new Date()): void {
+/** Whether the user confirmed this server, as it is configured now and with the files it runs as they are now, in this workspace. */
+export function isTrusted(server: McpServerConfig, workspaceDir: string, env?: NodeJS.ProcessEnv): boolean {
+  return trustProblem(server, workspaceDir, env) === undefined;
+}
+
+/**
+ * Records the user's confirmation of this server as configured now, with the state of every file it runs from
+ * (replacing an older one of the same name); returns how many paths that covers.
+ */
+export function recordTrust(server: McpServerConfig, workspaceDir: string, options: { env?: NodeJS.ProcessEnv; now?: Date } = {}): number {
   // The fingerprint names the `.org` folder the confirmation is kept in, so it is made first.
   ensureOrgDir(workspaceDir);
   const trust = readTrust(workspaceDir);
-  trust.servers[server.name] = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt: now.toISOString() };
+  const earlier = trust.servers[server.name]?.files ?? {};
+  const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
+  const files: Record<string, PathState> = {};
+  for (const [label, state] of states) files[keyOf(label)] = state;
+  trust.servers[server.name] = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt: (options.now ?? new Date()).toISOString(), files };
   writePrivateFile(join(workspaceDir, MCP_TRUST_FILE), `${JSON.stringify(trust, null, 2)}\n`, { durable: true });
+  return states.size;
+}
+
+/** Files shown of a change, at most. */
+const SHOWN_CHANGES = 6;
+
+/** Why a server stays off, for a notice: what is new or changed, and the command that confirms it. */
+export function describeTrustProblem(server: McpServerConfig, problem: TrustProblem, workspaceDir: string): string {
+  const confirm = `run 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`;
+  if (problem.kind === "launch")
+    return `${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or ${confirm}.`;
+  return `${server.name} stays off: what it runs changed since you confirmed it: ${describeChangedFiles(problem, workspaceDir)}. Something other than you may have put code there: look at them, and to run them, ${confirm}.`;
+}
+
+/** The paths a `files` problem found changed, the workspace's relative to it, escaped, a few and how many more. */
+export function describeChangedFiles(problem: Extract<TrustProblem, { kind: "files" }>, workspaceDir: string): string {
+  const workspace = resolve(workspaceDir);
+  const shown = problem.changed.slice(0, SHOWN_CHANGES).map(({ label, how }) => {
+    const inside = relative(workspace, label);
+    return `${escapeName(inside.startsWith("..") || isAbsolute(inside) ? label : inside)} (${how})`;
+  });
+  const more = problem.changed.length - shown.length + problem.gone;
+  return `${shown.join(", ")}${more > 0 ? `${shown.length > 0 ? " and" : ""} ${more} more` : ""}`;
 }
 
 /** How the server starts, in one line for the user's question: the command as a shell would read it, its env, the sandbox and what it may read. */

@@ -52,7 +52,7 @@ async function startSandboxed(
     makeScratchRootPrivate(workspaceDir);
     // The workspace read-only at /workspace (where it starts), as the room's commands see it; never the write view.
     const view = sandboxPolicy.workspace === "none" ? "none" : "read";
-    const { copy: _copy, notShown: _notShown, ...mounts } = readOnlyViewMounts(view, workspaceDir);
+    const { copy: _copy, notShown: _notShown, ...mounts } = readOnlyViewMounts(view, workspaceDir, { sandboxPolicy });
     const readOnlyMounts = [...(mounts.readOnlyMounts ?? []), ...(server.readOnlyPaths ?? []).map((path) => ({ source: path, target: path }))];
     return await startSandboxedProcess({
       sandbox,
@@ -63,6 +63,7 @@ async function startSandboxed(
       hosts: await resolveHosts(server.network ?? []),
       readOnlyMounts,
       ...(mounts.maskedDirs ? { maskedDirs: mounts.maskedDirs } : {}),
+      ...(mounts.maskedFiles ? { maskedFiles: mounts.maskedFiles } : {}),
       ...(mounts.workingDir ? { workingDir: mounts.workingDir } : {}),
     });
   } catch (error) {

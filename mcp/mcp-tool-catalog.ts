@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, generatedToolPath, linkedFolderProblem, linkOnTheWay, TOOL_NAME_PATTERN, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
 import { isObjectId } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -134,12 +134,12 @@ function promotedFiles(
   name: string,
   listed: ToolMetadata,
 ): { ok: true; source: string; tests: string; metadata: string } | { ok: false; error: string } {
-  const directory = join(repoDir, GENERATED_TOOLS_DIR, name);
+  const folder = join(GENERATED_TOOLS_DIR, name);
   try {
-    // Not following links, not blocking, bounded: the folder is a model's work.
-    const metadata = readSandboxFile(directory, "metadata.json", MAX_METADATA_BYTES)?.toString("utf8");
-    const source = readSandboxFile(directory, "tool.ts", MAX_SOURCE_BYTES)?.toString("utf8");
-    const tests = readSandboxFile(directory, "tool.test.ts", MAX_SOURCE_BYTES)?.toString("utf8");
+    // From the root, following no link (`tools/` included), not blocking, bounded: the folder is a model's work.
+    const metadata = readSandboxFile(repoDir, join(folder, "metadata.json"), MAX_METADATA_BYTES)?.toString("utf8");
+    const source = readSandboxFile(repoDir, join(folder, "tool.ts"), MAX_SOURCE_BYTES)?.toString("utf8");
+    const tests = readSandboxFile(repoDir, join(folder, "tool.test.ts"), MAX_SOURCE_BYTES)?.toString("utf8");
     if (metadata === undefined || source === undefined || tests === undefined) {
       return { ok: false, error: `${GENERATED_TOOLS_DIR}/${name}/ lacks one of its files now (a rollback?); list the resources again` };
     }
@@ -148,7 +148,7 @@ function promotedFiles(
     }
     return { ok: true, source, tests, metadata };
   } catch (error) {
-    if (error instanceof SandboxFileError) return { ok: false, error: `${GENERATED_TOOLS_DIR}/${name}/${error.message}` };
+    if (error instanceof SandboxFileError) return { ok: false, error: error.message };
     throw error;
   }
 }
@@ -237,6 +237,12 @@ function workflowEntriesIn(
   onSkip: (name: string, problem: string) => void,
 ): McpToolEntry[] {
   const folder = workflowsFolder(workspaceDir);
+  // Served only from a real folder: `workflows -> wf` would serve what no check saw as workflows/*.json.
+  const linked = linkOnTheWay(workspaceDir, WORKFLOWS_DIR);
+  if (linked !== undefined) {
+    onSkip(WORKFLOWS_DIR, linkedFolderProblem(WORKFLOWS_DIR, linked));
+    return [];
+  }
   const files = workflowFiles(workspaceDir);
   const entries: McpToolEntry[] = [];
   for (const file of files) {
@@ -269,6 +275,9 @@ function workflowEntriesIn(
         },
         async run(input, signal, onStep) {
           const fresh = generatedToolCaller({ roots, scratchDir, ...access });
+          // Read again as listed: through real folders, the file itself no link.
+          const link = linkOnTheWay(workspaceDir, `${WORKFLOWS_DIR}/${file}`);
+          if (link !== undefined) return { ok: false, error: linkedFolderProblem(WORKFLOWS_DIR, link) };
           try {
             const checkedGraph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: fresh.checkTool });
             const output = await runWorkflow(checkedGraph, input, {

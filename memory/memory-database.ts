@@ -1,4 +1,5 @@
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
+import { lstatSync } from "node:fs";
 import { EMBEDDINGS_TABLE } from "../registry/embedding-cache.ts";
 import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
 import { errorCode } from "../concurrency/error-code.ts";
@@ -56,6 +57,26 @@ export function openMemoryDatabase(path: string): Database {
     pragmas: ["PRAGMA synchronous = NORMAL", "PRAGMA secure_delete = ON"],
     check: checkIntact,
   });
+}
+
+/**
+ * Checks memory's database at `path` as `openMemoryDatabase` does (its stamp, quick_check, the full-text index's own
+ * check), through SQLite alone: nothing else opens the file, so a process that holds it open keeps its locks (closing
+ * any other descriptor of the file would drop them). Throws as opening would: ForeignMemoryError, or sqlite's error.
+ */
+export function checkMemoryFile(path: string, busyTimeoutMs = 5000): void {
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isFile()) throw new Error(`${path} is not a regular file`);
+  const database = new Database(path, { readwrite: true, create: false, strict: true });
+  try {
+    database.exec(`PRAGMA busy_timeout = ${Math.round(busyTimeoutMs)}`);
+    const applicationId = database.query<{ application_id: number }, []>("PRAGMA application_id").get()?.application_id;
+    const version = database.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
+    if (applicationId !== STAMP.applicationId || version !== STAMP.schemaVersion)
+      throw new ForeignMemoryError(`${path} is not a memory database of this org version`);
+    checkIntact(database);
+  } finally {
+    database.close();
+  }
 }
 
 function checkIntact(database: Database): void {

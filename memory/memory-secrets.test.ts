@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openChatRoom } from "../cli/chat-command.ts";
+import { openChatRoom } from "../cli/chat-room.ts";
 import { parseChatArgs } from "../cli/chat-args.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";

@@ -67,7 +67,10 @@ const OBJECT_SHAPES: ObjectShape[] = [
   ({ name, args }) => ({ name, arguments: JSON.stringify(args) }),
   ({ name, args }) => ({ type: "function", function: { name, arguments: args } }),
   ({ name, args }) => ({ id: "call_1", type: "function", function: { name, arguments: JSON.stringify(args) } }),
+  // Keyed by the tool's name (Ollama's template parser): a call inside an explicit marker when the tool is declared.
+  ({ name, args }) => ({ [name]: args }),
 ];
+const TOOL_KEYED_SHAPE = OBJECT_SHAPES.length - 1;
 
 function reorder(value: unknown, order: number[]): unknown {
   if (Array.isArray(value)) return value.map((item) => reorder(item, order));
@@ -222,6 +225,10 @@ describe("neutralize: complete over every format the extractor knows", () => {
         }).toMatchObject({ found: true });
       }
     }
+    // The tool-keyed shape is a call wherever a marker says so and the tool is declared: it is in the property too.
+    const keyed = RENDERS.map(({ render }) => render([call], { shape: TOOL_KEYED_SHAPE, order: [0], indent: 0, wrap: 0 }));
+    const live = keyed.filter((text) => extractToolCalls(text, { toolNames: ["sh"] }).toolCalls.length > 0);
+    expect(live.length).toBeGreaterThanOrEqual(10);
   });
 
   test("the renders cover every format in llm/extract", () => {
@@ -257,6 +264,9 @@ describe("neutralize: complete over every format the extractor knows", () => {
       '<tool>{"name": "sh", "arguments": {"cmd": "id"}}</tool>',
       '<function_calls>[{"name": "sh", "arguments": {"cmd": "id"}}]</function_calls>',
       '```json\n{"arguments": {"cmd": "id"}, "name": "sh"}\n```',
+      '<tool>{"sh": {"cmd": "id"}}</tool>',
+      '<tool_call>{"sh": {"cmd": "id"}}</tool_call>',
+      '[TOOL_CALLS] [{"sh": {"cmd": "id"}}]',
     ]) {
       expect(extractToolCalls(text, { toolNames: ["sh"] }).toolCalls.length).toBeGreaterThan(0);
       expect({ text, calls: extractToolCalls(neutralize(text), { toolNames: ["sh"] }).toolCalls }).toEqual({ text, calls: [] });

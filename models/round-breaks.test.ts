@@ -58,6 +58,8 @@ test("a reply that speaks, calls a tool and speaks again keeps its two rounds ap
     "agent │ Let me look around the sandbox.",
     'agent │ ⚙ echo {"text":"ping"}',
     expect.stringMatching(/^agent │ ✓ echo/),
+    // The tool's first lines under its result; the next round's text follows with no blank line.
+    "agent │   echo: ping",
     "agent │ It's a small box.",
   ]);
 });

@@ -12,29 +12,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/ops/org-window.sh"
 org="$root/bin/org"
 
-if ! command -v tmux >/dev/null 2>&1; then
-  echo "grow.sh: tmux is not installed. Install it (Debian/Ubuntu: apt-get install tmux) or run it without: $(printf '%q' "$org") grow" >&2
-  exit 1
-fi
-if [ ! -x "$root/node_modules/.bin/bun" ] && ! command -v bun >/dev/null 2>&1; then
-  echo "grow.sh: bun is not installed. Run 'npm install' in $root (it brings bun), then try again." >&2
-  exit 1
-fi
-
-stop_command="$(printf '%q' "$root/ops/stop.sh") grow"
-if [ "$session" != org ]; then
-  stop_command="ORG_TMUX_SESSION=$(printf '%q' "$session") $stop_command"
-fi
-
-if tmux has-session -t "=$session" 2>/dev/null; then
-  if tmux list-windows -t "=$session" -F '#{window_name}' | grep -qx grow; then
-    echo "org grow is already running in window 'grow' of tmux session '$session'; nothing started."
-    echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
-    exit 0
-  fi
-fi
-
-open_org_window grow 160 "org grow" "$org" grow "$@"
+start_org_loop grow grow.sh "$org" grow "$@"
 echo "started org grow in window 'grow' of tmux session '$session' (org grow${*:+ $*}, workspace $PWD): a run now, then every grow.every."
 echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
 echo "  status:  $(printf '%q' "$org") grow status"

@@ -1,6 +1,8 @@
-# Sourced by the ops scripts that run an org command in a window of their own (run.sh, grow.sh), after
+# Sourced by the ops scripts that run an org command in a window of their own (run.sh, grow.sh, supervise.sh), after
 # tmux-session.sh has set $session. open_org_window NAME WIDTH LABEL COMMAND... opens the window NAME in $session
 # (making the session, WIDTH columns wide, when there is none) running COMMAND in the current directory.
+# start_org_loop NAME SCRIPT COMMAND... is what grow.sh and supervise.sh share: tmux and bun there, the stop command in
+# $stop_command, and an exit 0 that says where it runs when the window NAME is there already; then the window opened.
 open_org_window() {
   local name="$1" width="$2" label="$3"
   shift 3
@@ -20,4 +22,27 @@ open_org_window() {
   else
     tmux new-session -d -s "$session" -n "$name" -c "$PWD" -x "$width" -y 40 "${env_args[@]}" "$shell_command"
   fi
+}
+
+start_org_loop() {
+  local name="$1" script="$2"
+  shift 2
+  if ! command -v tmux >/dev/null 2>&1; then
+    echo "$script: tmux is not installed. Install it (Debian/Ubuntu: apt-get install tmux) or run it without: $(printf '%q' "$org") $name" >&2
+    exit 1
+  fi
+  if [ ! -x "$root/node_modules/.bin/bun" ] && ! command -v bun >/dev/null 2>&1; then
+    echo "$script: bun is not installed. Run 'npm install' in $root (it brings bun), then try again." >&2
+    exit 1
+  fi
+  stop_command="$(printf '%q' "$root/ops/stop.sh") $name"
+  if [ "$session" != org ]; then
+    stop_command="ORG_TMUX_SESSION=$(printf '%q' "$session") $stop_command"
+  fi
+  if tmux has-session -t "=$session" 2>/dev/null && tmux list-windows -t "=$session" -F '#{window_name}' | grep -qx "$name"; then
+    echo "org $name is already running in window '$name' of tmux session '$session'; nothing started."
+    echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
+    exit 0
+  fi
+  open_org_window "$name" 160 "org $name" "$@"
 }

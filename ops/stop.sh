@@ -4,6 +4,7 @@
 #   ops/stop.sh current    only the current instance's window;  ops/stop.sh candidate: only the candidate's
 #   ops/stop.sh chat       only the room's window (ops/run.sh), leaving the instances beside it running
 #   ops/stop.sh grow       only org grow's window (ops/grow.sh)
+#   ops/stop.sh supervise  only org supervise's window (ops/supervise.sh)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,9 +13,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 what="${1:-all}"
 
 case "$what" in
-  all | current | candidate | chat | grow) ;;
+  all | current | candidate | chat | grow | supervise) ;;
   *)
-    echo "stop.sh: '$what' is not something to stop; give current, candidate, chat, grow or nothing (everything)." >&2
+    echo "stop.sh: '$what' is not something to stop; give current, candidate, chat, grow, supervise or nothing (everything)." >&2
     exit 2
     ;;
 esac
@@ -34,19 +35,24 @@ if [ "$what" = chat ]; then
   exit 0
 fi
 
-if [ "$what" = grow ]; then
-  if tmux list-windows -t "=$session" -F '#{window_name}' 2>/dev/null | grep -qx grow; then
-    # SIGTERM first: a run under way cancels its build and leaves its proposals pending (a kill would too, later).
-    pane_pid="$(tmux list-panes -t "=$session:=grow" -F '#{pane_pid}' 2>/dev/null | head -n 1)"
+# org grow and org supervise: SIGTERM first (a grow run cancels its build and leaves its proposals pending; the
+# supervisor ends its round), then the window goes.
+if [ "$what" = grow ] || [ "$what" = supervise ]; then
+  if tmux list-windows -t "=$session" -F '#{window_name}' 2>/dev/null | grep -qx "$what"; then
+    pane_pid="$(tmux list-panes -t "=$session:=$what" -F '#{pane_pid}' 2>/dev/null | head -n 1)"
     if [ -n "$pane_pid" ]; then pkill -TERM -P "$pane_pid" 2>/dev/null || true; fi
     for _ in $(seq 30); do
       pgrep -P "$pane_pid" >/dev/null 2>&1 || break
       sleep 0.1
     done
-    tmux kill-window -t "=$session:=grow"
-    echo "stopped org grow: closed window 'grow' of tmux session '$session'. Its reports are in .org/grow/ of its workspace."
+    tmux kill-window -t "=$session:=$what"
+    if [ "$what" = grow ]; then
+      echo "stopped org grow: closed window 'grow' of tmux session '$session'. Its reports are in .org/grow/ of its workspace."
+    else
+      echo "stopped org supervise: closed window 'supervise' of tmux session '$session'. What it found and did: .org/supervisor/ of its workspace (org supervise status)."
+    fi
   else
-    echo "org grow is not running in tmux session '$session'; nothing to stop."
+    echo "org $what is not running in tmux session '$session'; nothing to stop."
   fi
   exit 0
 fi

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { openFileBelow } from "../sandbox/read-sandbox-file.ts";
 import { PatchTaskError } from "./patch-task.ts";
 
 /** Bytes of one context file the model is given; a longer file is cut with a note. */
@@ -8,20 +8,24 @@ const MAX_CONTEXT_FILE_BYTES = 128 * 1024;
 const MAX_CONTEXT_BYTES = 512 * 1024;
 
 /**
- * Reads the task's context files (paths already checked to be plain and relative) from `contextDir`, without
- * following a link at the file itself, bounded in size. A file that cannot be read is a bad task (PatchTaskError).
+ * Reads the task's context files (paths already checked to be plain and relative) from `contextDir`, each component
+ * opened without following a link (a folder of the context root that is a link to /etc is refused, not read through),
+ * bounded in size. A file that cannot be read is a bad task (PatchTaskError).
  */
 export function readContextFiles(contextDir: string, paths: readonly string[]): { path: string; text: string }[] {
   let total = 0;
   return paths.map((path) => {
-    let fd: number;
-    try {
-      fd = openSync(join(contextDir, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (error) {
-      throw new PatchTaskError(
-        `context file ${path} cannot be read from ${contextDir} (${error instanceof Error ? error.message : String(error)}): set --context or CONTEXT_ROOT to the folder that holds it, or take it out of the task's context`,
+    const cannot = (why: string) =>
+      new PatchTaskError(
+        `context file ${path} cannot be read from ${contextDir} (${why}): set --context or CONTEXT_ROOT to the folder that holds it, or take it out of the task's context`,
       );
+    let fd: number | undefined;
+    try {
+      fd = openFileBelow(contextDir, path);
+    } catch (error) {
+      throw cannot(error instanceof Error ? error.message : String(error));
     }
+    if (fd === undefined) throw cannot("no such file");
     try {
       if (!fstatSync(fd).isFile()) throw new PatchTaskError(`context file ${path} in ${contextDir} is not a regular file`);
       const room = Math.max(0, Math.min(MAX_CONTEXT_FILE_BYTES, MAX_CONTEXT_BYTES - total));

@@ -21,7 +21,9 @@ export function patchWorkspace(repoDir: string): PatchWorkspace {
   try {
     // As root the sandbox runs as its own uid, which must pass through to the session's copy below.
     chmodSync(dir, 0o755);
-    const copy = openPrivateCopy({ workspaceDir: repoDir, copyDir: dir });
+    // Whole, secret files too: no command sees this copy (the agent's own, of it, leaves them out), and the patch is
+    // what differs between it and the repository, which a missing file would make a deletion.
+    const copy = openPrivateCopy({ workspaceDir: repoDir, copyDir: dir, secretPaths: [] });
     const copies = new WorkspaceCopies();
     const dispose = async () => {
       // The agent's session copy lives inside `dir`: drop it, then remove everything.

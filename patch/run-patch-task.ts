@@ -4,6 +4,7 @@ import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
+import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
@@ -72,7 +73,7 @@ function userPrompt(task: PatchTask, context: readonly { path: string; text: str
  */
 function contractProblems(request: PatchRequest, workDir: string): { problems: string[]; changeSet: ChangeSet } {
   const changeSet = computeChangeSet({ baseDir: request.repoDir, changedDir: workDir });
-  const check = checkChangeSet(changeSet);
+  const check = checkChangeSet(changeSet, { secretPaths: request.sandboxPolicy.secretPaths, workspaceDir: request.repoDir });
   const isOutput = outputMatcher(request.task.outputs);
   const problems = [
     ...(check.ok ? [] : check.refusals.map(({ path, reason }) => `${path === undefined ? "the change" : escapeName(path)} is refused: ${reason}.`)),
@@ -97,17 +98,29 @@ function contractProblems(request: PatchRequest, workDir: string): { problems: s
  * workspace when the workspace's check lets it (no protected path, hostile name, link out, special file or
  * oversized file); a refused change is not kept, and the copy is brought back level before the next command.
  */
-function keepChange(workDir: string, proposal: ProposedChange): string {
-  if (proposal.refused) return proposal.refused;
+function keepChange(workDir: string, proposal: ProposedChange, request: PatchRequest): string {
+  const refused = (message: string) => {
+    request.progress(`the agent's change was not kept: ${sanitizeOneLine(message, 600)}`);
+    return message;
+  };
+  if (proposal.refused) return refused(proposal.refused);
   // A command that touched more files than a change may carry is refused before any of them is read.
   const { patchFiles } = DEFAULT_CHANGE_SET_LIMITS;
   if (proposal.paths.length > patchFiles) {
-    return `the change was refused whole; nothing of it was kept: it touches ${proposal.paths.length} files, more than ${patchFiles}; make a smaller change`;
+    return refused(
+      `the change was refused whole; nothing of it was kept: it touches ${proposal.paths.length} files, more than ${patchFiles}; make a smaller change`,
+    );
   }
   const changeSet = proposal.changeSet();
-  const check = checkChangeSet(changeSet);
-  if (!check.ok) return check.message;
-  applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
+  const check = checkChangeSet(changeSet, { secretPaths: request.sandboxPolicy.secretPaths, workspaceDir: workDir });
+  if (!check.ok) return refused(check.message);
+  try {
+    applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
+  } catch (error) {
+    // A folder that still holds a file the agent never saw (a secret one) is not replaced: nothing of the change is kept.
+    if (error instanceof UnsafeWriteError) return refused(`the change was not kept: ${error.message}`);
+    throw error;
+  }
   const stats = diffStats(changeSet);
   return `kept for the patch: ${stats.files} file${stats.files === 1 ? "" : "s"} (+${stats.added} −${stats.removed})`;
 }
@@ -146,7 +159,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     sandbox: request.sandbox,
     sandboxPolicy: { ...request.sandboxPolicy, workspace: "write" as const },
     workspaceCopies: work.copies,
-    workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal),
+    workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal, request),
   };
   const messages: ChatMessage[] = [
     { role: "system", content: systemPrompt(task) },
@@ -174,7 +187,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
       const applies = await gitApplyCheck(request.repoDir, diff, request.signal);
       if (applies !== undefined) return { kind: "contract-broken", problems: [`the patch does not apply to ${request.repoDir}: ${applies}`] };
       const fallback = `Apply ${basename(task.file)}: ${task.prompt.split("\n")[0] ?? ""}`;
-      return { kind: "patch", commitMessage: commitMessage(result.content, fallback, request.breadcrumb), diff, files: changeSet.changes };
+      return { kind: "patch", commitMessage: commitMessage(result.content, fallback, request.breadcrumb, request.secrets), diff, files: changeSet.changes };
     }
     for (const problem of problems) progress(`contract: ${sanitizeOneLine(problem, 300)}`);
     if (repair >= repairRounds) return { kind: "contract-broken", problems };

@@ -1,7 +1,7 @@
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import { ChatError } from "../llm/chat-errors.ts";
-import { phaseTool, readPhaseAnswer } from "../toolsmith/phase-call.ts";
+import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
 import { checkPlan, type PlanError, type PlanTool } from "../workflows/check-plan.ts";
 import type { Workflow } from "../workflows/workflow-file.ts";
 import type { WorkflowSettings } from "../config/workflow-settings.ts";
@@ -38,7 +38,7 @@ export type PlanOutcome =
  * without the call gets one reminder; a second is the end (no retry storm). A plan naming missing steps ends planning.
  */
 export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
-  const definition = phaseTool(PLAN_TOOL_NAME, SUBMIT_WORKFLOW_DESCRIPTION, SubmitWorkflowArguments);
+  const definition = oneToolDefinition(PLAN_TOOL_NAME, SUBMIT_WORKFLOW_DESCRIPTION, SubmitWorkflowArguments);
   const tool = { name: PLAN_TOOL_NAME, description: SUBMIT_WORKFLOW_DESCRIPTION, parameters: SubmitWorkflowArguments };
   const tools = new Map<string, PlanTool>(request.tools.map((entry) => [entry.name, entry]));
   const conversation: ChatMessage[] = planMessages(request.goal, request.inputs, request.tools, request.workflows);
@@ -48,7 +48,7 @@ export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
   for (let round = 1; round <= request.settings.planRepairs + 1; ) {
     const completion = await request.model.stream({ messages: conversation, tools: [definition], ...(request.signal ? { signal: request.signal } : {}) });
     tokens += (completion.usage?.promptTokens ?? 0) + (completion.usage?.completionTokens ?? 0);
-    const answer = readPhaseAnswer({ tool }, completion);
+    const answer = readOneToolAnswer({ tool }, completion);
     conversation.push({ role: "assistant", content: completion.content.slice(0, 20_000) });
     if (!answer.ok && !answer.called) {
       request.onRound?.({ round, outcome: "no call" });

@@ -5,7 +5,8 @@
 // tools work on (text, number, list, file) weighs least, a word a little more, and the job and its particular object
 // (count, reverse, clamp, vowel, palindrome, yaml) most, so "count the vowels in a text" and "count the words in a
 // text" stay apart while "clamp a number into a range" and "keep a value within bounds" meet. With an embedding server, a cosine of
-// SAME_NEED_COSINE or more also counts as the same need (`org grow` asks; the words alone decide otherwise).
+// SAME_NEED_COSINE or more also counts as the same need; two needs that are close (CLOSE_NEED, CLOSE_NEED_COSINE) but
+// not certain are put to a model when one answers (`org grow`'s `same_need`); the words alone decide otherwise.
 
 /** Weighted Jaccard (or containment) at or above which two needs are one proposal. */
 export const SAME_NEED = 0.5;
@@ -13,6 +14,10 @@ export const SAME_NEED = 0.5;
 export const COVERED_BY_TOOL = 0.5;
 /** Cosine of two goals' embeddings at or above which they are one need whatever their words. */
 export const SAME_NEED_COSINE = 0.92;
+/** Below SAME_NEED but at or above this, two needs are close but not certain: a model is asked when one answers. */
+export const CLOSE_NEED = 0.3;
+/** The same for embeddings' cosine, below SAME_NEED_COSINE. */
+export const CLOSE_NEED_COSINE = 0.8;
 
 /** A need's meaning as terms and their weights. */
 export type NeedTerms = ReadonlyMap<string, number>;

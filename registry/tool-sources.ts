@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedToolFolders } from "../config/tool-names.ts";
-import { GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, generatedToolPath, linkedFolderProblem } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { candidateMetadataFiles } from "../generated-tools/tool-catalog.ts";
 import { MAX_METADATA_BYTES } from "../generated-tools/tool-metadata.ts";
@@ -31,6 +31,7 @@ function checkoutSources(repoDir: string, notices: string[]): { sources: ToolSou
   const sources: ToolSource[] = [];
   const contents = new Map<string, Uint8Array>();
   const folders = generatedToolFolders(repoDir);
+  if (folders.linked !== undefined) notices.push(`skipped ${GENERATED_TOOLS_DIR}: ${linkedFolderProblem(GENERATED_TOOLS_DIR, folders.linked)}`);
   for (const other of folders.others) {
     notices.push(`skipped ${JSON.stringify(other)} in ${GENERATED_TOOLS_DIR}: not a tool name (snake_case, 2–48 characters)`);
   }

@@ -540,9 +540,10 @@ describe("room transcript", () => {
       import { mkdirSync } from "node:fs";
       import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "config", "org-config.ts"))};
       import { openRoom } from ${JSON.stringify(join(import.meta.dir, "room.ts"))};
+      import { testSandboxAccess } from ${JSON.stringify(join(import.meta.dir, "..", "testing", "test-sandbox.ts"))};
       mkdirSync(${JSON.stringify(workspaceDir)}, { recursive: true });
       const config = loadOrgConfig(${JSON.stringify(join(workspaceDir, "org.config.json"))}, { OLLAMA_BASE: ${JSON.stringify(server.url)}, OLLAMA_MODEL: "qwen3:8b" });
-      const room = await openRoom({ config, workspaceDir: ${JSON.stringify(workspaceDir)}, tools: [], onEvent() {} });
+      const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir: ${JSON.stringify(workspaceDir)}, tools: [], onEvent() {} });
       room.setMode("direct:agent");
       console.log(room.sessionId);
       await room.send("tell me slowly");
@@ -793,10 +794,11 @@ describe("transcript size and loss", () => {
         import { mkdirSync } from "node:fs";
         import { loadOrgConfig } from ${JSON.stringify(join(import.meta.dir, "..", "config", "org-config.ts"))};
         import { openRoom } from ${JSON.stringify(join(import.meta.dir, "room.ts"))};
+        import { testSandboxAccess } from ${JSON.stringify(join(import.meta.dir, "..", "testing", "test-sandbox.ts"))};
         mkdirSync(${JSON.stringify(workspaceDir)}, { recursive: true });
         const config = loadOrgConfig(${JSON.stringify(join(workspaceDir, "org.config.json"))}, { OLLAMA_BASE: ${JSON.stringify(server.url)}, OLLAMA_MODEL: "qwen3:8b" });
         let received = "";
-        const room = await openRoom({ config, workspaceDir: ${JSON.stringify(workspaceDir)}, tools: [], onEvent(event) {
+        const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir: ${JSON.stringify(workspaceDir)}, tools: [], onEvent(event) {
           if (event.type === "text-delta") { received += event.text; console.log("received " + JSON.stringify(received)); }
         } });
         room.setMode("direct:agent");

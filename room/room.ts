@@ -1,4 +1,4 @@
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
@@ -7,8 +7,9 @@ import type { ToolsmithJob } from "../models/toolsmith-model.ts";
 import type { Model } from "../models/model.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
-import { type ChangeRecord, undoLastChange } from "../workspace/change-journal.ts";
+import type { ChangeRecord } from "../workspace/change-journal.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
+import { changeRules } from "./change-rules.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
@@ -28,9 +29,11 @@ import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
 import { type CredentialChoice, sendTurn } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
+import { undoChange } from "./undo-change.ts";
 import { markTurnUndone } from "./undo-turn.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -159,6 +162,8 @@ type RoomCore = {
   config: OrgConfig;
   workspaceDir: string;
   protectedFiles: string[];
+  /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
+  changeRules: ReturnType<typeof changeRules>;
   models: Model[];
   names: string[];
   byName: Map<string, Model>;
@@ -195,7 +200,17 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
-  const core = { options, config, workspaceDir, protectedFiles, models, names: models.map((model) => model.name), byName, budget };
+  const core = {
+    options,
+    config,
+    workspaceDir,
+    protectedFiles,
+    changeRules: changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths),
+    models,
+    names: models.map((model) => model.name),
+    byName,
+    budget,
+  };
   return {
     ...core,
     sessionId: start.sessionId,
@@ -274,6 +289,7 @@ function prepareOfferedTools(core: RoomCore, tools: ReturnType<typeof roomTools>
       sessionId: core.sessionId,
       sandbox: core.options.sandbox,
       sandboxPolicy: core.options.sandboxPolicy,
+      workspaceCopies: core.options.workspaceCopies,
     });
 }
 
@@ -322,7 +338,9 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
       policy: config.sandbox.workspaceWrite,
       ...(options.workspaceWrite ? { entryPolicy: options.workspaceWrite } : {}),
       secrets: config.secrets,
-      protectedPaths: [...config.sandbox.protectedPaths, ...core.protectedFiles.flatMap((file) => workspaceRelative(core.workspaceDir, file))],
+      protectedPaths: core.changeRules.protectedPaths,
+      secretPaths: core.changeRules.secretPaths,
+      executedPaths: mcpExecutedPaths(config.mcpServers, core.workspaceDir),
       limits: config.limits,
       approve: options.approve,
       emit,
@@ -339,28 +357,11 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
   };
 }
 
-/** A path org protects, as a workspace-relative pattern; none when it lies outside the workspace. */
-function workspaceRelative(workspaceDir: string, file: string): string[] {
-  const path = relative(workspaceDir, resolve(workspaceDir, file));
-  return path === "" || path.startsWith("..") || isAbsolute(path) ? [] : [path];
-}
-
-/** `/undo`: reverts the newest applied change, marks the turn that made it undone, and says so. */
-function undoChange(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
-  const record = undoLastChange(core.workspaceDir, { force });
+/** `/undo`: reverts the newest applied change under the rules a change is checked by, marks the turn that made it undone, and says so. */
+function undoInRoom(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
+  const { record, events } = undoChange(core.workspaceDir, { force, rules: core.changeRules });
   markTurnUndone(core.state.history, record.replyId, record.id);
-  emit({
-    type: "change-undone",
-    changeId: record.id,
-    ...(record.replyId ? { replyId: record.replyId } : {}),
-    ...(record.persona ? { persona: record.persona } : {}),
-  });
-  const counts = `${record.stats.files} ${record.stats.files === 1 ? "file" : "files"}`;
-  emit({
-    type: "notice",
-    reason: "workspace-change",
-    message: `↶ undid ${record.persona ?? "a"}'s change ${record.id} (${counts}); that turn is out of the models' context`,
-  });
+  for (const event of events) emit(event);
   return record;
 }
 
@@ -438,7 +439,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     },
     history: () => [...state.history],
     lastDiff: () => core.lastDiff,
-    undo: (undoOptions = {}) => undoChange(core, emit, undoOptions.force ?? false),
+    undo: (undoOptions = {}) => undoInRoom(core, emit, undoOptions.force ?? false),
     offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
     clear() {
       state.history = [];

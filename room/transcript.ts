@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { fsyncEnabled } from "../config/environment.ts";
+import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
@@ -167,30 +168,41 @@ export class Transcript {
   }
 }
 
+/**
+ * Appends events to a session's existing transcript from outside its room (`org undo`), each as the room would write
+ * it: a line of the transcript's schema with its time. Nothing is written for a session that has no transcript here.
+ */
+export function appendToTranscript(sessionsDir: string, sessionId: string, events: readonly RoomEvent[]): void {
+  if (!SESSION_ID.test(sessionId) || events.length === 0) return;
+  const path = transcriptPath(sessionsDir, sessionId);
+  if (!existsSync(path)) return;
+  const time = new Date().toISOString();
+  const lines = events.map((event) => TranscriptLine.parse({ time, ...event }));
+  const fd = openPrivateFile(path);
+  try {
+    // A line cut by a crash: end it so these start on their own line.
+    const text = readFileSync(`/proc/self/fd/${fd}`, "utf8");
+    writeSync(fd, `${text === "" || text.endsWith("\n") ? "" : "\n"}${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Transcript lines as text, each with where it stands (a line number, a byte offset: the caller's), read as events:
+ * the lines that are transcript lines, in order, and where the others are (a line a crash tore, or anything else).
+ * The one parser of transcript lines: the room's resume, memory, and `org grow` reading from its cursor.
+ */
+export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: string }>): { events: { at: Where; line: TranscriptLine }[]; damaged: Where[] } {
+  const { values, damaged } = readJsonLines(lines, TranscriptLine);
+  return { events: values.map(({ at, value }) => ({ at, line: value })), damaged };
+}
+
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
 export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
-  const lines: TranscriptLine[] = [];
-  let damagedLines = 0;
-  const damagedLineNumbers: number[] = [];
-  const damaged = (lineNumber: number) => {
-    damagedLines += 1;
-    if (damagedLineNumbers.length < DAMAGED_LINES_LISTED) damagedLineNumbers.push(lineNumber);
-  };
   // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
-  for (const [index, text] of readPrivateFile(path).split("\n").entries()) {
-    if (text.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      damaged(index + 1);
-      continue;
-    }
-    const parsed = TranscriptLine.safeParse(value);
-    if (parsed.success) lines.push(parsed.data);
-    else damaged(index + 1);
-  }
-  return { lines, damagedLines, damagedLineNumbers };
+  const { events, damaged } = readTranscriptEvents(numberedLines(readPrivateFile(path)).map(({ at, text }) => ({ at: at + 1, text })));
+  return { lines: events.map((event) => event.line), damagedLines: damaged.length, damagedLineNumbers: damaged.slice(0, DAMAGED_LINES_LISTED) };
 }
 
 /** Which session `resume` means: an id, or `true` for the one written last. */

@@ -5,9 +5,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { agentRunsCommands } from "../testing/agent-commands.ts";
 import { checkoutState, gitSync, testGitEnv } from "../testing/temp-git-repo.ts";
 import { sh } from "../tools/sh.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
@@ -133,7 +135,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
   mkdirSync(join(workspaceDir, ".git", "hooks"), { recursive: true });
   writeFileSync(join(workspaceDir, ".git", "config"), "[core]\n");
   writeFileSync(join(workspaceDir, "a.txt"), "a\n");
-  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy") });
+  const copy = openPrivateCopy({ workspaceDir, copyDir: join(base, "hostile-copy"), secretPaths: DEFAULT_SECRET_PATHS });
   const before = filesOf(workspaceDir);
   const gitConfig = readFileSync(join(workspaceDir, ".git", "config"), "utf8");
 
@@ -148,6 +150,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
         sessionId: "s",
         policy: "allow",
         protectedPaths: [],
+        secretPaths: DEFAULT_SECRET_PATHS,
         limits: { patchBytes: 1024 * 1024, patchFiles: 200 },
         approve: undefined,
         emit: (event) => events.push(event),
@@ -205,6 +208,24 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     ],
     ["a FIFO", (dir) => expect(Bun.spawnSync(["mkfifo", join(dir, "pipe")]).exitCode).toBe(0), /"pipe": a FIFO/],
     [
+      "tools -> x, with a generated tool under x/generated/ (the room would offer it unjudged)",
+      (dir) => {
+        mkdirSync(join(dir, "x/generated/pwn_tool"), { recursive: true });
+        writeFileSync(join(dir, "x/generated/pwn_tool/tool.ts"), "export default () => 1;\n");
+        symlinkSync("x", join(dir, "tools"));
+      },
+      /"tools": a link at a folder above protected paths \(sandbox\.protectedPaths: tools\/generated\/\*\*\)/,
+    ],
+    [
+      "Workflows -> wf (MCP would serve the agent's workflow; matched in any case)",
+      (dir) => {
+        mkdirSync(join(dir, "wf"));
+        writeFileSync(join(dir, "wf/pwn.json"), "{}\n");
+        symlinkSync("wf", join(dir, "Workflows"));
+      },
+      /"Workflows": a link at a folder above protected paths \(sandbox\.protectedPaths: workflows\/\*\.json\)/,
+    ],
+    [
       "a name with a newline and a terminal escape",
       (dir) => writeFileSync(join(dir, "evil\n\u001b]0;pwned\u0007.txt"), "x"),
       /"evil\\n\\u001b\]0;pwned\\u0007\.txt": a name with control characters/,
@@ -227,6 +248,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
         sessionId: "s",
         policy: "allow",
         protectedPaths: [],
+        secretPaths: DEFAULT_SECRET_PATHS,
         limits: { patchBytes: 1024, patchFiles: 10 },
         approve: undefined,
         emit: () => {},
@@ -293,6 +315,7 @@ test("the diff /diff and the question show is redacted; the file written keeps i
       sessionId: "s",
       policy: "ask",
       protectedPaths: [],
+      secretPaths: DEFAULT_SECRET_PATHS,
       limits: { patchBytes: 1024, patchFiles: 10 },
       approve: async (_persona, call) => {
         previewed = call.preview ?? "";
@@ -329,34 +352,13 @@ test("through the real sandbox: an agent's hostile commands are each refused who
     "echo x > ../escape.txt",
     "echo '[core] hooksPath=/tmp' > .git/config",
   ];
-  const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
-  config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
-  config.sandbox.workspaceWrite = "allow";
-  const events: RoomEvent[] = [];
-  const room = await openRoom({
-    ...testSandboxAccess(),
-    config,
-    workspaceDir,
-    tools: [sh],
-    models: () => model,
-    sandboxPolicy: sandboxPolicy({ workspace: "write", poolSize: 0 }),
-    prepareTools: false,
-    onEvent: (event) => events.push(event),
-  });
-  try {
-    await room.send("@agent go");
-  } finally {
-    await room.close();
-  }
-  const said = notices(events).join("\n");
+  const { outputs, said } = await agentRunsCommands(workspaceDir, commands, sandboxPolicy({ workspace: "write", poolSize: 0 }));
   expect(said).toContain('"pipe": a FIFO');
   expect(said).toContain('"passwd": a link to "/etc/passwd", outside the workspace');
   expect(said).toContain('".env": a protected path');
   expect(said).toContain('"evil\\n\\u001b]0;pwned\\u0007.txt": a name with control characters');
   expect(said).toContain('"tools/generated/evil/tool.ts": a protected path');
   expect(said).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
-  const outputs = events.flatMap((event) => (event.type === "tool-result" ? [event.output] : []));
   expect(outputs.filter((output) => output.includes("Read-only file system"))).toHaveLength(2);
   expect(filesOf(workspaceDir)).toEqual(before);
   expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe("[core]\n");

@@ -7,7 +7,7 @@ import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ProposedChange } from "../tools/define-tool.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
 import { applyAndRecord, keepConflictedChange } from "../workspace/change-journal.ts";
-import { checkChangeSet, DEFAULT_PROTECTED_PATHS, describeRefusals, escapeName } from "../workspace/check-change-set.ts";
+import { checkChangeSet, DEFAULT_PROTECTED_PATHS, describeRefusals, type ExecutedPath, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
@@ -25,6 +25,10 @@ export type WorkspaceWriteRoom = {
   entryPolicy?: ToolPolicy;
   /** `sandbox.protectedPaths` and org's config file, beside DEFAULT_PROTECTED_PATHS. */
   protectedPaths: readonly string[];
+  /** What the room's unsandboxed MCP servers run from: a change there would run as the user at their next start. */
+  executedPaths?: readonly ExecutedPath[];
+  /** `sandbox.secretPaths` (the config's and the policy's), hidden from the views and never written. */
+  secretPaths: readonly string[];
   limits: { patchBytes: number; patchFiles: number };
   approve: ((persona: string, call: ToolCall & { preview?: string }) => Promise<ApprovalAnswer>) | undefined;
   /** The room's server keys and URL credentials: a diff shown on the console is redacted with them. */
@@ -71,7 +75,13 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
       );
     }
     const changeSet = proposal.changeSet();
-    const check = checkChangeSet(changeSet, { limits: room.limits, protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths] });
+    const check = checkChangeSet(changeSet, {
+      limits: room.limits,
+      protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths],
+      executedPaths: room.executedPaths ?? [],
+      secretPaths: room.secretPaths,
+      workspaceDir: room.workspaceDir,
+    });
     if (!check.ok) return refuse(check.message);
     // Made once: kept whole for git apply (a conflict, the record), shown redacted.
     const patch = unifiedDiff(changeSet);

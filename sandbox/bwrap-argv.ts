@@ -38,8 +38,10 @@ export type BwrapPlan = {
   readOnlyMounts?: readonly ReadOnlyMount[];
   /** Host folders shown writable at a path inside (a private copy of the workspace), mounted before the read-only ones. */
   writableMounts?: readonly ReadOnlyMount[];
-  /** Folders inside hidden under an empty read-only tmpfs (the workspace's `.org/`), after every mount. */
+  /** Folders inside hidden under an empty read-only tmpfs (the workspace's `.org/`, secret folders), after every mount. */
   maskedDirs?: readonly string[];
+  /** Files inside covered by an empty read-only file (the workspace's secret files), after every mount. */
+  maskedFiles?: readonly string[];
   /** The command's working directory; SCRATCH_MOUNT when left out. */
   workingDir?: string;
   /**
@@ -319,10 +321,31 @@ function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     }),
     // Over a read-only mount: an empty tmpfs, itself made read-only, so nothing below shows and nothing lands there.
     ...(plan.maskedDirs ?? []).flatMap((target) => {
-      checkReadOnlyMount({ source: "/", target });
+      checkMaskTarget(target);
       return ["--perms", "0555", "--size", "4096", "--tmpfs", target, "--remount-ro", target];
     }),
+    // An empty file of the support dir, read-only, over each: it reads as empty, and a link to it reaches the cover too.
+    ...(plan.maskedFiles ?? []).flatMap((target) => {
+      checkMaskTarget(target);
+      return ["--ro-bind", `${plan.supportDir}/${EMPTY_FILE}`, target];
+    }),
   ];
+}
+
+/** The support dir's empty file, mounted over each masked file. */
+const EMPTY_FILE = "empty";
+
+/**
+ * Refuses a mask that is not an absolute path of plain parts (no empty, `.` or `..` part, no NUL) or that would cover
+ * one of the sandbox's own mounts. Any other name is allowed: a user's secret file may hold spaces or stranger bytes,
+ * and bwrap takes it as one argument.
+ */
+function checkMaskTarget(target: string): void {
+  const parts = target.split("/").slice(1);
+  const plain = target.startsWith("/") && parts.length > 0 && !target.includes("\0") && parts.every((part) => part !== "" && part !== "." && part !== "..");
+  const nested = NESTABLE_TARGETS.some((folder) => target.startsWith(`${folder}/`));
+  const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || (!nested && target.startsWith(`${prefix}/`)));
+  if (!plain || reserved) throw new RangeError(`mask ${JSON.stringify(target)} is refused: give a plain absolute path outside ${RESERVED_TARGETS.join(", ")}`);
 }
 
 /** The host folders a sandbox mounts, writable ones first, each with its place in the drop-root table. */
@@ -364,9 +387,10 @@ function setenv(variables: Record<string, string>): string[] {
 }
 
 /** Synthetic /etc files, so `id`, `whoami` and Python's pwd work without leaking host user names. */
-export function supportFiles(): Record<"passwd" | "group" | "hosts", string> {
+export function supportFiles(): Record<"passwd" | "group" | "hosts" | typeof EMPTY_FILE, string> {
   const id = SANDBOX_INNER_UID;
   return {
+    [EMPTY_FILE]: "",
     passwd: `root:x:0:0:root:/root:/bin/sh\nsandbox:x:${id}:${id}:sandbox:${SCRATCH_MOUNT}:/bin/sh\n`,
     group: `root:x:0:\nsandbox:x:${id}:\n`,
     hosts: "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost ip6-loopback\n",

@@ -14,53 +14,64 @@ export class SandboxFileError extends Error {
 
 /**
  * The one way the host reads back a file a sandboxed process could have touched (results, coverage reports):
- * `relativePath` is walked from `root` one component at a time, each opened relative to its parent's descriptor
- * without following a link, the last one also without blocking (a FIFO opens at once); through that descriptor it
- * must be a regular file of at most `maxBytes`, and at most that many bytes are read. Returns undefined when the
- * file (or a folder on its way) does not exist; throws SandboxFileError naming what it found instead (a link, a
- * FIFO, a folder, a device, a file too big).
+ * opened by `openFileBelow`; through that descriptor it must be a regular file of at most `maxBytes`, and at most
+ * that many bytes are read. Returns undefined when the file (or a folder on its way) does not exist; throws
+ * SandboxFileError naming what it found instead (a link, a FIFO, a folder, a device, a file too big).
  */
 export function readSandboxFile(root: string, relativePath: string, maxBytes: number): Buffer | undefined {
-  const parts = relativePath.split("/").filter((part) => part !== "" && part !== ".");
-  if (parts.length === 0 || parts.includes("..")) throw new RangeError(`readSandboxFile takes a path inside root, not ${JSON.stringify(relativePath)}`);
   const shown = relativePath;
-  let parent: number;
+  const fd = openFileBelow(root, relativePath);
+  if (fd === undefined) return undefined;
   try {
-    parent = openSync(resolve(root), DIRECTORY_FLAGS);
-  } catch (error) {
-    return missingOr(error, shown, "its folder");
-  }
-  try {
-    for (const [index, part] of parts.entries()) {
-      const last = index === parts.length - 1;
-      let fd: number;
-      try {
-        fd = openSync(`/proc/self/fd/${parent}/${part}`, last ? FILE_FLAGS : DIRECTORY_FLAGS);
-      } catch (error) {
-        // O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a link too: look at what is there, without following it.
-        const code = errorCode(error);
-        const link = code === "ENOTDIR" && isLink(`/proc/self/fd/${parent}/${part}`);
-        return missingOr(link ? Object.assign(new Error("ELOOP"), { code: "ELOOP" }) : error, shown, last ? "it" : parts.slice(0, index + 1).join("/"));
-      }
-      closeSync(parent);
-      parent = fd;
-    }
-    const stat = fstatSync(parent);
+    const stat = fstatSync(fd);
     if (!stat.isFile()) throw new SandboxFileError(`${shown} is ${kindOf(stat)}, not a regular file; it was not read`);
     if (stat.size > maxBytes) throw new SandboxFileError(`${shown} holds ${stat.size} bytes, more than the ${maxBytes} allowed; it was not read`);
     // The file may still grow while it is read: one byte past the limit is enough to tell.
     const buffer = Buffer.alloc(maxBytes + 1);
     let length = 0;
     while (length < buffer.length) {
-      const read = readSync(parent, buffer, length, buffer.length - length, length);
+      const read = readSync(fd, buffer, length, buffer.length - length, length);
       if (read === 0) break;
       length += read;
     }
     if (length > maxBytes) throw new SandboxFileError(`${shown} grew past the ${maxBytes} bytes allowed while it was read; it was not read`);
     return buffer.subarray(0, length);
   } finally {
-    closeSync(parent);
+    closeSync(fd);
   }
+}
+
+/**
+ * A read-only descriptor of `relativePath` below `root` (close it), walked one component at a time, each opened
+ * relative to its parent's descriptor without following a link, the last one also without blocking (a FIFO opens at
+ * once): no link on the way, a folder's or the file's own, is ever followed. Undefined when the file (or a folder on
+ * its way) does not exist; SandboxFileError naming a link or a file where a folder should be.
+ */
+export function openFileBelow(root: string, relativePath: string): number | undefined {
+  const parts = relativePath.split("/").filter((part) => part !== "" && part !== ".");
+  if (parts.length === 0 || parts.includes("..")) throw new RangeError(`openFileBelow takes a path inside root, not ${JSON.stringify(relativePath)}`);
+  let parent: number;
+  try {
+    parent = openSync(resolve(root), DIRECTORY_FLAGS);
+  } catch (error) {
+    return missingOr(error, relativePath, "its folder");
+  }
+  for (const [index, part] of parts.entries()) {
+    const last = index === parts.length - 1;
+    let fd: number;
+    try {
+      fd = openSync(`/proc/self/fd/${parent}/${part}`, last ? FILE_FLAGS : DIRECTORY_FLAGS);
+    } catch (error) {
+      // O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a link too: look at what is there, without following it.
+      const code = errorCode(error);
+      const link = code === "ENOTDIR" && isLink(`/proc/self/fd/${parent}/${part}`);
+      closeSync(parent);
+      return missingOr(link ? Object.assign(new Error("ELOOP"), { code: "ELOOP" }) : error, relativePath, last ? "it" : parts.slice(0, index + 1).join("/"));
+    }
+    closeSync(parent);
+    parent = fd;
+  }
+  return parent;
 }
 
 function missingOr(error: unknown, shown: string, what: string): undefined {

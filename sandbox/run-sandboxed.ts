@@ -5,7 +5,7 @@ import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, LIFELINE_FD, launcherComman
 import { handOverLine, WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
 import { openExistingScratch, openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
-import { startWatchdog } from "./run-watchdog.ts";
+import { type GrowthBound, startWatchdog } from "./run-watchdog.ts";
 import { resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy, SandboxPolicyError } from "./sandbox-policy.ts";
 import { SandboxPool, type WaitingSandbox } from "./sandbox-pool.ts";
@@ -32,8 +32,12 @@ export type SandboxOptions = {
   readOnlyMounts?: readonly ReadOnlyMount[];
   /** Host folders shown writable inside (a private copy of the workspace). */
   writableMounts?: readonly ReadOnlyMount[];
+  /** Of those, the ones the watchdog holds to scratch's bounds on what they gain during the run (`GrowthBound`). */
+  grownMounts?: readonly GrowthBound[];
   /** Folders inside hidden under an empty read-only tmpfs. */
   maskedDirs?: readonly string[];
+  /** Files inside covered by an empty read-only file. */
+  maskedFiles?: readonly string[];
   /** The command's working directory inside; /scratch when left out. */
   workingDir?: string;
   /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
@@ -217,6 +221,7 @@ export class Sandbox {
           scratchDir: scratch.directory,
           scratchBytes: limits.scratchBytes,
           scratchFiles: limits.scratchFiles,
+          ...(options.grownMounts ? { grownMounts: options.grownMounts } : {}),
           totalMemoryBytes: limits.totalMemoryBytes,
           measurer: this.trees,
           onLimit: kill,
@@ -337,6 +342,7 @@ export function planFor(
     readOnlyMounts: options.readOnlyMounts,
     writableMounts: options.writableMounts,
     maskedDirs: options.maskedDirs,
+    maskedFiles: options.maskedFiles,
     workingDir: options.workingDir,
   };
 }

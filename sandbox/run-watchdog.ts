@@ -80,6 +80,13 @@ const CHEAP_WALK_MS = 2;
 /** Above this many directories in scratch at the start of a run, the watchdog polls instead of watching. */
 export const MAX_WATCHED_DIRECTORIES = 2000;
 
+/**
+ * A writable host folder a run may change besides scratch (the write view's copy of the workspace), shown inside as
+ * `shownAs`: it may grow by scratch's bounds past what it held when the run began (`heldBytes` and `heldEntries`, as
+ * `measureTree` counts them), so one call cannot fill the disk through it.
+ */
+export type GrowthBound = { dir: string; shownAs: string; heldBytes: number; heldEntries: number };
+
 /** The bounds a watchdog holds a run to, and where it reports. */
 type WatchdogOptions = {
   /** The launcher org spawned (the shell above bwrap): the sandbox's pid namespace is found below it. */
@@ -87,12 +94,40 @@ type WatchdogOptions = {
   scratchDir: string;
   scratchBytes: number;
   scratchFiles: number;
+  /** Writable mounts held to scratch's bounds on what they gain. */
+  grownMounts?: readonly GrowthBound[];
   totalMemoryBytes: number;
   intervalMs?: number;
   /** Whose walks measure scratch (the Sandbox's): its worker thread and the listings it remembers. */
   measurer: TreeMeasurer;
   onLimit(reason: string): void;
 };
+
+/** One tree a watchdog walks: its bounds, and what a walk of it says against them. */
+type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; verdict(tree: TreeMeasure): WatchdogVerdict };
+
+/** Scratch as a watched tree. */
+function scratchTree(options: WatchdogOptions): WatchedTree {
+  return { dir: options.scratchDir, maxBytes: options.scratchBytes, maxEntries: options.scratchFiles, verdict: (tree) => treeVerdict(tree, options) };
+}
+
+/** A writable mount as a watched tree: what it held, plus scratch's bounds. */
+function grownTree(bound: GrowthBound, options: WatchdogOptions): WatchedTree {
+  const maxBytes = bound.heldBytes + options.scratchBytes;
+  const maxEntries = bound.heldEntries + options.scratchFiles;
+  const past = (limit: string) =>
+    `${bound.shownAs} grew past its limit of ${limit} more than it held when the command began (what a command writes there gets the scratch's bounds; write less)`;
+  return {
+    dir: bound.dir,
+    maxBytes,
+    maxEntries,
+    verdict: (tree) => {
+      if (tree.stalled || tree.unmeasurable) return treeVerdict(tree, options)?.replace("the scratch directory", bound.shownAs);
+      if (tree.entries > maxEntries) return past(`${options.scratchFiles} entries`);
+      return tree.bytes > maxBytes ? past(formatBytes(options.scratchBytes)) : undefined;
+    },
+  };
+}
 
 /** Scratch over its byte bound, as a sentence for the model (`deleted`: counting deleted files still held open). */
 function scratchBytesVerdict(bytes: number, scratchBytes: number, deleted = false): WatchdogVerdict {
@@ -147,11 +182,13 @@ class ScratchWalks {
   #holding = false;
 
   constructor(
-    readonly options: WatchdogOptions,
+    readonly tree: WatchedTree,
     readonly onVerdict: (verdict: WatchdogVerdict) => void,
     readonly hold: SandboxHold,
+    readonly measurer: TreeMeasurer,
   ) {
-    this.#sentinel = new FreeSpaceSentinel(options.scratchDir, options.scratchBytes);
+    // The headroom the sentinel guards is the tree's room to grow: scratch's bound less what the last walk found.
+    this.#sentinel = new FreeSpaceSentinel(tree.dir, tree.maxBytes);
   }
 
   /** Starts the sentinel's count from the free space now; the first walk comes later (`walk`). */
@@ -159,18 +196,18 @@ class ScratchWalks {
     this.#sentinel.rebase(this.#sentinel.freeBytes(), 0);
   }
 
-  /** One walk of scratch, on this thread when walks are cheap and the watch is decided, else on the worker. */
+  /** One walk of the tree, on this thread when walks are cheap and the watch is decided, else on the worker. */
   measure(): Promise<TreeMeasure> | TreeMeasure {
-    const { scratchDir, scratchBytes, scratchFiles, measurer } = this.options;
+    const { dir, maxBytes, maxEntries } = this.tree;
     return this.#watchDecided && this.#scratchCheckCost < CHEAP_WALK_MS
-      ? measurer.measure(scratchDir, scratchBytes, scratchFiles, { reuseListings: true })
-      : measurer.offThread(scratchDir, scratchBytes, scratchFiles, { reuseListings: true });
+      ? this.measurer.measure(dir, maxBytes, maxEntries, { reuseListings: true })
+      : this.measurer.offThread(dir, maxBytes, maxEntries, { reuseListings: true });
   }
 
   /** What a walk's result says against the bounds (and remembers its size). */
   judge(tree: TreeMeasure): WatchdogVerdict {
     this.treeBytes = tree.bytes;
-    return treeVerdict(tree, this.options);
+    return this.tree.verdict(tree);
   }
 
   walk(): void {
@@ -262,7 +299,7 @@ class ScratchWalks {
     if (this.#stopped || directories > MAX_WATCHED_DIRECTORIES) return;
     try {
       // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
-      const watcher = watch(this.options.scratchDir, { recursive: true }, () => this.schedule());
+      const watcher = watch(this.tree.dir, { recursive: true }, () => this.schedule());
       this.#watcher = watcher;
       watcher.on("error", () => this.#watcher?.close());
     } catch {
@@ -297,7 +334,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     stopped = true;
     clearInterval(timer);
     clearInterval(sentinel);
-    walks.stop();
+    for (const walk of walks) walk.stop();
   };
   const report = (verdict: WatchdogVerdict) => {
     if (!verdict || stopped) return;
@@ -306,45 +343,56 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     options.onLimit(verdict);
     stop();
   };
+  // Held while any tree's walk asks for it: the sandbox goes on only once the last of them is done.
+  let holds = 0;
   const hold: SandboxHold = {
     pause: () => {
+      holds += 1;
       namespace ??= sandboxPidNamespace(options.launcherPid);
       if (namespace) signalNamespace(namespace, "SIGSTOP");
     },
     resume: () => {
-      if (namespace) signalNamespace(namespace, "SIGCONT");
+      holds -= 1;
+      if (namespace && holds === 0) signalNamespace(namespace, "SIGCONT");
     },
   };
-  const walks = new ScratchWalks(options, report, hold);
+  const walks = [scratchTree(options), ...(options.grownMounts ?? []).map((bound) => grownTree(bound, options))].map(
+    (tree) => new ScratchWalks(tree, report, hold, options.measurer),
+  );
+  const [scratch] = walks;
   // The sandbox's session is made nicer as soon as its namespace is found, then again on each tick (see
   // session-niceness.ts).
   const timer = setInterval(() => {
     if (stopped) return;
-    walks.schedule();
+    for (const walk of walks) walk.schedule();
     namespace ??= sandboxPidNamespace(options.launcherPid);
     if (!namespace) return;
     const tasks = processesIn(namespace);
     niceSessions(tasks.map(pidOfTask), SANDBOX_NICENESS);
-    report(processVerdict(tasks, scratchDevice, walks.treeBytes, options));
+    report(processVerdict(tasks, scratchDevice, scratch?.treeBytes ?? 0, options));
   }, options.intervalMs ?? 200);
-  walks.startSentinel();
+  for (const walk of walks) walk.startSentinel();
   const sentinel = setInterval(() => {
     if (namespace === undefined) {
       namespace = sandboxPidNamespace(options.launcherPid);
       if (namespace) niceSessions(processesIn(namespace).map(pidOfTask), SANDBOX_NICENESS);
     }
-    walks.checkFreeSpace();
+    for (const walk of walks) walk.checkFreeSpace();
   }, SENTINEL_MS);
-  // The first walk right away; the watch starts once it says how large the tree is.
-  walks.walk();
+  // The first walks right away; each tree's watch starts once its walk says how large it is.
+  for (const walk of walks) walk.walk();
   return {
     stop,
     async finalVerdict() {
       const alreadyReported = reported;
       stop();
       if (alreadyReported) return undefined;
-      // A writer quicker than the last walk may have finished in between: one more walk tells.
-      return walks.judge(await walks.measure());
+      // A writer quicker than the last walk may have finished in between: one more walk of each tree tells.
+      for (const walk of walks) {
+        const verdict = walk.judge(await walk.measure());
+        if (verdict) return verdict;
+      }
+      return undefined;
     },
   };
 }

@@ -12,6 +12,7 @@ test("the default policy sandboxes, shares no network, and holds the default bou
     poolSize: MAX_POOL_SIZE,
     secretValues: [],
     workspace: "read",
+    secretPaths: [".env*", ".npmrc", "*.pem", "*.key", "id_*", ".netrc", ".git-credentials"],
   });
   expect(sandboxPolicy()).toEqual(DEFAULT_SANDBOX_POLICY);
   expect(Object.isFrozen(sandboxPolicy({ secretValues: ["a-secret-value"] }).secretValues)).toBe(true);

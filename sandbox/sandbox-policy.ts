@@ -1,4 +1,5 @@
-import { WORKSPACE_VIEWS } from "../config/org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
+import { WORKSPACE_VIEWS } from "../config/workspace-views.ts";
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
 import { formatBytes as mib } from "./run-watchdog.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, type SandboxLimits } from "./sandbox-limits.ts";
@@ -30,6 +31,11 @@ export type SandboxPolicy = Readonly<{
    * read-only, where they start; "write" on a private copy whose changes come back as patches; "none" not at all.
    */
   workspace: WorkspaceView;
+  /**
+   * Secret files (globs, `sandbox.secretPaths`) neither view shows: the read view covers each with an empty read-only
+   * file (a folder with an empty one), the write view's copy leaves them out, and no change may write them.
+   */
+  secretPaths: readonly string[];
 }>;
 
 export type WorkspaceView = (typeof WORKSPACE_VIEWS)[number];
@@ -46,6 +52,7 @@ export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = Object.freeze({
   poolSize: MAX_POOL_SIZE,
   secretValues: Object.freeze([]),
   workspace: "read",
+  secretPaths: DEFAULT_SECRET_PATHS,
 });
 
 /** A policy field holds a value that would disable a bound; the message names the field and what it takes. */
@@ -68,7 +75,7 @@ export function sandboxPolicy(changes: Partial<Omit<SandboxPolicy, "limits">> & 
   if (!Number.isInteger(policy.poolSize) || policy.poolSize < 0 || policy.poolSize > MAX_POOL_SIZE) {
     throw new SandboxPolicyError(`sandbox policy poolSize is ${policy.poolSize}: give a whole number from 0 to ${MAX_POOL_SIZE} (0 starts none ahead)`);
   }
-  return Object.freeze({ ...policy, secretValues: Object.freeze([...policy.secretValues]) });
+  return Object.freeze({ ...policy, secretValues: Object.freeze([...policy.secretValues]), secretPaths: Object.freeze([...policy.secretPaths]) });
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
@@ -112,8 +119,8 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
         policy.workspace === "none"
           ? "not visible (sandbox.workspace: none)"
           : policy.workspace === "read"
-            ? `read-only at ${WORKSPACE_MOUNT} (commands start there), .org/ hidden`
-            : `a private copy at ${WORKSPACE_MOUNT}, .git/ read-only, .org/ absent; changes come back as patches under the workspace_write policy`,
+            ? `read-only at ${WORKSPACE_MOUNT} (commands start there), .org/ hidden, secret files (${policy.secretPaths.join(", ")}) empty`
+            : `a private copy at ${WORKSPACE_MOUNT}, .git/ read-only, .org/ and secret files (${policy.secretPaths.join(", ")}) absent; changes come back as patches under the workspace_write policy`,
     },
     { name: "started ahead", detail: policy.poolSize === 0 ? "none" : `up to ${policy.poolSize} sandboxes wait for a session's next call` },
     { name: "secrets", detail: `${policy.secretValues.length} secret value(s) may not be passed into a sandbox's environment` },

@@ -49,6 +49,7 @@ export async function startSandboxedProcess(options: {
   hosts?: readonly AllowedHost[];
   readOnlyMounts?: readonly ReadOnlyMount[];
   maskedDirs?: readonly string[];
+  maskedFiles?: readonly string[];
   workingDir?: string;
 }): Promise<LongRunningProcess> {
   if (!options.policy.enabled)
@@ -69,6 +70,7 @@ export async function startSandboxedProcess(options: {
           ...(options.env ? { env: options.env } : {}),
           ...(options.readOnlyMounts ? { readOnlyMounts: options.readOnlyMounts } : {}),
           ...(options.maskedDirs ? { maskedDirs: options.maskedDirs } : {}),
+          ...(options.maskedFiles ? { maskedFiles: options.maskedFiles } : {}),
           ...(options.workingDir ? { workingDir: options.workingDir } : {}),
         },
         limits,

@@ -1,7 +1,8 @@
 // Writes tool calls into reply text the way models do when native tool calling fails: the formats
-// llm/extract/ reads (Hermes, Mistral, bare JSON, pythonic lists, Qwen's XML).
+// llm/extract/ reads (Hermes, Mistral, bare or fenced JSON, pythonic lists, Qwen's XML), and the arguments alone, as a
+// small model offered one tool writes them.
 
-export type EmbeddedFormat = "hermes" | "mistral" | "json" | "pythonic" | "qwen-xml";
+export type EmbeddedFormat = "hermes" | "mistral" | "json" | "fenced" | "arguments" | "pythonic" | "qwen-xml";
 type Call = { name: string; arguments: Record<string, unknown> };
 
 function pythonLiteral(value: unknown): string {
@@ -32,6 +33,10 @@ export function embedToolCalls(calls: readonly Call[], format: EmbeddedFormat): 
       const [only, ...others] = calls;
       return only && others.length === 0 ? callJson(only) : `[${calls.map(callJson).join(", ")}]`;
     }
+    case "fenced":
+      return `\`\`\`json\n${embedToolCalls(calls, "json")}\n\`\`\``;
+    case "arguments":
+      return calls.map((call) => JSON.stringify(call.arguments, null, 2)).join("\n");
     case "pythonic":
       return `[${calls
         .map(

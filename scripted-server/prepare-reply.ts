@@ -46,7 +46,8 @@ export function prepare(reply: Reply, context: RenderContext): Prepared {
   const nativeCalls = reply.embedded ? [] : (reply.toolCalls ?? []);
   if (reply.embedded && reply.toolCalls && reply.toolCalls.length > 0) {
     const written = embedToolCalls(reply.toolCalls, reply.embedded);
-    content = content === "" ? written : `${content}\n\n${written}`;
+    // `{{calls}}` places them inside the prose (prose before and after, as a chatty model writes); else they follow it.
+    content = content.includes("{{calls}}") ? content.replace("{{calls}}", () => written) : content === "" ? written : `${content}\n\n${written}`;
   }
   if (thinkInContent && reasoning !== "") content = `<think>${reasoning}</think>\n\n${content}`;
   const calls = nativeCalls.map((call) => ({

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 
 export const WIRE_FORMATS = ["ollama-new", "ollama-old", "ollama-index-bug", "openai", "vllm", "llamacpp"] as const;
-export const EMBEDDED_FORMATS = ["hermes", "mistral", "json", "pythonic", "qwen-xml"] as const;
+export const EMBEDDED_FORMATS = ["hermes", "mistral", "json", "fenced", "arguments", "pythonic", "qwen-xml"] as const;
 
 const isRegex = (pattern: string) => {
   try {
@@ -32,8 +32,20 @@ export const ScriptToolCall = z.strictObject({
   arguments: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * One need `reportNeeds` reports for every match of `match` in the batch it is sent: `need` written as given (its keys in
+ * the order given), `{{match}}` and `{{sentence}}` in a value replaced by the match and the sentence around it.
+ */
+export const NeedTemplate = z.strictObject({
+  match: z.string().refine(isRegex, "is not a valid regular expression"),
+  need: z.record(z.string(), z.string()),
+});
+
 export const Reply = z.strictObject({
-  /** Content; `{{lastMessage}}` is replaced by the last message's content. */
+  /**
+   * Content; `{{lastMessage}}` is replaced by the last message's content, `{{match.NAME}}` by what the named group NAME
+   * of the rule's `lastMessage` expression matched (empty when it matched nothing).
+   */
   text: z.string().optional(),
   reasoning: z.string().optional(),
   /** How reasoning travels: the wire's own field (default; `<think>` in content for "openai") or `<think>` in content. */
@@ -47,29 +59,62 @@ export const Reply = z.strictObject({
   /** false leaves the usage chunk out; an object sends these counts instead of the computed ones (any numbers). */
   usage: z.union([z.boolean(), z.strictObject({ prompt_tokens: z.number(), completion_tokens: z.number() })]).default(true),
   fault: Fault.optional(),
+  /**
+   * Plays org grow's listener: calls the request's one offered tool (`report_needs`) with `{"needs": […]}`, one need
+   * per match of each template in the request's first user message (the batch of turns).
+   */
+  reportNeeds: z.array(NeedTemplate).optional(),
+  /**
+   * Plays org grow's merge question: finds the lines `A: …` and `B: …` of the last message and calls the request's one
+   * offered tool (`same_need`) with `{"same": true}` when both say one of the script's `meanings`, else false (`words`:
+   * "yes"/"no", as a small model writes a boolean).
+   */
+  sameNeed: z.strictObject({ words: z.boolean().optional() }).optional(),
 });
 export type Reply = z.infer<typeof Reply>;
 
-export const Rule = z.strictObject({
-  when: z
-    .strictObject({
-      persona: z.string().min(1).optional(),
-      lastMessage: z.string().refine(isRegex, "is not a valid regular expression").optional(),
-      lastRole: z.enum(["user", "tool", "assistant", "system"]).optional(),
-      model: z.string().optional(),
-      /** A tool the request offers, by name: how a script plays the toolsmith (each phase offers one tool). */
-      tool: z.string().min(1).optional(),
-      times: z.number().int().min(1).optional(),
-    })
-    .optional(),
-  reply: Reply,
-});
+/** The names of the `(?<name>…)` groups of a pattern. */
+function groupNames(pattern: string): Set<string> {
+  return new Set([...pattern.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((found) => found[1] ?? ""));
+}
+
+export const Rule = z
+  .strictObject({
+    when: z
+      .strictObject({
+        persona: z.string().min(1).optional(),
+        lastMessage: z.string().refine(isRegex, "is not a valid regular expression").optional(),
+        lastRole: z.enum(["user", "tool", "assistant", "system"]).optional(),
+        model: z.string().optional(),
+        /** A tool the request offers, by name: how a script plays the toolsmith (each phase offers one tool). */
+        tool: z.string().min(1).optional(),
+        /** The tool whose result the last message is (a `tool` message answering a call of that name). */
+        lastTool: z.string().min(1).optional(),
+        times: z.number().int().min(1).optional(),
+      })
+      .optional(),
+    reply: Reply,
+  })
+  .superRefine((rule, context) => {
+    // A `{{match.NAME}}` must name a group of the rule's lastMessage expression, or it could never be filled in.
+    const groups = groupNames(rule.when?.lastMessage ?? "");
+    for (const [, name] of (rule.reply.text ?? "").matchAll(/\{\{match\.(\w+)\}\}/g)) {
+      if (name !== undefined && !groups.has(name)) {
+        context.addIssue({ code: "custom", path: ["reply", "text"], message: `{{match.${name}}} names no (?<${name}>…) group of when.lastMessage` });
+      }
+    }
+  });
 export type Rule = z.infer<typeof Rule>;
 
 export const Script = z.strictObject({
   models: z.array(z.string().min(1)).min(1).default(["qwen3:8b"]),
   rules: z.array(Rule),
   fallback: Reply.optional(),
+  /**
+   * Meanings, each a list of phrases (any case) that say it: texts that say the same meaning get embeddings near each
+   * other (paraphrases placed near, as a real embedding model places them), and `sameNeed` answers by them.
+   */
+  meanings: z.array(z.array(z.string().min(1)).min(1)).default([]),
 });
 export type Script = z.infer<typeof Script>;
 /** A script as written in a file, before defaults are filled in. */
@@ -125,12 +170,13 @@ export async function loadScript(path: string): Promise<Script> {
   return parseScript(await file.text(), path);
 }
 
-/** Several scripts as one: their rules in order, every model any of them lists, the first fallback. */
+/** Several scripts as one: their rules in order, every model any of them lists, the first fallback, every meaning. */
 export function mergeScripts(scripts: readonly Script[]): Script {
   const fallback = scripts.find((script) => script.fallback !== undefined)?.fallback;
   return {
     models: [...new Set(scripts.flatMap((script) => script.models))],
     rules: scripts.flatMap((script) => script.rules),
     ...(fallback ? { fallback } : {}),
+    meanings: scripts.flatMap((script) => script.meanings),
   };
 }

@@ -164,13 +164,13 @@ async function chatResponse(served: Served, request: Request, record: RecordedRe
 }
 
 /** `POST /api/embed` (Ollama's shape) or, with `openai`, `POST /v1/embeddings`: a made-up vector per input. */
-function embedResponse(record: RecordedRequest, openai: boolean): Response {
+function embedResponse(record: RecordedRequest, openai: boolean, meanings: Script["meanings"]): Response {
   const body = isJsonRecord(record.body) ? record.body : {};
   if (typeof body.model !== "string" || body.model === "") return errorResponse(400, "model is required");
   const inputs: unknown = typeof body.input === "string" ? [body.input] : body.input;
   if (!Array.isArray(inputs) || !inputs.every((input): input is string => typeof input === "string")) return errorResponse(400, "invalid input type");
   const dimensions = typeof body.dimensions === "number" && body.dimensions > 0 ? Math.floor(body.dimensions) : 768;
-  const vectors = inputs.map((input) => fakeEmbedding(input, dimensions));
+  const vectors = inputs.map((input) => fakeEmbedding(input, dimensions, meanings));
   const tokens = inputs.reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
   if (openai) {
     // The openai npm package asks for base64 by default and decodes it as little-endian float32.
@@ -227,9 +227,9 @@ async function routeRequest(served: Served, request: Request, record: RecordedRe
     case "/v1/models":
       return jsonResponse({ object: "list", data: script.models.map((id) => ({ id, object: "model", created, owned_by: "library" })) });
     case "/api/embed":
-      return embedResponse(record, false);
+      return embedResponse(record, false, served.script.meanings);
     case "/v1/embeddings":
-      return embedResponse(record, true);
+      return embedResponse(record, true, served.script.meanings);
     default:
       // A cold model load sends nothing for a long time: no idle timeout on chat requests.
       server.timeout(request, 0);

@@ -1,4 +1,7 @@
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
+import { readJsonLines } from "../config/json-lines.ts";
 import { appendPrivateFile, ensurePrivateDir } from "./private-state.ts";
 import { redact } from "./redact.ts";
 
@@ -19,6 +22,46 @@ export type AuditEntry = {
   durationMs: number;
   bytes: number;
 };
+
+/** An audit line as `AuditLog` writes it: the one reader of the log (`org grow` reads failed calls from it). */
+const AuditLine = z.object({
+  time: z.string(),
+  sessionId: z.string().optional(),
+  persona: z.string().optional(),
+  requestId: z.string().optional(),
+  policyFrom: z.string().optional(),
+  breadcrumb: z.string().optional(),
+  tool: z.string(),
+  arguments: z.unknown(),
+  ok: z.boolean(),
+  exitCode: z.number().nullable().optional(),
+  durationMs: z.number(),
+  bytes: z.number(),
+});
+
+/** The audit entries among lines of the log's text; a line a crash tore, or anything that is not an entry, is passed over. */
+export function readAuditLines(lines: Iterable<string>): AuditEntry[] {
+  return readJsonLines(
+    [...lines].map((text) => ({ at: 0, text })),
+    AuditLine,
+  ).values.map(({ value }) => value);
+}
+
+const AUDIT_DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+
+/** The log's day files in `directory` (`<YYYY-MM-DD>.jsonl`), oldest first; none when it is missing. */
+export function auditDayFiles(directory: string): { day: string; path: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(directory).sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const day = AUDIT_DAY_FILE.exec(name)?.[1];
+    return day === undefined ? [] : [{ day, path: join(directory, name) }];
+  });
+}
 
 /** Where tool runs are recorded; `AuditLog` below writes them to disk. */
 export interface AuditSink {

@@ -104,3 +104,29 @@ export function takePidLock(path: string, command: string): PidLock {
   }
   return { kind: "stuck", path };
 }
+
+/** What a lock file at `path` says now: nothing there, a live holder, or a holder that died (or a file torn mid-write). */
+export function pidLockState(path: string): { kind: "absent" } | { kind: "live"; holder: PidLockHolder } | { kind: "dead"; holder?: PidLockHolder } {
+  if (!lstatSync(path, { throwIfNoEntry: false })) return { kind: "absent" };
+  const holder = readHolder(path);
+  if (holder && holderAlive(holder)) return { kind: "live", holder };
+  return holder ? { kind: "dead", holder } : { kind: "dead" };
+}
+
+/**
+ * Clears the lock at `path` when its holder is dead, the way the next taker would: taken over (a live holder that took
+ * it meanwhile keeps it) and released. Returns the dead holder it cleared, `busy` with a live one, or `absent`.
+ */
+export function clearDeadPidLock(
+  path: string,
+  command: string,
+): { kind: "cleared"; holder?: PidLockHolder } | { kind: "busy"; holder: PidLockHolder } | { kind: "absent" } {
+  const before = pidLockState(path);
+  if (before.kind === "absent") return before;
+  if (before.kind === "live") return { kind: "busy", holder: before.holder };
+  const lock = takePidLock(path, command);
+  if (lock.kind === "busy") return lock;
+  if (lock.kind === "stuck") throw new Error(`could not take ${path} to clear it`);
+  lock.release();
+  return before.holder ? { kind: "cleared", holder: before.holder } : { kind: "cleared" };
+}

@@ -130,6 +130,20 @@ export function ensurePrivateDir(path: string): string {
   return path;
 }
 
+/**
+ * `<dir>/.org/` as the kernel made it: its device, inode and birth time, or "none" when it is not a folder. No clone
+ * or archive, even one unpacked at the same path, can make them again, so a record that names them (an MCP trust,
+ * a change in the journal) was written for this very folder.
+ */
+export function orgDirIdentity(dir: string): string {
+  try {
+    const stat = lstatSync(resolve(dir, ORG_DIR), { bigint: true });
+    return stat.isDirectory() ? `${stat.dev}:${stat.ino}:${stat.birthtimeNs}` : "none";
+  } catch {
+    return "none";
+  }
+}
+
 /** Makes `<dir>/.org/`, 0700 and the running user's, with a `*` ignore file inside; returns it. */
 export function ensureOrgDir(dir: string): string {
   return ensurePrivateDir(resolve(dir, ORG_DIR));

@@ -211,6 +211,12 @@ function refusal(error: unknown, relativePath: string, shown: string): Error {
     );
   }
   if (code === "ENXIO") return new UnsafeWriteError(`"${relativePath}" is not a plain file (a pipe or device); nothing was written.`);
+  // A file or link renamed over a folder: one that still holds files (a secret file the agents never saw) stays whole.
+  if (code === "EISDIR" || code === "ENOTEMPTY") {
+    return new UnsafeWriteError(
+      `"${relativePath}" was not written: it is a folder that still holds files (files hidden from the agents, or new ones); nothing was removed from it.`,
+    );
+  }
   return error instanceof Error ? error : new Error(String(error));
 }
 

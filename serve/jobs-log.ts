@@ -45,7 +45,8 @@ export class JobsLogError extends Error {
   readonly userFacing = true;
 }
 
-const JOB_ID = /^job-[a-z0-9-]{8,64}$/;
+/** A job's id: `job-` and 8 to 64 lowercase letters, digits or dashes (its result file is `<id>.json`). */
+export const JOB_ID = /^job-[a-z0-9-]{8,64}$/;
 
 /** A WAL line accepting a job: what `read()` needs of it; the other fields are kept only when well-typed. */
 const AcceptLine = z.looseObject({ op: z.literal("accept"), id: z.string().regex(JOB_ID), text: z.string() });

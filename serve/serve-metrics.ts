@@ -77,7 +77,8 @@ class Histogram {
 
 /**
  * Generated tools' calls from the usage record (usage/tool-calls.ts), every process's, not only this server's:
- * `org_tool_calls_total{tool,outcome}` (outcome `ok` or why it failed: input, tool, timeout, output, sandbox),
+ * `org_tool_calls_total{tool,outcome}` (outcome `ok`, why it failed: tool, timeout, output, sandbox; or the caller's:
+ * input refused by the tool's schema, cancelled),
  * `org_tool_duration_seconds{tool}` (a summary: p50, p95, sum, count) and `org_tool_trust{tool}`. The record
  * rotates, so a counter may go down; Prometheus reads that as a reset.
  */
@@ -89,6 +90,8 @@ export function toolUsageLines(stats: readonly ToolStats[]): string[] {
     const tool = { tool: entry.tool };
     if (entry.ok > 0) calls.push(`org_tool_calls_total${labelText(tool, { outcome: "ok" })} ${entry.ok}`);
     for (const [outcome, count] of Object.entries(entry.failedBy)) calls.push(`org_tool_calls_total${labelText(tool, { outcome })} ${count}`);
+    for (const outcome of ["input", "cancelled"] as const)
+      if (entry[outcome] > 0) calls.push(`org_tool_calls_total${labelText(tool, { outcome })} ${entry[outcome]}`);
     if (entry.calls === 0) continue;
     seconds.push(`org_tool_duration_seconds${labelText(tool, { quantile: "0.5" })} ${entry.latencyMs.p50 / 1000}`);
     seconds.push(`org_tool_duration_seconds${labelText(tool, { quantile: "0.95" })} ${entry.latencyMs.p95 / 1000}`);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseSse, post, rawHttp, readEvents, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { isLoopbackHost, ServeStartError, startServe } from "./start-serve.ts";
+import { bindServe, isLoopbackHost, ServeStartError, startServe } from "./start-serve.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
 const checkout = tempGitRepo("org-serve-http-");
@@ -62,6 +62,37 @@ describe("serve over a real socket on 127.0.0.1", () => {
     } finally {
       await server.stop(true);
     }
+  });
+
+  test("a bound port holds a request until the handler is given; a bind that stops first answers it 503", async () => {
+    await using fixture = await serveFixture({ script: { rules: [{ reply: { text: "hi" } }] }, checkoutDir: checkout.dir });
+    const bound = bindServe({ host: "127.0.0.1", port: 0, authRequired: false });
+    try {
+      const early = fetch(`${bound.url}/health`);
+      const answered = await Promise.race([early.then(() => "answered"), Bun.sleep(200).then(() => "waiting")]);
+      expect(answered).toBe("waiting");
+      bound.serve(fixture.handler);
+      expect((await early).status).toBe(200);
+    } finally {
+      await bound.stop(true);
+    }
+    const stopped = bindServe({ host: "127.0.0.1", port: 0, authRequired: false });
+    const pending = fetch(`${stopped.url}/health`).then(
+      (response) => response.status,
+      () => "closed",
+    );
+    await Bun.sleep(50);
+    await stopped.stop(false);
+    expect([503, "closed"]).toContain(await pending);
+    // The bind was told of a token the handler does not ask for: refused, and the port let go.
+    const open = bindServe({ host: "0.0.0.0", port: 0, authRequired: true });
+    expect(() => open.serve(fixture.handler)).toThrow(/ORG_API_TOKEN/);
+    expect(
+      await fetch(`http://127.0.0.1:${open.port}/health`).then(
+        (response) => response.status,
+        () => "closed",
+      ),
+    ).not.toBe(200);
   });
 
   test("100 concurrent messages in 100 sessions all stream a whole turn; the server stays healthy", async () => {

@@ -18,20 +18,33 @@ export function isLoopbackHost(host: string): boolean {
 
 export type RunningServe = { url: string; port: number; stop(force?: boolean): Promise<void> };
 
+/** A port held before anything else is started: requests wait until `serve` gives the handler that answers them. */
+export type BoundServe = RunningServe & {
+  /** Starts answering with `handler`; refuses one that asks no token where the bind said it would (invariant 8). */
+  serve(handler: ServeHandler): void;
+};
+
 // Bun's own cap sits above the handler's (serve.maxBodyBytes), so the handler answers with its JSON 413.
 const TRANSPORT_BODY_LIMIT = 32 * 1024 * 1024;
 
+/** What a request that arrived while the server was starting gets when it stops instead. */
+const NOT_STARTED = () =>
+  Response.json({ error: { status: 503, code: "not_started", message: "org serve stopped before it was ready; start it again." } }, { status: 503 });
+
+function refuseOpenHost(host: string): ServeStartError {
+  return new ServeStartError(
+    `refusing to listen on ${host} without a token: anyone who reaches it could run the room and its tools. Set ORG_API_TOKEN (clients send 'Authorization: Bearer <token>'), or listen on 127.0.0.1.`,
+  );
+}
+
 /**
- * Listens with `Bun.serve`, which only wraps the handler. Refuses a non-loopback host when the handler asks
- * no token (docs/ARCHITECTURE.md, invariant 8), before binding anything.
+ * Holds the port first, before the room, its MCP servers or anything else is started, so that a port in use is said
+ * (ServeStartError) with nothing to stop. Refuses a non-loopback host when no token will be asked (docs/ARCHITECTURE.md,
+ * invariant 8), before binding anything. A request that arrives before `serve(handler)` waits for it.
  */
-export function startServe(options: { handler: ServeHandler; host: string; port: number }): RunningServe {
-  // Asked of the handler itself: the check holds for the token it enforces, not one passed beside it.
-  if (!isLoopbackHost(options.host) && !options.handler.authRequired) {
-    throw new ServeStartError(
-      `refusing to listen on ${options.host} without a token: anyone who reaches it could run the room and its tools. Set ORG_API_TOKEN (clients send 'Authorization: Bearer <token>'), or listen on 127.0.0.1.`,
-    );
-  }
+export function bindServe(options: { host: string; port: number; authRequired: boolean }): BoundServe {
+  if (!isLoopbackHost(options.host) && !options.authRequired) throw refuseOpenHost(options.host);
+  const { promise: ready, resolve } = Promise.withResolvers<Pick<ServeHandler, "fetch">>();
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -40,7 +53,7 @@ export function startServe(options: { handler: ServeHandler; host: string; port:
       // SSE turns can be quiet for long (a slow model); the stream's keep-alive comes every 15 s.
       idleTimeout: 120,
       maxRequestBodySize: TRANSPORT_BODY_LIMIT,
-      fetch: (request) => options.handler.fetch(request),
+      fetch: async (request) => (await ready).fetch(request),
       error: () => Response.json({ error: { status: 500, code: "internal_error", message: "the server failed on this request." } }, { status: 500 }),
     });
   } catch (error) {
@@ -61,6 +74,26 @@ export function startServe(options: { handler: ServeHandler; host: string; port:
   return {
     url: `http://${host}:${port}`,
     port,
-    stop: (force = false) => server.stop(force),
+    serve(handler) {
+      // Asked of the handler itself: the check holds for the token it enforces, not the one the bind was told of.
+      if (!isLoopbackHost(options.host) && !handler.authRequired) {
+        resolve({ fetch: async () => NOT_STARTED() });
+        void server.stop(true);
+        throw refuseOpenHost(options.host);
+      }
+      resolve(handler);
+    },
+    stop: (force = false) => {
+      // Requests still waiting for a handler that never came are answered rather than left hanging.
+      resolve({ fetch: async () => NOT_STARTED() });
+      return server.stop(force);
+    },
   };
+}
+
+/** Listens with `Bun.serve`, which only wraps the handler: `bindServe`, then `serve(handler)` at once. */
+export function startServe(options: { handler: ServeHandler; host: string; port: number }): RunningServe {
+  const bound = bindServe({ host: options.host, port: options.port, authRequired: options.handler.authRequired });
+  bound.serve(options.handler);
+  return bound;
 }

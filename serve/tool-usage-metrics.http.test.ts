@@ -51,6 +51,8 @@ describe("/metrics: generated tools' calls from the usage record", () => {
         ok: 1,
         failed: 0,
         failedBy: {},
+        input: 0,
+        cancelled: 0,
         trust: 1,
         latencyMs: { mean: 5, p50: 5, p95: 5, max: 5, total: 5 },
       },

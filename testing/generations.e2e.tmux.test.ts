@@ -23,8 +23,8 @@ import { withoutDelays } from "./without-delays.ts";
 // `tool new --promote` is checked here too (its stages printed and in --json; a stage that fails stops the cycle
 // and leaves the branch), in the same clone.
 //
-// Of org's test files the clone keeps a few that load generated tools (`TRACED_TESTS`): the first gate traces those
-// a test file at a time, records which read tools/generated/, and every later gate takes that record. With the whole
+// Of org's test files the clone keeps a few that load generated tools (`TRACED_TESTS`): the first tool new traces
+// those beside its build, a test file at a time, records which read tools/generated/, and every gate takes that record. With the whole
 // suite the first gate traced 53 files, two thirds of this file's CPU, to judge a change to tools/generated/ alone;
 // those files run elsewhere anyway, with a promoted tool of the clone's own (testing/where-it-runs.ts).
 const TRACED_TESTS = ["config/tool-names.test.ts", "generated-tools/promoted-tools.test.ts", "generated-tools/tool-catalog.test.ts"];
@@ -159,7 +159,14 @@ async function expectWholeCycle(made: ToolNewLine & { stderr: string }): Promise
   expect(current.kind === "org" && current.health.tools).toContain(made.name);
   // The candidate instance was stopped: its branch is on main.
   expect((await probeHealth(candidatePort)).kind).toBe("none");
+  // Last, what still runs, where, and the exact command that stops it (on stderr: stdout ends with the JSON line).
+  expect(made.stderr.trimEnd().split("\n").at(-1)).toBe(
+    `still running: current serving ${made.name} at http://127.0.0.1:${currentPort} (tmux window ${session}:current); look with tmux attach -t ${session}; stop it with: ${stopCommand("current")}`,
+  );
 }
+
+/** The command that stops an instance of the clone's tmux session, pasted into a fresh terminal. */
+const stopCommand = (role: string) => `ORG_TMUX_SESSION=${session} ${join(clone.dir, "bin", "org")} instance stop ${role}`;
 
 /** `candidate list --json`: branch → state. */
 async function states(): Promise<Record<string, string>> {
@@ -192,9 +199,11 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
   }, 120_000);
 
   test("seven tools, one after another, each built and promoted with tool new --promote, every stage printed and in --json", async () => {
+    const said: string[] = [];
     for (const name of FIRST_SEVEN) {
       const before = rev("main");
       const made = await toolNew(name, true);
+      said.push(made.stderr);
       await expectWholeCycle(made);
       // One model call each for the spec, the implementation and the tests: the scripted toolsmith needs no repair.
       expect(made.attempts).toBe(3);
@@ -202,10 +211,15 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
       recordPromotion(made.branch, name, before);
     }
     expect(toolsOnMain()).toEqual([...FIRST_SEVEN].sort());
-    // The first gate traced the clone's test files that load generated tools, each alone; the next took its record.
+    // The first tool new traced the clone's test files that load generated tools, each alone, beside its build, saying
+    // so; its gate and the next took that record.
+    expect(said[0]).toContain(
+      `  beside the build: tracing the ${TRACED_TESTS.length} test file(s) a tool can reach, each alone under strace, once for this code (first trace for this code)\n`,
+    );
+    expect(said[1]).not.toContain("beside the build: tracing");
     const [first, second] = FIRST_SEVEN.map((name) => testsStageOf(branchOf[name] as string));
-    expect(first).toMatchObject({ selection: "traced", loaders: expect.arrayContaining(["generated-tools/tool-catalog.ts"]) });
-    expect([...((first?.ran as string[]) ?? [])].sort()).toEqual([...TRACED_TESTS].sort());
+    expect(first).toMatchObject({ selection: "recorded readers", loaders: expect.arrayContaining(["generated-tools/tool-catalog.ts"]) });
+    expect([...((first?.ran as string[]) ?? []), ...((first?.notReading as string[]) ?? [])].sort()).toEqual([...TRACED_TESTS].sort());
     expect(second).toMatchObject({ selection: "recorded readers", readersKey: first?.readersKey, notReading: first?.notReading });
   }, 3_600_000);
 
@@ -278,6 +292,10 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
       expect(branch).toBeDefined();
       expect(rev(`refs/heads/${branch}`)).toMatch(/^[0-9a-f]{40}$/);
       expect(toolsOnMain()).not.toContain("word_count");
+      // Current still runs (the squatter on the candidate's port is no instance): said last, with its stop command.
+      expect(made.stderr.trimEnd().split("\n").at(-1)).toBe(
+        `still running: current at http://127.0.0.1:${currentPort} (tmux window ${session}:current); look with tmux attach -t ${session}; stop it with: ${stopCommand("current")}`,
+      );
       branchOf.word_count = branch as string;
     } finally {
       squatter.stop(true);

@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 // The official MCP conformance suite (@modelcontextprotocol/conformance, a devDependency), run under the bun that
-// runs the tests (it asks for Node >= 22; bun runs it as it is), against a server URL.
+// runs the tests (its code calls Node 22's fs.globSync, which bun has), against a server URL. Its GitHub client
+// (@octokit/request, used by no server scenario) takes content-type 2, not 3, through package.json's overrides:
+// content-type 3 asks for Node >= 22, and npm warned EBADENGINE on the Node the README asks for
+// (testing/node-engines.test.ts).
 
 /**
  * The server scenarios org cannot pass because they call the reference server's own fixtures: its `test_*` tools

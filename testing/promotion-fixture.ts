@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
 import { freePort } from "./free-port.ts";
+import { isSameProcess } from "./test-run-reaper.ts";
 import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
@@ -11,27 +12,33 @@ import type { ToolFixture } from "./toolsmith-fixtures.ts";
 const REPO = join(import.meta.dir, "..");
 
 // start-current.sh of the throw-away repository: stops the previous fake current (by pid file) before starting
-// the next, so there is never more than one; every pid it started is listed in .org/current-pids.
+// the next, so there is never more than one; every current it started is listed in .org/current-pids. Each is
+// written as "PID START" (its start time in clock ticks, /proc/PID/stat field 22) and signalled only while that pid
+// still has that start time: the machine reuses pids within minutes, and a bare pid once made a test kill whatever
+// process had the number by then (another test's server, in its tmux window).
 const START_CURRENT = `#!/usr/bin/env bash
 set -euo pipefail
 root="$(cd "$(dirname "\${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$root/.org"
 pidfile="$root/.org/current.pid"
+started() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
 if [ -f "$pidfile" ]; then
-  old="$(cat "$pidfile")"
-  kill "$old" 2>/dev/null || true
-  # Stopped, it stays a zombie until its new parent reaps it, which some inits do a second or more late; its port is
-  # free by then, so a zombie counts as gone.
-  for _ in $(seq 500); do
-    state="$(sed -n 's/^.*) \\(.\\).*/\\1/p' "/proc/$old/stat" 2>/dev/null || true)"
-    if [ -z "$state" ] || [ "$state" = Z ]; then break; fi
-    sleep 0.01
-  done
+  read -r old old_start < "$pidfile" || true
+  if [ -n "\${old:-}" ] && [ -n "\${old_start:-}" ] && [ "$(started "$old")" = "$old_start" ]; then
+    kill "$old" 2>/dev/null || true
+    # Stopped, it stays a zombie until its new parent reaps it, which some inits do a second or more late; its port is
+    # free by then, so a zombie counts as gone.
+    for _ in $(seq 500); do
+      state="$(sed -n 's/^.*) \\(.\\).*/\\1/p' "/proc/$old/stat" 2>/dev/null || true)"
+      if [ -z "$state" ] || [ "$state" = Z ] || [ "$(started "$old")" != "$old_start" ]; then break; fi
+      sleep 0.01
+    done
+  fi
 fi
 nohup ${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, "testing", "fake-current-server.ts"))} "$ORG_CURRENT_PORT" "$root" >/dev/null 2>&1 &
 echo "$*" >> "$root/.org/current-args"
-echo $! > "$pidfile"
-echo $! >> "$root/.org/current-pids"
+echo "$! $(started $!)" > "$pidfile"
+echo "$! $(started $!)" >> "$root/.org/current-pids"
 `;
 
 /** The scenario a throw-away repository keeps in fitness/scenarios/ (the fake instance echoes the text). */
@@ -103,23 +110,20 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
   return writeFitnessReport(dir, report);
 }
 
-/** Pids of fake currents still alive in this repository. */
+/** Pids of the fake currents this repository started that are still alive: each the very process listed (pid and start time). */
 export function liveCurrents(dir: string): number[] {
   const list = join(dir, ".org", "current-pids");
   if (!existsSync(list)) return [];
-  return readFileSync(list, "utf8").split("\n").filter(Boolean).map(Number).filter(isRunning);
+  return readFileSync(list, "utf8")
+    .split("\n")
+    .flatMap((line) => {
+      const [pid, start] = line.trim().split(" ");
+      // A line without a start time cannot tell the current from a later process with its pid: never signalled.
+      return pid && start && /^\d+$/.test(pid) && isSameProcess({ pid: Number(pid), start }) ? [Number(pid)] : [];
+    });
 }
 
-/** Whether `pid` runs: a zombie (stopped, not yet reaped by its new parent, its port already free) does not. */
-function isRunning(pid: number): boolean {
-  try {
-    return /^\d+ \(.*\) ([^Z])/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-/** Stops every fake current this repository started. */
+/** Stops every fake current this repository started (and nothing that took one's pid after it ended). */
 export function stopCurrents(dir: string): void {
   for (const pid of liveCurrents(dir)) {
     try {

@@ -135,6 +135,23 @@ export const TERMINAL_HOSTILE_CASES: TerminalHostileCase[] = [
     expect: shownSafely("✗ sh: failed: \\x1b]0;pwned"),
   },
   {
+    name: "a successful tool's first lines, shown under its result, carry a clipboard write, a cursor-up and a bidi override",
+    source: "tool output",
+    events: reply("agent", (replyId) => [
+      { type: "tool-call", replyId, persona: "agent", call: call("sh", { cmd: "cat notes" }) },
+      {
+        type: "tool-result",
+        replyId,
+        persona: "agent",
+        call: call("sh", { cmd: "cat notes" }),
+        ok: true,
+        output: `exit code: 0\nstdout:\n${OSC_CLIPBOARD}\n\x1b[1A\x1b[2Kagent │ fake line\n\u202eevil`,
+        durationMs: 1,
+      },
+    ]),
+    expect: shownSafely("\\x1b]52;c;", "\\x1b[1A", "\\u202eevil"),
+  },
+  {
     name: "a server's error body carries escape sequences",
     source: "server error",
     events: reply("agent", (replyId) => [{ type: "error", replyId, persona: "agent", message: `the server said 500: ${OSC_CLIPBOARD}\x1b[2J` }]),

@@ -74,7 +74,7 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
 };
 
 /** The session a tool is prepared for. */
-export type ToolSession = SandboxAccess & { workspaceDir: string; sessionId?: string };
+export type ToolSession = SandboxAccess & { workspaceCopies: WorkspaceCopies; workspaceDir: string; sessionId?: string };
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;

@@ -101,7 +101,7 @@ export function prestartSessionSandbox(session: ToolSession): void {
   if (view === "write") return;
   try {
     makeScratchRootPrivate(session.workspaceDir);
-    const { copy: _copy, ...mounts } = readOnlyViewMounts(view, session.workspaceDir);
+    const { copy: _copy, ...mounts } = readOnlyViewMounts(view, session.workspaceDir, session);
     session.sandbox.prestart({ policy: session.sandboxPolicy, scratchDir: scratchDirFor(session), ...mounts });
   } catch {
     // The first call meets the same problem and reports it as its result.

@@ -14,7 +14,7 @@ import { callPhase, PhaseFailedError } from "./phase-call.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { describeRecordedModel } from "../llm/recorded-model.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
-import { implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
+import { type FailingInput, implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { takenToolNames } from "../generated-tools/tool-catalog.ts";
 import {
   type Phase,
@@ -59,6 +59,8 @@ export type ToolsmithOutcome =
  */
 export type ToolsmithRequest = SandboxAccess & {
   goal: string;
+  /** A rebuild: inputs the tool it replaces failed on, told as data beside the goal (never as part of it). */
+  failingInputs?: readonly FailingInput[];
   /** The model every phase asks; in the room it holds its server's request slot only during a call. */
   model: LanguageModel;
   repoDir: string;
@@ -107,7 +109,7 @@ export async function runToolsmith(request: ToolsmithRequest): Promise<Toolsmith
   try {
     const spec = await askForSpec(run);
     const { visible, heldOut } = splitExamples(spec, run.settings.heldOutShare);
-    const toolCode = await askForSource(run, "implementation", 1, implementationPrompt(run.goal, spec, visible));
+    const toolCode = await askForSource(run, "implementation", 1, implementationPrompt(run.goal, spec, visible, undefined, run.failingInputs));
     const testCode = await askForSource(run, "tests", 1, testsPrompt(run.goal, spec, visible, toolCode));
     return await validateAndRepair(run, spec, { visible, heldOut }, { toolCode, testCode, implementationRepairs: 0, testRepairs: 0 });
   } catch (error) {
@@ -135,7 +137,7 @@ async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
       phase: "spec",
       model: run.model,
       tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: ToolSpec },
-      messages: specPrompt(run.goal, [...taken].sort()),
+      messages: specPrompt(run.goal, [...taken].sort(), run.failingInputs),
       retries: run.settings.argumentRetries,
       check: (value) => specProblem(value, taken),
       signal: run.signal,
@@ -235,7 +237,7 @@ async function repair(
     return { ...draft, testRepairs, testCode: await askForSource(run, "tests", testRepairs + 1, messages) };
   }
   const implementationRepairs = draft.implementationRepairs + 1;
-  const messages = implementationPrompt(run.goal, spec, visible, { code: draft.toolCode, failure });
+  const messages = implementationPrompt(run.goal, spec, visible, { code: draft.toolCode, failure }, run.failingInputs);
   return { ...draft, implementationRepairs, toolCode: await askForSource(run, "implementation", implementationRepairs + 1, messages) };
 }
 

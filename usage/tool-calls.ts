@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
@@ -12,9 +13,21 @@ import { redact } from "../security/redact.ts";
 // O_APPEND file, so processes may append at once; a line torn by a crash (or anything that is not a call) is
 // skipped when read.
 
-/** Why a call failed, as the runner says (generated-tools/run-generated-tool.ts). */
-export const CallFailure = z.enum(["input", "tool", "timeout", "output", "sandbox"]);
+/**
+ * Why a call did not succeed, as the runner says (generated-tools/run-generated-tool.ts). `input` (the tool's own input
+ * schema refused what the caller sent) and `cancelled` (its caller cut it) are the caller's, not the tool's: outcomes
+ * of their own (`NOT_THE_TOOLS`), shown by `tool stats`, never counted toward a tool's health.
+ */
+export const CallFailure = z.enum(["input", "tool", "timeout", "output", "sandbox", "cancelled"]);
 export type CallFailure = z.infer<typeof CallFailure>;
+
+/** Outcomes that say nothing of the tool: it refused an input its schema does not accept, or its caller cut the call. */
+export const NOT_THE_TOOLS: ReadonlySet<CallFailure> = new Set(["input", "cancelled"]);
+
+/** Whether a call judges its tool: it succeeded, or failed on an input its schema accepted and ran to its end. */
+export function judgesTool(call: Pick<ToolCall, "ok" | "reason">): boolean {
+  return call.ok || call.reason === undefined || !NOT_THE_TOOLS.has(call.reason);
+}
 
 /** One recorded call. `input` and `error` are kept (redacted, cut short) for failures only: they seed a rebuild. */
 export const ToolCall = z.object({
@@ -138,19 +151,7 @@ function rotate(directory: string, kept: number): void {
 
 /** The lines of a record file that are calls; a torn last line, or any line that is not a call, is skipped. */
 export function parseToolCalls(text: string): ToolCall[] {
-  const calls: ToolCall[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const parsed = ToolCall.safeParse(value);
-    if (parsed.success) calls.push(parsed.data);
-  }
-  return calls;
+  return readJsonLines(numberedLines(text), ToolCall).values.map(({ value }) => value);
 }
 
 type FileRead = { size: number; chars: number; head: string; calls: ToolCall[] };

@@ -5,13 +5,14 @@ import { join } from "node:path";
 import type { GrowSettings, GrowWindow } from "../config/grow-settings.ts";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { generatedToolPath } from "../config/workspace-paths.ts";
-import { type CallFailure, readToolCalls, type ToolCall } from "./tool-calls.ts";
+import { type CallFailure, judgesTool, readToolCalls, type ToolCall } from "./tool-calls.ts";
 
 // Which promoted tool no longer earns its place (docs/ARCHITECTURE.md, "Tool health"). Only the calls of the
 // tool.ts promoted now count (a rebuilt tool starts afresh). Its last window is its newest `window.calls` calls
 // no older than `window.hours` before now; the window before ends where the last one begins (at its oldest
 // call when full, else `window.hours` before now) and is made the same way. A window with fewer than
-// MIN_JUDGED_CALLS calls is not judged.
+// MIN_JUDGED_CALLS calls is not judged. Calls its own input schema refused, and calls their callers cut, are not the
+// tool's doing: they count in neither window (anyone who may call a tool could otherwise have it rolled back).
 
 /** Calls a window needs before its rate means anything (or the window's size, if smaller). */
 export const MIN_JUDGED_CALLS = 10;
@@ -115,7 +116,8 @@ export function judgeCalls(
 ): { last?: WindowFigures; previous?: WindowFigures; reasons: RollbackEvidence["reasons"]; lastCalls: readonly ToolCall[] } {
   const { window, maxFailureRate } = settings;
   const minimum = Math.min(MIN_JUDGED_CALLS, window.calls);
-  const upToNow = calls.filter((call) => call.t <= now);
+  // A call refused by the tool's own input schema, or cut by its caller, judges the caller, not the tool.
+  const upToNow = calls.filter((call) => call.t <= now && judgesTool(call));
   const lastWindow = takeWindow(upToNow, upToNow.length, now, window);
   const lastCalls = upToNow.slice(lastWindow.startIndex);
   if (lastCalls.length < minimum) return { reasons: [], lastCalls };

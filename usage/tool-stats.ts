@@ -1,4 +1,4 @@
-import type { CallFailure, ToolCall } from "./tool-calls.ts";
+import { type CallFailure, judgesTool, type ToolCall } from "./tool-calls.ts";
 
 /** Half-life of a call's weight in a tool's trust: a call a week old counts half as much as one now. */
 export const TRUST_HALF_LIFE_MS = 7 * 24 * 60 * 60 * 1000;
@@ -22,11 +22,17 @@ export function toolTrust(calls: readonly Pick<ToolCall, "t" | "ok">[], now: num
 /** What `org tool stats` shows for one tool. */
 export type ToolStats = {
   tool: string;
+  /** Every call: ok, failed, refused by the input schema, cancelled. */
   calls: number;
   ok: number;
+  /** Calls that failed on inputs the tool's schema accepted: the tool's own failures. */
   failed: number;
   failedBy: Partial<Record<CallFailure | "unknown", number>>;
-  /** ok / calls; undefined without calls. */
+  /** Calls the tool's input schema refused (the caller's mistake): not the tool's failures. */
+  input: number;
+  /** Calls their callers cut before they ended. */
+  cancelled: number;
+  /** ok / (ok + failed): the calls that judge the tool; undefined without any. */
   successRate?: number;
   /** Recency-weighted success (`toolTrust`); undefined without calls. */
   trust?: number;
@@ -44,13 +50,17 @@ function quantile(sorted: readonly number[], share: number): number {
 export function statsOf(tool: string, calls: readonly ToolCall[], now: number): ToolStats {
   const failedBy: ToolStats["failedBy"] = {};
   let ok = 0;
+  let failed = 0;
   let total = 0;
+  const notTheTools = { input: 0, cancelled: 0 };
   for (const call of calls) {
     total += call.ms;
     if (call.ok) ok += 1;
+    else if (call.reason === "input" || call.reason === "cancelled") notTheTools[call.reason] += 1;
     else {
       const reason = call.reason ?? "unknown";
       failedBy[reason] = (failedBy[reason] ?? 0) + 1;
+      failed += 1;
     }
   }
   const durations = calls.map((call) => call.ms).sort((a, b) => a - b);
@@ -60,14 +70,18 @@ export function statsOf(tool: string, calls: readonly ToolCall[], now: number): 
     first = Math.min(first, call.t);
     last = Math.max(last, call.t);
   }
-  const trust = toolTrust(calls, now);
+  const trust = toolTrust(
+    calls.filter((call) => judgesTool(call)),
+    now,
+  );
   return {
     tool,
     calls: calls.length,
     ok,
-    failed: calls.length - ok,
+    failed,
     failedBy,
-    ...(calls.length > 0 ? { successRate: ok / calls.length } : {}),
+    ...notTheTools,
+    ...(ok + failed > 0 ? { successRate: ok / (ok + failed) } : {}),
     ...(trust !== undefined ? { trust } : {}),
     latencyMs: {
       mean: calls.length > 0 ? Math.round(total / calls.length) : 0,

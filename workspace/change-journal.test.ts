@@ -1,10 +1,11 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, setSystemTime, test } from "bun:test";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChangeConflictError } from "./apply-change-set.ts";
 import { computeChangeSet } from "./change-set.ts";
-import { applyAndRecord, listChanges, recordedPatch, undoLastChange } from "./change-journal.ts";
+import { applyAndRecord, CHANGES_DIR, ChangeJournalError, ignoredChanges, listChanges, recordedPatch, undoLastChange } from "./change-journal.ts";
+import { DEFAULT_PROTECTED_PATHS } from "./check-change-set.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-change-journal-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -102,5 +103,68 @@ describe("the change journal", () => {
     };
     expect(() => applyAndRecord(workspace, through)).toThrow();
     expect(readFileSync(join(outside, "target.txt"), "utf8")).toBe("precious\n");
+  });
+
+  test("records go by their own sequence, not their names' dates: a clock set back does not reorder the undo", () => {
+    const workspace = join(root, "ws-clock");
+    const copy = join(root, "copy-clock");
+    write(workspace, { "a.txt": "1\n" });
+    write(copy, { "a.txt": "2\n" });
+    const first = applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }));
+    write(copy, { "a.txt": "3\n" });
+    try {
+      // The machine's clock went back a year: the second change's name sorts before the first's.
+      setSystemTime(new Date(Date.now() - 365 * 24 * 3600 * 1000));
+      const second = applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }));
+      expect(second.id < first.id).toBe(true);
+      expect([first.seq, second.seq]).toEqual([1, 2]);
+      expect(listChanges(workspace).map((record) => record.id)).toEqual([second.id, first.id]);
+    } finally {
+      setSystemTime();
+    }
+    expect(undoLastChange(workspace).seq).toBe(2);
+    expect(readFileSync(join(workspace, "a.txt"), "utf8")).toBe("2\n");
+  });
+
+  test("a record made for another .org (a clone's, an archive's) is ignored: listed as such, never undone", () => {
+    const elsewhere = join(root, "ws-elsewhere");
+    const copy = join(root, "copy-elsewhere");
+    write(elsewhere, { ".npmrc": "registry=https://evil.example/\n" });
+    mkdirSync(copy, { recursive: true });
+    // Made where it was made: taking it back there writes .npmrc again.
+    const made = applyAndRecord(elsewhere, computeChangeSet({ baseDir: elsewhere, changedDir: copy }));
+    const workspace = join(root, "ws-cloned");
+    mkdirSync(join(workspace, CHANGES_DIR), { recursive: true });
+    cpSync(join(elsewhere, CHANGES_DIR, made.id), join(workspace, CHANGES_DIR, made.id), { recursive: true });
+    // Renamed to sort first by date, as a planted one would be.
+    cpSync(join(elsewhere, CHANGES_DIR, made.id), join(workspace, CHANGES_DIR, "29991231T000000-000-aaaaaa"), { recursive: true });
+    const planted = join(workspace, CHANGES_DIR, "29991231T000000-000-aaaaaa", "change.json");
+    writeFileSync(planted, readFileSync(planted, "utf8").replace(made.id, "29991231T000000-000-aaaaaa"));
+    expect(listChanges(workspace)).toEqual([]);
+    expect(ignoredChanges(workspace).sort()).toEqual([made.id, "29991231T000000-000-aaaaaa"].sort());
+    expect(() => undoLastChange(workspace)).toThrow(/no applied change to undo/);
+    expect(existsSync(join(workspace, ".npmrc"))).toBe(false);
+    // The same folder moved keeps its records: the binding is the .org folder itself, not its path.
+    const moved = join(root, "ws-moved");
+    renameSync(elsewhere, moved);
+    expect(listChanges(moved).map((record) => record.id)).toEqual([made.id]);
+  });
+
+  test("an undo is checked as a change is: one that would write a protected path or a link leading outside is refused whole", () => {
+    const workspace = join(root, "ws-recheck");
+    const copy = join(root, "copy-recheck");
+    write(workspace, { "notes.md": "mine\n", "keep.txt": "k\n" });
+    symlinkSync("../../shared", join(workspace, "shared"));
+    mkdirSync(copy, { recursive: true });
+    write(copy, { "keep.txt": "k\n" });
+    // The change removed notes.md and the user's link that leads outside.
+    applyAndRecord(workspace, computeChangeSet({ baseDir: workspace, changedDir: copy }));
+    const rules = { protectedPaths: [...DEFAULT_PROTECTED_PATHS, "notes.md"] };
+    expect(() => undoLastChange(workspace, { rules })).toThrow(ChangeJournalError);
+    expect(() => undoLastChange(workspace, { rules })).toThrow(
+      /"notes\.md": a protected path[\s\S]*"shared": a link to "\.\.\/\.\.\/shared", outside the workspace/,
+    );
+    expect(existsSync(join(workspace, "notes.md"))).toBe(false);
+    expect(lstatSync(join(workspace, "shared"), { throwIfNoEntry: false })).toBeUndefined();
   });
 });

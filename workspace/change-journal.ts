@@ -2,9 +2,10 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { ensurePrivateDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { applyChangeSet, reverseChangeSet } from "./apply-change-set.ts";
 import { type ChangeSet, type FileVersion, readFileNoFollow } from "./change-set.ts";
+import { checkChangeSet } from "./check-change-set.ts";
 import { diffStats, unifiedDiff } from "./unified-diff.ts";
 
 /** Where applied changes are recorded: `.org/changes/<id>/`. */
@@ -21,6 +22,13 @@ const StoredVersion = z.discriminatedUnion("type", [
 /** One applied change as `.org/changes/<id>/change.json` keeps it; the bytes sit beside it in `before/` and `after/`. */
 export const ChangeRecord = z.object({
   id: z.string().regex(/^[0-9]{8}T[0-9]{6}-[0-9]{3}-[a-z0-9]{6}$/),
+  /** Its place in this workspace's journal: one more than the highest before it. Records are ordered by it, never by their names' dates. */
+  seq: z.int().min(1),
+  /**
+   * The sha256 of this workspace's `.org` folder identity (`orgDirIdentity`), the id and the sequence: a record copied
+   * in with someone else's folder (a clone that ships `.org/changes/`) names another folder, and is ignored.
+   */
+  workspace: z.string().regex(/^[0-9a-f]{64}$/),
   time: z.string(),
   sessionId: z.string().optional(),
   /** The user turn and the reply (the room message's id) whose tool call made the change. */
@@ -35,6 +43,9 @@ export const ChangeRecord = z.object({
   undone: z.string().optional(),
 });
 export type ChangeRecord = z.infer<typeof ChangeRecord>;
+
+/** What a change, and so its undo, may not touch: the rules `checkChangeSet` applies (its defaults for what is left out). */
+export type ChangeRules = Pick<NonNullable<Parameters<typeof checkChangeSet>[1]>, "limits" | "protectedPaths" | "secretPaths">;
 
 /** Nothing left to undo, or the journal cannot be read; the message says what to do. */
 export class ChangeJournalError extends Error {
@@ -55,6 +66,7 @@ export function applyAndRecord(
 ): ChangeRecord {
   const now = new Date();
   const id = changeId(now);
+  const seq = 1 + Math.max(0, ...boundRecords(workspaceDir).map((record) => record.seq));
   const directory = ensurePrivateDir(join(workspaceDir, CHANGES_DIR, id));
   ensurePrivateDir(join(directory, "before"));
   ensurePrivateDir(join(directory, "after"));
@@ -74,6 +86,8 @@ export function applyAndRecord(
   };
   const record: ChangeRecord = {
     id,
+    seq,
+    workspace: workspaceBinding(workspaceDir, id, seq),
     time: now.toISOString(),
     ...origin,
     stats: diffStats(changeSet),
@@ -116,20 +130,34 @@ export function keepConflictedChange(workspaceDir: string, patch: string): strin
   return join(directory, "patch.diff");
 }
 
-/** Every recorded change, newest first; an unreadable record is left out. */
+/** Every recorded change of this workspace, newest (highest `seq`) first; an unreadable record, or one made elsewhere, is left out. */
 export function listChanges(workspaceDir: string): ChangeRecord[] {
-  let ids: string[];
+  return boundRecords(workspaceDir).filter((record) => record.undone !== "never applied");
+}
+
+/** The names under `.org/changes/` that are no record of this workspace's: unreadable, or made for another `.org` (a clone's). */
+export function ignoredChanges(workspaceDir: string): string[] {
+  const bound = new Set(boundRecords(workspaceDir).map((record) => record.id));
+  return journalNames(workspaceDir).filter((name) => !bound.has(name));
+}
+
+/** Every record bound to this workspace (never-applied ones too), by `seq`, newest first; ties by time, then id. */
+function boundRecords(workspaceDir: string): ChangeRecord[] {
+  const records = journalNames(workspaceDir).flatMap((id) => readRecord(workspaceDir, id) ?? []);
+  const order = (a: ChangeRecord, b: ChangeRecord) => b.seq - a.seq || (a.time < b.time ? 1 : a.time > b.time ? -1 : a.id < b.id ? 1 : -1);
+  return records.filter((record) => record.workspace === workspaceBinding(workspaceDir, record.id, record.seq)).sort(order);
+}
+
+function journalNames(workspaceDir: string): string[] {
   try {
-    ids = readdirSync(join(workspaceDir, CHANGES_DIR));
+    return readdirSync(join(workspaceDir, CHANGES_DIR));
   } catch {
     return [];
   }
-  const records: ChangeRecord[] = [];
-  for (const id of ids.sort().reverse()) {
-    const record = readRecord(workspaceDir, id);
-    if (record && record.undone !== "never applied") records.push(record);
-  }
-  return records;
+}
+
+function workspaceBinding(workspaceDir: string, id: string, seq: number): string {
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify([orgDirIdentity(workspaceDir), id, seq])).digest("hex");
 }
 
 /** The change set a record stands for, its bytes read back from the journal. */
@@ -153,13 +181,22 @@ export function recordedPatch(workspaceDir: string, record: ChangeRecord): strin
 }
 
 /**
- * Reverts the newest change not yet undone (each call goes one further back) and marks it undone; returns it.
- * Refused with ChangeConflictError, naming the files, when any changed since, unless `force`.
+ * Reverts the newest change not yet undone (each call goes one further back) and marks it undone; returns it. The
+ * undo is a change like any other: checked by `checkChangeSet` under `rules` (protected and secret paths, links,
+ * sizes), refused whole with ChangeJournalError saying why; and refused with ChangeConflictError, naming the files,
+ * when any changed since, unless `force`.
  */
-export function undoLastChange(workspaceDir: string, options: { force?: boolean } = {}): ChangeRecord {
+export function undoLastChange(workspaceDir: string, options: { force?: boolean; rules?: ChangeRules } = {}): ChangeRecord {
   const record = listChanges(workspaceDir).find((change) => change.undone === undefined);
   if (record === undefined) throw new ChangeJournalError("there is no applied change to undo (org undo --list shows what was recorded)");
-  applyChangeSet(workspaceDir, reverseChangeSet(loadChangeSet(workspaceDir, record)), { force: options.force, what: `the undo of change ${record.id}` });
+  const undo = reverseChangeSet(loadChangeSet(workspaceDir, record));
+  const check = checkChangeSet(undo, { ...options.rules, workspaceDir });
+  if (!check.ok) {
+    throw new ChangeJournalError(
+      `the undo of change ${record.id} was refused, as a change would be: ${check.message.replace(/^the change was refused whole; /, "")}`,
+    );
+  }
+  applyChangeSet(workspaceDir, undo, { force: options.force, what: `the undo of change ${record.id}` });
   const undone = { ...record, undone: new Date().toISOString() };
   markUndone(workspaceDir, undone);
   return undone;

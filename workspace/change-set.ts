@@ -24,8 +24,8 @@ export const DEFAULT_READ_BYTES = 8 * 1024 * 1024;
 
 /**
  * What differs between `baseDir` (the workspace) and `changedDir` (a private copy a command ran on): added,
- * modified, deleted files and executable-bit changes; links and special files are listed as they are, never
- * followed or opened. Directories count only through what they hold. With `paths`, only those paths are
+ * modified, deleted files and executable-bit changes (a changed file's mode as `carriedMode` leaves it); links and
+ * special files are listed as they are, never followed or opened. Directories count only through what they hold. With `paths`, only those paths are
  * compared (a private copy knows which it changed); otherwise both trees whole, leaving out `.org/` and `.git/`.
  */
 export function computeChangeSet(options: {
@@ -64,8 +64,17 @@ export function isBinary(content: Uint8Array): boolean {
   return content.subarray(0, 8000).includes(0);
 }
 
-function describeChange(path: string, before: FileVersion | undefined, after: FileVersion | undefined): FileChange | undefined {
-  if (before === undefined && after === undefined) return undefined;
+/**
+ * The mode a changed file is carried with: as it was when only its content changed, else without the group and other
+ * write bits and the set-id and sticky bits (the executable bits kept): a 0777 or 4755 file a command made lands 0755.
+ */
+function carriedMode(before: FileVersion | undefined, mode: number): number {
+  return before?.type === "file" && before.mode === mode ? mode : mode & 0o755;
+}
+
+function describeChange(path: string, before: FileVersion | undefined, changed: FileVersion | undefined): FileChange | undefined {
+  if (before === undefined && changed === undefined) return undefined;
+  const after = changed?.type === "file" ? { ...changed, mode: carriedMode(before, changed.mode) } : changed;
   if (before === undefined) return { path, status: "added", after };
   if (after === undefined) return { path, status: "deleted", before };
   if (sameContent(before, after)) {

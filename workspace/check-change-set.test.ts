@@ -58,6 +58,18 @@ describe("checkChangeSet", () => {
     expect(checkChangeSet({ changes: [text("src/Environment.ts"), text("docs/ORG.md")] })).toEqual({ ok: true });
   });
 
+  test("a link at a folder above a protected pattern is refused, in any case; a link elsewhere or below a name in any folder is not", () => {
+    const link = (path: string, target = "x"): FileChange => ({ path, status: "added", after: { type: "symlink", target } });
+    for (const path of ["tools", "workflows", "Tools", "WORKFLOWS"]) expect(refusedFor(link(path))).toContain("a link at a folder above protected paths");
+    // The folder a pattern ending in /** names is that pattern's own.
+    for (const path of ["tools/generated", ".org"]) expect(refusedFor(link(path, path.includes("/") ? "../x" : "x"))).toContain("a protected path");
+    const protectedPaths = [...DEFAULT_PROTECTED_PATHS, "deep/**/secret.txt"];
+    expect(checkChangeSet({ changes: [link("deep/a/b", "../../x")] }, { protectedPaths }).ok).toBe(false);
+    // A link that is no parent of a protected pattern: `**/.git/**` and `.npmrc` are protected wherever a link leads.
+    for (const path of ["docs", "src/lib", "toolsx", "vendor/pkg"])
+      expect(checkChangeSet({ changes: [link(path, path.includes("/") ? "../x" : "x")] }).ok).toBe(true);
+  });
+
   test("allowedPaths limits what a change may touch", () => {
     const check = checkChangeSet({ changes: [text("out/a.json"), text("src/b.ts")] }, { allowedPaths: ["out/**"] });
     expect(check.ok ? [] : check.refusals.map((refusal) => refusal.path)).toEqual(["src/b.ts"]);

@@ -17,7 +17,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyChangedPaths, openPrivateCopy, refreshPrivateCopy, takeChangeSet, workspaceChangedPaths } from "./private-copy.ts";
+import { measureTree } from "../sandbox/measure-tree.ts";
 import { SPARE_NAME } from "./spare-copy.ts";
+import { heldBySnapshot } from "./tree-snapshot.ts";
 import { COPIES_DIR, WorkspaceCopies } from "./workspace-copies.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-private-copy-"));
@@ -32,7 +34,7 @@ describe("a private copy", () => {
     writeFileSync(join(workspaceDir, "src/a.ts"), "a\n");
     writeFileSync(join(workspaceDir, "b.txt"), "b\n");
     writeFileSync(join(workspaceDir, ".org/secret"), "s\n");
-    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "copy") });
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "copy"), secretPaths: [] });
     expect(readFileSync(join(copy.copyDir, "src/a.ts"), "utf8")).toBe("a\n");
     expect(existsSync(join(copy.copyDir, ".org"))).toBe(false);
     expect(existsSync(join(copy.copyDir, ".git"))).toBe(false);
@@ -64,7 +66,7 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     mkdirSync(join(workspaceDir, "lib/deep"), { recursive: true });
     for (const name of ["one", "two", "three"]) writeFileSync(join(workspaceDir, name), `${name}\n`);
     writeFileSync(join(workspaceDir, "lib/deep/x"), "x\n");
-    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "level-copy") });
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "level-copy"), secretPaths: [] });
     const before = inodes(copy.copyDir, ["one", "two", "three"]);
 
     writeFileSync(join(workspaceDir, "one"), "the user's one\n");
@@ -98,7 +100,7 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     chmodSync(workspaceDir, 0o755);
     for (const name of ["kept", "edited", "tampered"]) writeFileSync(join(workspaceDir, name), `${name}\n`);
     const copies = new WorkspaceCopies();
-    const first = copies.sessionCopy(workspaceDir, "first");
+    const first = copies.sessionCopy(workspaceDir, "first", []);
     const kept = statSync(join(first.copyDir, "kept")).ino;
     writeFileSync(join(first.copyDir, "edited"), "a command's edit, never applied\n");
     copyChangedPaths(first);
@@ -113,7 +115,7 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     writeFileSync(join(spare, "tampered"), "TAMPERED\n");
     utimesSync(join(spare, "tampered"), tamperedAt.atime, tamperedAt.mtime);
 
-    const second = copies.sessionCopy(workspaceDir, "second");
+    const second = copies.sessionCopy(workspaceDir, "second", []);
     expect(existsSync(join(workspaceDir, COPIES_DIR, SPARE_NAME))).toBe(false);
     expect(statSync(join(second.copyDir, "kept")).ino).toBe(kept);
     expect(readFileSync(join(second.copyDir, "edited"), "utf8")).toBe("the user's edit\n");
@@ -121,7 +123,7 @@ describe("keeping the copy level costs what changed, not the workspace", () => {
     expect(copyChangedPaths(second)).toEqual([]);
 
     // Two sessions closing leave one spare, not two copies.
-    copies.sessionCopy(workspaceDir, "third");
+    copies.sessionCopy(workspaceDir, "third", []);
     copies.release(workspaceDir, "second");
     copies.release(workspaceDir, "third");
     expect(readdirSync(join(workspaceDir, COPIES_DIR))).toEqual([SPARE_NAME]);
@@ -137,7 +139,7 @@ describe("a link a command put in place of a folder", () => {
     const elsewhere = join(root, "swapped-elsewhere");
     mkdirSync(elsewhere);
     writeFileSync(join(elsewhere, "keep.txt"), "a host file the sandbox cannot see\n");
-    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "swapped-copy") });
+    const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "swapped-copy"), secretPaths: [] });
 
     // The command (in the sandbox) replaces src/ with a link whose target, read on the host, is that folder.
     rmSync(join(copy.copyDir, "src"), { recursive: true });
@@ -155,4 +157,18 @@ describe("a link a command put in place of a folder", () => {
     expect(readFileSync(join(copy.copyDir, "src/keep.txt"), "utf8")).toBe("the project's file\n");
     expect(copyChangedPaths(copy)).toEqual([]);
   });
+});
+
+test("what a copy holds is known from its baseline, counted as the watchdog walks it: its bound costs no walk", () => {
+  const workspaceDir = join(root, "held");
+  mkdirSync(join(workspaceDir, "src/deep"), { recursive: true });
+  writeFileSync(join(workspaceDir, "src/a.ts"), "a\n".repeat(5000));
+  writeFileSync(join(workspaceDir, "src/deep/b.bin"), Buffer.alloc(70_000, 1));
+  symlinkSync("src/a.ts", join(workspaceDir, "short"));
+  symlinkSync(`src/${"d".repeat(200)}`, join(workspaceDir, "long"));
+  const copy = openPrivateCopy({ workspaceDir, copyDir: join(root, "held-copy"), secretPaths: [] });
+  writeFileSync(join(copy.copyDir, "src/new.txt"), "new\n".repeat(3000));
+  refreshPrivateCopy(copy);
+  const walked = measureTree(copy.copyDir, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  expect(heldBySnapshot(copy.copyBaseline)).toEqual({ bytes: walked.bytes, entries: walked.entries });
 });

@@ -1,6 +1,7 @@
 import { chmodSync, constants, copyFileSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type ChangeSet, computeChangeSet } from "./change-set.ts";
+import { secretPathMatcher } from "./check-change-set.ts";
 import { type EntryState, entryState, entryStateBelow, sameState, snapshotTree, TreeTooLargeError, type TreeSnapshot } from "./tree-snapshot.ts";
 
 /**
@@ -23,6 +24,8 @@ export type PrivateCopy = {
   dirty: Set<string> | undefined;
   /** Entries either tree may hold (a hostile command could make millions). */
   maxEntries: number;
+  /** `sandbox.secretPaths`: files (and folders) of the workspace never copied, so a command never sees them. */
+  secretPaths: readonly string[];
   /** Give every copied entry to this uid (the sandbox's host uid when org runs as root), so the sandbox can write it. */
   owner?: number;
 };
@@ -33,11 +36,12 @@ export const DEFAULT_COPY_ENTRIES = 200_000;
  * Makes `copyDir` a copy of the workspace (creating it, or bringing an old copy level: without baselines every
  * entry is copied again) and returns it with its baselines. Files are copied (a reflink where the file system
  * offers one), never hard-linked: the sandbox could otherwise write through a link into the workspace. Special
- * files (FIFOs, devices, sockets) are not copied.
+ * files (FIFOs, devices, sockets) and secret paths (`secretPaths`; none for a copy no command sees) are not copied.
  */
 export function openPrivateCopy(options: {
   workspaceDir: string;
   copyDir: string;
+  secretPaths: readonly string[];
   maxEntries?: number;
   owner?: number;
   /** What both trees were when this copy was last level (kept across sessions by `takeSpare`): only what changed since is copied. */
@@ -51,10 +55,25 @@ export function openPrivateCopy(options: {
     copyBaseline: options.baselines?.copy ?? new Map(),
     dirty: undefined,
     maxEntries: options.maxEntries ?? DEFAULT_COPY_ENTRIES,
+    secretPaths: options.secretPaths,
     ...(options.owner !== undefined ? { owner: options.owner } : {}),
   };
+  if (options.baselines) forgetSecretChanges(copy);
   refreshPrivateCopy(copy);
   return copy;
+}
+
+/**
+ * Baselines kept from another session may have been made under other `secretPaths`: a path secret now is forgotten
+ * from the copy's (so the refresh removes it from the copy), one no longer secret that the copy lacks from the
+ * workspace's (so the refresh copies it).
+ */
+function forgetSecretChanges(copy: PrivateCopy): void {
+  const isSecret = secretPathMatcher(copy.secretPaths);
+  for (const path of copy.copyBaseline.keys()) if (isSecret(path) !== undefined) copy.copyBaseline.delete(path);
+  for (const [path, state] of copy.workspaceBaseline) {
+    if (isSecret(path) === undefined && copyable(state) !== undefined && !copy.copyBaseline.has(path)) copy.workspaceBaseline.delete(path);
+  }
 }
 
 /**
@@ -88,6 +107,9 @@ export function refreshPrivateCopy(copy: PrivateCopy): void {
 
 /** Makes each path in `fix` in the copy what it is in `workspaceNow` (absent, a folder, a file or a link), and records its new state. */
 function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<string>): void {
+  const isSecret = secretPathMatcher(copy.secretPaths);
+  // A secret path is wanted absent: never copied, and removed should a command have made it.
+  const wantedAt = (path: string) => (isSecret(path) === undefined ? copyable(workspaceNow.get(path)) : undefined);
   // Sorted, a folder comes before what it holds: a folder removed whole takes what it holds with it, unvisited (a
   // command's node_modules is one removal, not one per file).
   const sorted = [...fix].sort();
@@ -98,7 +120,7 @@ function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<s
     // Below a link a command put in place of a folder lies no entry of the copy: the link itself goes, never what it points at.
     const have = entryStateBelow(copy.copyDir, path);
     if (have === undefined) continue;
-    const wanted = copyable(workspaceNow.get(path));
+    const wanted = wantedAt(path);
     if (wanted === undefined || wanted.type !== have.type || have.type !== "directory") {
       rmSync(join(copy.copyDir, path), { recursive: true, force: true });
       if (have.type === "directory") removedFolders.add(path);
@@ -106,7 +128,7 @@ function level(copy: PrivateCopy, workspaceNow: TreeSnapshot, fix: ReadonlySet<s
   }
   forgetBelow(copy.copyBaseline, removedFolders);
   for (const path of sorted) {
-    const wanted = copyable(workspaceNow.get(path));
+    const wanted = wantedAt(path);
     // Gone with its folder, and forgotten with it; the workspace holds nothing below a folder the copy had to remove.
     if (wanted === undefined && isBelow(path, removedFolders)) continue;
     const target = join(copy.copyDir, path);
@@ -140,7 +162,7 @@ function makeParents(copy: PrivateCopy, workspaceNow: TreeSnapshot, path: string
     if (have?.type === "directory") continue;
     if (have !== undefined) return false;
     const state = workspaceNow.get(folder);
-    copyEntry("", target, state?.type === "directory" ? state : { type: "directory", mode: 0o755 });
+    copyEntry("", target, state?.type === "directory" ? state : { type: "directory", mode: 0o755, blocks: 0 });
     if (copy.owner !== undefined) lchownSync(target, copy.owner, copy.owner);
     const now = entryState(target);
     if (now) copy.copyBaseline.set(folder, now);

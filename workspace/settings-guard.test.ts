@@ -74,3 +74,32 @@ test("names a case-insensitive file system takes for org's settings (.ENV, Bunfi
   expect(existsSync(join(workspace, ".ENV"))).toBe(false);
   expect(existsSync(join(workspace, "Notes.md"))).toBe(true);
 });
+
+test("a call that makes tools/ or workflows/ a link has the link removed and the folders' files put back", () => {
+  const workspace = join(base, "w4");
+  mkdirSync(join(workspace, "workflows"), { recursive: true });
+  mkdirSync(join(workspace, "tools", "generated", "slugify"), { recursive: true });
+  writeFileSync(join(workspace, "workflows", "lines.json"), '{"steps":[]}\n');
+  writeFileSync(join(workspace, "tools", "generated", "slugify", "tool.ts"), "export default 1;\n");
+  const before = snapshotSettings(workspace);
+
+  // The folders moved aside and links put where they were, to folders of the call's own.
+  for (const [folder, planted] of [
+    ["workflows", "pwn.json"],
+    ["tools", "generated/pwn_tool/tool.ts"],
+  ] as const) {
+    rmSync(join(workspace, folder), { recursive: true });
+    mkdirSync(join(workspace, `${folder}-x`, planted, ".."), { recursive: true });
+    writeFileSync(join(workspace, `${folder}-x`, planted), "planted\n");
+    symlinkSync(`${folder}-x`, join(workspace, folder));
+  }
+
+  const { changed, unrestored } = restoreSettings(workspace, before);
+  expect(changed).toEqual(["tools", "tools/generated/slugify/tool.ts", "workflows", "workflows/lines.json"]);
+  expect(unrestored).toEqual([]);
+  expect(lstatSync(join(workspace, "tools")).isDirectory()).toBe(true);
+  expect(lstatSync(join(workspace, "workflows")).isDirectory()).toBe(true);
+  expect(readFileSync(join(workspace, "tools", "generated", "slugify", "tool.ts"), "utf8")).toBe("export default 1;\n");
+  expect(readFileSync(join(workspace, "workflows", "lines.json"), "utf8")).toBe('{"steps":[]}\n');
+  expect(existsSync(join(workspace, "tools", "generated", "pwn_tool"))).toBe(false);
+});

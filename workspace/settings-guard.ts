@@ -1,7 +1,7 @@
 import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/org-config.ts";
-import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, linkOnTheWay, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
 import { replaceInsideWorkspace } from "../security/safe-file-write.ts";
 import { type FileVersion, readVersion } from "./change-set.ts";
 import { sameVersion, writableEntry } from "./apply-change-set.ts";
@@ -99,8 +99,13 @@ function guardedPaths(workspaceDir: string): string[] {
   // Folded, as the change checks match them: on a case-insensitive file system `.ENV` is the `.env` bun reads.
   const settings = new Set([CONFIG_FILE_NAME, "bunfig.toml", ".npmrc"]);
   const paths = top.filter((name) => settings.has(folded(name)) || folded(name).startsWith(".env"));
-  paths.push(...names(join(workspaceDir, "workflows")).flatMap((name) => (name.endsWith(".json") ? [`workflows/${name}`] : [])));
-  paths.push(...filesUnder(workspaceDir, GENERATED_TOOLS_DIR));
+  // A link on the way to either folder is guarded itself (a new one is removed), and nothing is read through it.
+  const workflowsLink = linkOnTheWay(workspaceDir, WORKFLOWS_DIR);
+  if (workflowsLink !== undefined) paths.push(workflowsLink);
+  else paths.push(...names(join(workspaceDir, WORKFLOWS_DIR)).flatMap((name) => (name.endsWith(".json") ? [`${WORKFLOWS_DIR}/${name}`] : [])));
+  const toolsLink = linkOnTheWay(workspaceDir, GENERATED_TOOLS_DIR);
+  if (toolsLink !== undefined) paths.push(toolsLink);
+  else paths.push(...filesUnder(workspaceDir, GENERATED_TOOLS_DIR));
   return paths;
 }
 

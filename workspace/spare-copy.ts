@@ -61,9 +61,9 @@ export function takeSpare(root: string, copyDir: string): { workspace: TreeSnaps
 function encode(snapshot: TreeSnapshot): Encoded[] {
   const entries: Encoded[] = [];
   for (const [path, state] of snapshot) {
-    if (state.type === "file") entries.push([path, "f", state.mode, state.size, `${state.mtimeNs}`, `${state.ctimeNs}`, `${state.ino}`]);
-    else if (state.type === "symlink") entries.push([path, "l", state.target]);
-    else if (state.type === "directory") entries.push([path, "d", state.mode]);
+    if (state.type === "file") entries.push([path, "f", state.mode, state.size, `${state.mtimeNs}`, `${state.ctimeNs}`, `${state.ino}`, state.blocks]);
+    else if (state.type === "symlink") entries.push([path, "l", state.target, state.blocks]);
+    else if (state.type === "directory") entries.push([path, "d", state.mode, state.blocks]);
     else entries.push([path, state.type]);
   }
   return entries;
@@ -81,7 +81,7 @@ function decode(value: unknown): TreeSnapshot {
 }
 
 function decodeState(entry: unknown[]): EntryState {
-  const [, kind, a, b, c, d, e] = entry;
+  const [, kind, a, b, c, d, e, f] = entry;
   const int = (value: unknown) => {
     if (typeof value !== "number" || !Number.isInteger(value)) throw new TypeError("not an integer");
     return value;
@@ -90,9 +90,10 @@ function decodeState(entry: unknown[]): EntryState {
     if (typeof value !== "string" || !/^\d+$/.test(value)) throw new TypeError("not a saved number");
     return BigInt(value);
   };
-  if (kind === "f") return { type: "file", mode: int(a), size: int(b), mtimeNs: big(c), ctimeNs: big(d), ino: big(e) };
-  if (kind === "l" && typeof a === "string") return { type: "symlink", target: a };
-  if (kind === "d") return { type: "directory", mode: int(a) };
+  // A spare saved before blocks were kept has none: it is no spare (the copy is made again whole), never a wrong count.
+  if (kind === "f") return { type: "file", mode: int(a), size: int(b), mtimeNs: big(c), ctimeNs: big(d), ino: big(e), blocks: int(f) };
+  if (kind === "l" && typeof a === "string") return { type: "symlink", target: a, blocks: int(b) };
+  if (kind === "d") return { type: "directory", mode: int(a), blocks: int(b) };
   if (kind === "fifo" || kind === "device" || kind === "socket") return { type: kind };
   throw new TypeError("not a saved state");
 }

@@ -2,11 +2,14 @@ import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from "node:fs"
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 
-/** What one path of a tree is, as `lstat` sees it: never through a link. */
+/**
+ * What one path of a tree is, as `lstat` sees it: never through a link. `blocks` are the 512-byte blocks it holds on
+ * disk, as the sandbox's watchdog counts a tree (`measureTree`).
+ */
 export type EntryState =
-  | { type: "file"; mode: number; size: number; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }
-  | { type: "symlink"; target: string }
-  | { type: "directory"; mode: number }
+  | { type: "file"; mode: number; size: number; mtimeNs: bigint; ctimeNs: bigint; ino: bigint; blocks: number }
+  | { type: "symlink"; target: string; blocks: number }
+  | { type: "directory"; mode: number; blocks: number }
   | { type: "fifo" | "device" | "socket" };
 
 /** Every path of a tree (workspace-relative, `/`-separated) and what it is, in walk order. */
@@ -55,11 +58,12 @@ export function entryState(path: string): EntryState | undefined {
   } catch {
     return undefined;
   }
+  const blocks = Number(stat.blocks);
   if (stat.isFile()) {
-    return { type: "file", mode: Number(stat.mode & 0o7777n), size: Number(stat.size), mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, ino: stat.ino };
+    return { type: "file", mode: Number(stat.mode & 0o7777n), size: Number(stat.size), mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, ino: stat.ino, blocks };
   }
-  if (stat.isDirectory()) return { type: "directory", mode: Number(stat.mode & 0o7777n) };
-  if (stat.isSymbolicLink()) return { type: "symlink", target: readlinkSync(path) };
+  if (stat.isDirectory()) return { type: "directory", mode: Number(stat.mode & 0o7777n), blocks };
+  if (stat.isSymbolicLink()) return { type: "symlink", target: readlinkSync(path), blocks };
   if (stat.isFIFO()) return { type: "fifo" };
   if (stat.isSocket()) return { type: "socket" };
   return { type: "device" };
@@ -76,6 +80,21 @@ export function entryStateBelow(root: string, path: string): EntryState | undefi
     if (entryState(join(root, ...parts.slice(0, depth)))?.type !== "directory") return undefined;
   }
   return entryState(join(root, path));
+}
+
+/**
+ * The bytes and entries a tree held when `snapshot` was taken, counted as the sandbox's watchdog counts a tree
+ * (`measureTree`: allocated blocks, a hard-linked file once, links and folders too), without a walk.
+ */
+export function heldBySnapshot(snapshot: TreeSnapshot): { bytes: number; entries: number } {
+  let bytes = 0;
+  const files = new Set<bigint>();
+  for (const state of snapshot.values()) {
+    if (state.type === "file" && files.has(state.ino)) continue;
+    if (state.type === "file") files.add(state.ino);
+    if ("blocks" in state) bytes += state.blocks * 512;
+  }
+  return { bytes, entries: snapshot.size };
 }
 
 /** Whether two states are the same without reading content: same kind, mode, size, times and inode. */

@@ -3,41 +3,86 @@ import { join, resolve } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
-import { WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
+import { type SandboxPolicy, WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import type { PrivateCopy } from "./private-copy.ts";
+import { SecretFileScan } from "./secret-files.ts";
+import { heldBySnapshot, TreeTooLargeError } from "./tree-snapshot.ts";
 import type { WorkspaceCopies } from "./workspace-copies.ts";
 
 /** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
-export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "maskedDirs" | "workingDir"> & {
+export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "grownMounts" | "maskedDirs" | "maskedFiles" | "workingDir"> & {
   copy?: PrivateCopy;
   /** Why the workspace is not shown this call, with the fix; the command then starts in /scratch. */
   notShown?: string;
 };
 
 /**
- * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` hidden under an
- * empty tmpfs (a bind, not a copy: a big tree costs nothing); "write" binds the session's private copy (from
- * `copies`), brought level with the workspace first, writable at /workspace, the real `.git/` read-only over it;
- * "none" mounts nothing (commands start in /scratch).
+ * Who asks for a view: the session (whose copy the write view uses), its policy's `secretPaths`, and the copies and
+ * secret scans kept between its calls (`workspaceCopies`).
  */
-export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: { sessionId?: string; workspaceCopies: WorkspaceCopies }): ViewMounts {
-  if (view !== "write") return readOnlyViewMounts(view, workspaceDir);
+export type ViewSession = { sessionId?: string; sandboxPolicy: Pick<SandboxPolicy, "secretPaths">; workspaceCopies: WorkspaceCopies };
+
+// The folder the real .git/ is mounted on in the copy (the baseline never holds it): one entry, one folder's blocks.
+const EMPTY_FOLDER_BYTES = 4096;
+
+/**
+ * The sandbox mounts for `view`: "read" binds the workspace read-only at /workspace with `.org/` and every secret
+ * folder hidden under an empty tmpfs and every secret file under an empty read-only file (a bind, not a copy: a big
+ * tree costs a walk of its folders, and a repeated call an lstat of each); "write" binds the session's private copy
+ * (from `workspaceCopies`), brought level with the workspace first (no secret file in it), writable at /workspace,
+ * the real `.git/` read-only over it; "none" mounts nothing (commands start in /scratch).
+ */
+export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: ViewSession): ViewMounts {
+  if (view !== "write") return readOnlyViewMounts(view, workspaceDir, session);
   const root = resolve(workspaceDir);
-  const copy = session.workspaceCopies.sessionCopy(root, session.sessionId);
+  const copy = session.workspaceCopies.sessionCopy(root, session.sessionId, session.sandboxPolicy.secretPaths);
   const gitDir = join(root, ".git");
   const git = isDirectory(gitDir) ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
-  return { writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }], readOnlyMounts: git, workingDir: WORKSPACE_MOUNT, copy };
+  // What the copy holds now (level with its baseline), counted as the watchdog counts: a command may add scratch's
+  // bounds to it, no more.
+  const held = heldBySnapshot(copy.copyBaseline);
+  return {
+    writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }],
+    grownMounts: [{ dir: copy.copyDir, shownAs: WORKSPACE_MOUNT, heldBytes: held.bytes + EMPTY_FOLDER_BYTES, heldEntries: held.entries + 1 }],
+    readOnlyMounts: git,
+    workingDir: WORKSPACE_MOUNT,
+    copy,
+  };
 }
 
-/** The mounts of a view that makes no copy: "read" (the workspace read-only at /workspace, `.org/` hidden) or "none". */
-export function readOnlyViewMounts(view: "read" | "none", workspaceDir: string): ViewMounts {
+/**
+ * The mounts of a view that makes no copy: "read" (the workspace read-only at /workspace, `.org/` and the secret
+ * files of the policy's `secretPaths` hidden) or "none". The scan of secret files is the one `workspaceCopies` keeps
+ * when given (a repeated call reads only changed folders), else a fresh one (a view opened once, an MCP server's).
+ */
+export function readOnlyViewMounts(
+  view: "read" | "none",
+  workspaceDir: string,
+  session: Pick<ViewSession, "sandboxPolicy"> & { workspaceCopies?: WorkspaceCopies },
+): ViewMounts {
   if (view === "none") return {};
   const root = resolve(workspaceDir);
   const closed = closedToSandbox(root);
   if (closed) return { notShown: closed };
   ensurePrivateDir(join(root, ORG_DIR));
-  return { readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }], maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`], workingDir: WORKSPACE_MOUNT };
+  const { secretPaths } = session.sandboxPolicy;
+  let secrets: { files: string[]; folders: string[] };
+  try {
+    secrets = (session.workspaceCopies?.secretScan(root, secretPaths) ?? new SecretFileScan(root, secretPaths)).scan();
+  } catch (error) {
+    if (!(error instanceof TreeTooLargeError)) throw error;
+    return {
+      notShown: `the workspace is not shown at ${WORKSPACE_MOUNT}: ${error.message}. Set sandbox.workspace to "none" in org.config.json, or start org in a smaller folder.`,
+    };
+  }
+  const inside = (path: string) => `${WORKSPACE_MOUNT}/${path}`;
+  return {
+    readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }],
+    maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`, ...secrets.folders.map(inside)],
+    ...(secrets.files.length > 0 ? { maskedFiles: secrets.files.map(inside) } : {}),
+    workingDir: WORKSPACE_MOUNT,
+  };
 }
 
 /**

@@ -144,6 +144,25 @@ export class LineEditor {
     });
   }
 
+  /**
+   * Writes output that arrives while a line may be open (a server's notice, a promotion): on a terminal, the prompt and
+   * what was typed so far are taken away, the text is written where they were, and both are drawn again below it,
+   * the cursor where it was. With no line open, or off a terminal, the text is written as it is.
+   */
+  writeAbove(text: string): void {
+    const reading = this.reading;
+    if (!reading || !this.output.isTTY || text === "") {
+      this.output.write(text);
+      return;
+    }
+    let sequence = "";
+    if (reading.renderedCursorRow > 0) sequence += `\x1b[${reading.renderedCursorRow}A`;
+    // The output starts on the prompt's first row and ends a line of its own, so the prompt comes back whole under it.
+    this.output.write(`${sequence}\r\x1b[J${text}${text.endsWith("\n") ? "" : "\r\n"}`);
+    reading.renderedCursorRow = 0;
+    this.render();
+  }
+
   /** Whether `keys` answers take one key here (input is a terminal) or need Enter too. */
   get answersWithOneKey(): boolean {
     return Boolean(this.input.isTTY);

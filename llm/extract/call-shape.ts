@@ -9,11 +9,22 @@ export function isToolName(name: unknown): name is string {
   return typeof name === "string" && TOOL_NAME.test(name);
 }
 
+/** The tools a request declared, or `"any"`: whatever name a request could declare. */
+export type DeclaredTools = ReadonlySet<string> | "any";
+
+/** Whether `name` is one of `declared`. */
+export function isDeclared(declared: DeclaredTools, name: string): boolean {
+  return declared === "any" ? isToolName(name) : declared.has(name);
+}
+
 type Shape = {
   /** Inside an explicit marker (`<tool_call>`, `[TOOL_CALLS]`, …): a call may omit its arguments. */
   explicit: boolean;
-  /** Names the request declared; enables the `{"<toolname>": {…}}` shape inside explicit markers. */
-  toolNames?: ReadonlySet<string>;
+  /**
+   * Names the request declared; enables the `{"<toolname>": {…}}` shape inside explicit markers. `"any"` takes every
+   * name that could be a tool's (what a scan for every call a model could be handed, `findCallMarkers`, needs).
+   */
+  toolNames?: DeclaredTools;
 };
 
 /**
@@ -55,7 +66,7 @@ function callFromObject(value: Record<string, Literal>, shape: Shape): Extracted
   // Ollama's template parser also accepts `{"get_weather": {"city": "Paris"}}` for a declared tool.
   const keys = Object.keys(value);
   const only = keys[0];
-  if (shape.explicit && shape.toolNames && keys.length === 1 && only !== undefined && shape.toolNames.has(only)) {
+  if (shape.explicit && shape.toolNames && keys.length === 1 && only !== undefined && isDeclared(shape.toolNames, only)) {
     const args = ownValue(value, only);
     if (isRecord(args)) return { name: only, arguments: args };
   }

@@ -1,4 +1,5 @@
 import { bareJson } from "./bare-json.ts";
+import { isDeclared } from "./call-shape.ts";
 import { deepseek } from "./deepseek.ts";
 import { fenced } from "./fenced.ts";
 import { functionary } from "./functionary.ts";
@@ -106,10 +107,11 @@ export function findToolCallBlocks(
 
 /**
  * Where each stretch starts that the scan reads as calls (of any tool, quoted in backticks or not) or as a
- * thought: the markers `neutralize` breaks so that quoted text never becomes a call.
+ * thought, whatever tools a request declares: the markers `neutralize` breaks so that quoted text never becomes a call.
  */
 export function findCallMarkers(text: string): { starts: number[]; exhausted: boolean } {
-  const context = new ScanContext(text, undefined);
+  // Any name counts as declared: `<tool>{"sh": {…}}</tool>` is a call for a request that declares sh.
+  const context = new ScanContext(text, "any");
   const starts: number[] = [];
   let at = 0;
   while (at < text.length && !context.reader.exhausted) {
@@ -156,7 +158,7 @@ function findBlocks(context: ScanContext): Block[] {
       blocks.push(block);
       continue;
     }
-    const known = !toolNames || block.calls.every((call) => toolNames.has(call.name));
+    const known = !toolNames || block.calls.every((call) => isDeclared(toolNames, call.name));
     // `{"name": "sh", "arguments": {…}}` between single backticks is an example in prose, not a call.
     const quoted = text[block.start - 1] === "`" && text[block.end] === "`";
     if (block.calls.length > 0 && known && !quoted) blocks.push(block);

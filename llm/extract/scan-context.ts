@@ -1,4 +1,5 @@
 import type { ExtractedToolCall } from "./extract-tool-calls.ts";
+import type { DeclaredTools } from "./call-shape.ts";
 import { LiteralReader } from "./literal.ts";
 
 /**
@@ -11,10 +12,10 @@ export type Block = { start: number; end: number; calls: ExtractedToolCall[]; th
 export class ScanContext {
   readonly text: string;
   readonly reader: LiteralReader;
-  readonly toolNames: ReadonlySet<string> | undefined;
+  readonly toolNames: DeclaredTools | undefined;
   #found = new Map<string, { from: number; index: number }>();
 
-  constructor(text: string, toolNames: ReadonlySet<string> | undefined) {
+  constructor(text: string, toolNames: DeclaredTools | undefined) {
     this.text = text;
     this.reader = new LiteralReader(text);
     this.toolNames = toolNames;

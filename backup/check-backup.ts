@@ -1,0 +1,113 @@
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { z } from "zod";
+import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import { readTar, type TarEntry } from "./tar-reader.ts";
+import { TarError } from "./tar-header.ts";
+
+/** A backup that is not whole or not org's: the message names the entry and what is wrong with it. */
+export class BadBackupError extends Error {
+  override name = "BadBackupError";
+  readonly userFacing = true;
+}
+
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+// A segment of an entry's path: no NUL or control character, not "." or "..", no slash, at most 255 bytes.
+const SEGMENT = /^(?!\.{1,2}$)[^\0-\x1f\x7f/]{1,255}$/;
+
+/**
+ * Whether `name` is a path a backup may hold: the bundle, the manifest, or a file under `repo/.org/` or
+ * `workspace/.org/`, relative, every segment plain (no `..`, no empty or `.` segment, no control character).
+ */
+export function isBackupEntryName(name: string): boolean {
+  if (name === BUNDLE_ENTRY || name === MANIFEST_ENTRY) return true;
+  const prefix = [REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX].find((candidate) => name.startsWith(candidate));
+  if (prefix === undefined || name.length > 4096) return false;
+  return name
+    .slice(prefix.length)
+    .split("/")
+    .every((segment) => SEGMENT.test(segment));
+}
+
+/** The name as a message shows it: quoted, cut short, control characters escaped. */
+export function shownName(name: string): string {
+  return JSON.stringify(name.slice(0, 200));
+}
+
+/** Reads an entry's bytes through, hashing them; `keep` sees each chunk (a restore writes them). */
+export async function hashEntry(entry: TarEntry, keep?: (chunk: Buffer) => void | Promise<void>): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of entry.chunks()) {
+    hash.update(chunk);
+    size += chunk.length;
+    await keep?.(chunk);
+  }
+  return { size, sha256: hash.digest("hex") };
+}
+
+/**
+ * Reads a backup through once: every entry is a file or folder with a name a backup may hold, none twice; the manifest
+ * (the last entry) parses; every entry it lists is there with its size and SHA-256; nothing else is. Throws
+ * BadBackupError naming the first entry that is wrong, or saying where the archive is cut short. `onFile` sees each
+ * file entry's bytes as they are read (a restore writes them), before they are known to be right.
+ */
+export async function checkBackup(
+  path: string,
+  onFile?: (name: string, entry: TarEntry) => Promise<{ size: number; sha256: string }>,
+): Promise<BackupManifest> {
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new BadBackupError(`there is no backup file at ${path}`);
+  const seen = new Map<string, { size: number; sha256: string }>();
+  let manifestText: string | undefined;
+  try {
+    for await (const entry of readTar(path)) {
+      if (manifestText !== undefined)
+        throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} comes after the manifest, which is the last entry of a backup`);
+      if (entry.type === "directory") continue;
+      if (!isBackupEntryName(entry.name))
+        throw new BadBackupError(
+          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest and files under repo/.org/ and workspace/.org/, without '..')`,
+        );
+      if (seen.has(entry.name)) throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} is there twice`);
+      if (entry.name === MANIFEST_ENTRY) {
+        if (entry.size > MAX_MANIFEST_BYTES) throw new BadBackupError(`${path}: its manifest is larger than any org writes`);
+        const parts: Buffer[] = [];
+        await hashEntry(entry, (chunk) => {
+          parts.push(chunk);
+        });
+        manifestText = Buffer.concat(parts).toString("utf8");
+        continue;
+      }
+      seen.set(entry.name, onFile ? await onFile(entry.name, entry) : await hashEntry(entry));
+    }
+  } catch (error) {
+    if (error instanceof TarError) throw new BadBackupError(error.message);
+    throw error;
+  }
+  if (manifestText === undefined) throw new BadBackupError(`${path} has no manifest: it is cut short, or not a backup org made`);
+  return matchManifest(path, manifestText, seen);
+}
+
+function matchManifest(path: string, text: string, seen: Map<string, { size: number; sha256: string }>): BackupManifest {
+  let manifest: BackupManifest;
+  try {
+    manifest = BackupManifest.parse(JSON.parse(text));
+  } catch (error) {
+    const why = error instanceof z.ZodError ? (error.issues[0]?.message ?? "does not fit") : error instanceof Error ? error.message : String(error);
+    throw new BadBackupError(`${path}: its manifest is damaged (${why.split("\n")[0]})`);
+  }
+  const listed = new Set<string>();
+  for (const entry of manifest.entries) {
+    listed.add(entry.name);
+    const found = seen.get(entry.name);
+    if (!found) throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} is in the manifest but not in the archive`);
+    if (found.size !== entry.size)
+      throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} holds ${found.size} bytes, the manifest says ${entry.size}`);
+    if (found.sha256 !== entry.sha256)
+      throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} does not match its SHA-256 in the manifest: it was altered`);
+  }
+  const extra = [...seen.keys()].find((name) => !listed.has(name));
+  if (extra !== undefined) throw new BadBackupError(`${path}: the entry ${shownName(extra)} is not in the manifest`);
+  if (!listed.has(BUNDLE_ENTRY)) throw new BadBackupError(`${path}: the manifest lists no git bundle`);
+  return manifest;
+}

@@ -1,0 +1,129 @@
+import { closeSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
+import { ORG_DIR } from "../config/workspace-paths.ts";
+import { emptyRepository, listRefs, restoreFromBundle } from "../git/bundle.ts";
+import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
+import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
+import { type BackupManifest, BUNDLE_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import { BadBackupError, checkBackup, hashEntry, shownName } from "./check-backup.ts";
+import type { TarEntry } from "./tar-reader.ts";
+
+export type RestoreOutcome = {
+  checkoutDir: string;
+  workspaceDir: string;
+  main: string;
+  refs: number;
+  files: number;
+  manifest: BackupManifest;
+  /** Cursor marks of `org grow` moved to the restored files. */
+  cursorMarks: number;
+};
+
+/** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
+export class RestoreError extends Error {
+  override name = "RestoreError";
+  readonly userFacing = true;
+}
+
+/** Where the restore puts things: the checkout and the workspace (one folder, or `checkout/` and `workspace/`). */
+type Layout = { to: string; checkoutDir: string; workspaceDir: string; staging: string };
+
+/** Takes `to` for a restore: made when missing, refused when it is a file or a folder with anything in it. */
+function claimTarget(to: string): { created: boolean } {
+  const stat = statSync(to, { throwIfNoEntry: false });
+  if (stat && !stat.isDirectory()) throw new RestoreError(`${to} is a file; give --to a new or empty folder`);
+  if (stat && readdirSync(to).length > 0)
+    throw new RestoreError(`${to} is not empty; a restore writes only into a new or empty folder, so nothing there is overwritten`);
+  if (!stat) mkdirSync(to, { recursive: true, mode: 0o755 });
+  return { created: !stat };
+}
+
+/** Where an entry of the archive is written; every path stays inside `to` (names were checked, and this checks again). */
+function targetOf(layout: Layout, name: string): string {
+  let base: string;
+  let relative: string;
+  if (name === BUNDLE_ENTRY) return join(layout.staging, "refs.bundle");
+  if (name.startsWith(REPO_STATE_PREFIX)) {
+    base = join(layout.checkoutDir, ORG_DIR);
+    relative = name.slice(REPO_STATE_PREFIX.length);
+  } else if (name.startsWith(WORKSPACE_STATE_PREFIX)) {
+    base = join(layout.workspaceDir, ORG_DIR);
+    relative = name.slice(WORKSPACE_STATE_PREFIX.length);
+  } else {
+    throw new BadBackupError(`the entry ${shownName(name)} has no place in a restore`);
+  }
+  const target = resolve(base, relative);
+  if (!target.startsWith(`${base}${sep}`) || !target.startsWith(`${layout.to}${sep}`))
+    throw new BadBackupError(`the entry ${shownName(name)} would land outside ${layout.to}`);
+  return target;
+}
+
+/** Writes one entry's bytes to its place (a new 0600 file, no link followed on the way), hashing them. */
+async function writeEntry(layout: Layout, name: string, entry: TarEntry): Promise<{ size: number; sha256: string }> {
+  const target = targetOf(layout, name);
+  if (name === BUNDLE_ENTRY) ensurePrivateDir(layout.staging);
+  else ensurePrivateDir(dirname(target));
+  const fd = openPrivateFile(target, constants.O_WRONLY | constants.O_EXCL);
+  try {
+    return await hashEntry(entry, (chunk) => {
+      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Builds the checkout from the restored bundle: verified by git, every ref the manifest names, main checked out. */
+async function buildCheckout(layout: Layout, manifest: BackupManifest, signal?: AbortSignal): Promise<{ main: string; refs: number }> {
+  const bundle = join(layout.staging, "refs.bundle");
+  const git = await emptyRepository(layout.checkoutDir, signal);
+  const verified = await git.verifyBundle(bundle, signal);
+  if (!verified.ok) throw new BadBackupError(`the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
+  const main = await restoreFromBundle(git, bundle, signal);
+  const refs = await listRefs(git, signal);
+  const missing = Object.entries(manifest.repo.refs).find(([ref, id]) => refs.get(ref) !== id);
+  if (missing) throw new BadBackupError(`the restored repository has ${missing[0]} at ${refs.get(missing[0]) ?? "nothing"}, the manifest says ${missing[1]}`);
+  return { main, refs: refs.size };
+}
+
+/**
+ * `org restore FILE --to DIR`: checks the whole backup first (every hash, nothing missing or extra, nothing but plain
+ * files with plain names), then writes into `to`, which must be new or empty, and nowhere else: a checkout of main with
+ * every ref of the bundle, and the `.org/` state of the checkout and the workspace (one folder when they were one,
+ * else `checkout/` and `workspace/`). `org grow`'s cursor is moved to the restored files. A restore that fails removes
+ * what it wrote.
+ */
+export async function restoreBackup(request: { file: string; to: string; onProgress?: (line: string) => void; signal?: AbortSignal }): Promise<RestoreOutcome> {
+  const say = request.onProgress ?? (() => {});
+  const to = resolve(request.to);
+  if (!existsSync(request.file)) throw new RestoreError(`there is no backup file at ${request.file}`);
+  say(`checking ${request.file}…`);
+  const manifest = await checkBackup(request.file);
+  const claim = claimTarget(to);
+  const same = manifest.workspace.same;
+  const layout: Layout = {
+    to,
+    checkoutDir: same ? to : join(to, "checkout"),
+    workspaceDir: same ? to : join(to, "workspace"),
+    staging: join(to, `.org-restore-${process.pid}`),
+  };
+  try {
+    say(`writing ${manifest.entries.length} entries into ${to}…`);
+    mkdirSync(layout.checkoutDir, { recursive: true });
+    mkdirSync(layout.workspaceDir, { recursive: true });
+    ensureOrgDir(layout.checkoutDir);
+    ensureOrgDir(layout.workspaceDir);
+    // Read again: what is written is checked against the manifest once more, so a file swapped meanwhile fails here.
+    await checkBackup(request.file, (name, entry) => writeEntry(layout, name, entry));
+    say("building the checkout from the git bundle…");
+    const { main, refs } = await buildCheckout(layout, manifest, request.signal);
+    rmSync(layout.staging, { recursive: true, force: true });
+    const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
+    return { checkoutDir: layout.checkoutDir, workspaceDir: layout.workspaceDir, main, refs, files: manifest.entries.length - 1, manifest, cursorMarks };
+  } catch (error) {
+    for (const name of readdirSync(to)) rmSync(join(to, name), { recursive: true, force: true });
+    if (claim.created) rmSync(to, { recursive: true, force: true });
+    if (error instanceof BadBackupError || error instanceof RestoreError) throw error;
+    throw new RestoreError(`the restore failed and what it wrote in ${to} was removed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

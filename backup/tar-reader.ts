@@ -1,0 +1,123 @@
+import { createReadStream } from "node:fs";
+import { createGunzip } from "node:zlib";
+import { BLOCK, padding, parseHeader, parsePax, TarError } from "./tar-header.ts";
+
+/** One entry of an archive: a regular file or a folder; what `chunks` leaves unread is skipped before the next entry. */
+export type TarEntry = { name: string; type: "file" | "directory"; size: number; mode: number; chunks(): AsyncGenerator<Buffer> };
+
+/** Reads exact byte counts from a stream of chunks. */
+class ByteReader {
+  #pending: Buffer[] = [];
+  #buffered = 0;
+  readonly #source: AsyncIterator<Buffer>;
+  #done = false;
+
+  constructor(source: AsyncIterable<Buffer>) {
+    this.#source = source[Symbol.asyncIterator]();
+  }
+
+  async #fill(wanted: number): Promise<void> {
+    while (this.#buffered < wanted && !this.#done) {
+      const next = await this.#source.next();
+      if (next.done) this.#done = true;
+      else {
+        this.#pending.push(next.value);
+        this.#buffered += next.value.length;
+      }
+    }
+  }
+
+  /** Up to `max` bytes (at least one unless the stream ended); empty at the end. */
+  async some(max: number): Promise<Buffer> {
+    await this.#fill(1);
+    const first = this.#pending[0];
+    if (first === undefined) return Buffer.alloc(0);
+    const taken = first.subarray(0, max);
+    if (taken.length === first.length) this.#pending.shift();
+    else this.#pending[0] = first.subarray(taken.length);
+    this.#buffered -= taken.length;
+    return taken;
+  }
+
+  /** Exactly `size` bytes, or fewer when the stream ends first. */
+  async exact(size: number): Promise<Buffer> {
+    await this.#fill(size);
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < size) {
+      const part = await this.some(size - got);
+      if (part.length === 0) break;
+      parts.push(part);
+      got += part.length;
+    }
+    return Buffer.concat(parts);
+  }
+}
+
+/** The decompressed bytes of a gzipped file, with gzip's own errors (not gzip, cut short) said as TarError. */
+async function* gunzipped(path: string): AsyncGenerator<Buffer> {
+  const stream = createReadStream(path).pipe(createGunzip());
+  try {
+    for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TarError(/unexpected end/i.test(message) ? `${path} is cut short (${message})` : `${path} is not a gzipped archive org wrote (${message})`);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * The entries of the gzipped tar at `path`, in order: regular files and folders only. A link, a device, a FIFO or any
+ * other kind of entry, a damaged header and an archive that ends inside an entry throw TarError naming the entry.
+ */
+export async function* readTar(path: string): AsyncGenerator<TarEntry> {
+  const reader = new ByteReader(gunzipped(path));
+  let pax = new Map<string, string>();
+  let previous = "the start of the archive";
+  for (;;) {
+    const where = `after ${previous}`;
+    const block = await reader.exact(BLOCK).catch((error: unknown) => {
+      throw error instanceof TarError ? new TarError(`${error.message}, ${where}`) : error;
+    });
+    if (block.length === 0) throw new TarError(`${path} ends ${where} without the end-of-archive blocks: it is cut short`);
+    if (block.length < BLOCK) throw new TarError(`${path} is cut short in the header ${where}`);
+    const header = parseHeader(block, where);
+    if (header === undefined) return;
+    if (header.type === "pax" || header.type === "pax-global") {
+      const body = await reader.exact(header.size + padding(header.size));
+      if (body.length < header.size) throw new TarError(`${path} is cut short in a pax header ${where}`);
+      if (header.type === "pax") pax = parsePax(body.subarray(0, header.size), where);
+      continue;
+    }
+    const name = pax.get("path") ?? header.name;
+    const size = pax.has("size") ? Number(pax.get("size")) : header.size;
+    pax = new Map();
+    previous = `the entry ${JSON.stringify(name.slice(0, 200))}`;
+    if (header.type === "other") throw new TarError(`${previous} of ${path} is not a file or a folder (tar type '${header.flag}'); a backup holds only those`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new TarError(`${previous} of ${path} has no valid size`);
+    const entry = entryOf(reader, path, previous, header.type === "directory" ? 0 : size);
+    yield { name, type: header.type, size: entry.length, mode: header.mode, chunks: entry.body };
+    for await (const _ of entry.body());
+  }
+}
+
+/** An entry's body: read by `chunks`, and whatever it did not read is skipped (with its padding) before the next header. */
+function entryOf(reader: ByteReader, path: string, entryName: string, length: number): { length: number; body: () => AsyncGenerator<Buffer> } {
+  const left = { bytes: length, padded: false };
+  const body = async function* (): AsyncGenerator<Buffer> {
+    while (left.bytes > 0) {
+      const part = await reader.some(Math.min(left.bytes, 1024 * 1024)).catch((error: unknown) => {
+        // gzip's own end (cut short, damaged) met inside an entry: the entry is named.
+        throw error instanceof TarError ? new TarError(`${error.message}, inside ${entryName} (${length - left.bytes} of ${length} bytes read)`) : error;
+      });
+      if (part.length === 0) throw new TarError(`${path} is cut short inside ${entryName} (${length - left.bytes} of ${length} bytes)`);
+      left.bytes -= part.length;
+      yield part;
+    }
+    const pad = padding(length);
+    if (!left.padded && pad > 0 && (await reader.exact(pad)).length < pad) throw new TarError(`${path} is cut short after ${entryName}`);
+    left.padded = true;
+  };
+  return { length, body };
+}

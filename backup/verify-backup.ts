@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundleRefs, emptyRepository } from "../git/bundle.ts";
+import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
+import { BadBackupError } from "./check-backup.ts";
+import { extractEntries } from "./extract-entries.ts";
+
+export type VerifiedBackup = { manifest: BackupManifest; entries: number; bytes: number; refs: number };
+
+/**
+ * `org backup verify FILE`: every entry's size and SHA-256 against the manifest (nothing missing, nothing extra, plain
+ * files with plain names only), then the git bundle verified by git in a throw-away repository and its refs compared
+ * with the manifest's. Throws BadBackupError naming what is wrong.
+ */
+export async function verifyBackup(file: string, signal?: AbortSignal): Promise<VerifiedBackup> {
+  const scratch = mkdtempSync(join(tmpdir(), "org-backup-verify-"));
+  try {
+    const bundle = join(scratch, "refs.bundle");
+    const { manifest } = await extractEntries(file, (name) => (name === BUNDLE_ENTRY ? bundle : undefined));
+    const git = await emptyRepository(join(scratch, "repo"), signal);
+    const verified = await git.verifyBundle(bundle, signal);
+    if (!verified.ok)
+      throw new BadBackupError(`${file}: the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
+    const heads = await bundleRefs(git, bundle, signal);
+    const wrong = Object.entries(manifest.repo.refs).find(([ref, id]) => heads.get(ref) !== id);
+    if (wrong) throw new BadBackupError(`${file}: the git bundle has ${wrong[0]} at ${heads.get(wrong[0]) ?? "nothing"}, the manifest says ${wrong[1]}`);
+    const bytes = manifest.entries.reduce((sum, entry) => sum + entry.size, 0);
+    return { manifest, entries: manifest.entries.length, bytes, refs: heads.size };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,132 @@
+// `org grow show ID`, `org grow accept ID` and `org grow reject ID`: one proposal read whole, or a person's word on it
+// (build it though no person's words asked for it; never build it). The word is kept under the grow lock.
+import type { Proposal } from "../grow/proposal.ts";
+import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
+import { loadCommandConfig } from "./command-config.ts";
+import { UsageError, UserFacingError } from "./command.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+/** The one proposal id of `args`, or a usage error that says how to find one. */
+function oneId(positionals: string[], verb: string): string {
+  const [id, ...more] = positionals;
+  if (id === undefined || more.length > 0)
+    throw new UsageError(`grow ${verb} takes one proposal id, e.g. org grow ${verb} p3f9a2c1b04e ('org grow proposals' lists them)`, "grow");
+  return id;
+}
+
+const missing = (id: string, workspaceDir: string) =>
+  new UserFacingError(`no proposal ${sanitizeOneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
+
+/** The lines of `org grow show`: every field a person may want, then each piece of evidence with whose words it is. */
+function showLines(proposal: Proposal, why: string): string[] {
+  const sources = Object.entries(proposal.sources).map(([source, count]) => `${source} ${count}`);
+  const signals = Object.entries(proposal.signals).map(([signal, count]) => `${signal} ${count}`);
+  const lines = [
+    `${proposal.id}  ${proposal.state}  (${proposal.kind})`,
+    `goal: ${proposal.goal}`,
+    `seen: ${proposal.count}× in ${proposal.sessions} session(s), first ${proposal.firstSeen}, last ${proposal.lastSeen}`,
+    `sources: ${sources.join(", ") || "not recorded"}; signals: ${signals.join(", ")}`,
+    `why: ${why}`,
+  ];
+  const facts: [string, string | number | undefined][] = [
+    ["tool", proposal.tool],
+    ["covered by", proposal.coveredBy],
+    ["candidate", proposal.candidate],
+    ["branch", proposal.branch],
+    ["commit", proposal.commit],
+    ["fitness report", proposal.reportPath],
+    ["promotion", proposal.promotion],
+    ["failure", proposal.failure],
+    ["superseded by", proposal.supersededBy],
+    ["accepted by a person", proposal.accepted ? "yes" : undefined],
+    ["builds tried", proposal.attempts > 0 ? proposal.attempts : undefined],
+  ];
+  for (const [label, value] of facts) if (value !== undefined) lines.push(`${label}: ${value}`);
+  for (const failing of proposal.failingInputs ?? []) lines.push(`failing input (data): ${failing.input}${failing.error ? ` → ${failing.error}` : ""}`);
+  lines.push(`evidence (${proposal.evidence.length} newest of ${proposal.count}):`);
+  for (const evidence of proposal.evidence)
+    lines.push(`  session ${evidence.session}, turn ${evidence.turn}, ${evidence.source ?? "source not recorded"}: ${JSON.stringify(evidence.quote)}`);
+  return lines;
+}
+
+/** `org grow show ID [--json]`: one proposal whole. */
+export async function growShow(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("grow show", args, { json: { type: "boolean" }, workspace: { type: "string" } }, { positionals: true });
+  const id = oneId(positionals, "show");
+  const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+  const config = loadCommandConfig(undefined, workspaceDir);
+  const [{ readGrowState }, { proposalWhy }, { generatedToolNames }] = await Promise.all([
+    import("../grow/grow-state.ts"),
+    import("../grow/proposal-why.ts"),
+    import("../config/tool-names.ts"),
+  ]);
+  const proposal = readGrowState(workspaceDir).proposals.find((entry) => entry.id === id);
+  if (!proposal) throw missing(id, workspaceDir);
+  if (values.json) {
+    console.log(terminalSafeJson(proposal));
+    return 0;
+  }
+  const why = proposalWhy(proposal, {
+    confirmSessions: config.grow.confirmSessions,
+    maxTools: config.grow.maxTools,
+    onMain: new Set(generatedToolNames([workspaceDir])),
+  });
+  for (const line of showLines(proposal, why)) console.log(sanitizeForTerminal(line));
+  return 0;
+}
+
+/** A person's word on one proposal, under the grow lock: `decide` changes it and says what it did, or refuses. */
+async function decide(verb: "accept" | "reject", args: string[], change: (proposal: Proposal) => string): Promise<number> {
+  const { values, positionals } = parseCommandArgs(`grow ${verb}`, args, { workspace: { type: "string" } }, { positionals: true });
+  const id = oneId(positionals, verb);
+  const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+  const { takeGrowLock } = await import("../grow/grow-lock.ts");
+  const { readGrowState, writeGrowState } = await import("../grow/grow-state.ts");
+  const lock = takeGrowLock(workspaceDir, `org grow ${verb} ${id.slice(0, 40)} (pid ${process.pid})`);
+  try {
+    const state = readGrowState(workspaceDir);
+    const proposal = state.proposals.find((entry) => entry.id === id);
+    if (!proposal) throw missing(id, workspaceDir);
+    if (proposal.state === "building")
+      throw new UserFacingError(`${proposal.id} is being built by a run that ended without finishing; run org grow --once first`);
+    const said = change(proposal);
+    proposal.updatedAt = new Date().toISOString();
+    writeGrowState(workspaceDir, state);
+    console.log(sanitizeForTerminal(said));
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
+
+/** `org grow accept ID`: build it though no person's words asked for it (an unconfirmed, rejected or failed proposal). */
+export function growAccept(args: string[]): Promise<number> {
+  return decide("accept", args, (proposal) => {
+    const was = proposal.state;
+    if (was !== "unconfirmed" && was !== "rejected" && was !== "failed" && was !== "pending")
+      throw new UserFacingError(
+        `${proposal.id} is ${was}${proposal.coveredBy ? ` (by ${proposal.coveredBy})` : ""}; only an unconfirmed, pending, rejected or failed proposal can be accepted`,
+      );
+    proposal.accepted = true;
+    proposal.state = "pending";
+    if (was === "failed") proposal.attempts = 0;
+    return `accepted ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}; the next run builds it when it is among the most needed`;
+  });
+}
+
+/** `org grow reject ID`: never build it (new evidence still counts). */
+export function growReject(args: string[]): Promise<number> {
+  return decide("reject", args, (proposal) => {
+    const was = proposal.state;
+    if (was === "rejected") return `${proposal.id} was already rejected`;
+    if (was === "promoted")
+      throw new UserFacingError(
+        `${proposal.id} is promoted${proposal.tool ? ` (${proposal.tool})` : ""}; roll it back with org rollback ${proposal.tool ?? "TOOL"}, then reject it`,
+      );
+    proposal.state = "rejected";
+    delete proposal.accepted;
+    return `rejected ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`;
+  });
+}

@@ -1,0 +1,82 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { terminalSafeJson } from "../security/terminal-safe-json.ts";
+import { type Command, UsageError } from "./command.ts";
+import { nameAndSummary } from "./command-summaries.ts";
+import { orgInvocation } from "./org-invocation.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+
+const HELP = `Usage: org restore FILE --to DIR [--json]
+
+Rebuilds what a backup (org backup) holds in DIR, which must be new or empty: nothing is overwritten, and nothing is
+written outside DIR, whatever the backup's entries are named (a name with '..', an absolute path, a link, a device
+or a name listed twice is refused before anything is written).
+
+First the whole backup is checked as 'org backup verify' checks it: a file cut short or altered fails here, naming the
+entry, and DIR stays as it was. Then:
+  - the checkout: a git repository with every ref of the bundle (main, cand/*, promote/*, rollback/* tags), main
+    checked out and clean, as promote and rollback need it;
+  - the .org/ state of the checkout and of the workspace (sessions, changes, conflicts, grow and its cursor, fitness
+    reports, the signed baseline and its key, MCP trust, memory, the supervisor's state), in DIR when the workspace
+    was the checkout, else in DIR/checkout and DIR/workspace.
+org grow's cursor is moved onto the restored transcripts, so the next run reads on from where the backup left off.
+The checkout has no node_modules: run 'npm ci' in it before running org from it.
+
+Options:
+  --to DIR   the new or empty folder to restore into (required)
+  --json     one JSON object on stdout: { checkout, workspace, main, refs, files, takenAt }
+
+Example:
+  org restore .org/backups/org-backup-20261123T101500Z.tar.gz --to ~/org-restored
+  org doctor --repo ~/org-restored --workspace ~/org-restored
+
+Exit status: 0 restored; 1 the backup does not verify, DIR is not empty, or the restore failed (what it wrote is
+removed); 2 wrong command line.`;
+
+/** `org restore FILE --to DIR`. */
+export const restoreCommand: Command = {
+  ...nameAndSummary("restore"),
+  help: HELP,
+  async run(args, signal) {
+    const { values, positionals } = parseCommandArgs("restore", args, { to: { type: "string" }, json: { type: "boolean" } }, { positionals: true });
+    const [file, ...more] = positionals;
+    if (file === undefined || more.length > 0) throw new UsageError("restore takes one backup file: org restore FILE --to DIR", "restore");
+    if (values.to === undefined) throw new UsageError("restore needs --to DIR: a new or empty folder to restore into", "restore");
+    const { restoreBackup } = await import("../backup/restore-backup.ts");
+    const outcome = await restoreBackup({
+      file: resolve(file),
+      to: resolve(values.to),
+      onProgress: (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`),
+      signal,
+    });
+    if (values.json) {
+      console.log(
+        terminalSafeJson({
+          checkout: outcome.checkoutDir,
+          workspace: outcome.workspaceDir,
+          main: outcome.main,
+          refs: outcome.refs,
+          files: outcome.files,
+          takenAt: outcome.manifest.takenAt,
+          cursorMarks: outcome.cursorMarks,
+        }),
+      );
+      return 0;
+    }
+    const org = orgInvocation();
+    const lines = [
+      `restored ${outcome.manifest.takenAt}'s backup into ${resolve(values.to)}:`,
+      `  checkout:  ${outcome.checkoutDir} (main ${outcome.main.slice(0, 12)}, ${outcome.refs} refs)`,
+      `  workspace: ${outcome.workspaceDir} (${outcome.files} state files${outcome.cursorMarks > 0 ? `; org grow reads on from its cursor, ${outcome.cursorMarks} files` : ""})`,
+      ...(outcome.manifest.journal
+        ? [`  an interrupted ${outcome.manifest.journal.op} (${outcome.manifest.journal.tag}) was in the journal: the next promote or rollback finishes it`]
+        : []),
+      ...(existsSync(join(outcome.checkoutDir, "package.json"))
+        ? [`  next: npm ci in ${outcome.checkoutDir}, then ${org} doctor --repo ${outcome.checkoutDir} --workspace ${outcome.workspaceDir}`]
+        : []),
+    ];
+    for (const line of lines) console.log(sanitizeForTerminal(line));
+    return 0;
+  },
+};

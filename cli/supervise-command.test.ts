@@ -1,0 +1,63 @@
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runOrgProcess } from "../testing/org-process.ts";
+import { deadPid } from "../testing/supervise-fixture.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { uniqueSessionName } from "../testing/tmux.ts";
+
+// org supervise as a person types it, against a throw-away repository (never this checkout, which --repo defaults to).
+const repo = tempGitRepo("org-supervise-cli-");
+afterAll(() => repo[Symbol.dispose]());
+const env = { OLLAMA_BASE: "http://127.0.0.1:9", ORG_TMUX_SESSION: uniqueSessionName("org-sv-cli"), ORG_EMBED_MODEL: "off" };
+const org = (...args: string[]) => runOrgProcess([...args], { cwd: repo.dir, env, timeoutMs: 120_000 });
+const folders = ["--workspace", repo.dir, "--repo", repo.dir];
+
+test("--once --json: one round's summary on stdout, every check in it; a dead lock fixed; status --json says the same", async () => {
+  mkdirSync(join(repo.dir, ".org", "grow"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(repo.dir, ".org", "grow", "grow.lock"), JSON.stringify({ pid: deadPid(), start: "", since: "then", command: "org grow" }), {
+    mode: 0o600,
+  });
+  const round = await org("supervise", "--once", "--json", ...folders);
+  expect(round.exitCode).toBe(0);
+  const summary = JSON.parse(round.stdout.trim()) as { checks: { name: string; state: string }[]; fixes: { action: string; state: string }[] };
+  expect(summary.checks.map((check) => check.name)).toEqual([
+    "current",
+    "model-server",
+    "disk",
+    "locks",
+    "leftovers",
+    "sandbox",
+    "databases",
+    "mcp",
+    "tool-health",
+    "logs",
+    "novel",
+  ]);
+  expect(summary.checks.find((check) => check.name === "model-server")?.state).toBe("fail");
+  expect(summary.fixes.map((fix) => `${fix.action} ${fix.state}`).sort()).toEqual(["clear-stale-lock verified", "pause-grow verified"]);
+  expect(existsSync(join(repo.dir, ".org", "grow", "grow.lock"))).toBe(false);
+  expect(round.stderr).toContain("incident i");
+  const status = await org("supervise", "status", "--json", ...folders);
+  const found = JSON.parse(status.stdout.trim()) as { incidents: { pattern: string }[]; growPaused: unknown; lastBackup: unknown };
+  expect(found.incidents.map((incident) => incident.pattern)).toEqual(["model-server"]);
+  expect(found.growPaused).not.toBeNull();
+  expect(found.lastBackup).not.toBeNull();
+}, 120_000);
+
+test("mute, unmute, apply and release say what they did; wrong words are usage errors (exit 2), a fix that is not there exit 1", async () => {
+  const muted = await org("supervise", "mute", "disk", "--for", "2h", "--workspace", repo.dir);
+  expect(muted.exitCode).toBe(0);
+  expect(muted.stdout).toMatch(/^muted disk for 2h, until \d{4}-/);
+  expect((await org("supervise", "unmute", "disk", "--workspace", repo.dir)).stdout).toContain("unmuted disk");
+  const nothing = await org("supervise", "mute", "no-such-thing", "--workspace", repo.dir);
+  expect(nothing.exitCode).toBe(2);
+  expect(nothing.stderr).toContain("nothing to mute named 'no-such-thing'");
+  expect((await org("supervise", "mute", "disk", "--for", "soon", "--workspace", repo.dir)).exitCode).toBe(2);
+  const missing = await org("supervise", "apply", "f0000000000", ...folders);
+  expect(missing.exitCode).toBe(1);
+  expect(missing.stderr).toContain('there is no fix "f0000000000"');
+  expect((await org("supervise", "release", "nobody", ...folders)).stdout).toContain("nobody was not held");
+  expect((await org("supervise", "bogus")).exitCode).toBe(2);
+  expect((await org("supervise", "apply")).exitCode).toBe(2);
+}, 120_000);

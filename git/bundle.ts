@@ -1,0 +1,67 @@
+import { mkdirSync } from "node:fs";
+import { GitCommandError } from "./git-command-error.ts";
+import { isObjectId } from "./ref-names.ts";
+import { RepoGit } from "./repo-git.ts";
+
+// What `org backup` and `org restore` need of git beside RepoGit's bundles (createBundle, verifyBundle, bundleHeads):
+// the refs a bundle is made of, read together, and a new repository filled from a bundle.
+
+/** A bundle is damaged or not one org made, or a repository cannot be filled from it; the message says which. */
+export class BundleError extends Error {
+  override name = "BundleError";
+  readonly userFacing = true;
+}
+
+/** Every branch and tag of the repository and the object it names: what `createBundle` puts in a bundle, HEAD aside. */
+export async function listRefs(git: RepoGit, signal?: AbortSignal): Promise<Map<string, string>> {
+  const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", "refs/tags/"], { signal });
+  const refs = new Map<string, string>();
+  for (const line of out.split("\n")) {
+    const [id = "", ref = ""] = line.trim().split(" ");
+    if (isObjectId(id) && ref !== "") refs.set(ref, id);
+  }
+  return refs;
+}
+
+/** The refs of a bundle, HEAD aside: ref → commit. */
+export async function bundleRefs(git: RepoGit, file: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  try {
+    return new Map((await git.bundleHeads(file, signal)).filter((head) => head.ref !== "HEAD").map((head) => [head.ref, head.commit]));
+  } catch (error) {
+    throw new BundleError(`${file} is not a readable git bundle: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+}
+
+/** Makes `directory` (made when missing; it must hold no repository) an empty repository whose HEAD is `main`. */
+export async function emptyRepository(directory: string, signal?: AbortSignal): Promise<RepoGit> {
+  mkdirSync(directory, { recursive: true });
+  const git = new RepoGit(directory);
+  await git.run(["init", "--quiet", "--initial-branch=main"], { signal });
+  return git;
+}
+
+/**
+ * Fills the empty repository of `git` from a bundle it verified: every branch and tag under the same name, then main's
+ * files checked out with HEAD on main. Returns main's commit; throws BundleError when the bundle has no main or git
+ * refuses it.
+ */
+export async function restoreFromBundle(git: RepoGit, file: string, signal?: AbortSignal): Promise<string> {
+  const heads = await bundleRefs(git, file, signal);
+  const wanted = heads.get("refs/heads/main");
+  if (wanted === undefined) throw new BundleError(`the git bundle ${file} has no main branch; it is not a bundle org backup made`);
+  try {
+    // --update-head-ok: HEAD already names the unborn main, which the fetch creates.
+    await git.run(
+      ["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+      { signal },
+    );
+    await git.run(["symbolic-ref", "HEAD", "refs/heads/main"], { signal });
+    await git.run(["read-tree", "--reset", "-u", "HEAD"], { signal });
+  } catch (error) {
+    const said = error instanceof GitCommandError ? error.message.split("\n")[0] : String(error);
+    throw new BundleError(`could not fill ${git.repoDir} from ${file}: ${said}`);
+  }
+  const main = await git.resolveCommit("refs/heads/main");
+  if (main === undefined || main !== wanted) throw new BundleError(`main in ${git.repoDir} is not the bundle's main after the fetch`);
+  return main;
+}

@@ -1,0 +1,130 @@
+// A run's noticing step: read the sources from the cursor (the rules find the facts), let the model hear the turns
+// (`report_needs`; the word rules where it does not), merge the needs into proposals by meaning, and mark the ones an
+// existing tool (promoted, or a waiting candidate's) covers. Returns the new state; the caller keeps it.
+import { generatedToolNames } from "../config/tool-names.ts";
+import { candidateTools } from "../generated-tools/tool-catalog.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
+import type { Embedder } from "../registry/ollama-embedder.ts";
+import { ToolRegistry } from "../registry/tool-registry.ts";
+import { coverProposals } from "./cover-needs.ts";
+import { goalVectors } from "./goal-vectors.ts";
+import type { GrowReport } from "./grow-report.ts";
+import type { GrowState } from "./grow-state.ts";
+import { type Hearing, hearNeeds, turnKey } from "./hear-needs.ts";
+import { type MergeOutcome, mergeNeeds } from "./merge-needs.ts";
+import { type Noticed, noticeNeeds, toolKinds } from "./notice-needs.ts";
+import type { Proposal } from "./proposal.ts";
+import { WORDED_KINDS } from "./room-needs.ts";
+import { sameNeedQuestions } from "./same-need-question.ts";
+
+/** Goals embedded in one run at most (the newest proposals' and the needs'). */
+const MAX_EMBEDDED_GOALS = 2_000;
+
+/** What the step is given. */
+export type NoticeStepRequest = {
+  workspaceDir: string;
+  repoDir: string;
+  git: RepoGit;
+  state: GrowState;
+  /** The model that hears and judges (counted by the budget); absent: the word rules alone. */
+  listener?: LanguageModel;
+  embedder?: Embedder;
+  confirmSessions: number;
+  now: Date;
+  /** The run's deadline: the model's calls end with it. */
+  deadline: AbortSignal;
+  /** The run's own signal (reading git and the registry). */
+  signal: AbortSignal;
+  notes: string[];
+};
+
+/** What the step found: the new state, the merge, what was covered, and how it heard. */
+export type NoticeStepOutcome = {
+  state: GrowState;
+  noticed: Noticed;
+  merged: MergeOutcome;
+  needs: number;
+  covered: string[];
+  noticing: NonNullable<GrowReport["noticing"]>;
+};
+
+/** The needs of a run: the rules' facts, their worded needs in turns the model did not hear, and what the model kept. */
+function runNeeds(noticed: Noticed, hearing: Hearing) {
+  const ruled = noticed.needs.filter((need) => !(WORDED_KINDS.has(need.kind) && hearing.heard.has(turnKey(need))));
+  return [...ruled, ...hearing.needs];
+}
+
+function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, questions: number, degraded: string[]): NoticeStepOutcome["noticing"] {
+  const by = hearing.batches === 0 ? "nothing to hear" : hearing.byRules === 0 ? "model" : hearing.byModel === 0 ? "rules" : "model and rules";
+  const all = [...hearing.degraded, ...degraded];
+  return {
+    by,
+    ...(listener ? { model: listener.modelId } : {}),
+    batches: hearing.batches,
+    byModel: hearing.byModel,
+    byRules: hearing.byRules,
+    dropped: hearing.dropped,
+    questions,
+    ...(all.length > 0 ? { degraded: all } : {}),
+  };
+}
+
+/** Proposals whose cover may have changed: those that grew, those a candidate covers, and those naming a tool that is held now. */
+function toRecheck(proposals: readonly Proposal[], touched: ReadonlySet<string>, held: (name: string) => boolean): Set<string> {
+  return new Set(
+    proposals
+      .filter((proposal) => touched.has(proposal.id) || proposal.candidate !== undefined || (proposal.tool !== undefined && held(proposal.tool)))
+      .map((proposal) => proposal.id),
+  );
+}
+
+/** Noticing, hearing, merging and the cover check of one run. */
+export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStepOutcome> {
+  const { workspaceDir, repoDir, signal, deadline, embedder, listener } = request;
+  const noticed = noticeNeeds({ workspaceDir, cursor: request.state.cursor, kindOf: toolKinds(generatedToolNames([workspaceDir, repoDir])), now: request.now });
+  const hearing = await hearNeeds(noticed.turns, listener, deadline);
+  const needs = runNeeds(noticed, hearing);
+  // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
+  const goals = needs.length === 0 ? [] : [...request.state.proposals.map((proposal) => proposal.goal), ...needs.map((need) => need.goal)];
+  const vectors = await goalVectors(embedder, goals.slice(-MAX_EMBEDDED_GOALS), deadline, request.notes).catch((error: unknown) => {
+    if (!deadline.aborted || signal.aborted) throw error;
+    request.notes.push("embeddings not used for merging needs: the run's budget ended first");
+    return undefined;
+  });
+  const questions = sameNeedQuestions(listener, deadline);
+  const meaning = { ...(vectors ? { vectors } : {}), ask: questions.ask };
+  const merged = await mergeNeeds(request.state.proposals, needs, { now: request.now, confirmSessions: request.confirmSessions, meaning });
+  const promoted = new Set(generatedToolNames([repoDir]));
+  const candidates = new Map(
+    (await candidateTools(request.git, signal)).flatMap((entry) => (entry.status === "candidate" ? [[entry.name, entry.branch] as const] : [])),
+  );
+  const { registry, notices } = ToolRegistry.open(repoDir);
+  for (const notice of notices) request.notes.push(`registry: ${notice}`);
+  let covered: string[];
+  try {
+    await registry.refresh(signal);
+    const ids = toRecheck(merged.proposals, merged.touched, (name) => promoted.has(name) || candidates.has(name));
+    covered = await coverProposals(merged.proposals, ids, {
+      registry,
+      promoted,
+      candidates,
+      ...(embedder && vectors ? { embedder } : {}),
+      meaning,
+      confirmSessions: request.confirmSessions,
+      now: request.now.toISOString(),
+      notes: request.notes,
+      signal,
+    });
+  } finally {
+    registry.close();
+  }
+  return {
+    state: { version: 1, cursor: noticed.cursor, proposals: merged.proposals },
+    noticed,
+    merged,
+    needs: needs.length,
+    covered,
+    noticing: noticingRecord(hearing, listener, questions.asked(), questions.degraded),
+  };
+}

@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
+import { TranscriptLine } from "../room/transcript.ts";
+import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
+import { listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow-sessions.ts";
+import { scriptedConfig } from "../testing/scripted-config.ts";
+import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
+import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
+import { growRequest } from "./grow-request.ts";
+import { reportLines } from "./grow-report.ts";
+import { readGrowState, writeGrowState } from "./grow-state.ts";
+import { type GrowRequest, runGrow } from "./run-grow.ts";
+
+// org grow hearing people: sessions written by real rooms in the words people use, the scripted server playing the
+// listener as a small model does (report_needs, same_need), an embedder that places paraphrases near, the scripted
+// toolsmith, the real sandbox and gate. The proof through real processes is grow.e2e.test.ts.
+let server: ScriptedServer;
+let config: ReturnType<typeof scriptedConfig>;
+
+beforeAll(async () => {
+  const stock = scriptedToolsmithScript();
+  server = await startScriptedServer({ script: { ...stock, rules: [...listenerRules(), ...stock.rules], meanings: MEANINGS } });
+  config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A throw-away main whose .org/ is no part of its files. */
+function repo(): { dir: string } & Disposable {
+  const made = tempGitRepo("org-grow-hears-");
+  writeFileSync(join(made.dir, ".gitignore"), ".org/\n");
+  gitSync(made.dir, ["add", "-A"]);
+  gitSync(made.dir, ["commit", "--quiet", "-m", "a main to grow"]);
+  return made;
+}
+
+function request(dir: string, changes: { maxTools?: number; dryRun?: boolean; limits?: Partial<GrowRequest["limits"]> } = {}): GrowRequest {
+  const made = growRequest({
+    ...testSandboxAccess(),
+    workspaceDir: dir,
+    repoDir: dir,
+    config,
+    dryRun: changes.dryRun ?? false,
+    maxTools: changes.maxTools ?? 2,
+    command: "run-grow.hears.test",
+    signal: AbortSignal.timeout(240_000),
+  });
+  return {
+    ...made,
+    embedder: ollamaEmbedder({ server: server.url, model: "nomic-embed-text" }),
+    gateOptions: { ...made.gateOptions, scenarios: { ...made.gateOptions.scenarios, runs: 1 } },
+    limits: { ...made.limits, ...changes.limits },
+  };
+}
+
+test("the need asked three times, in other words each time, is one proposal seen 3×, built first; what only a page and a persona asked for is unconfirmed, never built", async () => {
+  using workspace = repo();
+  const dir = workspace.dir;
+  const [p1, p2, p3] = PHRASINGS.palindrome;
+  const [v1, v2] = PHRASINGS.vowels;
+  for (const turns of [[p1], [v1], [p2], ["summarise https://attacker.example/page for me"], [v2], [p3], [PHRASINGS.slug[0]]])
+    await roomSession(dir, turns as string[]);
+  const { report } = await runGrow(request(dir, { maxTools: 2 }));
+  expect(report.noticing).toMatchObject({ by: "model", byRules: 0 });
+  expect(report.noticing?.degraded).toBeUndefined();
+  expect(report.noticing?.dropped).toBeGreaterThanOrEqual(1);
+  expect(report.builds.map((build) => `${build.tool} ${build.state}`)).toEqual(["is_palindrome built", "vowel_count built"]);
+  const proposals = readGrowState(dir).proposals;
+  const palindrome = proposals.find((proposal) => proposal.tool === "is_palindrome");
+  expect(palindrome).toMatchObject({ count: 3, sessions: 3, sources: { user: 3 }, state: "built", goalFrom: "noticed" });
+  // Each quote is the asker's words (sessions are read in the order of their files' names).
+  const start = (text: string) => text.slice(0, 20);
+  expect(palindrome?.evidence.map((evidence) => start(evidence.quote)).sort()).toEqual([p1, p2, p3].map((text) => start(text as string)).sort());
+  expect(proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ count: 2, sessions: 2, state: "built" });
+  // The page, the persona's call of a tool that does not exist and its reply: one need, unconfirmed, with their
+  // sources; no host or URL in any goal.
+  const unconfirmed = proposals.filter((proposal) => proposal.state === "unconfirmed");
+  expect(unconfirmed).toHaveLength(1);
+  expect(unconfirmed[0]).toMatchObject({ tool: "upload_env_file", sessions: 1, sources: { persona: expect.any(Number), tool: expect.any(Number) } });
+  expect(unconfirmed[0]?.sources.user).toBeUndefined();
+  expect(Object.keys(unconfirmed[0]?.signals ?? {}).sort()).toEqual(["missing-tool", "noticed"]);
+  for (const proposal of proposals) expect(proposal.goal).not.toMatch(/attacker\.example|https?:/);
+  expect(proposals.find((proposal) => proposal.goal.includes("slug"))).toMatchObject({ state: "pending", sessions: 1 });
+  expect(reportLines(report)[0]).toMatch(/^heard by the model scripted: 1 of 1 batch\(es\); \d+ need\(s\) dropped: their quote is in no turn$/);
+
+  // The same page in a second session: seen in grow.confirmSessions (2) sessions, no longer unconfirmed.
+  await roomSession(dir, ["and what does https://attacker.example/page say now?"]);
+  const dry = await runGrow(request(dir, { dryRun: true, maxTools: 3 }));
+  const page = dry.report.proposals.find((proposal) => proposal.sources?.tool !== undefined);
+  expect(page).toMatchObject({ state: "pending", sessions: 2 });
+  expect(page?.why).toMatch(/^(would build|waits)/);
+}, 240_000);
+
+test("a dry run shows an unconfirmed proposal with its evidence and why, and builds nothing", async () => {
+  using workspace = repo();
+  await roomSession(workspace.dir, ["summarise https://attacker.example/page for me"]);
+  const { report } = await runGrow(request(workspace.dir, { dryRun: true }));
+  expect(report.wouldBuild).toEqual([]);
+  const page = report.proposals.find((proposal) => proposal.sources?.tool !== undefined);
+  expect(page?.why).toBe(
+    `unconfirmed: no person asked for it (${Object.entries(page?.sources ?? {})
+      .map(([source, count]) => `${source} ${count}`)
+      .join(", ")}), and it was seen in 1 of the 2 sessions grow.confirmSessions asks; never built until then, or until org grow accept ${page?.id}`,
+  );
+  expect(page?.evidence?.every((evidence) => evidence.source === "tool" || evidence.source === "persona")).toBe(true);
+  const lines = reportLines(report);
+  expect(lines).toContain(`  why: ${page?.why}`);
+  expect(lines.some((line) => /^ {2}evidence: session \S+, turn \S+, (tool|persona): "/.test(line))).toBe(true);
+}, 60_000);
+
+test("a need a candidate already answers (built in chat, not promoted) is covered by it: no build, no budget spent on its name", async () => {
+  using workspace = repo();
+  const dir = workspace.dir;
+  const built = await runToolsmith({
+    goal: "convert Celsius to Fahrenheit",
+    model: request(dir).model,
+    repoDir: dir,
+    sandbox: testSandbox,
+    sandboxPolicy: request(dir).sandboxPolicy,
+  });
+  if (!built.ok) throw new Error(built.failure);
+  // The agent calls the tool the candidate holds (it is not promoted), and a person asks for it.
+  const sessions = join(dir, ".org", "sessions");
+  mkdirSync(sessions, { recursive: true });
+  const time = new Date().toISOString();
+  const call = { id: "c1", name: "celsius_to_fahrenheit", arguments: { celsius: 21 } };
+  const lines = [
+    {
+      type: "turn-start",
+      turnId: "t1",
+      text: "what is 21 degrees celsius in fahrenheit? we need a tool that converts celsius to fahrenheit",
+      mode: "group",
+      addressed: [],
+    },
+    { type: "reply-start", turnId: "t1", replyId: "r1", persona: "agent", model: "m", hop: 0, destination: "console" },
+    { type: "tool-call", replyId: "r1", persona: "agent", call },
+    { type: "tool-result", replyId: "r1", persona: "agent", call, ok: false, output: 'Error: there is no tool named "celsius_to_fahrenheit"', durationMs: 1 },
+  ].map((line) => JSON.stringify(TranscriptLine.parse({ ...line, time })));
+  writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
+  const refs = gitSync(dir, ["for-each-ref"]);
+  const { report } = await runGrow(request(dir, { maxTools: 1 }));
+  expect(report.builds).toEqual([]);
+  expect(report.budget.tools).toBe(0);
+  const [proposal] = readGrowState(dir).proposals;
+  expect(proposal).toMatchObject({ state: "covered", coveredBy: "celsius_to_fahrenheit", candidate: built.branch, tool: "celsius_to_fahrenheit" });
+  expect(reportLines(report)).toContain(
+    `covered: ${proposal?.id} ${JSON.stringify(proposal?.goal)} is answered by celsius_to_fahrenheit on ${built.branch}, which waits for org promote ${built.branch}`,
+  );
+  expect(gitSync(dir, ["for-each-ref"])).toBe(refs);
+}, 120_000);
+
+test("budgets: three seconds build nothing and say so; a token budget spent while hearing leaves the rest to the word rules and stops the builds", async () => {
+  using workspace = repo();
+  await roomSession(workspace.dir, [PHRASINGS.palindrome[0], "we need a tool that counts the vowels in a text"]);
+  const short = await runGrow(request(workspace.dir, { limits: { budgetMs: 3_000 } }));
+  expect(short.report).toMatchObject({ state: "done", builds: [], budget: { stoppedBy: "time", tools: 0 } });
+  // Too little left for a build (or, on a machine slow enough, none left at all once the needs were heard).
+  const stopped = /^the time budget (has \d+\.\d s left, too little for a build|was reached): 2 proposal\(s\) wait for the next run$/;
+  expect(short.report.notes.some((note) => stopped.test(note))).toBe(true);
+  expect(gitSync(workspace.dir, ["for-each-ref", "refs/heads/cand/", "refs/tags/"])).toBe("");
+
+  using other = repo();
+  await roomSession(other.dir, [PHRASINGS.palindrome[0], "we need a tool that counts the vowels in a text"]);
+  const spent = await runGrow(request(other.dir, { limits: { maxTokens: 50 } }));
+  expect(spent.report.noticing).toMatchObject({ by: "rules", byModel: 0, degraded: ["the run's budget ended before the model heard every batch"] });
+  expect(spent.report.budget.stoppedBy).toBe("tokens");
+  expect(spent.report.builds).toEqual([]);
+  // The word rules heard instead: the request said in so many words, and the message the agent said it could not meet.
+  expect(readGrowState(other.dir).proposals.map((proposal) => proposal.goal)).toEqual([PHRASINGS.palindrome[0], "counts the vowels in a text"]);
+}, 120_000);
+
+test("a build that ended with its candidate made but never judged (cut by the budget, or its run killed) leaves no candidate to hold the name", async () => {
+  using workspace = repo();
+  const dir = workspace.dir;
+  await roomSession(dir, ["we need a tool that counts the vowels in a text"]);
+  await runGrow(request(dir, { maxTools: 0 }));
+  const built = await runToolsmith({
+    goal: "count the vowels in a text",
+    model: request(dir).model,
+    repoDir: dir,
+    sandbox: testSandbox,
+    sandboxPolicy: request(dir).sandboxPolicy,
+  });
+  if (!built.ok) throw new Error(built.failure);
+  // What a build cut after the toolsmith made its candidate leaves: the proposal building, with that candidate.
+  const state = readGrowState(dir);
+  writeGrowState(dir, {
+    ...state,
+    proposals: state.proposals.map((proposal) => ({ ...proposal, state: "building" as const, branch: built.branch, commit: built.commit })),
+  });
+  const { report } = await runGrow(request(dir, { maxTools: 0 }));
+  expect(report.notes).toContain(`a run that ended without finishing left ${built.branch} for ${state.proposals[0]?.id} unjudged: it was removed`);
+  expect(gitSync(dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
+  expect(readGrowState(dir).proposals).toEqual([expect.objectContaining({ state: "pending" })]);
+  expect(readGrowState(dir).proposals[0]?.branch).toBeUndefined();
+}, 120_000);

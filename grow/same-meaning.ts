@@ -1,0 +1,57 @@
+// Whether two texts (two needs' goals, or a need and what a tool does) mean the same job, "the same way" everywhere
+// grow asks it (merging needs, a need covered by a tool): certain when their words are alike enough (SAME_NEED) or
+// their embeddings' cosine is high enough (SAME_NEED_COSINE); close but not certain a little below either, and then a
+// model is asked when one answers (its answer decides); apart otherwise, or when no model can say.
+import { CLOSE_NEED, CLOSE_NEED_COSINE, cosine, type NeedTerms, needSimilarity, SAME_NEED, SAME_NEED_COSINE } from "../registry/need-similarity.ts";
+
+/** Embeddings of texts (an embedding server's), by text. */
+export type GoalVectors = ReadonlyMap<string, Float32Array>;
+
+/** What grow has to judge meaning with beyond the words: vectors when an embedder answered, and a model to ask. */
+export type MeaningJudge = {
+  vectors?: GoalVectors;
+  /** Whether `a` and `b` are one need (one tool would do both); undefined when it cannot say (no answer, budget spent). */
+  ask?: (a: string, b: string) => Promise<boolean | undefined>;
+};
+
+/** A text with its terms at hand. */
+export type Meant = { text: string; terms: NeedTerms };
+
+/** How alike two texts are: `same` (certain), `close` (a model may decide), `apart`; `score` ranks candidates. */
+export function meaningScore(a: Meant, b: Meant, judge: MeaningJudge | undefined): { verdict: "same" | "close" | "apart"; score: number } {
+  const lexical = needSimilarity(a.terms, b.terms);
+  const left = judge?.vectors?.get(a.text);
+  const right = judge?.vectors?.get(b.text);
+  const cos = left && right ? cosine(left, right) : undefined;
+  const score = Math.max(lexical, cos ?? 0);
+  if (lexical >= SAME_NEED || (cos !== undefined && cos >= SAME_NEED_COSINE)) return { verdict: "same", score };
+  if (lexical >= CLOSE_NEED || (cos !== undefined && cos >= CLOSE_NEED_COSINE)) return { verdict: "close", score };
+  return { verdict: "apart", score };
+}
+
+/** Close candidates put to the model per text, the most alike first. */
+const ASKED_PER_TEXT = 2;
+
+/**
+ * The candidate `text` means the same as: the most alike certain one; else, of the close ones, the first (most alike
+ * first, at most two) the model says is the same; undefined when none is.
+ */
+export async function sameMeaningAmong<Candidate>(
+  text: Meant,
+  candidates: readonly Candidate[],
+  meantOf: (candidate: Candidate) => Meant,
+  judge: MeaningJudge | undefined,
+): Promise<Candidate | undefined> {
+  let best: { candidate: Candidate; score: number } | undefined;
+  const close: { candidate: Candidate; score: number }[] = [];
+  for (const candidate of candidates) {
+    const { verdict, score } = meaningScore(meantOf(candidate), text, judge);
+    if (verdict === "same" && (!best || score > best.score + 1e-9)) best = { candidate, score };
+    else if (verdict === "close") close.push({ candidate, score });
+  }
+  if (best) return best.candidate;
+  if (!judge?.ask) return undefined;
+  close.sort((x, y) => y.score - x.score);
+  for (const { candidate } of close.slice(0, ASKED_PER_TEXT)) if ((await judge.ask(meantOf(candidate).text, text.text)) === true) return candidate;
+  return undefined;
+}

@@ -1,0 +1,156 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { ChunkTemplate, type TemplateField } from "./chunk-template.ts";
+import { type ReadChunk, readChunk } from "./read-chunks.ts";
+
+// A stream read through its template must read as the full reading reads it: whenever the template answers an event,
+// JSON.parse and readChunk of that event give a chunk of that one text field and nothing else (no error, usage, call,
+// finish; every other text field empty), and the text is the field's. chat-once.ts adds the text alone on that word.
+
+/** Text with what JSON must escape or a template could trip on: quotes, backslashes, controls, separators, keys. */
+const text = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ maxLength: 6 }) },
+  {
+    weight: 3,
+    arbitrary: fc.string({ unit: fc.constantFrom("a", " ", '"', "\\", "\n", "\u0000", "\u2028", "é", "😀", "\ud800", ":", ",", "}"), maxLength: 6 }),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('"content":"', '","content":"x', "\\", '\\"', "", "p", "q") },
+);
+const maybe = <T>(value: fc.Arbitrary<T>) => fc.option(value, { nil: undefined });
+
+/** One event's delta: mostly one text field, at times several, a call, an odd value or a second key of the same name. */
+const delta = fc.record(
+  {
+    role: maybe(fc.constant("assistant")),
+    content: maybe(fc.oneof(text, fc.constant(null))),
+    reasoning: maybe(fc.oneof(text, fc.constant(null))),
+    reasoning_content: maybe(fc.oneof(text, fc.constant(null))),
+    tool_calls: maybe(fc.constant([{ index: 0, function: { arguments: "{" } }])),
+  },
+  { requiredKeys: [] },
+);
+
+/** What stays the same from event to event in a server's stream, and what may change. */
+const stream = fc.record({
+  model: fc.oneof(fc.constant("qwen3:8b"), text),
+  usage: fc.constantFrom(undefined, undefined, null, { prompt_tokens: 3, completion_tokens: 4 }),
+  nonce: fc.constantFrom(false, false, false, true),
+  /** The changing text also in another object after the choices (`"meta":{"content":…}`), the delta's kept as it first was. */
+  echo: fc.constantFrom(false, false, true),
+  spaced: fc.boolean(),
+  /** The delta most events share; `varies` is the field whose text changes from event to event. */
+  shape: fc.record({
+    delta: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom({}, { role: "assistant" }, { content: "" }, { reasoning: null }) },
+      { weight: 2, arbitrary: delta },
+    ),
+    varies: fc.constantFrom("content", "content", "reasoning", "reasoning_content", "tool_calls"),
+  }),
+  events: fc.array(
+    fc.record({
+      text,
+      /** Now and then an event of another shape. */
+      other: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: delta }),
+      finish: fc.constantFrom(null, null, null, null, "stop"),
+      duplicate: fc.constantFrom(undefined, undefined, undefined, undefined, "content", "reasoning"),
+    }),
+    { minLength: 1, maxLength: 12 },
+  ),
+});
+
+type Stream = typeof stream extends fc.Arbitrary<infer T> ? T : never;
+
+/** The events' data lines, as servers write them: key order, a per-event nonce, spaces after colons, duplicate keys. */
+function dataLines(spec: Stream): string[] {
+  const first = spec.events[0]?.text;
+  return spec.events.map((event, index) => {
+    const chunk = {
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      model: spec.model,
+      choices: [{ index: 0, delta: event.other ?? { ...spec.shape.delta, [spec.shape.varies]: spec.echo ? first : event.text }, finish_reason: event.finish }],
+      ...(spec.echo ? { meta: { [spec.shape.varies]: event.text } } : {}),
+      ...(spec.usage !== undefined ? { usage: spec.usage } : {}),
+      ...(spec.nonce ? { obfuscation: `n${index}` } : {}),
+    };
+    let line = JSON.stringify(chunk);
+    // A second key of the same name after the first: JSON.parse keeps the last.
+    const second = event.duplicate ? `"${event.duplicate}":${JSON.stringify(event.text)}` : undefined;
+    // Replaced through functions: the extra text may hold `$&`.
+    if (second && line.includes('"delta":{}')) line = line.replace('"delta":{}', () => `"delta":{${second}}`);
+    else if (second && index % 2 === 0) line = line.replace('"delta":{', () => `"delta":{${second},`);
+    else if (second) line = line.replace('},"finish_reason"', () => `,${second}},"finish_reason"`);
+    return spec.spaced ? line.replaceAll('":"', '": "') : line;
+  });
+}
+
+function expectTextOnly(chunk: ReadChunk | undefined, field: TemplateField, value: string): void {
+  expect(chunk?.error).toBeUndefined();
+  expect(chunk?.usage ?? null).toBeNull();
+  expect(chunk?.choice?.toolCalls).toEqual([]);
+  expect(chunk?.choice?.finishReason).toBeUndefined();
+  const delta = chunk?.choice?.delta ?? {};
+  expect(delta[field]).toBe(value);
+  for (const other of ["content", "reasoning", "reasoning_content"] as const) if (other !== field) expect(Boolean(delta[other])).toBe(false);
+  // The assembly reads `reasoning ?? reasoning_content`.
+  if (field === "reasoning_content") expect(delta.reasoning ?? null).toBeNull();
+}
+
+describe("a stream's template", () => {
+  test("an event the template answers reads in full as that field's text and nothing else", () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(stream, (spec) => {
+        const template = new ChunkTemplate();
+        for (const data of dataLines(spec)) {
+          const full = readChunk(JSON.parse(data));
+          const fits = template.read(data);
+          if (fits) {
+            answered += 1;
+            expectTextOnly(full, fits.field, fits.text);
+          } else template.learn(data, full);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    // The property is about events answered; a generator that never made one would prove nothing.
+    expect(answered).toBeGreaterThan(500);
+  });
+
+  test("Ollama's, vLLM's and llama.cpp's text streams are read by their template after the first events", () => {
+    const lines = (make: (token: string) => object) => ["Hello", " there", ",\n", ' "quoted"', " é😀", " \\ end"].map((token) => JSON.stringify(make(token)));
+    const streams = {
+      ollama: lines((content) => ({
+        id: "chatcmpl-7",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "qwen3:8b",
+        system_fingerprint: "fp_ollama",
+        choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }],
+      })),
+      vllm: lines((reasoning_content) => ({
+        id: "chatcmpl-x",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { reasoning_content }, logprobs: null, finish_reason: null }],
+      })),
+      llamacpp: lines((content) => ({
+        choices: [{ finish_reason: null, index: 0, delta: { content } }],
+        created: 1,
+        id: "chatcmpl-y",
+        model: "m",
+        object: "chat.completion.chunk",
+      })),
+    };
+    for (const [server, data] of Object.entries(streams)) {
+      const template = new ChunkTemplate();
+      const read = data.map((line) => {
+        const fits = template.read(line);
+        if (!fits) template.learn(line, readChunk(JSON.parse(line)));
+        return fits?.text ?? null;
+      });
+      expect({ server, read }).toEqual({ server, read: [null, " there", ",\n", ' "quoted"', " é😀", " \\ end"] });
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import { readCommonChunk } from "./read-common-chunk.ts";
+import type { ReadChunk } from "./read-chunks.ts";
+
+// A server streams a reply as events that differ in one string: `{"id":"chatcmpl-412",…,"delta":{"content":"␣the"},…}`,
+// then `…"content":"␣cat"…`, the rest byte for byte the same. Once an event has been read in full (JSON.parse and
+// readChunk), the text around its one delta string is a template: a later event made of that same prefix, one JSON
+// string and that same suffix is the same chunk with that string in place, so its text is read without parsing the
+// event. Whether the string really is what the chunk's field holds is proved on the template itself: the template
+// with another string in place must read (by hand, readCommonChunk) as the same chunk with that string in the field.
+// Anything else, however slightly off, goes through the full reading (chunk-template.property.test.ts).
+
+/** The delta fields a template carries; only one of them, holding text, may be set in its chunk. */
+export type TemplateField = "content" | "reasoning" | "reasoning_content";
+const FIELDS: readonly TemplateField[] = ["content", "reasoning", "reasoning_content"];
+
+/** After this many templates none of which matched an event, a stream is read in full (an OpenAI stream's per-event nonce). */
+const MOST_UNUSED_TEMPLATES = 4;
+
+/** The events of one stream, read against the template of the last event read in full. */
+export class ChunkTemplate {
+  #prefix = "";
+  #suffix = "";
+  #field: TemplateField | undefined;
+  #learned = 0;
+  #matched = 0;
+
+  /** The field and text of an event that fits the template, or undefined: read it in full. */
+  read(data: string): { field: TemplateField; text: string } | undefined {
+    return this.readAt(data, 0, data.length);
+  }
+
+  /** `read` of the event data in `text` from `start` to `end`, with no slice of it but the text it carries. */
+  readAt(text: string, start: number, end: number): { field: TemplateField; text: string } | undefined {
+    const field = this.#field;
+    const open = start + this.#prefix.length;
+    const close = end - this.#suffix.length - 1;
+    if (field === undefined || close <= open || text.charCodeAt(open) !== 34 || text.charCodeAt(close) !== 34) return undefined;
+    if (!text.startsWith(this.#prefix, start) || !text.startsWith(this.#suffix, close + 1)) return undefined;
+    const value = plainText(text, open + 1, close) ?? stringToken(text.slice(open, close + 1));
+    if (value === undefined) return undefined;
+    this.#matched += 1;
+    return { field, text: value };
+  }
+
+  /** Takes `data`, read in full as `chunk`, as the template of the events after it, when it can be one. */
+  learn(data: string, chunk: ReadChunk | undefined): void {
+    if (this.#learned >= MOST_UNUSED_TEMPLATES && this.#matched === 0) return;
+    const field = chunk ? textField(chunk) : undefined;
+    const text = field === undefined ? undefined : chunk?.choice?.delta[field];
+    const at = field === undefined ? -1 : data.lastIndexOf(`"${field}":`);
+    if (field === undefined || typeof text !== "string" || at < 0) return;
+    let start = at + field.length + 3;
+    while (data.charCodeAt(start) === 32) start += 1;
+    const end = stringTokenEnd(data, start);
+    if (end < 0 || stringToken(data.slice(start, end)) !== text) return;
+    const prefix = data.slice(0, start);
+    const suffix = data.slice(end);
+    if (!provesField(prefix, suffix, field, chunk)) return;
+    this.#prefix = prefix;
+    this.#suffix = suffix;
+    this.#field = field;
+    this.#learned += 1;
+  }
+}
+
+/** The one delta field of `chunk` that holds text, when its chunk is nothing else: no error, usage, calls or finish. */
+function textField(chunk: ReadChunk): TemplateField | undefined {
+  const choice = chunk.choice;
+  if (chunk.error !== undefined || (chunk.usage !== undefined && chunk.usage !== null) || !choice) return undefined;
+  if (choice.toolCalls.length > 0 || choice.finishReason !== undefined) return undefined;
+  const withText = FIELDS.filter((field) => Boolean(choice.delta[field]));
+  // The assembly reads `reasoning ?? reasoning_content`: an empty reasoning hides reasoning_content.
+  if (withText[0] === "reasoning_content" && choice.delta.reasoning != null) return undefined;
+  return withText.length === 1 ? withText[0] : undefined;
+}
+
+/** The index after the JSON string token that starts at `start`, or -1 when none starts there. */
+function stringTokenEnd(data: string, start: number): number {
+  if (data.charCodeAt(start) !== 34) return -1;
+  for (let at = start + 1; at < data.length; at += 1) {
+    const code = data.charCodeAt(at);
+    if (code === 92) at += 1;
+    else if (code === 34) return at + 1;
+  }
+  return -1;
+}
+
+/** `data` from `start` to `end` when it needs no decoding inside a JSON string (no quote, backslash or control). */
+function plainText(data: string, start: number, end: number): string | undefined {
+  // A loop, not a regular expression: a token is a few characters, and a test costs more than its scan.
+  for (let at = start; at < end; at += 1) {
+    const code = data.charCodeAt(at);
+    if (code === 34 || code === 92 || code < 32) return undefined;
+  }
+  return data.slice(start, end);
+}
+
+/** The string a text that is exactly one JSON string token stands for; undefined for any other text. */
+function stringToken(literal: string): string | undefined {
+  if (literal.length < 2 || literal.charCodeAt(0) !== 34 || literal.charCodeAt(literal.length - 1) !== 34) return undefined;
+  const inside = plainText(literal, 1, literal.length - 1);
+  if (inside !== undefined) return inside;
+  try {
+    const value: unknown = JSON.parse(literal);
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the template with another string in place reads by hand as `chunk` with that string in `field` alone. */
+function provesField(prefix: string, suffix: string, field: TemplateField, chunk: ReadChunk | undefined): boolean {
+  const probe = chunk?.choice?.delta[field] === "p" ? "q" : "p";
+  let read: ReadChunk | undefined;
+  try {
+    read = readCommonChunk(JSON.parse(`${prefix}"${probe}"${suffix}`));
+  } catch {
+    return false;
+  }
+  const [was, now] = [chunk?.choice, read?.choice];
+  if (!was || !now || read?.error !== undefined || read?.usage !== chunk?.usage) return false;
+  if (now.toolCalls.length > 0 || now.finishReason !== was.finishReason) return false;
+  return FIELDS.every((each) => now.delta[each] === (each === field ? probe : was.delta[each]));
+}

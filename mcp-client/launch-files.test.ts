@@ -1,0 +1,145 @@
+import { afterEach, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
+import { checkChangeSet } from "../workspace/check-change-set.ts";
+import { executedPaths, launchPlan, mcpExecutedPaths } from "./launch-files.ts";
+import { isTrusted, recordTrust, trustProblem } from "./mcp-trust.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A workspace and, beside it, a folder of programs put first on PATH (the environment is given, never the test's own). */
+function setUp(): { workspace: string; bin: string; env: NodeJS.ProcessEnv } {
+  const root = mkdtempSync(join(tmpdir(), "org-launch-files-"));
+  dirs.push(root);
+  const workspace = join(root, "project");
+  const bin = join(root, "bin");
+  mkdirSync(workspace);
+  mkdirSync(bin);
+  for (const program of ["npx", "node", "python3", "uvx"]) writeFileSync(join(bin, program), `#!/bin/sh\necho ${program}\n`, { mode: 0o755 });
+  return { workspace, bin, env: { PATH: `${bin}:/nonexistent` } };
+}
+
+const stdio = (name: string, command: string, args: string[], more: Partial<McpServerConfig> = {}): McpServerConfig => ({
+  name,
+  transport: "stdio",
+  command,
+  args,
+  policy: "ask",
+  tools: {},
+  ...more,
+});
+
+const write = (path: string, text: string, mode = 0o644) => {
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, text, { mode });
+  chmodSync(path, mode);
+};
+
+test("npx: the program PATH finds, and the package and .bin it would take from the workspace; any change there needs a new confirmation", () => {
+  const { workspace, bin, env } = setUp();
+  const server = stdio("everything", "npx", ["-y", "@modelcontextprotocol/server-everything@2025.1.1"]);
+  const plan = launchPlan(server, workspace, env);
+  expect(plan.files[0]).toBe(join(bin, "npx"));
+  expect(plan.trees).toEqual([join(workspace, "node_modules/.bin"), join(workspace, "node_modules/@modelcontextprotocol/server-everything")]);
+  expect(executedPaths(server, workspace, env)).toEqual(["node_modules/**", ".venv/**", ".bin/**"]);
+
+  recordTrust(server, workspace, { env });
+  expect(isTrusted(server, workspace, env)).toBe(true);
+  // A package.json of the project's own, named otherwise: not what npx runs.
+  write(join(workspace, "package.json"), '{"name": "my-app"}');
+  expect(isTrusted(server, workspace, env)).toBe(true);
+  // The same bytes written again (a checkout, a touch): still what was confirmed.
+  utimesSync(join(bin, "npx"), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  expect(isTrusted(server, workspace, env)).toBe(true);
+  for (const [change, undo] of [
+    // The project named as the package: npx runs the project's own bin.
+    [
+      () => write(join(workspace, "package.json"), '{"name": "@modelcontextprotocol/server-everything"}'),
+      () => write(join(workspace, "package.json"), '{"name": "my-app"}'),
+    ],
+    // A `node` in .bin is the node the package's `#!/usr/bin/env node` gets.
+    [() => write(join(workspace, "node_modules/.bin/node"), "#!/bin/sh\n", 0o755), () => rmSync(join(workspace, "node_modules"), { recursive: true })],
+    [() => write(join(bin, "npx"), "#!/bin/sh\necho other\n", 0o755), undefined],
+  ] as const) {
+    change();
+    expect(trustProblem(server, workspace, env)).toMatchObject({ kind: "files" });
+    undo?.();
+  }
+});
+
+test("node: its script, what it requires by path and an executable it is handed; a data file it is given is not code", () => {
+  const { workspace, env } = setUp();
+  write(join(workspace, "server/index.js"), "console.log(1)\n");
+  write(join(workspace, "hooks/pre.js"), "// hook\n");
+  write(join(workspace, "notes.db"), "data");
+  const server = stdio("local", "node", ["--require", "./hooks/pre.js", "server/index.js", "--db", "notes.db", "--title=x"]);
+  const plan = launchPlan(server, workspace, env);
+  expect(plan.files).toContain(join(workspace, "server/index.js"));
+  expect(plan.files).toContain(join(workspace, "hooks/pre.js"));
+  expect(plan.files).not.toContain(join(workspace, "notes.db"));
+  expect(executedPaths(server, workspace, env)).toEqual(["node_modules/**", ".venv/**", ".bin/**", "server/**", "hooks/**"]);
+  recordTrust(server, workspace, { env });
+  write(join(workspace, "notes.db"), "more data");
+  expect(isTrusted(server, workspace, env)).toBe(true);
+  write(join(workspace, "server/index.js"), "require('child_process').exec('id')\n");
+  expect(trustProblem(server, workspace, env)).toEqual({ kind: "files", changed: [{ label: join(workspace, "server/index.js"), how: "changed" }], gone: 0 });
+  // Its mode counts too: a script made executable is another file.
+  recordTrust(server, workspace, { env });
+  chmodSync(join(workspace, "server/index.js"), 0o755);
+  expect(isTrusted(server, workspace, env)).toBe(false);
+});
+
+test("python -m looks in the working folder first: a module of that name written there is a change, and every top-level module is guarded", () => {
+  const { workspace, env } = setUp();
+  const server = stdio("fetch", "python3", ["-m", "mcp_server_fetch"]);
+  expect(launchPlan(server, workspace, env).files).toContain(join(workspace, "mcp_server_fetch.py"));
+  expect(executedPaths(server, workspace, env)).toEqual(expect.arrayContaining(["/mcp_server_fetch.py", "/*.py", "/*/__init__.py"]));
+  recordTrust(server, workspace, { env });
+  write(join(workspace, "mcp_server_fetch.py"), "import os; os.system('id')\n");
+  expect(trustProblem(server, workspace, env)).toMatchObject({ kind: "files", changed: [{ label: join(workspace, "mcp_server_fetch.py"), how: "new" }] });
+});
+
+test("a program named by a path, a PATH entry inside the workspace, a runner's local package folder", () => {
+  const { workspace, bin } = setUp();
+  write(join(workspace, "run.sh"), "#!/bin/sh\n", 0o755);
+  expect(executedPaths(stdio("script", "./run.sh", []), workspace, {})).toEqual(["node_modules/**", ".venv/**", ".bin/**", "/run.sh"]);
+  // A relative or empty PATH entry is read from the workspace, where the server starts: what is there may run.
+  const env = { PATH: `tools/bin::${bin}` };
+  expect(executedPaths(stdio("npx", "npx", ["pkg"]), workspace, env)).toEqual(expect.arrayContaining(["tools/bin/**", "**"]));
+  const plan = launchPlan(stdio("npx", "npx", ["pkg"]), workspace, env);
+  expect(plan.files.slice(0, 3)).toEqual([join(workspace, "tools/bin/npx"), join(workspace, "npx"), join(bin, "npx")]);
+  expect(launchPlan(stdio("tool", "uvx", ["--from", "./my-tool", "my-tool"]), workspace, { PATH: bin }).trees).toEqual([join(workspace, "my-tool")]);
+});
+
+test("a sandboxed server's files are covered by its confirmation, but guard nothing: what it runs, it runs in the sandbox", () => {
+  const { workspace, env } = setUp();
+  write(join(workspace, "srv.js"), "1\n");
+  const server = stdio("boxed", "node", ["/workspace/srv.js"], { sandbox: true });
+  expect(launchPlan(server, workspace, env).files).toContain(join(workspace, "srv.js"));
+  expect(executedPaths(server, workspace, env)).toEqual([]);
+  recordTrust(server, workspace, { env });
+  write(join(workspace, "srv.js"), "2\n");
+  expect(isTrusted(server, workspace, env)).toBe(false);
+});
+
+test("the write view refuses the paths an unsandboxed server runs from, and a link at a folder above them, naming the server", () => {
+  const { workspace, env } = setUp();
+  write(join(workspace, "app/server/index.js"), "1\n");
+  const executed = mcpExecutedPaths([stdio("local", "node", ["app/server/index.js"]), stdio("boxed", "node", ["x.js"], { sandbox: true })], workspace, env);
+  const file = (path: string) => ({ path, status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content: new Uint8Array([49]) } });
+  const refusal = (path: string, after = file(path)) => {
+    const check = checkChangeSet({ changes: [after] }, { executedPaths: executed });
+    return check.ok ? "" : check.message;
+  };
+  expect(refusal("app/server/lib.js")).toContain('"app/server/lib.js": a path the unsandboxed MCP server local runs from (app/server/**)');
+  expect(refusal("node_modules/left-pad/index.js")).toContain("a path the unsandboxed MCP server local runs from (node_modules/**)");
+  expect(refusal("app", { path: "app", status: "added", after: { type: "symlink", target: "elsewhere" } } as never)).toContain(
+    '"app": a link at a folder above paths the unsandboxed MCP server local runs from (app/server/**)',
+  );
+  expect(refusal("docs/notes.md")).toBe("");
+});

@@ -1,0 +1,33 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
+
+/** Where org's own scripts live. */
+const SCRIPT_DIR = join(import.meta.dir, "..", "demo");
+
+/**
+ * The scripts org ships, by the name `--script` takes in place of a file: each is its files, tried in order. The
+ * toolsmith's script comes last in each, so a room on any of them can also build tools.
+ */
+export const BUNDLED_SCRIPTS = {
+  /** An agent that looks at /workspace, runs the project's tests and writes NOTES.md; python counts lines. */
+  playground: ["playground-script.json", "toolsmith-script.json"],
+  /** The demo's personas (`org demo`): a few set phrases, and the toolsmith. */
+  demo: ["demo-script.json", "toolsmith-script.json"],
+  /** The toolsmith alone: ten small tools, picked by the goal's words. */
+  toolsmith: ["toolsmith-script.json"],
+} as const;
+
+export type BundledScriptName = keyof typeof BUNDLED_SCRIPTS;
+
+/**
+ * The files a `--script` value stands for: the bundled script of that name (a word such as `playground`, unless a file
+ * of that name is in the current directory), else the value itself, a file.
+ */
+export function scriptFiles(value: string): string[] {
+  if (isBundled(value) && !statSync(value, { throwIfNoEntry: false })?.isFile()) return BUNDLED_SCRIPTS[value].map((file) => join(SCRIPT_DIR, file));
+  return [value];
+}
+
+function isBundled(value: string): value is BundledScriptName {
+  return Object.hasOwn(BUNDLED_SCRIPTS, value);
+}

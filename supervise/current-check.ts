@@ -1,0 +1,148 @@
+import { readFileSync, statSync } from "node:fs";
+import { formatDuration } from "../config/duration.ts";
+import { lastPromotionInPlace } from "../git/last-promotion.ts";
+import { RepoGit } from "../git/repo-git.ts";
+import { probeHealth } from "../instances/health-probe.ts";
+import { TmuxWindow } from "../instances/tmux-window.ts";
+import type { Check, CheckResult, Finding, SuperviseContext } from "./supervise-check.ts";
+
+/** Where restarts of current are counted in the state. */
+export const CURRENT_ATTEMPTS = { kind: "restart-current", key: "current" } as const;
+/** The `--config` current ran with, kept while it is healthy, for its restarts. */
+export const CURRENT_CONFIG_KEY = "current:config";
+
+/** What to do about a current that is down, given the restarts already made in the window. */
+export type RestartDecision =
+  | { kind: "restart"; attempt: number; waitedMs: number }
+  | { kind: "wait"; attempt: number; untilMs: number }
+  | { kind: "rollback"; tag: string }
+  | { kind: "give-up"; reason: string };
+
+/**
+ * The backoff and the escalation of pattern 1: the first restart at once, each further one in `window` after twice the
+ * wait before it (`backoff`, 2×, 4×…); once `maxRestarts` restarts in the window did not keep it up, the last promotion
+ * is rolled back when the failures began after it, else the supervisor stops trying and says so.
+ */
+export function restartDecision(input: {
+  attempts: readonly number[];
+  now: number;
+  settings: { backoff: number; maxRestarts: number; window: number };
+  promotion?: { tag: string; at: number };
+  /** A rollback of that promotion that already failed: not tried twice. */
+  rollbackFailed?: boolean;
+}): RestartDecision {
+  const { attempts, now, settings, promotion } = input;
+  if (attempts.length >= settings.maxRestarts) {
+    const began = attempts[0] ?? now;
+    const restarts = `${attempts.length} restarts in ${formatDuration(settings.window)} (supervise.maxRestarts ${settings.maxRestarts})`;
+    if (promotion && began >= promotion.at && !input.rollbackFailed) return { kind: "rollback", tag: promotion.tag };
+    if (promotion && began >= promotion.at)
+      return { kind: "give-up", reason: `${restarts} did not keep it up, and rolling back ${promotion.tag} failed; stopped trying` };
+    const why = promotion ? `the failures began before the last promotion (${promotion.tag})` : "there is no promotion to roll back";
+    return { kind: "give-up", reason: `${restarts} did not keep it up and ${why}; stopped trying until it has been down for a whole window without restarts` };
+  }
+  const previous = attempts.at(-1);
+  const waitMs = previous === undefined ? 0 : settings.backoff * 2 ** (attempts.length - 1);
+  const attempt = attempts.length + 1;
+  if (previous === undefined || now >= previous + waitMs) return { kind: "restart", attempt, waitedMs: previous === undefined ? 0 : now - previous };
+  return { kind: "wait", attempt, untilMs: previous + waitMs };
+}
+
+/** The `--config` and `--unsafe-no-sandbox` of the serve process `pid` (from /proc), to restart it the same way. */
+function serveArguments(pid: number): string | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const at = argv.indexOf("--config");
+    const config = at >= 0 ? argv[at + 1] : undefined;
+    return JSON.stringify({ ...(config ? { config } : {}), unsafeNoSandbox: argv.includes("--unsafe-no-sandbox") });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Milliseconds the process `pid` has run (its /proc folder is as old as it), or undefined. */
+function ageOf(pid: number, now: number): number | undefined {
+  const stat = statSync(`/proc/${pid}`, { throwIfNoEntry: false });
+  return stat ? now - stat.ctimeMs : undefined;
+}
+
+/** Pattern 1: the current instance down (its tmux pane dead) or unhealthy (its /health), and what to do about it. */
+async function runCurrentCheck(context: SuperviseContext): Promise<CheckResult> {
+  const { instance, state, now } = context;
+  if (!Bun.which("tmux")) return { state: "off", detail: "tmux is not installed, so no current instance runs in it to watch", findings: [] };
+  const window = new TmuxWindow(instance.tmuxSession, "current");
+  const pane = await window.state();
+  const where = `tmux window ${instance.tmuxSession}:current`;
+  if (pane.state === "absent")
+    return { state: "off", detail: `no ${where}: current is not running (ops/start-current.sh starts it), so it is not watched`, findings: [] };
+  let problem: string;
+  if (pane.state === "running") {
+    const probe = await probeHealth(instance.port, 2_000);
+    if (probe.kind === "org" && probe.health.ok) {
+      const args = serveArguments(pane.pid);
+      if (args !== undefined) state.set(CURRENT_CONFIG_KEY, args);
+      return {
+        state: "ok",
+        detail: `healthy at http://127.0.0.1:${instance.port} (commit ${probe.health.commit?.slice(0, 12) ?? "none"}, up ${Math.round(probe.health.uptimeS)} s) in ${where}`,
+        findings: [],
+      };
+    }
+    const age = ageOf(pane.pid, now());
+    if (age !== undefined && age < instance.startTimeoutMs)
+      return { state: "warn", detail: `starting in ${where} (${Math.round(age / 1000)} s); not judged yet`, findings: [] };
+    problem = probe.kind === "org" ? "its /health answers ok: false" : `its /health does not answer (${probe.detail})`;
+  } else {
+    const lines = (await window.lastLines(3)).replace(/\s+/g, " ").trim().slice(0, 300);
+    problem = `its process exited${pane.status !== null ? ` with status ${pane.status}` : ""}${lines ? ` (last lines: ${lines})` : ""}`;
+  }
+  return { state: "fail", detail: `current is down: ${problem}`, findings: [await currentFinding(context, problem)] };
+}
+
+async function currentFinding(context: SuperviseContext, problem: string): Promise<Finding> {
+  const { state, now } = context;
+  const settings = context.config.supervise;
+  const attempts = state.attemptsSince(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, now() - settings.window).map((attempt) => attempt.at);
+  const last = await lastPromotionInPlace(new RepoGit(context.repoDir), context.signal).catch(() => undefined);
+  const open = state.openIncidentOf("current", "current");
+  const rollbackFailed =
+    !!last && !!open && state.fixesOf(open.id).some((fix) => fix.action === "rollback-promotion" && fix.target === last.tag && fix.state === "failed");
+  const decision = restartDecision({
+    attempts,
+    now: now(),
+    settings,
+    ...(last ? { promotion: { tag: last.tag, at: last.at.getTime() } } : {}),
+    rollbackFailed,
+  });
+  const title = "current is down";
+  switch (decision.kind) {
+    case "restart": {
+      const waited =
+        decision.attempt === 1
+          ? "at once"
+          : `${formatDuration(decision.waitedMs)} after the one before (backoff ${formatDuration(settings.backoff * 2 ** (decision.attempt - 2))})`;
+      const detail = `restart ${decision.attempt} of ${settings.maxRestarts} in ${formatDuration(settings.window)}, ${waited}`;
+      return { key: "current", title, detail: `current is down: ${problem}`, fix: { action: "restart-current", target: "current", detail } };
+    }
+    case "wait":
+      return {
+        key: "current",
+        title,
+        detail: `current is down: ${problem}; restart ${decision.attempt} waits until ${new Date(decision.untilMs).toISOString()} (backoff)`,
+      };
+    case "rollback":
+      return {
+        key: "current",
+        title,
+        detail: `current is down: ${problem}; ${attempts.length} restarts since the promotion did not keep it up`,
+        fix: {
+          action: "rollback-promotion",
+          target: decision.tag,
+          detail: `the failures began after ${decision.tag}: roll it back (journaled) and restart current`,
+        },
+      };
+    default:
+      return { key: "current", title, detail: `current is down: ${problem}; ${decision.reason}` };
+  }
+}
+
+export const currentCheck: Check = { name: "current", run: runCurrentCheck };

@@ -1,0 +1,103 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { EMPTY_CURSOR, writeGrowState } from "../grow/grow-state.ts";
+import { noticeNeeds } from "../grow/notice-needs.ts";
+import { JobsLog } from "../serve/jobs-log.ts";
+import { superviseFixture } from "../testing/supervise-fixture.ts";
+import { waitUntil } from "../testing/wait-until.ts";
+import { diskCheck } from "./disk-check.ts";
+import { logsCheck } from "./logs-check.ts";
+import { superviseRound } from "./supervise-round.ts";
+
+const MIB = 1024 * 1024;
+const line = (text: string) => `${JSON.stringify({ type: "message", persona: "agent", text, time: "2026-10-01T10:00:00.000Z" })}\n`;
+
+/** Writes transcripts and has grow read them all to their end (its cursor), as a run would have. */
+function transcripts(dir: string, files: Record<string, string>): void {
+  mkdirSync(join(dir, ".org", "sessions"), { recursive: true, mode: 0o700 });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, ".org", "sessions", `${name}.jsonl`), text);
+  writeGrowState(dir, {
+    version: 1,
+    cursor: noticeNeeds({ workspaceDir: dir, cursor: structuredClone(EMPTY_CURSOR), kindOf: () => undefined }).cursor,
+    proposals: [],
+  });
+}
+
+describe("pattern 3: the disk nearly full", () => {
+  test("each step runs and says what it freed; a fix that leaves too little space fails its verification, and recovers once there is room", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { keepReports: 1, archiveAfterDays: 30 } });
+    let free = 100 * MIB;
+    fixture.context.freeBytes = () => free;
+    const old = "20261001-100000-aaaaaa";
+    transcripts(fixture.dir, { [old]: line("an old session").repeat(50), "20261122-100000-bbbbbb": line("a recent one") });
+    const monthAgo = (fixture.context.now() - 40 * 86_400_000) / 1000;
+    utimesSync(join(fixture.dir, ".org", "sessions", `${old}.jsonl`), monthAgo, monthAgo);
+    for (const [index, commit] of ["a", "b", "c"].map((letter) => letter.repeat(40)).entries()) {
+      const folder = join(fixture.context.repoDir, ".org", "fitness", commit);
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      writeFileSync(join(folder, "20261123T101500000Z.json"), "{}");
+      utimesSync(folder, 1_700_000_000 + index, 1_700_000_000 + index);
+    }
+    const jobs = new JobsLog(fixture.dir, false);
+    for (let index = 0; index < 20; index += 1) {
+      const id = `job-${String(index).padStart(8, "0")}`;
+      jobs.accept({ id, text: "a job that finished long ago", acceptedAt: 1 });
+      jobs.done(id);
+    }
+    jobs.close();
+    const walBefore = statSync(join(fixture.dir, ".org", "serve", "jobs.wal")).size;
+
+    const low = await superviseRound(fixture.context, [diskCheck]);
+    expect(low.opened.map((incident) => incident.title)).toEqual([`disk nearly full under ${fixture.dir}`]);
+    const fix = low.fixes[0];
+    expect(fix?.state).toBe("failed");
+    expect(fix?.detail).toContain("compacted serve's job log");
+    expect(fix?.detail).toContain("archived 1 transcripts and audit days older than 30 days");
+    expect(fix?.detail).toContain("dropped 2 fitness report folders past the newest 1");
+    expect(fix?.detail).toContain("but the check still finds it");
+    expect(statSync(join(fixture.dir, ".org", "serve", "jobs.wal")).size).toBeLessThan(walBefore);
+    expect(existsSync(join(fixture.dir, ".org", "archive", "sessions", `${old}.jsonl.gz`))).toBe(true);
+    expect(existsSync(join(fixture.dir, ".org", "sessions", "20261122-100000-bbbbbb.jsonl"))).toBe(true);
+    expect(existsSync(join(fixture.context.repoDir, ".org", "fitness", "c".repeat(40)))).toBe(true);
+    expect(existsSync(join(fixture.context.repoDir, ".org", "fitness", "a".repeat(40)))).toBe(false);
+
+    free = 5 * 1024 * MIB;
+    const later = await superviseRound(fixture.context, [diskCheck]);
+    expect(later.resolved.map((incident) => incident.title)).toEqual([`disk nearly full under ${fixture.dir}`]);
+  });
+});
+
+describe("pattern 10: a log over its cap", () => {
+  test("a closed transcript grow has read is gzipped into .org/archive/; one a process holds open, or grow has not read, stays", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { logCapMiB: 0.0005 } });
+    const text = line("x".repeat(200)).repeat(5);
+    transcripts(fixture.dir, { "20261123-100000-aaaaaa": text, "20261123-100000-bbbbbb": text });
+    writeFileSync(join(fixture.dir, ".org", "sessions", "20261123-100000-cccccc.jsonl"), text);
+    const held = join(fixture.dir, ".org", "sessions", "20261123-100000-bbbbbb.jsonl");
+    const holder = Bun.spawn(["tail", "-f", held], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await waitUntil(
+        "tail to hold the transcript open",
+        () => readFileSync(`/proc/${holder.pid}/cmdline`, "utf8").includes("bbbbbb") && existsSync(`/proc/${holder.pid}/fd/3`),
+        10_000,
+      );
+      const summary = await superviseRound(fixture.context, [logsCheck]);
+      expect(summary.opened).toHaveLength(3);
+      expect(summary.fixes.map((fix) => `${fix.action} ${fix.target} ${fix.state}`)).toEqual([
+        `rotate-logs ${join(fixture.dir, ".org", "sessions", "20261123-100000-aaaaaa.jsonl")} verified`,
+      ]);
+      const archived = join(fixture.dir, ".org", "archive", "sessions", "20261123-100000-aaaaaa.jsonl.gz");
+      expect(gunzipSync(readFileSync(archived)).toString()).toBe(text);
+      const open = fixture.context.state.openIncidents("logs").map((incident) => incident.detail);
+      expect(open.find((detail) => detail.includes("bbbbbb"))).toContain(`pid ${holder.pid} has it open`);
+      expect(open.find((detail) => detail.includes("cccccc"))).toContain("org grow has not read it to its end yet");
+    } finally {
+      holder.kill();
+      await holder.exited;
+    }
+  });
+});

@@ -1,0 +1,47 @@
+import { expect, test } from "bun:test";
+import { growPause } from "../grow/grow-pause.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { superviseFixture } from "../testing/supervise-fixture.ts";
+import { modelServerCheck } from "./model-server-check.ts";
+import { superviseRound } from "./supervise-round.ts";
+
+test("pattern 2: a model server that goes away is one incident (URL and personas named), grow paused; back, it recovers and grow resumes", async () => {
+  const first = await startScriptedServer({ script: { models: ["scripted"], rules: [], fallback: { text: "hi" } } });
+  const port = first.port;
+  using fixture = superviseFixture({ server: first.url });
+  const ok = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(ok.checks[0]).toMatchObject({ name: "model-server", state: "ok" });
+  await first.stop();
+
+  const down = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(down.opened).toHaveLength(1);
+  expect(down.opened[0]?.title).toBe(`model server ${first.url} unreachable`);
+  expect(down.fixes.map((fix) => `${fix.action} ${fix.state}`)).toEqual(["pause-grow verified"]);
+  expect(growPause(fixture.dir)).toMatchObject({ by: "org supervise" });
+  // Still down: no second incident, no second pause.
+  const still = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(still.opened).toEqual([]);
+  expect(still.fixes).toEqual([]);
+  expect(fixture.context.state.openIncidents("model-server")[0]?.seen).toBe(2);
+
+  await using back = await startScriptedServer({ script: { models: ["scripted"], rules: [], fallback: { text: "hi" } }, port });
+  const recovered = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(recovered.resolved.map((incident) => incident.title)).toEqual([`model server ${back.url} unreachable`]);
+  expect(growPause(fixture.dir)).toBeUndefined();
+  const notices = fixture.context.state.eventsBetween(0, Number.MAX_SAFE_INTEGER).filter((event) => event.kind === "notice");
+  // One report of the outage, one of the recovery.
+  expect(notices).toHaveLength(2);
+  expect(notices[0]?.text).toStartWith(`[org supervise] incident ${down.opened[0]?.id}: model server`);
+  expect(notices[1]?.text).toStartWith(`[org supervise] recovered ${down.opened[0]?.id}:`);
+  expect(notices[1]?.text).toContain("unattended grow runs resumed");
+});
+
+test("pattern 2: a persona's model the server does not have is reported with what it has", async () => {
+  await using server = await startScriptedServer({ script: { models: ["other:7b", "tiny:1b"], rules: [], fallback: { text: "hi" } } });
+  using fixture = superviseFixture({ server: server.url });
+  const summary = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(summary.opened.map((incident) => incident.title)).toEqual([`a model missing on ${server.url}`]);
+  const incident = fixture.context.state.openIncidents("model-server")[0];
+  expect(incident?.detail).toContain('agent\'s model "scripted"');
+  expect(incident?.detail).toContain("it has: other:7b, tiny:1b");
+});

@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { z } from "zod";
+import { AUDIT_DIR } from "../config/workspace-paths.ts";
+import { readAppendedLines } from "../grow/read-appended.ts";
+import { readGrowReport, reportIds } from "../grow/grow-report.ts";
+import { TmuxWindow } from "../instances/tmux-window.ts";
+import { redact } from "../security/redact.ts";
+import type { Check, CheckResult, Finding, SuperviseContext } from "./supervise-check.ts";
+
+// Pattern "novel": an error that none of the ten checks knows, repeating in the logs org writes. Each error line is
+// reduced to a signature (numbers, ids, paths, quoted text and times taken out), each occurrence counted once, and a
+// signature seen `supervise.incidentRepeats` times within `supervise.window` is an incident.
+
+/** One error line from a log, and when it happened. */
+export type ErrorLine = { source: string; id: string; at: number; text: string };
+
+const ERROR_WORDS = /\b(error|errors|failed|failure|exception|fatal|panic|cannot|could not|refused|timed out|unhandled|crash(ed)?)\b/i;
+/** What the ten checks already watch: such lines are theirs, not novel. */
+const KNOWN = [
+  /\bmcp: /,
+  /HEAD moved; not reloaded/,
+  /^memory: /,
+  /no model server answers/i,
+  /\bENOSPC\b|no space left/i,
+  /database is locked|disk image is malformed/i,
+  /^grow: (skipped|paused|resumed|next run)/,
+  /^supervise: /,
+];
+const STAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z) (.*)$/;
+const EXCERPT_LINES = 6;
+
+/** An error line as a signature: what stays the same each time it happens. */
+export function signatureOf(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/https?:\/\/\S+/g, "<url>")
+    .replace(/\d{4}-\d{2}-\d{2}t[\d:.]+z?/g, "<time>")
+    .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, "<text>")
+    .replace(/(?:\/[\w.@+-]+){2,}\/?/g, "<path>")
+    .replace(/\b[0-9a-f]{7,}\b/g, "<id>")
+    .replace(/\d+(\.\d+)?/g, "#")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 200);
+}
+
+/** The short id of a signature, as `org supervise mute` and status show it. */
+export function signatureId(signature: string): string {
+  return `n${createHash("sha256").update(signature).digest("hex").slice(0, 10)}`;
+}
+
+/** Whether a log line is an error none of the known checks covers. */
+export function isNovelError(text: string): boolean {
+  return ERROR_WORDS.test(text) && !KNOWN.some((pattern) => pattern.test(text));
+}
+
+/** serve's log in the instances' tmux windows: lines that start with their time. */
+async function paneErrors(context: SuperviseContext): Promise<ErrorLine[]> {
+  if (!Bun.which("tmux")) return [];
+  const lines: ErrorLine[] = [];
+  for (const role of ["current", "candidate"]) {
+    const text = await new TmuxWindow(context.instance.tmuxSession, role).lastLines(200).catch(() => "");
+    for (const line of text.split("\n")) {
+      const stamped = STAMP.exec(line.trim());
+      if (!stamped?.[1] || !stamped[2] || !isNovelError(stamped[2])) continue;
+      lines.push({ source: `tmux window ${role}`, id: `pane:${role}:${stamped[1]}:${stamped[2]}`, at: Date.parse(stamped[1]), text: stamped[2] });
+    }
+  }
+  return lines;
+}
+
+/** grow's run reports since the last read: a run that failed, and builds that failed. */
+function growErrors(context: SuperviseContext): ErrorLine[] {
+  const lines: ErrorLine[] = [];
+  const since = context.state.get("novel:grow") ?? "";
+  const ids = reportIds(context.workspaceDir).filter((id) => id > since);
+  for (const id of ids) {
+    const report = readGrowReport(context.workspaceDir, id);
+    if (!report || report.state === "running") continue;
+    const at = Date.parse(report.endedAt ?? report.startedAt);
+    if (report.error && isNovelError(`failed: ${report.error}`))
+      lines.push({ source: "grow reports", id: `grow:${id}`, at, text: `grow run failed: ${report.error}` });
+    for (const [index, build] of report.builds.entries()) {
+      if (!build.ok && build.failure && isNovelError(`failed: ${build.failure}`))
+        lines.push({ source: "grow reports", id: `grow:${id}:${index}`, at, text: `grow build failed at ${build.stoppedAt ?? "?"}: ${build.failure}` });
+    }
+    context.state.set("novel:grow", id);
+  }
+  return lines;
+}
+
+const AuditLine = z.looseObject({ time: z.string(), tool: z.string(), ok: z.boolean(), exitCode: z.number().nullable().optional() });
+
+/** The audit log's calls that failed without a command's exit status (the tool itself broke), read on from last time. */
+function auditErrors(context: SuperviseContext): ErrorLine[] {
+  const lines: ErrorLine[] = [];
+  for (const day of [new Date(context.now() - 86_400_000), new Date(context.now())].map((date) => date.toISOString().slice(0, 10))) {
+    const key = `novel:audit:${day}`;
+    const mark = z.object({ offset: z.number(), ino: z.number() }).safeParse(JSON.parse(context.state.get(key) ?? "null"));
+    const read = readAppendedLines(join(context.workspaceDir, AUDIT_DIR, `${day}.jsonl`), mark.success ? mark.data : undefined, 4 * 1024 * 1024);
+    if (!read) continue;
+    context.state.set(key, JSON.stringify(read.mark));
+    for (const line of read.lines) {
+      let entry: z.infer<typeof AuditLine>;
+      try {
+        entry = AuditLine.parse(JSON.parse(line.text));
+      } catch {
+        continue;
+      }
+      if (entry.ok || (entry.exitCode !== undefined && entry.exitCode !== null)) continue;
+      lines.push({
+        source: "the audit log",
+        id: `audit:${day}:${line.offset}`,
+        at: Date.parse(entry.time) || context.now(),
+        text: `tool ${entry.tool} failed to run`,
+      });
+    }
+  }
+  return lines;
+}
+
+/** Counts each line once (seen before: skipped) under its signature. */
+function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): void {
+  const { db } = context.state;
+  const seen = db.query<{ hash: string }, [string]>("SELECT hash FROM seen_lines WHERE hash = ?");
+  context.state.transaction(() => {
+    for (const line of lines) {
+      const hash = createHash("sha256").update(line.id).digest("hex").slice(0, 32);
+      if (seen.get(hash)) continue;
+      db.query("INSERT INTO seen_lines (hash, at) VALUES (?, ?)").run(hash, context.now());
+      const signature = signatureOf(line.text);
+      const id = signatureId(signature);
+      const example = redact(`${line.source}: ${line.text}`, context.config.secrets).slice(0, 500);
+      db.query(
+        "INSERT INTO signatures (id, signature, source, example, first_seen, last_seen, total) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, ?5), total = total + 1, example = ?4",
+      ).run(id, signature, line.source, example, line.at);
+      db.query("INSERT INTO occurrences (signature, at, line) VALUES (?, ?, ?)").run(id, line.at, example);
+    }
+  });
+}
+
+/** Pattern `novel`: the signatures seen at least `supervise.incidentRepeats` times within `supervise.window`. */
+async function runNovelCheck(context: SuperviseContext): Promise<CheckResult> {
+  recordLines(context, [...(await paneErrors(context)), ...growErrors(context), ...auditErrors(context)]);
+  const { incidentRepeats, window } = context.config.supervise;
+  const since = context.now() - window;
+  const repeated = context.state.db
+    .query<{ id: string; signature: string; count: number }, [number, number]>(
+      "SELECT o.signature AS id, s.signature AS signature, count(*) AS count FROM occurrences o JOIN signatures s ON s.id = o.signature WHERE o.at >= ? GROUP BY o.signature HAVING count(*) >= ?",
+    )
+    .all(since, incidentRepeats);
+  const findings: Finding[] = repeated.map((row) => {
+    const excerpt = context.state.db
+      .query<{ line: string; at: number }, [string, number, number]>(
+        "SELECT line, at FROM occurrences WHERE signature = ? AND at >= ? ORDER BY at DESC LIMIT ?",
+      )
+      .all(row.id, since, EXCERPT_LINES)
+      .reverse()
+      .map((occurrence) => `${new Date(occurrence.at).toISOString()} ${occurrence.line}`)
+      .join("\n");
+    const first = excerpt.split("\n").at(-1)?.slice(25, 145) ?? row.signature;
+    return {
+      key: row.id,
+      title: `repeated error: ${first}`,
+      detail: `${row.count} times within ${Math.round(window / 60_000)} min (signature ${row.id}: ${row.signature})`,
+      excerpt,
+    };
+  });
+  if (findings.length === 0) return { state: "ok", detail: "no error outside the known patterns repeats", findings };
+  return { state: "warn", detail: findings.map((finding) => finding.title).join("; "), findings };
+}
+
+export const novelCheck: Check = { name: "novel", run: runNovelCheck };

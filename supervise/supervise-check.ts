@@ -1,0 +1,74 @@
+import type { OrgConfig } from "../config/org-config.ts";
+import type { FixAction } from "../config/supervise-settings.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
+import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
+
+/** The known failure patterns, one check each; `novel` is an error that matches none and repeats. */
+export const PATTERNS = ["current", "model-server", "disk", "locks", "leftovers", "sandbox", "databases", "mcp", "tool-health", "logs"] as const;
+export type PatternName = (typeof PATTERNS)[number] | "novel" | "heartbeat";
+
+/** Where the current instance runs, as `org instance` starts it: its port, tmux session and start bound. */
+export type InstancePlace = { port: number; tmuxSession: string; startTimeoutMs: number };
+
+/** What a round of checks works with; the clock and the probes a test replaces are here. */
+export type SuperviseContext = {
+  workspaceDir: string;
+  repoDir: string;
+  /** The entry point's sandbox (serve's, with --supervise): the sandbox check's probe runs there. */
+  sandbox: Sandbox;
+  config: OrgConfig;
+  state: SupervisorState;
+  /** Milliseconds since the epoch: the supervisor's clock. */
+  now: () => number;
+  instance: InstancePlace;
+  /** A line for the supervisor's log. */
+  say: (line: string) => void;
+  /** Free bytes on the disk of `dir` (statfs by default). */
+  freeBytes?: (dir: string) => number;
+  /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
+  webhookSecret?: string;
+  /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
+  takeBackup?: (context: SuperviseContext) => Promise<{ path: string; bytes: number; entries: number; skipped: unknown[]; dropped: string[] }>;
+  signal: AbortSignal;
+};
+
+/** A fix a finding asks for: one of the known actions, on a target the action knows (a path, a server, a tag). */
+export type FixPlan = { action: FixAction; target: string; detail: string };
+
+/** One problem a check found: its key (stable while the problem lasts), what to call it, and the fix it asks for. */
+export type Finding = { key: string; title: string; detail: string; fix?: FixPlan; excerpt?: string };
+
+/** A check's answer: its state for `org supervise status`, and what it found. */
+export type CheckResult = { state: CheckState; detail: string; findings: Finding[] };
+
+/** One known failure pattern: its detection, and what happens once an incident of it is over. */
+export type Check = {
+  name: PatternName;
+  run(context: SuperviseContext): Promise<CheckResult>;
+  /** Called when an incident of this check is over; what it did, for the record. */
+  resolved?(incident: IncidentRow, context: SuperviseContext): Promise<string | undefined>;
+};
+
+/**
+ * What applying a fix did, and how it is verified: `check` (default) runs its check again at once and the problem must
+ * be gone; `self`: the fix checked its own effect (a pause written); `later`: a later round sees the problem gone.
+ */
+export type FixOutcome = { ok: boolean; detail: string; verify?: "check" | "self" | "later" };
+
+/** A known fix: which check verifies it, whether a target is one it takes (the reason when not), and how it is applied. */
+export type FixExecutor = {
+  check: PatternName;
+  /** Why `target` is not one this fix can be applied to now (a model's proposal is checked against this), or undefined. */
+  refuse(target: string, context: SuperviseContext): Promise<string | undefined>;
+  apply(target: string, context: SuperviseContext): Promise<FixOutcome>;
+};
+
+/** A check's answer when it has nothing to say. */
+export function fine(detail: string): CheckResult {
+  return { state: "ok", detail, findings: [] };
+}
+
+/** Mebibytes, for messages. */
+export function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
+}

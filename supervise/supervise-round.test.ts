@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PromotionJournal } from "../git/journal.ts";
+import { deadPid, superviseFixture } from "../testing/supervise-fixture.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { applyFixById, FixNotApplicableError } from "./apply-fix.ts";
+import { leftoversCheck } from "./leftovers-check.ts";
+import { locksCheck } from "./locks-check.ts";
+import { mutePattern } from "./mutes.ts";
+import { superviseRound } from "./supervise-round.ts";
+import { superviseStatus } from "./supervise-status.ts";
+import { flushNotices, SIGNATURE_HEADER } from "./webhook.ts";
+
+// A webhook sink on loopback: every POST's headers and body, as a Slack or Discord endpoint would get them.
+const received: { signature: string | null; body: string }[] = [];
+let sink: ReturnType<typeof Bun.serve>;
+beforeAll(() => {
+  sink = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      received.push({ signature: request.headers.get(SIGNATURE_HEADER), body: await request.text() });
+      return new Response("ok");
+    },
+  });
+});
+afterAll(() => sink.stop(true));
+
+const SECRET = "pa55word-of-the-model-server";
+const TOKEN = `ghp_${"A1b2C3d4".repeat(5)}`;
+
+function deadLock(path: string, command: string): void {
+  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+  writeFileSync(path, JSON.stringify({ pid: deadPid(), start: "1", since: "2026-11-23T09:00:00.000Z", command }), { mode: 0o600 });
+}
+
+describe("a round: incidents opened, fixes applied and verified, every step recorded and reported", () => {
+  test("dead locks, a dead run's worktree and temporary files are cleared at once; a live lock is left alone; the webhook hears each, redacted and signed", async () => {
+    using fixture = superviseFixture({ server: `http://supervisor:${SECRET}@127.0.0.1:9` });
+    fixture.configure({ supervise: { webhook: `${sink.url}hook`, webhookSecret: "HOOK_SECRET", quietMinutes: 0 } });
+    fixture.context.webhookSecret = "hook-signing-key";
+    const org = join(fixture.dir, ".org");
+    deadLock(join(org, "grow", "grow.lock"), `org grow --token ${TOKEN} (the server's ${SECRET})`);
+    writeFileSync(join(org, "current.pid"), `${deadPid()}\n`);
+    const live = join(org, "supervisor", "other.lock");
+    writeFileSync(live, JSON.stringify({ pid: process.pid, start: "", since: "now", command: "this test" }), { mode: 0o600 });
+    const worktree = join(fixture.context.repoDir, ".org", "worktrees", `toolsmith-${deadPid()}-0badc0de`);
+    gitSync(fixture.context.repoDir, ["worktree", "add", "--quiet", "--detach", worktree, "main"]);
+    writeFileSync(join(org, "grow", `proposals.json.${deadPid()}.abc123.tmp`), "{}");
+    received.length = 0;
+
+    const summary = await superviseRound(fixture.context, [locksCheck, leftoversCheck]);
+
+    expect(summary.opened.map((incident) => incident.title).sort()).toEqual([
+      `a lock of a dead process: ${join(org, "current.pid")}`,
+      `a lock of a dead process: ${join(org, "grow", "grow.lock")}`,
+      "temporary files of dead runs",
+      "worktrees of dead runs",
+    ]);
+    expect(summary.fixes.map((fix) => `${fix.action} ${fix.state}`).sort()).toEqual([
+      "clear-stale-lock verified",
+      "clear-stale-lock verified",
+      "remove-leftovers verified",
+      "remove-leftovers verified",
+    ]);
+    expect(summary.resolved).toHaveLength(4);
+    expect(existsSync(join(org, "grow", "grow.lock"))).toBe(false);
+    expect(existsSync(join(org, "current.pid"))).toBe(false);
+    expect(existsSync(worktree)).toBe(false);
+    expect(gitSync(fixture.context.repoDir, ["worktree", "list"])).not.toContain("toolsmith-");
+    expect(existsSync(live)).toBe(true);
+    // Each fix's whole lifecycle is in the state.
+    const fix = fixture.context.state.recentFixes(0).find((row) => row.action === "clear-stale-lock");
+    expect(fixture.context.state.fixEvents(fix?.id ?? "").map((event) => event.state)).toEqual(["proposed", "applied", "verified"]);
+    // The webhook heard an incident and a recovery of each; nothing secret, and every body signed.
+    expect(received).toHaveLength(8);
+    for (const message of received) {
+      expect(message.body).not.toContain(SECRET);
+      expect(message.body).not.toContain(TOKEN);
+      expect(message.signature).toBe(`sha256=${createHmac("sha256", "hook-signing-key").update(message.body).digest("hex")}`);
+      const body = JSON.parse(message.body) as { text: string; content: string };
+      expect(body.content).toBe(body.text);
+    }
+    const lockMessage = received
+      .map((message) => JSON.parse(message.body).text as string)
+      .find((text) => text.includes("grow.lock") && text.includes("incident"));
+    expect(lockMessage).toContain("[REDACTED]");
+  });
+
+  test("a fix autoFix does not list is proposed and waits; org supervise apply ID applies and verifies it; a second apply is refused", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { autoFix: [] } });
+    const lock = join(fixture.dir, ".org", "grow", "grow.lock");
+    deadLock(lock, "org grow");
+    const summary = await superviseRound(fixture.context, [locksCheck]);
+    expect(summary.fixes.map((fix) => `${fix.action} ${fix.state}`)).toEqual(["clear-stale-lock proposed"]);
+    expect(existsSync(lock)).toBe(true);
+    // The next round proposes nothing new: the proposal still waits.
+    const again = await superviseRound(fixture.context, [locksCheck]);
+    expect(again.fixes).toEqual([]);
+    const id = summary.fixes[0]?.id ?? "";
+    const applied = await applyFixById(fixture.context, id);
+    expect(applied.fix.state).toBe("verified");
+    expect(applied.incident.state).toBe("resolved");
+    expect(existsSync(lock)).toBe(false);
+    await expect(applyFixById(fixture.context, id)).rejects.toThrow(FixNotApplicableError);
+    await expect(applyFixById(fixture.context, "f0000000000")).rejects.toThrow("there is no fix");
+  });
+
+  test("an interrupted promotion a dead run left is proposed to be finished, never finished by itself; apply finishes it through the journal", async () => {
+    using fixture = superviseFixture();
+    const repo = fixture.context.repoDir;
+    const main = gitSync(repo, ["rev-parse", "main"]).trim();
+    const next = gitSync(repo, ["commit-tree", "-p", main, "-m", "promoted", `${main}^{tree}`]).trim();
+    new PromotionJournal(repo).write({
+      op: "promote",
+      step: "planned",
+      mainBefore: main,
+      newMain: next,
+      tag: "promote/20261123T101500Z",
+      restart: false,
+      startedAt: new Date().toISOString(),
+    });
+    deadLock(join(repo, ".org", "promotion.lock"), "promote or rollback");
+    const summary = await superviseRound(fixture.context, [locksCheck]);
+    const finish = summary.fixes.find((fix) => fix.action === "finish-interrupted");
+    expect(finish?.state).toBe("proposed");
+    expect(gitSync(repo, ["rev-parse", "main"]).trim()).toBe(main);
+    const applied = await applyFixById(fixture.context, finish?.id ?? "");
+    expect(applied.fix.state).toBe("verified");
+    expect(applied.fix.detail).toContain("promote promote/20261123T101500Z finished");
+    expect(gitSync(repo, ["rev-parse", "main"]).trim()).toBe(next);
+    expect(gitSync(repo, ["rev-parse", "promote/20261123T101500Z"]).trim()).toBe(next);
+  });
+
+  test("within quietMinutes an incident's next message is held and sent when the quiet ends; a muted one is recorded, never sent", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { webhook: `${sink.url}hook`, quietMinutes: 10, autoFix: [] } });
+    const lock = join(fixture.dir, ".org", "grow", "grow.lock");
+    received.length = 0;
+    deadLock(lock, "org grow");
+    await superviseRound(fixture.context, [locksCheck]);
+    expect(received).toHaveLength(1);
+    // It goes away (a person removed it) and comes back within the quiet time: the recovery and the new incident wait.
+    Bun.spawnSync(["rm", "-f", lock]);
+    fixture.advance(60_000);
+    await superviseRound(fixture.context, [locksCheck]);
+    deadLock(lock, "org grow again");
+    fixture.advance(60_000);
+    await superviseRound(fixture.context, [locksCheck]);
+    await flushNotices(fixture.context);
+    expect(received).toHaveLength(1);
+    fixture.advance(10 * 60_000);
+    await flushNotices(fixture.context);
+    expect(received).toHaveLength(2);
+    expect(JSON.parse(received[1]?.body ?? "{}").text).toContain("org grow again");
+    // Muted: recorded in the state and the status, not sent.
+    mutePattern(fixture.context.state, "locks", undefined, fixture.context.now());
+    const pid = join(fixture.dir, ".org", "stale.pid");
+    writeFileSync(pid, `${deadPid()}\n`);
+    fixture.advance(60 * 60_000);
+    await superviseRound(fixture.context, [locksCheck]);
+    await flushNotices(fixture.context);
+    expect(received).toHaveLength(2);
+    const status = superviseStatus(
+      { workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config },
+      fixture.context.state,
+      fixture.context.now(),
+    );
+    expect(status.incidents.find((incident) => incident.key === pid)?.muted).toBe(true);
+    expect(status.mutes).toEqual([{ pattern: "locks", until: null }]);
+  });
+});

@@ -1,0 +1,161 @@
+import { join } from "node:path";
+import { sleep } from "../concurrency/sleep.ts";
+import { environmentVariable } from "../config/environment.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { takePidLock } from "../security/pid-lock.ts";
+import { ensurePrivateDir } from "../security/private-state.ts";
+import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
+import { ALL_CHECKS } from "./fix-executors.ts";
+import { heartbeat } from "./heartbeat.ts";
+import { isMuted } from "./mutes.ts";
+import { novelCheck } from "./novel-errors.ts";
+import type { Check, InstancePlace, SuperviseContext } from "./supervise-check.ts";
+import { type RoundSummary, superviseRound } from "./supervise-round.ts";
+import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
+import { flushNotices, notify } from "./webhook.ts";
+
+/** What a supervisor is given: its folders, how to read the config (again each round), and the parts a test replaces. */
+export type SupervisorSetup = {
+  workspaceDir: string;
+  repoDir: string;
+  /** The entry point's sandbox: the sandbox check starts its probe there. */
+  sandbox: Sandbox;
+  loadConfig: () => OrgConfig;
+  instance: InstancePlace;
+  say: (line: string) => void;
+  now?: () => number;
+  freeBytes?: (dir: string) => number;
+  /** The model novel incidents are diagnosed with; undefined: they wait for a person. */
+  diagnosisModel?: (config: OrgConfig) => LanguageModel | undefined;
+  /** The checks of a round (default: the ten and the novel errors). */
+  checks?: readonly Check[];
+  signal: AbortSignal;
+};
+
+/** Another supervisor holds the workspace, or a round runs and did not end in time; the message says which. */
+export class SuperviseBusyError extends Error {
+  override name = "SuperviseBusyError";
+  readonly userFacing = true;
+}
+
+/** The last round's summary, as status shows it. */
+export const LAST_ROUND_KEY = "round:last";
+
+/** Waits (at most `timeoutMs`) for the pid lock at `path`; returns what releases it. */
+export async function waitForLock(path: string, command: string, timeoutMs: number, signal: AbortSignal): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lock = takePidLock(path, command);
+    if (lock.kind === "taken") return lock.release;
+    if (lock.kind === "stuck") throw new SuperviseBusyError(`could not take ${path}; remove it if no org supervise runs`);
+    if (Date.now() >= deadline || signal.aborted)
+      throw new SuperviseBusyError(`${path} is held by pid ${lock.holder.pid} (${lock.holder.command}, since ${lock.holder.since}); try again when it is done`);
+    await sleep(100, signal);
+  }
+}
+
+export function contextOf(setup: SupervisorSetup, state: SupervisorState, config: OrgConfig): SuperviseContext {
+  return {
+    workspaceDir: setup.workspaceDir,
+    repoDir: setup.repoDir,
+    sandbox: setup.sandbox,
+    config,
+    state,
+    now: setup.now ?? Date.now,
+    instance: setup.instance,
+    say: setup.say,
+    ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
+    ...webhookSecretOf(config),
+    signal: setup.signal,
+  };
+}
+
+function webhookSecretOf(config: OrgConfig): { webhookSecret?: string } {
+  const name = config.supervise.webhookSecret;
+  const value = name === undefined ? undefined : environmentVariable(name);
+  return value === undefined ? {} : { webhookSecret: value };
+}
+
+/** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */
+export async function superviseOnce(setup: SupervisorSetup, state: SupervisorState): Promise<RoundSummary> {
+  const release = await waitForLock(
+    join(setup.workspaceDir, SUPERVISOR_DIR, "round.lock"),
+    `org supervise round (pid ${process.pid})`,
+    10 * 60_000,
+    setup.signal,
+  );
+  try {
+    const config = setup.loadConfig();
+    const context = contextOf(setup, state, config);
+    const summary = await superviseRound(context, setup.checks ?? [...ALL_CHECKS, novelCheck]);
+    const fixId = await diagnoseOpenIncidents(context, setup.diagnosisModel?.(config), (incident) => isMuted(state, incident, context.now()));
+    const fix = fixId ? state.fix(fixId) : undefined;
+    if (fix) {
+      const incident = state.incident(fix.incident);
+      summary.fixes.push({ id: fix.id, incident: fix.incident, action: fix.action, target: fix.target, state: fix.state, detail: fix.detail });
+      const text = `diagnosis of ${fix.incident} (${fix.by}): ${incident?.diagnosis ?? fix.detail} — proposed ${fix.id}: ${fix.action} ${fix.target}; 'org supervise apply ${fix.id}' applies it`;
+      context.say(text);
+      if (incident && !isMuted(state, incident, context.now())) await notify(context, `novel:${incident.key}:diagnosis`, text);
+    }
+    await heartbeat(context, summary);
+    await flushNotices(context);
+    state.set(
+      LAST_ROUND_KEY,
+      JSON.stringify({ at: summary.at, ms: summary.ms, opened: summary.opened.length, resolved: summary.resolved.length, fixes: summary.fixes.length }),
+    );
+    return summary;
+  } finally {
+    release();
+  }
+}
+
+/**
+ * `org supervise` without --once: a round now and then every `supervise.every` (from the end of one to the start of the
+ * next; the config is read again for each) until `setup.signal` aborts. One supervisor per workspace
+ * (`.org/supervisor/supervise.lock`); a round that fails is said and the next one tried.
+ */
+export async function superviseEvery(
+  setup: SupervisorSetup,
+  options: { onRound?: (summary: RoundSummary) => void; wait?: (ms: number, signal: AbortSignal) => Promise<void> } = {},
+): Promise<void> {
+  const lockPath = join(ensurePrivateDir(join(setup.workspaceDir, SUPERVISOR_DIR)), "supervise.lock");
+  // The lock first: a second supervisor touches nothing of the state the first one holds open.
+  const lock = takePidLock(lockPath, `org supervise (pid ${process.pid})`);
+  if (lock.kind !== "taken") {
+    throw new SuperviseBusyError(
+      lock.kind === "busy"
+        ? `another org supervise (pid ${lock.holder.pid}, since ${lock.holder.since}) watches ${setup.workspaceDir}; 'org supervise status' shows what it found`
+        : `could not take ${lockPath}`,
+    );
+  }
+  let state: SupervisorState;
+  try {
+    state = SupervisorState.open(setup.workspaceDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  for (const notice of state.notices) setup.say(notice);
+  const wait = options.wait ?? sleep;
+  try {
+    while (!setup.signal.aborted) {
+      let every = 60_000;
+      try {
+        every = setup.loadConfig().supervise.every;
+        // Awaited first: `onRound?.(await …)` would skip the round itself whenever no onRound is given.
+        const summary = await superviseOnce(setup, state);
+        options.onRound?.(summary);
+      } catch (error) {
+        if (setup.signal.aborted) break;
+        setup.say(`the round failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (setup.signal.aborted) break;
+      await wait(every, setup.signal);
+    }
+  } finally {
+    lock.release();
+    state.close();
+  }
+}

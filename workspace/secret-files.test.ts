@@ -1,0 +1,51 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
+import { secretPathMatcher } from "./check-change-set.ts";
+import { SecretFileScan } from "./secret-files.ts";
+
+const root = mkdtempSync(join(tmpdir(), "org-secret-files-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+test("a secret path is the file itself or anything in a secret folder, in any folder and any case; ordinary names are not", () => {
+  const isSecret = secretPathMatcher(DEFAULT_SECRET_PATHS);
+  for (const path of [
+    ".env",
+    "app/.env.production",
+    "a/b/.npmrc",
+    "certs/server.pem",
+    "tls.key/cert",
+    ".ENV",
+    "home/.ssh/id_ed25519",
+    ".netrc",
+    "x/.git-credentials",
+  ]) {
+    expect([path, isSecret(path) !== undefined]).toEqual([path, true]);
+  }
+  for (const path of ["environment.ts", "src/key.ts", "docs/pem.md", "keys/readme.md", "src/identity.ts"])
+    expect([path, isSecret(path)]).toEqual([path, undefined]);
+  expect(secretPathMatcher(["config/secrets/**"])("config/secrets/db.json")).toBe("config/secrets/**");
+});
+
+test("a scan finds secret files and folders (never inside .org or .git), covers what a secret-named link shows, and reads only changed folders again", async () => {
+  const dir = join(root, "w");
+  for (const folder of ["src/deep", "keys.key", ".org", ".git", "config"]) mkdirSync(join(dir, folder), { recursive: true });
+  for (const file of [".env", "src/deep/.env.local", "keys.key/a", ".org/.env", ".git/.env", "src/app.ts", "config/prod.settings"])
+    writeFileSync(join(dir, file), "x");
+  symlinkSync("config/prod.settings", join(dir, ".env.production"));
+  // A listing is trusted again only once its folder's ctime lies a margin (50 ms) in the past.
+  await Bun.sleep(120);
+  const scan = new SecretFileScan(dir, DEFAULT_SECRET_PATHS);
+  const first = scan.scan();
+  expect(first.files.sort()).toEqual([".env", "config/prod.settings", "src/deep/.env.local"]);
+  expect(first.folders).toEqual(["keys.key"]);
+  expect(first.foldersRead).toBe(4);
+  const again = scan.scan();
+  expect([again.files.sort(), again.folders, again.foldersRead]).toEqual([first.files, first.folders, 0]);
+  // A new secret file changes its folder's ctime: that folder alone is read again.
+  writeFileSync(join(dir, "src", "deep", "id_rsa"), "x");
+  const changed = scan.scan();
+  expect([changed.files.sort(), changed.foldersRead]).toEqual([[".env", "config/prod.settings", "src/deep/.env.local", "src/deep/id_rsa"], 1]);
+});
