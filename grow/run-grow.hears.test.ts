@@ -9,7 +9,7 @@ import { listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { growRequest } from "./grow-request.ts";
 import { reportLines } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
@@ -37,6 +37,12 @@ function repo(): { dir: string } & Disposable {
   gitSync(made.dir, ["add", "-A"]);
   gitSync(made.dir, ["commit", "--quiet", "-m", "a main to grow"]);
   return made;
+}
+
+/** A candidate the toolsmith builds for `goal` in `dir` (as chat builds one), with the model and sandbox a run has. */
+function buildCandidate(dir: string, goal: string): ReturnType<typeof runToolsmith> {
+  const { model, sandbox, sandboxPolicy } = request(dir);
+  return runToolsmith({ goal, model, repoDir: dir, sandbox, sandboxPolicy });
 }
 
 function request(dir: string, changes: { maxTools?: number; dryRun?: boolean; limits?: Partial<GrowRequest["limits"]> } = {}): GrowRequest {
@@ -116,13 +122,7 @@ test("a dry run shows an unconfirmed proposal with its evidence and why, and bui
 test("a need a candidate already answers (built in chat, not promoted) is covered by it: no build, no budget spent on its name", async () => {
   using workspace = repo();
   const dir = workspace.dir;
-  const built = await runToolsmith({
-    goal: "convert Celsius to Fahrenheit",
-    model: request(dir).model,
-    repoDir: dir,
-    sandbox: testSandbox,
-    sandboxPolicy: request(dir).sandboxPolicy,
-  });
+  const built = await buildCandidate(dir, "convert Celsius to Fahrenheit");
   if (!built.ok) throw new Error(built.failure);
   // The agent calls the tool the candidate holds (it is not promoted), and a person asks for it.
   const sessions = join(dir, ".org", "sessions");
@@ -179,13 +179,7 @@ test("a build that ended with its candidate made but never judged (cut by the bu
   const dir = workspace.dir;
   await roomSession(dir, ["we need a tool that counts the vowels in a text"]);
   await runGrow(request(dir, { maxTools: 0 }));
-  const built = await runToolsmith({
-    goal: "count the vowels in a text",
-    model: request(dir).model,
-    repoDir: dir,
-    sandbox: testSandbox,
-    sandboxPolicy: request(dir).sandboxPolicy,
-  });
+  const built = await buildCandidate(dir, "count the vowels in a text");
   if (!built.ok) throw new Error(built.failure);
   // What a build cut after the toolsmith made its candidate leaves: the proposal building, with that candidate.
   const state = readGrowState(dir);
