@@ -205,9 +205,14 @@ function reportUnplanned(result: PlanResult, asked: PlanArgs): number {
   const { outcome } = result;
   if (outcome.kind === "missing") {
     const lines = outcome.missing.map((step) => `${step.id}: ${step.goal}`);
-    if (asked.json) console.log(terminalSafeJson({ ok: false, missing: outcome.missing, rounds: outcome.rounds, workflow: outcome.workflow }));
+    if (asked.json)
+      console.log(
+        terminalSafeJson({ ok: false, missing: outcome.missing, rounds: outcome.rounds, workflow: outcome.workflow, proposals: result.proposals ?? [] }),
+      );
     else {
       say(`the goal needs ${outcome.missing.length} tool(s) nobody has: ${lines.join("; ")}`);
+      for (const filed of result.proposals ?? [])
+        say(`${filed.step}: ${filed.created ? "filed as" : "joined"} grow proposal ${filed.proposal} (org grow show ${filed.proposal})`);
       say(
         `make them on candidates and plan again: ${orgInvocation()} workflow plan --goal ${shellWord(asked.goal)}${asked.inputs ? ` --inputs ${shellWord(JSON.stringify(asked.inputs))}` : ""} --build`,
       );

@@ -13,6 +13,7 @@ import { type BranchTools, type CatalogTool, planCatalog } from "./plan-catalog.
 import { type PlanRecord, savePlanRecord } from "./plan-store.ts";
 import { type PlanOutcome, type PlanRound, planWorkflow } from "./plan-workflow.ts";
 import { savedWorkflows } from "./saved-workflows.ts";
+import { fileMissing } from "./file-missing.ts";
 import { workflowsFolder } from "../workflows/workflow-files.ts";
 
 /** Where a plan is made and run: the workspace (its workflows, its private state), the repository whose tools and candidates count. */
@@ -40,6 +41,8 @@ export type PlanResult = {
   ran?: { output: unknown; steps: StepEvent[] };
   /** Candidate branches made for the plan's missing tools (`--build`): what to promote to keep it. */
   built?: string[];
+  /** The grow proposal each missing step was filed as (new, or one it joined). */
+  proposals?: { step: string; proposal: string; created: boolean }[];
 };
 
 /** The tools of each candidate branch, read through git and checked. */
@@ -97,6 +100,12 @@ export async function planFromGoal(setup: PlanSetup): Promise<PlanResult> {
     ...(setup.onRound ? { onRound: setup.onRound } : {}),
   });
   const result: PlanResult = { outcome, tools: catalog.tools, notes: [...catalog.notes, ...saved.notes] };
+  if (outcome.kind === "missing") {
+    const filed = await fileMissing(setup.workspaceDir, { goal: setup.goal, ...outcome }, { confirmSessions: setup.config.grow.confirmSessions });
+    return filed.ok
+      ? { ...result, proposals: filed.filed.map(({ need, proposal, created }) => ({ step: need.turn, proposal, created })) }
+      : { ...result, notes: [...result.notes, `the missing steps were not filed as proposals: ${filed.why}`] };
+  }
   if (outcome.kind !== "planned") return result;
   const record = savePlanRecord(setup.workspaceDir, {
     goal: setup.goal,
