@@ -20,6 +20,7 @@ import { parseInputs, stepLine } from "./workflow-lines.ts";
 import type { PlanResult, PlanSetup } from "../planner/plan-and-run.ts";
 import type { PlanRound } from "../planner/plan-workflow.ts";
 import { planSteps } from "../planner/plan-steps.ts";
+import { fileMissing } from "./plan-filing.ts";
 
 export const PLAN_HELP = `  org workflow plan --goal TEXT [--inputs JSON] [--run] [--save NAME] [--build] [--json] [--model M]
                     [--workspace DIR] [--ref BRANCH] [--repo DIR]
@@ -131,6 +132,7 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
     model,
     ...(embedder ? { embedder } : {}),
     run: asked.run,
+    fileMissing,
     signal,
     ...(asked.json ? {} : { onRound: showRound, onStep: (event: StepEvent) => say(stepLine(event)) }),
   };

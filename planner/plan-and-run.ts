@@ -13,14 +13,24 @@ import { type BranchTools, type CatalogTool, planCatalog } from "./plan-catalog.
 import { type PlanRecord, savePlanRecord } from "./plan-store.ts";
 import { type PlanOutcome, type PlanRound, planWorkflow } from "./plan-workflow.ts";
 import { savedWorkflows } from "./saved-workflows.ts";
-import { fileMissing } from "./file-missing.ts";
+import type { Workflow } from "../workflows/workflow-file.ts";
+import type { MissingStep } from "./planned-workflow.ts";
 import { workflowsFolder } from "../workflows/workflow-files.ts";
 
 /** Where a plan is made and run: the workspace (its workflows, its private state), the repository whose tools and candidates count. */
 export type PlanPlace = { workspaceDir: string; repoDir: string; config: OrgConfig; sandboxPolicy: SandboxPolicy; refs: readonly string[] };
 
+/** Files a plan's missing steps as grow proposals, each step's proposal (new or joined), or why nothing was filed. */
+export type MissingFiler = (
+  workspaceDir: string,
+  plan: { goal: string; workflow: Workflow; missing: readonly MissingStep[] },
+  options: { confirmSessions: number },
+) => Promise<{ ok: true; filed: { step: string; proposal: string; created: boolean }[] } | { ok: false; why: string }>;
+
 /** What planning from a goal is given. */
 export type PlanSetup = PlanPlace & {
+  /** Files the missing steps as grow proposals (grow sits above the planner, so its caller hands this in). */
+  fileMissing?: MissingFiler;
   goal: string;
   inputs?: Record<string, unknown>;
   model: LanguageModel;
@@ -100,10 +110,10 @@ export async function planFromGoal(setup: PlanSetup): Promise<PlanResult> {
     ...(setup.onRound ? { onRound: setup.onRound } : {}),
   });
   const result: PlanResult = { outcome, tools: catalog.tools, notes: [...catalog.notes, ...saved.notes] };
-  if (outcome.kind === "missing") {
-    const filed = await fileMissing(setup.workspaceDir, { goal: setup.goal, ...outcome }, { confirmSessions: setup.config.grow.confirmSessions });
+  if (outcome.kind === "missing" && setup.fileMissing) {
+    const filed = await setup.fileMissing(setup.workspaceDir, { goal: setup.goal, ...outcome }, { confirmSessions: setup.config.grow.confirmSessions });
     return filed.ok
-      ? { ...result, proposals: filed.filed.map(({ need, proposal, created }) => ({ step: need.turn, proposal, created })) }
+      ? { ...result, proposals: filed.filed }
       : { ...result, notes: [...result.notes, `the missing steps were not filed as proposals: ${filed.why}`] };
   }
   if (outcome.kind !== "planned") return result;
