@@ -28,5 +28,5 @@ export async function buildMissing(first: PlanResult, setup: PlanSetup, show: { 
     notes.push(`${outcome.name} for ${step.id} is on ${outcome.branch}`);
   }
   const again = await planFromGoal({ ...setup, refs });
-  return { ...again, notes: [...notes, ...again.notes], built: refs.slice(setup.refs.length) };
+  return { ...again, notes: [...notes, ...again.notes], built: refs.slice(setup.refs.length), ...(first.proposals ? { proposals: first.proposals } : {}) };
 }

@@ -160,7 +160,17 @@ describe("org workflow plan", () => {
     using repo = planRepo();
     const missing = await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":15}', "--json"]);
     expect(missing.exitCode).toBe(1);
-    expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, missing: [{ id: "clamp", goal: CLAMP.goal }] });
+    const unplanned = JSON.parse(missing.stdout);
+    expect(unplanned).toMatchObject({ ok: false, missing: [{ id: "clamp", goal: CLAMP.goal }], proposals: [{ step: "clamp", created: true }] });
+    // Filed as a grow proposal: the person's goal and the plan as its evidence, their words.
+    const shown = await runOrgProcess(["grow", "show", unplanned.proposals[0].proposal, "--json", "--workspace", repo.dir], { cwd: repo.dir });
+    expect(shown.exitCode).toBe(0);
+    const proposal = JSON.parse(shown.stdout);
+    expect(proposal).toMatchObject({ state: "pending", kind: "build", sources: { user: 1 }, signals: { plan: 1 } });
+    expect(proposal.evidence[0].quote).toContain("clamp the reading — planned:");
+    // Asked again, the need joins its proposal.
+    const again = JSON.parse((await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":3}', "--json"])).stdout);
+    expect(again.proposals).toEqual([{ step: "clamp", proposal: unplanned.proposals[0].proposal, created: false }]);
     const built = await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":15}', "--build", "--run", "--json"]);
     expect({ code: built.exitCode, stderr: built.stderr }).toEqual({ code: 0, stderr: "" });
     const line = JSON.parse(built.stdout);

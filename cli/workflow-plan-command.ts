@@ -20,6 +20,7 @@ import { parseInputs, stepLine } from "./workflow-lines.ts";
 import type { PlanResult, PlanSetup } from "../planner/plan-and-run.ts";
 import type { PlanRound } from "../planner/plan-workflow.ts";
 import { planSteps } from "../planner/plan-steps.ts";
+import { fileMissing } from "./plan-filing.ts";
 
 export const PLAN_HELP = `  org workflow plan --goal TEXT [--inputs JSON] [--run] [--save NAME] [--build] [--json] [--model M]
                     [--workspace DIR] [--ref BRANCH] [--repo DIR]
@@ -131,6 +132,7 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
     model,
     ...(embedder ? { embedder } : {}),
     run: asked.run,
+    fileMissing,
     signal,
     ...(asked.json ? {} : { onRound: showRound, onStep: (event: StepEvent) => say(stepLine(event)) }),
   };
@@ -205,9 +207,14 @@ function reportUnplanned(result: PlanResult, asked: PlanArgs): number {
   const { outcome } = result;
   if (outcome.kind === "missing") {
     const lines = outcome.missing.map((step) => `${step.id}: ${step.goal}`);
-    if (asked.json) console.log(terminalSafeJson({ ok: false, missing: outcome.missing, rounds: outcome.rounds, workflow: outcome.workflow }));
+    if (asked.json)
+      console.log(
+        terminalSafeJson({ ok: false, missing: outcome.missing, rounds: outcome.rounds, workflow: outcome.workflow, proposals: result.proposals ?? [] }),
+      );
     else {
       say(`the goal needs ${outcome.missing.length} tool(s) nobody has: ${lines.join("; ")}`);
+      for (const filed of result.proposals ?? [])
+        say(`${filed.step}: ${filed.created ? "filed as" : "joined"} grow proposal ${filed.proposal} (org grow show ${filed.proposal})`);
       say(
         `make them on candidates and plan again: ${orgInvocation()} workflow plan --goal ${shellWord(asked.goal)}${asked.inputs ? ` --inputs ${shellWord(JSON.stringify(asked.inputs))}` : ""} --build`,
       );

@@ -39,6 +39,12 @@ export const WORKFLOWS_DIR = "workflows";
 /** A workflow's file name: a plain `.json` name, no path, no `..`. */
 export const WORKFLOW_FILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.json$/;
 
+/** Whether a repository path is a workflow file, as a candidate may bring one: `workflows/<name>.json`. */
+export const isWorkflowFilePath = (path: string): boolean => {
+  const [folder, file = "", ...rest] = path.split("/");
+  return folder === WORKFLOWS_DIR && rest.length === 0 && WORKFLOW_FILE_NAME_PATTERN.test(file);
+};
+
 /** Where promoted generated tools live, one folder each, under a workspace or org's checkout. */
 export const GENERATED_TOOLS_DIR = join("tools", "generated");
 

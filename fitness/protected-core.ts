@@ -1,4 +1,4 @@
-import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, isWorkflowFilePath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 
@@ -8,7 +8,8 @@ const TOOL_FILE = new RegExp(`^${GENERATED_TOOLS_DIR}/${TOOL_NAME_PATTERN.source
 
 /**
  * Stage a: the diff from the merge base may only add or change regular, non-executable files of at most
- * 256 KiB inside `tools/generated/<tool>/`. Everything else (deletions, symlinks, submodules, executables,
+ * 256 KiB inside `tools/generated/<tool>/`, and `workflows/<name>.json` files (JSON that runs generated tools in the
+ * sandbox, judged by its examples in the scenarios stage). Everything else (deletions, symlinks, submodules, executables,
  * other paths) is named. `allowCore` (given on current's side, never read from the candidate) lets a reviewed
  * change outside the folder through; it is reported as allowed.
  */
@@ -28,10 +29,11 @@ export async function checkProtectedCore(
   const refused: string[] = [];
   const allowed: string[] = [];
   for (const change of changes) {
-    const inFolder = TOOL_FILE.test(change.path) && !change.path.split("/").includes("..");
+    const workflow = isWorkflowFilePath(change.path);
+    const inFolder = workflow || (TOOL_FILE.test(change.path) && !change.path.split("/").includes(".."));
     let problem: string | undefined;
     if (!inFolder) problem = change.status === "D" ? "is deleted, outside tools/generated/" : "is outside tools/generated/<tool>/";
-    else if (change.status === "D") problem = "deletes a generated tool's file";
+    else if (change.status === "D") problem = workflow ? "deletes a workflow" : "deletes a generated tool's file";
     else if (change.newMode === "120000") problem = "is a symlink";
     else if (change.newMode === "160000") problem = "is a submodule";
     else if (change.newMode === "100755") problem = "is executable";
@@ -55,11 +57,13 @@ export async function checkProtectedCore(
       stage: "protected-core",
       name: "protected core",
       ok: false,
-      reason: `only regular files under tools/generated/<tool>/ may change: ${refused.slice(0, 20).join("; ")}${refused.length > 20 ? ` and ${refused.length - 20} more` : ""}`,
+      reason: `only regular files under tools/generated/<tool>/ and workflows/<name>.json may change: ${refused.slice(0, 20).join("; ")}${refused.length > 20 ? ` and ${refused.length - 20} more` : ""}`,
       figures,
       durationMs,
     };
   }
-  const reason = allowed.length > 0 ? `allowed by --allow-core: ${allowed.slice(0, 20).join("; ")}` : `${changes.length} file(s), all under tools/generated/`;
+  const workflows = changes.filter((change) => isWorkflowFilePath(change.path)).length;
+  const where = workflows > 0 ? `under tools/generated/ or workflows/ (${workflows} workflow(s))` : "under tools/generated/";
+  const reason = allowed.length > 0 ? `allowed by --allow-core: ${allowed.slice(0, 20).join("; ")}` : `${changes.length} file(s), all ${where}`;
   return { stage: "protected-core", name: "protected core", ok: true, reason, figures, durationMs };
 }

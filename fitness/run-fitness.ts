@@ -15,6 +15,7 @@ import { candidateOnMain } from "../git/candidate-rebase.ts";
 import { BASELINE_FILE, countSetBy, readBaseline, TOOL_SCENARIO_PREFIX } from "../git/fitness-baseline.ts";
 import { toolNamesAt } from "../git/tool-tree.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
+import { checkWorkflowScenarios } from "./workflow-scenarios.ts";
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
@@ -153,6 +154,21 @@ async function resultOf<T>(stage: Started<T>): Promise<T> {
   return result.value;
 }
 
+/** Each workflow the candidate brings: its examples on both instances, as a tool's are (checks not yet recorded). */
+function workflowScenarios(run: GateRun, signal?: AbortSignal) {
+  const { request, candidate } = run;
+  return checkWorkflowScenarios(request.git, {
+    main: candidate.main,
+    base: candidate.base,
+    commit: candidate.commit,
+    candidatePort: request.candidatePort,
+    currentPort: request.currentPort,
+    ...(request.scenarios.token ? { token: request.scenarios.token } : {}),
+    timeoutMs: request.scenarios.timeoutMs,
+    ...(signal ? { signal } : {}),
+  });
+}
+
 /** Each tool's examples on both instances (checks not yet recorded). */
 function toolScenarios(run: GateRun, signal: AbortSignal): Promise<ToolScenarios> {
   const { request } = run;
@@ -250,6 +266,7 @@ async function laterStages(run: GateRun): Promise<boolean> {
     const examples = await resultOf(examplesStage);
     const scenarios = await checkScenarios({ ...request.scenarios, candidatePort: request.candidatePort, currentPort: request.currentPort, signal });
     if (!scenarios.every(run.record) || !examples.checks.every(run.record)) return false;
+    if (!(await workflowScenarios(run, signal)).every(run.record)) return false;
     return run.record(await baselineCheck(run, examples));
   } finally {
     // Nothing is left running: a stage dropped after a failure or an abort is stopped and waited for (its worktree removed).

@@ -1,12 +1,12 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
-import { GENERATED_TOOL_FILES, generatedToolPath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOL_FILES, generatedToolPath, isWorkflowFilePath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./ref-names.ts";
 import { GitCommandError } from "./git-command-error.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
-import { isWorkflowFilePath, treeWithWorkflowFiles } from "./workflow-tree.ts";
+import { treeWithWorkflowFiles } from "./workflow-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 

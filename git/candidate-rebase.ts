@@ -2,6 +2,7 @@ import { CandidateRefusedError, checkCandidateBranch, createBranchAtFreeSecond }
 import { toolsChanged } from "./tool-tree.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
+import { treeWithWorkflowsOf, workflowsChanged } from "./workflow-tree.ts";
 
 export type RebasedCandidate = { branch: string; commit: string; from: string; tools: string[]; main: string };
 
@@ -14,16 +15,19 @@ export async function candidateOnMain(
   git: RepoGit,
   commit: string,
   signal?: AbortSignal,
-): Promise<{ tree: string; tools: string[]; main: string; base: string }> {
+): Promise<{ tree: string; tools: string[]; workflows: string[]; main: string; base: string }> {
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new CandidateRefusedError(`the repository at ${git.repoDir} has no main branch`);
   const base = await git.mergeBase(main, commit, signal);
   if (!base) throw new CandidateRefusedError(`${commit.slice(0, 12)} shares no history with main`);
   const tools = await toolsChanged(git, base, commit, signal);
-  if (tools.length === 0) throw new CandidateRefusedError(`${commit.slice(0, 12)} adds or changes no tool under tools/generated/`);
+  const workflows = await workflowsChanged(git, base, commit, signal);
+  if (tools.length === 0 && workflows.length === 0)
+    throw new CandidateRefusedError(`${commit.slice(0, 12)} adds or changes no tool under tools/generated/ and no workflows/<name>.json`);
   const folders = new Map<string, string | undefined>();
   for (const tool of tools) folders.set(tool, await toolFolderTree(git, commit, tool, signal));
-  return { tree: await treeWithToolFolders(git, main, folders, signal), tools, main, base };
+  const withTools = await treeWithToolFolders(git, main, folders, signal);
+  return { tree: await treeWithWorkflowsOf(git, withTools, commit, workflows, signal), tools, workflows, main, base };
 }
 
 /**

@@ -1,8 +1,9 @@
-import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, isWorkflowFilePath } from "../config/workspace-paths.ts";
 import { undonePromotions } from "./candidate-states.ts";
 import type { JournalEntry } from "./journal.ts";
 import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 import { toolFolderTree, toolsChanged, treeWithToolFolders } from "./tool-tree.ts";
+import { treeWithWorkflowsOf, workflowBlobAt, workflowsChanged } from "./workflow-tree.ts";
 
 /** What a rollback (or the rollback a failed promotion does of itself) ended with. */
 export type RollbackResult = {
@@ -61,7 +62,8 @@ async function revertedTree(context: RefChangeContext, main: string, promotion: 
     .split("\0")
     .filter(Boolean);
   const tools = await toolsChanged(git, firstParent, promotion.commit, signal);
-  const outside = changed.filter((path) => !tools.some((tool) => path.startsWith(`${GENERATED_TOOLS_DIR}/${tool}/`)));
+  const workflows = await workflowsChanged(git, firstParent, promotion.commit, signal);
+  const outside = changed.filter((path) => !tools.some((tool) => path.startsWith(`${GENERATED_TOOLS_DIR}/${tool}/`)) && !isWorkflowFilePath(path));
   if (outside.length > 0) {
     let out: string;
     try {
@@ -82,12 +84,15 @@ async function revertedTree(context: RefChangeContext, main: string, promotion: 
     if ((await toolFolderTree(git, main, tool, signal)) !== (await toolFolderTree(git, promotion.commit, tool, signal))) touchedSince.push(tool);
     folders.set(tool, await toolFolderTree(git, firstParent, tool, signal));
   }
+  for (const name of workflows) {
+    if ((await workflowBlobAt(git, main, name, signal)) !== (await workflowBlobAt(git, promotion.commit, name, signal))) touchedSince.push(`workflows/${name}`);
+  }
   if (touchedSince.length > 0) {
     throw new PromotionRefusedError(
       `${promotion.tag} cannot be rolled back alone: later commits on main changed ${touchedSince.join(", ")} too; roll those back first`,
     );
   }
-  return treeWithToolFolders(git, main, folders, signal);
+  return treeWithWorkflowsOf(git, await treeWithToolFolders(git, main, folders, signal), firstParent, workflows, signal);
 }
 
 /** The newest promotion still in place that added or changed `tool`, or undefined. */

@@ -1,4 +1,4 @@
-import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, isWorkflowFilePath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "./repo-git.ts";
 
 type TreeEntry = { mode: string; type: string; id: string; name: string };
@@ -71,9 +71,12 @@ export async function folderTreeWith(git: RepoGit, tree: string | undefined, fil
   return await mktree(git, list, signal);
 }
 
-/** Whether a diff between two commits changes anything outside tools/generated/ (a promotion let through with --allow-core). */
+/**
+ * Whether a diff between two commits changes anything but a candidate's content (tools/generated/ and the
+ * `workflows/<name>.json` files, which run only through the sandbox): a promotion let through with --allow-core.
+ */
 export async function changesOutsideTools(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<boolean> {
-  return (await git.changes(from, to, { signal })).some((change) => !change.path.startsWith(`${GENERATED_TOOLS_DIR}/`));
+  return (await git.changes(from, to, { signal })).some((change) => !change.path.startsWith(`${GENERATED_TOOLS_DIR}/`) && !isWorkflowFilePath(change.path));
 }
 
 /** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */
@@ -84,13 +87,13 @@ export async function toolsChanged(git: RepoGit, from: string, to: string, signa
 }
 
 /**
- * Every file of `commit` outside `tools/generated/`: path → mode and object id. What a candidate may not change
+ * Every file of `commit` outside `tools/generated/` and the workflow files: path → mode and object id. What a candidate may not change
  * (protected core), so a candidate and its main have the same; read from git, nothing checked out.
  */
 export async function filesOutsideTools(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const entry of await git.treeEntries(commit, { recursive: true, signal })) {
-    if (!entry.path.startsWith(`${GENERATED_TOOLS_DIR}/`)) files.set(entry.path, `${entry.mode} ${entry.id}`);
+    if (!entry.path.startsWith(`${GENERATED_TOOLS_DIR}/`) && !isWorkflowFilePath(entry.path)) files.set(entry.path, `${entry.mode} ${entry.id}`);
   }
   return files;
 }

@@ -13,6 +13,7 @@ import type { Need } from "./room-needs.ts";
 /** Which signal's words make the better goal: the model's short line of what was heard, a person's own words, a tool's name last. */
 const GOAL_RANK: Record<NeedKind, number> = {
   noticed: 8,
+  plan: 7,
   wish: 7,
   request: 6,
   cannot: 5,

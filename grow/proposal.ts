@@ -28,6 +28,8 @@ export const NeedKind = z.enum([
   "noticed",
   /** `/wish TEXT` in the room. */
   "wish",
+  /** A workflow planned from a person's goal (`org workflow plan`, `plan_workflow`) needed a step no tool can do. */
+  "plan",
   /** `org grow` rolled the tool back: its failing inputs. */
   "rollback",
   /** A promoted tool nobody called for grow.pruneUnusedDays. */

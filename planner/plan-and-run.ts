@@ -13,6 +13,8 @@ import { type BranchTools, type CatalogTool, planCatalog } from "./plan-catalog.
 import { type PlanRecord, savePlanRecord } from "./plan-store.ts";
 import { type PlanOutcome, type PlanRound, planWorkflow } from "./plan-workflow.ts";
 import { savedWorkflows } from "./saved-workflows.ts";
+import type { Workflow } from "../workflows/workflow-file.ts";
+import type { MissingStep } from "./planned-workflow.ts";
 import { workflowsFolder } from "../workflows/workflow-files.ts";
 
 /**
@@ -21,8 +23,17 @@ import { workflowsFolder } from "../workflows/workflow-files.ts";
  */
 export type PlanPlace = SandboxAccess & { workspaceDir: string; repoDir: string; config: OrgConfig; refs: readonly string[] };
 
+/** Files a plan's missing steps as grow proposals, each step's proposal (new or joined), or why nothing was filed. */
+export type MissingFiler = (
+  workspaceDir: string,
+  plan: { goal: string; workflow: Workflow; missing: readonly MissingStep[] },
+  options: { confirmSessions: number },
+) => Promise<{ ok: true; filed: { step: string; proposal: string; created: boolean }[] } | { ok: false; why: string }>;
+
 /** What planning from a goal is given. */
 export type PlanSetup = PlanPlace & {
+  /** Files the missing steps as grow proposals (grow sits above the planner, so its caller hands this in). */
+  fileMissing?: MissingFiler;
   goal: string;
   inputs?: Record<string, unknown>;
   model: LanguageModel;
@@ -43,6 +54,8 @@ export type PlanResult = {
   ran?: { output: unknown; steps: StepEvent[] };
   /** Candidate branches made for the plan's missing tools (`--build`): what to promote to keep it. */
   built?: string[];
+  /** The grow proposal each missing step was filed as (new, or one it joined). */
+  proposals?: { step: string; proposal: string; created: boolean }[];
 };
 
 /** The tools of each candidate branch, read through git and checked. */
@@ -101,6 +114,12 @@ export async function planFromGoal(setup: PlanSetup): Promise<PlanResult> {
     ...(setup.onRound ? { onRound: setup.onRound } : {}),
   });
   const result: PlanResult = { outcome, tools: catalog.tools, notes: [...catalog.notes, ...saved.notes] };
+  if (outcome.kind === "missing" && setup.fileMissing) {
+    const filed = await setup.fileMissing(setup.workspaceDir, { goal: setup.goal, ...outcome }, { confirmSessions: setup.config.grow.confirmSessions });
+    return filed.ok
+      ? { ...result, proposals: filed.filed }
+      : { ...result, notes: [...result.notes, `the missing steps were not filed as proposals: ${filed.why}`] };
+  }
   if (outcome.kind !== "planned") return result;
   const record = savePlanRecord(setup.workspaceDir, {
     goal: setup.goal,

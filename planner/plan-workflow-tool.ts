@@ -69,11 +69,13 @@ export function planToolResult(result: PlanResult): ToolResult {
       const data = { workflow: outcome.workflow, output, rounds: outcome.rounds, plan: result.record?.id ?? null } as JsonValue;
       return { ok: true, output: cutOutput(text.join("\n")), data };
     }
-    case "missing":
+    case "missing": {
+      const filed = result.proposals?.length ? ` Filed as grow proposals: ${result.proposals.map((entry) => entry.proposal).join(", ")}.` : "";
       return {
         ok: false,
-        output: `Error: the goal needs tools nobody has: ${outcome.missing.map((step) => `${step.id} (${step.goal})`).join("; ")}. Ask the toolsmith to build them, then plan again.`,
+        output: `Error: the goal needs tools nobody has: ${outcome.missing.map((step) => `${step.id} (${step.goal})`).join("; ")}.${filed} Ask the toolsmith to build them, then plan again.`,
       };
+    }
     case "refused":
       return {
         ok: false,

@@ -180,6 +180,10 @@ export const PLAN_TOOLS: PlanFixtureTool[] = [
   ),
 ];
 
+/** A tool's test file: its example, as the gate runs every tool's tests. */
+const testsOf = (entry: PlanFixtureTool) =>
+  `import { expect, test } from "bun:test";\nimport tool from "./tool.ts";\ntest("its example", () => expect(tool(${JSON.stringify(entry.example[0])})).toEqual(${JSON.stringify(entry.example[1])}));\n`;
+
 const specOf = (entry: PlanFixtureTool): ToolSpec => ({
   name: entry.name,
   description: entry.description,
@@ -204,10 +208,15 @@ export const LINE_WORDS_WORKFLOW = {
   output: { per_line: "$steps.count.output" },
 };
 
+/** Writes the named tools of PLAN_TOOLS (all of them by default) into `dir/tools/generated/`. */
+export function writePlanTools(dir: string, names?: readonly string[]): void {
+  for (const entry of PLAN_TOOLS) if (!names || names.includes(entry.name)) writeGeneratedTool(dir, specOf(entry), entry.code, testsOf(entry));
+}
+
 /** A repository with the twenty tools and `workflows/line-words.json` committed on main; removed when disposed. */
 export function planRepo(prefix = "org-plan-"): { dir: string } & Disposable {
   const repo = tempGitRepo(prefix);
-  for (const entry of PLAN_TOOLS) writeGeneratedTool(repo.dir, specOf(entry), entry.code, `// tests of ${entry.name}\n`);
+  writePlanTools(repo.dir);
   mkdirSync(join(repo.dir, "workflows"));
   writeFileSync(join(repo.dir, "workflows", "line-words.json"), `${JSON.stringify(LINE_WORDS_WORKFLOW, null, 2)}\n`);
   writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
