@@ -28,14 +28,24 @@ describe("lintFigures counts what it says", () => {
     writeFileSync(join(tree, path), text);
   };
   const shared = ["const a = one();", "const b = two(a);", "if (b > 3) run(b);", "let c = a + b;", "c = c * 2;", "report(c);"].join("\n");
-  const longBody = Array.from({ length: LONG_FUNCTION_LINES }, (_, index) => `  total += ${index};`).join("\n");
   put(
     "part/casts.ts",
     `const x = y as string;\nconst k = ["a"] as const;\nconst z = list[0] as number;\nconst m = map.get("k") as Thing;\n// biome-ignore lint/x: a reason\n`,
   );
+  // Each body its own lines, so that they are not duplicates of each other.
+  const body = (name: string, lines: number, indent = "  ") => Array.from({ length: lines }, (_, index) => `${indent}${name} += ${index};`).join("\n");
   put(
     "part/long.ts",
-    `export function long() {\n  let total = 0;\n${longBody}\n  return total;\n}\nexport function outer() {\n  const inner = () => {\n${longBody.replaceAll("+=", "-=")}\n  };\n  return inner;\n}\n`,
+    [
+      // 80 lines from its first to its last: not listed.
+      `export function atTheBound() {\n${body("atTheBound", LONG_FUNCTION_LINES - 2)}\n}`,
+      // 81 lines: listed.
+      `export function overTheBound() {\n${body("overTheBound", LONG_FUNCTION_LINES - 1)}\n}`,
+      // Two closures of 42 lines each, none long, in a function that spans 87: the function is listed, its closures are not.
+      `export function twoClosures() {\n  const a = () => {\n${body("a", 40, "    ")}\n  };\n  const b = () => {\n${body("b", 40, "    ")}\n  };\n  return [a, b];\n}`,
+      // A closure over the bound, in a function that is over it with it: both listed.
+      `export function outer() {\n  const inner = () => {\n${body("inner", LONG_FUNCTION_LINES, "    ")}\n  };\n  return inner;\n}`,
+    ].join("\n"),
   );
   put("part/first.ts", `import { x } from "./x.ts";\n${shared}\n`);
   put("other/second.ts", `// a comment\n${shared.replaceAll(" ", "   ")}\n`);
@@ -52,9 +62,9 @@ describe("lintFigures counts what it says", () => {
     expect(figures.biomeIgnores).toEqual(["part/casts.ts"]);
   });
 
-  test("a function's own lines make it long; a nested function's lines count for the nested one", () => {
-    const names = lintFigures(tree).longFunctions.map(({ file, name }) => `${file} ${name}`);
-    expect(names.sort()).toEqual(["part/long.ts inner", "part/long.ts long"]);
+  test("a function is long by its span, its closures included; a closure over the bound is listed too", () => {
+    const found = lintFigures(tree).longFunctions.map(({ file, name, lines }) => `${file} ${name} ${lines}`);
+    expect(found).toEqual(["part/long.ts twoClosures 87", "part/long.ts outer 85", "part/long.ts inner 82", "part/long.ts overTheBound 81"]);
   });
 
   test("six shared code lines in two files are one pair, white space and comments aside", () => {
