@@ -26,7 +26,7 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { Transcript } from "./transcript.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
 import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
-import { type CredentialChoice, sendTurn } from "./send-turn.ts";
+import { type CredentialChoice, sendTurn, type TurnRoom } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
 import { undoChange } from "./undo-change.ts";
@@ -365,6 +365,40 @@ function undoInRoom(core: RoomCore, emit: (event: RoomEvent) => void, force: boo
   return record;
 }
 
+/**
+ * The room's turns: each line sent is a turn with its own id, run under the room's closing signal and the
+ * caller's; `close` stops them and waits for every reply they started.
+ */
+function roomTurns(room: Omit<TurnRoom, "settle">) {
+  const closing = new AbortController();
+  const turns = new Set<Promise<unknown>>();
+  let counter = 0;
+  const settle = async (turn: Turn) => {
+    const running = (async () => {
+      while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
+    })();
+    turns.add(running);
+    try {
+      await running;
+    } finally {
+      turns.delete(running);
+    }
+  };
+  const turnRoom: TurnRoom = { ...room, settle };
+  return {
+    send(typed: string, options: { signal?: AbortSignal; credentials?: CredentialChoice }): Promise<TurnSummary> {
+      counter += 1;
+      const turnId = `${room.sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
+      const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
+      return sendTurn(turnRoom, typed, turnId, signal, options.credentials);
+    },
+    async close(): Promise<void> {
+      closing.abort(new Error("the room was closed"));
+      await Promise.allSettled([...turns]);
+    },
+  };
+}
+
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
 export async function openRoom(options: RoomOptions): Promise<Room> {
   const sessionsDir = options.sessionsDir ?? join(options.workspaceDir, SESSIONS_DIR);
@@ -387,22 +421,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   if (options.prepareTools !== false) prepareOfferedTools(core, tools);
   const replyRoom = replyRoomOf(core, emit, tools);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
-  const closing = new AbortController();
-  const turns = new Set<Promise<unknown>>();
-  let closed = false;
-  let counter = 0;
-  const settle = async (turn: Turn) => {
-    const running = (async () => {
-      while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
-    })();
-    turns.add(running);
-    try {
-      await running;
-    } finally {
-      turns.delete(running);
-    }
-  };
-  const turnRoom = {
+  const turns = roomTurns({
     config,
     names,
     sessionId,
@@ -411,15 +430,12 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     heardBy: (speaker: string, mentions: string[]) => heardBy(core, speaker, mentions),
     record: (message: RoomMessage) => state.history.push(message),
     schedule,
-    settle,
-  };
+  });
+  let closed = false;
 
   async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
     if (closed) throw new Error("the room is closed; open a new one to go on.");
-    counter += 1;
-    const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
-    const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
-    return sendTurn(turnRoom, typed, turnId, signal, sendOptions.credentials);
+    return turns.send(typed, sendOptions);
   }
 
   return {
@@ -454,8 +470,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       if (closed) return;
       closed = true;
       stopFeed?.();
-      closing.abort(new Error("the room was closed"));
-      await Promise.allSettled([...turns]);
+      await turns.close();
       // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
       core.options.workspaceCopies.release(core.workspaceDir, core.sessionId);
       events.close();
