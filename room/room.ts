@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
-import { createModel } from "../models/create-model.ts";
-import type { ToolsmithJob } from "../models/toolsmith-model.ts";
-import type { Model } from "../models/model.ts";
+import { createPersona } from "../models/create-persona.ts";
+import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { Persona } from "../models/persona.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
 import type { ChangeRecord } from "../workspace/change-journal.ts";
@@ -164,9 +164,9 @@ type RoomCore = {
   protectedFiles: string[];
   /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
   changeRules: ReturnType<typeof changeRules>;
-  models: Model[];
+  models: Persona[];
   names: string[];
-  byName: Map<string, Model>;
+  byName: Map<string, Persona>;
   budget: Budget;
   sessionId: string;
   state: { mode: RoomMode; history: RoomMessage[] };
@@ -175,7 +175,7 @@ type RoomCore = {
   /** The promoted generated tools offered now, by name. */
   generated: Set<string>;
   /** The tools of `toolFeed` offered now, by name, and the personas whose policy for each the feed set. */
-  fed: Map<string, Set<Model>>;
+  fed: Map<string, Set<Persona>>;
 };
 
 /** The personas, their models and the session (new or resumed) a room starts from. */
@@ -184,8 +184,8 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   // Replies in file mode never go over org's config file (the default name, and the file actually read).
   const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
   const languageModel = options.models ?? httpModels(config);
-  const models: Model[] = config.personas.map((persona) =>
-    createModel(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+  const models: Persona[] = config.personas.map((persona) =>
+    createPersona(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
   );
   const byName = new Map(models.map((model) => [model.name, model]));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
@@ -265,11 +265,11 @@ function roomTools(core: RoomCore, setMode: (next: string, by?: string) => void)
   // The first tool of a name wins: a promoted tool named like a built-in never takes its place.
   for (const tool of core.options.tools) if (!builtins.has(tool.name)) builtins.set(tool.name, tool);
   builtins.set("chat_mode", chatModeTool(modeHandle));
-  const offered = (model: Model) =>
+  const offered = (model: Persona) =>
     Object.entries(model.toolPolicy)
       .filter(([name, policy]) => policy !== "deny" && builtins.has(name))
       .map(([name]) => name);
-  const forModel = (model: Model) => {
+  const forModel = (model: Persona) => {
     const tools = new Map<string, AnyTool>();
     for (const name of offered(model)) {
       const tool = builtins.get(name);
@@ -556,7 +556,7 @@ function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit
       continue;
     }
     tools.builtins.set(tool.name, tool);
-    const givenTo = new Set<Model>();
+    const givenTo = new Set<Persona>();
     for (const model of core.models) {
       if (model.kind !== "agent" || model.toolPolicy[tool.name] !== undefined) continue;
       model.toolPolicy[tool.name] = policy;
@@ -567,7 +567,7 @@ function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit
 }
 
 /** A persona as `personas()` shows it: its model, server, and the tools it is offered with their policies. */
-function personaInfo(model: Model, tools: string[]): PersonaInfo {
+function personaInfo(model: Persona, tools: string[]): PersonaInfo {
   return {
     name: model.name,
     kind: model.kind,
@@ -580,7 +580,7 @@ function personaInfo(model: Model, tools: string[]): PersonaInfo {
 }
 
 /** Asks each server once, through the first persona's model on it. */
-function serverModels(models: readonly Model[], signal: AbortSignal): Promise<ServerModels[]> {
+function serverModels(models: readonly Persona[], signal: AbortSignal): Promise<ServerModels[]> {
   const byServer = new Map(models.map((model) => [model.languageModel.server, model.languageModel]));
   return Promise.all(
     [...byServer].map(async ([server, languageModel]): Promise<ServerModels> => {

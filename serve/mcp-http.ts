@@ -1,8 +1,8 @@
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OrgConfig } from "../config/org-config.ts";
-import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
-import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
-import { McpToolSet } from "../mcp/mcp-tool-set.ts";
+import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
+import { createMcpToolServer } from "../mcp-server/mcp-tool-server.ts";
+import { McpToolSet } from "../mcp-server/mcp-tool-set.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolRefusal } from "./http-tool-policy.ts";

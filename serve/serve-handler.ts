@@ -3,7 +3,7 @@ import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
-import type { ToolsmithJob } from "../models/toolsmith-model.ts";
+import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
