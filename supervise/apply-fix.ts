@@ -1,4 +1,4 @@
-import { applyFix, emptySummary, type RoundSummary } from "./supervise-round.ts";
+import { applyFix, emptySummary, type RoundSummary, useRoundSecrets } from "./supervise-round.ts";
 import type { SuperviseContext } from "./supervise-check.ts";
 import type { FixRow, IncidentRow } from "./supervisor-state.ts";
 
@@ -14,6 +14,7 @@ export class FixNotApplicableError extends Error {
  * lock, so no round acts on the same thing meanwhile.
  */
 export async function applyFixById(context: SuperviseContext, id: string): Promise<{ fix: FixRow; incident: IncidentRow; summary: RoundSummary }> {
+  useRoundSecrets(context);
   const fix = context.state.fix(id);
   if (!fix) throw new FixNotApplicableError(`there is no fix ${JSON.stringify(id.slice(0, 40))}; 'org supervise status' lists the fixes and their ids`);
   const incident = context.state.incident(fix.incident);

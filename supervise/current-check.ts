@@ -4,7 +4,7 @@ import { lastPromotionInPlace } from "../git/last-promotion.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { probeHealth } from "../instances/health-probe.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
-import type { Check, CheckResult, Finding, SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
 
 /** Where restarts of current are counted in the state. */
 export const CURRENT_ATTEMPTS = { kind: "restart-current", key: "current" } as const;
@@ -92,7 +92,11 @@ async function runCurrentCheck(context: SuperviseContext): Promise<CheckResult> 
       return { state: "warn", detail: `starting in ${where} (${Math.round(age / 1000)} s); not judged yet`, findings: [] };
     problem = probe.kind === "org" ? "its /health answers ok: false" : `its /health does not answer (${probe.detail})`;
   } else {
-    const lines = (await window.lastLines(3)).replace(/\s+/g, " ").trim().slice(0, 300);
+    // Redacted before the lines are joined and cut, which would leave a secret's pieces unrecognised.
+    const lines = scrub(context, await window.lastLines(3))
+      .replace(/\s+/g, " ")
+      .trim()
+      .slice(0, 300);
     problem = `its process exited${pane.status !== null ? ` with status ${pane.status}` : ""}${lines ? ` (last lines: ${lines})` : ""}`;
   }
   return { state: "fail", detail: `current is down: ${problem}`, findings: [await currentFinding(context, problem)] };

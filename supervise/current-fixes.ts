@@ -9,7 +9,7 @@ import { rollback } from "../git/rollback.ts";
 import { describeStart } from "../instances/describe-start.ts";
 import { startFromEnvironment } from "../instances/start-from-environment.ts";
 import { CURRENT_ATTEMPTS, CURRENT_CONFIG_KEY } from "./current-check.ts";
-import type { FixExecutor, SuperviseContext } from "./supervise-check.ts";
+import { type FixExecutor, scrub, type SuperviseContext } from "./supervise-check.ts";
 
 const ServeArguments = z.object({ config: z.string().optional(), unsafeNoSandbox: z.boolean().optional() });
 
@@ -35,7 +35,7 @@ export function supervisedCurrent(context: SuperviseContext, log: (line: string)
       try {
         log(await startCurrent(context));
       } catch (error) {
-        log(`current did not start: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+        log(`current did not start: ${scrub(context, error instanceof Error ? error.message : String(error)).split("\n")[0]}`);
       }
     },
     waitHealthy: (commit, signal) =>
@@ -52,7 +52,8 @@ export const restartCurrent: FixExecutor = {
     try {
       return { ok: true, detail: await startCurrent(context) };
     } catch (error) {
-      return { ok: false, detail: `current did not come back: ${error instanceof Error ? error.message.split("\n").slice(0, 4).join(" / ") : String(error)}` };
+      const said = scrub(context, error instanceof Error ? error.message : String(error));
+      return { ok: false, detail: `current did not come back: ${said.split("\n").slice(0, 4).join(" / ")}` };
     }
   },
 };

@@ -5,10 +5,9 @@ import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { recordedModel } from "../llm/recorded-model.ts";
 import { httpModels } from "../models/persona-model.ts";
-import { redact } from "../security/redact.ts";
 import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
 import { FIX_EXECUTORS } from "./fix-executors.ts";
-import type { SuperviseContext } from "./supervise-check.ts";
+import { scrub, type SuperviseContext } from "./supervise-check.ts";
 import type { IncidentRow } from "./supervisor-state.ts";
 
 // A novel incident, when a model answers: the model is offered exactly one tool, `propose_fix`, and must name one of the
@@ -80,7 +79,7 @@ export async function diagnoseIncident(
   model: LanguageModel,
   context: SuperviseContext,
 ): Promise<{ diagnosis: Diagnosis; model: string } | { problem: string }> {
-  const excerpt = redact(incident.excerpt ?? incident.detail, context.config.secrets);
+  const excerpt = scrub(context, incident.excerpt ?? incident.detail);
   const tool = { name: TOOL, description: "Record the diagnosis of this incident and the one known fix action that addresses it.", parameters: Diagnosis };
   const conversation = prompt(incident, excerpt);
   const signal = AbortSignal.any([context.signal, AbortSignal.timeout(DIAGNOSIS_TIMEOUT_MS)]);

@@ -5,11 +5,11 @@ import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import { readAppendedLines } from "../grow/read-appended.ts";
 import { readGrowReport, reportIds } from "../grow/grow-report.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
-import { redact } from "../security/redact.ts";
-import type { Check, CheckResult, Finding, SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
 
 // Pattern "novel": an error that none of the ten checks knows, repeating in the logs org writes. Each error line is
-// reduced to a signature (numbers, ids, paths, quoted text and times taken out), each occurrence counted once, and a
+// redacted with the room's secret set first (a signature lowercases and masks digits, after which no secret would be
+// recognised, and it is stored, shown and sent), then reduced to a signature (numbers, ids, paths, quoted text and times taken out), each occurrence counted once, and a
 // signature seen `supervise.incidentRepeats` times within `supervise.window` is an incident.
 
 /** One error line from a log, and when it happened. */
@@ -120,18 +120,20 @@ function auditErrors(context: SuperviseContext): ErrorLine[] {
   return lines;
 }
 
-/** Counts each line once (seen before: skipped) under its signature. */
+/** Counts each line once (seen before: skipped) under its signature; the line redacted before anything else is done with it. */
 function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): void {
   const { db } = context.state;
   const seen = db.query<{ hash: string }, [string]>("SELECT hash FROM seen_lines WHERE hash = ?");
   context.state.transaction(() => {
     for (const line of lines) {
-      const hash = createHash("sha256").update(line.id).digest("hex").slice(0, 32);
+      const text = scrub(context, line.text);
+      // Not even a hash of a secret is kept: the line's id is hashed as redacted.
+      const hash = createHash("sha256").update(scrub(context, line.id)).digest("hex").slice(0, 32);
       if (seen.get(hash)) continue;
       db.query("INSERT INTO seen_lines (hash, at) VALUES (?, ?)").run(hash, context.now());
-      const signature = signatureOf(line.text);
+      const signature = signatureOf(text);
       const id = signatureId(signature);
-      const example = redact(`${line.source}: ${line.text}`, context.config.secrets).slice(0, 500);
+      const example = `${line.source}: ${text}`.slice(0, 500);
       db.query(
         "INSERT INTO signatures (id, signature, source, example, first_seen, last_seen, total) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, ?5), total = total + 1, example = ?4",
       ).run(id, signature, line.source, example, line.at);

@@ -1,6 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import type { FixAction } from "../config/supervise-settings.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { redact } from "../security/redact.ts";
 import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
 
 /** The known failure patterns, one check each; `novel` is an error that matches none and repeats. */
@@ -62,6 +63,34 @@ export type FixExecutor = {
   refuse(target: string, context: SuperviseContext): Promise<string | undefined>;
   apply(target: string, context: SuperviseContext): Promise<FixOutcome>;
 };
+
+/** The room's secret set as the supervisor knows it: the config's secrets and the webhook's signing key. */
+export function secretsOf(context: Pick<SuperviseContext, "config" | "webhookSecret">): string[] {
+  return [...context.config.secrets, ...(context.webhookSecret ? [context.webhookSecret] : [])];
+}
+
+/**
+ * Text from outside the supervisor (a pane's lines, a report's error, a lock's command, a model's answer) as it may be
+ * kept, logged or sent: redacted with the room's secret set. Done first, before any other change to the text (lowercased,
+ * digits masked, spaces joined, cut short), after which a secret would no longer be recognised.
+ */
+export function scrub(context: Pick<SuperviseContext, "config" | "webhookSecret">, text: string): string {
+  return redact(text, secretsOf(context));
+}
+
+/** A check's answer with every text in it scrubbed (`scrub`): what the rest of a round works with. */
+export function scrubResult<Result extends CheckResult>(context: SuperviseContext, result: Result): Result {
+  const clean = (text: string) => scrub(context, text);
+  const findings = result.findings.map((finding) => ({
+    ...finding,
+    key: clean(finding.key),
+    title: clean(finding.title),
+    detail: clean(finding.detail),
+    ...(finding.excerpt !== undefined ? { excerpt: clean(finding.excerpt) } : {}),
+    ...(finding.fix ? { fix: { ...finding.fix, target: clean(finding.fix.target), detail: clean(finding.fix.detail) } } : {}),
+  }));
+  return { ...result, detail: clean(result.detail), findings };
+}
 
 /** A check's answer when it has nothing to say. */
 export function fine(detail: string): CheckResult {

@@ -1,6 +1,6 @@
 import { checkNamed, executorOf } from "./fix-executors.ts";
 import { isMuted } from "./mutes.ts";
-import type { Check, CheckResult, Finding, SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, type Finding, scrub, scrubResult, secretsOf, type SuperviseContext } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
 import { notify } from "./webhook.ts";
 
@@ -18,21 +18,29 @@ export function emptySummary(at: number): RoundSummary {
   return { at: new Date(at).toISOString(), ms: 0, checks: [], opened: [], resolved: [], fixes: [] };
 }
 
-/** Runs one check; one that throws is an `error` state with its message, never the end of the round. */
+/**
+ * Runs one check; one that throws is an `error` state with its message, never the end of the round. What it says is
+ * scrubbed with the room's secret set before anything keeps, logs or sends it.
+ */
 export async function runCheck(check: Check, context: SuperviseContext): Promise<CheckResult & { ms: number }> {
   const started = performance.now();
   try {
     const result = await check.run(context);
-    return { ...result, ms: performance.now() - started };
+    return scrubResult(context, { ...result, ms: performance.now() - started });
   } catch (error) {
     if (context.signal.aborted) throw error;
-    return {
+    return scrubResult(context, {
       state: "error",
       detail: `the check failed: ${error instanceof Error ? error.message : String(error)}`,
       findings: [],
       ms: performance.now() - started,
-    };
+    });
   }
+}
+
+/** Tells the state the room's secret set of this round: everything it keeps is redacted with it. */
+export function useRoundSecrets(context: SuperviseContext): void {
+  context.state.useSecrets(secretsOf(context));
 }
 
 function noticeKey(incident: Pick<IncidentRow, "pattern" | "key">): string {
@@ -52,7 +60,7 @@ export async function closeIncident(
   for (const fix of context.state.fixesOf(incident.id)) if (fix.state === "applied") context.state.moveFix(fix.id, "verified", `${fix.detail}; ${why}`, now);
   const more = await check?.resolved?.(incident, context);
   summary.resolved.push({ id: incident.id, pattern: incident.pattern, title: incident.title });
-  const text = `recovered ${incident.id}: ${incident.title}: ${why}${more ? `; ${more}` : ""}`;
+  const text = scrub(context, `recovered ${incident.id}: ${incident.title}: ${why}${more ? `; ${more}` : ""}`);
   context.state.event("recovered", text, now);
   context.say(text);
   if (!isMuted(context.state, incident, now)) await notify(context, noticeKey(incident), text);
@@ -64,7 +72,8 @@ export async function closeIncident(
  */
 export async function applyFix(fix: FixRow, incident: IncidentRow, context: SuperviseContext, summary: RoundSummary): Promise<FixRow> {
   const executor = executorOf(fix.action);
-  const record = (state: FixState, detail: string) => {
+  const record = (state: FixState, said: string) => {
+    const detail = scrub(context, said);
     context.state.moveFix(fix.id, state, detail, context.now());
     summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state, detail });
     context.say(`fix ${fix.id} (${fix.action} ${fix.target}) ${state}: ${detail}`);
@@ -75,9 +84,10 @@ export async function applyFix(fix: FixRow, incident: IncidentRow, context: Supe
     return context.state.requireFix(fix.id);
   }
   context.state.moveFix(fix.id, "applied", `applying: ${fix.detail}`, context.now());
-  const outcome = await executor
+  const applied = await executor
     .apply(fix.target, context)
     .catch((error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error), verify: undefined }));
+  const outcome = { ...applied, detail: scrub(context, applied.detail) };
   if (!outcome.ok) record("failed", outcome.detail);
   else if (outcome.verify === "self") record("verified", outcome.detail);
   else if (outcome.verify === "later") record("applied", `${outcome.detail}; verified once a later round finds the problem gone`);
@@ -168,6 +178,7 @@ export async function settleCheck(check: Check, result: CheckResult, context: Su
 export async function superviseRound(context: SuperviseContext, checks: readonly Check[]): Promise<RoundSummary> {
   const started = performance.now();
   const summary = emptySummary(context.now());
+  useRoundSecrets(context);
   for (const check of checks) {
     context.signal.throwIfAborted();
     const result = await runCheck(check, context);

@@ -4,6 +4,7 @@ import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
+import { redact } from "../security/redact.ts";
 import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase } from "../security/stamped-database.ts";
 
 // `.org/supervisor/state.db`: what `org supervise` found and did. SQLite in WAL mode, so `org supervise status` reads
@@ -96,6 +97,8 @@ export class SupervisorState {
   /** Said once, when the file was damaged and a new one made (the damaged one kept beside it). */
   readonly notices: string[];
   readonly #db: Database;
+  /** The room's secret set: every text this state keeps is redacted with it (and the environment's) first. */
+  #secrets: readonly string[] = [];
 
   private constructor(path: string, db: Database, notices: string[]) {
     this.path = path;
@@ -136,6 +139,16 @@ export class SupervisorState {
     this.#db.close();
   }
 
+  /** The room's secret set (the config's, the webhook's key) every text kept from now on is redacted with. */
+  useSecrets(secrets: readonly string[]): void {
+    this.#secrets = secrets;
+  }
+
+  /** `text` as it may be kept: redacted, then cut to `max` characters (never cut first: a cut secret is not recognised). */
+  clean(text: string, max = 4000): string {
+    return redact(text, this.#secrets).slice(0, max);
+  }
+
   recordCheck(name: string, state: CheckState, detail: string, at: number, ms: number): void {
     const before = this.#db.query<{ state: string }, [string]>("SELECT state FROM checks WHERE name = ?").get(name);
     const changedAt = before?.state === state ? undefined : at;
@@ -143,7 +156,7 @@ export class SupervisorState {
       .query(
         "INSERT INTO checks (name, state, detail, checked_at, changed_at, ms) VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (name) DO UPDATE SET state = ?2, detail = ?3, checked_at = ?4, ms = ?5, changed_at = coalesce(?6, changed_at)",
       )
-      .run(name, state, detail.slice(0, 4000), at, Math.round(ms), changedAt ?? null);
+      .run(name, state, this.clean(detail), at, Math.round(ms), changedAt ?? null);
   }
 
   checks(): CheckRow[] {
@@ -153,16 +166,17 @@ export class SupervisorState {
   /** The open incident of `pattern` and `key`, or a new one; `opened` says which. */
   openIncident(pattern: string, key: string, title: string, detail: string, at: number, excerpt?: string): { incident: IncidentRow; opened: boolean } {
     const open = this.openIncidentOf(pattern, key);
+    const kept = { title: this.clean(title, 1000), detail: this.clean(detail), excerpt: excerpt === undefined ? null : this.clean(excerpt, 16_000) };
     if (open) {
       this.#db
         .query("UPDATE incidents SET title = ?, detail = ?, updated_at = ?, seen = seen + 1, excerpt = coalesce(?, excerpt) WHERE id = ?")
-        .run(title, detail.slice(0, 4000), at, excerpt ?? null, open.id);
+        .run(kept.title, kept.detail, at, kept.excerpt, open.id);
       return { incident: this.#existing(this.incident(open.id), open.id), opened: false };
     }
     const id = newId("i");
     this.#db
       .query("INSERT INTO incidents (id, pattern, key, state, title, detail, excerpt, opened_at, updated_at, seen) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1)")
-      .run(id, pattern, key, title, detail.slice(0, 4000), excerpt ?? null, at, at);
+      .run(id, pattern, this.clean(key, 1000), kept.title, kept.detail, kept.excerpt, at, at);
     return { incident: this.#existing(this.incident(id), id), opened: true };
   }
 
@@ -170,7 +184,7 @@ export class SupervisorState {
     return (
       this.#db
         .query<IncidentRow, [string, string]>(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE pattern = ? AND key = ? AND state = 'open'`)
-        .get(pattern, key) ?? undefined
+        .get(pattern, this.clean(key, 1000)) ?? undefined
     );
   }
 
@@ -195,32 +209,34 @@ export class SupervisorState {
   }
 
   resolveIncident(id: string, at: number, detail: string): void {
-    this.#db.query("UPDATE incidents SET state = 'resolved', resolved_at = ?, updated_at = ?, detail = ? WHERE id = ?").run(at, at, detail.slice(0, 4000), id);
+    this.#db.query("UPDATE incidents SET state = 'resolved', resolved_at = ?, updated_at = ?, detail = ? WHERE id = ?").run(at, at, this.clean(detail), id);
   }
 
   setDiagnosis(id: string, diagnosis: string): void {
-    this.#db.query("UPDATE incidents SET diagnosis = ? WHERE id = ?").run(diagnosis.slice(0, 4000), id);
+    this.#db.query("UPDATE incidents SET diagnosis = ? WHERE id = ?").run(this.clean(diagnosis), id);
   }
 
   /** Records a fix as proposed (its first event). */
   proposeFix(incident: string, action: string, target: string, by: string, auto: boolean, detail: string, at: number): FixRow {
     const id = newId("f");
+    const kept = this.clean(detail);
     this.#db.transaction(() => {
       this.#db
         .query(
           "INSERT INTO fixes (id, incident, action, target, state, by, auto, detail, proposed_at, updated_at) VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?)",
         )
-        .run(id, incident, action, target.slice(0, 1000), by, auto ? 1 : 0, detail.slice(0, 4000), at, at);
-      this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, 'proposed', ?, ?)").run(id, at, detail.slice(0, 4000));
+        .run(id, incident, action, this.clean(target, 1000), this.clean(by, 200), auto ? 1 : 0, kept, at, at);
+      this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, 'proposed', ?, ?)").run(id, at, kept);
     })();
     return this.requireFix(id);
   }
 
   /** Moves a fix on (applied, verified or failed), with what happened, as one more event of its lifecycle. */
   moveFix(id: string, state: FixState, detail: string, at: number): void {
+    const kept = this.clean(detail);
     this.#db.transaction(() => {
-      this.#db.query("UPDATE fixes SET state = ?, detail = ?, updated_at = ? WHERE id = ?").run(state, detail.slice(0, 4000), at, id);
-      this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, ?, ?, ?)").run(id, state, at, detail.slice(0, 4000));
+      this.#db.query("UPDATE fixes SET state = ?, detail = ?, updated_at = ? WHERE id = ?").run(state, kept, at, id);
+      this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, ?, ?, ?)").run(id, state, at, kept);
     })();
   }
 
@@ -266,7 +282,7 @@ export class SupervisorState {
   }
 
   recordAttempt(kind: string, key: string, at: number, detail: string): void {
-    this.#db.query("INSERT INTO attempts (kind, key, at, detail) VALUES (?, ?, ?, ?)").run(kind, key, at, detail.slice(0, 2000));
+    this.#db.query("INSERT INTO attempts (kind, key, at, detail) VALUES (?, ?, ?, ?)").run(kind, key, at, this.clean(detail, 2000));
   }
 
   /** Attempts of `kind` at `key` since `since`, oldest first. */
@@ -278,7 +294,7 @@ export class SupervisorState {
 
   /** An event for the daily report. */
   event(kind: string, text: string, at: number): void {
-    this.#db.query("INSERT INTO events (at, kind, text) VALUES (?, ?, ?)").run(at, kind, text.slice(0, 4000));
+    this.#db.query("INSERT INTO events (at, kind, text) VALUES (?, ?, ?)").run(at, kind, this.clean(text));
   }
 
   eventsBetween(from: number, to: number): { at: number; kind: string; text: string }[] {

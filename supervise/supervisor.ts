@@ -11,7 +11,7 @@ import { ALL_CHECKS } from "./fix-executors.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { isMuted } from "./mutes.ts";
 import { novelCheck } from "./novel-errors.ts";
-import type { Check, InstancePlace, SuperviseContext } from "./supervise-check.ts";
+import { type Check, type InstancePlace, scrub, secretsOf, type SuperviseContext } from "./supervise-check.ts";
 import { type RoundSummary, superviseRound } from "./supervise-round.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { flushNotices, notify } from "./webhook.ts";
@@ -56,8 +56,10 @@ export async function waitForLock(path: string, command: string, timeoutMs: numb
   }
 }
 
+/** The context of one round (or one apply): every line it says is scrubbed with the room's secret set first. */
 export function contextOf(setup: SupervisorSetup, state: SupervisorState, config: OrgConfig): SuperviseContext {
-  return {
+  const secret = webhookSecretOf(config);
+  const context: SuperviseContext = {
     workspaceDir: setup.workspaceDir,
     repoDir: setup.repoDir,
     sandbox: setup.sandbox,
@@ -65,11 +67,13 @@ export function contextOf(setup: SupervisorSetup, state: SupervisorState, config
     state,
     now: setup.now ?? Date.now,
     instance: setup.instance,
-    say: setup.say,
+    say: (line) => setup.say(scrub(context, line)),
     ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
-    ...webhookSecretOf(config),
+    ...secret,
     signal: setup.signal,
   };
+  state.useSecrets(secretsOf(context));
+  return context;
 }
 
 function webhookSecretOf(config: OrgConfig): { webhookSecret?: string } {

@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
-import type { SuperviseContext } from "./supervise-check.ts";
+import { secretsOf, type SuperviseContext } from "./supervise-check.ts";
 
 /** The header that carries the HMAC-SHA256 of the body, hex, when `supervise.webhookSecret` names a set variable. */
 export const SIGNATURE_HEADER = "x-org-signature";
@@ -62,7 +62,7 @@ async function post(context: SuperviseContext, key: string, text: string): Promi
  * when it ends (the latest one held per incident). What is sent is redacted.
  */
 export async function notify(context: SuperviseContext, key: string, message: string): Promise<void> {
-  const text = safeText(`[org supervise] ${message}`, [...context.config.secrets, ...(context.webhookSecret ? [context.webhookSecret] : [])]);
+  const text = safeText(`[org supervise] ${message}`, secretsOf(context));
   const now = context.now();
   context.state.event("notice", text, now);
   if (context.config.supervise.webhook === undefined) return;

@@ -1,6 +1,7 @@
 // A supervisor's context for tests: a throw-away repository that is both checkout and workspace (or a workspace of its
 // own), the config org would read there with only the given model server in its environment, a clock the test moves,
 // and a tmux session no test or person has (so the current check finds no window unless the test makes one).
+import type { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,4 +71,50 @@ export function superviseFixture(
 export function deadPid(): number {
   const child = Bun.spawnSync(["true"]);
   return child.pid;
+}
+
+/** Writes a grow run report that failed at `at` with `error`, as a crashed `org grow` leaves it in `.org/grow/`. */
+export function writeFailedGrowReport(workspaceDir: string, at: Date, error: string): string {
+  const id = at.toISOString().replace(/[-:]/g, "").replace(".", "");
+  const zero = { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 };
+  const report = {
+    version: 1,
+    id,
+    pid: 1,
+    state: "failed",
+    startedAt: at.toISOString(),
+    endedAt: at.toISOString(),
+    dryRun: false,
+    workspace: workspaceDir,
+    repo: workspaceDir,
+    autoPromote: false,
+    summary: zero,
+    budget: { wallMs: 0, budgetMs: 0, tokens: 0, maxTokens: 0, tools: 0, maxTools: 0, modelMs: 0 },
+    proposals: [],
+    builds: [],
+    removals: [],
+    notes: [],
+    error,
+  };
+  mkdirSync(join(workspaceDir, ".org", "grow"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(workspaceDir, ".org", "grow", `${id}.json`), JSON.stringify(report), { mode: 0o600 });
+  return id;
+}
+
+/** Every text a SQLite database holds, table by table, as one string (to look for what must not be there). */
+export function databaseText(database: Database): string {
+  const tables = database.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+  return tables.map((table) => `${table.name}: ${JSON.stringify(database.query(`SELECT * FROM "${table.name}"`).all())}`).join("\n");
+}
+
+/**
+ * Whether `text` still carries `secret` in any form the supervisor's own transformations make of it (as written,
+ * lowercased, digits masked as a signature masks them): any 10 characters of it in a row.
+ */
+export function carriesSecret(text: string, secret: string): boolean {
+  const masked = (value: string) => value.toLowerCase().replace(/\d+(\.\d+)?/g, "#");
+  const haystack = masked(text);
+  const needle = masked(secret);
+  for (let at = 0; at + 10 <= needle.length; at += 1) if (haystack.includes(needle.slice(at, at + 10))) return true;
+  return false;
 }
