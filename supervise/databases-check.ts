@@ -44,8 +44,11 @@ export function checkDatabase(database: WatchedDatabase, context: SuperviseConte
   try {
     let rows = ["ok"];
     if (database.role === "memory") checkMemoryFile(database.path, context.config.supervise.lockBound);
-    else if (database.role === "supervisor") rows = quickCheck(context.state.db);
-    else {
+    else if (database.role === "supervisor") {
+      // Read afresh: the state's own connection answers from its page cache and misses damage to the file.
+      const problem = context.state.problem();
+      if (problem !== undefined) return { kind: "damaged", detail: problem };
+    } else {
       connection = new Database(database.path, { readwrite: true, create: false, strict: true });
       connection.exec(`PRAGMA busy_timeout = ${Math.round(context.config.supervise.lockBound)}`);
       rows = quickCheck(connection);
@@ -78,7 +81,7 @@ function findingOf(database: WatchedDatabase, found: { kind: string; detail: str
   return fix ? { key: database.path, title, detail, fix: { ...fix, target: database.path } } : { key: database.path, title, detail };
 }
 
-/** What a damaged database of each role gets; the supervisor's own state is begun anew when it is opened. */
+/** What a damaged database of each role gets; the supervisor's own state is kept aside and begun anew by the supervisor holding it, before its next round. */
 const DAMAGE_FIXES: Partial<Record<WatchedDatabase["role"], { action: "restore-memory" | "rebuild-registry"; detail: string }>> = {
   memory: { action: "restore-memory", detail: "restore it from the newest good backup, keeping the damaged file beside it" },
   registry: { action: "rebuild-registry", detail: "the registry is a cache: make it anew from the tools" },

@@ -1,11 +1,11 @@
 import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
-import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { redact } from "../security/redact.ts";
-import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase } from "../security/stamped-database.ts";
+import type { DatabaseStamp } from "../security/stamped-database.ts";
+import { heldStateProblem, inodeOf, openStateFile, openUncheckedState, otherHolders, StateHeldError } from "./state-file.ts";
 
 // `.org/supervisor/state.db`: what `org supervise` found and did. SQLite in WAL mode, so `org supervise status` reads
 // while a round writes; every write is one short transaction under SQLite's own write lock (one writer at a time).
@@ -78,11 +78,6 @@ const INCIDENT_COLUMNS =
   "id, pattern, key, state, title, detail, excerpt, diagnosis, opened_at AS openedAt, updated_at AS updatedAt, resolved_at AS resolvedAt, seen";
 const FIX_COLUMNS = "id, incident, action, target, state, by, auto, detail, proposed_at AS proposedAt, updated_at AS updatedAt";
 
-/** The state file is not the supervisor's (another program's file, or an older layout). */
-export class ForeignStateError extends Error {
-  override name = "ForeignStateError";
-}
-
 function newId(prefix: string): string {
   return `${prefix}${randomBytes(5).toString("hex")}`;
 }
@@ -96,42 +91,52 @@ export class SupervisorState {
   readonly path: string;
   /** Said once, when the file was damaged and a new one made (the damaged one kept beside it). */
   readonly notices: string[];
-  readonly #db: Database;
+  #db: Database;
+  /** The inode of the file opened: a file moved or replaced at the path under this process is noticed. */
+  #ino: number | undefined;
   /** The room's secret set: every text this state keeps is redacted with it (and the environment's) first. */
   #secrets: readonly string[] = [];
 
   private constructor(path: string, db: Database, notices: string[]) {
     this.path = path;
     this.#db = db;
+    this.#ino = inodeOf(path);
     this.notices = notices;
   }
 
-  /** Opens (making when missing) `.org/supervisor/state.db` of the workspace; a damaged or foreign file is moved aside and made anew. */
+  /**
+   * Opens (making when missing) `.org/supervisor/state.db` of the workspace; a damaged or foreign file is moved aside and
+   * made anew, unless another process holds it open (StateHeldError: that process, the running supervisor, repairs it).
+   */
   static open(workspaceDir: string, now = Date.now()): SupervisorState {
     const path = join(ensurePrivateDir(join(workspaceDir, SUPERVISOR_DIR)), "state.db");
-    const open = () =>
-      openStampedDatabase(path, STAMP, {
-        foreign: (at) => new ForeignStateError(`${at} is not the supervisor's state of this org version`),
-        pragmas: ["PRAGMA synchronous = NORMAL"],
-        check: (database) => {
-          const rows = database.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
-          if (rows.length !== 1 || rows[0]?.quick_check !== "ok") throw new Error(`database disk image is malformed: ${rows[0]?.quick_check ?? "no answer"}`);
-        },
-      });
+    const { db, notice } = openStateFile(path, STAMP, now);
+    return new SupervisorState(path, db, notice ? [notice] : []);
+  }
+
+  /** What is wrong with the file this state holds, read afresh (see `heldStateProblem`); undefined when it is well. */
+  problem(): string | undefined {
+    return heldStateProblem(this.path, this.#ino);
+  }
+
+  /**
+   * Closes the connection and opens the file at the path again: a damaged one moved aside and begun anew (when no other
+   * process holds it). What was done, said once; the state keeps working on the new file.
+   */
+  reopen(now: number): string | undefined {
+    const holders = otherHolders(this.path);
+    if (holders.length > 0) throw new StateHeldError(`${this.path} is held open by pid ${holders.join(", ")} too; it is left where it is until they let it go`);
+    // Closed first: SQLite removes the log by its path when the last connection closes, which must not be a new file's.
+    this.#db.close();
     try {
-      return new SupervisorState(path, open(), []);
+      const { db, notice } = openStateFile(this.path, STAMP, now);
+      this.#db = db;
+      return notice;
     } catch (error) {
-      if (!(error instanceof ForeignStateError) && !isDamagedDatabaseError(error)) throw error;
-      const kept = `${path}.damaged-${new Date(now).toISOString().replace(/[:.]/g, "")}`;
-      for (const suffix of ["", "-wal", "-shm"]) {
-        try {
-          renameSync(`${path}${suffix}`, `${kept}${suffix}`);
-        } catch {
-          // no such side file
-        }
-      }
-      const notice = `the supervisor's state ${path} ${error instanceof ForeignStateError ? "was not the supervisor's" : "was damaged"} (${error instanceof Error ? error.message : String(error)}); kept it as ${kept} and began a new one`;
-      return new SupervisorState(path, open(), [notice]);
+      this.#db = openUncheckedState(this.path);
+      throw error;
+    } finally {
+      this.#ino = inodeOf(this.path);
     }
   }
 

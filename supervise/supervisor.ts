@@ -5,6 +5,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { takePidLock } from "../security/pid-lock.ts";
+import { redact } from "../security/redact.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
 import { ALL_CHECKS } from "./fix-executors.ts";
@@ -13,6 +14,7 @@ import { isMuted } from "./mutes.ts";
 import { novelCheck } from "./novel-errors.ts";
 import { type Check, type InstancePlace, scrub, secretsOf, type SuperviseContext } from "./supervise-check.ts";
 import { type RoundSummary, superviseRound } from "./supervise-round.ts";
+import { StateHeldError } from "./state-file.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { flushNotices, notify } from "./webhook.ts";
 
@@ -82,6 +84,28 @@ function webhookSecretOf(config: OrgConfig): { webhookSecret?: string } {
   return value === undefined ? {} : { webhookSecret: value };
 }
 
+/**
+ * The state file this process holds, read afresh before a round: when it is damaged, or was moved or replaced under it,
+ * it is opened again (a damaged file kept aside and begun anew, unless another process holds it too), and that is said,
+ * recorded in the new file and reported.
+ */
+async function repairOwnState(context: SuperviseContext): Promise<void> {
+  const problem = context.state.problem();
+  if (problem === undefined) return;
+  let text: string;
+  try {
+    const notice = context.state.reopen(context.now());
+    text = notice ?? `the supervisor's state ${context.state.path}: ${problem}; opened the file now there`;
+  } catch (error) {
+    if (!(error instanceof StateHeldError)) throw error;
+    context.say(error.message);
+    return;
+  }
+  context.state.event("state", text, context.now());
+  context.say(text);
+  await notify(context, "supervisor:state", text);
+}
+
 /** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */
 export async function superviseOnce(setup: SupervisorSetup, state: SupervisorState): Promise<RoundSummary> {
   const release = await waitForLock(
@@ -93,6 +117,7 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
   try {
     const config = setup.loadConfig();
     const context = contextOf(setup, state, config);
+    await repairOwnState(context);
     const summary = await superviseRound(context, setup.checks ?? [...ALL_CHECKS, novelCheck]);
     const fixId = await diagnoseOpenIncidents(context, setup.diagnosisModel?.(config), (incident) => isMuted(state, incident, context.now()));
     const fix = fixId ? state.fix(fixId) : undefined;
@@ -153,7 +178,8 @@ export async function superviseEvery(
         options.onRound?.(summary);
       } catch (error) {
         if (setup.signal.aborted) break;
-        setup.say(`the round failed: ${error instanceof Error ? error.message : String(error)}`);
+        // No round context here (the config may be what failed): the environment's secrets and the redactor's patterns.
+        setup.say(redact(`the round failed: ${error instanceof Error ? error.message : String(error)}`));
       }
       if (setup.signal.aborted) break;
       await wait(every, setup.signal);

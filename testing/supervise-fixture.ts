@@ -5,6 +5,7 @@ import type { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import type { SuperviseContext } from "../supervise/supervise-check.ts";
 import { SupervisorState } from "../supervise/supervisor-state.ts";
@@ -117,4 +118,33 @@ export function carriesSecret(text: string, secret: string): boolean {
   const needle = masked(secret);
   for (let at = 0; at + 10 <= needle.length; at += 1) if (haystack.includes(needle.slice(at, at + 10))) return true;
   return false;
+}
+
+/** `org supervise` running as a process of its own (this checkout's code), its output collected; stopped when disposed. */
+export type SupervisorProcess = { pid: number; output(): string; stop(): Promise<void> } & AsyncDisposable;
+
+/** Starts `org supervise ARGS` in `cwd` with `env` over this process's environment; killed after `timeoutMs` at the latest. */
+export function startSupervisorProcess(args: readonly string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number }): SupervisorProcess {
+  const child = Bun.spawn(orgCommand(["supervise", ...args]), {
+    cwd: options.cwd,
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    timeout: options.timeoutMs ?? 120_000,
+  });
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
+  };
+  const collected = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const stop = async () => {
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await child.exited;
+    clearTimeout(killer);
+    await collected;
+  };
+  return { pid: child.pid, output: () => chunks.join(""), stop, [Symbol.asyncDispose]: stop };
 }
