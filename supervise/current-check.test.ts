@@ -28,6 +28,13 @@ describe("pattern 1: restarts of current back off, then a promotion is rolled ba
     expect(before.kind === "give-up" && before.reason).toContain("began before the last promotion (promote/20261123T100500Z)");
     const none = restartDecision({ attempts, now: at(200), settings });
     expect(none.kind === "give-up" && none.reason).toContain("there is no promotion to roll back");
+    // It says when it tries again: as soon as the oldest of the restarts leaves the window, and not before.
+    expect(none.kind === "give-up" && none.reason).toContain(
+      `stopped trying until ${new Date(at(700)).toISOString()}, when the oldest of those restarts leaves the 10m window`,
+    );
+    const inWindow = (now: number) => attempts.filter((attempt) => attempt >= now - settings.window);
+    expect(restartDecision({ attempts: inWindow(at(699)), now: at(699), settings }).kind).toBe("give-up");
+    expect(restartDecision({ attempts: inWindow(at(701)), now: at(701), settings }).kind).toBe("restart");
     const failed = restartDecision({ attempts, now: at(200), settings, promotion: { tag: "promote/20261123T100000Z", at: at(90) }, rollbackFailed: true });
     expect(failed.kind === "give-up" && failed.reason).toContain("rolling back promote/20261123T100000Z failed");
   });

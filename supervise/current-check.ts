@@ -10,6 +10,8 @@ import { type Check, type CheckResult, type Finding, scrub, type SuperviseContex
 export const CURRENT_ATTEMPTS = { kind: "restart-current", key: "current" } as const;
 /** The `--config` current ran with, kept while it is healthy, for its restarts. */
 export const CURRENT_CONFIG_KEY = "current:config";
+/** When the check last found current healthy: restarts are numbered from there. */
+const HEALTHY_AT_KEY = "current:healthy-at";
 
 /** What to do about a current that is down, given the restarts already made in the window. */
 export type RestartDecision =
@@ -39,7 +41,12 @@ export function restartDecision(input: {
     if (promotion && began >= promotion.at)
       return { kind: "give-up", reason: `${restarts} did not keep it up, and rolling back ${promotion.tag} failed; stopped trying` };
     const why = promotion ? `the failures began before the last promotion (${promotion.tag})` : "there is no promotion to roll back";
-    return { kind: "give-up", reason: `${restarts} did not keep it up and ${why}; stopped trying until it has been down for a whole window without restarts` };
+    // The restarts are counted in a sliding window: one more is allowed once the oldest that fills it has left it.
+    const retryAt = (attempts[attempts.length - settings.maxRestarts] ?? now) + settings.window;
+    return {
+      kind: "give-up",
+      reason: `${restarts} did not keep it up and ${why}; stopped trying until ${new Date(retryAt).toISOString()}, when the oldest of those restarts leaves the ${formatDuration(settings.window)} window`,
+    };
   }
   const previous = attempts.at(-1);
   const waitMs = previous === undefined ? 0 : settings.backoff * 2 ** (attempts.length - 1);
@@ -81,6 +88,7 @@ async function runCurrentCheck(context: SuperviseContext): Promise<CheckResult> 
     if (probe.kind === "org" && probe.health.ok) {
       const args = serveArguments(pane.pid);
       if (args !== undefined) state.set(CURRENT_CONFIG_KEY, args);
+      state.set(HEALTHY_AT_KEY, String(now()));
       return {
         state: "ok",
         detail: `healthy at http://127.0.0.1:${instance.port} (commit ${probe.health.commit?.slice(0, 12) ?? "none"}, up ${Math.round(probe.health.uptimeS)} s) in ${where}`,
@@ -124,7 +132,11 @@ async function currentFinding(context: SuperviseContext, problem: string): Promi
         decision.attempt === 1
           ? "at once"
           : `${formatDuration(decision.waitedMs)} after the one before (backoff ${formatDuration(settings.backoff * 2 ** (decision.attempt - 2))})`;
-      const detail = `restart ${decision.attempt} of ${settings.maxRestarts} in ${formatDuration(settings.window)}, ${waited}`;
+      // Numbered from the last time current was healthy (the window's count repeats as old restarts leave it).
+      const healthyAt = Number(state.get(HEALTHY_AT_KEY) ?? 0);
+      const number = state.attemptsSince(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, healthyAt).length + 1;
+      const since = healthyAt > 0 ? `since current was last healthy (${new Date(healthyAt).toISOString()})` : "since the supervisor first saw current";
+      const detail = `restart ${number} ${since}, ${waited}; ${decision.attempt} of supervise.maxRestarts ${settings.maxRestarts} within ${formatDuration(settings.window)}`;
       return { key: "current", title, detail: `current is down: ${problem}`, fix: { action: "restart-current", target: "current", detail } };
     }
     case "wait":
@@ -145,7 +157,7 @@ async function currentFinding(context: SuperviseContext, problem: string): Promi
         },
       };
     default:
-      return { key: "current", title, detail: `current is down: ${problem}; ${decision.reason}` };
+      return { key: "current", title, detail: `current is down: ${problem}; ${decision.reason}`, person: decision.reason };
   }
 }
 

@@ -46,6 +46,7 @@ export function supervisedCurrent(context: SuperviseContext, log: (line: string)
 /** `restart-current`: the current instance started again in its tmux window; each restart counts toward the backoff. */
 export const restartCurrent: FixExecutor = {
   check: "current",
+  ownBackoff: true,
   refuse: async (target) => (target === "current" ? undefined : `restart-current takes the target "current", not ${JSON.stringify(target)}`),
   async apply(_target, context) {
     context.state.recordAttempt(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, context.now(), "restart");

@@ -10,6 +10,7 @@ import { waitUntil } from "../testing/wait-until.ts";
 import { diskCheck } from "./disk-check.ts";
 import { logsCheck } from "./logs-check.ts";
 import { superviseRound } from "./supervise-round.ts";
+import { flushNotices } from "./webhook.ts";
 
 const MIB = 1024 * 1024;
 const line = (text: string) => `${JSON.stringify({ type: "message", persona: "agent", text, time: "2026-10-01T10:00:00.000Z" })}\n`;
@@ -67,6 +68,46 @@ describe("pattern 3: the disk nearly full", () => {
     free = 5 * 1024 * MIB;
     const later = await superviseRound(fixture.context, [diskCheck]);
     expect(later.resolved.map((incident) => incident.title)).toEqual([`disk nearly full under ${fixture.dir}`]);
+  });
+});
+
+describe("a fix that keeps failing", () => {
+  test("free-disk that cannot make room is reported as failed, tried again with backoff (not every round), and a person asked once", async () => {
+    const hooks: string[] = [];
+    await using sink = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(request) {
+        hooks.push((JSON.parse(await request.text()) as { text: string }).text);
+        return new Response("ok");
+      },
+    });
+    using fixture = superviseFixture();
+    // More free space than any disk here has: the real free-disk steps run and cannot make room.
+    fixture.configure({ supervise: { minFreeMiB: 10_000_000, backoff: "2s", maxRestarts: 3, quietMinutes: 1, webhook: `${sink.url}hook` } });
+    for (let round = 0; round < 10; round += 1) {
+      await superviseRound(fixture.context, [diskCheck]);
+      await flushNotices(fixture.context);
+      fixture.advance(2_000);
+    }
+    const tries = fixture.context.state.recentFixes(0).filter((fix) => fix.action === "free-disk");
+    // 20 s of rounds every 2 s: tries at 0, 2 (after 2 s), 6 (4 s), 14 (8 s) — not one a round.
+    expect(tries.map((fix) => fix.state)).toEqual(["failed", "failed", "failed", "failed"]);
+    fixture.advance(60_000);
+    await flushNotices(fixture.context);
+    const incident = fixture.context.state.openIncidents("disk")[0]?.id;
+    expect(hooks[0]).toStartWith(`[org supervise] incident ${incident}: disk nearly full`);
+    // The quiet minute held the rest, sent as one message: each failure and, once, that a person must look.
+    expect(hooks).toHaveLength(2);
+    const failed = /fix f[0-9a-f]{10} \(free-disk [^)]*\) of i[0-9a-f]{10} failed: freed/g;
+    const notices = fixture.context.state.eventsBetween(0, Number.MAX_SAFE_INTEGER).filter((event) => event.kind === "notice");
+    expect(notices.filter((event) => event.text.match(failed))).toHaveLength(4);
+    // What does not fit one message (Discord takes 2 000 characters) is counted, the oldest first.
+    expect(hooks[1]).toStartWith("(1 earlier message of this incident left out)\n");
+    expect(hooks[1]?.match(failed)).toHaveLength(3);
+    expect(hooks[1]?.match(/needs a person/g)).toHaveLength(1);
+    expect(hooks[1]).toContain("free-disk");
+    expect(hooks[1]).toContain("failed 3 times in a row (supervise.maxRestarts 3)");
   });
 });
 

@@ -45,3 +45,37 @@ test("pattern 2: a persona's model the server does not have is reported with wha
   expect(incident?.detail).toContain('agent\'s model "scripted"');
   expect(incident?.detail).toContain("it has: other:7b, tiny:1b");
 });
+
+test("pattern 2: a model missing, then the server gone, is one outage that changed its kind: grow stays paused, no recovery until it is back", async () => {
+  const first = await startScriptedServer({ script: { models: ["other:7b"], rules: [], fallback: { text: "hi" } } });
+  const port = first.port;
+  using fixture = superviseFixture({ server: first.url });
+  const missing = await superviseRound(fixture.context, [modelServerCheck]);
+  const id = missing.opened[0]?.id ?? "";
+  expect(missing.opened.map((incident) => incident.title)).toEqual([`a model missing on ${first.url}`]);
+  expect(growPause(fixture.dir)).toMatchObject({ by: "org supervise" });
+  await first.stop();
+
+  const gone = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(gone.opened).toEqual([]);
+  expect(gone.resolved).toEqual([]);
+  expect(growPause(fixture.dir)).toMatchObject({ by: "org supervise" });
+  const incident = fixture.context.state.openIncidents("model-server");
+  expect(incident.map((row) => [row.id, row.title])).toEqual([[id, `model server ${first.url} unreachable`]]);
+  const said = () =>
+    fixture.context.state
+      .eventsBetween(0, Number.MAX_SAFE_INTEGER)
+      .filter((event) => event.kind === "notice")
+      .map((event) => event.text);
+  expect(said()).toEqual([
+    expect.stringContaining(`incident ${id}: a model missing on ${first.url}`),
+    expect.stringContaining(`incident ${id} now: model server ${first.url} unreachable`),
+  ]);
+  expect(said().join("\n")).not.toContain("resumed");
+
+  await using back = await startScriptedServer({ script: { models: ["scripted"], rules: [], fallback: { text: "hi" } }, port });
+  const recovered = await superviseRound(fixture.context, [modelServerCheck]);
+  expect(recovered.resolved.map((row) => row.id)).toEqual([id]);
+  expect(growPause(fixture.dir)).toBeUndefined();
+  expect(said().at(-1)).toContain(`recovered ${id}: model server ${back.url} unreachable`);
+});

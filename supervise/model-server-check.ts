@@ -31,7 +31,8 @@ async function runModelServerCheck(context: SuperviseContext): Promise<CheckResu
     );
     if (missing.length > 0)
       findings.push({
-        key: `${result.server} models`,
+        // One key per server for both kinds: a model missing, then the server gone, is one outage that changed its kind.
+        key: result.server,
         title: `a model missing on ${result.server}`,
         detail: missing.join(" "),
         fix: pause(`a persona's model is missing on ${result.server}`),

@@ -162,9 +162,11 @@ async function runNovelCheck(context: SuperviseContext): Promise<CheckResult> {
       .map((occurrence) => `${new Date(occurrence.at).toISOString()} ${occurrence.line}`)
       .join("\n");
     const first = excerpt.split("\n").at(-1)?.slice(25, 145) ?? row.signature;
+    // An open incident keeps its title: the latest line varies (numbers, names), and a new title would be news.
+    const title = context.state.openIncidentOf("novel", row.id)?.title ?? `repeated error: ${first}`;
     return {
       key: row.id,
-      title: `repeated error: ${first}`,
+      title,
       detail: `${row.count} times within ${Math.round(window / 60_000)} min (signature ${row.id}: ${row.signature})`,
       excerpt,
     };

@@ -36,8 +36,11 @@ export type SuperviseContext = {
 /** A fix a finding asks for: one of the known actions, on a target the action knows (a path, a server, a tag). */
 export type FixPlan = { action: FixAction; target: string; detail: string };
 
-/** One problem a check found: its key (stable while the problem lasts), what to call it, and the fix it asks for. */
-export type Finding = { key: string; title: string; detail: string; fix?: FixPlan; excerpt?: string };
+/**
+ * One problem a check found: its key (stable while the problem lasts, whatever its kind becomes), what to call it, the
+ * fix it asks for, and `person`: why no fix is left to try and a person must look (said once per incident).
+ */
+export type Finding = { key: string; title: string; detail: string; fix?: FixPlan; excerpt?: string; person?: string };
 
 /** A check's answer: its state for `org supervise status`, and what it found. */
 export type CheckResult = { state: CheckState; detail: string; findings: Finding[] };
@@ -62,6 +65,8 @@ export type FixExecutor = {
   /** Why `target` is not one this fix can be applied to now (a model's proposal is checked against this), or undefined. */
   refuse(target: string, context: SuperviseContext): Promise<string | undefined>;
   apply(target: string, context: SuperviseContext): Promise<FixOutcome>;
+  /** The check paces tries of this fix itself (restarts of current back off by their own count): no retry backoff on top. */
+  ownBackoff?: true;
 };
 
 /** The room's secret set as the supervisor knows it: the config's secrets and the webhook's signing key. */
@@ -88,6 +93,7 @@ export function scrubResult<Result extends CheckResult>(context: SuperviseContex
     detail: clean(finding.detail),
     ...(finding.excerpt !== undefined ? { excerpt: clean(finding.excerpt) } : {}),
     ...(finding.fix ? { fix: { ...finding.fix, target: clean(finding.fix.target), detail: clean(finding.fix.detail) } } : {}),
+    ...(finding.person !== undefined ? { person: clean(finding.person) } : {}),
   }));
   return { ...result, detail: clean(result.detail), findings };
 }

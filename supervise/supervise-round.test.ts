@@ -135,27 +135,29 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     expect(gitSync(repo, ["rev-parse", "promote/20261123T101500Z"]).trim()).toBe(next);
   });
 
-  test("within quietMinutes an incident's next message is held and sent when the quiet ends; a muted one is recorded, never sent", async () => {
+  test("within quietMinutes an incident's next messages are held and sent as one when the quiet ends; another incident is its own; a muted one is recorded, never sent", async () => {
     using fixture = superviseFixture();
     fixture.configure({ supervise: { webhook: `${sink.url}hook`, quietMinutes: 10, autoFix: [] } });
     const lock = join(fixture.dir, ".org", "grow", "grow.lock");
+    const texts = () => received.map((message) => JSON.parse(message.body).text as string);
     received.length = 0;
     deadLock(lock, "org grow");
-    await superviseRound(fixture.context, [locksCheck]);
+    const first = (await superviseRound(fixture.context, [locksCheck])).opened[0]?.id ?? "";
     expect(received).toHaveLength(1);
-    // It goes away (a person removed it) and comes back within the quiet time: the recovery and the new incident wait.
+    // It goes away (a person removed it) within the quiet time: the recovery waits. It comes back: a new incident, said at once.
     Bun.spawnSync(["rm", "-f", lock]);
     fixture.advance(60_000);
     await superviseRound(fixture.context, [locksCheck]);
     deadLock(lock, "org grow again");
     fixture.advance(60_000);
-    await superviseRound(fixture.context, [locksCheck]);
+    const second = (await superviseRound(fixture.context, [locksCheck])).opened[0]?.id ?? "";
     await flushNotices(fixture.context);
-    expect(received).toHaveLength(1);
+    expect(texts()).toEqual([expect.stringContaining(`incident ${first}:`), expect.stringContaining(`incident ${second}:`)]);
+    expect(texts()[1]).toContain("org grow again");
     fixture.advance(10 * 60_000);
     await flushNotices(fixture.context);
-    expect(received).toHaveLength(2);
-    expect(JSON.parse(received[1]?.body ?? "{}").text).toContain("org grow again");
+    expect(texts()).toHaveLength(3);
+    expect(texts()[2]).toStartWith(`[org supervise] recovered ${first}:`);
     // Muted: recorded in the state and the status, not sent.
     mutePattern(fixture.context.state, "locks", undefined, fixture.context.now());
     const pid = join(fixture.dir, ".org", "stale.pid");
@@ -163,7 +165,7 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     fixture.advance(60 * 60_000);
     await superviseRound(fixture.context, [locksCheck]);
     await flushNotices(fixture.context);
-    expect(received).toHaveLength(2);
+    expect(received).toHaveLength(3);
     const status = superviseStatus(
       { workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config },
       fixture.context.state,

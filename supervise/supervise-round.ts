@@ -1,4 +1,5 @@
 import { checkNamed, executorOf } from "./fix-executors.ts";
+import { fixToPropose, nextTry, personNeeded } from "./fix-retries.ts";
 import { isMuted } from "./mutes.ts";
 import { type Check, type CheckResult, type Finding, scrub, scrubResult, secretsOf, type SuperviseContext } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
@@ -43,8 +44,9 @@ export function useRoundSecrets(context: SuperviseContext): void {
   context.state.useSecrets(secretsOf(context));
 }
 
-function noticeKey(incident: Pick<IncidentRow, "pattern" | "key">): string {
-  return `${incident.pattern}:${incident.key}`;
+/** What is said of an incident goes under its id: at most one webhook message per incident per quiet time. */
+export function noticeKey(incident: Pick<IncidentRow, "id">): string {
+  return incident.id;
 }
 
 /** Closes an incident: resolved, its applied fixes verified, the check's own follow-up (a pause lifted), the recovery said. */
@@ -92,7 +94,14 @@ export async function applyFix(fix: FixRow, incident: IncidentRow, context: Supe
   else if (outcome.verify === "self") record("verified", outcome.detail);
   else if (outcome.verify === "later") record("applied", `${outcome.detail}; verified once a later round finds the problem gone`);
   else await verifyByCheck(fix, incident, outcome.detail, context, summary, record);
-  return context.state.requireFix(fix.id);
+  const done = context.state.requireFix(fix.id);
+  if (done.state === "failed" && !isMuted(context.state, incident, context.now()))
+    await notify(
+      context,
+      noticeKey(incident),
+      `fix ${done.id} (${done.action} ${done.target}) of ${incident.id} failed: ${done.detail}${nextTry(done, incident, context)}`,
+    );
+  return done;
 }
 
 async function verifyByCheck(
@@ -123,54 +132,55 @@ async function verifyByCheck(
   if (open?.state === "open") await closeIncident(open, check, context, `fixed by ${fix.id} (${fix.action}): ${detail}`, summary);
 }
 
-/** Whether the incident already has a fix under way for this plan: one proposed for it, or one applied and awaiting a later round. */
-function fixUnderWay(latest: FixRow | undefined, plan: NonNullable<Finding["fix"]>): boolean {
-  if (!latest) return false;
-  if (latest.state === "applied") return true;
-  return latest.state === "proposed" && latest.action === plan.action && latest.target === plan.target;
+/** What is said of an incident when it opens or changes its kind: the problem, the fix under way, whether a person must look. */
+function incidentText(incident: IncidentRow, finding: Finding, opened: boolean, fix: FixRow | undefined, person: string | undefined): string {
+  const next = !fix
+    ? ""
+    : fix.auto
+      ? ` — applying ${fix.action} ${fix.target} (${fix.id})`
+      : ` — proposed ${fix.id}: ${fix.action} ${fix.target}; 'org supervise apply ${fix.id}' applies it`;
+  const shown = person === undefined || finding.detail.includes(person) ? "" : `: ${person}`;
+  return `incident ${incident.id}${opened ? "" : " now"}: ${finding.title}: ${finding.detail}${next}${person === undefined ? "" : ` — needs a person${shown}`}`;
 }
 
-/** One finding of a check: its incident opened or kept, its fix proposed and (when `supervise.autoFix` lists it) applied. */
+/**
+ * One finding of a check: its incident opened or kept, its fix proposed (unless one is under way or a failed try waits
+ * its backoff) and, when `supervise.autoFix` lists it, applied. An incident is reported when it opens or its kind
+ * changes, and once when it needs a person.
+ */
 async function handleFinding(check: Check, finding: Finding, context: SuperviseContext, summary: RoundSummary): Promise<void> {
   const { state } = context;
   const now = context.now();
-  const { incident, opened } = state.openIncident(check.name, finding.key, finding.title, finding.detail, now, finding.excerpt);
-  if (opened) {
-    summary.opened.push({ id: incident.id, pattern: incident.pattern, title: incident.title });
-    state.event("incident", `${incident.id}: ${finding.title}: ${finding.detail}`, now);
-    context.say(`incident ${incident.id}: ${finding.title}: ${finding.detail}`);
+  const { incident, opened, changed } = state.openIncident(check.name, finding.key, finding.title, finding.detail, now, finding.excerpt);
+  if (opened) summary.opened.push({ id: incident.id, pattern: incident.pattern, title: incident.title });
+  if (opened || changed) {
+    state.event("incident", `${incident.id}${opened ? "" : " now"}: ${finding.title}: ${finding.detail}`, now);
+    context.say(`incident ${incident.id}${opened ? "" : " now"}: ${finding.title}: ${finding.detail}`);
   }
   const latest = state.fixesOf(incident.id)[0];
-  const plan = finding.fix && !fixUnderWay(latest, finding.fix) ? finding.fix : undefined;
+  const plan = fixToPropose(finding.fix, incident, context);
   const auto = plan !== undefined && context.config.supervise.autoFix.includes(plan.action);
-  const muted = isMuted(state, incident, now);
   if (plan && latest?.state === "proposed") state.moveFix(latest.id, "failed", `superseded: the check now asks for ${plan.action} ${plan.target}`, now);
   const fix = plan ? state.proposeFix(incident.id, plan.action, plan.target, "supervisor", auto, plan.detail, now) : undefined;
   if (fix && !auto) summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state: "proposed", detail: fix.detail });
-  if (opened && !muted) {
-    const next = !fix
-      ? ""
-      : auto
-        ? ` — applying ${fix.action} ${fix.target} (${fix.id})`
-        : ` — proposed ${fix.id}: ${fix.action} ${fix.target}; 'org supervise apply ${fix.id}' applies it`;
-    await notify(context, noticeKey(incident), `incident ${incident.id}: ${finding.title}: ${finding.detail}${next}`);
+  const person = personNeeded(finding, incident, context);
+  if (person !== undefined && !opened && !changed) context.say(`needs a person ${incident.id}: ${finding.title}: ${person}`);
+  if (!isMuted(state, incident, now)) {
+    if (opened || changed) await notify(context, noticeKey(incident), incidentText(incident, finding, opened, fix, person));
+    else if (person !== undefined) await notify(context, noticeKey(incident), `needs a person ${incident.id}: ${finding.title}: ${person}`);
   }
   if (fix && auto) await applyFix(fix, incident, context, summary);
-  else if (!plan && !finding.fix && latest?.state === "failed" && state.get(`person:${incident.id}`) === undefined) {
-    state.set(`person:${incident.id}`, String(now));
-    if (!muted) await notify(context, `${noticeKey(incident)}:person`, `needs a person ${incident.id}: ${finding.title}: ${finding.detail}`);
-  }
 }
 
-/** Settles what one check found against the open incidents of its pattern. */
+/**
+ * Settles what one check found against the open incidents of its pattern: the findings first, then the incidents no
+ * longer found are closed, so a closing incident's follow-up (grow resumed) sees the problems still there.
+ */
 export async function settleCheck(check: Check, result: CheckResult, context: SuperviseContext, summary: RoundSummary): Promise<void> {
   const keys = new Set(result.findings.map((finding) => finding.key));
+  for (const finding of result.findings) await handleFinding(check, finding, context, summary);
   for (const incident of context.state.openIncidents(check.name)) {
     if (!keys.has(incident.key)) await closeIncident(incident, check, context, "the check no longer finds it", summary);
-  }
-  for (const finding of result.findings) {
-    // A fix applied for an earlier finding of this round may have closed this one's cause already.
-    await handleFinding(check, finding, context, summary);
   }
 }
 

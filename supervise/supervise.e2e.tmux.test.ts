@@ -172,9 +172,15 @@ describe("org supervise beside a served current, through real processes", () => 
     }
     const restarts = fixes("restart-current");
     expect(restarts.map((fix) => fix.state)).toEqual(["verified", "verified", "verified"]);
-    expect(proposedDetail(restarts[0]?.id ?? "")).toBe("restart 1 of 3 in 40s, at once");
-    expect(proposedDetail(restarts[1]?.id ?? "")).toMatch(/^restart 2 of 3 in 40s, \d+s after the one before \(backoff 1s\)$/);
-    expect(proposedDetail(restarts[2]?.id ?? "")).toMatch(/^restart 3 of 3 in 40s, \d+s after the one before \(backoff 2s\)$/);
+    // Each kill came after current was healthy again: each restart is the first since then, and the window counts them.
+    const sinceHealthy = "since current was last healthy \\([-\\d:.TZ]+\\)";
+    expect(proposedDetail(restarts[0]?.id ?? "")).toMatch(new RegExp(`^restart 1 ${sinceHealthy}, at once; 1 of supervise.maxRestarts 3 within 40s$`));
+    expect(proposedDetail(restarts[1]?.id ?? "")).toMatch(
+      new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 1s\\); 2 of supervise.maxRestarts 3 within 40s$`),
+    );
+    expect(proposedDetail(restarts[2]?.id ?? "")).toMatch(
+      new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 2s\\); 3 of supervise.maxRestarts 3 within 40s$`),
+    );
     expect(restarts[0]?.detail).toMatch(/^current: (re)?started; healthy at http:\/\/127\.0\.0\.1:\d+ \(commit [0-9a-f]{12} on main\)/);
   }, 180_000);
 

@@ -168,21 +168,31 @@ export class SupervisorState {
     return this.#db.query<CheckRow, []>("SELECT name, state, detail, checked_at AS checkedAt, changed_at AS changedAt, ms FROM checks ORDER BY name").all();
   }
 
-  /** The open incident of `pattern` and `key`, or a new one; `opened` says which. */
-  openIncident(pattern: string, key: string, title: string, detail: string, at: number, excerpt?: string): { incident: IncidentRow; opened: boolean } {
+  /**
+   * The open incident of `pattern` and `key`, or a new one; `opened` says which, `changed` whether an open one's title
+   * changed (the same problem, another kind of it: a model missing, then the server gone).
+   */
+  openIncident(
+    pattern: string,
+    key: string,
+    title: string,
+    detail: string,
+    at: number,
+    excerpt?: string,
+  ): { incident: IncidentRow; opened: boolean; changed: boolean } {
     const open = this.openIncidentOf(pattern, key);
     const kept = { title: this.clean(title, 1000), detail: this.clean(detail), excerpt: excerpt === undefined ? null : this.clean(excerpt, 16_000) };
     if (open) {
       this.#db
         .query("UPDATE incidents SET title = ?, detail = ?, updated_at = ?, seen = seen + 1, excerpt = coalesce(?, excerpt) WHERE id = ?")
         .run(kept.title, kept.detail, at, kept.excerpt, open.id);
-      return { incident: this.#existing(this.incident(open.id), open.id), opened: false };
+      return { incident: this.#existing(this.incident(open.id), open.id), opened: false, changed: open.title !== kept.title };
     }
     const id = newId("i");
     this.#db
       .query("INSERT INTO incidents (id, pattern, key, state, title, detail, excerpt, opened_at, updated_at, seen) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1)")
       .run(id, pattern, this.clean(key, 1000), kept.title, kept.detail, kept.excerpt, at, at);
-    return { incident: this.#existing(this.incident(id), id), opened: true };
+    return { incident: this.#existing(this.incident(id), id), opened: true, changed: false };
   }
 
   openIncidentOf(pattern: string, key: string): IncidentRow | undefined {

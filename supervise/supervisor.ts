@@ -126,7 +126,7 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
       summary.fixes.push({ id: fix.id, incident: fix.incident, action: fix.action, target: fix.target, state: fix.state, detail: fix.detail });
       const text = `diagnosis of ${fix.incident} (${fix.by}): ${incident?.diagnosis ?? fix.detail} — proposed ${fix.id}: ${fix.action} ${fix.target}; 'org supervise apply ${fix.id}' applies it`;
       context.say(text);
-      if (incident && !isMuted(state, incident, context.now())) await notify(context, `novel:${incident.key}:diagnosis`, text);
+      if (incident && !isMuted(state, incident, context.now())) await notify(context, incident.id, text);
     }
     await heartbeat(context, summary);
     await flushNotices(context);

@@ -11,7 +11,10 @@ const SEND_TIMEOUT_MS = 10_000;
 /** Discord refuses `content` past 2 000 characters. */
 const MAX_TEXT = 1_900;
 /** A message held for its quiet time, as the state keeps it. */
-const Held = z.object({ text: z.string(), at: z.number() });
+const HeldMessage = z.object({ text: z.string(), at: z.number() });
+/** What an incident's held messages are: every one said within its quiet time, oldest first (one, as older versions kept it). */
+const Held = z.union([z.array(HeldMessage), HeldMessage.transform((message) => [message])]);
+type Held = z.output<typeof Held>;
 /** A held message older than this is dropped rather than sent late. */
 const MAX_HELD_MS = 24 * 3_600_000;
 
@@ -56,10 +59,19 @@ async function post(context: SuperviseContext, key: string, text: string): Promi
   }
 }
 
+function heldOf(context: SuperviseContext, key: string): { sentAt: number | null; held: Held } | undefined {
+  const row = context.state.db
+    .query<{ sentAt: number | null; pending: string | null }, [string]>("SELECT sent_at AS sentAt, pending FROM notices WHERE key = ?")
+    .get(key);
+  if (!row) return undefined;
+  const held = row.pending === null ? undefined : Held.safeParse(JSON.parse(row.pending));
+  return { sentAt: row.sentAt, held: held?.success ? held.data : [] };
+}
+
 /**
- * Says one thing about an incident (`key`: its pattern and key): recorded as an event, and posted to the webhook, at
- * most once per incident within `supervise.quietMinutes`; a message that comes within the quiet time is held and sent
- * when it ends (the latest one held per incident). What is sent is redacted.
+ * Says one thing about an incident (`key`: its id): recorded as an event, and posted to the webhook, at most once per
+ * incident within `supervise.quietMinutes`; what comes within the quiet time is held, every message of it, and sent as
+ * one message when the quiet time ends. What is sent is redacted.
  */
 export async function notify(context: SuperviseContext, key: string, message: string): Promise<void> {
   const text = safeText(`[org supervise] ${message}`, secretsOf(context));
@@ -67,16 +79,26 @@ export async function notify(context: SuperviseContext, key: string, message: st
   context.state.event("notice", text, now);
   if (context.config.supervise.webhook === undefined) return;
   const quietMs = context.config.supervise.quietMinutes * 60_000;
-  const last = context.state.db.query<{ sentAt: number | null }, [string]>("SELECT sent_at AS sentAt FROM notices WHERE key = ?").get(key);
+  const last = heldOf(context, key);
   if (last?.sentAt != null && now - last.sentAt < quietMs) {
-    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify({ text, at: now }), key);
+    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...last.held, { text, at: now }]), key);
     return;
   }
-  await send(context, key, text);
+  await send(context, key, [...(last?.held ?? []), { text, at: now }]);
 }
 
-async function send(context: SuperviseContext, key: string, text: string): Promise<void> {
-  const problem = await post(context, key, text);
+/** Held messages as one: each on its line, the oldest left out (and counted) when they would not fit. */
+function joined(held: Held): string {
+  const lines = held.map((message) => message.text);
+  let kept = lines.length;
+  const left = () => lines.length - kept;
+  const text = () => `${left() > 0 ? `(${left()} earlier message${left() === 1 ? "" : "s"} of this incident left out)\n` : ""}${lines.slice(-kept).join("\n")}`;
+  while (kept > 1 && text().length > MAX_TEXT) kept -= 1;
+  return text().slice(0, MAX_TEXT);
+}
+
+async function send(context: SuperviseContext, key: string, held: Held): Promise<void> {
+  const problem = await post(context, key, joined(held));
   const now = context.now();
   if (problem === undefined) {
     context.state.db
@@ -87,7 +109,7 @@ async function send(context: SuperviseContext, key: string, text: string): Promi
   context.state.event("webhook", problem, now);
   context.state.db
     .query("INSERT INTO notices (key, sent_at, pending) VALUES (?1, NULL, ?2) ON CONFLICT (key) DO UPDATE SET pending = ?2")
-    .run(key, JSON.stringify({ text, at: now }));
+    .run(key, JSON.stringify(held));
 }
 
 /** Sends the held messages whose quiet time is over (and retries those the webhook did not take). */
@@ -100,11 +122,12 @@ export async function flushNotices(context: SuperviseContext): Promise<void> {
     .all();
   for (const row of held) {
     if (row.sentAt !== null && now - row.sentAt < quietMs) continue;
-    const pending = Held.parse(JSON.parse(row.pending));
-    if (now - pending.at > MAX_HELD_MS) {
+    const parsed = Held.safeParse(JSON.parse(row.pending));
+    const pending = parsed.success ? parsed.data.filter((message) => now - message.at <= MAX_HELD_MS) : [];
+    if (pending.length === 0) {
       context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
       continue;
     }
-    await send(context, row.key, pending.text);
+    await send(context, row.key, pending);
   }
 }
