@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { bundleRefs, emptyRepository } from "../git/bundle.ts";
 import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError } from "./check-backup.ts";
 import { extractEntries } from "./extract-entries.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 export type VerifiedBackup = { manifest: BackupManifest; entries: number; bytes: number; refs: number };
 
@@ -14,7 +14,7 @@ export type VerifiedBackup = { manifest: BackupManifest; entries: number; bytes:
  * with the manifest's. Throws BadBackupError naming what is wrong.
  */
 export async function verifyBackup(file: string, signal?: AbortSignal): Promise<VerifiedBackup> {
-  const scratch = mkdtempSync(join(tmpdir(), "org-backup-verify-"));
+  const scratch = ownedTempDir("backup-verify");
   try {
     const bundle = join(scratch, "refs.bundle");
     const { manifest } = await extractEntries(file, (name) => (name === BUNDLE_ENTRY ? bundle : undefined));

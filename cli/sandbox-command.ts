@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
@@ -11,6 +11,7 @@ import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { runSubcommand } from "./run-subcommand.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 const HELP = `Usage:
   org sandbox run [--workspace DIR] [--config FILE] [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
@@ -132,7 +133,7 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
   // user's own ask, on their own command line: the only policy that lets a run share the network.
   const { sandbox, sandboxPolicy: policy } = sandboxAccessFrom({ ...(config ? { config } : {}), changes: { poolSize: 0, network: options.network } });
   const workspace = await workspaceView(workspaceDir, policy);
-  const temporary = options.scratch ? undefined : mkdtempSync(join(tmpdir(), "org-sandbox-run-"));
+  const temporary = options.scratch ? undefined : ownedTempDir("sandbox-run");
   try {
     const result = await sandbox.run({
       argv: options.argv,

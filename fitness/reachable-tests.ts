@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { z } from "zod";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
@@ -10,6 +10,7 @@ import { gateTestEnvironment } from "../config/environment.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { withFitnessWorktree } from "./fitness-worktree.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 // Folders that are not org's code, or whose tests build throw-away repositories rather than load tools.
 const SKIPPED_TOP = new Set(["node_modules", ".git", ORG_DIR, GENERATED_TOOLS_DIR]);
@@ -198,7 +199,7 @@ async function runTraced(
   files: readonly string[],
   onProgress?: (line: string) => void,
 ): Promise<{ runs: TestRun[]; readers: string[]; rerun: string[]; complete: boolean }> {
-  const traces = mkdtempSync(join(tmpdir(), "org-fitness-trace-"));
+  const traces = ownedTempDir("fitness-trace");
   const runs: TestRun[] = [];
   const readers: string[] = [];
   const rerun: string[] = [];

@@ -1,6 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { chmodSync, rmSync } from "node:fs";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
@@ -16,6 +14,7 @@ import { BASELINE_FILE, countSetBy, readBaseline, TOOL_SCENARIO_PREFIX } from ".
 import { toolNamesAt } from "../git/tool-tree.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
 import { checkWorkflowScenarios } from "./workflow-scenarios.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
@@ -320,7 +319,7 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   const candidate = await identifyCandidate(request);
   if ("exitCode" in candidate) return candidate;
   await pruneStaleFitnessWorktrees(request.git);
-  const runDir = mkdtempSync(join(tmpdir(), "org-fitness-"));
+  const runDir = ownedTempDir("fitness");
   // The sandbox user must pass through to the tools' folders when org runs as root.
   chmodSync(runDir, 0o755);
   const run = new GateRun(request, candidate, runDir);

@@ -1,5 +1,4 @@
-import { createReadStream, createWriteStream, lstatSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, createWriteStream, lstatSync, realpathSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { SimpleGit } from "simple-git";
@@ -11,6 +10,7 @@ import { GitCommandError } from "./git-command-error.ts";
 import { CANDIDATE_BRANCH_PATTERN, CANDIDATE_REFS_PREFIX, isObjectId, PROMOTION_TAG_PATTERN, type PromotionTagKind } from "./ref-names.ts";
 import { parseTreeEntries, type TreeEntry } from "./tree-entry.ts";
 import { parseWorktreeList, type Worktree } from "./worktree-entry.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 // One git process at a time per repository (its worktrees included): parallel git commands collide on
 // index.lock and ref locks. Keyed by the real path of the main repository folder.
@@ -351,7 +351,7 @@ export class RepoGit {
    * verify` alone passes a cut or altered pack). `problem` is git's word when not.
    */
   async verifyBundle(file: string, signal?: AbortSignal): Promise<{ ok: true } | { ok: false; problem: string }> {
-    const scratch = mkdtempSync(join(tmpdir(), "org-bundle-check-"));
+    const scratch = ownedTempDir("bundle-check");
     try {
       await this.run(["bundle", "verify", "--quiet", "--", absoluteFile(file)], { signal });
       const pack = join(scratch, "bundle.pack");

@@ -2,7 +2,8 @@
 # tmux-session.sh has set $session. open_org_window NAME WIDTH LABEL COMMAND... opens the window NAME in $session
 # (making the session, WIDTH columns wide, when there is none) running COMMAND in the current directory.
 # start_org_loop NAME SCRIPT COMMAND... is what grow.sh and supervise.sh share: tmux and bun there, the stop command in
-# $stop_command, and an exit 0 that says where it runs when the window NAME is there already; then the window opened.
+# $stop_command, and an exit 0 that says where it runs when the window NAME is there and its command still runs; a window
+# whose command exited (killed, crashed: the pane waits at "exited with code N") is closed and opened again.
 open_org_window() {
   local name="$1" width="$2" label="$3"
   shift 3
@@ -40,9 +41,32 @@ start_org_loop() {
     stop_command="ORG_TMUX_SESSION=$(printf '%q' "$session") $stop_command"
   fi
   if tmux has-session -t "=$session" 2>/dev/null && tmux list-windows -t "=$session" -F '#{window_name}' | grep -qx "$name"; then
-    echo "org $name is already running in window '$name' of tmux session '$session'; nothing started."
-    echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
-    exit 0
+    if org_window_runs "$name"; then
+      echo "org $name is already running in window '$name' of tmux session '$session'; nothing started."
+      echo "  attach:  tmux attach -t $(printf '%q' "$session")    stop: $stop_command"
+      exit 0
+    fi
+    local last
+    last="$(tmux capture-pane -p -t "=$session:=$name" 2>/dev/null | grep -v '^[[:space:]]*$' | grep -m 1 'exited with code' || true)"
+    echo "org $name in window '$name' of tmux session '$session' is no longer running (${last:-its process is gone}); replacing the window."
+    tmux kill-window -t "=$session:=$name" 2>/dev/null || true
   fi
   open_org_window "$name" 160 "org $name" "$@"
+}
+
+# org_window_runs NAME: whether the window NAME's command still runs. The window's shell waits at "exited with code N"
+# with no child once its command ended (or was killed); a pane tmux marks dead has ended too. Looked at a few times
+# over half a second, so a window that has just been opened and not yet started its command is not taken for dead.
+org_window_runs() {
+  local name="$1" pane dead pid
+  for _ in 1 2 3 4 5; do
+    pane="$(tmux list-panes -t "=$session:=$name" -F '#{pane_dead} #{pane_pid}' 2>/dev/null | head -n 1)"
+    dead="${pane%% *}"
+    pid="${pane##* }"
+    [ -n "$pane" ] || return 1
+    [ "$dead" = 1 ] && return 1
+    pgrep -P "$pid" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
 }

@@ -1,8 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { chmodSync, rmSync } from "node:fs";
 import { openPrivateCopy } from "../workspace/private-copy.ts";
 import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 /**
  * A throw-away workspace holding a copy of the repository, and the agent's private copies of it (the write view's):
@@ -17,7 +16,7 @@ export type PatchWorkspace = AsyncDisposable & { dir: string; entries: number; c
  * difference between this folder and the repository.
  */
 export function patchWorkspace(repoDir: string): PatchWorkspace {
-  const dir = mkdtempSync(join(tmpdir(), "org-patch-"));
+  const dir = ownedTempDir("patch");
   try {
     // As root the sandbox runs as its own uid, which must pass through to the session's copy below.
     chmodSync(dir, 0o755);

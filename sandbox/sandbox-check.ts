@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import type { Sandbox } from "./run-sandboxed.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
 
@@ -52,7 +52,7 @@ export async function checkSandbox(options: { sandbox: Sandbox; workspaceDir?: s
     items.push({ name: "namespaces", ok: false, detail: error instanceof Error ? error.message : String(error) });
     return items;
   }
-  const scratchRoot = mkdtempSync(join(tmpdir(), "org-sandbox-check-"));
+  const scratchRoot = ownedTempDir("sandbox-check");
   try {
     const result = await options.sandbox.run({
       policy: options.policy,

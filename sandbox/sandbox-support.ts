@@ -1,9 +1,10 @@
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { supportFiles } from "./bwrap-argv.ts";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 /** An empty directory in the support dir where, as root, each launcher mounts its scratch in a namespace of its own. */
 export const SCRATCH_MOUNT_POINT = "scratch-mount";
@@ -43,7 +44,7 @@ function isOwnPrivateDirectory(directory: string): boolean {
 }
 
 function privateCopy(): string {
-  const directory = mkdtempSync(join(tmpdir(), "org-sandbox-"));
+  const directory = ownedTempDir("sandbox");
   chmodSync(directory, 0o755);
   return directory;
 }

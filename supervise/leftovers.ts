@@ -9,6 +9,7 @@ import { growLockHolder } from "../grow/grow-lock.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
 import { abandonedRuns } from "../toolsmith/abandoned-runs.ts";
 import { backupDirOf } from "../backup/backup-retention.ts";
+import { deadOwnersTempDirs } from "../security/owned-temp-dir.ts";
 import type { SuperviseContext } from "./supervise-check.ts";
 
 /** Something a run that died left behind. */
@@ -53,7 +54,7 @@ async function doneCandidateWorktrees(context: SuperviseContext, git: RepoGit, w
   return found;
 }
 
-/** The folders and files under `.org/` of the workspace and the checkout that dead runs left. */
+/** The folders and files under `.org/` of the workspace and the checkout, and the temporary folders in $TMPDIR, that dead runs left. */
 function deadRunFiles(context: SuperviseContext): Leftover[] {
   const found: Leftover[] = [];
   for (const root of [...new Set([context.workspaceDir, context.repoDir])]) {
@@ -69,6 +70,8 @@ function deadRunFiles(context: SuperviseContext): Leftover[] {
       }
     }
   }
+  for (const folder of deadOwnersTempDirs())
+    found.push({ kind: "folder", path: folder.path, why: `a temporary folder of org ${folder.kind} (pid ${folder.pid}), which died` });
   const backups = backupDirOf(context.workspaceDir, context.config.backup);
   for (const name of safeList(backups)) {
     const pid = /^\.partial-(\d+)-|\.(\d+)\.partial$/.exec(name);
