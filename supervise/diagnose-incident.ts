@@ -38,7 +38,7 @@ const TARGETS: Record<FixAction, string> = {
   "restore-memory": "memory's database path: restore it from the newest good backup",
   "hold-mcp-server": "the name of an MCP server in mcpServers: stop restarting it",
   "hand-to-grow": "the name of a promoted tool failing by grow's judgement: leave it to the next grow run",
-  "rotate-logs": 'the path of a transcript or audit day, or "oldest": gzip it into .org/archive/',
+  "rotate-logs": 'the path of a transcript or audit day, or "largest" (the largest until the total fits): gzip it into .org/archive/',
   "finish-interrupted": "the tag in the promotion journal: finish that interrupted promote or rollback",
 };
 

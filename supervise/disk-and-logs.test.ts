@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { EMPTY_CURSOR, writeGrowState } from "../grow/grow-state.ts";
 import { noticeNeeds } from "../grow/notice-needs.ts";
 import { JobsLog } from "../serve/jobs-log.ts";
-import { superviseFixture } from "../testing/supervise-fixture.ts";
+import { deadPid, superviseFixture } from "../testing/supervise-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { diskCheck } from "./disk-check.ts";
 import { logsCheck } from "./logs-check.ts";
@@ -140,5 +140,61 @@ describe("pattern 10: a log over its cap", () => {
       holder.kill();
       await holder.exited;
     }
+  });
+
+  test("over the total cap, the rotation takes what frees the most: today's audit log, as a numbered part; when all is held it says what holds the space, and nothing is called failed", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { logCapMiB: 64, logsTotalMiB: 0.5 } });
+    const today = new Date(fixture.context.now()).toISOString().slice(0, 10);
+    const audit = join(fixture.dir, ".org", "audit", `${today}.jsonl`);
+    const call = `${JSON.stringify({ time: new Date(fixture.context.now()).toISOString(), tool: "shell", arguments: { command: "x".repeat(400) }, ok: true, exitCode: 0, durationMs: 1, bytes: 0 })}\n`;
+    mkdirSync(join(fixture.dir, ".org", "audit"), { recursive: true, mode: 0o700 });
+    writeFileSync(audit, call.repeat(2_000));
+    const small = Object.fromEntries(["a", "b", "c", "d", "e"].map((letter) => [`20261123-10000${letter === "a" ? 0 : 1}-${letter.repeat(6)}`, line("hi")]));
+    transcripts(fixture.dir, small);
+
+    const round = await superviseRound(fixture.context, [logsCheck]);
+    expect(round.fixes.map((fix) => `${fix.action} ${fix.target} ${fix.state}`)).toEqual(["rotate-logs largest verified"]);
+    expect(round.fixes[0]?.detail).toContain(`rotated ${audit} into .org/archive/`);
+    expect(existsSync(audit)).toBe(false);
+    expect(gunzipSync(readFileSync(join(fixture.dir, ".org", "archive", "audit", `${today}.jsonl.gz`))).toString()).toBe(call.repeat(2_000));
+    for (const name of Object.keys(small)) expect(existsSync(join(fixture.dir, ".org", "sessions", `${name}.jsonl`))).toBe(true);
+    // The day goes on: the next lines start a new file, which in its turn becomes part 2.
+    writeFileSync(audit, call.repeat(2_000));
+    transcripts(fixture.dir, small);
+    fixture.advance(60_000);
+    await superviseRound(fixture.context, [logsCheck]);
+    expect(existsSync(join(fixture.dir, ".org", "archive", "audit", `${today}.jsonl.2.gz`))).toBe(true);
+
+    // Held open by a process, nothing may be rotated: no fix is tried, and the incident says what holds the space.
+    writeFileSync(audit, call.repeat(2_000));
+    transcripts(fixture.dir, small);
+    const holder = Bun.spawn(["tail", "-f", audit], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await waitUntil("tail to hold the audit log open", () => existsSync(`/proc/${holder.pid}/fd/3`), 10_000);
+      fixture.advance(60_000);
+      const held = await superviseRound(fixture.context, [logsCheck]);
+      expect(held.fixes).toEqual([]);
+      const incident = fixture.context.state.openIncidents("logs").find((row) => row.key === "total");
+      expect(incident?.detail).toContain(`none of them can be rotated now (held: ${audit}`);
+      expect(incident?.detail).toContain(`pid ${holder.pid} has it open`);
+      expect(fixture.context.state.recentFixes(0).filter((fix) => fix.state === "failed")).toEqual([]);
+    } finally {
+      holder.kill();
+      await holder.exited;
+    }
+  });
+
+  test("a log a rotation moved aside and never finished (its process died) is rotated under its own name, nothing of it lost", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { logCapMiB: 0.0005 } });
+    const text = line("y".repeat(200)).repeat(5);
+    transcripts(fixture.dir, { "20261123-100000-ffffff": text });
+    const sessions = join(fixture.dir, ".org", "sessions");
+    renameSync(join(sessions, "20261123-100000-ffffff.jsonl"), join(sessions, `20261123-100000-ffffff.jsonl.rotating-${deadPid()}`));
+    const round = await superviseRound(fixture.context, [logsCheck]);
+    expect(round.fixes.map((fix) => fix.state)).toEqual(["verified"]);
+    expect(readdirSync(sessions)).toEqual([]);
+    expect(gunzipSync(readFileSync(join(fixture.dir, ".org", "archive", "sessions", "20261123-100000-ffffff.jsonl.gz"))).toString()).toBe(text);
   });
 });

@@ -1,7 +1,8 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { processesHolding } from "../concurrency/open-files.ts";
+import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { AUDIT_DIR, GROW_DIR, ORG_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { readGrowState } from "../grow/grow-state.ts";
 import { ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
@@ -9,11 +10,22 @@ import { ensurePrivateDir, openPrivateFile } from "../security/private-state.ts"
 /** Where rotated transcripts and audit days go, gzipped: `.org/archive/sessions/`, `.org/archive/audit/`. */
 export const ARCHIVE_DIR = join(ORG_DIR, "archive");
 
-/** A transcript or an audit day: the files org appends to for ever. */
-export type LogFile = { root: string; kind: "sessions" | "audit"; key: string; path: string; bytes: number; mtimeMs: number };
+/**
+ * A transcript or an audit day: the files org appends to for ever. `name` is the log's own file name (a rotation that
+ * died after moving it aside left it under another, which is rotated in its turn).
+ */
+export type LogFile = { root: string; kind: "sessions" | "audit"; key: string; name: string; path: string; bytes: number; mtimeMs: number };
 
-const SESSION_FILE = /^([A-Za-z0-9][\w.-]{0,127})\.jsonl$/;
-const AUDIT_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+const SESSION_FILE = /^([A-Za-z0-9][\w.-]{0,127})\.jsonl(?:\.rotating-(\d+))?$/;
+const AUDIT_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl(?:\.rotating-(\d+))?$/;
+
+/** Whether a name is a log's own, or one a rotation moved aside and did not finish because it died. */
+function logName(pattern: RegExp, name: string): string | undefined {
+  const match = pattern.exec(name);
+  if (!match?.[1]) return undefined;
+  const pid = match[2] === undefined ? undefined : Number(match[2]);
+  return pid === undefined || (pid !== process.pid && !isProcessAlive(pid)) ? match[1] : undefined;
+}
 
 /** The transcripts and audit days of the workspace (and of the checkout, when it is another folder). */
 export function logFiles(roots: readonly string[]): LogFile[] {
@@ -30,9 +42,10 @@ export function logFiles(roots: readonly string[]): LogFile[] {
         continue;
       }
       for (const name of names) {
-        const key = pattern.exec(name)?.[1];
+        const key = logName(pattern, name);
         const stat = key === undefined ? undefined : lstatSync(join(root, dir, name), { throwIfNoEntry: false });
-        if (key !== undefined && stat?.isFile()) found.push({ root, kind, key, path: join(root, dir, name), bytes: stat.size, mtimeMs: stat.mtimeMs });
+        if (key !== undefined && stat?.isFile())
+          found.push({ root, kind, key, name: `${key}.jsonl`, path: join(root, dir, name), bytes: stat.size, mtimeMs: stat.mtimeMs });
       }
     }
   }
@@ -40,11 +53,11 @@ export function logFiles(roots: readonly string[]): LogFile[] {
 }
 
 /**
- * Why a log file must stay where it is, or undefined when it may be rotated: it is today's audit day (still written),
- * some process holds it open (a room appending to its transcript), or `org grow` has not read it to its end yet.
+ * Why a log file must stay where it is, or undefined when it may be rotated: some process holds it open (a room
+ * appending to its transcript), or `org grow` has not read it to its end yet. Today's audit day may be rotated: its
+ * writer opens it for each line, so the next line starts a new file, and what was rotated is a numbered part.
  */
-export function whyKept(file: LogFile, now: number, holders: Map<string, number[]>): string | undefined {
-  if (file.kind === "audit" && file.key >= new Date(now).toISOString().slice(0, 10)) return "it is today's audit log";
+export function whyKept(file: LogFile, _now: number, holders: Map<string, number[]>): string | undefined {
   const pids = holders.get(file.path);
   if (pids) return `pid ${pids.join(", ")} has it open`;
   if (!lstatSync(join(file.root, GROW_DIR, "proposals.json"), { throwIfNoEntry: false })) return undefined;
@@ -66,13 +79,44 @@ export function rotationPlan(files: readonly LogFile[], now: number): { file: Lo
   });
 }
 
+/** The archive's name for a rotated file: `<name>.gz`, then `<name>.2.gz`, `<name>.3.gz`… for further parts of the same name. */
+function archiveName(dir: string, name: string): string {
+  for (let part = 1; ; part += 1) {
+    const target = join(dir, part === 1 ? `${name}.gz` : `${name}.${part}.gz`);
+    if (!lstatSync(target, { throwIfNoEntry: false })) return target;
+  }
+}
+
+/** How long a rotation waits for a writer caught in the middle of a line to let the moved file go. */
+const WRITER_WAIT_MS = 2_000;
+
 /**
- * Rotates one log file: its bytes gzipped into `.org/archive/<kind>/<name>.gz` (written beside, then renamed; a second
- * rotation of the same name gets the time), then the file removed. Returns the bytes freed.
+ * Moves a log file aside before it is read, so a line appended meanwhile goes to a new file (the audit log's writer
+ * opens the file for each line) rather than being lost, and waits (bounded) for a writer that had it open to let go.
+ * Returns the moved file's path; put back when it stays held.
  */
-export function archiveLog(file: LogFile, now: number): number {
+function moveAside(file: LogFile): string {
+  const moved = `${file.path}.rotating-${process.pid}`;
+  renameSync(file.path, moved);
+  const deadline = Date.now() + WRITER_WAIT_MS;
+  for (let held = processesHolding([moved]).get(moved); held; held = processesHolding([moved]).get(moved)) {
+    if (Date.now() > deadline) {
+      if (!lstatSync(file.path, { throwIfNoEntry: false })) renameSync(moved, file.path);
+      throw new Error(`${file.path} is held open by pid ${held.join(", ")}; not rotated`);
+    }
+    Bun.sleepSync(20);
+  }
+  return moved;
+}
+
+/**
+ * Rotates one log file: moved aside, its bytes gzipped into `.org/archive/<kind>/<name>.gz` (written beside, then
+ * renamed; a further part of the same name is numbered), then removed. Returns the bytes freed.
+ */
+export function archiveLog(file: LogFile, _now: number): number {
   const dir = ensurePrivateDir(join(file.root, ARCHIVE_DIR, file.kind));
-  const fd = openSync(file.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const moved = moveAside(file);
+  const fd = openSync(moved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   let bytes: Buffer;
   try {
     const size = fstatSync(fd).size;
@@ -85,9 +129,7 @@ export function archiveLog(file: LogFile, now: number): number {
   } finally {
     closeSync(fd);
   }
-  const name = basename(file.path);
-  const taken = lstatSync(join(dir, `${name}.gz`), { throwIfNoEntry: false });
-  const target = join(dir, taken ? `${name}.${new Date(now).toISOString().replace(/[:.]/g, "")}.gz` : `${name}.gz`);
+  const target = archiveName(dir, file.name);
   const partial = `${target}.${process.pid}.partial`;
   const out = openPrivateFile(partial, constants.O_WRONLY | constants.O_EXCL);
   try {
@@ -97,6 +139,6 @@ export function archiveLog(file: LogFile, now: number): number {
     closeSync(out);
   }
   renameSync(partial, target);
-  rmSync(file.path, { force: true });
-  return file.bytes - (lstatSync(target)?.size ?? 0);
+  rmSync(moved, { force: true });
+  return bytes.length - (lstatSync(target)?.size ?? 0);
 }
