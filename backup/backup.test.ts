@@ -133,6 +133,18 @@ describe("org backup, verify and restore", () => {
     expect(existsSync(to)).toBe(false);
   });
 
+  test("a backup cut by a few bytes (its gzip trailer, CRC-32 and length) fails verify and restore, saying so", async () => {
+    const whole = readFileSync(backupPath);
+    for (const bytes of [1, 4, 8, 12, 40]) {
+      const cut = join(scratch, `cut-${bytes}.tar.gz`);
+      writeFileSync(cut, whole.subarray(0, whole.length - bytes));
+      await expect(verifyBackup(cut), `cut by ${bytes}`).rejects.toThrow(/is cut short/);
+      const to = join(scratch, `from-cut-${bytes}`);
+      await expect(restoreBackup({ file: cut, to }), `cut by ${bytes}`).rejects.toThrow(/is cut short/);
+      expect(existsSync(to)).toBe(false);
+    }
+  });
+
   test("hostile entry names (.., an absolute path, a name given twice) are refused and nothing lands outside --to", async () => {
     for (const [label, name, refusal] of [
       ["dot-dot", "repo/.org/../../escaped.txt", "is no path a backup holds"],

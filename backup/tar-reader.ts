@@ -83,7 +83,10 @@ export async function* readTar(path: string): AsyncGenerator<TarEntry> {
     if (block.length === 0) throw new TarError(`${path} ends ${where} without the end-of-archive blocks: it is cut short`);
     if (block.length < BLOCK) throw new TarError(`${path} is cut short in the header ${where}`);
     const header = parseHeader(block, where);
-    if (header === undefined) return;
+    if (header === undefined) {
+      await endOfArchive(reader, path, where);
+      return;
+    }
     if (header.type === "pax" || header.type === "pax-global") {
       const body = await reader.exact(header.size + padding(header.size));
       if (body.length < header.size) throw new TarError(`${path} is cut short in a pax header ${where}`);
@@ -99,6 +102,24 @@ export async function* readTar(path: string): AsyncGenerator<TarEntry> {
     const entry = entryOf(reader, path, previous, header.type === "directory" ? 0 : size);
     yield { name, type: header.type, size: entry.length, mode: header.mode, chunks: entry.body };
     for await (const _ of entry.body());
+  }
+}
+
+/**
+ * The archive's end: the second of the two zero blocks, then nothing but zeros to the end of the gzip stream, whose own
+ * end (its CRC-32 and length, checked by zlib) must be there: a file cut by even one byte fails here, not later.
+ */
+async function endOfArchive(reader: ByteReader, path: string, where: string): Promise<void> {
+  try {
+    const second = await reader.exact(BLOCK);
+    if (second.length < BLOCK) throw new TarError(`${path} is cut short in its end-of-archive blocks, ${where}`);
+    for (let rest = second; rest.length > 0; rest = await reader.some(1024 * 1024)) {
+      if (!rest.every((byte) => byte === 0)) throw new TarError(`${path} has data after its end-of-archive blocks, ${where}; it is not an archive org wrote`);
+    }
+  } catch (error) {
+    if (!(error instanceof TarError) || error.message.includes(where)) throw error;
+    // gzip's own end: its CRC-32 and length are the last 8 bytes of the file.
+    throw new TarError(`${error.message}, at the end of the archive (its gzip trailer: CRC-32 and length)`);
   }
 }
 

@@ -95,6 +95,10 @@ describe("the backup's tar: written as it goes, read back with nothing but files
     const header = rawHeader("repo/.org/a", "0", 0);
     header[0] = "b".charCodeAt(0);
     await expect(entries(rawArchive("damaged.tar.gz", [header]))).rejects.toThrow("checksum does not match");
+    const after = rawArchive("after-end.tar.gz", [Buffer.alloc(1024), Buffer.from("hidden after the end")], false);
+    await expect(entries(after)).rejects.toThrow("has data after its end-of-archive blocks");
+    const halfEnd = rawArchive("half-end.tar.gz", [Buffer.alloc(512)], false);
+    await expect(entries(halfEnd)).rejects.toThrow("is cut short in its end-of-archive blocks");
     writeFileSync(join(dir, "plain.txt"), "not gzip at all");
     await expect(entries(join(dir, "plain.txt"))).rejects.toThrow("is not a gzipped archive org wrote");
   });
