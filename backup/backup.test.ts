@@ -10,11 +10,12 @@ import { noticeNeeds } from "../grow/notice-needs.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
-import { BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
+import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
 import { applyRetention, keptBackups, listBackups } from "./backup-retention.ts";
 import { BadBackupError } from "./check-backup.ts";
 import { RestoreError, restoreBackup } from "./restore-backup.ts";
 import { takeBackup } from "./take-backup.ts";
+import { readTar } from "./tar-reader.ts";
 import { TarWriter } from "./tar-writer.ts";
 import { verifyBackup } from "./verify-backup.ts";
 
@@ -24,6 +25,23 @@ const session = "20261123-101500-abcdef";
 const sessionLine = (text: string) =>
   `${JSON.stringify({ type: "turn-start", turnId: "t1", text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })}\n`;
 let backupPath = "";
+
+/** A copy of the backup at `from` with `extra` entries (each holding its own name) added before the manifest, which lists them. */
+async function withEntries(from: string, to: string, extra: readonly string[]): Promise<string> {
+  const writer = new TarWriter(to);
+  let manifest: BackupManifest | undefined;
+  for await (const entry of readTar(from)) {
+    const parts: Buffer[] = [];
+    for await (const chunk of entry.chunks()) parts.push(chunk);
+    if (entry.name === MANIFEST_ENTRY) manifest = BackupManifest.parse(JSON.parse(Buffer.concat(parts).toString("utf8")));
+    else if (entry.type === "file") await writer.addBytes(entry.name, Buffer.concat(parts));
+  }
+  if (!manifest) throw new Error(`${from} has no manifest`);
+  for (const name of extra) manifest.entries.push(await writer.addBytes(name, `${name}\n`));
+  await writer.addBytes(MANIFEST_ENTRY, JSON.stringify(manifest));
+  await writer.finish();
+  return to;
+}
 
 function refs(dir: string): string {
   return gitSync(dir, ["for-each-ref", "--format=%(refname) %(objectname)"]);
@@ -173,6 +191,35 @@ describe("org backup, verify and restore", () => {
       expect(readdirSync(parent), label).toEqual([]);
     }
     expect(existsSync("/tmp/escaped-by-org-backup.txt")).toBe(false);
+  });
+
+  test("verify refuses what restore could not write: one place twice (the same file under both prefixes), a file where a folder goes, the .gitignore a restore makes", async () => {
+    for (const [label, extra, refusal] of [
+      [
+        "both prefixes",
+        ["workspace/.org/grow/proposals.json"],
+        'the entry "workspace/.org/grow/proposals.json" would be restored where "repo/.org/grow/proposals.json" is',
+      ],
+      [
+        "file then folder",
+        ["repo/.org/notes", "repo/.org/notes/inside.txt"],
+        'needs .org/notes to be a folder, and the entry "repo/.org/notes" is a file there',
+      ],
+      ["made by restore", ["repo/.org/.gitignore"], 'the entry "repo/.org/.gitignore" is a file the restore makes itself'],
+      ["nothing wrong", ["repo/.org/notes/inside.txt"], undefined],
+    ] as const) {
+      const file = await withEntries(backupPath, join(scratch, `clash-${label.replaceAll(" ", "-")}.tar.gz`), extra);
+      const to = join(scratch, `from-clash-${label.replaceAll(" ", "-")}`);
+      if (refusal === undefined) {
+        await verifyBackup(file);
+        await restoreBackup({ file, to });
+        expect(readFileSync(join(to, ".org", "notes", "inside.txt"), "utf8"), label).toBe(`${extra[0]}\n`);
+        continue;
+      }
+      await expect(verifyBackup(file), label).rejects.toThrow(refusal);
+      await expect(restoreBackup({ file, to }), label).rejects.toThrow(refusal);
+      expect(existsSync(to), label).toBe(false);
+    }
   });
 
   test("backup.keep keeps the newest of each of the last days and weeks, and removes the rest", () => {

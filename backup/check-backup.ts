@@ -29,6 +29,43 @@ export function isBackupEntryName(name: string): boolean {
     .every((segment) => SEGMENT.test(segment));
 }
 
+/**
+ * Where a restore puts a state entry, relative to its `--to` folder: `.org/…` when the checkout and the workspace were
+ * one folder, else `checkout/.org/…` and `workspace/.org/…`. Undefined for the bundle and the manifest.
+ */
+export function restoredPlace(name: string, same: boolean): string | undefined {
+  if (name.startsWith(REPO_STATE_PREFIX)) return `${same ? "" : "checkout/"}.org/${name.slice(REPO_STATE_PREFIX.length)}`;
+  if (name.startsWith(WORKSPACE_STATE_PREFIX)) return `${same ? "" : "workspace/"}.org/${name.slice(WORKSPACE_STATE_PREFIX.length)}`;
+  return undefined;
+}
+
+/** What a restore makes itself in each `.org/` folder, which no entry may be. */
+const MADE_BY_RESTORE = [".gitignore"];
+
+/**
+ * The first entry a restore could not write where it goes: a place another entry takes too (the same file under both
+ * prefixes of a one-folder backup), a file where another entry needs a folder, or a file the restore makes itself.
+ */
+function placeClash(names: readonly string[], same: boolean): string | undefined {
+  const taken = new Map<string, string>();
+  for (const name of names) {
+    const place = restoredPlace(name, same);
+    if (place === undefined) continue;
+    const other = taken.get(place);
+    if (other !== undefined) return `the entry ${shownName(name)} would be restored where ${shownName(other)} is (${place})`;
+    if (MADE_BY_RESTORE.some((made) => place.endsWith(`.org/${made}`))) return `the entry ${shownName(name)} is a file the restore makes itself (${place})`;
+    taken.set(place, name);
+  }
+  for (const [place, name] of taken) {
+    for (let slash = place.indexOf("/", place.indexOf(".org/") + 5); slash !== -1; slash = place.indexOf("/", slash + 1)) {
+      const file = taken.get(place.slice(0, slash));
+      if (file !== undefined)
+        return `the entry ${shownName(name)} needs ${place.slice(0, slash)} to be a folder, and the entry ${shownName(file)} is a file there`;
+    }
+  }
+  return undefined;
+}
+
 /** The name as a message shows it: quoted, cut short, control characters escaped. */
 export function shownName(name: string): string {
   return JSON.stringify(name.slice(0, 200));
@@ -109,5 +146,8 @@ function matchManifest(path: string, text: string, seen: Map<string, { size: num
   const extra = [...seen.keys()].find((name) => !listed.has(name));
   if (extra !== undefined) throw new BadBackupError(`${path}: the entry ${shownName(extra)} is not in the manifest`);
   if (!listed.has(BUNDLE_ENTRY)) throw new BadBackupError(`${path}: the manifest lists no git bundle`);
+  // What a restore would refuse, verify refuses: two entries for one place, a file in the way of a folder.
+  const clash = placeClash([...listed], manifest.workspace.same);
+  if (clash !== undefined) throw new BadBackupError(`${path}: ${clash}; a restore could not write it`);
   return manifest;
 }

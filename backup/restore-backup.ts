@@ -4,8 +4,8 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { emptyRepository, listRefs, restoreFromBundle } from "../git/bundle.ts";
 import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
-import { type BackupManifest, BUNDLE_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
-import { BadBackupError, checkBackup, hashEntry, shownName } from "./check-backup.ts";
+import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
+import { BadBackupError, checkBackup, hashEntry, restoredPlace, shownName } from "./check-backup.ts";
 import type { TarEntry } from "./tar-reader.ts";
 
 export type RestoreOutcome = {
@@ -40,19 +40,11 @@ function claimTarget(to: string): { created: boolean } {
 
 /** Where an entry of the archive is written; every path stays inside `to` (names were checked, and this checks again). */
 function targetOf(layout: Layout, name: string): string {
-  let base: string;
-  let relative: string;
   if (name === BUNDLE_ENTRY) return join(layout.staging, "refs.bundle");
-  if (name.startsWith(REPO_STATE_PREFIX)) {
-    base = join(layout.checkoutDir, ORG_DIR);
-    relative = name.slice(REPO_STATE_PREFIX.length);
-  } else if (name.startsWith(WORKSPACE_STATE_PREFIX)) {
-    base = join(layout.workspaceDir, ORG_DIR);
-    relative = name.slice(WORKSPACE_STATE_PREFIX.length);
-  } else {
-    throw new BadBackupError(`the entry ${shownName(name)} has no place in a restore`);
-  }
-  const target = resolve(base, relative);
+  const place = restoredPlace(name, layout.checkoutDir === layout.workspaceDir);
+  if (place === undefined) throw new BadBackupError(`the entry ${shownName(name)} has no place in a restore`);
+  const target = resolve(layout.to, place);
+  const base = resolve(layout.to, place.slice(0, place.indexOf(ORG_DIR) + ORG_DIR.length));
   if (!target.startsWith(`${base}${sep}`) || !target.startsWith(`${layout.to}${sep}`))
     throw new BadBackupError(`the entry ${shownName(name)} would land outside ${layout.to}`);
   return target;
