@@ -52,6 +52,9 @@ beforeAll(async () => {
   gitSync(repo.dir, ["branch", "cand/20261123T101500Z"]);
   gitSync(repo.dir, ["tag", "promote/20261123T101600Z", main]);
   gitSync(repo.dir, ["tag", "rollback/20261123T101700Z", main]);
+  // A note on main, and a linked worktree (whose own HEAD is no ref of the repository's).
+  gitSync(repo.dir, ["notes", "add", "-m", "reviewed: keep", main]);
+  gitSync(repo.dir, ["worktree", "add", "--quiet", "--detach", join(scratch, "linked"), main]);
   const org = join(repo.dir, ".org");
   mkdirSync(join(org, "sessions"), { recursive: true, mode: 0o700 });
   mkdirSync(join(org, "changes"), { recursive: true, mode: 0o700 });
@@ -93,10 +96,11 @@ describe("org backup, verify and restore", () => {
       ]),
     );
     expect(names.some((name) => name.includes("worktrees") || name.endsWith(".lock") || name.endsWith("-wal"))).toBe(false);
-    expect(verified.refs).toBe(4);
+    expect(verified.refs).toBe(5);
     expect(Object.keys(verified.manifest.repo.refs).sort()).toEqual([
       "refs/heads/cand/20261123T101500Z",
       "refs/heads/main",
+      "refs/notes/commits",
       "refs/tags/promote/20261123T101600Z",
       "refs/tags/rollback/20261123T101700Z",
     ]);

@@ -92,7 +92,7 @@ async function consistentBundle(repoDir: string, file: string, say: (line: strin
     const snapshot = await refsUnderLock(repoDir, git, signal);
     const main = snapshot.refs.get("refs/heads/main");
     if (main === undefined) throw new BackupError(`${repoDir} has no main branch; org backs up a checkout of org with its main`);
-    say(`bundling ${snapshot.refs.size} refs (main, cand/*, promote/*, rollback/*)…`);
+    say(`bundling ${snapshot.refs.size} refs (main, cand/*, promote/*, rollback/*, notes, every other ref)…`);
     rmSync(file, { force: true });
     try {
       await git.createBundle(file, signal);

@@ -16,7 +16,8 @@ const HELP = `Usage:
   org backup list [--json] [--dir DIR] [--workspace DIR] [--config FILE]
 
 One file that gives back everything org knows: a git bundle of every ref of the checkout (main, cand/*,
-promote/* and rollback/* tags, read under the promotion lock so the refs and the promotion journal agree), online
+promote/* and rollback/* tags, git notes and any other ref under refs/, read under the promotion lock so the refs
+and the promotion journal agree), online
 copies of its SQLite databases (memory, the supervisor's state; the registry is a cache and is rebuilt), the .org/
 state of the checkout and of the workspace (sessions, changes, conflicts, grow, fitness reports and the signed
 baseline, MCP trust, serve's jobs, the supervisor's reports), and a manifest with each entry's size and SHA-256.

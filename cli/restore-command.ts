@@ -15,7 +15,7 @@ or a name listed twice is refused before anything is written).
 
 First the whole backup is checked as 'org backup verify' checks it: a file cut short or altered fails here, naming the
 entry, and DIR stays as it was. Then:
-  - the checkout: a git repository with every ref of the bundle (main, cand/*, promote/*, rollback/* tags), main
+  - the checkout: a git repository with every ref of the bundle (main, cand/*, promote/*, rollback/* tags, notes), main
     checked out and clean, as promote and rollback need it;
   - the .org/ state of the checkout and of the workspace (sessions, changes, conflicts, grow and its cursor, fitness
     reports, the signed baseline and its key, MCP trust, memory, the supervisor's state), in DIR when the workspace

@@ -12,9 +12,12 @@ export class BundleError extends Error {
   readonly userFacing = true;
 }
 
-/** Every branch and tag of the repository and the object it names: what `createBundle` puts in a bundle, HEAD aside. */
+/**
+ * Every ref of the repository (branches, tags, notes, any other under refs/) and the object it names: what
+ * `createBundle` puts in a bundle, HEAD aside.
+ */
 export async function listRefs(git: RepoGit, signal?: AbortSignal): Promise<Map<string, string>> {
-  const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", "refs/tags/"], { signal });
+  const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/"], { signal });
   const refs = new Map<string, string>();
   for (const line of out.split("\n")) {
     const [id = "", ref = ""] = line.trim().split(" ");
@@ -41,8 +44,8 @@ export async function emptyRepository(directory: string, signal?: AbortSignal): 
 }
 
 /**
- * Fills the empty repository of `git` from a bundle it verified: every branch and tag under the same name, then main's
- * files checked out with HEAD on main. Returns main's commit; throws BundleError when the bundle has no main or git
+ * Fills the empty repository of `git` from a bundle it verified: every ref under the same name, then main's files
+ * checked out with HEAD on main. Returns main's commit; throws BundleError when the bundle has no main or git
  * refuses it.
  */
 export async function restoreFromBundle(git: RepoGit, file: string, signal?: AbortSignal): Promise<string> {
@@ -51,10 +54,7 @@ export async function restoreFromBundle(git: RepoGit, file: string, signal?: Abo
   if (wanted === undefined) throw new BundleError(`the git bundle ${file} has no main branch; it is not a bundle org backup made`);
   try {
     // --update-head-ok: HEAD already names the unborn main, which the fetch creates.
-    await git.run(
-      ["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-      { signal },
-    );
+    await git.run(["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/*:refs/*"], { signal });
     await git.run(["symbolic-ref", "HEAD", "refs/heads/main"], { signal });
     await git.run(["read-tree", "--reset", "-u", "HEAD"], { signal });
   } catch (error) {

@@ -336,12 +336,13 @@ export class RepoGit {
   }
 
   /**
-   * Writes every branch and tag of the repository, and HEAD, with all their history to the bundle `file` (a new
-   * file; an absolute path), and returns what it carries. Throws when the repository has no commit.
+   * Writes every ref of the repository (branches, tags, notes, and any other under refs/), and HEAD, with all their
+   * history to the bundle `file` (a new file; an absolute path), and returns what it carries. Throws when the repository
+   * has no commit.
    */
   async createBundle(file: string, signal?: AbortSignal): Promise<BundleHead[]> {
-    // Branches, tags and HEAD: `--all` would add the linked worktrees' HEADs (`worktrees/<name>/HEAD`) as refs.
-    await this.run(["bundle", "create", "--quiet", "--", absoluteFile(file), "--branches", "--tags", "HEAD"], { signal });
+    // Every ref under refs/ and HEAD: `--all` would add the linked worktrees' HEADs (`worktrees/<name>/HEAD`) as refs.
+    await this.run(["bundle", "create", "--quiet", "--", absoluteFile(file), "--glob=refs/*", "HEAD"], { signal });
     return await this.bundleHeads(file, signal);
   }
 
