@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { restartDecision } from "./current-check.ts";
+import { restartDecision, restartDetail } from "./current-check.ts";
 
 const settings = { backoff: 10_000, maxRestarts: 3, window: 600_000 };
 const at = (seconds: number) => seconds * 1000;
@@ -37,5 +37,34 @@ describe("pattern 1: restarts of current back off, then a promotion is rolled ba
     expect(restartDecision({ attempts: inWindow(at(701)), now: at(701), settings }).kind).toBe("restart");
     const failed = restartDecision({ attempts, now: at(200), settings, promotion: { tag: "promote/20261123T100000Z", at: at(90) }, rollbackFailed: true });
     expect(failed.kind === "give-up" && failed.reason).toContain("rolling back promote/20261123T100000Z failed");
+  });
+
+  test("a crash loop's restart records count on from when current was last healthy, never all 'restart 3 of 3'; a retry comes when the oldest leaves the window", () => {
+    const healthyAt = at(50);
+    const made: number[] = [];
+    const details: string[] = [];
+    let gaveUp = "";
+    // Current dies again at once after each restart: a round every second for 25 minutes.
+    for (let now = at(100); now <= at(1600); now += 1000) {
+      const decision = restartDecision({ attempts: made.filter((time) => time >= now - settings.window), now, settings });
+      if (decision.kind === "give-up" && !gaveUp) gaveUp = decision.reason;
+      if (decision.kind !== "restart") continue;
+      details.push(restartDetail(decision, { number: made.filter((time) => time >= healthyAt).length + 1, healthyAt }, settings));
+      made.push(now);
+    }
+    const since = `since current was last healthy (${new Date(healthyAt).toISOString()})`;
+    expect(details.slice(0, 5)).toEqual([
+      `restart 1 ${since}, at once; 1 of supervise.maxRestarts 3 within 10m`,
+      `restart 2 ${since}, 10s after the one before (backoff 10s); 2 of supervise.maxRestarts 3 within 10m`,
+      `restart 3 ${since}, 20s after the one before (backoff 20s); 3 of supervise.maxRestarts 3 within 10m`,
+      // The oldest (at 100 s) leaves the window after 700 s: tried again at the first round after it, as the give-up said.
+      `restart 4 ${since}, 9m31s after the one before (backoff 20s); 3 of supervise.maxRestarts 3 within 10m`,
+      `restart 5 ${since}, 20s after the one before (backoff 20s); 3 of supervise.maxRestarts 3 within 10m`,
+    ]);
+    expect(made.slice(0, 5)).toEqual([at(100), at(110), at(130), at(701), at(721)]);
+    expect(gaveUp).toContain(`stopped trying until ${new Date(at(700)).toISOString()}, when the oldest of those restarts leaves the 10m window`);
+    // Every record has a number of its own.
+    const numbers = details.map((detail) => Number(/^restart (\d+) /.exec(detail)?.[1]));
+    expect(numbers).toEqual(numbers.map((_, index) => index + 1));
   });
 });

@@ -110,6 +110,29 @@ async function runCurrentCheck(context: SuperviseContext): Promise<CheckResult> 
   return { state: "fail", detail: `current is down: ${problem}`, findings: [await currentFinding(context, problem)] };
 }
 
+/** The restart about to be made, numbered from the last time the check found current healthy (0: never seen healthy). */
+function restartsSinceHealthy(context: SuperviseContext): { number: number; healthyAt: number } {
+  const healthyAt = Number(context.state.get(HEALTHY_AT_KEY) ?? 0);
+  return { number: context.state.attemptsSince(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, healthyAt).length + 1, healthyAt };
+}
+
+/**
+ * A restart's fix record: its number since current was last healthy (which goes on while it crash-loops, as restarts
+ * the window has forgotten are tried again), how long after the one before, and which it is of those the window allows.
+ */
+export function restartDetail(
+  decision: Extract<RestartDecision, { kind: "restart" }>,
+  since: { number: number; healthyAt: number },
+  settings: { backoff: number; maxRestarts: number; window: number },
+): string {
+  const waited =
+    decision.attempt === 1
+      ? "at once"
+      : `${formatDuration(decision.waitedMs)} after the one before (backoff ${formatDuration(settings.backoff * 2 ** (decision.attempt - 2))})`;
+  const from = since.healthyAt > 0 ? `since current was last healthy (${new Date(since.healthyAt).toISOString()})` : "since the supervisor first saw current";
+  return `restart ${since.number} ${from}, ${waited}; ${decision.attempt} of supervise.maxRestarts ${settings.maxRestarts} within ${formatDuration(settings.window)}`;
+}
+
 async function currentFinding(context: SuperviseContext, problem: string): Promise<Finding> {
   const { state, now } = context;
   const settings = context.config.supervise;
@@ -127,23 +150,18 @@ async function currentFinding(context: SuperviseContext, problem: string): Promi
   });
   const title = "current is down";
   switch (decision.kind) {
-    case "restart": {
-      const waited =
-        decision.attempt === 1
-          ? "at once"
-          : `${formatDuration(decision.waitedMs)} after the one before (backoff ${formatDuration(settings.backoff * 2 ** (decision.attempt - 2))})`;
-      // Numbered from the last time current was healthy (the window's count repeats as old restarts leave it).
-      const healthyAt = Number(state.get(HEALTHY_AT_KEY) ?? 0);
-      const number = state.attemptsSince(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, healthyAt).length + 1;
-      const since = healthyAt > 0 ? `since current was last healthy (${new Date(healthyAt).toISOString()})` : "since the supervisor first saw current";
-      const detail = `restart ${number} ${since}, ${waited}; ${decision.attempt} of supervise.maxRestarts ${settings.maxRestarts} within ${formatDuration(settings.window)}`;
-      return { key: "current", title, detail: `current is down: ${problem}`, fix: { action: "restart-current", target: "current", detail } };
-    }
+    case "restart":
+      return {
+        key: "current",
+        title,
+        detail: `current is down: ${problem}`,
+        fix: { action: "restart-current", target: "current", detail: restartDetail(decision, restartsSinceHealthy(context), settings) },
+      };
     case "wait":
       return {
         key: "current",
         title,
-        detail: `current is down: ${problem}; restart ${decision.attempt} waits until ${new Date(decision.untilMs).toISOString()} (backoff)`,
+        detail: `current is down: ${problem}; restart ${restartsSinceHealthy(context).number} waits until ${new Date(decision.untilMs).toISOString()} (backoff)`,
       };
     case "rollback":
       return {
