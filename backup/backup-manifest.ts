@@ -28,7 +28,12 @@ export const BackupManifest = z.strictObject({
     /** Every ref the bundle holds, as read under the promotion lock. */
     refs: z.record(z.string().max(1000), ObjectId),
   }),
-  workspace: z.strictObject({ path: z.string(), same: z.boolean() }),
+  workspace: z.strictObject({
+    path: z.string(),
+    same: z.boolean(),
+    /** Where its `.org/mcp-trust.json` confirmations were made (`mcp-client/mcp-trust.ts`'s `trustPlace`); absent in older backups. */
+    trustPlace: z.strictObject({ workspace: z.string().max(4096), stateFolder: z.string().max(200) }).optional(),
+  }),
   /** The interrupted promote or rollback the journal held when the refs were read (finished by the next one after a restore). */
   journal: z.strictObject({ op: z.string().max(20), tag: z.string().max(100), step: z.string().max(40) }).optional(),
   entries: z.array(ManifestEntry).max(10_000_000),

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Database } from "bun:sqlite";
 import { followPromotion } from "../git/fitness-baseline.ts";
 import { EMPTY_CURSOR, readGrowState, writeGrowState } from "../grow/grow-state.ts";
 import { noticeNeeds } from "../grow/notice-needs.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
@@ -136,6 +137,35 @@ describe("org backup, verify and restore", () => {
     await expect(restoreBackup({ file: backupPath, to })).rejects.toThrow(RestoreError);
     expect(readdirSync(to)).toEqual(["mine.txt"]);
   });
+
+  test("a restore killed with kill -9 half-way leaves what a rerun clears, saying so; a live restore's folder is refused", async () => {
+    const to = join(scratch, "interrupted");
+    const script = join(scratch, "killed-restore.ts");
+    // The restore kills itself the moment it starts building the checkout: the state is written, the checkout not.
+    writeFileSync(
+      script,
+      `import { restoreBackup } from ${JSON.stringify(join(import.meta.dir, "restore-backup.ts"))};
+const [file, to] = process.argv.slice(2);
+await restoreBackup({ file, to, onProgress: (line) => { if (line.startsWith("building the checkout")) process.kill(process.pid, "SIGKILL"); } });
+`,
+    );
+    const child = Bun.spawn([process.execPath, script, backupPath, to], { stdout: "ignore", stderr: "inherit", timeout: 60_000 });
+    expect(await child.exited).not.toBe(0);
+    expect(child.signalCode).toBe("SIGKILL");
+    const left = readdirSync(to);
+    expect(left).toEqual(expect.arrayContaining([".org", expect.stringMatching(new RegExp(`^org-restore-${child.pid}-\\d+-\\w{6}$`))]));
+    const said: string[] = [];
+    const outcome = await restoreBackup({ file: backupPath, to, onProgress: (line) => said.push(line) });
+    expect(said).toContain(`cleared ${to}: a restore there (pid ${child.pid}) was interrupted and is gone; ${left.length} entries it wrote removed`);
+    expect(refs(outcome.checkoutDir)).toBe(refs(repo.dir));
+    expect(gitSync(to, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
+    // A restore under way in a folder (its staging folder's owner alive: this process) is never cleared.
+    const busy = join(scratch, "busy");
+    mkdirSync(busy);
+    const staging = ownedTempDir("restore", busy);
+    await expect(restoreBackup({ file: backupPath, to: busy })).rejects.toThrow(`is being restored into by another org restore (pid ${process.pid})`);
+    expect(readdirSync(busy)).toEqual([basename(staging)]);
+  }, 90_000);
 
   test("an altered entry and a cut-short file fail verify and restore, naming the entry, and leave --to as it was", async () => {
     const tar = gunzipSync(readFileSync(backupPath));
@@ -312,6 +342,6 @@ for (let index = 0; !existsSync(stop) && index < 5000; index += 1) {
 
 test("a restore's temporary bundle folder is gone and the checkout's .org/ is ignored by git", () => {
   const to = join(scratch, "restored");
-  expect(readdirSync(to).filter((name) => name.startsWith(".org-restore-"))).toEqual([]);
+  expect(readdirSync(to).filter((name) => name.startsWith("org-restore-"))).toEqual([]);
   expect(lstatSync(join(to, ".org", ".gitignore")).isFile()).toBe(true);
 });

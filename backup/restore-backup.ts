@@ -1,11 +1,13 @@
-import { closeSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { emptyRepository, listRefs, restoreFromBundle } from "../git/bundle.ts";
 import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
+import { ownedTempDir, ownerGone, ownerOfTempDir } from "../security/owned-temp-dir.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
 import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError, checkBackup, hashEntry, restoredPlace, shownName } from "./check-backup.ts";
+import { type RestoredTrust, rebindRestoredTrust } from "./restored-mcp-trust.ts";
 import type { TarEntry } from "./tar-reader.ts";
 
 export type RestoreOutcome = {
@@ -17,6 +19,8 @@ export type RestoreOutcome = {
   manifest: BackupManifest;
   /** Cursor marks of `org grow` moved to the restored files. */
   cursorMarks: number;
+  /** The workspace's MCP confirmations, bound to the restored workspace or not. */
+  mcpTrust: RestoredTrust;
 };
 
 /** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
@@ -28,12 +32,37 @@ export class RestoreError extends Error {
 /** Where the restore puts things: the checkout and the workspace (one folder, or `checkout/` and `workspace/`). */
 type Layout = { to: string; checkoutDir: string; workspaceDir: string; staging: string };
 
-/** Takes `to` for a restore: made when missing, refused when it is a file or a folder with anything in it. */
-function claimTarget(to: string): { created: boolean } {
+/** The kind of the folder a restore makes in `to` first and removes last (`org-restore-<pid>-<start>-XXXXXX`): while it is there, `to` is being restored. */
+const STAGING_KIND = "restore";
+
+/** The restore whose staging folder is in `to`'s entries, or undefined: its pid, and whether that process is gone. */
+function restoreUnderWay(to: string, names: readonly string[]): { name: string; pid: number; gone: boolean } | undefined {
+  for (const name of names) {
+    const owner = ownerOfTempDir(name);
+    if (owner?.kind !== STAGING_KIND) continue;
+    const stat = lstatSync(join(to, name), { throwIfNoEntry: false });
+    if (stat?.isDirectory() && stat.uid === process.getuid?.()) return { name, pid: owner.pid, gone: ownerGone(owner) };
+  }
+  return undefined;
+}
+
+/**
+ * Takes `to` for a restore: made when missing, refused when it is a file or a folder with anything in it, but what a
+ * restore that was killed left there (its staging folder names its owner, who is gone): that is cleared, and said.
+ */
+function claimTarget(to: string, say: (line: string) => void): { created: boolean } {
   const stat = statSync(to, { throwIfNoEntry: false });
   if (stat && !stat.isDirectory()) throw new RestoreError(`${to} is a file; give --to a new or empty folder`);
-  if (stat && readdirSync(to).length > 0)
-    throw new RestoreError(`${to} is not empty; a restore writes only into a new or empty folder, so nothing there is overwritten`);
+  const names = stat ? readdirSync(to) : [];
+  if (names.length > 0) {
+    const earlier = restoreUnderWay(to, names);
+    if (earlier && !earlier.gone)
+      throw new RestoreError(`${to} is being restored into by another org restore (pid ${earlier.pid}); wait for it to end, or give --to another folder`);
+    if (!earlier) throw new RestoreError(`${to} is not empty; a restore writes only into a new or empty folder, so nothing there is overwritten`);
+    // A restore takes only an empty folder and makes its staging folder first: all that is here is what it wrote.
+    for (const name of names) rmSync(join(to, name), { recursive: true, force: true });
+    say(`cleared ${to}: a restore there (pid ${earlier.pid}) was interrupted and is gone; ${names.length} entries it wrote removed`);
+  }
   if (!stat) mkdirSync(to, { recursive: true, mode: 0o755 });
   return { created: !stat };
 }
@@ -53,8 +82,7 @@ function targetOf(layout: Layout, name: string): string {
 /** Writes one entry's bytes to its place (a new 0600 file, no link followed on the way), hashing them. */
 async function writeEntry(layout: Layout, name: string, entry: TarEntry): Promise<{ size: number; sha256: string }> {
   const target = targetOf(layout, name);
-  if (name === BUNDLE_ENTRY) ensurePrivateDir(layout.staging);
-  else ensurePrivateDir(dirname(target));
+  if (name !== BUNDLE_ENTRY) ensurePrivateDir(dirname(target));
   const fd = openPrivateFile(target, constants.O_WRONLY | constants.O_EXCL);
   try {
     return await hashEntry(entry, (chunk) => {
@@ -85,21 +113,29 @@ async function buildCheckout(layout: Layout, manifest: BackupManifest, signal?: 
  * else `checkout/` and `workspace/`). `org grow`'s cursor is moved to the restored files. A restore that fails removes
  * what it wrote.
  */
-export async function restoreBackup(request: { file: string; to: string; onProgress?: (line: string) => void; signal?: AbortSignal }): Promise<RestoreOutcome> {
+export async function restoreBackup(request: {
+  file: string;
+  to: string;
+  onProgress?: (line: string) => void;
+  signal?: AbortSignal;
+  /** The environment MCP servers' launches are read under (PATH finds their programs); the process's when absent. */
+  env?: NodeJS.ProcessEnv;
+}): Promise<RestoreOutcome> {
   const say = request.onProgress ?? (() => {});
   const to = resolve(request.to);
   if (!existsSync(request.file)) throw new RestoreError(`there is no backup file at ${request.file}`);
   say(`checking ${request.file}…`);
   const manifest = await checkBackup(request.file);
-  const claim = claimTarget(to);
+  const claim = claimTarget(to, say);
   const same = manifest.workspace.same;
-  const layout: Layout = {
-    to,
-    checkoutDir: same ? to : join(to, "checkout"),
-    workspaceDir: same ? to : join(to, "workspace"),
-    staging: join(to, `.org-restore-${process.pid}`),
-  };
   try {
+    // First in and last out: while it is here, what is in `to` is a restore under way (or one that was killed).
+    const layout: Layout = {
+      to,
+      checkoutDir: same ? to : join(to, "checkout"),
+      workspaceDir: same ? to : join(to, "workspace"),
+      staging: ownedTempDir(STAGING_KIND, to),
+    };
     say(`writing ${manifest.entries.length} entries into ${to}…`);
     mkdirSync(layout.checkoutDir, { recursive: true });
     mkdirSync(layout.workspaceDir, { recursive: true });
@@ -109,9 +145,19 @@ export async function restoreBackup(request: { file: string; to: string; onProgr
     await checkBackup(request.file, (name, entry) => writeEntry(layout, name, entry));
     say("building the checkout from the git bundle…");
     const { main, refs } = await buildCheckout(layout, manifest, request.signal);
-    rmSync(layout.staging, { recursive: true, force: true });
     const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
-    return { checkoutDir: layout.checkoutDir, workspaceDir: layout.workspaceDir, main, refs, files: manifest.entries.length - 1, manifest, cursorMarks };
+    const mcpTrust = rebindRestoredTrust(layout.workspaceDir, manifest, request.env);
+    rmSync(layout.staging, { recursive: true, force: true });
+    return {
+      checkoutDir: layout.checkoutDir,
+      workspaceDir: layout.workspaceDir,
+      main,
+      refs,
+      files: manifest.entries.length - 1,
+      manifest,
+      cursorMarks,
+      mcpTrust,
+    };
   } catch (error) {
     for (const name of readdirSync(to)) rmSync(join(to, name), { recursive: true, force: true });
     if (claim.created) rmSync(to, { recursive: true, force: true });

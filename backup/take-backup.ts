@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { closeSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { errorCode } from "../concurrency/error-code.ts";
 import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
@@ -9,6 +9,8 @@ import { BundleError, bundleRefs, listRefs } from "../git/bundle.ts";
 import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
 import { utcSecondStamp } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
+import { trustPlace } from "../mcp-client/mcp-trust.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import { ensurePrivateDir, preparePrivateDatabase } from "../security/private-state.ts";
 import { type BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
 import { stateFiles } from "./state-files.ts";
@@ -196,9 +198,9 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
   const say = request.onProgress ?? (() => {});
   const now = (request.now ?? (() => new Date()))();
   const dir = ensureBackupDir(request.dir);
-  // Both carry this pid: the supervisor removes those of a backup that died.
+  // Both carry this pid (the folder its start time too): the supervisor removes those of a backup that died.
   const partial = join(dir, `${backupName(now, 1)}.${process.pid}.partial`);
-  const scratch = mkdtempSync(join(dir, `.partial-${process.pid}-`));
+  const scratch = ownedTempDir("backup-partial", dir);
   const writer = new TarWriter(partial);
   try {
     const bundle = join(scratch, "refs.bundle");
@@ -209,7 +211,8 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
       takenAt: now.toISOString(),
       org: orgVersion(),
       repo: { path: resolve(request.repoDir), main: snapshot.main, refs: Object.fromEntries(snapshot.refs) },
-      workspace: { path: resolve(request.workspaceDir), same },
+      // Where the workspace's MCP confirmations were made, so a restore can bind them to where it restores them.
+      workspace: { path: resolve(request.workspaceDir), same, trustPlace: trustPlace(request.workspaceDir) },
       ...(snapshot.entry ? { journal: snapshot.entry } : {}),
       entries: [],
       skipped: [],

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { processEnvironment } from "../config/environment.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -21,11 +22,17 @@ entry, and DIR stays as it was. Then:
     reports, the signed baseline and its key, MCP trust, memory, the supervisor's state), in DIR when the workspace
     was the checkout, else in DIR/checkout and DIR/workspace.
 org grow's cursor is moved onto the restored transcripts, so the next run reads on from where the backup left off.
+The MCP servers the workspace had confirmed are confirmed in DIR too, each for exactly the launch org.config.json
+gives it there and only when every file it runs from is as it was confirmed (their bytes hashed again); any other
+stays off, and the output says so with the 'org mcp trust NAME' that confirms it.
+A restore that was killed leaves its staging folder (org-restore-<pid>-…) in DIR: a rerun into DIR clears what it
+wrote, and says so.
 The checkout has no node_modules: run 'npm ci' in it before running org from it.
 
 Options:
   --to DIR   the new or empty folder to restore into (required)
-  --json     one JSON object on stdout: { checkout, workspace, main, refs, files, takenAt }
+  --json     one JSON object on stdout: { checkout, workspace, main, refs, files, takenAt, cursorMarks,
+             mcp: { rebound, untrusted } } (why a server stays off goes to stderr)
 
 Example:
   org restore .org/backups/org-backup-20261123T101500Z.tar.gz --to ~/org-restored
@@ -49,8 +56,10 @@ export const restoreCommand: Command = {
       to: resolve(values.to),
       onProgress: (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`),
       signal,
+      env: processEnvironment(),
     });
     if (values.json) {
+      for (const line of outcome.mcpTrust.said) process.stderr.write(`${sanitizeForTerminal(line)}\n`);
       console.log(
         terminalSafeJson({
           checkout: outcome.checkoutDir,
@@ -60,6 +69,7 @@ export const restoreCommand: Command = {
           files: outcome.files,
           takenAt: outcome.manifest.takenAt,
           cursorMarks: outcome.cursorMarks,
+          mcp: { rebound: outcome.mcpTrust.rebound, untrusted: outcome.mcpTrust.untrusted },
         }),
       );
       return 0;
@@ -72,6 +82,10 @@ export const restoreCommand: Command = {
       ...(outcome.manifest.journal
         ? [`  an interrupted ${outcome.manifest.journal.op} (${outcome.manifest.journal.tag}) was in the journal: the next promote or rollback finishes it`]
         : []),
+      ...(outcome.mcpTrust.rebound.length > 0
+        ? [`  MCP servers confirmed as in the backup (the same launch, the files they run unchanged): ${outcome.mcpTrust.rebound.join(", ")}`]
+        : []),
+      ...outcome.mcpTrust.said.map((line) => `  ${line}`),
       ...(existsSync(join(outcome.checkoutDir, "package.json"))
         ? [`  next: npm ci in ${outcome.checkoutDir}, then ${org} doctor --repo ${outcome.checkoutDir} --workspace ${outcome.workspaceDir}`]
         : []),

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
-import { describeLaunch, isTrusted, launchFingerprint, MCP_TRUST_FILE, recordTrust } from "./mcp-trust.ts";
+import { describeLaunch, isTrusted, launchFingerprint, MCP_TRUST_FILE, rebindTrust, recordTrust, trustPlace } from "./mcp-trust.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -98,4 +98,29 @@ test("an HTTP server waits for a confirmation too, loopback and no headers inclu
     "npx -y server /tmp/x — in the sandbox (no network; reads /home/me/.ssh, /srv/data)",
   );
   expect(launchFingerprint(server, "/a")).not.toBe(launchFingerprint(server, "/b"));
+});
+
+test("a confirmation restored into another folder is bound to it only from the place it was made, for the same launch, with its files as they were", () => {
+  const first = workspace();
+  writeFileSync(join(first, "serve.sh"), "exec true\n");
+  const local: McpServerConfig = { ...server, name: "local", command: "/bin/sh", args: ["serve.sh"], env: {} };
+  recordTrust(local, first);
+  recordTrust({ ...local, name: "edited" }, first);
+  const was = { ...trustPlace(first), path: first };
+  // Restored elsewhere: the file and the workspace's files copied, the .org folder made anew.
+  const second = workspace();
+  cpSync(first, second, { recursive: true });
+  chmodSync(join(second, MCP_TRUST_FILE), 0o600);
+  expect(isTrusted(local, second)).toBe(false);
+  expect(rebindTrust(local, second, { ...was, stateFolder: "another folder's" })).toEqual({ kind: "launch" });
+  expect(rebindTrust({ ...local, args: ["serve.sh", "--more"] }, second, was)).toEqual({ kind: "launch" });
+  expect(rebindTrust(local, second, was)).toBeUndefined();
+  expect(isTrusted(local, second)).toBe(true);
+  // A file the launch runs that differs from what was confirmed keeps the server off.
+  writeFileSync(join(second, "serve.sh"), "exec false\n");
+  expect(rebindTrust({ ...local, name: "edited" }, second, was)).toMatchObject({
+    kind: "files",
+    changed: [{ label: join(second, "serve.sh"), how: "changed" }],
+  });
+  expect(isTrusted({ ...local, name: "edited" }, second)).toBe(false);
 });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { lstatSync, realpathSync } from "node:fs";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
@@ -35,6 +35,20 @@ const TrustFile = z.object({
 });
 type TrustFile = z.infer<typeof TrustFile>;
 
+/** Where confirmations are bound: the workspace's real path and its `.org` folder's identity (`orgDirIdentity`). */
+export type TrustPlace = { workspace: string; stateFolder: string };
+
+/** This workspace as the confirmations kept in it name it (a backup records it, so a restore can bind them again). */
+export function trustPlace(workspaceDir: string): TrustPlace {
+  let workspace = workspaceDir;
+  try {
+    workspace = realpathSync(workspaceDir);
+  } catch {
+    // A folder that does not exist yet is named as given.
+  }
+  return { workspace, stateFolder: orgDirIdentity(workspaceDir) };
+}
+
 /**
  * What is confirmed, as a sha256: the workspace's real path (a confirmation copied in with someone else's folder
  * names another place), its `.org` folder as the kernel made it (device, inode, birth time: no clone or archive,
@@ -43,15 +57,13 @@ type TrustFile = z.infer<typeof TrustFile>;
  * network and the paths it may read, or its URL.
  */
 export function launchFingerprint(server: McpServerConfig, workspaceDir: string): string {
-  let workspace = workspaceDir;
-  try {
-    workspace = realpathSync(workspaceDir);
-  } catch {
-    // A folder that does not exist yet is named as given.
-  }
+  return fingerprintAt(server, trustPlace(workspaceDir));
+}
+
+function fingerprintAt(server: McpServerConfig, place: TrustPlace): string {
   const launch = {
-    workspace,
-    stateFolder: orgDirIdentity(workspaceDir),
+    workspace: place.workspace,
+    stateFolder: place.stateFolder,
     name: server.name,
     transport: server.transport,
     command: server.command ?? null,
@@ -123,11 +135,52 @@ export function recordTrust(server: McpServerConfig, workspaceDir: string, optio
   const trust = readTrust(workspaceDir);
   const earlier = trust.servers[server.name]?.files ?? {};
   const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
+  saveConfirmation(trust, server, workspaceDir, states, (options.now ?? new Date()).toISOString());
+  return states.size;
+}
+
+function saveConfirmation(trust: TrustFile, server: McpServerConfig, workspaceDir: string, states: ReadonlyMap<string, PathState>, trustedAt: string): void {
   const files: Record<string, PathState> = {};
   for (const [label, state] of states) files[keyOf(label)] = state;
-  trust.servers[server.name] = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt: (options.now ?? new Date()).toISOString(), files };
+  trust.servers[server.name] = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt, files };
   writePrivateFile(join(workspaceDir, MCP_TRUST_FILE), `${JSON.stringify(trust, null, 2)}\n`, { durable: true });
-  return states.size;
+}
+
+/** The names of the servers `.org/mcp-trust.json` of this workspace holds a confirmation of (wherever it was made). */
+export function confirmedServerNames(workspaceDir: string): string[] {
+  return Object.keys(readTrust(workspaceDir).servers);
+}
+
+/**
+ * Binds a confirmation restored from a backup to the workspace it was restored into. It holds only when it was made
+ * in the backed-up workspace (`was`, its place then, and `path`, the folder as the backup named it) for exactly this
+ * launch, and every path the launch runs from is as it was confirmed (those in the workspace read at their new place,
+ * their bytes hashed again). Then the confirmation is kept for this workspace, with its time; else the problem, and
+ * the confirmation is left as it is (it covers nothing here).
+ */
+export function rebindTrust(
+  server: McpServerConfig,
+  workspaceDir: string,
+  was: TrustPlace & { path: string },
+  env?: NodeJS.ProcessEnv,
+): TrustProblem | undefined {
+  const trust = readTrust(workspaceDir);
+  const entry = trust.servers[server.name];
+  if (entry?.files === undefined || entry.fingerprint !== fingerprintAt(server, was)) return { kind: "launch" };
+  const kept = entry.files;
+  const here = resolve(workspaceDir);
+  const prefixes = [...new Set([was.path, was.workspace])];
+  // A path in the workspace was kept under the workspace's name then (as given, or its real path).
+  const keyThen = (label: string) => {
+    if (!label.startsWith(`${here}${sep}`)) return keyOf(label);
+    const rest = label.slice(here.length);
+    return prefixes.map((prefix) => keyOf(`${prefix}${rest}`)).find((key) => kept[key] !== undefined) ?? keyOf(`${was.path}${rest}`);
+  };
+  const now = launchStates(launchPlan(server, workspaceDir, env));
+  const { changed, gone } = changedStates(kept, now, keyThen);
+  if (changed.length > 0 || gone > 0) return { kind: "files", changed, gone };
+  saveConfirmation(trust, server, workspaceDir, now, entry.trustedAt);
+  return undefined;
 }
 
 /** Files shown of a change, at most. */

@@ -11,10 +11,15 @@ import { processStart } from "./pid-lock.ts";
 const KIND = /^[a-z]+(?:-[a-z]+)*$/;
 const OWNED = /^org-([a-z]+(?:-[a-z]+)*)-(\d+)-(\d+)-[A-Za-z0-9]{6}$/;
 
+/** This process as a folder's name carries it: `<pid>-<start time>` ("0" where /proc does not say). */
+export function ownerTag(): string {
+  return `${process.pid}-${processStart(process.pid) || "0"}`;
+}
+
 /** A new private folder (0700) in `parent` (the temp folder org uses by default), named after `kind` and this process. */
 export function ownedTempDir(kind: string, parent: string = tmpdir()): string {
   if (!KIND.test(kind)) throw new Error(`a temporary folder's kind is lower-case words joined by '-', not ${JSON.stringify(kind)}`);
-  return mkdtempSync(join(parent, `org-${kind}-${process.pid}-${processStart(process.pid) || "0"}-`));
+  return mkdtempSync(join(parent, `org-${kind}-${ownerTag()}-`));
 }
 
 /** The owner a temporary folder's name gives, or undefined when it is no name `ownedTempDir` makes. */
@@ -25,8 +30,8 @@ export function ownerOfTempDir(name: string): { kind: string; pid: number; start
   return Number.isSafeInteger(pid) && pid > 0 ? { kind: owned[1], pid, start: owned[3] } : undefined;
 }
 
-/** Whether the process a temporary folder names is gone: its pid is dead, or now another process's (started at another time). */
-function ownerGone(owner: { pid: number; start: string }): boolean {
+/** Whether the process a folder's name gives is gone: its pid is dead, or now another process's (started at another time). */
+export function ownerGone(owner: { pid: number; start: string }): boolean {
   if (owner.pid !== process.pid && !isProcessAlive(owner.pid)) return true;
   const start = processStart(owner.pid);
   return owner.start !== "0" && start !== "" && start !== owner.start;
