@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
@@ -34,10 +34,15 @@ test("the temporary folder of an org sandbox run killed with kill -9 is found in
     await killed.exited;
     const leftover = runs().find((name) => name.includes(`-${killed.pid}-`));
     expect(leftover).toBeDefined();
+    // A backup killed half-way leaves its scratch folder, named the same way, in the backup folder.
+    const partial = join(repo.dir, ".org", "backups", `org-backup-partial-${killed.pid}-1-abcDEF`);
+    mkdirSync(partial, { recursive: true });
     const once = await runOrgProcess(["supervise", "--once", "--workspace", repo.dir, "--repo", repo.dir], { cwd: repo.dir, env, timeoutMs: 90_000 });
     expect(once.exitCode, once.stderr).toBe(0);
     expect(once.stdout).toContain(`removed ${join(temp, leftover ?? "")}`);
     expect(runs()).toEqual([expect.stringContaining(`-${live.pid}-`)]);
+    expect(once.stdout).toContain(`${partial} (a backup that died before it was whole)`);
+    expect(existsSync(partial)).toBe(false);
   } finally {
     killed.kill("SIGKILL");
     live.kill("SIGKILL");
