@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { carriesSecret, databaseText, superviseFixture, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
+import { afterAll, expect, test } from "bun:test";
+import { carriesSecret, databaseText, superviseFixture, webhookSink, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deadPid } from "../testing/supervise-fixture.ts";
@@ -12,19 +12,8 @@ import { flushNotices } from "./webhook.ts";
 // secret of the room's set, in any form it makes of a line: the novel errors' signatures lowercase a line and mask its
 // digits, after which the redactor would no longer know the secret, so the line is redacted first.
 
-const received: string[] = [];
-let sink: ReturnType<typeof Bun.serve>;
-beforeAll(() => {
-  sink = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      received.push(await request.text());
-      return new Response("ok");
-    },
-  });
-});
-afterAll(() => sink.stop(true));
+const sink = webhookSink();
+afterAll(() => sink.stop());
 
 const HOOK_KEY = "hooksecret-abc123";
 const SERVER_PASSWORD = "Sup3rS3cretPw";
@@ -41,7 +30,7 @@ const SECRETS = [
 
 test("a novel error carrying secrets: its signature, incident, events, the log and the webhook hold none of them", async () => {
   using fixture = superviseFixture({ server: `http://supervisor:${SERVER_PASSWORD}@127.0.0.1:9`, env: { OPENAI_API_KEY: API_KEY } });
-  fixture.configure({ supervise: { webhook: `${sink.url}hook`, webhookSecret: "ORG_TEST_HOOK_SECRET", quietMinutes: 0, incidentRepeats: 3 } });
+  fixture.configure({ supervise: { webhook: sink.url, webhookSecret: "ORG_TEST_HOOK_SECRET", quietMinutes: 0, incidentRepeats: 3 } });
   fixture.context.webhookSecret = HOOK_KEY;
   const now = fixture.context.now();
   for (const ago of [3, 2, 1]) {
@@ -58,8 +47,13 @@ test("a novel error carrying secrets: its signature, incident, events, the log a
   const summary = await superviseRound(fixture.context, [novelCheck, locksCheck]);
   await flushNotices(fixture.context);
   expect(summary.opened).toHaveLength(2);
-  const said = [JSON.stringify(summary), fixture.lines.join("\n"), databaseText(fixture.context.state.db), received.join("\n")];
-  expect(received.length).toBeGreaterThan(0);
+  const said = [
+    JSON.stringify(summary),
+    fixture.lines.join("\n"),
+    databaseText(fixture.context.state.db),
+    sink.received.map((message) => message.body).join("\n"),
+  ];
+  expect(sink.received.length).toBeGreaterThan(0);
   for (const secret of SECRETS) for (const text of said) expect({ secret, leaked: carriesSecret(text, secret) }).toEqual({ secret, leaked: false });
   // The same line three times is still one signature: redaction does not make each occurrence differ.
   expect(fixture.context.state.db.query("SELECT count(*) AS n FROM signatures").get()).toEqual({ n: 1 });

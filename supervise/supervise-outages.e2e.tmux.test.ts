@@ -1,15 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { probeHealth } from "../instances/health-probe.ts";
 import { pidLockHolder } from "../security/pid-lock.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
-import { carriesSecret, databaseText, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
-import { gitSync } from "../testing/temp-git-repo.ts";
+import {
+  carriesSecret,
+  databaseText,
+  stopSupervisedClone,
+  superviseClone,
+  supervisedClone,
+  supervisedEnv,
+  writeFailedGrowReport,
+} from "../testing/supervise-fixture.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
 // What an outside review broke in a running org, through real processes: a clone's current served in a tmux window,
@@ -39,18 +44,8 @@ const currentPort = freePort();
 const statePath = join(clone.dir, ".org", "supervisor", "state.db");
 
 function env(): Record<string, string> {
-  return {
-    ...tmux.env,
-    ORG_TMUX_SESSION: session,
-    ORG_CURRENT_PORT: String(currentPort),
-    ORG_CANDIDATE_PORT: String(freePort()),
-    OLLAMA_BASE: model.url.replace("http://", `http://supervisor:${serverPassword}@`),
-    OLLAMA_MODEL: "scripted",
-    ORG_EMBED_MODEL: "off",
-    ORG_START_TIMEOUT_S: "60",
-    ORG_TEST_HOOK_SECRET: hookSecret,
-    NO_COLOR: "1",
-  };
+  const ollamaBase = model.url.replace("http://", `http://supervisor:${serverPassword}@`);
+  return supervisedEnv(tmux, { session, currentPort, ollamaBase }, { ORG_TEST_HOOK_SECRET: hookSecret });
 }
 
 beforeAll(async () => {
@@ -74,60 +69,20 @@ beforeAll(async () => {
     webhook: `http://127.0.0.1:${sink.port}/hook`,
     webhookSecret: "ORG_TEST_HOOK_SECRET",
   };
-  writeFileSync(join(clone.dir, "org.config.json"), JSON.stringify({ supervise, grow: { maxTools: 0 } }, null, 2));
-  gitSync(clone.dir, ["add", "org.config.json"]);
-  gitSync(clone.dir, ["commit", "--quiet", "-m", "supervise settings for the test"]);
-  expect((await runOpsScript(clone.dir, "start-current.sh", [], { cwd: clone.dir, env: env() })).code).toBe(0);
-  expect((await runOpsScript(clone.dir, "supervise.sh", [], { cwd: clone.dir, env: env() })).stdout).toContain("started org supervise");
+  const { current, supervisor } = await superviseClone(clone.dir, { supervise, grow: { maxTools: 0 } }, env());
+  expect(current.code).toBe(0);
+  expect(supervisor.stdout).toContain("started org supervise");
 }, 120_000);
 
 afterAll(async () => {
-  await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env: env() }).catch(() => undefined);
-  await tmux?.close().catch(() => undefined);
-  await model?.stop();
-  sink?.stop(true);
+  await stopSupervisedClone(clone.dir, env(), [() => tmux?.close(), () => model?.stop(), () => sink?.stop(true)]);
   clone[Symbol.dispose]();
 });
 
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const database = new Database(statePath, { readonly: true });
-  try {
-    database.exec("PRAGMA busy_timeout = 5000");
-    return database.query<T, (string | number)[]>(sql).all(...params);
-  } finally {
-    database.close();
-  }
-}
-
-const pane = (window: string) => tmux.capture(`=${session}:=${window}`).catch((error: Error) => error.message);
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return;
-    await Bun.sleep(200);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}; the supervisor's window shows:\n${(await pane("supervise")).trim().split("\n").slice(-30).join("\n")}`,
-  );
-}
+const { query, pane, until, currentPid, healthy } = supervisedClone({ dir: clone.dir, session, tmux: () => tmux, currentPort: () => currentPort });
 
 const supervisorPid = () => pidLockHolder(join(clone.dir, ".org", "supervisor", "supervise.lock"))?.pid;
 const lastRound = () => query<{ value: string }>("SELECT value FROM kv WHERE key = 'round:last'")[0]?.value ?? "";
-
-async function currentPid(): Promise<number> {
-  return Number((await tmux.tmux("display-message", "-p", "-t", `=${session}:=current`, "#{pane_pid}")).trim());
-}
-
-async function healthy(): Promise<boolean> {
-  const probe = await probeHealth(currentPort, 2_000);
-  return probe.kind === "org" && probe.health.ok;
-}
 
 describe("org supervise under the review's breakage, through real processes", () => {
   test("the supervisor killed with kill -9: ops/supervise.sh replaces its dead window and starts it again", async () => {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PromotionJournal } from "../git/journal.ts";
-import { deadPid, superviseFixture } from "../testing/supervise-fixture.ts";
+import { deadPid, superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { applyFixById, FixNotApplicableError } from "./apply-fix.ts";
 import { leftoversCheck } from "./leftovers-check.ts";
@@ -11,22 +11,12 @@ import { locksCheck } from "./locks-check.ts";
 import { mutePattern } from "./mutes.ts";
 import { superviseRound } from "./supervise-round.ts";
 import { superviseStatus } from "./supervise-status.ts";
-import { flushNotices, SIGNATURE_HEADER } from "./webhook.ts";
+import { flushNotices } from "./webhook.ts";
 
 // A webhook sink on loopback: every POST's headers and body, as a Slack or Discord endpoint would get them.
-const received: { signature: string | null; body: string }[] = [];
-let sink: ReturnType<typeof Bun.serve>;
-beforeAll(() => {
-  sink = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      received.push({ signature: request.headers.get(SIGNATURE_HEADER), body: await request.text() });
-      return new Response("ok");
-    },
-  });
-});
-afterAll(() => sink.stop(true));
+const sink = webhookSink();
+const received = sink.received;
+afterAll(() => sink.stop());
 
 const SECRET = "pa55word-of-the-model-server";
 const TOKEN = `ghp_${"A1b2C3d4".repeat(5)}`;
@@ -39,7 +29,7 @@ function deadLock(path: string, command: string): void {
 describe("a round: incidents opened, fixes applied and verified, every step recorded and reported", () => {
   test("dead locks, a dead run's worktree and temporary files are cleared at once; a live lock is left alone; the webhook hears each, redacted and signed", async () => {
     using fixture = superviseFixture({ server: `http://supervisor:${SECRET}@127.0.0.1:9` });
-    fixture.configure({ supervise: { webhook: `${sink.url}hook`, webhookSecret: "HOOK_SECRET", quietMinutes: 0 } });
+    fixture.configure({ supervise: { webhook: sink.url, webhookSecret: "HOOK_SECRET", quietMinutes: 0 } });
     fixture.context.webhookSecret = "hook-signing-key";
     const org = join(fixture.dir, ".org");
     deadLock(join(org, "grow", "grow.lock"), `org grow --token ${TOKEN} (the server's ${SECRET})`);
@@ -137,7 +127,7 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
 
   test("within quietMinutes an incident's next messages are held and sent as one when the quiet ends; another incident is its own; a muted one is recorded, never sent", async () => {
     using fixture = superviseFixture();
-    fixture.configure({ supervise: { webhook: `${sink.url}hook`, quietMinutes: 10, autoFix: [] } });
+    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 10, autoFix: [] } });
     const lock = join(fixture.dir, ".org", "grow", "grow.lock");
     const texts = () => received.map((message) => JSON.parse(message.body).text as string);
     received.length = 0;

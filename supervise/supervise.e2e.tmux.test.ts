@@ -8,7 +8,7 @@ import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
 import { makeCandidate, runOrg, writePassingReport } from "../testing/promotion-fixture.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
-import { deadPid } from "../testing/supervise-fixture.ts";
+import { deadPid, stopSupervisedClone, superviseClone, supervisedClone, supervisedEnv, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import { SIGNATURE_HEADER, signBody } from "./webhook.ts";
@@ -52,19 +52,7 @@ let sink: ReturnType<typeof Bun.serve>;
 let currentPort = 0;
 
 function env(): Record<string, string> {
-  return {
-    ...tmux.env,
-    ORG_TMUX_SESSION: session,
-    ORG_CURRENT_PORT: String(currentPort),
-    ORG_CANDIDATE_PORT: String(freePort()),
-    OLLAMA_BASE: model.url,
-    OLLAMA_MODEL: "scripted",
-    ORG_EMBED_MODEL: "off",
-    ORG_START_TIMEOUT_S: "60",
-    ORG_TEST_HOOK_SECRET: hookSecret,
-    ORG_TEST_API_TOKEN: apiToken,
-    NO_COLOR: "1",
-  };
+  return supervisedEnv(tmux, { session, currentPort, ollamaBase: model.url }, { ORG_TEST_HOOK_SECRET: hookSecret, ORG_TEST_API_TOKEN: apiToken });
 }
 
 beforeAll(async () => {
@@ -94,65 +82,17 @@ beforeAll(async () => {
     },
     grow: { maxTools: 0 },
   };
-  // Committed: a rollback needs the checkout clean, and the supervisor reads its settings here.
-  writeFileSync(join(clone.dir, "org.config.json"), JSON.stringify(config, null, 2));
-  gitSync(clone.dir, ["add", "org.config.json"]);
-  gitSync(clone.dir, ["commit", "--quiet", "-m", "supervise settings for the test"]);
-  const started = await runOpsScript(clone.dir, "start-current.sh", [], { cwd: clone.dir, env: env() });
-  expect(started.code).toBe(0);
-  const supervising = await runOpsScript(clone.dir, "supervise.sh", [], { cwd: clone.dir, env: env() });
-  expect(supervising.all).toContain(`started org supervise in window 'supervise' of tmux session '${session}'`);
+  const { current, supervisor } = await superviseClone(clone.dir, config, env());
+  expect(current.code).toBe(0);
+  expect(supervisor.all).toContain(`started org supervise in window 'supervise' of tmux session '${session}'`);
 }, 120_000);
 
 afterAll(async () => {
-  await runOpsScript(clone.dir, "stop.sh", [], { cwd: clone.dir, env: env() }).catch(() => undefined);
-  await tmux?.close().catch(() => undefined);
-  await model?.stop();
-  sink?.stop(true);
+  await stopSupervisedClone(clone.dir, env(), [() => tmux?.close(), () => model?.stop(), () => sink?.stop(true)]);
   clone[Symbol.dispose]();
 });
 
-/** Reads the supervisor's state as `org supervise status` does: a reader beside its one writer. */
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const database = new Database(join(clone.dir, ".org", "supervisor", "state.db"));
-  try {
-    database.exec("PRAGMA busy_timeout = 5000");
-    return database.query<T, (string | number)[]>(sql).all(...params);
-  } finally {
-    database.close();
-  }
-}
-
-/** Polls until `check` holds (bounded); on a timeout, says what the supervisor's window showed. */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return;
-    await Bun.sleep(200);
-  }
-  const pane = await tmux.capture(`=${session}:=supervise`).catch((error: Error) => error.message);
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}; the supervisor's window shows:\n${pane
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .slice(-40)
-      .join("\n")}`,
-  );
-}
-
-async function currentPid(): Promise<number> {
-  return Number((await tmux.tmux("display-message", "-p", "-t", `=${session}:=current`, "#{pane_pid}")).trim());
-}
-
-async function healthy(): Promise<boolean> {
-  const probe = await probeHealth(currentPort, 2_000);
-  return probe.kind === "org" && probe.health.ok;
-}
+const { query, until, currentPid, healthy } = supervisedClone({ dir: clone.dir, session, tmux: () => tmux, currentPort: () => currentPort });
 
 type FixRow = { id: string; action: string; target: string; state: string; detail: string };
 const fixes = (action: string) => query<FixRow>("SELECT id, action, target, state, detail FROM fixes WHERE action = ? ORDER BY proposed_at, rowid", action);
@@ -240,43 +180,8 @@ describe("org supervise beside a served current, through real processes", () => 
 
   test("a repeated error no pattern knows is an incident, diagnosed by the model, and the webhook gets it redacted and signed", async () => {
     const base = Date.now();
-    for (let index = 0; index < 3; index += 1) {
-      const at = new Date(base - (3 - index) * 1000);
-      const id = at.toISOString().replace(/[-:]/g, "").replace(".", "");
-      const report = {
-        version: 1,
-        id,
-        pid: 1,
-        state: "failed",
-        startedAt: at.toISOString(),
-        endedAt: at.toISOString(),
-        dryRun: false,
-        workspace: clone.dir,
-        repo: clone.dir,
-        autoPromote: false,
-        summary: {
-          noticed: 0,
-          merged: 0,
-          created: 0,
-          covered: 0,
-          built: 0,
-          judged: 0,
-          promoted: 0,
-          rolledBack: 0,
-          removed: 0,
-          proposedForRemoval: 0,
-          failed: 0,
-        },
-        budget: { wallMs: 0, budgetMs: 0, tokens: 0, maxTokens: 0, tools: 0, maxTools: 0, modelMs: 0 },
-        proposals: [],
-        builds: [],
-        removals: [],
-        notes: [],
-        error: `render step failed: token ${apiToken} rejected by upstream`,
-      };
-      mkdirSync(join(clone.dir, ".org", "grow"), { recursive: true, mode: 0o700 });
-      writeFileSync(join(clone.dir, ".org", "grow", `${id}.json`), JSON.stringify(report), { mode: 0o600 });
-    }
+    for (let index = 0; index < 3; index += 1)
+      writeFailedGrowReport(clone.dir, new Date(base - (3 - index) * 1000), `render step failed: token ${apiToken} rejected by upstream`);
     await until("the novel incident's diagnosis reported", () => hooks.some((hook) => hook.text.includes("diagnosis of")));
     const novel = hooks.filter((hook) => hook.text.includes("render step failed"));
     expect(novel.length).toBeGreaterThan(0);

@@ -1,17 +1,21 @@
 // A supervisor's context for tests: a throw-away repository that is both checkout and workspace (or a workspace of its
 // own), the config org would read there with only the given model server in its environment, a clock the test moves,
 // and a tmux session no test or person has (so the current check finds no window unless the test makes one).
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
+import { probeHealth } from "../instances/health-probe.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import type { SuperviseContext } from "../supervise/supervise-check.ts";
 import { SupervisorState } from "../supervise/supervisor-state.ts";
-import { tempGitRepo } from "./temp-git-repo.ts";
+import { SIGNATURE_HEADER } from "../supervise/webhook.ts";
+import { freePort } from "./free-port.ts";
+import { type OpsScriptResult, runOpsScript } from "./run-ops-script.ts";
+import { gitSync, tempGitRepo } from "./temp-git-repo.ts";
 import { testSandbox } from "./test-sandbox.ts";
-import { uniqueSessionName } from "./tmux.ts";
+import { type TmuxServer, uniqueSessionName } from "./tmux.ts";
 
 export type SuperviseFixture = {
   context: SuperviseContext;
@@ -147,4 +151,121 @@ export function startSupervisorProcess(args: readonly string[], options: { cwd: 
     await collected;
   };
   return { pid: child.pid, output: () => chunks.join(""), stop, [Symbol.asyncDispose]: stop };
+}
+
+/** A message a webhook sink took: its signature header and body. */
+export type SinkMessage = { signature: string | null; body: string; text: string };
+
+/** A webhook sink on loopback: every POST's `x-org-signature`, body and `text`, as a Slack or Discord endpoint gets them. */
+export function webhookSink(): { url: string; received: SinkMessage[]; stop(): void } {
+  const received: SinkMessage[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const body = await request.text();
+      let text = "";
+      try {
+        text = String((JSON.parse(body) as { text?: unknown }).text ?? "");
+      } catch {
+        // Not JSON: kept as the body alone.
+      }
+      received.push({ signature: request.headers.get(SIGNATURE_HEADER), body, text });
+      return new Response("ok");
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/hook`, received, stop: () => server.stop(true) };
+}
+
+/**
+ * A clone run as ops/ runs org: `config` committed as org.config.json (a rollback needs the checkout clean, and the
+ * supervisor reads its settings there), then ops/start-current.sh and ops/supervise.sh; their outcomes, to check.
+ */
+export async function superviseClone(
+  dir: string,
+  config: object,
+  env: Record<string, string>,
+): Promise<{ current: OpsScriptResult; supervisor: OpsScriptResult }> {
+  writeFileSync(join(dir, "org.config.json"), JSON.stringify(config, null, 2));
+  gitSync(dir, ["add", "org.config.json"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "supervise settings for the test"]);
+  const current = await runOpsScript(dir, "start-current.sh", [], { cwd: dir, env });
+  const supervisor = await runOpsScript(dir, "supervise.sh", [], { cwd: dir, env });
+  return { current, supervisor };
+}
+
+/** Ends what `superviseClone` started (ops/stop.sh), then each of `after` in turn, whatever fails on the way. */
+export async function stopSupervisedClone(dir: string, env: Record<string, string>, after: (() => unknown)[]): Promise<void> {
+  await runOpsScript(dir, "stop.sh", [], { cwd: dir, env }).catch(() => undefined);
+  for (const step of after)
+    await Promise.resolve()
+      .then(step)
+      .catch(() => undefined);
+}
+
+/**
+ * What the tmux e2e tests of the supervisor read and wait for in a clone `superviseClone` runs: its state (as a reader
+ * beside the one writer, as `org supervise status` reads it), a window's pane, current's pid and health, and a bounded
+ * wait that shows the supervisor's window when it times out. `tmux` and `currentPort` are read when used.
+ */
+export function supervisedClone(options: { dir: string; session: string; tmux: () => TmuxServer; currentPort: () => number }) {
+  const { dir, session } = options;
+  const query = <T>(sql: string, ...params: (string | number)[]): T[] => {
+    const database = new Database(join(dir, ".org", "supervisor", "state.db"));
+    try {
+      database.exec("PRAGMA busy_timeout = 5000");
+      return database.query<T, (string | number)[]>(sql).all(...params);
+    } finally {
+      database.close();
+    }
+  };
+  const pane = (window: string) =>
+    options
+      .tmux()
+      .capture(`=${session}:=${window}`)
+      .catch((error: Error) => error.message);
+  const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (
+        await Promise.resolve()
+          .then(check)
+          .catch(() => false)
+      )
+        return;
+      await Bun.sleep(200);
+    }
+    const shown = (await pane("supervise"))
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .slice(-40)
+      .join("\n");
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the supervisor's window shows:\n${shown}`);
+  };
+  const currentPid = async () => Number((await options.tmux().tmux("display-message", "-p", "-t", `=${session}:=current`, "#{pane_pid}")).trim());
+  const healthy = async () => {
+    const probe = await probeHealth(options.currentPort(), 2_000);
+    return probe.kind === "org" && probe.health.ok;
+  };
+  return { query, pane, until, currentPid, healthy };
+}
+
+/** The environment ops/ scripts and org get in those tests: the tmux server's, the session, current's port, a free candidate port, the model server. */
+export function supervisedEnv(
+  tmux: TmuxServer,
+  place: { session: string; currentPort: number; ollamaBase: string },
+  more: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...tmux.env,
+    ORG_TMUX_SESSION: place.session,
+    ORG_CURRENT_PORT: String(place.currentPort),
+    ORG_CANDIDATE_PORT: String(freePort()),
+    OLLAMA_BASE: place.ollamaBase,
+    OLLAMA_MODEL: "scripted",
+    ORG_EMBED_MODEL: "off",
+    ORG_START_TIMEOUT_S: "60",
+    NO_COLOR: "1",
+    ...more,
+  };
 }
