@@ -1,10 +1,15 @@
 import { type BigIntStats, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
 import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 
-/** A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the scan read. */
+/**
+ * A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the
+ * scan read. A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead: bubblewrap,
+ * running as that uid, could not reach the secret to cover it, and the folder's cover hides nothing it could read.
+ */
 export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number };
 
 /** Entries a scan walks at most; past it the workspace is not shown (it could not be checked for secrets). */
@@ -19,6 +24,8 @@ type FolderListing = {
   ino: bigint;
   ctimeNs: bigint;
   entries: number;
+  /** Whether the sandbox's uid may not enter the folder (org runs as root, the folder is closed to others). */
+  closed: boolean;
   /** Sub-folders to walk (not secret themselves). */
   folders: string[];
   /** Secret entries here, by what they are: a link among them is resolved at each scan, never trusted from the last. */
@@ -37,12 +44,15 @@ type FolderListing = {
 export class SecretFileScan {
   readonly #listings = new Map<string, FolderListing>();
   readonly #isSecret: (path: string) => string | undefined;
+  /** The uid sandboxes run as on the host when it is not org's own (org runs as root), else undefined. */
+  readonly #sandboxUid: number | undefined;
 
   constructor(
     readonly root: string,
     readonly secretPaths: readonly string[],
   ) {
     this.#isSecret = secretPathMatcher(secretPaths);
+    this.#sandboxUid = process.getuid?.() === 0 ? SANDBOX_HOST_UID : undefined;
   }
 
   /** Throws TreeTooLargeError past MAX_SCANNED_ENTRIES entries or MAX_SECRET_COVERS covers. */
@@ -50,6 +60,8 @@ export class SecretFileScan {
     const found: SecretEntries = { files: [], folders: [], foldersRead: 0 };
     const links: string[] = [];
     const seen = new Set<string>();
+    // Each folder the sandbox may not enter, and for every folder walked the first such folder on its way (if any).
+    const closedOnTheWay = new Map<string, string | undefined>();
     let entries = 0;
     const pending = [""];
     for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
@@ -60,13 +72,18 @@ export class SecretFileScan {
       if (entries > MAX_SCANNED_ENTRIES)
         throw new TreeTooLargeError(`the workspace holds more than ${MAX_SCANNED_ENTRIES} entries, more than org checks for secret files`);
       const inside = (name: string) => (folder === "" ? name : `${folder}/${name}`);
-      found.files.push(...listing.secretFiles.map(inside));
-      found.folders.push(...listing.secretFolders.map(inside));
+      const closed = closedOnTheWay.get(parentOf(folder)) ?? (listing.closed && folder !== "" ? folder : undefined);
+      closedOnTheWay.set(folder, closed);
+      if (closed !== undefined && (listing.secretFiles.length > 0 || listing.secretFolders.length > 0)) found.folders.push(closed);
+      else {
+        found.files.push(...listing.secretFiles.map(inside));
+        found.folders.push(...listing.secretFolders.map(inside));
+      }
       links.push(...listing.secretLinks.map(inside));
       pending.push(...listing.folders.map(inside));
     }
     for (const key of this.#listings.keys()) if (!seen.has(key)) this.#listings.delete(key);
-    for (const link of links) this.#cover(link, found);
+    for (const link of links) this.#cover(link, found, (path) => closedOnTheWay.get(parentOf(path)));
     found.files = [...new Set(found.files)];
     found.folders = [...new Set(found.folders)];
     if (found.files.length + found.folders.length > MAX_SECRET_COVERS) {
@@ -94,6 +111,7 @@ export class SecretFileScan {
       ino: stat.ino,
       ctimeNs: stat.ctimeNs,
       entries: 0,
+      closed: this.#sandboxUid !== undefined && !maySearch(stat, this.#sandboxUid),
       folders: [],
       secretFiles: [],
       secretFolders: [],
@@ -112,8 +130,11 @@ export class SecretFileScan {
     return listing;
   }
 
-  /** What a secret-named link shows, when it lies inside the workspace and is not covered already, is covered too. */
-  #cover(link: string, found: Pick<SecretEntries, "files" | "folders">): void {
+  /**
+   * What a secret-named link shows, when it lies inside the workspace and is not covered already, is covered too (or
+   * the first folder on its way the sandbox may not enter, which `closedAbove` gives).
+   */
+  #cover(link: string, found: Pick<SecretEntries, "files" | "folders">, closedAbove: (path: string) => string | undefined): void {
     let target: string;
     try {
       target = realpathSync(join(this.root, link));
@@ -122,6 +143,27 @@ export class SecretFileScan {
     }
     const path = relative(realpathSync(this.root), target);
     if (path === "" || path === ".." || path.startsWith(`..${sep}`) || path.split(sep)[0] === EXCLUDED_TOP[0] || this.#isSecret(path) !== undefined) return;
-    (statSync(target).isDirectory() ? found.folders : found.files).push(path);
+    const shown = path.split(sep).join("/");
+    const closed = closedAbove(shown);
+    if (closed !== undefined) found.folders.push(closed);
+    else (statSync(target).isDirectory() ? found.folders : found.files).push(shown);
   }
+}
+
+/** The folder a workspace-relative path sits in ("" at the top). */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
+}
+
+/**
+ * Whether `uid` (with no supplementary group, as the sandbox drops them) may pass through a folder, by its mode as the
+ * kernel reads it: the owner's bits for its owner, else the group's for its group, else the others'. An ACL could
+ * grant more, so a folder this calls closed is covered whole, never left uncovered.
+ */
+function maySearch(stat: BigIntStats, uid: number): boolean {
+  const mode = Number(stat.mode);
+  if (Number(stat.uid) === uid) return (mode & 0o100) !== 0;
+  if (Number(stat.gid) === uid) return (mode & 0o010) !== 0;
+  return (mode & 0o001) !== 0;
 }
