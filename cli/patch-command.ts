@@ -12,6 +12,7 @@ import { PatchTaskError, readPatchTask } from "../patch/patch-task.ts";
 import { runPatchTask } from "../patch/run-patch-task.ts";
 import { redact } from "../security/redact.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -131,14 +132,16 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     return PATCH_EXIT.nothing;
   }
   const model = modelOf(settings);
+  const access = sandboxAccessFrom({ changes: { poolSize: 0 } });
   const outcome = await runPatchTask({
     task,
     repoDir,
     contextDir,
     model,
     breadcrumb: settings.breadcrumb,
-    ...sandboxAccessFrom({ changes: { poolSize: 0 } }),
-    secrets: [...secretEnvironmentValues(), ...(settings.apiKey ? [settings.apiKey] : [])],
+    ...access,
+    // The repository's secret files' values and its git configs' credentials are hidden wherever they turn up, as the room's are.
+    secrets: [...secretEnvironmentValues(), ...(settings.apiKey ? [settings.apiKey] : []), ...workspaceSecretValues(repoDir, access.sandboxPolicy.secretPaths)],
     signal,
     progress: (line) => say(`org patch: ${line}`),
     audit: { record: (entry) => say(`audit: ${JSON.stringify(entry)}`) },

@@ -48,13 +48,13 @@ const NAMED_SECRET =
   /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
 
 /**
- * Forms a known secret may take in output: as is, hex (either case), base64 at the three byte alignments,
- * URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
+ * Forms a known secret may take in output: as is, reversed (`rev`), hex (either case), base64 at the three byte
+ * alignments, URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
  */
 function knownSecretForms(secret: string): string[] {
   const hex = Buffer.from(secret).toString("hex");
   const json = JSON.stringify(secret).slice(1, -1);
-  const forms = [secret, hex, hex.toUpperCase(), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
+  const forms = [secret, [...secret].reverse().join(""), hex, hex.toUpperCase(), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
   for (const shift of [0, 1, 2]) {
     const base64 = Buffer.from("\0".repeat(shift) + secret).toString("base64");
     // Keep only the characters no neighbouring byte can change: skip the ones that mix in the bytes before,

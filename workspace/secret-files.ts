@@ -3,14 +3,16 @@ import { join, relative, sep } from "node:path";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
+import { gitConfigName, gitConfigsAmong } from "./git-config-covers.ts";
 import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 
 /**
  * A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the
- * scan read. A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead: bubblewrap,
+ * scan read; and the git configs below the top (`gitConfigs`: a nested repository's, a bare one's), which the views show
+ * without their credentials (`git-config-covers.ts`). A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead: bubblewrap,
  * running as that uid, could not reach the secret to cover it, and the folder's cover hides nothing it could read.
  */
-export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number };
+export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number; gitConfigs: string[] };
 
 /** Entries a scan walks at most; past it the workspace is not shown (it could not be checked for secrets). */
 export const MAX_SCANNED_ENTRIES = 1_000_000;
@@ -32,6 +34,8 @@ type FolderListing = {
   secretFiles: string[];
   secretFolders: string[];
   secretLinks: string[];
+  /** Files named as git configs are (`gitConfigName`), whether their folder is a git dir or not. */
+  gitConfigNames: string[];
 };
 
 /**
@@ -57,8 +61,9 @@ export class SecretFileScan {
 
   /** Throws TreeTooLargeError past MAX_SCANNED_ENTRIES entries or MAX_SECRET_COVERS covers. */
   scan(): SecretEntries {
-    const found: SecretEntries = { files: [], folders: [], foldersRead: 0 };
+    const found: SecretEntries = { files: [], folders: [], foldersRead: 0, gitConfigs: [] };
     const links: string[] = [];
+    const gitConfigs: string[] = [];
     const seen = new Set<string>();
     // Each folder the sandbox may not enter, and for every folder walked the first such folder on its way (if any).
     const closedOnTheWay = new Map<string, string | undefined>();
@@ -74,10 +79,11 @@ export class SecretFileScan {
       const inside = (name: string) => (folder === "" ? name : `${folder}/${name}`);
       const closed = closedOnTheWay.get(parentOf(folder)) ?? (listing.closed && folder !== "" ? folder : undefined);
       closedOnTheWay.set(folder, closed);
-      if (closed !== undefined && (listing.secretFiles.length > 0 || listing.secretFolders.length > 0)) found.folders.push(closed);
+      if (closed !== undefined && listing.secretFiles.length + listing.secretFolders.length + listing.gitConfigNames.length > 0) found.folders.push(closed);
       else {
         found.files.push(...listing.secretFiles.map(inside));
         found.folders.push(...listing.secretFolders.map(inside));
+        gitConfigs.push(...listing.gitConfigNames.map(inside));
       }
       links.push(...listing.secretLinks.map(inside));
       pending.push(...listing.folders.map(inside));
@@ -86,7 +92,8 @@ export class SecretFileScan {
     for (const link of links) this.#cover(link, found, (path) => closedOnTheWay.get(parentOf(path)));
     found.files = [...new Set(found.files)];
     found.folders = [...new Set(found.folders)];
-    if (found.files.length + found.folders.length > MAX_SECRET_COVERS) {
+    found.gitConfigs = gitConfigsAmong(this.root, gitConfigs);
+    if (found.files.length + found.folders.length + found.gitConfigs.length > MAX_SECRET_COVERS) {
       throw new TreeTooLargeError(`the workspace holds more than ${MAX_SECRET_COVERS} secret files (sandbox.secretPaths), more than one view can cover`);
     }
     return found;
@@ -116,6 +123,7 @@ export class SecretFileScan {
       secretFiles: [],
       secretFolders: [],
       secretLinks: [],
+      gitConfigNames: [],
     };
     for (const entry of readdirSync(absolute, { withFileTypes: true })) {
       if (folder === "" && EXCLUDED_TOP.some((name) => name === entry.name)) continue;
@@ -123,6 +131,8 @@ export class SecretFileScan {
       const secret = this.#isSecret(folder === "" ? entry.name : `${folder}/${entry.name}`) !== undefined;
       if (entry.isDirectory()) (secret ? listing.secretFolders : listing.folders).push(entry.name);
       else if (secret) (entry.isSymbolicLink() ? listing.secretLinks : listing.secretFiles).push(entry.name);
+      else if ((entry.isFile() || entry.isSymbolicLink()) && gitConfigName(folder === "" ? entry.name : `${folder}/${entry.name}`))
+        listing.gitConfigNames.push(entry.name);
     }
     // A listing read in the same clock tick as a change it missed would keep that change's ctime: kept only once settled.
     if (listingSettled(stat.ctimeNs, readAtMs)) this.#listings.set(folder, listing);
@@ -148,6 +158,24 @@ export class SecretFileScan {
     if (closed !== undefined) found.folders.push(closed);
     else (statSync(target).isDirectory() ? found.folders : found.files).push(shown);
   }
+}
+
+/**
+ * The first folder on a workspace-relative path's way (below the top) that the sandbox's uid may not enter when org
+ * runs as root, or undefined: a cover below it could not be placed, and covering it hides nothing that uid could read.
+ */
+export function closedFolderOnTheWay(root: string, path: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const parts = path.split("/").slice(0, -1);
+  for (let index = 1; index <= parts.length; index += 1) {
+    const folder = parts.slice(0, index).join("/");
+    try {
+      if (!maySearch(lstatSync(join(root, folder), { bigint: true }), SANDBOX_HOST_UID)) return folder;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** The folder a workspace-relative path sits in ("" at the top). */
