@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { environmentVariable } from "./environment.ts";
+import { secretShapeIn } from "./secret-shapes.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 
 // `mcpServers` in org.config.json, in the shape Claude Desktop, Cursor and opencode users already have:
@@ -103,18 +104,14 @@ export function namesCredential(name: string): boolean {
     );
 }
 
-/** Shapes of well-known tokens: refused as literals whatever the key is called. */
-const KNOWN_TOKEN =
-  /(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|glpat-[\w-]{20,}|AIza[\w-]{30,}|eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,})/;
-
 /** A value's literal part may be a scheme word before the reference, nothing else. */
 const SCHEME_ONLY = /^\s*(bearer|basic|token|bot|apikey)?\s*$/i;
 
 /**
  * Why a header or env value is a secret written into the file, or undefined. The rule: a value whose name says it
  * carries a credential (`namesCredential`) must take it from the environment, `${VAR}` references and nothing else but an
- * optional scheme word (`Bearer ${TOKEN}`); any value holding a well-known token shape (ghp_…, sk-…, xoxb-…, AKIA…,
- * glpat-…, a JWT) is refused whatever its name.
+ * optional scheme word (`Bearer ${TOKEN}`); any value holding a well-known token shape (`SECRET_SHAPES`, the ones the
+ * redactor hides: ghp_…, sk-…, xoxb-…, AKIA…, glpat-…, a JWT, a PEM private key, …) is refused whatever its name.
  */
 export function literalSecretProblem(kind: "header" | "env", name: string, value: string, server: string): string | undefined {
   const literal = literalText(value);
@@ -126,7 +123,8 @@ export function literalSecretProblem(kind: "header" | "env", name: string, value
       ? `write "${/authorization/i.test(name) ? "Bearer " : ""}\${${variable}}" and export ${variable} in the shell that starts org`
       : `write "\${${variable}}" and export ${variable} in the shell that starts org`;
   const rule = `(a ${kind === "header" ? "header" : "variable"} named like a credential may hold only \${VAR} references, after an optional Bearer, Basic or Token; a well-known token shape is refused under any name)`;
-  if (KNOWN_TOKEN.test(literal)) return `holds what looks like a token written into the file: a literal secret is refused — ${fix} ${rule}`;
+  const shape = secretShapeIn(literal);
+  if (shape !== undefined) return `holds what looks like a token (${shape}) written into the file: a literal secret is refused — ${fix} ${rule}`;
   if (!namesCredential(name)) return undefined;
   if (references.some((reference) => reference.fallback !== undefined && reference.fallback !== ""))
     return `gives a credential a default written into the file: a literal secret is refused — ${fix} ${rule}`;

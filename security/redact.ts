@@ -1,36 +1,10 @@
 import { secretEnvironmentValues } from "../config/environment.ts";
+import { SECRET_SHAPES } from "../config/secret-shapes.ts";
 
 export const REDACTED = "[REDACTED]";
 
-// Key formats that are secrets wherever they appear (a subset of gitleaks' rules), each with what it is. Each
-// pattern starts with a literal prefix, so a scan over a megabyte of tool output stays linear and fast.
-const NAMED_PATTERNS: { kind: string; pattern: RegExp }[] = [
-  // PEM private keys, including a block cut off by truncation.
-  { kind: "a private key (PEM)", pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
-  // Anthropic (sk-ant-api03-…, sk-ant-admin01-…) and OpenAI (sk-proj-…, sk-svcacct-…, legacy sk-…T3BlbkFJ…).
-  { kind: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{20,}/g },
-  { kind: "an OpenAI API key", pattern: /\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}/g },
-  { kind: "an OpenAI API key", pattern: /\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}/g },
-  { kind: "an API key (sk-…)", pattern: /\bsk-[A-Za-z0-9]{32,}\b/g },
-  // GitHub tokens and fine-grained PATs; GitLab; Hugging Face; Stripe.
-  { kind: "a GitHub token", pattern: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}/g },
-  { kind: "a GitHub token", pattern: /\bgithub_pat_[A-Za-z0-9_]{40,}/g },
-  { kind: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
-  { kind: "a Hugging Face token", pattern: /\bhf_[A-Za-z0-9]{30,}/g },
-  { kind: "a Stripe key", pattern: /\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,}/g },
-  // AWS access key ids, and secret keys where they are named.
-  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}\b/g },
-  { kind: "an AWS secret access key", pattern: /\baws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}/gi },
-  // Slack tokens and incoming-webhook URLs.
-  { kind: "a Slack token", pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g },
-  { kind: "a Slack webhook URL", pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9/_-]{20,}/g },
-  // Google API keys and OAuth client secrets.
-  { kind: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
-  { kind: "a Google OAuth client secret", pattern: /\bGOCSPX-[A-Za-z0-9_-]{20,}/g },
-  // JSON Web Tokens: header.payload.signature, the first two base64url of a JSON object.
-  { kind: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
-];
-const SECRET_PATTERNS: RegExp[] = NAMED_PATTERNS.map((entry) => entry.pattern);
+// Key formats that are secrets wherever they appear: the one list config/secret-shapes.ts keeps.
+const SECRET_PATTERNS: RegExp[] = SECRET_SHAPES.map((shape) => shape.pattern);
 
 // `Authorization: Bearer …` and friends keep their scheme so the reader sees what was there.
 const AUTH_HEADER = /\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{12,})/gi;
@@ -337,8 +311,12 @@ export function scanForSecrets(text: string, extraSecrets: readonly string[] = [
       break;
     }
   }
-  for (const { kind, pattern } of NAMED_PATTERNS) {
-    if (text.search(pattern) !== -1) kinds.add(kind);
+  // Each match is named by the first shape that takes it (an sk-proj- key is an OpenAI key, not also "an API key").
+  let unnamed = text;
+  for (const { kind, pattern } of SECRET_SHAPES) {
+    if (unnamed.search(pattern) === -1) continue;
+    kinds.add(kind);
+    unnamed = unnamed.replace(pattern, REDACTED);
   }
   for (const match of text.matchAll(AUTH_HEADER)) if (looksLikeCredential(match[2] ?? "")) kinds.add("a bearer token");
   if (text.search(URL_CREDENTIALS) !== -1) kinds.add("a password in a URL");

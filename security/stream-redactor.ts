@@ -1,34 +1,14 @@
+import { SECRET_SHAPES } from "../config/secret-shapes.ts";
 import { knownSecretFormsOf, redact, secretSpans } from "./redact.ts";
 
-// How the redactor's patterns begin, and the names that make a value secret: a stream that ends with the
-// start of one of these may be in the middle of a secret.
+// How the redactor's patterns begin (each token shape's openings), and the names that make a value secret: a stream
+// that ends with the start of one of these may be in the middle of a secret.
+const SHAPE_OPENINGS = [...new Set(SECRET_SHAPES.flatMap((shape) => shape.openings))];
 const OPENINGS = [
-  "sk-",
-  "sk_",
-  "rk_",
-  "ghp_",
-  "gho_",
-  "ghu_",
-  "ghs_",
-  "ghr_",
-  "github_pat_",
-  "glpat-",
-  "hf_",
-  "AKIA",
-  "ASIA",
-  "ABIA",
-  "ACCA",
-  "A3T",
-  "xox",
-  "AIza",
-  "GOCSPX-",
-  "eyJ",
-  "-----BEGIN",
-  "https://hooks.slack.com/",
+  ...SHAPE_OPENINGS,
   "Bearer",
   "Basic",
   "Token",
-  "aws_secret",
   "api_key",
   "api-key",
   "apikey",
@@ -60,8 +40,12 @@ const OPENINGS = [
 const VALUE = "A1b2C3d4E5f6G7h8".repeat(5);
 // Where a pattern match that is still growing could have started: no secret format is longer than this.
 const WINDOW = 512;
-const PATTERN_HINT =
-  /-----begin|sk-|sk_|rk_|gh[pousr]_|github_pat_|glpat-|hf_|akia|asia|abia|acca|a3t|xox|aiza|gocspx-|eyj|hooks\.slack|bearer|basic|token|key|secret|passw|:\/\//;
+// Whether a pattern's opening is in the (lowercased) text: a shape's, an auth scheme, a secret's name, a URL.
+const PATTERN_HINT = new RegExp(
+  [...SHAPE_OPENINGS.map((opening) => opening.toLowerCase()), "bearer", "basic", "token", "key", "secret", "passw", "://"]
+    .map((opening) => opening.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
+    .join("|"),
+);
 const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@host`, `:${VALUE}@host`, `${VALUE}:${VALUE}@host`, `.${VALUE}.${VALUE}`];
 
 /**
