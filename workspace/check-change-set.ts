@@ -3,6 +3,7 @@ import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 import { linksLeaving } from "./link-resolution.ts";
+import { patternMatcher } from "./path-glob.ts";
 
 /** Bounds on one change set: bytes of any one file, and files in all. */
 export type ChangeSetLimits = { patchBytes: number; patchFiles: number };
@@ -13,8 +14,8 @@ export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1
  * Paths no change may touch (`sandbox.protectedPaths`' default): git's and org's state (a nested repository's
  * `.git` too: its hooks and config run when git is used there), secrets, and every file org or its runtime reads
  * settings from: `org.config.json`, bun's `bunfig.toml` and `.npmrc`, the promoted tools org offers from the
- * workspace (`tools/generated/`) and the workflows it serves over MCP (`workflows/*.json`). A pattern without `/`
- * matches that name in any folder.
+ * workspace (`tools/generated/`) and the workflows it serves over MCP (`workflows/*.json`). Patterns in the one glob
+ * language (`path-glob.ts`): a pattern without `/` matches that name in any folder.
  */
 export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".git/**",
@@ -203,46 +204,4 @@ export function secretPathMatcher(secretPaths: readonly string[]): (path: string
     const slash = path.lastIndexOf("/");
     return (slash === -1 ? undefined : folder(path.slice(0, slash))) ?? own(path);
   };
-}
-
-/**
- * Whether `path` matches a glob: `**` any number of folders, `*` and `?` within one name. A pattern without `/`
- * matches the name in any folder; one ending in `/**` also matches the folder itself.
- */
-export function matchesPattern(pattern: string, path: string): boolean {
-  return compilePattern(pattern).test(path);
-}
-
-/** `matchesPattern` that compiles each pattern once, for the paths of one check. */
-function patternMatcher(): (pattern: string, path: string) => boolean {
-  const compiled = new Map<string, RegExp>();
-  return (pattern, path) => {
-    let regExp = compiled.get(pattern);
-    if (regExp === undefined) {
-      regExp = compilePattern(pattern);
-      compiled.set(pattern, regExp);
-    }
-    return regExp.test(path);
-  };
-}
-
-function compilePattern(pattern: string): RegExp {
-  const anchored = pattern.includes("/") ? pattern.replace(/^\//, "") : `**/${pattern}`;
-  let source = "";
-  for (let index = 0; index < anchored.length; index += 1) {
-    const char = anchored[index] as string;
-    if (anchored.startsWith("**/", index)) {
-      source += "(?:.*/)?";
-      index += 2;
-    } else if (anchored.startsWith("/**", index) && index + 3 === anchored.length) {
-      source += "(?:/.*)?";
-      index += 2;
-    } else if (anchored.startsWith("**", index)) {
-      source += ".*";
-      index += 1;
-    } else if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`, "s");
 }
