@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, normalize } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
-import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
+import { ORG_DIR, SETTINGS_PATHS } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 import { linksLeaving } from "./link-resolution.ts";
 import { patternMatcher } from "./path-glob.ts";
@@ -12,24 +12,12 @@ export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1
 
 /**
  * Paths no change may touch (`sandbox.protectedPaths`' default): git's and org's state (a nested repository's
- * `.git` too: its hooks and config run when git is used there), secrets, and every file org or its runtime reads
- * settings from: `org.config.json`, bun's `bunfig.toml` and `.npmrc`, the promoted tools org offers from the
- * workspace (`tools/generated/`) and the workflows it serves over MCP (`workflows/*.json`). Patterns in the one glob
- * language (`path-glob.ts`): a pattern without `/` matches that name in any folder.
+ * `.git` too: its hooks and config run when git is used there, and `.gitmodules`, `.gitattributes`), and every file
+ * org or its runtime takes settings or code from (`SETTINGS_PATHS`: `org.config.json`, `bunfig.toml`, `.npmrc`,
+ * `.env*`, `workflows/*.json`, `tools/generated/`). Patterns in the one glob language (`path-glob.ts`): a pattern
+ * without `/` matches that name in any folder.
  */
-export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
-  ".git/**",
-  "**/.git/**",
-  `${ORG_DIR}/**`,
-  ".env*",
-  "**/.npmrc",
-  "bunfig.toml",
-  "org.config.json",
-  `${GENERATED_TOOLS_DIR}/**`,
-  "workflows/*.json",
-  ".gitmodules",
-  ".gitattributes",
-];
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = [".git/**", "**/.git/**", `${ORG_DIR}/**`, ...SETTINGS_PATHS, ".gitmodules", ".gitattributes"];
 
 /** A pattern of paths a program the user runs executes from, and that program (`the unsandboxed MCP server x`). */
 export type ExecutedPath = { pattern: string; by: string };
