@@ -32,6 +32,19 @@ export type Refusal = { path?: string; reason: string };
 
 export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; message: string };
 
+/** What a change set is checked against: the workspace it is for and its rules. */
+export type ChangeSetCheckOptions = {
+  limits?: ChangeSetLimits;
+  protectedPaths?: readonly string[];
+  allowedPaths?: readonly string[];
+  /** Paths a program that runs as the user executes from (an unsandboxed MCP server's), refused like protected paths. */
+  executedPaths?: readonly ExecutedPath[];
+  /** `sandbox.secretPaths`: hidden from the agents, so never theirs to write (default DEFAULT_SECRET_PATHS). */
+  secretPaths?: readonly string[];
+  /** The workspace the change is for: links are followed through it as well as through the change. */
+  workspaceDir?: string;
+};
+
 /**
  * Whether a change set may be applied whole: every name plain and inside the workspace, no protected or secret path,
  * no link leading outside (as written, or through the links on its way: the change's own, and with `workspaceDir` the
@@ -39,20 +52,7 @@ export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; me
  * `limits.patchBytes` (or not read), at most `limits.patchFiles` files, and, when `allowedPaths` is given, nothing
  * outside it. Any refusal refuses all.
  */
-export function checkChangeSet(
-  changeSet: ChangeSet,
-  options: {
-    limits?: ChangeSetLimits;
-    protectedPaths?: readonly string[];
-    allowedPaths?: readonly string[];
-    /** Paths a program that runs as the user executes from (an unsandboxed MCP server's), refused like protected paths. */
-    executedPaths?: readonly ExecutedPath[];
-    /** `sandbox.secretPaths`: hidden from the agents, so never theirs to write (default DEFAULT_SECRET_PATHS). */
-    secretPaths?: readonly string[];
-    /** The workspace the change is for: links are followed through it as well as through the change. */
-    workspaceDir?: string;
-  } = {},
-): ChangeSetCheck {
+export function checkChangeSet(changeSet: ChangeSet, options: ChangeSetCheckOptions = {}): ChangeSetCheck {
   const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
   const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
   const guards: Guards = {
