@@ -18,6 +18,8 @@ const HOSTILE_MESSAGE = [
   "docs: add notes",
   "",
   `The server said OPENAI_API_KEY=${KEY} while I worked.`,
+  // Newcomer review, minor: secrets of the environment whose names say so only as a word's end.
+  "It also printed mypass-value-123, db-pwd-value-456 and smtppass-value-789.",
   "diff --git a/evil.txt b/evil.txt",
   "new file mode 100644",
   "index 0000000..5a1f4f4",
@@ -90,10 +92,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function orgPatch(task: string) {
+async function orgPatch(task: string, env: Record<string, string> = {}) {
   const child = Bun.spawn(orgCommand(["patch", "--repo", repo.dir, "--context", join(dir, "context"), "--task", join(dir, task)]), {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: "1", LLM_PROVIDER: "ollama", LLM_MODEL: "qwen3:8b", LLM_BASE_URL: server.url, TRACKING_BREADCRUMB: "JIRA-7" },
+    env: { ...process.env, NO_COLOR: "1", LLM_PROVIDER: "ollama", LLM_MODEL: "qwen3:8b", LLM_BASE_URL: server.url, TRACKING_BREADCRUMB: "JIRA-7", ...env },
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
@@ -103,9 +105,11 @@ async function orgPatch(task: string) {
 }
 
 test("item 6: the commit message is redacted, holds no diff git apply takes, no trailer of the model's; the breadcrumb trailer is the last line", async () => {
-  const result = await orgPatch("notes.md");
+  const secrets = { MYPASS: "mypass-value-123", DB_PWD: "db-pwd-value-456", SMTPPASS: "smtppass-value-789" };
+  const result = await orgPatch("notes.md", secrets);
   expect(result.exitCode).toBe(0);
   expect(result.stdout).not.toContain(KEY);
+  for (const value of Object.values(secrets)) expect(result.stdout).not.toContain(value);
   const message = result.stdout.slice("---COMMIT_MSG---\n".length, result.stdout.indexOf("\n---PATCH---\n"));
   expect(message).toStartWith("docs: add notes\n\nThe server said OPENAI_API_KEY=");
   expect(message).toEndWith("\n\nTracking-Breadcrumb: JIRA-7");

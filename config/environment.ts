@@ -1,6 +1,6 @@
 // The one module that reads process.env; everything else asks here (config/'s loaders take what it gives them).
 import { urlCredentials } from "../llm/server-url.ts";
-import { namesSecret } from "./secret-names.ts";
+import { namesSecretVariable } from "./secret-names.ts";
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
@@ -209,7 +209,7 @@ const secretNames = new Map<string, boolean>();
 function isSecretName(name: string): boolean {
   let secret = secretNames.get(name);
   if (secret === undefined) {
-    secret = namesSecret(name);
+    secret = namesSecretVariable(name);
     if (secretNames.size > 4096) secretNames.clear();
     secretNames.set(name, secret);
   }

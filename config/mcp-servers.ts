@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { environmentVariable } from "./environment.ts";
-import { namesSecret } from "./secret-names.ts";
+import { namesSecretVariable } from "./secret-names.ts";
 import { secretShapeIn } from "./secret-shapes.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 
@@ -94,7 +94,7 @@ const SCHEME_ONLY = /^\s*(bearer|basic|token|bot|apikey)?\s*$/i;
 
 /**
  * Why a header or env value is a secret written into the file, or undefined. The rule: a value whose name says it
- * carries a credential (`namesSecret`) must take it from the environment, `${VAR}` references and nothing else but an
+ * carries a credential (`namesSecretVariable`) must take it from the environment, `${VAR}` references and nothing else but an
  * optional scheme word (`Bearer ${TOKEN}`); any value holding a well-known token shape (`SECRET_SHAPES`, the ones the
  * redactor hides: ghp_…, sk-…, xoxb-…, AKIA…, glpat-…, a JWT, a PEM private key, …) is refused whatever its name.
  */
@@ -110,7 +110,7 @@ export function literalSecretProblem(kind: "header" | "env", name: string, value
   const rule = `(a ${kind === "header" ? "header" : "variable"} named like a credential may hold only \${VAR} references, after an optional Bearer, Basic or Token; a well-known token shape is refused under any name)`;
   const shape = secretShapeIn(literal);
   if (shape !== undefined) return `holds what looks like a token (${shape}) written into the file: a literal secret is refused — ${fix} ${rule}`;
-  if (!namesSecret(name)) return undefined;
+  if (!namesSecretVariable(name)) return undefined;
   if (references.some((reference) => reference.fallback !== undefined && reference.fallback !== ""))
     return `gives a credential a default written into the file: a literal secret is refused — ${fix} ${rule}`;
   if (references.length === 0 ? literal.trim() !== "" : !SCHEME_ONLY.test(literal)) return `is a literal secret in the file, which is refused — ${fix} ${rule}`;
@@ -198,7 +198,7 @@ export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.Proc
   const values: string[] = [];
   for (const server of servers) {
     for (const [name, value] of [...Object.entries(server.headers ?? {}), ...Object.entries(server.env ?? {})]) {
-      if (!namesSecret(name)) continue;
+      if (!namesSecretVariable(name)) continue;
       for (const reference of variableReferences(value)) {
         const found = environmentVariable(reference.name, env);
         if (found) values.push(found);

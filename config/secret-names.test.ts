@@ -4,7 +4,7 @@ import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
 import { streamedRedaction } from "../testing/streamed-redaction.ts";
 import { secretEnvironmentValues } from "./environment.ts";
 import { literalSecretProblem } from "./mcp-servers.ts";
-import { namesSecret, SECRET_NAME_STEMS } from "./secret-names.ts";
+import { namesSecret, namesSecretVariable, SECRET_NAME_STEMS } from "./secret-names.ts";
 
 // Words that name secrets, words that only look alike, and filler, in the cases names are written in.
 const word = fc.oneof(
@@ -20,7 +20,9 @@ const separator = fc.constantFrom("_", "-", "");
 const name = fc
   .tuple(word, fc.array(fc.tuple(separator, word), { maxLength: 3 }))
   .map(([first, rest]) => first + rest.map(([between, next]) => between + next).join(""))
-  .filter((text) => /^[A-Za-z]/.test(text));
+  .filter((text) => /^[A-Za-z]/.test(text))
+  // The shell's working directories are no secret as variables (`namesSecretVariable`), though a text's `PWD=` hides its value.
+  .filter((text) => text !== "PWD" && text !== "OLDPWD");
 // A value that looks like a key to every user and holds no token shape: only the name decides.
 const VALUE = "Q7w8e9r0T1y2U3i4";
 const NAMED_KIND = "a named secret (password, token, api_key …)";
@@ -62,8 +64,17 @@ describe("a name that marks a secret: one rule for the environment, mcpServers, 
   test("names of secrets, and names that only look alike", () => {
     const secrets = ["GITHUB_TOKEN", "OPENAI_API_KEY", "PGPASSWORD", "X-Api-Key", "Proxy-Authorization", "Cookie", "GITHUB_PAT"];
     const camel = ["clientSecret", "apiKey", "dbPass", "sessionKey", "SECRETKEY", "PASSWORDHASH", "DB_PASS", "oauth"];
+    // A word's end says it too (newcomer review: MYPASS was not redacted where DB_PASSWORD was).
+    const ends = ["MYPASS", "smtppass", "DB_PWD", "DBPWD", "MYSQL_ROOT_PWD", "userPwd", "hub.oauthtoken"];
+    for (const candidate of ends) expect({ candidate, secret: namesSecret(candidate) }).toEqual({ candidate, secret: true });
     for (const candidate of [...secrets, ...camel]) expect({ candidate, secret: namesSecret(candidate) }).toEqual({ candidate, secret: true });
-    const plain = ["PATH", "PWD", "OLDPWD", "HOME", "MONKEY_PATH", "AUTHOR", "TOKENIZER_PATH", "LOG_LEVEL", "KEYBOARD", "PASSENGER", "credit"];
+    const plain = ["PATH", "HOME", "MONKEY_PATH", "AUTHOR", "TOKENIZER_PATH", "LOG_LEVEL", "KEYBOARD", "PASSENGER", "credit", "COMPASS_DIR", "BYPASS"];
     for (const candidate of plain) expect({ candidate, secret: namesSecret(candidate) }).toEqual({ candidate, secret: false });
+  });
+
+  test("the shell's working directories are no secret variables: their values are not hidden wherever the path turns up", () => {
+    for (const name of ["PWD", "OLDPWD"])
+      expect({ name, variable: namesSecretVariable(name), text: namesSecret(name) }).toEqual({ name, variable: false, text: true });
+    expect(secretEnvironmentValues({ PWD: "/home/me/project", OLDPWD: "/home/me", DB_PWD: "db-pwd-value-1" })).toEqual(["db-pwd-value-1"]);
   });
 });

@@ -1,3 +1,5 @@
+import { namesSecret } from "../config/secret-names.ts";
+
 // A git config file (`.git/config`, a submodule's, `config.worktree`, a legacy `remotes/` file) as the agents may
 // read it: git still works from it (its core settings, remotes, branches), but nothing in it can authenticate to a
 // server. What it held is given back, for the redactor to hide wherever else it turns up (a reflog, a script).
@@ -7,9 +9,8 @@ export type ConfigWithoutCredentials = { text: string; credentials: string[] };
 
 // `scheme://userinfo@`: the userinfo goes, the rest of the URL stays.
 const URL_USERINFO = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s"'\\]+)@/g;
-// Keys whose values are credentials under any section: an extra header (`Authorization: Basic …`), and keys named
-// like a secret (`github.token`, `sendemail.smtpPass`, `hub.oauthtoken`, `user.signingKey`).
-const CREDENTIAL_KEY = /^extraheader$|password|passwd|secret|(?:token|pass|auth|cookie|credentials?|key)$/i;
+/** Whether a key's value is a credential under any section: an extra header (`Authorization: Basic …`), or a key named like a secret (`github.token`, `sendemail.smtpPass`, `hub.oauthtoken`). */
+const credentialKey = (key: string) => key.toLowerCase() === "extraheader" || namesSecret(key);
 // An auth scheme's value in a header or helper: `Basic dXNlcjpwYXNz`, `Bearer abc`.
 const SCHEME_VALUE = /\b(?:basic|bearer|token)\s+([A-Za-z0-9._~+/=-]{6,})/gi;
 // `password=…` a credential helper writes.
@@ -38,7 +39,7 @@ export function gitConfigWithoutCredentials(text: string): ConfigWithoutCredenti
       }
     }
     const key = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=(.*))?$/s.exec(rest);
-    if (key && (section === "credential" || CREDENTIAL_KEY.test(key[1] ?? ""))) {
+    if (key && (section === "credential" || credentialKey(key[1] ?? ""))) {
       credentials.push(...credentialsIn(key[2] ?? ""));
       // A key written after its section's header keeps that line's end.
       if (header) kept.push("\n");

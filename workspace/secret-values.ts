@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { namesSecret } from "../config/secret-names.ts";
 import { urlCredentials } from "../llm/server-url.ts";
 import { readFileNoFollow } from "./change-set.ts";
 import { gitConfigCredentials, topGitConfigs } from "./git-config-covers.ts";
@@ -17,8 +18,6 @@ const MAX_FILES = 256;
 
 // `KEY=value`, `export KEY=value`, `key = "value"`, `//host/:_authToken=value`; else `key: value`, `"key": "value",`.
 const ASSIGNMENT = [/^\s*(?:export\s+)?["']?([A-Za-z_/][^\s="']*)["']?\s*=\s*(.*?)\s*$/, /^\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s*(.*?)\s*,?\s*$/];
-// A name that says its value is a secret (as `_authToken`, `DB_PASSWORD`, `client_secret`, `api-key` do).
-const SECRET_NAME = /token|secret|pass|pwd|auth|cred|cookie|key|private|signature|salt/i;
 // The body of a PEM block: each line is the key's own base64, which `base64` of the file would encode again.
 const PEM_BODY_LINE = /^[A-Za-z0-9+/=]{16,}$/;
 
@@ -69,7 +68,7 @@ export function secretFileValues(name: string, text: string): string[] {
     if (!assignment) continue;
     const { key } = assignment;
     const value = unquoted(assignment.value);
-    if (!SECRET_NAME.test(key) && !notPlain(value)) continue;
+    if (!namesSecret(key) && !notPlain(value)) continue;
     values.push(value);
     if (/(?:^|[:_])_?(?:auth|password)$/i.test(key)) values.push(...decodedPair(value));
   }
