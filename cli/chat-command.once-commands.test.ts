@@ -162,3 +162,30 @@ test("/mode, /undo and /help run as in the room; with --resume, /history and /ou
     lines: ["/output: there is no result 5: give a number from 1 to 1, or none for the newest"],
   });
 }, 60_000);
+
+test("/mcp trust of a server that is not there fails (exit 1), naming the servers there are or saying none is configured", async () => {
+  const none = freshWorkspace();
+  const unknown = await chat(none, ["--once", "/mcp trust nothere"]);
+  expect(unknown).toMatchObject({
+    exitCode: 1,
+    stdout: '/mcp: there is no MCP server "nothere": none is configured; add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)\n',
+  });
+  const listed = await chat(none, ["--once", "/mcp"]);
+  expect(listed.exitCode).toBe(0);
+  expect(listed.stdout).toStartWith("no MCP servers: ");
+
+  const some = freshWorkspace();
+  // Never started: it is not confirmed, and the /mcp trust asked for names another.
+  writeFileSync(join(some, "org.config.json"), JSON.stringify({ mcpServers: { files: { command: "node", args: ["server.mjs"] } } }));
+  const other = await chat(some, ["--once", "/mcp trust nothere", "--json"]);
+  expect(other.exitCode).toBe(1);
+  expect(JSON.parse(other.stdout.trim().split("\n").at(-1) ?? "")).toEqual({
+    type: "command",
+    command: "mcp",
+    ok: false,
+    lines: ['/mcp: there is no MCP server "nothere"; mcpServers has: files'],
+  });
+  expect(existsSync(join(some, ".org", "mcp-trust.json"))).toBe(false);
+  const usage = await chat(some, ["--once", "/mcp trust"]);
+  expect(usage.exitCode).toBe(2);
+}, 60_000);
