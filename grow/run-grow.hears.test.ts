@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { httpModel } from "../llm/http-model.ts";
 import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
-import { listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow-sessions.ts";
+import { type ListenerNeed, listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow-sessions.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -192,4 +193,74 @@ test("a build that ended with its candidate made but never judged (cut by the bu
   expect(gitSync(dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
   expect(readGrowState(dir).proposals).toEqual([expect.objectContaining({ state: "pending" })]);
   expect(readGrowState(dir).proposals[0]?.branch).toBeUndefined();
+}, 120_000);
+
+// Needs whose words are alike but whose jobs are not, each asked in a session of its own, and the goals the listener
+// gives them; two of them mean one job in other words.
+const ALIKE_WORDS: { asked: string; need: ListenerNeed }[] = [
+  {
+    asked: "what is 30 degrees celsius in fahrenheit?",
+    need: { match: "celsius in fahrenheit", need: { goal: "convert celsius to fahrenheit", quote: "{{sentence}}" } },
+  },
+  {
+    asked: "and 86 degrees fahrenheit in celsius?",
+    need: { match: "fahrenheit in celsius", need: { goal: "convert fahrenheit to celsius", quote: "{{sentence}}" } },
+  },
+  { asked: "is 97 a prime?", need: { match: "\\bprime\\b", need: { goal: "check if a number is prime", quote: "{{sentence}}" } } },
+  { asked: "is 42 even?", need: { match: "\\beven\\b", need: { goal: "check if a number is even", quote: "{{sentence}}" } } },
+  {
+    asked: "which date is unix timestamp 1700000000?",
+    need: { match: "unix timestamp", need: { goal: "convert a unix timestamp to a date", quote: "{{sentence}}" } },
+  },
+  { asked: "what day was epoch 1700000000?", need: { match: "\\bepoch\\b", need: { goal: "tell the calendar date of epoch seconds", quote: "{{sentence}}" } } },
+  {
+    asked: "how many words in this text: the quick brown fox",
+    need: { match: "words in this text", need: { goal: "count the words in a text", quote: "{{sentence}}" } },
+  },
+  { asked: "how many words in this file of notes?", need: { match: "words in this file", need: { goal: "count the words in a file", quote: "{{sentence}}" } } },
+];
+
+test("needs whose words are alike but whose jobs differ are never one for certain: opposite ways round and other objects go to the embeddings and same_need, and stay apart unless they say one job", async () => {
+  const meanings = [...MEANINGS, ["unix timestamp", "epoch seconds"], ["count the words"]];
+  await using alike = await startScriptedServer({ script: { rules: listenerRules(ALIKE_WORDS.map((entry) => entry.need)), meanings } });
+  const listener = httpModel({ server: alike.url, modelId: "qwen3:8b" });
+  const embedder = ollamaEmbedder({ server: alike.url, model: "nomic-embed-text" });
+  const heard = async (withEmbedder: boolean) => {
+    using workspace = repo();
+    for (const { asked } of ALIKE_WORDS) await roomSession(workspace.dir, [asked]);
+    const made = request(workspace.dir, { dryRun: true });
+    const { embedder: _none, ...words } = made;
+    const { report } = await runGrow({ ...words, listener, ...(withEmbedder ? { embedder } : {}) });
+    expect(report.noticing).toMatchObject({ by: "model", byRules: 0 });
+    const goals = readGrowState(workspace.dir)
+      .proposals.map((proposal) => `${proposal.sessions} ${proposal.goal}`)
+      .sort();
+    return { goals, questions: report.noticing?.questions ?? 0 };
+  };
+  // The embeddings place the timestamp and the epoch near (one job), and the word counts of a text and of a file.
+  const embedded = await heard(true);
+  expect(embedded.goals).toEqual([
+    "1 check if a number is even",
+    "1 check if a number is prime",
+    "1 convert celsius to fahrenheit",
+    "1 convert fahrenheit to celsius",
+    "2 convert a unix timestamp to a date",
+    "2 count the words in a text",
+  ]);
+  // The two ways round are put to same_need (embeddings place them near too, and cannot tell them apart): not one job.
+  expect(embedded.questions).toBeGreaterThanOrEqual(1);
+  // Without embeddings the words decide what they can, and same_need the rest: the word counts are one job.
+  const asked = await heard(false);
+  expect(asked.goals).toEqual([
+    "1 check if a number is even",
+    "1 check if a number is prime",
+    "1 convert a unix timestamp to a date",
+    "1 convert celsius to fahrenheit",
+    "1 convert fahrenheit to celsius",
+    "1 tell the calendar date of epoch seconds",
+    "2 count the words in a text",
+  ]);
+  expect(asked.questions).toBeGreaterThanOrEqual(2);
+  const questions = alike.requests.filter((request) => JSON.stringify(request.body).includes("same_need")).map((request) => JSON.stringify(request.body));
+  expect(questions.some((body) => body.includes("A: convert celsius to fahrenheit") || body.includes("A: convert fahrenheit to celsius"))).toBe(true);
 }, 120_000);
