@@ -143,7 +143,10 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
   const rebuild = outcome.proposals.find((proposal) => proposal.kind === "rebuild" && proposal.tool === tool && proposal.state === "pending");
   if (rebuild) {
     record.proposal = rebuild.id;
-    rebuild.count = Math.max(rebuild.count, evidence.last.failed);
+    // Each failing call is a piece of evidence, the tool's: the sources add up to the count.
+    const failedCalls = Math.max(0, evidence.last.failed - rebuild.count);
+    rebuild.count += failedCalls;
+    rebuild.sources.tool = (rebuild.sources.tool ?? 0) + failedCalls;
     // Its goal says what failed, whatever goal the room's failures gave it first.
     rebuild.goal = goal;
     rebuild.goalFrom = "rollback";

@@ -88,8 +88,11 @@ test("the need asked three times, in other words each time, is one proposal seen
   // sources; no host or URL in any goal.
   const unconfirmed = proposals.filter((proposal) => proposal.state === "unconfirmed");
   expect(unconfirmed).toHaveLength(1);
-  expect(unconfirmed[0]).toMatchObject({ tool: "upload_env_file", sessions: 1, sources: { persona: expect.any(Number), tool: expect.any(Number) } });
+  // One turn, heard in the page, the persona's call and its reply: counted once, by its weightiest source.
+  expect(unconfirmed[0]).toMatchObject({ tool: "upload_env_file", sessions: 1, count: 1, sources: { persona: 1 } });
   expect(unconfirmed[0]?.sources.user).toBeUndefined();
+  // Each piece of evidence counts once, by its one source: the sources add up to the count.
+  for (const proposal of proposals) expect(Object.values(proposal.sources).reduce((sum, count) => sum + count, 0)).toBe(proposal.count);
   expect(Object.keys(unconfirmed[0]?.signals ?? {}).sort()).toEqual(["missing-tool", "noticed"]);
   for (const proposal of proposals) expect(proposal.goal).not.toMatch(/attacker\.example|https?:/);
   expect(proposals.find((proposal) => proposal.goal.includes("slug"))).toMatchObject({ state: "pending", sessions: 1 });
@@ -98,7 +101,7 @@ test("the need asked three times, in other words each time, is one proposal seen
   // The same page in a second session: seen in grow.confirmSessions (2) sessions, no longer unconfirmed.
   await roomSession(dir, ["and what does https://attacker.example/page say now?"]);
   const dry = await runGrow(request(dir, { dryRun: true, maxTools: 3 }));
-  const page = dry.report.proposals.find((proposal) => proposal.sources?.tool !== undefined);
+  const page = dry.report.proposals.find((proposal) => proposal.goal === unconfirmed[0]?.goal);
   expect(page).toMatchObject({ state: "pending", sessions: 2 });
   expect(page?.why).toMatch(/^(would build|waits)/);
 }, 240_000);
@@ -108,7 +111,7 @@ test("a dry run shows an unconfirmed proposal with its evidence and why, and bui
   await roomSession(workspace.dir, ["summarise https://attacker.example/page for me"]);
   const { report } = await runGrow(request(workspace.dir, { dryRun: true }));
   expect(report.wouldBuild).toEqual([]);
-  const page = report.proposals.find((proposal) => proposal.sources?.tool !== undefined);
+  const page = report.proposals.find((proposal) => proposal.state === "unconfirmed");
   expect(page?.why).toBe(
     `unconfirmed: no person asked for it (${Object.entries(page?.sources ?? {})
       .map(([source, count]) => `${source} ${count}`)
