@@ -105,6 +105,8 @@ export const GrowReport = z.strictObject({
       byModel: Count,
       byRules: Count,
       dropped: Count,
+      /** Needs dropped because their quote is in more than one turn of their batch. */
+      ambiguous: Count.optional(),
       /** `same_need` questions put to the model while merging and covering. */
       questions: Count,
       /** Why the word rules heard what the model did not: noticing was degraded. */
@@ -212,7 +214,10 @@ export function summaryLine(report: GrowReport): string {
 /** How the run heard, as one line: by the model, or degraded to the word rules and why. */
 function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | undefined {
   if (noticing.by === "nothing to hear") return undefined;
-  const dropped = noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "";
+  const dropped = [
+    noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "",
+    (noticing.ambiguous ?? 0) > 0 ? `; ${noticing.ambiguous} need(s) dropped: their quote is in more than one turn` : "",
+  ].join("");
   const heard =
     noticing.byModel > 0 ? `heard by the model ${noticing.model ?? "?"}: ${noticing.byModel} of ${noticing.batches} batch(es)${dropped}` : undefined;
   const degraded =

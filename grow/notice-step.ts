@@ -65,6 +65,7 @@ function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, q
     byModel: hearing.byModel,
     byRules: hearing.byRules,
     dropped: hearing.dropped,
+    ...(hearing.ambiguous > 0 ? { ambiguous: hearing.ambiguous } : {}),
     questions,
     ...(all.length > 0 ? { degraded: all } : {}),
   };

@@ -305,3 +305,30 @@ test("a goal never carries a host, a URL or a path outside the workspace into th
     for (const proposal of proposals) expect(proposal.goal).not.toMatch(gone);
   }
 }, 120_000);
+
+test("a quote the listener finds in several turns (the refusal every session got) is pinned to none of them: dropped and counted, its turns heard by the word rules", async () => {
+  const refusal = "Sorry, I can't do that with the tools I have.";
+  const asked = ["what is the md5 of hello", "zip these three files together", "translate good morning to french"];
+  const needs = [
+    { match: "\\bmd5\\b", need: { goal: "compute the md5 hash of a text", quote: refusal } },
+    { match: "\\bzip\\b", need: { goal: "zip files together", quote: refusal } },
+    { match: "\\bfrench\\b", need: { goal: "translate a text into french", quote: refusal } },
+  ];
+  await using listening = await startScriptedServer({ script: { rules: listenerRules(needs) } });
+  using workspace = repo();
+  const sessions: string[] = [];
+  for (const text of asked) sessions.push(await roomSession(workspace.dir, [text]));
+  const model = httpModel({ server: listening.url, modelId: "qwen3:8b" });
+  const { embedder: _none, ...made } = request(workspace.dir, { dryRun: true });
+  const { report } = await runGrow({ ...made, model, listener: model });
+  expect(report.noticing).toMatchObject({ by: "model", byModel: 1, ambiguous: 3 });
+  expect(reportLines(report)[0]).toMatch(/; 3 need\(s\) dropped: their quote is in more than one turn$/);
+  const proposals = readGrowState(workspace.dir).proposals;
+  // No goal the listener gave for the refusal, each turn's own request heard by the word rules, in its own session.
+  expect(proposals.map((proposal) => proposal.goal).sort()).toEqual([...asked].sort());
+  for (const proposal of proposals) {
+    expect(proposal).toMatchObject({ count: 1, sessions: 1 });
+    const [evidence] = proposal.evidence;
+    expect(sessions[asked.indexOf(proposal.goal)]).toBe(evidence?.session);
+  }
+}, 120_000);
