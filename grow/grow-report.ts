@@ -99,7 +99,8 @@ export const GrowReport = z.strictObject({
   /** How the run heard: by the model (batches it answered), by the word rules (and why), needs dropped for a made-up quote. */
   noticing: z
     .strictObject({
-      by: z.enum(["model", "rules", "model and rules", "nothing to hear"]),
+      /** `not heard`: the run's budget ended before anything was heard (the turns wait for the next run). */
+      by: z.enum(["model", "rules", "model and rules", "nothing to hear", "not heard"]),
       model: z.string().optional(),
       batches: Count,
       byModel: Count,
@@ -107,6 +108,8 @@ export const GrowReport = z.strictObject({
       dropped: Count,
       /** Needs dropped because their quote is in more than one turn of their batch. */
       ambiguous: Count.optional(),
+      /** Turns the run's budget ended before the model heard: not consumed, heard by the next run. */
+      waiting: Count.optional(),
       /** `same_need` questions put to the model while merging and covering. */
       questions: Count,
       /** Why the word rules heard what the model did not: noticing was degraded. */
@@ -224,7 +227,8 @@ function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | u
     noticing.byRules > 0 || (noticing.degraded?.length ?? 0) > 0
       ? `noticing degraded: ${(noticing.degraded ?? []).join("; ") || "?"}; the word rules heard ${noticing.byRules} batch(es)`
       : undefined;
-  return [heard, degraded].filter(Boolean).join(". ");
+  const waiting = noticing.waiting ? `${noticing.waiting} turn(s) wait for the next run: the run's budget ended before the model heard them` : undefined;
+  return [heard, degraded, waiting].filter(Boolean).join(". ");
 }
 
 /** A proposal as a dry run lists it: a line, why, and each piece of evidence with whose words it is. */

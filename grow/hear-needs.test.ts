@@ -103,6 +103,7 @@ describe("the model hears what people asked for", () => {
       {
         session: "s",
         turn: "t1",
+        at: 0,
         time: new Date().toISOString(),
         pieces: [
           { source: "tool" as const, who: "web_fetch result", text: "we need a vowel counter" },

@@ -5,6 +5,7 @@
 // or one from the instructions, is dropped; so is a quote found in several turns (a refusal every session got alike),
 // never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept. A batch whose answer is missing or malformed is asked again once, then
 // left to the word rules; with no model, or none answering, the word rules hear everything, and the outcome says why.
+// Batches the run's budget ended before are heard by nobody: the caller leaves them for the next run.
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
@@ -54,6 +55,8 @@ export type Hearing = {
   ambiguous: number;
   /** Why batches went to the word rules, once each reason. */
   degraded: string[];
+  /** The turns of batches the run's budget ended before the model heard: neither the model nor the word rules heard them. */
+  cut: HeardTurn[];
 };
 
 /** A turn's key, as evidence counts it. */
@@ -157,28 +160,35 @@ function keptNeeds(reported: z.output<typeof ReportNeeds>["needs"], batch: reado
   for (const turn of batch) if (kept.has(turn) || !unclear.has(turn)) hearing.heard.add(turnKey(turn));
 }
 
+/** Why the model heard no more batches once the run's budget ended. */
+const BUDGET_ENDED = "the run's budget ended before the model heard every batch";
+
 /** Why a failed call leaves a batch (and, when the server is gone or the time is up, every later one) to the word rules. */
 function describeFailure(error: unknown, model: LanguageModel): { why: string; stop: boolean } | undefined {
   if (error instanceof NoUsableCallError) return { why: `the model gave no usable ${REPORT_NEEDS} call (${error.message})`, stop: false };
   if (!(error instanceof ChatError)) return undefined;
-  if (error.kind === "aborted") return { why: "the run's budget ended before the model heard every batch", stop: true };
+  if (error.kind === "aborted") return { why: BUDGET_ENDED, stop: true };
   const gone = error.kind === "unreachable" || error.kind === "model-not-found" || error.kind === "http";
   return { why: `the model ${model.modelId} at ${model.server} did not answer (${oneLine(error.message, 200)})`, stop: gone };
 }
 
 /**
  * Puts each batch of `turns` to `model` (none: every batch is left to the word rules, said in `degraded`). `signal`
- * is the run's deadline: once it fires, the rest is left to the word rules.
+ * is the run's deadline: once it fires, the rest is heard by nobody (`cut`), and waits for the next run.
  */
 export async function hearNeeds(turns: readonly HeardTurn[], model: LanguageModel | undefined, signal: AbortSignal): Promise<Hearing> {
   const batches = batchTurns(turns);
-  const hearing: Hearing = { needs: [], heard: new Set(), batches: batches.length, byModel: 0, byRules: 0, dropped: 0, ambiguous: 0, degraded: [] };
+  const hearing: Hearing = { needs: [], heard: new Set(), batches: batches.length, byModel: 0, byRules: 0, dropped: 0, ambiguous: 0, degraded: [], cut: [] };
   const degrade = (why: string) => {
     if (!hearing.degraded.includes(why)) hearing.degraded.push(why);
   };
   let stopped = model ? undefined : "no model to hear with (the toolsmith's, or grow.model)";
   for (const batch of batches) {
-    if (stopped === undefined && signal.aborted) stopped = "the run's budget ended before the model heard every batch";
+    if (stopped === undefined && signal.aborted) stopped = BUDGET_ENDED;
+    if (stopped === BUDGET_ENDED) {
+      hearing.cut.push(...batch);
+      continue;
+    }
     if (stopped !== undefined || !model) {
       degrade(stopped ?? "");
       hearing.byRules += 1;
@@ -198,8 +208,12 @@ export async function hearNeeds(turns: readonly HeardTurn[], model: LanguageMode
     } catch (error) {
       const failure = describeFailure(error, model);
       if (!failure) throw error;
-      degrade(failure.why);
       if (failure.stop) stopped = failure.why;
+      if (failure.why === BUDGET_ENDED) {
+        hearing.cut.push(...batch);
+        continue;
+      }
+      degrade(failure.why);
       hearing.byRules += 1;
     }
   }

@@ -13,9 +13,9 @@ import type { GrowReport } from "./grow-report.ts";
 import type { GrowState } from "./grow-state.ts";
 import { type Hearing, hearNeeds, turnKey } from "./hear-needs.ts";
 import { type MergeOutcome, mergeNeeds } from "./merge-needs.ts";
-import { type Noticed, noticeNeeds, toolKinds } from "./notice-needs.ts";
+import { type NoticeBounds, type Noticed, noticeNeeds, toolKinds } from "./notice-needs.ts";
 import type { Proposal } from "./proposal.ts";
-import { WORDED_KINDS } from "./room-needs.ts";
+import { type HeardTurn, WORDED_KINDS } from "./room-needs.ts";
 import { sameNeedQuestions } from "./same-need-question.ts";
 
 /** Goals embedded in one run at most (the newest proposals' and the needs'). */
@@ -49,6 +49,27 @@ export type NoticeStepOutcome = {
   noticing: NonNullable<GrowReport["noticing"]>;
 };
 
+/**
+ * Where a second look stops so that the turns the budget left unheard are not consumed: each transcript at its first
+ * such turn (else where the first look stopped, so that nothing appended since is taken unheard either), serve's
+ * jobs before the first job such a turn is in.
+ */
+function boundsBefore(cut: readonly HeardTurn[], first: Noticed): NoticeBounds {
+  const sessions = new Map(Object.entries(first.cursor.sessions).map(([session, mark]) => [session, mark.offset]));
+  const cutSessions = new Set<string>();
+  let job: string | undefined;
+  for (const turn of cut) {
+    if (turn.job !== undefined) {
+      job ??= turn.job;
+      continue;
+    }
+    const earlier = cutSessions.has(turn.session) ? (sessions.get(turn.session) ?? turn.at) : turn.at;
+    sessions.set(turn.session, Math.min(earlier, turn.at));
+    cutSessions.add(turn.session);
+  }
+  return { sessions, ...(job !== undefined ? { job } : {}) };
+}
+
 /** The needs of a run: the rules' facts, their worded needs in turns the model did not hear, and what the model kept. */
 function runNeeds(noticed: Noticed, hearing: Hearing) {
   const ruled = noticed.needs.filter((need) => !(WORDED_KINDS.has(need.kind) && hearing.heard.has(turnKey(need))));
@@ -56,7 +77,16 @@ function runNeeds(noticed: Noticed, hearing: Hearing) {
 }
 
 function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, questions: number, degraded: string[]): NoticeStepOutcome["noticing"] {
-  const by = hearing.batches === 0 ? "nothing to hear" : hearing.byRules === 0 ? "model" : hearing.byModel === 0 ? "rules" : "model and rules";
+  const by =
+    hearing.batches === 0
+      ? "nothing to hear"
+      : hearing.byModel === 0 && hearing.byRules === 0
+        ? "not heard"
+        : hearing.byRules === 0
+          ? "model"
+          : hearing.byModel === 0
+            ? "rules"
+            : "model and rules";
   const all = [...hearing.degraded, ...degraded];
   return {
     by,
@@ -66,6 +96,7 @@ function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, q
     byRules: hearing.byRules,
     dropped: hearing.dropped,
     ...(hearing.ambiguous > 0 ? { ambiguous: hearing.ambiguous } : {}),
+    ...(hearing.cut.length > 0 ? { waiting: hearing.cut.length } : {}),
     questions,
     ...(all.length > 0 ? { degraded: all } : {}),
   };
@@ -83,8 +114,12 @@ function toRecheck(proposals: readonly Proposal[], touched: ReadonlySet<string>,
 /** Noticing, hearing, merging and the cover check of one run. */
 export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStepOutcome> {
   const { workspaceDir, repoDir, signal, deadline, embedder, listener } = request;
-  const noticed = noticeNeeds({ workspaceDir, cursor: request.state.cursor, kindOf: toolKinds(generatedToolNames([workspaceDir, repoDir])), now: request.now });
+  const look = { workspaceDir, cursor: request.state.cursor, kindOf: toolKinds(generatedToolNames([workspaceDir, repoDir])), now: request.now };
+  let noticed = noticeNeeds(look);
   const hearing = await hearNeeds(noticed.turns, listener, deadline);
+  // Turns the budget ended before the model heard: read again up to them, so that the cursor stops before them and
+  // the next run hears them (nothing, not even a fact, is taken from them now).
+  if (hearing.cut.length > 0) noticed = noticeNeeds({ ...look, until: boundsBefore(hearing.cut, noticed) });
   const needs = runNeeds(noticed, hearing);
   // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
   const goals = needs.length === 0 ? [] : [...request.state.proposals.map((proposal) => proposal.goal), ...needs.map((need) => need.goal)];

@@ -158,7 +158,7 @@ test("a need a candidate already answers (built in chat, not promoted) is covere
   expect(gitSync(dir, ["for-each-ref"])).toBe(refs);
 }, 120_000);
 
-test("budgets: three seconds build nothing and say so; a token budget spent while hearing leaves the rest to the word rules and stops the builds", async () => {
+test("budgets: three seconds build nothing and say so; a token budget spent before the model heard leaves the turns for the next run and stops the builds", async () => {
   using workspace = repo();
   await roomSession(workspace.dir, [PHRASINGS.palindrome[0], "we need a tool that counts the vowels in a text"]);
   const short = await runGrow(request(workspace.dir, { limits: { budgetMs: 3_000 } }));
@@ -171,12 +171,61 @@ test("budgets: three seconds build nothing and say so; a token budget spent whil
   using other = repo();
   await roomSession(other.dir, [PHRASINGS.palindrome[0], "we need a tool that counts the vowels in a text"]);
   const spent = await runGrow(request(other.dir, { limits: { maxTokens: 50 } }));
-  expect(spent.report.noticing).toMatchObject({ by: "rules", byModel: 0, degraded: ["the run's budget ended before the model heard every batch"] });
+  expect(spent.report.noticing).toMatchObject({ by: "not heard", byModel: 0, byRules: 0, waiting: 2 });
+  expect(spent.report.noticing?.degraded).toBeUndefined();
+  expect(reportLines(spent.report)).toContain("2 turn(s) wait for the next run: the run's budget ended before the model heard them");
   expect(spent.report.budget.stoppedBy).toBe("tokens");
   expect(spent.report.builds).toEqual([]);
-  // The word rules heard instead: the request said in so many words, and the message the agent said it could not meet.
-  expect(readGrowState(other.dir).proposals.map((proposal) => proposal.goal)).toEqual([PHRASINGS.palindrome[0], "counts the vowels in a text"]);
+  // Nothing was taken from those turns, by the model or the word rules: the next run hears them, by the model.
+  expect(readGrowState(other.dir).proposals).toEqual([]);
+  const next = await runGrow(request(other.dir, { dryRun: true }));
+  expect(next.report.noticing).toMatchObject({ by: "model", byRules: 0 });
+  const heard = readGrowState(other.dir).proposals;
+  expect(heard.map((proposal) => proposal.goalFrom)).toEqual(["noticed", "noticed"]);
+  expect(heard.map((proposal) => proposal.goal).join("\n")).toMatch(/palindrome|backwards[\s\S]*vowels|vowels[\s\S]*(palindrome|backwards)/);
 }, 120_000);
+
+test("a batch the budget cut is not consumed: the turns the model heard are kept, the rest of the session waits for the next run and is heard once", async () => {
+  // 25 turns of one session: the first batch (24 turns) is heard, and its tokens spend the budget before the second.
+  const asked = Array.from({ length: 25 }, (_, index) => `note number ${index + 1} of the day`);
+  asked[2] = "hey, could you check if racecar is a palindrome for me";
+  asked[24] = "how many vowels are in 'onomatopoeia'?";
+  const needs = [
+    { match: "palindrome", need: { goal: "check whether a text is a palindrome", quote: "{{sentence}}" } },
+    { match: "vowel", need: { goal: "count the vowels in a text", quote: "{{sentence}}" } },
+  ];
+  await using listening = await startScriptedServer({
+    script: { rules: [{ when: { tool: "report_needs" }, reply: { reportNeeds: needs, usage: { prompt_tokens: 1_500, completion_tokens: 0 } } }] },
+  });
+  using workspace = repo();
+  await roomSession(workspace.dir, asked);
+  const model = httpModel({ server: listening.url, modelId: "qwen3:8b" });
+  const { embedder: _none, ...made } = request(workspace.dir, { dryRun: true });
+  const first = await runGrow({ ...made, model, listener: model, limits: { ...made.limits, maxTokens: 1_500 } });
+  expect(first.report.noticing).toMatchObject({ batches: 2, byModel: 1, byRules: 0, waiting: 1 });
+  expect(readGrowState(workspace.dir).proposals.map((proposal) => `${proposal.count} ${proposal.goal}`)).toEqual(["1 check whether a text is a palindrome"]);
+  const second = await runGrow({ ...made, model, listener: model });
+  // Only the turn left waiting is read again: the palindrome is not counted twice.
+  expect(second.report.noticing).toMatchObject({ batches: 1, byModel: 1 });
+  expect(
+    readGrowState(workspace.dir)
+      .proposals.map((proposal) => `${proposal.count} ${proposal.goal}`)
+      .sort(),
+  ).toEqual(["1 check whether a text is a palindrome", "1 count the vowels in a text"]);
+  const third = await runGrow({ ...made, model, listener: model });
+  expect(third.report.noticing).toMatchObject({ by: "nothing to hear" });
+}, 120_000);
+
+test("without a model, a person's request the persona could not meet is the person's: user evidence from their message, pending", async () => {
+  using workspace = repo();
+  const session = await roomSession(workspace.dir, ["what is the md5 of hello"]);
+  const { listener: _deaf, embedder: _none, ...made } = request(workspace.dir, { dryRun: true });
+  const { report } = await runGrow(made);
+  expect(report.noticing).toMatchObject({ by: "rules", degraded: ["no model to hear with (the toolsmith's, or grow.model)"] });
+  const [proposal] = readGrowState(workspace.dir).proposals;
+  expect(proposal).toMatchObject({ goal: "what is the md5 of hello", state: "pending", count: 1, sources: { user: 1 } });
+  expect(proposal?.evidence).toEqual([{ session, turn: expect.any(String), quote: "what is the md5 of hello", source: "user" }]);
+}, 60_000);
 
 test("a build that ended with its candidate made but never judged (cut by the budget, or its run killed) leaves no candidate to hold the name", async () => {
   using workspace = repo();
