@@ -2,20 +2,18 @@
 // (`report_needs`; the word rules where it does not), merge the needs into proposals by meaning, and mark the ones an
 // existing tool (promoted, or a waiting candidate's) covers. Returns the new state; the caller keeps it.
 import { generatedToolNames } from "../config/tool-names.ts";
-import { candidateTools } from "../generated-tools/tool-catalog.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
-import { ToolRegistry } from "../registry/tool-registry.ts";
-import { coverProposals } from "./cover-needs.ts";
+import { checkCover } from "./cover-needs.ts";
 import { goalVectors } from "./goal-vectors.ts";
 import type { GrowReport } from "./grow-report.ts";
 import type { GrowState } from "./grow-state.ts";
 import { type Hearing, hearNeeds, turnKey } from "./hear-needs.ts";
 import { type MergeOutcome, mergeNeeds } from "./merge-needs.ts";
 import { type NoticeBounds, type Noticed, noticeNeeds, toolKinds } from "./notice-needs.ts";
-import type { Proposal } from "./proposal.ts";
 import { type HeardTurn, WORDED_KINDS } from "./room-needs.ts";
+import type { MeaningJudge } from "./same-meaning.ts";
 import { sameNeedQuestions } from "./same-need-question.ts";
 
 /** Goals embedded in one run at most (the newest proposals' and the needs'). */
@@ -47,6 +45,8 @@ export type NoticeStepOutcome = {
   needs: number;
   covered: string[];
   noticing: NonNullable<GrowReport["noticing"]>;
+  /** How meaning was judged (the goals' vectors, the model's questions): a build's own cover check judges the same way. */
+  meaning: MeaningJudge;
 };
 
 /**
@@ -102,15 +102,6 @@ function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, q
   };
 }
 
-/** Proposals whose cover may have changed: those that grew, those a candidate covers, and those naming a tool that is held now. */
-function toRecheck(proposals: readonly Proposal[], touched: ReadonlySet<string>, held: (name: string) => boolean): Set<string> {
-  return new Set(
-    proposals
-      .filter((proposal) => touched.has(proposal.id) || proposal.candidate !== undefined || (proposal.tool !== undefined && held(proposal.tool)))
-      .map((proposal) => proposal.id),
-  );
-}
-
 /** Noticing, hearing, merging and the cover check of one run. */
 export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStepOutcome> {
   const { workspaceDir, repoDir, signal, deadline, embedder, listener } = request;
@@ -131,30 +122,16 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
   const questions = sameNeedQuestions(listener, deadline);
   const meaning = { ...(vectors ? { vectors } : {}), ask: questions.ask };
   const merged = await mergeNeeds(request.state.proposals, needs, { now: request.now, confirmSessions: request.confirmSessions, meaning });
-  const promoted = new Set(generatedToolNames([repoDir]));
-  const candidates = new Map(
-    (await candidateTools(request.git, signal)).flatMap((entry) => (entry.status === "candidate" ? [[entry.name, entry.branch] as const] : [])),
-  );
-  const { registry, notices } = ToolRegistry.open(repoDir);
-  for (const notice of notices) request.notes.push(`registry: ${notice}`);
-  let covered: string[];
-  try {
-    await registry.refresh(signal);
-    const ids = toRecheck(merged.proposals, merged.touched, (name) => promoted.has(name) || candidates.has(name));
-    covered = await coverProposals(merged.proposals, ids, {
-      registry,
-      promoted,
-      candidates,
-      ...(embedder && vectors ? { embedder } : {}),
-      meaning,
-      confirmSessions: request.confirmSessions,
-      now: request.now.toISOString(),
-      notes: request.notes,
-      signal,
-    });
-  } finally {
-    registry.close();
-  }
+  const covered = await checkCover(merged.proposals, new Set(merged.proposals.map((proposal) => proposal.id)), {
+    repoDir,
+    git: request.git,
+    ...(embedder ? { embedder } : {}),
+    meaning,
+    confirmSessions: request.confirmSessions,
+    now: request.now.toISOString(),
+    notes: request.notes,
+    signal,
+  });
   return {
     state: { version: 1, cursor: noticed.cursor, proposals: merged.proposals },
     noticed,
@@ -162,5 +139,6 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
     needs: needs.length,
     covered,
     noticing: noticingRecord(hearing, listener, questions.asked(), questions.degraded),
+    meaning,
   };
 }

@@ -381,3 +381,39 @@ test("a quote the listener finds in several turns (the refusal every session got
     expect(sessions[asked.indexOf(proposal.goal)]).toBe(evidence?.session);
   }
 }, 120_000);
+
+test("every open proposal is checked for cover before it is counted buildable: a candidate made since it was noticed covers it, after a reject and accept too, and no build spends the budget on its name", async () => {
+  const stock = scriptedToolsmithScript();
+  const reverse = { match: "order of the words|word order", need: { goal: "reverse the order of the words in a sentence", quote: "{{sentence}}" } };
+  await using both = await startScriptedServer({ script: { ...stock, rules: [...listenerRules([reverse]), ...stock.rules], meanings: MEANINGS } });
+  const model = httpModel({ server: both.url, modelId: "scripted" });
+  using workspace = repo();
+  const dir = workspace.dir;
+  await roomSession(dir, ["we need a tool that reverses the order of the words in a sentence"]);
+  await roomSession(dir, ["can you flip the word order of 'hello big world'?"]);
+  const run = (changes: Parameters<typeof request>[1]) => {
+    const made = request(dir, changes);
+    return runGrow({ ...made, model, listener: model, embedder: ollamaEmbedder({ server: both.url, model: "nomic-embed-text" }) });
+  };
+  await run({ dryRun: true });
+  const [noticed] = readGrowState(dir).proposals;
+  expect(noticed).toMatchObject({ state: "pending", sessions: 2 });
+  // The toolsmith builds the tool in chat (as `org tool new` does): a candidate waiting for org promote.
+  const { sandbox, sandboxPolicy } = request(dir);
+  const built = await runToolsmith({ goal: "reverse the order of the words in a sentence", model, repoDir: dir, sandbox, sandboxPolicy });
+  if (!built.ok) throw new Error(built.failure);
+  expect(built.name).toBe("reverse_words");
+  // Nothing new was said: the proposal is looked at again all the same, and the candidate covers it.
+  const dry = await run({ dryRun: true, maxTools: 3 });
+  expect(dry.report.wouldBuild).toEqual([]);
+  expect(readGrowState(dir).proposals[0]).toMatchObject({ state: "covered", coveredBy: "reverse_words", candidate: built.branch });
+  // A person rejects it, then accepts it (pending again, as org grow accept leaves it): still covered, never built.
+  const state = readGrowState(dir);
+  writeGrowState(dir, { ...state, proposals: state.proposals.map((proposal) => ({ ...proposal, state: "pending" as const, accepted: true })) });
+  const refs = gitSync(dir, ["for-each-ref"]);
+  const { report } = await run({ maxTools: 3 });
+  expect(report.builds).toEqual([]);
+  expect(report.budget.tools).toBe(0);
+  expect(readGrowState(dir).proposals[0]).toMatchObject({ state: "covered", coveredBy: "reverse_words", candidate: built.branch });
+  expect(gitSync(dir, ["for-each-ref"])).toBe(refs);
+}, 180_000);

@@ -171,14 +171,19 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.kind === "remove")).toMatchObject({ state: "promoted", tool: "vowel_count" });
 }, 240_000);
 
-test("a wall-time budget already spent builds nothing and says so; the proposals wait for the next run", async () => {
+test("a wall-time budget already spent hears and builds nothing and says so; the turns and the proposals wait for the next run", async () => {
   using repo = workspaceRepo(SESSIONS);
   const made = request(repo.dir, { maxTools: 3 });
+  const spent = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 1 } });
+  expect(spent.report).toMatchObject({ builds: [], budget: { stoppedBy: "time" }, noticing: { by: "not heard", waiting: 3 } });
+  expect(readGrowState(repo.dir).proposals).toEqual([]);
+  // Heard by the next run; then a budget spent before the builds leaves the proposals pending.
+  await runGrow({ ...made, limits: { ...made.limits, maxTools: 0 } });
   const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 1 } });
   expect(report.builds).toEqual([]);
   expect(report.budget.stoppedBy).toBe("time");
   expect(report.notes).toContain("the time budget was reached: 2 proposal(s) wait for the next run");
-  expect(readGrowState(repo.dir).proposals.every((proposal) => proposal.state === "pending")).toBe(true);
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending", "pending"]);
 }, 60_000);
 
 test("a need a promoted tool already answers is covered by it, built for nobody, and per-turn tool choice is told", async () => {

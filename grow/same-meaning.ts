@@ -19,9 +19,17 @@ export type MeaningJudge = {
 /** A text with its terms at hand. */
 export type Meant = { text: string; terms: NeedTerms };
 
-/** How alike two texts are: `same` (certain), `close` (a model may decide), `apart`; `score` ranks candidates. */
-export function meaningScore(a: Meant, b: Meant, judge: MeaningJudge | undefined): { verdict: "same" | "close" | "apart"; score: number } {
-  const words = compareNeeds(a.terms, b.terms);
+/**
+ * How alike two texts are: `same` (certain), `close` (a model may decide), `apart`; `score` ranks candidates. `how`:
+ * two needs (`alike`), or whether `a`, what a tool does, answers the need `b` (`answers`).
+ */
+export function meaningScore(
+  a: Meant,
+  b: Meant,
+  judge: MeaningJudge | undefined,
+  how: "alike" | "answers" = "alike",
+): { verdict: "same" | "close" | "apart"; score: number } {
+  const words = compareNeeds(a.terms, b.terms, how);
   const left = judge?.vectors?.get(a.text);
   const right = judge?.vectors?.get(b.text);
   const cos = left && right ? cosine(left, right) : undefined;
@@ -35,7 +43,7 @@ export function meaningScore(a: Meant, b: Meant, judge: MeaningJudge | undefined
 const ASKED_PER_TEXT = 2;
 
 /**
- * The candidate `text` means the same as: the most alike certain one; else, of the close ones, the first (most alike
+ * The candidate `text` means the same as (`answers`: the candidate, a tool, that answers the need `text`): the most alike certain one; else, of the close ones, the first (most alike
  * first, at most two) the model says is the same; undefined when none is.
  */
 export async function sameMeaningAmong<Candidate>(
@@ -43,11 +51,12 @@ export async function sameMeaningAmong<Candidate>(
   candidates: readonly Candidate[],
   meantOf: (candidate: Candidate) => Meant,
   judge: MeaningJudge | undefined,
+  how: "alike" | "answers" = "alike",
 ): Promise<Candidate | undefined> {
   let best: { candidate: Candidate; score: number } | undefined;
   const close: { candidate: Candidate; score: number }[] = [];
   for (const candidate of candidates) {
-    const { verdict, score } = meaningScore(meantOf(candidate), text, judge);
+    const { verdict, score } = meaningScore(meantOf(candidate), text, judge, how);
     if (verdict === "same" && (!best || score > best.score + 1e-9)) best = { candidate, score };
     else if (verdict === "close") close.push({ candidate, score });
   }

@@ -89,6 +89,28 @@ describe("compareNeeds: when the words alone may say two needs are one", () => {
     expect(needDirections("I want to reverse a list")).toEqual([]);
   });
 
+  // What a tool's name and description say, and the needs it answers for certain or not: a tool says more than a need.
+  const REVERSE_WORDS = "reverse_words The words of a sentence in reverse order, joined by single spaces.";
+  const CELSIUS = "celsius_to_fahrenheit Converts a temperature in degrees Celsius to degrees Fahrenheit.";
+  const PRIME = "is_prime Checks whether a number is prime.";
+  const SORT_NUMBERS = "sort_numbers Sorts a list of numbers in ascending order.";
+  const VOWELS = "vowel_count Counts the vowels a, e, i, o, u of a text, in either case.";
+  test.each([
+    [REVERSE_WORDS, "reverse the order of the words in a sentence", true],
+    [REVERSE_WORDS, "reverse the words of a text", true],
+    [CELSIUS, "convert celsius to fahrenheit", true],
+    [CELSIUS, "convert fahrenheit to celsius", false],
+    [CELSIUS, "convert celsius to kelvin", false],
+    [PRIME, "check if a number is prime", true],
+    [PRIME, "check if a number is even", false],
+    [SORT_NUMBERS, "sort a list of numbers", true],
+    [SORT_NUMBERS, "sort a list of words", false],
+    [VOWELS, "count the vowels in a text", true],
+    [VOWELS, "count the consonants in a text", false],
+  ] as const)("a tool answers a need for certain only when the need's own words are all the tool's: %p answers %p: %p", (tool, need, certain) => {
+    expect(compareNeeds(tool, need, "answers").certain).toBe(certain);
+  });
+
   test("symmetric and total over any text", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 120 }), fc.string({ maxLength: 120 }), (a, b) => {

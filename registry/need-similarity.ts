@@ -281,34 +281,37 @@ function opposite(a: readonly Direction[], b: readonly Direction[]): boolean {
   return a.some((x) => b.some((y) => x.from === y.to || x.to === y.from));
 }
 
-/** The weight of the terms of `a` that `b` lacks, and whether one of them is specific (a job or its object). */
-function unshared(a: NeedTerms, b: NeedTerms): { weight: number; specific: boolean } {
+/** The weight of the terms of `a` that `b` lacks, and the weightiest of them (1: a job or its object). */
+function unshared(a: NeedTerms, b: NeedTerms): { weight: number; most: number } {
   let total = 0;
-  let specific = false;
+  let most = 0;
   for (const [term, value] of a) {
     if (b.has(term)) continue;
     total += value;
-    if (value >= 1) specific = true;
+    most = Math.max(most, value);
   }
-  return { weight: total, specific };
+  return { weight: total, most };
 }
 
 /** What the words alone say of two needs: how alike (`score`), whether certainly one need, whether they go opposite ways. */
 export type NeedComparison = { score: number; certain: boolean; opposite: boolean };
 
 /**
- * Two needs compared by their words. Certain only when they score SAME_NEED or more and differ in nothing that tells
- * jobs apart: no specific term (a job, its object) in one alone, not a term in each that the other lacks ("sort a list
- * of numbers", "sort a list of words"), and not opposite ways round. Symmetric and deterministic.
+ * Two needs compared by their words (`alike`): certain only when they score SAME_NEED or more and differ in nothing
+ * that tells jobs apart: no specific term (a job, its object) in one alone, not a term in each that the other lacks
+ * ("sort a list of numbers", "sort a list of words"), and not opposite ways round. Symmetric and deterministic.
+ * `answers`: whether `a`, a tool's name and description, answers `b`, a need: a tool says more than a need (how it
+ * joins, what it returns), so only the need's own terms must all be the tool's (but what many tools work on).
  */
-export function compareNeeds(a: string | NeedTerms, b: string | NeedTerms): NeedComparison {
+export function compareNeeds(a: string | NeedTerms, b: string | NeedTerms, how: "alike" | "answers" = "alike"): NeedComparison {
   const left = typeof a === "string" ? needTerms(a) : a;
   const right = typeof b === "string" ? needTerms(b) : b;
   const score = needSimilarity(left, right);
   const reversed = opposite(left.directions ?? [], right.directions ?? []);
   const onlyLeft = unshared(left, right);
   const onlyRight = unshared(right, left);
-  const distinguished = onlyLeft.specific || onlyRight.specific || (onlyLeft.weight > 0 && onlyRight.weight > 0);
+  const distinguished =
+    how === "answers" ? onlyRight.most > COMMON_WEIGHT : onlyLeft.most >= 1 || onlyRight.most >= 1 || (onlyLeft.weight > 0 && onlyRight.weight > 0);
   return { score, certain: score >= SAME_NEED && !reversed && !distinguished, opposite: reversed };
 }
 
