@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promoteJudged } from "../fitness/promote-judged.ts";
+import { runToolCopy } from "../generated-tools/promoted-tools.ts";
+import { readPromotedTool } from "../generated-tools/read-promoted-tool.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { TranscriptLine } from "../room/transcript.ts";
@@ -336,3 +338,36 @@ test("a build cut short after its promotion merged (current's restart broke) lea
   expect(report?.notes.some((note) => note.startsWith("a build cut short promoted cand/"))).toBe(true);
   expect(report?.summary).toMatchObject({ built: 1, judged: 1, promoted: 1 });
 }, 120_000);
+
+test("a tool rebuilt with the very code that was rolled back is judged only on calls made since its promotion: the old calls never roll it back again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that clamps a number into a range"] });
+  // Judged over windows of 10 calls; built and promoted without a hand on it.
+  const run = (maxTools: number) => {
+    const made = request(repo.dir, { maxTools, autoPromote: true });
+    return runGrow({ ...made, settings: { ...made.settings, window: { calls: 10, hours: 24 } } });
+  };
+  const first = await run(1);
+  expect(first.report.builds.map((build) => `${build.tool} ${build.state}`)).toEqual(["clamp_number promoted"]);
+  const code = () => readFileSync(join(repo.dir, "tools", "generated", "clamp_number", "tool.ts"), "utf8");
+  const rolledBackCode = code();
+  // Real calls through the runner every caller uses, recorded in the usage record: ten good, then ten failing on
+  // inputs the schema accepts (min above max).
+  const call = (input: Record<string, number>) => {
+    const read = readPromotedTool(repo.dir, "clamp_number");
+    if (!read.ok) throw new Error(read.problem);
+    return runToolCopy({ ...testSandboxAccess(), repoDir: repo.dir, code: code(), metadata: read.tool.metadata, input });
+  };
+  for (let value = 0; value < 10; value += 1) expect((await call({ value, min: 2, max: 7 })).ok).toBe(true);
+  for (let value = 0; value < 10; value += 1) expect((await call({ value, min: 9, max: 1 })).ok).toBe(false);
+  const rolled = await run(0);
+  expect(rolled.report.rollback).toMatchObject({ tool: "clamp_number", ok: true });
+  // The rebuild: the toolsmith writes the very same code (the same version), promoted again.
+  const rebuilt = await run(1);
+  expect(rebuilt.report.builds.map((build) => `${build.kind} ${build.tool} ${build.state}`)).toEqual(["rebuild clamp_number promoted"]);
+  expect(code()).toBe(rolledBackCode);
+  // No call since: the calls that rolled the first promotion back are not this one's, and it stays.
+  const after = await run(0);
+  expect(after.report.rollback).toBeUndefined();
+  expect(gitSync(repo.dir, ["tag", "--list", "rollback/*"]).split("\n").filter(Boolean)).toHaveLength(1);
+  expect(existsSync(join(repo.dir, "tools", "generated", "clamp_number", "tool.ts"))).toBe(true);
+}, 600_000);

@@ -272,6 +272,8 @@ class GrowRun {
   async actOnHealth(): Promise<void> {
     const health = await actOnHealth({
       repoDir: this.request.repoDir,
+      git: this.git,
+      signal: this.request.signal,
       settings: this.request.settings,
       proposals: this.state.proposals,
       refChange: () => ({ ...this.promotion.context((line) => this.say(line)), signal: this.request.signal }),
