@@ -12,12 +12,13 @@ import { readNeedHints } from "../registry/need-hints.ts";
 import { wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
+import { VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
 import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
-import { type GrowRequest, runGrow } from "./run-grow.ts";
+import { type GrowProgress, type GrowRequest, runGrow } from "./run-grow.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
@@ -31,7 +32,12 @@ beforeAll(async () => {
   const stock = scriptedToolsmithScript();
   // A toolsmith that never answers a goal about stalling: a build still under way when the budget runs out.
   const stalls = { when: { tool: "submit_spec", lastMessage: "^Goal: [^\\n]*stall" }, reply: { toolCalls: [], firstByteDelayMs: 600_000 } };
-  server = await startScriptedServer({ script: { ...stock, rules: [stalls, ...stock.rules] } });
+  // A toolsmith whose tests for a costly goal spend every token the run has: the budget ends as validation starts.
+  const costly = {
+    when: { tool: "submit_tests", lastMessage: "^Goal: [^\\n]*costly" },
+    reply: { toolCalls: [{ name: "submit_tests", arguments: { code: VOWELS.tests } }], usage: { prompt_tokens: 10_000_000, completion_tokens: 1 } },
+  };
+  server = await startScriptedServer({ script: { ...stock, rules: [stalls, costly, ...stock.rules] } });
   config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
 });
 afterAll(async () => {
@@ -317,6 +323,25 @@ test("a build still under way when the time budget runs out is cut at once: the 
   expect(summaryLine(report)).toContain("(stopped: time budget reached)");
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
 }, 60_000);
+
+test("a build the budget cuts while it is validated says the budget cut it, never that validation failed", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels of a costly text"] });
+  const { listener: _none, ...words } = request(repo.dir, { maxTools: 1 });
+  const progress: GrowProgress[] = [];
+  const { report } = await runGrow({ ...words, onProgress: (event) => progress.push(event) });
+  expect(report).toMatchObject({ state: "done", builds: [], budget: { stoppedBy: "tokens" } });
+  const toolsmith = progress.flatMap((event) => (event.type === "build" && event.progress.type === "toolsmith" ? [event.progress.event.type] : []));
+  // The tests were written (and spent the tokens); the validation that began was cut, not failed.
+  expect(toolsmith).toContain("phase-done");
+  expect(toolsmith).not.toContain("validation-failed");
+  const lines = progress.flatMap((event) => (event.type === "line" ? [event.text] : []));
+  expect(lines).toContainEqual(
+    expect.stringMatching(/^ {2}p[0-9a-f]+ ✗ cut by the tokens budget: the run's tokens were spent while it was being built; nothing of it was kept$/),
+  );
+  expect(report.notes.join("\n")).toMatch(/the tokens budget ran out while p[0-9a-f]+ was being built: it was cut/);
+  expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
+}, 120_000);
 
 test("a build cut short after its promotion merged (current's restart broke) leaves the proposal promoted, not pending to be built again", async () => {
   using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });

@@ -420,6 +420,7 @@ class GrowRun {
       request.onProgress?.({ type: "build", proposal: proposal.id, progress });
     };
     const deadline = this.budget.deadline(request.signal);
+    let cut: string | undefined;
     try {
       this.record(await buildProposal(proposal, { ...context, onProgress }, deadline, request.signal));
       return undefined;
@@ -427,7 +428,8 @@ class GrowRun {
       // Cut by the budget (not the run's own signal): the run ends here as any run that reaches it does. Anything
       // else ends the run.
       if (request.signal.aborted || !deadline.aborted) throw error;
-      return this.budget.cut();
+      cut = this.budget.cut();
+      return cut;
     } finally {
       // Cut or broken mid-build: not stuck in `building`, and not built again when it was promoted first. Read without
       // the run's signal, which may be what cancelled it.
@@ -442,6 +444,7 @@ class GrowRun {
         if (built && settled !== "pending") summary.built += 1;
         if (settled === "promoted" || settled === "built") summary.judged += 1;
         if (settled === "promoted") summary.promoted += 1;
+        if (cut) this.say(`  ${proposal.id} ✗ cut by the ${cut} budget: ${cutLine(cut, proposal)}`);
       }
       this.save();
       this.keepReport();
@@ -456,6 +459,14 @@ class GrowRun {
     if (built.state === "promoted") report.summary.promoted += 1;
     if (built.state === "failed") report.summary.failed += 1;
   }
+}
+
+/** What became of a build the budget cut, as its progress says it. */
+function cutLine(bound: string, proposal: Proposal): string {
+  const spent = bound === "tokens" ? "the run's tokens were spent" : "the run's time ran out";
+  if (proposal.state === "promoted") return `${spent} once it was promoted (${proposal.promotion ?? "on main"})`;
+  if (proposal.state === "built") return `${spent} once it had passed the gate: it waits, org promote ${proposal.branch ?? ""}`.trimEnd();
+  return `${spent} while it was being built; nothing of it was kept`;
 }
 
 /** What per-turn tool choice is told: each covered need, most recently seen first, and the tool that answers it. */
