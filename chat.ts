@@ -97,10 +97,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   const context: ToolContext = { ...request.toolContext, signal: request.signal ?? new AbortController().signal };
   const budget = (request.budget ?? new Budget()).startTurn({ maxToolRounds: maxRounds });
   const repeats = new RepeatedCallWatch();
-  // Tool results in the history and those of this reply, and what the caller says came from outside.
-  const outside = new OutsideText();
-  for (const message of request.messages) if (message.role === "tool") outside.add(message.content ?? "");
-  for (const text of request.outsideText ?? []) outside.add(text);
+  const outside = outsideTextOf(request);
   let callsMade = 0;
   let content = "";
   let reasoning = "";
@@ -148,26 +145,13 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
     if (calls.length === 0) return result("done", round);
 
     const quotedRun = runnable.filter((call) => quoted.has(call));
-    if (quotedRun.length > 0) {
-      emit({
-        type: "calls-refused",
-        count: quotedRun.length,
-        reason: "quoted-call",
-        message: `${quotedRun.length === 1 ? "a tool call" : `${quotedRun.length} tool calls`} written in the reply ${quotedRun.length === 1 ? "was" : "were"} not run (${[...new Set(quotedRun.map((call) => call.name))].join(", ")}): ${quotedRun.length === 1 ? "it repeats" : "they repeat"} word for word text from outside the model (a tool's result, a fetched page, recalled memory or a workflow's output), which is data, not a request.`,
-      });
-    }
+    if (quotedRun.length > 0) emit(quotedCallsRefused(quotedRun));
     const ran = await runRoundCalls(runnable, refusalOf(refused, maxToolCalls, callsMade), request, context, emit, quoted);
     for (const message of ran.messages) {
       say(message);
       if (message.role === "tool") outside.add(message.content ?? "");
     }
-    if (refused.length > 0) {
-      emit({
-        type: "calls-refused",
-        count: refused.length,
-        message: `${refused.length} of ${made.length} tool calls in one reply were not run: a reply may make at most ${maxToolCalls} (limits.toolCallsPerReply in org.config.json).`,
-      });
-    }
+    if (refused.length > 0) emit(callLimitRefused(refused.length, made.length, maxToolCalls));
     budget.recordToolRound();
     if (ran.endsReply) return result("done", round);
 
@@ -180,6 +164,35 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
 }
 
 /** Whether the turn's budget allows another model call; out of tool rounds, the loop stops and says so. */
+/** What came from outside the model: the tool results in the history, and what the caller says came from outside. This reply's tool results join it. */
+function outsideTextOf(request: LoopRequest): OutsideText {
+  const outside = new OutsideText();
+  for (const message of request.messages) if (message.role === "tool") outside.add(message.content ?? "");
+  for (const text of request.outsideText ?? []) outside.add(text);
+  return outside;
+}
+
+/** Calls written in the reply that repeat outside text word for word: shown, not run. */
+function quotedCallsRefused(quoted: readonly ReceivedToolCall[]): LoopEvent {
+  const one = quoted.length === 1;
+  const names = [...new Set(quoted.map((call) => call.name))].join(", ");
+  return {
+    type: "calls-refused",
+    count: quoted.length,
+    reason: "quoted-call",
+    message: `${one ? "a tool call" : `${quoted.length} tool calls`} written in the reply ${one ? "was" : "were"} not run (${names}): ${one ? "it repeats" : "they repeat"} word for word text from outside the model (a tool's result, a fetched page, recalled memory or a workflow's output), which is data, not a request.`,
+  };
+}
+
+/** Calls past the reply's limit: not run. */
+function callLimitRefused(refused: number, made: number, maxToolCalls: number): LoopEvent {
+  return {
+    type: "calls-refused",
+    count: refused,
+    message: `${refused} of ${made} tool calls in one reply were not run: a reply may make at most ${maxToolCalls} (limits.toolCallsPerReply in org.config.json).`,
+  };
+}
+
 function roundAllowed(budget: TurnBudget, emit: (event: LoopEvent) => void): boolean {
   try {
     budget.beforeModelCall();

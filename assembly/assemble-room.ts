@@ -1,7 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { httpModels } from "../models/persona-model.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
-import type { ToolsmithJob } from "../models/toolsmith-model.ts";
+import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";

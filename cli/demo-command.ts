@@ -20,7 +20,8 @@ import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type ChatLoopContext, handleLine } from "./chat-loop.ts";
-import { type Command, isUserFacing } from "./command.ts";
+import { isRefusal } from "../security/refusal.ts";
+import type { Command } from "./command.ts";
 import { judgeAndPromote } from "./demo-gate.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -217,13 +218,19 @@ async function tryToolsmithBranch(toolRepo: RepoGit, access: SandboxAccess, writ
  * judged by the fitness gate and promoted in the throw-away repository, then the same session opened again (as a
  * new chat would be) where the agent calls the promoted tool; the exit code.
  */
-async function playDemo(
-  setup: { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: RepoGit; color: boolean; fast: boolean },
-  signal: AbortSignal,
-): Promise<number> {
-  const { config, workspaceDir, toolRepo } = setup;
-  // One sandbox for the whole demo (both rooms, the tool tried once, the gate's instances), under the config's policy.
-  const access = sandboxAccessFrom({ config });
+type DemoSetup = { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: RepoGit; color: boolean; fast: boolean };
+
+/** What the demo shows with: the terminal (every byte through the renderer), the sandbox, and the tally of what went wrong. */
+type DemoShow = {
+  setup: DemoSetup;
+  access: SandboxAccess;
+  renderer: ReturnType<typeof createConsoleRenderer>;
+  write: Write;
+  tally: DemoTally;
+};
+
+async function playDemo(setup: DemoSetup, signal: AbortSignal): Promise<number> {
+  const { config, workspaceDir } = setup;
   // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after.
   const renderer = createConsoleRenderer({
     write: (text) => process.stdout.write(text),
@@ -231,74 +238,19 @@ async function playDemo(
     personaColors: Object.fromEntries(config.personas.flatMap((persona) => (persona.color ? [[persona.name, persona.color]] : []))),
     columns: () => (process.stdout.isTTY ? process.stdout.columns : undefined),
   });
-  const { ansi } = renderer;
-  const write: Write = (text, style) => renderer.print(ansi.text(text, style));
-  const tally: DemoTally = { toolOutputs: [], errors: 0 };
-  /** One room over the session (a new one, or `resume`d), the lines typed into it, then closed. */
-  const session = async (lines: readonly string[], more: { resume?: string; approve?: RoomExtras["approve"]; opening?: boolean } = {}) => {
-    const { room, close } = await openDemoRoom(
-      {
-        config,
-        workspaceDir,
-        toolRepoDir: toolRepo.repoDir,
-        ...access,
-        ...(more.resume ? { resume: more.resume } : {}),
-        ...(more.approve ? { approve: more.approve } : {}),
-      },
-      (event: RoomEvent) => {
-        renderer.handle(event);
-        tallyEvent(tally, event);
-      },
-    );
-    try {
-      if (more.opening) {
-        write("org demo", "bold");
-        write(` — a real room; the scripted server at ${setup.serverUrl} answers as the personas.\n`);
-        write(
-          `personas: ${room
-            .personas()
-            .map((persona) => persona.name)
-            .join(", ")} · workspace ${workspaceDir}\n\n`,
-          "gray",
-        );
-      }
-      const context = {
-        host: roomSlashHost(room, config, workspaceDir),
-        send: async (text: string, turnSignal: AbortSignal) => {
-          await room.send(text, { signal: turnSignal });
-          await renderer.idle();
-        },
-        write,
-        clearScreen: () => {},
-      };
-      await playDemoLines(room, context, { lines, write, idle: () => renderer.idle(), tally, fast: setup.fast }, signal);
-    } finally {
-      await close();
-    }
-    return room;
+  const show: DemoShow = {
+    setup,
+    // One sandbox for the whole demo (both rooms, the tool tried once, the gate's instances), under the config's policy.
+    access: sandboxAccessFrom({ config }),
+    renderer,
+    write: (text, style) => renderer.print(renderer.ansi.text(text, style)),
+    tally: { toolOutputs: [], errors: 0 },
   };
-  const room = await session(DEMO_LINES, { opening: true });
-  const tried = await tryToolsmithBranch(toolRepo, access, write, signal);
+  const { write, tally } = show;
+  const room = await playSession(show, DEMO_LINES, { opening: true }, signal);
+  const tried = await tryToolsmithBranch(setup.toolRepo, show.access, write, signal);
   tally.errors += tried.errors;
-  if (tried.branch && !signal.aborted) {
-    write(`judge and promote it, as ${orgInvocation()} fitness and ${orgInvocation()} promote do for org's own tools:\n`, "bold");
-    let promoted = false;
-    try {
-      promoted = await judgeAndPromote({ config, toolRepo, branch: tried.branch, workspaceDir, ...access }, (text) => write(text), signal);
-    } catch (error) {
-      if (!isUserFacing(error)) throw error;
-      write(`${error.message}\n`);
-    }
-    write("\n");
-    if (promoted) {
-      write("the room opened again on the same session, as a new chat is, now offers word_count:\n\n", "bold");
-      const approve: RoomExtras["approve"] = async (persona, call) => {
-        write(`${persona} asks to run ${call.name} (promoted tools ask first); the demo answers y\n`, "gray");
-        return true;
-      };
-      await session(DEMO_AFTER_PROMOTION_LINES, { resume: room.sessionId, approve });
-    } else tally.errors += 1;
-  }
+  if (tried.branch && !signal.aborted) await promoteAndReopen(show, tried.branch, room.sessionId, signal);
   write(`transcript: ${room.transcriptPath}\n`);
   write(`go on from there with a real model: ${orgInvocation()} chat --workspace ${shellWord(workspaceDir)} --resume ${room.sessionId}\n`, "gray");
   // The workspace is kept for that line; it is the user's to remove.
@@ -308,6 +260,80 @@ async function playDemo(
     `org: the demo hit ${tally.errors} error${tally.errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
   );
   return 1;
+}
+
+/** One room over the session (a new one, or `resume`d), the lines typed into it, then closed. */
+async function playSession(
+  show: DemoShow,
+  lines: readonly string[],
+  more: { resume?: string; approve?: RoomExtras["approve"]; opening?: boolean },
+  signal: AbortSignal,
+): Promise<Room> {
+  const { setup, renderer, write, tally } = show;
+  const { config, workspaceDir } = setup;
+  const { room, close } = await openDemoRoom(
+    {
+      config,
+      workspaceDir,
+      toolRepoDir: setup.toolRepo.repoDir,
+      ...show.access,
+      ...(more.resume ? { resume: more.resume } : {}),
+      ...(more.approve ? { approve: more.approve } : {}),
+    },
+    (event: RoomEvent) => {
+      renderer.handle(event);
+      tallyEvent(tally, event);
+    },
+  );
+  try {
+    if (more.opening) {
+      write("org demo", "bold");
+      write(` — a real room; the scripted server at ${setup.serverUrl} answers as the personas.\n`);
+      const names = room.personas().map((persona) => persona.name);
+      write(`personas: ${names.join(", ")} · workspace ${workspaceDir}\n\n`, "gray");
+    }
+    const context = {
+      host: roomSlashHost(room, config, workspaceDir),
+      send: async (text: string, turnSignal: AbortSignal) => {
+        await room.send(text, { signal: turnSignal });
+        await renderer.idle();
+      },
+      write,
+      clearScreen: () => {},
+    };
+    await playDemoLines(room, context, { lines, write, idle: () => renderer.idle(), tally, fast: setup.fast }, signal);
+  } finally {
+    await close();
+  }
+  return room;
+}
+
+/** The toolsmith's branch judged and promoted as org's own tools are; once promoted, the session opened again to use it. */
+async function promoteAndReopen(show: DemoShow, branch: string, sessionId: string, signal: AbortSignal): Promise<void> {
+  const { setup, write } = show;
+  write(`judge and promote it, as ${orgInvocation()} fitness and ${orgInvocation()} promote do for org's own tools:\n`, "bold");
+  let promoted = false;
+  try {
+    promoted = await judgeAndPromote(
+      { config: setup.config, toolRepo: setup.toolRepo, branch, workspaceDir: setup.workspaceDir, ...show.access },
+      (text) => write(text),
+      signal,
+    );
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+    write(`${error.message}\n`);
+  }
+  write("\n");
+  if (!promoted) {
+    show.tally.errors += 1;
+    return;
+  }
+  write("the room opened again on the same session, as a new chat is, now offers word_count:\n\n", "bold");
+  const approve: RoomExtras["approve"] = async (persona, call) => {
+    write(`${persona} asks to run ${call.name} (promoted tools ask first); the demo answers y\n`, "gray");
+    return true;
+  };
+  await playSession(show, DEMO_AFTER_PROMOTION_LINES, { resume: sessionId, approve }, signal);
 }
 
 /** `org demo [--fast] [--workspace DIR]`: whether to type at once, and where the workspace is. */

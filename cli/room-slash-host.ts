@@ -120,7 +120,7 @@ export function roomSlashHost(
               // The room's own policies: promoted tools are offered to agents as "ask" when the room is assembled.
               approval: persona.policies[name] === "ask" ? ("ask" as const) : ("allow" as const),
             })),
-          // The toolsmith's own tool: not in the room's policy, never asks (models/toolsmith-model.ts).
+          // The toolsmith's own tool: not in the room's policy, never asks (models/toolsmith-persona.ts).
           ...(persona.kind === "toolsmith" ? [{ name: BUILD_TOOL, approval: "allow" as const }] : []),
         ],
       })),

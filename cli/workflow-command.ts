@@ -213,7 +213,9 @@ async function checkAndRun(
 
 /** `workflow run --plan ID`: a kept plan, run as `workflow run` runs a file. */
 async function runKeptPlan(id: string, inputs: unknown, workspaceDir: string, json: boolean, signal: AbortSignal): Promise<number> {
-  const [{ readPlanRecord }, { runPlan }] = await Promise.all([import("../planner/plan-store.ts"), import("../planner/plan-and-run.ts")]);
+  const [{ PLAN_ID_PATTERN, readPlanRecord }, { runPlan }] = await Promise.all([import("../planner/plan-store.ts"), import("../planner/plan-and-run.ts")]);
+  if (!PLAN_ID_PATTERN.test(id))
+    throw new UsageError(`--plan takes a plan's id (such as 20261126T101500Z-k3x9, which workflow plan prints), not '${id}'`, "workflow");
   const record = readPlanRecord(workspaceDir, id);
   const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME));
   const { output } = await runPlan(record, {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { planRepo, planRule, repairRule } from "../testing/plan-fixture.ts";
@@ -55,6 +57,16 @@ const CLAMPED = {
 };
 const CLAMP_MISSING = { ...CLAMPED, steps: [], missing: [{ id: "clamp", goal: CLAMP.goal }] };
 
+// A plan that nests line-words.json: saved under that very name it would run itself.
+const NESTED_SELF = { ...NESTED, name: "line words again" };
+// A plan that checks, and fails when it runs: repeat_text refuses no text, so the count of times is a literal the tool throws on.
+const FAILING = {
+  name: "fails",
+  inputs: object({ text: { type: "string" } }),
+  steps: [{ id: "rep", tool: "repeat_text", inputs: { text: "$inputs.text", times: -1 } }],
+  output: { text: "$steps.rep.output.text" },
+};
+
 let server: Awaited<ReturnType<typeof startScriptedServer>>;
 beforeAll(async () => {
   server = await startScriptedServer({
@@ -73,6 +85,8 @@ beforeAll(async () => {
         planRule("the most words on a line", WORDS_IN_ALL),
         planRule("words per line and the vowels", NESTED),
         planRule("never plans", { name: "x" }),
+        planRule("nest the words per line", NESTED_SELF),
+        planRule("a failing run", FAILING),
         {
           when: { persona: "planner", lastMessage: "^Your workflow was refused[\\s\\S]*expected array" },
           reply: { toolCalls: [{ name: "submit_workflow", arguments: { name: "x" } }] },
@@ -180,5 +194,62 @@ describe("org workflow plan", () => {
     // The tool waits on its candidate branch; main is as it was.
     expect(gitSync(repo.dir, ["ls-tree", "--name-only", `${branch}:tools/generated`])).toContain("clamp_number");
     expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"])).not.toContain("clamp_number");
+    // Saved over that candidate, one new candidate carries the workflow and the tool it needs, for the gate to judge whole.
+    const saved = JSON.parse(
+      (await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":-4}', "--ref", branch, "--save", "clamp-reading", "--json"])).stdout,
+    );
+    expect(saved).toMatchObject({ ok: true, output: { clamped: 0 }, saved: { file: "workflows/clamp-reading.json" } });
+    const carried = gitSync(repo.dir, [
+      "ls-tree",
+      "-r",
+      "--name-only",
+      saved.saved.branch,
+      "--",
+      "tools/generated/clamp_number",
+      "workflows/clamp-reading.json",
+    ]);
+    expect(carried.split("\n").filter(Boolean).sort()).toEqual([
+      "tools/generated/clamp_number/metadata.json",
+      "tools/generated/clamp_number/tool.test.ts",
+      "tools/generated/clamp_number/tool.ts",
+      "workflows/clamp-reading.json",
+    ]);
   }, 120_000);
+
+  test("before any model: a --ref that is no branch, a --repo that is no checkout, a --workspace that is no folder; --plan of a malformed id", async () => {
+    using repo = planRepo();
+    const chats = () => server.requests.filter((request) => request.path === "/v1/chat/completions").length;
+    const before = chats();
+    const noBranch = await plan(repo.dir, ["--goal", "calculate the square", "--ref", "cand/20991231T000000Z"]);
+    expect({ code: noBranch.exitCode, says: noBranch.stderr.includes("no branch cand/20991231T000000Z") }).toEqual({ code: 1, says: true });
+    const noRepo = await runOrgProcess(["workflow", "plan", "--goal", "x", "--repo", join(repo.dir, "tools")], {
+      cwd: repo.dir,
+      env: { OLLAMA_BASE: server.url },
+    });
+    expect({ code: noRepo.exitCode, says: noRepo.stderr.includes("is not a git checkout") }).toEqual({ code: 1, says: true });
+    const noWorkspace = await runOrgProcess(["workflow", "plan", "--goal", "x", "--repo", repo.dir, "--workspace", join(repo.dir, "nope")], {
+      cwd: repo.dir,
+      env: { OLLAMA_BASE: server.url },
+    });
+    expect({ code: noWorkspace.exitCode, says: noWorkspace.stderr.includes("is not a folder"), made: existsSync(join(repo.dir, "nope")) }).toEqual({
+      code: 1,
+      says: true,
+      made: false,
+    });
+    expect(existsSync(join(repo.dir, "tools", ".org"))).toBe(false);
+    expect(chats()).toBe(before);
+    const malformed = await runOrgProcess(["workflow", "run", "--plan", "../../etc/passwd", "--workspace", repo.dir], { cwd: repo.dir });
+    expect(malformed.exitCode).toBe(2);
+  });
+
+  test("--save refuses a name the plan would run itself by; --json says a failed run in its one line", async () => {
+    using repo = planRepo();
+    const selfNesting = await plan(repo.dir, ["--goal", "nest the words per line", "--inputs", '{"text":"a"}', "--save", "line-words"]);
+    expect(selfNesting.exitCode).toBe(1);
+    expect(selfNesting.stderr).toContain("--save line-words: the plan would run itself (a cycle of workflows: line-words.json → line-words.json)");
+    expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
+    const failed = await plan(repo.dir, ["--goal", "a failing run", "--inputs", '{"text":"a"}', "--run", "--json"]);
+    expect(failed.exitCode).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, failure: expect.stringContaining("its run failed") });
+  });
 });

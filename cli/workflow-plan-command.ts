@@ -1,4 +1,6 @@
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { RepoGit } from "../git/repo-git.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../config/workspace-paths.ts";
@@ -77,7 +79,8 @@ function readPlanArgs(args: string[]): PlanArgs {
   const { values } = parseCommandArgs("workflow plan", args, FLAGS);
   const goal = values.goal?.trim() ?? "";
   if (goal === "") throw new UsageError('workflow plan needs --goal "what the workflow should do"', "workflow");
-  if (goal.length > MAX_GOAL) throw new UsageError(`--goal is ${goal.length} characters; say it in at most ${MAX_GOAL}`, "workflow");
+  const characters = [...goal].length;
+  if (characters > MAX_GOAL) throw new UsageError(`--goal is ${characters} characters; say it in at most ${MAX_GOAL}`, "workflow");
   let inputs: Record<string, unknown> | undefined;
   if (values.inputs !== undefined) {
     const parsed = parseInputs(values.inputs);
@@ -94,7 +97,8 @@ function readPlanArgs(args: string[]): PlanArgs {
     throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
   return {
     goal,
-    ...(inputs !== undefined ? { inputs } : {}),
+    // A plan that runs is checked against what it runs on: no --inputs is {}.
+    ...(inputs !== undefined ? { inputs } : values.run === true || values.save !== undefined ? { inputs: {} } : {}),
     run: values.run === true || values.save !== undefined,
     ...(values.save !== undefined ? { save: values.save } : {}),
     build: values.build === true,
@@ -106,17 +110,30 @@ function readPlanArgs(args: string[]): PlanArgs {
   };
 }
 
+/** The workspace and the repository exist, and the branch given is there, before any model is asked. */
+async function checkPlaces(asked: PlanArgs): Promise<void> {
+  if (!existsSync(asked.workspaceDir) || !statSync(asked.workspaceDir).isDirectory())
+    throw new UserFacingError(`--workspace ${asked.workspaceDir} is not a folder; give the folder the workflow is planned for`);
+  if (!existsSync(join(asked.repoDir, ".git")))
+    throw new UserFacingError(`${asked.repoDir} is not a git checkout; give --repo the org checkout whose tools the plan uses`);
+  const git = new RepoGit(asked.repoDir);
+  for (const ref of asked.refs)
+    if ((await git.resolveCommit(`refs/heads/${ref}`)) === undefined) throw new UserFacingError(`no branch ${ref} in ${asked.repoDir}; see org tool list`);
+}
+
 /** Progress on stderr: each plan as it is read. */
 function showRound(event: PlanRound): void {
   if (event.outcome === "refused") {
     say(`plan ${event.round}: refused (${event.errors?.length ?? 0} error(s))`);
     for (const error of event.errors ?? []) say(`  ${planErrorLine(error)}`);
-  } else say(`plan ${event.round}: ${event.outcome === "no call" ? "no submit_workflow call" : event.outcome}`);
+  } else if (event.outcome === "no call") say(`plan ${event.round}: no submit_workflow call${event.last ? " again; stopping" : "; reminded once"}`);
+  else say(`plan ${event.round}: ${event.outcome}`);
 }
 
 /** `org workflow plan`: from a goal to a checked plan, run, saved, or the tools it misses built. */
 export async function workflowPlan(args: string[], signal: AbortSignal): Promise<number> {
   const asked = readPlanArgs(args);
+  await checkPlaces(asked);
   const config = loadOrgConfig(join(asked.workspaceDir, CONFIG_FILE_NAME));
   const model = plannerModel(config, asked.model);
   const embedder = embedderFromEnvironment();
@@ -144,7 +161,10 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
       result = await buildMissing(result, setup, { json: asked.json, say });
     }
   } catch (error) {
-    throw planFailure(error, model);
+    const failure = planFailure(error, model);
+    // --json keeps its promise of one last line on stdout, whatever ended the plan.
+    if (asked.json && failure instanceof UserFacingError) console.log(terminalSafeJson({ ok: false, failure: failure.message }));
+    throw failure;
   }
   for (const note of result.notes) if (!asked.json) say(`note: ${note}`);
   const code = await report(result, asked, setup);
@@ -154,7 +174,9 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
 /** A model server that failed, or a workflow that failed as it ran, as one line for the user. */
 function planFailure(error: unknown, model: LanguageModel): unknown {
   if (error instanceof ChatError && error.kind !== "aborted")
-    return new UserFacingError(`the planner's model server ${model.server} failed: ${error.message}. Start it, or set workflow.plannerModel / OLLAMA_BASE.`);
+    return new UserFacingError(
+      `the planner's model server ${model.server} failed: ${error.message.replace(/[.\s]+$/, "")}. Start it, or set workflow.plannerModel / OLLAMA_BASE.`,
+    );
   if (error instanceof WorkflowError) return new UserFacingError(`the plan was checked, but its run failed: ${error.message}`);
   return error;
 }
@@ -163,7 +185,10 @@ function planFailure(error: unknown, model: LanguageModel): unknown {
 async function report(result: PlanResult, asked: PlanArgs, setup: PlanSetup): Promise<number> {
   const { outcome, record, ran } = result;
   if (outcome.kind === "planned" && record) {
-    const saved = asked.save !== undefined && ran ? await (await import("./workflow-plan-save.ts")).savePlan(record, ran.output, asked.save, setup) : undefined;
+    const saved =
+      asked.save !== undefined && ran
+        ? await (await import("./workflow-plan-save.ts")).savePlan(record, ran.output, asked.save, setup, [...setup.refs, ...(result.built ?? [])])
+        : undefined;
     if (asked.json) {
       const steps = ran?.steps.map((step) => ({
         id: step.step,

@@ -1,10 +1,14 @@
-import { WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { GENERATED_TOOL_FILES, generatedToolPath, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { readToolFileAt } from "../generated-tools/tool-catalog.ts";
+import { toolsChanged } from "../git/tool-tree.ts";
+import { workflowGraphOf } from "../workflows/load-workflow.ts";
+import { workflowsFolder } from "../workflows/workflow-files.ts";
 import { landCandidate, oneLine } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { PlanSetup } from "../planner/plan-and-run.ts";
 import type { PlanRecord } from "../planner/plan-store.ts";
 import { redactValue } from "../security/redact.ts";
-import type { Workflow } from "../workflows/workflow-file.ts";
+import { type Workflow, WorkflowError } from "../workflows/workflow-file.ts";
 import { UserFacingError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";
 
@@ -18,7 +22,14 @@ export type SavedPlan = { file: string; branch: string; commit: string; next: st
  * `--save NAME`: the checked plan, with its goal and the run it just made as its example (redacted), lands as
  * `workflows/NAME.json` on a new `cand/` branch of the repository that grows; never on main.
  */
-export async function savePlan(record: PlanRecord, output: unknown, name: string, setup: Pick<PlanSetup, "repoDir" | "config" | "signal">): Promise<SavedPlan> {
+export async function savePlan(
+  record: PlanRecord,
+  output: unknown,
+  name: string,
+  setup: Pick<PlanSetup, "repoDir" | "workspaceDir" | "config" | "signal">,
+  built: readonly string[] = [],
+): Promise<SavedPlan> {
+  refuseSelfNesting(record, name, setup.workspaceDir);
   const example = redactValue({ inputs: record.inputs ?? {}, output }, setup.config.secrets);
   if (JSON.stringify(example).length > MAX_EXAMPLE_BYTES)
     throw new UserFacingError(
@@ -26,10 +37,13 @@ export async function savePlan(record: PlanRecord, output: unknown, name: string
     );
   const workflow: Workflow = { ...record.workflow, goal: record.goal, examples: [example] };
   const file = `${WORKFLOWS_DIR}/${name}.json`;
+  const git = new RepoGit(setup.repoDir);
+  // The tools the plan uses from candidates (--ref, --build) come along: one candidate the gate can judge whole.
+  const tools = await builtToolFiles(git, built, setup.signal);
   const landed = await landCandidate(
-    new RepoGit(setup.repoDir),
+    git,
     {
-      files: { [file]: `${JSON.stringify(workflow, null, 2)}\n` },
+      files: { ...tools.files, [file]: `${JSON.stringify(workflow, null, 2)}\n` },
       subject: `feat(workflows): planned workflow ${name}`,
       body: oneLine(record.goal, 500),
       trailers: { "Org-Plan": record.id },
@@ -37,6 +51,33 @@ export async function savePlan(record: PlanRecord, output: unknown, name: string
     { signal: setup.signal },
   );
   const org = orgInvocation();
-  const next = `saved ${file} on ${landed.branch} (${landed.commit.slice(0, 12)}); judge and promote it: ${org} instance start candidate ${landed.branch} && ${org} fitness && ${org} promote ${landed.branch}`;
+  const along = tools.names.length > 0 ? ` with the tools it uses (${tools.names.join(", ")})` : "";
+  const next = `saved ${file}${along} on ${landed.branch} (${landed.commit.slice(0, 12)}); judge and promote it: ${org} instance start candidate ${landed.branch} && ${org} fitness && ${org} promote ${landed.branch}`;
   return { file, branch: landed.branch, commit: landed.commit, next };
+}
+
+/** A plan saved as `name` must not run itself: it may not nest `name.json`, directly or through the workflows it nests. */
+function refuseSelfNesting(record: PlanRecord, name: string, workspaceDir: string): void {
+  try {
+    workflowGraphOf(record.workflow, workflowsFolder(workspaceDir), `${name}.json`, { checkTool: () => undefined });
+  } catch (error) {
+    if (!(error instanceof WorkflowError)) throw error;
+    const why = error.message.replace(/^.*?(a cycle of workflows)/s, "$1").replace(/\. A workflow cannot.*$/s, "");
+    throw new UserFacingError(`--save ${name}: the plan would run itself (${why}); save it under another name. Nothing was saved`);
+  }
+}
+
+/** The files of the tools each built branch adds, as a candidate carries them, and their names. */
+async function builtToolFiles(git: RepoGit, branches: readonly string[], signal: AbortSignal): Promise<{ files: Record<string, string>; names: string[] }> {
+  const files: Record<string, string> = {};
+  const names: string[] = [];
+  const main = await git.resolveCommit("refs/heads/main");
+  for (const branch of branches) {
+    const base = main ? await git.mergeBase(main, `refs/heads/${branch}`, signal) : undefined;
+    for (const tool of base ? await toolsChanged(git, base, `refs/heads/${branch}`, signal) : []) {
+      names.push(tool);
+      for (const file of GENERATED_TOOL_FILES) files[generatedToolPath(tool, file)] = await readToolFileAt(git, `refs/heads/${branch}`, tool, file, signal);
+    }
+  }
+  return { files, names };
 }

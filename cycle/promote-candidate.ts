@@ -4,6 +4,7 @@ import { type FitnessOutcome, type FitnessRequest, runFitness } from "../fitness
 import type { FitnessReport } from "../git/fitness-report.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import type { InstanceRole } from "../instances/side-by-side.ts";
+import { isRefusal } from "../security/refusal.ts";
 
 /** The stages after the build, in order. */
 export const CYCLE_STAGES = ["current", "candidate", "fitness", "promote"] as const;
@@ -67,13 +68,6 @@ export type CycleOutcome = {
   promotion?: PromoteOutcome;
 };
 
-/** A stage's error that is an answer for the user (a refusal, a port taken, an errno of the system), not a bug. */
-function isStageRefusal(error: unknown): error is Error {
-  if (!(error instanceof Error)) return false;
-  if ("userFacing" in error && error.userFacing === true) return true;
-  return "code" in error && typeof error.code === "string" && /^E[A-Z0-9]+$/.test(error.code);
-}
-
 /**
  * After a candidate branch is made: current started (or left as it is), the candidate started beside it, the
  * fitness gate run on it, and a pass promoted (when `promotion` says how); then the candidate instance stopped. Stops at the first stage that
@@ -81,20 +75,44 @@ function isStageRefusal(error: unknown): error is Error {
  * them as they come. An error that is not a refusal (a bug) is thrown.
  */
 export async function promoteCandidate(request: CandidateCycleRequest): Promise<CycleOutcome> {
-  const { branch, instances, signal } = request;
-  const tell = (progress: CycleProgress) => request.onProgress?.(progress);
-  const outcome: CycleOutcome = { ok: false, branch, stages: [] };
-  const running: Partial<Record<InstanceRole, CycleInstance>> = {};
+  const cycle = new CandidateCycle(request);
+  const ok =
+    (await cycle.stage("current", () => cycle.start("current"))) &&
+    (await cycle.stage("candidate", () => cycle.start("candidate"))) &&
+    (await cycle.stage("fitness", () => cycle.judge())) &&
+    (request.promotion === undefined || (await cycle.stage("promote", () => cycle.promote(request.promotion))));
+  if (!ok) return cycle.outcome;
+  cycle.outcome.ok = true;
+  // Promoted (or judged, to wait for `org promote`): the candidate instance has nothing left to show.
+  const problem = await request.instances.stopCandidate?.();
+  if (problem !== undefined) cycle.tell({ type: "candidate-not-stopped", problem });
+  return cycle.outcome;
+}
+
+type StageDone = Omit<CycleStage, "stage" | "durationMs"> & { more?: string };
+
+/** One run of the cycle: the outcome so far, the instances it started, and each stage's work. */
+class CandidateCycle {
+  readonly outcome: CycleOutcome;
+  readonly #running: Partial<Record<InstanceRole, CycleInstance>> = {};
+
+  constructor(readonly request: CandidateCycleRequest) {
+    this.outcome = { ok: false, branch: request.branch, stages: [] };
+  }
+
+  tell(progress: CycleProgress): void {
+    this.request.onProgress?.(progress);
+  }
 
   /** Runs one stage: `work` answers with its result, or throws a refusal, which becomes the stage's failure. */
-  const stage = async (name: CycleStageName, work: () => Promise<Omit<CycleStage, "stage" | "durationMs"> & { more?: string }>): Promise<boolean> => {
-    tell({ type: "stage-start", stage: name, branch });
+  async stage(name: CycleStageName, work: () => Promise<StageDone>): Promise<boolean> {
+    this.tell({ type: "stage-start", stage: name, branch: this.request.branch });
     const started = performance.now();
-    let done: Omit<CycleStage, "stage" | "durationMs"> & { more?: string };
+    let done: StageDone;
     try {
       done = await work();
     } catch (error) {
-      if (!isStageRefusal(error)) throw error;
+      if (!isRefusal(error)) throw error;
       done = { ok: false, exitCode: 1, detail: error.message };
     }
     const { more, ...rest } = done;
@@ -105,67 +123,57 @@ export async function promoteCandidate(request: CandidateCycleRequest): Promise<
       detail: rest.detail.replace(/^(current|candidate): /, ""),
       durationMs: Math.round(performance.now() - started),
     };
-    outcome.stages.push(result);
-    tell({ type: "stage-done", result, ...(more !== undefined ? { more } : {}) });
+    this.outcome.stages.push(result);
+    this.tell({ type: "stage-done", result, ...(more !== undefined ? { more } : {}) });
     if (!result.ok) {
-      outcome.stoppedAt = name;
-      outcome.failure = result.detail;
+      this.outcome.stoppedAt = name;
+      this.outcome.failure = result.detail;
     }
     return result.ok;
-  };
+  }
 
-  const start = (role: InstanceRole) => async () => {
-    const instance = await instances.start(role, branch, (line) => tell({ type: "note", stage: role, line }), signal);
-    running[role] = instance;
-    tell({ type: "instance-started", instance });
+  /** Starts current (on main) or the candidate, or finds it running. */
+  async start(role: InstanceRole): Promise<StageDone> {
+    const { branch, instances, signal } = this.request;
+    const instance = await instances.start(role, branch, (line) => this.tell({ type: "note", stage: role, line }), signal);
+    this.#running[role] = instance;
+    this.tell({ type: "instance-started", instance });
     return { ok: true, exitCode: 0, detail: instance.said };
-  };
+  }
 
-  const judge = async () => {
-    const current = running.current;
-    const candidate = running.candidate;
+  /** The fitness gate on the two instances; options the gate cannot run with are a verdict line, exit 2. */
+  async judge(): Promise<StageDone> {
+    const { current, candidate } = this.#running;
     if (!current || !candidate) throw new Error("the gate ran before both instances were started");
     let options: GateOptions;
     try {
-      options = request.gate();
+      options = this.request.gate();
     } catch (error) {
-      if (!isStageRefusal(error)) throw error;
+      if (!isRefusal(error)) throw error;
       return { ok: false, exitCode: 2, detail: verdictLine({ why: error.message }) };
     }
-    const onProgress = (line: string) => tell({ type: "note", stage: "fitness", line });
-    const judged = await runFitness({ ...options, candidatePort: candidate.port, currentPort: current.port, onProgress, signal });
-    tell({ type: "judged", outcome: judged });
-    if (judged.report) outcome.verdict = judged.report.verdict;
-    if (judged.path) outcome.reportPath = judged.path;
+    const onProgress = (line: string) => this.tell({ type: "note", stage: "fitness", line });
+    const judged = await runFitness({ ...options, candidatePort: candidate.port, currentPort: current.port, onProgress, signal: this.request.signal });
+    this.tell({ type: "judged", outcome: judged });
+    if (judged.report) this.outcome.verdict = judged.report.verdict;
+    if (judged.path) this.outcome.reportPath = judged.path;
     return { ok: judged.exitCode === 0, exitCode: judged.exitCode, detail: verdictLine(judged), ...(judged.path ? { reportPath: judged.path } : {}) };
-  };
+  }
 
-  const promote = async () => {
-    const promotion = request.promotion;
+  /** A pass promoted as `promotion` says. */
+  async promote(promotion: CandidateCycleRequest["promotion"]): Promise<StageDone> {
     if (!promotion) throw new Error("the promote stage ran without a promotion");
-    const log = (line: string) => tell({ type: "note", stage: "promote", line });
-    const context = { ...promotion.context(log), signal };
+    const log = (line: string) => this.tell({ type: "note", stage: "promote", line });
+    const context = { ...promotion.context(log), signal: this.request.signal };
     const promoted = await promoteJudged(context, {
-      branch,
+      branch: this.request.branch,
       restart: promotion.restart,
       ...(promotion.rejudgeHint ? { rejudgeHint: promotion.rejudgeHint } : {}),
     });
-    outcome.promotion = promoted;
-    tell({ type: "promoted", outcome: promoted });
+    this.outcome.promotion = promoted;
+    this.tell({ type: "promoted", outcome: promoted });
     const [detail = promoted.kind, more] = promoteLines(promoted);
     const ok = promoteSucceeded(promoted);
     return { ok, exitCode: ok ? 0 : 1, detail, ...(more !== undefined ? { more } : {}) };
-  };
-
-  const ok =
-    (await stage("current", start("current"))) &&
-    (await stage("candidate", start("candidate"))) &&
-    (await stage("fitness", judge)) &&
-    (request.promotion === undefined || (await stage("promote", promote)));
-  if (!ok) return outcome;
-  outcome.ok = true;
-  // Promoted (or judged, to wait for `org promote`): the candidate instance has nothing left to show.
-  const problem = await instances.stopCandidate?.();
-  if (problem !== undefined) tell({ type: "candidate-not-stopped", problem });
-  return outcome;
+  }
 }

@@ -143,6 +143,19 @@ async function validateAgain(
   };
 }
 
+export type ToolChecksRequest = SandboxAccess & {
+  main: string;
+  commit: string;
+  runDir: string;
+  settings: ToolsmithSettings;
+  revalidate?: boolean;
+  /** The identity of the code judging (`codeIdentity`), when the caller has told it already: undefined when it cannot be told. */
+  code?: { identity: string | undefined };
+  /** Called once every tool folder is well-formed and within the static policy, before the tools' tests run. */
+  onWellFormed?: () => void;
+  signal?: AbortSignal;
+};
+
 /**
  * Stage b: every generated tool of the candidate, judged by the gate itself. Each folder holds exactly a tool's
  * three files; metadata.json parses and its hashes match the files; no tool of main is deleted. All tools' tests
@@ -150,55 +163,14 @@ async function validateAgain(
  * Each new or changed tool is validated again as the toolsmith does: static policy, typecheck, tests with
  * coverage, mutants (test strength), every spec example through the fixed runner, determinism.
  */
-export async function checkGeneratedTools(
-  git: RepoGit,
-  request: SandboxAccess & {
-    main: string;
-    commit: string;
-    runDir: string;
-    settings: ToolsmithSettings;
-    revalidate?: boolean;
-    /** The identity of the code judging (`codeIdentity`), when the caller has told it already: undefined when it cannot be told. */
-    code?: { identity: string | undefined };
-    /** Called once every tool folder is well-formed and within the static policy, before the tools' tests run. */
-    onWellFormed?: () => void;
-    signal?: AbortSignal;
-  },
-): Promise<FitnessCheck[]> {
+export async function checkGeneratedTools(git: RepoGit, request: ToolChecksRequest): Promise<FitnessCheck[]> {
   const { signal } = request;
-  const checks: FitnessCheck[] = [];
-  const add = (name: string, ok: boolean, reason: string, started: number, figures?: FitnessCheck["figures"]) => {
-    checks.push({ stage: "tools", name, ok, reason, durationMs: performance.now() - started, ...(figures ? { figures } : {}) });
-    return ok;
-  };
-
-  let started = performance.now();
-  const onMain = await toolsAt(git, request.main, signal);
-  const onCandidate = await toolsAt(git, request.commit, signal);
-  const deleted = [...onMain.keys()].filter((name) => !onCandidate.has(name));
-  if (deleted.length > 0) {
-    add("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started);
-    return checks;
-  }
-  // Every file the tools' checks read, with one git process.
-  const wanted = [...onCandidate].flatMap(([name, files]) =>
-    [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
-  );
-  const [blobs, { checkStaticPolicy }] = await Promise.all([git.readBlobs(wanted, { ...(signal ? { signal } : {}) }), import("../toolsmith/static-policy.ts")]);
-  const judged: JudgedTool[] = [];
-  const problems: string[] = [];
-  for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
-    const read = readTool(name, files, onMain.get(name), blobs, checkStaticPolicy);
-    problems.push(...read.problems);
-    if (read.tool) judged.push(read.tool);
-  }
-  const changed = judged.filter((tool) => tool.changed).map((tool) => tool.name);
-  const wellFormed =
-    problems.length === 0 ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; ");
-  if (!add("tool files, metadata hashes, static policy", problems.length === 0, wellFormed, started, { tools: judged.length, changed })) return checks;
+  const read = await readCandidateTools(git, request);
+  if (!read.judged) return [read.check];
+  const { judged } = read;
   request.onWellFormed?.();
 
-  started = performance.now();
+  const started = performance.now();
   // The code running this stage, told once (undefined when it cannot be, or changed on disk since the gate began: then
   // no record is used or made).
   const code = request.code ? request.code.identity : judgingCode();
@@ -213,53 +185,103 @@ export async function checkGeneratedTools(
       .filter((tool) => tool.changed && !request.revalidate && code !== undefined)
       .map((tool) => [tool.name, readValidationRecord(git.repoDir, validationInput(tool, request.settings), { identity: code })]),
   );
-  const validations = (async () => {
-    const validated: FitnessCheck[] = [];
-    for (const tool of judged.filter((entry) => entry.changed)) {
-      const check = await validateAgain(tool, validationRecords.get(tool.name), { ...request, repoDir: git.repoDir, identity: code, signal: validationSignal });
-      validated.push(check);
-      if (!check.ok) break;
-    }
-    return validated;
-  })().then(
+  const validations = validateChanged(judged, validationRecords, { ...request, repoDir: git.repoDir, identity: code, signal: validationSignal }).then(
     (validated) => ({ validated }),
     (error: unknown) => ({ error }),
   );
   try {
-    const keys = toolTestKeys(judged, request.settings.testTimeoutMs, code);
-    const recorded = request.revalidate ? [] : judged.filter((tool) => hasPassRecord(git.repoDir, keys.get(tool.name)));
-    const validated = judged.filter((tool) => !recorded.includes(tool) && validationRecords.get(tool.name) !== undefined);
-    const toRun = judged.filter((tool) => !recorded.includes(tool) && !validated.includes(tool));
-    const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request, request.settings.testTimeoutMs, signal);
-    const failing = batch.filter((result) => !result.ok);
-    if (failing.length === 0) for (const tool of toRun) recordPass(git.repoDir, keys.get(tool.name), tool.name);
-    const fromRecords = [
-      recorded.length > 0 ? `; ${recorded.length} of them as this gate recorded them passing with the same files and code` : "",
-      validated.length > 0 ? `; ${validated.length} as the toolsmith's recorded validation of the same files ran them` : "",
-    ].join("");
-    const testsReason =
-      failing.length === 0
-        ? `${judged.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}${fromRecords}`
-        : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`;
-    const figures = {
-      tools: judged.length,
-      ran: toRun.map((tool) => tool.name),
-      recorded: recorded.map((tool) => tool.name),
-      ...(validated.length > 0 ? { validated: validated.map((tool) => tool.name) } : {}),
-      failing: failing.map((result) => result.name),
-    };
-    if (!add("every tool's tests (main's tests for main's tools)", failing.length === 0, testsReason, started, figures)) return checks;
+    const tests = await toolTestsCheck(git.repoDir, judged, validationRecords, { ...request, identity: code, started });
+    if (!tests.ok) return [read.check, tests];
     const result = await validations;
     if ("error" in result) throw result.error;
-    for (const check of result.validated) {
-      checks.push(check);
-      if (!check.ok) return checks;
-    }
-    return checks;
+    return [read.check, tests, ...result.validated];
   } finally {
     stopValidation.abort();
     await validations;
   }
+}
+
+/**
+ * The candidate's tool folders read with git, the well-formed check's verdict on them (no promoted tool deleted;
+ * each folder's files, hashes and static policy), and the tools to judge further when it passes.
+ */
+async function readCandidateTools(git: RepoGit, request: ToolChecksRequest): Promise<{ check: FitnessCheck; judged?: JudgedTool[] }> {
+  const { signal } = request;
+  const started = performance.now();
+  const onMain = await toolsAt(git, request.main, signal);
+  const onCandidate = await toolsAt(git, request.commit, signal);
+  const deleted = [...onMain.keys()].filter((name) => !onCandidate.has(name));
+  if (deleted.length > 0) return { check: toolsCheck("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started) };
+  // Every file the tools' checks read, with one git process.
+  const wanted = [...onCandidate].flatMap(([name, files]) =>
+    [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
+  );
+  const [blobs, { checkStaticPolicy }] = await Promise.all([git.readBlobs(wanted, { ...(signal ? { signal } : {}) }), import("../toolsmith/static-policy.ts")]);
+  const judged: JudgedTool[] = [];
+  const problems: string[] = [];
+  for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
+    const read = readTool(name, files, onMain.get(name), blobs, checkStaticPolicy);
+    problems.push(...read.problems);
+    if (read.tool) judged.push(read.tool);
+  }
+  const changed = judged.filter((tool) => tool.changed).map((tool) => tool.name);
+  const ok = problems.length === 0;
+  const reason = ok ? `${judged.length} tool(s) well-formed; changed: ${changed.join(", ") || "none"}` : problems.slice(0, 10).join("; ");
+  const check = toolsCheck("tool files, metadata hashes, static policy", ok, reason, started, { tools: judged.length, changed });
+  return ok ? { check, judged } : { check };
+}
+
+/** Each changed tool validated again, one after the other, up to the first that fails. */
+async function validateChanged(
+  judged: JudgedTool[],
+  records: ReadonlyMap<string, ValidationRecord | undefined>,
+  request: Parameters<typeof validateAgain>[2],
+): Promise<FitnessCheck[]> {
+  const validated: FitnessCheck[] = [];
+  for (const tool of judged.filter((entry) => entry.changed)) {
+    const check = await validateAgain(tool, records.get(tool.name), request);
+    validated.push(check);
+    if (!check.ok) break;
+  }
+  return validated;
+}
+
+/**
+ * Every judged tool's tests: those this gate recorded passing with the same files and code, and those the
+ * toolsmith's recorded validation ran, stand as passed; the others run in one sandbox, and a pass of all is recorded.
+ */
+async function toolTestsCheck(
+  repoDir: string,
+  judged: JudgedTool[],
+  validationRecords: ReadonlyMap<string, ValidationRecord | undefined>,
+  request: ToolChecksRequest & { identity: string | undefined; started: number },
+): Promise<FitnessCheck> {
+  const keys = toolTestKeys(judged, request.settings.testTimeoutMs, request.identity);
+  const recorded = request.revalidate ? [] : judged.filter((tool) => hasPassRecord(repoDir, keys.get(tool.name)));
+  const validated = judged.filter((tool) => !recorded.includes(tool) && validationRecords.get(tool.name) !== undefined);
+  const toRun = judged.filter((tool) => !recorded.includes(tool) && !validated.includes(tool));
+  const batch = await runAllToolTests(toRun, join(request.runDir, "all-tools"), request, request.settings.testTimeoutMs, request.signal);
+  const failing = batch.filter((result) => !result.ok);
+  if (failing.length === 0) for (const tool of toRun) recordPass(repoDir, keys.get(tool.name), tool.name);
+  const fromRecords = [
+    recorded.length > 0 ? `; ${recorded.length} of them as this gate recorded them passing with the same files and code` : "",
+    validated.length > 0 ? `; ${validated.length} as the toolsmith's recorded validation of the same files ran them` : "",
+  ].join("");
+  const reason =
+    failing.length === 0
+      ? `${judged.length} tool(s) pass: ${judged.map((tool) => `${tool.name} (tests from ${tool.testsFrom})`).join(", ")}${fromRecords}`
+      : `failing: ${failing.map((result) => `${result.name} (${result.detail})`).join(", ")}`;
+  return toolsCheck("every tool's tests (main's tests for main's tools)", failing.length === 0, reason, request.started, {
+    tools: judged.length,
+    ran: toRun.map((tool) => tool.name),
+    recorded: recorded.map((tool) => tool.name),
+    ...(validated.length > 0 ? { validated: validated.map((tool) => tool.name) } : {}),
+    failing: failing.map((result) => result.name),
+  });
+}
+
+function toolsCheck(name: string, ok: boolean, reason: string, started: number, figures?: FitnessCheck["figures"]): FitnessCheck {
+  return { stage: "tools", name, ok, reason, durationMs: performance.now() - started, ...(figures ? { figures } : {}) };
 }
 
 /**

@@ -8,6 +8,7 @@ import { readPromotedTool } from "../generated-tools/read-promoted-tool.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import { rollback } from "../git/rollback.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import { isRefusal } from "../security/refusal.ts";
 import type { PruneProposal, ToolHealth } from "../usage/tool-health.ts";
 import type { RollbackRecord } from "./grow-report.ts";
 import { mergeNeeds } from "./merge-needs.ts";
@@ -35,10 +36,6 @@ class RemovalDeferredError extends Error {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function isRefusal(error: unknown): error is Error {
-  return error instanceof Error && "userFacing" in error && error.userFacing === true;
 }
 
 /** The rebuild's goal: what the tool was for. The inputs it failed on go beside it, as data (`failingInputs`). */

@@ -78,52 +78,60 @@ export async function startInstance(options: {
     ...(target.dependencies ? { dependencies: target.dependencies } : {}),
   });
 
-  const state = await window.state();
-  let action: StartReport["action"] = "started";
-  let reason: string | undefined;
-  if (state.state === "running") {
-    const probe = await probeHealth(settings.port);
-    const atTarget = probe.kind === "org" && probe.health.commit === target.commit;
-    if (atTarget && role !== "current") return report("already running");
-    // Current reads its tools again even when it names the right commit: its own check of HEAD may have taken a
-    // promotion's commit after main moved and before the files arrived, and then serves the old files under it.
-    if (probe.kind === "org" && role === "current") {
-      const reloaded = await hotReload(settings.port, options.apiToken);
-      if (reloaded.ok && reloaded.commit === target.commit) return report(atTarget && !reloaded.changed ? "already running" : "hot reloaded");
-      // A reload that went through but took another commit: the server there does not serve this checkout's HEAD.
-      reason = reloaded.ok
-        ? `it answered the reload at ${reloaded.commit?.slice(0, 12) ?? "no commit"}, not at ${target.commit.slice(0, 12)} (the HEAD of ${target.directory}): it runs from another checkout, or HEAD moved meanwhile`
-        : reloaded.reason;
-    } else {
-      reason = probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
-    }
-    say(`${role}: restarting the running instance: ${reason}`);
-    await window.stop();
-    action = "restarted";
-  } else {
-    // Only a port nobody else holds: another server there would answer our health checks in our place.
-    const probe = await probeHealth(settings.port, 1_000);
-    if (probe.kind !== "none") {
-      const who =
-        probe.kind === "org"
-          ? `an org server (commit ${probe.health.commit?.slice(0, 12) ?? "none"}) not started in tmux window ${windowName}`
-          : `another program (${probe.detail})`;
-      throw new InstanceStartError(`port ${settings.port} is taken by ${who}. Stop it, or choose another port with ORG_${role.toUpperCase()}_PORT.`);
-    }
-  }
+  const way = await clearTheWay(window, { role, port: settings.port, windowName, target, say, ...(options.apiToken ? { apiToken: options.apiToken } : {}) });
+  if ("kept" in way) return report(way.kept);
+  await window.start(serveCommand(target, settings.port, options), { cwd: target.directory, env: options.env });
+  await waitForHealth(window, windowName, settings, target.commit, options.signal);
+  return report(way.action, way.reason);
+}
 
+/**
+ * What stands in the way of starting: a running instance at the target is kept (current hot reloaded), another
+ * running one stopped, to be restarted (and why); a port held by anything else is refused.
+ */
+async function clearTheWay(
+  window: TmuxWindow,
+  at: { role: InstanceRole; port: number; windowName: string; target: Target; apiToken?: string; say: (line: string) => void },
+): Promise<{ kept: "already running" | "hot reloaded" } | { action: "started" | "restarted"; reason?: string }> {
+  const { role, port, target } = at;
+  const state = await window.state();
+  if (state.state !== "running") {
+    // Only a port nobody else holds: another server there would answer our health checks in our place.
+    const probe = await probeHealth(port, 1_000);
+    if (probe.kind === "none") return { action: "started" };
+    const who =
+      probe.kind === "org"
+        ? `an org server (commit ${probe.health.commit?.slice(0, 12) ?? "none"}) not started in tmux window ${at.windowName}`
+        : `another program (${probe.detail})`;
+    throw new InstanceStartError(`port ${port} is taken by ${who}. Stop it, or choose another port with ORG_${role.toUpperCase()}_PORT.`);
+  }
+  const probe = await probeHealth(port);
+  const atTarget = probe.kind === "org" && probe.health.commit === target.commit;
+  if (atTarget && role !== "current") return { kept: "already running" };
+  let reason: string;
+  // Current reads its tools again even when it names the right commit: its own check of HEAD may have taken a
+  // promotion's commit after main moved and before the files arrived, and then serves the old files under it.
+  if (probe.kind === "org" && role === "current") {
+    const reloaded = await hotReload(port, at.apiToken);
+    if (reloaded.ok && reloaded.commit === target.commit) return { kept: atTarget && !reloaded.changed ? "already running" : "hot reloaded" };
+    // A reload that went through but took another commit: the server there does not serve this checkout's HEAD.
+    reason = reloaded.ok
+      ? `it answered the reload at ${reloaded.commit?.slice(0, 12) ?? "no commit"}, not at ${target.commit.slice(0, 12)} (the HEAD of ${target.directory}): it runs from another checkout, or HEAD moved meanwhile`
+      : reloaded.reason;
+  } else {
+    reason = probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
+  }
+  at.say(`${role}: restarting the running instance: ${reason}`);
+  await window.stop();
+  return { action: "restarted", reason };
+}
+
+/** `org serve` for the target's checkout, with its own bun when it has one installed. */
+function serveCommand(target: Target, port: number, options: { config?: string; unsafeNoSandbox?: boolean }) {
   const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
   const config = options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
   const unsafe = options.unsafeNoSandbox ? ["--unsafe-no-sandbox"] : [];
-  await window.start(
-    orgCommand(["serve", "--port", String(settings.port), "--workspace", target.directory, ...config, ...unsafe], { bun, checkoutDir: target.directory }),
-    {
-      cwd: target.directory,
-      env: options.env,
-    },
-  );
-  await waitForHealth(window, windowName, settings, target.commit, options.signal);
-  return report(action, reason);
+  return orgCommand(["serve", "--port", String(port), "--workspace", target.directory, ...config, ...unsafe], { bun, checkoutDir: target.directory });
 }
 
 async function currentTarget(git: RepoGit): Promise<Target> {

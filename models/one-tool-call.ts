@@ -93,7 +93,9 @@ function describeIssues(error: z.ZodError): string {
 /** Arguments written as the whole answer, perhaps in one fence: the object, or undefined when the text is not one. */
 function bareArgumentsOf(content: string): unknown {
   const text = content.trim();
-  const fenced = /^```[\w-]*[ \t]*\r?\n([\s\S]*?)\r?\n?```$/.exec(text)?.[1] ?? text;
+  // The whole answer, or its one fenced block with prose around it (a second block leaves it unclear which is meant).
+  const blocks = [...text.matchAll(/```[\w-]*[ \t]*\r?\n([\s\S]*?)\r?\n?```/g)];
+  const fenced = blocks.length === 1 ? (blocks[0]?.[1] ?? text) : text;
   if (!fenced.trimStart().startsWith("{")) return undefined;
   try {
     return JSON.parse(fenced);

@@ -3,7 +3,7 @@ import type { PersonaKind } from "../config/org-config.ts";
 /**
  * The personas that differ only by what they are told (as opencode's `Agent.Info`): each kind's role, the
  * words after "You are <name>, ". Their tools come from the config's policy; the toolsmith, which has
- * behaviour of its own, is a class (toolsmith-model.ts).
+ * behaviour of its own, is a class (toolsmith-persona.ts).
  */
 export const PERSONA_ROLES = {
   /** The room's engineer: runs shell commands (`sh`) and can switch the room's mode (`chat_mode`). */

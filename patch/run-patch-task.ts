@@ -10,7 +10,8 @@ import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
 import { applyChangeSet } from "../workspace/apply-change-set.ts";
 import { type ChangeSet, computeChangeSet, type FileChange } from "../workspace/change-set.ts";
-import { checkChangeSet, DEFAULT_CHANGE_SET_LIMITS, escapeName } from "../workspace/check-change-set.ts";
+import { acceptChange } from "../workspace/accept-change.ts";
+import { checkChangeSet, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
@@ -103,17 +104,9 @@ function keepChange(workDir: string, proposal: ProposedChange, request: PatchReq
     request.progress(`the agent's change was not kept: ${sanitizeOneLine(message, 600)}`);
     return message;
   };
-  if (proposal.refused) return refused(proposal.refused);
-  // A command that touched more files than a change may carry is refused before any of them is read.
-  const { patchFiles } = DEFAULT_CHANGE_SET_LIMITS;
-  if (proposal.paths.length > patchFiles) {
-    return refused(
-      `the change was refused whole; nothing of it was kept: it touches ${proposal.paths.length} files, more than ${patchFiles}; make a smaller change`,
-    );
-  }
-  const changeSet = proposal.changeSet();
-  const check = checkChangeSet(changeSet, { secretPaths: request.sandboxPolicy.secretPaths, workspaceDir: workDir });
-  if (!check.ok) return refused(check.message);
+  const accepted = acceptChange(proposal, { secretPaths: request.sandboxPolicy.secretPaths, workspaceDir: workDir });
+  if (!accepted.ok) return refused(accepted.message);
+  const { changeSet } = accepted;
   try {
     applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
   } catch (error) {

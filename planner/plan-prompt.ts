@@ -82,5 +82,7 @@ export function repairMessage(errors: readonly PlanError[]): string {
   ].join("\n");
 }
 
-/** The message after an answer that called no tool. */
-export const REMINDER = "You did not call submit_workflow. Answer only by calling submit_workflow with the workflow.";
+/** The message after an answer that made no submit_workflow call (what it did instead, when it called another tool). */
+export function reminderMessage(problem: string): string {
+  return `${problem.charAt(0).toUpperCase()}${problem.slice(1)} Answer only by calling submit_workflow with the workflow.`;
+}

@@ -99,4 +99,21 @@ describe("planning with one offered tool", () => {
     expect(outcome.kind).toBe("refused");
     if (outcome.kind === "refused") expect(outcome.errors[0]?.message).toContain("names the tool cube, which was not offered");
   });
+
+  test("a refused plan goes back with the plan itself; a planner that then stops calling ends refused, with those errors", async () => {
+    const planning = request([{ toolCalls: [{ name: "submit_workflow", arguments: typeError }] }, { text: "Let me think about it." }]);
+    const outcome = await planWorkflow(planning);
+    expect(outcome.kind).toBe("refused");
+    if (outcome.kind === "refused") expect(outcome.errors[0]).toMatchObject({ step: "sq", key: "inputs.number" });
+    const history = planning.model.requests[1]?.messages ?? [];
+    expect(history.at(-2)?.content).toContain('submit_workflow({"name":"square a number"');
+    expect(history.at(-1)?.content).toContain("was refused");
+  });
+
+  test("a call of another tool is named in the reminder; the arguments alone in a fence are read as the call", async () => {
+    const planning = request([{ toolCalls: [{ name: "square", arguments: { number: 5 } }] }, { text: `Here:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\`` }]);
+    const outcome = await planWorkflow(planning);
+    expect(outcome).toMatchObject({ kind: "planned", rounds: 1 });
+    expect(planning.model.requests[1]?.messages.at(-1)?.content).toContain("You called square, which does not exist here");
+  });
 });

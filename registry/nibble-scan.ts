@@ -141,116 +141,90 @@ function scanModule(): WebAssembly.Module | null {
  *         (br $block)))))
  */
 export function scanModuleBytes(): Uint8Array {
-  const [codes, table, scores, blocks, nibbles, left, entry, a, b, c, d, bytes, found, low] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const i32 = 0x7f;
-  const v128 = 0x7b;
-  const get = (local: number) => [0x20, local];
-  const set = (local: number) => [0x21, local];
-  const tee = (local: number) => [0x22, local];
-  // Signed LEB128: a value from 64 up takes a second byte, or its sixth bit would read as the sign.
-  const constant = (value: number) => [0x41, ...(value < 64 ? [value] : [(value & 0x7f) | 0x80, value >>> 7])];
-  const i32Add = 0x6a;
-  const i32Sub = 0x6b;
-  const i32Eqz = 0x45;
-  const simd = (opcode: number) => [0xfd, ...unsignedLeb(opcode)];
-  // Memory arguments: alignment 2^4 (every address used is a multiple of 16), then the offset.
-  const load = [...simd(0x00), 4, 0];
-  const store = (offset: number) => [...simd(0x0b), 4, offset];
-  const splat = (byte: number) => [...simd(0x0c), ...new Array<number>(16).fill(byte)];
-  const swizzle = simd(0x0e);
-  const and = simd(0x4e);
-  const shiftRight = simd(0x6d);
-  const widenLow = simd(0x89);
-  const widenHigh = simd(0x8a);
-  const add16 = simd(0x8e);
-  const accumulate = (into: number, widen: number[]) => [...get(into), ...get(found), ...widen, ...add16, ...set(into)];
-  const block = [0x02, 0x40];
-  const loop = [0x03, 0x40];
-  const end = 0x0b;
-  const body = [
-    ...splat(15),
-    ...set(low),
-    ...block,
-    ...loop,
-    ...get(blocks),
-    i32Eqz,
-    0x0d,
-    1,
-    ...splat(0),
-    ...tee(a),
-    ...tee(b),
-    ...tee(c),
-    ...set(d),
-    ...get(nibbles),
-    ...set(left),
-    ...get(table),
-    ...set(entry),
-    ...loop,
-    ...get(codes),
-    ...load,
-    ...set(bytes),
-    ...get(entry),
-    ...load,
-    ...get(bytes),
-    ...get(low),
-    ...and,
-    ...swizzle,
-    ...set(found),
-    ...accumulate(a, widenLow),
-    ...accumulate(b, widenHigh),
-    ...get(entry),
-    ...load,
-    ...get(bytes),
-    ...constant(4),
-    ...shiftRight,
-    ...swizzle,
-    ...set(found),
-    ...accumulate(c, widenLow),
-    ...accumulate(d, widenHigh),
-    ...get(codes),
-    ...constant(16),
-    i32Add,
-    ...set(codes),
-    ...get(entry),
-    ...constant(16),
-    i32Add,
-    ...set(entry),
-    ...get(left),
-    ...constant(1),
-    i32Sub,
-    ...tee(left),
-    0x0d,
-    0,
-    end,
-    ...[a, b, c, d].flatMap((local, index) => [...get(scores), ...get(local), ...store(16 * index)]),
-    ...get(scores),
-    ...constant(64),
-    i32Add,
-    ...set(scores),
-    ...get(blocks),
-    ...constant(1),
-    i32Sub,
-    ...set(blocks),
-    0x0c,
-    0,
-    end,
-    end,
-    end,
-  ];
   // Locals after the five parameters: two i32s, then seven v128s.
-  const code = [2, 2, i32, 7, v128, ...body];
+  const code = [2, 2, I32, 7, V128, ...scanBody()];
   const name = (text: string) => [text.length, ...new TextEncoder().encode(text)];
   const section = (id: number, content: number[]) => [id, ...unsignedLeb(content.length), ...content];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     // One type: five i32 parameters, no results.
-    ...section(1, [1, 0x60, 5, i32, i32, i32, i32, i32, 0]),
+    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
     // The memory, imported as env.memory, at least one page.
     ...section(2, [1, ...name("env"), ...name("memory"), 0x02, 0x00, 1]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...name("scan"), 0x00, 0]),
     ...section(10, [1, ...unsignedLeb(code.length), ...code]),
   ]);
+}
+
+// The scan function's locals, by index: the five parameters, then $left and $entry, then the v128s.
+const [CODES, TABLE, SCORES, BLOCKS, NIBBLES, LEFT, ENTRY, A, B, C, D, BYTES, FOUND, LOW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+const I32 = 0x7f;
+const V128 = 0x7b;
+const END = 0x0b;
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_EQZ = 0x45;
+const get = (local: number) => [0x20, local];
+const set = (local: number) => [0x21, local];
+const tee = (local: number) => [0x22, local];
+// Signed LEB128: a value from 64 up takes a second byte, or its sixth bit would read as the sign.
+const constant = (value: number) => [0x41, ...(value < 64 ? [value] : [(value & 0x7f) | 0x80, value >>> 7])];
+/** `local += by` on an i32 local. */
+const step = (local: number, by: number, opcode = I32_ADD) => [...get(local), ...constant(by), opcode, ...set(local)];
+const simd = (opcode: number) => [0xfd, ...unsignedLeb(opcode)];
+// Memory arguments: alignment 2^4 (every address used is a multiple of 16), then the offset.
+const LOAD = [...simd(0x00), 4, 0];
+const store = (offset: number) => [...simd(0x0b), 4, offset];
+const splat = (byte: number) => [...simd(0x0c), ...new Array<number>(16).fill(byte)];
+const SWIZZLE = simd(0x0e);
+const AND = simd(0x4e);
+const SHIFT_RIGHT = simd(0x6d);
+const WIDEN_LOW = simd(0x89);
+const WIDEN_HIGH = simd(0x8a);
+const ADD16 = simd(0x8e);
+/** `into += widen($found)`, eight 16-bit lanes. */
+const accumulate = (into: number, widen: number[]) => [...get(into), ...get(FOUND), ...widen, ...ADD16, ...set(into)];
+
+/** The function's body, `$block`: 32 codes at a time, their four sums zeroed, their nibbles added up, their 32 scores stored, until `$blocks` is 0. */
+function scanBody(): number[] {
+  return [
+    ...splat(15),
+    ...set(LOW),
+    ...BLOCK,
+    ...LOOP,
+    // br_if $done
+    ...[...get(BLOCKS), I32_EQZ, 0x0d, 1],
+    ...[...splat(0), ...tee(A), ...tee(B), ...tee(C), ...set(D)],
+    ...[...get(NIBBLES), ...set(LEFT), ...get(TABLE), ...set(ENTRY)],
+    ...nibbleLoop(),
+    ...[A, B, C, D].flatMap((local, index) => [...get(SCORES), ...get(local), ...store(16 * index)]),
+    ...step(SCORES, 64),
+    ...step(BLOCKS, 1, I32_SUB),
+    // br $block, then the ends of $block's loop, of $done and of the function
+    ...[0x0c, 0, END, END, END],
+  ];
+}
+
+/** `$nibble`: nibble j of the block's 32 codes looked up in entry j's 16 bytes, codes 0–15 by their low four bits, 16–31 by their high. */
+function nibbleLoop(): number[] {
+  return [
+    ...LOOP,
+    ...[...get(CODES), ...LOAD, ...set(BYTES)],
+    ...[...get(ENTRY), ...LOAD, ...get(BYTES), ...get(LOW), ...AND, ...SWIZZLE, ...set(FOUND)],
+    ...accumulate(A, WIDEN_LOW),
+    ...accumulate(B, WIDEN_HIGH),
+    ...[...get(ENTRY), ...LOAD, ...get(BYTES), ...constant(4), ...SHIFT_RIGHT, ...SWIZZLE, ...set(FOUND)],
+    ...accumulate(C, WIDEN_LOW),
+    ...accumulate(D, WIDEN_HIGH),
+    ...step(CODES, 16),
+    ...step(ENTRY, 16),
+    // br_if $nibble (local.tee $left (i32.sub (local.get $left) (i32.const 1)))
+    ...[...get(LEFT), ...constant(1), I32_SUB, ...tee(LEFT), 0x0d, 0],
+    END,
+  ];
 }
 
 function unsignedLeb(value: number): number[] {

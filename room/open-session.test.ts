@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig, OrgConfigError } from "../config/org-config.ts";
-import { createModel } from "../models/create-model.ts";
+import { createPersona } from "../models/create-persona.ts";
 import { Budget } from "../security/budget.ts";
 import { startSession } from "./open-session.ts";
 import { Transcript } from "./transcript.ts";
@@ -19,7 +19,7 @@ function setup(mode?: string) {
   dirs.push(workspaceDir);
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
   if (mode !== undefined) config.mode = mode;
-  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona, scriptedModel([]))]));
+  const byName = new Map(config.personas.map((persona) => [persona.name, createPersona(persona, scriptedModel([]))]));
   return { config, workspaceDir, sessionsDir: join(workspaceDir, "sessions"), protectedFiles: ["org.config.json"], byName, budget: new Budget({}) };
 }
 

@@ -1,5 +1,5 @@
 import { type OrgConfig, OrgConfigError } from "../config/org-config.ts";
-import type { Model } from "../models/model.ts";
+import type { Persona } from "../models/persona.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Budget } from "../security/budget.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
@@ -15,7 +15,7 @@ export type SessionStartOptions = {
   sessionsDir: string;
   protectedFiles: string[];
   /** The room's models by persona name: a resumed session's `/use` choices are put back on them. */
-  byName: ReadonlyMap<string, Model>;
+  byName: ReadonlyMap<string, Persona>;
   /** The session's token budget: a resumed session's tokens count against it. */
   budget: Budget;
   resume?: string | true;

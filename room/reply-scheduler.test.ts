@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { loadOrgConfig } from "../config/org-config.ts";
-import { createModel } from "../models/create-model.ts";
+import { createPersona } from "../models/create-persona.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
@@ -14,7 +14,7 @@ function scheduler() {
   const config = loadOrgConfig(join(tmpdir(), "no-such-dir", "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "qwen3:8b" });
   config.limits.hopsPerMessage = 2;
   config.limits.repliesInARow = 1;
-  const byName = new Map(config.personas.map((persona) => [persona.name, createModel(persona, scriptedModel([]))]));
+  const byName = new Map(config.personas.map((persona) => [persona.name, createPersona(persona, scriptedModel([]))]));
   const events: RoomEvent[] = [];
   // No reply runs in these cases: the limits stop them first, so the room a reply would need is never asked.
   const { schedule } = replyScheduler({ config, byName, builtins: new Map(), replyRoom: {} as ReplyRoom, emit: (event) => events.push(event) });

@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import type { Model } from "../models/model.ts";
+import type { Persona } from "../models/persona.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
@@ -19,7 +19,7 @@ export type Turn = ReplyTurn & {
  */
 export function replyScheduler(options: {
   config: OrgConfig;
-  byName: ReadonlyMap<string, Model>;
+  byName: ReadonlyMap<string, Persona>;
   builtins: ReadonlyMap<string, AnyTool>;
   replyRoom: ReplyRoom;
   emit: (event: RoomEvent) => void;

@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
-import { createModel } from "../models/create-model.ts";
-import type { ToolsmithJob } from "../models/toolsmith-model.ts";
-import type { Model } from "../models/model.ts";
+import { createPersona } from "../models/create-persona.ts";
+import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { Persona } from "../models/persona.ts";
 import { httpModels, type ModelFactory } from "../models/persona-model.ts";
 import { CONFIG_FILE_NAME, type OrgConfig, serverConcurrency, type ToolPolicy } from "../config/org-config.ts";
 import type { ChangeRecord } from "../workspace/change-journal.ts";
@@ -26,7 +26,7 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { Transcript } from "./transcript.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
 import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
-import { type CredentialChoice, sendTurn } from "./send-turn.ts";
+import { type CredentialChoice, sendTurn, type TurnRoom } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
 import { startSession } from "./open-session.ts";
 import { undoChange } from "./undo-change.ts";
@@ -164,9 +164,9 @@ type RoomCore = {
   protectedFiles: string[];
   /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
   changeRules: ReturnType<typeof changeRules>;
-  models: Model[];
+  models: Persona[];
   names: string[];
-  byName: Map<string, Model>;
+  byName: Map<string, Persona>;
   budget: Budget;
   sessionId: string;
   state: { mode: RoomMode; history: RoomMessage[] };
@@ -175,7 +175,7 @@ type RoomCore = {
   /** The promoted generated tools offered now, by name. */
   generated: Set<string>;
   /** The tools of `toolFeed` offered now, by name, and the personas whose policy for each the feed set. */
-  fed: Map<string, Set<Model>>;
+  fed: Map<string, Set<Persona>>;
 };
 
 /** The personas, their models and the session (new or resumed) a room starts from. */
@@ -184,8 +184,8 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   // Replies in file mode never go over org's config file (the default name, and the file actually read).
   const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
   const languageModel = options.models ?? httpModels(config);
-  const models: Model[] = config.personas.map((persona) =>
-    createModel(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+  const models: Persona[] = config.personas.map((persona) =>
+    createPersona(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
   );
   const byName = new Map(models.map((model) => [model.name, model]));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
@@ -265,11 +265,11 @@ function roomTools(core: RoomCore, setMode: (next: string, by?: string) => void)
   // The first tool of a name wins: a promoted tool named like a built-in never takes its place.
   for (const tool of core.options.tools) if (!builtins.has(tool.name)) builtins.set(tool.name, tool);
   builtins.set("chat_mode", chatModeTool(modeHandle));
-  const offered = (model: Model) =>
+  const offered = (model: Persona) =>
     Object.entries(model.toolPolicy)
       .filter(([name, policy]) => policy !== "deny" && builtins.has(name))
       .map(([name]) => name);
-  const forModel = (model: Model) => {
+  const forModel = (model: Persona) => {
     const tools = new Map<string, AnyTool>();
     for (const name of offered(model)) {
       const tool = builtins.get(name);
@@ -365,6 +365,40 @@ function undoInRoom(core: RoomCore, emit: (event: RoomEvent) => void, force: boo
   return record;
 }
 
+/**
+ * The room's turns: each line sent is a turn with its own id, run under the room's closing signal and the
+ * caller's; `close` stops them and waits for every reply they started.
+ */
+function roomTurns(room: Omit<TurnRoom, "settle">) {
+  const closing = new AbortController();
+  const turns = new Set<Promise<unknown>>();
+  let counter = 0;
+  const settle = async (turn: Turn) => {
+    const running = (async () => {
+      while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
+    })();
+    turns.add(running);
+    try {
+      await running;
+    } finally {
+      turns.delete(running);
+    }
+  };
+  const turnRoom: TurnRoom = { ...room, settle };
+  return {
+    send(typed: string, options: { signal?: AbortSignal; credentials?: CredentialChoice }): Promise<TurnSummary> {
+      counter += 1;
+      const turnId = `${room.sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
+      const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
+      return sendTurn(turnRoom, typed, turnId, signal, options.credentials);
+    },
+    async close(): Promise<void> {
+      closing.abort(new Error("the room was closed"));
+      await Promise.allSettled([...turns]);
+    },
+  };
+}
+
 /** Opens a room: personas from the config, a new or resumed transcript, and the tools each persona may use. */
 export async function openRoom(options: RoomOptions): Promise<Room> {
   const sessionsDir = options.sessionsDir ?? join(options.workspaceDir, SESSIONS_DIR);
@@ -387,22 +421,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   if (options.prepareTools !== false) prepareOfferedTools(core, tools);
   const replyRoom = replyRoomOf(core, emit, tools);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
-  const closing = new AbortController();
-  const turns = new Set<Promise<unknown>>();
-  let closed = false;
-  let counter = 0;
-  const settle = async (turn: Turn) => {
-    const running = (async () => {
-      while (turn.pending.size > 0) await Promise.allSettled([...turn.pending]);
-    })();
-    turns.add(running);
-    try {
-      await running;
-    } finally {
-      turns.delete(running);
-    }
-  };
-  const turnRoom = {
+  const turns = roomTurns({
     config,
     names,
     sessionId,
@@ -411,15 +430,12 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     heardBy: (speaker: string, mentions: string[]) => heardBy(core, speaker, mentions),
     record: (message: RoomMessage) => state.history.push(message),
     schedule,
-    settle,
-  };
+  });
+  let closed = false;
 
   async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
     if (closed) throw new Error("the room is closed; open a new one to go on.");
-    counter += 1;
-    const turnId = `${sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
-    const signal = sendOptions.signal ? AbortSignal.any([sendOptions.signal, closing.signal]) : closing.signal;
-    return sendTurn(turnRoom, typed, turnId, signal, sendOptions.credentials);
+    return turns.send(typed, sendOptions);
   }
 
   return {
@@ -454,8 +470,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       if (closed) return;
       closed = true;
       stopFeed?.();
-      closing.abort(new Error("the room was closed"));
-      await Promise.allSettled([...turns]);
+      await turns.close();
       // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
       core.options.workspaceCopies.release(core.workspaceDir, core.sessionId);
       events.close();
@@ -541,7 +556,7 @@ function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit
       continue;
     }
     tools.builtins.set(tool.name, tool);
-    const givenTo = new Set<Model>();
+    const givenTo = new Set<Persona>();
     for (const model of core.models) {
       if (model.kind !== "agent" || model.toolPolicy[tool.name] !== undefined) continue;
       model.toolPolicy[tool.name] = policy;
@@ -552,7 +567,7 @@ function offerFedTools(core: RoomCore, tools: ReturnType<typeof roomTools>, emit
 }
 
 /** A persona as `personas()` shows it: its model, server, and the tools it is offered with their policies. */
-function personaInfo(model: Model, tools: string[]): PersonaInfo {
+function personaInfo(model: Persona, tools: string[]): PersonaInfo {
   return {
     name: model.name,
     kind: model.kind,
@@ -565,7 +580,7 @@ function personaInfo(model: Model, tools: string[]): PersonaInfo {
 }
 
 /** Asks each server once, through the first persona's model on it. */
-function serverModels(models: readonly Model[], signal: AbortSignal): Promise<ServerModels[]> {
+function serverModels(models: readonly Persona[], signal: AbortSignal): Promise<ServerModels[]> {
   const byServer = new Map(models.map((model) => [model.languageModel.server, model.languageModel]));
   return Promise.all(
     [...byServer].map(async ([server, languageModel]): Promise<ServerModels> => {

@@ -2,7 +2,7 @@ import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ReplyHost, ReplyOutcome } from "../models/reply-host.ts";
-import type { Model } from "../models/model.ts";
+import type { Persona } from "../models/persona.ts";
 import type { RoomMessage, RoomToolRun } from "../models/room-message.ts";
 import type { OrgLimits } from "../config/org-config.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
@@ -51,7 +51,7 @@ export type ReplyRoom = SandboxAccess & {
   /** Requests open against one model server (a model's `server`): a stock Ollama serves one at a time. */
   slots(server: string): FifoSemaphore;
   /** The tools this persona's policy offers (allow and ask). */
-  tools(model: Model): ReadonlyMap<string, AnyTool>;
+  tools(model: Persona): ReadonlyMap<string, AnyTool>;
   /** Per-turn tool choice among many generated tools; absent: every tool the policy offers. */
   toolChoice?: TurnToolChoice;
   /** The room messages this persona answers from. */
@@ -73,7 +73,7 @@ export type ReplyTurn = {
 };
 
 /** The tools a reply is offered: all its policy allows, or the per-turn choice among them (recorded as an event). */
-async function toolsFor(room: ReplyRoom, model: Model, trigger: RoomMessage, signal: AbortSignal, replyId: string) {
+async function toolsFor(room: ReplyRoom, model: Persona, trigger: RoomMessage, signal: AbortSignal, replyId: string) {
   const all = room.tools(model);
   if (!room.toolChoice) return { tools: all, policy: model.toolPolicy };
   try {
@@ -99,8 +99,8 @@ async function toolsFor(room: ReplyRoom, model: Model, trigger: RoomMessage, sig
 function replyHost(
   room: ReplyRoom,
   turn: ReplyTurn,
-  reply: { model: Model; trigger: RoomMessage; replyId: string; ceiling: DecidingPolicy | undefined },
-  offered: { tools: ReadonlyMap<string, AnyTool>; policy: Model["toolPolicy"] },
+  reply: { model: Persona; trigger: RoomMessage; replyId: string; ceiling: DecidingPolicy | undefined },
+  offered: { tools: ReadonlyMap<string, AnyTool>; policy: Persona["toolPolicy"] },
   stats: ReplyStatsRecorder,
   report: ReplyHost["report"],
 ): ReplyHost {
@@ -152,7 +152,7 @@ function replyHost(
 }
 
 /** The reply a workspace change is decided for: its persona's own `workspace_write` policy, and a hop's ceiling. */
-function writeReply(model: Model, turnId: string, replyId: string, ceiling: DecidingPolicy | undefined): WorkspaceWriteReply {
+function writeReply(model: Persona, turnId: string, replyId: string, ceiling: DecidingPolicy | undefined): WorkspaceWriteReply {
   const personaPolicy = model.toolPolicy[WORKSPACE_WRITE];
   return { persona: model.name, turnId, replyId, ...(personaPolicy ? { personaPolicy } : {}), ...(ceiling ? { ceiling } : {}) };
 }
@@ -232,7 +232,7 @@ function deliverToFile(room: ReplyRoom, turn: ReplyTurn, message: RoomMessage & 
 export async function runReply(
   room: ReplyRoom,
   turn: ReplyTurn,
-  model: Model,
+  model: Persona,
   hop: number,
   trigger: RoomMessage,
   replyId: string,

@@ -1,6 +1,6 @@
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { ModelListError } from "../llm/list-models.ts";
-import type { Model } from "../models/model.ts";
+import type { Persona } from "../models/persona.ts";
 import type { RoomEvent } from "./room-event.ts";
 
 /** The server does not have the model asked for; the message lists what it has. */
@@ -19,7 +19,7 @@ export class ModelNotAvailableError extends Error {
  * A server that answers without a model list gets the switch anyway, with a notice; one that has the
  * list but not the model throws ModelNotAvailableError; one that does not answer throws ModelListError.
  */
-export async function switchModel(model: Model, modelId: string, options: { signal?: AbortSignal | undefined; emit(event: RoomEvent): void }): Promise<void> {
+export async function switchModel(model: Persona, modelId: string, options: { signal?: AbortSignal | undefined; emit(event: RoomEvent): void }): Promise<void> {
   const { emit } = options;
   const persona = model.name;
   let available: string[];

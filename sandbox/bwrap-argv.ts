@@ -249,9 +249,13 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   return [...outer, ...bwrap];
 }
 
-/** The sandbox's filesystem: /usr and a few /etc files read-only, synthetic passwd/group/hosts, fresh /proc and /dev, sized tmpfs, scratch and the caller's read-only mounts. */
+/** The sandbox's filesystem: the system's files, the kernel's, the work's mounts, and the masks over them, in that order. */
 function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
-  const { limits } = plan;
+  return [...systemArgs(plan), ...kernelArgs(plan.limits), ...workArgs(plan), ...maskArgs(plan)];
+}
+
+/** /usr and a few /etc files read-only, synthetic passwd/group/hosts (resolv.conf too with network and no hosts file of the plan's). */
+function systemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
   return [
     "--ro-bind",
     "/usr",
@@ -293,6 +297,12 @@ function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     plan.hostsFile ?? `${plan.supportDir}/hosts`,
     "/etc/hosts",
     ...(plan.network && plan.hostsFile === undefined ? ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"] : []),
+  ];
+}
+
+/** Fresh /proc and /dev, and sized tmpfs for /dev/shm and /tmp. */
+function kernelArgs(limits: BwrapPlan["limits"]): string[] {
+  return [
     "--proc",
     "/proc",
     "--dev",
@@ -309,6 +319,12 @@ function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     String(limits.tmpBytes),
     "--tmpfs",
     "/tmp",
+  ];
+}
+
+/** The scratch directory and the caller's mounts (read-only unless marked writable). */
+function workArgs(plan: Omit<BwrapPlan, "argv">): string[] {
+  return [
     // The directory org opened and checked, not a path: nothing can swap it, and no parent needs to be reachable.
     "--bind-fd",
     String(plan.scratchFd),
@@ -319,6 +335,12 @@ function filesystemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
       const source = plan.dropRoot ? `${plan.scratchMountPoint}/ro${index}` : mount.source;
       return [mount.writable ? "--bind" : "--ro-bind", source, mount.target];
     }),
+  ];
+}
+
+/** Masked folders and files over the mounts: empty and read-only. */
+function maskArgs(plan: Omit<BwrapPlan, "argv">): string[] {
+  return [
     // Over a read-only mount: an empty tmpfs, itself made read-only, so nothing below shows and nothing lands there.
     ...(plan.maskedDirs ?? []).flatMap((target) => {
       checkMaskTarget(target);

@@ -1,8 +1,8 @@
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OrgConfig } from "../config/org-config.ts";
-import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
-import { createMcpToolServer } from "../mcp/mcp-tool-server.ts";
-import { McpToolSet } from "../mcp/mcp-tool-set.ts";
+import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
+import { createMcpToolServer } from "../mcp-server/mcp-tool-server.ts";
+import { McpToolSet } from "../mcp-server/mcp-tool-set.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolRefusal } from "./http-tool-policy.ts";
@@ -30,19 +30,11 @@ const SESSION_ID = /^[0-9a-f-]{36}$/;
 /** How often the tool list is checked for a promotion, a rollback or a changed workflow. */
 const WATCH_MS = 2_000;
 
-/**
- * serve's `/mcp`: the same tools as `org mcp` (the promoted tools serve offers and the workspace's
- * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
- * changes. The HTTP tool policy decides what runs (a tool or workflow "deny" is refused as a tool error);
- * "ask" runs, since MCP clients ask their user before each call. An Origin not of this server is 403.
- */
-export function createMcpHttp(options: McpHttpOptions): McpHttp {
-  const sessions = new Map<string, Session>();
-  const maxSessions = options.maxSessions ?? 64;
+/** The promoted tools serve offers now (hash-checked at its last reload, read again when it reloads) and the workspace's workflows. */
+function servedToolSet(options: McpHttpOptions): McpToolSet {
   let generated: { generation: number; entries: McpToolEntry[] } | undefined;
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
-  const toolSet = new McpToolSet(async () => {
-    // Only the tools serve offers now (hash-checked at its last reload); read again when it reloaded.
+  return new McpToolSet(async () => {
     if (generated?.generation !== options.tools.generation) {
       const offered = new Set(options.tools.generated().map((tool) => tool.name));
       generated = {
@@ -52,6 +44,18 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     }
     return uniqueEntries([...generated.entries, ...workflowEntries(options.workspaceDir, [options.tools.checkoutDir], access)]);
   });
+}
+
+/**
+ * serve's `/mcp`: the same tools as `org mcp` (the promoted tools serve offers and the workspace's
+ * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
+ * changes. The HTTP tool policy decides what runs (a tool or workflow "deny" is refused as a tool error);
+ * "ask" runs, since MCP clients ask their user before each call. An Origin not of this server is 403.
+ */
+export function createMcpHttp(options: McpHttpOptions): McpHttp {
+  const sessions = new Map<string, Session>();
+  const maxSessions = options.maxSessions ?? 64;
+  const toolSet = servedToolSet(options);
   let watching = false;
 
   // The policy POST /v1/tools/:name/run applies; "ask" is the MCP client's to put to its user.

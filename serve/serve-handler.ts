@@ -3,13 +3,13 @@ import { serverSlots, type TranscriptIndex } from "../room/room.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
-import type { ToolsmithJob } from "../models/toolsmith-model.ts";
+import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
-import { createMcpHttp } from "./mcp-http.ts";
+import { createMcpHttp, type McpHttp } from "./mcp-http.ts";
 import { createOpenAiChat } from "./openai-chat.ts";
 import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
@@ -175,6 +175,66 @@ function healthResponse(options: ServeHandlerOptions, metrics: ServeMetrics, set
   } satisfies Health);
 }
 
+/** `GET /metrics` in Prometheus' text format; the tool-call series left out (and logged) when its records cannot be read. */
+function metricsResponse(metrics: ServeMetrics, sessions: SessionPool, usage: ToolUsage, logError: Logger): Response {
+  let toolUsage: ReturnType<ToolUsage["stats"]> | undefined;
+  try {
+    toolUsage = usage.stats();
+  } catch (error) {
+    // A record org cannot read (say a planted link in .org/usage/) costs the tool series, not the whole answer.
+    logError(`org: /metrics left out the tool calls: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return new Response(metrics.render({ sessionsOpen: sessions.size, ...(toolUsage ? { toolUsage } : {}) }), {
+    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+  });
+}
+
+/** The route table: each route's handler, over the parts the server holds. */
+function routeTable(
+  options: ServeHandlerOptions,
+  parts: {
+    metrics: ServeMetrics;
+    /** How tools run here, as /health shows it. */
+    settings: string;
+    opener: ReturnType<typeof servedRoomOpener>;
+    slots: ReturnType<typeof serverSlots>;
+    sessions: SessionPool;
+    jobs: ReturnType<typeof openJobs>["routes"];
+    mcp: McpHttp;
+    workspaceCopies: WorkspaceCopies;
+    logError: Logger;
+  },
+): Route[] {
+  const { config, workspaceDir, tools } = options;
+  const { metrics, sessions, opener, logError } = parts;
+  const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
+  const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
+  return serveRoutes({
+    health: () => healthResponse(options, metrics, parts.settings),
+    messages: messagesRoute({ config, sessions, tools, metrics, logError }),
+    tools: toolRoutes({
+      config,
+      workspaceDir,
+      tools,
+      metrics,
+      sessions,
+      ...(options.audit ? { audit: options.audit } : {}),
+      ...access,
+      workspaceCopies: parts.workspaceCopies,
+      roomPolicies: async () => roomPolicies(await opener.parts()),
+    }),
+    workflows: workflowRoutes({ config, workspaceDir, checkoutDir: tools.checkoutDir, metrics, sessions, ...access }),
+    metrics: () => metricsResponse(metrics, sessions, usage, logError),
+    reload: async () => {
+      const result = await tools.reload();
+      return Response.json(result, { status: result.reloaded ? 200 : 409 });
+    },
+    jobs: parts.jobs,
+    openAi: openAiRoutes(options, parts),
+    mcp: parts.mcp,
+  });
+}
+
 /** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
 export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const { config, workspaceDir, tools } = options;
@@ -203,55 +263,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
   });
-  const openAi = openAiRoutes(options, { opener, slots, sessions, metrics, logError });
-  const toolsRoutes = toolRoutes({
-    config,
-    workspaceDir,
-    tools,
-    metrics,
-    sessions,
-    ...(options.audit ? { audit: options.audit } : {}),
-    sandbox: options.sandbox,
-    sandboxPolicy: options.sandboxPolicy,
-    workspaceCopies,
-    roomPolicies: async () => roomPolicies(await opener.parts()),
-  });
-  const messages = messagesRoute({ config, sessions, tools, metrics, logError });
-  const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
-
-  const routes = serveRoutes({
-    health: () => healthResponse(options, metrics, settings),
-    messages,
-    tools: toolsRoutes,
-    workflows: workflowRoutes({
-      config,
-      workspaceDir,
-      checkoutDir: tools.checkoutDir,
-      metrics,
-      sessions,
-      sandbox: options.sandbox,
-      sandboxPolicy: options.sandboxPolicy,
-    }),
-    metrics: () => {
-      let toolUsage: ReturnType<ToolUsage["stats"]> | undefined;
-      try {
-        toolUsage = usage.stats();
-      } catch (error) {
-        // A record org cannot read (say a planted link in .org/usage/) costs the tool series, not the whole answer.
-        logError(`org: /metrics left out the tool calls: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      return new Response(metrics.render({ sessionsOpen: sessions.size, ...(toolUsage ? { toolUsage } : {}) }), {
-        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      });
-    },
-    reload: async () => {
-      const result = await tools.reload();
-      return Response.json(result, { status: result.reloaded ? 200 : 409 });
-    },
-    jobs: jobs.routes,
-    openAi,
-    mcp,
-  });
+  const routes = routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError });
   // Outermost first: metrics see every answer, each answer has its request id, errors become answers, and the
   // Host/Origin checks come before auth.
   const answer = createRouter(routes, [

@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import { type McpToolEntry, workflowEntries } from "../mcp/mcp-tool-catalog.ts";
+import { type McpToolEntry, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";

@@ -199,6 +199,18 @@ function collapseLine(line: string): string {
  * dropped, block elements on their own lines, tags removed, entities decoded, blank runs collapsed.
  */
 function* convert(html: string, counter: Counter): Generator<undefined, string, undefined> {
+  const stripped = yield* stripTags(html, counter);
+  const body = yield* joinLines(stripped.raw, counter, stripped.pauseAt);
+  const title = readTitle(html, counter);
+  return title ? `${title}\n\n${body}` : body;
+}
+
+/**
+ * The page's text with its markup gone: scripts, styles and comments dropped, a block element's tags a line break,
+ * a cell's a tab, every other tag nothing, entities decoded. Pauses every `SLICE_STEPS` characters; returns the
+ * text and the count of steps at which the next pause falls.
+ */
+function* stripTags(html: string, counter: Counter): Generator<undefined, { raw: string; pauseAt: number }, undefined> {
   const length = html.length;
   let pauseAt = SLICE_STEPS;
   let raw = "";
@@ -262,13 +274,18 @@ function* convert(html: string, counter: Counter): Generator<undefined, string, 
     textStart = at;
   }
   if (textStart < length) raw += decodeText(html, textStart, length, counter);
-  // Lines: spaces collapsed and trimmed; at most one blank line in a row; none at either end.
+  return { raw, pauseAt };
+}
+
+/** Lines: spaces collapsed and trimmed; at most one blank line in a row; none at either end. Pauses as `stripTags` does, from `pauseAt` on. */
+function* joinLines(raw: string, counter: Counter, pauseAt: number): Generator<undefined, string, undefined> {
   let body = "";
   let blank = false;
-  at = 0;
+  let at = 0;
+  let nextPause = pauseAt;
   while (at <= raw.length) {
-    if (counter.steps >= pauseAt) {
-      pauseAt = counter.steps + SLICE_STEPS;
+    if (counter.steps >= nextPause) {
+      nextPause = counter.steps + SLICE_STEPS;
       yield;
     }
     const newline = find(raw, "\n", at, counter);
@@ -282,8 +299,7 @@ function* convert(html: string, counter: Counter): Generator<undefined, string, 
     }
     at = end + 1;
   }
-  const title = readTitle(html, counter);
-  return title ? `${title}\n\n${body}` : body;
+  return body;
 }
 
 /** The readable text of an HTML page, and how many characters the scan looked at. */

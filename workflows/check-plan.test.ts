@@ -12,6 +12,8 @@ const TOOLS = new Map<string, PlanTool>([
   ["shout", { inputSchema: object({ text: { type: "string" }, times: { type: "integer" } }, ["text"]), outputSchema: object({ text: { type: "string" } }) }],
   ["is_long", { inputSchema: object({ text: { type: "string" } }), outputSchema: object({ long: { type: "boolean" } }) }],
   ["pick_mode", { inputSchema: object({ mode: { type: "string", enum: ["upper", "lower"] } }), outputSchema: object({ ok: { type: "boolean" } }) }],
+  ["label", { inputSchema: object({ level: { type: "integer" } }), outputSchema: object({ label: { type: "string", enum: ["low", "high"] } }) }],
+  ["nickname", { inputSchema: object({ text: { type: "string" } }), outputSchema: { type: "object", properties: { nick: { type: "string" } }, required: [] } }],
 ]);
 
 const plan = (value: Record<string, unknown>): Workflow =>
@@ -201,5 +203,70 @@ describe("a nested saved workflow", () => {
       ["t", "inputs.text", "string", "integer 3"],
       ["sq", "inputs.number", "number", "string"],
     ]);
+  });
+});
+
+describe("what a run could not feed: refused before it runs", () => {
+  test("a conditional step's output into a required input (fine under the same condition); an optional field; an optional plan input", () => {
+    const errors = checkPlan(
+      parseWorkflow(
+        JSON.stringify({
+          name: "plan",
+          inputs: {
+            type: "object",
+            properties: { text: { type: "string" }, loud: { type: "boolean" }, extra: { type: "string" } },
+            required: ["text", "loud"],
+          },
+          steps: [
+            { id: "loud", tool: "shout", if_condition: "$inputs.loud", inputs: { text: "$inputs.text" } },
+            { id: "count", tool: "word_count", inputs: { text: "$steps.loud.output.text" } },
+            { id: "again", tool: "shout", if_condition: "$inputs.loud", inputs: { text: "$steps.loud.output.text" } },
+            { id: "nick", tool: "nickname", inputs: { text: "$inputs.text" } },
+            { id: "nicked", tool: "shout", inputs: { text: "$steps.nick.output.nick" } },
+            { id: "more", tool: "shout", inputs: { text: "$inputs.extra" } },
+          ],
+          output: { maybe: "$steps.loud.output.text" },
+        }),
+        "plan",
+      ),
+      facts(),
+    );
+    expect(errors.map((error) => [error.step, error.key])).toEqual([
+      ["count", "inputs.text"],
+      ["nicked", "inputs.text"],
+      ["more", "inputs.text"],
+    ]);
+    expect(errors[0]?.message).toContain('step "loud" runs only if $inputs.loud');
+    expect(errors[1]?.message).toContain("nick is not required");
+    expect(errors[2]?.message).toContain("extra is not required");
+  });
+
+  test("every item of a literal list, an enum into an enum, a plan input its schema does not declare, an MCP tool nobody offered", () => {
+    const errors = checkPlan(
+      parseWorkflow(
+        JSON.stringify({
+          name: "plan",
+          inputs: { type: "object" },
+          steps: [
+            { id: "total", tool: "sum_list", inputs: { numbers: [1, "two", { three: 3 }] } },
+            { id: "lab", tool: "label", inputs: { level: 2 } },
+            { id: "mode", tool: "pick_mode", inputs: { mode: "$steps.lab.output.label" } },
+            { id: "sq", tool: "square", inputs: { number: "$inputs.whatever" } },
+          ],
+          output: {},
+        }),
+        "plan",
+      ),
+      facts(),
+    );
+    expect(errors.map((error) => [error.step, error.key])).toEqual([
+      ["total", "inputs.numbers"],
+      ["mode", "inputs.mode"],
+      ["sq", "inputs.number"],
+    ]);
+    expect(errors[1]?.message).toContain('given "low" or "high"');
+    expect(errors[2]?.message).toContain("does not declare");
+    const mcp = checkPlan(plan({ steps: [{ id: "x", tool: "evil__exfiltrate", inputs: {} }] }), facts());
+    expect(mcp[0]).toMatchObject({ step: "x", key: "tool", given: "evil__exfiltrate" });
   });
 });

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { isMcpRoomToolName } from "../config/mcp-servers.ts";
 import { checkWorkflow } from "./load-workflow.ts";
-import { describeSchema, itemsOf, misfit, propertiesOf, requiredOf, type Schema, schemaAt, typeOfValue, typesOf } from "./schema-fit.ts";
+import { describeSchema, itemsOf, itemsSchema, misfit, propertiesOf, requiredOf, type Schema, schemaAt, typeOfValue, typesOf } from "./schema-fit.ts";
 import { type Workflow, type WorkflowStep, WorkflowError } from "./workflow-file.ts";
 import { type Reference, referencesIn, wholeReference } from "./workflow-references.ts";
 
@@ -61,9 +60,9 @@ export function checkPlan(workflow: Workflow, facts: PlanFacts): PlanError[] {
   return errors;
 }
 
-/** A step that names a tool that was not offered, or a saved workflow there is none of. */
-function unknownCallee(step: WorkflowStep, facts: PlanFacts): PlanError[] {
-  if (step.tool !== undefined && !facts.tools.has(step.tool) && !isMcpRoomToolName(step.tool)) {
+/** A step that names a tool that was not offered (an MCP server's included: none is offered), or a saved workflow there is none of. */
+export function unknownCallee(step: WorkflowStep, facts: Pick<PlanFacts, "tools" | "workflows">): PlanError[] {
+  if (step.tool !== undefined && !facts.tools.has(step.tool)) {
     const offered = [...facts.tools.keys()].sort().join(", ") || "none";
     return [
       {
@@ -104,6 +103,8 @@ function inputErrors(schema: Schema, inputs: unknown): PlanError[] {
 class PlanTypes {
   readonly #outputs = new Map<string, Schema>();
   readonly #nestedOutputs = new Map<string, Schema>();
+  /** A value read that may be absent or null when the plan runs, and why: it may not be fed where a value is required. */
+  readonly #uncertain = new WeakMap<Schema, string>();
 
   constructor(
     private readonly workflow: Workflow,
@@ -194,6 +195,17 @@ class PlanTypes {
         });
         continue;
       }
+      const unsure = this.#uncertain.get(given);
+      if (unsure !== undefined && requiredOf(target).includes(key)) {
+        this.#fail({
+          step: step.id,
+          key: `inputs.${key}`,
+          expected: describeSchema(expected),
+          given: `${describeSchema(given)}, or nothing`,
+          message: `${callee} requires "${key}", and ${value} may give nothing: ${unsure}`,
+        });
+        continue;
+      }
       const problem = misfit(given, expected);
       if (problem)
         this.#fail({
@@ -225,10 +237,7 @@ class PlanTypes {
       for (const found of embedded) this.#read(found.reference, step, key, item);
       return embedded.length > 0 ? { type: "string" } : { type: "string", const: value };
     }
-    if (Array.isArray(value)) {
-      const items = value.map((entry, index) => this.#valueSchema(entry, step, `${key}[${index}]`, item));
-      return items[0] === undefined ? { type: "array" } : { type: "array", items: items[0] };
-    }
+    if (Array.isArray(value)) return itemsSchema(value.map((entry, index) => this.#valueSchema(entry, step, `${key}[${index}]`, item)));
     if (typeof value === "object" && value !== null) {
       const properties = Object.fromEntries(Object.entries(value).map(([name, entry]) => [name, this.#valueSchema(entry, step, `${key}.${name}`, item)]));
       return { type: "object", properties, required: Object.keys(properties) };
@@ -241,25 +250,51 @@ class PlanTypes {
     return reference ? this.#read(reference, step, key, item) : {};
   }
 
-  /** The schema a reference reads; `{}` after reporting when the field is not there. */
+  /**
+   * The schema a reference reads; `{}` after reporting when the field is not there. A value that may be absent (a field
+   * not required on the way, a plan input not required) or null (the output of a step with an if_condition, read by a
+   * step without that same condition) is marked uncertain.
+   */
   #read(reference: Reference, step: string | undefined, key: string, item: Schema | undefined): Schema {
-    const at = (schema: Schema, path: readonly string[], what: string): Schema => {
+    const at = (schema: Schema, path: readonly string[], what: string, unsure?: string): Schema => {
       const found = schemaAt(schema, path);
-      if (found.ok) return found.schema;
-      this.#fail({
-        ...(step !== undefined ? { step } : {}),
-        key,
-        given: reference.text,
-        message: `${reference.text} reads nothing: ${what} ${found.problem.replace(/^it /, "")}`,
-      });
-      return {};
+      if (!found.ok) {
+        this.#fail({
+          ...(step !== undefined ? { step } : {}),
+          key,
+          given: reference.text,
+          message: `${reference.text} reads nothing: ${what} ${found.problem.replace(/^it /, "")}`,
+        });
+        return {};
+      }
+      const why = unsure ?? (found.optional !== undefined ? `in ${what.replace(/:$/, "")}, ${found.optional}` : undefined);
+      if (why === undefined) return found.schema;
+      const marked = { ...found.schema };
+      this.#uncertain.set(marked, why);
+      return marked;
     };
     switch (reference.root) {
-      case "inputs":
+      case "inputs": {
+        if (reference.path.length > 0 && propertiesOf(this.workflow.inputs) === undefined) {
+          this.#fail({
+            ...(step !== undefined ? { step } : {}),
+            key,
+            given: reference.text,
+            message: `${reference.text} reads an input the plan's inputs schema does not declare: give "inputs" its "properties"`,
+          });
+          return {};
+        }
         return at(this.workflow.inputs, reference.path, "the workflow's inputs:");
+      }
       case "steps": {
         const [id = "", , ...fields] = reference.path;
-        return at(this.#outputs.get(id) ?? {}, fields, `the output of step "${id}":`);
+        const producer = this.workflow.steps.find((entry) => entry.id === id);
+        const reader = this.workflow.steps.find((entry) => entry.id === step);
+        const skippable =
+          producer?.if_condition !== undefined && reader?.if_condition !== producer.if_condition
+            ? `step "${id}" runs only if ${producer.if_condition}, and its output is null when it does not`
+            : undefined;
+        return at(this.#outputs.get(id) ?? {}, fields, `the output of step "${id}":`, skippable);
       }
       case "item":
         return at(item ?? {}, reference.path, "the foreach item:");

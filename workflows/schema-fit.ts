@@ -67,27 +67,42 @@ export function itemsOf(schema: Schema): Schema {
 }
 
 /** Where `path` leads inside `schema`: its schema, or what is there instead. */
-export function schemaAt(schema: Schema, path: readonly string[]): { ok: true; schema: Schema } | { ok: false; problem: string } {
+export function schemaAt(schema: Schema, path: readonly string[]): { ok: true; schema: Schema; optional?: string } | { ok: false; problem: string } {
   let current = schema;
+  // The first field on the way that the schema does not require: the value read may be absent.
+  let optional: string | undefined;
   for (const [index, part] of path.entries()) {
     const here = path.slice(0, index).join(".");
     const types = typesOf(current);
-    if (!types) return { ok: true, schema: {} };
+    if (!types) return { ok: true, schema: {}, ...(optional ? { optional } : {}) };
     if (types.includes("array") && /^\d+$/.test(part)) {
       current = itemsOf(current);
+      optional ??= `item ${part} of ${here === "" ? "the list" : here} may not be there`;
       continue;
     }
     const properties = isSchema(current.properties) ? current.properties : undefined;
-    if (types.includes("object") && properties === undefined) return { ok: true, schema: {} };
+    if (types.includes("object") && properties === undefined) return { ok: true, schema: {}, ...(optional ? { optional } : {}) };
     const next = properties?.[part];
     if (properties !== undefined && Object.hasOwn(properties, part) && isSchema(next)) {
+      if (!requiredOf(current).includes(part)) optional ??= `${[...path.slice(0, index), part].join(".")} is not required`;
       current = next;
       continue;
     }
     const has = properties ? `it has ${Object.keys(properties).join(", ") || "no fields"}` : `it is ${describeSchema(current)}`;
     return { ok: false, problem: `${here === "" ? "it" : here} has no field "${part}" (${has})` };
   }
-  return { ok: true, schema: current };
+  return { ok: true, schema: current, ...(optional ? { optional } : {}) };
+}
+
+/** The schema of a list whose items have these schemas: the first's when all have its types, else their types together. */
+export function itemsSchema(items: readonly Schema[]): Schema {
+  const [first] = items;
+  if (first === undefined) return { type: "array" };
+  const types = new Set(items.flatMap((item) => typesOf(item) ?? ["any"]));
+  const firstTypes = typesOf(first);
+  const same = firstTypes !== undefined && types.size === firstTypes.length && firstTypes.every((type) => types.has(type));
+  if (types.has("any")) return { type: "array" };
+  return { type: "array", items: same ? first : { type: [...types] } };
 }
 
 const MAX_DEPTH = 8;
@@ -103,8 +118,13 @@ export function misfit(given: Schema, expected: Schema, depth = 0): string | und
   if (!from || !into || depth > MAX_DEPTH) return undefined;
   const wrong = from.filter((type) => !into.includes(type) && !(type === "integer" && into.includes("number")));
   if (wrong.length > 0) return `expected ${describeSchema(expected)}, given ${describeSchema(given)}`;
-  if ("const" in given && Array.isArray(expected.enum) && !expected.enum.some((entry) => JSON.stringify(entry) === JSON.stringify(given.const)))
-    return `expected one of ${expected.enum.map((entry) => JSON.stringify(entry)).join(", ")}, given ${JSON.stringify(given.const)}`;
+  if (Array.isArray(expected.enum)) {
+    const allowed = new Set(expected.enum.map((entry) => JSON.stringify(entry)));
+    const offered = "const" in given ? [given.const] : Array.isArray(given.enum) ? given.enum : [];
+    const outside = offered.filter((entry) => !allowed.has(JSON.stringify(entry)));
+    if (outside.length > 0)
+      return `expected one of ${expected.enum.map((entry) => JSON.stringify(entry)).join(", ")}, given ${outside.map((entry) => JSON.stringify(entry)).join(" or ")}`;
+  }
   if (from.includes("array") && isSchema(expected.items) && isSchema(given.items)) {
     const inner = misfit(given.items, expected.items, depth + 1);
     if (inner) return `array items: ${inner}`;

@@ -5,7 +5,7 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { applyChangeSet, reverseChangeSet } from "./apply-change-set.ts";
 import { type ChangeSet, type FileVersion, readFileNoFollow } from "./change-set.ts";
-import { checkChangeSet } from "./check-change-set.ts";
+import { type ChangeSetCheckOptions, checkChangeSet } from "./check-change-set.ts";
 import { diffStats, unifiedDiff } from "./unified-diff.ts";
 
 /** Where applied changes are recorded: `.org/changes/<id>/`. */
@@ -45,7 +45,7 @@ export const ChangeRecord = z.object({
 export type ChangeRecord = z.infer<typeof ChangeRecord>;
 
 /** What a change, and so its undo, may not touch: the rules `checkChangeSet` applies (its defaults for what is left out). */
-export type ChangeRules = Pick<NonNullable<Parameters<typeof checkChangeSet>[1]>, "limits" | "protectedPaths" | "secretPaths">;
+export type ChangeRules = Pick<ChangeSetCheckOptions, "limits" | "protectedPaths" | "secretPaths">;
 
 /** Nothing left to undo, or the journal cannot be read; the message says what to do. */
 export class ChangeJournalError extends Error {

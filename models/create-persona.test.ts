@@ -3,10 +3,10 @@ import type { PersonaConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "./room-message.ts";
 import { BuildToolArguments } from "./build-tool.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
-import { createModel } from "./create-model.ts";
-import { Model } from "./model.ts";
+import { createPersona } from "./create-persona.ts";
+import { Persona } from "./persona.ts";
 import { PERSONA_ROLES } from "./persona-roles.ts";
-import { TOOLSMITH_NOT_BUILT, ToolsmithModel } from "./toolsmith-model.ts";
+import { TOOLSMITH_NOT_BUILT, ToolsmithPersona } from "./toolsmith-persona.ts";
 
 const persona = (name: string, kind: PersonaConfig["kind"], extra: Partial<PersonaConfig> = {}): PersonaConfig => ({
   name,
@@ -32,12 +32,12 @@ describe("models", () => {
   test("kinds that differ by role are records; the toolsmith keeps its class; every system prompt begins 'You are <name>, '", () => {
     const room = ["agent", "python", "toolsmith", "plain"];
     const models = [
-      createModel(persona("agent", "agent"), scriptedModel([])),
-      createModel(persona("python", "python"), scriptedModel([])),
-      createModel(persona("toolsmith", "toolsmith"), scriptedModel([])),
-      createModel(persona("plain", "simple", { instructions: "Answer in French." }), scriptedModel([])),
+      createPersona(persona("agent", "agent"), scriptedModel([])),
+      createPersona(persona("python", "python"), scriptedModel([])),
+      createPersona(persona("toolsmith", "toolsmith"), scriptedModel([])),
+      createPersona(persona("plain", "simple", { instructions: "Answer in French." }), scriptedModel([])),
     ];
-    expect(models.map((model) => model.constructor)).toEqual([Model, Model, ToolsmithModel, Model]);
+    expect(models.map((model) => model.constructor)).toEqual([Persona, Persona, ToolsmithPersona, Persona]);
     expect(models[0]?.systemPrompt(room)).toContain(PERSONA_ROLES.agent);
     expect(models[1]?.systemPrompt(room)).toContain(PERSONA_ROLES.python);
     expect(models[3]?.systemPrompt(room)).toContain(PERSONA_ROLES.simple);
@@ -51,7 +51,7 @@ describe("models", () => {
   });
 
   test("the context holds what the persona heard: its own words as assistant, others' named", () => {
-    const agent = createModel(persona("agent", "agent", { contextMessages: 3 }), scriptedModel([]));
+    const agent = createPersona(persona("agent", "agent", { contextMessages: 3 }), scriptedModel([]));
     const history = [
       message("user", "old news", ["agent"]),
       message("user", "for python only", ["python"]),

@@ -10,7 +10,7 @@ import type { RoomMessage } from "./room-message.ts";
  * use, and how much of the room's history it keeps in its context. Kinds that differ only by their role
  * are this class with a role from `PERSONA_ROLES`; a kind with behaviour of its own subclasses it.
  */
-export class Model {
+export class Persona {
   readonly name: string;
   readonly kind: PersonaKind;
   /** The model that answers for it; `Room.useModel` swaps it for the same server's other model. */

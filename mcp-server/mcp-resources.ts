@@ -1,6 +1,6 @@
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 import { readRegularFile } from "../git/gate-key.ts";
-import type { ToolReport } from "./tool-reports.ts";
+import type { ReportsByTool } from "./tool-reports.ts";
 
 // org's MCP resources: each generated tool's spec, source, tests, metadata and fitness reports, each workflow's
 // JSON. A URI names a tool or workflow the set offers now, by its exact name: no part of it becomes a path.
@@ -43,9 +43,6 @@ export const RESOURCE_TEMPLATES = [
 ];
 
 export type OrgResource = { uri: string; name: string; title: string; description: string; mimeType: string };
-
-/** Reports per tool name (see `toolReports`). */
-export type ReportsByTool = ReadonlyMap<string, readonly ToolReport[]>;
 
 /** Every resource of `entries`: four per generated tool and one per report of it, one per workflow. */
 export function listResources(entries: readonly McpToolEntry[], reports: ReportsByTool): OrgResource[] {

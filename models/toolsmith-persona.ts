@@ -2,7 +2,7 @@ import type { PersonaConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { toolSet } from "../tools/define-tool.ts";
 import { BUILD_TOOL, buildTool } from "./build-tool.ts";
-import { Model } from "./model.ts";
+import { Persona } from "./persona.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
 import type { ProgressStatus } from "./reply-report.ts";
 import { respondWithTools } from "./respond-with-tools.ts";
@@ -21,7 +21,7 @@ export type ToolsmithJob = (request: {
 }) => Promise<ReplyOutcome>;
 
 /** Writes new tools through its pipeline; without one it says plainly that it cannot, instead of pretending. */
-export class ToolsmithModel extends Model {
+export class ToolsmithPersona extends Persona {
   readonly #job: ToolsmithJob | undefined;
 
   constructor(config: PersonaConfig, languageModel: LanguageModel, job?: ToolsmithJob) {

@@ -4,9 +4,13 @@ import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-path
 import { FITNESS_DIR } from "../git/gate-key.ts";
 import { storedReports, type FitnessReport } from "../git/fitness-report.ts";
 import { RepoGit } from "../git/repo-git.ts";
+import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 
 /** A fitness report of a commit that changed a tool's folder, as `org://tools/<name>/reports/<n>` shows it. */
 export type ToolReport = { path: string; report: FitnessReport };
+
+/** Reports per tool name (see `toolReports`). */
+export type ReportsByTool = ReadonlyMap<string, readonly ToolReport[]>;
 
 /**
  * Per tool name, the reports this checkout's gate signed for the commits of HEAD's history that changed
@@ -49,4 +53,12 @@ export async function toolReports(repoDir: string, signal?: AbortSignal): Promis
     if (reports.length > 0) found.set(name, reports);
   }
   return found;
+}
+
+/** The reports of the tools `entries` offer, read in each checkout they come from; for a name, the first checkout's win. */
+export async function offeredReports(entries: readonly McpToolEntry[]): Promise<ReportsByTool> {
+  const repos = [...new Set(entries.flatMap((entry) => (entry.repoDir ? [entry.repoDir] : [])))];
+  const merged = new Map<string, ToolReport[]>();
+  for (const repo of repos) for (const [name, reports] of await toolReports(repo)) if (!merged.has(name)) merged.set(name, reports);
+  return merged;
 }

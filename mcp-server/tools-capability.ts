@@ -1,0 +1,65 @@
+import type { McpCapability } from "./mcp-capability.ts";
+import { entriesNow, refuseCursor } from "./mcp-capability.ts";
+import type { McpToolEntry } from "./mcp-tool-catalog.ts";
+import { callMcpTool, toolError } from "./mcp-tool-call.ts";
+
+export type ToolsCapabilityOptions = {
+  /** Why a tool may not run through this server (undefined when it may), e.g. serve's HTTP policy. */
+  refuse?: (entry: McpToolEntry) => string | undefined;
+  /** How often a call that carries a progressToken hears that it still runs. */
+  progressEveryMs: number;
+};
+
+/**
+ * `tools/list` (input and output schemas, annotations), `tools/call` (`callMcpTool`; a tool `refuse` names is
+ * an `isError` result) and, after each change of the set, `notifications/tools/list_changed` and a notice.
+ * As the spec says, a call of an unknown tool is JSON-RPC error -32602.
+ */
+export function toolsCapability(options: ToolsCapabilityOptions): McpCapability {
+  return {
+    declares: { tools: { listChanged: true } },
+    register(context) {
+      const { server, sdk, tools } = context;
+      server.setRequestHandler(sdk.ListToolsRequestSchema, async (request) => {
+        refuseCursor(sdk, request.params?.cursor, "tool");
+        return {
+          tools: (await entriesNow(context)).map((entry) => ({
+            name: entry.name,
+            title: entry.annotations.title ?? entry.name,
+            description: entry.description,
+            // MCP takes object schemas only; the catalog's already are (a tool's inputs and a workflow's are checked to be).
+            inputSchema: { ...entry.inputSchema, type: "object" as const },
+            ...(entry.outputSchema ? { outputSchema: { ...entry.outputSchema, type: "object" as const } } : {}),
+            annotations: entry.annotations,
+          })),
+        };
+      });
+      server.setRequestHandler(sdk.CallToolRequestSchema, async (request, extra) => {
+        const { name } = request.params;
+        const entry = tools.find(name);
+        if (!entry) {
+          const names = tools.entries().map((tool) => tool.name);
+          throw new sdk.McpError(
+            sdk.ErrorCode.InvalidParams,
+            `unknown tool "${name.slice(0, 100)}"; the tools are: ${names.join(", ") || "(none yet)"}. List them again with tools/list.`,
+          );
+        }
+        const refused = options.refuse?.(entry);
+        if (refused) return toolError(refused);
+        const call = { signal: extra.signal, sendNotification: extra.sendNotification, progressToken: request.params._meta?.progressToken };
+        return callMcpTool(entry, request.params.arguments ?? {}, call, {
+          log: context.log,
+          logError: context.logError,
+          progressEveryMs: options.progressEveryMs,
+        });
+      });
+      return tools.onChange(() => {
+        server.sendToolListChanged().catch(() => {
+          // Not connected (yet or any more): the client lists again when it connects.
+        });
+        const names = tools.entries().map((entry) => entry.name);
+        context.log.send("notice", `the tools changed: ${names.join(", ") || "none"}`);
+      });
+    },
+  };
+}
