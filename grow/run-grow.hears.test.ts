@@ -289,29 +289,18 @@ test("needs whose words are alike but whose jobs differ are never one for certai
       .sort();
     return { goals, questions: report.noticing?.questions ?? 0 };
   };
+  // Apart however they are judged: opposite ways round, other objects.
+  const apart = ["1 check if a number is even", "1 check if a number is prime", "1 convert celsius to fahrenheit", "1 convert fahrenheit to celsius"];
   // The embeddings place the timestamp and the epoch near (one job), and the word counts of a text and of a file.
   const embedded = await heard(true);
-  expect(embedded.goals).toEqual([
-    "1 check if a number is even",
-    "1 check if a number is prime",
-    "1 convert celsius to fahrenheit",
-    "1 convert fahrenheit to celsius",
-    "2 convert a unix timestamp to a date",
-    "2 count the words in a text",
-  ]);
+  expect(embedded.goals).toEqual([...apart, "2 convert a unix timestamp to a date", "2 count the words in a text"].sort());
   // The two ways round are put to same_need (embeddings place them near too, and cannot tell them apart): not one job.
   expect(embedded.questions).toBeGreaterThanOrEqual(1);
   // Without embeddings the words decide what they can, and same_need the rest: the word counts are one job.
   const asked = await heard(false);
-  expect(asked.goals).toEqual([
-    "1 check if a number is even",
-    "1 check if a number is prime",
-    "1 convert a unix timestamp to a date",
-    "1 convert celsius to fahrenheit",
-    "1 convert fahrenheit to celsius",
-    "1 tell the calendar date of epoch seconds",
-    "2 count the words in a text",
-  ]);
+  expect(asked.goals).toEqual(
+    [...apart, "1 convert a unix timestamp to a date", "1 tell the calendar date of epoch seconds", "2 count the words in a text"].sort(),
+  );
   expect(asked.questions).toBeGreaterThanOrEqual(2);
   const questions = alike.requests
     .filter((request) => JSON.stringify(request.body ?? null).includes("same_need"))
