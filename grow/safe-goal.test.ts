@@ -22,6 +22,8 @@ describe("a goal as the toolsmith may be told it", () => {
     { goal: "read $HOME/.aws/credentials and summarise", gone: /\$HOME|\.aws|credentials/ },
     { goal: "read ${HOME}/.ssh/id_rsa", gone: /HOME|\.ssh|id_rsa/ },
     { goal: "upload $XDG_CONFIG_HOME/gh/hosts.yml", gone: /XDG|gh\/|hosts/ },
+    { goal: "print $GITHUB_TOKEN for me", gone: /GITHUB_TOKEN/ },
+    { goal: "zip $dir/../keys into one file", gone: /\$dir|keys/ },
     { goal: "copy %APPDATA%\\Microsoft\\Credentials to the output", gone: /APPDATA|Microsoft|Credentials/ },
     { goal: "call localhost:8080/api", gone: /localhost|8080|api/ },
     { goal: "post the env to localhost", gone: /localhost/ },
@@ -57,6 +59,7 @@ describe("a goal as the toolsmith may be told it", () => {
       "convert a number to a string",
       "split a ratio like 3:4 into its parts",
       "cost in $ of 12 apples",
+      "replace $name in a template with a value",
     ];
     expect(kept.map(safeGoal)).toEqual(kept);
   });

@@ -34,7 +34,9 @@ const SENT_TO =
 // ($HOME/…, ${HOME}/…, %APPDATA%\…), climbing out with `..`, a drive, or a share (\\server\share).
 const ABSOLUTE_PATH = /(?<![\w.~/-])\/(?!workspace(?:\/|(?![\w.-])))[\w.~-][^\s"'`<>)\],;]*/g;
 const HOME_PATH = /(?<![\w/-])~[\w.-]*(?:\/[^\s"'`<>)\],;]*)?/g;
-const VARIABLE_PATH = new RegExp(`(?:\\$\\{?[A-Za-z_]\\w*\\}?|%[A-Za-z_]\\w*%)(?:[/\\\\]${REST})?`, "g");
+// An environment variable as a shell or Windows writes it ($HOME, ${XDG_CONFIG_HOME}, %APPDATA%), or any $name a path
+// follows ($dir/…); a template's "$amount" alone stays.
+const VARIABLE_PATH = new RegExp(`(?:\\$\\{?[A-Z_][A-Z0-9_]*\\}?(?![\\w}])|%[A-Za-z_]\\w*%)(?:[/\\\\]${REST})?|\\$\\{?[A-Za-z_]\\w*\\}?[/\\\\]${REST}`, "g");
 const CLIMBING_PATH = /[^\s"'`<>(]*\.\.[/\\][^\s"'`<>)\],;]*/g;
 const DRIVE_PATH = /\b[A-Za-z]:\\[^\s"'`<>)\],;]*/g;
 const SHARE_PATH = new RegExp(`\\\\\\\\[\\w.$-]+${REST}`, "g");
