@@ -64,6 +64,12 @@ async function chat(workspace: string, args: string[]) {
   return { stdout, stderr, exitCode };
 }
 
+/** A `--once "/…" --json` run whose command failed: exit 1, and its last JSON line is the command's one line. */
+function expectFailedCommand(run: { stdout: string; exitCode: number }, command: string, line: string): void {
+  expect(run.exitCode).toBe(1);
+  expect(JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "")).toEqual({ type: "command", command, ok: false, lines: [line] });
+}
+
 /** The user messages the models were sent, in order. */
 const sentToModels = () =>
   server.requests
@@ -154,11 +160,26 @@ test("/mode, /undo and /help run as in the room; with --resume, /history and /ou
     stdout: `── sh for agent, result 1 ──\nexit code: 0\nstdout:\n${[1, 2, 3, 4, 5, 6, 7, 8, 9].join("\n")}\nstderr: (empty)\n`,
   });
   const missing = await chat(workspace, ["--resume", "--once", "/output 5", "--json"]);
-  expect(missing.exitCode).toBe(1);
-  expect(JSON.parse(missing.stdout.trim().split("\n").at(-1) ?? "")).toEqual({
-    type: "command",
-    command: "output",
-    ok: false,
-    lines: ["/output: there is no result 5: give a number from 1 to 1, or none for the newest"],
+  expectFailedCommand(missing, "output", "/output: there is no result 5: give a number from 1 to 1, or none for the newest");
+}, 60_000);
+
+test("/mcp trust of a server that is not there fails (exit 1), naming the servers there are or saying none is configured", async () => {
+  const none = freshWorkspace();
+  const unknown = await chat(none, ["--once", "/mcp trust nothere"]);
+  expect(unknown).toMatchObject({
+    exitCode: 1,
+    stdout: '/mcp: there is no MCP server "nothere": none is configured; add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)\n',
   });
+  const listed = await chat(none, ["--once", "/mcp"]);
+  expect(listed.exitCode).toBe(0);
+  expect(listed.stdout).toStartWith("no MCP servers: ");
+
+  const some = freshWorkspace();
+  // Never started: it is not confirmed, and the /mcp trust asked for names another.
+  writeFileSync(join(some, "org.config.json"), JSON.stringify({ mcpServers: { files: { command: "node", args: ["server.mjs"] } } }));
+  const other = await chat(some, ["--once", "/mcp trust nothere", "--json"]);
+  expectFailedCommand(other, "mcp", '/mcp: there is no MCP server "nothere"; mcpServers has: files');
+  expect(existsSync(join(some, ".org", "mcp-trust.json"))).toBe(false);
+  const usage = await chat(some, ["--once", "/mcp trust"]);
+  expect(usage.exitCode).toBe(2);
 }, 60_000);

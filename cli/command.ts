@@ -8,18 +8,6 @@ export type Command = {
   run(args: string[], signal: AbortSignal): Promise<number>;
 };
 
-/**
- * An error whose message is written for the user: main prints the message alone, no stack. A typed error
- * in any part declares itself so with `readonly userFacing = true`; every other error is a bug and shows
- * its stack.
- */
-export type UserFacing = Error & { readonly userFacing: true };
-
-/** Whether an error declares that its message is meant for the user as is. */
-export function isUserFacing(error: unknown): error is UserFacing {
-  return error instanceof Error && "userFacing" in error && error.userFacing === true;
-}
-
 /** Wrong words on the command line; main prints the message and the command's help hint, exit 2. */
 export class UsageError extends Error {
   override name = "UsageError";

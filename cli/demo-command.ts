@@ -20,7 +20,8 @@ import { AuditLog } from "../security/audit-log.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type ChatLoopContext, handleLine } from "./chat-loop.ts";
-import { type Command, isUserFacing } from "./command.ts";
+import { isRefusal } from "../security/refusal.ts";
+import type { Command } from "./command.ts";
 import { judgeAndPromote } from "./demo-gate.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -319,7 +320,7 @@ async function promoteAndReopen(show: DemoShow, branch: string, sessionId: strin
       signal,
     );
   } catch (error) {
-    if (!isUserFacing(error)) throw error;
+    if (!isRefusal(error)) throw error;
     write(`${error.message}\n`);
   }
   write("\n");

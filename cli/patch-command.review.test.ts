@@ -18,6 +18,8 @@ const HOSTILE_MESSAGE = [
   "docs: add notes",
   "",
   `The server said OPENAI_API_KEY=${KEY} while I worked.`,
+  // Newcomer review, minor: secrets of the environment whose names say so only as a word's end.
+  "It also printed mypass-value-123, db-pwd-value-456 and smtppass-value-789.",
   "diff --git a/evil.txt b/evil.txt",
   "new file mode 100644",
   "index 0000000..5a1f4f4",
@@ -55,6 +57,8 @@ beforeAll(async () => {
   task("through-link.md", "Read the context", ["sub/passwd"], ["notes.md"]);
   task("links.md", "Link the bashrc", [], ["**"]);
   task("secrets.md", "Copy the secrets", [], ["leak.txt", "conf"]);
+  task("env-and-notes.md", "Write the env and notes", [], ["notes.md", ".env"]);
+  task("env-only.md", "Write the env alone", [], [".env*"]);
   server = await startScriptedServer({
     script: {
       models: ["qwen3:8b"],
@@ -76,6 +80,19 @@ beforeAll(async () => {
             ],
           },
         },
+        {
+          when: { persona: "agent", lastRole: "user", lastMessage: "^Write the env and notes" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo TOKEN=x > .env && echo notes > notes.md" } }] },
+        },
+        {
+          when: { persona: "agent", lastRole: "user", lastMessage: "^Write the env alone" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo TOKEN=x > .env.local" } }] },
+        },
+        // Told that .env was refused, the model of the first writes the notes alone; the second's cannot.
+        {
+          when: { persona: "agent", lastRole: "user", lastMessage: 'breaks the task\'s contract[\\s\\S]*"\\.env": a protected path' },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo notes > notes.md" } }] },
+        },
         { when: { persona: "agent", lastRole: "user", lastMessage: "breaks the task's contract" }, reply: { text: "I cannot fix it." } },
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: HOSTILE_MESSAGE } },
         { reply: { text: "done" } },
@@ -90,10 +107,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function orgPatch(task: string) {
+async function orgPatch(task: string, env: Record<string, string> = {}) {
   const child = Bun.spawn(orgCommand(["patch", "--repo", repo.dir, "--context", join(dir, "context"), "--task", join(dir, task)]), {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: "1", LLM_PROVIDER: "ollama", LLM_MODEL: "qwen3:8b", LLM_BASE_URL: server.url, TRACKING_BREADCRUMB: "JIRA-7" },
+    env: { ...process.env, NO_COLOR: "1", LLM_PROVIDER: "ollama", LLM_MODEL: "qwen3:8b", LLM_BASE_URL: server.url, TRACKING_BREADCRUMB: "JIRA-7", ...env },
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
@@ -103,9 +120,11 @@ async function orgPatch(task: string) {
 }
 
 test("item 6: the commit message is redacted, holds no diff git apply takes, no trailer of the model's; the breadcrumb trailer is the last line", async () => {
-  const result = await orgPatch("notes.md");
+  const secrets = { MYPASS: "mypass-value-123", DB_PWD: "db-pwd-value-456", SMTPPASS: "smtppass-value-789" };
+  const result = await orgPatch("notes.md", secrets);
   expect(result.exitCode).toBe(0);
   expect(result.stdout).not.toContain(KEY);
+  for (const value of Object.values(secrets)) expect(result.stdout).not.toContain(value);
   const message = result.stdout.slice("---COMMIT_MSG---\n".length, result.stdout.indexOf("\n---PATCH---\n"));
   expect(message).toStartWith("docs: add notes\n\nThe server said OPENAI_API_KEY=");
   expect(message).toEndWith("\n\nTracking-Breadcrumb: JIRA-7");
@@ -130,12 +149,36 @@ test("item 7: a context file under a linked folder of the context root is refuse
   expect(server.requests.length).toBe(before);
 }, 30_000);
 
-test("item 2: org patch never prints a chain of '.' links that leaves the repository", async () => {
+test("item 2: org patch never prints a chain of '.' links that leaves the repository; the refusal is a broken contract (exit 4)", async () => {
   const result = await orgPatch("links.md");
-  expect(result.exitCode).toBe(5);
+  // Newcomer review, item 5: a change refused as it is made is told to the model, which gets its repair rounds; then
+  // exit 4, never 5 ("nothing to change", which CI reads as nothing to do).
+  expect(result.exitCode).toBe(4);
   expect(result.stdout).toBe("");
   expect(result.stderr).toContain('"rc": a link to "s/s/s/../../../root/.bashrc", which leads outside the workspace through the links on its way');
+  expect(result.stderr).toContain("repair round 1 of 2: the agent is told what broke");
+  expect(result.stderr).toContain("repair round 2 of 2: the agent is told what broke");
+  expect(result.stderr).toContain("the result broke the task's contract after the repair rounds");
 }, 30_000);
+
+test("newcomer item 5: a command that also writes .env is refused whole; told why, the model's repair is the patch (exit 0), or there is none (exit 4)", async () => {
+  const fixed = await orgPatch("env-and-notes.md");
+  expect(fixed.stderr).toContain('".env": a protected path');
+  expect(fixed.stderr).toContain("repair round 1 of 2: the agent is told what broke");
+  expect(fixed.exitCode).toBe(0);
+  expect(fixed.stdout).toContain("+++ b/notes.md");
+  expect(fixed.stdout).not.toContain(".env");
+  const told = server.requests.find((request) =>
+    (request.body as { messages?: { role: string; content: string }[] }).messages?.some(
+      (message) => message.role === "user" && message.content.includes("your command's change was refused, and nothing of it was kept"),
+    ),
+  );
+  expect(told).toBeDefined();
+  const unfixed = await orgPatch("env-only.md");
+  expect(unfixed.exitCode).toBe(4);
+  expect(unfixed.stdout).toBe("");
+  expect(unfixed.stderr).toContain("nothing is left to patch: the change you made was refused");
+}, 60_000);
 
 test("item 4: org patch's agent sees no secret file of the repository, and cannot replace the folder that holds one", async () => {
   const result = await orgPatch("secrets.md");

@@ -12,6 +12,7 @@ import { PatchTaskError, readPatchTask } from "../patch/patch-task.ts";
 import { runPatchTask } from "../patch/run-patch-task.ts";
 import { redact } from "../security/redact.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -40,8 +41,9 @@ The task file is markdown with one \`\`\`yaml block:
   outputs:     the only paths (or globs: *, **) the patch may touch
   guarantees:  sentences listed to the model; "PATH exists", "PATH is valid JSON", and "file exists" or
                "valid JSON" (said of every output named exactly) are also checked
-A result that touches a path outside outputs, adds a link or special file, or breaks a checked guarantee is
-told to the model, which gets 2 repair rounds; the patch is checked with 'git apply --check' before it prints.
+A result that touches a path outside outputs, adds a link or special file, or breaks a checked guarantee, and a
+command's change refused as it is made (it also wrote .env, say: nothing of it is kept), is told to the model,
+which gets 2 repair rounds; the patch is checked with 'git apply --check' before it prints.
 
 Options:
   --task FILE      the task file (required)
@@ -59,7 +61,8 @@ Environment:
 Every completion asks for temperature 0 and seed ${SEED}, so a server that honours them answers alike.
 
 Exit codes: 0 a patch; 2 bad usage, settings or task file; 3 the model server failed; 4 the model's result broke
-the task's contract after the repair rounds; 5 nothing to change; 1 anything else (no sandbox here, a bug).
+the task's contract after the repair rounds (a change refused as made included); 5 the agent changed nothing
+and nothing was refused; 1 anything else (no sandbox here, a bug).
 
 Example:
   LLM_BASE_URL=http://127.0.0.1:11434 TRACKING_BREADCRUMB=JIRA-42 org patch --task fix-readme.md --var NAME=org > out.txt`;
@@ -131,14 +134,16 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     return PATCH_EXIT.nothing;
   }
   const model = modelOf(settings);
+  const access = sandboxAccessFrom({ changes: { poolSize: 0 } });
   const outcome = await runPatchTask({
     task,
     repoDir,
     contextDir,
     model,
     breadcrumb: settings.breadcrumb,
-    ...sandboxAccessFrom({ changes: { poolSize: 0 } }),
-    secrets: [...secretEnvironmentValues(), ...(settings.apiKey ? [settings.apiKey] : [])],
+    ...access,
+    // The repository's secret files' values and its git configs' credentials are hidden wherever they turn up, as the room's are.
+    secrets: [...secretEnvironmentValues(), ...(settings.apiKey ? [settings.apiKey] : []), ...workspaceSecretValues(repoDir, access.sandboxPolicy.secretPaths)],
     signal,
     progress: (line) => say(`org patch: ${line}`),
     audit: { record: (entry) => say(`audit: ${JSON.stringify(entry)}`) },

@@ -1,13 +1,8 @@
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
-import { isUserFacing, UsageError } from "./command.ts";
+import { isRefusal } from "../security/refusal.ts";
+import { UsageError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";
-import { errorCode } from "../concurrency/error-code.ts";
-
-/** An error the operating system raised (a path, an address, a permission): its message names what, not a bug of ours. */
-export function isSystemRefusal(error: unknown): error is Error {
-  return error instanceof Error && /^E[A-Z0-9]+$/.test(errorCode(error) ?? "");
-}
 
 /**
  * What main prints when a command ends in an error, and the exit code: a usage error in one line with the
@@ -31,7 +26,7 @@ function reportOf(error: unknown, invocation: string): { text: string; exitCode:
   if (error instanceof UsageError) {
     return { text: `org: ${error.message}\nRun '${invocation} ${error.command ? `${error.command} ` : ""}--help' for usage.\n`, exitCode: 2 };
   }
-  if (isUserFacing(error) || isSystemRefusal(error)) return { text: `org: ${error.message}\n`, exitCode: 1 };
+  if (isRefusal(error)) return { text: `org: ${error.message}\n`, exitCode: 1 };
   const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : Bun.inspect(error);
   return { text: `org: unexpected error, a bug in org; please report it with what you ran and this:\n${detail}\n`, exitCode: 1 };
 }

@@ -141,6 +141,48 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
     }
   });
 
+  // Newcomer review, item 1: as root the sandbox runs as its own uid, which cannot enter a folder closed to others;
+  // a secret file's cover there could not be placed, and every command failed. Run as another user it must pass too.
+  test("secret files inside folders the sandbox's uid may not enter: every command still runs, and no secret shows", async () => {
+    const dir = project();
+    try {
+      const write = (path: string, text: string) => {
+        mkdirSync(join(dir, path, ".."), { recursive: true, mode: 0o755 });
+        writeFileSync(join(dir, path), text);
+      };
+      write("sub/priv/server.key", "closed-key-material\n");
+      write("sub/priv/notes.txt", "closed-notes\n");
+      // An org checkout nested in the workspace: its .org is private, and its gate key a secret by name.
+      write("org2/.org/fitness/gate.key", "nested-gate-key\n");
+      write("org2/README.md", "nested readme\n");
+      // A secret folder (.env* names folders too) below a closed folder, and a folder one may pass but not list.
+      write("deep/closed/inner/.env.d/x", "deep-secret\n");
+      write("passable/.env", "PASSABLE=passable-secret\n");
+      write("passable/open.txt", "passable-open\n");
+      chmodSync(join(dir, "sub", "priv"), 0o700);
+      chmodSync(join(dir, "org2", ".org"), 0o700);
+      chmodSync(join(dir, "deep", "closed"), 0o700);
+      chmodSync(join(dir, "passable"), 0o711);
+      // A secret-named link at the top to a secret-less name inside the closed folder.
+      symlinkSync("sub/priv/notes.txt", join(dir, ".env.link"));
+      const command =
+        "cat notes.txt org2/README.md passable/open.txt; cat passable/.env sub/priv/server.key org2/.org/fitness/gate.key deep/closed/inner/.env.d/x .env.link 2>/dev/null; echo end";
+      const { stdout, exitCode } = await orgIn(dir, "sandbox", "run", "--", "sh", "-c", command);
+      expect(exitCode).toBe(0);
+      const result = run(stdout);
+      expect(result.stderr).not.toContain("bwrap");
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toStartWith("one\ntwo\nnested readme\npassable-open\n");
+      expect(result.stdout).toEndWith("end\n");
+      for (const secret of ["closed-key-material", "closed-notes", "nested-gate-key", "deep-secret", "passable-secret"])
+        expect(result.stdout).not.toContain(secret);
+      // The secrets are where they were.
+      expect(readdirSync(join(dir, "sub", "priv")).sort()).toEqual(["notes.txt", "server.key"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("--workspace DIR with the write view: a private copy, what changed listed and never applied; none shows nothing", async () => {
     const dir = project("write");
     try {

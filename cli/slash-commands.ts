@@ -295,7 +295,10 @@ const HANDLERS: Handlers = {
   undo: (command, host, { write }) => write(host.undo(command.force)),
   wish: (command, host) => host.wish(command.text),
   mcp(command, host, { write }) {
-    if (!host.mcp) write('no MCP servers: add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)');
+    const none = 'add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)';
+    // Confirming a server that is not there fails (exit 1 under --once); listing none is an answer.
+    if (!host.mcp && command.trust !== undefined) throw new Error(`there is no MCP server "${command.trust}": none is configured; ${none}`);
+    if (!host.mcp) write(`no MCP servers: ${none}`);
     else if (command.trust !== undefined) write(host.mcp.trust(command.trust));
     else for (const line of host.mcp.lines()) write(line);
   },

@@ -1,5 +1,6 @@
 // The one module that reads process.env; everything else asks here (config/'s loaders take what it gives them).
 import { urlCredentials } from "../llm/server-url.ts";
+import { namesSecretVariable } from "./secret-names.ts";
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
@@ -203,14 +204,12 @@ export function environmentVariable(name: string, env: NodeJS.ProcessEnv = proce
   return env[name]?.trim() || undefined;
 }
 
-const SECRET_NAME = /(_TOKEN|_KEY|_SECRET|PASSWORD|PASSWD|_CREDENTIALS?)$|PASSWORD|SECRET/i;
-
 const secretNames = new Map<string, boolean>();
 
 function isSecretName(name: string): boolean {
   let secret = secretNames.get(name);
   if (secret === undefined) {
-    secret = SECRET_NAME.test(name);
+    secret = namesSecretVariable(name);
     if (secretNames.size > 4096) secretNames.clear();
     secretNames.set(name, secret);
   }

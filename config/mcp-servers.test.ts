@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expandReferences, isMcpRoomToolName, literalSecretProblem, mcpServerEnvironment, mcpServerHeaders, namesCredential } from "./mcp-servers.ts";
+import { expandReferences, isMcpRoomToolName, literalSecretProblem, mcpServerEnvironment, mcpServerHeaders } from "./mcp-servers.ts";
+import { namesSecret } from "./secret-names.ts";
 import { loadOrgConfig, OrgConfigError, parseOrgConfigText } from "./org-config.ts";
 
 /** The message a config text is refused with (and its line), or undefined when it parses. */
@@ -73,8 +74,8 @@ describe("mcpServers in org.config.json", () => {
     expect(literalSecretProblem("env", "LOG_LEVEL", "sk-not-a-key", "s")).toBeUndefined();
     expect(literalSecretProblem("env", "NOTES", "sk-abcdefghijklmnopqrstuvwx", "s")).toContain("looks like a token");
     for (const name of ["GITHUB_PERSONAL_ACCESS_TOKEN", "PGPASSWORD", "X-Api-Key", "AWS_SECRET_ACCESS_KEY", "Cookie", "Proxy-Authorization", "API_KEY"])
-      expect(namesCredential(name)).toBe(true);
-    for (const name of ["PATH", "HOME", "MONKEY_PATH", "AUTHOR", "LOG_LEVEL"]) expect(namesCredential(name)).toBe(false);
+      expect(namesSecret(name)).toBe(true);
+    for (const name of ["PATH", "HOME", "MONKEY_PATH", "AUTHOR", "LOG_LEVEL"]) expect(namesSecret(name)).toBe(false);
   });
 
   test("keys that do not fit together, bad names and bad references are refused, each naming its key", () => {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { environmentVariable } from "./environment.ts";
+import { namesSecretVariable } from "./secret-names.ts";
+import { secretShapeIn } from "./secret-shapes.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 
 // `mcpServers` in org.config.json, in the shape Claude Desktop, Cursor and opencode users already have:
@@ -87,34 +89,14 @@ function literalText(value: string): string {
   return value.replace(REFERENCE, (_whole, _name, fallback: string | undefined) => ` ${fallback ?? ""} `);
 }
 
-/**
- * Whether a header or variable name says it carries a credential: one of its words (split at '-' and '_') is or ends in
- * token, secret, password, passwd, auth, authorization, credential(s), cookie, or is key, apikey, accesskey, privatekey.
- */
-export function namesCredential(name: string): boolean {
-  return name
-    .toLowerCase()
-    .split(/[-_]/)
-    .some(
-      (word) =>
-        /(token|tokens|secret|secrets|password|passwd|auth|authorization|credential|credentials|cookie)$/.test(word) ||
-        /^(key|pat)$/.test(word) ||
-        /(apikey|accesskey|privatekey)$/.test(word),
-    );
-}
-
-/** Shapes of well-known tokens: refused as literals whatever the key is called. */
-const KNOWN_TOKEN =
-  /(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|glpat-[\w-]{20,}|AIza[\w-]{30,}|eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,})/;
-
 /** A value's literal part may be a scheme word before the reference, nothing else. */
 const SCHEME_ONLY = /^\s*(bearer|basic|token|bot|apikey)?\s*$/i;
 
 /**
  * Why a header or env value is a secret written into the file, or undefined. The rule: a value whose name says it
- * carries a credential (`namesCredential`) must take it from the environment, `${VAR}` references and nothing else but an
- * optional scheme word (`Bearer ${TOKEN}`); any value holding a well-known token shape (ghp_…, sk-…, xoxb-…, AKIA…,
- * glpat-…, a JWT) is refused whatever its name.
+ * carries a credential (`namesSecretVariable`) must take it from the environment, `${VAR}` references and nothing else but an
+ * optional scheme word (`Bearer ${TOKEN}`); any value holding a well-known token shape (`SECRET_SHAPES`, the ones the
+ * redactor hides: ghp_…, sk-…, xoxb-…, AKIA…, glpat-…, a JWT, a PEM private key, …) is refused whatever its name.
  */
 export function literalSecretProblem(kind: "header" | "env", name: string, value: string, server: string): string | undefined {
   const literal = literalText(value);
@@ -126,8 +108,9 @@ export function literalSecretProblem(kind: "header" | "env", name: string, value
       ? `write "${/authorization/i.test(name) ? "Bearer " : ""}\${${variable}}" and export ${variable} in the shell that starts org`
       : `write "\${${variable}}" and export ${variable} in the shell that starts org`;
   const rule = `(a ${kind === "header" ? "header" : "variable"} named like a credential may hold only \${VAR} references, after an optional Bearer, Basic or Token; a well-known token shape is refused under any name)`;
-  if (KNOWN_TOKEN.test(literal)) return `holds what looks like a token written into the file: a literal secret is refused — ${fix} ${rule}`;
-  if (!namesCredential(name)) return undefined;
+  const shape = secretShapeIn(literal);
+  if (shape !== undefined) return `holds what looks like a token (${shape}) written into the file: a literal secret is refused — ${fix} ${rule}`;
+  if (!namesSecretVariable(name)) return undefined;
   if (references.some((reference) => reference.fallback !== undefined && reference.fallback !== ""))
     return `gives a credential a default written into the file: a literal secret is refused — ${fix} ${rule}`;
   if (references.length === 0 ? literal.trim() !== "" : !SCHEME_ONLY.test(literal)) return `is a literal secret in the file, which is refused — ${fix} ${rule}`;
@@ -215,7 +198,7 @@ export function mcpSecrets(servers: readonly McpServerConfig[], env: NodeJS.Proc
   const values: string[] = [];
   for (const server of servers) {
     for (const [name, value] of [...Object.entries(server.headers ?? {}), ...Object.entries(server.env ?? {})]) {
-      if (!namesCredential(name)) continue;
+      if (!namesSecretVariable(name)) continue;
       for (const reference of variableReferences(value)) {
         const found = environmentVariable(reference.name, env);
         if (found) values.push(found);

@@ -49,6 +49,15 @@ export const isWorkflowFilePath = (path: string): boolean => {
 export const GENERATED_TOOLS_DIR = join("tools", "generated");
 
 /**
+ * What org and the runtime it starts take settings or code from in a workspace, as path patterns (the glob language
+ * of `workspace/path-glob.ts`): org's config file, bun's `bunfig.toml` (its `preload` runs code) and `.npmrc`, the
+ * `.env*` files bun loads, the workflows org serves and the promoted tools it offers. No change of the agents writes
+ * one, a bare name in any folder (`DEFAULT_PROTECTED_PATHS`); a call of a program on the host that changes one where
+ * org reads it (the top folder, and the two folders) has it put back (`workspace/settings-guard.ts`).
+ */
+export const SETTINGS_PATHS: readonly string[] = [CONFIG_FILE_NAME, "bunfig.toml", ".npmrc", ".env*", `${WORKFLOWS_DIR}/*.json`, `${GENERATED_TOOLS_DIR}/**`];
+
+/**
  * The first folder on the way to `relative` under `root` (`relative` itself included) that is a link, or undefined
  * when each is a real folder or is not there. org reads `tools/generated/` and `workflows/` only through real
  * folders: a link `tools -> x` would put x/generated/, which no check saw as promoted tools, in their place.

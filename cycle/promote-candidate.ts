@@ -4,6 +4,7 @@ import { type FitnessOutcome, type FitnessRequest, runFitness } from "../fitness
 import type { FitnessReport } from "../git/fitness-report.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import type { InstanceRole } from "../instances/side-by-side.ts";
+import { isRefusal } from "../security/refusal.ts";
 
 /** The stages after the build, in order. */
 export const CYCLE_STAGES = ["current", "candidate", "fitness", "promote"] as const;
@@ -67,13 +68,6 @@ export type CycleOutcome = {
   promotion?: PromoteOutcome;
 };
 
-/** A stage's error that is an answer for the user (a refusal, a port taken, an errno of the system), not a bug. */
-function isStageRefusal(error: unknown): error is Error {
-  if (!(error instanceof Error)) return false;
-  if ("userFacing" in error && error.userFacing === true) return true;
-  return "code" in error && typeof error.code === "string" && /^E[A-Z0-9]+$/.test(error.code);
-}
-
 /**
  * After a candidate branch is made: current started (or left as it is), the candidate started beside it, the
  * fitness gate run on it, and a pass promoted (when `promotion` says how); then the candidate instance stopped. Stops at the first stage that
@@ -118,7 +112,7 @@ class CandidateCycle {
     try {
       done = await work();
     } catch (error) {
-      if (!isStageRefusal(error)) throw error;
+      if (!isRefusal(error)) throw error;
       done = { ok: false, exitCode: 1, detail: error.message };
     }
     const { more, ...rest } = done;
@@ -155,7 +149,7 @@ class CandidateCycle {
     try {
       options = this.request.gate();
     } catch (error) {
-      if (!isStageRefusal(error)) throw error;
+      if (!isRefusal(error)) throw error;
       return { ok: false, exitCode: 2, detail: verdictLine({ why: error.message }) };
     }
     const onProgress = (line: string) => this.tell({ type: "note", stage: "fitness", line });

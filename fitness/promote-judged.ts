@@ -3,6 +3,7 @@ import { candidateStates } from "../git/candidate-states.ts";
 import { promote } from "../git/promote.ts";
 import { PromotionRefusedError, type RefChangeContext } from "../git/ref-change.ts";
 import type { Recovery } from "../git/rollback.ts";
+import { isRefusal } from "../security/refusal.ts";
 import { checkedPassingVerdict } from "./promotion-check.ts";
 
 /** How a promotion of a judged candidate ended. */
@@ -71,7 +72,7 @@ export async function promoteJudged(
     });
   } catch (error) {
     // Every refusal names the branch, not only a commit.
-    if (error instanceof Error && "userFacing" in error && error.userFacing === true) {
+    if (isRefusal(error)) {
       const rejudge = "rejudge" in error && error.rejudge === true && request.rejudgeHint ? `; judge it with ${request.rejudgeHint(branch)}` : "";
       throw new PromotionRefusedError(`refused to promote ${branch}: ${error.message}${rejudge}`);
     }

@@ -1,5 +1,6 @@
 import { undonePromotions } from "./candidate-states.ts";
 import type { RepoGit } from "./repo-git.ts";
+import { toolsChanged } from "./tool-tree.ts";
 
 /** A promotion still on main: its `promote/<UTC second>` tag, the merge it names, and when it was made (from the tag). */
 export type PromotionInPlace = { tag: string; commit: string; at: Date };
@@ -13,16 +14,21 @@ export function tagTime(tag: string): Date | undefined {
   return Number.isNaN(at.getTime()) ? undefined : at;
 }
 
-/** The newest promotion main still holds and no rollback undid, or undefined when there is none. */
-export async function lastPromotionInPlace(git: RepoGit, signal?: AbortSignal): Promise<PromotionInPlace | undefined> {
+/** The promotions main still holds and no rollback undid, newest first (read one by one: a caller may stop early). */
+async function* promotionsInPlace(git: RepoGit, signal?: AbortSignal): AsyncGenerator<PromotionInPlace> {
   const main = await git.resolveCommit("refs/heads/main");
-  if (!main) return undefined;
+  if (!main) return;
   const undone = await undonePromotions(git, signal);
   for (const tag of (await git.promotionTags("promote", signal)).reverse()) {
     const at = tagTime(tag.name);
     if (undone.has(tag.name) || !at) continue;
-    if ((await git.mergeBase(tag.commit, main, signal)) === tag.commit) return { tag: tag.name, commit: tag.commit, at };
+    if ((await git.mergeBase(tag.commit, main, signal)) === tag.commit) yield { tag: tag.name, commit: tag.commit, at };
   }
+}
+
+/** The newest promotion main still holds and no rollback undid, or undefined when there is none. */
+export async function lastPromotionInPlace(git: RepoGit, signal?: AbortSignal): Promise<PromotionInPlace | undefined> {
+  for await (const promotion of promotionsInPlace(git, signal)) return promotion;
   return undefined;
 }
 
@@ -47,4 +53,20 @@ export async function promotionTagsBetween(
     return at ? [{ tag: tag.name, at, ...(undoes ? { undoes } : {}) }] : [];
   });
   return { promotions, rollbacks };
+}
+
+/**
+ * For each of `tools`, the newest promotion main still holds (no rollback undid it) that added or changed it: when the
+ * tool.ts main has now came to be. A tool no such promotion brought (committed to main by hand) is left out.
+ */
+export async function toolPromotions(git: RepoGit, tools: ReadonlySet<string>, signal?: AbortSignal): Promise<Map<string, PromotionInPlace>> {
+  const found = new Map<string, PromotionInPlace>();
+  if (tools.size === 0) return found;
+  for await (const promotion of promotionsInPlace(git, signal)) {
+    const parent = await git.resolveCommit(`${promotion.commit}^1`);
+    if (!parent) continue;
+    for (const tool of await toolsChanged(git, parent, promotion.commit, signal)) if (tools.has(tool) && !found.has(tool)) found.set(tool, promotion);
+    if (found.size === tools.size) break;
+  }
+  return found;
 }

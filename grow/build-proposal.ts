@@ -16,6 +16,7 @@ import type { RefChangeContext } from "../git/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import { isRefusal } from "../security/refusal.ts";
 import type { ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { GrowBudget } from "./grow-budget.ts";
 import type { BuildRecord } from "./grow-report.ts";
@@ -126,7 +127,7 @@ async function promote(branch: string, context: BuildContext, signal: AbortSigna
     promoted = await promoteJudged({ ...promotion.context(log), signal }, { branch, restart: promotion.restart });
   } catch (error) {
     // A refusal (the gate's report, the branch moved, a promotion under way) is the stage's answer; anything else a bug.
-    if (!(error instanceof Error && "userFacing" in error && error.userFacing === true)) throw error;
+    if (!isRefusal(error)) throw error;
     done(false, error.message);
     return { kind: "refused", message: error.message };
   }

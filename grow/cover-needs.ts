@@ -2,10 +2,13 @@
 // `org promote` (a tool the toolsmith built in chat, say). A proposal that names a tool (a call of a missing tool) is
 // covered by whatever holds that name; any other by the registry's best hits for its goal, each judged the same way
 // needs are merged (the words, the embeddings' cosine, the model when close but not certain).
+import { generatedToolNames } from "../config/tool-names.ts";
+import { candidateTools } from "../generated-tools/tool-catalog.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { needTerms } from "../registry/need-similarity.ts";
-import type { ToolHit, ToolRegistry } from "../registry/tool-registry.ts";
-import { goalVectors } from "./goal-vectors.ts";
+import { type ToolHit, ToolRegistry } from "../registry/tool-registry.ts";
+import { goalVectors, withQueryVectors } from "./goal-vectors.ts";
 import { openState } from "./merge-needs.ts";
 import type { Proposal } from "./proposal.ts";
 import { type MeaningJudge, sameMeaningAmong } from "./same-meaning.ts";
@@ -41,8 +44,10 @@ const toolText = (hit: ToolHit) => `${hit.name.replace(/_/g, " ")}: ${hit.descri
 /** Each proposal's hits that answer, with the texts' vectors added to the judge's when an embedder answers. */
 async function hitsOf(goals: readonly string[], context: CoverContext): Promise<{ hits: Map<string, ToolHit[]>; meaning: MeaningJudge }> {
   const hits = new Map<string, ToolHit[]>();
+  // The goals' own vectors (asked for in one batch while merging) answer the registry's query embeddings.
+  const embedder = context.embedder && withQueryVectors(context.embedder, context.meaning.vectors);
   for (const goal of new Set(goals)) {
-    const found = await context.registry.search(goal, { limit: HITS, ...(context.embedder ? { embedder: context.embedder } : {}), signal: context.signal });
+    const found = await context.registry.search(goal, { limit: HITS, ...(embedder ? { embedder } : {}), signal: context.signal });
     hits.set(
       goal,
       found.hits.filter((hit) => answers(hit, context)),
@@ -63,7 +68,7 @@ async function coverOf(proposal: Proposal, hits: readonly ToolHit[], meaning: Me
     if (branch !== undefined) return { tool: named, candidate: branch };
   }
   const meant = (hit: ToolHit) => ({ text: toolText(hit), terms: needTerms(`${hit.name} ${hit.description}`) });
-  const hit = await sameMeaningAmong({ text: proposal.goal, terms: needTerms(proposal.goal) }, hits, meant, meaning);
+  const hit = await sameMeaningAmong({ text: proposal.goal, terms: needTerms(proposal.goal) }, hits, meant, meaning, "answers");
   if (!hit) return undefined;
   return hit.origin === "promoted" || hit.branch === undefined ? { tool: hit.name } : { tool: hit.name, candidate: hit.branch };
 }
@@ -78,10 +83,14 @@ export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<str
     (proposal) => ids.has(proposal.id) && proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state),
   );
   if (open.length === 0) return [];
-  const { hits, meaning } = await hitsOf(
-    open.map((proposal) => proposal.goal),
-    context,
-  );
+  // No tool holds a name: nothing covers, and what covered is gone.
+  const { hits, meaning } =
+    context.promoted.size + context.candidates.size === 0
+      ? { hits: new Map<string, ToolHit[]>(), meaning: context.meaning }
+      : await hitsOf(
+          open.map((proposal) => proposal.goal),
+          context,
+        );
   const covered: string[] = [];
   for (const proposal of open) {
     const cover = await coverOf(proposal, hits.get(proposal.goal) ?? [], meaning, context);
@@ -99,4 +108,40 @@ export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<str
     proposal.updatedAt = context.now;
   }
   return covered;
+}
+
+/** What checking cover needs beyond the proposals: the repository whose tools hold names, and how meaning is judged. */
+export type CoverCheck = Pick<CoverContext, "embedder" | "meaning" | "confirmSessions" | "now" | "notes" | "signal"> & { repoDir: string; git: RepoGit };
+
+/**
+ * Checks the proposals of `ids` against what holds a tool's name now (promoted on main, a live candidate), through
+ * the registry over main and the candidates, refreshed first; returns the ids newly covered. Every run checks every
+ * open proposal, and each build its own proposal again before it starts: a candidate made since (in chat, or by an
+ * earlier build of the run) covers it whether or not anything new was said of it.
+ */
+export async function checkCover(proposals: Proposal[], ids: ReadonlySet<string>, check: CoverCheck): Promise<string[]> {
+  const { repoDir, git, signal, notes } = check;
+  const promoted = new Set(generatedToolNames([repoDir]));
+  const candidates = new Map(
+    (await candidateTools(git, signal)).flatMap((entry) => (entry.status === "candidate" ? [[entry.name, entry.branch] as const] : [])),
+  );
+  const { registry, notices } = ToolRegistry.open(repoDir);
+  for (const notice of notices) if (!notes.includes(`registry: ${notice}`)) notes.push(`registry: ${notice}`);
+  try {
+    await registry.refresh(signal);
+    const { embedder, meaning, confirmSessions, now } = check;
+    return await coverProposals(proposals, ids, {
+      registry,
+      promoted,
+      candidates,
+      ...(embedder && meaning.vectors ? { embedder } : {}),
+      meaning,
+      confirmSessions,
+      now,
+      notes,
+      signal,
+    });
+  } finally {
+    registry.close();
+  }
 }

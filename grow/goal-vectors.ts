@@ -1,6 +1,9 @@
 import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
 import type { GoalVectors } from "./same-meaning.ts";
 
+/** How a goal is embedded: as a search query (nomic's task prefix), the same text the registry's search embeds. */
+const QUERY = "search_query: ";
+
 /** Each goal's embedding, when an embedding server answers; a note says why not when it does not. */
 export async function goalVectors(embedder: Embedder | undefined, goals: string[], signal: AbortSignal, notes: string[]): Promise<GoalVectors | undefined> {
   if (!embedder) return undefined;
@@ -8,7 +11,7 @@ export async function goalVectors(embedder: Embedder | undefined, goals: string[
   if (unique.length === 0) return new Map();
   try {
     const vectors = await embedder.embed(
-      unique.map((goal) => `search_query: ${goal}`),
+      unique.map((goal) => `${QUERY}${goal}`),
       signal,
     );
     return new Map(unique.flatMap((goal, index) => (vectors[index] ? [[goal, vectors[index]] as const] : [])));
@@ -17,4 +20,22 @@ export async function goalVectors(embedder: Embedder | undefined, goals: string[
     notes.push(`embeddings not used for merging needs: ${error.message}`);
     return undefined;
   }
+}
+
+/**
+ * `embedder`, answering the registry's query of a goal (`search_query: GOAL`) with the vector `vectors` hold for it
+ * (one embedded in the run's batch), and asking the server only for the rest.
+ */
+export function withQueryVectors(embedder: Embedder, vectors: GoalVectors | undefined): Embedder {
+  if (!vectors || vectors.size === 0) return embedder;
+  return {
+    ...embedder,
+    embed: async (texts, signal) => {
+      const known = texts.map((text) => (text.startsWith(QUERY) ? vectors.get(text.slice(QUERY.length)) : undefined));
+      const missing = texts.filter((_, index) => known[index] === undefined);
+      const asked = missing.length > 0 ? await embedder.embed(missing, signal) : [];
+      let next = 0;
+      return known.map((vector) => vector ?? asked[next++] ?? new Float32Array());
+    },
+  };
 }

@@ -99,12 +99,17 @@ export const GrowReport = z.strictObject({
   /** How the run heard: by the model (batches it answered), by the word rules (and why), needs dropped for a made-up quote. */
   noticing: z
     .strictObject({
-      by: z.enum(["model", "rules", "model and rules", "nothing to hear"]),
+      /** `not heard`: the run's budget ended before anything was heard (the turns wait for the next run). */
+      by: z.enum(["model", "rules", "model and rules", "nothing to hear", "not heard"]),
       model: z.string().optional(),
       batches: Count,
       byModel: Count,
       byRules: Count,
       dropped: Count,
+      /** Needs dropped because their quote is in more than one turn of their batch. */
+      ambiguous: Count.optional(),
+      /** Turns the run's budget ended before the model heard: not consumed, heard by the next run. */
+      waiting: Count.optional(),
       /** `same_need` questions put to the model while merging and covering. */
       questions: Count,
       /** Why the word rules heard what the model did not: noticing was degraded. */
@@ -212,14 +217,18 @@ export function summaryLine(report: GrowReport): string {
 /** How the run heard, as one line: by the model, or degraded to the word rules and why. */
 function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | undefined {
   if (noticing.by === "nothing to hear") return undefined;
-  const dropped = noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "";
+  const dropped = [
+    noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "",
+    (noticing.ambiguous ?? 0) > 0 ? `; ${noticing.ambiguous} need(s) dropped: their quote is in more than one turn` : "",
+  ].join("");
   const heard =
     noticing.byModel > 0 ? `heard by the model ${noticing.model ?? "?"}: ${noticing.byModel} of ${noticing.batches} batch(es)${dropped}` : undefined;
   const degraded =
     noticing.byRules > 0 || (noticing.degraded?.length ?? 0) > 0
       ? `noticing degraded: ${(noticing.degraded ?? []).join("; ") || "?"}; the word rules heard ${noticing.byRules} batch(es)`
       : undefined;
-  return [heard, degraded].filter(Boolean).join(". ");
+  const waiting = noticing.waiting ? `${noticing.waiting} turn(s) wait for the next run: the run's budget ended before the model heard them` : undefined;
+  return [heard, degraded, waiting].filter(Boolean).join(". ");
 }
 
 /** A proposal as a dry run lists it: a line, why, and each piece of evidence with whose words it is. */

@@ -7,11 +7,14 @@ import { generatedToolFolders } from "../config/tool-names.ts";
 import { readPromotedTool } from "../generated-tools/read-promoted-tool.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import { rollback } from "../git/rollback.ts";
-import { judgeToolHealth, type PruneProposal, type ToolHealth } from "../usage/tool-health.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { isRefusal } from "../security/refusal.ts";
+import type { PruneProposal, ToolHealth } from "../usage/tool-health.ts";
 import type { RollbackRecord } from "./grow-report.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { GOAL_CHARS, oneLine } from "./need-signals.ts";
 import { safeGoal } from "./safe-goal.ts";
+import { toolHealthNow } from "./tool-health-now.ts";
 import { MAX_ATTEMPTS, type Proposal } from "./proposal.ts";
 import type { Need } from "./room-needs.ts";
 
@@ -33,10 +36,6 @@ class RemovalDeferredError extends Error {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function isRefusal(error: unknown): error is Error {
-  return error instanceof Error && "userFacing" in error && error.userFacing === true;
 }
 
 /** The rebuild's goal: what the tool was for. The inputs it failed on go beside it, as data (`failingInputs`). */
@@ -74,6 +73,9 @@ function failingInputsOf(failing: readonly { input: string; error?: string }[]):
 /** What acting on health is given. */
 type HealthRequest = {
   repoDir: string;
+  /** The repository's git (its promotions say since when each tool's calls are judged). */
+  git: RepoGit;
+  signal: AbortSignal;
   settings: GrowSettings;
   proposals: Proposal[];
   refChange: () => RefChangeContext;
@@ -88,7 +90,7 @@ type HealthRequest = {
  * lock, journal and current instance the rollbacks run with.
  */
 export async function actOnHealth(request: HealthRequest): Promise<HealthOutcome> {
-  const health = judgeToolHealth({ workspaceRoot: request.repoDir, config: { grow: request.settings }, now: request.now });
+  const health = await toolHealthNow({ repoDir: request.repoDir, settings: request.settings, now: request.now, git: request.git, signal: request.signal });
   const outcome: HealthOutcome = { proposals: request.proposals, removals: [], created: [] };
   if (health.rollback) await rollBackOne(request, health.rollback, outcome);
   for (const idle of health.prune) await proposeRemoval(request, idle, outcome);
@@ -143,7 +145,10 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
   const rebuild = outcome.proposals.find((proposal) => proposal.kind === "rebuild" && proposal.tool === tool && proposal.state === "pending");
   if (rebuild) {
     record.proposal = rebuild.id;
-    rebuild.count = Math.max(rebuild.count, evidence.last.failed);
+    // Each failing call is a piece of evidence, the tool's: the sources add up to the count.
+    const failedCalls = Math.max(0, evidence.last.failed - rebuild.count);
+    rebuild.count += failedCalls;
+    rebuild.sources.tool = (rebuild.sources.tool ?? 0) + failedCalls;
     // Its goal says what failed, whatever goal the room's failures gave it first.
     rebuild.goal = goal;
     rebuild.goalFrom = "rollback";

@@ -103,6 +103,7 @@ describe("the model hears what people asked for", () => {
       {
         session: "s",
         turn: "t1",
+        at: 0,
         time: new Date().toISOString(),
         pieces: [
           { source: "tool" as const, who: "web_fetch result", text: "we need a vowel counter" },
@@ -110,7 +111,10 @@ describe("the model hears what people asked for", () => {
         ],
       },
     ];
-    expect(findQuote("we need a vowel counter", turns)).toMatchObject({ source: "user", turn: { turn: "t1" } });
+    expect(findQuote("we need a vowel counter", turns)).toMatchObject({ kind: "one", source: "user", turn: { turn: "t1" } });
+    // In two turns: which one showed it cannot be told, and neither is taken.
+    const twice = [...turns, { ...(turns[0] as (typeof turns)[number]), turn: "t2" }];
+    expect(findQuote("we need a vowel counter", twice)).toMatchObject({ kind: "many", turns: [{ turn: "t1" }, { turn: "t2" }] });
     expect(findQuote("We need a vowel counter", turns)).toBeUndefined();
     expect(findQuote("need a vowel counter please", turns)).toBeUndefined();
     expect(findQuote("a", turns)).toBeUndefined();

@@ -2,8 +2,10 @@
 // `report_needs` {"needs": [{"goal", "quote"}]}. A need is kept only when its quote is found word for word (blanks
 // aside) in one turn of the batch: that turn is its evidence, and whose words the quote is in (a person's message, a
 // persona's reply or call, a tool's output or a fetched page) is its source, whatever the model says. A made-up quote,
-// or one from the instructions, is dropped. A batch whose answer is missing or malformed is asked again once, then
+// or one from the instructions, is dropped; so is a quote found in several turns (a refusal every session got alike),
+// never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept. A batch whose answer is missing or malformed is asked again once, then
 // left to the word rules; with no model, or none answering, the word rules hear everything, and the outcome says why.
+// Batches the run's budget ended before are heard by nobody: the caller leaves them for the next run.
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
@@ -49,8 +51,12 @@ export type Hearing = {
   byRules: number;
   /** Needs reported whose quote is in no turn of their batch. */
   dropped: number;
+  /** Needs reported whose quote is in more than one turn of their batch: which turn showed it cannot be told. */
+  ambiguous: number;
   /** Why batches went to the word rules, once each reason. */
   degraded: string[];
+  /** The turns of batches the run's budget ended before the model heard: neither the model nor the word rules heard them. */
+  cut: HeardTurn[];
 };
 
 /** A turn's key, as evidence counts it. */
@@ -104,56 +110,85 @@ export function batchMessages(batch: readonly HeardTurn[]): ChatMessage[] {
 
 const SOURCE_RANK: Record<NeedSource, number> = { user: 2, persona: 1, tool: 0 };
 
-/** Where a quote is, word for word (blanks aside): the turn and the source of the weightiest piece it is in; undefined when in none. */
-export function findQuote(quote: string, batch: readonly HeardTurn[]): { turn: HeardTurn; source: NeedSource } | undefined {
+/**
+ * Where a quote is, word for word (blanks aside): the one turn it is in, with the source of the weightiest piece of
+ * that turn it is in; `many` (the turns) when it is in more than one turn, since which of them showed the need cannot
+ * be told; undefined when it is in none.
+ */
+export function findQuote(
+  quote: string,
+  batch: readonly HeardTurn[],
+): { kind: "one"; turn: HeardTurn; source: NeedSource } | { kind: "many"; turns: HeardTurn[] } | undefined {
   const wanted = blanks(quote);
   if (!MIN_QUOTE.test(wanted)) return undefined;
-  let found: { turn: HeardTurn; source: NeedSource } | undefined;
+  const found: { turn: HeardTurn; source: NeedSource }[] = [];
   for (const turn of batch) {
+    let source: NeedSource | undefined;
     for (const piece of turn.pieces) {
-      if (!flat(piece).includes(wanted)) continue;
-      if (!found || SOURCE_RANK[piece.source] > SOURCE_RANK[found.source]) found = { turn, source: piece.source };
+      if (flat(piece).includes(wanted) && (source === undefined || SOURCE_RANK[piece.source] > SOURCE_RANK[source])) source = piece.source;
     }
+    if (source !== undefined) found.push({ turn, source });
   }
-  return found;
+  const [one] = found;
+  if (!one) return undefined;
+  return found.length === 1 ? { kind: "one", ...one } : { kind: "many", turns: found.map((entry) => entry.turn) };
 }
 
-/** The needs of one answered batch that org keeps: a quote found in a turn, a goal left after it is made safe. */
+/**
+ * The needs of one answered batch that org keeps: a quote found in one turn, a goal left after it is made safe. The
+ * turns a quote in several turns points at, and in which nothing was kept, are left to the word rules.
+ */
 function keptNeeds(reported: z.output<typeof ReportNeeds>["needs"], batch: readonly HeardTurn[], hearing: Hearing): void {
+  const kept = new Set<HeardTurn>();
+  const unclear = new Set<HeardTurn>();
   for (const { goal, quote } of reported) {
     const found = findQuote(quote, batch);
+    if (found?.kind === "many") {
+      hearing.ambiguous += 1;
+      for (const turn of found.turns) unclear.add(turn);
+      continue;
+    }
     const safe = safeGoal(goal);
     if (!found || safe === "") {
       hearing.dropped += 1;
       continue;
     }
     const { turn, source } = found;
+    kept.add(turn);
     hearing.needs.push({ kind: "noticed", goal: safe, session: turn.session, turn: turn.turn, quote: oneLine(quote, QUOTE_CHARS), source, time: turn.time });
   }
+  for (const turn of batch) if (kept.has(turn) || !unclear.has(turn)) hearing.heard.add(turnKey(turn));
 }
+
+/** Why the model heard no more batches once the run's budget ended. */
+const BUDGET_ENDED = "the run's budget ended before the model heard every batch";
 
 /** Why a failed call leaves a batch (and, when the server is gone or the time is up, every later one) to the word rules. */
 function describeFailure(error: unknown, model: LanguageModel): { why: string; stop: boolean } | undefined {
   if (error instanceof NoUsableCallError) return { why: `the model gave no usable ${REPORT_NEEDS} call (${error.message})`, stop: false };
   if (!(error instanceof ChatError)) return undefined;
-  if (error.kind === "aborted") return { why: "the run's budget ended before the model heard every batch", stop: true };
+  if (error.kind === "aborted") return { why: BUDGET_ENDED, stop: true };
   const gone = error.kind === "unreachable" || error.kind === "model-not-found" || error.kind === "http";
   return { why: `the model ${model.modelId} at ${model.server} did not answer (${oneLine(error.message, 200)})`, stop: gone };
 }
 
 /**
  * Puts each batch of `turns` to `model` (none: every batch is left to the word rules, said in `degraded`). `signal`
- * is the run's deadline: once it fires, the rest is left to the word rules.
+ * is the run's deadline: once it fires, the rest is heard by nobody (`cut`), and waits for the next run.
  */
 export async function hearNeeds(turns: readonly HeardTurn[], model: LanguageModel | undefined, signal: AbortSignal): Promise<Hearing> {
   const batches = batchTurns(turns);
-  const hearing: Hearing = { needs: [], heard: new Set(), batches: batches.length, byModel: 0, byRules: 0, dropped: 0, degraded: [] };
+  const hearing: Hearing = { needs: [], heard: new Set(), batches: batches.length, byModel: 0, byRules: 0, dropped: 0, ambiguous: 0, degraded: [], cut: [] };
   const degrade = (why: string) => {
     if (!hearing.degraded.includes(why)) hearing.degraded.push(why);
   };
   let stopped = model ? undefined : "no model to hear with (the toolsmith's, or grow.model)";
   for (const batch of batches) {
-    if (stopped === undefined && signal.aborted) stopped = "the run's budget ended before the model heard every batch";
+    if (stopped === undefined && signal.aborted) stopped = BUDGET_ENDED;
+    if (stopped === BUDGET_ENDED) {
+      hearing.cut.push(...batch);
+      continue;
+    }
     if (stopped !== undefined || !model) {
       degrade(stopped ?? "");
       hearing.byRules += 1;
@@ -169,13 +204,16 @@ export async function hearNeeds(turns: readonly HeardTurn[], model: LanguageMode
         signal,
       });
       keptNeeds(answer.value.needs, batch, hearing);
-      for (const turn of batch) hearing.heard.add(turnKey(turn));
       hearing.byModel += 1;
     } catch (error) {
       const failure = describeFailure(error, model);
       if (!failure) throw error;
-      degrade(failure.why);
       if (failure.stop) stopped = failure.why;
+      if (failure.why === BUDGET_ENDED) {
+        hearing.cut.push(...batch);
+        continue;
+      }
+      degrade(failure.why);
       hearing.byRules += 1;
     }
   }

@@ -156,7 +156,6 @@ class ProposalSet {
   /** A need joins `target`: counted once per turn and session, its evidence kept (the newest), its words the goal when they rank higher. */
   absorb(target: Proposal, need: Need, kind: ProposalKind, terms: NeedTerms, time: string): void {
     target.signals[need.kind] = (target.signals[need.kind] ?? 0) + 1;
-    target.sources[need.source] = (target.sources[need.source] ?? 0) + 1;
     this.#count(target, { session: need.session, turn: need.turn, quote: need.quote, source: need.source });
     if (time > target.lastSeen) target.lastSeen = time;
     if (time < target.firstSeen) target.firstSeen = time;
@@ -172,16 +171,26 @@ class ProposalSet {
     target.updatedAt = this.options.now.toISOString();
   }
 
-  /** Counts a turn once (its evidence raised to the weightier source when seen again) and a session once. */
+  /**
+   * Counts a turn once, by its one source (raised to the weightier one when the turn is seen again, so that the
+   * sources add up to the count), and a session once.
+   */
   #count(target: Proposal, evidence: Proposal["evidence"][number] & { source: NeedSource }): void {
     const seen = this.#keys.get(target.id) ?? new Set<string>();
     this.#keys.set(target.id, seen);
+    const { sources } = target;
     if (seen.has(evidenceKey(evidence))) {
       const kept = target.evidence.find((entry) => evidenceKey(entry) === evidenceKey(evidence));
-      if (kept?.source !== undefined && SOURCE_RANK[evidence.source] > SOURCE_RANK[kept.source]) Object.assign(kept, evidence);
+      if (kept?.source !== undefined && SOURCE_RANK[evidence.source] > SOURCE_RANK[kept.source]) {
+        sources[kept.source] = Math.max(0, (sources[kept.source] ?? 0) - 1);
+        if (sources[kept.source] === 0) delete sources[kept.source];
+        sources[evidence.source] = (sources[evidence.source] ?? 0) + 1;
+        Object.assign(kept, evidence);
+      }
       return;
     }
     seen.add(evidenceKey(evidence));
+    sources[evidence.source] = (sources[evidence.source] ?? 0) + 1;
     target.count += 1;
     target.evidence = [...target.evidence, evidence].slice(-MAX_EVIDENCE);
     const key = sessionKey(evidence.session);

@@ -119,7 +119,8 @@ describe("noticing reads the room's own transcripts", () => {
       state: "pending",
       kind: "build",
       signals: { request: 2, cannot: 2 },
-      sources: { user: 2, persona: 2 },
+      // Each turn once, by its weightiest source (the reply's need is in the person's words too): they add up to the count.
+      sources: { user: 2 },
     });
     expect(merged.created).toEqual([]);
   });

@@ -53,8 +53,15 @@ export function toolKinds(generated: Iterable<string>): ToolKindOf {
 const PLAIN = /^[\w.:-]{1,128}$/;
 const plain = (text: string | undefined, fallback: string) => (text !== undefined && PLAIN.test(text) ? text : fallback);
 
+/**
+ * Where a look stops (a second look, after the model could not hear everything the first read): each transcript at a
+ * byte offset (a line's start), and serve's jobs before one job.
+ */
+export type NoticeBounds = { sessions: ReadonlyMap<string, number>; job?: string };
+
 /** What one look shares across its sources: the cursor it moves, what it hears, the bytes it may still read. */
 type Look = {
+  until?: NoticeBounds;
   workspaceDir: string;
   kindOf: ToolKindOf;
   now: string;
@@ -72,8 +79,9 @@ const budgetLeft = (look: Look) => RUN_BYTES - look.read.bytes;
  * Reads what the workspace's sources gained since `cursor` and finds the needs in it. Reads only; the caller keeps
  * the returned cursor together with what it made of the needs.
  */
-export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor; kindOf: ToolKindOf; now?: Date }): Noticed {
+export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor; kindOf: ToolKindOf; now?: Date; until?: NoticeBounds }): Noticed {
   const look: Look = {
+    ...(options.until ? { until: options.until } : {}),
     workspaceDir: options.workspaceDir,
     kindOf: options.kindOf,
     now: (options.now ?? new Date()).toISOString(),
@@ -93,13 +101,13 @@ export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor;
   return { ...look.hearing, cursor: look.cursor, read: look.read, more: look.more };
 }
 
-/** The lines a file gained since `mark`, within the run's bytes; counted in the look. */
-function appended(look: Look, path: string, mark: FileMark | undefined) {
+/** The lines a file gained since `mark`, within the run's bytes and none past `until`; counted in the look. */
+function appended(look: Look, path: string, mark: FileMark | undefined, until?: number) {
   if (budgetLeft(look) <= 0) {
     look.more = true;
     return undefined;
   }
-  const lines = readAppendedLines(path, mark, Math.min(FILE_BYTES_PER_RUN, budgetLeft(look)));
+  const lines = readAppendedLines(path, mark, Math.min(FILE_BYTES_PER_RUN, budgetLeft(look)), until);
   if (!lines) return undefined;
   look.read.bytes += lines.bytes;
   look.read.skippedLines += lines.skipped;
@@ -115,7 +123,7 @@ function readTranscripts(look: Look): void {
     if (session === undefined) continue;
     look.transcripts.add(session);
     const previous = look.cursor.sessions[session];
-    const lines = appended(look, join(sessionsDir, file), previous);
+    const lines = appended(look, join(sessionsDir, file), previous, look.until?.sessions.get(session));
     if (!lines || (lines.lines.length === 0 && previous?.offset === lines.mark.offset && previous.ino === lines.mark.ino)) continue;
     look.read.sessions += 1;
     const replaced = !previous || previous.ino !== lines.mark.ino || lines.mark.offset < previous.offset;
@@ -167,6 +175,10 @@ function readJobs(look: Look): void {
   );
   if (jobs.length > JOBS_PER_RUN) look.more = true;
   for (const job of jobs.slice(0, JOBS_PER_RUN)) {
+    if (job.id === look.until?.job) {
+      look.more = true;
+      break;
+    }
     const through = look.cursor.jobs.through;
     if (job.finishedAt < through) continue;
     if (job.finishedAt === through && look.cursor.jobs.ids.length >= MAX_JOB_IDS) {
@@ -184,7 +196,9 @@ function readJobs(look: Look): void {
     look.read.jobs += 1;
     if (result.sessionId !== undefined && look.transcripts.has(result.sessionId)) continue;
     const events = result.events.map((event, index) => ({ at: index, event }));
+    const heardBefore = look.hearing.turns.length;
     hearRoomEvents(plain(result.sessionId, job.id), events, { replies: {} }, look.kindOf, look.now, look.hearing);
+    for (const turn of look.hearing.turns.slice(heardBefore)) turn.job = job.id;
   }
 }
 

@@ -2,20 +2,18 @@
 // (`report_needs`; the word rules where it does not), merge the needs into proposals by meaning, and mark the ones an
 // existing tool (promoted, or a waiting candidate's) covers. Returns the new state; the caller keeps it.
 import { generatedToolNames } from "../config/tool-names.ts";
-import { candidateTools } from "../generated-tools/tool-catalog.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
-import { ToolRegistry } from "../registry/tool-registry.ts";
-import { coverProposals } from "./cover-needs.ts";
+import { checkCover } from "./cover-needs.ts";
 import { goalVectors } from "./goal-vectors.ts";
 import type { GrowReport } from "./grow-report.ts";
 import type { GrowState } from "./grow-state.ts";
 import { type Hearing, hearNeeds, turnKey } from "./hear-needs.ts";
 import { type MergeOutcome, mergeNeeds } from "./merge-needs.ts";
-import { type Noticed, noticeNeeds, toolKinds } from "./notice-needs.ts";
-import type { Proposal } from "./proposal.ts";
-import { WORDED_KINDS } from "./room-needs.ts";
+import { type NoticeBounds, type Noticed, noticeNeeds, toolKinds } from "./notice-needs.ts";
+import { type HeardTurn, WORDED_KINDS } from "./room-needs.ts";
+import type { MeaningJudge } from "./same-meaning.ts";
 import { sameNeedQuestions } from "./same-need-question.ts";
 
 /** Goals embedded in one run at most (the newest proposals' and the needs'). */
@@ -47,7 +45,30 @@ export type NoticeStepOutcome = {
   needs: number;
   covered: string[];
   noticing: NonNullable<GrowReport["noticing"]>;
+  /** How meaning was judged (the goals' vectors, the model's questions): a build's own cover check judges the same way. */
+  meaning: MeaningJudge;
 };
+
+/**
+ * Where a second look stops so that the turns the budget left unheard are not consumed: each transcript at its first
+ * such turn (else where the first look stopped, so that nothing appended since is taken unheard either), serve's
+ * jobs before the first job such a turn is in.
+ */
+function boundsBefore(cut: readonly HeardTurn[], first: Noticed): NoticeBounds {
+  const sessions = new Map(Object.entries(first.cursor.sessions).map(([session, mark]) => [session, mark.offset]));
+  const cutSessions = new Set<string>();
+  let job: string | undefined;
+  for (const turn of cut) {
+    if (turn.job !== undefined) {
+      job ??= turn.job;
+      continue;
+    }
+    const earlier = cutSessions.has(turn.session) ? (sessions.get(turn.session) ?? turn.at) : turn.at;
+    sessions.set(turn.session, Math.min(earlier, turn.at));
+    cutSessions.add(turn.session);
+  }
+  return { sessions, ...(job !== undefined ? { job } : {}) };
+}
 
 /** The needs of a run: the rules' facts, their worded needs in turns the model did not hear, and what the model kept. */
 function runNeeds(noticed: Noticed, hearing: Hearing) {
@@ -56,7 +77,16 @@ function runNeeds(noticed: Noticed, hearing: Hearing) {
 }
 
 function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, questions: number, degraded: string[]): NoticeStepOutcome["noticing"] {
-  const by = hearing.batches === 0 ? "nothing to hear" : hearing.byRules === 0 ? "model" : hearing.byModel === 0 ? "rules" : "model and rules";
+  const by =
+    hearing.batches === 0
+      ? "nothing to hear"
+      : hearing.byModel === 0 && hearing.byRules === 0
+        ? "not heard"
+        : hearing.byRules === 0
+          ? "model"
+          : hearing.byModel === 0
+            ? "rules"
+            : "model and rules";
   const all = [...hearing.degraded, ...degraded];
   return {
     by,
@@ -65,25 +95,22 @@ function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, q
     byModel: hearing.byModel,
     byRules: hearing.byRules,
     dropped: hearing.dropped,
+    ...(hearing.ambiguous > 0 ? { ambiguous: hearing.ambiguous } : {}),
+    ...(hearing.cut.length > 0 ? { waiting: hearing.cut.length } : {}),
     questions,
     ...(all.length > 0 ? { degraded: all } : {}),
   };
 }
 
-/** Proposals whose cover may have changed: those that grew, those a candidate covers, and those naming a tool that is held now. */
-function toRecheck(proposals: readonly Proposal[], touched: ReadonlySet<string>, held: (name: string) => boolean): Set<string> {
-  return new Set(
-    proposals
-      .filter((proposal) => touched.has(proposal.id) || proposal.candidate !== undefined || (proposal.tool !== undefined && held(proposal.tool)))
-      .map((proposal) => proposal.id),
-  );
-}
-
 /** Noticing, hearing, merging and the cover check of one run. */
 export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStepOutcome> {
   const { workspaceDir, repoDir, signal, deadline, embedder, listener } = request;
-  const noticed = noticeNeeds({ workspaceDir, cursor: request.state.cursor, kindOf: toolKinds(generatedToolNames([workspaceDir, repoDir])), now: request.now });
+  const look = { workspaceDir, cursor: request.state.cursor, kindOf: toolKinds(generatedToolNames([workspaceDir, repoDir])), now: request.now };
+  let noticed = noticeNeeds(look);
   const hearing = await hearNeeds(noticed.turns, listener, deadline);
+  // Turns the budget ended before the model heard: read again up to them, so that the cursor stops before them and
+  // the next run hears them (nothing, not even a fact, is taken from them now).
+  if (hearing.cut.length > 0) noticed = noticeNeeds({ ...look, until: boundsBefore(hearing.cut, noticed) });
   const needs = runNeeds(noticed, hearing);
   // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
   const goals = needs.length === 0 ? [] : [...request.state.proposals.map((proposal) => proposal.goal), ...needs.map((need) => need.goal)];
@@ -95,30 +122,16 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
   const questions = sameNeedQuestions(listener, deadline);
   const meaning = { ...(vectors ? { vectors } : {}), ask: questions.ask };
   const merged = await mergeNeeds(request.state.proposals, needs, { now: request.now, confirmSessions: request.confirmSessions, meaning });
-  const promoted = new Set(generatedToolNames([repoDir]));
-  const candidates = new Map(
-    (await candidateTools(request.git, signal)).flatMap((entry) => (entry.status === "candidate" ? [[entry.name, entry.branch] as const] : [])),
-  );
-  const { registry, notices } = ToolRegistry.open(repoDir);
-  for (const notice of notices) request.notes.push(`registry: ${notice}`);
-  let covered: string[];
-  try {
-    await registry.refresh(signal);
-    const ids = toRecheck(merged.proposals, merged.touched, (name) => promoted.has(name) || candidates.has(name));
-    covered = await coverProposals(merged.proposals, ids, {
-      registry,
-      promoted,
-      candidates,
-      ...(embedder && vectors ? { embedder } : {}),
-      meaning,
-      confirmSessions: request.confirmSessions,
-      now: request.now.toISOString(),
-      notes: request.notes,
-      signal,
-    });
-  } finally {
-    registry.close();
-  }
+  const covered = await checkCover(merged.proposals, new Set(merged.proposals.map((proposal) => proposal.id)), {
+    repoDir,
+    git: request.git,
+    ...(embedder ? { embedder } : {}),
+    meaning,
+    confirmSessions: request.confirmSessions,
+    now: request.now.toISOString(),
+    notes: request.notes,
+    signal,
+  });
   return {
     state: { version: 1, cursor: noticed.cursor, proposals: merged.proposals },
     noticed,
@@ -126,5 +139,6 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
     needs: needs.length,
     covered,
     noticing: noticingRecord(hearing, listener, questions.asked(), questions.degraded),
+    meaning,
   };
 }

@@ -12,18 +12,18 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 const MAX_LINE_BYTES = 1024 * 1024;
 
 /**
- * Reads the whole lines appended to `path` since `mark`, at most `maxBytes` of them (`more` says whether the file
- * goes on), without following a link or blocking on a FIFO: a path that is not a regular file reads as empty. A file
- * that shrank or was replaced (another inode) is read from its start. A line still being written (no newline yet) is
- * left for next time; a line over MAX_LINE_BYTES is skipped and counted.
+ * Reads the whole lines appended to `path` since `mark`, at most `maxBytes` of them and none past `until` (a line
+ * start), `more` saying whether the file goes on, without following a link or blocking on a FIFO: a path that is not
+ * a regular file reads as empty. A file that shrank or was replaced (another inode) is read from its start. A line
+ * still being written (no newline yet) is left for next time; a line over MAX_LINE_BYTES is skipped and counted.
  */
-export function readAppendedLines(path: string, mark: FileMark | undefined, maxBytes: number): AppendedLines | undefined {
+export function readAppendedLines(path: string, mark: FileMark | undefined, maxBytes: number, until?: number): AppendedLines | undefined {
   const opened = openRegularFile(path);
   if (!opened) return undefined;
   const { fd, stat } = opened;
   try {
     const from = mark && mark.ino === stat.ino && mark.offset <= stat.size ? mark.offset : 0;
-    const length = Math.min(stat.size - from, maxBytes);
+    const length = Math.max(0, Math.min(stat.size - from, maxBytes, (until ?? Number.POSITIVE_INFINITY) - from));
     const buffer = Buffer.alloc(Math.max(0, length));
     let read = 0;
     while (read < length) {

@@ -30,8 +30,11 @@ export type Need = {
 
 /** One piece of a turn as said: whose words (`who`: a persona, a tool) and the text, one bounded line. */
 export type HeardPiece = { source: NeedSource; who: string; text: string };
-/** A turn of a session as the model hears it: its pieces in order. */
-export type HeardTurn = { session: string; turn: string; time: string; pieces: HeardPiece[] };
+/**
+ * A turn of a session as the model hears it: its pieces in order; where its first event was read (`at`: a
+ * transcript's byte offset) and, for a finished job's, the job, so that a turn left unheard can be read again.
+ */
+export type HeardTurn = { session: string; turn: string; time: string; pieces: HeardPiece[]; at: number; job?: string };
 
 /**
  * What noticing gathers from room events: the needs the rules find, in order (facts, and the word rules' needs in
@@ -75,6 +78,8 @@ class SessionRead {
   readonly #turns = new Map<string, HeardTurn>();
   /** Turns whose start is in this read: heard from their message on, not from the one the cursor remembers. */
   readonly started = new Set<string>();
+  /** Where the event being read starts. */
+  at = 0;
 
   constructor(
     readonly session: string,
@@ -94,7 +99,7 @@ class SessionRead {
   heard(turn: string, time: string | undefined): HeardTurn {
     let heard = this.#turns.get(turn);
     if (!heard) {
-      heard = { session: this.session, turn, time: validTime(time) ?? this.now, pieces: [] };
+      heard = { session: this.session, turn, time: validTime(time) ?? this.now, pieces: [], at: this.at };
       if (!this.started.has(turn) && turn === this.position.turn && this.position.turnText)
         heard.pieces.push({ source: "user", who: "user", text: this.position.turnText });
       this.#turns.set(turn, heard);
@@ -130,7 +135,10 @@ export function hearRoomEvents(
   hearing: RoomHearing,
 ): void {
   const read = new SessionRead(session, position, kindOf, now, hearing);
-  for (const { at, event } of events) hearEvent(read, at, event);
+  for (const { at, event } of events) {
+    read.at = at;
+    hearEvent(read, at, event);
+  }
 }
 
 function timeOf(event: ReadEvent): string | undefined {
@@ -195,8 +203,20 @@ function hearMessage(read: SessionRead, message: Extract<ReadEvent, { type: "mes
   const turn = turnOf(message.turnId);
   read.piece(turn, message.time ?? time, { source: "persona", who: message.from, text: message.text }, PIECE_CHARS.persona);
   const turnText = position.turn === turn ? position.turnText : undefined;
-  const goal = cannotGoal(message.text, () => (turnText === undefined ? undefined : messageGoal(turnText)));
-  if (goal) read.need({ kind: "cannot", goal, turn, quote: `${message.from}: ${message.text}`, source: "persona", time: message.time ?? time });
+  // A reply that could not do what it was asked without saying what ("Sorry, I can't do that") is a need in the words
+  // of the message it answered: the person's, and its evidence is theirs.
+  let fromMessage = false;
+  const goal = cannotGoal(message.text, () => {
+    const asked = turnText === undefined ? undefined : messageGoal(turnText);
+    fromMessage = asked !== undefined;
+    return asked;
+  });
+  if (!goal) return;
+  const said =
+    fromMessage && turnText !== undefined
+      ? { quote: turnText, source: "user" as const }
+      : { quote: `${message.from}: ${message.text}`, source: "persona" as const };
+  read.need({ kind: "cannot", goal, turn, ...said, time: message.time ?? time });
 }
 
 /** The need a failed tool result shows, if any: a fact of the call (a missing tool is the persona's call; a failure the tool's). */

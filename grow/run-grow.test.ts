@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promoteJudged } from "../fitness/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
@@ -7,15 +8,17 @@ import { RepoGit } from "../git/repo-git.ts";
 import { TranscriptLine } from "../room/transcript.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
+import { recordToolCall } from "../usage/tool-calls.ts";
 import { wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
+import { VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
 import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
-import { type GrowRequest, runGrow } from "./run-grow.ts";
+import { type GrowProgress, type GrowRequest, runGrow } from "./run-grow.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
@@ -29,7 +32,12 @@ beforeAll(async () => {
   const stock = scriptedToolsmithScript();
   // A toolsmith that never answers a goal about stalling: a build still under way when the budget runs out.
   const stalls = { when: { tool: "submit_spec", lastMessage: "^Goal: [^\\n]*stall" }, reply: { toolCalls: [], firstByteDelayMs: 600_000 } };
-  server = await startScriptedServer({ script: { ...stock, rules: [stalls, ...stock.rules] } });
+  // A toolsmith whose tests for a costly goal spend every token the run has: the budget ends as validation starts.
+  const costly = {
+    when: { tool: "submit_tests", lastMessage: "^Goal: [^\\n]*costly" },
+    reply: { toolCalls: [{ name: "submit_tests", arguments: { code: VOWELS.tests } }], usage: { prompt_tokens: 10_000_000, completion_tokens: 1 } },
+  };
+  server = await startScriptedServer({ script: { ...stock, rules: [stalls, costly, ...stock.rules] } });
   config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
 });
 afterAll(async () => {
@@ -171,14 +179,19 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.kind === "remove")).toMatchObject({ state: "promoted", tool: "vowel_count" });
 }, 240_000);
 
-test("a wall-time budget already spent builds nothing and says so; the proposals wait for the next run", async () => {
+test("a wall-time budget already spent hears and builds nothing and says so; the turns and the proposals wait for the next run", async () => {
   using repo = workspaceRepo(SESSIONS);
   const made = request(repo.dir, { maxTools: 3 });
+  const spent = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 1 } });
+  expect(spent.report).toMatchObject({ builds: [], budget: { stoppedBy: "time" }, noticing: { by: "not heard", waiting: 3 } });
+  expect(readGrowState(repo.dir).proposals).toEqual([]);
+  // Heard by the next run; then a budget spent before the builds leaves the proposals pending.
+  await runGrow({ ...made, limits: { ...made.limits, maxTools: 0 } });
   const { report } = await runGrow({ ...made, limits: { ...made.limits, budgetMs: 1 } });
   expect(report.builds).toEqual([]);
   expect(report.budget.stoppedBy).toBe("time");
   expect(report.notes).toContain("the time budget was reached: 2 proposal(s) wait for the next run");
-  expect(readGrowState(repo.dir).proposals.every((proposal) => proposal.state === "pending")).toBe(true);
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending", "pending"]);
 }, 60_000);
 
 test("a need a promoted tool already answers is covered by it, built for nobody, and per-turn tool choice is told", async () => {
@@ -311,6 +324,25 @@ test("a build still under way when the time budget runs out is cut at once: the 
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
 }, 60_000);
 
+test("a build the budget cuts while it is validated says the budget cut it, never that validation failed", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels of a costly text"] });
+  const { listener: _none, ...words } = request(repo.dir, { maxTools: 1 });
+  const progress: GrowProgress[] = [];
+  const { report } = await runGrow({ ...words, onProgress: (event) => progress.push(event) });
+  expect(report).toMatchObject({ state: "done", builds: [], budget: { stoppedBy: "tokens" } });
+  const toolsmith = progress.flatMap((event) => (event.type === "build" && event.progress.type === "toolsmith" ? [event.progress.event.type] : []));
+  // The tests were written (and spent the tokens); the validation that began was cut, not failed.
+  expect(toolsmith).toContain("phase-done");
+  expect(toolsmith).not.toContain("validation-failed");
+  const lines = progress.flatMap((event) => (event.type === "line" ? [event.text] : []));
+  expect(lines).toContainEqual(
+    expect.stringMatching(/^ {2}p[0-9a-f]+ ✗ cut by the tokens budget: the run's tokens were spent while it was being built; nothing of it was kept$/),
+  );
+  expect(report.notes.join("\n")).toMatch(/the tokens budget ran out while p[0-9a-f]+ was being built: it was cut/);
+  expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");
+  expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
+}, 120_000);
+
 test("a build cut short after its promotion merged (current's restart broke) leaves the proposal promoted, not pending to be built again", async () => {
   using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
   const current = {
@@ -331,3 +363,41 @@ test("a build cut short after its promotion merged (current's restart broke) lea
   expect(report?.notes.some((note) => note.startsWith("a build cut short promoted cand/"))).toBe(true);
   expect(report?.summary).toMatchObject({ built: 1, judged: 1, promoted: 1 });
 }, 120_000);
+
+test("a tool rebuilt with the very code that was rolled back is judged only on calls made since its promotion: the old calls never roll it back again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that clamps a number into a range"] });
+  // Judged over windows of 10 calls; built and promoted without a hand on it.
+  const run = (maxTools: number) => {
+    const made = request(repo.dir, { maxTools, autoPromote: true });
+    return runGrow({ ...made, settings: { ...made.settings, window: { calls: 10, hours: 24 } } });
+  };
+  const first = await run(1);
+  expect(first.report.builds.map((build) => `${build.tool} ${build.state}`)).toEqual(["clamp_number promoted"]);
+  const code = () => readFileSync(join(repo.dir, "tools", "generated", "clamp_number", "tool.ts"), "utf8");
+  const rolledBackCode = code();
+  // Its calls in the usage record, as its runner records them (the tool.ts's sha256 its version): ten good, then ten
+  // failing on inputs the schema accepts (min above max). This file reads no promoted tool, so that no change of the
+  // checkout's tools makes the gate run it.
+  const version = createHash("sha256").update(code()).digest("hex");
+  const call = (value: number, ok: boolean) =>
+    recordToolCall(repo.dir, {
+      tool: "clamp_number",
+      version,
+      ok,
+      durationMs: 5,
+      ...(ok ? {} : { reason: "tool" as const, input: { value, min: 9, max: 1 }, error: "the tool threw: min exceeds max" }),
+    });
+  for (let value = 0; value < 10; value += 1) call(value, true);
+  for (let value = 0; value < 10; value += 1) call(value, false);
+  const rolled = await run(0);
+  expect(rolled.report.rollback).toMatchObject({ tool: "clamp_number", ok: true });
+  // The rebuild: the toolsmith writes the very same code (the same version), promoted again.
+  const rebuilt = await run(1);
+  expect(rebuilt.report.builds.map((build) => `${build.kind} ${build.tool} ${build.state}`)).toEqual(["rebuild clamp_number promoted"]);
+  expect(code()).toBe(rolledBackCode);
+  // No call since: the calls that rolled the first promotion back are not this one's, and it stays.
+  const after = await run(0);
+  expect(after.report.rollback).toBeUndefined();
+  expect(gitSync(repo.dir, ["tag", "--list", "rollback/*"]).split("\n").filter(Boolean)).toHaveLength(1);
+  expect(existsSync(join(repo.dir, "tools", "generated", "clamp_number", "tool.ts"))).toBe(true);
+}, 600_000);

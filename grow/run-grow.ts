@@ -11,7 +11,6 @@ import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { generatedToolNames } from "../config/tool-names.ts";
-import { candidateTools } from "../generated-tools/tool-catalog.ts";
 import { discardCandidate } from "../git/candidate-prune.ts";
 import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
@@ -22,6 +21,7 @@ import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { buildProposal } from "./build-proposal.ts";
+import { checkCover } from "./cover-needs.ts";
 import { GrowBudget, type GrowLimits } from "./grow-budget.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { type BuildRecord, type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
@@ -32,6 +32,7 @@ import { byNeed } from "./merge-needs.ts";
 import { noticeStep } from "./notice-step.ts";
 import type { Proposal, ProposalState } from "./proposal.ts";
 import { proposalWhy, reportedProposal } from "./proposal-why.ts";
+import type { MeaningJudge } from "./same-meaning.ts";
 
 /** What a run is asked to do, and with what; its builds run in `sandbox` under `sandboxPolicy`. */
 export type GrowRequest = SandboxAccess & {
@@ -121,6 +122,8 @@ class GrowRun {
   readonly git: RepoGit;
   state: GrowState;
   path: string | undefined;
+  /** How the run judges meaning (set by noticing): the goals' vectors and the model's questions. */
+  meaning: MeaningJudge = {};
   /** `.org/grow/instances` of the workspace: the workspaces of a build's in-process instances, one build at a time. */
   readonly instancesDir: string;
 
@@ -241,6 +244,8 @@ class GrowRun {
       notes: this.report.notes,
     });
     const { noticed, merged } = step;
+    // Turns the budget ended before the model heard: the budget stopped the noticing (they wait for the next run).
+    if (step.noticing.waiting) this.budget.cut();
     this.report.read = { ...noticed.read, more: noticed.more };
     this.report.noticing = step.noticing;
     Object.assign(this.report.summary, {
@@ -253,6 +258,7 @@ class GrowRun {
       `noticed ${step.needs} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
     );
     this.state = step.state;
+    this.meaning = step.meaning;
     this.save();
     writeNeedHints(workspaceDir, coveredHints(this.state.proposals));
     const created = new Set(merged.created);
@@ -266,6 +272,8 @@ class GrowRun {
   async actOnHealth(): Promise<void> {
     const health = await actOnHealth({
       repoDir: this.request.repoDir,
+      git: this.git,
+      signal: this.request.signal,
       settings: this.request.settings,
       proposals: this.state.proposals,
       refChange: () => ({ ...this.promotion.context((line) => this.say(line)), signal: this.request.signal }),
@@ -321,26 +329,29 @@ class GrowRun {
   }
 
   /**
-   * A proposal whose tool's name is held already (by a waiting candidate, or main): covered by that tool, and no build
-   * spends the budget on it. Returns whether it is.
+   * A proposal an existing tool answers now (a candidate an earlier build of this run made, one built in chat since
+   * the run noticed, main), by the name it names or by meaning: covered by that tool, and no build spends the budget
+   * on it. Returns whether it is.
    */
-  async heldElsewhere(proposal: Proposal): Promise<boolean> {
-    const name = proposal.tool;
-    if (name === undefined || proposal.kind !== "build") return false;
-    const onMain = generatedToolNames([this.request.repoDir]).includes(name);
-    const candidate = onMain
-      ? undefined
-      : (await candidateTools(this.git, this.request.signal)).find((entry) => entry.status === "candidate" && entry.name === name);
-    if (!onMain && candidate?.status !== "candidate") return false;
-    proposal.state = "covered";
-    proposal.coveredBy = name;
-    if (candidate?.status === "candidate") proposal.candidate = candidate.branch;
-    proposal.updatedAt = this.clock().toISOString();
+  async coveredNow(proposal: Proposal): Promise<boolean> {
+    if (proposal.kind !== "build") return false;
+    const { request } = this;
+    await checkCover([proposal], new Set([proposal.id]), {
+      repoDir: request.repoDir,
+      git: this.git,
+      ...(request.embedder ? { embedder: request.embedder } : {}),
+      meaning: this.meaning,
+      confirmSessions: request.settings.confirmSessions,
+      now: this.clock().toISOString(),
+      notes: this.report.notes,
+      signal: request.signal,
+    });
+    if (proposal.state !== "covered") return false;
     this.report.summary.covered += 1;
     this.report.notes.push(
-      candidate?.status === "candidate"
-        ? `${proposal.id} is not built: ${name} waits on ${candidate.branch} (org promote ${candidate.branch})`
-        : `${proposal.id} is not built: ${name} is on main`,
+      proposal.candidate
+        ? `${proposal.id} is not built: ${proposal.coveredBy} waits on ${proposal.candidate} (org promote ${proposal.candidate})`
+        : `${proposal.id} is not built: ${proposal.coveredBy} is on main`,
     );
     this.save();
     return true;
@@ -376,7 +387,7 @@ class GrowRun {
         report.notes.push(stop);
         break;
       }
-      if (await this.heldElsewhere(proposal)) continue;
+      if (await this.coveredNow(proposal)) continue;
       started += 1;
       const cut = await this.buildOne(proposal, { ...context, position: `${started} of at most ${Math.min(queue.length, request.limits.maxTools)}` });
       if (cut) {
@@ -409,6 +420,7 @@ class GrowRun {
       request.onProgress?.({ type: "build", proposal: proposal.id, progress });
     };
     const deadline = this.budget.deadline(request.signal);
+    let cut: string | undefined;
     try {
       this.record(await buildProposal(proposal, { ...context, onProgress }, deadline, request.signal));
       return undefined;
@@ -416,7 +428,8 @@ class GrowRun {
       // Cut by the budget (not the run's own signal): the run ends here as any run that reaches it does. Anything
       // else ends the run.
       if (request.signal.aborted || !deadline.aborted) throw error;
-      return this.budget.cut();
+      cut = this.budget.cut();
+      return cut;
     } finally {
       // Cut or broken mid-build: not stuck in `building`, and not built again when it was promoted first. Read without
       // the run's signal, which may be what cancelled it.
@@ -431,6 +444,7 @@ class GrowRun {
         if (built && settled !== "pending") summary.built += 1;
         if (settled === "promoted" || settled === "built") summary.judged += 1;
         if (settled === "promoted") summary.promoted += 1;
+        if (cut) this.say(`  ${proposal.id} ✗ cut by the ${cut} budget: ${cutLine(cut, proposal)}`);
       }
       this.save();
       this.keepReport();
@@ -445,6 +459,14 @@ class GrowRun {
     if (built.state === "promoted") report.summary.promoted += 1;
     if (built.state === "failed") report.summary.failed += 1;
   }
+}
+
+/** What became of a build the budget cut, as its progress says it. */
+function cutLine(bound: string, proposal: Proposal): string {
+  const spent = bound === "tokens" ? "the run's tokens were spent" : "the run's time ran out";
+  if (proposal.state === "promoted") return `${spent} once it was promoted (${proposal.promotion ?? "on main"})`;
+  if (proposal.state === "built") return `${spent} once it had passed the gate: it waits, org promote ${proposal.branch ?? ""}`.trimEnd();
+  return `${spent} while it was being built; nothing of it was kept`;
 }
 
 /** What per-turn tool choice is told: each covered need, most recently seen first, and the tool that answers it. */

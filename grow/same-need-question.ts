@@ -32,7 +32,7 @@ export type SameNeedQuestions = {
 /** The question as the model reads it: the two jobs on lines of their own (`A: …`, `B: …`). */
 function questionText(a: string, b: string): string {
   return [
-    "Would one small tool do both of these jobs (the same tool, whatever the words)?",
+    "Would one small tool do both of these jobs, whatever the words: the same input turned into the same output, the same way round?",
     `A: ${oneLine(a, 300)}`,
     `B: ${oneLine(b, 300)}`,
     `Call ${SAME_NEED_TOOL} with same: true if one tool would do both, false if they are different tools.`,

@@ -23,7 +23,7 @@ const FOLDER = digestOf("folder");
 
 /**
  * The state of every path of a launch plan now: each file, followed through its links (each link and where it points
- * recorded), each folder of `trees` with every entry under it (bounded), each fact. `known` gives a path's earlier
+ * recorded), each folder of `trees` with every entry under it (bounded), each module of `moduleFolders`, each fact. `known` gives a path's earlier
  * state: a file whose stat is unchanged keeps its digest unread.
  */
 export function launchStates(plan: LaunchPlan, known: (label: string) => PathState | undefined = () => undefined): Map<string, PathState> {
@@ -63,9 +63,28 @@ export function launchStates(plan: LaunchPlan, known: (label: string) => PathSta
       }
     }
   }
+  for (const folder of plan.moduleFolders) {
+    // Each module an interpreter would import from there before its own: a new one is a change like any other.
+    visit(folder);
+    for (const entry of entriesOf(folder).slice(0, MAX_TREE_ENTRIES)) {
+      const path = join(folder, entry.name);
+      if (!entry.isDirectory()) {
+        if (PYTHON_MODULE.test(entry.name)) visit(path);
+        continue;
+      }
+      try {
+        if (lstatSync(join(path, "__init__.py"), { throwIfNoEntry: false })) visit(join(path, "__init__.py"));
+      } catch {
+        // A folder this user may not enter holds no package Python could import either.
+      }
+    }
+  }
   for (const [label, value] of Object.entries(plan.facts)) states.set(label, { digest: digestOf(`fact ${value}`) });
   return states;
 }
+
+/** A module Python imports by its file's name: source, bytecode, an extension. */
+const PYTHON_MODULE = /\.(py|pyc|so)$/;
 
 function entriesOf(folder: string): Dirent[] {
   try {
@@ -118,7 +137,8 @@ export function changedStates(
     const key = keyOf(label);
     seen.add(key);
     const was = kept[key];
-    if (was?.digest === state.digest) continue;
+    // Nothing there, and nothing kept of it (a path a newer org looks at too): nothing changed.
+    if (was?.digest === state.digest || (was === undefined && state.digest === ABSENT)) continue;
     // Files and links first: a new folder says less than what is in it.
     (state.digest === FOLDER ? folders : changed).push({
       label,

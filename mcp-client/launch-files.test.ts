@@ -1,5 +1,5 @@
-import { afterEach, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
@@ -46,7 +46,7 @@ test("npx: the program PATH finds, and the package and .bin it would take from t
   const plan = launchPlan(server, workspace, env);
   expect(plan.files[0]).toBe(join(bin, "npx"));
   expect(plan.trees).toEqual([join(workspace, "node_modules/.bin"), join(workspace, "node_modules/@modelcontextprotocol/server-everything")]);
-  expect(executedPaths(server, workspace, env)).toEqual(["node_modules/**", ".venv/**", ".bin/**"]);
+  expect(executedPaths(server, workspace, env)).toEqual(["node_modules/**", ".venv/**", ".bin/**", "/.npmrc"]);
 
   recordTrust(server, workspace, { env });
   expect(isTrusted(server, workspace, env)).toBe(true);
@@ -142,4 +142,127 @@ test("the write view refuses the paths an unsandboxed server runs from, and a li
     '"app": a link at a folder above paths the unsandboxed MCP server local runs from (app/server/**)',
   );
   expect(refusal("docs/notes.md")).toBe("");
+});
+
+// Newcomer review, item 3: what some launchers run lay outside the confirmation. For each, the trust covers it (a change
+// needs `org mcp trust` again) and the write view refuses it.
+describe("a launcher's indirect code: package scripts, shell strings, inline code, code-loading variables", () => {
+  const changed = (server: McpServerConfig, workspace: string, env: NodeJS.ProcessEnv) => {
+    const problem = trustProblem(server, workspace, env);
+    return problem?.kind === "files" ? problem.changed.map(({ label, how }) => `${label.slice(workspace.length + 1)} ${how}`) : problem;
+  };
+  /** Confirms `server`, makes each change in turn, and gives what each made the confirmation find changed (undone after). */
+  const afterEach_ = (server: McpServerConfig, workspace: string, env: NodeJS.ProcessEnv, changes: [() => void, () => void][]) => {
+    recordTrust(server, workspace, { env });
+    expect(isTrusted(server, workspace, env)).toBe(true);
+    return changes.map(([change, undo]) => {
+      change();
+      const found = changed(server, workspace, env);
+      undo();
+      expect(isTrusted(server, workspace, env)).toBe(true);
+      return found;
+    });
+  };
+
+  test("a package manager's run (npm, pnpm, yarn, bun): package.json, its settings, and the files its script and pre-script name", () => {
+    const { workspace, env } = setUp();
+    write(join(workspace, "package.json"), JSON.stringify({ scripts: { premcp: "node tools/check.mjs", mcp: "cd srv && node server.mjs --port 0" } }));
+    write(join(workspace, "srv/server.mjs"), "1\n");
+    write(join(workspace, "tools/check.mjs"), "1\n");
+    for (const [command, args] of [
+      ["npm", ["run", "-s", "mcp"]],
+      ["npm", ["run-script", "mcp"]],
+      ["pnpm", ["mcp"]],
+      ["pnpm", ["run", "mcp"]],
+      ["yarn", ["mcp"]],
+      ["bun", ["run", "mcp"]],
+    ] as const) {
+      const server = stdio("pkg", command, [...args]);
+      const paths = executedPaths(server, workspace, env);
+      expect([command, args, paths]).toEqual([command, args, expect.arrayContaining(["/package.json", "srv/**", "tools/**"])]);
+      const edit = (path: string, text: string) => {
+        const before = readFileSync(join(workspace, path), "utf8");
+        return [() => write(join(workspace, path), text), () => write(join(workspace, path), before)] as [() => void, () => void];
+      };
+      expect(
+        afterEach_(server, workspace, env, [
+          edit("package.json", JSON.stringify({ scripts: { mcp: "node evil.mjs" } })),
+          edit("srv/server.mjs", "2\n"),
+          edit("tools/check.mjs", "2\n"),
+        ]),
+      ).toEqual([["package.json changed"], ["srv/server.mjs changed"], ["tools/check.mjs changed"]]);
+    }
+    expect(executedPaths(stdio("y", "yarn", ["mcp"]), workspace, env)).toEqual(expect.arrayContaining(["/.yarnrc.yml", ".yarn/releases/**", "/.pnp.cjs"]));
+    // A run of something else (an install) names no script, but the settings it reads.
+    expect(executedPaths(stdio("i", "npm", ["install"]), workspace, env)).not.toContain("/package.json");
+  });
+
+  test("a shell's -c string: each command's program and script, what `.` sources, a wrapper's command; the variables it sets", () => {
+    const { workspace, env } = setUp();
+    write(join(workspace, "srv/server.mjs"), "1\n");
+    write(join(workspace, "env.sh"), "X=1\n");
+    for (const args of [
+      ["-c", "node srv/server.mjs"],
+      ["-ec", ". ./env.sh; exec env -u HOME nice -n 5 node 'srv/server.mjs' --quiet"],
+      ["-lc", "cd srv && NODE_OPTIONS='--import ../hook.mjs' node server.mjs"],
+    ]) {
+      const server = stdio("shell", "sh", args);
+      // The script's folder is taken whole (its own imports sit beside it), the script with it.
+      expect(executedPaths(server, workspace, env)).toEqual(expect.arrayContaining(["srv/**"]));
+    }
+    expect(executedPaths(stdio("s", "bash", ["-ec", ". ./env.sh; node srv/server.mjs"]), workspace, env)).toContain("/env.sh");
+    const hooked = stdio("shell", "sh", ["-lc", "cd srv && NODE_OPTIONS='--import ../hook.mjs' node server.mjs"]);
+    expect(executedPaths(hooked, workspace, env)).toContain("/hook.mjs");
+    expect(afterEach_(hooked, workspace, env, [[() => write(join(workspace, "hook.mjs"), "x\n"), () => rmSync(join(workspace, "hook.mjs"))]])).toEqual([
+      ["hook.mjs new"],
+    ]);
+  });
+
+  test("inline code: python -c (and a python script) imports the modules of the folder it starts from first; node -e's named files", () => {
+    const { workspace, env } = setUp();
+    write(join(workspace, "lib/helper.js"), "1\n");
+    write(join(workspace, "tools/serve.py"), "1\n");
+    const python = stdio("py", "python3", ["-c", "import json, sys; sys.exit(0)"]);
+    expect(executedPaths(python, workspace, env)).toEqual(expect.arrayContaining(["/*.py", "/*.pyc", "/*.so", "/*/__init__.py"]));
+    expect(
+      afterEach_(python, workspace, env, [
+        [() => write(join(workspace, "json.py"), "import os\n"), () => rmSync(join(workspace, "json.py"))],
+        [() => write(join(workspace, "sys/__init__.py"), "\n"), () => rmSync(join(workspace, "sys"), { recursive: true })],
+      ]),
+    ).toEqual([["json.py new"], ["sys/__init__.py new"]]);
+    // A script's own folder is where Python looks first: its modules there are covered too.
+    const script = stdio("py2", "python3", ["tools/serve.py"]);
+    expect(executedPaths(script, workspace, env)).toEqual(expect.arrayContaining(["tools/**"]));
+    expect(afterEach_(script, workspace, env, [[() => write(join(workspace, "tools/json.py"), "\n"), () => rmSync(join(workspace, "tools/json.py"))]])).toEqual(
+      [["tools/json.py new"]],
+    );
+    const node = stdio("js", "node", ["-e", "require('./lib/helper.js'); require('./lib/later.js')"]);
+    expect(executedPaths(node, workspace, env)).toEqual(expect.arrayContaining(["lib/**"]));
+    expect(launchPlan(node, workspace, env).files).toEqual(expect.arrayContaining([join(workspace, "lib/helper.js"), join(workspace, "lib/later.js")]));
+  });
+
+  test("variables that load code: NODE_OPTIONS, PYTHONPATH, PYTHONSTARTUP, LD_PRELOAD, BASH_ENV, NODE_PATH", () => {
+    const { workspace, env } = setUp();
+    write(join(workspace, "srv/server.mjs"), "1\n");
+    const server = stdio("hooked", "node", ["srv/server.mjs"], {
+      env: {
+        NODE_OPTIONS: "--max-old-space-size=512 --import ./hook.mjs --require=./pre.cjs -r some-package",
+        PYTHONPATH: "pylib:/opt/elsewhere",
+        PYTHONSTARTUP: "startup.py",
+        LD_PRELOAD: "./libhook.so",
+        BASH_ENV: "./bashenv.sh",
+        NODE_PATH: "shared",
+      },
+    });
+    expect(executedPaths(server, workspace, env)).toEqual(
+      expect.arrayContaining(["/hook.mjs", "/pre.cjs", "pylib/*.py", "pylib/*/__init__.py", "/startup.py", "/libhook.so", "/bashenv.sh", "shared/**"]),
+    );
+    expect(
+      afterEach_(server, workspace, env, [
+        [() => write(join(workspace, "hook.mjs"), "x\n"), () => rmSync(join(workspace, "hook.mjs"))],
+        [() => write(join(workspace, "pylib/os.py"), "x\n"), () => rmSync(join(workspace, "pylib"), { recursive: true })],
+        [() => write(join(workspace, "libhook.so"), "x\n"), () => rmSync(join(workspace, "libhook.so"))],
+      ]),
+    ).toEqual([["hook.mjs new"], ["pylib/os.py new", "pylib new"], ["libhook.so new"]]);
+  });
 });

@@ -5,18 +5,19 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_MCP } from "../config/mcp-servers.ts";
+import { DEFAULT_MCP, type McpServerConfig } from "../config/mcp-servers.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { sh } from "../tools/sh.ts";
+import { agentRunsCommands } from "../testing/agent-commands.ts";
 import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
 import type { ApprovalQuestion } from "../cli/approval-prompt.ts";
 import { confirmMcpServers } from "../cli/chat-command.ts";
 import { McpHub } from "./mcp-hub.ts";
-import { recordTrust } from "./mcp-trust.ts";
+import { recordTrust, trustProblem } from "./mcp-trust.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-mcp-launch-"));
 chmodSync(base, 0o755);
@@ -36,6 +37,26 @@ function attack(marker: string): string {
     `ln -s ../${PACKAGE}/x.js node_modules/.bin/${BIN}`,
     "echo installed",
   ].join(" && ");
+}
+
+/** A room's start of `servers` (the console's question answered by `ask`, when given): what it said, and each server's state. */
+async function startServers(servers: readonly McpServerConfig[], workspaceDir: string, ask?: (question: ApprovalQuestion) => Promise<string>) {
+  const notices: string[] = [];
+  const hub = new McpHub({
+    servers,
+    settings: { ...DEFAULT_MCP, startTimeoutS: 10 },
+    workspaceDir,
+    sandbox: testSandbox,
+    sandboxPolicy: sandboxPolicy({ poolSize: 0 }),
+    version: "test",
+    notify: (line) => notices.push(line),
+  });
+  hub.start();
+  if (ask) await confirmMcpServers(hub, ask, true);
+  await hub.ready(AbortSignal.timeout(20_000));
+  const states = hub.status().map((status) => [status.name, status.state]);
+  await hub.close();
+  return { notices, states };
 }
 
 test("the agent's package in node_modules neither gets past the write view nor runs at the next start of a confirmed server", async () => {
@@ -86,22 +107,8 @@ test("the agent's package in node_modules neither gets past the write view nor r
 
   // The next room's start of the confirmed server.
   const start = async (ask?: (question: ApprovalQuestion) => Promise<string>) => {
-    const notices: string[] = [];
-    const hub = new McpHub({
-      servers: config.mcpServers,
-      settings: { ...DEFAULT_MCP, startTimeoutS: 10 },
-      workspaceDir,
-      sandbox: testSandbox,
-      sandboxPolicy: sandboxPolicy({ poolSize: 0 }),
-      version: "test",
-      notify: (line) => notices.push(line),
-    });
-    hub.start();
-    if (ask) await confirmMcpServers(hub, ask, true);
-    await hub.ready(AbortSignal.timeout(20_000));
-    const state = hub.status()[0]?.state;
-    await hub.close();
-    return { notices, state };
+    const { notices, states } = await startServers(config.mcpServers, workspaceDir, ask);
+    return { notices, state: states[0]?.[1] };
   };
   await start();
   expect({ applied: existsSync(join(workspaceDir, "node_modules", PACKAGE, "x.js")), ranOnHost: existsSync(marker) }).toEqual({
@@ -136,4 +143,72 @@ test("the agent's package in node_modules neither gets past the write view nor r
   expect(questions[0]?.text).toContain(`"node_modules/.bin/${BIN}" (new)`);
   expect(questions[0]?.text).toContain("It would run: ");
   expect(existsSync(marker)).toBe(false);
+}, 120_000);
+
+// Newcomer review, item 3: launchers whose code lies one step away from their command line. The agent's change to
+// what each runs is refused by the write view; the same change made another way keeps the server off until confirmed.
+test("npm run's script, sh -c's file, python -c's top-level modules and NODE_OPTIONS' hook: refused to the agent, and a change keeps the server off", async () => {
+  const workspaceDir = join(base, "launchers");
+  const write = (path: string, text: string) => {
+    mkdirSync(join(workspaceDir, path, ".."), { recursive: true });
+    writeFileSync(join(workspaceDir, path), text);
+  };
+  mkdirSync(workspaceDir);
+  chmodSync(workspaceDir, 0o755);
+  write("package.json", `${JSON.stringify({ name: "app", scripts: { mcp: "node srv/server.mjs" } }, null, 2)}\n`);
+  write("srv/server.mjs", "// the npm script's server\n");
+  write("srv2/server.mjs", "// the shell's server\n");
+  write("srv3/server.mjs", "// the hooked server\n");
+  write(
+    "org.config.json",
+    JSON.stringify({
+      personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
+      sandbox: { workspace: "write", workspaceWrite: "allow" },
+      mcpServers: {
+        npmrun: { command: "npm", args: ["run", "-s", "mcp"] },
+        shell: { command: "sh", args: ["-c", "node srv2/server.mjs"] },
+        inline: { command: "python3", args: ["-c", "import json, sys; sys.exit(0)"] },
+        hooked: { command: "node", args: ["srv3/server.mjs"], env: { NODE_OPTIONS: "--import ./hook.mjs" } },
+      },
+    }),
+  );
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  for (const server of config.mcpServers) recordTrust(server, workspaceDir);
+  const attacks = [
+    `sed -i 's#node srv/server.mjs#node evil.mjs#' package.json`,
+    "echo 'process.exit(9)' >> srv/server.mjs",
+    "echo 'process.exit(9)' >> srv2/server.mjs",
+    "echo 'import os' > json.py",
+    "echo 'process.exit(9)' > hook.mjs",
+  ];
+  const { outputs } = await agentRunsCommands(workspaceDir, attacks, sandboxPolicy({ workspace: "write", poolSize: 0 }));
+  expect(outputs).toHaveLength(attacks.length);
+  const refusals = [
+    '"package.json": a path the unsandboxed MCP server npmrun runs from (/package.json)',
+    '"srv/server.mjs": a path the unsandboxed MCP server npmrun runs from (srv/**)',
+    '"srv2/server.mjs": a path the unsandboxed MCP server shell runs from (srv2/**)',
+    '"json.py": a path the unsandboxed MCP server inline runs from (/*.py)',
+    '"hook.mjs": a path the unsandboxed MCP server hooked runs from (/hook.mjs)',
+  ];
+  for (const [index, refusal] of refusals.entries()) expect(outputs[index]).toContain(refusal);
+  expect(existsSync(join(workspaceDir, "json.py")) || existsSync(join(workspaceDir, "hook.mjs"))).toBe(false);
+  for (const server of config.mcpServers) expect([server.name, trustProblem(server, workspaceDir)]).toEqual([server.name, undefined]);
+
+  // The same changes made by hand (or by a host-side tool): each server stays off, naming what changed.
+  write("package.json", `${JSON.stringify({ name: "app", scripts: { mcp: "node evil.mjs" } })}\n`);
+  write("srv2/server.mjs", "process.exit(9)\n");
+  write("json.py", "import os\n");
+  write("hook.mjs", "process.exit(9)\n");
+  const { notices, states } = await startServers(config.mcpServers, workspaceDir);
+  expect(states).toEqual([
+    ["npmrun", "untrusted"],
+    ["shell", "untrusted"],
+    ["inline", "untrusted"],
+    ["hooked", "untrusted"],
+  ]);
+  const said = notices.join("\n");
+  expect(said).toContain('mcp: npmrun stays off: what it runs changed since you confirmed it: "package.json" (changed)');
+  expect(said).toContain('mcp: shell stays off: what it runs changed since you confirmed it: "srv2/server.mjs" (changed)');
+  expect(said).toContain('mcp: inline stays off: what it runs changed since you confirmed it: "json.py" (new)');
+  expect(said).toContain('mcp: hooked stays off: what it runs changed since you confirmed it: "hook.mjs" (new)');
 }, 120_000);

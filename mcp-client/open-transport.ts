@@ -64,6 +64,7 @@ async function startSandboxed(
       readOnlyMounts,
       ...(mounts.maskedDirs ? { maskedDirs: mounts.maskedDirs } : {}),
       ...(mounts.maskedFiles ? { maskedFiles: mounts.maskedFiles } : {}),
+      ...(mounts.coveredFiles ? { coveredFiles: mounts.coveredFiles } : {}),
       ...(mounts.workingDir ? { workingDir: mounts.workingDir } : {}),
     });
   } catch (error) {

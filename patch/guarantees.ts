@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkOutputPattern } from "./output-paths.ts";
+import { checkRelativePath } from "./output-paths.ts";
 
 /** A guarantee org can check on the model's copy, read from the sentence that states it. */
 export type CheckableGuarantee = { kind: "exists" | "json"; path: string; text: string };
@@ -27,10 +27,10 @@ export function checkableGuarantees(text: string, outputs: readonly string[]): C
   if (EXISTS_ALL.test(trimmed)) return exact.map((path) => ({ kind: "exists", path, text: trimmed }));
   if (JSON_ALL.test(trimmed)) return exact.filter((path) => path.toLowerCase().endsWith(".json")).map((path) => ({ kind: "json", path, text: trimmed }));
   const exists = EXISTS.exec(trimmed)?.[1];
-  if (exists !== undefined && checkOutputPattern(exists) === undefined) return [{ kind: "exists", path: exists, text: trimmed }];
+  if (exists !== undefined && checkRelativePath(exists) === undefined) return [{ kind: "exists", path: exists, text: trimmed }];
   const jsonMatch = JSON_FILE.exec(trimmed);
   const json = jsonMatch?.[1] ?? jsonMatch?.[2];
-  if (json !== undefined && checkOutputPattern(json) === undefined) return [{ kind: "json", path: json, text: trimmed }];
+  if (json !== undefined && checkRelativePath(json) === undefined) return [{ kind: "json", path: json, text: trimmed }];
   return [];
 }
 

@@ -46,10 +46,15 @@ test("a bad task file is refused with what is wrong and how to write it", () => 
   expect(problemOf(task("prompt: say {WHO}\noutputs: [a]"))).toContain("give --var WHO=…");
 });
 
-test("outputs are exact paths or globs from the repository root", () => {
-  const isOutput = outputMatcher(["config.json", "src/*.py", "docs/**"]);
-  expect(["config.json", "src/a.py", "docs/x/y.md"].map(isOutput)).toEqual([true, true, true]);
-  expect(["sub/config.json", "src/x/a.py", "old.txt"].map(isOutput)).toEqual([false, false, false]);
+test("outputs are exact paths or globs from the repository root, in the workspace's one glob language", () => {
+  const isOutput = outputMatcher(["config.json", "src/*.py", "docs/**", "{a,b}.json", "app/[slug]/page.tsx"]);
+  expect(["config.json", "src/a.py", "docs/x/y.md", "b.json", "app/[slug]/page.tsx"].map(isOutput)).toEqual([true, true, true, true, true]);
+  expect(["sub/config.json", "src/x/a.py", "old.txt", "c.json", "x/b.json"].map(isOutput)).toEqual([false, false, false, false, false]);
+  // Nothing reaches further than written: no exceptions, no `**` running across folders inside a name.
+  expect(problemOf(task("prompt: do it\noutputs: ['!secret.txt']"))).toContain("starts with '!'");
+  expect(problemOf(task("prompt: do it\noutputs: ['src**.ts']"))).toContain("'**' inside a name");
+  // A context file is a path, not a glob: a file named `!notes.md` is read.
+  expect(parsePatchTask(task("prompt: do it\ncontext: ['!notes.md']\noutputs: [a]"), "task.md", vars).context).toEqual(["!notes.md"]);
 });
 
 test("the checkable guarantees are checked on the copy; the rest are only told to the model", () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { checkOutputPattern } from "./output-paths.ts";
+import { checkOutputPattern, checkRelativePath } from "./output-paths.ts";
 
 /** A task file `org patch` cannot run: the message names the file, what is wrong and how to write it (exit 2). */
 export class PatchTaskError extends Error {
@@ -11,11 +11,14 @@ export class PatchTaskError extends Error {
 /** A task file's largest size: a task is a page of prose and a yaml block, not a data set. */
 export const MAX_TASK_BYTES = 256 * 1024;
 
-const relativePath = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine((path) => checkOutputPattern(path) === undefined, { error: (issue) => checkOutputPattern(String(issue.input)) ?? "is not a relative path" });
+const checkedPath = (check: (path: string) => string | undefined) =>
+  z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((path) => check(path) === undefined, { error: (issue) => check(String(issue.input)) ?? "is not a relative path" });
+const relativePath = checkedPath(checkRelativePath);
+const outputPattern = checkedPath(checkOutputPattern);
 
 /** The yaml block of a task file: what the model is asked, what it reads, what it may change, what must hold after. */
 export const PatchTaskBlock = z.strictObject({
@@ -23,8 +26,8 @@ export const PatchTaskBlock = z.strictObject({
   prompt: z.string().trim().min(1, "is empty: say what the change should do").max(64_000),
   /** Files to read, relative to the context root; their text goes to the model with the prompt. */
   context: z.array(relativePath).max(64).default([]),
-  /** The only paths (or globs: `*`, `**`) the patch may touch, relative to the repository root. */
-  outputs: z.array(relativePath).min(1, "is empty: list the paths the patch may touch").max(256),
+  /** The only paths (or globs: `*`, `**`, `[…]`, `{…,…}`, `workspace/path-glob.ts`) the patch may touch, from the repository root. */
+  outputs: z.array(outputPattern).min(1, "is empty: list the paths the patch may touch").max(256),
   /** Promises the result keeps, listed to the model; "PATH exists" and "PATH is valid JSON" are also checked. */
   guarantees: z.array(z.string().trim().min(1).max(2_000)).max(64).default([]),
 });

@@ -10,7 +10,8 @@ import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
 import { applyChangeSet } from "../workspace/apply-change-set.ts";
 import { type ChangeSet, computeChangeSet, type FileChange } from "../workspace/change-set.ts";
-import { checkChangeSet, DEFAULT_CHANGE_SET_LIMITS, escapeName } from "../workspace/check-change-set.ts";
+import { acceptChange } from "../workspace/accept-change.ts";
+import { checkChangeSet, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import { commitMessage } from "./commit-message.ts";
 import { readContextFiles } from "./context-files.ts";
@@ -98,22 +99,16 @@ function contractProblems(request: PatchRequest, workDir: string): { problems: s
  * workspace when the workspace's check lets it (no protected path, hostile name, link out, special file or
  * oversized file); a refused change is not kept, and the copy is brought back level before the next command.
  */
-function keepChange(workDir: string, proposal: ProposedChange, request: PatchRequest): string {
+function keepChange(workDir: string, proposal: ProposedChange, request: PatchRequest, refusals: Refusals): string {
   const refused = (message: string) => {
     request.progress(`the agent's change was not kept: ${sanitizeOneLine(message, 600)}`);
+    refusals.pending.push(message);
+    refusals.any = true;
     return message;
   };
-  if (proposal.refused) return refused(proposal.refused);
-  // A command that touched more files than a change may carry is refused before any of them is read.
-  const { patchFiles } = DEFAULT_CHANGE_SET_LIMITS;
-  if (proposal.paths.length > patchFiles) {
-    return refused(
-      `the change was refused whole; nothing of it was kept: it touches ${proposal.paths.length} files, more than ${patchFiles}; make a smaller change`,
-    );
-  }
-  const changeSet = proposal.changeSet();
-  const check = checkChangeSet(changeSet, { secretPaths: request.sandboxPolicy.secretPaths, workspaceDir: workDir });
-  if (!check.ok) return refused(check.message);
+  const accepted = acceptChange(proposal, { secretPaths: request.sandboxPolicy.secretPaths, workspaceDir: workDir });
+  if (!accepted.ok) return refused(accepted.message);
+  const { changeSet } = accepted;
   try {
     applyChangeSet(workDir, changeSet, { force: true, what: "the change" });
   } catch (error) {
@@ -121,8 +116,29 @@ function keepChange(workDir: string, proposal: ProposedChange, request: PatchReq
     if (error instanceof UnsafeWriteError) return refused(`the change was not kept: ${error.message}`);
     throw error;
   }
+  // A change kept after a refused one is the agent's answer to it.
+  refusals.pending = [];
   const stats = diffStats(changeSet);
   return `kept for the patch: ${stats.files} file${stats.files === 1 ? "" : "s"} (+${stats.added} −${stats.removed})`;
+}
+
+/**
+ * The changes refused during a turn with no kept change after them (`pending`), and whether any was refused at all:
+ * a refused change is a broken contract, told to the model like any other, never "nothing to change".
+ */
+type Refusals = { pending: string[]; any: boolean };
+
+/**
+ * What broke the contract at the end of a turn: `contractProblems`, the changes refused in it and left unanswered, and,
+ * when nothing is left to patch after a refusal, that the change is still missing. The turn's refusals are taken.
+ */
+function turnProblems(request: PatchRequest, workDir: string, refusals: Refusals): { problems: string[]; changeSet: ChangeSet } {
+  const { problems, changeSet } = contractProblems(request, workDir);
+  const refused = refusals.pending.map((message) => `your command's change was refused, and nothing of it was kept: ${message}`);
+  refusals.pending = [];
+  if (refused.length === 0 && problems.length === 0 && changeSet.changes.length === 0 && refusals.any)
+    refused.push("nothing is left to patch: the change you made was refused (as said above), and no change took its place. Make it within the outputs.");
+  return { problems: [...refused, ...problems], changeSet };
 }
 
 function describeEvent(event: LoopEvent): string | undefined {
@@ -137,7 +153,7 @@ function describeEvent(event: LoopEvent): string | undefined {
 /**
  * Runs one task: the agent works with `sh` under the write view on a copy of the repository; what it changed
  * becomes a unified diff. A result that breaks the contract (a path outside `outputs`, a link or special file, a broken
- * guarantee) is told to the model, which gets `repairRounds` more turns to fix it. The repository is only read;
+ * guarantee, a change refused as it was made) is told to the model, which gets `repairRounds` more turns to fix it. The repository is only read;
  * the diff is checked with `git apply --check` against it. A failing model server throws its ChatError; a
  * sandbox that cannot start here, SandboxUnavailableError.
  */
@@ -149,6 +165,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
   await using work = patchWorkspace(request.repoDir);
   progress(`copied ${request.repoDir} for the agent (${work.entries} ${work.entries === 1 ? "entry" : "entries"})`);
   const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
+  const refusals: Refusals = { pending: [], any: false };
   const toolContext = {
     workspaceDir: work.dir,
     sessionId: PATCH_SESSION,
@@ -159,7 +176,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
     sandbox: request.sandbox,
     sandboxPolicy: { ...request.sandboxPolicy, workspace: "write" as const },
     workspaceCopies: work.copies,
-    workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal, request),
+    workspaceWrite: async (proposal: ProposedChange) => keepChange(work.dir, proposal, request, refusals),
   };
   const messages: ChatMessage[] = [
     { role: "system", content: systemPrompt(task) },
@@ -180,7 +197,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
       },
     });
     messages.push(...result.messages);
-    const { problems, changeSet } = contractProblems(request, work.dir);
+    const { problems, changeSet } = turnProblems(request, work.dir, refusals);
     if (problems.length === 0) {
       if (changeSet.changes.length === 0) return { kind: "nothing" };
       const diff = Buffer.from(unifiedDiff(changeSet));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { COVERED_BY_TOOL, cosine, needKey, needSimilarity, needTerms, SAME_NEED, stem } from "./need-similarity.ts";
+import { CLOSE_NEED, COVERED_BY_TOOL, compareNeeds, cosine, needDirections, needKey, needSimilarity, needTerms, SAME_NEED, stem } from "./need-similarity.ts";
 
 // The same need said in other words, as people in a room say it: each pair must meet.
 const SAME: [string, string][] = [
@@ -29,6 +29,97 @@ const DIFFERENT: [string, string][] = [
   ["check whether a phrase is a palindrome", "check whether a number is prime"],
   ["parse a YAML file", "parse a CSV file"],
 ];
+
+// Pairs the words alone may call one need for certain: the same job and object, said in other words.
+const CERTAIN: [string, string][] = [
+  ...SAME,
+  ["convert celsius to fahrenheit", "turn celsius into fahrenheit"],
+  ["convert a unix timestamp to a date", "turn a unix timestamp into a date"],
+  ["check whether a text is a palindrome", "a palindrome checker"],
+  ["sort a list of numbers", "sort an array of numbers"],
+  ["clamp a number to a range", "clamps value into [min, max]"],
+];
+
+// Pairs that share most of their words but not their job: never one need for certain by the words. Those marked
+// close go to the embeddings and the model; the rest are apart.
+const NOT_CERTAIN: { pair: [string, string]; close: boolean; why: string }[] = [
+  // Opposite ways round: the same words, the other direction.
+  { pair: ["convert celsius to fahrenheit", "convert fahrenheit to celsius"], close: true, why: "opposite ways" },
+  { pair: ["convert json to yaml", "convert yaml to json"], close: true, why: "opposite ways" },
+  { pair: ["convert hex to decimal", "convert decimal to hex"], close: true, why: "opposite ways" },
+  { pair: ["convert km to miles", "convert miles to km"], close: true, why: "opposite ways" },
+  { pair: ["convert a unix timestamp to a date", "convert a date to a unix timestamp"], close: true, why: "opposite ways" },
+  { pair: ["convert roman numerals to numbers", "convert numbers to roman numerals"], close: true, why: "opposite ways" },
+  { pair: ["celsius_to_fahrenheit", "fahrenheit_to_celsius"], close: true, why: "opposite ways (tool names)" },
+  { pair: ["turn a number into words", "turn words into a number"], close: true, why: "opposite ways" },
+  { pair: ["get the year from a date", "build a date from a year"], close: true, why: "opposite ways (from)" },
+  // Different objects of one job.
+  { pair: ["check if a number is prime", "check if a number is even"], close: false, why: "different objects" },
+  { pair: ["sort a list of numbers", "sort a list of words"], close: true, why: "different objects" },
+  { pair: ["count the vowels in a text", "count the consonants in a text"], close: true, why: "different objects" },
+  { pair: ["parse a YAML file", "parse a TOML file"], close: true, why: "different objects" },
+  { pair: ["convert celsius to fahrenheit", "convert celsius to kelvin"], close: true, why: "different objects" },
+  // Different jobs on one object.
+  { pair: ["encode a text as base64", "decode a base64 text"], close: true, why: "different verbs" },
+  { pair: ["count the words in a text", "reverse the words in a text"], close: true, why: "different verbs" },
+  { pair: ["sort a list of numbers", "shuffle a list of numbers"], close: false, why: "different verbs" },
+  { pair: ["check whether a phrase is a palindrome", "check whether a number is prime"], close: false, why: "different objects and verbs" },
+];
+
+describe("compareNeeds: when the words alone may say two needs are one", () => {
+  test.each(CERTAIN)("one need for certain: %p ~ %p", (a, b) => {
+    expect(compareNeeds(a, b)).toMatchObject({ certain: true, opposite: false });
+    expect(compareNeeds(b, a).certain).toBe(true);
+  });
+
+  test.each(NOT_CERTAIN)("never certain by the words: $pair ($why)", ({ pair: [a, b], close }) => {
+    const compared = compareNeeds(a, b);
+    expect(compared.certain).toBe(false);
+    expect(compareNeeds(b, a)).toEqual(compared);
+    if (close) expect(compared.score).toBeGreaterThanOrEqual(CLOSE_NEED);
+    else expect(compared.score).toBeLessThan(CLOSE_NEED);
+  });
+
+  test('the ways round a goal goes: before "to" and "into", after "from"; a "to" after a word that tells no job goes nowhere', () => {
+    expect(needDirections("convert a temperature from celsius to fahrenheit")).toEqual([{ from: "celsius", to: "fahrenheit" }]);
+    expect(needDirections("turn a unix timestamp into a date")).toEqual([{ from: "timestamp", to: "date" }]);
+    expect(needDirections("celsius_to_fahrenheit")).toEqual([{ from: "celsius", to: "fahrenheit" }]);
+    expect(needDirections("the year from a date")).toEqual([{ from: "date", to: "year" }]);
+    expect(needDirections("we need a tool to count the vowels")).toEqual([]);
+    expect(needDirections("I want to reverse a list")).toEqual([]);
+  });
+
+  // What a tool's name and description say, and the needs it answers for certain or not: a tool says more than a need.
+  const REVERSE_WORDS = "reverse_words The words of a sentence in reverse order, joined by single spaces.";
+  const CELSIUS = "celsius_to_fahrenheit Converts a temperature in degrees Celsius to degrees Fahrenheit.";
+  const PRIME = "is_prime Checks whether a number is prime.";
+  const SORT_NUMBERS = "sort_numbers Sorts a list of numbers in ascending order.";
+  const VOWELS = "vowel_count Counts the vowels a, e, i, o, u of a text, in either case.";
+  test.each([
+    [REVERSE_WORDS, "reverse the order of the words in a sentence", true],
+    [REVERSE_WORDS, "reverse the words of a text", true],
+    [CELSIUS, "convert celsius to fahrenheit", true],
+    [CELSIUS, "convert fahrenheit to celsius", false],
+    [CELSIUS, "convert celsius to kelvin", false],
+    [PRIME, "check if a number is prime", true],
+    [PRIME, "check if a number is even", false],
+    [SORT_NUMBERS, "sort a list of numbers", true],
+    [SORT_NUMBERS, "sort a list of words", false],
+    [VOWELS, "count the vowels in a text", true],
+    [VOWELS, "count the consonants in a text", false],
+  ] as const)("a tool answers a need for certain only when the need's own words are all the tool's: %p answers %p: %p", (tool, need, certain) => {
+    expect(compareNeeds(tool, need, "answers").certain).toBe(certain);
+  });
+
+  test("symmetric and total over any text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 120 }), fc.string({ maxLength: 120 }), (a, b) => {
+        expect(compareNeeds(a, b)).toEqual(compareNeeds(b, a));
+        if (needTerms(a).size > 0) expect(compareNeeds(a, a).certain).toBe(true);
+      }),
+    );
+  });
+});
 
 describe("needSimilarity", () => {
   test.each(SAME)("the same need in other words: %p ~ %p", (a, b) => {

@@ -2,12 +2,17 @@
 // becomes a set of weighted terms (lower case, snake_case and camelCase split, a light stemmer, a small thesaurus
 // that folds the many ways a tool's goal is said into one concept, and the words every request shares dropped), and
 // two sets are compared by weighted Jaccard, or by containment when the smaller set is specific enough. What many
-// tools work on (text, number, list, file) weighs least, a word a little more, and the job and its particular object
-// (count, reverse, clamp, vowel, palindrome, yaml) most, so "count the vowels in a text" and "count the words in a
-// text" stay apart while "clamp a number into a range" and "keep a value within bounds" meet. With an embedding server, a cosine of
-// SAME_NEED_COSINE or more also counts as the same need; two needs that are close (CLOSE_NEED, CLOSE_NEED_COSINE) but
-// not certain are put to a model when one answers (`org grow`'s `same_need`); the words alone decide otherwise.
-
+// tools work on (text, number, list, file) and the verbs every job is said with (check, compute, convert) weigh least,
+// a word a little more, and the job and its particular object (count, reverse, clamp, vowel, palindrome, yaml) most,
+// so "count the vowels in a text" and "count the words in a text" stay apart while "clamp a number into a range" and
+// "keep a value within bounds" meet.
+//
+// A score is not certainty. Words alone say two needs are certainly one (`compareNeeds`) only when the score is
+// SAME_NEED or more, no specific term is in one and not the other, the two do not each have a term the other lacks,
+// and neither goes the other's way round ("celsius to fahrenheit" against "fahrenheit to celsius", `directions`).
+// Anything else that scores CLOSE_NEED or more is close: an embedding server (a cosine of SAME_NEED_COSINE or more,
+// except for two goals that go opposite ways, which embeddings place near) or a model (`org grow`'s `same_need`)
+// decides; without either they stay apart.
 /** Weighted Jaccard (or containment) at or above which two needs are one proposal. */
 export const SAME_NEED = 0.5;
 /** Similarity at or above which an existing tool (its name and description) is taken to answer a need. */
@@ -19,8 +24,11 @@ export const CLOSE_NEED = 0.3;
 /** The same for embeddings' cosine, below SAME_NEED_COSINE. */
 export const CLOSE_NEED_COSINE = 0.8;
 
-/** A need's meaning as terms and their weights. */
-export type NeedTerms = ReadonlyMap<string, number>;
+/** One way round a goal goes: "celsius to fahrenheit" is from `celsius` to `fahrenheit` (each a term). */
+export type Direction = { from: string; to: string };
+
+/** A need's meaning as terms and their weights, and the ways round it goes (none when it names none). */
+export type NeedTerms = ReadonlyMap<string, number> & { readonly directions?: readonly Direction[] };
 
 // Phrases that say one concept in several words; applied to the lower-cased text before it is split.
 const PHRASES: readonly [RegExp, string][] = [
@@ -32,6 +40,9 @@ const PHRASES: readonly [RegExp, string][] = [
   [/\b(?:turns?|turning|changes?|changing) ((?:\w+ ){0,3}?)(?:into|to)\b/g, " convert $1 "],
   [/\bkeeps? ((?:\w+ ){0,3}?)(within|between|inside)\b/g, " clamp $1$2 "],
   [/\breads? the same (?:backwards?|both ways|in reverse)\b/g, " palindrome "],
+  [/\b(?:revers\w*|invert\w*|flip\w*) the order of\b|\bin reverse order\b/g, " reverse "],
+  // "some sort of tool", "a kind of counter": a manner of speaking, while "sort a list" is a job.
+  [/\b(?:some|a|any|what) (?:sort|kind)s? of\b/g, " "],
 ];
 
 // Words that say nothing of what the tool does: articles, pronouns, auxiliaries, and how people ask for tools.
@@ -43,7 +54,7 @@ const STOP_WORDS = new Set(
     "some any all each every one ones also just only very really please thanks thank tool tools function functions " +
     "something anything thing things way ways need needs needed want wants wanted wish wished like love would'd " +
     "make makes made build builds create creates write writes add get gets give gives have has had let lets use uses using " +
-    "new able help me up out about over again still yet even maybe perhaps kind sort lot lots via per named called given"
+    "new able help me up out about over again still yet maybe perhaps kind lot lots via per named called given"
   ).split(/\s+/),
 );
 
@@ -106,8 +117,9 @@ const CONCEPTS: Record<string, string> = {
   determine: "compute",
 };
 
-// What many tools work on: it counts, but less than the job and the particular thing it is done to.
-const COMMON: ReadonlySet<string> = new Set(["text", "number", "list", "file", "data", "compute", "return", "input", "output", "result"]);
+// What many tools work on, and the verbs many jobs are said with ("check whether", "convert … to …"): it counts, but
+// less than the job and the particular thing it is done to.
+const COMMON: ReadonlySet<string> = new Set(["text", "number", "list", "file", "data", "compute", "check", "convert", "return", "input", "output", "result"]);
 const COMMON_WEIGHT = 0.35;
 // Words: a thing many text tools work on, yet not nothing ("count words" is not "count numbers").
 const MIDDLE: ReadonlySet<string> = new Set(["word"]);
@@ -147,34 +159,94 @@ function undouble(word: string): string {
   return word;
 }
 
-/** The words of a text: lower case, snake_case and camelCase split, letters and digits only. */
-function needWords(text: string): string[] {
-  // A text cut short loses its last, partial word rather than keep a stub of it.
+/** A text lower-cased, snake_case and camelCase split, cut to MAX_INPUT (losing its last, partial word rather than keep a stub). */
+function lowered(text: string): string {
   const cut = text.length > MAX_INPUT ? text.slice(0, MAX_INPUT).replace(/\S*$/, "") : text;
-  let lowered = cut
+  return cut
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .toLowerCase()
     .replace(/_/g, " ");
-  for (const [pattern, replacement] of PHRASES) lowered = lowered.replace(pattern, replacement);
-  return lowered.split(/[^\p{L}\p{N}']+/u).flatMap((word) => {
+}
+
+/** The words of lowered text: letters and digits only. */
+function splitWords(text: string): string[] {
+  return text.split(/[^\p{L}\p{N}']+/u).flatMap((word) => {
     const bare = word.replace(/^'+|'+$/g, "").replace(/'s$/, "");
     return bare === "" ? [] : [bare];
   });
+}
+
+/** The words of a text, its phrases folded into their concepts. */
+function needWords(text: string): string[] {
+  let folded = lowered(text);
+  for (const [pattern, replacement] of PHRASES) folded = folded.replace(pattern, replacement);
+  return splitWords(folded);
+}
+
+/** A word's term (its stem's concept), or undefined for a word that says nothing of the job. */
+function termOf(word: string): string | undefined {
+  if (STOP_WORDS.has(word) || /^\d+$/.test(word)) return undefined;
+  const stemmed = stem(word);
+  if (STOP_WORDS.has(stemmed) || stemmed.length < 2) return undefined;
+  return CONCEPT_OF.get(stemmed) ?? stemmed;
+}
+
+// What may stand between "to" and the thing it goes to: "into a date", "to the yaml format".
+const ARTICLES = new Set(["a", "an", "the"]);
+// How far past "from" a "to" still makes one way round with it ("from celsius degrees to fahrenheit").
+const FROM_REACH = 4;
+
+/**
+ * The two ends of a way round by their concepts; by their stems when both are one concept ("roman numerals to
+ * numbers"); undefined when an end is missing or both are one word.
+ */
+function wayRound(from: string | undefined, to: string | undefined, fromWord: string | undefined, toWord: string | undefined): [string, string] | undefined {
+  if (from === undefined || to === undefined) return undefined;
+  if (from !== to) return [from, to];
+  const [a, b] = [stem(fromWord ?? ""), stem(toWord ?? "")];
+  return a !== b ? [a, b] : undefined;
+}
+
+/**
+ * The ways round a text goes, each from the word just before "to" or "into" to the first word after it ("convert
+ * celsius to fahrenheit", "turn a unix timestamp into a date", "celsius_to_fahrenheit"), and from the word after a
+ * "from" that no "to" follows to the word before it ("the year from a date": from date to year). A "to" with no word
+ * of a job just before it ("a tool to …", "I want to …") goes nowhere.
+ */
+export function needDirections(text: string): Direction[] {
+  const words = splitWords(lowered(text));
+  const directions: Direction[] = [];
+  const skipped = (index: number) => {
+    let at = index + 1;
+    while (ARTICLES.has(words[at] ?? "")) at += 1;
+    return at - index - 1;
+  };
+  const after = (index: number) => termOf(words[index + 1 + skipped(index)] ?? "");
+  for (const [index, word] of words.entries()) {
+    if (word !== "to" && word !== "into" && word !== "from") continue;
+    const ends = wayRound(termOf(words[index - 1] ?? ""), after(index), words[index - 1], words[index + 1 + skipped(index)]);
+    if (!ends) continue;
+    const [before, next] = ends;
+    if (word !== "from") directions.push({ from: before, to: next });
+    else if (!words.slice(index + 1, index + 1 + FROM_REACH).some((later) => later === "to" || later === "into")) directions.push({ from: next, to: before });
+  }
+  return directions;
 }
 
 /** The weighted terms of a need or a tool's name and description. */
 export function needTerms(text: string): NeedTerms {
   const terms = new Map<string, number>();
   for (const word of needWords(text)) {
-    if (STOP_WORDS.has(word) || /^\d+$/.test(word)) continue;
-    const stemmed = stem(word);
-    if (STOP_WORDS.has(stemmed) || stemmed.length < 2) continue;
-    const concept = CONCEPT_OF.get(stemmed) ?? stemmed;
-    terms.set(concept, COMMON.has(concept) ? COMMON_WEIGHT : MIDDLE.has(concept) ? MIDDLE_WEIGHT : 1);
+    const concept = termOf(word);
+    if (concept !== undefined) terms.set(concept, COMMON.has(concept) ? COMMON_WEIGHT : MIDDLE.has(concept) ? MIDDLE_WEIGHT : 1);
   }
   // A least and a most make a range ("between a min and a max", "Clamps value into [min, max]").
-  if (terms.has("min") && terms.has("max")) terms.set("range", 1);
-  return terms;
+  if (terms.has("min") && terms.has("max")) {
+    terms.delete("min");
+    terms.delete("max");
+    terms.set("range", 1);
+  }
+  return Object.assign(terms, { directions: needDirections(text) });
 }
 
 function weight(terms: NeedTerms): number {
@@ -198,7 +270,49 @@ export function needSimilarity(a: string | NeedTerms, b: string | NeedTerms): nu
   const jaccard = shared / (leftWeight + rightWeight - shared);
   const smaller = Math.min(leftWeight, rightWeight);
   const contained = smaller >= CONTAINMENT_MINIMUM && Math.abs(shared - smaller) < 1e-9 ? CONTAINMENT_FACTOR : 0;
-  return Math.max(jaccard, contained);
+  // Rounded: sums taken in each text's order differ in their last bits, and a score is the same both ways round.
+  return Math.round(Math.max(jaccard, contained) * 1e9) / 1e9;
+}
+
+/** Whether two sets of ways round go opposite ways ("celsius to fahrenheit", "fahrenheit to celsius") and share none. */
+function opposite(a: readonly Direction[], b: readonly Direction[]): boolean {
+  const same = (x: Direction, y: Direction) => x.from === y.from && x.to === y.to;
+  if (a.some((x) => b.some((y) => same(x, y)))) return false;
+  return a.some((x) => b.some((y) => x.from === y.to || x.to === y.from));
+}
+
+/** The weight of the terms of `a` that `b` lacks, and the weightiest of them (1: a job or its object). */
+function unshared(a: NeedTerms, b: NeedTerms): { weight: number; most: number } {
+  let total = 0;
+  let most = 0;
+  for (const [term, value] of a) {
+    if (b.has(term)) continue;
+    total += value;
+    most = Math.max(most, value);
+  }
+  return { weight: total, most };
+}
+
+/** What the words alone say of two needs: how alike (`score`), whether certainly one need, whether they go opposite ways. */
+export type NeedComparison = { score: number; certain: boolean; opposite: boolean };
+
+/**
+ * Two needs compared by their words (`alike`): certain only when they score SAME_NEED or more and differ in nothing
+ * that tells jobs apart: no specific term (a job, its object) in one alone, not a term in each that the other lacks
+ * ("sort a list of numbers", "sort a list of words"), and not opposite ways round. Symmetric and deterministic.
+ * `answers`: whether `a`, a tool's name and description, answers `b`, a need: a tool says more than a need (how it
+ * joins, what it returns), so only the need's own terms must all be the tool's (but what many tools work on).
+ */
+export function compareNeeds(a: string | NeedTerms, b: string | NeedTerms, how: "alike" | "answers" = "alike"): NeedComparison {
+  const left = typeof a === "string" ? needTerms(a) : a;
+  const right = typeof b === "string" ? needTerms(b) : b;
+  const score = needSimilarity(left, right);
+  const reversed = opposite(left.directions ?? [], right.directions ?? []);
+  const onlyLeft = unshared(left, right);
+  const onlyRight = unshared(right, left);
+  const distinguished =
+    how === "answers" ? onlyRight.most > COMMON_WEIGHT : onlyLeft.most >= 1 || onlyRight.most >= 1 || (onlyLeft.weight > 0 && onlyRight.weight > 0);
+  return { score, certain: score >= SAME_NEED && !reversed && !distinguished, opposite: reversed };
 }
 
 /** The terms of a text in a stable order, for a proposal's key and for display: "clamp number range". */

@@ -34,6 +34,7 @@ import { markTurnUndone } from "./undo-turn.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
+import { workspaceSecretValues } from "../workspace/secret-values.ts";
 
 export { RoomModeError } from "./room-mode.ts";
 
@@ -200,9 +201,12 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
+  // What the workspace's secret files and git configs hold joins the room's secrets: a value hidden from the agents'
+  // views may still come back another way (a committed .env through `git show`), and is redacted there too.
+  const secrets = [...new Set([...config.secrets, ...workspaceSecretValues(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies)])];
   const core = {
     options,
-    config,
+    config: { ...config, secrets },
     workspaceDir,
     protectedFiles,
     changeRules: changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths),

@@ -7,7 +7,8 @@ import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ProposedChange } from "../tools/define-tool.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
 import { applyAndRecord, keepConflictedChange } from "../workspace/change-journal.ts";
-import { checkChangeSet, DEFAULT_PROTECTED_PATHS, describeRefusals, type ExecutedPath, escapeName } from "../workspace/check-change-set.ts";
+import { acceptChange } from "../workspace/accept-change.ts";
+import { DEFAULT_PROTECTED_PATHS, type ExecutedPath, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ApprovalAnswer } from "./tool-approval.ts";
@@ -59,30 +60,18 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
   const { persona } = reply;
   const notice = (message: string) => room.emit({ type: "notice", persona, reason: "workspace-change", message });
   return async (proposal: ProposedChange): Promise<string> => {
-    if (proposal.refused) {
-      notice(`${persona}'s change to the workspace was refused: ${proposal.refused}`);
-      return proposal.refused;
-    }
-    const refuse = (message: string) => {
-      notice(`${persona}'s change to the workspace: ${message}`);
-      return message;
-    };
-    if (proposal.paths.length > room.limits.patchFiles) {
-      return refuse(
-        describeRefusals([
-          { reason: `it touches ${proposal.paths.length} files, more than limits.patchFiles (${room.limits.patchFiles}); make a smaller change` },
-        ]),
-      );
-    }
-    const changeSet = proposal.changeSet();
-    const check = checkChangeSet(changeSet, {
+    const accepted = acceptChange(proposal, {
       limits: room.limits,
       protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths],
       executedPaths: room.executedPaths ?? [],
       secretPaths: room.secretPaths,
       workspaceDir: room.workspaceDir,
     });
-    if (!check.ok) return refuse(check.message);
+    if (!accepted.ok) {
+      notice(`${persona}'s change to the workspace: ${accepted.message}`);
+      return accepted.message;
+    }
+    const { changeSet } = accepted;
     // Made once: kept whole for git apply (a conflict, the record), shown redacted.
     const patch = unifiedDiff(changeSet);
     const diff = redact(patch, room.secrets ?? []);

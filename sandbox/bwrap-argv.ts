@@ -42,6 +42,11 @@ export type BwrapPlan = {
   maskedDirs?: readonly string[];
   /** Files inside covered by an empty read-only file (the workspace's secret files), after every mount. */
   maskedFiles?: readonly string[];
+  /**
+   * Files inside covered by a host file, read-only, after the masks (a git config shown without its credentials): the
+   * target may be any name a mask may be; as root the source is mounted by the launcher's prefix, as the others are.
+   */
+  coveredFiles?: readonly ReadOnlyMount[];
   /** The command's working directory; SCRATCH_MOUNT when left out. */
   workingDir?: string;
   /**
@@ -172,7 +177,7 @@ export function mountTable(mountPoint: string, sources: readonly string[]): stri
  */
 function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
-  const sources = hostMounts(plan).map((mount) => mount.source);
+  const sources = [...hostMounts(plan), ...(plan.coveredFiles ?? [])].map((mount) => mount.source);
   return [
     "unshare",
     "--mount",
@@ -350,6 +355,12 @@ function maskArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     ...(plan.maskedFiles ?? []).flatMap((target) => {
       checkMaskTarget(target);
       return ["--ro-bind", `${plan.supportDir}/${EMPTY_FILE}`, target];
+    }),
+    // Each after the host mounts in the drop-root table, so its source is where the prefix mounted it.
+    ...(plan.coveredFiles ?? []).flatMap((cover, index) => {
+      checkMaskTarget(cover.target);
+      if (!cover.source.startsWith("/")) throw new RangeError(`cover ${JSON.stringify(cover.source)} is refused: give an absolute source`);
+      return ["--ro-bind", plan.dropRoot ? `${plan.scratchMountPoint}/ro${hostMounts(plan).length + index}` : cover.source, cover.target];
     }),
   ];
 }

@@ -38,6 +38,8 @@ export type SandboxOptions = {
   maskedDirs?: readonly string[];
   /** Files inside covered by an empty read-only file. */
   maskedFiles?: readonly string[];
+  /** Files inside covered by a host file, read-only (a git config without its credentials). */
+  coveredFiles?: readonly ReadOnlyMount[];
   /** The command's working directory inside; /scratch when left out. */
   workingDir?: string;
   /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
@@ -343,6 +345,7 @@ export function planFor(
     writableMounts: options.writableMounts,
     maskedDirs: options.maskedDirs,
     maskedFiles: options.maskedFiles,
+    coveredFiles: options.coveredFiles,
     workingDir: options.workingDir,
   };
 }

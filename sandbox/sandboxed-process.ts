@@ -50,6 +50,7 @@ export async function startSandboxedProcess(options: {
   readOnlyMounts?: readonly ReadOnlyMount[];
   maskedDirs?: readonly string[];
   maskedFiles?: readonly string[];
+  coveredFiles?: readonly ReadOnlyMount[];
   workingDir?: string;
 }): Promise<LongRunningProcess> {
   if (!options.policy.enabled)
@@ -71,6 +72,7 @@ export async function startSandboxedProcess(options: {
           ...(options.readOnlyMounts ? { readOnlyMounts: options.readOnlyMounts } : {}),
           ...(options.maskedDirs ? { maskedDirs: options.maskedDirs } : {}),
           ...(options.maskedFiles ? { maskedFiles: options.maskedFiles } : {}),
+          ...(options.coveredFiles ? { coveredFiles: options.coveredFiles } : {}),
           ...(options.workingDir ? { workingDir: options.workingDir } : {}),
         },
         limits,

@@ -1,36 +1,11 @@
 import { secretEnvironmentValues } from "../config/environment.ts";
+import { namesSecret, SECRET_NAME_STEMS } from "../config/secret-names.ts";
+import { SECRET_SHAPES } from "../config/secret-shapes.ts";
 
 export const REDACTED = "[REDACTED]";
 
-// Key formats that are secrets wherever they appear (a subset of gitleaks' rules), each with what it is. Each
-// pattern starts with a literal prefix, so a scan over a megabyte of tool output stays linear and fast.
-const NAMED_PATTERNS: { kind: string; pattern: RegExp }[] = [
-  // PEM private keys, including a block cut off by truncation.
-  { kind: "a private key (PEM)", pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
-  // Anthropic (sk-ant-api03-…, sk-ant-admin01-…) and OpenAI (sk-proj-…, sk-svcacct-…, legacy sk-…T3BlbkFJ…).
-  { kind: "an Anthropic API key", pattern: /\bsk-ant-[A-Za-z0-9_-]{20,}/g },
-  { kind: "an OpenAI API key", pattern: /\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}/g },
-  { kind: "an OpenAI API key", pattern: /\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}/g },
-  { kind: "an API key (sk-…)", pattern: /\bsk-[A-Za-z0-9]{32,}\b/g },
-  // GitHub tokens and fine-grained PATs; GitLab; Hugging Face; Stripe.
-  { kind: "a GitHub token", pattern: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}/g },
-  { kind: "a GitHub token", pattern: /\bgithub_pat_[A-Za-z0-9_]{40,}/g },
-  { kind: "a GitLab token", pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
-  { kind: "a Hugging Face token", pattern: /\bhf_[A-Za-z0-9]{30,}/g },
-  { kind: "a Stripe key", pattern: /\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,}/g },
-  // AWS access key ids, and secret keys where they are named.
-  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}\b/g },
-  { kind: "an AWS secret access key", pattern: /\baws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}/gi },
-  // Slack tokens and incoming-webhook URLs.
-  { kind: "a Slack token", pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g },
-  { kind: "a Slack webhook URL", pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9/_-]{20,}/g },
-  // Google API keys and OAuth client secrets.
-  { kind: "a Google API key", pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
-  { kind: "a Google OAuth client secret", pattern: /\bGOCSPX-[A-Za-z0-9_-]{20,}/g },
-  // JSON Web Tokens: header.payload.signature, the first two base64url of a JSON object.
-  { kind: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
-];
-const SECRET_PATTERNS: RegExp[] = NAMED_PATTERNS.map((entry) => entry.pattern);
+// Key formats that are secrets wherever they appear: the one list config/secret-shapes.ts keeps.
+const SECRET_PATTERNS: RegExp[] = SECRET_SHAPES.map((shape) => shape.pattern);
 
 // `Authorization: Bearer …` and friends keep their scheme so the reader sees what was there.
 const AUTH_HEADER = /\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{12,})/gi;
@@ -42,19 +17,34 @@ function looksLikeCredential(value: string): boolean {
 // scheme://user:password@host keeps the user and host. A match starts only where a run of scheme characters
 // starts (not at each `\b` inside it), so a long run like `a-a-a-…` costs linear time, not quadratic.
 const URL_CREDENTIALS = /(?<![a-z0-9+.-])([0-9+.-]*[a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi;
-// `API_KEY=…`, `"client_secret": "…"`, `password: …` — a named secret with a value of 8+ characters.
-// It starts where a run of name characters starts, for the same reason.
-const NAMED_SECRET =
-  /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]*(?:api[_-]?key|secret|token|passwd|password|private[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi;
+// `API_KEY=…`, `"client_secret": "…"`, `password: …` — a name (`namesSecret` decides which) with a value of 8+
+// characters. The name is the run of name characters before the separator, its last 64 when it is longer (so a match
+// tries at most 64 characters from any start: linear time over `a-a-a-…`, and a stream need hold no more of a name).
+// The value is only looked at, so the next name is found inside it (`said: token=…`: `said` does not hide `token`).
+const NAMED_VALUE = /([A-Za-z0-9_-]{1,64})["']?\s*[:=]\s*["']?(?=([^\s"',;]{8,}))/g;
+/** The most of a name the redactor reads before a value: the last 64 characters of a longer one. */
+export const MAX_SECRET_NAME = 64;
+// A text without one of the names' stems holds no named secret: most text is not scanned for one.
+const NAME_STEM = new RegExp(SECRET_NAME_STEMS.join("|"), "i");
+
+/** The values in `text` after a name that says they are secret (whatever they look like): where each starts, and it. */
+function namedValues(text: string): { name: number; at: number; value: string }[] {
+  if (!NAME_STEM.test(text)) return [];
+  const found: { name: number; at: number; value: string }[] = [];
+  for (const match of text.matchAll(NAMED_VALUE)) {
+    if (namesSecret(match[1] ?? "")) found.push({ name: match.index, at: match.index + match[0].length, value: match[2] ?? "" });
+  }
+  return found;
+}
 
 /**
- * Forms a known secret may take in output: as is, hex (either case), base64 at the three byte alignments,
- * URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
+ * Forms a known secret may take in output: as is, reversed (`rev`), hex (either case), base64 at the three byte
+ * alignments, URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
  */
 function knownSecretForms(secret: string): string[] {
   const hex = Buffer.from(secret).toString("hex");
   const json = JSON.stringify(secret).slice(1, -1);
-  const forms = [secret, hex, hex.toUpperCase(), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
+  const forms = [secret, [...secret].reverse().join(""), hex, hex.toUpperCase(), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
   for (const shift of [0, 1, 2]) {
     const base64 = Buffer.from("\0".repeat(shift) + secret).toString("base64");
     // Keep only the characters no neighbouring byte can change: skip the ones that mix in the bytes before,
@@ -235,8 +225,10 @@ function redactWithForms(text: string, forms: readonly string[]): string {
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
   result = result.replace(AUTH_HEADER, (match, scheme: string, value: string) => (looksLikeCredential(value) ? `${scheme} ${REDACTED}` : match));
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
-  return result.replace(NAMED_SECRET, (match, name: string, value: string) =>
-    value.startsWith(REDACTED) || !looksSecret(value) ? match : `${name}${REDACTED}`,
+  const named = namedValues(result).filter(({ value }) => !value.startsWith(REDACTED) && looksSecret(value));
+  return redactSpans(
+    result,
+    named.map(({ at, value }) => [at, at + value.length]),
   );
 }
 
@@ -281,9 +273,10 @@ export function secretSpans(text: string, extraSecrets: readonly string[] = []):
   for (const form of knownForms(extraSecrets)) {
     for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
   }
-  for (const pattern of [...SECRET_PATTERNS, URL_CREDENTIALS, NAMED_SECRET]) {
+  for (const pattern of [...SECRET_PATTERNS, URL_CREDENTIALS]) {
     for (const match of text.matchAll(pattern)) spans.push([match.index, match.index + match[0].length]);
   }
+  for (const { name, at, value } of namedValues(text)) spans.push([name, at + value.length]);
   for (const match of text.matchAll(AUTH_HEADER)) {
     if (looksLikeCredential(match[2] ?? "")) spans.push([match.index, match.index + match[0].length]);
   }
@@ -294,8 +287,6 @@ export function secretSpans(text: string, extraSecrets: readonly string[] = []):
 // format. Only a run of letters and digits of 16+ counts, so model names, paths and versions
 // (`qwen2.5-coder-7b`, `hf.co/org/Model-GGUF`) do not.
 const ASSIGNMENT = /(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_.-]{0,63})(["']?[ \t]*[:=][ \t]*["']?)([A-Za-z0-9+/_.~=-]{16,512})/g;
-// Names that make even a hex string or a UUID a secret.
-const SECRET_NAME = /key|secret|token|pass|auth(?!or)|cred|private|signature|salt|cookie/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function shannonEntropy(text: string): number {
@@ -308,7 +299,8 @@ function shannonEntropy(text: string): number {
 
 /** Whether an assigned value is a random-looking key: a long mixed run of high entropy that is not words, a hash or an id. */
 function looksRandom(name: string, value: string): boolean {
-  const secretName = SECRET_NAME.test(name);
+  // A name that says the value is a secret makes even a hex string or a UUID one.
+  const secretName = namesSecret(name);
   if (secretName && (UUID.test(value) || /^[0-9a-f]{16,}$/i.test(value))) return true;
   if (UUID.test(value) || value.startsWith("/")) return false;
   const run = (value.match(/[A-Za-z0-9]+/g) ?? []).reduce((longest, piece) => (piece.length > longest.length ? piece : longest), "");
@@ -337,12 +329,16 @@ export function scanForSecrets(text: string, extraSecrets: readonly string[] = [
       break;
     }
   }
-  for (const { kind, pattern } of NAMED_PATTERNS) {
-    if (text.search(pattern) !== -1) kinds.add(kind);
+  // Each match is named by the first shape that takes it (an sk-proj- key is an OpenAI key, not also "an API key").
+  let unnamed = text;
+  for (const { kind, pattern } of SECRET_SHAPES) {
+    if (unnamed.search(pattern) === -1) continue;
+    kinds.add(kind);
+    unnamed = unnamed.replace(pattern, REDACTED);
   }
   for (const match of text.matchAll(AUTH_HEADER)) if (looksLikeCredential(match[2] ?? "")) kinds.add("a bearer token");
   if (text.search(URL_CREDENTIALS) !== -1) kinds.add("a password in a URL");
-  for (const match of text.matchAll(NAMED_SECRET)) if (looksSecret(match[2] ?? "")) kinds.add("a named secret (password, token, api_key …)");
+  if (namedValues(text).some(({ value }) => looksSecret(value))) kinds.add("a named secret (password, token, api_key …)");
   let redacted = redact(text, extraSecrets);
   redacted = redacted.replace(ASSIGNMENT, (match, name: string, separator: string, value: string) => {
     if (value.includes(REDACTED) || !looksRandom(name, value)) return match;

@@ -207,7 +207,7 @@ function refusal(error: unknown, relativePath: string, shown: string): Error {
   const code = errorCode(error);
   if (code === "ELOOP" || code === "ENOTDIR") {
     return new UnsafeWriteError(
-      `"${relativePath}" was not written: ${shown} is a symbolic link or not a directory, and replies are only written to plain files inside the workspace.`,
+      `"${relativePath}" was not written: ${shown} is a symbolic link or not a directory, and org writes only through plain folders inside the workspace.`,
     );
   }
   if (code === "ENXIO") return new UnsafeWriteError(`"${relativePath}" is not a plain file (a pipe or device); nothing was written.`);

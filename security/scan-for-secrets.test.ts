@@ -48,13 +48,13 @@ const PASTED: { name: string; text: string; secret: string; kind: string }[] = [
     name: "random value in YAML",
     text: "deploy:\n  service_cred: 'Qm4Zr8Wp2Lx7Kt5Vn1Bc9Hd3'",
     secret: "Qm4Zr8Wp2Lx7Kt5Vn1Bc9Hd3",
-    kind: "a random-looking value in KEY=value form",
+    kind: "a named secret (password, token, api_key …)",
   },
   {
     name: "hex secret with a secret's name",
     text: "SESSION_KEY=9f86d081884c7d659a2feaa0c55ad015",
     secret: "9f86d081884c7d65",
-    kind: "a random-looking value in KEY=value form",
+    kind: "a named secret (password, token, api_key …)",
   },
   {
     name: "JWT",

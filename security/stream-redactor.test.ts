@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { EventRedactor } from "./event-redactor.ts";
-import { redact } from "./redact.ts";
+import { MAX_SECRET_NAME, REDACTED, redact } from "./redact.ts";
 import { StreamRedactor } from "./stream-redactor.ts";
+import { streamedRedaction } from "../testing/streamed-redaction.ts";
 
 const key = "k1-Zq9xWv7Ut5Sr3Po1Nm";
 const texts = [
@@ -13,29 +14,17 @@ const texts = [
   `github ghp_${"a1B2c3D4e5F6".repeat(3)} and http://user:pa55w0rd-long@host:1/ then ${key}`,
 ];
 
-function streamed(text: string, sizes: number[], secrets: string[]): string {
-  const redactor = new StreamRedactor(secrets);
-  let out = "";
-  let at = 0;
-  for (let index = 0; at < text.length; index += 1) {
-    const size = sizes[index % sizes.length] ?? 1;
-    out += redactor.push(text.slice(at, at + size));
-    at += size;
-  }
-  return out + redactor.flush();
-}
-
 describe("StreamRedactor", () => {
   test("however the text is cut into pieces, what comes out is the whole text redacted", () => {
     for (const text of texts) {
-      for (let size = 1; size <= 12; size += 1) expect(streamed(text, [size], [key])).toBe(redact(text, [key]));
+      for (let size = 1; size <= 12; size += 1) expect(streamedRedaction(text, [size], [key])).toBe(redact(text, [key]));
     }
   });
 
   test("random cuts give the same as redacting the whole (property)", () => {
     fc.assert(
       fc.property(fc.constantFrom(...texts), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }), (text, sizes) => {
-        expect(streamed(text, sizes, [key])).toBe(redact(text, [key]));
+        expect(streamedRedaction(text, sizes, [key])).toBe(redact(text, [key]));
       }),
       { numRuns: 150 },
     );
@@ -44,22 +33,41 @@ describe("StreamRedactor", () => {
   test("prose is released as it comes; only what could begin a secret is held", () => {
     const redactor = new StreamRedactor([key]);
     expect(redactor.push("the cat sat.")).toBe("the cat sat.");
-    expect(redactor.push(" My key: sk")).toBe(" My key: ");
+    // `key: sk…` may be a named secret (the name `key`) and an sk- key: held from the name on.
+    expect(redactor.push(" My key: sk")).toBe(" My ");
     let out = redactor.push(`-proj-${"Zq9x".repeat(6)}`);
     expect(out).not.toContain("Zq9x");
     out += redactor.push(" and then k1-Zq9");
     expect(out).not.toContain("k1-Zq9");
     out += redactor.push("xWv7Ut5Sr3Po1Nm.");
     out += redactor.flush();
-    expect(out).toBe("[REDACTED] and then [REDACTED].");
+    expect(out).toBe("key: [REDACTED] and then [REDACTED].");
   });
 
-  test("a long run without spaces streams on: nothing in it can begin a secret", () => {
+  test("a name is held while it may become a secret's name, and only then: the redactor judges it whole", () => {
+    const value = "Q7w8e9r0T1y2U3i4";
+    const run = (pieces: string[]) => {
+      const redactor = new StreamRedactor();
+      return { shown: pieces.map((piece) => redactor.push(piece)), rest: redactor.flush() };
+    };
+    // No stem, nor the start of one: each piece is shown as it comes, mid-word too (a `-` waits: it may open `-----BEGIN`).
+    expect(run(["ALPHA-", "BRAVO-", "CHARLI"]).shown).toEqual(["ALPHA", "-BRAVO", "-CHARLI"]);
+    // `A_cred` may go on to `A_credentials`: held whole, so the value after it is hidden as the whole text hides it.
+    const credentials = run(["say A_cred", "entials", `=${value} ok`]);
+    expect(credentials.shown.slice(0, 2)).toEqual(["say ", ""]);
+    expect(credentials.shown.join("") + credentials.rest).toBe(redact(`say A_credentials=${value} ok`));
+    // `don` holds no stem and is let go; `key=…` is then judged from the stem on: hidden, where `donkey=…` whole is not.
+    const donkey = run(["a don", `key=${value} ok`]);
+    expect(donkey.shown.join("") + donkey.rest).toBe(`a donkey=${REDACTED} ok`);
+    expect(redact(`a donkey=${value} ok`)).toBe(`a donkey=${value} ok`);
+  });
+
+  test("a long run without spaces streams on: at most its last 64 characters are held, all of a name the redactor reads", () => {
     const redactor = new StreamRedactor([key]);
     const long = Array.from({ length: 100 }, (_, index) => `w${String(index).padStart(3, "0")}-abc`).join("");
     let out = "";
     for (let at = 0; at < long.length; at += 3) out += redactor.push(long.slice(at, at + 3));
-    expect(out.length).toBeGreaterThan(long.length - 8);
+    expect(out.length).toBeGreaterThanOrEqual(long.length - MAX_SECRET_NAME);
     expect(out + redactor.flush()).toBe(long);
   });
 });

@@ -1,43 +1,16 @@
-import { knownSecretFormsOf, redact, secretSpans } from "./redact.ts";
+import { SECRET_NAME_STEMS } from "../config/secret-names.ts";
+import { SECRET_SHAPES } from "../config/secret-shapes.ts";
+import { knownSecretFormsOf, MAX_SECRET_NAME, redact, secretSpans } from "./redact.ts";
 
-// How the redactor's patterns begin, and the names that make a value secret: a stream that ends with the
-// start of one of these may be in the middle of a secret.
+// How the redactor's patterns begin (each token shape's openings, an auth scheme), the stems of every name that makes a
+// value secret, and URL schemes: a stream that ends with the start of one of these may be in the middle of a secret.
+const SHAPE_OPENINGS = [...new Set(SECRET_SHAPES.flatMap((shape) => shape.openings))];
 const OPENINGS = [
-  "sk-",
-  "sk_",
-  "rk_",
-  "ghp_",
-  "gho_",
-  "ghu_",
-  "ghs_",
-  "ghr_",
-  "github_pat_",
-  "glpat-",
-  "hf_",
-  "AKIA",
-  "ASIA",
-  "ABIA",
-  "ACCA",
-  "A3T",
-  "xox",
-  "AIza",
-  "GOCSPX-",
-  "eyJ",
-  "-----BEGIN",
-  "https://hooks.slack.com/",
+  ...SHAPE_OPENINGS,
   "Bearer",
   "Basic",
   "Token",
-  "aws_secret",
-  "api_key",
-  "api-key",
-  "apikey",
-  "secret",
-  "token",
-  "passwd",
-  "password",
-  "private_key",
-  "access_key",
+  ...SECRET_NAME_STEMS,
   // URL schemes that may carry user:password@ credentials.
   "http://",
   "https://",
@@ -60,15 +33,21 @@ const OPENINGS = [
 const VALUE = "A1b2C3d4E5f6G7h8".repeat(5);
 // Where a pattern match that is still growing could have started: no secret format is longer than this.
 const WINDOW = 512;
-const PATTERN_HINT =
-  /-----begin|sk-|sk_|rk_|gh[pousr]_|github_pat_|glpat-|hf_|akia|asia|abia|acca|a3t|xox|aiza|gocspx-|eyj|hooks\.slack|bearer|basic|token|key|secret|passw|:\/\//;
+// Whether a pattern's opening is in the (lowercased) text: a shape's, an auth scheme, a secret's name, a URL.
+const PATTERN_HINT = new RegExp(
+  [...SHAPE_OPENINGS.map((opening) => opening.toLowerCase()), "bearer", "basic", ...SECRET_NAME_STEMS, "://"]
+    .map((opening) => opening.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
+    .join("|"),
+);
 const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@host`, `:${VALUE}@host`, `${VALUE}:${VALUE}@host`, `.${VALUE}.${VALUE}`];
 
 /**
  * Redacts text that arrives in pieces (a streamed reply) before any of it is shown. A secret split across
  * pieces matches nowhere piecewise, so the tail that could still become one is held back: the start of a
  * known secret, a pattern's opening, a match that more text would extend, a `-----BEGIN` block without its
- * end. What is released is redacted exactly as the whole text would be; `flush` releases the rest.
+ * end, a name that holds a stem of a secret's name or ends in the start of one. What is released is redacted as the
+ * whole text would be, or more: a name let go before a stem arrived is judged from the stem on (`don`, then `key=…`
+ * hides a value `donkey=…` keeps); what the whole text hides is always hidden. `flush` releases the rest.
  */
 export class StreamRedactor {
   #pending = "";
@@ -84,7 +63,8 @@ export class StreamRedactor {
     this.#learnForms(forms);
     // Without the start of a known secret or any pattern's opening in it, nothing in the text is (part of) a secret.
     if (!PATTERN_HINT.test(lowered) && !this.#formStartIn(pending)) {
-      const cut = pending.length - Math.max(longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING), longestEndIn(pending, this.#formStarts, this.#longestForm));
+      const held = Math.max(longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING), longestEndIn(pending, this.#formStarts, this.#longestForm));
+      const cut = Math.min(pending.length - held, nameInProgress(lowered));
       this.#pending = pending.slice(cut);
       return pending.slice(0, cut);
     }
@@ -113,6 +93,7 @@ export class StreamRedactor {
     end = Math.min(end, text.length - longestEndIn(text, this.#formStarts, this.#longestForm));
     const begin = text.lastIndexOf("-----BEGIN");
     if (begin !== -1 && text.indexOf("-----END", begin) === -1) end = Math.min(end, begin);
+    end = Math.min(end, nameInProgress(lowered));
     // A pattern that more text could extend has its opening (a prefix, a keyword, "://") somewhere in the text.
     const window = Math.max(0, text.length - WINDOW);
     if (!PATTERN_HINT.test(lowered.slice(window))) return end;
@@ -155,6 +136,25 @@ const OPENING_STARTS = new Set(
   OPENINGS.flatMap((opening) => Array.from({ length: opening.length - 1 }, (_, length) => opening.slice(0, length + 1).toLowerCase())),
 );
 const LONGEST_OPENING = Math.max(...OPENINGS.map((opening) => opening.length));
+
+const NAME_CHARACTER = /[a-z0-9_-]/;
+/** Proper starts of the names' stems: a name that ends in one may be about to hold the stem. */
+const STEM_STARTS = new Set(SECRET_NAME_STEMS.flatMap((stem) => Array.from({ length: stem.length - 1 }, (_, length) => stem.slice(0, length + 1))));
+const LONGEST_STEM = Math.max(...SECRET_NAME_STEMS.map((stem) => stem.length));
+
+/**
+ * Where a name at the end of the (lowercased) text starts when it may be a secret's name still being written: it holds
+ * a stem or ends in the start of one. The redactor judges a name whole (its last MAX_SECRET_NAME characters), so none
+ * of such a name is let go before it ends: `A_cred` goes on to `A_credentials`, and `entials` alone names nothing. A
+ * name let go before its stem came is judged from the stem on, which hides as much or more (`don` then `key=…`).
+ */
+function nameInProgress(lowered: string): number {
+  let start = lowered.length;
+  while (start > 0 && lowered.length - start < MAX_SECRET_NAME && NAME_CHARACTER.test(lowered.charAt(start - 1))) start -= 1;
+  const name = lowered.slice(start);
+  if (name === "" || SECRET_NAME_STEMS.some((stem) => name.includes(stem)) || longestEndIn(name, STEM_STARTS, LONGEST_STEM) > 0) return start;
+  return lowered.length;
+}
 
 /** The length of the longest end of `text` that is in `starts` (0 when none); none of them holds whitespace. */
 function longestEndIn(text: string, starts: ReadonlySet<string>, longest: number): number {

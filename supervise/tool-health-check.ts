@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { USAGE_DIR } from "../config/workspace-paths.ts";
 import { growPause } from "../grow/grow-pause.ts";
 import { growLockHolder } from "../grow/grow-lock.ts";
-import { judgeToolHealth } from "../usage/tool-health.ts";
+import { toolHealthNow } from "../grow/tool-health-now.ts";
 import type { Check, CheckResult, FixExecutor, SuperviseContext } from "./supervise-check.ts";
 
 /** The tool grow's judgement would roll back now, with its figures; undefined when every promoted tool holds. */
-function failingTool(context: SuperviseContext): { tool: string; detail: string } | undefined {
+async function failingTool(context: SuperviseContext): Promise<{ tool: string; detail: string } | undefined> {
   if (!lstatSync(join(context.repoDir, USAGE_DIR), { throwIfNoEntry: false })) return undefined;
-  const health = judgeToolHealth({ workspaceRoot: context.repoDir, config: context.config, now: new Date(context.now()) });
+  const health = await toolHealthNow({ repoDir: context.repoDir, settings: context.config.grow, now: new Date(context.now()), signal: context.signal });
   if (!health.rollback) return undefined;
   const { tool, evidence } = health.rollback;
   return { tool, detail: `${tool} is failing by grow's judgement (${evidence.reasons.join(", ")}): ${evidence.summary}` };
@@ -17,7 +17,7 @@ function failingTool(context: SuperviseContext): { tool: string; detail: string 
 
 /** Pattern 9: a promoted tool whose health fails while no grow run acts on it is reported and handed to the next run. */
 async function runToolHealthCheck(context: SuperviseContext): Promise<CheckResult> {
-  const failing = failingTool(context);
+  const failing = await failingTool(context);
   if (!failing) return { state: "ok", detail: "every promoted tool holds by its calls (grow.window, grow.maxFailureRate)", findings: [] };
   const running = growLockHolder(context.workspaceDir) ?? growLockHolder(context.repoDir);
   if (running) return { state: "warn", detail: `${failing.detail}; org grow (pid ${running.pid}) runs now and acts on it`, findings: [] };
@@ -46,7 +46,7 @@ export const toolHealthCheck: Check = { name: "tool-health", run: runToolHealthC
 export const handToGrow: FixExecutor = {
   check: "tool-health",
   refuse: async (target, context) =>
-    failingTool(context)?.tool === target ? undefined : `${JSON.stringify(target.slice(0, 80))} is not the tool grow's judgement names now`,
+    (await failingTool(context))?.tool === target ? undefined : `${JSON.stringify(target.slice(0, 80))} is not the tool grow's judgement names now`,
   async apply(target) {
     return {
       ok: true,

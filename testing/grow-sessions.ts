@@ -46,7 +46,7 @@ export const MEANINGS: string[][] = [
   ["palindrome", "reads the same backwards", "reads the same in reverse", "same forwards and backwards"],
   ["vowel", "a, e, i, o and u"],
   ["slug", "url-friendly"],
-  ["upload the env file", "workspace secrets"],
+  ["upload the env file", "upload env file", "workspace secrets"],
 ];
 
 /** The listener's goals: in other words each time, as a model writes them. */

@@ -84,6 +84,18 @@ describe("stages run at once and are read in order", () => {
     expect(never.seen.started).toBe(false);
   });
 
+  test("a stage the caller's signal cut has no verdict: the reason is thrown, never a failure, after every stage ended", async () => {
+    const typecheck = held("typecheck");
+    const tests = held("tests");
+    const caller = new AbortController();
+    const outcome = runStagesInOrder([typecheck.task, tests.task], { signal: caller.signal });
+    await Bun.sleep(5);
+    caller.abort(new Error("the run's budget was reached"));
+    await expect(outcome).rejects.toThrow("the run's budget was reached");
+    expect(typecheck.seen).toMatchObject({ aborted: true, ended: true });
+    expect(tests.seen).toMatchObject({ aborted: true, ended: true });
+  });
+
   test("an error of the stage being read is thrown, after the others have ended; a later stage's error waits its turn", async () => {
     const typecheck = held("typecheck");
     const broken: StageTask = { stage: "tests", run: async () => Promise.reject(new Error("sandbox gone")) };

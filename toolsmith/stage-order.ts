@@ -30,6 +30,8 @@ type Settled = { result: StageResult; durationMs: number } | undefined;
  * failure: the outcome is the one running them one after another would give (a later stage's result is never
  * seen once an earlier one failed). At the first failure the stages still running are cancelled through their
  * signal, and every stage has ended when this returns or throws, so nothing is left writing into the run's folder.
+ * Once the caller's `signal` fires this throws its reason: a stage it cut (a typecheck killed half way) has no
+ * verdict, and must never be read as the code's failure.
  */
 export async function runStagesInOrder(
   tasks: StageTask[],
@@ -49,6 +51,7 @@ export async function runStagesInOrder(
     for (const [index, task] of tasks.entries()) {
       options.onStage?.({ stage: task.stage, index: index + 1, total: tasks.length });
       const settled = await started.get(task.stage);
+      options.signal?.throwIfAborted();
       if (!settled) throw new Error(`validation stage ${task.stage} was skipped although the stage it needs passed`);
       outcome.results.push(settled.result);
       outcome.timings.push({ stage: task.stage, ok: settled.result.failure === undefined, durationMs: settled.durationMs });

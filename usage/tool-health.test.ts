@@ -127,6 +127,21 @@ describe("tool health", () => {
     expect(judgeToolHealth({ workspaceRoot: repo.dir, config: settings(), now: new Date(NOW) }).rollback?.evidence.last.calls).toBe(10);
   });
 
+  test("promoted again with the very same code: only the calls since its promotion are judged", () => {
+    using repo = workspace();
+    const version = repo.promote("word_count");
+    calls(repo.dir, "word_count", version, { end: NOW - 2 * HOUR, count: 20, okShare: 0 });
+    const config = settings({ window: 10 });
+    expect(judgeToolHealth({ workspaceRoot: repo.dir, config, now: new Date(NOW) }).rollback?.tool).toBe("word_count");
+    const promotedAt = new Map([["word_count", new Date(NOW - HOUR)]]);
+    expect(judgeToolHealth({ workspaceRoot: repo.dir, config, now: new Date(NOW), promotedAt })).toMatchObject({
+      judged: [{ tool: "word_count", reasons: [] }],
+    });
+    expect(judgeToolHealth({ workspaceRoot: repo.dir, config, now: new Date(NOW), promotedAt }).rollback).toBeUndefined();
+    calls(repo.dir, "word_count", version, { end: NOW, count: 10, okShare: 0 });
+    expect(judgeToolHealth({ workspaceRoot: repo.dir, config, now: new Date(NOW), promotedAt }).rollback?.evidence.last.calls).toBe(10);
+  });
+
   test("of two failing tools only the worse is rolled back this run; grow.window sizes the windows", () => {
     using repo = workspace();
     const a = repo.promote("a_tool");

@@ -8,7 +8,8 @@ import { generatedToolPath } from "../config/workspace-paths.ts";
 import { type CallFailure, judgesTool, readToolCalls, type ToolCall } from "./tool-calls.ts";
 
 // Which promoted tool no longer earns its place (docs/ARCHITECTURE.md, "Tool health"). Only the calls of the
-// tool.ts promoted now count (a rebuilt tool starts afresh). Its last window is its newest `window.calls` calls
+// tool.ts promoted now count, made since it was promoted (`promotedAt`, from its promotion's tag): a rebuilt tool
+// starts afresh, even when the toolsmith wrote the very code that was rolled back (the same version). Its last window is its newest `window.calls` calls
 // no older than `window.hours` before now; the window before ends where the last one begins (at its oldest
 // call when full, else `window.hours` before now) and is made the same way. A window with fewer than
 // MIN_JUDGED_CALLS calls is not judged. Calls its own input schema refused, and calls their callers cut, are not the
@@ -151,11 +152,17 @@ function promotedAt(workspaceRoot: string, tool: string): number | undefined {
 
 /**
  * The health of the tools promoted into `<workspaceRoot>/tools/generated/`, from the calls recorded under
- * `<workspaceRoot>/.org/usage/`: at most one tool to roll back (the lowest success rate in its last window of
- * those past a bound, ties by name) with its evidence, and the tools unused for grow.pruneUnusedDays.
- * Reads only; `org grow` acts on it.
+ * `<workspaceRoot>/.org/usage/` since each was promoted (`promotedAt`; all of its version's calls when not given): at
+ * most one tool to roll back (the lowest success rate in its last window of those past a bound, ties by name) with
+ * its evidence, and the tools unused for grow.pruneUnusedDays. Reads only; `org grow` acts on it.
  */
-export function judgeToolHealth(options: { workspaceRoot: string; config: { grow: GrowSettings }; now?: Date }): ToolHealth {
+export function judgeToolHealth(options: {
+  workspaceRoot: string;
+  config: { grow: GrowSettings };
+  now?: Date;
+  /** When each tool's current promotion was made (`git/last-promotion.ts`'s `toolPromotions`): its calls before it are not judged. */
+  promotedAt?: ReadonlyMap<string, Date>;
+}): ToolHealth {
   const { workspaceRoot } = options;
   const settings = options.config.grow;
   const now = (options.now ?? new Date()).getTime();
@@ -167,8 +174,9 @@ export function judgeToolHealth(options: { workspaceRoot: string; config: { grow
     const named = calls.filter((call) => call.tool === tool);
     const version = sha256OfToolCode(workspaceRoot, tool);
     if (version !== undefined) {
+      const since = options.promotedAt?.get(tool)?.getTime() ?? Number.NEGATIVE_INFINITY;
       const verdict = judgeCalls(
-        named.filter((call) => call.version === version),
+        named.filter((call) => call.version === version && call.t >= since),
         settings,
         now,
       );

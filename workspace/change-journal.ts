@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import { applyChangeSet, reverseChangeSet } from "./apply-change-set.ts";
 import { type ChangeSet, type FileVersion, readFileNoFollow } from "./change-set.ts";
-import { checkChangeSet } from "./check-change-set.ts";
+import { type ChangeSetCheckOptions, checkChangeSet } from "./check-change-set.ts";
 import { diffStats, unifiedDiff } from "./unified-diff.ts";
 
 /** Where applied changes are recorded: `.org/changes/<id>/`. */
@@ -45,9 +46,9 @@ export const ChangeRecord = z.object({
 export type ChangeRecord = z.infer<typeof ChangeRecord>;
 
 /** What a change, and so its undo, may not touch: the rules `checkChangeSet` applies (its defaults for what is left out). */
-export type ChangeRules = Pick<NonNullable<Parameters<typeof checkChangeSet>[1]>, "limits" | "protectedPaths" | "secretPaths">;
+export type ChangeRules = Pick<ChangeSetCheckOptions, "limits" | "protectedPaths" | "secretPaths">;
 
-/** Nothing left to undo, or the journal cannot be read; the message says what to do. */
+/** Nothing left to undo, the journal cannot be read, or the undo may not be written as things are; the message says what to do. */
 export class ChangeJournalError extends Error {
   override name = "ChangeJournalError";
   readonly userFacing = true;
@@ -184,7 +185,8 @@ export function recordedPatch(workspaceDir: string, record: ChangeRecord): strin
  * Reverts the newest change not yet undone (each call goes one further back) and marks it undone; returns it. The
  * undo is a change like any other: checked by `checkChangeSet` under `rules` (protected and secret paths, links,
  * sizes), refused whole with ChangeJournalError saying why; and refused with ChangeConflictError, naming the files,
- * when any changed since, unless `force`.
+ * when any changed since, unless `force`; refused with ChangeJournalError, naming the path, when a path of it is now
+ * something the safe writer will not write through (a folder become a link, a file or a FIFO; a file become a full folder).
  */
 export function undoLastChange(workspaceDir: string, options: { force?: boolean; rules?: ChangeRules } = {}): ChangeRecord {
   const record = listChanges(workspaceDir).find((change) => change.undone === undefined);
@@ -196,7 +198,15 @@ export function undoLastChange(workspaceDir: string, options: { force?: boolean;
       `the undo of change ${record.id} was refused, as a change would be: ${check.message.replace(/^the change was refused whole; /, "")}`,
     );
   }
-  applyChangeSet(workspaceDir, undo, { force: options.force, what: `the undo of change ${record.id}` });
+  try {
+    applyChangeSet(workspaceDir, undo, { force: options.force, what: `the undo of change ${record.id}` });
+  } catch (error) {
+    // A path of the change that is now another kind of thing (a folder become a link, a file or a FIFO; a file become a full folder).
+    if (!(error instanceof UnsafeWriteError)) throw error;
+    throw new ChangeJournalError(
+      `the undo of change ${record.id} was refused: ${error.message} Nothing of the undo was written; put that path back as the change left it (or move what is there now aside), then run org undo again.`,
+    );
+  }
   const undone = { ...record, undone: new Date().toISOString() };
   markUndone(workspaceDir, undone);
   return undone;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { FileChange } from "./change-set.ts";
-import { checkChangeSet, DEFAULT_PROTECTED_PATHS, matchesPattern } from "./check-change-set.ts";
+import { checkChangeSet, DEFAULT_PROTECTED_PATHS } from "./check-change-set.ts";
+import { matchesPattern } from "./path-glob.ts";
 
 const text = (path: string, body = "x\n"): FileChange => ({
   path,

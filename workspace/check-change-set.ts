@@ -1,8 +1,9 @@
 import { dirname, isAbsolute, normalize } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
-import { GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
+import { ORG_DIR, SETTINGS_PATHS } from "../config/workspace-paths.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 import { linksLeaving } from "./link-resolution.ts";
+import { patternMatcher } from "./path-glob.ts";
 
 /** Bounds on one change set: bytes of any one file, and files in all. */
 export type ChangeSetLimits = { patchBytes: number; patchFiles: number };
@@ -11,24 +12,12 @@ export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1
 
 /**
  * Paths no change may touch (`sandbox.protectedPaths`' default): git's and org's state (a nested repository's
- * `.git` too: its hooks and config run when git is used there), secrets, and every file org or its runtime reads
- * settings from: `org.config.json`, bun's `bunfig.toml` and `.npmrc`, the promoted tools org offers from the
- * workspace (`tools/generated/`) and the workflows it serves over MCP (`workflows/*.json`). A pattern without `/`
- * matches that name in any folder.
+ * `.git` too: its hooks and config run when git is used there, and `.gitmodules`, `.gitattributes`), and every file
+ * org or its runtime takes settings or code from (`SETTINGS_PATHS`: `org.config.json`, `bunfig.toml`, `.npmrc`,
+ * `.env*`, `workflows/*.json`, `tools/generated/`). Patterns in the one glob language (`path-glob.ts`): a pattern
+ * without `/` matches that name in any folder.
  */
-export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
-  ".git/**",
-  "**/.git/**",
-  `${ORG_DIR}/**`,
-  ".env*",
-  "**/.npmrc",
-  "bunfig.toml",
-  "org.config.json",
-  `${GENERATED_TOOLS_DIR}/**`,
-  "workflows/*.json",
-  ".gitmodules",
-  ".gitattributes",
-];
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = [".git/**", "**/.git/**", `${ORG_DIR}/**`, ...SETTINGS_PATHS, ".gitmodules", ".gitattributes"];
 
 /** A pattern of paths a program the user runs executes from, and that program (`the unsandboxed MCP server x`). */
 export type ExecutedPath = { pattern: string; by: string };
@@ -43,6 +32,19 @@ export type Refusal = { path?: string; reason: string };
 
 export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; message: string };
 
+/** What a change set is checked against: the workspace it is for and its rules. */
+export type ChangeSetCheckOptions = {
+  limits?: ChangeSetLimits;
+  protectedPaths?: readonly string[];
+  allowedPaths?: readonly string[];
+  /** Paths a program that runs as the user executes from (an unsandboxed MCP server's), refused like protected paths. */
+  executedPaths?: readonly ExecutedPath[];
+  /** `sandbox.secretPaths`: hidden from the agents, so never theirs to write (default DEFAULT_SECRET_PATHS). */
+  secretPaths?: readonly string[];
+  /** The workspace the change is for: links are followed through it as well as through the change. */
+  workspaceDir?: string;
+};
+
 /**
  * Whether a change set may be applied whole: every name plain and inside the workspace, no protected or secret path,
  * no link leading outside (as written, or through the links on its way: the change's own, and with `workspaceDir` the
@@ -50,20 +52,7 @@ export type ChangeSetCheck = { ok: true } | { ok: false; refusals: Refusal[]; me
  * `limits.patchBytes` (or not read), at most `limits.patchFiles` files, and, when `allowedPaths` is given, nothing
  * outside it. Any refusal refuses all.
  */
-export function checkChangeSet(
-  changeSet: ChangeSet,
-  options: {
-    limits?: ChangeSetLimits;
-    protectedPaths?: readonly string[];
-    allowedPaths?: readonly string[];
-    /** Paths a program that runs as the user executes from (an unsandboxed MCP server's), refused like protected paths. */
-    executedPaths?: readonly ExecutedPath[];
-    /** `sandbox.secretPaths`: hidden from the agents, so never theirs to write (default DEFAULT_SECRET_PATHS). */
-    secretPaths?: readonly string[];
-    /** The workspace the change is for: links are followed through it as well as through the change. */
-    workspaceDir?: string;
-  } = {},
-): ChangeSetCheck {
+export function checkChangeSet(changeSet: ChangeSet, options: ChangeSetCheckOptions = {}): ChangeSetCheck {
   const limits = options.limits ?? DEFAULT_CHANGE_SET_LIMITS;
   const protectedPaths = options.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
   const guards: Guards = {
@@ -203,46 +192,4 @@ export function secretPathMatcher(secretPaths: readonly string[]): (path: string
     const slash = path.lastIndexOf("/");
     return (slash === -1 ? undefined : folder(path.slice(0, slash))) ?? own(path);
   };
-}
-
-/**
- * Whether `path` matches a glob: `**` any number of folders, `*` and `?` within one name. A pattern without `/`
- * matches the name in any folder; one ending in `/**` also matches the folder itself.
- */
-export function matchesPattern(pattern: string, path: string): boolean {
-  return compilePattern(pattern).test(path);
-}
-
-/** `matchesPattern` that compiles each pattern once, for the paths of one check. */
-function patternMatcher(): (pattern: string, path: string) => boolean {
-  const compiled = new Map<string, RegExp>();
-  return (pattern, path) => {
-    let regExp = compiled.get(pattern);
-    if (regExp === undefined) {
-      regExp = compilePattern(pattern);
-      compiled.set(pattern, regExp);
-    }
-    return regExp.test(path);
-  };
-}
-
-function compilePattern(pattern: string): RegExp {
-  const anchored = pattern.includes("/") ? pattern.replace(/^\//, "") : `**/${pattern}`;
-  let source = "";
-  for (let index = 0; index < anchored.length; index += 1) {
-    const char = anchored[index] as string;
-    if (anchored.startsWith("**/", index)) {
-      source += "(?:.*/)?";
-      index += 2;
-    } else if (anchored.startsWith("/**", index) && index + 3 === anchored.length) {
-      source += "(?:/.*)?";
-      index += 2;
-    } else if (anchored.startsWith("**", index)) {
-      source += ".*";
-      index += 1;
-    } else if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`, "s");
 }

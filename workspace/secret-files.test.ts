@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
@@ -49,3 +49,20 @@ test("a scan finds secret files and folders (never inside .org or .git), covers 
   const changed = scan.scan();
   expect([changed.files.sort(), changed.foldersRead]).toEqual([[".env", "config/prod.settings", "src/deep/.env.local", "src/deep/id_rsa"], 1]);
 });
+
+test.if(process.getuid?.() === 0)(
+  "as root, a secret below a folder closed to the sandbox's uid is covered by covering that folder, the nearest one to the top",
+  () => {
+    const dir = join(root, "closed");
+    for (const folder of ["a/b/c", "open", "shut/inner"]) mkdirSync(join(dir, folder), { recursive: true, mode: 0o755 });
+    for (const file of ["a/b/c/.env", "a/b/x.key", "open/.env", "shut/inner/id_rsa", "shut/plain.txt"]) writeFileSync(join(dir, file), "x");
+    chmodSync(join(dir, "a"), 0o700);
+    chmodSync(join(dir, "a", "b"), 0o700);
+    // Passable (x for others) but not listable: a cover can be placed in it.
+    chmodSync(join(dir, "open"), 0o711);
+    chmodSync(join(dir, "shut"), 0o750);
+    const found = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+    expect(found.files).toEqual(["open/.env"]);
+    expect(found.folders.sort()).toEqual(["a", "shut"]);
+  },
+);

@@ -1,11 +1,18 @@
 import { type BigIntStats, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
+import { gitConfigName, gitConfigsAmong } from "./git-config-covers.ts";
 import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 
-/** A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the scan read. */
-export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number };
+/**
+ * A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the
+ * scan read; and the git configs below the top (`gitConfigs`: a nested repository's, a bare one's), which the views show
+ * without their credentials (`git-config-covers.ts`). A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead: bubblewrap,
+ * running as that uid, could not reach the secret to cover it, and the folder's cover hides nothing it could read.
+ */
+export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number; gitConfigs: string[] };
 
 /** Entries a scan walks at most; past it the workspace is not shown (it could not be checked for secrets). */
 export const MAX_SCANNED_ENTRIES = 1_000_000;
@@ -19,12 +26,16 @@ type FolderListing = {
   ino: bigint;
   ctimeNs: bigint;
   entries: number;
+  /** Whether the sandbox's uid may not enter the folder (org runs as root, the folder is closed to others). */
+  closed: boolean;
   /** Sub-folders to walk (not secret themselves). */
   folders: string[];
   /** Secret entries here, by what they are: a link among them is resolved at each scan, never trusted from the last. */
   secretFiles: string[];
   secretFolders: string[];
   secretLinks: string[];
+  /** Files named as git configs are (`gitConfigName`), whether their folder is a git dir or not. */
+  gitConfigNames: string[];
 };
 
 /**
@@ -37,19 +48,25 @@ type FolderListing = {
 export class SecretFileScan {
   readonly #listings = new Map<string, FolderListing>();
   readonly #isSecret: (path: string) => string | undefined;
+  /** The uid sandboxes run as on the host when it is not org's own (org runs as root), else undefined. */
+  readonly #sandboxUid: number | undefined;
 
   constructor(
     readonly root: string,
     readonly secretPaths: readonly string[],
   ) {
     this.#isSecret = secretPathMatcher(secretPaths);
+    this.#sandboxUid = process.getuid?.() === 0 ? SANDBOX_HOST_UID : undefined;
   }
 
   /** Throws TreeTooLargeError past MAX_SCANNED_ENTRIES entries or MAX_SECRET_COVERS covers. */
   scan(): SecretEntries {
-    const found: SecretEntries = { files: [], folders: [], foldersRead: 0 };
+    const found: SecretEntries = { files: [], folders: [], foldersRead: 0, gitConfigs: [] };
     const links: string[] = [];
+    const gitConfigs: string[] = [];
     const seen = new Set<string>();
+    // Each folder the sandbox may not enter, and for every folder walked the first such folder on its way (if any).
+    const closedOnTheWay = new Map<string, string | undefined>();
     let entries = 0;
     const pending = [""];
     for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
@@ -60,16 +77,23 @@ export class SecretFileScan {
       if (entries > MAX_SCANNED_ENTRIES)
         throw new TreeTooLargeError(`the workspace holds more than ${MAX_SCANNED_ENTRIES} entries, more than org checks for secret files`);
       const inside = (name: string) => (folder === "" ? name : `${folder}/${name}`);
-      found.files.push(...listing.secretFiles.map(inside));
-      found.folders.push(...listing.secretFolders.map(inside));
+      const closed = closedOnTheWay.get(parentOf(folder)) ?? (listing.closed && folder !== "" ? folder : undefined);
+      closedOnTheWay.set(folder, closed);
+      if (closed !== undefined && listing.secretFiles.length + listing.secretFolders.length + listing.gitConfigNames.length > 0) found.folders.push(closed);
+      else {
+        found.files.push(...listing.secretFiles.map(inside));
+        found.folders.push(...listing.secretFolders.map(inside));
+        gitConfigs.push(...listing.gitConfigNames.map(inside));
+      }
       links.push(...listing.secretLinks.map(inside));
       pending.push(...listing.folders.map(inside));
     }
     for (const key of this.#listings.keys()) if (!seen.has(key)) this.#listings.delete(key);
-    for (const link of links) this.#cover(link, found);
+    for (const link of links) this.#cover(link, found, (path) => closedOnTheWay.get(parentOf(path)));
     found.files = [...new Set(found.files)];
     found.folders = [...new Set(found.folders)];
-    if (found.files.length + found.folders.length > MAX_SECRET_COVERS) {
+    found.gitConfigs = gitConfigsAmong(this.root, gitConfigs);
+    if (found.files.length + found.folders.length + found.gitConfigs.length > MAX_SECRET_COVERS) {
       throw new TreeTooLargeError(`the workspace holds more than ${MAX_SECRET_COVERS} secret files (sandbox.secretPaths), more than one view can cover`);
     }
     return found;
@@ -94,10 +118,12 @@ export class SecretFileScan {
       ino: stat.ino,
       ctimeNs: stat.ctimeNs,
       entries: 0,
+      closed: this.#sandboxUid !== undefined && !maySearch(stat, this.#sandboxUid),
       folders: [],
       secretFiles: [],
       secretFolders: [],
       secretLinks: [],
+      gitConfigNames: [],
     };
     for (const entry of readdirSync(absolute, { withFileTypes: true })) {
       if (folder === "" && EXCLUDED_TOP.some((name) => name === entry.name)) continue;
@@ -105,6 +131,8 @@ export class SecretFileScan {
       const secret = this.#isSecret(folder === "" ? entry.name : `${folder}/${entry.name}`) !== undefined;
       if (entry.isDirectory()) (secret ? listing.secretFolders : listing.folders).push(entry.name);
       else if (secret) (entry.isSymbolicLink() ? listing.secretLinks : listing.secretFiles).push(entry.name);
+      else if ((entry.isFile() || entry.isSymbolicLink()) && gitConfigName(folder === "" ? entry.name : `${folder}/${entry.name}`))
+        listing.gitConfigNames.push(entry.name);
     }
     // A listing read in the same clock tick as a change it missed would keep that change's ctime: kept only once settled.
     if (listingSettled(stat.ctimeNs, readAtMs)) this.#listings.set(folder, listing);
@@ -112,8 +140,11 @@ export class SecretFileScan {
     return listing;
   }
 
-  /** What a secret-named link shows, when it lies inside the workspace and is not covered already, is covered too. */
-  #cover(link: string, found: Pick<SecretEntries, "files" | "folders">): void {
+  /**
+   * What a secret-named link shows, when it lies inside the workspace and is not covered already, is covered too (or
+   * the first folder on its way the sandbox may not enter, which `closedAbove` gives).
+   */
+  #cover(link: string, found: Pick<SecretEntries, "files" | "folders">, closedAbove: (path: string) => string | undefined): void {
     let target: string;
     try {
       target = realpathSync(join(this.root, link));
@@ -122,6 +153,45 @@ export class SecretFileScan {
     }
     const path = relative(realpathSync(this.root), target);
     if (path === "" || path === ".." || path.startsWith(`..${sep}`) || path.split(sep)[0] === EXCLUDED_TOP[0] || this.#isSecret(path) !== undefined) return;
-    (statSync(target).isDirectory() ? found.folders : found.files).push(path);
+    const shown = path.split(sep).join("/");
+    const closed = closedAbove(shown);
+    if (closed !== undefined) found.folders.push(closed);
+    else (statSync(target).isDirectory() ? found.folders : found.files).push(shown);
   }
+}
+
+/**
+ * The first folder on a workspace-relative path's way (below the top) that the sandbox's uid may not enter when org
+ * runs as root, or undefined: a cover below it could not be placed, and covering it hides nothing that uid could read.
+ */
+export function closedFolderOnTheWay(root: string, path: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const parts = path.split("/").slice(0, -1);
+  for (let index = 1; index <= parts.length; index += 1) {
+    const folder = parts.slice(0, index).join("/");
+    try {
+      if (!maySearch(lstatSync(join(root, folder), { bigint: true }), SANDBOX_HOST_UID)) return folder;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The folder a workspace-relative path sits in ("" at the top). */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
+}
+
+/**
+ * Whether `uid` (with no supplementary group, as the sandbox drops them) may pass through a folder, by its mode as the
+ * kernel reads it: the owner's bits for its owner, else the group's for its group, else the others'. An ACL could
+ * grant more, so a folder this calls closed is covered whole, never left uncovered.
+ */
+function maySearch(stat: BigIntStats, uid: number): boolean {
+  const mode = Number(stat.mode);
+  if (Number(stat.uid) === uid) return (mode & 0o100) !== 0;
+  if (Number(stat.gid) === uid) return (mode & 0o010) !== 0;
+  return (mode & 0o001) !== 0;
 }

@@ -2,6 +2,9 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
+import { SETTINGS_PATHS } from "../config/workspace-paths.ts";
+import { checkChangeSet } from "./check-change-set.ts";
 import { restoreSettings, snapshotSettings } from "./settings-guard.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-settings-guard-"));
@@ -102,4 +105,35 @@ test("a call that makes tools/ or workflows/ a link has the link removed and the
   expect(readFileSync(join(workspace, "tools", "generated", "slugify", "tool.ts"), "utf8")).toBe("export default 1;\n");
   expect(readFileSync(join(workspace, "workflows", "lines.json"), "utf8")).toBe('{"steps":[]}\n');
   expect(existsSync(join(workspace, "tools", "generated", "pwn_tool"))).toBe(false);
+});
+
+// A name of one to eight letters, digits, '.', '_' or '-', never '.' or '..' alone.
+const name = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,7}$/);
+/** A path a settings pattern matches: each `*` some characters, `**` some folders; a bare name at the top. */
+const settingsPath = fc.constantFrom(...SETTINGS_PATHS).chain((pattern) =>
+  fc.tuple(fc.array(name, { maxLength: 7 }), fc.array(name, { minLength: 1, maxLength: 2 })).map(([fills, folders]) => {
+    let fill = 0;
+    const parts = pattern.split("/").flatMap((part) => (part === "**" ? [...folders, "tool.ts"] : [part.replace(/\*/g, () => fills[fill++] ?? "")]));
+    return { pattern, path: parts.join("/") };
+  }),
+);
+
+test("one list of settings paths: every one is a protected path, in any folder and any case, and guarded where org reads it (property)", () => {
+  let run = 0;
+  fc.assert(
+    fc.property(settingsPath, fc.array(name, { maxLength: 2 }), ({ pattern, path }, folders) => {
+      const refused = (candidate: string) =>
+        !checkChangeSet({ changes: [{ path: candidate, status: "added", after: { type: "file", mode: 0o644, size: 1, content: new Uint8Array([1]) } }] }).ok;
+      expect({ path, refused: refused(path), upper: refused(path.toUpperCase()) }).toEqual({ path, refused: true, upper: true });
+      if (!pattern.includes("/")) expect({ path, nested: refused([...folders, path].join("/")) }).toEqual({ path, nested: true });
+      const workspace = join(base, `p${run++}`);
+      mkdirSync(workspace);
+      const before = snapshotSettings(workspace);
+      mkdirSync(join(workspace, path, ".."), { recursive: true });
+      writeFileSync(join(workspace, path), "planted\n");
+      expect(restoreSettings(workspace, before)).toEqual({ changed: [path], unrestored: [] });
+      expect(existsSync(join(workspace, path))).toBe(false);
+    }),
+    { numRuns: 120 },
+  );
 });

@@ -1,11 +1,11 @@
 import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_FILE_NAME } from "../config/org-config.ts";
-import { GENERATED_TOOLS_DIR, linkOnTheWay, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { linkOnTheWay, SETTINGS_PATHS } from "../config/workspace-paths.ts";
 import { replaceInsideWorkspace } from "../security/safe-file-write.ts";
 import { type FileVersion, readVersion } from "./change-set.ts";
 import { sameVersion, writableEntry } from "./apply-change-set.ts";
 import { folded } from "./check-change-set.ts";
+import { fromRoot, patternMatcher } from "./path-glob.ts";
 
 // A program that runs on the host as the user (an MCP server the user configured) may be told by a model to write
 // anywhere it can. org cannot stop that as it happens, but it can stop it from taking effect on org: the files org
@@ -15,13 +15,13 @@ import { folded } from "./check-change-set.ts";
 
 /** Bytes read of one guarded file; a bigger one is compared by size and mode only, and not put back. */
 const MAX_GUARDED_BYTES = 4 * 1024 * 1024;
-/** Files of `tools/generated/` looked at; past that the rest is not guarded (a workspace of org's own holds far fewer). */
+/** Files of a guarded folder looked at; past that the rest is not guarded (a workspace of org's own holds far fewer). */
 const MAX_GUARDED_FILES = 2_000;
 
 /** The guarded files as they were: workspace-relative path → version (undefined: absent). */
 export type SettingsSnapshot = Map<string, FileVersion | undefined>;
 
-/** Reads the guarded files of `workspaceDir`: org.config.json, bunfig.toml, .npmrc, .env*, workflows/*.json, tools/generated/**. */
+/** Reads the guarded files of `workspaceDir`: `SETTINGS_PATHS` (org.config.json, bunfig.toml, .npmrc, .env*, workflows/*.json, tools/generated/**). */
 export function snapshotSettings(workspaceDir: string): SettingsSnapshot {
   const snapshot: SettingsSnapshot = new Map();
   for (const path of guardedPaths(workspaceDir)) snapshot.set(path, readVersion(join(workspaceDir, path), MAX_GUARDED_BYTES));
@@ -93,20 +93,34 @@ function unchanged(was: FileVersion | undefined, now: FileVersion | undefined): 
   return sameVersion(was, now);
 }
 
-/** The guarded paths present now, workspace-relative. */
+/**
+ * The guarded paths present now, workspace-relative: what matches `SETTINGS_PATHS` where org reads it, the top folder
+ * for a bare name and the pattern's own folder for the others.
+ */
 function guardedPaths(workspaceDir: string): string[] {
+  const matches = patternMatcher();
   const top = names(workspaceDir);
-  // Folded, as the change checks match them: on a case-insensitive file system `.ENV` is the `.env` bun reads.
-  const settings = new Set([CONFIG_FILE_NAME, "bunfig.toml", ".npmrc"]);
-  const paths = top.filter((name) => settings.has(folded(name)) || folded(name).startsWith(".env"));
-  // A link on the way to either folder is guarded itself (a new one is removed), and nothing is read through it.
-  const workflowsLink = linkOnTheWay(workspaceDir, WORKFLOWS_DIR);
-  if (workflowsLink !== undefined) paths.push(workflowsLink);
-  else paths.push(...names(join(workspaceDir, WORKFLOWS_DIR)).flatMap((name) => (name.endsWith(".json") ? [`${WORKFLOWS_DIR}/${name}`] : [])));
-  const toolsLink = linkOnTheWay(workspaceDir, GENERATED_TOOLS_DIR);
-  if (toolsLink !== undefined) paths.push(toolsLink);
-  else paths.push(...filesUnder(workspaceDir, GENERATED_TOOLS_DIR));
-  return paths;
+  const paths = new Set<string>();
+  for (const pattern of SETTINGS_PATHS) {
+    if (!pattern.includes("/")) {
+      // Folded, as the change checks match them: on a case-insensitive file system `.ENV` is the `.env` bun reads.
+      for (const name of top) if (matches(fromRoot(folded(pattern)), folded(name))) paths.add(name);
+      continue;
+    }
+    const folder = fixedFolder(pattern);
+    // A link on the way to the folder is guarded itself (a new one is removed), and nothing is read through it.
+    const link = linkOnTheWay(workspaceDir, folder);
+    if (link !== undefined) paths.add(link);
+    else for (const path of filesUnder(workspaceDir, folder)) if (matches(pattern, path)) paths.add(path);
+  }
+  return [...paths];
+}
+
+/** The folders of a pattern before its first glob: `tools/generated` of `tools/generated/**`. */
+function fixedFolder(pattern: string): string {
+  const parts = pattern.split("/");
+  const glob = parts.findIndex((part) => /[*?[{]/.test(part));
+  return parts.slice(0, glob === -1 ? -1 : glob).join("/");
 }
 
 function names(directory: string): string[] {

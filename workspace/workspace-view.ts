@@ -5,13 +5,18 @@ import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
 import { type SandboxPolicy, WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
+import { secretPathMatcher } from "./check-change-set.ts";
+import { gitConfigCovers, gitConfigName, gitConfigsAmong, topGitConfigs } from "./git-config-covers.ts";
 import type { PrivateCopy } from "./private-copy.ts";
-import { SecretFileScan } from "./secret-files.ts";
+import { closedFolderOnTheWay, SecretFileScan, type SecretEntries } from "./secret-files.ts";
 import { heldBySnapshot, TreeTooLargeError } from "./tree-snapshot.ts";
 import type { WorkspaceCopies } from "./workspace-copies.ts";
 
 /** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
-export type ViewMounts = Pick<SandboxOptions, "readOnlyMounts" | "writableMounts" | "grownMounts" | "maskedDirs" | "maskedFiles" | "workingDir"> & {
+export type ViewMounts = Pick<
+  SandboxOptions,
+  "readOnlyMounts" | "writableMounts" | "grownMounts" | "maskedDirs" | "maskedFiles" | "coveredFiles" | "workingDir"
+> & {
   copy?: PrivateCopy;
   /** Why the workspace is not shown this call, with the fix; the command then starts in /scratch. */
   notShown?: string;
@@ -36,9 +41,16 @@ const EMPTY_FOLDER_BYTES = 4096;
 export function workspaceMounts(view: WorkspaceView, workspaceDir: string, session: ViewSession): ViewMounts {
   if (view !== "write") return readOnlyViewMounts(view, workspaceDir, session);
   const root = resolve(workspaceDir);
-  const copy = session.workspaceCopies.sessionCopy(root, session.sessionId, session.sandboxPolicy.secretPaths);
+  const { secretPaths } = session.sandboxPolicy;
+  const copy = session.workspaceCopies.sessionCopy(root, session.sessionId, secretPaths);
   const gitDir = join(root, ".git");
-  const git = isDirectory(gitDir) ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
+  // `.git` among the secret paths hides it here too; else it is shown read-only over the copy, its configs covered.
+  const showGit = isDirectory(gitDir) && secretPathMatcher(secretPaths)(".git") === undefined;
+  const git = showGit ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
+  // The copy's own git configs (a nested repository's, copied with it) are covered as the workspace's are.
+  const copied: string[] = [];
+  for (const [path, state] of copy.workspaceBaseline) if ((state.type === "file" || state.type === "symlink") && gitConfigName(path)) copied.push(path);
+  const covered = coversOf(root, [...(showGit ? topGitConfigs(root) : []), ...gitConfigsAmong(root, copied)]);
   // What the copy holds now (level with its baseline), counted as the watchdog counts: a command may add scratch's
   // bounds to it, no more.
   const held = heldBySnapshot(copy.copyBaseline);
@@ -46,9 +58,24 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
     writableMounts: [{ source: copy.copyDir, target: WORKSPACE_MOUNT }],
     grownMounts: [{ dir: copy.copyDir, shownAs: WORKSPACE_MOUNT, heldBytes: held.bytes + EMPTY_FOLDER_BYTES, heldEntries: held.entries + 1 }],
     readOnlyMounts: git,
+    ...covered,
     workingDir: WORKSPACE_MOUNT,
     copy,
   };
+}
+
+/**
+ * The covers of git configs (workspace-relative), or for one below a folder the sandbox's uid may not enter (org runs
+ * as root), a mask of that folder.
+ */
+function coversOf(root: string, configs: readonly string[]): Pick<ViewMounts, "coveredFiles" | "maskedDirs"> {
+  const closed = configs.map((config) => closedFolderOnTheWay(root, config));
+  const { covers } = gitConfigCovers(
+    root,
+    configs.filter((_config, index) => closed[index] === undefined),
+  );
+  const masks = [...new Set(closed.filter((folder) => folder !== undefined))].map((folder) => `${WORKSPACE_MOUNT}/${folder}`);
+  return { ...(covers.length > 0 ? { coveredFiles: covers } : {}), ...(masks.length > 0 ? { maskedDirs: masks } : {}) };
 }
 
 /**
@@ -67,7 +94,7 @@ export function readOnlyViewMounts(
   if (closed) return { notShown: closed };
   ensurePrivateDir(join(root, ORG_DIR));
   const { secretPaths } = session.sandboxPolicy;
-  let secrets: { files: string[]; folders: string[] };
+  let secrets: Pick<SecretEntries, "files" | "folders" | "gitConfigs">;
   try {
     secrets = (session.workspaceCopies?.secretScan(root, secretPaths) ?? new SecretFileScan(root, secretPaths)).scan();
   } catch (error) {
@@ -77,10 +104,19 @@ export function readOnlyViewMounts(
     };
   }
   const inside = (path: string) => `${WORKSPACE_MOUNT}/${path}`;
+  // `.git` among the secret paths hides it whole; else its configs are shown without their credentials.
+  const hideGit = isDirectory(join(root, ".git")) && secretPathMatcher(secretPaths)(".git") !== undefined;
+  const covered = coversOf(root, [...(hideGit ? [] : topGitConfigs(root)), ...secrets.gitConfigs]);
   return {
     readOnlyMounts: [{ source: root, target: WORKSPACE_MOUNT }],
-    maskedDirs: [`${WORKSPACE_MOUNT}/${ORG_DIR}`, ...secrets.folders.map(inside)],
+    maskedDirs: [
+      `${WORKSPACE_MOUNT}/${ORG_DIR}`,
+      ...(hideGit ? [`${WORKSPACE_MOUNT}/.git`] : []),
+      ...secrets.folders.map(inside),
+      ...(covered.maskedDirs ?? []),
+    ],
     ...(secrets.files.length > 0 ? { maskedFiles: secrets.files.map(inside) } : {}),
+    ...(covered.coveredFiles ? { coveredFiles: covered.coveredFiles } : {}),
     workingDir: WORKSPACE_MOUNT,
   };
 }

@@ -1,0 +1,108 @@
+import { basename, join } from "node:path";
+import { namesSecret } from "../config/secret-names.ts";
+import { urlCredentials } from "../llm/server-url.ts";
+import { readFileNoFollow } from "./change-set.ts";
+import { gitConfigCredentials, topGitConfigs } from "./git-config-covers.ts";
+import { SecretFileScan } from "./secret-files.ts";
+import { TreeTooLargeError } from "./tree-snapshot.ts";
+import type { WorkspaceCopies } from "./workspace-copies.ts";
+
+// The views hide the workspace's secret files, but their values can still reach the agents another way: a `.env`
+// committed once is in `.git`'s objects (`git show HEAD:.env | base64`), a token in a remote's URL is in a reflog. So
+// the values those files hold, and the credentials of the workspace's git configs, join the room's redaction secrets:
+// the redactor then hides them in every form it knows (as written, encoded, reversed) wherever they turn up.
+
+/** Bytes of one secret file read at most, and secret files read at most. */
+const MAX_FILE_BYTES = 64 * 1024;
+const MAX_FILES = 256;
+
+// `KEY=value`, `export KEY=value`, `key = "value"`, `//host/:_authToken=value`; else `key: value`, `"key": "value",`.
+const ASSIGNMENT = [/^\s*(?:export\s+)?["']?([A-Za-z_/][^\s="']*)["']?\s*=\s*(.*?)\s*$/, /^\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s*(.*?)\s*,?\s*$/];
+// The body of a PEM block: each line is the key's own base64, which `base64` of the file would encode again.
+const PEM_BODY_LINE = /^[A-Za-z0-9+/=]{16,}$/;
+
+/**
+ * The values the secret files of a workspace hold and the credentials of its git configs, for the redactor (each at
+ * least 6 characters, as it takes them). The files are those the read view hides (`sandbox.secretPaths`, found by the
+ * same scan, kept by `workspaceCopies` when given), each read without following a link, bounded; none when the
+ * workspace is too large to scan.
+ */
+export function workspaceSecretValues(workspaceDir: string, secretPaths: readonly string[], workspaceCopies?: WorkspaceCopies): string[] {
+  let found: { files: string[]; gitConfigs: string[] };
+  try {
+    found = (workspaceCopies?.secretScan(workspaceDir, secretPaths) ?? new SecretFileScan(workspaceDir, secretPaths)).scan();
+  } catch (error) {
+    if (error instanceof TreeTooLargeError) return [];
+    throw error;
+  }
+  const values: string[] = [];
+  for (const path of found.files.slice(0, MAX_FILES)) {
+    const bytes = readFileNoFollow(join(workspaceDir, path), MAX_FILE_BYTES);
+    if (bytes !== undefined) values.push(...secretFileValues(basename(path), Buffer.from(bytes).toString("utf8")));
+  }
+  values.push(...gitConfigCredentials(workspaceDir, [...topGitConfigs(workspaceDir), ...found.gitConfigs]));
+  return [...new Set(values.map((value) => value.trim()))].filter((value) => value.length >= 6);
+}
+
+/**
+ * What one secret file holds that is secret, by its name: a `.netrc`'s passwords and accounts, a `.git-credentials`'
+ * URL credentials, and for any other (`.env*`, `.npmrc`, a config of secrets) the values of its `KEY=value` lines
+ * whose name says secret or whose value is not a plain word, number or path (an `.npmrc`'s base64 `_auth` and
+ * `_password` decoded too), every URL's credentials, a PEM block's lines, and a file of one line whole.
+ */
+export function secretFileValues(name: string, text: string): string[] {
+  const values: string[] = [];
+  for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi)) values.push(...urlCredentials(match[0]));
+  if (/^[._]netrc$/i.test(name)) {
+    const words = text.split(/\s+/);
+    words.forEach((word, index) => {
+      if ((word === "password" || word === "account") && words[index + 1]) values.push(words[index + 1] ?? "");
+    });
+    return values;
+  }
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "" && !/^\s*[#;]/.test(line));
+  if (lines.length === 1 && assignmentIn(lines[0] ?? "") === undefined) values.push(lines[0] ?? "");
+  for (const line of lines) {
+    if (PEM_BODY_LINE.test(line.trim())) values.push(line.trim());
+    const assignment = assignmentIn(line);
+    if (!assignment) continue;
+    const { key } = assignment;
+    const value = unquoted(assignment.value);
+    if (!namesSecret(key) && !notPlain(value)) continue;
+    values.push(value);
+    if (/(?:^|[:_])_?(?:auth|password)$/i.test(key)) values.push(...decodedPair(value));
+  }
+  return values;
+}
+
+/** A line's key and value, when it assigns one. */
+function assignmentIn(line: string): { key: string; value: string } | undefined {
+  for (const pattern of ASSIGNMENT) {
+    const match = pattern.exec(line);
+    if (match) return { key: match[1] ?? "", value: match[2] ?? "" };
+  }
+  return undefined;
+}
+
+/** A value without its quotes, or without a trailing ` # comment` when unquoted. */
+function unquoted(value: string): string {
+  const quoted = /^(["'])(.*?)\1/s.exec(value);
+  if (quoted) return quoted[2] ?? "";
+  return value.replace(/\s+#.*$/, "");
+}
+
+/** Whether a value of a secret file could be a secret though its name does not say so: not a word, a number, a path or a URL without credentials. */
+function notPlain(value: string): boolean {
+  if (/^[A-Za-z]+$/.test(value) || /^[\d.:_-]*$/.test(value)) return false;
+  if (/^(?:\/|\.\.?\/|~\/)/.test(value)) return false;
+  return !/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value);
+}
+
+/** A base64 value (an `.npmrc`'s `_auth` or `_password`) decoded, and for a `user:password` pair its password. */
+function decodedPair(value: string): string[] {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return [];
+  const text = Buffer.from(value, "base64").toString("utf8");
+  if (!/^[\x20-\x7e]+$/.test(text)) return [];
+  const colon = text.indexOf(":");
+  return colon === -1 ? [text] : [text, text.slice(colon + 1)];
+}
