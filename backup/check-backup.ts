@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { z } from "zod";
+import { ORG_DIR } from "../config/workspace-paths.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
 import { TarError } from "./tar-header.ts";
@@ -34,8 +35,8 @@ export function isBackupEntryName(name: string): boolean {
  * one folder, else `checkout/.org/…` and `workspace/.org/…`. Undefined for the bundle and the manifest.
  */
 export function restoredPlace(name: string, same: boolean): string | undefined {
-  if (name.startsWith(REPO_STATE_PREFIX)) return `${same ? "" : "checkout/"}.org/${name.slice(REPO_STATE_PREFIX.length)}`;
-  if (name.startsWith(WORKSPACE_STATE_PREFIX)) return `${same ? "" : "workspace/"}.org/${name.slice(WORKSPACE_STATE_PREFIX.length)}`;
+  if (name.startsWith(REPO_STATE_PREFIX)) return `${same ? "" : "checkout/"}${ORG_DIR}/${name.slice(REPO_STATE_PREFIX.length)}`;
+  if (name.startsWith(WORKSPACE_STATE_PREFIX)) return `${same ? "" : "workspace/"}${ORG_DIR}/${name.slice(WORKSPACE_STATE_PREFIX.length)}`;
   return undefined;
 }
 
@@ -53,11 +54,12 @@ function placeClash(names: readonly string[], same: boolean): string | undefined
     if (place === undefined) continue;
     const other = taken.get(place);
     if (other !== undefined) return `the entry ${shownName(name)} would be restored where ${shownName(other)} is (${place})`;
-    if (MADE_BY_RESTORE.some((made) => place.endsWith(`.org/${made}`))) return `the entry ${shownName(name)} is a file the restore makes itself (${place})`;
+    if (MADE_BY_RESTORE.some((made) => place.endsWith(`${ORG_DIR}/${made}`)))
+      return `the entry ${shownName(name)} is a file the restore makes itself (${place})`;
     taken.set(place, name);
   }
   for (const [place, name] of taken) {
-    for (let slash = place.indexOf("/", place.indexOf(".org/") + 5); slash !== -1; slash = place.indexOf("/", slash + 1)) {
+    for (let slash = place.indexOf("/", place.indexOf(`${ORG_DIR}/`) + ORG_DIR.length + 1); slash !== -1; slash = place.indexOf("/", slash + 1)) {
       const file = taken.get(place.slice(0, slash));
       if (file !== undefined)
         return `the entry ${shownName(name)} needs ${place.slice(0, slash)} to be a folder, and the entry ${shownName(file)} is a file there`;
@@ -103,7 +105,7 @@ export async function checkBackup(
       if (entry.type === "directory") continue;
       if (!isBackupEntryName(entry.name))
         throw new BadBackupError(
-          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest and files under repo/.org/ and workspace/.org/, without '..')`,
+          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
         );
       if (seen.has(entry.name)) throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} is there twice`);
       if (entry.name === MANIFEST_ENTRY) {

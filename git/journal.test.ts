@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processStart } from "../security/pid-lock.ts";
+import { processStart } from "../security/process-start.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { PromotionBlockedError, PromotionJournal } from "./journal.ts";
 

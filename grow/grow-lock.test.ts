@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processStart } from "../security/pid-lock.ts";
+import { processStart } from "../security/process-start.ts";
 import { GrowBusyError, growLockHolder, takeGrowLock } from "./grow-lock.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-grow-lock-"));

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { GROW_DIR } from "../config/workspace-paths.ts";
-import { type PidLockHolder, pidLockHolder, processStart, takePidLock } from "../security/pid-lock.ts";
+import { type PidLockHolder, pidLockHolder, takePidLock } from "../security/pid-lock.ts";
+import { processStart } from "../security/process-start.ts";
 import { growDir } from "./grow-state.ts";
 
 // One `org grow` run at a time per workspace: `.org/grow/grow.lock` names its holder (security/pid-lock.ts).

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { deadPid } from "../testing/supervise-fixture.ts";
 import { deadOwnersTempDirs, ownedTempDir, ownerOfTempDir } from "./owned-temp-dir.ts";
-import { processStart } from "./pid-lock.ts";
+import { processStart } from "./process-start.ts";
 
 test("a temporary folder names its owner (pid and start time); only those of owners gone are found, never a live one's or the shared support folder", () => {
   const parent = mkdtempSync(join(tmpdir(), "owned-temp-"));

@@ -2,7 +2,7 @@ import { lstatSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
-import { processStart } from "./pid-lock.ts";
+import { processStart } from "./process-start.ts";
 
 // org's temporary folders carry their owner in their name, `org-<kind>-<pid>-<start>-XXXXXX` (the pid and the kernel's
 // start time of that process, so a pid reused after a kill -9 is not taken for the owner): a run that died leaves its

@@ -1,8 +1,9 @@
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, linkSync, lstatSync, renameSync, rmSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { openPrivateFile, readPrivateFile } from "./private-state.ts";
+import { processStart } from "./process-start.ts";
 
 // A lock file naming its holder: the pid, and the kernel's start time of that pid, so a pid reused by another process
 // after a kill -9 is not taken for the holder. It is taken with O_EXCL; a dead holder's lock is moved aside under a
@@ -18,17 +19,6 @@ const LockFile = z.object({
   command: z.string().max(200).default(""),
 });
 export type PidLockHolder = { pid: number; start: string; since: string; command: string };
-
-/** The kernel's start time of a process (field 22 of /proc/PID/stat), or "" where there is no /proc. */
-export function processStart(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: count fields after its last ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
-  } catch {
-    return "";
-  }
-}
 
 /** Whether the process a lock names still runs: its pid alive, and (where /proc says) started when the lock says. */
 function holderAlive(holder: PidLockHolder): boolean {
