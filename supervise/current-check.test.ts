@@ -1,6 +1,11 @@
-import { describe, expect, test } from "bun:test";
-import { restartDecision, restartDetail } from "./current-check.ts";
+import { afterAll, describe, expect, test } from "bun:test";
+import { superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
+import { CURRENT_ATTEMPTS, currentFinding, restartDecision, restartDetail } from "./current-check.ts";
+import type { Check, SuperviseContext } from "./supervise-check.ts";
+import { superviseRound } from "./supervise-round.ts";
 
+const sink = webhookSink();
+afterAll(() => sink.stop());
 const settings = { backoff: 10_000, maxRestarts: 3, window: 600_000 };
 const at = (seconds: number) => seconds * 1000;
 
@@ -66,5 +71,44 @@ describe("pattern 1: restarts of current back off, then a promotion is rolled ba
     // Every record has a number of its own.
     const numbers = details.map((detail) => Number(/^restart (\d+) /.exec(detail)?.[1]));
     expect(numbers).toEqual(numbers.map((_, index) => index + 1));
+  });
+
+  test("a failed restart waiting out its backoff is no give-up; the give-up that follows is said, once, as needing a person", async () => {
+    using fixture = superviseFixture({ start: at(1_000) });
+    // Restarts are proposed, not applied: the test plays each one failing, as restart-current records a failure.
+    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, backoff: "10s", maxRestarts: 2, window: "10m", autoFix: [] } });
+    const { context } = fixture;
+    // The current check with its pane read as dead: its decision (restart, wait, give up) is the real one.
+    const down: Check = {
+      name: "current",
+      run: async (given) => ({ state: "fail", detail: "current is down", findings: [await currentFinding(given, "its process exited with status 1")] }),
+    };
+    const restartFails = (ctx: SuperviseContext) => {
+      const fix = ctx.state.recentFixes(0).find((row) => row.action === "restart-current" && row.state === "proposed");
+      if (!fix) throw new Error("no restart-current was proposed");
+      ctx.state.recordAttempt(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, ctx.now(), "restart");
+      ctx.state.moveFix(fix.id, "applied", `applying: ${fix.detail}`, ctx.now());
+      ctx.state.moveFix(fix.id, "failed", "current did not come back: the server exited with code 1 before it was healthy", ctx.now());
+    };
+    const said = () => sink.received.map((message) => message.text);
+
+    await superviseRound(context, [down]);
+    restartFails(context);
+    fixture.advance(at(1));
+    // Restart 2 waits until 10 s after the first: a wait, not the end of the tries.
+    await superviseRound(context, [down]);
+    expect(context.state.openIncidentOf("current", "current")?.detail).toContain("restart 2 waits until");
+    expect(said().filter((text) => text.includes("needs a person"))).toEqual([]);
+    fixture.advance(at(10));
+    await superviseRound(context, [down]);
+    restartFails(context);
+    fixture.advance(at(1));
+    await superviseRound(context, [down]);
+    fixture.advance(at(1));
+    await superviseRound(context, [down]);
+    const incident = context.state.openIncidentOf("current", "current")?.id ?? "";
+    expect(said().filter((text) => text.includes("needs a person"))).toEqual([
+      `[org supervise] needs a person ${incident}: current is down: 2 restarts in 10m (supervise.maxRestarts 2) did not keep it up and there is no promotion to roll back; stopped trying until ${new Date(at(1_600)).toISOString()}, when the oldest of those restarts leaves the 10m window`,
+    ]);
   });
 });

@@ -133,7 +133,8 @@ export function restartDetail(
   return `restart ${since.number} ${from}, ${waited}; ${decision.attempt} of supervise.maxRestarts ${settings.maxRestarts} within ${formatDuration(settings.window)}`;
 }
 
-async function currentFinding(context: SuperviseContext, problem: string): Promise<Finding> {
+/** What the check says of a current that is down with `problem`: a restart, a wait (backoff), a rollback, or giving up. */
+export async function currentFinding(context: SuperviseContext, problem: string): Promise<Finding> {
   const { state, now } = context;
   const settings = context.config.supervise;
   const attempts = state.attemptsSince(CURRENT_ATTEMPTS.kind, CURRENT_ATTEMPTS.key, now() - settings.window).map((attempt) => attempt.at);

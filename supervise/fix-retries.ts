@@ -56,7 +56,9 @@ export function personNeeded(finding: { fix?: FixPlan; person?: string }, incide
   const fixes = context.state.fixesOf(incident.id);
   const latest = fixes[0];
   let why = finding.person;
-  if (why === undefined && !finding.fix && latest?.state === "failed")
+  // A failed fix its check paces (a restart of current waiting out its backoff) is not the end of the tries: the check
+  // says when it gives up, and that is what a person hears, once.
+  if (why === undefined && !finding.fix && latest?.state === "failed" && !executorOf(latest.action)?.ownBackoff)
     why = `${latest.action} ${latest.target} failed (${latest.detail}) and no other fix is left to try`;
   if (why === undefined && finding.fix && !executorOf(finding.fix.action)?.ownBackoff) {
     const tries = failedTries(fixes, finding.fix).length;
