@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { orgCommand } from "../config/org-bun-command.ts";
+import { runOrgProcess } from "../testing/org-process.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { checkoutState, gitSync, tempGitRepo, testGitEnv } from "../testing/temp-git-repo.ts";
 
@@ -65,15 +65,10 @@ function treeState(dir: string, prefix = ""): string[] {
 }
 
 async function orgPatch(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn(orgCommand(["patch", "--repo", repo.dir, "--context", join(dir, "context"), ...args]), {
+  return await runOrgProcess(["patch", "--repo", repo.dir, "--context", join(dir, "context"), ...args], {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: "1", LLM_PROVIDER: "ollama", LLM_MODEL: "qwen3:8b", LLM_BASE_URL: server.url, TRACKING_BREADCRUMB: "JIRA-7", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
+    env: { LLM_PROVIDER: "ollama", LLM_MODEL: "qwen3:8b", LLM_BASE_URL: server.url, TRACKING_BREADCRUMB: "JIRA-7", ...env },
   });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { stdout, stderr, exitCode };
 }
 
 test("a task's patch applies with git apply in a clean clone and yields the expected files; the repository is not written", async () => {

@@ -10,7 +10,7 @@ import { orgClone } from "../testing/org-clone.ts";
 import { planRule, writePlanTools } from "../testing/plan-fixture.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
-import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
+import { instancesEnv, TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
 // `workflow plan --save`, the whole way a person takes it: in a throw-away clone of org with tools of its own, the plan
 // lands as workflows/<name>.json on a candidate, the fitness gate runs its example on both real instances (served in
@@ -50,15 +50,7 @@ afterAll(async () => {
 });
 
 function environment(): Record<string, string> {
-  return {
-    ...tmux.env,
-    ORG_TMUX_SESSION: session,
-    ORG_CURRENT_PORT: String(currentPort),
-    ORG_CANDIDATE_PORT: String(candidatePort),
-    OLLAMA_BASE: server.url,
-    OLLAMA_MODEL: "scripted",
-    NO_COLOR: "1",
-  };
+  return instancesEnv(tmux, { session, currentPort, candidatePort, ollamaBase: server.url });
 }
 
 /** `bin/org ARGS` of the clone, from the clone; the run must exit 0, or the test fails with all it said. */

@@ -6,6 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { CallToolResultSchema, ErrorCode, McpError, type Progress } from "@modelcontextprotocol/sdk/types.js";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { mcpToolEntry } from "../testing/mcp-fixtures.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { type McpToolEntry, promotedEntries } from "./mcp-tool-catalog.ts";
 import { MAX_RESOURCE_BYTES } from "./mcp-resources.ts";
@@ -19,20 +20,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-function entry(name: string, overrides: Partial<McpToolEntry>): McpToolEntry {
-  return {
-    name,
-    kind: "generated",
-    description: name,
-    inputSchema: { type: "object" },
-    wrapsOutput: false,
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    signature: name,
-    documents: async () => ({ ok: false, error: "no documents" }),
-    run: async () => ({ ok: true, output: {} }),
-    ...overrides,
-  };
-}
+const entry = mcpToolEntry;
 
 async function connected(entries: () => McpToolEntry[], progressEveryMs?: number): Promise<Client> {
   const tools = new McpToolSet(async () => entries());

@@ -1,18 +1,9 @@
 import { expect, test } from "bun:test";
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 import { McpToolSet } from "./mcp-tool-set.ts";
+import { mcpToolEntry } from "../testing/mcp-fixtures.ts";
 
-const entry = (name: string, signature = name): McpToolEntry => ({
-  name,
-  kind: "generated",
-  description: name,
-  inputSchema: { type: "object" },
-  wrapsOutput: false,
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  signature,
-  documents: async () => ({ ok: false, error: "no documents" }),
-  run: async () => ({ ok: true, output: {} }),
-});
+const entry = (name: string, signature = name): McpToolEntry => mcpToolEntry(name, { signature });
 
 test("listeners hear each change of the list after the first load, the first tool after an empty start too", async () => {
   let next: McpToolEntry[] = [];

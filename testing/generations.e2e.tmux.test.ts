@@ -11,7 +11,7 @@ import { orgClone } from "./org-clone.ts";
 import { runOpsScript } from "./run-ops-script.ts";
 import { SCRIPTED_TOOLS } from "./scripted-toolsmith.ts";
 import { gitSync } from "./temp-git-repo.ts";
-import { TmuxServer, uniqueSessionName } from "./tmux.ts";
+import { instancesEnv, TmuxServer, uniqueSessionName } from "./tmux.ts";
 import { withoutDelays } from "./without-delays.ts";
 
 // The whole cycle, many generations deep, the way a person drives it: in one throw-away clone of org with a
@@ -66,15 +66,7 @@ afterAll(async () => {
 });
 
 function environment(): Record<string, string> {
-  return {
-    ...tmux.env,
-    ORG_TMUX_SESSION: session,
-    ORG_CURRENT_PORT: String(currentPort),
-    ORG_CANDIDATE_PORT: String(candidatePort),
-    OLLAMA_BASE: server.url,
-    OLLAMA_MODEL: "scripted",
-    NO_COLOR: "1",
-  };
+  return instancesEnv(tmux, { session, currentPort, candidatePort, ollamaBase: server.url });
 }
 
 type Run = { stdout: string; stderr: string; code: number | null; signal: string | null };

@@ -1,4 +1,5 @@
 import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import type { McpToolEntry } from "../mcp-server/mcp-tool-catalog.ts";
 
 // Tools and a workflow for the MCP and serve tests, beside testing/generated-tool-fixture.ts's word counter.
 
@@ -46,3 +47,19 @@ export const LINES_WORKFLOW = {
   steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
   output: { words: "$steps.count.output.words" },
 };
+
+/** A catalog entry of a generated tool that does nothing, for the MCP server's tests; `overrides` replace its parts. */
+export function mcpToolEntry(name: string, overrides: Partial<McpToolEntry> = {}): McpToolEntry {
+  return {
+    name,
+    kind: "generated",
+    description: name,
+    inputSchema: { type: "object" },
+    wrapsOutput: false,
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    signature: name,
+    documents: async () => ({ ok: false, error: "no documents" }),
+    run: async () => ({ ok: true, output: {} }),
+    ...overrides,
+  };
+}

@@ -109,3 +109,22 @@ export class TmuxServer {
     await rm(this.socketDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The environment the ops scripts of a throw-away clone run with: this test's tmux server, its session, the current
+ * and candidate ports, the scripted model server (model `scripted`), no colour.
+ */
+export function instancesEnv(
+  tmux: TmuxServer,
+  place: { session: string; currentPort: number; candidatePort: number; ollamaBase: string },
+): Record<string, string> {
+  return {
+    ...tmux.env,
+    ORG_TMUX_SESSION: place.session,
+    ORG_CURRENT_PORT: String(place.currentPort),
+    ORG_CANDIDATE_PORT: String(place.candidatePort),
+    OLLAMA_BASE: place.ollamaBase,
+    OLLAMA_MODEL: "scripted",
+    NO_COLOR: "1",
+  };
+}
