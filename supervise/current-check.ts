@@ -97,7 +97,7 @@ async function runCurrentCheck(context: SuperviseContext): Promise<CheckResult> 
     }
     const age = ageOf(pane.pid, now());
     if (age !== undefined && age < instance.startTimeoutMs)
-      return { state: "warn", detail: `starting in ${where} (${Math.round(age / 1000)} s); not judged yet`, findings: [] };
+      return { state: "warn", detail: `starting in ${where} (${Math.round(age / 1000)} s); not judged yet`, findings: [], undecided: true };
     problem = probe.kind === "org" ? "its /health answers ok: false" : `its /health does not answer (${probe.detail})`;
   } else {
     // Redacted before the lines are joined and cut, which would leave a secret's pieces unrecognised.

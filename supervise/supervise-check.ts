@@ -42,8 +42,11 @@ export type FixPlan = { action: FixAction; target: string; detail: string };
  */
 export type Finding = { key: string; title: string; detail: string; fix?: FixPlan; excerpt?: string; person?: string };
 
-/** A check's answer: its state for `org supervise status`, and what it found. */
-export type CheckResult = { state: CheckState; detail: string; findings: Finding[] };
+/**
+ * A check's answer: its state for `org supervise status`, and what it found. `undecided`: it could not judge this round
+ * (it failed, or what it watches is starting or in another's hands), so an open incident of it is not over.
+ */
+export type CheckResult = { state: CheckState; detail: string; findings: Finding[]; undecided?: true };
 
 /** One known failure pattern: its detection, and what happens once an incident of it is over. */
 export type Check = {

@@ -9,6 +9,7 @@ import { applyFixById, FixNotApplicableError } from "./apply-fix.ts";
 import { leftoversCheck } from "./leftovers-check.ts";
 import { locksCheck } from "./locks-check.ts";
 import { mutePattern } from "./mutes.ts";
+import type { Check, CheckResult } from "./supervise-check.ts";
 import { superviseRound } from "./supervise-round.ts";
 import { superviseStatus } from "./supervise-status.ts";
 import { flushNotices } from "./webhook.ts";
@@ -123,6 +124,34 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     expect(applied.fix.detail).toContain("promote promote/20261123T101500Z finished");
     expect(gitSync(repo, ["rev-parse", "main"]).trim()).toBe(next);
     expect(gitSync(repo, ["rev-parse", "promote/20261123T101500Z"]).trim()).toBe(next);
+  });
+
+  test("a round whose check cannot judge (it throws, or what it watches is starting) leaves the open incident open: no false recovery", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, autoFix: [] } });
+    const answers: (() => CheckResult)[] = [
+      () => ({ state: "fail", detail: "down", findings: [{ key: "current", title: "current is down", detail: "its pane is dead" }] }),
+      () => {
+        throw new Error("tmux did not answer");
+      },
+      () => ({ state: "warn", detail: "starting; not judged yet", findings: [], undecided: true }),
+      () => ({ state: "ok", detail: "healthy", findings: [] }),
+    ];
+    let round = 0;
+    const check: Check = { name: "current", run: async () => answers[Math.min(round, answers.length - 1)]?.() ?? { state: "ok", detail: "", findings: [] } };
+    received.length = 0;
+    const opened = (await superviseRound(fixture.context, [check])).opened[0]?.id ?? "";
+    for (round = 1; round <= 2; round += 1) {
+      fixture.advance(60_000);
+      const summary = await superviseRound(fixture.context, [check]);
+      expect({ round, resolved: summary.resolved }).toEqual({ round, resolved: [] });
+      expect(fixture.context.state.openIncidents("current").map((incident) => incident.id)).toEqual([opened]);
+    }
+    fixture.advance(60_000);
+    expect((await superviseRound(fixture.context, [check])).resolved.map((incident) => incident.id)).toEqual([opened]);
+    await flushNotices(fixture.context);
+    const texts = received.map((message) => message.text);
+    expect(texts).toEqual([expect.stringContaining(`incident ${opened}: current is down`), expect.stringContaining(`recovered ${opened}:`)]);
   });
 
   test("within quietMinutes an incident's next messages are held and sent as one when the quiet ends; another incident is its own; a muted one is recorded, never sent", async () => {

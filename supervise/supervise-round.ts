@@ -34,6 +34,7 @@ export async function runCheck(check: Check, context: SuperviseContext): Promise
       state: "error",
       detail: `the check failed: ${error instanceof Error ? error.message : String(error)}`,
       findings: [],
+      undecided: true,
       ms: performance.now() - started,
     });
   }
@@ -123,6 +124,10 @@ async function verifyByCheck(
   const shown = summary.checks.find((entry) => entry.name === check.name);
   if (shown) Object.assign(shown, { state: again.state, detail: again.detail });
   const still = again.findings.find((finding) => finding.key === incident.key);
+  if (!still && again.undecided) {
+    record("applied", `${detail}; verified once a later round can judge it (${again.detail})`);
+    return;
+  }
   if (still) {
     record("failed", `${detail}; but the check still finds it: ${still.detail}`);
     return;
@@ -179,6 +184,7 @@ async function handleFinding(check: Check, finding: Finding, context: SuperviseC
 export async function settleCheck(check: Check, result: CheckResult, context: SuperviseContext, summary: RoundSummary): Promise<void> {
   const keys = new Set(result.findings.map((finding) => finding.key));
   for (const finding of result.findings) await handleFinding(check, finding, context, summary);
+  if (result.undecided) return;
   for (const incident of context.state.openIncidents(check.name)) {
     if (!keys.has(incident.key)) await closeIncident(incident, check, context, "the check no longer finds it", summary);
   }

@@ -20,7 +20,7 @@ async function runToolHealthCheck(context: SuperviseContext): Promise<CheckResul
   const failing = await failingTool(context);
   if (!failing) return { state: "ok", detail: "every promoted tool holds by its calls (grow.window, grow.maxFailureRate)", findings: [] };
   const running = growLockHolder(context.workspaceDir) ?? growLockHolder(context.repoDir);
-  if (running) return { state: "warn", detail: `${failing.detail}; org grow (pid ${running.pid}) runs now and acts on it`, findings: [] };
+  if (running) return { state: "warn", detail: `${failing.detail}; org grow (pid ${running.pid}) runs now and acts on it`, findings: [], undecided: true };
   const paused = growPause(context.workspaceDir);
   return {
     state: "fail",
