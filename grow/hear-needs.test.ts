@@ -8,7 +8,8 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow-sessions.ts";
 import { goalVectors } from "./goal-vectors.ts";
 import { EMPTY_CURSOR } from "./grow-state.ts";
-import { batchMessages, findQuote, hearNeeds, turnKey } from "./hear-needs.ts";
+import { batchMessages, findQuote, hearNeeds } from "./hear-needs.ts";
+import { turnKey } from "./proposal.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
 import { sameNeedQuestions } from "./same-need-question.ts";

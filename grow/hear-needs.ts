@@ -12,7 +12,7 @@ import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
 import { oneLine, QUOTE_CHARS } from "./need-signals.ts";
-import type { NeedSource } from "./proposal.ts";
+import { type NeedSource, SOURCE_RANK, turnKey } from "./proposal.ts";
 import type { HeardPiece, HeardTurn, Need } from "./room-needs.ts";
 import { safeGoal } from "./safe-goal.ts";
 
@@ -59,9 +59,6 @@ export type Hearing = {
   cut: HeardTurn[];
 };
 
-/** A turn's key, as evidence counts it. */
-export const turnKey = (turn: { session: string; turn: string }) => `${turn.session}\u0000${turn.turn}`;
-
 /** Blanks as one space: the only difference between a quote and the text allowed. */
 const blanks = (text: string) => text.replace(/\s+/g, " ").trim();
 // A piece's text with its blanks made one, worked out once however many quotes are looked for in it.
@@ -107,8 +104,6 @@ export function batchMessages(batch: readonly HeardTurn[]): ChatMessage[] {
     { role: "user", content: lines.join("\n") },
   ];
 }
-
-const SOURCE_RANK: Record<NeedSource, number> = { user: 2, persona: 1, tool: 0 };
 
 /**
  * Where a quote is, word for word (blanks aside): the one turn it is in, with the source of the weightiest piece of

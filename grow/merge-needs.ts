@@ -7,7 +7,17 @@
 import { createHash } from "node:crypto";
 import { type NeedTerms, needKey, needTerms } from "../registry/need-similarity.ts";
 import { type MeaningJudge, sameMeaningAmong } from "./same-meaning.ts";
-import { MAX_ATTEMPTS, MAX_EVIDENCE, MAX_SEEN_SESSIONS, type NeedKind, type NeedSource, type Proposal, type ProposalKind } from "./proposal.ts";
+import {
+  MAX_ATTEMPTS,
+  MAX_EVIDENCE,
+  MAX_SEEN_SESSIONS,
+  type NeedKind,
+  type NeedSource,
+  type Proposal,
+  type ProposalKind,
+  SOURCE_RANK,
+  turnKey,
+} from "./proposal.ts";
 import type { Need } from "./room-needs.ts";
 
 /** Which signal's words make the better goal: the model's short line of what was heard, a person's own words, a tool's name last. */
@@ -51,8 +61,6 @@ function proposalId(goal: string, taken: ReadonlySet<string>): string {
   }
 }
 
-/** A need's evidence key: one turn of one session counts once per proposal. */
-const evidenceKey = (evidence: { session: string; turn: string }) => `${evidence.session}\u0000${evidence.turn}`;
 /** A session as a proposal remembers it. */
 const sessionKey = (session: string) => createHash("sha256").update(session).digest("hex").slice(0, 8);
 
@@ -62,8 +70,6 @@ export function countSessionsOfOlderProposal(proposal: Proposal): void {
   proposal.seenIn = [...new Set(proposal.evidence.map((evidence) => sessionKey(evidence.session)))];
   proposal.sessions = Math.max(proposal.sessions, proposal.seenIn.length);
 }
-/** Whose words weigh most as evidence of a turn: a person's, then a model's, then a tool's. */
-const SOURCE_RANK: Record<NeedSource, number> = { user: 2, persona: 1, tool: 0 };
 
 /** How merging weighs goals (`MeaningJudge`), and how many sessions confirm a need no person asked for. */
 export type MergeOptions = { now: Date; confirmSessions: number; meaning?: MeaningJudge };
@@ -101,7 +107,7 @@ class ProposalSet {
       seenIn: [...proposal.seenIn],
     }));
     this.#terms = new Map(this.list.map((proposal) => [proposal.id, needTerms(proposal.goal)]));
-    this.#keys = new Map(this.list.map((proposal) => [proposal.id, new Set(proposal.evidence.map(evidenceKey))]));
+    this.#keys = new Map(this.list.map((proposal) => [proposal.id, new Set(proposal.evidence.map(turnKey))]));
   }
 
   /** The proposal a need joins: the one about its tool, else the one to build that means the same; then whatever carries that one on. */
@@ -149,7 +155,7 @@ class ProposalSet {
     proposal.state = openState(proposal, this.options.confirmSessions);
     this.list.push(proposal);
     this.#terms.set(proposal.id, terms);
-    this.#keys.set(proposal.id, new Set([evidenceKey(evidence)]));
+    this.#keys.set(proposal.id, new Set([turnKey(evidence)]));
     return proposal;
   }
 
@@ -179,8 +185,8 @@ class ProposalSet {
     const seen = this.#keys.get(target.id) ?? new Set<string>();
     this.#keys.set(target.id, seen);
     const { sources } = target;
-    if (seen.has(evidenceKey(evidence))) {
-      const kept = target.evidence.find((entry) => evidenceKey(entry) === evidenceKey(evidence));
+    if (seen.has(turnKey(evidence))) {
+      const kept = target.evidence.find((entry) => turnKey(entry) === turnKey(evidence));
       if (kept?.source !== undefined && SOURCE_RANK[evidence.source] > SOURCE_RANK[kept.source]) {
         sources[kept.source] = Math.max(0, (sources[kept.source] ?? 0) - 1);
         if (sources[kept.source] === 0) delete sources[kept.source];
@@ -189,7 +195,7 @@ class ProposalSet {
       }
       return;
     }
-    seen.add(evidenceKey(evidence));
+    seen.add(turnKey(evidence));
     sources[evidence.source] = (sources[evidence.source] ?? 0) + 1;
     target.count += 1;
     target.evidence = [...target.evidence, evidence].slice(-MAX_EVIDENCE);

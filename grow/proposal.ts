@@ -44,6 +44,12 @@ export type NeedKind = z.infer<typeof NeedKind>;
 export const NeedSource = z.enum(["user", "persona", "tool"]);
 export type NeedSource = z.infer<typeof NeedSource>;
 
+/** Whose words weigh most as evidence of a turn: a person's, then a model's, then a tool's. */
+export const SOURCE_RANK: Record<NeedSource, number> = { user: 2, persona: 1, tool: 0 };
+
+/** A turn's key, as evidence counts it: one turn of one session counts once. */
+export const turnKey = (turn: { session: string; turn: string }) => `${turn.session}\u0000${turn.turn}`;
+
 /** One place a need was seen: the session (or `usage` for the call record), the turn, what was said (cut short), and whose words. */
 export const Evidence = z.strictObject({
   session: z.string().min(1).max(128),
