@@ -1,17 +1,18 @@
 import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
+import { SEARCH_QUERY } from "../registry/tool-registry.ts";
 import type { GoalVectors } from "./same-meaning.ts";
 
-/** How a goal is embedded: as a search query (nomic's task prefix), the same text the registry's search embeds. */
-const QUERY = "search_query: ";
-
-/** Each goal's embedding, when an embedding server answers; a note says why not when it does not. */
+/**
+ * Each goal's embedding, as the registry's search embeds a query (so that it answers that search too,
+ * `withQueryVectors`), when an embedding server answers; a note says why not when it does not.
+ */
 export async function goalVectors(embedder: Embedder | undefined, goals: string[], signal: AbortSignal, notes: string[]): Promise<GoalVectors | undefined> {
   if (!embedder) return undefined;
   const unique = [...new Set(goals)];
   if (unique.length === 0) return new Map();
   try {
     const vectors = await embedder.embed(
-      unique.map((goal) => `${QUERY}${goal}`),
+      unique.map((goal) => `${SEARCH_QUERY}${goal}`),
       signal,
     );
     return new Map(unique.flatMap((goal, index) => (vectors[index] ? [[goal, vectors[index]] as const] : [])));
@@ -31,7 +32,7 @@ export function withQueryVectors(embedder: Embedder, vectors: GoalVectors | unde
   return {
     ...embedder,
     embed: async (texts, signal) => {
-      const known = texts.map((text) => (text.startsWith(QUERY) ? vectors.get(text.slice(QUERY.length)) : undefined));
+      const known = texts.map((text) => (text.startsWith(SEARCH_QUERY) ? vectors.get(text.slice(SEARCH_QUERY.length)) : undefined));
       const missing = texts.filter((_, index) => known[index] === undefined);
       const asked = missing.length > 0 ? await embedder.embed(missing, signal) : [];
       let next = 0;

@@ -28,6 +28,8 @@ export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[];
 // How deep each ranked list goes before fusion.
 const FUSION_DEPTH = 50;
 const QUERY_LIMIT = 2_000;
+/** What a search's query is embedded after (nomic's task prefix): a query's vector is that of `SEARCH_QUERY + query`. */
+export const SEARCH_QUERY = "search_query: ";
 
 type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
 
@@ -126,7 +128,7 @@ export class ToolRegistry {
     signal?: AbortSignal,
     rerank?: number,
   ): Promise<{ id: number; score: number }[]> {
-    const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_LIMIT)}`], signal);
+    const [queryVector] = await embedder.embed([`${SEARCH_QUERY}${query.slice(0, QUERY_LIMIT)}`], signal);
     if (this.#embeddedFor !== embedder.cacheKey) await this.embedDocuments(embedder, signal);
     if (this.#matrix?.model !== embedder.cacheKey) this.#matrix = VectorMatrix.load(this.#database, embedder.cacheKey);
     const matrix = this.#matrix;
