@@ -33,6 +33,10 @@ export const SEARCH_QUERY = "search_query: ";
 
 type Row = { id: number; name: string; description: string; origin: "promoted" | "candidate"; branch: string | null };
 
+function hitOf(row: Row, score: number): ToolHit {
+  return { name: row.name, description: row.description, origin: row.origin, ...(row.branch ? { branch: row.branch } : {}), score };
+}
+
 /**
  * The index over generated tools: a bun:sqlite cache under `.org/` rebuilt from the checkout's
  * `tools/generated/*\/metadata.json` and the `cand/*` branches; full-text search with BM25, blended with
@@ -156,21 +160,14 @@ export class ToolRegistry {
         `SELECT id, name, description, origin, branch FROM tools ${origin === "promoted" ? "WHERE origin = 'promoted'" : ""} ORDER BY origin = 'candidate', name LIMIT ?`,
       )
       .all(Math.max(0, limit));
-    return rows.map((found) => ({
-      name: found.name,
-      description: found.description,
-      origin: found.origin,
-      ...(found.branch ? { branch: found.branch } : {}),
-      score: 0,
-    }));
+    return rows.map((found) => hitOf(found, 0));
   }
 
   #hits(ranked: readonly { id: number; score: number }[]): ToolHit[] {
     const row = this.#database.query<Row, [number]>("SELECT id, name, description, origin, branch FROM tools WHERE id = ?");
     return ranked.flatMap(({ id, score }) => {
       const found = row.get(id);
-      if (!found) return [];
-      return [{ name: found.name, description: found.description, origin: found.origin, ...(found.branch ? { branch: found.branch } : {}), score }];
+      return found ? [hitOf(found, score)] : [];
     });
   }
 
