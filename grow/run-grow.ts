@@ -296,13 +296,13 @@ class GrowRun {
   }
 
   /** A dry run's account: every proposal with its evidence and why, and what it would build. */
-  account(queue: readonly Proposal[]): void {
+  account(queue: readonly Proposal[], onMain: ReadonlySet<string>): void {
     const { request, report } = this;
     const wouldBuild = queue.slice(0, request.limits.maxTools);
     const context = {
       confirmSessions: request.settings.confirmSessions,
       maxTools: request.limits.maxTools,
-      onMain: new Set(generatedToolNames([request.repoDir])),
+      onMain,
       wouldBuild: wouldBuild.map((proposal) => proposal.id),
     };
     const fresh = new Set(report.proposals.filter((proposal) => proposal.new).map((proposal) => proposal.id));
@@ -360,8 +360,9 @@ class GrowRun {
   /** The most-needed proposals built, one at a time, while the budget lasts (a dry run says which it would build, and why). */
   async build(): Promise<void> {
     const { request, report } = this;
-    const queue = buildable(this.state.proposals, new Set(generatedToolNames([request.repoDir])));
-    if (request.dryRun) return this.account(queue);
+    const onMain = new Set(generatedToolNames([request.repoDir]));
+    const queue = buildable(this.state.proposals, onMain);
+    if (request.dryRun) return this.account(queue, onMain);
     const unreachable = queue.length > 0 && request.limits.maxTools > 0 ? await modelServerProblem(request.model, request.signal) : undefined;
     if (unreachable) {
       report.notes.push(`${unreachable}: nothing was built this run; the ${queue.length} proposal(s) wait for the next`);
