@@ -231,11 +231,16 @@ function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | u
   return [heard, degraded, waiting].filter(Boolean).join(". ");
 }
 
-/** A proposal as a dry run lists it: a line, why, and each piece of evidence with whose words it is. */
-export function proposalLines(proposal: GrowReport["proposals"][number]): string[] {
-  const sources = Object.entries(proposal.sources ?? {})
+/** How often each source's words showed a proposal: "user 2, tool 1" ("" when none was recorded). */
+export function sourcesText(sources: Partial<Record<NeedSource, number>>): string {
+  return Object.entries(sources)
     .map(([source, count]) => `${source} ${count}`)
     .join(", ");
+}
+
+/** A proposal as a dry run lists it: a line, why, and each piece of evidence with whose words it is. */
+export function proposalLines(proposal: GrowReport["proposals"][number]): string[] {
+  const sources = sourcesText(proposal.sources ?? {});
   const seen = `${proposal.count}×${proposal.sessions !== undefined ? ` in ${proposal.sessions} session(s)` : ""}${sources ? ` (${sources})` : ""}`;
   const lines = [`${proposal.id} ${proposal.state} ${seen}: ${JSON.stringify(proposal.goal)}`];
   if (proposal.why) lines.push(`  why: ${proposal.why}`);

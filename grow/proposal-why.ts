@@ -1,6 +1,6 @@
 // What a run does with a proposal, and why, in a line a person reads (`--dry-run`, `org grow show`): what it would
 // build and why it is first, what waits and for what (a person's word, a candidate's promotion, the budget).
-import type { GrowReport } from "./grow-report.ts";
+import { type GrowReport, sourcesText } from "./grow-report.ts";
 import { MAX_ATTEMPTS, type Proposal } from "./proposal.ts";
 
 /** What the reasons are judged against: the settings, and (a dry run) what the run would build. */
@@ -12,11 +12,6 @@ export type WhyContext = {
   /** The ids a dry run would build, most needed first; absent when not known (`org grow show`). */
   wouldBuild?: readonly string[];
 };
-
-function sourcesText(proposal: Proposal): string {
-  const parts = Object.entries(proposal.sources).map(([source, count]) => `${source} ${count}`);
-  return parts.length > 0 ? parts.join(", ") : "no sources recorded";
-}
 
 function pendingWhy(proposal: Proposal, context: WhyContext): string {
   if (proposal.kind === "rebuild" && proposal.tool !== undefined && context.onMain.has(proposal.tool))
@@ -35,7 +30,7 @@ export function proposalWhy(proposal: Proposal, context: WhyContext): string {
     case "pending":
       return pendingWhy(proposal, context);
     case "unconfirmed":
-      return `unconfirmed: no person asked for it (${sourcesText(proposal)}), and it was seen in ${proposal.sessions} of the ${context.confirmSessions} sessions grow.confirmSessions asks; never built until then, or until org grow accept ${proposal.id}`;
+      return `unconfirmed: no person asked for it (${sourcesText(proposal.sources) || "no sources recorded"}), and it was seen in ${proposal.sessions} of the ${context.confirmSessions} sessions grow.confirmSessions asks; never built until then, or until org grow accept ${proposal.id}`;
     case "covered":
       return proposal.candidate
         ? `covered by ${proposal.coveredBy ?? "?"} on ${proposal.candidate}, which waits for org promote ${proposal.candidate}: nothing to build`
