@@ -1,6 +1,5 @@
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import { ChatError } from "../llm/chat-errors.ts";
 import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
 import { checkPlan, type PlanError, type PlanTool, unknownCallee } from "../workflows/check-plan.ts";
 import type { Workflow } from "../workflows/workflow-file.ts";
@@ -27,10 +26,10 @@ export type PlanRound = { round: number; outcome: "accepted" | "missing" | "refu
 
 /** How planning ended. `silent`: the planner never called submit_workflow. */
 export type PlanOutcome =
-  | { kind: "planned"; workflow: Workflow; rounds: number; tokens: number }
-  | { kind: "missing"; workflow: Workflow; missing: MissingStep[]; rounds: number; tokens: number }
-  | { kind: "refused"; errors: PlanError[]; rounds: number; tokens: number }
-  | { kind: "silent"; said: string; rounds: number; tokens: number };
+  | { kind: "planned"; workflow: Workflow; rounds: number }
+  | { kind: "missing"; workflow: Workflow; missing: MissingStep[]; rounds: number }
+  | { kind: "refused"; errors: PlanError[]; rounds: number }
+  | { kind: "silent"; said: string; rounds: number };
 
 /**
  * Asks the planner for a workflow, offering exactly one tool, `submit_workflow`, and checks what comes back against
@@ -44,17 +43,14 @@ export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
   const conversation: ChatMessage[] = planMessages(request.goal, request.inputs, request.tools, request.workflows);
   let errors: PlanError[] = [];
   let reminded = false;
-  let tokens = 0;
   for (let round = 1; round <= request.settings.planRepairs + 1; ) {
     const completion = await request.model.stream({ messages: conversation, tools: [definition], ...(request.signal ? { signal: request.signal } : {}) });
-    tokens += (completion.usage?.promptTokens ?? 0) + (completion.usage?.completionTokens ?? 0);
     const answer = readOneToolAnswer({ tool, bareArguments: true }, completion);
     if (!answer.ok && !answer.called) {
       request.onRound?.({ round, outcome: "no call", last: reminded });
       conversation.push({ role: "assistant", content: completion.content.slice(0, 20_000) });
       // A planner that refused plans and then stops calling ends with those plans' errors, not as one that never called.
-      if (reminded)
-        return errors.length > 0 ? { kind: "refused", errors, rounds: round, tokens } : { kind: "silent", said: answer.words, rounds: round, tokens };
+      if (reminded) return errors.length > 0 ? { kind: "refused", errors, rounds: round } : { kind: "silent", said: answer.words, rounds: round };
       reminded = true;
       conversation.push({ role: "user", content: reminderMessage(answer.problem) });
       continue;
@@ -66,14 +62,14 @@ export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
       const workflow = workflowOf(answer.value);
       const missing = answer.value.missing ?? [];
       request.onRound?.({ round, outcome: missing.length > 0 ? "missing" : "accepted" });
-      if (missing.length > 0) return { kind: "missing", workflow, missing, rounds: round, tokens };
-      return { kind: "planned", workflow, rounds: round, tokens };
+      if (missing.length > 0) return { kind: "missing", workflow, missing, rounds: round };
+      return { kind: "planned", workflow, rounds: round };
     }
     request.onRound?.({ round, outcome: "refused", errors });
     conversation.push({ role: "user", content: repairMessage(errors) });
     round += 1;
   }
-  return { kind: "refused", errors, rounds: request.settings.planRepairs + 1, tokens };
+  return { kind: "refused", errors, rounds: request.settings.planRepairs + 1 };
 }
 
 const SUBMITTED_CHARS = 12_000;
@@ -96,6 +92,3 @@ function readPlan(plan: PlannedWorkflow, tools: ReadonlyMap<string, PlanTool>, r
     ...(request.inputs !== undefined ? { inputs: request.inputs } : {}),
   });
 }
-
-/** Whether an error is the model server's (it failed or went away), not the plan's. */
-export const isServerError = (error: unknown): error is ChatError => error instanceof ChatError && error.kind !== "aborted";
