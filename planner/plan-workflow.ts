@@ -6,7 +6,7 @@ import type { Workflow } from "../workflows/workflow-file.ts";
 import type { WorkflowSettings } from "../config/workflow-settings.ts";
 import { type MissingStep, type PlannedWorkflow, SubmitWorkflowArguments, workflowOf } from "./planned-workflow.ts";
 import { PLAN_TOOL_NAME, planMessages, reminderMessage, repairMessage, SUBMIT_WORKFLOW_DESCRIPTION } from "./plan-prompt.ts";
-import type { CatalogTool } from "./plan-catalog.ts";
+import { type CatalogTool, planTools } from "./plan-catalog.ts";
 
 /** What planning asks: the goal, the inputs it will run on, the tools and saved workflows it may use, the planner. */
 export type PlanRequest = {
@@ -39,7 +39,7 @@ export type PlanOutcome =
 export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
   const definition = oneToolDefinition(PLAN_TOOL_NAME, SUBMIT_WORKFLOW_DESCRIPTION, SubmitWorkflowArguments);
   const tool = { name: PLAN_TOOL_NAME, description: SUBMIT_WORKFLOW_DESCRIPTION, parameters: SubmitWorkflowArguments };
-  const tools = new Map<string, PlanTool>(request.tools.map((entry) => [entry.name, entry]));
+  const tools = planTools(request.tools);
   const conversation: ChatMessage[] = planMessages(request.goal, request.inputs, request.tools, request.workflows);
   let errors: PlanError[] = [];
   let reminded = false;
