@@ -15,9 +15,9 @@ import { launchFingerprint } from "./mcp-trust.ts";
 // and its connection goes off instead of restarting.
 
 /** One line per restart of a server, or per restart not made because it is held. */
-export const MCP_RESTARTS_FILE = join(ORG_DIR, "mcp-restarts.jsonl");
+const MCP_RESTARTS_FILE = join(ORG_DIR, "mcp-restarts.jsonl");
 /** The servers held, by name. */
-export const MCP_HELD_FILE = join(ORG_DIR, "mcp-held.json");
+const MCP_HELD_FILE = join(ORG_DIR, "mcp-held.json");
 /** Past this the restart log is moved to `.1` (one kept): bounded, and a read of it too. */
 const ROTATE_AT_BYTES = 1024 * 1024;
 
