@@ -128,8 +128,9 @@ export async function readResource(uri: string, entries: readonly McpToolEntry[]
   const entry = entries.find((candidate) => candidate.name === parsed.name && candidate.kind === (parsed.kind === "workflow" ? "workflow" : "generated"));
   if (!entry) return missing(parsed.kind === "workflow" ? "no such workflow is offered" : "no such generated tool is offered");
   if (parsed.kind === "report") {
-    const report = (await reports()).get(parsed.name)?.[parsed.n - 1];
-    if (!report) return missing(`${parsed.name} has ${(await reports()).get(parsed.name)?.length ?? 0} fitness report(s)`);
+    const ofTool = (await reports()).get(parsed.name) ?? [];
+    const report = ofTool[parsed.n - 1];
+    if (!report) return missing(`${parsed.name} has ${ofTool.length} fitness report(s)`);
     // Read again, as a regular file (no link followed), bounded: it was signed when listed, and is shown as it is now.
     const read = readRegularFile(report.path, MAX_REPORT_FILE_BYTES);
     if (!read.ok) return { ok: false, missing: false, error: `the report behind ${shown(uri)} cannot be read any more; list the resources again` };
