@@ -162,15 +162,15 @@ export function isOrgResourceUri(uri: string): boolean {
   return parseUri(uri) !== undefined;
 }
 
-/** Values for a template variable that start with `value`: tool or workflow names, or a tool's report numbers. */
-export function completeTemplateVariable(
+/** Values for a template variable that start with `value`: tool or workflow names, or a tool's report numbers (`reports` read only for those). */
+export async function completeTemplateVariable(
   uriTemplate: string,
   variable: string,
   value: string,
   context: Record<string, string> | undefined,
   entries: readonly McpToolEntry[],
-  reports: ReportsByTool,
-): string[] | undefined {
+  reports: () => Promise<ReportsByTool>,
+): Promise<string[] | undefined> {
   const template = RESOURCE_TEMPLATES.find((candidate) => candidate.uriTemplate === uriTemplate);
   if (!template) return undefined;
   if (variable === "name") {
@@ -178,7 +178,7 @@ export function completeTemplateVariable(
     return entries.filter((entry) => entry.kind === kind && entry.name.startsWith(value)).map((entry) => entry.name);
   }
   if (variable === "n" && template.name === "tool-report") {
-    const count = reports.get(context?.name ?? "")?.length ?? 0;
+    const count = (await reports()).get(context?.name ?? "")?.length ?? 0;
     return Array.from({ length: count }, (_, index) => String(index + 1)).filter((n) => n.startsWith(value));
   }
   return [];
