@@ -35,9 +35,8 @@ function readHolder(path: string): PidLockHolder | undefined {
 
 /** Who holds the lock at `path`, if a live process other than this one does (looked at without making anything). */
 export function pidLockHolder(path: string): PidLockHolder | undefined {
-  if (!lstatSync(path, { throwIfNoEntry: false })) return undefined;
-  const holder = readHolder(path);
-  return holder && holderAlive(holder) ? holder : undefined;
+  const state = pidLockState(path);
+  return state.kind === "live" ? state.holder : undefined;
 }
 
 /** The lock taken (`release` frees it if it is still this process's), or the live process that holds it, or stuck. */
