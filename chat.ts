@@ -163,7 +163,6 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   }
 }
 
-/** Whether the turn's budget allows another model call; out of tool rounds, the loop stops and says so. */
 /** What came from outside the model: the tool results in the history, and what the caller says came from outside. This reply's tool results join it. */
 function outsideTextOf(request: LoopRequest): OutsideText {
   const outside = new OutsideText();
@@ -193,6 +192,7 @@ function callLimitRefused(refused: number, made: number, maxToolCalls: number): 
   };
 }
 
+/** Whether the turn's budget allows another model call; out of tool rounds, the loop stops and says so. */
 function roundAllowed(budget: TurnBudget, emit: (event: LoopEvent) => void): boolean {
   try {
     budget.beforeModelCall();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 
 // `manifest.json`, the last entry of every backup: what the backup holds (each entry's size and SHA-256), the refs
 // the bundle carries, and where the checkout and the workspace were. `verify` and `restore` trust nothing else.
@@ -13,7 +14,7 @@ export const REPO_STATE_PREFIX = "repo/.org/";
 export const WORKSPACE_STATE_PREFIX = "workspace/.org/";
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-const ObjectId = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
+const ObjectId = z.string().regex(OBJECT_ID_PATTERN);
 
 export const ManifestEntry = z.strictObject({ name: z.string().min(1).max(4096), size: z.int().min(0), sha256: Sha256 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
@@ -83,6 +83,13 @@ export async function hashEntry(entry: TarEntry, keep?: (chunk: Buffer) => void 
     await keep?.(chunk);
   }
   return { size, sha256: hash.digest("hex") };
+}
+
+/** Reads an entry's bytes through, hashing them and writing each chunk whole to the open file `fd`. */
+export function writeEntryTo(entry: TarEntry, fd: number): Promise<{ size: number; sha256: string }> {
+  return hashEntry(entry, (chunk) => {
+    for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
+  });
 }
 
 /**

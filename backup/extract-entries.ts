@@ -1,6 +1,6 @@
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync } from "node:fs";
 import type { BackupManifest } from "./backup-manifest.ts";
-import { checkBackup, hashEntry } from "./check-backup.ts";
+import { checkBackup, hashEntry, writeEntryTo } from "./check-backup.ts";
 
 /**
  * Reads a backup through, checking it whole as `org backup verify` does, and writes each entry `placeOf` gives a path
@@ -19,9 +19,7 @@ export async function extractEntries(
       const fd = openSync(path, "wx", 0o600);
       written.set(name, path);
       try {
-        return await hashEntry(entry, (chunk) => {
-          for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
-        });
+        return await writeEntryTo(entry, fd);
       } finally {
         closeSync(fd);
       }

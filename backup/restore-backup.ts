@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { emptyRepository, listRefs, restoreFromBundle } from "../git/bundle.ts";
@@ -6,7 +6,7 @@ import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
 import { ownedTempDir, ownerGone, ownerOfTempDir } from "../security/owned-temp-dir.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
 import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
-import { BadBackupError, checkBackup, hashEntry, restoredPlace, shownName } from "./check-backup.ts";
+import { BadBackupError, checkBackup, restoredPlace, shownName, writeEntryTo } from "./check-backup.ts";
 import { type RestoredTrust, rebindRestoredTrust } from "./restored-mcp-trust.ts";
 import type { TarEntry } from "./tar-reader.ts";
 
@@ -85,9 +85,7 @@ async function writeEntry(layout: Layout, name: string, entry: TarEntry): Promis
   if (name !== BUNDLE_ENTRY) ensurePrivateDir(dirname(target));
   const fd = openPrivateFile(target, constants.O_WRONLY | constants.O_EXCL);
   try {
-    return await hashEntry(entry, (chunk) => {
-      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
-    });
+    return await writeEntryTo(entry, fd);
   } finally {
     closeSync(fd);
   }

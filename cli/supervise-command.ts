@@ -158,18 +158,13 @@ async function apply(args: string[], signal: AbortSignal): Promise<number> {
   if (id === undefined || more.length > 0)
     throw new UsageError("supervise apply takes one fix id, e.g. org supervise apply f3a9c2e1b0 ('org supervise status' lists them)", "supervise");
   const setup = await setupOf(values, signal, (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`));
-  const [{ SupervisorState, SUPERVISOR_DIR }, { contextOf, waitForLock }, { applyFixById }] = await Promise.all([
+  const [{ SupervisorState }, { contextOf, waitForRoundLock }, { applyFixById }] = await Promise.all([
     import("../supervise/supervisor-state.ts"),
     import("../supervise/supervisor.ts"),
     import("../supervise/apply-fix.ts"),
   ]);
   const state = SupervisorState.open(setup.workspaceDir);
-  const release = await waitForLock(
-    join(setup.workspaceDir, SUPERVISOR_DIR, "round.lock"),
-    `org supervise apply ${id.slice(0, 20)} (pid ${process.pid})`,
-    10 * 60_000,
-    signal,
-  );
+  const release = await waitForRoundLock(setup.workspaceDir, `org supervise apply ${id.slice(0, 20)} (pid ${process.pid})`, signal);
   try {
     const context = contextOf(setup, state, setup.loadConfig());
     const { fix, incident } = await applyFixById(context, id);

@@ -3,7 +3,7 @@ import type { z } from "zod";
 /**
  * JSON Lines read against one schema: each line (with where it stands: a line number, a byte offset, the caller's)
  * that parses and fits, in order, and where the others are (a line a crash tore, or anything else). Blank lines are
- * neither. The owners of org's JSON Lines files (the transcripts, the audit log, the call record) read theirs with it.
+ * neither. The owners of org's JSON Lines files (the transcripts, the audit log, the call record, the MCP restart log) read theirs with it.
  */
 export function readJsonLines<Where, Schema extends z.ZodType>(
   lines: Iterable<{ at: Where; text: string }>,

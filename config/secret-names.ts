@@ -23,6 +23,11 @@ export const SECRET_NAME_STEMS: readonly string[] = ["token", "secret", "pass", 
 
 const ANY_STEM = new RegExp(SECRET_NAME_STEMS.join("|"), "i");
 
+/** Whether a text holds one of `SECRET_NAME_STEMS` in any case: without one, no name in it says secret. */
+export function holdsSecretStem(text: string): boolean {
+  return ANY_STEM.test(text);
+}
+
 /** The words of a name: split at `-`, `_`, `.` and spaces, and where a lower-case letter or digit meets a capital (apiKey). */
 function wordsOf(name: string): string[] {
   return name
@@ -39,7 +44,7 @@ function wordsOf(name: string): string[] {
  * redactor reads from a stem on must not name less than the whole.)
  */
 export function namesSecret(name: string): boolean {
-  if (!ANY_STEM.test(name)) return false;
+  if (!holdsSecretStem(name)) return false;
   if (SECRET_INSIDE.test(name.toLowerCase())) return true;
   return wordsOf(name).some((word) => SECRET_WORD_END.test(word) || SECRET_WORD.test(word) || (SECRET_SUFFIX.test(word) && !PLAIN_WORDS.test(word)));
 }

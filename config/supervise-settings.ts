@@ -24,7 +24,7 @@ export type FixAction = z.infer<typeof FixAction>;
  * or roll back one promotion through its journal. Finishing another run's interrupted promotion waits for
  * `org supervise apply ID`.
  */
-export const DEFAULT_AUTO_FIX: readonly FixAction[] = FIX_ACTIONS.filter((action) => action !== "finish-interrupted");
+const DEFAULT_AUTO_FIX: readonly FixAction[] = FIX_ACTIONS.filter((action) => action !== "finish-interrupted");
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -67,7 +67,7 @@ export const SuperviseSettings = z.strictObject({
 export type SuperviseSettings = z.output<typeof SuperviseSettings>;
 
 /** Backups kept by `backup.keep`: the newest of each of the last `daily` days and of the last `weekly` weeks. */
-export const BackupKeep = z.strictObject({
+const BackupKeep = z.strictObject({
   daily: z.int().min(0).max(3650).default(7),
   weekly: z.int().min(0).max(520).default(4),
 });

@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sha256Hex } from "../generated-tools/tool-metadata.ts";
 import { FITNESS_DIR, canonicalJson } from "../git/gate-key.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
+import { newestSignedRecord, readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
 import { filesOutsideTools } from "../git/tool-tree.ts";
 
 /** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */
@@ -82,23 +82,6 @@ export function writeCachedReaders(repoDir: string, key: string, parts: TracePar
   writeSignedRecord(repoDir, READERS_DIR, key, content, KEPT);
 }
 
-/** The newest record this checkout's gate signed, or undefined. */
-function newestRecord(repoDir: string): FolderReaders | undefined {
-  const folder = join(repoDir, READERS_DIR);
-  let names: string[];
-  try {
-    names = readdirSync(folder).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
-  } catch {
-    return undefined;
-  }
-  const byAge = names.map((name) => ({ name, time: statSync(join(folder, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.time - a.time);
-  for (const { name } of byAge) {
-    const record = readSignedRecord(repoDir, READERS_DIR, name.slice(0, 64), FolderReaders);
-    if (record) return record;
-  }
-  return undefined;
-}
-
 const listed = (names: readonly string[], most = 3) => `${names.slice(0, most).join(", ")}${names.length > most ? `, and ${names.length - most} more` : ""}`;
 
 /** What differs between two sets of keyed entries (added, removed or changed names). */
@@ -108,7 +91,7 @@ function differing(now: Readonly<Record<string, string>>, before: Readonly<Recor
 
 /** Why there is no record for this trace's key: the first trace in this checkout, or what changed since the newest record. */
 export function newTraceReason(repoDir: string, parts: TraceParts): string {
-  const previous = newestRecord(repoDir)?.parts;
+  const previous = newestSignedRecord(repoDir, READERS_DIR, FolderReaders)?.parts;
   if (!previous) return "first trace for this code";
   const changes: string[] = [];
   const code = differing(parts.code, previous.code);

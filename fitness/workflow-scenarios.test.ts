@@ -34,7 +34,7 @@ function instance(answers: Record<string, (text: string) => unknown>) {
   return { port: server.port ?? 0, [Symbol.dispose]: () => server.stop(true) };
 }
 
-/** main with `files`, then a candidate commit on it changing `changes`; returns the three commits. */
+/** main with `files`, then a candidate commit on it changing `changes`: the repository (removed when disposed), main and the candidate. */
 function repoWith(files: Record<string, string>, changes: Record<string, string>) {
   const repo = tempGitRepo("org-workflow-scenarios-");
   const write = (all: Record<string, string>) => {
@@ -47,28 +47,31 @@ function repoWith(files: Record<string, string>, changes: Record<string, string>
   const main = write(files);
   const commit = write(changes);
   gitSync(repo.dir, ["update-ref", "refs/heads/main", main]);
-  return { repo, main, commit };
+  return { dir: repo.dir, main, commit, [Symbol.dispose]: () => repo[Symbol.dispose]() };
 }
+
+/** The gate's checks of `commit` (the candidate, by default) against main, on the two stand-in instances. */
+const judge = (made: ReturnType<typeof repoWith>, candidate: { port: number }, current: { port: number }, commit = made.commit) =>
+  checkWorkflowScenarios(new RepoGit(made.dir), {
+    main: made.main,
+    base: made.main,
+    commit,
+    candidatePort: candidate.port,
+    currentPort: current.port,
+    timeoutMs: 5_000,
+  });
 
 const loud = (text: string) => ({ text: text.toUpperCase() });
 
 describe("the gate's workflow scenarios", () => {
   test("a changed workflow must pass every example it brings, whatever main's examples do on both", async () => {
-    const { repo, main, commit } = repoWith({ "a.json": workflow("a") }, { "a.json": workflow("a", { examples: [example("hi", { text: "HI" })] }) });
+    using made = repoWith({ "a.json": workflow("a") }, { "a.json": workflow("a", { examples: [example("hi", { text: "HI" })] }) });
     using candidate = instance({ a: () => ({ text: "wrong" }) });
     using current = instance({ a: loud });
-    const checks = await checkWorkflowScenarios(new RepoGit(repo.dir), {
-      main,
-      base: main,
-      commit,
-      candidatePort: candidate.port,
-      currentPort: current.port,
-      timeoutMs: 5_000,
-    });
+    const checks = await judge(made, candidate, current);
     expect(checks).toEqual([
       expect.objectContaining({ name: "workflow a", ok: false, reason: expect.stringContaining("passes 0 of the 1 example(s) it brings") }),
     ]);
-    repo[Symbol.dispose]();
   });
 
   test("a workflow that nests the changed one is judged by its own examples on both; a cycle fails; a good change passes", async () => {
@@ -80,11 +83,10 @@ describe("the gate's workflow scenarios", () => {
       examples: [example("x", { text: "X" })],
     });
     const good = workflow("a", { examples: [example("hi", { text: "HI" })] });
-    const { repo, main, commit } = repoWith({ "a.json": workflow("a"), "b.json": nesting }, { "a.json": good });
+    using made = repoWith({ "a.json": workflow("a"), "b.json": nesting }, { "a.json": good });
     using candidate = instance({ a: loud, b: () => ({ text: "broken" }) });
     using current = instance({ a: loud, b: loud });
-    const request = { main, base: main, commit, candidatePort: candidate.port, currentPort: current.port, timeoutMs: 5_000 };
-    const checks = await checkWorkflowScenarios(new RepoGit(repo.dir), request);
+    const checks = await judge(made, candidate, current);
     expect(checks.map((check) => [check.name, check.ok])).toEqual([
       ["workflow a", true],
       ["workflow b", false],
@@ -93,29 +95,20 @@ describe("the gate's workflow scenarios", () => {
 
     // The candidate makes a nest itself through b: refused before anything runs.
     writeFileSync(
-      join(repo.dir, "workflows", "a.json"),
+      join(made.dir, "workflows", "a.json"),
       JSON.stringify({ ...JSON.parse(good), steps: [{ id: "back", workflow: "b.json", inputs: { text: "$inputs.text" } }], output: "$steps.back.output" }),
     );
-    gitSync(repo.dir, ["commit", "--quiet", "-am", "a cycle"]);
-    const cyclic = gitSync(repo.dir, ["rev-parse", "HEAD"]).trim();
-    const [cycle] = await checkWorkflowScenarios(new RepoGit(repo.dir), { ...request, commit: cyclic });
+    gitSync(made.dir, ["commit", "--quiet", "-am", "a cycle"]);
+    const cyclic = gitSync(made.dir, ["rev-parse", "HEAD"]).trim();
+    const [cycle] = await judge(made, candidate, current, cyclic);
     expect(cycle).toMatchObject({ name: "workflow a", ok: false, reason: "workflows/a.json would run itself: a cycle of workflows a.json → b.json → a.json" });
-    repo[Symbol.dispose]();
   });
 
   test("a workflow that brings no example, and main has none: nothing to judge it by", async () => {
-    const { repo, main, commit } = repoWith({ "other.json": workflow("other") }, { "a.json": workflow("a") });
+    using made = repoWith({ "other.json": workflow("other") }, { "a.json": workflow("a") });
     using candidate = instance({ a: loud });
     using current = instance({});
-    const [check] = await checkWorkflowScenarios(new RepoGit(repo.dir), {
-      main,
-      base: main,
-      commit,
-      candidatePort: candidate.port,
-      currentPort: current.port,
-      timeoutMs: 5_000,
-    });
+    const [check] = await judge(made, candidate, current);
     expect(check).toMatchObject({ ok: false, reason: expect.stringContaining("brings no examples") });
-    repo[Symbol.dispose]();
   });
 });

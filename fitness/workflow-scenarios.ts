@@ -15,12 +15,7 @@ const RunAnswer = z.union([z.object({ ok: z.literal(true), output: z.unknown() }
 type Outcome = { ok: true } | { ok: false; problem: string };
 
 /** One example through an instance's `POST /v1/workflows/<name>/run`: ok when the workflow answers exactly the example's output. */
-async function runExample(
-  port: number,
-  name: string,
-  example: WorkflowExample,
-  settings: { token?: string; timeoutMs: number; signal?: AbortSignal },
-): Promise<Outcome> {
+async function runExample(port: number, name: string, example: WorkflowExample, settings: Settings): Promise<Outcome> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/v1/workflows/${encodeURIComponent(name)}/run`, {
       method: "POST",
@@ -90,12 +85,7 @@ function nestsAny(
 }
 
 /** What each example gave on one instance: how many passed and the first miss. */
-async function passesOn(
-  port: number,
-  file: string,
-  examples: readonly WorkflowExample[],
-  settings: { token?: string; timeoutMs: number; signal?: AbortSignal },
-) {
+async function passesOn(port: number, file: string, examples: readonly WorkflowExample[], settings: Settings) {
   let passes = 0;
   let problem: string | undefined;
   for (const example of examples) {
@@ -108,17 +98,8 @@ async function passesOn(
   return { passes, ...(problem !== undefined ? { problem } : {}) };
 }
 
-type Request = {
-  main: string;
-  base: string;
-  commit: string;
-  candidatePort: number;
-  currentPort: number;
-  token?: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-};
 type Settings = { token?: string; timeoutMs: number; signal?: AbortSignal };
+type Request = Settings & { main: string; base: string; commit: string; candidatePort: number; currentPort: number };
 
 /**
  * Each workflow the candidate adds or changes, judged as a tool is, and each workflow that nests one of them: a
@@ -127,11 +108,6 @@ type Settings = { token?: string; timeoutMs: number; signal?: AbortSignal };
  * workflow that does not parse, nests itself through others, or brings no example to judge it by, fails.
  */
 export async function checkWorkflowScenarios(git: RepoGit, request: Request): Promise<FitnessCheck[]> {
-  const settings: Settings = {
-    ...(request.token ? { token: request.token } : {}),
-    timeoutMs: request.timeoutMs,
-    ...(request.signal ? { signal: request.signal } : {}),
-  };
   const changed = await workflowsChanged(git, request.base, request.commit, request.signal);
   if (changed.length === 0) return [];
   const [candidate, main] = await Promise.all([workflowsAt(git, request.commit, request.signal), workflowsAt(git, request.main, request.signal)]);
@@ -139,12 +115,12 @@ export async function checkWorkflowScenarios(git: RepoGit, request: Request): Pr
   for (const file of changed) {
     const mine = candidate.get(file);
     if (mine === undefined) continue;
-    checks.push(await changedWorkflowCheck(file, mine, main.get(file), cycleFrom(file, candidate), request, settings));
+    checks.push(await changedWorkflowCheck(file, mine, main.get(file), cycleFrom(file, candidate), request));
   }
   const changedSet = new Set(changed);
   for (const [file, workflow] of candidate) {
     if (changedSet.has(file) || !("steps" in workflow) || !nestsAny(file, changedSet, candidate)) continue;
-    checks.push(await dependentCheck(file, workflow, request, settings));
+    checks.push(await dependentCheck(file, workflow, request));
   }
   return checks;
 }
@@ -159,7 +135,6 @@ async function changedWorkflowCheck(
   onMain: Workflow | { problem: string } | undefined,
   cycle: string | undefined,
   request: Request,
-  settings: Settings,
 ): Promise<FitnessCheck> {
   const started = performance.now();
   if (!("steps" in mine)) return checkOf(file, started, false, `workflows/${file} is not a workflow org can run: ${mine.problem}`);
@@ -173,7 +148,7 @@ async function changedWorkflowCheck(
       false,
       `workflows/${file} brings no examples to judge it by; save it with org workflow plan --save, which keeps the run as its example`,
     );
-  const ownOnCandidate = await passesOn(request.candidatePort, file, own, settings);
+  const ownOnCandidate = await passesOn(request.candidatePort, file, own, request);
   if (ownOnCandidate.passes < own.length)
     return checkOf(
       file,
@@ -196,7 +171,7 @@ async function changedWorkflowCheck(
         candidatePasses: ownOnCandidate.passes,
       },
     );
-  const [theirs, ours] = await Promise.all([passesOn(request.currentPort, file, mains, settings), passesOn(request.candidatePort, file, mains, settings)]);
+  const [theirs, ours] = await Promise.all([passesOn(request.currentPort, file, mains, request), passesOn(request.candidatePort, file, mains, request)]);
   const figures = { examples: own.length + mains.length, candidatePasses: ownOnCandidate.passes + ours.passes, currentPasses: theirs.passes };
   return ours.passes >= theirs.passes
     ? checkOf(
@@ -216,14 +191,11 @@ async function changedWorkflowCheck(
 }
 
 /** A workflow the candidate leaves alone that nests one it changes: no fewer of its examples may pass than on current. */
-async function dependentCheck(file: string, workflow: Workflow, request: Request, settings: Settings): Promise<FitnessCheck> {
+async function dependentCheck(file: string, workflow: Workflow, request: Request): Promise<FitnessCheck> {
   const started = performance.now();
   const examples = workflow.examples ?? [];
   if (examples.length === 0) return checkOf(file, started, true, `nests a workflow the candidate changes; it has no examples to run`);
-  const [ours, theirs] = await Promise.all([
-    passesOn(request.candidatePort, file, examples, settings),
-    passesOn(request.currentPort, file, examples, settings),
-  ]);
+  const [ours, theirs] = await Promise.all([passesOn(request.candidatePort, file, examples, request), passesOn(request.currentPort, file, examples, request)]);
   const figures = { examples: examples.length, candidatePasses: ours.passes, currentPasses: theirs.passes };
   return ours.passes >= theirs.passes
     ? checkOf(

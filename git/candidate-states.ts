@@ -42,10 +42,15 @@ export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<
   return { byCandidate, undone: await undonePromotions(git, signal) };
 }
 
+/** The promotion tag a rollback's message names in its `Rolls-Back:` trailer, or undefined when it names none. */
+export function rolledBackPromotion(message: string): string | undefined {
+  const tag = /^Rolls-Back: (\S+)$/m.exec(message)?.[1];
+  return tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? tag : undefined;
+}
+
 /** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
 export async function undonePromotions(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
-  const messages = (await git.promotionTags("rollback", signal)).map((tag) => tag.message).join("\n");
-  return new Set([...messages.matchAll(/^Rolls-Back: (\S+)$/gm)].flatMap(([, tag]) => (tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? [tag] : [])));
+  return new Set((await git.promotionTags("rollback", signal)).flatMap((tag) => rolledBackPromotion(tag.message) ?? []));
 }
 
 function modelOf(message: string): string | null {

@@ -1,4 +1,4 @@
-import { undonePromotions } from "./candidate-states.ts";
+import { rolledBackPromotion, undonePromotions } from "./candidate-states.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolsChanged } from "./tool-tree.ts";
 
@@ -49,7 +49,7 @@ export async function promotionTagsBetween(
   });
   const rollbacks = (await git.promotionTags("rollback", signal)).flatMap((tag) => {
     const at = within(tag.name);
-    const undoes = /^Rolls-Back: (\S+)$/m.exec(tag.message)?.[1];
+    const undoes = rolledBackPromotion(tag.message);
     return at ? [{ tag: tag.name, at, ...(undoes ? { undoes } : {}) }] : [];
   });
   return { promotions, rollbacks };

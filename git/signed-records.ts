@@ -1,4 +1,4 @@
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
 import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
@@ -19,12 +19,31 @@ export function writeSignedRecord(repoDir: string, dir: string, key: string, con
   ensureFitnessDir(repoDir);
   const folder = ensurePrivateDir(join(repoDir, dir));
   writePrivateFile(join(folder, `${key}.json`), `${JSON.stringify({ ...content, mac }, null, 2)}\n`);
-  const older = readdirSync(folder, { withFileTypes: true })
+  for (const name of recordsNewestFirst(folder).slice(kept)) rmSync(join(folder, name), { force: true });
+}
+
+/** The record files of `folder`, newest first (by when each was written); none when the folder cannot be read. */
+function recordsNewestFirst(folder: string): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
     .filter((entry) => entry.isFile() && /^[0-9a-f]{64}\.json$/.test(entry.name))
-    .map((entry) => ({ name: entry.name, time: statSync(join(folder, entry.name)).mtimeMs }))
+    .map((entry) => ({ name: entry.name, time: statSync(join(folder, entry.name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
     .sort((a, b) => b.time - a.time)
-    .slice(kept);
-  for (const { name } of older) rmSync(join(folder, name), { force: true });
+    .map((entry) => entry.name);
+}
+
+/** The newest record of `<repoDir>/<dir>/` that `readSignedRecord` takes, or undefined when none does. */
+export function newestSignedRecord<T extends { key: string }>(repoDir: string, dir: string, schema: z.ZodType<T>): T | undefined {
+  for (const name of recordsNewestFirst(join(repoDir, dir))) {
+    const record = readSignedRecord(repoDir, dir, name.slice(0, 64), schema);
+    if (record) return record;
+  }
+  return undefined;
 }
 
 /**

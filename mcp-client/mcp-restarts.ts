@@ -1,6 +1,7 @@
 import { lstatSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { appendPrivateFile, ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
@@ -14,9 +15,9 @@ import { launchFingerprint } from "./mcp-trust.ts";
 // and its connection goes off instead of restarting.
 
 /** One line per restart of a server, or per restart not made because it is held. */
-export const MCP_RESTARTS_FILE = join(ORG_DIR, "mcp-restarts.jsonl");
+const MCP_RESTARTS_FILE = join(ORG_DIR, "mcp-restarts.jsonl");
 /** The servers held, by name. */
-export const MCP_HELD_FILE = join(ORG_DIR, "mcp-held.json");
+const MCP_HELD_FILE = join(ORG_DIR, "mcp-held.json");
 /** Past this the restart log is moved to `.1` (one kept): bounded, and a read of it too. */
 const ROTATE_AT_BYTES = 1024 * 1024;
 
@@ -52,14 +53,8 @@ export function readMcpRestarts(workspaceDir: string, sinceMs: number): McpResta
     } catch {
       continue;
     }
-    for (const line of text.split("\n")) {
-      try {
-        const event = RestartLine.parse(JSON.parse(line));
-        if (Date.parse(event.t) >= sinceMs) events.push(event);
-      } catch {
-        // a torn or foreign line
-      }
-    }
+    // A torn or foreign line is passed over.
+    for (const { value } of readJsonLines(numberedLines(text), RestartLine).values) if (Date.parse(value.t) >= sinceMs) events.push(value);
   }
   return events;
 }

@@ -128,8 +128,9 @@ export async function readResource(uri: string, entries: readonly McpToolEntry[]
   const entry = entries.find((candidate) => candidate.name === parsed.name && candidate.kind === (parsed.kind === "workflow" ? "workflow" : "generated"));
   if (!entry) return missing(parsed.kind === "workflow" ? "no such workflow is offered" : "no such generated tool is offered");
   if (parsed.kind === "report") {
-    const report = (await reports()).get(parsed.name)?.[parsed.n - 1];
-    if (!report) return missing(`${parsed.name} has ${(await reports()).get(parsed.name)?.length ?? 0} fitness report(s)`);
+    const ofTool = (await reports()).get(parsed.name) ?? [];
+    const report = ofTool[parsed.n - 1];
+    if (!report) return missing(`${parsed.name} has ${ofTool.length} fitness report(s)`);
     // Read again, as a regular file (no link followed), bounded: it was signed when listed, and is shown as it is now.
     const read = readRegularFile(report.path, MAX_REPORT_FILE_BYTES);
     if (!read.ok) return { ok: false, missing: false, error: `the report behind ${shown(uri)} cannot be read any more; list the resources again` };
@@ -161,15 +162,15 @@ export function isOrgResourceUri(uri: string): boolean {
   return parseUri(uri) !== undefined;
 }
 
-/** Values for a template variable that start with `value`: tool or workflow names, or a tool's report numbers. */
-export function completeTemplateVariable(
+/** Values for a template variable that start with `value`: tool or workflow names, or a tool's report numbers (`reports` read only for those). */
+export async function completeTemplateVariable(
   uriTemplate: string,
   variable: string,
   value: string,
   context: Record<string, string> | undefined,
   entries: readonly McpToolEntry[],
-  reports: ReportsByTool,
-): string[] | undefined {
+  reports: () => Promise<ReportsByTool>,
+): Promise<string[] | undefined> {
   const template = RESOURCE_TEMPLATES.find((candidate) => candidate.uriTemplate === uriTemplate);
   if (!template) return undefined;
   if (variable === "name") {
@@ -177,7 +178,7 @@ export function completeTemplateVariable(
     return entries.filter((entry) => entry.kind === kind && entry.name.startsWith(value)).map((entry) => entry.name);
   }
   if (variable === "n" && template.name === "tool-report") {
-    const count = reports.get(context?.name ?? "")?.length ?? 0;
+    const count = (await reports()).get(context?.name ?? "")?.length ?? 0;
     return Array.from({ length: count }, (_, index) => String(index + 1)).filter((n) => n.startsWith(value));
   }
   return [];

@@ -171,6 +171,13 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect(report.mimeType).toBe("application/json");
     expect(JSON.parse(report.text)).toMatchObject({ verdict: "pass", commit, branch });
     expect((await client.listResources()).resources.map((resource) => resource.uri)).toContain("org://tools/shout/reports/1");
+    // Its number is offered when a client completes the report template for this tool.
+    const numbers = await client.complete({
+      ref: { type: "ref/resource", uri: "org://tools/{name}/reports/{n}" },
+      argument: { name: "n", value: "" },
+      context: { arguments: { name: "shout" } },
+    });
+    expect(numbers.completion.values).toEqual(["1"]);
     gitSync(repo.dir, ["revert", "--no-edit", "-m", "1", "HEAD"]);
     await waitUntil("tools/list_changed after the rollback", () => changes.length >= 2, 30_000);
     expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("shout");

@@ -14,7 +14,7 @@ import { generatedToolCaller } from "../workflows/generated-tool-caller.ts";
 import { loadWorkflowGraph } from "../workflows/load-workflow.ts";
 import { workflowFiles, workflowsFolder } from "../workflows/workflow-files.ts";
 import { runWorkflow } from "../workflows/run-workflow.ts";
-import { parseWorkflow, WorkflowError } from "../workflows/workflow-file.ts";
+import { WorkflowError } from "../workflows/workflow-file.ts";
 
 /** What one call of a catalog tool gave: its output, or why there is none (for the client's model to read). */
 export type McpToolRun = { ok: true; output: unknown } | { ok: false; error: string };
@@ -243,33 +243,29 @@ function workflowEntriesIn(
     onSkip(WORKFLOWS_DIR, linkedFolderProblem(WORKFLOWS_DIR, linked));
     return [];
   }
-  const files = workflowFiles(workspaceDir);
+  const scratchDir = scratchDirFor({ workspaceDir: scratchOf, sessionId: "mcp" });
+  const tools = generatedToolCaller({ roots, scratchDir, ...access });
   const entries: McpToolEntry[] = [];
-  for (const file of files) {
+  for (const file of workflowFiles(workspaceDir)) {
     const name = file.replace(/\.json$/, "");
     const path = join(folder, file);
     if (!MCP_TOOL_NAME.test(name)) {
       onSkip(file, "its name is not a valid MCP tool name (letters, digits, _ - . only, at most 64)");
       continue;
     }
-    const scratchDir = scratchDirFor({ workspaceDir: scratchOf, sessionId: "mcp" });
-    const tools = generatedToolCaller({ roots, scratchDir, ...access });
-    let text: string;
     try {
       // One read for the listing; every call reads and checks the file again.
       const graph = loadWorkflowGraph(path, { within: workspaceDir, checkTool: tools.checkTool });
       const workflow = graph.workflows.get(graph.root);
       if (!workflow) continue;
-      text = JSON.stringify(workflow);
-      const parsed = parseWorkflow(text, file);
       entries.push({
         name,
         kind: "workflow",
-        description: `${parsed.description ?? parsed.name} (a workflow, workflows/${file}: ${parsed.steps.length} step(s), each tool run in org's sandbox)`,
-        inputSchema: parsed.inputs,
+        description: `${workflow.description ?? workflow.name} (a workflow, workflows/${file}: ${workflow.steps.length} step(s), each tool run in org's sandbox)`,
+        inputSchema: workflow.inputs,
         wrapsOutput: false,
-        annotations: { title: parsed.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-        signature: `workflow:${name}:${sha256Hex(text)}`,
+        annotations: { title: workflow.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+        signature: `workflow:${name}:${sha256Hex(JSON.stringify(workflow))}`,
         async documents() {
           return { ok: true, documents: { workflow: `${JSON.stringify(workflow, null, 2)}\n` } };
         },

@@ -9,7 +9,7 @@ import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { generatedToolCaller, toolRootsFor } from "../workflows/generated-tool-caller.ts";
 import { workflowGraphOf } from "../workflows/load-workflow.ts";
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
-import { type BranchTools, type CatalogTool, planCatalog } from "./plan-catalog.ts";
+import { type BranchTools, planCatalog } from "./plan-catalog.ts";
 import { type PlanRecord, savePlanRecord } from "./plan-store.ts";
 import { type PlanOutcome, type PlanRound, planWorkflow } from "./plan-workflow.ts";
 import { savedWorkflows } from "./saved-workflows.ts";
@@ -45,10 +45,9 @@ export type PlanSetup = PlanPlace & {
   onStep?: (event: StepEvent) => void;
 };
 
-/** What planning found: the outcome, the tools offered, notes on what was left out, the kept plan and its run. */
+/** What planning found: the outcome, notes on what was left out, the kept plan and its run. */
 export type PlanResult = {
   outcome: PlanOutcome;
-  tools: CatalogTool[];
   notes: string[];
   record?: PlanRecord;
   ran?: { output: unknown; steps: StepEvent[] };
@@ -113,7 +112,7 @@ export async function planFromGoal(setup: PlanSetup): Promise<PlanResult> {
     signal: setup.signal,
     ...(setup.onRound ? { onRound: setup.onRound } : {}),
   });
-  const result: PlanResult = { outcome, tools: catalog.tools, notes: [...catalog.notes, ...saved.notes] };
+  const result: PlanResult = { outcome, notes: [...catalog.notes, ...saved.notes] };
   if (outcome.kind === "missing" && setup.fileMissing) {
     const filed = await setup.fileMissing(setup.workspaceDir, { goal: setup.goal, ...outcome }, { confirmSessions: setup.config.grow.confirmSessions });
     return filed.ok

@@ -41,7 +41,7 @@ const toCatalogTool = (spec: ToolSpec, origin: CatalogTool["origin"], branch?: s
  * candidates on those branches), filled up with the index's first tools by name while fewer than `limit` were found, each
  * read from its metadata (a tool whose files do not check out is left out, with a note).
  */
-export async function planCatalog(goal: string, sources: CatalogSources): Promise<{ tools: CatalogTool[]; notes: string[]; method: string }> {
+export async function planCatalog(goal: string, sources: CatalogSources): Promise<{ tools: CatalogTool[]; notes: string[] }> {
   const notes: string[] = [];
   const found = new Map<string, CatalogTool>();
   const promoted = (name: string) => sources.roots.some((root) => existsSync(join(root, GENERATED_TOOLS_DIR, name)));
@@ -77,7 +77,7 @@ export async function planCatalog(goal: string, sources: CatalogSources): Promis
       offered += 1;
     } else notes.push(`${hit.name} is left out: ${read.problem}`);
   }
-  return { tools: [...found.values()], notes, method: outcome.method };
+  return { tools: [...found.values()], notes };
 }
 
 /** The catalogue as the plan check takes it. */

@@ -56,8 +56,14 @@ export function readPlanRecord(workspaceDir: string, id: string): PlanRecord {
       throw new PlanNotFoundError(`no plan ${id} in ${join(workspaceDir, PLANS_DIR)}; make one with org workflow plan --goal "…"`);
     throw error;
   }
-  const parsed = PlanRecord.safeParse(JSON.parse(text));
-  if (!parsed.success)
-    throw new PlanNotFoundError(`the plan ${id} is damaged (${parsed.error.issues[0]?.message ?? "not a plan"}); make it again with org workflow plan`);
+  const damaged = (why: string) => new PlanNotFoundError(`the plan ${id} is damaged (${why}); make it again with org workflow plan`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw damaged("not JSON");
+  }
+  const parsed = PlanRecord.safeParse(value);
+  if (!parsed.success) throw damaged(parsed.error.issues[0]?.message ?? "not a plan");
   return parsed.data;
 }

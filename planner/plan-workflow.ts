@@ -1,13 +1,12 @@
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import { ChatError } from "../llm/chat-errors.ts";
 import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
 import { checkPlan, type PlanError, type PlanTool, unknownCallee } from "../workflows/check-plan.ts";
 import type { Workflow } from "../workflows/workflow-file.ts";
 import type { WorkflowSettings } from "../config/workflow-settings.ts";
 import { type MissingStep, type PlannedWorkflow, SubmitWorkflowArguments, workflowOf } from "./planned-workflow.ts";
 import { PLAN_TOOL_NAME, planMessages, reminderMessage, repairMessage, SUBMIT_WORKFLOW_DESCRIPTION } from "./plan-prompt.ts";
-import type { CatalogTool } from "./plan-catalog.ts";
+import { type CatalogTool, planTools } from "./plan-catalog.ts";
 
 /** What planning asks: the goal, the inputs it will run on, the tools and saved workflows it may use, the planner. */
 export type PlanRequest = {
@@ -27,10 +26,10 @@ export type PlanRound = { round: number; outcome: "accepted" | "missing" | "refu
 
 /** How planning ended. `silent`: the planner never called submit_workflow. */
 export type PlanOutcome =
-  | { kind: "planned"; workflow: Workflow; rounds: number; tokens: number }
-  | { kind: "missing"; workflow: Workflow; missing: MissingStep[]; rounds: number; tokens: number }
-  | { kind: "refused"; errors: PlanError[]; rounds: number; tokens: number }
-  | { kind: "silent"; said: string; rounds: number; tokens: number };
+  | { kind: "planned"; workflow: Workflow; rounds: number }
+  | { kind: "missing"; workflow: Workflow; missing: MissingStep[]; rounds: number }
+  | { kind: "refused"; errors: PlanError[]; rounds: number }
+  | { kind: "silent"; said: string; rounds: number };
 
 /**
  * Asks the planner for a workflow, offering exactly one tool, `submit_workflow`, and checks what comes back against
@@ -40,21 +39,18 @@ export type PlanOutcome =
 export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
   const definition = oneToolDefinition(PLAN_TOOL_NAME, SUBMIT_WORKFLOW_DESCRIPTION, SubmitWorkflowArguments);
   const tool = { name: PLAN_TOOL_NAME, description: SUBMIT_WORKFLOW_DESCRIPTION, parameters: SubmitWorkflowArguments };
-  const tools = new Map<string, PlanTool>(request.tools.map((entry) => [entry.name, entry]));
+  const tools = planTools(request.tools);
   const conversation: ChatMessage[] = planMessages(request.goal, request.inputs, request.tools, request.workflows);
   let errors: PlanError[] = [];
   let reminded = false;
-  let tokens = 0;
   for (let round = 1; round <= request.settings.planRepairs + 1; ) {
     const completion = await request.model.stream({ messages: conversation, tools: [definition], ...(request.signal ? { signal: request.signal } : {}) });
-    tokens += (completion.usage?.promptTokens ?? 0) + (completion.usage?.completionTokens ?? 0);
     const answer = readOneToolAnswer({ tool, bareArguments: true }, completion);
     if (!answer.ok && !answer.called) {
       request.onRound?.({ round, outcome: "no call", last: reminded });
       conversation.push({ role: "assistant", content: completion.content.slice(0, 20_000) });
       // A planner that refused plans and then stops calling ends with those plans' errors, not as one that never called.
-      if (reminded)
-        return errors.length > 0 ? { kind: "refused", errors, rounds: round, tokens } : { kind: "silent", said: answer.words, rounds: round, tokens };
+      if (reminded) return errors.length > 0 ? { kind: "refused", errors, rounds: round } : { kind: "silent", said: answer.words, rounds: round };
       reminded = true;
       conversation.push({ role: "user", content: reminderMessage(answer.problem) });
       continue;
@@ -66,14 +62,14 @@ export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
       const workflow = workflowOf(answer.value);
       const missing = answer.value.missing ?? [];
       request.onRound?.({ round, outcome: missing.length > 0 ? "missing" : "accepted" });
-      if (missing.length > 0) return { kind: "missing", workflow, missing, rounds: round, tokens };
-      return { kind: "planned", workflow, rounds: round, tokens };
+      if (missing.length > 0) return { kind: "missing", workflow, missing, rounds: round };
+      return { kind: "planned", workflow, rounds: round };
     }
     request.onRound?.({ round, outcome: "refused", errors });
     conversation.push({ role: "user", content: repairMessage(errors) });
     round += 1;
   }
-  return { kind: "refused", errors, rounds: request.settings.planRepairs + 1, tokens };
+  return { kind: "refused", errors, rounds: request.settings.planRepairs + 1 };
 }
 
 const SUBMITTED_CHARS = 12_000;
@@ -96,6 +92,3 @@ function readPlan(plan: PlannedWorkflow, tools: ReadonlyMap<string, PlanTool>, r
     ...(request.inputs !== undefined ? { inputs: request.inputs } : {}),
   });
 }
-
-/** Whether an error is the model server's (it failed or went away), not the plan's. */
-export const isServerError = (error: unknown): error is ChatError => error instanceof ChatError && error.kind !== "aborted";

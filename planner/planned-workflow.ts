@@ -19,7 +19,7 @@ export const PlannedWorkflow = Workflow.omit({ goal: true, examples: true }).ext
 export type PlannedWorkflow = z.infer<typeof PlannedWorkflow>;
 
 /** What the planner's one tool takes: a PlannedWorkflow, with the keys a small model quoted as JSON text read back first. */
-export const SubmitWorkflowArguments = z.preprocess((value) => unquoteKeys(value).value, PlannedWorkflow);
+export const SubmitWorkflowArguments = z.preprocess(unquoteKeys, PlannedWorkflow);
 
 /** The workflow of a plan, without what only the planner's answer carries. */
 export function workflowOf(plan: PlannedWorkflow): Workflow {
@@ -30,10 +30,9 @@ export function workflowOf(plan: PlannedWorkflow): Workflow {
 /** Keys small models send as a JSON text instead of JSON: read back when the text parses to the kind the key holds. */
 const JSON_KEYS = { steps: "array", missing: "array", inputs: "object", output: "object" } as const;
 
-/** The arguments with the keys a model quoted read back as JSON, and which ones were. */
-export function unquoteKeys(value: unknown): { value: unknown; notes: string[] } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { value, notes: [] };
-  const notes: string[] = [];
+/** The arguments with the keys a model quoted read back as JSON. */
+function unquoteKeys(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
   const out: Record<string, unknown> = { ...value };
   for (const [key, kind] of Object.entries(JSON_KEYS)) {
     const text = out[key];
@@ -41,12 +40,10 @@ export function unquoteKeys(value: unknown): { value: unknown; notes: string[] }
     try {
       const parsed: unknown = JSON.parse(text);
       const isKind = kind === "array" ? Array.isArray(parsed) : typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
-      if (!isKind) continue;
-      out[key] = parsed;
-      notes.push(`${key} sent as a JSON text`);
+      if (isKind) out[key] = parsed;
     } catch {
       // Left as it is: the schema says what is wrong with it.
     }
   }
-  return { value: out, notes };
+  return out;
 }

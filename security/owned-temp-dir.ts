@@ -1,8 +1,7 @@
 import { lstatSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isProcessAlive } from "../concurrency/process-alive.ts";
-import { processStart } from "./process-start.ts";
+import { processRuns, processStart } from "./process-start.ts";
 
 // org's temporary folders carry their owner in their name, `org-<kind>-<pid>-<start>-XXXXXX` (the pid and the kernel's
 // start time of that process, so a pid reused after a kill -9 is not taken for the owner): a run that died leaves its
@@ -32,9 +31,7 @@ export function ownerOfTempDir(name: string): { kind: string; pid: number; start
 
 /** Whether the process a folder's name gives is gone: its pid is dead, or now another process's (started at another time). */
 export function ownerGone(owner: { pid: number; start: string }): boolean {
-  if (owner.pid !== process.pid && !isProcessAlive(owner.pid)) return true;
-  const start = processStart(owner.pid);
-  return owner.start !== "0" && start !== "" && start !== owner.start;
+  return !processRuns(owner.pid, owner.start === "0" ? "" : owner.start);
 }
 
 /** The folders in `parent` that `ownedTempDir` made for processes now gone, this user's own only. */

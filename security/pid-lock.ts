@@ -1,9 +1,8 @@
 import { closeSync, constants, fsyncSync, linkSync, lstatSync, renameSync, rmSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
-import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { openPrivateFile, readPrivateFile } from "./private-state.ts";
-import { processStart } from "./process-start.ts";
+import { processRuns, processStart } from "./process-start.ts";
 
 // A lock file naming its holder: the pid, and the kernel's start time of that pid, so a pid reused by another process
 // after a kill -9 is not taken for the holder. It is taken with O_EXCL; a dead holder's lock is moved aside under a
@@ -22,9 +21,7 @@ export type PidLockHolder = { pid: number; start: string; since: string; command
 
 /** Whether the process a lock names still runs: its pid alive, and (where /proc says) started when the lock says. */
 function holderAlive(holder: PidLockHolder): boolean {
-  if (!isProcessAlive(holder.pid)) return false;
-  const start = processStart(holder.pid);
-  return holder.start === "" || start === "" || start === holder.start;
+  return processRuns(holder.pid, holder.start);
 }
 
 function readHolder(path: string): PidLockHolder | undefined {
@@ -38,9 +35,8 @@ function readHolder(path: string): PidLockHolder | undefined {
 
 /** Who holds the lock at `path`, if a live process other than this one does (looked at without making anything). */
 export function pidLockHolder(path: string): PidLockHolder | undefined {
-  if (!lstatSync(path, { throwIfNoEntry: false })) return undefined;
-  const holder = readHolder(path);
-  return holder && holderAlive(holder) ? holder : undefined;
+  const state = pidLockState(path);
+  return state.kind === "live" ? state.holder : undefined;
 }
 
 /** The lock taken (`release` frees it if it is still this process's), or the live process that holds it, or stuck. */

@@ -1,5 +1,5 @@
 import { secretEnvironmentValues } from "../config/environment.ts";
-import { namesSecret, SECRET_NAME_STEMS } from "../config/secret-names.ts";
+import { holdsSecretStem, namesSecret } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
 
 export const REDACTED = "[REDACTED]";
@@ -24,12 +24,11 @@ const URL_CREDENTIALS = /(?<![a-z0-9+.-])([0-9+.-]*[a-z][a-z0-9+.-]*:\/\/)([^\s:
 const NAMED_VALUE = /([A-Za-z0-9_-]{1,64})["']?\s*[:=]\s*["']?(?=([^\s"',;]{8,}))/g;
 /** The most of a name the redactor reads before a value: the last 64 characters of a longer one. */
 export const MAX_SECRET_NAME = 64;
-// A text without one of the names' stems holds no named secret: most text is not scanned for one.
-const NAME_STEM = new RegExp(SECRET_NAME_STEMS.join("|"), "i");
 
 /** The values in `text` after a name that says they are secret (whatever they look like): where each starts, and it. */
 function namedValues(text: string): { name: number; at: number; value: string }[] {
-  if (!NAME_STEM.test(text)) return [];
+  // A text without one of the names' stems holds no named secret: most text is not scanned for one.
+  if (!holdsSecretStem(text)) return [];
   const found: { name: number; at: number; value: string }[] = [];
   for (const match of text.matchAll(NAMED_VALUE)) {
     if (namesSecret(match[1] ?? "")) found.push({ name: match.index, at: match.index + match[0].length, value: match[2] ?? "" });

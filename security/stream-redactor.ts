@@ -1,4 +1,4 @@
-import { SECRET_NAME_STEMS } from "../config/secret-names.ts";
+import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
 import { knownSecretFormsOf, MAX_SECRET_NAME, redact, secretSpans } from "./redact.ts";
 
@@ -152,7 +152,7 @@ function nameInProgress(lowered: string): number {
   let start = lowered.length;
   while (start > 0 && lowered.length - start < MAX_SECRET_NAME && NAME_CHARACTER.test(lowered.charAt(start - 1))) start -= 1;
   const name = lowered.slice(start);
-  if (name === "" || SECRET_NAME_STEMS.some((stem) => name.includes(stem)) || longestEndIn(name, STEM_STARTS, LONGEST_STEM) > 0) return start;
+  if (name === "" || holdsSecretStem(name) || longestEndIn(name, STEM_STARTS, LONGEST_STEM) > 0) return start;
   return lowered.length;
 }
 

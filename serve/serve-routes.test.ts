@@ -150,7 +150,7 @@ describe("serve's route table over a real socket", () => {
       const base = pick(paths);
       const near = [`${base}/`, `${base}/x`, `${base}x`, `/v1${base}`, base.toUpperCase(), `${base}%2Fx`, `/x${base}`, base.replace(/\/[^/]+$/, "")];
       const path = pick(near) || "/";
-      // Paths that fold back into a route (`/V1/…` for `/mcp`, `/mcp` from `/mcp-server/x` cut) are the table's, not a miss.
+      // Paths that fold back into a route (`/V1/…` for `/mcp`, `/mcp` from `/mcp/x` cut) are the table's, not a miss.
       if (paths.some((known) => known === path) || fixture.handler.routes.some((entry) => entry.params(path) !== undefined)) continue;
       const method = pick(["GET", "POST"] as const);
       const response = await fetch(`${server.url}${path}`, { method, headers: JSON_HEADERS, ...(method === "POST" ? { body: "{}" } : {}) });

@@ -61,13 +61,10 @@ async function compactJobLogs(context: SuperviseContext): Promise<Step> {
 
 function archiveOld(context: SuperviseContext): Step {
   const before = context.now() - context.config.supervise.archiveAfterDays * 86_400_000;
-  const plan = rotationPlan(
-    logFiles(folders(context)).filter((file) => file.mtimeMs < before),
-    context.now(),
-  );
+  const plan = rotationPlan(logFiles(folders(context)).filter((file) => file.mtimeMs < before));
   let bytes = 0;
   const done = plan.filter((entry) => entry.kept === undefined);
-  for (const { file } of done) bytes += archiveLog(file, context.now());
+  for (const { file } of done) bytes += archiveLog(file);
   return { what: `archived ${done.length} transcripts and audit days older than ${context.config.supervise.archiveAfterDays} days`, bytes };
 }
 

@@ -32,19 +32,19 @@ function deadRunWorktree(worktree: Worktree): string | undefined {
 }
 
 /** The candidate worktrees (`cand-<ts>`) nothing runs and whose branch is gone or done with (promoted, rolled back, failed). */
-async function doneCandidateWorktrees(context: SuperviseContext, git: RepoGit, worktrees: Worktree[]): Promise<Leftover[]> {
+async function doneCandidateWorktrees(context: SuperviseContext, git: RepoGit, worktrees: Worktree[], candidateWindow: { state: string }): Promise<Leftover[]> {
   const candidates = worktrees.filter((worktree) => /^cand-\d{8}T\d{6}Z$/.test(basename(worktree.path)));
   if (candidates.length === 0) return [];
   // A grow run builds and serves candidates in worktrees of its own; while one lives, none of them is a leftover.
   if (growLockHolder(context.workspaceDir) || growLockHolder(context.repoDir)) return [];
-  const running = await new TmuxWindow(context.instance.tmuxSession, "candidate").state().catch(() => ({ state: "absent" as const }));
+  // A candidate instance runs in one of them.
+  if (candidateWindow.state === "running") return [];
   const states = new Map((await candidateStates(git, context.signal)).map((row) => [row.branch, row.state]));
   const found: Leftover[] = [];
   for (const worktree of candidates) {
     const branch = basename(worktree.path).replace("cand-", "cand/");
     const state = states.get(branch);
     if (state !== undefined && LIVE_CANDIDATE_STATES.includes(state)) continue;
-    if (running.state === "running") continue;
     found.push({
       kind: "worktree",
       path: worktree.path,
@@ -100,8 +100,8 @@ export async function findLeftovers(context: SuperviseContext): Promise<Leftover
     const why = deadRunWorktree(worktree);
     if (why) found.push({ kind: "worktree", path: worktree.path, why });
   }
-  found.push(...(await doneCandidateWorktrees(context, git, worktrees)));
   const candidate = await new TmuxWindow(context.instance.tmuxSession, "candidate").state().catch(() => ({ state: "absent" as const }));
+  found.push(...(await doneCandidateWorktrees(context, git, worktrees, candidate)));
   if (candidate.state === "dead")
     found.push({ kind: "window", path: `${context.instance.tmuxSession}:candidate`, why: "a candidate instance whose server exited" });
   return [...found, ...deadRunFiles(context)];

@@ -4,7 +4,7 @@ import { gzipSync } from "node:zlib";
 import { processesHolding } from "../concurrency/open-files.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { AUDIT_DIR, GROW_DIR, ORG_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
-import { readGrowState } from "../grow/grow-state.ts";
+import { type GrowCursor, readGrowState } from "../grow/grow-state.ts";
 import { ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
 
 /** Where rotated transcripts and audit days go, gzipped: `.org/archive/sessions/`, `.org/archive/audit/`. */
@@ -52,29 +52,38 @@ export function logFiles(roots: readonly string[]): LogFile[] {
   return found;
 }
 
-/**
- * Why a log file must stay where it is, or undefined when it may be rotated: some process holds it open (a room
- * appending to its transcript), or `org grow` has not read it to its end yet. Today's audit day may be rotated: its
- * writer opens it for each line, so the next line starts a new file, and what was rotated is a numbered part.
- */
-export function whyKept(file: LogFile, _now: number, holders: Map<string, number[]>): string | undefined {
-  const pids = holders.get(file.path);
-  if (pids) return `pid ${pids.join(", ")} has it open`;
-  if (!lstatSync(join(file.root, GROW_DIR, "proposals.json"), { throwIfNoEntry: false })) return undefined;
+/** The grow cursor of `root` (how far `org grow` read each log), the Error that kept it from being read, or undefined when grow keeps no state there. */
+function growCursorOf(root: string): GrowCursor | Error | undefined {
+  if (!lstatSync(join(root, GROW_DIR, "proposals.json"), { throwIfNoEntry: false })) return undefined;
   try {
-    const cursor = readGrowState(file.root).cursor;
-    const mark = file.kind === "sessions" ? cursor.sessions[file.key] : cursor.audit[file.key];
-    return mark && mark.offset >= file.bytes ? undefined : "org grow has not read it to its end yet";
-  } catch {
-    return "org grow's state cannot be read, so whether it read the file is not known";
+    return readGrowState(root).cursor;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 
-/** Which of `files` may be rotated now, each with why not when it may not. */
-export function rotationPlan(files: readonly LogFile[], now: number): { file: LogFile; kept?: string }[] {
+/**
+ * Why a log file must stay where it is, or undefined when it may be rotated: some process holds it open (a room
+ * appending to its transcript), or `org grow` has not read it to its end yet (`cursor`: its root's, `growCursorOf`).
+ * Today's audit day may be rotated: its writer opens it for each line, so the next line starts a new file, and what was
+ * rotated is a numbered part.
+ */
+export function whyKept(file: LogFile, holders: Map<string, number[]>, cursor: GrowCursor | Error | undefined): string | undefined {
+  const pids = holders.get(file.path);
+  if (pids) return `pid ${pids.join(", ")} has it open`;
+  if (cursor === undefined) return undefined;
+  if (cursor instanceof Error) return "org grow's state cannot be read, so whether it read the file is not known";
+  const mark = file.kind === "sessions" ? cursor.sessions[file.key] : cursor.audit[file.key];
+  return mark && mark.offset >= file.bytes ? undefined : "org grow has not read it to its end yet";
+}
+
+/** Which of `files` may be rotated now, each with why not when it may not; grow's state is read once per root. */
+export function rotationPlan(files: readonly LogFile[]): { file: LogFile; kept?: string }[] {
   const holders = processesHolding(files.map((file) => file.path));
+  const cursors = new Map<string, GrowCursor | Error | undefined>();
   return files.map((file) => {
-    const kept = whyKept(file, now, holders);
+    if (!cursors.has(file.root)) cursors.set(file.root, growCursorOf(file.root));
+    const kept = whyKept(file, holders, cursors.get(file.root));
     return kept === undefined ? { file } : { file, kept };
   });
 }
@@ -113,7 +122,7 @@ function moveAside(file: LogFile): string {
  * Rotates one log file: moved aside, its bytes gzipped into `.org/archive/<kind>/<name>.gz` (written beside, then
  * renamed; a further part of the same name is numbered), then removed. Returns the bytes freed.
  */
-export function archiveLog(file: LogFile, _now: number): number {
+export function archiveLog(file: LogFile): number {
   const dir = ensurePrivateDir(join(file.root, ARCHIVE_DIR, file.kind));
   const moved = moveAside(file);
   const fd = openSync(moved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

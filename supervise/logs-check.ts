@@ -41,7 +41,7 @@ async function runLogsCheck(context: SuperviseContext): Promise<CheckResult> {
   const totalOver = total > settings.logsTotalMiB * MIB;
   if (over.length === 0 && !totalOver)
     return { state: "ok", detail: `${files.length} transcripts and audit days, ${mib(total)} in all; none over its cap`, findings: [] };
-  const plan = rotationPlan(totalOver ? files : over, context.now());
+  const plan = rotationPlan(totalOver ? files : over);
   const findings: Finding[] = [];
   for (const { file, kept } of plan.filter((entry) => entry.file.bytes > settings.logCapMiB * MIB)) {
     const detail = `${file.path} holds ${mib(file.bytes)}, over supervise.logCapMiB (${settings.logCapMiB} MiB)`;
@@ -91,13 +91,13 @@ export const rotateLogs: FixExecutor = {
     if (TOTAL_TARGETS.has(target)) return undefined;
     const file = logFiles(roots(context)).find((entry) => entry.path === resolve(target));
     if (!file) return `rotate-logs takes "largest" or the path of a transcript or audit day, not ${JSON.stringify(target.slice(0, 200))}`;
-    return rotationPlan([file], context.now())[0]?.kept;
+    return rotationPlan([file])[0]?.kept;
   },
   async apply(target, context) {
     const files = logFiles(roots(context));
     const total = files.reduce((sum, file) => sum + file.bytes, 0);
     const whole = TOTAL_TARGETS.has(target);
-    const plan = rotationPlan(whole ? files : files.filter((file) => file.path === resolve(target)), context.now());
+    const plan = rotationPlan(whole ? files : files.filter((file) => file.path === resolve(target)));
     const chosen = whole
       ? largestToRotate(plan, total, context.config.supervise.logsTotalMiB * MIB)
       : plan.filter((entry) => entry.kept === undefined).map((entry) => entry.file);
@@ -106,7 +106,7 @@ export const rotateLogs: FixExecutor = {
     const missed: string[] = [];
     for (const file of chosen) {
       try {
-        freed += archiveLog(file, context.now());
+        freed += archiveLog(file);
         rotated.push(file.path);
       } catch (error) {
         missed.push(`${file.path}: ${error instanceof Error ? error.message : String(error)}`);

@@ -5,6 +5,7 @@ import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import { readAppendedLines } from "../grow/read-appended.ts";
 import { readGrowReport, reportIds } from "../grow/grow-report.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
+import { readAuditLines } from "../security/audit-log.ts";
 import { type Check, type CheckResult, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
 
 // Pattern "novel": an error that none of the ten checks knows, repeating in the logs org writes. Each error line is
@@ -90,8 +91,6 @@ function growErrors(context: SuperviseContext): ErrorLine[] {
   return lines;
 }
 
-const AuditLine = z.looseObject({ time: z.string(), tool: z.string(), ok: z.boolean(), exitCode: z.number().nullable().optional() });
-
 /** The audit log's calls that failed without a command's exit status (the tool itself broke), read on from last time. */
 function auditErrors(context: SuperviseContext): ErrorLine[] {
   const lines: ErrorLine[] = [];
@@ -102,13 +101,8 @@ function auditErrors(context: SuperviseContext): ErrorLine[] {
     if (!read) continue;
     context.state.set(key, JSON.stringify(read.mark));
     for (const line of read.lines) {
-      let entry: z.infer<typeof AuditLine>;
-      try {
-        entry = AuditLine.parse(JSON.parse(line.text));
-      } catch {
-        continue;
-      }
-      if (entry.ok || (entry.exitCode !== undefined && entry.exitCode !== null)) continue;
+      const [entry] = readAuditLines([line.text]);
+      if (!entry || entry.ok || (entry.exitCode !== undefined && entry.exitCode !== null)) continue;
       lines.push({
         source: "the audit log",
         id: `audit:${day}:${line.offset}`,

@@ -7,23 +7,11 @@ import { MEMORY_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { checkMemoryFile, openMemoryDatabase } from "../memory/memory-database.ts";
 import { MEMORY_DATABASE_FILE, MemoryStore } from "../memory/memory-store.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
+import { keepDamaged } from "./state-file.ts";
 import type { FixExecutor, SuperviseContext } from "./supervise-check.ts";
 
 /** Memory's database as a path under `.org/`: `memory/memory.sqlite`. */
 const MEMORY_ENTRY = `${relative(ORG_DIR, MEMORY_DIR)}/${MEMORY_DATABASE_FILE}`;
-
-/** Moves the damaged database and its side files aside as `<name>.damaged-<time>`; returns the kept path. */
-function keepDamaged(path: string, now: number): string {
-  const kept = `${path}.damaged-${new Date(now).toISOString().replace(/[:.]/g, "")}`;
-  for (const suffix of ["", "-wal", "-shm"]) {
-    try {
-      renameSync(`${path}${suffix}`, `${kept}${suffix}`);
-    } catch {
-      // no such side file
-    }
-  }
-  return kept;
-}
 
 /**
  * The workspace's memory database from the newest backup that checks out whole and holds a good one, written beside

@@ -73,6 +73,19 @@ function withRepairLock<T>(path: string, work: () => T): T {
   }
 }
 
+/** Moves a damaged SQLite file and its side files (-wal, -shm) aside as `<path>.damaged-<time>`; returns the kept path. */
+export function keepDamaged(path: string, now: number): string {
+  const kept = `${path}.damaged-${new Date(now).toISOString().replace(/[:.]/g, "")}`;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    try {
+      renameSync(`${path}${suffix}`, `${kept}${suffix}`);
+    } catch {
+      // no such side file
+    }
+  }
+  return kept;
+}
+
 /**
  * Opens the state at `path`; a damaged or foreign file is moved aside (with its -wal and -shm, as `<path>.damaged-<time>`)
  * and begun anew, under a lock, and only when no other process holds it open: then StateHeldError names the holders,
@@ -99,14 +112,7 @@ export function openStateFile(path: string, stamp: DatabaseStamp, now: number): 
       throw new StateHeldError(
         `${path} ${why} (${firstLine(problem)}); pid ${holders.join(", ")} holds it open, so it is left where it is: the running org supervise keeps it aside and begins anew at its next round`,
       );
-    const kept = `${path}.damaged-${new Date(now).toISOString().replace(/[:.]/g, "")}`;
-    for (const suffix of ["", "-wal", "-shm"]) {
-      try {
-        renameSync(`${path}${suffix}`, `${kept}${suffix}`);
-      } catch {
-        // no such side file
-      }
-    }
+    const kept = keepDamaged(path, now);
     return {
       db: openCheckedState(path, stamp),
       notice: `the supervisor's state ${path} ${why} (${firstLine(problem)}); kept it as ${kept} and began a new one`,

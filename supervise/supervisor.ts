@@ -45,9 +45,10 @@ export class SuperviseBusyError extends Error {
 /** The last round's summary, as status shows it. */
 export const LAST_ROUND_KEY = "round:last";
 
-/** Waits (at most `timeoutMs`) for the pid lock at `path`; returns what releases it. */
-export async function waitForLock(path: string, command: string, timeoutMs: number, signal: AbortSignal): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
+/** Waits (at most ten minutes) for `.org/supervisor/round.lock`, under which a round or an apply acts; returns what releases it. */
+export async function waitForRoundLock(workspaceDir: string, command: string, signal: AbortSignal): Promise<() => void> {
+  const path = join(workspaceDir, SUPERVISOR_DIR, "round.lock");
+  const deadline = Date.now() + 10 * 60_000;
   for (;;) {
     const lock = takePidLock(path, command);
     if (lock.kind === "taken") return lock.release;
@@ -108,12 +109,7 @@ async function repairOwnState(context: SuperviseContext): Promise<void> {
 
 /** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */
 export async function superviseOnce(setup: SupervisorSetup, state: SupervisorState): Promise<RoundSummary> {
-  const release = await waitForLock(
-    join(setup.workspaceDir, SUPERVISOR_DIR, "round.lock"),
-    `org supervise round (pid ${process.pid})`,
-    10 * 60_000,
-    setup.signal,
-  );
+  const release = await waitForRoundLock(setup.workspaceDir, `org supervise round (pid ${process.pid})`, setup.signal);
   try {
     const config = setup.loadConfig();
     const context = contextOf(setup, state, config);

@@ -54,8 +54,7 @@ export function checkPlan(workflow: Workflow, facts: PlanFacts): PlanError[] {
       },
     ];
   }
-  const typed = new PlanTypes(workflow, facts, errors);
-  typed.check();
+  new PlanTypes(workflow, facts, errors).check();
   if (facts.inputs !== undefined) errors.push(...inputErrors(workflow.inputs, facts.inputs));
   return errors;
 }
@@ -112,13 +111,8 @@ class PlanTypes {
     private readonly errors: PlanError[] | undefined,
   ) {}
 
-  check(): void {
-    for (const step of this.workflow.steps) this.#step(step);
-    this.#valueSchema(this.workflow.output, undefined, "output", undefined);
-  }
-
-  /** The schema of the workflow's `output` (errors are not collected: the nested workflow was checked on its own). */
-  outputSchema(): Schema {
+  /** Reads every step and the output, collecting errors when given a list; returns the schema of the workflow's `output`. */
+  check(): Schema {
     for (const step of this.workflow.steps) this.#step(step);
     return this.#valueSchema(this.workflow.output, undefined, "output", undefined);
   }
@@ -171,7 +165,8 @@ class PlanTypes {
     if (!nested) return undefined;
     let output = this.#nestedOutputs.get(file);
     if (output === undefined) {
-      output = new PlanTypes(nested, this.facts, undefined).outputSchema();
+      // Its errors are not collected: a nested workflow was checked on its own.
+      output = new PlanTypes(nested, this.facts, undefined).check();
       this.#nestedOutputs.set(file, output);
     }
     return { input: nested.inputs, output };

@@ -32,15 +32,22 @@ test("a change of more files than limits.patchFiles is refused before any of the
 });
 
 test("otherwise the change set is what checkChangeSet says of it under the same rules: refused with its message, or kept whole", () => {
+  const rules = { secretPaths: ["*.pem"], protectedPaths: [".git/**", "**/.git/**", ".env*", "notes.md"] };
+  const verdicts: boolean[] = [];
   for (const paths of [
     ["src/a.ts", ".env"],
     ["docs/b.md", "sub/.git/config"],
     ["src/a.ts", "README.md"],
+    // Refused by these rules alone (the defaults let notes.md be written), and let through by them alone (the
+    // defaults refuse .npmrc): the rules are the caller's, never the defaults.
+    ["notes.md"],
+    [".npmrc"],
   ]) {
     const { change, reads } = commandChange(paths.map(text));
-    const rules = { secretPaths: ["*.pem"], protectedPaths: [".git/**", "**/.git/**", ".env*"] };
     const check = checkChangeSet({ changes: paths.map(text) }, rules);
     expect(acceptChange(change, rules)).toEqual(check.ok ? { ok: true, changeSet: { changes: paths.map(text) } } : { ok: false, message: check.message });
     expect(reads()).toBe(1);
+    verdicts.push(check.ok);
   }
+  expect(verdicts).toEqual([false, false, true, false, true]);
 });

@@ -88,7 +88,7 @@ export function applyAndRecord(
   const record: ChangeRecord = {
     id,
     seq,
-    workspace: workspaceBinding(workspaceDir, id, seq),
+    workspace: workspaceBinding(orgDirIdentity(workspaceDir), id, seq),
     time: now.toISOString(),
     ...origin,
     stats: diffStats(changeSet),
@@ -146,7 +146,9 @@ export function ignoredChanges(workspaceDir: string): string[] {
 function boundRecords(workspaceDir: string): ChangeRecord[] {
   const records = journalNames(workspaceDir).flatMap((id) => readRecord(workspaceDir, id) ?? []);
   const order = (a: ChangeRecord, b: ChangeRecord) => b.seq - a.seq || (a.time < b.time ? 1 : a.time > b.time ? -1 : a.id < b.id ? 1 : -1);
-  return records.filter((record) => record.workspace === workspaceBinding(workspaceDir, record.id, record.seq)).sort(order);
+  // One lstat of `.org` for the whole journal, not one per record.
+  const identity = orgDirIdentity(workspaceDir);
+  return records.filter((record) => record.workspace === workspaceBinding(identity, record.id, record.seq)).sort(order);
 }
 
 function journalNames(workspaceDir: string): string[] {
@@ -157,8 +159,9 @@ function journalNames(workspaceDir: string): string[] {
   }
 }
 
-function workspaceBinding(workspaceDir: string, id: string, seq: number): string {
-  return new Bun.CryptoHasher("sha256").update(JSON.stringify([orgDirIdentity(workspaceDir), id, seq])).digest("hex");
+/** A record's `workspace`: its `.org` folder's identity (`orgDirIdentity`), id and sequence, hashed. */
+function workspaceBinding(orgIdentity: string, id: string, seq: number): string {
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify([orgIdentity, id, seq])).digest("hex");
 }
 
 /** The change set a record stands for, its bytes read back from the journal. */

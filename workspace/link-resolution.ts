@@ -43,7 +43,7 @@ export function followLink(lookup: TreeLookup, linkPath: string, target: string)
 }
 
 /** The tree on disk under `root`, read without following a link (a link is reported, never entered). */
-export function treeOnDisk(root: string): TreeLookup {
+function treeOnDisk(root: string): TreeLookup {
   return (path) => {
     const state = entryStateBelow(root, path);
     if (state === undefined) return undefined;

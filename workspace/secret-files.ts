@@ -15,10 +15,10 @@ import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number; gitConfigs: string[] };
 
 /** Entries a scan walks at most; past it the workspace is not shown (it could not be checked for secrets). */
-export const MAX_SCANNED_ENTRIES = 1_000_000;
+const MAX_SCANNED_ENTRIES = 1_000_000;
 
 /** Covers one view may carry at most (each is a mount); past it the workspace is not shown. */
-export const MAX_SECRET_COVERS = 4096;
+const MAX_SECRET_COVERS = 4096;
 
 /** What a scan kept of one folder, trusted again while its inode and ctime are unchanged. */
 type FolderListing = {
