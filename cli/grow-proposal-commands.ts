@@ -1,5 +1,6 @@
 // `org grow show ID`, `org grow accept ID` and `org grow reject ID`: one proposal read whole, or a person's word on it
 // (build it though no person's words asked for it; never build it). The word is kept under the grow lock.
+import { evidenceText, sourcesText } from "../grow/grow-report.ts";
 import type { Proposal } from "../grow/proposal.ts";
 import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -21,13 +22,12 @@ const missing = (id: string, workspaceDir: string) =>
 
 /** The lines of `org grow show`: every field a person may want, then each piece of evidence with whose words it is. */
 function showLines(proposal: Proposal, why: string): string[] {
-  const sources = Object.entries(proposal.sources).map(([source, count]) => `${source} ${count}`);
   const signals = Object.entries(proposal.signals).map(([signal, count]) => `${signal} ${count}`);
   const lines = [
     `${proposal.id}  ${proposal.state}  (${proposal.kind})`,
     `goal: ${proposal.goal}`,
     `seen: ${proposal.count}× in ${proposal.sessions} session(s), first ${proposal.firstSeen}, last ${proposal.lastSeen}`,
-    `sources: ${sources.join(", ") || "not recorded"}; signals: ${signals.join(", ")}`,
+    `sources: ${sourcesText(proposal.sources) || "not recorded"}; signals: ${signals.join(", ")}`,
     `why: ${why}`,
   ];
   const facts: [string, string | number | undefined][] = [
@@ -46,8 +46,7 @@ function showLines(proposal: Proposal, why: string): string[] {
   for (const [label, value] of facts) if (value !== undefined) lines.push(`${label}: ${value}`);
   for (const failing of proposal.failingInputs ?? []) lines.push(`failing input (data): ${failing.input}${failing.error ? ` → ${failing.error}` : ""}`);
   lines.push(`evidence (${proposal.evidence.length} newest of ${proposal.count}):`);
-  for (const evidence of proposal.evidence)
-    lines.push(`  session ${evidence.session}, turn ${evidence.turn}, ${evidence.source ?? "source not recorded"}: ${JSON.stringify(evidence.quote)}`);
+  for (const evidence of proposal.evidence) lines.push(`  ${evidenceText(evidence)}`);
   return lines;
 }
 

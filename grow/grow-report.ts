@@ -244,11 +244,13 @@ export function proposalLines(proposal: GrowReport["proposals"][number]): string
   const seen = `${proposal.count}×${proposal.sessions !== undefined ? ` in ${proposal.sessions} session(s)` : ""}${sources ? ` (${sources})` : ""}`;
   const lines = [`${proposal.id} ${proposal.state} ${seen}: ${JSON.stringify(proposal.goal)}`];
   if (proposal.why) lines.push(`  why: ${proposal.why}`);
-  for (const evidence of proposal.evidence ?? [])
-    lines.push(
-      `  evidence: session ${evidence.session}, turn ${evidence.turn}, ${evidence.source ?? "source not recorded"}: ${JSON.stringify(evidence.quote)}`,
-    );
+  for (const evidence of proposal.evidence ?? []) lines.push(`  evidence: ${evidenceText(evidence)}`);
   return lines;
+}
+
+/** One piece of evidence as a person reads it: where it was said, whose words, the quote. */
+export function evidenceText(evidence: Evidence): string {
+  return `session ${evidence.session}, turn ${evidence.turn}, ${evidence.source ?? "source not recorded"}: ${JSON.stringify(evidence.quote)}`;
 }
 
 /** What a person reads of a run: how it heard, each proposal (a dry run: whole), each build, the rollback, what waits, then the summary line. */
