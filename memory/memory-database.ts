@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { lstatSync } from "node:fs";
 import { EMBEDDINGS_TABLE } from "../registry/embedding-cache.ts";
-import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
+import { carriesStamp, type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 // Stamped into the file so a database that is not memory's (or an older layout) is recognised.
@@ -69,10 +69,7 @@ export function checkMemoryFile(path: string, busyTimeoutMs = 5000): void {
   const database = new Database(path, { readwrite: true, create: false, strict: true });
   try {
     database.exec(`PRAGMA busy_timeout = ${Math.round(busyTimeoutMs)}`);
-    const applicationId = database.query<{ application_id: number }, []>("PRAGMA application_id").get()?.application_id;
-    const version = database.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
-    if (applicationId !== STAMP.applicationId || version !== STAMP.schemaVersion)
-      throw new ForeignMemoryError(`${path} is not a memory database of this org version`);
+    if (!carriesStamp(database, STAMP)) throw new ForeignMemoryError(`${path} is not a memory database of this org version`);
     checkIntact(database);
   } finally {
     database.close();

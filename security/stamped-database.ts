@@ -22,6 +22,13 @@ export function removeDatabaseFiles(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
 }
 
+/** Whether an open database carries `stamp`'s application id and schema version. */
+export function carriesStamp(database: Database, stamp: Pick<DatabaseStamp, "applicationId" | "schemaVersion">): boolean {
+  const applicationId = database.query<{ application_id: number }, []>("PRAGMA application_id").get()?.application_id;
+  const version = database.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
+  return applicationId === stamp.applicationId && version === stamp.schemaVersion;
+}
+
 /**
  * Opens (creating when missing) the database at `path` as org's private state (0600, no links, checked before
  * sqlite opens anything), in WAL mode with a 5 s busy timeout, after running `pragmas`. An empty file is given
@@ -48,9 +55,7 @@ export function openStampedDatabase(
       })();
       return database;
     }
-    const applicationId = database.query<{ application_id: number }, []>("PRAGMA application_id").get()?.application_id;
-    const version = database.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
-    if (applicationId !== stamp.applicationId || version !== stamp.schemaVersion) throw options.foreign(path);
+    if (!carriesStamp(database, stamp)) throw options.foreign(path);
     database.exec("PRAGMA journal_mode = WAL");
     options.check?.(database);
     return database;
