@@ -10,6 +10,7 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("chat"), load: async () => (await import("./chat-command.ts")).chatCommand },
   { ...nameAndSummary("demo"), load: async () => (await import("./demo-command.ts")).demoCommand },
   { ...nameAndSummary("serve"), load: async () => (await import("./serve-command.ts")).serveCommand },
+  { ...nameAndSummary("web"), load: async () => (await import("./web-command.ts")).webCommand },
   { ...nameAndSummary("sandbox"), load: async () => (await import("./sandbox-command.ts")).sandboxCommand },
   { ...nameAndSummary("scripted-server"), load: async () => (await import("./scripted-server-command.ts")).scriptedServerCommand },
   { ...nameAndSummary("tool"), load: async () => (await import("./tool-command.ts")).toolCommand },
