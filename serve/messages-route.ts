@@ -9,6 +9,7 @@ import { readJsonBody } from "./read-json-body.ts";
 import { roomEventStream } from "./room-event-stream.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
 import type { ServedTools } from "./served-tools.ts";
+import { type Route, route } from "./router.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 type Lease = Awaited<ReturnType<SessionPool["lease"]>>;
@@ -57,9 +58,9 @@ export function messagesRoute(options: {
   tools: ServedTools;
   metrics: ServeMetrics;
   logError: (line: string) => void;
-}) {
+}): Route {
   const { metrics } = options;
-  return async (request: Request, requestId: string): Promise<Response> => {
+  return route("POST", "/v1/messages", async ({ request, requestId }) => {
     const body = await readJsonBody(request, MessageRequest, options.config.serve.maxBodyBytes);
     const id = body.request_id ?? requestId;
     const stop = new AbortController();
@@ -91,5 +92,5 @@ export function messagesRoute(options: {
     return new Response(stream, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": lease.sessionId, "x-request-id": id },
     });
-  };
+  });
 }

@@ -10,13 +10,13 @@ import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
 import { createMcpHttp, type McpHttp } from "./mcp-http.ts";
-import { createOpenAiChat } from "./openai-chat.ts";
+import { openAiChatRoutes } from "./openai-chat.ts";
 import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
 import { requestAuth } from "./request-auth.ts";
 import { serveRoutes } from "./serve-routes.ts";
-import { createRouter, type Route } from "./router.ts";
+import { createRouter, type Route, route } from "./router.ts";
 import { metricsMiddleware } from "./metrics-middleware.ts";
 import { requestIdMiddleware } from "./request-id-middleware.ts";
 import { errorMiddleware } from "./error-middleware.ts";
@@ -147,7 +147,7 @@ function openAiRoutes(
   parts: { opener: ReturnType<typeof servedRoomOpener>; slots: ReturnType<typeof serverSlots>; sessions: SessionPool; metrics: ServeMetrics; logError: Logger },
 ) {
   const { metrics } = parts;
-  return createOpenAiChat({
+  return openAiChatRoutes({
     config: options.config,
     startedAt: metrics.startedAt,
     maxBodyBytes: options.config.serve.maxBodyBytes,
@@ -216,8 +216,16 @@ function routeTable(
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
   const own = serveRoutes({
-    health: () => healthResponse(options, metrics, parts.settings),
-    messages: messagesRoute({ config, sessions, tools, metrics, logError }),
+    service: [
+      route("GET", "/health", () => healthResponse(options, metrics, parts.settings), { auth: false }),
+      route("GET", "/metrics", () => metricsResponse(metrics, sessions, usage, logError)),
+      route("POST", "/v1/admin/reload", async () => {
+        const result = await tools.reload();
+        return Response.json(result, { status: result.reloaded ? 200 : 409 });
+      }),
+    ],
+    messages: [messagesRoute({ config, sessions, tools, metrics, logError })],
+    sessions: [],
     tools: toolRoutes({
       config,
       workspaceDir,
@@ -230,14 +238,9 @@ function routeTable(
       roomPolicies: async () => roomPolicies(await opener.parts()),
     }),
     workflows: workflowRoutes({ config, workspaceDir, checkoutDir: tools.checkoutDir, metrics, sessions, ...access }),
-    metrics: () => metricsResponse(metrics, sessions, usage, logError),
-    reload: async () => {
-      const result = await tools.reload();
-      return Response.json(result, { status: result.reloaded ? 200 : 409 });
-    },
     jobs: parts.jobs,
     openAi: openAiRoutes(options, parts),
-    mcp: parts.mcp,
+    mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
   return [...own, ...(options.extraRoutes?.({ sessions, logError }) ?? [])];
 }

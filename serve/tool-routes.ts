@@ -9,6 +9,7 @@ import { httpToolPolicy, httpToolRefusal } from "./http-tool-policy.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
+import { type Route, route } from "./router.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 export type ToolRoutesOptions = SandboxAccess & {
@@ -24,7 +25,7 @@ export type ToolRoutesOptions = SandboxAccess & {
 };
 
 /** `GET /v1/tools` and `POST /v1/tools/:name/run`. */
-export function toolRoutes(options: ToolRoutesOptions) {
+export function toolRoutes(options: ToolRoutesOptions): Route[] {
   const { config, tools } = options;
 
   async function list(): Promise<Response> {
@@ -100,5 +101,8 @@ export function toolRoutes(options: ToolRoutesOptions) {
     }
   }
 
-  return { list, run };
+  return [
+    route("GET", "/v1/tools", () => list()),
+    route("POST", "/v1/tools/:name/run", ({ request, params, requestId }) => run(request, params.name, requestId)),
+  ];
 }
