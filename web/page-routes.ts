@@ -13,6 +13,8 @@ export function pageRoutes(assets: () => Promise<PageAssets>): Route[] {
   const page = async () => new Response((await assets()).html, { headers: HTML });
   return [
     ...VIEW_PATHS.map((path) => route("GET", path, page, { page: true })),
+    // Browsers ask for it by themselves; the page has none.
+    route("GET", "/favicon.ico", () => new Response(null, { status: 204 })),
     route("GET", "/assets/:file", async ({ params, path }) => {
       const file = (await assets()).files.get(path ?? "");
       if (file === undefined) throw new HttpError(404, `no file ${String(params.file).slice(0, 80)} in this page's bundle; reload the page.`);

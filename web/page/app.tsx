@@ -1,13 +1,25 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { VIEWS, type ViewName } from "../view-paths.ts";
+import { CandidatesView } from "./views/candidates-view.tsx";
+import { ChangesView } from "./views/changes-view.tsx";
+import { GrowthView } from "./views/growth-view.tsx";
+import { MemoryView } from "./views/memory-view.tsx";
+import { SupervisorView } from "./views/supervisor-view.tsx";
+import { ToolsView } from "./views/tools-view.tsx";
+import { openViewUpdates, UpdatesContext } from "./views/use-view.ts";
 
 function viewOf(path: string): ViewName {
   return VIEWS.find((view) => view.path === path)?.name ?? "Room";
 }
 
-/** The page: the navigation and the view its path names; links change the view without a reload. */
+/**
+ * The page: the navigation and the view its path names (links change the view without a reload). The room is followed
+ * whichever view shows, so the Changes view sees the room's waiting changes and going back to the room loses nothing.
+ */
 export function App() {
   const [view, setView] = useState<ViewName>(viewOf(location.pathname));
+  const updates = useMemo(() => openViewUpdates(), []);
+  useEffect(() => () => updates.close(), [updates]);
   useEffect(() => {
     const onPop = () => setView(viewOf(location.pathname));
     addEventListener("popstate", onPop);
@@ -16,24 +28,37 @@ export function App() {
   const go = (event: MouseEvent, name: ViewName, path: string) => {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
-    history.pushState(null, "", path);
+    history.pushState(null, "", `${path}${location.search}`);
     setView(name);
   };
   return (
-    <div class="page">
-      <header class="top">
-        <span class="brand">org</span>
-        <nav aria-label="Views">
-          {VIEWS.map((entry) => (
-            <a key={entry.name} href={entry.path} aria-current={entry.name === view ? "page" : undefined} onClick={(event) => go(event, entry.name, entry.path)}>
-              {entry.name}
-            </a>
-          ))}
-        </nav>
-      </header>
-      <main id="view">
-        <h1>{view}</h1>
-      </main>
-    </div>
+    <UpdatesContext.Provider value={updates}>
+      <div class="page">
+        <header class="top">
+          <span class="brand">org</span>
+          <nav aria-label="Views">
+            {VIEWS.map((entry) => (
+              <a
+                key={entry.name}
+                href={`${entry.path}${location.search}`}
+                aria-current={entry.name === view ? "page" : undefined}
+                onClick={(event) => go(event, entry.name, entry.path)}
+              >
+                {entry.name}
+              </a>
+            ))}
+          </nav>
+        </header>
+        <main id="view">
+          {view === "Room" && <p class="muted">The room follows the room's event stream, which this build does not have yet.</p>}
+          {view === "Changes" && <ChangesView />}
+          {view === "Tools" && <ToolsView />}
+          {view === "Candidates" && <CandidatesView />}
+          {view === "Growth" && <GrowthView />}
+          {view === "Supervisor" && <SupervisorView />}
+          {view === "Memory" && <MemoryView />}
+        </main>
+      </div>
+    </UpdatesContext.Provider>
   );
 }
