@@ -6,9 +6,10 @@ import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
 import { listChanges } from "../workspace/change-journal.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";
 import { type Route, route } from "../serve/router.ts";
-import type { ViewChanged } from "./web-api.ts";
+import { ViewChanged } from "./web-api.ts";
 
 type View = ViewChanged["view"];
+const VIEW_NAMES: readonly View[] = ViewChanged.shape.view.options;
 
 /** How often the views' sources are looked at while a page listens. */
 const LOOK_EVERY_MS = 1_000;
@@ -69,7 +70,8 @@ export class ViewUpdates {
     this.#looking = true;
     try {
       const now = await this.#fingerprints();
-      for (const [view, print] of Object.entries(now) as [View, string][]) {
+      for (const view of VIEW_NAMES) {
+        const print = now[view];
         const before = this.#last.get(view);
         this.#last.set(view, print);
         if (before !== undefined && before !== print) for (const listener of this.#listeners) listener(view);
