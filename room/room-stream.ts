@@ -6,8 +6,8 @@ export type RoomStreamListener = (frame: RoomStreamFrame) => void;
 
 /** Events a stream holds for subscribers that come back, unless told otherwise. */
 export const ROOM_STREAM_EVENTS = 4_096;
-/** Characters of events (their JSON, about) a stream holds, unless told otherwise. */
-export const ROOM_STREAM_CHARS = 1_000_000;
+/** Characters of events (their JSON, about) a stream holds, unless told otherwise: a few seconds of four personas streaming. */
+export const ROOM_STREAM_CHARS = 256_000;
 
 type Held = { frame: StreamedEvent; chars: number };
 type Subscriber = { listener: RoomStreamListener; onClose: (() => void) | undefined };

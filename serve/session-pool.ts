@@ -19,9 +19,12 @@ export type OpenSessionRoom = (session: {
 /** Characters of history all open rooms may hold unless the pool is told otherwise. */
 export const DEFAULT_MAX_OPEN_CHARS = 64_000_000;
 
-/** What a room holds in memory, counted in characters: its messages' text and their tool runs, and the events its stream holds. */
+/**
+ * What a room holds in memory, counted in characters: its messages' text and their tool runs. Its stream's held events
+ * are bounded on their own (`ROOM_STREAM_CHARS` a session), so they are not counted here.
+ */
 function roomChars(room: Room): number {
-  let total = room.events.heldChars;
+  let total = 0;
   for (const message of room.history()) total += message.text.length + (message.tools ? JSON.stringify(message.tools).length : 0);
   return total;
 }
