@@ -152,7 +152,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
         protectedPaths: [],
         secretPaths: DEFAULT_SECRET_PATHS,
         limits: { patchBytes: 1024 * 1024, patchFiles: 200 },
-        approve: undefined,
+        approver: undefined,
         emit: (event) => events.push(event),
         setLastDiff: () => {},
       },
@@ -250,7 +250,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
         protectedPaths: [],
         secretPaths: DEFAULT_SECRET_PATHS,
         limits: { patchBytes: 1024, patchFiles: 10 },
-        approve: undefined,
+        approver: undefined,
         emit: () => {},
         setLastDiff: () => {},
       },
@@ -317,9 +317,12 @@ test("the diff /diff and the question show is redacted; the file written keeps i
       protectedPaths: [],
       secretPaths: DEFAULT_SECRET_PATHS,
       limits: { patchBytes: 1024, patchFiles: 10 },
-      approve: async (_persona, call) => {
-        previewed = call.preview ?? "";
-        return true;
+      approver: {
+        canAsk: () => true,
+        ask: async (_persona, call) => {
+          previewed = call.preview ?? "";
+          return true;
+        },
       },
       emit: () => {},
       setLastDiff: (diff) => {

@@ -39,16 +39,20 @@ async function leaseInMode(sessions: SessionPool, body: MessageRequest, id: stri
   // Events before the stream starts (a mode change) wait for it.
   const early: RoomEvent[] = [];
   lease.listen((event) => early.push(event));
-  if (body.mode !== undefined && body.mode !== formatRoomMode(lease.room.mode)) {
-    try {
-      lease.room.setMode(body.mode);
-    } catch (error) {
-      lease.release();
-      if (error instanceof RoomModeError) throw new HttpError(400, `mode: ${error.message}`);
-      throw error;
-    }
-  }
+  switchMode(lease, body.mode);
   return { lease, early };
+}
+
+/** Switches the leased session to `mode` when it asks for another; a mode the room refuses is a 400 and gives the lease back. */
+export function switchMode(lease: Lease, mode: string | undefined): void {
+  if (mode === undefined || mode === formatRoomMode(lease.room.mode)) return;
+  try {
+    lease.room.setMode(mode);
+  } catch (error) {
+    lease.release();
+    if (error instanceof RoomModeError) throw new HttpError(400, `mode: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `POST /v1/messages`: one turn of a session, its room events streamed as SSE. */

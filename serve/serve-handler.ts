@@ -29,6 +29,9 @@ import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
 import { workflowRoutes } from "./workflow-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
+import { sessionRoutes } from "./session-routes.ts";
+import { join } from "node:path";
+import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { ToolUsage } from "./tool-usage.ts";
 import { type Health, toolRunSettings } from "../fitness/instance-health.ts";
 
@@ -73,6 +76,8 @@ export type ServeHandlerOptions = SandboxAccess & {
   toolFeed?: ToolFeed;
   /** More routes, after serve's own: the web room's page and views (`web/web-routes.ts`), which serve does not import. */
   extraRoutes?: (parts: ExtraRouteParts) => Route[];
+  /** What each session's event stream holds for watchers that reconnect (events, characters); `RoomStream`'s defaults unless set. */
+  streamHold?: { maxEvents?: number; maxChars?: number };
 };
 
 /** What routes from outside serve get of the server they join. */
@@ -121,7 +126,10 @@ function openSessions(options: ServeHandlerOptions, opener: ReturnType<typeof se
     ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
     generation: () => options.tools.generation,
     // Requests of one session run one at a time, so the session's current request id is the one a tool ran for.
-    open: ({ resume, onEvent, requestId }) => opener.open({ serverSlots: slots, ...(resume !== undefined ? { resume } : {}), onEvent }, requestId),
+    approvalTimeoutMs: config.serve.approvalTimeoutS * 1000,
+    ...(options.streamHold ? { streamHold: options.streamHold } : {}),
+    open: ({ resume, stream, remoteApprovals, requestId }) =>
+      opener.open({ serverSlots: slots, ...(resume !== undefined ? { resume } : {}), stream, remoteApprovals }, requestId),
   });
 }
 
@@ -225,7 +233,7 @@ function routeTable(
       }),
     ],
     messages: [messagesRoute({ config, sessions, tools, metrics, logError })],
-    sessions: [],
+    sessions: sessionRoutes({ config, sessions, sessionsDir: join(workspaceDir, SESSIONS_DIR), tools, metrics, logError }),
     tools: toolRoutes({
       config,
       workspaceDir,
