@@ -28,6 +28,9 @@ export const ChangeList = z.object({ applied: z.array(AppliedChange), ignored: z
 export const UndoRequest = z.object({ force: z.boolean().optional() });
 export const UndoAnswer = Said.extend({ changeId: z.string() });
 
+/** `POST /v1/sessions` (serve's route): the new session's id. */
+export const SessionCreated = z.object({ session: z.string() });
+
 // Session commands: the terminal's /mode, /wish and /undo on a session's room.
 export const ModeRequest = z.object({ mode: z.string().min(1).max(300) });
 export const ModeAnswer = z.object({ mode: z.string() });

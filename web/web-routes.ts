@@ -11,6 +11,7 @@ import { growthRoutes } from "./growth-routes.ts";
 import { memoryRoutes } from "./memory-routes.ts";
 import type { PageAssets } from "./page-assets.ts";
 import { pageRoutes } from "./page-routes.ts";
+import { sessionCommandRoutes } from "./session-command-routes.ts";
 import { supervisorRoutes } from "./supervisor-routes.ts";
 import { toolUsageRoutes } from "./tool-usage-routes.ts";
 import { ViewUpdates } from "./view-updates.ts";
@@ -38,6 +39,7 @@ export function webRoutes(context: WebContext): Route[] {
   const gates = new GateRuns({ ...context, git, changed: () => updates.changed("candidates") });
   return [
     ...pageRoutes(context.assets),
+    ...sessionCommandRoutes(context),
     ...changesRoutes(context),
     ...toolUsageRoutes(context),
     ...candidateRoutes({ ...context, git, gates, changed: () => updates.changed("candidates") }),

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { VIEWS, type ViewName } from "../view-paths.ts";
+import { RoomView, useSession } from "./room/room-view.tsx";
+import { useRoom } from "./room/use-room.ts";
 import { CandidatesView } from "./views/candidates-view.tsx";
 import { ChangesView } from "./views/changes-view.tsx";
 import { GrowthView } from "./views/growth-view.tsx";
@@ -18,6 +20,8 @@ function viewOf(path: string): ViewName {
  */
 export function App() {
   const [view, setView] = useState<ViewName>(viewOf(location.pathname));
+  const [session, choose, sessionProblem] = useSession();
+  const room = useRoom(session);
   const updates = useMemo(() => openViewUpdates(), []);
   useEffect(() => () => updates.close(), [updates]);
   useEffect(() => {
@@ -50,8 +54,8 @@ export function App() {
           </nav>
         </header>
         <main id="view">
-          {view === "Room" && <p class="muted">The room follows the room's event stream, which this build does not have yet.</p>}
-          {view === "Changes" && <ChangesView />}
+          {view === "Room" && <RoomView session={session} choose={choose} sessionProblem={sessionProblem} room={room} />}
+          {view === "Changes" && <ChangesView room={room.state} answer={room.answer} />}
           {view === "Tools" && <ToolsView />}
           {view === "Candidates" && <CandidatesView />}
           {view === "Growth" && <GrowthView />}

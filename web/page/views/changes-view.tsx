@@ -1,3 +1,4 @@
+import type { RoomState } from "../../room-state.ts";
 import { ChangeList, UndoAnswer } from "../../web-api.ts";
 import { postJson } from "../api.ts";
 import { DiffView } from "./diff-view.tsx";
@@ -8,11 +9,10 @@ import { useAction, useView } from "./use-view.ts";
  * The agents' change sets: those waiting for a word (the room's open `workspace_write` questions) with Accept and
  * Reject, and the journal of applied ones (the same as `/undo` and `org undo`) with Undo on the newest still applied.
  */
-export function ChangesView() {
+export function ChangesView({ room, answer }: { room: RoomState; answer: (id: string, answer: "yes" | "no") => Promise<unknown> }) {
   const { data, problem } = useView("changes", "/v1/changes", ChangeList);
   const { said, run } = useAction();
-  const waiting: { approval: { approvalId: string; persona: string; preview?: string } }[] = [];
-  const answer = async (_id: string, _answer: "yes" | "no") => {};
+  const waiting = [...room.approvals.values()].filter((entry) => entry.answer === undefined && entry.approval.call.name === "workspace_write");
   return (
     <div class="view">
       <h1>Changes</h1>
