@@ -117,7 +117,8 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
   const submit = async () => {
     const input = parseWebInput(text);
     setProblem(undefined);
-    if (input.type === "empty" || session === undefined) return;
+    if (input.type === "empty") return;
+    if (session === undefined || room.connection === "loading") return setProblem("the room is still opening; send again in a moment.");
     if (input.type === "invalid") return setProblem(input.message);
     setText("");
     try {
