@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { startChromium } from "./chromium.ts";
-import { orgCodeCopy } from "./org-clone.ts";
+import { orgClone, orgCodeCopy } from "./org-clone.ts";
 import { startOrgServe } from "./org-serve-process.ts";
 
 export type WebRoomFixture = {
@@ -36,11 +36,18 @@ export function screenshotsDir(): string {
 }
 
 /** Starts the model server with `script`, `org web --port 0` on a workspace with `config`, and Chromium. */
-export async function startWebRoom(options: { script: ScriptInput; config: unknown; args?: string[]; env?: Record<string, string> }): Promise<WebRoomFixture> {
+export async function startWebRoom(options: {
+  script: ScriptInput;
+  config: unknown;
+  args?: string[];
+  env?: Record<string, string>;
+  /** `clone`: org runs from a git clone of its code (its candidates and promotions); default a plain copy. */
+  checkout?: "copy" | "clone";
+}): Promise<WebRoomFixture> {
   const workspace = mkdtempSync(join(tmpdir(), "org-web-room-"));
   writeFileSync(join(workspace, "org.config.json"), JSON.stringify(options.config));
   const model = await startScriptedServer({ script: options.script });
-  const code = orgCodeCopy("org-web-code-");
+  const code = options.checkout === "clone" ? orgClone("org-web-clone-", { withoutGeneratedTools: true }) : orgCodeCopy("org-web-code-");
   const cleanup: (() => unknown)[] = [() => rmSync(workspace, { recursive: true, force: true }), () => code[Symbol.dispose]()];
   let modelUp = true;
   const stopModel = async () => {

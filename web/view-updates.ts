@@ -59,7 +59,7 @@ export class ViewUpdates {
         .join(","),
       tools: `${stamp(join(checkoutDir, USAGE_DIR, "calls.jsonl"))} ${main}`,
       candidates: `${candidates} ${main} ${fitness} ${this.#revision}`,
-      growth: `${stamp(join(workspaceDir, GROW_DIR))} ${stamp(join(workspaceDir, GROW_DIR, "state.json"))}`,
+      growth: `${stamp(join(workspaceDir, GROW_DIR))} ${stamp(join(workspaceDir, GROW_DIR, "proposals.json"))}`,
       supervisor: `${stamp(join(workspaceDir, SUPERVISOR_DIR, "state.db"))} ${stamp(join(workspaceDir, SUPERVISOR_DIR, "state.db-wal"))}`,
       memory: "",
     };

@@ -60,9 +60,11 @@ export function CandidatesView() {
               <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/gate`, `Run the fitness gate on ${candidate.branch}?`)}>
                 Run gate
               </button>
-              <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/promote`, `Promote ${candidate.branch} into main?`)}>
-                Promote
-              </button>
+              {candidate.state !== "promoted" && (
+                <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/promote`, `Promote ${candidate.branch} into main?`)}>
+                  Promote
+                </button>
+              )}
             </div>
           </article>
         );
