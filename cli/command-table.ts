@@ -10,7 +10,6 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("chat"), load: async () => (await import("./chat-command.ts")).chatCommand },
   { ...nameAndSummary("demo"), load: async () => (await import("./demo-command.ts")).demoCommand },
   { ...nameAndSummary("serve"), load: async () => (await import("./serve-command.ts")).serveCommand },
-  { ...nameAndSummary("web"), load: async () => (await import("./web-command.ts")).webCommand },
   { ...nameAndSummary("sandbox"), load: async () => (await import("./sandbox-command.ts")).sandboxCommand },
   { ...nameAndSummary("scripted-server"), load: async () => (await import("./scripted-server-command.ts")).scriptedServerCommand },
   { ...nameAndSummary("tool"), load: async () => (await import("./tool-command.ts")).toolCommand },
@@ -30,4 +29,5 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("supervise"), load: async () => (await import("./supervise-command.ts")).superviseCommand },
   { ...nameAndSummary("backup"), load: async () => (await import("./backup-command.ts")).backupCommand },
   { ...nameAndSummary("restore"), load: async () => (await import("./restore-command.ts")).restoreCommand },
+  { ...nameAndSummary("web"), load: async () => (await import("./web-command.ts")).webCommand },
 ];
