@@ -95,42 +95,38 @@ describe("RoomStream", () => {
   // after coming back is exactly the steady subscriber's stream (none twice, none missing), or it was told to reset.
   test("a subscriber that leaves and comes back gets exactly what a steady one got, or a reset (property)", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.array(fc.constantFrom("publish", "leave", "return"), { maxLength: 60 }),
-        (maxEvents, steps) => {
-          const stream = new RoomStream({ firstSeq: 1, maxEvents });
-          const steady: RoomStreamFrame[] = [];
-          stream.subscribe((frame) => steady.push(frame));
-          const roaming: RoomStreamFrame[] = [];
-          let unsubscribe: (() => void) | undefined = stream.subscribe((frame) => roaming.push(frame));
-          let reset = false;
-          for (const [index, step] of steps.entries()) {
-            if (step === "publish") stream.publish(delta(String(index)));
-            else if (step === "leave") {
-              unsubscribe?.();
-              unsubscribe = undefined;
-            } else if (!unsubscribe) {
-              const last = roaming.at(-1)?.seq ?? 0;
-              // A reset exactly when more was missed than the stream holds.
-              const missedTooMuch = stream.lastSeq - last > maxEvents;
-              unsubscribe = stream.subscribe(
-                (frame) => {
-                  if (frame.kind === "reset") reset = true;
-                  else roaming.push(frame);
-                },
-                { after: last },
-              );
-              expect(reset).toBe(missedTooMuch);
-            }
-            if (reset) return;
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.constantFrom("publish", "leave", "return"), { maxLength: 60 }), (maxEvents, steps) => {
+        const stream = new RoomStream({ firstSeq: 1, maxEvents });
+        const steady: RoomStreamFrame[] = [];
+        stream.subscribe((frame) => steady.push(frame));
+        const roaming: RoomStreamFrame[] = [];
+        let unsubscribe: (() => void) | undefined = stream.subscribe((frame) => roaming.push(frame));
+        let reset = false;
+        for (const [index, step] of steps.entries()) {
+          if (step === "publish") stream.publish(delta(String(index)));
+          else if (step === "leave") {
+            unsubscribe?.();
+            unsubscribe = undefined;
+          } else if (!unsubscribe) {
+            const last = roaming.at(-1)?.seq ?? 0;
+            // A reset exactly when more was missed than the stream holds.
+            const missedTooMuch = stream.lastSeq - last > maxEvents;
+            unsubscribe = stream.subscribe(
+              (frame) => {
+                if (frame.kind === "reset") reset = true;
+                else roaming.push(frame);
+              },
+              { after: last },
+            );
+            expect(reset).toBe(missedTooMuch);
           }
-          unsubscribe?.();
-          const last = roaming.at(-1)?.seq ?? 0;
-          expect(roaming).toEqual(steady.filter((frame) => frame.seq <= last));
-          expect(new Set(roaming.map((frame) => frame.seq)).size).toBe(roaming.length);
-        },
-      ),
+          if (reset) return;
+        }
+        unsubscribe?.();
+        const last = roaming.at(-1)?.seq ?? 0;
+        expect(roaming).toEqual(steady.filter((frame) => frame.seq <= last));
+        expect(new Set(roaming.map((frame) => frame.seq)).size).toBe(roaming.length);
+      }),
       { numRuns: 400, seed: 54 },
     );
   });

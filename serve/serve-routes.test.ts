@@ -57,7 +57,10 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
     // The stream never ends by itself: an unknown session's 404 is its handler's answer.
     ["GET /v1/sessions/:id/events", at(404, "GET /v1/sessions lists them", "/v1/sessions/gone-session/events")],
     ["POST /v1/sessions/:id/messages", at(202, '"turnId":"', `/v1/sessions/${session}/messages`, posted({ text: "hello" }))],
-    ["POST /v1/sessions/:id/approvals/:approvalId", at(404, "there is no approval question", `/v1/sessions/${session}/approvals/a1`, posted({ answer: "yes" }))],
+    [
+      "POST /v1/sessions/:id/approvals/:approvalId",
+      at(404, "there is no approval question", `/v1/sessions/${session}/approvals/a1`, posted({ answer: "yes" })),
+    ],
     ["POST /v1/sessions/:id/stop", at(200, '"stopped":', `/v1/sessions/${session}/stop`, posted({}))],
     ["POST /v1/jobs", at(202, '"state":"queued"', "/v1/jobs", posted({ text: "again" }))],
     ["GET /v1/jobs/:id", at(200, '"events":[', `/v1/jobs/${job.id}`)],
