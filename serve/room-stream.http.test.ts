@@ -8,7 +8,6 @@ import type { ScriptInput } from "../scripted-server/script.ts";
 import { SessionMessageAccepted, SessionTranscript } from "./session-api.ts";
 import { type RunningServe, startServe } from "./start-serve.ts";
 import { waitUntil } from "../testing/wait-until.ts";
-import { runOrgProcess } from "../testing/org-process.ts";
 
 // The room's one stream over real sockets on 127.0.0.1 (issue 54, item 8): watchers of a session's
 // `/v1/sessions/:id/events`, messages that start turns without holding a stream, approvals answered over HTTP.
@@ -289,39 +288,4 @@ describe("a session's room-wide stream over a real socket", () => {
     const list = (await (await fetch(`${base}/v1/sessions`, { headers: AUTH })).json()) as { sessions: { id: string; title: string; open: boolean }[] };
     expect(list.sessions[0]).toMatchObject({ id: session, title: "run it", open: true });
   });
-});
-
-describe("one set of transcripts for the terminal and HTTP", () => {
-  test("a session started by org chat opens over HTTP, and one started over HTTP resumes in org chat", async () => {
-    const script: ScriptInput = { rules: [{ reply: { text: "I heard: {{lastMessage}}" } }] };
-    await using serve = await served(script);
-    const base = serve.server.url;
-    const workspace = serve.fixture.workspaceDir;
-    const env = { OLLAMA_BASE: serve.fixture.server.url, OLLAMA_MODEL: "qwen3:8b" };
-    const chat = (args: string[]) => runOrgProcess(["chat", "--workspace", workspace, ...args], { cwd: workspace, env });
-
-    // The terminal's session, over HTTP: listed, and its transcript opened.
-    const once = await chat(["--once", "typed in the terminal", "--mode", "direct:agent", "--json"]);
-    expect(once.exitCode).toBe(0);
-    const list = (await (await fetch(`${base}/v1/sessions`, { headers: AUTH })).json()) as { sessions: { id: string; title: string }[] };
-    const fromTerminal = list.sessions.find((entry) => entry.title === "typed in the terminal");
-    expect(fromTerminal).toBeDefined();
-    const opened = SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${fromTerminal?.id}`, { headers: AUTH })).json());
-    expect(opened.mode).toBe("direct:agent");
-    expect(opened.lines.flatMap((line) => (line.type === "message" ? [line.message.text] : []))).toEqual([
-      "typed in the terminal",
-      "I heard: typed in the terminal",
-    ]);
-
-    // An HTTP session, in the terminal: its messages are the resumed room's history.
-    const session = await newSession(base, "direct:agent");
-    const watcher = await watchStream(`${base}/v1/sessions/${session}/events`, AUTH);
-    await send(base, session, "sent over HTTP");
-    await watcher.waitFor(isEvent("turn-end"), "turn-end");
-    watcher.drop();
-    const resumed = await chat(["--resume", session, "--once", "/history"]);
-    expect(resumed.exitCode).toBe(0);
-    expect(resumed.stdout).toContain("sent over HTTP");
-    expect(resumed.stdout).toContain("I heard: sent over HTTP");
-  }, 120_000);
 });
