@@ -91,9 +91,9 @@ export class RoomApprovals implements Approver {
           (error: unknown) => settle("no", "terminal", { denied: `the question failed (${error instanceof Error ? error.message : String(error)})` }),
         );
       } else if (remote) {
-        const seconds = Math.round(remote.timeoutMs / 1000);
+        const within = remote.timeoutMs >= 1000 ? `${Math.round(remote.timeoutMs / 1000)} s` : `${remote.timeoutMs} ms`;
         timer = setTimeout(
-          () => settle("timeout", "room", { denied: `nobody answered the approval question within ${seconds} s` }, `nobody answered within ${seconds} s`),
+          () => settle("timeout", "room", { denied: `nobody answered the approval question within ${within}` }, `nobody answered within ${within}`),
           remote.timeoutMs,
         );
       }

@@ -102,9 +102,8 @@ describe("RoomStream", () => {
         const roaming: RoomStreamFrame[] = [];
         let unsubscribe: (() => void) | undefined = stream.subscribe((frame) => roaming.push(frame));
         let reset = false;
-        let count = 0;
-        for (const step of steps) {
-          if (step === "publish") stream.publish(delta(String((count += 1))));
+        for (const [index, step] of steps.entries()) {
+          if (step === "publish") stream.publish(delta(String(index)));
           else if (step === "leave") {
             unsubscribe?.();
             unsubscribe = undefined;

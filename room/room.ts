@@ -26,6 +26,7 @@ import { Transcript } from "./transcript.ts";
 import { type AnswerResult, type LocalApprove, type RemoteApprovals, RoomApprovals } from "./room-approvals.ts";
 import type { ApprovalAsked, ApprovalChoice } from "./room-event.ts";
 import { RoomStream } from "./room-stream.ts";
+import type { PersonaInfo } from "./persona-info.ts";
 import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
 import { type CredentialChoice, sendTurn, type TurnRoom } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
@@ -97,18 +98,6 @@ export type RoomOptions = {
   prepareTools?: boolean;
   /** A first subscriber of the room's stream, from its very first event (the console, `chat --json`, a test). */
   onEvent?: (event: RoomEvent) => void;
-};
-
-export type PersonaInfo = {
-  name: string;
-  kind: string;
-  model: string;
-  /** Where its model runs, as org shows it (no credentials). */
-  server: string;
-  tools: string[];
-  /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
-  policies: Record<string, "allow" | "ask">;
-  color?: string;
 };
 
 /** The models one server offers, or why it could not say. */
@@ -466,19 +455,9 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);
-  const feed = options.toolFeed;
-  if (feed) offerFedTools(core, tools, emit, feed.tools());
-  const stopFeed = feed?.subscribe((change) => {
-    if (change.type === "notice") emit({ type: "notice", reason: "mcp", message: change.message });
-    else offerFedTools(core, tools, emit, feed.tools());
-  });
+  const stopFeed = followToolFeed(core, tools, emit);
   if (options.prepareTools !== false) prepareOfferedTools(core, tools);
-  const approvals = new RoomApprovals({
-    emit,
-    idPrefix: sessionId.slice(-6),
-    ...(options.approve ? { local: options.approve } : {}),
-    ...(options.remoteApprovals ? { remote: options.remoteApprovals } : {}),
-  });
+  const approvals = roomApprovals(core, emit);
   const replyRoom = replyRoomOf(core, emit, tools, approvals);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
   const turns = roomTurns({
@@ -516,11 +495,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     send,
     setMode: (next: string) => setMode(next, "user"),
     serverModels: (signal) => serverModels(core.models, signal),
-    async useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
-      const model = byName.get(persona);
-      if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-      await switchModel(model, modelId, { signal, emit });
-    },
+    useModel: (persona, modelId, signal) => useModel(core, emit, { persona, modelId, signal }),
     history: () => [...state.history],
     lastDiff: () => core.lastDiff,
     undo: (undoOptions = {}) => undoInRoom(core, emit, undoOptions.force ?? false),
@@ -544,6 +519,35 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       events.close();
     },
   };
+}
+
+/** `Room.useModel`: switches a persona's model after asking its server; UnknownPersonaError names the personas. */
+async function useModel(core: RoomCore, emit: (event: RoomEvent) => void, asked: { persona: string; modelId: string; signal: AbortSignal | undefined }) {
+  const model = core.byName.get(asked.persona);
+  if (!model) throw new UnknownPersonaError(`there is no persona "${asked.persona}". Personas: ${core.names.join(", ")}.`);
+  await switchModel(model, asked.modelId, { signal: asked.signal, emit });
+}
+
+/** The room's approval questions: asked of the console (`approve`) and of the stream's watchers (`remoteApprovals`). */
+function roomApprovals(core: RoomCore, emit: (event: RoomEvent) => void): RoomApprovals {
+  const { approve, remoteApprovals } = core.options;
+  return new RoomApprovals({
+    emit,
+    idPrefix: core.sessionId.slice(-6),
+    ...(approve ? { local: approve } : {}),
+    ...(remoteApprovals ? { remote: remoteApprovals } : {}),
+  });
+}
+
+/** Offers the tool feed's tools (the room's MCP servers') now and on each change, its notices as room notices; returns how to stop. */
+function followToolFeed(core: RoomCore, tools: ReturnType<typeof roomTools>, emit: (event: RoomEvent) => void): (() => void) | undefined {
+  const feed = core.options.toolFeed;
+  if (!feed) return undefined;
+  offerFedTools(core, tools, emit, feed.tools());
+  return feed.subscribe((change) => {
+    if (change.type === "notice") emit({ type: "notice", reason: "mcp", message: change.message });
+    else offerFedTools(core, tools, emit, feed.tools());
+  });
 }
 
 /** `Room.offerPromotedTools`: the room's tools and agents' policies brought to `next`, with a notice per change. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApprovalAsked, ApprovalChoice } from "../room/room-event.ts";
+import { PersonaInfo } from "../room/persona-info.ts";
 import { TranscriptLine } from "../room/transcript-line.ts";
 import { RequestId } from "./api-schemas.ts";
 
@@ -60,17 +61,6 @@ export type SessionSummary = z.infer<typeof SessionSummary>;
 export const SessionList = z.object({ sessions: z.array(SessionSummary) });
 export type SessionList = z.infer<typeof SessionList>;
 
-/** A persona of the session's room: its model, where it runs, and the tools it is offered with their policies. */
-export const SessionPersona = z.object({
-  name: z.string(),
-  kind: z.string(),
-  model: z.string(),
-  server: z.string(),
-  tools: z.array(z.string()),
-  policies: z.record(z.string(), z.enum(["allow", "ask"])),
-  color: z.string().optional(),
-});
-
 /**
  * `GET /v1/sessions/:id`: the session's transcript and where its stream stands. `lines` hold every event up to `seq`
  * (streamed text gathered), so a page shows them, then follows `GET /v1/sessions/:id/events?after=<seq>`.
@@ -79,7 +69,7 @@ export const SessionTranscript = z.object({
   session: z.string(),
   seq: z.number().int(),
   mode: z.string(),
-  personas: z.array(SessionPersona),
+  personas: z.array(PersonaInfo),
   running: z.boolean(),
   pendingApprovals: z.array(ApprovalAsked),
   lines: z.array(TranscriptLine),

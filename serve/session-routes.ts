@@ -75,29 +75,70 @@ function transcriptOf(room: Room): SessionTranscript {
   };
 }
 
+/** `GET /v1/sessions`: the workspace's sessions, newest first, `?limit=` of them. */
+function sessionList(options: SessionRoutesOptions, request: Request): SessionList {
+  const given = new URL(request.url).searchParams.get("limit");
+  const limit = given === null ? LIST_DEFAULT : Number(given);
+  if (!Number.isInteger(limit) || limit < 1 || limit > LIST_MAX) throw new HttpError(400, `?limit= must be a whole number from 1 to ${LIST_MAX}.`);
+  const ids = listSessions(options.sessionsDir).reverse().slice(0, limit);
+  return {
+    sessions: ids.flatMap((id) => {
+      const described = describeSession(options.sessionsDir, id);
+      if (!described) return [];
+      return [{ ...described, open: options.sessions.isOpen(id), running: options.sessions.openRoom(id)?.running ?? false }];
+    }),
+  };
+}
+
+/** `POST /v1/sessions/:id/messages`: the turn starts under a lease of the session and runs on after the answer, which names it. */
+async function startTurn(options: SessionRoutesOptions, request: Request, session: string, requestId: string): Promise<Response> {
+  const body = await readJsonBody(request, SessionMessageRequest, options.config.serve.maxBodyBytes);
+  const id = body.request_id ?? requestId;
+  const lease = await known(() => options.sessions.lease(session, id, request.signal, { busy: "refuse" }));
+  switchMode(lease, body.mode);
+  const { metrics } = options;
+  lease.listen(turnObserver(metrics, new Set(options.tools.all().map((entry) => entry.tool.name))));
+  metrics.turnsInProgress(1);
+  const started = performance.now();
+  let turnId: string | undefined;
+  // The turn runs on after the answer, under the room's own signals (stop, close), not the request's.
+  void lease.room
+    .send(body.text, { started: (given) => (turnId = given) })
+    .catch((error: unknown) => {
+      options.logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`);
+    })
+    .finally(() => {
+      metrics.turnsInProgress(-1);
+      metrics.turnSeconds.observe({}, (performance.now() - started) / 1000);
+      lease.release();
+    });
+  if (turnId === undefined) throw new HttpError(503, `session ${lease.sessionId} is closing; send the message again.`);
+  const accepted: SessionMessageAccepted = { session: lease.sessionId, turnId };
+  return Response.json(accepted, { status: 202, headers: { "x-request-id": id } });
+}
+
+/** `POST /v1/sessions/:id/approvals/:approvalId`: the first answer decides; a later one is 409, an unknown question 404. */
+async function answerApproval(options: SessionRoutesOptions, request: Request, session: string, approvalId: string): Promise<Response> {
+  const body = await readJsonBody(request, ApprovalAnswerRequest, options.config.serve.maxBodyBytes);
+  const room = options.sessions.openRoom(session);
+  if (!room)
+    throw new HttpError(404, `session ${session} is not open in this server, so no approval question of it waits; GET /v1/sessions/${session} shows it.`);
+  const result = room.answerApproval(approvalId, body.answer, body.by ?? "http");
+  if (!result.ok) throw new HttpError(result.status === "answered" ? 409 : 404, result.message);
+  const answered: ApprovalAnswered = { approvalId: result.approvalId, answer: result.answer, by: result.by };
+  return Response.json(answered);
+}
+
 /**
  * The session routes a browser or a phone needs (serve/README.md, "Sessions"): list the sessions, open one (its
  * transcript and where its stream stands), follow its room-wide stream (resumable with `Last-Event-ID`), send a message
  * that starts a turn without holding a stream open, answer an approval question, stop the running replies.
  */
 export function sessionRoutes(options: SessionRoutesOptions): Route[] {
-  const { sessions, config } = options;
-  const maxBody = config.serve.maxBodyBytes;
+  const { sessions } = options;
+  const maxBody = options.config.serve.maxBodyBytes;
   return [
-    route("GET", "/v1/sessions", ({ request }) => {
-      const given = new URL(request.url).searchParams.get("limit");
-      const limit = given === null ? LIST_DEFAULT : Number(given);
-      if (!Number.isInteger(limit) || limit < 1 || limit > LIST_MAX) throw new HttpError(400, `?limit= must be a whole number from 1 to ${LIST_MAX}.`);
-      const ids = listSessions(options.sessionsDir).reverse().slice(0, limit);
-      const list: SessionList = {
-        sessions: ids.flatMap((id) => {
-          const described = describeSession(options.sessionsDir, id);
-          if (!described) return [];
-          return [{ ...described, open: sessions.isOpen(id), running: sessions.openRoom(id)?.running ?? false }];
-        }),
-      };
-      return Response.json(list);
-    }),
+    route("GET", "/v1/sessions", ({ request }) => Response.json(sessionList(options, request))),
     route("POST", "/v1/sessions", async ({ request, requestId }) => {
       const body = await readJsonBody(request, NewSessionRequest, maxBody);
       const lease = await sessions.lease(undefined, requestId, request.signal);
@@ -121,43 +162,10 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
         headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": watch.sessionId },
       });
     }),
-    route("POST", "/v1/sessions/:id/messages", async ({ request, params, requestId }) => {
-      const body = await readJsonBody(request, SessionMessageRequest, maxBody);
-      const id = body.request_id ?? requestId;
-      const lease = await known(() => sessions.lease(sessionIdOf(params.id), id, request.signal, { busy: "refuse" }));
-      switchMode(lease, body.mode);
-      lease.listen(turnObserver(options.metrics, new Set(options.tools.all().map((entry) => entry.tool.name))));
-      options.metrics.turnsInProgress(1);
-      const started = performance.now();
-      let turnId: string | undefined;
-      // The turn runs on after the answer, under the room's own signals (stop, close), not the request's.
-      void lease.room
-        .send(body.text, { started: (given) => (turnId = given) })
-        .catch((error: unknown) => {
-          options.logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`);
-        })
-        .finally(() => {
-          options.metrics.turnsInProgress(-1);
-          options.metrics.turnSeconds.observe({}, (performance.now() - started) / 1000);
-          lease.release();
-        });
-      if (turnId === undefined) throw new HttpError(503, `session ${lease.sessionId} is closing; send the message again.`);
-      const accepted: SessionMessageAccepted = { session: lease.sessionId, turnId };
-      return Response.json(accepted, { status: 202, headers: { "x-request-id": id } });
-    }),
-    route("POST", "/v1/sessions/:id/approvals/:approvalId", async ({ request, params }) => {
-      const body = await readJsonBody(request, ApprovalAnswerRequest, maxBody);
-      const room = sessions.openRoom(sessionIdOf(params.id));
-      if (!room)
-        throw new HttpError(
-          404,
-          `session ${params.id} is not open in this server, so no approval question of it waits; GET /v1/sessions/${params.id} shows it.`,
-        );
-      const result = room.answerApproval(params.approvalId, body.answer, body.by ?? "http");
-      if (!result.ok) throw new HttpError(result.status === "answered" ? 409 : 404, result.message);
-      const answered: ApprovalAnswered = { approvalId: result.approvalId, answer: result.answer, by: result.by };
-      return Response.json(answered);
-    }),
+    route("POST", "/v1/sessions/:id/messages", ({ request, params, requestId }) => startTurn(options, request, sessionIdOf(params.id), requestId)),
+    route("POST", "/v1/sessions/:id/approvals/:approvalId", ({ request, params }) =>
+      answerApproval(options, request, sessionIdOf(params.id), params.approvalId),
+    ),
     route("POST", "/v1/sessions/:id/stop", async ({ request, params }) => {
       await readJsonBody(request, StopRequest, maxBody);
       const session = sessionIdOf(params.id);

@@ -6,7 +6,14 @@ import ts from "typescript";
 // The room's stream and serve's session routes are typed on both ends from one set of schemas (issue 54, item 8): a
 // browser bundle imports these modules, so they and everything they import at run time need nothing but zod.
 const REPO = join(import.meta.dir, "..");
-const BROWSER_SAFE = ["room/room-event.ts", "room/room-stream-frame.ts", "room/transcript-line.ts", "room/room-stream.ts", "serve/session-api.ts"];
+const BROWSER_SAFE = [
+  "room/room-event.ts",
+  "room/persona-info.ts",
+  "room/room-stream-frame.ts",
+  "room/transcript-line.ts",
+  "room/room-stream.ts",
+  "serve/session-api.ts",
+];
 const ALLOWED_PACKAGES = new Set(["zod"]);
 
 /** The specifiers a module imports at run time (type-only imports are erased, so they do not count). */
