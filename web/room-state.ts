@@ -103,13 +103,32 @@ function touch(state: RoomState, reply: Reply): void {
   if (turn) turn.rev += 1;
 }
 
+/** The events that belong to one persona's reply. */
+type ReplyEvent = Extract<
+  RoomEvent,
+  { type: "reply-start" | "waiting" | "text-delta" | "reasoning-delta" | "tool-call" | "tool-result" | "progress" | "reply-end" }
+>;
+const REPLY_EVENTS: ReadonlySet<RoomEvent["type"]> = new Set([
+  "reply-start",
+  "waiting",
+  "text-delta",
+  "reasoning-delta",
+  "tool-call",
+  "tool-result",
+  "progress",
+  "reply-end",
+]);
+const isReplyEvent = (event: RoomEvent): event is ReplyEvent => REPLY_EVENTS.has(event.type);
+
 /** Folds one room event into the state, in place; returns whether anything changed. */
 export function applyRoomEvent(state: RoomState, event: RoomEvent): boolean {
   state.rev += 1;
+  return isReplyEvent(event) ? applyReplyEvent(state, event) : applyTurnEvent(state, event);
+}
+
+/** An event of one persona's reply: its start, its waiting, its text, thinking, tools and progress, its end. */
+function applyReplyEvent(state: RoomState, event: ReplyEvent): boolean {
   switch (event.type) {
-    case "turn-start":
-      startTurn(state, event);
-      return true;
     case "reply-start": {
       const reply = replyFor(state, event.replyId, event.persona);
       Object.assign(reply, { model: event.model, hop: event.hop });
@@ -162,6 +181,15 @@ export function applyRoomEvent(state: RoomState, event: RoomEvent): boolean {
       touch(state, reply);
       return true;
     }
+  }
+}
+
+/** An event of the turn or the room: a turn's start and end, messages, notes, approvals. */
+function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>): boolean {
+  switch (event.type) {
+    case "turn-start":
+      startTurn(state, event);
+      return true;
     case "turn-end": {
       const turn = state.turns.find((entry) => entry.turnId === event.turnId);
       if (!turn) return false;

@@ -1,4 +1,7 @@
-import type { z } from "zod";
+import { z } from "zod";
+
+/** serve's error answer, as far as the page reads it. */
+const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
 
 /** A request the server refused or could not answer; `message` is the server's own words. */
 export class ApiError extends Error {
@@ -14,7 +17,7 @@ export class ApiError extends Error {
 async function answer<Schema extends z.ZodType>(response: Response, schema: Schema): Promise<z.infer<Schema>> {
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `${response.status} ${response.statusText}`;
+    const message = ErrorBody.safeParse(body).data?.error.message ?? `${response.status} ${response.statusText}`;
     throw new ApiError(response.status, response.status === 401 ? `${message} (open the URL org web printed to log in again)` : message);
   }
   return schema.parse(body);
