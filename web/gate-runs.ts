@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
+import { inProcessGateOptions } from "../cycle/in-process-gate.ts";
 import { type CycleProgress, promoteCandidate } from "../cycle/promote-candidate.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -65,16 +66,7 @@ export class GateRuns {
       const outcome = await promoteCandidate({
         branch: run.branch,
         instances,
-        gate: () => ({
-          settings: config.toolsmith,
-          git,
-          allowCore: false,
-          bun: process.execPath,
-          testsTimeoutMs: 120_000,
-          scenarios: { dir: join(git.repoDir, "fitness", "scenarios"), runs: 1, marginRatio: 0.5, marginMs: 200, timeoutMs: 60_000 },
-          sandbox,
-          sandboxPolicy,
-        }),
+        gate: () => inProcessGateOptions({ config, git, sandbox, sandboxPolicy }),
         onProgress,
         signal: this.#stopping.signal,
       });
