@@ -223,7 +223,15 @@ function routeTable(
       workspaceCopies: parts.workspaceCopies,
       roomPolicies: async () => roomPolicies(await opener.parts()),
     }),
-    workflows: workflowRoutes({ config, workspaceDir, checkoutDir: tools.checkoutDir, metrics, sessions, ...access }),
+    workflows: workflowRoutes({
+      config,
+      workspaceDir,
+      checkoutDir: tools.checkoutDir,
+      metrics,
+      sessions,
+      ...access,
+      ...(options.audit ? { audit: options.audit } : {}),
+    }),
     metrics: () => metricsResponse(metrics, sessions, usage, logError),
     reload: async () => {
       const result = await tools.reload();

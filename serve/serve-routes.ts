@@ -30,7 +30,7 @@ export function serveRoutes(parts: ServeRouteParts): Route[] {
     route("GET", "/v1/tools", () => parts.tools.list()),
     route("POST", "/v1/tools/:name/run", ({ request, params, requestId }) => parts.tools.run(request, params.name ?? "", requestId)),
     route("GET", "/v1/workflows", () => parts.workflows.list()),
-    route("POST", "/v1/workflows/:name/run", ({ request, params }) => parts.workflows.run(request, params.name ?? "")),
+    route("POST", "/v1/workflows/:name/run", ({ request, params, requestId }) => parts.workflows.run(request, params.name ?? "", requestId)),
     route("GET", "/metrics", () => parts.metrics()),
     route("POST", "/v1/admin/reload", () => parts.reload()),
     route("GET", "/v1/models", () => parts.openAi.models()),
