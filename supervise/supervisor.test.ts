@@ -1,12 +1,14 @@
 import { expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { testSandbox } from "../testing/test-sandbox.ts";
 import { uniqueSessionName } from "../testing/tmux.ts";
+import { REPORTS_DIR } from "./daily-report.ts";
 import { locksCheck } from "./locks-check.ts";
+import type { Check } from "./supervise-check.ts";
 import { superviseEvery } from "./supervisor.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 
@@ -52,3 +54,55 @@ test("superviseEvery: a round now and one after each wait of supervise.every, wi
     state.close();
   }
 }, 90_000);
+
+test("today's report is written when an incident opens and when it closes (within the heartbeat's ten minutes), and when the supervisor stops", async () => {
+  using repo = tempGitRepo("org-supervisor-report-");
+  writeFileSync(join(repo.dir, "org.config.json"), JSON.stringify({ supervise: { every: "1m" }, backup: { dir: join(repo.dir, "elsewhere") } }));
+  const start = Date.parse("2026-11-25T12:00:00Z");
+  let now = start;
+  let round = 0;
+  // What it finds: nothing, then a problem (an incident opens), then nothing again (it closes); each round says its number.
+  const check: Check = {
+    name: "disk",
+    run: async () =>
+      round === 2
+        ? { state: "fail", detail: `round ${round}`, findings: [{ key: "disk", title: "the disk is full", detail: "0 MiB free" }] }
+        : { state: "ok", detail: `round ${round}`, findings: [] },
+  };
+  const report = () => readFileSync(join(repo.dir, REPORTS_DIR, "2026-11-25.md"), "utf8");
+  const seen: string[] = [];
+  const controller = new AbortController();
+  await superviseEvery(
+    {
+      workspaceDir: repo.dir,
+      repoDir: repo.dir,
+      sandbox: testSandbox,
+      loadConfig: () => loadOrgConfig(join(repo.dir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9" }, { workspaceDir: repo.dir }),
+      instance: { port: 9, tmuxSession: uniqueSessionName("org-sv-report"), startTimeoutMs: 10_000 },
+      say: () => {},
+      now: () => now,
+      checks: [check],
+      signal: controller.signal,
+    },
+    {
+      onRound: () => {
+        seen.push(report());
+      },
+      wait: async () => {
+        // A minute between rounds: far within the heartbeat's ten.
+        now += 60_000;
+        round += 1;
+        if (round === 5) controller.abort();
+      },
+    },
+  );
+  const incident = /\*\*(i[0-9a-f]{10})\*\* the disk is full/.exec(seen[2] ?? "")?.[1];
+  expect(seen[2]).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T12:02:00, open, seen 1×)`);
+  expect(seen[3]).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T12:02:00, resolved 2026-11-25T12:03:00, seen 1×)`);
+  // A round that changed nothing leaves the report as it was (the heartbeat writes it every ten minutes)...
+  expect(seen[1]).toContain("| round 0 |");
+  expect(seen[4]).toContain("| round 3 |");
+  // ...and the last round's state is there because the supervisor wrote it as it stopped.
+  expect(report()).toContain("| disk | ok |");
+  expect(report()).toContain("| round 4 |");
+}, 60_000);
