@@ -74,7 +74,7 @@ async function take(args: string[], signal: AbortSignal): Promise<number> {
   const [{ takeBackup }, { applyRetention, backupDirOf }] = await Promise.all([import("../backup/take-backup.ts"), import("../backup/backup-retention.ts")]);
   const dir = values.to !== undefined ? resolve(values.to) : backupDirOf(workspaceDir, config.backup);
   const outcome = await takeBackup({ repoDir, workspaceDir, dir, onProgress: say, signal });
-  const dropped = values.to === undefined ? applyRetention(dir, config.backup.keep) : [];
+  const dropped = values.to === undefined ? applyRetention(dir, config.backup.keep, Date.now()) : [];
   const { manifest } = outcome;
   if (values.json) {
     console.log(
@@ -142,7 +142,7 @@ async function list(args: string[]): Promise<number> {
   const { backupDirOf, keptBackups, listBackups } = await import("../backup/backup-retention.ts");
   const dir = values.dir !== undefined ? resolve(values.dir) : backupDirOf(workspaceDir, config.backup);
   const backups = listBackups(dir);
-  const kept = keptBackups(backups, config.backup.keep);
+  const kept = keptBackups(backups, config.backup.keep, Date.now());
   if (values.json) {
     console.log(
       terminalSafeJson(backups.map((file) => ({ path: file.path, takenAt: file.takenAt.toISOString(), bytes: file.bytes, keptAs: kept.get(file.name) ?? [] }))),
