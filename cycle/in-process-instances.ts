@@ -14,6 +14,7 @@ import { AuditLog } from "../security/audit-log.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { type RunningServe, startServe } from "../serve/start-serve.ts";
+import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
 import type { CycleInstances } from "./promote-candidate.ts";
 
 /** One in-process `serve` of `checkoutDir` on a free loopback port, its workspace `workspaceDir`, its tools run in `access`. */
@@ -69,7 +70,7 @@ export function inProcessInstances(
     async start(role, branch, _note, signal) {
       let checkout = toolRepo.repoDir;
       if (role === "candidate") {
-        checkout = join(toolRepo.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
+        checkout = candidateWorktreeDir(toolRepo.repoDir, branch);
         await toolRepo.addWorktree(checkout, branch, { signal });
         worktrees.push(checkout);
       }
