@@ -25,7 +25,8 @@ It is a gzipped tar, org-backup-<UTC time>.tar.gz, written as .partial and renam
 
   (no subcommand)  takes a backup into backup.dir of org.config.json (default .org/backups/ of the workspace)
                    and then keeps what backup.keep says (default: the newest of each of the last 7 days and of
-                   the last 4 weeks); with --to DIR into DIR, which nothing is ever removed from. Keep backups
+                   the last 4 weeks, and any made within the last minute); with --to DIR into DIR, which nothing
+                   is ever removed from. Keep backups
                    on another disk than the workspace (--to, or backup.dir) to outlive the disk.
   verify FILE      checks every entry's SHA-256 and size against the manifest, that nothing is missing or extra,
                    and that git verifies the bundle; names the entry that is wrong. Exit 1 when it does not verify.
