@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { builtInTools } from "../assembly/room-tools.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
-import { AUDIT_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { AuditLog } from "../security/audit-log.ts";

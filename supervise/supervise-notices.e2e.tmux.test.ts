@@ -5,9 +5,17 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
-import { makeCandidate, writePassingReport } from "../testing/promotion-fixture.ts";
+import { brokenServeCandidate } from "../testing/promotion-fixture.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
-import { carriesSecret, type SinkMessage, stopSupervisedClone, supervisedClone, supervisedEnv, webhookSink } from "../testing/supervise-fixture.ts";
+import {
+  carriesSecret,
+  proposeFixRule,
+  type SinkMessage,
+  stopSupervisedClone,
+  supervisedClone,
+  supervisedEnv,
+  webhookSink,
+} from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import { signBody } from "./webhook.ts";
@@ -28,17 +36,7 @@ const modelScript = {
   models: ["scripted"],
   rules: [
     { when: { persona: "agent", lastRole: "user" as const, lastMessage: "deploy now" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: failing } }] } },
-    {
-      when: { tool: "propose_fix" },
-      reply: {
-        toolCalls: [
-          {
-            name: "propose_fix",
-            arguments: { diagnosis: "every deploy is refused upstream", quote: "upstream refused", action: "remove-leftovers", target: "all" },
-          },
-        ],
-      },
-    },
+    proposeFixRule("every deploy is refused upstream", "upstream refused"),
   ],
   fallback: { text: "done" },
 };
@@ -166,18 +164,7 @@ describe("org supervise says each incident's news once, with the quiet hour on, 
 
   test("a promotion whose current cannot start is rolled back, and that is said at once, as is the recovery", async () => {
     const branch = "cand/20261123T101500Z";
-    const commit = makeCandidate(clone.dir, branch, (worktree) => {
-      const file = join(worktree, "cli", "serve-command.ts");
-      const text = readFileSync(file, "utf8").replace(
-        "  async run(args, signal) {\n    const options = parseOptions(args);",
-        '  async run(args, signal) {\n    throw new Error("a promoted change broke serve");\n    const options = parseOptions(args);',
-      );
-      writeFileSync(file, text);
-    });
-    writePassingReport(clone.dir, commit, branch, (report) => {
-      const core = report.checks[0];
-      if (core) core.figures = { allowedByFlag: 1 };
-    });
+    brokenServeCandidate(clone.dir, branch);
     const promoted = await org(["promote", branch, "--repo", clone.dir, "--no-restart"]);
     expect(promoted.out).toContain("tagged promote/");
     const tag = gitSync(clone.dir, ["for-each-ref", "--format=%(refname:strip=2)", "refs/tags/promote/"]).trim().split("\n").at(-1) ?? "";

@@ -73,6 +73,14 @@ export function superviseFixture(
   };
 }
 
+/** A scripted model's rule that answers the supervisor's diagnosis: `propose_fix` with this diagnosis, quote, action and target. */
+export function proposeFixRule(diagnosis: string, quote: string, action = "remove-leftovers", target = "all") {
+  return {
+    when: { tool: "propose_fix" },
+    reply: { toolCalls: [{ name: "propose_fix", arguments: { diagnosis, quote, action, target } }] },
+  };
+}
+
 /** A pid no process has now: a child that ran and was reaped. */
 export function deadPid(): number {
   const child = Bun.spawnSync(["true"]);
