@@ -41,8 +41,9 @@ fixed, the fix verified, and every step recorded in .org/supervisor/state.db. No
   logs          a transcript or audit day over supervise.logCapMiB, or all over supervise.logsTotalMiB: rotated (gzip)
   novel         an error matching none of these that repeats supervise.incidentRepeats times in the window (serve's
                 log in the instances' windows, grow's reports, failed commands of serve's jobs and of tools and
-                workflows run over serve's HTTP, tools that crashed in the audit log): an incident; when a model answers
-                it proposes one of the known fix actions (never a command), which waits for 'org supervise apply ID'
+                workflows run over serve's HTTP, tools that crashed in serve's turns; never a person's own room): an
+                incident; when a model answers it proposes one of the known fix actions (never a command), which
+                waits for 'org supervise apply ID'
 Fixes that supervise.autoFix lists (by default all but finish-interrupted) apply at once; the others wait for apply.
 Each incident goes to supervise.webhook (a JSON POST with "text", "content" and "kind"; signed with HMAC-SHA256 in the
 x-org-signature header when supervise.webhookSecret names a set environment variable), redacted, one line a message:

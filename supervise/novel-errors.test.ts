@@ -12,7 +12,8 @@ import { superviseRound } from "./supervise-round.ts";
 function auditFailure(dir: string, at: number, tool: string): void {
   const day = new Date(at).toISOString().slice(0, 10);
   mkdirSync(join(dir, ".org", "audit"), { recursive: true, mode: 0o700 });
-  const line = { time: new Date(at).toISOString(), tool, arguments: {}, ok: false, exitCode: null, durationMs: 3, bytes: 0 };
+  // A call serve made for a request (a job's turn) that crashed: no exit status.
+  const line = { time: new Date(at).toISOString(), requestId: "job-0badc0de", tool, arguments: {}, ok: false, exitCode: null, durationMs: 3, bytes: 0 };
   appendFileSync(join(dir, ".org", "audit", `${day}.jsonl`), `${JSON.stringify(line)}\n`);
 }
 

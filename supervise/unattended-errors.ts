@@ -10,10 +10,11 @@ import { failureLine } from "../tools/failure-line.ts";
 import { workflowFiles } from "../workflows/workflow-files.ts";
 import type { SuperviseContext } from "./supervise-check.ts";
 
-// Failures of work nobody watches: serve's jobs, and tools and workflows run over serve's HTTP (the audit log's
-// `http` session). A command a person runs in an open room and that fails is theirs to see, not an incident; a tool
-// that crashed (no exit status) is org's, in any room. A name org has no tool or workflow of is the model's own
-// invention and may carry anything (a secret, instructions): such calls are left out, and the name is never shown.
+// Failures of work nobody watches: serve's jobs, tools and workflows run over serve's HTTP (the audit log's `http`
+// session), and tools that crashed (no exit status) in a turn serve ran for a client. What fails in a person's own
+// open room (`org chat`: its calls carry no request id) is theirs to see, not an incident. A name org has no tool or
+// workflow of is the model's own invention and may carry anything (a secret, instructions): such calls are left out,
+// and the name is never shown.
 
 /** One error line from a log, and when it happened. */
 export type ErrorLine = { source: string; id: string; at: number; text: string };
@@ -60,7 +61,8 @@ export function jobErrors(context: SuperviseContext, known: ReadonlySet<string>)
 
 /**
  * The audit log read on from last time: a tool or workflow run over serve's HTTP that failed (with what it said), and a
- * tool that crashed in any room (failed without an exit status, and not for a mistake of the model's call).
+ * tool that crashed in a turn serve ran (a job's, a client's: failed without an exit status, and not for a mistake of
+ * the model's call). A person's own room is left out: its calls carry no request id.
  */
 export function auditErrors(context: SuperviseContext, known: ReadonlySet<string>): ErrorLine[] {
   const lines: ErrorLine[] = [];
@@ -79,7 +81,7 @@ export function auditErrors(context: SuperviseContext, known: ReadonlySet<string
       if (entry.sessionId === HTTP_SESSION) {
         const exit = typeof entry.exitCode === "number" ? ` (exit ${entry.exitCode})` : "";
         lines.push({ source: "serve's HTTP runs", id, at, text: `${entry.tool} failed${exit}${said}` });
-      } else if ((entry.exitCode === undefined || entry.exitCode === null) && !isModelMistake(entry.error ?? "")) {
+      } else if (entry.requestId !== undefined && (entry.exitCode === undefined || entry.exitCode === null) && !isModelMistake(entry.error ?? "")) {
         lines.push({ source: "the audit log", id, at, text: `tool ${entry.tool} failed to run${said}` });
       }
     }
