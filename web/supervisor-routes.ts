@@ -5,7 +5,7 @@ import { HttpError } from "../serve/http-error.ts";
 import { type Route, route } from "../serve/router.ts";
 import { applyFixNow } from "../supervise/apply-fix-now.ts";
 import { diagnosisModel } from "../supervise/diagnose-incident.ts";
-import { knownMutePattern } from "../supervise/mute-patterns.ts";
+import { chooseMute } from "../supervise/mute-patterns.ts";
 import { mutePattern } from "../supervise/mutes.ts";
 import { superviseStatus } from "../supervise/supervise-status.ts";
 import { SupervisorState } from "../supervise/supervisor-state.ts";
@@ -84,11 +84,11 @@ export function supervisorRoutes(context: WebContext): Route[] {
       const body = await readJsonBody(request, MuteRequest, context.config.serve.maxBodyBytes);
       const state = SupervisorState.open(context.workspaceDir);
       try {
-        const problem = knownMutePattern(state, body.pattern);
-        if (problem) throw new HttpError(400, problem);
+        const choice = chooseMute(state, body.pattern);
+        if ("problem" in choice) throw new HttpError(400, choice.problem);
         const now = Date.now();
         const until = body.forMs === undefined ? undefined : now + body.forMs;
-        mutePattern(state, body.pattern, until, now);
+        mutePattern(state, choice.pattern, until, now);
         return Response.json(ActionAnswer.parse({ ok: true, said: `muted ${body.pattern}${until ? ` until ${new Date(until).toISOString()}` : " for ever"}` }));
       } finally {
         state.close();
