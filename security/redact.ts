@@ -190,17 +190,28 @@ function redactPiecesAtCuts(text: string, forms: readonly string[]): string {
   return redactSpans(text, spans);
 }
 
-let cachedSecrets: { key: string; forms: string[] } | undefined;
+/**
+ * The secrets a redactor looks for, the environment's and the given ones, with every form of each worked out: made once
+ * where the secrets are known (a room, a stream, a log) and handed to each call. A call given a plain list works them
+ * out for that call alone.
+ */
+export class KnownSecrets {
+  /** Every form of every secret, longest first. */
+  readonly forms: readonly string[];
 
-function knownForms(extraSecrets: readonly string[]): string[] {
-  const values = [...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= 6);
-  const key = values.join("\0");
-  if (cachedSecrets?.key !== key) {
+  constructor(extraSecrets: readonly string[] = []) {
+    const values = [...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= 6);
     // Forms shorter than 8 characters (the hex of nothing, say) would match ordinary text.
     const forms = values.flatMap(knownSecretForms).filter((form) => form.length >= 8 || values.includes(form));
-    cachedSecrets = { key, forms: [...new Set(forms)].sort((a, b) => b.length - a.length) };
+    this.forms = [...new Set(forms)].sort((a, b) => b.length - a.length);
   }
-  return cachedSecrets.forms;
+}
+
+/** The secrets a redaction looks for: worked out once (`KnownSecrets`), or a list of values to add to the environment's. */
+export type Secrets = KnownSecrets | readonly string[];
+
+function knownForms(secrets: Secrets): readonly string[] {
+  return (secrets instanceof KnownSecrets ? secrets : new KnownSecrets(secrets)).forms;
 }
 
 /**
@@ -210,7 +221,7 @@ function knownForms(extraSecrets: readonly string[]): string[] {
  * one on either side of an output cut), `extraSecrets`,
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
-export function redact(text: string, extraSecrets: readonly string[] = []): string {
+export function redact(text: string, extraSecrets: Secrets = []): string {
   return redactWithForms(text, knownForms(extraSecrets));
 }
 
@@ -245,7 +256,7 @@ function looksSecret(value: string): boolean {
  * easily as in a value); the shape stays as it was. The one deep redaction: tool results, room events,
  * approval questions and reply reports all use it.
  */
-export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
+export function redactValue<Value>(value: Value, secrets: Secrets = []): Value {
   return redactValueWithForms(value, knownForms(secrets));
 }
 
@@ -258,16 +269,11 @@ function redactValueWithForms<Value>(value: Value, forms: readonly string[]): Va
   return value;
 }
 
-/** Every form of a known secret the redactor looks for (the environment's and `extraSecrets`), longest first. */
-export function knownSecretFormsOf(extraSecrets: readonly string[] = []): readonly string[] {
-  return knownForms(extraSecrets);
-}
-
 /**
  * Where in `text` the redactor's patterns and known secrets match, as [start, end) spans (overlapping ones
  * kept). For deciding how much of a stream may be shown yet; `redact` is what hides them.
  */
-export function secretSpans(text: string, extraSecrets: readonly string[] = []): [number, number][] {
+export function secretSpans(text: string, extraSecrets: Secrets = []): [number, number][] {
   const spans: [number, number][] = [];
   for (const form of knownForms(extraSecrets)) {
     for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
@@ -320,7 +326,7 @@ export type SecretScan = { kinds: string[]; redacted: string };
  * plus random-looking values in `KEY=value` form. `kinds` names what was found ("an OpenAI API key", …),
  * empty when nothing was; `redacted` is the text with each one replaced by `[REDACTED]`.
  */
-export function scanForSecrets(text: string, extraSecrets: readonly string[] = []): SecretScan {
+export function scanForSecrets(text: string, extraSecrets: Secrets = []): SecretScan {
   const kinds = new Set<string>();
   for (const form of knownForms(extraSecrets)) {
     if (text.includes(form)) {

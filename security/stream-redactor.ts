@@ -1,6 +1,6 @@
 import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
-import { knownSecretFormsOf, MAX_SECRET_NAME, redact, secretSpans } from "./redact.ts";
+import { KnownSecrets, MAX_SECRET_NAME, redact, type Secrets, secretSpans } from "./redact.ts";
 
 // How the redactor's patterns begin (each token shape's openings, an auth scheme), the stems of every name that makes a
 // value secret, and URL schemes: a stream that ends with the start of one of these may be in the middle of a secret.
@@ -51,16 +51,19 @@ const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@
  */
 export class StreamRedactor {
   #pending = "";
+  readonly secrets: KnownSecrets;
 
-  constructor(readonly secrets: readonly string[] = []) {}
+  /** `secrets`: worked out once for the stream when given as a list. */
+  constructor(secrets: Secrets = []) {
+    this.secrets = secrets instanceof KnownSecrets ? secrets : new KnownSecrets(secrets);
+  }
 
   /** Takes the next piece; returns what may be shown now (possibly ""), redacted. */
   push(text: string): string {
     this.#pending += text;
     const pending = this.#pending;
     const lowered = pending.toLowerCase();
-    const forms = knownSecretFormsOf(this.secrets);
-    this.#learnForms(forms);
+    this.#learnForms(this.secrets.forms);
     // Without the start of a known secret or any pattern's opening in it, nothing in the text is (part of) a secret.
     if (!PATTERN_HINT.test(lowered) && !this.#formStartIn(pending)) {
       const held = Math.max(longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING), longestEndIn(pending, this.#formStarts, this.#longestForm));

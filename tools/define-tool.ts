@@ -81,16 +81,9 @@ export type ToolSession = SandboxAccess & { workspaceCopies: WorkspaceCopies; wo
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
 export type AnyTool = Tool<any>;
 
-// A tool made anew for each reply (build_tool) from a schema declared once converts it once.
-const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
-
+/** The JSON Schema a model sees of `parameters`, without its `$schema` line. */
 function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
-  let schema = jsonSchemas.get(parameters);
-  if (schema === undefined) {
-    const { $schema: _ignored, ...rest } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
-    schema = rest;
-    jsonSchemas.set(parameters, schema);
-  }
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
   return schema;
 }
 
