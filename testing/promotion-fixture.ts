@@ -117,11 +117,11 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
 export function brokenServeCandidate(dir: string, branch: string): string {
   const commit = makeCandidate(dir, branch, (worktree) => {
     const file = join(worktree, "cli", "serve-command.ts");
-    const text = readFileSync(file, "utf8").replace(
-      "  async run(args, signal) {\n    const options = parseOptions(args);",
-      '  async run(args, signal) {\n    throw new Error("a promoted change broke serve");\n    const options = parseOptions(args);',
-    );
-    writeFileSync(file, text);
+    const start = "  const options = parseServeOptions(args, flavor.command, flavor.defaultPort);";
+    const source = readFileSync(file, "utf8");
+    // Named when serve's start moves, rather than a candidate that changes nothing.
+    if (!source.includes(start)) throw new Error(`brokenServeCandidate: ${file} no longer holds ${JSON.stringify(start)}; point it at serve's start`);
+    writeFileSync(file, source.replace(start, `  throw new Error("a promoted change broke serve");\n${start}`));
   });
   writePassingReport(dir, commit, branch, (report) => {
     const core = report.checks[0];
