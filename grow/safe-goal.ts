@@ -6,7 +6,8 @@
 // (localhost, "intranet:8443"), an address, a path outside the workspace (absolute, home, $VARIABLE, %VARIABLE%,
 // climbing, drive, share), a secret.
 import { REDACTED, scanForSecrets } from "../security/redact.ts";
-import { GOAL_CHARS, oneLine } from "./need-signals.ts";
+import { GOAL_CHARS } from "./need-signals.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 // What ends a URL, a path or a host's path: a blank, a quote, a bracket closing, a separator.
 const REST = "[^\\s\"'`<>)\\],;]*";
@@ -51,9 +52,12 @@ function hostOrFile(name: string, suffix: string, at: number, text: string): str
   return SUFFIXES_THAT_ARE_DOMAINS.has(lowered) && SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : name;
 }
 
+// A goal keeps no control, bidi or invisible character, not even as a visible escape: each becomes a space.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2069\ufeff]/g;
+
 /** `text` as a goal: one line of at most GOAL_CHARS, with every URL, host, outside path and secret-looking string replaced by what it is. */
 export function safeGoal(text: string): string {
-  let goal = oneLine(text, GOAL_CHARS * 4);
+  let goal = oneLine(text.slice(0, GOAL_CHARS * 32).replace(CONTROLS, " "), GOAL_CHARS * 4);
   goal = scanForSecrets(goal).redacted.replaceAll(REDACTED, "a secret");
   // Whole URLs and paths first: a host or a file name inside one goes with it.
   goal = goal

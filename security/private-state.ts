@@ -4,6 +4,7 @@ import {
   fchmodSync,
   fstatSync,
   fsyncSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -13,7 +14,8 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
@@ -251,20 +253,43 @@ export function appendPrivateFile(path: string, text: string): void {
   }
 }
 
+/** Fsyncs the folder of `path`, so that a rename or link into it outlives a crash. */
+function syncFolderOf(path: string): void {
+  const directory = openPrivateDirectory(dirname(path));
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+}
+
 /**
- * Replaces the private file `path` with `text` atomically: a new 0600 file beside it, renamed over it. With
- * `durable`, the new file and then its folder are fsynced, so a crash leaves the old file or the new one whole.
+ * Writes `text` to a new private file beside `path` (fsynced when `durable`) and returns its path; the caller places
+ * it. Its name, `.<name>.<pid>.<8 hex>.tmp`, tells the supervisor and serve's sweep whose leftover it is.
  */
-export function writePrivateFile(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
-  const full = resolve(path);
-  const temporary = `${full}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+function writeTemporaryBeside(path: string, text: string | Uint8Array, durable: boolean): string {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const fd = openPrivateFile(temporary, O_WRONLY | O_EXCL | O_TRUNC);
   try {
     writeAll(fd, text);
-    if (options.durable) fsyncSync(fd);
+    if (durable) fsyncSync(fd);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
   } finally {
     closeSync(fd);
   }
+  return temporary;
+}
+
+/**
+ * Replaces the private file `path` with `text` atomically: a new 0600 file beside it, renamed over it. With
+ * `durable`, the new file and then its folder are fsynced, so a crash leaves the old file or the new one whole.
+ * The one owner of org's durable writes, with `writeNewPrivateFile`.
+ */
+export function writePrivateFile(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
+  const full = resolve(path);
+  const temporary = writeTemporaryBeside(full, text, options.durable === true);
   try {
     // Inside a private folder nobody else can swap entries; rename replaces a link itself, never its target.
     renameSync(temporary, full);
@@ -272,13 +297,32 @@ export function writePrivateFile(path: string, text: string | Uint8Array, option
     rmSync(temporary, { force: true });
     throw error;
   }
-  if (options.durable) {
-    const directory = openPrivateDirectory(dirname(full));
-    try {
-      fsyncSync(directory);
-    } finally {
-      closeSync(directory);
+  if (options.durable) syncFolderOf(full);
+}
+
+/**
+ * Writes `text` as a new private file at the first of `paths` (names in one folder) that is free, atomically and never over another file
+ * (written beside it, then linked into place), fsynced with its folder when `durable`; returns the path taken, or
+ * undefined when every one is taken (a job's result, once written, stays the only one).
+ */
+export function writeNewPrivateFile(paths: Iterable<string>, text: string | Uint8Array, options: { durable?: boolean } = {}): string | undefined {
+  let temporary: string | undefined;
+  try {
+    for (const path of paths) {
+      const full = resolve(path);
+      temporary ??= writeTemporaryBeside(full, text, options.durable === true);
+      try {
+        linkSync(temporary, full);
+      } catch (error) {
+        if (errorCode(error) === "EEXIST") continue;
+        throw error;
+      }
+      if (options.durable) syncFolderOf(full);
+      return full;
     }
+    return undefined;
+  } finally {
+    if (temporary !== undefined) rmSync(temporary, { force: true });
   }
 }
 

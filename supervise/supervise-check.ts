@@ -2,7 +2,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { FixAction } from "../config/supervise-settings.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
 
@@ -109,7 +109,7 @@ export function scrub(context: SecretsKnown, text: string): string {
  * line of its own in the log, a title, a webhook message or a prompt.
  */
 export function dataLine(context: SecretsKnown, text: string, max: number): string {
-  return sanitizeOneLine(scrub(context, text), max);
+  return oneLine(scrub(context, text), max);
 }
 
 /** `dataLine`, in double quotes (as JSON writes a string): where outside text stands inside the supervisor's own words. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { failureLine } from "./failure-line.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -153,7 +153,7 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
     requestId: context.requestId,
     ...(context.policyFrom !== undefined ? { policyFrom: context.policyFrom } : {}),
     // The name is the model's: one a tool does not have may carry anything, so it is redacted and bounded like its words.
-    tool: sanitizeOneLine(redact(call.name, secrets), 200),
+    tool: oneLine(redact(call.name, secrets), 200),
     arguments: JSON.parse(redact(JSON.stringify(call.arguments ?? null), secrets)),
     ok: result.ok,
     exitCode: result.exitCode,
