@@ -3,7 +3,9 @@
 // aside) in one turn of the batch: that turn is its evidence, and whose words the quote is in (a person's message, a
 // persona's reply or call, a tool's output or a fetched page) is its source, whatever the model says. A made-up quote,
 // or one from the instructions, is dropped; so is a quote found in several turns (a refusal every session got alike),
-// never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept. A batch whose answer is missing or malformed is asked again once, then
+// never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept.
+// A kept need's source is no weightier than its goal's words (`goal-source.ts`), and one whose job org's own settings
+// stopped is dropped (`setting-blocks.ts`). A batch whose answer is missing or malformed is asked again once, then
 // left to the word rules; with no model, or none answering, the word rules hear everything, and the outcome says why.
 // Batches the run's budget ended before are heard by nobody: the caller leaves them for the next run.
 import { z } from "zod";
