@@ -111,11 +111,13 @@ export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
       }
     }),
   ),
-  redactorProperty("a rendering of text that holds no secret is left as it is", 200, () =>
+  // Knowing secrets the text does not hold hides nothing more (the token shapes still hide what they match wherever it
+  // is: base32 text can hold an AWS key id's shape, `A3T…`, by chance; found by this bench at seed 830162392).
+  redactorProperty("a rendering of text that holds no known secret loses nothing more for knowing them", 200, () =>
     fc.property(secretFile, secretFile, fc.constantFrom(...RENDERINGS), (file, other, rendering) => {
       const secrets = other.values.filter((value) => !file.text.includes(value) && !file.text.includes([...value].reverse().join("")));
       const shown = rendering.render(file.text);
-      same(`${rendering.name} of ${JSON.stringify(file.text)} knowing ${JSON.stringify(secrets)}`, redact(shown, secrets), shown);
+      same(`${rendering.name} of ${JSON.stringify(file.text)} knowing ${JSON.stringify(secrets)}`, redact(shown, secrets), redact(shown));
     }),
   ),
   redactorProperty("a stream cut anywhere gives the whole text's redaction", 150, () =>
