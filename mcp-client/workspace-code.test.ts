@@ -49,7 +49,18 @@ test("code by its name: code extensions in any case, files that steer loading, n
     "Makefile",
   ])
     expect([path, isCodeFile(path)]).toEqual([path, true]);
-  for (const path of ["README.md", "docs/usage.txt", "data/rows.csv", "conf/settings.conf", "logo.png", "notes.md", "data.json", "lock.yaml"])
+  for (const path of [
+    "README.md",
+    "docs/usage.txt",
+    "data/rows.csv",
+    "conf/settings.conf",
+    "logo.png",
+    "notes.md",
+    "data.json",
+    "lock.yaml",
+    ".gitignore",
+    "a/.DS_Store",
+  ])
     expect([path, isCodeFile(path)]).toEqual([path, false]);
 });
 
@@ -110,6 +121,9 @@ test("the walk takes code by name and the folders a server runs from whole; .git
     "keys/id_rsa": "",
     "node_modules/dep/index.js": "",
     "node_modules/dep/README.md": "",
+    // Written by the server's own interpreter as it runs: not hashed (every start would differ), still refused below.
+    "lib/__pycache__/util.cpython-311.pyc": "",
+    "node_modules/.cache/esm/x.js": "",
   });
   const reach = { workspace: dir, codeUnder: [dir], roots: [join(dir, "srv")], from: "srv/server.mjs" };
   const { files, cut } = coveredFiles(reach);
@@ -136,6 +150,7 @@ test("the write view refuses code a server started from the workspace can load, 
   // A case-insensitive file system takes UTIL.MJS for a .mjs file too.
   expect(refusal("lib/UTIL.MJS")).toContain("code the unsandboxed MCP server app can load");
   expect(refusal("plugins/new.py")).toContain("code the unsandboxed MCP server app can load");
+  expect(refusal("lib/__pycache__/util.cpython-311.pyc")).toContain("code the unsandboxed MCP server app can load");
   expect(refusal("srv/notes.txt")).toContain("a path the unsandboxed MCP server app runs from (srv/**)");
   expect(refusal("docs/guide.md")).toBe("");
   // Without the unsandboxed server, the sandboxed one holds nothing back.

@@ -30,16 +30,20 @@ const CODE_EXTENSIONS = new Set(
 const STEERING =
   /^(package\.json|(ts|js)config(\..+)?\.json|deno\.jsonc?|import_map\.json|pyproject\.toml|setup\.cfg|\.python-version|\.tool-versions|\.nvmrc|\.node-version|Cargo\.toml|go\.(mod|work)|Gemfile|bunfig\.toml|\.yarnrc(\.yml)?|\.pnp\.c?js|\.pnp\.loader\.mjs|\.pnpmfile\.cjs)$/;
 
+/** Dot files a shell or an interpreter reads as code at its start. */
+const STARTUP_FILES = /^\.(bashrc|bash_profile|bash_login|profile|zshrc|zshenv|zprofile|kshrc|envrc|pythonrc|inputrc)$/;
+
 /**
  * Whether a file is code a program may load, by its name alone (a workspace-relative path, `/` between names): a code
  * extension (`.mjs`, `.py`, `.sh`, …, in any case), a file that steers loading (`package.json`, `tsconfig.json`,
- * `.python-version`, …), or a name with no extension (`require("./x")` takes a file `x` before `x.js`; a shell sources
- * any name; `bin/serve`, `.bashrc`).
+ * `.python-version`, …), a shell's startup file (`.bashrc`), or a name with no dot at all (`require("./x")` takes a
+ * file `x` before `x.js`; a shell sources any name; `bin/serve`). Other dot files (`.gitignore`, `.DS_Store`) are not.
  */
 export function isCodeFile(path: string): boolean {
   const name = path.slice(path.lastIndexOf("/") + 1);
   const dot = name.lastIndexOf(".");
-  if (dot <= 0) return true;
+  if (dot < 0) return true;
+  if (dot === 0) return STEERING.test(name) || STARTUP_FILES.test(name) || STARTUP_FILES.test(name.toLowerCase());
   // Most names are ASCII: lower case is their folded form, without NFKC's cost (a walk asks of every file).
   const plain = /^[\x20-\x7e]*$/.test(name);
   const extension = plain ? name.slice(dot + 1).toLowerCase() : folded(name.slice(dot + 1));
@@ -92,7 +96,8 @@ export function codeReach(workspace: string, paths: readonly { path: string; fol
 
 /**
  * Every file a reach covers, as host paths, sorted: `.git` folders, the workspace's `.org/` and its secret files
- * (`sandbox.secretPaths`' default: the write view never writes them) left out. `cut` when the walk read more than
+ * (`sandbox.secretPaths`' default: the write view never writes them) left out, and the caches a server's own
+ * interpreter writes (`__pycache__`, `node_modules/.cache`). `cut` when the walk read more than
  * `maxEntries` entries: the files past that are not listed.
  */
 export function coveredFiles(reach: CodeReach, maxEntries = MAX_WALKED_ENTRIES): { files: string[]; cut: boolean } {
@@ -108,6 +113,9 @@ export function coveredFiles(reach: CodeReach, maxEntries = MAX_WALKED_ENTRIES):
         if (budget-- <= 0) return false;
         const rel = `${prefix}${entry.name}`;
         if (entry.name === ".git" || rel === ORG_DIR || isSecret(entry.name)) continue;
+        // What an interpreter writes there itself as it runs (Python's bytecode, a loader's compiled files) would make
+        // every start after the first a change; the write view still refuses them to the agents.
+        if (entry.isDirectory() && (entry.name === "__pycache__" || rel === "node_modules/.cache")) continue;
         if (entry.isDirectory()) pending.push([`${folder}${sep}${entry.name}`, `${rel}/`]);
         else if (take(rel)) files.add(`${folder}${sep}${entry.name}`);
       }
