@@ -104,20 +104,21 @@ export function coveredFiles(reach: CodeReach, maxEntries = MAX_WALKED_ENTRIES):
   const isSecret = secretNames();
   const files = new Set<string>();
   let budget = maxEntries;
-  const walk = (start: string, take: (rel: string) => boolean): boolean => {
+  const walk = (start: string, take: (name: string) => boolean): boolean => {
     const first = relative(reach.workspace, start).split(sep).join("/");
     const pending: [string, string][] = [[start, first === "" ? "" : `${first}/`]];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       const [folder, prefix] = next;
       for (const entry of entriesOf(folder)) {
         if (budget-- <= 0) return false;
-        const rel = `${prefix}${entry.name}`;
-        if (entry.name === ".git" || rel === ORG_DIR || isSecret(entry.name)) continue;
-        // What an interpreter writes there itself as it runs (Python's bytecode, a loader's compiled files) would make
-        // every start after the first a change; the write view still refuses them to the agents.
-        if (entry.isDirectory() && (entry.name === "__pycache__" || rel === "node_modules/.cache")) continue;
-        if (entry.isDirectory()) pending.push([`${folder}${sep}${entry.name}`, `${rel}/`]);
-        else if (take(rel)) files.add(`${folder}${sep}${entry.name}`);
+        const { name } = entry;
+        if (entry.isDirectory()) {
+          const rel = `${prefix}${name}`;
+          // What an interpreter writes there itself as it runs (Python's bytecode, a loader's compiled files) would make
+          // every start after the first a change; the write view still refuses them to the agents.
+          if (name === ".git" || name === "__pycache__" || rel === ORG_DIR || rel === "node_modules/.cache" || isSecret(name)) continue;
+          pending.push([`${folder}${sep}${name}`, `${rel}/`]);
+        } else if (take(name) && !isSecret(name)) files.add(`${folder}${sep}${name}`);
       }
     }
     return true;
