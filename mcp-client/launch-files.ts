@@ -20,10 +20,18 @@ import { type CodeReach, codeReach, isCodeFile } from "./workspace-code.ts";
  * What a start of the server depends on: `files` (each followed through its links, every link recorded, absent ones
  * too), `trees` (folders taken whole: every entry, bounded), `moduleFolders` (folders whose top-level modules an
  * interpreter imports before its own: each `*.py`, `*.pyc`, `*.so` and package `__init__.py` there) and `facts` (what
- * a file says that matters, by label), all host paths; and for an unsandboxed server started from the workspace,
- * `code`: what of the workspace it can load (`workspace-code.ts`).
+ * a file says that matters, by label), all host paths; `reaches`, folders it runs code from that no file names; and for
+ * an unsandboxed server started from the workspace, `code`: what of the workspace it can load (`workspace-code.ts`).
  */
-export type LaunchPlan = { files: string[]; trees: string[]; moduleFolders: string[]; facts: Record<string, string>; code?: CodeReach };
+export type LaunchPlan = {
+  files: string[];
+  trees: string[];
+  moduleFolders: string[];
+  facts: Record<string, string>;
+  /** Folders the launch runs code relative to without naming a file: inline code's working folder, a project a runner runs. */
+  reaches: string[];
+  code?: CodeReach;
+};
 
 const INTERPRETER = /^(node|nodejs|bun|deno|tsx|ts-node|python[0-9.]*|pypy[0-9.]*|sh|bash|dash|zsh|ksh|ash|ruby|perl)$/;
 const PYTHON = /^(python[0-9.]*|pypy[0-9.]*)$/;
@@ -102,6 +110,23 @@ const WRAPPERS: Record<string, ReadonlySet<string>> = {
   setsid: new Set(),
 };
 const PACKAGE_FLAGS = new Set(["-p", "--package", "--from", "--with"]);
+// Programs that build or run the project in their working folder (its sources, its environment with the project
+// installed in it, its Makefile), and the subcommand that does it ("any": whatever it is asked).
+const PROJECT_RUNS: Record<string, readonly string[] | "any"> = {
+  uv: ["run"],
+  poetry: ["run"],
+  pipenv: ["run"],
+  pdm: ["run"],
+  hatch: ["run"],
+  rye: ["run"],
+  pixi: ["run"],
+  cargo: ["run"],
+  go: ["run"],
+  dotnet: ["run"],
+  make: "any",
+  just: "any",
+  task: "any",
+};
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 const CODE_FILE = /\.(c?js|mjs|c?ts|mts|jsx|tsx|py[cw]?|sh|bash|rb|pl|php|lua|jar|so)$/;
 /** How deep a command may start another (a script that runs a script), as far as a plan follows it. */
@@ -131,7 +156,7 @@ function environmentOf(server: McpServerConfig, env: NodeJS.ProcessEnv | undefin
 
 /** The files, folders and facts a stdio server's start depends on (nothing for an HTTP server). */
 export function launchPlan(server: McpServerConfig, workspaceDir: string, env?: NodeJS.ProcessEnv): LaunchPlan {
-  const plan: LaunchPlan = { files: [], trees: [], moduleFolders: [], facts: {} };
+  const plan: LaunchPlan = { files: [], trees: [], moduleFolders: [], facts: {}, reaches: [] };
   if (server.transport !== "stdio" || !server.command) return plan;
   const values = environmentOf(server, env);
   const place = placeOf(server, workspaceDir, values);
@@ -158,7 +183,7 @@ function startingPoints(plan: LaunchPlan, place: Place): { path: string; folder:
   const points: { path: string; folder: boolean }[] = [];
   const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   for (const file of plan.files) if (!SETTINGS_ONLY.test(basename(file)) && exists(file)) points.push({ path: file, folder: false });
-  for (const folder of [...plan.trees, ...plan.moduleFolders, ...place.path.map((entry) => toHost(place, entry === "" ? "." : entry))])
+  for (const folder of [...plan.trees, ...plan.moduleFolders, ...plan.reaches, ...place.path.map((entry) => toHost(place, entry === "" ? "." : entry))])
     if (exists(folder)) points.push({ path: folder, folder: true });
   // `<package.json> names <package>`, true: the project itself is the package the runner runs.
   for (const [label, value] of Object.entries(plan.facts))
@@ -187,6 +212,8 @@ function addCommandLine(plan: LaunchPlan, command: string, args: readonly string
   } else if (SCRIPT_RUNS[name] && !inlineCode && !(name === "bun" && isFileArgument(args, subcommand, place))) addPackageScript(plan, name, args, inner);
   else if (SHELL.test(name) && shellString(args) !== undefined) addShellScript(plan, shellString(args) ?? "", inner);
   else if (INTERPRETER.test(name)) addScript(plan, name, args, place);
+  const run = PROJECT_RUNS[name];
+  if (run !== undefined && (run === "any" || run.includes(args[subcommand ?? -1] ?? ""))) plan.reaches.push(toHost(place, "."));
   for (const arg of args) addCodeFile(plan, arg, place);
 }
 
@@ -379,6 +406,8 @@ function addScript(plan: LaunchPlan, name: string, args: readonly string[], plac
   const inline = args.findIndex((arg) => INLINE_CODE.has(arg) && !(name === "bun" && arg === "-p"));
   const module = args.indexOf("-m");
   if (inline >= 0) {
+    // Inline code's relative imports start from its working folder: whatever lies there, it can load.
+    plan.reaches.push(toHost(place, "."));
     for (const words of shellCommands(args[inline + 1] ?? "")) for (const word of words) addCodeFile(plan, word, place, true);
     if (python) plan.moduleFolders.push(toHost(place, "."));
     return;

@@ -90,7 +90,7 @@ test("what a server's start reaches: the whole workspace's code from a script th
   expect(codeReach(dir, [{ path: "/usr/bin/node", folder: false }])).toBeUndefined();
 });
 
-test("launch plans: a script, Python's module folder and a sourced file reach the workspace; npx of a package not there, or a sandboxed server, does not", () => {
+test("launch plans: a script, Python's module folder, a sourced file, inline code and a project runner reach the workspace; npx of a package not there, or a sandboxed server, does not", () => {
   const dir = workspace("plans", {
     "srv/server.mjs": "",
     "run.sh": ". ./scripts/env.sh\n",
@@ -104,6 +104,11 @@ test("launch plans: a script, Python's module folder and a sourced file reach th
   // What run.sh sources, and what that sources in turn, are followed: each file, and its folder whole.
   expect(sourced.files).toEqual(expect.arrayContaining([join(dir, "scripts/env.sh"), join(dir, "conf/settings.conf"), join(dir, "srv/server.mjs")]));
   expect(sourced.code?.roots).toEqual(expect.arrayContaining([join(dir, "scripts"), join(dir, "conf"), join(dir, "srv")]));
+  // Inline code loads relative to its working folder, and a project runner runs the project: no file named, all reached.
+  expect(launchPlan(stdio("e", "node", ["-e", "require('./' + process.env.PLUGIN)"]), dir, env).code?.codeUnder).toEqual([dir]);
+  expect(launchPlan(stdio("u", "uv", ["run", "mcp-server"]), dir, env).code?.codeUnder).toEqual([dir]);
+  expect(launchPlan(stdio("m", "make", ["serve"]), dir, env).code?.codeUnder).toEqual([dir]);
+  expect(launchPlan(stdio("x", "uvx", ["some-server"]), dir, env).code).toBeUndefined();
   expect(launchPlan(stdio("n", "npx", ["-y", "some-server"]), dir, env).code).toBeUndefined();
   expect(launchPlan(stdio("b", "node", ["srv/server.mjs"], { sandbox: true }), dir, env).code).toBeUndefined();
 });
