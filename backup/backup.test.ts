@@ -9,6 +9,7 @@ import { EMPTY_CURSOR, readGrowState, writeGrowState } from "../grow/grow-state.
 import { noticeNeeds } from "../grow/notice-needs.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { ensureOrgDir } from "../security/private-state.ts";
+import { killedRestore } from "../testing/killed-restore.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
@@ -141,24 +142,13 @@ describe("org backup, verify and restore", () => {
 
   test("a restore killed with kill -9 half-way leaves what a rerun clears, saying so; a live restore's folder is refused", async () => {
     const to = join(scratch, "interrupted");
-    const script = join(scratch, "killed-restore.ts");
-    // The restore kills itself the moment it starts building the checkout: the state is written, the checkout not.
-    writeFileSync(
-      script,
-      `import { restoreBackup } from ${JSON.stringify(join(import.meta.dir, "restore-backup.ts"))};
-const [file, to] = process.argv.slice(2);
-await restoreBackup({ file, to, onProgress: (line) => { if (line.startsWith("building the checkout")) process.kill(process.pid, "SIGKILL"); } });
-`,
-    );
-    const child = Bun.spawn([process.execPath, script, backupPath, to], { stdout: "ignore", stderr: "inherit", timeout: 60_000 });
-    expect(await child.exited).not.toBe(0);
-    expect(child.signalCode).toBe("SIGKILL");
+    const pid = await killedRestore(backupPath, to, scratch);
     // The state is written, the checkout not: its record (in .org/, written first) lists what it made.
     expect(readdirSync(to)).toEqual([".org"]);
     expect(readdirSync(join(to, ".org"))).toEqual(expect.arrayContaining(["restore-record.json", "restore.bundle", "sessions"]));
     const said: string[] = [];
     const outcome = await restoreBackup({ file: backupPath, to, onProgress: (line) => said.push(line) });
-    expect(said).toContain(`cleared ${to}: a restore there (pid ${child.pid}) was interrupted and is gone; 1 entries it wrote removed`);
+    expect(said).toContain(`cleared ${to}: a restore there (pid ${pid}) was interrupted and is gone; 1 entries it wrote removed`);
     expect(refs(outcome.checkoutDir)).toBe(refs(repo.dir));
     expect(gitSync(to, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
     // A restore under way in a folder (its record's owner alive: this process) is never cleared.

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ensureOrgDir, orgDirIdentity, writePrivateFile } from "../security/private-state.ts";
+import { killedRestore } from "../testing/killed-restore.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { checkChangeSet } from "../workspace/check-change-set.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
@@ -145,27 +146,18 @@ describe("item 4: a restore clears only what a restore there made, as its own re
 
   test("a restore that was killed is cleared by a rerun, but not when anything it did not make was added meanwhile", async () => {
     const to = join(scratch, "killed");
-    const script = join(scratch, "killed-restore.ts");
-    writeFileSync(
-      script,
-      `import { restoreBackup } from ${JSON.stringify(join(import.meta.dir, "restore-backup.ts"))};
-const [file, to] = process.argv.slice(2);
-await restoreBackup({ file, to, onProgress: (line) => { if (line.startsWith("building the checkout")) process.kill(process.pid, "SIGKILL"); } });
-`,
-    );
-    const child = Bun.spawn([process.execPath, script, backupPath, to], { stdout: "ignore", stderr: "inherit", timeout: 60_000 });
-    expect(await child.exited).not.toBe(0);
+    const pid = await killedRestore(backupPath, to, scratch);
     // Someone adds a file before the rerun: the restore takes nothing of it, nor of what it made itself.
     writeFileSync(join(to, "notes.md"), "added after the restore was killed\n");
     const before = snapshot(to);
     await expect(restoreBackup({ file: backupPath, to })).rejects.toThrow(
-      `holds what a restore that was interrupted (pid ${child.pid}) made, and "notes.md", which it did not make; nothing was removed`,
+      `holds what a restore that was interrupted (pid ${pid}) made, and "notes.md", which it did not make; nothing was removed`,
     );
     expect(snapshot(to)).toEqual(before);
     rmSync(join(to, "notes.md"));
     const said: string[] = [];
     await restoreBackup({ file: backupPath, to, onProgress: (line) => said.push(line) });
-    expect(said).toContain(`cleared ${to}: a restore there (pid ${child.pid}) was interrupted and is gone; 1 entries it wrote removed`);
+    expect(said).toContain(`cleared ${to}: a restore there (pid ${pid}) was interrupted and is gone; 1 entries it wrote removed`);
   }, 90_000);
 });
 

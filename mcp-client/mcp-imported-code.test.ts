@@ -6,12 +6,11 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_MCP, type McpServerConfig } from "../config/mcp-servers.ts";
+import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { agentRunsCommands } from "../testing/agent-commands.ts";
-import { testSandbox } from "../testing/test-sandbox.ts";
-import { McpHub } from "./mcp-hub.ts";
+import { startMcpServers } from "../testing/mcp-hub-start.ts";
 import { recordTrust, trustProblem } from "./mcp-trust.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-mcp-imported-"));
@@ -80,25 +79,6 @@ function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } 
   return { workspaceDir, servers: config.mcpServers };
 }
 
-/** A room's start of `servers`: what it said, and each server's state. */
-async function startServers(servers: readonly McpServerConfig[], workspaceDir: string) {
-  const notices: string[] = [];
-  const hub = new McpHub({
-    servers,
-    settings: { ...DEFAULT_MCP, startTimeoutS: 10 },
-    workspaceDir,
-    sandbox: testSandbox,
-    sandboxPolicy: sandboxPolicy({ poolSize: 0 }),
-    version: "test",
-    notify: (line) => notices.push(line),
-  });
-  hub.start();
-  await hub.ready(AbortSignal.timeout(20_000));
-  const states = Object.fromEntries(hub.status().map((status) => [status.name, status.state]));
-  await hub.close();
-  return { notices: notices.join("\n"), states };
-}
-
 test("a file a confirmed server imports or sources, however it names it, is refused to the agent, and a change made otherwise keeps the server off", async () => {
   const { workspaceDir, servers } = setUpWorkspace();
   // The user confirmed every server with `org mcp trust NAME`.
@@ -134,10 +114,12 @@ test("a file a confirmed server imports or sources, however it names it, is refu
     mkdirSync(join(workspaceDir, entry.file, ".."), { recursive: true });
     writeFileSync(join(workspaceDir, entry.file), `${before[index] ?? ""}${payload(entry.file, markers[index] ?? "")}`);
   }
-  const { notices, states } = await startServers(
+  const started = await startMcpServers(
     servers.filter((server) => server.name !== "boxed"),
     workspaceDir,
   );
+  const notices = started.notices.join("\n");
+  const states = Object.fromEntries(started.states);
   for (const entry of CASES) {
     expect(states[entry.server], entry.how).toBe("untrusted");
     expect(notices, entry.how).toContain(`mcp: ${entry.server} stays off: what it runs changed since you confirmed it:`);

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { McpServerConfig } from "../config/mcp-servers.ts";
+import { stdioServer } from "../testing/mcp-hub-start.ts";
 import { checkChangeSet } from "../workspace/check-change-set.ts";
 import { launchPlan, mcpExecutedPaths } from "./launch-files.ts";
 import { codeReach, coveredFiles, isCodeFile } from "./workspace-code.ts";
@@ -19,15 +19,7 @@ function workspace(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-const stdio = (name: string, command: string, args: string[], more: Partial<McpServerConfig> = {}): McpServerConfig => ({
-  name,
-  transport: "stdio",
-  command,
-  args,
-  policy: "ask",
-  tools: {},
-  ...more,
-});
+const stdio = stdioServer;
 
 test("code by its name: code extensions in any case, files that steer loading, names without an extension; not data", () => {
   for (const path of [
