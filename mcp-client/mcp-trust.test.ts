@@ -117,7 +117,7 @@ test("a confirmation restored into another folder is bound to it only from the p
   expect(rebindTrust(local, second, was)).toBeUndefined();
   expect(isTrusted(local, second)).toBe(true);
   // A file the launch runs that differs from what was confirmed keeps the server off.
-  writeFileSync(join(second, "serve.sh"), "exec false\n");
+  writeFileSync(join(second, "serve.sh"), "exec true # edited\n");
   expect(rebindTrust({ ...local, name: "edited" }, second, was)).toMatchObject({
     kind: "files",
     changed: [{ label: join(second, "serve.sh"), how: "changed" }],

@@ -7,7 +7,7 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensureOrgDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
-import { changedStates, launchStates, type PathState } from "./launch-file-states.ts";
+import { changedStates, launchStates, type PathState, UNCOVERED, UNCOVERED_REASON } from "./launch-file-states.ts";
 import { launchPlan } from "./launch-files.ts";
 
 // Every server comes from a file in the workspace, which anyone who wrote the folder (a clone, an archive, a model) may
@@ -16,6 +16,12 @@ import { launchPlan } from "./launch-files.ts";
 // So none starts until the user has confirmed exactly that launch, in the console or with `org mcp trust NAME`. For a
 // stdio server that launch is also what it runs (launch-files.ts): the program its command finds, its script, the
 // package a runner finds in the workspace; a change to any of them needs the user's confirmation again.
+
+/** A server that cannot be confirmed as it is; the message says why and what to do. */
+export class TrustError extends Error {
+  override name = "TrustError";
+  readonly userFacing = true;
+}
 
 /** Where confirmations are kept: `.org/mcp-trust.json`, one fingerprint per server name. */
 export const MCP_TRUST_FILE = join(ORG_DIR, "mcp-trust.json");
@@ -101,9 +107,25 @@ function readTrust(workspaceDir: string): TrustFile {
 }
 
 /** Why a server may not start as it is now: its launch is new or changed, or files it runs changed since it was confirmed. */
-export type TrustProblem = { kind: "launch" } | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number };
+export type TrustProblem =
+  | { kind: "launch" }
+  | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number }
+  | { kind: "uncovered"; reason: string };
 
 const keyOf = (label: string) => createHash("sha256").update(label).digest("hex");
+
+/** keyOf, each label's key made once: a server started from the workspace covers thousands of files, each looked up twice. */
+function keysOnce(): (label: string) => string {
+  const keys = new Map<string, string>();
+  return (label) => {
+    let key = keys.get(label);
+    if (key === undefined) {
+      key = keyOf(label);
+      keys.set(label, key);
+    }
+    return key;
+  };
+}
 
 /**
  * Why the user's confirmation of this server in this workspace does not cover it as it is now, or undefined when it
@@ -115,8 +137,10 @@ export function trustProblem(server: McpServerConfig, workspaceDir: string, env?
   // A confirmation made before org kept the files is one of the launch alone: not enough.
   if (entry?.fingerprint !== launchFingerprint(server, workspaceDir) || entry.files === undefined) return { kind: "launch" };
   const kept = entry.files;
-  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[keyOf(label)]);
-  const { changed, gone } = changedStates(kept, now, keyOf);
+  const key = keysOnce();
+  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[key(label)]);
+  if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
+  const { changed, gone } = changedStates(kept, now, key);
   return changed.length > 0 || gone > 0 ? { kind: "files", changed, gone } : undefined;
 }
 
@@ -135,6 +159,7 @@ export function recordTrust(server: McpServerConfig, workspaceDir: string, optio
   const trust = readTrust(workspaceDir);
   const earlier = trust.servers[server.name]?.files ?? {};
   const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
+  if (states.has(UNCOVERED)) throw new TrustError(`${server.name} cannot be confirmed: ${UNCOVERED_REASON}`);
   saveConfirmation(trust, server, workspaceDir, states, (options.now ?? new Date()).toISOString());
   return states.size;
 }
@@ -177,6 +202,7 @@ export function rebindTrust(
     return prefixes.map((prefix) => keyOf(`${prefix}${rest}`)).find((key) => kept[key] !== undefined) ?? keyOf(`${was.path}${rest}`);
   };
   const now = launchStates(launchPlan(server, workspaceDir, env));
+  if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
   const { changed, gone } = changedStates(kept, now, keyThen);
   if (changed.length > 0 || gone > 0) return { kind: "files", changed, gone };
   saveConfirmation(trust, server, workspaceDir, now, entry.trustedAt);
@@ -189,6 +215,7 @@ const SHOWN_CHANGES = 6;
 /** Why a server stays off, for a notice: what is new or changed, and the command that confirms it. */
 export function describeTrustProblem(server: McpServerConfig, problem: TrustProblem, workspaceDir: string): string {
   const confirm = `run 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`;
+  if (problem.kind === "uncovered") return `${server.name} stays off: ${problem.reason}.`;
   if (problem.kind === "launch")
     return `${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or ${confirm}.`;
   return `${server.name} stays off: what it runs changed since you confirmed it: ${describeChangedFiles(problem, workspaceDir)}. Something other than you may have put code there: look at them, and to run them, ${confirm}.`;
