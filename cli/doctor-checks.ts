@@ -142,6 +142,42 @@ async function checkoutCheck(repoDir: string, signal: AbortSignal): Promise<Doct
   }
 }
 
+/** Commits of the workspace's history looked through for secret files that were ever added. */
+const HISTORY_COMMITS = 10_000;
+
+/**
+ * Whether git tracks a secret file of the workspace (`sandbox.secretPaths`), or ever did: the views hide the file, but
+ * `git show HEAD:.env` prints what was committed, and only the redactor stands between those values and the models.
+ */
+export async function trackedSecretsCheck(workspaceDir: string, secretPaths: readonly string[], signal: AbortSignal): Promise<DoctorCheck | undefined> {
+  const [{ RepoGit }, { secretPathMatcher }] = await Promise.all([import("../git/repo-git.ts"), import("../workspace/check-change-set.ts")]);
+  const git = new RepoGit(workspaceDir);
+  if (!(await git.isRepository(signal))) return undefined;
+  const isSecret = secretPathMatcher(secretPaths);
+  const secret = (paths: readonly string[]) => paths.filter((path) => isSecret(path) !== undefined);
+  let tracked: string[];
+  let committed: string[];
+  try {
+    tracked = secret(await git.trackedPaths(signal));
+    committed = secret(await git.pathsInHistory(HISTORY_COMMITS, signal)).filter((path) => !tracked.includes(path));
+  } catch (error) {
+    return { name: "secret files in git", status: "warn", detail: `could not be read (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (tracked.length + committed.length === 0)
+    return { name: "secret files in git", status: "ok", detail: "none of the workspace's secret files (sandbox.secretPaths) is tracked or was committed" };
+  const shown = (paths: readonly string[]) => `${paths.slice(0, 6).join(", ")}${paths.length > 6 ? `, and ${paths.length - 6} more` : ""}`;
+  const said = [
+    ...(tracked.length > 0 ? [`tracked by git: ${shown(tracked)}`] : []),
+    ...(committed.length > 0 ? [`in git's history: ${shown(committed)}`] : []),
+  ];
+  return {
+    name: "secret files in git",
+    status: "warn",
+    detail: `${said.join("; ")}. The views hide them, but git show prints what was committed, and only the redactor (the values it knows, in the forms it knows) keeps it from the models`,
+    fix: 'rotate what they hold; git rm --cached the file and add it to .gitignore; to keep the history out of the agents\' reach too, add ".git" to sandbox.secretPaths (docs/workspace.md)',
+  };
+}
+
 /** Whether the workspace's disk has room for sessions, scratch, worktrees and candidates. */
 function diskCheck(workspaceDir: string): DoctorCheck {
   try {
@@ -230,6 +266,8 @@ export async function doctorChecks(
   }
   checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), diskCheck(options.workspaceDir));
+  const secretsInGit = await trackedSecretsCheck(options.workspaceDir, options.sandboxPolicy.secretPaths, signal);
+  if (secretsInGit) checks.push(secretsInGit);
   checks.push(...(await mcpServerChecks(config, options.workspaceDir, access, signal)));
   return checks;
 }

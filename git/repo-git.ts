@@ -226,6 +226,24 @@ export class RepoGit {
     return history;
   }
 
+  /** The paths git tracks in the index (`ls-files`) below the folder this was made for, relative to it. */
+  async trackedPaths(signal?: AbortSignal): Promise<string[]> {
+    return (await this.run(["ls-files", "-z"], { signal })).split("\0").filter(Boolean);
+  }
+
+  /** The paths added by any commit reachable from a ref (the newest `commits` commits), once each. */
+  async pathsInHistory(commits: number, signal?: AbortSignal): Promise<string[]> {
+    const log = await this.run(["log", "--all", `--max-count=${commits}`, "--format=", "--name-only", "--diff-filter=A", "-z"], { signal });
+    return [
+      ...new Set(
+        log
+          .split("\0")
+          .map((path) => path.replace(/^\n+/, ""))
+          .filter(Boolean),
+      ),
+    ];
+  }
+
   /** A commit's whole message. */
   async commitMessage(commit: string, signal?: AbortSignal): Promise<string> {
     return await this.run(["log", "-1", "--format=%B", "--end-of-options", commit], { signal });
