@@ -5,9 +5,10 @@ import { emptyRepository, listRefs, restoreFromBundle } from "../git/bundle.ts";
 import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
 import { ownedTempDir, ownerGone, ownerOfTempDir } from "../security/owned-temp-dir.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
-import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
+import { type BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError, checkBackup, restoredPlace, shownName, writeEntryTo } from "./check-backup.ts";
 import { type RestoredTrust, rebindRestoredTrust } from "./restored-mcp-trust.ts";
+import { placeRestoredConfig, type RestoredConfig } from "./restored-config.ts";
 import type { TarEntry } from "./tar-reader.ts";
 
 export type RestoreOutcome = {
@@ -21,6 +22,8 @@ export type RestoreOutcome = {
   cursorMarks: number;
   /** The workspace's MCP confirmations, bound to the restored workspace or not. */
   mcpTrust: RestoredTrust;
+  /** The workspace's org.config.json, put back, with its settings that wait for `org config trust`. */
+  config: RestoredConfig;
 };
 
 /** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
@@ -70,6 +73,7 @@ function claimTarget(to: string, say: (line: string) => void): { created: boolea
 /** Where an entry of the archive is written; every path stays inside `to` (names were checked, and this checks again). */
 function targetOf(layout: Layout, name: string): string {
   if (name === BUNDLE_ENTRY) return join(layout.staging, "refs.bundle");
+  if (name === CONFIG_ENTRY) return join(layout.staging, "org.config.json");
   const place = restoredPlace(name, layout.checkoutDir === layout.workspaceDir);
   if (place === undefined) throw new BadBackupError(`the entry ${shownName(name)} has no place in a restore`);
   const target = resolve(layout.to, place);
@@ -82,7 +86,7 @@ function targetOf(layout: Layout, name: string): string {
 /** Writes one entry's bytes to its place (a new 0600 file, no link followed on the way), hashing them. */
 async function writeEntry(layout: Layout, name: string, entry: TarEntry): Promise<{ size: number; sha256: string }> {
   const target = targetOf(layout, name);
-  if (name !== BUNDLE_ENTRY) ensurePrivateDir(dirname(target));
+  if (name !== BUNDLE_ENTRY && name !== CONFIG_ENTRY) ensurePrivateDir(dirname(target));
   const fd = openPrivateFile(target, constants.O_WRONLY | constants.O_EXCL);
   try {
     return await writeEntryTo(entry, fd);
@@ -144,6 +148,7 @@ export async function restoreBackup(request: {
     say("building the checkout from the git bundle…");
     const { main, refs } = await buildCheckout(layout, manifest, request.signal);
     const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
+    const config = placeRestoredConfig(join(layout.staging, "org.config.json"), layout.workspaceDir, request.env);
     const mcpTrust = rebindRestoredTrust(layout.workspaceDir, manifest, request.env);
     rmSync(layout.staging, { recursive: true, force: true });
     return {
@@ -155,6 +160,7 @@ export async function restoreBackup(request: {
       manifest,
       cursorMarks,
       mcpTrust,
+      config,
     };
   } catch (error) {
     for (const name of readdirSync(to)) rmSync(join(to, name), { recursive: true, force: true });
