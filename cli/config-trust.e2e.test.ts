@@ -1,8 +1,8 @@
 // Issue 51 items 3 and 8 from outside, as real processes: a repository's org.config.json pairs the person's
 // GITHUB_TOKEN with its own model server (a scripted server on loopback that records every Authorization it gets),
 // narrows the secret covers, and turns on a webhook. Until the person runs 'org config trust' no command sends that
-// server anything (doctor, chat --once, grow, tool new, serve, supervise each say what waits); once confirmed, the
-// token goes where the person agreed; a changed value waits again.
+// server anything (doctor, chat --once, grow, tool new, serve, supervise each say what waits; patch reads none of it);
+// once confirmed, the token goes where the person agreed; a changed value waits again.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -172,6 +172,20 @@ test("a cloned config's empty secretPaths leaves a .env added later covered unti
   // The person chose to uncover it: now it is theirs to show.
   const shown = await org(workspace, ["sandbox", "run", "--workspace", workspace, "--", "cat", "/workspace/.env"]);
   expect(shown.stdout).toContain("STRIPE_LIVE=");
+}, 120_000);
+
+test("org patch takes nothing from the repository's config: its server and key are never used", async () => {
+  const workspace = clonedWorkspace(hostileConfig());
+  const task = join(scratch, `task-${made}.md`);
+  writeFileSync(task, '# A task\n\n```yaml\nprompt: "Write notes"\noutputs: [NOTES.md]\n```\n');
+  const before = theirs.requests.length;
+  const patch = await org(workspace, ["patch", "--task", task, "--repo", workspace], {
+    LLM_PROVIDER: "ollama",
+    LLM_MODEL: "scripted",
+    LLM_BASE_URL: mine.url,
+  });
+  expect(patch.stderr).toContain("org patch: the agent changed nothing");
+  expect(theirs.requests.length).toBe(before);
 }, 120_000);
 
 test("org init confirms the file it writes: nothing of it waits", async () => {

@@ -11,3 +11,17 @@ startLifeline();
 const orgHome = mkdtempSync(join(tmpdir(), "org-home-"));
 process.env.ORG_HOME = orgHome;
 process.on("exit", () => rmSync(orgHome, { recursive: true, force: true }));
+
+// Bun.spawn without `env` hands a child the environment bun started with, not process.env as it is now: a child a test
+// starts so would miss ORG_HOME and keep confirmations under the real HOME. A spawn given no `env` gets process.env.
+type SpawnArgs = [Record<string, unknown>] | [string[], Record<string, unknown>?];
+const withEnvironment = (args: SpawnArgs): SpawnArgs => {
+  if (Array.isArray(args[0])) return [args[0], { ...args[1], env: args[1]?.env ?? process.env }];
+  const [options] = args as [Record<string, unknown>];
+  return [{ ...options, env: options.env ?? process.env }];
+};
+const { spawn, spawnSync } = Bun;
+Object.assign(Bun, {
+  spawn: (...args: SpawnArgs) => (spawn as (...given: SpawnArgs) => ReturnType<typeof Bun.spawn>)(...withEnvironment(args)),
+  spawnSync: (...args: SpawnArgs) => (spawnSync as (...given: SpawnArgs) => ReturnType<typeof Bun.spawnSync>)(...withEnvironment(args)),
+});
