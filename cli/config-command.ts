@@ -4,6 +4,7 @@ import { processEnvironment } from "../config/environment.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { CONFIG_FILE_NAME } from "../config/org-config.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
+import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import { describeLaunch, describeTrustProblem, recordTrust, trustProblem } from "../mcp-client/mcp-trust.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -20,7 +21,7 @@ A workspace's org.config.json is written by whoever wrote the repository (a clon
 with the write view). Its settings that send something out of this machine or lower one of org's guards take
 effect only once you confirm them, each bound to its value; until then org runs with that setting's default and
 says what waits (in 'org chat', 'org doctor', 'org serve' and every command that reads the config):
-  - a persona's baseUrl other than OLLAMA_BASE's server (the conversation and the files it quotes go there)
+  - a persona's ${SERVER_URL_KEY} other than OLLAMA_BASE's server (the conversation and the files it quotes go there)
   - apiKeyEnv, a persona's or a server's (that variable's value is sent to the server as its key)
   - a tool policy "allow" where the default asks or denies: a persona's tools, serve.tools, an MCP server's
     policy or tools (until confirmed: "ask")

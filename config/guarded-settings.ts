@@ -22,7 +22,7 @@ import { valueDigest } from "./trust-store.ts";
 
 /** A guarded setting as the file gives it: where it is, what it is (shown), why it waits, and its confirmation's id. */
 export type GuardedSetting = {
-  /** Where it is in the file, e.g. `personas[agent].baseUrl`. */
+  /** Where it is in the file, e.g. `personas[agent].apiKeyEnv`. */
   setting: string;
   /** Its value as shown to the person (credentials left out). */
   shown: string;
