@@ -182,6 +182,8 @@ function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor:
  */
 export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQuestion) => Promise<string | undefined>, oneKey: boolean): Promise<void> {
   for (const server of hub.awaitingTrust()) {
+    // A server no confirmation can cover (its notice says why) is not asked about.
+    if (hub.trustProblem(server)?.kind === "uncovered") continue;
     const yes = (reply: string | undefined) => ["y", "yes"].includes((reply ?? "").trim().toLowerCase());
     const reply = await ask({
       persona: "mcp",

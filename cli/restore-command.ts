@@ -14,7 +14,7 @@ const HELP = `Usage: org restore FILE --to DIR [--json]
 
 Rebuilds what a backup (org backup) holds in DIR, which must be new or empty: nothing is overwritten, and nothing is
 written outside DIR, whatever the backup's entries are named (a name with '..', an absolute path, a link, a device
-or a name listed twice is refused before anything is written).
+or a name listed twice, a file's or a folder's, is refused before anything is written).
 
 First the whole backup is checked as 'org backup verify' checks it: a file cut short or altered fails here, naming the
 entry, and DIR stays as it was. Then:
@@ -32,8 +32,13 @@ key (kept in your org folder, never in a backup: a confirmation a backup made el
 each for exactly the launch org.config.json gives it there and only when every file it runs from is as it was
 confirmed (their bytes hashed again); any other stays off, and the output says so with the 'org mcp trust NAME' that
 confirms it.
-A restore that was killed leaves its staging folder (org-restore-<pid>-…) in DIR: a rerun into DIR clears what it
-wrote, and says so.
+What it writes is bounded: the manifest's sizes (and main's files, before checkout) against the free space in DIR, less
+64 MiB kept free, before anything is written; a backup that holds more is stopped as it is read, and an entry larger
+than its manifest says is refused before a byte of it is written. main is checked out as it is: refs/replace/ refs
+are left out (and said), and a main whose tree holds .org (where the state goes) is refused.
+A restore writes a record in DIR/.org/ before anything else, naming each entry of DIR it makes before it makes it. A
+rerun after one was killed clears exactly those, and says so; anything else in DIR (a folder merely named like a
+restore's) refuses the rerun, naming it, and nothing is removed.
 The checkout has no node_modules: run 'npm ci' in it before running org from it.
 
 Options:

@@ -35,6 +35,7 @@ const NOT_REPO_PATHS = new Map<string, string>([
   ["cand/", "the candidate branches' namespace in git"],
   ["promote/", "the promotion tags' namespace in git"],
   ["rollback/", "the rollback tags' namespace in git"],
+  ["refs/replace/", "git's namespace of replace refs, which a restore leaves out"],
   ["generated/", "what a generated tool's import resolver sees inside the sandbox"],
   ["tools/list", "an MCP method"],
   ["tools/call", "an MCP method"],

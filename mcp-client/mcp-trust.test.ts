@@ -132,7 +132,7 @@ test("a carried confirmation is bound to another folder only when the user's key
   expect(rebindTrust(local, second, { ...place, confirmation })).toBeUndefined();
   expect(isTrusted(local, second)).toBe(true);
   // A file the launch runs that differs from what was confirmed keeps the server off.
-  writeFileSync(join(second, "serve.sh"), "exec false\n");
+  writeFileSync(join(second, "serve.sh"), "exec true # edited\n");
   const edited = sealed.servers.get("edited");
   if (!edited) throw new Error("no sealed confirmation of edited");
   expect(rebindTrust({ ...local, name: "edited" }, second, { ...place, confirmation: edited })).toMatchObject({

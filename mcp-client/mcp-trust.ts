@@ -6,7 +6,7 @@ import { openSealedRecords, saveTrustRecords, type SealedRecords, sealedRecords,
 import { userOrgDir } from "../config/user-org-dir.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
-import { changedStates, launchStates, type PathState } from "./launch-file-states.ts";
+import { changedStates, launchStates, type PathState, UNCOVERED, UNCOVERED_REASON } from "./launch-file-states.ts";
 import { launchPlan } from "./launch-files.ts";
 
 // Every server comes from a file in the workspace, which anyone who wrote the folder (a clone, an archive, a model) may
@@ -17,6 +17,12 @@ import { launchPlan } from "./launch-files.ts";
 // package a runner finds in the workspace; a change to any of them needs the user's confirmation again. Confirmations
 // live in the user's own org folder (`config/trust-store.ts`), sealed with the user's key, never in the workspace: a
 // `.org/` a repository, an archive or a backup brings carries none.
+
+/** A server that cannot be confirmed as it is; the message says why and what to do. */
+export class TrustError extends Error {
+  override name = "TrustError";
+  readonly userFacing = true;
+}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const Confirmation = z.object({
@@ -73,9 +79,25 @@ function readTrust(workspaceDir: string): Map<string, Confirmation> {
 }
 
 /** Why a server may not start as it is now: its launch is new or changed, or files it runs changed since it was confirmed. */
-export type TrustProblem = { kind: "launch" } | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number };
+export type TrustProblem =
+  | { kind: "launch" }
+  | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number }
+  | { kind: "uncovered"; reason: string };
 
 const keyOf = (label: string) => createHash("sha256").update(label).digest("hex");
+
+/** keyOf, each label's key made once: a server started from the workspace covers thousands of files, each looked up twice. */
+function keysOnce(): (label: string) => string {
+  const keys = new Map<string, string>();
+  return (label) => {
+    let key = keys.get(label);
+    if (key === undefined) {
+      key = keyOf(label);
+      keys.set(label, key);
+    }
+    return key;
+  };
+}
 
 /**
  * Why the user's confirmation of this server in this workspace does not cover it as it is now, or undefined when it
@@ -86,8 +108,10 @@ export function trustProblem(server: McpServerConfig, workspaceDir: string, env?
   const entry = readTrust(workspaceDir).get(server.name);
   if (entry?.fingerprint !== launchFingerprint(server, workspaceDir)) return { kind: "launch" };
   const kept = entry.files;
-  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[keyOf(label)]);
-  const { changed, gone } = changedStates(kept, now, keyOf);
+  const key = keysOnce();
+  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[key(label)]);
+  if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
+  const { changed, gone } = changedStates(kept, now, key);
   return changed.length > 0 || gone > 0 ? { kind: "files", changed, gone } : undefined;
 }
 
@@ -104,6 +128,7 @@ export function isTrusted(server: McpServerConfig, workspaceDir: string, env?: N
 export function recordTrust(server: McpServerConfig, workspaceDir: string, options: { env?: NodeJS.ProcessEnv; now?: Date } = {}): number {
   const earlier = readTrust(workspaceDir).get(server.name)?.files ?? {};
   const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
+  if (states.has(UNCOVERED)) throw new TrustError(`${server.name} cannot be confirmed: ${UNCOVERED_REASON}`);
   saveConfirmation(server, workspaceDir, states, (options.now ?? new Date()).toISOString());
   return states.size;
 }
@@ -153,6 +178,7 @@ export function rebindTrust(
     return prefixes.map((prefix) => keyOf(`${prefix}${rest}`)).find((key) => kept[key] !== undefined) ?? keyOf(`${carried.path}${rest}`);
   };
   const now = launchStates(launchPlan(server, workspaceDir, env));
+  if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
   const { changed, gone } = changedStates(kept, now, keyThen);
   if (changed.length > 0 || gone > 0) return { kind: "files", changed, gone };
   saveConfirmation(server, workspaceDir, now, entry.trustedAt);
@@ -165,6 +191,7 @@ const SHOWN_CHANGES = 6;
 /** Why a server stays off, for a notice: what is new or changed, and the command that confirms it. */
 export function describeTrustProblem(server: McpServerConfig, problem: TrustProblem, workspaceDir: string): string {
   const confirm = `run 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`;
+  if (problem.kind === "uncovered") return `${server.name} stays off: ${problem.reason}.`;
   if (problem.kind === "launch")
     return `${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or ${confirm}.`;
   return `${server.name} stays off: what it runs changed since you confirmed it: ${describeChangedFiles(problem, workspaceDir)}. Something other than you may have put code there: look at them, and to run them, ${confirm}.`;
