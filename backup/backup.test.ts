@@ -64,6 +64,7 @@ beforeAll(async () => {
   mkdirSync(join(org, "worktrees", "left-out"), { recursive: true, mode: 0o700 });
   writeFileSync(join(org, "sessions", `${session}.jsonl`), sessionLine("we need a tool that converts celsius to fahrenheit"));
   writeFileSync(join(org, "changes", "c1.json"), '{"change":"marker-c1"}\n');
+  // An older org's MCP confirmations in the workspace: believed by nothing now, and left out of backups.
   writeFileSync(join(org, "mcp-trust.json"), '{"version":1,"servers":{}}\n');
   writeFileSync(join(org, "grow.lock"), '{"pid":1}\n');
   writeFileSync(join(org, "worktrees", "left-out", "x"), "not backed up\n");
@@ -91,7 +92,6 @@ describe("org backup, verify and restore", () => {
       expect.arrayContaining([
         `repo/.org/sessions/${session}.jsonl`,
         "repo/.org/changes/c1.json",
-        "repo/.org/mcp-trust.json",
         "repo/.org/fitness/baseline.json",
         "repo/.org/fitness/gate.key",
         "repo/.org/grow/proposals.json",
@@ -99,6 +99,7 @@ describe("org backup, verify and restore", () => {
       ]),
     );
     expect(names.some((name) => name.includes("worktrees") || name.endsWith(".lock") || name.endsWith("-wal"))).toBe(false);
+    expect(names).not.toContain("repo/.org/mcp-trust.json");
     expect(verified.refs).toBe(5);
     expect(Object.keys(verified.manifest.repo.refs).sort()).toEqual([
       "refs/heads/cand/20261123T101500Z",
@@ -117,10 +118,11 @@ describe("org backup, verify and restore", () => {
     expect(refs(to)).toBe(refs(repo.dir));
     expect(gitSync(to, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
     expect(gitSync(to, ["symbolic-ref", "HEAD"]).trim()).toBe("refs/heads/main");
-    for (const file of [`sessions/${session}.jsonl`, "changes/c1.json", "mcp-trust.json", "fitness/baseline.json", "fitness/gate.key"]) {
+    for (const file of [`sessions/${session}.jsonl`, "changes/c1.json", "fitness/baseline.json", "fitness/gate.key"]) {
       expect(readFileSync(join(to, ".org", file), "utf8")).toBe(readFileSync(join(repo.dir, ".org", file), "utf8"));
     }
     expect(existsSync(join(to, ".org", "grow.lock"))).toBe(false);
+    expect(existsSync(join(to, ".org", "mcp-trust.json"))).toBe(false);
     const memory = new Database(join(to, ".org", "memory", "memory.sqlite"), { readonly: true });
     expect(memory.query("PRAGMA quick_check").get()).toEqual({ quick_check: "ok" });
     memory.close();

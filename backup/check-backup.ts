@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { statSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
-import { RESTORE_BUNDLE, RESTORE_RECORD } from "./restore-record.ts";
+import { BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import { RESTORE_BUNDLE, RESTORE_CONFIG, RESTORE_RECORD } from "./restore-record.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
 import { TarError } from "./tar-header.ts";
 
@@ -24,11 +24,11 @@ const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 const SEGMENT = /^(?!\.{1,2}$)[^\0-\x1f\x7f/]{1,255}$/;
 
 /**
- * Whether `name` is a path a backup may hold: the bundle, the manifest, or a file under `repo/.org/` or
- * `workspace/.org/`, relative, every segment plain (no `..`, no empty or `.` segment, no control character).
+ * Whether `name` is a path a backup may hold: the bundle, the manifest, the workspace's config, or a file under
+ * `repo/.org/` or `workspace/.org/`, relative, every segment plain (no `..`, no empty or `.` segment, no control character).
  */
 export function isBackupEntryName(name: string): boolean {
-  if (name === BUNDLE_ENTRY || name === MANIFEST_ENTRY) return true;
+  if (name === BUNDLE_ENTRY || name === MANIFEST_ENTRY || name === CONFIG_ENTRY) return true;
   const prefix = [REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX].find((candidate) => name.startsWith(candidate));
   if (prefix === undefined || name.length > 4096) return false;
   return name
@@ -57,7 +57,8 @@ export function isBackupFolderName(name: string): boolean {
 
 /**
  * Where a restore puts a state entry, relative to its `--to` folder: `.org/…` when the checkout and the workspace were
- * one folder, else `checkout/.org/…` and `workspace/.org/…`. Undefined for the bundle and the manifest.
+ * one folder, else `checkout/.org/…` and `workspace/.org/…`. Undefined for the bundle, the manifest and the config
+ * (a restore keeps those apart until the checkout is built).
  */
 export function restoredPlace(name: string, same: boolean): string | undefined {
   if (name.startsWith(REPO_STATE_PREFIX)) return `${same ? "" : "checkout/"}${ORG_DIR}/${name.slice(REPO_STATE_PREFIX.length)}`;
@@ -66,7 +67,7 @@ export function restoredPlace(name: string, same: boolean): string | undefined {
 }
 
 /** What a restore makes itself in each `.org/` folder (its record and the bundle it checks out, while it runs), which no entry may be. */
-const MADE_BY_RESTORE = [".gitignore", RESTORE_RECORD, RESTORE_BUNDLE];
+const MADE_BY_RESTORE = [".gitignore", RESTORE_RECORD, RESTORE_BUNDLE, RESTORE_CONFIG];
 
 /**
  * The first entry a restore could not write where it goes: a place another entry takes too (the same file under both
@@ -159,7 +160,7 @@ export async function checkBackup(path: string, options: CheckOptions = {}): Pro
       }
       if (!isBackupEntryName(entry.name))
         throw new BadBackupError(
-          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
+          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest, ${CONFIG_ENTRY} and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
         );
       if (seen.has(entry.name)) throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} is there twice`);
       if (expected && entry.name !== MANIFEST_ENTRY && expected.get(entry.name) !== entry.size)

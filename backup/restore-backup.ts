@@ -1,20 +1,22 @@
 import { closeSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
-import { ORG_DIR } from "../config/workspace-paths.ts";
+import { CONFIG_FILE_NAME, ORG_DIR } from "../config/workspace-paths.ts";
 import { checkOut, emptyRepository, fetchBundle, listRefs, REPLACE_REFS } from "../git/bundle.ts";
 import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
 import { formatBytes } from "../sandbox/run-watchdog.ts";
 import { ownerOfTempDir } from "../security/owned-temp-dir.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
-import { type BackupManifest, BUNDLE_ENTRY } from "./backup-manifest.ts";
+import { type BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError, checkBackup, NoRoomError, restoredPlace, shownName, writeEntryTo } from "./check-backup.ts";
 import { roomIn, SPARE_BYTES } from "./free-space.ts";
 import { mainTree } from "./main-tree.ts";
+import { placeRestoredConfig, type RestoredConfig } from "./restored-config.ts";
 import { type RestoredTrust, rebindRestoredTrust } from "./restored-mcp-trust.ts";
 import {
   beginRestoreRecord,
   clearRestored,
   RESTORE_BUNDLE,
+  RESTORE_CONFIG,
   RESTORE_RECORD,
   type RestoreRecord,
   readRestoreRecord,
@@ -34,6 +36,8 @@ export type RestoreOutcome = {
   cursorMarks: number;
   /** The workspace's MCP confirmations, bound to the restored workspace or not. */
   mcpTrust: RestoredTrust;
+  /** The workspace's org.config.json, put back, with its settings that wait for `org config trust`. */
+  config: RestoredConfig;
   /** The bundle's `refs/replace/` refs, not restored. */
   leftOut: string[];
 };
@@ -44,8 +48,11 @@ export class RestoreError extends Error {
   readonly userFacing = true;
 }
 
-/** Where the restore puts things: the checkout and the workspace (one folder, or `checkout/` and `workspace/`), and the bundle while it runs. */
-type Layout = { to: string; checkoutDir: string; workspaceDir: string; bundle: string };
+/**
+ * Where the restore puts things: the checkout and the workspace (one folder, or `checkout/` and `workspace/`), and the
+ * bundle and the workspace's config while it runs (the checkout would write over the config).
+ */
+type Layout = { to: string; checkoutDir: string; workspaceDir: string; bundle: string; config: string };
 
 /** Names as a message shows them: a few, quoted, and how many more. */
 function shownNames(names: readonly string[]): string {
@@ -89,6 +96,7 @@ function claimTarget(to: string, say: (line: string) => void): { created: boolea
 /** Where an entry of the archive is written; every path stays inside `to` (names were checked, and this checks again). */
 function targetOf(layout: Layout, name: string): string {
   if (name === BUNDLE_ENTRY) return layout.bundle;
+  if (name === CONFIG_ENTRY) return layout.config;
   const place = restoredPlace(name, layout.checkoutDir === layout.workspaceDir);
   if (place === undefined) throw new BadBackupError(`the entry ${shownName(name)} has no place in a restore`);
   const target = resolve(layout.to, place);
@@ -101,7 +109,7 @@ function targetOf(layout: Layout, name: string): string {
 /** Writes one entry's bytes to its place (a new 0600 file, no link followed on the way), hashing them. */
 async function writeEntry(layout: Layout, name: string, entry: TarEntry): Promise<{ size: number; sha256: string }> {
   const target = targetOf(layout, name);
-  if (name !== BUNDLE_ENTRY) ensurePrivateDir(dirname(target));
+  if (name !== BUNDLE_ENTRY && name !== CONFIG_ENTRY) ensurePrivateDir(dirname(target));
   const fd = openPrivateFile(target, constants.O_WRONLY | constants.O_EXCL);
   try {
     return await writeEntryTo(entry, fd);
@@ -177,6 +185,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
     checkoutDir: same ? to : join(to, "checkout"),
     workspaceDir: same ? to : join(to, "workspace"),
     bundle: join(to, ORG_DIR, RESTORE_BUNDLE),
+    config: join(to, ORG_DIR, RESTORE_CONFIG),
   };
   // First in and last out: while the record is there, what is in `to` is a restore under way (or one that was killed).
   let record: RestoreRecord | undefined;
@@ -223,6 +232,9 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
       `left out ${built.leftOut.length} replace ref(s) of the bundle (${shownNames(built.leftOut)}): through them git would show other commits than those named`,
     );
   const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
+  // The config goes where the checkout may have put its own: in a one-folder restore, a name of `to` it makes.
+  if (layout.checkoutDir === layout.to && existsSync(layout.config)) recordMade(layout.to, record, [CONFIG_FILE_NAME]);
+  const config = placeRestoredConfig(layout.config, layout.workspaceDir, request.env);
   const mcpTrust = rebindRestoredTrust(layout.workspaceDir, manifest, request.env);
   rmSync(layout.bundle, { force: true });
   if (layout.checkoutDir === layout.to) rmSync(join(layout.to, ORG_DIR, RESTORE_RECORD), { force: true });
@@ -236,6 +248,7 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
     manifest,
     cursorMarks,
     mcpTrust,
+    config,
     leftOut: built.leftOut,
   };
 }

@@ -16,6 +16,8 @@ import { openPrivateFile, orgDirIdentity, readPrivateFile, writePrivateFile } fr
 export const RESTORE_RECORD = "restore-record.json";
 /** Where a restore keeps the backup's git bundle while it builds the checkout, beside the record. */
 export const RESTORE_BUNDLE = "restore.bundle";
+/** Where a restore keeps the workspace's org.config.json while it builds the checkout (which would write over it), beside the record. */
+export const RESTORE_CONFIG = "restore.config.json";
 
 // One entry of `--to`: a plain name, never a path.
 const EntryName = z.string().regex(/^(?!\.{1,2}$)[^/\0]{1,255}$/);

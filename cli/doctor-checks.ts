@@ -238,6 +238,24 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, a
   });
 }
 
+/** Whether the config's settings that send something out or lower a guard are in effect, or wait for `org config trust`. */
+export function configTrustCheck(config: OrgConfig, workspaceFlag: string): DoctorCheck {
+  const name = "config trust";
+  const file = config.source ?? "org.config.json";
+  if (config.unconfirmed.length === 0)
+    return {
+      name,
+      status: "ok",
+      detail: config.source === undefined ? "no org.config.json: the defaults apply" : `${file}: nothing waits for your confirmation`,
+    };
+  return {
+    name,
+    status: "warn",
+    detail: `${file}: ${config.unconfirmed.length} setting(s) that send something out or lower a guard are at their defaults until you confirm them: ${config.unconfirmed.map((setting) => `${setting.setting} = ${setting.shown} (${setting.why})`).join("; ")}`,
+    fix: `check them with 'org config status${workspaceFlag}', then: org config trust${workspaceFlag}`,
+  };
+}
+
 /** Every check of `org doctor`, in order; none throws. */
 export async function doctorChecks(
   options: SandboxAccess & {
@@ -246,13 +264,15 @@ export async function doctorChecks(
     /** The checkout promotions go into; its readiness is a check. */
     repoDir: string;
     signal: AbortSignal;
+    /** How a command names this workspace (` --workspace DIR`, or nothing for the current folder). */
+    workspaceFlag?: string;
   },
 ): Promise<DoctorCheck[]> {
   // `sandboxPolicy`: the policy tools would run under here, shown as one check and used by the sandbox's own.
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const { config, signal } = options;
   const probes = await probeServers(config, signal);
-  const checks = probes.map(serverCheck);
+  const checks = [configTrustCheck(config, options.workspaceFlag ?? ""), ...probes.map(serverCheck)];
   // In the config's order, one persona at a time.
   for (const persona of config.personas) {
     checks.push(

@@ -167,7 +167,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
         sandbox,
         workspaceDir,
         repoDir,
-        config: loadCommandConfig(values.config, workspaceDir),
+        config: loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }),
         dryRun,
         ...(maxTools !== undefined ? { maxTools } : {}),
         ...(budgetMinutes !== undefined ? { budgetMinutes } : {}),

@@ -29,6 +29,8 @@ const NOT_REPO_PATHS = new Map<string, string>([
   ["tool.test.ts", "a generated tool's file, under tools/generated/<name>/ at run time"],
   ["metadata.json", "a generated tool's file, under tools/generated/<name>/ at run time"],
   ["org.config.json", "the user's config file, in the workspace"],
+  ["mcp-trust.json", "the MCP confirmations a backup carries, under a .org/ of it (and an older org's, in a workspace)"],
+  ["trust/", "the folder of confirmations in the user's own org folder (ORG_HOME, else ~/.config/org)"],
   ["claude_desktop_config.json", "an MCP client's config file, on the user's machine"],
   ["cand/", "the candidate branches' namespace in git"],
   ["promote/", "the promotion tags' namespace in git"],
