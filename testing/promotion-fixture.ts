@@ -119,7 +119,10 @@ export function brokenServeCandidate(dir: string, branch: string): string {
     const file = join(worktree, "cli", "serve-command.ts");
     const before = readFileSync(file, "utf8");
     // The first statement of runServe throws: serve (and org web) start, then fail, as a broken promotion would.
-    const after = before.replace(/^export async function runServe\([^)]*\)[^{]*\{\n/m, (head) => `${head}  throw new Error("a promoted change broke serve");\n`);
+    const after = before.replace(
+      /^export async function runServe\([^)]*\)[^{]*\{\n/m,
+      (head) => `${head}  throw new Error("a promoted change broke serve");\n`,
+    );
     if (after === before) throw new Error("brokenServeCandidate: cli/serve-command.ts has no runServe to break; update the fixture");
     writeFileSync(file, after);
   });
