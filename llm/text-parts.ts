@@ -14,7 +14,7 @@ export class TextParts {
   /** Joins the parts pushed since the last call into one. */
   settle(): void {
     if (this.#recent.length === 0) return;
-    this.#settled.push(this.#recent.length === 1 ? (this.#recent[0] as string) : this.#recent.join(""));
+    this.#settled.push(this.#recent.join(""));
     this.#recent = [];
   }
 

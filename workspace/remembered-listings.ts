@@ -86,27 +86,16 @@ const DECIMAL = /^\d{1,40}$/;
 /** A stored row as a listing, or undefined when any part of it is not what `saveListings` writes. */
 function listingOf(row: unknown): [string, StoredListing] | undefined {
   if (!Array.isArray(row) || row.length !== 11) return undefined;
-  const [folder, dev, ino, ctimeNs, entries, closed, ...names] = row as unknown[];
-  if (typeof folder !== "string" || !isFolderPath(folder) || typeof entries !== "number" || !Number.isSafeInteger(entries) || entries < 0) return undefined;
-  if (typeof closed !== "boolean" || ![dev, ino, ctimeNs].every((stamp) => typeof stamp === "string" && DECIMAL.test(stamp))) return undefined;
-  if (!names.every((list) => Array.isArray(list) && list.every(isEntryName))) return undefined;
-  const [folders, secretFiles, secretFolders, secretLinks, gitConfigNames] = names as string[][];
-  return [
-    folder,
-    {
-      dev: BigInt(dev as string),
-      ino: BigInt(ino as string),
-      ctimeNs: BigInt(ctimeNs as string),
-      entries,
-      closed,
-      folders: folders ?? [],
-      secretFiles: secretFiles ?? [],
-      secretFolders: secretFolders ?? [],
-      secretLinks: secretLinks ?? [],
-      gitConfigNames: gitConfigNames ?? [],
-    },
-  ];
+  const [folder, dev, ino, ctimeNs, entries, closed, folders, secretFiles, secretFolders, secretLinks, gitConfigNames]: unknown[] = row;
+  if (typeof folder !== "string" || !isFolderPath(folder) || !isStamp(dev) || !isStamp(ino) || !isStamp(ctimeNs)) return undefined;
+  if (typeof entries !== "number" || !Number.isSafeInteger(entries) || entries < 0 || typeof closed !== "boolean") return undefined;
+  if (!isNames(folders) || !isNames(secretFiles) || !isNames(secretFolders) || !isNames(secretLinks) || !isNames(gitConfigNames)) return undefined;
+  const stamps = { dev: BigInt(dev), ino: BigInt(ino), ctimeNs: BigInt(ctimeNs) };
+  return [folder, { ...stamps, entries, closed, folders, secretFiles, secretFolders, secretLinks, gitConfigNames }];
 }
+
+const isStamp = (value: unknown): value is string => typeof value === "string" && DECIMAL.test(value);
+const isNames = (value: unknown): value is string[] => Array.isArray(value) && value.every(isEntryName);
 
 /** A name as a folder listing gives it: no slash, not empty, not `.` or `..`. */
 function isEntryName(name: unknown): name is string {
