@@ -3,7 +3,7 @@
 // machine slows them alike; medians, p90, the core count and load, and whether each target is met. The project's
 // first call (no listing kept in its `.org/` yet: a walk of every folder for secret files) is shown apart.
 //   bun bench/sandbox-run.ts [--runs 20]
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +20,8 @@ const empty = join(root, "empty");
 mkdirSync(empty);
 const project = join(root, "project");
 gitSync(root, ["clone", "--quiet", "--no-hardlinks", CHECKOUT_DIR, project]);
-cpSync(join(CHECKOUT_DIR, "node_modules"), join(project, "node_modules"), { recursive: true, verbatimSymlinks: true });
+// The folder itself when node_modules is a link to it (a worktree's), so the project holds its files.
+cpSync(realpathSync(join(CHECKOUT_DIR, "node_modules")), join(project, "node_modules"), { recursive: true, verbatimSymlinks: true });
 const files = readdirSync(project, { recursive: true }).length;
 
 const run = (workspace: string) => orgCommand(["sandbox", "run", "--workspace", workspace, "--", "/bin/true"]);
