@@ -23,9 +23,6 @@ const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.{1,2}\/[^"']+)[
 // bun test processes at once: twice the cores, as these files mostly wait on the processes and servers they start
 // (traced too: under strace they spend twice the CPU, yet still wait for most of their time).
 const TEST_PROCESSES = Math.min(4, 2 * availableParallelism());
-// Files in one traced group, about: a process for every few files rather than each, and a group that read the tool
-// folders costs only its few files traced again alone.
-const GROUP_FILES = 6;
 
 function tsFiles(root: string, directory = root): string[] {
   const found: string[] = [];
@@ -193,9 +190,8 @@ function throttled(say: ((line: string) => void) | undefined, everyMs = 5_000): 
 }
 
 /**
- * The files under strace, dealt by their recorded durations over groups of about `GROUP_FILES`, `TEST_PROCESSES` at a
- * time (the files mostly wait on the processes and servers they start), the heaviest first, each group one `bun test
- * --isolate` (a fresh global and module registry per file):
+ * The files under strace, dealt by their recorded durations over `TEST_PROCESSES` groups (the files mostly wait on the
+ * processes and servers they start), each group one `bun test --isolate` (a fresh global and module registry per file):
  * a group none of whose processes touched the worktree's tools/generated/ or git state (`firstFolderAccess`), and
  * whose tests all passed, has no reader among its files, at the cost of one process start instead of one per file.
  * The files of any other group are traced again one by one, each in a `bun test` of its own, and `readers` are those
@@ -244,13 +240,9 @@ async function runTraced(
     say();
   };
   try {
-    const durations = recordedDurations();
-    const weight = (group: readonly string[]) => group.reduce((sum, file) => sum + (durations.get(file) ?? 0), 0);
-    const groups = dealByDuration(files, durations, Math.max(TEST_PROCESSES, Math.ceil(files.length / GROUP_FILES)));
-    // One iterator that every worker takes from: the heaviest group first.
-    const pending = groups.sort((a, b) => weight(b) - weight(a)).entries();
-    const worker = async () => {
-      for (const [index, group] of pending) {
+    const groups = dealByDuration(files, recordedDurations(), TEST_PROCESSES);
+    await Promise.all(
+      groups.map(async (group, index) => {
         const output = join(traces, `${index}.trace`);
         if (group.length > 1) {
           const { run, trace } = await traced(group, output, true);
@@ -258,16 +250,15 @@ async function runTraced(
             runs.push(run);
             done += group.length;
             say();
-            continue;
+            return;
           }
         }
         for (const file of group) {
           if (runner.signal.aborted) return;
           await alone(file, output);
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(TEST_PROCESSES, groups.length) }, worker));
+      }),
+    );
   } finally {
     rmSync(traces, { recursive: true, force: true });
   }
