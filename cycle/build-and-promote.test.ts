@@ -116,7 +116,7 @@ test("a goal becomes a tool on main: built (main's tests traced beside it), star
     const tests = FitnessReport.parse(JSON.parse(readFileSync(cycle.reportPath as string, "utf8"))).checks.find((check) => check.stage === "tests");
     if (workingStrace()) {
       expect(beside).toEqual([
-        "beside the build: tracing the 2 test file(s) a tool can reach under strace (a few groups, then alone where a group read it), once for this code (first trace for this code)",
+        "beside the build: tracing the 2 test file(s) a tool can reach, each alone under strace, once for this code (first trace for this code)",
         "beside the build: tracing the tests this change reaches: 2/2",
         "beside the build: traced 2 file(s): 1 read tools/generated/ (recorded for this code)",
       ]);

@@ -207,7 +207,7 @@ test.skipIf(!workingStrace())(
     // It says that it traces, why, and how far it is.
     expect(first.figures?.traceReason).toBe("first trace for this code");
     expect(said).toEqual([
-      "tracing the 2 test file(s) this change reaches under strace (a few groups, then alone where a group read it), once for this code (first trace for this code)",
+      "tracing the 2 test file(s) this change reaches, each alone under strace, once for this code (first trace for this code)",
       "tracing the tests this change reaches: 2/2",
     ]);
     const record = join(repo.dir, READERS_DIR, `${first.figures?.readersKey}.json`);
@@ -293,32 +293,6 @@ test.skipIf(!workingStrace())(
     const second = await judgeReachableTests(git, candidate, process.execPath, 60_000, new AbortController().signal);
     expect(second).toMatchObject({ ok: true, figures: { selection: "recorded readers", ran: [], notReading: ["ignores.test.ts"] } });
     expect(existsSync(worktrees)).toBe(false);
-  },
-  120_000,
-);
-
-test.skipIf(!workingStrace())(
-  "traced in groups, a reader among many is found alone, by a child process of its own; the files beside it are not readers",
-  async () => {
-    using repo = tempGitRepo("org-readers-groups-");
-    const git = new RepoGit(repo.dir);
-    const commitAll = loaderRepo(repo.dir);
-    const ignores = (index: number) =>
-      `import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder ${index}", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n`;
-    // More files than the groups there are, so at least one group holds several.
-    const quiet = Array.from({ length: 8 }, (_, index) => `quiet-${index}.test.ts`);
-    for (const [index, file] of quiet.entries()) writeFileSync(join(repo.dir, file), ignores(index));
-    writeFileSync(
-      join(repo.dir, "child-reads.test.ts"),
-      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("a child lists the tools", () => {\n  expect(Bun.spawnSync(["/bin/ls", GENERATED_DIR]).exitCode).toBe(0);\n});\n',
-    );
-    mkdirSync(join(repo.dir, "tools", "generated", "word_count"), { recursive: true });
-    writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export {};\n");
-    const main = commitAll("code, nine tests and one tool");
-    const traced = await runReachableTests(repo.dir, process.execPath, 90_000, undefined, { git, commit: main });
-    expect(traced.ok).toBe(true);
-    expect(traced.figures).toMatchObject({ selection: "traced", notReading: quiet, passed: 9 });
-    expect(traced.reason).toContain("1 of them read tools/generated/");
   },
   120_000,
 );

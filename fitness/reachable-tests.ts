@@ -120,14 +120,10 @@ export function dealByDuration(files: readonly string[], durations: ReadonlyMap<
 /** Where and how the stage's `bun test` processes run: the worktree, the bun, their environment, the stage's signal. */
 type TestRunner = { worktree: string; bun: string; env: Record<string, string>; signal: AbortSignal };
 
-/**
- * One `bun test` of some of the files, in its own process group (killed with it on abort or timeout); `wrap` puts it
- * under strace; `isolate` gives each file a fresh global and module registry (`bun test --isolate`).
- */
-async function runTestProcess(runner: TestRunner, files: string[], wrap: (argv: string[]) => string[] = (argv) => argv, isolate = false): Promise<TestRun> {
+/** One `bun test` of some of the files, in its own process group (killed with it on abort or timeout); `wrap` puts it under strace. */
+async function runTestProcess(runner: TestRunner, files: string[], wrap: (argv: string[]) => string[] = (argv) => argv): Promise<TestRun> {
   const { worktree, bun, env, signal } = runner;
-  const argv = [bun, ...isolatedBunFlags(), "test", ...(isolate ? ["--isolate"] : []), "--timeout", "30000", ...files.map((test) => `./${test}`)];
-  const child = Bun.spawn(wrap(argv), {
+  const child = Bun.spawn(wrap([bun, ...isolatedBunFlags(), "test", "--timeout", "30000", ...files.map((test) => `./${test}`)]), {
     cwd: worktree,
     env,
     stdin: "ignore",
@@ -190,14 +186,12 @@ function throttled(say: ((line: string) => void) | undefined, everyMs = 5_000): 
 }
 
 /**
- * The files under strace, dealt by their recorded durations over `TEST_PROCESSES` groups (the files mostly wait on the
- * processes and servers they start), each group one `bun test --isolate` (a fresh global and module registry per file):
- * a group none of whose processes touched the worktree's tools/generated/ or git state (`firstFolderAccess`), and
- * whose tests all passed, has no reader among its files, at the cost of one process start instead of one per file.
- * The files of any other group are traced again one by one, each in a `bun test` of its own, and `readers` are those
- * that touched it alone. `complete` is false when a trace is missing or empty: such a file counts as a reader, and
- * nothing is recorded from the run. A file that fails under strace alone runs once more untraced, which decides
- * (`rerun` when it then passed); it counts as a reader. `onProgress` hears how many are done.
+ * Each file in a `bun test` of its own under strace, `TEST_PROCESSES` at a time (the files mostly wait on the
+ * processes and servers they start), the longest first by the recorded durations so none is left to run alone at
+ * the end; `readers` are the files one of whose processes touched the worktree's tools/generated/ or git state
+ * (`firstFolderAccess`). `complete` is false when a trace is missing or empty: such a file counts as a reader, and
+ * nothing is recorded from the run. A file that fails under strace runs once more untraced, which decides (`rerun`
+ * when it then passed); it counts as a reader. `onProgress` hears how many are done.
  */
 async function runTraced(
   runner: TestRunner,
@@ -210,55 +204,36 @@ async function runTraced(
   const readers: string[] = [];
   const rerun: string[] = [];
   let complete = true;
-  let done = 0;
   const progress = throttled(onProgress);
-  const say = () => progress(done, files.length, () => `tracing the tests this change reaches: ${done}/${files.length}`);
-  const traced = async (group: string[], output: string, isolate: boolean) => {
-    const run = await runTestProcess(runner, group, (argv) => tracedArgv(strace, output, argv), isolate);
-    let trace = "";
-    try {
-      trace = readFileSync(output, "utf8");
-    } catch {}
-    rmSync(output, { force: true });
-    return { run, trace };
-  };
-  const alone = async (file: string, output: string) => {
-    const { run, trace } = await traced([file], output, false);
-    // A test with a time limit of its own can miss it under the tracer's cost: the file runs again untraced, and
-    // that run decides. It then counts as a reader, as its trace may have stopped before its reads.
-    if (failedRun(run)) {
-      const decided = await rerunFailedAlone(run, runner);
-      runs.push(decided.run);
-      rerun.push(...decided.passedAlone);
-      readers.push(file);
-    } else {
-      runs.push(run);
-      if (trace.length === 0) complete = false;
-      if (trace.length === 0 || firstFolderAccess(trace, runner.worktree) !== undefined) readers.push(file);
-    }
-    done += 1;
-    say();
-  };
   try {
-    const groups = dealByDuration(files, recordedDurations(), TEST_PROCESSES);
-    await Promise.all(
-      groups.map(async (group, index) => {
+    const durations = recordedDurations();
+    // One iterator that every worker takes from: the longest first.
+    const pending = [...files].sort((a, b) => (durations.get(b) ?? 0) - (durations.get(a) ?? 0) || a.localeCompare(b)).entries();
+    const worker = async () => {
+      for (const [index, file] of pending) {
         const output = join(traces, `${index}.trace`);
-        if (group.length > 1) {
-          const { run, trace } = await traced(group, output, true);
-          if (!failedRun(run) && trace.length > 0 && firstFolderAccess(trace, runner.worktree) === undefined) {
-            runs.push(run);
-            done += group.length;
-            say();
-            return;
-          }
+        const traced = await runTestProcess(runner, [file], (argv) => tracedArgv(strace, output, argv));
+        let trace = "";
+        try {
+          trace = readFileSync(output, "utf8");
+        } catch {}
+        rmSync(output, { force: true });
+        // A test with a time limit of its own can miss it under the tracer's cost: the file runs again untraced, and
+        // that run decides. It then counts as a reader, as its trace may have stopped before its reads.
+        if (failedRun(traced)) {
+          const decided = await rerunFailedAlone(traced, runner);
+          runs.push(decided.run);
+          rerun.push(...decided.passedAlone);
+          readers.push(file);
+        } else {
+          runs.push(traced);
+          if (trace.length === 0) complete = false;
+          if (trace.length === 0 || firstFolderAccess(trace, runner.worktree) !== undefined) readers.push(file);
         }
-        for (const file of group) {
-          if (runner.signal.aborted) return;
-          await alone(file, output);
-        }
-      }),
-    );
+        progress(runs.length, files.length, () => `tracing the tests this change reaches: ${runs.length}/${files.length}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TEST_PROCESSES, files.length) }, worker));
   } finally {
     rmSync(traces, { recursive: true, force: true });
   }
@@ -381,9 +356,7 @@ export async function traceReachableTests(
       plan.figures.selection === "recorded readers" ? "this code's trace was recorded already" : "no working strace: every gate runs the selected files";
     return { traced: false, said };
   }
-  onProgress?.(
-    `tracing the ${plan.tests.length} test file(s) a tool can reach under strace (a few groups, then alone where a group read it), once for this code (${plan.figures.traceReason})`,
-  );
+  onProgress?.(`tracing the ${plan.tests.length} test file(s) a tool can reach, each alone under strace, once for this code (${plan.figures.traceReason})`);
   return withFitnessWorktree(
     git,
     commit,
@@ -461,9 +434,7 @@ async function reachableTestsCheck(
   }
   const { onProgress } = options;
   if (plan.trace)
-    onProgress?.(
-      `tracing the ${ran.length} test file(s) this change reaches under strace (a few groups, then alone where a group read it), once for this code (${figures.traceReason})`,
-    );
+    onProgress?.(`tracing the ${ran.length} test file(s) this change reaches, each alone under strace, once for this code (${figures.traceReason})`);
   else
     onProgress?.(
       `running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? " (those that read tools/generated/ when this code was traced)" : ""}`,

@@ -206,7 +206,7 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     // The first tool new traced the clone's test files that load generated tools, each alone, beside its build, saying
     // so; its gate and the next took that record.
     expect(said[0]).toContain(
-      `  beside the build: tracing the ${TRACED_TESTS.length} test file(s) a tool can reach under strace (a few groups, then alone where a group read it), once for this code (first trace for this code)\n`,
+      `  beside the build: tracing the ${TRACED_TESTS.length} test file(s) a tool can reach, each alone under strace, once for this code (first trace for this code)\n`,
     );
     expect(said[1]).not.toContain("beside the build: tracing");
     const [first, second] = FIRST_SEVEN.map((name) => testsStageOf(branchOf[name] as string));
