@@ -102,7 +102,8 @@ async function setupOf(
     workspaceDir,
     repoDir,
     sandbox: new Sandbox(),
-    loadConfig: () => loadCommandConfig(values.config, workspaceDir),
+    // Said once, above; each round reads the file again.
+    loadConfig: () => loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }),
     instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
     say,
     diagnosisModel,
@@ -167,23 +168,11 @@ async function apply(args: string[], signal: AbortSignal): Promise<number> {
   if (id === undefined || more.length > 0)
     throw new UsageError("supervise apply takes one fix id, e.g. org supervise apply f3a9c2e1b0 ('org supervise status' lists them)", "supervise");
   const setup = await setupOf(values, signal, (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`));
-  const [{ SupervisorState }, { contextOf, waitForRoundLock }, { applyFixById }] = await Promise.all([
-    import("../supervise/supervisor-state.ts"),
-    import("../supervise/supervisor.ts"),
-    import("../supervise/apply-fix.ts"),
-  ]);
-  const state = SupervisorState.open(setup.workspaceDir);
-  const release = await waitForRoundLock(setup.workspaceDir, `org supervise apply ${id.slice(0, 20)} (pid ${process.pid})`, signal);
-  try {
-    const context = contextOf(setup, state, setup.loadConfig());
-    const { fix, incident } = await applyFixById(context, id);
-    if (values.json) console.log(terminalSafeJson({ fix, incident, steps: state.fixEvents(fix.id) }));
-    else out(`${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${incident.state === "resolved" ? ` (incident ${incident.id} is over)` : ""}`);
-    return fix.state === "failed" ? 1 : 0;
-  } finally {
-    release();
-    state.close();
-  }
+  const { applyFixNow } = await import("../supervise/apply-fix-now.ts");
+  const { fix, incident, steps } = await applyFixNow(setup, id, "org supervise apply");
+  if (values.json) console.log(terminalSafeJson({ fix, incident, steps }));
+  else out(`${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${incident.state === "resolved" ? ` (incident ${incident.id} is over)` : ""}`);
+  return fix.state === "failed" ? 1 : 0;
 }
 
 async function muteOrUnmute(args: string[], unmute: boolean): Promise<number> {
