@@ -1,7 +1,8 @@
 /**
- * A JSON value's one spelling: object keys sorted at every level (by UTF-16 code unit), undefined members left out. The
- * bytes a signature or a cache key covers, and how two values are compared whatever their key order. Below every part
- * that signs, keys or compares with it (the gate's records, the toolsmith's determinism check, a call's provenance).
+ * A JSON value's one spelling: object keys sorted at every level (by UTF-16 code unit), undefined members left out, an
+ * undefined item `null` as JSON.stringify writes it. The bytes a signature, a seal or a cache key covers (the gate's
+ * records, the trust store), and how two values compare whatever their key order (the toolsmith's determinism check, a
+ * call's provenance).
  */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
@@ -11,5 +12,5 @@ export function canonicalJson(value: unknown): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
   }
-  return JSON.stringify(value);
+  return JSON.stringify(value) ?? "null";
 }
