@@ -1,6 +1,6 @@
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { foldedText, holdsText, textMutePattern } from "./mutes.ts";
-import { PATTERNS } from "./supervise-check.ts";
+import { PATTERN_NAMES } from "./supervise-checks.ts";
 import type { SupervisorState } from "./supervisor-state.ts";
 
 /** A fragment shorter than this (letters and digits) would silence almost anything. */
@@ -17,12 +17,12 @@ export type MuteChoice = { pattern: string; kind: "check" | "incident" | "key" |
  * with white space folded): kept as a text mute, with what it matches now. A fragment that matches nothing is refused.
  */
 export function chooseMute(state: SupervisorState, pattern: string): MuteChoice {
-  if (PATTERNS.some((name) => name === pattern) || pattern === "novel" || pattern === "heartbeat") return { pattern, kind: "check", matches: [] };
+  if (PATTERN_NAMES.includes(pattern)) return { pattern, kind: "check", matches: [] };
   if (state.incident(pattern)) return { pattern, kind: "incident", matches: [] };
   if (state.db.query("SELECT 1 FROM signatures WHERE id = ?").get(pattern)) return { pattern, kind: "signature", matches: [] };
   if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern)) return { pattern, kind: "key", matches: [] };
   const fragment = foldedText(pattern);
-  const named = `give a check (${[...PATTERNS, "novel", "heartbeat"].join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
+  const named = `give a check (${PATTERN_NAMES.join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
   if (fragment.replace(/[^\p{L}\p{N}]/gu, "").length < MIN_FRAGMENT)
     return {
       problem: `nothing to mute named '${oneLine(pattern, 80)}', and as text it is too short (${MIN_FRAGMENT} letters or digits at least): ${named}`,
