@@ -6,7 +6,7 @@ import { workflowsFolder } from "../workflows/workflow-files.ts";
 import { landCandidate } from "../git/candidate-branch.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import type { PlanSetup } from "../planner/plan-and-run.ts";
+import type { PlanPlace } from "../planner/planner-ports.ts";
 import type { PlanRecord } from "../planner/plan-store.ts";
 import { redactValue } from "../security/redact.ts";
 import { type Workflow, WorkflowError } from "../workflows/workflow-file.ts";
@@ -27,7 +27,7 @@ export async function savePlan(
   record: PlanRecord,
   output: unknown,
   name: string,
-  setup: Pick<PlanSetup, "repoDir" | "workspaceDir" | "config" | "signal">,
+  setup: Pick<PlanPlace, "repoDir" | "workspaceDir" | "config"> & { signal: AbortSignal },
   built: readonly string[] = [],
 ): Promise<SavedPlan> {
   refuseSelfNesting(record, name, setup.workspaceDir);
