@@ -78,7 +78,9 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
 /** The session a tool is prepared for. */
 export type ToolSession = SandboxAccess & { workspaceCopies: WorkspaceCopies; workspaceDir: string; sessionId?: string };
 
-// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
+// Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is
+// known only at run time.
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type (the reason above)
 export type AnyTool = Tool<any>;
 
 /** The JSON Schema a model sees of `parameters`, without its `$schema` line. */
