@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import ts from "typescript";
 import { moduleState } from "../testing/module-state.ts";
 import { LINE_WIDTH, longLinesOf, typescriptFiles } from "./long-lines.ts";
@@ -47,18 +47,7 @@ export type LintFigures = {
 
 /** The production `.ts` files below `repo`, relative and sorted: not tests, not generated tools, not test-only parts. */
 export function productionFiles(repo: string): string[] {
-  const found: string[] = [];
-  const walk = (directory: string) => {
-    for (const entry of readdirSync(directory, { withFileTypes: true })) {
-      const path = join(directory, entry.name);
-      const rel = relative(repo, path);
-      if (NOT_PRODUCTION_TOP.has(rel.split("/")[0] ?? "") || rel === join("tools", "generated") || entry.name === "node_modules") continue;
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) found.push(rel);
-    }
-  };
-  walk(repo);
-  return found.sort();
+  return typescriptFiles(repo).filter((file) => !file.endsWith(".test.ts") && !NOT_PRODUCTION_TOP.has(file.split("/")[0] ?? ""));
 }
 
 type FileFigures = Omit<LintFigures, "files" | "duplicates" | "moduleState" | "cliGitImports" | "longLines">;
