@@ -9,7 +9,7 @@ export type ChatLoopContext = {
    * message was not sent and goes back on the line for the user to change (the credential question's "edit").
    */
   send(text: string, signal: AbortSignal): Promise<unknown>;
-  /** Writes terminal text (newlines included). */
+  /** Writes org's terminal text (newlines included), starting on a line of its own below a reply cut off mid-line. */
   write(text: string): void;
   /** Called by /clear after the room forgot its messages. */
   clearScreen(): void;
@@ -84,7 +84,7 @@ export async function runChatLoop(editor: LineEditor, context: ChatLoopContext, 
     editor.onInterrupt(() => {
       interruptsInARow += 1;
       if (interruptsInARow >= 2) leave();
-      else context.write(`\n(stopped with Ctrl-C) ${CTRL_C_AGAIN}\n`);
+      else context.write(`(stopped with Ctrl-C) ${CTRL_C_AGAIN}\n`);
       work.abort(new Error("stopped with Ctrl-C"));
     });
     try {
