@@ -13,6 +13,8 @@ export type ChatLoopContext = {
   write(text: string): void;
   /** Called by /clear after the room forgot its messages. */
   clearScreen(): void;
+  /** Runs one line's work (a turn, a command) so that nothing replaces the room meanwhile (a config reload waits). */
+  exclusive?<T>(work: () => Promise<T>): Promise<T>;
 };
 
 export type LineOutcome = "continue" | "quit" | { edit: string };
@@ -30,6 +32,10 @@ export const CTRL_C_AGAIN = "Press Ctrl-C again to leave, or type /quit.";
  * explained. Used by the interactive chat and by the demo, which types its lines through here.
  */
 export async function handleLine(line: string, context: ChatLoopContext, signal: AbortSignal): Promise<LineOutcome> {
+  return context.exclusive ? context.exclusive(() => handleParsedLine(line, context, signal)) : handleParsedLine(line, context, signal);
+}
+
+async function handleParsedLine(line: string, context: ChatLoopContext, signal: AbortSignal): Promise<LineOutcome> {
   const parsed = parseInput(line);
   switch (parsed.type) {
     case "empty":
