@@ -144,19 +144,23 @@ describe("file mode cannot write outside the workspace or into org's state (inva
     });
   });
 
-  test("the real race: a child process swaps the target between a file and a link to a host file while 450 replies are written; zero bytes outside", async () => {
+  test("the real race: a child process swaps the target between a file and a link to a host file while 450 or more replies are written; zero bytes outside", async () => {
     const script: ScriptInput = { rules: [say("agent", "agent words"), say("python", "python words"), say("toolsmith", "toolsmith words")] };
     await withRoom({ script, limits: { concurrencyPerServer: 3 } }, async ({ room, events, output, workspaceDir }) => {
       room.setMode("file:scratchpad/t.md");
       mkdirSync(join(workspaceDir, "scratchpad"));
       const hostFile = join(base, `host-file-${workspaces}`);
       await using swapper = await startLinkSwapper(join(workspaceDir, "scratchpad", "t.md"), hostFile);
-      for (let turn = 0; turn < 150; turn += 1) await room.send(`turn ${turn}`);
+      const refusals = () => events.filter((event) => event.type === "notice" && event.reason === "file-refused").length;
+      // 150 turns, and on until a refusal was seen (a loaded machine can put the swapper to sleep on its plain
+      // file for a whole batch); bounded by a turn count, never by the clock.
+      let turns = 0;
+      while (turns < 150 || (refusals() === 0 && turns < 600)) await room.send(`turn ${turns++}`);
       await swapper.stop();
       expect(existsSync(hostFile) ? statSync(hostFile).size : 0).toBe(0);
       const written = events.filter((event) => event.type === "file-written").length;
-      const refused = events.filter((event) => event.type === "notice" && event.reason === "file-refused").length;
-      expect(written + refused).toBe(450);
+      const refused = refusals();
+      expect(written + refused).toBe(turns * 3);
       expect(refused).toBeGreaterThan(0);
       // The console says "written" exactly as often as a write happened.
       const text = await output();
