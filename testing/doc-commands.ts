@@ -30,7 +30,7 @@ export function commandsOf(doc: string, text: string): DocCommand[] {
     if (fence === undefined) continue;
     const at = { doc, line: index + 1 };
     const typed = TYPED.exec(line)?.[1];
-    if (line.startsWith("$ ")) found.push({ ...at, kind: "command", text: line.slice(2).trim() });
+    if (line.startsWith("$ ")) found.push({ ...at, kind: "command", text: line.slice(2).replace(COMMENT, "").trim() });
     else if (typed !== undefined) found.push({ ...at, kind: "typed", text: typed.trim() });
     else if (fence === "sh" && RUNS_ORG.test(line)) found.push({ ...at, kind: "command", text: line.replace(COMMENT, "").trim() });
   }

@@ -85,6 +85,13 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
     why: "npm start runs org demo, whose whole session that test plays",
   },
   {
+    doc: "docs/workspace.md",
+    command: "mv dd2 dd2real; ln -s /srv/outside dd2; org undo --force",
+    test: "cli/undo-command.links.test.ts",
+    runs: 'changedWorkspace("folder-link"',
+    why: "the change it undoes wrote dd2/file.txt, which the playground's agent never writes (it writes NOTES.md alone)",
+  },
+  {
     doc: "README.md",
     command: "org serve",
     test: "docs/from-other-tools.test.ts",
@@ -242,8 +249,13 @@ export function promoteFixtures(context: WalkContext, fixtures: readonly ToolFix
 
 /** The fenced ```json block of a page that holds `marker`, as a file a step writes. */
 export function pageJson(doc: string, marker: string): string {
+  return pageBlock(doc, /^```json\n([\s\S]*?)^```$/gm, marker);
+}
+
+/** The block of a page that `fence` finds (its first group) and that holds `marker`. */
+export function pageBlock(doc: string, fence: RegExp, marker: string): string {
   const page = readFileSync(join(import.meta.dir, "..", doc), "utf8");
-  const block = [...page.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((found) => found[1] ?? "").find((text) => text.includes(marker));
-  if (block === undefined) throw new Error(`${doc} has no json block with ${marker} any more: update its walk`);
+  const block = [...page.matchAll(fence)].map((found) => found[1] ?? "").find((text) => text.includes(marker));
+  if (block === undefined) throw new Error(`${doc} has no block with ${marker} any more: update its walk`);
   return block;
 }
