@@ -1,0 +1,146 @@
+// docs/supervise.md in a project against the playground: a round after `org grow` was killed (its lock's process gone),
+// a round with the model server stopped, the status, and a backup verified, restored, found altered, and restored with
+// the MCP servers it had confirmed.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Walk, WalkContext } from "../doc-walk.ts";
+import { deadPid } from "../supervise-fixture.ts";
+import { gitSync } from "../temp-git-repo.ts";
+
+const DOC = "docs/supervise.md";
+const project = (context: WalkContext) => join(context.home, "project");
+
+/** A project (its own checkout, on main) whose `org grow` was killed with kill -9: its lock names a process that is gone. */
+function killedGrow(context: WalkContext): void {
+  const dir = project(context);
+  mkdirSync(join(dir, ".org", "grow"), { recursive: true, mode: 0o700 });
+  chmodSync(join(dir, ".org"), 0o700);
+  writeFileSync(join(dir, "README.md"), "# project\n");
+  writeFileSync(join(dir, ".gitignore"), ".org/\n");
+  gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "project"]);
+  const lock = { pid: deadPid(), start: "1", since: "2026-11-23T09:00:00.000Z", command: `org grow --once (pid ${deadPid()})` };
+  writeFileSync(join(dir, ".org", "grow", "grow.lock"), JSON.stringify(lock), { mode: 0o600 });
+  context.cwd = dir;
+}
+
+/** Runs a shell line of the walk's own (what the page's story did between its commands); throws with its output. */
+function shell(context: WalkContext, line: string): string {
+  const ran = Bun.spawnSync(["bash", "-c", line], { cwd: context.cwd, env: context.env });
+  if (ran.exitCode !== 0) throw new Error(`${line}: ${ran.stdout.toString()}${ran.stderr.toString()}`);
+  return ran.stdout.toString() + ran.stderr.toString();
+}
+
+/** The backup's entries, one altered: the same tar, but one state file's bytes are not what the manifest says. */
+function alteredCopy(context: WalkContext): void {
+  const backup = context.aliases.get("~/backups/org-backup-20261126T083350Z.tar.gz") ?? "";
+  const entries = shell(context, `tar -tzf ${backup}`).trim().split("\n");
+  const victim = entries.find((entry) => entry.startsWith("repo/.org/") && !entry.endsWith("/"));
+  if (!victim) throw new Error(`no state file to alter in ${backup}: ${entries.join(", ")}`);
+  shell(
+    context,
+    `rm -rf unpacked && mkdir unpacked && tar -xzf ${backup} -C unpacked && printf x | dd of='unpacked/${victim}' bs=1 count=1 conv=notrunc 2>/dev/null`,
+  );
+  writeFileSync(join(context.cwd, "order"), `${entries.filter((entry) => !entry.endsWith("/")).join("\n")}\n`);
+  shell(context, "tar --no-recursion -czf altered.tar.gz -C unpacked -T order && rm -rf unpacked order");
+  context.aliases.set("ALTERED", victim);
+}
+
+/** The MCP story: two servers confirmed, the script of one changed since, and a backup taken of that. */
+function confirmedServers(context: WalkContext): void {
+  const dir = project(context);
+  mkdirSync(join(dir, "mcp"), { mode: 0o755 });
+  for (const name of ["kept", "changed"]) writeFileSync(join(dir, "mcp", `${name}.sh`), "exec cat\n");
+  writeFileSync(
+    join(dir, "org.config.json"),
+    `${JSON.stringify({ mcpServers: { kept: { command: "sh", args: ["mcp/kept.sh"] }, changed: { command: "sh", args: ["mcp/changed.sh"] } } }, null, 2)}\n`,
+  );
+  shell(context, "org mcp trust kept changed");
+  writeFileSync(join(dir, "mcp", "changed.sh"), "echo changed; exec cat\n");
+  // The servers and their config are the project's files: the checkout a restore builds holds them.
+  gitSync(dir, ["add", "-A"]);
+  gitSync(dir, ["commit", "--quiet", "-m", "two MCP servers"]);
+  const wrote = shell(context, "org backup --to ~/backups --repo .");
+  context.aliases.set("~/backups/org-backup-20261126T104849Z.tar.gz", /^backup: (\S+\.tar\.gz)/m.exec(wrote)?.[1] ?? "");
+}
+
+export const superviseWalk: Walk = {
+  name: "supervise",
+  setup: (context) => {
+    killedGrow(context);
+    context.aliases.set("http://127.0.0.1:43111", context.playground.url);
+  },
+  steps: [
+    {
+      doc: DOC,
+      command: "OLLAMA_BASE=http://127.0.0.1:43111 org supervise --once --repo .",
+      says: [
+        /incident i[0-9a-f]{10}: a lock of a dead process: \S+\/\.org\/grow\/grow\.lock: held by pid \d+/,
+        /fix f[0-9a-f]{10} \(clear-stale-lock \S+grow\.lock\) verified: cleared/,
+        /recovered i[0-9a-f]{10}: a lock of a dead process/,
+        /daily backup \S+\/\.org\/backups\/org-backup-\d{8}T\d{6}Z\.tar\.gz/,
+        /^ok +model-server answers: http:\/\/127\.0\.0\.1:\d+ \(2 models\); every persona's model is there$/m,
+        /^ok +novel +no error outside the known patterns repeats$/m,
+      ],
+    },
+    {
+      doc: DOC,
+      command: "org supervise --once --repo .",
+      // The page's next round comes after the model server stopped.
+      before: (context) => context.playground.stop(),
+      says: [
+        /incident i[0-9a-f]{10}: model server http:\/\/127\.0\.0\.1:\d+ unreachable: no model server answers at/,
+        /fix f[0-9a-f]{10} \(pause-grow grow\) verified: unattended grow runs paused since/,
+      ],
+    },
+    {
+      doc: DOC,
+      command: "org supervise status --repo .",
+      says: [
+        /^ +fail +model-server model server http:\/\/127\.0\.0\.1:\d+ unreachable$/m,
+        /^open incidents \(1\):$/m,
+        /^last backup: \S+org-backup-\d{8}T\d{6}Z\.tar\.gz/m,
+        /^unattended grow runs paused since/m,
+      ],
+    },
+    {
+      doc: DOC,
+      command: "org backup --to ~/backups --repo .",
+      says: [/^bundling 1 refs \(main, cand\/\*, promote\/\*, rollback\/\*/m, /^backup: \S+\/backups\/org-backup-\d{8}T\d{6}Z\.tar\.gz \(/m],
+      after: (output, context) => {
+        context.aliases.set("~/backups/org-backup-20261126T083350Z.tar.gz", /^backup: (\S+\.tar\.gz)/m.exec(output)?.[1] ?? "");
+      },
+    },
+    {
+      doc: DOC,
+      command: "org backup verify ~/backups/org-backup-20261126T083350Z.tar.gz",
+      says: [/^verified \S+\.tar\.gz: \d+ entries \([\d.]+ MiB\) match their SHA-256; the git bundle verifies with 1 refs; taken /m],
+    },
+    {
+      doc: DOC,
+      command: "org restore ~/backups/org-backup-20261126T083350Z.tar.gz --to ~/restored",
+      says: [/^restored \S+'s backup into \S+\/restored:$/m, /^ {2}checkout: {2}\S+\/restored \(main [0-9a-f]{12}, 1 refs\)$/m],
+      after: (_output, context) => {
+        if (!readFileSync(join(context.home, "restored", "README.md"), "utf8").includes("# project")) throw new Error("the restored checkout has no README");
+      },
+    },
+    {
+      doc: DOC,
+      command: "org backup verify altered.tar.gz",
+      before: alteredCopy,
+      exit: 1,
+      says: [/^org: \S*altered\.tar\.gz: the entry "repo\/\.org\/\S+" does not match its SHA-256 in the manifest: it was altered$/m],
+    },
+    {
+      doc: DOC,
+      command: "org restore ~/backups/org-backup-20261126T104849Z.tar.gz --to ~/restored",
+      before: confirmedServers,
+      run: { command: "org restore ~/backups/org-backup-20261126T104849Z.tar.gz --to ~/restored-mcp", why: "~/restored holds the restore above" },
+      says: [
+        /^ {2}MCP servers confirmed as in the backup \(the same launch, the files they run unchanged\): kept$/m,
+        /^ {2}changed stays off: what it runs changed since you confirmed it: "mcp\/changed\.sh" \(changed\)\./m,
+      ],
+    },
+  ],
+};
