@@ -59,7 +59,9 @@ const FIXES = [
   },
 ];
 
-/** The roles' script: each role answered by the one tool its request offers. */
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The roles' script: each role answered by the one tool its request offers (a job heard by its words or its phrases). */
 export function rolesScript(): ScriptInput {
   return {
     models: ["scripted", "qwen3:8b"],
@@ -68,7 +70,12 @@ export function rolesScript(): ScriptInput {
       {
         when: { tool: "report_needs" },
         reply: {
-          reportNeeds: SCRIPTED_TOOLS.map(({ words, goal }) => ({ match: words, from: "^user$", turnHas: COULD_NOT, need: { goal, quote: "{{sentence}}" } })),
+          reportNeeds: SCRIPTED_TOOLS.map(({ words, says, goal }) => ({
+            match: [words, ...says.map(escapeRegex)].join("|"),
+            from: "^user$",
+            turnHas: COULD_NOT,
+            need: { goal, quote: "{{sentence}}" },
+          })),
         },
       },
       { when: { tool: "same_need" }, reply: { sameNeed: {} } },
