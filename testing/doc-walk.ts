@@ -91,6 +91,19 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
     runs: 'changedWorkspace("folder-link"',
     why: "the change it undoes wrote dd2/file.txt, which the playground's agent never writes (it writes NOTES.md alone)",
   },
+  ...[
+    "org promote cand/20261126T080000Z --no-restart",
+    "org rollback --no-restart",
+    "org fitness | grep baseline",
+    "org fitness | tail -2",
+    'org fitness --drop-baseline "tool word_count"',
+  ].map((command) => ({
+    doc: "docs/gate.md",
+    command,
+    test: "fitness/run-fitness.scenarios.test.ts",
+    runs: '"--drop-baseline"',
+    why: "the page's baseline run has stand-in instances whose example counts the test sets, to show a count main no longer reaches; the playground's tools pass every example",
+  })),
   {
     doc: "README.md",
     command: "org serve",
