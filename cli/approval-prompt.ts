@@ -25,8 +25,11 @@ export type ApprovalQuestion = {
   verdict(reply: string | undefined): string;
 };
 
-/** Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. */
-export type ApproveToolCall = (persona: string, call: PendingCall) => Promise<ApprovalAnswer>;
+/**
+ * Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. `signal` aborts once
+ * someone else (a subscriber of the room's stream) answered first: a question still waiting its turn is then not asked.
+ */
+export type ApproveToolCall = (persona: string, call: PendingCall, context?: { signal: AbortSignal }) => Promise<ApprovalAnswer>;
 
 export type ApprovalPromptOptions = {
   /**
@@ -61,7 +64,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
   const always = new Set<string>();
   let queue: Promise<unknown> = Promise.resolve();
   let interrupts = 0;
-  return (persona, call) => {
+  return (persona, call, context) => {
     const key = `${persona}\u0000${call.name}`;
     if (options.assumeYes) {
       options.notify(`approved by --yes: ${persona} runs ${describeCall(call)}`);
@@ -81,6 +84,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         return { denied: "the user interrupted the turn before it was asked" };
       };
       if (askedIn !== interrupts) return notRun();
+      if (context?.signal.aborted) return { denied: "answered elsewhere before it was asked here" };
       const allows = (reply: string) => {
         const word = reply.trim().toLowerCase();
         return word === "y" || word === "yes" || word === "a" || word === "always" || always.has(key);

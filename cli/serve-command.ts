@@ -49,6 +49,13 @@ Options:
 Routes:
   GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)
   POST /v1/messages            { text, mode?, session?, request_id? } → the room's events as SSE
+  GET  /v1/sessions            the sessions (those of org chat too), newest first: { sessions: [{ id, title, … }] }
+  POST /v1/sessions            { mode? } → 201 { session }: a new session
+  GET  /v1/sessions/ID         its transcript, its stream's seq, personas, open approval questions
+  GET  /v1/sessions/ID/events  every event of the session's room as SSE (id: seq), resumable with Last-Event-ID
+  POST /v1/sessions/ID/messages  { text, mode? } → 202 { session, turnId }; the turn's events come on /events
+  POST /v1/sessions/ID/approvals/AID  { answer: yes|no|always } → the first answer wins, later ones 409
+  POST /v1/sessions/ID/stop    {} → { stopped }: stops the running replies
   POST /v1/jobs                { text, mode?, request_id? } → 202 { id, state }, logged before the answer
   GET  /v1/jobs/ID             { id, state, events }: state queued, running, done or failed
   GET  /v1/jobs/ID/events      the job's events as SSE, resumable with Last-Event-ID

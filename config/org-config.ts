@@ -108,6 +108,8 @@ export const ServeEntry = z.strictObject({
   turns: z.int().min(1).max(256).optional(),
   /** Requests that may wait for a turn; past that the server answers 429. */
   queue: z.int().min(0).max(10_000).optional(),
+  /** How long a persona's "ask" waits for an answer from someone watching the session's event stream, in seconds. */
+  approvalTimeoutS: z.int().min(1).max(86_400).optional(),
   /** The largest request body accepted, in bytes. */
   maxBodyBytes: z
     .int()
@@ -143,7 +145,7 @@ export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny:
 
 // Generated tools run over HTTP unless the config says otherwise: each was validated, runs only in the sandbox
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
-export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, maxBodyBytes: 64 * 1024 };
+export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, approvalTimeoutS: 600, maxBodyBytes: 64 * 1024 };
 
 /** How sandboxed commands see the workspace, and what their changes may touch. */
 export const SandboxEntry = z.strictObject({

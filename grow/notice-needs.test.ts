@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
-import { TranscriptLine } from "../room/transcript.ts";
+import { TranscriptLine } from "../room/transcript-line.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { EMPTY_CURSOR, GrowCursor, MAX_JOB_IDS, readGrowState, writeGrowState } from "./grow-state.ts";

@@ -6,7 +6,7 @@
 // and a piece, never a command, a path or a name grow acts on.
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
-import type { TranscriptLine } from "../room/transcript.ts";
+import type { TranscriptLine } from "../room/transcript-line.ts";
 import { cannotGoal, GOAL_CHARS, messageGoal, missingCommandGoal, missingToolGoal, oneLine, QUOTE_CHARS, requestedGoal } from "./need-signals.ts";
 import type { NeedKind, NeedSource, ProposalKind } from "./proposal.ts";
 import { safeGoal } from "./safe-goal.ts";

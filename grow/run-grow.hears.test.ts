@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { httpModel } from "../llm/http-model.ts";
 import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
-import { TranscriptLine } from "../room/transcript.ts";
+import { TranscriptLine } from "../room/transcript-line.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
 import { type ListenerNeed, listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow-sessions.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promoteJudged } from "../fitness/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { TranscriptLine } from "../room/transcript.ts";
+import { TranscriptLine } from "../room/transcript-line.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
 import { recordToolCall } from "../usage/tool-calls.ts";

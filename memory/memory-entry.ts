@@ -1,4 +1,4 @@
-import type { TranscriptLine } from "../room/transcript.ts";
+import type { TranscriptLine } from "../room/transcript-line.ts";
 
 /** One searchable record: a message, a tool call, a tool's result in short, or a saved fact. */
 export type MemoryEntry = {

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
-import type { TranscriptLine } from "../room/transcript.ts";
+import type { TranscriptLine } from "../room/transcript-line.ts";
 import { FACTS_FILE, MemoryStore } from "./memory-store.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-memory-forget-"));

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { memoryIndexer } from "./memory-indexer.ts";
-import type { TranscriptLine } from "./transcript.ts";
+import type { TranscriptLine } from "./transcript-line.ts";
 
 const LINE: TranscriptLine = { type: "session-resumed", time: "2026-11-23T00:00:00.000Z" };
 

@@ -1,4 +1,4 @@
-import type { TranscriptLine } from "./transcript.ts";
+import type { TranscriptLine } from "./transcript-line.ts";
 
 /** Keeps a searchable copy of every transcript line (memory): told each line once it is on disk. */
 export type TranscriptIndex = {

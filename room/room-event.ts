@@ -2,7 +2,7 @@ import { z } from "zod";
 import { LOOP_STOP_REASONS } from "../llm/loop-stop-reasons.ts";
 import { ModelWaitFields } from "../llm/model-wait.ts";
 import { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } from "../models/reply-report.ts";
-import { RoomMessage } from "../models/room-message.ts";
+import { RoomMessage, RoomToolCall } from "../models/room-message.ts";
 
 /** Per persona, per user turn: what its replies cost and how fast they came. */
 export const PersonaStats = z.object({
@@ -58,6 +58,34 @@ export type NoticeReason = z.infer<typeof NoticeReason>;
 /** The reply an event of a persona's reply belongs to. */
 const Stamp = { replyId: z.string(), persona: z.string() };
 
+/** What an approval question may be answered with: `always` allows that persona's tool for the rest of the session. */
+export const ApprovalChoice = z.enum(["yes", "no", "always"]);
+export type ApprovalChoice = z.infer<typeof ApprovalChoice>;
+
+/** How an approval question ended: a choice, nobody answering in time, or the turn stopped first. */
+export const ApprovalOutcome = z.enum([...ApprovalChoice.options, "timeout", "stopped"]);
+export type ApprovalOutcome = z.infer<typeof ApprovalOutcome>;
+
+/** Why a workspace change was not applied: it failed the checks, conflicts with the user's edits, was denied, or its write failed. */
+export const ChangeRefusal = z.enum(["checks", "conflict", "denied", "failed"]);
+export type ChangeRefusal = z.infer<typeof ChangeRefusal>;
+
+/** A tool call or workspace change waits for someone's yes or no; any subscriber of the room's stream may answer it. */
+export const ApprovalAsked = z.object({
+  type: z.literal("approval-asked"),
+  approvalId: z.string(),
+  persona: z.string(),
+  replyId: z.string().optional(),
+  /** The call as it will run (redacted); a workspace change is a `workspace_write` call whose arguments are its files and counts. */
+  call: RoomToolCall,
+  /** What the call would do, shown above the question: a workspace change's diff, cut to its first lines. */
+  preview: z.string().optional(),
+  /** The workspace change this question decides (`change-proposed`). */
+  changeId: z.string().optional(),
+  choices: z.array(ApprovalChoice),
+});
+export type ApprovalAsked = z.infer<typeof ApprovalAsked>;
+
 /** Everything the room reports; one stream feeds the console, the transcript, `chat --json` and SSE. */
 export const RoomEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("turn-start"), turnId: z.string(), text: z.string(), mode: z.string(), addressed: z.array(z.string()) }),
@@ -92,6 +120,36 @@ export const RoomEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("model-changed"), persona: z.string(), model: z.string() }),
   z.object({ type: z.literal("notice"), persona: z.string().optional(), reason: NoticeReason, message: z.string() }),
   z.object({ type: z.literal("cleared") }),
+  ApprovalAsked,
+  /** The first answer an approval question got (later ones are refused); `by` names who gave it: `terminal`, `http`, a client's label. */
+  z.object({
+    type: z.literal("approval-answered"),
+    approvalId: z.string(),
+    persona: z.string(),
+    answer: ApprovalOutcome,
+    by: z.string(),
+    /** Why, when the answer was not a person's yes or no (a run that cannot ask, an interrupt, the time run out). */
+    reason: z.string().optional(),
+  }),
+  /** A command changed the workspace's private copy: the change, its files and its unified diff (redacted), before it is decided. */
+  z.object({
+    type: z.literal("change-proposed"),
+    changeId: z.string(),
+    ...Stamp,
+    files: z.array(z.object({ path: z.string(), status: z.string() })),
+    added: z.number(),
+    removed: z.number(),
+    diff: z.string(),
+  }),
+  /** The change was written to the workspace and journaled under `changeId` (`/undo`, `org undo`). */
+  z.object({ type: z.literal("change-applied"), changeId: z.string(), ...Stamp }),
+  z.object({
+    type: z.literal("change-refused"),
+    changeId: z.string(),
+    ...Stamp,
+    reason: ChangeRefusal,
+    message: z.string(),
+  }),
   /** `/undo` reverted an applied workspace change; the reply that made it (`replyId`) leaves the models' context. */
   z.object({ type: z.literal("change-undone"), changeId: z.string(), replyId: z.string().optional(), persona: z.string().optional() }),
   z.object({

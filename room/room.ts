@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { Budget } from "../security/budget.ts";
-import type { ToolCall } from "../llm/chat-types.ts";
 import { createPersona } from "../models/create-persona.ts";
 import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
 import type { Persona } from "../models/persona.ts";
@@ -24,7 +23,10 @@ import type { RoomEvent, TurnSummary } from "./room-event.ts";
 import { formatRoomMode, parseRoomMode, type RoomMode } from "./room-mode.ts";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { Transcript } from "./transcript.ts";
-import type { ApprovalAnswer } from "./tool-approval.ts";
+import { type AnswerResult, type LocalApprove, type RemoteApprovals, RoomApprovals } from "./room-approvals.ts";
+import type { ApprovalAsked, ApprovalChoice } from "./room-event.ts";
+import { RoomStream } from "./room-stream.ts";
+import type { PersonaInfo } from "./persona-info.ts";
 import { memoryIndexer, type TranscriptIndex } from "./memory-indexer.ts";
 import { type CredentialChoice, sendTurn, type TurnRoom } from "./send-turn.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
@@ -64,8 +66,15 @@ export type RoomOptions = {
   workspaceCopies: WorkspaceCopies;
   /** Per-turn choice among many generated tools (the registry's); without it every allowed tool is offered. */
   toolChoice?: TurnToolChoice;
-  /** Asked for tools a persona's policy marks "ask"; without it those calls are denied. */
-  approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
+  /**
+   * The console's approval question, asked for tools a persona's policy marks "ask" (and workspace changes under "ask");
+   * its signal aborts when another subscriber answered first. Without it, and without `remoteApprovals`, those calls are denied.
+   */
+  approve?: LocalApprove;
+  /** Answers over the room's stream (serve: whoever watches the session): asked only while `available()`, waited for `timeoutMs`. */
+  remoteApprovals?: RemoteApprovals;
+  /** The room's stream of events, made where the room is assembled (serve keeps one per session across reopening); a new one by default. */
+  stream?: RoomStream;
   /** The workspace_write policy of this entry point, which no persona's policy loosens (serve: serve.tools.workspace_write, default "deny"). */
   workspaceWrite?: ToolPolicy;
   /** Default `<workspaceDir>/.org/sessions`. */
@@ -87,31 +96,40 @@ export type RoomOptions = {
    * that lives for one request (the OpenAI route) says false: most of its replies call no tool.
    */
   prepareTools?: boolean;
-  onEvent: (event: RoomEvent) => void;
-};
-
-export type PersonaInfo = {
-  name: string;
-  kind: string;
-  model: string;
-  /** Where its model runs, as org shows it (no credentials). */
-  server: string;
-  tools: string[];
-  /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
-  policies: Record<string, "allow" | "ask">;
-  color?: string;
+  /** A first subscriber of the room's stream, from its very first event (the console, `chat --json`, a test). */
+  onEvent?: (event: RoomEvent) => void;
 };
 
 /** The models one server offers, or why it could not say. */
 export type ServerModels = { server: string; models: string[] } | { server: string; error: string };
 
+/** How one message is sent: a signal that stops its turn, the credential guard's choice, and who wants the turn's id at once. */
+export type SendOptions = {
+  signal?: AbortSignal;
+  credentials?: CredentialChoice;
+  /** Called with the turn's id as the turn starts, before any reply (serve answers with it while the turn runs on). */
+  started?: (turnId: string) => void;
+};
+
 export type Room = {
   readonly sessionId: string;
   readonly mode: RoomMode;
   readonly transcriptPath: string;
+  /** Every event of the room, numbered, to any number of subscribers (the console, serve's SSE, the web room). */
+  readonly events: RoomStream;
   personas(): PersonaInfo[];
   /** One user message: every addressed persona answers concurrently, hops follow; resolves when all are done. */
-  send(text: string, options?: { signal?: AbortSignal; credentials?: CredentialChoice }): Promise<TurnSummary>;
+  send(text: string, options?: SendOptions): Promise<TurnSummary>;
+  /** Whether a turn is running now. */
+  readonly running: boolean;
+  /** Stops every running turn's replies (as Ctrl-C does); their open approval questions are answered `stopped`. Returns how many turns. */
+  stop(reason?: string): number;
+  /** The approval questions waiting for an answer. */
+  pendingApprovals(): ApprovalAsked[];
+  /** An answer to an approval question from a subscriber (`by`: `http`, a client's label); the first answer wins, later ones are refused. */
+  answerApproval(approvalId: string, answer: ApprovalChoice, by: string): AnswerResult;
+  /** Writes the streamed text the transcript still holds, so the file has every event up to `events.lastSeq`. */
+  flushTranscript(): void;
   /** Throws RoomModeError whose message lists the valid modes or says why a path is refused. */
   setMode(mode: string): void;
   /**
@@ -231,13 +249,14 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
  */
 function roomEvents(core: RoomCore, sessionsDir: string) {
   const redactor = new EventRedactor(core.config.secrets);
+  const stream = core.options.stream ?? new RoomStream();
+  const { onEvent } = core.options;
+  // Subscribed before the room says anything, so this listener gets every event; a broken one never breaks the room.
+  const unsubscribe = onEvent ? stream.subscribe((frame) => frame.kind === "event" && onEvent(frame.event)) : undefined;
+  // The transcript first, then the stream: whoever reads the file after the stream's number N finds every event up to N.
   const deliver = (event: RoomEvent) => {
     transcript.append(event);
-    try {
-      core.options.onEvent(event);
-    } catch {
-      // A broken listener must not break the room; the transcript still has the event.
-    }
+    stream.publish(event);
   };
   const emit = (event: RoomEvent) => {
     for (const safe of redactor.pass(event)) deliver(safe);
@@ -249,9 +268,13 @@ function roomEvents(core: RoomCore, sessionsDir: string) {
   return {
     emit,
     transcript,
+    stream,
     close() {
       for (const held of redactor.flush<RoomEvent>()) deliver(held);
       transcript.close();
+      unsubscribe?.();
+      // A stream made for this room ends with it; one handed in (serve's, kept per session) is its maker's to close.
+      if (!core.options.stream) stream.close();
     },
   };
 }
@@ -318,7 +341,7 @@ function contextFor(history: RoomMessage[], persona: string, trigger: RoomMessag
 }
 
 /** What a reply needs of the room (run-reply.ts). */
-function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: ReturnType<typeof roomTools>): ReplyRoom {
+function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: ReturnType<typeof roomTools>, approvals: RoomApprovals): ReplyRoom {
   const { config, options } = core;
   return {
     emit,
@@ -335,7 +358,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
     workspaceCopies: options.workspaceCopies,
-    ...(options.approve ? { approve: options.approve } : {}),
+    approver: approvals,
     workspaceWrite: {
       workspaceDir: core.workspaceDir,
       sessionId: core.sessionId,
@@ -346,7 +369,7 @@ function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: Re
       secretPaths: core.changeRules.secretPaths,
       executedPaths: mcpExecutedPaths(config.mcpServers, core.workspaceDir),
       limits: config.limits,
-      approve: options.approve,
+      approver: approvals,
       emit,
       setLastDiff: (diff) => {
         core.lastDiff = diff;
@@ -370,12 +393,13 @@ function undoInRoom(core: RoomCore, emit: (event: RoomEvent) => void, force: boo
 }
 
 /**
- * The room's turns: each line sent is a turn with its own id, run under the room's closing signal and the
- * caller's; `close` stops them and waits for every reply they started.
+ * The room's turns: each line sent is a turn with its own id, run under the room's closing signal, its own stop
+ * signal and the caller's; `stop` stops the running ones, `close` stops them all and waits for every reply they started.
  */
 function roomTurns(room: Omit<TurnRoom, "settle">) {
   const closing = new AbortController();
   const turns = new Set<Promise<unknown>>();
+  const stops = new Set<AbortController>();
   let counter = 0;
   const settle = async (turn: Turn) => {
     const running = (async () => {
@@ -390,11 +414,26 @@ function roomTurns(room: Omit<TurnRoom, "settle">) {
   };
   const turnRoom: TurnRoom = { ...room, settle };
   return {
-    send(typed: string, options: { signal?: AbortSignal; credentials?: CredentialChoice }): Promise<TurnSummary> {
+    async send(typed: string, options: SendOptions): Promise<TurnSummary> {
       counter += 1;
       const turnId = `${room.sessionId.slice(-6)}-${counter}-${crypto.randomUUID().slice(0, 4)}`;
-      const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
-      return sendTurn(turnRoom, typed, turnId, signal, options.credentials);
+      const stop = new AbortController();
+      stops.add(stop);
+      const signal = AbortSignal.any([stop.signal, closing.signal, ...(options.signal ? [options.signal] : [])]);
+      options.started?.(turnId);
+      try {
+        return await sendTurn(turnRoom, typed, turnId, signal, options.credentials);
+      } finally {
+        stops.delete(stop);
+      }
+    },
+    get running(): number {
+      return stops.size;
+    },
+    stop(reason: string): number {
+      const running = [...stops];
+      for (const stop of running) stop.abort(new Error(reason));
+      return running.length;
     },
     async close(): Promise<void> {
       closing.abort(new Error("the room was closed"));
@@ -416,14 +455,10 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);
-  const feed = options.toolFeed;
-  if (feed) offerFedTools(core, tools, emit, feed.tools());
-  const stopFeed = feed?.subscribe((change) => {
-    if (change.type === "notice") emit({ type: "notice", reason: "mcp", message: change.message });
-    else offerFedTools(core, tools, emit, feed.tools());
-  });
+  const stopFeed = followToolFeed(core, tools, emit);
   if (options.prepareTools !== false) prepareOfferedTools(core, tools);
-  const replyRoom = replyRoomOf(core, emit, tools);
+  const approvals = roomApprovals(core, emit);
+  const replyRoom = replyRoomOf(core, emit, tools, approvals);
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
   const turns = roomTurns({
     config,
@@ -437,7 +472,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   });
   let closed = false;
 
-  async function send(typed: string, sendOptions: { signal?: AbortSignal; credentials?: CredentialChoice } = {}): Promise<TurnSummary> {
+  async function send(typed: string, sendOptions: SendOptions = {}): Promise<TurnSummary> {
     if (closed) throw new Error("the room is closed; open a new one to go on.");
     return turns.send(typed, sendOptions);
   }
@@ -448,15 +483,19 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       return state.mode;
     },
     transcriptPath: events.transcript.path,
+    events: events.stream,
+    get running() {
+      return turns.running > 0;
+    },
+    stop: (reason = "the replies were stopped") => turns.stop(reason),
+    pendingApprovals: () => approvals.pending(),
+    answerApproval: (approvalId, answer, by) => approvals.answer(approvalId, answer, by),
+    flushTranscript: () => events.transcript.flush(),
     personas: () => core.models.map((model) => personaInfo(model, tools.offered(model))),
     send,
     setMode: (next: string) => setMode(next, "user"),
     serverModels: (signal) => serverModels(core.models, signal),
-    async useModel(persona: string, modelId: string, signal?: AbortSignal): Promise<void> {
-      const model = byName.get(persona);
-      if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-      await switchModel(model, modelId, { signal, emit });
-    },
+    useModel: (persona, modelId, signal) => useModel(core, emit, { persona, modelId, signal }),
     history: () => [...state.history],
     lastDiff: () => core.lastDiff,
     undo: (undoOptions = {}) => undoInRoom(core, emit, undoOptions.force ?? false),
@@ -480,6 +519,35 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       events.close();
     },
   };
+}
+
+/** `Room.useModel`: switches a persona's model after asking its server; UnknownPersonaError names the personas. */
+async function useModel(core: RoomCore, emit: (event: RoomEvent) => void, asked: { persona: string; modelId: string; signal: AbortSignal | undefined }) {
+  const model = core.byName.get(asked.persona);
+  if (!model) throw new UnknownPersonaError(`there is no persona "${asked.persona}". Personas: ${core.names.join(", ")}.`);
+  await switchModel(model, asked.modelId, { signal: asked.signal, emit });
+}
+
+/** The room's approval questions: asked of the console (`approve`) and of the stream's watchers (`remoteApprovals`). */
+function roomApprovals(core: RoomCore, emit: (event: RoomEvent) => void): RoomApprovals {
+  const { approve, remoteApprovals } = core.options;
+  return new RoomApprovals({
+    emit,
+    idPrefix: core.sessionId.slice(-6),
+    ...(approve ? { local: approve } : {}),
+    ...(remoteApprovals ? { remote: remoteApprovals } : {}),
+  });
+}
+
+/** Offers the tool feed's tools (the room's MCP servers') now and on each change, its notices as room notices; returns how to stop. */
+function followToolFeed(core: RoomCore, tools: ReturnType<typeof roomTools>, emit: (event: RoomEvent) => void): (() => void) | undefined {
+  const feed = core.options.toolFeed;
+  if (!feed) return undefined;
+  offerFedTools(core, tools, emit, feed.tools());
+  return feed.subscribe((change) => {
+    if (change.type === "notice") emit({ type: "notice", reason: "mcp", message: change.message });
+    else offerFedTools(core, tools, emit, feed.tools());
+  });
 }
 
 /** `Room.offerPromotedTools`: the room's tools and agents' policies brought to `next`, with a notice per change. */

@@ -1,6 +1,5 @@
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
-import type { ToolCall } from "../llm/chat-types.ts";
 import type { ReplyHost, ReplyOutcome } from "../models/reply-host.ts";
 import type { Persona } from "../models/persona.ts";
 import type { RoomMessage, RoomToolRun } from "../models/room-message.ts";
@@ -22,7 +21,7 @@ import { replyReporter } from "./reply-reporter.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { modelWait } from "../llm/model-wait.ts";
 import { withServerSlot } from "../llm/server-slot-model.ts";
-import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";
+import { type Approver, toolApproval } from "./tool-approval.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
@@ -47,7 +46,8 @@ export type ReplyRoom = SandboxAccess & {
   audit?: AuditSink;
   /** Where changes commands made on the workspace's private copy are decided (`sandbox.workspace: "write"`). */
   workspaceWrite?: WorkspaceWriteRoom;
-  approve?: (persona: string, call: ToolCall) => Promise<ApprovalAnswer>;
+  /** The room's approval questions: asked of the console or of whoever watches the room's stream. */
+  approver: Approver;
   /** Requests open against one model server (a model's `server`): a stock Ollama serves one at a time. */
   slots(server: string): FifoSemaphore;
   /** The tools this persona's policy offers (allow and ask). */
@@ -124,7 +124,8 @@ function replyHost(
       policy: offered.policy,
       tools: offered.tools,
       ceiling: reply.ceiling,
-      approve: room.approve,
+      approver: room.approver,
+      context: { replyId, signal: turn.signal },
       onNotice: (message) => emit({ type: "notice", persona, reason: "approval", message }),
       secrets: room.secrets,
       configFile: room.configFile,
@@ -139,7 +140,7 @@ function replyHost(
       sandbox: room.sandbox,
       sandboxPolicy: room.sandboxPolicy,
       workspaceCopies: room.workspaceCopies,
-      ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn.turnId, replyId, reply.ceiling)) } : {}),
+      ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn, replyId, reply.ceiling)) } : {}),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,
@@ -152,9 +153,16 @@ function replyHost(
 }
 
 /** The reply a workspace change is decided for: its persona's own `workspace_write` policy, and a hop's ceiling. */
-function writeReply(model: Persona, turnId: string, replyId: string, ceiling: DecidingPolicy | undefined): WorkspaceWriteReply {
+function writeReply(model: Persona, turn: ReplyTurn, replyId: string, ceiling: DecidingPolicy | undefined): WorkspaceWriteReply {
   const personaPolicy = model.toolPolicy[WORKSPACE_WRITE];
-  return { persona: model.name, turnId, replyId, ...(personaPolicy ? { personaPolicy } : {}), ...(ceiling ? { ceiling } : {}) };
+  return {
+    persona: model.name,
+    turnId: turn.turnId,
+    replyId,
+    signal: turn.signal,
+    ...(personaPolicy ? { personaPolicy } : {}),
+    ...(ceiling ? { ceiling } : {}),
+  };
 }
 
 /**

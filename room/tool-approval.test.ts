@@ -18,7 +18,7 @@ async function decide(options: {
     policy: { sh: options.policy },
     tools: new Map([["sh", sh]]),
     ceiling: options.ceiling,
-    approve: options.approve,
+    approver: options.approve ? { canAsk: () => true, ask: options.approve } : undefined,
     onNotice: () => {},
     configFile: "configFile" in options ? options.configFile : "/somewhere/org.config.json",
   });
@@ -52,7 +52,7 @@ test("in a workspace without org.config.json the policy is called the default, w
     policy: { sh: "ask" },
     tools: new Map([["sh", sh]]),
     ceiling: undefined,
-    approve: undefined,
+    approver: { canAsk: () => false, ask: async () => true },
     onNotice: (notice) => notices.push(notice),
     configFile: undefined,
   });

@@ -9,24 +9,35 @@ import type { AnyTool } from "../tools/define-tool.ts";
 /** What an approval question got: yes, the user's no, or no with why no one could answer (said to the model). */
 export type ApprovalAnswer = boolean | { denied: string };
 
+/** Where a question comes from: the reply, the workspace change it decides, and the turn's signal (a stop answers it). */
+export type ApprovalContext = { replyId?: string; changeId?: string; signal?: AbortSignal };
+
+/** Who answers approval questions (the room's `RoomApprovals`): whether anyone can now, and the question itself. */
+export type Approver = {
+  canAsk(): boolean;
+  ask(persona: string, call: ToolCall & { preview?: string }, context: ApprovalContext): Promise<ApprovalAnswer>;
+};
+
 /**
  * Whether one of a persona's tool calls may run. A hop runs code under the stricter of this persona's policy
- * and the `ceiling` of the personas that asked (docs/ARCHITECTURE.md, invariant 12); "ask" goes to `approve`, and without one the
- * call is denied with `onNotice` saying why. Denied tools are never offered in the first place.
+ * and the `ceiling` of the personas that asked (docs/ARCHITECTURE.md, invariant 12); "ask" goes to `approver`, and when nobody can
+ * answer the call is denied with `onNotice` saying why. Denied tools are never offered in the first place.
  */
 export function toolApproval(options: {
   persona: string;
   policy: Readonly<Record<string, ToolPolicy>>;
   tools: ReadonlyMap<string, AnyTool>;
   ceiling: DecidingPolicy | undefined;
-  approve: ((persona: string, call: ToolCall) => Promise<ApprovalAnswer>) | undefined;
+  approver: Approver | undefined;
+  /** The reply and turn the calls belong to: the question names the reply, and a stopped turn answers it. */
+  context?: ApprovalContext;
   onNotice: (message: string) => void;
   /** The room's server keys and URL credentials: the question shows the call with them redacted. */
   secrets?: readonly string[];
   /** The config file the policies were read from; undefined when the workspace has none and defaults apply. */
   configFile?: string | undefined;
 }): (call: ToolCall) => Promise<boolean | CallDecision> {
-  const { persona, policy, tools, ceiling, approve, onNotice } = options;
+  const { persona, policy, tools, ceiling, approver, onNotice } = options;
   return async (call) => {
     const own = { policy: policy[call.name] ?? "deny", from: persona };
     const decided = effectivePolicy(own, tools.get(call.name) ?? { runsCode: false }, ceiling);
@@ -46,13 +57,13 @@ export function toolApproval(options: {
       return notRun(`denied by ${policyOf}, not by the user`);
     }
     if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
-    if (!approve) {
+    if (!approver?.canAsk()) {
       onNotice(`${persona}'s ${call.name} call needs approval (${whose}) and nobody can approve here; it was denied.`);
       return notRun(
         `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`,
       );
     }
-    const answer = await approve(persona, redactValue(call, options.secrets ?? []));
+    const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), options.context ?? {});
     if (answer === true) return { run: true, policyFrom: decided.from };
     if (answer === false) {
       return { run: false, reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.` };

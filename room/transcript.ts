@@ -2,28 +2,11 @@ import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, statSync, 
 import { fsyncEnabled } from "../config/environment.ts";
 import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { join } from "node:path";
-import { z } from "zod";
 import type { RoomMessage } from "../models/room-message.ts";
-import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
-import { RoomEvent } from "./room-event.ts";
+import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
+import type { RoomEvent } from "./room-event.ts";
+import { TranscriptLine } from "./transcript-line.ts";
 import { markTurnUndone } from "./undo-turn.ts";
-
-/** One line of `.org/sessions/<id>.jsonl`: a room event with the time it happened, or the session's header. */
-export const TranscriptLine = z
-  .discriminatedUnion("type", [
-    z.object({
-      type: z.literal("session-start"),
-      sessionId: z.string(),
-      personas: z.array(z.string()),
-      mode: z.string(),
-      version: z.literal(1),
-    }),
-    /** A process took the session up again: replies still open here were cut off by the previous one's end. */
-    z.object({ type: z.literal("session-resumed") }),
-    RoomEvent,
-  ])
-  .and(z.object({ time: z.string() }));
-export type TranscriptLine = z.infer<typeof TranscriptLine>;
 
 /** How long streamed text may wait in memory before it is written: what a `kill -9` can lose at most. */
 export const TRANSCRIPT_FLUSH_MS = 100;
@@ -72,6 +55,33 @@ export function listSessions(sessionsDir: string): string[] {
     .map((file) => ({ id: file.slice(0, -".jsonl".length), mtime: statSync(join(sessionsDir, file)).mtimeMs }))
     .sort((a, b) => a.mtime - b.mtime || a.id.localeCompare(b.id))
     .map((session) => session.id);
+}
+
+/** A session as a list shows it: its id, its first user message (cut short), when it was last written and its size. */
+export type SessionDescription = { id: string; title: string; updated: string; bytes: number };
+
+/** How much of a transcript's start is read for its title; a first message further in leaves the title empty. */
+const TITLE_SCAN_BYTES = 64 * 1024;
+const TITLE_CHARS = 120;
+
+/** Describes a session from its transcript's start, without reading it whole; undefined when it is gone or not a transcript of org's. */
+export function describeSession(sessionsDir: string, sessionId: string): SessionDescription | undefined {
+  const path = transcriptPath(sessionsDir, sessionId);
+  let start: { text: string; size: number };
+  let updated: string;
+  try {
+    start = readPrivateFileStart(path, TITLE_SCAN_BYTES);
+    updated = statSync(path).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
+  // Only whole lines: the last one read may be cut.
+  const whole = start.text.slice(0, start.text.lastIndexOf("\n") + 1);
+  const { events } = readTranscriptEvents(numberedLines(whole));
+  const first = events.find((event) => event.line.type === "turn-start")?.line;
+  const text = first?.type === "turn-start" ? first.text.replace(/\s+/g, " ").trim() : "";
+  const title = text.length > TITLE_CHARS ? `${text.slice(0, TITLE_CHARS - 1)}…` : text;
+  return { id: sessionId, title, updated, bytes: start.size };
 }
 
 /** The transcript file of a session; refuses ids that could point outside the sessions directory. */

@@ -106,6 +106,25 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     expect(existsSync(join(workspaceDir, "old.txt"))).toBe(false);
     expect(room.lastDiff()).toContain("-sum() { echo $(($1 - $2)); }\n+sum() { echo $(($1 + $2)); }\n");
     expect(listChanges(workspaceDir)).toHaveLength(1);
+    // Every subscriber of the room's stream gets the change typed, under one id from proposal to journal to undo.
+    const changeEvents = events.filter((event) => event.type.startsWith("change-") || event.type.startsWith("approval-"));
+    const changeId = listChanges(workspaceDir)[0]?.id as string;
+    expect(changeEvents.map((event) => event.type)).toEqual(["change-proposed", "approval-asked", "approval-answered", "change-applied"]);
+    expect(changeEvents[0]).toMatchObject({
+      changeId,
+      persona: "agent",
+      files: [
+        { path: "NOTES.md", status: "added" },
+        { path: "old.txt", status: "deleted" },
+        { path: "src/sum.sh", status: "modified" },
+      ],
+      added: 2,
+      removed: 2,
+      diff: expect.stringContaining("+sum() { echo $(($1 + $2)); }"),
+    });
+    expect(changeEvents[1]).toMatchObject({ changeId, call: { name: "workspace_write" }, preview: expect.stringContaining("+sum()") });
+    expect(changeEvents[2]).toMatchObject({ answer: "yes", by: "terminal" });
+    expect(changeEvents[3]).toEqual({ type: "change-applied", changeId, persona: "agent", replyId: expect.any(String) });
 
     // The user edits a file the change touched: the undo is refused, naming it, and their edit stays.
     writeFileSync(join(workspaceDir, "NOTES.md"), "the user's own notes\n");
@@ -114,6 +133,7 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     expect(readFileSync(join(workspaceDir, "NOTES.md"), "utf8")).toBe("the user's own notes\n");
     writeFileSync(join(workspaceDir, "NOTES.md"), "sum adds now\n");
     room.undo();
+    expect(events.find((event) => event.type === "change-undone")).toMatchObject({ changeId });
     expect(filesOf(workspaceDir)).toEqual(original);
     expect(checkoutState(workspaceDir)).toBe(gitBefore);
     const fixer = room.history().find((message) => message.from === "agent");
@@ -152,7 +172,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
         protectedPaths: [],
         secretPaths: DEFAULT_SECRET_PATHS,
         limits: { patchBytes: 1024 * 1024, patchFiles: 200 },
-        approve: undefined,
+        approver: undefined,
         emit: (event) => events.push(event),
         setLastDiff: () => {},
       },
@@ -167,6 +187,9 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     expect(filesOf(workspaceDir)).toEqual(before);
     expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe(gitConfig);
     expect(listChanges(workspaceDir)).toEqual([]);
+    // The stream's subscribers hear it typed: refused by the checks (never proposed), or proposed and refused as a conflict.
+    const typed = events.filter((event) => event.type.startsWith("change-")).map((event) => (event.type === "change-refused" ? event.reason : event.type));
+    expect([["checks"], ["change-proposed", "conflict"]]).toContainEqual(typed);
     return { answer, said: notices(events) };
   }
 
@@ -250,7 +273,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
         protectedPaths: [],
         secretPaths: DEFAULT_SECRET_PATHS,
         limits: { patchBytes: 1024, patchFiles: 10 },
-        approve: undefined,
+        approver: undefined,
         emit: () => {},
         setLastDiff: () => {},
       },
@@ -317,9 +340,12 @@ test("the diff /diff and the question show is redacted; the file written keeps i
       protectedPaths: [],
       secretPaths: DEFAULT_SECRET_PATHS,
       limits: { patchBytes: 1024, patchFiles: 10 },
-      approve: async (_persona, call) => {
-        previewed = call.preview ?? "";
-        return true;
+      approver: {
+        canAsk: () => true,
+        ask: async (_persona, call) => {
+          previewed = call.preview ?? "";
+          return true;
+        },
       },
       emit: () => {},
       setLastDiff: (diff) => {

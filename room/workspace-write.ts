@@ -1,17 +1,16 @@
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
-import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/org-config.ts";
 import { type DecidingPolicy, effectivePolicy, stricterPolicy } from "../security/policy.ts";
 import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ProposedChange } from "../tools/define-tool.ts";
 import { ChangeConflictError } from "../workspace/apply-change-set.ts";
-import { applyAndRecord, keepConflictedChange } from "../workspace/change-journal.ts";
+import { applyAndRecord, keepConflictedChange, newChangeId } from "../workspace/change-journal.ts";
 import { acceptChange } from "../workspace/accept-change.ts";
 import { DEFAULT_PROTECTED_PATHS, type ExecutedPath, escapeName } from "../workspace/check-change-set.ts";
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
-import type { RoomEvent } from "./room-event.ts";
-import type { ApprovalAnswer } from "./tool-approval.ts";
+import type { ChangeRefusal, RoomEvent } from "./room-event.ts";
+import type { Approver } from "./tool-approval.ts";
 
 /** Lines of the diff the approval question shows before it asks; the rest is on /diff. */
 const PREVIEW_LINES = 120;
@@ -31,7 +30,8 @@ export type WorkspaceWriteRoom = {
   /** `sandbox.secretPaths` (the config's and the policy's), hidden from the views and never written. */
   secretPaths: readonly string[];
   limits: { patchBytes: number; patchFiles: number };
-  approve: ((persona: string, call: ToolCall & { preview?: string }) => Promise<ApprovalAnswer>) | undefined;
+  /** Asks whoever can answer (the console, a watcher of the room's stream) about a change under "ask". */
+  approver: Approver | undefined;
   /** The room's server keys and URL credentials: a diff shown on the console is redacted with them. */
   secrets?: readonly string[];
   emit(event: RoomEvent): void;
@@ -44,6 +44,8 @@ export type WorkspaceWriteReply = {
   persona: string;
   turnId: string;
   replyId: string;
+  /** The turn's signal: a stop answers an open question about the change. */
+  signal?: AbortSignal;
   /** The persona's own `tools.workspace_write`, when its config names it. */
   personaPolicy?: ToolPolicy;
   /** A hop: the code policy of the personas up the chain (invariant 12). */
@@ -57,9 +59,15 @@ export type WorkspaceWriteReply = {
  * safe writer and recorded for `/undo`. Answers the line the model reads; the room is told every outcome.
  */
 export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteReply) {
-  const { persona } = reply;
+  const { persona, replyId } = reply;
   const notice = (message: string) => room.emit({ type: "notice", persona, reason: "workspace-change", message });
   return async (proposal: ProposedChange): Promise<string> => {
+    const changeId = newChangeId();
+    // Each outcome is said twice: a notice for the console's eyes, a typed event for every other subscriber.
+    const refuse = (reason: ChangeRefusal, message: string) => {
+      notice(message);
+      room.emit({ type: "change-refused", changeId, persona, replyId, reason, message });
+    };
     const accepted = acceptChange(proposal, {
       limits: room.limits,
       protectedPaths: [...DEFAULT_PROTECTED_PATHS, ...room.protectedPaths],
@@ -68,40 +76,44 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
       workspaceDir: room.workspaceDir,
     });
     if (!accepted.ok) {
-      notice(`${persona}'s change to the workspace: ${accepted.message}`);
+      refuse("checks", `${persona}'s change to the workspace: ${accepted.message}`);
       return accepted.message;
     }
     const { changeSet } = accepted;
     // Made once: kept whole for git apply (a conflict, the record), shown redacted.
     const patch = unifiedDiff(changeSet);
     const diff = redact(patch, room.secrets ?? []);
+    const stats = diffStats(changeSet);
+    const files = changeSet.changes.map((change) => ({ path: change.path, status: change.status }));
+    room.emit({ type: "change-proposed", changeId, persona, replyId, files, added: stats.added, removed: stats.removed, diff });
+    room.setLastDiff(diff);
     const conflicts = proposal.conflicts();
     if (conflicts.length > 0) {
       const names = conflicts.map(escapeName).join(", ");
-      const kept = keepConflictedChange(room.workspaceDir, patch);
-      room.setLastDiff(diff);
-      notice(
+      const kept = keepConflictedChange(room.workspaceDir, patch, changeId);
+      refuse(
+        "conflict",
         `${persona}'s change to the workspace conflicts with your edits and was not applied: ${names}. Your files are as you left them; the change is kept in ${kept} (/diff shows it; git apply it to take it)`,
       );
       return `not applied: the user changed ${names} in the workspace meanwhile; nothing of either side was lost (your change is kept aside for the user). Look at the files again and redo the change.`;
     }
-    const stats = diffStats(changeSet);
-    room.setLastDiff(diff);
     const counts = `${stats.files} ${stats.files === 1 ? "file" : "files"} (+${stats.added} −${stats.removed})`;
     notice(`✎ ${persona} changed ${counts} — /diff shows it`);
-    const files = changeSet.changes.map((change) => change.path);
-    const decision = await decide(room, reply, { files, added: stats.added, removed: stats.removed }, diff);
+    const summary = { files: files.map((file) => file.path), added: stats.added, removed: stats.removed };
+    const decision = await decide(room, reply, summary, diff, changeId);
     if (decision !== true) {
-      notice(`${persona}'s change was not applied: ${decision}`);
+      refuse("denied", `${persona}'s change was not applied: ${decision}`);
       return `not applied: ${decision}. Do not retry it; tell the user what you wanted to change.`;
     }
     try {
-      const record = applyAndRecord(room.workspaceDir, changeSet, { sessionId: room.sessionId, turnId: reply.turnId, replyId: reply.replyId, persona }, patch);
+      const origin = { sessionId: room.sessionId, turnId: reply.turnId, replyId, persona };
+      const record = applyAndRecord(room.workspaceDir, changeSet, origin, patch, changeId);
       notice(`✎ ${persona}'s change was applied (${counts}); /undo takes it back`);
+      room.emit({ type: "change-applied", changeId: record.id, persona, replyId });
       return `applied to the workspace as change ${record.id}: ${counts}`;
     } catch (error) {
       if (!(error instanceof ChangeConflictError || error instanceof UnsafeWriteError)) throw error;
-      notice(`${persona}'s change was not applied: ${error.message}`);
+      refuse("failed", `${persona}'s change was not applied: ${error.message}`);
       return `not applied: ${error.message}`;
     }
   };
@@ -134,13 +146,14 @@ async function decide(
   reply: WorkspaceWriteReply,
   summary: { files: string[]; added: number; removed: number },
   diff: string,
+  changeId: string,
 ): Promise<true | string> {
   const { policy, setting } = workspaceWritePolicy(room, reply);
   if (policy === "allow") return true;
   if (policy === "deny") return `the ${WORKSPACE_WRITE} policy is "deny" (${setting})`;
-  if (!room.approve) return `the ${WORKSPACE_WRITE} policy asks the user first ("ask": ${setting}), and nobody can answer here`;
-  const call = { id: `workspace-write-${Date.now()}`, name: WORKSPACE_WRITE, arguments: summary, preview: previewOf(diff) };
-  const answer = await room.approve(reply.persona, call);
+  if (!room.approver?.canAsk()) return `the ${WORKSPACE_WRITE} policy asks the user first ("ask": ${setting}), and nobody can answer here`;
+  const call = { id: `workspace-write-${changeId}`, name: WORKSPACE_WRITE, arguments: summary, preview: previewOf(diff) };
+  const answer = await room.approver.ask(reply.persona, call, { replyId: reply.replyId, changeId, ...(reply.signal ? { signal: reply.signal } : {}) });
   if (answer === true) return true;
   return answer === false ? "the user said no" : answer.denied;
 }

@@ -1,4 +1,18 @@
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
@@ -204,6 +218,24 @@ export function readPrivateFile(path: string): string {
   const fd = openPrivate(path, O_RDONLY);
   try {
     return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first `maxBytes` bytes of the private file `path` and its size, read without following a link. */
+export function readPrivateFileStart(path: string, maxBytes: number): { text: string; size: number } {
+  const fd = openPrivate(path, O_RDONLY);
+  try {
+    const size = fstatSync(fd).size;
+    const buffer = Buffer.alloc(Math.min(size, maxBytes));
+    let read = 0;
+    while (read < buffer.length) {
+      const got = readSync(fd, buffer, read, buffer.length - read, read);
+      if (got === 0) break;
+      read += got;
+    }
+    return { text: buffer.subarray(0, read).toString("utf8"), size };
   } finally {
     closeSync(fd);
   }

@@ -6,6 +6,7 @@ import { RequestId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
 import type { JobsQueue, RunJob } from "./jobs-queue.ts";
 import { readJsonBody } from "./read-json-body.ts";
+import { type Route, route } from "./router.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 /** `POST /v1/jobs`: one user message, run later by a worker in a session of its own. */
@@ -62,24 +63,24 @@ function known(jobs: JobsQueue, id: string): void {
 }
 
 /** The HTTP side of the jobs: POST, GET and the event stream. */
-export function jobsRoutes(jobs: JobsQueue, options: { maxBodyBytes: number; secrets: readonly string[] }) {
-  return {
-    async post(request: Request): Promise<Response> {
+export function jobsRoutes(jobs: JobsQueue, options: { maxBodyBytes: number; secrets: readonly string[] }): Route[] {
+  return [
+    route("POST", "/v1/jobs", async ({ request }) => {
       const body = await readJsonBody(request, JobRequest, options.maxBodyBytes);
       // The inbound credential guard's scan, as for /v1/messages and /v1/chat/completions: the log on disk, and
       // the room after it, keep only the redacted text, so a pasted key is neither stored nor sent.
       const text = scanForSecrets(body.text, options.secrets).redacted;
       const { status, id, state } = jobs.post({ ...body, text });
       return Response.json({ id, state, ...(text !== body.text ? { redacted: true } : {}) }, { status, headers: { location: `/v1/jobs/${id}` } });
-    },
-    get(id: string): Response {
-      known(jobs, id);
-      return Response.json(jobs.get(id));
-    },
-    events(request: Request, id: string): Response {
-      known(jobs, id);
-      const stream = jobs.stream(id, lastEventIdOf(request), request.signal);
+    }),
+    route("GET", "/v1/jobs/:id", ({ params }) => {
+      known(jobs, params.id);
+      return Response.json(jobs.get(params.id));
+    }),
+    route("GET", "/v1/jobs/:id/events", ({ request, params }) => {
+      known(jobs, params.id);
+      const stream = jobs.stream(params.id, lastEventIdOf(request), request.signal);
       return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
-    },
-  };
+    }),
+  ];
 }

@@ -9,6 +9,7 @@ import { readJsonBody } from "./read-json-body.ts";
 import { roomEventStream } from "./room-event-stream.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
 import type { ServedTools } from "./served-tools.ts";
+import { type Route, route } from "./router.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 type Lease = Awaited<ReturnType<SessionPool["lease"]>>;
@@ -38,16 +39,20 @@ async function leaseInMode(sessions: SessionPool, body: MessageRequest, id: stri
   // Events before the stream starts (a mode change) wait for it.
   const early: RoomEvent[] = [];
   lease.listen((event) => early.push(event));
-  if (body.mode !== undefined && body.mode !== formatRoomMode(lease.room.mode)) {
-    try {
-      lease.room.setMode(body.mode);
-    } catch (error) {
-      lease.release();
-      if (error instanceof RoomModeError) throw new HttpError(400, `mode: ${error.message}`);
-      throw error;
-    }
-  }
+  switchMode(lease, body.mode);
   return { lease, early };
+}
+
+/** Switches the leased session to `mode` when it asks for another; a mode the room refuses is a 400 and gives the lease back. */
+export function switchMode(lease: Lease, mode: string | undefined): void {
+  if (mode === undefined || mode === formatRoomMode(lease.room.mode)) return;
+  try {
+    lease.room.setMode(mode);
+  } catch (error) {
+    lease.release();
+    if (error instanceof RoomModeError) throw new HttpError(400, `mode: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `POST /v1/messages`: one turn of a session, its room events streamed as SSE. */
@@ -57,9 +62,9 @@ export function messagesRoute(options: {
   tools: ServedTools;
   metrics: ServeMetrics;
   logError: (line: string) => void;
-}) {
+}): Route {
   const { metrics } = options;
-  return async (request: Request, requestId: string): Promise<Response> => {
+  return route("POST", "/v1/messages", async ({ request, requestId }) => {
     const body = await readJsonBody(request, MessageRequest, options.config.serve.maxBodyBytes);
     const id = body.request_id ?? requestId;
     const stop = new AbortController();
@@ -91,5 +96,5 @@ export function messagesRoute(options: {
     return new Response(stream, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": lease.sessionId, "x-request-id": id },
     });
-  };
+  });
 }

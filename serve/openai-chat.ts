@@ -6,6 +6,7 @@ import type { Room } from "../room/room.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { type CompletionRoom, type CompletionStamp, completionStream } from "./openai-completion-stream.ts";
 import { openAiUsage, turnErrorsLine } from "./openai-usage.ts";
+import { type Route, route } from "./router.ts";
 
 // serve's OpenAI chat API: GET /v1/models and POST /v1/chat/completions (streamed and not), so the `openai`
 // package, the AI SDK, Open WebUI or LangChain can talk to the room. `model` is a persona (it answers, as in
@@ -292,24 +293,20 @@ async function chatCompletion(options: OpenAiChatOptions, personas: readonly str
   return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers } });
 }
 
-/** The OpenAI chat API over the room; both functions answer, never throw but HttpErrors of the limits (429, 413, 415). */
-export function createOpenAiChat(options: OpenAiChatOptions): {
-  models(): Response;
-  model(id: string): Response;
-  completions(request: Request, requestId: string): Promise<Response>;
-} {
+/** The OpenAI chat API over the room; each route answers, and throws nothing but HttpErrors of the limits (429, 413, 415). */
+export function openAiChatRoutes(options: OpenAiChatOptions): Route[] {
   const personas = options.config.personas.map((persona) => persona.name);
   const created = Math.floor(options.startedAt / 1000);
   const ids = [...personas.filter((name) => name !== GROUP_MODEL), GROUP_MODEL];
   const modelObject = (id: string) => ({ id, object: "model", created, owned_by: "org" });
-  return {
-    models: () => Response.json({ object: "list", data: ids.map(modelObject) }),
-    /** `GET /v1/models/{id}`: one model, or OpenAI's 404. */
-    model(id: string): Response {
-      if (!ids.includes(id))
-        return openAiError(404, `there is no model ${JSON.stringify(id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
-      return Response.json(modelObject(id));
-    },
-    completions: (request, requestId) => chatCompletion(options, personas, request, requestId),
-  };
+  return [
+    route("GET", "/v1/models", () => Response.json({ object: "list", data: ids.map(modelObject) })),
+    // One model, or OpenAI's 404.
+    route("GET", "/v1/models/:id", ({ params }) => {
+      if (!ids.includes(params.id))
+        return openAiError(404, `there is no model ${JSON.stringify(params.id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
+      return Response.json(modelObject(params.id));
+    }),
+    route("POST", "/v1/chat/completions", ({ request, requestId }) => chatCompletion(options, personas, request, requestId)),
+  ];
 }

@@ -19,6 +19,23 @@ describe("the router", () => {
     expect(matchRoute(routes, "GET", "/v1/tools/a/b/run").onPath).toEqual([]);
   });
 
+  test("a handler's parameters are typed from its pattern: each :name is a string, any other name a type error", async () => {
+    const seen: string[] = [];
+    const events = route("GET", "/v1/sessions/:id/approvals/:approval", ({ params }) => {
+      seen.push(`${params.id.toUpperCase()} ${params.approval}`);
+      // @ts-expect-error the pattern names no :name
+      seen.push(String(params.name));
+      return new Response("");
+    });
+    await createRouter([events], [])(new Request("http://127.0.0.1/v1/sessions/s-1/approvals/a%2D2"));
+    expect(seen).toEqual(["S-1 a-2", "undefined"]);
+    const plain = route("GET", "/health", ({ params }) => {
+      // @ts-expect-error a pattern without :name parts has no parameters
+      return new Response(params.id);
+    });
+    expect(plain.pattern).toBe("/health");
+  });
+
   test("metrics count by pattern (a wrong method too), never by raw path", () => {
     const routes = [route("GET", "/v1/jobs/:id", noop)];
     expect(matchedPattern(matchRoute(routes, "GET", "/v1/jobs/job-12345678"))).toBe("/v1/jobs/:id");

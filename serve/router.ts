@@ -12,8 +12,21 @@ export type RouteContext = {
   readonly path: string | undefined;
   readonly match: RouteMatch;
   /** The matched route's `:name` parameters, decoded. */
-  readonly params: Record<string, string>;
+  readonly params: Readonly<Record<string, string>>;
 };
+
+/** The `:name` parts of a route pattern, as a union of names: `"/v1/jobs/:id/events"` → `"id"`. */
+export type PatternParamNames<Pattern extends string> = Pattern extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | PatternParamNames<`/${Rest}`>
+  : Pattern extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+/** A route's parameters, typed from its pattern: `"/v1/jobs/:id"` gives `{ id: string }`. */
+export type RouteParams<Pattern extends string> = { readonly [Name in PatternParamNames<Pattern>]: string };
+
+/** What a route's handler sees: the request's context with the parameters its own pattern names. */
+export type RouteRequest<Pattern extends string> = Omit<RouteContext, "params"> & { readonly params: RouteParams<Pattern> };
 
 export type RouteHandler = (context: RouteContext) => Response | Promise<Response>;
 
@@ -46,11 +59,19 @@ function decodePart(part: string): string {
   }
 }
 
-/** A route whose `:name` parts match one path segment each (never a `/`), handed over decoded; the rest matches exactly. */
-export function route(
+/** Whether `params` holds every name of `names`: what the router matched for a pattern, told to the type checker. */
+function holdsParams<Pattern extends string>(params: Readonly<Record<string, string>>, names: readonly string[]): params is RouteParams<Pattern> {
+  return names.every((name) => typeof params[name] === "string");
+}
+
+/**
+ * A route whose `:name` parts match one path segment each (never a `/`), handed over decoded; the rest matches exactly.
+ * The handler's `params` are typed from the pattern: `route("GET", "/v1/jobs/:id", ({ params }) => … params.id …)`.
+ */
+export function route<const Pattern extends string>(
   methods: string | readonly string[],
-  pattern: string,
-  handler: RouteHandler,
+  pattern: Pattern,
+  handler: (context: RouteRequest<Pattern>) => Response | Promise<Response>,
   options: { auth?: boolean; sameOrigin?: boolean } = {},
 ): Route {
   if (!/^(\/([\w.-]+|:\w+))+$/.test(pattern)) throw new Error(`route pattern ${JSON.stringify(pattern)} is not /segment/:param/…; write it as one.`);
@@ -64,7 +85,12 @@ export function route(
   return {
     methods: typeof methods === "string" ? [methods] : [...methods],
     pattern,
-    handler,
+    handler: (context) => {
+      const { params } = context;
+      // The router calls a handler only for a path its pattern matched, so every name is there.
+      if (!holdsParams<Pattern>(params, names)) throw new Error(`the route ${pattern} was called for a path it does not match`);
+      return handler({ ...context, params });
+    },
     auth: options.auth ?? true,
     sameOrigin: options.sameOrigin ?? false,
     params(path) {

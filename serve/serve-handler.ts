@@ -10,13 +10,13 @@ import type { ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
 import { createMcpHttp, type McpHttp } from "./mcp-http.ts";
-import { createOpenAiChat } from "./openai-chat.ts";
+import { openAiChatRoutes } from "./openai-chat.ts";
 import { JobsLog } from "./jobs-log.ts";
 import { JobsQueue } from "./jobs-queue.ts";
 import { jobsRoutes, sessionJobRunner } from "./jobs-routes.ts";
 import { requestAuth } from "./request-auth.ts";
 import { serveRoutes } from "./serve-routes.ts";
-import { createRouter, type Route } from "./router.ts";
+import { createRouter, type Route, route } from "./router.ts";
 import { metricsMiddleware } from "./metrics-middleware.ts";
 import { requestIdMiddleware } from "./request-id-middleware.ts";
 import { errorMiddleware } from "./error-middleware.ts";
@@ -28,6 +28,9 @@ import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
 import { workflowRoutes } from "./workflow-routes.ts";
 import { messagesRoute } from "./messages-route.ts";
+import { sessionRoutes } from "./session-routes.ts";
+import { join } from "node:path";
+import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { ToolUsage } from "./tool-usage.ts";
 import { type Health, toolRunSettings } from "../fitness/instance-health.ts";
 
@@ -70,6 +73,8 @@ export type ServeHandlerOptions = SandboxAccess & {
   embedder?: Embedder;
   /** The room's MCP servers' tools, offered in every room this server opens. */
   toolFeed?: ToolFeed;
+  /** What each session's event stream holds for watchers that reconnect (events, characters); `RoomStream`'s defaults unless set. */
+  streamHold?: { maxEvents?: number; maxChars?: number };
 };
 
 export type ServeHandler = {
@@ -115,7 +120,10 @@ function openSessions(options: ServeHandlerOptions, opener: ReturnType<typeof se
     ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
     generation: () => options.tools.generation,
     // Requests of one session run one at a time, so the session's current request id is the one a tool ran for.
-    open: ({ resume, onEvent, requestId }) => opener.open({ serverSlots: slots, ...(resume !== undefined ? { resume } : {}), onEvent }, requestId),
+    approvalTimeoutMs: config.serve.approvalTimeoutS * 1000,
+    ...(options.streamHold ? { streamHold: options.streamHold } : {}),
+    open: ({ resume, stream, remoteApprovals, requestId }) =>
+      opener.open({ serverSlots: slots, ...(resume !== undefined ? { resume } : {}), stream, remoteApprovals }, requestId),
   });
 }
 
@@ -141,7 +149,7 @@ function openAiRoutes(
   parts: { opener: ReturnType<typeof servedRoomOpener>; slots: ReturnType<typeof serverSlots>; sessions: SessionPool; metrics: ServeMetrics; logError: Logger },
 ) {
   const { metrics } = parts;
-  return createOpenAiChat({
+  return openAiChatRoutes({
     config: options.config,
     startedAt: metrics.startedAt,
     maxBodyBytes: options.config.serve.maxBodyBytes,
@@ -210,8 +218,16 @@ function routeTable(
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
   return serveRoutes({
-    health: () => healthResponse(options, metrics, parts.settings),
-    messages: messagesRoute({ config, sessions, tools, metrics, logError }),
+    service: [
+      route("GET", "/health", () => healthResponse(options, metrics, parts.settings), { auth: false }),
+      route("GET", "/metrics", () => metricsResponse(metrics, sessions, usage, logError)),
+      route("POST", "/v1/admin/reload", async () => {
+        const result = await tools.reload();
+        return Response.json(result, { status: result.reloaded ? 200 : 409 });
+      }),
+    ],
+    messages: [messagesRoute({ config, sessions, tools, metrics, logError })],
+    sessions: sessionRoutes({ config, sessions, sessionsDir: join(workspaceDir, SESSIONS_DIR), tools, metrics, logError }),
     tools: toolRoutes({
       config,
       workspaceDir,
@@ -224,14 +240,9 @@ function routeTable(
       roomPolicies: async () => roomPolicies(await opener.parts()),
     }),
     workflows: workflowRoutes({ config, workspaceDir, checkoutDir: tools.checkoutDir, metrics, sessions, ...access }),
-    metrics: () => metricsResponse(metrics, sessions, usage, logError),
-    reload: async () => {
-      const result = await tools.reload();
-      return Response.json(result, { status: result.reloaded ? 200 : 409 });
-    },
     jobs: parts.jobs,
     openAi: openAiRoutes(options, parts),
-    mcp: parts.mcp,
+    mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
 }
 

@@ -44,12 +44,24 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
   const at = (status: number, says: string, path: string, init: RequestInit = {}): Sample => ({ path, init: { headers: AUTH, ...init }, status, says });
   const posted = (body: unknown) => ({ method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
   const job = (await (await fetch(`${server.url}/v1/jobs`, posted({ text: "hello" }))).json()) as { id: string };
+  const { session } = (await (await fetch(`${server.url}/v1/sessions`, posted({ mode: "direct:agent" }))).json()) as { session: string };
   const init = await fetch(`${server.url}/mcp`, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
   await init.text();
   const mcpSession = { ...MCP_HEADERS, "mcp-session-id": init.headers.get("mcp-session-id") ?? "", "mcp-protocol-version": "2025-06-18" };
   const wanted = new Map([
     ["GET /health", at(200, '"uptimeS"', "/health", { headers: {} })],
     ["POST /v1/messages", at(200, '"type":"turn-end"', "/v1/messages", posted({ text: "hello", mode: "direct:agent" }))],
+    ["GET /v1/sessions", at(200, `"id":"${session}"`, "/v1/sessions")],
+    ["POST /v1/sessions", at(201, '"session":"', "/v1/sessions", posted({}))],
+    ["GET /v1/sessions/:id", at(200, '"type":"session-start"', `/v1/sessions/${session}`)],
+    // The stream never ends by itself: an unknown session's 404 is its handler's answer.
+    ["GET /v1/sessions/:id/events", at(404, "GET /v1/sessions lists them", "/v1/sessions/gone-session/events")],
+    ["POST /v1/sessions/:id/messages", at(202, '"turnId":"', `/v1/sessions/${session}/messages`, posted({ text: "hello" }))],
+    [
+      "POST /v1/sessions/:id/approvals/:approvalId",
+      at(404, "there is no approval question", `/v1/sessions/${session}/approvals/a1`, posted({ answer: "yes" })),
+    ],
+    ["POST /v1/sessions/:id/stop", at(200, '"stopped":', `/v1/sessions/${session}/stop`, posted({}))],
     ["POST /v1/jobs", at(202, '"state":"queued"', "/v1/jobs", posted({ text: "again" }))],
     ["GET /v1/jobs/:id", at(200, '"events":[', `/v1/jobs/${job.id}`)],
     ["GET /v1/jobs/:id/events", at(200, "id: 0\n", `/v1/jobs/${job.id}/events`)],

@@ -1,15 +1,28 @@
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { RoomEvent } from "../room/room-event.ts";
+import type { RemoteApprovals } from "../room/room-approvals.ts";
 import type { Room } from "../room/room.ts";
+import { RoomStream } from "../room/room-stream.ts";
 import { HttpError } from "./http-error.ts";
 
-/** What the pool needs to open a room: a new session, or the one named (resumed from its transcript). */
-export type OpenSessionRoom = (session: { resume?: string; onEvent: (event: RoomEvent) => void; requestId: () => string | undefined }) => Promise<Room>;
+/**
+ * What the pool needs to open a room: a new session, or the one named (resumed from its transcript), publishing into
+ * the session's stream, its approval questions answered by whoever watches that stream.
+ */
+export type OpenSessionRoom = (session: {
+  resume?: string;
+  stream: RoomStream;
+  remoteApprovals: RemoteApprovals;
+  requestId: () => string | undefined;
+}) => Promise<Room>;
 
 /** Characters of history all open rooms may hold unless the pool is told otherwise. */
 export const DEFAULT_MAX_OPEN_CHARS = 64_000_000;
 
-/** What a room holds in memory, counted in characters: its messages' text and their tool runs. */
+/**
+ * What a room holds in memory, counted in characters: its messages' text and their tool runs. Its stream's held events
+ * are bounded on their own (`ROOM_STREAM_CHARS` a session), so they are not counted here.
+ */
 function roomChars(room: Room): number {
   let total = 0;
   for (const message of room.history()) total += message.text.length + (message.tools ? JSON.stringify(message.tools).length : 0);
@@ -20,19 +33,25 @@ function roomChars(room: Room): number {
 export type SessionLease = {
   room: Room;
   sessionId: string;
-  /** Where the room's events go while this lease is held. */
+  /** Where the room's events go while this lease is held (a subscriber of the room's stream, from now; one at a time). */
   listen(onEvent: (event: RoomEvent) => void): void;
   release(): void;
 };
 
+/** One watcher's hold on a session (the room-wide event stream): the room stays open while it is held. */
+export type SessionWatch = { room: Room; stream: RoomStream; sessionId: string; release(): void };
+
 type Entry = {
   room: Room;
+  /** The session's stream: it outlives a room reopened with new tools, so its numbers go on. */
+  stream: RoomStream;
   lock: FifoSemaphore;
   /** The tool generation the room was opened with. */
   generation: number;
-  listener: ((event: RoomEvent) => void) | undefined;
   requestId: string | undefined;
   holders: number;
+  /** Subscribers of the session's room-wide stream: while there are any, the room is kept open and "ask" is asked of them. */
+  watchers: number;
   lastUsed: number;
 };
 
@@ -59,6 +78,10 @@ export class SessionPool {
       /** Characters of history (text and tool runs) the open rooms may hold in all. Default 64 million. */
       maxOpenChars?: number;
       generation: () => number;
+      /** How long an approval question waits for a watcher's answer. Default 600 s. */
+      approvalTimeoutMs?: number;
+      /** What each session's stream holds for watchers that come back (`RoomStream`'s defaults unless set). */
+      streamHold?: { maxEvents?: number; maxChars?: number };
     },
   ) {
     this.#turns = new FifoSemaphore(options.turns);
@@ -99,10 +122,11 @@ export class SessionPool {
   }
 
   /**
-   * Waits for the session (new when `session` is undefined) and a turn slot. Throws HttpError 404 for an
-   * unknown session, 429 when too many requests wait; the signal's abort rejects.
+   * Waits for the session (new when `session` is undefined) and a turn slot. Throws SessionNotFoundError for an
+   * unknown session, HttpError 429 when too many requests wait, 409 with `busy: "refuse"` when a turn runs in the
+   * session; the signal's abort rejects.
    */
-  async lease(session: string | undefined, requestId: string, signal: AbortSignal): Promise<SessionLease> {
+  async lease(session: string | undefined, requestId: string, signal: AbortSignal, options: { busy?: "wait" | "refuse" } = {}): Promise<SessionLease> {
     this.#admit();
     this.#waiting += 1;
     let entry: Entry | undefined;
@@ -111,6 +135,12 @@ export class SessionPool {
     try {
       entry = await this.#entry(session);
       entry.holders += 1;
+      if (options.busy === "refuse" && entry.lock.isFull) {
+        throw new HttpError(
+          409,
+          `a turn is running in session ${entry.room.sessionId}; wait for its turn-end event, or stop it (POST …/stop), then send again.`,
+        );
+      }
       releaseLock = await entry.lock.acquire({ signal });
       releaseTurn = await this.#turns.acquire({ signal });
       entry = await this.#fresh(entry);
@@ -119,16 +149,18 @@ export class SessionPool {
       const unlock = releaseLock;
       const untake = releaseTurn;
       let released = false;
+      let unsubscribe: (() => void) | undefined;
       return {
         room: held.room,
         sessionId: held.room.sessionId,
         listen: (onEvent) => {
-          held.listener = onEvent;
+          unsubscribe?.();
+          unsubscribe = held.stream.subscribe((frame) => frame.kind === "event" && onEvent(frame.event));
         },
         release: () => {
           if (released) return;
           released = true;
-          held.listener = undefined;
+          unsubscribe?.();
           held.requestId = undefined;
           held.holders -= 1;
           held.lastUsed = performance.now();
@@ -145,6 +177,44 @@ export class SessionPool {
     } finally {
       this.#waiting -= 1;
     }
+  }
+
+  /**
+   * Holds a session open for a watcher of its room-wide stream (opened, or resumed from its transcript, when it is not
+   * open); no turn slot is taken. Throws SessionNotFoundError for an unknown session, 503 while shutting down.
+   */
+  async watch(session: string): Promise<SessionWatch> {
+    if (this.#closed) throw new HttpError(503, "the server is shutting down; try again when it is back.");
+    const entry = await this.#entry(session);
+    entry.watchers += 1;
+    let released = false;
+    return {
+      room: entry.room,
+      stream: entry.stream,
+      sessionId: entry.room.sessionId,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.watchers -= 1;
+        entry.lastUsed = performance.now();
+        void this.#evict();
+      },
+    };
+  }
+
+  /** The open room of a session, or undefined when it is not open (nothing of it is running then). */
+  openRoom(session: string): Room | undefined {
+    return this.#entries.get(session)?.room;
+  }
+
+  /** How many watchers hold the session's stream now. */
+  watchers(session: string): number {
+    return this.#entries.get(session)?.watchers ?? 0;
+  }
+
+  /** Whether the session's room is open in memory now. */
+  isOpen(session: string): boolean {
+    return this.#entries.has(session);
   }
 
   async #entry(session: string | undefined): Promise<Entry> {
@@ -164,23 +234,32 @@ export class SessionPool {
   }
 
   async #open(session: string | undefined): Promise<Entry> {
-    // The room's hooks read the entry's listener and request id, so the entry exists before its room does.
+    // The room's hooks read the entry's watchers and request id, so the entry exists before its room does.
     const pending: Omit<Entry, "room"> = {
+      stream: new RoomStream(this.options.streamHold ?? {}),
       lock: new FifoSemaphore(1),
       generation: this.options.generation(),
-      listener: undefined,
       requestId: undefined,
       holders: 0,
+      watchers: 0,
       lastUsed: performance.now(),
     };
     const room = await this.options.open({
       ...(session !== undefined ? { resume: session } : {}),
-      onEvent: (event) => pending.listener?.(event),
-      requestId: () => pending.requestId,
+      ...this.#roomHooks(pending),
     });
     const entry: Entry = Object.assign(pending, { room });
     this.#entries.set(room.sessionId, entry);
     return entry;
+  }
+
+  /** What a session's room is opened with: its stream, its watchers as answerers of approval questions, the request id. */
+  #roomHooks(entry: Omit<Entry, "room">) {
+    return {
+      stream: entry.stream,
+      remoteApprovals: { available: () => entry.watchers > 0, timeoutMs: this.options.approvalTimeoutMs ?? 600_000 },
+      requestId: () => entry.requestId,
+    };
   }
 
   /** A room opened before the tools were reloaded is closed and resumed from its transcript with the new tools. */
@@ -188,11 +267,7 @@ export class SessionPool {
     if (entry.generation === this.options.generation()) return entry;
     const sessionId = entry.room.sessionId;
     await entry.room.close();
-    const room = await this.options.open({
-      resume: sessionId,
-      onEvent: (event) => entry.listener?.(event),
-      requestId: () => entry.requestId,
-    });
+    const room = await this.options.open({ resume: sessionId, ...this.#roomHooks(entry) });
     entry.room = room;
     entry.generation = this.options.generation();
     return entry;
@@ -206,7 +281,7 @@ export class SessionPool {
   }
 
   async #evict(): Promise<void> {
-    const idle = [...this.#entries.entries()].filter(([, entry]) => entry.holders === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const idle = [...this.#entries.entries()].filter(([, entry]) => entry.holders === 0 && entry.watchers === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     const maxChars = this.options.maxOpenChars ?? DEFAULT_MAX_OPEN_CHARS;
     let chars = this.openChars;
     for (const [id, entry] of idle) {
@@ -214,6 +289,7 @@ export class SessionPool {
       chars -= roomChars(entry.room);
       this.#entries.delete(id);
       await entry.room.close();
+      entry.stream.close();
     }
   }
 
@@ -223,5 +299,6 @@ export class SessionPool {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     await Promise.allSettled(entries.map((entry) => entry.room.close()));
+    for (const entry of entries) entry.stream.close();
   }
 }

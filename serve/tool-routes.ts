@@ -9,6 +9,7 @@ import { httpToolPolicy, httpToolRefusal } from "./http-tool-policy.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
+import { type Route, route } from "./router.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 export type ToolRoutesOptions = SandboxAccess & {
@@ -23,8 +24,27 @@ export type ToolRoutesOptions = SandboxAccess & {
   roomPolicies: () => Promise<{ name: string; tools: Record<string, string> }[]>;
 };
 
+/** The tool to run over HTTP with its parsed inputs; 404, 403 or 400 otherwise. */
+function checkRun(options: ToolRoutesOptions, name: string, inputs: unknown) {
+  const { config, tools } = options;
+  const offered = toolSet(tools.all().map((entry) => entry.tool));
+  const tool = offered.get(name);
+  if (!tool) throw new HttpError(404, `there is no tool "${name}"; GET /v1/tools lists them (${[...offered.keys()].join(", ")}).`);
+  const origin = tools.all().some((entry) => entry.origin === "generated" && entry.tool.name === name) ? "generated" : "built-in";
+  const refused = httpToolRefusal(config.serve, name, origin, "none");
+  if (refused) throw new HttpError(403, refused);
+  const parsed = tool.parameters.safeParse(inputs);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map(
+      (issue: { path: PropertyKey[]; message: string }) => `inputs.${issue.path.map(String).join(".") || "(all)"}: ${issue.message}`,
+    );
+    throw new HttpError(400, `the inputs do not fit ${name}'s parameters: ${issues.join("; ")}. GET /v1/tools shows its schema.`);
+  }
+  return offered;
+}
+
 /** `GET /v1/tools` and `POST /v1/tools/:name/run`. */
-export function toolRoutes(options: ToolRoutesOptions) {
+export function toolRoutes(options: ToolRoutesOptions): Route[] {
   const { config, tools } = options;
 
   async function list(): Promise<Response> {
@@ -44,27 +64,9 @@ export function toolRoutes(options: ToolRoutesOptions) {
     });
   }
 
-  /** The tool to run over HTTP with its parsed inputs; 404, 403 or 400 otherwise. */
-  function checkRun(name: string, inputs: unknown) {
-    const offered = toolSet(tools.all().map((entry) => entry.tool));
-    const tool = offered.get(name);
-    if (!tool) throw new HttpError(404, `there is no tool "${name}"; GET /v1/tools lists them (${[...offered.keys()].join(", ")}).`);
-    const origin = tools.all().some((entry) => entry.origin === "generated" && entry.tool.name === name) ? "generated" : "built-in";
-    const refused = httpToolRefusal(config.serve, name, origin, "none");
-    if (refused) throw new HttpError(403, refused);
-    const parsed = tool.parameters.safeParse(inputs);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map(
-        (issue: { path: PropertyKey[]; message: string }) => `inputs.${issue.path.map(String).join(".") || "(all)"}: ${issue.message}`,
-      );
-      throw new HttpError(400, `the inputs do not fit ${name}'s parameters: ${issues.join("; ")}. GET /v1/tools shows its schema.`);
-    }
-    return offered;
-  }
-
   async function run(request: Request, name: string, requestId: string): Promise<Response> {
     const body = await readJsonBody(request, ToolRunRequest, config.serve.maxBodyBytes);
-    const offered = checkRun(name, body.inputs);
+    const offered = checkRun(options, name, body.inputs);
     const lease = await options.sessions.toolSlot(request.signal);
     const started = performance.now();
     try {
@@ -100,5 +102,8 @@ export function toolRoutes(options: ToolRoutesOptions) {
     }
   }
 
-  return { list, run };
+  return [
+    route("GET", "/v1/tools", () => list()),
+    route("POST", "/v1/tools/:name/run", ({ request, params, requestId }) => run(request, params.name, requestId)),
+  ];
 }

@@ -6,6 +6,7 @@ import { HttpError } from "./http-error.ts";
 import { httpToolPolicy, httpToolRefusal } from "./http-tool-policy.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
+import { type Route, route } from "./router.ts";
 import type { SessionPool } from "./session-pool.ts";
 
 /** What the workflow routes serve, and the sandbox and policy each workflow's steps run under. */
@@ -23,7 +24,7 @@ export type WorkflowRoutesOptions = SandboxAccess & {
  * checkout's (a promoted one among them), each read and checked again at every call, under the HTTP tool policy
  * (`serve.tools.<name>`, else `serve.generatedTools`). The fitness gate runs a candidate's workflows' examples here.
  */
-export function workflowRoutes(options: WorkflowRoutesOptions) {
+export function workflowRoutes(options: WorkflowRoutesOptions): Route[] {
   const { config } = options;
   const entries = (): McpToolEntry[] =>
     workflowEntries(options.workspaceDir, [options.checkoutDir], { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy });
@@ -61,5 +62,5 @@ export function workflowRoutes(options: WorkflowRoutesOptions) {
     }
   }
 
-  return { list, run };
+  return [route("GET", "/v1/workflows", () => list()), route("POST", "/v1/workflows/:name/run", ({ request, params }) => run(request, params.name))];
 }

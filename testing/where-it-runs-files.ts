@@ -21,6 +21,7 @@ export function checkoutSensitiveFiles(root: string): string[] {
       "cli/chat-command.once.test.ts",
       "cli/demo-command.test.ts",
       "cli/main.test.ts",
+      "serve/sessions-across-chat.test.ts",
       "git/candidate-branch.test.ts",
       // Starts a process as another user: under a 0700 folder, only from a copy it can reach.
       "security/private-state.test.ts",

@@ -64,9 +64,10 @@ export function applyAndRecord(
   origin: { sessionId?: string; turnId?: string; replyId?: string; persona?: string } = {},
   /** The change's unified diff, when the caller made it already. */
   patch: string = unifiedDiff(changeSet),
+  /** The id the change was proposed under (`newChangeId`); a new one when not given. */
+  id: string = newChangeId(),
 ): ChangeRecord {
   const now = new Date();
-  const id = changeId(now);
   const seq = 1 + Math.max(0, ...boundRecords(workspaceDir).map((record) => record.seq));
   const directory = ensurePrivateDir(join(workspaceDir, CHANGES_DIR, id));
   ensurePrivateDir(join(directory, "before"));
@@ -111,7 +112,7 @@ export function applyAndRecord(
 }
 
 /** A new change's id: its time to the millisecond and six random characters, so ids sort by time. */
-function changeId(now: Date): string {
+export function newChangeId(now: Date = new Date()): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, "")
@@ -124,8 +125,8 @@ function changeId(now: Date): string {
  * user's files stay as they are, and the change's diff (`unifiedDiff` of it, against them: `git apply` takes it from the
  * workspace's root to get the command's version) is written aside. Returns the diff's workspace-relative path.
  */
-export function keepConflictedChange(workspaceDir: string, patch: string): string {
-  const directory = join(CONFLICTS_DIR, changeId(new Date()));
+export function keepConflictedChange(workspaceDir: string, patch: string, id: string = newChangeId()): string {
+  const directory = join(CONFLICTS_DIR, id);
   ensurePrivateDir(join(workspaceDir, directory));
   writePrivateFile(join(workspaceDir, directory, "patch.diff"), patch, { durable: true });
   return join(directory, "patch.diff");

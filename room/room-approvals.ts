@@ -1,0 +1,123 @@
+import type { ToolCall } from "../llm/chat-types.ts";
+import type { ApprovalAsked, ApprovalChoice, ApprovalOutcome, RoomEvent } from "./room-event.ts";
+import type { ApprovalAnswer, Approver, ApprovalContext } from "./tool-approval.ts";
+
+/** The console's way to ask (`org chat`): it gets every question, and a signal that aborts once someone else answered. */
+export type LocalApprove = (persona: string, call: ToolCall & { preview?: string }, context: { signal: AbortSignal }) => Promise<ApprovalAnswer>;
+
+/** Answers from elsewhere (serve: whoever watches the session's stream): whether anyone could answer now, and how long to wait. */
+export type RemoteApprovals = { available(): boolean; timeoutMs: number };
+
+/** What `answer` made of an answer: taken (it was the first), or refused with why. */
+export type AnswerResult =
+  | { ok: true; approvalId: string; answer: ApprovalChoice; by: string }
+  | { ok: false; status: "answered" | "unknown"; message: string };
+
+type Open = { asked: ApprovalAsked; settle(outcome: ApprovalOutcome, by: string, result: ApprovalAnswer, reason?: string): void };
+
+/** Answered questions remembered, so a late second answer hears who answered first. */
+const DECIDED_KEPT = 256;
+
+/**
+ * The room's open approval questions. Asking emits `approval-asked` with an id; the first answer, from the console
+ * (`local`) or from any subscriber of the room's stream (`answer`, e.g. over HTTP), decides, emits `approval-answered`,
+ * and later answers are refused. `always` allows that persona's tool for the rest of the session without asking.
+ * Without a local asker the question waits `remote.timeoutMs` at most; a stopped turn answers it `stopped`.
+ */
+export class RoomApprovals implements Approver {
+  readonly #open = new Map<string, Open>();
+  readonly #decided = new Map<string, { answer: ApprovalOutcome; by: string }>();
+  readonly #always = new Set<string>();
+  #counter = 0;
+
+  constructor(
+    readonly options: {
+      emit(event: RoomEvent): void;
+      /** Where approval ids come from (the session's), so two rooms' ids differ. */
+      idPrefix: string;
+      local?: LocalApprove;
+      remote?: RemoteApprovals;
+    },
+  ) {}
+
+  /** Whether anyone could answer a question now: the console, or a watcher of the stream. */
+  canAsk(): boolean {
+    return this.options.local !== undefined || (this.options.remote?.available() ?? false);
+  }
+
+  /** The questions waiting for an answer, as they were asked. */
+  pending(): ApprovalAsked[] {
+    return [...this.#open.values()].map((open) => open.asked);
+  }
+
+  ask(persona: string, call: ToolCall & { preview?: string }, context: ApprovalContext): Promise<ApprovalAnswer> {
+    const key = `${persona}\u0000${call.name}`;
+    if (this.#always.has(key)) return Promise.resolve(true);
+    this.#counter += 1;
+    const approvalId = `${this.options.idPrefix}-a${this.#counter}-${crypto.randomUUID().slice(0, 4)}`;
+    const { preview, ...shown } = call;
+    const asked: ApprovalAsked = {
+      type: "approval-asked",
+      approvalId,
+      persona,
+      ...(context.replyId !== undefined ? { replyId: context.replyId } : {}),
+      call: shown,
+      ...(preview !== undefined ? { preview } : {}),
+      ...(context.changeId !== undefined ? { changeId: context.changeId } : {}),
+      choices: ["yes", "no", "always"],
+    };
+    return new Promise<ApprovalAnswer>((resolve) => {
+      const local = new AbortController();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => settle("stopped", "room", { denied: "the turn was stopped before anyone answered" });
+      const settle = (outcome: ApprovalOutcome, by: string, result: ApprovalAnswer, reason?: string) => {
+        if (!this.#open.delete(approvalId)) return;
+        clearTimeout(timer);
+        context.signal?.removeEventListener("abort", onAbort);
+        local.abort(new Error(`answered ${outcome} by ${by}`));
+        this.#remember(approvalId, { answer: outcome, by });
+        if (outcome === "always") this.#always.add(key);
+        this.options.emit({ type: "approval-answered", approvalId, persona, answer: outcome, by, ...(reason !== undefined ? { reason } : {}) });
+        resolve(result);
+      };
+      this.#open.set(approvalId, { asked, settle });
+      this.options.emit(asked);
+      if (context.signal?.aborted) return onAbort();
+      context.signal?.addEventListener("abort", onAbort, { once: true });
+      const { local: ask, remote } = this.options;
+      if (ask) {
+        ask(persona, call, { signal: local.signal }).then(
+          (answer) => settle(answer === true ? "yes" : "no", "terminal", answer, typeof answer === "object" ? answer.denied : undefined),
+          (error: unknown) => settle("no", "terminal", { denied: `the question failed (${error instanceof Error ? error.message : String(error)})` }),
+        );
+      } else if (remote) {
+        const within = remote.timeoutMs >= 1000 ? `${Math.round(remote.timeoutMs / 1000)} s` : `${remote.timeoutMs} ms`;
+        timer = setTimeout(
+          () => settle("timeout", "room", { denied: `nobody answered the approval question within ${within}` }, `nobody answered within ${within}`),
+          remote.timeoutMs,
+        );
+      }
+    });
+  }
+
+  /** An answer from a subscriber (`by` names it: `http`, a client's label): the first one decides, later ones are refused. */
+  answer(approvalId: string, choice: ApprovalChoice, by: string): AnswerResult {
+    const open = this.#open.get(approvalId);
+    if (open) {
+      const result: ApprovalAnswer = choice !== "no";
+      open.settle(choice, by, result);
+      return { ok: true, approvalId, answer: choice, by };
+    }
+    const decided = this.#decided.get(approvalId);
+    if (decided) return { ok: false, status: "answered", message: `approval ${approvalId} was already answered: ${decided.answer}, by ${decided.by}.` };
+    return { ok: false, status: "unknown", message: `there is no approval question ${approvalId} in this session; the room's stream names the open ones.` };
+  }
+
+  #remember(approvalId: string, decided: { answer: ApprovalOutcome; by: string }): void {
+    this.#decided.set(approvalId, decided);
+    for (const old of this.#decided.keys()) {
+      if (this.#decided.size <= DECIDED_KEPT) break;
+      this.#decided.delete(old);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { ApprovalAsked, ApprovalChoice } from "../room/room-event.ts";
+import { PersonaInfo } from "../room/persona-info.ts";
+import { TranscriptLine } from "../room/transcript-line.ts";
+import { RequestId } from "./api-schemas.ts";
+
+// The JSON of serve's session routes (`/v1/sessions…`), declared once for the server and for a browser: this module
+// and what it imports need nothing but zod.
+
+/** `POST /v1/sessions`: a new session, optionally in a mode. */
+export const NewSessionRequest = z.strictObject({ mode: z.string().min(1).max(300).optional() });
+export type NewSessionRequest = z.infer<typeof NewSessionRequest>;
+
+/** `POST /v1/sessions/:id/messages`: one user message; the turn runs on after the answer. */
+export const SessionMessageRequest = z.strictObject({
+  text: z.string().min(1, "must not be empty").max(100_000),
+  /** group, direct:<persona> or file:<path>; kept for the session's later messages. */
+  mode: z.string().min(1).max(300).optional(),
+  request_id: RequestId.optional(),
+});
+export type SessionMessageRequest = z.infer<typeof SessionMessageRequest>;
+
+/** `202` to a message: the turn started; its events come on the session's stream, from `turn-start` with this `turnId`. */
+export const SessionMessageAccepted = z.object({ session: z.string(), turnId: z.string() });
+export type SessionMessageAccepted = z.infer<typeof SessionMessageAccepted>;
+
+/** `POST /v1/sessions/:id/approvals/:approvalId`: the answer, and who gives it (shown in `approval-answered`; default `http`). */
+export const ApprovalAnswerRequest = z.strictObject({
+  answer: ApprovalChoice,
+  by: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, "a short lowercase label: web, phone, telegram")
+    .optional(),
+});
+export type ApprovalAnswerRequest = z.infer<typeof ApprovalAnswerRequest>;
+
+/** `200` to an answer that was the first. */
+export const ApprovalAnswered = z.object({ approvalId: z.string(), answer: ApprovalChoice, by: z.string() });
+export type ApprovalAnswered = z.infer<typeof ApprovalAnswered>;
+
+/** `POST /v1/sessions/:id/stop`: how many running turns were stopped. */
+export const StopAnswer = z.object({ session: z.string(), stopped: z.number().int() });
+export type StopAnswer = z.infer<typeof StopAnswer>;
+
+/** One session as `GET /v1/sessions` lists it. */
+export const SessionSummary = z.object({
+  id: z.string(),
+  /** The first user message, cut to 120 characters; empty before the first. */
+  title: z.string(),
+  /** When the transcript was last written (ISO 8601). */
+  updated: z.string(),
+  bytes: z.number().int(),
+  /** Whether the session's room is open in this server now. */
+  open: z.boolean(),
+  /** Whether a turn runs in it now. */
+  running: z.boolean(),
+});
+export type SessionSummary = z.infer<typeof SessionSummary>;
+
+/** `GET /v1/sessions`: newest first. */
+export const SessionList = z.object({ sessions: z.array(SessionSummary) });
+export type SessionList = z.infer<typeof SessionList>;
+
+/**
+ * `GET /v1/sessions/:id`: the session's transcript and where its stream stands. `lines` hold every event up to `seq`
+ * (streamed text gathered), so a page shows them, then follows `GET /v1/sessions/:id/events?after=<seq>`.
+ */
+export const SessionTranscript = z.object({
+  session: z.string(),
+  seq: z.number().int(),
+  mode: z.string(),
+  personas: z.array(PersonaInfo),
+  running: z.boolean(),
+  pendingApprovals: z.array(ApprovalAsked),
+  lines: z.array(TranscriptLine),
+  /** Lines of the file that could not be read (a crash mid-write leaves at most the last one). */
+  damagedLines: z.number().int(),
+});
+export type SessionTranscript = z.infer<typeof SessionTranscript>;

@@ -1,0 +1,177 @@
+import { z } from "zod";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { Room } from "../room/room.ts";
+import { describeSession, listSessions, readTranscript, SessionNotFoundError } from "../room/transcript.ts";
+import { formatRoomMode } from "../room/room-mode.ts";
+import { SessionId } from "./api-schemas.ts";
+import { HttpError } from "./http-error.ts";
+import { switchMode, turnObserver } from "./messages-route.ts";
+import { readJsonBody } from "./read-json-body.ts";
+import { resumeAfter, roomStreamSse } from "./room-stream-sse.ts";
+import { type Route, route } from "./router.ts";
+import type { ServeMetrics } from "./serve-metrics.ts";
+import type { ServedTools } from "./served-tools.ts";
+import {
+  ApprovalAnswerRequest,
+  type ApprovalAnswered,
+  NewSessionRequest,
+  type SessionList,
+  type SessionMessageAccepted,
+  SessionMessageRequest,
+  type SessionTranscript,
+  type StopAnswer,
+} from "./session-api.ts";
+import type { SessionPool } from "./session-pool.ts";
+
+/** Sessions `GET /v1/sessions` lists unless `?limit=` says otherwise, and at most. */
+const LIST_DEFAULT = 100;
+const LIST_MAX = 1_000;
+
+/** `POST /v1/sessions/:id/stop` takes an empty JSON object: a JSON body is what a page on another site cannot send unasked. */
+const StopRequest = z.strictObject({});
+
+export type SessionRoutesOptions = {
+  config: OrgConfig;
+  sessions: SessionPool;
+  /** Where the transcripts are (`.org/sessions/` of the workspace): the same files `org chat` writes and resumes. */
+  sessionsDir: string;
+  tools: ServedTools;
+  metrics: ServeMetrics;
+  logError: (line: string) => void;
+};
+
+/** A session id from the path, or a 404 that says what one looks like. */
+function sessionIdOf(given: string): string {
+  if (!SessionId.safeParse(given).success) throw new HttpError(404, `there is no session ${JSON.stringify(given.slice(0, 80))}; GET /v1/sessions lists them.`);
+  return given;
+}
+
+/** Runs `open` (which opens or resumes a session), turning an unknown session into a 404. */
+async function known<T>(open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    if (error instanceof SessionNotFoundError) throw new HttpError(404, `${error.message} GET /v1/sessions lists them.`);
+    throw error;
+  }
+}
+
+/** `GET /v1/sessions/:id`: the transcript as the file holds it now, and the stream's number it holds every event up to. */
+function transcriptOf(room: Room): SessionTranscript {
+  // Streamed text still gathered in memory is written first; nothing runs between this and the read, so the file
+  // holds exactly the events up to `seq`.
+  room.flushTranscript();
+  const seq = room.events.lastSeq;
+  const { lines, damagedLines } = readTranscript(room.transcriptPath);
+  return {
+    session: room.sessionId,
+    seq,
+    mode: formatRoomMode(room.mode),
+    personas: room.personas(),
+    running: room.running,
+    pendingApprovals: room.pendingApprovals(),
+    lines,
+    damagedLines,
+  };
+}
+
+/** `GET /v1/sessions`: the workspace's sessions, newest first, `?limit=` of them. */
+function sessionList(options: SessionRoutesOptions, request: Request): SessionList {
+  const given = new URL(request.url).searchParams.get("limit");
+  const limit = given === null ? LIST_DEFAULT : Number(given);
+  if (!Number.isInteger(limit) || limit < 1 || limit > LIST_MAX) throw new HttpError(400, `?limit= must be a whole number from 1 to ${LIST_MAX}.`);
+  const ids = listSessions(options.sessionsDir).reverse().slice(0, limit);
+  return {
+    sessions: ids.flatMap((id) => {
+      const described = describeSession(options.sessionsDir, id);
+      if (!described) return [];
+      return [{ ...described, open: options.sessions.isOpen(id), running: options.sessions.openRoom(id)?.running ?? false }];
+    }),
+  };
+}
+
+/** `POST /v1/sessions/:id/messages`: the turn starts under a lease of the session and runs on after the answer, which names it. */
+async function startTurn(options: SessionRoutesOptions, request: Request, session: string, requestId: string): Promise<Response> {
+  const body = await readJsonBody(request, SessionMessageRequest, options.config.serve.maxBodyBytes);
+  const id = body.request_id ?? requestId;
+  const lease = await known(() => options.sessions.lease(session, id, request.signal, { busy: "refuse" }));
+  switchMode(lease, body.mode);
+  const { metrics } = options;
+  lease.listen(turnObserver(metrics, new Set(options.tools.all().map((entry) => entry.tool.name))));
+  metrics.turnsInProgress(1);
+  const started = performance.now();
+  let turnId: string | undefined;
+  // The turn runs on after the answer, under the room's own signals (stop, close), not the request's.
+  void lease.room
+    .send(body.text, { started: (given) => (turnId = given) })
+    .catch((error: unknown) => {
+      options.logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`);
+    })
+    .finally(() => {
+      metrics.turnsInProgress(-1);
+      metrics.turnSeconds.observe({}, (performance.now() - started) / 1000);
+      lease.release();
+    });
+  if (turnId === undefined) throw new HttpError(503, `session ${lease.sessionId} is closing; send the message again.`);
+  const accepted: SessionMessageAccepted = { session: lease.sessionId, turnId };
+  return Response.json(accepted, { status: 202, headers: { "x-request-id": id } });
+}
+
+/** `POST /v1/sessions/:id/approvals/:approvalId`: the first answer decides; a later one is 409, an unknown question 404. */
+async function answerApproval(options: SessionRoutesOptions, request: Request, session: string, approvalId: string): Promise<Response> {
+  const body = await readJsonBody(request, ApprovalAnswerRequest, options.config.serve.maxBodyBytes);
+  const room = options.sessions.openRoom(session);
+  if (!room)
+    throw new HttpError(404, `session ${session} is not open in this server, so no approval question of it waits; GET /v1/sessions/${session} shows it.`);
+  const result = room.answerApproval(approvalId, body.answer, body.by ?? "http");
+  if (!result.ok) throw new HttpError(result.status === "answered" ? 409 : 404, result.message);
+  const answered: ApprovalAnswered = { approvalId: result.approvalId, answer: result.answer, by: result.by };
+  return Response.json(answered);
+}
+
+/**
+ * The session routes a browser or a phone needs (serve/README.md, "Sessions"): list the sessions, open one (its
+ * transcript and where its stream stands), follow its room-wide stream (resumable with `Last-Event-ID`), send a message
+ * that starts a turn without holding a stream open, answer an approval question, stop the running replies.
+ */
+export function sessionRoutes(options: SessionRoutesOptions): Route[] {
+  const { sessions } = options;
+  const maxBody = options.config.serve.maxBodyBytes;
+  return [
+    route("GET", "/v1/sessions", ({ request }) => Response.json(sessionList(options, request))),
+    route("POST", "/v1/sessions", async ({ request, requestId }) => {
+      const body = await readJsonBody(request, NewSessionRequest, maxBody);
+      const lease = await sessions.lease(undefined, requestId, request.signal);
+      switchMode(lease, body.mode);
+      lease.release();
+      return Response.json({ session: lease.sessionId }, { status: 201, headers: { location: `/v1/sessions/${lease.sessionId}` } });
+    }),
+    route("GET", "/v1/sessions/:id", async ({ params }) => {
+      const watch = await known(() => sessions.watch(sessionIdOf(params.id)));
+      try {
+        return Response.json(transcriptOf(sessions.openRoom(watch.sessionId) ?? watch.room));
+      } finally {
+        watch.release();
+      }
+    }),
+    route("GET", "/v1/sessions/:id/events", async ({ request, params }) => {
+      const after = resumeAfter(request);
+      const watch = await known(() => sessions.watch(sessionIdOf(params.id)));
+      const body = roomStreamSse({ stream: watch.stream, after, signal: request.signal, release: watch.release });
+      return new Response(body, {
+        headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": watch.sessionId },
+      });
+    }),
+    route("POST", "/v1/sessions/:id/messages", ({ request, params, requestId }) => startTurn(options, request, sessionIdOf(params.id), requestId)),
+    route("POST", "/v1/sessions/:id/approvals/:approvalId", ({ request, params }) =>
+      answerApproval(options, request, sessionIdOf(params.id), params.approvalId),
+    ),
+    route("POST", "/v1/sessions/:id/stop", async ({ request, params }) => {
+      await readJsonBody(request, StopRequest, maxBody);
+      const session = sessionIdOf(params.id);
+      const stopped = sessions.openRoom(session)?.stop("the replies were stopped over HTTP") ?? 0;
+      const answer: StopAnswer = { session, stopped };
+      return Response.json(answer);
+    }),
+  ];
+}
