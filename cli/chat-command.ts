@@ -253,7 +253,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
   // The config file is read again when it changes, through the same function as at the start (readConfig).
-  const stopWatchingConfig = watchConfigFile(configPath(setup), CONFIG_CHECK_MS, () => live.changed());
+  const stopWatchingConfig = watchConfigFile(configPaths(setup), CONFIG_CHECK_MS, () => live.changed());
   try {
     await editor.start();
     greet(room, renderer, voice, options.resume !== undefined, outputs);
@@ -296,6 +296,11 @@ function configPath(setup: ChatSetup): string {
   return resolve(setup.options.config ?? join(setup.workspaceDir, CONFIG_FILE_NAME));
 }
 
+/** The files whose change makes the room read its config again: the config file (and what decides what of it applies). */
+function configPaths(setup: ChatSetup): string[] {
+  return [configPath(setup)];
+}
+
 /**
  * The config file changed: read it again the way the room's start read it (`readConfig`), and when what the room runs
  * on differs, open the room again on it in the same session and mode, saying which settings changed. A file that cannot
@@ -323,7 +328,10 @@ async function reopenOnChange(
     return current;
   }
   const changed = changedSettings(setup.config, config);
-  if (changed.length === 0) return current;
+  if (changed.length === 0) {
+    parts.say(`· ${file} changed; nothing this room runs on did, so it goes on as it is.`, "gray");
+    return current;
+  }
   const { room } = current;
   const mode = room.mode;
   const keepsMode = mode.kind !== "direct" || config.personas.some((entry) => entry.name === mode.persona);

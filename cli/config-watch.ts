@@ -5,29 +5,33 @@ import type { OrgConfig } from "../config/org-config.ts";
 /** How often an open room looks at its config file. */
 export const CONFIG_CHECK_MS = 1_000;
 
-/** What a file holds now: undefined when there is none (or it cannot be read). */
-function fingerprint(path: string): string | undefined {
-  try {
-    if (!statSync(path).isFile()) return undefined;
-    return createHash("sha256").update(readFileSync(path)).digest("hex");
-  } catch {
-    return undefined;
-  }
+/** What the files hold now, each: "none" for one that is missing (or cannot be read). */
+function fingerprint(paths: readonly string[]): string {
+  return paths
+    .map((path) => {
+      try {
+        return statSync(path).isFile() ? createHash("sha256").update(readFileSync(path)).digest("hex") : "none";
+      } catch {
+        return "none";
+      }
+    })
+    .join(" ");
 }
 
 /**
- * Looks at `path` every `everyMs` and calls `onChange` once its bytes differ from what they were (a file made, edited,
- * replaced or removed); a change is said once, however long it takes to be handled. Returns how to stop.
+ * Looks at `paths` (the config file, and whatever else decides what of it applies) every `everyMs` and calls `onChange`
+ * once their bytes differ from what they were (a file made, edited, replaced or removed); a change is said once,
+ * however long it takes to be handled. Returns how to stop.
  */
-export function watchConfigFile(path: string, everyMs: number, onChange: () => void): () => void {
-  let seen = fingerprint(path);
-  let statKey = statOf(path);
+export function watchConfigFile(paths: readonly string[], everyMs: number, onChange: () => void): () => void {
+  let seen = fingerprint(paths);
+  let statKey = statsOf(paths);
   const timer = setInterval(() => {
-    // The file's stat first: its bytes are read again only when the stat moved.
-    const now = statOf(path);
+    // The files' stats first: their bytes are read again only when a stat moved.
+    const now = statsOf(paths);
     if (now === statKey) return;
     statKey = now;
-    const print = fingerprint(path);
+    const print = fingerprint(paths);
     if (print === seen) return;
     seen = print;
     onChange();
@@ -36,9 +40,13 @@ export function watchConfigFile(path: string, everyMs: number, onChange: () => v
   return () => clearInterval(timer);
 }
 
-function statOf(path: string): string {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : "none";
+function statsOf(paths: readonly string[]): string {
+  return paths
+    .map((path) => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : "none";
+    })
+    .join(" ");
 }
 
 /** Settings whose keys are the schema's own, named one level down; the rest (personas, servers…) by their name alone. */
