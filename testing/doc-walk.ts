@@ -247,6 +247,17 @@ export async function runWalk(walk: Walk): Promise<void> {
   }
 }
 
+/**
+ * Runs a shell line of the walk's own in `cwd` (what a page's story did between its commands: a room's turn, a setup
+ * command) with the walk's environment; returns what it printed, and throws with it when the line fails.
+ */
+export function walkShell(context: WalkContext, cwd: string, line: string): string {
+  const ran = Bun.spawnSync(["bash", "-c", line], { cwd, env: context.env });
+  const said = ran.stdout.toString() + ran.stderr.toString();
+  if (ran.exitCode !== 0) throw new Error(`${line} (in ${cwd}) exited ${ran.exitCode}:\n${said}`);
+  return said;
+}
+
 /** A file of the walk's, as a step's check reads it. */
 export const readWalkFile = (path: string) => readFileSync(path, "utf8");
 

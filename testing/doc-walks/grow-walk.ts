@@ -6,7 +6,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { recordToolCall } from "../../usage/tool-calls.ts";
-import type { Walk, WalkContext } from "../doc-walk.ts";
+import { shellWord } from "../../security/shell-word.ts";
+import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 import { gitSync } from "../temp-git-repo.ts";
 
 const DOC = "docs/grow.md";
@@ -24,10 +25,7 @@ export const GROW_ASKS = [
 
 /** Says each line to the agent with `org chat --once` in the project, a session each. */
 function ask(context: WalkContext, lines: readonly string[]): void {
-  for (const line of lines) {
-    const said = Bun.spawnSync(["org", "chat", "--once", `@agent ${line}`], { cwd: project(context), env: context.env });
-    if (said.exitCode !== 0) throw new Error(`chat --once ${line}: ${said.stderr.toString()}`);
-  }
+  for (const line of lines) walkShell(context, project(context), `org chat --once ${shellWord(`@agent ${line}`)}`);
 }
 
 /** The project: a git repository that grows, with grow.autoPromote on and a window of 10 calls. */
@@ -114,8 +112,8 @@ export const growWalk: Walk = {
       // The page's clamp_number: grown from two more asks and promoted, then ten good calls.
       before: (context) => {
         ask(context, ["can you keep a value within bounds?", "we need something that clamps a number into a range"]);
-        const grown = Bun.spawnSync(["bash", "-c", "org grow --once --max-tools 1 --repo ."], { cwd: project(context), env: context.env });
-        if (!grown.stdout.toString().includes("promoted clamp_number")) throw new Error(`clamp_number was not grown:\n${grown.stdout}${grown.stderr}`);
+        const grown = walkShell(context, project(context), "org grow --once --max-tools 1 --repo .");
+        if (!grown.includes("promoted clamp_number")) throw new Error(`clamp_number was not grown:\n${grown}`);
         clampCalls(context, 10, false);
       },
       exit: 1,

@@ -4,16 +4,10 @@
 // servers confirmed, the room with them, and their list.
 import { cpSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pageJson, type Walk, type WalkContext } from "../doc-walk.ts";
+import { pageJson, type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 
 const DOC = "docs/mcp-servers.md";
 const project = (context: WalkContext) => join(context.home, "project");
-
-/** Runs a line of the walk's own (what the page's story did between its commands) in `cwd`; throws with its output. */
-function shell(context: WalkContext, cwd: string, line: string): void {
-  const ran = Bun.spawnSync(["bash", "-c", line], { cwd, env: context.env });
-  if (ran.exitCode !== 0) throw new Error(`${line}: ${ran.stdout.toString()}${ran.stderr.toString()}`);
-}
 
 /** The page's project: its org.config.json, and the servers' packages in its node_modules (npx finds them there first). */
 function makeProject(context: WalkContext): void {
@@ -32,7 +26,7 @@ function appProject(context: WalkContext): void {
   writeFileSync(join(dir, "srv", "server.mjs"), "process.stdin.resume();\n");
   writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "app", private: true, scripts: { mcp: "node srv/server.mjs" } }, null, 2)}\n`);
   writeFileSync(join(dir, "org.config.json"), `${JSON.stringify({ mcpServers: { app: { command: "npm", args: ["run", "-s", "mcp"] } } }, null, 2)}\n`);
-  shell(context, dir, "org mcp trust app");
+  walkShell(context, dir, "org mcp trust app");
 }
 
 /** The page's config with a token written into github's header, as the page's example has it. */

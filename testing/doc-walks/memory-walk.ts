@@ -2,7 +2,8 @@
 // found again after the database is removed, rebuilt from the transcripts.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Walk, WalkContext } from "../doc-walk.ts";
+import { shellWord } from "../../security/shell-word.ts";
+import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 
 const DOC = "docs/memory.md";
 
@@ -11,10 +12,8 @@ function twoTurns(context: WalkContext): void {
   const project = join(context.home, "project");
   mkdirSync(project, { recursive: true, mode: 0o755 });
   context.cwd = project;
-  for (const text of ["@agent remember the staging port: staging runs on db-stage-2, port 6543", "@agent the staging database listens on port 6543"]) {
-    const said = Bun.spawnSync(["org", "chat", "--once", text], { cwd: project, env: context.env });
-    if (said.exitCode !== 0) throw new Error(`chat --once ${text}: ${said.stderr.toString()}`);
-  }
+  for (const text of ["@agent remember the staging port: staging runs on db-stage-2, port 6543", "@agent the staging database listens on port 6543"])
+    walkShell(context, project, `org chat --once ${shellWord(text)}`);
 }
 
 export const memoryWalk: Walk = {

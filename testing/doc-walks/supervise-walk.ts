@@ -3,7 +3,7 @@
 // the MCP servers it had confirmed.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Walk, WalkContext } from "../doc-walk.ts";
+import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 import { deadPid } from "../supervise-fixture.ts";
 import { gitSync } from "../temp-git-repo.ts";
 
@@ -25,26 +25,19 @@ function killedGrow(context: WalkContext): void {
   context.cwd = dir;
 }
 
-/** Runs a shell line of the walk's own (what the page's story did between its commands); throws with its output. */
-function shell(context: WalkContext, line: string): string {
-  const ran = Bun.spawnSync(["bash", "-c", line], { cwd: context.cwd, env: context.env });
-  if (ran.exitCode !== 0) throw new Error(`${line}: ${ran.stdout.toString()}${ran.stderr.toString()}`);
-  return ran.stdout.toString() + ran.stderr.toString();
-}
-
 /** The backup's entries, one altered: the same tar, but one state file's bytes are not what the manifest says. */
 function alteredCopy(context: WalkContext): void {
   const backup = context.aliases.get("~/backups/org-backup-20261126T083350Z.tar.gz") ?? "";
-  const entries = shell(context, `tar -tzf ${backup}`).trim().split("\n");
+  const entries = walkShell(context, context.cwd, `tar -tzf ${backup}`).trim().split("\n");
   const victim = entries.find((entry) => entry.startsWith("repo/.org/") && !entry.endsWith("/"));
   if (!victim) throw new Error(`no state file to alter in ${backup}: ${entries.join(", ")}`);
-  shell(
+  walkShell(
     context,
+    context.cwd,
     `rm -rf unpacked && mkdir unpacked && tar -xzf ${backup} -C unpacked && printf x | dd of='unpacked/${victim}' bs=1 count=1 conv=notrunc 2>/dev/null`,
   );
   writeFileSync(join(context.cwd, "order"), `${entries.filter((entry) => !entry.endsWith("/")).join("\n")}\n`);
-  shell(context, "tar --no-recursion -czf altered.tar.gz -C unpacked -T order && rm -rf unpacked order");
-  context.aliases.set("ALTERED", victim);
+  walkShell(context, context.cwd, "tar --no-recursion -czf altered.tar.gz -C unpacked -T order && rm -rf unpacked order");
 }
 
 /** The MCP story: two servers confirmed, the script of one changed since, and a backup taken of that. */
@@ -56,12 +49,12 @@ function confirmedServers(context: WalkContext): void {
     join(dir, "org.config.json"),
     `${JSON.stringify({ mcpServers: { kept: { command: "sh", args: ["mcp/kept.sh"] }, changed: { command: "sh", args: ["mcp/changed.sh"] } } }, null, 2)}\n`,
   );
-  shell(context, "org mcp trust kept changed");
+  walkShell(context, context.cwd, "org mcp trust kept changed");
   writeFileSync(join(dir, "mcp", "changed.sh"), "echo changed; exec cat\n");
   // The servers and their config are the project's files: the checkout a restore builds holds them.
   gitSync(dir, ["add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", "two MCP servers"]);
-  const wrote = shell(context, "org backup --to ~/backups --repo .");
+  const wrote = walkShell(context, context.cwd, "org backup --to ~/backups --repo .");
   context.aliases.set("~/backups/org-backup-20261126T104849Z.tar.gz", /^backup: (\S+\.tar\.gz)/m.exec(wrote)?.[1] ?? "");
 }
 

@@ -3,7 +3,7 @@
 // tool of its own promoted, the planner, and grow hearing what the room could not do.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Walk, WalkContext } from "../doc-walk.ts";
+import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 
 const adder = (context: WalkContext) => join(context.home, "adder");
 
@@ -137,12 +137,9 @@ export const tourWalk: Walk = {
       doc: "README.md",
       command: "org grow --once --dry-run",
       cwd: adder,
-      before: async (context) => {
-        const asked = Bun.spawnSync(["bash", "-c", `org chat --once "@agent how many words are in 'the cat sat on the mat'?"`], {
-          cwd: adder(context),
-          env: context.env,
-        });
-        if (asked.exitCode !== 0) throw new Error(`the chat before org grow failed: ${asked.stderr.toString()}`);
+      // What the room could not do, said before grow listens.
+      before: (context) => {
+        walkShell(context, adder(context), `org chat --once "@agent how many words are in 'the cat sat on the mat'?"`);
       },
       says: [
         /heard by the model scripted: \d+ of \d+ batch\(es\)/,
