@@ -48,7 +48,16 @@ test("the room opens again on an edited org.config.json, in the same session; an
   await tmux.keys(session, "Enter");
   await tmux.waitFor(session, /I could not write NOTES\.md: \/workspace is read-only[\s\S]*direct:agent › \s*$/, 60_000);
 
+  // The write view is a setting that waits for the person's word: the edit alone changes nothing the room runs on,
+  // and says what waits; confirming it, from another terminal, opens the room again on it.
   writeFileSync(join(workspace, "org.config.json"), `${JSON.stringify({ sandbox: { workspace: "write" } }, null, 2)}\n`);
+  await tmux.waitFor(
+    session,
+    /org\.config\.json changed; nothing this room runs on did, so it goes on as it is\.\s+org: [\s\S]*?sandbox\.workspace \(write\)[\s\S]*?'org config trust'/,
+    30_000,
+  );
+  const trusted = Bun.spawn(orgCommand(["config", "trust", "--workspace", workspace]), { cwd: workspace, stdout: "pipe", stderr: "pipe" });
+  expect({ code: await trusted.exited, stderr: await new Response(trusted.stderr).text() }).toEqual({ code: 0, stderr: "" });
   const reopened = await tmux.waitFor(
     session,
     /org\.config\.json changed \(sandbox\.workspace\): the room opened again on it, and session (\S+) goes on\./,

@@ -49,6 +49,9 @@ function statsOf(paths: readonly string[]): string {
     .join(" ");
 }
 
+/** What a config says of itself rather than what a room runs on: where it came from, what of it waits for the person. */
+const NOT_RUN_ON = new Set(["source", "unconfirmed"]);
+
 /** Settings whose keys are the schema's own, named one level down; the rest (personas, servers…) by their name alone. */
 const NAMED_FIELDS = new Set(["limits", "serve", "network", "toolsmith", "grow", "supervise", "backup", "workflow", "sandbox", "mcp"]);
 
@@ -61,7 +64,7 @@ export function changedSettings(before: OrgConfig, after: OrgConfig): string[] {
   const changed: string[] = [];
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   for (const key of [...keys].sort()) {
-    if (key === "source") continue;
+    if (NOT_RUN_ON.has(key)) continue;
     const a: unknown = Reflect.get(before, key);
     const b: unknown = Reflect.get(after, key);
     if (same(a, b)) continue;

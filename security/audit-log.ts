@@ -5,6 +5,9 @@ import { readJsonLines } from "../config/json-lines.ts";
 import { appendPrivateFile, ensurePrivateDir } from "./private-state.ts";
 import { redact } from "./redact.ts";
 
+/** The audit log's session of calls made over serve's HTTP (`POST /v1/tools/NAME/run`, `POST /v1/workflows/NAME/run`): nobody watches them. */
+export const HTTP_SESSION = "http";
+
 /** One line of the audit log: what ran, for whom, and how it ended. */
 export type AuditEntry = {
   time: string;
@@ -19,6 +22,8 @@ export type AuditEntry = {
   arguments: unknown;
   ok: boolean;
   exitCode?: number | null;
+  /** What a failed call said, in one line (redacted, at most 300 characters): how the supervisor tells one failure from another. */
+  error?: string;
   durationMs: number;
   bytes: number;
 };
@@ -35,6 +40,7 @@ const AuditLine = z.object({
   arguments: z.unknown(),
   ok: z.boolean(),
   exitCode: z.number().nullable().optional(),
+  error: z.string().optional(),
   durationMs: z.number(),
   bytes: z.number(),
 });

@@ -110,6 +110,29 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
   return writeFitnessReport(dir, report);
 }
 
+/**
+ * A candidate of a clone of org whose serve throws as it starts (a change outside tools/generated/, allowed by flag in
+ * its passing report), ready for `org promote`: what a promotion whose current cannot start brings. Its commit.
+ */
+export function brokenServeCandidate(dir: string, branch: string): string {
+  const commit = makeCandidate(dir, branch, (worktree) => {
+    const file = join(worktree, "cli", "serve-command.ts");
+    const before = readFileSync(file, "utf8");
+    // The first statement of runServe throws: serve (and org web) start, then fail, as a broken promotion would.
+    const after = before.replace(
+      /^export async function runServe\([^)]*\)[^{]*\{\n/m,
+      (head) => `${head}  throw new Error("a promoted change broke serve");\n`,
+    );
+    if (after === before) throw new Error("brokenServeCandidate: cli/serve-command.ts has no runServe to break; update the fixture");
+    writeFileSync(file, after);
+  });
+  writePassingReport(dir, commit, branch, (report) => {
+    const core = report.checks[0];
+    if (core) core.figures = { allowedByFlag: 1 };
+  });
+  return commit;
+}
+
 /** Pids of the fake currents this repository started that are still alive: each the very process listed (pid and start time). */
 export function liveCurrents(dir: string): number[] {
   const list = join(dir, ".org", "current-pids");
