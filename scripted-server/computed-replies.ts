@@ -80,10 +80,25 @@ function needsIn(batch: string, templates: NonNullable<Reply["reportNeeds"]>): R
   return [...found.values()];
 }
 
+/** The excerpt's lines of a diagnosis request: its JSON value's `excerpt`, or the lines between `<<<` and `>>>`. */
+function excerptLines(request: string): string[] {
+  const start = request.indexOf("{");
+  if (start >= 0) {
+    try {
+      const value: unknown = JSON.parse(request.slice(start));
+      if (typeof value === "object" && value !== null && "excerpt" in value && Array.isArray(value.excerpt)) {
+        return value.excerpt.filter((line): line is string => typeof line === "string");
+      }
+    } catch {
+      // Not one JSON value: the older form, quoted between markers.
+    }
+  }
+  return (/<<<\n([\s\S]*?)\n>>>/.exec(request)?.[1] ?? "").split("\n");
+}
+
 /** The fix the first template that knows an excerpt line proposes, quoting that line; undefined when none knows one. */
 function fixFor(request: string, templates: readonly FixTemplate[]): Record<string, string> | undefined {
-  const excerpt = /<<<\n([\s\S]*?)\n>>>/.exec(request)?.[1] ?? "";
-  for (const line of excerpt.split("\n")) {
+  for (const line of excerptLines(request)) {
     for (const template of templates) {
       const match = new RegExp(template.match, "i").exec(line);
       if (!match) continue;

@@ -94,8 +94,8 @@ export const Reply = z.strictObject({
    */
   planWorkflow: z.strictObject({}).optional(),
   /**
-   * Plays the supervisor's diagnosis: the first line of the request's excerpt (between `<<<` and `>>>`) that a template
-   * matches is quoted in a call of the one offered tool (`propose_fix`) with the template's action and target; an excerpt
+   * Plays the supervisor's diagnosis: the first line of the request's excerpt (its JSON value's `excerpt`, or between
+   * `<<<` and `>>>`) that a template matches is quoted in a call of the one offered tool (`propose_fix`) with the template's action and target; an excerpt
    * no template matches gets the reply's `text` instead.
    */
   proposeFix: z.array(FixTemplate).optional(),

@@ -7,6 +7,7 @@ import { patchWalk } from "./patch-walk.ts";
 import { superviseWalk } from "./supervise-walk.ts";
 import { toolsWalk } from "./tools-walk.ts";
 import { tourWalk } from "./tour-walk.ts";
+import { webWalk } from "./web-walk.ts";
 import { workflowsWalk } from "./workflows-walk.ts";
 import { workspaceWalk } from "./workspace-walk.ts";
 
@@ -22,4 +23,5 @@ export const ALL_WALKS: readonly Walk[] = [
   growWalk,
   gateWalk,
   mcpServersWalk,
+  webWalk,
 ];

@@ -38,6 +38,8 @@ function makeProject(context: WalkContext): void {
   gitSync(dir, ["add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", "a project whose main grows"]);
   context.cwd = dir;
+  // The person's word on grow.autoPromote, a setting that waits for it.
+  walkShell(context, dir, "org config trust");
   ask(context, GROW_ASKS);
 }
 

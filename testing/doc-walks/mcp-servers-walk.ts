@@ -29,6 +29,17 @@ function appProject(context: WalkContext): void {
   walkShell(context, dir, "org mcp trust app");
 }
 
+/** A project whose server `app` runs srv/server.mjs, which loads ../lib/util.mjs: both confirmed as they are. */
+function moduleProject(context: WalkContext): void {
+  const dir = join(context.home, "modules");
+  mkdirSync(join(dir, "srv"), { recursive: true, mode: 0o755 });
+  mkdirSync(join(dir, "lib"), { mode: 0o755 });
+  writeFileSync(join(dir, "lib", "util.mjs"), "export const util = 1;\n");
+  writeFileSync(join(dir, "srv", "server.mjs"), 'import { util } from "../lib/util.mjs";\nprocess.stdin.resume();\nvoid util;\n');
+  writeFileSync(join(dir, "org.config.json"), `${JSON.stringify({ mcpServers: { app: { command: "node", args: ["srv/server.mjs"] } } }, null, 2)}\n`);
+  walkShell(context, dir, "org mcp trust app");
+}
+
 /** The page's config with a token written into github's header, as the page's example has it. */
 function tokenProject(context: WalkContext): void {
   const dir = join(context.home, "token");
@@ -62,6 +73,13 @@ export const mcpServersWalk: Walk = {
       before: appProject,
       cwd: (context) => join(context.home, "app"),
       says: [/^app +untrusted \(stdio, as you\): not confirmed: what it runs changed since you confirmed it: "package\.json" \(changed\)/m],
+    },
+    {
+      doc: DOC,
+      command: "echo 'export const util = 2;' > lib/util.mjs; org mcp servers",
+      before: moduleProject,
+      cwd: (context) => join(context.home, "modules"),
+      says: [/^app +untrusted \(stdio, as you\): not confirmed: what it runs changed since you confirmed it: "lib\/util\.mjs" \(changed\)/m],
     },
     {
       doc: DOC,

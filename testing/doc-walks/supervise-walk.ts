@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
-import { deadPid } from "../supervise-fixture.ts";
+import { deadPid, writeFailedGrowReport } from "../supervise-fixture.ts";
 import { gitSync } from "../temp-git-repo.ts";
 
 const DOC = "docs/supervise.md";
@@ -40,17 +40,20 @@ function alteredCopy(context: WalkContext): void {
   walkShell(context, context.cwd, "tar --no-recursion -czf altered.tar.gz -C unpacked -T order && rm -rf unpacked order");
 }
 
-/** The MCP story: two servers confirmed, the script of one changed since, and a backup taken of that. */
+/**
+ * The MCP story: two servers confirmed, `kept` (a program of the host, reaching into no workspace file) and `changed`
+ * (a script of the workspace), the script changed since, and a backup taken of that.
+ */
 function confirmedServers(context: WalkContext): void {
   const dir = project(context);
   mkdirSync(join(dir, "mcp"), { mode: 0o755 });
-  for (const name of ["kept", "changed"]) writeFileSync(join(dir, "mcp", `${name}.sh`), "exec cat\n");
+  writeFileSync(join(dir, "mcp", "changed.sh"), "exec cat\n");
   writeFileSync(
     join(dir, "org.config.json"),
-    `${JSON.stringify({ mcpServers: { kept: { command: "sh", args: ["mcp/kept.sh"] }, changed: { command: "sh", args: ["mcp/changed.sh"] } } }, null, 2)}\n`,
+    `${JSON.stringify({ mcpServers: { kept: { command: "cat" }, changed: { command: "sh", args: ["mcp/changed.sh"] } } }, null, 2)}\n`,
   );
   walkShell(context, context.cwd, "org mcp trust kept changed");
-  writeFileSync(join(dir, "mcp", "changed.sh"), "echo changed; exec cat\n");
+  writeFileSync(join(dir, "mcp", "changed.sh"), "exec cat # changed since it was confirmed\n");
   // The servers and their config are the project's files: the checkout a restore builds holds them.
   gitSync(dir, ["add", "-A"]);
   gitSync(dir, ["commit", "--quiet", "-m", "two MCP servers"]);
@@ -99,6 +102,32 @@ export const superviseWalk: Walk = {
     },
     {
       doc: DOC,
+      command: 'org supervise mute "template cache is locked" --for 2h',
+      // The page's incident: a grow error that repeats, which a round made a novel incident.
+      before: (context) => {
+        const now = Date.now();
+        for (const minutes of [3, 2, 1]) {
+          writeFailedGrowReport(
+            project(context),
+            new Date(now - minutes * 60_000),
+            "grow run failed: render step failed: the template cache is locked by pid 4001",
+          );
+        }
+        walkShell(context, context.cwd, "org supervise --once --repo .");
+      },
+      says: [
+        /^muted the text "template cache is locked" for 2h, until \S+$/m,
+        /^ {2}incident i[0-9a-f]{10} \(open\): repeated error: grow reports: .*the template cache is locked by pid 4001/m,
+      ],
+    },
+    {
+      doc: DOC,
+      command: 'org supervise mute "no such text here"',
+      exit: 2,
+      says: [/^org: nothing to mute named 'no such text here', and no incident or error the supervisor has seen holds that text/m],
+    },
+    {
+      doc: DOC,
       command: "org backup --to ~/backups --repo .",
       says: [/^bundling 1 refs \(main, cand\/\*, promote\/\*, rollback\/\*/m, /^backup: \S+\/backups\/org-backup-\d{8}T\d{6}Z\.tar\.gz \(/m],
       after: (output, context) => {
@@ -134,6 +163,20 @@ export const superviseWalk: Walk = {
         /^ {2}MCP servers confirmed as in the backup \(the same launch, the files they run unchanged\): kept$/m,
         /^ {2}changed stays off: what it runs changed since you confirmed it: "mcp\/changed\.sh" \(changed\)\./m,
       ],
+    },
+    {
+      doc: DOC,
+      command: "org restore ~/backups/org-backup-20261126T142835Z.tar.gz --to ~/project",
+      // The page's folder: not empty, and holding a folder merely named like a restore's staging folder.
+      before: (context) => {
+        const folder = join(context.home, "not-empty");
+        mkdirSync(join(folder, "org-restore-999999-0-abcdef"), { recursive: true });
+        writeFileSync(join(folder, "README.md"), "# mine\n");
+        context.aliases.set("--to ~/project", "--to ~/not-empty");
+        context.aliases.set("~/backups/org-backup-20261126T142835Z.tar.gz", context.aliases.get("~/backups/org-backup-20261126T083350Z.tar.gz") ?? "");
+      },
+      exit: 1,
+      says: [/is not empty \(it holds "README\.md", "org-restore-999999-0-abcdef"\); a restore writes only into a new or empty folder/],
     },
   ],
 };

@@ -3,7 +3,7 @@
 // edit, --force, and a repository that shipped a journal of its own.
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Walk, WalkContext } from "../doc-walk.ts";
+import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 import { gitSync } from "../temp-git-repo.ts";
 
 const DOC = "docs/workspace.md";
@@ -22,6 +22,8 @@ function makeProject(context: WalkContext): void {
   gitSync(dir, ["commit", "--quiet", "-m", "sum, with its .env"]);
   writeFileSync(join(dir, "org.config.json"), `${JSON.stringify({ sandbox: { workspace: "write" } }, null, 2)}\n`);
   context.cwd = dir;
+  // The person's word on the write view, as the page's project had it.
+  walkShell(context, dir, "org config trust");
 }
 
 export const workspaceWalk: Walk = {
