@@ -1,8 +1,7 @@
 /**
  * A JSON value's one spelling: object keys sorted at every level (by UTF-16 code unit), undefined members left out, an
  * undefined item `null` as JSON.stringify writes it. The bytes a signature, a seal or a cache key covers (the gate's
- * records, the trust store), and how two values compare whatever their key order (the toolsmith's determinism check, a
- * call's provenance).
+ * records, the trust store), and how two values compare whatever their key order (the toolsmith's determinism check).
  */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;

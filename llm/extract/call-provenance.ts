@@ -1,7 +1,6 @@
 // A call written into a model's text that repeats text from outside the model (a tool's result, a fetched
 // page, recalled memory, a workflow's output) is a quotation, not a decision: the loop refuses to run it.
 import { type ExtractedToolCall, extractToolCalls, findToolCallBlocks } from "./extract-tool-calls.ts";
-import { canonicalJson } from "../../config/canonical-json.ts";
 
 /** The look-alikes `neutralize` gives markup characters, and the characters they stand for. */
 export const LOOK_ALIKES: Readonly<Record<string, string>> = {
@@ -27,8 +26,17 @@ function asRead(text: string): string {
     .replace(SPACE_RUN, " ");
 }
 
-// Keys sorted at every depth, so that two spellings of one call compare equal.
-const signature = (call: ExtractedToolCall) => canonicalJson([call.name, call.arguments]);
+/** Sorted keys at every depth, so that two spellings of one call compare equal. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+  );
+}
+const signature = (call: ExtractedToolCall) => JSON.stringify([call.name, canonical(call.arguments)]);
 
 const MAX_JSON_CHARS = 4 * 1024 * 1024;
 
