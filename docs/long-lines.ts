@@ -148,6 +148,8 @@ function splitLiteralOn(text: string, source: ts.SourceFile, line: number): stri
  * string of its own (with the backslash that escapes it, when one does), and `${` is cut between its two characters.
  */
 function rawTemplates(piece: string): string {
+  // Raw only where a backslash needs it (biome calls a needless String.raw useless).
+  const template = (text: string) => (text.includes("\\") ? `String.raw\`${text}\`` : `\`${text}\``);
   const parts: string[] = [];
   let current = "";
   for (let at = 0; at < piece.length; at += 1) {
@@ -155,14 +157,14 @@ function rawTemplates(piece: string): string {
     if (character === "`") {
       const escaped = (/\\*$/.exec(current)?.[0].length ?? 0) % 2 === 1;
       if (escaped) current = current.slice(0, -1);
-      parts.push(`String.raw\`${current}\``, escaped ? '"\\\\`"' : '"`"');
+      parts.push(template(current), escaped ? '"\\\\`"' : '"`"');
       current = "";
     } else if (character === "{" && current.endsWith("$")) {
-      parts.push(`String.raw\`${current}\``);
+      parts.push(template(current));
       current = "{";
     } else current += character;
   }
-  if (current !== "" || parts.length === 0) parts.push(`String.raw\`${current}\``);
+  if (current !== "" || parts.length === 0) parts.push(template(current));
   return parts.join(" + ");
 }
 
