@@ -31,7 +31,12 @@ describe("a supervisor check is one file and one entry of SUPERVISE_CHECKS", () 
   });
 
   test("every fix action the settings name is one check's fix, and no check's fix is another's", () => {
-    const owners = FIX_ACTIONS.map((action) => `${action}: ${SUPERVISE_CHECKS.filter((check) => check.fixes?.[action]).map((check) => check.name).join(", ")}`);
+    const owners = FIX_ACTIONS.map(
+      (action) =>
+        `${action}: ${SUPERVISE_CHECKS.filter((check) => check.fixes?.[action])
+          .map((check) => check.name)
+          .join(", ")}`,
+    );
     expect(owners.filter((line) => line.endsWith(": ") || line.includes(","))).toEqual([]);
     for (const action of FIX_ACTIONS) expect(fixNamed(action)?.check.fixes?.[action]).toBe(fixNamed(action)?.fix);
     expect(fixNamed("rm -rf /")).toBeUndefined();
