@@ -9,8 +9,14 @@ import type { AnyTool } from "../tools/define-tool.ts";
 /** What an approval question got: yes, the user's no, or no with why no one could answer (said to the model). */
 export type ApprovalAnswer = boolean | { denied: string };
 
-/** Where a question comes from: the reply, the workspace change it decides, and the turn's signal (a stop answers it). */
-export type ApprovalContext = { replyId?: string; changeId?: string; signal?: AbortSignal };
+/**
+ * Where a question comes from: the reply, the workspace change it decides, and the turn's signal (a stop answers it);
+ * `always`, what "always" allows for the rest of the session when it is not that persona's tool (web_request: a host).
+ */
+export type ApprovalContext = { replyId?: string; changeId?: string; signal?: AbortSignal; always?: ApprovalScope };
+
+/** What an "always" answer allows: a key the session remembers, and how the person reads it ("web_request to api.github.com"). */
+export type ApprovalScope = { key: string; label: string };
 
 /** Who answers approval questions (the room's `RoomApprovals`): whether anyone can now, and the question itself. */
 export type Approver = {
@@ -64,7 +70,7 @@ export function toolApproval(options: {
       );
     }
     const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), options.context ?? {});
-    if (answer === true) return { run: true, policyFrom: decided.from };
+    if (answer === true) return { run: true, policyFrom: decided.from, asked: true };
     if (answer === false) {
       return { run: false, reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.` };
     }
