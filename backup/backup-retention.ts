@@ -4,8 +4,11 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { BackupSettings } from "../config/supervise-settings.ts";
 import { BACKUP_FILE } from "./take-backup.ts";
 
-/** A backup file in a backup folder. */
-export type BackupFile = { name: string; path: string; takenAt: Date; bytes: number };
+/** A backup file in a backup folder: when it was taken (its name) and when its file was last written (its mtime). */
+export type BackupFile = { name: string; path: string; takenAt: Date; writtenAt: Date; bytes: number };
+
+/** A backup made this recently (taken or written) is never removed by `backup.keep`: another may be under way beside it. */
+export const FRESH_BACKUP_MS = 60_000;
 
 /** The backups `org backup` wrote in `dir` (by their names), newest first; other files are not org's and are left alone. */
 export function listBackups(dir: string): BackupFile[] {
@@ -25,7 +28,7 @@ export function listBackups(dir: string): BackupFile[] {
     );
     const stat = statSync(join(dir, name), { throwIfNoEntry: false });
     if (!stat?.isFile() || Number.isNaN(takenAt.getTime())) continue;
-    found.push({ name, path: join(dir, name), takenAt, bytes: stat.size });
+    found.push({ name, path: join(dir, name), takenAt, writtenAt: stat.mtime, bytes: stat.size });
   }
   return found.sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime() || (a.name < b.name ? 1 : -1));
 }
@@ -42,9 +45,11 @@ export function isoWeek(date: Date): string {
 
 /**
  * Which backups `backup.keep` keeps (newest first): the newest of each of the `daily` newest days that have one, the
- * newest of each of the `weekly` newest ISO weeks that have one, and always the newest of all.
+ * newest of each of the `weekly` newest ISO weeks that have one, always the newest of all, and any made within the
+ * minute before `now` (two of one day keep the newest once the older is a minute old: a person's `org backup` right
+ * after the supervisor's daily one removes nothing).
  */
-export function keptBackups(backups: readonly BackupFile[], keep: BackupSettings["keep"]): Map<string, string[]> {
+export function keptBackups(backups: readonly BackupFile[], keep: BackupSettings["keep"], now: number): Map<string, string[]> {
   const reasons = new Map<string, string[]>();
   const mark = (file: BackupFile | undefined, why: string) => {
     if (file) reasons.set(file.name, [...(reasons.get(file.name) ?? []), why]);
@@ -62,13 +67,14 @@ export function keptBackups(backups: readonly BackupFile[], keep: BackupSettings
   newestOf((date) => date.toISOString().slice(0, 10), keep.daily, "daily");
   newestOf(isoWeek, keep.weekly, "weekly");
   mark(backups[0], "newest");
+  for (const file of backups) if (now - Math.max(file.takenAt.getTime(), file.writtenAt.getTime()) < FRESH_BACKUP_MS) mark(file, "made within the minute");
   return reasons;
 }
 
-/** Removes the backups of `dir` that `backup.keep` does not keep; returns them. */
-export function applyRetention(dir: string, keep: BackupSettings["keep"]): BackupFile[] {
+/** Removes the backups of `dir` that `backup.keep` does not keep at `now`; returns them. */
+export function applyRetention(dir: string, keep: BackupSettings["keep"], now: number): BackupFile[] {
   const backups = listBackups(dir);
-  const kept = keptBackups(backups, keep);
+  const kept = keptBackups(backups, keep, now);
   const dropped = backups.filter((file) => !kept.has(file.name));
   for (const file of dropped) rmSync(file.path, { force: true });
   return dropped;

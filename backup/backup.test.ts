@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -268,12 +268,17 @@ await restoreBackup({ file, to, onProgress: (line) => { if (line.startsWith("bui
       "org-backup-20261101T020000Z.tar.gz",
       "not-a-backup.tar.gz",
     ];
-    for (const name of names) writeFileSync(join(dir, name), "x");
-    const kept = keptBackups(listBackups(dir), { daily: 2, weekly: 3 });
+    const old = new Date("2026-11-01T00:00:00Z");
+    for (const name of names) {
+      writeFileSync(join(dir, name), "x");
+      utimesSync(join(dir, name), old, old);
+    }
+    const now = Date.parse("2026-11-23T12:00:00Z");
+    const kept = keptBackups(listBackups(dir), { daily: 2, weekly: 3 }, now);
     expect([...kept.keys()].sort()).toEqual(["org-backup-20261110T020000Z.tar.gz", "org-backup-20261122T020000Z.tar.gz", "org-backup-20261123T101500Z.tar.gz"]);
     expect(kept.get("org-backup-20261123T101500Z.tar.gz")).toEqual(["daily 2026-11-23", "weekly 2026-W48", "newest"]);
     expect(kept.get("org-backup-20261122T020000Z.tar.gz")).toEqual(["daily 2026-11-22", "weekly 2026-W47"]);
-    const dropped = applyRetention(dir, { daily: 2, weekly: 3 }).map((file) => file.name);
+    const dropped = applyRetention(dir, { daily: 2, weekly: 3 }, now).map((file) => file.name);
     expect(dropped.sort()).toEqual(["org-backup-20261101T020000Z.tar.gz", "org-backup-20261121T020000Z.tar.gz", "org-backup-20261123T020000Z.tar.gz"]);
     expect(readdirSync(dir)).toContain("not-a-backup.tar.gz");
   });

@@ -25,7 +25,8 @@ It is a gzipped tar, org-backup-<UTC time>.tar.gz, written as .partial and renam
 
   (no subcommand)  takes a backup into backup.dir of org.config.json (default .org/backups/ of the workspace)
                    and then keeps what backup.keep says (default: the newest of each of the last 7 days and of
-                   the last 4 weeks); with --to DIR into DIR, which nothing is ever removed from. Keep backups
+                   the last 4 weeks, and any made within the last minute); with --to DIR into DIR, which nothing
+                   is ever removed from. Keep backups
                    on another disk than the workspace (--to, or backup.dir) to outlive the disk.
   verify FILE      checks every entry's SHA-256 and size against the manifest, that nothing is missing or extra,
                    and that git verifies the bundle; names the entry that is wrong. Exit 1 when it does not verify.
@@ -74,7 +75,7 @@ async function take(args: string[], signal: AbortSignal): Promise<number> {
   const [{ takeBackup }, { applyRetention, backupDirOf }] = await Promise.all([import("../backup/take-backup.ts"), import("../backup/backup-retention.ts")]);
   const dir = values.to !== undefined ? resolve(values.to) : backupDirOf(workspaceDir, config.backup);
   const outcome = await takeBackup({ repoDir, workspaceDir, dir, onProgress: say, signal });
-  const dropped = values.to === undefined ? applyRetention(dir, config.backup.keep) : [];
+  const dropped = values.to === undefined ? applyRetention(dir, config.backup.keep, Date.now()) : [];
   const { manifest } = outcome;
   if (values.json) {
     console.log(
@@ -142,7 +143,7 @@ async function list(args: string[]): Promise<number> {
   const { backupDirOf, keptBackups, listBackups } = await import("../backup/backup-retention.ts");
   const dir = values.dir !== undefined ? resolve(values.dir) : backupDirOf(workspaceDir, config.backup);
   const backups = listBackups(dir);
-  const kept = keptBackups(backups, config.backup.keep);
+  const kept = keptBackups(backups, config.backup.keep, Date.now());
   if (values.json) {
     console.log(
       terminalSafeJson(backups.map((file) => ({ path: file.path, takenAt: file.takenAt.toISOString(), bytes: file.bytes, keptAs: kept.get(file.name) ?? [] }))),

@@ -3,6 +3,7 @@ const SUMMARIES = {
   chat: "the chat room in this terminal (default); --once TEXT [--json] for one turn",
   demo: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
   serve: "the room over HTTP: SSE messages, jobs, the OpenAI chat API, tools, MCP, health and metrics",
+  web: "the room in a browser: each persona's lane, approvals, changes, tools, candidates, growth, supervisor, memory",
   sandbox: "try the tool sandbox: run a command in it, or check that it works here",
   "scripted-server": "run a scripted OpenAI-compatible model server (for tests and the demo)",
   tool: "make, list, show, run and search generated tools (tool new --goal …)",

@@ -29,4 +29,5 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("supervise"), load: async () => (await import("./supervise-command.ts")).superviseCommand },
   { ...nameAndSummary("backup"), load: async () => (await import("./backup-command.ts")).backupCommand },
   { ...nameAndSummary("restore"), load: async () => (await import("./restore-command.ts")).restoreCommand },
+  { ...nameAndSummary("web"), load: async () => (await import("./web-command.ts")).webCommand },
 ];

@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { inProcessGateOptions } from "../cycle/in-process-gate.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
 import { type CycleInstance, type CycleProgress, promoteCandidate } from "../cycle/promote-candidate.ts";
 import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
@@ -48,16 +49,7 @@ export async function judgeAndPromote(
     const outcome = await promoteCandidate({
       branch,
       instances,
-      gate: () => ({
-        settings: config.toolsmith,
-        git: toolRepo,
-        allowCore: false,
-        bun: process.execPath,
-        testsTimeoutMs: 120_000,
-        scenarios: { dir: join(toolRepo.repoDir, "fitness", "scenarios"), runs: 1, marginRatio: 0.5, marginMs: 200, timeoutMs: 60_000 },
-        sandbox,
-        sandboxPolicy,
-      }),
+      gate: () => inProcessGateOptions({ config, git: toolRepo, sandbox, sandboxPolicy }),
       promotion: {
         context: (log) => ({ git: toolRepo, journal: new PromotionJournal(toolRepo.repoDir), log }),
         restart: false,

@@ -22,8 +22,8 @@ export function growProgressLine(progress: GrowProgress): string | undefined {
       // The gate's trace of a code version (beside the build, or in the gate) takes a while: it says how far it is.
       // The other stages' notes are details.
       return inner.stage === "fitness" || inner.stage === "build" ? `  ${proposal} … ${inner.line}` : undefined;
-    case "candidate-not-stopped":
-      return `  ${proposal} the candidate instance did not stop: ${inner.problem}`;
+    case "candidate-left":
+      return `  ${proposal} left behind: ${inner.problem}`;
     default:
       return undefined;
   }

@@ -76,56 +76,22 @@ export async function growShow(args: string[]): Promise<number> {
   return 0;
 }
 
-/** A person's word on one proposal, under the grow lock: `decide` changes it and says what it did, or refuses. */
-async function decide(verb: "accept" | "reject", args: string[], change: (proposal: Proposal) => string): Promise<number> {
+/** A person's word on one proposal (`grow/proposal-decision.ts`), printed. */
+async function decide(verb: "accept" | "reject", args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(`grow ${verb}`, args, { workspace: { type: "string" } }, { positionals: true });
   const id = oneId(positionals, verb);
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-  const { takeGrowLock } = await import("../grow/grow-lock.ts");
-  const { readGrowState, writeGrowState } = await import("../grow/grow-state.ts");
-  const lock = takeGrowLock(workspaceDir, `org grow ${verb} ${id.slice(0, 40)} (pid ${process.pid})`);
-  try {
-    const state = readGrowState(workspaceDir);
-    const proposal = state.proposals.find((entry) => entry.id === id);
-    if (!proposal) throw missing(id, workspaceDir);
-    if (proposal.state === "building")
-      throw new UserFacingError(`${proposal.id} is being built by a run that ended without finishing; run org grow --once first`);
-    const said = change(proposal);
-    proposal.updatedAt = new Date().toISOString();
-    writeGrowState(workspaceDir, state);
-    console.log(sanitizeForTerminal(said));
-    return 0;
-  } finally {
-    lock.release();
-  }
+  const { decideProposal } = await import("../grow/proposal-decision.ts");
+  console.log(sanitizeForTerminal(decideProposal(workspaceDir, id, verb, "org grow")));
+  return 0;
 }
 
 /** `org grow accept ID`: build it though no person's words asked for it (an unconfirmed, rejected or failed proposal). */
 export function growAccept(args: string[]): Promise<number> {
-  return decide("accept", args, (proposal) => {
-    const was = proposal.state;
-    if (was !== "unconfirmed" && was !== "rejected" && was !== "failed" && was !== "pending")
-      throw new UserFacingError(
-        `${proposal.id} is ${was}${proposal.coveredBy ? ` (by ${proposal.coveredBy})` : ""}; only an unconfirmed, pending, rejected or failed proposal can be accepted`,
-      );
-    proposal.accepted = true;
-    proposal.state = "pending";
-    if (was === "failed") proposal.attempts = 0;
-    return `accepted ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}; the next run builds it when it is among the most needed`;
-  });
+  return decide("accept", args);
 }
 
 /** `org grow reject ID`: never build it (new evidence still counts). */
 export function growReject(args: string[]): Promise<number> {
-  return decide("reject", args, (proposal) => {
-    const was = proposal.state;
-    if (was === "rejected") return `${proposal.id} was already rejected`;
-    if (was === "promoted")
-      throw new UserFacingError(
-        `${proposal.id} is promoted${proposal.tool ? ` (${proposal.tool})` : ""}; roll it back with org rollback ${proposal.tool ?? "TOOL"}, then reject it`,
-      );
-    proposal.state = "rejected";
-    delete proposal.accepted;
-    return `rejected ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`;
-  });
+  return decide("reject", args);
 }

@@ -15,6 +15,8 @@ import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../config/version.ts";
 import { bindServe, type RunningServe } from "../serve/start-serve.ts";
+import { buildPageAssets, type PageAssets } from "../web/page-assets.ts";
+import { webRoutes } from "../web/web-routes.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
@@ -92,8 +94,9 @@ const HEAD_CHECK_MS = 2_000;
 /** How long a stopping server lets running turns finish before it stops them: org exits within 2 s of a signal. */
 const DRAIN_MS = 500;
 
-function parseOptions(args: string[]) {
-  const { values } = parseCommandArgs("serve", args, {
+/** `org serve`'s flags, which `org web` takes too (with its own name and default port). */
+export function parseServeOptions(args: string[], command: "serve" | "web" = "serve", defaultPort = 7001) {
+  const { values } = parseCommandArgs(command, args, {
     port: { type: "string" },
     host: { type: "string" },
     config: { type: "string" },
@@ -103,17 +106,17 @@ function parseOptions(args: string[]) {
     "grow-every": { type: "string" },
     supervise: { type: "boolean" },
   });
-  const port = Number(values.port ?? 7001);
+  const port = Number(values.port ?? defaultPort);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
-    throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "serve");
+    throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, command);
   }
   const workers = Number(values.workers ?? 2);
   if (values.workers !== undefined && (!/^\d+$/.test(values.workers) || workers < 1 || workers > 64)) {
-    throw new UsageError(`--workers must be a number from 1 to 64, not '${values.workers}'`, "serve");
+    throw new UsageError(`--workers must be a number from 1 to 64, not '${values.workers}'`, command);
   }
   const parsedEvery = values["grow-every"] === undefined ? undefined : Duration.safeParse(values["grow-every"]);
   if (parsedEvery?.success === false) {
-    throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, "serve");
+    throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, command);
   }
   const growEvery = parsedEvery?.data;
   if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
@@ -141,7 +144,7 @@ function log(line: string): void {
  * `--grow-every`: org grow in this process, a run now and then every `everyMs`, growing the checkout serve runs from
  * with the workspace's sessions. No restart after a promotion: serve follows its checkout's HEAD by itself.
  */
-function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDir: string, sandbox: Sandbox, signal: AbortSignal): Promise<void> | undefined {
+function startGrowing(serveOptions: ServeOptions, workspaceDir: string, sandbox: Sandbox, signal: AbortSignal): Promise<void> | undefined {
   if (serveOptions.growEvery === undefined) return undefined;
   const options = { everyMs: serveOptions.growEvery, workspaceDir, configFile: serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME), signal };
   const say = (line: string) => log(`grow: ${line}`);
@@ -186,12 +189,7 @@ function startGrowing(serveOptions: ReturnType<typeof parseOptions>, workspaceDi
  * `--supervise`: org supervise in this process, for the workspace and the checkout serve runs from, its lines in serve's
  * log. A round under way when serve stops ends with it.
  */
-function startSupervising(
-  serveOptions: ReturnType<typeof parseOptions>,
-  workspaceDir: string,
-  sandbox: Sandbox,
-  signal: AbortSignal,
-): Promise<void> | undefined {
+function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sandbox: Sandbox, signal: AbortSignal): Promise<void> | undefined {
   if (!serveOptions.supervise) return undefined;
   const say = (line: string) => log(`supervise: ${line}`);
   const configFile = serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME);
@@ -216,14 +214,14 @@ function startSupervising(
 }
 
 /** What serve runs beside its routes until it stops, in serve's sandbox: `--grow-every` and `--supervise`. */
-function startBeside(options: ReturnType<typeof parseOptions>, workspaceDir: string, sandbox: Sandbox, stopping: AbortSignal): Promise<void> | undefined {
+function startBeside(options: ServeOptions, workspaceDir: string, sandbox: Sandbox, stopping: AbortSignal): Promise<void> | undefined {
   const running = [startGrowing(options, workspaceDir, sandbox, stopping), startSupervising(options, workspaceDir, sandbox, stopping)].filter(
     (work) => work !== undefined,
   );
   return running.length === 0 ? undefined : Promise.all(running).then(() => undefined);
 }
 
-type ServeOptions = ReturnType<typeof parseOptions>;
+type ServeOptions = ReturnType<typeof parseServeOptions>;
 type ServeSettings = ReturnType<typeof serveEnvironment>;
 
 /**
@@ -231,7 +229,7 @@ type ServeSettings = ReturnType<typeof serveEnvironment>;
  * handler. Should any part fail to start, those already started are closed before the error goes on, so a failed
  * start leaves no MCP server running.
  */
-async function assembleServed(options: ServeOptions, workspaceDir: string, config: OrgConfig, settings: ServeSettings, access: SandboxAccess) {
+async function assembleServed(options: ServeOptions, workspaceDir: string, config: OrgConfig, settings: ServeSettings, access: SandboxAccess, page: WebPage) {
   const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
   const { sandbox, sandboxPolicy } = access;
   const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
@@ -269,6 +267,19 @@ async function assembleServed(options: ServeOptions, workspaceDir: string, confi
       logError: log,
       ...(memory ? { memory } : {}),
       ...(mcp ? { toolFeed: mcp } : {}),
+      // The web room's page and views: the same page for org serve and org web, under the server's own auth.
+      extraRoutes: ({ sessions, logError }) =>
+        webRoutes({
+          workspaceDir,
+          checkoutDir: CHECKOUT_DIR,
+          config,
+          sandbox,
+          sandboxPolicy,
+          sessions,
+          logError,
+          assets: page.assets,
+          ...(memory ? { memory } : {}),
+        }),
     });
     return { tools, handler, mcp, memory };
   } catch (error) {
@@ -312,45 +323,77 @@ async function serveUntilStopped(
   }
 }
 
+/** How `org serve` and `org web` differ: the command's name, its default port, the token it asks, the line it prints. */
+export type ServeFlavor = {
+  command: "serve" | "web";
+  defaultPort: number;
+  /** The token every route asks for, given ORG_API_TOKEN (`org web` makes one when it is not set). */
+  token(fromEnvironment: string | undefined): string | undefined;
+  /** The one line on stdout once the server answers. */
+  announce(started: { url: string; token: string | undefined; hmac: boolean; tools: ServedTools; options: ServeOptions; profile: string }): string;
+};
+
+/** The web room's page, bundled once per process, when first asked for (org web asks at once, so it is ready when opened). */
+type WebPage = { assets: () => Promise<PageAssets> };
+
+function webPage(): WebPage {
+  let built: Promise<PageAssets> | undefined;
+  return { assets: () => (built ??= buildPageAssets()) };
+}
+
+/** `org serve` or `org web` (`flavor`): the room and tools over HTTP until SIGTERM or Ctrl-C. */
+export async function runServe(args: string[], signal: AbortSignal, flavor: ServeFlavor): Promise<number> {
+  const options = parseServeOptions(args, flavor.command, flavor.defaultPort);
+  checkSandboxOffConsent(flavor.command, options.unsafeNoSandbox);
+  if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
+  const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
+  const config = loadCommandConfig(options.config, workspaceDir);
+  const environment = serveEnvironment();
+  const apiToken = flavor.token(environment.apiToken);
+  const settings = { ...environment, apiToken };
+  const { hmacSecret, profile } = settings;
+  if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
+    throw new UserFacingError(
+      "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
+    );
+  }
+  // One sandbox for the server: its rooms, tools, toolsmith, MCP servers, grow runs and supervisor share its bound and pool.
+  const access = sandboxAccessFrom({ config });
+  // The port first: a port in use is said before any MCP server, memory or tool is started, so nothing is left running.
+  const server = bindServe({ host: options.host, port: options.port, authRequired: apiToken !== undefined || hmacSecret !== undefined });
+  const page = webPage();
+  let served: Awaited<ReturnType<typeof assembleServed>>;
+  try {
+    served = await assembleServed(options, workspaceDir, config, settings, access, page);
+    // org web bundles its page before it says where to open it: the first load does not wait for the build.
+    if (flavor.command === "web") await page.assets();
+    server.serve(served.handler);
+  } catch (error) {
+    await server.stop(true);
+    throw error;
+  }
+  const { tools } = served;
+  tools.watch(HEAD_CHECK_MS, (result) => {
+    if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
+    else log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}, removed ${result.removed.join(", ") || "none"}`);
+  });
+  for (const problem of tools.problems) log(`not offered: tools/generated/${problem.name}: ${problem.problem}`);
+  console.log(flavor.announce({ url: server.url, token: apiToken, hmac: hmacSecret !== undefined, tools, options, profile }));
+  return serveUntilStopped(served, server, (stopping) => startBeside(options, workspaceDir, access.sandbox, stopping), signal);
+}
+
 /** `org serve`: the room and tools over HTTP until SIGTERM or Ctrl-C. */
 export const serveCommand: Command = {
   ...nameAndSummary("serve"),
   help: HELP,
-  async run(args, signal) {
-    const options = parseOptions(args);
-    checkSandboxOffConsent("serve", options.unsafeNoSandbox);
-    if (options.unsafeNoSandbox) log("WARNING: ORG_SANDBOX=off and --unsafe-no-sandbox: model-made commands run UNSANDBOXED on this host");
-    const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
-    const config = loadCommandConfig(options.config, workspaceDir);
-    const settings = serveEnvironment();
-    const { apiToken, hmacSecret, profile } = settings;
-    if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
-      throw new UserFacingError(
-        "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
-      );
-    }
-    // One sandbox for the server: its rooms, tools, toolsmith, MCP servers, grow runs and supervisor share its bound and pool.
-    const access = sandboxAccessFrom({ config });
-    // The port first: a port in use is said before any MCP server, memory or tool is started, so nothing is left running.
-    const server = bindServe({ host: options.host, port: options.port, authRequired: apiToken !== undefined || hmacSecret !== undefined });
-    let served: Awaited<ReturnType<typeof assembleServed>>;
-    try {
-      served = await assembleServed(options, workspaceDir, config, settings, access);
-      server.serve(served.handler);
-    } catch (error) {
-      await server.stop(true);
-      throw error;
-    }
-    const { tools } = served;
-    tools.watch(HEAD_CHECK_MS, (result) => {
-      if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
-      else log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}, removed ${result.removed.join(", ") || "none"}`);
-    });
-    for (const problem of tools.problems) log(`not offered: tools/generated/${problem.name}: ${problem.problem}`);
-    const names = tools.all().map((entry) => entry.tool.name);
-    console.log(
-      `org serve listening on ${server.url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${apiToken || hmacSecret ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`,
-    );
-    return serveUntilStopped(served, server, (stopping) => startBeside(options, workspaceDir, access.sandbox, stopping), signal);
-  },
+  run: (args, signal) =>
+    runServe(args, signal, {
+      command: "serve",
+      defaultPort: 7001,
+      token: (fromEnvironment) => fromEnvironment,
+      announce: ({ url, token, hmac, tools, options, profile }) => {
+        const names = tools.all().map((entry) => entry.tool.name);
+        return `org serve listening on ${url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${token || hmac ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`;
+      },
+    }),
 };

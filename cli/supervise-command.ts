@@ -40,13 +40,17 @@ fixed, the fix verified, and every step recorded in .org/supervisor/state.db. No
   tool-health   a promoted tool failing by grow's judgement while no grow runs: reported and handed to the next run
   logs          a transcript or audit day over supervise.logCapMiB, or all over supervise.logsTotalMiB: rotated (gzip)
   novel         an error matching none of these that repeats supervise.incidentRepeats times in the window (serve's
-                log in the instances' windows, grow's reports, the audit log): an incident; when a model answers it
-                proposes one of the known fix actions (never a command), which waits for 'org supervise apply ID'
+                log in the instances' windows, grow's reports, failed commands of serve's jobs and of tools and
+                workflows run over serve's HTTP, tools that crashed in serve's turns; never a person's own room): an
+                incident; when a model answers it proposes one of the known fix actions (never a command), which
+                waits for 'org supervise apply ID'
 Fixes that supervise.autoFix lists (by default all but finish-interrupted) apply at once; the others wait for apply.
-Each incident and recovery goes to supervise.webhook (a JSON POST with "text" and "content"; signed with HMAC-SHA256
-in the x-org-signature header when supervise.webhookSecret names a set environment variable), at most once per
-incident per supervise.quietMinutes, redacted. The heartbeat takes the daily backup (org backup, kept by backup.keep),
-writes .org/supervisor/reports/<date>.md, and each new week .org/supervisor/digests/<week>.md with an SVG chart.
+Each incident goes to supervise.webhook (a JSON POST with "text", "content" and "kind"; signed with HMAC-SHA256 in the
+x-org-signature header when supervise.webhookSecret names a set environment variable), redacted, one line a message:
+its opening, a fix that changed things (a rollback, a restore), giving up, a diagnosis and its recovery each once, at
+once; news that repeats (a failed try) at most once per supervise.quietMinutes. The heartbeat takes the daily backup
+(org backup, kept by backup.keep); .org/supervisor/reports/<date>.md is written when an incident opens or closes, a fix
+moves on, the supervisor stops, and every 10 minutes; each new week .org/supervisor/digests/<week>.md with an SVG chart.
 ops/supervise.sh runs it in the tmux window 'supervise'; ops/stop.sh supervise stops it; serve --supervise runs it
 inside serve.
 
@@ -54,8 +58,9 @@ inside serve.
   --json         each round's summary as one JSON line on stdout
   status         each check's state, the open incidents and their fixes, this week's fixes, the last backup
   apply ID       applies a proposed (or failed) fix, verifies it, records each step
-  mute PATTERN   silences a check (current, disk, …, novel), an incident id, or a novel error's signature id: still
-                 recorded, no webhook message and no diagnosis; --for DURATION (e.g. 2h), else for ever
+  mute PATTERN   silences a check (current, disk, …, novel), an incident id, a novel error's signature id, or a part
+                 of an error's text as the webhook showed it (shown back with the incidents and errors it matches):
+                 still recorded, no webhook message and no diagnosis; --for DURATION (e.g. 2h), else for ever
   unmute PATTERN lifts a mute
   release NAME   lets the supervisor's hold on an MCP server go (it restarts again at its next failure)
   --workspace DIR  whose .org/ is watched (default: current directory); --repo DIR the checkout current runs from
@@ -67,6 +72,7 @@ Examples:
   org supervise status
   org supervise apply f3a9c2e1b0
   org supervise mute disk --for 2h
+  org supervise mute "render step failed"
 
 Exit status: 0 done; 1 it could not run (another supervisor holds the workspace, a fix cannot apply); 2 wrong command line.`;
 
@@ -118,6 +124,9 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
     try {
       for (const notice of state.notices) say(notice);
       const summary = await superviseOnce(setup, state);
+      // The supervisor stops after this round: today's report as things stand.
+      const { writeTodaysReport } = await import("../supervise/daily-report.ts");
+      writeTodaysReport({ state, workspaceDir: setup.workspaceDir, repoDir: setup.repoDir, now: Date.now });
       report(summary);
       if (!values.json) for (const check of summary.checks) out(`${check.state.padEnd(5)} ${check.name.padEnd(12)} ${check.detail}`);
       return 0;
@@ -158,23 +167,11 @@ async function apply(args: string[], signal: AbortSignal): Promise<number> {
   if (id === undefined || more.length > 0)
     throw new UsageError("supervise apply takes one fix id, e.g. org supervise apply f3a9c2e1b0 ('org supervise status' lists them)", "supervise");
   const setup = await setupOf(values, signal, (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`));
-  const [{ SupervisorState }, { contextOf, waitForRoundLock }, { applyFixById }] = await Promise.all([
-    import("../supervise/supervisor-state.ts"),
-    import("../supervise/supervisor.ts"),
-    import("../supervise/apply-fix.ts"),
-  ]);
-  const state = SupervisorState.open(setup.workspaceDir);
-  const release = await waitForRoundLock(setup.workspaceDir, `org supervise apply ${id.slice(0, 20)} (pid ${process.pid})`, signal);
-  try {
-    const context = contextOf(setup, state, setup.loadConfig());
-    const { fix, incident } = await applyFixById(context, id);
-    if (values.json) console.log(terminalSafeJson({ fix, incident, steps: state.fixEvents(fix.id) }));
-    else out(`${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${incident.state === "resolved" ? ` (incident ${incident.id} is over)` : ""}`);
-    return fix.state === "failed" ? 1 : 0;
-  } finally {
-    release();
-    state.close();
-  }
+  const { applyFixNow } = await import("../supervise/apply-fix-now.ts");
+  const { fix, incident, steps } = await applyFixNow(setup, id, "org supervise apply");
+  if (values.json) console.log(terminalSafeJson({ fix, incident, steps }));
+  else out(`${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${incident.state === "resolved" ? ` (incident ${incident.id} is over)` : ""}`);
+  return fix.state === "failed" ? 1 : 0;
 }
 
 async function muteOrUnmute(args: string[], unmute: boolean): Promise<number> {
@@ -182,12 +179,12 @@ async function muteOrUnmute(args: string[], unmute: boolean): Promise<number> {
   const { values, positionals } = parseCommandArgs(name, args, { workspace: FOLDER_FLAGS.workspace, for: { type: "string" } }, { positionals: true });
   const [pattern, ...more] = positionals;
   if (pattern === undefined || more.length > 0)
-    throw new UsageError(`${name} takes one pattern: a check's name, an incident id or a signature id`, "supervise");
+    throw new UsageError(`${name} takes one pattern: a check's name, an incident id, a signature id, or a part of an error's text in quotes`, "supervise");
   if (unmute && values.for !== undefined) throw new UsageError("supervise unmute takes no --for", "supervise");
   const parsed = values.for === undefined ? undefined : Duration.safeParse(values.for);
   if (parsed?.success === false) throw new UsageError(`--for needs a duration such as 30m, 2h or 1d, not '${values.for}'`, "supervise");
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-  const [{ SupervisorState }, mutes, { knownMutePattern }] = await Promise.all([
+  const [{ SupervisorState }, mutes, { chooseMute }] = await Promise.all([
     import("../supervise/supervisor-state.ts"),
     import("../supervise/mutes.ts"),
     import("../supervise/mute-patterns.ts"),
@@ -195,16 +192,21 @@ async function muteOrUnmute(args: string[], unmute: boolean): Promise<number> {
   const state = SupervisorState.open(workspaceDir);
   try {
     if (unmute) {
-      out(mutes.unmutePattern(state, pattern) ? `unmuted ${pattern}` : `${pattern} was not muted`);
+      out(mutes.unmutePattern(state, pattern) ? `unmuted ${pattern}` : `${pattern} was not muted ('org supervise status' lists the mutes)`);
       return 0;
     }
-    const problem = knownMutePattern(state, pattern);
-    if (problem) throw new UsageError(problem, "supervise");
+    const choice = chooseMute(state, pattern);
+    if ("problem" in choice) throw new UsageError(choice.problem, "supervise");
     const until = parsed?.success ? Date.now() + parsed.data : undefined;
-    mutes.mutePattern(state, pattern, until, Date.now());
+    mutes.mutePattern(state, choice.pattern, until, Date.now());
+    const what = choice.kind === "text" ? `the text ${JSON.stringify(pattern)}` : pattern;
     out(
-      `muted ${pattern}${until ? ` for ${formatDuration(until - Date.now())}, until ${new Date(until).toISOString()}` : " for ever ('org supervise unmute' lifts it)"}`,
+      `muted ${what}${until ? ` for ${formatDuration(until - Date.now())}, until ${new Date(until).toISOString()}` : " for ever ('org supervise unmute' lifts it)"}`,
     );
+    if (choice.kind === "text") {
+      out("it matches now (and whatever else comes to hold it):");
+      for (const match of choice.matches) out(`  ${match}`);
+    }
     return 0;
   } finally {
     state.close();

@@ -39,8 +39,9 @@ new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation
       last line is a 'Try it:' command that runs the new tool on its spec's first example, as printed.
       --promote goes on through the whole cycle, each stage the command you would type next, printed as
       it runs: instance start current, instance start candidate BRANCH (tmux), fitness, promote BRANCH;
-      then the candidate instance is stopped. It stops at the first stage that fails, says why, and leaves
-      the candidate running to inspect (exit 1). With --json the line also has "promoted", "stages"
+      then the candidate instance is stopped and the worktree made for it removed. It stops at the first
+      stage that fails, says why, and leaves the candidate running to inspect (exit 1); a candidate that
+      did not start, or Ctrl-C, leaves neither. With --json the line also has "promoted", "stages"
       ([{stage, ok, command, exitCode, detail, durationMs, reportPath?}]) and, on failure, "stoppedAt".
       Last (on stderr with --json) it says what still runs in tmux (current, serving the tool), at which URL
       and window, and the exact command that stops it.

@@ -78,8 +78,8 @@ export function showCycleProgress(): (progress: BuildProgress) => void {
         say(`${progress.result.ok ? "✓" : "✗"} ${progress.result.stage}: ${progress.result.detail}`);
         if (progress.more !== undefined) say(`  ${progress.more}`);
         return;
-      case "candidate-not-stopped":
-        say(`the candidate instance did not stop: ${progress.problem}; stop it with ${orgInvocation()} instance stop candidate`);
+      case "candidate-left":
+        say(`left behind: ${progress.problem}`);
         return;
       default:
         return;

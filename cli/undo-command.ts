@@ -1,8 +1,5 @@
-import { join } from "node:path";
-import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { changeRules } from "../room/change-rules.ts";
-import { appendToTranscript } from "../room/transcript.ts";
-import { undoChange } from "../room/undo-change.ts";
+import { undoChangeOutsideRoom } from "../room/undo-change.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { type ChangeRecord, ignoredChanges, listChanges } from "../workspace/change-journal.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
@@ -69,9 +66,7 @@ export const undoCommand: Command = {
       return 0;
     }
     const rules = changeRules(loadCommandConfig(values.config, workspaceDir), workspaceDir);
-    const { record, events } = undoChange(workspaceDir, { force: values.force ?? false, rules });
-    // The room's transcript learns it too: a resumed session leaves the reply out of the models' context.
-    if (record.sessionId) appendToTranscript(join(workspaceDir, SESSIONS_DIR), record.sessionId, events);
+    const record = undoChangeOutsideRoom(workspaceDir, { force: values.force ?? false, rules });
     if (values.json) console.log(terminalSafeJson(record));
     else console.log(`undid change ${record.id}: ${record.files.length} ${record.files.length === 1 ? "file" : "files"} restored`);
     return 0;

@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { builtInTools } from "../assembly/room-tools.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
-import { AUDIT_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { type RunningServe, startServe } from "../serve/start-serve.ts";
+import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
 import type { CycleInstances } from "./promote-candidate.ts";
 
 /** One in-process `serve` of `checkoutDir` on a free loopback port, its workspace `workspaceDir`, its tools run in `access`. */
@@ -69,7 +70,7 @@ export function inProcessInstances(
     async start(role, branch, _note, signal) {
       let checkout = toolRepo.repoDir;
       if (role === "candidate") {
-        checkout = join(toolRepo.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
+        checkout = candidateWorktreeDir(toolRepo.repoDir, branch);
         await toolRepo.addWorktree(checkout, branch, { signal });
         worktrees.push(checkout);
       }

@@ -20,9 +20,16 @@ export type CycleInstance = { role: InstanceRole; port: number; url: string; sai
 export type CycleInstances = {
   /** Starts current (on main) or the candidate (`branch`), or finds it running; throws a user-facing error that says why not. */
   start(role: InstanceRole, branch: string, note: (line: string) => void, signal: AbortSignal): Promise<CycleInstance>;
-  /** After a promotion the candidate's instance has nothing left to show: stopped, or what kept it from stopping. */
-  stopCandidate?(): Promise<string | undefined>;
+  /**
+   * After the cycle, what it made of the candidate: promoted or judged (`done`) or interrupted (Ctrl-C), its instance is
+   * stopped and the worktree the cycle made for it removed; when a stage failed (`failed`), a candidate that runs is
+   * left to inspect, and one that does not (its start failed) goes with its worktree. What kept something from going.
+   */
+  finish?(how: CycleEnd): Promise<string | undefined>;
 };
+
+/** How a cycle ended, for what it made: judged or promoted, a stage failed, or it was interrupted. */
+export type CycleEnd = "done" | "failed" | "interrupted";
 
 /** What the cycle says while it runs, for a person to watch; the outcome holds the same facts as values. */
 export type CycleProgress =
@@ -34,7 +41,8 @@ export type CycleProgress =
   | { type: "promoted"; outcome: PromoteOutcome }
   /** `more`: a second line of the stage's answer (how the baseline moved). */
   | { type: "stage-done"; result: CycleStage; more?: string }
-  | { type: "candidate-not-stopped"; problem: string };
+  /** What the cycle made of the candidate (its instance, its worktree) and could not take away again. */
+  | { type: "candidate-left"; problem: string };
 
 /** What the gate runs with, apart from the instances' ports; a user-facing error from it means the gate could not judge. */
 export type GateOptions = Omit<FitnessRequest, "candidatePort" | "currentPort" | "signal">;
@@ -70,23 +78,28 @@ export type CycleOutcome = {
 
 /**
  * After a candidate branch is made: current started (or left as it is), the candidate started beside it, the
- * fitness gate run on it, and a pass promoted (when `promotion` says how); then the candidate instance stopped. Stops at the first stage that
- * fails, leaving the candidate running for inspection. Each stage is a call returning values; `onProgress` hears
- * them as they come. An error that is not a refusal (a bug) is thrown.
+ * fitness gate run on it, and a pass promoted (when `promotion` says how); then the candidate instance stopped and its
+ * worktree removed. Stops at the first stage that fails, leaving a candidate that runs for inspection; interrupted
+ * (the signal, or a bug thrown), what it made of the candidate goes too. Each stage is a call returning values;
+ * `onProgress` hears them as they come. An error that is not a refusal (a bug) is thrown.
  */
 export async function promoteCandidate(request: CandidateCycleRequest): Promise<CycleOutcome> {
   const cycle = new CandidateCycle(request);
-  const ok =
-    (await cycle.stage("current", () => cycle.start("current"))) &&
-    (await cycle.stage("candidate", () => cycle.start("candidate"))) &&
-    (await cycle.stage("fitness", () => cycle.judge())) &&
-    (request.promotion === undefined || (await cycle.stage("promote", () => cycle.promote(request.promotion))));
-  if (!ok) return cycle.outcome;
-  cycle.outcome.ok = true;
-  // Promoted (or judged, to wait for `org promote`): the candidate instance has nothing left to show.
-  const problem = await request.instances.stopCandidate?.();
-  if (problem !== undefined) cycle.tell({ type: "candidate-not-stopped", problem });
-  return cycle.outcome;
+  let end: CycleEnd = "interrupted";
+  try {
+    const ok =
+      (await cycle.stage("current", () => cycle.start("current"))) &&
+      (await cycle.stage("candidate", () => cycle.start("candidate"))) &&
+      (await cycle.stage("fitness", () => cycle.judge())) &&
+      (request.promotion === undefined || (await cycle.stage("promote", () => cycle.promote(request.promotion))));
+    cycle.outcome.ok = ok;
+    end = request.signal.aborted ? "interrupted" : ok ? "done" : "failed";
+    return cycle.outcome;
+  } finally {
+    // Promoted (or judged, to wait for `org promote`), or interrupted: the candidate has nothing left to show.
+    const problem = await request.instances.finish?.(end).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+    if (problem !== undefined) cycle.tell({ type: "candidate-left", problem });
+  }
 }
 
 type StageDone = Omit<CycleStage, "stage" | "durationMs"> & { more?: string };

@@ -14,6 +14,11 @@ export async function newestCandidateBranch(git: RepoGit, signal?: AbortSignal):
   return (await git.candidateRefs(signal)).refs.map((ref) => ref.branch).at(-1);
 }
 
+/** Where a candidate branch's worktree is: `.org/worktrees/cand-<timestamp>` of the repository. */
+export function candidateWorktreeDir(repoDir: string, branch: string): string {
+  return join(repoDir, WORKTREES_DIR, branch.replace("/", "-"));
+}
+
 /**
  * Makes or reuses `.org/worktrees/cand-<timestamp>` for a candidate branch, at `commit` when given (the
  * exact commit a caller has checked; the branch may move meanwhile), else at the branch's commit. The name is
@@ -25,7 +30,7 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
   const commit = at ?? (await git.resolveCommit(`refs/heads/${branch}`));
   if (!commit || !isObjectId(commit)) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
   ensurePrivateDir(join(git.repoDir, WORKTREES_DIR));
-  const directory = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
+  const directory = candidateWorktreeDir(git.repoDir, branch);
   const registered = (await git.worktrees(signal)).some((worktree) => worktree.path === directory);
   if (registered && existsSync(directory)) {
     const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();

@@ -1,5 +1,8 @@
+import { join } from "node:path";
+import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { type ChangeRecord, type ChangeRules, undoLastChange } from "../workspace/change-journal.ts";
 import type { RoomEvent } from "./room-event.ts";
+import { appendToTranscript } from "./transcript.ts";
 
 /**
  * `/undo` and `org undo`: takes back the newest change applied to the workspace (`undoLastChange`: only a record of
@@ -25,4 +28,15 @@ export function undoChange(workspaceDir: string, options: { force: boolean; rule
     },
   ];
   return { record, events };
+}
+
+/**
+ * `org undo` and the web room's Undo, outside the room that made the change: `undoChange`, and what the room would
+ * have said of it written to the transcript of the session that made it, so a resumed session leaves that reply out
+ * of the models' context.
+ */
+export function undoChangeOutsideRoom(workspaceDir: string, options: { force: boolean; rules: ChangeRules }): ChangeRecord {
+  const { record, events } = undoChange(workspaceDir, options);
+  if (record.sessionId) appendToTranscript(join(workspaceDir, SESSIONS_DIR), record.sessionId, events);
+  return record;
 }

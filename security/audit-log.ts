@@ -5,6 +5,9 @@ import { readJsonLines } from "../config/json-lines.ts";
 import { appendPrivateFile, ensurePrivateDir } from "./private-state.ts";
 import { redact } from "./redact.ts";
 
+/** The audit log's session of calls made over serve's HTTP (`POST /v1/tools/NAME/run`, `POST /v1/workflows/NAME/run`): nobody watches them. */
+export const HTTP_SESSION = "http";
+
 /** What a request a tool sent out was, for the audit line: never its body, headers or query. */
 export const RequestAudit = z.object({
   method: z.string(),
@@ -32,6 +35,8 @@ export type AuditEntry = {
   arguments: unknown;
   ok: boolean;
   exitCode?: number | null;
+  /** What a failed call said, in one line (redacted, at most 300 characters): how the supervisor tells one failure from another. */
+  error?: string;
   durationMs: number;
   bytes: number;
   /** A request the tool sent out (web_request). */
@@ -50,6 +55,7 @@ const AuditLine = z.object({
   arguments: z.unknown(),
   ok: z.boolean(),
   exitCode: z.number().nullable().optional(),
+  error: z.string().optional(),
   durationMs: z.number(),
   bytes: z.number(),
   request: RequestAudit.optional(),

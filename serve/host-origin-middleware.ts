@@ -27,10 +27,19 @@ function portOf(host: string): string {
 
 /**
  * 403 when the request has an Origin that is not this server's: neither the Host it was sent to (same
- * origin) nor a loopback name on the same port. A program (no Origin) passes. MCP's transport asks this of
- * `/mcp` with or without a token: a page elsewhere must not drive the user's MCP session.
+ * origin) nor a loopback name on the same port; or when the browser says it comes from another site or origin
+ * (`Sec-Fetch-Site`). A program (neither header) passes. MCP's transport asks this of `/mcp` with or without a
+ * token, and every state-changing request and event stream asks it too: a page elsewhere, even another port of
+ * 127.0.0.1 (the same site, so the web room's SameSite cookie would go along), must not drive the room.
  */
-export function refuseForeignOrigin(request: Request): void {
+export function refuseForeignOrigin(request: Request, path = new URL(request.url).pathname): void {
+  const site = request.headers.get("sec-fetch-site");
+  if (site !== null && site !== "same-origin" && site !== "none") {
+    throw new HttpError(
+      403,
+      `requests from another ${site === "cross-site" ? "site" : "origin"} are refused on ${path.slice(0, 100)}; use the page this server serves, or a program.`,
+    );
+  }
   const origin = request.headers.get("origin");
   if (origin === null) return;
   const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
@@ -39,22 +48,29 @@ export function refuseForeignOrigin(request: Request): void {
   if (!same) {
     throw new HttpError(
       403,
-      `requests from another origin (Origin ${JSON.stringify(origin.slice(0, 100))}, this server is ${JSON.stringify(host.slice(0, 100))}) are refused on /mcp; connect from a program (without Origin) or a page this server serves.`,
+      `requests from another origin (Origin ${JSON.stringify(origin.slice(0, 100))}, this server is ${JSON.stringify(host.slice(0, 100))}) are refused on ${path.slice(0, 100)}; connect from a program (without Origin) or a page this server serves.`,
     );
   }
+}
+
+/** Whether a request changes state (anything but GET and HEAD) or opens an event stream: what a page elsewhere may never send. */
+function actsOrStreams(request: Request): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return true;
+  return (request.headers.get("accept") ?? "").includes("text/event-stream");
 }
 
 /**
  * Host and Origin, before auth: a request without Host is 400; with `loopbackOnly` (no token), only requests
  * addressed to a loopback name and not sent by a web page elsewhere (DNS rebinding, cross-site POSTs); on a
- * path whose routes ask `sameOrigin` (`/mcp`), no Origin but this server's, token or not.
+ * path whose routes ask `sameOrigin` (`/mcp`), and for every state-changing request or event stream, no Origin
+ * but this server's, token or not.
  */
 export function hostOriginMiddleware(options: { loopbackOnly: boolean }): Middleware {
   return async (context, next) => {
     // Before auth too: a request without Host is malformed whoever sends it.
     if (context.path === undefined) throw new HttpError(400, NO_HOST);
     if (options.loopbackOnly) refuseForeignCaller(context.request);
-    if (context.match.onPath.some((entry) => entry.sameOrigin)) refuseForeignOrigin(context.request);
+    if (context.match.onPath.some((entry) => entry.sameOrigin) || actsOrStreams(context.request)) refuseForeignOrigin(context.request, context.path);
     return next(context);
   };
 }

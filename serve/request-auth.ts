@@ -1,4 +1,5 @@
 import { bearerMatches } from "./bearer-auth.ts";
+import { cookieMatches, sessionCookieFor, setCookieHeader } from "./session-cookie.ts";
 import { HttpError } from "./http-error.ts";
 import { SIGNATURE_HEADER, SignatureCheck } from "./request-signature.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
@@ -22,14 +23,36 @@ export function requestAuth(options: {
   return {
     required: options.apiToken !== undefined || signatures !== undefined,
     close: () => seen?.close(),
+    /**
+     * A page opened with `?token=…` (the URL `org web` prints): with the right token, a 303 to the same page without
+     * it, setting the session cookie, so the token leaves the address bar; with a wrong one, 401. Undefined when the
+     * URL carries no token.
+     */
+    login(request: Request): Response | undefined {
+      const url = new URL(request.url);
+      const token = url.searchParams.get("token");
+      if (token === null) return undefined;
+      url.searchParams.delete("token");
+      const location = `${url.pathname}${url.search}`;
+      if (options.apiToken === undefined) {
+        if (signatures) throw new HttpError(401, "this server takes signed requests only; a page cannot log in with a token here.");
+        return new Response(null, { status: 303, headers: { location } });
+      }
+      if (!bearerMatches(`Bearer ${token}`, options.apiToken)) {
+        throw new HttpError(401, "the login token is wrong or from an earlier start; open the URL org web printed this time.");
+      }
+      return new Response(null, { status: 303, headers: { location, "set-cookie": setCookieHeader(sessionCookieFor(options.apiToken)) } });
+    },
     /** The request (with its body still readable) when it may pass; HttpError 401 otherwise. */
     async check(request: Request): Promise<Request> {
       if (options.apiToken === undefined && signatures === undefined) return request;
       if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request, options.maxBodyBytes);
       if (options.apiToken !== undefined && bearerMatches(request.headers.get("authorization"), options.apiToken)) return request;
+      // The web room's browser: the session cookie its login set (a cross-origin request never gets this far).
+      if (options.apiToken !== undefined && cookieMatches(request.headers.get("cookie"), options.apiToken)) return request;
       const given = request.headers.has("authorization");
       const ways = [
-        options.apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN)" : "",
+        options.apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN; in a browser, open the URL org web printed)" : "",
         signatures ? "a request signature (x-org-timestamp and x-org-signature, with its ORG_API_HMAC_SECRET)" : "",
       ].filter(Boolean);
       throw new HttpError(

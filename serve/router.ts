@@ -40,6 +40,8 @@ export type Route = {
   readonly auth: boolean;
   /** An Origin other than this server's is refused on this path before auth (MCP's transport asks it of `/mcp`). */
   readonly sameOrigin: boolean;
+  /** A page of the web room: opened with `?token=…`, it logs the browser in (a session cookie) and drops the token. */
+  readonly page: boolean;
   /** The `:name` parameters, decoded, when the path fits the pattern; undefined otherwise. */
   params(path: string): Record<string, string> | undefined;
 };
@@ -72,9 +74,10 @@ export function route<const Pattern extends string>(
   methods: string | readonly string[],
   pattern: Pattern,
   handler: (context: RouteRequest<Pattern>) => Response | Promise<Response>,
-  options: { auth?: boolean; sameOrigin?: boolean } = {},
+  options: { auth?: boolean; sameOrigin?: boolean; page?: boolean } = {},
 ): Route {
-  if (!/^(\/([\w.-]+|:\w+))+$/.test(pattern)) throw new Error(`route pattern ${JSON.stringify(pattern)} is not /segment/:param/…; write it as one.`);
+  if (pattern !== "/" && !/^(\/([\w.-]+|:\w+))+$/.test(pattern))
+    throw new Error(`route pattern ${JSON.stringify(pattern)} is not /segment/:param/…; write it as one.`);
   const names: string[] = [];
   const regex = new RegExp(
     `^${pattern.replace(/\./g, "\\.").replace(/:(\w+)/g, (_, name: string) => {
@@ -93,6 +96,7 @@ export function route<const Pattern extends string>(
     },
     auth: options.auth ?? true,
     sameOrigin: options.sameOrigin ?? false,
+    page: options.page ?? false,
     params(path) {
       const found = regex.exec(path);
       return found ? Object.fromEntries(names.map((name, index) => [name, decodePart(found[index + 1] ?? "")])) : undefined;

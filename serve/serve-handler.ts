@@ -20,6 +20,7 @@ import { createRouter, type Route, route } from "./router.ts";
 import { metricsMiddleware } from "./metrics-middleware.ts";
 import { requestIdMiddleware } from "./request-id-middleware.ts";
 import { errorMiddleware } from "./error-middleware.ts";
+import { securityHeadersMiddleware } from "./security-headers-middleware.ts";
 import { hostOriginMiddleware } from "./host-origin-middleware.ts";
 import { authMiddleware } from "./auth-middleware.ts";
 import { servedRoomOpener } from "./served-room.ts";
@@ -73,9 +74,14 @@ export type ServeHandlerOptions = SandboxAccess & {
   embedder?: Embedder;
   /** The room's MCP servers' tools, offered in every room this server opens. */
   toolFeed?: ToolFeed;
+  /** More routes, after serve's own: the web room's page and views (`web/web-routes.ts`), which serve does not import. */
+  extraRoutes?: (parts: ExtraRouteParts) => Route[];
   /** What each session's event stream holds for watchers that reconnect (events, characters); `RoomStream`'s defaults unless set. */
   streamHold?: { maxEvents?: number; maxChars?: number };
 };
+
+/** What routes from outside serve get of the server they join. */
+export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void };
 
 export type ServeHandler = {
   /** Answers one request; never throws. */
@@ -217,7 +223,7 @@ function routeTable(
   const { metrics, sessions, opener, logError } = parts;
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const usage = new ToolUsage([workspaceDir, tools.checkoutDir]);
-  return serveRoutes({
+  const own = serveRoutes({
     service: [
       route("GET", "/health", () => healthResponse(options, metrics, parts.settings), { auth: false }),
       route("GET", "/metrics", () => metricsResponse(metrics, sessions, usage, logError)),
@@ -239,11 +245,20 @@ function routeTable(
       workspaceCopies: parts.workspaceCopies,
       roomPolicies: async () => roomPolicies(await opener.parts()),
     }),
-    workflows: workflowRoutes({ config, workspaceDir, checkoutDir: tools.checkoutDir, metrics, sessions, ...access }),
+    workflows: workflowRoutes({
+      config,
+      workspaceDir,
+      checkoutDir: tools.checkoutDir,
+      metrics,
+      sessions,
+      ...access,
+      ...(options.audit ? { audit: options.audit } : {}),
+    }),
     jobs: parts.jobs,
     openAi: openAiRoutes(options, parts),
     mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
+  return [...own, ...(options.extraRoutes?.({ sessions, logError }) ?? [])];
 }
 
 /** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
@@ -275,9 +290,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandboxPolicy: options.sandboxPolicy,
   });
   const routes = routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError });
-  // Outermost first: metrics see every answer, each answer has its request id, errors become answers, and the
+  // Outermost first: every answer carries the browser's security headers, metrics see every answer, each answer has its request id, errors become answers, and the
   // Host/Origin checks come before auth.
   const answer = createRouter(routes, [
+    securityHeadersMiddleware,
     metricsMiddleware(metrics),
     requestIdMiddleware,
     errorMiddleware(logError),

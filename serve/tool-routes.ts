@@ -1,7 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
-import type { AuditSink } from "../security/audit-log.ts";
+import { type AuditSink, HTTP_SESSION } from "../security/audit-log.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
@@ -76,8 +76,8 @@ export function toolRoutes(options: ToolRoutesOptions): Route[] {
         {
           signal: request.signal,
           workspaceDir: options.workspaceDir,
-          sessionId: "http",
-          persona: "http",
+          sessionId: HTTP_SESSION,
+          persona: HTTP_SESSION,
           requestId: body.request_id ?? requestId,
           // The room's secret set: what the tool returns, audits or stores (memory_save) is redacted with it.
           secrets: config.secrets,

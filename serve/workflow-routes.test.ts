@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { auditDayFiles, HTTP_SESSION, readAuditLines } from "../security/audit-log.ts";
 import { planRepo } from "../testing/plan-fixture.ts";
 import { type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
 
@@ -45,5 +46,15 @@ describe("serve's workflows", () => {
     expect(await wrong.json()).toMatchObject({ ok: false, error: expect.stringContaining("inputs") });
     expect((await post("/v1/workflows/shouting/run", { inputs: { text: "hi" } })).status).toBe(403);
     expect((await post("/v1/workflows/nope/run", { inputs: {} })).status).toBe(404);
+    // Each run is in the audit log as a run over HTTP, a failed one with what it said, in one line.
+    const audited = auditDayFiles(join(fixture.workspaceDir, ".org", "audit"))
+      .flatMap((file) => readAuditLines(readFileSync(file.path, "utf8").split("\n")))
+      .filter((entry) => entry.tool === "loud");
+    expect(audited.map((entry) => [entry.sessionId, entry.ok])).toEqual([
+      [HTTP_SESSION, true],
+      [HTTP_SESSION, false],
+    ]);
+    expect(audited[1]?.error).toContain("inputs");
+    expect(audited[1]?.error).not.toContain("\n");
   });
 });

@@ -1,6 +1,9 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { type McpToolEntry, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import { type AuditSink, HTTP_SESSION } from "../security/audit-log.ts";
+import { redact, redactValue } from "../security/redact.ts";
+import { failureLine } from "../tools/failure-line.ts";
 import { ToolRunRequest } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolPolicy, httpToolRefusal } from "./http-tool-policy.ts";
@@ -17,6 +20,8 @@ export type WorkflowRoutesOptions = SandboxAccess & {
   checkoutDir: string;
   metrics: ServeMetrics;
   sessions: SessionPool;
+  /** Where each run is recorded (the audit log, as a tool run over HTTP is), so a failing one is seen by the supervisor. */
+  audit?: AuditSink;
 };
 
 /**
@@ -40,7 +45,7 @@ export function workflowRoutes(options: WorkflowRoutesOptions): Route[] {
     });
   }
 
-  async function run(request: Request, name: string): Promise<Response> {
+  async function run(request: Request, name: string, requestId: string): Promise<Response> {
     const body = await readJsonBody(request, ToolRunRequest, config.serve.maxBodyBytes);
     const entry = entries().find((candidate) => candidate.name === name);
     if (!entry) throw new HttpError(404, `there is no workflow "${name}"; GET /v1/workflows lists them.`);
@@ -52,6 +57,18 @@ export function workflowRoutes(options: WorkflowRoutesOptions): Route[] {
       const result = await entry.run(body.inputs, request.signal);
       const seconds = (performance.now() - started) / 1000;
       options.metrics.recordToolRun(name, result.ok, seconds);
+      options.audit?.record({
+        time: new Date().toISOString(),
+        sessionId: HTTP_SESSION,
+        persona: HTTP_SESSION,
+        requestId: body.request_id ?? requestId,
+        tool: name,
+        arguments: redactValue(body.inputs ?? null, config.secrets),
+        ok: result.ok,
+        ...(result.ok ? {} : { error: failureLine(redact(result.error, config.secrets)) }),
+        durationMs: Math.round(seconds * 1000),
+        bytes: result.ok ? Buffer.byteLength(JSON.stringify(result.output) ?? "") : Buffer.byteLength(result.error),
+      });
       return Response.json(
         result.ok
           ? { workflow: name, ok: true, output: result.output, durationMs: Math.round(seconds * 1000) }
@@ -62,5 +79,8 @@ export function workflowRoutes(options: WorkflowRoutesOptions): Route[] {
     }
   }
 
-  return [route("GET", "/v1/workflows", () => list()), route("POST", "/v1/workflows/:name/run", ({ request, params }) => run(request, params.name))];
+  return [
+    route("GET", "/v1/workflows", () => list()),
+    route("POST", "/v1/workflows/:name/run", ({ request, params, requestId }) => run(request, params.name, requestId)),
+  ];
 }

@@ -61,6 +61,7 @@ export const restartCurrent: FixExecutor = {
 
 /** `rollback-promotion`: the promotion named is rolled back through the promotion journal, and current restarted at the revert. */
 export const rollbackPromotion: FixExecutor = {
+  announce: true,
   check: "current",
   async refuse(target, context) {
     if (!PROMOTE_TAG_PATTERN.test(target)) return `rollback-promotion takes a promote/<UTC time> tag, not ${JSON.stringify(target.slice(0, 80))}`;

@@ -55,6 +55,20 @@ export function dailyReport(state: SupervisorState, day: number, context: { work
   return `${lines.join("\n")}\n`;
 }
 
+/** When today's report was last written (ms, in the state's key-value table). */
+export const REPORT_WRITTEN_KEY = "report:written";
+
+/**
+ * Today's report written now: when an incident opens or closes, a fix moves on, and when the supervisor stops (besides
+ * the heartbeat's every ten minutes, for the checks' states). Returns its path.
+ */
+export function writeTodaysReport(context: { state: SupervisorState; workspaceDir: string; repoDir: string; now: () => number }): string {
+  const now = context.now();
+  const path = writeDailyReport(context.state, now, context);
+  context.state.set(REPORT_WRITTEN_KEY, String(now));
+  return path;
+}
+
 /** Writes the report of the day of `day` (rewritten while the day lasts); returns its path. */
 export function writeDailyReport(state: SupervisorState, day: number, context: { workspaceDir: string; repoDir: string }): string {
   const dir = ensurePrivateDir(join(context.workspaceDir, REPORTS_DIR));

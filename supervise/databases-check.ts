@@ -113,6 +113,7 @@ export const databasesCheck: Check = { name: "databases", run: runDatabasesCheck
 
 /** `rebuild-registry`: the registry's cache deleted, made anew and filled again from the tools (promoted and candidates). */
 export const rebuildRegistry: FixExecutor = {
+  announce: true,
   check: "databases",
   refuse: async (target, context) =>
     target === join(context.repoDir, REGISTRY_DATABASE_PATH)

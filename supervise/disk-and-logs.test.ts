@@ -73,41 +73,44 @@ describe("pattern 3: the disk nearly full", () => {
 
 describe("a fix that keeps failing", () => {
   test("free-disk that cannot make room is reported as failed, tried again with backoff (not every round), and a person asked once", async () => {
-    const hooks: string[] = [];
+    const hooks: { kind: string; text: string }[] = [];
     await using sink = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
       async fetch(request) {
-        hooks.push((JSON.parse(await request.text()) as { text: string }).text);
+        hooks.push(JSON.parse(await request.text()) as { kind: string; text: string });
         return new Response("ok");
       },
     });
     using fixture = superviseFixture();
     // More free space than any disk here has: the real free-disk steps run and cannot make room.
-    fixture.configure({ supervise: { minFreeMiB: 10_000_000, backoff: "2s", maxRestarts: 3, quietMinutes: 1, webhook: `${sink.url}hook` } });
-    for (let round = 0; round < 10; round += 1) {
+    fixture.configure({ supervise: { minFreeMiB: 10_000_000, backoff: "2s", maxRestarts: 4, quietMinutes: 1, webhook: `${sink.url}hook` } });
+    for (let round = 0; round < 16; round += 1) {
       await superviseRound(fixture.context, [diskCheck]);
       await flushNotices(fixture.context);
       fixture.advance(2_000);
     }
     const tries = fixture.context.state.recentFixes(0).filter((fix) => fix.action === "free-disk");
-    // 20 s of rounds every 2 s: tries at 0, 2 (after 2 s), 6 (4 s), 14 (8 s) — not one a round.
-    expect(tries.map((fix) => fix.state)).toEqual(["failed", "failed", "failed", "failed"]);
+    // 32 s of rounds every 2 s: tries at 0, 2 (after 2 s), 6 (4 s), 14 (8 s), 30 (16 s) — not one a round.
+    expect(tries.map((fix) => fix.state)).toEqual(["failed", "failed", "failed", "failed", "failed"]);
     fixture.advance(60_000);
     await flushNotices(fixture.context);
     const incident = fixture.context.state.openIncidents("disk")[0]?.id;
-    expect(hooks[0]).toStartWith(`[org supervise] incident ${incident}: disk nearly full`);
-    // The quiet minute held the rest, sent as one message: each failure and, once, that a person must look.
-    expect(hooks).toHaveLength(2);
+    // The opening and the first failure at once; the next failures held by the quiet minute and sent with the give-up,
+    // said at once (once); the last failure when the quiet minute is over.
+    expect(hooks.map((hook) => hook.kind)).toEqual(["opened", "fix-failed", "gave-up", "fix-failed"]);
+    expect(hooks[0]?.text).toStartWith(`[org supervise] incident ${incident}: disk nearly full`);
     const failed = /fix f[0-9a-f]{10} \(free-disk [^)]*\) of i[0-9a-f]{10} failed: freed/g;
     const notices = fixture.context.state.eventsBetween(0, Number.MAX_SAFE_INTEGER).filter((event) => event.kind === "notice");
-    expect(notices.filter((event) => event.text.match(failed))).toHaveLength(4);
-    // What does not fit one message (Discord takes 2 000 characters) is counted, the oldest first.
-    expect(hooks[1]).toStartWith("(1 earlier message of this incident left out)\n");
-    expect(hooks[1]?.match(failed)).toHaveLength(3);
-    expect(hooks[1]?.match(/needs a person/g)).toHaveLength(1);
-    expect(hooks[1]).toContain("free-disk");
-    expect(hooks[1]).toContain("failed 3 times in a row (supervise.maxRestarts 3)");
+    expect(notices.filter((event) => event.text.match(failed))).toHaveLength(5);
+    expect(hooks[1]?.text.match(failed)).toHaveLength(1);
+    // The three failures held: what does not fit one message (Discord takes 2 000 characters) is counted, the oldest first.
+    const gaveUp = hooks[2]?.text ?? "";
+    const leftOut = Number(/^\((\d+) earlier messages? of this incident left out\)\n/.exec(gaveUp)?.[1] ?? 0);
+    expect(leftOut + (gaveUp.match(failed)?.length ?? 0)).toBe(3);
+    expect(gaveUp.length).toBeLessThanOrEqual(1900);
+    expect(gaveUp.split("\n").at(-1)).toMatch(/^\[org supervise\] needs a person .*failed 4 times in a row \(supervise\.maxRestarts 4\)/);
+    expect(hooks[3]?.text.match(failed)).toHaveLength(1);
   });
 });
 

@@ -28,7 +28,7 @@ test("the heartbeat takes the daily backup once a day, writes the day's report, 
       now: () => new Date(context.now()),
       held: new Map([[context.state.path, context.state.db]]),
     });
-    const dropped = applyRetention(dir, context.config.backup.keep).map((file) => file.path);
+    const dropped = applyRetention(dir, context.config.backup.keep, context.now()).map((file) => file.path);
     return { path: taken.path, bytes: taken.bytes, entries: taken.manifest.entries.length, skipped: taken.manifest.skipped, dropped };
   };
   const main = gitSync(repo, ["rev-parse", "main"]).trim();

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { writeDailyReport } from "./daily-report.ts";
+import { REPORT_WRITTEN_KEY, writeDailyReport, writeTodaysReport } from "./daily-report.ts";
 import { isMuted } from "./mutes.ts";
-import type { SuperviseContext } from "./supervise-check.ts";
+import { dataLine, type SuperviseContext } from "./supervise-check.ts";
 import { closeIncident, type RoundSummary } from "./supervise-round.ts";
 import { notify } from "./webhook.ts";
 import { weekStart, writeWeeklyDigest } from "./weekly-digest.ts";
@@ -60,17 +60,18 @@ async function dailyBackup(context: SuperviseContext, summary: RoundSummary): Pr
     if (failed) await closeIncident(failed, undefined, context, `a backup was taken: ${outcome.path}`, summary);
   } catch (error) {
     if (context.signal.aborted) throw error;
-    const detail = `the daily backup into ${dir} failed: ${error instanceof Error ? error.message : String(error)}`;
+    const detail = dataLine(context, `the daily backup into ${dir} failed: ${error instanceof Error ? error.message : String(error)}`, 2000);
     const { incident, opened } = state.openIncident("heartbeat", "backup", "the daily backup failed", detail, now);
     context.say(detail);
     if (opened) {
       summary.opened.push({ id: incident.id, pattern: "heartbeat", title: incident.title });
-      if (!isMuted(state, incident, now)) await notify(context, "heartbeat:backup", `incident ${incident.id}: ${detail}`);
+      if (!isMuted(state, incident, now)) await notify(context, { incident: incident.id, kind: "opened", text: `incident ${incident.id}: ${detail}` });
+      writeTodaysReport(context);
     }
   }
 }
 
-/** Today's report (every REPORT_EVERY_MS), and yesterday's once more when the day has turned. */
+/** Today's report (every REPORT_EVERY_MS, and whenever an incident or a fix moves), and yesterday's once more when the day has turned. */
 function dailyReports(context: SuperviseContext): void {
   const { state } = context;
   const now = context.now();
@@ -80,9 +81,8 @@ function dailyReports(context: SuperviseContext): void {
     state.set("report:final", yesterday);
   }
   state.set("report:first", state.get("report:first") ?? String(now));
-  if (now - Number(state.get("report:written") ?? 0) < REPORT_EVERY_MS) return;
-  writeDailyReport(state, now, context);
-  state.set("report:written", String(now));
+  if (now - Number(state.get(REPORT_WRITTEN_KEY) ?? 0) < REPORT_EVERY_MS) return;
+  writeTodaysReport(context);
 }
 
 /** Last week's digest, once the week has turned (and the supervisor ran in it). */

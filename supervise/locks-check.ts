@@ -109,6 +109,7 @@ export const clearStaleLock: FixExecutor = {
 
 /** `finish-interrupted`: the promote or rollback a dead run left in the journal carried to its end, as the next one would. */
 export const finishInterruptedFix: FixExecutor = {
+  announce: true,
   check: "locks",
   async refuse(target, context) {
     const entry = new PromotionJournal(context.repoDir).read();

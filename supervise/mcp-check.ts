@@ -71,6 +71,7 @@ export const mcpCheck: Check = { name: "mcp", run: runMcpCheck };
 
 /** `hold-mcp-server`: the server held wherever it restarts; verified once its connection skips a restart (a later round). */
 export const holdMcpServerFix: FixExecutor = {
+  announce: true,
   check: "mcp",
   async refuse(target, context) {
     return serverPlaces(context).some(({ servers }) => servers.some((server) => server.name === target))

@@ -1,7 +1,23 @@
-import type { SupervisorState } from "./supervisor-state.ts";
+import type { IncidentRow, SupervisorState } from "./supervisor-state.ts";
 
-/** A silenced pattern: a check's name, an incident's id or key, or a novel error's signature id; `until` undefined is for ever. */
-export type Mute = { pattern: string; until?: number; createdAt: number };
+/** How a mute of a fragment of an error's text is kept in the mutes table: this prefix, then the fragment. */
+const TEXT_PREFIX = "text:";
+
+/**
+ * A silenced pattern: a check's name, an incident's id or key, or a novel error's signature id; or `text`, a fragment of
+ * what a person saw (an incident whose title, detail or excerpt holds it is silenced). `until` undefined is for ever.
+ */
+export type Mute = { pattern: string; text?: string; until?: number; createdAt: number };
+
+/** A fragment of text as it is compared: lowercase, each run of white space one space. */
+export function foldedText(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, " ").trim();
+}
+
+/** The mutes table's pattern of a mute of a text fragment. */
+export function textMutePattern(fragment: string): string {
+  return `${TEXT_PREFIX}${foldedText(fragment)}`;
+}
 
 /** Silences `pattern` until `until` (ms since the epoch), or for ever. */
 export function mutePattern(state: SupervisorState, pattern: string, until: number | undefined, now: number): void {
@@ -10,9 +26,10 @@ export function mutePattern(state: SupervisorState, pattern: string, until: numb
     .run(pattern, until ?? null, now);
 }
 
-/** Lifts a mute; false when there was none. */
+/** Lifts a mute (of `pattern` as given, else of it as a text fragment); false when there was none. */
 export function unmutePattern(state: SupervisorState, pattern: string): boolean {
-  return state.db.query("DELETE FROM mutes WHERE pattern = ?").run(pattern).changes > 0;
+  if (state.db.query("DELETE FROM mutes WHERE pattern = ?").run(pattern).changes > 0) return true;
+  return state.db.query("DELETE FROM mutes WHERE pattern = ?").run(textMutePattern(pattern)).changes > 0;
 }
 
 /** The mutes in force at `now` (expired ones are dropped). */
@@ -21,11 +38,24 @@ export function activeMutes(state: SupervisorState, now: number): Mute[] {
   return state.db
     .query<{ pattern: string; until: number | null; createdAt: number }, []>("SELECT pattern, until, created_at AS createdAt FROM mutes ORDER BY pattern")
     .all()
-    .map((row) => ({ pattern: row.pattern, createdAt: row.createdAt, ...(row.until !== null ? { until: row.until } : {}) }));
+    .map((row) => ({
+      pattern: row.pattern,
+      createdAt: row.createdAt,
+      ...(row.pattern.startsWith(TEXT_PREFIX) ? { text: row.pattern.slice(TEXT_PREFIX.length) } : {}),
+      ...(row.until !== null ? { until: row.until } : {}),
+    }));
 }
 
-/** Whether an incident is silenced: by its id, its pattern (check name or `novel`), its key, or `pattern:key`. */
-export function isMuted(state: SupervisorState, incident: { id: string; pattern: string; key: string }, now: number): boolean {
+/** What of an incident a mute looks at. */
+export type MutedThing = Pick<IncidentRow, "id" | "pattern" | "key"> & Partial<Pick<IncidentRow, "title" | "detail" | "excerpt">>;
+
+/** Whether a text mute's fragment is in what a person sees of an incident (its title, detail or excerpt). */
+export function holdsText(incident: MutedThing, fragment: string): boolean {
+  return fragment !== "" && [incident.title, incident.detail, incident.excerpt].some((text) => text != null && foldedText(text).includes(fragment));
+}
+
+/** Whether an incident is silenced: by its id, its pattern (check name or `novel`), its key, `pattern:key`, or a fragment of its text. */
+export function isMuted(state: SupervisorState, incident: MutedThing, now: number): boolean {
   const names = new Set([incident.id, incident.pattern, incident.key, `${incident.pattern}:${incident.key}`]);
-  return activeMutes(state, now).some((mute) => names.has(mute.pattern));
+  return activeMutes(state, now).some((mute) => (mute.text !== undefined ? holdsText(incident, mute.text) : names.has(mute.pattern)));
 }

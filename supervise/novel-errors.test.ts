@@ -12,7 +12,8 @@ import { superviseRound } from "./supervise-round.ts";
 function auditFailure(dir: string, at: number, tool: string): void {
   const day = new Date(at).toISOString().slice(0, 10);
   mkdirSync(join(dir, ".org", "audit"), { recursive: true, mode: 0o700 });
-  const line = { time: new Date(at).toISOString(), tool, arguments: {}, ok: false, exitCode: null, durationMs: 3, bytes: 0 };
+  // A call serve made for a request (a job's turn) that crashed: no exit status.
+  const line = { time: new Date(at).toISOString(), requestId: "job-0badc0de", tool, arguments: {}, ok: false, exitCode: null, durationMs: 3, bytes: 0 };
   appendFileSync(join(dir, ".org", "audit", `${day}.jsonl`), `${JSON.stringify(line)}\n`);
 }
 
@@ -41,7 +42,7 @@ describe("novel errors: repeated errors no known pattern covers", () => {
               toolCalls: [
                 {
                   name: "propose_fix",
-                  arguments: { action: "restart-current", target: "rm -rf /", quote: "tool weird_tool failed to run", diagnosis: "the tool keeps crashing" },
+                  arguments: { action: "restart-current", target: "rm -rf /", quote: "tool web_fetch failed to run", diagnosis: "the tool keeps crashing" },
                 },
               ],
             },
@@ -53,8 +54,8 @@ describe("novel errors: repeated errors no known pattern covers", () => {
                 {
                   name: "propose_fix",
                   arguments: {
-                    diagnosis: "weird_tool crashes at start; its leftovers may hold it",
-                    quote: "tool weird_tool failed to run",
+                    diagnosis: "web_fetch crashes at start; its leftovers may hold it",
+                    quote: "tool web_fetch failed to run",
                     action: "remove-leftovers",
                     target: "all",
                   },
@@ -67,20 +68,20 @@ describe("novel errors: repeated errors no known pattern covers", () => {
     });
     using fixture = superviseFixture({ server: model.url });
     const now = fixture.context.now();
-    for (const offset of [3, 2]) auditFailure(fixture.dir, now - offset * 60_000, "weird_tool");
+    for (const offset of [3, 2]) auditFailure(fixture.dir, now - offset * 60_000, "web_fetch");
     expect((await superviseRound(fixture.context, [novelCheck])).opened).toEqual([]);
     // Read again, nothing new counts twice.
     expect((await superviseRound(fixture.context, [novelCheck])).opened).toEqual([]);
-    auditFailure(fixture.dir, now - 60_000, "weird_tool");
+    auditFailure(fixture.dir, now - 60_000, "web_fetch");
     const round = await superviseRound(fixture.context, [novelCheck]);
-    expect(round.opened.map((incident) => incident.title)).toEqual(["repeated error: the audit log: tool weird_tool failed to run"]);
+    expect(round.opened.map((incident) => incident.title)).toEqual(['repeated error: the audit log: "tool web_fetch failed to run"']);
     const incident = fixture.context.state.openIncidents("novel")[0];
     expect(incident?.excerpt?.split("\n")).toHaveLength(3);
 
     const fixId = await diagnoseOpenIncidents(fixture.context, diagnosisModel(fixture.context.config), () => false);
     const fix = fixture.context.state.fix(fixId ?? "");
     expect(fix).toMatchObject({ action: "remove-leftovers", target: "all", state: "proposed", by: "model scripted", auto: false });
-    expect(fixture.context.state.incident(incident?.id ?? "")?.diagnosis).toContain('quoting "tool weird_tool failed to run"');
+    expect(fixture.context.state.incident(incident?.id ?? "")?.diagnosis).toContain('quoting "tool web_fetch failed to run"');
     // Two calls: the first answer's target was refused with the reason, and the model answered again.
     const asked = model.requests.filter((request) => request.path === "/v1/chat/completions");
     expect(asked).toHaveLength(2);
@@ -98,7 +99,7 @@ describe("novel errors: repeated errors no known pattern covers", () => {
   test("with no model, or muted, a novel incident waits undiagnosed", async () => {
     using fixture = superviseFixture();
     const now = fixture.context.now();
-    for (const offset of [3, 2, 1]) auditFailure(fixture.dir, now - offset * 60_000, "other_tool");
+    for (const offset of [3, 2, 1]) auditFailure(fixture.dir, now - offset * 60_000, "python_run");
     await superviseRound(fixture.context, [novelCheck]);
     const incident = fixture.context.state.openIncidents("novel")[0];
     expect(await diagnoseOpenIncidents(fixture.context, undefined, () => false)).toBeUndefined();

@@ -1,20 +1,15 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import { z } from "zod";
-import { AUDIT_DIR } from "../config/workspace-paths.ts";
-import { readAppendedLines } from "../grow/read-appended.ts";
 import { readGrowReport, reportIds } from "../grow/grow-report.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
-import { readAuditLines } from "../security/audit-log.ts";
-import { type Check, type CheckResult, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, dataLine, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
+import { auditErrors, type ErrorLine, jobErrors, knownToolNames } from "./unattended-errors.ts";
 
-// Pattern "novel": an error that none of the ten checks knows, repeating in the logs org writes. Each error line is
-// redacted with the room's secret set first (a signature lowercases and masks digits, after which no secret would be
-// recognised, and it is stored, shown and sent), then reduced to a signature (numbers, ids, paths, quoted text and times taken out), each occurrence counted once, and a
-// signature seen `supervise.incidentRepeats` times within `supervise.window` is an incident.
-
-/** One error line from a log, and when it happened. */
-export type ErrorLine = { source: string; id: string; at: number; text: string };
+// Pattern "novel": an error that none of the ten checks knows, repeating in the logs org writes and in work nobody
+// watches (serve's jobs, runs over serve's HTTP: unattended-errors.ts). Each error line is redacted with the room's
+// secret set first (a signature lowercases and masks digits, after which no secret would be recognised, and it is
+// stored, shown and sent) and made one bounded line, then reduced to a signature (numbers, ids, paths, quoted text and
+// times taken out), each occurrence counted once, and a signature seen `supervise.incidentRepeats` times within
+// `supervise.window` is an incident. What a line says is quoted wherever the supervisor shows it: it is data.
 
 const ERROR_WORDS = /\b(error|errors|failed|failure|exception|fatal|panic|cannot|could not|refused|timed out|unhandled|crash(ed)?)\b/i;
 /** What the ten checks already watch: such lines are theirs, not novel. */
@@ -91,43 +86,26 @@ function growErrors(context: SuperviseContext): ErrorLine[] {
   return lines;
 }
 
-/** The audit log's calls that failed without a command's exit status (the tool itself broke), read on from last time. */
-function auditErrors(context: SuperviseContext): ErrorLine[] {
-  const lines: ErrorLine[] = [];
-  for (const day of [new Date(context.now() - 86_400_000), new Date(context.now())].map((date) => date.toISOString().slice(0, 10))) {
-    const key = `novel:audit:${day}`;
-    const mark = z.object({ offset: z.number(), ino: z.number() }).safeParse(JSON.parse(context.state.get(key) ?? "null"));
-    const read = readAppendedLines(join(context.workspaceDir, AUDIT_DIR, `${day}.jsonl`), mark.success ? mark.data : undefined, 4 * 1024 * 1024);
-    if (!read) continue;
-    context.state.set(key, JSON.stringify(read.mark));
-    for (const line of read.lines) {
-      const [entry] = readAuditLines([line.text]);
-      if (!entry || entry.ok || (entry.exitCode !== undefined && entry.exitCode !== null)) continue;
-      lines.push({
-        source: "the audit log",
-        id: `audit:${day}:${line.offset}`,
-        at: Date.parse(entry.time) || context.now(),
-        text: `tool ${entry.tool} failed to run`,
-      });
-    }
-  }
-  return lines;
-}
+/** How much of one error line is kept. */
+const MAX_LINE = 400;
 
-/** Counts each line once (seen before: skipped) under its signature; the line redacted before anything else is done with it. */
+/**
+ * Counts each line once (seen before: skipped) under its signature; the line redacted and made one bounded line before
+ * anything else is done with it, and kept as `<source>: "<line>"`.
+ */
 function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): void {
   const { db } = context.state;
   const seen = db.query<{ hash: string }, [string]>("SELECT hash FROM seen_lines WHERE hash = ?");
   context.state.transaction(() => {
     for (const line of lines) {
-      const text = scrub(context, line.text);
+      const text = dataLine(context, line.text, MAX_LINE);
       // Not even a hash of a secret is kept: the line's id is hashed as redacted.
       const hash = createHash("sha256").update(scrub(context, line.id)).digest("hex").slice(0, 32);
       if (seen.get(hash)) continue;
       db.query("INSERT INTO seen_lines (hash, at) VALUES (?, ?)").run(hash, context.now());
       const signature = signatureOf(text);
       const id = signatureId(signature);
-      const example = `${line.source}: ${text}`.slice(0, 500);
+      const example = `${line.source}: ${JSON.stringify(text)}`;
       db.query(
         "INSERT INTO signatures (id, signature, source, example, first_seen, last_seen, total) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, ?5), total = total + 1, example = ?4",
       ).run(id, signature, line.source, example, line.at);
@@ -138,7 +116,8 @@ function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): vo
 
 /** Pattern `novel`: the signatures seen at least `supervise.incidentRepeats` times within `supervise.window`. */
 async function runNovelCheck(context: SuperviseContext): Promise<CheckResult> {
-  recordLines(context, [...(await paneErrors(context)), ...growErrors(context), ...auditErrors(context)]);
+  const known = knownToolNames(context);
+  recordLines(context, [...(await paneErrors(context)), ...growErrors(context), ...jobErrors(context, known), ...auditErrors(context, known)]);
   const { incidentRepeats, window } = context.config.supervise;
   const since = context.now() - window;
   const repeated = context.state.db
@@ -155,9 +134,9 @@ async function runNovelCheck(context: SuperviseContext): Promise<CheckResult> {
       .reverse()
       .map((occurrence) => `${new Date(occurrence.at).toISOString()} ${occurrence.line}`)
       .join("\n");
-    const first = excerpt.split("\n").at(-1)?.slice(25, 145) ?? row.signature;
+    const latest = excerpt.split("\n").at(-1)?.replace(/^\S+ /, "") ?? row.signature;
     // An open incident keeps its title: the latest line varies (numbers, names), and a new title would be news.
-    const title = context.state.openIncidentOf("novel", row.id)?.title ?? `repeated error: ${first}`;
+    const title = context.state.openIncidentOf("novel", row.id)?.title ?? `repeated error: ${latest}`;
     return {
       key: row.id,
       title,

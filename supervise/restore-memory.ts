@@ -48,6 +48,7 @@ async function memoryFromBackups(context: SuperviseContext, path: string): Promi
  * the copy in the newest good backup; with no backup holding one, memory is rebuilt from the transcripts and saved facts.
  */
 export const restoreMemory: FixExecutor = {
+  announce: true,
   check: "databases",
   refuse: async (target, context) => {
     const path = join(context.workspaceDir, MEMORY_DIR, MEMORY_DATABASE_FILE);

@@ -2,6 +2,8 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { FixAction } from "../config/supervise-settings.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
+import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
 
 /** The known failure patterns, one check each; `novel` is an error that matches none and repeats. */
@@ -28,6 +30,8 @@ export type SuperviseContext = {
   freeBytes?: (dir: string) => number;
   /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
   webhookSecret?: string;
+  /** The values of the workspace's secret files and its git configs' credentials (`workspaceSecretsOf`), as the room has them. */
+  workspaceSecrets?: readonly string[];
   /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
   takeBackup?: (context: SuperviseContext) => Promise<{ path: string; bytes: number; entries: number; skipped: unknown[]; dropped: string[] }>;
   signal: AbortSignal;
@@ -70,11 +74,24 @@ export type FixExecutor = {
   apply(target: string, context: SuperviseContext): Promise<FixOutcome>;
   /** The check paces tries of this fix itself (restarts of current back off by their own count): no retry backoff on top. */
   ownBackoff?: true;
+  /**
+   * What it changes a person finds changed, not just mended (main moved by a rollback, a database replaced): said in a
+   * webhook message of its own when applied, whatever the quiet time. Other fixes are said with the opening ("applying
+   * …") and the recovery ("fixed by …").
+   */
+  announce?: true;
 };
 
-/** The room's secret set as the supervisor knows it: the config's secrets and the webhook's signing key. */
-export function secretsOf(context: Pick<SuperviseContext, "config" | "webhookSecret">): string[] {
-  return [...context.config.secrets, ...(context.webhookSecret ? [context.webhookSecret] : [])];
+/** The values the workspace's secret files hold (`sandbox.secretPaths`), which the room redacts with as well. */
+export function workspaceSecretsOf(workspaceDir: string, config: OrgConfig): string[] {
+  return workspaceSecretValues(workspaceDir, config.sandbox.secretPaths);
+}
+
+type SecretsKnown = Pick<SuperviseContext, "config" | "webhookSecret" | "workspaceSecrets">;
+
+/** The room's whole secret set as the supervisor knows it: the config's secrets, the workspace's secret files' values, the webhook's signing key. */
+export function secretsOf(context: SecretsKnown): string[] {
+  return [...context.config.secrets, ...(context.workspaceSecrets ?? []), ...(context.webhookSecret ? [context.webhookSecret] : [])];
 }
 
 /**
@@ -82,23 +99,49 @@ export function secretsOf(context: Pick<SuperviseContext, "config" | "webhookSec
  * kept, logged or sent: redacted with the room's secret set. Done first, before any other change to the text (lowercased,
  * digits masked, spaces joined, cut short), after which a secret would no longer be recognised.
  */
-export function scrub(context: Pick<SuperviseContext, "config" | "webhookSecret">, text: string): string {
+export function scrub(context: SecretsKnown, text: string): string {
   return redact(text, secretsOf(context));
 }
 
-/** A check's answer with every text in it scrubbed (`scrub`): what the rest of a round works with. */
+/**
+ * Text from outside as one line of data: scrubbed, then every line break a space and every control or bidi character
+ * a visible escape, cut to `max` characters. A tool's output, a model's name or words, a log line: none can start a
+ * line of its own in the log, a title, a webhook message or a prompt.
+ */
+export function dataLine(context: SecretsKnown, text: string, max: number): string {
+  return sanitizeOneLine(scrub(context, text), max);
+}
+
+/** `dataLine`, in double quotes (as JSON writes a string): where outside text stands inside the supervisor's own words. */
+export function quotedData(context: SecretsKnown, text: string, max: number): string {
+  return JSON.stringify(dataLine(context, text, max));
+}
+
+/** How long a finding's texts may be: a title is one short line, the rest one line each. */
+const MAX_TITLE = 300;
+const MAX_DETAIL = 2000;
+const MAX_EXCERPT_LINE = 500;
+
+/** A check's answer with every text in it scrubbed and made lines of data (`dataLine`): what the rest of a round works with. */
 export function scrubResult<Result extends CheckResult>(context: SuperviseContext, result: Result): Result {
-  const clean = (text: string) => scrub(context, text);
+  const line = (text: string, max = MAX_DETAIL) => dataLine(context, text, max);
   const findings = result.findings.map((finding) => ({
     ...finding,
-    key: clean(finding.key),
-    title: clean(finding.title),
-    detail: clean(finding.detail),
-    ...(finding.excerpt !== undefined ? { excerpt: clean(finding.excerpt) } : {}),
-    ...(finding.fix ? { fix: { ...finding.fix, target: clean(finding.fix.target), detail: clean(finding.fix.detail) } } : {}),
-    ...(finding.person !== undefined ? { person: clean(finding.person) } : {}),
+    key: line(finding.key, 1000),
+    title: line(finding.title, MAX_TITLE),
+    detail: line(finding.detail),
+    ...(finding.excerpt !== undefined
+      ? {
+          excerpt: finding.excerpt
+            .split("\n")
+            .map((text) => line(text, MAX_EXCERPT_LINE))
+            .join("\n"),
+        }
+      : {}),
+    ...(finding.fix ? { fix: { ...finding.fix, target: line(finding.fix.target, 1000), detail: line(finding.fix.detail) } } : {}),
+    ...(finding.person !== undefined ? { person: line(finding.person) } : {}),
   }));
-  return { ...result, detail: clean(result.detail), findings };
+  return { ...result, detail: line(result.detail), findings };
 }
 
 /** A check's answer when it has nothing to say. */

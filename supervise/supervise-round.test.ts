@@ -154,37 +154,70 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     expect(texts).toEqual([expect.stringContaining(`incident ${opened}: current is down`), expect.stringContaining(`recovered ${opened}:`)]);
   });
 
-  test("within quietMinutes an incident's next messages are held and sent as one when the quiet ends; another incident is its own; a muted one is recorded, never sent", async () => {
+  test("an opening, a fix that changed things, giving up and a recovery are each said once, at once, quiet time or not; a failed try that repeats is held and goes with the next", async () => {
     using fixture = superviseFixture();
-    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 10, autoFix: [] } });
+    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 60, backoff: "10s", maxRestarts: 3 } });
+    const kinds = () => received.map((message) => `${message.kind} ${message.key}`);
     const lock = join(fixture.dir, ".org", "grow", "grow.lock");
-    const texts = () => received.map((message) => JSON.parse(message.body).text as string);
     received.length = 0;
+    // A lock cleared at once: its opening (saying the fix under way) and its recovery, both at once.
     deadLock(lock, "org grow");
-    const first = (await superviseRound(fixture.context, [locksCheck])).opened[0]?.id ?? "";
-    expect(received).toHaveLength(1);
-    // It goes away (a person removed it) within the quiet time: the recovery waits. It comes back: a new incident, said at once.
-    Bun.spawnSync(["rm", "-f", lock]);
+    const cleared = (await superviseRound(fixture.context, [locksCheck])).opened[0]?.id ?? "";
+    expect(kinds()).toEqual([`opened ${cleared}`, `recovered ${cleared}`]);
+    // A problem whose fix fails each time: the first failure is said; the next, within the quiet hour, is held.
+    let present = true;
+    const stuck: Check = {
+      name: "locks",
+      run: async () =>
+        present
+          ? {
+              state: "fail",
+              detail: "stuck",
+              findings: [
+                {
+                  key: "stuck",
+                  title: "a stuck lock",
+                  detail: "held",
+                  fix: { action: "clear-stale-lock", target: join(fixture.dir, ".org", "nowhere.lock"), detail: "clear it" },
+                },
+              ],
+            }
+          : { state: "ok", detail: "fine", findings: [] },
+    };
+    received.length = 0;
+    const incident = (await superviseRound(fixture.context, [stuck])).opened[0]?.id ?? "";
+    expect(kinds()).toEqual([`opened ${incident}`, `fix-failed ${incident}`]);
+    for (let tries = 2; tries <= 4; tries += 1) {
+      fixture.advance(10 * 2 ** tries * 1000);
+      await superviseRound(fixture.context, [stuck]);
+      await flushNotices(fixture.context);
+    }
+    // Three failures in a row: a person is needed, said at once, with the two failures held since before it in the same message.
+    expect(kinds()).toEqual([`opened ${incident}`, `fix-failed ${incident}`, `gave-up ${incident}`]);
+    const failed = new RegExp(`^\\[org supervise\\] fix f[0-9a-f]{10} \\(clear-stale-lock .*\\) of ${incident} failed: not applied: `);
+    expect(received.at(-1)?.text.split("\n")).toEqual([
+      expect.stringMatching(failed),
+      expect.stringMatching(failed),
+      expect.stringMatching(new RegExp(`^\\[org supervise\\] needs a person ${incident}: a stuck lock: clear-stale-lock .* failed 3 times in a row`)),
+    ]);
+    // It goes away within the quiet hour: the recovery is said at once; nothing of this incident is said twice.
+    present = false;
     fixture.advance(60_000);
-    await superviseRound(fixture.context, [locksCheck]);
-    deadLock(lock, "org grow again");
-    fixture.advance(60_000);
-    const second = (await superviseRound(fixture.context, [locksCheck])).opened[0]?.id ?? "";
+    await superviseRound(fixture.context, [stuck]);
+    fixture.advance(2 * 60 * 60_000);
     await flushNotices(fixture.context);
-    expect(texts()).toEqual([expect.stringContaining(`incident ${first}:`), expect.stringContaining(`incident ${second}:`)]);
-    expect(texts()[1]).toContain("org grow again");
-    fixture.advance(10 * 60_000);
-    await flushNotices(fixture.context);
-    expect(texts()).toHaveLength(3);
-    expect(texts()[2]).toStartWith(`[org supervise] recovered ${first}:`);
+    expect(kinds()).toEqual([`opened ${incident}`, `fix-failed ${incident}`, `gave-up ${incident}`, `recovered ${incident}`]);
+    // The fourth failure, held after the give-up, went with the recovery.
+    expect(received.at(-1)?.text.split("\n")).toEqual([expect.stringMatching(failed), expect.stringMatching(/^\[org supervise\] recovered /)]);
     // Muted: recorded in the state and the status, not sent.
+    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 60, autoFix: [] } });
     mutePattern(fixture.context.state, "locks", undefined, fixture.context.now());
     const pid = join(fixture.dir, ".org", "stale.pid");
     writeFileSync(pid, `${deadPid()}\n`);
     fixture.advance(60 * 60_000);
     await superviseRound(fixture.context, [locksCheck]);
     await flushNotices(fixture.context);
-    expect(received).toHaveLength(3);
+    expect(received).toHaveLength(4);
     const status = superviseStatus(
       { workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config },
       fixture.context.state,

@@ -1,7 +1,8 @@
+import { writeTodaysReport } from "./daily-report.ts";
 import { checkNamed, executorOf } from "./fix-executors.ts";
 import { fixToPropose, nextTry, personNeeded } from "./fix-retries.ts";
 import { isMuted } from "./mutes.ts";
-import { type Check, type CheckResult, type Finding, scrub, scrubResult, secretsOf, type SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, type Finding, scrub, scrubResult, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
 import { notify } from "./webhook.ts";
 
@@ -40,14 +41,10 @@ export async function runCheck(check: Check, context: SuperviseContext): Promise
   }
 }
 
-/** Tells the state the room's secret set of this round: everything it keeps is redacted with it. */
+/** Tells the state the room's secret set of this round (the workspace's secret files read when not yet): everything it keeps is redacted with it. */
 export function useRoundSecrets(context: SuperviseContext): void {
+  context.workspaceSecrets ??= workspaceSecretsOf(context.workspaceDir, context.config);
   context.state.useSecrets(secretsOf(context));
-}
-
-/** What is said of an incident goes under its id: at most one webhook message per incident per quiet time. */
-export function noticeKey(incident: Pick<IncidentRow, "id">): string {
-  return incident.id;
 }
 
 /** Closes an incident: resolved, its applied fixes verified, the check's own follow-up (a pause lifted), the recovery said. */
@@ -66,7 +63,8 @@ export async function closeIncident(
   const text = scrub(context, `recovered ${incident.id}: ${incident.title}: ${why}${more ? `; ${more}` : ""}`);
   context.state.event("recovered", text, now);
   context.say(text);
-  if (!isMuted(context.state, incident, now)) await notify(context, noticeKey(incident), text);
+  if (!isMuted(context.state, incident, now)) await notify(context, { incident: incident.id, kind: "recovered", text });
+  writeTodaysReport(context);
 }
 
 /**
@@ -74,35 +72,55 @@ export async function closeIncident(
  * at once by running its check again (the problem must be gone), by the fix itself, or by a later round — or failed.
  */
 export async function applyFix(fix: FixRow, incident: IncidentRow, context: SuperviseContext, summary: RoundSummary): Promise<FixRow> {
-  const executor = executorOf(fix.action);
   const record = (state: FixState, said: string) => {
     const detail = scrub(context, said);
     context.state.moveFix(fix.id, state, detail, context.now());
     summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state, detail });
     context.say(`fix ${fix.id} (${fix.action} ${fix.target}) ${state}: ${detail}`);
   };
+  await attemptFix(fix, incident, context, summary, record);
+  const done = context.state.requireFix(fix.id);
+  if (done.state === "failed" && !isMuted(context.state, incident, context.now()))
+    await notify(context, {
+      incident: incident.id,
+      kind: "fix-failed",
+      text: `fix ${done.id} (${done.action} ${done.target}) of ${incident.id} failed: ${done.detail}${nextTry(done, incident, context)}`,
+    });
+  writeTodaysReport(context);
+  return done;
+}
+
+/** A fix's try: refused (the target is not one it takes now), or applied and then verified (or failed), each step recorded. */
+async function attemptFix(
+  fix: FixRow,
+  incident: IncidentRow,
+  context: SuperviseContext,
+  summary: RoundSummary,
+  record: (state: FixState, detail: string) => void,
+): Promise<void> {
+  const executor = executorOf(fix.action);
   const refusal = executor ? await executor.refuse(fix.target, context) : `${fix.action} is no fix org knows`;
   if (!executor || refusal !== undefined) {
     record("failed", `not applied: ${refusal}`);
-    return context.state.requireFix(fix.id);
+    return;
   }
   context.state.moveFix(fix.id, "applied", `applying: ${fix.detail}`, context.now());
   const applied = await executor
     .apply(fix.target, context)
     .catch((error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error), verify: undefined }));
   const outcome = { ...applied, detail: scrub(context, applied.detail) };
+  // Said before it is verified: a rollback is news before the recovery it brings.
+  if (outcome.ok && executor.announce && !isMuted(context.state, incident, context.now()))
+    await notify(context, {
+      incident: incident.id,
+      kind: "fixed",
+      once: fix.id,
+      text: `fix ${fix.id} (${fix.action} ${fix.target}) of ${incident.id} applied: ${outcome.detail}`,
+    });
   if (!outcome.ok) record("failed", outcome.detail);
   else if (outcome.verify === "self") record("verified", outcome.detail);
   else if (outcome.verify === "later") record("applied", `${outcome.detail}; verified once a later round finds the problem gone`);
   else await verifyByCheck(fix, incident, outcome.detail, context, summary, record);
-  const done = context.state.requireFix(fix.id);
-  if (done.state === "failed" && !isMuted(context.state, incident, context.now()))
-    await notify(
-      context,
-      noticeKey(incident),
-      `fix ${done.id} (${done.action} ${done.target}) of ${incident.id} failed: ${done.detail}${nextTry(done, incident, context)}`,
-    );
-  return done;
 }
 
 async function verifyByCheck(
@@ -162,18 +180,21 @@ async function handleFinding(check: Check, finding: Finding, context: SuperviseC
     state.event("incident", `${incident.id}${opened ? "" : " now"}: ${finding.title}: ${finding.detail}`, now);
     context.say(`incident ${incident.id}${opened ? "" : " now"}: ${finding.title}: ${finding.detail}`);
   }
+  // Judged on the tries so far, before this round proposes another.
+  const person = personNeeded(finding, incident, context);
   const latest = state.fixesOf(incident.id)[0];
   const plan = fixToPropose(finding.fix, incident, context);
   const auto = plan !== undefined && context.config.supervise.autoFix.includes(plan.action);
   if (plan && latest?.state === "proposed") state.moveFix(latest.id, "failed", `superseded: the check now asks for ${plan.action} ${plan.target}`, now);
   const fix = plan ? state.proposeFix(incident.id, plan.action, plan.target, "supervisor", auto, plan.detail, now) : undefined;
   if (fix && !auto) summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state: "proposed", detail: fix.detail });
-  const person = personNeeded(finding, incident, context);
   if (person !== undefined && !opened && !changed) context.say(`needs a person ${incident.id}: ${finding.title}: ${person}`);
   if (!isMuted(state, incident, now)) {
-    if (opened || changed) await notify(context, noticeKey(incident), incidentText(incident, finding, opened, fix, person));
-    else if (person !== undefined) await notify(context, noticeKey(incident), `needs a person ${incident.id}: ${finding.title}: ${person}`);
+    const kind = opened ? "opened" : person !== undefined ? "gave-up" : "changed";
+    if (opened || changed) await notify(context, { incident: incident.id, kind, text: incidentText(incident, finding, opened, fix, person) });
+    else if (person !== undefined) await notify(context, { incident: incident.id, kind, text: `needs a person ${incident.id}: ${finding.title}: ${person}` });
   }
+  if (opened || changed || fix) writeTodaysReport(context);
   if (fix && auto) await applyFix(fix, incident, context, summary);
 }
 

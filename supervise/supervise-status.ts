@@ -43,7 +43,8 @@ export type SuperviseStatus = {
     steps: string[];
   }[];
   lastBackup: { path: string; takenAt: string; bytes: number } | null;
-  mutes: { pattern: string; until: string | null }[];
+  /** `text`: a mute of a fragment of an error's text (its `pattern` is `text:` and the fragment). */
+  mutes: { pattern: string; text?: string; until: string | null }[];
   growPaused: { reason: string; since: string } | null;
 };
 
@@ -90,7 +91,7 @@ export function superviseStatus(setup: { workspaceDir: string; repoDir: string; 
       steps: state.fixEvents(fix.id).map((event) => `${event.state} ${new Date(event.at).toISOString()}`),
     })),
     lastBackup: backup ? { path: backup.path, takenAt: backup.takenAt.toISOString(), bytes: backup.bytes } : null,
-    mutes: activeMutes(state, now).map((mute) => ({ pattern: mute.pattern, until: iso(mute.until) })),
+    mutes: activeMutes(state, now).map((mute) => ({ pattern: mute.pattern, ...(mute.text !== undefined ? { text: mute.text } : {}), until: iso(mute.until) })),
     growPaused: pause ? { reason: pause.reason, since: pause.since } : null,
   };
 }
@@ -128,6 +129,9 @@ export function statusLines(status: SuperviseStatus): string[] {
       : "last backup: none yet (org backup, or the supervisor's daily one)",
   );
   if (status.growPaused) lines.push(`unattended grow runs paused since ${status.growPaused.since}: ${status.growPaused.reason}`);
-  for (const mute of status.mutes) lines.push(`muted: ${mute.pattern}${mute.until ? ` until ${mute.until}` : " (for ever)"}`);
+  for (const mute of status.mutes)
+    lines.push(
+      `muted: ${mute.text !== undefined ? `the text ${JSON.stringify(mute.text)}` : mute.pattern}${mute.until ? ` until ${mute.until}` : " (for ever)"}`,
+    );
   return lines;
 }

@@ -1,14 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { probeHealth } from "../instances/health-probe.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
-import { makeCandidate, runOrg, writePassingReport } from "../testing/promotion-fixture.ts";
+import { brokenServeCandidate, runOrg } from "../testing/promotion-fixture.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
-import { deadPid, stopSupervisedClone, superviseClone, supervisedClone, supervisedEnv, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
+import {
+  deadPid,
+  proposeFixRule,
+  stopSupervisedClone,
+  superviseClone,
+  supervisedClone,
+  supervisedEnv,
+  writeFailedGrowReport,
+} from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import { SIGNATURE_HEADER, signBody } from "./webhook.ts";
@@ -25,24 +33,7 @@ const apiToken = `tok-${crypto.randomUUID()}`;
 const hooks: { signature: string | null; text: string; body: string }[] = [];
 const modelScript = {
   models: ["scripted"],
-  rules: [
-    {
-      when: { tool: "propose_fix" },
-      reply: {
-        toolCalls: [
-          {
-            name: "propose_fix",
-            arguments: {
-              diagnosis: "the render step keeps failing on a rejected token",
-              quote: "render step failed",
-              action: "remove-leftovers",
-              target: "all",
-            },
-          },
-        ],
-      },
-    },
-  ],
+  rules: [proposeFixRule("the render step keeps failing on a rejected token", "render step failed")],
   fallback: { text: "hello" },
 };
 let tmux: TmuxServer;
@@ -202,18 +193,7 @@ describe("org supervise beside a served current, through real processes", () => 
       90_000,
     );
     const branch = "cand/20261123T101500Z";
-    const commit = makeCandidate(clone.dir, branch, (worktree) => {
-      const file = join(worktree, "cli", "serve-command.ts");
-      const text = readFileSync(file, "utf8").replace(
-        "  async run(args, signal) {\n    const options = parseOptions(args);",
-        '  async run(args, signal) {\n    throw new Error("a promoted change broke serve");\n    const options = parseOptions(args);',
-      );
-      writeFileSync(file, text);
-    });
-    writePassingReport(clone.dir, commit, branch, (report) => {
-      const core = report.checks[0];
-      if (core) core.figures = { allowedByFlag: 1 };
-    });
+    brokenServeCandidate(clone.dir, branch);
     const promoted = await runOrg(["promote", branch, "--repo", clone.dir, "--no-restart"], env());
     expect(promoted.out).toContain("tagged promote/");
     const promotion = gitSync(clone.dir, ["for-each-ref", "--format=%(refname:strip=2)", "refs/tags/promote/"]).trim().split("\n").at(-1) ?? "";

@@ -1,14 +1,29 @@
 import { expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { testSandbox } from "../testing/test-sandbox.ts";
 import { uniqueSessionName } from "../testing/tmux.ts";
+import { REPORTS_DIR } from "./daily-report.ts";
 import { locksCheck } from "./locks-check.ts";
-import { superviseEvery } from "./supervisor.ts";
+import type { Check } from "./supervise-check.ts";
+import { type SupervisorSetup, superviseEvery } from "./supervisor.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
+
+/** A supervisor of the repository `dir` (its own checkout), no model server, no tmux window, with `more`. */
+function setupOf(dir: string, more: Pick<SupervisorSetup, "checks" | "signal"> & Partial<SupervisorSetup>): SupervisorSetup {
+  return {
+    workspaceDir: dir,
+    repoDir: dir,
+    sandbox: testSandbox,
+    loadConfig: () => loadOrgConfig(join(dir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9" }, { workspaceDir: dir }),
+    instance: { port: 9, tmuxSession: uniqueSessionName("org-sv-loop"), startTimeoutMs: 10_000 },
+    say: () => {},
+    ...more,
+  };
+}
 
 test("superviseEvery: a round now and one after each wait of supervise.every, without an onRound too; one supervisor per workspace; its locks gone when it stops", async () => {
   using repo = tempGitRepo("org-supervisor-loop-");
@@ -16,29 +31,17 @@ test("superviseEvery: a round now and one after each wait of supervise.every, wi
   const controller = new AbortController();
   const waits: number[] = [];
   let second: Awaited<ReturnType<typeof runOrgProcess>> | undefined;
-  await superviseEvery(
-    {
-      workspaceDir: repo.dir,
-      repoDir: repo.dir,
-      sandbox: testSandbox,
-      loadConfig: () => loadOrgConfig(join(repo.dir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9" }, { workspaceDir: repo.dir }),
-      instance: { port: 9, tmuxSession: uniqueSessionName("org-sv-loop"), startTimeoutMs: 10_000 },
-      say: () => {},
-      checks: [locksCheck],
-      signal: controller.signal,
+  await superviseEvery(setupOf(repo.dir, { checks: [locksCheck], signal: controller.signal }), {
+    wait: async (ms) => {
+      waits.push(ms);
+      // A second supervisor of the same workspace, a process of its own, is refused while this one runs.
+      second ??= await runOrgProcess(["supervise", "--workspace", repo.dir, "--repo", repo.dir], {
+        env: { OLLAMA_BASE: "http://127.0.0.1:9" },
+        timeoutMs: 60_000,
+      });
+      if (waits.length === 2) controller.abort();
     },
-    {
-      wait: async (ms) => {
-        waits.push(ms);
-        // A second supervisor of the same workspace, a process of its own, is refused while this one runs.
-        second ??= await runOrgProcess(["supervise", "--workspace", repo.dir, "--repo", repo.dir], {
-          env: { OLLAMA_BASE: "http://127.0.0.1:9" },
-          timeoutMs: 60_000,
-        });
-        if (waits.length === 2) controller.abort();
-      },
-    },
-  );
+  });
   expect(waits).toEqual([300_000, 300_000]);
   expect(second?.exitCode).toBe(1);
   expect(second?.stderr).toContain(`another org supervise (pid ${process.pid}`);
@@ -52,3 +55,42 @@ test("superviseEvery: a round now and one after each wait of supervise.every, wi
     state.close();
   }
 }, 90_000);
+
+test("today's report is written when an incident opens and when it closes (within the heartbeat's ten minutes), and when the supervisor stops", async () => {
+  using repo = tempGitRepo("org-supervisor-report-");
+  writeFileSync(join(repo.dir, "org.config.json"), JSON.stringify({ supervise: { every: "1m" }, backup: { dir: join(repo.dir, "elsewhere") } }));
+  const start = Date.parse("2026-11-25T12:00:00Z");
+  let now = start;
+  let round = 0;
+  // What it finds: nothing, then a problem (an incident opens), then nothing again (it closes); each round says its number.
+  const check: Check = {
+    name: "disk",
+    run: async () =>
+      round === 2
+        ? { state: "fail", detail: `round ${round}`, findings: [{ key: "disk", title: "the disk is full", detail: "0 MiB free" }] }
+        : { state: "ok", detail: `round ${round}`, findings: [] },
+  };
+  const report = () => readFileSync(join(repo.dir, REPORTS_DIR, "2026-11-25.md"), "utf8");
+  const seen: string[] = [];
+  const controller = new AbortController();
+  await superviseEvery(setupOf(repo.dir, { now: () => now, checks: [check], signal: controller.signal }), {
+    onRound: () => {
+      seen.push(report());
+    },
+    wait: async () => {
+      // A minute between rounds: far within the heartbeat's ten.
+      now += 60_000;
+      round += 1;
+      if (round === 5) controller.abort();
+    },
+  });
+  const incident = /\*\*(i[0-9a-f]{10})\*\* the disk is full/.exec(seen[2] ?? "")?.[1];
+  expect(seen[2]).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T12:02:00, open, seen 1×)`);
+  expect(seen[3]).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T12:02:00, resolved 2026-11-25T12:03:00, seen 1×)`);
+  // A round that changed nothing leaves the report as it was (the heartbeat writes it every ten minutes)...
+  expect(seen[1]).toContain("| round 0 |");
+  expect(seen[4]).toContain("| round 3 |");
+  // ...and the last round's state is there because the supervisor wrote it as it stopped.
+  expect(report()).toContain("| disk | ok |");
+  expect(report()).toContain("| round 4 |");
+}, 60_000);

@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
-import { environmentVariable } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
@@ -12,11 +11,12 @@ import { ALL_CHECKS } from "./fix-executors.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { isMuted } from "./mutes.ts";
 import { novelCheck } from "./novel-errors.ts";
-import { type Check, type InstancePlace, scrub, secretsOf, type SuperviseContext } from "./supervise-check.ts";
+import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
 import { type RoundSummary, superviseRound } from "./supervise-round.ts";
 import { StateHeldError } from "./state-file.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
-import { flushNotices, notify } from "./webhook.ts";
+import { writeTodaysReport } from "./daily-report.ts";
+import { flushNotices, notify, webhookSigningKey } from "./webhook.ts";
 
 /** What a supervisor is given: its folders, how to read the config (again each round), and the parts a test replaces. */
 export type SupervisorSetup = {
@@ -59,9 +59,15 @@ export async function waitForRoundLock(workspaceDir: string, command: string, si
   }
 }
 
-/** The context of one round (or one apply): every line it says is scrubbed with the room's secret set first. */
+/** How long a line of the supervisor's log may be. */
+const MAX_SAID = 4000;
+
+/**
+ * The context of one round (or one apply), with the room's whole secret set read now (the workspace's secret files
+ * too): every line it says is scrubbed with it first, and is one line.
+ */
 export function contextOf(setup: SupervisorSetup, state: SupervisorState, config: OrgConfig): SuperviseContext {
-  const secret = webhookSecretOf(config);
+  const secret = webhookSigningKey(config);
   const context: SuperviseContext = {
     workspaceDir: setup.workspaceDir,
     repoDir: setup.repoDir,
@@ -70,19 +76,14 @@ export function contextOf(setup: SupervisorSetup, state: SupervisorState, config
     state,
     now: setup.now ?? Date.now,
     instance: setup.instance,
-    say: (line) => setup.say(scrub(context, line)),
+    say: (line) => setup.say(dataLine(context, line, MAX_SAID)),
     ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
     ...secret,
+    workspaceSecrets: workspaceSecretsOf(setup.workspaceDir, config),
     signal: setup.signal,
   };
   state.useSecrets(secretsOf(context));
   return context;
-}
-
-function webhookSecretOf(config: OrgConfig): { webhookSecret?: string } {
-  const name = config.supervise.webhookSecret;
-  const value = name === undefined ? undefined : environmentVariable(name);
-  return value === undefined ? {} : { webhookSecret: value };
 }
 
 /**
@@ -104,7 +105,7 @@ async function repairOwnState(context: SuperviseContext): Promise<void> {
   }
   context.state.event("state", text, context.now());
   context.say(text);
-  await notify(context, "supervisor:state", text);
+  await notify(context, { incident: "supervisor", kind: "state", text });
 }
 
 /** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */
@@ -120,9 +121,11 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
     if (fix) {
       const incident = state.incident(fix.incident);
       summary.fixes.push({ id: fix.id, incident: fix.incident, action: fix.action, target: fix.target, state: fix.state, detail: fix.detail });
-      const text = `diagnosis of ${fix.incident} (${fix.by}): ${incident?.diagnosis ?? fix.detail} — proposed ${fix.id}: ${fix.action} ${fix.target}; 'org supervise apply ${fix.id}' applies it`;
+      // The model's words are data: quoted, one line, bounded.
+      const text = `diagnosis of ${fix.incident} (${dataLine(context, fix.by, 100)}): ${quotedData(context, fix.detail, 600)} — proposed ${fix.id}: ${fix.action} ${quotedData(context, fix.target, 200)}; 'org supervise apply ${fix.id}' applies it`;
       context.say(text);
-      if (incident && !isMuted(state, incident, context.now())) await notify(context, incident.id, text);
+      if (incident && !isMuted(state, incident, context.now())) await notify(context, { incident: incident.id, kind: "diagnosis", once: fix.id, text });
+      writeTodaysReport(context);
     }
     await heartbeat(context, summary);
     await flushNotices(context);
@@ -181,6 +184,12 @@ export async function superviseEvery(
       await wait(every, setup.signal);
     }
   } finally {
+    // Today's report as things stand when the supervisor stops.
+    try {
+      writeTodaysReport({ state, workspaceDir: setup.workspaceDir, repoDir: setup.repoDir, now: setup.now ?? Date.now });
+    } catch (error) {
+      setup.say(redact(`today's report was not written as the supervisor stopped: ${error instanceof Error ? error.message : String(error)}`));
+    }
     lock.release();
     state.close();
   }

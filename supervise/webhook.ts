@@ -1,8 +1,11 @@
 import { z } from "zod";
 import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
+import { environmentVariable } from "../config/environment.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
+import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
 import { secretsOf, type SuperviseContext } from "./supervise-check.ts";
 
 /** The header that carries the HMAC-SHA256 of the body, hex, when `supervise.webhookSecret` names a set variable. */
@@ -10,22 +13,53 @@ export const SIGNATURE_HEADER = "x-org-signature";
 const SEND_TIMEOUT_MS = 10_000;
 /** Discord refuses `content` past 2 000 characters. */
 const MAX_TEXT = 1_900;
+
+/**
+ * What a webhook message says of its incident: `opened`, `fixed` (a fix that changed what a person finds: a rollback, a
+ * restore), `gave-up` (a person is needed), `diagnosis` and `recovered` are each said once, at once; `changed` (the
+ * problem took another form), `fix-failed` (a try that did not work) and `state` (the supervisor's own state file) are
+ * news that repeats, held within `supervise.quietMinutes`.
+ */
+export const NOTICE_KINDS = ["opened", "changed", "fixed", "fix-failed", "gave-up", "diagnosis", "recovered", "state"] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+const SAID_AT_ONCE: ReadonlySet<NoticeKind> = new Set(["opened", "fixed", "gave-up", "diagnosis", "recovered"]);
+
+/** One thing the supervisor says: of which incident (its id, or `supervisor`), what kind of news, `once` what makes it one of a kind (a fix's id). */
+export type Notice = { incident: string; kind: NoticeKind; text: string; once?: string };
+
 /** A message held for its quiet time, as the state keeps it. */
 const HeldMessage = z.object({ text: z.string(), at: z.number() });
-/** What an incident's held messages are: every one said within its quiet time, oldest first (one, as older versions kept it). */
+/** What a key's held messages are: every one said within its quiet time, oldest first (one, as older versions kept it). */
 const Held = z.union([z.array(HeldMessage), HeldMessage.transform((message) => [message])]);
 type Held = z.output<typeof Held>;
 /** A held message older than this is dropped rather than sent late. */
 const MAX_HELD_MS = 24 * 3_600_000;
 
-/** What leaves org for the webhook: every secret the redactor knows and the room's, and URL credentials, removed. */
+/**
+ * Where the supervisor's messages go: `supervise.webhook`, and the environment variable whose value signs them. The one
+ * place the webhook's settings are read (a setting that sends something out is gated here).
+ */
+export function webhookOf(config: OrgConfig): { url: string; secretVariable?: string } | undefined {
+  const { webhook, webhookSecret } = config.supervise;
+  if (webhook === undefined) return undefined;
+  return { url: webhook, ...(webhookSecret !== undefined ? { secretVariable: webhookSecret } : {}) };
+}
+
+/** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
+export function webhookSigningKey(config: OrgConfig): { webhookSecret?: string } {
+  const name = webhookOf(config)?.secretVariable;
+  const value = name === undefined ? undefined : environmentVariable(name);
+  return value === undefined ? {} : { webhookSecret: value };
+}
+
+/** What leaves org for the webhook: every secret the redactor knows and the room's, and URL credentials, removed; one line. */
 export function safeText(text: string, secrets: readonly string[]): string {
-  return redact(withoutUserinfo(text), secrets).slice(0, MAX_TEXT);
+  return sanitizeOneLine(redact(withoutUserinfo(text), secrets), MAX_TEXT);
 }
 
 /** The JSON a webhook gets: `text` (Slack, Mattermost), `content` (Discord), and what org knows of the event. */
-export function webhookBody(text: string, at: number, key: string): string {
-  return JSON.stringify({ text, content: text, source: "org supervise", host: hostname(), key, time: new Date(at).toISOString() });
+export function webhookBody(text: string, at: number, key: string, kind: NoticeKind): string {
+  return JSON.stringify({ text, content: text, source: "org supervise", host: hostname(), key, kind, time: new Date(at).toISOString() });
 }
 
 /** The signature header of a body: `sha256=<hex HMAC-SHA256 of the body under the secret>`. */
@@ -33,19 +67,19 @@ export function signBody(body: string, secret: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-async function post(context: SuperviseContext, key: string, text: string): Promise<string | undefined> {
-  const { webhook, webhookSecret } = context.config.supervise;
-  if (webhook === undefined) return undefined;
-  const body = webhookBody(text, context.now(), key);
+async function post(context: SuperviseContext, key: { incident: string; kind: NoticeKind }, text: string): Promise<string | undefined> {
+  const target = webhookOf(context.config);
+  if (target === undefined) return undefined;
+  const body = webhookBody(text, context.now(), key.incident, key.kind);
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (webhookSecret !== undefined) {
+  if (target.secretVariable !== undefined) {
     const secret = context.webhookSecret;
     if (secret === undefined)
-      return `not sent: supervise.webhookSecret names ${webhookSecret}, which is not set (nothing is sent unsigned when a secret is asked for)`;
+      return `not sent: supervise.webhookSecret names ${target.secretVariable}, which is not set (nothing is sent unsigned when a secret is asked for)`;
     headers[SIGNATURE_HEADER] = signBody(body, secret);
   }
   try {
-    const response = await fetch(webhook, {
+    const response = await fetch(target.url, {
       method: "POST",
       headers,
       body,
@@ -59,32 +93,69 @@ async function post(context: SuperviseContext, key: string, text: string): Promi
   }
 }
 
-function heldOf(context: SuperviseContext, key: string): { sentAt: number | null; held: Held } | undefined {
-  const row = context.state.db
-    .query<{ sentAt: number | null; pending: string | null }, [string]>("SELECT sent_at AS sentAt, pending FROM notices WHERE key = ?")
-    .get(key);
-  if (!row) return undefined;
-  const held = row.pending === null ? undefined : Held.safeParse(JSON.parse(row.pending));
-  return { sentAt: row.sentAt, held: held?.success ? held.data : [] };
+/** The notices table's key of a notice: its incident and kind, and for news said once, what makes it one of a kind. */
+function keyOf(notice: Pick<Notice, "incident" | "kind" | "once">): string {
+  return `${notice.incident}:${notice.kind}${notice.once === undefined ? "" : `:${notice.once}`}`;
+}
+
+/** A notices key read back: its incident and kind (a key of an older version, the incident's id alone, is news that repeats). */
+function partsOf(key: string): { incident: string; kind: NoticeKind } {
+  for (const kind of NOTICE_KINDS) {
+    const at = key.indexOf(`:${kind}`);
+    if (at > 0 && (key.length === at + kind.length + 1 || key[at + kind.length + 1] === ":")) return { incident: key.slice(0, at), kind };
+  }
+  return { incident: key, kind: "changed" };
+}
+
+type NoticeRow = { key: string; sentAt: number | null; pending: string | null };
+
+function rowOf(context: SuperviseContext, key: string): NoticeRow | undefined {
+  return context.state.db.query<NoticeRow, [string]>("SELECT key, sent_at AS sentAt, pending FROM notices WHERE key = ?").get(key) ?? undefined;
+}
+
+function heldIn(row: NoticeRow | undefined): Held {
+  if (row?.pending == null) return [];
+  const parsed = Held.safeParse(JSON.parse(row.pending));
+  return parsed.success ? parsed.data : [];
 }
 
 /**
- * Says one thing about an incident (`key`: its id): recorded as an event, and posted to the webhook, at most once per
- * incident within `supervise.quietMinutes`; what comes within the quiet time is held, every message of it, and sent as
- * one message when the quiet time ends. What is sent is redacted.
+ * Says one thing about an incident: recorded as an event, and posted to the webhook, redacted and on one line. News said
+ * once (an opening, a fix that changed things, giving up, a diagnosis, the recovery) goes at once, never twice; news
+ * that repeats goes at most once per incident and kind within `supervise.quietMinutes`, what comes within it held and
+ * sent as one message when it ends, or with the incident's next message said at once, whichever comes first.
  */
-export async function notify(context: SuperviseContext, key: string, message: string): Promise<void> {
-  const text = safeText(`[org supervise] ${message}`, secretsOf(context));
+export async function notify(context: SuperviseContext, notice: Notice): Promise<void> {
+  const text = safeText(`[org supervise] ${notice.text}`, secretsOf(context));
   const now = context.now();
+  const key = keyOf(SAID_AT_ONCE.has(notice.kind) ? notice : { incident: notice.incident, kind: notice.kind });
+  const last = rowOf(context, key);
+  if (SAID_AT_ONCE.has(notice.kind) && last !== undefined) return;
   context.state.event("notice", text, now);
-  if (context.config.supervise.webhook === undefined) return;
-  const quietMs = context.config.supervise.quietMinutes * 60_000;
-  const last = heldOf(context, key);
-  if (last?.sentAt != null && now - last.sentAt < quietMs) {
-    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...last.held, { text, at: now }]), key);
+  if (webhookOf(context.config) === undefined) return;
+  if (SAID_AT_ONCE.has(notice.kind)) {
+    await send(context, key, [...takeHeldOf(context, notice.incident), { text, at: now }]);
     return;
   }
-  await send(context, key, [...(last?.held ?? []), { text, at: now }]);
+  const quietMs = context.config.supervise.quietMinutes * 60_000;
+  if (last?.sentAt != null && now - last.sentAt < quietMs) {
+    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...heldIn(last), { text, at: now }]), key);
+    return;
+  }
+  await send(context, key, [...heldIn(last), { text, at: now }]);
+}
+
+/** The messages of an incident held for their quiet time, taken out to go with the incident's next message said at once. */
+function takeHeldOf(context: SuperviseContext, incident: string): Held {
+  const rows = context.state.db
+    .query<NoticeRow, [string]>(
+      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND sent_at IS NOT NULL AND substr(key, 1, length(?1) + 1) = ?1 || ':'",
+    )
+    .all(incident)
+    .filter((row) => partsOf(row.key).incident === incident && !SAID_AT_ONCE.has(partsOf(row.key).kind));
+  const held = rows.flatMap((row) => heldIn(row)).filter((message) => context.now() - message.at <= MAX_HELD_MS);
+  for (const row of rows) context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
+  return held.sort((a, b) => a.at - b.at);
 }
 
 /** Held messages as one: each on its line, the oldest left out (and counted) when they would not fit. */
@@ -98,7 +169,7 @@ function joined(held: Held): string {
 }
 
 async function send(context: SuperviseContext, key: string, held: Held): Promise<void> {
-  const problem = await post(context, key, joined(held));
+  const problem = await post(context, partsOf(key), joined(held));
   const now = context.now();
   if (problem === undefined) {
     context.state.db
@@ -112,18 +183,15 @@ async function send(context: SuperviseContext, key: string, held: Held): Promise
     .run(key, JSON.stringify(held));
 }
 
-/** Sends the held messages whose quiet time is over (and retries those the webhook did not take). */
+/** Sends the held messages whose quiet time is over, and tries again those the webhook did not take (oldest first). */
 export async function flushNotices(context: SuperviseContext): Promise<void> {
-  if (context.config.supervise.webhook === undefined) return;
+  if (webhookOf(context.config) === undefined) return;
   const now = context.now();
   const quietMs = context.config.supervise.quietMinutes * 60_000;
-  const held = context.state.db
-    .query<{ key: string; sentAt: number | null; pending: string }, []>("SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL")
-    .all();
+  const held = context.state.db.query<NoticeRow, []>("SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL ORDER BY rowid").all();
   for (const row of held) {
     if (row.sentAt !== null && now - row.sentAt < quietMs) continue;
-    const parsed = Held.safeParse(JSON.parse(row.pending));
-    const pending = parsed.success ? parsed.data.filter((message) => now - message.at <= MAX_HELD_MS) : [];
+    const pending = heldIn(row).filter((message) => now - message.at <= MAX_HELD_MS);
     if (pending.length === 0) {
       context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
       continue;

@@ -13,6 +13,11 @@ const BROWSER_SAFE = [
   "room/transcript-line.ts",
   "room/room-stream.ts",
   "serve/session-api.ts",
+  // The web room's own modules that its page bundles beside these.
+  "web/web-api.ts",
+  "web/room-state.ts",
+  "web/slash-input.ts",
+  "web/view-paths.ts",
 ];
 const ALLOWED_PACKAGES = new Set(["zod"]);
 

@@ -1,7 +1,19 @@
 import { orgCommand } from "../config/org-bun-command.ts";
 
-/** A real `org serve` child process and the URL it listens on. */
-export type OrgServeProcess = { child: ReturnType<typeof Bun.spawn>; url: string; stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void> };
+/**
+ * A real `org serve` (or `org web`) child process and the URL it listens on; for `org web`, `loginUrl` is the line's
+ * URL with its token, and `stdout` everything it printed.
+ */
+export type OrgServeProcess = {
+  child: ReturnType<typeof Bun.spawn>;
+  url: string;
+  loginUrl: string;
+  stdout: string;
+  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+};
+
+// What each command prints once it answers, the URL in its first group.
+const READY = { serve: /listening on (http:\/\/\S+)/, web: /^Open (http:\/\/\S+) in a browser/m };
 
 // Variables of the test's own environment that would change what serve does; the test sets those it wants.
 const SERVE_VARIABLES = [
@@ -27,7 +39,11 @@ export async function startOrgServe(options: {
   env?: Record<string, string>;
   args?: string[];
   checkoutDir?: string;
+  /** `web` starts `org web --port 0` as a user would; the default is `org serve --port 0`. */
+  command?: "serve" | "web";
 }): Promise<OrgServeProcess> {
+  const command = options.command ?? "serve";
+  const ready = READY[command];
   const env: Record<string, string | undefined> = {
     ...process.env,
     OLLAMA_BASE: options.modelUrl,
@@ -36,7 +52,7 @@ export async function startOrgServe(options: {
     ORG_PROFILE: "dev",
   };
   for (const name of SERVE_VARIABLES) if (name !== "ORG_PROFILE") delete env[name];
-  const argv = ["serve", "--port", "0", "--workspace", options.workspace, ...(options.args ?? [])];
+  const argv = [command, "--port", "0", "--workspace", options.workspace, ...(options.args ?? [])];
   const child = Bun.spawn(orgCommand(argv, options.checkoutDir === undefined ? {} : { checkoutDir: options.checkoutDir }), {
     env: { ...env, ...options.env },
     stdout: "pipe",
@@ -46,10 +62,10 @@ export async function startOrgServe(options: {
   let text = "";
   const deadline = Date.now() + 60_000;
   try {
-    while (!/listening on (http:\/\/\S+)/.test(text)) {
+    while (!ready.test(text)) {
       const read = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => undefined)]);
-      if (read === undefined) throw new Error(`org serve did not start within 60 s: ${text}`);
-      if (read.done) throw new Error(`org serve exited before listening: ${text}${await new Response(child.stderr as ReadableStream).text()}`);
+      if (read === undefined) throw new Error(`org ${command} did not start within 60 s: ${text}`);
+      if (read.done) throw new Error(`org ${command} exited before listening: ${text}${await new Response(child.stderr as ReadableStream).text()}`);
       text += new TextDecoder().decode(read.value);
     }
   } catch (error) {
@@ -57,9 +73,12 @@ export async function startOrgServe(options: {
     throw error;
   }
   reader.releaseLock();
+  const printed = ready.exec(text)?.[1] as string;
   return {
     child,
-    url: /listening on (http:\/\/\S+)/.exec(text)?.[1] as string,
+    url: command === "web" ? new URL(printed).origin : printed,
+    loginUrl: printed,
+    stdout: text,
     async stop(signal = "SIGTERM") {
       child.kill(signal);
       await child.exited;

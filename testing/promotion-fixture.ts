@@ -110,6 +110,26 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
   return writeFitnessReport(dir, report);
 }
 
+/**
+ * A candidate of a clone of org whose serve throws as it starts (a change outside tools/generated/, allowed by flag in
+ * its passing report), ready for `org promote`: what a promotion whose current cannot start brings. Its commit.
+ */
+export function brokenServeCandidate(dir: string, branch: string): string {
+  const commit = makeCandidate(dir, branch, (worktree) => {
+    const file = join(worktree, "cli", "serve-command.ts");
+    const text = readFileSync(file, "utf8").replace(
+      "  async run(args, signal) {\n    const options = parseOptions(args);",
+      '  async run(args, signal) {\n    throw new Error("a promoted change broke serve");\n    const options = parseOptions(args);',
+    );
+    writeFileSync(file, text);
+  });
+  writePassingReport(dir, commit, branch, (report) => {
+    const core = report.checks[0];
+    if (core) core.figures = { allowedByFlag: 1 };
+  });
+  return commit;
+}
+
 /** Pids of the fake currents this repository started that are still alive: each the very process listed (pid and start time). */
 export function liveCurrents(dir: string): number[] {
   const list = join(dir, ".org", "current-pids");

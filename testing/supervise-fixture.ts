@@ -23,7 +23,7 @@ export type SuperviseFixture = {
   dir: string;
   /** Moves the supervisor's clock on. */
   advance(ms: number): void;
-  /** Writes org.config.json with `settings` and reads the config again. */
+  /** Writes org.config.json with `settings` and reads the config again (and the workspace's secret files, at the next round). */
   configure(settings: Record<string, unknown>): OrgConfig;
   lines: string[];
 } & Disposable;
@@ -62,6 +62,7 @@ export function superviseFixture(
     configure(settings) {
       writeFileSync(join(workspace, "org.config.json"), JSON.stringify(settings));
       context.config = load();
+      delete context.workspaceSecrets;
       return context.config;
     },
     [Symbol.dispose]: () => {
@@ -69,6 +70,14 @@ export function superviseFixture(
       repo[Symbol.dispose]();
       if (options.separateWorkspace) rmSync(workspace, { recursive: true, force: true });
     },
+  };
+}
+
+/** A scripted model's rule that answers the supervisor's diagnosis: `propose_fix` with this diagnosis, quote, action and target. */
+export function proposeFixRule(diagnosis: string, quote: string, action = "remove-leftovers", target = "all") {
+  return {
+    when: { tool: "propose_fix" },
+    reply: { toolCalls: [{ name: "propose_fix", arguments: { diagnosis, quote, action, target } }] },
   };
 }
 
@@ -153,10 +162,10 @@ export function startSupervisorProcess(args: readonly string[], options: { cwd: 
   return { pid: child.pid, output: () => chunks.join(""), stop, [Symbol.asyncDispose]: stop };
 }
 
-/** A message a webhook sink took: its signature header and body. */
-export type SinkMessage = { signature: string | null; body: string; text: string };
+/** A message a webhook sink took: its signature header and body, and the body's `text`, `kind` and `key` (the incident). */
+export type SinkMessage = { signature: string | null; body: string; text: string; kind: string; key: string };
 
-/** A webhook sink on loopback: every POST's `x-org-signature`, body and `text`, as a Slack or Discord endpoint gets them. */
+/** A webhook sink on loopback: every POST's `x-org-signature`, body, `text`, `kind` and `key`, as a Slack or Discord endpoint gets them. */
 export function webhookSink(): { url: string; received: SinkMessage[]; stop(): void } {
   const received: SinkMessage[] = [];
   const server = Bun.serve({
@@ -164,13 +173,14 @@ export function webhookSink(): { url: string; received: SinkMessage[]; stop(): v
     port: 0,
     async fetch(request) {
       const body = await request.text();
-      let text = "";
+      let parsed: { text?: unknown; kind?: unknown; key?: unknown } = {};
       try {
-        text = String((JSON.parse(body) as { text?: unknown }).text ?? "");
+        parsed = JSON.parse(body) as typeof parsed;
       } catch {
         // Not JSON: kept as the body alone.
       }
-      received.push({ signature: request.headers.get(SIGNATURE_HEADER), body, text });
+      const field = (value: unknown) => (typeof value === "string" ? value : "");
+      received.push({ signature: request.headers.get(SIGNATURE_HEADER), body, text: field(parsed.text), kind: field(parsed.kind), key: field(parsed.key) });
       return new Response("ok");
     },
   });

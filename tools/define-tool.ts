@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink, RequestAudit } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
+import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { failureLine } from "./failure-line.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ChangeSet } from "../workspace/change-set.ts";
@@ -186,10 +188,12 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
     persona: context.persona,
     requestId: context.requestId,
     ...(context.policyFrom !== undefined ? { policyFrom: context.policyFrom } : {}),
-    tool: call.name,
+    // The name is the model's: one a tool does not have may carry anything, so it is redacted and bounded like its words.
+    tool: sanitizeOneLine(redact(call.name, secrets), 200),
     arguments: JSON.parse(redact(JSON.stringify(auditArguments ? auditArguments(call.arguments) : (call.arguments ?? null)), secrets)),
     ok: result.ok,
     exitCode: result.exitCode,
+    ...(result.ok ? {} : { error: failureLine(output, data) }),
     durationMs: Math.round(performance.now() - started),
     bytes: Buffer.byteLength(output),
     ...(result.request ? { request: redactValue(result.request, secrets) } : {}),
@@ -198,17 +202,25 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
   return { ...rest, output, ...(data !== undefined ? { data } : {}) };
 }
 
+const NO_SUCH_TOOL = "Error: there is no tool named";
+const INVALID_ARGUMENTS = "Error: invalid arguments for";
+
+/** Whether a failed call's line (the audit log's `error`) is runTool's answer to a malformed call: a name no tool has, or arguments that do not fit. */
+export function isModelMistake(line: string): boolean {
+  return line.startsWith(NO_SUCH_TOOL) || line.startsWith(INVALID_ARGUMENTS);
+}
+
 async function runUnredacted(tools: ReadonlyMap<string, AnyTool>, call: { name: string; arguments: unknown }, context: ToolContext): Promise<ToolResult> {
   const tool = tools.get(call.name);
   if (!tool) {
     const known = [...tools.keys()].join(", ") || "none";
-    return { ok: false, output: `Error: there is no tool named "${call.name}". Available tools: ${known}.` };
+    return { ok: false, output: `${NO_SUCH_TOOL} "${call.name}". Available tools: ${known}.` };
   }
   const parsed = tool.parameters.safeParse(call.arguments ?? {});
   if (!parsed.success) {
     return {
       ok: false,
-      output: `Error: invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}. Call it again with arguments that match its schema.`,
+      output: `${INVALID_ARGUMENTS} ${tool.name}: ${describeIssues(parsed.error)}. Call it again with arguments that match its schema.`,
     };
   }
   try {

@@ -1,0 +1,103 @@
+import { candidateStates } from "../git/candidate-states.ts";
+import { latestReport } from "../git/fitness-report.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import { tagTime } from "../git/last-promotion.ts";
+import { undonePromotions } from "../git/candidate-states.ts";
+import { rollback } from "../git/rollback.ts";
+import { promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
+import { HttpError } from "../serve/http-error.ts";
+import { type Route, route } from "../serve/router.ts";
+import type { GateRuns } from "./gate-runs.ts";
+import { ActionAnswer, CandidateList } from "./web-api.ts";
+import { refusalsAs409 } from "./refusal-answer.ts";
+import type { WebContext } from "./web-routes.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+
+/** A route's `:id` as the branch or tag it names: `cand/<id>`, `promote/<id>` (a UTC time stamp, nothing else). */
+function named(prefix: "cand" | "promote", id: string): string {
+  if (!/^\d{8}T\d{6}Z(-\d+)?$/.test(id)) throw new HttpError(404, `no ${prefix}/${id.slice(0, 40)}; the view lists what there is.`);
+  return `${prefix}/${id}`;
+}
+
+/** The candidates with their newest report's checks, the promotions newest first, and the gate runs of this server. */
+export async function candidateList(git: RepoGit, gates: GateRuns, signal?: AbortSignal): Promise<ReturnType<typeof CandidateList.parse>> {
+  const rows = await candidateStates(git, signal);
+  const undone = await undonePromotions(git, signal);
+  const promotions = (await git.promotionTags("promote", signal)).reverse().map((tag) => ({
+    tag: tag.name,
+    time: tagTime(tag.name)?.toISOString() ?? null,
+    tools: rows.find((row) => row.promotion === tag.name)?.tools ?? [],
+    rolledBack: undone.has(tag.name),
+  }));
+  return {
+    candidates: [...rows].reverse().map((row) => ({
+      branch: row.branch,
+      id: row.branch.slice("cand/".length),
+      tools: row.tools,
+      state: row.state,
+      commit: row.commit,
+      builtAt: row.builtAt,
+      verdict: row.verdict,
+      model: row.model,
+      promotion: row.promotion,
+      supersededBy: row.supersededBy,
+      checks: (latestReport(git.repoDir, row.commit)?.report.checks ?? []).map((check) => ({
+        name: `${check.stage}: ${check.name}`,
+        ok: check.ok,
+        detail: check.reason,
+      })),
+    })),
+    promotions,
+    gates: gates.list(),
+  };
+}
+
+/**
+ * `GET /v1/candidates`; `POST /v1/candidates/:id/gate` (the fitness gate, in the background), `…/promote` (what `org
+ * promote cand/<id>` does, without restarting current: serve follows its checkout's HEAD) and
+ * `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the same way).
+ */
+export function candidateRoutes(context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void }): Route[] {
+  const { git, gates } = context;
+  const refChange = (lines: string[], signal: AbortSignal) => ({
+    git,
+    journal: new PromotionJournal(git.repoDir),
+    log: (line: string) => lines.push(line),
+    signal,
+  });
+  return [
+    route("GET", "/v1/candidates", async ({ request }) => Response.json(CandidateList.parse(await candidateList(git, gates, request.signal)))),
+    route("POST", "/v1/candidates/:id/gate", async ({ params }) => {
+      const branch = named("cand", params.id);
+      const run = await refusalsAs409(() => gates.start(branch));
+      return Response.json(ActionAnswer.parse({ ok: true, said: `the gate runs on ${run.branch}` }), { status: 202 });
+    }),
+    route("POST", "/v1/candidates/:id/promote", async ({ params, request }) => {
+      const branch = named("cand", params.id);
+      const lines: string[] = [];
+      const outcome = await refusalsAs409(() => promoteJudged(refChange(lines, request.signal), { branch, restart: false }));
+      context.changed();
+      return Response.json(ActionAnswer.parse({ ok: promoteSucceeded(outcome), said: [...lines, ...promoteLines(outcome)].join("\n") }));
+    }),
+    route("POST", "/v1/promotions/:id/rollback", async ({ params, request }) => {
+      const promotionTag = named("promote", params.id);
+      const lines: string[] = [];
+      const { recovered, result } = await refusalsAs409(() => rollback(refChange(lines, request.signal), { restart: false, promotionTag }));
+      context.changed();
+      if (recovered)
+        return Response.json(
+          ActionAnswer.parse({
+            ok: recovered.outcome === "finished",
+            said: `${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}`,
+          }),
+        );
+      if (!result) return Response.json(ActionAnswer.parse({ ok: false, said: lines.join("\n") || "nothing was rolled back" }));
+      return Response.json(
+        ActionAnswer.parse({
+          ok: true,
+          said: [...lines, `rolled back ${result.undoes} (tag ${result.tag})`, result.baseline ?? ""].filter(Boolean).join("\n"),
+        }),
+      );
+    }),
+  ];
+}

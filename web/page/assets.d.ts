@@ -1,0 +1,2 @@
+// The bundler takes CSS imports into the page's stylesheet.
+declare module "*.css";

@@ -1,0 +1,46 @@
+import DOMPurify from "dompurify";
+import MarkdownIt from "markdown-it";
+import { useMemo } from "preact/hooks";
+
+// Text a model, a tool or a page wrote is hostile. Markdown is rendered with raw HTML off (markup is shown as text),
+// no images (a remote image is a way to send data out: it becomes its alt text and address, as text), and the HTML
+// that comes out is sanitized again by DOMPurify with a short allow-list: no script, handler, style, form, frame or
+// image can come through, and links only to http(s) or mail addresses, opened without a referrer.
+const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false, breaks: true });
+markdown.renderer.rules.image = (tokens, index) => {
+  const token = tokens[index];
+  const alt = token?.children?.map((child) => child.content).join("") ?? "";
+  return markdown.utils.escapeHtml(`[image: ${alt}] (${token?.attrGet("src") ?? ""})`);
+};
+
+const ALLOWED_TAGS = [
+  "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+  "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+];
+const SAFE_LINK = /^(https?:|mailto:)/i;
+
+const purifier = DOMPurify(window);
+purifier.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName !== "A") return;
+  const href = node.getAttribute("href") ?? "";
+  if (!SAFE_LINK.test(href)) node.removeAttribute("href");
+  node.setAttribute("rel", "noopener noreferrer nofollow");
+  node.setAttribute("target", "_blank");
+});
+
+/** Markdown as sanitized HTML: what a model wrote, safe to set as an element's content. */
+export function safeMarkdownHtml(text: string): string {
+  return purifier.sanitize(markdown.render(text), {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR: ["href", "title", "start"],
+    ALLOW_DATA_ATTR: false,
+    ALLOW_ARIA_ATTR: false,
+    ALLOWED_URI_REGEXP: SAFE_LINK,
+  });
+}
+
+/** A block of Markdown from outside org, rendered safely; rendered again only when its text changes. */
+export function Markdown({ text }: { text: string }) {
+  const html = useMemo(() => safeMarkdownHtml(text), [text]);
+  return <div class="md" dangerouslySetInnerHTML={{ __html: html }} />;
+}

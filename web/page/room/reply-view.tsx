@@ -1,0 +1,106 @@
+import { useState } from "preact/hooks";
+import type { Reply, ReplyPart } from "../../room-state.ts";
+import { Markdown } from "../markdown.tsx";
+
+/** Lines of a tool's output shown before "Show whole output". */
+const FIRST_LINES = 6;
+
+/** `12 tokens · 48.0 tokens/s · 1.2 s`: what a finished reply cost. */
+export function statsLine(stats: NonNullable<Reply["stats"]>): string {
+  const seconds = stats.durationMs / 1000;
+  return `${stats.completionTokens} tokens · ${stats.tokensPerSecond.toFixed(1)} tokens/s · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+}
+
+function ToolPart({ part }: { part: Extract<ReplyPart, { kind: "tool" }> }) {
+  const [whole, setWhole] = useState(false);
+  const output = part.result?.output ?? "";
+  const lines = output.split("\n");
+  const cut = lines.length > FIRST_LINES;
+  const status = part.result === undefined ? "running…" : part.result.ok ? "ok" : `failed${part.result.exitCode != null ? ` (exit ${part.result.exitCode})` : ""}`;
+  return (
+    <div class={`tool ${part.result && !part.result.ok ? "bad" : ""}`}>
+      <div class="tool-head">
+        <span class="tool-name">⚙ {part.call.name}</span> <span class="tool-status">{status}</span>
+      </div>
+      <pre class="tool-args">{JSON.stringify(part.call.arguments, null, 1)}</pre>
+      {part.result && (
+        <>
+          <pre class="tool-output">{whole || !cut ? output || "(no output)" : lines.slice(0, FIRST_LINES).join("\n")}</pre>
+          {cut && (
+            <button type="button" class="link" onClick={() => setWhole(!whole)}>
+              {whole ? "Show first lines" : `Show whole output (${lines.length} lines)`}
+            </button>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "approval" }>; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void }) {
+  const { approval } = part;
+  const open = part.answer === undefined;
+  return (
+    <fieldset class="approval">
+      <legend>
+        <strong>{approval.persona}</strong> asks to run <strong>{approval.call.name}</strong>
+      </legend>
+      {approval.preview ? <pre class="diff">{approval.preview}</pre> : <pre class="tool-args">{JSON.stringify(approval.call.arguments, null, 1)}</pre>}
+      {open && onAnswer ? (
+        <div class="buttons">
+          <button type="button" onClick={() => onAnswer(approval.approvalId, "yes")}>
+            Approve
+          </button>
+          <button type="button" onClick={() => onAnswer(approval.approvalId, "no")}>
+            Deny
+          </button>
+          {approval.choices.includes("always") && (
+            <button type="button" onClick={() => onAnswer(approval.approvalId, "always")}>
+              Always
+            </button>
+          )}
+        </div>
+      ) : (
+        <div class="answered">
+          {part.answer === undefined ? "waiting for an answer" : `answered ${part.answer}${part.by ? ` by ${part.by}` : ""}`}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** A reply's parts in order: text as safe Markdown, thinking folded, tool calls and approvals; its cost once it ended. */
+export function ReplyBody({ reply, onAnswer }: { reply: Reply; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void }) {
+  return (
+    <div class="reply-body">
+      {reply.parts.map((part, index) => {
+        const key = `${index}`;
+        if (part.kind === "text") return <Markdown key={key} text={part.text} />;
+        if (part.kind === "thinking")
+          return (
+            <details key={key} class="thinking">
+              <summary>Thinking</summary>
+              <div class="thinking-text">{part.text}</div>
+            </details>
+          );
+        if (part.kind === "tool") return <ToolPart key={key} part={part} />;
+        if (part.kind === "approval") return <ApprovalPart key={key} part={part} {...(onAnswer ? { onAnswer } : {})} />;
+        return (
+          <div key={key} class="progress">
+            {part.step}: {part.status}
+            {part.detail ? ` — ${part.detail}` : ""}
+          </div>
+        );
+      })}
+      {reply.waiting && <div class="muted">{reply.waiting}</div>}
+      {reply.error && <div class="error">{reply.error}</div>}
+      {reply.stats ? (
+        <div class="stats">
+          {statsLine(reply.stats)}
+        </div>
+      ) : (
+        !reply.done && <div class="muted streaming">writing…</div>
+      )}
+    </div>
+  );
+}

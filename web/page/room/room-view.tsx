@@ -1,0 +1,244 @@
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { SessionList } from "../../../serve/session-api.ts";
+import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
+import { parseWebInput } from "../../slash-input.ts";
+import { ChangeList, ModeAnswer, SessionCreated, UndoAnswer, WishAnswer } from "../../web-api.ts";
+import { ApiError, getJson, postJson } from "../api.ts";
+import { VirtualList } from "../virtual-list.tsx";
+import { ReplyBody } from "./reply-view.tsx";
+import type { useRoom } from "./use-room.ts";
+
+/** The session the page shows: `?session=` in the address, else the newest one, else a new one. */
+export function useSession(): [string | undefined, (id: string) => void, string | undefined] {
+  const [session, setSession] = useState<string | undefined>(() => new URLSearchParams(location.search).get("session") ?? undefined);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const choose = (id: string) => {
+    const url = new URL(location.href);
+    url.searchParams.set("session", id);
+    history.replaceState(null, "", url);
+    setSession(id);
+  };
+  useEffect(() => {
+    if (session !== undefined) return;
+    (async () => {
+      const listed = await getJson("/v1/sessions?limit=1", SessionList);
+      const newest = listed.sessions[0]?.id;
+      choose(newest ?? (await postJson("/v1/sessions", {}, SessionCreated)).session);
+    })().catch((error: unknown) => setProblem(error instanceof Error ? error.message : String(error)));
+  }, [session]);
+  return [session, choose, problem];
+}
+
+function NoteLine({ note }: { note: RoomNote }) {
+  return (
+    <div class={`note ${note.kind}`}>
+      {note.persona ? `${note.persona}: ` : ""}
+      {note.text}
+    </div>
+  );
+}
+
+/** A finished turn in the transcript: what the user sent, each reply under its persona's name, the room's notes. */
+function PastTurn({ turn }: { turn: Turn }) {
+  return (
+    <div class="turn">
+      {turn.text !== "" && (
+        <div class="user-message">
+          <span class="who">you</span>
+          <div class="user-text">{turn.text}</div>
+        </div>
+      )}
+      {turn.replies.map((reply) => (
+        <article key={reply.replyId} class="reply" aria-label={`${reply.persona}'s reply`}>
+          <div class="who">{reply.persona}</div>
+          <ReplyBody reply={reply} />
+        </article>
+      ))}
+      {turn.notes.map((note, index) => (
+        <NoteLine key={`${index}`} note={note} />
+      ))}
+    </div>
+  );
+}
+
+/** Each persona's lane: a region named by the persona, its replies of the newest turn streaming side by side. */
+function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undefined; onAnswer: (id: string, answer: "yes" | "no" | "always") => void }) {
+  const byPersona = new Map<string, Reply[]>();
+  for (const reply of turn?.replies ?? []) byPersona.set(reply.persona, [...(byPersona.get(reply.persona) ?? []), reply]);
+  return (
+    <div class="lanes">
+      {state.personas.map((persona) => {
+        const replies = byPersona.get(persona) ?? [];
+        const busy = replies.some((reply) => !reply.done);
+        return (
+          <section key={persona} class={`lane ${busy ? "busy" : ""}`} aria-label={persona} aria-live="polite" aria-busy={busy}>
+            <h2 class="lane-name">
+              {persona}
+              {busy ? <span class="dot" title="replying" /> : null}
+            </h2>
+            {replies.length === 0 ? (
+              <div class="muted">{turn ? "no reply this turn" : "idle"}</div>
+            ) : (
+              replies.map((reply) => <ReplyBody key={reply.replyId} reply={reply} onAnswer={onAnswer} />)
+            )}
+          </section>
+        );
+      })}
+    </div>
+  );
+}
+
+/** Tool results of the session, oldest first, as `/output N` numbers them. */
+function toolOutputs(state: RoomState): { name: string; persona: string; output: string }[] {
+  return state.turns.flatMap((turn) =>
+    turn.replies.flatMap((reply) =>
+      reply.parts.flatMap((part) => (part.kind === "tool" && part.result ? [{ name: part.call.name, persona: reply.persona, output: part.result.output }] : [])),
+    ),
+  );
+}
+
+type RoomProps = { session: string | undefined; choose: (id: string) => void; sessionProblem: string | undefined; room: ReturnType<typeof useRoom> };
+
+/** The room: the transcript (only what is on screen is drawn), the newest turn's lanes, and the message box. */
+export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
+  const { state } = room;
+  const [text, setText] = useState("");
+  const [said, setSaid] = useState<{ title: string; body: string } | undefined>(undefined);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const scroller = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const running = state.turns.at(-1)?.done === false;
+
+  const fail = (error: unknown) => setProblem(error instanceof ApiError || error instanceof Error ? error.message : String(error));
+  const onAnswer = (id: string, answer: "yes" | "no" | "always") => room.answer(id, answer).catch(fail);
+  const stop = () => room.stop().catch(fail);
+  const base = `/v1/sessions/${encodeURIComponent(session ?? "")}`;
+
+  const submit = async () => {
+    const input = parseWebInput(text);
+    setProblem(undefined);
+    if (input.type === "empty") return;
+    if (session === undefined || room.connection === "loading") return setProblem("the room is still opening; send again in a moment.");
+    if (input.type === "invalid") return setProblem(input.message);
+    setText("");
+    try {
+      if (input.type === "message") await room.send(input.text);
+      else if (input.type === "mode")
+        setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, ModeAnswer)).mode : state.mode });
+      else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, WishAnswer)).said });
+      else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, UndoAnswer)).said });
+      else if (input.type === "diff") {
+        const newest = (await getJson("/v1/changes", ChangeList)).applied[0];
+        setSaid({ title: "Diff", body: newest ? newest.diff : "no change was applied in this workspace yet" });
+      } else {
+        const outputs = toolOutputs(state);
+        const entry = input.number === undefined ? outputs.at(-1) : outputs[input.number - 1];
+        setSaid({
+          title: "Output",
+          body: entry ? `${entry.name} for ${entry.persona}:\n${entry.output || "(no output)"}` : `no tool result ${input.number ?? ""} in this session`,
+        });
+      }
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape" && running) {
+        event.preventDefault();
+        void stop();
+      }
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  });
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && atBottom.current) element.scrollTop = element.scrollHeight;
+  });
+
+  const past = state.turns.slice(0, -1);
+  const newest = state.turns.at(-1);
+  return (
+    <div class="room">
+      <div class="room-bar">
+        <span class="muted">
+          session {session ?? "…"} · {room.connection} · mode {state.mode}
+        </span>
+        <button type="button" onClick={() => postJson("/v1/sessions", {}, SessionCreated).then((created) => choose(created.session), fail)}>
+          New session
+        </button>
+      </div>
+      <div
+        class="scroller"
+        ref={scroller}
+        onScroll={(event) => {
+          const element = event.currentTarget;
+          atBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < 48;
+        }}
+      >
+        {state.notes.map((note, index) => (
+          <NoteLine key={`${index}`} note={note} />
+        ))}
+        <VirtualList items={past} keyOf={(turn) => turn.turnId} estimate={160} scroller={scroller}>
+          {(turn) => <PastTurn turn={turn} />}
+        </VirtualList>
+        {newest && newest.text !== "" && (
+          <div class="user-message current">
+            <span class="who">you</span>
+            <div class="user-text">{newest.text}</div>
+          </div>
+        )}
+        <Lanes state={state} turn={newest} onAnswer={onAnswer} />
+        {newest?.notes.map((note, index) => (
+          <NoteLine key={`${index}`} note={note} />
+        ))}
+      </div>
+      {said && (
+        <section class="said" aria-label={`${said.title} output`}>
+          <div class="said-head">
+            <strong>{said.title}</strong>
+            <button type="button" onClick={() => setSaid(undefined)}>
+              Close
+            </button>
+          </div>
+          <pre>{said.body}</pre>
+        </section>
+      )}
+      {(problem ?? sessionProblem ?? room.problem) && (
+        <div class="error" role="alert">
+          {problem ?? sessionProblem ?? room.problem}
+        </div>
+      )}
+      <form
+        class="composer"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit();
+        }}
+      >
+        <textarea
+          aria-label="Message"
+          placeholder="Message the room — @persona to address one, /mode, /wish, /undo, /diff, /output"
+          rows={2}
+          value={text}
+          onInput={(event) => setText(event.currentTarget.value)}
+          onKeyDown={(event) => {
+            if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+              event.preventDefault();
+              void submit();
+            }
+          }}
+        />
+        <div class="composer-buttons">
+          <button type="submit">Send</button>
+          <button type="button" onClick={() => void stop()} aria-disabled={!running}>
+            Stop
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

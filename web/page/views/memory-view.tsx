@@ -1,0 +1,62 @@
+import { useState } from "preact/hooks";
+import { ActionAnswer, MemorySearchAnswer } from "../../web-api.ts";
+import { getJson, postJson } from "../api.ts";
+import { SaidLine } from "./said-line.tsx";
+import { useAction } from "./use-view.ts";
+
+/** Search the workspace's memory; forget a session or a fact (what `org memory search|forget` do). */
+export function MemoryView() {
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<ReturnType<typeof MemorySearchAnswer.parse> | undefined>(undefined);
+  const { said, run } = useAction();
+  const search = () =>
+    run(async () => {
+      const answer = await getJson(`/v1/memory/search?q=${encodeURIComponent(query)}&limit=20`, MemorySearchAnswer);
+      setFound(answer);
+      return { said: `${answer.hits.length} result${answer.hits.length === 1 ? "" : "s"} (${answer.method})` };
+    });
+  const forget = (body: { session: string } | { fact: string }, what: string) =>
+    run(async () => {
+      const answer = await postJson("/v1/memory/forget", body, ActionAnswer);
+      setFound(undefined);
+      return answer;
+    }, `Forget ${what} for good? (the transcript stays)`);
+  return (
+    <div class="view">
+      <h1>Memory</h1>
+      <form
+        class="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void search();
+        }}
+      >
+        <input type="search" aria-label="Search memory" value={query} onInput={(event) => setQuery(event.currentTarget.value)} placeholder="staging database port" />
+        <button type="submit">Search</button>
+      </form>
+      <SaidLine said={said} />
+      <ol class="hits">
+        {found?.hits.map((hit, index) => (
+          <li key={`${index}`} class="card">
+            <div class="muted">
+              {hit.kind} · {hit.persona} · {hit.time} · {hit.sessionId ?? hit.factId}
+            </div>
+            <div class="snippet">{hit.snippet}</div>
+            <div class="buttons">
+              {hit.sessionId && (
+                <button type="button" onClick={() => forget({ session: hit.sessionId ?? "" }, `session ${hit.sessionId}`)}>
+                  Forget session
+                </button>
+              )}
+              {hit.factId && (
+                <button type="button" onClick={() => forget({ fact: hit.factId ?? "" }, `fact ${hit.factId}`)}>
+                  Forget fact
+                </button>
+              )}
+            </div>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}

@@ -1,0 +1,85 @@
+import { ActionAnswer, SupervisorView as SupervisorData } from "../../web-api.ts";
+import { postJson } from "../api.ts";
+import { Problem, SaidLine } from "./said-line.tsx";
+import { useAction, useView } from "./use-view.ts";
+
+const size = (bytes: number) => (bytes > 1_048_576 ? `${(bytes / 1_048_576).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`);
+
+/** Each check's state, the open incidents with their fixes (Apply, Mute), the fixes' lifecycle, and the backups. */
+export function SupervisorView() {
+  const { data, problem, reload } = useView("supervisor", "/v1/supervisor", SupervisorData);
+  const { said, run } = useAction();
+  const post = (path: string, body: unknown) =>
+    run(async () => {
+      const answer = await postJson(path, body, ActionAnswer);
+      reload();
+      return answer;
+    });
+  return (
+    <div class="view">
+      <h1>Supervisor</h1>
+      <Problem text={problem} />
+      <SaidLine said={said} />
+      <p class="muted">
+        {data?.supervisor ? `supervisor pid ${data.supervisor.pid} since ${data.supervisor.since}` : "no supervisor runs (org supervise, or org web --supervise)"}
+        {data?.lastRound ? ` · last round ${data.lastRound.at}` : ""}
+      </p>
+      <h2>Checks</h2>
+      <table class="checks-table">
+        <tbody>
+          {data?.checks.map((check) => (
+            <tr key={check.name}>
+              <th scope="row">{check.name}</th>
+              <td class={`state ${check.state}`}>{check.state}</td>
+              <td>{check.detail}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Incidents</h2>
+      {data && data.incidents.length === 0 && <p class="muted">No open incident.</p>}
+      {data?.incidents.map((incident) => (
+        <article key={incident.id} class="card" aria-label={`incident ${incident.title}`}>
+          <div class="card-head">
+            <strong>{incident.title}</strong> · {incident.pattern} · seen {incident.seen}×{incident.muted ? " · muted" : ""}
+          </div>
+          <div>{incident.detail}</div>
+          {incident.fix && (
+            <div class="muted">
+              fix {incident.fix.id}: {incident.fix.action} {incident.fix.target} — {incident.fix.state}: {incident.fix.detail}
+            </div>
+          )}
+          <div class="buttons">
+            {incident.fix && incident.fix.state !== "verified" && incident.fix.state !== "applied" && (
+              <button type="button" onClick={() => post(`/v1/supervisor/fixes/${incident.fix?.id}/apply`, {})}>
+                Apply
+              </button>
+            )}
+            {!incident.muted && (
+              <button type="button" onClick={() => post("/v1/supervisor/mutes", { pattern: incident.id })}>
+                Mute
+              </button>
+            )}
+          </div>
+        </article>
+      ))}
+      <h2>Fixes</h2>
+      <ul>
+        {data?.fixes.map((fix) => (
+          <li key={fix.id}>
+            {fix.id} {fix.action}: {fix.state} — {fix.detail} {fix.steps.length > 0 ? `(${fix.steps.join(" → ")})` : ""}
+          </li>
+        ))}
+      </ul>
+      <h2>Backups</h2>
+      {data && data.backups.length === 0 && <p class="muted">No backup yet.</p>}
+      <ul>
+        {data?.backups.map((backup) => (
+          <li key={backup.name}>
+            {backup.takenAt} · {size(backup.bytes)} · {backup.name}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

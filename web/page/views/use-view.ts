@@ -1,0 +1,69 @@
+import { createContext } from "preact";
+import { useContext, useEffect, useState } from "preact/hooks";
+import type { z } from "zod";
+import { ViewChanged } from "../../web-api.ts";
+import { getJson } from "../api.ts";
+
+type View = ViewChanged["view"];
+
+/** The page's one listener on `/v1/web/updates`: each view subscribes to the name of its own data. */
+export type ViewUpdates = { subscribe(view: View, listener: () => void): () => void };
+
+export const UpdatesContext = createContext<ViewUpdates>({ subscribe: () => () => {} });
+
+/** Opens `/v1/web/updates` once for the page; the browser reconnects it by itself. */
+export function openViewUpdates(): ViewUpdates & { close(): void } {
+  const listeners = new Map<View, Set<() => void>>();
+  const source = new EventSource("/v1/web/updates");
+  source.onmessage = (message) => {
+    const view = ViewChanged.safeParse(JSON.parse(message.data)).data?.view;
+    if (view) for (const listener of listeners.get(view) ?? []) listener();
+  };
+  return {
+    subscribe(view, listener) {
+      const set = listeners.get(view) ?? new Set();
+      set.add(listener);
+      listeners.set(view, set);
+      return () => set.delete(listener);
+    },
+    close: () => source.close(),
+  };
+}
+
+/** A view's data from its route, read again whenever the server says it changed (or `reload` is called). */
+export function useView<Schema extends z.ZodType>(view: View, path: string, schema: Schema) {
+  const updates = useContext(UpdatesContext);
+  const [data, setData] = useState<z.infer<Schema> | undefined>(undefined);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const [tick, setTick] = useState(0);
+  useEffect(() => updates.subscribe(view, () => setTick((count) => count + 1)), [updates, view]);
+  useEffect(() => {
+    const controller = new AbortController();
+    getJson(path, schema, controller.signal).then(
+      (value) => {
+        setData(value);
+        setProblem(undefined);
+      },
+      (error: unknown) => {
+        if (!controller.signal.aborted) setProblem(error instanceof Error ? error.message : String(error));
+      },
+    );
+    return () => controller.abort();
+  }, [path, tick]);
+  return { data, problem, reload: () => setTick((count) => count + 1) };
+}
+
+/** Runs an action and shows what it said (or why it failed); `confirm` first asks the person, when given. */
+export function useAction() {
+  const [said, setSaid] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  const run = async (action: () => Promise<{ said: string; ok?: boolean }>, confirm?: string) => {
+    if (confirm !== undefined && !window.confirm(confirm)) return;
+    try {
+      const answer = await action();
+      setSaid({ ok: answer.ok ?? true, text: answer.said });
+    } catch (error) {
+      setSaid({ ok: false, text: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  return { said, run };
+}

