@@ -117,25 +117,30 @@ export class ChatView {
         this.#replies.get(event.replyId)?.note(`⚙ ${event.call.name} ${oneLine(JSON.stringify(event.call.arguments), ARGUMENT_CHARS)}`);
         return;
       case "tool-result":
-        return this.#toolResult(event);
+        this.#toolResult(event);
+        return;
       case "progress":
         this.#replies.get(event.replyId)?.note(`… ${event.step}: ${event.status}${event.detail ? ` (${oneLine(event.detail, 200)})` : ""}`);
         return;
       case "message":
-        return this.#finalText(event);
+        this.#finalText(event);
+        return;
       case "reply-end":
         this.#replies.get(event.replyId)?.handle.close();
         this.#replies.delete(event.replyId);
         return;
       case "error":
-        return this.#error(event);
+        this.#error(event);
+        return;
       case "notice":
         if (event.reason !== "tool-choice" && event.reason !== "memory") this.outbox.say(`ℹ️ <i>${escapeHtml(cut(event.message, 3_000))}</i>`);
         return;
       case "approval-asked":
-        return this.#asked(event);
+        this.#asked(event);
+        return;
       case "approval-answered":
-        return this.#answered(event);
+        this.#answered(event);
+        return;
       case "change-proposed":
         this.outbox.document(
           { fileName: `change-${event.changeId}.diff`, content: event.diff, mimeType: "text/x-diff" },

@@ -146,7 +146,10 @@ async function handle(update: ReadUpdate, handling: Handling): Promise<void> {
   };
   const chatId = update.chatId;
   if (chatId === undefined || !handling.allowed.has(chatId)) {
-    if (chatId !== undefined && state.firstSightOf(chatId)) auditLine(handling.audit, { event: "stranger-dropped", chat: chatId, update: update.kind });
+    if (chatId !== undefined && state.firstSightOf(chatId)) {
+      auditLine(handling.audit, { event: "stranger-dropped", chat: chatId, update: update.kind });
+      log(`telegram: dropped an update from chat ${chatId}, which is not in telegram.allowedChats (its later ones are dropped without a line)`);
+    }
     taken();
     return;
   }

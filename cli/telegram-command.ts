@@ -1,0 +1,143 @@
+import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
+import { sleep } from "../concurrency/sleep.ts";
+import { telegramBotToken } from "../config/environment.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import type { AuditSink } from "../security/audit-log.ts";
+import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
+import { servedSessions } from "../serve/serve-handler.ts";
+import { BotApi } from "../telegram/bot-api.ts";
+import { runTelegramBridge } from "../telegram/telegram-bridge.ts";
+import type { TelegramSessions } from "../telegram/telegram-chat.ts";
+import { type Command, UserFacingError } from "./command.ts";
+import { loadCommandConfig } from "./command-config.ts";
+import { nameAndSummary } from "./command-summaries.ts";
+import { orgStatusText } from "./org-status-text.ts";
+import { parseCommandArgs } from "./parse-command-args.ts";
+import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
+import { servedParts } from "./served-parts.ts";
+import { prepareWorkspace } from "./workspace-dir.ts";
+
+const HELP = `Usage: org telegram [--config FILE] [--workspace DIR] [--unsafe-no-sandbox]
+
+The room from a phone: a Telegram bot that long-polls the Bot API and serves the chats telegram.allowedChats lists.
+Each allowed chat is a room session of its own (org chat --resume ID and the web room open it too): a message is
+answered as a stream of edits, tools that ask first show Approve / Deny buttons, long output and diffs come as files.
+Any other chat's updates are dropped unanswered (one audit line, and one line here, per chat: its id is how you find
+your own). A message that holds a secret is refused and not stored. Runs until Ctrl-C or SIGTERM.
+
+Commands in the chat (registered with setMyCommands):
+  /start    hello, and this chat's session id     /tools  the personas' tools and policies
+  /status   instances, org grow, the supervisor   /undo   undo the newest workspace change
+  /mode     show or set the mode (/mode group)     /wish   /wish a tool that converts currencies
+  /stop     stop the running replies (and the messages waiting)
+
+Options:
+  --config FILE        room configuration (default: org.config.json in the workspace)
+  --workspace DIR      where .org/ (sessions, audit, the bot's state) lives (default: current directory)
+  --unsafe-no-sandbox  confirms ORG_SANDBOX=off (refused without it)
+
+Settings (org.config.json):
+  telegram.allowedChats  the chat ids served, e.g. [123456789] (a group's id starts with -)
+  telegram.apiBase       the Bot API (default https://api.telegram.org; a local Bot API server also works)
+  telegram.pollTimeoutS  seconds one getUpdates waits (default 25)
+  supervise.telegram     true: the supervisor's incidents and recoveries go to the allowed chats too
+
+Environment:
+  TELEGRAM_BOT_TOKEN   the bot's token from BotFather; read from the environment only, never printed or logged
+
+The same bot runs inside a server with: org serve --telegram (or org web --telegram). See docs/telegram.md.`;
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${sanitizeForTerminal(line)}\n`);
+}
+
+/** The bot's token, or an error that says where to get it. */
+export function requireBotToken(): string {
+  const token = telegramBotToken();
+  if (token === undefined)
+    throw new UserFacingError(
+      "TELEGRAM_BOT_TOKEN is not set: ask BotFather in Telegram (/newbot, or /token for a bot you have) and export the token it gives; org reads it from the environment only.",
+    );
+  return token;
+}
+
+/**
+ * The Telegram bot over `sessions` until `signal` aborts: its allowed chats' rooms, their approvals and `/status`. A
+ * token Telegram refuses or another poller ends it with an error that says what to do.
+ */
+export async function runTelegram(options: {
+  workspaceDir: string;
+  config: OrgConfig;
+  sessions: TelegramSessions;
+  audit: AuditSink;
+  token: string;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { config, workspaceDir } = options;
+  const api = new BotApi({ apiBase: config.telegram.apiBase, token: options.token });
+  const chats = config.telegram.allowedChats;
+  await runTelegramBridge({
+    api,
+    settings: config.telegram,
+    sessions: options.sessions,
+    workspaceDir,
+    audit: options.audit,
+    status: () => orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
+    log: options.log,
+    signal: options.signal,
+    onReady: (username) =>
+      options.log(
+        `telegram: @${username || "(bot)"} polls ${api.origin}; ${chats.length === 0 ? "no chat is allowed yet (telegram.allowedChats): message the bot, and its chat id is printed here" : `serving chats ${chats.join(", ")}`}`,
+      ),
+  });
+}
+
+/** `org telegram`: the bot and the session pool it follows, without HTTP, until Ctrl-C or SIGTERM. */
+export const telegramCommand: Command = {
+  ...nameAndSummary("telegram"),
+  help: HELP,
+  async run(args, signal) {
+    const { values } = parseCommandArgs("telegram", args, {
+      config: { type: "string" },
+      workspace: { type: "string" },
+      "unsafe-no-sandbox": { type: "boolean" },
+    });
+    const unsafe = values["unsafe-no-sandbox"] ?? false;
+    checkSandboxOffConsent("telegram", unsafe);
+    const token = requireBotToken();
+    const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+    const config = loadCommandConfig(values.config, workspaceDir);
+    const access = sandboxAccessFrom({ config });
+    const parts = await servedParts(workspaceDir, config, access, log);
+    const pool = servedSessions({ ...parts.rooms, logError: log });
+    parts.tools.watch(2_000, (result) => {
+      if (!result.restartNeeded) log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}`);
+    });
+    const stopping = new AbortController();
+    const onStop = () => stopping.abort();
+    signal.addEventListener("abort", onStop, { once: true });
+    process.on("SIGINT", onStop);
+    try {
+      await runTelegram({
+        workspaceDir,
+        config,
+        sessions: pool.sessions,
+        audit: parts.rooms.audit,
+        token,
+        log,
+        signal: AbortSignal.any([signal, stopping.signal]),
+      });
+      return 0;
+    } finally {
+      signal.removeEventListener("abort", onStop);
+      process.off("SIGINT", onStop);
+      log("telegram: stopping");
+      parts.tools.stop();
+      await Promise.race([pool.close(), sleep(2_000)]);
+      await parts.mcp?.close();
+      parts.memory?.close();
+    }
+  },
+};
