@@ -117,11 +117,10 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
 export function brokenServeCandidate(dir: string, branch: string): string {
   const commit = makeCandidate(dir, branch, (worktree) => {
     const file = join(worktree, "cli", "serve-command.ts");
-    const text = readFileSync(file, "utf8").replace(
-      "  async run(args, signal) {\n    const options = parseOptions(args);",
-      '  async run(args, signal) {\n    throw new Error("a promoted change broke serve");\n    const options = parseOptions(args);',
-    );
-    writeFileSync(file, text);
+    const start = "export async function runServe(args: string[], signal: AbortSignal, flavor: ServeFlavor): Promise<number> {\n";
+    const before = readFileSync(file, "utf8");
+    if (!before.includes(start)) throw new Error(`cli/serve-command.ts no longer has ${JSON.stringify(start)}; brokenServeCandidate needs its new start`);
+    writeFileSync(file, before.replace(start, `${start}  throw new Error("a promoted change broke serve");\n`));
   });
   writePassingReport(dir, commit, branch, (report) => {
     const core = report.checks[0];
