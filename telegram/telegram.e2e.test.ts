@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { orgCommand } from "../config/org-bun-command.ts";
 import { startOrgTelegram } from "../testing/org-telegram-process.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 import { type BotMessage, TelegramStandIn } from "../testing/telegram-bot-api.ts";
 import { parseTelegramHtml } from "../testing/telegram-html-parser.ts";
 
@@ -315,5 +317,60 @@ describe("org telegram against a Bot API stand-in", () => {
     expect(await none.exited).toBe(1);
     expect(none.stderr()).toContain("TELEGRAM_BOT_TOKEN is not set: ask BotFather");
     await standIn.stop();
+  }, 120_000);
+
+  test("serve --telegram: the chat's session is the HTTP API's and the terminal's; an approval answered over HTTP closes the buttons", async () => {
+    await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
+    const standIn = TelegramStandIn.start(TOKEN);
+    const dir = workspace(standIn);
+    const apiToken = "serve-telegram-token-8";
+    const auth = { authorization: `Bearer ${apiToken}`, "content-type": "application/json" };
+    const served = await startOrgTelegram({
+      args: ["serve", "--port", "0", "--telegram", "--workspace", dir],
+      modelUrl: model.url,
+      env: { TELEGRAM_BOT_TOKEN: TOKEN, ORG_API_TOKEN: apiToken },
+    });
+    let session = "";
+    try {
+      await waitUntil("serve's listening line", () => /listening on http/.test(served.stdout()), 30_000);
+      const base = /listening on (http:\/\/\S+)/.exec(served.stdout())?.[1] as string;
+      standIn.pushText(ME, "which kernel is this?");
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.markup !== undefined), "the approval question");
+      const question = standIn.messages(ME).find((message) => message.markup !== undefined) as BotMessage;
+      const approveData = question.markup?.inline_keyboard[0]?.[0]?.callback_data as string;
+      const listed = (await (await fetch(`${base}/v1/sessions`, { headers: auth })).json()) as { sessions: { id: string }[] };
+      session = listed.sessions[0]?.id ?? "";
+      const state = JSON.parse(readFileSync(join(dir, ".org", "telegram", "state.json"), "utf8")) as { chats: Record<string, string> };
+      expect(state.chats[String(ME)]).toBe(session);
+      const opened = (await (await fetch(`${base}/v1/sessions/${session}`, { headers: auth })).json()) as { pendingApprovals: { approvalId: string }[] };
+      const approvalId = opened.pendingApprovals[0]?.approvalId as string;
+      const answered = await fetch(`${base}/v1/sessions/${session}/approvals/${approvalId}`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ answer: "yes", by: "web" }),
+      });
+      expect(answered.status).toBe(200);
+      await standIn.waitFor(() => question.markup === undefined, "the buttons gone");
+      expect(question.text).toContain("✅ approved by web");
+      const late = standIn.pushCallback(ME, question.messageId, approveData);
+      await standIn.waitFor(() => standIn.answered.has(late), "the late press");
+      expect(standIn.answered.get(late)?.text).toBe("Refused: this question was already answered.");
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("the tool said")), "the reply", 30_000);
+    } finally {
+      await served.stop();
+      await standIn.stop();
+    }
+    expect(served.stderr()).not.toContain(TOKEN);
+    // The terminal resumes the chat's session: the model hears what was said in Telegram.
+    // Spawned, not spawnSync: the model server answers from this process.
+    const resumed = Bun.spawn(orgCommand(["chat", "--workspace", dir, "--resume", session, "--once", "and what did I ask before?", "--json"]), {
+      env: { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", NO_COLOR: "1", ORG_PROFILE: "dev" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [, errors, code] = await Promise.all([new Response(resumed.stdout).text(), new Response(resumed.stderr).text(), resumed.exited]);
+    expect({ code, errors }).toEqual({ code: 0, errors: expect.any(String) });
+    const last = model.requests.at(-1)?.body as { messages: { content: unknown }[] };
+    expect(JSON.stringify(last.messages)).toContain("which kernel is this?");
   }, 120_000);
 });

@@ -4,6 +4,7 @@ import { orgCommand } from "../config/org-bun-command.ts";
 export type OrgTelegramProcess = {
   child: ReturnType<typeof Bun.spawn>;
   stderr(): string;
+  stdout(): string;
   /** Resolves with the exit code. */
   exited: Promise<number>;
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<number>;
@@ -31,8 +32,10 @@ export async function startOrgTelegram(options: {
   const reading = (async () => {
     for await (const chunk of child.stderr as ReadableStream<Uint8Array>) text += decoder.decode(chunk, { stream: true });
   })();
+  let out = "";
+  const outDecoder = new TextDecoder();
   void (async () => {
-    for await (const _chunk of child.stdout as ReadableStream<Uint8Array>);
+    for await (const chunk of child.stdout as ReadableStream<Uint8Array>) out += outDecoder.decode(chunk, { stream: true });
   })();
   const exited = child.exited.then(async (code) => {
     await reading;
@@ -54,6 +57,7 @@ export async function startOrgTelegram(options: {
   return {
     child,
     stderr: () => text,
+    stdout: () => out,
     exited,
     async stop(signal = "SIGTERM") {
       child.kill(signal);
