@@ -13,7 +13,8 @@ export function escapeHtml(text: string): string {
 
 /** One line of a message as org lays it out: plain text, a line of a code block (its fence's language), or org's own note. */
 export type MessageLine = { kind: "header" | "text" | "note" } | { kind: "code"; block: number; language: string };
-type Line = MessageLine & { text: string };
+/** `joined`: the rest of the line before it, cut because it was longer than a part: no line break between them. */
+type Line = MessageLine & { text: string; joined?: true };
 
 const FENCE = /^\s*```\s*([A-Za-z0-9_+#.-]{0,32})\s*$/;
 
@@ -51,26 +52,28 @@ function inlineHtml(text: string): string {
 
 /** One part's lines as HTML: each run of a code block's lines in one `<pre><code>`, opened and closed within the part. */
 function partHtml(lines: readonly Line[]): string {
-  const out: string[] = [];
+  let out = "";
   for (let index = 0; index < lines.length; ) {
     const line = lines[index] as Line;
+    const gap = index === 0 || line.joined ? "" : "\n";
     if (line.kind !== "code") {
-      out.push(line.kind === "header" ? `<b>${escapeHtml(line.text)}</b>` : line.kind === "note" ? `<i>${escapeHtml(line.text)}</i>` : inlineHtml(line.text));
+      out +=
+        gap + (line.kind === "header" ? `<b>${escapeHtml(line.text)}</b>` : line.kind === "note" ? `<i>${escapeHtml(line.text)}</i>` : inlineHtml(line.text));
       index += 1;
       continue;
     }
-    const run: string[] = [];
-    while (index < lines.length) {
+    let run = "";
+    for (let first = true; index < lines.length; first = false) {
       const next = lines[index] as Line;
       if (next.kind !== "code" || next.block !== line.block) break;
-      run.push(escapeHtml(next.text));
+      run += (first || next.joined ? "" : "\n") + escapeHtml(next.text);
       index += 1;
     }
     const open = line.language === "" ? "<pre><code>" : `<pre><code class="language-${line.language}">`;
     // An empty block still needs a character: Telegram refuses an empty entity.
-    out.push(`${open}${run.join("\n") || " "}</code></pre>`);
+    out += `${gap}${open}${run || " "}</code></pre>`;
   }
-  return out.join("\n");
+  return out;
 }
 
 /** A line longer than a part, cut into pieces that fit (the same kind of line each). */
@@ -78,7 +81,8 @@ function fitted(lines: readonly Line[], limit: number): Line[] {
   return lines.flatMap((line) => {
     if (line.text.length <= limit) return [line];
     const pieces: Line[] = [];
-    for (let at = 0; at < line.text.length; at += limit) pieces.push({ ...line, text: line.text.slice(at, at + limit) });
+    for (let at = 0; at < line.text.length; at += limit)
+      pieces.push({ ...line, text: line.text.slice(at, at + limit), ...(at > 0 ? { joined: true as const } : {}) });
     return pieces;
   });
 }
@@ -95,15 +99,20 @@ export function htmlParts(lines: readonly Line[], options: { limit?: number; con
   const parts: Line[][] = [];
   let current: Line[] = [];
   let chars = 0;
+  // Lines of the current part that are its header: none in the first part.
+  let headed = 0;
   for (const line of fitted(lines, limit - headerChars)) {
-    const cost = line.text.length + (current.length > 0 ? 1 : 0);
+    const cost = line.text.length + (current.length > 0 && !line.joined ? 1 : 0);
     if (current.length > 0 && chars + cost > limit) {
       parts.push(current);
       current = [...header];
+      headed = header.length;
       chars = headerChars;
     }
-    chars += line.text.length + (current.length > 0 ? 1 : 0);
-    current.push(line);
+    chars += line.text.length + (current.length > 0 && !line.joined ? 1 : 0);
+    // A cut line that opens a part starts on a line of its own, after the part's header.
+    const { joined, ...rest } = line;
+    current.push(current.length === headed || !joined ? rest : line);
   }
   if (current.length > 0) parts.push(current);
   return parts.map(partHtml).map((html) => (html.trim() === "" ? "…" : html));
