@@ -23,7 +23,7 @@ function mainHelp(): string {
     "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
     "  -v, --version  print the version",
     "",
-    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), NO_COLOR.",
+    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), ORG_HOME (where your confirmations live; default ~/.config/org), NO_COLOR.",
     "Run 'org <command> --help' for a command's options.",
   ].join("\n");
 }

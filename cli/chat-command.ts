@@ -1,4 +1,4 @@
-import { loadCommandConfig } from "./command-config.ts";
+import { loadCommandConfig, unconfirmedNotice } from "./command-config.ts";
 import { join, resolve } from "node:path";
 import { environmentSettings, processEnvironment } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
@@ -46,8 +46,11 @@ Options:
                      stopped, or the last command it ran in the sandbox failed; 2 if, in group mode, an
                      @name is a misspelt persona: the message is not sent and the likely name is shown).
                      A /command is run on the session as in the room, never sent to the models (/wish,
-                     /mode, /undo, /history, /output, …; exit 1 if it failed); one typed wrong, and
-                     /quit, are refused (exit 2); start with // to send a message that begins with /
+                     /mode, /undo, /history, /output, …; exit 1 if it failed); one typed wrong, /quit,
+                     and those that confirm or start a server or lower a guard (/mcp trust NAME, /undo
+                     --force, /save FILE) are refused (exit 2), naming the way that remains (org mcp
+                     trust NAME, org undo --force, the room); start with // to send a message that
+                     begins with /
   --json             with --once: print every room event as one JSON line (a /command's lines as
                      {"type":"command","command","ok","lines"} after them)
   --yes, -y          approve "ask" tools (as the config says; promoted tools ask by default) without asking
@@ -123,7 +126,8 @@ function refuseMisspeltOnce(options: ChatOptions, config: OrgConfig, text: strin
 /** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
 function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
   const env = processEnvironment(options.model !== undefined ? { OLLAMA_MODEL: options.model.trim() } : {});
-  const loaded = loadCommandConfig(options.config, workspaceDir, env);
+  // The room says what waits for `org config trust` among its opening notices; --once says it on stderr, here.
+  const loaded = loadCommandConfig(options.config, workspaceDir, env, { announce: options.once !== undefined });
   // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
   return options.model === undefined
     ? loaded
@@ -178,6 +182,8 @@ function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor:
  */
 export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQuestion) => Promise<string | undefined>, oneKey: boolean): Promise<void> {
   for (const server of hub.awaitingTrust()) {
+    // A server no confirmation can cover (its notice says why) is not asked about.
+    if (hub.trustProblem(server)?.kind === "uncovered") continue;
     const yes = (reply: string | undefined) => ["y", "yes"].includes((reply ?? "").trim().toLowerCase());
     const reply = await ask({
       persona: "mcp",
@@ -246,6 +252,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   try {
     await editor.start();
     greet(room, renderer, voice, options.resume !== undefined, outputs);
+    const waiting = unconfirmedNotice(config, setup.workspaceDir);
+    if (waiting !== undefined) say(`org: ${waiting}`, "yellow");
     if (mcp) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
     const questions = {
       ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),

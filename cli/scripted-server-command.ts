@@ -15,7 +15,8 @@ Options:
   --script FILE    the script: {"models": [...], "rules": [...], "fallback": {...}} (required); given
                    more than once, the scripts' rules are tried in the order given, every model of
                    each is served, and the first fallback answers
-  --script NAME    one of org's own scripts, from any directory:
+  --script NAME    one of org's own scripts, from any directory (a file of the same name is given as a
+                   path: --script ./playground):
                      playground  an agent that looks at /workspace, runs the project's tests in the
                                  sandbox and writes NOTES.md (try the write view, /diff, /undo, org patch);
                                  python counts the project's lines; the toolsmith builds ten small tools

@@ -1,3 +1,4 @@
+import { confirmConfig } from "../config/config-trust.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -116,6 +117,8 @@ describe("org scripted-server --script playground", () => {
     expect(existsSync(join(readOnly, "NOTES.md"))).toBe(false);
 
     const dir = project("write-view", { ...NODE, "org.config.json": JSON.stringify({ sandbox: { workspace: "write" } }) });
+    // The person wrote it: the write view is theirs (a repository's would wait for 'org config trust').
+    confirmConfig(join(dir, "org.config.json"));
     const tests = await once(dir, "@agent run the tests", ["--yes"]);
     const notes = await once(dir, "@agent write notes", ["--resume", tests.session, "--yes"]);
     expect(notes.said).toMatch(/I wrote NOTES\.md \(\d+ lines\) from what my commands printed; it was applied as change \S+ \(1 file \(\+\d+ −0\)\)/);

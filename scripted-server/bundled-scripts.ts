@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Where org's own scripts live. */
@@ -20,11 +19,12 @@ export const BUNDLED_SCRIPTS = {
 export type BundledScriptName = keyof typeof BUNDLED_SCRIPTS;
 
 /**
- * The files a `--script` value stands for: the bundled script of that name (a word such as `playground`, unless a file
- * of that name is in the current directory), else the value itself, a file.
+ * The files a `--script` value stands for: a bundled script's name (`playground`) is always that script, whatever files
+ * the current directory holds (a project's own `playground` file does not stand in for org's); a file of such a name
+ * is given as a path (`./playground`). Any other value is a file.
  */
 export function scriptFiles(value: string): string[] {
-  if (isBundled(value) && !statSync(value, { throwIfNoEntry: false })?.isFile()) return BUNDLED_SCRIPTS[value].map((file) => join(SCRIPT_DIR, file));
+  if (isBundled(value)) return BUNDLED_SCRIPTS[value].map((file) => join(SCRIPT_DIR, file));
   return [value];
 }
 

@@ -117,10 +117,14 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
 export function brokenServeCandidate(dir: string, branch: string): string {
   const commit = makeCandidate(dir, branch, (worktree) => {
     const file = join(worktree, "cli", "serve-command.ts");
-    const start = "export async function runServe(args: string[], signal: AbortSignal, flavor: ServeFlavor): Promise<number> {\n";
     const before = readFileSync(file, "utf8");
-    if (!before.includes(start)) throw new Error(`cli/serve-command.ts no longer has ${JSON.stringify(start)}; brokenServeCandidate needs its new start`);
-    writeFileSync(file, before.replace(start, `${start}  throw new Error("a promoted change broke serve");\n`));
+    // The first statement of runServe throws: serve (and org web) start, then fail, as a broken promotion would.
+    const after = before.replace(
+      /^export async function runServe\([^)]*\)[^{]*\{\n/m,
+      (head) => `${head}  throw new Error("a promoted change broke serve");\n`,
+    );
+    if (after === before) throw new Error("brokenServeCandidate: cli/serve-command.ts has no runServe to break; update the fixture");
+    writeFileSync(file, after);
   });
   writePassingReport(dir, commit, branch, (report) => {
     const core = report.checks[0];
