@@ -1,6 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { TelegramStandIn } from "../testing/telegram-bot-api.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -17,10 +16,7 @@ test("an incident is pushed to each allowed chat once, as plain text without the
   const standIn = TelegramStandIn.start(TOKEN);
   try {
     standIn.openChat(CHAT);
-    writeFileSync(
-      join(repo.dir, "org.config.json"),
-      JSON.stringify({ supervise: { telegram: true, quietMinutes: 0 }, telegram: { apiBase: standIn.url, allowedChats: [CHAT, 4242002] } }),
-    );
+    writeConfirmedConfig(repo.dir, { supervise: { telegram: true, quietMinutes: 0 }, telegram: { apiBase: standIn.url, allowedChats: [CHAT, 4242002] } });
     const env = {
       // Nothing answers here: the model-server check opens an incident.
       OLLAMA_BASE: "http://127.0.0.1:9",

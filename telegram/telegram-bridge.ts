@@ -3,7 +3,7 @@ import { sleep } from "../concurrency/sleep.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { JsonValue } from "../tools/define-tool.ts";
 import { ApprovalButtons } from "./approval-buttons.ts";
-import { type BotApi, TelegramApiError } from "./bot-api.ts";
+import { type BotApi, TelegramApiError, TelegramUnreachableError } from "./bot-api.ts";
 import { type CommandDeps, commandOf, runCommand, TELEGRAM_COMMANDS } from "./chat-commands.ts";
 import { escapeHtml } from "./telegram-html.ts";
 import { TelegramChat, type TelegramSessions } from "./telegram-chat.ts";
@@ -54,8 +54,15 @@ function refusal(kinds: readonly string[]): string {
 export async function runTelegramBridge(options: TelegramBridgeOptions): Promise<void> {
   const { api, settings, signal, log } = options;
   const state = TelegramState.open(options.workspaceDir);
-  const me = await api.call<{ username?: string }>("getMe", {}, signal);
-  await api.call("setMyCommands", { commands: TELEGRAM_COMMANDS }, signal);
+  let me: { username?: string };
+  try {
+    me = await reachable(options, () => api.call<{ username?: string }>("getMe", {}, signal));
+    await reachable(options, () => api.call("setMyCommands", { commands: TELEGRAM_COMMANDS }, signal));
+  } catch (error) {
+    // Stopped while the Bot API was out of reach: nothing was taken, nothing to say.
+    if (signal.aborted) return;
+    throw error;
+  }
   const allowed = new Set(settings.allowedChats);
   const chats = new Map<string, TelegramChat>();
   const deps = { api, sessions: options.sessions, state, buttons: new ApprovalButtons(), log, signal, gapMs: options.gapMs ?? 1_000 };
@@ -77,6 +84,20 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
     });
   } finally {
     for (const chat of chats.values()) chat.close();
+  }
+}
+
+/** `call` tried until the Bot API is reached (network errors back off, 1 s doubling to a minute); its own errors end it. */
+async function reachable<T>(options: TelegramBridgeOptions, call: () => Promise<T>): Promise<T> {
+  for (let failures = 1; ; failures += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof TelegramUnreachableError) || options.signal.aborted) throw error;
+      const wait = Math.min(1_000 * 2 ** (failures - 1), MAX_BACKOFF_MS);
+      options.log(`telegram: ${error.message}; trying again in ${Math.round(wait / 1000)} s`);
+      await sleep(wait, options.signal);
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { startOrgTelegram } from "../testing/org-telegram-process.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { type BotMessage, TelegramStandIn } from "../testing/telegram-bot-api.ts";
@@ -47,15 +48,13 @@ function workspace(standIn: TelegramStandIn, more: Record<string, unknown> = {})
   const dir = mkdtempSync(join(tmpdir(), "org-telegram-e2e-"));
   chmodSync(dir, 0o755);
   workspaces.push(dir);
-  writeFileSync(
-    join(dir, "org.config.json"),
-    JSON.stringify({
-      mode: "direct:agent",
-      personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }],
-      telegram: { apiBase: standIn.url, allowedChats: [ME, String(OTHER)], pollTimeoutS: 2 },
-      ...more,
-    }),
-  );
+  // The test is the person who wrote it: the bot's server and chats are confirmed, as 'org config trust' does.
+  writeConfirmedConfig(dir, {
+    mode: "direct:agent",
+    personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }],
+    telegram: { apiBase: standIn.url, allowedChats: [ME, String(OTHER)], pollTimeoutS: 2 },
+    ...more,
+  });
   return dir;
 }
 
@@ -373,4 +372,30 @@ describe("org telegram against a Bot API stand-in", () => {
     const last = model.requests.at(-1)?.body as { messages: { content: unknown }[] };
     expect(JSON.stringify(last.messages)).toContain("which kernel is this?");
   }, 120_000);
+
+  test("a workspace's bot server and chats wait for 'org config trust': until then nothing goes to them", async () => {
+    await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
+    const standIn = TelegramStandIn.start(TOKEN);
+    const dir = mkdtempSync(join(tmpdir(), "org-telegram-e2e-"));
+    workspaces.push(dir);
+    writeFileSync(join(dir, "org.config.json"), JSON.stringify({ telegram: { apiBase: standIn.url, allowedChats: [ME] } }));
+    // Telegram's own server is the default: a bad address keeps it from being reached, whatever the network here.
+    const bot = await startOrgTelegram({
+      args: ["telegram", "--workspace", dir],
+      modelUrl: model.url,
+      env: { TELEGRAM_BOT_TOKEN: TOKEN, HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" },
+      waitReady: false,
+    });
+    try {
+      await waitUntil("the line on what waits, and a first try at Telegram's server", () => /trying again in/.test(bot.stderr()), 60_000);
+      expect(bot.stderr()).toContain("telegram.apiBase");
+      expect(bot.stderr()).toContain("'org config trust");
+      expect(bot.stderr()).toContain("could not reach the Bot API at https://api.telegram.org (getMe)");
+      expect(standIn.calls).toEqual([]);
+    } finally {
+      await bot.stop();
+      await standIn.stop();
+    }
+    expect(bot.stderr()).not.toContain(TOKEN);
+  }, 90_000);
 });
