@@ -37,6 +37,9 @@ const Answer = z.object({
   parameters: z.object({ retry_after: z.number().optional() }).loose().optional(),
 });
 
+/** What sendMessage answers that org reads: the new message's id. */
+export const SentMessage = z.object({ message_id: z.number().int() });
+
 /** A document as sendDocument takes it. */
 export type TelegramDocument = { fileName: string; content: string | Uint8Array; mimeType: string };
 
@@ -73,9 +76,9 @@ export class BotApi {
     return redact(text.replaceAll(this.#token, "<token>"), [this.#token]).slice(0, MAX_DESCRIPTION);
   }
 
-  /** Calls `method` with JSON `params`; resolves to its `result`. `waitS` extends the timeout (a long poll's own wait). */
-  call<T = unknown>(method: string, params: Record<string, unknown>, signal: AbortSignal, waitS = 0): Promise<T> {
-    return this.#send<T>(method, () => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(params) }), signal, waitS);
+  /** Calls `method` with JSON `params`; resolves to its `result`, unchecked. `waitS` extends the timeout (a long poll's own wait). */
+  call(method: string, params: Record<string, unknown>, signal: AbortSignal, waitS = 0): Promise<unknown> {
+    return this.#send(method, () => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(params) }), signal, waitS);
   }
 
   /** sendDocument: a file to `chatId` as multipart/form-data, with an HTML caption. */
@@ -97,10 +100,15 @@ export class BotApi {
     );
   }
 
-  async #send<T>(method: string, request: () => { headers?: Record<string, string>; body: string | FormData }, signal: AbortSignal, waitS: number): Promise<T> {
+  async #send(
+    method: string,
+    request: () => { headers?: Record<string, string>; body: string | FormData },
+    signal: AbortSignal,
+    waitS: number,
+  ): Promise<unknown> {
     for (let attempt = 0; ; attempt += 1) {
       const answer = await this.#once(method, request(), signal, waitS);
-      if (answer.ok) return answer.result as T;
+      if (answer.ok) return answer.result;
       const code = answer.error_code ?? 0;
       const retryAfter = answer.parameters?.retry_after;
       if (code === 429 && attempt < MAX_RETRIES) {

@@ -1,5 +1,5 @@
 import { sleep } from "../concurrency/sleep.ts";
-import { type BotApi, TelegramApiError, type TelegramDocument, TelegramUnreachableError } from "./bot-api.ts";
+import { type BotApi, SentMessage, TelegramApiError, type TelegramDocument, TelegramUnreachableError } from "./bot-api.ts";
 
 /** Buttons under a message: each answers with its `callback_data`. */
 export type InlineKeyboard = { inline_keyboard: { text: string; callback_data: string }[][] };
@@ -149,7 +149,7 @@ export class ChatOutbox {
     const markup = last && keyboard ? { reply_markup: keyboard } : {};
     try {
       if (sent?.messageId === undefined) {
-        const message = await this.api.call<{ message_id: number }>("sendMessage", { chat_id: this.chatId, text: html, parse_mode: "HTML", ...markup }, signal);
+        const message = SentMessage.parse(await this.api.call("sendMessage", { chat_id: this.chatId, text: html, parse_mode: "HTML", ...markup }, signal));
         item.sent[part] = { messageId: message.message_id, html, keyboard: buttons };
       } else {
         await this.api.call("editMessageText", { chat_id: this.chatId, message_id: sent.messageId, text: html, parse_mode: "HTML", ...markup }, signal);
@@ -162,11 +162,7 @@ export class ChatOutbox {
       else if (/message to edit not found/i.test(error.description)) item.sent[part] = { ...taken, messageId: undefined, html: "" };
       else if (/can't parse entities/i.test(error.description)) {
         this.options.log(`telegram: chat ${this.chatId}: the Bot API refused org's HTML (${error.description}); sent as plain text`);
-        const message = await this.api.call<{ message_id: number }>(
-          "sendMessage",
-          { chat_id: this.chatId, text: plainText(html).slice(0, 4096) || "…" },
-          signal,
-        );
+        const message = SentMessage.parse(await this.api.call("sendMessage", { chat_id: this.chatId, text: plainText(html).slice(0, 4096) || "…" }, signal));
         item.sent[part] = { ...taken, messageId: message.message_id };
       } else throw error;
     }
@@ -196,12 +192,11 @@ export class ChatOutbox {
 
   /** Items that are closed and wholly sent are forgotten (a long session keeps no history here). */
   #forgetDone(): void {
-    for (let index = 0; index < this.#items.length; ) {
-      const item = this.#items[index] as Item;
+    // Only from the front: a later item that is done still orders the ones not yet sent behind it.
+    for (let item = this.#items[0]; item !== undefined; item = this.#items[0]) {
       const done = item.kind === "document" ? item.sent : item.closed && item.sent.length > 0 && this.#changedPart(item) === undefined;
-      // Only from the front: a later item that is done still orders the ones not yet sent behind it.
-      if (!done || index > 0) break;
-      this.#items.splice(index, 1);
+      if (!done) break;
+      this.#items.shift();
       this.#turn = Math.max(0, this.#turn - 1);
     }
   }

@@ -22,6 +22,7 @@ class ReplyCard {
   constructor(
     readonly persona: string,
     outbox: ChatOutbox,
+    readonly header = persona,
   ) {
     this.handle = outbox.card(() => ({ parts: htmlParts(this.lines(), { continued: `${this.persona} (continued)` }) }));
   }
@@ -43,7 +44,7 @@ class ReplyCard {
   }
 
   lines(): Line[] {
-    const lines: Line[] = [{ kind: "header", text: this.persona }];
+    const lines: Line[] = [{ kind: "header", text: this.header }];
     let blocks = 0;
     for (const segment of this.segments) {
       if (segment.kind === "note") lines.push({ kind: "note", text: segment.text });
@@ -213,6 +214,12 @@ export class ChatView {
     } else if (preview !== "") lines.push(...textLines(`\`\`\`\n${preview}\n\`\`\``, 1));
     if (event.alwaysFor !== undefined) lines.push({ kind: "note", text: `(asked for ${event.alwaysFor})` });
     this.#questions.set(event.approvalId, new ApprovalCard(lines, this.buttons.keyboard(this.chatId, this.sessionId, event.approvalId), this.outbox));
+    // What the reply says after the question comes below it, in a message of its own: a chat reads downwards.
+    const reply = event.replyId === undefined ? undefined : this.#replies.get(event.replyId);
+    if (event.replyId !== undefined && reply) {
+      reply.handle.close();
+      this.#replies.set(event.replyId, new ReplyCard(reply.persona, this.outbox, `${reply.persona} (continued)`));
+    }
   }
 
   #answered(event: Extract<RoomEvent, { type: "approval-answered" }>): void {

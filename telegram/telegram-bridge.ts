@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { TelegramSettings } from "../config/telegram-settings.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -27,6 +28,9 @@ export type TelegramBridgeOptions = {
   onReady?: (username: string) => void;
 };
 
+/** What getMe answers that org reads: the bot's username. */
+const Me = z.object({ username: z.string().max(64).optional() });
+
 /** The updates org asks Telegram for. */
 const ALLOWED_UPDATES = ["message", "callback_query"];
 /** The longest wait between two polls after network failures (1 s, doubling). */
@@ -54,9 +58,9 @@ function refusal(kinds: readonly string[]): string {
 export async function runTelegramBridge(options: TelegramBridgeOptions): Promise<void> {
   const { api, settings, signal, log } = options;
   const state = TelegramState.open(options.workspaceDir);
-  let me: { username?: string };
+  let me: z.infer<typeof Me>;
   try {
-    me = await reachable(options, () => api.call<{ username?: string }>("getMe", {}, signal));
+    me = Me.parse(await reachable(options, () => api.call("getMe", {}, signal)));
     await reachable(options, () => api.call("setMyCommands", { commands: TELEGRAM_COMMANDS }, signal));
   } catch (error) {
     // Stopped while the Bot API was out of reach: nothing was taken, nothing to say.
@@ -126,7 +130,7 @@ async function poll(options: TelegramBridgeOptions, state: TelegramState, onUpda
     let updates: unknown[];
     try {
       const params = { ...(state.offset > 0 ? { offset: state.offset } : {}), timeout: settings.pollTimeoutS, allowed_updates: ALLOWED_UPDATES };
-      const result = await api.call<unknown>("getUpdates", params, signal, settings.pollTimeoutS);
+      const result = await api.call("getUpdates", params, signal, settings.pollTimeoutS);
       updates = Array.isArray(result) ? result.slice(0, 100) : [];
       failures = 0;
     } catch (error) {

@@ -53,26 +53,29 @@ function inlineHtml(text: string): string {
 /** One part's lines as HTML: each run of a code block's lines in one `<pre><code>`, opened and closed within the part. */
 function partHtml(lines: readonly Line[]): string {
   let out = "";
-  for (let index = 0; index < lines.length; ) {
-    const line = lines[index] as Line;
+  let block: { id: number; open: string; run: string } | undefined;
+  const closeBlock = () => {
+    // An empty block still needs a character: Telegram refuses an empty entity.
+    if (block) out += `${block.open}${block.run || " "}</code></pre>`;
+    block = undefined;
+  };
+  for (const [index, line] of lines.entries()) {
     const gap = index === 0 || line.joined ? "" : "\n";
-    if (line.kind !== "code") {
-      out +=
-        gap + (line.kind === "header" ? `<b>${escapeHtml(line.text)}</b>` : line.kind === "note" ? `<i>${escapeHtml(line.text)}</i>` : inlineHtml(line.text));
-      index += 1;
+    if (line.kind === "code" && block?.id === line.block) {
+      block.run += gap + escapeHtml(line.text);
       continue;
     }
-    let run = "";
-    for (let first = true; index < lines.length; first = false) {
-      const next = lines[index] as Line;
-      if (next.kind !== "code" || next.block !== line.block) break;
-      run += (first || next.joined ? "" : "\n") + escapeHtml(next.text);
-      index += 1;
+    closeBlock();
+    if (line.kind === "code") {
+      out += gap;
+      const open = line.language === "" ? "<pre><code>" : `<pre><code class="language-${line.language}">`;
+      block = { id: line.block, open, run: escapeHtml(line.text) };
+      continue;
     }
-    const open = line.language === "" ? "<pre><code>" : `<pre><code class="language-${line.language}">`;
-    // An empty block still needs a character: Telegram refuses an empty entity.
-    out += `${gap}${open}${run || " "}</code></pre>`;
+    out +=
+      gap + (line.kind === "header" ? `<b>${escapeHtml(line.text)}</b>` : line.kind === "note" ? `<i>${escapeHtml(line.text)}</i>` : inlineHtml(line.text));
   }
+  closeBlock();
   return out;
 }
 
