@@ -54,8 +54,9 @@ export function initConfigText(model: string | undefined): string {
       "color": "cyan",${modelLine}
       // Per-tool policy: "allow" runs it, "ask" asks you first (denied over HTTP), "deny" or a tool left out never runs.
       // Promoted generated tools are offered to agents as "ask" unless named here.
-      // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below.
-      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny" }
+      // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below;
+      // web_request (POST, PUT, PATCH, DELETE to a web API) sends to the hosts of "web" at once and asks you for any other.
+      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny", "web_request": "deny" }
     },
     {
       "name": "python",
@@ -96,6 +97,17 @@ export function initConfigText(model: string | undefined): string {
   "network": {
     "allowedHosts": [],
     "defaultDeny": true
+  },
+
+  // Where web_request sends without asking (any other host asks you first; no secret is ever sent), and how often.
+  "web": {
+    "requestHosts": [],
+    "perMinute": 10
+  },
+
+  // 'org telegram': the chats your bot (TELEGRAM_BOT_TOKEN, from BotFather) serves, e.g. [123456789].
+  "telegram": {
+    "allowedChats": []
   },
 
   // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.

@@ -12,6 +12,9 @@ const INLINE_OUTPUT_CHARS = 1_200;
 /** Characters of a call's arguments shown in a question or a note. */
 const ARGUMENT_CHARS = 600;
 
+/** Output that holds a unified diff (`git diff`, `diff -u`): a file header pair and a hunk. */
+const UNIFIED_DIFF = /^--- .*\n\+\+\+ .*\n@@ /m;
+
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 const oneLine = (text: string, max: number) => cut(text.replace(/\s+/g, " ").trim(), max);
 
@@ -39,6 +42,25 @@ class ReplyCard {
     this.handle.changed();
   }
 
+  /** The reply's ```diff and ```patch blocks, each whole (a patch is read as a file, not off a phone's screen). */
+  patches(): { language: string; text: string }[] {
+    const blocks = new Map<number, { language: string; lines: string[] }>();
+    let base = 0;
+    for (const segment of this.segments) {
+      if (segment.kind !== "text") continue;
+      const lines = textLines(segment.text, base);
+      for (const line of lines) {
+        if (line.kind !== "code" || (line.language !== "diff" && line.language !== "patch")) continue;
+        const block = blocks.get(line.block) ?? { language: line.language, lines: [] };
+        block.lines.push(line.text);
+        blocks.set(line.block, block);
+      }
+      // Block numbers stay apart between segments: no segment opens more blocks than it has lines.
+      base += segment.text.split("\n").length + 1;
+    }
+    return [...blocks.values()].map((block) => ({ language: block.language, text: `${block.lines.join("\n")}\n` }));
+  }
+
   get hasText(): boolean {
     return this.segments.some((segment) => segment.kind === "text" && segment.text.trim() !== "");
   }
@@ -50,7 +72,8 @@ class ReplyCard {
       if (segment.kind === "note") lines.push({ kind: "note", text: segment.text });
       else {
         const read = textLines(segment.text.replace(/^\n+/, ""), blocks);
-        blocks += read.filter((line) => line.kind === "code").length + 1;
+        // Block numbers stay apart between segments: no segment opens more blocks than it has lines.
+        blocks += segment.text.split("\n").length + 1;
         lines.push(...read);
       }
     }
@@ -127,8 +150,7 @@ export class ChatView {
         this.#finalText(event);
         return;
       case "reply-end":
-        this.#replies.get(event.replyId)?.handle.close();
-        this.#replies.delete(event.replyId);
+        this.#ended(event.replyId);
         return;
       case "error":
         this.#error(event);
@@ -165,18 +187,31 @@ export class ChatView {
     }
   }
 
+  #ended(replyId: string): void {
+    const card = this.#replies.get(replyId);
+    if (!card) return;
+    card.handle.close();
+    this.#replies.delete(replyId);
+    for (const [index, patch] of card.patches().entries())
+      this.outbox.document(
+        { fileName: `${card.persona}-${index + 1}.${patch.language}`, content: patch.text, mimeType: "text/x-diff" },
+        escapeHtml(`${card.persona}'s ${patch.language}`),
+      );
+  }
+
   #toolResult(event: Extract<RoomEvent, { type: "tool-result" }>): void {
     const card = this.#replies.get(event.replyId);
     const lines = event.output.split("\n");
+    const diff = UNIFIED_DIFF.test(event.output);
     const long = lines.length > INLINE_OUTPUT_LINES || event.output.length > INLINE_OUTPUT_CHARS;
     const mark = event.ok ? "✓" : "✗";
-    if (!long) {
+    if (!long && !diff) {
       card?.note(`${mark} ${event.call.name}: ${oneLine(event.output, 300)}`);
       return;
     }
-    card?.note(`${mark} ${event.call.name}: ${lines.length} lines of output, in the file below`);
+    card?.note(`${mark} ${event.call.name}: ${diff ? "a diff" : `${lines.length} lines of output`}, in the file below`);
     this.outbox.document(
-      { fileName: `${event.call.name}-output.txt`, content: event.output, mimeType: "text/plain" },
+      { fileName: `${event.call.name}-output.${diff ? "diff" : "txt"}`, content: event.output, mimeType: diff ? "text/x-diff" : "text/plain" },
       escapeHtml(`${event.persona}: ${event.call.name} ${oneLine(JSON.stringify(event.call.arguments), 300)}`),
     );
   }

@@ -32,10 +32,13 @@ const LONG_REPLY = [
   "And that is all of it.",
 ].join("\n");
 
+const PATCH = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-print('helo')\n+print('hello')\n";
+
 const SCRIPT: ScriptInput = {
   rules: [
     { when: { lastMessage: "stream please" }, reply: { text: STREAMED, chunkSize: 3, delayMs: 60 } },
     { when: { lastMessage: "long please" }, reply: { text: LONG_REPLY, chunkSize: 400 } },
+    { when: { lastMessage: "patch please" }, reply: { text: `The fix:\n\`\`\`diff\n${PATCH}\`\`\`\nApply it with git apply.` } },
     { when: { lastMessage: "slow please" }, reply: { text: "This answer takes its time: ".concat("word ".repeat(200)), chunkSize: 2, delayMs: 50 } },
     { when: { lastMessage: "which kernel", times: 1 }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "uname -s" } }] } },
     { when: { lastRole: "tool" }, reply: { text: "the tool said: {{lastMessage}}" } },
@@ -201,6 +204,12 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(codeLines).toEqual(Array.from({ length: 160 }, (_, index) => `${LINE} ${index}`));
       expect(parts[0]?.text.startsWith("agent\nHere is the program.")).toBe(true);
       expect(parts[1]?.text.startsWith("agent (continued)\n")).toBe(true);
+
+      // A patch in a reply comes as a file too.
+      standIn.pushText(ME, "patch please");
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.document !== undefined), "the patch as a file", 30_000);
+      const file = standIn.messages(ME).find((message) => message.document !== undefined);
+      expect(file?.document).toMatchObject({ fileName: "agent-1.diff", content: PATCH, caption: "agent's diff" });
     } finally {
       await bot.stop();
       await standIn.stop();
