@@ -1,21 +1,14 @@
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { sleep } from "../concurrency/sleep.ts";
-import { telegramBotToken } from "../config/environment.ts";
-import type { OrgConfig } from "../config/org-config.ts";
-import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import type { AuditSink } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { servedSessions } from "../serve/serve-handler.ts";
-import { BotApi } from "../telegram/bot-api.ts";
-import { runTelegramBridge } from "../telegram/telegram-bridge.ts";
-import type { TelegramSessions } from "../telegram/telegram-chat.ts";
-import { type Command, UserFacingError } from "./command.ts";
+import type { Command } from "./command.ts";
 import { loadCommandConfig } from "./command-config.ts";
 import { nameAndSummary } from "./command-summaries.ts";
-import { orgStatusText } from "./org-status-text.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
 import { servedParts } from "./served-parts.ts";
+import { requireBotToken, runTelegram } from "./telegram-bot.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 
 const HELP = `Usage: org telegram [--config FILE] [--workspace DIR] [--unsafe-no-sandbox]
@@ -50,48 +43,6 @@ The same bot runs inside a server with: org serve --telegram (or org web --teleg
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${sanitizeForTerminal(line)}\n`);
-}
-
-/** The bot's token, or an error that says where to get it. */
-export function requireBotToken(): string {
-  const token = telegramBotToken();
-  if (token === undefined)
-    throw new UserFacingError(
-      "TELEGRAM_BOT_TOKEN is not set: ask BotFather in Telegram (/newbot, or /token for a bot you have) and export the token it gives; org reads it from the environment only.",
-    );
-  return token;
-}
-
-/**
- * The Telegram bot over `sessions` until `signal` aborts: its allowed chats' rooms, their approvals and `/status`. A
- * token Telegram refuses or another poller ends it with an error that says what to do.
- */
-export async function runTelegram(options: {
-  workspaceDir: string;
-  config: OrgConfig;
-  sessions: TelegramSessions;
-  audit: AuditSink;
-  token: string;
-  log: (line: string) => void;
-  signal: AbortSignal;
-}): Promise<void> {
-  const { config, workspaceDir } = options;
-  const api = new BotApi({ apiBase: config.telegram.apiBase, token: options.token });
-  const chats = config.telegram.allowedChats;
-  await runTelegramBridge({
-    api,
-    settings: config.telegram,
-    sessions: options.sessions,
-    workspaceDir,
-    audit: options.audit,
-    status: () => orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
-    log: options.log,
-    signal: options.signal,
-    onReady: (username) =>
-      options.log(
-        `telegram: @${username || "(bot)"} polls ${api.origin}; ${chats.length === 0 ? "no chat is allowed yet (telegram.allowedChats): message the bot, and its chat id is printed here" : `serving chats ${chats.join(", ")}`}`,
-      ),
-  });
 }
 
 /** `org telegram`: the bot and the session pool it follows, without HTTP, until Ctrl-C or SIGTERM. */
