@@ -29,6 +29,20 @@ Options:
 Example:
   org init --model qwen3:8b && org chat`;
 
+/** The config's `web` (web_request's hosts) and `telegram` (the bot's chats) blocks, as org init writes them. */
+const PHONE_AND_WEB = `  // Where web_request sends without asking (any other host asks you first; no secret is ever sent), and how often.
+  "web": {
+    "requestHosts": [],
+    "perMinute": 10
+  },
+
+  // 'org telegram': the chats your bot (TELEGRAM_BOT_TOKEN, from BotFather) serves, e.g. [123456789].
+  "telegram": {
+    "allowedChats": []
+  },
+
+`;
+
 /**
  * The text of a commented org.config.json whose personas use `model`, or, without one, no model of their own (the
  * environment's); it parses with org's config reader (comments included).
@@ -99,18 +113,7 @@ export function initConfigText(model: string | undefined): string {
     "defaultDeny": true
   },
 
-  // Where web_request sends without asking (any other host asks you first; no secret is ever sent), and how often.
-  "web": {
-    "requestHosts": [],
-    "perMinute": 10
-  },
-
-  // 'org telegram': the chats your bot (TELEGRAM_BOT_TOKEN, from BotFather) serves, e.g. [123456789].
-  "telegram": {
-    "allowedChats": []
-  },
-
-  // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.
+${PHONE_AND_WEB}  // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.
   "serve": {
     // Not listed means "ask", and nobody can approve over HTTP: e.g. { "sh": "allow" } lets requests run sh.
     "tools": {},
