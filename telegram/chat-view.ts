@@ -22,15 +22,29 @@ const oneLine = (text: string, max: number) => cut(text.replace(/\s+/g, " ").tri
 class ReplyCard {
   readonly segments: Segment[] = [];
   readonly handle: CardHandle;
+  #ended = false;
   constructor(
     readonly persona: string,
     outbox: ChatOutbox,
     readonly header = persona,
+    /** Called once, as the reply first says or runs something. */
+    readonly onContent: () => void = () => {},
   ) {
-    this.handle = outbox.card(() => ({ parts: htmlParts(this.lines(), { continued: `${this.persona} (continued)` }) }));
+    // Nothing is sent before the reply says something (the messages after it wait their turn).
+    this.handle = outbox.card(() => ({
+      parts: this.segments.length === 0 && !this.#ended ? [] : htmlParts(this.lines(), { continued: `${this.persona} (continued)` }),
+    }));
+  }
+
+  /** The reply is over: a reply that said nothing says so. */
+  end(): void {
+    if (this.segments.length === 0) this.segments.push({ kind: "note", text: "(no answer)" });
+    this.#ended = true;
+    this.handle.close();
   }
 
   text(delta: string): void {
+    if (this.segments.length === 0) this.onContent();
     const last = this.segments.at(-1);
     if (last?.kind === "text") last.text += delta;
     else this.segments.push({ kind: "text", text: delta });
@@ -38,6 +52,7 @@ class ReplyCard {
   }
 
   note(text: string): void {
+    if (this.segments.length === 0) this.onContent();
     this.segments.push({ kind: "note", text });
     this.handle.changed();
   }
@@ -112,6 +127,10 @@ export class ChatView {
   readonly #questions = new Map<string, ApprovalCard>();
   /** Turns this chat started: another subscriber's turn is shown with its message. */
   readonly #mine = new Set<string>();
+  /** What to call when a reply of a turn of this chat's first says or runs something. */
+  readonly #firstReply = new Map<string, () => void>();
+  /** The turn each open reply belongs to: a turn's end ends any reply of it still open. */
+  readonly #turnOf = new Map<string, string>();
 
   constructor(
     readonly chatId: string,
@@ -120,9 +139,10 @@ export class ChatView {
     readonly buttons: ApprovalButtons,
   ) {}
 
-  /** A turn this chat's message started (its text is already in the chat). */
-  started(turnId: string): void {
+  /** A turn this chat's message started (its text is already in the chat); `onReply` is called as a reply first says something. */
+  started(turnId: string, onReply?: () => void): void {
     this.#mine.add(turnId);
+    if (onReply) this.#firstReply.set(turnId, onReply);
   }
 
   /** One event of the room's stream. */
@@ -131,8 +151,19 @@ export class ChatView {
       case "turn-start":
         if (!this.#mine.has(event.turnId)) this.outbox.say(`🗨 <i>sent from elsewhere:</i> ${escapeHtml(cut(event.text, 3_000))}`);
         return;
-      case "reply-start":
-        this.#replies.set(event.replyId, new ReplyCard(event.persona, this.outbox));
+      case "reply-start": {
+        const onContent = () => {
+          this.#firstReply.get(event.turnId)?.();
+          this.#firstReply.delete(event.turnId);
+        };
+        this.#replies.set(event.replyId, new ReplyCard(event.persona, this.outbox, event.persona, onContent));
+        this.#turnOf.set(event.replyId, event.turnId);
+        return;
+      }
+      case "turn-end":
+        for (const [replyId, turnId] of this.#turnOf) if (turnId === event.turnId) this.#ended(replyId);
+        this.#firstReply.delete(event.turnId);
+        this.#mine.delete(event.turnId);
         return;
       case "text-delta":
         this.#replies.get(event.replyId)?.text(event.text);
@@ -188,9 +219,10 @@ export class ChatView {
   }
 
   #ended(replyId: string): void {
+    this.#turnOf.delete(replyId);
     const card = this.#replies.get(replyId);
     if (!card) return;
-    card.handle.close();
+    card.end();
     this.#replies.delete(replyId);
     for (const [index, patch] of card.patches().entries())
       this.outbox.document(
@@ -251,8 +283,8 @@ export class ChatView {
     this.#questions.set(event.approvalId, new ApprovalCard(lines, this.buttons.keyboard(this.chatId, this.sessionId, event.approvalId), this.outbox));
     // What the reply says after the question comes below it, in a message of its own: a chat reads downwards.
     const reply = event.replyId === undefined ? undefined : this.#replies.get(event.replyId);
-    if (event.replyId !== undefined && reply) {
-      reply.handle.close();
+    if (event.replyId !== undefined && reply && reply.segments.length > 0) {
+      reply.end();
       this.#replies.set(event.replyId, new ReplyCard(reply.persona, this.outbox, `${reply.persona} (continued)`));
     }
   }

@@ -58,10 +58,10 @@ function refusal(kinds: readonly string[]): string {
 export async function runTelegramBridge(options: TelegramBridgeOptions): Promise<void> {
   const { api, settings, signal, log } = options;
   const state = TelegramState.open(options.workspaceDir);
-  let me: z.infer<typeof Me>;
+  let me: z.infer<typeof Me> = {};
   try {
-    me = Me.parse(await reachable(options, () => api.call("getMe", {}, signal)));
-    await reachable(options, () => api.call("setMyCommands", { commands: TELEGRAM_COMMANDS }, signal));
+    me = await starting(options, "getMe", async () => Me.safeParse(await api.call("getMe", {}, signal)).data ?? {});
+    await starting(options, "setMyCommands", () => api.call("setMyCommands", { commands: TELEGRAM_COMMANDS }, signal));
   } catch (error) {
     // Stopped while the Bot API was out of reach: nothing was taken, nothing to say.
     if (signal.aborted) return;
@@ -91,12 +91,19 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
   }
 }
 
-/** `call` tried until the Bot API is reached (network errors back off, 1 s doubling to a minute); its own errors end it. */
-async function reachable<T>(options: TelegramBridgeOptions, call: () => Promise<T>): Promise<T> {
+/**
+ * A call of the bot's start, tried until the Bot API is reached (network errors back off, 1 s doubling to a minute). A
+ * refused token ends the start; any other refusal is said and passed over (the bot polls all the same).
+ */
+async function starting<T>(options: TelegramBridgeOptions, method: string, call: () => Promise<T>): Promise<T | Record<string, never>> {
   for (let failures = 1; ; failures += 1) {
     try {
       return await call();
     } catch (error) {
+      if (error instanceof TelegramApiError && error.code !== 401 && !options.signal.aborted) {
+        options.log(`telegram: ${method} was refused (${error.message}); going on without it`);
+        return {};
+      }
       if (!(error instanceof TelegramUnreachableError) || options.signal.aborted) throw error;
       const wait = Math.min(1_000 * 2 ** (failures - 1), MAX_BACKOFF_MS);
       options.log(`telegram: ${error.message}; trying again in ${Math.round(wait / 1000)} s`);
@@ -105,10 +112,16 @@ async function reachable<T>(options: TelegramBridgeOptions, call: () => Promise<
   }
 }
 
-/** What a restart finds: messages begun (their answers were cut: said, never run again) and taken (run now). */
+/**
+ * What a restart finds: messages begun whose answer had begun (cut: said, never run again), messages begun that no
+ * persona had begun to answer, and messages taken (both run now).
+ */
 function resumeAfterRestart(state: TelegramState, allowed: ReadonlySet<string>, chatOf: (chatId: string) => TelegramChat): void {
+  const again: { chatId: string; updateId: number; text: string }[] = [];
   for (const begun of state.begun()) {
-    if (allowed.has(begun.chatId)) {
+    // Killed before any persona began to answer: nothing was said or run for it, so it is run now, once.
+    if (!begun.replied && begun.text !== undefined) again.push({ chatId: begun.chatId, updateId: begun.updateId, text: begun.text });
+    else if (allowed.has(begun.chatId)) {
       chatOf(begun.chatId).outbox.say(
         `⚠ <i>${escapeHtml(`org restarted while it answered “${begun.excerpt}${begun.excerpt.length >= 60 ? "…" : ""}”; that answer was cut, and the message is not run again. Send it again to ask again.`)}</i>`,
       );
@@ -117,6 +130,9 @@ function resumeAfterRestart(state: TelegramState, allowed: ReadonlySet<string>, 
       delete file.begun[begun.chatId];
     });
   }
+  state.update((file) => {
+    file.taken = [...again, ...file.taken];
+  });
   state.save();
   for (const taken of state.taken()) {
     if (allowed.has(taken.chatId)) chatOf(taken.chatId).take(taken.updateId, taken.text);

@@ -134,13 +134,21 @@ export class TelegramChat {
     // Begun is written before the turn starts: a kill from here on is said, after a restart, never run again.
     state.update((file) => {
       file.taken = file.taken.filter((taken) => taken.updateId !== updateId);
-      file.begun[this.chatId] = { updateId, excerpt: text.slice(0, EXCERPT_CHARS), replyMessageIds: [] };
+      file.begun[this.chatId] = { updateId, excerpt: text.slice(0, EXCERPT_CHARS), text, replied: false };
     });
     state.save();
     const lease = await sessions.lease(sessionId, `telegram-${updateId}`, signal, { busy: "wait" });
+    // Written when a persona begins to answer: from then on a kill leaves an answer cut, and the message is not run again.
+    const replied = () => {
+      state.update((file) => {
+        const begun = file.begun[this.chatId];
+        if (begun?.updateId === updateId) begun.replied = true;
+      });
+      state.save();
+    };
     try {
       const view = this.#watched?.view;
-      await lease.room.send(text, { started: (turnId) => view?.started(turnId) });
+      await lease.room.send(text, { started: (turnId) => view?.started(turnId, replied) });
     } finally {
       lease.release();
       if (!signal.aborted) {

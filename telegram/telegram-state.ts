@@ -8,8 +8,16 @@ import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security
 const TakenMessage = z.object({ updateId: z.number().int(), chatId: z.string(), text: z.string().max(16_384) });
 export type TakenMessage = z.infer<typeof TakenMessage>;
 
-/** A message whose turn was running: a restart tells its chat the answer was cut, and never runs it again. */
-const Begun = z.object({ updateId: z.number().int(), excerpt: z.string().max(200), replyMessageIds: z.array(z.number()).max(64).default([]) });
+/**
+ * A message whose turn was running: once a persona began to answer it (`replied`), a restart tells its chat the answer
+ * was cut and never runs it again; before that, nothing of it was said or run, and a restart runs it.
+ */
+const Begun = z.object({
+  updateId: z.number().int(),
+  excerpt: z.string().max(200),
+  text: z.string().max(16_384).optional(),
+  replied: z.boolean().default(true),
+});
 
 /** Chats seen that are not allowed, each audited once; at most this many remembered. */
 const MAX_STRANGERS = 1_000;

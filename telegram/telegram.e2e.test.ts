@@ -38,6 +38,7 @@ const SCRIPT: ScriptInput = {
   rules: [
     { when: { lastMessage: "stream please" }, reply: { text: STREAMED, chunkSize: 3, delayMs: 60 } },
     { when: { lastMessage: "long please" }, reply: { text: LONG_REPLY, chunkSize: 400 } },
+    { when: { lastMessage: "wait please" }, reply: { text: "worth the wait", firstByteDelayMs: 4_000 } },
     { when: { lastMessage: "patch please" }, reply: { text: `The fix:\n\`\`\`diff\n${PATCH}\`\`\`\nApply it with git apply.` } },
     { when: { lastMessage: "slow please" }, reply: { text: "This answer takes its time: ".concat("word ".repeat(200)), chunkSize: 2, delayMs: 50 } },
     { when: { lastMessage: "which kernel", times: 1 }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "uname -s" } }] } },
@@ -407,4 +408,25 @@ describe("org telegram against a Bot API stand-in", () => {
     }
     expect(bot.stderr()).not.toContain(TOKEN);
   }, 90_000);
+
+  test("kill -9 before any persona said a word: the restart runs the message, and it is answered once", async () => {
+    await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
+    const standIn = TelegramStandIn.start(TOKEN);
+    const dir = workspace(standIn);
+    const first = await started(dir, model.url);
+    standIn.pushText(ME, "wait please");
+    const statePath = join(dir, ".org", "telegram", "state.json");
+    await waitUntil("the message's turn begun", () => readFileSync(statePath, "utf8").includes('"wait please"') && model.requests.length > 0, 30_000);
+    await first.stop("SIGKILL");
+    expect(standIn.messages(ME)).toEqual([]);
+    const second = await started(dir, model.url);
+    try {
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("worth the wait")), "the answer", 30_000);
+      await Bun.sleep(1_500);
+      expect(standIn.messages(ME).map((message) => message.text)).toEqual(["agent\nworth the wait"]);
+    } finally {
+      await second.stop();
+      await standIn.stop();
+    }
+  }, 120_000);
 });
