@@ -69,7 +69,9 @@ export function toolApproval(options: {
         `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`,
       );
     }
-    const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), options.context ?? {});
+    // A tool may say what "always" allows of it (web_request: that host, for the session), rather than the whole tool.
+    const always = tools.get(call.name)?.approvalScope?.(call.arguments);
+    const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), { ...options.context, ...(always ? { always } : {}) });
     if (answer === true) return { run: true, policyFrom: decided.from, asked: true };
     if (answer === false) {
       return { run: false, reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.` };

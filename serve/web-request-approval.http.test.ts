@@ -15,9 +15,10 @@ afterAll(() => checkout[Symbol.dispose]());
 const TOKEN = "web-request-token-3";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-test("a watcher answers a new host 'always': the next request there is not asked, another host is", async () => {
+/** serve with web_request at `policy` for every persona, a model that calls it for three URLs, and an API that records them. */
+async function setUp(policy: "allow" | "ask") {
   const received: string[] = [];
-  await using api = {
+  const api = {
     server: Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -33,7 +34,7 @@ test("a watcher answers a new host 'always': the next request there is not asked
   const port = api.server.port ?? 0;
   const at = (host: string, path: string) => `http://${host}:${port}${path}`;
   const call = (host: string, path: string) => ({ name: "web_request", arguments: { method: "POST", url: at(host, path), json: { n: path } } });
-  await using fixture = await serveFixture({
+  const fixture = await serveFixture({
     script: {
       rules: [
         { when: { times: 1 }, reply: { toolCalls: [call("new.test", "/one")] } },
@@ -53,8 +54,8 @@ test("a watcher answers a new host 'always': the next request there is not asked
       }),
     ],
   });
-  fixture.config.personas = fixture.config.personas.map((persona) => ({ ...persona, tools: { ...persona.tools, web_request: "allow" } }));
-  await using server = {
+  fixture.config.personas = fixture.config.personas.map((persona) => ({ ...persona, tools: { ...persona.tools, web_request: policy } }));
+  const server = {
     running: startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 }),
     async [Symbol.asyncDispose]() {
       await this.running.stop(true);
@@ -64,10 +65,30 @@ test("a watcher answers a new host 'always': the next request there is not asked
   const created = await fetch(post(`${base}/v1/sessions`, { mode: "direct:agent" }, AUTH));
   const { session } = (await created.json()) as { session: string };
   const watcher = await watchStream(`${base}/v1/sessions/${session}/events`, AUTH);
-  const asked = (frame: RoomStreamFrame) => frame.kind === "event" && frame.event.type === "approval-asked";
   expect((await fetch(post(`${base}/v1/sessions/${session}/messages`, { text: "file the issues" }, AUTH))).status).toBe(202);
+  return {
+    at,
+    base,
+    session,
+    watcher,
+    received,
+    async [Symbol.asyncDispose]() {
+      watcher.drop();
+      await server[Symbol.asyncDispose]();
+      await fixture[Symbol.asyncDispose]();
+      await api[Symbol.asyncDispose]();
+    },
+  };
+}
 
-  const first = (await watcher.waitFor(asked, "the first question")) as { event: Extract<RoomEvent, { type: "approval-asked" }> };
+const asked = (frame: RoomStreamFrame) => frame.kind === "event" && frame.event.type === "approval-asked";
+type Asked = { event: Extract<RoomEvent, { type: "approval-asked" }> };
+
+test("a watcher answers a new host 'always': the next request there is not asked, another host is", async () => {
+  await using served = await setUp("allow");
+  const { at, base, session, watcher, received } = served;
+
+  const first = (await watcher.waitFor(asked, "the first question")) as Asked;
   expect(first.event.call).toMatchObject({ name: "web_request", arguments: { method: "POST", url: at("new.test", "/one") } });
   expect(first.event.preview).toBe(`POST ${at("new.test", "/one")}\n{"n":"/one"}`);
   expect(first.event.alwaysFor).toBe("web_request to new.test");
@@ -78,12 +99,29 @@ test("a watcher answers a new host 'always': the next request there is not asked
   const third = (await watcher.waitFor(
     (frame) => asked(frame) && frame.kind === "event" && JSON.stringify(frame.event).includes("third.test"),
     "the question about another host",
-  )) as { event: Extract<RoomEvent, { type: "approval-asked" }> };
+  )) as Asked;
   expect(received).toEqual(['POST /one {"n":"/one"}', 'POST /two {"n":"/two"}']);
   await fetch(post(`${base}/v1/sessions/${session}/approvals/${third.event.approvalId}`, { answer: "no" }, AUTH));
   await watcher.waitFor((frame) => frame.kind === "event" && frame.event.type === "turn-end", "turn-end");
   expect(received).toHaveLength(2);
   const questions = numbered(watcher.frames).filter((event) => event.type === "approval-asked");
   expect(questions).toHaveLength(2);
-  watcher.drop();
+}, 60_000);
+
+test("under 'ask', the call's own question scopes 'always' to its host too", async () => {
+  await using served = await setUp("ask");
+  const { at, base, session, watcher, received } = served;
+  const first = (await watcher.waitFor(asked, "the call's question")) as Asked;
+  expect(first.event.call).toMatchObject({ name: "web_request", arguments: { method: "POST", url: at("new.test", "/one"), json: { n: "/one" } } });
+  expect(first.event.alwaysFor).toBe("web_request to new.test");
+  await fetch(post(`${base}/v1/sessions/${session}/approvals/${first.event.approvalId}`, { answer: "always" }, AUTH));
+  const third = (await watcher.waitFor(
+    (frame) => asked(frame) && frame.kind === "event" && JSON.stringify(frame.event).includes("third.test"),
+    "the question about another host",
+  )) as Asked;
+  expect(third.event.alwaysFor).toBe("web_request to third.test");
+  expect(received).toEqual(['POST /one {"n":"/one"}', 'POST /two {"n":"/two"}']);
+  await fetch(post(`${base}/v1/sessions/${session}/approvals/${third.event.approvalId}`, { answer: "no" }, AUTH));
+  await watcher.waitFor((frame) => frame.kind === "event" && frame.event.type === "turn-end", "turn-end");
+  expect(received).toHaveLength(2);
 }, 60_000);

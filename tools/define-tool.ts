@@ -99,6 +99,8 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   prepare?(session: ToolSession): void;
   /** What the audit line keeps of a call's arguments (web_request: its method and URL, never the body); default all, redacted. */
   auditArguments?(args: unknown): JsonValue;
+  /** What "always" at a call's approval question allows, when not the whole tool (web_request: the call's host). */
+  approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
 };
 
 /** The session a tool is prepared for. */
@@ -130,6 +132,7 @@ export function defineTool<Parameters extends z.ZodType>(
     execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
     prepare?(session: ToolSession): void;
     auditArguments?(args: unknown): JsonValue;
+    approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
   },
 ): Tool<Parameters> {
   const schema = jsonSchemaOf(spec.parameters);
@@ -142,6 +145,7 @@ export function defineTool<Parameters extends z.ZodType>(
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
     ...(spec.auditArguments ? { auditArguments: spec.auditArguments } : {}),
+    ...(spec.approvalScope ? { approvalScope: spec.approvalScope } : {}),
   };
 }
 

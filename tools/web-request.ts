@@ -97,6 +97,22 @@ function auditedArguments(args: unknown): JsonValue {
   return { method: parsed.data.method, url: url ? `${url.origin}${url.pathname}` : "(not a URL)" };
 }
 
+/** What "always" allows of a web_request: its host, for the rest of the session (the same scope its own question has). */
+function hostScope(host: string): { key: string; label: string } {
+  return { key: `web_request\u0000${host}`, label: `web_request to ${host}` };
+}
+
+/** The host of a call's URL, for its approval question's scope; undefined when it has none. */
+function approvalScope(args: unknown): { key: string; label: string } | undefined {
+  const url = z.object({ url: z.string().max(8_192) }).safeParse(args).data?.url;
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const host = new URL(url).hostname
+    .toLowerCase()
+    .replace(/\.$/, "")
+    .replace(/^\[|\]$/g, "");
+  return host === "" ? undefined : hostScope(host);
+}
+
 /** Whether the call may go to `host`: listed, or the person said yes (to this call, or to the host for the session). */
 async function hostDecision(
   request: { method: string; url: string; host: string; headers: [string, string][]; text: string },
@@ -109,7 +125,7 @@ async function hostDecision(
   const answer = await context.askPerson({
     call: { ...(context.callId !== undefined ? { id: context.callId } : {}), name: "web_request", arguments: { method: request.method, url: request.url } },
     preview: preview(request.method, request.url, request.headers, request.text),
-    always: { key: `web_request\u0000${request.host}`, label: `web_request to ${request.host}` },
+    always: hostScope(request.host),
   });
   if (answer === true) return undefined;
   return answer === false ? `the user said no to sending it to ${request.host}; do not retry it.` : `${notListed}, and ${answer.denied}.`;
@@ -143,6 +159,7 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
     description: DESCRIPTION,
     parameters: Parameters,
     auditArguments: auditedArguments,
+    approvalScope,
     async execute(args, context): Promise<ToolResult> {
       const fail = (why: string, request?: RequestAudit): ToolResult => ({ ok: false, output: `Error: not sent: ${why}`, ...(request ? { request } : {}) });
       const wait = limit.take(context.sessionId ?? "(no session)");
