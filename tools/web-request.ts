@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import type { WebSettings } from "../config/web-settings.ts";
+import { WebSettings } from "../config/web-settings.ts";
 import type { RequestAudit } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { scanForSecrets } from "../security/redact.ts";
@@ -39,7 +39,7 @@ const Parameters = z.object({
 type Parameters = z.output<typeof Parameters>;
 
 export type WebRequestOptions = Omit<PublicHttpOptions, "signal"> & {
-  web: WebSettings;
+  web: z.input<typeof WebSettings>;
   /** The clock the rate limit counts by (tests move it). */
   now?: () => number;
 };
@@ -153,7 +153,9 @@ function answerText(request: { method: string; url: string; host: string }, resu
 
 /** `web_request`, bound to the config's `web` settings. Its policy is "deny" unless a persona's `tools` turns it on. */
 export function webRequestTool(options: WebRequestOptions): AnyTool {
-  const { web, now, ...reach } = options;
+  const { now, web: given, ...reach } = options;
+  // Settings given in part (a test's, a caller's) get the defaults for the rest.
+  const web = WebSettings.parse(given);
   const limit = new PerMinuteLimit(web.perMinute, now ?? Date.now);
   return defineTool("web_request", {
     description: DESCRIPTION,
