@@ -107,13 +107,16 @@ export class ChatOutbox {
     }
   }
 
-  /** The next change to send: items take turns; one never sent waits for every item before it. */
+  /**
+   * The next change to send: items take turns; one never sent waits for every item before it that has something to
+   * send (a card with nothing to show yet holds up none: a question behind an empty reply must still be asked).
+   */
   #next(): { item: Item; part: number } | undefined {
     const ready: { index: number; item: Item; part: number }[] = [];
     for (const [index, item] of this.#items.entries()) {
       const part = this.#changedPart(item);
       if (part !== undefined) ready.push({ index, item, part });
-      if (item.kind === "document" ? !item.sent : item.sent.length === 0) break;
+      if (part !== undefined && (item.kind === "document" ? !item.sent : item.sent.length === 0)) break;
     }
     if (ready.length === 0) return undefined;
     const chosen = ready.find((entry) => entry.index >= this.#turn) ?? ready[0];
