@@ -1,22 +1,7 @@
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
-import { randomBytes } from "node:crypto";
-import { basename, dirname, join, resolve, sep } from "node:path";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { createFile, type FileOpener, replaceFile } from "../concurrency/durable-file.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 // Every file org keeps under `.org/` (transcripts, history, audit log, registry, fitness reports, journal,
@@ -253,77 +238,26 @@ export function appendPrivateFile(path: string, text: string): void {
   }
 }
 
-/** Fsyncs the folder of `path`, so that a rename or link into it outlives a crash. */
-function syncFolderOf(path: string): void {
-  const directory = openPrivateDirectory(dirname(path));
-  try {
-    fsyncSync(directory);
-  } finally {
-    closeSync(directory);
-  }
-}
+/** Files under `.org/` opened through the private folder's checked descriptors. */
+const PRIVATE_FILES: FileOpener = {
+  openNew: (path) => openPrivateFile(path, O_WRONLY | O_EXCL | O_TRUNC),
+  openFolder: (path) => openPrivateDirectory(path),
+};
 
 /**
- * Writes `text` to a new private file beside `path` (fsynced when `durable`) and returns its path; the caller places
- * it. Its name, `.<name>.<pid>.<8 hex>.tmp`, tells the supervisor and serve's sweep whose leftover it is.
- */
-function writeTemporaryBeside(path: string, text: string | Uint8Array, durable: boolean): string {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const fd = openPrivateFile(temporary, O_WRONLY | O_EXCL | O_TRUNC);
-  try {
-    writeAll(fd, text);
-    if (durable) fsyncSync(fd);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  } finally {
-    closeSync(fd);
-  }
-  return temporary;
-}
-
-/**
- * Replaces the private file `path` with `text` atomically: a new 0600 file beside it, renamed over it. With
- * `durable`, the new file and then its folder are fsynced, so a crash leaves the old file or the new one whole.
- * The one owner of org's durable writes, with `writeNewPrivateFile`.
+ * Replaces the private file `path` with `text` atomically (`replaceFile`, opened as private state): a new 0600 file
+ * beside it, renamed over it; with `durable`, it and then its folder fsynced.
  */
 export function writePrivateFile(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
-  const full = resolve(path);
-  const temporary = writeTemporaryBeside(full, text, options.durable === true);
-  try {
-    // Inside a private folder nobody else can swap entries; rename replaces a link itself, never its target.
-    renameSync(temporary, full);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  if (options.durable) syncFolderOf(full);
+  replaceFile(path, text, { ...options, opener: PRIVATE_FILES });
 }
 
 /**
- * Writes `text` as a new private file at the first of `paths` (names in one folder) that is free, atomically and never over another file
- * (written beside it, then linked into place), fsynced with its folder when `durable`; returns the path taken, or
- * undefined when every one is taken (a job's result, once written, stays the only one).
+ * Writes `text` as a new private file at the first of `paths` that is free, never over another file (`createFile`,
+ * opened as private state); returns the path taken, or undefined when every one is taken.
  */
 export function writeNewPrivateFile(paths: Iterable<string>, text: string | Uint8Array, options: { durable?: boolean } = {}): string | undefined {
-  let temporary: string | undefined;
-  try {
-    for (const path of paths) {
-      const full = resolve(path);
-      temporary ??= writeTemporaryBeside(full, text, options.durable === true);
-      try {
-        linkSync(temporary, full);
-      } catch (error) {
-        if (errorCode(error) === "EEXIST") continue;
-        throw error;
-      }
-      if (options.durable) syncFolderOf(full);
-      return full;
-    }
-    return undefined;
-  } finally {
-    if (temporary !== undefined) rmSync(temporary, { force: true });
-  }
+  return createFile(paths, text, { ...options, opener: PRIVATE_FILES });
 }
 
 /**
