@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, lstatSync, realpathSync, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, lstatSync, realpathSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { SimpleGit } from "simple-git";
@@ -7,6 +7,7 @@ import { WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { bundlePackOffset } from "./bundle-pack.ts";
 import { type FileChange, parseRawDiff } from "./file-change.ts";
 import { GitCommandError } from "./git-command-error.ts";
+import { NotACheckoutError } from "./not-a-checkout-error.ts";
 import { CANDIDATE_BRANCH_PATTERN, CANDIDATE_REFS_PREFIX, isObjectId, PROMOTION_TAG_PATTERN, type PromotionTagKind } from "./ref-names.ts";
 import { parseTreeEntries, type TreeEntry } from "./tree-entry.ts";
 import { parseWorktreeList, type Worktree } from "./worktree-entry.ts";
@@ -40,6 +41,22 @@ export class RepoGit {
 
   constructor(repoDir: string) {
     this.repoDir = realpathSync(repoDir);
+  }
+
+  /** Whether `directory` is a git checkout (a `.git` folder, or a worktree's `.git` file, at its root). */
+  static isCheckout(directory: string): boolean {
+    return existsSync(join(directory, ".git"));
+  }
+
+  /** The repository of checkout `directory`; a folder that is none is refused with `whatToGive` (the one refusal every command gives). */
+  static openCheckout(directory: string, whatToGive: string): RepoGit {
+    if (!RepoGit.isCheckout(directory)) throw new NotACheckoutError(directory, whatToGive);
+    return new RepoGit(directory);
+  }
+
+  /** Whether this repository's folder is a checkout rather than a folder inside one or a bare repository. */
+  isCheckout(): boolean {
+    return RepoGit.isCheckout(this.repoDir);
   }
 
   async #git(directory: string): Promise<SimpleGit> {
