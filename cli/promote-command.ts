@@ -1,5 +1,5 @@
-import { checkPromotableName, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
-import { mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
+import { checkPromotableName, promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
+import { mostRecentlyPassedCandidate } from "../cycle/promotion-check.ts";
 import type { Checkout } from "../cycle/checkout.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";

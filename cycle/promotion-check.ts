@@ -1,7 +1,7 @@
-import type { PassingVerdict } from "../git/promote.ts";
+import type { PassingVerdict } from "./promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { NoPassingReportError, readPassingReport, storedReports } from "../git/fitness-report.ts";
-import { checkProtectedCore } from "./protected-core.ts";
+import { checkProtectedCore } from "../fitness/protected-core.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
 
 /**
