@@ -7,7 +7,7 @@ import { orgVersion } from "../config/version.ts";
 import { CONFIG_FILE_NAME, ORG_DIR } from "../config/workspace-paths.ts";
 import { BundleError, bundleRefs, listRefs } from "../git/bundle.ts";
 import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
-import { utcSecondStamp } from "../git/ref-names.ts";
+import { MAIN_REF, utcSecondStamp } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { carriedTrust } from "../mcp-client/mcp-trust.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
@@ -100,7 +100,7 @@ async function consistentBundle(repoDir: string, file: string, say: (line: strin
   const git = new RepoGit(repoDir);
   for (let attempt = 1; ; attempt += 1) {
     const snapshot = await refsUnderLock(repoDir, git, signal);
-    const main = snapshot.refs.get("refs/heads/main");
+    const main = snapshot.refs.get(MAIN_REF);
     if (main === undefined) throw new BackupError(`${repoDir} has no main branch; org backs up a checkout of org with its main`);
     say(`bundling ${snapshot.refs.size} refs (main, cand/*, promote/*, rollback/*, notes, every other ref)…`);
     rmSync(file, { force: true });

@@ -1,14 +1,14 @@
-import { existsSync, realpathSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { loadCommandConfig } from "./command-config.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { alignColumns } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { requireCheckout } from "../cycle/checkout.ts";
 
 const HELP = `Usage:
   org backup [--to DIR] [--json] [--workspace DIR] [--repo DIR] [--config FILE]
@@ -53,8 +53,7 @@ const say = (line: string) => process.stderr.write(`${sanitizeForTerminal(line)}
 
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
-  if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the checkout of org to back up`);
-  return realpathSync(directory);
+  return requireCheckout(directory, "give --repo the checkout of org to back up");
 }
 
 function mib(bytes: number): string {

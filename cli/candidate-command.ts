@@ -1,14 +1,10 @@
 import { resolve } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { checkProtectedCore } from "../fitness/protected-core.ts";
-import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
-import { type PrunedCandidate, pruneCandidates } from "../git/candidate-prune.ts";
+import { type Checkout, openRepository } from "../cycle/checkout.ts";
+import { listCandidates as candidateRows, pruneCandidateBranches as pruneCandidates, rebaseOntoMain } from "../cycle/candidate-branches.ts";
 import { instanceSettings } from "../config/environment.ts";
 import { readHealth } from "../fitness/instance-health.ts";
 import { stopInstances } from "../instances/side-by-side.ts";
-import { rebaseCandidate } from "../git/candidate-rebase.ts";
-import { candidateStates } from "../git/candidate-states.ts";
-import { RepoGit } from "../git/repo-git.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -70,8 +66,8 @@ function table(rows: string[][]): string {
 type CandidateValues = FlagValues<typeof FLAGS>;
 
 /** `candidate list`: one row per cand/* branch, or the rows as JSON. */
-async function listCandidates(git: RepoGit, json: boolean, signal: AbortSignal): Promise<number> {
-  const rows = await candidateStates(git, signal);
+async function listCandidates(git: Checkout, json: boolean, signal: AbortSignal): Promise<number> {
+  const rows = await candidateRows(git, signal);
   if (json) {
     console.log(terminalSafeJson(rows));
     return 0;
@@ -98,32 +94,19 @@ async function listCandidates(git: RepoGit, json: boolean, signal: AbortSignal):
 }
 
 /** `candidate rebase BRANCH`: a new candidate from today's main with BRANCH's tool files; a branch touching more is refused. */
-async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: AbortSignal): Promise<number> {
-  try {
-    checkCandidateBranch(branch);
-    const head = await git.resolveCommit(`refs/heads/${branch}`);
-    if (!head) throw new CandidateRefusedError(`there is no branch ${branch}; 'org candidate list' lists the candidates`);
-    const main = await git.resolveCommit("refs/heads/main");
-    const base = main ? ((await git.mergeBase(main, head, signal)) ?? "") : "";
-    // Only tool files are carried over; a branch touching anything else is refused outright.
-    if (base && base !== head) {
-      const core = await checkProtectedCore(git, base, head, { allowCore: false, signal });
-      if (!core.ok) throw new CandidateRefusedError(core.reason);
-    }
-    const rebased = await rebaseCandidate(git, branch, { signal });
-    print(
-      `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
-    );
-    print(`next: ${judgeCommands(git.repoDir, rebased.branch)}`);
-    return 0;
-  } catch (error) {
-    if (error instanceof CandidateRefusedError) throw new UserFacingError(`refused to rebase ${branch}: ${error.message}`);
-    throw error;
-  }
+async function rebaseCandidateBranch(git: Checkout, branch: string, signal: AbortSignal): Promise<number> {
+  const outcome = await rebaseOntoMain(git, branch, signal);
+  if (!outcome.ok) throw new UserFacingError(`refused to rebase ${branch}: ${outcome.refused}`);
+  const { rebased } = outcome;
+  print(
+    `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
+  );
+  print(`next: ${judgeCommands(git.repoDir, rebased.branch)}`);
+  return 0;
 }
 
 /** `candidate prune`: deletes the branches that are done with (or says what it would delete with --dry-run). */
-async function pruneCandidateBranches(git: RepoGit, values: CandidateValues, signal: AbortSignal): Promise<number> {
+async function pruneCandidateBranches(git: Checkout, values: CandidateValues, signal: AbortSignal): Promise<number> {
   let olderThanDays: number | undefined;
   if (values["older-than"] !== undefined) {
     olderThanDays = Number(values["older-than"]);
@@ -158,7 +141,7 @@ async function pruneCandidateBranches(git: RepoGit, values: CandidateValues, sig
 }
 
 /** The candidate prune would remove whose instance answers /health on the candidate port, if any. */
-async function runningCandidate(chosen: PrunedCandidate[]): Promise<{ branch: string; port: number } | undefined> {
+async function runningCandidate(chosen: Awaited<ReturnType<typeof pruneCandidates>>): Promise<{ branch: string; port: number } | undefined> {
   if (chosen.length === 0) return undefined;
   const port = instanceSettings().candidatePort;
   const commit = await readHealth(port, { timeoutMs: 2_000 }).then(
@@ -182,7 +165,7 @@ export const candidateCommand: Command = {
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("candidate", args, FLAGS, { positionals: true });
     const [action, ...rest] = positionals;
-    const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
+    const git = openRepository(resolve(values.repo ?? CHECKOUT_DIR));
     if (action === "list") {
       onlyFlags(values, action, ["json"]);
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");

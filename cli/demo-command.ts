@@ -14,8 +14,7 @@ import { openMemoryForRoom } from "../memory/open-memory.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
-import { initRepository } from "../git/init-repository.ts";
-import type { RepoGit } from "../git/repo-git.ts";
+import { type Checkout, initCheckout } from "../cycle/checkout.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
 import { loadScript, mergeScripts } from "../scripted-server/script.ts";
@@ -23,10 +22,10 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { type ChatLoopContext, handleLine } from "./chat-loop.ts";
 import { isRefusal } from "../security/refusal.ts";
 import type { Command } from "./command.ts";
-import { judgeAndPromote } from "./demo-gate.ts";
+import { judgeAndPromote } from "../cycle/judge-and-promote.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { shellWord } from "../security/shell-word.ts";
-import { orgInvocation } from "./org-invocation.ts";
+import { judgeCommands, orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
@@ -90,14 +89,14 @@ export async function openDemoRoom(
 }
 
 /** A throw-away git repository with a `main` commit, for the toolsmith's candidate branch (never the org checkout). */
-async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<RepoGit> {
+async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<Checkout> {
   const dir = mkdtempSync(join(parentDir, "toolsmith-repo-"));
   // Validation runs as the sandbox's uid, which must pass through the repository's folder.
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, "README.md"), "A throw-away repository for org demo: the toolsmith's candidate branches land here.\n");
   // The gate's reports, worktrees and key live in .org/, which is no part of the repository's files.
   writeFileSync(join(dir, ".gitignore"), `${ORG_DIR}/\n`);
-  return await initRepository(dir, { paths: ["README.md", ".gitignore"], message: "demo: a main for candidate branches" }, signal);
+  return await initCheckout(dir, { paths: ["README.md", ".gitignore"], message: "demo: a main for candidate branches" }, signal);
 }
 
 const HELP = `Usage: org demo [--fast] [--workspace DIR]
@@ -180,7 +179,7 @@ async function playDemoLines(
 }
 
 /** Runs word_count once from `branch` as `tool run --ref` does (checked, sandboxed, redacted) and writes its output or why it failed. */
-async function runToolOnce(toolRepo: RepoGit, access: SandboxAccess, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
+async function runToolOnce(toolRepo: Checkout, access: SandboxAccess, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
   const { readToolAt } = await import("../generated-tools/tool-catalog.ts");
   const read = await readToolAt(toolRepo, branch, "word_count", signal);
   if (!read.ok) {
@@ -198,7 +197,7 @@ async function runToolOnce(toolRepo: RepoGit, access: SandboxAccess, branch: str
 }
 
 /** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
-async function tryToolsmithBranch(toolRepo: RepoGit, access: SandboxAccess, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
+async function tryToolsmithBranch(toolRepo: Checkout, access: SandboxAccess, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
   const branch = (await toolRepo.candidateRefs(signal)).refs[0]?.branch;
   if (branch) {
     const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
@@ -219,7 +218,7 @@ async function tryToolsmithBranch(toolRepo: RepoGit, access: SandboxAccess, writ
  * judged by the fitness gate and promoted in the throw-away repository, then the same session opened again (as a
  * new chat would be) where the agent calls the promoted tool; the exit code.
  */
-type DemoSetup = { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: RepoGit; color: boolean; fast: boolean };
+type DemoSetup = { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: Checkout; color: boolean; fast: boolean };
 
 /** What the demo shows with: the terminal (every byte through the renderer), the sandbox, and the tally of what went wrong. */
 type DemoShow = {
@@ -316,7 +315,14 @@ async function promoteAndReopen(show: DemoShow, branch: string, sessionId: strin
   let promoted = false;
   try {
     promoted = await judgeAndPromote(
-      { config: setup.config, toolRepo: setup.toolRepo, branch, workspaceDir: setup.workspaceDir, ...show.access },
+      {
+        config: setup.config,
+        toolRepo: setup.toolRepo,
+        branch,
+        workspaceDir: setup.workspaceDir,
+        rejudgeHint: (named) => judgeCommands(setup.toolRepo.repoDir, named),
+        ...show.access,
+      },
       (text) => write(text),
       signal,
     );

@@ -1,7 +1,7 @@
 import { statfsSync } from "node:fs";
 import type { OrgConfig } from "../config/org-config.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
-import { installedGitVersion } from "../git/installed-git-version.ts";
+import { gitVersion } from "../cycle/checkout.ts";
 import { checkSandbox } from "../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -103,7 +103,7 @@ export function sandboxPolicyCheck(policy: SandboxPolicy): DoctorCheck {
 function programChecks(): DoctorCheck[] {
   const programs = [
     { tool: "tmux", version: versionOf(["tmux", "-V"]), why: "ops/run.sh and side-by-side instances run in tmux" },
-    { tool: "git", version: installedGitVersion(), why: "candidate branches, promotion and rollback use git" },
+    { tool: "git", version: gitVersion(), why: "candidate branches, promotion and rollback use git" },
   ];
   return programs.map(({ tool, version, why }): DoctorCheck => {
     return version
@@ -128,9 +128,8 @@ function straceCheck(): DoctorCheck {
 /** Whether org's checkout is on main with no changes, as promotion needs. */
 async function checkoutCheck(repoDir: string, signal: AbortSignal): Promise<DoctorCheck> {
   try {
-    const { RepoGit } = await import("../git/repo-git.ts");
-    const { checkCheckoutReady } = await import("../git/ref-change.ts");
-    const main = await checkCheckoutReady(new RepoGit(repoDir), signal);
+    const { checkoutReadyOn } = await import("../cycle/checkout.ts");
+    const main = await checkoutReadyOn(repoDir, signal);
     return { name: "checkout", status: "ok", detail: `${repoDir} is on main (${main.slice(0, 12)}) with no changes: a candidate can be promoted into it` };
   } catch (error) {
     return {
@@ -150,19 +149,16 @@ const HISTORY_COMMITS = 10_000;
  * `git show HEAD:.env` prints what was committed, and only the redactor stands between those values and the models.
  */
 export async function trackedSecretsCheck(workspaceDir: string, secretPaths: readonly string[], signal: AbortSignal): Promise<DoctorCheck | undefined> {
-  const [{ RepoGit }, { secretPathMatcher }] = await Promise.all([import("../git/repo-git.ts"), import("../workspace/check-change-set.ts")]);
-  const git = new RepoGit(workspaceDir);
-  if (!(await git.isRepository(signal))) return undefined;
+  const [{ secretPathsInGit }, { secretPathMatcher }] = await Promise.all([import("../cycle/checkout.ts"), import("../workspace/check-change-set.ts")]);
   const isSecret = secretPathMatcher(secretPaths);
-  const secret = (paths: readonly string[]) => paths.filter((path) => isSecret(path) !== undefined);
-  let tracked: string[];
-  let committed: string[];
+  let found: { tracked: string[]; committed: string[] } | undefined;
   try {
-    tracked = secret(await git.trackedPaths(signal));
-    committed = secret(await git.pathsInHistory(HISTORY_COMMITS, signal)).filter((path) => !tracked.includes(path));
+    found = await secretPathsInGit(workspaceDir, (path) => isSecret(path) !== undefined, HISTORY_COMMITS, signal);
   } catch (error) {
     return { name: "secret files in git", status: "warn", detail: `could not be read (${error instanceof Error ? error.message : String(error)})` };
   }
+  if (found === undefined) return undefined;
+  const { tracked, committed } = found;
   if (tracked.length + committed.length === 0)
     return { name: "secret files in git", status: "ok", detail: "none of the workspace's secret files (sandbox.secretPaths) is tracked or was committed" };
   const shown = (paths: readonly string[]) => `${paths.slice(0, 6).join(", ")}${paths.length > 6 ? `, and ${paths.length - 6} more` : ""}`;

@@ -6,9 +6,8 @@ import { environmentSettings, instanceSettings, processEnvironment } from "../co
 import { fitnessLines, verdictLine } from "../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";
 import { runFitness } from "../fitness/run-fitness.ts";
-import { BASELINE_FILE, countSetBy, dropBaselineCounts, readBaseline } from "../git/fitness-baseline.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import { type Checkout, openRepository } from "../cycle/checkout.ts";
+import { dropBaseline } from "../fitness/drop-baseline.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -73,28 +72,18 @@ const FLAGS = {
 } as const;
 
 /** `--drop-baseline`: a person's decision about main, made under the promotion lock so no promote or rollback moves the baseline meanwhile. */
-async function dropCounts(git: RepoGit, names: readonly string[], log: (line: string) => void): Promise<number> {
-  const journal = new PromotionJournal(git.repoDir);
-  journal.lock();
-  try {
-    const main = (await git.resolveCommit("refs/heads/main")) ?? "";
-    const before = readBaseline(git.repoDir);
-    const { dropped, baseline } = dropBaselineCounts(git.repoDir, names, main);
-    for (const name of dropped)
-      log(`dropped ${name} from ${BASELINE_FILE} (it was ${before?.scenarios[name]}, ${before ? countSetBy(before, name).text : ""})`);
-    const missing = names.filter((name) => !dropped.includes(name));
-    if (missing.length > 0) {
-      const known = Object.keys(baseline?.scenarios ?? {});
-      log(
-        `${BASELINE_FILE} has no count named ${missing.map((name) => JSON.stringify(name)).join(", ")}; ${known.length > 0 ? `it counts ${known.map((name) => JSON.stringify(name)).join(", ")}` : "it counts nothing"}`,
-      );
-      return 1;
-    }
-    log(`${Object.keys(baseline?.scenarios ?? {}).length} count(s) left, signed with the reason "${baseline?.reason}"`);
-    return 0;
-  } finally {
-    journal.unlock();
+async function dropCounts(git: Checkout, names: readonly string[], log: (line: string) => void): Promise<number> {
+  const { file, dropped, missing, baseline } = await dropBaseline(git, names);
+  for (const { name, was, setBy } of dropped) log(`dropped ${name} from ${file} (it was ${was}, ${setBy})`);
+  if (missing.length > 0) {
+    const known = Object.keys(baseline?.scenarios ?? {});
+    log(
+      `${file} has no count named ${missing.map((name) => JSON.stringify(name)).join(", ")}; ${known.length > 0 ? `it counts ${known.map((name) => JSON.stringify(name)).join(", ")}` : "it counts nothing"}`,
+    );
+    return 1;
   }
+  log(`${Object.keys(baseline?.scenarios ?? {}).length} count(s) left, signed with the reason "${baseline?.reason}"`);
+  return 0;
 }
 
 function numberFlag(name: string, value: string | undefined, fallback: number, min: number): number {
@@ -121,7 +110,7 @@ export const fitnessCommand: Command = {
     const instances = instanceSettings();
     const candidatePort = positionals[0] === undefined ? instances.candidatePort : numberFlag("port", positionals[0], 0, 1);
     if (!Number.isInteger(candidatePort) || candidatePort > 65_535) throw new UsageError(`${positionals[0]} is not a port`, "fitness");
-    const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
+    const git = openRepository(resolve(values.repo ?? CHECKOUT_DIR));
     const log = (line: string) => console.log(sanitizeForTerminal(line));
     const drop = values["drop-baseline"];
     if (drop !== undefined) {

@@ -1,15 +1,14 @@
 import { loadCommandConfig } from "./command-config.ts";
 import { describeFailure } from "./report-failure.ts";
-import { existsSync, realpathSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
+import { isAbsolute, relative } from "node:path";
 import { instanceSettings } from "../config/environment.ts";
 import { formatDuration } from "../config/duration.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
-import { currentInstance } from "./current-instance.ts";
+import { currentInstance } from "../cycle/current-instance.ts";
 import { growProgressLine } from "./grow-lines.ts";
 import { growAccept, growReject, growShow } from "./grow-proposal-commands.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
@@ -18,6 +17,7 @@ import { orgCloneNote } from "./org-clone-note.ts";
 import type { GrowReport } from "../grow/grow-report.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { requireCheckout } from "../cycle/checkout.ts";
 
 const HELP = `Usage:
   org grow [--once] [--budget-minutes N] [--max-tools N] [--dry-run] [--json] [--workspace DIR] [--repo DIR] [--config FILE] [--no-restart]
@@ -109,8 +109,7 @@ function workspaceOf(value: string | undefined): string {
 
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
-  if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the repository whose main should grow`);
-  return realpathSync(directory);
+  return requireCheckout(directory, "give --repo the repository whose main should grow");
 }
 
 /** Run from a project, what a run made went to org's own clone (branches, merges, a rollback): one line naming it. */

@@ -1,18 +1,18 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { orgVersion } from "../config/version.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
-import { isMainOrCandidate } from "../git/ref-names.ts";
 import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
 import { processEnvironment } from "../config/environment.ts";
 import { unconfirmedNotice } from "./command-config.ts";
+import { requireCheckout } from "../cycle/checkout.ts";
+import { isToolRef } from "../cycle/tool-ref.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
        org mcp servers [--json]    (the room's own MCP servers: see below)
@@ -73,11 +73,10 @@ export const mcpCommand: Command = {
     if (args[0] === "servers") return mcpServersSubcommand(args.slice(1), signal);
     if (args[0] === "trust") return mcpTrustSubcommand(args.slice(1));
     const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
-    if (values.ref !== undefined && !isMainOrCandidate(values.ref))
+    if (values.ref !== undefined && !isToolRef(values.ref))
       throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
     const repoDir = values.repo ?? CHECKOUT_DIR;
-    if (values.ref !== undefined && !existsSync(join(repoDir, ".git")))
-      throw new UserFacingError(`${repoDir} is not a git checkout, so --ref cannot be read; give --repo the org checkout`);
+    if (values.ref !== undefined) requireCheckout(repoDir, "--ref is read from a checkout: give --repo the org checkout");
     // Before anything else: a stray line on stdout would break the protocol.
     const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
     console.log = toStderr;

@@ -1,6 +1,6 @@
-import { checkPromotableName, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
-import { mostRecentlyPassedCandidate } from "../fitness/promotion-check.ts";
-import type { RepoGit } from "../git/repo-git.ts";
+import { checkPromotableName, promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
+import { mostRecentlyPassedCandidate } from "../cycle/promotion-check.ts";
+import type { Checkout } from "../cycle/checkout.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { judgeCommands, orgOf } from "./org-invocation.ts";
@@ -27,7 +27,7 @@ Options:
 
 Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is printed); 2 wrong command line.`;
 
-async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+async function judgedCandidate(git: Checkout, log: (line: string) => void, signal: AbortSignal): Promise<string> {
   const chosen = await mostRecentlyPassedCandidate(git, signal);
   if (!chosen)
     throw new UserFacingError(

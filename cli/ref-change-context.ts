@@ -1,12 +1,9 @@
 import { resolve } from "node:path";
 import { instanceSettings } from "../config/environment.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import type { RefChangeContext } from "../git/ref-change.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import { refChangeRun } from "../cycle/ref-change-run.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { UsageError } from "./command.ts";
-import { currentInstance } from "./current-instance.ts";
 
 /** The flags promote and rollback share. */
 export const REF_CHANGE_FLAGS = {
@@ -33,10 +30,9 @@ export function refChangeContext(
   timeoutMs: number,
   signal: AbortSignal,
   log: (line: string) => void = (line) => console.log(sanitizeForTerminal(line)),
-): { context: RefChangeContext; restart: boolean } {
-  const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
+): { context: ReturnType<typeof refChangeRun>; restart: boolean } {
   const restart = !values["no-restart"];
+  const scriptArgs = values.config === undefined ? [] : ["--config", values.config];
   const port = instanceSettings().currentPort;
-  const current = restart ? currentInstance(git.repoDir, port, timeoutMs, log, values.config === undefined ? [] : ["--config", values.config]) : undefined;
-  return { context: { git, journal: new PromotionJournal(git.repoDir), current, log, signal }, restart };
+  return { context: refChangeRun(resolve(values.repo ?? CHECKOUT_DIR), { restart, port, healthTimeoutMs: timeoutMs, scriptArgs, log, signal }), restart };
 }

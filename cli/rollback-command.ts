@@ -1,6 +1,4 @@
-import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";
-import { rollback } from "../git/rollback.ts";
+import { rollbackPromotion, rollbackTarget } from "../cycle/rollback-promotion.ts";
 import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { orgOf } from "./org-invocation.ts";
@@ -39,15 +37,14 @@ export const rollbackCommand: Command = {
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });
     if (positionals.length > 1) throw new UsageError(`rollback takes one target (a promote/ tag or a tool name), got ${positionals.length}`, "rollback");
-    const target = positionals[0];
-    const byTag = target !== undefined && PROMOTE_TAG_PATTERN.test(target);
-    if (target !== undefined && !byTag && !TOOL_NAME_PATTERN.test(target)) {
-      throw new UsageError(`${JSON.stringify(target)} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`, "rollback");
+    const target = rollbackTarget(positionals[0]);
+    if (target === undefined) {
+      throw new UsageError(`${JSON.stringify(positionals[0])} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`, "rollback");
     }
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { log } = context;
-    const { recovered, result } = await rollback(context, { restart, ...(target === undefined ? {} : byTag ? { promotionTag: target } : { tool: target }) });
+    const { recovered, result } = await rollbackPromotion(context, { restart, target });
     if (recovered) {
       log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run rollback again if needed.`);
       return recovered.outcome === "finished" ? 0 : 1;

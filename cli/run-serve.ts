@@ -1,7 +1,6 @@
 // What org serve and org web run: parse serve's flags, assemble the served room, bind, serve until stopped.
 import { loadCommandConfig } from "./command-config.ts";
 import { describeFailure } from "./report-failure.ts";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { instanceSettings, processEnvironment, serveEnvironment } from "../config/environment.ts";
@@ -24,6 +23,7 @@ import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
 import { growProgressLine } from "./grow-lines.ts";
 import { Duration, formatDuration } from "../config/duration.ts";
 import { sleep } from "../concurrency/sleep.ts";
+import { isCheckout } from "../cycle/checkout.ts";
 
 /** How often the server looks at its checkout's HEAD for a promotion or rollback to take. */
 const HEAD_CHECK_MS = 2_000;
@@ -56,7 +56,7 @@ export function parseServeOptions(args: string[], command: "serve" | "web" = "se
     throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, command);
   }
   const growEvery = parsedEvery?.data;
-  if (growEvery !== undefined && !existsSync(join(CHECKOUT_DIR, ".git"))) {
+  if (growEvery !== undefined && !isCheckout(CHECKOUT_DIR)) {
     throw new UserFacingError(
       `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
     );

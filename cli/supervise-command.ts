@@ -1,5 +1,3 @@
-import { existsSync, realpathSync } from "node:fs";
-import { join } from "node:path";
 import { Duration, formatDuration } from "../config/duration.ts";
 import { instanceSettings } from "../config/environment.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -7,11 +5,12 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import type { SupervisorSetup } from "../supervise/supervisor.ts";
 import type { RoundSummary } from "../supervise/supervise-round.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { loadCommandConfig } from "./command-config.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
+import { requireCheckout } from "../cycle/checkout.ts";
 
 const HELP = `Usage:
   org supervise [--once] [--json] [--workspace DIR] [--repo DIR] [--config FILE]
@@ -84,8 +83,7 @@ const log = (line: string) => process.stdout.write(`${new Date().toISOString()} 
 
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
-  if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the checkout current runs from`);
-  return realpathSync(directory);
+  return requireCheckout(directory, "give --repo the checkout current runs from");
 }
 
 async function setupOf(

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { environmentSettings } from "../config/environment.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { isMainOrCandidate } from "../git/ref-names.ts";
-import type { RepoGit } from "../git/repo-git.ts";
+import { type Checkout, openCheckout, requireCheckout } from "../cycle/checkout.ts";
+import { isToolRef } from "../cycle/tool-ref.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts";
 import type { CycleOutcome } from "../cycle/promote-candidate.ts";
@@ -99,7 +99,7 @@ function checkName(name: string | undefined): string {
 }
 
 function checkRef(ref: string | undefined): string | undefined {
-  if (ref !== undefined && !isMainOrCandidate(ref)) {
+  if (ref !== undefined && !isToolRef(ref)) {
     throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "tool");
   }
   return ref;
@@ -108,14 +108,11 @@ function checkRef(ref: string | undefined): string | undefined {
 /** The checkout `--repo` names (the one running by default), as a real path. */
 function checkoutOf(value: string | undefined): string {
   const directory = value ?? REPO_DIR;
-  if (!existsSync(join(directory, ".git"))) throw new UserFacingError(`${directory} is not a git checkout; give --repo the org checkout`);
-  return realpathSync(directory);
+  return requireCheckout(directory, "give --repo the org checkout");
 }
 
-async function repoOf(value: string | undefined): Promise<RepoGit> {
-  const directory = checkoutOf(value);
-  const { RepoGit } = await import("../git/repo-git.ts");
-  return new RepoGit(directory);
+function repoOf(value: string | undefined): Checkout {
+  return openCheckout(value ?? REPO_DIR, "give --repo the org checkout");
 }
 
 async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
@@ -151,7 +148,7 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
     if (values.json) console.log(terminalSafeJson({ ok: false, attempts: 0, failure: message.split("\n")[0] }));
     throw new UserFacingError(message);
   }
-  const repoDir = (await repoOf(values.repo)).repoDir;
+  const repoDir = repoOf(values.repo).repoDir;
   const missing = (await import("./org-checkout.ts")).missingOrgFiles(repoDir);
   // Said before the build: a candidate outside an org checkout can be tried, never judged or promoted.
   if (missing.length > 0)
@@ -295,7 +292,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
 }
 
 /** The cand/* branches that add a tool of this name (not on main), newest first. */
-async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSignal): Promise<string[]> {
+async function candidateBranchesOf(git: Checkout, name: string, signal: AbortSignal): Promise<string[]> {
   const { candidateTools } = await import("../generated-tools/tool-catalog.ts");
   return (await candidateTools(git, signal))
     .flatMap((entry) => (entry.status === "candidate" && entry.name === name ? [entry.branch] : []))
@@ -304,7 +301,7 @@ async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSign
 }
 
 /** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
-async function loadTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
+async function loadTool(git: Checkout, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
   if (!ref) {
     const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/read-promoted-tool.ts");
     const read = readPromotedTool(git.repoDir, name);
@@ -344,7 +341,7 @@ function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
 async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommandArgs("tool show", args, { ref: { type: "string" }, repo: { type: "string" } }, { positionals: true });
   const name = checkName(positionals[0]);
-  const git = await repoOf(values.repo);
+  const git = repoOf(values.repo);
   const ref = checkRef(values.ref);
   if (ref !== undefined || existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name))) {
     console.log(sanitizeForTerminal(describeTool(await loadTool(git, name, ref, signal))));
@@ -381,7 +378,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   } catch (error) {
     throw new UsageError(`--inputs is not valid JSON (${error instanceof Error ? error.message : String(error)})`, "tool");
   }
-  const git = await repoOf(values.repo);
+  const git = repoOf(values.repo);
   const ref = checkRef(values.ref);
   const tool = await loadTool(git, name, ref, signal);
   const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");

@@ -5,8 +5,8 @@ import type { CandidateCycleRequest, CycleStage, CycleStageName } from "../cycle
 import { tmuxInstances } from "../cycle/tmux-instances.ts";
 import { fitnessLines } from "../fitness/fitness-lines.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
-import { promoteLines } from "../fitness/promote-judged.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import { promoteLines } from "../cycle/promote-judged.ts";
+import { openRepository } from "../cycle/checkout.ts";
 import { probeHealth } from "../instances/health-probe.ts";
 import type { InstanceRole } from "../instances/side-by-side.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -46,7 +46,7 @@ export function checkoutCycle(signal: AbortSignal, access: SandboxAccess): Omit<
   return {
     instances: tmuxInstances(CHECKOUT_DIR),
     gate: () => {
-      const git = new RepoGit(CHECKOUT_DIR);
+      const git = openRepository(CHECKOUT_DIR);
       // The thresholds come from current's checkout, never from the directory the gate runs in.
       return { settings: gateThresholds(git.repoDir), git, ...defaultGateOptions(git.repoDir, environmentSettings().apiToken), ...access };
     },

@@ -15,11 +15,11 @@ import { loadWorkflowGraph, shownName, type WorkflowGraph } from "../workflows/l
 import { runWorkflow, type StepEvent } from "../workflows/run-workflow.ts";
 import { parseInputs, stepLine } from "./workflow-lines.ts";
 import { PLAN_HELP, workflowPlan } from "./workflow-plan-command.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { runSubcommand } from "./run-subcommand.ts";
-import { isMainOrCandidate } from "../git/ref-names.ts";
+import { isToolRef } from "../cycle/tool-ref.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
 import { orgVersion } from "../config/version.ts";
 import { withMcpSteps } from "../workflows/mcp-steps.ts";
@@ -79,14 +79,9 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
     if (repo !== undefined) throw new UsageError("--repo goes with --ref BRANCH", "workflow");
     return undefined;
   }
-  if (!isMainOrCandidate(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
-  const repoDir = resolve(repo ?? CHECKOUT_DIR);
-  if (!existsSync(join(repoDir, ".git"))) throw new UserFacingError(`${repoDir} is not a git checkout; give --repo the org checkout that has ${ref}`);
-  const { RepoGit } = await import("../git/repo-git.ts");
-  const git = new RepoGit(repoDir);
-  if ((await git.resolveCommit(`refs/heads/${ref}`)) === undefined) throw new UserFacingError(`no branch ${ref} in ${repoDir}; see org tool list`);
-  const { toolsAtRef } = await import("../generated-tools/tool-catalog.ts");
-  return { tools: await toolsAtRef(git, `refs/heads/${ref}`, signal), repoDir: git.repoDir };
+  if (!isToolRef(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
+  const { toolsOnBranch } = await import("../generated-tools/branch-tools.ts");
+  return await toolsOnBranch(resolve(repo ?? CHECKOUT_DIR), ref, `give --repo the org checkout that has ${ref}`, signal);
 }
 
 /**
@@ -94,10 +89,9 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
  * and the same command with `--ref` added, as it can be typed.
  */
 async function withCandidateHint(error: unknown, missing: readonly string[], args: readonly string[], name: string, signal: AbortSignal): Promise<unknown> {
-  if (!(error instanceof WorkflowError) || missing.length === 0 || !existsSync(join(CHECKOUT_DIR, ".git"))) return error;
-  const { RepoGit } = await import("../git/repo-git.ts");
-  const { candidateTools } = await import("../generated-tools/tool-catalog.ts");
-  const candidates = await candidateTools(new RepoGit(CHECKOUT_DIR), signal).catch(() => []);
+  if (!(error instanceof WorkflowError) || missing.length === 0) return error;
+  const { candidateToolsIn } = await import("../generated-tools/branch-tools.ts");
+  const candidates = await candidateToolsIn(CHECKOUT_DIR, signal);
   const hints = missing.flatMap((tool) => {
     const branches = candidates
       .flatMap((entry) => (entry.status === "candidate" && entry.name === tool ? [entry.branch] : []))

@@ -1,10 +1,11 @@
 import { loadCommandConfig } from "./command-config.ts";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { RepoGit } from "../git/repo-git.ts";
+import { openCheckout } from "../cycle/checkout.ts";
+import { requireBranches } from "../generated-tools/branch-tools.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../config/workspace-paths.ts";
-import { isMainOrCandidate } from "../git/ref-names.ts";
+import { isToolRef } from "../cycle/tool-ref.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { plannerModel } from "../models/persona-model.ts";
@@ -94,8 +95,7 @@ function readPlanArgs(args: string[]): PlanArgs {
   }
   if (values.save !== undefined && !WORKFLOW_FILE_PATTERN.test(`${values.save}.json`))
     throw new UsageError(`--save takes a workflow name of letters, digits, _ . - (it becomes workflows/NAME.json), not '${values.save}'`, "workflow");
-  if (values.ref !== undefined && !isMainOrCandidate(values.ref))
-    throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
+  if (values.ref !== undefined && !isToolRef(values.ref)) throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
   return {
     goal,
     // A plan that runs is checked against what it runs on: no --inputs is {}.
@@ -115,11 +115,7 @@ function readPlanArgs(args: string[]): PlanArgs {
 async function checkPlaces(asked: PlanArgs): Promise<void> {
   if (!existsSync(asked.workspaceDir) || !statSync(asked.workspaceDir).isDirectory())
     throw new UserFacingError(`--workspace ${asked.workspaceDir} is not a folder; give the folder the workflow is planned for`);
-  if (!existsSync(join(asked.repoDir, ".git")))
-    throw new UserFacingError(`${asked.repoDir} is not a git checkout; give --repo the org checkout whose tools the plan uses`);
-  const git = new RepoGit(asked.repoDir);
-  for (const ref of asked.refs)
-    if ((await git.resolveCommit(`refs/heads/${ref}`)) === undefined) throw new UserFacingError(`no branch ${ref} in ${asked.repoDir}; see org tool list`);
+  await requireBranches(openCheckout(asked.repoDir, "give --repo the org checkout whose tools the plan uses"), asked.refs, asked.repoDir);
 }
 
 /** Progress on stderr: each plan as it is read. */

@@ -1,11 +1,7 @@
-import { GENERATED_TOOL_FILES, generatedToolPath, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
-import { readToolFileAt } from "../generated-tools/tool-catalog.ts";
-import { toolsChanged } from "../git/tool-tree.ts";
+import { WORKFLOWS_DIR } from "../config/workspace-paths.ts";
 import { workflowGraphOf } from "../workflows/load-workflow.ts";
 import { workflowsFolder } from "../workflows/workflow-files.ts";
-import { landCandidate } from "../git/candidate-branch.ts";
-import { oneLine } from "../security/terminal-sanitizer.ts";
-import { RepoGit } from "../git/repo-git.ts";
+import { landPlan } from "../planner/land-plan.ts";
 import type { PlanPlace } from "../planner/planner-ports.ts";
 import type { PlanRecord } from "../planner/plan-store.ts";
 import { redactValue } from "../security/redact.ts";
@@ -38,21 +34,14 @@ export async function savePlan(
     );
   const workflow: Workflow = { ...record.workflow, goal: record.goal, examples: [example] };
   const file = `${WORKFLOWS_DIR}/${name}.json`;
-  const git = new RepoGit(setup.repoDir);
   // The tools the plan uses from candidates (--ref, --build) come along: one candidate the gate can judge whole.
-  const tools = await builtToolFiles(git, built, setup.signal);
-  const landed = await landCandidate(
-    git,
-    {
-      files: { ...tools.files, [file]: `${JSON.stringify(workflow, null, 2)}\n` },
-      subject: `feat(workflows): planned workflow ${name}`,
-      body: oneLine(record.goal, 500),
-      trailers: { "Org-Plan": record.id },
-    },
-    { signal: setup.signal },
+  const landed = await landPlan(
+    setup.repoDir,
+    { file, content: `${JSON.stringify(workflow, null, 2)}\n`, name, goal: record.goal, planId: record.id, built },
+    setup.signal,
   );
   const org = orgInvocation();
-  const along = tools.names.length > 0 ? ` with the tools it uses (${tools.names.join(", ")})` : "";
+  const along = landed.tools.length > 0 ? ` with the tools it uses (${landed.tools.join(", ")})` : "";
   const next = `saved ${file}${along} on ${landed.branch} (${landed.commit.slice(0, 12)}); judge and promote it: ${org} instance start candidate ${landed.branch} && ${org} fitness && ${org} promote ${landed.branch}`;
   return { file, branch: landed.branch, commit: landed.commit, next };
 }
@@ -66,19 +55,4 @@ function refuseSelfNesting(record: PlanRecord, name: string, workspaceDir: strin
     const why = error.message.replace(/^.*?(a cycle of workflows)/s, "$1").replace(/\. A workflow cannot.*$/s, "");
     throw new UserFacingError(`--save ${name}: the plan would run itself (${why}); save it under another name. Nothing was saved`);
   }
-}
-
-/** The files of the tools each built branch adds, as a candidate carries them, and their names. */
-async function builtToolFiles(git: RepoGit, branches: readonly string[], signal: AbortSignal): Promise<{ files: Record<string, string>; names: string[] }> {
-  const files: Record<string, string> = {};
-  const names: string[] = [];
-  const main = await git.resolveCommit("refs/heads/main");
-  for (const branch of branches) {
-    const base = main ? await git.mergeBase(main, `refs/heads/${branch}`, signal) : undefined;
-    for (const tool of base ? await toolsChanged(git, base, `refs/heads/${branch}`, signal) : []) {
-      names.push(tool);
-      for (const file of GENERATED_TOOL_FILES) files[generatedToolPath(tool, file)] = await readToolFileAt(git, `refs/heads/${branch}`, tool, file, signal);
-    }
-  }
-  return { files, names };
 }

@@ -204,6 +204,20 @@ export function gateTestEnvironment(env: NodeJS.ProcessEnv = process.env): { var
   return { variables: { ...pick(GATE_TEST_PASSED), ...keyed, ORG_HOME: orgHome }, keyed };
 }
 
+// What could make a git that org runs look at another repository or run another program: git's own variables and
+// the editor, pager and password helpers git would start (the environment guard simple-git applied, kept).
+const GIT_STEERING = /^(git_\w*|editor|visual|pager|prefix|ssh_askpass)$/i;
+
+/**
+ * The environment every git org runs gets: this process's, without the variables that steer git elsewhere
+ * (`GIT_DIR`, `GIT_CONFIG_*`, `GIT_SSH_COMMAND`, an editor or pager), and with abbreviated options refused.
+ */
+export function gitEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && !GIT_STEERING.test(name.trim())) kept[name] = value;
+  return { ...kept, GIT_TEST_DISALLOW_ABBREVIATED_OPTIONS: "true" };
+}
+
 /** The value of a variable the config names (e.g. a server's `apiKeyEnv`); undefined when unset or blank. */
 export function environmentVariable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env[name]?.trim() || undefined;

@@ -1,6 +1,7 @@
 import { traceReachableTests } from "../fitness/reachable-tests.ts";
 import { runToolsmith, type ToolsmithEvent, type ToolsmithOutcome, type ToolsmithRequest } from "../toolsmith/run-toolsmith.ts";
 import { type CandidateCycleRequest, type CycleOutcome, type CycleProgress, type GateOptions, promoteCandidate } from "./promote-candidate.ts";
+import { MAIN_REF } from "../git/ref-names.ts";
 
 export type BuildProgress = CycleProgress | { type: "toolsmith"; event: ToolsmithEvent };
 
@@ -23,7 +24,7 @@ function traceBesideBuild(
   const controller = new AbortController();
   const both = AbortSignal.any([signal, controller.signal]);
   const done = (async () => {
-    const main = await options.git.resolveCommit("refs/heads/main");
+    const main = await options.git.resolveCommit(MAIN_REF);
     if (!main) return;
     const { traced, said } = await traceReachableTests(
       { git: options.git, commit: main },

@@ -1,5 +1,5 @@
 import { verdictLine } from "../fitness/fitness-lines.ts";
-import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
+import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "./promote-judged.ts";
 import { type FitnessOutcome, type FitnessRequest, runFitness } from "../fitness/run-fitness.ts";
 import type { FitnessReport } from "../git/fitness-report.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";

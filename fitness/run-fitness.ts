@@ -15,6 +15,7 @@ import { toolNamesAt } from "../git/tool-tree.ts";
 import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
 import { checkWorkflowScenarios } from "./workflow-scenarios.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
+import { MAIN_REF } from "../git/ref-names.ts";
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
@@ -76,7 +77,7 @@ async function identifyCandidate(request: FitnessRequest): Promise<Candidate | F
   if (!(await git.resolveCommit(commit))) {
     return { exitCode: 2, why: `the candidate on port ${request.candidatePort} runs ${commit.slice(0, 12)}, which this repository does not have` };
   }
-  const main = await git.resolveCommit("refs/heads/main");
+  const main = await git.resolveCommit(MAIN_REF);
   if (!main) return { exitCode: 2, why: `the repository at ${git.repoDir} has no main branch` };
   const base = await git.mergeBase(main, commit, signal);
   if (!base) return { exitCode: 2, why: `${commit.slice(0, 12)} shares no history with main` };

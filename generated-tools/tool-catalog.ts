@@ -4,6 +4,7 @@ import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { type CatalogEntry, promotedTools } from "./catalog-entry.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
+import { MAIN_REF } from "../git/ref-names.ts";
 
 /** One `tools/generated/<name>/metadata.json` on a candidate branch, as `git ls-tree` lists it (not read yet). */
 export type CandidateMetadataFile = { branch: string; commit: string; name: string; path: string; blob: string; size: number };
@@ -38,7 +39,7 @@ export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal)
  * candidates. Metadata validated, nothing checked out. This is what holds a name besides main.
  */
 export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promise<CatalogEntry[]> {
-  const onMain = new Set((await git.treeEntries(`refs/heads/main:${GENERATED_TOOLS_DIR}`, { signal }).catch(() => [])).map((entry) => entry.path));
+  const onMain = new Set((await git.treeEntries(`${MAIN_REF}:${GENERATED_TOOLS_DIR}`, { signal }).catch(() => [])).map((entry) => entry.path));
   const live = await liveCandidateToolNames(git, signal);
   const entries: CatalogEntry[] = [];
   for (const { branch, commit, name, path, blob, size } of (await candidateMetadataFiles(git, signal)).files) {

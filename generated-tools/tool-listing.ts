@@ -3,7 +3,7 @@ import { candidateRefNames } from "../git/candidate-ref-names.ts";
 import type { CatalogEntry } from "./catalog-entry.ts";
 
 // `org tool list` reads the catalogue through here. Reading it needs zod (metadata is validated on every read),
-// simple-git and the candidate states, which cost a start-up several times bare bun's: they are loaded only when
+// RepoGit and the candidate states, which cost a start-up several times bare bun's: they are loaded only when
 // there is a promoted tool folder or a `cand/*` branch to read.
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readBaseline } from "./fitness-baseline.ts";
 import { PromotionJournal } from "./journal.ts";
-import { promote } from "./promote.ts";
+import { promote } from "../cycle/promote.ts";
 import { RepoGit } from "./repo-git.ts";
 import { freePort } from "../testing/free-port.ts";
 import { consistencyProblems, makeCandidate, promotionRepo, runOrg, stopCurrents, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";

@@ -46,3 +46,11 @@ export function utcSecondStamp(date: Date): string {
 export function candidateBranchName(date: Date): string {
   return `cand/${utcSecondStamp(date)}`;
 }
+
+/** The ref of main. */
+export const MAIN_REF = "refs/heads/main";
+
+/** The full ref of local branch `branch` (`cand/…` → `refs/heads/cand/…`). */
+export function branchRef(branch: string): string {
+  return `refs/heads/${branch}`;
+}

@@ -1,20 +1,31 @@
-import { createReadStream, createWriteStream, lstatSync, realpathSync, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, lstatSync, realpathSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { SimpleGit } from "simple-git";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { bundlePackOffset } from "./bundle-pack.ts";
 import { type FileChange, parseRawDiff } from "./file-change.ts";
 import { GitCommandError } from "./git-command-error.ts";
+import { NotACheckoutError } from "./not-a-checkout-error.ts";
 import { CANDIDATE_BRANCH_PATTERN, CANDIDATE_REFS_PREFIX, isObjectId, PROMOTION_TAG_PATTERN, type PromotionTagKind } from "./ref-names.ts";
 import { parseTreeEntries, type TreeEntry } from "./tree-entry.ts";
 import { parseWorktreeList, type Worktree } from "./worktree-entry.ts";
+import { spawnGit } from "./run-git.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
-// simple-git writes no stdin for an empty string and never closes it, so git would wait for ever: empty input
-// goes as an empty Buffer, which it writes and closes.
-const EMPTY_INPUT = Buffer.alloc(0);
+// Every command of a RepoGit runs with these: hooks off, no replace refs, no signing, a fixed identity, LF kept.
+const GIT_CONFIG = [
+  "core.hooksPath=/dev/null",
+  // A user's core.autocrlf would check promoted tools out with CRLF, and their metadata hashes would no longer match.
+  "core.autocrlf=false",
+  // org names objects by id and means exactly them: a `refs/replace/` ref (a bundle or a fetch could bring one)
+  // would make git show another commit or tree in their place (GIT_NO_REPLACE_OBJECTS, as config).
+  "core.useReplaceRefs=false",
+  "commit.gpgSign=false",
+  "tag.gpgSign=false",
+  "user.name=org toolsmith",
+  "user.email=toolsmith@org.invalid",
+].flatMap((setting) => ["-c", setting]);
 
 /** A `cand/<UTC second>` branch and the commit it names. */
 export type CandidateRef = { branch: string; commit: string /** The commit's date (ISO 8601). */; committedAt: string };
@@ -26,8 +37,8 @@ export type BundleHead = { ref: string; commit: string };
 export type MergedTree = { tree: string } | { conflicts: string[] };
 
 /**
- * git for one repository through simple-git (≥ 4.0.2): one process at a time, hooks off, no signing, a fixed
- * identity, and stdin for `update-ref --stdin` ref transactions and `mktree`. The typed reads and writes below are
+ * git for one repository, each command a process of `spawnGit` (`run-git.ts`): one at a time, hooks off, no signing,
+ * a fixed identity, and stdin for `update-ref --stdin` ref transactions and `mktree`. The typed reads and writes below are
  * what the rest of org calls; `run` (raw argv) is for git/'s own modules (testing/git-owner.test.ts holds that).
  */
 export class RepoGit {
@@ -35,61 +46,43 @@ export class RepoGit {
   // One git process at a time for this value, its worktrees included. An entry point makes one per repository and hands
   // it down; between two values, as between two processes, git's own lock files refuse a second writer of an index or ref.
   readonly #lock = new FifoSemaphore(1);
-  readonly #instances = new Map<string, SimpleGit>();
-  #stdin: string | undefined;
 
   constructor(repoDir: string) {
     this.repoDir = realpathSync(repoDir);
   }
 
-  async #git(directory: string): Promise<SimpleGit> {
-    let git = this.#instances.get(directory);
-    if (!git) {
-      // Loaded at the first git command: most runs of `org chat` never run one (simple-git and its logger cost start-up).
-      const { simpleGit } = await import("simple-git");
-      git = simpleGit({
-        baseDir: directory,
-        maxConcurrentProcesses: 1,
-        trimmed: false,
-        // A user's core.autocrlf would check promoted tools out with CRLF, and their metadata hashes would no longer match.
-        config: [
-          "core.hooksPath=/dev/null",
-          "core.autocrlf=false",
-          // org names objects by id and means exactly them: a `refs/replace/` ref (a bundle or a fetch could bring one)
-          // would make git show another commit or tree in their place (GIT_NO_REPLACE_OBJECTS, as config).
-          "core.useReplaceRefs=false",
-          "commit.gpgSign=false",
-          "tag.gpgSign=false",
-          "user.name=org toolsmith",
-          "user.email=toolsmith@org.invalid",
-        ],
-        // Pointing hooks at /dev/null turns them off; simple-git asks to be told that this -c is meant.
-        unsafe: { allowUnsafeHooksPath: true },
-        input: () => (this.#stdin === "" ? EMPTY_INPUT : this.#stdin),
-      });
-      // simple-git waits a further 50 ms after a command that printed nothing on stdout or stderr, in case output
-      // comes late; it cannot, since simple-git already waits for the process's 'close' (its streams ended). Most
-      // ref and worktree commands print nothing, so that wait was most of a promote's or `tool list`'s git time.
-      // Marking stdout as having spoken once it ends skips it (the empty chunk adds nothing to the output).
-      git.outputHandler((_command, stdout) => {
-        stdout.once("end", () => stdout.emit("data", Buffer.alloc(0)));
-      });
-      this.#instances.set(directory, git);
-    }
-    return git;
+  /** Whether `directory` is a git checkout (a `.git` folder, or a worktree's `.git` file, at its root). */
+  static isCheckout(directory: string): boolean {
+    return existsSync(join(directory, ".git"));
+  }
+
+  /** The repository of checkout `directory`; a folder that is none is refused with `whatToGive` (the one refusal every command gives). */
+  static openCheckout(directory: string, whatToGive: string): RepoGit {
+    if (!RepoGit.isCheckout(directory)) throw new NotACheckoutError(directory, whatToGive);
+    return new RepoGit(directory);
+  }
+
+  /** Whether this repository's folder is a checkout rather than a folder inside one or a bare repository. */
+  isCheckout(): boolean {
+    return RepoGit.isCheckout(this.repoDir);
   }
 
   /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this value. For git/ only. */
   async run(args: string[], options: { directory?: string; stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
-      this.#stdin = options.stdin;
-      return await (await this.#git(options.directory ?? this.repoDir)).raw(args);
+      // The signal only stops the wait for the lock: a git killed in the middle of a write could leave a lock file.
+      const { stdout, stderr, exitCode } = await spawnGit([...GIT_CONFIG, ...args], {
+        cwd: options.directory ?? this.repoDir,
+        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      });
+      // A command that exits non-zero but says nothing on stderr answered (merge-tree's conflicts, a --quiet check).
+      if (exitCode !== 0 && stderr.length > 0) throw new Error(`${stdout.toString()}${stderr}`);
+      return stdout.toString();
     } catch (error) {
       const message = error instanceof Error ? error.message.trim() : String(error);
       throw new GitCommandError(`git ${args[0]} failed: ${message}`, { cause: error });
     } finally {
-      this.#stdin = undefined;
       release();
     }
   }
@@ -106,16 +99,16 @@ export class RepoGit {
     if (wanted.length === 0) return blobs;
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
-      const child = Bun.spawn(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.useReplaceRefs=false", "cat-file", "--batch"], {
+      const {
+        stdout: bytes,
+        stderr,
+        exitCode,
+      } = await spawnGit([...GIT_CONFIG, "cat-file", "--batch"], {
         cwd: this.repoDir,
-        stdin: new TextEncoder().encode(`${wanted.join("\n")}\n`),
-        stdout: "pipe",
-        stderr: "pipe",
+        stdin: `${wanted.join("\n")}\n`,
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      const [out, err, code] = await Promise.all([new Response(child.stdout).arrayBuffer(), new Response(child.stderr).text(), child.exited]);
-      if (code !== 0) throw new GitCommandError(`git cat-file failed: ${err.trim()}`);
-      const bytes = Buffer.from(out);
+      if (exitCode !== 0) throw new GitCommandError(`git cat-file failed: ${stderr.trim()}`);
       let at = 0;
       for (const id of wanted) {
         const end = bytes.indexOf(0x0a, at);

@@ -11,7 +11,7 @@ import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
 import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
-import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
+import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promoteJudged } from "../fitness/promote-judged.ts";
+import { promoteJudged } from "../cycle/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { TranscriptLine } from "../room/transcript-line.ts";

@@ -9,6 +9,7 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { type DependencyInstall, installDependencies } from "./install-dependencies.ts";
 import { type Probe, probeHealth } from "./health-probe.ts";
 import { TmuxWindow } from "./tmux-window.ts";
+import { MAIN_REF, branchRef } from "../git/ref-names.ts";
 
 /** Which of the two instances: `main`'s checkout, or a candidate branch's worktree. */
 export type InstanceRole = "current" | "candidate";
@@ -151,9 +152,9 @@ export async function checkCandidateStartable(git: RepoGit, branch: string, sign
   } catch (error) {
     throw new InstanceStartError(error instanceof Error ? error.message : String(error));
   }
-  const commit = await git.resolveCommit(`refs/heads/${branch}`);
+  const commit = await git.resolveCommit(branchRef(branch));
   if (!commit) throw new InstanceStartError(`there is no branch ${branch}; 'org candidate list' lists the candidates.`);
-  const main = await git.resolveCommit("refs/heads/main");
+  const main = await git.resolveCommit(MAIN_REF);
   if (!main) throw new InstanceStartError(`the repository at ${git.repoDir} has no main branch; a candidate runs beside main.`);
   const base = await git.mergeBase(main, commit, signal);
   if (!base) throw new InstanceStartError(`${branch} (${commit.slice(0, 12)}) shares no history with main; it is not started.`);

@@ -2,6 +2,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { entriesAtCommit, type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "./mcp-tool-catalog.ts";
 import { McpToolSet } from "./mcp-tool-set.ts";
+import { branchRef } from "../git/ref-names.ts";
 
 /** The tools `org mcp` offers, and the sandbox and policy every one of them runs under. */
 export type OrgMcpToolsOptions = SandboxAccess & {
@@ -29,7 +30,7 @@ export function orgMcpTools(options: OrgMcpToolsOptions): McpToolSet {
   return new McpToolSet(async () => {
     const fromRef: McpToolEntry[] = [];
     if (git && options.ref) {
-      const commit = await git.resolveCommit(`refs/heads/${options.ref}`);
+      const commit = await git.resolveCommit(branchRef(options.ref));
       if (commit) fromRef.push(...(await entriesAtCommit(git, commit, options.ref, access, onSkip)));
       else onSkip(options.ref, "no such branch (any more); its tools are not offered");
     }

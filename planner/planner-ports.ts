@@ -15,6 +15,7 @@ import { type BranchTools, type CatalogTool, planCatalog } from "./plan-catalog.
 import { type PlanRecord, savePlanRecord } from "./plan-store.ts";
 import type { MissingStep } from "./planned-workflow.ts";
 import { savedWorkflows } from "./saved-workflows.ts";
+import { branchRef } from "../git/ref-names.ts";
 
 /**
  * Where a plan is made and run: the workspace (its workflows, its private state), the repository whose tools and
@@ -59,7 +60,7 @@ export type PlannerPorts = {
 /** The tools of each candidate branch, read through git and checked. */
 async function branchToolsOf(git: RepoGit, refs: readonly string[], signal?: AbortSignal): Promise<BranchTools[]> {
   const branches: BranchTools[] = [];
-  for (const ref of refs) branches.push({ ref, tools: await toolsAtRef(git, `refs/heads/${ref}`, signal) });
+  for (const ref of refs) branches.push({ ref, tools: await toolsAtRef(git, branchRef(ref), signal) });
   return branches;
 }
 

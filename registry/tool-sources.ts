@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, generatedToolPath, linkedFolderProblem } from "../config/workspace-paths.ts";
@@ -66,7 +66,7 @@ function checkoutSources(repoDir: string, notices: string[]): { sources: ToolSou
  * one git process at a time, hooks off, only branches named `cand/YYYYMMDDTHHMMSSZ`, objects named by id.
  */
 async function candidateSources(repoDir: string, promoted: Map<string, Uint8Array>, notices: string[], signal?: AbortSignal): Promise<ToolSource[]> {
-  if (!existsSync(join(repoDir, ".git"))) return [];
+  if (!RepoGit.isCheckout(repoDir)) return [];
   const git = new RepoGit(repoDir);
   const listed = await candidateMetadataFiles(git, signal);
   notices.push(...listed.notices);

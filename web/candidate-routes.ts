@@ -4,7 +4,7 @@ import { PromotionJournal } from "../git/journal.ts";
 import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/candidate-states.ts";
 import { rollback } from "../git/rollback.ts";
-import { promoteJudged, promoteLines, promoteSucceeded } from "../fitness/promote-judged.ts";
+import { promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
 import { HttpError } from "../serve/http-error.ts";
 import { type Route, route } from "../serve/router.ts";
 import type { GateRuns } from "./gate-runs.ts";

@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { GROW_DIR, USAGE_DIR } from "../config/workspace-paths.ts";
+import { MAIN_REF } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { FITNESS_DIR } from "../git/gate-key.ts";
 import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
@@ -52,7 +53,7 @@ export class ViewUpdates {
       (found) => found.refs.map((ref) => `${ref.branch}@${ref.commit}`).join(","),
       () => "?",
     );
-    const main = (await git.resolveCommit("refs/heads/main").catch(() => undefined)) ?? "-";
+    const main = (await git.resolveCommit(MAIN_REF).catch(() => undefined)) ?? "-";
     const fitness = stamp(join(checkoutDir, FITNESS_DIR));
     return {
       changes: listChanges(workspaceDir)

@@ -1,18 +1,18 @@
 // The demo's own gate and promotion: the toolsmith's candidate in the demo's throw-away repository judged by the
 // real fitness gate against two in-process `serve` instances (current on main, the candidate on its worktree), then
-// merged into that repository's main as the promote command merges, by the cycle `tool new --promote` runs. Nothing of org's checkout is read or written.
+// merged into that repository's main as the promote command merges, by the cycle `tool new --promote` runs. Nothing of
+// org's checkout is read or written.
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { inProcessGateOptions } from "../cycle/in-process-gate.ts";
-import { inProcessInstances } from "../cycle/in-process-instances.ts";
-import { type CycleInstance, type CycleProgress, promoteCandidate } from "../cycle/promote-candidate.ts";
+import { inProcessGateOptions } from "./in-process-gate.ts";
+import { inProcessInstances } from "./in-process-instances.ts";
+import { type CycleInstance, type CycleProgress, promoteCandidate } from "./promote-candidate.ts";
 import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
-import { promoteLines } from "../fitness/promote-judged.ts";
+import { promoteLines } from "./promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
-import { judgeCommands } from "./org-invocation.ts";
 
 /**
  * Judges `branch` of `toolRepo` with the fitness gate and promotes it when it passes (the cycle of
@@ -20,11 +20,18 @@ import { judgeCommands } from "./org-invocation.ts";
  * branch is on main afterwards.
  */
 export async function judgeAndPromote(
-  setup: SandboxAccess & { config: OrgConfig; toolRepo: RepoGit; branch: string; workspaceDir: string },
+  setup: SandboxAccess & {
+    config: OrgConfig;
+    toolRepo: RepoGit;
+    branch: string;
+    workspaceDir: string;
+    /** The commands that judge a branch again, for a refusal that asks for it. */
+    rejudgeHint: (branch: string) => string;
+  },
   write: (text: string) => void,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const { config, toolRepo, branch, workspaceDir, sandbox, sandboxPolicy } = setup;
+  const { config, toolRepo, branch, workspaceDir, sandbox, sandboxPolicy, rejudgeHint } = setup;
   const instances = inProcessInstances({
     config,
     toolRepo,
@@ -53,7 +60,7 @@ export async function judgeAndPromote(
       promotion: {
         context: (log) => ({ git: toolRepo, journal: new PromotionJournal(toolRepo.repoDir), log }),
         restart: false,
-        rejudgeHint: (named) => judgeCommands(toolRepo.repoDir, named),
+        rejudgeHint,
       },
       onProgress: show,
       signal,

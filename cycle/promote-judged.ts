@@ -1,6 +1,6 @@
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
 import { candidateStates } from "../git/candidate-states.ts";
-import { promote } from "../git/promote.ts";
+import { promote } from "./promote.ts";
 import { PromotionRefusedError, type RefChangeContext } from "../git/ref-change.ts";
 import type { Recovery } from "../git/rollback.ts";
 import { isRefusal } from "../security/refusal.ts";
@@ -54,7 +54,7 @@ export function checkPromotableName(branch: string): string {
 }
 
 /**
- * Merges `branch` into main when this checkout's gate signed a passing report for its head (`git/promote.ts`
+ * Merges `branch` into main when this checkout's gate signed a passing report for its head (`cycle/promote.ts`
  * says the rest; the baseline takes that report's counts as main moves). A refusal is a `PromotionRefusedError` whose
  * message names the branch; `rejudgeHint` adds the commands that judge it again when that is the way on.
  */

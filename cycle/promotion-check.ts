@@ -1,7 +1,8 @@
-import type { PassingVerdict } from "../git/promote.ts";
+import type { PassingVerdict } from "./promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { NoPassingReportError, readPassingReport, storedReports } from "../git/fitness-report.ts";
-import { checkProtectedCore } from "./protected-core.ts";
+import { checkProtectedCore } from "../fitness/protected-core.ts";
+import { MAIN_REF } from "../git/ref-names.ts";
 
 /**
  * What `promote` accepts for `commit`: the newest report this checkout's gate signed for it, passing, and the
@@ -14,7 +15,7 @@ export async function checkedPassingVerdict(
   signal?: AbortSignal,
 ): Promise<PassingVerdict & { scenarioPasses?: Record<string, number> }> {
   const report = readPassingReport(git.repoDir, commit);
-  const main = await git.resolveCommit("refs/heads/main");
+  const main = await git.resolveCommit(MAIN_REF);
   if (!main) throw new NoPassingReportError(`the repository at ${git.repoDir} has no main branch`);
   const base = await git.mergeBase(main, commit, signal);
   if (!base) throw new NoPassingReportError(`${commit.slice(0, 12)} shares no history with main`);
@@ -37,7 +38,7 @@ export async function mostRecentlyPassedCandidate(
 ): Promise<{ branch: string; commit: string; judgedAt: string } | undefined> {
   const heads = new Map<string, string[]>();
   for (const { commit, branch } of (await git.candidateRefs(signal)).refs) heads.set(commit, [...(heads.get(commit) ?? []), branch]);
-  const main = await git.resolveCommit("refs/heads/main");
+  const main = await git.resolveCommit(MAIN_REF);
   for (const stored of storedReports(git.repoDir)) {
     if (!stored.trusted || !stored.report) continue;
     const branches = heads.get(stored.report.commit);
