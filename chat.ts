@@ -1,12 +1,13 @@
 import { Budget, BudgetExceededError, type TurnBudget } from "./security/budget.ts";
-import type { ToolTimeBudget } from "./security/tool-time-budget.ts";
 import type { ReceivedToolCall } from "./llm/chat-once.ts";
 import type { ChatMessage, StreamEvent, ToolCall, Usage } from "./llm/chat-types.ts";
 import type { Completion, LanguageModel } from "./llm/language-model.ts";
 import { OutsideText } from "./llm/extract/call-provenance.ts";
 import { extractToolCalls } from "./llm/extract/extract-tool-calls.ts";
 import type { LoopStopReason } from "./llm/loop-stop-reasons.ts";
-import { type AnyTool, runTool, type ToolContext, type ToolResult, toolSeconds } from "./tools/define-tool.ts";
+import type { ToolContext, ToolResult } from "./tools/define-tool.ts";
+import { runApprovedCall } from "./tools/run-approved-call.ts";
+import { DEFAULT_REPLY_CHARS, DEFAULT_TOOL_CALLS_PER_REPLY, type ToolLoopAllowance } from "./tools/tool-loop-allowance.ts";
 
 /** Events of the tool loop: the stream's own events plus what happens between completions. */
 export type LoopEvent =
@@ -31,38 +32,6 @@ export type LoopResult = {
 };
 
 const REPEAT_LIMIT = 3;
-/** Tool calls one reply may make unless the caller says otherwise (limits.toolCallsPerReply). */
-export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
-/** Characters one reply may stream unless the caller says otherwise (limits.replyChars). */
-export const DEFAULT_REPLY_CHARS = 200_000;
-
-/** A call's fate: run it (with whose policy let it, for the audit log), or not, with what the model is told. */
-/** Whether a call runs: whose policy let it (a hop's), and whether a person said yes to it; or why not. */
-export type CallDecision = { run: true; policyFrom?: string; asked?: true } | { run: false; reason?: string };
-
-/** Whether a tool call may run; the room asks its policy and the user. `false` means the user said no. */
-export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
-
-/**
- * What one reply's tool loop may use and spend. Listed once: `runWithTools` takes it (with defaults for the
- * bounds) and a persona's `ReplyHost` (models/reply-host.ts) carries it, filled in by the room.
- */
-export type ToolLoopAllowance = {
-  tools: ReadonlyMap<string, AnyTool>;
-  toolContext: Omit<ToolContext, "signal">;
-  /** Whether a call may run (left out of a `runWithTools` request: every call runs). */
-  approve: ApproveCall;
-  /** Tool rounds this reply may take; checked before each LLM call. Default 8. */
-  maxRounds: number;
-  /** Tool calls this reply may make; calls beyond it are not run and the model is told. Default 32. */
-  maxToolCalls: number;
-  /** Characters (text, reasoning and tool-call arguments, over all rounds) this reply may stream. Default 200 000. */
-  maxReplyChars: number;
-  /** The session's token budget, checked before each LLM call. */
-  budget: Budget;
-  /** Seconds of tool time (each call's timeout) the user's turn has left; shared by the turn's replies. */
-  toolTime: ToolTimeBudget;
-};
 
 type LoopRequest = {
   /** The model the loop asks each round. */
@@ -342,73 +311,11 @@ async function runRoundCalls(
   for (const call of runnable) {
     await answered(
       call,
-      quoted.has(call) ? Promise.resolve({ result: { ok: false, output: QUOTED_CALL_RESULT }, durationMs: 0 }) : runOneCall(call, request, context),
+      quoted.has(call) ? Promise.resolve({ result: { ok: false, output: QUOTED_CALL_RESULT }, durationMs: 0 }) : runApprovedCall(call, request, context),
     );
   }
   if (refusal) await answered(refusal.call, Promise.resolve({ result: { ok: false, output: refusal.output }, durationMs: 0 }));
   return { messages, endsReply };
-}
-
-/**
- * Runs one call once the user allowed it; `durationMs` counts the run only: neither the wait for approval nor what the
- * room does with a change the command made to the workspace (shown, asked about, applied) is the tool's time.
- */
-async function runOneCall(
-  call: ReceivedToolCall,
-  request: { tools: ReadonlyMap<string, AnyTool>; approve?: ApproveCall; toolTime?: ToolTimeBudget; now?: () => number },
-  context: ToolContext,
-): Promise<{ result: ToolResult; durationMs: number }> {
-  const notRun = (output: string) => ({ result: { ok: false, output }, durationMs: 0 });
-  if (call.invalidArguments !== undefined) {
-    const sample = call.invalidArguments.length > 200 ? `${call.invalidArguments.slice(0, 200)}…` : call.invalidArguments;
-    return notRun(`Error: the arguments of your ${call.name} call are not valid JSON (${JSON.stringify(sample)}). Call it again with a JSON object.`);
-  }
-  const tool = request.tools.get(call.name);
-  // A call's timeout is what it may cost: refused before anyone is asked when the turn cannot afford it.
-  const seconds = tool ? toolSeconds(tool, call.arguments) : 0;
-  const refusal = request.toolTime?.refusal(seconds);
-  if (refusal) return notRun(`Error: not run: ${refusal}`);
-  let decision: CallDecision = { run: true };
-  if (tool && request.approve) {
-    // The user is asked about the arguments as execute will get them: unknown keys gone, defaults filled in.
-    // Arguments that do not validate are refused by runTool without asking.
-    const parsed = tool.parameters.safeParse(call.arguments ?? {});
-    if (parsed.success) {
-      const answer = await request.approve({ ...call, arguments: parsed.data });
-      decision = typeof answer === "boolean" ? (answer ? { run: true } : { run: false }) : answer;
-    }
-  }
-  if (!decision.run) {
-    return notRun(decision.reason ?? `Error: the user denied the ${call.name} call. Do not retry it; ask the user or try another way.`);
-  }
-  const charged = request.toolTime?.charge(seconds);
-  if (charged) return notRun(`Error: not run: ${charged}`);
-  const now = request.now ?? (() => performance.now());
-  const room = roomTimed(context, now);
-  const started = now();
-  const result = await runTool(request.tools, call, {
-    ...room.context,
-    callId: call.id,
-    ...(decision.policyFrom !== undefined ? { policyFrom: decision.policyFrom } : {}),
-    ...(decision.asked ? { approvedByPerson: true } : {}),
-  });
-  return { result, durationMs: Math.max(0, Math.round(now() - started - room.spentMs())) };
-}
-
-/** The context with its `workspaceWrite` timed: how long the room spent on the changes (the user's answer included). */
-function roomTimed(context: ToolContext, now: () => number): { context: ToolContext; spentMs: () => number } {
-  const decide = context.workspaceWrite;
-  let spent = 0;
-  if (!decide) return { context, spentMs: () => 0 };
-  const workspaceWrite: NonNullable<ToolContext["workspaceWrite"]> = async (proposal) => {
-    const from = now();
-    try {
-      return await decide(proposal);
-    } finally {
-      spent += now() - from;
-    }
-  };
-  return { context: { ...context, workspaceWrite }, spentMs: () => spent };
 }
 
 /** A rough count for servers that send no (or no believable) usage: about four characters a token. */

@@ -1,8 +1,7 @@
-import { loadCommandConfig, unconfirmedNotice } from "./command-config.ts";
+import { unconfirmedNotice } from "./command-config.ts";
 import { join, resolve } from "node:path";
-import { environmentSettings, processEnvironment } from "../config/environment.ts";
-import { confirmationsFile } from "../config/config-trust.ts";
-import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
+import { environmentSettings } from "../config/environment.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { type ConsoleRenderer, createConsoleRenderer } from "./console-renderer.ts";
@@ -26,16 +25,15 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
-import type { McpHub } from "../mcp-client/mcp-hub.ts";
-import { describeChangedFiles, describeLaunch } from "../mcp-client/mcp-trust.ts";
-import type { McpServerConfig } from "../config/mcp-servers.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
 import { type ChatSetup, checkServers, memoryRecall, type OpenedChatRoom, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
-import { CONFIG_CHECK_MS, changedSettings, watchConfigFile } from "./config-watch.ts";
+import { CONFIG_CHECK_MS, watchConfigFile } from "./config-watch.ts";
 import { LiveRoom } from "./live-room.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { type OnceInput, onceInput, runOnce, sayMisspelt } from "./chat-once.ts";
 import { ToolOutputs } from "./tool-outputs.ts";
+import { confirmMcpServers } from "./confirm-mcp-servers.ts";
+import { configPaths, readConfig, reopenOnChange } from "./reopen-on-change.ts";
 
 const HELP = `Usage: org chat [options]
 
@@ -127,20 +125,6 @@ function refuseMisspeltOnce(options: ChatOptions, config: OrgConfig, text: strin
   return 2;
 }
 
-/** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
-function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
-  const env = processEnvironment(options.model !== undefined ? { OLLAMA_MODEL: options.model.trim() } : {});
-  // The room says what waits for `org config trust` among its opening notices; --once says it on stderr, here.
-  const loaded = loadCommandConfig(options.config, workspaceDir, env, { announce: options.once !== undefined });
-  // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
-  return options.model === undefined
-    ? loaded
-    : {
-        ...loaded,
-        personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
-      };
-}
-
 /** Org's own lines in the interactive room: sanitized, wrapped between words at the terminal's width as replies are. */
 function terminalVoice(renderer: ConsoleRenderer): { wrap: (text: string) => string; say: (text: string, style?: Style) => void } {
   const { ansi } = renderer;
@@ -178,35 +162,6 @@ function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor:
     oneKey: editor.answersWithOneKey,
     ask: editorAsk(renderer, editor),
   });
-}
-
-/**
- * Asks, for each MCP server that is new or changed since the user last confirmed it, whether to start it (showing
- * exactly what would run and where); yes remembers it and starts it, no leaves it off for this session.
- */
-export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQuestion) => Promise<string | undefined>, oneKey: boolean): Promise<void> {
-  for (const server of hub.awaitingTrust()) {
-    // A server no confirmation can cover (its notice says why) is not asked about.
-    if (hub.trustProblem(server)?.kind === "uncovered") continue;
-    const yes = (reply: string | undefined) => ["y", "yes"].includes((reply ?? "").trim().toLowerCase());
-    const reply = await ask({
-      persona: "mcp",
-      call: { name: `mcp:${server.name}`, arguments: {} },
-      text: `${confirmationReason(hub, server)} It would ${server.transport === "http" ? "connect to" : "run"}: ${describeLaunch(server)}`,
-      prompt: `start it, and remember this? [y]es / [n]o${oneKey ? "" : " (then Enter)"}: `,
-      keys: ["yes", "no"],
-      verdict: (answer) => (yes(answer) ? `confirmed ${server.name}: starting it` : `${server.name} stays off (/mcp trust ${server.name} starts it later)`),
-    });
-    if (reply === undefined) return;
-    if (yes(reply)) hub.trust(server.name);
-  }
-}
-
-/** Why the console asks about a server: it is new or changed, or files it runs changed since it was confirmed (which). */
-function confirmationReason(hub: McpHub, server: McpServerConfig): string {
-  const problem = hub.trustProblem(server);
-  if (problem?.kind !== "files") return `MCP server ${server.name} is new or changed since you last confirmed it.`;
-  return `What MCP server ${server.name} runs changed since you confirmed it: ${describeChangedFiles(problem, hub.workspaceDir)}; something other than you may have put code there.`;
 }
 
 /** The first lines: who is in the room and the session, how to talk, and after --resume the last messages. */
@@ -298,80 +253,6 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const elsewhere = resolve(setup.workspaceDir) === resolve(process.cwd()) ? "" : ` --workspace ${shellWord(setup.workspaceDir)}`;
   say(`transcript: ${shownPath(last.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${last.sessionId}`);
   return 0;
-}
-
-/** The config file an open room follows: `--config FILE`, else the workspace's org.config.json (made later, too). */
-function configPath(setup: ChatSetup): string {
-  return resolve(setup.options.config ?? join(setup.workspaceDir, CONFIG_FILE_NAME));
-}
-
-/**
- * The files whose change makes the room read its config again: the config file, and the person's confirmations for the
- * workspace (`org config trust`), which decide what of it applies.
- */
-function configPaths(setup: ChatSetup): string[] {
-  const confirmations = confirmationsFile(setup.workspaceDir, processEnvironment());
-  return [configPath(setup), ...(confirmations ? [confirmations] : [])];
-}
-
-/**
- * The config file changed: read it again the way the room's start read it (`readConfig`), and when what the room runs
- * on differs, open the room again on it in the same session and mode, saying which settings changed. A file that cannot
- * be used leaves the room as it was, and says why; so does a room that will not open on the new settings.
- */
-async function reopenOnChange(
-  current: OpenedChatRoom,
-  setup: ChatSetup,
-  parts: {
-    open: (at: ChatSetup, sandbox?: Sandbox) => Promise<OpenedChatRoom>;
-    say: (text: string, style?: Style) => void;
-    confirm: (mcp: McpHub) => Promise<void>;
-  },
-): Promise<OpenedChatRoom> {
-  const file = shownPath(configPath(setup));
-  let config: OrgConfig;
-  try {
-    config = readConfig(setup.options, setup.workspaceDir);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    parts.say(
-      `· ${file} changed, but this room cannot use it: ${why}\n  The room goes on with the settings it opened with; it reads the file again when it changes.`,
-      "yellow",
-    );
-    return current;
-  }
-  const changed = changedSettings(setup.config, config);
-  // What of the file waits for the person's word runs on its default meanwhile: said with each reload, as at the start.
-  const waiting = unconfirmedNotice(config, setup.workspaceDir);
-  if (changed.length === 0) {
-    parts.say(`· ${file} changed; nothing this room runs on did, so it goes on as it is.`, "gray");
-    if (waiting !== undefined) parts.say(`org: ${waiting}`, "yellow");
-    return current;
-  }
-  const { room } = current;
-  const mode = room.mode;
-  const keepsMode = mode.kind !== "direct" || config.personas.some((entry) => entry.name === mode.persona);
-  // The session goes on in the mode it is in (a resumed session's own), or in group when its persona is gone.
-  const { mode: _startMode, ...options } = setup.options;
-  const next: ChatSetup = { ...setup, config, options: { ...options, resume: room.sessionId } };
-  await current.close();
-  let opened: OpenedChatRoom;
-  try {
-    opened = await parts.open(next, current.sandbox);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    parts.say(`· ${file} changed (${changed.join(", ")}), but the room would not open on it: ${why}\n  It opens again with the settings it had.`, "yellow");
-    return await parts.open({ ...setup, options: next.options }, current.sandbox);
-  }
-  setup.config = config;
-  setup.options = next.options;
-  parts.say(
-    `· ${file} changed (${changed.join(", ")}): the room opened again on it, and session ${room.sessionId} goes on${keepsMode ? "" : ` (${formatRoomMode(mode)} is gone: back to group mode)`}.`,
-    "gray",
-  );
-  if (waiting !== undefined) parts.say(`org: ${waiting}`, "yellow");
-  if (opened.mcp) await parts.confirm(opened.mcp);
-  return opened;
 }
 
 /** `org chat`: the room in this terminal, or one turn with `--once`. */

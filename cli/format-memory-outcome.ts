@@ -1,4 +1,4 @@
-import type { MemorySearchOutcome } from "../memory/memory-store.ts";
+import type { MemorySearchOutcome } from "../memory/search-memory.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 
 /** One line of stored text for the terminal: no controls, no line breaks, at most `max` characters. */

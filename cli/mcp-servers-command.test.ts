@@ -17,7 +17,7 @@ import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { orgCodeCopy } from "../testing/org-clone.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
-import { confirmMcpServers } from "./chat-command.ts";
+import { confirmMcpServers } from "./confirm-mcp-servers.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 

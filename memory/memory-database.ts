@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { lstatSync } from "node:fs";
+import { lstatSync, rmSync, statSync } from "node:fs";
 import { EMBEDDINGS_TABLE } from "../registry/embedding-cache.ts";
 import { carriesStamp, type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
 import { errorCode } from "../concurrency/error-code.ts";
@@ -43,6 +43,17 @@ export function isDamagedMemoryError(error: unknown): boolean {
 }
 
 export const removeMemoryFiles = removeDatabaseFiles;
+
+/** The -wal, -shm and -journal files of a database at `path` (not the database itself). */
+export function removeSidecars(path: string): void {
+  for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
+}
+
+/** `device:inode` of a file, or undefined when there is none at the path. */
+export function fileIdentity(path: string): string | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? `${stat.dev}:${stat.ino}` : undefined;
+}
 
 /**
  * Opens memory's database at `path` (0600, WAL), making the schema in an empty file. Throws

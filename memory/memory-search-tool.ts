@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type AnyTool, defineTool } from "../tools/define-tool.ts";
-import type { MemoryHit, MemoryStore } from "./memory-store.ts";
+import type { MemoryStore } from "./memory-store.ts";
+import type { MemoryHit } from "./search-memory.ts";
 import { MEMORY_PREAMBLE, neutralize } from "./quoted-memory.ts";
 
 const Parameters = z.object({

@@ -1,43 +1,21 @@
 import type { Database } from "bun:sqlite";
-import { createHash } from "node:crypto";
-import { existsSync, lstatSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
-import { ftsQuery } from "../registry/fts-query.ts";
-import { type Embedder, EmbeddingUnavailableError } from "../registry/ollama-embedder.ts";
-import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
-import { normalized, storeMissingEmbeddings } from "../registry/embedding-cache.ts";
 import { listSessions, readTranscript, transcriptPath } from "../room/transcript.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
-import { KnownSecrets, redact } from "../security/redact.ts";
-import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
+import { redact } from "../security/redact.ts";
+import { fileIdentity, isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles, removeSidecars } from "./memory-database.ts";
 import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
-import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
-import { errorCode } from "../concurrency/error-code.ts";
+import { ensureOrgDir, ensurePrivateDir } from "../security/private-state.ts";
+import { factEntry, FactLog, type SavedFact } from "./fact-log.ts";
+import { insertEntries } from "./insert-entries.ts";
+import { type MemorySearchOutcome, type SearchOptions, searchMemory } from "./search-memory.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
 /** The append-only log of saved facts and of what was forgotten: the one copy memory keeps itself. */
 export const FACTS_FILE = "facts.jsonl";
-
-/** One record a search found. */
-export type MemoryHit = {
-  kind: MemoryEntry["kind"];
-  sessionId?: string;
-  factId?: string;
-  persona: string;
-  time: string;
-  /** The matching part of the text (whole for short records), redacted when it was stored. */
-  snippet: string;
-  tags: string[];
-  /** Higher is better: BM25 (negated) for full text alone, the fused reciprocal-rank score when blended. */
-  score: number;
-};
-
-export type MemorySearchOutcome = { method: "fts" | "fts+embeddings"; hits: MemoryHit[]; note?: string };
-
-export type SavedFact = { id: string; text: string; tags: string[]; persona: string; sessionId?: string; time: string };
 
 export type RebuildSummary = { sessions: number; entries: number; facts: number; damagedLines: number };
 
@@ -47,38 +25,8 @@ export class MemoryNotFoundError extends Error {
   readonly userFacing = true;
 }
 
-const FactLine = z.discriminatedUnion("type", [
-  z.object({
-    type: z.literal("fact"),
-    id: z.string(),
-    text: z.string(),
-    tags: z.array(z.string()),
-    persona: z.string(),
-    sessionId: z.string().optional(),
-    time: z.string(),
-  }),
-  z.object({ type: z.literal("forget-fact"), id: z.string(), time: z.string() }),
-  z.object({ type: z.literal("forget-session"), sessionId: z.string(), time: z.string() }),
-]);
-type FactLine = z.infer<typeof FactLine>;
-
-const QUERY_CHARS = 2_000;
-const FUSION_DEPTH = 50;
-// Documents embedded per search at most: a large memory gets its vectors over several searches.
-const EMBED_PER_SEARCH = 512;
 const FACT_CHARS = 4_000;
 const MAX_TAGS = 16;
-
-type Row = {
-  id: number;
-  kind: MemoryEntry["kind"];
-  session_id: string | null;
-  fact_id: string | null;
-  persona: string;
-  time: string;
-  tags: string;
-  text: string;
-};
 
 /**
  * Memory of a workspace: every message, tool call and tool result of its sessions (redacted, as the
@@ -97,6 +45,7 @@ export class MemoryStore {
   readonly dir: string;
   readonly databasePath: string;
   readonly factsPath: string;
+  readonly #facts: FactLog;
   readonly sessionsDir: string;
 
   private constructor(dir: string, sessionsDir: string, database: Database, secrets: readonly string[]) {
@@ -104,6 +53,7 @@ export class MemoryStore {
     this.#secrets = secrets;
     this.databasePath = join(dir, MEMORY_DATABASE_FILE);
     this.factsPath = join(dir, FACTS_FILE);
+    this.#facts = new FactLog(this.factsPath);
     this.sessionsDir = sessionsDir;
     this.#database = database;
     this.#identity = fileIdentity(this.databasePath);
@@ -165,7 +115,7 @@ export class MemoryStore {
     if (this.#forgotten.has(sessionId)) return;
     const entries = entriesOf(sessionId, line);
     if (entries.length === 0) return;
-    this.#withRepair(() => this.#insert(entries));
+    this.#withRepair(() => this.#insertAll(entries));
   }
 
   /**
@@ -185,8 +135,8 @@ export class MemoryStore {
       ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
       time: new Date().toISOString(),
     };
-    this.#appendLog({ type: "fact", ...saved });
-    this.#withRepair(() => this.#insert([factEntry(saved)]));
+    this.#facts.append({ type: "fact", ...saved });
+    this.#withRepair(() => this.#insertAll([factEntry(saved)]));
     return saved;
   }
 
@@ -202,7 +152,11 @@ export class MemoryStore {
       onDisk = false; // not a session id at all
     }
     if (known === 0 && !onDisk) throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
-    this.#rewriteLog((line) => !(line.type === "fact" && line.sessionId === sessionId), { type: "forget-session", sessionId, time: new Date().toISOString() });
+    this.#facts.rewrite((line) => !(line.type === "fact" && line.sessionId === sessionId), {
+      type: "forget-session",
+      sessionId,
+      time: new Date().toISOString(),
+    });
     this.#forgotten.add(sessionId);
     this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
     this.#purge();
@@ -215,7 +169,7 @@ export class MemoryStore {
       () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0,
     );
     if (known === 0) throw new MemoryNotFoundError(`memory has no fact "${factId}"; 'org memory search' shows fact ids (f-…).`);
-    this.#rewriteLog((line) => !(line.type === "fact" && line.id === factId), { type: "forget-fact", id: factId, time: new Date().toISOString() });
+    this.#facts.rewrite((line) => !(line.type === "fact" && line.id === factId), { type: "forget-fact", id: factId, time: new Date().toISOString() });
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
     this.#purge();
   }
@@ -257,108 +211,21 @@ export class MemoryStore {
    * fused by reciprocal rank with embedding similarity when `embedder` answers; full text alone otherwise,
    * with a note saying why.
    */
-  async search(query: string, options: { limit?: number; embedder?: Embedder; signal?: AbortSignal } = {}): Promise<MemorySearchOutcome> {
-    const limit = Math.min(100, Math.max(1, Math.floor(options.limit ?? 10)));
-    const text = this.#withRepair(() => this.#searchText(query, Math.max(limit, FUSION_DEPTH)));
-    if (!options.embedder) return { method: "fts", hits: this.#hits(text.slice(0, limit), query) };
-    let similar: number[];
-    try {
-      similar = await this.#searchVectors(query, options.embedder, options.signal);
-    } catch (error) {
-      if (!(error instanceof EmbeddingUnavailableError)) throw error;
-      return { method: "fts", hits: this.#hits(text.slice(0, limit), query), note: `embeddings not used: ${error.message}` };
-    }
-    const fused = reciprocalRankFusion([text.map((hit) => hit.id), similar]).slice(0, limit);
-    return { method: "fts+embeddings", hits: this.#hits(fused, query) };
+  async search(query: string, options: SearchOptions = {}): Promise<MemorySearchOutcome> {
+    return searchMemory(
+      () => this.#database,
+      query,
+      options,
+      (work) => this.#withRepair(work),
+    );
   }
 
   close(): void {
     this.#database.close();
   }
 
-  #searchText(query: string, limit: number): { id: number; score: number }[] {
-    const match = ftsQuery(query.slice(0, QUERY_CHARS));
-    if (match === undefined) return [];
-    return this.#database
-      .query<{ id: number; rank: number }, [string, number]>(
-        "SELECT rowid AS id, bm25(entries_fts, 1.0, 0.5) AS rank FROM entries_fts WHERE entries_fts MATCH ? ORDER BY rank LIMIT ?",
-      )
-      .all(match, limit)
-      .map((row) => ({ id: row.id, score: -row.rank }));
-  }
-
-  async #searchVectors(query: string, embedder: Embedder, signal?: AbortSignal): Promise<number[]> {
-    const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_CHARS)}`], signal);
-    const missing = this.#database
-      .query<{ hash: string; text: string }, [string, number]>(
-        "SELECT embed_hash AS hash, min(text) AS text FROM entries WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?) GROUP BY embed_hash ORDER BY max(id) DESC LIMIT ?",
-      )
-      .all(embedder.cacheKey, EMBED_PER_SEARCH);
-    await storeMissingEmbeddings(this.#database, embedder, missing, signal);
-    if (!queryVector) return [];
-    const unit = normalized(queryVector);
-    const rows = this.#database
-      .query<{ id: number; vector: Uint8Array }, [string]>(
-        "SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = entries.embed_hash AND embeddings.model = ?",
-      )
-      .all(embedder.cacheKey);
-    const scored: { id: number; score: number }[] = [];
-    for (const row of rows) {
-      if (row.vector.byteLength !== unit.length * 4) continue;
-      const vector = new Float32Array(row.vector.slice().buffer);
-      // Same length (checked above), so every index reads a number.
-      let dot = 0;
-      for (let index = 0; index < unit.length; index += 1) dot += (vector[index] ?? 0) * (unit[index] ?? 0);
-      scored.push({ id: row.id, score: dot });
-    }
-    return scored
-      .sort((a, b) => b.score - a.score)
-      .slice(0, FUSION_DEPTH)
-      .map((hit) => hit.id);
-  }
-
-  #hits(ranked: readonly { id: number; score: number }[], query: string): MemoryHit[] {
-    const match = ftsQuery(query.slice(0, QUERY_CHARS));
-    const row = this.#database.query<Row, [number]>("SELECT id, kind, session_id, fact_id, persona, time, tags, text FROM entries WHERE id = ?");
-    const snippet = match
-      ? this.#database.query<{ snippet: string }, [number, string]>(
-          "SELECT snippet(entries_fts, 0, '', '', '…', 32) AS snippet FROM entries_fts WHERE rowid = ? AND entries_fts MATCH ?",
-        )
-      : undefined;
-    return ranked.flatMap(({ id, score }) => {
-      const found = row.get(id);
-      if (!found) return [];
-      const matched = match ? snippet?.get(id, match)?.snippet : undefined;
-      return [
-        {
-          kind: found.kind,
-          ...(found.session_id !== null ? { sessionId: found.session_id } : {}),
-          ...(found.fact_id !== null ? { factId: found.fact_id } : {}),
-          persona: found.persona,
-          time: found.time,
-          snippet: matched ?? (found.text.length > 300 ? `${found.text.slice(0, 300)}…` : found.text),
-          tags: found.tags === "" ? [] : found.tags.split(" "),
-          score,
-        },
-      ];
-    });
-  }
-
-  #insert(entries: MemoryEntry[]): void {
-    const insert = this.#database.query<{ id: number }, [string, string, string | null, string | null, string, string, string, string, string]>(
-      "INSERT OR IGNORE INTO entries (key, kind, session_id, fact_id, persona, time, text, tags, embed_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    );
-    const fts = this.#database.query("INSERT INTO entries_fts (rowid, text, tags) VALUES (?, ?, ?)");
-    const known = new KnownSecrets(this.#secrets);
-    this.#database.transaction(() => {
-      for (const entry of entries) {
-        const text = withoutKnownSecrets(entry.text, known);
-        const tags = withoutKnownSecrets(entry.tags.join(" "), known);
-        const hash = createHash("sha256").update(text).digest("hex");
-        const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, text, tags, hash);
-        if (inserted) fts.run(inserted.id, text, tags);
-      }
-    })();
+  #insertAll(entries: MemoryEntry[]): void {
+    insertEntries(this.#database, entries, this.#secrets);
   }
 
   #deleteWhere(column: "session_id" | "fact_id", value: string): void {
@@ -415,7 +282,7 @@ export class MemoryStore {
 
   /** Fills an empty index from the transcripts and facts.jsonl, leaving out what was forgotten. */
   #fill(): RebuildSummary {
-    const log = this.#readLog();
+    const log = this.#facts.read();
     this.#forgotten = new Set(log.forgottenSessions);
     let entries = 0;
     let damagedLines = 0;
@@ -431,10 +298,10 @@ export class MemoryStore {
       sessions += 1;
       damagedLines += read.damagedLines;
       const found = read.lines.flatMap((line) => entriesOf(sessionId, line));
-      this.#insert(found);
+      this.#insertAll(found);
       entries += found.length;
     }
-    this.#insert(log.facts.filter((fact) => fact.sessionId === undefined || !this.#forgotten.has(fact.sessionId)).map(factEntry));
+    this.#insertAll(log.facts.filter((fact) => fact.sessionId === undefined || !this.#forgotten.has(fact.sessionId)).map(factEntry));
     const forget = this.#database.query("INSERT OR IGNORE INTO forgotten (session_id) VALUES (?)");
     for (const sessionId of this.#forgotten) forget.run(sessionId);
     return { sessions, entries, facts: log.facts.length, damagedLines: damagedLines + log.damagedLines };
@@ -447,71 +314,6 @@ export class MemoryStore {
         .all()
         .map((row) => row.session_id),
     );
-  }
-
-  #readLog(): { facts: SavedFact[]; forgottenSessions: string[]; damagedLines: number } {
-    let log: string;
-    try {
-      log = readPrivateFile(this.factsPath);
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
-      throw error;
-    }
-    const facts = new Map<string, SavedFact>();
-    const forgottenSessions = new Set<string>();
-    let damagedLines = 0;
-    for (const text of log.split("\n")) {
-      if (text.trim() === "") continue;
-      let line: FactLine;
-      try {
-        line = FactLine.parse(JSON.parse(text));
-      } catch {
-        damagedLines += 1;
-        continue;
-      }
-      if (line.type === "fact") {
-        const { type: _type, ...fact } = line;
-        facts.set(line.id, fact);
-      } else if (line.type === "forget-fact") facts.delete(line.id);
-      else forgottenSessions.add(line.sessionId);
-    }
-    return { facts: [...facts.values()], forgottenSessions: [...forgottenSessions], damagedLines };
-  }
-
-  #appendLog(line: FactLine): void {
-    appendPrivateFile(this.factsPath, `${JSON.stringify(line)}\n`);
-  }
-
-  /**
-   * Rewrites facts.jsonl with only the lines `keep` accepts, and `marker` (what was forgotten) at the end:
-   * written beside it, fsynced and renamed over it, so a crash leaves the old log or the new one. A damaged
-   * line goes too (it may be a torn copy of what is forgotten). A line another process appended meanwhile
-   * makes it start over, so none is lost.
-   */
-  #rewriteLog(keep: (line: FactLine) => boolean, marker: FactLine): void {
-    const read = () => {
-      try {
-        return readPrivateFile(this.factsPath);
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") return "";
-        throw error;
-      }
-    };
-    for (let attempt = 0; ; attempt += 1) {
-      const before = read();
-      const kept = before.split("\n").filter((text) => {
-        if (text.trim() === "") return false;
-        try {
-          return keep(FactLine.parse(JSON.parse(text)));
-        } catch {
-          return false;
-        }
-      });
-      const text = [...kept, JSON.stringify(marker)].map((line) => `${line}\n`).join("");
-      if (read() !== before && attempt < 5) continue;
-      writePrivateFile(this.factsPath, text, { durable: true });
-      return;
-    }
   }
 
   /**
@@ -538,44 +340,12 @@ export class MemoryStore {
   }
 }
 
-function factEntry(fact: SavedFact): MemoryEntry {
-  return {
-    key: `fact:${fact.id}`,
-    kind: "fact",
-    factId: fact.id,
-    ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
-    persona: fact.persona,
-    time: fact.time,
-    text: fact.text,
-    tags: fact.tags.map((tag) => tag.replace(/\s+/g, "_")),
-  };
-}
-
-/** `device:inode` of a file, or undefined when there is none at the path. */
-function fileIdentity(path: string): string | undefined {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat ? `${stat.dev}:${stat.ino}` : undefined;
-}
-
 /** Whether `path` is a plain file with something in it (a link is not read here; saving refuses it). */
 function hasContent(path: string): boolean {
   const stat = lstatSync(path, { throwIfNoEntry: false });
   return stat?.isFile() === true && stat.size > 0;
 }
 
-/** The -wal, -shm and -journal files of a database at `path` (not the database itself). */
-function removeSidecars(path: string): void {
-  for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
-}
-
 function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {
   return `the memory database ${path} ${reason}; rebuilt it from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}`;
-}
-
-/**
- * The transcripts are redacted as they are written and facts as they are saved; a key the config gained since is hidden
- * here too. Only text that holds a known secret's form pays for the full redaction: a rebuild indexes every record.
- */
-function withoutKnownSecrets(text: string, known: KnownSecrets): string {
-  return known.forms.some((form) => text.includes(form)) ? redact(text, known) : text;
 }

@@ -1,4 +1,4 @@
-import type { ToolLoopAllowance } from "../chat.ts";
+import type { ToolLoopAllowance } from "../tools/tool-loop-allowance.ts";
 import type { Usage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";

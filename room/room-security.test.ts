@@ -12,7 +12,8 @@ import { AuditLog } from "../security/audit-log.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { startLinkSwapper } from "../testing/link-swapper-process.ts";
 import type { RoomEvent } from "./room-event.ts";
-import { openRoom, type Room, type RoomOptions, RoomModeError } from "./room.ts";
+import { openRoom, type Room, RoomModeError } from "./room.ts";
+import type { RoomOptions } from "./room-options.ts";
 import { echoTool as makeEchoTool } from "../testing/echo-tool.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { CallDecision } from "../chat.ts";
+import type { CallDecision } from "../tools/tool-loop-allowance.ts";
 import { echoTool } from "../testing/echo-tool.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { type ApprovalAnswer, toolApproval } from "./tool-approval.ts";

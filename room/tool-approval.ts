@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import type { CallDecision } from "../chat.ts";
+import type { CallDecision } from "../tools/tool-loop-allowance.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/org-config.ts";
 import { redactValue } from "../security/redact.ts";

@@ -1,5 +1,6 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import { serverSlots, type TranscriptIndex } from "../room/room.ts";
+import type { TranscriptIndex } from "../room/room.ts";
+import { serverSlots } from "../room/server-slots.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { WorkspaceCopies } from "../workspace/workspace-copies.ts";

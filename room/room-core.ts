@@ -1,0 +1,81 @@
+import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
+import { createPersona } from "../models/create-persona.ts";
+import type { Persona } from "../models/persona.ts";
+import { httpModels } from "../models/persona-model.ts";
+import type { RoomMessage } from "../models/room-message.ts";
+import { Budget } from "../security/budget.ts";
+import { workspaceSecretValues } from "../workspace/secret-values.ts";
+import { changeRules } from "./change-rules.ts";
+import { startSession } from "./open-session.ts";
+import type { RoomMode } from "./room-mode.ts";
+import type { RoomOptions } from "./room-options.ts";
+
+/** What the parts of a room share: its personas and where it keeps things, and the state that changes. */
+export type RoomCore = {
+  /** The diff of the newest workspace change a command made here, for `/diff`. */
+  lastDiff?: string;
+  options: RoomOptions;
+  config: OrgConfig;
+  workspaceDir: string;
+  protectedFiles: string[];
+  /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
+  changeRules: ReturnType<typeof changeRules>;
+  models: Persona[];
+  names: string[];
+  byName: Map<string, Persona>;
+  budget: Budget;
+  sessionId: string;
+  state: { mode: RoomMode; history: RoomMessage[] };
+  /** Said once the room is open: a resumed session whose transcript had lines that could not be used. */
+  damagedNotice?: string;
+  /** The promoted generated tools offered now, by name. */
+  generated: Set<string>;
+  /** The tools of `toolFeed` offered now, by name, and the personas whose policy for each the feed set. */
+  fed: Map<string, Set<Persona>>;
+};
+
+/** The personas, their models and the session (new or resumed) a room starts from. */
+export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
+  const { config, workspaceDir } = options;
+  // Replies in file mode never go over org's config file (the default name, and the file actually read).
+  const protectedFiles = [CONFIG_FILE_NAME, ...(config.source ? [config.source] : [])];
+  const languageModel = options.models ?? httpModels(config);
+  const models: Persona[] = config.personas.map((persona) =>
+    createPersona(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
+  );
+  const byName = new Map(models.map((model) => [model.name, model]));
+  // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
+  const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
+  const start = startSession({
+    config,
+    workspaceDir,
+    sessionsDir,
+    protectedFiles,
+    byName,
+    budget,
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    ...(options.history ? { history: options.history } : {}),
+  });
+  // What the workspace's secret files and git configs hold joins the room's secrets: a value hidden from the agents'
+  // views may still come back another way (a committed .env through `git show`), and is redacted there too.
+  const secrets = [...new Set([...config.secrets, ...workspaceSecretValues(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies)])];
+  const core = {
+    options,
+    config: { ...config, secrets },
+    workspaceDir,
+    protectedFiles,
+    changeRules: changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths),
+    models,
+    names: models.map((model) => model.name),
+    byName,
+    budget,
+  };
+  return {
+    ...core,
+    sessionId: start.sessionId,
+    state: { mode: start.mode, history: start.history },
+    ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}),
+    generated: new Set(options.generated ?? []),
+    fed: new Map(),
+  };
+}
