@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
 import { SealedRecords } from "../config/trust-store.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { carriedConfirmations, describeTrustProblem, rebindTrust } from "../mcp-client/mcp-trust.ts";

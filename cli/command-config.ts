@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describeUnconfirmed } from "../config/config-trust.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { UserFacingError } from "./command.ts";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type ConfigTrust, confirmConfig, configTrust } from "../config/config-trust.ts";
 import { processEnvironment } from "../config/environment.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
-import { CONFIG_FILE_NAME } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import { describeLaunch, describeTrustProblem, recordTrust, trustProblem } from "../mcp-client/mcp-trust.ts";

@@ -1,7 +1,9 @@
 import { announceUnconfirmed } from "./command-config.ts";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig, OrgConfigError } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { OrgConfigError } from "../config/org-config-error.ts";
 import { environmentSettings, instanceSettings, processEnvironment } from "../config/environment.ts";
 import { fitnessLines, verdictLine } from "../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../fitness/gate-defaults.ts";

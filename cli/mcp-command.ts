@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { orgVersion } from "../config/version.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";

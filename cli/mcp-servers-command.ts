@@ -1,6 +1,7 @@
 import { loadCommandConfig } from "./command-config.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
-import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";
 import { describeLaunch, isTrusted, recordTrust } from "../mcp-client/mcp-trust.ts";

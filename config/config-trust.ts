@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type GuardedSetting, guardedSettings } from "./guarded-settings.ts";
-import { type ConfigPlace, guardContext, type OrgConfig, parseOrgConfigText } from "./org-config.ts";
+import { type ConfigPlace, guardContext, type OrgConfig } from "./org-config.ts";
+import { parseOrgConfigText } from "./parse-org-config-text.ts";
 import { knownToolNames } from "./tool-names.ts";
 import { saveTrustRecords, trustRecords, trustStoreFile, workspaceKey } from "./trust-store.ts";
 import { userOrgDir } from "./user-org-dir.ts";

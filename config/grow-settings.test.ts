@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { OrgConfigError, parseOrgConfigText } from "./org-config.ts";
+import { OrgConfigError } from "./org-config-error.ts";
+import { parseOrgConfigText } from "./parse-org-config-text.ts";
 import { GrowSettings } from "./grow-settings.ts";
 
 const refusal = (text: string): string => {

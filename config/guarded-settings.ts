@@ -1,6 +1,7 @@
 import { displayUrl, urlOrigin } from "../llm/server-url.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
-import type { OrgConfigFile, PersonaKind } from "./org-config.ts";
+import type { OrgConfigFile } from "./org-config-file.ts";
+import type { PersonaKind } from "./persona-entry.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expandReferences, isMcpRoomToolName, literalSecretProblem, mcpServerEnvironment, mcpServerHeaders } from "./mcp-servers.ts";
 import { namesSecret } from "./secret-names.ts";
-import { loadOrgConfig, OrgConfigError, parseOrgConfigText } from "./org-config.ts";
+import { loadOrgConfig } from "./org-config.ts";
+import { OrgConfigError } from "./org-config-error.ts";
+import { parseOrgConfigText } from "./parse-org-config-text.ts";
 
 /** The message a config text is refused with (and its line), or undefined when it parses. */
 function refusal(text: string): { message: string; line: number | undefined } | undefined {

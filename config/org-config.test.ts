@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { authorizationFor } from "../llm/server-keys.ts";
-import { loadOrgConfig as loadFrom, OrgConfigError, serverConcurrency } from "./org-config.ts";
+import { loadOrgConfig as loadFrom, serverConcurrency } from "./org-config.ts";
+import { OrgConfigError } from "./org-config-error.ts";
 import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
 import { confirmConfig } from "./config-trust.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";

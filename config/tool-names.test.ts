@@ -19,7 +19,8 @@ import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { PLAN_TOOL_NAME } from "../planner/plan-prompt.ts";
 import { planWorkflowTool } from "../planner/plan-workflow-tool.ts";
-import { DEFAULT_NETWORK, loadOrgConfig } from "./org-config.ts";
+import { DEFAULT_NETWORK } from "./network-settings.ts";
+import { loadOrgConfig } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES, knownToolNames, POLICY_ONLY_TOOL_NAMES, RESERVED_TOOL_NAMES } from "./tool-names.ts";
 
 function withWorkspace(run: (dir: string) => Promise<void> | void) {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import type { FitnessRequest } from "./run-fitness.ts";
 import { processEnvironment } from "../config/environment.ts";

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { probeHealth } from "../instances/health-probe.ts";
 import { serveFixture } from "../testing/serve-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { DEFAULT_SERVE } from "../config/org-config.ts";
+import { DEFAULT_SERVE } from "../config/serve-settings.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 import { Health, readHealth, toolRunSettings } from "./instance-health.ts";
 

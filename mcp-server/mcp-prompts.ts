@@ -1,4 +1,4 @@
-import type { PersonaKind } from "../config/org-config.ts";
+import type { PersonaKind } from "../config/persona-entry.ts";
 import { PERSONA_ROLES } from "../models/persona-roles.ts";
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 

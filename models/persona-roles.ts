@@ -1,4 +1,4 @@
-import type { PersonaKind } from "../config/org-config.ts";
+import type { PersonaKind } from "../config/persona-entry.ts";
 
 /**
  * The personas that differ only by what they are told (as opencode's `Agent.Info`): each kind's role, the

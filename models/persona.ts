@@ -1,6 +1,8 @@
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import type { PersonaColor, PersonaConfig, PersonaKind, ToolPolicy } from "../config/org-config.ts";
+import type { PersonaColor, PersonaKind } from "../config/persona-entry.ts";
+import type { PersonaConfig } from "../config/org-config.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
 import { respondWithTools } from "./respond-with-tools.ts";
 import type { RoomMessage } from "./room-message.ts";

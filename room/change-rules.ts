@@ -1,5 +1,6 @@
 import { isAbsolute, relative, resolve } from "node:path";
-import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import type { ChangeRules } from "../workspace/change-journal.ts";
 import { DEFAULT_PROTECTED_PATHS } from "../workspace/check-change-set.ts";
 

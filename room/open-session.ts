@@ -1,4 +1,5 @@
-import { type OrgConfig, OrgConfigError } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import { OrgConfigError } from "../config/org-config-error.ts";
 import type { Persona } from "../models/persona.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Budget } from "../security/budget.ts";

@@ -1,4 +1,5 @@
-import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { createPersona } from "../models/create-persona.ts";
 import type { Persona } from "../models/persona.ts";
 import { httpModels } from "../models/persona-model.ts";

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { CONFIG_FILE_NAME } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { REPLY_FILE_RULE, replyFileProblem } from "../security/reply-file-name.ts";
 import { protectedTargetProblem } from "../security/safe-file-write.ts";
 

@@ -1,4 +1,5 @@
-import type { OrgConfig, ToolPolicy } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { ModelFactory } from "../models/persona-model.ts";
 import type { RoomMessage } from "../models/room-message.ts";

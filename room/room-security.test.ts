@@ -4,7 +4,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
-import { DEFAULT_TOOLS, type OrgConfig, OrgConfigError, type PersonaConfig } from "../config/org-config.ts";
+import { DEFAULT_TOOLS } from "../config/persona-entry.ts";
+import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
+import { OrgConfigError } from "../config/org-config-error.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { z } from "zod";

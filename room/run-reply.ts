@@ -3,7 +3,7 @@ import { ChatError } from "../llm/chat-errors.ts";
 import type { ReplyHost, ReplyOutcome } from "../models/reply-host.ts";
 import type { Persona } from "../models/persona.ts";
 import type { RoomMessage, RoomToolRun } from "../models/room-message.ts";
-import type { OrgLimits } from "../config/org-config.ts";
+import type { OrgLimits } from "../config/org-limits.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { type Budget, BudgetExceededError } from "../security/budget.ts";

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import type { CallDecision } from "../tools/tool-loop-allowance.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
-import type { ToolPolicy } from "../config/org-config.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 import { redactValue } from "../security/redact.ts";
 import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";

@@ -1,4 +1,4 @@
-import type { ToolPolicy } from "../config/org-config.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 
 /** A tool from outside the room's assembly (an MCP server's), with the policy agent personas get it under. */

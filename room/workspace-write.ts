@@ -1,5 +1,5 @@
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
-import type { ToolPolicy } from "../config/org-config.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 import { type DecidingPolicy, effectivePolicy, stricterPolicy } from "../security/policy.ts";
 import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";

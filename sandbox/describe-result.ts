@@ -1,4 +1,4 @@
-import type { SandboxResult } from "./run-sandboxed.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
 
 const SIGNAL_MEANING: Record<string, string> = {
   SIGXCPU: "it used up its CPU-time limit",

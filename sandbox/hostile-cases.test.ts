@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rm } from "node:fs/promises";
 import { HOSTILE_CASES, runHostileCase } from "../testing/hostile-cases.ts";
 import { createHostileEnvironment, type HostileEnvironment } from "../testing/hostile-environment.ts";
-import type { SandboxResult } from "./run-sandboxed.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
 
 // These cases are hostile on purpose. runHostileCase never passes a policy (the default one sandboxes), and
 // sandbox/ reads no environment, so ORG_SANDBOX=off cannot send them to this machine unsandboxed.

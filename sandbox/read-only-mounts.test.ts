@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bwrapCommand, checkReadOnlyMount, mountTable } from "./bwrap-argv.ts";
+import { bwrapCommand, checkReadOnlyMount } from "./bwrap-argv.ts";
+import { mountTable } from "./launcher-scripts.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
 import { runInTestSandbox } from "../testing/test-sandbox.ts";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 import { scratchDirFor } from "./scratch-dir.ts";
-import { MAX_WATCHED_DIRECTORIES } from "./run-watchdog.ts";
+import { MAX_WATCHED_DIRECTORIES } from "./scratch-walks.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-run-sandboxed-"));
 // Private (0700), as mkdtemp makes it: sandboxes get scratch as an open directory, not through its parents.

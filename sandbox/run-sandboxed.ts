@@ -1,63 +1,20 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, LIFELINE_FD, launcherCommand, limitsCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
-import { handOverLine, WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
-import { openExistingScratch, openScratch } from "./open-scratch.ts";
+import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand } from "./bwrap-argv.ts";
+import { handOverLine, WAITER_SHELL } from "./hand-over.ts";
+import { openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
-import { type GrowthBound, startWatchdog } from "./run-watchdog.ts";
-import { resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
+import { startWatchdog } from "./run-watchdog.ts";
+import { resolveLimits } from "./sandbox-limits.ts";
+import type { SandboxOptions } from "./sandbox-options.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy, SandboxPolicyError } from "./sandbox-policy.ts";
-import { SandboxPool, type WaitingSandbox } from "./sandbox-pool.ts";
-import { prepareSandboxSupport, SCRATCH_MOUNT_POINT } from "./sandbox-support.ts";
+import { SandboxPool } from "./sandbox-pool.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
+import { prepareSandboxSupport } from "./sandbox-support.ts";
 import { TreeMeasurer } from "./measure-tree.ts";
+import { planFor, poolKey, spawnLauncher, startWaiting } from "./spawn-launcher.ts";
 import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
-
-/** One sandboxed run: the command, what it may touch, its bounds, and the policy it runs under. */
-export type SandboxOptions = {
-  /** org's settings for every run (sandbox-policy.ts), as org was assembled with them. */
-  policy: SandboxPolicy;
-  argv: string[];
-  /** Text fed to the command's stdin; without it stdin is /dev/null, so a stray read ends at once. */
-  stdin?: string;
-  /** Host directory mounted read-write at /scratch (also HOME and cwd); created if missing. */
-  scratchDir: string;
-  /** The policy's `timeoutMs` when left out. */
-  timeoutMs?: number;
-  /** Over the policy's limits. */
-  limits?: Partial<SandboxLimits>;
-  /** Share the host's network: refused unless the policy allows it (invariant 3). */
-  network?: boolean;
-  /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
-  readOnlyMounts?: readonly ReadOnlyMount[];
-  /** Host folders shown writable inside (a private copy of the workspace). */
-  writableMounts?: readonly ReadOnlyMount[];
-  /** Of those, the ones the watchdog holds to scratch's bounds on what they gain during the run (`GrowthBound`). */
-  grownMounts?: readonly GrowthBound[];
-  /** Folders inside hidden under an empty read-only tmpfs. */
-  maskedDirs?: readonly string[];
-  /** Files inside covered by an empty read-only file. */
-  maskedFiles?: readonly string[];
-  /** Files inside covered by a host file, read-only (a git config without its credentials). */
-  coveredFiles?: readonly ReadOnlyMount[];
-  /** The command's working directory inside; /scratch when left out. */
-  workingDir?: string;
-  /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
-  env?: Record<string, string>;
-  abortSignal?: AbortSignal;
-};
-
-/** The same flat shape on success and failure (execa's, plus `truncated`). */
-export type SandboxResult = {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  isCanceled: boolean;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  durationMs: number;
-};
 
 const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora).";
 
@@ -324,81 +281,7 @@ function checkEnvironment(env: Record<string, string> | undefined, secretValues:
   }
 }
 
-/** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3 (from `supportDir`). */
-export function planFor(
-  options: Omit<SandboxOptions, "argv" | "policy"> & { argv?: string[] },
-  limits: SandboxLimits,
-  dropRoot: boolean,
-  supportDir: string,
-): BwrapPlan {
-  return {
-    argv: options.argv ?? [],
-    limits,
-    scratchFd: 4,
-    network: options.network ?? false,
-    env: options.env ?? {},
-    supportDir,
-    seccompFd: 3,
-    dropRoot,
-    scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
-    readOnlyMounts: options.readOnlyMounts,
-    writableMounts: options.writableMounts,
-    maskedDirs: options.maskedDirs,
-    maskedFiles: options.maskedFiles,
-    coveredFiles: options.coveredFiles,
-    workingDir: options.workingDir,
-  };
-}
-
-function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
-  return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;
-}
-
-/**
- * Spawns a launcher line with the seccomp program at fd 3, the scratch directory at fd 4 and org's lifeline at
- * fd 5 (LIFELINE_FD): a socket whose other end only this process holds (close-on-exec), closed once the launcher
- * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox.
- */
-export function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
-  // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
-  const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
-  let proc: PipedProcess;
-  try {
-    proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd, "pipe"] });
-  } finally {
-    closeSync(seccompFd);
-  }
-  const lifeline = proc.stdio[LIFELINE_FD];
-  if (typeof lifeline !== "number") {
-    proc.kill("SIGKILL");
-    throw new Error(`the sandbox launcher got no lifeline at fd ${LIFELINE_FD}; this Bun cannot give extra pipes to a child`);
-  }
-  // Bun neither closes it on exit nor on collection: closed here, exactly once.
-  proc.exited.finally(() => closeSync(lifeline)).catch(() => {});
-  return proc;
-}
-
 type HandOver = { key: string; line: string };
-
-/** Starts a sandbox that waits for its command, on the scratch directory if that still exists. */
-function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: string): WaitingSandbox | undefined {
-  const scratch = openExistingScratch(scratchDirectory, plan.dropRoot);
-  if (!scratch) return undefined;
-  try {
-    const { dev, ino } = fstatSync(scratch.fd);
-    const command = [...launcherCommand(plan), WAITER_SHELL, "-c", WAITER_SCRIPT];
-    const proc = spawnLauncher(command, { pipe: true }, plan.supportDir, scratch.fd);
-    const { stdin } = proc;
-    if (stdin === undefined || typeof stdin === "number") {
-      proc.kill("SIGKILL");
-      return undefined;
-    }
-    stdin.unref();
-    return { key, proc, stdin, scratch: { dev, ino } };
-  } finally {
-    closeSync(scratch.fd);
-  }
-}
 
 /** `ORG_SANDBOX=off`: the user chose to run model-made commands on the host. Said loudly, every time. */
 async function runUnsandboxed(options: SandboxOptions, policy: SandboxPolicy): Promise<SandboxResult> {

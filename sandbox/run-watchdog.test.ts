@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TreeMeasurer } from "./measure-tree.ts";
-import { MAX_WATCHED_DIRECTORIES, startWatchdog } from "./run-watchdog.ts";
+import { MAX_WATCHED_DIRECTORIES } from "./scratch-walks.ts";
+import { startWatchdog } from "./run-watchdog.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-run-watchdog-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

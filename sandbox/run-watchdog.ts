@@ -1,14 +1,12 @@
-import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
-import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { SENTINEL_MS } from "./free-space-sentinel.ts";
 import type { TreeMeasure, TreeMeasurer } from "./measure-tree.ts";
+import { type SandboxHold, ScratchWalks, type WatchdogVerdict, type WatchedTree } from "./scratch-walks.ts";
 import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
 import { pidOfTask, processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
 import { niceSessions } from "./session-niceness.ts";
 
 const PAGE_BYTES = 4096;
-
-/** What a watchdog tick found over a limit, as a sentence for the model; undefined while all is well. */
-export type WatchdogVerdict = string | undefined;
 
 /** `major:minor` of a device number as /proc/PID/maps prints it (glibc's dev_t encoding). */
 export function mapsDevice(device: number): string {
@@ -74,12 +72,6 @@ function usageOf(tasks: readonly string[], scratchDevice?: number): { residentBy
   return { residentBytes, deletedScratchBytes };
 }
 
-/** A walk that took less than this is repeated on the calling thread; a longer one goes to the worker. */
-const CHEAP_WALK_MS = 2;
-
-/** Above this many directories in scratch at the start of a run, the watchdog polls instead of watching. */
-export const MAX_WATCHED_DIRECTORIES = 2000;
-
 /**
  * A writable host folder a run may change besides scratch (the write view's copy of the workspace), shown inside as
  * `shownAs`: it may grow by scratch's bounds past what it held when the run began (`heldBytes` and `heldEntries`, as
@@ -102,9 +94,6 @@ type WatchdogOptions = {
   measurer: TreeMeasurer;
   onLimit(reason: string): void;
 };
-
-/** One tree a watchdog walks: its bounds, and what a walk of it says against them. */
-type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; verdict(tree: TreeMeasure): WatchdogVerdict };
 
 /** Scratch as a watched tree. */
 function scratchTree(options: WatchdogOptions): WatchedTree {
@@ -158,154 +147,6 @@ function processVerdict(tasks: readonly string[], scratchDevice: number | undefi
     return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
   }
   return usage.deletedScratchBytes > 0 ? scratchBytesVerdict(treeBytes + usage.deletedScratchBytes, options.scratchBytes, true) : undefined;
-}
-
-/**
- * The walks of scratch: one at a time; a change seen during a walk asks for another right after it, spaced
- * so the walks take at most about a fifth of a core. A small tree is walked right here, at once: a round
- * trip to the shared worker, busy with another sandbox's tree, would let a fast writer run further past the
- * limit. Changes come from inotify (`watch`), the poll (`schedule`) and the free-space sentinel (`checkFreeSpace`).
- */
-class ScratchWalks {
-  /** Bytes the last walk found, for the deleted-but-open count. */
-  treeBytes = 0;
-  #stopped = false;
-  #walking = false;
-  #changedDuringWalk = false;
-  #pendingCheck: ReturnType<typeof setTimeout> | undefined;
-  #lastScratchCheck = 0;
-  #scratchCheckCost = 0;
-  #watcher: FSWatcher | undefined;
-  #watchDecided = false;
-  readonly #sentinel: FreeSpaceSentinel;
-  /** The sandbox is held (SIGSTOP) for the walk the sentinel asked for. */
-  #holding = false;
-
-  constructor(
-    readonly tree: WatchedTree,
-    readonly onVerdict: (verdict: WatchdogVerdict) => void,
-    readonly hold: SandboxHold,
-    readonly measurer: TreeMeasurer,
-  ) {
-    // The headroom the sentinel guards is the tree's room to grow: scratch's bound less what the last walk found.
-    this.#sentinel = new FreeSpaceSentinel(tree.dir, tree.maxBytes);
-  }
-
-  /** Starts the sentinel's count from the free space now; the first walk comes later (`walk`). */
-  startSentinel(): void {
-    this.#sentinel.rebase(this.#sentinel.freeBytes(), 0);
-  }
-
-  /** One walk of the tree, on this thread when walks are cheap and the watch is decided, else on the worker. */
-  measure(): Promise<TreeMeasure> | TreeMeasure {
-    const { dir, maxBytes, maxEntries } = this.tree;
-    return this.#watchDecided && this.#scratchCheckCost < CHEAP_WALK_MS
-      ? this.measurer.measure(dir, maxBytes, maxEntries, { reuseListings: true })
-      : this.measurer.offThread(dir, maxBytes, maxEntries, { reuseListings: true });
-  }
-
-  /** What a walk's result says against the bounds (and remembers its size). */
-  judge(tree: TreeMeasure): WatchdogVerdict {
-    this.treeBytes = tree.bytes;
-    return this.tree.verdict(tree);
-  }
-
-  walk(): void {
-    clearTimeout(this.#pendingCheck);
-    this.#pendingCheck = undefined;
-    if (this.#stopped) return;
-    this.#walking = true;
-    const freeAtStart = this.#sentinel.freeBytes();
-    const started = performance.now();
-    const tree = this.measure();
-    if (tree instanceof Promise) {
-      // A walk that fails leaves scratch unbounded: stop the run rather than let it write on unwatched.
-      tree.then(
-        (measured) => this.#walked(measured, started, freeAtStart),
-        (error: unknown) => {
-          this.onVerdict(`scratch could not be measured: ${error instanceof Error ? error.message : String(error)}`);
-          this.#release();
-        },
-      );
-    } else this.#walked(tree, started, freeAtStart);
-  }
-
-  /** A walk soon, spaced after the last one; during a walk, one right after it. */
-  schedule(): void {
-    if (this.#stopped || this.#pendingCheck) return;
-    if (this.#walking) {
-      this.#changedDuringWalk = true;
-      return;
-    }
-    const wait = Math.max(0, this.#lastScratchCheck + Math.max(5, 4 * this.#scratchCheckCost) - performance.now());
-    this.#pendingCheck = setTimeout(() => this.walk(), wait);
-  }
-
-  checkFreeSpace(): void {
-    if (this.#stopped || this.#walking) return;
-    const due = this.#sentinel.check(this.#scratchCheckCost);
-    if (due === "walk") {
-      // The disk is losing space fast: the sandbox waits while scratch is measured, so however long a busy
-      // machine makes the walk, a writer gains only what it wrote before the sentinel saw it.
-      this.#holding = true;
-      this.hold.pause();
-      this.walk();
-    } else if (due === "schedule") this.schedule();
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    this.#release();
-    clearTimeout(this.#pendingCheck);
-    this.#watcher?.close();
-  }
-
-  #walked(tree: TreeMeasure, started: number, freeAtStart: number | undefined): void {
-    this.#walking = false;
-    this.#lastScratchCheck = performance.now();
-    this.#scratchCheckCost = this.#lastScratchCheck - started;
-    this.#sentinel.spend(this.#scratchCheckCost);
-    // Measured against the free space before the walk: what was written while it ran, counted or not, is
-    // then taken as still to come, so the sentinel errs towards walking again.
-    this.#sentinel.rebase(freeAtStart, tree.bytes);
-    this.onVerdict(this.judge(tree));
-    this.#release();
-    if (!this.#watchDecided) this.#watch(tree.directories);
-    else if (this.#watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
-      this.#watcher.close();
-      this.#watcher = undefined;
-    }
-    this.checkFreeSpace();
-    if (this.#changedDuringWalk && !this.#walking) {
-      this.#changedDuringWalk = false;
-      this.schedule();
-    }
-  }
-
-  /** Lets a held sandbox go on (a sandbox the verdict killed is gone already; SIGCONT does it no harm). */
-  #release(): void {
-    if (!this.#holding) return;
-    this.#holding = false;
-    this.hold.resume();
-  }
-
-  /**
-   * The recursive watch costs an inotify watch per directory from the host user's budget, and setting it up
-   * walks the tree on this thread; a scratch with many directories (a node_modules) is left to the poll and
-   * the free-space sentinel.
-   */
-  #watch(directories: number): void {
-    this.#watchDecided = true;
-    if (this.#stopped || directories > MAX_WATCHED_DIRECTORIES) return;
-    try {
-      // Symlinks under scratch are not followed: the watch stays inside the tree the sandbox can write.
-      const watcher = watch(this.tree.dir, { recursive: true }, () => this.schedule());
-      this.#watcher = watcher;
-      watcher.on("error", () => this.#watcher?.close());
-    } catch {
-      // Out of inotify watches or instances: the poll alone still bounds scratch, only more loosely.
-    }
-  }
 }
 
 /**
@@ -396,9 +237,6 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     },
   };
 }
-
-/** Holds every process of the sandbox still (SIGSTOP, which nothing can catch) and lets them go on (SIGCONT). */
-type SandboxHold = { pause(): void; resume(): void };
 
 /** A running watchdog: stop it, or stop it and learn what a last walk of scratch finds over its limits. */
 export type Watchdog = { stop(): void; finalVerdict(): Promise<WatchdogVerdict> };

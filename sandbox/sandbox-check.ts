@@ -1,7 +1,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import { type Sandbox, SandboxUnavailableError, type SandboxResult } from "./run-sandboxed.ts";
+import { type Sandbox, SandboxUnavailableError } from "./run-sandboxed.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";

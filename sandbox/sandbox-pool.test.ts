@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
 import { HOSTILE_WORDS } from "./hostile-words.ts";
-import type { SandboxResult } from "./run-sandboxed.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
 import { runInTestSandbox as runSandboxed, testSandbox } from "../testing/test-sandbox.ts";
 import { DEFAULT_SANDBOX_POLICY } from "./sandbox-policy.ts";
 import { MAX_POOL_SIZE } from "./sandbox-pool.ts";

@@ -1,6 +1,6 @@
 import { drainInto, OutputCapture } from "./output-capture.ts";
 import { killNamespace, sandboxPidNamespace, waitUntilEmpty } from "./pid-namespace.ts";
-import type { SandboxResult } from "./run-sandboxed.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
 import { formatBytes, type Watchdog } from "./run-watchdog.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 

@@ -1,4 +1,4 @@
-import type { ToolPolicy } from "../config/org-config.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 
 const STRICTNESS: Record<ToolPolicy, number> = { allow: 0, ask: 1, deny: 2 };
 

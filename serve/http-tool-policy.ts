@@ -1,4 +1,5 @@
-import type { ServeSettings, ToolPolicy } from "../config/org-config.ts";
+import type { ServeSettings } from "../config/serve-settings.ts";
+import type { ToolPolicy } from "../config/tool-policy.ts";
 
 /** Where a tool served over HTTP comes from; a workflow runs generated tools, so it is judged as one. */
 export type HttpToolOrigin = "built-in" | "generated" | "workflow";

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { DEFAULT_NETWORK } from "../config/org-config.ts";
+import { DEFAULT_NETWORK } from "../config/network-settings.ts";
 import { post, serveFixture } from "../testing/serve-fixture.ts";
 import { orgCodeCopy } from "../testing/org-clone.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";

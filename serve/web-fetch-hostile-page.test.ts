@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
-import { DEFAULT_NETWORK } from "../config/org-config.ts";
+import { DEFAULT_NETWORK } from "../config/network-settings.ts";
 import { hostileHtmlCorpus } from "../testing/hostile-html.ts";
 import { post, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";

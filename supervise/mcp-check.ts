@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { formatDuration } from "../config/duration.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
 import { holdMcpServer, mcpHold, readMcpRestarts } from "../mcp-client/mcp-restarts.ts";
 import type { Check, CheckResult, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
 

@@ -5,7 +5,7 @@ import { SANDBOX_NICENESS } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
 import { type HostileEnvironment, leftoverProcesses } from "./hostile-environment.ts";
 import { redact } from "../security/redact.ts";
-import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
+import type { SandboxResult } from "../sandbox/sandbox-result.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 import { testSandbox } from "./test-sandbox.ts";
 import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";

@@ -1,4 +1,6 @@
-import { Sandbox, type SandboxOptions, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import type { SandboxOptions } from "../sandbox/sandbox-options.ts";
+import type { SandboxResult } from "../sandbox/sandbox-result.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 
 /** A real Sandbox that also keeps the policy each run was handed, so a test can see what a part ran under. */

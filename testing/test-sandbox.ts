@@ -1,4 +1,6 @@
-import { Sandbox, type SandboxAccess, type SandboxOptions, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { Sandbox, type SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { SandboxOptions } from "../sandbox/sandbox-options.ts";
+import type { SandboxResult } from "../sandbox/sandbox-result.ts";
 import { DEFAULT_SANDBOX_POLICY, type SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 

@@ -1,4 +1,4 @@
-import type { NetworkSettings } from "../config/org-config.ts";
+import type { NetworkSettings } from "../config/network-settings.ts";
 import { hostAllowed, type PublicHttpOptions, PublicHttpRefusedError, type PublicHttpResult, publicHttpRequest } from "./public-http-request.ts";
 
 export type PublicGetOptions = PublicHttpOptions & { network: NetworkSettings };

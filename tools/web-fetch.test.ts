@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_NETWORK, type NetworkSettings } from "../config/org-config.ts";
+import { DEFAULT_NETWORK, type NetworkSettings } from "../config/network-settings.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { runTool, toolSet, type ToolResult } from "./define-tool.ts";

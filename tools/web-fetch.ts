@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { NetworkSettings } from "../config/org-config.ts";
+import type { NetworkSettings } from "../config/network-settings.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
 import { htmlToTextAsync } from "./html-to-text.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { describeSandboxResult, sanitizeOutput } from "../sandbox/describe-result.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
-import type { SandboxAccess, SandboxResult } from "../sandbox/run-sandboxed.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { SandboxResult } from "../sandbox/sandbox-result.ts";
 import { RunnerResult } from "../generated-tools/run-generated-tool.ts";
 import { redact } from "../security/redact.ts";
 import {

@@ -2,7 +2,7 @@ import { lstatSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
-import type { SandboxOptions } from "../sandbox/run-sandboxed.ts";
+import type { SandboxOptions } from "../sandbox/sandbox-options.ts";
 import { type SandboxPolicy, WORKSPACE_MOUNT, type WorkspaceView } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { secretPathMatcher } from "./check-change-set.ts";

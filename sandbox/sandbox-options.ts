@@ -1,0 +1,38 @@
+import type { ReadOnlyMount } from "./bwrap-argv.ts";
+import type { GrowthBound } from "./run-watchdog.ts";
+import type { SandboxLimits } from "./sandbox-limits.ts";
+import type { SandboxPolicy } from "./sandbox-policy.ts";
+
+/** One sandboxed run: the command, what it may touch, its bounds, and the policy it runs under. */
+export type SandboxOptions = {
+  /** org's settings for every run (sandbox-policy.ts), as org was assembled with them. */
+  policy: SandboxPolicy;
+  argv: string[];
+  /** Text fed to the command's stdin; without it stdin is /dev/null, so a stray read ends at once. */
+  stdin?: string;
+  /** Host directory mounted read-write at /scratch (also HOME and cwd); created if missing. */
+  scratchDir: string;
+  /** The policy's `timeoutMs` when left out. */
+  timeoutMs?: number;
+  /** Over the policy's limits. */
+  limits?: Partial<SandboxLimits>;
+  /** Share the host's network: refused unless the policy allows it (invariant 3). */
+  network?: boolean;
+  /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
+  readOnlyMounts?: readonly ReadOnlyMount[];
+  /** Host folders shown writable inside (a private copy of the workspace). */
+  writableMounts?: readonly ReadOnlyMount[];
+  /** Of those, the ones the watchdog holds to scratch's bounds on what they gain during the run (`GrowthBound`). */
+  grownMounts?: readonly GrowthBound[];
+  /** Folders inside hidden under an empty read-only tmpfs. */
+  maskedDirs?: readonly string[];
+  /** Files inside covered by an empty read-only file. */
+  maskedFiles?: readonly string[];
+  /** Files inside covered by a host file, read-only (a git config without its credentials). */
+  coveredFiles?: readonly ReadOnlyMount[];
+  /** The command's working directory inside; /scratch when left out. */
+  workingDir?: string;
+  /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
+  env?: Record<string, string>;
+  abortSignal?: AbortSignal;
+};

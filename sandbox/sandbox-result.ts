@@ -1,0 +1,11 @@
+/** The same flat shape on success and failure (execa's, plus `truncated`). */
+export type SandboxResult = {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  isCanceled: boolean;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  durationMs: number;
+};

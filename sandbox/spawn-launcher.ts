@@ -1,0 +1,86 @@
+import { closeSync, fstatSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { type BwrapPlan, LAUNCHER_ENV, launcherCommand } from "./bwrap-argv.ts";
+import { WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
+import { LIFELINE_FD } from "./launcher-scripts.ts";
+import { openExistingScratch } from "./open-scratch.ts";
+import type { SandboxLimits } from "./sandbox-limits.ts";
+import type { SandboxOptions } from "./sandbox-options.ts";
+import type { WaitingSandbox } from "./sandbox-pool.ts";
+import { SCRATCH_MOUNT_POINT } from "./sandbox-support.ts";
+import { type PipedProcess, spawnPiped } from "./supervise-run.ts";
+
+/** The launcher's plan for these options: scratch at fd 4, the seccomp program at fd 3 (from `supportDir`). */
+export function planFor(
+  options: Omit<SandboxOptions, "argv" | "policy"> & { argv?: string[] },
+  limits: SandboxLimits,
+  dropRoot: boolean,
+  supportDir: string,
+): BwrapPlan {
+  return {
+    argv: options.argv ?? [],
+    limits,
+    scratchFd: 4,
+    network: options.network ?? false,
+    env: options.env ?? {},
+    supportDir,
+    seccompFd: 3,
+    dropRoot,
+    scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
+    readOnlyMounts: options.readOnlyMounts,
+    writableMounts: options.writableMounts,
+    maskedDirs: options.maskedDirs,
+    maskedFiles: options.maskedFiles,
+    coveredFiles: options.coveredFiles,
+    workingDir: options.workingDir,
+  };
+}
+
+/** What a waiting sandbox must match to take a call: its whole launcher command and its scratch directory. */
+export function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
+  return `${JSON.stringify(launcherCommand(plan))}\0${scratchDirectory}`;
+}
+
+/**
+ * Spawns a launcher line with the seccomp program at fd 3, the scratch directory at fd 4 and org's lifeline at
+ * fd 5 (LIFELINE_FD): a socket whose other end only this process holds (close-on-exec), closed once the launcher
+ * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox.
+ */
+export function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
+  // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
+  const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
+  let proc: PipedProcess;
+  try {
+    proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd, "pipe"] });
+  } finally {
+    closeSync(seccompFd);
+  }
+  const lifeline = proc.stdio[LIFELINE_FD];
+  if (typeof lifeline !== "number") {
+    proc.kill("SIGKILL");
+    throw new Error(`the sandbox launcher got no lifeline at fd ${LIFELINE_FD}; this Bun cannot give extra pipes to a child`);
+  }
+  // Bun neither closes it on exit nor on collection: closed here, exactly once.
+  proc.exited.finally(() => closeSync(lifeline)).catch(() => {});
+  return proc;
+}
+
+/** Starts a sandbox that waits for its command, on the scratch directory if that still exists. */
+export function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: string): WaitingSandbox | undefined {
+  const scratch = openExistingScratch(scratchDirectory, plan.dropRoot);
+  if (!scratch) return undefined;
+  try {
+    const { dev, ino } = fstatSync(scratch.fd);
+    const command = [...launcherCommand(plan), WAITER_SHELL, "-c", WAITER_SCRIPT];
+    const proc = spawnLauncher(command, { pipe: true }, plan.supportDir, scratch.fd);
+    const { stdin } = proc;
+    if (stdin === undefined || typeof stdin === "number") {
+      proc.kill("SIGKILL");
+      return undefined;
+    }
+    stdin.unref();
+    return { key, proc, stdin, scratch: { dev, ino } };
+  } finally {
+    closeSync(scratch.fd);
+  }
+}
