@@ -102,10 +102,11 @@ test("a file a confirmed server imports or sources, however it names it, is refu
     expect(outputs[index], entry.how).toContain(`"${entry.file}": ${refusal}`);
     expect(existsSync(join(workspaceDir, entry.file)) ? readFileSync(join(workspaceDir, entry.file), "utf8") : undefined, entry.how).toBe(before[index]);
   }
-  expect(outputs[CASES.length]).not.toContain("refused");
-  expect(readFileSync(join(workspaceDir, "notes.md"), "utf8")).toContain("the agent may still write prose");
-  // Not code by its name: no server loads it, so the agent may write it.
-  expect(outputs[CASES.length + 1]).not.toContain("refused");
+  // Prose too: a server started from the workspace may load any file of it, whatever its name
+  // (mcp-loaded-any-file.test.ts); the agents write there only when every such server runs in the sandbox.
+  expect(outputs[CASES.length]).toContain("the change was refused whole");
+  expect(readFileSync(join(workspaceDir, "notes.md"), "utf8")).not.toContain("the agent may still write prose");
+  expect(outputs[CASES.length + 1]).toContain("the change was refused whole");
   // Nothing changed, so every confirmation still holds.
   for (const server of servers) expect([server.name, trustProblem(server, workspaceDir)]).toEqual([server.name, undefined]);
 
