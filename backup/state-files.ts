@@ -8,8 +8,8 @@ import { join } from "node:path";
 
 /** Folders under `.org/` left out, as paths relative to it. */
 const LEFT_OUT_DIRS = new Set(["worktrees", "registry", "toolsmith", "scratch", "backups", "grow/instances", "supervisor/tmp"]);
-/** Files at the top of `.org/` left out: an older org's MCP confirmations (a backup carries the user's sealed ones in their place). */
-const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json"]);
+/** Files at the top of `.org/` left out: an older org's MCP confirmations (a backup carries the user's sealed ones in their place), and the seals a restore reads and removes. */
+const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json", "backup-seals.json"]);
 /** Files left out wherever they are: locks, temporary and partial files, SQLite's -wal, -shm and -journal. */
 const LEFT_OUT_FILE = /(\.lock|\.tmp|\.partial|-wal|-shm|-journal|\.compacting|\.stale-\d+-\d+|\.damaged-[\w.-]+)$/;
 const SQLITE_NAME = /\.(sqlite3?|db)$/;
