@@ -20,7 +20,7 @@ import type { ReplyRoom } from "./run-reply.ts";
 import { switchModel } from "./switch-model.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { RoomEvent, TurnSummary } from "./room-event.ts";
-import { formatRoomMode, parseRoomMode, type RoomMode } from "./room-mode.ts";
+import { formatRoomMode, parseRoomMode, type ReplyFileGuard, type RoomMode } from "./room-mode.ts";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { Transcript } from "./transcript.ts";
 import { type AnswerResult, type LocalApprove, type RemoteApprovals, RoomApprovals } from "./room-approvals.ts";
@@ -36,6 +36,7 @@ import { markTurnUndone } from "./undo-turn.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
+import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 
 export { RoomModeError } from "./room-mode.ts";
@@ -181,6 +182,8 @@ type RoomCore = {
   config: OrgConfig;
   workspaceDir: string;
   protectedFiles: string[];
+  /** What else file mode refuses: what a workspace change may not touch. */
+  replyFileGuard: ReplyFileGuard;
   /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
   changeRules: ReturnType<typeof changeRules>;
   models: Persona[];
@@ -197,6 +200,18 @@ type RoomCore = {
   fed: Map<string, Set<Persona>>;
 };
 
+/**
+ * File mode's guard: a reply appended to a file is a change to the workspace the model chose, so it may not go where a
+ * change may not (a protected or secret path, a file an unsandboxed MCP server runs from or may load).
+ */
+function replyFileGuardOf(rules: ReturnType<typeof changeRules>, executedPaths: ExecutedPath[]): ReplyFileGuard {
+  return (path) => {
+    const change = { path, status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content: new Uint8Array([10]) } };
+    const check = checkChangeSet({ changes: [change] }, { protectedPaths: rules.protectedPaths, secretPaths: rules.secretPaths, executedPaths });
+    return check.ok ? undefined : `replies may not be written to "${path}": ${check.message}`;
+  };
+}
+
 /** The personas, their models and the session (new or resumed) a room starts from. */
 function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   const { config, workspaceDir } = options;
@@ -207,6 +222,8 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     createPersona(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
   );
   const byName = new Map(models.map((model) => [model.name, model]));
+  const rules = changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths);
+  const replyFileGuard = replyFileGuardOf(rules, mcpExecutedPaths(config.mcpServers, workspaceDir));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
   const start = startSession({
@@ -214,6 +231,7 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     workspaceDir,
     sessionsDir,
     protectedFiles,
+    replyFileGuard,
     byName,
     budget,
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
@@ -227,7 +245,8 @@ function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     config: { ...config, secrets },
     workspaceDir,
     protectedFiles,
-    changeRules: changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths),
+    replyFileGuard,
+    changeRules: rules,
     models,
     names: models.map((model) => model.name),
     byName,
@@ -451,7 +470,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const { emit } = events;
   if (core.damagedNotice !== undefined) emit({ type: "notice", reason: "damaged-transcript", message: core.damagedNotice });
   const setMode = (next: string, by = "user") => {
-    state.mode = parseRoomMode(next, names, core.workspaceDir, core.protectedFiles);
+    state.mode = parseRoomMode(next, names, core.workspaceDir, core.protectedFiles, core.replyFileGuard);
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);
