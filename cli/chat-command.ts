@@ -16,7 +16,7 @@ import { LineEditor } from "./line-editor/line-editor.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
-import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
+import { completeSlashCommand, roomOnly, type SlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { sendHeld } from "./held-message.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
@@ -254,7 +254,10 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     greet(room, renderer, voice, options.resume !== undefined, outputs);
     const waiting = unconfirmedNotice(config, setup.workspaceDir);
     if (waiting !== undefined) say(`org: ${waiting}`, "yellow");
-    if (mcp) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
+    // A pipe's lines are a script's, maybe someone else's words: confirming a server needs a person at a terminal.
+    if (mcp && editor.inTerminal) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
+    else if (mcp && mcp.awaitingTrust().length > 0)
+      say(`org: the room's input is not a terminal, so no MCP server is confirmed here: run 'org mcp trust NAME' (it prints what it confirms)`, "yellow");
     const questions = {
       ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
       oneKey: editor.answersWithOneKey,
@@ -268,6 +271,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
         send: sendHeld(room, config.secrets, questions, () => renderer.idle()),
         write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
+        ...(editor.inTerminal ? {} : { refuse: (command: SlashCommand) => roomOnly(command, "a room whose input is not a terminal") }),
       },
       { prompt: () => ansi.text(`${formatRoomMode(room.mode)} › `, "bold"), signal },
     );
