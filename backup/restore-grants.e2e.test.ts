@@ -32,7 +32,10 @@ async function org(args: string[], home: string) {
 }
 
 async function backupAs(home: string): Promise<string> {
-  const taken = await org(["backup", "--to", join(scratch, `backups-${home === userHome ? "user" : "attacker"}`), "--json", "--repo", repo.dir, "--workspace", repo.dir], home);
+  const taken = await org(
+    ["backup", "--to", join(scratch, `backups-${home === userHome ? "user" : "attacker"}`), "--json", "--repo", repo.dir, "--workspace", repo.dir],
+    home,
+  );
   expect(taken.code, taken.err).toBe(0);
   return (JSON.parse(taken.out.trim()) as { path: string }).path;
 }

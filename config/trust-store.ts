@@ -69,6 +69,11 @@ function sealHolds(key: Buffer, kind: TrustKind, workspace: string, id: string, 
 
 const storePath = (home: string, workspace: string) => join(home, "trust", `${createHash("sha256").update(workspace).digest("hex").slice(0, 40)}.json`);
 
+/** The file that keeps the user's confirmations for a workspace (in `home`, the user's org folder), made or not. */
+export function trustStoreFile(home: string, workspaceDir: string): string {
+  return storePath(home, workspaceKey(workspaceDir));
+}
+
 function readStore(home: string, workspace: string): StoreFile | undefined {
   const text = readUserFile(storePath(home, workspace), join(home, "trust"));
   if (text === undefined) return undefined;
@@ -140,13 +145,17 @@ export function openSealedRecords(home: string | undefined, carried: SealedRecor
  * grants trust (the gate's key): a restore believes that only when `valueSealHolds` under the same user's key.
  */
 export function sealValue(home: string | undefined, label: string, value: string): string {
-  return createHmac("sha256", userTrustKey(ensureUserOrgDir(home), true)).update(canonicalJson({ kind: "value", label, value })).digest("hex");
+  return createHmac("sha256", userTrustKey(ensureUserOrgDir(home), true))
+    .update(canonicalJson({ kind: "value", label, value }))
+    .digest("hex");
 }
 
 /** Whether `seal` is this user's seal of `value` under `label` (`sealValue`); false without a key, or for anything else. */
 export function valueSealHolds(home: string | undefined, label: string, value: string, seal: string): boolean {
   const key = userTrustKey(home, false);
   if (key === undefined || !Seal.safeParse(seal).success) return false;
-  const expected = createHmac("sha256", key).update(canonicalJson({ kind: "value", label, value })).digest();
+  const expected = createHmac("sha256", key)
+    .update(canonicalJson({ kind: "value", label, value }))
+    .digest();
   return timingSafeEqual(expected, Buffer.from(seal, "hex"));
 }

@@ -82,7 +82,8 @@ test("a file a confirmed server loads under a name that is not code's is refused
   for (const server of servers) expect([server.name, trustProblem(server, workspaceDir)]).toEqual([server.name, undefined]);
 
   // The same changes made another way (by hand, a pull): every server stays off, naming the file, and nothing ran.
-  for (const [index, entry] of CASES.entries()) writeFileSync(join(workspaceDir, entry.file), `${before[index] ?? ""}${payload(entry.file, markers[index] ?? "")}`);
+  for (const [index, entry] of CASES.entries())
+    writeFileSync(join(workspaceDir, entry.file), `${before[index] ?? ""}${payload(entry.file, markers[index] ?? "")}`);
   const started = await startMcpServers(servers, workspaceDir);
   const notices = started.notices.join("\n");
   const states = Object.fromEntries(started.states);
