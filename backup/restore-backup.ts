@@ -239,7 +239,7 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
   if (layout.checkoutDir === layout.to && existsSync(layout.config)) recordMade(layout.to, record, [CONFIG_FILE_NAME]);
   const config = placeRestoredConfig(layout.config, layout.workspaceDir, request.env);
   const mcpTrust = rebindRestoredTrust(layout.workspaceDir, manifest, request.env);
-  const grants = checkRestoredGrants(layout.checkoutDir, request.env);
+  const grants = checkRestoredGrants(layout, manifest, request.env);
   rmSync(layout.bundle, { force: true });
   if (layout.checkoutDir === layout.to) rmSync(join(layout.to, ORG_DIR, RESTORE_RECORD), { force: true });
   else rmSync(join(layout.to, ORG_DIR), { recursive: true, force: true });

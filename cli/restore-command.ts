@@ -104,7 +104,7 @@ export const restoreCommand: Command = {
       `restored ${outcome.manifest.takenAt}'s backup into ${resolve(values.to)}:`,
       `  checkout:  ${outcome.checkoutDir} (main ${outcome.main.slice(0, 12)}, ${outcome.refs} refs)`,
       `  workspace: ${outcome.workspaceDir} (${outcome.files} state files${outcome.cursorMarks > 0 ? `; org grow reads on from its cursor, ${outcome.cursorMarks} files` : ""})`,
-      ...(outcome.manifest.journal && outcome.grants.journal
+      ...(outcome.manifest.journal && outcome.grants.journalKept
         ? [`  an interrupted ${outcome.manifest.journal.op} (${outcome.manifest.journal.tag}) was in the journal: the next promote or rollback finishes it`]
         : []),
       ...outcome.grants.said.map((line) => `  ${line}`),
