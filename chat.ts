@@ -37,7 +37,8 @@ export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
 export const DEFAULT_REPLY_CHARS = 200_000;
 
 /** A call's fate: run it (with whose policy let it, for the audit log), or not, with what the model is told. */
-export type CallDecision = { run: true; policyFrom?: string } | { run: false; reason?: string };
+/** Whether a call runs: whose policy let it (a hop's), and whether a person said yes to it; or why not. */
+export type CallDecision = { run: true; policyFrom?: string; asked?: true } | { run: false; reason?: string };
 
 /** Whether a tool call may run; the room asks its policy and the user. `false` means the user said no. */
 export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
@@ -372,7 +373,12 @@ async function runOneCall(
   const now = request.now ?? (() => performance.now());
   const room = roomTimed(context, now);
   const started = now();
-  const result = await runTool(request.tools, call, decision.policyFrom === undefined ? room.context : { ...room.context, policyFrom: decision.policyFrom });
+  const result = await runTool(request.tools, call, {
+    ...room.context,
+    callId: call.id,
+    ...(decision.policyFrom !== undefined ? { policyFrom: decision.policyFrom } : {}),
+    ...(decision.asked ? { approvedByPerson: true } : {}),
+  });
   return { result, durationMs: Math.max(0, Math.round(now() - started - room.spentMs())) };
 }
 

@@ -305,3 +305,8 @@ export function patchEnvironment(env: NodeJS.ProcessEnv = process.env) {
     apiKey: env.LLM_API_KEY?.trim() || undefined,
   };
 }
+
+/** `TELEGRAM_BOT_TOKEN`: the bot `org telegram` and the supervisor's Telegram messages speak as; undefined when unset or blank. */
+export function telegramBotToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.TELEGRAM_BOT_TOKEN?.trim() || undefined;
+}

@@ -30,6 +30,8 @@ export type SuperviseContext = {
   freeBytes?: (dir: string) => number;
   /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
   webhookSecret?: string;
+  /** TELEGRAM_BOT_TOKEN, read when `supervise.telegram` is on: the bot the incidents go to the allowed chats through. */
+  telegramToken?: string;
   /** The values of the workspace's secret files and its git configs' credentials (`workspaceSecretsOf`), as the room has them. */
   workspaceSecrets?: readonly string[];
   /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
@@ -92,11 +94,16 @@ export function workspaceSecretsOf(workspaceDir: string, config: OrgConfig): str
   return workspaceSecretValues(workspaceDir, config.sandbox.secretPaths);
 }
 
-type SecretsKnown = Pick<SuperviseContext, "config" | "webhookSecret" | "workspaceSecrets">;
+type SecretsKnown = Pick<SuperviseContext, "config" | "webhookSecret" | "workspaceSecrets" | "telegramToken">;
 
 /** The room's whole secret set as the supervisor knows it: the config's secrets, the workspace's secret files' values, the webhook's signing key. */
 export function secretsOf(context: SecretsKnown): string[] {
-  return [...context.config.secrets, ...(context.workspaceSecrets ?? []), ...(context.webhookSecret ? [context.webhookSecret] : [])];
+  return [
+    ...context.config.secrets,
+    ...(context.workspaceSecrets ?? []),
+    ...(context.webhookSecret ? [context.webhookSecret] : []),
+    ...(context.telegramToken ? [context.telegramToken] : []),
+  ];
 }
 
 /**

@@ -17,6 +17,7 @@ import { StateHeldError } from "./state-file.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { writeTodaysReport } from "./daily-report.ts";
 import { flushNotices, notify, webhookSigningKey } from "./webhook.ts";
+import { telegramTokenOf } from "./telegram-notices.ts";
 
 /** What a supervisor is given: its folders, how to read the config (again each round), and the parts a test replaces. */
 export type SupervisorSetup = {
@@ -79,6 +80,7 @@ export function contextOf(setup: SupervisorSetup, state: SupervisorState, config
     say: (line) => setup.say(dataLine(context, line, MAX_SAID)),
     ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
     ...secret,
+    ...telegramTokenOf({ config }),
     workspaceSecrets: workspaceSecretsOf(setup.workspaceDir, config),
     signal: setup.signal,
   };
