@@ -7,10 +7,9 @@ import { takePidLock } from "../security/pid-lock.ts";
 import { redact } from "../security/redact.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
-import { ALL_CHECKS } from "./fix-executors.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { isMuted } from "./mutes.ts";
-import { novelCheck } from "./novel-errors.ts";
+import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
 import { type RoundSummary, superviseRound } from "./supervise-round.ts";
 import { StateHeldError } from "./state-file.ts";
@@ -117,7 +116,7 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
     const config = setup.loadConfig();
     const context = contextOf(setup, state, config);
     await repairOwnState(context);
-    const summary = await superviseRound(context, setup.checks ?? [...ALL_CHECKS, novelCheck]);
+    const summary = await superviseRound(context, setup.checks ?? SUPERVISE_CHECKS);
     const fixId = await diagnoseOpenIncidents(context, setup.diagnosisModel?.(config), (incident) => isMuted(state, incident, context.now()));
     const fix = fixId ? state.fix(fixId) : undefined;
     if (fix) {

@@ -5,7 +5,7 @@ import { environmentVariable } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { secretsOf, type SuperviseContext } from "./supervise-check.ts";
 import { type NoticeChannel, TELEGRAM_NOTICE_PREFIX, telegramChannels } from "./telegram-notices.ts";
 
@@ -55,7 +55,7 @@ export function webhookSigningKey(config: OrgConfig): { webhookSecret?: string }
 
 /** What leaves org for the webhook: every secret the redactor knows and the room's, and URL credentials, removed; one line. */
 export function safeText(text: string, secrets: readonly string[]): string {
-  return sanitizeOneLine(redact(withoutUserinfo(text), secrets), MAX_TEXT);
+  return oneLine(redact(withoutUserinfo(text), secrets), MAX_TEXT);
 }
 
 /** The JSON a webhook gets: `text` (Slack, Mattermost), `content` (Discord), and what org knows of the event. */

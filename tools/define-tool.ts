@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink, RequestAudit } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { failureLine } from "./failure-line.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -106,19 +106,14 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
 /** The session a tool is prepared for. */
 export type ToolSession = SandboxAccess & { workspaceCopies: WorkspaceCopies; workspaceDir: string; sessionId?: string };
 
-// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
+// Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is
+// known only at run time.
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type (the reason above)
 export type AnyTool = Tool<any>;
 
-// A tool made anew for each reply (build_tool) from a schema declared once converts it once.
-const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
-
+/** The JSON Schema a model sees of `parameters`, without its `$schema` line. */
 function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
-  let schema = jsonSchemas.get(parameters);
-  if (schema === undefined) {
-    const { $schema: _ignored, ...rest } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
-    schema = rest;
-    jsonSchemas.set(parameters, schema);
-  }
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
   return schema;
 }
 
@@ -193,7 +188,7 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
     requestId: context.requestId,
     ...(context.policyFrom !== undefined ? { policyFrom: context.policyFrom } : {}),
     // The name is the model's: one a tool does not have may carry anything, so it is redacted and bounded like its words.
-    tool: sanitizeOneLine(redact(call.name, secrets), 200),
+    tool: oneLine(redact(call.name, secrets), 200),
     arguments: JSON.parse(redact(JSON.stringify(auditArguments ? auditArguments(call.arguments) : (call.arguments ?? null)), secrets)),
     ok: result.ok,
     exitCode: result.exitCode,
