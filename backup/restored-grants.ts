@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { sealValue, valueSealHolds } from "../config/trust-store.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
-import { ORG_DIR } from "../config/workspace-paths.ts";
+import { ORG_DIR, TELEGRAM_DIR } from "../config/workspace-paths.ts";
 import { BASELINE_FILE } from "../git/fitness-baseline.ts";
 import { GATE_KEY_FILE } from "../git/gate-key.ts";
 import { type BackupManifest, type ManifestEntry, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
@@ -11,9 +11,10 @@ import { type BackupManifest, type ManifestEntry, REPO_STATE_PREFIX, WORKSPACE_S
 // Some of org's state grants something when it is read back: the gate's key signs what the gate vouches for (fitness
 // reports, the baseline, the records of checks that passed); the promotion journal is finished by the next promote or
 // rollback, moving main to the commit it names; serve's job log runs again, as the person's turns, the jobs it accepted
-// and never finished. A backup nobody of this user's took could bring its own of each (a key that signed a passing report
-// for a candidate no gate judged; a journal "interrupted" on the way to the attacker's commit; a job whose text is the
-// attacker's). So a backup carries the user's seal of each such entry's SHA-256 (made with the key that stays in the
+// and never finished; the Telegram bot's state runs, as its chats' turns, the messages it took and never began. A
+// backup nobody of this user's took could bring its own of each (a key that signed a passing report for a candidate no
+// gate judged; a journal "interrupted" on the way to the attacker's commit; a job, or a chat's message, whose text is
+// the attacker's). So a backup carries the user's seal of each such entry's SHA-256 (made with the key that stays in the
 // user's org folder), and a restore keeps one only when its seal holds, as it does MCP confirmations.
 
 /** The entry, beside the checkout's state, holding the user's seals of the granting entries' digests, by entry name. */
@@ -36,6 +37,13 @@ const GRANTING = [
     path: join(ORG_DIR, "serve", "jobs.wal"),
     where: "workspace",
     said: "serve's job log in the backup is not sealed by your org's key: it was left out, so no job it accepted runs again as your turn",
+  },
+  {
+    path: join(TELEGRAM_DIR, "state.json"),
+    where: "workspace",
+    said:
+      "the Telegram bot's state in the backup is not sealed by your org's key: it was left out, so no " +
+      "message it took runs as a chat's turn; org telegram starts afresh",
   },
 ] as const;
 
