@@ -26,12 +26,16 @@ const GRANTING = [
   {
     path: GATE_KEY_FILE,
     where: "checkout",
-    said: "the gate's key in the backup is not sealed by your org's key (the backup was made elsewhere, altered, or by an older org): it and the baseline it signed were left out, so no fitness report or passed check of the backup counts; the gate judges each candidate anew",
+    said:
+      "the gate's key in the backup is not sealed by your org's key (the backup was made elsewhere, altered, or by an older org): " +
+      "it and the baseline it signed were left out, so no fitness report or passed check of the backup counts; the gate judges each candidate anew",
   },
   {
     path: join(ORG_DIR, "promotion-journal.json"),
     where: "checkout",
-    said: "the promotion journal in the backup is not sealed by your org's key: it was left out, so no promote or rollback finishes what it names; main is as the backup's bundle has it",
+    said:
+      "the promotion journal in the backup is not sealed by your org's key: it was left out, " +
+      "so no promote or rollback finishes what it names; main is as the backup's bundle has it",
   },
   {
     path: join(ORG_DIR, "serve", "jobs.wal"),
@@ -64,7 +68,8 @@ export function stateSeals(entries: readonly ManifestEntry[], same: boolean, env
   const granting = entries.filter((entry) => names.has(entry.name));
   if (granting.length === 0) return undefined;
   try {
-    return `${JSON.stringify(Object.fromEntries(granting.map((entry) => [entry.name, sealValue(userOrgDir(env), label(entry.name), entry.sha256)])), null, 2)}\n`;
+    const seals = granting.map((entry) => [entry.name, sealValue(userOrgDir(env), label(entry.name), entry.sha256)]);
+    return `${JSON.stringify(Object.fromEntries(seals), null, 2)}\n`;
   } catch {
     return undefined;
   }

@@ -151,7 +151,8 @@ export function roomOnly(command: SlashCommand, from = "--once"): string | undef
     case "mcp":
       return command.trust === undefined
         ? undefined
-        : `/mcp trust confirms an MCP server and starts it, so it is never run from ${from}: run 'org mcp trust ${command.trust}' (it prints what it confirms), or type it in the room`;
+        : `/mcp trust confirms an MCP server and starts it, so it is never run from ${from}: ` +
+            `run 'org mcp trust ${command.trust}' (it prints what it confirms), or type it in the room`;
     case "undo":
       return command.force
         ? `/undo --force takes a change back over your later edits, so it is never run from ${from}: run 'org undo --force', or type it in the room`

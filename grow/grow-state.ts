@@ -121,5 +121,6 @@ export function writeGrowState(workspaceDir: string, state: GrowState, home: str
   } catch {
     seal = undefined;
   }
-  writePrivateFile(proposalsPath(workspaceDir), `${JSON.stringify({ ...checked, ...(seal !== undefined ? { seal } : {}) }, null, 2)}\n`, { durable: true });
+  const text = `${JSON.stringify({ ...checked, ...(seal !== undefined ? { seal } : {}) }, null, 2)}\n`;
+  writePrivateFile(proposalsPath(workspaceDir), text, { durable: true });
 }

@@ -583,7 +583,8 @@ export function mcpExecutedPaths(servers: readonly McpServerConfig[], workspaceD
     paths.push({
       test: (path) => under(path) && (whole || isCodeFile(path)),
       what: whole
-        ? `a file of the workspace, which it runs from (${code.from}) and may load whatever its name; give it "sandbox": true to let the agents change files`
+        ? `a file of the workspace, which it runs from (${code.from}) and may load whatever its name; ` +
+          'give it "sandbox": true to let the agents change files'
         : `a code file of ${folders.join(", ")}, which it runs from: ${code.from}; give it "sandbox": true to let the agents change code`,
       by,
     });

@@ -95,7 +95,8 @@ export class JobsQueue {
     if (unsealed.length > 0)
       this.options.logError(
         `serve: ${unsealed.length} unfinished job(s) in ${log.dir}/jobs.wal (${unsealed.slice(0, 3).join(", ")}) are not ` +
-          "sealed by your org's key (a log this org did not write: a clone's, an archive's, another user's); not run, and dropped at the next compaction",
+          "sealed by your org's key (a log this org did not write: a clone's, an archive's, another user's); " +
+          "not run, and dropped at the next compaction",
       );
     for (const { requestId, ...request } of requests) if (request.expiresAt > now) this.#byRequest.set(requestId, request);
     this.#finished = log.results().map(({ id, writtenAt }) => ({ id, expiresAt: writtenAt + this.#ttlMs }));

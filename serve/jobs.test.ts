@@ -245,7 +245,9 @@ describe("jobs across a restart", () => {
       await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
       expect(second.errors.join("\n")).toContain("2 unfinished job(s)");
       expect(second.errors.join("\n")).toContain("are not sealed by your org's key");
-      for (const id of ["job-attacker-0001", "job-attacker-0002"]) expect((await second.handler.fetch(new Request(`${BASE}/v1/jobs/${id}`))).status).toBe(404);
+      for (const id of ["job-attacker-0001", "job-attacker-0002"]) {
+        expect((await second.handler.fetch(new Request(`${BASE}/v1/jobs/${id}`))).status).toBe(404);
+      }
       expect(replyText((await finished(second, ownId)).events)).toBe("slow answer ".repeat(20));
     } finally {
       rmSync(workspaceDir, { recursive: true, force: true });

@@ -63,7 +63,8 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
   const state = TelegramState.open(options.workspaceDir, options.orgHome === undefined ? userOrgDir() : options.orgHome.dir);
   if (state.unsealed)
     log(
-      `telegram: ${options.workspaceDir}/.org/telegram/state.json is not sealed by your org's key (a file this org did not write: a clone's, an archive's, another user's); set aside, so no message it holds runs as a chat's turn`,
+      `telegram: ${options.workspaceDir}/.org/telegram/state.json is not sealed by your org's key (a file this org did not write: ` +
+        "a clone's, an archive's, another user's); set aside, so no message it holds runs as a chat's turn",
     );
   let me: z.infer<typeof Me> = {};
   try {

@@ -99,8 +99,9 @@ const COMMON_WORD =
 /**
  * Whether a value of a secret file is a common setting, no secret though it sits in a secret file: shorter than the
  * redactor's floor of 6 characters (`1`, `dev`), a switch, environment or log level (`true`, `production`), a version
- * or address (`1.2.3`, `10.0.0.5:5432`; but not six digits or more, `4111111111111111`, `48213975`), a local path (`/srv/app`, `./data`), or a server's bare
- * address (`https://registry.npmjs.org/`: a path, a query or a user may carry a token, and then it is a secret).
+ * or address (`1.2.3`, `10.0.0.5:5432`; but not six digits or more, `4111111111111111`, `48213975`), a local path
+ * (`/srv/app`, `./data`), or a server's bare address (`https://registry.npmjs.org/`: a path, a query or a user may
+ * carry a token, and then it is a secret).
  */
 function commonSetting(value: string): boolean {
   if (value.length < 6 || COMMON_WORD.test(value)) return true;
