@@ -34,14 +34,28 @@ function payload(file: string, marker: string): string {
   return `import("node:fs").then((fs) => fs.writeFileSync(${JSON.stringify(marker)}, "ran"));\n`;
 }
 
-function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } {
-  const workspaceDir = join(base, "project");
+/** An org.config.json whose agent runs `sh` in the write view, changes applied unasked, beside `mcpServers`. */
+const writeViewConfig = (mcpServers: Record<string, unknown>) =>
+  JSON.stringify({
+    personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
+    sandbox: { workspace: "write", workspaceWrite: "allow" },
+    mcpServers,
+  });
+
+/** A new workspace folder under the scratch folder, and how to write a file of it. */
+function newWorkspace(name: string): { workspaceDir: string; write: (path: string, text: string) => void } {
+  const workspaceDir = join(base, name);
+  mkdirSync(workspaceDir);
+  chmodSync(workspaceDir, 0o755);
   const write = (path: string, text: string) => {
     mkdirSync(join(workspaceDir, path, ".."), { recursive: true });
     writeFileSync(join(workspaceDir, path), text);
   };
-  mkdirSync(workspaceDir);
-  chmodSync(workspaceDir, 0o755);
+  return { workspaceDir, write };
+}
+
+function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } {
+  const { workspaceDir, write } = newWorkspace("project");
   write("srv/server.mjs", 'import "../lib/util.mjs";\n');
   write("lib/util.mjs", "export const util = 1;\n");
   write("server.mjs", 'import "./util.mjs";\n');
@@ -60,19 +74,15 @@ function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } 
   write("notes.md", "# notes\n");
   write(
     "org.config.json",
-    JSON.stringify({
-      personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
-      sandbox: { workspace: "write", workspaceWrite: "allow" },
-      mcpServers: {
-        nested: { command: "node", args: ["srv/server.mjs"] },
-        top: { command: "node", args: ["server.mjs"] },
-        hooked: { command: "node", args: ["srv3/server.mjs"], env: { NODE_OPTIONS: "--import ./hook.mjs" } },
-        python: { command: "python3", args: ["server.py"] },
-        sourced: { command: "bash", args: ["run.sh"] },
-        plugins: { command: "node", args: ["plug/server.mjs"] },
-        // A server in the sandbox runs what it runs there: it holds nothing back from the agents.
-        boxed: { command: "node", args: ["srv/server.mjs"], sandbox: true },
-      },
+    writeViewConfig({
+      nested: { command: "node", args: ["srv/server.mjs"] },
+      top: { command: "node", args: ["server.mjs"] },
+      hooked: { command: "node", args: ["srv3/server.mjs"], env: { NODE_OPTIONS: "--import ./hook.mjs" } },
+      python: { command: "python3", args: ["server.py"] },
+      sourced: { command: "bash", args: ["run.sh"] },
+      plugins: { command: "node", args: ["plug/server.mjs"] },
+      // A server in the sandbox runs what it runs there: it holds nothing back from the agents.
+      boxed: { command: "node", args: ["srv/server.mjs"], sandbox: true },
     }),
   );
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
@@ -149,13 +159,7 @@ function anyNamePayload(file: string, marker: string): string {
 }
 
 function setUpAnyNameWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } {
-  const workspaceDir = join(base, "any-name");
-  const write = (path: string, text: string) => {
-    mkdirSync(join(workspaceDir, path, ".."), { recursive: true });
-    writeFileSync(join(workspaceDir, path), text);
-  };
-  mkdirSync(workspaceDir);
-  chmodSync(workspaceDir, 0o755);
+  const { workspaceDir, write } = newWorkspace("any-name");
   write("run.sh", 'here=$(dirname "$0")\n. "$here/conf/settings.conf"\nexec sleep 60\n');
   write("conf/settings.conf", "PORT=1\n");
   write("srv/server.cjs", 'require(require("node:path").join(__dirname, "../data/hook.txt"));\n');
@@ -167,15 +171,11 @@ function setUpAnyNameWorkspace(): { workspaceDir: string; servers: McpServerConf
   write("notes.md", "# notes\n");
   write(
     "org.config.json",
-    JSON.stringify({
-      personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
-      sandbox: { workspace: "write", workspaceWrite: "allow" },
-      mcpServers: {
-        sourced: { command: "sh", args: ["run.sh"] },
-        required: { command: "node", args: ["srv/server.cjs"] },
-        execd: { command: "python3", args: ["py/server.py"] },
-        made: { command: "make", args: ["-s", "serve"] },
-      },
+    writeViewConfig({
+      sourced: { command: "sh", args: ["run.sh"] },
+      required: { command: "node", args: ["srv/server.cjs"] },
+      execd: { command: "python3", args: ["py/server.py"] },
+      made: { command: "make", args: ["-s", "serve"] },
     }),
   );
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
