@@ -11,6 +11,7 @@ import { BadBackupError, checkBackup, NoRoomError, restoredPlace, shownName, wri
 import { roomIn, SPARE_BYTES } from "./free-space.ts";
 import { mainTree } from "./main-tree.ts";
 import { placeRestoredConfig, type RestoredConfig } from "./restored-config.ts";
+import { checkRestoredGrants, type RestoredGrants } from "./restored-grants.ts";
 import { type RestoredTrust, rebindRestoredTrust } from "./restored-mcp-trust.ts";
 import {
   beginRestoreRecord,
@@ -36,6 +37,8 @@ export type RestoreOutcome = {
   cursorMarks: number;
   /** The workspace's MCP confirmations, bound to the restored workspace or not. */
   mcpTrust: RestoredTrust;
+  /** The checkout's gate key and promotion journal: each kept only when this user's org sealed it. */
+  grants: RestoredGrants;
   /** The workspace's org.config.json, put back, with its settings that wait for `org config trust`. */
   config: RestoredConfig;
   /** The bundle's `refs/replace/` refs, not restored. */
@@ -236,6 +239,7 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
   if (layout.checkoutDir === layout.to && existsSync(layout.config)) recordMade(layout.to, record, [CONFIG_FILE_NAME]);
   const config = placeRestoredConfig(layout.config, layout.workspaceDir, request.env);
   const mcpTrust = rebindRestoredTrust(layout.workspaceDir, manifest, request.env);
+  const grants = checkRestoredGrants(layout, manifest, request.env);
   rmSync(layout.bundle, { force: true });
   if (layout.checkoutDir === layout.to) rmSync(join(layout.to, ORG_DIR, RESTORE_RECORD), { force: true });
   else rmSync(join(layout.to, ORG_DIR), { recursive: true, force: true });
@@ -248,6 +252,7 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
     manifest,
     cursorMarks,
     mcpTrust,
+    grants,
     config,
     leftOut: built.leftOut,
   };

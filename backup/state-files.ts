@@ -11,9 +11,10 @@ import { REMEMBERED_LISTINGS_FILE } from "../workspace/remembered-listings.ts";
 const LEFT_OUT_DIRS = new Set(["worktrees", "registry", "toolsmith", "scratch", "backups", "grow/instances", "supervisor/tmp"]);
 /**
  * Files at the top of `.org/` left out: an older org's MCP confirmations (a backup carries the user's sealed ones in their
- * place), and the secret scan's remembered listings, a cache bound to inodes a restore does not keep.
+ * place), the seals a restore reads and removes, and the secret scan's remembered listings, a cache bound to inodes a
+ * restore does not keep.
  */
-const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json", REMEMBERED_LISTINGS_FILE]);
+const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json", "backup-seals.json", REMEMBERED_LISTINGS_FILE]);
 /** Files left out wherever they are: locks, temporary and partial files, SQLite's -wal, -shm and -journal. */
 const LEFT_OUT_FILE = /(\.lock|\.tmp|\.partial|-wal|-shm|-journal|\.compacting|\.stale-\d+-\d+|\.damaged-[\w.-]+)$/;
 const SQLITE_NAME = /\.(sqlite3?|db)$/;

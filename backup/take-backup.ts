@@ -21,6 +21,7 @@ import {
   REPO_STATE_PREFIX,
   WORKSPACE_STATE_PREFIX,
 } from "./backup-manifest.ts";
+import { STATE_SEALS_FILE, stateSeals } from "./restored-grants.ts";
 import { stateFiles } from "./state-files.ts";
 import { SourceChangedError, TarWriter } from "./tar-writer.ts";
 
@@ -247,6 +248,8 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
     await addState(writer, join(request.repoDir, ORG_DIR), REPO_STATE_PREFIX, scratch, manifest, held);
     if (!same) await addState(writer, join(request.workspaceDir, ORG_DIR), WORKSPACE_STATE_PREFIX, scratch, manifest, held);
     await addWorkspaceSettings(writer, request.workspaceDir, same, manifest);
+    const seals = stateSeals(manifest.entries, same);
+    if (seals !== undefined) manifest.entries.push(await writer.addBytes(`repo/${STATE_SEALS_FILE}`, seals));
     request.signal?.throwIfAborted();
     await writer.addBytes(MANIFEST_ENTRY, `${JSON.stringify(manifest, null, 2)}\n`);
     await writer.finish();

@@ -16,7 +16,7 @@ import { LineEditor } from "./line-editor/line-editor.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
-import { completeSlashCommand, slashHelp } from "./slash-commands.ts";
+import { completeSlashCommand, roomOnly, type SlashCommand, slashHelp } from "./slash-commands.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
 import { sendHeld } from "./held-message.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
@@ -33,6 +33,7 @@ import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { type OnceInput, onceInput, runOnce, sayMisspelt } from "./chat-once.ts";
 import { ToolOutputs } from "./tool-outputs.ts";
 import { confirmMcpServers } from "./confirm-mcp-servers.ts";
+import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { configPaths, readConfig, reopenOnChange } from "./reopen-on-change.ts";
 
 const HELP = `Usage: org chat [options]
@@ -206,9 +207,13 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const notify = (line: string) => say(`org: ${line}`, "yellow");
   const approve = editorApproval(options, renderer, editor, say);
   const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), undefined, notify, sandbox);
-  const live = new LiveRoom(await open(setup), (current) =>
-    reopenOnChange(current, running, { open, say, confirm: (mcp) => confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey) }),
-  );
+  // A pipe's lines are a script's, maybe someone else's words: confirming a server needs a person at a terminal.
+  const confirm = async (hub: McpHub) => {
+    if (editor.inTerminal) return confirmMcpServers(hub, editorAsk(renderer, editor), editor.answersWithOneKey);
+    if (hub.awaitingTrust().length > 0)
+      say("org: the room's input is not a terminal, so no MCP server is confirmed here: run 'org mcp trust NAME' (it prints what it confirms)", "yellow");
+  };
+  const live = new LiveRoom(await open(setup), (current) => reopenOnChange(current, running, { open, say, confirm }));
   const { room, mcp } = live.opened;
   // A resumed session's results keep their numbers: /output N finds them, and new ones follow.
   outputs.addMessages(room.history());
@@ -221,7 +226,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
     greet(room, renderer, voice, options.resume !== undefined, outputs);
     const waiting = unconfirmedNotice(running.config, setup.workspaceDir);
     if (waiting !== undefined) say(`org: ${waiting}`, "yellow");
-    if (mcp) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
+    if (mcp) await confirm(mcp);
     const questions = {
       ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
       oneKey: editor.answersWithOneKey,
@@ -238,6 +243,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
         send: (text, sendSignal) => sendHeld(live.opened.room, running.config.secrets, questions, () => renderer.idle())(text, sendSignal),
         write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
+        ...(editor.inTerminal ? {} : { refuse: (command: SlashCommand) => roomOnly(command, "a room whose input is not a terminal") }),
         exclusive: (work) => live.turn(work),
       },
       { prompt: () => ansi.text(`${formatRoomMode(live.opened.room.mode)} › `, "bold"), signal },

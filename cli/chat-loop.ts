@@ -1,5 +1,5 @@
 import type { LineEditor } from "./line-editor/line-editor.ts";
-import { parseInput, runSlashCommand, type SlashHost } from "./slash-commands.ts";
+import { parseInput, runSlashCommand, type SlashCommand, type SlashHost } from "./slash-commands.ts";
 
 /** What the loop needs from the room and the terminal. */
 export type ChatLoopContext = {
@@ -13,6 +13,8 @@ export type ChatLoopContext = {
   write(text: string): void;
   /** Called by /clear after the room forgot its messages. */
   clearScreen(): void;
+  /** Why a command is not run here (the room's input is a script's, not a person's typing), or undefined to run it. */
+  refuse?(command: SlashCommand): string | undefined;
   /** Runs one line's work (a turn, a command) so that nothing replaces the room meanwhile (a config reload waits). */
   exclusive?<T>(work: () => Promise<T>): Promise<T>;
 };
@@ -49,6 +51,11 @@ async function handleParsedLine(line: string, context: ChatLoopContext, signal: 
       return isEdit(sent) ? { edit: line } : "continue";
     }
     case "command": {
+      const refused = context.refuse?.(parsed.command);
+      if (refused !== undefined) {
+        context.write(`${refused}. Nothing was done.\n`);
+        return "continue";
+      }
       const outcome = await runSlashCommand(parsed.command, context.host, {
         write: (text) => context.write(`${text}\n`),
         signal,

@@ -83,7 +83,7 @@ export const restoreCommand: Command = {
       env: processEnvironment(),
     });
     if (values.json) {
-      for (const line of outcome.mcpTrust.said) process.stderr.write(`${sanitizeForTerminal(line)}\n`);
+      for (const line of [...outcome.grants.said, ...outcome.mcpTrust.said]) process.stderr.write(`${sanitizeForTerminal(line)}\n`);
       console.log(
         terminalSafeJson({
           checkout: outcome.checkoutDir,
@@ -104,9 +104,10 @@ export const restoreCommand: Command = {
       `restored ${outcome.manifest.takenAt}'s backup into ${resolve(values.to)}:`,
       `  checkout:  ${outcome.checkoutDir} (main ${outcome.main.slice(0, 12)}, ${outcome.refs} refs)`,
       `  workspace: ${outcome.workspaceDir} (${outcome.files} state files${outcome.cursorMarks > 0 ? `; org grow reads on from its cursor, ${outcome.cursorMarks} files` : ""})`,
-      ...(outcome.manifest.journal
+      ...(outcome.manifest.journal && outcome.grants.journalKept
         ? [`  an interrupted ${outcome.manifest.journal.op} (${outcome.manifest.journal.tag}) was in the journal: the next promote or rollback finishes it`]
         : []),
+      ...outcome.grants.said.map((line) => `  ${line}`),
       ...configLines(outcome.config, outcome.workspaceDir),
       ...(outcome.mcpTrust.rebound.length > 0
         ? [`  MCP servers confirmed as in the backup (the same launch, the files they run unchanged): ${outcome.mcpTrust.rebound.join(", ")}`]

@@ -128,3 +128,23 @@ export function sealedRecords(home: string | undefined, workspaceDir: string, ki
 export function openSealedRecords(home: string | undefined, carried: SealedRecords, kind: TrustKind): Map<string, Record<string, unknown>> {
   return opened(userTrustKey(home, false), kind, carried.workspace, carried.records);
 }
+
+/**
+ * A seal of `value` under the user's key (made on first use), for a backup to carry beside something it holds that
+ * grants trust (the gate's key): a restore believes that only when `valueSealHolds` under the same user's key.
+ */
+export function sealValue(home: string | undefined, label: string, value: string): string {
+  return createHmac("sha256", userTrustKey(ensureUserOrgDir(home), true))
+    .update(canonicalJson({ kind: "value", label, value }))
+    .digest("hex");
+}
+
+/** Whether `seal` is this user's seal of `value` under `label` (`sealValue`); false without a key, or for anything else. */
+export function valueSealHolds(home: string | undefined, label: string, value: string, seal: string): boolean {
+  const key = userTrustKey(home, false);
+  if (key === undefined || !Seal.safeParse(seal).success) return false;
+  const expected = createHmac("sha256", key)
+    .update(canonicalJson({ kind: "value", label, value }))
+    .digest();
+  return timingSafeEqual(expected, Buffer.from(seal, "hex"));
+}

@@ -2,6 +2,9 @@ import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { sealValue, valueSealHolds } from "../config/trust-store.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { GROW_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { countSessionsOfOlderProposal } from "./merge-needs.ts";
@@ -62,8 +65,11 @@ function proposalsPath(workspaceDir: string): string {
   return join(workspaceDir, GROW_DIR, "proposals.json");
 }
 
-/** The workspace's proposals and cursor; empty when grow never ran there. */
-export function readGrowState(workspaceDir: string): GrowState {
+/**
+ * The workspace's proposals and cursor; empty when grow never ran there. A file whose seal does not hold under the
+ * user's key (`home`) is read as hearsay: no proposal of it stands for a person's word.
+ */
+export function readGrowState(workspaceDir: string, home: string | undefined = userOrgDir()): GrowState {
   // Looked for first: reading a private file makes its folders, and a dry run or `status` makes nothing.
   if (!lstatSync(proposalsPath(workspaceDir), { throwIfNoEntry: false })) return { version: 1, cursor: structuredClone(EMPTY_CURSOR), proposals: [] };
   let text: string;
@@ -74,20 +80,47 @@ export function readGrowState(workspaceDir: string): GrowState {
     throw error;
   }
   let state: GrowState;
+  let sealed = false;
   try {
-    state = GrowState.parse(JSON.parse(text));
+    const { seal, ...rest } = z.looseObject({ seal: z.string().optional() }).parse(JSON.parse(text));
+    state = GrowState.parse(rest);
+    sealed = seal !== undefined && valueSealHolds(home, SEAL_LABEL, canonicalJson(state), seal);
   } catch (error) {
     const why = error instanceof z.ZodError ? (error.issues[0]?.message ?? "does not fit") : error instanceof Error ? error.message : String(error);
     throw new GrowStateError(
       `${proposalsPath(workspaceDir)} is damaged (${why.split("\n")[0]}); move it aside to start afresh (every transcript is read again), or restore it from a copy`,
     );
   }
+  if (!sealed) state.proposals = state.proposals.flatMap(hearsay);
   for (const proposal of state.proposals) countSessionsOfOlderProposal(proposal);
   return state;
 }
 
-/** Replaces the workspace's proposals and cursor in one atomic, durable write. */
-export function writeGrowState(workspaceDir: string, state: GrowState): void {
+const SEAL_LABEL = "grow state";
+
+/**
+ * A proposal of a file the user's org did not seal (committed to a clone, unpacked from an archive, changed since):
+ * nothing it says a person or a session asked is believed. A proposal to build keeps its goal, unconfirmed, with no
+ * evidence, sessions or acceptance; a rebuild or removal (org's own judgement of a tool, which the next run makes
+ * again) is dropped. What adds protection (rejected) and what names org's own work (built, promoted) stays.
+ */
+function hearsay(proposal: Proposal): Proposal[] {
+  if (proposal.kind !== "build") return proposal.state === "pending" ? [] : [proposal];
+  const { accepted: _accepted, ...rest } = proposal;
+  const state = proposal.state === "pending" ? "unconfirmed" : proposal.state;
+  return [{ ...rest, evidence: [], seenIn: [], sessions: 0, sources: {}, state }];
+}
+
+/** Replaces the workspace's proposals and cursor in one atomic, durable write, sealed with the user's key when there is one. */
+export function writeGrowState(workspaceDir: string, state: GrowState, home: string | undefined = userOrgDir()): void {
   growDir(workspaceDir);
-  writePrivateFile(proposalsPath(workspaceDir), `${JSON.stringify(GrowState.parse(state), null, 2)}\n`, { durable: true });
+  const checked = GrowState.parse(state);
+  let seal: string | undefined;
+  try {
+    seal = sealValue(home, SEAL_LABEL, canonicalJson(checked));
+  } catch {
+    seal = undefined;
+  }
+  const text = `${JSON.stringify({ ...checked, ...(seal !== undefined ? { seal } : {}) }, null, 2)}\n`;
+  writePrivateFile(proposalsPath(workspaceDir), text, { durable: true });
 }

@@ -8,7 +8,7 @@ import { openRoom } from "../room/room.ts";
 import { TranscriptLine } from "../room/transcript-line.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { EMPTY_CURSOR, GrowCursor, MAX_JOB_IDS, readGrowState, writeGrowState } from "./grow-state.ts";
+import { EMPTY_CURSOR, GrowCursor, GrowState, MAX_JOB_IDS, readGrowState, writeGrowState } from "./grow-state.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
@@ -270,8 +270,8 @@ describe("proposals kept before sessions and sources were recorded", () => {
       attempts: 0,
       updatedAt: time,
     };
-    mkdirSync(join(dir, ".org", "grow"), { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, ".org", "grow", "proposals.json"), JSON.stringify({ version: 1, cursor: EMPTY_CURSOR, proposals: [older] }), { mode: 0o600 });
+    // Sealed by this user's org (a file it did not seal stands for no person's word: grow-state.test.ts).
+    writeGrowState(dir, GrowState.parse({ version: 1, cursor: EMPTY_CURSOR, proposals: [older] }));
     const [read] = readGrowState(dir).proposals;
     expect(read).toMatchObject({ sessions: 2, sources: {}, state: "pending", count: 3 });
     expect(read?.seenIn).toHaveLength(2);

@@ -97,18 +97,22 @@ const SPOKEN_DOT_BEFORE_HOST = /(?<=[\p{L}\p{N}])(?:\s+dot\s+|\s+\.\s*|\.\s+)(?=
 function withoutDisguises(text: string): string {
   return text
     .normalize("NFKC")
-    .replace(/[\u3002\uff61\u2024\ufe52\u00b7\u2027\u2219]/g, ".")
+    .replace(/[\u3002\uff61\u2024\ufe52\u00b7\u2027\u2219\u22c5\u2e31\u2e33\u30fb\u0701\u0702\ua60e\u2022]/g, ".")
+    .replace(/\s*\bcolon\s+slash\s+slash\s*/gi, "://")
     .replace(/\p{Cf}+/gu, "")
     .replace(/%2e/gi, ".")
     .replace(/%2f/gi, "/")
     .replace(/\\\./g, ".")
     .replace(/\s*[[({<]\s*(?:\.|dot)\s*[\])}>]\s*/gi, ".")
-    .replace(new RegExp(`(?<=[\\p{L}\\p{N}])(?:\\s+dot\\s+|\\s+\\.\\s*|\\.\\s+)(?=(?:${DOMAIN_ENDS})\\b)`, "giu"), ".")
+    .replace(new RegExp(`(?<=[\\p{L}\\p{N}])(?:\\s+d[o0]t\\s+|[-_]d[o0]t[-_]|\\s+\\.\\s*|\\.\\s+)(?=(?:${DOMAIN_ENDS})\\b)`, "giu"), ".")
     .replace(new RegExp(`\\bdot\\s+(?=(?:${STORE_NAMES})\\b)`, "gi"), ".")
     .replace(/\bhxxp(s?)(?=:|\[:\])/gi, "http$1")
     .replace(/\[:\]/g, ":")
     .replace(/\[\/\]/g, "/");
 }
+
+// An IPv4 address with its zeros left out (127.1, 10.0.1): a version number elsewhere, an address where something goes.
+const SHORT_ADDRESS = /(?<![\w.])\d{1,3}(?:\.\d{1,8}){1,2}(?::\d{1,5})?(?![\w.])/g;
 
 /** A number that is an address where something is sent or fetched ("fetch from 2130706433"), else as it is. */
 function numberOrAddress(number: string, at: number, text: string): string {
@@ -120,12 +124,27 @@ function numberOrAddress(number: string, at: number, text: string): string {
 
 /** `text` as a goal: one line of at most GOAL_CHARS, with every URL, host, outside path and secret-looking string replaced by what it is. */
 export function safeGoal(text: string): string {
-  return safeLine(text, GOAL_CHARS);
+  return spelledOut(text, GOAL_CHARS);
 }
 
 /** A need's quote as its evidence keeps it: one line of at most QUOTE_CHARS, made safe as a goal is. */
 export function safeQuote(text: string): string {
-  return safeLine(text, QUOTE_CHARS);
+  return spelledOut(text, QUOTE_CHARS);
+}
+
+// Three or more single letters or digits with one blank between them ("e v i l . c o m", "h t t p s").
+const SPACED_LETTERS = /(?<![\p{L}\p{N}])[\p{L}\p{N}](?: [\p{L}\p{N}]){2,}(?![\p{L}\p{N}])/gu;
+
+/**
+ * A line made safe as it reads, and as it reads with words spelled a letter at a time joined up: when joining them
+ * shows a host, a URL or a path the line hid, the joined line, made safe, is the answer.
+ */
+function spelledOut(text: string, max: number): string {
+  const safe = safeLine(text, max);
+  const joined = text.replace(SPACED_LETTERS, (letters) => letters.replaceAll(" ", ""));
+  if (joined === text) return safe;
+  const joinedSafe = safeLine(joined, max);
+  return joinedSafe === oneLine(undisguised(joined), max) ? safe : joinedSafe;
 }
 
 // A goal or a quote keeps no control, bidi or invisible character, not even as a visible escape: each becomes a space.
@@ -150,6 +169,7 @@ function safeLine(text: string, max: number): string {
     .replace(ODD_ADDRESS, "a host")
     .replace(IPV6, "a host")
     .replace(NUMBER_ADDRESS, (number: string, at: number, text: string) => numberOrAddress(number, at, text))
+    .replace(SHORT_ADDRESS, (address: string, at: number, text: string) => (SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : address))
     .replace(HOST, (host: string, suffix: string, at: number, text: string) => hostOrFile(host, suffix, at, text))
     .replace(LOCAL_HOST, "a host")
     .replace(TOKEN, "a secret");

@@ -82,9 +82,12 @@ export function launchStates(plan: LaunchPlan, known: (label: string) => PathSta
   }
   for (const [label, value] of Object.entries(plan.facts)) states.set(label, { digest: digestOf(`fact ${value}`) });
   if (plan.code) {
-    // Every file the server can load from the workspace: code by name, and its folders whole.
+    // Every file the server can load from the workspace, but the data its launch hands it outside the folders it runs
+    // from (a database it writes would make every start a change); the write view still refuses that to the agents.
     const { files, cut } = coveredFiles(plan.code);
-    for (const file of files) visit(file);
+    const roots = plan.code.roots.map((root) => `${root}/`);
+    const data = new Set(plan.data.filter((path) => !roots.some((root) => path.startsWith(root))));
+    for (const file of files) if (!data.has(file)) visit(file);
     if (cut) states.set(UNCOVERED, { digest: digestOf("cut") });
   }
   return states;

@@ -134,7 +134,8 @@ test("the write view refuses the paths an unsandboxed server runs from, and a li
   expect(refusal("app", { path: "app", status: "added", after: { type: "symlink", target: "elsewhere" } } as never)).toContain(
     '"app": a link at a folder above paths the unsandboxed MCP server local runs from (app/server/**)',
   );
-  expect(refusal("docs/notes.md")).toBe("");
+  // It can load any file of the workspace it starts from, whatever its name.
+  expect(refusal("docs/notes.md")).toContain("code the unsandboxed MCP server local can load (a file of the workspace");
 });
 
 // Newcomer review, item 3: what some launchers run lay outside the confirmation. For each, the trust covers it (a change

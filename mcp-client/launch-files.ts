@@ -30,6 +30,8 @@ export type LaunchPlan = {
   facts: Record<string, string>;
   /** Folders the launch runs code relative to without naming a file: inline code's working folder, a project a runner runs. */
   reaches: string[];
+  /** Files of the workspace the launch hands the server by name that are not code (`--db notes.db`): its own data, which it writes. */
+  data: string[];
   code?: CodeReach;
 };
 
@@ -156,7 +158,7 @@ function environmentOf(server: McpServerConfig, env: NodeJS.ProcessEnv | undefin
 
 /** The files, folders and facts a stdio server's start depends on (nothing for an HTTP server). */
 export function launchPlan(server: McpServerConfig, workspaceDir: string, env?: NodeJS.ProcessEnv): LaunchPlan {
-  const plan: LaunchPlan = { files: [], trees: [], moduleFolders: [], facts: {}, reaches: [] };
+  const plan: LaunchPlan = { files: [], trees: [], moduleFolders: [], facts: {}, reaches: [], data: [] };
   if (server.transport !== "stdio" || !server.command) return plan;
   const values = environmentOf(server, env);
   const place = placeOf(server, workspaceDir, values);
@@ -438,6 +440,8 @@ function addCodeFile(plan: LaunchPlan, arg: string, place: Place, named = false)
   try {
     const stat = statSync(path);
     if (stat.isFile() && (CODE_FILE.test(path) || (stat.mode & 0o111) !== 0)) plan.files.push(path);
+    // Only the launch line itself says what is data: a script's own words may hand a file to an interpreter.
+    else if (stat.isFile() && place.depth === 0) plan.data.push(path);
   } catch {
     // Not a file: a word, a URL, a folder the server works on; or code not written yet.
     if (named && CODE_FILE.test(value) && !/^[a-z][a-z0-9+.-]*:/i.test(value)) plan.files.push(path);
@@ -564,7 +568,7 @@ export function executedPaths(server: McpServerConfig, workspaceDir: string, env
 
 /**
  * What the write view refuses for the room's servers: the paths each unsandboxed stdio server runs from, and which;
- * for one started from the workspace, every code file it can load (`workspace-code.ts`), wherever it lies.
+ * for one started from the workspace, every file of it (whatever its name, it may be loaded: `workspace-code.ts`).
  */
 export function mcpExecutedPaths(servers: readonly McpServerConfig[], workspaceDir: string, env?: NodeJS.ProcessEnv): ExecutedPath[] {
   const workspace = resolve(workspaceDir);
@@ -575,10 +579,13 @@ export function mcpExecutedPaths(servers: readonly McpServerConfig[], workspaceD
     if (code === undefined) return paths;
     const folders = code.codeUnder.map((folder) => relative(workspace, folder).split(sep).join("/"));
     const under = (path: string) => folders.some((folder) => folder === "" || path === folder || path.startsWith(`${folder}/`));
-    const where = folders.includes("") ? "the workspace" : folders.join(", ");
+    const whole = folders.includes("");
     paths.push({
-      test: (path) => under(path) && isCodeFile(path),
-      what: `a code file of ${where}, which it runs from: ${code.from}; give it "sandbox": true to let the agents change code`,
+      test: (path) => under(path) && (whole || isCodeFile(path)),
+      what: whole
+        ? `a file of the workspace, which it runs from (${code.from}) and may load whatever its name; ` +
+          'give it "sandbox": true to let the agents change files'
+        : `a code file of ${folders.join(", ")}, which it runs from: ${code.from}; give it "sandbox": true to let the agents change code`,
       by,
     });
     return paths;

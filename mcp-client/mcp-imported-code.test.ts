@@ -34,14 +34,28 @@ function payload(file: string, marker: string): string {
   return `import("node:fs").then((fs) => fs.writeFileSync(${JSON.stringify(marker)}, "ran"));\n`;
 }
 
-function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } {
-  const workspaceDir = join(base, "project");
+/** An org.config.json whose agent runs `sh` in the write view, changes applied unasked, beside `mcpServers`. */
+const writeViewConfig = (mcpServers: Record<string, unknown>) =>
+  JSON.stringify({
+    personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
+    sandbox: { workspace: "write", workspaceWrite: "allow" },
+    mcpServers,
+  });
+
+/** A new workspace folder under the scratch folder, and how to write a file of it. */
+function newWorkspace(name: string): { workspaceDir: string; write: (path: string, text: string) => void } {
+  const workspaceDir = join(base, name);
+  mkdirSync(workspaceDir);
+  chmodSync(workspaceDir, 0o755);
   const write = (path: string, text: string) => {
     mkdirSync(join(workspaceDir, path, ".."), { recursive: true });
     writeFileSync(join(workspaceDir, path), text);
   };
-  mkdirSync(workspaceDir);
-  chmodSync(workspaceDir, 0o755);
+  return { workspaceDir, write };
+}
+
+function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } {
+  const { workspaceDir, write } = newWorkspace("project");
   write("srv/server.mjs", 'import "../lib/util.mjs";\n');
   write("lib/util.mjs", "export const util = 1;\n");
   write("server.mjs", 'import "./util.mjs";\n');
@@ -60,19 +74,15 @@ function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } 
   write("notes.md", "# notes\n");
   write(
     "org.config.json",
-    JSON.stringify({
-      personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
-      sandbox: { workspace: "write", workspaceWrite: "allow" },
-      mcpServers: {
-        nested: { command: "node", args: ["srv/server.mjs"] },
-        top: { command: "node", args: ["server.mjs"] },
-        hooked: { command: "node", args: ["srv3/server.mjs"], env: { NODE_OPTIONS: "--import ./hook.mjs" } },
-        python: { command: "python3", args: ["server.py"] },
-        sourced: { command: "bash", args: ["run.sh"] },
-        plugins: { command: "node", args: ["plug/server.mjs"] },
-        // A server in the sandbox runs what it runs there: it holds nothing back from the agents.
-        boxed: { command: "node", args: ["srv/server.mjs"], sandbox: true },
-      },
+    writeViewConfig({
+      nested: { command: "node", args: ["srv/server.mjs"] },
+      top: { command: "node", args: ["server.mjs"] },
+      hooked: { command: "node", args: ["srv3/server.mjs"], env: { NODE_OPTIONS: "--import ./hook.mjs" } },
+      python: { command: "python3", args: ["server.py"] },
+      sourced: { command: "bash", args: ["run.sh"] },
+      plugins: { command: "node", args: ["plug/server.mjs"] },
+      // A server in the sandbox runs what it runs there: it holds nothing back from the agents.
+      boxed: { command: "node", args: ["srv/server.mjs"], sandbox: true },
     }),
   );
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
@@ -102,10 +112,11 @@ test("a file a confirmed server imports or sources, however it names it, is refu
     expect(outputs[index], entry.how).toContain(`"${entry.file}": ${refusal}`);
     expect(existsSync(join(workspaceDir, entry.file)) ? readFileSync(join(workspaceDir, entry.file), "utf8") : undefined, entry.how).toBe(before[index]);
   }
-  expect(outputs[CASES.length]).not.toContain("refused");
-  expect(readFileSync(join(workspaceDir, "notes.md"), "utf8")).toContain("the agent may still write prose");
-  // Not code by its name: no server loads it, so the agent may write it.
-  expect(outputs[CASES.length + 1]).not.toContain("refused");
+  // Prose too: a server started from the workspace may load any file of it, whatever its name
+  // (the test below); the agents write there only when every such server runs in the sandbox.
+  expect(outputs[CASES.length]).toContain("the change was refused whole");
+  expect(readFileSync(join(workspaceDir, "notes.md"), "utf8")).not.toContain("the agent may still write prose");
+  expect(outputs[CASES.length + 1]).toContain("the change was refused whole");
   // Nothing changed, so every confirmation still holds.
   for (const server of servers) expect([server.name, trustProblem(server, workspaceDir)]).toEqual([server.name, undefined]);
 
@@ -124,6 +135,77 @@ test("a file a confirmed server imports or sources, however it names it, is refu
     expect(states[entry.server], entry.how).toBe("untrusted");
     expect(notices, entry.how).toContain(`mcp: ${entry.server} stays off: what it runs changed since you confirmed it:`);
     expect(notices, entry.how).toMatch(new RegExp(`mcp: ${entry.server} stays off: [^\\n]*"${entry.file}" \\((changed|new)\\)`));
+  }
+  for (const marker of markers) expect(existsSync(marker)).toBe(false);
+}, 120_000);
+
+// The class beyond the spellings the review showed: a server started from the workspace loads files by names no reader
+// of its code can follow, and by names that are not code's (a shell sources `conf/settings.conf` through a variable,
+// CommonJS `require` runs a `.txt` as JavaScript, Python `exec`s a `.cfg`, make includes a `.mk`). Code by its name is
+// not enough: every file of the workspace such a server can reach is refused to the agent and hashed.
+/** Each server, the file it loads under a name that is not code's, and how. */
+const ANY_NAME_CASES = [
+  { server: "sourced", file: "conf/settings.conf", how: 'sourced by the top-level run.sh as "$here/conf/settings.conf"' },
+  { server: "required", file: "data/hook.txt", how: "required by srv/server.cjs: CommonJS runs a .txt as JavaScript" },
+  { server: "execd", file: "etc/settings.cfg", how: "exec()'d by py/server.py" },
+  { server: "made", file: "rules.mk", how: "included by the Makefile `make serve` reads" },
+] as const;
+
+function anyNamePayload(file: string, marker: string): string {
+  if (file.endsWith(".cfg")) return `open(${JSON.stringify(marker)}, "w").write("ran")\n`;
+  if (file.endsWith(".txt")) return `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`;
+  if (file.endsWith(".mk")) return `$(shell echo ran > ${marker})\n`;
+  return `echo ran > ${JSON.stringify(marker)}\n`;
+}
+
+function setUpAnyNameWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } {
+  const { workspaceDir, write } = newWorkspace("any-name");
+  write("run.sh", 'here=$(dirname "$0")\n. "$here/conf/settings.conf"\nexec sleep 60\n');
+  write("conf/settings.conf", "PORT=1\n");
+  write("srv/server.cjs", 'require(require("node:path").join(__dirname, "../data/hook.txt"));\n');
+  write("data/hook.txt", "// nothing yet\n");
+  write("py/server.py", 'import os\nexec(open(os.path.join(os.path.dirname(__file__), "../etc/settings.cfg")).read())\n');
+  write("etc/settings.cfg", "PORT = 1\n");
+  write("Makefile", "include rules.mk\nserve:\n\t@sleep 60\n");
+  write("rules.mk", "PORT := 1\n");
+  write("notes.md", "# notes\n");
+  write(
+    "org.config.json",
+    writeViewConfig({
+      sourced: { command: "sh", args: ["run.sh"] },
+      required: { command: "node", args: ["srv/server.cjs"] },
+      execd: { command: "python3", args: ["py/server.py"] },
+      made: { command: "make", args: ["-s", "serve"] },
+    }),
+  );
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  return { workspaceDir, servers: config.mcpServers };
+}
+
+test("a file a confirmed server loads under a name that is not code's is refused to the agent, and a change made otherwise keeps the server off", async () => {
+  const { workspaceDir, servers } = setUpAnyNameWorkspace();
+  for (const server of servers) recordTrust(server, workspaceDir);
+  const markers = ANY_NAME_CASES.map((entry) => join(base, `ran-any-${entry.server}`));
+  const before = ANY_NAME_CASES.map((entry) => readFileSync(join(workspaceDir, entry.file), "utf8"));
+  const attacks = ANY_NAME_CASES.map((entry, index) => `printf '%s' '${anyNamePayload(entry.file, markers[index] ?? "")}' >> ${entry.file}`);
+  const { outputs } = await agentRunsCommands(workspaceDir, [...attacks, "echo more >> notes.md"], sandboxPolicy({ workspace: "write", poolSize: 0 }));
+  for (const [index, entry] of ANY_NAME_CASES.entries()) {
+    expect(outputs[index], entry.how).toContain("the change was refused whole; nothing of it was applied");
+    expect(readFileSync(join(workspaceDir, entry.file), "utf8"), entry.how).toBe(before[index] ?? "");
+  }
+  // Any file of a workspace such a server runs from is what it may load: prose too.
+  expect(outputs[ANY_NAME_CASES.length]).toContain("the change was refused whole");
+  for (const server of servers) expect([server.name, trustProblem(server, workspaceDir)]).toEqual([server.name, undefined]);
+
+  // The same changes made another way (by hand, a pull): every server stays off, naming the file, and nothing ran.
+  for (const [index, entry] of ANY_NAME_CASES.entries())
+    writeFileSync(join(workspaceDir, entry.file), `${before[index] ?? ""}${anyNamePayload(entry.file, markers[index] ?? "")}`);
+  const started = await startMcpServers(servers, workspaceDir);
+  const notices = started.notices.join("\n");
+  const states = Object.fromEntries(started.states);
+  for (const entry of ANY_NAME_CASES) {
+    expect(states[entry.server], entry.how).toBe("untrusted");
+    expect(notices, entry.how).toMatch(new RegExp(`mcp: ${entry.server} stays off: [^\\n]*"${entry.file.replace(".", "\\.")}" \\(changed\\)`));
   }
   for (const marker of markers) expect(existsSync(marker)).toBe(false);
 }, 120_000);

@@ -105,7 +105,7 @@ test("launch plans: a script, Python's module folder, a sourced file, inline cod
   expect(launchPlan(stdio("b", "node", ["srv/server.mjs"], { sandbox: true }), dir, env).code).toBeUndefined();
 });
 
-test("the walk takes code by name and the folders a server runs from whole; .git, .org and secret files are left out; a walk past its bound says so", () => {
+test("the walk takes every file of the workspace, of its package folders the code; .git, .org and secret files are left out; a walk past its bound says so", () => {
   const dir = workspace("walk", {
     "srv/server.mjs": "",
     "srv/data.txt": "",
@@ -125,11 +125,19 @@ test("the walk takes code by name and the folders a server runs from whole; .git
   const reach = { workspace: dir, codeUnder: [dir], roots: [join(dir, "srv")], from: "srv/server.mjs" };
   const { files, cut } = coveredFiles(reach);
   expect(cut).toBe(false);
-  expect(files.map((file) => file.slice(dir.length + 1))).toEqual(["bin/serve", "lib/util.mjs", "node_modules/dep/index.js", "srv/data.txt", "srv/server.mjs"]);
+  // lib/readme.md too: CommonJS runs any file it is handed as JavaScript, a shell sources any name.
+  expect(files.map((file) => file.slice(dir.length + 1))).toEqual([
+    "bin/serve",
+    "lib/readme.md",
+    "lib/util.mjs",
+    "node_modules/dep/index.js",
+    "srv/data.txt",
+    "srv/server.mjs",
+  ]);
   expect(coveredFiles(reach, 5).cut).toBe(true);
 });
 
-test("the write view refuses code a server started from the workspace can load, by name wherever it lies, naming why; other files pass", () => {
+test("the write view refuses every file of a workspace a server starts from, naming why; a sandboxed server holds nothing back", () => {
   const dir = workspace("guard", { "srv/server.mjs": "", "docs/guide.md": "" });
   const executed = mcpExecutedPaths([stdio("app", "node", ["srv/server.mjs"]), stdio("boxed", "node", ["srv/server.mjs"], { sandbox: true })], dir, {
     PATH: "/usr/bin:/bin",
@@ -142,14 +150,14 @@ test("the write view refuses code a server started from the workspace can load, 
     return check.ok ? "" : check.message;
   };
   expect(refusal("lib/util.mjs")).toContain(
-    '"lib/util.mjs": code the unsandboxed MCP server app can load (a code file of the workspace, which it runs from: srv/server.mjs; give it "sandbox": true to let the agents change code)',
+    '"lib/util.mjs": code the unsandboxed MCP server app can load (a file of the workspace, which it runs from (srv/server.mjs) and may load whatever its name; give it "sandbox": true to let the agents change files)',
   );
   // A case-insensitive file system takes UTIL.MJS for a .mjs file too.
   expect(refusal("lib/UTIL.MJS")).toContain("code the unsandboxed MCP server app can load");
   expect(refusal("plugins/new.py")).toContain("code the unsandboxed MCP server app can load");
   expect(refusal("lib/__pycache__/util.cpython-311.pyc")).toContain("code the unsandboxed MCP server app can load");
   expect(refusal("srv/notes.txt")).toContain("a path the unsandboxed MCP server app runs from (srv/**)");
-  expect(refusal("docs/guide.md")).toBe("");
+  expect(refusal("docs/guide.md")).toContain("code the unsandboxed MCP server app can load");
   // Without the unsandboxed server, the sandboxed one holds nothing back.
   expect(mcpExecutedPaths([stdio("boxed", "node", ["srv/server.mjs"], { sandbox: true })], dir)).toEqual([]);
 });

@@ -7,9 +7,10 @@ import { patternMatcher } from "../workspace/path-glob.ts";
 
 // A server started from the workspace (its script, a hook, a module folder or a package there) can load any file of it:
 // `import("../lib/" + name)`, `require(variable)`, `importlib`, `. "$dir/env"` name nothing a reader of the code could
-// follow. So what it can load is taken by name, not by reading imports: every code file of the workspace (of its
-// `node_modules`/`.venv` only, for a package run from there) and every file of the folders it runs from. Trust hashes
-// them (launch-file-states.ts) and the write view refuses changes to them (launch-files.ts, `mcpExecutedPaths`).
+// follow, and what they load need not be named like code (CommonJS runs a `.txt` as JavaScript, a shell sources a
+// `.conf`, Python `exec`s a `.cfg`, make includes a `.mk`). So what it can load is every file of the workspace (only the
+// code of its `node_modules`/`.venv`, which the write view refuses whole, and only those for a package run from there).
+// Trust hashes them (launch-file-states.ts) and the write view refuses changes to them (launch-files.ts, `mcpExecutedPaths`).
 
 /** Extensions of what an interpreter, a loader or a build a server runs may take as code. */
 const CODE_EXTENSIONS = new Set(
@@ -51,9 +52,10 @@ export function isCodeFile(path: string): boolean {
 }
 
 /**
- * What of the workspace an unsandboxed server started from it can load: every code file under each of `codeUnder`
- * (the workspace, or its `node_modules`/`.venv` for a package run from there) and every file under each of `roots`
- * (the folders it runs from), all host paths; `from` is a workspace-relative path it runs from, for messages.
+ * What of the workspace an unsandboxed server started from it can load: every file under each of `codeUnder` (the
+ * workspace, whose package folders count by their code files; or those package folders alone, for a package run from
+ * there) and every file under each of `roots` (the folders it runs from), all host paths; `from` is a
+ * workspace-relative path it runs from, for messages.
  */
 export type CodeReach = { workspace: string; codeUnder: string[]; roots: string[]; from: string };
 
@@ -97,14 +99,14 @@ export function codeReach(workspace: string, paths: readonly { path: string; fol
 /**
  * Every file a reach covers, as host paths, sorted: `.git` folders, the workspace's `.org/` and its secret files
  * (`sandbox.secretPaths`' default: the write view never writes them) left out, and the caches a server's own
- * interpreter writes (`__pycache__`, `node_modules/.cache`). `cut` when the walk read more than
- * `maxEntries` entries: the files past that are not listed.
+ * interpreter writes (`__pycache__`, `node_modules/.cache`); of a package folder, its code files. `cut` when the walk
+ * read more than `maxEntries` entries: the files past that are not listed.
  */
 export function coveredFiles(reach: CodeReach, maxEntries = MAX_WALKED_ENTRIES): { files: string[]; cut: boolean } {
   const isSecret = secretNames();
   const files = new Set<string>();
   let budget = maxEntries;
-  const walk = (start: string, take: (name: string) => boolean): boolean => {
+  const walk = (start: string, take: (path: string) => boolean): boolean => {
     const first = relative(reach.workspace, start).split(sep).join("/");
     const pending: [string, string][] = [[start, first === "" ? "" : `${first}/`]];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
@@ -118,13 +120,16 @@ export function coveredFiles(reach: CodeReach, maxEntries = MAX_WALKED_ENTRIES):
           // every start after the first a change; the write view still refuses them to the agents.
           if (name === ".git" || name === "__pycache__" || rel === ORG_DIR || rel === "node_modules/.cache" || isSecret(name)) continue;
           pending.push([`${folder}${sep}${name}`, `${rel}/`]);
-        } else if (take(name) && !isSecret(name)) files.add(`${folder}${sep}${name}`);
+        } else if (take(`${folder}${sep}${name}`) && !isSecret(name)) files.add(`${folder}${sep}${name}`);
       }
     }
     return true;
   };
+  // A package folder's other files (its READMEs, licences, data) change with every install, and the agents write none.
+  const packages = PACKAGE_FOLDERS.map((name) => `${join(reach.workspace, name)}${sep}`);
+  const loadable = (path: string) => !packages.some((folder) => path.startsWith(folder)) || isCodeFile(path);
   const whole = reach.roots.every((root) => walk(root, () => true));
-  const code = whole && reach.codeUnder.every((folder) => walk(folder, isCodeFile));
+  const code = whole && reach.codeUnder.every((folder) => walk(folder, loadable));
   return { files: [...files].sort(), cut: !code };
 }
 

@@ -4,7 +4,7 @@ import type { Persona } from "../models/persona.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import type { Budget } from "../security/budget.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import { parseRoomMode, type RoomMode, RoomModeError } from "./room-mode.ts";
+import { parseRoomMode, type ReplyFileGuard, type RoomMode, RoomModeError } from "./room-mode.ts";
 import { newSessionId, resolveSessionId, resume } from "./transcript.ts";
 
 /** Where a room starts: its session, mode and earlier conversation, and what a resumed transcript lost. */
@@ -15,6 +15,8 @@ export type SessionStartOptions = {
   workspaceDir: string;
   sessionsDir: string;
   protectedFiles: string[];
+  /** What else the room refuses replies to go to (`room-mode.ts`). */
+  replyFileGuard?: ReplyFileGuard;
   /** The room's models by persona name: a resumed session's `/use` choices are put back on them. */
   byName: ReadonlyMap<string, Persona>;
   /** The session's token budget: a resumed session's tokens count against it. */
@@ -42,7 +44,7 @@ function resumeSession(options: SessionStartOptions, which: string | true): Sess
   options.budget.recordUsage({ promptTokens: restored.tokensUsed, completionTokens: 0 });
   let mode: RoomMode;
   try {
-    mode = parseRoomMode(restored.mode, [...byName.keys()], options.workspaceDir, options.protectedFiles);
+    mode = parseRoomMode(restored.mode, [...byName.keys()], options.workspaceDir, options.protectedFiles, options.replyFileGuard);
   } catch {
     mode = { kind: "group" }; // the config changed since (a persona is gone): fall back rather than refuse to resume
   }
@@ -53,7 +55,7 @@ function resumeSession(options: SessionStartOptions, which: string | true): Sess
 function newSession(options: SessionStartOptions): SessionStart {
   const { config } = options;
   try {
-    const mode = parseRoomMode(config.mode, [...options.byName.keys()], options.workspaceDir, options.protectedFiles);
+    const mode = parseRoomMode(config.mode, [...options.byName.keys()], options.workspaceDir, options.protectedFiles, options.replyFileGuard);
     return { sessionId: newSessionId(), mode, history: [...(options.history ?? [])] };
   } catch (error) {
     if (!(error instanceof RoomModeError)) throw error;

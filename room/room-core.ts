@@ -5,10 +5,12 @@ import type { Persona } from "../models/persona.ts";
 import { httpModels } from "../models/persona-model.ts";
 import type { RoomMessage } from "../models/room-message.ts";
 import { Budget } from "../security/budget.ts";
+import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
+import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import { changeRules } from "./change-rules.ts";
 import { startSession } from "./open-session.ts";
-import type { RoomMode } from "./room-mode.ts";
+import type { ReplyFileGuard, RoomMode } from "./room-mode.ts";
 import type { RoomOptions } from "./room-options.ts";
 
 /** What the parts of a room share: its personas and where it keeps things, and the state that changes. */
@@ -19,6 +21,8 @@ export type RoomCore = {
   config: OrgConfig;
   workspaceDir: string;
   protectedFiles: string[];
+  /** What else file mode refuses: what a workspace change may not touch. */
+  replyFileGuard: ReplyFileGuard;
   /** What a workspace change (or its undo) may not touch: protected and secret paths, sizes. */
   changeRules: ReturnType<typeof changeRules>;
   models: Persona[];
@@ -35,6 +39,18 @@ export type RoomCore = {
   fed: Map<string, Set<Persona>>;
 };
 
+/**
+ * File mode's guard: a reply appended to a file is a change to the workspace the model chose, so it may not go where a
+ * change may not (a protected or secret path, a file an unsandboxed MCP server runs from or may load).
+ */
+function replyFileGuardOf(rules: ReturnType<typeof changeRules>, executedPaths: ExecutedPath[]): ReplyFileGuard {
+  return (path) => {
+    const change = { path, status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content: new Uint8Array([10]) } };
+    const check = checkChangeSet({ changes: [change] }, { protectedPaths: rules.protectedPaths, secretPaths: rules.secretPaths, executedPaths });
+    return check.ok ? undefined : `replies may not be written to "${path}": ${check.message}`;
+  };
+}
+
 /** The personas, their models and the session (new or resumed) a room starts from. */
 export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   const { config, workspaceDir } = options;
@@ -45,6 +61,8 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     createPersona(persona, languageModel(persona), options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
   );
   const byName = new Map(models.map((model) => [model.name, model]));
+  const rules = changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths);
+  const replyFileGuard = replyFileGuardOf(rules, mcpExecutedPaths(config.mcpServers, workspaceDir));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
   const start = startSession({
@@ -52,6 +70,7 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     workspaceDir,
     sessionsDir,
     protectedFiles,
+    replyFileGuard,
     byName,
     budget,
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
@@ -65,7 +84,8 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     config: { ...config, secrets },
     workspaceDir,
     protectedFiles,
-    changeRules: changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths),
+    replyFileGuard,
+    changeRules: rules,
     models,
     names: models.map((model) => model.name),
     byName,

@@ -43,6 +43,12 @@ function realAncestor(path: string): string {
 }
 
 /**
+ * Why replies may not be appended to a workspace-relative path under the room's rules, or undefined: what a workspace
+ * change may not touch (protected and secret paths, what an unsandboxed MCP server runs from) a reply may not either.
+ */
+export type ReplyFileGuard = (path: string) => string | undefined;
+
+/**
  * Reads a mode the user, a persona or a transcript wrote (`file:` paths end up relative to the workspace).
  * Throws RoomModeError for anything else.
  */
@@ -52,6 +58,8 @@ export function parseRoomMode(
   workspaceDir: string,
   /** Files replies may never go to (org's config file); `.org/` and `.git` are refused always. */
   protectedFiles: readonly string[] = [CONFIG_FILE_NAME],
+  /** Why the room's own rules refuse a workspace-relative path (a protected or secret path, what an MCP server loads). */
+  guard?: ReplyFileGuard,
 ): RoomMode {
   const trimmed = mode.trim();
   if (trimmed === "group") return { kind: "group" };
@@ -65,7 +73,10 @@ export function parseRoomMode(
   if (trimmed.startsWith("file:")) {
     const given = trimmed.slice("file:".length).trim();
     if (given === "") throw new RoomModeError(`file mode needs a path, e.g. "file:notes/replies.md". ${VALID}`);
-    return { kind: "file", path: checkReplyFile(given, workspaceDir, protectedFiles) };
+    const path = checkReplyFile(given, workspaceDir, protectedFiles);
+    const refused = guard?.(path);
+    if (refused !== undefined) throw new RoomModeError(refused);
+    return { kind: "file", path };
   }
   throw new RoomModeError(`"${mode}" is not a mode. ${VALID}`);
 }

@@ -109,7 +109,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const { emit } = events;
   if (core.damagedNotice !== undefined) emit({ type: "notice", reason: "damaged-transcript", message: core.damagedNotice });
   const setMode = (next: string, by = "user") => {
-    state.mode = parseRoomMode(next, names, core.workspaceDir, core.protectedFiles);
+    state.mode = parseRoomMode(next, names, core.workspaceDir, core.protectedFiles, core.replyFileGuard);
     emit({ type: "mode", mode: formatRoomMode(state.mode), by });
   };
   const tools = roomTools(core, setMode);

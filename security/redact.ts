@@ -40,10 +40,22 @@ function namedValues(text: string): { name: number; at: number; value: string }[
 /** The shortest secret the redactor looks for, and the shortest form of one: shorter, they are words of any text. */
 const SHORTEST_SECRET = 6;
 
-/** Forms a known secret may take as a reader writes it: as is, reversed (`rev`), rot13 (`tr A-Za-z N-ZA-Mn-za-m`), URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it). */
+/**
+ * Forms a known secret may take as a reader writes it: as is, reversed (`rev`), rot13 (`tr A-Za-z N-ZA-Mn-za-m`), in one
+ * case (`tr a-z A-Z`), URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
+ */
 function writtenForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
-  return [secret, [...secret].reverse().join(""), rot13(secret), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
+  return [
+    secret,
+    [...secret].reverse().join(""),
+    rot13(secret),
+    secret.toUpperCase(),
+    secret.toLowerCase(),
+    encodeURIComponent(secret),
+    json,
+    json.replaceAll("/", "\\/"),
+  ];
 }
 
 /**

@@ -29,6 +29,31 @@ describe("renderings of a known secret", () => {
     expect(redact(shown, ["Aa-__/"])).toBe(redact(shown));
   });
 
+  // Issue 51 item 9, the spellings beyond the review's: each made by the tool a command would use, and hidden whole.
+  test("bytes as numbers, bits, entities and escapes, a zlib stream in base64, one case: each hides the secret", () => {
+    const secret = "sk_live_9fQ2xR7tLmZ4pW8n";
+    const python = (code: string) => `printf %s ${secret} | python3 -c ${JSON.stringify(`import sys,zlib,base64,json;b=sys.stdin.buffer.read();${code}`)}`;
+    const commands = {
+      "od -An -tu1": `printf %s ${secret} | od -An -tu1`,
+      "xxd -b": `printf %s ${secret} | xxd -b`,
+      "a list of the bytes": python("print(list(b))"),
+      "each byte's bits": python("print(' '.join(format(x,'08b') for x in b))"),
+      "HTML entities": python("print(''.join('&#%d;'%x for x in b))"),
+      "hex entities": python("print(''.join('&#x%x;'%x for x in b))"),
+      "\\u escapes": python("print(''.join('\\\\u%04x'%x for x in b))"),
+      "\\x escapes": python("print(''.join('\\\\x%02x'%x for x in b))"),
+      "zlib in base64": python("print(base64.b64encode(zlib.compress(b)).decode())"),
+      "upper case": `printf %s ${secret} | tr a-z A-Z`,
+      "lower case": `printf %s ${secret} | tr A-Z a-z`,
+    };
+    for (const [name, command] of Object.entries(commands)) {
+      const shown = Bun.spawnSync(["bash", "-c", command]).stdout.toString();
+      expect([name, shown.length > 0, redact(shown, [secret]).includes(REDACTED)]).toEqual([name, true, true]);
+    }
+    // Numbers that are no rendering of it stay.
+    expect(redact("ports 115 107 95 108 105 118 and 3000", [secret])).toBe("ports 115 107 95 108 105 118 and 3000");
+  });
+
   test("base32 both ways", () => {
     for (const text of ["", "f", "fo", "foo", "foob", "fooba", "foobar"]) expect(fromBase32(toBase32(Buffer.from(text))).toString()).toBe(text);
     expect(toBase32(Buffer.from("foobar"))).toBe("MZXW6YTBOI");

@@ -3,7 +3,7 @@
 // the bytes of a dump across its lines (`od -c`, `od -t x1`, `od -x`, `hexdump`, `hexdump -C`, `xxd`, `xxd -p`), and a
 // gzip stream in base64 or base32 (`gzip -c .env | base64`) or in a dump, inflated. Each gives the spans of the text to
 // hide: the separated characters, the dump's lines that hold a secret's bytes, the whole encoded stream.
-import { constants, gunzipSync } from "node:zlib";
+import { constants, gunzipSync, inflateSync } from "node:zlib";
 
 /** The separated-characters pattern of a known secret, worked out once per set of secrets. */
 export type SeparatedPattern = RegExp;
@@ -89,7 +89,54 @@ export function renderedSecretSpans(text: string, secrets: readonly string[], se
   }
   if (secrets.length === 0) return spans;
   const wanted = secrets.map((secret) => Buffer.from(secret).toString("latin1"));
-  spans.push(...dumpSpans(text, wanted), ...compressedSpans(text, wanted));
+  spans.push(...dumpSpans(text, wanted), ...compressedSpans(text, wanted), ...codedSpans(text, wanted));
+  return spans;
+}
+
+// Each byte as a number (`od -An -tu1`, `list(bytes)`, `printf '%d '`), as eight bits (`xxd -b`), or a character as an
+// entity or an escape (`&#115;`, `&#x73;`, `\u0073`, `\x73`): runs of at least six, whatever separates them.
+const DECIMAL_CODES = /(?<![\d.])\d{1,3}(?:[\s,;[\]()]{1,8}\d{1,3}){5,}(?![\d.])/g;
+const XXD_BITS_LINE = /^[0-9a-f]{8}: ((?:[01]{8} ){1,6}).*$/gm;
+const BINARY_CODES = /(?<!\d)[01]{8}(?:[\s,;]{1,8}[01]{8}){5,}(?!\d)/g;
+const ESCAPED_CODES = /(?:&#x[0-9a-f]{1,6};|&#\d{1,7};|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|%u[0-9a-f]{4}){6,}/gi;
+
+/** Each run of characters written as their codes that holds a secret, whole. */
+function codedSpans(text: string, wanted: readonly string[]): [number, number][] {
+  const spans: [number, number][] = [];
+  const check = (pattern: RegExp, decode: (run: string) => string | undefined) => {
+    for (const match of text.matchAll(pattern)) {
+      const decoded = decode(match[0]);
+      if (decoded !== undefined && wanted.some((secret) => decoded.includes(secret))) spans.push([match.index, match.index + match[0].length]);
+    }
+  };
+  const bytesOf = (numbers: number[]) => (numbers.every((code) => code < 256) ? Buffer.from(numbers).toString("latin1") : undefined);
+  if (/\d{1,3}\D{1,8}\d{1,3}/.test(text)) check(DECIMAL_CODES, (run) => bytesOf((run.match(/\d+/g) ?? []).map(Number)));
+  if (/[01]{8}/.test(text)) {
+    check(BINARY_CODES, (run) => bytesOf((run.match(/[01]{8}/g) ?? []).map((bits) => Number.parseInt(bits, 2))));
+    // `xxd -b`: six bytes a line after an offset, the characters after them; read across its lines as one run.
+    const lines = [...text.matchAll(XXD_BITS_LINE)];
+    const bits = lines.flatMap((line) => line[1]?.match(/[01]{8}/g) ?? []);
+    const first = lines[0];
+    const last = lines.at(-1);
+    const decoded = bytesOf(bits.map((byte) => Number.parseInt(byte, 2)));
+    if (first && last && decoded !== undefined && wanted.some((secret) => decoded.includes(secret))) spans.push([first.index, last.index + last[0].length]);
+  }
+  if (/&#|\\[ux]|%u/i.test(text))
+    check(ESCAPED_CODES, (run) =>
+      Buffer.from(
+        (run.match(/&#x[0-9a-f]+;|&#\d+;|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|%u[0-9a-f]{4}/gi) ?? [])
+          .map((code) =>
+            String.fromCodePoint(
+              code.startsWith("&#x") || code.startsWith("&#X")
+                ? Number.parseInt(code.slice(3, -1), 16)
+                : code.startsWith("&#")
+                  ? Number(code.slice(2, -1))
+                  : Number.parseInt(code.slice(2), 16),
+            ),
+          )
+          .join(""),
+      ).toString("latin1"),
+    );
   return spans;
 }
 
@@ -100,6 +147,15 @@ function holdsSecret(bytes: string, wanted: readonly string[]): boolean {
   if (start === -1) return false;
   const inflated = inflate(Buffer.from(bytes.slice(start), "latin1"));
   return inflated !== undefined && wanted.some((secret) => inflated.includes(secret));
+}
+
+/** A zlib stream's bytes inflated as far as they go, as latin1; undefined when it is none. */
+function inflateZlib(bytes: Buffer): string | undefined {
+  try {
+    return inflateSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
+  } catch {
+    return undefined;
+  }
 }
 
 /** A gzip stream's bytes inflated as far as they go (a stream cut short gives what it holds), as latin1; undefined when it is none. */
@@ -195,8 +251,10 @@ function linesHolding(block: readonly DumpLine[], key: "bytes" | "swapped", want
   return hit.size > 0 ? [...hit] : undefined;
 }
 
-// A gzip stream (it begins 1f 8b 08) in base64 begins `H4sI`, in base32 `D6FQQ`; wrapped lines are one run.
+// A gzip stream (it begins 1f 8b 08) in base64 begins `H4sI`, in base32 `D6FQQ`; a zlib stream (78 01, 5e, 9c or da:
+// Python's zlib, PHP's gzcompress) `eA`, `eF`, `eJ` or `eN`; wrapped lines are one run.
 const GZIP_BASE64 = /H4sI[A-Za-z0-9+/\r\n]*={0,2}/g;
+const ZLIB_BASE64 = /(?<![A-Za-z0-9+/])e[AFJN][A-Za-z0-9+/\r\n]{8,}={0,2}/g;
 const GZIP_BASE32 = /D6FQ[A-Z2-7\r\n]*=*/g;
 
 /** Each base64 or base32 run that is a gzip stream inflating to a secret, whole. */
@@ -206,6 +264,11 @@ function compressedSpans(text: string, wanted: readonly string[]): [number, numb
     for (const match of text.matchAll(GZIP_BASE64)) {
       const bytes = Buffer.from(match[0].replace(/\s+/g, ""), "base64").toString("latin1");
       if (holdsSecret(bytes, wanted)) spans.push([match.index, match.index + match[0].length]);
+    }
+  if (/e[AFJN]/.test(text))
+    for (const match of text.matchAll(ZLIB_BASE64)) {
+      const inflated = inflateZlib(Buffer.from(match[0].replace(/\s+/g, ""), "base64"));
+      if (inflated !== undefined && wanted.some((secret) => inflated.includes(secret))) spans.push([match.index, match.index + match[0].length]);
     }
   if (text.includes("D6FQ"))
     for (const match of text.matchAll(GZIP_BASE32)) {

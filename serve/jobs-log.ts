@@ -15,6 +15,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { sealValue, valueSealHolds } from "../config/trust-store.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { writeNewPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { redact, redactValue } from "../security/redact.ts";
@@ -26,7 +28,20 @@ const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY } = constants;
 export const SERVE_STATE_DIR = join(ORG_DIR, "serve");
 
 /** A job as the write-ahead log records it when it is accepted (before the 202). */
-export type AcceptedJob = { id: string; text: string; mode?: string; requestId?: string; acceptedAt: number };
+export type AcceptedJob = {
+  id: string;
+  text: string;
+  mode?: string;
+  requestId?: string;
+  acceptedAt: number;
+  /** The user's seal of the line (`JobsLog`'s `seals`): a job runs again after a restart only when it holds. */
+  seal?: string;
+};
+
+/** What a job's seal is over: the line as written, less the seal. */
+const sealedFields = (job: AcceptedJob) =>
+  canonicalJson({ id: job.id, text: job.text, acceptedAt: job.acceptedAt, mode: job.mode ?? null, requestId: job.requestId ?? null });
+const SEAL_LABEL = "serve job";
 
 /** What a finished job left: written once, atomically (a temporary file renamed into place). */
 export type JobResult = { id: string; state: "done" | "failed"; sessionId?: string; events: RoomEvent[]; finishedAt: number };
@@ -92,6 +107,12 @@ export class JobsLog {
     readonly fsync: boolean,
     /** The room's secret set (config.secrets): no line or result on disk keeps one. */
     readonly secrets: readonly string[] = [],
+    /**
+     * The user's org folder, whose key seals each accept line: a job left unfinished runs again only when its seal
+     * holds, so a log org did not write here (a clone's or an archive's `.org/`) runs nothing as the person's turn.
+     * Without it (the supervisor's compaction, which runs no job) every line is taken as it is.
+     */
+    readonly seals?: { home: string | undefined },
   ) {
     this.dir = join(workspaceDir, SERVE_STATE_DIR);
     this.resultsDir = join(this.dir, "results");
@@ -170,6 +191,7 @@ export class JobsLog {
         acceptedAt: Number(record.acceptedAt) || 0,
         ...(typeof record.mode === "string" ? { mode: record.mode } : {}),
         ...(typeof record.requestId === "string" ? { requestId: record.requestId } : {}),
+        ...(typeof record.seal === "string" ? { seal: record.seal } : {}),
       });
     }
     return { accepted, done, requests };
@@ -183,9 +205,26 @@ export class JobsLog {
     this.#bytes += Buffer.byteLength(line);
   }
 
-  /** Records an accepted job; returns only once the line is written (and fsynced when asked). */
+  /** Records an accepted job (sealed when the log has `seals`); returns only once the line is written (and fsynced when asked). */
   accept(job: AcceptedJob): void {
-    this.#append(lineOf({ op: "accept", ...job, text: redact(job.text, this.secrets) }));
+    const { seal: _seal, ...written } = { ...job, text: redact(job.text, this.secrets) };
+    this.#append(lineOf({ op: "accept", ...written, ...this.#seal(written) }));
+  }
+
+  #seal(job: AcceptedJob): { seal?: string } {
+    if (this.seals === undefined) return {};
+    try {
+      return { seal: sealValue(this.seals.home, SEAL_LABEL, sealedFields(job)) };
+    } catch {
+      // Nowhere to keep the user's key: the job runs now, and not again after a restart.
+      return {};
+    }
+  }
+
+  /** Whether a job read back may run again: its seal holds under the user's key (always, for a log without `seals`). */
+  vouches(job: AcceptedJob): boolean {
+    if (this.seals === undefined) return true;
+    return job.seal !== undefined && valueSealHolds(this.seals.home, SEAL_LABEL, sealedFields(job), job.seal);
   }
 
   /** Records that the job's result is written: from now on it never runs again, even once its result expired. */
@@ -201,7 +240,11 @@ export class JobsLog {
   compact(keep: readonly AcceptedJob[], requests: readonly RememberedRequest[] = []): void {
     const path = join(this.dir, "jobs.wal");
     const lines = [
-      ...keep.map((job) => lineOf({ op: "accept", ...job, text: redact(job.text, this.secrets) })),
+      ...keep.map((job) => {
+        const { seal, ...written } = { ...job, text: redact(job.text, this.secrets) };
+        // Sealed anew where this log seals (the jobs kept are those it vouched for); kept as it was where it does not.
+        return lineOf({ op: "accept", ...written, ...(this.seals !== undefined ? this.#seal(written) : seal !== undefined ? { seal } : {}) });
+      }),
       ...requests.map((request) => lineOf({ op: "request", ...request })),
     ];
     const text = lines.join("");

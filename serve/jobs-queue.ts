@@ -73,12 +73,17 @@ export class JobsQueue {
     log.sweep();
     const now = this.#now();
     const { accepted, done, requests } = log.read();
+    const unsealed: string[] = [];
     for (const job of accepted) {
       // Finished jobs stay on disk only; GET reads their result file when asked.
       const hasResult = log.result(job.id) !== undefined;
       // A crash between the result and its done line: the done line now, so an expired result never reruns it.
       if (hasResult && !done.has(job.id)) log.done(job.id);
       const finished = hasResult || done.has(job.id);
+      if (!finished && !log.vouches(job)) {
+        unsealed.push(job.id);
+        continue;
+      }
       if (!finished) {
         const queued: Job = { ...job, state: "queued", events: [], listeners: new Set() };
         this.#jobs.set(queued.id, queued);
@@ -87,6 +92,12 @@ export class JobsQueue {
       const expiresAt = job.acceptedAt + this.options.dedupTtlS * 1000;
       if (job.requestId !== undefined && expiresAt > now) this.#byRequest.set(job.requestId, { id: job.id, textHash: textHash(job.text), expiresAt });
     }
+    if (unsealed.length > 0)
+      this.options.logError(
+        `serve: ${unsealed.length} unfinished job(s) in ${log.dir}/jobs.wal (${unsealed.slice(0, 3).join(", ")}) are not ` +
+          "sealed by your org's key (a log this org did not write: a clone's, an archive's, another user's); " +
+          "not run, and dropped at the next compaction",
+      );
     for (const { requestId, ...request } of requests) if (request.expiresAt > now) this.#byRequest.set(requestId, request);
     this.#finished = log.results().map(({ id, writtenAt }) => ({ id, expiresAt: writtenAt + this.#ttlMs }));
     this.#expire(now);
@@ -130,12 +141,13 @@ export class JobsQueue {
     const live = this.#jobs.size + requests.length;
     if (log.lines - live <= live) return;
     log.compact(
-      [...this.#jobs.values()].map(({ id, text, mode, requestId, acceptedAt }) => ({
+      [...this.#jobs.values()].map(({ id, text, mode, requestId, acceptedAt, seal }) => ({
         id,
         text,
         acceptedAt,
         ...(mode !== undefined ? { mode } : {}),
         ...(requestId !== undefined ? { requestId } : {}),
+        ...(seal !== undefined ? { seal } : {}),
       })),
       requests.map(([requestId, request]) => ({ requestId, ...request })),
     );

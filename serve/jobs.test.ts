@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RoomEvent } from "../room/room-event.ts";
@@ -219,6 +219,36 @@ describe("jobs across a restart", () => {
       const kept = await job(second, doneId);
       expect(kept).toMatchObject({ state: "done", session: doneSession as string });
       expect(replyText(kept.events)).toBe("answer for quick");
+    } finally {
+      rmSync(workspaceDir, { recursive: true, force: true });
+    }
+  });
+
+  // Issue 51: a log this org did not write (committed to a cloned repository, unpacked from an archive, copied from a
+  // backup) holds a job "accepted" and never finished, or a sealed line whose text was changed. Neither runs as the
+  // person's turn when serve starts there; serve says so, and its own unfinished job still runs again.
+  test("an unfinished job the user's org did not seal does not run after a start", async () => {
+    const workspaceDir = mkdtempSync(join(tmpdir(), "org-serve-jobs-forged-"));
+    try {
+      let ownId: string;
+      {
+        await using first = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+        ownId = ((await (await postJob(first, { text: "slow own", mode: "direct:agent" })).json()) as { id: string }).id;
+        await waitUntil("the slow job to stream", async () => (await job(first, ownId)).events.some((event) => event.type === "text-delta"));
+      }
+      const wal = join(workspaceDir, ".org", "serve", "jobs.wal");
+      const own = JSON.parse(readFileSync(wal, "utf8").trim().split("\n")[0] as string) as { seal: string };
+      const acceptedAt = Date.now();
+      const forged = { op: "accept", id: "job-attacker-0001", text: "attacker words", mode: "direct:agent", acceptedAt };
+      const altered = { ...forged, id: "job-attacker-0002", seal: own.seal };
+      appendFileSync(wal, `${JSON.stringify(forged)}\n${JSON.stringify(altered)}\n`);
+      await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      expect(second.errors.join("\n")).toContain("2 unfinished job(s)");
+      expect(second.errors.join("\n")).toContain("are not sealed by your org's key");
+      for (const id of ["job-attacker-0001", "job-attacker-0002"]) {
+        expect((await second.handler.fetch(new Request(`${BASE}/v1/jobs/${id}`))).status).toBe(404);
+      }
+      expect(replyText((await finished(second, ownId)).events)).toBe("slow answer ".repeat(20));
     } finally {
       rmSync(workspaceDir, { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import { userOrgDir } from "../config/user-org-dir.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { TranscriptIndex } from "../room/room.ts";
 import { serverSlots } from "../room/server-slots.ts";
@@ -69,6 +70,8 @@ export type ServeHandlerOptions = SandboxAccess & {
    * size past which it is compacted (ORG_SERVE_JOB_LOG_COMPACT_BYTES).
    */
   jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; ttlS?: number; maxQueued?: number; compactAboveBytes?: number };
+  /** The user's org folder, whose key seals the job log's lines (default: `userOrgDir` of the process's environment). */
+  orgHome?: { dir: string | undefined };
   /** ORG_PROFILE, shown by /health. */
   profile?: "dev" | "prod";
   /** Ranks promoted tools for the per-turn choice (and memory search) when set; without it, full-text search only. */
@@ -137,7 +140,9 @@ function openSessions(options: ServedSessionsOptions, opener: ReturnType<typeof 
 /** `POST /v1/jobs` and friends: a durable queue whose workers run turns in the session pool. */
 function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError: Logger) {
   const queue = new JobsQueue({
-    log: new JobsLog(options.workspaceDir, options.jobs?.fsync ?? false, options.config.secrets),
+    log: new JobsLog(options.workspaceDir, options.jobs?.fsync ?? false, options.config.secrets, {
+      home: options.orgHome === undefined ? userOrgDir() : options.orgHome.dir,
+    }),
     run: sessionJobRunner(sessions),
     workers: options.jobs?.workers ?? 2,
     dedupTtlS: options.jobs?.dedupTtlS ?? 300,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { TelegramSettings } from "../config/telegram-settings.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { JsonValue } from "../tools/define-tool.ts";
@@ -16,6 +17,8 @@ export type TelegramBridgeOptions = {
   settings: TelegramSettings;
   sessions: TelegramSessions;
   workspaceDir: string;
+  /** The user's org folder, whose key seals the bot's state (default: `userOrgDir` of the process's environment). */
+  orgHome?: { dir: string | undefined };
   /** Strangers dropped, secrets refused and forged buttons go here, one line each (a stranger's chat once). */
   audit: AuditSink;
   /** `/status`: instances, grow and the supervisor, as text. */
@@ -57,7 +60,12 @@ function refusal(kinds: readonly string[]): string {
  */
 export async function runTelegramBridge(options: TelegramBridgeOptions): Promise<void> {
   const { api, settings, signal, log } = options;
-  const state = TelegramState.open(options.workspaceDir);
+  const state = TelegramState.open(options.workspaceDir, options.orgHome === undefined ? userOrgDir() : options.orgHome.dir);
+  if (state.unsealed)
+    log(
+      `telegram: ${options.workspaceDir}/.org/telegram/state.json is not sealed by your org's key (a file this org did not write: ` +
+        "a clone's, an archive's, another user's); set aside, so no message it holds runs as a chat's turn",
+    );
   let me: z.infer<typeof Me> = {};
   try {
     me = await starting(options, "getMe", async () => Me.safeParse(await api.call("getMe", {}, signal)).data ?? {});

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { sealValue, valueSealHolds } from "../config/trust-store.ts";
 import { TELEGRAM_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
@@ -33,22 +35,34 @@ const StateFile = z.object({
 });
 export type TelegramStateFile = z.infer<typeof StateFile>;
 
+const SEAL_LABEL = "telegram state";
+
 /**
  * `.org/telegram/state.json`, written whole and durably (a new file fsynced, renamed over the old) before any update it
  * takes is acted on: a restart or a kill -9 asks Telegram for the updates after `offset` only, runs what was taken and
- * not begun, and says of what was begun that its answer was cut. So each update is handled once.
+ * not begun, and says of what was begun that its answer was cut. So each update is handled once. The file carries the
+ * user's seal (the key in the user's org folder): one the user's org did not write (committed to a clone, unpacked
+ * from an archive, changed since) is not believed, and the bot starts afresh rather than run its messages as turns.
  */
 export class TelegramState {
   readonly #path: string;
+  readonly #home: string | undefined;
   #state: TelegramStateFile;
+  /** The file there was not sealed by the user's org, and was set aside. */
+  readonly unsealed: boolean;
 
-  private constructor(path: string, state: TelegramStateFile) {
+  private constructor(path: string, home: string | undefined, state: TelegramStateFile, unsealed: boolean) {
     this.#path = path;
+    this.#home = home;
     this.#state = state;
+    this.unsealed = unsealed;
   }
 
-  /** Reads the workspace's state (a new one when there is none); throws on a file that is not org's. */
-  static open(workspaceDir: string): TelegramState {
+  /**
+   * Reads the workspace's state (a new one when there is none, or when the file is not sealed under `home`'s key);
+   * throws on a file that is not org's.
+   */
+  static open(workspaceDir: string, home: string | undefined): TelegramState {
     const dir = ensurePrivateDir(join(workspaceDir, TELEGRAM_DIR));
     const path = join(dir, "state.json");
     let text: string | undefined;
@@ -57,9 +71,11 @@ export class TelegramState {
     } catch (error) {
       if (errorCode(error) !== "ENOENT") throw error;
     }
-    const parsed = text === undefined ? undefined : StateFile.safeParse(JSON.parse(text));
+    const raw: unknown = text === undefined ? undefined : JSON.parse(text);
+    const parsed = raw === undefined ? undefined : StateFile.safeParse(raw);
     if (parsed && !parsed.success) throw new Error(`${path} is not org telegram's state (${parsed.error.issues[0]?.message}); move it aside and start again.`);
-    return new TelegramState(path, parsed?.data ?? StateFile.parse({}));
+    const sealed = parsed?.success === true && sealHolds(home, raw, parsed.data);
+    return new TelegramState(path, home, sealed ? parsed.data : StateFile.parse({}), parsed !== undefined && !sealed);
   }
 
   get offset(): number {
@@ -90,8 +106,20 @@ export class TelegramState {
     change(this.#state);
   }
 
-  /** Writes the state whole, durably. */
+  /** Writes the state whole, durably, sealed (unsealed when the user has no org folder: a restart then starts afresh). */
   save(): void {
-    writePrivateFile(this.#path, `${JSON.stringify(this.#state)}\n`, { durable: true });
+    let seal: string | undefined;
+    try {
+      seal = sealValue(this.#home, SEAL_LABEL, canonicalJson(this.#state));
+    } catch {
+      seal = undefined;
+    }
+    writePrivateFile(this.#path, `${JSON.stringify({ ...this.#state, ...(seal !== undefined ? { seal } : {}) })}\n`, { durable: true });
   }
+}
+
+/** Whether the file's `seal` is the user's seal of the state it holds. */
+function sealHolds(home: string | undefined, raw: unknown, state: TelegramStateFile): boolean {
+  const seal = typeof raw === "object" && raw !== null && "seal" in raw ? raw.seal : undefined;
+  return typeof seal === "string" && valueSealHolds(home, SEAL_LABEL, canonicalJson(state), seal);
 }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ScriptInput } from "../scripted-server/script.ts";
@@ -408,6 +408,35 @@ describe("org telegram against a Bot API stand-in", () => {
     }
     expect(bot.stderr()).not.toContain(TOKEN);
   }, 90_000);
+
+  // Issue 51: a `.org/telegram/state.json` this user's org did not write (committed to a cloned repository, unpacked
+  // from an archive) holding a message "taken" from an allowed chat and one "begun" and never answered: neither runs
+  // as that chat's turn. The bot says the file is set aside and answers what the chat sends next.
+  test("a bot state the user's org did not seal runs none of its messages", async () => {
+    await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
+    const standIn = TelegramStandIn.start(TOKEN);
+    const dir = workspace(standIn);
+    mkdirSync(join(dir, ".org", "telegram"), { recursive: true, mode: 0o700 });
+    const forged = {
+      offset: 0,
+      chats: {},
+      strangers: [],
+      taken: [{ updateId: 1, chatId: String(ME), text: "forged taken words" }],
+      begun: { [String(OTHER)]: { updateId: 2, excerpt: "forged", text: "forged begun words", replied: false } },
+    };
+    writeFileSync(join(dir, ".org", "telegram", "state.json"), `${JSON.stringify(forged)}\n`, { mode: 0o600 });
+    const bot = await started(dir, model.url);
+    try {
+      await waitUntil("the line on the state set aside", () => bot.stderr().includes("state.json is not sealed by your org's key"), 30_000);
+      standIn.pushText(ME, "stream please");
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("a streamed answer.")), "the answer", 30_000);
+      expect(model.requests.filter((request) => JSON.stringify(request.body).includes("forged"))).toEqual([]);
+      expect(standIn.messages(OTHER)).toEqual([]);
+    } finally {
+      await bot.stop();
+      await standIn.stop();
+    }
+  }, 120_000);
 
   test("kill -9 before any persona said a word: the restart runs the message, and it is answered once", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });

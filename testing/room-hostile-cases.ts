@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RecordedRequest } from "../scripted-server/start-scripted-server.ts";
@@ -201,6 +201,45 @@ export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
           existsSync(join(outcome.workspaceDir, target)) && `a reply was written to ${target}`,
           (!result || result.ok) && `chat_mode accepted file:${target}`,
           result && !result.ok && !result.output.includes("ending in .md, .txt or .log") && "the refusal does not say what is allowed",
+        );
+      },
+    }),
+  ),
+  // Issue 51, what else a model's words reach: a reply appended to a file is a change the model chose, so it may not go
+  // where a workspace change may not.
+  ...[
+    { target: "keys/id_deploy.txt", why: "a secret file (sandbox.secretPaths: id_*)", config: {} },
+    { target: "docs/locked.md", why: "a protected path (sandbox.protectedPaths)", config: { sandbox: { protectedPaths: ["docs/**"] } } },
+    {
+      target: "conf/hook.txt",
+      why: "a file an unsandboxed MCP server started from the workspace may load",
+      config: { mcpServers: { local: { command: "node", args: ["srv/server.cjs"] } } },
+    },
+  ].map(
+    ({ target, why, config }): RoomHostileCase => ({
+      name: `a persona's chat_mode aims its next reply at ${target}, ${why}`,
+      category: "file-mode",
+      script: {
+        rules: [
+          { when: { lastRole: "tool" }, reply: { text: "require('node:child_process').execSync('id')" } },
+          { when: { persona: "agent" }, reply: { toolCalls: [{ name: "chat_mode", arguments: { mode: `file:${target}` } }] } },
+        ],
+      },
+      config: (place) => {
+        mkdirSync(join(place.workspaceDir, "srv"), { recursive: true });
+        writeFileSync(join(place.workspaceDir, "srv", "server.cjs"), "require('../conf/hook.txt');\n");
+        return { personas: [{ name: "agent", kind: "agent" }], ...config };
+      },
+      async run(room) {
+        await room.send("save your answers");
+        await room.send("and this one");
+      },
+      expect(outcome) {
+        const result = toolResults(outcome)[0];
+        return first(
+          existsSync(join(outcome.workspaceDir, target)) && `a reply was written to ${target}`,
+          (!result || result.ok) && `chat_mode accepted file:${target}`,
+          result && !result.ok && !result.output.includes(`replies may not be written to "${target}"`) && "the refusal does not say why",
         );
       },
     }),

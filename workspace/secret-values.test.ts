@@ -26,11 +26,17 @@ test("a secret file's values, by what the file is: assignments, .npmrc auth, .ne
     "DEBUG=true",
     "LEVEL=dev",
     "REGISTRY=https://registry.example/",
+    // A card, a PIN: digits alone are no version or address.
+    "CARD=4111111111111111",
+    "ADMIN_PIN=48213975",
+    "VERSION=1.22.3",
   ].join("\n");
   expect(secretFileValues(".env.local", env).sort()).toEqual(
     [
       ...["hunter2-horse", "postgres://app:url-password-1@db/app", "url-password-1", "app", "two words 42", "single-quoted-9", "us-east-1"],
-      ...["https://example.com/x", "rkliveplainword", "CorrectHorse"],
+      ...["https://example.com/x", "rkliveplainword", "CorrectHorse", "4111111111111111", "48213975"],
+      // A line of base64 letters alone reads as a PEM body line too.
+      "CARD=4111111111111111",
     ].sort(),
   );
   const auth = Buffer.from("me:npm-basic-pass").toString("base64");

@@ -98,12 +98,16 @@ const COMMON_WORD =
 
 /**
  * Whether a value of a secret file is a common setting, no secret though it sits in a secret file: shorter than the
- * redactor's floor of 6 characters (`1`, `dev`), a switch, environment or log level (`true`, `production`), a number,
- * version or address (`3000`, `1.2.3`, `10.0.0.5:5432`), a local path (`/srv/app`, `./data`), or a server's bare
- * address (`https://registry.npmjs.org/`: a path, a query or a user may carry a token, and then it is a secret).
+ * redactor's floor of 6 characters (`1`, `dev`), a switch, environment or log level (`true`, `production`), a version
+ * or address (`1.2.3`, `10.0.0.5:5432`; but not six digits or more, `4111111111111111`, `48213975`), a local path
+ * (`/srv/app`, `./data`), or a server's bare address (`https://registry.npmjs.org/`: a path, a query or a user may
+ * carry a token, and then it is a secret).
  */
 function commonSetting(value: string): boolean {
-  if (value.length < 6 || COMMON_WORD.test(value) || /^[\d.:_+-]*$/.test(value)) return true;
+  if (value.length < 6 || COMMON_WORD.test(value)) return true;
+  // A run of six digits or more is a PIN, a card or an account number as often as a size: a secret file's is kept hidden.
+  if (/^\d+$/.test(value)) return false;
+  if (/^[\d.:_+-]*$/.test(value)) return true;
   if (/^(?:\/|\.\.?\/|~\/)[\w./-]*$/.test(value)) return true;
   return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s?#]+\/?$/i.test(value);
 }

@@ -164,6 +164,11 @@ export class LineEditor {
   }
 
   /** Whether `keys` answers take one key here (input is a terminal) or need Enter too. */
+  /** Whether its input is a terminal (a person typing), not a pipe or a file a script fills. */
+  get inTerminal(): boolean {
+    return Boolean(this.input.isTTY);
+  }
+
   get answersWithOneKey(): boolean {
     return Boolean(this.input.isTTY);
   }
