@@ -134,7 +134,7 @@ export async function notify(context: SuperviseContext, notice: Notice): Promise
   context.state.event("notice", text, now);
   if (webhookOf(context.config) === undefined) return;
   if (SAID_AT_ONCE.has(notice.kind)) {
-    await send(context, key, [...takeHeldOf(context, notice.incident), { text, at: now }]);
+    await send(context, key, [...takeEarlierOf(context, notice.incident, key, true), { text, at: now }]);
     return;
   }
   const quietMs = context.config.supervise.quietMinutes * 60_000;
@@ -142,20 +142,24 @@ export async function notify(context: SuperviseContext, notice: Notice): Promise
     context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...heldIn(last), { text, at: now }]), key);
     return;
   }
-  await send(context, key, [...heldIn(last), { text, at: now }]);
+  await send(context, key, [...takeEarlierOf(context, notice.incident, key, false), ...heldIn(last), { text, at: now }]);
 }
 
-/** The messages of an incident held for their quiet time, taken out to go with the incident's next message said at once. */
-function takeHeldOf(context: SuperviseContext, incident: string): Held {
+/**
+ * The messages of an incident said before and not sent yet, taken out to go first with the message about to be sent:
+ * those the webhook did not take (any kind), and with `held`, those held for their quiet time. Oldest first, so the
+ * webhook hears an incident's news in the order it happened.
+ */
+function takeEarlierOf(context: SuperviseContext, incident: string, key: string, held: boolean): Held {
   const rows = context.state.db
-    .query<NoticeRow, [string]>(
-      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND sent_at IS NOT NULL AND substr(key, 1, length(?1) + 1) = ?1 || ':'",
+    .query<NoticeRow, [string, string]>(
+      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND key <> ?2 AND substr(key, 1, length(?1) + 1) = ?1 || ':' ORDER BY rowid",
     )
-    .all(incident)
-    .filter((row) => partsOf(row.key).incident === incident && !SAID_AT_ONCE.has(partsOf(row.key).kind));
-  const held = rows.flatMap((row) => heldIn(row)).filter((message) => context.now() - message.at <= MAX_HELD_MS);
+    .all(incident, key)
+    .filter((row) => partsOf(row.key).incident === incident && (row.sentAt === null || (held && !SAID_AT_ONCE.has(partsOf(row.key).kind))));
+  const earlier = rows.flatMap((row) => heldIn(row)).filter((message) => context.now() - message.at <= MAX_HELD_MS);
   for (const row of rows) context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
-  return held.sort((a, b) => a.at - b.at);
+  return earlier.sort((a, b) => a.at - b.at);
 }
 
 /** Held messages as one: each on its line, the oldest left out (and counted) when they would not fit. */
