@@ -1,5 +1,5 @@
 import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
-import { foldedText, holdsText, textMutePattern } from "./mutes.ts";
+import { foldedText, fragmentOf, holdsText, textMutePattern } from "./mutes.ts";
 import { PATTERNS } from "./supervise-check.ts";
 import type { SupervisorState } from "./supervisor-state.ts";
 
@@ -21,7 +21,7 @@ export function chooseMute(state: SupervisorState, pattern: string): MuteChoice 
   if (state.incident(pattern)) return { pattern, kind: "incident", matches: [] };
   if (state.db.query("SELECT 1 FROM signatures WHERE id = ?").get(pattern)) return { pattern, kind: "signature", matches: [] };
   if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern)) return { pattern, kind: "key", matches: [] };
-  const fragment = foldedText(pattern);
+  const fragment = fragmentOf(pattern);
   const named = `give a check (${[...PATTERNS, "novel", "heartbeat"].join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
   if (fragment.replace(/[^\p{L}\p{N}]/gu, "").length < MIN_FRAGMENT)
     return {

@@ -31,6 +31,17 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
   );
   expect(muted.stdout).toMatch(/ {2}signature n[0-9a-f]{10}: grow reports: "grow run failed: render step failed: the {3}Template Cache is locked"/);
 
+  // A fragment copied across the title and what follows it in the message, and one copied with the message's start.
+  for (const copied of [`cache is locked": 2 times within`, "[org supervise] repeated error: grow reports"]) {
+    const across = await supervise(fixture.dir, ["mute", copied]);
+    expect({ copied, code: across.exitCode, out: across.stdout }).toEqual({
+      copied,
+      code: 0,
+      out: expect.stringContaining(`  incident ${first?.id} (open): `),
+    });
+    expect((await supervise(fixture.dir, ["unmute", copied])).stdout).toBe(`unmuted ${copied}\n`);
+  }
+
   // A fragment that matches nothing, or that would match almost anything, is refused with what to give.
   const nothing = await supervise(fixture.dir, ["mute", "no such words anywhere"]);
   expect(nothing.exitCode).toBe(2);

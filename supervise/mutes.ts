@@ -14,9 +14,14 @@ export function foldedText(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ").trim();
 }
 
+/** A fragment as a person copied it from a message: without the `[org supervise]` every message begins with. */
+export function fragmentOf(text: string): string {
+  return foldedText(text).replace(/^\[org supervise\]\s*/, "");
+}
+
 /** The mutes table's pattern of a mute of a text fragment. */
 export function textMutePattern(fragment: string): string {
-  return `${TEXT_PREFIX}${foldedText(fragment)}`;
+  return `${TEXT_PREFIX}${fragmentOf(fragment)}`;
 }
 
 /** Silences `pattern` until `until` (ms since the epoch), or for ever. */
@@ -49,9 +54,13 @@ export function activeMutes(state: SupervisorState, now: number): Mute[] {
 /** What of an incident a mute looks at. */
 export type MutedThing = Pick<IncidentRow, "id" | "pattern" | "key"> & Partial<Pick<IncidentRow, "title" | "detail" | "excerpt">>;
 
-/** Whether a text mute's fragment is in what a person sees of an incident (its title, detail or excerpt). */
+/**
+ * Whether a text mute's fragment is in what a person sees of an incident: its title, detail or excerpt, or its title and
+ * detail as a message says them one after the other (`TITLE: DETAIL`), so a fragment copied across the two holds too.
+ */
 export function holdsText(incident: MutedThing, fragment: string): boolean {
-  return fragment !== "" && [incident.title, incident.detail, incident.excerpt].some((text) => text != null && foldedText(text).includes(fragment));
+  const said = incident.title != null && incident.detail != null ? `${incident.title}: ${incident.detail}` : undefined;
+  return fragment !== "" && [incident.title, incident.detail, incident.excerpt, said].some((text) => text != null && foldedText(text).includes(fragment));
 }
 
 /** Whether an incident is silenced: by its id, its pattern (check name or `novel`), its key, `pattern:key`, or a fragment of its text. */
