@@ -69,6 +69,11 @@ function sealHolds(key: Buffer, kind: TrustKind, workspace: string, id: string, 
 
 const storePath = (home: string, workspace: string) => join(home, "trust", `${createHash("sha256").update(workspace).digest("hex").slice(0, 40)}.json`);
 
+/** The file that keeps the user's confirmations for a workspace (in `home`, the user's org folder), made or not. */
+export function trustStoreFile(home: string, workspaceDir: string): string {
+  return storePath(home, workspaceKey(workspaceDir));
+}
+
 function readStore(home: string, workspace: string): StoreFile | undefined {
   const text = readUserFile(storePath(home, workspace), join(home, "trust"));
   if (text === undefined) return undefined;
