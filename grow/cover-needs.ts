@@ -73,15 +73,18 @@ async function coverOf(proposal: Proposal, hits: readonly ToolHit[], meaning: Me
   return hit.origin === "promoted" || hit.branch === undefined ? { tool: hit.name } : { tool: hit.name, candidate: hit.branch };
 }
 
+/** Whether the cover check looks at a proposal: one to build that nobody works on (pending, unconfirmed, covered). */
+export function openToCover(proposal: Proposal): boolean {
+  return proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state);
+}
+
 /**
  * Marks each of `ids` (proposals to build that nobody works on: pending, unconfirmed, covered) covered by the tool
  * that answers it, or open again when what covered it is gone (rolled back, failed, pruned). Returns the ids newly
  * covered.
  */
 export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<string>, context: CoverContext): Promise<string[]> {
-  const open = proposals.filter(
-    (proposal) => ids.has(proposal.id) && proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state),
-  );
+  const open = proposals.filter((proposal) => ids.has(proposal.id) && openToCover(proposal));
   if (open.length === 0) return [];
   // No tool holds a name: nothing covers, and what covered is gone.
   const { hits, meaning } =
