@@ -221,29 +221,36 @@ function piecesAtCutsSpans(text: string, forms: readonly string[]): [number, num
   return spans;
 }
 
-/** The secrets the redactor knows, worked out once per set: their values, their forms (longest first), their separated patterns. */
-type KnownSecrets = {
-  key: string;
-  values: string[];
-  forms: string[];
-  encoded: Set<string>;
-  separated: SeparatedPattern[];
-  /** Every proper start of a form, made when a stream first asks. */
-  starts?: FormStarts;
-};
+/**
+ * The secrets a redactor looks for, the environment's and the given ones, worked out once: their values, their forms
+ * (longest first), the encoded ones among them, their separated patterns. Made where the secrets are known (a room, a
+ * stream, a log) and handed to each call; a call given a plain list works them out for that call alone.
+ */
+export class KnownSecrets {
+  readonly values: readonly string[];
+  readonly forms: readonly string[];
+  readonly encoded: ReadonlySet<string>;
+  readonly separated: readonly SeparatedPattern[];
 
-let cachedSecrets: KnownSecrets | undefined;
-
-function knownSecrets(extraSecrets: readonly string[]): KnownSecrets {
-  const values = [...new Set([...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
-  const key = values.join("\0");
-  if (cachedSecrets?.key !== key) {
+  constructor(extraSecrets: readonly string[] = []) {
+    this.values = [...new Set([...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
     // A base64 or base32 piece of a short secret can be shorter than the secret: shorter still, it would match ordinary text.
-    const encoded = new Set(values.flatMap(encodedForms).filter((form) => form.length >= SHORTEST_SECRET));
-    const forms = [...new Set([...values.flatMap(writtenForms), ...encoded])].sort((a, b) => b.length - a.length);
-    cachedSecrets = { key, values, forms, encoded, separated: values.map(separatedPattern) };
+    this.encoded = new Set(this.values.flatMap(encodedForms).filter((form) => form.length >= SHORTEST_SECRET));
+    this.forms = [...new Set([...this.values.flatMap(writtenForms), ...this.encoded])].sort((a, b) => b.length - a.length);
+    this.separated = this.values.map(separatedPattern);
   }
-  return cachedSecrets;
+
+  #starts: FormStarts | undefined;
+
+  /** Every proper start of a form, made when a stream first asks. */
+  get starts(): FormStarts {
+    this.#starts ??= {
+      set: new Set(this.forms.flatMap((form) => Array.from({ length: form.length - 1 }, (_, length) => form.slice(0, length + 1)))),
+      first: new Set(this.forms.map((form) => form.charCodeAt(0))),
+      longest: Math.max(...this.forms.map((form) => form.length)),
+    };
+    return this.#starts;
+  }
 }
 
 // What a stream that ends in the middle of a cut marker may be about to show: the marker's words, one piece at a time.
@@ -292,14 +299,9 @@ function formStartAtEnd(text: string, starts: FormStarts): number {
  * either side of an output cut (a form's start before a cut marker that is still arriving, a form's end after a whole
  * one). The index from which a stream holds its text back; `text.length` when there is none.
  */
-export function unfinishedFormStart(text: string, extraSecrets: readonly string[] = []): number {
-  const known = knownSecrets(extraSecrets);
+export function unfinishedFormStart(text: string, secrets: Secrets = []): number {
+  const known = knownSecrets(secrets);
   if (known.forms.length === 0 || text === "") return text.length;
-  known.starts ??= {
-    set: new Set(known.forms.flatMap((form) => Array.from({ length: form.length - 1 }, (_, length) => form.slice(0, length + 1)))),
-    first: new Set(known.forms.map((form) => form.charCodeAt(0))),
-    longest: Math.max(...known.forms.map((form) => form.length)),
-  };
   const starts = known.starts;
   const { set, longest } = starts;
   const from = Math.max(0, text.length - (SPREAD_PER_CHARACTER * longest + 512));
@@ -324,8 +326,15 @@ export function unfinishedFormStart(text: string, extraSecrets: readonly string[
   return hold;
 }
 
-function knownForms(extraSecrets: readonly string[]): string[] {
-  return knownSecrets(extraSecrets).forms;
+/** The secrets a redaction looks for: worked out once (`KnownSecrets`), or a list of values to add to the environment's. */
+export type Secrets = KnownSecrets | readonly string[];
+
+function knownSecrets(secrets: Secrets): KnownSecrets {
+  return secrets instanceof KnownSecrets ? secrets : new KnownSecrets(secrets);
+}
+
+function knownForms(secrets: Secrets): readonly string[] {
+  return knownSecrets(secrets).forms;
 }
 
 /**
@@ -335,7 +344,7 @@ function knownForms(extraSecrets: readonly string[]): string[] {
  * one on either side of an output cut), `extraSecrets`,
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
-export function redact(text: string, extraSecrets: readonly string[] = []): string {
+export function redact(text: string, extraSecrets: Secrets = []): string {
   return redactWithForms(text, knownSecrets(extraSecrets));
 }
 
@@ -374,7 +383,7 @@ function looksSecret(value: string): boolean {
  * easily as in a value); the shape stays as it was. The one deep redaction: tool results, room events,
  * approval questions and reply reports all use it.
  */
-export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
+export function redactValue<Value>(value: Value, secrets: Secrets = []): Value {
   return redactValueWithForms(value, knownSecrets(secrets));
 }
 
@@ -387,21 +396,11 @@ function redactValueWithForms<Value>(value: Value, known: KnownSecrets): Value {
   return value;
 }
 
-/** The known secrets themselves (the environment's and `extraSecrets`, 6 characters or more), and their forms, longest first. */
-export function knownSecretsOf(extraSecrets: readonly string[] = []): { values: readonly string[]; forms: readonly string[] } {
-  return knownSecrets(extraSecrets);
-}
-
-/** Every form of a known secret the redactor looks for (the environment's and `extraSecrets`), longest first. */
-export function knownSecretFormsOf(extraSecrets: readonly string[] = []): readonly string[] {
-  return knownForms(extraSecrets);
-}
-
 /**
  * Where in `text` the redactor's patterns and known secrets match, as [start, end) spans (overlapping ones
  * kept). For deciding how much of a stream may be shown yet; `redact` is what hides them.
  */
-export function secretSpans(text: string, extraSecrets: readonly string[] = []): [number, number][] {
+export function secretSpans(text: string, extraSecrets: Secrets = []): [number, number][] {
   const spans: [number, number][] = [];
   for (const form of knownForms(extraSecrets)) {
     for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
@@ -431,9 +430,9 @@ export function escapeSequenceSpans(text: string): [number, number][] {
  * across invisible characters, the pieces at output cuts and the renderings (separated characters, dumps, compressed
  * runs). A stream never cuts inside one.
  */
-export function hiddenSpans(text: string, extraSecrets: readonly string[] = []): [number, number][] {
-  const known = knownSecrets(extraSecrets);
-  const spans = secretSpans(text, extraSecrets);
+export function hiddenSpans(text: string, secrets: Secrets = []): [number, number][] {
+  const known = knownSecrets(secrets);
+  const spans = secretSpans(text, known);
   if (known.forms.length === 0) return spans;
   return [
     ...spans,
@@ -481,7 +480,7 @@ export type SecretScan = { kinds: string[]; redacted: string };
  * plus random-looking values in `KEY=value` form. `kinds` names what was found ("an OpenAI API key", …),
  * empty when nothing was; `redacted` is the text with each one replaced by `[REDACTED]`.
  */
-export function scanForSecrets(text: string, extraSecrets: readonly string[] = []): SecretScan {
+export function scanForSecrets(text: string, extraSecrets: Secrets = []): SecretScan {
   const kinds = new Set<string>();
   for (const form of knownForms(extraSecrets)) {
     if (text.includes(form)) {

@@ -1,6 +1,6 @@
 import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
-import { escapeSequenceSpans, hiddenSpans, knownSecretsOf, MAX_SECRET_NAME, redact, secretSpans, unfinishedFormStart } from "./redact.ts";
+import { escapeSequenceSpans, hiddenSpans, KnownSecrets, MAX_SECRET_NAME, redact, type Secrets, secretSpans, unfinishedFormStart } from "./redact.ts";
 import { separatedRenderings } from "./secret-renderings.ts";
 import { UnfinishedRenderings } from "./unfinished-renderings.ts";
 
@@ -61,14 +61,19 @@ export class StreamRedactor {
   /** The run of name characters at the end of what was released (its last MAX_SECRET_NAME): the start of a name still held. */
   #context = "";
 
-  constructor(readonly secrets: readonly string[] = []) {}
+  readonly secrets: KnownSecrets;
+
+  /** `secrets`: worked out once for the stream when given as a list. */
+  constructor(secrets: Secrets = []) {
+    this.secrets = secrets instanceof KnownSecrets ? secrets : new KnownSecrets(secrets);
+  }
 
   /** Takes the next piece; returns what may be shown now (possibly ""), redacted. */
   push(text: string): string {
     this.#pending += text;
     this.#renderings.push(text);
     const pending = this.#pending;
-    const { forms, values } = knownSecretsOf(this.secrets);
+    const { forms, values } = this.secrets;
     // What a known secret's rendering still arriving may take (a form spread over invisible characters, a dump, a
     // compressed run, a piece at an output cut): held until it is whole, read by the same rules as the whole text.
     const unfinished = values.length === 0 ? pending.length : Math.min(unfinishedFormStart(pending, this.secrets), this.#renderingStart());
