@@ -73,3 +73,32 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
     state.close();
   }
 }, 120_000);
+
+test("org supervise mute takes a part of a message about an incident that is over: what the webhook showed, not what the incident now says", async () => {
+  using fixture = superviseFixture();
+  fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, incidentRepeats: 2 } });
+  const now = fixture.context.now();
+  for (const ago of [3, 2]) writeFailedGrowReport(fixture.dir, new Date(now - ago * 60_000), "render step failed: the archive index is stale");
+  const [opened] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  // The error stops; the incident is over and its detail says so.
+  fixture.advance(6 * 3_600_000);
+  await superviseRound(fixture.context, [novelCheck]);
+  expect(fixture.context.state.incident(opened?.id ?? "")?.state).toBe("resolved");
+
+  // Copied from the opening's message, across its title and the detail it had then.
+  const copied = `index is stale": 2 times within`;
+  const muted = await supervise(fixture.dir, ["mute", copied]);
+  expect({ code: muted.exitCode, out: muted.stdout, err: muted.stderr }).toEqual({
+    code: 0,
+    out: expect.stringContaining(`  incident ${opened?.id} (resolved): `),
+    err: "",
+  });
+  // The same error back, as a new incident: muted, not sent.
+  fixture.advance(30 * 60_000);
+  const later = fixture.context.now();
+  for (const ago of [2, 1]) writeFailedGrowReport(fixture.dir, new Date(later - ago * 60_000), "render step failed: the archive index is stale");
+  sink.received.length = 0;
+  const [again] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  expect(again?.id).toBeDefined();
+  expect(sink.received).toEqual([]);
+}, 120_000);
