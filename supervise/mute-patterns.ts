@@ -1,5 +1,5 @@
 import { oneLine } from "../security/terminal-sanitizer.ts";
-import { foldedText, fragmentOf, holdsText, textMutePattern } from "./mutes.ts";
+import { foldedText, fragmentOf, holdsText, saidMessages, textMutePattern } from "./mutes.ts";
 import { PATTERN_NAMES } from "./supervise-checks.ts";
 import type { SupervisorState } from "./supervisor-state.ts";
 
@@ -33,20 +33,13 @@ export function chooseMute(state: SupervisorState, pattern: string): MuteChoice 
   return { pattern: textMutePattern(pattern), kind: "text", matches };
 }
 
-/** How many of the latest messages said (the `notice` events) a text mute is looked for in. */
-const SAID_MESSAGES = 5000;
-
 /**
  * The incidents (newest first) and error signatures whose text holds `fragment`, as one line each. An incident's text is
  * what it says now and what its messages said: one that is over says so in its detail, where its opening said the error.
  */
 function textMatches(state: SupervisorState, fragment: string): string[] {
   const found: string[] = [];
-  const said = state.db
-    .query<{ text: string }, [number]>("SELECT text FROM events WHERE kind = 'notice' ORDER BY at DESC LIMIT ?")
-    .all(SAID_MESSAGES)
-    .map((event) => foldedText(event.text))
-    .filter((text) => text.includes(fragment));
+  const said = saidMessages(state).filter((text) => text.includes(fragment));
   const incidents = state.db
     .query<{ id: string; pattern: string; key: string; title: string; detail: string; excerpt: string | null; state: string }, []>(
       "SELECT id, pattern, key, title, detail, excerpt, state FROM incidents ORDER BY opened_at DESC LIMIT 2000",

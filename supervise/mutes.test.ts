@@ -102,3 +102,21 @@ test("org supervise mute takes a part of a message about an incident that is ove
   expect(again?.id).toBeDefined();
   expect(sink.received).toEqual([]);
 }, 120_000);
+
+test("a mute by a part of a message silences the rest of that incident's news, the words of the message the incident's own", async () => {
+  using fixture = superviseFixture();
+  fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, incidentRepeats: 2 } });
+  const now = fixture.context.now();
+  for (const ago of [3, 2]) writeFailedGrowReport(fixture.dir, new Date(now - ago * 60_000), "render step failed: the spool folder is full");
+  const [opened] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  // Copied with the start of the message, which names the incident: not in its title or detail.
+  const copied = `incident ${opened?.id}: repeated error`;
+  const muted = await supervise(fixture.dir, ["mute", copied]);
+  expect({ code: muted.exitCode, out: muted.stdout }).toEqual({ code: 0, out: expect.stringContaining(`  incident ${opened?.id} (open): `) });
+  // The error stops: the recovery is recorded, not sent.
+  sink.received.length = 0;
+  fixture.advance(6 * 3_600_000);
+  await superviseRound(fixture.context, [novelCheck]);
+  expect(fixture.context.state.incident(opened?.id ?? "")?.state).toBe("resolved");
+  expect(sink.received).toEqual([]);
+}, 120_000);
