@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { runOrgProcess } from "../testing/org-process.ts";
-import { superviseFixture, webhookSink, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
+import { type SuperviseFixture, superviseFixture, webhookSink, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
 import { novelCheck } from "./novel-errors.ts";
 import { superviseRound } from "./supervise-round.ts";
 import { superviseStatus } from "./supervise-status.ts";
@@ -8,6 +8,13 @@ import { SupervisorState } from "./supervisor-state.ts";
 
 const sink = webhookSink();
 afterAll(() => sink.stop());
+
+/** Grow runs that failed with `error` one and two minutes ago, and the round that makes them an incident: that one. */
+async function failedTwice(fixture: SuperviseFixture, error: string) {
+  const now = fixture.context.now();
+  for (const ago of [2, 1]) writeFailedGrowReport(fixture.dir, new Date(now - ago * 60_000), error);
+  return (await superviseRound(fixture.context, [novelCheck])).opened[0];
+}
 
 /** `org supervise mute|unmute ARGS` on the fixture's workspace, as a person types it, with the fixture's state closed meanwhile. */
 async function supervise(dir: string, args: string[]) {
@@ -54,9 +61,8 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
   // The same error again, later, as a new incident: recorded, muted, not sent.
   fixture.advance(30 * 60_000);
   const later = fixture.context.now();
-  for (const ago of [2, 1]) writeFailedGrowReport(fixture.dir, new Date(later - ago * 60_000), "render step failed: the template cache is locked (again)");
   sink.received.length = 0;
-  const [second] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  const second = await failedTwice(fixture, "render step failed: the template cache is locked (again)");
   expect(second?.id).toBeDefined();
   expect(sink.received).toEqual([]);
   const status = superviseStatus({ workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config }, fixture.context.state, later);
@@ -77,9 +83,7 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
 test("org supervise mute takes a part of a message about an incident that is over: what the webhook showed, not what the incident now says", async () => {
   using fixture = superviseFixture();
   fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, incidentRepeats: 2 } });
-  const now = fixture.context.now();
-  for (const ago of [3, 2]) writeFailedGrowReport(fixture.dir, new Date(now - ago * 60_000), "render step failed: the archive index is stale");
-  const [opened] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  const opened = await failedTwice(fixture, "render step failed: the archive index is stale");
   // The error stops; the incident is over and its detail says so.
   fixture.advance(6 * 3_600_000);
   await superviseRound(fixture.context, [novelCheck]);
@@ -95,10 +99,8 @@ test("org supervise mute takes a part of a message about an incident that is ove
   });
   // The same error back, as a new incident: muted, not sent.
   fixture.advance(30 * 60_000);
-  const later = fixture.context.now();
-  for (const ago of [2, 1]) writeFailedGrowReport(fixture.dir, new Date(later - ago * 60_000), "render step failed: the archive index is stale");
   sink.received.length = 0;
-  const [again] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  const again = await failedTwice(fixture, "render step failed: the archive index is stale");
   expect(again?.id).toBeDefined();
   expect(sink.received).toEqual([]);
 }, 120_000);
@@ -106,9 +108,7 @@ test("org supervise mute takes a part of a message about an incident that is ove
 test("a mute by a part of a message silences the rest of that incident's news, the words of the message the incident's own", async () => {
   using fixture = superviseFixture();
   fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, incidentRepeats: 2 } });
-  const now = fixture.context.now();
-  for (const ago of [3, 2]) writeFailedGrowReport(fixture.dir, new Date(now - ago * 60_000), "render step failed: the spool folder is full");
-  const [opened] = (await superviseRound(fixture.context, [novelCheck])).opened;
+  const opened = await failedTwice(fixture, "render step failed: the spool folder is full");
   // Copied with the start of the message, which names the incident: not in its title or detail.
   const copied = `incident ${opened?.id}: repeated error`;
   const muted = await supervise(fixture.dir, ["mute", copied]);
