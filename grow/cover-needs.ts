@@ -73,6 +73,13 @@ async function coverOf(proposal: Proposal, hits: readonly ToolHit[], meaning: Me
   return hit.origin === "promoted" || hit.branch === undefined ? { tool: hit.name } : { tool: hit.name, candidate: hit.branch };
 }
 
+/** Whether what covers `proposal` still holds its name: promoted, or the same live candidate. */
+function stillAnswers(proposal: Proposal, context: CoverContext): boolean {
+  const tool = proposal.coveredBy;
+  if (tool === undefined) return false;
+  return proposal.candidate === undefined ? context.promoted.has(tool) : context.candidates.get(tool) === proposal.candidate;
+}
+
 /** Whether the cover check looks at a proposal: one to build that nobody works on (pending, unconfirmed, covered). */
 export function openToCover(proposal: Proposal): boolean {
   return proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state);
@@ -103,8 +110,15 @@ export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<str
       proposal.coveredBy = cover.tool;
       if (cover.candidate) proposal.candidate = cover.candidate;
       else delete proposal.candidate;
+      if (meaning.vectors) proposal.coveredWithEmbeddings = true;
+      else delete proposal.coveredWithEmbeddings;
+    } else if (proposal.state === "covered" && proposal.coveredWithEmbeddings && !meaning.vectors && stillAnswers(proposal, context)) {
+      // Judged with the embeddings before and without them now (their server gone): what the cover rested on (the goal,
+      // the tool that still holds its name) is unchanged, so it holds.
+      continue;
     } else if (proposal.state === "covered") {
       delete proposal.coveredBy;
+      delete proposal.coveredWithEmbeddings;
       delete proposal.candidate;
       proposal.state = openState(proposal, context.confirmSessions);
     } else continue;
