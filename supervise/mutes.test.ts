@@ -80,7 +80,7 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
   }
 }, 120_000);
 
-test("org supervise mute takes a part of a message about an incident that is over: what the webhook showed, not what the incident now says", async () => {
+test("org supervise mute takes a part of a message of an incident that is over: what the webhook showed, not what it says now", async () => {
   using fixture = superviseFixture();
   fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, incidentRepeats: 2 } });
   const opened = await failedTwice(fixture, "render step failed: the archive index is stale");

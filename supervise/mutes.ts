@@ -86,5 +86,6 @@ export function isMuted(state: SupervisorState, incident: MutedThing, now: numbe
     said ??= saidMessages(state, incident.id);
     return said.some((text) => text.includes(fragment));
   };
-  return activeMutes(state, now).some((mute) => (mute.text !== undefined ? holdsText(incident, mute.text) || saidHolds(mute.text) : names.has(mute.pattern)));
+  const holds = (mute: Mute) => (mute.text !== undefined ? holdsText(incident, mute.text) || saidHolds(mute.text) : names.has(mute.pattern));
+  return activeMutes(state, now).some(holds);
 }
