@@ -80,4 +80,20 @@ describe("what org's own settings stopped (issue 52, item 7)", () => {
     ];
     for (const [goal, said, asked] of needs) expect({ said, blocked: blockedBySetting(goal, [said], asked) }).toEqual({ said, blocked: false });
   });
+
+  test("the sandbox's network off as its commands print it: no name resolves, no network is reachable", () => {
+    // [the goal heard, what a command printed in the sandbox, what the person asked]
+    const printed: [string, string, string][] = [
+      ["download the dataset", "curl: (6) Could not resolve host: data.example.org", "download the dataset"],
+      ["install pandas", "pip install failed: Temporary failure in name resolution", "install pandas"],
+      ["download the dataset", "wget: unable to resolve host address 'data.example.org'", "download the dataset"],
+      ["download the dataset", "connect: Network is unreachable", "download the dataset"],
+      ["fetch the release page", "Error: getaddrinfo ENOTFOUND github.com", "fetch the release page"],
+      ["fetch the release page", "Error: connect ENETUNREACH 140.82.121.4:443", "fetch the release page"],
+      ["install the requests package", "socket.gaierror: [Errno -3] Temporary failure in name resolution", "install the requests package"],
+    ];
+    for (const [goal, said, asked] of printed) expect({ said, blocked: blockedBySetting(goal, [said], asked) }).toEqual({ said, blocked: true });
+    // A job of another kind that only shares its turn with such a line stays a need.
+    expect(blockedBySetting("count the words in a file", ["curl: (6) Could not resolve host: x.org"], "count the words in notes.txt")).toBe(false);
+  });
 });

@@ -19,6 +19,12 @@ const NO_NETWORK = [
   "\\b(?:no|without) (?:internet|network|web|outbound)(?: (?:access|connection|connectivity))?\\b",
   "\\b(?:internet|network|web|outbound(?: network)?)(?: (?:access|connection|connectivity))? (?:is |was )?(?:off|disabled|blocked|turned off|switched off|not allowed|unavailable|not available|cut off)\\b",
   "\\b(?:can(?:'|’)?t|cannot|can not|could(?:n(?:'|’)t| not)|unable to) (?:reach|access|connect to|get to) (?:the )?(?:internet|network|web|outside world)\\b",
+  // As the sandbox's commands print it: no name resolves, no network is reachable.
+  "\\b(?:could(?:n(?:'|’)t| not)|unable to) resolve host\\b",
+  "\\btemporary failure in name resolution\\b",
+  "\\bname or service not known\\b",
+  "\\bnetwork is unreachable\\b",
+  "\\b(?:ENETUNREACH|ENOTFOUND|EAI_AGAIN)\\b",
 ];
 // Sentences that give one of org's own settings or permissions as the reason something was not done.
 const SETTING_BLOCK = new RegExp(
