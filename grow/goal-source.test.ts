@@ -49,7 +49,7 @@ describe("what org's own settings stopped (issue 52, item 7)", () => {
     expect(blockedBySetting("count the vowels", ["Sorry, I can't do that with the tools I have."], "count the vowels in banana")).toBe(false);
   });
 
-  test("a setting said in other words is a setting too: read access only, no internet, no permission, an approval nobody gave, a tool set to deny", () => {
+  test("a setting in other words is one too: read access only, no internet (as the sandbox prints it), no permission, no approval, a deny", () => {
     // [the goal heard, what the persona said, what the person asked]
     const stopped: [string, string, string][] = [
       ["write a summary into NOTES.md", "I wasn't able to write NOTES.md: I only have read access to your project.", "write a summary into NOTES.md"],
@@ -66,6 +66,13 @@ describe("what org's own settings stopped (issue 52, item 7)", () => {
       ["run the migration", "I could not run the migration: the approval was not given in time.", "run the migration"],
       ["run the migration", "I couldn't run the migration because nobody answered the approval prompt.", "run the migration"],
       ["run the tests", "I couldn't run the tests — the sh tool is set to deny by your settings.", "run the tests"],
+      // The sandbox's network off, as its commands print it: no name resolves, no network is reachable.
+      ["download the dataset", "curl: (6) Could not resolve host: data.example.org", "download the dataset"],
+      ["install pandas", "pip install failed: Temporary failure in name resolution", "install pandas"],
+      ["download the dataset", "wget: unable to resolve host address 'data.example.org'", "download the dataset"],
+      ["download the dataset", "connect: Network is unreachable", "download the dataset"],
+      ["fetch the release page", "Error: getaddrinfo ENOTFOUND github.com", "fetch the release page"],
+      ["fetch the release page", "Error: connect ENETUNREACH 140.82.121.4:443", "fetch the release page"],
     ];
     for (const [goal, said, asked] of stopped) expect({ said, blocked: blockedBySetting(goal, [said], asked) }).toEqual({ said, blocked: true });
     // A tool's job the persona could not do for want of a tool stays a need, a network or a file in its words or not.
@@ -77,23 +84,8 @@ describe("what org's own settings stopped (issue 52, item 7)", () => {
       ],
       ["convert a PDF to text", "I don't have a tool to convert PDFs to text.", "convert report.pdf to text"],
       ["count the words in a file", "I can't count words. Also the workspace is read-only, so I couldn't write the file.", "count the words in notes.txt"],
+      ["count the words in a file", "curl: (6) Could not resolve host: x.org", "count the words in notes.txt"],
     ];
     for (const [goal, said, asked] of needs) expect({ said, blocked: blockedBySetting(goal, [said], asked) }).toEqual({ said, blocked: false });
-  });
-
-  test("the sandbox's network off as its commands print it: no name resolves, no network is reachable", () => {
-    // [the goal heard, what a command printed in the sandbox, what the person asked]
-    const printed: [string, string, string][] = [
-      ["download the dataset", "curl: (6) Could not resolve host: data.example.org", "download the dataset"],
-      ["install pandas", "pip install failed: Temporary failure in name resolution", "install pandas"],
-      ["download the dataset", "wget: unable to resolve host address 'data.example.org'", "download the dataset"],
-      ["download the dataset", "connect: Network is unreachable", "download the dataset"],
-      ["fetch the release page", "Error: getaddrinfo ENOTFOUND github.com", "fetch the release page"],
-      ["fetch the release page", "Error: connect ENETUNREACH 140.82.121.4:443", "fetch the release page"],
-      ["install the requests package", "socket.gaierror: [Errno -3] Temporary failure in name resolution", "install the requests package"],
-    ];
-    for (const [goal, said, asked] of printed) expect({ said, blocked: blockedBySetting(goal, [said], asked) }).toEqual({ said, blocked: true });
-    // A job of another kind that only shares its turn with such a line stays a need.
-    expect(blockedBySetting("count the words in a file", ["curl: (6) Could not resolve host: x.org"], "count the words in notes.txt")).toBe(false);
   });
 });
