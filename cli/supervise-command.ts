@@ -25,7 +25,8 @@ fixed, the fix verified, and every step recorded in .org/supervisor/state.db. No
   current       the current instance (tmux window 'current') down or unhealthy: restarted with backoff (supervise.backoff,
                 doubled each time); after supervise.maxRestarts restarts in supervise.window, the last promotion is rolled
                 back (journaled) when the failures began after it, else the supervisor stops trying and says so
-  model-server  a persona's model server unreachable or its model missing: reported once per outage with the URL and
+  model-server  a persona's model server unreachable, answering with server errors (5xx) or its model missing:
+                reported once per outage with the URL and
                 the models it has; unattended grow runs paused, and resumed when it is back
   disk          free space under supervise.minFreeMiB: serve's job log compacted, old transcripts and audit days
                 archived (gzip, .org/archive/), leftovers removed, fitness reports past supervise.keepReports dropped
@@ -38,11 +39,12 @@ fixed, the fix verified, and every step recorded in .org/supervisor/state.db. No
   mcp           an MCP server restarting more than supervise.maxRestarts times in the window: held (no more restarts)
   tool-health   a promoted tool failing by grow's judgement while no grow runs: reported and handed to the next run
   logs          a transcript or audit day over supervise.logCapMiB, or all over supervise.logsTotalMiB: rotated (gzip)
-  novel         an error matching none of these that repeats supervise.incidentRepeats times in the window (serve's
+  novel         an error matching none of these that repeats supervise.incidentRepeats times within a day (serve's
                 log in the instances' windows, grow's reports, failed commands of serve's jobs and of tools and
-                workflows run over serve's HTTP, tools that crashed in serve's turns; never a person's own room): an
-                incident; when a model answers it proposes one of the known fix actions (never a command), which
-                waits for 'org supervise apply ID'
+                workflows run over serve's HTTP, tools that crashed in serve's turns; never a person's own room): one
+                incident while it goes on, over once it stops for twice its usual gap (at least supervise.window);
+                when a model answers it proposes one of the known fix actions (never a command), which waits for
+                'org supervise apply ID'
 Fixes that supervise.autoFix lists (by default all but finish-interrupted) apply at once; the others wait for apply.
 Each incident goes to supervise.webhook (a JSON POST with "text", "content" and "kind"; signed with HMAC-SHA256 in the
 x-org-signature header when supervise.webhookSecret names a set environment variable), redacted, one line a message:

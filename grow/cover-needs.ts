@@ -73,15 +73,25 @@ async function coverOf(proposal: Proposal, hits: readonly ToolHit[], meaning: Me
   return hit.origin === "promoted" || hit.branch === undefined ? { tool: hit.name } : { tool: hit.name, candidate: hit.branch };
 }
 
+/** Whether what covers `proposal` still holds its name: promoted, or the same live candidate. */
+function stillAnswers(proposal: Proposal, context: CoverContext): boolean {
+  const tool = proposal.coveredBy;
+  if (tool === undefined) return false;
+  return proposal.candidate === undefined ? context.promoted.has(tool) : context.candidates.get(tool) === proposal.candidate;
+}
+
+/** Whether the cover check looks at a proposal: one to build that nobody works on (pending, unconfirmed, covered). */
+export function openToCover(proposal: Proposal): boolean {
+  return proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state);
+}
+
 /**
  * Marks each of `ids` (proposals to build that nobody works on: pending, unconfirmed, covered) covered by the tool
  * that answers it, or open again when what covered it is gone (rolled back, failed, pruned). Returns the ids newly
  * covered.
  */
 export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<string>, context: CoverContext): Promise<string[]> {
-  const open = proposals.filter(
-    (proposal) => ids.has(proposal.id) && proposal.kind === "build" && ["pending", "unconfirmed", "covered"].includes(proposal.state),
-  );
+  const open = proposals.filter((proposal) => ids.has(proposal.id) && openToCover(proposal));
   if (open.length === 0) return [];
   // No tool holds a name: nothing covers, and what covered is gone.
   const { hits, meaning } =
@@ -100,8 +110,15 @@ export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<str
       proposal.coveredBy = cover.tool;
       if (cover.candidate) proposal.candidate = cover.candidate;
       else delete proposal.candidate;
+      if (meaning.vectors) proposal.coveredWithEmbeddings = true;
+      else delete proposal.coveredWithEmbeddings;
+    } else if (proposal.state === "covered" && proposal.coveredWithEmbeddings && !meaning.vectors && stillAnswers(proposal, context)) {
+      // Judged with the embeddings before and without them now (their server gone): what the cover rested on (the goal,
+      // the tool that still holds its name) is unchanged, so it holds.
+      continue;
     } else if (proposal.state === "covered") {
       delete proposal.coveredBy;
+      delete proposal.coveredWithEmbeddings;
       delete proposal.candidate;
       proposal.state = openState(proposal, context.confirmSessions);
     } else continue;

@@ -5,7 +5,7 @@ import { generatedToolNames } from "../config/tool-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
-import { checkCover } from "./cover-needs.ts";
+import { checkCover, openToCover } from "./cover-needs.ts";
 import { goalVectors } from "./goal-vectors.ts";
 import type { GrowReport } from "./grow-report.ts";
 import type { GrowState } from "./grow-state.ts";
@@ -115,8 +115,13 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
   // the next run hears them (nothing, not even a fact, is taken from them now).
   if (hearing.cut.length > 0) noticed = noticeNeeds({ ...look, until: boundsBefore(hearing.cut, noticed) });
   const needs = runNeeds(noticed, hearing);
-  // Embeddings only when there is something to merge: the new needs' goals and the proposals' they may join.
-  const goals = needs.length === 0 ? [] : [...request.state.proposals.map((proposal) => proposal.goal), ...needs.map((need) => need.goal)];
+  // Embeddings for what is judged: the new needs' goals and the proposals' they may join, and every open proposal's,
+  // which the cover check judges each run. A cover decided with them is decided with them again whether or not the run
+  // noticed anything new (without them a dry run's cover was lost in the real run after it).
+  const goals =
+    needs.length === 0
+      ? request.state.proposals.filter(openToCover).map((proposal) => proposal.goal)
+      : [...request.state.proposals.map((proposal) => proposal.goal), ...needs.map((need) => need.goal)];
   const vectors = await goalVectors(embedder, goals.slice(-MAX_EMBEDDED_GOALS), deadline, request.notes).catch((error: unknown) => {
     if (!deadline.aborted || signal.aborted) throw error;
     request.notes.push("embeddings not used for merging needs: the run's budget ended first");

@@ -95,6 +95,8 @@ export const Proposal = z.strictObject({
   /** `covered`: the tool that already answers it (promoted, or on `candidate`, waiting for `org promote`). */
   coveredBy: ToolName.optional(),
   candidate: z.string().regex(CANDIDATE_BRANCH_PATTERN).optional(),
+  /** `covered` as judged with the embeddings at hand: a run without them (their server gone) keeps the cover. */
+  coveredWithEmbeddings: z.literal(true).optional(),
   /** A rebuild: the inputs the rolled-back tool failed on, as data (JSON excerpts, bounded), never as instructions. */
   failingInputs: z
     .array(z.strictObject({ input: z.string().max(400), error: z.string().max(300).optional() }))

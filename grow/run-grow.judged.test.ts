@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { scriptedModel } from "../llm/scripted-model.ts";
+import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
 import { openRoom } from "../room/room.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { defineTool } from "../tools/define-tool.ts";
@@ -33,6 +34,7 @@ beforeAll(async () => {
     { match: "run the migration", need: { goal: "run the database migration", quote: "{{sentence}}" } },
     { match: "vowels", need: { goal: "count the vowels in a text", quote: "{{sentence}}" } },
     { match: "URL-friendly", need: { goal: "make a title URL-friendly (a slug)", quote: "{{sentence}}" } },
+    { match: "palindrome", need: { goal: "check whether a phrase is a palindrome", quote: "{{sentence}}" } },
   ];
   const listener = [
     { when: { tool: "report_needs" }, reply: { reportNeeds: heard, embedded: "fenced" as const, text: "Needs:\n{{calls}}" } },
@@ -40,7 +42,9 @@ beforeAll(async () => {
     { when: { tool: "same_need", times: 1 }, reply: { toolCalls: [{ name: "same_need", arguments: { same: true } }] } },
     { when: { tool: "same_need" }, reply: { toolCalls: [{ name: "same_need", arguments: { same: "no" } }] } },
   ];
-  server = await startScriptedServer({ script: { ...stock, rules: [...listener, ...stock.rules] } });
+  // Embeddings place what says one of these near each other (as a real embedding model places paraphrases).
+  const meanings = [["palindrome", "read the same backwards"]];
+  server = await startScriptedServer({ script: { ...stock, rules: [...listener, ...stock.rules], meanings } });
   config = scriptedConfig(join(import.meta.dir, "..", "demo", "org.config.json"), server.url);
 });
 afterAll(async () => {
@@ -85,6 +89,11 @@ async function session(dir: string, turns: readonly Turn[]): Promise<void> {
   } finally {
     await room.close();
   }
+}
+
+/** A run of grow on `dir` with the scripted server's embeddings; a real one builds nothing (maxTools 0). */
+function requestWithEmbeddings(dir: string, dryRun: boolean): GrowRequest {
+  return { ...request(dir, dryRun), embedder: ollamaEmbedder({ server: server.url, model: "nomic-embed-text" }) };
 }
 
 /** A run of grow on `dir`; a real one builds nothing here (maxTools 0), a dry one says what it would build first. */
@@ -167,4 +176,28 @@ test("a need the model judged covered in a dry run stays covered in the run afte
   const again = await runGrow({ ...other, listener: other.model.withModelId("qwen3:8b", "grow.model") });
   expect(again.report.noticing?.questions).toBe(1);
   expect(readGrowState(workspace.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
+}, 120_000);
+
+test("a cover the embeddings gave in a dry run holds after it: runs noticing nothing new, the embedding server gone (issue 52, item 6)", async () => {
+  using workspace = repo((dir) =>
+    writeGeneratedTool(
+      dir,
+      simpleSpec("is_palindrome", "True when the letters and digits of a phrase read the same backwards, ignoring case.", "phrase", "result"),
+    ),
+  );
+  await session(workspace.dir, [{ text: "is 'level' a palindrome?", reply: "Sorry, I can't do that with the tools I have." }]);
+  const states = async (dryRun: boolean) => {
+    const { report } = await runGrow(requestWithEmbeddings(workspace.dir, dryRun));
+    // The embeddings decide: no question is put to the model.
+    expect(report.noticing?.questions ?? 0).toBe(0);
+    return readGrowState(workspace.dir).proposals.map((proposal) => `${proposal.state} ${proposal.coveredBy ?? ""}`);
+  };
+  expect(await states(true)).toEqual(["covered is_palindrome"]);
+  // The real run and a dry run after it hear nothing new, and judge the same proposal the same way.
+  expect(await states(false)).toEqual(["covered is_palindrome"]);
+  expect(await states(true)).toEqual(["covered is_palindrome"]);
+  // The embedding server gone: what the cover rested on (the goal, the tool) is unchanged, and so is the cover.
+  await runGrow(request(workspace.dir, false));
+  const [proposal] = readGrowState(workspace.dir).proposals;
+  expect(`${proposal?.state} ${proposal?.coveredBy}`).toBe("covered is_palindrome");
 }, 120_000);

@@ -480,5 +480,6 @@ function coveredHints(proposals: readonly Proposal[]): NeedHint[] {
 /** Why the toolsmith's model server cannot build now, or undefined when it answers. */
 async function modelServerProblem(model: LanguageModel, signal: AbortSignal): Promise<string | undefined> {
   const probe = await model.probe(signal);
-  return probe.reachable ? undefined : `the toolsmith's model server ${model.server} does not answer (${probe.error})`;
+  if (!probe.reachable) return `the toolsmith's model server ${model.server} does not answer (${probe.error})`;
+  return probe.failing === undefined ? undefined : `the toolsmith's model server ${model.server} answers with server errors (${probe.failing})`;
 }

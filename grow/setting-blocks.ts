@@ -4,20 +4,46 @@
 // a sentence says (its telling terms, as in `goal-source.ts`) is dropped, whether the word rules or the model heard it.
 import { COMMON_TERM_WEIGHT, needTerms } from "../registry/need-similarity.ts";
 
+const NOT = "(?:n(?:'|’)t| not)";
+// The workspace view that cannot be written, as a persona says it and as the sandbox's tools print it.
+const READ_ONLY = [
+  "\\bread[- ]?only\\b",
+  "\\berofs\\b",
+  "\\bonly (?:have|has|got|with) read(?:ing)? access\\b",
+  "\\bread access only\\b",
+  `\\b(?:no|without|do${NOT} have|does${NOT} have) (?:the )?write (?:access|permission)\\b`,
+  "\\bwrit(?:e|ing) (?:access )?(?:is |was )?(?:off|disabled|turned off|not allowed)\\b",
+];
+// The sandbox's network, off unless a setting allows it.
+const NO_NETWORK = [
+  "\\b(?:no|without) (?:internet|network|web|outbound)(?: (?:access|connection|connectivity))?\\b",
+  "\\b(?:internet|network|web|outbound(?: network)?)(?: (?:access|connection|connectivity))? (?:is |was )?(?:off|disabled|blocked|turned off|switched off|not allowed|unavailable|not available|cut off)\\b",
+  "\\b(?:can(?:'|’)?t|cannot|can not|could(?:n(?:'|’)t| not)|unable to) (?:reach|access|connect to|get to) (?:the )?(?:internet|network|web|outside world)\\b",
+  // As the sandbox's commands print it: no name resolves, no network is reachable.
+  "\\b(?:could(?:n(?:'|’)t| not)|unable to) resolve host\\b",
+  "\\btemporary failure in name resolution\\b",
+  "\\bname or service not known\\b",
+  "\\bnetwork is unreachable\\b",
+  "\\b(?:ENETUNREACH|ENOTFOUND|EAI_AGAIN)\\b",
+];
 // Sentences that give one of org's own settings or permissions as the reason something was not done.
 const SETTING_BLOCK = new RegExp(
   [
-    // The read-only workspace view, as a persona says it and as the sandbox's tools print it.
-    "\\bread[- ]?only\\b",
-    "\\berofs\\b",
-    // An approval a person declined, a call a policy denied.
+    ...READ_ONLY,
+    ...NO_NETWORK,
+    // An approval a person declined or never gave, a call a policy or a setting denied.
     "\\b(?:denied|refused|declined|rejected|not approved)\\b[^.]{0,60}\\b(?:approv\\w*|polic(?:y|ies)|permission|the (?:user|person)|you)\\b",
     "\\b(?:approv\\w*|polic(?:y|ies)|the (?:user|person))\\b[^.]{0,60}\\b(?:deny|denies|denied|refused|declined|rejected|forbids?|does not allow|doesn't allow)\\b",
+    "\\bapproval (?:was |is )?(?:not given|never given|timed out|expired|denied|declined|refused)\\b",
+    "\\bno(?:body| one) (?:answered|approved|confirmed)\\b",
     "\\bpermission denied\\b",
+    `\\b(?:do|does|did)${NOT} have (?:the )?(?:permission|rights?)\\b`,
+    "\\b(?:no|without) permission\\b",
     "\\bnot (?:allowed|permitted) to\\b",
-    // The sandbox's network, off unless a setting allows it.
-    "\\b(?:no|without) network\\b",
-    "\\bnetwork (?:access )?(?:is |was )?(?:off|disabled|blocked|not allowed)\\b",
+    `\\b(?:is|are|was|were)${NOT} (?:allowed|permitted)\\b`,
+    "\\b(?:is|are|was|were) (?:disabled|turned off|switched off|not enabled)\\b",
+    "\\bset to (?:deny|ask)\\b",
+    "\\bby (?:your|the|org's) (?:settings?|config(?:uration)?|polic(?:y|ies))\\b",
     // org's settings by name.
     "\\borg\\.config\\.json\\b",
     "\\bsandbox\\.\\w+",
@@ -25,6 +51,12 @@ const SETTING_BLOCK = new RegExp(
   ].join("|"),
   "i",
 );
+const BLOCKS_WRITING = new RegExp(READ_ONLY.join("|"), "i");
+const BLOCKS_NETWORK = new RegExp(NO_NETWORK.join("|"), "i");
+// A goal whose job is writing, or reaching past the sandbox: a read-only view, or no network, stops it whatever it writes
+// or reaches ("write the report to disk" against "I can't write files here; the workspace is read-only").
+const WRITING_JOB = /^(?:write|save|store|create|make|edit|modify|change|update|append|add|delete|remove|rename|move|copy|overwrite|generate|put)\b/i;
+const NETWORK_JOB = /^(?:fetch|download|upload|install|push|pull|clone|call|browse|visit|open|get|post|send|request|reach|access|query|scrape|crawl)\b/i;
 
 // A reason that does not name the job ("Sorry, I can't do that: the view is read-only") speaks of what was asked.
 const POINTS_BACK = /\b(?:can(?:'|’)?t|cannot|could(?:n(?:'|’)?t| not)|unable to|not able to)\s+(?:do|did|make|run|save|change)?\s*(?:that|this|it|so)\b/i;
@@ -55,9 +87,11 @@ export function blockedBySetting(goal: string, texts: readonly string[], asked =
   if (telling.length === 0) return false;
   const total = telling.reduce((sum, [, weight]) => sum + weight, 0);
   const askedTerms = needTerms(asked);
+  const job = goal.trim();
   return blocks.some((block) => {
     const said = needTerms(block);
-    const named = POINTS_BACK.test(block) || telling.some(([term]) => said.has(term));
+    const stopsTheJob = (BLOCKS_WRITING.test(block) && WRITING_JOB.test(job)) || (BLOCKS_NETWORK.test(block) && NETWORK_JOB.test(job));
+    const named = POINTS_BACK.test(block) || stopsTheJob || telling.some(([term]) => said.has(term));
     const told = telling.reduce((sum, [term, weight]) => sum + (said.has(term) || askedTerms.has(term) ? weight : 0), 0);
     return named && told >= total / 2;
   });

@@ -16,7 +16,11 @@ export type CompletionRequest = {
 export type Completion = ChatResult & { toolCalls: ReceivedToolCall[]; limitReached?: ReplyLimitStop };
 
 /** What a model server said when asked for its models; `server` is the URL as org shows it. */
-export type ProbeResult = { server: string; reachable: true; models: string[] } | { server: string; reachable: false; error: string };
+/**
+ * What a probe found: a server that answers (with the models it lists; `failing` when it answered a server error, as a
+ * proxy in front of a model server that is down does), or none that answers, and why.
+ */
+export type ProbeResult = { server: string; reachable: true; models: string[]; failing?: string } | { server: string; reachable: false; error: string };
 
 /**
  * The model a persona talks to (as the AI SDK's `LanguageModelV3`): stream one completion, list what the

@@ -10,7 +10,8 @@ const SHOW_TIMEOUT_MS = 5_000;
 /**
  * Asks a server for its model list (`GET /v1/models`, with `authorization` when given), as `LanguageModel.probe`
  * does for an HTTP model. Any HTTP answer means something listens there; only a failed connection counts as
- * unreachable. The model list is empty when the server has none to say. `server` is reported as org shows it.
+ * unreachable, and a server error (5xx) is said as `failing`. The model list is empty when the server has none to
+ * say. `server` is reported as org shows it.
  */
 export async function probeModelServer(
   baseUrl: string,
@@ -20,7 +21,9 @@ export async function probeModelServer(
   const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
     const answer = await requestModelList(baseUrl, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, authorization: options.authorization });
-    return { server, reachable: true, models: answer.models ?? [] };
+    // Something listens there; a server error (a proxy's 502 for a server that is gone, a server that fails) serves nothing.
+    const failing = answer.status >= 500 ? { failing: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
+    return { server, reachable: true, models: answer.models ?? [], ...failing };
   } catch (error) {
     const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : connectionDetail(error);
     return { server, reachable: false, error: detail };

@@ -257,6 +257,29 @@ const GZIP_BASE64 = /H4sI[A-Za-z0-9+/\r\n]*={0,2}/g;
 const ZLIB_BASE64 = /(?<![A-Za-z0-9+/])e[AFJN][A-Za-z0-9+/\r\n]{8,}={0,2}/g;
 const GZIP_BASE32 = /D6FQ[A-Z2-7\r\n]*=*/g;
 
+/** How a gzip stream in base64 or base32 begins, what its run is made of, and how much padding ends it (as the patterns above read it). */
+export const COMPRESSED_RUNS: readonly { opening: string; body: RegExp; padding: number }[] = [
+  { opening: "H4sI", body: /[A-Za-z0-9+/\r\n]/, padding: 2 },
+  { opening: "D6FQ", body: /[A-Z2-7\r\n]/, padding: Number.POSITIVE_INFINITY },
+];
+
+const HEX_DUMP_LINE = new RegExp(`^${HEX_LINE.source.slice(1, -1)}$`);
+const OD_DUMP_LINE = new RegExp(`^${OD_CHARACTER_LINE.source.slice(1, -1)}$`);
+// The start of a line of hex (an offset, then groups of hex, so far hex digits, colons and spaces alone) or of `od -c`
+// (an offset, then cells): more may make it a dump's line.
+const HEX_LINE_BEGUN = /^[0-9a-fA-F: ]*$/;
+const OD_LINE_BEGUN = /^[0-9a-fA-F]{0,8}(?: {3}[^ \n]| {2}\\[0abtnvfr]| [0-7]{3}| {4})*(?: {1,3}| {2}\\| [0-7]{1,2})?$/;
+
+/** Whether a whole line (without its line break) is one the dumps are read from. */
+export function isDumpLine(line: string): boolean {
+  return HEX_DUMP_LINE.test(line) || OD_DUMP_LINE.test(line);
+}
+
+/** Whether a line begun (no line break yet) is a dump's line, or may become one as more comes. */
+export function mayBeDumpLine(begun: string): boolean {
+  return HEX_LINE_BEGUN.test(begun) || OD_LINE_BEGUN.test(begun) || isDumpLine(begun);
+}
+
 /** Each base64 or base32 run that is a gzip stream inflating to a secret, whole. */
 function compressedSpans(text: string, wanted: readonly string[]): [number, number][] {
   const spans: [number, number][] = [];

@@ -64,6 +64,32 @@ describe("StreamRedactor", () => {
     }
   });
 
+  test("a known secret's rendering still arriving is held until it is whole, and hidden as the whole text hides it (the bench's counterexamples)", () => {
+    // Each streamed a character at a time let the secret (or its bytes) through where the whole-text redactor hides it.
+    const secret = "a0:0@a0-./=";
+    const gzip = "H4sIAAAAAAAAAwvx93b1s01MTHRM1OYCAPmw8bcNAAAA\n";
+    const cases: [string, string][] = [
+      // Hex wrapped across lines, and characters spread by an escape sequence or opened by one.
+      ["0.:.A/", "302e3a2e\n412f"],
+      ["aa__aa", "aa_\x1b[0m_aa"],
+      ["A0:0A+", "\x1bA0:\x1b[0m0A+"],
+      // `gzip -c .env | base64`, alone and after a token's opening whose run it extends.
+      ["aaaAa+", gzip],
+      ["a-@_A0", "ghp_H4sIAAAAAAAAAwvx93b1s03UdYh3NOACAIzRdxINAAAA\nBear"],
+      // Dumps whose lines hold the secret's bytes: every such line goes, the earlier ones too.
+      [secret, `ab00000000  54 4f 4b 45 4e 3d 61 30  3a 30 40 61 30 2d 2e 2f  |TOKEN=a0:0@a0-./|\n00000010  3d 0a${" ".repeat(45)}|=.|\n00000012\n`],
+      [secret, "0000000 4f54 454b 3d4e 3061 303a 6140 2d30 2f2e 0a3d\n0000022\n"],
+      // The pieces of a secret on either side of an output cut.
+      ["Zq9xWv7Ut5Sr3Po1Nm", "out: Zq9xWv7Ut5\n[… 12 bytes of stdout cut …]\nt5Sr3Po1Nm done"],
+    ];
+    for (const [known, text] of cases)
+      for (let size = 1; size <= 7; size += 1)
+        expect({ text, size, out: streamedRedaction(text, [size], [known]) }).toEqual({ text, size, out: redact(text, [known]) });
+    // Prose with known secrets still streams as it comes.
+    const redactor = new StreamRedactor([secret]);
+    expect(redactor.push("The quick brown fox jumps.")).toBe("The quick brown fox jumps.");
+  });
+
   test("a long run without spaces streams on: at most its last 64 characters are held, all of a name the redactor reads", () => {
     const redactor = new StreamRedactor([key]);
     const long = Array.from({ length: 100 }, (_, index) => `w${String(index).padStart(3, "0")}-abc`).join("");

@@ -1,7 +1,8 @@
 import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
-import { KnownSecrets, MAX_SECRET_NAME, redact, type Secrets, secretSpans } from "./redact.ts";
+import { escapeSequenceSpans, hiddenSpans, KnownSecrets, MAX_SECRET_NAME, redact, type Secrets, secretSpans, unfinishedFormStart } from "./redact.ts";
 import { separatedRenderings } from "./secret-renderings.ts";
+import { UnfinishedRenderings } from "./unfinished-renderings.ts";
 
 // How the redactor's patterns begin (each token shape's openings, an auth scheme), the stems of every name that makes a
 // value secret, and URL schemes: a stream that ends with the start of one of these may be in the middle of a secret.
@@ -53,6 +54,10 @@ const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@
  */
 export class StreamRedactor {
   #pending = "";
+  /** Where the held text starts in the stream. */
+  #base = 0;
+  /** The renderings still arriving (dumps, compressed runs), followed as the stream is read. */
+  readonly #renderings = new UnfinishedRenderings();
   /** The run of name characters at the end of what was released (its last MAX_SECRET_NAME): the start of a name still held. */
   #context = "";
 
@@ -66,20 +71,37 @@ export class StreamRedactor {
   /** Takes the next piece; returns what may be shown now (possibly ""), redacted. */
   push(text: string): string {
     this.#pending += text;
+    this.#renderings.push(text);
     const pending = this.#pending;
-    const lowered = pending.toLowerCase();
     const { forms, values } = this.secrets;
+    // What a known secret's rendering still arriving may take (a form spread over invisible characters, a dump, a
+    // compressed run, a piece at an output cut): held until it is whole, read by the same rules as the whole text.
+    const unfinished = values.length === 0 ? pending.length : Math.min(unfinishedFormStart(pending, this.secrets), this.#renderingStart());
+    if (unfinished <= 0) return "";
+    const lowered = pending.toLowerCase();
     this.#learnForms(forms);
     const separated = separatedRenderings(pending, values);
     // Without the start of a known secret or any pattern's opening in it, and no whole rendering of a known secret with
-    // its characters separated, nothing in the text is (part of) a secret.
+    // its characters separated, nothing in the text is (part of) a secret but what the renderings' rules find whole.
     if (!PATTERN_HINT.test(lowered) && !this.#formStartIn(pending) && separated.whole === pending.length) {
       const held = Math.max(longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING), longestEndIn(pending, this.#formStarts, this.#longestForm));
-      const cut = Math.min(pending.length - held, nameInProgress(lowered), separated.cutShort);
+      let cut = Math.min(pending.length - held, nameInProgress(lowered), separated.cutShort, unfinished);
+      if (values.length > 0) {
+        cut = this.#outsideMatches(pending, cut);
+        // A whole rendering of a known secret (a dump, a compressed run) in what goes: shown as the whole text shows it.
+        if (redact(pending.slice(0, cut), this.secrets) !== pending.slice(0, cut)) return this.#releaseUpTo(cut);
+      }
       this.#pending = pending.slice(cut);
+      this.#base += cut;
       return this.#release(pending.slice(0, cut));
     }
-    const cut = this.#safeEnd(lowered, separated.cutShort);
+    return this.#releaseUpTo(Math.min(this.#safeEnd(lowered, separated.cutShort), unfinished));
+  }
+
+  /** Shows the held text up to `cut`, redacted, unless a match across the cut redacts it otherwise whole: then it waits. */
+  #releaseUpTo(end: number): string {
+    const pending = this.#pending;
+    const cut = this.#outsideMatches(pending, end);
     if (cut <= 0) return "";
     const head = pending.slice(0, cut);
     const tail = pending.slice(cut);
@@ -87,15 +109,43 @@ export class StreamRedactor {
     // A match that spans the cut redacts differently whole: hold on until it does not.
     if (released + this.#redact(tail, nameRunAtEnd(this.#context + released)) !== this.#redact(pending, this.#context)) return "";
     this.#pending = tail;
+    this.#base += cut;
     return this.#release(released);
   }
 
   /** Everything still held, redacted; the stream is over. */
   flush(): string {
     const rest = this.#redact(this.#pending, this.#context);
+    this.#base += this.#pending.length;
     this.#pending = "";
     this.#context = "";
     return rest;
+  }
+
+  /**
+   * `end`, or earlier: never inside a match of the redactor's patterns or a known secret in the held text, nor inside an
+   * escape sequence. A match that more text changes the extent of (a token whose run a compressed stream still
+   * arriving may take) is then released whole or not at all.
+   */
+  #outsideMatches(text: string, end: number): number {
+    if (end <= 0) return 0;
+    const spans = [...hiddenSpans(text, this.secrets), ...escapeSequenceSpans(text)];
+    let cut = end;
+    for (let moved = true; moved && cut > 0; ) {
+      moved = false;
+      for (const [start, stop] of spans)
+        if (start < cut && cut < stop) {
+          cut = start;
+          moved = true;
+        }
+    }
+    return cut;
+  }
+
+  /** Where in what is held a dump or compressed run still arriving begins (the held text's length when none). */
+  #renderingStart(): number {
+    const from = this.#renderings.holdFrom();
+    return from === undefined ? this.#pending.length : Math.max(0, from - this.#base);
   }
 
   /** `text` redacted as it reads after `context`, the name characters released just before it. */

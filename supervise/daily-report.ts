@@ -25,7 +25,8 @@ export function dailyReport(state: SupervisorState, day: number, context: { work
     lines.push(
       `| ${check.name} | ${check.state} | ${new Date(check.changedAt).toISOString().slice(0, 16)} | ${new Date(check.checkedAt).toISOString().slice(0, 16)} | ${cell(check.detail)} |`,
     );
-  const incidents = state.incidentsSince(from).filter((incident) => incident.openedAt < to);
+  // Every incident open at some time of the day: one opened days ago and still open is today's news too.
+  const incidents = state.incidentsDuring(from, to);
   lines.push("", `## Incidents (${incidents.length})`, "");
   if (incidents.length === 0) lines.push("None.");
   for (const incident of incidents) {

@@ -79,3 +79,31 @@ test("pattern 2: a model missing, then the server gone, is one outage that chang
   expect(growPause(fixture.dir)).toBeUndefined();
   expect(said().at(-1)).toContain(`recovered ${id}: model server ${back.url} unreachable`);
 });
+
+test("pattern 2: a server that answers only with server errors (a proxy's 502 for a server that is gone, a 500) is an outage; back, it recovers", async () => {
+  let status = 502;
+  // A proxy in front of a model server that is gone: something listens, nothing serves.
+  await using model = await startScriptedServer({ script: { models: ["scripted"], rules: [], fallback: { text: "hi" } } });
+  const proxy = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (request) => (status === 200 ? await fetch(`${model.url}${new URL(request.url).pathname}`) : new Response("<h1>Bad Gateway</h1>", { status })),
+  });
+  try {
+    const url = `http://127.0.0.1:${proxy.port}`;
+    using fixture = superviseFixture({ server: url });
+    const down = await superviseRound(fixture.context, [modelServerCheck]);
+    expect(down.opened.map((incident) => incident.title)).toEqual([`model server ${url} failing`]);
+    expect(fixture.context.state.openIncidents("model-server")[0]?.detail).toContain(`${url}/v1/models answered HTTP 502`);
+    expect(growPause(fixture.dir)).toMatchObject({ by: "org supervise" });
+    status = 500;
+    const still = await superviseRound(fixture.context, [modelServerCheck]);
+    expect(still.opened).toEqual([]);
+    status = 200;
+    const back = await superviseRound(fixture.context, [modelServerCheck]);
+    expect(back.resolved.map((incident) => incident.id)).toEqual([down.opened[0]?.id ?? "?"]);
+    expect(growPause(fixture.dir)).toBeUndefined();
+  } finally {
+    proxy.stop(true);
+  }
+});

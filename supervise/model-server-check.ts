@@ -5,23 +5,34 @@ import type { Check, CheckResult, Fix, Finding, SuperviseContext } from "./super
 /** Who pauses grow runs, as grow/grow-pause.ts records it; only such a pause is lifted when the server is back. */
 export const PAUSED_BY = "org supervise";
 
-/** Pattern 2: each persona's model server answers, and has the persona's model. */
+/** Pattern 2: each persona's model server answers (not with a server error), and has the persona's model. */
 async function runModelServerCheck(context: SuperviseContext): Promise<CheckResult> {
   const { personas } = context.config;
   const results = await probeServers(context.config, context.signal);
   const paused = growPause(context.workspaceDir) !== undefined;
   const pause = (why: string): Finding["fix"] => (paused ? undefined : { action: "pause-grow", target: "grow", detail: `pause unattended grow runs: ${why}` });
   const findings: Finding[] = [];
+  const personasOn = (server: string) =>
+    personas
+      .filter((persona) => persona.server === server)
+      .map((persona) => persona.name)
+      .join(", ");
   for (const result of results) {
     if (!result.reachable) {
       findings.push({
         key: result.server,
         title: `model server ${result.server} unreachable`,
-        detail: `no model server answers at ${result.server} (${result.error}); personas there: ${personas
-          .filter((persona) => persona.server === result.server)
-          .map((persona) => persona.name)
-          .join(", ")}`,
+        detail: `no model server answers at ${result.server} (${result.error}); personas there: ${personasOn(result.server)}`,
         fix: pause(`${result.server} does not answer`),
+      });
+      continue;
+    }
+    if (result.failing !== undefined) {
+      findings.push({
+        key: result.server,
+        title: `model server ${result.server} failing`,
+        detail: `${result.server} answers, but with a server error (${result.failing}); personas there: ${personasOn(result.server)}`,
+        fix: pause(`${result.server} answers with server errors`),
       });
       continue;
     }

@@ -1,5 +1,5 @@
 import { oneLine } from "../security/terminal-sanitizer.ts";
-import { foldedText, holdsText, textMutePattern } from "./mutes.ts";
+import { foldedText, fragmentOf, holdsText, saidMessages, textMutePattern } from "./mutes.ts";
 import { PATTERN_NAMES } from "./supervise-checks.ts";
 import type { SupervisorState } from "./supervisor-state.ts";
 
@@ -21,7 +21,7 @@ export function chooseMute(state: SupervisorState, pattern: string): MuteChoice 
   if (state.incident(pattern)) return { pattern, kind: "incident", matches: [] };
   if (state.db.query("SELECT 1 FROM signatures WHERE id = ?").get(pattern)) return { pattern, kind: "signature", matches: [] };
   if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern)) return { pattern, kind: "key", matches: [] };
-  const fragment = foldedText(pattern);
+  const fragment = fragmentOf(pattern);
   const named = `give a check (${PATTERN_NAMES.join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
   if (fragment.replace(/[^\p{L}\p{N}]/gu, "").length < MIN_FRAGMENT)
     return {
@@ -33,16 +33,21 @@ export function chooseMute(state: SupervisorState, pattern: string): MuteChoice 
   return { pattern: textMutePattern(pattern), kind: "text", matches };
 }
 
-/** The incidents (newest first) and error signatures whose text holds `fragment`, as one line each. */
+/**
+ * The incidents (newest first) and error signatures whose text holds `fragment`, as one line each. An incident's text is
+ * what it says now and what its messages said: one that is over says so in its detail, where its opening said the error.
+ */
 function textMatches(state: SupervisorState, fragment: string): string[] {
   const found: string[] = [];
+  const said = saidMessages(state).filter((text) => text.includes(fragment));
   const incidents = state.db
     .query<{ id: string; pattern: string; key: string; title: string; detail: string; excerpt: string | null; state: string }, []>(
       "SELECT id, pattern, key, title, detail, excerpt, state FROM incidents ORDER BY opened_at DESC LIMIT 2000",
     )
     .all();
   for (const incident of incidents)
-    if (holdsText(incident, fragment)) found.push(`incident ${incident.id} (${incident.state}): ${oneLine(incident.title, 160)}`);
+    if (holdsText(incident, fragment) || said.some((text) => text.includes(incident.id)))
+      found.push(`incident ${incident.id} (${incident.state}): ${oneLine(incident.title, 160)}`);
   const signatures = state.db.query<{ id: string; example: string }, []>("SELECT id, example FROM signatures ORDER BY last_seen DESC LIMIT 2000").all();
   for (const signature of signatures)
     if (foldedText(signature.example).includes(fragment)) found.push(`signature ${signature.id}: ${oneLine(signature.example, 160)}`);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { superviseFixture } from "../testing/supervise-fixture.ts";
+import { superviseFixture, writeFailedGrowReport } from "../testing/supervise-fixture.ts";
 import { applyFixById } from "./apply-fix.ts";
 import { diagnoseOpenIncidents, diagnosisModel } from "./diagnose-incident.ts";
 import { mutePattern } from "./mutes.ts";
@@ -106,5 +106,40 @@ describe("novel errors: repeated errors no known pattern covers", () => {
     mutePattern(fixture.context.state, incident?.key ?? "", undefined, now);
     expect(await diagnoseOpenIncidents(fixture.context, diagnosisModel(fixture.context.config), () => true)).toBeUndefined();
     expect(fixture.context.state.incident(incident?.id ?? "")?.diagnosis).toBeNull();
+  });
+});
+
+describe("novel errors: one incident however they repeat", () => {
+  test("an error every four minutes for an hour is one incident, over once it stops for its beat; never opened and closed a window at a time", async () => {
+    using fixture = superviseFixture({ start: Date.parse("2026-11-23T10:00:00Z") });
+    fixture.configure({ supervise: { window: "10m", incidentRepeats: 3 } });
+    const opened: string[] = [];
+    const resolved: string[] = [];
+    for (let minute = 0; minute < 80; minute += 1) {
+      if (minute < 60 && minute % 4 === 0) auditFailure(fixture.dir, fixture.context.now(), "web_fetch");
+      const round = await superviseRound(fixture.context, [novelCheck]);
+      opened.push(...round.opened.map((incident) => `${minute} ${incident.id}`));
+      resolved.push(...round.resolved.map((incident) => `${minute} ${incident.id}`));
+      fixture.advance(60_000);
+    }
+    // Opened at the third failure (minute 8); the last at minute 56, over ten minutes later.
+    expect(opened).toEqual([expect.stringMatching(/^8 i/)]);
+    expect(resolved).toEqual([`67 ${opened[0]?.split(" ")[1]}`]);
+  });
+
+  test("a scheduled run that fails the same way every hour is an incident at its third failure, over once it has not failed for twice its hour", async () => {
+    using fixture = superviseFixture({ start: Date.parse("2026-11-23T10:00:00Z") });
+    fixture.configure({ supervise: { window: "10m", incidentRepeats: 3 } });
+    const said: string[] = [];
+    for (let hour = 0; hour < 9; hour += 1) {
+      if (hour < 5) writeFailedGrowReport(fixture.dir, new Date(fixture.context.now()), "render step failed: the template cache is locked");
+      const round = await superviseRound(fixture.context, [novelCheck]);
+      said.push(...round.opened.map(() => `${hour} opened`), ...round.resolved.map(() => `${hour} resolved`));
+      if (hour === 4) expect(fixture.context.state.openIncidents("novel")[0]?.detail).toStartWith("5 times within 4h");
+      fixture.advance(3_600_000);
+    }
+    expect(said).toEqual(["2 opened", "7 resolved"]);
+    const [incident] = fixture.context.state.incidentsDuring(0, Number.MAX_SAFE_INTEGER);
+    expect(incident?.excerpt?.split("\n")).toHaveLength(5);
   });
 });

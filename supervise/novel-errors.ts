@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { formatDuration } from "../config/duration.ts";
 import { readGrowReport, reportIds } from "../grow/grow-report.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
 import { type Check, type CheckResult, dataLine, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
@@ -114,23 +115,44 @@ function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): vo
   });
 }
 
-/** Pattern `novel`: the signatures seen at least `supervise.incidentRepeats` times within `supervise.window`. */
+/** How far back repeats are counted: work that runs on a schedule (an hourly grow run) repeats slower than the window. */
+const REPEATS_WITHIN_MS = 24 * 3_600_000;
+
+/** A signature's occurrences counted for an incident: since the day began, or its last incident ended, whichever is later. */
+type Repeats = { id: string; signature: string; count: number; first: number; last: number };
+
+/**
+ * Pattern `novel`: a signature seen `supervise.incidentRepeats` times within a day (since its last incident ended) is an
+ * incident; it stays one until it has not been seen for its beat: twice its usual gap between occurrences, and at least
+ * `supervise.window`. So an error every four minutes is one incident, not one a window, and an hourly run that fails the
+ * same way is one too.
+ */
 async function runNovelCheck(context: SuperviseContext): Promise<CheckResult> {
   const known = knownToolNames(context);
   recordLines(context, [...(await paneErrors(context)), ...growErrors(context), ...jobErrors(context, known), ...auditErrors(context, known)]);
   const { incidentRepeats, window } = context.config.supervise;
-  const since = context.now() - window;
-  const repeated = context.state.db
-    .query<{ id: string; signature: string; count: number }, [number, number]>(
-      "SELECT o.signature AS id, s.signature AS signature, count(*) AS count FROM occurrences o JOIN signatures s ON s.id = o.signature WHERE o.at >= ? GROUP BY o.signature HAVING count(*) >= ?",
+  const now = context.now();
+  const counted = context.state.db
+    .query<Repeats, [number, number]>(
+      `SELECT o.signature AS id, s.signature AS signature, count(*) AS count, min(o.at) AS first, max(o.at) AS last
+       FROM occurrences o JOIN signatures s ON s.id = o.signature
+       WHERE o.at >= ?1 AND o.at <= ?2
+         AND o.at > coalesce((SELECT max(resolved_at) FROM incidents i WHERE i.pattern = 'novel' AND i.key = o.signature AND i.state = 'resolved'), 0)
+       GROUP BY o.signature`,
     )
-    .all(since, incidentRepeats);
+    // A line stamped a little ahead (another process's clock) counts; one far ahead would keep its incident open.
+    .all(now - REPEATS_WITHIN_MS, now + window);
+  const repeated = counted.filter((row) => {
+    if (context.state.openIncidentOf("novel", row.id) === undefined) return row.count >= incidentRepeats;
+    const beat = Math.max(window, row.count > 1 ? (2 * (row.last - row.first)) / (row.count - 1) : 0);
+    return now - Math.min(row.last, now) <= beat;
+  });
   const findings: Finding[] = repeated.map((row) => {
     const excerpt = context.state.db
-      .query<{ line: string; at: number }, [string, number, number]>(
-        "SELECT line, at FROM occurrences WHERE signature = ? AND at >= ? ORDER BY at DESC LIMIT ?",
+      .query<{ line: string; at: number }, [string, number, number, number]>(
+        "SELECT line, at FROM occurrences WHERE signature = ? AND at >= ? AND at <= ? ORDER BY at DESC LIMIT ?",
       )
-      .all(row.id, since, EXCERPT_LINES)
+      .all(row.id, row.first, now + window, EXCERPT_LINES)
       .reverse()
       .map((occurrence) => `${new Date(occurrence.at).toISOString()} ${occurrence.line}`)
       .join("\n");
@@ -140,7 +162,7 @@ async function runNovelCheck(context: SuperviseContext): Promise<CheckResult> {
     return {
       key: row.id,
       title,
-      detail: `${row.count} times within ${Math.round(window / 60_000)} min (signature ${row.id}: ${row.signature})`,
+      detail: `${row.count} times within ${formatDuration(Math.max(window, now - row.first))} (signature ${row.id}: ${row.signature})`,
       excerpt,
     };
   });

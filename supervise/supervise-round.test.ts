@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PromotionJournal } from "../git/journal.ts";
 import { deadPid, superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
@@ -255,5 +255,40 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     );
     expect(status.incidents.find((incident) => incident.key === pid)?.muted).toBe(true);
     expect(status.mutes).toEqual([{ pattern: "locks", until: null }]);
+  });
+  test("news the webhook did not take goes before the incident's next news: an opening never arrives after its recovery", async () => {
+    using fixture = superviseFixture();
+    let refusing = true;
+    const heard: { kind: string; text: string }[] = [];
+    const flaky = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(request) {
+        const body = (await request.json()) as { kind: string; text: string };
+        if (refusing) return new Response("down", { status: 503 });
+        heard.push({ kind: body.kind, text: body.text });
+        return new Response("ok");
+      },
+    });
+    try {
+      fixture.configure({ supervise: { webhook: `http://127.0.0.1:${flaky.port}/hook`, quietMinutes: 60, autoFix: [] } });
+      const pid = join(fixture.dir, ".org", "stale.pid");
+      writeFileSync(pid, `${deadPid()}\n`);
+      const incident = (await superviseRound(fixture.context, [locksCheck])).opened[0]?.id ?? "";
+      await flushNotices(fixture.context);
+      expect(heard).toEqual([]);
+      // The webhook is back as the problem goes: the opening first, then the recovery.
+      refusing = false;
+      rmSync(pid);
+      fixture.advance(60_000);
+      await superviseRound(fixture.context, [locksCheck]);
+      await flushNotices(fixture.context);
+      expect(heard.flatMap((message) => message.text.split("\n")).map((line) => line.split(" ").slice(2, 4).join(" "))).toEqual([
+        `incident ${incident}:`,
+        `recovered ${incident}:`,
+      ]);
+    } finally {
+      flaky.stop(true);
+    }
   });
 });

@@ -216,11 +216,13 @@ export class SupervisorState {
       .all(pattern);
   }
 
-  /** Incidents opened or resolved since `since`, newest first. */
-  incidentsSince(since: number): IncidentRow[] {
+  /** Incidents open at some time in [from, to): opened before `to`, and still open or resolved at `from` or later; newest first. */
+  incidentsDuring(from: number, to: number): IncidentRow[] {
     return this.#db
-      .query<IncidentRow, [number, number]>(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE opened_at >= ? OR resolved_at >= ? ORDER BY opened_at DESC`)
-      .all(since, since);
+      .query<IncidentRow, [number, number]>(
+        `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at DESC`,
+      )
+      .all(to, from);
   }
 
   resolveIncident(id: string, at: number, detail: string): void {

@@ -94,3 +94,33 @@ test("today's report is written when an incident opens and when it closes (withi
   expect(report()).toContain("| disk | ok |");
   expect(report()).toContain("| round 4 |");
 }, 60_000);
+
+test("an incident open for days is in each day's report, open, until the report of the day it closes", async () => {
+  using repo = tempGitRepo("org-supervisor-days-");
+  writeFileSync(join(repo.dir, "org.config.json"), JSON.stringify({ supervise: { every: "1h" }, backup: { dir: join(repo.dir, "elsewhere") } }));
+  let now = Date.parse("2026-11-25T20:00:00Z");
+  let full = true;
+  const check: Check = {
+    name: "disk",
+    run: async () =>
+      full
+        ? { state: "fail", detail: "full", findings: [{ key: "disk", title: "the disk is full", detail: "0 MiB free" }] }
+        : { state: "ok", detail: "fine", findings: [] },
+  };
+  const report = (day: string) => readFileSync(join(repo.dir, REPORTS_DIR, `${day}.md`), "utf8");
+  const controller = new AbortController();
+  let round = 0;
+  await superviseEvery(setupOf(repo.dir, { now: () => now, checks: [check], signal: controller.signal }), {
+    wait: async () => {
+      // Six hours a round: day one, two and three.
+      now += 6 * 3_600_000;
+      round += 1;
+      if (round === 8) full = false;
+      if (round === 9) controller.abort();
+    },
+  });
+  const incident = /\*\*(i[0-9a-f]{10})\*\* the disk is full/.exec(report("2026-11-25"))?.[1];
+  expect(incident).toBeDefined();
+  expect(report("2026-11-26")).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T20:00:00, open, seen`);
+  expect(report("2026-11-27")).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T20:00:00, resolved 2026-11-27T20:00:00`);
+}, 60_000);

@@ -159,7 +159,7 @@ async function notifyOn(context: SuperviseContext, channel: NoticeChannel, notic
   const last = rowOf(context, own);
   if (SAID_AT_ONCE.has(notice.kind)) {
     if (last !== undefined) return;
-    await send(context, channel, own, [...takeHeldOf(context, channel, notice.incident), { text: notice.text, at: now }]);
+    await send(context, channel, own, [...takeEarlierOf(context, channel, notice.incident, own, true), { text: notice.text, at: now }]);
     return;
   }
   const quietMs = context.config.supervise.quietMinutes * 60_000;
@@ -167,24 +167,28 @@ async function notifyOn(context: SuperviseContext, channel: NoticeChannel, notic
     context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...heldIn(last), { text: notice.text, at: now }]), own);
     return;
   }
-  await send(context, channel, own, [...heldIn(last), { text: notice.text, at: now }]);
+  await send(context, channel, own, [...takeEarlierOf(context, channel, notice.incident, own, false), ...heldIn(last), { text: notice.text, at: now }]);
 }
 
-/** The messages of an incident held for their quiet time, taken out to go with the incident's next message said at once. */
-function takeHeldOf(context: SuperviseContext, channel: NoticeChannel, incident: string): Held {
+/**
+ * The messages of an incident said before and not sent yet on `channel`, taken out to go first with the message about to
+ * be sent (`own`): those the channel did not take (any kind), and with `held`, those held for their quiet time. Oldest
+ * first, so the channel hears an incident's news in the order it happened.
+ */
+function takeEarlierOf(context: SuperviseContext, channel: NoticeChannel, incident: string, own: string, held: boolean): Held {
   const start = `${channel.prefix}${incident}`;
   const rows = context.state.db
-    .query<NoticeRow, [string]>(
-      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND sent_at IS NOT NULL AND substr(key, 1, length(?1) + 1) = ?1 || ':'",
+    .query<NoticeRow, [string, string]>(
+      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND key <> ?2 AND substr(key, 1, length(?1) + 1) = ?1 || ':' ORDER BY rowid",
     )
-    .all(start)
+    .all(start, own)
     .filter((row) => {
       const parts = partsOf(row.key.slice(channel.prefix.length));
-      return parts.incident === incident && !SAID_AT_ONCE.has(parts.kind);
+      return parts.incident === incident && (row.sentAt === null || (held && !SAID_AT_ONCE.has(parts.kind)));
     });
-  const held = rows.flatMap((row) => heldIn(row)).filter((message) => context.now() - message.at <= MAX_HELD_MS);
+  const earlier = rows.flatMap((row) => heldIn(row)).filter((message) => context.now() - message.at <= MAX_HELD_MS);
   for (const row of rows) context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
-  return held.sort((a, b) => a.at - b.at);
+  return earlier.sort((a, b) => a.at - b.at);
 }
 
 /** Held messages as one: each on its line, the oldest left out (and counted) when they would not fit. */

@@ -67,8 +67,7 @@ export async function weekFacts(state: SupervisorState, repoDir: string, start: 
     tools.set(call.tool, tool);
   }
   const incidents = new Map<string, number>();
-  for (const incident of state.incidentsSince(start).filter((row) => row.openedAt < end))
-    incidents.set(incident.pattern, (incidents.get(incident.pattern) ?? 0) + 1);
+  for (const incident of state.incidentsDuring(start, end)) incidents.set(incident.pattern, (incidents.get(incident.pattern) ?? 0) + 1);
   const fixes = state.recentFixes(start, 10_000).filter((fix) => fix.proposedAt < end);
   return {
     week: isoWeek(new Date(start)),

@@ -86,6 +86,49 @@ const secretFile = fc
   )
   .map((lines) => ({ text: `${lines.map(({ line }) => line).join("\n")}\n`, values: lines.flatMap(({ value }) => (value ? [value] : [])) }));
 
+const rot13 = (text: string) =>
+  text.replace(/[A-Za-z]/g, (letter) => String.fromCharCode(((letter.charCodeAt(0) - (letter <= "Z" ? 65 : 97) + 13) % 26) + (letter <= "Z" ? 65 : 97)));
+const hex = (text: string) => Buffer.from(text).toString("hex");
+// A known secret as a model server that knows it might stream it back: written every way the whole-text redactor reads
+// (as is, reversed, rot13, URL- and JSON-escaped, hex and base64 at each alignment, spread over spaces, line breaks,
+// zero-width characters and escape sequences, after a name, a scheme or in a URL), each rendering of a file that holds it,
+// and its two ends on either side of an output cut.
+const STREAMED_FORMS: readonly { name: string; render: (secret: string) => string }[] = [
+  { name: "as written", render: (secret) => secret },
+  { name: "reversed", render: (secret) => [...secret].reverse().join("") },
+  { name: "rot13", render: rot13 },
+  { name: "URL-encoded", render: encodeURIComponent },
+  { name: "JSON-escaped", render: (secret) => JSON.stringify(secret).slice(1, -1) },
+  { name: "hex", render: hex },
+  { name: "HEX", render: (secret) => hex(secret).toUpperCase() },
+  { name: "hex wrapped", render: (secret) => (hex(secret).match(/.{1,8}/g) ?? []).join("\n") },
+  ...[0, 1, 2].map((shift) => ({ name: `base64 +${shift}`, render: (secret: string) => Buffer.from(`${"xy".slice(0, shift)}${secret}`).toString("base64") })),
+  ...[" ", "-", "\n", "\u200b", "  \n  "].map((between) => ({
+    name: `spread by ${JSON.stringify(between)}`,
+    render: (secret: string) => [...secret].join(between),
+  })),
+  { name: "an escape sequence inside", render: (secret) => `${secret.slice(0, 3)}\x1b[0m${secret.slice(3)}` },
+  { name: "an escape sequence before", render: (secret) => `\x1b${secret}` },
+  { name: "named", render: (secret) => `api_key=${secret}` },
+  { name: "a bearer token", render: (secret) => `Authorization: Bearer ${secret}` },
+  { name: "a URL's password", render: (secret) => `https://user:${encodeURIComponent(secret)}@host/` },
+  {
+    name: "cut in the middle",
+    render: (secret) =>
+      `${secret}${secret}`.slice(0, secret.length + 4).concat("\n[… 12 bytes of stdout cut …]\n", `${secret}${secret}`.slice(-secret.length - 4)),
+  },
+  ...RENDERINGS.map((rendering) => ({ name: rendering.name, render: (secret: string) => rendering.render(`TOKEN=${secret}\n`) })),
+];
+// What may stand next to it: prose, a line break, the starts of names, schemes and token shapes, controls.
+const besideForm = fc
+  .array(
+    fc.constantFrom("", " ", "\n", "said: ", "x", "ab", "key", "pass", "http", "-", "=", ": ", "A", "Bear", "ghp_", "sk-", "--", "\x1b", "\u200b", "H4s"),
+    {
+      maxLength: 4,
+    },
+  )
+  .map((pieces) => pieces.join(""));
+
 /** The redactor's properties. */
 export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
   redactorProperty("a stream hides what the whole text hides, however a named value is cut into pieces", 400, () => {
@@ -119,6 +162,25 @@ export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
       const shown = rendering.render(file.text);
       same(`${rendering.name} of ${JSON.stringify(file.text)} knowing ${JSON.stringify(secrets)}`, redact(shown, secrets), redact(shown));
     }),
+  ),
+  redactorProperty("a known secret in any form or rendering, streamed in pieces of 1-7 characters, gives the whole text's redaction", 300, () =>
+    fc.property(
+      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_@.+/=:-]{5,30}$/),
+      fc.constantFrom(...STREAMED_FORMS),
+      besideForm,
+      besideForm,
+      chunkSizes(7),
+      fc.boolean(),
+      (secret, form, before, after, sizes, twice) => {
+        const shown = form.render(secret);
+        const text = `${before}${shown}${after}${twice ? ` and ${shown}` : ""}`;
+        same(
+          `${form.name}: ${JSON.stringify(text)} knowing ${JSON.stringify(secret)} in pieces of ${JSON.stringify(sizes)}`,
+          streamedRedaction(text, sizes, [secret]),
+          redact(text, [secret]),
+        );
+      },
+    ),
   ),
   redactorProperty("a stream cut anywhere gives the whole text's redaction", 150, () =>
     fc.property(fc.constantFrom(...STREAMED_TEXTS), chunkSizes(9), (text, sizes) => {
