@@ -4,7 +4,8 @@
 // promote), the part spent in the gate, the total, and the machine's core count. The scripted model answers at
 // once (its replies' pacing left out), so the figures are org's own time; --model-delays keeps the pacing the
 // demo script gives its replies (about 1 s a reply, 6.3 s a gate).
-//   bun bench/generations.ts [--count N] [--checks] [--model-delays]   (--checks: every check of each gate run with its time)
+// --goal runs one generation with that goal instead (issue 56's measure: "count the words in a text", the README's).
+//   bun bench/generations.ts [--count N | --goal TEXT] [--checks] [--model-delays]   (--checks: every check of each gate run with its time)
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -25,9 +26,11 @@ const { values } = parseArgs({
     count: { type: "string", default: String(SCRIPTED_TOOLS.length) },
     checks: { type: "boolean", default: false },
     "model-delays": { type: "boolean", default: false },
+    goal: { type: "string" },
   },
 });
-const count = Math.min(SCRIPTED_TOOLS.length, Math.max(1, Number(values.count)));
+const goals = values.goal !== undefined ? [values.goal] : SCRIPTED_TOOLS.map(({ goal }) => goal);
+const count = Math.min(goals.length, Math.max(1, values.goal !== undefined ? 1 : Number(values.count)));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number; reportPath?: string };
 
@@ -75,7 +78,7 @@ function gateChecks(reportPath: string | undefined): void {
       );
 }
 try {
-  for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {
+  for (const [index, goal] of goals.slice(0, count).entries()) {
     const started = performance.now();
     const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", goal, "--promote", "--json"], {
       cwd: clone.dir,
