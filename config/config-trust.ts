@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { type GuardedSetting, guardedSettings } from "./guarded-settings.ts";
 import { type ConfigPlace, guardContext, type OrgConfig, parseOrgConfigText } from "./org-config.ts";
 import { knownToolNames } from "./tool-names.ts";
-import { saveTrustRecords, trustRecords, workspaceKey } from "./trust-store.ts";
+import { saveTrustRecords, trustRecords, trustStoreFile, workspaceKey } from "./trust-store.ts";
 import { userOrgDir } from "./user-org-dir.ts";
 
 // `org config status` and `org config trust`: which of a workspace's guarded settings (`guarded-settings.ts`) the
@@ -17,6 +17,15 @@ export type ConfigTrust = { file: string; workspace: string; settings: SettingTr
 
 function homeOf(env: NodeJS.ProcessEnv, place: ConfigPlace): string | undefined {
   return "orgHome" in place ? place.orgHome : userOrgDir({ ...process.env, ...env });
+}
+
+/**
+ * The file whose change confirms or withdraws a workspace's settings (what an open room follows beside its config file);
+ * undefined when the environment names no folder of the user's.
+ */
+export function confirmationsFile(workspaceDir: string, env: NodeJS.ProcessEnv = process.env, place: ConfigPlace = {}): string | undefined {
+  const home = homeOf(env, place);
+  return home === undefined ? undefined : trustStoreFile(home, workspaceDir);
 }
 
 /** The guarded settings of the file at `path` (none when there is no file), each with whether it is confirmed. */

@@ -3,7 +3,8 @@ import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sha256Hex } from "../generated-tools/tool-metadata.ts";
-import { canonicalJson, FITNESS_DIR, readRegularFile } from "../git/gate-key.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { FITNESS_DIR, readRegularFile } from "../git/gate-key.ts";
 import { signedRecordsNewestFirst, writeSignedRecord } from "../git/signed-records.ts";
 import type { Dependency, TreeStates } from "./trace-dependencies.ts";
 

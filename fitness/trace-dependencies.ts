@@ -1,4 +1,4 @@
-import { canonicalJson } from "../git/gate-key.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
 import { sha256Hex } from "../generated-tools/tool-metadata.ts";
 import type { TraceReading } from "./folder-trace.ts";
 

@@ -5,13 +5,14 @@ const SCRIPT_DIR = join(import.meta.dir, "..", "demo");
 
 /**
  * The scripts org ships, by the name `--script` takes in place of a file: each is its files, tried in order. The
- * toolsmith's script comes last in each, so a room on any of them can also build tools.
+ * roles' script (planner, listener, diagnosis: each answered by the one tool its request offers) comes first and the
+ * toolsmith's last, so a room on the playground or the demo's script can plan, be heard by grow and build tools.
  */
 export const BUNDLED_SCRIPTS = {
   /** An agent that looks at /workspace, runs the project's tests and writes NOTES.md; python counts lines. */
-  playground: ["playground-script.json", "toolsmith-script.json"],
+  playground: ["roles-script.json", "playground-script.json", "toolsmith-script.json"],
   /** The demo's personas (`org demo`): a few set phrases, and the toolsmith. */
-  demo: ["demo-script.json", "toolsmith-script.json"],
+  demo: ["roles-script.json", "demo-script.json", "toolsmith-script.json"],
   /** The toolsmith alone: ten small tools, picked by the goal's words. */
   toolsmith: ["toolsmith-script.json"],
 } as const;
