@@ -35,7 +35,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number; reportPath?: string };
 
 console.log(
-  `bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations, ${values["model-delays"] ? "the demo script's model pacing" : "an instant model"}`,
+  `bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ` +
+    `${Bun.version}, ${count} generations, ${values["model-delays"] ? "the demo script's model pacing" : "an instant model"}`,
 );
 const clone = orgClone("org-bench-generations-", { withoutGeneratedTools: true });
 const tmux = await TmuxServer.start();
@@ -74,7 +75,8 @@ function gateChecks(reportPath: string | undefined): void {
   if (values.checks)
     for (const check of report.checks)
       console.log(
-        `      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}${check.stage === "tests" ? ` (${check.reason}): ${[check.figures?.ran ?? []].flat().join(" ")}` : ""}`,
+        `      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ` +
+          `${check.name}${check.stage === "tests" ? ` (${check.reason}): ${[check.figures?.ran ?? []].flat().join(" ")}` : ""}`,
       );
 }
 try {
@@ -101,25 +103,32 @@ try {
     totals.build += buildMs;
     totals.gate += stage("fitness");
     console.log(
-      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ${seconds(stage("promote"))}; cpu ${cpuS.toFixed(1)} s, load ${loadavg()[0]?.toFixed(1)}`,
+      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  ` +
+        `build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ` +
+        `${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ` +
+        `${seconds(stage("promote"))}; cpu ${cpuS.toFixed(1)} s, load ${loadavg()[0]?.toFixed(1)}`,
     );
     gateChecks(line.stages?.find((entry) => entry.stage === "fitness")?.reportPath);
   }
   const onMain = gitSync(clone.dir, ["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean);
   console.log(
-    `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
+    `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ` +
+      `${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
   );
   console.log(`gate parts over ${count} generations: ${[...gateParts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
   // The first generation of a clone also traces the tests a tool can reach (beside its build): issue 47's target.
   const first = walls[0] ?? 0;
   console.log(
-    `the first generation (its gate's first trace of this code): ${seconds(first)}; target ≤ 45 s on an idle 2-core machine: ${first <= 45_000 ? "met" : "NOT met"} at this load`,
+    `the first generation (its gate's first trace of this code): ${seconds(first)}; target ≤ 45 s on an idle ` +
+      `2-core machine: ${first <= 45_000 ? "met" : "NOT met"} at this load`,
   );
   const later = walls.slice(1);
   if (later.length > 0) {
     const typical = median(later);
     console.log(
-      `generations 2 to ${count} (the first traces the suite once for this code): median ${seconds(typical)}, max ${seconds(Math.max(...later))}, ${(typical / (walls[0] ?? typical)).toFixed(2)}× the first; target ≤ 4 s a generation on 2 cores, model time excluded: ${typical <= 4_000 ? "met" : "NOT met"}`,
+      `generations 2 to ${count} (the first traces the suite once for this code): median ${seconds(typical)}, ` +
+        `max ${seconds(Math.max(...later))}, ${(typical / (walls[0] ?? typical)).toFixed(2)}× the first; ` +
+        `target ≤ 4 s a generation on 2 cores, model time excluded: ${typical <= 4_000 ? "met" : "NOT met"}`,
     );
   }
   console.log(`main holds ${onMain.length} generated tools: ${onMain.join(", ")}`);

@@ -145,7 +145,10 @@ export function shippedTraceText(record: TraceVerdicts): string {
     Object.entries(entries)
       .map(([name, value]) => `    ${JSON.stringify(name)}: ${JSON.stringify(value)}`)
       .join(",\n");
-  return `{\n  "version": 3,\n  "key": ${JSON.stringify(key)},\n  "context": ${JSON.stringify(context)},\n  "tests": {\n${block(record.tests)}\n  },\n  "paths": {\n${block(record.paths)}\n  }\n}\n`;
+  return (
+    `{\n  "version": 3,\n  "key": ${JSON.stringify(key)},\n  "context": ${JSON.stringify(context)},\n  ` +
+    `"tests": {\n${block(record.tests)}\n  },\n  "paths": {\n${block(record.paths)}\n  }\n}\n`
+  );
 }
 
 /** What differs between two contexts, in words; none when a record made under `before` holds under `now`. */

@@ -30,9 +30,9 @@ export function workingStrace(locations: readonly string[] = STRACE_LOCATIONS): 
 /**
  * `argv` under strace, following every child (`-f`), with every syscall that names a path (`%file`: open, stat,
  * access, readlink, exec, chdir, mount…), directory listings, io_uring set-ups (which could read files unseen) and
- * descriptors copied (what `/proc/self/fd/N` names), file descriptors decoded to paths (`-y`), strings unabbreviated and an exec's arguments and environment
- * in full, into `output`. Other structures stay abbreviated: a listing's entries or a stat's fields are never read
- * here, and printing them (`-v`) doubled the log and much of the tracer's time.
+ * descriptors copied (what `/proc/self/fd/N` names), file descriptors decoded to paths (`-y`), strings unabbreviated
+ * and an exec's arguments and environment in full, into `output`. Other structures stay abbreviated: a listing's
+ * entries or a stat's fields are never read here, and printing them (`-v`) doubled the log and much of the tracer's time.
  */
 export function tracedArgv(strace: string, output: string, argv: readonly string[]): string[] {
   return [
@@ -127,7 +127,9 @@ function childrenByLine(lines: readonly string[]): Map<number, Child> {
     }
     // A child in another pid namespace (a sandbox's) is logged by its pid in strace's: `= 2 /* 1586 in strace's PID NS */`.
     const child = TRANSLATED.exec(line)?.[1] ?? RETURNED.exec(line)?.[1];
-    if (call && child && Number(child) > 0) children.set(call.index, { pid: child, sharesDirectory: call.sharesDirectory, sharesFiles: call.sharesFiles });
+    if (call && child && Number(child) > 0) {
+      children.set(call.index, { pid: child, sharesDirectory: call.sharesDirectory, sharesFiles: call.sharesFiles });
+    }
   }
   return children;
 }
@@ -161,7 +163,10 @@ export type TraceReading = {
   listed: Set<string>;
   /** Paths handed on whole (an exec's argument, a mount's source, a link's target): any file under them may be read by another name. */
   handed: Set<string>;
-  /** Whether some path could not be placed (a relative path of a process whose directory is unknown, a descriptor the log never showed, io_uring): any file may have been read. */
+  /**
+   * Whether some path could not be placed (a relative path of a process whose directory is unknown, a descriptor the
+   * log never showed, io_uring): any file may have been read.
+   */
   unplaced: boolean;
 };
 
@@ -286,7 +291,10 @@ class TraceReader {
     return quoted.map((entry) => entry.text);
   }
 
-  /** A mount's source is read by the mount point's name from then on; a link's target by the link's name (a relative target counts from the link's folder). */
+  /**
+   * A mount's source is read by the mount point's name from then on; a link's target by the link's name (a relative
+   * target counts from the link's folder).
+   */
   private readHandedOn(line: string, syscall: string, strings: string[], state: ProcessState): void {
     const [source = ""] = strings;
     const { path: directory } = state.directory;

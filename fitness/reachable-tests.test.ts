@@ -211,7 +211,7 @@ const records = (dir: string) =>
     : [];
 
 test.skipIf(!workingStrace())(
-  "with a record, a code version is traced once; later candidates of that code run only the files that read the tool folders; changed code traces only the files that depended on it",
+  "with a record, a code version is traced once; its later candidates run only the files that read the tools; a change traces the files that read it",
   async () => {
     const { repo, git, commitAll, main } = readersRepo("org-readers-");
     using _ = repo;
@@ -268,10 +268,12 @@ test.skipIf(!workingStrace())(
       IGNORES.replace('toBe("tools/generated")', 'toBe("tools/generated");\n  require("node:fs").existsSync(`${GENERATED_DIR}/letters`)'),
     );
     const changed = await run(commitAll("code change"));
-    expect(changed.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts"], ran: ["ignores.test.ts", "reads.test.ts"], notReading: [] });
+    const ran = ["ignores.test.ts", "reads.test.ts"];
+    expect(changed.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts"], ran, notReading: [] });
     expect(changed.figures?.traceReason).toBe("code changed: 1 file(s) (ignores.test.ts) since the last trace");
     expect(said[0]).toBe(
-      "tracing the 1 test file(s) this change reaches, each alone under strace, once for this code (code changed: 1 file(s) (ignores.test.ts) since the last trace), and running the 1 that read tools/generated/ when traced before",
+      "tracing the 1 test file(s) this change reaches, each alone under strace, once for this code " +
+        "(code changed: 1 file(s) (ignores.test.ts) since the last trace), and running the 1 that read tools/generated/ when traced before",
     );
 
     // A test that fails only under the tracer (as one with a time limit of its own may) runs again untraced, which
@@ -333,7 +335,8 @@ test.skipIf(!workingStrace())(
 
     writeFileSync(join(repo.dir, "ignores.test.ts"), IGNORES.replace("names the folder", "still names the folder"));
     const changed = await run(commitAll("a test changed"));
-    expect(changed.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts"], shipped: ["reads.test.ts"], notReading: ["ignores.test.ts"] });
+    const notReading = ["ignores.test.ts"];
+    expect(changed.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts"], shipped: ["reads.test.ts"], notReading });
     expect(changed.figures?.traceReason).toBe("code changed: 1 file(s) (ignores.test.ts) since the last trace");
   },
   120_000,
@@ -362,7 +365,8 @@ test.skipIf(!workingStrace())(
     // ...but the gate reads the checkout org runs from, never the tree judged: both files are traced, the reader runs.
     const judged = await run();
     expect(judged.ok).toBe(true);
-    expect(judged.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts", "reads.test.ts"], notReading: ["ignores.test.ts"], passed: 2 });
+    const both = ["ignores.test.ts", "reads.test.ts"];
+    expect(judged.figures).toMatchObject({ selection: "traced", traced: both, notReading: ["ignores.test.ts"], passed: 2 });
     expect(judged.figures?.shipped).toBeUndefined();
   },
   120_000,

@@ -266,7 +266,10 @@ async function runTraced(
   return { runs, verdicts, rerun: rerun.sort(), passedAlone: passedAlone.sort(), complete };
 }
 
-/** The files of a failed run whose output holds a failed test or an error (bun heads each file's output with `path:`); all of them when none can be told. */
+/**
+ * The files of a failed run whose output holds a failed test or an error (bun heads each file's output with `path:`);
+ * all of them when none can be told.
+ */
 function failingFiles(run: TestRun): string[] {
   if (run.files.length === 1) return run.files;
   const found = new Set<string>();
@@ -419,6 +422,8 @@ type StageOptions = {
   onProgress?: TestsProgress | undefined;
 };
 
+const RECORDED_READERS = "those that read tools/generated/ when this code was traced";
+
 /** What the stage decided before any file runs: the files to run, how they were chosen, and what to trace. */
 type TestsPlan = {
   tests: string[];
@@ -497,12 +502,10 @@ async function reachableTestsCheck(
   if (plan.trace) {
     const others = ran.length - plan.trace.files.length;
     onProgress?.(
-      `tracing the ${plan.trace.files.length} test file(s) this change reaches, each alone under strace, once for this code (${figures.traceReason})${others > 0 ? `, and running the ${others} that read tools/generated/ when traced before` : ""}`,
+      `tracing the ${plan.trace.files.length} test file(s) this change reaches, each alone under strace, once ` +
+        `for this code (${figures.traceReason})${others > 0 ? `, and running the ${others} that read tools/generated/ when traced before` : ""}`,
     );
-  } else
-    onProgress?.(
-      `running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? " (those that read tools/generated/ when this code was traced)" : ""}`,
-    );
+  } else onProgress?.(`running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? ` (${RECORDED_READERS})` : ""}`);
   return inWorktree(async (worktree) => {
     const runner: TestRunner = { worktree, bun: options.bun, env: env.variables, signal: stop };
     const { runs, readers } = await runPlanned(plan, runner, onProgress);
@@ -568,7 +571,8 @@ function summarize(done: {
     figures.selection === "all"
       ? "that load generated tools"
       : figures.selection === "traced"
-        ? `of which ${figures.traced?.length ?? 0} traced alone (traced because: ${figures.traceReason}); ${readers.length} of the ${plan.tests.length} read tools/generated/ (recorded for this code)`
+        ? `of which ${figures.traced?.length ?? 0} traced alone (traced because: ${figures.traceReason}); ` +
+          `${readers.length} of the ${plan.tests.length} read tools/generated/ (recorded for this code)`
         : `that read tools/generated/ when this code was traced; ${figures.notReading.length} that did not were left out`;
   return {
     stage: "tests",

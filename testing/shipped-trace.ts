@@ -29,7 +29,8 @@ export async function staleShippedTrace(root: string = REPO): Promise<{ tests: s
   const { tests } = await reachableTestsAt(git, commit);
   const env = gateTestEnvironment();
   const shipped = readShippedTrace(root);
-  const known = knownVerdicts(clone.dir, tests, await treeStatesAt(git, commit), traceContext(process.execPath, env.keyed), { shipped, path: env.keyed.PATH });
+  const context = traceContext(process.execPath, env.keyed);
+  const known = knownVerdicts(clone.dir, tests, await treeStatesAt(git, commit), context, { shipped, path: env.keyed.PATH });
   const stale = tests.filter((test) => known.verdicts.get(test)?.source !== "shipped");
   const extra = Object.keys(shipped?.tests ?? {}).filter((test) => !tests.includes(test));
   return { tests, stale, extra, reason: shipped ? known.reason : `no readable ${SHIPPED_TRACE_FILE}` };
